@@ -1,0 +1,209 @@
+//! The audit trail: one event per state change, appended in the same
+//! transaction as the change.
+
+use crate::group::GroupGrant;
+use crate::id::{BatchId, GroupId, InvitationId, MemberId, MessageId, OrgId};
+use crate::member::{MemberKind, MemberStatus};
+use crate::role::{GroupRole, PermissionSet};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// Who performs a command.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "type", content = "id")]
+pub enum Actor {
+    /// The host application itself (an HR sync, a background job, a
+    /// super-admin console): allowed everything.
+    System,
+    /// A member of the organization, authorized by role and group roles.
+    Member(MemberId),
+    /// A person acting on their own invitation (accept, decline) or joining
+    /// by link: the host's account id.
+    Account(String),
+}
+
+impl fmt::Display for Actor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Actor::System => f.write_str("system"),
+            Actor::Member(id) => write!(f, "{id}"),
+            Actor::Account(r) => write!(f, "account {r}"),
+        }
+    }
+}
+
+/// How a member came to join.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "type", content = "id")]
+pub enum JoinedVia {
+    /// Founded the organization.
+    Founding,
+    /// Accepted an invitation.
+    Invitation(InvitationId),
+    /// Used the invitation link.
+    InviteLink,
+    /// Registered by themselves.
+    SelfRegistration,
+}
+
+/// What happened. Every variant carries the facts needed to read the trail
+/// without looking anything else up.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "type")]
+#[non_exhaustive]
+#[allow(missing_docs)] // fields are named for what they hold
+pub enum EventKind {
+    /// The organization was created with its first owner.
+    OrganizationCreated { name: String, owner: MemberId },
+    /// The organization's name changed.
+    OrganizationRenamed { from: String, to: String },
+    /// The policy changed (the new policy is readable from the organization).
+    PolicyChanged { fields: Vec<String> },
+    /// A custom role was defined or redefined.
+    RoleDefined {
+        name: String,
+        permissions: PermissionSet,
+    },
+    /// A custom role was deleted.
+    RoleDeleted { name: String },
+    /// A group was created.
+    GroupCreated {
+        group: GroupId,
+        name: String,
+        is_default: bool,
+    },
+    /// A group's name, description or default flag changed.
+    GroupUpdated {
+        group: GroupId,
+        name: String,
+        description: String,
+        is_default: bool,
+    },
+    /// A group was deleted (its members stay in the organization).
+    GroupDeleted {
+        group: GroupId,
+        name: String,
+        members_detached: u64,
+    },
+    /// A member was added to a group.
+    GroupMemberAdded {
+        group: GroupId,
+        member: MemberId,
+        role: GroupRole,
+    },
+    /// A member's group role changed.
+    GroupRoleChanged {
+        group: GroupId,
+        member: MemberId,
+        from: GroupRole,
+        to: GroupRole,
+    },
+    /// A member left a group.
+    GroupMemberRemoved { group: GroupId, member: MemberId },
+    /// An invitation was saved without being sent.
+    InvitationStaged {
+        invitation: InvitationId,
+        batch: BatchId,
+        recipient: String,
+        role: String,
+        kind: MemberKind,
+    },
+    /// An invitation was issued and its email queued (or, for identifiers,
+    /// its access code made).
+    InvitationIssued {
+        invitation: InvitationId,
+        batch: BatchId,
+        recipient: String,
+        role: String,
+        kind: MemberKind,
+        groups: Vec<GroupGrant>,
+        expires_at: DateTime<Utc>,
+    },
+    /// A staged invitation was sent.
+    InvitationSent {
+        invitation: InvitationId,
+        expires_at: DateTime<Utc>,
+    },
+    /// An invitation was sent again with a new secret.
+    InvitationResent {
+        invitation: InvitationId,
+        send_count: u32,
+        expires_at: DateTime<Utc>,
+    },
+    /// An invitation was accepted and its member created.
+    InvitationAccepted {
+        invitation: InvitationId,
+        member: MemberId,
+    },
+    /// The invitee declined.
+    InvitationDeclined { invitation: InvitationId },
+    /// An administrator revoked it.
+    InvitationRevoked { invitation: InvitationId },
+    /// Its expiry was persisted.
+    InvitationExpired { invitation: InvitationId },
+    /// A wrong access code was typed; at the limit the invitation is revoked.
+    AccessCodeRejected {
+        invitation: InvitationId,
+        attempts: u32,
+        locked: bool,
+    },
+    /// A member joined without an invitation (founding, link, self-registration).
+    MemberJoined {
+        member: MemberId,
+        contact: String,
+        role: String,
+        via: JoinedVia,
+    },
+    /// A member's names, role, groups, kind or license changed.
+    MemberUpdated {
+        member: MemberId,
+        fields: Vec<String>,
+    },
+    /// A member's status changed (deactivated, reactivated).
+    MemberStatusChanged {
+        member: MemberId,
+        from: MemberStatus,
+        to: MemberStatus,
+    },
+    /// A member was removed (tombstoned).
+    MemberRemoved { member: MemberId, contact: String },
+    /// The invitation link was activated with a new secret.
+    InviteLinkActivated {
+        role: String,
+        kind: MemberKind,
+        groups: Vec<GroupGrant>,
+    },
+    /// The invitation link was deactivated.
+    InviteLinkDeactivated,
+    /// An invitation email was delivered.
+    EmailSent {
+        message: MessageId,
+        invitation: InvitationId,
+        to: String,
+    },
+    /// An invitation email failed; `gave_up` when no retry will follow.
+    EmailFailed {
+        message: MessageId,
+        invitation: InvitationId,
+        to: String,
+        error: String,
+        attempts: u32,
+        gave_up: bool,
+    },
+}
+
+/// One entry of the audit trail.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Event {
+    /// The organization.
+    pub org_id: OrgId,
+    /// Position in the organization's trail, from 1, assigned by the store.
+    pub seq: u64,
+    /// When it happened.
+    pub at: DateTime<Utc>,
+    /// Who did it.
+    pub actor: Actor,
+    /// What happened.
+    pub kind: EventKind,
+}

@@ -1,0 +1,229 @@
+//! Invitations and their lifecycle.
+
+use crate::group::GroupGrant;
+use crate::id::{BatchId, InvitationId, MemberId, OrgId};
+use crate::member::{Contact, MemberKind};
+use crate::secret::SecretHash;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// Where an invitation stands.
+///
+/// ```text
+/// Staged ──send──▶ Pending ──accept──▶ Accepted
+///                  Pending ──decline──▶ Declined
+///                  Pending ──revoke──▶ Revoked
+///                  Pending ──expires_at passes──▶ Expired
+///          Pending/Expired ──resend──▶ Pending (new secret and expiry)
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InvitationStatus {
+    /// Saved but not sent yet; no secret exists.
+    Staged,
+    /// Sent and waiting for the invitee.
+    Pending,
+    /// Accepted: the invitee is a member.
+    Accepted,
+    /// Declined by the invitee.
+    Declined,
+    /// Revoked by an administrator.
+    Revoked,
+    /// Past its expiry without an answer.
+    Expired,
+}
+
+impl InvitationStatus {
+    /// The stable snake_case name.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            InvitationStatus::Staged => "staged",
+            InvitationStatus::Pending => "pending",
+            InvitationStatus::Accepted => "accepted",
+            InvitationStatus::Declined => "declined",
+            InvitationStatus::Revoked => "revoked",
+            InvitationStatus::Expired => "expired",
+        }
+    }
+
+    /// Staged and pending invitations are open: they block a second
+    /// invitation to the same person and may hold a seat.
+    pub fn is_open(&self) -> bool {
+        matches!(self, InvitationStatus::Staged | InvitationStatus::Pending)
+    }
+}
+
+/// An invitation to join an organization.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Invitation {
+    /// The organization.
+    pub org_id: OrgId,
+    /// Its id.
+    pub id: InvitationId,
+    /// The batch it was issued in.
+    pub batch_id: BatchId,
+    /// Who is invited: an email address or an identifier.
+    pub recipient: Contact,
+    /// The normalized recipient: the uniqueness key.
+    pub recipient_key: String,
+    /// The name to greet the invitee with, if known.
+    pub display_name: Option<String>,
+    /// First name, if the inviter gave it (pre-fills registration).
+    pub first_name: Option<String>,
+    /// Last name, if the inviter gave it.
+    pub last_name: Option<String>,
+    /// Member or guest.
+    pub kind: MemberKind,
+    /// The organization role the invitee will get.
+    pub role: String,
+    /// The groups the invitee will join, with group roles.
+    pub groups: Vec<GroupGrant>,
+    /// The license type the invitee will hold.
+    pub license_type: String,
+    /// Who invited (a member id; `None` when the system did).
+    pub inviter: Option<MemberId>,
+    /// The inviter's personal message.
+    pub message: Option<String>,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// When it stops being valid (set when sent).
+    pub expires_at: Option<DateTime<Utc>>,
+    /// The stored status; see [`Invitation::status_at`] for the status at a
+    /// given time, which takes expiry into account.
+    pub status: InvitationStatus,
+    /// The SHA-256 of the current secret (token or access code).
+    pub secret_hash: Option<SecretHash>,
+    /// How many times it was sent.
+    pub send_count: u32,
+    /// When it was last sent.
+    pub last_sent_at: Option<DateTime<Utc>>,
+    /// Wrong access codes typed since the last send.
+    pub failed_attempts: u32,
+    /// When it reached its final status.
+    pub closed_at: Option<DateTime<Utc>>,
+    /// The member it created, once accepted.
+    pub member_id: Option<MemberId>,
+}
+
+impl Invitation {
+    /// The status at `now`: a pending invitation past its expiry is expired,
+    /// whether or not `expire_due` has persisted it yet.
+    pub fn status_at(&self, now: DateTime<Utc>) -> InvitationStatus {
+        match (self.status, self.expires_at) {
+            (InvitationStatus::Pending, Some(exp)) if exp <= now => InvitationStatus::Expired,
+            (s, _) => s,
+        }
+    }
+
+    /// This invitation as seen at `now` (status computed).
+    pub fn at(mut self, now: DateTime<Utc>) -> Self {
+        self.status = self.status_at(now);
+        self
+    }
+
+    /// Whether the invitation is by identifier (with an access code).
+    pub fn is_by_identifier(&self) -> bool {
+        matches!(self.recipient, Contact::Identifier(_))
+    }
+}
+
+/// A query over an organization's invitations.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct InvitationQuery {
+    /// Only these statuses (as computed now); empty means all.
+    pub statuses: Vec<InvitationStatus>,
+    /// Only recipients whose normalized key contains this text.
+    pub search: Option<String>,
+    /// Only invitations of this batch.
+    pub batch: Option<BatchId>,
+    /// Continue after this cursor.
+    pub after: Option<String>,
+    /// Page size, 1 to 1000 (default 50).
+    pub limit: u32,
+}
+
+impl Default for InvitationQuery {
+    fn default() -> Self {
+        Self {
+            statuses: Vec::new(),
+            search: None,
+            batch: None,
+            after: None,
+            limit: 50,
+        }
+    }
+}
+
+/// What an invitee sees on the landing page before accepting.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct InvitationPreview {
+    /// The invitation's id.
+    pub invitation_id: InvitationId,
+    /// The organization's id.
+    pub org_id: OrgId,
+    /// The organization's name.
+    pub org_name: String,
+    /// Who invited, by display name.
+    pub inviter_name: Option<String>,
+    /// The invited address or identifier (fixed: cannot be changed).
+    pub recipient: Contact,
+    /// Name known for the invitee.
+    pub display_name: Option<String>,
+    /// First name given by the inviter.
+    pub first_name: Option<String>,
+    /// Last name given by the inviter.
+    pub last_name: Option<String>,
+    /// The role offered.
+    pub role: String,
+    /// Member or guest.
+    pub kind: MemberKind,
+    /// Names of the groups offered.
+    pub group_names: Vec<String>,
+    /// The personal message.
+    pub message: Option<String>,
+    /// When it expires.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// Its status now.
+    pub status: InvitationStatus,
+    /// What registration will ask for.
+    pub requirements: RegistrationNeeds,
+}
+
+/// What registration asks for, from the policy.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegistrationNeeds {
+    /// A first name.
+    pub first_name: bool,
+    /// A last name.
+    pub last_name: bool,
+    /// A phone number.
+    pub phone: bool,
+    /// Two-factor enrolment.
+    pub two_factor: bool,
+    /// This EULA version must be accepted.
+    pub eula_version: Option<String>,
+}
+
+/// The details a person gives when accepting or registering.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Registration {
+    /// The host application's account id for this person (required).
+    pub user_ref: String,
+    /// First name.
+    pub first_name: Option<String>,
+    /// Last name.
+    pub last_name: Option<String>,
+    /// Phone number.
+    pub phone: Option<String>,
+    /// The EULA version the person agreed to.
+    pub eula_version: Option<String>,
+    /// Whether two-factor is set up on the account.
+    pub two_factor_enrolled: bool,
+    /// The account's verified email, if the host has one: it must match the
+    /// invited address.
+    pub verified_email: Option<String>,
+}

@@ -1,0 +1,47 @@
+#![doc = include_str!("../README.md")]
+#![warn(missing_docs)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used))]
+
+pub mod clock;
+pub mod email;
+pub mod engine;
+pub mod error;
+pub mod event;
+pub mod group;
+pub mod id;
+pub mod invitation;
+pub mod link;
+pub mod member;
+pub mod memory;
+pub mod organization;
+pub mod outbox;
+pub mod policy;
+pub mod role;
+pub mod secret;
+pub mod store;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use email::{Mailbox, ParsedRecipients, parse_address, parse_recipients};
+pub use engine::*;
+pub use error::{Error, ErrorFamily, LimitKind, MailError, Result, StoreError};
+pub use event::{Actor, Event, EventKind, JoinedVia};
+pub use group::{Group, GroupGrant, GroupSort};
+pub use id::{BatchId, GroupId, InvitationId, MemberId, MessageId, OrgId};
+pub use invitation::{
+    Invitation, InvitationPreview, InvitationQuery, InvitationStatus, Registration,
+    RegistrationNeeds,
+};
+pub use link::InviteLink;
+pub use member::{
+    Contact, LicenseUsage, Member, MemberKind, MemberQuery, MemberSort, MemberStatus, Page,
+};
+pub use memory::MemoryStore;
+pub use organization::Organization;
+pub use outbox::{
+    DeliveryReport, Mailer, OutboxMessage, OutboxStatus, OutgoingEmail, RecordingMailer,
+    RetryPolicy,
+};
+pub use policy::{DEFAULT_LICENSE, Policy, RegistrationRequirements};
+pub use role::{GroupRole, Permission, PermissionSet, Role};
+pub use secret::{OsSecrets, Secret, SecretHash, SecretSource, SeededSecrets};
+pub use store::{SeatCount, Store, StoreResult, Transaction};

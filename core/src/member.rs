@@ -1,0 +1,238 @@
+//! Members.
+
+use crate::group::GroupGrant;
+use crate::id::{GroupId, MemberId, OrgId};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// Where a member stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MemberStatus {
+    /// Registered and able to use the product.
+    Active,
+    /// Deactivated (for example, left the company); can be reactivated.
+    Inactive,
+    /// Removed from the organization: a tombstone that keeps history
+    /// readable. Terminal; the email is free to be invited again.
+    Removed,
+}
+
+impl MemberStatus {
+    /// The stable snake_case name.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            MemberStatus::Active => "active",
+            MemberStatus::Inactive => "inactive",
+            MemberStatus::Removed => "removed",
+        }
+    }
+}
+
+/// Whether a person is a full member or a guest.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, Default,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum MemberKind {
+    /// A full member.
+    #[default]
+    Member,
+    /// A guest: sees only the groups invited to.
+    Guest,
+}
+
+/// How the person is reached: an email address, or an identifier (phone,
+/// personnel number, ...) for people without email.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "type", content = "value")]
+pub enum Contact {
+    /// An email address as given (trimmed).
+    Email(String),
+    /// An identifier as given (trimmed).
+    Identifier(String),
+}
+
+impl Contact {
+    /// The text of the address or identifier.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Contact::Email(s) | Contact::Identifier(s) => s,
+        }
+    }
+
+    /// The email address, if this is one.
+    pub fn email(&self) -> Option<&str> {
+        match self {
+            Contact::Email(s) => Some(s),
+            Contact::Identifier(_) => None,
+        }
+    }
+}
+
+/// A person in an organization.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Member {
+    /// The organization.
+    pub org_id: OrgId,
+    /// Its id.
+    pub id: MemberId,
+    /// The host application's account id: one person may belong to many
+    /// organizations under the same `user_ref`.
+    pub user_ref: Option<String>,
+    /// Email or identifier; never changes.
+    pub contact: Contact,
+    /// The normalized contact: the uniqueness key within the organization.
+    pub contact_key: String,
+    /// First name.
+    pub first_name: Option<String>,
+    /// Last name.
+    pub last_name: Option<String>,
+    /// Phone number.
+    pub phone: Option<String>,
+    /// Organization role (by name).
+    pub role: String,
+    /// Member or guest.
+    pub kind: MemberKind,
+    /// License type: what seat the member takes.
+    pub license_type: String,
+    /// Active, inactive or removed.
+    pub status: MemberStatus,
+    /// Groups, with group roles.
+    pub groups: Vec<GroupGrant>,
+    /// When the member joined.
+    pub joined_at: DateTime<Utc>,
+    /// When the member was last active, as recorded by the host.
+    pub last_active_at: Option<DateTime<Utc>>,
+    /// The EULA version accepted at registration.
+    pub eula_version: Option<String>,
+    /// Whether two-factor was enrolled at registration.
+    pub two_factor_enrolled: bool,
+    /// When the member was removed, for tombstones.
+    pub removed_at: Option<DateTime<Utc>>,
+}
+
+impl Member {
+    /// "First Last", or whichever part exists, or the contact.
+    pub fn display_name(&self) -> String {
+        match (&self.first_name, &self.last_name) {
+            (Some(f), Some(l)) => format!("{f} {l}"),
+            (Some(n), None) | (None, Some(n)) => n.clone(),
+            (None, None) => self.contact.as_str().to_owned(),
+        }
+    }
+
+    /// The member's role in a group, if in it.
+    pub fn group_role(&self, group: &GroupId) -> Option<crate::role::GroupRole> {
+        self.groups
+            .iter()
+            .find(|g| &g.group_id == group)
+            .map(|g| g.role)
+    }
+
+    /// Whether the member holds a seat: active members do; inactive and
+    /// removed ones do not.
+    pub fn holds_seat(&self) -> bool {
+        self.status == MemberStatus::Active
+    }
+}
+
+/// How to sort a member list.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum MemberSort {
+    /// By email (normalized), A to Z.
+    #[default]
+    EmailAsc,
+    /// By email (normalized), Z to A.
+    EmailDesc,
+}
+
+/// A query over an organization's members.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MemberQuery {
+    /// Only members whose normalized contact contains this text
+    /// (case-insensitive).
+    pub search: Option<String>,
+    /// Only members with this role.
+    pub role: Option<String>,
+    /// Only members with one of these statuses; empty means active and
+    /// inactive (removed members are listed only when asked for).
+    pub statuses: Vec<MemberStatus>,
+    /// Only members of this group.
+    pub group: Option<GroupId>,
+    /// Sort order.
+    pub sort: MemberSort,
+    /// Continue after this cursor (from a previous page's `next_cursor`).
+    pub after: Option<String>,
+    /// Page size, 1 to 1000 (default 50).
+    pub limit: u32,
+}
+
+impl Default for MemberQuery {
+    fn default() -> Self {
+        Self {
+            search: None,
+            role: None,
+            statuses: Vec::new(),
+            group: None,
+            sort: MemberSort::EmailAsc,
+            after: None,
+            limit: 50,
+        }
+    }
+}
+
+impl MemberQuery {
+    /// Whether a member passes the filters (not the cursor).
+    pub fn matches(&self, m: &Member) -> bool {
+        let status_ok = if self.statuses.is_empty() {
+            m.status != MemberStatus::Removed
+        } else {
+            self.statuses.contains(&m.status)
+        };
+        status_ok
+            && self.role.as_ref().is_none_or(|r| &m.role == r)
+            && self
+                .group
+                .as_ref()
+                .is_none_or(|g| m.groups.iter().any(|x| &x.group_id == g))
+            && self
+                .search
+                .as_ref()
+                .is_none_or(|s| m.contact_key.contains(&s.to_lowercase()))
+    }
+}
+
+/// One page of results.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Page<T> {
+    /// The items of this page.
+    pub items: Vec<T>,
+    /// Pass this as `after` to get the next page; `None` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// Seats of one license type.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LicenseUsage {
+    /// The license type.
+    pub license_type: String,
+    /// Active members holding it.
+    pub used: u64,
+    /// Open (staged or pending) invitations for it.
+    pub pending: u64,
+    /// The policy's limit, if any.
+    pub limit: Option<u32>,
+}
+
+impl LicenseUsage {
+    /// Seats still free under the limit (`None` when unlimited), counting
+    /// pending invitations if `reserve_pending`.
+    pub fn available(&self, reserve_pending: bool) -> Option<u64> {
+        let taken = self.used + if reserve_pending { self.pending } else { 0 };
+        self.limit.map(|l| u64::from(l).saturating_sub(taken))
+    }
+}

@@ -1,0 +1,5 @@
+//! The in-memory store.
+
+/// Placeholder.
+#[derive(Debug, Default)]
+pub struct MemoryStore;

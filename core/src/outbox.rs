@@ -1,0 +1,203 @@
+//! The outbox: rendered invitation emails waiting for delivery, and the
+//! [`Mailer`] trait that delivers them.
+//!
+//! Messages are queued inside the inviting transaction, so an invitation is
+//! never stored without its email nor an email queued for an invitation that
+//! was rolled back. The raw accept link lives in the outbox only until the
+//! message is delivered or superseded; then it is redacted.
+
+use crate::error::MailError;
+use crate::id::{InvitationId, MessageId, OrgId};
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+use std::sync::Mutex;
+
+/// A rendered invitation email.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct OutgoingEmail {
+    /// The recipient's address.
+    pub to: String,
+    /// The recipient's name, if known.
+    pub to_name: Option<String>,
+    /// The subject line.
+    pub subject: String,
+    /// The plain-text body.
+    pub text_body: String,
+    /// The link to accept (contains the secret token).
+    pub accept_url: String,
+    /// The organization's name.
+    pub org_name: String,
+    /// The inviter's name, if a member invited.
+    pub inviter_name: Option<String>,
+    /// The inviter's personal message.
+    pub personal_message: Option<String>,
+    /// When the invitation expires.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Where a queued message stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutboxStatus {
+    /// Waiting for (another) delivery attempt.
+    Queued,
+    /// Delivered; never sent again.
+    Sent,
+    /// Given up after a permanent failure or too many attempts.
+    Failed,
+    /// Replaced by a resend, or its invitation was revoked: not sent.
+    Superseded,
+}
+
+/// A message in the outbox.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct OutboxMessage {
+    /// Its id.
+    pub id: MessageId,
+    /// The organization.
+    pub org_id: OrgId,
+    /// The invitation it belongs to.
+    pub invitation_id: InvitationId,
+    /// The rendered email.
+    pub email: OutgoingEmail,
+    /// Where it stands.
+    pub status: OutboxStatus,
+    /// Delivery attempts so far.
+    pub attempts: u32,
+    /// Not to be attempted before this time (also a claim: a worker that
+    /// takes a message pushes this forward so no other worker takes it).
+    pub next_attempt_at: DateTime<Utc>,
+    /// The last failure, if any.
+    pub last_error: Option<String>,
+    /// When it was queued.
+    pub created_at: DateTime<Utc>,
+    /// When it was delivered.
+    pub sent_at: Option<DateTime<Utc>>,
+}
+
+impl OutboxMessage {
+    /// Removes the secret from the stored message (after delivery or when
+    /// superseded).
+    pub fn redact(&mut self) {
+        const REDACTED: &str = "[redacted]";
+        if self.email.accept_url != REDACTED {
+            self.email.text_body = self
+                .email
+                .text_body
+                .replace(&self.email.accept_url, REDACTED);
+            self.email.accept_url = REDACTED.to_owned();
+        }
+    }
+}
+
+/// How the outbox retries failed deliveries.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RetryPolicy {
+    /// Attempts before giving up.
+    pub max_attempts: u32,
+    /// Wait after the first failure; doubled after each further one.
+    pub base_delay_secs: u64,
+    /// Longest wait between attempts.
+    pub max_delay_secs: u64,
+    /// How long a worker's claim on a message lasts before another worker
+    /// may take it (protects against a worker dying mid-send).
+    pub claim_secs: u64,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            max_attempts: 8,
+            base_delay_secs: 60,
+            max_delay_secs: 3600,
+            claim_secs: 300,
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// The wait after `attempts` failed attempts (1 = after the first).
+    pub fn delay_after(&self, attempts: u32) -> Duration {
+        let exp = attempts.saturating_sub(1).min(30);
+        let secs = self
+            .base_delay_secs
+            .saturating_mul(1u64 << exp)
+            .min(self.max_delay_secs);
+        Duration::seconds(i64::try_from(secs).unwrap_or(i64::MAX))
+    }
+}
+
+/// What one `deliver_pending` run did.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeliveryReport {
+    /// Messages delivered.
+    pub sent: Vec<MessageId>,
+    /// Messages that failed and will be retried.
+    pub retrying: Vec<MessageId>,
+    /// Messages given up on.
+    pub failed: Vec<MessageId>,
+}
+
+/// Delivers invitation emails. Implement it over your provider; the
+/// `enlist-smtp` crate implements it over SMTP.
+pub trait Mailer: Send + Sync {
+    /// Sends one message. Return [`MailError::Temporary`] to have it
+    /// retried, [`MailError::Permanent`] to give up on it.
+    fn send(&self, email: &OutgoingEmail) -> Result<(), MailError>;
+}
+
+/// A mailer that keeps what it was given: for tests and examples.
+#[derive(Debug, Default)]
+pub struct RecordingMailer {
+    sent: Mutex<Vec<OutgoingEmail>>,
+    fail_next: Mutex<Vec<MailError>>,
+}
+
+impl RecordingMailer {
+    /// An empty recorder.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Everything sent so far.
+    pub fn sent(&self) -> Vec<OutgoingEmail> {
+        self.sent.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Makes the next sends fail with these errors, in order.
+    pub fn fail_next(&self, errors: impl IntoIterator<Item = MailError>) {
+        let mut f = self.fail_next.lock().unwrap_or_else(|e| e.into_inner());
+        f.extend(errors);
+    }
+}
+
+impl Mailer for RecordingMailer {
+    fn send(&self, email: &OutgoingEmail) -> Result<(), MailError> {
+        {
+            let mut f = self.fail_next.lock().unwrap_or_else(|e| e.into_inner());
+            if !f.is_empty() {
+                return Err(f.remove(0));
+            }
+        }
+        self.sent
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(email.clone());
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_and_caps() {
+        let r = RetryPolicy::default();
+        assert_eq!(r.delay_after(1), Duration::seconds(60));
+        assert_eq!(r.delay_after(2), Duration::seconds(120));
+        assert_eq!(r.delay_after(20), Duration::seconds(3600));
+    }
+}

@@ -1,0 +1,156 @@
+//! The storage interface.
+//!
+//! A [`Store`] hands out [`Transaction`]s: fine-grained reads and writes that
+//! take effect together on [`Transaction::commit`], and not at all when the
+//! transaction is dropped without it. Both traits are object-safe, so the
+//! engine and the bindings hold an `Arc<dyn Store>`.
+//!
+//! Every key starts with the organization id, so a distributed database can
+//! shard by organization. Stores derive counts (group member counts, seats in
+//! use) themselves and keep them exact; the engine never counts by scanning.
+//!
+//! The engine runs each command in one transaction and retries the whole
+//! command when the store reports [`StoreError::Conflict`], so a store with
+//! optimistic concurrency (or SERIALIZABLE isolation) only has to detect
+//! conflicts, not resolve them.
+
+use crate::error::StoreError;
+use crate::event::Event;
+use crate::group::Group;
+use crate::id::{GroupId, InvitationId, MemberId, MessageId, OrgId};
+use crate::invitation::{Invitation, InvitationQuery};
+use crate::link::InviteLink;
+use crate::member::{Member, MemberQuery, Page};
+use crate::organization::Organization;
+use crate::outbox::OutboxMessage;
+use crate::secret::SecretHash;
+use chrono::{DateTime, Utc};
+
+/// Result with [`StoreError`].
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// A place to keep organizations and everything in them.
+pub trait Store: Send + Sync {
+    /// Starts a transaction. Writes through it are visible to its own reads
+    /// at once and to others after commit. Implementations may serialize
+    /// writers; they must never let two transactions both commit changes
+    /// based on the same stale read.
+    fn begin(&self) -> StoreResult<Box<dyn Transaction + '_>>;
+}
+
+/// Seats of one license type, as counted by the store.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SeatCount {
+    /// Active members with this license type.
+    pub members: u64,
+    /// Open (staged or pending) invitations with this license type.
+    pub open_invitations: u64,
+}
+
+/// Reads and writes inside one transaction.
+pub trait Transaction {
+    /// Makes every write of this transaction durable and visible.
+    fn commit(self: Box<Self>) -> StoreResult<()>;
+
+    // Organizations.
+    /// An organization by id.
+    fn organization(&mut self, org: &OrgId) -> StoreResult<Option<Organization>>;
+    /// Inserts or replaces an organization.
+    fn put_organization(&mut self, org: &Organization) -> StoreResult<()>;
+
+    // Groups.
+    /// A group by id, with its member count.
+    fn group(&mut self, org: &OrgId, id: &GroupId) -> StoreResult<Option<Group>>;
+    /// All groups of an organization, with member counts, in no set order.
+    fn groups(&mut self, org: &OrgId) -> StoreResult<Vec<Group>>;
+    /// Inserts or replaces a group (its `member_count` is ignored).
+    fn put_group(&mut self, group: &Group) -> StoreResult<()>;
+    /// Deletes a group. The engine first detaches its members.
+    fn delete_group(&mut self, org: &OrgId, id: &GroupId) -> StoreResult<()>;
+
+    // Members.
+    /// A member by id (removed ones too).
+    fn member(&mut self, org: &OrgId, id: &MemberId) -> StoreResult<Option<Member>>;
+    /// The non-removed member with this normalized contact key.
+    fn member_by_contact(&mut self, org: &OrgId, key: &str) -> StoreResult<Option<Member>>;
+    /// The non-removed member with this host account id.
+    fn member_by_user_ref(&mut self, org: &OrgId, user_ref: &str) -> StoreResult<Option<Member>>;
+    /// Inserts or replaces a member, keeping every derived count exact.
+    /// Must refuse ([`StoreError::Unique`]) a second non-removed member with
+    /// the same contact key or user_ref.
+    fn put_member(&mut self, member: &Member) -> StoreResult<()>;
+    /// A page of members matching the query, sorted by contact key then id.
+    /// The cursor format is the store's own.
+    fn list_members(&mut self, org: &OrgId, query: &MemberQuery) -> StoreResult<Page<Member>>;
+    /// Active members with this role (to protect the last owner).
+    fn count_active_with_role(&mut self, org: &OrgId, role: &str) -> StoreResult<u64>;
+    /// Seats of one license type in use.
+    fn seat_count(&mut self, org: &OrgId, license_type: &str) -> StoreResult<SeatCount>;
+    /// Seats of every license type that has any member or open invitation.
+    fn seat_counts(&mut self, org: &OrgId) -> StoreResult<Vec<(String, SeatCount)>>;
+
+    // Invitations.
+    /// An invitation by id.
+    fn invitation(&mut self, org: &OrgId, id: &InvitationId) -> StoreResult<Option<Invitation>>;
+    /// The invitation whose current secret hashes to `hash`.
+    fn invitation_by_secret(
+        &mut self,
+        org: &OrgId,
+        hash: &SecretHash,
+    ) -> StoreResult<Option<Invitation>>;
+    /// The open (staged or pending, as stored) invitation for a recipient key.
+    fn open_invitation_for(&mut self, org: &OrgId, key: &str) -> StoreResult<Option<Invitation>>;
+    /// Inserts or replaces an invitation, keeping indexes and counts exact.
+    /// Must refuse ([`StoreError::Unique`]) a second open invitation for the
+    /// same recipient key, or a second invitation with the same secret hash.
+    fn put_invitation(&mut self, inv: &Invitation) -> StoreResult<()>;
+    /// A page of invitations, newest first. Status filters apply to the
+    /// status at `now`.
+    fn list_invitations(
+        &mut self,
+        org: &OrgId,
+        query: &InvitationQuery,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Page<Invitation>>;
+    /// Stored-pending invitations whose expiry is at or before `now`, oldest
+    /// expiry first, across organizations (or in one, if given).
+    fn due_invitations(
+        &mut self,
+        org: Option<&OrgId>,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> StoreResult<Vec<Invitation>>;
+
+    // The invitation link.
+    /// The organization's invitation link, active or not.
+    fn invite_link(&mut self, org: &OrgId) -> StoreResult<Option<InviteLink>>;
+    /// Inserts or replaces the organization's invitation link.
+    fn put_invite_link(&mut self, link: &InviteLink) -> StoreResult<()>;
+
+    // Events.
+    /// Appends an event, assigning the next `seq` of its organization;
+    /// returns the seq.
+    fn append_event(&mut self, event: &Event) -> StoreResult<u64>;
+    /// Events of an organization with `seq > after`, in order.
+    fn events(&mut self, org: &OrgId, after: u64, limit: usize) -> StoreResult<Vec<Event>>;
+
+    // Outbox.
+    /// Inserts or replaces a message.
+    fn put_outbox_message(&mut self, msg: &OutboxMessage) -> StoreResult<()>;
+    /// A message by id.
+    fn outbox_message(&mut self, id: &MessageId) -> StoreResult<Option<OutboxMessage>>;
+    /// Queued messages whose `next_attempt_at <= now`, earliest first,
+    /// across organizations (or in one, if given).
+    fn due_outbox(
+        &mut self,
+        org: Option<&OrgId>,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> StoreResult<Vec<OutboxMessage>>;
+    /// Queued messages of one invitation (to supersede them).
+    fn queued_messages_for(
+        &mut self,
+        org: &OrgId,
+        invitation: &InvitationId,
+    ) -> StoreResult<Vec<OutboxMessage>>;
+}
