@@ -21,6 +21,8 @@ pub enum Actor {
     /// A person acting on their own invitation (accept, decline) or joining
     /// by link: the host's account id.
     Account(String),
+    /// Someone holding an invitation's secret without an account (declining).
+    Anonymous,
 }
 
 impl fmt::Display for Actor {
@@ -29,6 +31,7 @@ impl fmt::Display for Actor {
             Actor::System => f.write_str("system"),
             Actor::Member(id) => write!(f, "{id}"),
             Actor::Account(r) => write!(f, "account {r}"),
+            Actor::Anonymous => f.write_str("anonymous"),
         }
     }
 }

@@ -1,0 +1,389 @@
+//! The invitee's side: preview, accept (by token or by identifier and
+//! access code), decline; and the shared path by which anyone joins.
+
+use super::{Ctx, Enlist, MAX_NAME_CHARS, clean_line};
+use crate::email::parse_address;
+use crate::error::{Error, LimitKind, Result};
+use crate::event::{Actor, EventKind, JoinedVia};
+use crate::group::GroupGrant;
+use crate::id::{MemberId, OrgId};
+use crate::invitation::{
+    Invitation, InvitationPreview, InvitationStatus, Registration, RegistrationNeeds,
+};
+use crate::member::{Contact, Member, MemberKind, MemberStatus};
+use crate::organization::Organization;
+use crate::secret::{hash_access_code, parse_token};
+use serde::{Deserialize, Serialize};
+
+/// The result of accepting an invitation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Acceptance {
+    /// The new, active member.
+    pub member: Member,
+    /// The invitation, now accepted.
+    pub invitation: Invitation,
+}
+
+/// A person about to join, before the checks.
+pub(crate) struct Joiner<'a> {
+    pub contact: Contact,
+    pub key: String,
+    pub reg: &'a Registration,
+    pub role: String,
+    pub kind: MemberKind,
+    pub license_type: String,
+    pub groups: Vec<GroupGrant>,
+    pub fallback_first: Option<String>,
+    pub fallback_last: Option<String>,
+    /// Seats already reserved for this person (an open invitation).
+    pub reserved_seat: bool,
+}
+
+impl Enlist {
+    /// What the landing page shows for a token: organization, inviter,
+    /// role, expiry. Never consumes the invitation (mail scanners follow
+    /// links). Works for closed invitations too, so the page can say why.
+    pub fn preview(&self, token: &str) -> Result<InvitationPreview> {
+        let (org, hash) = parse_token(token).ok_or(Error::InvalidSecret)?;
+        self.run(|cx| {
+            let o = cx.tx.organization(&org)?.ok_or(Error::InvalidSecret)?;
+            let inv = cx.by_token(&org, &hash)?;
+            cx.preview_of(&o, inv)
+        })
+    }
+
+    /// Accepts an email invitation by its token. The registration must meet
+    /// the policy (names, phone, EULA, two-factor); a verified email, when
+    /// given, must be the invited one. Creates an active member in the
+    /// invited groups (or the default group when none was given).
+    pub fn accept(&self, token: &str, registration: Registration) -> Result<Acceptance> {
+        let (org, hash) = parse_token(token).ok_or(Error::InvalidSecret)?;
+        self.run(|cx| {
+            let o = cx.tx.organization(&org)?.ok_or(Error::InvalidSecret)?;
+            let inv = cx.by_token(&org, &hash)?;
+            cx.accept_invitation(&o, inv, &registration)
+        })
+    }
+
+    /// Accepts an invitation by identifier with its access code. Each wrong
+    /// code counts; at the policy's `access_code_attempts` the invitation is
+    /// locked (revoked) and must be resent.
+    pub fn accept_with_code(
+        &self,
+        org: &OrgId,
+        identifier: &str,
+        code: &str,
+        registration: Registration,
+    ) -> Result<Acceptance> {
+        let key = super::identifier_key(identifier).map_err(|_| Error::InvalidSecret)?;
+        let outcome = self.run(|cx| {
+            let o = cx.tx.organization(org)?.ok_or(Error::InvalidSecret)?;
+            let Some(mut inv) = cx.tx.open_invitation_for(org, &key)? else {
+                return Ok(Err(Error::InvalidSecret));
+            };
+            let Some(stored) = inv.secret_hash else {
+                return Ok(Err(Error::InvalidSecret));
+            };
+            match inv.status_at(cx.now) {
+                InvitationStatus::Pending => {}
+                InvitationStatus::Expired => {
+                    return Ok(Err(Error::InvitationExpired {
+                        invitation: inv.id.clone(),
+                        expired_at: inv.expires_at.unwrap_or(cx.now),
+                    }));
+                }
+                _ => return Ok(Err(Error::InvalidSecret)),
+            }
+            if !hash_access_code(code).ct_eq(&stored) {
+                // The failed attempt is committed: that is the point.
+                inv.failed_attempts += 1;
+                let locked = inv.failed_attempts >= o.policy.access_code_attempts;
+                if locked {
+                    inv.status = InvitationStatus::Revoked;
+                    inv.closed_at = Some(cx.now);
+                }
+                cx.tx.put_invitation(&inv)?;
+                cx.event(
+                    org,
+                    &Actor::Anonymous,
+                    EventKind::AccessCodeRejected {
+                        invitation: inv.id.clone(),
+                        attempts: inv.failed_attempts,
+                        locked,
+                    },
+                )?;
+                return Ok(Err(if locked {
+                    Error::LimitExceeded {
+                        limit: LimitKind::AccessCodeAttempts,
+                        max: u64::from(o.policy.access_code_attempts),
+                        actual: u64::from(inv.failed_attempts),
+                        detail: Some("the invitation is locked; ask for a new code".into()),
+                    }
+                } else {
+                    Error::InvalidSecret
+                }));
+            }
+            cx.accept_invitation(&o, inv, &registration).map(Ok)
+        })?;
+        outcome
+    }
+
+    /// Declines an invitation by its token.
+    pub fn decline(&self, token: &str) -> Result<Invitation> {
+        let (org, hash) = parse_token(token).ok_or(Error::InvalidSecret)?;
+        self.run(|cx| {
+            cx.tx.organization(&org)?.ok_or(Error::InvalidSecret)?;
+            let mut inv = cx.by_token(&org, &hash)?;
+            cx.ensure_pending(&inv)?;
+            inv.status = InvitationStatus::Declined;
+            inv.closed_at = Some(cx.now);
+            cx.tx.put_invitation(&inv)?;
+            cx.supersede_messages(&inv)?;
+            cx.event(
+                &org,
+                &Actor::Anonymous,
+                EventKind::InvitationDeclined {
+                    invitation: inv.id.clone(),
+                },
+            )?;
+            Ok(inv)
+        })
+    }
+}
+
+impl Ctx<'_> {
+    fn by_token(&mut self, org: &OrgId, hash: &crate::secret::SecretHash) -> Result<Invitation> {
+        let inv = self
+            .tx
+            .invitation_by_secret(org, hash)?
+            .ok_or(Error::InvalidSecret)?;
+        match &inv.secret_hash {
+            Some(h) if h.ct_eq(hash) => Ok(inv),
+            _ => Err(Error::InvalidSecret),
+        }
+    }
+
+    fn ensure_pending(&self, inv: &Invitation) -> Result<()> {
+        match inv.status_at(self.now) {
+            InvitationStatus::Pending => Ok(()),
+            InvitationStatus::Expired => Err(Error::InvitationExpired {
+                invitation: inv.id.clone(),
+                expired_at: inv.expires_at.unwrap_or(self.now),
+            }),
+            InvitationStatus::Revoked => Err(Error::InvitationRevoked {
+                invitation: inv.id.clone(),
+            }),
+            s => Err(Error::InvitationNotOpen {
+                invitation: inv.id.clone(),
+                status: s.as_str().to_owned(),
+            }),
+        }
+    }
+
+    fn preview_of(&mut self, o: &Organization, inv: Invitation) -> Result<InvitationPreview> {
+        let inviter_name = match &inv.inviter {
+            Some(id) => self.tx.member(&o.id, id)?.map(|m| m.display_name()),
+            None => None,
+        };
+        let mut group_names = Vec::new();
+        for g in &inv.groups {
+            if let Some(g) = self.tx.group(&o.id, &g.group_id)? {
+                group_names.push(g.name);
+            }
+        }
+        Ok(InvitationPreview {
+            invitation_id: inv.id.clone(),
+            org_id: o.id.clone(),
+            org_name: o.name.clone(),
+            inviter_name,
+            status: inv.status_at(self.now),
+            recipient: inv.recipient,
+            display_name: inv.display_name,
+            first_name: inv.first_name,
+            last_name: inv.last_name,
+            role: inv.role,
+            kind: inv.kind,
+            group_names,
+            message: inv.message,
+            expires_at: inv.expires_at,
+            requirements: needs(o),
+        })
+    }
+
+    fn accept_invitation(
+        &mut self,
+        o: &Organization,
+        mut inv: Invitation,
+        reg: &Registration,
+    ) -> Result<Acceptance> {
+        self.ensure_pending(&inv)?;
+        if let (Some(verified), Contact::Email(invited)) = (&reg.verified_email, &inv.recipient) {
+            let matches = parse_address(verified)
+                .map(|m| m.key == inv.recipient_key)
+                .unwrap_or(false);
+            if !matches {
+                return Err(Error::EmailMismatch {
+                    invited: invited.clone(),
+                    presented: verified.clone(),
+                });
+            }
+        }
+        let member = self.join(
+            o,
+            Joiner {
+                contact: inv.recipient.clone(),
+                key: inv.recipient_key.clone(),
+                reg,
+                role: inv.role.clone(),
+                kind: inv.kind,
+                license_type: inv.license_type.clone(),
+                groups: inv.groups.clone(),
+                fallback_first: inv.first_name.clone(),
+                fallback_last: inv.last_name.clone(),
+                reserved_seat: o.policy.reserve_seats_for_pending,
+            },
+            Some(&inv),
+        )?;
+        inv.status = InvitationStatus::Accepted;
+        inv.closed_at = Some(self.now);
+        inv.member_id = Some(member.id.clone());
+        self.tx.put_invitation(&inv)?;
+        self.supersede_messages(&inv)?;
+        self.event(
+            &o.id,
+            &Actor::Account(member.user_ref.clone().unwrap_or_default()),
+            EventKind::InvitationAccepted {
+                invitation: inv.id.clone(),
+                member: member.id.clone(),
+            },
+        )?;
+        Ok(Acceptance {
+            member,
+            invitation: inv,
+        })
+    }
+
+    /// Creates the member: registration checked against the policy, no
+    /// duplicate person, a seat free, groups resolved. Appends no event (the
+    /// caller's event tells how the member joined).
+    pub(crate) fn join(
+        &mut self,
+        o: &Organization,
+        j: Joiner<'_>,
+        via_invitation: Option<&Invitation>,
+    ) -> Result<Member> {
+        let reg = j.reg;
+        let first_name = clean_line("first_name", reg.first_name.as_deref(), MAX_NAME_CHARS)?
+            .or(j.fallback_first);
+        let last_name =
+            clean_line("last_name", reg.last_name.as_deref(), MAX_NAME_CHARS)?.or(j.fallback_last);
+        let phone = clean_line("phone", reg.phone.as_deref(), 40)?;
+        let user_ref = clean_line("user_ref", Some(&reg.user_ref), MAX_NAME_CHARS)?;
+        let mut missing = Vec::new();
+        if user_ref.is_none() {
+            missing.push("user_ref".to_owned());
+        }
+        let p = &o.policy;
+        if p.registration.first_name && first_name.is_none() {
+            missing.push("first_name".to_owned());
+        }
+        if p.registration.last_name && last_name.is_none() {
+            missing.push("last_name".to_owned());
+        }
+        if p.registration.phone && phone.is_none() {
+            missing.push("phone".to_owned());
+        }
+        if let Some(v) = &p.eula_version {
+            if reg.eula_version.as_deref() != Some(v.as_str()) {
+                missing.push("eula_version".to_owned());
+            }
+        }
+        if p.require_two_factor && !reg.two_factor_enrolled {
+            missing.push("two_factor".to_owned());
+        }
+        if !missing.is_empty() {
+            return Err(Error::RegistrationIncomplete { missing });
+        }
+        let user_ref = user_ref.unwrap_or_default();
+        if let Some(m) = self.tx.member_by_contact(&o.id, &j.key)? {
+            return Err(Error::AlreadyMember {
+                recipient: j.contact.as_str().to_owned(),
+                member: m.id,
+            });
+        }
+        if let Some(m) = self.tx.member_by_user_ref(&o.id, &user_ref)? {
+            return Err(Error::AlreadyMember {
+                recipient: format!("account {user_ref}"),
+                member: m.id,
+            });
+        }
+        if !j.reserved_seat {
+            self.check_seat(o, &j.license_type, 1)?;
+        }
+        let mut groups = Vec::with_capacity(j.groups.len());
+        for g in j.groups {
+            // A group deleted since the invitation was sent is skipped.
+            if self.tx.group(&o.id, &g.group_id)?.is_some() {
+                groups.push(g);
+            }
+        }
+        let invited_to_groups = via_invitation.is_some_and(|i| !i.groups.is_empty());
+        if groups.is_empty() && !invited_to_groups && j.kind == MemberKind::Member {
+            if let Some(d) = self.default_group(&o.id)? {
+                groups.push(GroupGrant::member(d.id));
+            }
+        }
+        let member = Member {
+            org_id: o.id.clone(),
+            id: MemberId::from_random(self.id_bytes()),
+            user_ref: Some(user_ref),
+            contact: j.contact,
+            contact_key: j.key,
+            first_name,
+            last_name,
+            phone,
+            role: j.role,
+            kind: j.kind,
+            license_type: j.license_type,
+            status: MemberStatus::Active,
+            groups,
+            joined_at: self.now,
+            last_active_at: None,
+            eula_version: reg.eula_version.clone(),
+            two_factor_enrolled: reg.two_factor_enrolled,
+            removed_at: None,
+        };
+        self.tx.put_member(&member)?;
+        Ok(member)
+    }
+
+    /// Records a join without an invitation.
+    pub(crate) fn joined_event(
+        &mut self,
+        o: &Organization,
+        m: &Member,
+        via: JoinedVia,
+    ) -> Result<()> {
+        self.event(
+            &o.id,
+            &Actor::Account(m.user_ref.clone().unwrap_or_default()),
+            EventKind::MemberJoined {
+                member: m.id.clone(),
+                contact: m.contact.as_str().to_owned(),
+                role: m.role.clone(),
+                via,
+            },
+        )
+    }
+}
+
+/// What registration asks for under this organization's policy.
+pub(crate) fn needs(o: &Organization) -> RegistrationNeeds {
+    RegistrationNeeds {
+        first_name: o.policy.registration.first_name,
+        last_name: o.policy.registration.last_name,
+        phone: o.policy.registration.phone,
+        two_factor: o.policy.require_two_factor,
+        eula_version: o.policy.eula_version.clone(),
+    }
+}

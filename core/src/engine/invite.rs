@@ -1,0 +1,1277 @@
+//! Issuing invitations: batches from a paste or a list, with a report of
+//! what was issued and what was rejected; sending staged ones; resending,
+//! revoking and expiring.
+
+use super::{
+    Auth, Ctx, Enlist, MAX_MESSAGE_CHARS, MAX_NAME_CHARS, clean_line, clean_text, identifier_key,
+};
+use crate::email::{AddressError, EntryOutcome, parse_address, parse_recipients};
+use crate::error::{Error, LimitKind, Result};
+use crate::event::{Actor, EventKind};
+use crate::group::GroupGrant;
+use crate::id::{BatchId, InvitationId, MemberId, MessageId, OrgId};
+use crate::invitation::{Invitation, InvitationStatus};
+use crate::member::{Contact, MemberKind};
+use crate::organization::Organization;
+use crate::outbox::{OutboxMessage, OutboxStatus, OutgoingEmail};
+use crate::policy::DEFAULT_LICENSE;
+use crate::role::{GroupRole, Permission, builtin};
+use crate::secret::{Secret, new_access_code, new_token};
+use chrono::Duration;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+
+/// Who to invite.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "type", content = "value")]
+pub enum Recipients {
+    /// Text pasted or typed through the library API: any length up to the
+    /// batch limit.
+    Paste(String),
+    /// The content of a form's recipients field: also held to the policy's
+    /// `max_paste_field_chars`.
+    FormField(String),
+    /// Structured rows (from an HR system, an import file, a form with one
+    /// row per person), each possibly with its own role, groups and kind.
+    List(Vec<RecipientInput>),
+}
+
+/// One structured recipient. `None` fields take the batch's values.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RecipientInput {
+    /// An email address, bare or as `Name <address>`.
+    pub email: Option<String>,
+    /// An identifier (phone, personnel number, ...) for people without
+    /// email: they get an access code instead of a link.
+    pub identifier: Option<String>,
+    /// The name to greet them with.
+    pub display_name: Option<String>,
+    /// First name.
+    pub first_name: Option<String>,
+    /// Last name.
+    pub last_name: Option<String>,
+    /// Their own role.
+    pub role: Option<String>,
+    /// Their own kind.
+    pub kind: Option<MemberKind>,
+    /// Their own groups.
+    pub groups: Option<Vec<GroupGrant>>,
+    /// Their own license type.
+    pub license_type: Option<String>,
+}
+
+impl RecipientInput {
+    /// A recipient by email.
+    pub fn email(email: impl Into<String>) -> Self {
+        Self {
+            email: Some(email.into()),
+            ..Self::default()
+        }
+    }
+
+    /// A recipient by identifier.
+    pub fn identifier(identifier: impl Into<String>) -> Self {
+        Self {
+            identifier: Some(identifier.into()),
+            ..Self::default()
+        }
+    }
+}
+
+/// An invitation batch: recipients and what they all get.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct InviteRequest {
+    /// Who.
+    pub recipients: Recipients,
+    /// The organization role (default: `member`, or `guest` for guests).
+    pub role: Option<String>,
+    /// Member or guest.
+    pub kind: MemberKind,
+    /// Groups with group roles. Empty: the default group on acceptance
+    /// (guests join only the groups they are invited to).
+    pub groups: Vec<GroupGrant>,
+    /// License type (default [`DEFAULT_LICENSE`]).
+    pub license_type: Option<String>,
+    /// A personal message for the email.
+    pub message: Option<String>,
+    /// `true` (default): send now. `false`: save as staged, to be sent later
+    /// with [`Enlist::send_staged`] ("Save User" rather than "Save & Send").
+    pub send: bool,
+}
+
+impl InviteRequest {
+    /// A request with the defaults: member role, no groups, send now.
+    pub fn new(recipients: Recipients) -> Self {
+        Self {
+            recipients,
+            role: None,
+            kind: MemberKind::Member,
+            groups: Vec::new(),
+            license_type: None,
+            message: None,
+            send: true,
+        }
+    }
+
+    /// Sets the role.
+    pub fn role(mut self, role: impl Into<String>) -> Self {
+        self.role = Some(role.into());
+        self
+    }
+
+    /// Sets the kind.
+    pub fn kind(mut self, kind: MemberKind) -> Self {
+        self.kind = kind;
+        self
+    }
+
+    /// Sets the groups.
+    pub fn groups(mut self, groups: Vec<GroupGrant>) -> Self {
+        self.groups = groups;
+        self
+    }
+
+    /// Sets the license type.
+    pub fn license_type(mut self, lt: impl Into<String>) -> Self {
+        self.license_type = Some(lt.into());
+        self
+    }
+
+    /// Sets the personal message.
+    pub fn message(mut self, m: impl Into<String>) -> Self {
+        self.message = Some(m.into());
+        self
+    }
+
+    /// Saves without sending.
+    pub fn staged(mut self) -> Self {
+        self.send = false;
+        self
+    }
+}
+
+/// Why one recipient got no invitation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "code")]
+#[non_exhaustive]
+pub enum RejectReason {
+    /// Neither an email nor an identifier (an HR record without email).
+    MissingContact,
+    /// Not a valid address.
+    InvalidAddress {
+        /// Why.
+        error: AddressError,
+    },
+    /// Not a usable identifier.
+    InvalidIdentifier {
+        /// Why.
+        reason: String,
+    },
+    /// A name or field of the row is unusable.
+    InvalidField {
+        /// What is wrong.
+        reason: String,
+    },
+    /// The same person appears earlier in the batch.
+    DuplicateInBatch {
+        /// The index of the first appearance.
+        first_index: usize,
+    },
+    /// Already a member (whatever the groups).
+    AlreadyMember {
+        /// The member.
+        member: MemberId,
+    },
+    /// Already has an open invitation.
+    AlreadyInvited {
+        /// The invitation.
+        invitation: InvitationId,
+    },
+    /// The domain is not in the organization's allowed domains.
+    DomainNotAllowed {
+        /// The domain.
+        domain: String,
+    },
+    /// No seat of the license type is left.
+    NoSeatLeft {
+        /// The license type.
+        license_type: String,
+        /// Its limit.
+        limit: u32,
+    },
+    /// Guests are disabled by the policy.
+    GuestsDisabled,
+}
+
+impl RejectReason {
+    /// A stable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            RejectReason::MissingContact => "missing_contact",
+            RejectReason::InvalidAddress { .. } => "invalid_address",
+            RejectReason::InvalidIdentifier { .. } => "invalid_identifier",
+            RejectReason::InvalidField { .. } => "invalid_field",
+            RejectReason::DuplicateInBatch { .. } => "duplicate_in_batch",
+            RejectReason::AlreadyMember { .. } => "already_member",
+            RejectReason::AlreadyInvited { .. } => "already_invited",
+            RejectReason::DomainNotAllowed { .. } => "domain_not_allowed",
+            RejectReason::NoSeatLeft { .. } => "no_seat_left",
+            RejectReason::GuestsDisabled => "guests_disabled",
+        }
+    }
+}
+
+impl std::fmt::Display for RejectReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RejectReason::MissingContact => f.write_str("no email address or identifier on file"),
+            RejectReason::InvalidAddress { error } => write!(f, "invalid address: {error}"),
+            RejectReason::InvalidIdentifier { reason } => write!(f, "invalid identifier: {reason}"),
+            RejectReason::InvalidField { reason } => f.write_str(reason),
+            RejectReason::DuplicateInBatch { first_index } => {
+                write!(f, "duplicate of recipient #{}", first_index + 1)
+            }
+            RejectReason::AlreadyMember { .. } => {
+                f.write_str("already a member of the organization")
+            }
+            RejectReason::AlreadyInvited { .. } => f.write_str("already has a pending invitation"),
+            RejectReason::DomainNotAllowed { domain } => {
+                write!(f, "the domain {domain} is not allowed")
+            }
+            RejectReason::NoSeatLeft {
+                license_type,
+                limit,
+            } => write!(f, "no {license_type} seat left (limit {limit})"),
+            RejectReason::GuestsDisabled => f.write_str("guest invitations are disabled"),
+        }
+    }
+}
+
+/// An invitation issued in a batch (or resent).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IssuedInvitation {
+    /// The recipient's position in the input (0-based).
+    pub index: usize,
+    /// The invitation.
+    pub invitation: Invitation,
+    /// The secret, returned this once: the accept token for email
+    /// invitations, the access code for identifier invitations; `None` for
+    /// staged ones.
+    pub secret: Option<Secret>,
+    /// The queued email, for email invitations that were sent.
+    pub message_id: Option<MessageId>,
+}
+
+/// A recipient that got no invitation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RejectedRecipient {
+    /// The recipient's position in the input (0-based).
+    pub index: usize,
+    /// The recipient as given.
+    pub input: String,
+    /// Why.
+    pub reason: RejectReason,
+}
+
+/// The outcome of a batch: one row per recipient, either issued or
+/// rejected, in input order within each list.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InviteReport {
+    /// The batch.
+    pub batch_id: BatchId,
+    /// Invitations issued ("Invitations to send").
+    pub issued: Vec<IssuedInvitation>,
+    /// Recipients rejected ("Invitation errors").
+    pub rejected: Vec<RejectedRecipient>,
+}
+
+impl InviteReport {
+    /// Recipients in the input.
+    pub fn total(&self) -> usize {
+        self.issued.len() + self.rejected.len()
+    }
+
+    /// The report as CSV (`index,recipient,status,invitation_id,reason_code,reason`),
+    /// for a "Download report" button. Holds no secrets.
+    pub fn to_csv(&self) -> String {
+        let mut rows: Vec<(usize, String)> = Vec::with_capacity(self.total());
+        for i in &self.issued {
+            rows.push((
+                i.index,
+                csv_row(&[
+                    &i.index.to_string(),
+                    i.invitation.recipient.as_str(),
+                    i.invitation.status.as_str(),
+                    i.invitation.id.as_str(),
+                    "",
+                    "",
+                ]),
+            ));
+        }
+        for r in &self.rejected {
+            rows.push((
+                r.index,
+                csv_row(&[
+                    &r.index.to_string(),
+                    &r.input,
+                    "rejected",
+                    "",
+                    r.reason.code(),
+                    &r.reason.to_string(),
+                ]),
+            ));
+        }
+        rows.sort_by_key(|r| r.0);
+        let mut out = String::from("index,recipient,status,invitation_id,reason_code,reason\n");
+        for (_, r) in rows {
+            out.push_str(&r);
+            out.push('\n');
+        }
+        out
+    }
+}
+
+fn csv_row(fields: &[&str]) -> String {
+    fields
+        .iter()
+        .map(|f| {
+            // Quote, and neutralize spreadsheet formulas (CSV injection).
+            let f = if f.starts_with(['=', '+', '-', '@']) {
+                format!("'{f}")
+            } else {
+                (*f).to_owned()
+            };
+            if f.contains([',', '"', '\n', '\r']) {
+                format!("\"{}\"", f.replace('"', "\"\""))
+            } else {
+                f
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// What happened to one invitation of a [`Enlist::send_staged`] call.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "outcome")]
+pub enum SendOutcome {
+    /// Sent.
+    Sent(IssuedInvitation),
+    /// Not sent.
+    Failed {
+        /// The invitation.
+        invitation: InvitationId,
+        /// Why (a stable code and message).
+        code: String,
+        /// The message.
+        message: String,
+    },
+}
+
+/// The outcome of sending staged invitations.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SendReport {
+    /// One entry per invitation asked for, in order.
+    pub results: Vec<SendOutcome>,
+}
+
+/// A recipient after parsing, before the checks against the store.
+struct Candidate {
+    index: usize,
+    input: String,
+    contact: Contact,
+    key: String,
+    ascii_domain: Option<String>,
+    display_name: Option<String>,
+    first_name: Option<String>,
+    last_name: Option<String>,
+    role: String,
+    kind: MemberKind,
+    groups: Vec<GroupGrant>,
+    license_type: String,
+}
+
+impl Enlist {
+    /// Invites a batch of recipients. Each recipient is either issued an
+    /// invitation (its secret returned once, its email queued) or rejected
+    /// with a reason; rejections do not fail the batch. More distinct valid
+    /// recipients than the policy's `max_batch` is an error before anything
+    /// is stored, as is anything wrong with the batch as a whole (an unknown
+    /// role or group, a permission the actor lacks).
+    pub fn invite(&self, org: &OrgId, actor: &Actor, req: InviteRequest) -> Result<InviteReport> {
+        let message = clean_text("message", req.message.as_deref(), MAX_MESSAGE_CHARS)?;
+        self.run(|cx| {
+            let o = cx.org(org)?;
+            let auth = cx.auth(&o, actor)?;
+            let (candidates, mut rejected) = cx.candidates(&o, &auth, &req)?;
+            let distinct = candidates.len();
+            if distinct > o.policy.max_batch as usize {
+                return Err(Error::LimitExceeded {
+                    limit: LimitKind::BatchSize,
+                    max: u64::from(o.policy.max_batch),
+                    actual: distinct as u64,
+                    detail: Some("split the list into several batches".into()),
+                });
+            }
+            let batch_id = BatchId::from_random(cx.id_bytes());
+            let mut issued = Vec::with_capacity(candidates.len());
+            let mut added: HashMap<String, u64> = HashMap::new();
+            let inviter_name = auth.member.as_ref().map(|m| m.display_name());
+            for c in candidates {
+                if let Some(reason) = cx.recipient_blocker(&o, &c, &mut added)? {
+                    rejected.push(RejectedRecipient {
+                        index: c.index,
+                        input: c.input,
+                        reason,
+                    });
+                    continue;
+                }
+                issued.push(cx.issue(
+                    &o,
+                    actor,
+                    &auth,
+                    &batch_id,
+                    c,
+                    message.clone(),
+                    req.send,
+                    inviter_name.as_deref(),
+                )?);
+            }
+            rejected.sort_by_key(|r| r.index);
+            Ok(InviteReport {
+                batch_id,
+                issued,
+                rejected,
+            })
+        })
+    }
+
+    /// Sends staged invitations ("Send invites" on selected rows). Each is
+    /// sent or reported failed on its own.
+    pub fn send_staged(
+        &self,
+        org: &OrgId,
+        actor: &Actor,
+        invitations: &[InvitationId],
+    ) -> Result<SendReport> {
+        self.run(|cx| {
+            let o = cx.org(org)?;
+            let auth = cx.auth(&o, actor)?;
+            let inviter_name = auth.member.as_ref().map(|m| m.display_name());
+            let mut report = SendReport::default();
+            for (index, id) in invitations.iter().enumerate() {
+                let outcome = match cx.send_one_staged(
+                    &o,
+                    actor,
+                    &auth,
+                    id,
+                    index,
+                    inviter_name.as_deref(),
+                ) {
+                    Ok(i) => SendOutcome::Sent(i),
+                    Err(e @ (Error::Store(_) | Error::Mail(_))) => return Err(e),
+                    Err(e) => SendOutcome::Failed {
+                        invitation: id.clone(),
+                        code: e.code().to_owned(),
+                        message: e.to_string(),
+                    },
+                };
+                report.results.push(outcome);
+            }
+            Ok(report)
+        })
+    }
+
+    /// Sends a pending or expired invitation again with a new secret and a
+    /// new expiry; the old secret stops working and its unsent email is
+    /// dropped. The policy's cooldown and cap apply.
+    pub fn resend(
+        &self,
+        org: &OrgId,
+        actor: &Actor,
+        invitation: &InvitationId,
+    ) -> Result<IssuedInvitation> {
+        self.run(|cx| {
+            let o = cx.org(org)?;
+            let auth = cx.auth(&o, actor)?;
+            let mut inv = cx.invitation(org, invitation)?;
+            cx.may_manage_invitation(&auth, &inv)?;
+            let status = inv.status_at(cx.now);
+            if !matches!(
+                status,
+                InvitationStatus::Pending | InvitationStatus::Expired
+            ) {
+                return Err(Error::InvitationNotOpen {
+                    invitation: inv.id.clone(),
+                    status: status.as_str().to_owned(),
+                });
+            }
+            if inv.send_count >= o.policy.resend_cap {
+                return Err(Error::LimitExceeded {
+                    limit: LimitKind::ResendCap,
+                    max: u64::from(o.policy.resend_cap),
+                    actual: u64::from(inv.send_count) + 1,
+                    detail: Some(format!("invitation {}", inv.id)),
+                });
+            }
+            if let Some(last) = inv.last_sent_at {
+                let ready = last + secs(o.policy.resend_cooldown_secs);
+                if ready > cx.now {
+                    return Err(Error::ResendTooSoon {
+                        invitation: inv.id.clone(),
+                        retry_after: ready,
+                    });
+                }
+            }
+            if inv.status == InvitationStatus::Expired {
+                // Its expiry was persisted, so another invitation or a
+                // membership may have taken its place meanwhile.
+                if let Some(m) = cx.tx.member_by_contact(org, &inv.recipient_key)? {
+                    return Err(Error::AlreadyMember {
+                        recipient: inv.recipient.as_str().to_owned(),
+                        member: m.id,
+                    });
+                }
+                if let Some(other) = cx.tx.open_invitation_for(org, &inv.recipient_key)? {
+                    return Err(Error::AlreadyInvited {
+                        recipient: inv.recipient.as_str().to_owned(),
+                        invitation: other.id,
+                    });
+                }
+                cx.check_seat(&o, &inv.license_type, 1)?;
+            }
+            cx.supersede_messages(&inv)?;
+            let inviter_name = match &inv.inviter {
+                Some(id) => cx.tx.member(org, id)?.map(|m| m.display_name()),
+                None => None,
+            };
+            let (secret, message_id) = cx.arm(&o, &mut inv, inviter_name.as_deref())?;
+            cx.tx.put_invitation(&inv)?;
+            cx.event(
+                org,
+                actor,
+                EventKind::InvitationResent {
+                    invitation: inv.id.clone(),
+                    send_count: inv.send_count,
+                    expires_at: inv.expires_at.unwrap_or(cx.now),
+                },
+            )?;
+            Ok(IssuedInvitation {
+                index: 0,
+                invitation: inv,
+                secret: Some(secret),
+                message_id,
+            })
+        })
+    }
+
+    /// Revokes an open invitation: its secret stops working at once and its
+    /// unsent email is dropped.
+    pub fn revoke(
+        &self,
+        org: &OrgId,
+        actor: &Actor,
+        invitation: &InvitationId,
+    ) -> Result<Invitation> {
+        self.run(|cx| {
+            let o = cx.org(org)?;
+            let auth = cx.auth(&o, actor)?;
+            let mut inv = cx.invitation(org, invitation)?;
+            cx.may_manage_invitation(&auth, &inv)?;
+            let status = inv.status_at(cx.now);
+            if !matches!(
+                status,
+                InvitationStatus::Pending | InvitationStatus::Staged | InvitationStatus::Expired
+            ) {
+                return Err(Error::InvitationNotOpen {
+                    invitation: inv.id.clone(),
+                    status: status.as_str().to_owned(),
+                });
+            }
+            cx.supersede_messages(&inv)?;
+            inv.status = InvitationStatus::Revoked;
+            inv.closed_at = Some(cx.now);
+            cx.tx.put_invitation(&inv)?;
+            cx.event(
+                org,
+                actor,
+                EventKind::InvitationRevoked {
+                    invitation: inv.id.clone(),
+                },
+            )?;
+            Ok(inv)
+        })
+    }
+
+    /// An invitation, with its status as of now. Needs
+    /// [`Permission::ViewMembers`] (or to be its inviter).
+    pub fn invitation(
+        &self,
+        org: &OrgId,
+        actor: &Actor,
+        invitation: &InvitationId,
+    ) -> Result<Invitation> {
+        self.run(|cx| {
+            let o = cx.org(org)?;
+            let auth = cx.auth(&o, actor)?;
+            let inv = cx.invitation(org, invitation)?;
+            if !auth.has(Permission::ViewMembers)
+                && !inv.inviter.as_ref().is_some_and(|i| auth.is_member(i))
+            {
+                return Err(auth.deny(Permission::ViewMembers, "reading an invitation"));
+            }
+            Ok(inv.at(cx.now))
+        })
+    }
+
+    /// A page of invitations, newest first, filtered by status (as of now),
+    /// recipient and batch. Needs [`Permission::ViewMembers`].
+    pub fn list_invitations(
+        &self,
+        org: &OrgId,
+        actor: &Actor,
+        query: &crate::invitation::InvitationQuery,
+    ) -> Result<crate::member::Page<Invitation>> {
+        super::page_limit(query.limit)?;
+        self.run(|cx| {
+            let o = cx.org(org)?;
+            cx.auth(&o, actor)?.require(Permission::ViewMembers)?;
+            let mut page = cx.tx.list_invitations(org, query, cx.now)?;
+            for inv in &mut page.items {
+                inv.status = inv.status_at(cx.now);
+            }
+            Ok(page)
+        })
+    }
+
+    /// Persists the expiry of every pending invitation whose expiry is at or
+    /// before `now`, one event each; returns how many. Run it from a
+    /// periodic job; reads already show such invitations as expired.
+    pub fn expire_due(&self, now: chrono::DateTime<chrono::Utc>) -> Result<usize> {
+        let mut total = 0;
+        loop {
+            let n = self.run(|cx| {
+                let due = cx.tx.due_invitations(None, now, 500)?;
+                let n = due.len();
+                for inv in due {
+                    cx.persist_expiry(inv)?;
+                }
+                Ok(n)
+            })?;
+            total += n;
+            if n < 500 {
+                return Ok(total);
+            }
+        }
+    }
+}
+
+pub(crate) fn secs(s: u64) -> Duration {
+    Duration::seconds(i64::try_from(s).unwrap_or(i64::MAX / 1000))
+}
+
+impl Ctx<'_> {
+    pub(crate) fn invitation(&mut self, org: &OrgId, id: &InvitationId) -> Result<Invitation> {
+        self.tx
+            .invitation(org, id)?
+            .ok_or_else(|| Error::not_found("invitation", id))
+    }
+
+    /// Revoke and resend: admins with ManageMembers, or the inviter.
+    fn may_manage_invitation(&self, auth: &Auth, inv: &Invitation) -> Result<()> {
+        if auth.has(Permission::ManageMembers)
+            || inv.inviter.as_ref().is_some_and(|i| auth.is_member(i))
+        {
+            Ok(())
+        } else {
+            Err(auth.deny(
+                Permission::ManageMembers,
+                "managing someone else's invitation",
+            ))
+        }
+    }
+
+    /// Turns the request into candidates (one per distinct valid recipient)
+    /// and early rejections. Batch-wide problems are errors.
+    fn candidates(
+        &mut self,
+        o: &Organization,
+        auth: &Auth,
+        req: &InviteRequest,
+    ) -> Result<(Vec<Candidate>, Vec<RejectedRecipient>)> {
+        if auth.is_guest() {
+            return Err(auth.deny(Permission::InviteMembers, "guests cannot invite"));
+        }
+        let rows: Vec<(String, RecipientInput)> = match &req.recipients {
+            Recipients::FormField(text) | Recipients::Paste(text) => {
+                if let Recipients::FormField(_) = &req.recipients {
+                    let n = text.chars().count();
+                    if n > o.policy.max_paste_field_chars as usize {
+                        return Err(Error::LimitExceeded {
+                            limit: LimitKind::PasteFieldChars,
+                            max: u64::from(o.policy.max_paste_field_chars),
+                            actual: n as u64,
+                            detail: None,
+                        });
+                    }
+                }
+                parse_recipients(text)
+                    .entries
+                    .into_iter()
+                    .map(|e| {
+                        let input = RecipientInput {
+                            email: Some(e.text.clone()),
+                            display_name: match &e.outcome {
+                                EntryOutcome::Valid(m)
+                                | EntryOutcome::Duplicate { mailbox: m, .. } => {
+                                    m.display_name.clone()
+                                }
+                                EntryOutcome::Invalid { .. } => None,
+                            },
+                            ..RecipientInput::default()
+                        };
+                        (e.text, input)
+                    })
+                    .collect()
+            }
+            Recipients::List(list) => list
+                .iter()
+                .map(|r| {
+                    let input = r
+                        .email
+                        .clone()
+                        .or_else(|| r.identifier.clone())
+                        .unwrap_or_else(|| {
+                            [
+                                r.first_name.as_deref(),
+                                r.last_name.as_deref(),
+                                r.display_name.as_deref(),
+                            ]
+                            .into_iter()
+                            .flatten()
+                            .collect::<Vec<_>>()
+                            .join(" ")
+                        });
+                    (input, r.clone())
+                })
+                .collect(),
+        };
+
+        // Batch-wide settings, checked once per distinct combination.
+        let default_groups = self.check_grants(&o.id, auth, &req.groups)?;
+        let mut authorized: Vec<(String, MemberKind, Vec<GroupGrant>)> = Vec::new();
+        let mut seen: HashMap<String, usize> = HashMap::new();
+        let mut out = Vec::with_capacity(rows.len());
+        let mut rejected = Vec::new();
+        for (index, (input, row)) in rows.into_iter().enumerate() {
+            let reject = |reason| RejectedRecipient {
+                index,
+                input: input.clone(),
+                reason,
+            };
+            let kind = row.kind.unwrap_or(req.kind);
+            let role = row
+                .role
+                .clone()
+                .or_else(|| req.role.clone())
+                .unwrap_or_else(|| {
+                    if kind == MemberKind::Guest {
+                        builtin::GUEST
+                    } else {
+                        builtin::MEMBER
+                    }
+                    .to_owned()
+                });
+            let groups = match &row.groups {
+                Some(g) => self.check_grants(&o.id, auth, g)?,
+                None => default_groups.clone(),
+            };
+            let license_type = row
+                .license_type
+                .clone()
+                .or_else(|| req.license_type.clone())
+                .unwrap_or_else(|| DEFAULT_LICENSE.to_owned());
+            if license_type.trim().is_empty() || license_type.len() > 64 {
+                return Err(Error::invalid("license_type", "must be 1 to 64 characters"));
+            }
+            if !authorized
+                .iter()
+                .any(|(r, k, g)| r == &role && *k == kind && g == &groups)
+            {
+                authorize_invite(o, auth, &role, kind, &groups)?;
+                authorized.push((role.clone(), kind, groups.clone()));
+            }
+            let names = (|| -> Result<_> {
+                Ok((
+                    clean_line("first_name", row.first_name.as_deref(), MAX_NAME_CHARS)?,
+                    clean_line("last_name", row.last_name.as_deref(), MAX_NAME_CHARS)?,
+                    clean_line("display_name", row.display_name.as_deref(), MAX_NAME_CHARS)?,
+                ))
+            })();
+            let (first_name, last_name, display_name) = match names {
+                Ok(n) => n,
+                Err(e) => {
+                    rejected.push(reject(RejectReason::InvalidField {
+                        reason: e.to_string(),
+                    }));
+                    continue;
+                }
+            };
+            let (contact, key, ascii_domain, display_name) = match (&row.email, &row.identifier) {
+                (Some(email), _) if !email.trim().is_empty() => match parse_address(email) {
+                    Ok(m) => (
+                        Contact::Email(m.address),
+                        m.key,
+                        Some(m.ascii_domain),
+                        display_name.or(m.display_name),
+                    ),
+                    Err(error) => {
+                        rejected.push(reject(RejectReason::InvalidAddress { error }));
+                        continue;
+                    }
+                },
+                (_, Some(id)) if !id.trim().is_empty() => match identifier_key(id) {
+                    Ok(key) => (
+                        Contact::Identifier(id.trim().to_owned()),
+                        key,
+                        None,
+                        display_name,
+                    ),
+                    Err(e) => {
+                        rejected.push(reject(RejectReason::InvalidIdentifier {
+                            reason: e.to_string(),
+                        }));
+                        continue;
+                    }
+                },
+                _ => {
+                    rejected.push(reject(RejectReason::MissingContact));
+                    continue;
+                }
+            };
+            if let Some(&first_index) = seen.get(&key) {
+                rejected.push(reject(RejectReason::DuplicateInBatch { first_index }));
+                continue;
+            }
+            seen.insert(key.clone(), index);
+            out.push(Candidate {
+                index,
+                input,
+                contact,
+                key,
+                ascii_domain,
+                display_name,
+                first_name,
+                last_name,
+                role,
+                kind,
+                groups,
+                license_type,
+            });
+        }
+        Ok((out, rejected))
+    }
+
+    /// Why this candidate cannot be invited now, if anything. Counts the
+    /// seat it will take in `added`.
+    fn recipient_blocker(
+        &mut self,
+        o: &Organization,
+        c: &Candidate,
+        added: &mut HashMap<String, u64>,
+    ) -> Result<Option<RejectReason>> {
+        if c.kind == MemberKind::Guest && !o.policy.guests_enabled {
+            return Ok(Some(RejectReason::GuestsDisabled));
+        }
+        if let Some(d) = &c.ascii_domain {
+            if !o.policy.domain_allowed(d) {
+                let shown = c
+                    .contact
+                    .as_str()
+                    .rsplit_once('@')
+                    .map(|(_, d)| d.to_owned())
+                    .unwrap_or_default();
+                return Ok(Some(RejectReason::DomainNotAllowed { domain: shown }));
+            }
+        }
+        if let Some(m) = self.tx.member_by_contact(&o.id, &c.key)? {
+            return Ok(Some(RejectReason::AlreadyMember { member: m.id }));
+        }
+        if let Some(open) = self.tx.open_invitation_for(&o.id, &c.key)? {
+            if open.status_at(self.now) == InvitationStatus::Expired {
+                // Expired invitations never block a new one.
+                self.persist_expiry(open)?;
+            } else {
+                return Ok(Some(RejectReason::AlreadyInvited {
+                    invitation: open.id,
+                }));
+            }
+        }
+        let extra = added.get(&c.license_type).copied().unwrap_or(0) + 1;
+        match self.check_seat(o, &c.license_type, extra) {
+            Ok(()) => {}
+            Err(Error::LimitExceeded { max, .. }) => {
+                return Ok(Some(RejectReason::NoSeatLeft {
+                    license_type: c.license_type.clone(),
+                    limit: u32::try_from(max).unwrap_or(u32::MAX),
+                }));
+            }
+            Err(e) => return Err(e),
+        }
+        if o.policy.reserve_seats_for_pending {
+            *added.entry(c.license_type.clone()).or_default() += 1;
+        }
+        Ok(None)
+    }
+
+    /// Checks that `extra` more seats of `license_type` fit, releasing seats
+    /// held by invitations past their expiry if that is what it takes.
+    pub(crate) fn check_seat(
+        &mut self,
+        o: &Organization,
+        license_type: &str,
+        extra: u64,
+    ) -> Result<()> {
+        let Some(limit) = o.policy.seat_limit(license_type) else {
+            return Ok(());
+        };
+        let reserve = o.policy.reserve_seats_for_pending;
+        let mut released = false;
+        loop {
+            let c = self.tx.seat_count(&o.id, license_type)?;
+            let used = c.members + if reserve { c.open_invitations } else { 0 };
+            if used + extra <= u64::from(limit) {
+                return Ok(());
+            }
+            if released || !reserve {
+                return Err(Error::LimitExceeded {
+                    limit: LimitKind::Seats,
+                    max: u64::from(limit),
+                    actual: used + extra,
+                    detail: Some(format!("license type {license_type}")),
+                });
+            }
+            for inv in self.tx.due_invitations(Some(&o.id), self.now, 1000)? {
+                self.persist_expiry(inv)?;
+            }
+            released = true;
+        }
+    }
+
+    pub(crate) fn persist_expiry(&mut self, mut inv: Invitation) -> Result<()> {
+        inv.status = InvitationStatus::Expired;
+        inv.closed_at = inv.expires_at.or(Some(self.now));
+        self.tx.put_invitation(&inv)?;
+        self.supersede_messages(&inv)?;
+        self.event(
+            &inv.org_id.clone(),
+            &Actor::System,
+            EventKind::InvitationExpired {
+                invitation: inv.id.clone(),
+            },
+        )
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn issue(
+        &mut self,
+        o: &Organization,
+        actor: &Actor,
+        auth: &Auth,
+        batch: &BatchId,
+        c: Candidate,
+        message: Option<String>,
+        send: bool,
+        inviter_name: Option<&str>,
+    ) -> Result<IssuedInvitation> {
+        let mut inv = Invitation {
+            org_id: o.id.clone(),
+            id: InvitationId::from_random(self.id_bytes()),
+            batch_id: batch.clone(),
+            recipient: c.contact,
+            recipient_key: c.key,
+            display_name: c.display_name,
+            first_name: c.first_name,
+            last_name: c.last_name,
+            kind: c.kind,
+            role: c.role,
+            groups: c.groups,
+            license_type: c.license_type,
+            inviter: auth.member.as_ref().map(|m| m.id.clone()),
+            message,
+            created_at: self.now,
+            expires_at: None,
+            status: InvitationStatus::Staged,
+            secret_hash: None,
+            send_count: 0,
+            last_sent_at: None,
+            failed_attempts: 0,
+            closed_at: None,
+            member_id: None,
+        };
+        if !send {
+            self.tx.put_invitation(&inv)?;
+            self.event(
+                &o.id,
+                actor,
+                EventKind::InvitationStaged {
+                    invitation: inv.id.clone(),
+                    batch: batch.clone(),
+                    recipient: inv.recipient.as_str().to_owned(),
+                    role: inv.role.clone(),
+                    kind: inv.kind,
+                },
+            )?;
+            return Ok(IssuedInvitation {
+                index: c.index,
+                invitation: inv,
+                secret: None,
+                message_id: None,
+            });
+        }
+        let (secret, message_id) = self.arm(o, &mut inv, inviter_name)?;
+        self.tx.put_invitation(&inv)?;
+        self.event(
+            &o.id,
+            actor,
+            EventKind::InvitationIssued {
+                invitation: inv.id.clone(),
+                batch: batch.clone(),
+                recipient: inv.recipient.as_str().to_owned(),
+                role: inv.role.clone(),
+                kind: inv.kind,
+                groups: inv.groups.clone(),
+                expires_at: inv.expires_at.unwrap_or(self.now),
+            },
+        )?;
+        Ok(IssuedInvitation {
+            index: c.index,
+            invitation: inv,
+            secret: Some(secret),
+            message_id,
+        })
+    }
+
+    fn send_one_staged(
+        &mut self,
+        o: &Organization,
+        actor: &Actor,
+        auth: &Auth,
+        id: &InvitationId,
+        index: usize,
+        inviter_name: Option<&str>,
+    ) -> Result<IssuedInvitation> {
+        let mut inv = self.invitation(&o.id, id)?;
+        self.may_manage_invitation(auth, &inv)?;
+        if inv.status != InvitationStatus::Staged {
+            return Err(Error::InvitationNotOpen {
+                invitation: inv.id.clone(),
+                status: inv.status.as_str().to_owned(),
+            });
+        }
+        if inv.kind == MemberKind::Guest && !o.policy.guests_enabled {
+            return Err(Error::Disabled {
+                feature: "guests".into(),
+            });
+        }
+        let (secret, message_id) = self.arm(o, &mut inv, inviter_name)?;
+        self.tx.put_invitation(&inv)?;
+        self.event(
+            &o.id,
+            actor,
+            EventKind::InvitationSent {
+                invitation: inv.id.clone(),
+                expires_at: inv.expires_at.unwrap_or(self.now),
+            },
+        )?;
+        Ok(IssuedInvitation {
+            index,
+            invitation: inv,
+            secret: Some(secret),
+            message_id,
+        })
+    }
+
+    /// Gives the invitation a new secret and expiry, makes it pending, and
+    /// queues its email (for email recipients).
+    fn arm(
+        &mut self,
+        o: &Organization,
+        inv: &mut Invitation,
+        inviter_name: Option<&str>,
+    ) -> Result<(Secret, Option<MessageId>)> {
+        let expires_at = self.now + secs(o.policy.invitation_lifetime_secs);
+        inv.status = InvitationStatus::Pending;
+        inv.expires_at = Some(expires_at);
+        inv.send_count += 1;
+        inv.last_sent_at = Some(self.now);
+        inv.failed_attempts = 0;
+        inv.closed_at = None;
+        match &inv.recipient {
+            Contact::Identifier(_) => {
+                let (code, hash) = new_access_code(self.secrets);
+                inv.secret_hash = Some(hash);
+                Ok((code, None))
+            }
+            Contact::Email(to) => {
+                let (token, hash) = new_token(self.secrets, &o.id);
+                inv.secret_hash = Some(hash);
+                let email = render_email(o, self.config, inv, to, inviter_name, &token);
+                let msg = OutboxMessage {
+                    id: MessageId::from_random(self.id_bytes()),
+                    org_id: o.id.clone(),
+                    invitation_id: inv.id.clone(),
+                    email,
+                    status: OutboxStatus::Queued,
+                    attempts: 0,
+                    next_attempt_at: self.now,
+                    last_error: None,
+                    created_at: self.now,
+                    sent_at: None,
+                };
+                self.tx.put_outbox_message(&msg)?;
+                Ok((token, Some(msg.id)))
+            }
+        }
+    }
+
+    /// Drops the unsent emails of an invitation whose secret is dead.
+    pub(crate) fn supersede_messages(&mut self, inv: &Invitation) -> Result<()> {
+        for mut m in self.tx.queued_messages_for(&inv.org_id, &inv.id)? {
+            m.status = OutboxStatus::Superseded;
+            m.redact();
+            self.tx.put_outbox_message(&m)?;
+        }
+        Ok(())
+    }
+}
+
+/// Who may invite whom, as DESIGN.md says: admins (by permission) anyone
+/// with a role within their own permissions; group owners into groups they
+/// own, if the policy allows; members into their own groups as members, if
+/// the policy allows; guests never.
+fn authorize_invite(
+    o: &Organization,
+    auth: &Auth,
+    role: &str,
+    kind: MemberKind,
+    groups: &[GroupGrant],
+) -> Result<()> {
+    auth.grantable_role(o, role)?;
+    let needed = if kind == MemberKind::Guest {
+        Permission::InviteGuests
+    } else {
+        Permission::InviteMembers
+    };
+    if auth.has(needed) {
+        return Ok(());
+    }
+    let Some(member) = &auth.member else {
+        return Err(auth.deny(needed, "only members may invite"));
+    };
+    if member.kind == MemberKind::Guest {
+        return Err(auth.deny(needed, "guests cannot invite"));
+    }
+    let owns_all = !groups.is_empty()
+        && groups
+            .iter()
+            .all(|g| member.group_role(&g.group_id) == Some(GroupRole::Owner));
+    if o.policy.group_owners_can_invite && owns_all {
+        return Ok(());
+    }
+    let in_all = groups
+        .iter()
+        .all(|g| g.role == GroupRole::Member && member.group_role(&g.group_id).is_some());
+    if o.policy.members_can_invite && kind == MemberKind::Member && in_all {
+        return Ok(());
+    }
+    Err(auth.deny(
+        needed,
+        if o.policy.group_owners_can_invite || o.policy.members_can_invite {
+            "the policy lets group owners invite only into groups they own, and members only as members into their own groups"
+        } else {
+            "only administrators may invite in this organization"
+        },
+    ))
+}
+
+/// The accept link: the policy's base (or the engine's), with the token
+/// replacing `{token}` or appended as a `token` query parameter.
+pub(crate) fn accept_url(o: &Organization, config: &super::EngineConfig, token: &Secret) -> String {
+    let base = o
+        .policy
+        .accept_url_base
+        .as_deref()
+        .unwrap_or(&config.default_accept_url_base);
+    if base.contains("{token}") {
+        base.replace("{token}", token.expose())
+    } else {
+        let sep = if base.contains('?') { '&' } else { '?' };
+        format!("{base}{sep}token={}", token.expose())
+    }
+}
+
+fn render_email(
+    o: &Organization,
+    config: &super::EngineConfig,
+    inv: &Invitation,
+    to: &str,
+    inviter_name: Option<&str>,
+    token: &Secret,
+) -> OutgoingEmail {
+    let url = accept_url(o, config, token);
+    let expires_at = inv.expires_at.unwrap_or(inv.created_at);
+    let subject = match inviter_name {
+        Some(n) => format!(
+            "{n} invited you to join {} on {}",
+            o.name, config.product_name
+        ),
+        None => format!(
+            "You are invited to join {} on {}",
+            o.name, config.product_name
+        ),
+    };
+    let greeting = inv
+        .first_name
+        .as_deref()
+        .or(inv.display_name.as_deref())
+        .map(|n| format!("Hello {n},"))
+        .unwrap_or_else(|| "Hello,".to_owned());
+    let who = inviter_name.unwrap_or("An administrator");
+    let as_what = if inv.kind == MemberKind::Guest {
+        "as a guest".to_owned()
+    } else {
+        format!("with the role {}", inv.role)
+    };
+    let mut body = format!(
+        "{greeting}\n\n{who} has invited you to join {} {as_what}.\n\n",
+        o.name
+    );
+    if let Some(m) = &inv.message {
+        body.push_str(&format!("Message from {who}:\n\n{m}\n\n"));
+    }
+    body.push_str(&format!(
+        "Accept the invitation:\n{url}\n\nThis invitation expires on {} UTC. If you were not expecting it, you can ignore this email.\n",
+        expires_at.format("%Y-%m-%d %H:%M")
+    ));
+    OutgoingEmail {
+        to: to.to_owned(),
+        to_name: inv
+            .display_name
+            .clone()
+            .or_else(|| match (&inv.first_name, &inv.last_name) {
+                (Some(f), Some(l)) => Some(format!("{f} {l}")),
+                (Some(n), None) | (None, Some(n)) => Some(n.clone()),
+                _ => None,
+            }),
+        subject,
+        text_body: body,
+        accept_url: url,
+        org_name: o.name.clone(),
+        inviter_name: inviter_name.map(str::to_owned),
+        personal_message: inv.message.clone(),
+        expires_at,
+    }
+}

@@ -1,0 +1,337 @@
+//! The shareable invitation link, and self-registration.
+
+use super::accept::{Joiner, needs};
+use super::{Enlist, identifier_key};
+use crate::email::parse_address;
+use crate::error::{Error, Result};
+use crate::event::{Actor, EventKind, JoinedVia};
+use crate::group::GroupGrant;
+use crate::id::OrgId;
+use crate::invitation::{InvitationStatus, Registration, RegistrationNeeds};
+use crate::link::InviteLink;
+use crate::member::{Contact, Member, MemberKind};
+use crate::organization::Organization;
+use crate::policy::DEFAULT_LICENSE;
+use crate::role::{Permission, builtin};
+use crate::secret::{Secret, new_token, parse_token};
+use serde::{Deserialize, Serialize};
+
+/// What people joining by the link get.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct LinkSpec {
+    /// Their role (default `member`, or `guest` for guests).
+    pub role: Option<String>,
+    /// Member or guest.
+    pub kind: MemberKind,
+    /// Their groups (empty: the default group, for members).
+    pub groups: Vec<GroupGrant>,
+    /// Their license type.
+    pub license_type: Option<String>,
+}
+
+impl Default for LinkSpec {
+    fn default() -> Self {
+        Self {
+            role: None,
+            kind: MemberKind::Member,
+            groups: Vec::new(),
+            license_type: None,
+        }
+    }
+}
+
+/// What the link's landing page shows.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkPreview {
+    /// The organization.
+    pub org_id: OrgId,
+    /// Its name.
+    pub org_name: String,
+    /// The role offered.
+    pub role: String,
+    /// Member or guest.
+    pub kind: MemberKind,
+    /// Names of the groups offered.
+    pub group_names: Vec<String>,
+    /// What registration asks for.
+    pub requirements: RegistrationNeeds,
+}
+
+impl Enlist {
+    /// Activates the invitation link with a new secret (any previous link
+    /// stops working) and returns the link to share. Needs
+    /// [`Permission::ManageInviteLink`], the role and groups within the
+    /// actor's reach, and the policy's `invite_link_enabled`.
+    pub fn activate_invite_link(
+        &self,
+        org: &OrgId,
+        actor: &Actor,
+        spec: LinkSpec,
+    ) -> Result<(InviteLink, Secret)> {
+        self.run(|cx| {
+            let o = cx.org(org)?;
+            let auth = cx.auth(&o, actor)?;
+            auth.require(Permission::ManageInviteLink)?;
+            if !o.policy.invite_link_enabled {
+                return Err(Error::Disabled {
+                    feature: "invite_link".into(),
+                });
+            }
+            if spec.kind == MemberKind::Guest && !o.policy.guests_enabled {
+                return Err(Error::Disabled {
+                    feature: "guests".into(),
+                });
+            }
+            let role = spec.role.clone().unwrap_or_else(|| {
+                if spec.kind == MemberKind::Guest {
+                    builtin::GUEST
+                } else {
+                    builtin::MEMBER
+                }
+                .to_owned()
+            });
+            auth.grantable_role(&o, &role)?;
+            let groups = cx.check_grants(org, &auth, &spec.groups)?;
+            let (secret, hash) = new_token(cx.secrets, org);
+            let link = InviteLink {
+                org_id: org.clone(),
+                role: role.clone(),
+                kind: spec.kind,
+                groups: groups.clone(),
+                license_type: spec
+                    .license_type
+                    .clone()
+                    .unwrap_or_else(|| DEFAULT_LICENSE.to_owned()),
+                secret_hash: hash,
+                active: true,
+                created_by: auth.member.as_ref().map(|m| m.id.clone()),
+                created_at: cx.now,
+                uses: 0,
+            };
+            cx.tx.put_invite_link(&link)?;
+            cx.event(
+                org,
+                actor,
+                EventKind::InviteLinkActivated {
+                    role,
+                    kind: spec.kind,
+                    groups,
+                },
+            )?;
+            let url = super::invite::accept_url(&o, cx.config, &secret);
+            Ok((link, Secret::new(url)))
+        })
+    }
+
+    /// Deactivates the invitation link: it stops working at once.
+    pub fn deactivate_invite_link(&self, org: &OrgId, actor: &Actor) -> Result<()> {
+        self.run(|cx| {
+            let o = cx.org(org)?;
+            cx.auth(&o, actor)?.require(Permission::ManageInviteLink)?;
+            match cx.tx.invite_link(org)? {
+                Some(mut link) if link.active => {
+                    link.active = false;
+                    cx.tx.put_invite_link(&link)?;
+                    cx.event(org, actor, EventKind::InviteLinkDeactivated)
+                }
+                _ => Ok(()),
+            }
+        })
+    }
+
+    /// The organization's link settings (without its secret, which is shown
+    /// only when activated: activate again to get a new one).
+    pub fn invite_link(&self, org: &OrgId, actor: &Actor) -> Result<Option<InviteLink>> {
+        self.run(|cx| {
+            let o = cx.org(org)?;
+            cx.auth(&o, actor)?.require(Permission::ManageInviteLink)?;
+            Ok(cx.tx.invite_link(org)?)
+        })
+    }
+
+    /// What the link's landing page shows.
+    pub fn preview_link(&self, token: &str) -> Result<LinkPreview> {
+        let token = link_token(token);
+        let (org, hash) = parse_token(token).ok_or(Error::InvalidSecret)?;
+        self.run(|cx| {
+            let o = cx.tx.organization(&org)?.ok_or(Error::InvalidSecret)?;
+            let link = live_link(cx.tx.invite_link(&org)?, &o, &hash)?;
+            let mut group_names = Vec::new();
+            for g in &link.groups {
+                if let Some(g) = cx.tx.group(&org, &g.group_id)? {
+                    group_names.push(g.name);
+                }
+            }
+            Ok(LinkPreview {
+                org_id: org.clone(),
+                org_name: o.name.clone(),
+                role: link.role,
+                kind: link.kind,
+                group_names,
+                requirements: needs(&o),
+            })
+        })
+    }
+
+    /// Joins by the invitation link. `contact` is the person's email (or
+    /// identifier); allowed domains, seats and the registration rules apply.
+    /// An open invitation for the same person is closed as accepted.
+    pub fn join_by_link(
+        &self,
+        token: &str,
+        contact: &str,
+        registration: Registration,
+    ) -> Result<Member> {
+        let token = link_token(token);
+        let (org, hash) = parse_token(token).ok_or(Error::InvalidSecret)?;
+        self.run(|cx| {
+            let o = cx.tx.organization(&org)?.ok_or(Error::InvalidSecret)?;
+            let mut link = live_link(cx.tx.invite_link(&org)?, &o, &hash)?;
+            let (contact, key) = contact_of(&o, contact, &registration)?;
+            // An open invitation for the same person already holds their seat.
+            let reserved_seat = o.policy.reserve_seats_for_pending
+                && cx.tx.open_invitation_for(&o.id, &key)?.is_some();
+            let m = cx.join(
+                &o,
+                Joiner {
+                    contact,
+                    key,
+                    reg: &registration,
+                    role: link.role.clone(),
+                    kind: link.kind,
+                    license_type: link.license_type.clone(),
+                    groups: link.groups.clone(),
+                    fallback_first: None,
+                    fallback_last: None,
+                    reserved_seat,
+                },
+                None,
+            )?;
+            link.uses += 1;
+            cx.tx.put_invite_link(&link)?;
+            cx.joined_event(&o, &m, JoinedVia::InviteLink)?;
+            cx.close_open_invitation(&o, &m)?;
+            Ok(m)
+        })
+    }
+
+    /// Registers without an invitation, where the policy allows
+    /// self-registration: a member with the `member` role in the default
+    /// group.
+    pub fn self_register(
+        &self,
+        org: &OrgId,
+        contact: &str,
+        registration: Registration,
+    ) -> Result<Member> {
+        self.run(|cx| {
+            let o = cx.org(org)?;
+            if !o.policy.self_registration {
+                return Err(Error::Disabled {
+                    feature: "self_registration".into(),
+                });
+            }
+            let (contact, key) = contact_of(&o, contact, &registration)?;
+            // An open invitation for the same person already holds their seat.
+            let reserved_seat = o.policy.reserve_seats_for_pending
+                && cx.tx.open_invitation_for(&o.id, &key)?.is_some();
+            let m = cx.join(
+                &o,
+                Joiner {
+                    contact,
+                    key,
+                    reg: &registration,
+                    role: builtin::MEMBER.to_owned(),
+                    kind: MemberKind::Member,
+                    license_type: DEFAULT_LICENSE.to_owned(),
+                    groups: Vec::new(),
+                    fallback_first: None,
+                    fallback_last: None,
+                    reserved_seat,
+                },
+                None,
+            )?;
+            cx.joined_event(&o, &m, JoinedVia::SelfRegistration)?;
+            cx.close_open_invitation(&o, &m)?;
+            Ok(m)
+        })
+    }
+}
+
+impl super::Ctx<'_> {
+    /// Someone who joined another way no longer needs their invitation.
+    fn close_open_invitation(&mut self, o: &Organization, m: &Member) -> Result<()> {
+        if let Some(mut inv) = self.tx.open_invitation_for(&o.id, &m.contact_key)? {
+            inv.status = InvitationStatus::Accepted;
+            inv.closed_at = Some(self.now);
+            inv.member_id = Some(m.id.clone());
+            self.tx.put_invitation(&inv)?;
+            self.supersede_messages(&inv)?;
+            self.event(
+                &o.id,
+                &Actor::Account(m.user_ref.clone().unwrap_or_default()),
+                EventKind::InvitationAccepted {
+                    invitation: inv.id.clone(),
+                    member: m.id.clone(),
+                },
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// Accepts either the bare token or the whole shared URL.
+fn link_token(s: &str) -> &str {
+    let s = s.trim();
+    match s.rsplit_once("token=") {
+        Some((_, t)) => t.split('&').next().unwrap_or(t),
+        None => s.rsplit('/').next().unwrap_or(s),
+    }
+}
+
+fn live_link(
+    link: Option<InviteLink>,
+    o: &Organization,
+    hash: &crate::secret::SecretHash,
+) -> Result<InviteLink> {
+    match link {
+        Some(l) if l.secret_hash.ct_eq(hash) => {
+            if !l.active {
+                Err(Error::InvalidSecret)
+            } else if !o.policy.invite_link_enabled {
+                Err(Error::Disabled {
+                    feature: "invite_link".into(),
+                })
+            } else {
+                Ok(l)
+            }
+        }
+        _ => Err(Error::InvalidSecret),
+    }
+}
+
+/// The contact and key of someone joining: an email (domain rules apply;
+/// a verified email must match) or an identifier.
+fn contact_of(o: &Organization, contact: &str, reg: &Registration) -> Result<(Contact, String)> {
+    if contact.contains('@') {
+        let m = parse_address(contact).map_err(|e| Error::invalid("email", e.to_string()))?;
+        if !o.policy.domain_allowed(&m.ascii_domain) {
+            return Err(Error::DomainNotAllowed {
+                domain: m.ascii_domain,
+            });
+        }
+        if let Some(v) = &reg.verified_email {
+            if parse_address(v).map(|v| v.key != m.key).unwrap_or(true) {
+                return Err(Error::EmailMismatch {
+                    invited: m.address.clone(),
+                    presented: v.clone(),
+                });
+            }
+        }
+        Ok((Contact::Email(m.address), m.key))
+    } else {
+        let key = identifier_key(contact)?;
+        Ok((Contact::Identifier(contact.trim().to_owned()), key))
+    }
+}

@@ -1,0 +1,329 @@
+//! Members: read, list, edit, deactivate, reactivate, remove, activity,
+//! license usage.
+
+use super::{Enlist, MAX_NAME_CHARS, clean_line};
+use crate::error::{Error, Result};
+use crate::event::{Actor, EventKind};
+use crate::group::GroupGrant;
+use crate::id::{MemberId, OrgId};
+use crate::member::{LicenseUsage, Member, MemberKind, MemberQuery, MemberStatus, Page};
+use crate::role::{Permission, builtin};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Changes to a member; `None` leaves a field as it is. The email never
+/// changes: remove the member and invite the new address instead.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MemberUpdate {
+    /// New first name (`Some("")` clears it).
+    pub first_name: Option<String>,
+    /// New last name (`Some("")` clears it).
+    pub last_name: Option<String>,
+    /// New phone (`Some("")` clears it).
+    pub phone: Option<String>,
+    /// New organization role.
+    pub role: Option<String>,
+    /// The new set of groups with group roles (replaces the old set).
+    pub groups: Option<Vec<GroupGrant>>,
+    /// New license type.
+    pub license_type: Option<String>,
+}
+
+impl Enlist {
+    /// A member. Members with [`Permission::ViewMembers`] see everyone;
+    /// anyone sees themselves.
+    pub fn member(&self, org: &OrgId, actor: &Actor, member: &MemberId) -> Result<Member> {
+        self.run(|cx| {
+            let o = cx.org(org)?;
+            let auth = cx.auth(&o, actor)?;
+            if !auth.has(Permission::ViewMembers) && !auth.is_member(member) {
+                return Err(auth.deny(Permission::ViewMembers, "reading another member"));
+            }
+            cx.member(org, member)
+        })
+    }
+
+    /// A page of members: searched by email, filtered by role, status and
+    /// group, sorted by email, continued with `after`. Needs
+    /// [`Permission::ViewMembers`].
+    pub fn list_members(
+        &self,
+        org: &OrgId,
+        actor: &Actor,
+        query: &MemberQuery,
+    ) -> Result<Page<Member>> {
+        super::page_limit(query.limit)?;
+        self.run(|cx| {
+            let o = cx.org(org)?;
+            cx.auth(&o, actor)?.require(Permission::ViewMembers)?;
+            Ok(cx.tx.list_members(org, query)?)
+        })
+    }
+
+    /// Edits a member's names, role, groups or license type. Needs
+    /// [`Permission::ManageMembers`] (members may edit their own names and
+    /// phone); roles and group roles need to be within the actor's reach.
+    pub fn update_member(
+        &self,
+        org: &OrgId,
+        actor: &Actor,
+        member: &MemberId,
+        update: MemberUpdate,
+    ) -> Result<Member> {
+        let first = update
+            .first_name
+            .as_deref()
+            .map(|v| clean_line("first_name", Some(v), MAX_NAME_CHARS))
+            .transpose()?;
+        let last = update
+            .last_name
+            .as_deref()
+            .map(|v| clean_line("last_name", Some(v), MAX_NAME_CHARS))
+            .transpose()?;
+        let phone = update
+            .phone
+            .as_deref()
+            .map(|v| clean_line("phone", Some(v), 40))
+            .transpose()?;
+        self.run(|cx| {
+            let o = cx.org(org)?;
+            let auth = cx.auth(&o, actor)?;
+            let mut m = cx.member(org, member)?;
+            if m.status == MemberStatus::Removed {
+                return Err(Error::conflict("a removed member cannot be edited"));
+            }
+            let only_own_details =
+                update.role.is_none() && update.groups.is_none() && update.license_type.is_none();
+            if !(auth.has(Permission::ManageMembers)
+                || (only_own_details && auth.is_member(member)))
+            {
+                return Err(auth.deny(Permission::ManageMembers, "editing a member"));
+            }
+            let mut fields = Vec::new();
+            if let Some(v) = &first {
+                if &m.first_name != v {
+                    m.first_name = v.clone();
+                    fields.push("first_name".to_owned());
+                }
+            }
+            if let Some(v) = &last {
+                if &m.last_name != v {
+                    m.last_name = v.clone();
+                    fields.push("last_name".to_owned());
+                }
+            }
+            if let Some(v) = &phone {
+                if &m.phone != v {
+                    m.phone = v.clone();
+                    fields.push("phone".to_owned());
+                }
+            }
+            if let Some(role) = &update.role {
+                if role != &m.role {
+                    // Taking a role away needs the same reach as giving it.
+                    auth.grantable_role(&o, &m.role)?;
+                    auth.grantable_role(&o, role)?;
+                    if m.kind == MemberKind::Guest
+                        && role != builtin::GUEST
+                        && o.role(role).is_some_and(|r| !r.permissions.is_empty())
+                    {
+                        return Err(Error::invalid(
+                            "role",
+                            "guests keep the guest role; invite them as members instead",
+                        ));
+                    }
+                    cx.keep_an_owner(org, &m)?;
+                    m.role = role.clone();
+                    fields.push("role".to_owned());
+                }
+            }
+            if let Some(groups) = &update.groups {
+                let new = cx.check_grants(org, &auth, groups)?;
+                // Memberships taken away must be within reach too.
+                for old in m.groups.iter().filter(|g| !new.contains(g)) {
+                    auth.may_grant_group(old)?;
+                }
+                let mut sorted_old = m.groups.clone();
+                sorted_old.sort();
+                let mut sorted_new = new.clone();
+                sorted_new.sort();
+                if sorted_old != sorted_new {
+                    m.groups = new;
+                    fields.push("groups".to_owned());
+                }
+            }
+            if let Some(lt) = &update.license_type {
+                let lt = lt.trim();
+                if lt.is_empty() || lt.len() > 64 {
+                    return Err(Error::invalid("license_type", "must be 1 to 64 characters"));
+                }
+                if lt != m.license_type {
+                    if m.holds_seat() {
+                        cx.check_seat(&o, lt, 1)?;
+                    }
+                    m.license_type = lt.to_owned();
+                    fields.push("license_type".to_owned());
+                }
+            }
+            if fields.is_empty() {
+                return Ok(m);
+            }
+            cx.tx.put_member(&m)?;
+            cx.event(
+                org,
+                actor,
+                EventKind::MemberUpdated {
+                    member: member.clone(),
+                    fields,
+                },
+            )?;
+            Ok(m)
+        })
+    }
+
+    /// Deactivates a member (they keep their data and groups but hold no
+    /// seat and cannot act). Needs [`Permission::ManageMembers`].
+    pub fn deactivate_member(
+        &self,
+        org: &OrgId,
+        actor: &Actor,
+        member: &MemberId,
+    ) -> Result<Member> {
+        self.set_status(org, actor, member, MemberStatus::Inactive)
+    }
+
+    /// Reactivates an inactive member, if a seat is free.
+    pub fn reactivate_member(
+        &self,
+        org: &OrgId,
+        actor: &Actor,
+        member: &MemberId,
+    ) -> Result<Member> {
+        self.set_status(org, actor, member, MemberStatus::Active)
+    }
+
+    fn set_status(
+        &self,
+        org: &OrgId,
+        actor: &Actor,
+        member: &MemberId,
+        to: MemberStatus,
+    ) -> Result<Member> {
+        self.run(|cx| {
+            let o = cx.org(org)?;
+            let auth = cx.auth(&o, actor)?;
+            auth.require(Permission::ManageMembers)?;
+            let mut m = cx.member(org, member)?;
+            let from = m.status;
+            match (from, to) {
+                (a, b) if a == b => return Ok(m),
+                (MemberStatus::Removed, _) => {
+                    return Err(Error::conflict(
+                        "a removed member cannot change status; invite them again",
+                    ));
+                }
+                (_, MemberStatus::Active) => cx.check_seat(&o, &m.license_type, 1)?,
+                _ => {
+                    auth.grantable_role(&o, &m.role)?;
+                    cx.keep_an_owner(org, &m)?;
+                }
+            }
+            m.status = to;
+            cx.tx.put_member(&m)?;
+            cx.event(
+                org,
+                actor,
+                EventKind::MemberStatusChanged {
+                    member: member.clone(),
+                    from,
+                    to,
+                },
+            )?;
+            Ok(m)
+        })
+    }
+
+    /// Removes a member from the organization: a tombstone stays so history
+    /// reads "removed member", their groups are dropped, and their email is
+    /// free to be invited again. Needs [`Permission::ManageMembers`] and the
+    /// member's role within reach; the last owner cannot be removed.
+    pub fn remove_member(&self, org: &OrgId, actor: &Actor, member: &MemberId) -> Result<Member> {
+        self.run(|cx| {
+            let o = cx.org(org)?;
+            let auth = cx.auth(&o, actor)?;
+            auth.require(Permission::ManageMembers)?;
+            let mut m = cx.member(org, member)?;
+            if m.status == MemberStatus::Removed {
+                return Ok(m);
+            }
+            auth.grantable_role(&o, &m.role)?;
+            cx.keep_an_owner(org, &m)?;
+            m.status = MemberStatus::Removed;
+            m.removed_at = Some(cx.now);
+            m.groups.clear();
+            cx.tx.put_member(&m)?;
+            cx.event(
+                org,
+                actor,
+                EventKind::MemberRemoved {
+                    member: member.clone(),
+                    contact: m.contact.as_str().to_owned(),
+                },
+            )?;
+            Ok(m)
+        })
+    }
+
+    /// Records when a member was last active. This is telemetry, not a
+    /// change of state: it appends no audit event (a busy product would
+    /// flood the trail), and it only ever moves the time forward.
+    pub fn record_activity(&self, org: &OrgId, member: &MemberId, at: DateTime<Utc>) -> Result<()> {
+        self.run(|cx| {
+            let mut m = cx.member(org, member)?;
+            if m.status == MemberStatus::Removed || m.last_active_at.is_some_and(|t| t >= at) {
+                return Ok(());
+            }
+            m.last_active_at = Some(at);
+            cx.tx.put_member(&m)?;
+            Ok(())
+        })
+    }
+
+    /// Seats used, pending and allowed per license type: every type with a
+    /// limit or any use. Needs [`Permission::ViewMembers`].
+    pub fn license_usage(&self, org: &OrgId, actor: &Actor) -> Result<Vec<LicenseUsage>> {
+        self.run(|cx| {
+            let o = cx.org(org)?;
+            cx.auth(&o, actor)?.require(Permission::ViewMembers)?;
+            let mut out: BTreeMap<String, LicenseUsage> = o
+                .policy
+                .seat_limits
+                .iter()
+                .map(|(lt, l)| {
+                    (
+                        lt.clone(),
+                        LicenseUsage {
+                            license_type: lt.clone(),
+                            used: 0,
+                            pending: 0,
+                            limit: Some(*l),
+                        },
+                    )
+                })
+                .collect();
+            for (lt, c) in cx.tx.seat_counts(org)? {
+                let e = out.entry(lt.clone()).or_insert(LicenseUsage {
+                    license_type: lt,
+                    used: 0,
+                    pending: 0,
+                    limit: None,
+                });
+                e.used = c.members;
+                e.pending = c.open_invitations;
+            }
+            Ok(out.into_values().collect())
+        })
+    }
+}

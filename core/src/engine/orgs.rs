@@ -1,0 +1,359 @@
+//! Organizations, their policy, custom roles and the audit trail.
+
+use super::{Ctx, Enlist, MAX_NAME_CHARS, clean_line, required_line};
+use crate::error::{Error, Result};
+use crate::event::{Actor, Event, EventKind, JoinedVia};
+use crate::id::{MemberId, OrgId};
+use crate::member::{Contact, Member, MemberKind, MemberStatus};
+use crate::organization::Organization;
+use crate::policy::{DEFAULT_LICENSE, Policy};
+use crate::role::{Permission, PermissionSet, Role, builtin};
+use serde::{Deserialize, Serialize};
+
+/// What is needed to create an organization with its first owner.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct NewOrganization {
+    /// The organization's name.
+    pub name: String,
+    /// Its policy (defaults if not given).
+    pub policy: Policy,
+    /// The owner's host account id.
+    pub owner_user_ref: String,
+    /// The owner's email.
+    pub owner_email: String,
+    /// The owner's first name.
+    pub owner_first_name: Option<String>,
+    /// The owner's last name.
+    pub owner_last_name: Option<String>,
+}
+
+impl NewOrganization {
+    /// An organization with the default policy and an owner.
+    pub fn new(
+        name: impl Into<String>,
+        owner_user_ref: impl Into<String>,
+        owner_email: impl Into<String>,
+    ) -> Self {
+        Self {
+            name: name.into(),
+            policy: Policy::default(),
+            owner_user_ref: owner_user_ref.into(),
+            owner_email: owner_email.into(),
+            owner_first_name: None,
+            owner_last_name: None,
+        }
+    }
+
+    /// Sets the policy.
+    pub fn with_policy(mut self, policy: Policy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// Sets the owner's names.
+    pub fn with_owner_name(mut self, first: impl Into<String>, last: impl Into<String>) -> Self {
+        self.owner_first_name = Some(first.into());
+        self.owner_last_name = Some(last.into());
+        self
+    }
+}
+
+impl Enlist {
+    /// Creates an organization and its first member, an active Owner.
+    pub fn create_organization(&self, new: NewOrganization) -> Result<(Organization, Member)> {
+        let name = required_line("name", &new.name, MAX_NAME_CHARS)?;
+        let policy = new.policy.clone().validated()?;
+        let user_ref = required_line("owner_user_ref", &new.owner_user_ref, MAX_NAME_CHARS)?;
+        let mailbox = crate::email::parse_address(&new.owner_email)
+            .map_err(|e| Error::invalid("owner_email", e.to_string()))?;
+        let first = clean_line(
+            "owner_first_name",
+            new.owner_first_name.as_deref(),
+            MAX_NAME_CHARS,
+        )?;
+        let last = clean_line(
+            "owner_last_name",
+            new.owner_last_name.as_deref(),
+            MAX_NAME_CHARS,
+        )?;
+        self.run(|cx| {
+            let org = Organization {
+                id: OrgId::from_random(cx.id_bytes()),
+                name: name.clone(),
+                policy: policy.clone(),
+                custom_roles: Vec::new(),
+                created_at: cx.now,
+            };
+            let owner = Member {
+                org_id: org.id.clone(),
+                id: MemberId::from_random(cx.id_bytes()),
+                user_ref: Some(user_ref.clone()),
+                contact: Contact::Email(mailbox.address.clone()),
+                contact_key: mailbox.key.clone(),
+                first_name: first.clone(),
+                last_name: last.clone(),
+                phone: None,
+                role: builtin::OWNER.to_owned(),
+                kind: MemberKind::Member,
+                license_type: DEFAULT_LICENSE.to_owned(),
+                status: MemberStatus::Active,
+                groups: Vec::new(),
+                joined_at: cx.now,
+                last_active_at: None,
+                eula_version: None,
+                two_factor_enrolled: false,
+                removed_at: None,
+            };
+            cx.tx.put_organization(&org)?;
+            cx.tx.put_member(&owner)?;
+            let actor = Actor::Account(user_ref.clone());
+            cx.event(
+                &org.id,
+                &actor,
+                EventKind::OrganizationCreated {
+                    name: org.name.clone(),
+                    owner: owner.id.clone(),
+                },
+            )?;
+            cx.event(
+                &org.id,
+                &actor,
+                EventKind::MemberJoined {
+                    member: owner.id.clone(),
+                    contact: owner.contact.as_str().to_owned(),
+                    role: owner.role.clone(),
+                    via: JoinedVia::Founding,
+                },
+            )?;
+            Ok((org, owner))
+        })
+    }
+
+    /// Reads an organization.
+    pub fn organization(&self, org: &OrgId) -> Result<Organization> {
+        self.run(|cx| cx.org(org))
+    }
+
+    /// Renames an organization. Needs [`Permission::ManagePolicy`].
+    pub fn rename_organization(
+        &self,
+        org: &OrgId,
+        actor: &Actor,
+        name: &str,
+    ) -> Result<Organization> {
+        let name = required_line("name", name, MAX_NAME_CHARS)?;
+        self.run(|cx| {
+            let mut o = cx.org(org)?;
+            cx.auth(&o, actor)?.require(Permission::ManagePolicy)?;
+            if o.name == name {
+                return Ok(o);
+            }
+            let from = std::mem::replace(&mut o.name, name.clone());
+            cx.tx.put_organization(&o)?;
+            cx.event(
+                org,
+                actor,
+                EventKind::OrganizationRenamed {
+                    from,
+                    to: name.clone(),
+                },
+            )?;
+            Ok(o)
+        })
+    }
+
+    /// Replaces an organization's policy. Needs [`Permission::ManagePolicy`].
+    /// A seat limit below the seats already in use is refused.
+    pub fn update_policy(
+        &self,
+        org: &OrgId,
+        actor: &Actor,
+        policy: Policy,
+    ) -> Result<Organization> {
+        let policy = policy.validated()?;
+        self.run(|cx| {
+            let mut o = cx.org(org)?;
+            cx.auth(&o, actor)?.require(Permission::ManagePolicy)?;
+            for (lt, limit) in &policy.seat_limits {
+                let c = cx.tx.seat_count(org, lt)?;
+                let used = c.members + if policy.reserve_seats_for_pending { c.open_invitations } else { 0 };
+                if used > u64::from(*limit) {
+                    return Err(Error::conflict(format!(
+                        "seat limit {limit} for license {lt:?} is below the {used} seats in use; free seats first"
+                    )));
+                }
+            }
+            let fields = changed_policy_fields(&o.policy, &policy);
+            if fields.is_empty() {
+                return Ok(o);
+            }
+            o.policy = policy.clone();
+            cx.tx.put_organization(&o)?;
+            cx.event(org, actor, EventKind::PolicyChanged { fields })?;
+            Ok(o)
+        })
+    }
+
+    /// Every role of the organization, built-in first.
+    pub fn roles(&self, org: &OrgId) -> Result<Vec<Role>> {
+        Ok(self.organization(org)?.roles())
+    }
+
+    /// Defines (or redefines) a custom role. Needs
+    /// [`Permission::ManageRoles`] and every permission the role holds.
+    pub fn define_role(
+        &self,
+        org: &OrgId,
+        actor: &Actor,
+        name: &str,
+        permissions: PermissionSet,
+    ) -> Result<Role> {
+        let name = required_line("name", name, 64)?;
+        if !name
+            .chars()
+            .all(|c| c.is_alphanumeric() || c == '_' || c == '-')
+        {
+            return Err(Error::invalid(
+                "name",
+                "role names use letters, digits, '_' and '-'",
+            ));
+        }
+        self.run(|cx| {
+            let mut o = cx.org(org)?;
+            let auth = cx.auth(&o, actor)?;
+            auth.require(Permission::ManageRoles)?;
+            if Role::built_ins().iter().any(|r| r.name == name) {
+                return Err(Error::conflict(format!(
+                    "{name:?} is a built-in role and cannot be redefined"
+                )));
+            }
+            if let Some(p) = permissions.iter().find(|p| !auth.has(**p)) {
+                return Err(auth.deny(*p, "a role cannot hold a permission its author lacks"));
+            }
+            let role = Role {
+                name: name.clone(),
+                permissions: permissions.clone(),
+                built_in: false,
+            };
+            match o.custom_roles.iter_mut().find(|r| r.name == name) {
+                Some(r) if r.permissions == role.permissions => return Ok(role),
+                Some(r) => {
+                    if let Some(p) = r.permissions.iter().find(|p| !auth.has(**p)) {
+                        return Err(
+                            auth.deny(*p, "redefining a role that holds a permission you lack")
+                        );
+                    }
+                    *r = role.clone();
+                }
+                None => o.custom_roles.push(role.clone()),
+            }
+            cx.tx.put_organization(&o)?;
+            cx.event(
+                org,
+                actor,
+                EventKind::RoleDefined {
+                    name: name.clone(),
+                    permissions: permissions.clone(),
+                },
+            )?;
+            Ok(role)
+        })
+    }
+
+    /// Deletes a custom role that no active member holds.
+    pub fn delete_role(&self, org: &OrgId, actor: &Actor, name: &str) -> Result<()> {
+        self.run(|cx| {
+            let mut o = cx.org(org)?;
+            let auth = cx.auth(&o, actor)?;
+            auth.require(Permission::ManageRoles)?;
+            let Some(pos) = o.custom_roles.iter().position(|r| r.name == name) else {
+                return Err(Error::not_found("role", name));
+            };
+            let held = cx.tx.count_active_with_role(org, name)?;
+            if held > 0 {
+                return Err(Error::conflict(format!(
+                    "{held} active members hold role {name:?}; change their role first"
+                )));
+            }
+            o.custom_roles.remove(pos);
+            cx.tx.put_organization(&o)?;
+            cx.event(
+                org,
+                actor,
+                EventKind::RoleDeleted {
+                    name: name.to_owned(),
+                },
+            )
+        })
+    }
+
+    /// The audit trail from `after` (exclusive; 0 for the start), at most
+    /// `limit` events. Needs [`Permission::ViewAudit`].
+    pub fn events(&self, org: &OrgId, actor: &Actor, after: u64, limit: u32) -> Result<Vec<Event>> {
+        let limit = super::page_limit(limit)?;
+        self.run(|cx| {
+            let o = cx.org(org)?;
+            cx.auth(&o, actor)?.require(Permission::ViewAudit)?;
+            Ok(cx.tx.events(org, after, limit as usize)?)
+        })
+    }
+}
+
+impl Ctx<'_> {
+    /// Refuses to take away the last active owner.
+    pub(crate) fn keep_an_owner(&mut self, org: &OrgId, member: &Member) -> Result<()> {
+        if member.role == builtin::OWNER
+            && member.status == MemberStatus::Active
+            && self.tx.count_active_with_role(org, builtin::OWNER)? <= 1
+        {
+            return Err(Error::conflict(
+                "an organization must keep at least one active owner",
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn changed_policy_fields(a: &Policy, b: &Policy) -> Vec<String> {
+    policy_fields(a)
+        .into_iter()
+        .zip(policy_fields(b))
+        .filter(|(x, y)| x.1 != y.1)
+        .map(|(x, _)| x.0.to_owned())
+        .collect()
+}
+
+fn policy_fields(p: &Policy) -> Vec<(&'static str, String)> {
+    // Each field as text, so the event names what changed.
+    vec![
+        (
+            "invitation_lifetime_secs",
+            p.invitation_lifetime_secs.to_string(),
+        ),
+        ("max_batch", p.max_batch.to_string()),
+        ("max_paste_field_chars", p.max_paste_field_chars.to_string()),
+        ("max_import_rows", p.max_import_rows.to_string()),
+        ("allowed_domains", format!("{:?}", p.allowed_domains)),
+        (
+            "group_owners_can_invite",
+            p.group_owners_can_invite.to_string(),
+        ),
+        ("members_can_invite", p.members_can_invite.to_string()),
+        ("guests_enabled", p.guests_enabled.to_string()),
+        ("invite_link_enabled", p.invite_link_enabled.to_string()),
+        ("self_registration", p.self_registration.to_string()),
+        ("require_two_factor", p.require_two_factor.to_string()),
+        ("eula_version", format!("{:?}", p.eula_version)),
+        ("registration", format!("{:?}", p.registration)),
+        ("seat_limits", format!("{:?}", p.seat_limits)),
+        (
+            "reserve_seats_for_pending",
+            p.reserve_seats_for_pending.to_string(),
+        ),
+        ("resend_cooldown_secs", p.resend_cooldown_secs.to_string()),
+        ("resend_cap", p.resend_cap.to_string()),
+        ("access_code_attempts", p.access_code_attempts.to_string()),
+        ("accept_url_base", format!("{:?}", p.accept_url_base)),
+    ]
+}
