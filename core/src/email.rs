@@ -1,9 +1,107 @@
 //! The paste-box parser and the address validator.
 //!
-//! PLACEHOLDER implementation: the public API below is the contract; the
-//! implementation is being rewritten.
+//! One parser for everything a person types or pastes into a recipients
+//! field: [`parse_recipients`] reads a whole paste, [`parse_address`] reads
+//! one entry (a single-address form field, an accepted invitation, a CSV
+//! cell). Both share the same grammar and the same validator, so an entry
+//! means the same thing wherever it is typed.
+//!
+//! # What a person can type
+//!
+//! Entries are separated by commas, semicolons, line breaks (the Enter key)
+//! or white space, and each entry is one of
+//!
+//! * `ada@example.com`
+//! * `Ada Lovelace <ada@example.com>` (also `Ada<ada@example.com>` or
+//!   `<ada@example.com>`)
+//! * `"Lovelace, Ada" <ada@example.com>`: a comma or semicolon inside double
+//!   quotes is part of the name, not a separator.
+//!
+//! Spaces between the words of a name do not separate entries: words
+//! without an `@` that are followed by `<address>` are its display name.
+//! Words without an `@` that are not followed by an `<address>` form one
+//! fragment that is reported as invalid (for example `ada at example.com`).
+//! A stray double quote or `<` with no partner on the same line is read as
+//! an ordinary character, so one typo spoils one entry, not the rest of the
+//! paste.
+//!
+//! Every fragment is reported with its byte [`Span`] and either a
+//! [`Mailbox`] or a precise [`AddressError`]; duplicates (same
+//! [`Mailbox::key`]) are reported as [`EntryOutcome::Duplicate`] and do not
+//! count as recognized again.
+//!
+//! # Rules for addresses
+//!
+//! * Dot-atom local parts only (RFC 5322 `atext` plus dots, no leading,
+//!   trailing or doubled dot). Internationalized local parts (RFC 6531) are
+//!   accepted with [`AddressWarning::InternationalLocalPart`], except
+//!   invisible, control, bidi, private-use and non-characters, a leading
+//!   combining mark, and `;` `≮` `≯` (U+037E, U+226E, U+226F: canonically
+//!   `;`, `<`, `>`).
+//! * Domains: letters, digits and hyphens in dot-separated labels (at least
+//!   two labels), no label starting or ending with a hyphen, no `ab--cd`
+//!   label unless it is valid punycode (`xn--`), and a top-level label that
+//!   ends with a letter, as every top-level domain does (so never all
+//!   digits).
+//!   Internationalized domains are accepted with
+//!   [`AddressWarning::InternationalDomain`] and converted with UTS #46
+//!   (STD3 rules, non-transitional) through the `idna` crate.
+//! * RFC 5321 lengths: local part ≤ 64 octets, domain ≤ 255 octets as typed
+//!   and ≤ 253 in ASCII form, labels ≤ 63, whole address ≤ 254 octets
+//!   (as typed, in ASCII form and in normalized form).
+//! * No control characters anywhere; no CR, LF, NUL, other controls, line
+//!   separators or bidi overrides in display names either (header
+//!   injection, spoofing).
+//! * Look-alikes are flagged with [`AddressWarning::Confusable`]: fullwidth
+//!   and other compatibility forms, labels mixing scripts (beyond the
+//!   Latin + CJK combinations of UTS #39), and Cyrillic/Greek labels made
+//!   only of letters that look Latin (`аррӏе`).
+//! * Every accepted address also passes the `email_address` crate (bare
+//!   local part and ASCII domain; the crate's display-name handling and its
+//!   Unicode character class are not used, see
+//!   `tests/email_data/EMAIL_ADDRESS_CRATE.md`).
+//!
+//! # Deliberate divergences from RFC 5322
+//!
+//! Refused although RFC 5322 allows them, because an invitation address
+//! must be something a person can read, retype and receive mail at:
+//! quoted local parts (`"john doe"@example.com`), comments
+//! (`ada(x)@example.com`), domain literals and IP literals
+//! (`ada@[192.0.2.1]`), bare IP addresses and dotless domains
+//! (`ada@localhost`, `test@io`), obsolete folding white space and routes,
+//! groups (`Team: a@x.com;`), and RFC 2047 encoded words are not decoded.
+//! Surrounding white space of an entry is trimmed.
+//!
+//! # Normalization
+//!
+//! [`Mailbox::address`] is the local part as typed, `@`, and the domain
+//! lowercased. [`Mailbox::key`] (the uniqueness key) is the local part
+//! lowercased, `@`, and the domain lowercased and IDNA-encoded, so
+//! `Ada@Example.COM`, `ada@example.com` and `ADA@ＥＸＡＭＰＬＥ.com` share one
+//! key. A non-ASCII local part is normalized for the key like a domain label
+//! (UTS #46 mapping: lowercase, NFC, compatibility forms folded) when the
+//! result is still a valid local part, and only lowercased otherwise; the
+//! length limits apply to the key too.
 
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+use std::fmt;
+
+use idna::uts46::{AsciiDenyList, DnsLength, Hyphens, Uts46};
 use serde::{Deserialize, Serialize};
+
+/// Longest local part, in UTF-8 octets (RFC 5321 §4.5.3.1.1).
+pub const MAX_LOCAL_PART_LEN: usize = 64;
+/// Longest domain in its ASCII (IDNA) form, in octets (DNS: 253 without
+/// the root dot).
+pub const MAX_DOMAIN_LEN: usize = 253;
+/// Longest domain as typed, in UTF-8 octets (RFC 5321 §4.5.3.1.2).
+pub const MAX_DOMAIN_UTF8_LEN: usize = 255;
+/// Longest domain label, in octets of its ASCII form (RFC 1035).
+pub const MAX_LABEL_LEN: usize = 63;
+/// Longest address, in octets (RFC 5321 path limit of 256 minus the angle
+/// brackets).
+pub const MAX_ADDRESS_LEN: usize = 254;
 
 /// Byte offsets of a fragment in the parsed text (`text[start..end]`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -14,59 +112,500 @@ pub struct Span {
     pub end: usize,
 }
 
+impl Span {
+    /// The fragment in `text`, the string this span was computed on (empty
+    /// if the span does not fit it).
+    pub fn slice<'a>(&self, text: &'a str) -> &'a str {
+        text.get(self.start..self.end).unwrap_or("")
+    }
+}
+
 /// Something suspicious about an address that is still valid: a form
 /// should show it, an invitation may still go out.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum AddressWarning {
-    /// The domain has non-ASCII characters (an internationalized domain).
+    /// The domain has non-ASCII characters or punycode (`xn--`) labels (an
+    /// internationalized domain).
     InternationalDomain,
     /// Characters of several scripts, or look-alike characters, that may
     /// imitate another address.
     Confusable,
+    /// The part before the `@` has non-ASCII characters: only mail servers
+    /// with SMTPUTF8 (RFC 6531) can deliver to it.
+    InternationalLocalPart,
+}
+
+impl AddressWarning {
+    /// A stable snake_case code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            AddressWarning::InternationalDomain => "international_domain",
+            AddressWarning::Confusable => "confusable",
+            AddressWarning::InternationalLocalPart => "international_local_part",
+        }
+    }
+}
+
+impl fmt::Display for AddressWarning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            AddressWarning::InternationalDomain => {
+                "the domain is internationalized (non-ASCII): check it is the one you meant"
+            }
+            AddressWarning::Confusable => {
+                "the address mixes scripts or uses look-alike characters: check it is not an imitation"
+            }
+            AddressWarning::InternationalLocalPart => {
+                "the part before the @ has non-ASCII characters: some mail servers cannot deliver to it"
+            }
+        })
+    }
+}
+
+/// Which part of an address a problem is in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AddressPart {
+    /// The part before the `@` (the mailbox name).
+    LocalPart,
+    /// The part after the `@`.
+    Domain,
+}
+
+impl fmt::Display for AddressPart {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            AddressPart::LocalPart => "part before the @",
+            AddressPart::Domain => "domain (the part after the @)",
+        })
+    }
+}
+
+/// A code point written as `U+XXXX`.
+struct CodePoint(char);
+
+fn cp(c: &char) -> CodePoint {
+    CodePoint(*c)
+}
+
+impl fmt::Display for CodePoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "U+{:04X}", u32::from(self.0))
+    }
 }
 
 /// Why a fragment is not an address enlist accepts.
+///
+/// Every `position` is a 0-based character index in the entry: in
+/// [`PasteEntry::text`] for [`parse_recipients`], in the string given to
+/// [`parse_address`]. Messages count characters from 1.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 #[serde(rename_all = "snake_case", tag = "code", content = "detail")]
 #[non_exhaustive]
 pub enum AddressError {
     /// Nothing there.
-    #[error("empty address")]
+    #[error("nothing to read here: type an address such as ada@example.com")]
     Empty,
     /// No `@`.
-    #[error("no @ in the address")]
+    #[error(
+        "there is no @: an address looks like ada@example.com or Ada Lovelace <ada@example.com>"
+    )]
     MissingAt,
-    /// Anything else wrong with the syntax, explained.
-    #[error("{0}")]
-    Syntax(String),
+    /// A character that looks like `@` (fullwidth `＠`, small `﹫`) and no
+    /// real `@`.
+    #[error("'{character}' (character {}) looks like @ but is not one: type a plain @", .position + 1)]
+    LookalikeAt {
+        /// The look-alike.
+        character: char,
+        /// Where it is.
+        position: usize,
+    },
+    /// More than one `@` outside quotes.
+    #[error(
+        "more than one @ (another one at character {}): an address has exactly one; separate two addresses with a comma",
+        .position + 1
+    )]
+    MultipleAt {
+        /// Where the second `@` is.
+        position: usize,
+    },
+    /// [`parse_address`] was given several entries (separated by commas,
+    /// semicolons, line breaks or spaces).
+    #[error(
+        "{count} entries where one address was expected: enter one address; a name with a comma must be quoted, like \"Lovelace, Ada\" <ada@example.com>"
+    )]
+    MultipleEntries {
+        /// How many fragments the text splits into.
+        count: usize,
+    },
+    /// Nothing before the `@`.
+    #[error("nothing before the @: add the mailbox name, like ada@example.com")]
+    EmptyLocalPart,
+    /// Nothing after the `@`.
+    #[error("nothing after the @: add the domain, like ada@example.com")]
+    EmptyDomain,
+    /// The local part is longer than RFC 5321 allows.
+    #[error("the part before the @ is {len} bytes long, the limit is {max}: check the address")]
+    LocalPartTooLong {
+        /// Its length in UTF-8 octets.
+        len: usize,
+        /// The limit ([`MAX_LOCAL_PART_LEN`]).
+        max: usize,
+    },
+    /// The domain is longer than DNS allows.
+    #[error("the domain is {len} bytes long, the limit is {max}: check the address")]
+    DomainTooLong {
+        /// Its length in octets (as typed, or in ASCII form).
+        len: usize,
+        /// The limit ([`MAX_DOMAIN_UTF8_LEN`] as typed, [`MAX_DOMAIN_LEN`]
+        /// in ASCII form).
+        max: usize,
+    },
+    /// A domain label is longer than DNS allows.
+    #[error(
+        "the domain label \"{label}\" is {len} bytes long, the limit is {max}: check the domain"
+    )]
+    LabelTooLong {
+        /// The label (in ASCII form).
+        label: String,
+        /// Its length in octets.
+        len: usize,
+        /// The limit ([`MAX_LABEL_LEN`]).
+        max: usize,
+    },
+    /// The whole address is longer than RFC 5321 allows.
+    #[error("the address is {len} bytes long, the limit is {max}: check the address")]
+    AddressTooLong {
+        /// Its length in octets (as typed, in ASCII form or normalized,
+        /// whichever is over).
+        len: usize,
+        /// The limit ([`MAX_ADDRESS_LEN`]).
+        max: usize,
+    },
+    /// A part starts with a dot.
+    #[error("the {part} starts with a dot: remove it")]
+    LeadingDot {
+        /// Which part.
+        part: AddressPart,
+    },
+    /// A part ends with a dot.
+    #[error("the {part} ends with a dot: remove it")]
+    TrailingDot {
+        /// Which part.
+        part: AddressPart,
+    },
+    /// A part has two dots in a row.
+    #[error("the {part} has two dots in a row: remove one")]
+    ConsecutiveDots {
+        /// Which part.
+        part: AddressPart,
+    },
+    /// A character that is not allowed in that part of an address.
+    #[error(
+        "the {part} contains '{}' ({}, character {}), which is not allowed there: remove it",
+        .character.escape_debug(), cp(.character), .position + 1
+    )]
+    InvalidCharacter {
+        /// The character.
+        character: char,
+        /// Where it is.
+        position: usize,
+        /// Which part.
+        part: AddressPart,
+    },
+    /// A control character (line break, tab, NUL, ...) in an address.
+    #[error(
+        "contains the control character {} (character {}): remove it; a line break separates entries, it cannot be inside one",
+        cp(.character), .position + 1
+    )]
+    ControlCharacter {
+        /// The character.
+        character: char,
+        /// Where it is.
+        position: usize,
+    },
+    /// An invisible, formatting, bidi, private-use or non-character code
+    /// point, or a non-ASCII space, in an address.
+    #[error(
+        "contains the invisible or unsafe character {} (character {}), which can disguise an address: remove it",
+        cp(.character), .position + 1
+    )]
+    UnsafeCharacter {
+        /// The character.
+        character: char,
+        /// Where it is.
+        position: usize,
+    },
+    /// A space inside an address.
+    #[error(
+        "contains a space (character {}): remove it, or write a name as Ada Lovelace <ada@example.com>",
+        .position + 1
+    )]
+    Whitespace {
+        /// Where it is.
+        position: usize,
+    },
+    /// The local part starts with a combining mark.
+    #[error(
+        "the part before the @ starts with the combining mark {} (character {}): remove it",
+        cp(.character), .position + 1
+    )]
+    LeadingCombiningMark {
+        /// The mark.
+        character: char,
+        /// Where it is.
+        position: usize,
+    },
+    /// A quoted local part (`"john doe"@example.com`): valid RFC 5322, but
+    /// refused for invitations.
+    #[error(
+        "quoted addresses like \"john doe\"@example.com are not accepted: use an address without double quotes"
+    )]
+    QuotedLocalPart,
+    /// A comment in parentheses: valid RFC 5322, but refused.
+    #[error(
+        "comments in parentheses are not accepted: remove the ( ) text, or write a name as Ada <ada@example.com>"
+    )]
+    Comment,
+    /// A domain literal (`ada@[192.0.2.1]`, `ada@[IPv6:...]`): valid RFC
+    /// 5321, but refused.
+    #[error(
+        "addresses with a bracketed IP or literal domain (like ada@[192.0.2.1]) are not accepted: use an address with a domain name"
+    )]
+    DomainLiteral,
+    /// The domain is an IPv4 address (`ada@192.0.2.1`).
+    #[error("the domain is an IP address: use an address with a domain name")]
+    IpAddressDomain,
+    /// The domain has a single label (`ada@localhost`, `test@io`).
+    #[error("the domain \"{domain}\" has no dot: use a full domain such as example.com")]
+    DomainNoDot {
+        /// The domain as typed.
+        domain: String,
+    },
+    /// A domain label starts or ends with a hyphen.
+    #[error("the domain label \"{label}\" starts or ends with a hyphen: check the domain")]
+    LabelHyphen {
+        /// The label.
+        label: String,
+    },
+    /// A domain label has hyphens in its 3rd and 4th positions and is not
+    /// valid punycode (reserved by IDNA 2008).
+    #[error(
+        "the domain label \"{label}\" has hyphens in its 3rd and 4th positions, which is reserved: check the domain"
+    )]
+    ReservedLabel {
+        /// The label.
+        label: String,
+    },
+    /// An `xn--` label that is not valid punycode of an IDNA label.
+    #[error("the domain label \"{label}\" is not valid punycode (xn--): check the domain")]
+    InvalidPunycode {
+        /// The label.
+        label: String,
+    },
+    /// An internationalized domain that IDNA (UTS #46) refuses for a reason
+    /// not covered by another variant (bidi rule, joiners, ...).
+    #[error("the domain is not a valid internationalized domain name (IDNA): check its characters")]
+    InvalidInternationalDomain,
+    /// The top-level label is all digits (`ada@example.123`).
+    #[error(
+        "the domain ends with the all-digit label \"{tld}\", which is not a top-level domain: check the domain"
+    )]
+    NumericTld {
+        /// The last label.
+        tld: String,
+    },
+    /// The top-level label does not end with a letter (`ada@example.tld-2`);
+    /// every top-level domain does.
+    #[error(
+        "the domain ends with \"{tld}\", which is not a top-level domain (they end with a letter): check the domain"
+    )]
+    InvalidTld {
+        /// The last label (in ASCII form).
+        tld: String,
+    },
+    /// A control, line-break or bidi-override character in the display name
+    /// (refused: header injection, spoofing).
+    #[error(
+        "the name contains the control or direction character {} (character {}), which is refused: retype the name",
+        cp(.character), .position + 1
+    )]
+    DisplayNameControl {
+        /// The character.
+        character: char,
+        /// Where it is.
+        position: usize,
+    },
+    /// `@`, `,`, `;`, `<`, `>` in a display name outside quotes.
+    #[error(
+        "the name contains '{character}' (character {}) outside quotes: put the name in double quotes, like \"Lovelace, Ada\" <ada@example.com>",
+        .position + 1
+    )]
+    DisplayNameSpecial {
+        /// The character.
+        character: char,
+        /// Where it is.
+        position: usize,
+    },
+    /// A double quote is not closed.
+    #[error("a double quote is not closed: close it, like \"Lovelace, Ada\" <ada@example.com>")]
+    UnbalancedQuote,
+    /// A `<` without its `>`.
+    #[error("'<' without a closing '>': write Ada Lovelace <ada@example.com>")]
+    MissingClosingBracket,
+    /// A `>` without `<`, or a `<` inside `<...>`.
+    #[error(
+        "unexpected '{character}' (character {}): write Ada Lovelace <ada@example.com>",
+        .position + 1
+    )]
+    UnexpectedBracket {
+        /// The bracket.
+        character: char,
+        /// Where it is.
+        position: usize,
+    },
+    /// Text after the closing `>`.
+    #[error("text after the closing '>': put the name before the <address>")]
+    TrailingText,
+    /// Refused by the `email_address` crate after passing enlist's own
+    /// rules (a safety net; not expected to happen).
+    #[error("not a valid address ({reason}): check the address")]
+    Rejected {
+        /// The crate's reason.
+        reason: String,
+    },
 }
 
 impl AddressError {
-    /// A stable code.
+    /// A stable snake_case code (the serde tag).
     pub fn code(&self) -> &'static str {
         match self {
             AddressError::Empty => "empty",
             AddressError::MissingAt => "missing_at",
-            AddressError::Syntax(_) => "syntax",
+            AddressError::LookalikeAt { .. } => "lookalike_at",
+            AddressError::MultipleAt { .. } => "multiple_at",
+            AddressError::MultipleEntries { .. } => "multiple_entries",
+            AddressError::EmptyLocalPart => "empty_local_part",
+            AddressError::EmptyDomain => "empty_domain",
+            AddressError::LocalPartTooLong { .. } => "local_part_too_long",
+            AddressError::DomainTooLong { .. } => "domain_too_long",
+            AddressError::LabelTooLong { .. } => "label_too_long",
+            AddressError::AddressTooLong { .. } => "address_too_long",
+            AddressError::LeadingDot { .. } => "leading_dot",
+            AddressError::TrailingDot { .. } => "trailing_dot",
+            AddressError::ConsecutiveDots { .. } => "consecutive_dots",
+            AddressError::InvalidCharacter { .. } => "invalid_character",
+            AddressError::ControlCharacter { .. } => "control_character",
+            AddressError::UnsafeCharacter { .. } => "unsafe_character",
+            AddressError::Whitespace { .. } => "whitespace",
+            AddressError::LeadingCombiningMark { .. } => "leading_combining_mark",
+            AddressError::QuotedLocalPart => "quoted_local_part",
+            AddressError::Comment => "comment",
+            AddressError::DomainLiteral => "domain_literal",
+            AddressError::IpAddressDomain => "ip_address_domain",
+            AddressError::DomainNoDot { .. } => "domain_no_dot",
+            AddressError::LabelHyphen { .. } => "label_hyphen",
+            AddressError::ReservedLabel { .. } => "reserved_label",
+            AddressError::InvalidPunycode { .. } => "invalid_punycode",
+            AddressError::InvalidInternationalDomain => "invalid_international_domain",
+            AddressError::NumericTld { .. } => "numeric_tld",
+            AddressError::InvalidTld { .. } => "invalid_tld",
+            AddressError::DisplayNameControl { .. } => "display_name_control",
+            AddressError::DisplayNameSpecial { .. } => "display_name_special",
+            AddressError::UnbalancedQuote => "unbalanced_quote",
+            AddressError::MissingClosingBracket => "missing_closing_bracket",
+            AddressError::UnexpectedBracket { .. } => "unexpected_bracket",
+            AddressError::TrailingText => "trailing_text",
+            AddressError::Rejected { .. } => "rejected",
         }
+    }
+
+    /// The 0-based character index the problem is at, when there is one.
+    pub fn position(&self) -> Option<usize> {
+        match *self {
+            AddressError::LookalikeAt { position, .. }
+            | AddressError::MultipleAt { position }
+            | AddressError::InvalidCharacter { position, .. }
+            | AddressError::ControlCharacter { position, .. }
+            | AddressError::UnsafeCharacter { position, .. }
+            | AddressError::Whitespace { position }
+            | AddressError::LeadingCombiningMark { position, .. }
+            | AddressError::DisplayNameControl { position, .. }
+            | AddressError::DisplayNameSpecial { position, .. }
+            | AddressError::UnexpectedBracket { position, .. } => Some(position),
+            _ => None,
+        }
+    }
+
+    fn position_mut(&mut self) -> Option<&mut usize> {
+        match self {
+            AddressError::LookalikeAt { position, .. }
+            | AddressError::MultipleAt { position }
+            | AddressError::InvalidCharacter { position, .. }
+            | AddressError::ControlCharacter { position, .. }
+            | AddressError::UnsafeCharacter { position, .. }
+            | AddressError::Whitespace { position }
+            | AddressError::LeadingCombiningMark { position, .. }
+            | AddressError::DisplayNameControl { position, .. }
+            | AddressError::DisplayNameSpecial { position, .. }
+            | AddressError::UnexpectedBracket { position, .. } => Some(position),
+            _ => None,
+        }
+    }
+
+    /// Moves a byte position by `by` bytes (positions are bytes inside the
+    /// parser).
+    fn shifted(mut self, by: usize) -> Self {
+        if let Some(p) = self.position_mut() {
+            *p += by;
+        }
+        self
+    }
+
+    /// Turns a byte position in `text` into a character index.
+    fn in_chars(mut self, text: &str) -> Self {
+        if let Some(p) = self.position_mut() {
+            *p = text.get(..*p).map_or(*p, |s| s.chars().count());
+        }
+        self
     }
 }
 
 /// A valid address with its display name.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Mailbox {
-    /// The display name, unquoted, if one was given.
+    /// The display name, unquoted and trimmed, if one was given.
     pub display_name: Option<String>,
     /// The address as typed (local part as typed, domain lowercased).
     pub address: String,
-    /// The normalized form: the uniqueness key.
+    /// The normalized form: the uniqueness key (local part lowercased,
+    /// domain lowercased and IDNA-encoded).
     pub key: String,
     /// The domain, lowercase and IDNA-encoded (for allowed-domain checks).
     pub ascii_domain: String,
     /// Things worth showing the person who typed it.
     pub warnings: Vec<AddressWarning>,
+}
+
+impl Mailbox {
+    /// The part before the `@`, as typed.
+    pub fn local_part(&self) -> &str {
+        self.address
+            .rsplit_once('@')
+            .map_or(self.address.as_str(), |(l, _)| l)
+    }
+
+    /// The domain as typed, lowercased (Unicode if it was typed so).
+    pub fn domain(&self) -> &str {
+        self.address.rsplit_once('@').map_or("", |(_, d)| d)
+    }
+
+    /// Whether [`Self::warnings`] has `w`.
+    pub fn has_warning(&self, w: &AddressWarning) -> bool {
+        self.warnings.contains(w)
+    }
 }
 
 /// What became of one fragment of the paste.
@@ -128,66 +667,2019 @@ impl ParsedRecipients {
             _ => None,
         })
     }
+
+    /// The repeated addresses, with the index of their first appearance.
+    pub fn duplicates(&self) -> impl Iterator<Item = (&PasteEntry, usize)> {
+        self.entries.iter().filter_map(|e| match &e.outcome {
+            EntryOutcome::Duplicate { first, .. } => Some((e, *first)),
+            _ => None,
+        })
+    }
 }
 
 /// Parses what a person typed or pasted into a recipients field.
+///
+/// Never fails: every fragment is reported, valid, duplicate or invalid,
+/// with its position.
+///
+/// ```
+/// use enlist::email::{parse_recipients, EntryOutcome};
+///
+/// let paste = "ada@example.com, \"Lovelace, Ada\" <ADA@Example.com>\n\
+///              Grace Hopper <grace@navy.mil>; bob at example.com";
+/// let parsed = parse_recipients(paste);
+/// assert_eq!(parsed.entries.len(), 4);
+/// assert_eq!(parsed.recognized(), 2);
+/// assert!(matches!(parsed.entries[1].outcome, EntryOutcome::Duplicate { first: 0, .. }));
+/// let names: Vec<_> = parsed.mailboxes().map(|m| m.display_name.as_deref()).collect();
+/// assert_eq!(names, [None, Some("Grace Hopper")]);
+/// let (bad, error) = parsed.invalid().next().unwrap();
+/// assert_eq!(bad.text, "bob at example.com");
+/// assert_eq!(&paste[bad.span.start..bad.span.end], "bob at example.com");
+/// assert_eq!(error.code(), "missing_at");
+/// ```
 pub fn parse_recipients(text: &str) -> ParsedRecipients {
-    let mut out = ParsedRecipients::default();
-    let mut seen = std::collections::HashMap::new();
-    let mut pos = 0;
-    for frag in text.split([',', ';', '\n']) {
-        let start = pos;
-        pos += frag.len() + 1;
-        let t = frag.trim();
-        if t.is_empty() {
-            continue;
-        }
-        let outcome = match parse_address(t) {
-            Ok(m) => match seen.get(&m.key) {
-                Some(&first) => EntryOutcome::Duplicate { mailbox: m, first },
-                None => {
-                    seen.insert(m.key.clone(), out.entries.len());
-                    EntryOutcome::Valid(m)
-                }
-            },
+    let mut validator = Validator::default();
+    let mut entries = Vec::with_capacity(text.len() / 40 + 1);
+    split_entries(text, |start, end| {
+        let fragment = &text[start..end];
+        let outcome = match validator.entry(fragment) {
+            Ok(m) => EntryOutcome::Valid(m),
             Err(error) => EntryOutcome::Invalid { error },
         };
-        out.entries.push(PasteEntry {
-            span: Span {
-                start,
-                end: start + frag.len(),
-            },
-            text: t.to_owned(),
+        entries.push(PasteEntry {
+            span: Span { start, end },
+            text: fragment.to_owned(),
             outcome,
         });
-    }
-    out
+    });
+    mark_duplicates(&mut entries);
+    ParsedRecipients { entries }
 }
 
-/// Parses one entry: a bare address or `Name <address>`.
+/// Parses one entry: a bare address, `Name <address>` or
+/// `"Last, First" <address>`, surrounded by optional spaces.
+///
+/// Refuses text that [`parse_recipients`] would split into several
+/// entries ([`AddressError::MultipleEntries`]) and any control character,
+/// line breaks included.
+///
+/// ```
+/// use enlist::email::{parse_address, AddressError, AddressWarning};
+///
+/// let m = parse_address("\"Lovelace, Ada\" <Ada@Example.COM>").unwrap();
+/// assert_eq!(m.display_name.as_deref(), Some("Lovelace, Ada"));
+/// assert_eq!(m.address, "Ada@example.com");
+/// assert_eq!(m.key, "ada@example.com");
+///
+/// let m = parse_address("ada@université.fr").unwrap();
+/// assert_eq!(m.ascii_domain, "xn--universit-j4a.fr");
+/// assert!(m.warnings.contains(&AddressWarning::InternationalDomain));
+///
+/// assert_eq!(parse_address("ada@localhost").unwrap_err().code(), "domain_no_dot");
+/// assert!(matches!(
+///     parse_address("Ada\r\nBcc: x@evil.com <ada@example.com>"),
+///     Err(AddressError::DisplayNameControl { .. })
+/// ));
+/// ```
 pub fn parse_address(entry: &str) -> Result<Mailbox, AddressError> {
-    let t = entry.trim();
+    let t = entry.trim_matches(is_blank);
+    let lead = &entry[..entry.len() - entry.trim_start_matches(is_blank).len()];
+    parse_trimmed(t).map_err(|e| {
+        let mut e = e.in_chars(t);
+        if let Some(p) = e.position_mut() {
+            *p += lead.chars().count();
+        }
+        e
+    })
+}
+
+/// The normalized uniqueness key of one entry ([`Mailbox::key`]).
+///
+/// ```
+/// assert_eq!(enlist::email::normalize_email("Ada <ADA@Example.COM>").unwrap(), "ada@example.com");
+/// ```
+pub fn normalize_email(entry: &str) -> Result<String, AddressError> {
+    parse_address(entry).map(|m| m.key)
+}
+
+/// `parse_address` on trimmed text; positions are bytes.
+fn parse_trimmed(t: &str) -> Result<Mailbox, AddressError> {
     if t.is_empty() {
         return Err(AddressError::Empty);
     }
-    let (name, addr) = match t.rsplit_once('<') {
-        Some((n, a)) => (
-            Some(n.trim().trim_matches('"').to_owned()),
-            a.trim_end_matches('>'),
-        ),
-        None => (None, t),
-    };
-    let (local, domain) = addr.rsplit_once('@').ok_or(AddressError::MissingAt)?;
-    let ascii_domain =
-        idna::domain_to_ascii(domain).map_err(|e| AddressError::Syntax(e.to_string()))?;
-    if !email_address::EmailAddress::is_valid(addr) || !ascii_domain.contains('.') {
-        return Err(AddressError::Syntax("not a valid address".into()));
+    // One entry never holds a control character or a line break: report it
+    // before the splitter turns a line break into two entries.
+    if let Some((i, c)) = t
+        .char_indices()
+        .find(|&(_, c)| (c.is_control() && c != '\t') || is_line_separator(c))
+    {
+        let in_name = find_angle(t).is_some_and(|(lt, _)| i < lt);
+        return Err(if in_name {
+            AddressError::DisplayNameControl {
+                character: c,
+                position: i,
+            }
+        } else {
+            AddressError::ControlCharacter {
+                character: c,
+                position: i,
+            }
+        });
     }
-    Ok(Mailbox {
-        display_name: name.filter(|n| !n.is_empty()),
-        address: format!("{local}@{}", domain.to_lowercase()),
-        key: format!("{}@{ascii_domain}", local.to_lowercase()),
-        ascii_domain,
-        warnings: Vec::new(),
+    let mut count = 0;
+    let mut comment = false;
+    split_entries(t, |start, _| {
+        comment |= count > 0 && t[start..].starts_with('(');
+        count += 1;
+    });
+    if comment {
+        // `ada@example.com (Ada)`: a comment, not a second entry.
+        return Err(AddressError::Comment);
+    }
+    if count > 1 {
+        return Err(AddressError::MultipleEntries { count });
+    }
+    Validator::default().entry_bytes(t)
+}
+
+/// Replaces the second and later appearances of a key by `Duplicate`.
+fn mark_duplicates(entries: &mut [PasteEntry]) {
+    let mut dups = Vec::new();
+    {
+        let mut seen: HashMap<&str, usize> = HashMap::with_capacity(entries.len());
+        for (i, e) in entries.iter().enumerate() {
+            if let EntryOutcome::Valid(m) = &e.outcome {
+                match seen.entry(m.key.as_str()) {
+                    Entry::Occupied(o) => dups.push((i, *o.get())),
+                    Entry::Vacant(v) => {
+                        v.insert(i);
+                    }
+                }
+            }
+        }
+    }
+    for (i, first) in dups {
+        let outcome = &mut entries[i].outcome;
+        if let EntryOutcome::Valid(mailbox) = std::mem::replace(
+            outcome,
+            EntryOutcome::Invalid {
+                error: AddressError::Empty,
+            },
+        ) {
+            *outcome = EntryOutcome::Duplicate { mailbox, first };
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Splitting a paste into fragments.
+
+/// Separators that always end an entry, even after a name.
+fn is_hard_separator_byte(c: u8) -> bool {
+    matches!(c, b',' | b';' | b'\n' | b'\r')
+}
+
+/// ASCII characters that end a word.
+fn is_separator_byte(c: u8) -> bool {
+    matches!(c, b',' | b';' | b'\n' | b'\r' | b' ' | b'\t' | 0x0B | 0x0C)
+}
+
+/// NEL, LINE SEPARATOR, PARAGRAPH SEPARATOR: line breaks beyond ASCII.
+fn is_line_separator(c: char) -> bool {
+    matches!(c, '\u{85}' | '\u{2028}' | '\u{2029}')
+}
+
+/// Whether a non-ASCII line break starts at `b[k]`.
+fn line_separator_at(b: &[u8], k: usize) -> bool {
+    match b.get(k) {
+        Some(0xC2) => b.get(k + 1) == Some(&0x85),
+        Some(0xE2) => b.get(k + 1) == Some(&0x80) && matches!(b.get(k + 2), Some(0xA8 | 0xA9)),
+        _ => false,
+    }
+}
+
+/// Spaces that separate words and are trimmed: space, tab and non-ASCII
+/// white space other than line breaks.
+fn is_blank(c: char) -> bool {
+    c == ' ' || c == '\t' || (!c.is_ascii() && c.is_whitespace() && !is_line_separator(c))
+}
+
+/// The character starting at byte `i` (a char boundary).
+fn char_at(s: &str, i: usize) -> char {
+    s.get(i..)
+        .and_then(|r| r.chars().next())
+        .unwrap_or('\u{FFFD}')
+}
+
+/// The closing quote of a quoted string whose content starts at `from`:
+/// `Ok(position)`, or `Err(stop)` if the line (or text) ends first at
+/// `stop`. A backslash escapes the next character, except a line break.
+fn closing_quote(b: &[u8], from: usize) -> Result<usize, usize> {
+    let mut k = from;
+    while k < b.len() {
+        match b[k] {
+            b'"' => return Ok(k),
+            b'\\' => {
+                k += if k + 1 < b.len()
+                    && !matches!(b[k + 1], b'\n' | b'\r')
+                    && !line_separator_at(b, k + 1)
+                {
+                    2
+                } else {
+                    1
+                }
+            }
+            b'\n' | b'\r' => return Err(k),
+            _ if line_separator_at(b, k) => return Err(k),
+            _ => k += 1,
+        }
+    }
+    Err(b.len())
+}
+
+/// The `>` closing a `<` whose content starts at `from`, if there is one
+/// before another `<`, a comma, a semicolon or a line break.
+fn angle_close(b: &[u8], from: usize) -> Option<usize> {
+    let mut k = from;
+    while k < b.len() {
+        match b[k] {
+            b'>' => return Some(k),
+            b'<' | b',' | b';' | b'\n' | b'\r' => return None,
+            _ if line_separator_at(b, k) => return None,
+            _ => k += 1,
+        }
+    }
+    None
+}
+
+/// How far a backslash outside quotes reaches: it escapes the next ASCII
+/// character unless that is a separator.
+fn backslash_len(b: &[u8], j: usize) -> usize {
+    match b.get(j + 1) {
+        Some(&c) if c < 0x80 && !is_separator_byte(c) => 2,
+        _ => 1,
+    }
+}
+
+/// The first `<...>` outside quotes in an entry: (`<`, `>`) byte offsets.
+fn find_angle(t: &str) -> Option<(usize, usize)> {
+    let b = t.as_bytes();
+    let mut j = 0;
+    let mut dead = 0;
+    while j < b.len() {
+        match b[j] {
+            b'"' => {
+                if j >= dead {
+                    match closing_quote(b, j + 1) {
+                        Ok(k) => {
+                            j = k + 1;
+                            continue;
+                        }
+                        Err(stop) => dead = stop,
+                    }
+                }
+                j += 1;
+            }
+            b'\\' => j += backslash_len(b, j),
+            b'<' => {
+                if let Some(k) = angle_close(b, j + 1) {
+                    return Some((j, k));
+                }
+                j += 1;
+            }
+            _ => j += 1,
+        }
+    }
+    None
+}
+
+/// Calls `emit(start, end)` for every fragment of `text`, in order.
+///
+/// Words are runs of characters between separators (quoted strings and
+/// `<...>` may contain spaces). A word with `<...>` ends an entry and takes
+/// the preceding words without `@` as its display name; a word with an `@`
+/// is an entry of its own; other words gather until one of those or a
+/// comma, semicolon or line break.
+fn split_entries(text: &str, mut emit: impl FnMut(usize, usize)) {
+    let b = text.as_bytes();
+    let mut i = 0;
+    let mut pending: Option<(usize, usize)> = None;
+    // Quotes before this offset are known to have no closing quote.
+    let mut dead = 0;
+    while i < b.len() {
+        let c = b[i];
+        if c < 0x80 {
+            if is_hard_separator_byte(c) {
+                if let Some((s, e)) = pending.take() {
+                    emit(s, e);
+                }
+                i += 1;
+                continue;
+            }
+            if is_separator_byte(c) {
+                i += 1;
+                continue;
+            }
+        } else {
+            let ch = char_at(text, i);
+            if is_line_separator(ch) {
+                if let Some((s, e)) = pending.take() {
+                    emit(s, e);
+                }
+                i += ch.len_utf8();
+                continue;
+            }
+            if ch.is_whitespace() {
+                i += ch.len_utf8();
+                continue;
+            }
+        }
+        let start = i;
+        let (end, has_at, angle) = scan_word(text, i, &mut dead);
+        if angle {
+            let s = pending.take().map_or(start, |(s, _)| s);
+            emit(s, end);
+        } else if has_at {
+            if let Some((s, e)) = pending.take() {
+                emit(s, e);
+            }
+            emit(start, end);
+        } else {
+            pending = Some((pending.map_or(start, |(s, _)| s), end));
+        }
+        i = end;
+    }
+    if let Some((s, e)) = pending {
+        emit(s, e);
+    }
+}
+
+/// One word from `j`: (end, has an `@` outside quotes and brackets, has a
+/// `<...>`).
+fn scan_word(text: &str, mut j: usize, dead: &mut usize) -> (usize, bool, bool) {
+    let b = text.as_bytes();
+    let mut has_at = false;
+    let mut angle = false;
+    while j < b.len() {
+        let c = b[j];
+        if c >= 0x80 {
+            let ch = char_at(text, j);
+            if ch.is_whitespace() {
+                break;
+            }
+            j += ch.len_utf8();
+            continue;
+        }
+        match c {
+            _ if is_separator_byte(c) => break,
+            b'"' => {
+                if j >= *dead {
+                    match closing_quote(b, j + 1) {
+                        Ok(k) => {
+                            j = k + 1;
+                            continue;
+                        }
+                        Err(stop) => *dead = stop,
+                    }
+                }
+                j += 1;
+            }
+            b'\\' => j += backslash_len(b, j),
+            b'<' => {
+                if let Some(k) = angle_close(b, j + 1) {
+                    if angle {
+                        // A second `<...>`: a new entry starts here.
+                        break;
+                    }
+                    angle = true;
+                    j = k + 1;
+                    continue;
+                }
+                j += 1;
+            }
+            b'@' => {
+                has_at = true;
+                j += 1;
+            }
+            _ => j += 1,
+        }
+    }
+    (j, has_at, angle)
+}
+
+// ---------------------------------------------------------------------------
+// Display names.
+
+/// Characters refused in a display name: controls other than tab, line
+/// separators, bidi controls and invisible format characters.
+fn refused_in_name(c: char) -> bool {
+    let u = u32::from(c);
+    (c.is_control() && c != '\t')
+        || matches!(
+            u,
+            0x061C
+                | 0x200B
+                | 0x200E
+                | 0x200F
+                | 0x2028
+                | 0x2029
+                | 0x202A..=0x202E
+                | 0x2060..=0x2064
+                | 0x2066..=0x2069
+                | 0xFEFF
+                | 0xFFF9..=0xFFFB
+        )
+        || is_noncharacter(u)
+}
+
+/// Unquotes and checks a display name (the text before `<`); positions are
+/// bytes in `s`, which starts the entry.
+fn display_name(s: &str) -> Result<Option<String>, AddressError> {
+    let b = s.as_bytes();
+    let mut out = String::with_capacity(s.len());
+    let mut space = false;
+    let mut i = 0;
+    while i < b.len() {
+        let ch = char_at(s, i);
+        if ch == '"' {
+            let k = closing_quote(b, i + 1).map_err(|_| AddressError::UnbalancedQuote)?;
+            if space && !out.is_empty() {
+                out.push(' ');
+            }
+            space = false;
+            unquote(s, i + 1, k, &mut out)?;
+            i = k + 1;
+            continue;
+        }
+        if is_blank(ch) {
+            space = true;
+            i += ch.len_utf8();
+            continue;
+        }
+        if refused_in_name(ch) {
+            return Err(AddressError::DisplayNameControl {
+                character: ch,
+                position: i,
+            });
+        }
+        if matches!(ch, '@' | ',' | ';' | '<' | '>') {
+            return Err(AddressError::DisplayNameSpecial {
+                character: ch,
+                position: i,
+            });
+        }
+        if space && !out.is_empty() {
+            out.push(' ');
+        }
+        space = false;
+        out.push(ch);
+        i += ch.len_utf8();
+        if ch == '\\' && backslash_len(b, i - 1) == 2 {
+            // Outside quotes a backslash is kept with the character it
+            // protects (as mail clients show it).
+            let next = char_at(s, i);
+            if refused_in_name(next) {
+                return Err(AddressError::DisplayNameControl {
+                    character: next,
+                    position: i,
+                });
+            }
+            out.push(next);
+            i += next.len_utf8();
+        }
+    }
+    let trimmed = out.trim();
+    Ok(if trimmed.is_empty() {
+        None
+    } else if trimmed.len() == out.len() {
+        Some(out)
+    } else {
+        Some(trimmed.to_owned())
     })
+}
+
+/// Appends the content of the quoted string `s[from..to]`, unescaped.
+fn unquote(s: &str, from: usize, to: usize, out: &mut String) -> Result<(), AddressError> {
+    let mut escaped = false;
+    for (i, ch) in s[from..to].char_indices() {
+        if ch == '\\' && !escaped {
+            escaped = true;
+            continue;
+        }
+        escaped = false;
+        if refused_in_name(ch) {
+            return Err(AddressError::DisplayNameControl {
+                character: ch,
+                position: from + i,
+            });
+        }
+        out.push(if ch == '\t' { ' ' } else { ch });
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------
+// Character classes.
+
+const ATEXT: u8 = 1;
+const LDH: u8 = 2;
+
+/// ASCII classes: RFC 5322 `atext` (local part) and letter-digit-hyphen
+/// (domain labels).
+static ASCII_CLASS: [u8; 128] = ascii_classes();
+
+const fn ascii_classes() -> [u8; 128] {
+    let mut t = [0u8; 128];
+    let mut i = 0;
+    while i < 128 {
+        let c = i as u8;
+        if c.is_ascii_alphanumeric() || c == b'-' {
+            t[i] = ATEXT | LDH;
+        } else if matches!(
+            c,
+            b'!' | b'#'
+                | b'$'
+                | b'%'
+                | b'&'
+                | b'\''
+                | b'*'
+                | b'+'
+                | b'/'
+                | b'='
+                | b'?'
+                | b'^'
+                | b'_'
+                | b'`'
+                | b'{'
+                | b'|'
+                | b'}'
+                | b'~'
+        ) {
+            t[i] = ATEXT;
+        }
+        i += 1;
+    }
+    t
+}
+
+fn is_noncharacter(u: u32) -> bool {
+    (0xFDD0..=0xFDEF).contains(&u) || (u & 0xFFFE) == 0xFFFE
+}
+
+/// Non-ASCII characters refused anywhere in an address: controls, white
+/// space, invisible and format characters (including bidi controls,
+/// zero-width characters, soft hyphen, variation selectors, tags),
+/// private-use code points, non-characters and replacement characters.
+fn is_unsafe_in_address(c: char) -> bool {
+    let u = u32::from(c);
+    c.is_control()
+        || c.is_whitespace()
+        || matches!(
+            u,
+            0x00AD
+                | 0x034F
+                | 0x0600..=0x0605
+                | 0x061C
+                | 0x06DD
+                | 0x070F
+                | 0x0890..=0x0891
+                | 0x08E2
+                | 0x115F..=0x1160
+                | 0x17B4..=0x17B5
+                | 0x180B..=0x180F
+                | 0x200B..=0x200F
+                | 0x202A..=0x202E
+                | 0x2060..=0x206F
+                | 0x2800
+                | 0x3164
+                | 0xE000..=0xF8FF
+                | 0xFE00..=0xFE0F
+                | 0xFEFF
+                | 0xFFA0
+                | 0xFFF0..=0xFFFD
+                | 0x110BD
+                | 0x110CD
+                | 0x13430..=0x1343F
+                | 0x1BCA0..=0x1BCA3
+                | 0x1D173..=0x1D17A
+                | 0xE0000..=0xE0FFF
+                | 0xF0000..=0x10FFFF
+        )
+        || is_noncharacter(u)
+}
+
+/// Whether `c` cannot start a local part: a combining mark (common blocks,
+/// and non-alphanumeric characters of the scripts whose vowel signs and
+/// viramas are marks).
+fn is_leading_mark(c: char) -> bool {
+    let u = u32::from(c);
+    matches!(
+        u,
+        0x0300..=0x036F
+            | 0x0483..=0x0489
+            | 0x0591..=0x05C7
+            | 0x0610..=0x061A
+            | 0x064B..=0x065F
+            | 0x0670
+            | 0x06D6..=0x06ED
+            | 0x1AB0..=0x1AFF
+            | 0x1DC0..=0x1DFF
+            | 0x20D0..=0x20FF
+            | 0x302A..=0x302F
+            | 0x3099..=0x309A
+            | 0xFE20..=0xFE2F
+    ) || (!c.is_alphanumeric()
+        && matches!(u, 0x0900..=0x0DFF | 0x0E00..=0x0EFF | 0x0F00..=0x0FFF | 0x1000..=0x109F | 0x1780..=0x17FF))
+}
+
+/// Characters whose canonical (NFC) form is or starts with an ASCII
+/// character not allowed in a local part: `;` (GREEK QUESTION MARK), `≮`
+/// and `≯` (`<`/`>` with a combining stroke).
+fn is_canonically_special(c: char) -> bool {
+    matches!(c, '\u{037E}' | '\u{226E}' | '\u{226F}')
+}
+
+/// Full stops that UTS #46 maps to `.`.
+fn is_dot_like(c: char) -> bool {
+    matches!(c, '.' | '\u{3002}' | '\u{FF0E}' | '\u{FF61}')
+}
+
+/// Hyphens that UTS #46 maps to `-`.
+fn is_hyphen_like(c: char) -> bool {
+    matches!(c, '-' | '\u{FF0D}' | '\u{FE63}')
+}
+
+/// Compatibility forms that imitate ASCII: fullwidth forms, letter-like
+/// symbols, enclosed and mathematical alphanumerics, ligatures,
+/// super/subscripts, squared CJK abbreviations.
+fn is_compat_lookalike(c: char) -> bool {
+    matches!(
+        u32::from(c),
+        0x00B2..=0x00B3
+            | 0x00B9
+            | 0x2070..=0x209F
+            | 0x2100..=0x214F
+            | 0x2150..=0x218F
+            | 0x2460..=0x24FF
+            | 0x3200..=0x33FF
+            | 0xFB00..=0xFB06
+            | 0xFE50..=0xFE6F
+            | 0xFF01..=0xFF60
+            | 0xFFE0..=0xFFEE
+            | 0x1D400..=0x1D7FF
+            | 0x1F100..=0x1F1FF
+    )
+}
+
+/// Scripts, as far as the confusable check needs them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Script {
+    Common,
+    Latin,
+    Greek,
+    Cyrillic,
+    Han,
+    Hiragana,
+    Katakana,
+    Hangul,
+    Bopomofo,
+    /// Another script, identified by its block.
+    Other(u32),
+}
+
+fn script(c: char) -> Script {
+    let u = u32::from(c);
+    match u {
+        0x41..=0x5A | 0x61..=0x7A | 0xAA | 0xBA => Script::Latin,
+        0..=0xBF | 0xD7 | 0xF7 => Script::Common,
+        0xC0..=0x2AF
+        | 0x1D00..=0x1DBF
+        | 0x1E00..=0x1EFF
+        | 0x2C60..=0x2C7F
+        | 0xA720..=0xA7FF
+        | 0xAB30..=0xAB6F
+        | 0xFB00..=0xFB06
+        | 0xFF21..=0xFF3A
+        | 0xFF41..=0xFF5A => Script::Latin,
+        0x2B0..=0x36F | 0x1AB0..=0x1AFF | 0x1DC0..=0x1DFF => Script::Common,
+        0x370..=0x3FF | 0x1F00..=0x1FFF => Script::Greek,
+        0x400..=0x52F | 0x1C80..=0x1C8F | 0x2DE0..=0x2DFF | 0xA640..=0xA69F => Script::Cyrillic,
+        0x3005 | 0x3007 | 0x3021..=0x3029 | 0x3038..=0x303B => Script::Han,
+        0x3040..=0x3096 | 0x309D..=0x309F => Script::Hiragana,
+        0x30A1..=0x30FA | 0x30FD..=0x30FF | 0x31F0..=0x31FF | 0xFF66..=0xFF6F | 0xFF71..=0xFF9D => {
+            Script::Katakana
+        }
+        0x3100..=0x312F | 0x31A0..=0x31BF => Script::Bopomofo,
+        0x1100..=0x11FF | 0x3130..=0x318F | 0xA960..=0xA97F | 0xAC00..=0xD7FF | 0xFFA0..=0xFFDC => {
+            Script::Hangul
+        }
+        0x2E80..=0x2FDF
+        | 0x3400..=0x4DBF
+        | 0x4E00..=0x9FFF
+        | 0xF900..=0xFAFF
+        | 0x20000..=0x3FFFF => Script::Han,
+        0x2000..=0x2BFF
+        | 0x3000..=0x303F
+        | 0x3099..=0x309C
+        | 0x30A0
+        | 0x30FB..=0x30FC
+        | 0xFE00..=0xFE6F
+        | 0xFF00..=0xFF65
+        | 0xFF70
+        | 0xFF9E..=0xFF9F
+        | 0xFFE0..=0xFFEF
+        | 0x1F000..=0x1FAFF => Script::Common,
+        0x530..=0x58F | 0xFB13..=0xFB17 => Script::Other(0x530),
+        0x590..=0x5FF | 0xFB1D..=0xFB4F => Script::Other(0x590),
+        0x600..=0x6FF | 0x750..=0x77F | 0x870..=0x8FF | 0xFB50..=0xFDFF | 0xFE70..=0xFEFF => {
+            Script::Other(0x600)
+        }
+        0x10A0..=0x10FF | 0x1C90..=0x1CBF | 0x2D00..=0x2D2F => Script::Other(0x10A0),
+        0x1200..=0x139F | 0x2D80..=0x2DDF | 0xAB00..=0xAB2F => Script::Other(0x1200),
+        0x13A0..=0x13FF | 0xAB70..=0xABBF => Script::Other(0x13A0),
+        0x1000..=0x109F | 0xA9E0..=0xA9FF | 0xAA60..=0xAA7F => Script::Other(0x1000),
+        _ => Script::Other((u >> 7) << 7),
+    }
+}
+
+/// Cyrillic and Greek letters that look like Latin letters.
+fn looks_latin(c: char) -> bool {
+    matches!(
+        c,
+        'а' | 'в'
+            | 'е'
+            | 'к'
+            | 'о'
+            | 'р'
+            | 'с'
+            | 'у'
+            | 'х'
+            | 'ѕ'
+            | 'і'
+            | 'ј'
+            | 'һ'
+            | 'ԁ'
+            | 'ԛ'
+            | 'ԝ'
+            | 'ӏ'
+            | 'ү'
+            | 'ѵ'
+            | 'А'
+            | 'В'
+            | 'Е'
+            | 'К'
+            | 'М'
+            | 'Н'
+            | 'О'
+            | 'Р'
+            | 'С'
+            | 'Т'
+            | 'Х'
+            | 'Ѕ'
+            | 'І'
+            | 'Ј'
+            | 'Ү'
+            | 'Ѵ'
+            | 'Ӏ'
+            | 'ο'
+            | 'α'
+            | 'ν'
+            | 'ι'
+            | 'κ'
+            | 'ρ'
+            | 'υ'
+            | 'Α'
+            | 'Β'
+            | 'Ε'
+            | 'Ζ'
+            | 'Η'
+            | 'Ι'
+            | 'Κ'
+            | 'Μ'
+            | 'Ν'
+            | 'Ο'
+            | 'Ρ'
+            | 'Τ'
+            | 'Υ'
+            | 'Χ'
+    )
+}
+
+/// Whether a label (or local part) could imitate another: compatibility
+/// look-alikes, a mix of scripts beyond the UTS #39 "highly restrictive"
+/// combinations (Latin with Han and Japanese kana, Bopomofo or Hangul), or
+/// a Cyrillic/Greek label made only of Latin look-alikes.
+fn is_confusable(s: &str) -> bool {
+    let mut scripts: [Option<Script>; 4] = [None; 4];
+    let mut count = 0;
+    let mut all_lookalike = true;
+    for c in s.chars() {
+        if is_compat_lookalike(c) {
+            return true;
+        }
+        let sc = script(c);
+        if sc == Script::Common {
+            continue;
+        }
+        if !looks_latin(c) {
+            all_lookalike = false;
+        }
+        if !scripts[..count].contains(&Some(sc)) {
+            if count == scripts.len() {
+                return true;
+            }
+            scripts[count] = Some(sc);
+            count += 1;
+        }
+    }
+    let set = &scripts[..count];
+    match set {
+        [] => false,
+        [Some(Script::Cyrillic | Script::Greek)] => all_lookalike,
+        [_] => false,
+        _ => {
+            let within = |allowed: &[Script]| set.iter().flatten().all(|s| allowed.contains(s));
+            !(within(&[
+                Script::Latin,
+                Script::Han,
+                Script::Hiragana,
+                Script::Katakana,
+            ]) || within(&[Script::Latin, Script::Han, Script::Bopomofo])
+                || within(&[Script::Latin, Script::Han, Script::Hangul]))
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Validation.
+
+/// A checked domain that needed IDNA (cached per paste).
+#[derive(Clone, Debug)]
+struct SlowDomain {
+    ascii: String,
+    lower: String,
+    confusable: bool,
+}
+
+/// The validator, with a per-paste cache of internationalized domains.
+#[derive(Default)]
+struct Validator<'t> {
+    domains: HashMap<&'t str, Result<SlowDomain, AddressError>>,
+}
+
+impl<'t> Validator<'t> {
+    /// One fragment; error positions are characters in `text`.
+    fn entry(&mut self, text: &'t str) -> Result<Mailbox, AddressError> {
+        self.entry_bytes(text).map_err(|e| e.in_chars(text))
+    }
+
+    /// One fragment; error positions are bytes in `text`.
+    fn entry_bytes(&mut self, text: &'t str) -> Result<Mailbox, AddressError> {
+        let Some((lt, gt)) = find_angle(text) else {
+            return self.address(text, 0);
+        };
+        let rest = text[gt + 1..].trim_start_matches(is_blank);
+        if !rest.is_empty() {
+            return Err(if rest.starts_with('(') {
+                AddressError::Comment
+            } else {
+                AddressError::TrailingText
+            });
+        }
+        let name = display_name(&text[..lt])?;
+        let inner = &text[lt + 1..gt];
+        let lead = inner.len() - inner.trim_start_matches(is_blank).len();
+        let mut m = self.address(inner.trim_matches(is_blank), lt + 1 + lead)?;
+        m.display_name = name;
+        Ok(m)
+    }
+
+    /// A bare address starting at byte `base` of the entry.
+    fn address(&mut self, addr: &'t str, base: usize) -> Result<Mailbox, AddressError> {
+        let b = addr.as_bytes();
+        if b.is_empty() {
+            return Err(AddressError::Empty);
+        }
+        let mut at = None;
+        let mut second_at = None;
+        let mut non_ascii = false;
+        let (mut space, mut quote, mut paren, mut lt, mut gt) = (None, None, None, None, None);
+        for (i, &c) in b.iter().enumerate() {
+            match c {
+                0..=0x1F | 0x7F => {
+                    return Err(AddressError::ControlCharacter {
+                        character: char::from(c),
+                        position: base + i,
+                    });
+                }
+                b'@' => {
+                    if at.is_none() {
+                        at = Some(i);
+                    } else if second_at.is_none() {
+                        second_at = Some(i);
+                    }
+                }
+                b' ' => {
+                    space.get_or_insert(i);
+                }
+                b'"' => {
+                    quote.get_or_insert(i);
+                }
+                b'(' | b')' => {
+                    paren.get_or_insert(i);
+                }
+                b'<' => {
+                    lt.get_or_insert(i);
+                }
+                b'>' => {
+                    gt.get_or_insert(i);
+                }
+                0x80.. => non_ascii = true,
+                _ => {}
+            }
+        }
+        if non_ascii {
+            if let Some((i, c)) = addr
+                .char_indices()
+                .find(|&(_, c)| !c.is_ascii() && is_unsafe_in_address(c))
+            {
+                return Err(if c.is_control() {
+                    AddressError::ControlCharacter {
+                        character: c,
+                        position: base + i,
+                    }
+                } else {
+                    AddressError::UnsafeCharacter {
+                        character: c,
+                        position: base + i,
+                    }
+                });
+            }
+        }
+        let Some(at) = at else {
+            if let Some((i, c)) = addr
+                .char_indices()
+                .find(|&(_, c)| matches!(c, '\u{FF20}' | '\u{FE6B}'))
+            {
+                return Err(AddressError::LookalikeAt {
+                    character: c,
+                    position: base + i,
+                });
+            }
+            return Err(AddressError::MissingAt);
+        };
+        if let Some(q) = quote {
+            return Err(if q < at || second_at.is_some() {
+                AddressError::QuotedLocalPart
+            } else {
+                AddressError::InvalidCharacter {
+                    character: '"',
+                    position: base + q,
+                    part: AddressPart::Domain,
+                }
+            });
+        }
+        if paren.is_some() {
+            return Err(AddressError::Comment);
+        }
+        if lt.is_some() {
+            return Err(AddressError::MissingClosingBracket);
+        }
+        if let Some(p) = gt {
+            return Err(AddressError::UnexpectedBracket {
+                character: '>',
+                position: base + p,
+            });
+        }
+        if let Some(p) = space {
+            return Err(AddressError::Whitespace { position: base + p });
+        }
+        if let Some(p) = second_at {
+            return Err(AddressError::MultipleAt { position: base + p });
+        }
+        let (local, domain) = (&addr[..at], &addr[at + 1..]);
+        if local.is_empty() {
+            return Err(AddressError::EmptyLocalPart);
+        }
+        if domain.is_empty() {
+            return Err(AddressError::EmptyDomain);
+        }
+        if domain.starts_with('[') {
+            return Err(AddressError::DomainLiteral);
+        }
+        let mut warnings = Vec::new();
+        let local_ascii = check_local(local, base, &mut warnings)?;
+
+        // The domain: ASCII fast path, IDNA (cached) otherwise.
+        let dbase = base + at + 1;
+        let mut address = String::with_capacity(addr.len());
+        address.push_str(local);
+        address.push('@');
+        let ascii_domain = if domain.is_ascii() {
+            for (i, &c) in domain.as_bytes().iter().enumerate() {
+                if c != b'.' && ASCII_CLASS[usize::from(c)] & LDH == 0 {
+                    return Err(AddressError::InvalidCharacter {
+                        character: char::from(c),
+                        position: dbase + i,
+                        part: AddressPart::Domain,
+                    });
+                }
+            }
+            let lower = domain.to_ascii_lowercase();
+            if check_labels(&lower, domain)? {
+                let slow = self.slow_domain(domain).map_err(|e| e.shifted(dbase))?;
+                push_domain_warnings(&mut warnings, slow);
+            }
+            address.push_str(&lower);
+            lower
+        } else {
+            let slow = self.slow_domain(domain).map_err(|e| e.shifted(dbase))?;
+            push_domain_warnings(&mut warnings, slow);
+            address.push_str(&slow.lower);
+            slow.ascii.clone()
+        };
+
+        // Lengths as typed and in ASCII form.
+        let typed = local.len() + 1 + domain.len();
+        let ascii_len = local.len() + 1 + ascii_domain.len();
+        if typed.max(ascii_len) > MAX_ADDRESS_LEN {
+            return Err(AddressError::AddressTooLong {
+                len: typed.max(ascii_len),
+                max: MAX_ADDRESS_LEN,
+            });
+        }
+
+        // The key: lowercase local part (its length may change), ASCII domain.
+        let mut key = String::with_capacity(ascii_len);
+        if local_ascii {
+            key.extend(local.bytes().map(|c| char::from(c.to_ascii_lowercase())));
+        } else {
+            key.push_str(&local_key(local));
+            if key.len() > MAX_LOCAL_PART_LEN {
+                return Err(AddressError::LocalPartTooLong {
+                    len: key.len(),
+                    max: MAX_LOCAL_PART_LEN,
+                });
+            }
+        }
+        key.push('@');
+        key.push_str(&ascii_domain);
+        if key.len() > MAX_ADDRESS_LEN {
+            return Err(AddressError::AddressTooLong {
+                len: key.len(),
+                max: MAX_ADDRESS_LEN,
+            });
+        }
+
+        // The email_address crate as a safety net, on what it reads reliably:
+        // an ASCII local part and the ASCII domain.
+        if local_ascii && !email_address::EmailAddress::is_valid_local_part(local) {
+            return Err(rejected(&address));
+        }
+        if !email_address::EmailAddress::is_valid_domain(&ascii_domain) {
+            return Err(rejected(&key));
+        }
+
+        Ok(Mailbox {
+            display_name: None,
+            address,
+            key,
+            ascii_domain,
+            warnings,
+        })
+    }
+
+    /// A domain that needs IDNA: non-ASCII, or with `xn--` labels. Error
+    /// positions are bytes in `domain`.
+    fn slow_domain(&mut self, domain: &'t str) -> Result<&SlowDomain, AddressError> {
+        let slot = match self.domains.entry(domain) {
+            Entry::Occupied(o) => o.into_mut(),
+            Entry::Vacant(v) => v.insert(if domain.is_ascii() {
+                punycode_domain(&domain.to_ascii_lowercase())
+            } else {
+                unicode_domain(domain)
+            }),
+        };
+        slot.as_ref().map_err(Clone::clone)
+    }
+}
+
+fn rejected(address: &str) -> AddressError {
+    let reason = match email_address::EmailAddress::parse_with_options(
+        address,
+        email_address::Options::default()
+            .without_display_text()
+            .without_domain_literal(),
+    ) {
+        Ok(_) => "refused by the email_address crate".to_owned(),
+        Err(e) => e.to_string(),
+    };
+    AddressError::Rejected { reason }
+}
+
+fn push_domain_warnings(warnings: &mut Vec<AddressWarning>, d: &SlowDomain) {
+    warnings.push(AddressWarning::InternationalDomain);
+    if d.confusable && !warnings.contains(&AddressWarning::Confusable) {
+        warnings.push(AddressWarning::Confusable);
+    }
+}
+
+/// Checks a local part; returns whether it is ASCII.
+fn check_local(
+    local: &str,
+    base: usize,
+    warnings: &mut Vec<AddressWarning>,
+) -> Result<bool, AddressError> {
+    let b = local.as_bytes();
+    if b.len() > MAX_LOCAL_PART_LEN {
+        return Err(AddressError::LocalPartTooLong {
+            len: b.len(),
+            max: MAX_LOCAL_PART_LEN,
+        });
+    }
+    let part = AddressPart::LocalPart;
+    if b[0] == b'.' {
+        return Err(AddressError::LeadingDot { part });
+    }
+    if b[b.len() - 1] == b'.' {
+        return Err(AddressError::TrailingDot { part });
+    }
+    let mut prev_dot = false;
+    let mut ascii = true;
+    for (i, &c) in b.iter().enumerate() {
+        if c == b'.' {
+            if prev_dot {
+                return Err(AddressError::ConsecutiveDots { part });
+            }
+            prev_dot = true;
+            continue;
+        }
+        prev_dot = false;
+        if c >= 0x80 {
+            ascii = false;
+        } else if ASCII_CLASS[usize::from(c)] & ATEXT == 0 {
+            return Err(AddressError::InvalidCharacter {
+                character: char::from(c),
+                position: base + i,
+                part,
+            });
+        }
+    }
+    if !ascii {
+        let first = char_at(local, 0);
+        if is_leading_mark(first) {
+            return Err(AddressError::LeadingCombiningMark {
+                character: first,
+                position: base,
+            });
+        }
+        if let Some((i, c)) = local
+            .char_indices()
+            .find(|&(_, c)| is_canonically_special(c))
+        {
+            return Err(AddressError::InvalidCharacter {
+                character: c,
+                position: base + i,
+                part,
+            });
+        }
+        warnings.push(AddressWarning::InternationalLocalPart);
+        if is_confusable(local) {
+            warnings.push(AddressWarning::Confusable);
+        }
+    }
+    Ok(ascii)
+}
+
+/// The normalized form of a non-ASCII local part: UTS #46 mapping
+/// (lowercase, NFC, compatibility forms folded, as for domain labels) when
+/// the result is still a valid local part, plain lowercasing otherwise (for
+/// example `＠`, which would map to `@`, or a dot-separated piece that looks
+/// like punycode).
+fn local_key(local: &str) -> String {
+    let xn = |s: &str| {
+        s.split('.')
+            .any(|p| p.len() >= 4 && p.as_bytes()[..4].eq_ignore_ascii_case(b"xn--"))
+    };
+    if !xn(local) {
+        let (mapped, result) =
+            Uts46::new().to_unicode(local.as_bytes(), AsciiDenyList::EMPTY, Hyphens::Allow);
+        if result.is_ok() && !xn(&mapped) && is_local_form(&mapped) {
+            return mapped.into_owned();
+        }
+    }
+    local.to_lowercase()
+}
+
+/// Whether `s` passes the local-part character and dot rules.
+fn is_local_form(s: &str) -> bool {
+    let b = s.as_bytes();
+    !b.is_empty()
+        && b[0] != b'.'
+        && b[b.len() - 1] != b'.'
+        && !s.contains("..")
+        && b.iter()
+            .all(|&c| c >= 0x80 || c == b'.' || ASCII_CLASS[usize::from(c)] & ATEXT != 0)
+        && !is_leading_mark(char_at(s, 0))
+        && !s
+            .chars()
+            .any(|c| !c.is_ascii() && (is_unsafe_in_address(c) || is_canonically_special(c)))
+}
+
+/// Structure of an ASCII (or IDNA-encoded) domain; returns whether it has
+/// punycode (`xn--`) labels. `typed` is the domain as typed, for messages.
+fn check_labels(ascii: &str, typed: &str) -> Result<bool, AddressError> {
+    let b = ascii.as_bytes();
+    let part = AddressPart::Domain;
+    if b.len() > MAX_DOMAIN_LEN {
+        return Err(AddressError::DomainTooLong {
+            len: b.len(),
+            max: MAX_DOMAIN_LEN,
+        });
+    }
+    match (b.first(), b.last()) {
+        (Some(b'.'), _) => return Err(AddressError::LeadingDot { part }),
+        (_, Some(b'.')) => return Err(AddressError::TrailingDot { part }),
+        (None, _) => return Err(AddressError::EmptyDomain),
+        _ => {}
+    }
+    let mut labels = 0;
+    let mut punycode = false;
+    let mut all_numeric = true;
+    let mut last = "";
+    for label in ascii.split('.') {
+        let l = label.as_bytes();
+        if l.is_empty() {
+            return Err(AddressError::ConsecutiveDots { part });
+        }
+        if l.len() > MAX_LABEL_LEN {
+            return Err(AddressError::LabelTooLong {
+                label: label.to_owned(),
+                len: l.len(),
+                max: MAX_LABEL_LEN,
+            });
+        }
+        if l[0] == b'-' || l[l.len() - 1] == b'-' {
+            return Err(AddressError::LabelHyphen {
+                label: label.to_owned(),
+            });
+        }
+        if l.len() >= 4 && l[2] == b'-' && l[3] == b'-' {
+            if l[..2].eq_ignore_ascii_case(b"xn") {
+                punycode = true;
+            } else {
+                return Err(AddressError::ReservedLabel {
+                    label: label.to_owned(),
+                });
+            }
+        }
+        all_numeric &= l.iter().all(u8::is_ascii_digit);
+        labels += 1;
+        last = label;
+    }
+    if labels < 2 {
+        return Err(AddressError::DomainNoDot {
+            domain: typed.to_owned(),
+        });
+    }
+    if last.bytes().all(|c| c.is_ascii_digit()) {
+        return Err(if labels == 4 && all_numeric {
+            AddressError::IpAddressDomain
+        } else {
+            AddressError::NumericTld {
+                tld: last.to_owned(),
+            }
+        });
+    }
+    if !last.as_bytes()[last.len() - 1].is_ascii_alphabetic() {
+        return Err(AddressError::InvalidTld {
+            tld: last.to_owned(),
+        });
+    }
+    Ok(punycode)
+}
+
+/// An ASCII domain with `xn--` labels (lowercase, structure checked).
+fn punycode_domain(lower: &str) -> Result<SlowDomain, AddressError> {
+    let uts46 = Uts46::new();
+    let (unicode, result) = uts46.to_unicode(lower.as_bytes(), AsciiDenyList::STD3, Hyphens::Allow);
+    if result.is_err() {
+        let bad = lower
+            .split('.')
+            .find(|l| {
+                l.starts_with("xn--")
+                    && uts46
+                        .to_unicode(l.as_bytes(), AsciiDenyList::STD3, Hyphens::Allow)
+                        .1
+                        .is_err()
+            })
+            .or_else(|| lower.split('.').find(|l| l.starts_with("xn--")))
+            .unwrap_or(lower);
+        return Err(AddressError::InvalidPunycode {
+            label: bad.to_owned(),
+        });
+    }
+    check_unicode_labels(unicode.split('.').zip(lower.split('.')))?;
+    Ok(SlowDomain {
+        ascii: lower.to_owned(),
+        lower: lower.to_owned(),
+        confusable: unicode.split('.').any(is_confusable),
+    })
+}
+
+/// A domain with non-ASCII characters; error positions are bytes in it.
+fn unicode_domain(domain: &str) -> Result<SlowDomain, AddressError> {
+    if domain.len() > MAX_DOMAIN_UTF8_LEN {
+        return Err(AddressError::DomainTooLong {
+            len: domain.len(),
+            max: MAX_DOMAIN_UTF8_LEN,
+        });
+    }
+    for (i, &c) in domain.as_bytes().iter().enumerate() {
+        if c < 0x80 && c != b'.' && ASCII_CLASS[usize::from(c)] & LDH == 0 {
+            return Err(AddressError::InvalidCharacter {
+                character: char::from(c),
+                position: i,
+                part: AddressPart::Domain,
+            });
+        }
+    }
+    let uts46 = Uts46::new();
+    let to_ascii = |s: &str| {
+        uts46
+            .to_ascii(
+                s.as_bytes(),
+                AsciiDenyList::STD3,
+                Hyphens::Allow,
+                DnsLength::Ignore,
+            )
+            .map(|c| c.into_owned())
+    };
+    // A character that IDNA refuses on its own, or that turns into a dot
+    // (`⒈` is "1."), is reported as such.
+    let bad_char = || {
+        domain.char_indices().find(|&(_, c)| {
+            !c.is_ascii()
+                && !is_dot_like(c)
+                && !to_ascii(c.encode_utf8(&mut [0; 4])).is_ok_and(|a| !a.contains('.'))
+        })
+    };
+    let Ok(ascii) = to_ascii(domain) else {
+        return Err(match bad_char() {
+            Some((i, c)) => AddressError::InvalidCharacter {
+                character: c,
+                position: i,
+                part: AddressPart::Domain,
+            },
+            None => AddressError::InvalidInternationalDomain,
+        });
+    };
+    if domain.split(is_dot_like).count() != ascii.split('.').count() {
+        return Err(match bad_char() {
+            Some((i, c)) => AddressError::InvalidCharacter {
+                character: c,
+                position: i,
+                part: AddressPart::Domain,
+            },
+            None => AddressError::InvalidInternationalDomain,
+        });
+    }
+    check_labels(&ascii, domain)?;
+    check_unicode_labels(domain.split(is_dot_like).zip(ascii.split('.')))?;
+    Ok(SlowDomain {
+        confusable: domain.split(is_dot_like).any(is_confusable),
+        lower: domain.to_lowercase(),
+        ascii,
+    })
+}
+
+/// Hyphen rules on the Unicode form of `xn--` labels (`(unicode, ascii)`
+/// pairs): no hyphen first or last, none in both 3rd and 4th positions.
+fn check_unicode_labels<'a>(
+    pairs: impl Iterator<Item = (&'a str, &'a str)>,
+) -> Result<(), AddressError> {
+    for (unicode, ascii) in pairs {
+        if !ascii.starts_with("xn--") {
+            continue;
+        }
+        let mut chars = unicode.chars();
+        let first = chars.next();
+        if first.is_some_and(is_hyphen_like) || unicode.chars().last().is_some_and(is_hyphen_like) {
+            return Err(AddressError::LabelHyphen {
+                label: unicode.to_owned(),
+            });
+        }
+        let mut rest = chars.skip(1);
+        if rest.next().is_some_and(is_hyphen_like) && rest.next().is_some_and(is_hyphen_like) {
+            return Err(AddressError::ReservedLabel {
+                label: unicode.to_owned(),
+            });
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ok(s: &str) -> Mailbox {
+        match parse_address(s) {
+            Ok(m) => m,
+            Err(e) => panic!("{s:?} refused: {e} ({e:?})"),
+        }
+    }
+
+    fn err(s: &str) -> AddressError {
+        match parse_address(s) {
+            Ok(m) => panic!("{s:?} accepted: {m:?}"),
+            Err(e) => e,
+        }
+    }
+
+    fn texts(p: &ParsedRecipients) -> Vec<&str> {
+        p.entries.iter().map(|e| e.text.as_str()).collect()
+    }
+
+    #[test]
+    fn three_formats() {
+        let m = ok("ada@example.com");
+        assert_eq!(m.display_name, None);
+        assert_eq!(m.address, "ada@example.com");
+        let m = ok("Ada Lovelace <ada@example.com>");
+        assert_eq!(m.display_name.as_deref(), Some("Ada Lovelace"));
+        let m = ok("\"Lovelace, Ada\" <ada@example.com>");
+        assert_eq!(m.display_name.as_deref(), Some("Lovelace, Ada"));
+        let m = ok("Ada<ada@example.com>");
+        assert_eq!(m.display_name.as_deref(), Some("Ada"));
+        let m = ok("<ada@example.com>");
+        assert_eq!(m.display_name, None);
+        let m = ok("  \"\" < ada@example.com >  ");
+        assert_eq!(m.display_name, None);
+        assert_eq!(m.key, "ada@example.com");
+    }
+
+    #[test]
+    fn display_names_are_unquoted_and_trimmed() {
+        assert_eq!(
+            ok("\"A \\\"B\\\"\" <a@b.com>").display_name.as_deref(),
+            Some("A \"B\"")
+        );
+        assert_eq!(
+            ok("\"  Ada  \" <a@b.com>").display_name.as_deref(),
+            Some("Ada")
+        );
+        assert_eq!(
+            ok("\"The Foo of Bar\" Course   Staff <a@b.com>")
+                .display_name
+                .as_deref(),
+            Some("The Foo of Bar Course Staff")
+        );
+        assert_eq!(
+            ok("Joe Q. Public <a@b.com>").display_name.as_deref(),
+            Some("Joe Q. Public")
+        );
+        assert_eq!(
+            ok("Ada\tLovelace <a@b.com>").display_name.as_deref(),
+            Some("Ada Lovelace")
+        );
+    }
+
+    #[test]
+    fn normalization() {
+        let m = ok("Ada@Example.COM");
+        assert_eq!(m.address, "Ada@example.com");
+        assert_eq!(m.key, "ada@example.com");
+        assert_eq!(m.ascii_domain, "example.com");
+        assert!(m.warnings.is_empty());
+        assert_eq!(
+            normalize_email("ADA@example.com"),
+            Ok("ada@example.com".into())
+        );
+        let m = ok("Élodie@Université.FR");
+        assert_eq!(m.address, "Élodie@université.fr");
+        assert_eq!(m.key, "élodie@xn--universit-j4a.fr");
+        assert_eq!(m.ascii_domain, "xn--universit-j4a.fr");
+        assert!(m.has_warning(&AddressWarning::InternationalDomain));
+        assert!(m.has_warning(&AddressWarning::InternationalLocalPart));
+        assert!(!m.has_warning(&AddressWarning::Confusable));
+        assert_eq!(m.local_part(), "Élodie");
+        assert_eq!(m.domain(), "université.fr");
+        // The punycode form is the same key.
+        assert_eq!(ok("élodie@xn--universit-j4a.fr").key, m.key);
+    }
+
+    #[test]
+    fn fullwidth_domain_is_the_same_key_and_flagged() {
+        let m = ok("ada@ｅｘａｍｐｌｅ.com");
+        assert_eq!(m.key, "ada@example.com");
+        assert!(m.has_warning(&AddressWarning::Confusable));
+        let p = parse_recipients("ada@example.com ada@ｅｘａｍｐｌｅ.com");
+        assert_eq!(p.recognized(), 1);
+        assert_eq!(p.duplicates().count(), 1);
+    }
+
+    #[test]
+    fn confusables_are_flagged() {
+        // Cyrillic "аррӏе" imitating "apple".
+        assert!(ok("ada@аррӏе.com").has_warning(&AddressWarning::Confusable));
+        assert!(ok("ada@xn--80ak6aa92e.com").has_warning(&AddressWarning::Confusable));
+        // Latin and Cyrillic mixed in one label.
+        assert!(ok("ada@pаypal.com").has_warning(&AddressWarning::Confusable));
+        assert!(ok("pаypal@example.com").has_warning(&AddressWarning::Confusable));
+        assert!(ok("＠@fullwidth.at").has_warning(&AddressWarning::Confusable));
+        // Ordinary international addresses are not.
+        for a in [
+            "jeff葉@臺網中心.tw",
+            "юзер@екзампл.ком",
+            "θσερ@εχαμπλε.ψομ",
+            "राम@मोहन.ईन्फो",
+            "甲斐黒川日本@example.tld",
+            "ñoñó@example.tld",
+        ] {
+            let m = ok(a);
+            assert!(!m.has_warning(&AddressWarning::Confusable), "{a}");
+        }
+    }
+
+    #[test]
+    fn refusals_are_precise() {
+        use AddressError as E;
+        let part = AddressPart::LocalPart;
+        let dom = AddressPart::Domain;
+        assert_eq!(err(""), E::Empty);
+        assert_eq!(err("   "), E::Empty);
+        assert_eq!(err("ada.example.com"), E::MissingAt);
+        assert_eq!(
+            err("hello＠world"),
+            E::LookalikeAt {
+                character: '＠',
+                position: 5
+            }
+        );
+        assert_eq!(err("a@b@c.com"), E::MultipleAt { position: 3 });
+        assert_eq!(err("a@b.com c@d.com"), E::MultipleEntries { count: 2 });
+        assert_eq!(err("@example.com"), E::EmptyLocalPart);
+        assert_eq!(err("ada@"), E::EmptyDomain);
+        assert_eq!(
+            err(&format!("{}@example.com", "a".repeat(65))),
+            E::LocalPartTooLong { len: 65, max: 64 }
+        );
+        assert_eq!(err(".ada@x.com"), E::LeadingDot { part });
+        assert_eq!(err("ada.@x.com"), E::TrailingDot { part });
+        assert_eq!(err("a..da@x.com"), E::ConsecutiveDots { part });
+        assert_eq!(err("ada@.x.com"), E::LeadingDot { part: dom });
+        assert_eq!(err("ada@x.com."), E::TrailingDot { part: dom });
+        assert_eq!(err("ada@x..com"), E::ConsecutiveDots { part: dom });
+        assert_eq!(
+            err("a,da@x.com"),
+            E::MultipleEntries { count: 2 },
+            "a comma separates entries"
+        );
+        assert_eq!(
+            err("a\\da@x.com"),
+            E::InvalidCharacter {
+                character: '\\',
+                position: 1,
+                part
+            }
+        );
+        assert_eq!(
+            err("ada@exa_mple.com"),
+            E::InvalidCharacter {
+                character: '_',
+                position: 7,
+                part: dom
+            }
+        );
+        assert_eq!(
+            err("ada@x.com\n"),
+            E::ControlCharacter {
+                character: '\n',
+                position: 9
+            }
+        );
+        assert_eq!(
+            err("a\u{0}da@x.com"),
+            E::ControlCharacter {
+                character: '\0',
+                position: 1
+            }
+        );
+        assert_eq!(
+            err("a\u{200B}da@x.com"),
+            E::UnsafeCharacter {
+                character: '\u{200B}',
+                position: 1
+            }
+        );
+        assert_eq!(
+            err("ad\u{202E}a@x.com"),
+            E::UnsafeCharacter {
+                character: '\u{202E}',
+                position: 2
+            }
+        );
+        assert_eq!(
+            err("\u{300}@x.com"),
+            E::LeadingCombiningMark {
+                character: '\u{300}',
+                position: 0
+            }
+        );
+        assert_eq!(err("<a b@x.com>"), E::Whitespace { position: 2 });
+        assert_eq!(err("\"ada\"@x.com"), E::QuotedLocalPart);
+        assert_eq!(err("ada(x)@x.com"), E::Comment);
+        assert_eq!(err("<ada@x.com> (Ada)"), E::Comment);
+        assert_eq!(err("ada@[192.0.2.1]"), E::DomainLiteral);
+        assert_eq!(err("ada@[IPv6:::1]"), E::DomainLiteral);
+        assert_eq!(err("ada@192.0.2.1"), E::IpAddressDomain);
+        assert_eq!(
+            err("ada@localhost"),
+            E::DomainNoDot {
+                domain: "localhost".into()
+            }
+        );
+        assert_eq!(err("ada@-x.com"), E::LabelHyphen { label: "-x".into() });
+        assert_eq!(
+            err("ada@yy--0.tld"),
+            E::ReservedLabel {
+                label: "yy--0".into()
+            }
+        );
+        assert_eq!(
+            err("me@yy－－0.tld"),
+            E::ReservedLabel {
+                label: "yy--0".into()
+            }
+        );
+        assert_eq!(
+            err("ada@xn--0.tld"),
+            E::InvalidPunycode {
+                label: "xn--0".into()
+            }
+        );
+        assert_eq!(err("ada@x.123"), E::NumericTld { tld: "123".into() });
+        assert_eq!(
+            err("me@⒈wouldbeinvalid.com"),
+            E::InvalidCharacter {
+                character: '⒈',
+                position: 3,
+                part: dom
+            }
+        );
+        assert_eq!(
+            err("Ada\u{202E} <a@b.com>"),
+            E::DisplayNameControl {
+                character: '\u{202E}',
+                position: 3
+            }
+        );
+        assert_eq!(
+            err("foo\r\n <wok@example.com>"),
+            E::DisplayNameControl {
+                character: '\r',
+                position: 3
+            }
+        );
+        assert_eq!(
+            err("\"\u{0}\" <null@example.net>"),
+            E::DisplayNameControl {
+                character: '\0',
+                position: 1
+            }
+        );
+        assert_eq!(err("a@b <a@b.com>"), E::MultipleEntries { count: 2 });
+        assert_eq!(
+            err("Ada@Home<a@b.com>"),
+            E::DisplayNameSpecial {
+                character: '@',
+                position: 3
+            }
+        );
+        assert_eq!(err("\"Ada <a@b.com>"), E::UnbalancedQuote);
+        assert_eq!(err("Ada \"x\"y\" <a@b.com>"), E::UnbalancedQuote);
+        assert_eq!(err("<a@b.com"), E::MissingClosingBracket);
+        assert_eq!(
+            err("a@b.com>"),
+            E::UnexpectedBracket {
+                character: '>',
+                position: 7
+            }
+        );
+        assert_eq!(err("<a@b.com>x"), E::TrailingText);
+        assert_eq!(
+            err("  a\u{0}@b.com"),
+            E::ControlCharacter {
+                character: '\0',
+                position: 3
+            },
+            "positions count from the start of the input"
+        );
+    }
+
+    #[test]
+    fn lengths() {
+        let label = "a".repeat(63);
+        let domain = format!("{label}.{label}.{label}.{}", "a".repeat(57)); // 249
+        assert_eq!(domain.len(), 249);
+        assert!(parse_address(&format!("abc@{domain}")).is_ok());
+        assert_eq!(
+            err(&format!("abcd@{domain}x")),
+            AddressError::AddressTooLong { len: 255, max: 254 }
+        );
+        assert_eq!(
+            err(&format!("a@{label}.{label}.{label}.{label}")),
+            AddressError::DomainTooLong { len: 255, max: 253 }
+        );
+        assert_eq!(
+            err(&format!("abcdefgh@{domain}")),
+            AddressError::AddressTooLong { len: 258, max: 254 }
+        );
+        assert_eq!(
+            err(&format!("ada@{}.com", "a".repeat(64))),
+            AddressError::LabelTooLong {
+                label: "a".repeat(64),
+                len: 64,
+                max: 63
+            }
+        );
+        // Lowercasing İ (2 bytes) gives i + U+0307 (3 bytes): the key must
+        // still fit the limit.
+        let local = "İ".repeat(30);
+        assert_eq!(local.len(), 60);
+        assert_eq!(
+            err(&format!("{local}@example.com")),
+            AddressError::LocalPartTooLong { len: 90, max: 64 }
+        );
+    }
+
+    #[test]
+    fn paste_separators() {
+        let p = parse_recipients("a@x.com,b@x.com;c@x.com\nd@x.com\r\ne@x.com f@x.com\tg@x.com");
+        assert_eq!(
+            texts(&p),
+            [
+                "a@x.com", "b@x.com", "c@x.com", "d@x.com", "e@x.com", "f@x.com", "g@x.com"
+            ]
+        );
+        assert_eq!(p.recognized(), 7);
+        let p = parse_recipients(" , ,, \n\n ;");
+        assert!(p.entries.is_empty());
+    }
+
+    #[test]
+    fn paste_formats_and_spans() {
+        let text = "Ada Lovelace <ada@x.com>, \"Hopper, Grace\" <grace@x.com>\nbob@x.com Carol<carol@x.com>";
+        let p = parse_recipients(text);
+        assert_eq!(
+            texts(&p),
+            [
+                "Ada Lovelace <ada@x.com>",
+                "\"Hopper, Grace\" <grace@x.com>",
+                "bob@x.com",
+                "Carol<carol@x.com>"
+            ]
+        );
+        for e in &p.entries {
+            assert_eq!(e.span.slice(text), e.text);
+        }
+        let names: Vec<_> = p.mailboxes().map(|m| m.display_name.clone()).collect();
+        assert_eq!(
+            names,
+            [
+                Some("Ada Lovelace".into()),
+                Some("Hopper, Grace".into()),
+                None,
+                Some("Carol".into())
+            ]
+        );
+    }
+
+    #[test]
+    fn paste_reports_broken_fragments() {
+        let p = parse_recipients(
+            "ada@x.com\nbob at example.com\n<carol@x.com\ndan@@x.com\neve@x.com.\nfrank@",
+        );
+        let codes: Vec<_> = p
+            .entries
+            .iter()
+            .map(|e| match &e.outcome {
+                EntryOutcome::Invalid { error } => error.code(),
+                _ => "ok",
+            })
+            .collect();
+        assert_eq!(
+            codes,
+            [
+                "ok",
+                "missing_at",
+                "missing_closing_bracket",
+                "multiple_at",
+                "trailing_dot",
+                "empty_domain"
+            ]
+        );
+        assert_eq!(p.recognized(), 1);
+        assert_eq!(p.invalid().count(), 5);
+    }
+
+    #[test]
+    fn stray_quote_spoils_one_entry_only() {
+        let p = parse_recipients("\"Smith, John <js@x.com>, ada@x.com");
+        assert_eq!(texts(&p), ["\"Smith", "John <js@x.com>", "ada@x.com"]);
+        assert_eq!(p.recognized(), 2);
+        let p = parse_recipients("Ada <ada@x.com Bob <bob@x.com>");
+        assert_eq!(texts(&p), ["Ada", "<ada@x.com", "Bob <bob@x.com>"]);
+        assert_eq!(p.recognized(), 1);
+    }
+
+    #[test]
+    fn duplicates() {
+        let p = parse_recipients("Ada@X.com, ada@x.com, \"A\" <ADA@x.COM>, bob@x.com");
+        assert_eq!(p.recognized(), 2);
+        let d: Vec<_> = p.duplicates().map(|(_, f)| f).collect();
+        assert_eq!(d, [0, 0]);
+        assert!(matches!(
+            &p.entries[2].outcome,
+            EntryOutcome::Duplicate { mailbox, first: 0 } if mailbox.display_name.as_deref() == Some("A")
+        ));
+    }
+
+    #[test]
+    fn hostile_display_names_in_pastes_never_reach_a_mailbox() {
+        let p = parse_recipients("foo\r\nBcc: evil@x.com <wok@example.com>");
+        for m in p.mailboxes() {
+            let name = m.display_name.as_deref().unwrap_or("");
+            assert!(!name.contains(['\r', '\n']), "{m:?}");
+        }
+        let p = parse_recipients("\"A\u{202E}B\" <a@b.com>, \"x\u{0}\" <c@d.com>");
+        assert_eq!(p.recognized(), 0);
+    }
+
+    #[test]
+    fn error_codes_match_serde_tags() {
+        let errors = [
+            err(""),
+            err("x"),
+            err("a@b@c.com"),
+            err("ada@localhost"),
+            err("a\u{0}@b.com"),
+            err("\"q\"@b.com"),
+            err("ada@[1.2.3.4]"),
+            err("ada@x.123"),
+        ];
+        for e in errors {
+            let json = serde_json::to_value(&e).expect("serializes");
+            assert_eq!(json["code"], e.code(), "{json}");
+            let back: AddressError = serde_json::from_value(json).expect("deserializes");
+            assert_eq!(back, e);
+            assert!(!e.to_string().is_empty());
+        }
+        for w in [
+            AddressWarning::InternationalDomain,
+            AddressWarning::Confusable,
+            AddressWarning::InternationalLocalPart,
+        ] {
+            assert_eq!(serde_json::to_value(&w).expect("serializes"), w.code());
+        }
+    }
+
+    #[test]
+    fn bounded_time_on_pathological_input() {
+        let inputs = [
+            "\"".repeat(100_000),
+            "\"\\".repeat(50_000),
+            "<".repeat(100_000),
+            "<a".repeat(50_000) + ">",
+            "a@".repeat(50_000),
+            "(".repeat(100_000),
+            format!("user@example.com {}", "(".repeat(10_000)),
+            "=?utf-8?q?hello?= ".repeat(10_000),
+        ];
+        for s in &inputs {
+            let start = std::time::Instant::now();
+            let p = parse_recipients(s);
+            let _ = parse_address(s);
+            assert!(
+                start.elapsed() < std::time::Duration::from_secs(2),
+                "{} entries took {:?}",
+                p.entries.len(),
+                start.elapsed()
+            );
+        }
+    }
+
+    mod properties {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        fn local() -> impl Strategy<Value = String> {
+            "[A-Za-z0-9]{1,8}([._+'-][a-z0-9]{1,8}){0,2}"
+        }
+
+        fn domain() -> impl Strategy<Value = String> {
+            prop_oneof![
+                "[a-z0-9]{1,10}(-[a-z0-9]{1,5})?(\\.[a-z0-9]{1,8}){0,2}\\.[a-z]{2,6}",
+                Just("université.fr".to_owned()),
+                Just("Example.COM".to_owned()),
+            ]
+        }
+
+        fn address() -> impl Strategy<Value = String> {
+            (local(), domain()).prop_map(|(l, d)| format!("{l}@{d}"))
+        }
+
+        fn name() -> impl Strategy<Value = String> {
+            "[A-Z][a-z]{0,8}( [A-Z][a-z.]{0,8}){0,2}"
+        }
+
+        fn wrap() -> impl Strategy<Value = u8> {
+            0u8..4
+        }
+
+        fn wrapped(addr: &str, how: u8, first: &str, last: &str) -> String {
+            match how {
+                0 => addr.to_owned(),
+                1 => format!("{first} {last} <{addr}>"),
+                2 => format!("\"{last}, {first}\" <{addr}>"),
+                _ => format!("{first}<{addr}>"),
+            }
+        }
+
+        proptest! {
+            #[test]
+            fn never_panics(s in "\\PC*") {
+                let p = parse_recipients(&s);
+                for e in &p.entries {
+                    prop_assert!(s.get(e.span.start..e.span.end).is_some());
+                }
+                let _ = parse_address(&s);
+            }
+
+            #[test]
+            fn never_panics_on_specials(s in "[a-z@<>\",;: \n\r\t\\\\.()\\[\\]＠é\u{0}\u{202E}-]{0,40}") {
+                let p = parse_recipients(&s);
+                let mut end = 0;
+                for e in &p.entries {
+                    prop_assert!(e.span.start >= end && e.span.start < e.span.end);
+                    end = e.span.end;
+                    prop_assert_eq!(&s[e.span.start..e.span.end], e.text.as_str());
+                }
+                if let Ok(m) = parse_address(&s) {
+                    prop_assert_eq!(parse_address(&m.key).map(|k| k.key), Ok(m.key.clone()));
+                }
+            }
+
+            #[test]
+            fn generated_addresses_are_recognized_in_every_format(
+                addr in address(), how in wrap(), first in "[A-Z][a-z]{1,8}", last in "[A-Z][a-z]{1,8}"
+            ) {
+                let alone = parse_address(&addr);
+                prop_assert!(alone.is_ok(), "{:?}: {:?}", addr, alone);
+                let key = alone.map(|m| m.key).unwrap_or_default();
+                let entry = wrapped(&addr, how, &first, &last);
+                let single = parse_address(&entry).map(|m| m.key);
+                prop_assert_eq!(single, Ok(key.clone()), "{}", entry);
+                let p = parse_recipients(&entry);
+                prop_assert_eq!(p.entries.len(), 1);
+                prop_assert_eq!(p.mailboxes().next().map(|m| m.key.clone()), Some(key.clone()));
+                if how != 0 {
+                    let expected = if how == 2 { format!("{last}, {first}") } else if how == 1 { format!("{first} {last}") } else { first.clone() };
+                    prop_assert_eq!(p.mailboxes().next().and_then(|m| m.display_name.clone()), Some(expected));
+                }
+            }
+
+            #[test]
+            fn joined_lists_have_one_entry_per_address(
+                items in prop::collection::vec((address(), wrap(), name(), name()), 1..12),
+                seps in prop::collection::vec(prop_oneof![
+                    Just(", "), Just(","), Just(";"), Just("; "), Just("\n"), Just("\r\n"), Just(" "), Just("\n\n"), Just(" ,\t")
+                ], 12)
+            ) {
+                let mut text = String::new();
+                let mut keys = Vec::new();
+                for (i, (addr, how, first, last)) in items.iter().enumerate() {
+                    if i > 0 {
+                        text.push_str(seps[i]);
+                    }
+                    let first = first.split(' ').next().unwrap_or("A");
+                    text.push_str(&wrapped(addr, *how, first, last));
+                    keys.push(parse_address(addr).map(|m| m.key).unwrap_or_default());
+                }
+                let p = parse_recipients(&text);
+                prop_assert_eq!(p.entries.len(), items.len(), "{:?}", text);
+                let got: Vec<_> = p.entries.iter().map(|e| match &e.outcome {
+                    EntryOutcome::Valid(m) | EntryOutcome::Duplicate { mailbox: m, .. } => m.key.clone(),
+                    EntryOutcome::Invalid { error } => format!("invalid: {error}"),
+                }).collect();
+                prop_assert_eq!(&got, &keys);
+                let mut distinct = keys.clone();
+                distinct.sort();
+                distinct.dedup();
+                prop_assert_eq!(p.recognized(), distinct.len());
+            }
+        }
+    }
 }
