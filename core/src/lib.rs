@@ -9,6 +9,7 @@ pub mod error;
 pub mod event;
 pub mod group;
 pub mod id;
+pub mod import;
 pub mod invitation;
 pub mod link;
 pub mod member;
@@ -27,6 +28,10 @@ pub use error::{Error, ErrorFamily, LimitKind, MailError, Result, StoreError};
 pub use event::{Actor, Event, EventKind, JoinedVia};
 pub use group::{Group, GroupGrant, GroupSort};
 pub use id::{BatchId, GroupId, InvitationId, MemberId, MessageId, OrgId};
+pub use import::{
+    ImportFormat, ImportGroup, ImportRow, ImportRowError, ImportSheet, import_template_csv,
+    parse_import,
+};
 pub use invitation::{
     Invitation, InvitationPreview, InvitationQuery, InvitationStatus, Registration,
     RegistrationNeeds,

@@ -1,0 +1,1112 @@
+//! Bulk invitations from a spreadsheet: the "Excel file template" of the
+//! help pages, filled in with one future user per row, by email or (for
+//! people without email) by identifier.
+//!
+//! This module only reads the file: it takes bytes (no I/O), finds the
+//! columns by their header, and turns each row into a [`RecipientInput`]
+//! with its line number. Nothing is validated here beyond trimming; the
+//! engine validates each row when it imports the sheet
+//! ([`Enlist::import_invitations`](crate::Enlist::import_invitations)),
+//! resolves group names, and reports every row by its line.
+//!
+//! ```
+//! use enlist::{ImportFormat, parse_import};
+//! let csv = "\u{feff}E-mail;Prénom;Surname;Groups\nada@acme.test;Ada;Lovelace;Sales:owner, Support\n";
+//! let sheet = parse_import(csv.as_bytes(), ImportFormat::Csv, 500)?;
+//! assert_eq!(sheet.rows[0].line, 2);
+//! assert_eq!(sheet.rows[0].input.email.as_deref(), Some("ada@acme.test"));
+//! assert_eq!(sheet.rows[0].input.last_name.as_deref(), Some("Lovelace"));
+//! assert_eq!(sheet.rows[0].groups.len(), 2);
+//! assert_eq!(sheet.ignored_columns, ["Prénom"]);
+//! # Ok::<(), enlist::Error>(())
+//! ```
+//!
+//! # Columns
+//!
+//! The first non-empty row names the columns. Names are matched ignoring
+//! case, spaces and punctuation, with these aliases:
+//!
+//! | field | accepted headers |
+//! | --- | --- |
+//! | email | `email`, `e-mail`, `mail`, `email address` |
+//! | identifier | `identifier`, `id`, `phone`, `phone number`, `personnel number`, `employee id` |
+//! | first name | `first name`, `firstname`, `given name` |
+//! | last name | `last name`, `lastname`, `surname`, `family name` |
+//! | display name | `display name`, `name`, `full name` |
+//! | role | `role` |
+//! | kind | `kind`, `type` (`member` or `guest`) |
+//! | groups | `groups`, `group` (names separated by `;` or `,`; `Sales:owner` makes the person an owner of *Sales*) |
+//! | license type | `license`, `license type`, `licence` |
+//!
+//! Either an email or an identifier column is required; other unknown
+//! columns are ignored and listed in [`ImportSheet::ignored_columns`].
+//!
+//! # Formats
+//!
+//! - CSV: UTF-8 with or without a byte-order mark, separated by `,`, `;` or
+//!   tabs (guessed from the header line), quoted the usual way.
+//! - XLSX: the first visible worksheet. Numbers come out without a trailing
+//!   `.0` (so personnel numbers and phone numbers survive) and dates as
+//!   `YYYY-MM-DD` (a birthday can be an identifier). A cell holding a
+//!   spreadsheet error (`#N/A`, `#REF!`, ...) makes its row an error rather
+//!   than a recipient.
+//!
+//! Hosts should bound the size of uploads before calling [`parse_import`]
+//! (a 500-row file is far below one megabyte): an XLSX file is a zip
+//! archive and decompresses to more than it weighs.
+
+use crate::engine::RecipientInput;
+use crate::error::{Error, LimitKind, Result};
+use crate::member::MemberKind;
+use crate::policy::DEFAULT_LICENSE;
+use crate::role::{GroupRole, builtin};
+use serde::{Deserialize, Serialize};
+
+/// The kind of file being imported.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ImportFormat {
+    /// Comma-, semicolon- or tab-separated values, UTF-8.
+    Csv,
+    /// An Excel workbook (Office Open XML, `.xlsx`).
+    Xlsx,
+}
+
+impl ImportFormat {
+    /// The format a file name's extension suggests (`.csv`, `.txt`, `.tsv`,
+    /// `.xlsx`, `.xlsm`), ignoring case.
+    ///
+    /// ```
+    /// use enlist::ImportFormat;
+    /// assert_eq!(ImportFormat::from_file_name("Users.XLSX"), Some(ImportFormat::Xlsx));
+    /// assert_eq!(ImportFormat::from_file_name("users.csv"), Some(ImportFormat::Csv));
+    /// assert_eq!(ImportFormat::from_file_name("users.xls"), None);
+    /// ```
+    pub fn from_file_name(name: &str) -> Option<Self> {
+        let ext = name.rsplit_once('.')?.1.to_ascii_lowercase();
+        match ext.as_str() {
+            "csv" | "txt" | "tsv" => Some(ImportFormat::Csv),
+            "xlsx" | "xlsm" => Some(ImportFormat::Xlsx),
+            _ => None,
+        }
+    }
+}
+
+/// A group named in a row's groups cell, to be resolved by the engine.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportGroup {
+    /// The group's name as written (trimmed).
+    pub name: String,
+    /// The role in the group: [`GroupRole::Owner`] when written
+    /// `Name:owner` (or `:admin`), [`GroupRole::Member`] otherwise.
+    pub role: GroupRole,
+}
+
+/// One person to invite, read from one row.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportRow {
+    /// The row's number in the file, 1-based, the header being row 1 when
+    /// it is the first line: the line a CSV record starts on, or the
+    /// worksheet's row number.
+    pub line: usize,
+    /// The row's fields, trimmed; empty cells are `None`. Its `groups` is
+    /// always `None`: the group names are in [`ImportRow::groups`].
+    pub input: RecipientInput,
+    /// The groups named in the row (empty: the import's default groups).
+    pub groups: Vec<ImportGroup>,
+}
+
+/// A row that could not be read as a recipient.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportRowError {
+    /// The row's number in the file (see [`ImportRow::line`]).
+    pub line: usize,
+    /// What is wrong, for the person who filled in the file.
+    pub message: String,
+}
+
+impl std::fmt::Display for ImportRowError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "line {}: {}", self.line, self.message)
+    }
+}
+
+/// A file read by [`parse_import`].
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct ImportSheet {
+    /// The recipients, in file order (empty rows skipped).
+    pub rows: Vec<ImportRow>,
+    /// Rows that could not be read (an unknown kind, a spreadsheet error in
+    /// a cell), in file order.
+    pub errors: Vec<ImportRowError>,
+    /// The headers of the columns that were not recognized, as written.
+    pub ignored_columns: Vec<String>,
+}
+
+/// Reads an import file.
+///
+/// Errors: [`Error::LimitExceeded`] with [`LimitKind::ImportRows`] when the
+/// file has more than `max_rows` non-empty rows after the header (checked
+/// before anything else about the rows); [`Error::InvalidInput`] (field
+/// `file`) when the bytes are not a readable file of that format, when there
+/// is no header row, when the header names neither an email nor an
+/// identifier column, or when two columns name the same field.
+pub fn parse_import(bytes: &[u8], format: ImportFormat, max_rows: u32) -> Result<ImportSheet> {
+    let table = match format {
+        ImportFormat::Csv => read_csv(bytes, max_rows)?,
+        ImportFormat::Xlsx => read_xlsx(bytes, max_rows)?,
+    };
+    build_sheet(table, max_rows)
+}
+
+/// The import template ("Excel file template"): the header row, one example
+/// member invited by email and one example person without email invited
+/// by identifier, as CSV that spreadsheets open directly.
+///
+/// ```
+/// use enlist::{ImportFormat, import_template_csv, parse_import};
+/// let sheet = parse_import(import_template_csv().as_bytes(), ImportFormat::Csv, 500)?;
+/// assert_eq!(sheet.rows.len(), 2);
+/// assert!(sheet.errors.is_empty() && sheet.ignored_columns.is_empty());
+/// # Ok::<(), enlist::Error>(())
+/// ```
+pub fn import_template_csv() -> String {
+    let lic = DEFAULT_LICENSE;
+    let member = builtin::MEMBER;
+    format!(
+        "Email,Identifier,First name,Last name,Role,Kind,Groups,License\n\
+         ada.lovelace@example.com,,Ada,Lovelace,{member},member,Sales:owner;Support,{lic}\n\
+         ,+33 6 12 34 56 78,Bob,Martin,{member},member,Support,{lic}\n"
+    )
+}
+
+/// The largest number of rows counted for a "too many rows" error; past it
+/// the count says "at least".
+const COUNT_CAP: u64 = 1 << 20;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Field {
+    Email,
+    Identifier,
+    FirstName,
+    LastName,
+    DisplayName,
+    Role,
+    Kind,
+    Groups,
+    License,
+}
+
+impl Field {
+    const ALL: [Field; 9] = [
+        Field::Email,
+        Field::Identifier,
+        Field::FirstName,
+        Field::LastName,
+        Field::DisplayName,
+        Field::Role,
+        Field::Kind,
+        Field::Groups,
+        Field::License,
+    ];
+
+    fn label(self) -> &'static str {
+        match self {
+            Field::Email => "email",
+            Field::Identifier => "identifier",
+            Field::FirstName => "first name",
+            Field::LastName => "last name",
+            Field::DisplayName => "display name",
+            Field::Role => "role",
+            Field::Kind => "kind",
+            Field::Groups => "groups",
+            Field::License => "license type",
+        }
+    }
+
+    /// Header spellings, compared after [`header_key`].
+    fn aliases(self) -> &'static [&'static str] {
+        match self {
+            Field::Email => &["email", "mail", "emailaddress", "mailaddress"],
+            Field::Identifier => &[
+                "identifier",
+                "id",
+                "phone",
+                "phonenumber",
+                "personnelnumber",
+                "employeeid",
+                "employeenumber",
+            ],
+            Field::FirstName => &["firstname", "givenname"],
+            Field::LastName => &["lastname", "surname", "familyname"],
+            Field::DisplayName => &["displayname", "name", "fullname"],
+            Field::Role => &["role"],
+            Field::Kind => &["kind", "type"],
+            Field::Groups => &["groups", "group"],
+            Field::License => &["license", "licensetype", "licence", "licencetype"],
+        }
+    }
+
+    fn of_header(text: &str) -> Option<Field> {
+        let key = header_key(text);
+        Field::ALL
+            .into_iter()
+            .find(|f| f.aliases().contains(&key.as_str()))
+    }
+}
+
+/// Lowercase letters and digits only: `E-mail` and `e_mail ` both give
+/// `email`.
+fn header_key(text: &str) -> String {
+    text.chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// A non-empty cell.
+#[derive(Debug)]
+enum Value {
+    Text(String),
+    /// A spreadsheet error such as `#N/A`.
+    Error(String),
+}
+
+/// A non-empty row: its line and its non-empty cells by 0-based column.
+#[derive(Debug)]
+struct RawRow {
+    line: usize,
+    cells: Vec<(usize, Value)>,
+}
+
+/// What a reader hands over: the header, at most `max_rows` data rows, and
+/// how many data rows the file has in all.
+#[derive(Debug, Default)]
+struct Table {
+    header: Option<RawRow>,
+    rows: Vec<RawRow>,
+    total: u64,
+    capped: bool,
+}
+
+impl Table {
+    /// Adds a row (ignored when empty). Returns `false` once counting can
+    /// stop.
+    fn push(&mut self, row: RawRow, max_rows: u32) -> bool {
+        if row.cells.is_empty() {
+            return true;
+        }
+        if self.header.is_none() {
+            self.header = Some(row);
+            return true;
+        }
+        self.total += 1;
+        if self.total <= u64::from(max_rows) {
+            self.rows.push(row);
+        }
+        if self.total >= COUNT_CAP {
+            self.capped = true;
+            return false;
+        }
+        true
+    }
+}
+
+fn file_error(reason: impl Into<String>) -> Error {
+    Error::invalid("file", reason)
+}
+
+fn read_csv(bytes: &[u8], max_rows: u32) -> Result<Table> {
+    if bytes.starts_with(b"PK\x03\x04") {
+        return Err(file_error(
+            "this is an Excel (XLSX) file, not CSV: import it as XLSX",
+        ));
+    }
+    if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) {
+        return Err(file_error(
+            "the file is UTF-16 text: save it as \"CSV UTF-8\" and import it again",
+        ));
+    }
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let text = std::str::from_utf8(bytes).map_err(|e| {
+        file_error(format!(
+            "the file is not UTF-8 text (byte {} is not): save it as \"CSV UTF-8\" and import it again",
+            e.valid_up_to() + 1
+        ))
+    })?;
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .delimiter(sniff_delimiter(text))
+        .from_reader(text.as_bytes());
+    let mut table = Table::default();
+    let mut record = csv::StringRecord::new();
+    let mut lines = LineCounter::new(text.as_bytes());
+    loop {
+        match reader.read_record(&mut record) {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(e) => return Err(file_error(format!("not a readable CSV file: {e}"))),
+        }
+        let start = record
+            .position()
+            .map_or(0, |p| usize::try_from(p.byte()).unwrap_or(usize::MAX));
+        let line = lines.line_at(start);
+        let cells = record
+            .iter()
+            .enumerate()
+            .filter_map(|(col, v)| {
+                let v = v.trim();
+                (!v.is_empty()).then(|| (col, Value::Text(v.to_owned())))
+            })
+            .collect();
+        if !table.push(RawRow { line, cells }, max_rows) {
+            break;
+        }
+    }
+    Ok(table)
+}
+
+/// Line numbers of CSV records. The csv crate's own line count skips some
+/// blank lines and its byte offset may point into the line break before a
+/// record, so the offset is moved past line breaks and the lines before it
+/// are counted here (`\n`, `\r\n` and a lone `\r` each end a line).
+struct LineCounter<'a> {
+    text: &'a [u8],
+    at: usize,
+    line: usize,
+}
+
+impl<'a> LineCounter<'a> {
+    fn new(text: &'a [u8]) -> Self {
+        Self {
+            text,
+            at: 0,
+            line: 1,
+        }
+    }
+
+    /// The line of the record whose reported offset is `offset` (offsets
+    /// come in increasing order).
+    fn line_at(&mut self, offset: usize) -> usize {
+        let mut start = offset.min(self.text.len());
+        while start < self.text.len() && matches!(self.text[start], b'\r' | b'\n') {
+            start += 1;
+        }
+        if start > self.at {
+            for (i, b) in self.text[self.at..start].iter().enumerate() {
+                let next = self.text.get(self.at + i + 1);
+                if *b == b'\n' || (*b == b'\r' && next != Some(&b'\n')) {
+                    self.line += 1;
+                }
+            }
+            self.at = start;
+        }
+        self.line
+    }
+}
+
+/// The separator of the first non-empty line: the most frequent of `,`,
+/// `;` and tab outside quotes (`,` on a tie or when there is none).
+fn sniff_delimiter(text: &str) -> u8 {
+    let first = text
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or_default();
+    let mut counts = [0usize; 3];
+    let mut quoted = false;
+    for c in first.chars() {
+        match c {
+            '"' => quoted = !quoted,
+            ',' if !quoted => counts[0] += 1,
+            ';' if !quoted => counts[1] += 1,
+            '\t' if !quoted => counts[2] += 1,
+            _ => {}
+        }
+    }
+    let mut best = 0;
+    for i in 1..3 {
+        if counts[i] > counts[best] {
+            best = i;
+        }
+    }
+    [b',', b';', b'\t'][best]
+}
+
+fn read_xlsx(bytes: &[u8], max_rows: u32) -> Result<Table> {
+    if bytes.starts_with(&[0xD0, 0xCF, 0x11, 0xE0]) {
+        return Err(file_error(
+            "this is an old Excel (.xls) file or a password-protected workbook: save it as .xlsx (without password) or CSV UTF-8",
+        ));
+    }
+    if !bytes.starts_with(b"PK") {
+        return Err(file_error(
+            "not an XLSX file (it is not a zip archive): save the sheet as .xlsx, or import it as CSV",
+        ));
+    }
+    // calamine and its zip and XML parsers read untrusted bytes: a panic in
+    // them must not take the caller's thread down.
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        read_xlsx_inner(bytes, max_rows)
+    }))
+    .unwrap_or_else(|_| Err(file_error("the XLSX file is damaged and could not be read")))
+}
+
+fn read_xlsx_inner(bytes: &[u8], max_rows: u32) -> Result<Table> {
+    use calamine::{Reader, SheetType, SheetVisible, Xlsx};
+    let mut book: Xlsx<_> = Xlsx::new(std::io::Cursor::new(bytes))
+        .map_err(|e| file_error(format!("not a readable XLSX file: {e}")))?;
+    let sheets = book.sheets_metadata();
+    let Some(name) = sheets
+        .iter()
+        .find(|s| s.typ == SheetType::WorkSheet && s.visible == SheetVisible::Visible)
+        .or_else(|| sheets.iter().find(|s| s.typ == SheetType::WorkSheet))
+        .map(|s| s.name.clone())
+    else {
+        return Err(file_error("the workbook has no worksheet"));
+    };
+    let mut cells = book
+        .worksheet_cells_reader(&name)
+        .map_err(|e| file_error(format!("the worksheet {name:?} could not be read: {e}")))?;
+    let mut table = Table::default();
+    let mut current: Option<(u32, Vec<(usize, Value)>)> = None;
+    loop {
+        let cell = cells
+            .next_cell()
+            .map_err(|e| file_error(format!("the worksheet {name:?} could not be read: {e}")))?;
+        let Some(cell) = cell else { break };
+        let (row, col) = cell.get_position();
+        let Some(value) = cell_value(cell.get_value()) else {
+            continue;
+        };
+        let col = usize::try_from(col).unwrap_or(usize::MAX);
+        match &mut current {
+            Some((r, row_cells)) if *r == row => row_cells.push((col, value)),
+            _ => {
+                if let Some((r, row_cells)) = current.take() {
+                    if !table.push(raw_xlsx_row(r, row_cells), max_rows) {
+                        return Ok(table);
+                    }
+                }
+                current = Some((row, vec![(col, value)]));
+            }
+        }
+    }
+    if let Some((r, row_cells)) = current {
+        table.push(raw_xlsx_row(r, row_cells), max_rows);
+    }
+    Ok(table)
+}
+
+fn raw_xlsx_row(row: u32, cells: Vec<(usize, Value)>) -> RawRow {
+    RawRow {
+        line: usize::try_from(row).map_or(usize::MAX, |r| r.saturating_add(1)),
+        cells,
+    }
+}
+
+/// A cell as text; `None` when empty.
+fn cell_value(v: &calamine::DataRef<'_>) -> Option<Value> {
+    use calamine::DataRef;
+    let text = match v {
+        DataRef::Int(i) => i.to_string(),
+        DataRef::Float(f) => format_number(*f),
+        DataRef::String(s) | DataRef::DateTimeIso(s) | DataRef::DurationIso(s) => s.clone(),
+        DataRef::SharedString(s) => (*s).to_owned(),
+        DataRef::Bool(b) => b.to_string(),
+        DataRef::DateTime(d) => format_datetime(d),
+        DataRef::Error(e) => return Some(Value::Error(e.to_string())),
+        DataRef::Empty => return None,
+    };
+    let text = text.trim();
+    (!text.is_empty()).then(|| Value::Text(text.to_owned()))
+}
+
+/// Whole numbers without a decimal part (`33612345678`, not
+/// `33612345678.0`), very large or small ones in scientific notation,
+/// others as Rust prints them.
+fn format_number(f: f64) -> String {
+    if f.is_finite() && f.fract() == 0.0 && f.abs() < 1e15 {
+        // Exact: |f| < 2^53.
+        #[allow(clippy::cast_possible_truncation)]
+        let i = f as i64;
+        i.to_string()
+    } else if f.is_finite() && (f.abs() >= 1e15 || (f != 0.0 && f.abs() < 1e-6)) {
+        format!("{f:e}")
+    } else {
+        f.to_string()
+    }
+}
+
+/// A date cell as `YYYY-MM-DD` (with the time when there is one); a
+/// duration or an out-of-range date as its number.
+fn format_datetime(d: &calamine::ExcelDateTime) -> String {
+    let v = d.as_f64();
+    // Excel's own range: 1900-01-01 (or 1904-01-01) to 9999-12-31.
+    if !d.is_datetime() || !(0.0..2_958_466.0).contains(&v) {
+        return format_number(v);
+    }
+    let (y, mo, da, h, mi, s, ms) = d.to_ymd_hms_milli();
+    if (h, mi, s, ms) == (0, 0, 0, 0) {
+        format!("{y:04}-{mo:02}-{da:02}")
+    } else {
+        format!("{y:04}-{mo:02}-{da:02} {h:02}:{mi:02}:{s:02}")
+    }
+}
+
+fn build_sheet(table: Table, max_rows: u32) -> Result<ImportSheet> {
+    let Some(header) = table.header else {
+        return Err(file_error(
+            "the file is empty: its first row must name the columns (Email or Identifier, First name, Last name, ...)",
+        ));
+    };
+    if table.total > u64::from(max_rows) {
+        return Err(Error::LimitExceeded {
+            limit: LimitKind::ImportRows,
+            max: u64::from(max_rows),
+            actual: table.total,
+            detail: Some(format!(
+                "{}{} rows to invite in the file, at most {max_rows} per file: split it and import the parts one after the other",
+                if table.capped { "at least " } else { "" },
+                table.total
+            )),
+        });
+    }
+    let mut columns: Vec<(usize, Field)> = Vec::new();
+    let mut ignored_columns = Vec::new();
+    for (col, value) in &header.cells {
+        let text = match value {
+            Value::Text(t) => t.as_str(),
+            Value::Error(e) => e.as_str(),
+        };
+        match Field::of_header(text) {
+            Some(field) => {
+                if let Some((other, _)) = columns.iter().find(|(_, f)| *f == field) {
+                    return Err(file_error(format!(
+                        "columns {} and {} both give the {}: keep one of them (or rename the other)",
+                        other + 1,
+                        col + 1,
+                        field.label()
+                    )));
+                }
+                columns.push((*col, field));
+            }
+            None => ignored_columns.push(text.to_owned()),
+        }
+    }
+    if !columns
+        .iter()
+        .any(|(_, f)| matches!(f, Field::Email | Field::Identifier))
+    {
+        let found: Vec<String> = header
+            .cells
+            .iter()
+            .map(|(_, v)| match v {
+                Value::Text(t) | Value::Error(t) => format!("{t:?}"),
+            })
+            .collect();
+        return Err(file_error(format!(
+            "the header row (line {}) has no Email column and no Identifier column; found {}. Use the import template",
+            header.line,
+            found.join(", ")
+        )));
+    }
+    let mut sheet = ImportSheet {
+        rows: Vec::with_capacity(table.rows.len()),
+        errors: Vec::new(),
+        ignored_columns,
+    };
+    for raw in table.rows {
+        match build_row(&columns, raw) {
+            Ok(row) => sheet.rows.push(row),
+            Err(e) => sheet.errors.push(e),
+        }
+    }
+    Ok(sheet)
+}
+
+fn build_row(columns: &[(usize, Field)], raw: RawRow) -> Result<ImportRow, ImportRowError> {
+    let line = raw.line;
+    let mut row = ImportRow {
+        line,
+        input: RecipientInput::default(),
+        groups: Vec::new(),
+    };
+    for (col, value) in raw.cells {
+        let Some(&(_, field)) = columns.iter().find(|(c, _)| *c == col) else {
+            continue;
+        };
+        let text = match value {
+            Value::Text(t) => t,
+            Value::Error(e) => {
+                return Err(ImportRowError {
+                    line,
+                    message: format!("the {} cell holds the spreadsheet error {e}", field.label()),
+                });
+            }
+        };
+        let input = &mut row.input;
+        match field {
+            Field::Email => input.email = Some(text),
+            Field::Identifier => input.identifier = Some(text),
+            Field::FirstName => input.first_name = Some(text),
+            Field::LastName => input.last_name = Some(text),
+            Field::DisplayName => input.display_name = Some(text),
+            Field::Role => input.role = Some(text),
+            Field::License => input.license_type = Some(text),
+            Field::Kind => {
+                input.kind = Some(parse_kind(&text).ok_or_else(|| ImportRowError {
+                    line,
+                    message: format!("the kind {text:?} is neither \"member\" nor \"guest\""),
+                })?);
+            }
+            Field::Groups => row.groups = parse_groups(&text),
+        }
+    }
+    Ok(row)
+}
+
+fn parse_kind(text: &str) -> Option<MemberKind> {
+    match header_key(text).as_str() {
+        "member" | "members" => Some(MemberKind::Member),
+        "guest" | "guests" => Some(MemberKind::Guest),
+        _ => None,
+    }
+}
+
+/// `Sales:owner; Support, R&D: Paris` gives Sales as owner, Support and
+/// `R&D: Paris` as member: a suffix counts only when it is a group role.
+fn parse_groups(text: &str) -> Vec<ImportGroup> {
+    text.split([';', ','])
+        .map(str::trim)
+        .filter(|g| !g.is_empty())
+        .filter_map(|g| {
+            let (name, role) = match g.rsplit_once(':') {
+                Some((name, suffix)) => match header_key(suffix).as_str() {
+                    "owner" | "admin" | "administrator" => (name.trim(), GroupRole::Owner),
+                    "member" => (name.trim(), GroupRole::Member),
+                    _ => (g, GroupRole::Member),
+                },
+                None => (g, GroupRole::Member),
+            };
+            (!name.is_empty()).then(|| ImportGroup {
+                name: name.to_owned(),
+                role,
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use rust_xlsxwriter::Workbook;
+
+    fn csv(text: &str) -> ImportSheet {
+        parse_import(text.as_bytes(), ImportFormat::Csv, 500).unwrap()
+    }
+
+    #[test]
+    fn csv_with_bom_and_semicolons() {
+        let mut bytes = b"\xEF\xBB\xBF".to_vec();
+        bytes.extend_from_slice(
+            "Email;First name;Last name;Groups\r\nada@acme.test;Ada;Lovelace;\"Sales, Support:owner\"\r\n;;;\r\n bob@acme.test ; Bob ;;\r\n"
+                .as_bytes(),
+        );
+        let sheet = parse_import(&bytes, ImportFormat::Csv, 500).unwrap();
+        assert!(sheet.errors.is_empty(), "{:?}", sheet.errors);
+        assert_eq!(sheet.rows.len(), 2);
+        let ada = &sheet.rows[0];
+        assert_eq!(ada.line, 2);
+        assert_eq!(ada.input.email.as_deref(), Some("ada@acme.test"));
+        assert_eq!(ada.input.first_name.as_deref(), Some("Ada"));
+        assert_eq!(ada.input.last_name.as_deref(), Some("Lovelace"));
+        assert_eq!(
+            ada.groups,
+            vec![
+                ImportGroup {
+                    name: "Sales".into(),
+                    role: GroupRole::Member
+                },
+                ImportGroup {
+                    name: "Support".into(),
+                    role: GroupRole::Owner
+                },
+            ]
+        );
+        // The empty row 3 is skipped; line numbers stay those of the file.
+        let bob = &sheet.rows[1];
+        assert_eq!(bob.line, 4);
+        assert_eq!(bob.input.email.as_deref(), Some("bob@acme.test"));
+        assert_eq!(bob.input.first_name.as_deref(), Some("Bob"));
+        assert_eq!(bob.input.last_name, None);
+        assert!(bob.groups.is_empty());
+    }
+
+    #[test]
+    fn header_aliases_are_matched_loosely() {
+        let sheet = csv(
+            "E-Mail,Personnel Number,Given name,FAMILY_NAME,Name,Type,group,Licence type,Notes\n\
+             a@x.test,0042,Al,Smith,Al S.,Guest,Sales,pro,call him\n",
+        );
+        assert_eq!(sheet.ignored_columns, vec!["Notes".to_owned()]);
+        let r = &sheet.rows[0].input;
+        assert_eq!(r.email.as_deref(), Some("a@x.test"));
+        assert_eq!(r.identifier.as_deref(), Some("0042"));
+        assert_eq!(r.first_name.as_deref(), Some("Al"));
+        assert_eq!(r.last_name.as_deref(), Some("Smith"));
+        assert_eq!(r.display_name.as_deref(), Some("Al S."));
+        assert_eq!(r.kind, Some(MemberKind::Guest));
+        assert_eq!(r.license_type.as_deref(), Some("pro"));
+        assert_eq!(r.groups, None);
+        assert_eq!(sheet.rows[0].groups[0].name, "Sales");
+
+        for (header, field) in [
+            ("mail", "email"),
+            ("Employee ID", "id"),
+            ("phone", "id"),
+            ("ID", "id"),
+            ("Surname", "last"),
+            ("lastname", "last"),
+            ("firstname", "first"),
+            ("Display Name", "display"),
+            ("license", "license"),
+            ("kind", "kind"),
+        ] {
+            let value = if field == "kind" { "member" } else { "v1" };
+            if field == "id" {
+                // "identifier" and its alias both name the identifier.
+                let twice = format!("identifier,{header}\nx,y\n");
+                assert!(parse_import(twice.as_bytes(), ImportFormat::Csv, 5).is_err());
+                let s = csv(&format!("email,{header}\nx@y.test,{value}\n"));
+                assert_eq!(
+                    s.rows[0].input.identifier.as_deref(),
+                    Some("v1"),
+                    "{header}"
+                );
+                continue;
+            }
+            let s = csv(&format!("identifier,{header}\nx,{value}\n"));
+            let r = &s.rows[0].input;
+            let got = match field {
+                "email" => r.email.clone(),
+                "last" => r.last_name.clone(),
+                "first" => r.first_name.clone(),
+                "display" => r.display_name.clone(),
+                "license" => r.license_type.clone(),
+                _ => r.kind.map(|k| format!("{k:?}")),
+            };
+            if field == "kind" {
+                assert_eq!(got.as_deref(), Some("Member"), "{header}");
+            } else {
+                assert_eq!(got.as_deref(), Some("v1"), "{header}");
+            }
+        }
+    }
+
+    #[test]
+    fn delimiters_are_sniffed_from_the_header() {
+        assert_eq!(sniff_delimiter("Email;\"Name, full\";Role\n"), b';');
+        assert_eq!(sniff_delimiter("Email,Name;x,Role\n"), b',');
+        assert_eq!(sniff_delimiter("\n\nEmail\tName\n"), b'\t');
+        assert_eq!(sniff_delimiter("Email\n"), b',');
+        let s = csv("Email\tFirst name\na@x.test\tAl\n");
+        assert_eq!(s.rows[0].input.first_name.as_deref(), Some("Al"));
+    }
+
+    #[test]
+    fn unknown_kinds_and_quoted_lines_are_reported_by_line() {
+        let s = csv(
+            "Email,Kind,Display name\na@x.test,boss,A\nb@x.test,guest,\"two\nlines\"\nc@x.test,,C\n",
+        );
+        assert_eq!(s.errors.len(), 1);
+        assert_eq!(s.errors[0].line, 2);
+        assert!(s.errors[0].message.contains("\"boss\""), "{}", s.errors[0]);
+        assert_eq!(
+            s.rows.iter().map(|r| r.line).collect::<Vec<_>>(),
+            vec![3, 5]
+        );
+        assert_eq!(s.rows[0].input.display_name.as_deref(), Some("two\nlines"));
+        assert_eq!(s.rows[1].input.kind, None);
+    }
+
+    #[test]
+    fn group_cells_split_and_take_roles() {
+        let g = parse_groups(" Sales:owner ;Support, R&D: Paris ; Ops : Admin ;;x:member");
+        let got: Vec<(&str, GroupRole)> = g.iter().map(|g| (g.name.as_str(), g.role)).collect();
+        assert_eq!(
+            got,
+            vec![
+                ("Sales", GroupRole::Owner),
+                ("Support", GroupRole::Member),
+                ("R&D: Paris", GroupRole::Member),
+                ("Ops", GroupRole::Owner),
+                ("x", GroupRole::Member),
+            ]
+        );
+        assert!(parse_groups(" ; , :owner").is_empty());
+    }
+
+    #[test]
+    fn bad_files_say_what_is_wrong() {
+        let e = |bytes: &[u8], f| parse_import(bytes, f, 500).unwrap_err();
+        for (bytes, format, needle) in [
+            (&b""[..], ImportFormat::Csv, "empty"),
+            (&b"\n \n"[..], ImportFormat::Csv, "empty"),
+            (
+                &b"First name,Last name\nAda,Lovelace\n"[..],
+                ImportFormat::Csv,
+                "no Email column",
+            ),
+            (
+                &b"Email,Mail\na@x.test,b@x.test\n"[..],
+                ImportFormat::Csv,
+                "columns 1 and 2",
+            ),
+            (&b"Email\n\xC3\x28\n"[..], ImportFormat::Csv, "not UTF-8"),
+            (&b"\xFF\xFEE\0"[..], ImportFormat::Csv, "UTF-16"),
+            (
+                &b"PK\x03\x04rest"[..],
+                ImportFormat::Csv,
+                "import it as XLSX",
+            ),
+            (&b"Email\na@x.test\n"[..], ImportFormat::Xlsx, "not a zip"),
+            (&b"PK\x03\x04garbage"[..], ImportFormat::Xlsx, "XLSX"),
+            (&b"\xD0\xCF\x11\xE0rest"[..], ImportFormat::Xlsx, ".xls"),
+        ] {
+            let err = e(bytes, format);
+            assert_eq!(err.code(), "invalid_input", "{err}");
+            assert!(err.to_string().contains(needle), "{needle:?} not in {err}");
+        }
+    }
+
+    #[test]
+    fn too_many_rows_is_a_limit_error_naming_the_numbers() {
+        let mut text = String::from("Email\n");
+        for i in 0..12 {
+            text.push_str(&format!("u{i}@x.test\n\n"));
+        }
+        let err = parse_import(text.as_bytes(), ImportFormat::Csv, 11).unwrap_err();
+        match err {
+            Error::LimitExceeded {
+                limit, max, actual, ..
+            } => {
+                assert_eq!((limit, max, actual), (LimitKind::ImportRows, 11, 12));
+            }
+            other => panic!("{other}"),
+        }
+        // Exactly at the limit passes, blank lines not counted.
+        assert_eq!(
+            parse_import(text.as_bytes(), ImportFormat::Csv, 12)
+                .unwrap()
+                .rows
+                .len(),
+            12
+        );
+        // The limit comes before a bad header.
+        let err = parse_import(b"Notes\na\nb\n", ImportFormat::Csv, 1).unwrap_err();
+        assert_eq!(err.code(), "limit_exceeded");
+    }
+
+    #[test]
+    fn numbers_and_dates_keep_their_look() {
+        assert_eq!(format_number(33_612_345_678.0), "33612345678");
+        assert_eq!(format_number(-42.0), "-42");
+        assert_eq!(format_number(1.5), "1.5");
+        assert_eq!(format_number(1e20), "1e20");
+        assert_eq!(format_number(0.000_000_25), "2.5e-7");
+        assert_eq!(format_number(f64::NAN), "NaN");
+        use calamine::{ExcelDateTime, ExcelDateTimeType};
+        let d = |v| format_datetime(&ExcelDateTime::new(v, ExcelDateTimeType::DateTime, false));
+        assert_eq!(d(33_010.0), "1990-05-17");
+        assert_eq!(d(33_010.5), "1990-05-17 12:00:00");
+        assert_eq!(d(1e300), "1e300");
+        assert_eq!(d(-3.0), "-3");
+        assert_eq!(d(f64::INFINITY), "inf");
+    }
+
+    fn xlsx_fixture() -> Vec<u8> {
+        let mut wb = Workbook::new();
+        let ws = wb.add_worksheet();
+        for (c, h) in [
+            "Mail",
+            "Employee ID",
+            "Firstname",
+            "Surname",
+            "Groups",
+            "Birthday",
+        ]
+        .iter()
+        .enumerate()
+        {
+            ws.write_string(0, c as u16, *h).unwrap();
+        }
+        ws.write_string(1, 0, "ada@acme.test").unwrap();
+        ws.write_string(1, 2, "Ada").unwrap();
+        ws.write_string(1, 4, "Sales:owner").unwrap();
+        // Row 3 left empty; row 4 has a personnel number typed as a number.
+        ws.write_number(3, 1, 1_234_567.0).unwrap();
+        ws.write_string(3, 3, "Martin").unwrap();
+        let date = rust_xlsxwriter::Format::new().set_num_format("yyyy-mm-dd");
+        let when = rust_xlsxwriter::ExcelDateTime::from_ymd(1990, 5, 17).unwrap();
+        ws.write_datetime_with_format(3, 5, &when, &date).unwrap();
+        // A phone number as a number, and a birthday as the identifier.
+        ws.write_number(4, 1, 33_612_345_678.0).unwrap();
+        ws.write_datetime_with_format(5, 1, &when, &date).unwrap();
+        let other = wb.add_worksheet();
+        other.write_string(0, 0, "Email").unwrap();
+        other.write_string(1, 0, "not@read.test").unwrap();
+        wb.save_to_buffer().unwrap()
+    }
+
+    #[test]
+    fn xlsx_reads_the_first_worksheet() {
+        let sheet = parse_import(&xlsx_fixture(), ImportFormat::Xlsx, 500).unwrap();
+        assert_eq!(sheet.ignored_columns, vec!["Birthday".to_owned()]);
+        let lines: Vec<usize> = sheet.rows.iter().map(|r| r.line).collect();
+        assert_eq!(lines, vec![2, 4, 5, 6]);
+        let r = &sheet.rows;
+        assert_eq!(r[0].input.email.as_deref(), Some("ada@acme.test"));
+        assert_eq!(r[0].input.first_name.as_deref(), Some("Ada"));
+        assert_eq!(
+            r[0].groups,
+            vec![ImportGroup {
+                name: "Sales".into(),
+                role: GroupRole::Owner
+            }]
+        );
+        assert_eq!(r[1].input.identifier.as_deref(), Some("1234567"));
+        assert_eq!(r[1].input.last_name.as_deref(), Some("Martin"));
+        assert_eq!(r[2].input.identifier.as_deref(), Some("33612345678"));
+        assert_eq!(r[3].input.identifier.as_deref(), Some("1990-05-17"));
+        assert!(sheet.errors.is_empty(), "{:?}", sheet.errors);
+        assert!(
+            !sheet
+                .rows
+                .iter()
+                .any(|r| r.input.email.as_deref() == Some("not@read.test"))
+        );
+    }
+
+    #[test]
+    fn xlsx_error_cells_make_row_errors() {
+        let mut wb = Workbook::new();
+        let ws = wb.add_worksheet();
+        ws.write_string(0, 0, "Identifier").unwrap();
+        ws.write_string(0, 1, "Name").unwrap();
+        ws.write_formula(
+            1,
+            0,
+            rust_xlsxwriter::Formula::new("=1/0").set_result("#DIV/0!"),
+        )
+        .unwrap();
+        ws.write_string(1, 1, "Zed").unwrap();
+        ws.write_string(2, 0, "E-42").unwrap();
+        let bytes = wb.save_to_buffer().unwrap();
+        let sheet = parse_import(&bytes, ImportFormat::Xlsx, 500).unwrap();
+        assert_eq!(sheet.rows.len(), 1);
+        assert_eq!(sheet.rows[0].input.identifier.as_deref(), Some("E-42"));
+        assert_eq!(sheet.errors.len(), 1, "{:?}", sheet.errors);
+        assert_eq!(sheet.errors[0].line, 2);
+        assert!(
+            sheet.errors[0].message.contains("#DIV/0!"),
+            "{}",
+            sheet.errors[0]
+        );
+    }
+
+    #[test]
+    fn xlsx_row_limit() {
+        let mut wb = Workbook::new();
+        let ws = wb.add_worksheet();
+        ws.write_string(0, 0, "Email").unwrap();
+        for i in 1..=8u32 {
+            ws.write_string(i, 0, format!("u{i}@x.test")).unwrap();
+        }
+        let bytes = wb.save_to_buffer().unwrap();
+        assert_eq!(
+            parse_import(&bytes, ImportFormat::Xlsx, 8)
+                .unwrap()
+                .rows
+                .len(),
+            8
+        );
+        let err = parse_import(&bytes, ImportFormat::Xlsx, 7).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::LimitExceeded {
+                    limit: LimitKind::ImportRows,
+                    max: 7,
+                    actual: 8,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn the_template_reads_back() {
+        let s = csv(&import_template_csv());
+        assert_eq!(s.rows.len(), 2);
+        assert_eq!(
+            s.rows[0].input.email.as_deref(),
+            Some("ada.lovelace@example.com")
+        );
+        assert_eq!(s.rows[0].groups[0].role, GroupRole::Owner);
+        assert_eq!(s.rows[1].input.email, None);
+        assert_eq!(
+            s.rows[1].input.identifier.as_deref(),
+            Some("+33 6 12 34 56 78")
+        );
+    }
+
+    #[test]
+    fn file_names_suggest_formats() {
+        assert_eq!(
+            ImportFormat::from_file_name("a.b.TSV"),
+            Some(ImportFormat::Csv)
+        );
+        assert_eq!(
+            ImportFormat::from_file_name("book.xlsm"),
+            Some(ImportFormat::Xlsx)
+        );
+        assert_eq!(ImportFormat::from_file_name("noext"), None);
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn never_panics_on_arbitrary_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..512), max in 0u32..20) {
+            let _ = parse_import(&bytes, ImportFormat::Csv, max);
+            let _ = parse_import(&bytes, ImportFormat::Xlsx, max);
+        }
+
+        #[test]
+        fn never_panics_on_near_csv(text in "[a-z@.;,\"\t\r\n :\u{feff}é]{0,200}", max in 0u32..20) {
+            let with_header = format!("Email;Identifier;Kind;Groups\n{text}");
+            if let Ok(sheet) = parse_import(with_header.as_bytes(), ImportFormat::Csv, max) {
+                prop_assert!(sheet.rows.len() + sheet.errors.len() <= max as usize);
+                prop_assert!(sheet.rows.iter().all(|r| r.line >= 2));
+            }
+            let _ = parse_import(text.as_bytes(), ImportFormat::Csv, max);
+        }
+
+        #[test]
+        fn never_panics_on_damaged_xlsx(flips in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..8), cut in any::<prop::sample::Index>()) {
+            let mut bytes = xlsx_fixture();
+            for (at, b) in flips {
+                let i = at.index(bytes.len());
+                bytes[i] = b;
+            }
+            let _ = parse_import(&bytes, ImportFormat::Xlsx, 500);
+            let end = cut.index(bytes.len());
+            let _ = parse_import(&bytes[..end], ImportFormat::Xlsx, 500);
+        }
+    }
+}

@@ -1,0 +1,26 @@
+//! `parse_import` reads untrusted uploads: on any bytes, in either format,
+//! it returns a sheet or an error and never panics. A sheet it returns
+//! holds no more rows than the limit; CSV rows come after the header line.
+
+#![no_main]
+
+use enlist::{ImportFormat, parse_import};
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    // The first byte picks the row limit, so that the limit path is
+    // reached by small inputs too.
+    let (max_rows, bytes) = match data.split_first() {
+        Some((first, rest)) => (u32::from(*first % 16), rest),
+        None => (500, data),
+    };
+    for format in [ImportFormat::Csv, ImportFormat::Xlsx] {
+        if let Ok(sheet) = parse_import(bytes, format, max_rows) {
+            assert!(sheet.rows.len() + sheet.errors.len() <= max_rows as usize);
+            if format == ImportFormat::Csv {
+                assert!(sheet.rows.iter().all(|r| r.line >= 2));
+                assert!(sheet.errors.iter().all(|e| e.line >= 2));
+            }
+        }
+    }
+});
