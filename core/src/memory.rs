@@ -1396,6 +1396,7 @@ mod tests {
             org_id: org.clone(),
             invitation_id: InvitationId(inv.to_owned()),
             email: OutgoingEmail {
+                message_id: MessageId(id.to_owned()),
                 to: "a@x.test".to_owned(),
                 to_name: None,
                 subject: "Join".to_owned(),

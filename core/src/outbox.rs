@@ -16,6 +16,11 @@ use std::sync::Mutex;
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct OutgoingEmail {
+    /// The outbox message this email is: stable across retries, so a
+    /// mailer can pass it to its provider as an idempotency key (or as the
+    /// `Message-ID`) and a retry after a lost acknowledgement is not
+    /// delivered twice.
+    pub message_id: MessageId,
     /// The recipient's address.
     pub to: String,
     /// The recipient's name, if known.

@@ -229,6 +229,6 @@ mod tests {
         }
         .validated()
         .expect("valid policy");
-        assert_eq!(p.allowed_domains, vec!["xn--universit-y1a.fr".to_owned()]);
+        assert_eq!(p.allowed_domains, vec!["xn--universit-j4a.fr".to_owned()]);
     }
 }

@@ -133,8 +133,24 @@ pub fn new_token(source: &dyn SecretSource, org: &OrgId) -> (Secret, SecretHash)
 
 /// Splits a token into its organization and the hash of its random part.
 /// Returns `None` for anything that is not shaped like a token.
+///
+/// `token` may also be a whole accept URL (or any text around the token):
+/// the token is found by its shape, so hosts can pass what they received.
 pub fn parse_token(token: &str) -> Option<(OrgId, SecretHash)> {
     let token = token.trim();
+    if let Some(found) = parse_bare_token(token) {
+        return Some(found);
+    }
+    // Look for `org_….<43>` inside a URL or other text.
+    let is_token_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.');
+    token.match_indices(OrgId::PREFIX).find_map(|(i, _)| {
+        let rest = &token[i..];
+        let end = rest.find(|c: char| !is_token_char(c)).unwrap_or(rest.len());
+        parse_bare_token(&rest[..end])
+    })
+}
+
+fn parse_bare_token(token: &str) -> Option<(OrgId, SecretHash)> {
     let (org, random) = token.rsplit_once('.')?;
     if !org.starts_with(OrgId::PREFIX)
         || org.len() > 64
@@ -223,6 +239,24 @@ mod tests {
         let typed = code.expose().to_lowercase().replace('-', " ");
         assert!(hash_access_code(&typed).ct_eq(&hash));
         assert!(!hash_access_code("00000-00000").ct_eq(&hash) || code.expose() == "00000-00000");
+    }
+
+    #[test]
+    fn tokens_are_found_inside_urls() {
+        let org = OrgId::from("org_1");
+        let (secret, hash) = new_token(&SeededSecrets::new(4), &org);
+        let t = secret.expose();
+        for url in [
+            format!("https://a.test/accept?token={t}"),
+            format!("https://a.test/accept?x=1&token={t}&y=2"),
+            format!("https://a.test/i/{t}/go"),
+            format!("  {t}\n"),
+        ] {
+            let (o, h) = parse_token(&url).expect("token inside the url");
+            assert_eq!(o, org);
+            assert!(h.ct_eq(&hash));
+        }
+        assert!(parse_token("https://a.test/accept?token=org_1.short").is_none());
     }
 
     proptest! {

@@ -76,7 +76,7 @@ impl Enlist {
         registration: Registration,
     ) -> Result<Acceptance> {
         let key = super::identifier_key(identifier).map_err(|_| Error::InvalidSecret)?;
-        let outcome = self.run(|cx| {
+        self.run(|cx| {
             let o = cx.tx.organization(org)?.ok_or(Error::InvalidSecret)?;
             let Some(mut inv) = cx.tx.open_invitation_for(org, &key)? else {
                 return Ok(Err(Error::InvalidSecret));
@@ -124,8 +124,7 @@ impl Enlist {
                 }));
             }
             cx.accept_invitation(&o, inv, &registration).map(Ok)
-        })?;
-        outcome
+        })?
     }
 
     /// Declines an invitation by its token.

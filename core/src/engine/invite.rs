@@ -3,7 +3,8 @@
 //! revoking and expiring.
 
 use super::{
-    Auth, Ctx, Enlist, MAX_MESSAGE_CHARS, MAX_NAME_CHARS, clean_line, clean_text, identifier_key,
+    Auth, Ctx, Enlist, MAX_MESSAGE_CHARS, MAX_NAME_CHARS, clean_line, clean_text, csv_row,
+    identifier_key,
 };
 use crate::email::{AddressError, EntryOutcome, parse_address, parse_recipients};
 use crate::error::{Error, LimitKind, Result};
@@ -203,6 +204,11 @@ pub enum RejectReason {
     },
     /// Guests are disabled by the policy.
     GuestsDisabled,
+    /// A group named in an import file does not exist in the organization.
+    UnknownGroup {
+        /// The name as written.
+        name: String,
+    },
 }
 
 impl RejectReason {
@@ -219,6 +225,7 @@ impl RejectReason {
             RejectReason::DomainNotAllowed { .. } => "domain_not_allowed",
             RejectReason::NoSeatLeft { .. } => "no_seat_left",
             RejectReason::GuestsDisabled => "guests_disabled",
+            RejectReason::UnknownGroup { .. } => "unknown_group",
         }
     }
 }
@@ -245,6 +252,9 @@ impl std::fmt::Display for RejectReason {
                 limit,
             } => write!(f, "no {license_type} seat left (limit {limit})"),
             RejectReason::GuestsDisabled => f.write_str("guest invitations are disabled"),
+            RejectReason::UnknownGroup { name } => {
+                write!(f, "no group named {name:?} in the organization")
+            }
         }
     }
 }
@@ -333,32 +343,12 @@ impl InviteReport {
     }
 }
 
-fn csv_row(fields: &[&str]) -> String {
-    fields
-        .iter()
-        .map(|f| {
-            // Quote, and neutralize spreadsheet formulas (CSV injection).
-            let f = if f.starts_with(['=', '+', '-', '@']) {
-                format!("'{f}")
-            } else {
-                (*f).to_owned()
-            };
-            if f.contains([',', '"', '\n', '\r']) {
-                format!("\"{}\"", f.replace('"', "\"\""))
-            } else {
-                f
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(",")
-}
-
 /// What happened to one invitation of a [`Enlist::send_staged`] call.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "outcome")]
 pub enum SendOutcome {
     /// Sent.
-    Sent(IssuedInvitation),
+    Sent(Box<IssuedInvitation>),
     /// Not sent.
     Failed {
         /// The invitation.
@@ -417,10 +407,9 @@ impl Enlist {
             }
             let batch_id = BatchId::from_random(cx.id_bytes());
             let mut issued = Vec::with_capacity(candidates.len());
-            let mut added: HashMap<String, u64> = HashMap::new();
             let inviter_name = auth.member.as_ref().map(|m| m.display_name());
             for c in candidates {
-                if let Some(reason) = cx.recipient_blocker(&o, &c, &mut added)? {
+                if let Some(reason) = cx.recipient_blocker(&o, &c)? {
                     rejected.push(RejectedRecipient {
                         index: c.index,
                         input: c.input,
@@ -470,7 +459,7 @@ impl Enlist {
                     index,
                     inviter_name.as_deref(),
                 ) {
-                    Ok(i) => SendOutcome::Sent(i),
+                    Ok(i) => SendOutcome::Sent(Box::new(i)),
                     Err(e @ (Error::Store(_) | Error::Mail(_))) => return Err(e),
                     Err(e) => SendOutcome::Failed {
                         invitation: id.clone(),
@@ -484,9 +473,10 @@ impl Enlist {
         })
     }
 
-    /// Sends a pending or expired invitation again with a new secret and a
-    /// new expiry; the old secret stops working and its unsent email is
-    /// dropped. The policy's cooldown and cap apply.
+    /// Sends a pending or expired invitation (or one locked by wrong access
+    /// codes) again with a new secret and a new expiry; the old secret stops
+    /// working and its unsent email is dropped. The policy's cooldown and
+    /// cap apply.
     pub fn resend(
         &self,
         org: &OrgId,
@@ -499,10 +489,16 @@ impl Enlist {
             let mut inv = cx.invitation(org, invitation)?;
             cx.may_manage_invitation(&auth, &inv)?;
             let status = inv.status_at(cx.now);
+            // An identifier invitation locked by too many wrong access codes
+            // is revoked, and resending it is how a new code is given.
+            let locked = status == InvitationStatus::Revoked
+                && inv.is_by_identifier()
+                && inv.failed_attempts >= o.policy.access_code_attempts;
             if !matches!(
                 status,
                 InvitationStatus::Pending | InvitationStatus::Expired
-            ) {
+            ) && !locked
+            {
                 return Err(Error::InvitationNotOpen {
                     invitation: inv.id.clone(),
                     status: status.as_str().to_owned(),
@@ -525,9 +521,12 @@ impl Enlist {
                     });
                 }
             }
-            if inv.status == InvitationStatus::Expired {
-                // Its expiry was persisted, so another invitation or a
-                // membership may have taken its place meanwhile.
+            if matches!(
+                inv.status,
+                InvitationStatus::Expired | InvitationStatus::Revoked
+            ) {
+                // Its expiry (or lock) was persisted, so another invitation
+                // or a membership may have taken its place meanwhile.
                 if let Some(m) = cx.tx.member_by_contact(org, &inv.recipient_key)? {
                     return Err(Error::AlreadyMember {
                         recipient: inv.recipient.as_str().to_owned(),
@@ -679,6 +678,21 @@ impl Ctx<'_> {
             .ok_or_else(|| Error::not_found("invitation", id))
     }
 
+    /// The groups of an invitation: each must exist; duplicates are merged
+    /// (keeping the highest role). Who may grant them is decided by
+    /// `authorize_invite`.
+    fn invite_grants(&mut self, org: &OrgId, grants: &[GroupGrant]) -> Result<Vec<GroupGrant>> {
+        let mut out: Vec<GroupGrant> = Vec::with_capacity(grants.len());
+        for g in grants {
+            self.group(org, &g.group_id)?;
+            match out.iter_mut().find(|x| x.group_id == g.group_id) {
+                Some(x) => x.role = x.role.max(g.role),
+                None => out.push(g.clone()),
+            }
+        }
+        Ok(out)
+    }
+
     /// Revoke and resend: admins with ManageMembers, or the inviter.
     fn may_manage_invitation(&self, auth: &Auth, inv: &Invitation) -> Result<()> {
         if auth.has(Permission::ManageMembers)
@@ -704,7 +718,10 @@ impl Ctx<'_> {
         if auth.is_guest() {
             return Err(auth.deny(Permission::InviteMembers, "guests cannot invite"));
         }
-        let rows: Vec<(String, RecipientInput)> = match &req.recipients {
+        // Each row: the input as given, the structured recipient, and the
+        // address already parsed (for pastes, parsed once by the parser).
+        type Parsed = Option<std::result::Result<crate::email::Mailbox, AddressError>>;
+        let rows: Vec<(String, RecipientInput, Parsed)> = match &req.recipients {
             Recipients::FormField(text) | Recipients::Paste(text) => {
                 if let Recipients::FormField(_) = &req.recipients {
                     let n = text.chars().count();
@@ -723,16 +740,15 @@ impl Ctx<'_> {
                     .map(|e| {
                         let input = RecipientInput {
                             email: Some(e.text.clone()),
-                            display_name: match &e.outcome {
-                                EntryOutcome::Valid(m)
-                                | EntryOutcome::Duplicate { mailbox: m, .. } => {
-                                    m.display_name.clone()
-                                }
-                                EntryOutcome::Invalid { .. } => None,
-                            },
                             ..RecipientInput::default()
                         };
-                        (e.text, input)
+                        let parsed = match e.outcome {
+                            EntryOutcome::Valid(m) | EntryOutcome::Duplicate { mailbox: m, .. } => {
+                                Ok(m)
+                            }
+                            EntryOutcome::Invalid { error } => Err(error),
+                        };
+                        (e.text, input, Some(parsed))
                     })
                     .collect()
             }
@@ -754,18 +770,20 @@ impl Ctx<'_> {
                             .collect::<Vec<_>>()
                             .join(" ")
                         });
-                    (input, r.clone())
+                    (input, r.clone(), None)
                 })
                 .collect(),
         };
 
         // Batch-wide settings, checked once per distinct combination.
-        let default_groups = self.check_grants(&o.id, auth, &req.groups)?;
+        // Groups are resolved here and authorized by `authorize_invite`,
+        // which knows the policy's group-owner and member paths.
+        let default_groups = self.invite_grants(&o.id, &req.groups)?;
         let mut authorized: Vec<(String, MemberKind, Vec<GroupGrant>)> = Vec::new();
         let mut seen: HashMap<String, usize> = HashMap::new();
         let mut out = Vec::with_capacity(rows.len());
         let mut rejected = Vec::new();
-        for (index, (input, row)) in rows.into_iter().enumerate() {
+        for (index, (input, row, parsed)) in rows.into_iter().enumerate() {
             let reject = |reason| RejectedRecipient {
                 index,
                 input: input.clone(),
@@ -785,7 +803,7 @@ impl Ctx<'_> {
                     .to_owned()
                 });
             let groups = match &row.groups {
-                Some(g) => self.check_grants(&o.id, auth, g)?,
+                Some(g) => self.invite_grants(&o.id, g)?,
                 None => default_groups.clone(),
             };
             let license_type = row
@@ -820,18 +838,20 @@ impl Ctx<'_> {
                 }
             };
             let (contact, key, ascii_domain, display_name) = match (&row.email, &row.identifier) {
-                (Some(email), _) if !email.trim().is_empty() => match parse_address(email) {
-                    Ok(m) => (
-                        Contact::Email(m.address),
-                        m.key,
-                        Some(m.ascii_domain),
-                        display_name.or(m.display_name),
-                    ),
-                    Err(error) => {
-                        rejected.push(reject(RejectReason::InvalidAddress { error }));
-                        continue;
+                (Some(email), _) if !email.trim().is_empty() => {
+                    match parsed.unwrap_or_else(|| parse_address(email)) {
+                        Ok(m) => (
+                            Contact::Email(m.address),
+                            m.key,
+                            Some(m.ascii_domain),
+                            display_name.or(m.display_name),
+                        ),
+                        Err(error) => {
+                            rejected.push(reject(RejectReason::InvalidAddress { error }));
+                            continue;
+                        }
                     }
-                },
+                }
                 (_, Some(id)) if !id.trim().is_empty() => match identifier_key(id) {
                     Ok(key) => (
                         Contact::Identifier(id.trim().to_owned()),
@@ -874,13 +894,13 @@ impl Ctx<'_> {
         Ok((out, rejected))
     }
 
-    /// Why this candidate cannot be invited now, if anything. Counts the
-    /// seat it will take in `added`.
+    /// Why this candidate cannot be invited now, if anything. The seats of
+    /// invitations issued earlier in the batch are already counted by the
+    /// store (they are written in this transaction), so one more is asked for.
     fn recipient_blocker(
         &mut self,
         o: &Organization,
         c: &Candidate,
-        added: &mut HashMap<String, u64>,
     ) -> Result<Option<RejectReason>> {
         if c.kind == MemberKind::Guest && !o.policy.guests_enabled {
             return Ok(Some(RejectReason::GuestsDisabled));
@@ -909,8 +929,7 @@ impl Ctx<'_> {
                 }));
             }
         }
-        let extra = added.get(&c.license_type).copied().unwrap_or(0) + 1;
-        match self.check_seat(o, &c.license_type, extra) {
+        match self.check_seat(o, &c.license_type, 1) {
             Ok(()) => {}
             Err(Error::LimitExceeded { max, .. }) => {
                 return Ok(Some(RejectReason::NoSeatLeft {
@@ -919,9 +938,6 @@ impl Ctx<'_> {
                 }));
             }
             Err(e) => return Err(e),
-        }
-        if o.policy.reserve_seats_for_pending {
-            *added.entry(c.license_type.clone()).or_default() += 1;
         }
         Ok(None)
     }
@@ -1118,9 +1134,10 @@ impl Ctx<'_> {
             Contact::Email(to) => {
                 let (token, hash) = new_token(self.secrets, &o.id);
                 inv.secret_hash = Some(hash);
-                let email = render_email(o, self.config, inv, to, inviter_name, &token);
+                let id = MessageId::from_random(self.id_bytes());
+                let email = render_email(o, self.config, inv, to, inviter_name, &token, &id);
                 let msg = OutboxMessage {
-                    id: MessageId::from_random(self.id_bytes()),
+                    id,
                     org_id: o.id.clone(),
                     invitation_id: inv.id.clone(),
                     email,
@@ -1152,24 +1169,38 @@ impl Ctx<'_> {
 /// with a role within their own permissions; group owners into groups they
 /// own, if the policy allows; members into their own groups as members, if
 /// the policy allows; guests never.
-fn authorize_invite(
+pub(super) fn authorize_invite(
     o: &Organization,
     auth: &Auth,
     role: &str,
     kind: MemberKind,
     groups: &[GroupGrant],
 ) -> Result<()> {
-    auth.grantable_role(o, role)?;
+    let r = auth.grantable_role(o, role)?;
+    if kind == MemberKind::Guest && !r.permissions.is_empty() {
+        // As in `update_member`: guests have limited access.
+        return Err(Error::invalid(
+            "role",
+            format!(
+                "guests get a role without permissions, not {role:?}; invite them as members instead"
+            ),
+        ));
+    }
     let needed = if kind == MemberKind::Guest {
         Permission::InviteGuests
     } else {
         Permission::InviteMembers
     };
+    // Administrators: by permission, with every group role within reach.
+    let mut grant_error = None;
     if auth.has(needed) {
-        return Ok(());
+        match groups.iter().try_for_each(|g| auth.may_grant_group(g)) {
+            Ok(()) => return Ok(()),
+            Err(e) => grant_error = Some(e),
+        }
     }
     let Some(member) = &auth.member else {
-        return Err(auth.deny(needed, "only members may invite"));
+        return Err(grant_error.unwrap_or_else(|| auth.deny(needed, "only members may invite")));
     };
     if member.kind == MemberKind::Guest {
         return Err(auth.deny(needed, "guests cannot invite"));
@@ -1187,14 +1218,25 @@ fn authorize_invite(
     if o.policy.members_can_invite && kind == MemberKind::Member && in_all {
         return Ok(());
     }
-    Err(auth.deny(
+    Err(grant_error.unwrap_or_else(|| auth.deny(
         needed,
         if o.policy.group_owners_can_invite || o.policy.members_can_invite {
             "the policy lets group owners invite only into groups they own, and members only as members into their own groups"
         } else {
             "only administrators may invite in this organization"
         },
-    ))
+    )))
+}
+
+/// A display name as one would say it: `"Doe, Dana"` (the directory
+/// format people paste) reads "Dana Doe".
+fn natural_name(display: &str) -> String {
+    match display.split_once(',') {
+        Some((last, first)) if !first.trim().is_empty() && !first.contains(',') => {
+            format!("{} {}", first.trim(), last.trim())
+        }
+        _ => display.to_owned(),
+    }
 }
 
 /// The accept link: the policy's base (or the engine's), with the token
@@ -1220,6 +1262,7 @@ fn render_email(
     to: &str,
     inviter_name: Option<&str>,
     token: &Secret,
+    message_id: &MessageId,
 ) -> OutgoingEmail {
     let url = accept_url(o, config, token);
     let expires_at = inv.expires_at.unwrap_or(inv.created_at);
@@ -1235,8 +1278,8 @@ fn render_email(
     };
     let greeting = inv
         .first_name
-        .as_deref()
-        .or(inv.display_name.as_deref())
+        .clone()
+        .or_else(|| inv.display_name.as_deref().map(natural_name))
         .map(|n| format!("Hello {n},"))
         .unwrap_or_else(|| "Hello,".to_owned());
     let who = inviter_name.unwrap_or("An administrator");
@@ -1257,6 +1300,7 @@ fn render_email(
         expires_at.format("%Y-%m-%d %H:%M")
     ));
     OutgoingEmail {
+        message_id: message_id.clone(),
         to: to.to_owned(),
         to_name: inv
             .display_name
@@ -1273,5 +1317,85 @@ fn render_email(
         inviter_name: inviter_name.map(str::to_owned),
         personal_message: inv.message.clone(),
         expires_at,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn org_with_base(base: Option<&str>) -> Organization {
+        let policy = crate::policy::Policy {
+            accept_url_base: base.map(str::to_owned),
+            ..crate::policy::Policy::default()
+        };
+        Organization {
+            id: OrgId::from("org_1"),
+            name: "Acme".into(),
+            policy,
+            custom_roles: Vec::new(),
+            created_at: chrono::Utc::now(),
+        }
+    }
+
+    #[test]
+    fn accept_url_appends_or_substitutes_the_token() {
+        let cfg = super::super::EngineConfig::default();
+        let t = Secret::new("org_1.abc");
+        assert_eq!(
+            accept_url(&org_with_base(Some("https://a.test/join")), &cfg, &t),
+            "https://a.test/join?token=org_1.abc"
+        );
+        assert_eq!(
+            accept_url(&org_with_base(Some("https://a.test/join?x=1")), &cfg, &t),
+            "https://a.test/join?x=1&token=org_1.abc"
+        );
+        assert_eq!(
+            accept_url(
+                &org_with_base(Some("https://a.test/i/{token}/go")),
+                &cfg,
+                &t
+            ),
+            "https://a.test/i/org_1.abc/go"
+        );
+        assert!(
+            accept_url(&org_with_base(None), &cfg, &t).starts_with(&cfg.default_accept_url_base)
+        );
+    }
+
+    #[test]
+    fn csv_rows_quote_and_neutralize_formulas() {
+        assert_eq!(
+            csv_row(&["a", "b,c", "say \"hi\""]),
+            "a,\"b,c\",\"say \"\"hi\"\"\""
+        );
+        assert_eq!(
+            csv_row(&["=HYPERLINK(1)", "-2", "@x"]),
+            "'=HYPERLINK(1),'-2,'@x"
+        );
+        // A leading tab or carriage return also starts a formula in some
+        // spreadsheets (OWASP CSV injection).
+        assert_eq!(csv_row(&["\t=1+1", "\r=1"]), "'\t=1+1,\"'\r=1\"");
+    }
+
+    #[test]
+    fn directory_names_read_naturally() {
+        assert_eq!(natural_name("Doe, Dana"), "Dana Doe");
+        assert_eq!(natural_name("Dana Doe"), "Dana Doe");
+        assert_eq!(natural_name("Doe,"), "Doe,");
+    }
+
+    #[test]
+    fn reject_reasons_have_codes_and_messages() {
+        let r = RejectReason::NoSeatLeft {
+            license_type: "pro".into(),
+            limit: 3,
+        };
+        assert_eq!(r.code(), "no_seat_left");
+        assert_eq!(r.to_string(), "no pro seat left (limit 3)");
+        assert_eq!(
+            RejectReason::DuplicateInBatch { first_index: 0 }.to_string(),
+            "duplicate of recipient #1"
+        );
     }
 }

@@ -91,7 +91,13 @@ impl Enlist {
                 }
                 .to_owned()
             });
-            auth.grantable_role(&o, &role)?;
+            let r = auth.grantable_role(&o, &role)?;
+            if spec.kind == MemberKind::Guest && !r.permissions.is_empty() {
+                return Err(Error::invalid(
+                    "role",
+                    format!("guests get a role without permissions, not {role:?}"),
+                ));
+            }
             let groups = cx.check_grants(org, &auth, &spec.groups)?;
             let (secret, hash) = new_token(cx.secrets, org);
             let link = InviteLink {
@@ -152,7 +158,6 @@ impl Enlist {
 
     /// What the link's landing page shows.
     pub fn preview_link(&self, token: &str) -> Result<LinkPreview> {
-        let token = link_token(token);
         let (org, hash) = parse_token(token).ok_or(Error::InvalidSecret)?;
         self.run(|cx| {
             let o = cx.tx.organization(&org)?.ok_or(Error::InvalidSecret)?;
@@ -183,15 +188,18 @@ impl Enlist {
         contact: &str,
         registration: Registration,
     ) -> Result<Member> {
-        let token = link_token(token);
         let (org, hash) = parse_token(token).ok_or(Error::InvalidSecret)?;
         self.run(|cx| {
             let o = cx.tx.organization(&org)?.ok_or(Error::InvalidSecret)?;
             let mut link = live_link(cx.tx.invite_link(&org)?, &o, &hash)?;
             let (contact, key) = contact_of(&o, contact, &registration)?;
-            // An open invitation for the same person already holds their seat.
+            // An open invitation for the same person already holds their
+            // seat, if it is a seat of the license type they join with.
             let reserved_seat = o.policy.reserve_seats_for_pending
-                && cx.tx.open_invitation_for(&o.id, &key)?.is_some();
+                && cx
+                    .tx
+                    .open_invitation_for(&o.id, &key)?
+                    .is_some_and(|i| i.license_type == link.license_type);
             let m = cx.join(
                 &o,
                 Joiner {
@@ -233,9 +241,13 @@ impl Enlist {
                 });
             }
             let (contact, key) = contact_of(&o, contact, &registration)?;
-            // An open invitation for the same person already holds their seat.
+            // An open invitation for the same person already holds their
+            // seat, if it is a seat of the license type they join with.
             let reserved_seat = o.policy.reserve_seats_for_pending
-                && cx.tx.open_invitation_for(&o.id, &key)?.is_some();
+                && cx
+                    .tx
+                    .open_invitation_for(&o.id, &key)?
+                    .is_some_and(|i| i.license_type == DEFAULT_LICENSE);
             let m = cx.join(
                 &o,
                 Joiner {
@@ -278,15 +290,6 @@ impl super::Ctx<'_> {
             )?;
         }
         Ok(())
-    }
-}
-
-/// Accepts either the bare token or the whole shared URL.
-fn link_token(s: &str) -> &str {
-    let s = s.trim();
-    match s.rsplit_once("token=") {
-        Some((_, t)) => t.split('&').next().unwrap_or(t),
-        None => s.rsplit('/').next().unwrap_or(s),
     }
 }
 

@@ -224,7 +224,12 @@ impl Enlist {
                         "a removed member cannot change status; invite them again",
                     ));
                 }
-                (_, MemberStatus::Active) => cx.check_seat(&o, &m.license_type, 1)?,
+                (_, MemberStatus::Active) => {
+                    // Reactivating restores the member's role: it needs the
+                    // same reach as deactivating them.
+                    auth.grantable_role(&o, &m.role)?;
+                    cx.check_seat(&o, &m.license_type, 1)?;
+                }
                 _ => {
                     auth.grantable_role(&o, &m.role)?;
                     cx.keep_an_owner(org, &m)?;

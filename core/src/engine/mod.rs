@@ -18,6 +18,7 @@
 
 mod accept;
 mod groups;
+mod import;
 mod invite;
 mod link;
 mod members;
@@ -26,6 +27,9 @@ mod outbox;
 
 pub use accept::Acceptance;
 pub use groups::{GroupQuery, GroupUpdate, NewGroup};
+pub use import::{
+    ImportDefaults, ImportInterruption, ImportRejection, ImportReport, ImportedInvitation,
+};
 pub use invite::{
     InviteReport, InviteRequest, IssuedInvitation, RecipientInput, Recipients, RejectReason,
     RejectedRecipient, SendOutcome, SendReport,
@@ -438,4 +442,74 @@ pub(crate) fn page_limit(limit: u32) -> Result<u32> {
         });
     }
     Ok(limit)
+}
+
+/// One CSV line of a downloadable report: fields quoted when needed, and
+/// spreadsheet formulas neutralized (CSV injection: a leading `=`, `+`,
+/// `-`, `@`, tab or carriage return gets a `'`).
+pub(crate) fn csv_row(fields: &[&str]) -> String {
+    fields
+        .iter()
+        .map(|f| {
+            // Quote, and neutralize spreadsheet formulas (CSV injection).
+            let f = if f.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+                format!("'{f}")
+            } else {
+                (*f).to_owned()
+            };
+            if f.contains([',', '"', '\n', '\r']) {
+                format!("\"{}\"", f.replace('"', "\"\""))
+            } else {
+                f
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_line_fields_refuse_header_injection() {
+        assert_eq!(
+            clean_line("n", Some("  Ada  "), 10).unwrap(),
+            Some("Ada".to_owned())
+        );
+        assert_eq!(clean_line("n", Some("   "), 10).unwrap(), None);
+        assert_eq!(
+            clean_line("n", Some("Ada\r\nBcc: x@y.z"), 100)
+                .unwrap_err()
+                .code(),
+            "invalid_input"
+        );
+        assert_eq!(
+            clean_line("n", Some("a\u{202E}b"), 100).unwrap_err().code(),
+            "invalid_input"
+        );
+        assert_eq!(
+            clean_line("n", Some("abcdef"), 5).unwrap_err().code(),
+            "limit_exceeded"
+        );
+        assert_eq!(
+            clean_text("m", Some("line1\r\nline2\tx"), 100).unwrap(),
+            Some("line1\nline2\tx".to_owned())
+        );
+        assert!(clean_text("m", Some("a\u{0}b"), 100).is_err());
+    }
+
+    #[test]
+    fn identifiers_normalize() {
+        assert_eq!(normalize_identifier("EMP-0042").unwrap(), "emp0042");
+        assert!(normalize_identifier(" -- ").is_err());
+        assert!(normalize_identifier("").is_err());
+    }
+
+    #[test]
+    fn page_limits_are_bounded() {
+        assert!(page_limit(0).is_err());
+        assert!(page_limit(1001).is_err());
+        assert_eq!(page_limit(50).unwrap(), 50);
+    }
 }
