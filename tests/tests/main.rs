@@ -1,0 +1,4 @@
+//! The integration tests of enlist: one binary, so the crate is linked once.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod scenarios;
