@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Every check of the project, in the order CI runs them. Run it from anywhere:
+#
+#     scripts/test.sh
+#
+# It stops at the first failure. Later steps (Python, Kotlin/Swift bindings)
+# have marked places below.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+
+step_started=0
+section() {
+    local now
+    now=$(date +%s)
+    if [ "$step_started" -ne 0 ]; then
+        echo "    (done in $((now - step_started)) s)"
+    fi
+    step_started=$now
+    echo
+    echo "=================================================================="
+    echo "== $*"
+    echo "=================================================================="
+}
+
+section "Formatting: cargo fmt --all -- --check"
+cargo fmt --all -- --check
+
+section "Lints: cargo clippy --workspace --all-targets -- -D warnings"
+cargo clippy --workspace --all-targets -- -D warnings
+
+section "Tests (unit, integration and doc tests): cargo test --workspace"
+cargo test --workspace
+
+section "Fuzz targets build: cargo +nightly fuzz build (in fuzz/)"
+if [ ! -d fuzz ]; then
+    echo "No fuzz/ directory yet: nothing to build."
+elif ! cargo +nightly --version >/dev/null 2>&1; then
+    echo "SKIPPED: the nightly toolchain is not installed (rustup toolchain install nightly);"
+    echo "         cargo-fuzz needs it to build the fuzz targets."
+else
+    if ! cargo fuzz --version >/dev/null 2>&1; then
+        echo "cargo-fuzz is missing: installing it (cargo install cargo-fuzz --locked)."
+        cargo install cargo-fuzz --locked
+    fi
+    (cd fuzz && cargo +nightly fuzz build)
+fi
+
+section "Quickstart: cargo run -p enlist --example quickstart"
+cargo run -p enlist --example quickstart
+
+section "Benchmarks compile: cargo bench --workspace --no-run"
+cargo bench --workspace --no-run
+
+# ---------------------------------------------------------------------------
+# PYTHON BINDINGS (bindings-python/): added by a later issue.
+#   Build the wheel with maturin in a venv, install it, run the pytest suite
+#   and mypy.stubtest.
+# ---------------------------------------------------------------------------
+
+# ---------------------------------------------------------------------------
+# KOTLIN / SWIFT BINDINGS (bindings-uniffi/): added by a later issue.
+#   Build the enlist-ffi cdylib, generate the Kotlin (and Swift) sources with
+#   uniffi-bindgen, compile and run the Kotlin tests on the JVM.
+# ---------------------------------------------------------------------------
+
+section "All checks passed"
