@@ -52,41 +52,7 @@ impl Default for ImportDefaults {
 }
 
 impl ImportDefaults {
-    /// Sets the default role.
-    pub fn role(mut self, role: impl Into<String>) -> Self {
-        self.role = Some(role.into());
-        self
-    }
-
-    /// Sets the default kind.
-    pub fn kind(mut self, kind: MemberKind) -> Self {
-        self.kind = kind;
-        self
-    }
-
-    /// Sets the default groups.
-    pub fn groups(mut self, groups: Vec<GroupGrant>) -> Self {
-        self.groups = groups;
-        self
-    }
-
-    /// Sets the default license type.
-    pub fn license_type(mut self, lt: impl Into<String>) -> Self {
-        self.license_type = Some(lt.into());
-        self
-    }
-
-    /// Sets the personal message.
-    pub fn message(mut self, m: impl Into<String>) -> Self {
-        self.message = Some(m.into());
-        self
-    }
-
-    /// Saves the invitations without sending them.
-    pub fn staged(mut self) -> Self {
-        self.send = false;
-        self
-    }
+    super::invite::invite_option_setters!();
 }
 
 /// An invitation issued by an import, with the file line it came from.

@@ -80,6 +80,52 @@ impl RecipientInput {
     }
 }
 
+/// The setters shared by [`InviteRequest`] and
+/// [`ImportDefaults`](super::ImportDefaults): role, kind, groups, license
+/// type, personal message, staged.
+macro_rules! invite_option_setters {
+    () => {
+        /// Sets the role.
+        pub fn role(mut self, role: impl Into<String>) -> Self {
+            self.role = Some(role.into());
+            self
+        }
+
+        /// Sets the kind (member or guest).
+        pub fn kind(mut self, kind: MemberKind) -> Self {
+            self.kind = kind;
+            self
+        }
+
+        /// Sets the groups, with their group roles.
+        pub fn groups(mut self, groups: Vec<GroupGrant>) -> Self {
+            self.groups = groups;
+            self
+        }
+
+        /// Sets the license type.
+        pub fn license_type(mut self, lt: impl Into<String>) -> Self {
+            self.license_type = Some(lt.into());
+            self
+        }
+
+        /// Sets the personal message.
+        pub fn message(mut self, m: impl Into<String>) -> Self {
+            self.message = Some(m.into());
+            self
+        }
+
+        /// Saves the invitations without sending them ("Save User" rather
+        /// than "Save & Send"; send later with
+        /// [`Enlist::send_staged`](crate::Enlist::send_staged)).
+        pub fn staged(mut self) -> Self {
+            self.send = false;
+            self
+        }
+    };
+}
+pub(crate) use invite_option_setters;
+
 /// An invitation batch: recipients and what they all get.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
@@ -116,41 +162,7 @@ impl InviteRequest {
         }
     }
 
-    /// Sets the role.
-    pub fn role(mut self, role: impl Into<String>) -> Self {
-        self.role = Some(role.into());
-        self
-    }
-
-    /// Sets the kind.
-    pub fn kind(mut self, kind: MemberKind) -> Self {
-        self.kind = kind;
-        self
-    }
-
-    /// Sets the groups.
-    pub fn groups(mut self, groups: Vec<GroupGrant>) -> Self {
-        self.groups = groups;
-        self
-    }
-
-    /// Sets the license type.
-    pub fn license_type(mut self, lt: impl Into<String>) -> Self {
-        self.license_type = Some(lt.into());
-        self
-    }
-
-    /// Sets the personal message.
-    pub fn message(mut self, m: impl Into<String>) -> Self {
-        self.message = Some(m.into());
-        self
-    }
-
-    /// Saves without sending.
-    pub fn staged(mut self) -> Self {
-        self.send = false;
-        self
-    }
+    invite_option_setters!();
 }
 
 /// Why one recipient got no invitation.
