@@ -213,9 +213,11 @@ pub enum Error {
         /// The group.
         group: GroupId,
     },
-    /// The store failed.
+    /// The store failed. (A [`StoreError::InvalidCursor`] becomes
+    /// [`Error::InvalidInput`] on field `cursor` instead: it is the caller's
+    /// mistake, not the store's.)
     #[error(transparent)]
-    Store(#[from] StoreError),
+    Store(StoreError),
     /// Mail delivery failed.
     #[error(transparent)]
     Mail(#[from] MailError),
@@ -293,6 +295,20 @@ impl Error {
     }
 }
 
+impl From<StoreError> for Error {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::InvalidCursor { list } => Error::InvalidInput {
+                field: "cursor".to_owned(),
+                reason: format!(
+                    "not a page cursor of the {list} list: pass back a next_cursor from the same list"
+                ),
+            },
+            e => Error::Store(e),
+        }
+    }
+}
+
 /// A failure of a [`Store`](crate::Store).
 #[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
@@ -317,6 +333,14 @@ pub enum StoreError {
     /// Stored data could not be read back.
     #[error("corrupt stored data: {0}")]
     Corrupt(String),
+    /// A page cursor that the store did not hand out for this list (made
+    /// up, damaged, or from another list). Reaches callers as
+    /// [`Error::InvalidInput`] on field `cursor`.
+    #[error("invalid page cursor for the {list} list: pass back a next_cursor from the same list")]
+    InvalidCursor {
+        /// The list the cursor was given to (`member`, `invitation`, ...).
+        list: String,
+    },
     /// Any other failure of the underlying driver.
     #[error("store error: {0}")]
     Other(Arc<dyn std::error::Error + Send + Sync>),

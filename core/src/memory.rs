@@ -65,8 +65,8 @@
 //! global due sets of invitations and messages, for the background jobs.
 //!
 //! Page cursors are opaque: hex-encoded sort keys. A cursor the store did
-//! not make is refused with [`StoreError::Other`] wrapping
-//! [`InvalidCursor`].
+//! not make is refused with [`StoreError::InvalidCursor`] (which the
+//! engine reports as invalid input on field `cursor`).
 //!
 //! [`list_members`]: Transaction::list_members
 //! [`list_invitations`]: Transaction::list_invitations
@@ -140,10 +140,12 @@ impl Store for MemoryStore {
     }
 }
 
-/// A page cursor that this store did not hand out for this list.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("invalid page cursor for the {0} list: pass back a next_cursor from the same list")]
-pub struct InvalidCursor(&'static str);
+/// The error for a page cursor that this store did not hand out for `list`.
+fn invalid_cursor(list: &str) -> StoreError {
+    StoreError::InvalidCursor {
+        list: list.to_owned(),
+    }
+}
 
 // ---------------------------------------------------------------------------
 // State and indexes.
@@ -753,7 +755,7 @@ fn parse_member_cursor(cursor: &str) -> StoreResult<MemberKey> {
         let (contact, id) = cursor.strip_prefix("m.")?.split_once('.')?;
         Some((from_hex(contact)?, MemberId(from_hex(id)?)))
     };
-    parse().ok_or_else(|| StoreError::other(InvalidCursor("member")))
+    parse().ok_or_else(|| invalid_cursor("member"))
 }
 
 fn invitation_cursor(key: &InvitationKey) -> String {
@@ -773,7 +775,7 @@ fn parse_invitation_cursor(cursor: &str) -> StoreResult<InvitationKey> {
         let id = from_hex(parts.next()?)?;
         Some((DateTime::from_timestamp(secs, nanos)?, InvitationId(id)))
     };
-    parse().ok_or_else(|| StoreError::other(InvalidCursor("invitation")))
+    parse().ok_or_else(|| invalid_cursor("invitation"))
 }
 
 // ---------------------------------------------------------------------------
@@ -1979,7 +1981,10 @@ mod tests {
                 ..MemberQuery::default()
             };
             let err = tx.list_members(&org, &q).expect_err(bad);
-            assert!(matches!(err, StoreError::Other(_)), "{bad}: {err:?}");
+            assert!(
+                matches!(&err, StoreError::InvalidCursor { list } if list == "member"),
+                "{bad}: {err:?}"
+            );
             assert!(err.to_string().contains("cursor"));
         }
         let q = InvitationQuery {

@@ -470,6 +470,31 @@ pub(crate) fn csv_row(fields: &[&str]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::ErrorFamily;
+
+    #[test]
+    fn a_made_up_page_cursor_is_invalid_input_not_a_storage_failure() {
+        let engine = Enlist::in_memory();
+        let (org, owner) = engine
+            .create_organization(NewOrganization::new("Acme", "acct-1", "ada@acme.test"))
+            .expect("org");
+        let actor = Actor::Member(owner.id);
+        for bad in ["", "garbage", "m.zz.00", "i.1.2.00"] {
+            let q = crate::member::MemberQuery {
+                after: Some(bad.to_owned()),
+                ..Default::default()
+            };
+            let err = engine
+                .list_members(&org.id, &actor, &q)
+                .expect_err("a made-up cursor");
+            assert_eq!(err.code(), "invalid_input", "{bad}: {err}");
+            assert_eq!(err.family(), ErrorFamily::InvalidInput);
+            assert!(
+                matches!(&err, Error::InvalidInput { field, .. } if field == "cursor"),
+                "{err:?}"
+            );
+        }
+    }
 
     #[test]
     fn one_line_fields_refuse_header_injection() {
