@@ -1,7 +1,9 @@
 //! Engine benchmarks on `MemoryStore`:
 //! - invitations issued per second: one 100-recipient batch, and 100,000
 //!   recipients in 1,000 batches;
-//! - accept latency with 1,000,000 pending invitations in the organization;
+//! - accept latency with 1,000,000 pending invitations in the organization,
+//!   and a 100-recipient batch into that organization (compare with the
+//!   batch into an empty one: no cost may grow with the organization);
 //! - list-members page latency in an organization of 1,000,000 members.
 //!
 //! Large fixtures are written through the public `Store`/`Transaction` API
@@ -164,6 +166,22 @@ fn bench_accept(c: &mut Criterion) {
             },
             BatchSize::SmallInput,
         )
+    });
+    g.finish();
+    // The same 100-recipient batch as `invite/batch_100_list`, into this
+    // organization of 1,000,000 pending invitations: its cost must not grow
+    // with the organization.
+    let mut g = c.benchmark_group("invite");
+    g.sample_size(20);
+    g.throughput(Throughput::Elements(100));
+    let mut next = 2 * BIG;
+    g.bench_function("batch_100_into_1M_pending", |b| {
+        b.iter(|| {
+            next += 100;
+            let r = e.invite(&org, &actor, batch(next, 100)).expect("invite");
+            assert_eq!(r.issued.len(), 100);
+            r
+        })
     });
     g.finish();
 }
