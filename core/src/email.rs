@@ -86,7 +86,9 @@
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 use std::fmt;
+use std::hash::BuildHasher;
 
+use foldhash::fast::RandomState;
 use idna::uts46::{AsciiDenyList, DnsLength, Hyphens, Uts46};
 use serde::{Deserialize, Serialize};
 
@@ -700,11 +702,18 @@ impl ParsedRecipients {
 /// ```
 pub fn parse_recipients(text: &str) -> ParsedRecipients {
     let mut validator = Validator::default();
-    let mut entries = Vec::with_capacity(text.len() / 40 + 1);
-    split_entries(text, |start, end| {
+    let estimate = text.len() / 40 + 1;
+    let mut entries: Vec<PasteEntry> = Vec::with_capacity(estimate);
+    let mut hashes = KeyHashes::new(text.len(), estimate);
+    split_entries(text, |start, end, angle| {
         let fragment = &text[start..end];
-        let outcome = match validator.entry(fragment) {
-            Ok(m) => EntryOutcome::Valid(m),
+        let angle = angle.map(|(lt, gt)| (lt - start, gt - start));
+        debug_assert_eq!(angle, find_angle(fragment), "{fragment:?}");
+        let outcome = match validator.entry(fragment, angle) {
+            Ok(m) => {
+                hashes.push(entries.len(), &m.key);
+                EntryOutcome::Valid(m)
+            }
             Err(error) => EntryOutcome::Invalid { error },
         };
         entries.push(PasteEntry {
@@ -713,7 +722,7 @@ pub fn parse_recipients(text: &str) -> ParsedRecipients {
             outcome,
         });
     });
-    mark_duplicates(&mut entries);
+    hashes.mark_duplicates(&mut entries);
     ParsedRecipients { entries }
 }
 
@@ -770,10 +779,7 @@ fn parse_trimmed(t: &str) -> Result<Mailbox, AddressError> {
     }
     // One entry never holds a control character or a line break: report it
     // before the splitter turns a line break into two entries.
-    if let Some((i, c)) = t
-        .char_indices()
-        .find(|&(_, c)| (c.is_control() && c != '\t') || is_line_separator(c))
-    {
+    if let Some((i, c)) = first_control(t) {
         let in_name = find_angle(t).is_some_and(|(lt, _)| i < lt);
         return Err(if in_name {
             AddressError::DisplayNameControl {
@@ -789,9 +795,11 @@ fn parse_trimmed(t: &str) -> Result<Mailbox, AddressError> {
     }
     let mut count = 0;
     let mut comment = false;
-    split_entries(t, |start, _| {
+    let mut whole = None;
+    split_entries(t, |start, end, angle| {
         comment |= count > 0 && t[start..].starts_with('(');
         count += 1;
+        whole = (start == 0 && end == t.len()).then_some(angle);
     });
     if comment {
         // `ada@example.com (Ada)`: a comment, not a second entry.
@@ -800,35 +808,124 @@ fn parse_trimmed(t: &str) -> Result<Mailbox, AddressError> {
     if count > 1 {
         return Err(AddressError::MultipleEntries { count });
     }
-    Validator::default().entry_bytes(t)
+    // The splitter found the `<...>` of a fragment that is all of `t`.
+    let angle = match whole {
+        Some(angle) => angle,
+        None => find_angle(t),
+    };
+    debug_assert_eq!(angle, find_angle(t), "{t:?}");
+    Validator::default().entry_bytes(t, angle)
 }
 
-/// Replaces the second and later appearances of a key by `Duplicate`.
-fn mark_duplicates(entries: &mut [PasteEntry]) {
-    let mut dups = Vec::new();
-    {
-        let mut seen: HashMap<&str, usize> = HashMap::with_capacity(entries.len());
-        for (i, e) in entries.iter().enumerate() {
-            if let EntryOutcome::Valid(m) = &e.outcome {
-                match seen.entry(m.key.as_str()) {
-                    Entry::Occupied(o) => dups.push((i, *o.get())),
-                    Entry::Vacant(v) => {
-                        v.insert(i);
-                    }
+/// The first control character (tab aside) or line break in `t`, with its
+/// byte offset.
+fn first_control(t: &str) -> Option<(usize, char)> {
+    let b = t.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        if c < 0x80 {
+            if (c < 0x20 && c != b'\t') || c == 0x7F {
+                return Some((i, char::from(c)));
+            }
+            i += 1;
+        } else {
+            let ch = char_at(t, i);
+            if ch.is_control() || is_line_separator(ch) {
+                return Some((i, ch));
+            }
+            i += ch.len_utf8();
+        }
+    }
+    None
+}
+
+/// Finds the repeated keys of a paste without a hash table (whose random
+/// accesses miss the cache on a large paste): each valid entry leaves its
+/// key's hash (upper bits) and its index (lower bits) in one `u64`, taken
+/// while the key is still in cache; sorting them brings equal hashes
+/// together, in entry order, and only those are compared.
+///
+/// The hash is foldhash with a random seed: fast on short keys, and a paste
+/// cannot aim at a seed it never sees (colliding hashes only cost key
+/// comparisons, never a wrong answer).
+struct KeyHashes {
+    hasher: RandomState,
+    /// Bits holding the index.
+    index_bits: u32,
+    packed: Vec<u64>,
+}
+
+impl KeyHashes {
+    /// For a paste of `len` bytes (it has fewer entries than bytes).
+    fn new(len: usize, capacity: usize) -> Self {
+        KeyHashes {
+            hasher: RandomState::default(),
+            index_bits: (usize::BITS - len.leading_zeros()).min(63),
+            packed: Vec::with_capacity(capacity),
+        }
+    }
+
+    /// Records the key of valid entry `index`.
+    fn push(&mut self, index: usize, key: &str) {
+        self.push_hash(index, self.hasher.hash_one(key));
+    }
+
+    fn push_hash(&mut self, index: usize, hash: u64) {
+        let low = (1u64 << self.index_bits) - 1;
+        debug_assert!(index as u64 <= low);
+        self.packed.push((hash & !low) | (index as u64 & low));
+    }
+
+    /// Turns the second and later appearances of a key into `Duplicate`s
+    /// of the first.
+    fn mark_duplicates(mut self, entries: &mut [PasteEntry]) {
+        let low = (1u64 << self.index_bits) - 1;
+        self.packed.sort_unstable();
+        let mut firsts: Vec<usize> = Vec::new();
+        for run in self.packed.chunk_by(|a, b| (a & !low) == (b & !low)) {
+            if run.len() < 2 {
+                continue;
+            }
+            // Entries with the same hash, in order: the distinct keys among
+            // them, each with its first entry.
+            firsts.clear();
+            for &p in run {
+                let i = (p & low) as usize;
+                let first = firsts.iter().copied().find(|&f| same_key(entries, f, i));
+                match first {
+                    Some(first) => make_duplicate(entries, i, first),
+                    None => firsts.push(i),
                 }
             }
         }
     }
-    for (i, first) in dups {
-        let outcome = &mut entries[i].outcome;
-        if let EntryOutcome::Valid(mailbox) = std::mem::replace(
-            outcome,
-            EntryOutcome::Invalid {
-                error: AddressError::Empty,
-            },
-        ) {
-            *outcome = EntryOutcome::Duplicate { mailbox, first };
+}
+
+/// Whether entries `a` and `b` are valid (or duplicate) with the same key.
+fn same_key(entries: &[PasteEntry], a: usize, b: usize) -> bool {
+    let key = |i: usize| match entries.get(i).map(|e| &e.outcome) {
+        Some(EntryOutcome::Valid(m) | EntryOutcome::Duplicate { mailbox: m, .. }) => {
+            Some(m.key.as_str())
         }
+        _ => None,
+    };
+    matches!((key(a), key(b)), (Some(x), Some(y)) if x == y)
+}
+
+/// Turns valid entry `i` into a duplicate of entry `first`.
+fn make_duplicate(entries: &mut [PasteEntry], i: usize, first: usize) {
+    let Some(e) = entries.get_mut(i) else {
+        return;
+    };
+    let outcome = &mut e.outcome;
+    if let EntryOutcome::Valid(mailbox) = std::mem::replace(
+        outcome,
+        EntryOutcome::Invalid {
+            error: AddressError::Empty,
+        },
+    ) {
+        *outcome = EntryOutcome::Duplicate { mailbox, first };
     }
 }
 
@@ -872,12 +969,92 @@ fn char_at(s: &str, i: usize) -> char {
         .unwrap_or('\u{FFFD}')
 }
 
+/// Byte classes for the scanners: each flag marks the bytes a scanner must
+/// look at; it steps over the others at once.
+static BYTE_STOPS: [u8; 256] = byte_stops();
+
+/// [`scan_word`]: separators, `"`, `\\`, `<`, `@`, and non-ASCII.
+const WORD_STOP: u8 = 1;
+/// [`angle_close`]: `>`, `<`, `,`, `;`, CR, LF, and the first bytes of
+/// NEL, LINE and PARAGRAPH SEPARATOR.
+const ANGLE_STOP: u8 = 2;
+/// [`closing_quote`]: `"`, `\\`, CR, LF, and the first bytes of NEL, LINE
+/// and PARAGRAPH SEPARATOR.
+const QUOTE_STOP: u8 = 4;
+/// [`find_angle`]: `"`, `\\`, `<`.
+const FIND_STOP: u8 = 8;
+/// `Validator::address`: controls, `@`, space, `"`, `(`, `)`, `<`, `>`, and
+/// non-ASCII.
+const ADDRESS_STOP: u8 = 16;
+/// [`check_local`]: everything but RFC 5322 `atext` (so dots, non-ASCII and
+/// refused ASCII).
+const LOCAL_STOP: u8 = 32;
+
+const fn byte_stops() -> [u8; 256] {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        let c = i as u8;
+        let line_start = matches!(c, b'\n' | b'\r' | 0xC2 | 0xE2);
+        if c >= 0x80
+            || matches!(
+                c,
+                b',' | b';'
+                    | b'\n'
+                    | b'\r'
+                    | b' '
+                    | b'\t'
+                    | 0x0B
+                    | 0x0C
+                    | b'"'
+                    | b'\\'
+                    | b'<'
+                    | b'@'
+            )
+        {
+            t[i] |= WORD_STOP;
+        }
+        if line_start || matches!(c, b'>' | b'<' | b',' | b';') {
+            t[i] |= ANGLE_STOP;
+        }
+        if line_start || matches!(c, b'"' | b'\\') {
+            t[i] |= QUOTE_STOP;
+        }
+        if matches!(c, b'"' | b'\\' | b'<') {
+            t[i] |= FIND_STOP;
+        }
+        if c < 0x20 || c >= 0x7F || matches!(c, b'@' | b' ' | b'"' | b'(' | b')' | b'<' | b'>') {
+            t[i] |= ADDRESS_STOP;
+        }
+        if c >= 0x80 || ASCII_CLASS[i] & ATEXT == 0 {
+            t[i] |= LOCAL_STOP;
+        }
+        i += 1;
+    }
+    t
+}
+
+/// The first offset from `from` whose byte has the `stop` class, or the
+/// length of `b`.
+fn skip_to(b: &[u8], from: usize, stop: u8) -> usize {
+    b.get(from..)
+        .and_then(|r| {
+            r.iter()
+                .position(|&c| BYTE_STOPS[usize::from(c)] & stop != 0)
+        })
+        .map_or(b.len(), |n| from + n)
+}
+
 /// The closing quote of a quoted string whose content starts at `from`:
 /// `Ok(position)`, or `Err(stop)` if the line (or text) ends first at
 /// `stop`. A backslash escapes the next character, except a line break.
 fn closing_quote(b: &[u8], from: usize) -> Result<usize, usize> {
     let mut k = from;
-    while k < b.len() {
+    loop {
+        k = skip_to(b, k, QUOTE_STOP);
+        if k >= b.len() {
+            break;
+        }
         match b[k] {
             b'"' => return Ok(k),
             b'\\' => {
@@ -902,7 +1079,11 @@ fn closing_quote(b: &[u8], from: usize) -> Result<usize, usize> {
 /// before another `<`, a comma, a semicolon or a line break.
 fn angle_close(b: &[u8], from: usize) -> Option<usize> {
     let mut k = from;
-    while k < b.len() {
+    loop {
+        k = skip_to(b, k, ANGLE_STOP);
+        if k >= b.len() {
+            break;
+        }
         match b[k] {
             b'>' => return Some(k),
             b'<' | b',' | b';' | b'\n' | b'\r' => return None,
@@ -927,7 +1108,11 @@ fn find_angle(t: &str) -> Option<(usize, usize)> {
     let b = t.as_bytes();
     let mut j = 0;
     let mut dead = 0;
-    while j < b.len() {
+    loop {
+        j = skip_to(b, j, FIND_STOP);
+        if j >= b.len() {
+            break;
+        }
         match b[j] {
             b'"' => {
                 if j >= dead {
@@ -954,14 +1139,21 @@ fn find_angle(t: &str) -> Option<(usize, usize)> {
     None
 }
 
-/// Calls `emit(start, end)` for every fragment of `text`, in order.
+/// Calls `emit(start, end, angle)` for every fragment of `text`, in order.
 ///
 /// Words are runs of characters between separators (quoted strings and
 /// `<...>` may contain spaces). A word with `<...>` ends an entry and takes
 /// the preceding words without `@` as its display name; a word with an `@`
 /// is an entry of its own; other words gather until one of those or a
 /// comma, semicolon or line break.
-fn split_entries(text: &str, mut emit: impl FnMut(usize, usize)) {
+///
+/// `emit` also gets the first `<...>` of the fragment (the `<` and `>`
+/// offsets in `text`), which is what [`find_angle`] finds in the fragment:
+/// the words before the one with `<...>` have none, and the scan of that
+/// word steps on the same bytes as `find_angle` (same quote, backslash and
+/// bracket rules; a quoted string or `<...>` never crosses a line break, so
+/// it never crosses the fragment's end).
+fn split_entries(text: &str, mut emit: impl FnMut(usize, usize, Option<(usize, usize)>)) {
     let b = text.as_bytes();
     let mut i = 0;
     let mut pending: Option<(usize, usize)> = None;
@@ -972,7 +1164,7 @@ fn split_entries(text: &str, mut emit: impl FnMut(usize, usize)) {
         if c < 0x80 {
             if is_hard_separator_byte(c) {
                 if let Some((s, e)) = pending.take() {
-                    emit(s, e);
+                    emit(s, e, None);
                 }
                 i += 1;
                 continue;
@@ -985,7 +1177,7 @@ fn split_entries(text: &str, mut emit: impl FnMut(usize, usize)) {
             let ch = char_at(text, i);
             if is_line_separator(ch) {
                 if let Some((s, e)) = pending.take() {
-                    emit(s, e);
+                    emit(s, e, None);
                 }
                 i += ch.len_utf8();
                 continue;
@@ -997,31 +1189,35 @@ fn split_entries(text: &str, mut emit: impl FnMut(usize, usize)) {
         }
         let start = i;
         let (end, has_at, angle) = scan_word(text, i, &mut dead);
-        if angle {
+        if angle.is_some() {
             let s = pending.take().map_or(start, |(s, _)| s);
-            emit(s, end);
+            emit(s, end, angle);
         } else if has_at {
             if let Some((s, e)) = pending.take() {
-                emit(s, e);
+                emit(s, e, None);
             }
-            emit(start, end);
+            emit(start, end, None);
         } else {
             pending = Some((pending.map_or(start, |(s, _)| s), end));
         }
         i = end;
     }
     if let Some((s, e)) = pending {
-        emit(s, e);
+        emit(s, e, None);
     }
 }
 
-/// One word from `j`: (end, has an `@` outside quotes and brackets, has a
-/// `<...>`).
-fn scan_word(text: &str, mut j: usize, dead: &mut usize) -> (usize, bool, bool) {
+/// One word from `j`: (end, has an `@` outside quotes and brackets, its
+/// `<...>` as `<` and `>` offsets).
+fn scan_word(text: &str, mut j: usize, dead: &mut usize) -> (usize, bool, Option<(usize, usize)>) {
     let b = text.as_bytes();
     let mut has_at = false;
-    let mut angle = false;
-    while j < b.len() {
+    let mut angle = None;
+    loop {
+        j = skip_to(b, j, WORD_STOP);
+        if j >= b.len() {
+            break;
+        }
         let c = b[j];
         if c >= 0x80 {
             let ch = char_at(text, j);
@@ -1048,11 +1244,11 @@ fn scan_word(text: &str, mut j: usize, dead: &mut usize) -> (usize, bool, bool) 
             b'\\' => j += backslash_len(b, j),
             b'<' => {
                 if let Some(k) = angle_close(b, j + 1) {
-                    if angle {
+                    if angle.is_some() {
                         // A second `<...>`: a new entry starts here.
                         break;
                     }
-                    angle = true;
+                    angle = Some((j, k));
                     j = k + 1;
                     continue;
                 }
@@ -1101,6 +1297,20 @@ fn display_name(s: &str) -> Result<Option<String>, AddressError> {
     let mut space = false;
     let mut i = 0;
     while i < b.len() {
+        if is_plain_name_byte(b[i]) {
+            // A run of ordinary ASCII characters, copied at once.
+            let j = b[i..]
+                .iter()
+                .position(|&c| !is_plain_name_byte(c))
+                .map_or(b.len(), |n| i + n);
+            if space && !out.is_empty() {
+                out.push(' ');
+            }
+            space = false;
+            out.push_str(&s[i..j]);
+            i = j;
+            continue;
+        }
         let ch = char_at(s, i);
         if ch == '"' {
             let k = closing_quote(b, i + 1).map_err(|_| AddressError::UnbalancedQuote)?;
@@ -1159,10 +1369,32 @@ fn display_name(s: &str) -> Result<Option<String>, AddressError> {
     })
 }
 
+/// ASCII characters a display name keeps as they are outside quotes: not
+/// a control, space, quote, backslash or one of `@` `,` `;` `<` `>`.
+fn is_plain_name_byte(c: u8) -> bool {
+    (0x20..0x7F).contains(&c)
+        && !matches!(c, b' ' | b'"' | b'\\' | b'@' | b',' | b';' | b'<' | b'>')
+}
+
 /// Appends the content of the quoted string `s[from..to]`, unescaped.
 fn unquote(s: &str, from: usize, to: usize, out: &mut String) -> Result<(), AddressError> {
+    let b = s.as_bytes();
+    let plain = |c: u8| (0x20..0x7F).contains(&c) && c != b'\\';
     let mut escaped = false;
-    for (i, ch) in s[from..to].char_indices() {
+    let mut i = from;
+    while i < to {
+        if !escaped && plain(b[i]) {
+            // A run of printable ASCII other than backslash, copied at once.
+            let j = b[i..to]
+                .iter()
+                .position(|&c| !plain(c))
+                .map_or(to, |n| i + n);
+            out.push_str(&s[i..j]);
+            i = j;
+            continue;
+        }
+        let ch = char_at(s, i);
+        i += ch.len_utf8();
         if ch == '\\' && !escaped {
             escaped = true;
             continue;
@@ -1171,7 +1403,7 @@ fn unquote(s: &str, from: usize, to: usize, out: &mut String) -> Result<(), Addr
         if refused_in_name(ch) {
             return Err(AddressError::DisplayNameControl {
                 character: ch,
-                position: from + i,
+                position: i - ch.len_utf8(),
             });
         }
         out.push(if ch == '\t' { ' ' } else { ch });
@@ -1520,23 +1752,36 @@ struct SlowDomain {
     ascii: String,
     lower: String,
     confusable: bool,
+    /// Whether `ascii` passes `email_address::EmailAddress::is_valid_domain`
+    /// (set when cached).
+    crate_ok: bool,
 }
 
 /// The validator, with a per-paste cache of internationalized domains.
 #[derive(Default)]
 struct Validator<'t> {
-    domains: HashMap<&'t str, Result<SlowDomain, AddressError>>,
+    domains: HashMap<&'t str, Result<SlowDomain, AddressError>, RandomState>,
 }
 
 impl<'t> Validator<'t> {
-    /// One fragment; error positions are characters in `text`.
-    fn entry(&mut self, text: &'t str) -> Result<Mailbox, AddressError> {
-        self.entry_bytes(text).map_err(|e| e.in_chars(text))
+    /// One fragment whose first `<...>` is `angle` (what [`find_angle`]
+    /// returns); error positions are characters in `text`.
+    fn entry(
+        &mut self,
+        text: &'t str,
+        angle: Option<(usize, usize)>,
+    ) -> Result<Mailbox, AddressError> {
+        self.entry_bytes(text, angle).map_err(|e| e.in_chars(text))
     }
 
-    /// One fragment; error positions are bytes in `text`.
-    fn entry_bytes(&mut self, text: &'t str) -> Result<Mailbox, AddressError> {
-        let Some((lt, gt)) = find_angle(text) else {
+    /// One fragment whose first `<...>` is `angle`; error positions are
+    /// bytes in `text`.
+    fn entry_bytes(
+        &mut self,
+        text: &'t str,
+        angle: Option<(usize, usize)>,
+    ) -> Result<Mailbox, AddressError> {
+        let Some((lt, gt)) = angle else {
             return self.address(text, 0);
         };
         let rest = text[gt + 1..].trim_start_matches(is_blank);
@@ -1557,6 +1802,26 @@ impl<'t> Validator<'t> {
 
     /// A bare address starting at byte `base` of the entry.
     fn address(&mut self, addr: &'t str, base: usize) -> Result<Mailbox, AddressError> {
+        let Some(at) = plain_address(addr.as_bytes()) else {
+            return self.any_address(addr, base);
+        };
+        // What `any_address` makes of a plain address, in one pass: no
+        // warnings, the domain lowercased, the key all lowercase.
+        let ascii_domain = addr[at + 1..].to_ascii_lowercase();
+        let address = joined(&addr[..at], &ascii_domain);
+        let m = Mailbox {
+            display_name: None,
+            key: address.to_ascii_lowercase(),
+            address,
+            ascii_domain,
+            warnings: Vec::new(),
+        };
+        debug_assert_eq!(Ok(&m), self.any_address(addr, base).as_ref(), "{addr:?}");
+        Ok(m)
+    }
+
+    /// [`Self::address`] for any text.
+    fn any_address(&mut self, addr: &'t str, base: usize) -> Result<Mailbox, AddressError> {
         let b = addr.as_bytes();
         if b.is_empty() {
             return Err(AddressError::Empty);
@@ -1565,7 +1830,12 @@ impl<'t> Validator<'t> {
         let mut second_at = None;
         let mut non_ascii = false;
         let (mut space, mut quote, mut paren, mut lt, mut gt) = (None, None, None, None, None);
-        for (i, &c) in b.iter().enumerate() {
+        let mut i = 0;
+        loop {
+            i = skip_to(b, i, ADDRESS_STOP);
+            let Some(&c) = b.get(i) else {
+                break;
+            };
             match c {
                 0..=0x1F | 0x7F => {
                     return Err(AddressError::ControlCharacter {
@@ -1598,6 +1868,7 @@ impl<'t> Validator<'t> {
                 0x80.. => non_ascii = true,
                 _ => {}
             }
+            i += 1;
         }
         if non_ascii {
             if let Some((i, c)) = addr
@@ -1671,33 +1942,42 @@ impl<'t> Validator<'t> {
         let mut warnings = Vec::new();
         let local_ascii = check_local(local, base, &mut warnings)?;
 
-        // The domain: ASCII fast path, IDNA (cached) otherwise.
+        // The domain: ASCII fast path, IDNA (cached) otherwise. `crate_ok`
+        // is whether `ascii_domain` passes the email_address crate, when that
+        // is already known.
         let dbase = base + at + 1;
-        let mut address = String::with_capacity(addr.len());
-        address.push_str(local);
-        address.push('@');
-        let ascii_domain = if domain.is_ascii() {
-            for (i, &c) in domain.as_bytes().iter().enumerate() {
-                if c != b'.' && ASCII_CLASS[usize::from(c)] & LDH == 0 {
-                    return Err(AddressError::InvalidCharacter {
-                        character: char::from(c),
-                        position: dbase + i,
-                        part: AddressPart::Domain,
-                    });
+        let mut crate_ok = None;
+        let (address, ascii_domain) = if domain.is_ascii() {
+            let plain = is_plain_ascii_domain(domain.as_bytes());
+            if !plain {
+                for (i, &c) in domain.as_bytes().iter().enumerate() {
+                    if c != b'.' && ASCII_CLASS[usize::from(c)] & LDH == 0 {
+                        return Err(AddressError::InvalidCharacter {
+                            character: char::from(c),
+                            position: dbase + i,
+                            part: AddressPart::Domain,
+                        });
+                    }
                 }
             }
             let lower = domain.to_ascii_lowercase();
-            if check_labels(&lower, domain)? {
+            if plain {
+                // Letters, digits, hyphens and well-formed labels: see
+                // `is_plain_ascii_domain` for why the crate accepts it.
+                debug_assert_eq!(check_labels(&lower, domain), Ok(false));
+                crate_ok = Some(true);
+            } else if check_labels(&lower, domain)? {
                 let slow = self.slow_domain(domain).map_err(|e| e.shifted(dbase))?;
                 push_domain_warnings(&mut warnings, slow);
+                // `slow.ascii` is `lower` for an ASCII domain.
+                crate_ok = Some(slow.crate_ok);
             }
-            address.push_str(&lower);
-            lower
+            (joined(local, &lower), lower)
         } else {
             let slow = self.slow_domain(domain).map_err(|e| e.shifted(dbase))?;
             push_domain_warnings(&mut warnings, slow);
-            address.push_str(&slow.lower);
-            slow.ascii.clone()
+            crate_ok = Some(slow.crate_ok);
+            (joined(local, &slow.lower), slow.ascii.clone())
         };
 
         // Lengths as typed and in ASCII form.
@@ -1713,9 +1993,10 @@ impl<'t> Validator<'t> {
         // The key: lowercase local part (its length may change), ASCII domain.
         let mut key = String::with_capacity(ascii_len);
         if local_ascii {
-            key.extend(local.bytes().map(|c| char::from(c.to_ascii_lowercase())));
+            key.push_str(local);
+            key.make_ascii_lowercase();
         } else {
-            key.push_str(&local_key(local));
+            local_key(local, &mut key);
             if key.len() > MAX_LOCAL_PART_LEN {
                 return Err(AddressError::LocalPartTooLong {
                     len: key.len(),
@@ -1734,10 +2015,23 @@ impl<'t> Validator<'t> {
 
         // The email_address crate as a safety net, on what it reads reliably:
         // an ASCII local part and the ASCII domain.
-        if local_ascii && !email_address::EmailAddress::is_valid_local_part(local) {
-            return Err(rejected(&address));
-        }
-        if !email_address::EmailAddress::is_valid_domain(&ascii_domain) {
+        //
+        // An ASCII local part that passed `check_local` always passes the
+        // crate: 1 to 64 octets, dot-separated non-empty runs of RFC 5322
+        // `atext`, which is the crate's ASCII `atext` character for
+        // character, and no `"` (so not read as quoted). Not asked again.
+        debug_assert!(
+            !local_ascii || email_address::EmailAddress::is_valid_local_part(local),
+            "{local:?}"
+        );
+        let domain_ok =
+            crate_ok.unwrap_or_else(|| email_address::EmailAddress::is_valid_domain(&ascii_domain));
+        debug_assert_eq!(
+            domain_ok,
+            email_address::EmailAddress::is_valid_domain(&ascii_domain),
+            "{ascii_domain:?}"
+        );
+        if !domain_ok {
             return Err(rejected(&key));
         }
 
@@ -1755,11 +2049,17 @@ impl<'t> Validator<'t> {
     fn slow_domain(&mut self, domain: &'t str) -> Result<&SlowDomain, AddressError> {
         let slot = match self.domains.entry(domain) {
             Entry::Occupied(o) => o.into_mut(),
-            Entry::Vacant(v) => v.insert(if domain.is_ascii() {
-                punycode_domain(&domain.to_ascii_lowercase())
-            } else {
-                unicode_domain(domain)
-            }),
+            Entry::Vacant(v) => v.insert(
+                if domain.is_ascii() {
+                    punycode_domain(&domain.to_ascii_lowercase())
+                } else {
+                    unicode_domain(domain)
+                }
+                .map(|mut d| {
+                    d.crate_ok = email_address::EmailAddress::is_valid_domain(&d.ascii);
+                    d
+                }),
+            ),
         };
         slot.as_ref().map_err(Clone::clone)
     }
@@ -1776,6 +2076,15 @@ fn rejected(address: &str) -> AddressError {
         Err(e) => e.to_string(),
     };
     AddressError::Rejected { reason }
+}
+
+/// `local@domain`, allocated once.
+fn joined(local: &str, domain: &str) -> String {
+    let mut s = String::with_capacity(local.len() + 1 + domain.len());
+    s.push_str(local);
+    s.push('@');
+    s.push_str(domain);
+    s
 }
 
 fn push_domain_warnings(warnings: &mut Vec<AddressWarning>, d: &SlowDomain) {
@@ -1805,26 +2114,29 @@ fn check_local(
     if b[b.len() - 1] == b'.' {
         return Err(AddressError::TrailingDot { part });
     }
-    let mut prev_dot = false;
     let mut ascii = true;
-    for (i, &c) in b.iter().enumerate() {
+    let mut i = 0;
+    loop {
+        // Step over `atext`; stop at dots, non-ASCII and anything else.
+        i = skip_to(b, i, LOCAL_STOP);
+        let Some(&c) = b.get(i) else {
+            break;
+        };
         if c == b'.' {
-            if prev_dot {
+            // Not the last byte (checked above).
+            if b.get(i + 1) == Some(&b'.') {
                 return Err(AddressError::ConsecutiveDots { part });
             }
-            prev_dot = true;
-            continue;
-        }
-        prev_dot = false;
-        if c >= 0x80 {
+        } else if c >= 0x80 {
             ascii = false;
-        } else if ASCII_CLASS[usize::from(c)] & ATEXT == 0 {
+        } else {
             return Err(AddressError::InvalidCharacter {
                 character: char::from(c),
                 position: base + i,
                 part,
             });
         }
+        i += 1;
     }
     if !ascii {
         let first = char_at(local, 0);
@@ -1852,12 +2164,21 @@ fn check_local(
     Ok(ascii)
 }
 
-/// The normalized form of a non-ASCII local part: UTS #46 mapping
-/// (lowercase, NFC, compatibility forms folded, as for domain labels) when
-/// the result is still a valid local part, plain lowercasing otherwise (for
-/// example `＠`, which would map to `@`, or a dot-separated piece that looks
-/// like punycode).
-fn local_key(local: &str) -> String {
+/// Appends the normalized form of a non-ASCII local part to `out`: UTS #46
+/// mapping (lowercase, NFC, compatibility forms folded, as for domain
+/// labels) when the result is still a valid local part, plain lowercasing
+/// otherwise (for example `＠`, which would map to `@`, or a dot-separated
+/// piece that looks like punycode).
+fn local_key(local: &str, out: &mut String) {
+    if latin1_local_key(local, out) {
+        debug_assert_eq!(out.as_str(), uts46_local_key(local), "{local:?}");
+        return;
+    }
+    out.push_str(&uts46_local_key(local));
+}
+
+/// [`local_key`] through the `idna` crate.
+fn uts46_local_key(local: &str) -> String {
     let xn = |s: &str| {
         s.split('.')
             .any(|p| p.len() >= 4 && p.as_bytes()[..4].eq_ignore_ascii_case(b"xn--"))
@@ -1870,6 +2191,48 @@ fn local_key(local: &str) -> String {
         }
     }
     local.to_lowercase()
+}
+
+/// [`local_key`] without the `idna` crate for a checked local part whose
+/// non-ASCII characters are all Latin-1 letters (`À`..`ÿ` but `×` and `÷`),
+/// as in `müller` or `josé`: appends it lowercased to `out` and returns
+/// true, or returns false (and appends nothing) for any other local part.
+///
+/// For such text UTS #46 maps the uppercase letters (ASCII and `À`..`Þ`) to
+/// lowercase and keeps everything else (`ß` too: non-transitional), the
+/// result is already NFC (Latin-1 letters are precomposed starters that
+/// never compose with a neighbour), it has no right-to-left or joiner
+/// characters (so no bidi or CONTEXTJ rule applies), and it is still a
+/// valid local part with no `xn--` piece if the input was one and had none.
+/// `tests::latin1_local_key_agrees_with_uts46` checks it against the crate.
+fn latin1_local_key(local: &str, out: &mut String) -> bool {
+    let b = local.as_bytes();
+    let mut k = 0;
+    while k < b.len() {
+        match b[k] {
+            0..0x80 => k += 1,
+            // U+00C0..=U+00FF is C3 80..=C3 BF; U+00D7 is C3 97, U+00F7 C3 B7.
+            0xC3 if matches!(b.get(k + 1), Some(&t) if (0x80..0xC0).contains(&t) && t != 0x97 && t != 0xB7) =>
+            {
+                k += 2;
+            }
+            _ => return false,
+        }
+    }
+    // A piece starting with `xn--` would be decoded as punycode.
+    if b.split(|&c| c == b'.')
+        .any(|p| p.len() >= 4 && p[..4].eq_ignore_ascii_case(b"xn--"))
+    {
+        return false;
+    }
+    out.reserve(b.len());
+    for c in local.chars() {
+        out.push(match c {
+            'A'..='Z' | '\u{C0}'..='\u{DE}' => char::from_u32(u32::from(c) + 0x20).unwrap_or(c),
+            _ => c,
+        });
+    }
+    true
 }
 
 /// Whether `s` passes the local-part character and dot rules.
@@ -1885,6 +2248,79 @@ fn is_local_form(s: &str) -> bool {
         && !s
             .chars()
             .any(|c| !c.is_ascii() && (is_unsafe_in_address(c) || is_canonically_special(c)))
+}
+
+/// The `@` of a plain ASCII address: at most [`MAX_ADDRESS_LEN`] octets, a
+/// local part of at most [`MAX_LOCAL_PART_LEN`] octets made of non-empty
+/// runs of RFC 5322 `atext` separated by single dots, one `@`, and a plain
+/// domain ([`is_plain_ascii_domain`]).
+///
+/// Such an address passes every check of `Validator::any_address` without
+/// a warning (no control, space, quote, parenthesis, bracket or second `@`;
+/// the local part checks; the domain checks without IDNA; the key is as
+/// long as the address), and the `email_address` crate accepts its local
+/// part and domain (see `any_address` and [`is_plain_ascii_domain`]).
+fn plain_address(b: &[u8]) -> Option<usize> {
+    if b.len() > MAX_ADDRESS_LEN {
+        return None;
+    }
+    let mut i = 0;
+    let at = loop {
+        let j = skip_to(b, i, LOCAL_STOP);
+        if j == i {
+            // Empty: a leading, trailing or doubled dot, or no local part.
+            return None;
+        }
+        match b.get(j) {
+            Some(b'.') => i = j + 1,
+            Some(b'@') => break j,
+            _ => return None,
+        }
+    };
+    (at <= MAX_LOCAL_PART_LEN && is_plain_ascii_domain(&b[at + 1..])).then_some(at)
+}
+
+/// Whether an ASCII domain is plain: letters, digits, hyphens and dots
+/// only, at most [`MAX_DOMAIN_LEN`] octets, at least two labels of 1 to
+/// [`MAX_LABEL_LEN`] octets, none starting or ending with a hyphen or with
+/// hyphens in its 3rd and 4th positions (so no punycode), and the last
+/// ending with a letter.
+///
+/// These are exactly the domains that pass the letter-digit-hyphen check
+/// and for which [`check_labels`] returns `Ok(false)` (no error, no
+/// punycode), in one pass. Such a domain, lowercased, also passes
+/// `email_address::EmailAddress::is_valid_domain`: it is not empty, at most
+/// 254 octets, not a `[literal]`, and every label is 1 to 63 octets of
+/// `atext` (letters, digits, hyphens) starting and ending with a letter or
+/// digit.
+fn is_plain_ascii_domain(d: &[u8]) -> bool {
+    fn plain_label(l: &[u8]) -> bool {
+        match (l.first(), l.last()) {
+            (Some(&first), Some(&last)) => {
+                l.len() <= MAX_LABEL_LEN
+                    && first != b'-'
+                    && last != b'-'
+                    && !(l.len() >= 4 && l[2] == b'-' && l[3] == b'-')
+            }
+            _ => false,
+        }
+    }
+    if d.len() > MAX_DOMAIN_LEN {
+        return false;
+    }
+    let mut start = 0;
+    for (i, &c) in d.iter().enumerate() {
+        if c == b'.' {
+            if !plain_label(&d[start..i]) {
+                return false;
+            }
+            start = i + 1;
+        } else if c >= 0x80 || ASCII_CLASS[usize::from(c)] & LDH == 0 {
+            return false;
+        }
+    }
+    let last = &d[start..];
+    start > 0 && plain_label(last) && last.last().is_some_and(u8::is_ascii_alphabetic)
 }
 
 /// Structure of an ASCII (or IDNA-encoded) domain; returns whether it has
@@ -1985,6 +2421,7 @@ fn punycode_domain(lower: &str) -> Result<SlowDomain, AddressError> {
         ascii: lower.to_owned(),
         lower: lower.to_owned(),
         confusable: unicode.split('.').any(is_confusable),
+        crate_ok: false,
     })
 }
 
@@ -2051,6 +2488,7 @@ fn unicode_domain(domain: &str) -> Result<SlowDomain, AddressError> {
         confusable: domain.split(is_dot_like).any(is_confusable),
         lower: domain.to_lowercase(),
         ascii,
+        crate_ok: false,
     })
 }
 
@@ -2416,6 +2854,82 @@ mod tests {
     }
 
     #[test]
+    fn latin1_local_key_agrees_with_uts46() {
+        // Every code point of the Latin-1 letter block, alone and among
+        // ASCII (upper and lower case, digits, dots, atext symbols).
+        for u in 0xA0u32..=0x17F {
+            let c = char::from_u32(u).expect("a scalar value");
+            for local in [
+                format!("{c}"),
+                format!("A{c}b"),
+                format!("{c}.Z9"),
+                format!("x+{c}{c}'Q"),
+                format!("{c}~XN-{c}"),
+            ] {
+                let mut fast = String::from("kept:");
+                let used = latin1_local_key(&local, &mut fast);
+                let expected = (0xC0..=0xFF).contains(&u) && u != 0xD7 && u != 0xF7;
+                assert_eq!(used, expected, "{local:?}");
+                if used {
+                    assert_eq!(fast, format!("kept:{}", uts46_local_key(&local)));
+                } else {
+                    assert_eq!(fast, "kept:", "nothing appended for {local:?}");
+                }
+            }
+        }
+        // A piece that reads as punycode takes the general path.
+        let mut out = String::new();
+        assert!(!latin1_local_key("xN--é", &mut out));
+        assert!(!latin1_local_key("é.Xn--abc", &mut out));
+        assert!(out.is_empty());
+        assert!(latin1_local_key("é.xn-abc", &mut out));
+        assert_eq!(out, "é.xn-abc");
+    }
+
+    #[test]
+    fn plain_ascii_domains_are_the_ones_check_labels_passes_without_punycode() {
+        let label = "a".repeat(63);
+        let domains = [
+            "example.com".to_owned(),
+            "Example.COM".to_owned(),
+            "a.b".to_owned(),
+            "a-b.c-d.ef".to_owned(),
+            "x.y1".to_owned(),
+            "x.1y".to_owned(),
+            "x.123".to_owned(),
+            "1.2.3.4".to_owned(),
+            "localhost".to_owned(),
+            ".x.com".to_owned(),
+            "x.com.".to_owned(),
+            "x..com".to_owned(),
+            "-x.com".to_owned(),
+            "x-.com".to_owned(),
+            "ab--c.com".to_owned(),
+            "xn--bcher-kva.com".to_owned(),
+            "XN--0.com".to_owned(),
+            "ab-c.com".to_owned(),
+            "x_y.com".to_owned(),
+            "x y.com".to_owned(),
+            String::new(),
+            format!("{label}.com"),
+            format!("{label}a.com"),
+            format!("{label}.{label}.{label}.{}", "a".repeat(61)),
+            format!("{label}.{label}.{label}.{}", "a".repeat(62)),
+        ];
+        for d in &domains {
+            let ldh = d
+                .bytes()
+                .all(|c| c == b'.' || ASCII_CLASS[usize::from(c)] & LDH != 0);
+            let labels = check_labels(&d.to_ascii_lowercase(), d);
+            assert_eq!(
+                is_plain_ascii_domain(d.as_bytes()),
+                ldh && labels == Ok(false),
+                "{d:?}: {labels:?}"
+            );
+        }
+    }
+
+    #[test]
     fn paste_separators() {
         let p = parse_recipients("a@x.com,b@x.com;c@x.com\nd@x.com\r\ne@x.com f@x.com\tg@x.com");
         assert_eq!(
@@ -2505,6 +3019,82 @@ mod tests {
             &p.entries[2].outcome,
             EntryOutcome::Duplicate { mailbox, first: 0 } if mailbox.display_name.as_deref() == Some("A")
         ));
+    }
+
+    #[test]
+    fn duplicates_are_found_through_colliding_hashes() {
+        let valid = |key: &str| PasteEntry {
+            span: Span { start: 0, end: 0 },
+            text: key.to_owned(),
+            outcome: EntryOutcome::Valid(Mailbox {
+                display_name: None,
+                address: key.to_owned(),
+                key: key.to_owned(),
+                ascii_domain: "x.com".to_owned(),
+                warnings: Vec::new(),
+            }),
+        };
+        let keys = [
+            "a@x.com", "b@x.com", "a@x.com", "-", "b@x.com", "c@x.com", "c@x.com", "b@x.com",
+            "d@x.com", "a@x.com",
+        ];
+        let mut entries: Vec<PasteEntry> = keys
+            .iter()
+            .map(|&k| match k {
+                "-" => PasteEntry {
+                    span: Span { start: 0, end: 0 },
+                    text: k.to_owned(),
+                    outcome: EntryOutcome::Invalid {
+                        error: AddressError::MissingAt,
+                    },
+                },
+                _ => valid(k),
+            })
+            .collect();
+        let mut hashes = KeyHashes::new(100, 0);
+        for (i, k) in keys.iter().enumerate() {
+            match *k {
+                "-" => {}
+                // a, b and c share one hash, d has its own.
+                "d@x.com" => hashes.push(i, k),
+                _ => hashes.push_hash(i, 42 << 40),
+            }
+        }
+        hashes.mark_duplicates(&mut entries);
+        let got: Vec<String> = entries
+            .iter()
+            .map(|e| match &e.outcome {
+                EntryOutcome::Valid(m) => format!("valid {}", m.key),
+                EntryOutcome::Duplicate { mailbox, first } => {
+                    format!("dup {} of {first}", mailbox.key)
+                }
+                EntryOutcome::Invalid { error } => error.code().to_owned(),
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                "valid a@x.com",
+                "valid b@x.com",
+                "dup a@x.com of 0",
+                "missing_at",
+                "dup b@x.com of 1",
+                "valid c@x.com",
+                "dup c@x.com of 5",
+                "dup b@x.com of 1",
+                "valid d@x.com",
+                "dup a@x.com of 0",
+            ]
+        );
+    }
+
+    #[test]
+    fn many_copies_of_one_address_point_at_the_first() {
+        let text = "ada@example.com\n".repeat(100_000);
+        let p = parse_recipients(&text);
+        assert_eq!(p.recognized(), 1);
+        assert_eq!(p.duplicates().count(), 99_999);
+        assert!(p.duplicates().all(|(_, first)| first == 0));
     }
 
     #[test]
@@ -2629,6 +3219,41 @@ mod tests {
                 }
                 if let Ok(m) = parse_address(&s) {
                     prop_assert_eq!(parse_address(&m.key).map(|k| k.key), Ok(m.key.clone()));
+                }
+            }
+
+            #[test]
+            fn latin1_local_keys_match_uts46(local in "[A-Za-z0-9'+_\u{C0}-\u{FF}\u{100}-\u{17F}]{1,8}(\\.[A-Za-z0-9\u{C0}-\u{FF}-]{1,8}){0,2}") {
+                let mut fast = String::new();
+                if latin1_local_key(&local, &mut fast) {
+                    prop_assert_eq!(fast, uts46_local_key(&local));
+                } else {
+                    prop_assert!(fast.is_empty());
+                }
+            }
+
+            #[test]
+            fn accepted_addresses_pass_the_email_address_crate(
+                s in prop_oneof![
+                    "[A-Za-z0-9.!#$%&'*+/=?^_`{|}~@-]{1,12}@[A-Za-z0-9._-]{1,16}",
+                    "[a-zé.+]{1,8}@[a-zé0-9.-]{1,10}\\.[a-zé0-9-]{1,6}",
+                    "(xn--[a-z0-9-]{1,8}|[a-z]{1,4})@(xn--[a-z0-9-]{1,12}|[A-Za-z0-9-]{1,8})\\.[a-zA-Z0-9-]{1,6}",
+                    address(),
+                ]
+            ) {
+                // The promise of the module doc: the bare local part (when
+                // ASCII) and the ASCII domain pass the crate.
+                if let Ok(m) = parse_address(&s) {
+                    let local = m.local_part();
+                    prop_assert!(
+                        !local.is_ascii() || email_address::EmailAddress::is_valid_local_part(local),
+                        "{:?}", m
+                    );
+                    prop_assert!(email_address::EmailAddress::is_valid_domain(&m.ascii_domain), "{:?}", m);
+                    if local.is_ascii() {
+                        let bare = format!("{local}@{}", m.ascii_domain);
+                        prop_assert!(email_address::EmailAddress::is_valid(&bare), "{}", bare);
+                    }
                 }
             }
 

@@ -3,13 +3,14 @@
 //! spans lie in the text, in order, on character boundaries, and slice to
 //! the fragment's text; the recognized count equals the distinct keys;
 //! a duplicate points at an earlier valid entry with the same key; every
-//! valid mailbox parses again on its own to the same key.
+//! valid mailbox parses again on its own to the same key; every accepted
+//! address passes the `email_address` crate.
 
 #![no_main]
 
 use std::collections::HashSet;
 
-use enlist::email::{EntryOutcome, parse_address, parse_recipients};
+use enlist::email::{EntryOutcome, Mailbox, parse_address, parse_recipients};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -27,6 +28,7 @@ fuzz_target!(|data: &[u8]| {
         match &e.outcome {
             EntryOutcome::Valid(m) => {
                 assert!(keys.insert(m.key.clone()), "a key counted twice");
+                assert_passes_email_address(m);
                 let again = parse_address(&m.address).expect("a valid address parses alone");
                 assert_eq!(again.key, m.key);
             }
@@ -46,5 +48,20 @@ fuzz_target!(|data: &[u8]| {
     // A single-entry field agrees with the paste box on what it accepts.
     if let Ok(m) = parse_address(text) {
         assert!(!m.key.is_empty() && m.key.len() <= enlist::email::MAX_ADDRESS_LEN);
+        assert_passes_email_address(&m);
     }
 });
+
+/// The module's promise: every accepted address also passes the
+/// `email_address` crate (its ASCII local part, and its ASCII domain).
+fn assert_passes_email_address(m: &Mailbox) {
+    let local = m.local_part();
+    assert!(
+        !local.is_ascii() || email_address::EmailAddress::is_valid_local_part(local),
+        "{m:?}"
+    );
+    assert!(
+        email_address::EmailAddress::is_valid_domain(&m.ascii_domain),
+        "{m:?}"
+    );
+}
