@@ -736,7 +736,7 @@ fn from_hex(s: &str) -> Option<String> {
         }
     }
     let bytes = s.as_bytes();
-    if bytes.len() % 2 != 0 {
+    if !bytes.len().is_multiple_of(2) {
         return None;
     }
     let raw = bytes

@@ -1,0 +1,496 @@
+//! The PostgreSQL store's throughput and latency, against a real server:
+//!
+//! 0. **The engine alone** on MemoryStore, for scale: what the store adds
+//!    is the rest.
+//! 1. **Issue**: 100,000 invitations in 1,000 batches of 100 through the
+//!    engine (`Enlist::invite`) into one organization → invitations per
+//!    second. A warm-up of 1,000 invitations in another organization and an
+//!    `ANALYZE` come first (what autovacuum does in a table's first minute).
+//! 2. **Ceiling**: the very rows those batches wrote (each invitation, its
+//!    outbox message and its event), inserted again into a fresh schema with
+//!    the same indexes, through the same driver, one prepared single-row
+//!    `INSERT` per row, in transactions of 100 invitations (300 rows) →
+//!    invitations (and rows) per second. Issue and ceiling alternate in ten
+//!    rounds so that both see the same machine; the ratio issue/ceiling is
+//!    what the engine and the store cost on top of writing the rows.
+//! 3. **With 1,000,000 pending invitations** in one organization (a fixture
+//!    made from an invitation the engine issued, inserted with multi-row
+//!    `INSERT ... SELECT FROM unnest` in transactions of 50,000 rows through
+//!    the raw driver, then `ANALYZE`): accept latency through the engine,
+//!    and other reads and writes that must not grow with the organization.
+//!
+//! Run it against the test server:
+//!
+//! ```text
+//! export ENLIST_TEST_POSTGRES_URL="$(scripts/postgres.sh start)"
+//! cargo bench -p enlist-postgres
+//! scripts/postgres.sh stop
+//! ```
+//!
+//! `ENLIST_BENCH_INVITES` (default 100000) and `ENLIST_BENCH_PENDING`
+//! (default 1000000) make a quicker run. Without the URL it prints SKIPPED.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use enlist::{
+    Actor, Enlist, Invitation, InvitationQuery, InvitationStatus, InviteRequest, MemberQuery,
+    NewOrganization, OrgId, RecipientInput, Recipients, Registration, SecretHash, Store,
+};
+use enlist_postgres::PostgresStore;
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn schema_name(what: &str) -> String {
+    format!("enlist_bench_{what}_{}", std::process::id())
+}
+
+fn raw(url: &str, schema: &str) -> postgres::Client {
+    let mut c = postgres::Client::connect(url, postgres::NoTls).expect("connect");
+    c.batch_execute(&format!("SET search_path TO \"{schema}\""))
+        .expect("search_path");
+    c
+}
+
+fn drop_schema(url: &str, schema: &str) {
+    let mut c = postgres::Client::connect(url, postgres::NoTls).expect("connect");
+    c.batch_execute(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"))
+        .expect("drop schema");
+}
+
+fn store(url: &str, schema: &str) -> Arc<PostgresStore> {
+    drop_schema(url, schema);
+    Arc::new(PostgresStore::connect_in_schema(url, schema).expect("store"))
+}
+
+fn new_org(e: &Enlist) -> (OrgId, Actor) {
+    let (org, owner) = e
+        .create_organization(
+            NewOrganization::new("Bench", "owner", "owner@bench.test").with_owner_name("O", "W"),
+        )
+        .expect("org");
+    (org.id, Actor::Member(owner.id))
+}
+
+fn batch(from: usize, n: usize) -> InviteRequest {
+    InviteRequest::new(Recipients::List(
+        (from..from + n)
+            .map(|i| RecipientInput::email(format!("person{i}@bench.test")))
+            .collect(),
+    ))
+}
+
+/// Latency summary of `samples`.
+fn summary(mut samples: Vec<Duration>) -> String {
+    samples.sort();
+    let at = |q: f64| samples[((samples.len() - 1) as f64 * q).round() as usize];
+    let mean = samples.iter().sum::<Duration>() / samples.len() as u32;
+    format!(
+        "mean {:.2} ms, p50 {:.2} ms, p95 {:.2} ms, p99 {:.2} ms (n = {})",
+        ms(mean),
+        ms(at(0.5)),
+        ms(at(0.95)),
+        ms(at(0.99)),
+        samples.len()
+    )
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+/// Times `f` `n` times.
+fn time_n(n: usize, mut f: impl FnMut(usize)) -> Vec<Duration> {
+    (0..n)
+        .map(|i| {
+            let start = Instant::now();
+            f(i);
+            start.elapsed()
+        })
+        .collect()
+}
+
+type Param = Box<dyn postgres::types::ToSql + Sync>;
+
+fn refs(v: &[Param]) -> Vec<&(dyn postgres::types::ToSql + Sync)> {
+    v.iter().map(|p| p.as_ref()).collect()
+}
+
+fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        // `cargo bench -- --list` (and test harnesses) ask what is here.
+        println!("throughput: bench");
+        return;
+    }
+    let Some(url) = std::env::var("ENLIST_TEST_POSTGRES_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+    else {
+        println!("SKIPPED: ENLIST_TEST_POSTGRES_URL not set");
+        return;
+    };
+    let invites = env_usize("ENLIST_BENCH_INVITES", 100_000).max(100) / 100 * 100;
+    let pending = env_usize("ENLIST_BENCH_PENDING", 1_000_000);
+    bench_memory(invites);
+    let (issue_rate, ceiling) = bench_issue_and_ceiling(&url, invites);
+    println!(
+        "issue / ceiling: {:.2} (aim: at least 0.50)",
+        issue_rate / ceiling
+    );
+    bench_big_org(&url, pending);
+    for s in ["issue", "ceiling", "big"] {
+        drop_schema(&url, &schema_name(s));
+    }
+}
+
+/// 0. The engine alone, on MemoryStore: what the store adds is the rest.
+fn bench_memory(invites: usize) {
+    let e = Enlist::in_memory();
+    let (org, actor) = new_org(&e);
+    let start = Instant::now();
+    for b in 0..invites / 100 {
+        let r = e.invite(&org, &actor, batch(b * 100, 100)).expect("invite");
+        assert_eq!(r.issued.len(), 100);
+    }
+    let elapsed = start.elapsed();
+    println!(
+        "engine alone (MemoryStore): {invites} invitations in {:.1} s, {:.0} invitations/s",
+        elapsed.as_secs_f64(),
+        invites as f64 / elapsed.as_secs_f64()
+    );
+}
+
+/// 1 and 2. Invitations issued per second through the engine, and the
+/// ceiling: the same rows inserted raw. The two alternate in rounds of a
+/// tenth of the batches each, so that both see the same machine (the load
+/// of a shared machine drifts over minutes).
+fn bench_issue_and_ceiling(url: &str, invites: usize) -> (f64, f64) {
+    let schema = schema_name("issue");
+    let s = store(url, &schema);
+    let e = Enlist::new(s.clone());
+    // Warm-up in another organization, then ANALYZE: the planner's view of
+    // a table that has served traffic for a minute (autovacuum analyzes a
+    // new table within its first minute of writes). Plans made on a table
+    // never analyzed can pick a wrong index; see docs/src/deploy-postgres.md.
+    let (warm, warm_actor) = new_org(&e);
+    for b in 0..10 {
+        e.invite(&warm, &warm_actor, batch(90_000_000 + b * 100, 100))
+            .expect("warm-up");
+    }
+    raw(url, &schema).batch_execute("ANALYZE").expect("analyze");
+    let (org, actor) = new_org(&e);
+
+    let to = schema_name("ceiling");
+    drop(store(url, &to)); // the same migrations: the same tables and indexes
+    let mut src = raw(url, &schema);
+    let mut dst = raw(url, &to);
+    let ins_inv = dst
+        .prepare(
+            "INSERT INTO invitations (org_id, invitation_id, batch_id, recipient_key, status,
+                 role, kind, license_type, secret_hash, created_s, created_ns, expires_s,
+                 expires_ns, body)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::text::json)",
+        )
+        .expect("prepare");
+    let ins_msg = dst
+        .prepare(
+            "INSERT INTO outbox (org_id, message_id, invitation_id, status, next_s, next_ns,
+                 created_s, created_ns, body)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::text::json)",
+        )
+        .expect("prepare");
+    let ins_ev = dst
+        .prepare("INSERT INTO events (org_id, seq, body) VALUES ($1, $2, $3::text::json)")
+        .expect("prepare");
+
+    let batches = invites / 100;
+    let rounds = 10.min(batches);
+    let mut issue_time = Duration::ZERO;
+    let mut ceiling_time = Duration::ZERO;
+    let mut per_batch = Vec::with_capacity(batches);
+    let mut next = 0;
+    let mut seq_before: i64 = src
+        .query_one(
+            "SELECT event_seq FROM org_heads WHERE org_id = $1",
+            &[&org.as_str()],
+        )
+        .expect("seq")
+        .get(0);
+    for round in 0..rounds {
+        let n = batches / rounds + usize::from(round < batches % rounds);
+        // The engine.
+        let mut batch_ids = Vec::with_capacity(n);
+        let start = Instant::now();
+        for _ in 0..n {
+            let t = Instant::now();
+            let r = e
+                .invite(&org, &actor, batch(next * 100, 100))
+                .expect("invite");
+            per_batch.push(t.elapsed());
+            assert_eq!(r.issued.len(), 100);
+            batch_ids.push(r.batch_id.0);
+            next += 1;
+        }
+        issue_time += start.elapsed();
+        // The rows it wrote, one invitation with its message and event at
+        // a time, decoded before the clock starts.
+        let rows = src
+            .query(
+                "SELECT i.org_id, i.invitation_id, i.batch_id, i.recipient_key, i.status, i.role,
+                        i.kind, i.license_type, i.secret_hash, i.created_s, i.created_ns,
+                        i.expires_s, i.expires_ns, i.body::text,
+                        o.org_id, o.message_id, o.invitation_id, o.status, o.next_s, o.next_ns,
+                        o.created_s, o.created_ns, o.body::text
+                 FROM invitations i
+                 JOIN outbox o ON o.org_id = i.org_id AND o.invitation_id = i.invitation_id
+                                  AND o.status = 'queued'
+                 WHERE i.org_id = $1 AND i.batch_id = ANY($2)",
+                &[&org.as_str(), &batch_ids],
+            )
+            .expect("rows written");
+        let seq_after: i64 = src
+            .query_one(
+                "SELECT event_seq FROM org_heads WHERE org_id = $1",
+                &[&org.as_str()],
+            )
+            .expect("seq")
+            .get(0);
+        let events: HashMap<String, postgres::Row> = src
+            .query(
+                "SELECT org_id, seq, body::text, body->'kind'->>'invitation' FROM events
+                 WHERE org_id = $1 AND seq > $2 AND seq <= $3
+                   AND body->'kind'->>'type' = 'invitation_issued'",
+                &[&org.as_str(), &seq_before, &seq_after],
+            )
+            .expect("events written")
+            .into_iter()
+            .map(|r| (r.get::<_, String>(3), r))
+            .collect();
+        seq_before = seq_after;
+        assert_eq!(rows.len(), n * 100);
+        assert_eq!(events.len(), n * 100);
+        let decode = |r: &postgres::Row, from: usize, types: &str| -> Vec<Param> {
+            types
+                .chars()
+                .enumerate()
+                .map(|(k, t)| match t {
+                    's' => Box::new(r.get::<_, String>(from + k)) as Param,
+                    'b' => Box::new(r.get::<_, Option<Vec<u8>>>(from + k)) as Param,
+                    'l' => Box::new(r.get::<_, Option<i64>>(from + k)) as Param,
+                    _ => Box::new(r.get::<_, Option<i32>>(from + k)) as Param,
+                })
+                .collect()
+        };
+        let mut decoded: Vec<(i64, [Vec<Param>; 3])> = rows
+            .iter()
+            .map(|r| {
+                let ev = &events[&r.get::<_, String>(1)];
+                (
+                    ev.get::<_, i64>(1),
+                    [
+                        decode(r, 0, "ssssssssblilis"),
+                        decode(r, 14, "sssslilis"),
+                        decode(ev, 0, "sls"),
+                    ],
+                )
+            })
+            .collect();
+        // In the order the engine wrote them.
+        decoded.sort_by_key(|(seq, _)| *seq);
+        let start = Instant::now();
+        for chunk in decoded.chunks(100) {
+            let mut tx = dst.transaction().expect("begin");
+            for (_, [inv, msg, ev]) in chunk {
+                tx.execute(&ins_inv, &refs(inv)).expect("insert invitation");
+                tx.execute(&ins_msg, &refs(msg)).expect("insert message");
+                tx.execute(&ins_ev, &refs(ev)).expect("insert event");
+            }
+            tx.commit().expect("commit");
+        }
+        ceiling_time += start.elapsed();
+    }
+    let issue_rate = invites as f64 / issue_time.as_secs_f64();
+    let ceiling_rate = invites as f64 / ceiling_time.as_secs_f64();
+    println!(
+        "issue: {invites} invitations in {batches} batches of 100 through the engine: \
+         {:.1} s, {issue_rate:.0} invitations/s; per batch: {}",
+        issue_time.as_secs_f64(),
+        summary(per_batch)
+    );
+    println!(
+        "ceiling: the same {invites} invitations + {invites} messages + {invites} events \
+         inserted raw (single-row INSERTs, transactions of 100 invitations = 300 rows): \
+         {:.1} s, {ceiling_rate:.0} invitations/s ({:.0} rows/s)",
+        ceiling_time.as_secs_f64(),
+        3.0 * invites as f64 / ceiling_time.as_secs_f64()
+    );
+    (issue_rate, ceiling_rate)
+}
+
+/// 3. An organization with `pending` pending invitations.
+fn bench_big_org(url: &str, pending: usize) {
+    let schema = schema_name("big");
+    let s = store(url, &schema);
+    let e = Enlist::new(s.clone());
+    let (org, actor) = new_org(&e);
+    // A template invitation made by the engine itself.
+    let template: Invitation = e
+        .invite(&org, &actor, batch(0, 1))
+        .expect("template")
+        .issued[0]
+        .invitation
+        .clone();
+    let start = Instant::now();
+    load_pending(url, &schema, &template, pending);
+    println!(
+        "fixture: {pending} pending invitations loaded in {:.1} s",
+        start.elapsed().as_secs_f64()
+    );
+    let mut c = raw(url, &schema);
+    c.batch_execute("ANALYZE").expect("analyze");
+    let total: i64 = c
+        .query_one(
+            "SELECT count(*) FROM invitations WHERE status = 'pending'",
+            &[],
+        )
+        .expect("count")
+        .get(0);
+    println!("organization: {total} pending invitations");
+
+    // Invitations to accept, issued through the engine into the big org.
+    let accepts = 300;
+    let mut tokens = Vec::new();
+    let batch_times = time_n(accepts / 100, |b| {
+        let r = e
+            .invite(&org, &actor, batch(10_000_000 + b * 100, 100))
+            .expect("invite");
+        tokens.extend(r.issued.into_iter().map(|i| i.secret.expect("secret")));
+    });
+    println!("invite a batch of 100 into it: {}", summary(batch_times));
+    let accept_times = time_n(tokens.len(), |i| {
+        e.accept(
+            tokens[i].expose(),
+            Registration {
+                user_ref: format!("acct-{i}"),
+                first_name: Some("A".into()),
+                last_name: Some("B".into()),
+                ..Registration::default()
+            },
+        )
+        .expect("accept");
+    });
+    println!("accept: {}", summary(accept_times));
+    let preview_times = time_n(100, |i| {
+        e.preview(tokens[i].expose()).expect("preview");
+    });
+    println!("preview (landing page): {}", summary(preview_times));
+    let q = InvitationQuery {
+        statuses: vec![InvitationStatus::Pending],
+        ..InvitationQuery::default()
+    };
+    let list_times = time_n(50, |_| {
+        let page = e.list_invitations(&org, &actor, &q).expect("list");
+        assert_eq!(page.items.len(), 50);
+    });
+    println!(
+        "list pending invitations, first page of 50: {}",
+        summary(list_times)
+    );
+    let usage_times = time_n(50, |_| {
+        e.license_usage(&org, &actor).expect("usage");
+    });
+    println!("seat usage (license_usage): {}", summary(usage_times));
+    let member_times = time_n(50, |_| {
+        e.list_members(&org, &actor, &MemberQuery::default())
+            .expect("members");
+    });
+    println!("list members, first page: {}", summary(member_times));
+    let store: &dyn Store = &*s;
+    let seat_times = time_n(50, |_| {
+        let mut tx = store.begin().expect("begin");
+        let c = tx.seat_count(&org, "standard").expect("seats");
+        assert!(c.open_invitations >= pending as u64);
+    });
+    println!("seat_count in a transaction: {}", summary(seat_times));
+}
+
+/// Inserts `n` pending invitations like `template` (distinct ids, keys and
+/// secrets), with the counters they imply, in transactions of 50,000 rows.
+fn load_pending(url: &str, schema: &str, template: &Invitation, n: usize) {
+    let mut c = raw(url, schema);
+    let chunk = 10_000;
+    let per_tx = 5;
+    let mut done = 0;
+    while done < n {
+        let mut tx = c.transaction().expect("begin");
+        for _ in 0..per_tx {
+            if done >= n {
+                break;
+            }
+            let m = chunk.min(n - done);
+            let mut ids = Vec::with_capacity(m);
+            let mut keys = Vec::with_capacity(m);
+            let mut hashes = Vec::with_capacity(m);
+            let mut created_s = Vec::with_capacity(m);
+            let mut created_ns = Vec::with_capacity(m);
+            let mut expires_s = Vec::with_capacity(m);
+            let mut expires_ns = Vec::with_capacity(m);
+            let mut bodies = Vec::with_capacity(m);
+            for i in done..done + m {
+                let mut inv = template.clone();
+                inv.id = enlist::InvitationId(format!("inv_fixture{i:08}"));
+                inv.recipient = enlist::Contact::Email(format!("pending{i}@bench.test"));
+                inv.recipient_key = format!("pending{i}@bench.test");
+                let digest: [u8; 32] = Sha256::digest(format!("fixture secret {i}")).into();
+                inv.secret_hash = Some(SecretHash(digest));
+                inv.created_at = template.created_at - chrono::Duration::seconds(i as i64);
+                ids.push(inv.id.0.clone());
+                keys.push(inv.recipient_key.clone());
+                hashes.push(digest.to_vec());
+                created_s.push(inv.created_at.timestamp());
+                created_ns.push(inv.created_at.timestamp_subsec_nanos() as i32);
+                let exp = inv.expires_at.expect("sent");
+                expires_s.push(exp.timestamp());
+                expires_ns.push(exp.timestamp_subsec_nanos() as i32);
+                bodies.push(serde_json::to_string(&inv).expect("json"));
+            }
+            tx.execute(
+                "INSERT INTO invitations (org_id, invitation_id, batch_id, recipient_key, status,
+                     role, kind, license_type, secret_hash, created_s, created_ns, expires_s,
+                     expires_ns, body)
+                 SELECT $1, i, $2, k, 'pending', 'member', 'member', 'standard', h, cs, cn, es,
+                        en, b::json
+                 FROM unnest($3::text[], $4::text[], $5::bytea[], $6::bigint[], $7::int4[],
+                             $8::bigint[], $9::int4[], $10::text[]) AS x (i, k, h, cs, cn, es, en, b)",
+                &[
+                    &template.org_id.as_str(),
+                    &template.batch_id.as_str(),
+                    &ids,
+                    &keys,
+                    &hashes,
+                    &created_s,
+                    &created_ns,
+                    &expires_s,
+                    &expires_ns,
+                    &bodies,
+                ],
+            )
+            .expect("fixture insert");
+            tx.execute(
+                "UPDATE counts SET n = n + $2 WHERE org_id = $1 AND what = 'invitation_license'
+                   AND key = 'standard' AND status = 'pending'",
+                &[&template.org_id.as_str(), &(m as i64)],
+            )
+            .expect("counts");
+            done += m;
+        }
+        tx.commit().expect("commit");
+    }
+}

@@ -1,0 +1,180 @@
+//! Between Rust values and columns: times split into seconds and
+//! nanoseconds, statuses by their snake_case names, entity bodies as JSON,
+//! and the page cursors (the same format as `MemoryStore`'s, so that a
+//! cursor means the same position in every store).
+
+use chrono::{DateTime, Utc};
+use enlist::{InvitationId, InvitationStatus, MemberId, MemberStatus, OutboxStatus, StoreError};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+/// A time as `(whole seconds since 1970, nanoseconds)`: the two columns
+/// `*_s` and `*_ns`. Exact for every chrono time, and sorted as chrono
+/// sorts (a leap second's nanoseconds run past 999,999,999).
+pub(crate) type Split = (i64, i32);
+
+/// Splits a time into its two columns.
+pub(crate) fn split(t: DateTime<Utc>) -> Split {
+    // Below 2 × 10^9, so it fits an i32.
+    let ns = i32::try_from(t.timestamp_subsec_nanos()).unwrap_or(i32::MAX);
+    (t.timestamp(), ns)
+}
+
+pub(crate) fn member_status(s: MemberStatus) -> &'static str {
+    s.as_str()
+}
+
+pub(crate) fn invitation_status(s: InvitationStatus) -> &'static str {
+    s.as_str()
+}
+
+pub(crate) fn outbox_status(s: OutboxStatus) -> &'static str {
+    match s {
+        OutboxStatus::Queued => "queued",
+        OutboxStatus::Sent => "sent",
+        OutboxStatus::Failed => "failed",
+        OutboxStatus::Superseded => "superseded",
+    }
+}
+
+/// An entity as the JSON of its `body` column.
+pub(crate) fn to_body<T: Serialize>(value: &T) -> Result<String, StoreError> {
+    serde_json::to_string(value).map_err(StoreError::other)
+}
+
+/// An entity read back from its `body` column.
+pub(crate) fn from_body<T: DeserializeOwned>(what: &str, body: &str) -> Result<T, StoreError> {
+    serde_json::from_str(body)
+        .map_err(|e| StoreError::Corrupt(format!("a stored {what} does not decode: {e}")))
+}
+
+/// Refuses text that PostgreSQL cannot keep in a `text` column (it has no
+/// NUL character), naming the field. Bodies are JSON, where a NUL is the
+/// escape `\u0000`: only the key columns need this check.
+pub(crate) fn key_text<'a>(field: &str, value: &'a str) -> Result<&'a str, StoreError> {
+    if value.contains('\0') {
+        return Err(StoreError::other(NulInKey {
+            field: field.to_owned(),
+        }));
+    }
+    Ok(value)
+}
+
+/// A key column value with a NUL character, which PostgreSQL's `text`
+/// cannot store.
+#[derive(Debug, thiserror::Error)]
+#[error("{field} contains a NUL character, which PostgreSQL cannot store in a key column")]
+pub struct NulInKey {
+    field: String,
+}
+
+// ---------------------------------------------------------------------------
+// Cursors: the format of MemoryStore's, so that a cursor means the same
+// position in every store: `m.<hex contact key>.<hex member id>` and
+// `i.<seconds>.<nanoseconds>.<hex invitation id>`.
+
+fn to_hex(s: &str) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(s.len() * 2);
+    for b in s.bytes() {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 0xf)]));
+    }
+    out
+}
+
+fn from_hex(s: &str) -> Option<String> {
+    fn digit(c: u8) -> Option<u8> {
+        match c {
+            b'0'..=b'9' => Some(c - b'0'),
+            b'a'..=b'f' => Some(c - b'a' + 10),
+            _ => None,
+        }
+    }
+    let bytes = s.as_bytes();
+    if bytes.len() % 2 != 0 {
+        return None;
+    }
+    let raw = bytes
+        .chunks_exact(2)
+        .map(|p| Some((digit(p[0])? << 4) | digit(p[1])?))
+        .collect::<Option<Vec<u8>>>()?;
+    String::from_utf8(raw).ok()
+}
+
+fn invalid_cursor(list: &str) -> StoreError {
+    StoreError::InvalidCursor {
+        list: list.to_owned(),
+    }
+}
+
+pub(crate) fn member_cursor(contact_key: &str, id: &str) -> String {
+    format!("m.{}.{}", to_hex(contact_key), to_hex(id))
+}
+
+pub(crate) fn parse_member_cursor(cursor: &str) -> Result<(String, MemberId), StoreError> {
+    let parse = || {
+        let (contact, id) = cursor.strip_prefix("m.")?.split_once('.')?;
+        Some((from_hex(contact)?, MemberId(from_hex(id)?)))
+    };
+    parse().ok_or_else(|| invalid_cursor("member"))
+}
+
+pub(crate) fn invitation_cursor(created: Split, id: &str) -> String {
+    format!("i.{}.{}.{}", created.0, created.1, to_hex(id))
+}
+
+pub(crate) fn parse_invitation_cursor(cursor: &str) -> Result<(Split, InvitationId), StoreError> {
+    let parse = || {
+        let mut parts = cursor.strip_prefix("i.")?.splitn(3, '.');
+        let secs: i64 = parts.next()?.parse().ok()?;
+        let nanos: u32 = parts.next()?.parse().ok()?;
+        let id = from_hex(parts.next()?)?;
+        // The same times MemoryStore accepts: chrono's.
+        let t = DateTime::from_timestamp(secs, nanos)?;
+        Some((split(t), InvitationId(id)))
+    };
+    parse().ok_or_else(|| invalid_cursor("invitation"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_refuse_garbage() {
+        let c = member_cursor("a.b@x.test", "mem_1");
+        assert_eq!(
+            parse_member_cursor(&c).expect("parses"),
+            ("a.b@x.test".to_owned(), MemberId("mem_1".into()))
+        );
+        let c = invitation_cursor((1_700_000_000, 42), "inv_.x");
+        assert_eq!(
+            parse_invitation_cursor(&c).expect("parses"),
+            ((1_700_000_000, 42), InvitationId("inv_.x".into()))
+        );
+        for bad in ["", "m.", "m.zz.00", "m.616", "i.1.2.00", "x.00.00"] {
+            let err = parse_member_cursor(bad).expect_err(bad);
+            assert!(matches!(&err, StoreError::InvalidCursor { list } if list == "member"));
+        }
+        for bad in ["", "i.", "i.x.0.00", "i.1.2.0g", "i.1.-2.00", "m.00.00"] {
+            let err = parse_invitation_cursor(bad).expect_err(bad);
+            assert!(matches!(&err, StoreError::InvalidCursor { list } if list == "invitation"));
+        }
+    }
+
+    #[test]
+    fn times_split_exactly_and_sort_like_chrono() {
+        let a = DateTime::from_timestamp(-5, 999_999_999).expect("time");
+        let b = DateTime::from_timestamp(-4, 0).expect("time");
+        assert_eq!(split(a), (-5, 999_999_999));
+        assert!(split(a) < split(b));
+        assert_eq!(split(b), (-4, 0));
+    }
+
+    #[test]
+    fn nul_is_refused_in_keys_only() {
+        assert!(key_text("contact_key", "a\0b").is_err());
+        assert_eq!(key_text("contact_key", "a'b;").expect("fine"), "a'b;");
+    }
+}

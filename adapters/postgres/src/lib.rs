@@ -1,0 +1,352 @@
+#![doc = include_str!("../README.md")]
+#![warn(missing_docs)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
+mod codec;
+mod error;
+mod pool;
+mod tx;
+
+pub use codec::NulInKey;
+
+use enlist::{OrgId, Store, StoreError, StoreResult, Transaction};
+use pool::Pool;
+use postgres::tls::{MakeTlsConnect, TlsConnect};
+use postgres::{Config, NoTls, Socket};
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+/// The migrations, in order: `(version, name, SQL)`. Version `n` is the
+/// file `migrations/000n_*.sql`; a store at version `v` applies every
+/// migration above `v`, in one transaction.
+const MIGRATIONS: &[(u32, &str, &str)] = &[(
+    1,
+    "0001_initial",
+    include_str!("../migrations/0001_initial.sql"),
+)];
+
+/// How long an organization stays "contended" after a write conflict in it:
+/// meanwhile this store locks it at the first read instead of the first
+/// write (see the crate documentation).
+const CONTENDED_FOR: Duration = Duration::from_secs(10);
+/// Organizations remembered as contended, at most.
+const CONTENDED_MAX: usize = 4096;
+
+/// Settings of a [`PostgresStore`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PostgresOptions {
+    /// The schema to keep the tables in (created when missing, and set as
+    /// the `search_path` of every connection); `None` uses the connection's
+    /// default (`public`, usually).
+    pub schema: Option<String>,
+    /// Connections the pool opens at most (default 16). Each open
+    /// transaction holds one.
+    pub max_connections: usize,
+    /// How long `begin` waits for a free connection before it reports
+    /// [`StoreError::Unavailable`] (default 30 s).
+    pub acquire_timeout: Duration,
+    /// How long a statement waits for a row lock held by another
+    /// transaction before it fails with [`StoreError::Unavailable`]
+    /// (default 30 s): a safety net against a transaction left open.
+    pub lock_timeout: Duration,
+}
+
+impl Default for PostgresOptions {
+    fn default() -> Self {
+        Self {
+            schema: None,
+            max_connections: 16,
+            acquire_timeout: Duration::from_secs(30),
+            lock_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+impl PostgresOptions {
+    /// The default options with the tables in `schema`.
+    pub fn in_schema(schema: impl Into<String>) -> Self {
+        Self {
+            schema: Some(schema.into()),
+            ..Self::default()
+        }
+    }
+}
+
+/// A [`Store`] in a PostgreSQL database, shared by any number of
+/// application servers.
+///
+/// Create it once per process and share it (`Arc<PostgresStore>` or
+/// `Arc<dyn Store>`) between threads; it holds a pool of connections. See
+/// the crate documentation for the schema and the concurrency guarantees.
+pub struct PostgresStore {
+    pub(crate) pool: Pool,
+    /// Organizations where a write conflict happened lately, with when.
+    contended: Mutex<HashMap<OrgId, Instant>>,
+    schema: Option<String>,
+}
+
+impl PostgresStore {
+    /// The schema version this library writes. A database with a lower
+    /// version is migrated on connect; one with a higher version is refused
+    /// with [`StoreError::SchemaTooNew`].
+    pub const SCHEMA_VERSION: u32 = 1;
+
+    /// Connects to `url` (libpq `key=value` form or a `postgres://` URL),
+    /// without TLS, and brings the schema up to
+    /// [`PostgresStore::SCHEMA_VERSION`]. The tables go in the connection's
+    /// default schema; see [`PostgresStore::connect_in_schema`].
+    pub fn connect(url: &str) -> StoreResult<PostgresStore> {
+        Self::connect_with_options(url, PostgresOptions::default())
+    }
+
+    /// Like [`PostgresStore::connect`], with the tables in `schema`, which
+    /// is created when missing and set as the `search_path` of every
+    /// connection: one database can hold many independent stores (test
+    /// isolation, one schema per tenant or environment).
+    pub fn connect_in_schema(url: &str, schema: &str) -> StoreResult<PostgresStore> {
+        Self::connect_with_options(url, PostgresOptions::in_schema(schema))
+    }
+
+    /// Connects without TLS, with `options`.
+    pub fn connect_with_options(url: &str, options: PostgresOptions) -> StoreResult<PostgresStore> {
+        Self::connect_with_tls(url, options, NoTls)
+    }
+
+    /// Connects with a TLS connector (for example `postgres-native-tls`'s
+    /// `MakeTlsConnector` or `postgres-openssl`'s), with `options`.
+    pub fn connect_with_tls<T>(
+        url: &str,
+        options: PostgresOptions,
+        tls: T,
+    ) -> StoreResult<PostgresStore>
+    where
+        T: MakeTlsConnect<Socket> + Clone + Send + Sync + 'static,
+        T::Stream: Send,
+        T::TlsConnect: Send,
+        <T::TlsConnect as TlsConnect<Socket>>::Future: Send,
+    {
+        let mut config: Config = url.parse().map_err(|e| {
+            StoreError::Unavailable(format!("not a PostgreSQL connection string: {e}"))
+        })?;
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(Duration::from_secs(10));
+        }
+        if config.get_application_name().is_none() {
+            config.application_name("enlist");
+        }
+        if let Some(schema) = &options.schema {
+            check_schema_name(schema)?;
+        }
+        let mut setup = format!(
+            "SET lock_timeout = {}",
+            options.lock_timeout.as_millis().max(1)
+        );
+        if let Some(schema) = &options.schema {
+            setup.push_str(&format!("; SET search_path TO {}", quote_ident(schema)));
+        }
+        let connect = Box::new(move || config.connect(tls.clone()));
+        let pool = Pool::new(
+            connect,
+            setup,
+            options.max_connections,
+            options.acquire_timeout,
+        );
+        let store = PostgresStore {
+            pool,
+            contended: Mutex::new(HashMap::new()),
+            schema: options.schema,
+        };
+        store.migrate()?;
+        Ok(store)
+    }
+
+    /// The schema the tables are in, if one was named.
+    pub fn schema(&self) -> Option<&str> {
+        self.schema.as_deref()
+    }
+
+    /// Brings the schema up to date, in one transaction, holding an
+    /// advisory lock so that servers starting together do not race.
+    fn migrate(&self) -> StoreResult<()> {
+        let mut lease = self.pool.get()?;
+        let result = migrate(&mut lease.conn()?.client, self.schema.as_deref());
+        if result.is_err() {
+            // Whatever state the failure left, do not reuse it.
+            if lease.conn()?.client.batch_execute("ROLLBACK").is_err() {
+                lease.mark_broken();
+            }
+        }
+        result
+    }
+
+    /// Whether a write conflict happened in `org` lately.
+    pub(crate) fn is_contended(&self, org: &OrgId) -> bool {
+        let map = self
+            .contended
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        map.get(org).is_some_and(|at| at.elapsed() < CONTENDED_FOR)
+    }
+
+    /// Remembers a write conflict in `org`.
+    pub(crate) fn mark_contended(&self, org: &OrgId) {
+        let mut map = self
+            .contended
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if map.len() >= CONTENDED_MAX {
+            map.retain(|_, at| at.elapsed() < CONTENDED_FOR);
+            if map.len() >= CONTENDED_MAX {
+                map.clear();
+            }
+        }
+        map.insert(org.clone(), Instant::now());
+    }
+}
+
+impl fmt::Debug for PostgresStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // No connection string here: it may hold a password.
+        f.debug_struct("PostgresStore")
+            .field("schema", &self.schema)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Store for PostgresStore {
+    fn begin(&self) -> StoreResult<Box<dyn Transaction + '_>> {
+        let tx = tx::PgTx::begin(self)?;
+        Ok(Box::new(tx))
+    }
+}
+
+/// A schema name PostgreSQL takes as an identifier: 1 to 63 bytes, no NUL.
+fn check_schema_name(schema: &str) -> StoreResult<()> {
+    if schema.is_empty() || schema.len() > 63 || schema.contains('\0') {
+        return Err(StoreError::Unavailable(format!(
+            "the schema name {schema:?} is not usable: it must be 1 to 63 bytes without NUL"
+        )));
+    }
+    Ok(())
+}
+
+/// `name` as a quoted SQL identifier.
+fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// A stable 64-bit key for the migration advisory lock of one schema
+/// (FNV-1a), so that only migrations of the same schema wait for each other.
+fn advisory_key(schema: Option<&str>) -> i64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in "enlist-postgres:migrate:"
+        .bytes()
+        .chain(schema.unwrap_or("").bytes())
+    {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    i64::from_ne_bytes(h.to_ne_bytes())
+}
+
+/// Creates the schema when missing and applies the migrations it lacks.
+fn migrate(client: &mut postgres::Client, schema: Option<&str>) -> StoreResult<()> {
+    use error::db_err;
+    client
+        .batch_execute("BEGIN ISOLATION LEVEL READ COMMITTED")
+        .map_err(db_err)?;
+    // Held until commit: a second server starting now waits here (however
+    // long another server's migration takes, up to ten minutes), then finds
+    // the migrations done.
+    client
+        .batch_execute("SET LOCAL lock_timeout = '10min'")
+        .map_err(db_err)?;
+    client
+        .execute("SELECT pg_advisory_xact_lock($1)", &[&advisory_key(schema)])
+        .map_err(db_err)?;
+    if let Some(schema) = schema {
+        client
+            .batch_execute(&format!(
+                "CREATE SCHEMA IF NOT EXISTS {}",
+                quote_ident(schema)
+            ))
+            .map_err(db_err)?;
+    }
+    client
+        .batch_execute(
+            "CREATE TABLE IF NOT EXISTS enlist_schema_migrations (
+                 version     integer PRIMARY KEY,
+                 name        text NOT NULL,
+                 applied_at  timestamptz NOT NULL DEFAULT now()
+             )",
+        )
+        .map_err(db_err)?;
+    let found: i32 = client
+        .query_one(
+            "SELECT coalesce(max(version), 0) FROM enlist_schema_migrations",
+            &[],
+        )
+        .and_then(|r| r.try_get(0))
+        .map_err(db_err)?;
+    let found = u32::try_from(found).unwrap_or(0);
+    if found > PostgresStore::SCHEMA_VERSION {
+        return Err(StoreError::SchemaTooNew {
+            found,
+            supported: PostgresStore::SCHEMA_VERSION,
+        });
+    }
+    for (version, name, sql) in MIGRATIONS {
+        if *version > found {
+            client
+                .batch_execute(sql)
+                .map_err(|e| StoreError::Unavailable(format!("migration {name} failed: {e}")))?;
+            let v = i32::try_from(*version).unwrap_or(i32::MAX);
+            client
+                .execute(
+                    "INSERT INTO enlist_schema_migrations (version, name) VALUES ($1, $2)",
+                    &[&v, name],
+                )
+                .map_err(db_err)?;
+        }
+    }
+    client.batch_execute("COMMIT").map_err(db_err)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identifiers_are_quoted() {
+        assert_eq!(quote_ident("a\"b"), "\"a\"\"b\"");
+        assert_eq!(quote_ident("t1; DROP"), "\"t1; DROP\"");
+    }
+
+    #[test]
+    fn schema_names_are_checked() {
+        assert!(check_schema_name("").is_err());
+        assert!(check_schema_name(&"x".repeat(64)).is_err());
+        assert!(check_schema_name("a\0b").is_err());
+        assert!(check_schema_name("enlist_test-1 \"x\"").is_ok());
+    }
+
+    #[test]
+    fn the_last_migration_is_the_schema_version() {
+        let versions: Vec<u32> = MIGRATIONS.iter().map(|m| m.0).collect();
+        let expected: Vec<u32> = (1..=PostgresStore::SCHEMA_VERSION).collect();
+        assert_eq!(versions, expected);
+        for (v, name, _) in MIGRATIONS {
+            assert!(name.starts_with(&format!("{v:04}_")), "{name}");
+        }
+    }
+
+    #[test]
+    fn advisory_keys_differ_per_schema() {
+        assert_eq!(advisory_key(Some("a")), advisory_key(Some("a")));
+        assert_ne!(advisory_key(Some("a")), advisory_key(Some("b")));
+        assert_ne!(advisory_key(None), advisory_key(Some("a")));
+    }
+}

@@ -1,0 +1,1513 @@
+//! The transaction: reads and writes of one engine command on one pooled
+//! connection, under the concurrency protocol of ADR 0007.
+//!
+//! # The protocol, per organization
+//!
+//! Every table row belongs to one organization, and every transaction that
+//! writes an organization first takes the row lock of its `org_heads` row
+//! and raises its `version`, holding the lock until commit. So writers of
+//! one organization run one after another, whichever server they run on.
+//!
+//! Reads take no lock. The first time a transaction touches an
+//! organization it notes the organization's `version` (in the same
+//! statement as the data, or just before it); at its first write it takes
+//! the lock with `UPDATE org_heads ... WHERE version = <noted>`. If another
+//! transaction wrote the organization in between, no row matches: the
+//! transaction's reads may be stale, and it fails with
+//! [`StoreError::Conflict`], which makes the engine run the whole command
+//! again. Under READ COMMITTED every statement after the lock sees every
+//! commit before it, and nothing else can commit in the organization.
+//!
+//! After a conflict the store remembers the organization as contended for
+//! a few seconds and locks it at the first read instead (`SELECT ... FOR
+//! NO KEY UPDATE`), so that retries queue instead of failing again.
+//!
+//! # Buffered writes
+//!
+//! Events and outbox messages are write-only for the command that makes
+//! them (nothing the engine reads back in the same command depends on
+//! them, except the outbox and event reads, which flush first), and so are
+//! the changes of the open-invitation counters (the seat reads add the
+//! unwritten changes to what the table says). They are kept here and
+//! written at commit, one multi-row statement per organization, with the
+//! organization's last event seq. Event seqs are assigned under the lock,
+//! so they are final.
+//!
+//! # Round trips
+//!
+//! A recipient of a batch costs two: `member_by_contact` also reads the
+//! open invitation of the same key (the engine asks for it next), and
+//! `put_invitation` checks the uniqueness rules and writes in one
+//! statement.
+
+use crate::PostgresStore;
+use crate::codec::{
+    Split, from_body, invitation_cursor, invitation_status, key_text, member_cursor, member_status,
+    outbox_status, parse_invitation_cursor, parse_member_cursor, split, to_body,
+};
+use crate::error::db_err;
+use crate::pool::Lease;
+use chrono::{DateTime, Utc};
+use enlist::{
+    Event, Group, GroupId, Invitation, InvitationId, InvitationQuery, InvitationStatus, InviteLink,
+    Member, MemberId, MemberQuery, MemberSort, MemberStatus, MessageId, OrgId, Organization,
+    OutboxMessage, Page, SeatCount, SecretHash, StoreError, StoreResult, Transaction,
+};
+use postgres::Row;
+use postgres::types::ToSql;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+/// The largest page `list_members` and `list_invitations` return.
+const MAX_PAGE: u32 = 1000;
+
+/// A bound parameter.
+type Param = Box<dyn ToSql + Sync + Send>;
+
+/// What a transaction knows of one organization's `org_heads` row.
+#[derive(Clone, Copy, Debug)]
+struct Head {
+    /// The version seen at the first touch (`None`: no row then).
+    version: Option<i64>,
+    /// The row is locked by this transaction.
+    locked: bool,
+    /// The version was raised: this transaction writes the organization.
+    writing: bool,
+    /// The seq of the organization's last event, this transaction's
+    /// included (valid once `writing`).
+    event_seq: i64,
+}
+
+/// An outbox message waiting for the flush.
+struct OutboxRow {
+    id: String,
+    invitation_id: String,
+    status: &'static str,
+    next: Split,
+    created: Split,
+    body: String,
+}
+
+/// What one organization's flush writes.
+#[derive(Default)]
+struct Pending {
+    /// `(seq, body)`.
+    events: Vec<(i64, String)>,
+    /// By message id, so that a message written twice is written once.
+    outbox: BTreeMap<String, OutboxRow>,
+    /// Changes of the `invitation_license` counters: `(license, status)`
+    /// to the change. Seat reads add them to what the table says.
+    open_counts: BTreeMap<(String, &'static str), i64>,
+}
+
+impl Pending {
+    /// The change of the open-invitation count of `license`.
+    fn open_delta(&self, license: &str) -> i64 {
+        ["staged", "pending"]
+            .iter()
+            .map(|s| {
+                self.open_counts
+                    .get(&(license.to_owned(), *s))
+                    .copied()
+                    .unwrap_or(0)
+            })
+            .sum()
+    }
+}
+
+pub(crate) struct PgTx<'a> {
+    store: &'a PostgresStore,
+    lease: Lease<'a>,
+    heads: HashMap<OrgId, Head>,
+    pending: BTreeMap<OrgId, Pending>,
+    /// The open invitation for a recipient key, read together with the
+    /// member of the same contact key: the engine asks for both, one after
+    /// the other, for every recipient of a batch. Dropped at every
+    /// invitation write.
+    open_prefetch: HashMap<(OrgId, String), Option<String>>,
+    /// `COMMIT` or `ROLLBACK` was sent.
+    closed: bool,
+}
+
+impl<'a> PgTx<'a> {
+    pub(crate) fn begin(store: &'a PostgresStore) -> StoreResult<Self> {
+        let mut lease = store.pool.get()?;
+        let mut begun = lease
+            .conn()?
+            .client
+            .batch_execute("BEGIN ISOLATION LEVEL READ COMMITTED");
+        if begun.is_err() && lease.conn()?.client.is_closed() {
+            // The server closed the connection while it was idle (a restart,
+            // an idle timeout, an administrator): nothing was done on it yet,
+            // so try once more on a fresh one.
+            lease.mark_broken();
+            drop(lease);
+            lease = store.pool.get()?;
+            begun = lease
+                .conn()?
+                .client
+                .batch_execute("BEGIN ISOLATION LEVEL READ COMMITTED");
+        }
+        if let Err(e) = begun {
+            lease.mark_broken();
+            return Err(db_err(e));
+        }
+        Ok(PgTx {
+            store,
+            lease,
+            heads: HashMap::new(),
+            pending: BTreeMap::new(),
+            open_prefetch: HashMap::new(),
+            closed: false,
+        })
+    }
+
+    // ----- statements -------------------------------------------------------
+
+    fn query(&mut self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> StoreResult<Vec<Row>> {
+        let conn = self.lease.conn()?;
+        let st = conn.statement(sql)?;
+        conn.client.query(&st, params).map_err(db_err)
+    }
+
+    fn query_opt(&mut self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> StoreResult<Option<Row>> {
+        let mut rows = self.query(sql, params)?;
+        if rows.len() > 1 {
+            return Err(StoreError::Corrupt(format!(
+                "{} rows where at most one was expected",
+                rows.len()
+            )));
+        }
+        Ok(rows.pop())
+    }
+
+    fn execute(&mut self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> StoreResult<u64> {
+        let conn = self.lease.conn()?;
+        let st = conn.statement(sql)?;
+        conn.client.execute(&st, params).map_err(db_err)
+    }
+
+    fn query_boxed(&mut self, sql: &str, params: &[Param]) -> StoreResult<Vec<Row>> {
+        let refs: Vec<&(dyn ToSql + Sync)> = params
+            .iter()
+            .map(|p| p.as_ref() as &(dyn ToSql + Sync))
+            .collect();
+        self.query(sql, &refs)
+    }
+
+    // ----- the organization protocol ------------------------------------------
+
+    /// Notes the organization's version before this transaction first reads
+    /// it (or locks it, if it is contended).
+    fn touch(&mut self, org: &OrgId) -> StoreResult<()> {
+        if self.heads.contains_key(org) {
+            return Ok(());
+        }
+        let head = if self.store.is_contended(org) {
+            let row = self.query_opt(
+                "SELECT version, event_seq FROM org_heads WHERE org_id = $1 FOR NO KEY UPDATE",
+                &[&org.as_str()],
+            )?;
+            match row {
+                Some(r) => Head {
+                    version: Some(get(&r, 0)?),
+                    locked: true,
+                    writing: false,
+                    event_seq: get(&r, 1)?,
+                },
+                None => Head::absent(),
+            }
+        } else {
+            let row = self.query_opt(
+                "SELECT version FROM org_heads WHERE org_id = $1",
+                &[&org.as_str()],
+            )?;
+            match row {
+                Some(r) => Head::seen(get(&r, 0)?),
+                None => Head::absent(),
+            }
+        };
+        self.heads.insert(org.clone(), head);
+        Ok(())
+    }
+
+    /// Notes a version read in the same statement as the data (global
+    /// scans), unless the organization was touched before.
+    fn note_version(&mut self, org: &OrgId, version: Option<i64>) {
+        self.heads.entry(org.clone()).or_insert(match version {
+            Some(v) => Head::seen(v),
+            None => Head::absent(),
+        });
+    }
+
+    /// Takes the organization's lock for writing and raises its version;
+    /// fails with [`StoreError::Conflict`] if the organization changed
+    /// since this transaction first read it.
+    fn write_lock(&mut self, org: &OrgId) -> StoreResult<()> {
+        let head = self.heads.get(org).copied();
+        if head.is_some_and(|h| h.writing) {
+            return Ok(());
+        }
+        let o = org.as_str();
+        let row = match head {
+            Some(h) if h.locked => self.query_opt(
+                "UPDATE org_heads SET version = version + 1 WHERE org_id = $1 RETURNING event_seq",
+                &[&o],
+            )?,
+            Some(Head {
+                version: Some(v), ..
+            }) => self.query_opt(
+                "UPDATE org_heads SET version = version + 1 \
+                 WHERE org_id = $1 AND version = $2 RETURNING event_seq",
+                &[&o, &v],
+            )?,
+            Some(_) => self.query_opt(
+                "INSERT INTO org_heads (org_id, version, event_seq) VALUES ($1, 1, 0) \
+                 ON CONFLICT (org_id) DO NOTHING RETURNING event_seq",
+                &[&o],
+            )?,
+            None => self.query_opt(
+                "INSERT INTO org_heads (org_id, version, event_seq) VALUES ($1, 1, 0) \
+                 ON CONFLICT (org_id) DO UPDATE SET version = org_heads.version + 1 \
+                 RETURNING event_seq",
+                &[&o],
+            )?,
+        };
+        let Some(row) = row else {
+            // Another transaction wrote the organization after this one
+            // read it: the reads may be stale.
+            self.store.mark_contended(org);
+            return Err(StoreError::Conflict);
+        };
+        let event_seq: i64 = get(&row, 0)?;
+        self.heads.insert(
+            org.clone(),
+            Head {
+                version: head.and_then(|h| h.version),
+                locked: true,
+                writing: true,
+                event_seq,
+            },
+        );
+        Ok(())
+    }
+
+    /// Writes the buffered events and messages of every organization.
+    fn flush(&mut self) -> StoreResult<()> {
+        let pending = std::mem::take(&mut self.pending);
+        for (org, p) in pending {
+            self.flush_org(&org, p)?;
+        }
+        Ok(())
+    }
+
+    fn flush_org(&mut self, org: &OrgId, p: Pending) -> StoreResult<()> {
+        if p.events.is_empty() && p.outbox.is_empty() && p.open_counts.is_empty() {
+            return Ok(());
+        }
+        let counts: Vec<_> = p.open_counts.iter().filter(|(_, d)| **d != 0).collect();
+        let count_keys: Vec<&str> = counts.iter().map(|((k, _), _)| k.as_str()).collect();
+        let count_statuses: Vec<&str> = counts.iter().map(|((_, s), _)| *s).collect();
+        let count_deltas: Vec<i64> = counts.iter().map(|(_, d)| **d).collect();
+        let last_seq = p.events.last().map(|e| e.0);
+        let (seqs, event_bodies): (Vec<i64>, Vec<String>) = p.events.into_iter().unzip();
+        let rows: Vec<OutboxRow> = p.outbox.into_values().collect();
+        let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
+        let invs: Vec<&str> = rows.iter().map(|r| r.invitation_id.as_str()).collect();
+        let statuses: Vec<&str> = rows.iter().map(|r| r.status).collect();
+        let next_s: Vec<i64> = rows.iter().map(|r| r.next.0).collect();
+        let next_ns: Vec<i32> = rows.iter().map(|r| r.next.1).collect();
+        let created_s: Vec<i64> = rows.iter().map(|r| r.created.0).collect();
+        let created_ns: Vec<i32> = rows.iter().map(|r| r.created.1).collect();
+        let bodies: Vec<&str> = rows.iter().map(|r| r.body.as_str()).collect();
+        self.execute(
+            "WITH ev AS (
+                 INSERT INTO events (org_id, seq, body)
+                 SELECT $1, s, b::json FROM unnest($2::bigint[], $3::text[]) AS x (s, b)
+             ), ob AS (
+                 INSERT INTO outbox (org_id, message_id, invitation_id, status,
+                                     next_s, next_ns, created_s, created_ns, body)
+                 SELECT $1, m, i, st, ns, nn, cs, cn, b::json
+                 FROM unnest($4::text[], $5::text[], $6::text[], $7::bigint[], $8::int4[],
+                             $9::bigint[], $10::int4[], $11::text[])
+                      AS x (m, i, st, ns, nn, cs, cn, b)
+                 ON CONFLICT (org_id, message_id) DO UPDATE SET
+                     invitation_id = EXCLUDED.invitation_id, status = EXCLUDED.status,
+                     next_s = EXCLUDED.next_s, next_ns = EXCLUDED.next_ns,
+                     created_s = EXCLUDED.created_s, created_ns = EXCLUDED.created_ns,
+                     body = EXCLUDED.body
+             ), cn AS (
+                 INSERT INTO counts (org_id, what, key, status, n)
+                 SELECT $1, 'invitation_license', k, s, d
+                 FROM unnest($14::text[], $15::text[], $16::bigint[]) AS x (k, s, d)
+                 ON CONFLICT (org_id, what, key, status) DO UPDATE SET n = counts.n + EXCLUDED.n
+             )
+             UPDATE org_heads SET event_seq = $12 WHERE org_id = $1 AND $13",
+            &[
+                &org.as_str(),
+                &seqs,
+                &event_bodies,
+                &ids,
+                &invs,
+                &statuses,
+                &next_s,
+                &next_ns,
+                &created_s,
+                &created_ns,
+                &bodies,
+                &last_seq.unwrap_or(0),
+                &last_seq.is_some(),
+                &count_keys,
+                &count_statuses,
+                &count_deltas,
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// Rolls back and marks the connection broken if that fails.
+    fn rollback(&mut self) {
+        if self.closed {
+            return;
+        }
+        self.closed = true;
+        let ok = self
+            .lease
+            .conn()
+            .map(|c| c.client.batch_execute("ROLLBACK").is_ok())
+            .unwrap_or(false);
+        if !ok {
+            self.lease.mark_broken();
+        }
+    }
+
+    // ----- members --------------------------------------------------------
+
+    fn member_where(&mut self, org: &OrgId, cond: &str, key: &str) -> StoreResult<Option<Member>> {
+        if key.contains('\0') {
+            // Nothing is stored under a key PostgreSQL cannot hold.
+            return Ok(None);
+        }
+        self.touch(org)?;
+        let sql = format!("SELECT body::text FROM members WHERE org_id = $1 AND {cond}");
+        let row = self.query_opt(&sql, &[&org.as_str(), &key])?;
+        row.map(|r| body(&r, 0, "member")).transpose()
+    }
+
+    fn invitation_where(
+        &mut self,
+        org: &OrgId,
+        cond: &str,
+        key: &(dyn ToSql + Sync),
+    ) -> StoreResult<Option<Invitation>> {
+        self.touch(org)?;
+        let sql = format!("SELECT body::text FROM invitations WHERE org_id = $1 AND {cond}");
+        let row = self.query_opt(&sql, &[&org.as_str(), key])?;
+        row.map(|r| body(&r, 0, "invitation")).transpose()
+    }
+
+    fn counts_of(
+        &mut self,
+        org: &OrgId,
+        statuses: &[MemberStatus],
+        role: Option<&str>,
+        group: Option<&str>,
+    ) -> StoreResult<(i64, i64, i64)> {
+        let st: Vec<&str> = statuses.iter().map(|s| member_status(*s)).collect();
+        let row = self.query_opt(
+            "SELECT coalesce(sum(n) FILTER (WHERE what = 'member'), 0)::bigint,
+                    coalesce(sum(n) FILTER (WHERE what = 'member_role'), 0)::bigint,
+                    coalesce(sum(n) FILTER (WHERE what = 'member_group'), 0)::bigint
+             FROM counts
+             WHERE org_id = $1 AND status = ANY($2)
+               AND ((what = 'member' AND key = '')
+                    OR (what = 'member_role' AND key = $3)
+                    OR (what = 'member_group' AND key = $4))",
+            &[&org.as_str(), &st, &role, &group],
+        )?;
+        match row {
+            Some(r) => Ok((get(&r, 0)?, get(&r, 1)?, get(&r, 2)?)),
+            None => Ok((0, 0, 0)),
+        }
+    }
+}
+
+impl Head {
+    fn seen(version: i64) -> Self {
+        Head {
+            version: Some(version),
+            locked: false,
+            writing: false,
+            event_seq: 0,
+        }
+    }
+
+    fn absent() -> Self {
+        Head {
+            version: None,
+            locked: false,
+            writing: false,
+            event_seq: 0,
+        }
+    }
+}
+
+impl Drop for PgTx<'_> {
+    fn drop(&mut self) {
+        self.rollback();
+    }
+}
+
+fn get<'r, T: postgres::types::FromSql<'r>>(row: &'r Row, i: usize) -> StoreResult<T> {
+    row.try_get(i)
+        .map_err(|e| StoreError::Corrupt(format!("column {i}: {e}")))
+}
+
+fn body<T: serde::de::DeserializeOwned>(row: &Row, i: usize, what: &str) -> StoreResult<T> {
+    let text: &str = get(row, i)?;
+    from_body(what, text)
+}
+
+fn page_limit(limit: u32) -> i64 {
+    i64::from(limit.clamp(1, MAX_PAGE))
+}
+
+fn to_i64(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+fn to_u64(n: i64) -> u64 {
+    u64::try_from(n).unwrap_or(0)
+}
+
+/// Numbered parameters of a query built from its filters.
+#[derive(Default)]
+struct Params(Vec<Param>);
+
+impl Params {
+    /// Binds `v`; returns its placeholder.
+    fn bind(&mut self, v: impl ToSql + Sync + Send + 'static) -> String {
+        self.0.push(Box::new(v));
+        format!("${}", self.0.len())
+    }
+}
+
+/// The counters a member contributes to: `(what, key, status)`.
+fn member_counters(m: &Member) -> Vec<(&'static str, String, &'static str)> {
+    let s = member_status(m.status);
+    let mut out = vec![
+        ("member", String::new(), s),
+        ("member_role", m.role.clone(), s),
+        ("member_license", m.license_type.clone(), s),
+    ];
+    let groups: BTreeSet<&str> = m.groups.iter().map(|g| g.group_id.as_str()).collect();
+    for g in groups {
+        out.push(("member_group", g.to_owned(), s));
+    }
+    out
+}
+
+/// The group memberships of a member: `(group_id, status, contact_key)`.
+fn memberships(m: &Member) -> BTreeSet<(String, &'static str, String)> {
+    m.groups
+        .iter()
+        .map(|g| {
+            (
+                g.group_id.as_str().to_owned(),
+                member_status(m.status),
+                m.contact_key.clone(),
+            )
+        })
+        .collect()
+}
+
+/// The stored statuses whose invitations can have one of `asked` at some
+/// time, with the extra condition a stored-pending one needs.
+const INVITATION_STATUSES: [InvitationStatus; 6] = [
+    InvitationStatus::Staged,
+    InvitationStatus::Pending,
+    InvitationStatus::Accepted,
+    InvitationStatus::Declined,
+    InvitationStatus::Revoked,
+    InvitationStatus::Expired,
+];
+
+fn invitation_sources(asked: &[InvitationStatus]) -> Vec<(&'static str, PendingFilter)> {
+    const ALL: [InvitationStatus; 6] = INVITATION_STATUSES;
+    if asked.is_empty() {
+        return ALL
+            .iter()
+            .map(|s| (invitation_status(*s), PendingFilter::Any))
+            .collect();
+    }
+    let wants = |s: InvitationStatus| asked.contains(&s);
+    ALL.iter()
+        .filter_map(|s| match s {
+            InvitationStatus::Pending => match (
+                wants(InvitationStatus::Pending),
+                wants(InvitationStatus::Expired),
+            ) {
+                (true, true) => Some(PendingFilter::Any),
+                (true, false) => Some(PendingFilter::NotExpired),
+                (false, true) => Some(PendingFilter::Expired),
+                (false, false) => None,
+            }
+            .map(|f| ("pending", f)),
+            s if wants(*s) => Some((invitation_status(*s), PendingFilter::Any)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Which stored-pending invitations a status filter keeps.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum PendingFilter {
+    Any,
+    /// Still pending at `now`.
+    NotExpired,
+    /// Past their expiry at `now`.
+    Expired,
+}
+
+impl Transaction for PgTx<'_> {
+    fn commit(mut self: Box<Self>) -> StoreResult<()> {
+        self.flush()?;
+        self.closed = true;
+        let conn = self.lease.conn()?;
+        if let Err(e) = conn.client.batch_execute("COMMIT") {
+            // The outcome is unknown if the connection dropped: never reuse it.
+            self.lease.mark_broken();
+            return Err(db_err(e));
+        }
+        Ok(())
+    }
+
+    // ----- organizations ----------------------------------------------------
+
+    fn organization(&mut self, org: &OrgId) -> StoreResult<Option<Organization>> {
+        let o = org.as_str();
+        if self.heads.contains_key(org) || self.store.is_contended(org) {
+            self.touch(org)?;
+            let row = self.query_opt(
+                "SELECT body::text FROM organizations WHERE org_id = $1",
+                &[&o],
+            )?;
+            return row.map(|r| body(&r, 0, "organization")).transpose();
+        }
+        // The first touch: the version and the organization in one statement.
+        let row = self.query_opt(
+            "SELECT h.version, o.body::text
+             FROM (SELECT $1::text AS org_id) k
+             LEFT JOIN org_heads h ON h.org_id = k.org_id
+             LEFT JOIN organizations o ON o.org_id = k.org_id",
+            &[&o],
+        )?;
+        let Some(row) = row else {
+            return Err(StoreError::Corrupt(
+                "the organization read returned no row".into(),
+            ));
+        };
+        let version: Option<i64> = get(&row, 0)?;
+        self.note_version(org, version);
+        let text: Option<&str> = get(&row, 1)?;
+        text.map(|t| from_body("organization", t)).transpose()
+    }
+
+    fn put_organization(&mut self, org: &Organization) -> StoreResult<()> {
+        let o = key_text("org_id", org.id.as_str())?;
+        self.write_lock(&org.id)?;
+        let b = to_body(org)?;
+        self.execute(
+            "INSERT INTO organizations (org_id, body) VALUES ($1, $2::text::json)
+             ON CONFLICT (org_id) DO UPDATE SET body = EXCLUDED.body",
+            &[&o, &b],
+        )?;
+        Ok(())
+    }
+
+    // ----- groups -------------------------------------------------------------
+
+    fn group(&mut self, org: &OrgId, id: &GroupId) -> StoreResult<Option<Group>> {
+        self.touch(org)?;
+        let row = self.query_opt(
+            "SELECT g.body::text,
+                    coalesce((SELECT sum(c.n) FROM counts c
+                              WHERE c.org_id = g.org_id AND c.what = 'member_group'
+                                AND c.key = g.group_id
+                                AND c.status IN ('active', 'inactive')), 0)::bigint
+             FROM groups g WHERE g.org_id = $1 AND g.group_id = $2",
+            &[&org.as_str(), &id.as_str()],
+        )?;
+        row.map(|r| group_row(&r)).transpose()
+    }
+
+    fn groups(&mut self, org: &OrgId) -> StoreResult<Vec<Group>> {
+        self.touch(org)?;
+        let rows = self.query(
+            "SELECT g.body::text, coalesce(c.n, 0)::bigint
+             FROM groups g
+             LEFT JOIN (SELECT key, sum(n) AS n FROM counts
+                        WHERE org_id = $1 AND what = 'member_group'
+                          AND status IN ('active', 'inactive')
+                        GROUP BY key) c ON c.key = g.group_id
+             WHERE g.org_id = $1
+             ORDER BY g.group_id",
+            &[&org.as_str()],
+        )?;
+        rows.iter().map(group_row).collect()
+    }
+
+    fn put_group(&mut self, group: &Group) -> StoreResult<()> {
+        let o = key_text("org_id", group.org_id.as_str())?;
+        let id = key_text("group id", group.id.as_str())?;
+        self.write_lock(&group.org_id)?;
+        let mut stored = group.clone();
+        stored.member_count = 0;
+        let b = to_body(&stored)?;
+        self.execute(
+            "INSERT INTO groups (org_id, group_id, body) VALUES ($1, $2, $3::text::json)
+             ON CONFLICT (org_id, group_id) DO UPDATE SET body = EXCLUDED.body",
+            &[&o, &id, &b],
+        )?;
+        Ok(())
+    }
+
+    fn delete_group(&mut self, org: &OrgId, id: &GroupId) -> StoreResult<()> {
+        self.write_lock(org)?;
+        self.execute(
+            "DELETE FROM groups WHERE org_id = $1 AND group_id = $2",
+            &[&org.as_str(), &id.as_str()],
+        )?;
+        Ok(())
+    }
+
+    // ----- members ------------------------------------------------------------
+
+    fn member(&mut self, org: &OrgId, id: &MemberId) -> StoreResult<Option<Member>> {
+        self.member_where(org, "member_id = $2", id.as_str())
+    }
+
+    fn member_by_contact(&mut self, org: &OrgId, key: &str) -> StoreResult<Option<Member>> {
+        if key.contains('\0') {
+            return Ok(None);
+        }
+        self.touch(org)?;
+        // The open invitation for the same key comes along (one round trip
+        // instead of two per recipient). Serving it later in the transaction
+        // is sound: a commit by anyone else in between is caught by the
+        // version check of ADR 0007, and this transaction's own invitation
+        // writes drop it.
+        let row = self.query_opt(
+            "SELECT (SELECT body::text FROM members
+                     WHERE org_id = $1 AND contact_key = $2 AND status <> 'removed'),
+                    (SELECT body::text FROM invitations
+                     WHERE org_id = $1 AND recipient_key = $2
+                       AND status IN ('staged', 'pending'))",
+            &[&org.as_str(), &key],
+        )?;
+        let Some(row) = row else {
+            return Err(StoreError::Corrupt("a lookup returned no row".into()));
+        };
+        let open: Option<String> = get(&row, 1)?;
+        self.open_prefetch
+            .insert((org.clone(), key.to_owned()), open);
+        let member: Option<&str> = get(&row, 0)?;
+        member.map(|b| from_body("member", b)).transpose()
+    }
+
+    fn member_by_user_ref(&mut self, org: &OrgId, user_ref: &str) -> StoreResult<Option<Member>> {
+        self.member_where(
+            org,
+            "user_ref = $2 AND status <> 'removed' AND user_ref IS NOT NULL",
+            user_ref,
+        )
+    }
+
+    fn put_member(&mut self, m: &Member) -> StoreResult<()> {
+        let o = key_text("org_id", m.org_id.as_str())?;
+        let id = key_text("member id", m.id.as_str())?;
+        let contact_key = key_text("contact_key", &m.contact_key)?;
+        let user_ref = m
+            .user_ref
+            .as_deref()
+            .map(|u| key_text("user_ref", u))
+            .transpose()?;
+        key_text("role", &m.role)?;
+        key_text("license_type", &m.license_type)?;
+        for g in &m.groups {
+            key_text("group id", g.group_id.as_str())?;
+        }
+        self.write_lock(&m.org_id)?;
+        let live = m.status != MemberStatus::Removed;
+        // The previous version of this member, and any other live member
+        // holding the same contact key or user_ref.
+        let rows = self.query(
+            "SELECT member_id, contact_key, user_ref, body::text FROM members
+             WHERE org_id = $1
+               AND (member_id = $2
+                    OR ($3 AND status <> 'removed' AND (contact_key = $4 OR user_ref = $5)))",
+            &[&o, &id, &live, &contact_key, &user_ref],
+        )?;
+        let mut old: Option<Member> = None;
+        let mut by_contact: Option<String> = None;
+        let mut by_user_ref: Option<String> = None;
+        for r in &rows {
+            let rid: &str = get(r, 0)?;
+            if rid == id {
+                old = Some(body(r, 3, "member")?);
+                continue;
+            }
+            let ck: &str = get(r, 1)?;
+            let ur: Option<&str> = get(r, 2)?;
+            if ck == contact_key {
+                by_contact.get_or_insert_with(|| rid.to_owned());
+            }
+            if user_ref.is_some() && ur == user_ref {
+                by_user_ref.get_or_insert_with(|| rid.to_owned());
+            }
+        }
+        if let Some(other) = by_contact {
+            return Err(StoreError::Unique(format!(
+                "member {other} already has this contact key"
+            )));
+        }
+        if let Some(other) = by_user_ref {
+            return Err(StoreError::Unique(format!(
+                "member {other} already has this user_ref"
+            )));
+        }
+
+        // Counters and group memberships: what changes between the old
+        // version and the new one.
+        let mut deltas: BTreeMap<(&'static str, String, &'static str), i64> = BTreeMap::new();
+        if let Some(old) = &old {
+            for k in member_counters(old) {
+                *deltas.entry(k).or_insert(0) -= 1;
+            }
+        }
+        for k in member_counters(m) {
+            *deltas.entry(k).or_insert(0) += 1;
+        }
+        deltas.retain(|_, d| *d != 0);
+        let before = old.as_ref().map(memberships).unwrap_or_default();
+        let after = memberships(m);
+        let removed: Vec<_> = before.difference(&after).collect();
+        let added: Vec<_> = after.difference(&before).collect();
+
+        let b = to_body(m)?;
+        let kind = match m.kind {
+            enlist::MemberKind::Member => "member",
+            enlist::MemberKind::Guest => "guest",
+        };
+        let col = |v: &[&(String, &'static str, String)], i: usize| -> Vec<String> {
+            v.iter()
+                .map(|t| match i {
+                    0 => t.0.clone(),
+                    1 => t.1.to_owned(),
+                    _ => t.2.clone(),
+                })
+                .collect()
+        };
+        let (rg, rs, rk) = (col(&removed, 0), col(&removed, 1), col(&removed, 2));
+        let (ag, as_, ak) = (col(&added, 0), col(&added, 1), col(&added, 2));
+        let cw: Vec<&str> = deltas.keys().map(|k| k.0).collect();
+        let ck: Vec<&str> = deltas.keys().map(|k| k.1.as_str()).collect();
+        let cs: Vec<&str> = deltas.keys().map(|k| k.2).collect();
+        let cd: Vec<i64> = deltas.values().copied().collect();
+        self.execute(
+            "WITH up AS (
+                 INSERT INTO members (org_id, member_id, contact_key, user_ref, status, role,
+                                      license_type, kind, body)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::text::json)
+                 ON CONFLICT (org_id, member_id) DO UPDATE SET
+                     contact_key = EXCLUDED.contact_key, user_ref = EXCLUDED.user_ref,
+                     status = EXCLUDED.status, role = EXCLUDED.role,
+                     license_type = EXCLUDED.license_type, kind = EXCLUDED.kind,
+                     body = EXCLUDED.body
+             ), del AS (
+                 DELETE FROM member_groups mg
+                 USING unnest($10::text[], $11::text[], $12::text[]) AS x (g, s, k)
+                 WHERE mg.org_id = $1 AND mg.member_id = $2
+                   AND mg.group_id = x.g AND mg.status = x.s AND mg.contact_key = x.k
+             ), ins AS (
+                 INSERT INTO member_groups (org_id, group_id, status, contact_key, member_id)
+                 SELECT $1, g, s, k, $2
+                 FROM unnest($13::text[], $14::text[], $15::text[]) AS x (g, s, k)
+             )
+             INSERT INTO counts (org_id, what, key, status, n)
+             SELECT $1, w, k, s, d
+             FROM unnest($16::text[], $17::text[], $18::text[], $19::bigint[]) AS x (w, k, s, d)
+             ON CONFLICT (org_id, what, key, status) DO UPDATE SET n = counts.n + EXCLUDED.n",
+            &[
+                &o,
+                &id,
+                &contact_key,
+                &user_ref,
+                &member_status(m.status),
+                &m.role,
+                &m.license_type,
+                &kind,
+                &b,
+                &rg,
+                &rs,
+                &rk,
+                &ag,
+                &as_,
+                &ak,
+                &cw,
+                &ck,
+                &cs,
+                &cd,
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn list_members(&mut self, org: &OrgId, q: &MemberQuery) -> StoreResult<Page<Member>> {
+        let after = q.after.as_deref().map(parse_member_cursor).transpose()?;
+        let limit = page_limit(q.limit);
+        self.touch(org)?;
+        let mut statuses: Vec<MemberStatus> = if q.statuses.is_empty() {
+            vec![MemberStatus::Active, MemberStatus::Inactive]
+        } else {
+            q.statuses.clone()
+        };
+        statuses.sort();
+        statuses.dedup();
+
+        // Walk the smallest index that serves a filter (as MemoryStore does):
+        // all members, the role's, or the group's.
+        let (all, in_role, in_group) = self.counts_of(
+            org,
+            &statuses,
+            q.role.as_deref(),
+            q.group.as_ref().map(GroupId::as_str),
+        )?;
+        if (q.role.is_some() && in_role == 0) || (q.group.is_some() && in_group == 0) {
+            return Ok(Page {
+                items: Vec::new(),
+                next_cursor: None,
+            });
+        }
+        let mut source = ("all", all);
+        if q.role.is_some() && in_role < source.1 {
+            source = ("role", in_role);
+        }
+        if q.group.is_some() && in_group < source.1 {
+            source = ("group", in_group);
+        }
+        let by_group = source.0 == "group";
+
+        let mut p = Params::default();
+        let org_p = p.bind(org.as_str().to_owned());
+        let dir = if q.sort == MemberSort::EmailDesc {
+            "DESC"
+        } else {
+            "ASC"
+        };
+        let cmp = if q.sort == MemberSort::EmailDesc {
+            "<"
+        } else {
+            ">"
+        };
+        // `x` is the table whose (contact_key, member_id) is walked.
+        let x = if by_group { "g" } else { "m" };
+        let mut filters = String::new();
+        if let Some((ck, id)) = after {
+            let (a, b) = (p.bind(ck), p.bind(id.0));
+            filters.push_str(&format!(
+                " AND ({x}.contact_key, {x}.member_id) {cmp} ({a}, {b})"
+            ));
+        }
+        if let Some(role) = &q.role {
+            let r = p.bind(role.clone());
+            filters.push_str(&format!(" AND m.role = {r}"));
+        }
+        let group_p = q.group.as_ref().map(|g| p.bind(g.as_str().to_owned()));
+        if let (Some(g), false) = (&group_p, by_group) {
+            filters.push_str(&format!(
+                " AND EXISTS (SELECT 1 FROM member_groups g
+                              WHERE g.org_id = m.org_id AND g.group_id = {g}
+                                AND g.status = m.status AND g.contact_key = m.contact_key
+                                AND g.member_id = m.member_id)"
+            ));
+        }
+        if let Some(s) = &q.search {
+            let s = p.bind(s.to_lowercase());
+            filters.push_str(&format!(" AND strpos({x}.contact_key, {s}) > 0"));
+        }
+        let lim = p.bind(limit + 1);
+        let subqueries: Vec<String> = statuses
+            .iter()
+            .map(|s| {
+                let s = member_status(*s);
+                let from = match &group_p {
+                    Some(g) if by_group => format!(
+                        "member_groups g JOIN members m
+                             ON m.org_id = g.org_id AND m.member_id = g.member_id
+                         WHERE g.org_id = {org_p} AND g.group_id = {g} AND g.status = '{s}'"
+                    ),
+                    _ => format!("members m WHERE m.org_id = {org_p} AND m.status = '{s}'"),
+                };
+                format!(
+                    "(SELECT m.body, {x}.contact_key, {x}.member_id FROM {from}{filters}
+                      ORDER BY {x}.contact_key {dir}, {x}.member_id {dir} LIMIT {lim})"
+                )
+            })
+            .collect();
+        let sql = format!(
+            "SELECT body::text, contact_key, member_id FROM ({}) t
+             ORDER BY contact_key {dir}, member_id {dir} LIMIT {lim}",
+            subqueries.join(" UNION ALL ")
+        );
+        let rows = self.query_boxed(&sql, &p.0)?;
+        page_of(rows, limit, "member", |r| {
+            let ck: &str = get(r, 1)?;
+            let id: &str = get(r, 2)?;
+            Ok(member_cursor(ck, id))
+        })
+    }
+
+    fn count_active_with_role(&mut self, org: &OrgId, role: &str) -> StoreResult<u64> {
+        self.touch(org)?;
+        let row = self.query_opt(
+            "SELECT coalesce(sum(n), 0)::bigint FROM counts
+             WHERE org_id = $1 AND what = 'member_role' AND key = $2 AND status = 'active'",
+            &[&org.as_str(), &role],
+        )?;
+        Ok(match row {
+            Some(r) => to_u64(get(&r, 0)?),
+            None => 0,
+        })
+    }
+
+    fn seat_count(&mut self, org: &OrgId, license_type: &str) -> StoreResult<SeatCount> {
+        self.touch(org)?;
+        let row = self.query_opt(
+            "SELECT coalesce(sum(n) FILTER (WHERE what = 'member_license'
+                                              AND status = 'active'), 0)::bigint,
+                    coalesce(sum(n) FILTER (WHERE what = 'invitation_license'
+                                              AND status IN ('staged', 'pending')), 0)::bigint
+             FROM counts
+             WHERE org_id = $1 AND what IN ('member_license', 'invitation_license')
+               AND key = $2",
+            &[&org.as_str(), &license_type],
+        )?;
+        let open_delta = self
+            .pending
+            .get(org)
+            .map_or(0, |p| p.open_delta(license_type));
+        Ok(match row {
+            Some(r) => SeatCount {
+                members: to_u64(get(&r, 0)?),
+                open_invitations: to_u64(get::<i64>(&r, 1)? + open_delta),
+            },
+            None => SeatCount {
+                members: 0,
+                open_invitations: to_u64(open_delta),
+            },
+        })
+    }
+
+    fn seat_counts(&mut self, org: &OrgId) -> StoreResult<Vec<(String, SeatCount)>> {
+        self.touch(org)?;
+        let rows = self.query(
+            "SELECT key,
+                    coalesce(sum(n) FILTER (WHERE what = 'member_license'
+                                              AND status = 'active'), 0)::bigint,
+                    coalesce(sum(n) FILTER (WHERE what = 'invitation_license'
+                                              AND status IN ('staged', 'pending')), 0)::bigint
+             FROM counts
+             WHERE org_id = $1 AND what IN ('member_license', 'invitation_license')
+             GROUP BY key",
+            &[&org.as_str()],
+        )?;
+        // What the table says, plus this transaction's unwritten changes.
+        let mut seats: BTreeMap<String, (i64, i64)> = BTreeMap::new();
+        for r in &rows {
+            seats.insert(get(r, 0)?, (get(r, 1)?, get(r, 2)?));
+        }
+        if let Some(p) = self.pending.get(org) {
+            for (license, _) in p.open_counts.keys() {
+                seats.entry(license.clone()).or_insert((0, 0));
+            }
+            for (license, (_, open)) in seats.iter_mut() {
+                *open += p.open_delta(license);
+            }
+        }
+        Ok(seats
+            .into_iter()
+            .filter(|(_, (members, open))| *members > 0 || *open > 0)
+            .map(|(license, (members, open))| {
+                (
+                    license,
+                    SeatCount {
+                        members: to_u64(members),
+                        open_invitations: to_u64(open),
+                    },
+                )
+            })
+            .collect())
+    }
+
+    // ----- invitations ----------------------------------------------------------
+
+    fn invitation(&mut self, org: &OrgId, id: &InvitationId) -> StoreResult<Option<Invitation>> {
+        self.invitation_where(org, "invitation_id = $2", &id.as_str())
+    }
+
+    fn invitation_by_secret(
+        &mut self,
+        org: &OrgId,
+        hash: &SecretHash,
+    ) -> StoreResult<Option<Invitation>> {
+        self.invitation_where(
+            org,
+            "secret_hash = $2 AND secret_hash IS NOT NULL",
+            &hash.0.as_slice(),
+        )
+    }
+
+    fn open_invitation_for(&mut self, org: &OrgId, key: &str) -> StoreResult<Option<Invitation>> {
+        if key.contains('\0') {
+            return Ok(None);
+        }
+        if let Some(body) = self.open_prefetch.remove(&(org.clone(), key.to_owned())) {
+            return body.map(|b| from_body("invitation", &b)).transpose();
+        }
+        self.invitation_where(
+            org,
+            "recipient_key = $2 AND status IN ('staged', 'pending')",
+            &key,
+        )
+    }
+
+    fn put_invitation(&mut self, inv: &Invitation) -> StoreResult<()> {
+        let o = key_text("org_id", inv.org_id.as_str())?;
+        let id = key_text("invitation id", inv.id.as_str())?;
+        let batch = key_text("batch id", inv.batch_id.as_str())?;
+        let recipient_key = key_text("recipient_key", &inv.recipient_key)?;
+        let role = key_text("role", &inv.role)?;
+        let license = key_text("license_type", &inv.license_type)?;
+        self.write_lock(&inv.org_id)?;
+        self.open_prefetch.clear();
+        let created = split(inv.created_at);
+        let expires = inv.expires_at.map(split);
+        let hash: Option<&[u8]> = inv.secret_hash.as_ref().map(|h| h.0.as_slice());
+        let kind = match inv.kind {
+            enlist::MemberKind::Member => "member",
+            enlist::MemberKind::Guest => "guest",
+        };
+        let b = to_body(inv)?;
+        // One statement: the uniqueness checks, and the write (skipped if a
+        // check fails); it returns what failed, or the previous status and
+        // license, for the counters (written at commit).
+        let clash = self.query(
+            "WITH old AS (
+                 SELECT status, license_type FROM invitations
+                 WHERE org_id = $1 AND invitation_id = $2
+             ), clash AS (
+                 (SELECT 'recipient'::text AS what, invitation_id FROM invitations
+                  WHERE $15 AND org_id = $1 AND recipient_key = $4
+                    AND status IN ('staged', 'pending') AND invitation_id <> $2
+                  LIMIT 1)
+                 UNION ALL
+                 (SELECT 'secret'::text, invitation_id FROM invitations
+                  WHERE org_id = $1 AND secret_hash = $9 AND secret_hash IS NOT NULL
+                    AND invitation_id <> $2
+                  LIMIT 1)
+             ), up AS (
+                 INSERT INTO invitations (org_id, invitation_id, batch_id, recipient_key, status,
+                                          role, kind, license_type, secret_hash, created_s,
+                                          created_ns, expires_s, expires_ns, body)
+                 SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::text::json
+                 WHERE NOT EXISTS (SELECT 1 FROM clash)
+                 ON CONFLICT (org_id, invitation_id) DO UPDATE SET
+                     batch_id = EXCLUDED.batch_id, recipient_key = EXCLUDED.recipient_key,
+                     status = EXCLUDED.status, role = EXCLUDED.role, kind = EXCLUDED.kind,
+                     license_type = EXCLUDED.license_type, secret_hash = EXCLUDED.secret_hash,
+                     created_s = EXCLUDED.created_s, created_ns = EXCLUDED.created_ns,
+                     expires_s = EXCLUDED.expires_s, expires_ns = EXCLUDED.expires_ns,
+                     body = EXCLUDED.body
+                 RETURNING 1
+             )
+             SELECT what, invitation_id FROM clash
+             UNION ALL
+             SELECT 'old', status || ' ' || license_type FROM old",
+            &[
+                &o,
+                &id,
+                &batch,
+                &recipient_key,
+                &invitation_status(inv.status),
+                &role,
+                &kind,
+                &license,
+                &hash,
+                &created.0,
+                &created.1,
+                &expires.map(|e| e.0),
+                &expires.map(|e| e.1),
+                &b,
+                &inv.status.is_open(),
+            ],
+        )?;
+        // Reported in MemoryStore's order: the secret, then the recipient.
+        let mut secret = None;
+        let mut recipient = None;
+        let mut old = None;
+        for r in &clash {
+            let what: &str = get(r, 0)?;
+            let other: String = get(r, 1)?;
+            match what {
+                "secret" => secret = Some(other),
+                "recipient" => recipient = Some(other),
+                _ => old = Some(other),
+            }
+        }
+        if let Some(other) = secret {
+            return Err(StoreError::Unique(format!(
+                "invitation {other} already has this secret hash"
+            )));
+        }
+        if let Some(other) = recipient {
+            return Err(StoreError::Unique(format!(
+                "invitation {other} is already open for this recipient"
+            )));
+        }
+        let counts = &mut self
+            .pending
+            .entry(inv.org_id.clone())
+            .or_default()
+            .open_counts;
+        if let Some(old) = old {
+            // `status license`: the status has no space.
+            let (status, license) = old.split_once(' ').unwrap_or((old.as_str(), ""));
+            let status = INVITATION_STATUSES
+                .iter()
+                .map(|s| invitation_status(*s))
+                .find(|s| *s == status)
+                .ok_or_else(|| StoreError::Corrupt(format!("unknown status {status:?}")))?;
+            *counts.entry((license.to_owned(), status)).or_insert(0) -= 1;
+        }
+        *counts
+            .entry((license.to_owned(), invitation_status(inv.status)))
+            .or_insert(0) += 1;
+        Ok(())
+    }
+
+    fn list_invitations(
+        &mut self,
+        org: &OrgId,
+        q: &InvitationQuery,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Page<Invitation>> {
+        let after = q
+            .after
+            .as_deref()
+            .map(parse_invitation_cursor)
+            .transpose()?;
+        let limit = page_limit(q.limit);
+        self.touch(org)?;
+        let sources = invitation_sources(&q.statuses);
+        let mut p = Params::default();
+        let org_p = p.bind(org.as_str().to_owned());
+        // `now` is bound only when a filter compares with it (an unused
+        // parameter has no type PostgreSQL could infer).
+        let expired = if sources.iter().any(|(_, f)| *f != PendingFilter::Any) {
+            let now = split(now);
+            let (now_s, now_ns) = (p.bind(now.0), p.bind(now.1));
+            format!("(expires_s IS NOT NULL AND (expires_s, expires_ns) <= ({now_s}, {now_ns}))")
+        } else {
+            String::new()
+        };
+        let status_cond = |status: &str, f: PendingFilter| -> String {
+            match f {
+                PendingFilter::Any => format!("status = '{status}'"),
+                PendingFilter::NotExpired => format!("status = '{status}' AND NOT {expired}"),
+                PendingFilter::Expired => format!("status = '{status}' AND {expired}"),
+            }
+        };
+        let mut filters = String::new();
+        if let Some(((s, ns), id)) = after {
+            let (a, b, c) = (p.bind(s), p.bind(ns), p.bind(id.0));
+            filters.push_str(&format!(
+                " AND (created_s, created_ns, invitation_id) < ({a}, {b}, {c})"
+            ));
+        }
+        if let Some(s) = &q.search {
+            let (raw, lower) = (p.bind(s.clone()), p.bind(s.to_lowercase()));
+            filters.push_str(&format!(
+                " AND (strpos(recipient_key, {raw}) > 0 OR strpos(recipient_key, {lower}) > 0)"
+            ));
+        }
+        let lim = p.bind(limit + 1);
+        let order = "ORDER BY created_s DESC, created_ns DESC, invitation_id DESC";
+        let sql = match &q.batch {
+            Some(batch) => {
+                let b = p.bind(batch.as_str().to_owned());
+                let statuses = if q.statuses.is_empty() {
+                    String::new()
+                } else {
+                    let any: Vec<String> = sources
+                        .iter()
+                        .map(|(s, f)| format!("({})", status_cond(s, *f)))
+                        .collect();
+                    format!(" AND ({})", any.join(" OR "))
+                };
+                format!(
+                    "SELECT body::text, created_s, created_ns, invitation_id FROM invitations
+                     WHERE org_id = {org_p} AND batch_id = {b}{statuses}{filters}
+                     {order} LIMIT {lim}"
+                )
+            }
+            None => {
+                let subqueries: Vec<String> = sources
+                    .iter()
+                    .map(|(s, f)| {
+                        format!(
+                            "(SELECT body, created_s, created_ns, invitation_id FROM invitations
+                              WHERE org_id = {org_p} AND {}{filters} {order} LIMIT {lim})",
+                            status_cond(s, *f)
+                        )
+                    })
+                    .collect();
+                format!(
+                    "SELECT body::text, created_s, created_ns, invitation_id FROM ({}) t
+                     {order} LIMIT {lim}",
+                    subqueries.join(" UNION ALL ")
+                )
+            }
+        };
+        let rows = self.query_boxed(&sql, &p.0)?;
+        page_of(rows, limit, "invitation", |r| {
+            let s: i64 = get(r, 1)?;
+            let ns: i32 = get(r, 2)?;
+            let id: &str = get(r, 3)?;
+            Ok(invitation_cursor((s, ns), id))
+        })
+    }
+
+    fn due_invitations(
+        &mut self,
+        org: Option<&OrgId>,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> StoreResult<Vec<Invitation>> {
+        let (s, ns) = split(now);
+        let limit = to_i64(limit as u64);
+        match org {
+            Some(org) => {
+                self.touch(org)?;
+                let rows = self.query(
+                    "SELECT body::text FROM invitations
+                     WHERE org_id = $1 AND status = 'pending' AND expires_s IS NOT NULL
+                       AND (expires_s, expires_ns) <= ($2, $3)
+                     ORDER BY expires_s, expires_ns, invitation_id LIMIT $4",
+                    &[&org.as_str(), &s, &ns, &limit],
+                )?;
+                rows.iter().map(|r| body(r, 0, "invitation")).collect()
+            }
+            None => {
+                // Every organization's: each row with its organization's
+                // version, read in the same statement.
+                let rows = self.query(
+                    "SELECT i.body::text, i.org_id, h.version
+                     FROM invitations i LEFT JOIN org_heads h ON h.org_id = i.org_id
+                     WHERE i.status = 'pending' AND i.expires_s IS NOT NULL
+                       AND (i.expires_s, i.expires_ns) <= ($1, $2)
+                     ORDER BY i.expires_s, i.expires_ns, i.org_id, i.invitation_id LIMIT $3",
+                    &[&s, &ns, &limit],
+                )?;
+                let mut out = Vec::with_capacity(rows.len());
+                for r in &rows {
+                    let org = OrgId(get(r, 1)?);
+                    self.note_version(&org, get(r, 2)?);
+                    out.push(body(r, 0, "invitation")?);
+                }
+                Ok(out)
+            }
+        }
+    }
+
+    // ----- the invitation link ------------------------------------------------
+
+    fn invite_link(&mut self, org: &OrgId) -> StoreResult<Option<InviteLink>> {
+        self.touch(org)?;
+        let row = self.query_opt(
+            "SELECT body::text FROM invite_links WHERE org_id = $1",
+            &[&org.as_str()],
+        )?;
+        row.map(|r| body(&r, 0, "invitation link")).transpose()
+    }
+
+    fn put_invite_link(&mut self, link: &InviteLink) -> StoreResult<()> {
+        let o = key_text("org_id", link.org_id.as_str())?;
+        self.write_lock(&link.org_id)?;
+        let b = to_body(link)?;
+        self.execute(
+            "INSERT INTO invite_links (org_id, body) VALUES ($1, $2::text::json)
+             ON CONFLICT (org_id) DO UPDATE SET body = EXCLUDED.body",
+            &[&o, &b],
+        )?;
+        Ok(())
+    }
+
+    // ----- events ---------------------------------------------------------------
+
+    fn append_event(&mut self, event: &Event) -> StoreResult<u64> {
+        key_text("org_id", event.org_id.as_str())?;
+        self.write_lock(&event.org_id)?;
+        let head = self
+            .heads
+            .get_mut(&event.org_id)
+            .ok_or_else(|| StoreError::Corrupt("the organization lock was lost".into()))?;
+        head.event_seq += 1;
+        let seq = head.event_seq;
+        let mut stored = event.clone();
+        stored.seq = to_u64(seq);
+        let b = to_body(&stored)?;
+        self.pending
+            .entry(event.org_id.clone())
+            .or_default()
+            .events
+            .push((seq, b));
+        Ok(stored.seq)
+    }
+
+    fn events(&mut self, org: &OrgId, after: u64, limit: usize) -> StoreResult<Vec<Event>> {
+        self.touch(org)?;
+        self.flush()?;
+        let rows = self.query(
+            "SELECT body::text FROM events WHERE org_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+            &[&org.as_str(), &to_i64(after), &to_i64(limit as u64)],
+        )?;
+        rows.iter().map(|r| body(r, 0, "event")).collect()
+    }
+
+    // ----- the outbox -----------------------------------------------------------
+
+    fn put_outbox_message(&mut self, msg: &OutboxMessage) -> StoreResult<()> {
+        key_text("org_id", msg.org_id.as_str())?;
+        let id = key_text("message id", msg.id.as_str())?.to_owned();
+        let invitation_id = key_text("invitation id", msg.invitation_id.as_str())?.to_owned();
+        self.write_lock(&msg.org_id)?;
+        let row = OutboxRow {
+            id: id.clone(),
+            invitation_id,
+            status: outbox_status(msg.status),
+            next: split(msg.next_attempt_at),
+            created: split(msg.created_at),
+            body: to_body(msg)?,
+        };
+        self.pending
+            .entry(msg.org_id.clone())
+            .or_default()
+            .outbox
+            .insert(id, row);
+        Ok(())
+    }
+
+    fn outbox_message(&mut self, id: &MessageId) -> StoreResult<Option<OutboxMessage>> {
+        self.flush()?;
+        let rows = self.query(
+            "SELECT o.body::text, o.org_id, h.version
+             FROM outbox o LEFT JOIN org_heads h ON h.org_id = o.org_id
+             WHERE o.message_id = $1
+             LIMIT 2",
+            &[&id.as_str()],
+        )?;
+        if rows.len() > 1 {
+            return Err(StoreError::Corrupt(format!(
+                "the message id {id} is stored in two organizations"
+            )));
+        }
+        let Some(r) = rows.first() else {
+            return Ok(None);
+        };
+        let org = OrgId(get(r, 1)?);
+        self.note_version(&org, get(r, 2)?);
+        Ok(Some(body(r, 0, "outbox message")?))
+    }
+
+    fn due_outbox(
+        &mut self,
+        org: Option<&OrgId>,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> StoreResult<Vec<OutboxMessage>> {
+        self.flush()?;
+        let (s, ns) = split(now);
+        let limit = to_i64(limit as u64);
+        match org {
+            Some(org) => {
+                self.touch(org)?;
+                let rows = self.query(
+                    "SELECT body::text FROM outbox
+                     WHERE org_id = $1 AND status = 'queued' AND (next_s, next_ns) <= ($2, $3)
+                     ORDER BY next_s, next_ns, message_id LIMIT $4",
+                    &[&org.as_str(), &s, &ns, &limit],
+                )?;
+                rows.iter().map(|r| body(r, 0, "outbox message")).collect()
+            }
+            None => {
+                let rows = self.query(
+                    "SELECT o.body::text, o.org_id, h.version
+                     FROM outbox o LEFT JOIN org_heads h ON h.org_id = o.org_id
+                     WHERE o.status = 'queued' AND (o.next_s, o.next_ns) <= ($1, $2)
+                     ORDER BY o.next_s, o.next_ns, o.message_id LIMIT $3",
+                    &[&s, &ns, &limit],
+                )?;
+                let mut out = Vec::with_capacity(rows.len());
+                for r in &rows {
+                    let org = OrgId(get(r, 1)?);
+                    self.note_version(&org, get(r, 2)?);
+                    out.push(body(r, 0, "outbox message")?);
+                }
+                Ok(out)
+            }
+        }
+    }
+
+    fn queued_messages_for(
+        &mut self,
+        org: &OrgId,
+        invitation: &InvitationId,
+    ) -> StoreResult<Vec<OutboxMessage>> {
+        self.touch(org)?;
+        self.flush()?;
+        let rows = self.query(
+            "SELECT body::text FROM outbox
+             WHERE org_id = $1 AND invitation_id = $2 AND status = 'queued'
+             ORDER BY created_s, created_ns, message_id",
+            &[&org.as_str(), &invitation.as_str()],
+        )?;
+        rows.iter().map(|r| body(r, 0, "outbox message")).collect()
+    }
+}
+
+fn group_row(r: &Row) -> StoreResult<Group> {
+    let mut g: Group = body(r, 0, "group")?;
+    g.member_count = to_u64(get(r, 1)?);
+    Ok(g)
+}
+
+/// Up to `limit` items from `limit + 1` rows, with the cursor of the last
+/// item when there is one more.
+fn page_of<T: serde::de::DeserializeOwned>(
+    rows: Vec<Row>,
+    limit: i64,
+    what: &str,
+    cursor: impl Fn(&Row) -> StoreResult<String>,
+) -> StoreResult<Page<T>> {
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    let more = rows.len() > limit;
+    let mut items = Vec::with_capacity(rows.len().min(limit));
+    let mut next_cursor = None;
+    for (i, r) in rows.iter().take(limit).enumerate() {
+        items.push(body(r, 0, what)?);
+        if more && i + 1 == limit {
+            next_cursor = Some(cursor(r)?);
+        }
+    }
+    Ok(Page { items, next_cursor })
+}

@@ -1,0 +1,333 @@
+//! Concurrent writers, each with its own store (its own connections), as
+//! application servers would be: one secret accepted once, overlapping
+//! batches never inviting one person twice, seat limits under concurrent
+//! accepts, and the locking protocol itself (ADR 0007).
+
+use crate::common::*;
+use enlist::{
+    Actor, EngineConfig, Enlist, Error, InviteRequest, LimitKind, Policy, RecipientInput,
+    Recipients, RejectReason, SeededSecrets, StoreError,
+};
+use enlist_postgres::PostgresStore;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Barrier};
+use std::time::Duration;
+
+const THREADS: usize = 8;
+
+/// Runs `f` on `THREADS` threads at once, each with an engine over its own
+/// store on the same schema (same clock time, its own secrets).
+fn race<T: Send>(f: &Fresh, run: impl Fn(usize, &Enlist) -> T + Sync) -> Vec<T> {
+    let stores: Vec<Arc<PostgresStore>> = (0..THREADS).map(|_| f.another()).collect();
+    let barrier = Barrier::new(THREADS);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = stores
+            .iter()
+            .enumerate()
+            .map(|(i, store)| {
+                let engine = Enlist::new(store.clone())
+                    .with_clock(Arc::new(enlist::ManualClock::new(t(10))))
+                    .with_secrets(Arc::new(SeededSecrets::new(100 + i as u64)));
+                let (barrier, run) = (&barrier, &run);
+                s.spawn(move || {
+                    barrier.wait();
+                    run(i, &engine)
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    })
+}
+
+fn no_conflict_left<T: std::fmt::Debug>(results: &[Result<T, Error>]) {
+    for r in results {
+        assert!(
+            !matches!(r, Err(Error::Store(StoreError::Conflict))),
+            "a write conflict outlived the engine's retries: {r:?}"
+        );
+    }
+}
+
+#[test]
+fn one_secret_is_accepted_exactly_once() {
+    let Some(f) = Fresh::new() else { return };
+    let (e, _) = engine(f.dyn_store(), 1);
+    let (org, owner) = new_org(&e, Policy::default());
+    let report = e
+        .invite(
+            &org.id,
+            &Actor::Member(owner.id.clone()),
+            InviteRequest::new(Recipients::Paste("race@acme.test".into())),
+        )
+        .unwrap();
+    let token = report.issued[0].secret.clone().unwrap();
+    let results = race(&f, |i, e| {
+        e.accept(token.expose(), registration(&format!("acct-{i}")))
+    });
+    no_conflict_left(&results);
+    let winners: Vec<_> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
+    assert_eq!(winners.len(), 1, "{results:?}");
+    for r in &results {
+        if let Err(e) = r {
+            assert_eq!(e.code(), "invitation_not_open", "{e:?}");
+        }
+    }
+    let mut c = f.sql();
+    assert_eq!(
+        count(
+            &mut c,
+            "SELECT count(*) FROM members WHERE contact_key = 'race@acme.test'"
+        ),
+        1
+    );
+    assert_eq!(
+        count(
+            &mut c,
+            "SELECT count(*) FROM events WHERE body->'kind'->>'type' = 'invitation_accepted'"
+        ),
+        1
+    );
+}
+
+#[test]
+fn overlapping_batches_never_invite_one_person_twice() {
+    let Some(f) = Fresh::new() else { return };
+    let (e, _) = engine(f.dyn_store(), 1);
+    let (org, owner) = new_org(&e, Policy::default());
+    let admin = Actor::Member(owner.id.clone());
+    // Thread i invites people i*5 .. i*5+30 of 0..65: every person is in
+    // several batches.
+    let results = race(&f, |i, e| {
+        let list = (i * 5..i * 5 + 30)
+            .map(|p| RecipientInput::email(format!("p{p}@acme.test")))
+            .collect();
+        e.invite(&org.id, &admin, InviteRequest::new(Recipients::List(list)))
+    });
+    no_conflict_left(&results);
+    let mut issued: BTreeMap<String, usize> = BTreeMap::new();
+    let mut already: BTreeSet<String> = BTreeSet::new();
+    for r in &results {
+        let report = r.as_ref().expect("every batch goes through");
+        assert_eq!(report.total(), 30);
+        for i in &report.issued {
+            *issued
+                .entry(i.invitation.recipient_key.clone())
+                .or_default() += 1;
+        }
+        for rej in &report.rejected {
+            assert!(
+                matches!(rej.reason, RejectReason::AlreadyInvited { .. }),
+                "{rej:?}"
+            );
+            already.insert(rej.input.clone());
+        }
+    }
+    let everyone: BTreeSet<String> = (0..(THREADS - 1) * 5 + 30)
+        .map(|p| format!("p{p}@acme.test"))
+        .collect();
+    assert_eq!(issued.keys().cloned().collect::<BTreeSet<_>>(), everyone);
+    assert!(issued.values().all(|n| *n == 1), "{issued:?}");
+    let mut c = f.sql();
+    assert_eq!(
+        count(
+            &mut c,
+            "SELECT count(*) FROM (SELECT recipient_key FROM invitations
+               WHERE status IN ('staged', 'pending') GROUP BY recipient_key
+               HAVING count(*) > 1) d"
+        ),
+        0
+    );
+    assert_eq!(
+        count(&mut c, "SELECT count(*) FROM invitations"),
+        everyone.len() as i64
+    );
+    // The counters agree with the rows, and events are numbered without gaps.
+    assert_eq!(
+        count(
+            &mut c,
+            "SELECT n FROM counts WHERE what = 'invitation_license' AND status = 'pending'"
+        ),
+        everyone.len() as i64
+    );
+    assert_eq!(
+        count(&mut c, "SELECT count(*) FROM events"),
+        count(&mut c, "SELECT max(seq) FROM events")
+    );
+}
+
+#[test]
+fn seat_limits_hold_under_concurrent_accepts() {
+    let Some(f) = Fresh::new() else { return };
+    let (e, _) = engine(f.dyn_store(), 1);
+    let mut policy = Policy::default();
+    // The owner takes one seat; three are left. Open invitations do not
+    // hold seats, so all eight can be invited and only three accepted.
+    policy.seat_limits.insert("standard".into(), 4);
+    policy.reserve_seats_for_pending = false;
+    let (org, owner) = new_org(&e, policy);
+    let list = (0..THREADS)
+        .map(|p| RecipientInput::email(format!("s{p}@acme.test")))
+        .collect();
+    let report = e
+        .invite(
+            &org.id,
+            &Actor::Member(owner.id.clone()),
+            InviteRequest::new(Recipients::List(list)),
+        )
+        .unwrap();
+    assert_eq!(report.issued.len(), THREADS);
+    let tokens: Vec<_> = report
+        .issued
+        .iter()
+        .map(|i| i.secret.clone().unwrap())
+        .collect();
+    let results = race(&f, |i, e| {
+        e.accept(tokens[i].expose(), registration(&format!("acct-{i}")))
+    });
+    no_conflict_left(&results);
+    let ok = results.iter().filter(|r| r.is_ok()).count();
+    assert_eq!(ok, 3, "{results:?}");
+    for r in &results {
+        if let Err(e) = r {
+            assert!(
+                matches!(
+                    e,
+                    Error::LimitExceeded {
+                        limit: LimitKind::Seats,
+                        max: 4,
+                        ..
+                    }
+                ),
+                "{e:?}"
+            );
+        }
+    }
+    let mut c = f.sql();
+    assert_eq!(
+        count(
+            &mut c,
+            "SELECT count(*) FROM members WHERE status = 'active'"
+        ),
+        4
+    );
+    assert_eq!(
+        count(
+            &mut c,
+            "SELECT n FROM counts WHERE what = 'member_license' AND key = 'standard'
+               AND status = 'active'"
+        ),
+        4
+    );
+}
+
+#[test]
+fn a_write_after_a_stale_read_is_a_conflict() {
+    let Some(f) = Fresh::new() else { return };
+    let org = org_id(1);
+    {
+        let mut tx = begin(&*f.store);
+        tx.put_organization(&organization(&org)).unwrap();
+        tx.commit().unwrap();
+    }
+    let other = f.another();
+    // A reads the organization...
+    let mut a = begin(&*f.store);
+    assert!(a.open_invitation_for(&org, "r@x").unwrap().is_none());
+    // ...B invites r@x and commits...
+    let mut b = begin(&*other);
+    b.put_invitation(&invitation(&org, "inv_b", "r@x", 1))
+        .unwrap();
+    b.commit().unwrap();
+    // ...so A's read is stale, and its write fails instead of inviting r@x
+    // a second time.
+    let e = a
+        .put_invitation(&invitation(&org, "inv_a", "r@x", 2))
+        .unwrap_err();
+    assert!(matches!(e, StoreError::Conflict), "{e:?}");
+    drop(a);
+    // The store now locks this organization at the first read: a writer
+    // on another server waits for the reader to finish.
+    let mut reader = begin(&*f.store);
+    assert!(reader.organization(&org).unwrap().is_some());
+    let done = AtomicBool::new(false);
+    std::thread::scope(|s| {
+        let writer = s.spawn(|| {
+            let mut w = begin(&*other);
+            w.put_invitation(&invitation(&org, "inv_w", "w@x", 3))
+                .unwrap();
+            w.commit().unwrap();
+            done.load(Ordering::SeqCst)
+        });
+        std::thread::sleep(Duration::from_millis(300));
+        // The reader's write goes through: nobody got in between.
+        reader
+            .put_invitation(&invitation(&org, "inv_r", "r2@x", 4))
+            .unwrap();
+        done.store(true, Ordering::SeqCst);
+        reader.commit().unwrap();
+        assert!(
+            writer.join().unwrap(),
+            "the writer committed before the reader that held the lock"
+        );
+    });
+    let mut c = f.sql();
+    assert_eq!(count(&mut c, "SELECT count(*) FROM invitations"), 3);
+}
+
+#[test]
+fn readers_take_no_locks_on_quiet_organizations() {
+    let Some(f) = Fresh::new() else { return };
+    let org = org_id(1);
+    {
+        let mut tx = begin(&*f.store);
+        tx.put_organization(&organization(&org)).unwrap();
+        tx.commit().unwrap();
+    }
+    // A reader holds its transaction open; a writer elsewhere is not kept
+    // waiting by it.
+    let mut reader = begin(&*f.store);
+    assert!(reader.organization(&org).unwrap().is_some());
+    let other = f.another();
+    let mut w = begin(&*other);
+    w.put_invitation(&invitation(&org, "inv_1", "r@x", 1))
+        .unwrap();
+    w.commit().unwrap();
+    // Read-only: commits fine.
+    assert!(reader.open_invitation_for(&org, "r@x").unwrap().is_some());
+    reader.commit().unwrap();
+}
+
+#[test]
+fn contended_writers_all_get_through() {
+    let Some(f) = Fresh::new() else { return };
+    let (e, _) = engine(f.dyn_store(), 1);
+    let (org, owner) = new_org(&e, Policy::default());
+    let admin = Actor::Member(owner.id.clone());
+    // Eight servers, five commands each, all in one organization: a
+    // conflict makes a store lock the organization at its first read, so
+    // the engine's default retries are always enough.
+    let results = race(&f, |i, e| {
+        let mut config = EngineConfig::default();
+        config.conflict_retries = 5;
+        let e = e.clone().with_config(config);
+        (0..5)
+            .map(|k| {
+                e.invite(
+                    &org.id,
+                    &admin,
+                    InviteRequest::new(Recipients::Paste(format!("t{i}-{k}@acme.test"))),
+                )
+                .map(|r| r.issued.len())
+            })
+            .collect::<Vec<_>>()
+    });
+    let flat: Vec<_> = results.into_iter().flatten().collect();
+    no_conflict_left(&flat);
+    assert!(flat.iter().all(|r| matches!(r, Ok(1))), "{flat:?}");
+    let mut c = f.sql();
+    assert_eq!(
+        count(&mut c, "SELECT count(*) FROM invitations"),
+        (THREADS * 5) as i64
+    );
+}

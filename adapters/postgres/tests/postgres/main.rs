@@ -1,0 +1,12 @@
+//! Tests of the PostgreSQL store against a real server: set
+//! `ENLIST_TEST_POSTGRES_URL` (`scripts/postgres.sh start` prints one);
+//! without it every test prints "SKIPPED" and passes. Each test works in a
+//! schema of its own.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+mod concurrency;
+mod differential;
+mod engine;
+mod migrations;
+mod store;

@@ -1,0 +1,524 @@
+//! The Transaction contract, directly: persistence, rollback, uniqueness,
+//! pages and cursors, hostile text, exact times.
+
+use crate::common::*;
+use enlist::{
+    GroupGrant, InvitationQuery, InvitationStatus, MemberQuery, MemberSort, MemberStatus,
+    OutboxStatus, SecretHash, StoreError,
+};
+use enlist_postgres::{NulInKey, PostgresStore};
+
+#[test]
+fn data_survives_a_reconnect() {
+    let Some(f) = Fresh::new() else { return };
+    let org = org_id(1);
+    let o = organization(&org);
+    let mut m = member(&org, "mem_1", "a@x.test");
+    m.groups = vec![GroupGrant::owner(gid("grp_1"))];
+    let inv = invitation(&org, "inv_1", "b@x.test", 10);
+    let msg = message(&org, "msg_1", "inv_1", 20);
+    {
+        let mut tx = begin(&*f.store);
+        tx.put_organization(&o).unwrap();
+        tx.put_member(&m).unwrap();
+        tx.put_invitation(&inv).unwrap();
+        tx.put_outbox_message(&msg).unwrap();
+        assert_eq!(tx.append_event(&event(&org, 1)).unwrap(), 1);
+        assert_eq!(tx.append_event(&event(&org, 2)).unwrap(), 2);
+        tx.commit().unwrap();
+    }
+    drop(f.store.clone());
+    let again = PostgresStore::connect_in_schema(&f.url, &f.schema).expect("reconnect");
+    let mut tx = begin(&again);
+    assert_eq!(tx.organization(&org).unwrap(), Some(o));
+    assert_eq!(tx.member(&org, &m.id).unwrap(), Some(m.clone()));
+    assert_eq!(tx.invitation(&org, &inv.id).unwrap(), Some(inv.clone()));
+    assert_eq!(tx.outbox_message(&msg.id).unwrap(), Some(msg));
+    let events = tx.events(&org, 0, 10).unwrap();
+    assert_eq!(events.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![1, 2]);
+    assert_eq!(events[1].kind, event(&org, 2).kind);
+    // Numbering goes on after a reconnect.
+    assert_eq!(tx.append_event(&event(&org, 3)).unwrap(), 3);
+    tx.commit().unwrap();
+}
+
+#[test]
+fn dropping_a_transaction_rolls_everything_back() {
+    let Some(f) = Fresh::new() else { return };
+    let org = org_id(1);
+    {
+        let mut tx = begin(&*f.store);
+        tx.put_organization(&organization(&org)).unwrap();
+        tx.commit().unwrap();
+    }
+    {
+        let mut tx = begin(&*f.store);
+        tx.put_member(&member(&org, "mem_1", "a@x.test")).unwrap();
+        tx.put_invitation(&invitation(&org, "inv_1", "b@x.test", 1))
+            .unwrap();
+        tx.put_outbox_message(&message(&org, "msg_1", "inv_1", 0))
+            .unwrap();
+        tx.append_event(&event(&org, 1)).unwrap();
+        // Its own reads see its writes...
+        assert!(tx.member_by_contact(&org, "a@x.test").unwrap().is_some());
+        assert_eq!(tx.seat_count(&org, "standard").unwrap().members, 1);
+        assert_eq!(
+            tx.queued_messages_for(&org, &"inv_1".into()).unwrap().len(),
+            1
+        );
+        // ...and nothing else does once it is dropped.
+    }
+    let mut tx = begin(&*f.store);
+    assert_eq!(tx.member_by_contact(&org, "a@x.test").unwrap(), None);
+    assert_eq!(tx.invitation(&org, &"inv_1".into()).unwrap(), None);
+    assert_eq!(tx.outbox_message(&msg_id("msg_1")).unwrap(), None);
+    assert!(tx.events(&org, 0, 10).unwrap().is_empty());
+    assert_eq!(tx.seat_counts(&org).unwrap(), vec![]);
+    assert_eq!(
+        tx.append_event(&event(&org, 9)).unwrap(),
+        1,
+        "seq not used up"
+    );
+    tx.commit().unwrap();
+    let mut c = f.sql();
+    assert_eq!(count(&mut c, "SELECT count(*) FROM members"), 0);
+    assert_eq!(count(&mut c, "SELECT count(*) FROM counts WHERE n <> 0"), 0);
+}
+
+#[test]
+fn uniqueness_rules_refuse_and_change_nothing() {
+    let Some(f) = Fresh::new() else { return };
+    let org = org_id(1);
+    let mut tx = begin(&*f.store);
+    let a = member(&org, "mem_a", "a@x.test");
+    tx.put_member(&a).unwrap();
+    // Same contact key, another id.
+    let mut b = member(&org, "mem_b", "a@x.test");
+    b.user_ref = Some("other".into());
+    let e = tx.put_member(&b).unwrap_err();
+    assert!(
+        matches!(&e, StoreError::Unique(r) if r.contains("mem_a") && r.contains("contact key")),
+        "{e:?}"
+    );
+    // Same user_ref, another contact.
+    let mut c = member(&org, "mem_c", "c@x.test");
+    c.user_ref = a.user_ref.clone();
+    let e = tx.put_member(&c).unwrap_err();
+    assert!(
+        matches!(&e, StoreError::Unique(r) if r.contains("user_ref")),
+        "{e:?}"
+    );
+    // A removed member frees the key.
+    let mut b_removed = b.clone();
+    b_removed.status = MemberStatus::Removed;
+    tx.put_member(&b_removed).unwrap();
+    // Invitations: one open per recipient, one per secret.
+    let i1 = invitation(&org, "inv_1", "r@x.test", 1);
+    tx.put_invitation(&i1).unwrap();
+    let mut i2 = invitation(&org, "inv_2", "r@x.test", 2);
+    let e = tx.put_invitation(&i2).unwrap_err();
+    assert!(
+        matches!(&e, StoreError::Unique(r) if r.contains("inv_1") && r.contains("open")),
+        "{e:?}"
+    );
+    i2.status = InvitationStatus::Revoked;
+    tx.put_invitation(&i2).unwrap();
+    let mut i3 = invitation(&org, "inv_3", "s@x.test", 3);
+    i3.secret_hash = i1.secret_hash;
+    let e = tx.put_invitation(&i3).unwrap_err();
+    assert!(
+        matches!(&e, StoreError::Unique(r) if r.contains("secret")),
+        "{e:?}"
+    );
+    // The transaction goes on after refusals, and commits what it kept.
+    tx.commit().unwrap();
+
+    let mut tx = begin(&*f.store);
+    assert_eq!(tx.member(&org, &b.id).unwrap(), Some(b_removed));
+    assert_eq!(tx.member(&org, &c.id).unwrap(), None);
+    assert_eq!(tx.invitation(&org, &i3.id).unwrap(), None);
+    assert_eq!(
+        tx.open_invitation_for(&org, "r@x.test").unwrap(),
+        Some(i1.clone())
+    );
+    let seats = tx.seat_count(&org, "standard").unwrap();
+    assert_eq!((seats.members, seats.open_invitations), (1, 1));
+    // The same keys in another organization are fine.
+    let other = org_id(2);
+    let mut a2 = a.clone();
+    a2.org_id = other.clone();
+    tx.put_member(&a2).unwrap();
+    let mut i1b = i1.clone();
+    i1b.org_id = other.clone();
+    tx.put_invitation(&i1b).unwrap();
+    tx.commit().unwrap();
+    let mut c = f.sql();
+    assert_eq!(count(&mut c, "SELECT count(*) FROM members"), 3);
+}
+
+#[test]
+fn the_unique_indexes_hold_even_when_the_checks_are_bypassed() {
+    let Some(f) = Fresh::new() else { return };
+    let org = org_id(1);
+    let mut tx = begin(&*f.store);
+    tx.put_invitation(&invitation(&org, "inv_1", "r@x.test", 1))
+        .unwrap();
+    tx.put_member(&member(&org, "mem_1", "m@x.test")).unwrap();
+    tx.commit().unwrap();
+    // Raw SQL stands for a writer that skipped the store's checks.
+    let mut c = f.sql();
+    let e = c
+        .execute(
+            "INSERT INTO invitations (org_id, invitation_id, batch_id, recipient_key, status,
+                 role, kind, license_type, created_s, created_ns, body)
+             VALUES ('org_1', 'inv_2', 'b', 'r@x.test', 'staged', 'member', 'member',
+                 'standard', 0, 0, '{}')",
+            &[],
+        )
+        .unwrap_err();
+    assert_eq!(e.code(), Some(&postgres::error::SqlState::UNIQUE_VIOLATION));
+    let e = c
+        .execute(
+            "INSERT INTO members (org_id, member_id, contact_key, status, role, license_type,
+                 kind, body)
+             VALUES ('org_1', 'mem_2', 'm@x.test', 'inactive', 'member', 'standard', 'member',
+                 '{}')",
+            &[],
+        )
+        .unwrap_err();
+    assert_eq!(e.code(), Some(&postgres::error::SqlState::UNIQUE_VIOLATION));
+}
+
+#[test]
+fn member_pages_walk_in_byte_order_and_bad_cursors_are_refused() {
+    let Some(f) = Fresh::new() else { return };
+    let org = org_id(1);
+    // Keys whose byte order differs from a linguistic collation's.
+    let keys = [
+        "b@x", "B@x", "a@x", "_z@x", "é@x", "e@x", "Z@x", "zz@x", "a-b@x", "ab@x",
+    ];
+    let mut tx = begin(&*f.store);
+    for (i, k) in keys.iter().enumerate() {
+        let mut m = member(&org, &format!("mem_{i:02}"), k);
+        if i % 3 == 0 {
+            m.status = MemberStatus::Inactive;
+        }
+        tx.put_member(&m).unwrap();
+    }
+    tx.commit().unwrap();
+    let mut expected: Vec<&str> = keys.to_vec();
+    expected.sort(); // Rust sorts strings byte by byte.
+    for sort in [MemberSort::EmailAsc, MemberSort::EmailDesc] {
+        let mut want = expected.clone();
+        if sort == MemberSort::EmailDesc {
+            want.reverse();
+        }
+        let mut got = Vec::new();
+        let mut after = None;
+        let mut pages = 0;
+        loop {
+            let mut tx = begin(&*f.store);
+            let q = MemberQuery {
+                sort,
+                after: after.clone(),
+                limit: 3,
+                ..MemberQuery::default()
+            };
+            let page = tx.list_members(&org, &q).unwrap();
+            pages += 1;
+            assert!(page.items.len() <= 3);
+            got.extend(page.items.iter().map(|m| m.contact_key.clone()));
+            match page.next_cursor {
+                Some(c) => after = Some(c),
+                None => break,
+            }
+        }
+        assert_eq!(got, want, "{sort:?}");
+        assert_eq!(pages, 4, "10 items in pages of 3, no empty last page");
+    }
+    // Garbage and cursors of the other list are refused, and change nothing.
+    let mut tx = begin(&*f.store);
+    for bad in ["", "m.zz", "nonsense", "i.1.0.00", "m.6.6"] {
+        let q = MemberQuery {
+            after: Some(bad.to_owned()),
+            ..MemberQuery::default()
+        };
+        let e = tx.list_members(&org, &q).unwrap_err();
+        assert!(
+            matches!(&e, StoreError::InvalidCursor { list } if list == "member"),
+            "{bad:?}: {e:?}"
+        );
+    }
+    let q = InvitationQuery {
+        after: Some("m.00.00".into()),
+        ..InvitationQuery::default()
+    };
+    let e = tx.list_invitations(&org, &q, t(0)).unwrap_err();
+    assert!(matches!(&e, StoreError::InvalidCursor { list } if list == "invitation"));
+    // The transaction is still usable.
+    assert_eq!(
+        tx.list_members(&org, &MemberQuery::default())
+            .unwrap()
+            .items
+            .len(),
+        keys.len()
+    );
+}
+
+#[test]
+fn invitation_pages_compute_expiry_at_now() {
+    let Some(f) = Fresh::new() else { return };
+    let org = org_id(1);
+    let mut tx = begin(&*f.store);
+    // Pending ones expire at created + 1000.
+    for i in 0..6 {
+        tx.put_invitation(&invitation(
+            &org,
+            &format!("inv_{i}"),
+            &format!("r{i}@x"),
+            i * 100,
+        ))
+        .unwrap();
+    }
+    let mut declined = invitation(&org, "inv_d", "d@x", 50);
+    declined.status = InvitationStatus::Declined;
+    tx.put_invitation(&declined).unwrap();
+    tx.commit().unwrap();
+    let now = t(1250); // inv_0 (exp 1000) and inv_1 (exp 1100), inv_2 (1200) expired
+    let list = |statuses: Vec<InvitationStatus>| {
+        let mut tx = begin(&*f.store);
+        let q = InvitationQuery {
+            statuses,
+            limit: 100,
+            ..InvitationQuery::default()
+        };
+        tx.list_invitations(&org, &q, now)
+            .unwrap()
+            .items
+            .into_iter()
+            .map(|i| i.id.0)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        list(vec![InvitationStatus::Expired]),
+        ["inv_2", "inv_1", "inv_0"]
+    );
+    assert_eq!(
+        list(vec![InvitationStatus::Pending]),
+        ["inv_5", "inv_4", "inv_3"]
+    );
+    assert_eq!(
+        list(vec![InvitationStatus::Declined, InvitationStatus::Expired]),
+        ["inv_2", "inv_1", "inv_d", "inv_0"]
+    );
+    assert_eq!(list(vec![]).len(), 7);
+}
+
+#[test]
+fn hostile_text_round_trips_and_searches_literally() {
+    let Some(f) = Fresh::new() else { return };
+    let org = org_id(1);
+    let hostile = [
+        "'",
+        "\"",
+        "';--",
+        "'; DROP TABLE members; --",
+        "\\",
+        "%",
+        "_",
+        "a%b_c",
+        "$1 $$ ? :name",
+        "😀 👩‍👩‍👧",
+        "עברית العربية",
+        "e\u{301} vs é",
+        "tab\there\nline",
+        "\u{FEFF}bom",
+        "\u{1}\u{7f} controls",
+        "",
+    ];
+    let long = "é".repeat(20_000);
+    let mut tx = begin(&*f.store);
+    let mut keys = Vec::new();
+    for (i, h) in hostile.iter().chain([&long.as_str()]).enumerate() {
+        let key = format!("{h}@{i}");
+        let mut m = member(&org, &format!("mem_{h}_{i}"), &key);
+        m.first_name = Some((*h).to_owned());
+        m.role = format!("role {h}");
+        m.license_type = format!("lic {h}");
+        m.user_ref = Some(format!("ref {h} {i}"));
+        tx.put_member(&m).unwrap();
+        let mut inv = invitation(&org, &format!("inv_{h}_{i}"), &key, i as i64);
+        inv.message = Some(format!("{h}\0nul in a body is fine"));
+        tx.put_invitation(&inv).unwrap();
+        keys.push((m, inv));
+    }
+    tx.commit().unwrap();
+    let mut tx = begin(&*f.store);
+    for (m, inv) in &keys {
+        assert_eq!(tx.member(&org, &m.id).unwrap().as_ref(), Some(m));
+        assert_eq!(
+            tx.member_by_contact(&org, &m.contact_key).unwrap().as_ref(),
+            Some(m)
+        );
+        assert_eq!(
+            tx.member_by_user_ref(&org, m.user_ref.as_deref().unwrap())
+                .unwrap()
+                .as_ref(),
+            Some(m)
+        );
+        assert_eq!(tx.count_active_with_role(&org, &m.role).unwrap(), 1);
+        assert_eq!(
+            tx.open_invitation_for(&org, &inv.recipient_key)
+                .unwrap()
+                .as_ref(),
+            Some(inv)
+        );
+    }
+    // `%` and `_` are no wildcards in a search.
+    let q = MemberQuery {
+        search: Some("a%b_c".into()),
+        ..MemberQuery::default()
+    };
+    let found = tx.list_members(&org, &q).unwrap().items;
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].first_name.as_deref(), Some("a%b_c"));
+    let q = MemberQuery {
+        search: Some("%".into()),
+        limit: 1000,
+        ..MemberQuery::default()
+    };
+    assert_eq!(tx.list_members(&org, &q).unwrap().items.len(), 2);
+    // Tables are all still there.
+    drop(tx);
+    let mut c = f.sql();
+    assert_eq!(
+        count(&mut c, "SELECT count(*) FROM members"),
+        keys.len() as i64
+    );
+}
+
+#[test]
+fn nul_in_a_key_is_a_clear_error_and_writes_nothing() {
+    let Some(f) = Fresh::new() else { return };
+    let org = org_id(1);
+    let mut tx = begin(&*f.store);
+    let e = tx.put_member(&member(&org, "mem_1", "a\0b@x")).unwrap_err();
+    let StoreError::Other(inner) = &e else {
+        panic!("expected Other, got {e:?}")
+    };
+    assert!(inner.downcast_ref::<NulInKey>().is_some(), "{e}");
+    assert!(e.to_string().contains("contact_key"), "{e}");
+    // A lookup by such a key finds nothing (nothing can be stored under it).
+    assert_eq!(tx.member_by_contact(&org, "a\0b@x").unwrap(), None);
+    tx.put_member(&member(&org, "mem_2", "ok@x")).unwrap();
+    tx.commit().unwrap();
+    let mut c = f.sql();
+    assert_eq!(count(&mut c, "SELECT count(*) FROM members"), 1);
+}
+
+#[test]
+fn times_round_trip_to_the_nanosecond_far_from_now() {
+    let Some(f) = Fresh::new() else { return };
+    let org = org_id(1);
+    let times = [
+        chrono::DateTime::from_timestamp(-62_135_596_800, 1).unwrap(), // year 1
+        chrono::DateTime::from_timestamp(0, 999_999_999).unwrap(),
+        chrono::DateTime::from_timestamp(253_402_300_799, 123_456_789).unwrap(), // 9999
+        chrono::DateTime::from_timestamp(32_503_680_000, 7).unwrap(),            // year 3000
+    ];
+    let mut tx = begin(&*f.store);
+    for (i, at) in times.iter().enumerate() {
+        let mut inv = invitation(&org, &format!("inv_{i}"), &format!("r{i}@x"), 0);
+        inv.created_at = *at;
+        inv.expires_at = Some(*at);
+        tx.put_invitation(&inv).unwrap();
+        let mut msg = message(&org, &format!("msg_{i}"), "inv_0", 0);
+        msg.next_attempt_at = *at;
+        tx.put_outbox_message(&msg).unwrap();
+    }
+    tx.commit().unwrap();
+    let mut tx = begin(&*f.store);
+    let page = tx
+        .list_invitations(&org, &InvitationQuery::default(), t(0))
+        .unwrap();
+    let created: Vec<_> = page.items.iter().map(|i| i.created_at).collect();
+    let mut want = times.to_vec();
+    want.sort();
+    want.reverse();
+    assert_eq!(created, want, "newest first, exactly");
+    let due = tx.due_invitations(Some(&org), want[0], 10).unwrap();
+    assert_eq!(
+        due.iter()
+            .map(|i| i.expires_at.unwrap())
+            .collect::<Vec<_>>(),
+        {
+            let mut oldest_first = times.to_vec();
+            oldest_first.sort();
+            oldest_first
+        }
+    );
+    let due = tx.due_outbox(None, want[1], 10).unwrap();
+    assert_eq!(due.len(), 3, "everything up to year 3000");
+    assert!(due.iter().all(|m| m.status == OutboxStatus::Queued));
+}
+
+#[test]
+fn secret_lookups_use_the_hash() {
+    let Some(f) = Fresh::new() else { return };
+    let org = org_id(1);
+    let inv = invitation(&org, "inv_1", "r@x", 0);
+    let mut tx = begin(&*f.store);
+    tx.put_invitation(&inv).unwrap();
+    assert_eq!(
+        tx.invitation_by_secret(&org, inv.secret_hash.as_ref().unwrap())
+            .unwrap(),
+        Some(inv.clone())
+    );
+    assert_eq!(
+        tx.invitation_by_secret(&org, &SecretHash::of(b"other"))
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        tx.invitation_by_secret(&org_id(2), inv.secret_hash.as_ref().unwrap())
+            .unwrap(),
+        None,
+        "per organization"
+    );
+}
+
+#[test]
+fn a_connection_closed_by_the_server_is_replaced() {
+    let Some(f) = Fresh::new() else { return };
+    let name = format!(
+        "enlist_kill_{}",
+        f.schema.len() + std::process::id() as usize
+    );
+    let url = if f.url.contains('?') {
+        format!("{}&application_name={name}", f.url)
+    } else {
+        format!("{}?application_name={name}", f.url)
+    };
+    let store = PostgresStore::connect_in_schema(&url, &f.schema).expect("connect");
+    let org = org_id(1);
+    let mut tx = begin(&store);
+    tx.put_organization(&organization(&org)).unwrap();
+    tx.commit().unwrap();
+    // The server ends the pooled (idle) connection.
+    let mut c = f.sql();
+    let killed = count(
+        &mut c,
+        &format!(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity \
+             WHERE application_name = '{name}'"
+        ),
+    );
+    assert!(killed >= 1, "the pooled connection was found and ended");
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    // The next transaction gets a fresh connection and works.
+    let mut tx = begin(&store);
+    assert!(tx.organization(&org).unwrap().is_some());
+    tx.append_event(&event(&org, 1)).unwrap();
+    tx.commit().unwrap();
+    assert_eq!(count(&mut c, "SELECT count(*) FROM events"), 1);
+}

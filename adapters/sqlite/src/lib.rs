@@ -1,0 +1,241 @@
+#![doc = include_str!("../README.md")]
+#![warn(missing_docs)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
+mod codec;
+mod tx;
+
+use enlist::{Store, StoreError, StoreResult, Transaction};
+use rusqlite::{Connection, ErrorCode, TransactionBehavior, ffi};
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, PoisonError};
+use std::thread::ThreadId;
+use std::time::Duration;
+
+/// The migrations, in order: `(version, name, SQL)`. Version `n` is the
+/// file `migrations/000n_*.sql`; a store at version `v` applies every
+/// migration above `v`, in one transaction.
+const MIGRATIONS: &[(u32, &str, &str)] = &[(
+    1,
+    "0001_initial",
+    include_str!("../migrations/0001_initial.sql"),
+)];
+
+/// Marks the file as an enlist store (`PRAGMA application_id`, "enls").
+const APPLICATION_ID: i32 = 0x656e_6c73;
+
+/// How long a transaction waits for another process's write lock before
+/// the store reports [`StoreError::Conflict`] (the engine then retries).
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The page cache of the connection, in KiB (`PRAGMA cache_size`; a
+/// ceiling, grown only as pages are read).
+const CACHE_KIB: i64 = 64 * 1024;
+
+/// Pages the WAL may hold before a commit copies them into the database
+/// (`PRAGMA wal_autocheckpoint`; SQLite's default is 1000). Invitations,
+/// their emails and their index entries dirty many pages per command; a
+/// larger WAL lets a checkpoint write a page once for many commits (35 %
+/// more invitations per second in the benchmark). The WAL file grows to
+/// about 40 MB between checkpoints.
+const WAL_CHECKPOINT_PAGES: u32 = 10_000;
+
+/// A [`Store`] in a SQLite database: a file, or memory.
+///
+/// Open it once per process and share it (`Arc<SqliteStore>` or
+/// `Arc<dyn Store>`) between threads. Several processes may open the same
+/// file. See the crate documentation for the layout and the guarantees.
+pub struct SqliteStore {
+    /// The one connection. A transaction holds it from `begin` to commit or
+    /// drop: every transaction writes (`BEGIN IMMEDIATE`), so SQLite would
+    /// run them one at a time anyway, and waiting here wakes the next one at
+    /// once instead of letting SQLite's busy handler poll.
+    conn: Mutex<Connection>,
+    /// The thread holding the open transaction, to refuse a nested `begin`
+    /// (which would otherwise deadlock).
+    owner: Mutex<Option<ThreadId>>,
+    /// The file, or `None` in memory.
+    path: Option<PathBuf>,
+}
+
+impl SqliteStore {
+    /// The schema version this library writes. A file with a lower version
+    /// is migrated on open; a file with a higher one is refused with
+    /// [`StoreError::SchemaTooNew`].
+    pub const SCHEMA_VERSION: u32 = 1;
+
+    /// Opens (creating it if missing) the database file at `path` and
+    /// brings its schema up to [`SqliteStore::SCHEMA_VERSION`].
+    ///
+    /// The file is put in WAL mode with `synchronous=NORMAL`: a commit
+    /// survives a crash of the process, but not necessarily a power loss
+    /// or an operating-system crash (the last transactions may be lost; the
+    /// file stays consistent).
+    pub fn open(path: impl AsRef<Path>) -> StoreResult<SqliteStore> {
+        let path = path.as_ref();
+        let conn = Connection::open(path)
+            .map_err(|e| StoreError::Unavailable(format!("cannot open {}: {e}", path.display())))?;
+        Self::init(conn, Some(path.to_path_buf()))
+    }
+
+    /// A fresh store in memory, gone when dropped: for tests and demos.
+    pub fn open_in_memory() -> StoreResult<SqliteStore> {
+        let conn = Connection::open_in_memory()
+            .map_err(|e| StoreError::Unavailable(format!("cannot open a memory database: {e}")))?;
+        Self::init(conn, None)
+    }
+
+    /// The database file, or `None` for a store in memory.
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    fn init(mut conn: Connection, path: Option<PathBuf>) -> StoreResult<SqliteStore> {
+        configure(&conn, path.is_some())?;
+        migrate(&mut conn)?;
+        Ok(SqliteStore {
+            conn: Mutex::new(conn),
+            owner: Mutex::new(None),
+            path,
+        })
+    }
+}
+
+impl fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Never lock the connection here: the caller may hold a transaction.
+        f.debug_struct("SqliteStore")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Store for SqliteStore {
+    fn begin(&self) -> StoreResult<Box<dyn Transaction + '_>> {
+        let me = std::thread::current().id();
+        if *self.owner.lock().unwrap_or_else(PoisonError::into_inner) == Some(me) {
+            return Err(StoreError::Unavailable(
+                "this thread already has an open transaction on this SqliteStore; \
+                 commit or drop it before beginning another (a nested begin would deadlock)"
+                    .to_owned(),
+            ));
+        }
+        // A panic inside a transaction unwinds through its Drop, which rolls
+        // back before the guard is released: the connection behind a
+        // poisoned mutex is clean.
+        let conn = self.conn.lock().unwrap_or_else(PoisonError::into_inner);
+        tx::SqliteTx::begin(conn, &self.owner, me).map(|t| Box::new(t) as Box<dyn Transaction>)
+    }
+}
+
+/// Sets the connection's pragmas.
+fn configure(conn: &Connection, file: bool) -> StoreResult<()> {
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(store_err)?;
+    if file {
+        // Returns the mode in force; a file system without shared memory
+        // keeps the rollback journal, which is slower but as safe.
+        let _mode: String = conn
+            .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
+            .map_err(store_err)?;
+    }
+    conn.execute_batch(&format!(
+        "PRAGMA synchronous = NORMAL;
+         PRAGMA foreign_keys = ON;
+         PRAGMA temp_store = MEMORY;
+         PRAGMA cache_size = -{CACHE_KIB};
+         PRAGMA wal_autocheckpoint = {WAL_CHECKPOINT_PAGES};"
+    ))
+    .map_err(store_err)?;
+    conn.set_prepared_statement_cache_capacity(128);
+    Ok(())
+}
+
+/// Reads the file's marks: `(application_id, user_version)`.
+fn marks(conn: &Connection) -> StoreResult<(i32, u32)> {
+    let app: i32 = conn
+        .query_row("PRAGMA application_id", [], |r| r.get(0))
+        .map_err(store_err)?;
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(store_err)?;
+    if app != 0 && app != APPLICATION_ID {
+        return Err(StoreError::Unavailable(format!(
+            "the file belongs to another application (application_id {app:#x}), not to enlist"
+        )));
+    }
+    let version = u32::try_from(version).unwrap_or(u32::MAX);
+    if version > SqliteStore::SCHEMA_VERSION {
+        return Err(StoreError::SchemaTooNew {
+            found: version,
+            supported: SqliteStore::SCHEMA_VERSION,
+        });
+    }
+    Ok((app, version))
+}
+
+/// Applies the migrations the file lacks, in one transaction. A file
+/// already up to date is only read (no write lock is taken).
+fn migrate(conn: &mut Connection) -> StoreResult<()> {
+    if marks(conn)? == (APPLICATION_ID, SqliteStore::SCHEMA_VERSION) {
+        return Ok(());
+    }
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(store_err)?;
+    // Read again under the write lock: another process may have migrated.
+    let (_, found) = marks(&tx)?;
+    for (version, name, sql) in MIGRATIONS {
+        if *version > found {
+            tx.execute_batch(sql)
+                .map_err(|e| StoreError::Unavailable(format!("migration {name} failed: {e}")))?;
+        }
+    }
+    tx.pragma_update(None, "user_version", SqliteStore::SCHEMA_VERSION)
+        .map_err(store_err)?;
+    tx.pragma_update(None, "application_id", APPLICATION_ID)
+        .map_err(store_err)?;
+    tx.commit().map_err(store_err)
+}
+
+/// Maps a driver error to the store's errors: a busy or locked database is
+/// a [`StoreError::Conflict`] (the engine retries the command), a broken
+/// uniqueness rule a [`StoreError::Unique`].
+pub(crate) fn store_err(e: rusqlite::Error) -> StoreError {
+    if let rusqlite::Error::SqliteFailure(f, msg) = &e {
+        match f.code {
+            ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked => return StoreError::Conflict,
+            ErrorCode::ConstraintViolation
+                if f.extended_code == ffi::SQLITE_CONSTRAINT_UNIQUE
+                    || f.extended_code == ffi::SQLITE_CONSTRAINT_PRIMARYKEY =>
+            {
+                let raw = msg.clone().unwrap_or_else(|| f.to_string());
+                return StoreError::Unique(unique_reason(&raw));
+            }
+            ErrorCode::NotADatabase | ErrorCode::CannotOpen | ErrorCode::ReadOnly => {
+                return StoreError::Unavailable(e.to_string());
+            }
+            _ => {}
+        }
+    }
+    StoreError::other(e)
+}
+
+/// Says which rule a UNIQUE failure broke, in the words of the Store trait.
+fn unique_reason(raw: &str) -> String {
+    let rule = if raw.contains("members.org_id, members.contact_key") {
+        "another live member of the organization has this contact key"
+    } else if raw.contains("members.org_id, members.user_ref") {
+        "another live member of the organization has this user_ref"
+    } else if raw.contains("invitations.org_id, invitations.secret_hash") {
+        "another invitation of the organization has this secret hash"
+    } else if raw.contains("invitations.org_id, invitations.recipient_key") {
+        "another invitation is already open for this recipient"
+    } else {
+        return raw.to_owned();
+    };
+    format!("{rule} ({raw})")
+}
+
+#[cfg(test)]
+mod tests;

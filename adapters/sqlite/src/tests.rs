@@ -1,0 +1,2056 @@
+//! The store's own tests: MemoryStore's important tests, run against SQLite,
+//! plus what only a file can show (persistence, migrations, other
+//! processes), and a differential property test against MemoryStore.
+
+use super::*;
+use crate::codec::split as tx_split;
+use chrono::{DateTime, Utc};
+use enlist::{
+    BatchId, Event, Group, GroupGrant, GroupId, Invitation, InvitationId, InvitationQuery,
+    InvitationStatus, InviteLink, Member, MemberId, MemberQuery, MemberSort, MemberStatus,
+    MemoryStore, MessageId, OrgId, Organization, OutboxMessage, OutboxStatus, SeatCount,
+    SecretHash,
+};
+use proptest::prelude::*;
+use rusqlite::params_from_iter;
+use rusqlite::types::Value;
+use serde_json::json;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+// ----- builders (the domain structs are non_exhaustive: made from JSON) ----
+
+fn t(secs: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp(1_700_000_000 + secs, 0).expect("a valid time")
+}
+
+fn org_id(n: u8) -> OrgId {
+    OrgId(format!("org_{n}"))
+}
+
+fn organization(org: &OrgId) -> Organization {
+    serde_json::from_value(json!({
+        "id": org, "name": format!("Org {org}"), "policy": {}, "custom_roles": [],
+        "created_at": t(0),
+    }))
+    .expect("organization json")
+}
+
+fn group(org: &OrgId, id: &str) -> Group {
+    serde_json::from_value(json!({
+        "org_id": org, "id": id, "name": id, "description": "", "is_default": false,
+        "member_count": 999, "created_at": t(0),
+    }))
+    .expect("group json")
+}
+
+fn member(org: &OrgId, id: &str, contact_key: &str) -> Member {
+    serde_json::from_value(json!({
+        "org_id": org, "id": id, "user_ref": null,
+        "contact": {"type": "email", "value": contact_key}, "contact_key": contact_key,
+        "first_name": null, "last_name": null, "phone": null, "role": "member",
+        "kind": "member", "license_type": "standard", "status": "active", "groups": [],
+        "joined_at": t(0), "last_active_at": null, "eula_version": null,
+        "two_factor_enrolled": false, "removed_at": null,
+    }))
+    .expect("member json")
+}
+
+fn invitation(org: &OrgId, id: &str, recipient_key: &str) -> Invitation {
+    serde_json::from_value(json!({
+        "org_id": org, "id": id, "batch_id": "bat_1",
+        "recipient": {"type": "email", "value": recipient_key}, "recipient_key": recipient_key,
+        "display_name": null, "first_name": null, "last_name": null, "kind": "member",
+        "role": "member", "groups": [], "license_type": "standard", "inviter": null,
+        "message": null, "created_at": t(0), "expires_at": null, "status": "staged",
+        "secret_hash": null, "send_count": 0, "last_sent_at": null, "failed_attempts": 0,
+        "closed_at": null, "member_id": null,
+    }))
+    .expect("invitation json")
+}
+
+fn hash(n: u8) -> SecretHash {
+    SecretHash([n; 32])
+}
+
+fn event(org: &OrgId, n: u32) -> Event {
+    serde_json::from_value(json!({
+        "org_id": org, "seq": 12345, "at": t(i64::from(n)), "actor": {"type": "system"},
+        "kind": {"type": "invitation_revoked", "invitation": format!("inv_{n}")},
+    }))
+    .expect("event json")
+}
+
+fn message(org: &OrgId, id: &str, inv: &str, next: i64) -> OutboxMessage {
+    serde_json::from_value(json!({
+        "id": id, "org_id": org, "invitation_id": inv,
+        "email": {
+            "message_id": id, "to": "a@x.test", "to_name": null, "subject": "Join",
+            "text_body": "body", "accept_url": "https://x.test/accept", "org_name": "Org",
+            "inviter_name": null, "personal_message": null, "expires_at": t(1000),
+        },
+        "status": "queued", "attempts": 0, "next_attempt_at": t(next), "last_error": null,
+        "created_at": t(0), "sent_at": null,
+    }))
+    .expect("message json")
+}
+
+fn link(org: &OrgId) -> InviteLink {
+    serde_json::from_value(json!({
+        "org_id": org, "role": "member", "kind": "member", "groups": [],
+        "license_type": "standard", "secret_hash": hash(200), "active": true,
+        "created_by": null, "created_at": t(0), "uses": 0,
+    }))
+    .expect("link json")
+}
+
+// ----- helpers -------------------------------------------------------------
+
+fn begin(store: &SqliteStore) -> Box<dyn Transaction + '_> {
+    store.begin().expect("begin")
+}
+
+/// A store on a file in a fresh temporary folder (kept alive by the guard).
+fn file_store() -> (SqliteStore, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = SqliteStore::open(dir.path().join("enlist.sqlite3")).expect("open");
+    (store, dir)
+}
+
+/// Every row of every table of the file, as text, sorted: what "nothing
+/// changed" compares. Read through a connection of its own.
+fn dump(path: &Path) -> BTreeMap<String, Vec<String>> {
+    let conn = Connection::open(path).expect("open for dump");
+    let tables: Vec<String> = conn
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+        .expect("prepare")
+        .query_map([], |r| r.get(0))
+        .expect("query")
+        .collect::<Result<_, _>>()
+        .expect("names");
+    let mut out = BTreeMap::new();
+    for table in tables {
+        let mut stmt = conn
+            .prepare(&format!("SELECT * FROM \"{table}\""))
+            .expect("prepare");
+        let n = stmt.column_count();
+        let mut rows: Vec<String> = stmt
+            .query_map([], |r| {
+                (0..n)
+                    .map(|i| r.get::<_, Value>(i).map(|v| format!("{v:?}")))
+                    .collect::<Result<Vec<_>, _>>()
+                    .map(|v| v.join("|"))
+            })
+            .expect("query")
+            .collect::<Result<_, _>>()
+            .expect("rows");
+        rows.sort();
+        out.insert(table, rows);
+    }
+    out
+}
+
+fn all_members(tx: &mut dyn Transaction, org: &OrgId, mut q: MemberQuery) -> Vec<Member> {
+    let mut out = Vec::new();
+    for _ in 0..10_000 {
+        let page = tx.list_members(org, &q).expect("list_members");
+        assert!(page.items.len() <= q.limit.clamp(1, 1000) as usize);
+        out.extend(page.items);
+        match page.next_cursor {
+            Some(c) => q.after = Some(c),
+            None => return out,
+        }
+    }
+    panic!("pagination does not end");
+}
+
+fn all_invitations(
+    tx: &mut dyn Transaction,
+    org: &OrgId,
+    mut q: InvitationQuery,
+    now: DateTime<Utc>,
+) -> Vec<Invitation> {
+    let mut out = Vec::new();
+    for _ in 0..10_000 {
+        let page = tx.list_invitations(org, &q, now).expect("list_invitations");
+        out.extend(page.items);
+        match page.next_cursor {
+            Some(c) => q.after = Some(c),
+            None => return out,
+        }
+    }
+    panic!("pagination does not end");
+}
+
+/// One organization with groups, members, an invitation, a link, an event
+/// and a message, all committed.
+fn populate(store: &SqliteStore) -> OrgId {
+    let org = org_id(1);
+    let mut tx = begin(store);
+    tx.put_organization(&organization(&org)).expect("put");
+    tx.put_group(&group(&org, "grp_a")).expect("put");
+    tx.put_group(&group(&org, "grp_b")).expect("put");
+    for i in 0..5 {
+        let mut m = member(&org, &format!("mem_{i}"), &format!("p{i}@x.test"));
+        m.user_ref = Some(format!("u{i}"));
+        m.groups = vec![GroupGrant::member(GroupId("grp_a".into()))];
+        m.role = if i == 0 { "owner" } else { "member" }.into();
+        tx.put_member(&m).expect("put");
+    }
+    let mut inv = invitation(&org, "inv_1", "q1@x.test");
+    inv.status = InvitationStatus::Pending;
+    inv.secret_hash = Some(hash(1));
+    inv.expires_at = Some(t(100));
+    tx.put_invitation(&inv).expect("put");
+    tx.append_event(&event(&org, 1)).expect("append");
+    tx.put_outbox_message(&message(&org, "msg_1", "inv_1", 5))
+        .expect("put");
+    tx.put_invite_link(&link(&org)).expect("put");
+    tx.commit().expect("commit");
+    org
+}
+
+// ----- opening, migrations, persistence ------------------------------------
+
+#[test]
+fn migrations_are_numbered_and_end_at_the_schema_version() {
+    for (i, (version, name, sql)) in MIGRATIONS.iter().enumerate() {
+        assert_eq!(*version as usize, i + 1);
+        assert!(name.starts_with(&format!("{version:04}_")), "{name}");
+        assert!(!sql.trim().is_empty());
+    }
+    assert_eq!(
+        MIGRATIONS.last().map(|m| m.0),
+        Some(SqliteStore::SCHEMA_VERSION)
+    );
+}
+
+#[test]
+fn a_new_file_gets_the_schema_wal_and_its_marks() {
+    let (store, dir) = file_store();
+    let path = store.path().expect("a file").to_path_buf();
+    assert_eq!(path, dir.path().join("enlist.sqlite3"));
+    drop(store);
+    let conn = Connection::open(&path).expect("open");
+    let pragma = |name: &str| -> Value {
+        conn.query_row(&format!("PRAGMA {name}"), [], |r| r.get(0))
+            .expect("pragma")
+    };
+    assert_eq!(
+        pragma("user_version"),
+        Value::Integer(i64::from(SqliteStore::SCHEMA_VERSION))
+    );
+    assert_eq!(
+        pragma("application_id"),
+        Value::Integer(i64::from(APPLICATION_ID))
+    );
+    assert_eq!(pragma("journal_mode"), Value::Text("wal".into()));
+    let tables = dump(&path);
+    for t in [
+        "organizations",
+        "groups",
+        "members",
+        "member_groups",
+        "invitations",
+        "invite_links",
+        "events",
+        "outbox",
+        "counts",
+    ] {
+        assert!(tables.contains_key(t), "missing table {t}");
+    }
+}
+
+#[test]
+fn reopening_a_file_finds_everything_and_changes_nothing() {
+    let (store, _dir) = file_store();
+    let path = store.path().expect("file").to_path_buf();
+    let org = populate(&store);
+    let before = {
+        let mut tx = begin(&store);
+        (
+            tx.organization(&org).expect("read"),
+            tx.groups(&org).expect("read"),
+            all_members(&mut *tx, &org, MemberQuery::default()),
+            tx.invitation_by_secret(&org, &hash(1)).expect("read"),
+            tx.events(&org, 0, 10).expect("read"),
+            tx.outbox_message(&MessageId("msg_1".into())).expect("read"),
+            tx.invite_link(&org).expect("read"),
+            tx.seat_counts(&org).expect("read"),
+        )
+    };
+    assert!(before.0.is_some() && before.3.is_some() && before.5.is_some());
+    drop(store);
+    let rows = dump(&path);
+    let store = SqliteStore::open(&path).expect("reopen");
+    assert_eq!(dump(&path), rows, "opening an up-to-date file wrote to it");
+    let mut tx = begin(&store);
+    let after = (
+        tx.organization(&org).expect("read"),
+        tx.groups(&org).expect("read"),
+        all_members(&mut *tx, &org, MemberQuery::default()),
+        tx.invitation_by_secret(&org, &hash(1)).expect("read"),
+        tx.events(&org, 0, 10).expect("read"),
+        tx.outbox_message(&MessageId("msg_1".into())).expect("read"),
+        tx.invite_link(&org).expect("read"),
+        tx.seat_counts(&org).expect("read"),
+    );
+    assert_eq!(after, before);
+    assert_eq!(after.1[0].member_count, 5);
+    // The sequence continues where it was.
+    assert_eq!(tx.append_event(&event(&org, 2)).expect("append"), 2);
+}
+
+#[test]
+fn a_file_from_a_newer_version_is_refused_untouched() {
+    let (store, _dir) = file_store();
+    let path = store.path().expect("file").to_path_buf();
+    populate(&store);
+    drop(store);
+    let newer = SqliteStore::SCHEMA_VERSION + 1;
+    Connection::open(&path)
+        .and_then(|c| c.pragma_update(None, "user_version", newer))
+        .expect("bump version");
+    let rows = dump(&path);
+    let err = SqliteStore::open(&path).expect_err("a newer schema");
+    match &err {
+        StoreError::SchemaTooNew { found, supported } => {
+            assert_eq!(*found, newer);
+            assert_eq!(*supported, SqliteStore::SCHEMA_VERSION);
+        }
+        other => panic!("expected SchemaTooNew, got {other:?}"),
+    }
+    assert!(err.to_string().contains("newer"), "{err}");
+    assert_eq!(dump(&path), rows);
+}
+
+#[test]
+fn files_that_are_not_enlist_stores_are_refused_untouched() {
+    let dir = tempfile::tempdir().expect("dir");
+    // Another application's database.
+    let other = dir.path().join("other.sqlite3");
+    {
+        let c = Connection::open(&other).expect("open");
+        c.execute_batch("PRAGMA application_id = 42; CREATE TABLE notes (x TEXT);")
+            .expect("setup");
+    }
+    let rows = dump(&other);
+    let err = SqliteStore::open(&other).expect_err("another application's file");
+    assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
+    assert!(err.to_string().contains("another application"), "{err}");
+    assert_eq!(dump(&other), rows);
+    // Not a database at all.
+    let junk = dir.path().join("junk.sqlite3");
+    let bytes = b"this is not a SQLite database, just some text".repeat(200);
+    std::fs::write(&junk, &bytes).expect("write");
+    let err = SqliteStore::open(&junk).expect_err("junk");
+    assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
+    assert_eq!(std::fs::read(&junk).expect("read"), bytes);
+    // A folder that does not exist.
+    let err = SqliteStore::open(dir.path().join("no/such/dir/x.sqlite3")).expect_err("no dir");
+    assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
+}
+
+#[test]
+fn a_file_at_version_zero_with_other_tables_is_migrated() {
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("shared.sqlite3");
+    Connection::open(&path)
+        .and_then(|c| c.execute_batch("CREATE TABLE app_settings (k TEXT, v TEXT)"))
+        .expect("setup");
+    let store = SqliteStore::open(&path).expect("open");
+    let org = populate(&store);
+    assert!(begin(&store).organization(&org).expect("read").is_some());
+    assert!(dump(&path).contains_key("app_settings"));
+}
+
+// ----- transactions --------------------------------------------------------
+
+#[test]
+fn rollback_on_drop_restores_rows_indexes_and_counters() {
+    let (store, _dir) = file_store();
+    let path = store.path().expect("file").to_path_buf();
+    let org = populate(&store);
+    let other = org_id(2);
+    let before = dump(&path);
+    {
+        let mut tx = begin(&store);
+        let mut m0 = tx
+            .member(&org, &MemberId("mem_0".into()))
+            .expect("read")
+            .expect("exists");
+        m0.status = MemberStatus::Removed;
+        tx.put_member(&m0).expect("put");
+        let mut m1 = member(&org, "mem_1", "p1@x.test");
+        m1.role = "owner".into();
+        m1.license_type = "pro".into();
+        m1.groups = vec![GroupGrant::owner(GroupId("grp_b".into()))];
+        tx.put_member(&m1).expect("put");
+        let mut fresh = member(&org, "mem_new", "p0@x.test"); // reuses the freed key
+        fresh.user_ref = Some("u0".into());
+        tx.put_member(&fresh).expect("put");
+        let mut inv = tx
+            .invitation(&org, &InvitationId("inv_1".into()))
+            .expect("read")
+            .expect("exists");
+        inv.status = InvitationStatus::Accepted;
+        inv.secret_hash = None;
+        tx.put_invitation(&inv).expect("put");
+        let mut inv2 = invitation(&org, "inv_2", "q1@x.test");
+        inv2.status = InvitationStatus::Pending;
+        inv2.secret_hash = Some(hash(1));
+        inv2.expires_at = Some(t(50));
+        tx.put_invitation(&inv2).expect("put");
+        tx.delete_group(&org, &GroupId("grp_a".into()))
+            .expect("delete");
+        tx.put_group(&group(&org, "grp_c")).expect("put");
+        assert_eq!(tx.append_event(&event(&org, 2)).expect("append"), 2);
+        let mut msg = message(&org, "msg_1", "inv_1", 5);
+        msg.status = OutboxStatus::Superseded;
+        tx.put_outbox_message(&msg).expect("put");
+        tx.put_outbox_message(&message(&other, "msg_2", "inv_9", 1))
+            .expect("put");
+        tx.put_organization(&organization(&other)).expect("put");
+        tx.put_member(&member(&other, "mem_0", "p0@x.test"))
+            .expect("put");
+        tx.append_event(&event(&other, 1)).expect("append");
+
+        // The transaction sees its own writes.
+        assert_eq!(tx.count_active_with_role(&org, "owner").expect("count"), 1);
+        assert_eq!(
+            tx.member_by_contact(&org, "p0@x.test")
+                .expect("read")
+                .map(|m| m.id),
+            Some(MemberId("mem_new".into()))
+        );
+        assert_eq!(
+            tx.seat_count(&org, "pro").expect("count"),
+            SeatCount {
+                members: 1,
+                open_invitations: 0
+            }
+        );
+        assert_eq!(
+            tx.group(&org, &GroupId("grp_b".into()))
+                .expect("read")
+                .map(|g| g.member_count),
+            Some(1)
+        );
+        assert!(
+            tx.group(&org, &GroupId("grp_a".into()))
+                .expect("read")
+                .is_none()
+        );
+        assert_eq!(tx.due_invitations(None, t(1000), 10).expect("due").len(), 1);
+        assert_eq!(tx.due_outbox(None, t(1000), 10).expect("due").len(), 1);
+        assert_eq!(tx.events(&org, 0, 10).expect("events").len(), 2);
+        // Dropped without commit.
+    }
+    assert_eq!(dump(&path), before);
+    let mut tx = begin(&store);
+    assert!(tx.organization(&other).expect("read").is_none());
+    assert_eq!(tx.count_active_with_role(&org, "owner").expect("count"), 1);
+    assert_eq!(
+        tx.member_by_user_ref(&org, "u0")
+            .expect("read")
+            .map(|m| m.id),
+        Some(MemberId("mem_0".into()))
+    );
+    assert_eq!(
+        tx.seat_counts(&org).expect("counts"),
+        vec![(
+            "standard".to_owned(),
+            SeatCount {
+                members: 5,
+                open_invitations: 1
+            }
+        )]
+    );
+    assert_eq!(
+        tx.group(&org, &GroupId("grp_a".into()))
+            .expect("read")
+            .map(|g| g.member_count),
+        Some(5)
+    );
+    assert_eq!(tx.events(&org, 0, 10).expect("events").len(), 1);
+}
+
+#[test]
+fn unique_violations_are_refused_and_change_nothing() {
+    let (store, _dir) = file_store();
+    let path = store.path().expect("file").to_path_buf();
+    let org = populate(&store);
+    let before = dump(&path);
+    let mut tx = begin(&store);
+    let mut dup = member(&org, "mem_x", "p1@x.test");
+    let err = tx.put_member(&dup).expect_err("same contact key");
+    assert!(
+        matches!(&err, StoreError::Unique(m) if m.contains("contact key")),
+        "{err:?}"
+    );
+    dup.contact_key = "new@x.test".into();
+    dup.user_ref = Some("u2".into());
+    let err = tx.put_member(&dup).expect_err("same user_ref");
+    assert!(
+        matches!(&err, StoreError::Unique(m) if m.contains("user_ref")),
+        "{err:?}"
+    );
+    let mut inv = invitation(&org, "inv_x", "q1@x.test");
+    let err = tx.put_invitation(&inv).expect_err("second open invitation");
+    assert!(
+        matches!(&err, StoreError::Unique(m) if m.contains("open")),
+        "{err:?}"
+    );
+    inv.recipient_key = "q2@x.test".into();
+    inv.secret_hash = Some(hash(1));
+    let err = tx.put_invitation(&inv).expect_err("same secret");
+    assert!(
+        matches!(&err, StoreError::Unique(m) if m.contains("secret")),
+        "{err:?}"
+    );
+    // The refused writes left nothing, even inside the transaction.
+    assert!(
+        tx.member(&org, &MemberId("mem_x".into()))
+            .expect("read")
+            .is_none()
+    );
+    assert_eq!(tx.seat_count(&org, "standard").expect("count").members, 5);
+    tx.commit().expect("commit");
+    assert_eq!(dump(&path), before);
+
+    let mut tx = begin(&store);
+    let mut removed = member(&org, "mem_x", "p1@x.test");
+    removed.status = MemberStatus::Removed;
+    removed.user_ref = Some("u1".into());
+    tx.put_member(&removed)
+        .expect("a removed duplicate is allowed");
+    let mut same = tx
+        .member(&org, &MemberId("mem_1".into()))
+        .expect("read")
+        .expect("exists");
+    same.first_name = Some("Ann".into());
+    tx.put_member(&same).expect("replacing oneself is fine");
+    let mut closed = invitation(&org, "inv_y", "q1@x.test");
+    closed.status = InvitationStatus::Revoked;
+    tx.put_invitation(&closed)
+        .expect("a closed invitation does not block");
+    removed.status = MemberStatus::Active;
+    assert!(matches!(
+        tx.put_member(&removed),
+        Err(StoreError::Unique(_))
+    ));
+    closed.status = InvitationStatus::Pending;
+    assert!(matches!(
+        tx.put_invitation(&closed),
+        Err(StoreError::Unique(_))
+    ));
+    // Secrets are unique per organization only.
+    let mut elsewhere = invitation(&org_id(2), "inv_z", "q1@x.test");
+    elsewhere.secret_hash = Some(hash(1));
+    tx.put_invitation(&elsewhere)
+        .expect("another organization may have the same hash");
+    tx.commit().expect("commit");
+}
+
+#[test]
+fn raw_sql_cannot_break_the_invariants_either() {
+    // The rules are indexes of the schema, not checks of the Rust code.
+    let (store, _dir) = file_store();
+    let path = store.path().expect("file").to_path_buf();
+    populate(&store);
+    drop(store);
+    let conn = Connection::open(&path).expect("open");
+    let err = conn
+        .execute(
+            "INSERT INTO members (org_id, member_id, contact_key, status, role, license_type,
+                                  kind, body)
+             VALUES ('org_1', 'mem_raw', 'p1@x.test', 'active', 'member', 'standard',
+                     'member', '{}')",
+            [],
+        )
+        .expect_err("a second live member with the same key");
+    assert!(matches!(store_err(err), StoreError::Unique(_)));
+    let err = conn
+        .execute(
+            "UPDATE invitations SET status = 'bogus' WHERE invitation_id = 'inv_1'",
+            [],
+        )
+        .expect_err("an unknown status");
+    assert!(err.to_string().contains("CHECK"), "{err}");
+}
+
+#[test]
+fn panic_inside_a_transaction_rolls_back() {
+    let (store, _dir) = file_store();
+    let path = store.path().expect("file").to_path_buf();
+    let org = populate(&store);
+    let before = dump(&path);
+    let result = std::thread::scope(|s| {
+        s.spawn(|| {
+            let mut tx = begin(&store);
+            tx.put_member(&member(&org, "mem_p", "panic@x.test"))
+                .expect("put");
+            tx.append_event(&event(&org, 7)).expect("append");
+            panic!("the engine failed mid-command");
+        })
+        .join()
+    });
+    assert!(result.is_err());
+    assert_eq!(dump(&path), before);
+    let mut tx = begin(&store);
+    tx.put_member(&member(&org, "mem_q", "after@x.test"))
+        .expect("the store still works");
+    tx.commit().expect("commit");
+}
+
+#[test]
+fn nested_begin_on_one_thread_is_refused() {
+    let store = SqliteStore::open_in_memory().expect("open");
+    let tx = begin(&store);
+    assert!(matches!(store.begin(), Err(StoreError::Unavailable(_))));
+    drop(tx);
+    let tx = begin(&store);
+    tx.commit().expect("commit");
+    begin(&store);
+}
+
+/// Threads on one store, and two stores on one file (as two processes
+/// would be): no read-modify-write loses an update.
+#[test]
+fn concurrent_read_modify_write_never_loses_an_update() {
+    let (store, _dir) = file_store();
+    let path = store.path().expect("file").to_path_buf();
+    let org = populate(&store);
+    let second = Arc::new(SqliteStore::open(&path).expect("a second store on the file"));
+    let first = Arc::new(store);
+    let threads = 6;
+    let rounds = 60;
+    let handles: Vec<_> = (0..threads)
+        .map(|n| {
+            let store = if n % 2 == 0 {
+                Arc::clone(&first)
+            } else {
+                Arc::clone(&second)
+            };
+            let org = org.clone();
+            std::thread::spawn(move || {
+                let mut done = 0u64;
+                for i in 0..rounds {
+                    // Conflict (the other store held the lock too long) is
+                    // what the engine retries on; do the same.
+                    let mut tx = loop {
+                        match store.begin() {
+                            Ok(tx) => break tx,
+                            Err(StoreError::Conflict) => continue,
+                            Err(e) => panic!("begin: {e}"),
+                        }
+                    };
+                    let mut l = tx.invite_link(&org).expect("read").expect("exists");
+                    l.uses += 1;
+                    tx.put_invite_link(&l).expect("put");
+                    if (n + i) % 5 == 0 {
+                        drop(tx);
+                        continue;
+                    }
+                    tx.commit().expect("commit");
+                    done += 1;
+                }
+                done
+            })
+        })
+        .collect();
+    let committed: u64 = handles
+        .into_iter()
+        .map(|h| h.join().expect("a worker panicked"))
+        .sum();
+    let expected: u64 = (0..threads)
+        .map(|n| (0..rounds).filter(|i| (n + i) % 5 != 0).count() as u64)
+        .sum();
+    assert_eq!(committed, expected);
+    let mut tx = begin(&first);
+    assert_eq!(
+        tx.invite_link(&org).expect("read").expect("exists").uses,
+        expected
+    );
+}
+
+#[test]
+fn a_writer_in_another_connection_makes_begin_wait_then_conflict() {
+    let (store, _dir) = file_store();
+    let path = store.path().expect("file").to_path_buf();
+    populate(&store);
+    let other = Connection::open(&path).expect("open");
+    other.busy_timeout(Duration::ZERO).expect("timeout");
+    other.execute_batch("BEGIN IMMEDIATE").expect("lock");
+    // Our begin waits BUSY_TIMEOUT for the lock; release it before then.
+    let started = std::time::Instant::now();
+    let released = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(200));
+        other.execute_batch("COMMIT").expect("unlock");
+        other
+    });
+    let tx = begin(&store);
+    assert!(started.elapsed() >= Duration::from_millis(150));
+    tx.commit().expect("commit");
+    let other = released.join().expect("thread");
+    // Held past the timeout: Conflict, which the engine retries.
+    other.execute_batch("BEGIN IMMEDIATE").expect("lock");
+    let store_quick = SqliteStore::open(&path).expect("open");
+    store_quick
+        .conn
+        .lock()
+        .expect("lock")
+        .busy_timeout(Duration::from_millis(50))
+        .expect("timeout");
+    assert!(matches!(store_quick.begin(), Err(StoreError::Conflict)));
+    other.execute_batch("ROLLBACK").expect("unlock");
+    assert!(store_quick.begin().is_ok());
+}
+
+// ----- members -------------------------------------------------------------
+
+/// 300 members with scrambled keys, statuses, roles and groups.
+fn crowd(store: &SqliteStore, org: &OrgId) -> Vec<Member> {
+    let mut tx = begin(store);
+    let mut all = Vec::new();
+    for i in 0..300u32 {
+        let n = i.wrapping_mul(7919) % 1000;
+        let mut m = member(org, &format!("mem_{i:03}"), &format!("k{n:03}@x.test"));
+        m.status = match i % 7 {
+            0 => MemberStatus::Removed,
+            1 | 2 => MemberStatus::Inactive,
+            _ => MemberStatus::Active,
+        };
+        if m.status == MemberStatus::Removed && i % 2 == 0 {
+            m.contact_key = "dup@x.test".into();
+        }
+        m.role = ["member", "admin", "owner"][(i % 3) as usize].into();
+        m.license_type = ["standard", "pro"][(i % 2) as usize].into();
+        if i % 4 == 0 {
+            m.groups.push(GroupGrant::member(GroupId("grp_a".into())));
+        }
+        if i % 5 == 0 {
+            m.groups.push(GroupGrant::owner(GroupId("grp_b".into())));
+            m.groups.push(GroupGrant::member(GroupId("grp_b".into())));
+        }
+        tx.put_member(&m).expect("put");
+        all.push(m);
+    }
+    tx.commit().expect("commit");
+    all
+}
+
+fn expected(all: &[Member], q: &MemberQuery) -> Vec<Member> {
+    let mut out: Vec<Member> = all.iter().filter(|m| q.matches(m)).cloned().collect();
+    out.sort_by(|a, b| (&a.contact_key, &a.id).cmp(&(&b.contact_key, &b.id)));
+    if q.sort == MemberSort::EmailDesc {
+        out.reverse();
+    }
+    out
+}
+
+#[test]
+fn pagination_walks_every_member_once_in_order() {
+    let store = SqliteStore::open_in_memory().expect("open");
+    let org = org_id(1);
+    let all = crowd(&store, &org);
+    let mut tx = begin(&store);
+    let queries = [
+        MemberQuery::default(),
+        MemberQuery {
+            statuses: vec![MemberStatus::Removed],
+            ..MemberQuery::default()
+        },
+        MemberQuery {
+            statuses: vec![
+                MemberStatus::Removed,
+                MemberStatus::Active,
+                MemberStatus::Removed,
+            ],
+            ..MemberQuery::default()
+        },
+        MemberQuery {
+            role: Some("owner".into()),
+            ..MemberQuery::default()
+        },
+        MemberQuery {
+            role: Some("nobody".into()),
+            ..MemberQuery::default()
+        },
+        MemberQuery {
+            group: Some(GroupId("grp_a".into())),
+            ..MemberQuery::default()
+        },
+        MemberQuery {
+            group: Some(GroupId("grp_b".into())),
+            role: Some("admin".into()),
+            statuses: vec![MemberStatus::Inactive, MemberStatus::Removed],
+            ..MemberQuery::default()
+        },
+        MemberQuery {
+            group: Some(GroupId("grp_none".into())),
+            ..MemberQuery::default()
+        },
+        MemberQuery {
+            search: Some("K1".into()),
+            ..MemberQuery::default()
+        },
+    ];
+    let mut nonempty = 0;
+    for base in queries {
+        for sort in [MemberSort::EmailAsc, MemberSort::EmailDesc] {
+            for limit in [0, 1, 7, 50, 5000] {
+                let q = MemberQuery {
+                    sort,
+                    limit,
+                    ..base.clone()
+                };
+                let got = all_members(&mut *tx, &org, q.clone());
+                let want = expected(&all, &q);
+                nonempty += usize::from(!want.is_empty());
+                assert_eq!(got, want, "query {q:?}");
+            }
+        }
+    }
+    assert!(nonempty > 50, "the queries must find members");
+}
+
+#[test]
+fn last_page_has_no_cursor_and_cursors_survive_their_item() {
+    let store = SqliteStore::open_in_memory().expect("open");
+    let org = org_id(1);
+    let all = crowd(&store, &org);
+    let live = all
+        .iter()
+        .filter(|m| m.status != MemberStatus::Removed)
+        .count();
+    let mut tx = begin(&store);
+    let q = MemberQuery {
+        limit: u32::try_from(live).expect("small"),
+        ..MemberQuery::default()
+    };
+    let page = tx.list_members(&org, &q).expect("list");
+    assert_eq!(page.items.len(), live);
+    assert_eq!(page.next_cursor, None);
+
+    let q = MemberQuery {
+        limit: 10,
+        ..MemberQuery::default()
+    };
+    let first = tx.list_members(&org, &q).expect("list");
+    let cursor = first.next_cursor.clone().expect("more pages");
+    let mut last = first.items.last().cloned().expect("items");
+    last.status = MemberStatus::Removed;
+    tx.put_member(&last).expect("put");
+    let second = tx
+        .list_members(
+            &org,
+            &MemberQuery {
+                after: Some(cursor),
+                ..q.clone()
+            },
+        )
+        .expect("list");
+    let want = expected(&all, &MemberQuery::default());
+    assert_eq!(second.items, want[10..20].to_vec());
+}
+
+#[test]
+fn cursors_are_the_memory_stores_and_bad_ones_are_errors() {
+    let store = SqliteStore::open_in_memory().expect("open");
+    let memory = MemoryStore::new();
+    let org = org_id(1);
+    let all = crowd(&store, &org);
+    {
+        let mut tx = memory.begin().expect("begin");
+        for m in &all {
+            tx.put_member(m).expect("put");
+        }
+        tx.commit().expect("commit");
+    }
+    let mut tx = begin(&store);
+    let mut mtx = memory.begin().expect("begin");
+    let q = MemberQuery {
+        limit: 13,
+        ..MemberQuery::default()
+    };
+    let a = tx.list_members(&org, &q).expect("list");
+    let b = mtx.list_members(&org, &q).expect("list");
+    assert_eq!(a, b, "same page, same cursor");
+    // A cursor from one store works in the other.
+    let q2 = MemberQuery {
+        after: b.next_cursor,
+        ..q
+    };
+    assert_eq!(
+        tx.list_members(&org, &q2).expect("list"),
+        mtx.list_members(&org, &q2).expect("list")
+    );
+    for bad in ["", "m.", "m.zz.00", "m.6", "i.1.2.00", "m.ff.00"] {
+        let q = MemberQuery {
+            after: Some(bad.to_owned()),
+            ..MemberQuery::default()
+        };
+        let err = tx.list_members(&org, &q).expect_err(bad);
+        assert!(
+            matches!(&err, StoreError::InvalidCursor { list } if list == "member"),
+            "{bad}: {err:?}"
+        );
+    }
+    for bad in [
+        "m.61.62",
+        "i.x.1.00",
+        "i.1.2.zz",
+        "i.99999999999999999.0.00",
+    ] {
+        let q = InvitationQuery {
+            after: Some(bad.to_owned()),
+            ..InvitationQuery::default()
+        };
+        let err = tx.list_invitations(&org, &q, t(0)).expect_err(bad);
+        assert!(
+            matches!(&err, StoreError::InvalidCursor { list } if list == "invitation"),
+            "{bad}: {err:?}"
+        );
+    }
+}
+
+#[test]
+fn counts_stay_exact_through_updates() {
+    let store = SqliteStore::open_in_memory().expect("open");
+    let org = org_id(1);
+    let ga = GroupId("grp_a".into());
+    let gb = GroupId("grp_b".into());
+    let mut tx = begin(&store);
+    tx.put_group(&group(&org, "grp_a")).expect("put");
+    tx.put_group(&group(&org, "grp_b")).expect("put");
+    let mut m = member(&org, "mem_1", "a@x.test");
+    m.role = "owner".into();
+    m.groups = vec![GroupGrant::member(ga.clone())];
+    tx.put_member(&m).expect("put");
+    let check = |tx: &mut dyn Transaction, owners, std_, pro, a, b| {
+        assert_eq!(tx.count_active_with_role(&org, "owner").expect("c"), owners);
+        assert_eq!(tx.seat_count(&org, "standard").expect("c").members, std_);
+        assert_eq!(tx.seat_count(&org, "pro").expect("c").members, pro);
+        let count = |tx: &mut dyn Transaction, g: &GroupId| {
+            tx.group(&org, g).expect("g").expect("exists").member_count
+        };
+        assert_eq!(count(tx, &ga), a);
+        assert_eq!(count(tx, &gb), b);
+        let groups = tx.groups(&org).expect("groups");
+        assert_eq!(
+            groups.iter().map(|g| g.member_count).collect::<Vec<_>>(),
+            [a, b]
+        );
+    };
+    check(&mut *tx, 1, 1, 0, 1, 0);
+    m.status = MemberStatus::Inactive;
+    tx.put_member(&m).expect("put");
+    check(&mut *tx, 0, 0, 0, 1, 0);
+    m.status = MemberStatus::Active;
+    m.license_type = "pro".into();
+    m.groups = vec![
+        GroupGrant::owner(gb.clone()),
+        GroupGrant::member(ga.clone()),
+    ];
+    tx.put_member(&m).expect("put");
+    check(&mut *tx, 1, 0, 1, 1, 1);
+    m.role = "admin".into();
+    m.groups = vec![GroupGrant::owner(gb.clone())];
+    tx.put_member(&m).expect("put");
+    check(&mut *tx, 0, 0, 1, 0, 1);
+    m.contact_key = "renamed@x.test".into();
+    tx.put_member(&m).expect("put");
+    check(&mut *tx, 0, 0, 1, 0, 1);
+    m.status = MemberStatus::Removed;
+    tx.put_member(&m).expect("put");
+    check(&mut *tx, 0, 0, 0, 0, 0);
+    assert_eq!(tx.seat_counts(&org).expect("counts"), vec![]);
+}
+
+#[test]
+fn seat_counts_cover_members_and_open_invitations_sorted() {
+    let store = SqliteStore::open_in_memory().expect("open");
+    let org = org_id(1);
+    let mut tx = begin(&store);
+    let mut m = member(&org, "mem_1", "a@x.test");
+    m.license_type = "zeta".into();
+    tx.put_member(&m).expect("put");
+    let mut i1 = invitation(&org, "inv_1", "b@x.test");
+    i1.license_type = "alpha".into();
+    tx.put_invitation(&i1).expect("put");
+    let mut i2 = invitation(&org, "inv_2", "c@x.test");
+    i2.license_type = "zeta".into();
+    i2.status = InvitationStatus::Pending;
+    i2.expires_at = Some(t(10));
+    tx.put_invitation(&i2).expect("put");
+    let mut i3 = invitation(&org, "inv_3", "d@x.test");
+    i3.license_type = "mid".into();
+    i3.status = InvitationStatus::Declined;
+    tx.put_invitation(&i3).expect("put");
+    let seats = |m, o| SeatCount {
+        members: m,
+        open_invitations: o,
+    };
+    assert_eq!(
+        tx.seat_counts(&org).expect("counts"),
+        vec![
+            ("alpha".to_owned(), seats(0, 1)),
+            ("zeta".to_owned(), seats(1, 1))
+        ]
+    );
+    i2.status = InvitationStatus::Accepted;
+    tx.put_invitation(&i2).expect("put");
+    let mut m2 = member(&org, "mem_2", "c@x.test");
+    m2.license_type = "zeta".into();
+    tx.put_member(&m2).expect("put");
+    assert_eq!(tx.seat_count(&org, "zeta").expect("count"), seats(2, 0));
+}
+
+// ----- invitations ---------------------------------------------------------
+
+#[test]
+fn invitations_list_newest_first_with_filters() {
+    let store = SqliteStore::open_in_memory().expect("open");
+    let org = org_id(1);
+    let statuses = [
+        InvitationStatus::Staged,
+        InvitationStatus::Pending,
+        InvitationStatus::Accepted,
+        InvitationStatus::Declined,
+        InvitationStatus::Revoked,
+        InvitationStatus::Expired,
+    ];
+    let mut all = Vec::new();
+    let mut tx = begin(&store);
+    for i in 0..120u32 {
+        let mut inv = invitation(&org, &format!("inv_{i:03}"), &format!("r{i}@x.test"));
+        inv.created_at = t(i64::from(i / 3)); // ties on created_at
+        inv.batch_id = BatchId(format!("bat_{}", i % 4));
+        inv.status = statuses[(i % 6) as usize];
+        if inv.status == InvitationStatus::Pending {
+            inv.expires_at = Some(t(i64::from(i)));
+        }
+        tx.put_invitation(&inv).expect("put");
+        all.push(inv);
+    }
+    let now = t(60);
+    let expect = |q: &InvitationQuery| {
+        let mut v: Vec<Invitation> = all
+            .iter()
+            .filter(|i| q.statuses.is_empty() || q.statuses.contains(&i.status_at(now)))
+            .filter(|i| q.batch.as_ref().is_none_or(|b| &i.batch_id == b))
+            .filter(|i| {
+                q.search
+                    .as_ref()
+                    .is_none_or(|s| i.recipient_key.contains(&s.to_lowercase()))
+            })
+            .cloned()
+            .collect();
+        v.sort_by(|a, b| (b.created_at, &b.id).cmp(&(a.created_at, &a.id)));
+        v
+    };
+    let queries = [
+        InvitationQuery::default(),
+        InvitationQuery {
+            statuses: vec![InvitationStatus::Pending],
+            ..InvitationQuery::default()
+        },
+        InvitationQuery {
+            statuses: vec![InvitationStatus::Expired],
+            ..InvitationQuery::default()
+        },
+        InvitationQuery {
+            statuses: vec![InvitationStatus::Staged, InvitationStatus::Revoked],
+            batch: Some(BatchId("bat_2".into())),
+            ..InvitationQuery::default()
+        },
+        InvitationQuery {
+            batch: Some(BatchId("bat_1".into())),
+            ..InvitationQuery::default()
+        },
+        InvitationQuery {
+            batch: Some(BatchId("bat_none".into())),
+            ..InvitationQuery::default()
+        },
+        InvitationQuery {
+            search: Some("R1".into()),
+            ..InvitationQuery::default()
+        },
+    ];
+    for base in queries {
+        for limit in [1, 4, 50, 2000] {
+            let q = InvitationQuery {
+                limit,
+                ..base.clone()
+            };
+            assert_eq!(
+                all_invitations(&mut *tx, &org, q.clone(), now),
+                expect(&q),
+                "{q:?}"
+            );
+        }
+    }
+    assert_eq!(
+        all_invitations(&mut *tx, &org, InvitationQuery::default(), now).len(),
+        120
+    );
+}
+
+#[test]
+fn due_invitations_oldest_first_and_per_org() {
+    let store = SqliteStore::open_in_memory().expect("open");
+    let (o1, o2) = (org_id(1), org_id(2));
+    let mut tx = begin(&store);
+    let mut put = |org: &OrgId, id: &str, status, exp: Option<i64>| {
+        let mut inv = invitation(org, id, id);
+        inv.status = status;
+        inv.expires_at = exp.map(t);
+        tx.put_invitation(&inv).expect("put");
+        inv
+    };
+    let a = put(&o1, "inv_a", InvitationStatus::Pending, Some(30));
+    put(&o1, "inv_b", InvitationStatus::Pending, None);
+    put(&o1, "inv_c", InvitationStatus::Expired, Some(5));
+    put(&o1, "inv_d", InvitationStatus::Staged, Some(5));
+    let e = put(&o2, "inv_e", InvitationStatus::Pending, Some(10));
+    let mut f = put(&o1, "inv_f", InvitationStatus::Pending, Some(20));
+    let ids = |v: Vec<Invitation>| v.into_iter().map(|i| i.id.0).collect::<Vec<_>>();
+    assert_eq!(
+        ids(tx.due_invitations(None, t(100), 10).expect("due")),
+        ["inv_e", "inv_f", "inv_a"]
+    );
+    assert_eq!(
+        ids(tx.due_invitations(None, t(20), 10).expect("due")),
+        ["inv_e", "inv_f"]
+    );
+    // Sub-second precision: due at exactly its expiry, not a nanosecond before.
+    let just_before = t(20) - chrono::Duration::nanoseconds(1);
+    assert_eq!(
+        ids(tx.due_invitations(None, just_before, 10).expect("due")),
+        ["inv_e"]
+    );
+    assert_eq!(
+        ids(tx.due_invitations(None, t(100), 1).expect("due")),
+        ["inv_e"]
+    );
+    assert_eq!(
+        ids(tx.due_invitations(Some(&o1), t(100), 10).expect("due")),
+        ["inv_f", "inv_a"]
+    );
+    assert!(
+        tx.due_invitations(Some(&org_id(9)), t(100), 10)
+            .expect("due")
+            .is_empty()
+    );
+    f.status = InvitationStatus::Expired;
+    tx.put_invitation(&f).expect("put");
+    let mut a2 = a.clone();
+    a2.expires_at = Some(t(1));
+    tx.put_invitation(&a2).expect("put");
+    assert_eq!(
+        ids(tx.due_invitations(None, t(100), 10).expect("due")),
+        ["inv_a", "inv_e"]
+    );
+    assert_eq!(
+        ids(tx
+            .due_invitations(Some(&o2), t(100), usize::MAX)
+            .expect("due")),
+        [e.id.0]
+    );
+}
+
+// ----- events, outbox, misc -------------------------------------------------
+
+#[test]
+fn events_are_numbered_per_org_and_paged() {
+    let store = SqliteStore::open_in_memory().expect("open");
+    let (o1, o2) = (org_id(1), org_id(2));
+    let mut tx = begin(&store);
+    for n in 0..10 {
+        assert_eq!(
+            tx.append_event(&event(&o1, n)).expect("append"),
+            u64::from(n) + 1
+        );
+    }
+    assert_eq!(tx.append_event(&event(&o2, 0)).expect("append"), 1);
+    let seqs = |v: Vec<Event>| v.into_iter().map(|e| e.seq).collect::<Vec<_>>();
+    assert_eq!(seqs(tx.events(&o1, 0, 3).expect("events")), [1, 2, 3]);
+    assert_eq!(seqs(tx.events(&o1, 8, 100).expect("events")), [9, 10]);
+    assert!(tx.events(&o1, 10, 5).expect("events").is_empty());
+    assert!(
+        tx.events(&o1, u64::MAX, usize::MAX)
+            .expect("events")
+            .is_empty()
+    );
+    assert_eq!(
+        seqs(tx.events(&o1, 3, usize::MAX).expect("events")).len(),
+        7
+    );
+    let read = tx.events(&o1, 4, 1).expect("events");
+    let mut want = event(&o1, 4);
+    want.seq = 5;
+    assert_eq!(read, vec![want], "stored as given, with its seq");
+    tx.commit().expect("commit");
+    let mut tx = begin(&store);
+    tx.append_event(&event(&o1, 99)).expect("append");
+    drop(tx);
+    let mut tx = begin(&store);
+    assert_eq!(tx.append_event(&event(&o1, 99)).expect("append"), 11);
+}
+
+#[test]
+fn outbox_due_and_queued_per_invitation() {
+    let store = SqliteStore::open_in_memory().expect("open");
+    let (o1, o2) = (org_id(1), org_id(2));
+    let mut tx = begin(&store);
+    tx.put_outbox_message(&message(&o1, "msg_1", "inv_1", 30))
+        .expect("put");
+    tx.put_outbox_message(&message(&o1, "msg_2", "inv_1", 10))
+        .expect("put");
+    tx.put_outbox_message(&message(&o2, "msg_3", "inv_1", 20))
+        .expect("put");
+    let mut sent = message(&o1, "msg_4", "inv_1", 0);
+    sent.status = OutboxStatus::Sent;
+    tx.put_outbox_message(&sent).expect("put");
+    let ids = |v: Vec<OutboxMessage>| v.into_iter().map(|m| m.id.0).collect::<Vec<_>>();
+    assert_eq!(
+        ids(tx.due_outbox(None, t(100), 10).expect("due")),
+        ["msg_2", "msg_3", "msg_1"]
+    );
+    assert_eq!(
+        ids(tx.due_outbox(None, t(20), 10).expect("due")),
+        ["msg_2", "msg_3"]
+    );
+    assert_eq!(
+        ids(tx.due_outbox(Some(&o1), t(100), 10).expect("due")),
+        ["msg_2", "msg_1"]
+    );
+    assert_eq!(
+        ids(tx.due_outbox(Some(&o1), t(100), 1).expect("due")),
+        ["msg_2"]
+    );
+    assert_eq!(
+        ids(tx
+            .queued_messages_for(&o1, &InvitationId("inv_1".into()))
+            .expect("queued")),
+        ["msg_1", "msg_2"]
+    );
+    let mut m1 = tx
+        .outbox_message(&MessageId("msg_1".into()))
+        .expect("read")
+        .expect("exists");
+    m1.next_attempt_at = t(500);
+    tx.put_outbox_message(&m1).expect("put");
+    let mut m2 = message(&o1, "msg_2", "inv_1", 10);
+    m2.status = OutboxStatus::Superseded;
+    tx.put_outbox_message(&m2).expect("put");
+    assert!(
+        tx.due_outbox(Some(&o1), t(100), 10)
+            .expect("due")
+            .is_empty()
+    );
+    assert_eq!(
+        ids(tx
+            .queued_messages_for(&o1, &InvitationId("inv_1".into()))
+            .expect("q")),
+        ["msg_1"]
+    );
+    assert_eq!(
+        ids(tx
+            .queued_messages_for(&o2, &InvitationId("inv_1".into()))
+            .expect("q")),
+        ["msg_3"]
+    );
+    assert_eq!(
+        tx.outbox_message(&MessageId("msg_2".into())).expect("read"),
+        Some(m2)
+    );
+}
+
+#[test]
+fn unknown_org_reads_are_empty() {
+    let store = SqliteStore::open_in_memory().expect("open");
+    populate(&store);
+    let org = org_id(42);
+    let mut tx = begin(&store);
+    assert!(tx.organization(&org).expect("ok").is_none());
+    assert!(
+        tx.group(&org, &GroupId("grp_a".into()))
+            .expect("ok")
+            .is_none()
+    );
+    assert!(tx.groups(&org).expect("ok").is_empty());
+    assert!(
+        tx.member(&org, &MemberId("mem_0".into()))
+            .expect("ok")
+            .is_none()
+    );
+    assert!(
+        tx.member_by_contact(&org, "p0@x.test")
+            .expect("ok")
+            .is_none()
+    );
+    assert!(tx.member_by_user_ref(&org, "u0").expect("ok").is_none());
+    assert!(
+        tx.list_members(&org, &MemberQuery::default())
+            .expect("ok")
+            .items
+            .is_empty()
+    );
+    assert_eq!(tx.count_active_with_role(&org, "owner").expect("ok"), 0);
+    assert_eq!(
+        tx.seat_count(&org, "standard").expect("ok"),
+        SeatCount::default()
+    );
+    assert!(tx.seat_counts(&org).expect("ok").is_empty());
+    assert!(
+        tx.invitation_by_secret(&org, &hash(1))
+            .expect("ok")
+            .is_none()
+    );
+    assert!(
+        tx.open_invitation_for(&org, "q1@x.test")
+            .expect("ok")
+            .is_none()
+    );
+    assert!(
+        tx.list_invitations(&org, &InvitationQuery::default(), t(0))
+            .expect("ok")
+            .items
+            .is_empty()
+    );
+    assert!(
+        tx.due_invitations(Some(&org), t(1000), 10)
+            .expect("ok")
+            .is_empty()
+    );
+    assert!(tx.invite_link(&org).expect("ok").is_none());
+    assert!(tx.events(&org, 0, 10).expect("ok").is_empty());
+    assert!(
+        tx.due_outbox(Some(&org), t(1000), 10)
+            .expect("ok")
+            .is_empty()
+    );
+    tx.delete_group(&org, &GroupId("grp_a".into())).expect("ok");
+}
+
+#[test]
+fn hostile_strings_round_trip_exactly() {
+    let (store, _dir) = file_store();
+    let path = store.path().expect("file").to_path_buf();
+    let nasty = [
+        "'; DROP TABLE members; --",
+        "\" OR 1=1 --",
+        "a;b;c",
+        "Zoë Ünïcödé 日本語 🦀 \u{202E}rtl",
+        "nul\u{0}inside",
+        "back\\slash and %_ like wildcards",
+        "line\nbreak\ttab\r",
+    ];
+    let long = "ß".repeat(100_000);
+    let org = OrgId(format!("org_{}", nasty[0]));
+    let mut written = Vec::new();
+    let mut tx = begin(&store);
+    let mut o = organization(&org);
+    o.name = long.clone();
+    tx.put_organization(&o).expect("put");
+    for (i, s) in nasty.iter().chain([&long.as_str()]).enumerate() {
+        let mut m = member(&org, &format!("mem_{s}"), &format!("{s}@x.test"));
+        m.user_ref = Some((*s).to_owned());
+        m.first_name = Some((*s).to_owned());
+        m.role = (*s).to_owned();
+        m.license_type = (*s).to_owned();
+        m.groups = vec![GroupGrant::member(GroupId((*s).to_owned()))];
+        tx.put_member(&m).expect("put member");
+        let mut inv = invitation(&org, &format!("inv_{s}"), s);
+        inv.message = Some((*s).to_owned());
+        inv.batch_id = BatchId((*s).to_owned());
+        inv.secret_hash = Some(hash(u8::try_from(i).expect("small")));
+        tx.put_invitation(&inv).expect("put invitation");
+        written.push((m, inv));
+    }
+    tx.commit().expect("commit");
+    drop(store);
+    let store = SqliteStore::open(&path).expect("reopen");
+    let mut tx = begin(&store);
+    assert_eq!(tx.organization(&org).expect("read"), Some(o));
+    for (i, (m, inv)) in written.iter().enumerate() {
+        assert_eq!(tx.member(&org, &m.id).expect("read").as_ref(), Some(m));
+        assert_eq!(
+            tx.member_by_contact(&org, &m.contact_key)
+                .expect("read")
+                .as_ref(),
+            Some(m)
+        );
+        let user_ref = m.user_ref.as_deref().expect("set");
+        assert_eq!(
+            tx.member_by_user_ref(&org, user_ref)
+                .expect("read")
+                .as_ref(),
+            Some(m)
+        );
+        assert_eq!(tx.count_active_with_role(&org, &m.role).expect("count"), 1);
+        assert_eq!(
+            tx.invitation_by_secret(&org, &hash(u8::try_from(i).expect("small")))
+                .expect("read")
+                .as_ref(),
+            Some(inv)
+        );
+        assert_eq!(
+            tx.open_invitation_for(&org, &inv.recipient_key)
+                .expect("read")
+                .as_ref(),
+            Some(inv)
+        );
+        let q = InvitationQuery {
+            batch: Some(inv.batch_id.clone()),
+            ..InvitationQuery::default()
+        };
+        assert_eq!(
+            tx.list_invitations(&org, &q, t(0)).expect("list").items,
+            vec![inv.clone()]
+        );
+        let q = MemberQuery {
+            group: Some(m.groups[0].group_id.clone()),
+            ..MemberQuery::default()
+        };
+        assert_eq!(
+            tx.list_members(&org, &q).expect("list").items,
+            vec![m.clone()]
+        );
+    }
+    let mut listed = all_members(
+        &mut *tx,
+        &org,
+        MemberQuery {
+            limit: 2,
+            ..MemberQuery::default()
+        },
+    );
+    let mut want: Vec<Member> = written.iter().map(|(m, _)| m.clone()).collect();
+    want.sort_by(|a, b| a.contact_key.cmp(&b.contact_key));
+    listed.sort_by(|a, b| a.contact_key.cmp(&b.contact_key));
+    assert_eq!(listed, want);
+    // Search is a plain substring test: LIKE wildcards mean nothing.
+    let q = MemberQuery {
+        search: Some("%_".into()),
+        ..MemberQuery::default()
+    };
+    assert_eq!(tx.list_members(&org, &q).expect("list").items.len(), 1);
+}
+
+/// The queries the engine makes go through indexes: no full scans and no
+/// sorting, whatever the size of the organization.
+#[test]
+fn lookups_and_pages_use_indexes() {
+    let store = SqliteStore::open_in_memory().expect("open");
+    let conn = store.conn.lock().expect("lock");
+    let plan = |sql: &str| -> String {
+        let mut stmt = conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+            .expect("explain");
+        let n = stmt.parameter_count();
+        let rows: Vec<String> = stmt
+            .query_map(params_from_iter(std::iter::repeat_n(Value::Null, n)), |r| {
+                r.get::<_, String>(3)
+            })
+            .expect("query")
+            .collect::<Result<_, _>>()
+            .expect("rows");
+        rows.join(" / ")
+    };
+    let mut checked = Vec::new();
+    for kind in 0..3u8 {
+        for cursor in [false, true] {
+            for desc in [false, true] {
+                checked.push(tx::member_walk_sql(kind, "active", cursor, desc));
+            }
+        }
+    }
+    for status in [Some("pending"), None] {
+        for cursor in [false, true] {
+            checked.push(tx::invitation_walk_sql(status, cursor));
+        }
+    }
+    checked.extend(tx::sql::ALL.iter().map(|s| (*s).to_owned()));
+    for sql in checked {
+        let p = plan(&sql);
+        assert!(
+            !p.contains("TEMP B-TREE") && !p.contains("SCAN"),
+            "{sql}\n  => {p}"
+        );
+        assert!(
+            p.contains("INDEX") || p.contains("PRIMARY KEY"),
+            "{sql}\n  => {p}"
+        );
+    }
+}
+
+/// Writes `n` of everything into `org`: members (in a group), pending
+/// invitations (all due at `t(1_000_000)`), events and queued messages.
+fn fill(store: &SqliteStore, org: &OrgId, n: u32) {
+    let mut tx = begin(store);
+    tx.put_organization(&organization(org)).expect("put");
+    tx.put_group(&group(org, "grp_a")).expect("put");
+    tx.put_invite_link(&link(org)).expect("put");
+    for i in 0..n {
+        let mut m = member(org, &format!("mem_{i}"), &format!("k{i}@x.test"));
+        m.user_ref = Some(format!("u{i}"));
+        m.groups = vec![GroupGrant::member(GroupId("grp_a".into()))];
+        tx.put_member(&m).expect("put");
+        let mut inv = invitation(org, &format!("inv_{i}"), &format!("r{i}@x.test"));
+        inv.status = InvitationStatus::Pending;
+        inv.secret_hash = Some(SecretHash::of(format!("{org}/{i}").as_bytes()));
+        inv.expires_at = Some(t(i64::from(i)));
+        inv.batch_id = BatchId(format!("bat_{}", i / 100));
+        tx.put_invitation(&inv).expect("put");
+        tx.append_event(&event(org, i)).expect("append");
+        let msg = message(
+            org,
+            &format!("msg_{org}_{i}"),
+            &format!("inv_{i}"),
+            i64::from(i),
+        );
+        tx.put_outbox_message(&msg).expect("put");
+    }
+    tx.commit().expect("commit");
+}
+
+/// What each look-up costs, counted in SQLite virtual-machine steps (not
+/// time): the same in an organization of 1,500 as in one of 30. A query
+/// that scanned or sorted the organization would take 50 times more.
+#[test]
+fn lookups_cost_the_same_in_small_and_large_organizations() {
+    use rusqlite::StatementStatus;
+    let store = SqliteStore::open_in_memory().expect("open");
+    let (small, large) = (org_id(1), org_id(2));
+    fill(&store, &small, 30);
+    fill(&store, &large, 1500);
+    let conn = store.conn.lock().expect("lock");
+    let now = tx_split(t(1_000_000));
+    let text = |s: &str| Value::Text(s.to_owned());
+    type Params = Box<dyn Fn(&OrgId) -> Vec<Value>>;
+    let queries: Vec<(String, Params)> = vec![
+        (
+            tx::sql::ORGANIZATION.into(),
+            Box::new(move |o| vec![text(o.as_str())]),
+        ),
+        (
+            tx::sql::GROUP.into(),
+            Box::new(move |o| vec![text(o.as_str()), text("grp_a")]),
+        ),
+        (
+            tx::sql::MEMBER.into(),
+            Box::new(move |o| vec![text(o.as_str()), text("mem_5")]),
+        ),
+        (
+            tx::sql::MEMBER_BY_CONTACT.into(),
+            Box::new(move |o| vec![text(o.as_str()), text("k5@x.test")]),
+        ),
+        (
+            tx::sql::MEMBER_BY_USER_REF.into(),
+            Box::new(move |o| vec![text(o.as_str()), text("u5")]),
+        ),
+        (
+            tx::sql::INVITATION.into(),
+            Box::new(move |o| vec![text(o.as_str()), text("inv_5")]),
+        ),
+        (
+            tx::sql::INVITATION_BY_SECRET.into(),
+            Box::new(move |o| {
+                let h = SecretHash::of(format!("{o}/5").as_bytes());
+                vec![text(o.as_str()), Value::Blob(h.0.to_vec())]
+            }),
+        ),
+        (
+            tx::sql::OPEN_INVITATION_FOR.into(),
+            Box::new(move |o| vec![text(o.as_str()), text("r5@x.test")]),
+        ),
+        (
+            tx::sql::DUE_INVITATIONS_IN_ORG.into(),
+            Box::new(move |o| {
+                vec![
+                    text(o.as_str()),
+                    Value::Integer(now.0),
+                    Value::Integer(now.1),
+                    Value::Integer(10),
+                ]
+            }),
+        ),
+        (
+            tx::sql::INVITE_LINK.into(),
+            Box::new(move |o| vec![text(o.as_str())]),
+        ),
+        (
+            tx::sql::LAST_SEQ.into(),
+            Box::new(move |o| vec![text(o.as_str())]),
+        ),
+        (
+            tx::sql::EVENTS.into(),
+            Box::new(move |o| vec![text(o.as_str()), Value::Integer(5), Value::Integer(10)]),
+        ),
+        (
+            tx::sql::OUTBOX_MESSAGE.into(),
+            Box::new(move |o| vec![text(&format!("msg_{o}_5"))]),
+        ),
+        (
+            tx::sql::DUE_OUTBOX_IN_ORG.into(),
+            Box::new(move |o| {
+                vec![
+                    text(o.as_str()),
+                    Value::Integer(now.0),
+                    Value::Integer(now.1),
+                    Value::Integer(10),
+                ]
+            }),
+        ),
+        (
+            tx::sql::QUEUED_FOR.into(),
+            Box::new(move |o| vec![text(o.as_str()), text("inv_5")]),
+        ),
+        (
+            tx::sql::COUNTER.into(),
+            Box::new(move |o| {
+                vec![
+                    text(o.as_str()),
+                    text("member_role"),
+                    text("member"),
+                    text("active"),
+                ]
+            }),
+        ),
+        (
+            tx::member_walk_sql(0, "active", true, false),
+            Box::new(move |o| {
+                vec![
+                    text(o.as_str()),
+                    Value::Null,
+                    text("k1@x.test"),
+                    text("mem_1"),
+                ]
+            }),
+        ),
+        (
+            tx::member_walk_sql(2, "active", true, true),
+            Box::new(move |o| {
+                vec![
+                    text(o.as_str()),
+                    text("grp_a"),
+                    text("k5@x.test"),
+                    text("mem_5"),
+                ]
+            }),
+        ),
+        (
+            tx::invitation_walk_sql(Some("pending"), true),
+            Box::new(move |o| {
+                let c = tx_split(t(5));
+                vec![
+                    text(o.as_str()),
+                    Value::Null,
+                    Value::Integer(c.0),
+                    Value::Integer(c.1),
+                    text("inv_5"),
+                ]
+            }),
+        ),
+        (
+            tx::invitation_walk_sql(None, false),
+            Box::new(move |o| vec![text(o.as_str()), text("bat_0")]),
+        ),
+    ];
+    let steps = |sql: &str, params: Vec<Value>| -> (i32, usize) {
+        let mut stmt = conn.prepare(sql).expect("prepare");
+        let mut rows = stmt.query(params_from_iter(params)).expect("query");
+        let mut n = 0;
+        // A page reads at most limit + 1 rows of a walk.
+        while n < 11 && rows.next().expect("step").is_some() {
+            n += 1;
+        }
+        drop(rows);
+        (stmt.get_status(StatementStatus::VmStep), n)
+    };
+    for (sql, params) in &queries {
+        let (a, rows_a) = steps(sql, params(&small));
+        let (b, rows_b) = steps(sql, params(&large));
+        assert!(rows_a > 0, "the query must find something: {sql}");
+        assert_eq!(rows_a, rows_b, "{sql}");
+        assert!(
+            b <= 2 * a + 20,
+            "{sql}\n  costs {a} steps with 30 rows and {b} with 1500"
+        );
+    }
+}
+
+#[test]
+fn store_is_shareable_and_debug_does_not_lock() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<SqliteStore>();
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open_in_memory().expect("open"));
+    let tx = store.begin().expect("begin");
+    let memory = SqliteStore::open_in_memory().expect("open");
+    assert_eq!(format!("{memory:?}"), "SqliteStore { path: None, .. }");
+    tx.commit().expect("commit");
+}
+
+// ----- differential property test against MemoryStore ----------------------
+
+#[derive(Clone, Debug)]
+enum Op {
+    Member {
+        org: u8,
+        id: u8,
+        contact: u8,
+        user_ref: Option<u8>,
+        role: u8,
+        status: u8,
+        license: u8,
+        groups: Vec<u8>,
+    },
+    Invitation {
+        org: u8,
+        id: u8,
+        recipient: u8,
+        status: u8,
+        secret: Option<u8>,
+        license: u8,
+        expires: Option<i64>,
+        batch: u8,
+        created: i64,
+    },
+    Event {
+        org: u8,
+    },
+    Message {
+        org: u8,
+        id: u8,
+        status: u8,
+        next: i64,
+    },
+}
+
+const ROLES: [&str; 3] = ["owner", "admin", "member"];
+const LICENSES: [&str; 2] = ["standard", "pro"];
+
+fn op_strategy() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        4 => (
+            0..2u8,
+            0..6u8,
+            0..4u8,
+            proptest::option::of(0..3u8),
+            0..3u8,
+            0..3u8,
+            0..2u8,
+            proptest::collection::vec(0..3u8, 0..3),
+        )
+            .prop_map(
+                |(org, id, contact, user_ref, role, status, license, groups)| Op::Member {
+                    org,
+                    id,
+                    contact,
+                    user_ref,
+                    role,
+                    status,
+                    license,
+                    groups,
+                }
+            ),
+        4 => (
+            0..2u8,
+            0..6u8,
+            0..4u8,
+            0..6u8,
+            proptest::option::of(0..4u8),
+            0..2u8,
+            proptest::option::of(0..20i64),
+            0..2u8,
+            0..5i64,
+        )
+            .prop_map(
+                |(org, id, recipient, status, secret, license, expires, batch, created)| {
+                    Op::Invitation {
+                        org,
+                        id,
+                        recipient,
+                        status,
+                        secret,
+                        license,
+                        expires,
+                        batch,
+                        created,
+                    }
+                }
+            ),
+        1 => (0..2u8).prop_map(|org| Op::Event { org }),
+        1 => (0..2u8, 0..4u8, 0..4u8, 0..20i64)
+            .prop_map(|(org, id, status, next)| Op::Message { org, id, status, next }),
+    ]
+}
+
+/// Applies an op to a transaction.
+fn apply(tx: &mut dyn Transaction, op: &Op) -> StoreResult<()> {
+    let statuses = [
+        InvitationStatus::Staged,
+        InvitationStatus::Pending,
+        InvitationStatus::Accepted,
+        InvitationStatus::Declined,
+        InvitationStatus::Revoked,
+        InvitationStatus::Expired,
+    ];
+    match op {
+        Op::Member {
+            org,
+            id,
+            contact,
+            user_ref,
+            role,
+            status,
+            license,
+            groups,
+        } => {
+            let mut m = member(&org_id(*org), &format!("mem_{id}"), &format!("c{contact}"));
+            m.user_ref = user_ref.map(|u| format!("u{u}"));
+            m.role = ROLES[usize::from(*role)].into();
+            m.status = [
+                MemberStatus::Active,
+                MemberStatus::Inactive,
+                MemberStatus::Removed,
+            ][usize::from(*status)];
+            m.license_type = LICENSES[usize::from(*license)].into();
+            m.groups = groups
+                .iter()
+                .map(|g| GroupGrant::member(GroupId(format!("grp_{g}"))))
+                .collect();
+            tx.put_member(&m)
+        }
+        Op::Invitation {
+            org,
+            id,
+            recipient,
+            status,
+            secret,
+            license,
+            expires,
+            batch,
+            created,
+        } => {
+            let mut i = invitation(
+                &org_id(*org),
+                &format!("inv_{id}"),
+                &format!("c{recipient}"),
+            );
+            i.status = statuses[usize::from(*status)];
+            i.secret_hash = secret.map(hash);
+            i.license_type = LICENSES[usize::from(*license)].into();
+            i.expires_at = expires.map(t);
+            i.batch_id = BatchId(format!("bat_{batch}"));
+            i.created_at = t(*created);
+            tx.put_invitation(&i)
+        }
+        Op::Event { org } => tx.append_event(&event(&org_id(*org), 1)).map(|_| ()),
+        Op::Message {
+            org,
+            id,
+            status,
+            next,
+        } => {
+            let mut m = message(&org_id(*org), &format!("msg_{id}"), "inv_1", *next);
+            m.status = [
+                OutboxStatus::Queued,
+                OutboxStatus::Sent,
+                OutboxStatus::Failed,
+                OutboxStatus::Superseded,
+            ][usize::from(*status)];
+            tx.put_outbox_message(&m)
+        }
+    }
+}
+
+/// Everything a transaction can read, as text: equal for two stores that
+/// hold the same data.
+fn observe(tx: &mut dyn Transaction) -> Vec<String> {
+    let now = t(10);
+    let mut out = Vec::new();
+    let mut see = |label: &str, v: &dyn std::fmt::Debug| out.push(format!("{label}: {v:?}"));
+    see("due_all", &tx.due_invitations(None, now, 100).expect("due"));
+    see("due_all_2", &tx.due_invitations(None, now, 2).expect("due"));
+    see("outbox_all", &tx.due_outbox(None, now, 100).expect("due"));
+    for o in 0..2 {
+        let org = org_id(o);
+        see("groups", &tx.groups(&org).expect("groups"));
+        for id in 0..6 {
+            see(
+                "member",
+                &tx.member(&org, &MemberId(format!("mem_{id}")))
+                    .expect("read"),
+            );
+            see(
+                "invitation",
+                &tx.invitation(&org, &InvitationId(format!("inv_{id}")))
+                    .expect("read"),
+            );
+        }
+        for c in 0..4 {
+            let key = format!("c{c}");
+            see(
+                "by_contact",
+                &tx.member_by_contact(&org, &key).expect("read"),
+            );
+            see(
+                "open_for",
+                &tx.open_invitation_for(&org, &key).expect("read"),
+            );
+        }
+        for u in 0..3 {
+            see(
+                "by_user_ref",
+                &tx.member_by_user_ref(&org, &format!("u{u}")).expect("read"),
+            );
+        }
+        for s in 0..4 {
+            see(
+                "by_secret",
+                &tx.invitation_by_secret(&org, &hash(s)).expect("read"),
+            );
+        }
+        for role in ROLES {
+            see(
+                "role_count",
+                &tx.count_active_with_role(&org, role).expect("count"),
+            );
+        }
+        for license in LICENSES {
+            see("seats", &tx.seat_count(&org, license).expect("count"));
+        }
+        see("seat_counts", &tx.seat_counts(&org).expect("counts"));
+        let member_queries = [
+            MemberQuery {
+                limit: 2,
+                ..MemberQuery::default()
+            },
+            MemberQuery {
+                statuses: vec![MemberStatus::Removed, MemberStatus::Active],
+                sort: MemberSort::EmailDesc,
+                limit: 3,
+                ..MemberQuery::default()
+            },
+            MemberQuery {
+                role: Some("admin".into()),
+                limit: 1,
+                ..MemberQuery::default()
+            },
+            MemberQuery {
+                group: Some(GroupId("grp_1".into())),
+                statuses: vec![MemberStatus::Inactive, MemberStatus::Removed],
+                limit: 2,
+                ..MemberQuery::default()
+            },
+        ];
+        for q in member_queries {
+            let mut q = q;
+            for _ in 0..20 {
+                let page = tx.list_members(&org, &q).expect("list");
+                see("members_page", &page);
+                match page.next_cursor {
+                    Some(c) => q.after = Some(c),
+                    None => break,
+                }
+            }
+        }
+        let invitation_queries = [
+            InvitationQuery {
+                limit: 2,
+                ..InvitationQuery::default()
+            },
+            InvitationQuery {
+                statuses: vec![InvitationStatus::Expired, InvitationStatus::Staged],
+                limit: 1,
+                ..InvitationQuery::default()
+            },
+            InvitationQuery {
+                statuses: vec![InvitationStatus::Pending],
+                batch: Some(BatchId("bat_1".into())),
+                limit: 2,
+                ..InvitationQuery::default()
+            },
+        ];
+        for q in invitation_queries {
+            let mut q = q;
+            for _ in 0..20 {
+                let page = tx.list_invitations(&org, &q, now).expect("list");
+                see("invitations_page", &page);
+                match page.next_cursor {
+                    Some(c) => q.after = Some(c),
+                    None => break,
+                }
+            }
+        }
+        see(
+            "due",
+            &tx.due_invitations(Some(&org), now, 100).expect("due"),
+        );
+        see(
+            "outbox_due",
+            &tx.due_outbox(Some(&org), now, 100).expect("due"),
+        );
+        see(
+            "queued",
+            &tx.queued_messages_for(&org, &InvitationId("inv_1".into()))
+                .expect("queued"),
+        );
+        see("events", &tx.events(&org, 0, 100).expect("events"));
+    }
+    out
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    /// Any sequence of writes, committed or dropped, leaves SQLite reading
+    /// exactly like MemoryStore, the reference.
+    #[test]
+    fn reads_like_the_memory_store(
+        txs in proptest::collection::vec(
+            (proptest::collection::vec(op_strategy(), 1..8), any::<bool>()),
+            1..8,
+        )
+    ) {
+        let sqlite = SqliteStore::open_in_memory().expect("open");
+        let memory = MemoryStore::new();
+        for store in [&sqlite as &dyn Store, &memory] {
+            let mut tx = store.begin().expect("begin");
+            for o in 0..2 {
+                for g in 0..3 {
+                    tx.put_group(&group(&org_id(o), &format!("grp_{g}"))).expect("put");
+                }
+            }
+            tx.commit().expect("commit");
+        }
+        for (ops, commit) in txs {
+            let mut a = sqlite.begin().expect("begin");
+            let mut b = memory.begin().expect("begin");
+            for op in &ops {
+                let ra = apply(&mut *a, op);
+                let rb = apply(&mut *b, op);
+                prop_assert_eq!(
+                    ra.as_ref().map_err(|e| matches!(e, StoreError::Unique(_))),
+                    rb.as_ref().map_err(|e| matches!(e, StoreError::Unique(_))),
+                    "{:?}: sqlite {:?}, memory {:?}", op, ra, rb
+                );
+                prop_assert_eq!(observe(&mut *a), observe(&mut *b));
+            }
+            if commit {
+                a.commit().expect("commit");
+                b.commit().expect("commit");
+            } else {
+                drop(a);
+                drop(b);
+            }
+        }
+        let mut a = sqlite.begin().expect("begin");
+        let mut b = memory.begin().expect("begin");
+        prop_assert_eq!(observe(&mut *a), observe(&mut *b));
+    }
+}

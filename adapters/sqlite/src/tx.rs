@@ -1,0 +1,950 @@
+//! The transaction: every read and write of the Store trait as SQL.
+
+use crate::codec::{
+    Split, count, from_json, invitation_cursor, invitation_status, member_cursor, member_kind,
+    member_status, outbox_status, parse_invitation_cursor, parse_invitation_status,
+    parse_member_cursor, split, sql_int, status_at, to_json,
+};
+use crate::store_err;
+use chrono::{DateTime, Utc};
+use enlist::{
+    Event, Group, GroupId, Invitation, InvitationId, InvitationQuery, InvitationStatus, InviteLink,
+    Member, MemberId, MemberQuery, MemberSort, MemberStatus, MessageId, OrgId, Organization,
+    OutboxMessage, Page, SeatCount, SecretHash, StoreResult, Transaction,
+};
+use rusqlite::types::Value;
+use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
+use serde::de::DeserializeOwned;
+use std::collections::BTreeSet;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::thread::ThreadId;
+
+/// The look-ups, by name (the tests check their plans and costs).
+pub(crate) mod sql {
+    pub(crate) const ORGANIZATION: &str = "SELECT body FROM organizations WHERE org_id = ?1";
+    pub(crate) const GROUP: &str = "SELECT body FROM groups WHERE org_id = ?1 AND group_id = ?2";
+    pub(crate) const MEMBER: &str = "SELECT body FROM members WHERE org_id = ?1 AND member_id = ?2";
+    pub(crate) const MEMBER_BY_CONTACT: &str =
+        "SELECT body FROM members WHERE org_id = ?1 AND contact_key = ?2 AND status <> 'removed'";
+    pub(crate) const MEMBER_BY_USER_REF: &str = "SELECT body FROM members WHERE org_id = ?1 AND user_ref = ?2 AND status <> 'removed' AND user_ref IS NOT NULL";
+    pub(crate) const INVITATION: &str =
+        "SELECT body FROM invitations WHERE org_id = ?1 AND invitation_id = ?2";
+    pub(crate) const INVITATION_BY_SECRET: &str = "SELECT body FROM invitations WHERE org_id = ?1 AND secret_hash = ?2 AND secret_hash IS NOT NULL";
+    pub(crate) const OPEN_INVITATION_FOR: &str = "SELECT body FROM invitations WHERE org_id = ?1 AND recipient_key = ?2 AND status IN ('staged', 'pending')";
+    pub(crate) const DUE_INVITATIONS_IN_ORG: &str = "SELECT body FROM invitations WHERE org_id = ?1 AND status = 'pending' AND expires_s IS NOT NULL AND expires_s <= ?2 AND NOT (expires_s = ?2 AND expires_ns > ?3) ORDER BY expires_s, expires_ns, invitation_id LIMIT ?4";
+    pub(crate) const DUE_INVITATIONS: &str = "SELECT body FROM invitations WHERE status = 'pending' AND expires_s IS NOT NULL AND expires_s <= ?1 AND NOT (expires_s = ?1 AND expires_ns > ?2) ORDER BY expires_s, expires_ns, org_id, invitation_id LIMIT ?3";
+    pub(crate) const INVITE_LINK: &str = "SELECT body FROM invite_links WHERE org_id = ?1";
+    pub(crate) const LAST_SEQ: &str =
+        "SELECT seq FROM events WHERE org_id = ?1 ORDER BY seq DESC LIMIT 1";
+    pub(crate) const EVENTS: &str =
+        "SELECT body FROM events WHERE org_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3";
+    pub(crate) const OUTBOX_MESSAGE: &str = "SELECT body FROM outbox WHERE message_id = ?1";
+    pub(crate) const DUE_OUTBOX_IN_ORG: &str = "SELECT body FROM outbox WHERE org_id = ?1 AND status = 'queued' AND next_s <= ?2 AND NOT (next_s = ?2 AND next_ns > ?3) ORDER BY next_s, next_ns, message_id LIMIT ?4";
+    pub(crate) const DUE_OUTBOX: &str = "SELECT body FROM outbox WHERE status = 'queued' AND next_s <= ?1 AND NOT (next_s = ?1 AND next_ns > ?2) ORDER BY next_s, next_ns, message_id LIMIT ?3";
+    pub(crate) const COUNTER: &str =
+        "SELECT n FROM counts WHERE org_id = ?1 AND what = ?2 AND key = ?3 AND status = ?4";
+    pub(crate) const QUEUED_FOR: &str = "SELECT body FROM outbox WHERE org_id = ?1 AND invitation_id = ?2 AND status = 'queued' ORDER BY created_s, created_ns, message_id";
+
+    /// Every look-up above, for the tests.
+    #[cfg(test)]
+    pub(crate) const ALL: &[&str] = &[
+        ORGANIZATION,
+        GROUP,
+        MEMBER,
+        MEMBER_BY_CONTACT,
+        MEMBER_BY_USER_REF,
+        INVITATION,
+        INVITATION_BY_SECRET,
+        OPEN_INVITATION_FOR,
+        DUE_INVITATIONS_IN_ORG,
+        DUE_INVITATIONS,
+        INVITE_LINK,
+        LAST_SEQ,
+        EVENTS,
+        OUTBOX_MESSAGE,
+        DUE_OUTBOX_IN_ORG,
+        DUE_OUTBOX,
+        QUEUED_FOR,
+        COUNTER,
+    ];
+}
+
+/// The largest page `list_members` and `list_invitations` return (as
+/// `MemoryStore`).
+const MAX_PAGE: u32 = 1000;
+
+/// Invitation statuses that are open (hold the recipient and a seat).
+const OPEN: &[&str] = &["staged", "pending"];
+/// Member statuses that are live (hold the contact key).
+const LIVE: &[&str] = &["active", "inactive"];
+/// Active members hold a seat and count as owners.
+const ACTIVE: &[&str] = &["active"];
+
+/// A transaction: the store's connection, inside `BEGIN IMMEDIATE`.
+pub(crate) struct SqliteTx<'a> {
+    conn: MutexGuard<'a, Connection>,
+    owner: &'a Mutex<Option<ThreadId>>,
+    /// Whether a transaction is open on the connection (rolled back on drop).
+    open: bool,
+}
+
+impl<'a> SqliteTx<'a> {
+    /// Begins a write transaction on `conn`, recording `me` as the owner.
+    pub(crate) fn begin(
+        conn: MutexGuard<'a, Connection>,
+        owner: &'a Mutex<Option<ThreadId>>,
+        me: ThreadId,
+    ) -> StoreResult<Self> {
+        *owner.lock().unwrap_or_else(PoisonError::into_inner) = Some(me);
+        let mut tx = SqliteTx {
+            conn,
+            owner,
+            open: false,
+        };
+        // A transaction left open by a failed rollback is ended first.
+        if !tx.conn.is_autocommit() {
+            tx.conn.execute_batch("ROLLBACK").map_err(store_err)?;
+        }
+        tx.conn
+            .execute_batch("BEGIN IMMEDIATE")
+            .map_err(store_err)?;
+        tx.open = true;
+        Ok(tx)
+    }
+
+    /// The body of the one row `sql` returns, decoded.
+    fn one<T: DeserializeOwned>(
+        &self,
+        sql: &str,
+        params: impl rusqlite::Params,
+        what: &str,
+    ) -> StoreResult<Option<T>> {
+        let mut stmt = self.conn.prepare_cached(sql).map_err(store_err)?;
+        let body: Option<String> = stmt
+            .query_row(params, |r| r.get(0))
+            .optional()
+            .map_err(store_err)?;
+        body.map(|b| from_json(&b, what)).transpose()
+    }
+
+    /// The bodies of the rows `sql` returns, decoded.
+    fn many<T: DeserializeOwned>(
+        &self,
+        sql: &str,
+        params: impl rusqlite::Params,
+        what: &str,
+    ) -> StoreResult<Vec<T>> {
+        let mut stmt = self.conn.prepare_cached(sql).map_err(store_err)?;
+        let bodies = stmt
+            .query_map(params, |r| r.get::<_, String>(0))
+            .map_err(store_err)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(store_err)?;
+        bodies.iter().map(|b| from_json(b, what)).collect()
+    }
+
+    /// Runs a statement that returns nothing.
+    fn exec(&self, sql: &str, params: impl rusqlite::Params) -> StoreResult<usize> {
+        self.conn
+            .prepare_cached(sql)
+            .and_then(|mut s| s.execute(params))
+            .map_err(store_err)
+    }
+
+    /// A counter (0 when absent), summed over `statuses`.
+    fn counter(&self, org: &OrgId, what: &str, key: &str, statuses: &[&str]) -> StoreResult<u64> {
+        let mut stmt = self.conn.prepare_cached(sql::COUNTER).map_err(store_err)?;
+        let mut total = 0u64;
+        for status in statuses {
+            let n: Option<i64> = stmt
+                .query_row(params![org.as_str(), what, key, status], |r| r.get(0))
+                .optional()
+                .map_err(store_err)?;
+            total = total.saturating_add(n.map_or(0, count));
+        }
+        Ok(total)
+    }
+
+    /// Rewrites the group memberships of a member whose groups, status or
+    /// contact key changed (`prev` is the stored member before the write).
+    fn sync_member_groups(&self, prev: Option<&Member>, new: &Member) -> StoreResult<()> {
+        fn ids(m: &Member) -> BTreeSet<&GroupId> {
+            m.groups.iter().map(|g| &g.group_id).collect()
+        }
+        let new_groups = ids(new);
+        if let Some(p) = prev {
+            if p.status == new.status && p.contact_key == new.contact_key && ids(p) == new_groups {
+                return Ok(());
+            }
+            for g in ids(p) {
+                self.exec(
+                    "DELETE FROM member_groups WHERE org_id = ?1 AND group_id = ?2
+                     AND status = ?3 AND contact_key = ?4 AND member_id = ?5",
+                    params![
+                        p.org_id.as_str(),
+                        g.as_str(),
+                        member_status(p.status),
+                        p.contact_key,
+                        p.id.as_str()
+                    ],
+                )?;
+            }
+        }
+        for g in new_groups {
+            self.exec(
+                "INSERT INTO member_groups (org_id, group_id, status, contact_key, member_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![
+                    new.org_id.as_str(),
+                    g.as_str(),
+                    member_status(new.status),
+                    new.contact_key,
+                    new.id.as_str()
+                ],
+            )?;
+        }
+        Ok(())
+    }
+
+    fn with_count(&self, mut group: Group) -> StoreResult<Group> {
+        group.member_count =
+            self.counter(&group.org_id, "member_group", group.id.as_str(), LIVE)?;
+        Ok(group)
+    }
+}
+
+impl Drop for SqliteTx<'_> {
+    fn drop(&mut self) {
+        if self.open {
+            // Nothing to report to: if this fails, the next `begin` rolls
+            // back before starting.
+            let _ = self.conn.execute_batch("ROLLBACK");
+        }
+        *self.owner.lock().unwrap_or_else(PoisonError::into_inner) = None;
+        // The connection's guard is released after this.
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Ordered walks: one statement per index range, merged lazily.
+
+/// A row of a walk: its sort key and what is needed to decide and decode.
+struct Walked<K, R> {
+    key: K,
+    row: R,
+}
+
+/// Merges sorted streams of rows into one sorted stream (descending if
+/// `desc`); errors come through at once.
+struct Merge<K, R, I> {
+    walks: Vec<I>,
+    /// The next row of each walk, once started.
+    heads: Vec<Option<Walked<K, R>>>,
+    started: bool,
+    desc: bool,
+}
+
+impl<K, R, I> Merge<K, R, I>
+where
+    I: Iterator<Item = rusqlite::Result<Walked<K, R>>>,
+{
+    fn new(walks: Vec<I>, desc: bool) -> Self {
+        let heads = walks.iter().map(|_| None).collect();
+        Self {
+            walks,
+            heads,
+            started: false,
+            desc,
+        }
+    }
+
+    /// Reads the next row of walk `i` into its head.
+    fn refill(&mut self, i: usize) -> StoreResult<()> {
+        self.heads[i] = self.walks[i].next().transpose().map_err(store_err)?;
+        Ok(())
+    }
+}
+
+impl<K, R, I> Iterator for Merge<K, R, I>
+where
+    K: Ord,
+    I: Iterator<Item = rusqlite::Result<Walked<K, R>>>,
+{
+    type Item = StoreResult<Walked<K, R>>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if !self.started {
+            self.started = true;
+            for i in 0..self.walks.len() {
+                if let Err(e) = self.refill(i) {
+                    return Some(Err(e));
+                }
+            }
+        }
+        let mut best: Option<usize> = None;
+        for (i, head) in self.heads.iter().enumerate() {
+            let Some(h) = head else { continue };
+            let better = match best.and_then(|b| self.heads[b].as_ref()) {
+                None => true,
+                Some(b) if self.desc => h.key > b.key,
+                Some(b) => h.key < b.key,
+            };
+            if better {
+                best = Some(i);
+            }
+        }
+        let i = best?;
+        let out = self.heads[i].take()?;
+        if let Err(e) = self.refill(i) {
+            return Some(Err(e));
+        }
+        Some(Ok(out))
+    }
+}
+
+/// A page from a merged walk: the first `limit` rows that `keep` accepts,
+/// with a cursor when one more exists.
+fn collect_page<K, R, T>(
+    walk: impl Iterator<Item = StoreResult<Walked<K, R>>>,
+    mut keep: impl FnMut(&K, &R) -> StoreResult<Option<T>>,
+    limit: usize,
+    cursor_of: impl Fn(&K) -> String,
+) -> StoreResult<Page<T>> {
+    let mut items = Vec::new();
+    let mut last: Option<K> = None;
+    for w in walk {
+        let w = w?;
+        let Some(item) = keep(&w.key, &w.row)? else {
+            continue;
+        };
+        if items.len() == limit {
+            return Ok(Page {
+                items,
+                next_cursor: last.as_ref().map(cursor_of),
+            });
+        }
+        items.push(item);
+        last = Some(w.key);
+    }
+    Ok(Page {
+        items,
+        next_cursor: None,
+    })
+}
+
+fn page_limit(limit: u32) -> usize {
+    usize::try_from(limit.clamp(1, MAX_PAGE)).unwrap_or(1)
+}
+
+/// `(contact_key, member_id)`.
+type MemberKey = (String, String);
+
+fn member_row(r: &Row<'_>) -> rusqlite::Result<Walked<MemberKey, String>> {
+    Ok(Walked {
+        key: (r.get(0)?, r.get(1)?),
+        row: r.get(2)?,
+    })
+}
+
+/// `((created_s, created_ns), invitation_id)`.
+type InvitationKey = (Split, String);
+
+/// The columns an invitation list decides on before decoding the body.
+struct InvitationRow {
+    status: String,
+    expires: Option<Split>,
+    recipient_key: String,
+    batch_id: String,
+    body: String,
+}
+
+fn invitation_row(r: &Row<'_>) -> rusqlite::Result<Walked<InvitationKey, InvitationRow>> {
+    let expires = match (r.get::<_, Option<i64>>(4)?, r.get::<_, Option<i64>>(5)?) {
+        (Some(s), Some(ns)) => Some((s, ns)),
+        _ => None,
+    };
+    Ok(Walked {
+        key: ((r.get(0)?, r.get(1)?), r.get(2)?),
+        row: InvitationRow {
+            status: r.get(3)?,
+            expires,
+            recipient_key: r.get(6)?,
+            batch_id: r.get(7)?,
+            body: r.get(8)?,
+        },
+    })
+}
+
+/// Which index a member list walks.
+enum MemberSource<'q> {
+    All,
+    Role(&'q str),
+    Group(&'q GroupId),
+}
+
+/// The statement walking one status of `source` from the cursor, and its
+/// parameters.
+pub(crate) fn member_walk_sql(
+    source_kind: u8,
+    status: &str,
+    has_cursor: bool,
+    desc: bool,
+) -> String {
+    let (cmp, dir) = if desc { ("<", "DESC") } else { (">", "ASC") };
+    let (from, filter, ck, id) = match source_kind {
+        0 => ("members m", "", "m.contact_key", "m.member_id"),
+        1 => (
+            "members m",
+            "AND m.role = ?2",
+            "m.contact_key",
+            "m.member_id",
+        ),
+        _ => (
+            "member_groups g JOIN members m ON m.org_id = g.org_id AND m.member_id = g.member_id",
+            "AND g.group_id = ?2",
+            "g.contact_key",
+            "g.member_id",
+        ),
+    };
+    let status_col = if source_kind == 2 {
+        "g.status"
+    } else {
+        "m.status"
+    };
+    let org_col = if source_kind == 2 {
+        "g.org_id"
+    } else {
+        "m.org_id"
+    };
+    let cursor = if has_cursor {
+        format!("AND ({ck}, {id}) {cmp} (?3, ?4)")
+    } else {
+        String::new()
+    };
+    format!(
+        "SELECT m.contact_key, m.member_id, m.body FROM {from}
+         WHERE {org_col} = ?1 {filter} AND {status_col} = '{status}' {cursor}
+         ORDER BY {ck} {dir}, {id} {dir}"
+    )
+}
+
+/// The statement walking one stored status (or one batch) of an
+/// organization's invitations, newest first, from the cursor.
+pub(crate) fn invitation_walk_sql(status: Option<&str>, has_cursor: bool) -> String {
+    let filter = match status {
+        Some(s) => format!("status = '{s}'"),
+        None => "batch_id = ?2".to_owned(),
+    };
+    let cursor = if has_cursor {
+        "AND (created_s, created_ns, invitation_id) < (?3, ?4, ?5)"
+    } else {
+        ""
+    };
+    format!(
+        "SELECT created_s, created_ns, invitation_id, status, expires_s, expires_ns,
+                recipient_key, batch_id, body
+         FROM invitations WHERE org_id = ?1 AND {filter} {cursor}
+         ORDER BY created_s DESC, created_ns DESC, invitation_id DESC"
+    )
+}
+
+const INVITATION_STATUSES: [InvitationStatus; 6] = [
+    InvitationStatus::Staged,
+    InvitationStatus::Pending,
+    InvitationStatus::Accepted,
+    InvitationStatus::Declined,
+    InvitationStatus::Revoked,
+    InvitationStatus::Expired,
+];
+
+// ---------------------------------------------------------------------------
+
+impl Transaction for SqliteTx<'_> {
+    fn commit(mut self: Box<Self>) -> StoreResult<()> {
+        self.conn.execute_batch("COMMIT").map_err(store_err)?;
+        self.open = false;
+        Ok(())
+    }
+
+    fn organization(&mut self, org: &OrgId) -> StoreResult<Option<Organization>> {
+        self.one(sql::ORGANIZATION, [org.as_str()], "organization")
+    }
+
+    fn put_organization(&mut self, org: &Organization) -> StoreResult<()> {
+        self.exec(
+            "INSERT INTO organizations (org_id, body) VALUES (?1, ?2)
+             ON CONFLICT (org_id) DO UPDATE SET body = excluded.body",
+            params![org.id.as_str(), to_json(org)?],
+        )?;
+        Ok(())
+    }
+
+    fn group(&mut self, org: &OrgId, id: &GroupId) -> StoreResult<Option<Group>> {
+        let group: Option<Group> = self.one(sql::GROUP, [org.as_str(), id.as_str()], "group")?;
+        group.map(|g| self.with_count(g)).transpose()
+    }
+
+    fn groups(&mut self, org: &OrgId) -> StoreResult<Vec<Group>> {
+        let groups: Vec<Group> = self.many(
+            "SELECT body FROM groups WHERE org_id = ?1 ORDER BY group_id",
+            [org.as_str()],
+            "group",
+        )?;
+        groups.into_iter().map(|g| self.with_count(g)).collect()
+    }
+
+    fn put_group(&mut self, group: &Group) -> StoreResult<()> {
+        let mut stored = group.clone();
+        stored.member_count = 0;
+        self.exec(
+            "INSERT INTO groups (org_id, group_id, body) VALUES (?1, ?2, ?3)
+             ON CONFLICT (org_id, group_id) DO UPDATE SET body = excluded.body",
+            params![group.org_id.as_str(), group.id.as_str(), to_json(&stored)?],
+        )?;
+        Ok(())
+    }
+
+    fn delete_group(&mut self, org: &OrgId, id: &GroupId) -> StoreResult<()> {
+        self.exec(
+            "DELETE FROM groups WHERE org_id = ?1 AND group_id = ?2",
+            [org.as_str(), id.as_str()],
+        )?;
+        Ok(())
+    }
+
+    fn member(&mut self, org: &OrgId, id: &MemberId) -> StoreResult<Option<Member>> {
+        self.one(sql::MEMBER, [org.as_str(), id.as_str()], "member")
+    }
+
+    fn member_by_contact(&mut self, org: &OrgId, key: &str) -> StoreResult<Option<Member>> {
+        self.one(sql::MEMBER_BY_CONTACT, [org.as_str(), key], "member")
+    }
+
+    fn member_by_user_ref(&mut self, org: &OrgId, user_ref: &str) -> StoreResult<Option<Member>> {
+        self.one(sql::MEMBER_BY_USER_REF, [org.as_str(), user_ref], "member")
+    }
+
+    fn put_member(&mut self, member: &Member) -> StoreResult<()> {
+        let prev: Option<Member> = self.member(&member.org_id, &member.id)?;
+        self.exec(
+            "INSERT INTO members (org_id, member_id, contact_key, user_ref, status, role,
+                                  license_type, kind, body)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+             ON CONFLICT (org_id, member_id) DO UPDATE SET
+                contact_key = excluded.contact_key, user_ref = excluded.user_ref,
+                status = excluded.status, role = excluded.role,
+                license_type = excluded.license_type, kind = excluded.kind,
+                body = excluded.body",
+            params![
+                member.org_id.as_str(),
+                member.id.as_str(),
+                member.contact_key,
+                member.user_ref,
+                member_status(member.status),
+                member.role,
+                member.license_type,
+                member_kind(member.kind),
+                to_json(member)?,
+            ],
+        )?;
+        self.sync_member_groups(prev.as_ref(), member)
+    }
+
+    fn list_members(&mut self, org: &OrgId, query: &MemberQuery) -> StoreResult<Page<Member>> {
+        let after = query
+            .after
+            .as_deref()
+            .map(parse_member_cursor)
+            .transpose()?;
+        let limit = page_limit(query.limit);
+        let mut statuses: Vec<MemberStatus> = if query.statuses.is_empty() {
+            vec![MemberStatus::Active, MemberStatus::Inactive]
+        } else {
+            query.statuses.clone()
+        };
+        statuses.sort();
+        statuses.dedup();
+        let list: Vec<&str> = statuses.iter().map(|s| member_status(*s)).collect();
+
+        // Walk the smallest index that serves a filter, as MemoryStore does.
+        let mut source = MemberSource::All;
+        let mut size = self.counter(org, "member", "", &list)?;
+        if let Some(role) = &query.role {
+            let n = self.counter(org, "member_role", role, &list)?;
+            if n == 0 {
+                return Ok(Page {
+                    items: Vec::new(),
+                    next_cursor: None,
+                });
+            }
+            if n < size {
+                source = MemberSource::Role(role);
+                size = n;
+            }
+        }
+        if let Some(group) = &query.group {
+            let n = self.counter(org, "member_group", group.as_str(), &list)?;
+            if n == 0 {
+                return Ok(Page {
+                    items: Vec::new(),
+                    next_cursor: None,
+                });
+            }
+            if n < size {
+                source = MemberSource::Group(group);
+            }
+        }
+        let desc = query.sort == MemberSort::EmailDesc;
+        let (kind, filter) = match source {
+            MemberSource::All => (0, None),
+            MemberSource::Role(r) => (1, Some(r)),
+            MemberSource::Group(g) => (2, Some(g.as_str())),
+        };
+        let mut stmts = Vec::with_capacity(statuses.len());
+        for s in &statuses {
+            let sql = member_walk_sql(kind, member_status(*s), after.is_some(), desc);
+            stmts.push(self.conn.prepare_cached(&sql).map_err(store_err)?);
+        }
+        let mut params: Vec<Value> = vec![Value::Text(org.as_str().to_owned())];
+        params.push(filter.map_or(Value::Null, |f| Value::Text(f.to_owned())));
+        if let Some((ck, id)) = &after {
+            params.push(Value::Text(ck.clone()));
+            params.push(Value::Text(id.as_str().to_owned()));
+        }
+        let mut walks = Vec::with_capacity(stmts.len());
+        for stmt in &mut stmts {
+            // Parameters have fixed numbers; a statement takes those up to
+            // the highest it names (an unnamed ?2 is bound and unused).
+            let n = stmt.parameter_count();
+            let rows = stmt
+                .query_map(params_from_iter(params.iter().take(n)), member_row)
+                .map_err(store_err)?;
+            walks.push(rows);
+        }
+        let search = query.search.as_ref().map(|s| s.to_lowercase());
+        collect_page(
+            Merge::new(walks, desc),
+            |(ck, _), body| {
+                if search.as_ref().is_some_and(|s| !ck.contains(s.as_str())) {
+                    return Ok(None);
+                }
+                let m: Member = from_json(body, "member")?;
+                Ok(query.matches(&m).then_some(m))
+            },
+            limit,
+            |(ck, id)| member_cursor(ck, id),
+        )
+    }
+
+    fn count_active_with_role(&mut self, org: &OrgId, role: &str) -> StoreResult<u64> {
+        self.counter(org, "member_role", role, ACTIVE)
+    }
+
+    fn seat_count(&mut self, org: &OrgId, license_type: &str) -> StoreResult<SeatCount> {
+        Ok(SeatCount {
+            members: self.counter(org, "member_license", license_type, ACTIVE)?,
+            open_invitations: self.counter(org, "invitation_license", license_type, OPEN)?,
+        })
+    }
+
+    fn seat_counts(&mut self, org: &OrgId) -> StoreResult<Vec<(String, SeatCount)>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT key,
+                    SUM(CASE WHEN what = 'member_license' AND status = 'active'
+                        THEN n ELSE 0 END),
+                    SUM(CASE WHEN what = 'invitation_license' AND status IN ('staged', 'pending')
+                        THEN n ELSE 0 END)
+                 FROM counts WHERE org_id = ?1 AND what IN ('member_license', 'invitation_license')
+                 GROUP BY key ORDER BY key",
+            )
+            .map_err(store_err)?;
+        let rows = stmt
+            .query_map([org.as_str()], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, i64>(2)?,
+                ))
+            })
+            .map_err(store_err)?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (key, members, open) = row.map_err(store_err)?;
+            let c = SeatCount {
+                members: count(members),
+                open_invitations: count(open),
+            };
+            if c != SeatCount::default() {
+                out.push((key, c));
+            }
+        }
+        Ok(out)
+    }
+
+    fn invitation(&mut self, org: &OrgId, id: &InvitationId) -> StoreResult<Option<Invitation>> {
+        self.one(sql::INVITATION, [org.as_str(), id.as_str()], "invitation")
+    }
+
+    fn invitation_by_secret(
+        &mut self,
+        org: &OrgId,
+        hash: &SecretHash,
+    ) -> StoreResult<Option<Invitation>> {
+        self.one(
+            sql::INVITATION_BY_SECRET,
+            params![org.as_str(), &hash.0[..]],
+            "invitation",
+        )
+    }
+
+    fn open_invitation_for(&mut self, org: &OrgId, key: &str) -> StoreResult<Option<Invitation>> {
+        self.one(sql::OPEN_INVITATION_FOR, [org.as_str(), key], "invitation")
+    }
+
+    fn put_invitation(&mut self, inv: &Invitation) -> StoreResult<()> {
+        let created = split(inv.created_at);
+        let expires = inv.expires_at.map(split);
+        self.exec(
+            "INSERT INTO invitations (org_id, invitation_id, batch_id, recipient_key, status,
+                role, kind, license_type, secret_hash, created_s, created_ns, expires_s,
+                expires_ns, body)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+             ON CONFLICT (org_id, invitation_id) DO UPDATE SET
+                batch_id = excluded.batch_id, recipient_key = excluded.recipient_key,
+                status = excluded.status, role = excluded.role, kind = excluded.kind,
+                license_type = excluded.license_type, secret_hash = excluded.secret_hash,
+                created_s = excluded.created_s, created_ns = excluded.created_ns,
+                expires_s = excluded.expires_s, expires_ns = excluded.expires_ns,
+                body = excluded.body",
+            params![
+                inv.org_id.as_str(),
+                inv.id.as_str(),
+                inv.batch_id.as_str(),
+                inv.recipient_key,
+                invitation_status(inv.status),
+                inv.role,
+                member_kind(inv.kind),
+                inv.license_type,
+                inv.secret_hash.as_ref().map(|h| &h.0[..]),
+                created.0,
+                created.1,
+                expires.map(|e| e.0),
+                expires.map(|e| e.1),
+                to_json(inv)?,
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn list_invitations(
+        &mut self,
+        org: &OrgId,
+        query: &InvitationQuery,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Page<Invitation>> {
+        let after = query
+            .after
+            .as_deref()
+            .map(parse_invitation_cursor)
+            .transpose()?;
+        let limit = page_limit(query.limit);
+        // A batch is small (at most the policy's max_batch, 10,000): walk it
+        // whole. Otherwise walk the stored statuses that can have the
+        // statuses asked for at `now` (a pending one may have expired).
+        let walks_of: Vec<Option<&str>> = if query.batch.is_some() {
+            vec![None]
+        } else if query.statuses.is_empty() {
+            INVITATION_STATUSES
+                .iter()
+                .map(|s| Some(invitation_status(*s)))
+                .collect()
+        } else {
+            let mut stored = BTreeSet::new();
+            for s in &query.statuses {
+                stored.insert(invitation_status(*s));
+                if *s == InvitationStatus::Expired {
+                    stored.insert(invitation_status(InvitationStatus::Pending));
+                }
+            }
+            stored.into_iter().map(Some).collect()
+        };
+        let mut stmts = Vec::with_capacity(walks_of.len());
+        for status in &walks_of {
+            let sql = invitation_walk_sql(*status, after.is_some());
+            stmts.push(self.conn.prepare_cached(&sql).map_err(store_err)?);
+        }
+        let mut params: Vec<Value> = vec![
+            Value::Text(org.as_str().to_owned()),
+            query
+                .batch
+                .as_ref()
+                .map_or(Value::Null, |b| Value::Text(b.as_str().to_owned())),
+        ];
+        if let Some((created, id)) = &after {
+            params.push(Value::Integer(created.0));
+            params.push(Value::Integer(created.1));
+            params.push(Value::Text(id.as_str().to_owned()));
+        }
+        let mut walks = Vec::with_capacity(stmts.len());
+        for stmt in &mut stmts {
+            // Parameters have fixed numbers; a statement takes those up to
+            // the highest it names (an unnamed ?2 is bound and unused).
+            let n = stmt.parameter_count();
+            let rows = stmt
+                .query_map(params_from_iter(params.iter().take(n)), invitation_row)
+                .map_err(store_err)?;
+            walks.push(rows);
+        }
+        let now = split(now);
+        let search = query.search.as_ref().map(|s| (s.clone(), s.to_lowercase()));
+        collect_page(
+            Merge::new(walks, true),
+            |_, row| {
+                let stored = parse_invitation_status(&row.status)?;
+                let status = status_at(stored, row.expires, now);
+                let keep = (query.statuses.is_empty() || query.statuses.contains(&status))
+                    && query
+                        .batch
+                        .as_ref()
+                        .is_none_or(|b| row.batch_id == b.as_str())
+                    && search.as_ref().is_none_or(|(raw, lower)| {
+                        row.recipient_key.contains(raw.as_str())
+                            || row.recipient_key.contains(lower.as_str())
+                    });
+                if !keep {
+                    return Ok(None);
+                }
+                from_json(&row.body, "invitation").map(Some)
+            },
+            limit,
+            |(created, id)| invitation_cursor(*created, id),
+        )
+    }
+
+    fn due_invitations(
+        &mut self,
+        org: Option<&OrgId>,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> StoreResult<Vec<Invitation>> {
+        let (s, ns) = split(now);
+        let limit = sql_int(u64::try_from(limit).unwrap_or(u64::MAX));
+        // `expires_s <= s` bounds the index range; the rest trims its end.
+        match org {
+            Some(org) => self.many(
+                sql::DUE_INVITATIONS_IN_ORG,
+                params![org.as_str(), s, ns, limit],
+                "invitation",
+            ),
+            None => self.many(sql::DUE_INVITATIONS, params![s, ns, limit], "invitation"),
+        }
+    }
+
+    fn invite_link(&mut self, org: &OrgId) -> StoreResult<Option<InviteLink>> {
+        self.one(sql::INVITE_LINK, [org.as_str()], "invite link")
+    }
+
+    fn put_invite_link(&mut self, link: &InviteLink) -> StoreResult<()> {
+        self.exec(
+            "INSERT INTO invite_links (org_id, body) VALUES (?1, ?2)
+             ON CONFLICT (org_id) DO UPDATE SET body = excluded.body",
+            params![link.org_id.as_str(), to_json(link)?],
+        )?;
+        Ok(())
+    }
+
+    fn append_event(&mut self, event: &Event) -> StoreResult<u64> {
+        let last: i64 = self
+            .conn
+            .prepare_cached(sql::LAST_SEQ)
+            .and_then(|mut s| {
+                s.query_row([event.org_id.as_str()], |r| r.get(0))
+                    .optional()
+            })
+            .map_err(store_err)?
+            .unwrap_or(0);
+        let seq = count(last).saturating_add(1);
+        let mut stored = event.clone();
+        stored.seq = seq;
+        self.exec(
+            "INSERT INTO events (org_id, seq, body) VALUES (?1, ?2, ?3)",
+            params![event.org_id.as_str(), sql_int(seq), to_json(&stored)?],
+        )?;
+        Ok(seq)
+    }
+
+    fn events(&mut self, org: &OrgId, after: u64, limit: usize) -> StoreResult<Vec<Event>> {
+        self.many(
+            sql::EVENTS,
+            params![
+                org.as_str(),
+                sql_int(after),
+                sql_int(u64::try_from(limit).unwrap_or(u64::MAX))
+            ],
+            "event",
+        )
+    }
+
+    fn put_outbox_message(&mut self, msg: &OutboxMessage) -> StoreResult<()> {
+        let next = split(msg.next_attempt_at);
+        let created = split(msg.created_at);
+        self.exec(
+            "INSERT INTO outbox (message_id, org_id, invitation_id, status, next_s, next_ns,
+                                 created_s, created_ns, body)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+             ON CONFLICT (message_id) DO UPDATE SET
+                org_id = excluded.org_id, invitation_id = excluded.invitation_id,
+                status = excluded.status, next_s = excluded.next_s, next_ns = excluded.next_ns,
+                created_s = excluded.created_s, created_ns = excluded.created_ns,
+                body = excluded.body",
+            params![
+                msg.id.as_str(),
+                msg.org_id.as_str(),
+                msg.invitation_id.as_str(),
+                outbox_status(msg.status),
+                next.0,
+                next.1,
+                created.0,
+                created.1,
+                to_json(msg)?,
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn outbox_message(&mut self, id: &MessageId) -> StoreResult<Option<OutboxMessage>> {
+        self.one(sql::OUTBOX_MESSAGE, [id.as_str()], "outbox message")
+    }
+
+    fn due_outbox(
+        &mut self,
+        org: Option<&OrgId>,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> StoreResult<Vec<OutboxMessage>> {
+        let (s, ns) = split(now);
+        let limit = sql_int(u64::try_from(limit).unwrap_or(u64::MAX));
+        match org {
+            Some(org) => self.many(
+                sql::DUE_OUTBOX_IN_ORG,
+                params![org.as_str(), s, ns, limit],
+                "outbox message",
+            ),
+            None => self.many(sql::DUE_OUTBOX, params![s, ns, limit], "outbox message"),
+        }
+    }
+
+    fn queued_messages_for(
+        &mut self,
+        org: &OrgId,
+        invitation: &InvitationId,
+    ) -> StoreResult<Vec<OutboxMessage>> {
+        self.many(
+            sql::QUEUED_FOR,
+            [org.as_str(), invitation.as_str()],
+            "outbox message",
+        )
+    }
+}

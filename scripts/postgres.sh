@@ -1,0 +1,168 @@
+#!/usr/bin/env bash
+# A throwaway PostgreSQL server for the tests and benchmarks of enlist-postgres.
+#
+#     scripts/postgres.sh start   # prints the connection URL on stdout
+#     scripts/postgres.sh stop    # stops the server and removes its folder
+#
+# `start` installs PostgreSQL from Debian's packages when initdb/pg_ctl are
+# missing (apt-get, as root), creates a cluster in a temporary folder, starts
+# it on 127.0.0.1 (port 54329, or $PGPORT_ENLIST), creates the database
+# `enlist`, and prints `postgres://enlist@127.0.0.1:PORT/enlist`. Only
+# 127.0.0.1 is allowed in, with trust authentication: the server is for this
+# machine's tests only. Durability is off (fsync, synchronous_commit): it is
+# thrown away anyway. Running `start` again while it runs prints the URL again.
+#
+# PostgreSQL refuses to run as root: as root, the cluster belongs to the user
+# `enlist` (created with useradd when missing), and the commands run as it.
+# Everything but the URL goes to stderr, so that
+#
+#     export ENLIST_TEST_POSTGRES_URL="$(scripts/postgres.sh start)"
+#
+# works.
+set -euo pipefail
+
+port="${PGPORT_ENLIST:-54329}"
+state_file="${TMPDIR:-/tmp}/enlist-postgres-${port}.dir"
+db_user=enlist
+url="postgres://${db_user}@127.0.0.1:${port}/enlist"
+
+log() { echo "postgres.sh: $*" >&2; }
+
+# The folder of initdb and pg_ctl: on PATH, or the newest Debian version.
+find_bindir() {
+    if command -v initdb >/dev/null 2>&1 && command -v pg_ctl >/dev/null 2>&1; then
+        # Through symlinks (/usr/local/bin/pg_ctl -> .../postgresql/15/bin),
+        # to find createdb beside it.
+        dirname "$(readlink -f "$(command -v pg_ctl)")"
+        return 0
+    fi
+    local dir
+    dir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)
+    if [ -n "$dir" ] && [ -x "$dir/initdb" ] && [ -x "$dir/pg_ctl" ]; then
+        echo "$dir"
+        return 0
+    fi
+    return 1
+}
+
+install_postgres() {
+    if [ "$(id -u)" -ne 0 ]; then
+        log "initdb/pg_ctl not found, and only root can install them:"
+        log "    sudo apt-get install -y postgresql"
+        exit 1
+    fi
+    if ! command -v apt-get >/dev/null 2>&1; then
+        log "initdb/pg_ctl not found and there is no apt-get: install PostgreSQL 13 or newer"
+        exit 1
+    fi
+    log "PostgreSQL is missing: installing it from Debian's packages (apt-get install postgresql)"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >&2
+    apt-get install -y -qq --no-install-recommends postgresql >&2
+}
+
+# Runs a command as the cluster's owner.
+as_owner() {
+    if [ "$(id -u)" -eq 0 ]; then
+        if command -v runuser >/dev/null 2>&1; then
+            runuser -u "$db_user" -- "$@"
+        else
+            su -s /bin/sh "$db_user" -c "$(printf '%q ' "$@")"
+        fi
+    else
+        "$@"
+    fi
+}
+
+running() {
+    [ -f "$state_file" ] || return 1
+    local dir bindir
+    dir=$(cat "$state_file")
+    bindir=$(find_bindir) || return 1
+    [ -d "$dir/data" ] && as_owner "$bindir/pg_ctl" -D "$dir/data" status >/dev/null 2>&1
+}
+
+start() {
+    if running; then
+        log "already running ($(cat "$state_file"))"
+        echo "$url"
+        return 0
+    fi
+    local bindir
+    if ! bindir=$(find_bindir); then
+        install_postgres
+        bindir=$(find_bindir) || { log "PostgreSQL was installed but initdb is not found"; exit 1; }
+    fi
+    local dir
+    dir=$(mktemp -d "${TMPDIR:-/tmp}/enlist-postgres.XXXXXX")
+    if [ "$(id -u)" -eq 0 ]; then
+        if ! id "$db_user" >/dev/null 2>&1; then
+            useradd --system --no-create-home --shell /usr/sbin/nologin "$db_user"
+        fi
+        chown "$db_user" "$dir"
+    else
+        db_user=$(id -un)
+        url="postgres://${db_user}@127.0.0.1:${port}/enlist"
+    fi
+    chmod 700 "$dir"
+    echo "$dir" >"$state_file"
+    log "initdb in $dir ($("$bindir/postgres" --version 2>/dev/null || echo postgres))"
+    as_owner "$bindir/initdb" -D "$dir/data" -U "$db_user" --auth=trust \
+        --encoding=UTF8 --locale=C --no-sync >"$dir/initdb.log" 2>&1 || {
+        cat "$dir/initdb.log" >&2
+        exit 1
+    }
+    # Only 127.0.0.1, trust: a throwaway server for this machine's tests.
+    cat >"$dir/data/pg_hba.conf" <<'EOF'
+# TYPE  DATABASE  USER  ADDRESS       METHOD
+host    all       all   127.0.0.1/32  trust
+EOF
+    cat >>"$dir/data/postgresql.conf" <<EOF
+listen_addresses = '127.0.0.1'
+port = $port
+unix_socket_directories = '$dir'
+max_connections = 200
+shared_buffers = 256MB
+fsync = off
+synchronous_commit = off
+full_page_writes = off
+max_wal_size = 4GB
+checkpoint_timeout = 30min
+EOF
+    if ! as_owner "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start >&2; then
+        cat "$dir/server.log" >&2 || true
+        exit 1
+    fi
+    local createdb="$bindir/createdb"
+    [ -x "$createdb" ] || createdb=$(command -v createdb)
+    as_owner "$createdb" -h 127.0.0.1 -p "$port" -U "$db_user" enlist >&2
+    log "PostgreSQL is up on 127.0.0.1:$port (folder $dir; stop it with scripts/postgres.sh stop)"
+    echo "$url"
+}
+
+stop() {
+    if [ ! -f "$state_file" ]; then
+        log "not running (no $state_file)"
+        return 0
+    fi
+    local dir bindir
+    dir=$(cat "$state_file")
+    if bindir=$(find_bindir) && [ -d "$dir/data" ]; then
+        as_owner "$bindir/pg_ctl" -D "$dir/data" -m fast -w stop >&2 || true
+    fi
+    case "$dir" in
+        "${TMPDIR:-/tmp}"/enlist-postgres.*) rm -rf "$dir" ;;
+        *) log "not removing unexpected folder $dir" ;;
+    esac
+    rm -f "$state_file"
+    log "stopped"
+}
+
+case "${1:-}" in
+    start) start ;;
+    stop) stop ;;
+    *)
+        echo "usage: $0 start|stop" >&2
+        exit 2
+        ;;
+esac

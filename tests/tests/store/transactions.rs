@@ -1,0 +1,1667 @@
+//! The `Store` / `Transaction` contract, checked directly: rollback on
+//! drop, reads of one's own writes, uniqueness rules, list orders and
+//! cursors, due lists, event numbering, derived counts, round trips.
+
+use super::entities::{
+    begin, event, group, hash, invitation, link, member, message, organization, pending, t,
+};
+use super::harness::MakeStore;
+use super::snapshot::{all_invitations, all_members, read_all, snapshot};
+use chrono::{DateTime, Duration, Utc};
+use enlist::{
+    Actor, BatchId, Contact, EventKind, GroupGrant, GroupId, GroupRole, InvitationId,
+    InvitationQuery, InvitationStatus, MemberId, MemberKind, MemberQuery, MemberSort, MemberStatus,
+    MessageId, OrgId, OutboxStatus, Permission, Role, SeatCount, StoreError, Transaction,
+};
+use std::collections::BTreeSet;
+
+fn org_id(n: u8) -> OrgId {
+    OrgId(format!("org_{n}"))
+}
+
+fn mid(s: &str) -> MemberId {
+    MemberId(s.to_owned())
+}
+
+fn iid(s: &str) -> InvitationId {
+    InvitationId(s.to_owned())
+}
+
+fn gid(s: &str) -> GroupId {
+    GroupId(s.to_owned())
+}
+
+fn msgid(s: &str) -> MessageId {
+    MessageId(s.to_owned())
+}
+
+fn expect_unique<T: std::fmt::Debug>(r: Result<T, StoreError>, what: &str) {
+    match r {
+        Err(StoreError::Unique(_)) => {}
+        other => panic!("{what}: expected StoreError::Unique, got {other:?}"),
+    }
+}
+
+/// One organization with groups, members, invitations, a link, events and
+/// messages, committed. Returns the ids of its messages.
+fn populated(tx: &mut dyn Transaction, org: &OrgId) -> Vec<MessageId> {
+    tx.put_organization(&organization(org)).expect("put org");
+    tx.put_group(&group(org, "grp_a")).expect("put group");
+    tx.put_group(&group(org, "grp_b")).expect("put group");
+    for i in 0..5 {
+        let mut m = member(org, &format!("mem_{i}"), &format!("p{i}@x.test"));
+        m.user_ref = Some(format!("u{i}"));
+        m.groups = vec![GroupGrant::member(gid("grp_a"))];
+        if i == 0 {
+            m.role = "owner".into();
+        }
+        if i == 4 {
+            m.license_type = "pro".into();
+            m.groups.push(GroupGrant::owner(gid("grp_b")));
+        }
+        if i == 3 {
+            m.status = MemberStatus::Inactive;
+        }
+        tx.put_member(&m).expect("put member");
+    }
+    tx.put_invitation(&pending(org, "inv_0", "i0@x.test", 1, 100))
+        .expect("put invitation");
+    tx.put_invitation(&invitation(org, "inv_1", "i1@x.test"))
+        .expect("put invitation");
+    let mut closed = pending(org, "inv_2", "i2@x.test", 3, 100);
+    closed.status = InvitationStatus::Accepted;
+    closed.closed_at = Some(t(5));
+    closed.member_id = Some(mid("mem_2"));
+    tx.put_invitation(&closed).expect("put invitation");
+    tx.put_invite_link(&link(org, 9)).expect("put link");
+    for n in 0..3 {
+        tx.append_event(&event(org, n)).expect("append event");
+    }
+    tx.put_outbox_message(&message(org, "msg_0", "inv_0", 5))
+        .expect("put message");
+    let mut sent = message(org, "msg_1", "inv_0", 1);
+    sent.status = OutboxStatus::Sent;
+    sent.sent_at = Some(t(2));
+    tx.put_outbox_message(&sent).expect("put message");
+    vec![msgid("msg_0"), msgid("msg_1")]
+}
+
+/// Writes of every kind over [`populated`]'s organization (and a second
+/// organization), reading some back as it goes.
+fn write_everything(tx: &mut dyn Transaction, org: &OrgId, org2: &OrgId) {
+    let mut o = organization(org);
+    o.name = "Renamed".into();
+    o.custom_roles.push(Role {
+        name: "auditor".into(),
+        permissions: [Permission::ViewAudit].into_iter().collect(),
+        built_in: false,
+    });
+    tx.put_organization(&o).expect("put org");
+    assert_eq!(tx.organization(org).expect("org"), Some(o));
+    tx.put_organization(&organization(org2)).expect("put org2");
+    let mut ga = group(org, "grp_a");
+    ga.name = "A renamed".into();
+    ga.is_default = true;
+    tx.put_group(&ga).expect("put group");
+    tx.put_group(&group(org, "grp_c")).expect("put group");
+    tx.delete_group(org, &gid("grp_b")).expect("delete group");
+    assert_eq!(tx.group(org, &gid("grp_b")).expect("group"), None);
+    let mut m9 = member(org, "mem_9", "p9@x.test");
+    m9.user_ref = Some("u9".into());
+    m9.groups = vec![GroupGrant::member(gid("grp_c"))];
+    tx.put_member(&m9).expect("put member");
+    assert_eq!(
+        tx.group(org, &gid("grp_c"))
+            .expect("group")
+            .map(|g| g.member_count),
+        Some(1)
+    );
+    let mut m1 = member(org, "mem_1", "p1@x.test");
+    m1.user_ref = Some("u1".into());
+    m1.status = MemberStatus::Removed;
+    m1.removed_at = Some(t(9));
+    tx.put_member(&m1).expect("remove member");
+    let mut m2 = member(org, "mem_2", "p2@x.test");
+    m2.user_ref = Some("u2".into());
+    m2.role = "auditor".into();
+    m2.license_type = "pro".into();
+    m2.groups = vec![GroupGrant::owner(gid("grp_c"))];
+    tx.put_member(&m2).expect("update member");
+    tx.put_invitation(&pending(org, "inv_9", "i9@x.test", 20, 50))
+        .expect("put invitation");
+    let mut i0 = pending(org, "inv_0", "i0@x.test", 1, 100);
+    i0.status = InvitationStatus::Accepted;
+    i0.closed_at = Some(t(9));
+    tx.put_invitation(&i0).expect("close invitation");
+    let mut i1 = pending(org, "inv_1", "i1@x.test", 21, 60);
+    i1.license_type = "pro".into();
+    tx.put_invitation(&i1).expect("send invitation");
+    let mut l = link(org, 10);
+    l.active = false;
+    tx.put_invite_link(&l).expect("put link");
+    tx.put_invite_link(&link(org2, 11)).expect("put link 2");
+    assert_eq!(tx.append_event(&event(org, 7)).expect("append"), 4);
+    assert_eq!(tx.append_event(&event(org2, 7)).expect("append"), 1);
+    tx.put_outbox_message(&message(org, "msg_9", "inv_9", 7))
+        .expect("put message");
+    let mut m0 = message(org, "msg_0", "inv_0", 5);
+    m0.status = OutboxStatus::Superseded;
+    m0.redact();
+    tx.put_outbox_message(&m0).expect("supersede message");
+}
+
+/// Dropping a transaction without commit leaves every entity, index,
+/// count and due list as it was.
+pub fn rollback_on_drop_changes_nothing(make: MakeStore<'_>) {
+    let store = make();
+    let (org, org2) = (org_id(1), org_id(2));
+    let mut tx = begin(&*store);
+    let mut msgs = populated(tx.as_mut(), &org);
+    tx.commit().expect("commit");
+    msgs.push(msgid("msg_9"));
+    let orgs = [org.clone(), org2.clone()];
+    let before = snapshot(&*store, &orgs, &msgs);
+    assert!(before.orgs[0].organization.is_some() && before.orgs[1].organization.is_none());
+
+    let mut tx = begin(&*store);
+    write_everything(tx.as_mut(), &org, &org2);
+    let inside = read_all(tx.as_mut(), &orgs, &msgs);
+    assert_ne!(
+        inside, before,
+        "the writes are visible inside the transaction"
+    );
+    drop(tx);
+    assert_eq!(snapshot(&*store, &orgs, &msgs), before, "rolled back");
+
+    // The store still works, and the rolled-back event numbers are reused.
+    let mut tx = begin(&*store);
+    assert_eq!(tx.append_event(&event(&org, 8)).expect("append"), 4);
+    assert_eq!(tx.append_event(&event(&org2, 8)).expect("append"), 1);
+    tx.commit().expect("commit");
+}
+
+/// Committed writes are what the next transaction reads: exactly what the
+/// writing transaction saw of them.
+pub fn commit_keeps_exactly_what_the_transaction_saw(make: MakeStore<'_>) {
+    let store = make();
+    let (org, org2) = (org_id(1), org_id(2));
+    let mut tx = begin(&*store);
+    let mut msgs = populated(tx.as_mut(), &org);
+    tx.commit().expect("commit");
+    msgs.push(msgid("msg_9"));
+    let orgs = [org.clone(), org2.clone()];
+    let before = snapshot(&*store, &orgs, &msgs);
+    let mut tx = begin(&*store);
+    write_everything(tx.as_mut(), &org, &org2);
+    let inside = read_all(tx.as_mut(), &orgs, &msgs);
+    tx.commit().expect("commit");
+    let after = snapshot(&*store, &orgs, &msgs);
+    assert_eq!(after, inside);
+    assert_ne!(after, before);
+    // Spot checks of what the writes mean.
+    let o = &after.orgs[0];
+    assert_eq!(
+        o.organization.as_ref().map(|o| o.name.as_str()),
+        Some("Renamed")
+    );
+    let counts: Vec<(&str, u64)> = o
+        .groups
+        .iter()
+        .map(|g| (g.id.as_str(), g.member_count))
+        .collect();
+    // grp_a: mem_0, mem_3 (inactive), mem_4; mem_1 removed, mem_2 moved.
+    assert_eq!(counts, [("grp_a", 3), ("grp_c", 2)]);
+    assert_eq!(
+        o.seats,
+        [
+            (
+                "pro".to_owned(),
+                SeatCount {
+                    members: 2,
+                    open_invitations: 1
+                }
+            ),
+            (
+                "standard".to_owned(),
+                SeatCount {
+                    members: 2,
+                    open_invitations: 1
+                }
+            ),
+        ]
+    );
+    assert_eq!(o.events.len(), 4);
+    assert_eq!(after.orgs[1].events.len(), 1);
+    let due: Vec<&str> = o.due_invitations.iter().map(|i| i.id.as_str()).collect();
+    assert_eq!(due, ["inv_9", "inv_1"]);
+    let due_msgs: Vec<&str> = o.due_outbox.iter().map(|m| m.id.as_str()).collect();
+    assert_eq!(due_msgs, ["msg_9"]);
+    assert_eq!(
+        after.messages[0].as_ref().map(|m| m.status),
+        Some(OutboxStatus::Superseded)
+    );
+}
+
+/// Inside one transaction, every read reflects the transaction's writes at
+/// once: lookups, lists, counts, due lists, events.
+pub fn reads_see_the_transactions_own_writes(make: MakeStore<'_>) {
+    let store = make();
+    let org = org_id(1);
+    let mut tx = begin(&*store);
+    tx.put_organization(&organization(&org)).expect("org");
+    let mut g = group(&org, "grp_a");
+    tx.put_group(&g).expect("group");
+    assert_eq!(
+        tx.group(&org, &g.id).expect("read").map(|g| g.member_count),
+        Some(0)
+    );
+
+    let mut m = member(&org, "mem_1", "ann@x.test");
+    m.user_ref = Some("acct-ann".into());
+    m.groups = vec![GroupGrant::member(g.id.clone())];
+    m.role = "admin".into();
+    tx.put_member(&m).expect("member");
+    assert_eq!(tx.member(&org, &m.id).expect("read"), Some(m.clone()));
+    assert_eq!(
+        tx.member_by_contact(&org, "ann@x.test").expect("read"),
+        Some(m.clone())
+    );
+    assert_eq!(
+        tx.member_by_user_ref(&org, "acct-ann").expect("read"),
+        Some(m.clone())
+    );
+    assert_eq!(
+        tx.group(&org, &g.id).expect("read").map(|g| g.member_count),
+        Some(1)
+    );
+    assert_eq!(tx.count_active_with_role(&org, "admin").expect("count"), 1);
+    assert_eq!(
+        tx.seat_count(&org, "standard").expect("seats"),
+        SeatCount {
+            members: 1,
+            open_invitations: 0
+        }
+    );
+    let listed = tx
+        .list_members(&org, &MemberQuery::default())
+        .expect("list");
+    assert_eq!(listed.items, vec![m.clone()]);
+    // Changing the member moves every derived value at once.
+    m.status = MemberStatus::Inactive;
+    tx.put_member(&m).expect("deactivate");
+    assert_eq!(tx.count_active_with_role(&org, "admin").expect("count"), 0);
+    assert_eq!(tx.seat_count(&org, "standard").expect("seats").members, 0);
+    assert_eq!(
+        tx.group(&org, &g.id).expect("read").map(|g| g.member_count),
+        Some(1)
+    );
+    m.status = MemberStatus::Removed;
+    tx.put_member(&m).expect("remove");
+    assert_eq!(
+        tx.member_by_contact(&org, "ann@x.test").expect("read"),
+        None
+    );
+    assert_eq!(tx.member_by_user_ref(&org, "acct-ann").expect("read"), None);
+    assert_eq!(
+        tx.group(&org, &g.id).expect("read").map(|g| g.member_count),
+        Some(0)
+    );
+    assert_eq!(tx.member(&org, &m.id).expect("read"), Some(m.clone()));
+
+    let mut inv = pending(&org, "inv_1", "bob@x.test", 1, 100);
+    tx.put_invitation(&inv).expect("invitation");
+    assert_eq!(
+        tx.invitation(&org, &inv.id).expect("read"),
+        Some(inv.clone())
+    );
+    assert_eq!(
+        tx.invitation_by_secret(&org, &hash(1)).expect("read"),
+        Some(inv.clone())
+    );
+    assert_eq!(
+        tx.open_invitation_for(&org, "bob@x.test").expect("read"),
+        Some(inv.clone())
+    );
+    assert_eq!(
+        tx.seat_count(&org, "standard")
+            .expect("seats")
+            .open_invitations,
+        1
+    );
+    assert_eq!(
+        tx.due_invitations(Some(&org), t(100), 10).expect("due"),
+        vec![inv.clone()]
+    );
+    assert_eq!(
+        tx.list_invitations(&org, &InvitationQuery::default(), t(0))
+            .expect("list")
+            .items,
+        vec![inv.clone()]
+    );
+    // A new secret replaces the old one in the index.
+    inv.secret_hash = Some(hash(2));
+    inv.expires_at = Some(t(200));
+    tx.put_invitation(&inv).expect("resend");
+    assert_eq!(tx.invitation_by_secret(&org, &hash(1)).expect("read"), None);
+    assert_eq!(
+        tx.invitation_by_secret(&org, &hash(2)).expect("read"),
+        Some(inv.clone())
+    );
+    assert!(
+        tx.due_invitations(Some(&org), t(100), 10)
+            .expect("due")
+            .is_empty()
+    );
+
+    assert_eq!(tx.append_event(&event(&org, 1)).expect("append"), 1);
+    assert_eq!(tx.append_event(&event(&org, 2)).expect("append"), 2);
+    let evs = tx.events(&org, 0, 10).expect("events");
+    assert_eq!(evs.iter().map(|e| e.seq).collect::<Vec<_>>(), [1, 2]);
+    let mut want = event(&org, 2);
+    want.seq = 2;
+    assert_eq!(evs[1], want);
+
+    let msg = message(&org, "msg_1", "inv_1", 3);
+    tx.put_outbox_message(&msg).expect("message");
+    assert_eq!(tx.outbox_message(&msg.id).expect("read"), Some(msg.clone()));
+    assert_eq!(
+        tx.due_outbox(Some(&org), t(3), 10).expect("due"),
+        vec![msg.clone()]
+    );
+    assert_eq!(
+        tx.due_outbox(None, t(3), 10).expect("due"),
+        vec![msg.clone()]
+    );
+    assert_eq!(
+        tx.queued_messages_for(&org, &inv.id).expect("queued"),
+        vec![msg.clone()]
+    );
+    let mut sent = msg.clone();
+    sent.status = OutboxStatus::Sent;
+    tx.put_outbox_message(&sent).expect("sent");
+    assert!(tx.due_outbox(None, t(3), 10).expect("due").is_empty());
+    assert!(
+        tx.queued_messages_for(&org, &inv.id)
+            .expect("queued")
+            .is_empty()
+    );
+
+    g.name = "renamed".into();
+    tx.put_group(&g).expect("rename group");
+    assert_eq!(
+        tx.group(&org, &g.id).expect("read").map(|g| g.name),
+        Some("renamed".into())
+    );
+    tx.delete_group(&org, &g.id).expect("delete");
+    assert_eq!(tx.group(&org, &g.id).expect("read"), None);
+    assert!(tx.groups(&org).expect("groups").is_empty());
+    drop(tx);
+
+    // Nothing of it was committed.
+    let mut tx = begin(&*store);
+    assert_eq!(tx.organization(&org).expect("read"), None);
+    assert_eq!(tx.member(&org, &m.id).expect("read"), None);
+    assert_eq!(tx.invitation(&org, &inv.id).expect("read"), None);
+    assert!(tx.events(&org, 0, 10).expect("events").is_empty());
+    assert_eq!(tx.outbox_message(&msg.id).expect("read"), None);
+}
+
+/// The uniqueness rules of members and invitations: refused with
+/// `StoreError::Unique`, changing nothing; freed by removal or closing.
+pub fn uniqueness_rules(make: MakeStore<'_>) {
+    let store = make();
+    let org = org_id(1);
+    let orgs = [org.clone()];
+    let mut tx = begin(&*store);
+    tx.put_organization(&organization(&org)).expect("org");
+    let mut a = member(&org, "mem_a", "k1@x.test");
+    a.user_ref = Some("u1".into());
+    tx.put_member(&a).expect("a");
+    tx.put_invitation(&pending(&org, "inv_a", "r1@x.test", 1, 100))
+        .expect("inv a");
+    tx.commit().expect("commit");
+    let before = snapshot(&*store, &orgs, &[]);
+
+    let attempt = |f: &dyn Fn(&mut dyn Transaction) -> Result<(), StoreError>, what: &str| {
+        let mut tx = begin(&*store);
+        expect_unique(f(tx.as_mut()), what);
+        drop(tx);
+        assert_eq!(
+            snapshot(&*store, &orgs, &[]),
+            before,
+            "{what} changed something"
+        );
+    };
+    attempt(
+        &|tx| tx.put_member(&member(&org, "mem_b", "k1@x.test")),
+        "a second member with the same contact key",
+    );
+    attempt(
+        &|tx| {
+            let mut b = member(&org, "mem_b", "k2@x.test");
+            b.user_ref = Some("u1".into());
+            tx.put_member(&b)
+        },
+        "a second member with the same user_ref",
+    );
+    attempt(
+        &|tx| tx.put_invitation(&invitation(&org, "inv_b", "r1@x.test")),
+        "a second open invitation for one recipient",
+    );
+    attempt(
+        &|tx| tx.put_invitation(&pending(&org, "inv_b", "r2@x.test", 1, 100)),
+        "a second invitation with the same secret",
+    );
+
+    // Replacing an entity by itself is no conflict.
+    let mut tx = begin(&*store);
+    let mut a2 = a.clone();
+    a2.first_name = Some("Ann".into());
+    tx.put_member(&a2).expect("replace a by itself");
+    let mut ia = pending(&org, "inv_a", "r1@x.test", 1, 100);
+    ia.failed_attempts = 1;
+    tx.put_invitation(&ia).expect("replace inv a by itself");
+    tx.commit().expect("commit");
+
+    // Removal frees the contact key and the user_ref; tombstones may share.
+    let mut tx = begin(&*store);
+    a2.status = MemberStatus::Removed;
+    tx.put_member(&a2).expect("remove a");
+    let mut b = member(&org, "mem_b", "k1@x.test");
+    b.user_ref = Some("u1".into());
+    tx.put_member(&b).expect("b takes a's key and account");
+    let mut c = member(&org, "mem_c", "k1@x.test");
+    c.status = MemberStatus::Removed;
+    c.user_ref = Some("u1".into());
+    tx.put_member(&c)
+        .expect("another tombstone with the same key");
+    tx.commit().expect("commit");
+    let mut tx = begin(&*store);
+    assert_eq!(
+        tx.member_by_contact(&org, "k1@x.test").expect("read"),
+        Some(b.clone())
+    );
+    assert_eq!(
+        tx.member_by_user_ref(&org, "u1").expect("read"),
+        Some(b.clone())
+    );
+    assert_eq!(tx.member(&org, &a.id).expect("read"), Some(a2.clone()));
+    // A removed member cannot come back while the key is taken.
+    let mut back = a2.clone();
+    back.status = MemberStatus::Active;
+    expect_unique(tx.put_member(&back), "un-removing onto a taken key");
+    drop(tx);
+
+    // Closing an invitation frees its recipient, not its secret.
+    let mut tx = begin(&*store);
+    ia.status = InvitationStatus::Declined;
+    ia.closed_at = Some(t(3));
+    tx.put_invitation(&ia).expect("decline inv a");
+    let mut ib = pending(&org, "inv_b", "r1@x.test", 5, 100);
+    tx.put_invitation(&ib).expect("a new invitation for r1");
+    tx.commit().expect("commit");
+    let mut tx = begin(&*store);
+    assert_eq!(
+        tx.open_invitation_for(&org, "r1@x.test").expect("read"),
+        Some(ib.clone())
+    );
+    assert_eq!(
+        tx.invitation_by_secret(&org, &hash(1)).expect("read"),
+        Some(ia.clone())
+    );
+    expect_unique(
+        tx.put_invitation(&pending(&org, "inv_c", "r3@x.test", 1, 100)),
+        "the secret of a closed invitation",
+    );
+    drop(tx);
+    // A resend frees the old secret.
+    let mut tx = begin(&*store);
+    ib.secret_hash = Some(hash(6));
+    tx.put_invitation(&ib).expect("resend inv b");
+    tx.put_invitation(&pending(&org, "inv_d", "r4@x.test", 5, 100))
+        .expect("the old secret is free");
+    tx.commit().expect("commit");
+}
+
+/// Contact keys that sort differently bytewise and in a locale's collation,
+/// with members sharing a key (tombstones) ordered by id.
+fn crowd(tx: &mut dyn Transaction, org: &OrgId) -> Vec<enlist::Member> {
+    let keys = [
+        "b@x", "B@x", "a@x", "a.b@x", "a-b@x", "a_b@x", "ab@x", "a b@x", "é@x", "e@x", "z@x",
+        "ω@x", "用@x", "~@x", "0@x", "9@x", "a%b@x", "a'b@x", "aa@x", "Z@x", "dup@x", "dup@x",
+        "dup@x",
+    ];
+    tx.put_organization(&organization(org)).expect("org");
+    tx.put_group(&group(org, "grp_a")).expect("group");
+    let mut out = Vec::new();
+    for (i, key) in keys.iter().enumerate() {
+        let n = (i * 7) % keys.len();
+        let mut m = member(org, &format!("mem_{n:02}"), key);
+        if i % 3 == 0 {
+            m.groups = vec![GroupGrant::member(gid("grp_a"))];
+        }
+        if i % 4 == 1 {
+            m.role = "admin".into();
+        }
+        if i % 5 == 2 {
+            m.status = MemberStatus::Inactive;
+        }
+        if *key == "dup@x" && i != 22 {
+            m.status = MemberStatus::Removed;
+        }
+        tx.put_member(&m).expect("put member");
+        out.push(m);
+    }
+    out.sort_by(|a, b| (&a.contact_key, &a.id).cmp(&(&b.contact_key, &b.id)));
+    out
+}
+
+/// Walks pages; a page announced by a cursor is never empty.
+fn walk(tx: &mut dyn Transaction, org: &OrgId, mut q: MemberQuery) -> Vec<enlist::Member> {
+    let mut out = Vec::new();
+    for _ in 0..1000 {
+        let page = tx.list_members(org, &q).expect("list_members");
+        assert!(
+            page.items.len() <= q.limit as usize,
+            "page larger than {}",
+            q.limit
+        );
+        if q.after.is_some() {
+            assert!(
+                !page.items.is_empty(),
+                "a cursor announced an empty page: {q:?}"
+            );
+        }
+        out.extend(page.items);
+        match page.next_cursor {
+            Some(c) => q.after = Some(c),
+            None => return out,
+        }
+    }
+    panic!("pagination does not end");
+}
+
+/// Members are listed by contact key compared as bytes (as Rust compares
+/// strings), then by id; filters and both directions page correctly.
+pub fn member_pages_in_byte_order(make: MakeStore<'_>) {
+    let store = make();
+    let org = org_id(1);
+    let mut tx = begin(&*store);
+    let all = crowd(tx.as_mut(), &org);
+    tx.commit().expect("commit");
+    let mut tx = begin(&*store);
+    let everyone = vec![
+        MemberStatus::Active,
+        MemberStatus::Inactive,
+        MemberStatus::Removed,
+    ];
+    let got = walk(
+        tx.as_mut(),
+        &org,
+        MemberQuery {
+            statuses: everyone.clone(),
+            limit: 1000,
+            ..MemberQuery::default()
+        },
+    );
+    let keys = |v: &[enlist::Member]| -> Vec<String> {
+        v.iter()
+            .map(|m| format!("{} {}", m.contact_key, m.id))
+            .collect()
+    };
+    assert_eq!(
+        keys(&got),
+        keys(&all),
+        "byte order of contact keys, then id"
+    );
+    let queries = [
+        MemberQuery::default(),
+        MemberQuery {
+            statuses: everyone.clone(),
+            ..MemberQuery::default()
+        },
+        MemberQuery {
+            statuses: vec![MemberStatus::Inactive],
+            ..MemberQuery::default()
+        },
+        MemberQuery {
+            statuses: vec![MemberStatus::Removed, MemberStatus::Active],
+            ..MemberQuery::default()
+        },
+        MemberQuery {
+            role: Some("admin".into()),
+            ..MemberQuery::default()
+        },
+        MemberQuery {
+            group: Some(gid("grp_a")),
+            statuses: everyone.clone(),
+            ..MemberQuery::default()
+        },
+        MemberQuery {
+            search: Some("A".into()),
+            ..MemberQuery::default()
+        },
+        MemberQuery {
+            search: Some("_".into()),
+            statuses: everyone.clone(),
+            ..MemberQuery::default()
+        },
+        MemberQuery {
+            search: Some("%".into()),
+            ..MemberQuery::default()
+        },
+        MemberQuery {
+            search: Some("'".into()),
+            ..MemberQuery::default()
+        },
+        MemberQuery {
+            search: Some("dup".into()),
+            statuses: everyone.clone(),
+            ..MemberQuery::default()
+        },
+        MemberQuery {
+            role: Some("nobody".into()),
+            ..MemberQuery::default()
+        },
+        MemberQuery {
+            group: Some(gid("grp_none")),
+            ..MemberQuery::default()
+        },
+    ];
+    for base in queries {
+        for sort in [MemberSort::EmailAsc, MemberSort::EmailDesc] {
+            for limit in [1, 2, 5, 1000] {
+                let q = MemberQuery {
+                    sort,
+                    limit,
+                    ..base.clone()
+                };
+                let mut want: Vec<enlist::Member> =
+                    all.iter().filter(|m| q.matches(m)).cloned().collect();
+                if sort == MemberSort::EmailDesc {
+                    want.reverse();
+                }
+                let got = walk(tx.as_mut(), &org, q.clone());
+                assert_eq!(keys(&got), keys(&want), "query {q:?}");
+                assert_eq!(got, want, "query {q:?}");
+            }
+        }
+    }
+    // An exact last page has no cursor.
+    let live = all
+        .iter()
+        .filter(|m| m.status != MemberStatus::Removed)
+        .count();
+    let page = tx
+        .list_members(
+            &org,
+            &MemberQuery {
+                limit: live as u32,
+                ..MemberQuery::default()
+            },
+        )
+        .expect("page");
+    assert_eq!(page.items.len(), live);
+    assert_eq!(page.next_cursor, None, "the only page, exactly full");
+}
+
+/// A cursor keeps its place when the list changes under it; a cursor the
+/// store did not make is an error, not a crash or a silent first page.
+pub fn member_cursors_survive_changes_and_bad_ones_are_errors(make: MakeStore<'_>) {
+    let store = make();
+    let org = org_id(1);
+    let mut tx = begin(&*store);
+    for k in ["b", "d", "f", "h", "j"] {
+        tx.put_member(&member(&org, &format!("mem_{k}"), &format!("{k}@x")))
+            .expect("member");
+    }
+    tx.commit().expect("commit");
+    let q = MemberQuery {
+        limit: 2,
+        ..MemberQuery::default()
+    };
+    let mut tx = begin(&*store);
+    let first = tx.list_members(&org, &q).expect("first page");
+    drop(tx);
+    let got: Vec<&str> = first.items.iter().map(|m| m.contact_key.as_str()).collect();
+    assert_eq!(got, ["b@x", "d@x"]);
+    let cursor = first.next_cursor.clone().expect("more pages");
+    // Change the list: the cursor's own item goes, others come and go.
+    let mut tx = begin(&*store);
+    let mut d = member(&org, "mem_d", "d@x");
+    d.status = MemberStatus::Removed;
+    tx.put_member(&d).expect("remove d");
+    tx.put_member(&member(&org, "mem_a", "a@x")).expect("a");
+    tx.put_member(&member(&org, "mem_e", "e@x")).expect("e");
+    let mut f = member(&org, "mem_f", "f@x");
+    f.status = MemberStatus::Inactive;
+    tx.put_member(&f).expect("deactivate f");
+    tx.commit().expect("commit");
+    let mut tx = begin(&*store);
+    let rest = walk(
+        tx.as_mut(),
+        &org,
+        MemberQuery {
+            after: Some(cursor.clone()),
+            ..q.clone()
+        },
+    );
+    let got: Vec<&str> = rest.iter().map(|m| m.contact_key.as_str()).collect();
+    assert_eq!(got, ["e@x", "f@x", "h@x", "j@x"]);
+    let desc = walk(
+        tx.as_mut(),
+        &org,
+        MemberQuery {
+            sort: MemberSort::EmailDesc,
+            limit: 3,
+            ..MemberQuery::default()
+        },
+    );
+    let got: Vec<&str> = desc.iter().map(|m| m.contact_key.as_str()).collect();
+    assert_eq!(got, ["j@x", "h@x", "f@x", "e@x", "b@x", "a@x"]);
+    drop(tx);
+    for bad in ["garbage", "m.zz.zz", "' OR '1'='1", "m.", "i.1.2.3"] {
+        let mut tx = begin(&*store);
+        let r = tx.list_members(
+            &org,
+            &MemberQuery {
+                after: Some(bad.to_owned()),
+                ..MemberQuery::default()
+            },
+        );
+        assert!(r.is_err(), "member cursor {bad:?} was accepted: {r:?}");
+        drop(tx);
+        let mut tx = begin(&*store);
+        let r = tx.list_invitations(
+            &org,
+            &InvitationQuery {
+                after: Some(bad.to_owned()),
+                ..InvitationQuery::default()
+            },
+            t(0),
+        );
+        assert!(r.is_err(), "invitation cursor {bad:?} was accepted: {r:?}");
+    }
+}
+
+/// Invitations are listed newest first (ties by id, descending), with the
+/// status filter applied to the status at `now`, and batch and recipient
+/// filters.
+pub fn invitation_pages_newest_first_with_filters(make: MakeStore<'_>) {
+    let store = make();
+    let org = org_id(1);
+    let now = t(50);
+    let mut tx = begin(&*store);
+    let mut all = Vec::new();
+    let statuses = [
+        InvitationStatus::Staged,
+        InvitationStatus::Pending,
+        InvitationStatus::Pending,
+        InvitationStatus::Accepted,
+        InvitationStatus::Declined,
+        InvitationStatus::Revoked,
+        InvitationStatus::Expired,
+    ];
+    let keys = [
+        "ann@x", "a_n@x", "bob@x", "b%b@x", "cy@x", "o'neil@x", "dee@x", "eve@x", "ann@y", "fay@x",
+        "gus@x", "hal@x", "用@x",
+    ];
+    for (i, key) in keys.iter().enumerate() {
+        let id = format!("inv_{:02}", (i * 5) % keys.len());
+        let status = statuses[i % statuses.len()];
+        let mut inv = if status == InvitationStatus::Staged {
+            invitation(&org, &id, key)
+        } else {
+            // Pending ones alternate between past and future expiry.
+            pending(
+                &org,
+                &id,
+                key,
+                i as u8 + 1,
+                if i % 2 == 0 { 40 } else { 90 },
+            )
+        };
+        inv.status = status;
+        inv.created_at = t((i / 3) as i64); // ties of three
+        if i % 2 == 1 {
+            inv.batch_id = BatchId("bat_2".into());
+        }
+        tx.put_invitation(&inv).expect("put");
+        all.push(inv);
+    }
+    tx.commit().expect("commit");
+    all.sort_by(|a, b| (b.created_at, &b.id).cmp(&(a.created_at, &a.id)));
+    let queries = [
+        InvitationQuery::default(),
+        InvitationQuery {
+            statuses: vec![InvitationStatus::Expired],
+            ..InvitationQuery::default()
+        },
+        InvitationQuery {
+            statuses: vec![InvitationStatus::Pending],
+            ..InvitationQuery::default()
+        },
+        InvitationQuery {
+            statuses: vec![InvitationStatus::Staged, InvitationStatus::Accepted],
+            ..InvitationQuery::default()
+        },
+        InvitationQuery {
+            batch: Some(BatchId("bat_2".into())),
+            ..InvitationQuery::default()
+        },
+        InvitationQuery {
+            batch: Some(BatchId("bat_none".into())),
+            ..InvitationQuery::default()
+        },
+        InvitationQuery {
+            search: Some("ANN".into()),
+            ..InvitationQuery::default()
+        },
+        InvitationQuery {
+            search: Some("_".into()),
+            ..InvitationQuery::default()
+        },
+        InvitationQuery {
+            search: Some("%".into()),
+            ..InvitationQuery::default()
+        },
+        InvitationQuery {
+            search: Some("'".into()),
+            batch: Some(BatchId("bat_2".into())),
+            ..InvitationQuery::default()
+        },
+        InvitationQuery {
+            statuses: vec![InvitationStatus::Expired, InvitationStatus::Pending],
+            batch: Some(BatchId("bat_1".into())),
+            search: Some("@x".into()),
+            ..InvitationQuery::default()
+        },
+    ];
+    let mut tx = begin(&*store);
+    for base in queries {
+        for limit in [1, 3, 1000] {
+            let q = InvitationQuery {
+                limit,
+                ..base.clone()
+            };
+            let want: Vec<_> = all
+                .iter()
+                .filter(|i| {
+                    (q.statuses.is_empty() || q.statuses.contains(&i.status_at(now)))
+                        && q.batch.as_ref().is_none_or(|b| &i.batch_id == b)
+                        && q.search.as_ref().is_none_or(|s| {
+                            i.recipient_key.contains(s.as_str())
+                                || i.recipient_key.contains(&s.to_lowercase())
+                        })
+                })
+                .cloned()
+                .collect();
+            let got = all_invitations(tx.as_mut(), &org, q.clone(), now);
+            let ids = |v: &[enlist::Invitation]| -> Vec<String> {
+                v.iter().map(|i| i.id.0.clone()).collect()
+            };
+            assert_eq!(ids(&got), ids(&want), "query {q:?}");
+            assert_eq!(got, want, "listed as stored: {q:?}");
+        }
+    }
+    // Ties of created_at come by id, descending.
+    let page = tx
+        .list_invitations(
+            &org,
+            &InvitationQuery {
+                limit: 3,
+                ..InvitationQuery::default()
+            },
+            now,
+        )
+        .expect("page");
+    let got: Vec<&str> = page.items.iter().map(|i| i.id.as_str()).collect();
+    let want: Vec<&str> = all[..3].iter().map(|i| i.id.as_str()).collect();
+    assert_eq!(got, want);
+    assert!(page.next_cursor.is_some());
+}
+
+/// Due invitations and due messages: only the due ones, oldest first, ties
+/// by id, bounded by `limit`, per organization or across all.
+pub fn due_lists_oldest_first_ties_by_id(make: MakeStore<'_>) {
+    let store = make();
+    let (o1, o2) = (org_id(1), org_id(2));
+    let mut tx = begin(&*store);
+    let invs = [
+        (&o1, "inv_c", 30),
+        (&o1, "inv_b", 10),
+        (&o1, "inv_a", 10),
+        (&o2, "inv_z", 20),
+        (&o1, "inv_late", 100),
+    ];
+    for (n, (org, id, exp)) in invs.iter().enumerate() {
+        tx.put_invitation(&pending(org, id, &format!("{id}@x"), n as u8 + 1, *exp))
+            .expect("put");
+    }
+    let mut closed = pending(&o1, "inv_done", "done@x", 50, 5);
+    closed.status = InvitationStatus::Accepted;
+    tx.put_invitation(&closed).expect("put");
+    let mut stored_expired = pending(&o1, "inv_exp", "exp@x", 51, 5);
+    stored_expired.status = InvitationStatus::Expired;
+    tx.put_invitation(&stored_expired).expect("put");
+    tx.put_invitation(&invitation(&o1, "inv_staged", "staged@x"))
+        .expect("put");
+    let msgs = [
+        (&o1, "msg_c", 5),
+        (&o1, "msg_b", 3),
+        (&o1, "msg_a", 3),
+        (&o2, "msg_z", 4),
+        (&o1, "msg_late", 100),
+    ];
+    for (org, id, next) in msgs {
+        tx.put_outbox_message(&message(org, id, "inv_a", next))
+            .expect("put");
+    }
+    let mut sent = message(&o1, "msg_sent", "inv_a", 1);
+    sent.status = OutboxStatus::Sent;
+    tx.put_outbox_message(&sent).expect("put");
+    let mut failed = message(&o1, "msg_failed", "inv_a", 1);
+    failed.status = OutboxStatus::Failed;
+    tx.put_outbox_message(&failed).expect("put");
+    tx.commit().expect("commit");
+
+    let mut tx = begin(&*store);
+    let ids =
+        |v: Vec<enlist::Invitation>| -> Vec<String> { v.into_iter().map(|i| i.id.0).collect() };
+    assert_eq!(
+        ids(tx.due_invitations(None, t(50), 100).expect("due")),
+        ["inv_a", "inv_b", "inv_z", "inv_c"]
+    );
+    assert_eq!(
+        ids(tx.due_invitations(None, t(50), 2).expect("due")),
+        ["inv_a", "inv_b"]
+    );
+    assert_eq!(
+        ids(tx.due_invitations(Some(&o1), t(50), 100).expect("due")),
+        ["inv_a", "inv_b", "inv_c"]
+    );
+    assert_eq!(
+        ids(tx.due_invitations(Some(&o2), t(50), 100).expect("due")),
+        ["inv_z"]
+    );
+    assert_eq!(
+        ids(tx.due_invitations(None, t(10), 100).expect("due")),
+        ["inv_a", "inv_b"],
+        "due at exactly its expiry"
+    );
+    assert!(tx.due_invitations(None, t(9), 100).expect("due").is_empty());
+
+    let mids =
+        |v: Vec<enlist::OutboxMessage>| -> Vec<String> { v.into_iter().map(|m| m.id.0).collect() };
+    assert_eq!(
+        mids(tx.due_outbox(None, t(50), 100).expect("due")),
+        ["msg_a", "msg_b", "msg_z", "msg_c"]
+    );
+    assert_eq!(
+        mids(tx.due_outbox(None, t(4), 100).expect("due")),
+        ["msg_a", "msg_b", "msg_z"]
+    );
+    assert_eq!(mids(tx.due_outbox(None, t(50), 1).expect("due")), ["msg_a"]);
+    assert_eq!(
+        mids(tx.due_outbox(Some(&o1), t(50), 100).expect("due")),
+        ["msg_a", "msg_b", "msg_c"]
+    );
+    assert!(tx.due_outbox(None, t(2), 100).expect("due").is_empty());
+    let queued: BTreeSet<String> = tx
+        .queued_messages_for(&o1, &iid("inv_a"))
+        .expect("queued")
+        .into_iter()
+        .map(|m| m.id.0)
+        .collect();
+    let want: BTreeSet<String> = ["msg_a", "msg_b", "msg_c", "msg_late"]
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(queued, want, "queued messages of inv_a in org 1");
+    assert_eq!(
+        mids(tx.queued_messages_for(&o2, &iid("inv_a")).expect("queued")),
+        ["msg_z"]
+    );
+    assert!(
+        tx.queued_messages_for(&o1, &iid("inv_b"))
+            .expect("queued")
+            .is_empty()
+    );
+}
+
+/// Events are numbered from 1 per organization; the seq given is ignored;
+/// pages start after a seq.
+pub fn events_numbered_per_organization(make: MakeStore<'_>) {
+    let store = make();
+    let (o1, o2) = (org_id(1), org_id(2));
+    let mut tx = begin(&*store);
+    let mut seqs = Vec::new();
+    for n in 0..8u32 {
+        let org = if n % 3 == 2 { &o2 } else { &o1 };
+        seqs.push(tx.append_event(&event(org, n)).expect("append"));
+    }
+    assert_eq!(seqs, [1, 2, 1, 3, 4, 2, 5, 6]);
+    tx.commit().expect("commit");
+    let mut tx = begin(&*store);
+    let all = tx.events(&o1, 0, 100).expect("events");
+    let want: Vec<enlist::Event> = [0u32, 1, 3, 4, 6, 7]
+        .iter()
+        .enumerate()
+        .map(|(i, n)| {
+            let mut e = event(&o1, *n);
+            e.seq = i as u64 + 1;
+            e
+        })
+        .collect();
+    assert_eq!(all, want);
+    assert_eq!(tx.events(&o1, 2, 2).expect("page"), want[2..4].to_vec());
+    assert_eq!(tx.events(&o1, 5, 10).expect("page"), want[5..].to_vec());
+    assert!(tx.events(&o1, 6, 10).expect("page").is_empty());
+    assert!(tx.events(&o1, 1000, 10).expect("page").is_empty());
+    assert_eq!(tx.events(&o2, 0, 100).expect("events").len(), 2);
+    assert!(tx.events(&org_id(3), 0, 100).expect("events").is_empty());
+}
+
+/// Group member counts, active members per role and seats are exact
+/// after every kind of change.
+pub fn derived_counts_stay_exact(make: MakeStore<'_>) {
+    let store = make();
+    let org = org_id(1);
+    let mut tx = begin(&*store);
+    tx.put_organization(&organization(&org)).expect("org");
+    for g in ["grp_1", "grp_2", "grp_empty"] {
+        tx.put_group(&group(&org, g)).expect("group");
+    }
+    let mut ms = Vec::new();
+    for i in 0..6 {
+        let mut m = member(&org, &format!("mem_{i}"), &format!("m{i}@x"));
+        m.groups = vec![GroupGrant::member(gid("grp_1"))];
+        if i >= 3 {
+            m.groups.push(GroupGrant {
+                group_id: gid("grp_2"),
+                role: GroupRole::Owner,
+            });
+            m.license_type = "pro".into();
+            m.role = "admin".into();
+        }
+        tx.put_member(&m).expect("member");
+        ms.push(m);
+    }
+    for (i, st) in [
+        InvitationStatus::Staged,
+        InvitationStatus::Pending,
+        InvitationStatus::Accepted,
+        InvitationStatus::Declined,
+        InvitationStatus::Revoked,
+        InvitationStatus::Expired,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut inv = pending(
+            &org,
+            &format!("inv_{i}"),
+            &format!("i{i}@x"),
+            i as u8 + 1,
+            5,
+        );
+        inv.status = st;
+        inv.license_type = if i % 2 == 0 { "pro" } else { "standard" }.into();
+        tx.put_invitation(&inv).expect("invitation");
+    }
+    tx.commit().expect("commit");
+
+    let check = |want_groups: [u64; 3], admins: u64, pro: SeatCount, standard: SeatCount| {
+        let mut tx = begin(&*store);
+        let counts: Vec<u64> = ["grp_1", "grp_2", "grp_empty"]
+            .iter()
+            .map(|g| {
+                tx.group(&org, &gid(g))
+                    .expect("group")
+                    .expect("exists")
+                    .member_count
+            })
+            .collect();
+        assert_eq!(counts, want_groups, "group member counts");
+        let mut listed: Vec<(String, u64)> = tx
+            .groups(&org)
+            .expect("groups")
+            .into_iter()
+            .map(|g| (g.id.0, g.member_count))
+            .collect();
+        listed.sort();
+        assert_eq!(
+            listed.iter().map(|x| x.1).collect::<Vec<_>>(),
+            want_groups,
+            "groups() counts"
+        );
+        assert_eq!(
+            tx.count_active_with_role(&org, "admin").expect("count"),
+            admins
+        );
+        assert_eq!(tx.seat_count(&org, "pro").expect("seats"), pro);
+        assert_eq!(tx.seat_count(&org, "standard").expect("seats"), standard);
+        assert_eq!(
+            tx.seat_count(&org, "none").expect("seats"),
+            SeatCount::default()
+        );
+        let mut all = tx.seat_counts(&org).expect("seat_counts");
+        all.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut want = Vec::new();
+        for (lt, c) in [("pro", pro), ("standard", standard)] {
+            if c != SeatCount::default() {
+                want.push((lt.to_owned(), c));
+            }
+        }
+        assert_eq!(all, want, "seat_counts lists the types in use");
+    };
+    let sc = |members, open_invitations| SeatCount {
+        members,
+        open_invitations,
+    };
+    // Open: staged (pro) and pending (standard, past expiry but stored
+    // pending: still open).
+    check([6, 3, 0], 3, sc(3, 1), sc(3, 1));
+
+    let mut tx = begin(&*store);
+    ms[3].status = MemberStatus::Inactive;
+    tx.put_member(&ms[3]).expect("deactivate");
+    ms[4].status = MemberStatus::Removed;
+    ms[4].groups.clear();
+    tx.put_member(&ms[4]).expect("remove");
+    ms[0].groups = vec![GroupGrant::member(gid("grp_2"))];
+    ms[0].license_type = "pro".into();
+    tx.put_member(&ms[0]).expect("move");
+    let mut inv1 = pending(&org, "inv_1", "i1@x", 2, 5);
+    inv1.status = InvitationStatus::Expired;
+    tx.put_invitation(&inv1).expect("expire");
+    tx.commit().expect("commit");
+    check([4, 3, 0], 1, sc(2, 1), sc(2, 0));
+
+    let mut tx = begin(&*store);
+    for m in &mut ms {
+        m.status = MemberStatus::Removed;
+        m.groups.clear();
+        tx.put_member(m).expect("remove all");
+    }
+    let mut inv0 = pending(&org, "inv_0", "i0@x", 1, 5);
+    inv0.status = InvitationStatus::Revoked;
+    inv0.license_type = "pro".into();
+    tx.put_invitation(&inv0).expect("revoke");
+    tx.commit().expect("commit");
+    check([0, 0, 0], 0, sc(0, 0), sc(0, 0));
+}
+
+/// Reads about an organization the store has never seen are empty, not
+/// errors.
+pub fn unknown_organization_reads_are_empty(make: MakeStore<'_>) {
+    let store = make();
+    let mut tx = begin(&*store);
+    tx.put_organization(&organization(&org_id(1))).expect("org");
+    tx.commit().expect("commit");
+    let org = org_id(9);
+    let mut tx = begin(&*store);
+    assert_eq!(tx.organization(&org).expect("read"), None);
+    assert_eq!(tx.group(&org, &gid("grp_a")).expect("read"), None);
+    assert!(tx.groups(&org).expect("read").is_empty());
+    assert_eq!(tx.member(&org, &mid("mem_a")).expect("read"), None);
+    assert_eq!(tx.member_by_contact(&org, "a@x").expect("read"), None);
+    assert_eq!(tx.member_by_user_ref(&org, "u").expect("read"), None);
+    let page = tx
+        .list_members(&org, &MemberQuery::default())
+        .expect("read");
+    assert!(page.items.is_empty() && page.next_cursor.is_none());
+    assert_eq!(tx.count_active_with_role(&org, "owner").expect("read"), 0);
+    assert_eq!(
+        tx.seat_count(&org, "standard").expect("read"),
+        SeatCount::default()
+    );
+    assert!(tx.seat_counts(&org).expect("read").is_empty());
+    assert_eq!(tx.invitation(&org, &iid("inv_a")).expect("read"), None);
+    assert_eq!(tx.invitation_by_secret(&org, &hash(1)).expect("read"), None);
+    assert_eq!(tx.open_invitation_for(&org, "a@x").expect("read"), None);
+    let page = tx
+        .list_invitations(&org, &InvitationQuery::default(), t(0))
+        .expect("read");
+    assert!(page.items.is_empty() && page.next_cursor.is_none());
+    assert!(
+        tx.due_invitations(Some(&org), t(1_000_000), 10)
+            .expect("read")
+            .is_empty()
+    );
+    assert!(
+        tx.due_invitations(None, t(1_000_000), 10)
+            .expect("read")
+            .is_empty()
+    );
+    assert_eq!(tx.invite_link(&org).expect("read"), None);
+    assert!(tx.events(&org, 0, 10).expect("read").is_empty());
+    assert_eq!(tx.outbox_message(&msgid("msg_a")).expect("read"), None);
+    assert!(
+        tx.due_outbox(Some(&org), t(1_000_000), 10)
+            .expect("read")
+            .is_empty()
+    );
+    assert!(
+        tx.due_outbox(None, t(1_000_000), 10)
+            .expect("read")
+            .is_empty()
+    );
+    assert!(
+        tx.queued_messages_for(&org, &iid("inv_a"))
+            .expect("read")
+            .is_empty()
+    );
+}
+
+/// Text with quotes, semicolons, SQL, backslashes, LIKE wildcards, Unicode
+/// of every kind (no NUL) and long strings is stored and read back exactly,
+/// and found by exact look-ups.
+pub fn hostile_strings_round_trip(make: MakeStore<'_>) {
+    let store = make();
+    let hostile: Vec<String> = [
+        "'",
+        "\"",
+        ";",
+        "'; DROP TABLE members; --",
+        "Robert'); DROP TABLE students;--",
+        "\\",
+        "\\'",
+        "%",
+        "_",
+        "a%b_c",
+        "$1 $$ ? :name @p {}",
+        "😀 👩‍👩‍👧 emoji",
+        "עברית العربية",
+        "中文 日本語 한국어",
+        "e\u{301} vs é",
+        "tab\there",
+        "line\nbreak\r\nx",
+        "ｆｕｌｌｗｉｄｔｈ",
+        "\u{FEFF}bom",
+        "\u{1}\u{7f}\u{9b} controls",
+        "   spaces   ",
+        "",
+    ]
+    .into_iter()
+    .map(str::to_owned)
+    .chain([
+        "x".repeat(10_000),
+        "é".repeat(5_000),
+        format!("{}'", "ü".repeat(300)),
+    ])
+    .collect();
+    let h = |i: usize| hostile[i % hostile.len()].clone();
+    let orgs = [
+        OrgId("org_x'; DROP TABLE organizations; --".into()),
+        OrgId("org_ünï\"cödé".into()),
+    ];
+    for (oi, org) in orgs.iter().enumerate() {
+        let mut tx = begin(&*store);
+        let mut o = organization(org);
+        o.name = h(3 + oi);
+        o.custom_roles.push(Role {
+            name: h(11),
+            permissions: [Permission::ViewMembers].into_iter().collect(),
+            built_in: false,
+        });
+        o.policy.eula_version = Some(h(4));
+        o.policy.allowed_domains = vec![h(12), h(13)];
+        o.policy.accept_url_base = Some(format!("https://x.test/{}", h(7)));
+        o.policy.seat_limits.insert(h(1), 3);
+        tx.put_organization(&o).expect("org");
+        let mut groups = Vec::new();
+        for i in 0..hostile.len() {
+            let mut g = group(org, &format!("grp_{oi}_{i}"));
+            g.name = h(i);
+            g.description = h(i + 1);
+            tx.put_group(&g).expect("group");
+            g.member_count = 1; // each has one (active) member below
+            groups.push(g);
+        }
+        let mut members = Vec::new();
+        let mut invitations = Vec::new();
+        let mut messages = Vec::new();
+        for i in 0..hostile.len() {
+            let mut m = member(org, &format!("mem_{oi}_{i}"), &format!("{}#{i}", h(i)));
+            m.contact = Contact::Identifier(h(i + 2));
+            m.user_ref = Some(format!("{}|{i}", h(i + 3)));
+            m.first_name = Some(h(i + 4));
+            m.last_name = Some(h(i + 5));
+            m.phone = Some(h(i + 6));
+            m.role = h(i + 7);
+            m.license_type = h(i + 8);
+            m.eula_version = Some(h(i + 9));
+            m.kind = if i % 2 == 0 {
+                MemberKind::Guest
+            } else {
+                MemberKind::Member
+            };
+            m.groups = vec![GroupGrant::member(gid(&format!("grp_{oi}_{i}")))];
+            tx.put_member(&m).expect("member");
+            members.push(m);
+            let mut inv = pending(
+                org,
+                &format!("inv_{oi}_{i}"),
+                &format!("{}#{i}", h(i + 1)),
+                (oi * 100 + i) as u8,
+                100,
+            );
+            inv.recipient = Contact::Email(h(i + 2));
+            inv.display_name = Some(h(i + 3));
+            inv.first_name = Some(h(i + 4));
+            inv.last_name = Some(h(i + 5));
+            inv.role = h(i + 6);
+            inv.license_type = h(i + 7);
+            inv.message = Some(h(i + 8));
+            inv.batch_id = BatchId(format!("bat_{}", h(i + 9)));
+            inv.inviter = Some(mid(&format!("mem_{oi}_{i}")));
+            tx.put_invitation(&inv).expect("invitation");
+            invitations.push(inv);
+            let mut msg = message(org, &format!("msg_{oi}_{i}"), &format!("inv_{oi}_{i}"), 3);
+            msg.email.to = h(i);
+            msg.email.to_name = Some(h(i + 1));
+            msg.email.subject = h(i + 2);
+            msg.email.text_body = h(i + 3);
+            msg.email.accept_url = h(i + 4);
+            msg.email.org_name = h(i + 5);
+            msg.email.inviter_name = Some(h(i + 6));
+            msg.email.personal_message = Some(h(i + 7));
+            msg.last_error = Some(h(i + 8));
+            tx.put_outbox_message(&msg).expect("message");
+            messages.push(msg);
+            let kinds = [
+                EventKind::OrganizationRenamed {
+                    from: h(i),
+                    to: h(i + 1),
+                },
+                EventKind::MemberUpdated {
+                    member: mid(&format!("mem_{i}")),
+                    fields: vec![h(i + 2), h(i + 3)],
+                },
+                EventKind::EmailFailed {
+                    message: msgid(&format!("msg_{i}")),
+                    invitation: iid(&format!("inv_{i}")),
+                    to: h(i + 4),
+                    error: h(i + 5),
+                    attempts: 3,
+                    gave_up: true,
+                },
+            ];
+            let mut e = event(org, i as u32);
+            e.actor = Actor::Account(h(i + 6));
+            e.kind = kinds[i % kinds.len()].clone();
+            tx.append_event(&e).expect("event");
+        }
+        let mut l = link(org, 200);
+        l.role = h(3);
+        l.license_type = h(4);
+        tx.put_invite_link(&l).expect("link");
+        tx.commit().expect("commit");
+
+        let mut tx = begin(&*store);
+        assert_eq!(tx.organization(org).expect("org"), Some(o.clone()));
+        let mut got = tx.groups(org).expect("groups");
+        got.sort_by(|a, b| a.id.cmp(&b.id));
+        let mut want = groups.clone();
+        want.sort_by(|a, b| a.id.cmp(&b.id));
+        assert_eq!(got, want, "groups");
+        for m in &members {
+            assert_eq!(tx.member(org, &m.id).expect("member").as_ref(), Some(m));
+            assert_eq!(
+                tx.member_by_contact(org, &m.contact_key)
+                    .expect("by contact")
+                    .as_ref(),
+                Some(m),
+                "member by contact key {:?}",
+                m.contact_key
+            );
+            let u = m.user_ref.as_deref().expect("user_ref");
+            assert_eq!(
+                tx.member_by_user_ref(org, u).expect("by user_ref").as_ref(),
+                Some(m)
+            );
+            let with_role = all_members(
+                tx.as_mut(),
+                org,
+                MemberQuery {
+                    role: Some(m.role.clone()),
+                    limit: 1000,
+                    ..MemberQuery::default()
+                },
+            );
+            let want: Vec<_> = members
+                .iter()
+                .filter(|x| x.role == m.role)
+                .cloned()
+                .collect();
+            let mut want = want;
+            want.sort_by(|a, b| (&a.contact_key, &a.id).cmp(&(&b.contact_key, &b.id)));
+            assert_eq!(with_role, want, "members with role {:?}", m.role);
+            let want_active = members.iter().filter(|x| x.role == m.role).count() as u64;
+            assert_eq!(
+                tx.count_active_with_role(org, &m.role).expect("count"),
+                want_active
+            );
+        }
+        let everyone = all_members(
+            tx.as_mut(),
+            org,
+            MemberQuery {
+                limit: 7,
+                ..MemberQuery::default()
+            },
+        );
+        let mut want = members.clone();
+        want.sort_by(|a, b| (&a.contact_key, &a.id).cmp(&(&b.contact_key, &b.id)));
+        assert_eq!(everyone, want, "every member, in byte order, in pages of 7");
+        for needle in ["'", "%", "_", "\\", "drop table", "ü'", "😀"] {
+            let found = all_members(
+                tx.as_mut(),
+                org,
+                MemberQuery {
+                    search: Some(needle.to_owned()),
+                    limit: 1000,
+                    ..MemberQuery::default()
+                },
+            );
+            let want: Vec<_> = want
+                .iter()
+                .filter(|m| m.contact_key.contains(&needle.to_lowercase()))
+                .cloned()
+                .collect();
+            assert_eq!(found, want, "search {needle:?}");
+        }
+        for inv in &invitations {
+            assert_eq!(
+                tx.invitation(org, &inv.id).expect("invitation").as_ref(),
+                Some(inv)
+            );
+            assert_eq!(
+                tx.open_invitation_for(org, &inv.recipient_key)
+                    .expect("open for")
+                    .as_ref(),
+                Some(inv)
+            );
+            let in_batch = all_invitations(
+                tx.as_mut(),
+                org,
+                InvitationQuery {
+                    batch: Some(inv.batch_id.clone()),
+                    limit: 1000,
+                    ..InvitationQuery::default()
+                },
+                t(0),
+            );
+            assert!(in_batch.contains(inv), "batch {:?}", inv.batch_id);
+            assert!(in_batch.iter().all(|i| i.batch_id == inv.batch_id));
+        }
+        for lt in hostile.iter() {
+            let members_with = members.iter().filter(|m| &m.license_type == lt).count() as u64;
+            let open_with = invitations.iter().filter(|i| &i.license_type == lt).count() as u64;
+            assert_eq!(
+                tx.seat_count(org, lt).expect("seats"),
+                SeatCount {
+                    members: members_with,
+                    open_invitations: open_with
+                },
+                "seats of license {lt:?}"
+            );
+        }
+        for msg in &messages {
+            assert_eq!(
+                tx.outbox_message(&msg.id).expect("message").as_ref(),
+                Some(msg)
+            );
+        }
+        let events = tx.events(org, 0, 1000).expect("events");
+        assert_eq!(events.len(), hostile.len());
+        assert!(matches!(&events[0].actor, Actor::Account(a) if *a == h(6)));
+        assert!(
+            matches!(&events[0].kind, EventKind::OrganizationRenamed { from, to } if *from == h(0) && *to == h(1))
+        );
+        assert_eq!(tx.invite_link(org).expect("link"), Some(l.clone()));
+    }
+}
+
+/// Times are kept to the nanosecond, from 1970 to 2200, and compare by
+/// their exact value in due lists and list orders.
+pub fn timestamps_round_trip_to_the_nanosecond(make: MakeStore<'_>) {
+    let store = make();
+    let org = org_id(1);
+    let base = t(1000);
+    let ns = |n: i64| base + Duration::nanoseconds(n);
+    let epoch = DateTime::<Utc>::from_timestamp(0, 0).expect("epoch");
+    let far = DateTime::<Utc>::from_timestamp(7_258_118_400, 999_999_999).expect("2200"); // 2200-01-01
+    let mut tx = begin(&*store);
+    let mut o = organization(&org);
+    o.created_at = ns(123_456_789);
+    tx.put_organization(&o).expect("org");
+    let mut m = member(&org, "mem_1", "a@x");
+    m.joined_at = ns(1);
+    m.last_active_at = Some(epoch);
+    m.removed_at = None;
+    tx.put_member(&m).expect("member");
+    let mut m2 = member(&org, "mem_2", "b@x");
+    m2.joined_at = far;
+    m2.status = MemberStatus::Removed;
+    m2.removed_at = Some(ns(999_999_999));
+    tx.put_member(&m2).expect("member");
+    // Created one nanosecond apart, ids in the opposite order: only the
+    // exact times give the right order.
+    let mut i1 = pending(&org, "inv_b", "i1@x", 1, 0);
+    i1.created_at = ns(1);
+    i1.expires_at = Some(ns(2_001));
+    i1.last_sent_at = Some(ns(7));
+    let mut i2 = pending(&org, "inv_a", "i2@x", 2, 0);
+    i2.created_at = ns(2);
+    i2.expires_at = Some(ns(2_000));
+    i2.closed_at = Some(far);
+    tx.put_invitation(&i1).expect("inv");
+    tx.put_invitation(&i2).expect("inv");
+    let mut msg1 = message(&org, "msg_b", "inv_b", 0);
+    msg1.next_attempt_at = ns(5);
+    msg1.created_at = ns(3);
+    msg1.email.expires_at = ns(4);
+    let mut msg2 = message(&org, "msg_a", "inv_b", 0);
+    msg2.next_attempt_at = ns(6);
+    msg2.sent_at = Some(ns(8));
+    tx.put_outbox_message(&msg1).expect("msg");
+    tx.put_outbox_message(&msg2).expect("msg");
+    let mut e = event(&org, 1);
+    e.at = ns(42);
+    tx.append_event(&e).expect("event");
+    tx.commit().expect("commit");
+
+    let mut tx = begin(&*store);
+    assert_eq!(tx.organization(&org).expect("org"), Some(o));
+    assert_eq!(tx.member(&org, &m.id).expect("m"), Some(m));
+    assert_eq!(tx.member(&org, &m2.id).expect("m2"), Some(m2));
+    assert_eq!(tx.invitation(&org, &i1.id).expect("i1"), Some(i1.clone()));
+    assert_eq!(tx.invitation(&org, &i2.id).expect("i2"), Some(i2.clone()));
+    assert_eq!(
+        tx.outbox_message(&msg1.id).expect("msg1"),
+        Some(msg1.clone())
+    );
+    assert_eq!(
+        tx.outbox_message(&msg2.id).expect("msg2"),
+        Some(msg2.clone())
+    );
+    assert_eq!(tx.events(&org, 0, 10).expect("events")[0].at, ns(42));
+    let listed = tx
+        .list_invitations(&org, &InvitationQuery::default(), t(0))
+        .expect("list");
+    let order: Vec<&str> = listed.items.iter().map(|i| i.id.as_str()).collect();
+    assert_eq!(order, ["inv_a", "inv_b"], "newest first, by the exact time");
+    let due = tx.due_invitations(None, ns(2_000), 10).expect("due");
+    assert_eq!(
+        due,
+        vec![i2.clone()],
+        "due at its exact expiry, not 1ns later's"
+    );
+    let due = tx.due_invitations(None, ns(1_999), 10).expect("due");
+    assert!(due.is_empty(), "nothing due one nanosecond early");
+    let due = tx.due_invitations(None, ns(3_000), 10).expect("due");
+    let order: Vec<&str> = due.iter().map(|i| i.id.as_str()).collect();
+    assert_eq!(order, ["inv_a", "inv_b"], "oldest expiry first");
+    assert!(tx.due_outbox(None, ns(4), 10).expect("due").is_empty());
+    assert_eq!(
+        tx.due_outbox(None, ns(5), 10).expect("due"),
+        vec![msg1.clone()]
+    );
+    let due = tx.due_outbox(None, ns(6), 10).expect("due");
+    let order: Vec<&str> = due.iter().map(|m| m.id.as_str()).collect();
+    assert_eq!(order, ["msg_b", "msg_a"], "earliest next attempt first");
+}
+
+/// One person (the same contact key, account and recipient key) may be in
+/// several organizations: uniqueness is per organization.
+pub fn uniqueness_is_per_organization(make: MakeStore<'_>) {
+    let store = make();
+    let (o1, o2) = (org_id(1), org_id(2));
+    let mut tx = begin(&*store);
+    for org in [&o1, &o2] {
+        tx.put_organization(&organization(org)).expect("org");
+        let mut m = member(org, &format!("mem_{org}"), "same@x");
+        m.user_ref = Some("acct-same".into());
+        tx.put_member(&m)
+            .expect("the same person in each organization");
+        tx.put_invitation(&invitation(org, &format!("inv_{org}"), "invited@x"))
+            .expect("the same recipient in each organization");
+        tx.put_group(&group(org, "grp_same"))
+            .expect("the same group id");
+    }
+    tx.commit().expect("commit");
+    let mut tx = begin(&*store);
+    for org in [&o1, &o2] {
+        let m = tx
+            .member_by_contact(org, "same@x")
+            .expect("read")
+            .expect("found");
+        assert_eq!(&m.org_id, org);
+        assert_eq!(m.id.0, format!("mem_{org}"));
+        let m = tx
+            .member_by_user_ref(org, "acct-same")
+            .expect("read")
+            .expect("found");
+        assert_eq!(&m.org_id, org);
+        let i = tx
+            .open_invitation_for(org, "invited@x")
+            .expect("read")
+            .expect("found");
+        assert_eq!(&i.org_id, org);
+        assert_eq!(
+            tx.list_members(org, &MemberQuery::default())
+                .expect("list")
+                .items
+                .len(),
+            1
+        );
+        assert_eq!(tx.groups(org).expect("groups").len(), 1);
+    }
+    // Another organization's member is not this one's.
+    assert_eq!(
+        tx.member(&o1, &mid(&format!("mem_{o2}"))).expect("read"),
+        None
+    );
+}
