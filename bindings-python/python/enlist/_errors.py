@@ -1,0 +1,145 @@
+"""The exceptions of enlist: one base class, ``EnlistError``, and one
+subclass per error family, so a script catches the family it can act on.
+
+Every exception carries the error's stable ``code`` (``"already_invited"``,
+``"limit_exceeded"``, ...) and the facts of the error as attributes (which
+limit and the numbers, which permission, which invitation, ...); ``facts``
+holds them all as a dict. Attributes a given error does not have are
+``None``.
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import TYPE_CHECKING, Any, ClassVar, List, Optional
+
+from ._enums import ErrorFamily, InvitationStatus, LimitKind, Permission
+
+if TYPE_CHECKING:
+    from ._enlist import AddressProblem
+
+
+class EnlistError(Exception):
+    """The base class of every error enlist raises."""
+
+    family: ClassVar[Optional[ErrorFamily]] = None
+    code: str = "error"
+    message: str = ""
+    facts: dict[str, Any]
+
+    def __init__(self, message: str = "", *, code: Optional[str] = None, **facts: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+        self.facts = dict(facts)
+        for name, value in facts.items():
+            setattr(self, name, value)
+
+
+class InvalidInputError(EnlistError):
+    """The input is malformed (a field, an address, an incomplete
+    registration, a domain the organization does not allow): fix it and
+    retry."""
+
+    family = ErrorFamily.INVALID_INPUT
+    code = "invalid_input"
+    field: Optional[str] = None
+    reason: Optional[str] = None
+    missing: Optional[List[str]] = None
+    invited: Optional[str] = None
+    presented: Optional[str] = None
+    domain: Optional[str] = None
+    address_problem: Optional[AddressProblem] = None
+
+
+class LimitExceededError(EnlistError):
+    """A configured limit was reached (batch size, seats, resend cap or
+    cooldown, access-code attempts, field length, page size); nothing was
+    changed."""
+
+    family = ErrorFamily.LIMIT_EXCEEDED
+    code = "limit_exceeded"
+    limit: Optional[LimitKind] = None
+    max: Optional[int] = None
+    actual: Optional[int] = None
+    detail: Optional[str] = None
+    invitation: Optional[str] = None
+    retry_after: Optional[datetime.datetime] = None
+
+
+class PermissionDeniedError(EnlistError):
+    """The actor may not do this, or the feature is disabled by the
+    organization's policy."""
+
+    family = ErrorFamily.PERMISSION_DENIED
+    code = "permission_denied"
+    actor: Optional[str] = None
+    permission: Optional[Permission] = None
+    context: Optional[str] = None
+    feature: Optional[str] = None
+
+
+class NotFoundError(EnlistError):
+    """Something named does not exist (or the link or code is not valid)."""
+
+    family = ErrorFamily.NOT_FOUND
+    code = "not_found"
+    entity: Optional[str] = None
+    id: Optional[str] = None
+    group: Optional[str] = None
+
+
+class ConflictError(EnlistError):
+    """The state does not allow it: already a member, already invited, the
+    invitation is no longer open, ..."""
+
+    family = ErrorFamily.CONFLICT
+    code = "conflict"
+    recipient: Optional[str] = None
+    member: Optional[str] = None
+    invitation: Optional[str] = None
+    status: Optional[InvitationStatus] = None
+    reason: Optional[str] = None
+
+
+class ExpiredError(EnlistError):
+    """The invitation has expired: ask for it to be resent."""
+
+    family = ErrorFamily.EXPIRED
+    code = "invitation_expired"
+    invitation: Optional[str] = None
+    expired_at: Optional[datetime.datetime] = None
+
+
+class RevokedError(EnlistError):
+    """The invitation was revoked (or locked by wrong access codes)."""
+
+    family = ErrorFamily.REVOKED
+    code = "invitation_revoked"
+    invitation: Optional[str] = None
+
+
+class StorageError(EnlistError):
+    """The store failed. ``store_error`` says how: ``conflict``,
+    ``unique``, ``unavailable``, ``schema_too_new``, ``corrupt``,
+    ``other``."""
+
+    family = ErrorFamily.STORAGE
+    code = "storage"
+    store_error: Optional[str] = None
+    found: Optional[int] = None
+    supported: Optional[int] = None
+
+
+class MailError(EnlistError):
+    """Mail delivery failed.
+
+    A mailer given to ``Enlist.deliver_pending`` may raise it with
+    ``permanent=True`` to have the message given up on at once; any other
+    exception is a temporary failure, retried as the outbox's retry policy
+    says."""
+
+    family = ErrorFamily.MAIL
+    code = "mail"
+    permanent: bool = False

@@ -1,0 +1,1095 @@
+//! `enlist.Enlist`: the engine, every operation a method with keyword
+//! arguments. Each method converts its arguments, releases the GIL while
+//! the engine (and its store) works, and converts the result or the error.
+
+use crate::convert::{enum_in, enum_out, utc_in};
+use crate::errors::{OrRaise, invalid};
+use crate::inputs::{
+    ActorRef, Grants, GroupRef, InvitationRef, MemberRef, OrgRef, PyManualClock, PyPolicy,
+    PyRetryPolicy,
+};
+use crate::mail::PyMailer;
+use crate::types::{
+    PyAcceptance, PyDeliveryReport, PyEvent, PyGroup, PyImportReport, PyInvitation,
+    PyInvitationPage, PyInvitationPreview, PyInviteLink, PyInviteReport, PyIssuedInvitation,
+    PyLicenseUsage, PyLinkPreview, PyMember, PyMemberPage, PyOrganization, PyOutboxMessage, PyRole,
+    PySendReport, wrap,
+};
+use chrono::{DateTime, Utc};
+use enlist::{Enlist, Registration};
+use pyo3::prelude::*;
+use std::sync::Arc;
+
+/// The engine: organizations, groups, members, invitations, the link, the
+/// outbox and the audit trail, over one store.
+///
+/// Make one with `Enlist.in_memory()`, `Enlist.sqlite(path)` or
+/// `Enlist.postgres(url)`. It is cheap to share and safe to use from
+/// several threads; every method releases the GIL while it works.
+#[pyclass(frozen, name = "Enlist", module = "enlist._enlist")]
+pub struct PyEnlist {
+    engine: Enlist,
+    store: String,
+}
+
+/// Engine options shared by the constructors.
+pub(crate) struct Options<'a, 'py> {
+    clock: Option<&'a Bound<'py, PyManualClock>>,
+    seed: Option<u64>,
+    product_name: Option<String>,
+    accept_url_base: Option<String>,
+    retry: Option<&'a Bound<'py, PyRetryPolicy>>,
+}
+
+impl PyEnlist {
+    fn build(store: Arc<dyn enlist::Store>, description: String, o: Options<'_, '_>) -> Self {
+        let mut engine = Enlist::new(store);
+        if let Some(clock) = o.clock {
+            engine = engine.with_clock(clock.get().inner.clone());
+        }
+        if let Some(seed) = o.seed {
+            engine = engine.with_secrets(Arc::new(enlist::SeededSecrets::new(seed)));
+        }
+        if o.product_name.is_some() || o.accept_url_base.is_some() || o.retry.is_some() {
+            let mut config = enlist::EngineConfig::default();
+            if let Some(name) = o.product_name {
+                config.product_name = name;
+            }
+            if let Some(base) = o.accept_url_base {
+                config.default_accept_url_base = base;
+            }
+            if let Some(retry) = o.retry {
+                config.retry = retry.get().inner.clone();
+            }
+            engine = engine.with_config(config);
+        }
+        Self {
+            engine,
+            store: description,
+        }
+    }
+}
+
+/// The registration a person gives when accepting or joining.
+#[allow(clippy::too_many_arguments)]
+fn registration(
+    user_ref: String,
+    first_name: Option<String>,
+    last_name: Option<String>,
+    phone: Option<String>,
+    eula_version: Option<String>,
+    two_factor_enrolled: bool,
+    verified_email: Option<String>,
+) -> Registration {
+    Registration {
+        user_ref,
+        first_name,
+        last_name,
+        phone,
+        eula_version,
+        two_factor_enrolled,
+        verified_email,
+    }
+}
+
+fn kind_in(py: Python<'_>, kind: Option<&Bound<'_, PyAny>>) -> PyResult<enlist::MemberKind> {
+    kind.map(|k| enum_in(py, "MemberKind", "kind", k))
+        .transpose()
+        .map(Option::unwrap_or_default)
+}
+
+#[pymethods]
+#[allow(clippy::too_many_arguments)]
+impl PyEnlist {
+    // -- constructors -------------------------------------------------------
+
+    /// An engine over a fresh in-memory store (for tests and examples).
+    ///
+    /// `clock`: a `ManualClock` to control time; `seed`: seeded secrets
+    /// (repeatable tokens, for tests only); `product_name` and
+    /// `accept_url_base`: used in invitation emails; `retry`: how the
+    /// outbox retries failed deliveries.
+    #[staticmethod]
+    #[pyo3(signature = (*, clock = None, seed = None, product_name = None, accept_url_base = None, retry = None))]
+    fn in_memory(
+        clock: Option<&Bound<'_, PyManualClock>>,
+        seed: Option<u64>,
+        product_name: Option<String>,
+        accept_url_base: Option<String>,
+        retry: Option<&Bound<'_, PyRetryPolicy>>,
+    ) -> Self {
+        Self::build(
+            Arc::new(enlist::MemoryStore::new()),
+            "memory".into(),
+            Options {
+                clock,
+                seed,
+                product_name,
+                accept_url_base,
+                retry,
+            },
+        )
+    }
+
+    /// An engine over a SQLite database file, created (with its schema)
+    /// when missing. Several processes may open the same file. Takes the
+    /// same options as `in_memory`.
+    #[staticmethod]
+    #[pyo3(signature = (path, *, clock = None, seed = None, product_name = None, accept_url_base = None, retry = None))]
+    fn sqlite(
+        py: Python<'_>,
+        path: std::path::PathBuf,
+        clock: Option<&Bound<'_, PyManualClock>>,
+        seed: Option<u64>,
+        product_name: Option<String>,
+        accept_url_base: Option<String>,
+        retry: Option<&Bound<'_, PyRetryPolicy>>,
+    ) -> PyResult<Self> {
+        let store = py
+            .detach(|| enlist_sqlite::SqliteStore::open(&path))
+            .map_err(enlist::Error::from)
+            .or_raise(py)?;
+        Ok(Self::build(
+            Arc::new(store),
+            format!("sqlite:{}", path.display()),
+            Options {
+                clock,
+                seed,
+                product_name,
+                accept_url_base,
+                retry,
+            },
+        ))
+    }
+
+    /// An engine over PostgreSQL (`url`: a `postgres://` URL or libpq
+    /// `key=value` string; no TLS), with migrations applied on connect.
+    /// `schema` puts the tables in that schema (created when missing): one
+    /// database can hold many independent stores. Takes the same options as
+    /// `in_memory`.
+    #[staticmethod]
+    #[pyo3(signature = (url, *, schema = None, clock = None, seed = None, product_name = None, accept_url_base = None, retry = None))]
+    fn postgres(
+        py: Python<'_>,
+        url: String,
+        schema: Option<String>,
+        clock: Option<&Bound<'_, PyManualClock>>,
+        seed: Option<u64>,
+        product_name: Option<String>,
+        accept_url_base: Option<String>,
+        retry: Option<&Bound<'_, PyRetryPolicy>>,
+    ) -> PyResult<Self> {
+        let store = py
+            .detach(|| match &schema {
+                Some(s) => enlist_postgres::PostgresStore::connect_in_schema(&url, s),
+                None => enlist_postgres::PostgresStore::connect(&url),
+            })
+            .map_err(enlist::Error::from)
+            .or_raise(py)?;
+        let description = match &schema {
+            Some(s) => format!("postgres (schema {s})"),
+            None => "postgres".to_owned(),
+        };
+        Ok(Self::build(
+            Arc::new(store),
+            description,
+            Options {
+                clock,
+                seed,
+                product_name,
+                accept_url_base,
+                retry,
+            },
+        ))
+    }
+
+    fn __repr__(&self) -> String {
+        format!("Enlist(store='{}')", self.store)
+    }
+
+    /// The engine's current time.
+    fn now(&self) -> DateTime<Utc> {
+        self.engine.now()
+    }
+
+    // -- organizations, policy, roles, audit --------------------------------
+
+    /// Creates an organization and its first member, an active owner.
+    /// Returns `(organization, owner)`.
+    #[pyo3(signature = (name, *, owner_user_ref, owner_email, owner_first_name = None, owner_last_name = None, policy = None))]
+    fn create_organization(
+        &self,
+        py: Python<'_>,
+        name: String,
+        owner_user_ref: String,
+        owner_email: String,
+        owner_first_name: Option<String>,
+        owner_last_name: Option<String>,
+        policy: Option<&Bound<'_, PyPolicy>>,
+    ) -> PyResult<(PyOrganization, PyMember)> {
+        let mut new = enlist::NewOrganization::new(name, owner_user_ref, owner_email);
+        new.owner_first_name = owner_first_name;
+        new.owner_last_name = owner_last_name;
+        if let Some(p) = policy {
+            new.policy = p.get().inner.clone();
+        }
+        let (org, owner) = py
+            .detach(|| self.engine.create_organization(new))
+            .or_raise(py)?;
+        Ok((org.into(), owner.into()))
+    }
+
+    /// Reads an organization.
+    fn organization(&self, py: Python<'_>, org: OrgRef) -> PyResult<PyOrganization> {
+        py.detach(|| self.engine.organization(&org.0))
+            .or_raise(py)
+            .map(Into::into)
+    }
+
+    /// Renames an organization. Needs `manage_policy`.
+    #[pyo3(signature = (org, *, actor, name))]
+    fn rename_organization(
+        &self,
+        py: Python<'_>,
+        org: OrgRef,
+        actor: ActorRef,
+        name: String,
+    ) -> PyResult<PyOrganization> {
+        py.detach(|| self.engine.rename_organization(&org.0, &actor.0, &name))
+            .or_raise(py)
+            .map(Into::into)
+    }
+
+    /// Replaces an organization's policy. Needs `manage_policy`.
+    #[pyo3(signature = (org, *, actor, policy))]
+    fn update_policy(
+        &self,
+        py: Python<'_>,
+        org: OrgRef,
+        actor: ActorRef,
+        policy: &Bound<'_, PyPolicy>,
+    ) -> PyResult<PyOrganization> {
+        let policy = policy.get().inner.clone();
+        py.detach(|| self.engine.update_policy(&org.0, &actor.0, policy))
+            .or_raise(py)
+            .map(Into::into)
+    }
+
+    /// Every role of the organization, built-in first.
+    fn roles(&self, py: Python<'_>, org: OrgRef) -> PyResult<Vec<PyRole>> {
+        py.detach(|| self.engine.roles(&org.0))
+            .or_raise(py)
+            .map(|r| wrap(&r))
+    }
+
+    /// Defines (or redefines) a custom role. Needs `manage_roles` and every
+    /// permission the role holds.
+    #[pyo3(signature = (org, *, actor, name, permissions))]
+    fn define_role(
+        &self,
+        py: Python<'_>,
+        org: OrgRef,
+        actor: ActorRef,
+        name: String,
+        permissions: &Bound<'_, PyAny>,
+    ) -> PyResult<PyRole> {
+        if permissions.is_instance_of::<pyo3::types::PyString>() {
+            return Err(invalid(
+                py,
+                "permissions",
+                "expected a collection of permissions, not one string",
+            ));
+        }
+        let mut set = enlist::PermissionSet::new();
+        for p in permissions.try_iter()? {
+            set.insert(enum_in(py, "Permission", "permissions", &p?)?);
+        }
+        py.detach(|| self.engine.define_role(&org.0, &actor.0, &name, set))
+            .or_raise(py)
+            .map(Into::into)
+    }
+
+    /// Deletes a custom role that no active member holds.
+    #[pyo3(signature = (org, *, actor, name))]
+    fn delete_role(
+        &self,
+        py: Python<'_>,
+        org: OrgRef,
+        actor: ActorRef,
+        name: String,
+    ) -> PyResult<()> {
+        py.detach(|| self.engine.delete_role(&org.0, &actor.0, &name))
+            .or_raise(py)
+    }
+
+    /// The audit trail after event number `after` (0: from the start), at
+    /// most `limit` events. Needs `view_audit`.
+    #[pyo3(signature = (org, *, actor, after = 0, limit = 100))]
+    fn events(
+        &self,
+        py: Python<'_>,
+        org: OrgRef,
+        actor: ActorRef,
+        after: u64,
+        limit: u32,
+    ) -> PyResult<Vec<PyEvent>> {
+        py.detach(|| self.engine.events(&org.0, &actor.0, after, limit))
+            .or_raise(py)
+            .map(|e| wrap(&e))
+    }
+
+    // -- groups -------------------------------------------------------------
+
+    /// Creates a group. Needs `manage_groups`.
+    #[pyo3(signature = (org, *, actor, name, description = String::new(), is_default = false))]
+    fn create_group(
+        &self,
+        py: Python<'_>,
+        org: OrgRef,
+        actor: ActorRef,
+        name: String,
+        description: String,
+        is_default: bool,
+    ) -> PyResult<PyGroup> {
+        let new = enlist::NewGroup {
+            name,
+            description,
+            is_default,
+        };
+        py.detach(|| self.engine.create_group(&org.0, &actor.0, new))
+            .or_raise(py)
+            .map(Into::into)
+    }
+
+    /// Renames, describes or (un)defaults a group; arguments left `None`
+    /// stay as they are. Needs `manage_groups`.
+    #[pyo3(signature = (org, group, *, actor, name = None, description = None, is_default = None))]
+    fn update_group(
+        &self,
+        py: Python<'_>,
+        org: OrgRef,
+        group: GroupRef,
+        actor: ActorRef,
+        name: Option<String>,
+        description: Option<String>,
+        is_default: Option<bool>,
+    ) -> PyResult<PyGroup> {
+        let update = enlist::GroupUpdate {
+            name,
+            description,
+            is_default,
+        };
+        py.detach(|| self.engine.update_group(&org.0, &actor.0, &group.0, update))
+            .or_raise(py)
+            .map(Into::into)
+    }
+
+    /// Deletes a group (its members stay in the organization); returns how
+    /// many members it had.
+    #[pyo3(signature = (org, group, *, actor))]
+    fn delete_group(
+        &self,
+        py: Python<'_>,
+        org: OrgRef,
+        group: GroupRef,
+        actor: ActorRef,
+    ) -> PyResult<u64> {
+        py.detach(|| self.engine.delete_group(&org.0, &actor.0, &group.0))
+            .or_raise(py)
+    }
+
+    /// A group.
+    #[pyo3(signature = (org, group, *, actor))]
+    fn group(
+        &self,
+        py: Python<'_>,
+        org: OrgRef,
+        group: GroupRef,
+        actor: ActorRef,
+    ) -> PyResult<PyGroup> {
+        py.detach(|| self.engine.group(&org.0, &actor.0, &group.0))
+            .or_raise(py)
+            .map(Into::into)
+    }
+
+    /// Lists groups, searched by name and sorted (`GroupSort`). Members see
+    /// every group; guests only their own.
+    #[pyo3(signature = (org, *, actor, search = None, sort = None))]
+    fn list_groups(
+        &self,
+        py: Python<'_>,
+        org: OrgRef,
+        actor: ActorRef,
+        search: Option<String>,
+        sort: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Vec<PyGroup>> {
+        let query = enlist::GroupQuery {
+            search,
+            sort: sort
+                .map(|s| enum_in(py, "GroupSort", "sort", s))
+                .transpose()?
+                .unwrap_or_default(),
+        };
+        py.detach(|| self.engine.list_groups(&org.0, &actor.0, &query))
+            .or_raise(py)
+            .map(|g| wrap(&g))
+    }
+
+    /// Adds an existing member to a group (as a plain member unless `role`
+    /// says otherwise).
+    #[pyo3(signature = (org, group, member, *, actor, role = None))]
+    fn add_group_member(
+        &self,
+        py: Python<'_>,
+        org: OrgRef,
+        group: GroupRef,
+        member: MemberRef,
+        actor: ActorRef,
+        role: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<()> {
+        let role = role
+            .map(|r| enum_in(py, "GroupRole", "role", r))
+            .transpose()?;
+        py.detach(|| {
+            self.engine
+                .add_group_member(&org.0, &actor.0, &group.0, &member.0, role)
+        })
+        .or_raise(py)
+    }
+
+    /// Changes a member's role in a group.
+    #[pyo3(signature = (org, group, member, *, actor, role))]
+    fn set_group_role(
+        &self,
+        py: Python<'_>,
+        org: OrgRef,
+        group: GroupRef,
+        member: MemberRef,
+        actor: ActorRef,
+        role: &Bound<'_, PyAny>,
+    ) -> PyResult<()> {
+        let role = enum_in(py, "GroupRole", "role", role)?;
+        py.detach(|| {
+            self.engine
+                .set_group_role(&org.0, &actor.0, &group.0, &member.0, role)
+        })
+        .or_raise(py)
+    }
+
+    /// Takes a member out of a group.
+    #[pyo3(signature = (org, group, member, *, actor))]
+    fn remove_group_member(
+        &self,
+        py: Python<'_>,
+        org: OrgRef,
+        group: GroupRef,
+        member: MemberRef,
+        actor: ActorRef,
+    ) -> PyResult<()> {
+        py.detach(|| {
+            self.engine
+                .remove_group_member(&org.0, &actor.0, &group.0, &member.0)
+        })
+        .or_raise(py)
+    }
+
+    // -- invitations --------------------------------------------------------
+
+    /// Invites a batch. `recipients` is a paste (one string: addresses
+    /// separated by commas, semicolons, spaces or lines) or a list of
+    /// addresses and `RecipientInput`s. `form_field=True` also holds a
+    /// pasted string to the policy's form-field length. Each recipient is
+    /// issued an invitation (its secret returned once, its email queued) or
+    /// rejected with a reason; rejections do not fail the batch.
+    /// `send=False` saves the invitations as staged ("Save User").
+    #[pyo3(signature = (org, recipients, *, actor, role = None, kind = None, groups = None, license_type = None, message = None, send = true, form_field = false))]
+    fn invite(
+        &self,
+        py: Python<'_>,
+        org: OrgRef,
+        recipients: &Bound<'_, PyAny>,
+        actor: ActorRef,
+        role: Option<String>,
+        kind: Option<&Bound<'_, PyAny>>,
+        groups: Option<Grants>,
+        license_type: Option<String>,
+        message: Option<String>,
+        send: bool,
+        form_field: bool,
+    ) -> PyResult<PyInviteReport> {
+        let mut req =
+            enlist::InviteRequest::new(crate::inputs::recipients(recipients, form_field)?);
+        req.role = role;
+        req.kind = kind_in(py, kind)?;
+        req.groups = groups.map(|g| g.0).unwrap_or_default();
+        req.license_type = license_type;
+        req.message = message;
+        req.send = send;
+        py.detach(|| self.engine.invite(&org.0, &actor.0, req))
+            .or_raise(py)
+            .map(Into::into)
+    }
+
+    /// Sends staged invitations ("Send invites" on selected rows); each is
+    /// sent or reported failed on its own.
+    #[pyo3(signature = (org, invitations, *, actor))]
+    fn send_staged(
+        &self,
+        py: Python<'_>,
+        org: OrgRef,
+        invitations: Vec<InvitationRef>,
+        actor: ActorRef,
+    ) -> PyResult<PySendReport> {
+        let ids: Vec<enlist::InvitationId> = invitations.into_iter().map(|i| i.0).collect();
+        py.detach(|| self.engine.send_staged(&org.0, &actor.0, &ids))
+            .or_raise(py)
+            .map(Into::into)
+    }
+
+    /// Sends a pending or expired invitation again with a new secret and
+    /// expiry (the old secret stops working). The cooldown and cap apply.
+    #[pyo3(signature = (org, invitation, *, actor))]
+    fn resend(
+        &self,
+        py: Python<'_>,
+        org: OrgRef,
+        invitation: InvitationRef,
+        actor: ActorRef,
+    ) -> PyResult<PyIssuedInvitation> {
+        py.detach(|| self.engine.resend(&org.0, &actor.0, &invitation.0))
+            .or_raise(py)
+            .map(Into::into)
+    }
+
+    /// Revokes an open invitation: its secret stops working at once.
+    #[pyo3(signature = (org, invitation, *, actor))]
+    fn revoke(
+        &self,
+        py: Python<'_>,
+        org: OrgRef,
+        invitation: InvitationRef,
+        actor: ActorRef,
+    ) -> PyResult<PyInvitation> {
+        py.detach(|| self.engine.revoke(&org.0, &actor.0, &invitation.0))
+            .or_raise(py)
+            .map(Into::into)
+    }
+
+    /// An invitation, with its status as of now.
+    #[pyo3(signature = (org, invitation, *, actor))]
+    fn invitation(
+        &self,
+        py: Python<'_>,
+        org: OrgRef,
+        invitation: InvitationRef,
+        actor: ActorRef,
+    ) -> PyResult<PyInvitation> {
+        py.detach(|| self.engine.invitation(&org.0, &actor.0, &invitation.0))
+            .or_raise(py)
+            .map(Into::into)
+    }
+
+    /// A page of invitations, newest first, filtered by status (as of now),
+    /// recipient text and batch. Needs `view_members`.
+    #[pyo3(signature = (org, *, actor, statuses = None, search = None, batch = None, after = None, limit = 50))]
+    fn list_invitations(
+        &self,
+        py: Python<'_>,
+        org: OrgRef,
+        actor: ActorRef,
+        statuses: Option<Vec<Bound<'_, PyAny>>>,
+        search: Option<String>,
+        batch: Option<String>,
+        after: Option<String>,
+        limit: u32,
+    ) -> PyResult<PyInvitationPage> {
+        let query = enlist::InvitationQuery {
+            statuses: statuses
+                .unwrap_or_default()
+                .iter()
+                .map(|s| enum_in(py, "InvitationStatus", "statuses", s))
+                .collect::<PyResult<_>>()?,
+            search,
+            batch: batch.map(Into::into),
+            after,
+            limit,
+        };
+        py.detach(|| self.engine.list_invitations(&org.0, &actor.0, &query))
+            .or_raise(py)
+            .map(Into::into)
+    }
+
+    /// Persists the expiry of every pending invitation expired at `now`
+    /// (default: the engine's time), one event each; returns how many.
+    #[pyo3(signature = (now = None))]
+    fn expire_due(&self, py: Python<'_>, now: Option<&Bound<'_, PyAny>>) -> PyResult<usize> {
+        let now = match now {
+            Some(n) => utc_in(n, "now")?,
+            None => self.engine.now(),
+        };
+        py.detach(|| self.engine.expire_due(now)).or_raise(py)
+    }
+
+    /// Bulk invitations from an import file (CSV or XLSX `bytes`; a CSV may
+    /// also be a `str`), in batches of the policy's `max_batch`, with a
+    /// per-line report. The other arguments are what every row gets unless
+    /// its own cells say otherwise.
+    #[pyo3(signature = (org, data, *, actor, format, role = None, kind = None, groups = None, license_type = None, message = None, send = true))]
+    fn import_invitations(
+        &self,
+        py: Python<'_>,
+        org: OrgRef,
+        data: &Bound<'_, PyAny>,
+        actor: ActorRef,
+        format: &Bound<'_, PyAny>,
+        role: Option<String>,
+        kind: Option<&Bound<'_, PyAny>>,
+        groups: Option<Grants>,
+        license_type: Option<String>,
+        message: Option<String>,
+        send: bool,
+    ) -> PyResult<PyImportReport> {
+        let bytes = crate::email::file_bytes(data)?;
+        let format: enlist::ImportFormat = enum_in(py, "ImportFormat", "format", format)?;
+        let mut defaults = enlist::ImportDefaults::default();
+        defaults.role = role;
+        defaults.kind = kind_in(py, kind)?;
+        defaults.groups = groups.map(|g| g.0).unwrap_or_default();
+        defaults.license_type = license_type;
+        defaults.message = message;
+        defaults.send = send;
+        py.detach(|| {
+            self.engine
+                .import_invitations(&org.0, &actor.0, &bytes, format, defaults)
+        })
+        .or_raise(py)
+        .map(Into::into)
+    }
+
+    // -- the invitee's side -------------------------------------------------
+
+    /// What the landing page shows for a token. Never consumes the
+    /// invitation (mail scanners follow links).
+    fn preview(&self, py: Python<'_>, token: String) -> PyResult<PyInvitationPreview> {
+        py.detach(|| self.engine.preview(&token))
+            .or_raise(py)
+            .map(Into::into)
+    }
+
+    /// Accepts an email invitation by its token (the whole accept URL works
+    /// too). The registration must meet the policy; `verified_email`, when
+    /// given, must be the invited address.
+    #[pyo3(signature = (token, *, user_ref, first_name = None, last_name = None, phone = None, eula_version = None, two_factor_enrolled = false, verified_email = None))]
+    fn accept(
+        &self,
+        py: Python<'_>,
+        token: String,
+        user_ref: String,
+        first_name: Option<String>,
+        last_name: Option<String>,
+        phone: Option<String>,
+        eula_version: Option<String>,
+        two_factor_enrolled: bool,
+        verified_email: Option<String>,
+    ) -> PyResult<PyAcceptance> {
+        let reg = registration(
+            user_ref,
+            first_name,
+            last_name,
+            phone,
+            eula_version,
+            two_factor_enrolled,
+            verified_email,
+        );
+        py.detach(|| self.engine.accept(&token, reg))
+            .or_raise(py)
+            .map(Into::into)
+    }
+
+    /// Accepts an invitation by identifier with its access code. Each wrong
+    /// code counts; at the policy's limit the invitation is locked.
+    #[pyo3(signature = (org, *, identifier, code, user_ref, first_name = None, last_name = None, phone = None, eula_version = None, two_factor_enrolled = false, verified_email = None))]
+    fn accept_with_code(
+        &self,
+        py: Python<'_>,
+        org: OrgRef,
+        identifier: String,
+        code: String,
+        user_ref: String,
+        first_name: Option<String>,
+        last_name: Option<String>,
+        phone: Option<String>,
+        eula_version: Option<String>,
+        two_factor_enrolled: bool,
+        verified_email: Option<String>,
+    ) -> PyResult<PyAcceptance> {
+        let reg = registration(
+            user_ref,
+            first_name,
+            last_name,
+            phone,
+            eula_version,
+            two_factor_enrolled,
+            verified_email,
+        );
+        py.detach(|| {
+            self.engine
+                .accept_with_code(&org.0, &identifier, &code, reg)
+        })
+        .or_raise(py)
+        .map(Into::into)
+    }
+
+    /// Declines an invitation by its token.
+    fn decline(&self, py: Python<'_>, token: String) -> PyResult<PyInvitation> {
+        py.detach(|| self.engine.decline(&token))
+            .or_raise(py)
+            .map(Into::into)
+    }
+
+    // -- the invitation link and self-registration ---------------------------
+
+    /// Activates the invitation link with a new secret (any previous link
+    /// stops working). Returns `(link, token)`: share the token (in your
+    /// link URL); it is shown only now.
+    #[pyo3(signature = (org, *, actor, role = None, kind = None, groups = None, license_type = None))]
+    fn activate_invite_link(
+        &self,
+        py: Python<'_>,
+        org: OrgRef,
+        actor: ActorRef,
+        role: Option<String>,
+        kind: Option<&Bound<'_, PyAny>>,
+        groups: Option<Grants>,
+        license_type: Option<String>,
+    ) -> PyResult<(PyInviteLink, String)> {
+        let spec = enlist::LinkSpec {
+            role,
+            kind: kind_in(py, kind)?,
+            groups: groups.map(|g| g.0).unwrap_or_default(),
+            license_type,
+        };
+        let (link, secret) = py
+            .detach(|| self.engine.activate_invite_link(&org.0, &actor.0, spec))
+            .or_raise(py)?;
+        Ok((link.into(), secret.expose().to_owned()))
+    }
+
+    /// Deactivates the invitation link: it stops working at once.
+    #[pyo3(signature = (org, *, actor))]
+    fn deactivate_invite_link(&self, py: Python<'_>, org: OrgRef, actor: ActorRef) -> PyResult<()> {
+        py.detach(|| self.engine.deactivate_invite_link(&org.0, &actor.0))
+            .or_raise(py)
+    }
+
+    /// The organization's link settings (never its secret), or `None`.
+    #[pyo3(signature = (org, *, actor))]
+    fn invite_link(
+        &self,
+        py: Python<'_>,
+        org: OrgRef,
+        actor: ActorRef,
+    ) -> PyResult<Option<PyInviteLink>> {
+        py.detach(|| self.engine.invite_link(&org.0, &actor.0))
+            .or_raise(py)
+            .map(|l| l.map(Into::into))
+    }
+
+    /// What the link's landing page shows.
+    fn preview_link(&self, py: Python<'_>, token: String) -> PyResult<PyLinkPreview> {
+        py.detach(|| self.engine.preview_link(&token))
+            .or_raise(py)
+            .map(Into::into)
+    }
+
+    /// Joins by the invitation link, as `contact` (email or identifier).
+    #[pyo3(signature = (token, *, contact, user_ref, first_name = None, last_name = None, phone = None, eula_version = None, two_factor_enrolled = false, verified_email = None))]
+    fn join_by_link(
+        &self,
+        py: Python<'_>,
+        token: String,
+        contact: String,
+        user_ref: String,
+        first_name: Option<String>,
+        last_name: Option<String>,
+        phone: Option<String>,
+        eula_version: Option<String>,
+        two_factor_enrolled: bool,
+        verified_email: Option<String>,
+    ) -> PyResult<PyMember> {
+        let reg = registration(
+            user_ref,
+            first_name,
+            last_name,
+            phone,
+            eula_version,
+            two_factor_enrolled,
+            verified_email,
+        );
+        py.detach(|| self.engine.join_by_link(&token, &contact, reg))
+            .or_raise(py)
+            .map(Into::into)
+    }
+
+    /// Registers without an invitation, where the policy allows it.
+    #[pyo3(signature = (org, *, contact, user_ref, first_name = None, last_name = None, phone = None, eula_version = None, two_factor_enrolled = false, verified_email = None))]
+    fn self_register(
+        &self,
+        py: Python<'_>,
+        org: OrgRef,
+        contact: String,
+        user_ref: String,
+        first_name: Option<String>,
+        last_name: Option<String>,
+        phone: Option<String>,
+        eula_version: Option<String>,
+        two_factor_enrolled: bool,
+        verified_email: Option<String>,
+    ) -> PyResult<PyMember> {
+        let reg = registration(
+            user_ref,
+            first_name,
+            last_name,
+            phone,
+            eula_version,
+            two_factor_enrolled,
+            verified_email,
+        );
+        py.detach(|| self.engine.self_register(&org.0, &contact, reg))
+            .or_raise(py)
+            .map(Into::into)
+    }
+
+    // -- members ------------------------------------------------------------
+
+    /// A member. Members with `view_members` see everyone; anyone sees
+    /// themselves.
+    #[pyo3(signature = (org, member, *, actor))]
+    fn member(
+        &self,
+        py: Python<'_>,
+        org: OrgRef,
+        member: MemberRef,
+        actor: ActorRef,
+    ) -> PyResult<PyMember> {
+        py.detach(|| self.engine.member(&org.0, &actor.0, &member.0))
+            .or_raise(py)
+            .map(Into::into)
+    }
+
+    /// A page of members: searched by email, filtered by role, statuses
+    /// (default active and inactive) and group, sorted by email. Needs
+    /// `view_members`.
+    #[pyo3(signature = (org, *, actor, search = None, role = None, statuses = None, group = None, sort = None, after = None, limit = 50))]
+    fn list_members(
+        &self,
+        py: Python<'_>,
+        org: OrgRef,
+        actor: ActorRef,
+        search: Option<String>,
+        role: Option<String>,
+        statuses: Option<Vec<Bound<'_, PyAny>>>,
+        group: Option<GroupRef>,
+        sort: Option<&Bound<'_, PyAny>>,
+        after: Option<String>,
+        limit: u32,
+    ) -> PyResult<PyMemberPage> {
+        let query = enlist::MemberQuery {
+            search,
+            role,
+            statuses: statuses
+                .unwrap_or_default()
+                .iter()
+                .map(|s| enum_in(py, "MemberStatus", "statuses", s))
+                .collect::<PyResult<_>>()?,
+            group: group.map(|g| g.0),
+            sort: sort
+                .map(|s| enum_in(py, "MemberSort", "sort", s))
+                .transpose()?
+                .unwrap_or_default(),
+            after,
+            limit,
+        };
+        py.detach(|| self.engine.list_members(&org.0, &actor.0, &query))
+            .or_raise(py)
+            .map(Into::into)
+    }
+
+    /// Edits a member; arguments left `None` stay as they are (`""` clears
+    /// a name or phone; `groups` replaces the whole set). The email never
+    /// changes.
+    #[pyo3(signature = (org, member, *, actor, first_name = None, last_name = None, phone = None, role = None, groups = None, license_type = None))]
+    fn update_member(
+        &self,
+        py: Python<'_>,
+        org: OrgRef,
+        member: MemberRef,
+        actor: ActorRef,
+        first_name: Option<String>,
+        last_name: Option<String>,
+        phone: Option<String>,
+        role: Option<String>,
+        groups: Option<Grants>,
+        license_type: Option<String>,
+    ) -> PyResult<PyMember> {
+        let update = enlist::MemberUpdate {
+            first_name,
+            last_name,
+            phone,
+            role,
+            groups: groups.map(|g| g.0),
+            license_type,
+        };
+        py.detach(|| {
+            self.engine
+                .update_member(&org.0, &actor.0, &member.0, update)
+        })
+        .or_raise(py)
+        .map(Into::into)
+    }
+
+    /// Deactivates a member (they keep their data but hold no seat).
+    #[pyo3(signature = (org, member, *, actor))]
+    fn deactivate_member(
+        &self,
+        py: Python<'_>,
+        org: OrgRef,
+        member: MemberRef,
+        actor: ActorRef,
+    ) -> PyResult<PyMember> {
+        py.detach(|| self.engine.deactivate_member(&org.0, &actor.0, &member.0))
+            .or_raise(py)
+            .map(Into::into)
+    }
+
+    /// Reactivates an inactive member, if a seat is free.
+    #[pyo3(signature = (org, member, *, actor))]
+    fn reactivate_member(
+        &self,
+        py: Python<'_>,
+        org: OrgRef,
+        member: MemberRef,
+        actor: ActorRef,
+    ) -> PyResult<PyMember> {
+        py.detach(|| self.engine.reactivate_member(&org.0, &actor.0, &member.0))
+            .or_raise(py)
+            .map(Into::into)
+    }
+
+    /// Removes a member: a tombstone stays, the email is free to be invited
+    /// again. The last owner cannot be removed.
+    #[pyo3(signature = (org, member, *, actor))]
+    fn remove_member(
+        &self,
+        py: Python<'_>,
+        org: OrgRef,
+        member: MemberRef,
+        actor: ActorRef,
+    ) -> PyResult<PyMember> {
+        py.detach(|| self.engine.remove_member(&org.0, &actor.0, &member.0))
+            .or_raise(py)
+            .map(Into::into)
+    }
+
+    /// Records when a member was last active (default: now). Appends no
+    /// audit event; only ever moves the time forward.
+    #[pyo3(signature = (org, member, *, at = None))]
+    fn record_activity(
+        &self,
+        py: Python<'_>,
+        org: OrgRef,
+        member: MemberRef,
+        at: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<()> {
+        let at = match at {
+            Some(a) => utc_in(a, "at")?,
+            None => self.engine.now(),
+        };
+        py.detach(|| self.engine.record_activity(&org.0, &member.0, at))
+            .or_raise(py)
+    }
+
+    /// Seats in use and pending per license type.
+    #[pyo3(signature = (org, *, actor))]
+    fn license_usage(
+        &self,
+        py: Python<'_>,
+        org: OrgRef,
+        actor: ActorRef,
+    ) -> PyResult<Vec<PyLicenseUsage>> {
+        py.detach(|| self.engine.license_usage(&org.0, &actor.0))
+            .or_raise(py)
+            .map(|u| wrap(&u))
+    }
+
+    // -- outbox -------------------------------------------------------------
+
+    /// Sends up to `limit` due invitation emails through `mailer`: a
+    /// callable taking an `OutgoingEmail`, or an object with a
+    /// `send(email)` method. Returning normally is a delivery; an exception
+    /// is a failed one, retried with backoff (given up at once when it is
+    /// an `enlist.MailError` with `permanent=True`). A message whose
+    /// delivery was recorded is never sent again.
+    #[pyo3(signature = (mailer, *, limit = 100))]
+    fn deliver_pending(
+        &self,
+        py: Python<'_>,
+        mailer: &Bound<'_, PyAny>,
+        limit: usize,
+    ) -> PyResult<PyDeliveryReport> {
+        let mailer = PyMailer::new(mailer)?;
+        let report = py.detach(|| self.engine.deliver_pending(&mailer, limit));
+        if let Some(interruption) = mailer.take_interruption() {
+            return Err(interruption);
+        }
+        report.or_raise(py).map(Into::into)
+    }
+
+    /// Takes up to `limit` due messages (of one organization, or all) for
+    /// delivery by your own queue; report each with `mark_sent` or
+    /// `mark_failed`.
+    #[pyo3(signature = (*, org = None, limit = 100))]
+    fn claim_due(
+        &self,
+        py: Python<'_>,
+        org: Option<OrgRef>,
+        limit: usize,
+    ) -> PyResult<Vec<PyOutboxMessage>> {
+        let org = org.map(|o| o.0);
+        py.detach(|| self.engine.claim_due(org.as_ref(), limit))
+            .or_raise(py)
+            .map(|m| wrap(&m))
+    }
+
+    /// Records a delivery; `False` if the message was no longer queued.
+    fn mark_sent(&self, py: Python<'_>, message_id: String) -> PyResult<bool> {
+        let id = enlist::MessageId::from(message_id);
+        py.detach(|| self.engine.mark_sent(&id)).or_raise(py)
+    }
+
+    /// Records a failed delivery: retried after a backoff, or given up when
+    /// `permanent` or out of attempts. Returns the message's new status, or
+    /// `None` if it was no longer queued.
+    #[pyo3(signature = (message_id, *, error, permanent = false))]
+    fn mark_failed<'py>(
+        &self,
+        py: Python<'py>,
+        message_id: String,
+        error: String,
+        permanent: bool,
+    ) -> PyResult<Option<Bound<'py, PyAny>>> {
+        let id = enlist::MessageId::from(message_id);
+        py.detach(|| self.engine.mark_failed(&id, &error, permanent))
+            .or_raise(py)?
+            .map(|s| enum_out(py, "OutboxStatus", &s))
+            .transpose()
+    }
+
+    /// A message of the outbox, to show its delivery state.
+    fn outbox_message(&self, py: Python<'_>, message_id: String) -> PyResult<PyOutboxMessage> {
+        let id = enlist::MessageId::from(message_id);
+        py.detach(|| self.engine.outbox_message(&id))
+            .or_raise(py)
+            .map(Into::into)
+    }
+}

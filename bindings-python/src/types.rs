@@ -1,0 +1,802 @@
+//! The values the engine returns, as Python classes: read-only attributes,
+//! `__repr__`, equality (`==` compares the whole value) and `to_dict()`
+//! (the serde form of the Rust value as plain Python data).
+//!
+//! Each class wraps the Rust value it shows; getters convert on access.
+
+use crate::convert::{enum_out, py_enum, secs_out};
+use chrono::{DateTime, TimeDelta, Utc};
+use pyo3::prelude::*;
+use pyo3::types::{PyFrozenSet, PyIterator, PyList};
+use serde::Serialize;
+
+/// Declares a read-only Python class over a Rust value: the getters given,
+/// plus `to_dict` and `__repr__` (from the attributes named in `repr`),
+/// plus any further methods.
+macro_rules! record {
+    (
+        $(#[$meta:meta])*
+        $py_name:literal $name:ident($inner:ty) repr($($rf:literal),*) {
+            $( $(#[$fmeta:meta])* $field:ident($v:ident, $py:ident) -> $ret:ty $body:block )*
+        }
+        $($extra:tt)*
+    ) => {
+        $(#[$meta])*
+        #[pyclass(frozen, eq, name = $py_name, module = "enlist._enlist")]
+        #[derive(Clone, PartialEq)]
+        pub struct $name {
+            pub(crate) inner: $inner,
+        }
+
+        impl From<$inner> for $name {
+            fn from(inner: $inner) -> Self {
+                Self { inner }
+            }
+        }
+
+        #[pymethods]
+        impl $name {
+            $(
+                $(#[$fmeta])*
+                #[getter]
+                #[allow(unused_variables, unused_braces, clippy::needless_lifetimes)]
+                fn $field<'py>(&self, $py: Python<'py>) -> PyResult<$ret> {
+                    let $v = &self.inner;
+                    Ok($body)
+                }
+            )*
+
+            /// The value as plain Python data: dicts, lists, strings
+            /// (timestamps in RFC 3339), numbers, booleans and `None`.
+            fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+                crate::convert::to_dict(py, &self.inner)
+            }
+
+            fn __repr__(slf: &Bound<'_, Self>) -> PyResult<String> {
+                crate::convert::repr(slf.as_any(), $py_name, &[$($rf),*])
+            }
+
+            $($extra)*
+        }
+    };
+}
+
+pub(crate) use record;
+
+/// Wraps each item of a list of Rust values.
+pub(crate) fn wrap<T: Clone, W: From<T>>(items: &[T]) -> Vec<W> {
+    items.iter().cloned().map(W::from).collect()
+}
+
+/// A Python iterator over a list of values.
+pub(crate) fn iterate<'py, T>(py: Python<'py>, items: Vec<T>) -> PyResult<Bound<'py, PyIterator>>
+where
+    T: IntoPyObject<'py>,
+{
+    PyList::new(py, items)?.try_iter()
+}
+
+fn ids<T: std::fmt::Display>(items: &[T]) -> Vec<String> {
+    items.iter().map(ToString::to_string).collect()
+}
+
+// ---------------------------------------------------------------------------
+// Organizations, roles, policy
+// ---------------------------------------------------------------------------
+
+record! {
+    /// An organization: the unit everything else belongs to.
+    "Organization" PyOrganization(enlist::Organization) repr("id", "name") {
+        id(v, py) -> String { v.id.to_string() }
+        name(v, py) -> String { v.name.clone() }
+        policy(v, py) -> crate::inputs::PyPolicy { v.policy.clone().into() }
+        custom_roles(v, py) -> Vec<PyRole> { wrap(&v.custom_roles) }
+        created_at(v, py) -> DateTime<Utc> { v.created_at }
+    }
+
+    /// Every role of the organization: the built-in ones, then custom ones.
+    fn roles(&self) -> Vec<PyRole> {
+        wrap(&self.inner.roles())
+    }
+}
+
+record! {
+    /// A named set of permissions.
+    "Role" PyRole(enlist::Role) repr("name", "built_in") {
+        name(v, py) -> String { v.name.clone() }
+        permissions(v, py) -> Bound<'py, PyFrozenSet> {
+            let members = v
+                .permissions
+                .iter()
+                .map(|p| enum_out(py, "Permission", p))
+                .collect::<PyResult<Vec<_>>>()?;
+            PyFrozenSet::new(py, &members)?
+        }
+        built_in(v, py) -> bool { v.built_in }
+    }
+
+    /// Whether the role allows `permission`.
+    fn allows(&self, py: Python<'_>, permission: &Bound<'_, PyAny>) -> PyResult<bool> {
+        let p: enlist::Permission =
+            crate::convert::enum_in(py, "Permission", "permission", permission)?;
+        Ok(self.inner.allows(p))
+    }
+}
+
+record! {
+    /// Seats of one license type.
+    "LicenseUsage" PyLicenseUsage(enlist::LicenseUsage) repr("license_type", "used", "pending", "limit") {
+        license_type(v, py) -> String { v.license_type.clone() }
+        used(v, py) -> u64 { v.used }
+        pending(v, py) -> u64 { v.pending }
+        limit(v, py) -> Option<u32> { v.limit }
+    }
+
+    /// Seats still free under the limit (`None` when unlimited), counting
+    /// pending invitations if `reserve_pending`.
+    #[pyo3(signature = (reserve_pending = true))]
+    fn available(&self, reserve_pending: bool) -> Option<u64> {
+        self.inner.available(reserve_pending)
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Groups and members
+// ---------------------------------------------------------------------------
+
+record! {
+    /// A group of members in an organization.
+    "Group" PyGroup(enlist::Group) repr("id", "name", "member_count") {
+        org_id(v, py) -> String { v.org_id.to_string() }
+        id(v, py) -> String { v.id.to_string() }
+        name(v, py) -> String { v.name.clone() }
+        description(v, py) -> String { v.description.clone() }
+        is_default(v, py) -> bool { v.is_default }
+        member_count(v, py) -> u64 { v.member_count }
+        created_at(v, py) -> DateTime<Utc> { v.created_at }
+    }
+}
+
+record! {
+    /// A membership in a group with its group role. Pass it (or a group id
+    /// or `Group`, for a plain membership) in `groups=` arguments.
+    "GroupGrant" PyGroupGrant(enlist::GroupGrant) repr("group_id", "role") {
+        group_id(v, py) -> String { v.group_id.to_string() }
+        role(v, py) -> Bound<'py, PyAny> { enum_out(py, "GroupRole", &v.role)? }
+    }
+
+    #[new]
+    #[pyo3(signature = (group, role = None))]
+    fn new(
+        py: Python<'_>,
+        group: crate::inputs::GroupRef,
+        role: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Self> {
+        let role = match role {
+            Some(r) => crate::convert::enum_in(py, "GroupRole", "role", r)?,
+            None => enlist::GroupRole::Member,
+        };
+        Ok(enlist::GroupGrant { group_id: group.0, role }.into())
+    }
+}
+
+record! {
+    /// A person in an organization.
+    "Member" PyMember(enlist::Member) repr("id", "contact", "role", "status") {
+        org_id(v, py) -> String { v.org_id.to_string() }
+        id(v, py) -> String { v.id.to_string() }
+        user_ref(v, py) -> Option<String> { v.user_ref.clone() }
+        /// The email address or identifier.
+        contact(v, py) -> String { v.contact.as_str().to_owned() }
+        email(v, py) -> Option<String> { v.contact.email().map(str::to_owned) }
+        identifier(v, py) -> Option<String> {
+            match &v.contact {
+                enlist::Contact::Identifier(s) => Some(s.clone()),
+                _ => None,
+            }
+        }
+        contact_key(v, py) -> String { v.contact_key.clone() }
+        first_name(v, py) -> Option<String> { v.first_name.clone() }
+        last_name(v, py) -> Option<String> { v.last_name.clone() }
+        phone(v, py) -> Option<String> { v.phone.clone() }
+        role(v, py) -> String { v.role.clone() }
+        kind(v, py) -> Bound<'py, PyAny> { enum_out(py, "MemberKind", &v.kind)? }
+        license_type(v, py) -> String { v.license_type.clone() }
+        status(v, py) -> Bound<'py, PyAny> { py_enum(py, "MemberStatus", v.status.as_str())? }
+        groups(v, py) -> Vec<PyGroupGrant> { wrap(&v.groups) }
+        joined_at(v, py) -> DateTime<Utc> { v.joined_at }
+        last_active_at(v, py) -> Option<DateTime<Utc>> { v.last_active_at }
+        eula_version(v, py) -> Option<String> { v.eula_version.clone() }
+        two_factor_enrolled(v, py) -> bool { v.two_factor_enrolled }
+        removed_at(v, py) -> Option<DateTime<Utc>> { v.removed_at }
+        /// "First Last", or whichever part exists, or the contact.
+        display_name(v, py) -> String { v.display_name() }
+        /// Active members hold a seat; inactive and removed ones do not.
+        holds_seat(v, py) -> bool { v.holds_seat() }
+    }
+
+    /// The member's role in a group, or `None` when not in it.
+    fn group_role<'py>(
+        &self,
+        py: Python<'py>,
+        group: crate::inputs::GroupRef,
+    ) -> PyResult<Option<Bound<'py, PyAny>>> {
+        self.inner
+            .group_role(&group.0)
+            .map(|r| enum_out(py, "GroupRole", &r))
+            .transpose()
+    }
+}
+
+record! {
+    /// One page of members; iterate it, and pass `next_cursor` as `after`
+    /// for the next page.
+    "MemberPage" PyMemberPage(enlist::Page<enlist::Member>) repr("items", "next_cursor") {
+        items(v, py) -> Vec<PyMember> { wrap(&v.items) }
+        next_cursor(v, py) -> Option<String> { v.next_cursor.clone() }
+    }
+
+    fn __iter__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyIterator>> {
+        iterate(py, wrap::<_, PyMember>(&self.inner.items))
+    }
+
+    fn __len__(&self) -> usize {
+        self.inner.items.len()
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Invitations
+// ---------------------------------------------------------------------------
+
+fn contact_identifier(c: &enlist::Contact) -> Option<String> {
+    match c {
+        enlist::Contact::Identifier(s) => Some(s.clone()),
+        _ => None,
+    }
+}
+
+record! {
+    /// An invitation to join an organization.
+    "Invitation" PyInvitation(enlist::Invitation) repr("id", "recipient", "status") {
+        org_id(v, py) -> String { v.org_id.to_string() }
+        id(v, py) -> String { v.id.to_string() }
+        batch_id(v, py) -> String { v.batch_id.to_string() }
+        /// The invited email address or identifier.
+        recipient(v, py) -> String { v.recipient.as_str().to_owned() }
+        email(v, py) -> Option<String> { v.recipient.email().map(str::to_owned) }
+        identifier(v, py) -> Option<String> { contact_identifier(&v.recipient) }
+        recipient_key(v, py) -> String { v.recipient_key.clone() }
+        display_name(v, py) -> Option<String> { v.display_name.clone() }
+        first_name(v, py) -> Option<String> { v.first_name.clone() }
+        last_name(v, py) -> Option<String> { v.last_name.clone() }
+        kind(v, py) -> Bound<'py, PyAny> { enum_out(py, "MemberKind", &v.kind)? }
+        role(v, py) -> String { v.role.clone() }
+        groups(v, py) -> Vec<PyGroupGrant> { wrap(&v.groups) }
+        license_type(v, py) -> String { v.license_type.clone() }
+        inviter(v, py) -> Option<String> { v.inviter.as_ref().map(ToString::to_string) }
+        message(v, py) -> Option<String> { v.message.clone() }
+        created_at(v, py) -> DateTime<Utc> { v.created_at }
+        expires_at(v, py) -> Option<DateTime<Utc>> { v.expires_at }
+        status(v, py) -> Bound<'py, PyAny> { py_enum(py, "InvitationStatus", v.status.as_str())? }
+        send_count(v, py) -> u32 { v.send_count }
+        last_sent_at(v, py) -> Option<DateTime<Utc>> { v.last_sent_at }
+        failed_attempts(v, py) -> u32 { v.failed_attempts }
+        closed_at(v, py) -> Option<DateTime<Utc>> { v.closed_at }
+        member_id(v, py) -> Option<String> { v.member_id.as_ref().map(ToString::to_string) }
+        /// Whether it is by identifier (accepted with an access code).
+        is_by_identifier(v, py) -> bool { v.is_by_identifier() }
+    }
+}
+
+record! {
+    /// One page of invitations, newest first; iterate it, and pass
+    /// `next_cursor` as `after` for the next page.
+    "InvitationPage" PyInvitationPage(enlist::Page<enlist::Invitation>) repr("items", "next_cursor") {
+        items(v, py) -> Vec<PyInvitation> { wrap(&v.items) }
+        next_cursor(v, py) -> Option<String> { v.next_cursor.clone() }
+    }
+
+    fn __iter__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyIterator>> {
+        iterate(py, wrap::<_, PyInvitation>(&self.inner.items))
+    }
+
+    fn __len__(&self) -> usize {
+        self.inner.items.len()
+    }
+}
+
+record! {
+    /// What registration asks for, from the policy.
+    "RegistrationNeeds" PyRegistrationNeeds(enlist::RegistrationNeeds) repr("first_name", "last_name", "phone", "two_factor", "eula_version") {
+        first_name(v, py) -> bool { v.first_name }
+        last_name(v, py) -> bool { v.last_name }
+        phone(v, py) -> bool { v.phone }
+        two_factor(v, py) -> bool { v.two_factor }
+        eula_version(v, py) -> Option<String> { v.eula_version.clone() }
+    }
+}
+
+record! {
+    /// What an invitee sees on the landing page before accepting.
+    "InvitationPreview" PyInvitationPreview(enlist::InvitationPreview) repr("org_name", "recipient", "role", "status") {
+        invitation_id(v, py) -> String { v.invitation_id.to_string() }
+        org_id(v, py) -> String { v.org_id.to_string() }
+        org_name(v, py) -> String { v.org_name.clone() }
+        inviter_name(v, py) -> Option<String> { v.inviter_name.clone() }
+        recipient(v, py) -> String { v.recipient.as_str().to_owned() }
+        email(v, py) -> Option<String> { v.recipient.email().map(str::to_owned) }
+        identifier(v, py) -> Option<String> { contact_identifier(&v.recipient) }
+        display_name(v, py) -> Option<String> { v.display_name.clone() }
+        first_name(v, py) -> Option<String> { v.first_name.clone() }
+        last_name(v, py) -> Option<String> { v.last_name.clone() }
+        role(v, py) -> String { v.role.clone() }
+        kind(v, py) -> Bound<'py, PyAny> { enum_out(py, "MemberKind", &v.kind)? }
+        group_names(v, py) -> Vec<String> { v.group_names.clone() }
+        message(v, py) -> Option<String> { v.message.clone() }
+        expires_at(v, py) -> Option<DateTime<Utc>> { v.expires_at }
+        status(v, py) -> Bound<'py, PyAny> { py_enum(py, "InvitationStatus", v.status.as_str())? }
+        requirements(v, py) -> PyRegistrationNeeds { v.requirements.clone().into() }
+    }
+}
+
+record! {
+    /// The result of accepting an invitation: the new member and the
+    /// accepted invitation.
+    "Acceptance" PyAcceptance(enlist::Acceptance) repr("member", "invitation") {
+        member(v, py) -> PyMember { v.member.clone().into() }
+        invitation(v, py) -> PyInvitation { v.invitation.clone().into() }
+    }
+}
+
+record! {
+    /// An invitation issued in a batch (or resent), with its secret.
+    ///
+    /// `secret` is the accept token (email invitations) or the access code
+    /// (identifier invitations), returned this once; `None` for staged
+    /// invitations. `repr()` never shows it.
+    "IssuedInvitation" PyIssuedInvitation(enlist::IssuedInvitation) repr("index", "invitation", "message_id") {
+        index(v, py) -> usize { v.index }
+        invitation(v, py) -> PyInvitation { v.invitation.clone().into() }
+        secret(v, py) -> Option<String> { v.secret.as_ref().map(|s| s.expose().to_owned()) }
+        message_id(v, py) -> Option<String> { v.message_id.as_ref().map(ToString::to_string) }
+    }
+}
+
+record! {
+    /// Why a recipient got no invitation: a stable `code`, a `message` for
+    /// people, and the facts in `details`.
+    "RejectReason" PyRejectReason(enlist::RejectReason) repr("code", "message") {
+        code(v, py) -> &'static str { v.code() }
+        message(v, py) -> String { v.to_string() }
+        details(v, py) -> Bound<'py, PyAny> {
+            let d = crate::convert::to_dict(py, v)?;
+            if let Ok(dict) = d.cast::<pyo3::types::PyDict>() {
+                dict.del_item("code")?;
+            }
+            d
+        }
+    }
+
+    fn __str__(&self) -> String {
+        self.inner.to_string()
+    }
+}
+
+record! {
+    /// A recipient that got no invitation.
+    "RejectedRecipient" PyRejectedRecipient(enlist::RejectedRecipient) repr("index", "input", "reason") {
+        index(v, py) -> usize { v.index }
+        input(v, py) -> String { v.input.clone() }
+        reason(v, py) -> PyRejectReason { v.reason.clone().into() }
+    }
+}
+
+record! {
+    /// The outcome of a batch: every recipient is either issued an
+    /// invitation or rejected with a reason. Iterating it yields both kinds
+    /// of rows in input order.
+    "InviteReport" PyInviteReport(enlist::InviteReport) repr("batch_id", "issued", "rejected") {
+        batch_id(v, py) -> String { v.batch_id.to_string() }
+        issued(v, py) -> Vec<PyIssuedInvitation> { wrap(&v.issued) }
+        rejected(v, py) -> Vec<PyRejectedRecipient> { wrap(&v.rejected) }
+        /// Recipients in the input.
+        total(v, py) -> usize { v.total() }
+    }
+
+    /// The report as CSV (`index,recipient,status,invitation_id,reason_code,reason`),
+    /// for a "Download report" button. Holds no secrets.
+    fn to_csv(&self) -> String {
+        self.inner.to_csv()
+    }
+
+    fn __len__(&self) -> usize {
+        self.inner.total()
+    }
+
+    fn __iter__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyIterator>> {
+        let mut rows: Vec<(usize, Bound<'py, PyAny>)> = Vec::with_capacity(self.inner.total());
+        for i in &self.inner.issued {
+            rows.push((i.index, PyIssuedInvitation::from(i.clone()).into_pyobject(py)?.into_any()));
+        }
+        for r in &self.inner.rejected {
+            rows.push((r.index, PyRejectedRecipient::from(r.clone()).into_pyobject(py)?.into_any()));
+        }
+        rows.sort_by_key(|(index, _)| *index);
+        iterate(py, rows.into_iter().map(|(_, row)| row).collect::<Vec<_>>())
+    }
+}
+
+record! {
+    /// What happened to one invitation of `send_staged`: sent (`issued`
+    /// holds it with its secret) or not (`code` and `message` say why).
+    "SendOutcome" PySendOutcome(enlist::SendOutcome) repr("invitation_id", "sent", "code") {
+        invitation_id(v, py) -> String {
+            match v {
+                enlist::SendOutcome::Sent(i) => i.invitation.id.to_string(),
+                enlist::SendOutcome::Failed { invitation, .. } => invitation.to_string(),
+            }
+        }
+        sent(v, py) -> bool { matches!(v, enlist::SendOutcome::Sent(_)) }
+        issued(v, py) -> Option<PyIssuedInvitation> {
+            match v {
+                enlist::SendOutcome::Sent(i) => Some(PyIssuedInvitation::from((**i).clone())),
+                enlist::SendOutcome::Failed { .. } => None,
+            }
+        }
+        code(v, py) -> Option<String> {
+            match v {
+                enlist::SendOutcome::Failed { code, .. } => Some(code.clone()),
+                enlist::SendOutcome::Sent(_) => None,
+            }
+        }
+        message(v, py) -> Option<String> {
+            match v {
+                enlist::SendOutcome::Failed { message, .. } => Some(message.clone()),
+                enlist::SendOutcome::Sent(_) => None,
+            }
+        }
+    }
+}
+
+record! {
+    /// The outcome of `send_staged`: one `SendOutcome` per invitation asked
+    /// for, in order. Iterating it yields them.
+    "SendReport" PySendReport(enlist::SendReport) repr("results") {
+        results(v, py) -> Vec<PySendOutcome> { wrap(&v.results) }
+    }
+
+    fn __iter__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyIterator>> {
+        iterate(py, wrap::<_, PySendOutcome>(&self.inner.results))
+    }
+
+    fn __len__(&self) -> usize {
+        self.inner.results.len()
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Import
+// ---------------------------------------------------------------------------
+
+/// An invitation issued by an import, with its file line.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ImportedInvitation {
+    line: usize,
+    batch: usize,
+    issued: enlist::IssuedInvitation,
+}
+
+record! {
+    /// An invitation issued by an import, with the file line it came from
+    /// and the batch it was issued in (an index into `ImportReport.batches`).
+    "ImportedInvitation" PyImportedInvitation(ImportedInvitation) repr("line", "batch", "issued") {
+        line(v, py) -> usize { v.line }
+        batch(v, py) -> usize { v.batch }
+        issued(v, py) -> PyIssuedInvitation { v.issued.clone().into() }
+    }
+}
+
+record! {
+    /// A row of an import that got no invitation.
+    "ImportRejection" PyImportRejection(enlist::ImportRejection) repr("line", "input", "message") {
+        line(v, py) -> usize { v.line }
+        /// The batch the row was in; `None` when it was rejected before the
+        /// batches ran.
+        batch(v, py) -> Option<usize> { v.batch }
+        input(v, py) -> String { v.input.clone() }
+        reason(v, py) -> PyRejectReason { v.reason.clone().into() }
+        message(v, py) -> String { v.message.clone() }
+    }
+}
+
+record! {
+    /// Why an import stopped before its last batch.
+    "ImportInterruption" PyImportInterruption(enlist::ImportInterruption) repr("batch", "code", "unprocessed_lines") {
+        batch(v, py) -> usize { v.batch }
+        code(v, py) -> String { v.code.clone() }
+        message(v, py) -> String { v.message.clone() }
+        unprocessed_lines(v, py) -> Vec<usize> { v.unprocessed_lines.clone() }
+    }
+}
+
+record! {
+    /// A row of an import file that could not be read as a recipient.
+    "ImportRowError" PyImportRowError(enlist::ImportRowError) repr("line", "message") {
+        line(v, py) -> usize { v.line }
+        message(v, py) -> String { v.message.clone() }
+    }
+
+    fn __str__(&self) -> String {
+        self.inner.to_string()
+    }
+}
+
+impl PyImportReport {
+    fn issued_rows(&self) -> Vec<PyImportedInvitation> {
+        self.inner
+            .issued()
+            .map(|i| {
+                PyImportedInvitation::from(ImportedInvitation {
+                    line: i.line,
+                    batch: i.batch,
+                    issued: i.issued.clone(),
+                })
+            })
+            .collect()
+    }
+}
+
+record! {
+    /// The outcome of `import_invitations`: every row of the file is in
+    /// exactly one place (a sheet error, a rejection, an issued invitation,
+    /// or an unprocessed line after an interruption). Iterating it yields
+    /// the issued, rejected and unreadable rows by line.
+    "ImportReport" PyImportReport(enlist::ImportReport) repr("issued_count", "failed_count", "interrupted") {
+        ignored_columns(v, py) -> Vec<String> { v.ignored_columns.clone() }
+        sheet_errors(v, py) -> Vec<PyImportRowError> { wrap(&v.sheet_errors) }
+        rejected_rows(v, py) -> Vec<PyImportRejection> { wrap(&v.rejected_rows) }
+        batches(v, py) -> Vec<PyInviteReport> { wrap(&v.batches) }
+        batch_lines(v, py) -> Vec<Vec<usize>> { v.batch_lines.clone() }
+        interrupted(v, py) -> Option<PyImportInterruption> { v.interrupted.clone().map(Into::into) }
+        issued_count(v, py) -> usize { v.issued_count() }
+        failed_count(v, py) -> usize { v.failed_count() }
+    }
+
+    /// The invitations issued, in file order, with their lines.
+    fn issued(&self) -> Vec<PyImportedInvitation> {
+        self.issued_rows()
+    }
+
+    /// Every rejected row, by line.
+    fn rejected(&self) -> Vec<PyImportRejection> {
+        self.inner.rejected().map(Into::into).collect()
+    }
+
+    /// The file line of recipient `index` of batch `batch`.
+    fn line(&self, batch: usize, index: usize) -> Option<usize> {
+        self.inner.line(batch, index)
+    }
+
+    /// The report as CSV, one row per line of the file. Holds no secrets.
+    fn to_csv(&self) -> String {
+        self.inner.to_csv()
+    }
+
+    fn __iter__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyIterator>> {
+        let mut rows: Vec<(usize, Bound<'py, PyAny>)> = Vec::new();
+        for i in self.issued_rows() {
+            rows.push((i.inner.line, i.into_pyobject(py)?.into_any()));
+        }
+        for r in self.inner.rejected() {
+            rows.push((r.line, PyImportRejection::from(r).into_pyobject(py)?.into_any()));
+        }
+        for e in &self.inner.sheet_errors {
+            rows.push((e.line, PyImportRowError::from(e.clone()).into_pyobject(py)?.into_any()));
+        }
+        rows.sort_by_key(|(line, _)| *line);
+        iterate(py, rows.into_iter().map(|(_, row)| row).collect::<Vec<_>>())
+    }
+}
+
+record! {
+    /// A group named in an import row, before it is resolved.
+    "ImportGroup" PyImportGroup(enlist::ImportGroup) repr("name", "role") {
+        name(v, py) -> String { v.name.clone() }
+        role(v, py) -> Bound<'py, PyAny> { enum_out(py, "GroupRole", &v.role)? }
+    }
+}
+
+record! {
+    /// One person to invite, read from one row of an import file.
+    "ImportRow" PyImportRow(enlist::ImportRow) repr("line", "input", "groups") {
+        line(v, py) -> usize { v.line }
+        input(v, py) -> crate::inputs::PyRecipientInput { v.input.clone().into() }
+        groups(v, py) -> Vec<PyImportGroup> { wrap(&v.groups) }
+    }
+}
+
+record! {
+    /// An import file as read by `parse_import` (nothing resolved or stored).
+    "ImportSheet" PyImportSheet(enlist::ImportSheet) repr("rows", "errors", "ignored_columns") {
+        rows(v, py) -> Vec<PyImportRow> { wrap(&v.rows) }
+        errors(v, py) -> Vec<PyImportRowError> { wrap(&v.errors) }
+        ignored_columns(v, py) -> Vec<String> { v.ignored_columns.clone() }
+    }
+
+    fn __len__(&self) -> usize {
+        self.inner.rows.len()
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The invitation link
+// ---------------------------------------------------------------------------
+
+record! {
+    /// The organization's shareable invitation link (without its secret).
+    "InviteLink" PyInviteLink(enlist::InviteLink) repr("org_id", "role", "active", "uses") {
+        org_id(v, py) -> String { v.org_id.to_string() }
+        role(v, py) -> String { v.role.clone() }
+        kind(v, py) -> Bound<'py, PyAny> { enum_out(py, "MemberKind", &v.kind)? }
+        groups(v, py) -> Vec<PyGroupGrant> { wrap(&v.groups) }
+        license_type(v, py) -> String { v.license_type.clone() }
+        active(v, py) -> bool { v.active }
+        created_by(v, py) -> Option<String> { v.created_by.as_ref().map(ToString::to_string) }
+        created_at(v, py) -> DateTime<Utc> { v.created_at }
+        uses(v, py) -> u64 { v.uses }
+    }
+}
+
+record! {
+    /// What the link's landing page shows.
+    "LinkPreview" PyLinkPreview(enlist::LinkPreview) repr("org_name", "role", "kind") {
+        org_id(v, py) -> String { v.org_id.to_string() }
+        org_name(v, py) -> String { v.org_name.clone() }
+        role(v, py) -> String { v.role.clone() }
+        kind(v, py) -> Bound<'py, PyAny> { enum_out(py, "MemberKind", &v.kind)? }
+        group_names(v, py) -> Vec<String> { v.group_names.clone() }
+        requirements(v, py) -> PyRegistrationNeeds { v.requirements.clone().into() }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Audit trail
+// ---------------------------------------------------------------------------
+
+record! {
+    /// Who performs a command: pass an `Actor`, a member id, or a `Member`
+    /// as `actor=`.
+    ///
+    /// `Actor.system()` is the host application itself (allowed
+    /// everything); `Actor.member(id)` a member, authorized by role;
+    /// `Actor.account(user_ref)` and `Actor.anonymous()` appear in the audit
+    /// trail for invitees.
+    "Actor" PyActor(enlist::Actor) repr("kind", "id") {
+        kind(v, py) -> Bound<'py, PyAny> {
+            let kind = match v {
+                enlist::Actor::System => "system",
+                enlist::Actor::Member(_) => "member",
+                enlist::Actor::Account(_) => "account",
+                _ => "anonymous",
+            };
+            py_enum(py, "ActorKind", kind)?
+        }
+        /// The member id or the account's user_ref; `None` otherwise.
+        id(v, py) -> Option<String> {
+            match v {
+                enlist::Actor::Member(id) => Some(id.to_string()),
+                enlist::Actor::Account(r) => Some(r.clone()),
+                _ => None,
+            }
+        }
+    }
+
+    /// The host application itself: allowed everything.
+    #[staticmethod]
+    fn system() -> Self {
+        enlist::Actor::System.into()
+    }
+
+    /// A member, authorized by role and group roles.
+    #[staticmethod]
+    fn member(member: crate::inputs::MemberRef) -> Self {
+        enlist::Actor::Member(member.0).into()
+    }
+
+    /// A person acting on their own invitation: the host's account id.
+    #[staticmethod]
+    fn account(user_ref: String) -> Self {
+        enlist::Actor::Account(user_ref).into()
+    }
+
+    /// Someone holding an invitation's secret without an account.
+    #[staticmethod]
+    fn anonymous() -> Self {
+        enlist::Actor::Anonymous.into()
+    }
+
+    fn __str__(&self) -> String {
+        self.inner.to_string()
+    }
+}
+
+record! {
+    /// One entry of the audit trail. `kind` says what happened; `data`
+    /// holds the facts (as plain Python data).
+    "Event" PyEvent(enlist::Event) repr("seq", "kind", "actor") {
+        org_id(v, py) -> String { v.org_id.to_string() }
+        seq(v, py) -> u64 { v.seq }
+        at(v, py) -> DateTime<Utc> { v.at }
+        actor(v, py) -> PyActor { v.actor.clone().into() }
+        kind(v, py) -> Bound<'py, PyAny> {
+            let d = crate::convert::to_dict(py, &v.kind)?;
+            let kind: String = d.get_item("type")?.extract()?;
+            py_enum(py, "EventKind", &kind)?
+        }
+        data(v, py) -> Bound<'py, PyAny> {
+            let d = crate::convert::to_dict(py, &v.kind)?;
+            if let Ok(dict) = d.cast::<pyo3::types::PyDict>() {
+                dict.del_item("type")?;
+            }
+            d
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Outbox
+// ---------------------------------------------------------------------------
+
+record! {
+    /// A rendered invitation email. `message_id` is stable across retries:
+    /// pass it to your provider as an idempotency key.
+    "OutgoingEmail" PyOutgoingEmail(enlist::OutgoingEmail) repr("message_id", "to", "subject") {
+        message_id(v, py) -> String { v.message_id.to_string() }
+        to(v, py) -> String { v.to.clone() }
+        to_name(v, py) -> Option<String> { v.to_name.clone() }
+        subject(v, py) -> String { v.subject.clone() }
+        text_body(v, py) -> String { v.text_body.clone() }
+        /// The link to accept (contains the secret token).
+        accept_url(v, py) -> String { v.accept_url.clone() }
+        org_name(v, py) -> String { v.org_name.clone() }
+        inviter_name(v, py) -> Option<String> { v.inviter_name.clone() }
+        personal_message(v, py) -> Option<String> { v.personal_message.clone() }
+        expires_at(v, py) -> DateTime<Utc> { v.expires_at }
+    }
+}
+
+record! {
+    /// A message in the outbox.
+    "OutboxMessage" PyOutboxMessage(enlist::OutboxMessage) repr("id", "status", "attempts") {
+        id(v, py) -> String { v.id.to_string() }
+        org_id(v, py) -> String { v.org_id.to_string() }
+        invitation_id(v, py) -> String { v.invitation_id.to_string() }
+        email(v, py) -> PyOutgoingEmail { v.email.clone().into() }
+        status(v, py) -> Bound<'py, PyAny> { enum_out(py, "OutboxStatus", &v.status)? }
+        attempts(v, py) -> u32 { v.attempts }
+        next_attempt_at(v, py) -> DateTime<Utc> { v.next_attempt_at }
+        last_error(v, py) -> Option<String> { v.last_error.clone() }
+        created_at(v, py) -> DateTime<Utc> { v.created_at }
+        sent_at(v, py) -> Option<DateTime<Utc>> { v.sent_at }
+    }
+}
+
+record! {
+    /// What one `deliver_pending` run did, by message id.
+    "DeliveryReport" PyDeliveryReport(enlist::DeliveryReport) repr("sent", "retrying", "failed") {
+        sent(v, py) -> Vec<String> { ids(&v.sent) }
+        retrying(v, py) -> Vec<String> { ids(&v.retrying) }
+        failed(v, py) -> Vec<String> { ids(&v.failed) }
+    }
+
+    /// Messages attempted in this run.
+    fn __len__(&self) -> usize {
+        self.inner.sent.len() + self.inner.retrying.len() + self.inner.failed.len()
+    }
+}
+
+/// A duration of seconds as a `timedelta` (for getters of input classes).
+pub(crate) fn delta(secs: u64) -> TimeDelta {
+    secs_out(secs)
+}

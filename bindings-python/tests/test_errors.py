@@ -1,0 +1,122 @@
+"""Every error family is its own exception class under enlist.EnlistError,
+with the stable code and the facts as attributes; a failed command changes
+nothing."""
+
+from __future__ import annotations
+
+import datetime as dt
+import pickle
+
+import pytest
+
+import enlist
+from enlist import ErrorFamily
+
+from conftest import World, make_world
+
+FAMILIES = {
+    enlist.InvalidInputError: ErrorFamily.INVALID_INPUT,
+    enlist.LimitExceededError: ErrorFamily.LIMIT_EXCEEDED,
+    enlist.PermissionDeniedError: ErrorFamily.PERMISSION_DENIED,
+    enlist.NotFoundError: ErrorFamily.NOT_FOUND,
+    enlist.ConflictError: ErrorFamily.CONFLICT,
+    enlist.ExpiredError: ErrorFamily.EXPIRED,
+    enlist.RevokedError: ErrorFamily.REVOKED,
+    enlist.StorageError: ErrorFamily.STORAGE,
+    enlist.MailError: ErrorFamily.MAIL,
+}
+
+
+def test_the_hierarchy() -> None:
+    assert issubclass(enlist.EnlistError, Exception)
+    assert {c.family for c in FAMILIES} == set(ErrorFamily)
+    for cls, family in FAMILIES.items():
+        assert issubclass(cls, enlist.EnlistError)
+        assert cls.family is family
+    distinct = set(FAMILIES)
+    assert len(distinct) == 9
+
+
+def event_count(world: World) -> int:
+    return len(world.engine.events(world.org, actor=world.owner, limit=1000))
+
+
+def test_each_family_is_raised_with_its_facts_and_changes_nothing(engine, clock) -> None:
+    world = make_world(engine, clock, enlist.Policy(max_batch=1))
+    e, org, owner = world.engine, world.org, world.owner
+    before = event_count(world)
+
+    with pytest.raises(enlist.InvalidInputError) as invalid:
+        e.rename_organization(org, actor=owner, name="Bad\r\nBcc: x@evil.example")
+    assert (invalid.value.code, invalid.value.field) == ("invalid_input", "name")
+    assert "control characters" in invalid.value.reason
+
+    with pytest.raises(enlist.LimitExceededError) as limit:
+        e.invite(org, "a@acme.example b@acme.example", actor=owner)
+    assert (limit.value.limit, limit.value.max, limit.value.actual) == ("batch_size", 1, 2)
+
+    with pytest.raises(enlist.PermissionDeniedError) as denied:
+        e.invite(org, "a@acme.example", actor=enlist.Actor.account("acct-stranger"))
+    assert denied.value.permission is enlist.Permission.VIEW_MEMBERS
+    assert denied.value.context is not None and "granting role" in denied.value.context
+    assert denied.value.actor == "account acct-stranger"
+
+    with pytest.raises(enlist.NotFoundError) as missing:
+        e.group(org, "grp_missing", actor=owner)
+    assert (missing.value.code, missing.value.group) == ("unknown_group", "grp_missing")
+    with pytest.raises(enlist.NotFoundError) as no_member:
+        e.member(org, "mem_missing", actor=owner)
+    assert (no_member.value.entity, no_member.value.id) == ("member", "mem_missing")
+
+    assert event_count(world) == before, "no failed command appended an event"
+    assert e.organization(org) == org
+
+
+def test_conflict_expired_revoked(world: World) -> None:
+    e, org, owner, clock = world.engine, world.org, world.owner, world.clock
+    (bob,) = e.invite(org, "bob@acme.example", actor=owner).issued
+    report = e.invite(org, "Bob@ACME.example", actor=owner)
+    assert report.rejected[0].reason.code == "already_invited"
+    assert report.rejected[0].reason.details == {"invitation": bob.invitation.id}
+
+    e.revoke(org, bob.invitation, actor=owner)
+    with pytest.raises(enlist.RevokedError) as revoked:
+        e.decline(bob.secret)
+    assert revoked.value.invitation == bob.invitation.id
+
+    (cat,) = e.invite(org, "cat@acme.example", actor=owner).issued
+    clock.advance(dt.timedelta(days=7))
+    with pytest.raises(enlist.ExpiredError) as expired:
+        e.decline(cat.secret)
+    assert expired.value.expired_at == clock.now()
+
+    with pytest.raises(enlist.ConflictError) as conflict:
+        e.remove_member(org, owner, actor=owner)
+    assert conflict.value.code == "conflict" and "owner" in conflict.value.reason
+
+
+def test_catching_the_base_class_and_the_message(world: World) -> None:
+    try:
+        world.engine.organization("org_missing")
+    except enlist.EnlistError as err:
+        assert isinstance(err, enlist.NotFoundError)
+        assert err.code == "not_found"
+        assert err.message == str(err) == "organization not found: org_missing"
+        assert err.facts == {"entity": "organization", "id": "org_missing"}
+    else:
+        pytest.fail("no error raised")
+
+
+def test_errors_pickle_with_their_facts(world: World) -> None:
+    with pytest.raises(enlist.NotFoundError) as err:
+        world.engine.organization("org_missing")
+    copy = pickle.loads(pickle.dumps(err.value))
+    assert type(copy) is enlist.NotFoundError
+    assert (copy.code, copy.id, str(copy)) == ("not_found", "org_missing", str(err.value))
+
+
+def test_scripts_may_raise_the_classes_themselves() -> None:
+    err = enlist.MailError("bounced", permanent=True)
+    assert err.code == "mail" and err.permanent and err.facts == {"permanent": True}
+    assert enlist.MailError("x").permanent is False
+    assert enlist.NotFoundError("gone").id is None
