@@ -1,0 +1,647 @@
+//! The engine object: every command of `enlist::Enlist`, with ids as
+//! strings, records in and out, and errors mapped to [`EnlistError`].
+
+use crate::callbacks::{Clock, ClockAdapter, Mailer, MailerAdapter};
+use crate::error::EnlistError;
+use crate::time::time_in;
+use crate::types::*;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+type Result<T, E = EnlistError> = std::result::Result<T, E>;
+
+/// The enlist engine: organizations, groups, roles, invitations, members,
+/// the invitation link and the outbox, over a store. Safe to share between
+/// threads; every call runs in one store transaction.
+#[derive(uniffi::Object)]
+pub struct Enlist {
+    inner: enlist::Enlist,
+}
+
+impl std::fmt::Debug for Enlist {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.inner.fmt(f)
+    }
+}
+
+impl Enlist {
+    /// An engine over `store` with the given clock and settings.
+    pub(crate) fn over(
+        store: Arc<dyn enlist::Store>,
+        clock: Option<Arc<dyn Clock>>,
+        config: Option<EngineConfig>,
+    ) -> Self {
+        let mut inner = enlist::Enlist::new(store);
+        if let Some(clock) = clock {
+            inner = inner.with_clock(Arc::new(ClockAdapter(clock)));
+        }
+        if let Some(config) = config {
+            inner = inner.with_config(config.into());
+        }
+        Self { inner }
+    }
+
+    /// The core engine, for Rust code that links this crate.
+    pub fn core(&self) -> &enlist::Enlist {
+        &self.inner
+    }
+}
+
+#[uniffi::export]
+impl Enlist {
+    // -- Construction ------------------------------------------------------
+
+    /// An engine over a fresh in-memory store (gone when the engine is):
+    /// for tests, previews and demos. `clock` defaults to the system clock.
+    #[uniffi::constructor(default(clock = None, config = None))]
+    pub fn in_memory(clock: Option<Arc<dyn Clock>>, config: Option<EngineConfig>) -> Arc<Self> {
+        Arc::new(Self::over(
+            Arc::new(enlist::MemoryStore::new()),
+            clock,
+            config,
+        ))
+    }
+
+    /// An engine over a SQLite database file (created when missing, its
+    /// schema brought up to date): put it in the app's private storage
+    /// (`Context.getFilesDir()` on Android, Application Support on iOS).
+    #[uniffi::constructor(default(clock = None, config = None))]
+    pub fn open_sqlite(
+        path: String,
+        clock: Option<Arc<dyn Clock>>,
+        config: Option<EngineConfig>,
+    ) -> Result<Arc<Self>> {
+        let store = enlist_sqlite::SqliteStore::open(&path)?;
+        Ok(Arc::new(Self::over(Arc::new(store), clock, config)))
+    }
+
+    /// The engine's current time (its clock's).
+    pub fn now(&self) -> SystemTime {
+        crate::time::time_out(self.inner.now())
+    }
+
+    // -- Organizations, policy, roles, audit ------------------------------
+
+    /// Creates an organization with its first owner.
+    pub fn create_organization(&self, new: NewOrganization) -> Result<CreatedOrganization> {
+        let (org, owner) = self.inner.create_organization(new.into())?;
+        Ok(CreatedOrganization {
+            organization: org.into(),
+            owner: owner.into(),
+        })
+    }
+
+    /// An organization.
+    pub fn organization(&self, org_id: String) -> Result<Organization> {
+        Ok(self.inner.organization(&org_id.into())?.into())
+    }
+
+    /// Renames an organization. Needs `ManagePolicy`.
+    pub fn rename_organization(
+        &self,
+        org_id: String,
+        actor: Actor,
+        name: String,
+    ) -> Result<Organization> {
+        Ok(self
+            .inner
+            .rename_organization(&org_id.into(), &actor.into(), &name)?
+            .into())
+    }
+
+    /// Replaces an organization's policy. Needs `ManagePolicy`.
+    pub fn update_policy(
+        &self,
+        org_id: String,
+        actor: Actor,
+        policy: Policy,
+    ) -> Result<Organization> {
+        Ok(self
+            .inner
+            .update_policy(&org_id.into(), &actor.into(), policy.into())?
+            .into())
+    }
+
+    /// Every role of the organization: built-ins first, then custom roles.
+    pub fn roles(&self, org_id: String) -> Result<Vec<Role>> {
+        Ok(self
+            .inner
+            .roles(&org_id.into())?
+            .into_iter()
+            .map(Into::into)
+            .collect())
+    }
+
+    /// Defines (or redefines) a custom role. Needs `ManageRoles` and every
+    /// permission the role holds.
+    pub fn define_role(
+        &self,
+        org_id: String,
+        actor: Actor,
+        name: String,
+        permissions: Vec<Permission>,
+    ) -> Result<Role> {
+        let set = permissions.into_iter().map(Into::into).collect();
+        Ok(self
+            .inner
+            .define_role(&org_id.into(), &actor.into(), &name, set)?
+            .into())
+    }
+
+    /// Deletes a custom role nobody holds. Needs `ManageRoles`.
+    pub fn delete_role(&self, org_id: String, actor: Actor, name: String) -> Result<()> {
+        Ok(self
+            .inner
+            .delete_role(&org_id.into(), &actor.into(), &name)?)
+    }
+
+    /// The audit trail after position `after` (0 for the start), at most
+    /// `limit` events (1 to 1000). Needs `ViewAudit`.
+    pub fn events(
+        &self,
+        org_id: String,
+        actor: Actor,
+        after: u64,
+        limit: u32,
+    ) -> Result<Vec<Event>> {
+        Ok(self
+            .inner
+            .events(&org_id.into(), &actor.into(), after, limit)?
+            .into_iter()
+            .map(Into::into)
+            .collect())
+    }
+
+    // -- Groups ------------------------------------------------------------
+
+    /// Creates a group. Needs `ManageGroups`.
+    pub fn create_group(&self, org_id: String, actor: Actor, new: NewGroup) -> Result<Group> {
+        Ok(self
+            .inner
+            .create_group(&org_id.into(), &actor.into(), new.into())?
+            .into())
+    }
+
+    /// Changes a group's name, description or default flag.
+    pub fn update_group(
+        &self,
+        org_id: String,
+        actor: Actor,
+        group_id: String,
+        update: GroupUpdate,
+    ) -> Result<Group> {
+        Ok(self
+            .inner
+            .update_group(
+                &org_id.into(),
+                &actor.into(),
+                &group_id.into(),
+                update.into(),
+            )?
+            .into())
+    }
+
+    /// Deletes a group; its members stay in the organization. Returns how
+    /// many members were detached.
+    pub fn delete_group(&self, org_id: String, actor: Actor, group_id: String) -> Result<u64> {
+        Ok(self
+            .inner
+            .delete_group(&org_id.into(), &actor.into(), &group_id.into())?)
+    }
+
+    /// A group.
+    pub fn group(&self, org_id: String, actor: Actor, group_id: String) -> Result<Group> {
+        Ok(self
+            .inner
+            .group(&org_id.into(), &actor.into(), &group_id.into())?
+            .into())
+    }
+
+    /// Groups, searched by name and sorted.
+    pub fn list_groups(
+        &self,
+        org_id: String,
+        actor: Actor,
+        query: GroupQuery,
+    ) -> Result<Vec<Group>> {
+        Ok(self
+            .inner
+            .list_groups(&org_id.into(), &actor.into(), &query.into())?
+            .into_iter()
+            .map(Into::into)
+            .collect())
+    }
+
+    /// Adds a member to a group (as a plain member when `role` is `None`).
+    #[uniffi::method(default(role = None))]
+    pub fn add_group_member(
+        &self,
+        org_id: String,
+        actor: Actor,
+        group_id: String,
+        member_id: String,
+        role: Option<GroupRole>,
+    ) -> Result<()> {
+        Ok(self.inner.add_group_member(
+            &org_id.into(),
+            &actor.into(),
+            &group_id.into(),
+            &member_id.into(),
+            role.map(Into::into),
+        )?)
+    }
+
+    /// Changes a member's role in a group.
+    pub fn set_group_role(
+        &self,
+        org_id: String,
+        actor: Actor,
+        group_id: String,
+        member_id: String,
+        role: GroupRole,
+    ) -> Result<()> {
+        Ok(self.inner.set_group_role(
+            &org_id.into(),
+            &actor.into(),
+            &group_id.into(),
+            &member_id.into(),
+            role.into(),
+        )?)
+    }
+
+    /// Takes a member out of a group.
+    pub fn remove_group_member(
+        &self,
+        org_id: String,
+        actor: Actor,
+        group_id: String,
+        member_id: String,
+    ) -> Result<()> {
+        Ok(self.inner.remove_group_member(
+            &org_id.into(),
+            &actor.into(),
+            &group_id.into(),
+            &member_id.into(),
+        )?)
+    }
+
+    // -- Invitations -------------------------------------------------------
+
+    /// Invites a batch: each recipient is issued an invitation (its secret
+    /// returned once, its email queued in the outbox) or rejected with a
+    /// reason; rejections do not fail the batch.
+    pub fn invite(
+        &self,
+        org_id: String,
+        actor: Actor,
+        request: InviteRequest,
+    ) -> Result<InviteReport> {
+        Ok(self
+            .inner
+            .invite(&org_id.into(), &actor.into(), request.into())?
+            .into())
+    }
+
+    /// Sends staged invitations; one outcome per id, in order.
+    pub fn send_staged(
+        &self,
+        org_id: String,
+        actor: Actor,
+        invitation_ids: Vec<String>,
+    ) -> Result<SendReport> {
+        let ids: Vec<enlist::InvitationId> = invitation_ids.into_iter().map(Into::into).collect();
+        let report = self
+            .inner
+            .send_staged(&org_id.into(), &actor.into(), &ids)?;
+        Ok(SendReport {
+            results: report.results.into_iter().map(Into::into).collect(),
+        })
+    }
+
+    /// Sends an invitation again with a new secret and expiry.
+    pub fn resend(
+        &self,
+        org_id: String,
+        actor: Actor,
+        invitation_id: String,
+    ) -> Result<IssuedInvitation> {
+        Ok(self
+            .inner
+            .resend(&org_id.into(), &actor.into(), &invitation_id.into())?
+            .into())
+    }
+
+    /// Revokes an open invitation.
+    pub fn revoke(
+        &self,
+        org_id: String,
+        actor: Actor,
+        invitation_id: String,
+    ) -> Result<Invitation> {
+        Ok(self
+            .inner
+            .revoke(&org_id.into(), &actor.into(), &invitation_id.into())?
+            .into())
+    }
+
+    /// An invitation, its status as of now.
+    pub fn invitation(
+        &self,
+        org_id: String,
+        actor: Actor,
+        invitation_id: String,
+    ) -> Result<Invitation> {
+        Ok(self
+            .inner
+            .invitation(&org_id.into(), &actor.into(), &invitation_id.into())?
+            .into())
+    }
+
+    /// A page of invitations. Needs `ViewMembers`.
+    pub fn list_invitations(
+        &self,
+        org_id: String,
+        actor: Actor,
+        query: InvitationQuery,
+    ) -> Result<InvitationPage> {
+        Ok(self
+            .inner
+            .list_invitations(&org_id.into(), &actor.into(), &query.into())?
+            .into())
+    }
+
+    /// Persists the expiry of every invitation due at `now`; returns how
+    /// many. Run it from a periodic job.
+    pub fn expire_due(&self, now: SystemTime) -> Result<u64> {
+        let n = self.inner.expire_due(time_in("now", now)?)?;
+        Ok(u64::try_from(n).unwrap_or(u64::MAX))
+    }
+
+    // -- The invitee's side ------------------------------------------------
+
+    /// What the landing page shows for a token (or a whole accept URL).
+    pub fn preview(&self, token: String) -> Result<InvitationPreview> {
+        Ok(self.inner.preview(&token)?.into())
+    }
+
+    /// Accepts an email invitation by its token (or a whole accept URL).
+    pub fn accept(&self, token: String, registration: Registration) -> Result<Acceptance> {
+        Ok(self.inner.accept(&token, registration.into())?.into())
+    }
+
+    /// Accepts an invitation by identifier with its access code. Wrong codes
+    /// count; at the policy's limit the invitation is locked.
+    pub fn accept_with_code(
+        &self,
+        org_id: String,
+        identifier: String,
+        code: String,
+        registration: Registration,
+    ) -> Result<Acceptance> {
+        Ok(self
+            .inner
+            .accept_with_code(&org_id.into(), &identifier, &code, registration.into())?
+            .into())
+    }
+
+    /// Declines an invitation by its token.
+    pub fn decline(&self, token: String) -> Result<Invitation> {
+        Ok(self.inner.decline(&token)?.into())
+    }
+
+    // -- Invitation link and self-registration ------------------------------
+
+    /// Activates the organization's invitation link with a new secret and
+    /// returns its URL (shown this once). Needs `ManageInviteLink`.
+    pub fn activate_invite_link(
+        &self,
+        org_id: String,
+        actor: Actor,
+        spec: LinkSpec,
+    ) -> Result<ActivatedLink> {
+        let (link, url) =
+            self.inner
+                .activate_invite_link(&org_id.into(), &actor.into(), spec.into())?;
+        Ok(ActivatedLink {
+            link: link.into(),
+            url: url.expose().to_owned(),
+        })
+    }
+
+    /// Deactivates the invitation link: its URL stops working for good.
+    pub fn deactivate_invite_link(&self, org_id: String, actor: Actor) -> Result<()> {
+        Ok(self
+            .inner
+            .deactivate_invite_link(&org_id.into(), &actor.into())?)
+    }
+
+    /// The invitation link, if one was ever activated.
+    pub fn invite_link(&self, org_id: String, actor: Actor) -> Result<Option<InviteLink>> {
+        Ok(self
+            .inner
+            .invite_link(&org_id.into(), &actor.into())?
+            .map(Into::into))
+    }
+
+    /// What the link's landing page shows.
+    pub fn preview_link(&self, token: String) -> Result<LinkPreview> {
+        Ok(self.inner.preview_link(&token)?.into())
+    }
+
+    /// Joins by the invitation link; `contact` is the person's email (or
+    /// identifier).
+    pub fn join_by_link(
+        &self,
+        token: String,
+        contact: String,
+        registration: Registration,
+    ) -> Result<Member> {
+        Ok(self
+            .inner
+            .join_by_link(&token, &contact, registration.into())?
+            .into())
+    }
+
+    /// Registers without an invitation, where the policy allows it.
+    pub fn self_register(
+        &self,
+        org_id: String,
+        contact: String,
+        registration: Registration,
+    ) -> Result<Member> {
+        Ok(self
+            .inner
+            .self_register(&org_id.into(), &contact, registration.into())?
+            .into())
+    }
+
+    // -- Members -----------------------------------------------------------
+
+    /// A member.
+    pub fn member(&self, org_id: String, actor: Actor, member_id: String) -> Result<Member> {
+        Ok(self
+            .inner
+            .member(&org_id.into(), &actor.into(), &member_id.into())?
+            .into())
+    }
+
+    /// A page of members. Needs `ViewMembers`.
+    pub fn list_members(
+        &self,
+        org_id: String,
+        actor: Actor,
+        query: MemberQuery,
+    ) -> Result<MemberPage> {
+        Ok(self
+            .inner
+            .list_members(&org_id.into(), &actor.into(), &query.into())?
+            .into())
+    }
+
+    /// Edits a member's names, role, groups or license type.
+    pub fn update_member(
+        &self,
+        org_id: String,
+        actor: Actor,
+        member_id: String,
+        update: MemberUpdate,
+    ) -> Result<Member> {
+        Ok(self
+            .inner
+            .update_member(
+                &org_id.into(),
+                &actor.into(),
+                &member_id.into(),
+                update.into(),
+            )?
+            .into())
+    }
+
+    /// Deactivates a member (frees their seat).
+    pub fn deactivate_member(
+        &self,
+        org_id: String,
+        actor: Actor,
+        member_id: String,
+    ) -> Result<Member> {
+        Ok(self
+            .inner
+            .deactivate_member(&org_id.into(), &actor.into(), &member_id.into())?
+            .into())
+    }
+
+    /// Reactivates an inactive member, if a seat is free.
+    pub fn reactivate_member(
+        &self,
+        org_id: String,
+        actor: Actor,
+        member_id: String,
+    ) -> Result<Member> {
+        Ok(self
+            .inner
+            .reactivate_member(&org_id.into(), &actor.into(), &member_id.into())?
+            .into())
+    }
+
+    /// Removes a member (a tombstone stays).
+    pub fn remove_member(&self, org_id: String, actor: Actor, member_id: String) -> Result<Member> {
+        Ok(self
+            .inner
+            .remove_member(&org_id.into(), &actor.into(), &member_id.into())?
+            .into())
+    }
+
+    /// Records that a member was active at `at` (never moves backwards).
+    pub fn record_activity(&self, org_id: String, member_id: String, at: SystemTime) -> Result<()> {
+        let at = time_in("at", at)?;
+        Ok(self
+            .inner
+            .record_activity(&org_id.into(), &member_id.into(), at)?)
+    }
+
+    /// Seats used and pending per license type. Needs `ViewMembers`.
+    pub fn license_usage(&self, org_id: String, actor: Actor) -> Result<Vec<LicenseUsage>> {
+        Ok(self
+            .inner
+            .license_usage(&org_id.into(), &actor.into())?
+            .into_iter()
+            .map(Into::into)
+            .collect())
+    }
+
+    // -- Import ------------------------------------------------------------
+
+    /// Invites everyone in an import file (CSV or XLSX bytes), in batches;
+    /// the report places every row of the file.
+    pub fn import_invitations(
+        &self,
+        org_id: String,
+        actor: Actor,
+        bytes: Vec<u8>,
+        format: ImportFormat,
+        defaults: ImportDefaults,
+    ) -> Result<ImportReport> {
+        Ok(self
+            .inner
+            .import_invitations(
+                &org_id.into(),
+                &actor.into(),
+                &bytes,
+                format.into(),
+                defaults.into(),
+            )?
+            .into())
+    }
+
+    // -- Outbox ------------------------------------------------------------
+
+    /// Sends up to `limit` due invitation emails through `mailer`, records
+    /// each outcome, and schedules retries of failures with backoff.
+    pub fn deliver_pending(&self, mailer: Arc<dyn Mailer>, limit: u32) -> Result<DeliveryReport> {
+        let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+        Ok(self
+            .inner
+            .deliver_pending(&MailerAdapter(mailer), limit)?
+            .into())
+    }
+
+    /// Claims up to `limit` due messages (of one organization, or all) for
+    /// delivery by the app's own queue; report each with `mark_sent` or
+    /// `mark_failed`.
+    #[uniffi::method(default(org_id = None))]
+    pub fn claim_due(&self, limit: u32, org_id: Option<String>) -> Result<Vec<OutboxMessage>> {
+        let org = org_id.map(enlist::OrgId::from);
+        let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+        Ok(self
+            .inner
+            .claim_due(org.as_ref(), limit)?
+            .into_iter()
+            .map(Into::into)
+            .collect())
+    }
+
+    /// Records a delivery; `false` if the message was no longer queued.
+    pub fn mark_sent(&self, message_id: String) -> Result<bool> {
+        Ok(self.inner.mark_sent(&message_id.into())?)
+    }
+
+    /// Records a failed delivery: retried after a backoff, or given up when
+    /// `permanent` or out of attempts. Returns the message's new status, or
+    /// `None` if it was no longer queued.
+    pub fn mark_failed(
+        &self,
+        message_id: String,
+        error: String,
+        permanent: bool,
+    ) -> Result<Option<OutboxStatus>> {
+        Ok(self
+            .inner
+            .mark_failed(&message_id.into(), &error, permanent)?
+            .map(Into::into))
+    }
+
+    /// A message of the outbox, to show its delivery state.
+    pub fn outbox_message(&self, message_id: String) -> Result<OutboxMessage> {
+        Ok(self.inner.outbox_message(&message_id.into())?.into())
+    }
+}

@@ -1,0 +1,55 @@
+#![doc = include_str!("../README.md")]
+#![warn(missing_docs)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
+uniffi::setup_scaffolding!();
+
+mod callbacks;
+mod engine;
+mod error;
+mod time;
+mod types;
+
+pub use callbacks::{Clock, Mailer};
+pub use engine::Enlist;
+pub use error::{EnlistError, MailError};
+pub use types::*;
+
+/// The default policy: start from it and change what differs
+/// (`defaultPolicy().copy(maxBatch = 20u)` in Kotlin).
+#[uniffi::export]
+pub fn default_policy() -> Policy {
+    enlist::Policy::default().into()
+}
+
+/// The default engine settings.
+#[uniffi::export]
+pub fn default_engine_config() -> EngineConfig {
+    enlist::EngineConfig::default().into()
+}
+
+/// Parses what a person typed or pasted into a recipients field, for the
+/// form to show "9 recognized" and highlight the fragments that are not
+/// addresses. Never fails.
+#[uniffi::export]
+pub fn parse_recipients(text: String) -> ParsedRecipients {
+    let parsed = enlist::parse_recipients(&text);
+    ParsedRecipients::of(&text, parsed)
+}
+
+/// Normalizes an identifier (phone, personnel number, ...) the way the
+/// engine compares them: `"+33 (6) 12-34"` becomes `"+3361234"`.
+#[uniffi::export]
+pub fn normalize_identifier(raw: String) -> Result<String, EnlistError> {
+    Ok(enlist::normalize_identifier(&raw)?)
+}
+
+/// The import template: a header row and two example rows, as CSV that
+/// spreadsheets open directly.
+#[uniffi::export]
+pub fn import_template_csv() -> String {
+    enlist::import_template_csv()
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,635 @@
+//! Unit tests of the conversions and of the binding API as Rust sees it
+//! (the Kotlin program in `tests/kotlin/` runs the same API on the JVM).
+
+use super::*;
+use crate::time::time_out;
+use chrono::{DateTime, Duration, Utc};
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
+
+/// A clock the test moves, implementing the foreign trait.
+struct TestClock(Mutex<SystemTime>);
+
+impl TestClock {
+    fn at(t: DateTime<Utc>) -> Arc<Self> {
+        Arc::new(Self(Mutex::new(time_out(t))))
+    }
+    fn advance(&self, by: Duration) {
+        let mut now = self.0.lock().unwrap();
+        *now += by.to_std().unwrap();
+    }
+    fn get(&self) -> SystemTime {
+        *self.0.lock().unwrap()
+    }
+}
+
+impl Clock for TestClock {
+    fn now(&self) -> SystemTime {
+        self.get()
+    }
+}
+
+/// A mailer implementing the foreign trait: records, or fails on demand.
+#[derive(Default)]
+struct TestMailer {
+    sent: Mutex<Vec<OutgoingEmail>>,
+    fail_next: Mutex<Vec<MailError>>,
+}
+
+impl Mailer for TestMailer {
+    fn send(&self, email: OutgoingEmail) -> Result<(), MailError> {
+        let mut f = self.fail_next.lock().unwrap();
+        if !f.is_empty() {
+            return Err(f.remove(0));
+        }
+        self.sent.lock().unwrap().push(email);
+        Ok(())
+    }
+}
+
+fn t0() -> DateTime<Utc> {
+    DateTime::from_timestamp(1_767_603_600, 0).unwrap() // 2026-01-05 09:00 UTC
+}
+
+fn new_org(engine: &Enlist, name: &str) -> (String, Actor) {
+    let created = engine
+        .create_organization(NewOrganization {
+            name: name.into(),
+            owner_user_ref: "acct-ada".into(),
+            owner_email: "ada@acme.test".into(),
+            owner_first_name: Some("Ada".into()),
+            owner_last_name: Some("Lovelace".into()),
+            policy: None,
+        })
+        .unwrap();
+    let owner = Actor::Member {
+        member_id: created.owner.id.clone(),
+    };
+    (created.organization.id, owner)
+}
+
+fn paste(text: &str) -> InviteRequest {
+    InviteRequest {
+        recipients: Recipients::Paste { text: text.into() },
+        role: None,
+        kind: None,
+        groups: vec![],
+        license_type: None,
+        message: None,
+        send: true,
+    }
+}
+
+fn reg(user: &str, first: &str, last: &str) -> Registration {
+    Registration {
+        user_ref: user.into(),
+        first_name: Some(first.into()),
+        last_name: Some(last.into()),
+        phone: None,
+        eula_version: None,
+        two_factor_enrolled: false,
+        verified_email: None,
+    }
+}
+
+// -- Conversions -----------------------------------------------------------
+
+#[test]
+fn every_core_permission_has_a_binding_and_round_trips() {
+    let mut seen = Vec::new();
+    for p in enlist::Permission::ALL {
+        let ffi = Permission::from_core(p).unwrap_or_else(|| panic!("{p} has no binding"));
+        assert_eq!(enlist::Permission::from(ffi), p);
+        seen.push(ffi);
+    }
+    seen.sort();
+    seen.dedup();
+    assert_eq!(seen.len(), enlist::Permission::ALL.len());
+}
+
+#[test]
+fn field_less_enums_round_trip() {
+    for s in [
+        enlist::InvitationStatus::Staged,
+        enlist::InvitationStatus::Pending,
+        enlist::InvitationStatus::Accepted,
+        enlist::InvitationStatus::Declined,
+        enlist::InvitationStatus::Revoked,
+        enlist::InvitationStatus::Expired,
+    ] {
+        assert_eq!(enlist::InvitationStatus::from(InvitationStatus::from(s)), s);
+    }
+    for s in [
+        enlist::MemberStatus::Active,
+        enlist::MemberStatus::Inactive,
+        enlist::MemberStatus::Removed,
+    ] {
+        assert_eq!(enlist::MemberStatus::from(MemberStatus::from(s)), s);
+    }
+    for s in [
+        enlist::OutboxStatus::Queued,
+        enlist::OutboxStatus::Sent,
+        enlist::OutboxStatus::Failed,
+        enlist::OutboxStatus::Superseded,
+    ] {
+        assert_eq!(enlist::OutboxStatus::from(OutboxStatus::from(s)), s);
+    }
+    assert_eq!(
+        enlist::MemberKind::from(MemberKind::Guest),
+        enlist::MemberKind::Guest
+    );
+    assert_eq!(
+        enlist::GroupRole::from(GroupRole::Owner),
+        enlist::GroupRole::Owner
+    );
+    assert_eq!(
+        enlist::GroupSort::from(GroupSort::MemberCountDesc),
+        enlist::GroupSort::MemberCountDesc
+    );
+}
+
+#[test]
+fn the_default_policy_is_cores_and_a_changed_policy_round_trips() {
+    assert_eq!(
+        enlist::Policy::from(default_policy()),
+        enlist::Policy::default()
+    );
+    let mut p = default_policy();
+    p.max_batch = 7;
+    p.allowed_domains = vec!["acme.test".into()];
+    p.seat_limits.insert("pro".into(), 3);
+    p.registration.phone = true;
+    p.eula_version = Some("2026-01".into());
+    let core = enlist::Policy::from(p.clone());
+    assert_eq!(core.max_batch, 7);
+    assert_eq!(core.seat_limit("pro"), Some(3));
+    assert!(core.registration.phone);
+    assert_eq!(Policy::from(core), p);
+}
+
+#[test]
+fn engine_config_round_trips() {
+    let mut c = default_engine_config();
+    assert_eq!(
+        enlist::EngineConfig::from(c.clone()),
+        enlist::EngineConfig::default()
+    );
+    c.retry.max_attempts = 2;
+    c.product_name = "Acme Teams".into();
+    assert_eq!(EngineConfig::from(enlist::EngineConfig::from(c.clone())), c);
+}
+
+#[test]
+fn invite_request_defaults_are_cores() {
+    let core = enlist::InviteRequest::from(paste("a@b.test"));
+    let expected = enlist::InviteRequest::new(enlist::Recipients::Paste("a@b.test".into()));
+    assert_eq!(core, expected);
+    let mut staged_guest = paste("a@b.test");
+    staged_guest.kind = Some(MemberKind::Guest);
+    staged_guest.send = false;
+    let core = enlist::InviteRequest::from(staged_guest);
+    assert_eq!(core.kind, enlist::MemberKind::Guest);
+    assert!(!core.send);
+}
+
+#[test]
+fn core_errors_map_to_their_family_with_code_message_and_facts() {
+    let e: EnlistError = enlist::Error::LimitExceeded {
+        limit: enlist::LimitKind::Seats,
+        max: 3,
+        actual: 4,
+        detail: Some("pro".into()),
+    }
+    .into();
+    match &e {
+        EnlistError::LimitExceeded {
+            code,
+            message,
+            limit,
+            max,
+            actual,
+            ..
+        } => {
+            assert_eq!(code, "limit_exceeded");
+            assert_eq!(limit.as_deref(), Some("seats"));
+            assert_eq!((*max, *actual), (Some(3), Some(4)));
+            assert!(
+                message.contains("seats") && message.contains("pro"),
+                "{message}"
+            );
+            assert_eq!(e.to_string(), *message);
+        }
+        other => panic!("{other:?}"),
+    }
+
+    let e: EnlistError = enlist::Error::PermissionDenied {
+        actor: "mem_1".into(),
+        permission: enlist::Permission::InviteMembers,
+        context: None,
+    }
+    .into();
+    assert!(matches!(
+        e,
+        EnlistError::PermissionDenied { ref code, permission: Some(Permission::InviteMembers), .. }
+            if code == "permission_denied"
+    ));
+
+    let e: EnlistError = enlist::Error::Disabled {
+        feature: "invite_link".into(),
+    }
+    .into();
+    assert!(matches!(
+        e,
+        EnlistError::PermissionDenied { ref code, ref feature, .. }
+            if code == "disabled" && feature.as_deref() == Some("invite_link")
+    ));
+
+    let e: EnlistError = enlist::Error::InvalidSecret.into();
+    assert!(matches!(e, EnlistError::NotFound { ref code, .. } if code == "invalid_secret"));
+
+    let e: EnlistError = enlist::Error::AlreadyInvited {
+        recipient: "bob@acme.test".into(),
+        invitation: "inv_1".into(),
+    }
+    .into();
+    assert!(matches!(
+        e,
+        EnlistError::Conflict { ref code, ref invitation_id, .. }
+            if code == "already_invited" && invitation_id.as_deref() == Some("inv_1")
+    ));
+
+    let at = t0();
+    let e: EnlistError = enlist::Error::InvitationExpired {
+        invitation: "inv_2".into(),
+        expired_at: at,
+    }
+    .into();
+    assert!(matches!(
+        e,
+        EnlistError::Expired { ref code, expired_at: Some(t), .. }
+            if code == "invitation_expired" && t == time_out(at)
+    ));
+
+    let e: EnlistError = enlist::Error::ResendTooSoon {
+        invitation: "inv_3".into(),
+        retry_after: at,
+    }
+    .into();
+    assert!(matches!(
+        e,
+        EnlistError::LimitExceeded { ref code, retry_after: Some(t), .. }
+            if code == "resend_too_soon" && t == time_out(at)
+    ));
+
+    let e: EnlistError = enlist::Error::RegistrationIncomplete {
+        missing: vec!["first_name".into()],
+    }
+    .into();
+    assert!(matches!(
+        e,
+        EnlistError::InvalidInput { ref code, ref missing, .. }
+            if code == "registration_incomplete" && missing == &["first_name".to_owned()]
+    ));
+
+    let e: EnlistError = enlist::StoreError::Unavailable("disk full".into()).into();
+    assert!(matches!(
+        e,
+        EnlistError::Storage { ref code, ref message } if code == "storage" && message.contains("disk full")
+    ));
+    assert_eq!(e.code(), "storage");
+}
+
+#[test]
+fn mail_errors_map_to_cores_retry_semantics() {
+    let t: enlist::MailError = MailError::Temporary {
+        reason: "timeout".into(),
+    }
+    .into();
+    assert!(!t.is_permanent());
+    assert!(t.to_string().contains("timeout"));
+    let p: enlist::MailError = MailError::Permanent {
+        reason: "no such mailbox".into(),
+    }
+    .into();
+    assert!(p.is_permanent());
+    // Any other exception thrown by the foreign mailer is a temporary failure.
+    let unexpected = MailError::from(uniffi::UnexpectedUniFFICallbackError::new(
+        "java.io.IOException: backend unreachable",
+    ));
+    assert_eq!(
+        unexpected,
+        MailError::Temporary {
+            reason: "java.io.IOException: backend unreachable".into()
+        }
+    );
+}
+
+#[test]
+fn paste_offsets_are_utf16_indices_of_each_fragment() {
+    let text = "José <josé@exämple.com>, 😀 bob at example.com\nada@acme.test, ADA@acme.test";
+    let parsed = parse_recipients(text.to_owned());
+    assert_eq!(parsed.entries.len(), 4);
+    assert_eq!(parsed.recognized, 2);
+    let utf16: Vec<u16> = text.encode_utf16().collect();
+    for e in &parsed.entries {
+        let slice =
+            String::from_utf16(&utf16[e.start_utf16 as usize..e.end_utf16 as usize]).unwrap();
+        assert_eq!(slice, e.text);
+    }
+    assert!(matches!(
+        parsed.entries[1].outcome,
+        EntryOutcome::Invalid { ref code, .. } if code == "missing_at"
+    ));
+    assert!(matches!(
+        parsed.entries[3].outcome,
+        EntryOutcome::Duplicate { first: 2, .. }
+    ));
+    match &parsed.entries[0].outcome {
+        EntryOutcome::Valid { mailbox } => {
+            assert_eq!(mailbox.display_name.as_deref(), Some("José"));
+            assert!(
+                mailbox
+                    .warnings
+                    .iter()
+                    .any(|w| w.code == "international_domain")
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn normalize_identifier_maps_its_error() {
+    assert_eq!(
+        normalize_identifier("EMP-0042".into()).unwrap(),
+        "emp0042".to_owned()
+    );
+    let e = normalize_identifier("a@b.com".into()).unwrap_err();
+    assert!(matches!(
+        e,
+        EnlistError::InvalidInput { ref field, .. } if field.as_deref() == Some("identifier")
+    ));
+}
+
+// -- The API, end to end ---------------------------------------------------
+
+#[test]
+fn invite_deliver_accept_with_a_foreign_clock_and_mailer() {
+    let clock = TestClock::at(t0());
+    let engine = Enlist::in_memory(Some(clock.clone()), None);
+    let (org, owner) = new_org(&engine, "Acme");
+    assert_eq!(engine.now(), clock.get());
+
+    let report = engine
+        .invite(
+            org.clone(),
+            owner.clone(),
+            paste("bob@acme.test, Carol <carol@acme.test>; not-an-address"),
+        )
+        .unwrap();
+    assert_eq!(report.issued.len(), 2);
+    assert_eq!(report.rejected.len(), 1);
+    assert_eq!(report.rejected[0].code, "invalid_address");
+    assert!(matches!(
+        report.rejected[0].reason,
+        RejectReason::InvalidAddress { .. }
+    ));
+    assert!(report.csv.starts_with("index,recipient,status"));
+    let bob = &report.issued[0];
+    assert_eq!(
+        bob.invitation.expires_at,
+        Some(time_out(t0() + Duration::days(7)))
+    );
+
+    let listed = engine
+        .invite(
+            org.clone(),
+            owner.clone(),
+            InviteRequest {
+                recipients: Recipients::Rows {
+                    rows: vec![
+                        RecipientInput {
+                            identifier: Some("EMP-0042".into()),
+                            first_name: Some("Erin".into()),
+                            ..RecipientInput::default()
+                        },
+                        RecipientInput {
+                            email: Some("bob@acme.test".into()),
+                            ..RecipientInput::default()
+                        },
+                    ],
+                },
+                ..paste("")
+            },
+        )
+        .unwrap();
+    assert_eq!(listed.issued.len(), 1);
+    assert_eq!(
+        listed.rejected[0].reason,
+        RejectReason::AlreadyInvited {
+            invitation_id: bob.invitation.id.clone()
+        }
+    );
+
+    let mailer = Arc::new(TestMailer::default());
+    let delivered = engine.deliver_pending(mailer.clone(), 100).unwrap();
+    assert_eq!(
+        delivered.sent.len(),
+        2,
+        "identifier invitations get no email"
+    );
+    let sent = mailer.sent.lock().unwrap().clone();
+    let to_bob = sent.iter().find(|e| e.to == "bob@acme.test").unwrap();
+
+    let accepted = engine
+        .accept(to_bob.accept_url.clone(), reg("acct-bob", "Bob", "Smith"))
+        .unwrap();
+    assert_eq!(
+        accepted.member.contact,
+        Contact::Email {
+            address: "bob@acme.test".into()
+        }
+    );
+    assert_eq!(accepted.member.display_name, "Bob Smith");
+    assert_eq!(accepted.invitation.status, InvitationStatus::Accepted);
+    assert_eq!(accepted.member.joined_at, clock.get());
+
+    // Accepting twice is a conflict, and changes nothing.
+    let again = engine
+        .accept(to_bob.accept_url.clone(), reg("acct-bob", "Bob", "Smith"))
+        .unwrap_err();
+    assert_eq!(again.code(), "invitation_not_open");
+    assert!(matches!(again, EnlistError::Conflict { .. }));
+
+    // Access code.
+    let code = listed.issued[0].secret.clone().unwrap();
+    let wrong = engine
+        .accept_with_code(
+            org.clone(),
+            "emp 0042".into(),
+            "WRONGCODE0".into(),
+            reg("acct-erin", "Erin", "Stone"),
+        )
+        .unwrap_err();
+    assert_eq!(wrong.code(), "invalid_secret");
+    let erin = engine
+        .accept_with_code(
+            org.clone(),
+            "emp 0042".into(),
+            code,
+            reg("acct-erin", "Erin", "Stone"),
+        )
+        .unwrap();
+    assert_eq!(
+        erin.member.contact,
+        Contact::Identifier {
+            identifier: "EMP-0042".into()
+        }
+    );
+
+    let members = engine
+        .list_members(
+            org.clone(),
+            owner.clone(),
+            MemberQuery {
+                search: None,
+                role: None,
+                statuses: vec![],
+                group_id: None,
+                sort: None,
+                after: None,
+                limit: 50,
+            },
+        )
+        .unwrap();
+    let keys: Vec<_> = members
+        .items
+        .iter()
+        .map(|m| m.contact_key.as_str())
+        .collect();
+    assert_eq!(keys, ["ada@acme.test", "bob@acme.test", "emp0042"]);
+
+    // Expiry driven by the foreign clock.
+    let carol_id = report.issued[1].invitation.id.clone();
+    clock.advance(Duration::days(8));
+    let carol = engine
+        .invitation(org.clone(), owner.clone(), carol_id.clone())
+        .unwrap();
+    assert_eq!(carol.status, InvitationStatus::Expired);
+    let to_carol = sent.iter().find(|e| e.to == "carol@acme.test").unwrap();
+    let expired = engine
+        .accept(to_carol.accept_url.clone(), reg("acct-carol", "Carol", "C"))
+        .unwrap_err();
+    assert!(matches!(
+        expired,
+        EnlistError::Expired { ref invitation_id, .. } if invitation_id.as_deref() == Some(carol_id.as_str())
+    ));
+    assert_eq!(engine.expire_due(clock.get()).unwrap(), 1);
+
+    // The audit trail converts without falling back to `Other`.
+    let events = engine.events(org, owner, 0, 100).unwrap();
+    assert!(matches!(
+        events[0].kind,
+        EventKind::OrganizationCreated { ref name, .. } if name == "Acme"
+    ));
+    assert!(
+        events
+            .iter()
+            .all(|e| !matches!(e.kind, EventKind::Other { .. }))
+    );
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e.kind, EventKind::EmailSent { .. }))
+    );
+}
+
+#[test]
+fn a_failing_foreign_mailer_is_retried_after_the_backoff() {
+    let clock = TestClock::at(t0());
+    let engine = Enlist::in_memory(Some(clock.clone()), None);
+    let (org, owner) = new_org(&engine, "Acme");
+    engine.invite(org, owner, paste("frank@acme.test")).unwrap();
+    let mailer = Arc::new(TestMailer::default());
+    mailer.fail_next.lock().unwrap().push(MailError::Temporary {
+        reason: "backend down".into(),
+    });
+
+    let first = engine.deliver_pending(mailer.clone(), 10).unwrap();
+    assert_eq!(first.retrying.len(), 1);
+    let id = first.retrying[0].clone();
+    let msg = engine.outbox_message(id.clone()).unwrap();
+    assert_eq!(msg.status, OutboxStatus::Queued);
+    assert_eq!(msg.attempts, 1);
+    assert!(msg.last_error.unwrap().contains("backend down"));
+
+    let too_soon = engine.deliver_pending(mailer.clone(), 10).unwrap();
+    assert!(too_soon.sent.is_empty() && too_soon.retrying.is_empty());
+
+    clock.advance(Duration::seconds(61));
+    let second = engine.deliver_pending(mailer.clone(), 10).unwrap();
+    assert_eq!(second.sent, vec![id.clone()]);
+    assert_eq!(mailer.sent.lock().unwrap()[0].message_id, id);
+    assert_eq!(
+        engine.outbox_message(id).unwrap().status,
+        OutboxStatus::Sent
+    );
+}
+
+#[test]
+fn an_out_of_range_time_is_refused_and_changes_nothing() {
+    let engine = Enlist::in_memory(None, None);
+    let (org, owner) = new_org(&engine, "Acme");
+    let Actor::Member { member_id } = owner.clone() else {
+        unreachable!()
+    };
+    let far = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(400_000 * 366 * 86_400);
+    let e = engine
+        .record_activity(org.clone(), member_id.clone(), far)
+        .unwrap_err();
+    assert!(matches!(
+        e,
+        EnlistError::InvalidInput { ref field, .. } if field.as_deref() == Some("at")
+    ));
+    let m = engine
+        .member(org.clone(), owner, member_id.clone())
+        .unwrap();
+    assert_eq!(m.last_active_at, None);
+    assert!(matches!(
+        engine.expire_due(far).unwrap_err(),
+        EnlistError::InvalidInput { .. }
+    ));
+}
+
+#[test]
+fn a_sqlite_file_keeps_everything_across_reopening() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("enlist.sqlite3");
+    let path = path.to_str().unwrap().to_owned();
+    let clock = TestClock::at(t0());
+    let (org, token) = {
+        let engine = Enlist::open_sqlite(path.clone(), Some(clock.clone()), None).unwrap();
+        let (org, owner) = new_org(&engine, "Acme Files");
+        let report = engine
+            .invite(org.clone(), owner, paste("bob@acme.test"))
+            .unwrap();
+        (org, report.issued[0].secret.clone().unwrap())
+    };
+    let engine = Enlist::open_sqlite(path, Some(clock), None).unwrap();
+    assert_eq!(engine.organization(org.clone()).unwrap().name, "Acme Files");
+    let accepted = engine
+        .accept(token, reg("acct-bob", "Bob", "Smith"))
+        .unwrap();
+    assert_eq!(accepted.member.org_id, org);
+
+    let bad = Enlist::open_sqlite(
+        dir.path()
+            .join("missing-dir/x.sqlite3")
+            .to_string_lossy()
+            .into_owned(),
+        None,
+        None,
+    )
+    .unwrap_err();
+    assert_eq!(bad.code(), "storage");
+}

@@ -1,0 +1,360 @@
+// The Kotlin bindings on the JVM, against the built libenlist_ffi: run by
+// scripts/test-uniffi.sh. Prints one line per check and exits non-zero when
+// any check fails (or anything unexpected is thrown).
+//
+// Usage: java ... EnlistTestKt <scratch-dir>
+
+import enlist.*
+import java.io.File
+import java.io.IOException
+import java.time.Duration
+import java.time.Instant
+import kotlin.system.exitProcess
+
+var checks = 0
+var failures = 0
+
+fun check(ok: Boolean, what: String) {
+    checks++
+    if (ok) {
+        println("ok   $what")
+    } else {
+        failures++
+        println("FAIL $what")
+    }
+}
+
+fun <T> checkEq(actual: T, expected: T, what: String) =
+    check(actual == expected, if (actual == expected) what else "$what: expected <$expected>, got <$actual>")
+
+/** Runs [block], which must throw an [E]; returns it (or null after recording a failure). */
+inline fun <reified E : Throwable> expectThrows(what: String, block: () -> Unit): E? {
+    try {
+        block()
+    } catch (e: Throwable) {
+        if (e is E) {
+            check(true, "$what throws ${e::class.simpleName}")
+            return e
+        }
+        check(false, "$what: expected ${E::class.simpleName}, got ${e::class.qualifiedName}: ${e.message}")
+        return null
+    }
+    check(false, "$what: expected ${E::class.simpleName}, nothing thrown")
+    return null
+}
+
+/** A clock the test moves: the engine reads the time from Kotlin. */
+class TestClock(var now: Instant) : Clock {
+    var reads = 0
+    override fun now(): Instant {
+        reads++
+        return now
+    }
+    fun advance(by: Duration) {
+        now = now.plus(by)
+    }
+}
+
+/** A mailer that records what it is handed, or fails on demand. */
+class TestMailer : Mailer {
+    val sent = mutableListOf<OutgoingEmail>()
+    val failures = ArrayDeque<Exception>()
+    var calls = 0
+    override fun send(email: OutgoingEmail) {
+        calls++
+        failures.removeFirstOrNull()?.let { throw it }
+        sent.add(email)
+    }
+}
+
+fun paste(text: String, message: String? = null) =
+    InviteRequest(recipients = Recipients.Paste(text), message = message)
+
+fun registration(user: String, first: String?, last: String?) =
+    Registration(userRef = user, firstName = first, lastName = last)
+
+fun emailOf(c: Contact): String? = (c as? Contact.Email)?.address
+
+fun memoryScenario() {
+    val t0 = Instant.parse("2026-01-05T09:00:00Z")
+    val clock = TestClock(t0)
+    val engine = Enlist.inMemory(clock = clock)
+
+    // -- Create an organization ------------------------------------------
+    val created = engine.createOrganization(
+        NewOrganization(
+            name = "Acme",
+            ownerUserRef = "acct-ada",
+            ownerEmail = "ada@acme.test",
+            ownerFirstName = "Ada",
+            ownerLastName = "Lovelace",
+        )
+    )
+    val org = created.organization.id
+    val owner = Actor.Member(created.owner.id)
+    checkEq(created.organization.name, "Acme", "organization created")
+    checkEq(created.organization.createdAt, t0, "createdAt is the Kotlin clock's time (java.time.Instant)")
+    checkEq(created.owner.role, "owner", "founder is an owner")
+    checkEq(created.owner.displayName, "Ada Lovelace", "owner's display name")
+    check(clock.reads > 0, "the engine read the Kotlin clock")
+
+    // -- Invite by paste ---------------------------------------------------
+    val pasted = engine.invite(org, owner, paste("bob@acme.test, Carol <carol@acme.test>; not-an-address", "Welcome!"))
+    checkEq(pasted.issued.size, 2, "paste: two invitations issued")
+    checkEq(pasted.rejected.size, 1, "paste: one recipient rejected")
+    checkEq(pasted.rejected.firstOrNull()?.code, "invalid_address", "paste: rejection code")
+    check(pasted.rejected.firstOrNull()?.reason is RejectReason.InvalidAddress, "paste: rejection reason is InvalidAddress")
+    checkEq(pasted.issued.map { emailOf(it.invitation.recipient) }, listOf("bob@acme.test", "carol@acme.test"), "paste: recipients in input order")
+    checkEq(pasted.issued[1].invitation.displayName, "Carol", "paste: display name kept")
+    check(pasted.issued.all { it.secret != null && it.messageId != null }, "paste: each invitation has its secret and queued email")
+    checkEq(pasted.issued[0].invitation.expiresAt, t0.plus(Duration.ofDays(7)), "paste: expires in 7 days by the Kotlin clock")
+    check(pasted.csv.lines().size >= 4 && pasted.csv.contains("invalid_address"), "paste: CSV report")
+    val bobInvitation = pasted.issued[0].invitation
+    val carolInvitation = pasted.issued[1].invitation
+
+    // -- Invite by list ----------------------------------------------------
+    val listed = engine.invite(
+        org, owner,
+        InviteRequest(
+            recipients = Recipients.Rows(
+                listOf(
+                    RecipientInput(email = "dave@acme.test", firstName = "Dave"),
+                    RecipientInput(identifier = "EMP-0042", firstName = "Erin", lastName = "Stone"),
+                    RecipientInput(email = "BOB@acme.test"),
+                )
+            ),
+            kind = MemberKind.MEMBER,
+        )
+    )
+    checkEq(listed.issued.size, 2, "list: two invitations issued")
+    val dup = listed.rejected.singleOrNull()
+    checkEq(dup?.code, "already_invited", "list: Bob is already invited")
+    checkEq((dup?.reason as? RejectReason.AlreadyInvited)?.invitationId, bobInvitation.id, "list: rejection names Bob's invitation")
+    val erinCode = listed.issued.first { it.invitation.recipient is Contact.Identifier }.secret
+    check(erinCode?.matches(Regex("[0-9A-Z]{5}-[0-9A-Z]{5}")) == true, "list: identifier invitation gets an XXXXX-XXXXX access code ($erinCode)")
+
+    // -- List invitations --------------------------------------------------
+    val pending = engine.listInvitations(org, owner, InvitationQuery(statuses = listOf(InvitationStatus.PENDING)))
+    checkEq(pending.items.size, 4, "listInvitations: four pending")
+    checkEq(pending.items.map { it.recipientKey }.toSet(), setOf("bob@acme.test", "carol@acme.test", "dave@acme.test", "emp0042"), "listInvitations: recipient keys")
+    checkEq(pending.nextCursor, null, "listInvitations: one page")
+    val page1 = engine.listInvitations(org, owner, InvitationQuery(limit = 3u))
+    val page2 = engine.listInvitations(org, owner, InvitationQuery(limit = 3u, after = page1.nextCursor))
+    checkEq((page1.items + page2.items).map { it.id }.toSet().size, 4, "listInvitations: pages join up")
+
+    // -- A Kotlin Mailer called back ---------------------------------------
+    val mailer = TestMailer()
+    val delivered = engine.deliverPending(mailer, 100u)
+    checkEq(delivered.sent.size, 3, "deliverPending: three emails sent (the identifier has none)")
+    checkEq(mailer.sent.map { it.to }.toSet(), setOf("bob@acme.test", "carol@acme.test", "dave@acme.test"), "Kotlin mailer received the emails")
+    val toBob = mailer.sent.first { it.to == "bob@acme.test" }
+    val toCarol = mailer.sent.first { it.to == "carol@acme.test" }
+    checkEq(toBob.orgName, "Acme", "email: organization name")
+    checkEq(toBob.inviterName, "Ada Lovelace", "email: inviter name")
+    checkEq(toBob.personalMessage, "Welcome!", "email: personal message")
+    checkEq(toCarol.toName, "Carol", "email: recipient name")
+    check(toBob.acceptUrl.contains(org) && toBob.textBody.contains(toBob.acceptUrl), "email: accept URL with token, in the body")
+    checkEq(engine.outboxMessage(toBob.messageId).status, OutboxStatus.SENT, "outbox: delivered message is SENT")
+
+    // -- Preview and accept ------------------------------------------------
+    val preview = engine.preview(toBob.acceptUrl)
+    checkEq(preview.orgName, "Acme", "preview: organization")
+    checkEq(preview.inviterName, "Ada Lovelace", "preview: inviter")
+    check(preview.requirements.firstName && preview.requirements.lastName, "preview: names required")
+
+    val incomplete = expectThrows<EnlistException.InvalidInput>("accept without names") {
+        engine.accept(toBob.acceptUrl, registration("acct-bob", null, null))
+    }
+    checkEq(incomplete?.code, "registration_incomplete", "accept without names: code")
+    checkEq(incomplete?.missing?.toSet(), setOf("first_name", "last_name"), "accept without names: missing fields")
+    check(incomplete?.errorMessage?.contains("first_name") == true, "accept without names: errorMessage")
+    checkEq(incomplete?.toString(), incomplete?.errorMessage, "exception toString() is the Rust message")
+
+    val bob = engine.accept(toBob.acceptUrl, registration("acct-bob", "Bob", "Smith"))
+    checkEq(emailOf(bob.member.contact), "bob@acme.test", "accept: member's email")
+    checkEq(bob.member.status, MemberStatus.ACTIVE, "accept: member is active")
+    checkEq(bob.member.role, "member", "accept: member role")
+    checkEq(bob.invitation.status, InvitationStatus.ACCEPTED, "accept: invitation accepted")
+    checkEq(bob.invitation.memberId, bob.member.id, "accept: invitation points at the member")
+
+    val twice = expectThrows<EnlistException.Conflict>("accepting twice") {
+        engine.accept(toBob.acceptUrl, registration("acct-bob", "Bob", "Smith"))
+    }
+    checkEq(twice?.code, "invitation_not_open", "accepting twice: code")
+    checkEq(twice?.invitationId, bobInvitation.id, "accepting twice: names the invitation")
+
+    val wrongCode = expectThrows<EnlistException.NotFound>("wrong access code") {
+        engine.acceptWithCode(org, "emp 0042", "0000000000", registration("acct-erin", "Erin", "Stone"))
+    }
+    checkEq(wrongCode?.code, "invalid_secret", "wrong access code: code")
+    val erin = engine.acceptWithCode(org, "emp 0042", erinCode!!, registration("acct-erin", "Erin", "Stone"))
+    checkEq((erin.member.contact as? Contact.Identifier)?.identifier, "EMP-0042", "acceptWithCode: member by identifier")
+
+    expectThrows<EnlistException.NotFound>("accept with a made-up token") {
+        engine.accept("not a token", registration("x", "X", "Y"))
+    }?.let { checkEq(it.code, "invalid_secret", "made-up token: code") }
+
+    // -- List members ------------------------------------------------------
+    val members = engine.listMembers(org, owner, MemberQuery())
+    checkEq(members.items.map { it.contactKey }, listOf("ada@acme.test", "bob@acme.test", "emp0042"), "listMembers: sorted by email")
+    checkEq(engine.listMembers(org, owner, MemberQuery(search = "bob")).items.map { it.id }, listOf(bob.member.id), "listMembers: search")
+
+    // -- Errors as Kotlin exceptions, and nothing changed --------------------
+    val bobActor = Actor.Member(bob.member.id)
+    val before = engine.listInvitations(org, owner, InvitationQuery()).items.size
+    val denied = expectThrows<EnlistException.PermissionDenied>("a plain member inviting") {
+        engine.invite(org, bobActor, paste("mallory@acme.test"))
+    }
+    checkEq(denied?.code, "permission_denied", "permission denied: code")
+    checkEq(denied?.permission, Permission.INVITE_MEMBERS, "permission denied: names the permission")
+    checkEq(engine.listInvitations(org, owner, InvitationQuery()).items.size, before, "permission denied: nothing stored")
+
+    val notFound = expectThrows<EnlistException.NotFound>("an unknown organization") {
+        engine.organization("org_missing")
+    }
+    checkEq(notFound?.entity, "organization", "not found: entity")
+    checkEq(notFound?.id, "org_missing", "not found: id")
+
+    val tooBig = expectThrows<EnlistException.LimitExceeded>("a page of 5000") {
+        engine.listMembers(org, owner, MemberQuery(limit = 5000u))
+    }
+    checkEq(tooBig?.limit, "page_size", "limit exceeded: which limit")
+    checkEq(tooBig?.max, 1000uL, "limit exceeded: the maximum")
+
+    val badTime = expectThrows<EnlistException.InvalidInput>("recordActivity at Instant.MAX") {
+        engine.recordActivity(org, bob.member.id, Instant.MAX)
+    }
+    checkEq(badTime?.field, "at", "out-of-range time: field")
+    checkEq(engine.member(org, owner, bob.member.id).lastActiveAt, null, "out-of-range time: nothing recorded")
+    val seen = t0.plusSeconds(30)
+    engine.recordActivity(org, bob.member.id, seen)
+    checkEq(engine.member(org, owner, bob.member.id).lastActiveAt, seen, "recordActivity: Instant round-trips")
+
+    // -- A failing Kotlin Mailer is retried per the outbox -------------------
+    val frank = engine.invite(org, owner, paste("frank@acme.test")).issued.single()
+    val frankMessage = frank.messageId!!
+    mailer.failures.add(IOException("backend unreachable"))
+    val r1 = engine.deliverPending(mailer, 10u)
+    checkEq(r1.retrying, listOf(frankMessage), "failing mailer: message will be retried")
+    checkEq(r1.sent, emptyList<String>(), "failing mailer: nothing sent")
+    val m1 = engine.outboxMessage(frankMessage)
+    checkEq(m1.status, OutboxStatus.QUEUED, "failing mailer: still queued")
+    checkEq(m1.attempts, 1u, "failing mailer: one attempt")
+    check(m1.lastError?.contains("backend unreachable") == true, "failing mailer: the Kotlin exception's message is recorded (${m1.lastError})")
+    checkEq(m1.nextAttemptAt, clock.now.plusSeconds(60), "failing mailer: retry after 60 s")
+
+    val callsBefore = mailer.calls
+    val early = engine.deliverPending(mailer, 10u)
+    check(early.sent.isEmpty() && early.retrying.isEmpty() && mailer.calls == callsBefore, "failing mailer: not retried before the backoff")
+
+    clock.advance(Duration.ofSeconds(61))
+    mailer.failures.add(MailException.Temporary("503 try later"))
+    val r2 = engine.deliverPending(mailer, 10u)
+    checkEq(r2.retrying, listOf(frankMessage), "MailException.Temporary: retried again")
+    checkEq(engine.outboxMessage(frankMessage).attempts, 2u, "MailException.Temporary: two attempts")
+
+    clock.advance(Duration.ofSeconds(121))
+    val r3 = engine.deliverPending(mailer, 10u)
+    checkEq(r3.sent, listOf(frankMessage), "after the backoff: delivered")
+    checkEq(mailer.sent.last().messageId, frankMessage, "after the backoff: same message id (idempotency key)")
+
+    val gina = engine.invite(org, owner, paste("gina@acme.test")).issued.single()
+    mailer.failures.add(MailException.Permanent("no such mailbox"))
+    val r4 = engine.deliverPending(mailer, 10u)
+    checkEq(r4.failed, listOf(gina.messageId!!), "MailException.Permanent: given up")
+    checkEq(engine.outboxMessage(gina.messageId!!).status, OutboxStatus.FAILED, "MailException.Permanent: FAILED")
+
+    // -- The Kotlin clock drives expiry ---------------------------------------
+    clock.advance(Duration.ofDays(8))
+    checkEq(engine.invitation(org, owner, carolInvitation.id).status, InvitationStatus.EXPIRED, "expiry: Carol's invitation expired by the Kotlin clock")
+    val expired = expectThrows<EnlistException.Expired>("accepting an expired invitation") {
+        engine.accept(toCarol.acceptUrl, registration("acct-carol", "Carol", "Jones"))
+    }
+    checkEq(expired?.code, "invitation_expired", "expired: code")
+    checkEq(expired?.expiredAt, t0.plus(Duration.ofDays(7)), "expired: when")
+    val dueNow = engine.listInvitations(org, owner, InvitationQuery(statuses = listOf(InvitationStatus.EXPIRED))).items.size
+    check(dueNow >= 2, "expiry: several invitations are expired now ($dueNow)")
+    checkEq(engine.expireDue(clock.now), dueNow.toULong(), "expireDue persists exactly those")
+    checkEq(engine.expireDue(clock.now), 0uL, "expireDue again: nothing left")
+    val resent = engine.resend(org, owner, carolInvitation.id)
+    checkEq(resent.invitation.status, InvitationStatus.PENDING, "resend: pending again")
+    checkEq(resent.invitation.sendCount, 2u, "resend: second send")
+    checkEq(resent.invitation.expiresAt, clock.now.plus(Duration.ofDays(7)), "resend: new expiry from the Kotlin clock")
+
+    // -- Invitation link -----------------------------------------------------
+    val policy = engine.organization(org).policy.copy(inviteLinkEnabled = true)
+    engine.updatePolicy(org, owner, policy)
+    val link = engine.activateInviteLink(org, owner, LinkSpec())
+    check(link.link.active && link.url.contains(org), "invite link activated")
+    val hank = engine.joinByLink(link.url, "hank@acme.test", registration("acct-hank", "Hank", "Hill"))
+    checkEq(hank.contactKey, "hank@acme.test", "joined by link")
+    checkEq(engine.inviteLink(org, owner)?.uses, 1uL, "link counts its use")
+
+    // -- Groups and import ------------------------------------------------
+    val sales = engine.createGroup(org, owner, NewGroup(name = "Sales"))
+    engine.addGroupMember(org, owner, sales.id, bob.member.id)
+    checkEq(engine.group(org, owner, sales.id).memberCount, 1uL, "group: member added")
+    val csv = "Email,First name,Last name,Groups\nivy@acme.test,Ivy,Lee,Sales\nnot-an-email,X,Y,\n"
+    val imported = engine.importInvitations(org, owner, csv.toByteArray(), ImportFormat.CSV, ImportDefaults())
+    checkEq(imported.issued.map { it.line }, listOf(2u), "import: line 2 issued")
+    checkEq(imported.issued.firstOrNull()?.issued?.invitation?.groups?.map { it.groupId }, listOf(sales.id), "import: group by name")
+    checkEq(imported.rejected.map { it.line to it.code }, listOf(3u to "invalid_address"), "import: line 3 rejected")
+
+    // -- Paste box -----------------------------------------------------------
+    val text = "José <jose@acme.test>, bob at acme.test\nada@acme.test; ADA@acme.test"
+    val parsed = parseRecipients(text)
+    checkEq(parsed.recognized, 2u, "parseRecipients: two recognized")
+    check(parsed.entries.all { text.substring(it.startUtf16.toInt(), it.endUtf16.toInt()) == it.text }, "parseRecipients: UTF-16 offsets slice Kotlin strings")
+    checkEq((parsed.entries[1].outcome as? EntryOutcome.Invalid)?.code, "missing_at", "parseRecipients: invalid entry code")
+    checkEq((parsed.entries[3].outcome as? EntryOutcome.Duplicate)?.first, 2u, "parseRecipients: duplicate of entry 2")
+
+    // -- Audit trail ---------------------------------------------------------
+    val events = engine.events(org, owner, 0uL, 1000u)
+    checkEq((events.first().kind as? EventKind.OrganizationCreated)?.name, "Acme", "events: first is OrganizationCreated")
+    check(events.any { (it.kind as? EventKind.EmailFailed)?.gaveUp == true }, "events: the given-up email is audited")
+    check(events.none { it.kind is EventKind.Other }, "events: all known to the bindings")
+    checkEq(events.map { it.seq }, (1..events.size).map { it.toULong() }, "events: numbered from 1")
+
+    engine.close()
+}
+
+fun sqliteScenario(dir: File) {
+    val path = File(dir, "enlist.sqlite3").absolutePath
+    val clock = TestClock(Instant.parse("2026-02-01T08:00:00Z"))
+    val (orgId, token) = Enlist.openSqlite(path, clock = clock).use { engine ->
+        val created = engine.createOrganization(NewOrganization(name = "Acme Files", ownerUserRef = "acct-ada", ownerEmail = "ada@acme.test"))
+        val report = engine.invite(created.organization.id, Actor.Member(created.owner.id), paste("bob@acme.test"))
+        created.organization.id to report.issued.single().secret!!
+    }
+    check(File(path).length() > 0, "sqlite: the database file exists")
+    Enlist.openSqlite(path, clock = clock).use { engine ->
+        checkEq(engine.organization(orgId).name, "Acme Files", "sqlite reopened: organization kept")
+        val invitations = engine.listInvitations(orgId, Actor.System, InvitationQuery())
+        checkEq(invitations.items.map { it.recipientKey }, listOf("bob@acme.test"), "sqlite reopened: invitation kept")
+        val accepted = engine.accept(token, registration("acct-bob", "Bob", "Smith"))
+        checkEq(accepted.member.orgId, orgId, "sqlite reopened: accept with the token issued before")
+    }
+    Enlist.openSqlite(path).use { engine ->
+        checkEq(engine.listMembers(orgId, Actor.System, MemberQuery()).items.size, 2, "sqlite reopened twice: the new member is there")
+    }
+    val bad = expectThrows<EnlistException.Storage>("opening a database in a missing folder") {
+        Enlist.openSqlite(File(dir, "missing/x.sqlite3").absolutePath)
+    }
+    checkEq(bad?.code, "storage", "bad path: code")
+}
+
+fun main(args: Array<String>) {
+    val dir = File(args.firstOrNull() ?: System.getProperty("java.io.tmpdir"))
+    dir.mkdirs()
+    try {
+        memoryScenario()
+        sqliteScenario(dir)
+    } catch (e: Throwable) {
+        failures++
+        println("FAIL unexpected ${e::class.qualifiedName}: ${e.message}")
+        e.printStackTrace()
+    }
+    println()
+    println("$checks checks, $failures failed")
+    exitProcess(if (failures == 0 && checks > 0) 0 else 1)
+}
