@@ -30,6 +30,14 @@ cargo fmt --all -- --check
 section "Lints: cargo clippy --workspace --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets -- -D warnings
 
+section "PostgreSQL for the store tests: scripts/postgres.sh start (stopped on exit)"
+# A throwaway server (installed from Debian's packages when missing) for the
+# Postgres tests of every later step; each test uses a schema of its own.
+ENLIST_TEST_POSTGRES_URL="$(scripts/postgres.sh start)"
+export ENLIST_TEST_POSTGRES_URL
+trap 'scripts/postgres.sh stop' EXIT
+echo "ENLIST_TEST_POSTGRES_URL=$ENLIST_TEST_POSTGRES_URL"
+
 section "Tests (unit, integration and doc tests): cargo test --workspace"
 cargo test --workspace
 
@@ -47,22 +55,30 @@ else
     (cd fuzz && cargo +nightly fuzz build)
 fi
 
-section "Quickstart: cargo run -p enlist --example quickstart"
-cargo run -p enlist --example quickstart
+section "Quickstart: cargo run -p enlist-sqlite --example quickstart (twice, on one file)"
+quickstart_db="$(mktemp -d)/enlist-quickstart.sqlite3"
+cargo run -p enlist-sqlite --example quickstart -- "$quickstart_db"
+# The second run must find what the first left.
+cargo run -p enlist-sqlite --example quickstart -- "$quickstart_db" | tee /dev/stderr | grep "found the organization"
 
 section "Benchmarks compile: cargo bench --workspace --no-run"
 cargo bench --workspace --no-run
 
 # ---------------------------------------------------------------------------
-# PYTHON BINDINGS (bindings-python/): added by a later issue.
+# PYTHON BINDINGS (bindings-python/)
 #   Build the wheel with maturin in a venv, install it, run the pytest suite
-#   and mypy.stubtest.
+#   (Postgres tests when ENLIST_TEST_POSTGRES_URL is set), mypy --strict on
+#   the typed example and mypy.stubtest.
 # ---------------------------------------------------------------------------
+section "Python bindings: scripts/test-python.sh"
+scripts/test-python.sh
 
 # ---------------------------------------------------------------------------
-# KOTLIN / SWIFT BINDINGS (bindings-uniffi/): added by a later issue.
+# KOTLIN / SWIFT BINDINGS (bindings-uniffi/)
 #   Build the enlist-ffi cdylib, generate the Kotlin (and Swift) sources with
 #   uniffi-bindgen, compile and run the Kotlin tests on the JVM.
 # ---------------------------------------------------------------------------
+section "Kotlin / Swift bindings: scripts/test-uniffi.sh"
+scripts/test-uniffi.sh
 
 section "All checks passed"
