@@ -81,6 +81,7 @@ use crate::member::{Member, MemberQuery, MemberSort, MemberStatus, Page};
 use crate::organization::Organization;
 use crate::outbox::{OutboxMessage, OutboxStatus};
 use crate::secret::SecretHash;
+use crate::store::cursor;
 use crate::store::{SeatCount, Store, StoreResult, Transaction};
 use chrono::{DateTime, Utc};
 use std::borrow::Borrow;
@@ -137,13 +138,6 @@ impl Store for MemoryStore {
             undo: Vec::new(),
             owner: &self.owner,
         }))
-    }
-}
-
-/// The error for a page cursor that this store did not hand out for `list`.
-fn invalid_cursor(list: &str) -> StoreError {
-    StoreError::InvalidCursor {
-        list: list.to_owned(),
     }
 }
 
@@ -717,65 +711,24 @@ fn page_limit(limit: u32) -> usize {
     usize::try_from(limit.clamp(1, MAX_PAGE)).unwrap_or(1)
 }
 
-fn to_hex(s: &str) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(s.len() * 2);
-    for b in s.bytes() {
-        out.push(char::from(DIGITS[usize::from(b >> 4)]));
-        out.push(char::from(DIGITS[usize::from(b & 0xf)]));
-    }
-    out
-}
-
-fn from_hex(s: &str) -> Option<String> {
-    fn digit(c: u8) -> Option<u8> {
-        match c {
-            b'0'..=b'9' => Some(c - b'0'),
-            b'a'..=b'f' => Some(c - b'a' + 10),
-            _ => None,
-        }
-    }
-    let bytes = s.as_bytes();
-    if !bytes.len().is_multiple_of(2) {
-        return None;
-    }
-    let raw = bytes
-        .chunks_exact(2)
-        .map(|p| Some(digit(p[0])? << 4 | digit(p[1])?))
-        .collect::<Option<Vec<u8>>>()?;
-    String::from_utf8(raw).ok()
-}
-
 fn member_cursor(key: &MemberKey) -> String {
-    format!("m.{}.{}", to_hex(&key.0), to_hex(key.1.as_str()))
+    cursor::member(&key.0, key.1.as_str())
 }
 
-fn parse_member_cursor(cursor: &str) -> StoreResult<MemberKey> {
-    let parse = || {
-        let (contact, id) = cursor.strip_prefix("m.")?.split_once('.')?;
-        Some((from_hex(contact)?, MemberId(from_hex(id)?)))
-    };
-    parse().ok_or_else(|| invalid_cursor("member"))
+fn parse_member_cursor(c: &str) -> StoreResult<MemberKey> {
+    cursor::parse_member(c)
 }
 
 fn invitation_cursor(key: &InvitationKey) -> String {
-    format!(
-        "i.{}.{}.{}",
+    cursor::invitation(
         key.0.timestamp(),
-        key.0.timestamp_subsec_nanos(),
-        to_hex(key.1.as_str())
+        i64::from(key.0.timestamp_subsec_nanos()),
+        key.1.as_str(),
     )
 }
 
-fn parse_invitation_cursor(cursor: &str) -> StoreResult<InvitationKey> {
-    let parse = || {
-        let mut parts = cursor.strip_prefix("i.")?.splitn(3, '.');
-        let secs: i64 = parts.next()?.parse().ok()?;
-        let nanos: u32 = parts.next()?.parse().ok()?;
-        let id = from_hex(parts.next()?)?;
-        Some((DateTime::from_timestamp(secs, nanos)?, InvitationId(id)))
-    };
-    parse().ok_or_else(|| invalid_cursor("invitation"))
+fn parse_invitation_cursor(c: &str) -> StoreResult<InvitationKey> {
+    cursor::parse_invitation(c)
 }
 
 // ---------------------------------------------------------------------------
@@ -2422,16 +2375,6 @@ mod tests {
         let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
         store.begin().expect("begin").commit().expect("commit");
         assert_eq!(format!("{:?}", MemoryStore::new()), "MemoryStore { .. }");
-    }
-
-    #[test]
-    fn hex_round_trips() {
-        for s in ["", "a", "Ünïcödé\u{1f}.m", "\u{10ffff}"] {
-            assert_eq!(from_hex(&to_hex(s)).as_deref(), Some(s));
-        }
-        assert_eq!(from_hex("abc"), None);
-        assert_eq!(from_hex("AB"), None);
-        assert_eq!(from_hex("ff"), None); // not UTF-8
     }
 
     /// The benchmarks' shape: one organization with 1,000,000 members and

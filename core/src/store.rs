@@ -14,6 +14,8 @@
 //! optimistic concurrency (or SERIALIZABLE isolation) only has to detect
 //! conflicts, not resolve them.
 
+pub mod cursor;
+
 use crate::error::StoreError;
 use crate::event::Event;
 use crate::group::Group;

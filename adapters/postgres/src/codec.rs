@@ -4,7 +4,8 @@
 //! cursor means the same position in every store).
 
 use chrono::{DateTime, Utc};
-use enlist::{InvitationId, InvitationStatus, MemberId, MemberStatus, OutboxStatus, StoreError};
+use enlist::store::cursor;
+use enlist::{InvitationId, InvitationStatus, MemberStatus, OutboxStatus, StoreError};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -73,73 +74,25 @@ pub struct NulInKey {
 // position in every store: `m.<hex contact key>.<hex member id>` and
 // `i.<seconds>.<nanoseconds>.<hex invitation id>`.
 
-fn to_hex(s: &str) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(s.len() * 2);
-    for b in s.bytes() {
-        out.push(char::from(DIGITS[usize::from(b >> 4)]));
-        out.push(char::from(DIGITS[usize::from(b & 0xf)]));
-    }
-    out
-}
+pub(crate) use enlist::store::cursor::{
+    member as member_cursor, parse_member as parse_member_cursor,
+};
 
-fn from_hex(s: &str) -> Option<String> {
-    fn digit(c: u8) -> Option<u8> {
-        match c {
-            b'0'..=b'9' => Some(c - b'0'),
-            b'a'..=b'f' => Some(c - b'a' + 10),
-            _ => None,
-        }
-    }
-    let bytes = s.as_bytes();
-    if bytes.len() % 2 != 0 {
-        return None;
-    }
-    let raw = bytes
-        .chunks_exact(2)
-        .map(|p| Some((digit(p[0])? << 4) | digit(p[1])?))
-        .collect::<Option<Vec<u8>>>()?;
-    String::from_utf8(raw).ok()
-}
-
-fn invalid_cursor(list: &str) -> StoreError {
-    StoreError::InvalidCursor {
-        list: list.to_owned(),
-    }
-}
-
-pub(crate) fn member_cursor(contact_key: &str, id: &str) -> String {
-    format!("m.{}.{}", to_hex(contact_key), to_hex(id))
-}
-
-pub(crate) fn parse_member_cursor(cursor: &str) -> Result<(String, MemberId), StoreError> {
-    let parse = || {
-        let (contact, id) = cursor.strip_prefix("m.")?.split_once('.')?;
-        Some((from_hex(contact)?, MemberId(from_hex(id)?)))
-    };
-    parse().ok_or_else(|| invalid_cursor("member"))
-}
-
+/// The shared invitation cursor ([`enlist::store::cursor`]) of a split
+/// `created_at`.
 pub(crate) fn invitation_cursor(created: Split, id: &str) -> String {
-    format!("i.{}.{}.{}", created.0, created.1, to_hex(id))
+    cursor::invitation(created.0, i64::from(created.1), id)
 }
 
-pub(crate) fn parse_invitation_cursor(cursor: &str) -> Result<(Split, InvitationId), StoreError> {
-    let parse = || {
-        let mut parts = cursor.strip_prefix("i.")?.splitn(3, '.');
-        let secs: i64 = parts.next()?.parse().ok()?;
-        let nanos: u32 = parts.next()?.parse().ok()?;
-        let id = from_hex(parts.next()?)?;
-        // The same times MemoryStore accepts: chrono's.
-        let t = DateTime::from_timestamp(secs, nanos)?;
-        Some((split(t), InvitationId(id)))
-    };
-    parse().ok_or_else(|| invalid_cursor("invitation"))
+/// The split `created_at` and id of an invitation cursor.
+pub(crate) fn parse_invitation_cursor(c: &str) -> Result<(Split, InvitationId), StoreError> {
+    cursor::parse_invitation(c).map(|(at, id)| (split(at), id))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use enlist::MemberId;
 
     #[test]
     fn cursors_round_trip_and_refuse_garbage() {

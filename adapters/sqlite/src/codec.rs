@@ -2,8 +2,9 @@
 //! names, and the page cursors (the same format as `MemoryStore`'s).
 
 use chrono::{DateTime, Utc};
+use enlist::store::cursor;
 use enlist::{InvitationId, StoreResult};
-use enlist::{InvitationStatus, MemberId, MemberKind, MemberStatus, OutboxStatus, StoreError};
+use enlist::{InvitationStatus, MemberKind, MemberStatus, OutboxStatus, StoreError};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -91,90 +92,25 @@ pub(crate) fn count(n: i64) -> u64 {
 // Cursors: the format of MemoryStore's, so that a cursor means the same
 // thing whichever store made it.
 
-pub(crate) fn to_hex(s: &str) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(s.len() * 2);
-    for b in s.bytes() {
-        out.push(char::from(DIGITS[usize::from(b >> 4)]));
-        out.push(char::from(DIGITS[usize::from(b & 0xf)]));
-    }
-    out
-}
+pub(crate) use enlist::store::cursor::{
+    member as member_cursor, parse_member as parse_member_cursor,
+};
 
-pub(crate) fn from_hex(s: &str) -> Option<String> {
-    fn digit(c: u8) -> Option<u8> {
-        match c {
-            b'0'..=b'9' => Some(c - b'0'),
-            b'a'..=b'f' => Some(c - b'a' + 10),
-            _ => None,
-        }
-    }
-    let bytes = s.as_bytes();
-    if bytes.len() % 2 != 0 {
-        return None;
-    }
-    let raw = bytes
-        .chunks_exact(2)
-        .map(|p| Some((digit(p[0])? << 4) | digit(p[1])?))
-        .collect::<Option<Vec<u8>>>()?;
-    String::from_utf8(raw).ok()
-}
-
-fn invalid_cursor(list: &str) -> StoreError {
-    StoreError::InvalidCursor {
-        list: list.to_owned(),
-    }
-}
-
-/// `m.<hex contact key>.<hex member id>`.
-pub(crate) fn member_cursor(contact_key: &str, id: &str) -> String {
-    format!("m.{}.{}", to_hex(contact_key), to_hex(id))
-}
-
-pub(crate) fn parse_member_cursor(cursor: &str) -> StoreResult<(String, MemberId)> {
-    let parse = || {
-        let (contact, id) = cursor.strip_prefix("m.")?.split_once('.')?;
-        Some((from_hex(contact)?, MemberId(from_hex(id)?)))
-    };
-    parse().ok_or_else(|| invalid_cursor("member"))
-}
-
-/// `i.<seconds>.<nanoseconds>.<hex invitation id>` of `created_at`.
+/// The shared invitation cursor ([`enlist::store::cursor`]) of a split
+/// `created_at`.
 pub(crate) fn invitation_cursor(created: Split, id: &str) -> String {
-    format!("i.{}.{}.{}", created.0, created.1, to_hex(id))
+    cursor::invitation(created.0, created.1, id)
 }
 
-pub(crate) fn parse_invitation_cursor(cursor: &str) -> StoreResult<(Split, InvitationId)> {
-    let parse = || {
-        let mut parts = cursor.strip_prefix("i.")?.splitn(3, '.');
-        let secs: i64 = parts.next()?.parse().ok()?;
-        let nanos: u32 = parts.next()?.parse().ok()?;
-        let id = from_hex(parts.next()?)?;
-        let at = DateTime::from_timestamp(secs, nanos)?;
-        Some((split(at), InvitationId(id)))
-    };
-    parse().ok_or_else(|| invalid_cursor("invitation"))
+/// The split `created_at` and id of an invitation cursor.
+pub(crate) fn parse_invitation_cursor(c: &str) -> StoreResult<(Split, InvitationId)> {
+    cursor::parse_invitation(c).map(|(at, id)| (split(at), id))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn hex_round_trips() {
-        for s in [
-            "",
-            "a",
-            "Ünïcödé\u{1f}.m",
-            "\u{10ffff}",
-            "x'; DROP TABLE members; --",
-        ] {
-            assert_eq!(from_hex(&to_hex(s)).as_deref(), Some(s));
-        }
-        assert_eq!(from_hex("abc"), None);
-        assert_eq!(from_hex("AB"), None);
-        assert_eq!(from_hex("ff"), None); // not UTF-8
-    }
+    use enlist::MemberId;
 
     #[test]
     fn split_times_sort_like_times() {
