@@ -68,9 +68,17 @@ fn one_secret_is_accepted_exactly_once() {
     no_conflict_left(&results);
     let winners: Vec<_> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
     assert_eq!(winners.len(), 1, "{results:?}");
+    // A loser reads under READ COMMITTED (ADR 0007): it may see the
+    // invitation still pending and then the winner's committed member, and
+    // so fail with `already_member` rather than `invitation_not_open`.
+    // Either way it changed nothing (checked below); the conformance suite
+    // accepts the same two codes.
     for r in &results {
         if let Err(e) = r {
-            assert_eq!(e.code(), "invitation_not_open", "{e:?}");
+            assert!(
+                matches!(e.code(), "invitation_not_open" | "already_member"),
+                "{e:?}"
+            );
         }
     }
     let mut c = f.sql();
