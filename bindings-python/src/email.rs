@@ -9,23 +9,23 @@ use pyo3::types::{PyBytes, PyIterator, PyString};
 
 record! {
     /// A valid address with its display name.
-    "Mailbox" PyMailbox(enlist::Mailbox) repr("address", "display_name") {
+    "Mailbox" PyMailbox(enlist::Mailbox<'static>) repr("address", "display_name") {
         /// The display name, unquoted and trimmed, if one was given.
-        display_name(v, py) -> Option<String> { v.display_name.clone() }
+        display_name(v, py) -> Option<&str> { v.display_name.as_deref() }
         /// The address as typed (local part as typed, domain lowercased).
-        address(v, py) -> String { v.address.clone() }
+        address(v, py) -> &str { &v.address }
         /// The normalized form: the uniqueness key.
-        key(v, py) -> String { v.key.clone() }
+        key(v, py) -> &str { &v.key }
         /// The domain, lowercase and IDNA-encoded.
-        ascii_domain(v, py) -> String { v.ascii_domain.clone() }
+        ascii_domain(v, py) -> &str { &v.ascii_domain }
         warnings(v, py) -> Vec<Bound<'py, PyAny>> {
             v.warnings
                 .iter()
                 .map(|w| py_enum(py, "AddressWarning", w.code()))
                 .collect::<PyResult<Vec<_>>>()?
         }
-        local_part(v, py) -> String { v.local_part().to_owned() }
-        domain(v, py) -> String { v.domain().to_owned() }
+        local_part(v, py) -> &str { v.local_part() }
+        domain(v, py) -> &str { v.domain() }
     }
 }
 
@@ -55,10 +55,10 @@ record! {
 record! {
     /// One fragment of a paste: where it is (`start`, `end`: byte offsets
     /// in the UTF-8 text), what was typed, and what it is.
-    "PasteEntry" PyPasteEntry(PasteEntry) repr("text", "outcome") {
+    "PasteEntry" PyPasteEntry(PasteEntry<'static>) repr("text", "outcome") {
         start(v, py) -> usize { v.span.start }
         end(v, py) -> usize { v.span.end }
-        text(v, py) -> String { v.text.clone() }
+        text(v, py) -> &str { &v.text }
         outcome(v, py) -> Bound<'py, PyAny> {
             let o = match v.outcome {
                 EntryOutcome::Valid(_) => "valid",
@@ -96,7 +96,7 @@ record! {
 record! {
     /// Everything found in a paste, in the order typed: iterate it for the
     /// entries; `recognized` is the "9 recognized" a form shows.
-    "ParsedRecipients" PyParsedRecipients(enlist::ParsedRecipients) repr("recognized", "entry_count") {
+    "ParsedRecipients" PyParsedRecipients(enlist::ParsedRecipients<'static>) repr("recognized", "entry_count") {
         /// Distinct valid addresses.
         recognized(v, py) -> usize { v.recognized() }
         /// Fragments found (valid, duplicate or invalid).
@@ -159,7 +159,8 @@ fn address_err(py: Python<'_>, e: AddressError) -> PyErr {
 /// reported, valid, duplicate or invalid, with its position.
 #[pyfunction]
 pub(crate) fn parse_recipients(py: Python<'_>, text: String) -> PyParsedRecipients {
-    py.detach(move || enlist::parse_recipients(&text)).into()
+    py.detach(move || enlist::parse_recipients(&text).into_owned())
+        .into()
 }
 
 /// Parses one entry (a bare address or `Name <address>`). Raises
@@ -168,7 +169,7 @@ pub(crate) fn parse_recipients(py: Python<'_>, text: String) -> PyParsedRecipien
 #[pyfunction]
 pub(crate) fn parse_address(py: Python<'_>, entry: String) -> PyResult<PyMailbox> {
     enlist::parse_address(&entry)
-        .map(Into::into)
+        .map(|m| m.into_owned().into())
         .map_err(|e| address_err(py, e))
 }
 

@@ -2358,13 +2358,13 @@ pub struct Mailbox {
     pub warnings: Vec<AddressWarning>,
 }
 
-impl From<enlist::Mailbox> for Mailbox {
-    fn from(m: enlist::Mailbox) -> Self {
+impl From<enlist::Mailbox<'_>> for Mailbox {
+    fn from(m: enlist::Mailbox<'_>) -> Self {
         Self {
-            display_name: m.display_name,
-            address: m.address,
-            key: m.key,
-            ascii_domain: m.ascii_domain,
+            display_name: m.display_name.map(Into::into),
+            address: m.address.into_owned(),
+            key: m.key.into_owned(),
+            ascii_domain: m.ascii_domain.into_owned(),
             warnings: m
                 .warnings
                 .iter()
@@ -2426,25 +2426,52 @@ pub struct ParsedRecipients {
     pub recognized: u32,
 }
 
-/// UTF-16 offset of a byte offset in `text` (clamped to the text).
-fn utf16_offset(text: &str, byte: usize) -> u32 {
-    let mut end = byte.min(text.len());
-    while !text.is_char_boundary(end) {
-        end -= 1;
+/// UTF-16 offsets of increasing byte offsets in one text, counted from the
+/// last one asked (so a whole paste is counted once, not once per entry).
+struct Utf16Offsets<'t> {
+    text: &'t str,
+    byte: usize,
+    utf16: usize,
+}
+
+impl<'t> Utf16Offsets<'t> {
+    fn new(text: &'t str) -> Self {
+        Self {
+            text,
+            byte: 0,
+            utf16: 0,
+        }
     }
-    u32_of(text[..end].encode_utf16().count())
+
+    /// The UTF-16 offset of byte offset `byte` (clamped to the text, and
+    /// to a character boundary).
+    fn at(&mut self, byte: usize) -> u32 {
+        let mut end = byte.min(self.text.len());
+        while !self.text.is_char_boundary(end) {
+            end -= 1;
+        }
+        if end < self.byte {
+            // Not increasing: count again from the start.
+            self.byte = 0;
+            self.utf16 = 0;
+        }
+        self.utf16 += self.text[self.byte..end].encode_utf16().count();
+        self.byte = end;
+        u32_of(self.utf16)
+    }
 }
 
 impl ParsedRecipients {
-    pub(crate) fn of(text: &str, parsed: enlist::ParsedRecipients) -> Self {
+    pub(crate) fn of(text: &str, parsed: enlist::ParsedRecipients<'_>) -> Self {
         let recognized = u32_of(parsed.recognized());
+        let mut offsets = Utf16Offsets::new(text);
         let entries = parsed
             .entries
             .into_iter()
             .map(|e| PasteEntry {
-                start_utf16: utf16_offset(text, e.span.start),
-                end_utf16: utf16_offset(text, e.span.end),
-                text: e.text,
+                start_utf16: offsets.at(e.span.start),
+                end_utf16: offsets.at(e.span.end),
+                text: e.text.into_owned(),
                 outcome: match e.outcome {
                     enlist::email::EntryOutcome::Valid(m) => {
                         EntryOutcome::Valid { mailbox: m.into() }

@@ -83,6 +83,7 @@
 //! result is still a valid local part, and only lowercased otherwise; the
 //! length limits apply to the key too.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 use std::fmt;
@@ -576,27 +577,44 @@ impl AddressError {
 }
 
 /// A valid address with its display name.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Mailbox {
+///
+/// Its text borrows from what was parsed wherever it can (an address typed
+/// in lowercase, a name without quotes or escapes: most of a paste), so
+/// reading a paste of 100,000 entries allocates almost nothing per entry.
+/// [`Mailbox::into_owned`] detaches it from the input.
+///
+/// ```
+/// use enlist::email::parse_address;
+/// use std::borrow::Cow;
+///
+/// let typed = String::from("Ada <ada@example.com>");
+/// let m = parse_address(&typed).unwrap();
+/// assert!(matches!(m.address, Cow::Borrowed("ada@example.com")));
+/// let kept: enlist::Mailbox<'static> = m.into_owned();
+/// drop(typed);
+/// assert_eq!(kept.key, "ada@example.com");
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Mailbox<'a> {
     /// The display name, unquoted and trimmed, if one was given.
-    pub display_name: Option<String>,
+    pub display_name: Option<Cow<'a, str>>,
     /// The address as typed (local part as typed, domain lowercased).
-    pub address: String,
+    pub address: Cow<'a, str>,
     /// The normalized form: the uniqueness key (local part lowercased,
     /// domain lowercased and IDNA-encoded).
-    pub key: String,
+    pub key: Cow<'a, str>,
     /// The domain, lowercase and IDNA-encoded (for allowed-domain checks).
-    pub ascii_domain: String,
+    pub ascii_domain: Cow<'a, str>,
     /// Things worth showing the person who typed it.
     pub warnings: Vec<AddressWarning>,
 }
 
-impl Mailbox {
+impl Mailbox<'_> {
     /// The part before the `@`, as typed.
     pub fn local_part(&self) -> &str {
         self.address
             .rsplit_once('@')
-            .map_or(self.address.as_str(), |(l, _)| l)
+            .map_or(self.address.as_ref(), |(l, _)| l)
     }
 
     /// The domain as typed, lowercased (Unicode if it was typed so).
@@ -608,18 +626,34 @@ impl Mailbox {
     pub fn has_warning(&self, w: &AddressWarning) -> bool {
         self.warnings.contains(w)
     }
+
+    /// The same mailbox, owning its text.
+    pub fn into_owned(self) -> Mailbox<'static> {
+        Mailbox {
+            display_name: self.display_name.map(owned),
+            address: owned(self.address),
+            key: owned(self.key),
+            ascii_domain: owned(self.ascii_domain),
+            warnings: self.warnings,
+        }
+    }
+}
+
+/// `c` owning its text.
+fn owned(c: Cow<'_, str>) -> Cow<'static, str> {
+    Cow::Owned(c.into_owned())
 }
 
 /// What became of one fragment of the paste.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "outcome")]
-pub enum EntryOutcome {
+pub enum EntryOutcome<'a> {
     /// A valid address, the first time it appears.
-    Valid(Mailbox),
+    Valid(Mailbox<'a>),
     /// A valid address already seen at entry `first`.
     Duplicate {
         /// The address.
-        mailbox: Mailbox,
+        mailbox: Mailbox<'a>,
         /// The index of its first appearance in `entries`.
         first: usize,
     },
@@ -630,32 +664,68 @@ pub enum EntryOutcome {
     },
 }
 
+impl<'a> EntryOutcome<'a> {
+    /// The mailbox of a valid or duplicate entry.
+    pub fn mailbox(&self) -> Option<&Mailbox<'a>> {
+        match self {
+            EntryOutcome::Valid(m) | EntryOutcome::Duplicate { mailbox: m, .. } => Some(m),
+            EntryOutcome::Invalid { .. } => None,
+        }
+    }
+
+    /// The same outcome, owning its text.
+    pub fn into_owned(self) -> EntryOutcome<'static> {
+        match self {
+            EntryOutcome::Valid(m) => EntryOutcome::Valid(m.into_owned()),
+            EntryOutcome::Duplicate { mailbox, first } => EntryOutcome::Duplicate {
+                mailbox: mailbox.into_owned(),
+                first,
+            },
+            EntryOutcome::Invalid { error } => EntryOutcome::Invalid { error },
+        }
+    }
+}
+
 /// One fragment of the paste.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PasteEntry {
+pub struct PasteEntry<'a> {
     /// Where it is in the text.
     pub span: Span,
-    /// The fragment as typed (trimmed).
-    pub text: String,
+    /// The fragment as typed (trimmed): `&paste[span.start..span.end]`.
+    pub text: Cow<'a, str>,
     /// What it is.
-    pub outcome: EntryOutcome,
+    pub outcome: EntryOutcome<'a>,
+}
+
+impl PasteEntry<'_> {
+    /// The same entry, owning its text.
+    pub fn into_owned(self) -> PasteEntry<'static> {
+        PasteEntry {
+            span: self.span,
+            text: owned(self.text),
+            outcome: self.outcome.into_owned(),
+        }
+    }
 }
 
 /// Everything found in a paste, in the order typed.
+///
+/// It borrows the paste's text; [`ParsedRecipients::into_owned`] keeps it
+/// beyond the text.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ParsedRecipients {
+pub struct ParsedRecipients<'a> {
     /// Every fragment, in order.
-    pub entries: Vec<PasteEntry>,
+    pub entries: Vec<PasteEntry<'a>>,
 }
 
-impl ParsedRecipients {
+impl<'a> ParsedRecipients<'a> {
     /// Distinct valid addresses: the "9 recognized" a form shows.
     pub fn recognized(&self) -> usize {
         self.mailboxes().count()
     }
 
     /// The distinct valid addresses, in order.
-    pub fn mailboxes(&self) -> impl Iterator<Item = &Mailbox> {
+    pub fn mailboxes(&self) -> impl Iterator<Item = &Mailbox<'a>> {
         self.entries.iter().filter_map(|e| match &e.outcome {
             EntryOutcome::Valid(m) => Some(m),
             _ => None,
@@ -663,7 +733,7 @@ impl ParsedRecipients {
     }
 
     /// The fragments that are not valid addresses.
-    pub fn invalid(&self) -> impl Iterator<Item = (&PasteEntry, &AddressError)> {
+    pub fn invalid(&self) -> impl Iterator<Item = (&PasteEntry<'a>, &AddressError)> {
         self.entries.iter().filter_map(|e| match &e.outcome {
             EntryOutcome::Invalid { error } => Some((e, error)),
             _ => None,
@@ -671,11 +741,22 @@ impl ParsedRecipients {
     }
 
     /// The repeated addresses, with the index of their first appearance.
-    pub fn duplicates(&self) -> impl Iterator<Item = (&PasteEntry, usize)> {
+    pub fn duplicates(&self) -> impl Iterator<Item = (&PasteEntry<'a>, usize)> {
         self.entries.iter().filter_map(|e| match &e.outcome {
             EntryOutcome::Duplicate { first, .. } => Some((e, *first)),
             _ => None,
         })
+    }
+
+    /// The same result, owning its text.
+    pub fn into_owned(self) -> ParsedRecipients<'static> {
+        ParsedRecipients {
+            entries: self
+                .entries
+                .into_iter()
+                .map(PasteEntry::into_owned)
+                .collect(),
+        }
     }
 }
 
@@ -700,7 +781,7 @@ impl ParsedRecipients {
 /// assert_eq!(&paste[bad.span.start..bad.span.end], "bob at example.com");
 /// assert_eq!(error.code(), "missing_at");
 /// ```
-pub fn parse_recipients(text: &str) -> ParsedRecipients {
+pub fn parse_recipients(text: &str) -> ParsedRecipients<'_> {
     let mut validator = Validator::default();
     let estimate = text.len() / 40 + 1;
     let mut entries: Vec<PasteEntry> = Vec::with_capacity(estimate);
@@ -718,7 +799,7 @@ pub fn parse_recipients(text: &str) -> ParsedRecipients {
         };
         entries.push(PasteEntry {
             span: Span { start, end },
-            text: fragment.to_owned(),
+            text: Cow::Borrowed(fragment),
             outcome,
         });
     });
@@ -751,7 +832,7 @@ pub fn parse_recipients(text: &str) -> ParsedRecipients {
 ///     Err(AddressError::DisplayNameControl { .. })
 /// ));
 /// ```
-pub fn parse_address(entry: &str) -> Result<Mailbox, AddressError> {
+pub fn parse_address(entry: &str) -> Result<Mailbox<'_>, AddressError> {
     let t = entry.trim_matches(is_blank);
     let lead = &entry[..entry.len() - entry.trim_start_matches(is_blank).len()];
     parse_trimmed(t).map_err(|e| {
@@ -769,11 +850,11 @@ pub fn parse_address(entry: &str) -> Result<Mailbox, AddressError> {
 /// assert_eq!(enlist::email::normalize_email("Ada <ADA@Example.COM>").unwrap(), "ada@example.com");
 /// ```
 pub fn normalize_email(entry: &str) -> Result<String, AddressError> {
-    parse_address(entry).map(|m| m.key)
+    parse_address(entry).map(|m| m.key.into_owned())
 }
 
 /// `parse_address` on trimmed text; positions are bytes.
-fn parse_trimmed(t: &str) -> Result<Mailbox, AddressError> {
+fn parse_trimmed(t: &str) -> Result<Mailbox<'_>, AddressError> {
     if t.is_empty() {
         return Err(AddressError::Empty);
     }
@@ -879,7 +960,7 @@ impl KeyHashes {
 
     /// Turns the second and later appearances of a key into `Duplicate`s
     /// of the first.
-    fn mark_duplicates(mut self, entries: &mut [PasteEntry]) {
+    fn mark_duplicates(mut self, entries: &mut [PasteEntry<'_>]) {
         let low = (1u64 << self.index_bits) - 1;
         self.packed.sort_unstable();
         let mut firsts: Vec<usize> = Vec::new();
@@ -903,18 +984,18 @@ impl KeyHashes {
 }
 
 /// Whether entries `a` and `b` are valid (or duplicate) with the same key.
-fn same_key(entries: &[PasteEntry], a: usize, b: usize) -> bool {
-    let key = |i: usize| match entries.get(i).map(|e| &e.outcome) {
-        Some(EntryOutcome::Valid(m) | EntryOutcome::Duplicate { mailbox: m, .. }) => {
-            Some(m.key.as_str())
-        }
-        _ => None,
+fn same_key(entries: &[PasteEntry<'_>], a: usize, b: usize) -> bool {
+    let key = |i: usize| {
+        entries
+            .get(i)
+            .and_then(|e| e.outcome.mailbox())
+            .map(|m| m.key.as_ref())
     };
     matches!((key(a), key(b)), (Some(x), Some(y)) if x == y)
 }
 
 /// Turns valid entry `i` into a duplicate of entry `first`.
-fn make_duplicate(entries: &mut [PasteEntry], i: usize, first: usize) {
+fn make_duplicate(entries: &mut [PasteEntry<'_>], i: usize, first: usize) {
     let Some(e) = entries.get_mut(i) else {
         return;
     };
@@ -1291,7 +1372,70 @@ fn refused_in_name(c: char) -> bool {
 
 /// Unquotes and checks a display name (the text before `<`); positions are
 /// bytes in `s`, which starts the entry.
-fn display_name(s: &str) -> Result<Option<String>, AddressError> {
+fn display_name(s: &str) -> Result<Option<Cow<'_, str>>, AddressError> {
+    if let Some(name) = verbatim_name(s) {
+        debug_assert_eq!(
+            owned_display_name(s).as_ref().map(Option::as_deref),
+            Ok(Some(name)),
+            "{s:?}"
+        );
+        return Ok(Some(Cow::Borrowed(name)));
+    }
+    Ok(owned_display_name(s)?.map(Cow::Owned))
+}
+
+/// The display name in `s` when it is a slice of `s`, as most are:
+/// `Ada Lovelace` (words of ordinary characters, single spaces) or
+/// `"Lovelace, Ada"` (quoted, no escapes, no tab); `None` for every other
+/// name, valid or not, left to [`owned_display_name`].
+fn verbatim_name(s: &str) -> Option<&str> {
+    let t = s.trim_matches(is_blank);
+    // Whether the characters of `t[from..to]` are all kept as they are
+    // (with single spaces between words when `spaces`, and `specials`
+    // allowed when quoted).
+    let verbatim = |from: usize, to: usize, quoted: bool| {
+        let b = t.as_bytes();
+        let mut i = from;
+        let mut space = !quoted;
+        while i < to {
+            let c = b[i];
+            if c == b' ' {
+                if space && !quoted {
+                    return false;
+                }
+                space = true;
+                i += 1;
+            } else if c < 0x80 {
+                let ok = if quoted {
+                    (0x21..0x7F).contains(&c) && c != b'"' && c != b'\\'
+                } else {
+                    is_plain_name_byte(c)
+                };
+                if !ok {
+                    return false;
+                }
+                space = false;
+                i += 1;
+            } else {
+                let ch = char_at(t, i);
+                if is_blank(ch) || refused_in_name(ch) {
+                    return false;
+                }
+                space = false;
+                i += ch.len_utf8();
+            }
+        }
+        quoted || !space
+    };
+    if t.len() >= 2 && t.starts_with('"') && t.ends_with('"') {
+        let name = t[1..t.len() - 1].trim();
+        return (!name.is_empty() && verbatim(1, t.len() - 1, true)).then_some(name);
+    }
+    (!t.is_empty() && verbatim(0, t.len(), false)).then_some(t)
+}
+
+/// [`display_name`] for any name, into a new string.
+fn owned_display_name(s: &str) -> Result<Option<String>, AddressError> {
     let b = s.as_bytes();
     let mut out = String::with_capacity(s.len());
     let mut space = false;
@@ -1770,7 +1914,7 @@ impl<'t> Validator<'t> {
         &mut self,
         text: &'t str,
         angle: Option<(usize, usize)>,
-    ) -> Result<Mailbox, AddressError> {
+    ) -> Result<Mailbox<'t>, AddressError> {
         self.entry_bytes(text, angle).map_err(|e| e.in_chars(text))
     }
 
@@ -1780,7 +1924,7 @@ impl<'t> Validator<'t> {
         &mut self,
         text: &'t str,
         angle: Option<(usize, usize)>,
-    ) -> Result<Mailbox, AddressError> {
+    ) -> Result<Mailbox<'t>, AddressError> {
         let Some((lt, gt)) = angle else {
             return self.address(text, 0);
         };
@@ -1801,19 +1945,18 @@ impl<'t> Validator<'t> {
     }
 
     /// A bare address starting at byte `base` of the entry.
-    fn address(&mut self, addr: &'t str, base: usize) -> Result<Mailbox, AddressError> {
+    fn address(&mut self, addr: &'t str, base: usize) -> Result<Mailbox<'t>, AddressError> {
         let Some(at) = plain_address(addr.as_bytes()) else {
             return self.any_address(addr, base);
         };
         // What `any_address` makes of a plain address, in one pass: no
-        // warnings, the domain lowercased, the key all lowercase.
-        let ascii_domain = addr[at + 1..].to_ascii_lowercase();
-        let address = joined(&addr[..at], &ascii_domain);
+        // warnings, the domain lowercased, the key all lowercase; each a
+        // slice of `addr` when it is already so.
         let m = Mailbox {
             display_name: None,
-            key: address.to_ascii_lowercase(),
-            address,
-            ascii_domain,
+            address: with_lower_domain(addr, at),
+            key: ascii_lowercase(addr),
+            ascii_domain: ascii_lowercase(&addr[at + 1..]),
             warnings: Vec::new(),
         };
         debug_assert_eq!(Ok(&m), self.any_address(addr, base).as_ref(), "{addr:?}");
@@ -1821,7 +1964,7 @@ impl<'t> Validator<'t> {
     }
 
     /// [`Self::address`] for any text.
-    fn any_address(&mut self, addr: &'t str, base: usize) -> Result<Mailbox, AddressError> {
+    fn any_address(&mut self, addr: &'t str, base: usize) -> Result<Mailbox<'t>, AddressError> {
         let b = addr.as_bytes();
         if b.is_empty() {
             return Err(AddressError::Empty);
@@ -1960,7 +2103,7 @@ impl<'t> Validator<'t> {
                     }
                 }
             }
-            let lower = domain.to_ascii_lowercase();
+            let lower = ascii_lowercase(domain);
             if plain {
                 // Letters, digits, hyphens and well-formed labels: see
                 // `is_plain_ascii_domain` for why the crate accepts it.
@@ -1972,12 +2115,17 @@ impl<'t> Validator<'t> {
                 // `slow.ascii` is `lower` for an ASCII domain.
                 crate_ok = Some(slow.crate_ok);
             }
-            (joined(local, &lower), lower)
+            (with_lower_domain(addr, at), lower)
         } else {
             let slow = self.slow_domain(domain).map_err(|e| e.shifted(dbase))?;
             push_domain_warnings(&mut warnings, slow);
             crate_ok = Some(slow.crate_ok);
-            (joined(local, &slow.lower), slow.ascii.clone())
+            let address = if slow.lower == domain {
+                Cow::Borrowed(addr)
+            } else {
+                Cow::Owned(joined(local, &slow.lower))
+            };
+            (address, Cow::Owned(slow.ascii.clone()))
         };
 
         // Lengths as typed and in ASCII form.
@@ -1990,22 +2138,28 @@ impl<'t> Validator<'t> {
             });
         }
 
-        // The key: lowercase local part (its length may change), ASCII domain.
-        let mut key = String::with_capacity(ascii_len);
-        if local_ascii {
-            key.push_str(local);
-            key.make_ascii_lowercase();
+        // The key: lowercase local part (its length may change), ASCII
+        // domain; `addr` itself when it is already that.
+        let key = if local_ascii && !has_ascii_uppercase(local) && ascii_domain.as_ref() == domain {
+            Cow::Borrowed(addr)
         } else {
-            local_key(local, &mut key);
-            if key.len() > MAX_LOCAL_PART_LEN {
-                return Err(AddressError::LocalPartTooLong {
-                    len: key.len(),
-                    max: MAX_LOCAL_PART_LEN,
-                });
+            let mut key = String::with_capacity(ascii_len);
+            if local_ascii {
+                key.push_str(local);
+                key.make_ascii_lowercase();
+            } else {
+                local_key(local, &mut key);
+                if key.len() > MAX_LOCAL_PART_LEN {
+                    return Err(AddressError::LocalPartTooLong {
+                        len: key.len(),
+                        max: MAX_LOCAL_PART_LEN,
+                    });
+                }
             }
-        }
-        key.push('@');
-        key.push_str(&ascii_domain);
+            key.push('@');
+            key.push_str(&ascii_domain);
+            Cow::Owned(key)
+        };
         if key.len() > MAX_ADDRESS_LEN {
             return Err(AddressError::AddressTooLong {
                 len: key.len(),
@@ -2076,6 +2230,30 @@ fn rejected(address: &str) -> AddressError {
         Err(e) => e.to_string(),
     };
     AddressError::Rejected { reason }
+}
+
+/// `s` in ASCII lowercase: `s` itself when it has no ASCII capital.
+fn ascii_lowercase(s: &str) -> Cow<'_, str> {
+    if has_ascii_uppercase(s) {
+        Cow::Owned(s.to_ascii_lowercase())
+    } else {
+        Cow::Borrowed(s)
+    }
+}
+
+fn has_ascii_uppercase(s: &str) -> bool {
+    s.bytes().any(|c| c.is_ascii_uppercase())
+}
+
+/// The address `addr` (with its `@` at byte `at`) with its ASCII domain
+/// lowercased: `addr` itself when the domain has no capital.
+fn with_lower_domain(addr: &str, at: usize) -> Cow<'_, str> {
+    let domain = &addr[at + 1..];
+    if has_ascii_uppercase(domain) {
+        Cow::Owned(joined(&addr[..at], &domain.to_ascii_lowercase()))
+    } else {
+        Cow::Borrowed(addr)
+    }
 }
 
 /// `local@domain`, allocated once.
@@ -2522,7 +2700,7 @@ fn check_unicode_labels<'a>(
 mod tests {
     use super::*;
 
-    fn ok(s: &str) -> Mailbox {
+    fn ok(s: &str) -> Mailbox<'_> {
         match parse_address(s) {
             Ok(m) => m,
             Err(e) => panic!("{s:?} refused: {e} ({e:?})"),
@@ -2536,8 +2714,8 @@ mod tests {
         }
     }
 
-    fn texts(p: &ParsedRecipients) -> Vec<&str> {
-        p.entries.iter().map(|e| e.text.as_str()).collect()
+    fn texts<'a>(p: &'a ParsedRecipients<'_>) -> Vec<&'a str> {
+        p.entries.iter().map(|e| e.text.as_ref()).collect()
     }
 
     #[test]
@@ -3023,14 +3201,14 @@ mod tests {
 
     #[test]
     fn duplicates_are_found_through_colliding_hashes() {
-        let valid = |key: &str| PasteEntry {
+        let valid = |key: &'static str| PasteEntry {
             span: Span { start: 0, end: 0 },
-            text: key.to_owned(),
+            text: key.into(),
             outcome: EntryOutcome::Valid(Mailbox {
                 display_name: None,
-                address: key.to_owned(),
-                key: key.to_owned(),
-                ascii_domain: "x.com".to_owned(),
+                address: key.into(),
+                key: key.into(),
+                ascii_domain: "x.com".into(),
                 warnings: Vec::new(),
             }),
         };
@@ -3043,7 +3221,7 @@ mod tests {
             .map(|&k| match k {
                 "-" => PasteEntry {
                     span: Span { start: 0, end: 0 },
-                    text: k.to_owned(),
+                    text: k.into(),
                     outcome: EntryOutcome::Invalid {
                         error: AddressError::MissingAt,
                     },
@@ -3215,7 +3393,7 @@ mod tests {
                 for e in &p.entries {
                     prop_assert!(e.span.start >= end && e.span.start < e.span.end);
                     end = e.span.end;
-                    prop_assert_eq!(&s[e.span.start..e.span.end], e.text.as_str());
+                    prop_assert_eq!(&s[e.span.start..e.span.end], e.text.as_ref());
                 }
                 if let Ok(m) = parse_address(&s) {
                     prop_assert_eq!(parse_address(&m.key).map(|k| k.key), Ok(m.key.clone()));
@@ -3272,7 +3450,7 @@ mod tests {
                 prop_assert_eq!(p.mailboxes().next().map(|m| m.key.clone()), Some(key.clone()));
                 if how != 0 {
                     let expected = if how == 2 { format!("{last}, {first}") } else if how == 1 { format!("{first} {last}") } else { first.clone() };
-                    prop_assert_eq!(p.mailboxes().next().and_then(|m| m.display_name.clone()), Some(expected));
+                    prop_assert_eq!(p.mailboxes().next().and_then(|m| m.display_name.as_deref()), Some(expected.as_str()));
                 }
             }
 
@@ -3296,7 +3474,7 @@ mod tests {
                 let p = parse_recipients(&text);
                 prop_assert_eq!(p.entries.len(), items.len(), "{:?}", text);
                 let got: Vec<_> = p.entries.iter().map(|e| match &e.outcome {
-                    EntryOutcome::Valid(m) | EntryOutcome::Duplicate { mailbox: m, .. } => m.key.clone(),
+                    EntryOutcome::Valid(m) | EntryOutcome::Duplicate { mailbox: m, .. } => m.key.to_string(),
                     EntryOutcome::Invalid { error } => format!("invalid: {error}"),
                 }).collect();
                 prop_assert_eq!(&got, &keys);

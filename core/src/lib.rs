@@ -50,3 +50,18 @@ pub use policy::{DEFAULT_LICENSE, Policy, RegistrationRequirements};
 pub use role::{GroupRole, Permission, PermissionSet, Role};
 pub use secret::{OsSecrets, Secret, SecretHash, SecretSource, SeededSecrets};
 pub use store::{SeatCount, Store, StoreResult, Transaction};
+
+/// The Rust examples of the book (`docs/src`) that need only this crate,
+/// compiled and run with the doctests so that the book cannot drift from
+/// the API.
+#[cfg(doctest)]
+mod book {
+    #[doc = include_str!("../../docs/src/email-parsing.md")]
+    struct EmailParsing;
+    #[doc = include_str!("../../docs/src/introduction.md")]
+    struct Introduction;
+    #[doc = include_str!("../../docs/src/outbox.md")]
+    struct Outbox;
+    #[doc = include_str!("../../docs/src/quickstart-rust.md")]
+    struct QuickstartRust;
+}

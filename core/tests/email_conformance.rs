@@ -546,8 +546,8 @@ fn address_list_suite() {
                 .iter()
                 .filter_map(|e| match &e.outcome {
                     EntryOutcome::Valid(m) | EntryOutcome::Duplicate { mailbox: m, .. } => Some((
-                        m.display_name.clone().unwrap_or_default(),
-                        m.address.clone(),
+                        m.display_name.as_deref().unwrap_or_default().to_owned(),
+                        m.address.to_string(),
                     )),
                     EntryOutcome::Invalid { .. } => None,
                 })

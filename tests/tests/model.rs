@@ -749,7 +749,7 @@ impl World {
             .map(|p| {
                 let k = |s: &str| {
                     if p < 12 {
-                        parse_address(s).unwrap().key
+                        parse_address(s).unwrap().key.into_owned()
                     } else {
                         normalize_identifier(s).unwrap()
                     }

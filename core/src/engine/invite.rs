@@ -20,6 +20,7 @@ use crate::role::{GroupRole, Permission, builtin};
 use crate::secret::{Secret, new_access_code, new_token};
 use chrono::Duration;
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 /// Who to invite.
@@ -732,8 +733,8 @@ impl Ctx<'_> {
         }
         // Each row: the input as given, the structured recipient, and the
         // address already parsed (for pastes, parsed once by the parser).
-        type Parsed = Option<std::result::Result<crate::email::Mailbox, AddressError>>;
-        let rows: Vec<(String, RecipientInput, Parsed)> = match &req.recipients {
+        type Parsed<'r> = Option<std::result::Result<crate::email::Mailbox<'r>, AddressError>>;
+        let rows: Vec<(String, RecipientInput, Parsed<'_>)> = match &req.recipients {
             Recipients::FormField(text) | Recipients::Paste(text) => {
                 if let Recipients::FormField(_) = &req.recipients {
                     let n = text.chars().count();
@@ -751,7 +752,7 @@ impl Ctx<'_> {
                     .into_iter()
                     .map(|e| {
                         let input = RecipientInput {
-                            email: Some(e.text.clone()),
+                            email: Some(e.text.to_string()),
                             ..RecipientInput::default()
                         };
                         let parsed = match e.outcome {
@@ -760,7 +761,7 @@ impl Ctx<'_> {
                             }
                             EntryOutcome::Invalid { error } => Err(error),
                         };
-                        (e.text, input, Some(parsed))
+                        (e.text.into_owned(), input, Some(parsed))
                     })
                     .collect()
             }
@@ -853,10 +854,10 @@ impl Ctx<'_> {
                 (Some(email), _) if !email.trim().is_empty() => {
                     match parsed.unwrap_or_else(|| parse_address(email)) {
                         Ok(m) => (
-                            Contact::Email(m.address),
-                            m.key,
-                            Some(m.ascii_domain),
-                            display_name.or(m.display_name),
+                            Contact::Email(m.address.into_owned()),
+                            m.key.into_owned(),
+                            Some(m.ascii_domain.into_owned()),
+                            display_name.or(m.display_name.map(Cow::into_owned)),
                         ),
                         Err(error) => {
                             rejected.push(reject(RejectReason::InvalidAddress { error }));

@@ -321,18 +321,18 @@ fn contact_of(o: &Organization, contact: &str, reg: &Registration) -> Result<(Co
         let m = parse_address(contact).map_err(|e| Error::invalid("email", e.to_string()))?;
         if !o.policy.domain_allowed(&m.ascii_domain) {
             return Err(Error::DomainNotAllowed {
-                domain: m.ascii_domain,
+                domain: m.ascii_domain.into_owned(),
             });
         }
         if let Some(v) = &reg.verified_email {
             if parse_address(v).map(|v| v.key != m.key).unwrap_or(true) {
                 return Err(Error::EmailMismatch {
-                    invited: m.address.clone(),
+                    invited: m.address.into_owned(),
                     presented: v.clone(),
                 });
             }
         }
-        Ok((Contact::Email(m.address), m.key))
+        Ok((Contact::Email(m.address.into_owned()), m.key.into_owned()))
     } else {
         let key = identifier_key(contact)?;
         Ok((Contact::Identifier(contact.trim().to_owned()), key))

@@ -529,7 +529,7 @@ fn malformed_or_already_used_addresses_are_flagged_and_skipped() {
     // What the form underlines while typing: the malformed fragments.
     let parsed = parse_recipients(field);
     assert_eq!(parsed.recognized(), 3);
-    let bad: Vec<&str> = parsed.invalid().map(|(e, _)| e.text.as_str()).collect();
+    let bad: Vec<&str> = parsed.invalid().map(|(e, _)| e.text.as_ref()).collect();
     assert_eq!(bad, ["not-an-address", "x@nodot"]);
     let (entry, _) = parsed.invalid().next().unwrap();
     assert_eq!(

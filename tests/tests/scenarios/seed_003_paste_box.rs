@@ -95,11 +95,11 @@ fn the_box_counts_the_addresses_it_recognises_so_a_typo_shows() {
                 fay@acme.test\ngus@acme.test, hal@acme.test\nivy@acme.test\njoe.acme.test\n";
     let parsed = parse_recipients(text);
     assert_eq!(parsed.recognized(), 9, "10 typed, one has a typo");
-    let invalid: Vec<&str> = parsed.invalid().map(|(e, _)| e.text.as_str()).collect();
+    let invalid: Vec<&str> = parsed.invalid().map(|(e, _)| e.text.as_ref()).collect();
     assert_eq!(invalid, vec!["joe.acme.test"]);
     let (entry, _) = parsed.invalid().next().unwrap();
     assert_eq!(&text[entry.span.start..entry.span.end], "joe.acme.test");
-    let first: Vec<&str> = parsed.mailboxes().map(|m| m.address.as_str()).collect();
+    let first: Vec<&str> = parsed.mailboxes().map(|m| m.address.as_ref()).collect();
     assert_eq!(first.first(), Some(&"ann@acme.test"));
     assert_eq!(first.last(), Some(&"ivy@acme.test"));
 

@@ -158,7 +158,7 @@ pub fn hostile_input_through_the_engine(env: &mut Env) {
         .iter()
         .map(|i| i.invitation.recipient_key.as_str())
         .collect();
-    let email_key = |e: &str| enlist::parse_address(e).expect("valid").key;
+    let email_key = |e: &str| enlist::parse_address(e).expect("valid").key.into_owned();
     assert_eq!(
         keys,
         [
