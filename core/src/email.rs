@@ -3199,6 +3199,59 @@ mod tests {
         ));
     }
 
+    /// Whether `c` is a slice of `text` (not a copy).
+    #[allow(clippy::ptr_arg)] // the Cow is the point: borrowed or owned
+    fn within(c: &Cow<'_, str>, text: &str) -> bool {
+        let range = text.as_bytes().as_ptr_range();
+        matches!(c, Cow::Borrowed(s) if range.contains(&s.as_ptr()))
+    }
+
+    #[test]
+    fn what_was_typed_as_is_is_borrowed_and_what_changed_is_owned() {
+        let text = "ada@example.com, Ada Lovelace <ada.l@example.com>\n\
+                    \"Lovelace, Ada\" <al@example.com>; Bob <BOB@Example.COM>\n\
+                    \"O\\\"Neil\" <o@example.com> eve@université.fr";
+        let p = parse_recipients(text);
+        let m: Vec<&Mailbox<'_>> = p
+            .entries
+            .iter()
+            .filter_map(|e| e.outcome.mailbox())
+            .collect();
+        assert_eq!(m.len(), 6);
+        for e in &p.entries {
+            assert!(within(&e.text, text), "{:?}", e.text);
+        }
+        // Typed in lowercase, names without escapes: nothing copied.
+        for mb in &m[..3] {
+            assert!(within(&mb.address, text) && within(&mb.key, text));
+            assert!(within(&mb.ascii_domain, text));
+            assert!(mb.display_name.as_ref().is_none_or(|n| within(n, text)));
+        }
+        assert_eq!(m[2].display_name.as_deref(), Some("Lovelace, Ada"));
+        // An uppercase domain: address, key and domain are new strings.
+        assert_eq!(
+            (m[3].address.as_ref(), m[3].key.as_ref()),
+            ("BOB@example.com", "bob@example.com")
+        );
+        assert!(matches!(m[3].address, Cow::Owned(_)) && matches!(m[3].key, Cow::Owned(_)));
+        assert!(m[3].display_name.as_ref().is_some_and(|n| within(n, text)));
+        // An escaped quote in the name: unescaped into a new string.
+        assert_eq!(m[4].display_name.as_deref(), Some("O\"Neil"));
+        assert!(matches!(m[4].display_name, Some(Cow::Owned(_))));
+        // An international domain: the address as typed, the key in ASCII.
+        assert!(within(&m[5].address, text));
+        assert_eq!(m[5].key, "eve@xn--universit-j4a.fr");
+        // Detached, the same values.
+        let owned = p.clone().into_owned();
+        assert_eq!(owned, p);
+        assert!(
+            owned
+                .entries
+                .iter()
+                .all(|e| matches!(e.text, Cow::Owned(_)))
+        );
+    }
+
     #[test]
     fn duplicates_are_found_through_colliding_hashes() {
         let valid = |key: &'static str| PasteEntry {
