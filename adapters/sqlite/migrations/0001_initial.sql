@@ -10,8 +10,10 @@
 -- Statuses are the snake_case names of the Rust enums.
 --
 -- Every index starts with org_id, except the three that serve lookups the
--- Store trait makes across organizations: an outbox message by id, and the
--- due invitations and due messages of every organization (background jobs).
+-- Store trait makes across organizations (an outbox message by id, and the
+-- due invitations and due messages of every organization: background jobs),
+-- and `outbox_queued`, which starts with an invitation's rid (the rid belongs
+-- to one organization's invitation).
 
 CREATE TABLE organizations (
     org_id  TEXT PRIMARY KEY NOT NULL,
@@ -112,6 +114,11 @@ CREATE TABLE outbox (
     message_id     TEXT NOT NULL UNIQUE,
     org_id         TEXT NOT NULL,
     invitation_id  TEXT NOT NULL,
+    -- For a queued message, the rid of its invitation (org_id,
+    -- invitation_id) if that was stored when the message was written; else
+    -- NULL. Invitations are never deleted, so the rid stays theirs (reads
+    -- still check both ids).
+    inv_rid        INTEGER,
     status         TEXT NOT NULL CHECK (status IN ('queued', 'sent', 'failed', 'superseded')),
     next_s         INTEGER NOT NULL,    -- next_attempt_at
     next_ns        INTEGER NOT NULL,
@@ -123,8 +130,17 @@ CREATE INDEX outbox_due ON outbox (org_id, next_s, next_ns, message_id)
     WHERE status = 'queued';
 CREATE INDEX outbox_due_all ON outbox (next_s, next_ns, message_id)
     WHERE status = 'queued';
-CREATE INDEX outbox_queued ON outbox (org_id, invitation_id, created_s, created_ns, message_id)
-    WHERE status = 'queued';
+-- The queued messages of an invitation (a few at most: the store sorts
+-- them), by the invitation's rid. Rids grow, so a new invitation's message
+-- is appended at the end of this index; an index by invitation_id would put
+-- each one on a random page (ids are random), and every commit would write
+-- one more page per message. The store writes the message of a new
+-- invitation once the invitation is stored (see `SqliteTx::deferred`); a
+-- message whose invitation is absent goes to `outbox_queued_unlinked`.
+CREATE INDEX outbox_queued ON outbox (inv_rid)
+    WHERE status = 'queued' AND inv_rid IS NOT NULL;
+CREATE INDEX outbox_queued_unlinked ON outbox (org_id, invitation_id)
+    WHERE status = 'queued' AND inv_rid IS NULL;
 
 -- Counters kept exact by the triggers below, so that counts never scan:
 --   ('member', '', status)                 members per status

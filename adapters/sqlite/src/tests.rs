@@ -1269,6 +1269,181 @@ fn outbox_due_and_queued_per_invitation() {
 }
 
 #[test]
+fn event_seqs_continue_per_org_across_interleaved_appends() {
+    let store = SqliteStore::open_in_memory().expect("open");
+    let (o1, o2) = (org_id(1), org_id(2));
+    let mut tx = begin(&store);
+    let seqs: Vec<u64> = [&o1, &o2, &o1, &o2, &o1]
+        .iter()
+        .map(|o| tx.append_event(&event(o, 0)).expect("append"))
+        .collect();
+    assert_eq!(seqs, [1, 1, 2, 2, 3]);
+    tx.commit().expect("commit");
+    let mut tx = begin(&store);
+    assert_eq!(tx.append_event(&event(&o2, 0)).expect("append"), 3);
+    assert_eq!(tx.append_event(&event(&o1, 0)).expect("append"), 4);
+    drop(tx);
+    let mut tx = begin(&store);
+    assert_eq!(tx.append_event(&event(&o1, 0)).expect("append"), 4);
+    let stored: Vec<u64> = tx
+        .events(&o1, 0, 100)
+        .expect("events")
+        .iter()
+        .map(|e| e.seq)
+        .collect();
+    assert_eq!(stored, [1, 2, 3, 4]);
+}
+
+/// A queued message is linked to its invitation's rid when the invitation
+/// is stored (before the message, or later in the same transaction), and
+/// found by `queued_messages_for` either way.
+#[test]
+fn queued_messages_are_found_linked_or_not() {
+    let store = SqliteStore::open_in_memory().expect("open");
+    let (o1, o2) = (org_id(1), org_id(2));
+    let msg = |org: &OrgId, id: &str, inv: &str, created: i64| {
+        let mut m = message(org, id, inv, 0);
+        m.created_at = t(created);
+        m
+    };
+    let iid = |s: &str| InvitationId(s.to_owned());
+    let ids = |v: Vec<OutboxMessage>| v.into_iter().map(|m| m.id.0).collect::<Vec<_>>();
+    let mut tx = begin(&store);
+    // As the engine does: the email first, then its new invitation.
+    tx.put_outbox_message(&msg(&o1, "msg_a", "inv_a", 1))
+        .expect("put");
+    tx.put_invitation(&invitation(&o1, "inv_a", "a@x.test"))
+        .expect("put");
+    // A message whose invitation is not stored, and one not queued.
+    tx.put_outbox_message(&msg(&o1, "msg_b", "inv_b", 5))
+        .expect("put");
+    let mut sent = msg(&o1, "msg_c", "inv_a", 0);
+    sent.status = OutboxStatus::Sent;
+    tx.put_outbox_message(&sent).expect("put");
+    // Read before commit: written first, so visible.
+    assert_eq!(
+        tx.outbox_message(&MessageId("msg_b".into()))
+            .expect("read")
+            .map(|m| m.id.0),
+        Some("msg_b".to_owned())
+    );
+    tx.commit().expect("commit");
+    {
+        let conn = store.conn.lock().expect("lock");
+        let link = |m: &str| -> (Option<i64>, Option<i64>) {
+            conn.query_row(
+                "SELECT o.inv_rid, i.rid FROM outbox o LEFT JOIN invitations i
+                 ON i.org_id = o.org_id AND i.invitation_id = o.invitation_id
+                 WHERE o.message_id = ?1",
+                [m],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .expect("row")
+        };
+        let (linked, rid) = link("msg_a");
+        assert!(linked.is_some(), "the new invitation's email is linked");
+        assert_eq!(linked, rid);
+        assert_eq!(link("msg_b"), (None, None));
+        assert_eq!(link("msg_c").0, None, "only queued messages are linked");
+    }
+    let mut tx = begin(&store);
+    assert_eq!(
+        ids(tx.queued_messages_for(&o1, &iid("inv_a")).expect("q")),
+        ["msg_a"]
+    );
+    assert_eq!(
+        ids(tx.queued_messages_for(&o1, &iid("inv_b")).expect("q")),
+        ["msg_b"]
+    );
+    // The invitation arrives later: its old message stays unlinked, a new
+    // one is linked, and the two come out in order (created, then id).
+    tx.put_invitation(&invitation(&o1, "inv_b", "b@x.test"))
+        .expect("put");
+    tx.put_outbox_message(&msg(&o1, "msg_d", "inv_b", 3))
+        .expect("put");
+    tx.put_outbox_message(&msg(&o1, "msg_0", "inv_b", 5))
+        .expect("put");
+    assert_eq!(
+        ids(tx.queued_messages_for(&o1, &iid("inv_b")).expect("q")),
+        ["msg_d", "msg_0", "msg_b"]
+    );
+    // Another organization's invitation with the same id is another one.
+    tx.put_invitation(&invitation(&o2, "inv_a", "a@x.test"))
+        .expect("put");
+    tx.put_outbox_message(&msg(&o2, "msg_e", "inv_a", 1))
+        .expect("put");
+    assert_eq!(
+        ids(tx.queued_messages_for(&o1, &iid("inv_a")).expect("q")),
+        ["msg_a"]
+    );
+    assert_eq!(
+        ids(tx.queued_messages_for(&o2, &iid("inv_a")).expect("q")),
+        ["msg_e"]
+    );
+    // A message moved to another invitation leaves the first one.
+    tx.put_outbox_message(&msg(&o1, "msg_a", "inv_b", 4))
+        .expect("put");
+    assert!(
+        tx.queued_messages_for(&o1, &iid("inv_a"))
+            .expect("q")
+            .is_empty()
+    );
+    assert_eq!(
+        ids(tx.queued_messages_for(&o1, &iid("inv_b")).expect("q")),
+        ["msg_d", "msg_a", "msg_0", "msg_b"]
+    );
+    tx.commit().expect("commit");
+    // A deferred message is rolled back with its transaction; one put twice
+    // before its invitation keeps its last version.
+    let mut tx = begin(&store);
+    tx.put_outbox_message(&msg(&o1, "msg_f", "inv_f", 1))
+        .expect("put");
+    drop(tx);
+    let mut tx = begin(&store);
+    assert!(
+        tx.outbox_message(&MessageId("msg_f".into()))
+            .expect("read")
+            .is_none()
+    );
+    tx.put_outbox_message(&msg(&o1, "msg_g", "inv_g", 1))
+        .expect("put");
+    tx.put_outbox_message(&msg(&o1, "msg_g", "inv_g", 2))
+        .expect("put");
+    tx.put_invitation(&invitation(&o1, "inv_g", "g@x.test"))
+        .expect("put");
+    let got = tx.queued_messages_for(&o1, &iid("inv_g")).expect("q");
+    assert_eq!(got, vec![msg(&o1, "msg_g", "inv_g", 2)]);
+}
+
+/// With the query planner stability guarantee, a statement from the cache
+/// is never compiled again because new values are bound to it (without it,
+/// every one whose ORDER BY an index serves was, at every use).
+#[test]
+fn cached_statements_are_not_compiled_again_when_rebound() {
+    use rusqlite::StatementStatus;
+    let store = SqliteStore::open_in_memory().expect("open");
+    let conn = store.conn.lock().expect("lock");
+    for sql in lookups_and_walks() {
+        for round in 0..3i64 {
+            let mut stmt = conn.prepare_cached(&sql).expect("prepare");
+            let n = stmt.parameter_count();
+            let mut rows = stmt
+                .query(params_from_iter(
+                    (0..n).map(|i| Value::Integer(round + i as i64)),
+                ))
+                .expect("query");
+            while rows.next().expect("step").is_some() {}
+            drop(rows);
+            assert_eq!(
+                stmt.get_status(StatementStatus::RePrepare),
+                0,
+                "{sql} (round {round})"
+            );
+        }
+    }
+}
+
+#[test]
 fn unknown_org_reads_are_empty() {
     let store = SqliteStore::open_in_memory().expect("open");
     populate(&store);
@@ -1440,6 +1615,26 @@ fn hostile_strings_round_trip_exactly() {
     assert_eq!(tx.list_members(&org, &q).expect("list").items.len(), 1);
 }
 
+/// Every look-up, and the list walks of one status (with and without a
+/// cursor, both ways).
+fn lookups_and_walks() -> Vec<String> {
+    let mut all = Vec::new();
+    for kind in 0..3u8 {
+        for cursor in [false, true] {
+            for desc in [false, true] {
+                all.push(tx::member_walk_sql(kind, "active", cursor, desc));
+            }
+        }
+    }
+    for status in [Some("pending"), None] {
+        for cursor in [false, true] {
+            all.push(tx::invitation_walk_sql(status, cursor));
+        }
+    }
+    all.extend(tx::sql::ALL.iter().map(|s| (*s).to_owned()));
+    all
+}
+
 /// The queries the engine makes go through indexes: no full scans and no
 /// sorting, whatever the size of the organization.
 #[test]
@@ -1460,21 +1655,7 @@ fn lookups_and_pages_use_indexes() {
             .expect("rows");
         rows.join(" / ")
     };
-    let mut checked = Vec::new();
-    for kind in 0..3u8 {
-        for cursor in [false, true] {
-            for desc in [false, true] {
-                checked.push(tx::member_walk_sql(kind, "active", cursor, desc));
-            }
-        }
-    }
-    for status in [Some("pending"), None] {
-        for cursor in [false, true] {
-            checked.push(tx::invitation_walk_sql(status, cursor));
-        }
-    }
-    checked.extend(tx::sql::ALL.iter().map(|s| (*s).to_owned()));
-    for sql in checked {
+    for sql in lookups_and_walks() {
         let p = plan(&sql);
         assert!(
             !p.contains("TEMP B-TREE") && !p.contains("SCAN"),
@@ -1488,7 +1669,8 @@ fn lookups_and_pages_use_indexes() {
 }
 
 /// Writes `n` of everything into `org`: members (in a group), pending
-/// invitations (all due at `t(1_000_000)`), events and queued messages.
+/// invitations (all due at `t(1_000_000)`), events, queued messages, and
+/// queued messages of invitations that are not stored.
 fn fill(store: &SqliteStore, org: &OrgId, n: u32) {
     let mut tx = begin(store);
     tx.put_organization(&organization(org)).expect("put");
@@ -1513,6 +1695,13 @@ fn fill(store: &SqliteStore, org: &OrgId, n: u32) {
             i64::from(i),
         );
         tx.put_outbox_message(&msg).expect("put");
+        let lost = message(
+            org,
+            &format!("msg_{org}_{i}_lost"),
+            &format!("inv_gone_{i}"),
+            i64::from(i),
+        );
+        tx.put_outbox_message(&lost).expect("put");
     }
     tx.commit().expect("commit");
 }
@@ -1606,8 +1795,20 @@ fn lookups_cost_the_same_in_small_and_large_organizations() {
             }),
         ),
         (
-            tx::sql::QUEUED_FOR.into(),
+            tx::sql::QUEUED_FOR_LINKED.into(),
             Box::new(move |o| vec![text(o.as_str()), text("inv_5")]),
+        ),
+        (
+            tx::sql::QUEUED_FOR_UNLINKED.into(),
+            Box::new(move |o| vec![text(o.as_str()), text("inv_gone_5")]),
+        ),
+        (
+            tx::sql::INVITATION_RID.into(),
+            Box::new(move |o| vec![text(o.as_str()), text("inv_5")]),
+        ),
+        (
+            tx::sql::SEATS.into(),
+            Box::new(move |o| vec![text(o.as_str()), text("standard")]),
         ),
         (
             tx::sql::COUNTER.into(),

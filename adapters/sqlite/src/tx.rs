@@ -10,12 +10,12 @@ use chrono::{DateTime, Utc};
 use enlist::{
     Event, Group, GroupId, Invitation, InvitationId, InvitationQuery, InvitationStatus, InviteLink,
     Member, MemberId, MemberQuery, MemberSort, MemberStatus, MessageId, OrgId, Organization,
-    OutboxMessage, Page, SeatCount, SecretHash, StoreResult, Transaction,
+    OutboxMessage, OutboxStatus, Page, SeatCount, SecretHash, StoreResult, Transaction,
 };
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
 use serde::de::DeserializeOwned;
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::thread::ThreadId;
 
@@ -43,7 +43,17 @@ pub(crate) mod sql {
     pub(crate) const DUE_OUTBOX: &str = "SELECT body FROM outbox WHERE status = 'queued' AND next_s <= ?1 AND NOT (next_s = ?1 AND next_ns > ?2) ORDER BY next_s, next_ns, message_id LIMIT ?3";
     pub(crate) const COUNTER: &str =
         "SELECT n FROM counts WHERE org_id = ?1 AND what = ?2 AND key = ?3 AND status = ?4";
-    pub(crate) const QUEUED_FOR: &str = "SELECT body FROM outbox WHERE org_id = ?1 AND invitation_id = ?2 AND status = 'queued' ORDER BY created_s, created_ns, message_id";
+    /// The counters a seat count adds up, in one statement: `0` for active
+    /// members, `1` for open invitations. (`IN` lists would make SQLite
+    /// build a temporary index of each list at every run: 10 times slower.)
+    pub(crate) const SEATS: &str = "SELECT 0, n FROM counts WHERE org_id = ?1 AND what = 'member_license' AND key = ?2 AND status = 'active' UNION ALL SELECT 1, n FROM counts WHERE org_id = ?1 AND what = 'invitation_license' AND key = ?2 AND status = 'staged' UNION ALL SELECT 1, n FROM counts WHERE org_id = ?1 AND what = 'invitation_license' AND key = ?2 AND status = 'pending'";
+    pub(crate) const INVITATION_RID: &str =
+        "SELECT rid FROM invitations WHERE org_id = ?1 AND invitation_id = ?2";
+    /// The queued messages of an invitation that were linked to its rid...
+    pub(crate) const QUEUED_FOR_LINKED: &str = "SELECT created_s, created_ns, message_id, body FROM outbox WHERE inv_rid = (SELECT rid FROM invitations WHERE org_id = ?1 AND invitation_id = ?2) AND inv_rid IS NOT NULL AND status = 'queued' AND org_id = ?1 AND invitation_id = ?2";
+    /// ...and those written while it was not stored (both unsorted: the
+    /// store sorts them).
+    pub(crate) const QUEUED_FOR_UNLINKED: &str = "SELECT created_s, created_ns, message_id, body FROM outbox WHERE org_id = ?1 AND invitation_id = ?2 AND status = 'queued' AND inv_rid IS NULL";
 
     /// Every look-up above, for the tests.
     #[cfg(test)]
@@ -64,8 +74,11 @@ pub(crate) mod sql {
         OUTBOX_MESSAGE,
         DUE_OUTBOX_IN_ORG,
         DUE_OUTBOX,
-        QUEUED_FOR,
+        QUEUED_FOR_LINKED,
+        QUEUED_FOR_UNLINKED,
         COUNTER,
+        SEATS,
+        INVITATION_RID,
     ];
 }
 
@@ -73,8 +86,6 @@ pub(crate) mod sql {
 /// `MemoryStore`).
 const MAX_PAGE: u32 = 1000;
 
-/// Invitation statuses that are open (hold the recipient and a seat).
-const OPEN: &[&str] = &["staged", "pending"];
 /// Member statuses that are live (hold the contact key).
 const LIVE: &[&str] = &["active", "inactive"];
 /// Active members hold a seat and count as owners.
@@ -86,6 +97,46 @@ pub(crate) struct SqliteTx<'a> {
     owner: &'a Mutex<Option<ThreadId>>,
     /// Whether a transaction is open on the connection (rolled back on drop).
     open: bool,
+    /// The last event seq of each organization this transaction read or
+    /// wrote. The transaction holds the write lock and events are written
+    /// only by `append_event`, so it stays right until the end.
+    last_seq: HashMap<OrgId, u64>,
+    /// Queued messages not written yet, in the order they were put (one per
+    /// message id). The engine queues an invitation's email before it stores
+    /// the invitation; the message is written when its invitation is (so
+    /// that `outbox_queued` gets the invitation's rid), or before any outbox
+    /// read and at commit. Nothing else reads the outbox table, and a
+    /// dropped transaction drops them with everything else.
+    deferred: Vec<OutboxRow>,
+}
+
+/// The columns of an outbox message.
+struct OutboxRow {
+    message_id: String,
+    org_id: String,
+    invitation_id: String,
+    status: &'static str,
+    next: Split,
+    created: Split,
+    body: String,
+}
+
+impl OutboxRow {
+    fn of(msg: &OutboxMessage) -> StoreResult<Self> {
+        Ok(Self {
+            message_id: msg.id.as_str().to_owned(),
+            org_id: msg.org_id.as_str().to_owned(),
+            invitation_id: msg.invitation_id.as_str().to_owned(),
+            status: outbox_status(msg.status),
+            next: split(msg.next_attempt_at),
+            created: split(msg.created_at),
+            body: to_json(msg)?,
+        })
+    }
+
+    fn of_invitation(&self, org: &str, invitation: &str) -> bool {
+        self.org_id == org && self.invitation_id == invitation
+    }
 }
 
 impl<'a> SqliteTx<'a> {
@@ -100,6 +151,8 @@ impl<'a> SqliteTx<'a> {
             conn,
             owner,
             open: false,
+            last_seq: HashMap::new(),
+            deferred: Vec::new(),
         };
         // A transaction left open by a failed rollback is ended first.
         if !tx.conn.is_autocommit() {
@@ -210,6 +263,69 @@ impl<'a> SqliteTx<'a> {
         group.member_count =
             self.counter(&group.org_id, "member_group", group.id.as_str(), LIVE)?;
         Ok(group)
+    }
+
+    /// Writes an outbox message; `inv_rid` only for a queued one.
+    fn write_outbox(&self, row: &OutboxRow, inv_rid: Option<i64>) -> StoreResult<()> {
+        self.exec(
+            "INSERT INTO outbox (message_id, org_id, invitation_id, inv_rid, status, next_s,
+                                 next_ns, created_s, created_ns, body)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+             ON CONFLICT (message_id) DO UPDATE SET
+                org_id = excluded.org_id, invitation_id = excluded.invitation_id,
+                inv_rid = excluded.inv_rid, status = excluded.status,
+                next_s = excluded.next_s, next_ns = excluded.next_ns,
+                created_s = excluded.created_s, created_ns = excluded.created_ns,
+                body = excluded.body",
+            params![
+                row.message_id,
+                row.org_id,
+                row.invitation_id,
+                inv_rid,
+                row.status,
+                row.next.0,
+                row.next.1,
+                row.created.0,
+                row.created.1,
+                row.body,
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// Writes the deferred messages (of one invitation, or all), each linked
+    /// to its invitation's rid if the invitation is stored. On an error the
+    /// messages not written stay deferred.
+    fn flush_outbox(&mut self, only: Option<(&str, &str)>) -> StoreResult<()> {
+        if self.deferred.is_empty() {
+            return Ok(());
+        }
+        let (todo, keep): (Vec<OutboxRow>, Vec<OutboxRow>) = std::mem::take(&mut self.deferred)
+            .into_iter()
+            .partition(|r| only.is_none_or(|(org, inv)| r.of_invitation(org, inv)));
+        self.deferred = keep;
+        let mut todo = todo.into_iter();
+        while let Some(row) = todo.next() {
+            if let Err(e) = self.link_and_write(&row) {
+                self.deferred.push(row);
+                self.deferred.extend(todo);
+                return Err(e);
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes a queued message with its invitation's rid (if stored).
+    fn link_and_write(&self, row: &OutboxRow) -> StoreResult<()> {
+        let rid: Option<i64> = self
+            .conn
+            .prepare_cached(sql::INVITATION_RID)
+            .and_then(|mut s| {
+                s.query_row([&row.org_id, &row.invitation_id], |r| r.get(0))
+                    .optional()
+            })
+            .map_err(store_err)?;
+        self.write_outbox(row, rid)
     }
 }
 
@@ -461,6 +577,7 @@ const INVITATION_STATUSES: [InvitationStatus; 6] = [
 
 impl Transaction for SqliteTx<'_> {
     fn commit(mut self: Box<Self>) -> StoreResult<()> {
+        self.flush_outbox(None)?;
         self.conn.execute_batch("COMMIT").map_err(store_err)?;
         self.open = false;
         Ok(())
@@ -641,10 +758,25 @@ impl Transaction for SqliteTx<'_> {
     }
 
     fn seat_count(&mut self, org: &OrgId, license_type: &str) -> StoreResult<SeatCount> {
-        Ok(SeatCount {
-            members: self.counter(org, "member_license", license_type, ACTIVE)?,
-            open_invitations: self.counter(org, "invitation_license", license_type, OPEN)?,
-        })
+        // Active members and open (staged or pending) invitations, in one
+        // statement: the engine asks for every recipient of a batch.
+        let mut stmt = self.conn.prepare_cached(sql::SEATS).map_err(store_err)?;
+        let rows = stmt
+            .query_map([org.as_str(), license_type], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
+            })
+            .map_err(store_err)?;
+        let mut seats = SeatCount::default();
+        for row in rows {
+            let (what, n) = row.map_err(store_err)?;
+            let n = count(n);
+            if what == 0 {
+                seats.members = seats.members.saturating_add(n);
+            } else {
+                seats.open_invitations = seats.open_invitations.saturating_add(n);
+            }
+        }
+        Ok(seats)
     }
 
     fn seat_counts(&mut self, org: &OrgId) -> StoreResult<Vec<(String, SeatCount)>> {
@@ -735,6 +867,10 @@ impl Transaction for SqliteTx<'_> {
                 to_json(inv)?,
             ],
         )?;
+        let (org, id) = (inv.org_id.as_str(), inv.id.as_str());
+        if self.deferred.iter().any(|r| r.of_invitation(org, id)) {
+            self.flush_outbox(Some((org, id)))?;
+        }
         Ok(())
     }
 
@@ -856,22 +992,26 @@ impl Transaction for SqliteTx<'_> {
     }
 
     fn append_event(&mut self, event: &Event) -> StoreResult<u64> {
-        let last: i64 = self
-            .conn
-            .prepare_cached(sql::LAST_SEQ)
-            .and_then(|mut s| {
-                s.query_row([event.org_id.as_str()], |r| r.get(0))
-                    .optional()
-            })
-            .map_err(store_err)?
-            .unwrap_or(0);
-        let seq = count(last).saturating_add(1);
+        let last = match self.last_seq.get(&event.org_id) {
+            Some(&last) => last,
+            None => self
+                .conn
+                .prepare_cached(sql::LAST_SEQ)
+                .and_then(|mut s| {
+                    s.query_row([event.org_id.as_str()], |r| r.get::<_, i64>(0))
+                        .optional()
+                })
+                .map_err(store_err)?
+                .map_or(0, count),
+        };
+        let seq = last.saturating_add(1);
         let mut stored = event.clone();
         stored.seq = seq;
         self.exec(
             "INSERT INTO events (org_id, seq, body) VALUES (?1, ?2, ?3)",
             params![event.org_id.as_str(), sql_int(seq), to_json(&stored)?],
         )?;
+        self.last_seq.insert(event.org_id.clone(), seq);
         Ok(seq)
     }
 
@@ -888,33 +1028,18 @@ impl Transaction for SqliteTx<'_> {
     }
 
     fn put_outbox_message(&mut self, msg: &OutboxMessage) -> StoreResult<()> {
-        let next = split(msg.next_attempt_at);
-        let created = split(msg.created_at);
-        self.exec(
-            "INSERT INTO outbox (message_id, org_id, invitation_id, status, next_s, next_ns,
-                                 created_s, created_ns, body)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
-             ON CONFLICT (message_id) DO UPDATE SET
-                org_id = excluded.org_id, invitation_id = excluded.invitation_id,
-                status = excluded.status, next_s = excluded.next_s, next_ns = excluded.next_ns,
-                created_s = excluded.created_s, created_ns = excluded.created_ns,
-                body = excluded.body",
-            params![
-                msg.id.as_str(),
-                msg.org_id.as_str(),
-                msg.invitation_id.as_str(),
-                outbox_status(msg.status),
-                next.0,
-                next.1,
-                created.0,
-                created.1,
-                to_json(msg)?,
-            ],
-        )?;
-        Ok(())
+        let row = OutboxRow::of(msg)?;
+        // This put replaces a deferred one of the same message.
+        self.deferred.retain(|r| r.message_id != row.message_id);
+        if msg.status == OutboxStatus::Queued {
+            self.deferred.push(row);
+            return Ok(());
+        }
+        self.write_outbox(&row, None)
     }
 
     fn outbox_message(&mut self, id: &MessageId) -> StoreResult<Option<OutboxMessage>> {
+        self.flush_outbox(None)?;
         self.one(sql::OUTBOX_MESSAGE, [id.as_str()], "outbox message")
     }
 
@@ -924,6 +1049,7 @@ impl Transaction for SqliteTx<'_> {
         now: DateTime<Utc>,
         limit: usize,
     ) -> StoreResult<Vec<OutboxMessage>> {
+        self.flush_outbox(None)?;
         let (s, ns) = split(now);
         let limit = sql_int(u64::try_from(limit).unwrap_or(u64::MAX));
         match org {
@@ -941,10 +1067,23 @@ impl Transaction for SqliteTx<'_> {
         org: &OrgId,
         invitation: &InvitationId,
     ) -> StoreResult<Vec<OutboxMessage>> {
-        self.many(
-            sql::QUEUED_FOR,
-            [org.as_str(), invitation.as_str()],
-            "outbox message",
-        )
+        self.flush_outbox(None)?;
+        // A few messages at most, sorted here as MemoryStore sorts them.
+        let mut rows: Vec<((i64, i64, String), String)> = Vec::new();
+        for sql in [sql::QUEUED_FOR_LINKED, sql::QUEUED_FOR_UNLINKED] {
+            let mut stmt = self.conn.prepare_cached(sql).map_err(store_err)?;
+            let found = stmt
+                .query_map([org.as_str(), invitation.as_str()], |r| {
+                    Ok(((r.get(0)?, r.get(1)?, r.get(2)?), r.get(3)?))
+                })
+                .map_err(store_err)?;
+            for row in found {
+                rows.push(row.map_err(store_err)?);
+            }
+        }
+        rows.sort_by(|a, b| a.0.cmp(&b.0));
+        rows.iter()
+            .map(|(_, body)| from_json(body, "outbox message"))
+            .collect()
     }
 }
