@@ -1346,7 +1346,40 @@ fn queued_messages_are_found_linked_or_not() {
         assert_eq!(link("msg_b"), (None, None));
         assert_eq!(link("msg_c").0, None, "only queued messages are linked");
     }
+    // An update of a stored invitation links its new message too (to its
+    // own rid, whatever row was inserted last).
     let mut tx = begin(&store);
+    tx.put_outbox_message(&msg(&o1, "msg_h", "inv_a", 2))
+        .expect("put");
+    for n in 0..5 {
+        // The last row inserted is an event with rowid 5; inv_a's is 1.
+        tx.append_event(&event(&o1, n)).expect("append");
+    }
+    let mut resent = invitation(&o1, "inv_a", "a@x.test");
+    resent.send_count = 2;
+    tx.put_invitation(&resent).expect("put");
+    tx.commit().expect("commit");
+    {
+        let conn = store.conn.lock().expect("lock");
+        let (linked, rid): (Option<i64>, i64) = conn
+            .query_row(
+                "SELECT o.inv_rid, i.rid FROM outbox o JOIN invitations i
+                 ON i.org_id = o.org_id AND i.invitation_id = o.invitation_id
+                 WHERE o.message_id = 'msg_h'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .expect("row");
+        assert_eq!(linked, Some(rid));
+    }
+    let mut tx = begin(&store);
+    assert_eq!(
+        ids(tx.queued_messages_for(&o1, &iid("inv_a")).expect("q")),
+        ["msg_a", "msg_h"]
+    );
+    let mut superseded = msg(&o1, "msg_h", "inv_a", 2);
+    superseded.status = OutboxStatus::Superseded;
+    tx.put_outbox_message(&superseded).expect("put");
     assert_eq!(
         ids(tx.queued_messages_for(&o1, &iid("inv_a")).expect("q")),
         ["msg_a"]

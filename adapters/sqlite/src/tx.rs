@@ -293,20 +293,21 @@ impl<'a> SqliteTx<'a> {
         Ok(())
     }
 
-    /// Writes the deferred messages (of one invitation, or all), each linked
-    /// to its invitation's rid if the invitation is stored. On an error the
-    /// messages not written stay deferred.
-    fn flush_outbox(&mut self, only: Option<(&str, &str)>) -> StoreResult<()> {
+    /// Writes the deferred messages (of one invitation, whose rid may be
+    /// known, or all), each linked to its invitation's rid if the invitation
+    /// is stored. On an error the messages not written stay deferred.
+    fn flush_outbox(&mut self, only: Option<(&str, &str, Option<i64>)>) -> StoreResult<()> {
         if self.deferred.is_empty() {
             return Ok(());
         }
         let (todo, keep): (Vec<OutboxRow>, Vec<OutboxRow>) = std::mem::take(&mut self.deferred)
             .into_iter()
-            .partition(|r| only.is_none_or(|(org, inv)| r.of_invitation(org, inv)));
+            .partition(|r| only.is_none_or(|(org, inv, _)| r.of_invitation(org, inv)));
         self.deferred = keep;
+        let known = only.and_then(|(_, _, rid)| rid);
         let mut todo = todo.into_iter();
         while let Some(row) = todo.next() {
-            if let Err(e) = self.link_and_write(&row) {
+            if let Err(e) = self.link_and_write(&row, known) {
                 self.deferred.push(row);
                 self.deferred.extend(todo);
                 return Err(e);
@@ -315,16 +316,20 @@ impl<'a> SqliteTx<'a> {
         Ok(())
     }
 
-    /// Writes a queued message with its invitation's rid (if stored).
-    fn link_and_write(&self, row: &OutboxRow) -> StoreResult<()> {
-        let rid: Option<i64> = self
-            .conn
-            .prepare_cached(sql::INVITATION_RID)
-            .and_then(|mut s| {
-                s.query_row([&row.org_id, &row.invitation_id], |r| r.get(0))
-                    .optional()
-            })
-            .map_err(store_err)?;
+    /// Writes a queued message with its invitation's rid (`known`, or
+    /// looked up; none if the invitation is not stored).
+    fn link_and_write(&self, row: &OutboxRow, known: Option<i64>) -> StoreResult<()> {
+        let rid = match known {
+            Some(rid) => Some(rid),
+            None => self
+                .conn
+                .prepare_cached(sql::INVITATION_RID)
+                .and_then(|mut s| {
+                    s.query_row([&row.org_id, &row.invitation_id], |r| r.get(0))
+                        .optional()
+                })
+                .map_err(store_err)?,
+        };
         self.write_outbox(row, rid)
     }
 }
@@ -838,6 +843,7 @@ impl Transaction for SqliteTx<'_> {
     fn put_invitation(&mut self, inv: &Invitation) -> StoreResult<()> {
         let created = split(inv.created_at);
         let expires = inv.expires_at.map(split);
+        let last_rowid = self.conn.last_insert_rowid();
         self.exec(
             "INSERT INTO invitations (org_id, invitation_id, batch_id, recipient_key, status,
                 role, kind, license_type, secret_hash, created_s, created_ns, expires_s,
@@ -869,7 +875,12 @@ impl Transaction for SqliteTx<'_> {
         )?;
         let (org, id) = (inv.org_id.as_str(), inv.id.as_str());
         if self.deferred.iter().any(|r| r.of_invitation(org, id)) {
-            self.flush_outbox(Some((org, id)))?;
+            // If the last inserted rowid changed, the statement inserted the
+            // invitation with that rowid: an update leaves it as it was, and
+            // the counts trigger's insert is undone when the trigger ends.
+            let rowid = self.conn.last_insert_rowid();
+            let rid = (rowid != last_rowid).then_some(rowid);
+            self.flush_outbox(Some((org, id, rid)))?;
         }
         Ok(())
     }
