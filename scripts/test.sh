@@ -41,6 +41,14 @@ echo "ENLIST_TEST_POSTGRES_URL=$ENLIST_TEST_POSTGRES_URL"
 section "Tests (unit, integration and doc tests): cargo test --workspace"
 cargo test --workspace
 
+section "Model test, long run: at least 100,000 random commands (PROPTEST_CASES=5500)"
+# The same property test as above with many more sequences: random commands
+# from random actors (owners, admins, user admins, members, guests, custom
+# roles, strangers) against the model; it fails if fewer than
+# MODEL_MIN_STEPS commands ran.
+PROPTEST_CASES=5500 MODEL_MIN_STEPS=100000 \
+    cargo test -p enlist-tests --test model engine_keeps_its_invariants -- --nocapture
+
 section "Fuzz targets build: cargo +nightly fuzz build (in fuzz/)"
 if [ ! -d fuzz ]; then
     echo "No fuzz/ directory yet: nothing to build."
@@ -60,9 +68,6 @@ quickstart_db="$(mktemp -d)/enlist-quickstart.sqlite3"
 cargo run -p enlist-sqlite --example quickstart -- "$quickstart_db"
 # The second run must find what the first left.
 cargo run -p enlist-sqlite --example quickstart -- "$quickstart_db" | tee /dev/stderr | grep "found the organization"
-
-section "Benchmarks compile: cargo bench --workspace --no-run"
-cargo bench --workspace --no-run
 
 # ---------------------------------------------------------------------------
 # PYTHON BINDINGS (bindings-python/)

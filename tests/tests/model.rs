@@ -2914,33 +2914,58 @@ fn record_stat(op: &Op, res: &Res) {
     STATS.lock().unwrap().entry(name).or_default()[slot] += 1;
 }
 
+/// Steps (commands) run by every case of this process, shrinking included.
+static STEPS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 fn run_ops(cfg: Config, ops: &[Op]) {
     let mut w = World::new(cfg);
     for op in ops {
         w.run(op);
+        STEPS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
     if std::env::var_os("MODEL_STATS").is_some() {
         eprintln!("[ok, err, err+effect, skip]: {:?}", STATS.lock().unwrap());
     }
 }
 
-fn cases() -> u32 {
-    std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(64)
+fn env_u64(name: &str) -> Option<u64> {
+    std::env::var(name).ok().and_then(|v| v.parse().ok())
 }
 
-proptest! {
-    #![proptest_config(ProptestConfig {
-        cases: cases(),
+/// Random command sequences (1 to 40 commands from random actors: owners,
+/// admins, user admins, members, guests, custom roles, removed and
+/// deactivated members, strangers with links) against the model.
+/// `PROPTEST_CASES` sets the number of sequences (default 64); the long job
+/// of the test command sets `MODEL_MIN_STEPS` and this test then fails
+/// unless at least that many commands ran, so a configuration that silently
+/// runs fewer cannot pass for the long run.
+#[test]
+fn engine_keeps_its_invariants() {
+    use proptest::test_runner::{Config as RunnerConfig, TestRunner};
+    let cases = u32::try_from(env_u64("PROPTEST_CASES").unwrap_or(64)).unwrap_or(u32::MAX);
+    let mut runner = TestRunner::new(RunnerConfig {
+        cases,
         failure_persistence: None,
-        ..ProptestConfig::default()
-    })]
-
-    #[test]
-    fn engine_keeps_its_invariants(cfg in config_s(), ops in prop::collection::vec(op_s(), 1..=40)) {
-        run_ops(cfg, &ops);
+        ..RunnerConfig::default()
+    });
+    let start = STEPS.load(std::sync::atomic::Ordering::Relaxed);
+    let result = runner.run(
+        &(config_s(), prop::collection::vec(op_s(), 1..=40)),
+        |(cfg, ops)| {
+            run_ops(cfg, &ops);
+            Ok(())
+        },
+    );
+    let steps = STEPS.load(std::sync::atomic::Ordering::Relaxed) - start;
+    eprintln!("model test: {cases} sequences, {steps} commands run");
+    if let Err(e) = result {
+        panic!("{e}");
+    }
+    if let Some(min) = env_u64("MODEL_MIN_STEPS") {
+        assert!(
+            steps >= min,
+            "only {steps} commands ran, MODEL_MIN_STEPS is {min}: raise PROPTEST_CASES"
+        );
     }
 }
 
