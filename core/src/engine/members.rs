@@ -155,10 +155,8 @@ impl Enlist {
                 }
             }
             if let Some(lt) = &update.license_type {
-                let lt = lt.trim();
-                if lt.is_empty() || lt.len() > 64 {
-                    return Err(Error::invalid("license_type", "must be 1 to 64 characters"));
-                }
+                let lt = super::clean_label("license_type", lt)?;
+                let lt = lt.as_str();
                 if lt != m.license_type {
                     if m.holds_seat() {
                         cx.check_seat(&o, lt, 1)?;
