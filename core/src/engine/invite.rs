@@ -1013,6 +1013,11 @@ impl Enlist {
         query: &crate::invitation::InvitationQuery,
     ) -> Result<crate::member::Page<Invitation>> {
         super::page_limit(query.limit)?;
+        super::check_query_text(
+            query.search.as_deref(),
+            query.after.as_deref(),
+            &[query.batch.as_ref().map(|b| b.as_str())],
+        )?;
         self.run(|cx| {
             let o = cx.org(org)?;
             cx.auth(&o, actor)?.require(Permission::ViewMembers)?;

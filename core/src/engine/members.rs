@@ -55,6 +55,14 @@ impl Enlist {
         query: &MemberQuery,
     ) -> Result<Page<Member>> {
         super::page_limit(query.limit)?;
+        super::check_query_text(
+            query.search.as_deref(),
+            query.after.as_deref(),
+            &[
+                query.role.as_deref(),
+                query.group.as_ref().map(|g| g.as_str()),
+            ],
+        )?;
         self.run(|cx| {
             let o = cx.org(org)?;
             cx.auth(&o, actor)?.require(Permission::ViewMembers)?;
@@ -283,6 +291,9 @@ impl Enlist {
     /// change of state: it appends no audit event (a busy product would
     /// flood the trail), and it only ever moves the time forward.
     pub fn record_activity(&self, org: &OrgId, member: &MemberId, at: DateTime<Utc>) -> Result<()> {
+        if at > super::latest_time() {
+            return Err(super::time_out_of_range("at", at));
+        }
         self.run(|cx| {
             let mut m = cx.member(org, member)?;
             if m.status == MemberStatus::Removed || m.last_active_at.is_some_and(|t| t >= at) {

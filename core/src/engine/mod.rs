@@ -344,6 +344,8 @@ pub(crate) const MAX_PHONE_CHARS: usize = 40;
 pub(crate) const MAX_EMAIL_FIELD_BYTES: usize = 1100;
 /// A role name or a group id named in a request (longer ones exist nowhere).
 pub(crate) const MAX_KEY_BYTES: usize = 256;
+/// A page cursor (ours are well under 200 bytes).
+pub(crate) const MAX_CURSOR_BYTES: usize = 1024;
 /// Group grants in one request or one recipient row.
 pub(crate) const MAX_GRANTS: usize = 100;
 /// Ids in one [`Enlist::send_staged`] call when the policy allows more
@@ -565,6 +567,26 @@ pub fn normalize_identifier(raw: &str) -> Result<String> {
 /// (identifiers never contain `@`).
 pub(crate) fn identifier_key(raw: &str) -> Result<String> {
     normalize_identifier(raw)
+}
+
+/// Bounds the text of a list query before any store sees it: the search
+/// text (an address or part of one), the cursor and the role or group it
+/// filters on.
+pub(crate) fn check_query_text(
+    search: Option<&str>,
+    after: Option<&str>,
+    keys: &[Option<&str>],
+) -> Result<()> {
+    if let Some(s) = search {
+        check_max_bytes("search", s, MAX_EMAIL_FIELD_BYTES)?;
+    }
+    if let Some(a) = after {
+        check_max_bytes("cursor", a, MAX_CURSOR_BYTES)?;
+    }
+    for k in keys.iter().flatten() {
+        check_max_bytes("filter", k, MAX_KEY_BYTES)?;
+    }
+    Ok(())
 }
 
 pub(crate) fn page_limit(limit: u32) -> Result<u32> {

@@ -615,3 +615,63 @@ fn one_line_fields_refuse_separators_and_invisible_characters() {
     }
     assert_eq!(state(&o).1, before.1, "nothing stored");
 }
+
+// ---------------------------------------------------------------------------
+// The rest of the class: other lists and times a caller passes in.
+
+#[test]
+fn list_queries_and_group_lists_are_bounded() {
+    let o = org_with_owner();
+    let owner = o.owner_actor();
+    let huge = "a".repeat(1_000_000);
+    let q = enlist::InvitationQuery {
+        search: Some(huge.clone()),
+        ..enlist::InvitationQuery::default()
+    };
+    let err = o
+        .engine
+        .list_invitations(o.id(), &owner, &q)
+        .expect_err("a 1 MB search");
+    assert_eq!(limit_of(&err), "field_length");
+    let q = enlist::MemberQuery {
+        search: Some(huge.clone()),
+        ..enlist::MemberQuery::default()
+    };
+    let err = o
+        .engine
+        .list_members(o.id(), &owner, &q)
+        .expect_err("a 1 MB search");
+    assert_eq!(limit_of(&err), "field_length");
+
+    let before = state(&o);
+    let grants: Vec<enlist::GroupGrant> = (0..101)
+        .map(|i| enlist::GroupGrant::member(enlist::GroupId::from(format!("grp_{i}").as_str())))
+        .collect();
+    let err = o
+        .engine
+        .update_member(
+            o.id(),
+            &owner,
+            &o.owner.id,
+            MemberUpdate {
+                groups: Some(grants),
+                ..MemberUpdate::default()
+            },
+        )
+        .expect_err("101 groups");
+    assert_eq!(err.code(), "invalid_input", "{err}");
+    assert_eq!(state(&o), before);
+}
+
+#[test]
+fn activity_past_9999_is_refused_and_the_manual_clock_saturates() {
+    let o = org_with_owner();
+    let err = o
+        .engine
+        .record_activity(o.id(), &o.owner.id, end_of_chrono())
+        .expect_err("year 262143");
+    assert_eq!(err.code(), "invalid_input", "{err}");
+    let clock = ManualClock::new(end_of_chrono() - Duration::days(1));
+    clock.advance(Duration::MAX);
+    assert_eq!(enlist::Clock::now(&clock), end_of_chrono());
+}
