@@ -20,7 +20,6 @@ use crate::policy::DEFAULT_LICENSE;
 use crate::role::{GroupRole, Permission, builtin};
 use crate::secret::{Secret, new_access_code, new_token};
 use serde::{Deserialize, Serialize};
-use std::borrow::Cow;
 use std::collections::HashMap;
 
 /// Who to invite.
@@ -693,11 +692,20 @@ fn prepare_recipient(
                 None => parse_address(email).map(crate::email::Mailbox::into_owned),
             }
             .map_err(|error| RejectReason::InvalidAddress { error })?;
+            // A name typed with the address follows the same one-line rule
+            // as a name given in its own field.
+            let display_name = match display_name {
+                Some(n) => Some(n),
+                None => clean_line("display_name", m.display_name.as_deref(), MAX_NAME_CHARS)
+                    .map_err(|e| RejectReason::InvalidField {
+                        reason: e.to_string(),
+                    })?,
+            };
             Recipient {
                 contact: Contact::Email(m.address.into_owned()),
                 key: m.key.into_owned(),
                 ascii_domain: Some(m.ascii_domain.into_owned()),
-                display_name: display_name.or(m.display_name.map(Cow::into_owned)),
+                display_name,
                 first_name,
                 last_name,
             }

@@ -675,3 +675,26 @@ fn activity_past_9999_is_refused_and_the_manual_clock_saturates() {
     clock.advance(Duration::MAX);
     assert_eq!(enlist::Clock::now(&clock), end_of_chrono());
 }
+
+#[test]
+fn a_name_typed_with_the_address_follows_the_one_line_rule() {
+    let o = org_with_owner();
+    let long = "N".repeat(201);
+    let report = o
+        .engine
+        .invite(
+            o.id(),
+            &o.owner_actor(),
+            InviteRequest::new(Recipients::Paste(format!(
+                "\"{long}\" <long@acme.test>, Fine Name <fine@acme.test>"
+            ))),
+        )
+        .expect("invite");
+    assert_eq!(report.issued.len(), 1);
+    assert_eq!(
+        report.issued[0].invitation.display_name.as_deref(),
+        Some("Fine Name")
+    );
+    assert_eq!(report.rejected.len(), 1);
+    assert_eq!(report.rejected[0].reason.code(), "invalid_field");
+}
