@@ -20,7 +20,7 @@ use crate::policy::DEFAULT_LICENSE;
 use crate::role::{GroupRole, Permission, builtin};
 use crate::secret::{Secret, new_access_code, new_token};
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// Who to invite.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -603,7 +603,22 @@ fn prepare_batch(policy: &crate::Policy, req: &InviteRequest) -> Result<Prepared
             size.check(policy)?;
             #[cfg(test)]
             tests::note_parse();
-            // Every field of every row bounded before any row is read.
+            // Every field of every row bounded before any row is read, and
+            // the group grants of all rows together (each is resolved in
+            // the write transaction).
+            let grants: u64 = list
+                .iter()
+                .map(|r| r.groups.as_ref().map_or(0, Vec::len) as u64)
+                .sum();
+            let max_grants = policy
+                .max_recipient_entries()
+                .saturating_mul(crate::policy::ENTRIES_PER_RECIPIENT);
+            if grants > max_grants {
+                return Err(Error::invalid(
+                    "groups",
+                    format!("at most {max_grants} group grants in one batch, not {grants}"),
+                ));
+            }
             for r in list {
                 check_grants_and_role(r.role.as_deref(), r.groups.as_deref())?;
                 if let Some(e) = &r.email {
@@ -1099,9 +1114,9 @@ impl Ctx<'_> {
         // Batch-wide settings, checked once per distinct combination.
         // Groups are resolved here and authorized by `authorize_invite`,
         // which knows the policy's group-owner and member paths.
-        let mut known_groups: Vec<crate::id::GroupId> = Vec::new();
+        let mut known_groups: HashSet<crate::id::GroupId> = HashSet::new();
         let default_groups = self.invite_grants_cached(&o.id, &req.groups, &mut known_groups)?;
-        let mut authorized: Vec<(String, MemberKind, Vec<GroupGrant>)> = Vec::new();
+        let mut authorized: HashSet<(String, MemberKind, Vec<GroupGrant>)> = HashSet::new();
         let mut out = Vec::with_capacity(batch.rows.len());
         let mut rejected = Vec::new();
         for row in &batch.rows {
@@ -1127,13 +1142,12 @@ impl Ctx<'_> {
                 .clone()
                 .or_else(|| batch.license_type.clone())
                 .unwrap_or_else(|| DEFAULT_LICENSE.to_owned());
-            if !authorized
-                .iter()
-                .any(|(r, k, g)| r == &role && *k == kind && g == &groups)
-            {
-                authorize_invite(o, auth, &role, kind, &groups)?;
-                authorized.push((role.clone(), kind, groups.clone()));
+            let combination = (role, kind, groups);
+            if !authorized.contains(&combination) {
+                authorize_invite(o, auth, &combination.0, kind, &combination.2)?;
+                authorized.insert(combination.clone());
             }
+            let (role, _, groups) = combination;
             match &row.recipient {
                 Ok(r) => out.push(Candidate {
                     index: row.index,
@@ -1167,7 +1181,7 @@ impl Ctx<'_> {
         &mut self,
         org: &OrgId,
         grants: &[GroupGrant],
-        known: &mut Vec<crate::id::GroupId>,
+        known: &mut HashSet<crate::id::GroupId>,
     ) -> Result<Vec<GroupGrant>> {
         let mut out: Vec<GroupGrant> = Vec::with_capacity(grants.len());
         for g in grants {
@@ -1179,7 +1193,7 @@ impl Ctx<'_> {
                     ));
                 }
                 self.group(org, &g.group_id)?;
-                known.push(g.group_id.clone());
+                known.insert(g.group_id.clone());
             }
             match out.iter_mut().find(|x| x.group_id == g.group_id) {
                 Some(x) => x.role = x.role.max(g.role),
@@ -1787,7 +1801,12 @@ mod tests {
             GroupGrant::member(crate::GroupId::from("g"));
             MAX_GRANTS + 1
         ]);
-        assert!(prepare_batch(&p, &req(Recipients::List(vec![row]))).is_err());
+        assert!(prepare_batch(&p, &req(Recipients::List(vec![row.clone()]))).is_err());
+        // All rows' grants together: at most 4 × 8 with max_batch 2.
+        row.groups = Some(vec![GroupGrant::member(crate::GroupId::from("g")); 4]);
+        assert!(prepare_batch(&p, &req(Recipients::List(vec![row.clone(); 8]))).is_ok());
+        row.groups = Some(vec![GroupGrant::member(crate::GroupId::from("g")); 5]);
+        assert!(prepare_batch(&p, &req(Recipients::List(vec![row; 8]))).is_err());
     }
 
     fn org_with_base(base: Option<&str>) -> Organization {
