@@ -698,3 +698,32 @@ fn a_name_typed_with_the_address_follows_the_one_line_rule() {
     assert_eq!(report.rejected.len(), 1);
     assert_eq!(report.rejected[0].reason.code(), "invalid_field");
 }
+
+#[test]
+fn import_report_cells_never_start_a_formula_whatever_the_separator() {
+    let o = org_with_owner();
+    let file = "Email,First name\n\
+                \"x;=HYPERLINK(1)\",\"Ann;@SUM(1)\"\n\
+                \" =1+1\",Bob\n\
+                \"a\tb;-2\",Cy\n";
+    let report = o
+        .engine
+        .import_invitations(
+            o.id(),
+            &o.owner_actor(),
+            file.as_bytes(),
+            enlist::ImportFormat::Csv,
+            enlist::ImportDefaults::default(),
+        )
+        .expect("import");
+    let csv = report.to_csv();
+    assert!(csv.lines().count() >= 4, "{csv}");
+    for sep in [',', ';', '\t'] {
+        for cell in cells(&csv, sep) {
+            assert!(
+                !cell.trim_start().starts_with(['=', '+', '-', '@']),
+                "separator {sep:?}: cell {cell:?} starts a formula in\n{csv}"
+            );
+        }
+    }
+}
