@@ -1056,9 +1056,7 @@ impl Enlist {
     /// before `now`, one event each; returns how many. Run it from a
     /// periodic job; reads already show such invitations as expired.
     pub fn expire_due(&self, now: chrono::DateTime<chrono::Utc>) -> Result<usize> {
-        if now > super::latest_time() {
-            return Err(super::time_out_of_range("now", now));
-        }
+        super::check_time("now", now)?;
         let mut total = 0;
         loop {
             let n = self.run(|cx| {

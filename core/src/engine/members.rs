@@ -291,9 +291,7 @@ impl Enlist {
     /// change of state: it appends no audit event (a busy product would
     /// flood the trail), and it only ever moves the time forward.
     pub fn record_activity(&self, org: &OrgId, member: &MemberId, at: DateTime<Utc>) -> Result<()> {
-        if at > super::latest_time() {
-            return Err(super::time_out_of_range("at", at));
-        }
+        super::check_time("at", at)?;
         self.run(|cx| {
             let mut m = cx.member(org, member)?;
             if m.status == MemberStatus::Removed || m.last_active_at.is_some_and(|t| t >= at) {

@@ -151,9 +151,7 @@ impl Enlist {
             // A clock past what stores and bindings can hold is refused
             // before anything is read or written.
             let now = self.clock.now();
-            if now > latest_time() {
-                return Err(time_out_of_range("clock", now));
-            }
+            check_time("clock", now)?;
             let tx = self.store.begin()?;
             let mut cx = Ctx {
                 tx,
@@ -359,14 +357,20 @@ pub(crate) fn latest_time() -> DateTime<Utc> {
     DateTime::from_timestamp(253_402_300_799, 0).unwrap_or(DateTime::<Utc>::MAX_UTC)
 }
 
-/// The error for a clock (or a time a host passes in) past [`latest_time`].
-pub(crate) fn time_out_of_range(field: &str, t: DateTime<Utc>) -> Error {
-    Error::invalid(
-        field,
-        format!(
-            "{t} is past 9999-12-31T23:59:59Z, the latest time enlist can store; check the clock"
-        ),
-    )
+/// Refuses a clock reading (or a time a host passes in) outside
+/// 0001-01-01T00:00:00Z ..= [`latest_time`]: the range every store, JSON
+/// reader and binding can represent.
+pub(crate) fn check_time(field: &str, t: DateTime<Utc>) -> Result<()> {
+    let earliest = DateTime::from_timestamp(-62_135_596_800, 0).unwrap_or(DateTime::<Utc>::MIN_UTC);
+    if t < earliest || t > latest_time() {
+        return Err(Error::invalid(
+            field,
+            format!(
+                "{t} is outside 0001-01-01 to 9999-12-31, the times enlist can store; check the clock"
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// `t` plus `secs` seconds, refused (never a panic) when the result would
@@ -761,17 +765,22 @@ mod tests {
     }
 
     #[test]
-    fn a_clock_past_9999_is_refused_by_every_command() {
-        let clock = std::sync::Arc::new(crate::ManualClock::new(DateTime::<Utc>::MAX_UTC));
-        let engine = Enlist::in_memory().with_clock(clock);
-        let err = engine
-            .create_organization(NewOrganization::new("Acme", "acct-1", "ada@acme.test"))
-            .unwrap_err();
-        assert_eq!(err.code(), "invalid_input");
-        assert!(
-            matches!(&err, Error::InvalidInput { field, .. } if field == "clock"),
-            "{err}"
-        );
+    fn a_clock_outside_years_1_to_9999_is_refused_by_every_command() {
+        let early = DateTime::from_timestamp(-62_135_596_801, 0).unwrap();
+        for t in [DateTime::<Utc>::MAX_UTC, DateTime::<Utc>::MIN_UTC, early] {
+            let clock = std::sync::Arc::new(crate::ManualClock::new(t));
+            let engine = Enlist::in_memory().with_clock(clock);
+            let err = engine
+                .create_organization(NewOrganization::new("Acme", "acct-1", "ada@acme.test"))
+                .unwrap_err();
+            assert_eq!(err.code(), "invalid_input");
+            assert!(
+                matches!(&err, Error::InvalidInput { field, .. } if field == "clock"),
+                "{err}"
+            );
+        }
+        assert!(check_time("t", early + chrono::Duration::seconds(1)).is_ok());
+        assert!(check_time("t", latest_time()).is_ok());
     }
 
     #[test]
