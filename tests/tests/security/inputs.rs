@@ -727,3 +727,35 @@ fn import_report_cells_never_start_a_formula_whatever_the_separator() {
         }
     }
 }
+
+#[test]
+fn self_registration_and_codes_bound_the_registration_too() {
+    let mut p = Policy::default();
+    p.self_registration = true;
+    let o = org_with_policy(p);
+    let before = state(&o);
+    let reg = enlist::Registration {
+        eula_version: Some("v".repeat(1_000_000)),
+        ..common::registration("acct-sr")
+    };
+    let err = o
+        .engine
+        .self_register(o.id(), "sr@acme.test", reg.clone())
+        .expect_err("a 1 MB EULA version");
+    assert_eq!(err.code(), "limit_exceeded", "{err}");
+    let err = o
+        .engine
+        .self_register(
+            o.id(),
+            &format!("{}@acme.test", "s".repeat(1_000_000)),
+            common::registration("acct-sr"),
+        )
+        .expect_err("a 1 MB contact");
+    assert_eq!(err.code(), "limit_exceeded", "{err}");
+    let err = o
+        .engine
+        .accept_with_code(o.id(), "EMP-1", "123456", reg)
+        .expect_err("a 1 MB EULA version");
+    assert_eq!(err.code(), "limit_exceeded", "{err}");
+    assert_eq!(state(&o), before, "nothing stored");
+}
