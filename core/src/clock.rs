@@ -49,10 +49,17 @@ impl ManualClock {
         Self::new(DateTime::from_timestamp(secs, 0).unwrap_or_default())
     }
 
-    /// Moves the clock forward (or backward, with a negative duration).
+    /// Moves the clock forward (or backward, with a negative duration),
+    /// stopping at the ends of chrono's range rather than overflowing.
     pub fn advance(&self, by: Duration) {
         let mut now = self.now.lock().unwrap_or_else(|e| e.into_inner());
-        *now += by;
+        *now = now
+            .checked_add_signed(by)
+            .unwrap_or(if by > Duration::zero() {
+                DateTime::<Utc>::MAX_UTC
+            } else {
+                DateTime::<Utc>::MIN_UTC
+            });
     }
 
     /// Sets the clock to `to`.

@@ -807,6 +807,16 @@ pub fn parse_recipients(text: &str) -> ParsedRecipients<'_> {
     ParsedRecipients { entries }
 }
 
+/// How many entries [`parse_recipients`] would report for `text`, found
+/// by the same splitter without validating, copying or storing any: one
+/// linear pass with no allocation, so a caller can refuse a paste with too
+/// many fragments before parsing it.
+pub(crate) fn count_entries(text: &str) -> usize {
+    let mut n = 0usize;
+    split_entries(text, |_, _, _| n += 1);
+    n
+}
+
 /// Parses one entry: a bare address, `Name <address>` or
 /// `"Last, First" <address>`, surrounded by optional spaces.
 ///

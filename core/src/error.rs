@@ -31,6 +31,13 @@ pub enum LimitKind {
     FieldLength,
     /// Items requested in one page.
     PageSize,
+    /// Bytes in one pasted batch, before it is parsed
+    /// (`Policy::max_recipient_bytes`, derived from `max_batch`).
+    RecipientBytes,
+    /// Entries in one batch, before they are parsed: a paste's fragments or
+    /// a list's rows (`Policy::max_recipient_entries`, derived from
+    /// `max_batch`).
+    RecipientEntries,
 }
 
 impl LimitKind {
@@ -45,6 +52,8 @@ impl LimitKind {
             LimitKind::AccessCodeAttempts => "access_code_attempts",
             LimitKind::FieldLength => "field_length",
             LimitKind::PageSize => "page_size",
+            LimitKind::RecipientBytes => "recipient_bytes",
+            LimitKind::RecipientEntries => "recipient_entries",
         }
     }
 }

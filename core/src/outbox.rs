@@ -6,7 +6,7 @@
 //! was rolled back. The raw accept link lives in the outbox only until the
 //! message is delivered or superseded; then it is redacted.
 
-use crate::error::MailError;
+use crate::error::{Error, MailError};
 use crate::id::{InvitationId, MessageId, OrgId};
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
@@ -123,14 +123,55 @@ impl Default for RetryPolicy {
 }
 
 impl RetryPolicy {
-    /// The wait after `attempts` failed attempts (1 = after the first).
+    /// Checks the numbers: at least one attempt (at most 100), a claim of
+    /// at least one second, and every duration at most
+    /// [`MAX_DURATION_SECS`](crate::policy::MAX_DURATION_SECS) (366 days),
+    /// with the first delay no longer than the longest. Hosts should call
+    /// it on the policy they configure; the engine never panics on one that
+    /// fails it (its times are checked when computed).
+    pub fn validated(self) -> Result<Self, Error> {
+        if self.max_attempts == 0 || self.max_attempts > 100 {
+            return Err(Error::invalid(
+                "retry.max_attempts",
+                "must be between 1 and 100",
+            ));
+        }
+        if self.claim_secs == 0 {
+            return Err(Error::invalid(
+                "retry.claim_secs",
+                "must be at least one second",
+            ));
+        }
+        for (field, v) in [
+            ("retry.base_delay_secs", self.base_delay_secs),
+            ("retry.max_delay_secs", self.max_delay_secs),
+            ("retry.claim_secs", self.claim_secs),
+        ] {
+            crate::policy::check_duration(field, v)?;
+        }
+        if self.base_delay_secs > self.max_delay_secs {
+            return Err(Error::invalid(
+                "retry.base_delay_secs",
+                "must not be longer than retry.max_delay_secs",
+            ));
+        }
+        Ok(self)
+    }
+
+    /// The wait after `attempts` failed attempts (1 = after the first):
+    /// `base_delay_secs` doubled after each further failure, at most
+    /// `max_delay_secs`, and never more than
+    /// [`MAX_DURATION_SECS`](crate::policy::MAX_DURATION_SECS) whatever the
+    /// fields say.
     pub fn delay_after(&self, attempts: u32) -> Duration {
         let exp = attempts.saturating_sub(1).min(30);
         let secs = self
             .base_delay_secs
             .saturating_mul(1u64 << exp)
-            .min(self.max_delay_secs);
-        Duration::seconds(i64::try_from(secs).unwrap_or(i64::MAX))
+            .min(self.max_delay_secs)
+            .min(crate::policy::MAX_DURATION_SECS);
+        // At most 366 days: always a valid duration.
+        Duration::try_seconds(i64::try_from(secs).unwrap_or(0)).unwrap_or(Duration::zero())
     }
 }
 
@@ -204,5 +245,44 @@ mod tests {
         assert_eq!(r.delay_after(1), Duration::seconds(60));
         assert_eq!(r.delay_after(2), Duration::seconds(120));
         assert_eq!(r.delay_after(20), Duration::seconds(3600));
+    }
+
+    #[test]
+    fn backoff_is_bounded_whatever_the_fields() {
+        let r = RetryPolicy {
+            max_attempts: 8,
+            base_delay_secs: u64::MAX,
+            max_delay_secs: u64::MAX,
+            claim_secs: u64::MAX,
+        };
+        for attempts in [0, 1, 2, 31, u32::MAX] {
+            assert_eq!(r.delay_after(attempts), Duration::days(366));
+        }
+        assert!(r.validated().is_err());
+        let ok = RetryPolicy::default();
+        assert_eq!(ok.clone().validated().map_err(|e| e.code()), Ok(ok));
+        for bad in [
+            RetryPolicy {
+                max_attempts: 0,
+                ..RetryPolicy::default()
+            },
+            RetryPolicy {
+                claim_secs: 0,
+                ..RetryPolicy::default()
+            },
+            RetryPolicy {
+                base_delay_secs: 7200,
+                ..RetryPolicy::default()
+            },
+            RetryPolicy {
+                max_delay_secs: 367 * 24 * 3600,
+                ..RetryPolicy::default()
+            },
+        ] {
+            assert_eq!(
+                bad.validated().map(|_| ()).map_err(|e| e.code()),
+                Err("invalid_input")
+            );
+        }
     }
 }

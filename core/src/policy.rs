@@ -7,6 +7,26 @@ use std::collections::BTreeMap;
 /// The license type given when none is named.
 pub const DEFAULT_LICENSE: &str = "standard";
 
+/// The longest duration a policy (or a [`RetryPolicy`](crate::RetryPolicy))
+/// may set, in seconds: 366 days. Every time the engine computes is a
+/// stored time plus at most this, so none can overflow.
+pub const MAX_DURATION_SECS: u64 = 366 * 24 * 3600;
+
+/// Bytes one recipient may take in a paste, on average: an address of up
+/// to 254 bytes with a name and separators. A paste may hold up to
+/// `max_batch` × 4 × this many bytes.
+pub const PASTE_BYTES_PER_RECIPIENT: u64 = 320;
+
+/// Fragments (a paste's entries, a list's rows) allowed per recipient of
+/// `max_batch`: room for typos, duplicates and blank rows, and no more.
+pub const ENTRIES_PER_RECIPIENT: u64 = 4;
+
+/// At most this many allowed domains in a policy.
+pub const MAX_ALLOWED_DOMAINS: usize = 1000;
+
+/// At most this many license types with a seat limit in a policy.
+pub const MAX_SEAT_LIMITS: usize = 100;
+
 /// What a person must provide when accepting an invitation or registering.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
@@ -44,6 +64,12 @@ pub struct Policy {
     /// How long an invitation stays valid, in seconds (default 7 days).
     pub invitation_lifetime_secs: u64,
     /// At most this many recipients per invitation batch (default 100).
+    /// It also bounds what a batch may hold before it is parsed: at most
+    /// `max_batch` × [`ENTRIES_PER_RECIPIENT`] entries (a paste's fragments,
+    /// a list's rows) and, for a paste, `max_batch` ×
+    /// [`ENTRIES_PER_RECIPIENT`] × [`PASTE_BYTES_PER_RECIPIENT`] bytes
+    /// (see [`Policy::max_recipient_entries`] and
+    /// [`Policy::max_recipient_bytes`]).
     pub max_batch: u32,
     /// At most this many characters in a recipient field typed or pasted
     /// into a form (default 250). The library API itself takes longer lists.
@@ -51,7 +77,7 @@ pub struct Policy {
     /// At most this many rows per import file (default 500).
     pub max_import_rows: u32,
     /// Allowed email domains, lowercase; empty means any. A domain also
-    /// allows its subdomains.
+    /// allows its subdomains. At most [`MAX_ALLOWED_DOMAINS`].
     pub allowed_domains: Vec<String>,
     /// Group owners may invite into their own groups.
     pub group_owners_can_invite: bool,
@@ -65,17 +91,20 @@ pub struct Policy {
     pub self_registration: bool,
     /// Registration requires two-factor enrolment.
     pub require_two_factor: bool,
-    /// The EULA version a person must accept, if any.
+    /// The EULA version a person must accept, if any: one line of at most
+    /// 64 characters.
     pub eula_version: Option<String>,
     /// Which registration fields are required.
     pub registration: RegistrationRequirements,
-    /// Seat limits per license type; a type not listed is unlimited.
+    /// Seat limits per license type (each one line of at most 64
+    /// characters; at most [`MAX_SEAT_LIMITS`] types); a type not listed is
+    /// unlimited.
     pub seat_limits: BTreeMap<String, u32>,
     /// Open invitations hold a seat until they are accepted, declined,
     /// revoked or expired (default true).
     pub reserve_seats_for_pending: bool,
     /// Minimum time between two sends of one invitation, in seconds
-    /// (default 10 minutes).
+    /// (default 10 minutes; at most [`MAX_DURATION_SECS`]).
     pub resend_cooldown_secs: u64,
     /// At most this many sends of one invitation, the first included
     /// (default 5).
@@ -125,11 +154,11 @@ impl Policy {
                 "must be at least one second",
             ));
         }
-        if self.invitation_lifetime_secs > 366 * 24 * 3600 {
-            return Err(Error::invalid(
-                "invitation_lifetime_secs",
-                "must be at most a year",
-            ));
+        for (field, v) in [
+            ("invitation_lifetime_secs", self.invitation_lifetime_secs),
+            ("resend_cooldown_secs", self.resend_cooldown_secs),
+        ] {
+            check_duration(field, v)?;
         }
         for (field, v) in [
             ("max_batch", self.max_batch),
@@ -145,6 +174,29 @@ impl Policy {
         if self.max_batch > 10_000 {
             return Err(Error::invalid("max_batch", "must be at most 10000"));
         }
+        if self.allowed_domains.len() > MAX_ALLOWED_DOMAINS {
+            return Err(Error::invalid(
+                "allowed_domains",
+                format!("at most {MAX_ALLOWED_DOMAINS} domains"),
+            ));
+        }
+        if self.seat_limits.len() > MAX_SEAT_LIMITS {
+            return Err(Error::invalid(
+                "seat_limits",
+                format!("at most {MAX_SEAT_LIMITS} license types"),
+            ));
+        }
+        let mut seat_limits = BTreeMap::new();
+        for (lt, limit) in &self.seat_limits {
+            let lt = crate::engine::clean_label("seat_limits", lt)?;
+            if seat_limits.insert(lt.clone(), *limit).is_some() {
+                return Err(Error::invalid(
+                    "seat_limits",
+                    format!("the license type {lt:?} appears twice"),
+                ));
+            }
+        }
+        self.seat_limits = seat_limits;
         let mut domains = Vec::with_capacity(self.allowed_domains.len());
         for d in &self.allowed_domains {
             let d = d.trim().trim_start_matches('@').to_lowercase();
@@ -167,11 +219,23 @@ impl Policy {
             }
         }
         if let Some(v) = &self.eula_version {
-            if v.trim().is_empty() {
-                return Err(Error::invalid("eula_version", "must not be blank"));
-            }
+            self.eula_version = Some(crate::engine::clean_label("eula_version", v)?);
         }
         Ok(self)
+    }
+
+    /// The most entries (a paste's fragments, a list's rows) one batch may
+    /// hold: `max_batch` × [`ENTRIES_PER_RECIPIENT`].
+    pub fn max_recipient_entries(&self) -> u64 {
+        u64::from(self.max_batch).saturating_mul(ENTRIES_PER_RECIPIENT)
+    }
+
+    /// The most bytes one pasted batch may hold: `max_batch` ×
+    /// [`ENTRIES_PER_RECIPIENT`] × [`PASTE_BYTES_PER_RECIPIENT`] (128,000
+    /// with the default `max_batch` of 100).
+    pub fn max_recipient_bytes(&self) -> u64 {
+        self.max_recipient_entries()
+            .saturating_mul(PASTE_BYTES_PER_RECIPIENT)
     }
 
     /// Whether an ASCII (IDNA-encoded) lowercase domain is allowed.
@@ -189,6 +253,17 @@ impl Policy {
     pub fn seat_limit(&self, license_type: &str) -> Option<u32> {
         self.seat_limits.get(license_type).copied()
     }
+}
+
+/// Refuses a duration past [`MAX_DURATION_SECS`].
+pub(crate) fn check_duration(field: &str, secs: u64) -> Result<()> {
+    if secs > MAX_DURATION_SECS {
+        return Err(Error::invalid(
+            field,
+            format!("must be at most {MAX_DURATION_SECS} seconds (366 days), not {secs}"),
+        ));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -219,6 +294,66 @@ mod tests {
             p.validated().map(|_| ()).map_err(|e| e.code()),
             Err("invalid_input")
         );
+    }
+
+    #[test]
+    fn durations_are_bounded() {
+        for (lifetime, cooldown) in [
+            (0, 600),
+            (MAX_DURATION_SECS + 1, 600),
+            (3600, MAX_DURATION_SECS + 1),
+            (3600, u64::MAX),
+        ] {
+            let p = Policy {
+                invitation_lifetime_secs: lifetime,
+                resend_cooldown_secs: cooldown,
+                ..Policy::default()
+            };
+            assert_eq!(
+                p.validated().map(|_| ()).map_err(|e| e.code()),
+                Err("invalid_input"),
+                "{lifetime} {cooldown}"
+            );
+        }
+        let p = Policy {
+            invitation_lifetime_secs: MAX_DURATION_SECS,
+            resend_cooldown_secs: MAX_DURATION_SECS,
+            ..Policy::default()
+        };
+        assert!(p.validated().is_ok());
+    }
+
+    #[test]
+    fn labels_and_lists_are_bounded() {
+        let mut p = Policy {
+            eula_version: Some(" 2024-01 ".into()),
+            ..Policy::default()
+        };
+        p.seat_limits.insert(" pro ".into(), 3);
+        let p = p.validated().expect("valid");
+        assert_eq!(p.eula_version.as_deref(), Some("2024-01"));
+        assert_eq!(p.seat_limits.get("pro"), Some(&3));
+        for bad in ["", "x\u{2028}y", &"x".repeat(65), "a\nb"] {
+            let q = Policy {
+                eula_version: Some(bad.into()),
+                ..Policy::default()
+            };
+            assert!(q.validated().is_err(), "{bad:?}");
+            let mut q = Policy::default();
+            q.seat_limits.insert(bad.into(), 1);
+            assert!(q.validated().is_err(), "{bad:?}");
+        }
+        let mut q = Policy::default();
+        q.seat_limits.insert("pro".into(), 1);
+        q.seat_limits.insert(" pro".into(), 2);
+        assert!(q.validated().is_err(), "two spellings of one type");
+        let q = Policy {
+            allowed_domains: (0..=MAX_ALLOWED_DOMAINS)
+                .map(|i| format!("d{i}.test"))
+                .collect(),
+            ..Policy::default()
+        };
+        assert!(q.validated().is_err());
     }
 
     #[test]

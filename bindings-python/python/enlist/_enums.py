@@ -121,6 +121,8 @@ class LimitKind(_StrEnum):
     ACCESS_CODE_ATTEMPTS = "access_code_attempts"
     FIELD_LENGTH = "field_length"
     PAGE_SIZE = "page_size"
+    RECIPIENT_BYTES = "recipient_bytes"
+    RECIPIENT_ENTRIES = "recipient_entries"
 
 
 class ErrorFamily(_StrEnum):

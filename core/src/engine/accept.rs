@@ -57,6 +57,7 @@ impl Enlist {
     /// given, must be the invited one. Creates an active member in the
     /// invited groups (or the default group when none was given).
     pub fn accept(&self, token: &str, registration: Registration) -> Result<Acceptance> {
+        super::check_registration(&registration)?;
         let (org, hash) = parse_token(token).ok_or(Error::InvalidSecret)?;
         self.run(|cx| {
             let o = cx.tx.organization(&org)?.ok_or(Error::InvalidSecret)?;
@@ -75,6 +76,7 @@ impl Enlist {
         code: &str,
         registration: Registration,
     ) -> Result<Acceptance> {
+        super::check_registration(&registration)?;
         let key = super::identifier_key(identifier).map_err(|_| Error::InvalidSecret)?;
         self.run(|cx| {
             let o = cx.tx.organization(org)?.ok_or(Error::InvalidSecret)?;

@@ -441,6 +441,12 @@ impl Ctx<'_> {
         auth: &Auth,
         grants: &[GroupGrant],
     ) -> Result<Vec<GroupGrant>> {
+        if grants.len() > super::MAX_GRANTS {
+            return Err(Error::invalid(
+                "groups",
+                format!("at most {} groups at once", super::MAX_GRANTS),
+            ));
+        }
         let mut out: Vec<GroupGrant> = Vec::with_capacity(grants.len());
         for g in grants {
             self.group(org, &g.group_id)?;

@@ -424,9 +424,9 @@ fn check_defaults(
     Ok(())
 }
 
-/// What `invite` accepts as a license type.
+/// What `invite` accepts as a license type (one rule: `clean_label`).
 fn license_ok(lt: &str) -> bool {
-    !lt.trim().is_empty() && lt.len() <= 64
+    super::clean_label("license_type", lt).is_ok()
 }
 
 /// Resolves a row's role and group names and checks, as `invite` will for
@@ -1123,10 +1123,11 @@ mod tests {
         };
         let f = fixture_with(Enlist::new(store.clone()), policy);
         let text = "Email\na@acme.test\nb@acme.test\nc@acme.test\nd@acme.test\ne@acme.test\n";
-        // The import's read, then batch 1; batch 2 finds the store down.
+        // The import's read, then batch 1 (a read of the actor, then its
+        // write); batch 2 finds the store down.
         store
             .fail_from
-            .store(store.begun.load(Ordering::SeqCst) + 2, Ordering::SeqCst);
+            .store(store.begun.load(Ordering::SeqCst) + 3, Ordering::SeqCst);
         let report = f
             .import(&f.owner, text.as_bytes(), ImportFormat::Csv)
             .unwrap();

@@ -3,8 +3,9 @@
 //! revoking and expiring.
 
 use super::{
-    Auth, Ctx, Enlist, MAX_MESSAGE_CHARS, MAX_NAME_CHARS, clean_line, clean_text, csv_row,
-    identifier_key,
+    Auth, Ctx, Enlist, MAX_EMAIL_FIELD_BYTES, MAX_GRANTS, MAX_IDENTIFIER_CHARS, MAX_IDS,
+    MAX_KEY_BYTES, MAX_LABEL_CHARS, MAX_MESSAGE_CHARS, MAX_NAME_CHARS, check_bytes,
+    check_max_bytes, clean_label, clean_line, clean_text, csv_row, identifier_key,
 };
 use crate::email::{AddressError, EntryOutcome, parse_address, parse_recipients};
 use crate::error::{Error, LimitKind, Result};
@@ -18,10 +19,8 @@ use crate::outbox::{OutboxMessage, OutboxStatus, OutgoingEmail};
 use crate::policy::DEFAULT_LICENSE;
 use crate::role::{GroupRole, Permission, builtin};
 use crate::secret::{Secret, new_access_code, new_token};
-use chrono::Duration;
 use serde::{Deserialize, Serialize};
-use std::borrow::Cow;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// Who to invite.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -396,6 +395,358 @@ struct Candidate {
     license_type: String,
 }
 
+/// Distinct groups one batch may name (each is looked up once).
+const MAX_BATCH_GROUPS: usize = 1000;
+
+/// A recipient's contact after parsing: what the store checks need.
+#[derive(Clone)]
+struct Recipient {
+    contact: Contact,
+    key: String,
+    ascii_domain: Option<String>,
+    display_name: Option<String>,
+    first_name: Option<String>,
+    last_name: Option<String>,
+}
+
+/// One entry of a batch after the checks that need no store.
+struct PreparedRow {
+    index: usize,
+    input: String,
+    role: Option<String>,
+    kind: Option<MemberKind>,
+    groups: Option<Vec<GroupGrant>>,
+    license_type: Option<String>,
+    /// The recipient, or why it is rejected whatever the store holds
+    /// (unusable field, invalid address or identifier, duplicate in the
+    /// batch).
+    recipient: std::result::Result<Recipient, RejectReason>,
+}
+
+/// The size of a batch as given, checked against the policy before it is
+/// parsed and again in the write transaction (the policy may change in
+/// between).
+#[derive(Clone, Copy)]
+struct BatchSize {
+    /// Bytes of a paste (0 for a list).
+    bytes: u64,
+    /// Characters of a form field, if the batch is one.
+    form_chars: Option<u64>,
+    /// Entries: a paste's fragments or a list's rows.
+    entries: u64,
+}
+
+impl BatchSize {
+    /// The byte and character limits (known before counting entries).
+    fn check_bytes(&self, p: &crate::Policy) -> Result<()> {
+        if let Some(n) = self.form_chars {
+            if n > u64::from(p.max_paste_field_chars) {
+                return Err(Error::LimitExceeded {
+                    limit: LimitKind::PasteFieldChars,
+                    max: u64::from(p.max_paste_field_chars),
+                    actual: n,
+                    detail: None,
+                });
+            }
+        }
+        if self.bytes > p.max_recipient_bytes() {
+            return Err(Error::LimitExceeded {
+                limit: LimitKind::RecipientBytes,
+                max: p.max_recipient_bytes(),
+                actual: self.bytes,
+                detail: Some("split the list into several batches".into()),
+            });
+        }
+        Ok(())
+    }
+
+    fn check(&self, p: &crate::Policy) -> Result<()> {
+        self.check_bytes(p)?;
+        if self.entries > p.max_recipient_entries() {
+            return Err(Error::LimitExceeded {
+                limit: LimitKind::RecipientEntries,
+                max: p.max_recipient_entries(),
+                actual: self.entries,
+                detail: Some("split the list into several batches".into()),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// A batch bounded and parsed outside any transaction.
+struct PreparedBatch {
+    size: BatchSize,
+    /// The batch's license type, cleaned.
+    license_type: Option<String>,
+    rows: Vec<PreparedRow>,
+}
+
+/// Bounds the role and groups a request or a row names.
+fn check_grants_and_role(role: Option<&str>, groups: Option<&[GroupGrant]>) -> Result<()> {
+    if let Some(r) = role {
+        check_max_bytes("role", r, MAX_KEY_BYTES)?;
+    }
+    if let Some(groups) = groups {
+        if groups.len() > MAX_GRANTS {
+            return Err(Error::invalid(
+                "groups",
+                format!("at most {MAX_GRANTS} groups per invitation"),
+            ));
+        }
+        for g in groups {
+            check_max_bytes("group_id", g.group_id.as_str(), MAX_KEY_BYTES)?;
+        }
+    }
+    Ok(())
+}
+
+/// Whether the actor may invite anyone at all in this organization: the
+/// cheap check made before a batch is read. [`authorize_invite`] decides
+/// each role and group later.
+fn may_invite_at_all(o: &Organization, auth: &Auth) -> Result<()> {
+    if auth.is_guest() {
+        return Err(auth.deny(Permission::InviteMembers, "guests cannot invite"));
+    }
+    if auth.has(Permission::InviteMembers) || auth.has(Permission::InviteGuests) {
+        return Ok(());
+    }
+    if let Some(m) = &auth.member {
+        if o.policy.members_can_invite
+            || (o.policy.group_owners_can_invite
+                && m.groups.iter().any(|g| g.role == GroupRole::Owner))
+        {
+            return Ok(());
+        }
+    }
+    Err(auth.deny(
+        Permission::InviteMembers,
+        if auth.member.is_none() {
+            "only members may invite"
+        } else if o.policy.group_owners_can_invite {
+            "the policy lets group owners invite only into groups they own"
+        } else {
+            "only administrators may invite in this organization"
+        },
+    ))
+}
+
+/// Bounds the request against `policy` and parses it: every check that
+/// needs no store, made outside any transaction. A paste's bytes are
+/// checked before its fragments are counted, and its fragments (one pass,
+/// no allocation) before it is parsed; a list's rows and each of their
+/// fields are bounded before any is read.
+fn prepare_batch(policy: &crate::Policy, req: &InviteRequest) -> Result<PreparedBatch> {
+    check_grants_and_role(req.role.as_deref(), Some(&req.groups))?;
+    let license_type = req
+        .license_type
+        .as_deref()
+        .map(|lt| clean_label("license_type", lt))
+        .transpose()?;
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    let mut rows = Vec::new();
+    let size = match &req.recipients {
+        Recipients::FormField(text) | Recipients::Paste(text) => {
+            let form = matches!(&req.recipients, Recipients::FormField(_));
+            let bytes = text.len() as u64;
+            let mut size = BatchSize {
+                bytes,
+                form_chars: None,
+                entries: 0,
+            };
+            if form {
+                // A character is at most 4 bytes: a field this long in
+                // bytes need not be counted.
+                let max = u64::from(policy.max_paste_field_chars);
+                size.form_chars = Some(if bytes > max.saturating_mul(4) {
+                    bytes
+                } else {
+                    text.chars().count() as u64
+                });
+            }
+            size.check_bytes(policy)?;
+            #[cfg(test)]
+            tests::note_parse();
+            size.entries = crate::email::count_entries(text) as u64;
+            size.check(policy)?;
+            for (index, e) in parse_recipients(text).entries.into_iter().enumerate() {
+                let input = e.text.into_owned();
+                let recipient = match e.outcome {
+                    EntryOutcome::Valid(m) | EntryOutcome::Duplicate { mailbox: m, .. } => {
+                        Ok(m.into_owned())
+                    }
+                    EntryOutcome::Invalid { error } => Err(error),
+                };
+                let row = RecipientInput {
+                    email: Some(input.clone()),
+                    ..RecipientInput::default()
+                };
+                let recipient = prepare_recipient(&row, Some(recipient), index, &mut seen);
+                rows.push(PreparedRow {
+                    index,
+                    input,
+                    role: None,
+                    kind: None,
+                    groups: None,
+                    license_type: None,
+                    recipient,
+                });
+            }
+            size
+        }
+        Recipients::List(list) => {
+            let size = BatchSize {
+                bytes: 0,
+                form_chars: None,
+                entries: list.len() as u64,
+            };
+            size.check(policy)?;
+            #[cfg(test)]
+            tests::note_parse();
+            // Every field of every row bounded before any row is read, and
+            // the group grants of all rows together (each is resolved in
+            // the write transaction).
+            let grants: u64 = list
+                .iter()
+                .map(|r| r.groups.as_ref().map_or(0, Vec::len) as u64)
+                .sum();
+            let max_grants = policy
+                .max_recipient_entries()
+                .saturating_mul(crate::policy::ENTRIES_PER_RECIPIENT);
+            if grants > max_grants {
+                return Err(Error::invalid(
+                    "groups",
+                    format!("at most {max_grants} group grants in one batch, not {grants}"),
+                ));
+            }
+            for r in list {
+                check_grants_and_role(r.role.as_deref(), r.groups.as_deref())?;
+                if let Some(e) = &r.email {
+                    check_max_bytes("email", e, MAX_EMAIL_FIELD_BYTES)?;
+                }
+                if let Some(i) = &r.identifier {
+                    check_bytes("identifier", i, MAX_IDENTIFIER_CHARS)?;
+                }
+                for (field, v) in [
+                    ("first_name", &r.first_name),
+                    ("last_name", &r.last_name),
+                    ("display_name", &r.display_name),
+                ] {
+                    if let Some(v) = v {
+                        check_bytes(field, v, MAX_NAME_CHARS)?;
+                    }
+                }
+                if let Some(lt) = &r.license_type {
+                    check_bytes("license_type", lt, MAX_LABEL_CHARS)?;
+                }
+            }
+            for (index, r) in list.iter().enumerate() {
+                let input = r
+                    .email
+                    .clone()
+                    .or_else(|| r.identifier.clone())
+                    .unwrap_or_else(|| {
+                        [
+                            r.first_name.as_deref(),
+                            r.last_name.as_deref(),
+                            r.display_name.as_deref(),
+                        ]
+                        .into_iter()
+                        .flatten()
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                    });
+                let license_type = r
+                    .license_type
+                    .as_deref()
+                    .map(|lt| clean_label("license_type", lt))
+                    .transpose()?;
+                let recipient = prepare_recipient(r, None, index, &mut seen);
+                rows.push(PreparedRow {
+                    index,
+                    input,
+                    role: r.role.clone(),
+                    kind: r.kind,
+                    groups: r.groups.clone(),
+                    license_type,
+                    recipient,
+                });
+            }
+            size
+        }
+    };
+    Ok(PreparedBatch {
+        size,
+        license_type,
+        rows,
+    })
+}
+
+/// One row's names and contact, checked and normalized; a repeat of an
+/// earlier row's contact (in `seen`) is a duplicate.
+fn prepare_recipient(
+    row: &RecipientInput,
+    parsed: Option<std::result::Result<crate::email::Mailbox<'static>, AddressError>>,
+    index: usize,
+    seen: &mut HashMap<String, usize>,
+) -> std::result::Result<Recipient, RejectReason> {
+    let names = (|| -> Result<_> {
+        Ok((
+            clean_line("first_name", row.first_name.as_deref(), MAX_NAME_CHARS)?,
+            clean_line("last_name", row.last_name.as_deref(), MAX_NAME_CHARS)?,
+            clean_line("display_name", row.display_name.as_deref(), MAX_NAME_CHARS)?,
+        ))
+    })();
+    let (first_name, last_name, display_name) = names.map_err(|e| RejectReason::InvalidField {
+        reason: e.to_string(),
+    })?;
+    let r = match (&row.email, &row.identifier) {
+        (Some(email), _) if !email.trim().is_empty() => {
+            let m = match parsed {
+                Some(p) => p,
+                None => parse_address(email).map(crate::email::Mailbox::into_owned),
+            }
+            .map_err(|error| RejectReason::InvalidAddress { error })?;
+            // A name typed with the address follows the same one-line rule
+            // as a name given in its own field.
+            let display_name = match display_name {
+                Some(n) => Some(n),
+                None => clean_line("display_name", m.display_name.as_deref(), MAX_NAME_CHARS)
+                    .map_err(|e| RejectReason::InvalidField {
+                        reason: e.to_string(),
+                    })?,
+            };
+            Recipient {
+                contact: Contact::Email(m.address.into_owned()),
+                key: m.key.into_owned(),
+                ascii_domain: Some(m.ascii_domain.into_owned()),
+                display_name,
+                first_name,
+                last_name,
+            }
+        }
+        (_, Some(id)) if !id.trim().is_empty() => {
+            let key = identifier_key(id).map_err(|e| RejectReason::InvalidIdentifier {
+                reason: e.to_string(),
+            })?;
+            Recipient {
+                contact: Contact::Identifier(id.trim().to_owned()),
+                key,
+                ascii_domain: None,
+                display_name,
+                first_name,
+                last_name,
+            }
+        }
+        _ => return Err(RejectReason::MissingContact),
+    };
+    if let Some(&first_index) = seen.get(&r.key) {
+        return Err(RejectReason::DuplicateInBatch { first_index });
+    }
+    seen.insert(r.key.clone(), index);
+    Ok(r)
+}
+
 impl Enlist {
     /// Invites a batch of recipients. Each recipient is either issued an
     /// invitation (its secret returned once, its email queued) or rejected
@@ -403,12 +754,31 @@ impl Enlist {
     /// recipients than the policy's `max_batch` is an error before anything
     /// is stored, as is anything wrong with the batch as a whole (an unknown
     /// role or group, a permission the actor lacks).
+    ///
+    /// The order is that of every command: the actor is authorized first
+    /// (a short read of the organization and the actor: someone who may not
+    /// invite at all is refused before the recipients are looked at), then
+    /// the recipients are bounded (bytes and entries, see
+    /// [`Policy::max_recipient_bytes`](crate::Policy::max_recipient_bytes)
+    /// and [`Policy::max_recipient_entries`](crate::Policy::max_recipient_entries);
+    /// each field of a list's rows) and parsed outside any transaction, and
+    /// only then does the write transaction run, checking the actor and the
+    /// policy again since either may have changed.
     pub fn invite(&self, org: &OrgId, actor: &Actor, req: InviteRequest) -> Result<InviteReport> {
         let message = clean_text("message", req.message.as_deref(), MAX_MESSAGE_CHARS)?;
+        let policy = self.run(|cx| {
+            let o = cx.org(org)?;
+            let auth = cx.auth(&o, actor)?;
+            may_invite_at_all(&o, &auth)?;
+            Ok(o.policy)
+        })?;
+        let batch = prepare_batch(&policy, &req)?;
         self.run(|cx| {
             let o = cx.org(org)?;
             let auth = cx.auth(&o, actor)?;
-            let (candidates, mut rejected) = cx.candidates(&o, &auth, &req)?;
+            may_invite_at_all(&o, &auth)?;
+            batch.size.check(&o.policy)?;
+            let (candidates, mut rejected) = cx.candidates(&o, &auth, &req, &batch)?;
             let distinct = candidates.len();
             if distinct > o.policy.max_batch as usize {
                 return Err(Error::LimitExceeded {
@@ -458,9 +828,27 @@ impl Enlist {
         actor: &Actor,
         invitations: &[InvitationId],
     ) -> Result<SendReport> {
+        if invitations.len() > MAX_IDS {
+            return Err(Error::LimitExceeded {
+                limit: LimitKind::BatchSize,
+                max: MAX_IDS as u64,
+                actual: invitations.len() as u64,
+                detail: Some("send staged invitations in several calls".into()),
+            });
+        }
         self.run(|cx| {
             let o = cx.org(org)?;
             let auth = cx.auth(&o, actor)?;
+            // Each id is a lookup and possibly a new secret and email: no
+            // more per call than a batch may hold.
+            if invitations.len() > o.policy.max_batch as usize {
+                return Err(Error::LimitExceeded {
+                    limit: LimitKind::BatchSize,
+                    max: u64::from(o.policy.max_batch),
+                    actual: invitations.len() as u64,
+                    detail: Some("send staged invitations in several calls".into()),
+                });
+            }
             let inviter_name = auth.member.as_ref().map(|m| m.display_name());
             let mut report = SendReport::default();
             for (index, id) in invitations.iter().enumerate() {
@@ -526,7 +914,8 @@ impl Enlist {
                 });
             }
             if let Some(last) = inv.last_sent_at {
-                let ready = last + secs(o.policy.resend_cooldown_secs);
+                let ready =
+                    super::time_after(last, o.policy.resend_cooldown_secs, "resend_cooldown_secs")?;
                 if ready > cx.now {
                     return Err(Error::ResendTooSoon {
                         invitation: inv.id.clone(),
@@ -647,6 +1036,11 @@ impl Enlist {
         query: &crate::invitation::InvitationQuery,
     ) -> Result<crate::member::Page<Invitation>> {
         super::page_limit(query.limit)?;
+        super::check_query_text(
+            query.search.as_deref(),
+            query.after.as_deref(),
+            &[query.batch.as_ref().map(|b| b.as_str())],
+        )?;
         self.run(|cx| {
             let o = cx.org(org)?;
             cx.auth(&o, actor)?.require(Permission::ViewMembers)?;
@@ -662,6 +1056,7 @@ impl Enlist {
     /// before `now`, one event each; returns how many. Run it from a
     /// periodic job; reads already show such invitations as expired.
     pub fn expire_due(&self, now: chrono::DateTime<chrono::Utc>) -> Result<usize> {
+        super::check_time("now", now)?;
         let mut total = 0;
         loop {
             let n = self.run(|cx| {
@@ -680,30 +1075,11 @@ impl Enlist {
     }
 }
 
-pub(crate) fn secs(s: u64) -> Duration {
-    Duration::seconds(i64::try_from(s).unwrap_or(i64::MAX / 1000))
-}
-
 impl Ctx<'_> {
     pub(crate) fn invitation(&mut self, org: &OrgId, id: &InvitationId) -> Result<Invitation> {
         self.tx
             .invitation(org, id)?
             .ok_or_else(|| Error::not_found("invitation", id))
-    }
-
-    /// The groups of an invitation: each must exist; duplicates are merged
-    /// (keeping the highest role). Who may grant them is decided by
-    /// `authorize_invite`.
-    fn invite_grants(&mut self, org: &OrgId, grants: &[GroupGrant]) -> Result<Vec<GroupGrant>> {
-        let mut out: Vec<GroupGrant> = Vec::with_capacity(grants.len());
-        for g in grants {
-            self.group(org, &g.group_id)?;
-            match out.iter_mut().find(|x| x.group_id == g.group_id) {
-                Some(x) => x.role = x.role.max(g.role),
-                None => out.push(g.clone()),
-            }
-        }
-        Ok(out)
     }
 
     /// Revoke and resend: admins with ManageMembers, or the inviter.
@@ -720,88 +1096,28 @@ impl Ctx<'_> {
         }
     }
 
-    /// Turns the request into candidates (one per distinct valid recipient)
-    /// and early rejections. Batch-wide problems are errors.
+    /// Turns the prepared batch into candidates (one per distinct valid
+    /// recipient) and early rejections, resolving and authorizing each
+    /// row's role and groups. Batch-wide problems are errors.
     fn candidates(
         &mut self,
         o: &Organization,
         auth: &Auth,
         req: &InviteRequest,
+        batch: &PreparedBatch,
     ) -> Result<(Vec<Candidate>, Vec<RejectedRecipient>)> {
         if auth.is_guest() {
             return Err(auth.deny(Permission::InviteMembers, "guests cannot invite"));
         }
-        // Each row: the input as given, the structured recipient, and the
-        // address already parsed (for pastes, parsed once by the parser).
-        type Parsed<'r> = Option<std::result::Result<crate::email::Mailbox<'r>, AddressError>>;
-        let rows: Vec<(String, RecipientInput, Parsed<'_>)> = match &req.recipients {
-            Recipients::FormField(text) | Recipients::Paste(text) => {
-                if let Recipients::FormField(_) = &req.recipients {
-                    let n = text.chars().count();
-                    if n > o.policy.max_paste_field_chars as usize {
-                        return Err(Error::LimitExceeded {
-                            limit: LimitKind::PasteFieldChars,
-                            max: u64::from(o.policy.max_paste_field_chars),
-                            actual: n as u64,
-                            detail: None,
-                        });
-                    }
-                }
-                parse_recipients(text)
-                    .entries
-                    .into_iter()
-                    .map(|e| {
-                        let input = RecipientInput {
-                            email: Some(e.text.to_string()),
-                            ..RecipientInput::default()
-                        };
-                        let parsed = match e.outcome {
-                            EntryOutcome::Valid(m) | EntryOutcome::Duplicate { mailbox: m, .. } => {
-                                Ok(m)
-                            }
-                            EntryOutcome::Invalid { error } => Err(error),
-                        };
-                        (e.text.into_owned(), input, Some(parsed))
-                    })
-                    .collect()
-            }
-            Recipients::List(list) => list
-                .iter()
-                .map(|r| {
-                    let input = r
-                        .email
-                        .clone()
-                        .or_else(|| r.identifier.clone())
-                        .unwrap_or_else(|| {
-                            [
-                                r.first_name.as_deref(),
-                                r.last_name.as_deref(),
-                                r.display_name.as_deref(),
-                            ]
-                            .into_iter()
-                            .flatten()
-                            .collect::<Vec<_>>()
-                            .join(" ")
-                        });
-                    (input, r.clone(), None)
-                })
-                .collect(),
-        };
-
         // Batch-wide settings, checked once per distinct combination.
         // Groups are resolved here and authorized by `authorize_invite`,
         // which knows the policy's group-owner and member paths.
-        let default_groups = self.invite_grants(&o.id, &req.groups)?;
-        let mut authorized: Vec<(String, MemberKind, Vec<GroupGrant>)> = Vec::new();
-        let mut seen: HashMap<String, usize> = HashMap::new();
-        let mut out = Vec::with_capacity(rows.len());
+        let mut known_groups: HashSet<crate::id::GroupId> = HashSet::new();
+        let default_groups = self.invite_grants_cached(&o.id, &req.groups, &mut known_groups)?;
+        let mut authorized: HashSet<(String, MemberKind, Vec<GroupGrant>)> = HashSet::new();
+        let mut out = Vec::with_capacity(batch.rows.len());
         let mut rejected = Vec::new();
-        for (index, (input, row, parsed)) in rows.into_iter().enumerate() {
-            let reject = |reason| RejectedRecipient {
-                index,
-                input: input.clone(),
-                reason,
-            };
+        for row in &batch.rows {
             let kind = row.kind.unwrap_or(req.kind);
             let role = row
                 .role
@@ -816,95 +1132,73 @@ impl Ctx<'_> {
                     .to_owned()
                 });
             let groups = match &row.groups {
-                Some(g) => self.invite_grants(&o.id, g)?,
+                Some(g) => self.invite_grants_cached(&o.id, g, &mut known_groups)?,
                 None => default_groups.clone(),
             };
             let license_type = row
                 .license_type
                 .clone()
-                .or_else(|| req.license_type.clone())
+                .or_else(|| batch.license_type.clone())
                 .unwrap_or_else(|| DEFAULT_LICENSE.to_owned());
-            if license_type.trim().is_empty() || license_type.len() > 64 {
-                return Err(Error::invalid("license_type", "must be 1 to 64 characters"));
+            let combination = (role, kind, groups);
+            if !authorized.contains(&combination) {
+                authorize_invite(o, auth, &combination.0, kind, &combination.2)?;
+                authorized.insert(combination.clone());
             }
-            if !authorized
-                .iter()
-                .any(|(r, k, g)| r == &role && *k == kind && g == &groups)
-            {
-                authorize_invite(o, auth, &role, kind, &groups)?;
-                authorized.push((role.clone(), kind, groups.clone()));
+            let (role, _, groups) = combination;
+            match &row.recipient {
+                Ok(r) => out.push(Candidate {
+                    index: row.index,
+                    input: row.input.clone(),
+                    contact: r.contact.clone(),
+                    key: r.key.clone(),
+                    ascii_domain: r.ascii_domain.clone(),
+                    display_name: r.display_name.clone(),
+                    first_name: r.first_name.clone(),
+                    last_name: r.last_name.clone(),
+                    role,
+                    kind,
+                    groups,
+                    license_type,
+                }),
+                Err(reason) => rejected.push(RejectedRecipient {
+                    index: row.index,
+                    input: row.input.clone(),
+                    reason: reason.clone(),
+                }),
             }
-            let names = (|| -> Result<_> {
-                Ok((
-                    clean_line("first_name", row.first_name.as_deref(), MAX_NAME_CHARS)?,
-                    clean_line("last_name", row.last_name.as_deref(), MAX_NAME_CHARS)?,
-                    clean_line("display_name", row.display_name.as_deref(), MAX_NAME_CHARS)?,
-                ))
-            })();
-            let (first_name, last_name, display_name) = match names {
-                Ok(n) => n,
-                Err(e) => {
-                    rejected.push(reject(RejectReason::InvalidField {
-                        reason: e.to_string(),
-                    }));
-                    continue;
-                }
-            };
-            let (contact, key, ascii_domain, display_name) = match (&row.email, &row.identifier) {
-                (Some(email), _) if !email.trim().is_empty() => {
-                    match parsed.unwrap_or_else(|| parse_address(email)) {
-                        Ok(m) => (
-                            Contact::Email(m.address.into_owned()),
-                            m.key.into_owned(),
-                            Some(m.ascii_domain.into_owned()),
-                            display_name.or(m.display_name.map(Cow::into_owned)),
-                        ),
-                        Err(error) => {
-                            rejected.push(reject(RejectReason::InvalidAddress { error }));
-                            continue;
-                        }
-                    }
-                }
-                (_, Some(id)) if !id.trim().is_empty() => match identifier_key(id) {
-                    Ok(key) => (
-                        Contact::Identifier(id.trim().to_owned()),
-                        key,
-                        None,
-                        display_name,
-                    ),
-                    Err(e) => {
-                        rejected.push(reject(RejectReason::InvalidIdentifier {
-                            reason: e.to_string(),
-                        }));
-                        continue;
-                    }
-                },
-                _ => {
-                    rejected.push(reject(RejectReason::MissingContact));
-                    continue;
-                }
-            };
-            if let Some(&first_index) = seen.get(&key) {
-                rejected.push(reject(RejectReason::DuplicateInBatch { first_index }));
-                continue;
-            }
-            seen.insert(key.clone(), index);
-            out.push(Candidate {
-                index,
-                input,
-                contact,
-                key,
-                ascii_domain,
-                display_name,
-                first_name,
-                last_name,
-                role,
-                kind,
-                groups,
-                license_type,
-            });
         }
         Ok((out, rejected))
+    }
+
+    /// The groups of an invitation: each must exist (looked up once per
+    /// batch, at most [`MAX_BATCH_GROUPS`] distinct groups); duplicates are
+    /// merged (keeping the highest role). Who may grant them is decided by
+    /// `authorize_invite`.
+    fn invite_grants_cached(
+        &mut self,
+        org: &OrgId,
+        grants: &[GroupGrant],
+        known: &mut HashSet<crate::id::GroupId>,
+    ) -> Result<Vec<GroupGrant>> {
+        let mut out: Vec<GroupGrant> = Vec::with_capacity(grants.len());
+        for g in grants {
+            if !known.contains(&g.group_id) {
+                if known.len() >= MAX_BATCH_GROUPS {
+                    return Err(Error::invalid(
+                        "groups",
+                        format!("at most {MAX_BATCH_GROUPS} distinct groups in one batch"),
+                    ));
+                }
+                self.group(org, &g.group_id)?;
+                known.insert(g.group_id.clone());
+            }
+            match out.iter_mut().find(|x| x.group_id == g.group_id) {
+                Some(x) => x.role = x.role.max(g.role),
+                None => out.push(g.clone()),
+            }
+        }
+        Ok(out)
     }
 
     /// Why this candidate cannot be invited now, if anything. The seats of
@@ -1131,7 +1425,11 @@ impl Ctx<'_> {
         inv: &mut Invitation,
         inviter_name: Option<&str>,
     ) -> Result<(Secret, Option<MessageId>)> {
-        let expires_at = self.now + secs(o.policy.invitation_lifetime_secs);
+        let expires_at = super::time_after(
+            self.now,
+            o.policy.invitation_lifetime_secs,
+            "invitation_lifetime_secs",
+        )?;
         inv.status = InvitationStatus::Pending;
         inv.expires_at = Some(expires_at);
         inv.send_count += 1;
@@ -1336,6 +1634,178 @@ fn render_email(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::memory::MemoryStore;
+    use crate::store::{Store, Transaction};
+    use std::cell::{Cell, RefCell};
+    use std::sync::Arc;
+
+    thread_local! {
+        /// Transactions begun on this thread by a [`Counting`] store.
+        static BEGUN: Cell<usize> = const { Cell::new(0) };
+        /// At each read of a batch's recipients: how many had begun.
+        static PARSED_AT: RefCell<Vec<usize>> = const { RefCell::new(Vec::new()) };
+    }
+
+    /// Called where a batch's recipients are first read.
+    pub(super) fn note_parse() {
+        PARSED_AT.with(|p| p.borrow_mut().push(BEGUN.get()));
+    }
+
+    /// A MemoryStore that counts the transactions it begins.
+    struct Counting(MemoryStore);
+
+    impl Store for Counting {
+        fn begin(&self) -> crate::StoreResult<Box<dyn Transaction + '_>> {
+            BEGUN.set(BEGUN.get() + 1);
+            self.0.begin()
+        }
+    }
+
+    /// (transactions begun, transactions begun at each parse) during `f`.
+    fn count(f: impl FnOnce()) -> (usize, Vec<usize>) {
+        BEGUN.set(0);
+        PARSED_AT.with(|p| p.borrow_mut().clear());
+        f();
+        (BEGUN.get(), PARSED_AT.with(|p| p.borrow().clone()))
+    }
+
+    #[test]
+    fn recipients_are_read_after_authorization_and_outside_any_transaction() {
+        let engine = Enlist::new(Arc::new(Counting(MemoryStore::new())));
+        let (org, owner) = engine
+            .create_organization(crate::NewOrganization::new(
+                "Acme",
+                "acct-1",
+                "ada@acme.test",
+            ))
+            .expect("org");
+        let owner = Actor::Member(owner.id);
+        let report = engine
+            .invite(
+                &org.id,
+                &owner,
+                InviteRequest::new(Recipients::Paste("pat@acme.test".into())),
+            )
+            .expect("invite pat");
+        let token = report.issued[0].secret.clone().expect("token");
+        let pat = engine
+            .accept(
+                token.expose(),
+                crate::Registration {
+                    user_ref: "acct-pat".into(),
+                    first_name: Some("Pat".into()),
+                    last_name: Some("Plain".into()),
+                    ..crate::Registration::default()
+                },
+            )
+            .expect("accept")
+            .member;
+
+        // An administrator: one short read, the paste parsed after it
+        // committed and before the write transaction began.
+        let (begun, parsed_at) = count(|| {
+            engine
+                .invite(
+                    &org.id,
+                    &owner,
+                    InviteRequest::new(Recipients::Paste("a@acme.test, b@acme.test".into())),
+                )
+                .expect("invite");
+        });
+        assert_eq!((begun, parsed_at), (2, vec![1]));
+
+        // A member who may not invite: one short read, and the 2 MB paste
+        // is never read.
+        let paste = "someone@acme.test, ".repeat(110_000);
+        let (begun, parsed_at) = count(|| {
+            let err = engine
+                .invite(
+                    &org.id,
+                    &Actor::Member(pat.id.clone()),
+                    InviteRequest::new(Recipients::Paste(paste)),
+                )
+                .expect_err("no right to invite");
+            assert_eq!(err.code(), "permission_denied");
+        });
+        assert_eq!((begun, parsed_at), (1, vec![]));
+
+        // An oversized paste from an administrator: refused on its size,
+        // never parsed, nothing but the short read.
+        let (begun, parsed_at) = count(|| {
+            let err = engine
+                .invite(
+                    &org.id,
+                    &owner,
+                    InviteRequest::new(Recipients::Paste("x@acme.test,".repeat(20_000))),
+                )
+                .expect_err("too big");
+            assert_eq!(err.code(), "limit_exceeded");
+        });
+        assert_eq!((begun, parsed_at), (1, vec![]));
+    }
+
+    #[test]
+    fn the_fragment_count_is_the_parsers() {
+        for text in [
+            "",
+            ",,,",
+            "a@b.co",
+            "a@b.co, c@d.co;\n e@f.co",
+            "\"Doe, Jane\" <j@d.co>, x, y z; <q@r.co>",
+            "bob at example.com\r\n\r\nann@x.co",
+            "\"unterminated, a@b.co, c@d.co",
+            "Name <a@b.co> <c@d.co>, (comment) d@e.co",
+        ] {
+            assert_eq!(
+                crate::email::count_entries(text),
+                parse_recipients(text).entries.len(),
+                "{text:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_batch_is_bounded_by_its_policy_before_it_is_parsed() {
+        let p = crate::Policy {
+            max_batch: 2,
+            ..crate::Policy::default()
+        };
+        assert_eq!(p.max_recipient_entries(), 8);
+        assert_eq!(p.max_recipient_bytes(), 2560);
+        let req = |r| InviteRequest::new(r);
+        let limit = |r| match prepare_batch(&p, &req(r)) {
+            Err(Error::LimitExceeded { limit, .. }) => Some(limit),
+            _ => None,
+        };
+        assert_eq!(
+            limit(Recipients::Paste("a".repeat(2561))),
+            Some(LimitKind::RecipientBytes)
+        );
+        assert_eq!(
+            limit(Recipients::Paste(",a".repeat(9))),
+            Some(LimitKind::RecipientEntries)
+        );
+        assert_eq!(limit(Recipients::Paste(",a".repeat(8))), None);
+        assert_eq!(
+            limit(Recipients::List(vec![RecipientInput::email("a@b.co"); 9])),
+            Some(LimitKind::RecipientEntries)
+        );
+        assert_eq!(
+            limit(Recipients::FormField("a".repeat(251))),
+            Some(LimitKind::PasteFieldChars)
+        );
+        let mut row = RecipientInput::email("a@b.co");
+        row.groups = Some(vec![
+            GroupGrant::member(crate::GroupId::from("g"));
+            MAX_GRANTS + 1
+        ]);
+        assert!(prepare_batch(&p, &req(Recipients::List(vec![row.clone()]))).is_err());
+        // All rows' grants together: at most 4 × 8 with max_batch 2.
+        row.groups = Some(vec![GroupGrant::member(crate::GroupId::from("g")); 4]);
+        assert!(prepare_batch(&p, &req(Recipients::List(vec![row.clone(); 8]))).is_ok());
+        row.groups = Some(vec![GroupGrant::member(crate::GroupId::from("g")); 5]);
+        assert!(prepare_batch(&p, &req(Recipients::List(vec![row; 8]))).is_err());
+    }
 
     fn org_with_base(base: Option<&str>) -> Organization {
         let policy = crate::policy::Policy {
@@ -1387,8 +1857,63 @@ mod tests {
             "'=HYPERLINK(1),'-2,'@x"
         );
         // A leading tab or carriage return also starts a formula in some
-        // spreadsheets (OWASP CSV injection).
-        assert_eq!(csv_row(&["\t=1+1", "\r=1"]), "'\t=1+1,\"'\r=1\"");
+        // spreadsheets (OWASP CSV injection); a tab is also a separator.
+        // A tab is also a separator, so the formula after it is neutralized
+        // too.
+        assert_eq!(csv_row(&["\t=1+1", "\r=1"]), "\"'\t'=1+1\",\"'\r'=1\"");
+        // A formula after leading spaces, and `;` (the separator of many
+        // locales) quoted, with what follows it neutralized.
+        assert_eq!(
+            csv_row(&["  =1+1", "x;y", "x; =y"]),
+            "'  =1+1,\"x;y\",\"x; '=y\""
+        );
+    }
+
+    #[test]
+    fn no_csv_cell_starts_a_formula_whatever_the_separator() {
+        let hostile = [
+            "x;=HYPERLINK(1)",
+            "x;=HYPERLINK(\"http://evil\")",
+            " =1+1",
+            "x\t+1",
+            "a;b;@SUM(1)",
+            "x\n=1",
+            "x\r-1",
+            "ok",
+        ];
+        let text: String = hostile
+            .iter()
+            .map(|h| csv_row(&[h, "2", h]) + "\n")
+            .collect();
+        for sep in [b',', b';', b'\t'] {
+            let mut r = csv::ReaderBuilder::new()
+                .delimiter(sep)
+                .has_headers(false)
+                .flexible(true)
+                .from_reader(text.as_bytes());
+            let mut cells = 0;
+            for rec in r.records() {
+                for cell in rec.expect("a record").iter() {
+                    cells += 1;
+                    assert!(
+                        !cell.trim_start().starts_with(['=', '+', '-', '@']),
+                        "separator {:?}: {cell:?} in\n{text}",
+                        sep as char
+                    );
+                }
+            }
+            assert!(cells >= hostile.len());
+        }
+        // Read with the right separator, every value comes back as written
+        // (after the neutralizing quote).
+        let mut r = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .from_reader(text.as_bytes());
+        for (rec, h) in r.records().zip(hostile) {
+            let rec = rec.expect("a record");
+            assert_eq!(rec.len(), 3);
+            assert_eq!(rec[0].replace('\'', ""), h);
+        }
     }
 
     #[test]

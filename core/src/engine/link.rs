@@ -105,10 +105,10 @@ impl Enlist {
                 role: role.clone(),
                 kind: spec.kind,
                 groups: groups.clone(),
-                license_type: spec
-                    .license_type
-                    .clone()
-                    .unwrap_or_else(|| DEFAULT_LICENSE.to_owned()),
+                license_type: match &spec.license_type {
+                    Some(lt) => super::clean_label("license_type", lt)?,
+                    None => DEFAULT_LICENSE.to_owned(),
+                },
                 secret_hash: hash,
                 active: true,
                 created_by: auth.member.as_ref().map(|m| m.id.clone()),
@@ -188,6 +188,8 @@ impl Enlist {
         contact: &str,
         registration: Registration,
     ) -> Result<Member> {
+        super::check_registration(&registration)?;
+        super::check_max_bytes("contact", contact, super::MAX_EMAIL_FIELD_BYTES)?;
         let (org, hash) = parse_token(token).ok_or(Error::InvalidSecret)?;
         self.run(|cx| {
             let o = cx.tx.organization(&org)?.ok_or(Error::InvalidSecret)?;
@@ -233,6 +235,8 @@ impl Enlist {
         contact: &str,
         registration: Registration,
     ) -> Result<Member> {
+        super::check_registration(&registration)?;
+        super::check_max_bytes("contact", contact, super::MAX_EMAIL_FIELD_BYTES)?;
         self.run(|cx| {
             let o = cx.org(org)?;
             if !o.policy.self_registration {

@@ -55,6 +55,14 @@ impl Enlist {
         query: &MemberQuery,
     ) -> Result<Page<Member>> {
         super::page_limit(query.limit)?;
+        super::check_query_text(
+            query.search.as_deref(),
+            query.after.as_deref(),
+            &[
+                query.role.as_deref(),
+                query.group.as_ref().map(|g| g.as_str()),
+            ],
+        )?;
         self.run(|cx| {
             let o = cx.org(org)?;
             cx.auth(&o, actor)?.require(Permission::ViewMembers)?;
@@ -155,10 +163,8 @@ impl Enlist {
                 }
             }
             if let Some(lt) = &update.license_type {
-                let lt = lt.trim();
-                if lt.is_empty() || lt.len() > 64 {
-                    return Err(Error::invalid("license_type", "must be 1 to 64 characters"));
-                }
+                let lt = super::clean_label("license_type", lt)?;
+                let lt = lt.as_str();
                 if lt != m.license_type {
                     if m.holds_seat() {
                         cx.check_seat(&o, lt, 1)?;
@@ -285,6 +291,7 @@ impl Enlist {
     /// change of state: it appends no audit event (a busy product would
     /// flood the trail), and it only ever moves the time forward.
     pub fn record_activity(&self, org: &OrgId, member: &MemberId, at: DateTime<Utc>) -> Result<()> {
+        super::check_time("at", at)?;
         self.run(|cx| {
             let mut m = cx.member(org, member)?;
             if m.status == MemberStatus::Removed || m.last_active_at.is_some_and(|t| t >= at) {

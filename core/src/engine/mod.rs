@@ -148,10 +148,14 @@ impl Enlist {
     pub(crate) fn run<T>(&self, mut f: impl FnMut(&mut Ctx<'_>) -> Result<T>) -> Result<T> {
         let mut attempt = 0;
         loop {
+            // A clock past what stores and bindings can hold is refused
+            // before anything is read or written.
+            let now = self.clock.now();
+            check_time("clock", now)?;
             let tx = self.store.begin()?;
             let mut cx = Ctx {
                 tx,
-                now: self.clock.now(),
+                now,
                 secrets: self.secrets.as_ref(),
                 config: &self.config,
             };
@@ -329,21 +333,111 @@ pub(crate) const MAX_NAME_CHARS: usize = 200;
 pub(crate) const MAX_MESSAGE_CHARS: usize = 2000;
 pub(crate) const MAX_IDENTIFIER_CHARS: usize = 100;
 pub(crate) const MAX_PAGE: u32 = 1000;
+/// License types and EULA versions: short labels.
+pub(crate) const MAX_LABEL_CHARS: usize = 64;
+/// A phone number as typed.
+pub(crate) const MAX_PHONE_CHARS: usize = 40;
+/// One recipient's email field (`Name <address>`): a 200-character name
+/// (at most 800 bytes), a 254-byte address and the punctuation fit.
+pub(crate) const MAX_EMAIL_FIELD_BYTES: usize = 1100;
+/// A role name or a group id named in a request (longer ones exist nowhere).
+pub(crate) const MAX_KEY_BYTES: usize = 256;
+/// A page cursor (ours are well under 200 bytes).
+pub(crate) const MAX_CURSOR_BYTES: usize = 1024;
+/// Group grants in one request or one recipient row.
+pub(crate) const MAX_GRANTS: usize = 100;
+/// Ids in one [`Enlist::send_staged`] call when the policy allows more
+/// than this per batch (the highest `max_batch` a policy may set).
+pub(crate) const MAX_IDS: usize = 10_000;
 
-/// Trims a one-line text field and checks it: no control characters (which
-/// would let a name inject mail headers), at most `max` characters. Empty
-/// after trimming becomes `None`.
-pub(crate) fn clean_line(field: &str, value: Option<&str>, max: usize) -> Result<Option<String>> {
-    let Some(v) = value else { return Ok(None) };
-    let v = v.trim();
-    if v.is_empty() {
-        return Ok(None);
-    }
-    if let Some(c) = v.chars().find(|c| c.is_control() || is_bidi_control(*c)) {
+/// The latest time the engine computes or stores: 9999-12-31T23:59:59Z,
+/// the end of the range every store, JSON reader and binding (Python's
+/// `datetime`, Kotlin's `Instant`) can represent.
+pub(crate) fn latest_time() -> DateTime<Utc> {
+    DateTime::from_timestamp(253_402_300_799, 0).unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
+/// Refuses a clock reading (or a time a host passes in) outside
+/// 0001-01-01T00:00:00Z ..= [`latest_time`]: the range every store, JSON
+/// reader and binding can represent.
+pub(crate) fn check_time(field: &str, t: DateTime<Utc>) -> Result<()> {
+    let earliest = DateTime::from_timestamp(-62_135_596_800, 0).unwrap_or(DateTime::<Utc>::MIN_UTC);
+    if t < earliest || t > latest_time() {
         return Err(Error::invalid(
             field,
             format!(
-                "must not contain control characters (found U+{:04X})",
+                "{t} is outside 0001-01-01 to 9999-12-31, the times enlist can store; check the clock"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// `t` plus `secs` seconds, refused (never a panic) when the result would
+/// be past [`latest_time`]. `field` names the duration, for the error.
+pub(crate) fn time_after(t: DateTime<Utc>, secs: u64, field: &str) -> Result<DateTime<Utc>> {
+    i64::try_from(secs)
+        .ok()
+        .and_then(chrono::TimeDelta::try_seconds)
+        .and_then(|d| t.checked_add_signed(d))
+        .filter(|later| *later <= latest_time())
+        .ok_or_else(|| {
+            Error::invalid(
+                field,
+                format!("{t} plus {secs} seconds is past 9999-12-31T23:59:59Z, the latest time enlist can store"),
+            )
+        })
+}
+
+/// Whether `c` is refused in a one-line text field (names, labels, the
+/// engine's own settings): control characters (tab, CR and LF included),
+/// line and paragraph separators (U+2028, U+2029), bidi controls,
+/// invisible format characters (U+200B, U+2060..U+2064, U+FEFF,
+/// U+FFF9..U+FFFB) and noncharacters. The one rule for one-line text:
+/// [`clean_line`] uses it, and so should the paste parser (which may allow
+/// a tab in a display name before asking).
+pub(crate) fn is_forbidden_in_line(c: char) -> bool {
+    let u = u32::from(c);
+    c.is_control()
+        || is_bidi_control(c)
+        || matches!(
+            u,
+            0x200B | 0x2028 | 0x2029 | 0x2060..=0x2064 | 0xFEFF | 0xFFF9..=0xFFFB | 0xFDD0..=0xFDEF
+        )
+        || (u & 0xFFFE) == 0xFFFE
+}
+
+/// Refuses a field whose byte length alone shows it is longer than `max`
+/// characters (a character is at most 4 bytes): the check that comes
+/// before any scan of the text.
+pub(crate) fn check_bytes(field: &str, v: &str, max: usize) -> Result<()> {
+    if v.len() > max.saturating_mul(4) {
+        return Err(Error::LimitExceeded {
+            limit: LimitKind::FieldLength,
+            max: max as u64,
+            actual: v.len() as u64,
+            detail: Some(format!("{field}: {} bytes", v.len())),
+        });
+    }
+    Ok(())
+}
+
+/// Trims a one-line text field and checks it: no character
+/// [`is_forbidden_in_line`] (control characters would let a name inject
+/// mail headers; separators and invisible characters hide what it says),
+/// at most `max` characters. Empty after trimming becomes `None`.
+pub(crate) fn clean_line(field: &str, value: Option<&str>, max: usize) -> Result<Option<String>> {
+    let Some(v) = value else { return Ok(None) };
+    check_bytes(field, v, max)?;
+    let v = trim_line(v);
+    if v.is_empty() {
+        return Ok(None);
+    }
+    if let Some(c) = v.chars().find(|c| is_forbidden_in_line(*c)) {
+        return Err(Error::invalid(
+            field,
+            format!(
+                "must not contain control, separator or invisible characters (found U+{:04X})",
                 c as u32
             ),
         ));
@@ -352,27 +446,74 @@ pub(crate) fn clean_line(field: &str, value: Option<&str>, max: usize) -> Result
     Ok(Some(v.to_owned()))
 }
 
+/// Trims white space from both ends, except the Unicode line breaks
+/// (U+0085, U+2028, U+2029): those are refused wherever they are, not
+/// silently dropped.
+fn trim_line(v: &str) -> &str {
+    v.trim_matches(|c: char| c.is_whitespace() && !matches!(c, '\u{85}' | '\u{2028}' | '\u{2029}'))
+}
+
 /// Like [`clean_line`] but allows line breaks and tabs (personal messages).
 pub(crate) fn clean_text(field: &str, value: Option<&str>, max: usize) -> Result<Option<String>> {
     let Some(v) = value else { return Ok(None) };
-    let v = v.trim().replace("\r\n", "\n");
+    check_bytes(field, v, max)?;
+    let v = trim_line(v).replace("\r\n", "\n");
     if v.is_empty() {
         return Ok(None);
     }
     if let Some(c) = v
         .chars()
-        .find(|c| (c.is_control() && *c != '\n' && *c != '\t') || is_bidi_control(*c))
+        .find(|c| *c != '\n' && *c != '\t' && is_forbidden_in_line(*c))
     {
         return Err(Error::invalid(
             field,
             format!(
-                "must not contain control characters (found U+{:04X})",
+                "must not contain control, separator or invisible characters (found U+{:04X})",
                 c as u32
             ),
         ));
     }
     check_len(field, &v, max)?;
     Ok(Some(v))
+}
+
+/// A license type or EULA version: one clean line of at most
+/// [`MAX_LABEL_CHARS`] characters, required (blank is refused). The one
+/// rule wherever such a label enters (policy, invitation rows, import
+/// rows, link, member update, registration).
+pub(crate) fn clean_label(field: &str, value: &str) -> Result<String> {
+    required_line(field, value, MAX_LABEL_CHARS)
+}
+
+/// Bounds a registration before any work: every field a one-line text of
+/// bounded length (the account id, names, phone, EULA version), and the
+/// verified email no longer than an email field.
+pub(crate) fn check_registration(reg: &crate::invitation::Registration) -> Result<()> {
+    clean_line("user_ref", Some(&reg.user_ref), MAX_NAME_CHARS)?;
+    clean_line("first_name", reg.first_name.as_deref(), MAX_NAME_CHARS)?;
+    clean_line("last_name", reg.last_name.as_deref(), MAX_NAME_CHARS)?;
+    clean_line("phone", reg.phone.as_deref(), MAX_PHONE_CHARS)?;
+    if let Some(v) = &reg.eula_version {
+        clean_label("eula_version", v)?;
+    }
+    if let Some(v) = &reg.verified_email {
+        check_max_bytes("verified_email", v, MAX_EMAIL_FIELD_BYTES)?;
+    }
+    Ok(())
+}
+
+/// Refuses a field longer than `max` bytes (an email field, a role name, a
+/// group id): checked before anything reads the text.
+pub(crate) fn check_max_bytes(field: &str, v: &str, max: usize) -> Result<()> {
+    if v.len() > max {
+        return Err(Error::LimitExceeded {
+            limit: LimitKind::FieldLength,
+            max: max as u64,
+            actual: v.len() as u64,
+            detail: Some(format!("{field} (bytes)")),
+        });
+    }
+    Ok(())
 }
 
 fn check_len(field: &str, v: &str, max: usize) -> Result<()> {
@@ -432,6 +573,26 @@ pub(crate) fn identifier_key(raw: &str) -> Result<String> {
     normalize_identifier(raw)
 }
 
+/// Bounds the text of a list query before any store sees it: the search
+/// text (an address or part of one), the cursor and the role or group it
+/// filters on.
+pub(crate) fn check_query_text(
+    search: Option<&str>,
+    after: Option<&str>,
+    keys: &[Option<&str>],
+) -> Result<()> {
+    if let Some(s) = search {
+        check_max_bytes("search", s, MAX_EMAIL_FIELD_BYTES)?;
+    }
+    if let Some(a) = after {
+        check_max_bytes("cursor", a, MAX_CURSOR_BYTES)?;
+    }
+    for k in keys.iter().flatten() {
+        check_max_bytes("filter", k, MAX_KEY_BYTES)?;
+    }
+    Ok(())
+}
+
 pub(crate) fn page_limit(limit: u32) -> Result<u32> {
     if limit == 0 || limit > MAX_PAGE {
         return Err(Error::LimitExceeded {
@@ -444,27 +605,49 @@ pub(crate) fn page_limit(limit: u32) -> Result<u32> {
     Ok(limit)
 }
 
-/// One CSV line of a downloadable report: fields quoted when needed, and
-/// spreadsheet formulas neutralized (CSV injection: a leading `=`, `+`,
-/// `-`, `@`, tab or carriage return gets a `'`).
+/// One CSV line of a downloadable report, safe to open in a spreadsheet
+/// whatever separator its locale uses (`,` `;` or a tab):
+/// - a field holding `,` `;` a tab `"` CR or LF is quoted (with `"`
+///   doubled);
+/// - a field whose first character after any leading white space is `=`
+///   `+` `-` `@` (a formula), or that starts with a tab or CR, gets a `'`
+///   in front (CSV injection);
+/// - inside a field, a formula character after a separator (`,` `;` tab,
+///   CR, LF) and any white space also gets a `'`: a reader that splits on
+///   another separator than ours (or that does not see our quotes, as
+///   happens to every field after the first when the separators differ)
+///   would otherwise start a cell there.
 pub(crate) fn csv_row(fields: &[&str]) -> String {
     fields
         .iter()
-        .map(|f| {
-            // Quote, and neutralize spreadsheet formulas (CSV injection).
-            let f = if f.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-                format!("'{f}")
-            } else {
-                (*f).to_owned()
-            };
-            if f.contains([',', '"', '\n', '\r']) {
-                format!("\"{}\"", f.replace('"', "\"\""))
-            } else {
-                f
-            }
-        })
+        .map(|f| csv_cell(f))
         .collect::<Vec<_>>()
         .join(",")
+}
+
+fn csv_cell(f: &str) -> String {
+    const FORMULA: [char; 4] = ['=', '+', '-', '@'];
+    let mut out = String::with_capacity(f.len() + 4);
+    if f.trim_start().starts_with(FORMULA) || f.starts_with(['\t', '\r']) {
+        out.push('\'');
+    }
+    let mut after_separator = false;
+    for c in f.chars() {
+        if after_separator && FORMULA.contains(&c) {
+            out.push('\'');
+        }
+        after_separator = match c {
+            ',' | ';' | '\t' | '\r' | '\n' => true,
+            c if c.is_whitespace() => after_separator,
+            _ => false,
+        };
+        out.push(c);
+    }
+    if out.contains([',', ';', '\t', '"', '\n', '\r']) {
+        format!("\"{}\"", out.replace('"', "\"\""))
+    } else {
+        out
+    }
 }
 
 #[cfg(test)]
@@ -522,6 +705,82 @@ mod tests {
             Some("line1\nline2\tx".to_owned())
         );
         assert!(clean_text("m", Some("a\u{0}b"), 100).is_err());
+    }
+
+    #[test]
+    fn one_line_fields_refuse_separators_and_invisible_characters() {
+        for c in [
+            '\u{2028}', '\u{2029}', '\u{200B}', '\u{FEFF}', '\u{2060}', '\u{85}', '\u{FFFF}',
+        ] {
+            assert!(is_forbidden_in_line(c), "U+{:04X}", c as u32);
+            for v in [format!("a{c}b"), format!("ab{c}"), format!("{c}ab")] {
+                assert_eq!(
+                    clean_line("n", Some(&v), 100).map_err(|e| e.code()),
+                    Err("invalid_input"),
+                    "{v:?}"
+                );
+                assert!(clean_text("m", Some(&v), 100).is_err(), "{v:?}");
+                assert!(clean_label("license_type", &v).is_err(), "{v:?}");
+            }
+        }
+        for c in ['a', 'é', ' ', '\u{200D}', '😀'] {
+            assert!(!is_forbidden_in_line(c), "U+{:04X}", c as u32);
+        }
+        // Labels: one clean line of at most 64 characters.
+        assert_eq!(clean_label("x", " pro ").unwrap(), "pro");
+        assert!(clean_label("x", "  ").is_err());
+        assert!(clean_label("x", &"é".repeat(65)).is_err());
+        assert_eq!(clean_label("x", &"é".repeat(64)).unwrap(), "é".repeat(64));
+        // A field too long in bytes is refused before it is scanned.
+        let huge = " ".repeat(10_000);
+        assert!(matches!(
+            clean_line("n", Some(&huge), 100),
+            Err(Error::LimitExceeded {
+                limit: LimitKind::FieldLength,
+                actual: 10_000,
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn times_past_9999_are_errors_never_panics() {
+        let last = latest_time();
+        assert_eq!(last.to_rfc3339(), "9999-12-31T23:59:59+00:00");
+        assert_eq!(time_after(last, 0, "d").unwrap(), last);
+        assert_eq!(
+            time_after(last, 1, "d").unwrap_err().code(),
+            "invalid_input"
+        );
+        for t in [DateTime::<Utc>::MAX_UTC, last] {
+            for s in [u64::MAX, i64::MAX as u64, i64::MAX as u64 / 1000, 1 << 40] {
+                assert!(time_after(t, s, "d").is_err(), "{t} + {s}");
+            }
+        }
+        let t = DateTime::from_timestamp(1_700_000_000, 0).unwrap();
+        assert_eq!(
+            time_after(t, 60, "d").unwrap(),
+            DateTime::from_timestamp(1_700_000_060, 0).unwrap()
+        );
+    }
+
+    #[test]
+    fn a_clock_outside_years_1_to_9999_is_refused_by_every_command() {
+        let early = DateTime::from_timestamp(-62_135_596_801, 0).unwrap();
+        for t in [DateTime::<Utc>::MAX_UTC, DateTime::<Utc>::MIN_UTC, early] {
+            let clock = std::sync::Arc::new(crate::ManualClock::new(t));
+            let engine = Enlist::in_memory().with_clock(clock);
+            let err = engine
+                .create_organization(NewOrganization::new("Acme", "acct-1", "ada@acme.test"))
+                .unwrap_err();
+            assert_eq!(err.code(), "invalid_input");
+            assert!(
+                matches!(&err, Error::InvalidInput { field, .. } if field == "clock"),
+                "{err}"
+            );
+        }
+        assert!(check_time("t", early + chrono::Duration::seconds(1)).is_ok());
+        assert!(check_time("t", latest_time()).is_ok());
     }
 
     #[test]

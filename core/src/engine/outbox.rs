@@ -40,12 +40,13 @@ impl Enlist {
     /// policy's `claim_secs`. Report each with [`Enlist::mark_sent`] or
     /// [`Enlist::mark_failed`].
     pub fn claim_due(&self, org: Option<&OrgId>, limit: usize) -> Result<Vec<OutboxMessage>> {
-        let claim = super::invite::secs(self.config.retry.claim_secs);
+        let claim_secs = self.config.retry.claim_secs;
         self.run(|cx| {
+            let until = super::time_after(cx.now, claim_secs, "retry.claim_secs")?;
             let due = cx.tx.due_outbox(org, cx.now, limit)?;
             let mut out = Vec::with_capacity(due.len());
             for mut m in due {
-                m.next_attempt_at = cx.now + claim;
+                m.next_attempt_at = until;
                 cx.tx.put_outbox_message(&m)?;
                 out.push(m);
             }
@@ -113,7 +114,8 @@ impl Enlist {
                 m.status = OutboxStatus::Failed;
                 m.redact();
             } else {
-                m.next_attempt_at = cx.now + retry.delay_after(m.attempts);
+                let delay = retry.delay_after(m.attempts).num_seconds().unsigned_abs();
+                m.next_attempt_at = super::time_after(cx.now, delay, "retry.delay")?;
             }
             cx.tx.put_outbox_message(&m)?;
             cx.event(
