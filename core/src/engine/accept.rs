@@ -216,6 +216,22 @@ impl Ctx<'_> {
         reg: &Registration,
     ) -> Result<Acceptance> {
         self.ensure_pending(&inv)?;
+        if let Contact::Email(invited) = &inv.recipient {
+            // The policy may have narrowed its domains since the invitation
+            // was sent: no member joins from outside them.
+            if !o.policy.allowed_domains.is_empty() {
+                let domain = parse_address(invited).map(|m| m.ascii_domain.into_owned());
+                match domain {
+                    Ok(d) if o.policy.domain_allowed(&d) => {}
+                    Ok(d) => return Err(Error::DomainNotAllowed { domain: d }),
+                    Err(_) => {
+                        return Err(Error::DomainNotAllowed {
+                            domain: invited.rsplit('@').next().unwrap_or_default().to_owned(),
+                        });
+                    }
+                }
+            }
+        }
         if let (Some(verified), Contact::Email(invited)) = (&reg.verified_email, &inv.recipient) {
             let matches = parse_address(verified)
                 .map(|m| m.key == inv.recipient_key)
