@@ -2668,13 +2668,12 @@ impl World {
             // The typed contact is not verified: a contact with an invitation
             // waiting is refused, and no invitation's seat is used or closed.
             let now = self.now();
-            if self.m.open_for(person).is_some_and(|k| {
-                matches!(
-                    self.m.invs[k].status_at(now),
-                    InvitationStatus::Pending | InvitationStatus::Staged
-                )
-            }) {
-                return Err("conflict");
+            if let Some(k) = self.m.open_for(person) {
+                if self.m.invs[k].status_at(now) == InvitationStatus::Expired {
+                    next.persist_expiry(k);
+                } else {
+                    return Err("conflict");
+                }
             }
             let reserved = false;
             let mi = self.join(

@@ -288,6 +288,13 @@ impl Ctx<'_> {
         via_invitation: Option<&Invitation>,
     ) -> Result<Member> {
         let reg = j.reg;
+        if j.kind == MemberKind::Guest && !o.policy.guests_enabled {
+            // Guests disabled since the invitation was sent or the guest
+            // link activated: nobody joins as a guest any more.
+            return Err(Error::Disabled {
+                feature: "guests".into(),
+            });
+        }
         let first_name = clean_line("first_name", reg.first_name.as_deref(), MAX_NAME_CHARS)?
             .or(j.fallback_first);
         let last_name =

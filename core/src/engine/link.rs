@@ -304,10 +304,10 @@ impl super::Ctx<'_> {
         let Some(inv) = self.tx.open_invitation_for(&o.id, key)? else {
             return Ok(None);
         };
-        if inv.status_at(self.now) != InvitationStatus::Pending
-            && inv.status != InvitationStatus::Staged
-        {
-            // Past its expiry: it no longer holds anything.
+        if inv.status_at(self.now) == InvitationStatus::Expired {
+            // Past its expiry: it holds nothing any more; record that, so
+            // no open invitation is left for someone who is now a member.
+            self.persist_expiry(inv)?;
             return Ok(None);
         }
         if !verified {

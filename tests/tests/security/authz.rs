@@ -777,3 +777,50 @@ fn accepting_an_invitation_to_a_domain_no_longer_allowed_is_refused() {
     assert_eq!(err.code(), "domain_not_allowed", "{err}");
     assert_eq!(members_count(&o), 1);
 }
+
+#[test]
+fn guests_cannot_join_once_the_policy_disables_guests() {
+    let o = org_with_policy(policy(|p| {
+        p.invite_link_enabled = true;
+    }));
+    let report = o
+        .engine
+        .invite(
+            o.id(),
+            &o.owner_actor(),
+            InviteRequest::new(Recipients::Paste("guest@partner.test".into()))
+                .kind(MemberKind::Guest),
+        )
+        .expect("invite guest");
+    let (_, link) = o
+        .engine
+        .activate_invite_link(
+            o.id(),
+            &o.owner_actor(),
+            LinkSpec {
+                kind: MemberKind::Guest,
+                ..LinkSpec::default()
+            },
+        )
+        .expect("guest link");
+    let mut p = o.engine.organization(o.id()).expect("org").policy;
+    p.guests_enabled = false;
+    o.engine
+        .update_policy(o.id(), &o.owner_actor(), p)
+        .expect("policy");
+    let err = o
+        .engine
+        .accept(&token_of(&report.issued[0]), registration("acct-g"))
+        .expect_err("guests are disabled");
+    assert_eq!(err.code(), "disabled", "{err}");
+    let err = o
+        .engine
+        .join_by_link(
+            &token_from_url(link.expose()),
+            "g2@partner.test",
+            registration("acct-g2"),
+        )
+        .expect_err("guests are disabled");
+    assert_eq!(err.code(), "disabled", "{err}");
+    assert_eq!(members_count(&o), 1);
+}
