@@ -61,8 +61,12 @@ pub struct LinkPreview {
 impl Enlist {
     /// Activates the invitation link with a new secret (any previous link
     /// stops working) and returns the link to share. Needs
-    /// [`Permission::ManageInviteLink`], the role and groups within the
-    /// actor's reach, and the policy's `invite_link_enabled`.
+    /// [`Permission::ManageInviteLink`], the invite permission of the
+    /// link's kind ([`Permission::InviteMembers`] or
+    /// [`Permission::InviteGuests`]), the role and groups within the
+    /// actor's reach, and the policy's `invite_link_enabled`. The link's
+    /// base is the policy's `accept_url_base` if the host allows it, else
+    /// the engine's default.
     pub fn activate_invite_link(
         &self,
         org: &OrgId,
@@ -91,6 +95,13 @@ impl Enlist {
                 }
                 .to_owned()
             });
+            // The link invites whoever holds it: it needs the invite
+            // permission of its kind as well as ManageInviteLink.
+            auth.require(if spec.kind == MemberKind::Guest {
+                Permission::InviteGuests
+            } else {
+                Permission::InviteMembers
+            })?;
             let r = auth.grantable_role(&o, &role)?;
             if spec.kind == MemberKind::Guest && !r.permissions.is_empty() {
                 return Err(Error::invalid(

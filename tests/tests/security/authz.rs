@@ -824,3 +824,33 @@ fn guests_cannot_join_once_the_policy_disables_guests() {
     assert_eq!(err.code(), "disabled", "{err}");
     assert_eq!(members_count(&o), 1);
 }
+
+#[test]
+fn the_invite_link_needs_the_invite_permission_of_its_kind() {
+    let o = org_with_policy(policy(|p| {
+        p.invite_link_enabled = true;
+    }));
+    let perms: PermissionSet = [Permission::ManageInviteLink, Permission::ViewMembers]
+        .into_iter()
+        .collect();
+    o.engine
+        .define_role(o.id(), &o.owner_actor(), "linker", perms)
+        .expect("role");
+    let linker = o.join("linker@acme.test", "linker", "acct-linker");
+    for kind in [MemberKind::Member, MemberKind::Guest] {
+        assert_denied(o.engine.activate_invite_link(
+            o.id(),
+            &as_member(&linker),
+            LinkSpec {
+                kind,
+                ..LinkSpec::default()
+            },
+        ));
+    }
+    assert_eq!(
+        o.engine
+            .invite_link(o.id(), &o.owner_actor())
+            .expect("read"),
+        None
+    );
+}
