@@ -115,6 +115,12 @@ pub struct Policy {
     /// The base of accept links in invitation emails, such as
     /// `https://app.example.com/invite`. The token is appended as `?token=`
     /// (or replaces `{token}` if present). `None` uses the engine's default.
+    /// The base belongs to the host: a policy may only name one of the
+    /// bases the engine's configuration allows
+    /// (`EngineConfig::default_accept_url_base` and
+    /// `EngineConfig::allowed_accept_url_bases`); any other is refused when
+    /// the policy is saved, and a base the host stops allowing falls back
+    /// to the default when links are made.
     pub accept_url_base: Option<String>,
 }
 
@@ -214,9 +220,13 @@ impl Policy {
         domains.dedup();
         self.allowed_domains = domains;
         if let Some(base) = &self.accept_url_base {
-            if !(base.starts_with("https://") || base.starts_with("http://")) {
-                return Err(Error::invalid("accept_url_base", "must be an http(s) URL"));
-            }
+            // The form of the base; whether the host allows it is checked
+            // by the engine against its configuration
+            // (`EngineConfig::accept_url_base_allowed`).
+            self.accept_url_base = Some(crate::engine::check_accept_url_base(
+                "accept_url_base",
+                base,
+            )?);
         }
         if let Some(v) = &self.eula_version {
             self.eula_version = Some(crate::engine::clean_label("eula_version", v)?);

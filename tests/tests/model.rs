@@ -966,7 +966,12 @@ impl World {
                 let mm = &m.members[i];
                 (mm.status == MemberStatus::Active).then(|| Auth {
                     system: false,
-                    perms: self.roles.get(&mm.role).cloned().unwrap_or_default(),
+                    // Guests hold no permission, whatever their role.
+                    perms: if mm.kind == MemberKind::Guest {
+                        PermissionSet::new()
+                    } else {
+                        self.roles.get(&mm.role).cloned().unwrap_or_default()
+                    },
                     member: Some(i),
                 })
             }
@@ -1072,10 +1077,17 @@ impl World {
         self.cfg.members_can_invite && kind == MemberKind::Member && in_all
     }
 
-    fn may_manage(a: &Auth, m: &Model, inv: &MInv) -> bool {
-        Self::has(a, Permission::ManageMembers)
-            || a.member
-                .is_some_and(|i| inv.inviter.as_ref() == Some(&m.members[i].id))
+    /// Resend, send-staged, revoke: an administrator (ManageMembers) or
+    /// the inviter, who could issue this invitation today.
+    fn may_manage(&self, a: &Auth, m: &Model, inv: &MInv) -> bool {
+        let guest = a
+            .member
+            .is_some_and(|i| m.members[i].kind == MemberKind::Guest);
+        !guest
+            && (Self::has(a, Permission::ManageMembers)
+                || a.member
+                    .is_some_and(|i| inv.inviter.as_ref() == Some(&m.members[i].id)))
+            && self.authorize_invite(m, a, &inv.role, inv.kind, &inv.groups)
     }
 
     fn keeps_an_owner(m: &Model, target: usize) -> bool {
@@ -1788,7 +1800,7 @@ impl World {
         assert_eq!(report.results.len(), ks.len());
         for (&k, outcome) in ks.iter().zip(&report.results) {
             let inv = &next.invs[k];
-            let want = if !Self::may_manage(&a, &self.m, inv) {
+            let want = if !self.may_manage(&a, &self.m, inv) {
                 Err("permission_denied")
             } else if inv.stored != InvitationStatus::Staged {
                 Err("invitation_not_open")
@@ -1825,7 +1837,7 @@ impl World {
         let want: Result<(), &str> = (|| {
             let a = self.auth(&self.m, who).ok_or("permission_denied")?;
             let inv = &next.invs[k];
-            if !Self::may_manage(&a, &self.m, inv) {
+            if !self.may_manage(&a, &self.m, inv) {
                 return Err("permission_denied");
             }
             let status = inv.status_at(now);
@@ -1840,6 +1852,9 @@ impl World {
             ) && !locked
             {
                 return Err("invitation_not_open");
+            }
+            if inv.kind == MemberKind::Guest && !self.cfg.guests {
+                return Err("disabled");
             }
             if inv.send_count >= self.cfg.resend_cap {
                 return Err("limit_exceeded");
@@ -1891,7 +1906,7 @@ impl World {
         let want: Result<(), &str> = (|| {
             let a = self.auth(&self.m, who).ok_or("permission_denied")?;
             let inv = &self.m.invs[k];
-            if !Self::may_manage(&a, &self.m, inv) {
+            if !self.may_manage(&a, &self.m, inv) {
                 return Err("permission_denied");
             }
             if !matches!(
@@ -2291,6 +2306,10 @@ impl World {
             if !(Self::has(&a, Permission::ManageMembers) || (only_own && a.member == Some(t))) {
                 return Err("permission_denied");
             }
+            // Editing someone else needs their role within reach.
+            if a.member != Some(t) && !self.grantable(&a, &m.role) {
+                return Err("permission_denied");
+            }
             let mut changed = false;
             if let Some(r) = role.map(|r| ROLE_NAMES[r])
                 && r != m.role
@@ -2646,12 +2665,17 @@ impl World {
                 Some(l) if l.token == ti && l.active => l.clone(),
                 _ => return Err("invalid_secret"),
             };
-            // An open invitation holds a seat of its own license type only.
-            let reserved = self.cfg.reserve
-                && self
-                    .m
-                    .open_for(person)
-                    .is_some_and(|k| self.m.invs[k].license == link.license);
+            // The typed contact is not verified: a contact with an invitation
+            // waiting is refused, and no invitation's seat is used or closed.
+            let now = self.now();
+            if let Some(k) = self.m.open_for(person) {
+                if self.m.invs[k].status_at(now) == InvitationStatus::Expired {
+                    next.persist_expiry(k);
+                } else {
+                    return Err("conflict");
+                }
+            }
+            let reserved = false;
             let mi = self.join(
                 next,
                 person,
@@ -2665,12 +2689,6 @@ impl World {
                 false,
             )?;
             next.events.push("member_joined");
-            if let Some(k) = next.open_for(person) {
-                next.invs[k].stored = InvitationStatus::Accepted;
-                let id = next.invs[k].id.clone();
-                next.supersede(&id);
-                next.events.push("invitation_accepted");
-            }
             Ok(mi)
         })();
         self.agree("join_by_link", &got, want.map(|_| ()));

@@ -218,6 +218,22 @@ impl Ctx<'_> {
         reg: &Registration,
     ) -> Result<Acceptance> {
         self.ensure_pending(&inv)?;
+        if let Contact::Email(invited) = &inv.recipient {
+            // The policy may have narrowed its domains since the invitation
+            // was sent: no member joins from outside them.
+            if !o.policy.allowed_domains.is_empty() {
+                let domain = parse_address(invited).map(|m| m.ascii_domain.into_owned());
+                match domain {
+                    Ok(d) if o.policy.domain_allowed(&d) => {}
+                    Ok(d) => return Err(Error::DomainNotAllowed { domain: d }),
+                    Err(_) => {
+                        return Err(Error::DomainNotAllowed {
+                            domain: invited.rsplit('@').next().unwrap_or_default().to_owned(),
+                        });
+                    }
+                }
+            }
+        }
         if let (Some(verified), Contact::Email(invited)) = (&reg.verified_email, &inv.recipient) {
             let matches = parse_address(verified)
                 .map(|m| m.key == inv.recipient_key)
@@ -274,6 +290,13 @@ impl Ctx<'_> {
         via_invitation: Option<&Invitation>,
     ) -> Result<Member> {
         let reg = j.reg;
+        if j.kind == MemberKind::Guest && !o.policy.guests_enabled {
+            // Guests disabled since the invitation was sent or the guest
+            // link activated: nobody joins as a guest any more.
+            return Err(Error::Disabled {
+                feature: "guests".into(),
+            });
+        }
         let first_name = clean_line("first_name", reg.first_name.as_deref(), MAX_NAME_CHARS)?
             .or(j.fallback_first);
         let last_name =

@@ -888,7 +888,7 @@ impl Enlist {
             let o = cx.org(org)?;
             let auth = cx.auth(&o, actor)?;
             let mut inv = cx.invitation(org, invitation)?;
-            cx.may_manage_invitation(&auth, &inv)?;
+            cx.may_manage_invitation(&o, &auth, &inv)?;
             let status = inv.status_at(cx.now);
             // An identifier invitation locked by too many wrong access codes
             // is revoked, and resending it is how a new code is given.
@@ -903,6 +903,11 @@ impl Enlist {
                 return Err(Error::InvitationNotOpen {
                     invitation: inv.id.clone(),
                     status: status.as_str().to_owned(),
+                });
+            }
+            if inv.kind == MemberKind::Guest && !o.policy.guests_enabled {
+                return Err(Error::Disabled {
+                    feature: "guests".into(),
                 });
             }
             if inv.send_count >= o.policy.resend_cap {
@@ -980,7 +985,7 @@ impl Enlist {
             let o = cx.org(org)?;
             let auth = cx.auth(&o, actor)?;
             let mut inv = cx.invitation(org, invitation)?;
-            cx.may_manage_invitation(&auth, &inv)?;
+            cx.may_manage_invitation(&o, &auth, &inv)?;
             let status = inv.status_at(cx.now);
             if !matches!(
                 status,
@@ -1082,18 +1087,31 @@ impl Ctx<'_> {
             .ok_or_else(|| Error::not_found("invitation", id))
     }
 
-    /// Revoke and resend: admins with ManageMembers, or the inviter.
-    fn may_manage_invitation(&self, auth: &Auth, inv: &Invitation) -> Result<()> {
-        if auth.has(Permission::ManageMembers)
-            || inv.inviter.as_ref().is_some_and(|i| auth.is_member(i))
+    /// Resend, send-staged and revoke: the actor must be allowed to act on
+    /// this invitation (an administrator with ManageMembers, or its
+    /// inviter) *and* be able to issue it today, with their current
+    /// permissions: the role within reach, every group grantable, the
+    /// invite permission of its kind, or the policy's group-owner or member
+    /// path (see [`authorize_invite`]). An inviter who has since been
+    /// demoted, or a user admin facing an owner's invitation, is refused:
+    /// resending and sending return a fresh secret to the caller, and
+    /// revoking takes away what the actor could not have given.
+    fn may_manage_invitation(&self, o: &Organization, auth: &Auth, inv: &Invitation) -> Result<()> {
+        if auth.is_guest() {
+            return Err(auth.deny(
+                Permission::ManageMembers,
+                "guests cannot manage invitations",
+            ));
+        }
+        if !(auth.has(Permission::ManageMembers)
+            || inv.inviter.as_ref().is_some_and(|i| auth.is_member(i)))
         {
-            Ok(())
-        } else {
-            Err(auth.deny(
+            return Err(auth.deny(
                 Permission::ManageMembers,
                 "managing someone else's invitation",
-            ))
+            ));
         }
+        authorize_invite(o, auth, &inv.role, inv.kind, &inv.groups)
     }
 
     /// Turns the prepared batch into candidates (one per distinct valid
@@ -1387,7 +1405,7 @@ impl Ctx<'_> {
         inviter_name: Option<&str>,
     ) -> Result<IssuedInvitation> {
         let mut inv = self.invitation(&o.id, id)?;
-        self.may_manage_invitation(auth, &inv)?;
+        self.may_manage_invitation(o, auth, &inv)?;
         if inv.status != InvitationStatus::Staged {
             return Err(Error::InvitationNotOpen {
                 invitation: inv.id.clone(),
@@ -1550,14 +1568,11 @@ fn natural_name(display: &str) -> String {
     }
 }
 
-/// The accept link: the policy's base (or the engine's), with the token
-/// replacing `{token}` or appended as a `token` query parameter.
+/// The accept link: the policy's base if the host's configuration allows
+/// it (else the engine's default), with the token replacing `{token}` or
+/// appended as a `token` query parameter.
 pub(crate) fn accept_url(o: &Organization, config: &super::EngineConfig, token: &Secret) -> String {
-    let base = o
-        .policy
-        .accept_url_base
-        .as_deref()
-        .unwrap_or(&config.default_accept_url_base);
+    let base = config.accept_url_base_for(o.policy.accept_url_base.as_deref());
     if base.contains("{token}") {
         base.replace("{token}", token.expose())
     } else {
@@ -1823,8 +1838,22 @@ mod tests {
 
     #[test]
     fn accept_url_appends_or_substitutes_the_token() {
-        let cfg = super::super::EngineConfig::default();
+        let cfg = super::super::EngineConfig {
+            allowed_accept_url_bases: vec![
+                "https://a.test/join".into(),
+                "https://a.test/join?x=1".into(),
+                "https://a.test/i/{token}/go".into(),
+            ],
+            ..super::super::EngineConfig::default()
+        }
+        .validated()
+        .expect("valid config");
         let t = Secret::new("org_1.abc");
+        // A base the host does not (or no longer) allow falls back.
+        assert_eq!(
+            accept_url(&org_with_base(Some("https://evil.test/join")), &cfg, &t),
+            format!("{}?token=org_1.abc", cfg.default_accept_url_base)
+        );
         assert_eq!(
             accept_url(&org_with_base(Some("https://a.test/join")), &cfg, &t),
             "https://a.test/join?token=org_1.abc"

@@ -61,8 +61,12 @@ pub struct LinkPreview {
 impl Enlist {
     /// Activates the invitation link with a new secret (any previous link
     /// stops working) and returns the link to share. Needs
-    /// [`Permission::ManageInviteLink`], the role and groups within the
-    /// actor's reach, and the policy's `invite_link_enabled`.
+    /// [`Permission::ManageInviteLink`], the invite permission of the
+    /// link's kind ([`Permission::InviteMembers`] or
+    /// [`Permission::InviteGuests`]), the role and groups within the
+    /// actor's reach, and the policy's `invite_link_enabled`. The link's
+    /// base is the policy's `accept_url_base` if the host allows it, else
+    /// the engine's default.
     pub fn activate_invite_link(
         &self,
         org: &OrgId,
@@ -91,6 +95,13 @@ impl Enlist {
                 }
                 .to_owned()
             });
+            // The link invites whoever holds it: it needs the invite
+            // permission of its kind as well as ManageInviteLink.
+            auth.require(if spec.kind == MemberKind::Guest {
+                Permission::InviteGuests
+            } else {
+                Permission::InviteMembers
+            })?;
             let r = auth.grantable_role(&o, &role)?;
             if spec.kind == MemberKind::Guest && !r.permissions.is_empty() {
                 return Err(Error::invalid(
@@ -181,7 +192,11 @@ impl Enlist {
 
     /// Joins by the invitation link. `contact` is the person's email (or
     /// identifier); allowed domains, seats and the registration rules apply.
-    /// An open invitation for the same person is closed as accepted.
+    /// Where the policy restricts domains, only an email matching the
+    /// registration's `verified_email` joins (identifiers are refused). An
+    /// open invitation for the same contact is closed as accepted when the
+    /// email is verified; on an unverified claim the join is refused
+    /// (conflict) and the invitation stays open.
     pub fn join_by_link(
         &self,
         token: &str,
@@ -194,14 +209,19 @@ impl Enlist {
         self.run(|cx| {
             let o = cx.tx.organization(&org)?.ok_or(Error::InvalidSecret)?;
             let mut link = live_link(cx.tx.invite_link(&org)?, &o, &hash)?;
-            let (contact, key) = contact_of(&o, contact, &registration)?;
+            let JoinContact {
+                contact,
+                key,
+                verified,
+            } = contact_of(&o, contact, &registration)?;
             // An open invitation for the same person already holds their
-            // seat, if it is a seat of the license type they join with.
-            let reserved_seat = o.policy.reserve_seats_for_pending
-                && cx
-                    .tx
-                    .open_invitation_for(&o.id, &key)?
-                    .is_some_and(|i| i.license_type == link.license_type);
+            // seat, if it is a seat of the license type they join with; it
+            // is theirs only if their address is verified.
+            let reserved_seat = cx
+                .open_invitation_of_joiner(&o, &key, verified)?
+                .is_some_and(|i| {
+                    o.policy.reserve_seats_for_pending && i.license_type == link.license_type
+                });
             let m = cx.join(
                 &o,
                 Joiner {
@@ -221,14 +241,16 @@ impl Enlist {
             link.uses += 1;
             cx.tx.put_invite_link(&link)?;
             cx.joined_event(&o, &m, JoinedVia::InviteLink)?;
-            cx.close_open_invitation(&o, &m)?;
+            if verified {
+                cx.close_open_invitation(&o, &m)?;
+            }
             Ok(m)
         })
     }
 
     /// Registers without an invitation, where the policy allows
     /// self-registration: a member with the `member` role in the default
-    /// group.
+    /// group. The contact rules are those of [`Enlist::join_by_link`].
     pub fn self_register(
         &self,
         org: &OrgId,
@@ -244,14 +266,19 @@ impl Enlist {
                     feature: "self_registration".into(),
                 });
             }
-            let (contact, key) = contact_of(&o, contact, &registration)?;
+            let JoinContact {
+                contact,
+                key,
+                verified,
+            } = contact_of(&o, contact, &registration)?;
             // An open invitation for the same person already holds their
-            // seat, if it is a seat of the license type they join with.
-            let reserved_seat = o.policy.reserve_seats_for_pending
-                && cx
-                    .tx
-                    .open_invitation_for(&o.id, &key)?
-                    .is_some_and(|i| i.license_type == DEFAULT_LICENSE);
+            // seat, if it is a seat of the license type they join with; it
+            // is theirs only if their address is verified.
+            let reserved_seat = cx
+                .open_invitation_of_joiner(&o, &key, verified)?
+                .is_some_and(|i| {
+                    o.policy.reserve_seats_for_pending && i.license_type == DEFAULT_LICENSE
+                });
             let m = cx.join(
                 &o,
                 Joiner {
@@ -269,14 +296,47 @@ impl Enlist {
                 None,
             )?;
             cx.joined_event(&o, &m, JoinedVia::SelfRegistration)?;
-            cx.close_open_invitation(&o, &m)?;
+            if verified {
+                cx.close_open_invitation(&o, &m)?;
+            }
             Ok(m)
         })
     }
 }
 
 impl super::Ctx<'_> {
-    /// Someone who joined another way no longer needs their invitation.
+    /// The open invitation for the contact a joiner gave, if there is one
+    /// and the contact is verified. An unverified claim on a contact that
+    /// has an open invitation is refused: the invitation (its role, its
+    /// reserved seat, and the address itself) belongs to whoever holds its
+    /// secret, not to whoever types the address or identifier first.
+    fn open_invitation_of_joiner(
+        &mut self,
+        o: &Organization,
+        key: &str,
+        verified: bool,
+    ) -> Result<Option<crate::invitation::Invitation>> {
+        let Some(inv) = self.tx.open_invitation_for(&o.id, key)? else {
+            return Ok(None);
+        };
+        if inv.status_at(self.now) == InvitationStatus::Expired {
+            // Past its expiry: it holds nothing any more; record that, so
+            // no open invitation is left for someone who is now a member.
+            self.persist_expiry(inv)?;
+            return Ok(None);
+        }
+        if !verified {
+            return Err(Error::conflict(
+                "an invitation is waiting for this contact: accept it from the invitation, \
+                 or sign in with an account whose verified email is this address",
+            ));
+        }
+        Ok(Some(inv))
+    }
+
+    /// Someone who joined another way (with a verified contact, checked by
+    /// [`Self::open_invitation_of_joiner`]) no longer needs their
+    /// invitation.
     fn close_open_invitation(&mut self, o: &Organization, m: &Member) -> Result<()> {
         if let Some(mut inv) = self.tx.open_invitation_for(&o.id, &m.contact_key)? {
             inv.status = InvitationStatus::Accepted;
@@ -318,9 +378,23 @@ fn live_link(
     }
 }
 
+/// The contact of someone joining without an invitation, and whether it
+/// is proven.
+pub(crate) struct JoinContact {
+    pub contact: Contact,
+    pub key: String,
+    /// The host vouched for it: an email matching the account's
+    /// `Registration::verified_email`. A typed address or an identifier is
+    /// a claim, not a proof.
+    pub verified: bool,
+}
+
 /// The contact and key of someone joining: an email (domain rules apply;
-/// a verified email must match) or an identifier.
-fn contact_of(o: &Organization, contact: &str, reg: &Registration) -> Result<(Contact, String)> {
+/// a verified email must match) or an identifier. Where the policy
+/// restricts domains, only a verified email of an allowed domain joins: an
+/// identifier has no domain to check, and a typed address is only a claim.
+fn contact_of(o: &Organization, contact: &str, reg: &Registration) -> Result<JoinContact> {
+    let restricted = !o.policy.allowed_domains.is_empty();
     if contact.contains('@') {
         let m = parse_address(contact).map_err(|e| Error::invalid("email", e.to_string()))?;
         if !o.policy.domain_allowed(&m.ascii_domain) {
@@ -328,17 +402,40 @@ fn contact_of(o: &Organization, contact: &str, reg: &Registration) -> Result<(Co
                 domain: m.ascii_domain.into_owned(),
             });
         }
-        if let Some(v) = &reg.verified_email {
-            if parse_address(v).map(|v| v.key != m.key).unwrap_or(true) {
-                return Err(Error::EmailMismatch {
-                    invited: m.address.into_owned(),
-                    presented: v.clone(),
-                });
+        let verified = match &reg.verified_email {
+            Some(v) => {
+                if parse_address(v).map(|v| v.key != m.key).unwrap_or(true) {
+                    return Err(Error::EmailMismatch {
+                        invited: m.address.into_owned(),
+                        presented: v.clone(),
+                    });
+                }
+                true
             }
+            None => false,
+        };
+        if restricted && !verified {
+            return Err(Error::RegistrationIncomplete {
+                missing: vec!["verified_email".to_owned()],
+            });
         }
-        Ok((Contact::Email(m.address.into_owned()), m.key.into_owned()))
+        Ok(JoinContact {
+            contact: Contact::Email(m.address.into_owned()),
+            key: m.key.into_owned(),
+            verified,
+        })
     } else {
+        if restricted {
+            return Err(Error::invalid(
+                "contact",
+                "this organization admits only verified email addresses of its allowed domains",
+            ));
+        }
         let key = identifier_key(contact)?;
-        Ok((Contact::Identifier(contact.trim().to_owned()), key))
+        Ok(JoinContact {
+            contact: Contact::Identifier(contact.trim().to_owned()),
+            key,
+            verified: false,
+        })
     }
 }

@@ -71,8 +71,9 @@ impl Enlist {
     }
 
     /// Edits a member's names, role, groups or license type. Needs
-    /// [`Permission::ManageMembers`] (members may edit their own names and
-    /// phone); roles and group roles need to be within the actor's reach.
+    /// [`Permission::ManageMembers`] and the member's current role within
+    /// the actor's reach (members may edit their own names and phone);
+    /// roles and group roles given or taken need to be within reach too.
     pub fn update_member(
         &self,
         org: &OrgId,
@@ -108,6 +109,12 @@ impl Enlist {
                 || (only_own_details && auth.is_member(member)))
             {
                 return Err(auth.deny(Permission::ManageMembers, "editing a member"));
+            }
+            if !auth.is_member(member) {
+                // Editing someone else (even their names or license) needs
+                // their role within reach, as removing them does: a user
+                // admin does not rename the owner or move their seat.
+                auth.grantable_role(&o, &m.role)?;
             }
             let mut fields = Vec::new();
             if let Some(v) = &first {

@@ -54,12 +54,41 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
-/// Settings of the engine itself (not of an organization).
+/// Settings of the engine itself (not of an organization): the host's
+/// configuration, which no organization administrator can change.
+///
+/// Check it with [`EngineConfig::validated`] (or give it to
+/// [`Enlist::try_with_config`], which does): the product name reaches the
+/// Subject of every invitation email and the accept URL bases reach every
+/// accept link, so neither may carry control characters, and accept links
+/// must use `https` (plain `http` only for a loopback host, for
+/// development on one machine).
+///
+/// ```
+/// let mut config = enlist::EngineConfig::default();
+/// config.default_accept_url_base = "https://app.acme.example/accept".into();
+/// config.allowed_accept_url_bases = vec!["https://eu.acme.example/accept".into()];
+/// let config = config.validated()?;
+/// assert!(config.accept_url_base_allowed("https://eu.acme.example/accept"));
+/// assert!(!config.accept_url_base_allowed("https://evil.example/accept"));
+///
+/// let mut bad = enlist::EngineConfig::default();
+/// bad.product_name = "Acme\r\nBcc: spy@evil.example".into();
+/// assert_eq!(bad.validated().unwrap_err().code(), "invalid_input");
+/// # Ok::<(), enlist::Error>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct EngineConfig {
-    /// The base of accept links when an organization's policy names none.
+    /// The base of accept links when an organization's policy names none
+    /// (or names one the host no longer allows). Always allowed.
     pub default_accept_url_base: String,
+    /// Further bases an organization's policy may choose as its
+    /// `accept_url_base` (for example one per region or brand). A policy
+    /// naming any other base is refused. Empty (the default): only
+    /// [`default_accept_url_base`](Self::default_accept_url_base).
+    #[serde(default)]
+    pub allowed_accept_url_bases: Vec<String>,
     /// The product's name, used in invitation emails.
     pub product_name: String,
     /// How the outbox retries failed deliveries.
@@ -69,15 +98,190 @@ pub struct EngineConfig {
     pub conflict_retries: u32,
 }
 
+/// At most this many characters in an accept URL base.
+pub const MAX_ACCEPT_URL_BASE_CHARS: usize = 500;
+/// At most this many allowed accept URL bases in an [`EngineConfig`].
+pub const MAX_ACCEPT_URL_BASES: usize = 100;
+/// At most this many characters in [`EngineConfig::product_name`].
+pub const MAX_PRODUCT_NAME_CHARS: usize = 100;
+/// At most this many conflict retries ([`EngineConfig::conflict_retries`]).
+pub const MAX_CONFLICT_RETRIES: u32 = 100;
+
 impl Default for EngineConfig {
     fn default() -> Self {
         Self {
             default_accept_url_base: "https://app.example.invalid/invitations/accept".to_owned(),
+            allowed_accept_url_bases: Vec::new(),
             product_name: "enlist".to_owned(),
             retry: RetryPolicy::default(),
             conflict_retries: 5,
         }
     }
+}
+
+impl EngineConfig {
+    /// Checks the settings and returns them normalized (names and bases
+    /// trimmed, duplicate bases dropped): the product name is one line of
+    /// at most [`MAX_PRODUCT_NAME_CHARS`] characters without control or
+    /// invisible characters; every accept URL base passes
+    /// [`check_accept_url_base`]; at most [`MAX_ACCEPT_URL_BASES`] bases;
+    /// at most [`MAX_CONFLICT_RETRIES`] conflict retries.
+    pub fn validated(mut self) -> Result<Self> {
+        self.product_name =
+            required_line("product_name", &self.product_name, MAX_PRODUCT_NAME_CHARS)?;
+        self.default_accept_url_base =
+            check_accept_url_base("default_accept_url_base", &self.default_accept_url_base)?;
+        if self.allowed_accept_url_bases.len() > MAX_ACCEPT_URL_BASES {
+            return Err(Error::LimitExceeded {
+                limit: LimitKind::FieldLength,
+                max: MAX_ACCEPT_URL_BASES as u64,
+                actual: self.allowed_accept_url_bases.len() as u64,
+                detail: Some("allowed_accept_url_bases".into()),
+            });
+        }
+        let mut bases: Vec<String> = Vec::with_capacity(self.allowed_accept_url_bases.len());
+        for b in &self.allowed_accept_url_bases {
+            let b = check_accept_url_base("allowed_accept_url_bases", b)?;
+            if b != self.default_accept_url_base && !bases.contains(&b) {
+                bases.push(b);
+            }
+        }
+        self.allowed_accept_url_bases = bases;
+        if self.conflict_retries > MAX_CONFLICT_RETRIES {
+            return Err(Error::invalid(
+                "conflict_retries",
+                format!("must be at most {MAX_CONFLICT_RETRIES}"),
+            ));
+        }
+        Ok(self)
+    }
+
+    /// Whether an organization's policy may name `base` as its
+    /// `accept_url_base`: it is the default base or one of the allowed
+    /// bases, character for character.
+    pub fn accept_url_base_allowed(&self, base: &str) -> bool {
+        base == self.default_accept_url_base
+            || self.allowed_accept_url_bases.iter().any(|b| b == base)
+    }
+
+    /// Every base a policy may choose, the default first.
+    pub fn accept_url_bases(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.default_accept_url_base.as_str())
+            .chain(self.allowed_accept_url_bases.iter().map(String::as_str))
+    }
+
+    /// The base an organization's accept links use: the policy's, if the
+    /// host allows it, else the default (a base the host stopped allowing
+    /// falls back rather than keep sending tokens to it).
+    pub(crate) fn accept_url_base_for<'a>(&'a self, policy_base: Option<&'a str>) -> &'a str {
+        match policy_base {
+            Some(b) if self.accept_url_base_allowed(b) => b,
+            _ => &self.default_accept_url_base,
+        }
+    }
+
+    /// Refuses a policy's `accept_url_base` the host does not allow.
+    pub(crate) fn check_policy_base(&self, policy: &crate::policy::Policy) -> Result<()> {
+        match &policy.accept_url_base {
+            Some(b) if !self.accept_url_base_allowed(b) => Err(Error::invalid(
+                "accept_url_base",
+                format!(
+                    "{b:?} is not one of the accept URL bases this service allows ({}); \
+                     the host configures them in EngineConfig",
+                    self.accept_url_bases()
+                        .map(|b| format!("{b:?}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            )),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Checks one accept URL base and returns it trimmed: at most
+/// [`MAX_ACCEPT_URL_BASE_CHARS`] characters; no control, invisible or
+/// white-space characters; `https://` and a host (`http://` only for a
+/// loopback host: `localhost`, `127.x.x.x` or `[::1]`, so a developer can
+/// run the landing page on their machine); no user name or password before
+/// the host (`https://app.example@evil.example/` reads as one host and goes
+/// to another).
+///
+/// ```
+/// use enlist::check_accept_url_base as check;
+/// assert!(check("base", "https://app.acme.example/accept").is_ok());
+/// assert!(check("base", "https://app.acme.example/i/{token}").is_ok());
+/// assert!(check("base", "http://localhost:8080/accept").is_ok());
+/// assert!(check("base", "http://app.acme.example/accept").is_err());
+/// assert!(check("base", "https://app.acme.example@evil.example/").is_err());
+/// assert!(check("base", "https://app.acme.example/a\r\nBcc: x").is_err());
+/// ```
+pub fn check_accept_url_base(field: &str, base: &str) -> Result<String> {
+    let b = base.trim();
+    if b.chars().count() > MAX_ACCEPT_URL_BASE_CHARS {
+        return Err(Error::LimitExceeded {
+            limit: LimitKind::FieldLength,
+            max: MAX_ACCEPT_URL_BASE_CHARS as u64,
+            actual: b.chars().count() as u64,
+            detail: Some(field.to_owned()),
+        });
+    }
+    if let Some(c) = b
+        .chars()
+        .find(|c| c.is_control() || c.is_whitespace() || is_bidi_control(*c) || is_invisible(*c))
+    {
+        return Err(Error::invalid(
+            field,
+            format!(
+                "must not contain control, space or invisible characters (found U+{:04X})",
+                c as u32
+            ),
+        ));
+    }
+    let (scheme, rest) = match b.split_once("://") {
+        Some((s, r)) => (s.to_ascii_lowercase(), r),
+        None => return Err(Error::invalid(field, "must be an https:// URL")),
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if authority.contains('@') {
+        return Err(Error::invalid(
+            field,
+            "must not carry a user name or password before the host",
+        ));
+    }
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => authority.split(':').next().unwrap_or_default(),
+    };
+    if host.is_empty() || host.contains(['{', '}']) {
+        return Err(Error::invalid(field, "must name a host"));
+    }
+    let loopback = host.eq_ignore_ascii_case("localhost")
+        || host == "::1"
+        || host
+            .parse::<std::net::Ipv4Addr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    match scheme.as_str() {
+        "https" => {}
+        "http" if loopback => {}
+        "http" => {
+            return Err(Error::invalid(
+                field,
+                "must use https:// (plain http:// only for localhost, for development)",
+            ));
+        }
+        _ => return Err(Error::invalid(field, "must be an https:// URL")),
+    }
+    Ok(b.to_owned())
+}
+
+/// Characters that show as nothing: they would let two bases that read the
+/// same differ.
+fn is_invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{200B}'..='\u{200D}' | '\u{2028}' | '\u{2029}' | '\u{2060}' | '\u{FEFF}' | '\u{00AD}'
+    )
 }
 
 /// The engine. Cheap to clone (everything inside is shared); safe to use
@@ -127,10 +331,35 @@ impl Enlist {
         self
     }
 
-    /// Replaces the engine settings.
-    pub fn with_config(mut self, config: EngineConfig) -> Self {
-        self.config = Arc::new(config);
-        self
+    /// Replaces the engine settings, if they are valid
+    /// ([`EngineConfig::validated`]). Settings that are not valid are
+    /// ignored and the engine keeps the ones it had (the defaults for a new
+    /// engine): this never panics and never lets a product name with a line
+    /// break reach a Subject or an unchecked base reach an accept link. Use
+    /// [`Enlist::try_with_config`] to be told why settings were refused.
+    pub fn with_config(self, config: EngineConfig) -> Self {
+        match config.validated() {
+            Ok(config) => Self {
+                config: Arc::new(config),
+                ..self
+            },
+            Err(_) => self,
+        }
+    }
+
+    /// Replaces the engine settings after checking them
+    /// ([`EngineConfig::validated`]); the error names the bad field.
+    pub fn try_with_config(self, config: EngineConfig) -> Result<Self> {
+        let config = config.validated()?;
+        Ok(Self {
+            config: Arc::new(config),
+            ..self
+        })
+    }
+
+    /// The engine settings in force.
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
     }
 
     /// The store.
@@ -226,7 +455,15 @@ impl Ctx<'_> {
                 match m {
                     Some(m) if m.status == MemberStatus::Active => Ok(Auth {
                         actor: actor.clone(),
-                        perms: org.permissions_of(&m.role),
+                        // A guest holds no organization permission, whatever
+                        // their role says: a custom role redefined after a
+                        // guest got it (or written to the store by hand)
+                        // must not turn guests into administrators.
+                        perms: if m.kind == MemberKind::Guest {
+                            PermissionSet::new()
+                        } else {
+                            org.permissions_of(&m.role)
+                        },
                         member: Some(m),
                         system: false,
                     }),

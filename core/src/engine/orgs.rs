@@ -4,7 +4,8 @@ use super::{Ctx, Enlist, MAX_NAME_CHARS, clean_line, required_line};
 use crate::error::{Error, Result};
 use crate::event::{Actor, Event, EventKind, JoinedVia};
 use crate::id::{MemberId, OrgId};
-use crate::member::{Contact, Member, MemberKind, MemberStatus};
+use crate::invitation::{InvitationQuery, InvitationStatus};
+use crate::member::{Contact, Member, MemberKind, MemberQuery, MemberStatus};
 use crate::organization::Organization;
 use crate::policy::{DEFAULT_LICENSE, Policy};
 use crate::role::{Permission, PermissionSet, Role, builtin};
@@ -64,6 +65,7 @@ impl Enlist {
     pub fn create_organization(&self, new: NewOrganization) -> Result<(Organization, Member)> {
         let name = required_line("name", &new.name, MAX_NAME_CHARS)?;
         let policy = new.policy.clone().validated()?;
+        self.config.check_policy_base(&policy)?;
         let user_ref = required_line("owner_user_ref", &new.owner_user_ref, MAX_NAME_CHARS)?;
         let mailbox = crate::email::parse_address(&new.owner_email)
             .map_err(|e| Error::invalid("owner_email", e.to_string()))?;
@@ -164,7 +166,8 @@ impl Enlist {
     }
 
     /// Replaces an organization's policy. Needs [`Permission::ManagePolicy`].
-    /// A seat limit below the seats already in use is refused.
+    /// A seat limit below the seats already in use is refused, and so is an
+    /// `accept_url_base` the engine's configuration does not allow.
     pub fn update_policy(
         &self,
         org: &OrgId,
@@ -175,6 +178,7 @@ impl Enlist {
         self.run(|cx| {
             let mut o = cx.org(org)?;
             cx.auth(&o, actor)?.require(Permission::ManagePolicy)?;
+            cx.config.check_policy_base(&policy)?;
             for (lt, limit) in &policy.seat_limits {
                 let c = cx.tx.seat_count(org, lt)?;
                 let used = c.members + if policy.reserve_seats_for_pending { c.open_invitations } else { 0 };
@@ -201,7 +205,15 @@ impl Enlist {
     }
 
     /// Defines (or redefines) a custom role. Needs
-    /// [`Permission::ManageRoles`] and every permission the role holds.
+    /// [`Permission::ManageRoles`] and every permission the role holds (and
+    /// held, when redefining). A role held by a guest (an active or
+    /// inactive guest member, an open guest invitation, or the active guest
+    /// invitation link) must keep no permission: giving it any is a
+    /// conflict. Guests hold no permission whatever their role says (the
+    /// engine enforces that when it authorizes them), so this refusal tells
+    /// the administrator rather than silently granting nothing. Finding the
+    /// holders reads the members with that role and the open invitations,
+    /// page by page: a rare administrative command pays for it.
     pub fn define_role(
         &self,
         org: &OrgId,
@@ -230,6 +242,14 @@ impl Enlist {
             }
             if let Some(p) = permissions.iter().find(|p| !auth.has(**p)) {
                 return Err(auth.deny(*p, "a role cannot hold a permission its author lacks"));
+            }
+            if !permissions.is_empty() {
+                if let Some(holder) = cx.role_held_by_guests(&o, &name)? {
+                    return Err(Error::conflict(format!(
+                        "role {name:?} is held by {holder}; guests hold no permissions, \
+                         so it must stay without any: define another role for members"
+                    )));
+                }
             }
             let role = Role {
                 name: name.clone(),
@@ -301,6 +321,56 @@ impl Enlist {
 }
 
 impl Ctx<'_> {
+    /// Who, if anyone, holds `role` as a guest: a guest member (active or
+    /// inactive), an open guest invitation, or the active guest link.
+    fn role_held_by_guests(&mut self, o: &Organization, role: &str) -> Result<Option<String>> {
+        let mut query = MemberQuery {
+            role: Some(role.to_owned()),
+            statuses: vec![MemberStatus::Active, MemberStatus::Inactive],
+            limit: super::MAX_PAGE,
+            ..MemberQuery::default()
+        };
+        loop {
+            let page = self.tx.list_members(&o.id, &query)?;
+            if let Some(m) = page
+                .items
+                .iter()
+                .find(|m| m.kind == MemberKind::Guest && m.role == role)
+            {
+                return Ok(Some(format!("guest member {}", m.id)));
+            }
+            match page.next_cursor {
+                Some(c) => query.after = Some(c),
+                None => break,
+            }
+        }
+        let mut query = InvitationQuery {
+            statuses: vec![InvitationStatus::Pending, InvitationStatus::Staged],
+            limit: super::MAX_PAGE,
+            ..InvitationQuery::default()
+        };
+        loop {
+            let page = self.tx.list_invitations(&o.id, &query, self.now)?;
+            if let Some(i) = page
+                .items
+                .iter()
+                .find(|i| i.kind == MemberKind::Guest && i.role == role)
+            {
+                return Ok(Some(format!("open guest invitation {}", i.id)));
+            }
+            match page.next_cursor {
+                Some(c) => query.after = Some(c),
+                None => break,
+            }
+        }
+        if let Some(link) = self.tx.invite_link(&o.id)? {
+            if link.active && link.kind == MemberKind::Guest && link.role == role {
+                return Ok(Some("the guest invitation link".to_owned()));
+            }
+        }
+        Ok(None)
+    }
+
     /// Refuses to take away the last active owner.
     pub(crate) fn keep_an_owner(&mut self, org: &OrgId, member: &Member) -> Result<()> {
         if member.role == builtin::OWNER

@@ -1177,7 +1177,15 @@ pub fn link_and_self_registration(env: &mut Env) {
         .expect("invite mo");
     let mo = env
         .engine
-        .join_by_link(&url, "mo@acme.test", registration("acct-mo"))
+        .join_by_link(
+            &url,
+            "mo@acme.test",
+            Registration {
+                // Only a verified address closes the invitation waiting for it.
+                verified_email: Some("mo@acme.test".into()),
+                ..registration("acct-mo")
+            },
+        )
         .expect("mo joins by link");
     let closed = env
         .engine
