@@ -209,3 +209,13 @@ def test_an_activated_link_unpacks_and_never_prints_its_token() -> None:
         assert token not in text, text
         assert "token='***'" in text
     assert e.preview_link(token).org_name == "Acme"
+
+
+def test_a_manual_clock_cannot_be_pushed_out_of_range() -> None:
+    clock = enlist.ManualClock(START)
+    for by in (datetime.timedelta(days=999_999_999), datetime.timedelta(days=-999_999_999)):
+        with pytest.raises(enlist.InvalidInputError):
+            clock.advance(by)
+    assert clock.now() == START
+    clock.advance(datetime.timedelta(days=1))
+    assert clock.now() == START + datetime.timedelta(days=1)
