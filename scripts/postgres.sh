@@ -3,6 +3,17 @@
 #
 #     scripts/postgres.sh start   # prints the connection URL on stdout
 #     scripts/postgres.sh stop    # stops the server and removes its folder
+#     scripts/postgres.sh start-tls   # a second server that speaks TLS only
+#     scripts/postgres.sh tls-ca      # the path of that server's test CA
+#     scripts/postgres.sh stop-tls
+#
+# `start-tls` starts another throwaway cluster (port 54330, or
+# $PGPORT_ENLIST_TLS) with ssl=on and `hostssl` lines only (a client that
+# does not speak TLS is refused), and a certificate made at start with the
+# openssl CLI: a throwaway CA (`tls-ca` prints its PEM file) signs a server
+# certificate for `localhost` and 127.0.0.1. A second, unrelated CA is
+# written beside it (`other-ca.crt`), for tests that must see a wrong CA
+# refused. The keys never leave the temporary folder.
 #
 # `start` installs PostgreSQL from Debian's packages when initdb/pg_ctl are
 # missing (apt-get, as root), creates a cluster in a temporary folder, starts
@@ -22,6 +33,10 @@
 set -euo pipefail
 
 port="${PGPORT_ENLIST:-54329}"
+tls=0
+case "${1:-}" in
+    start-tls|stop-tls|tls-ca) port="${PGPORT_ENLIST_TLS:-54330}"; tls=1 ;;
+esac
 state_file="${TMPDIR:-/tmp}/enlist-postgres-${port}.dir"
 db_user=enlist
 url="postgres://${db_user}@127.0.0.1:${port}/enlist"
@@ -113,10 +128,23 @@ start() {
         exit 1
     }
     # Only 127.0.0.1, trust: a throwaway server for this machine's tests.
-    cat >"$dir/data/pg_hba.conf" <<'EOF'
+    if [ "$tls" = 1 ]; then
+        make_certificates "$dir"
+        cat >"$dir/data/pg_hba.conf" <<'EOF'
+# TYPE   DATABASE  USER  ADDRESS       METHOD
+hostssl  all       all   127.0.0.1/32  trust
+EOF
+        cat >>"$dir/data/postgresql.conf" <<'EOF'
+ssl = on
+ssl_cert_file = 'server.crt'
+ssl_key_file = 'server.key'
+EOF
+    else
+        cat >"$dir/data/pg_hba.conf" <<'EOF'
 # TYPE  DATABASE  USER  ADDRESS       METHOD
 host    all       all   127.0.0.1/32  trust
 EOF
+    fi
     cat >>"$dir/data/postgresql.conf" <<EOF
 listen_addresses = '127.0.0.1'
 port = $port
@@ -135,9 +163,53 @@ EOF
     fi
     local createdb="$bindir/createdb"
     [ -x "$createdb" ] || createdb=$(command -v createdb)
-    as_owner "$createdb" -h 127.0.0.1 -p "$port" -U "$db_user" enlist >&2
+    if [ "$tls" = 1 ]; then
+        as_owner env PGSSLMODE=require "$createdb" -h 127.0.0.1 -p "$port" -U "$db_user" enlist >&2
+    else
+        as_owner "$createdb" -h 127.0.0.1 -p "$port" -U "$db_user" enlist >&2
+    fi
     log "PostgreSQL is up on 127.0.0.1:$port (folder $dir; stop it with scripts/postgres.sh stop)"
     echo "$url"
+}
+
+# A throwaway CA, a server certificate it signs (localhost, 127.0.0.1) in
+# the data folder, and an unrelated CA: all made here, for tests only.
+make_certificates() {
+    local dir=$1 tmp
+    command -v openssl >/dev/null 2>&1 || {
+        log "the openssl command is needed for start-tls (apt-get install openssl)"
+        exit 1
+    }
+    tmp=$(mktemp -d "$dir/certs.XXXXXX")
+    for ca in ca other-ca; do
+        openssl req -x509 -new -nodes -newkey rsa:2048 -sha256 -days 2 \
+            -subj "/CN=enlist test $ca" -keyout "$tmp/$ca.key" -out "$dir/$ca.crt" \
+            -addext "basicConstraints=critical,CA:TRUE" \
+            -addext "keyUsage=critical,keyCertSign,cRLSign" >/dev/null 2>&1
+    done
+    openssl req -new -nodes -newkey rsa:2048 -sha256 -subj "/CN=localhost" \
+        -keyout "$tmp/server.key" -out "$tmp/server.csr" >/dev/null 2>&1
+    cat >"$tmp/server.ext" <<'EOF'
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature, keyEncipherment
+extendedKeyUsage = serverAuth
+subjectAltName = DNS:localhost, IP:127.0.0.1
+EOF
+    openssl x509 -req -in "$tmp/server.csr" -CA "$dir/ca.crt" -CAkey "$tmp/ca.key" \
+        -CAcreateserial -days 2 -sha256 -extfile "$tmp/server.ext" \
+        -out "$dir/data/server.crt" >/dev/null 2>&1
+    cp "$tmp/server.key" "$dir/data/server.key"
+    rm -rf "$tmp"
+    if [ "$(id -u)" -eq 0 ]; then
+        chown "$db_user" "$dir/data/server.crt" "$dir/data/server.key"
+    fi
+    chmod 600 "$dir/data/server.key"
+    chmod 644 "$dir/ca.crt" "$dir/other-ca.crt"
+}
+
+tls_ca() {
+    [ -f "$state_file" ] || { log "the TLS server is not running (scripts/postgres.sh start-tls)"; exit 1; }
+    echo "$(cat "$state_file")/ca.crt"
 }
 
 stop() {
@@ -159,10 +231,11 @@ stop() {
 }
 
 case "${1:-}" in
-    start) start ;;
-    stop) stop ;;
+    start|start-tls) start ;;
+    stop|stop-tls) stop ;;
+    tls-ca) tls_ca ;;
     *)
-        echo "usage: $0 start|stop" >&2
+        echo "usage: $0 start|stop|start-tls|stop-tls|tls-ca" >&2
         exit 2
         ;;
 esac

@@ -103,7 +103,11 @@ expect "$SWIFT" 'public struct InviteRequest'
 expect "$SWIFT" 'public enum Recipients'
 expect "$SWIFT" 'public var createdAt: Date'
 expect "$SWIFT" 'public var expiresAt: Date?'
-expect "$SWIFT" 'public func parseRecipients(text: String) -> ParsedRecipients'
+expect "$SWIFT" 'public func parseRecipients(text: String)throws  -> ParsedRecipients'
+# Secrets cross as objects that print as Secret(***), never as strings.
+expect "$SWIFT" 'open func expose() -> String'
+expect "$SWIFT" 'public var secret: Secret?'
+expect "$SWIFT" 'public var acceptUrl: Secret'
 [ "$missing" -eq 0 ] || die "$missing expected Swift declaration(s) missing"
 
 step "Kotlin compiler and JNA"

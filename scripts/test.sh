@@ -37,6 +37,12 @@ ENLIST_TEST_POSTGRES_URL="$(scripts/postgres.sh start)"
 export ENLIST_TEST_POSTGRES_URL
 trap 'scripts/postgres.sh stop' EXIT
 echo "ENLIST_TEST_POSTGRES_URL=$ENLIST_TEST_POSTGRES_URL"
+# A second one that speaks TLS only, with a throwaway CA, for the TLS tests.
+ENLIST_TEST_POSTGRES_TLS_URL="$(scripts/postgres.sh start-tls)"
+ENLIST_TEST_POSTGRES_TLS_CA="$(scripts/postgres.sh tls-ca)"
+export ENLIST_TEST_POSTGRES_TLS_URL ENLIST_TEST_POSTGRES_TLS_CA
+trap 'scripts/postgres.sh stop; scripts/postgres.sh stop-tls' EXIT
+echo "ENLIST_TEST_POSTGRES_TLS_URL=$ENLIST_TEST_POSTGRES_TLS_URL (CA $ENLIST_TEST_POSTGRES_TLS_CA)"
 
 section "Tests (unit, integration and doc tests): cargo test --workspace"
 cargo test --workspace

@@ -156,12 +156,35 @@ fn address_err(py: Python<'_>, e: AddressError) -> PyErr {
 /// separated by commas, semicolons, white space or line breaks, each
 /// `ada@example.com`, `Ada Lovelace <ada@example.com>` or
 /// `"Lovelace, Ada" <ada@example.com>`. Never fails: every fragment is
-/// reported, valid, duplicate or invalid, with its position.
+/// reported, valid, duplicate or invalid, with its position. A text of
+/// more than `MAX_PARSE_CHARS` (1,048,576) characters is refused with
+/// `InvalidInputError` before it is copied or parsed.
 #[pyfunction]
-pub(crate) fn parse_recipients(py: Python<'_>, text: String) -> PyParsedRecipients {
-    py.detach(move || enlist::parse_recipients(&text).into_owned())
-        .into()
+pub(crate) fn parse_recipients(
+    py: Python<'_>,
+    text: &Bound<'_, PyString>,
+) -> PyResult<PyParsedRecipients> {
+    let chars = text.len()?;
+    if chars > MAX_PARSE_CHARS {
+        return Err(crate::errors::invalid(
+            py,
+            "text",
+            format!(
+                "is {chars} characters long; at most {MAX_PARSE_CHARS} are parsed (a paste box \
+                 holds far fewer)"
+            ),
+        ));
+    }
+    let text = text.to_cow()?.into_owned();
+    Ok(py
+        .detach(move || enlist::parse_recipients(&text).into_owned())
+        .into())
 }
+
+/// The longest text `parse_recipients` parses, in characters: it releases
+/// the GIL and builds one object per fragment, so an unbounded text would
+/// hold a core and memory in proportion.
+pub(crate) const MAX_PARSE_CHARS: usize = 1 << 20;
 
 /// Parses one entry (a bare address or `Name <address>`). Raises
 /// `InvalidInputError` (with `address_problem`) when it is not an address

@@ -92,6 +92,48 @@ fn registration(
     }
 }
 
+/// PEM text (`str`) or bytes, at most `MAX_CA_BUNDLE_BYTES`, checked
+/// before anything is copied.
+fn pem_bytes(py: Python<'_>, pem: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
+    use pyo3::types::{PyBytes, PyString};
+    let text;
+    let bytes: &[u8] = if let Ok(b) = pem.cast::<PyBytes>() {
+        b.as_bytes()
+    } else if let Ok(s) = pem.cast::<PyString>() {
+        text = s.to_cow()?;
+        text.as_bytes()
+    } else {
+        return Err(invalid(py, "ca_pem", "expected PEM text (str) or bytes"));
+    };
+    if bytes.len() > enlist_postgres::MAX_CA_BUNDLE_BYTES {
+        return Err(invalid(
+            py,
+            "ca_pem",
+            format!(
+                "is {} bytes long; at most {} are accepted",
+                bytes.len(),
+                enlist_postgres::MAX_CA_BUNDLE_BYTES
+            ),
+        ));
+    }
+    Ok(bytes.to_vec())
+}
+
+/// The most messages one `deliver_pending` or `claim_due` call takes: each
+/// is held (claimed) until the call reports it.
+const MAX_OUTBOX_BATCH: usize = 10_000;
+
+fn check_outbox_limit(py: Python<'_>, limit: usize) -> PyResult<()> {
+    if limit > MAX_OUTBOX_BATCH {
+        return Err(invalid(
+            py,
+            "limit",
+            format!("is {limit}; at most {MAX_OUTBOX_BATCH} messages are taken per call"),
+        ));
+    }
+    Ok(())
+}
+
 fn kind_in(py: Python<'_>, kind: Option<&Bound<'_, PyAny>>) -> PyResult<enlist::MemberKind> {
     kind.map(|k| enum_in(py, "MemberKind", "kind", k))
         .transpose()
@@ -105,15 +147,14 @@ impl PyEnlist {
 
     /// An engine over a fresh in-memory store (for tests and examples).
     ///
-    /// `clock`: a `ManualClock` to control time; `seed`: seeded secrets
-    /// (repeatable tokens, for tests only); `product_name` and
+    /// `clock`: a `ManualClock` to control time; `product_name` and
     /// `accept_url_base`: used in invitation emails; `retry`: how the
-    /// outbox retries failed deliveries.
+    /// outbox retries failed deliveries. Secrets come from the operating
+    /// system's random source.
     #[staticmethod]
-    #[pyo3(signature = (*, clock = None, seed = None, product_name = None, accept_url_base = None, retry = None))]
+    #[pyo3(signature = (*, clock = None, product_name = None, accept_url_base = None, retry = None))]
     fn in_memory(
         clock: Option<&Bound<'_, PyManualClock>>,
-        seed: Option<u64>,
         product_name: Option<String>,
         accept_url_base: Option<String>,
         retry: Option<&Bound<'_, PyRetryPolicy>>,
@@ -123,7 +164,33 @@ impl PyEnlist {
             "memory".into(),
             Options {
                 clock,
-                seed,
+                seed: None,
+                product_name,
+                accept_url_base,
+                retry,
+            },
+        )
+    }
+
+    /// FOR TESTS ONLY: an in-memory engine whose tokens, access codes and
+    /// ids come from `seed`, so a test can repeat them. Anyone who knows
+    /// the seed can compute every secret it issues: never use it where
+    /// real people get invitations. Otherwise as `in_memory`.
+    #[staticmethod]
+    #[pyo3(signature = (*, seed, clock = None, product_name = None, accept_url_base = None, retry = None))]
+    fn in_memory_for_tests(
+        seed: u64,
+        clock: Option<&Bound<'_, PyManualClock>>,
+        product_name: Option<String>,
+        accept_url_base: Option<String>,
+        retry: Option<&Bound<'_, PyRetryPolicy>>,
+    ) -> Self {
+        Self::build(
+            Arc::new(enlist::MemoryStore::new()),
+            format!("memory, seeded {seed} (for tests)"),
+            Options {
+                clock,
+                seed: Some(seed),
                 product_name,
                 accept_url_base,
                 retry,
@@ -135,12 +202,11 @@ impl PyEnlist {
     /// when missing. Several processes may open the same file. Takes the
     /// same options as `in_memory`.
     #[staticmethod]
-    #[pyo3(signature = (path, *, clock = None, seed = None, product_name = None, accept_url_base = None, retry = None))]
+    #[pyo3(signature = (path, *, clock = None, product_name = None, accept_url_base = None, retry = None))]
     fn sqlite(
         py: Python<'_>,
         path: std::path::PathBuf,
         clock: Option<&Bound<'_, PyManualClock>>,
-        seed: Option<u64>,
         product_name: Option<String>,
         accept_url_base: Option<String>,
         retry: Option<&Bound<'_, PyRetryPolicy>>,
@@ -154,7 +220,7 @@ impl PyEnlist {
             format!("sqlite:{}", path.display()),
             Options {
                 clock,
-                seed,
+                seed: None,
                 product_name,
                 accept_url_base,
                 retry,
@@ -163,27 +229,43 @@ impl PyEnlist {
     }
 
     /// An engine over PostgreSQL (`url`: a `postgres://` URL or libpq
-    /// `key=value` string; no TLS), with migrations applied on connect.
+    /// `key=value` string), with migrations applied on connect.
     /// `schema` puts the tables in that schema (created when missing): one
-    /// database can hold many independent stores. Takes the same options as
-    /// `in_memory`.
+    /// database can hold many independent stores.
+    ///
+    /// TLS follows the URL's `sslmode` as libpq means it (`disable`,
+    /// `prefer` (the default), `require`, `verify-ca`, `verify-full`;
+    /// `allow` is refused). `ca_file` (a PEM file) or `ca_pem` (PEM text
+    /// or bytes) names the certificate authorities to check the server
+    /// against, as the URL's `sslrootcert` does (`sslrootcert=system`: the
+    /// system's roots); given without `sslmode`, it means `verify-full`.
+    /// Without a CA, `prefer` and `require` encrypt but check no
+    /// certificate. Takes the same options as `in_memory`.
     #[staticmethod]
-    #[pyo3(signature = (url, *, schema = None, clock = None, seed = None, product_name = None, accept_url_base = None, retry = None))]
+    #[pyo3(signature = (url, *, schema = None, ca_file = None, ca_pem = None, clock = None, product_name = None, accept_url_base = None, retry = None))]
     fn postgres(
         py: Python<'_>,
         url: String,
         schema: Option<String>,
+        ca_file: Option<std::path::PathBuf>,
+        ca_pem: Option<&Bound<'_, PyAny>>,
         clock: Option<&Bound<'_, PyManualClock>>,
-        seed: Option<u64>,
         product_name: Option<String>,
         accept_url_base: Option<String>,
         retry: Option<&Bound<'_, PyRetryPolicy>>,
     ) -> PyResult<Self> {
+        let mut options = enlist_postgres::PostgresOptions::default();
+        options.schema = schema.clone();
+        options.ca = match (ca_file, ca_pem) {
+            (Some(_), Some(_)) => {
+                return Err(invalid(py, "ca_pem", "give ca_file or ca_pem, not both"));
+            }
+            (Some(path), None) => Some(enlist_postgres::CaCertificates::File(path)),
+            (None, Some(pem)) => Some(enlist_postgres::CaCertificates::Pem(pem_bytes(py, pem)?)),
+            (None, None) => None,
+        };
         let store = py
-            .detach(|| match &schema {
-                Some(s) => enlist_postgres::PostgresStore::connect_in_schema(&url, s),
-                None => enlist_postgres::PostgresStore::connect(&url),
-            })
+            .detach(|| enlist_postgres::PostgresStore::connect_with_options(&url, options))
             .map_err(enlist::Error::from)
             .or_raise(py)?;
         let description = match &schema {
@@ -195,7 +277,7 @@ impl PyEnlist {
             description,
             Options {
                 clock,
-                seed,
+                seed: None,
                 product_name,
                 accept_url_base,
                 retry,
@@ -753,16 +835,16 @@ impl PyEnlist {
     /// stops working). Returns `(link, token)`: share the token (in your
     /// link URL); it is shown only now.
     #[pyo3(signature = (org, *, actor, role = None, kind = None, groups = None, license_type = None))]
-    fn activate_invite_link(
+    fn activate_invite_link<'py>(
         &self,
-        py: Python<'_>,
+        py: Python<'py>,
         org: OrgRef,
         actor: ActorRef,
         role: Option<String>,
         kind: Option<&Bound<'_, PyAny>>,
         groups: Option<Grants>,
         license_type: Option<String>,
-    ) -> PyResult<(PyInviteLink, String)> {
+    ) -> PyResult<Bound<'py, PyAny>> {
         let spec = enlist::LinkSpec {
             role,
             kind: kind_in(py, kind)?,
@@ -772,7 +854,10 @@ impl PyEnlist {
         let (link, secret) = py
             .detach(|| self.engine.activate_invite_link(&org.0, &actor.0, spec))
             .or_raise(py)?;
-        Ok((link.into(), secret.expose().to_owned()))
+        // A named tuple whose repr hides the token (`enlist._links`).
+        py.import("enlist._links")?
+            .getattr("ActivatedLink")?
+            .call1((PyInviteLink::from(link), secret.expose().to_owned()))
     }
 
     /// Deactivates the invitation link: it stops working at once.
@@ -1037,6 +1122,7 @@ impl PyEnlist {
         mailer: &Bound<'_, PyAny>,
         limit: usize,
     ) -> PyResult<PyDeliveryReport> {
+        check_outbox_limit(py, limit)?;
         let mailer = PyMailer::new(mailer)?;
         let report = py.detach(|| self.engine.deliver_pending(&mailer, limit));
         if let Some(interruption) = mailer.take_interruption() {
@@ -1055,6 +1141,7 @@ impl PyEnlist {
         org: Option<OrgRef>,
         limit: usize,
     ) -> PyResult<Vec<PyOutboxMessage>> {
+        check_outbox_limit(py, limit)?;
         let org = org.map(|o| o.0);
         py.detach(|| self.engine.claim_due(org.as_ref(), limit))
             .or_raise(py)

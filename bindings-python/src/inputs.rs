@@ -390,9 +390,23 @@ impl PyManualClock {
         enlist::Clock::now(self.inner.as_ref())
     }
 
-    /// Moves the clock forward by a `timedelta`.
-    fn advance(&self, by: TimeDelta) {
-        self.inner.advance(by);
+    /// Moves the clock forward by a `timedelta`. A move that would leave
+    /// the years a Python `datetime` holds (1 to 9999) raises
+    /// `InvalidInputError` and leaves the clock where it was.
+    fn advance(&self, py: Python<'_>, by: TimeDelta) -> PyResult<()> {
+        use chrono::Datelike;
+        let now = enlist::Clock::now(self.inner.as_ref());
+        match now.checked_add_signed(by) {
+            Some(to) if (1..=9999).contains(&to.year()) => {
+                self.inner.advance(by);
+                Ok(())
+            }
+            _ => Err(crate::errors::invalid(
+                py,
+                "by",
+                format!("moves the clock from {now} out of the years 1 to 9999"),
+            )),
+        }
     }
 
     /// Sets the clock to an aware datetime.

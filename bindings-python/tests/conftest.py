@@ -113,8 +113,8 @@ def clock() -> enlist.ManualClock:
 
 @pytest.fixture
 def engine(clock: enlist.ManualClock) -> RecordingEngine:
-    record_call("in_memory")
-    return RecordingEngine(enlist.Enlist.in_memory(clock=clock, seed=7))
+    record_call("in_memory_for_tests")
+    return RecordingEngine(enlist.Enlist.in_memory_for_tests(clock=clock, seed=7))
 
 
 def make_world(engine: Any, clock: enlist.ManualClock, policy: Optional[enlist.Policy] = None) -> World:

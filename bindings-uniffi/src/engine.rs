@@ -424,7 +424,7 @@ impl Enlist {
                 .activate_invite_link(&org_id.into(), &actor.into(), spec.into())?;
         Ok(ActivatedLink {
             link: link.into(),
-            url: url.expose().to_owned(),
+            url: crate::types::Secret::wrap(url.expose()),
         })
     }
 
@@ -597,8 +597,9 @@ impl Enlist {
 
     /// Sends up to `limit` due invitation emails through `mailer`, records
     /// each outcome, and schedules retries of failures with backoff.
+    /// At most 10,000 messages per call.
     pub fn deliver_pending(&self, mailer: Arc<dyn Mailer>, limit: u32) -> Result<DeliveryReport> {
-        let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+        let limit = outbox_limit(limit)?;
         Ok(self
             .inner
             .deliver_pending(&MailerAdapter(mailer), limit)?
@@ -611,7 +612,7 @@ impl Enlist {
     #[uniffi::method(default(org_id = None))]
     pub fn claim_due(&self, limit: u32, org_id: Option<String>) -> Result<Vec<OutboxMessage>> {
         let org = org_id.map(enlist::OrgId::from);
-        let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+        let limit = outbox_limit(limit)?;
         Ok(self
             .inner
             .claim_due(org.as_ref(), limit)?
@@ -644,4 +645,20 @@ impl Enlist {
     pub fn outbox_message(&self, message_id: String) -> Result<OutboxMessage> {
         Ok(self.inner.outbox_message(&message_id.into())?.into())
     }
+}
+
+/// The most messages one `deliver_pending` or `claim_due` call takes: each
+/// is held (claimed) until the call reports it.
+pub(crate) const MAX_OUTBOX_BATCH: u32 = 10_000;
+
+/// `limit` as core's count, refused above [`MAX_OUTBOX_BATCH`].
+fn outbox_limit(limit: u32) -> Result<usize> {
+    if limit > MAX_OUTBOX_BATCH {
+        return Err(enlist::Error::InvalidInput {
+            field: "limit".into(),
+            reason: format!("is {limit}; at most {MAX_OUTBOX_BATCH} messages are taken per call"),
+        }
+        .into());
+    }
+    Ok(usize::try_from(limit).unwrap_or(usize::MAX))
 }

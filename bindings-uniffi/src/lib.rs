@@ -30,12 +30,26 @@ pub fn default_engine_config() -> EngineConfig {
 
 /// Parses what a person typed or pasted into a recipients field, for the
 /// form to show "9 recognized" and highlight the fragments that are not
-/// addresses. Never fails.
+/// addresses. Fails only for a text of more than [`MAX_PARSE_BYTES`]
+/// (1 MiB): a paste box holds far less, and the result grows with the text.
 #[uniffi::export]
-pub fn parse_recipients(text: String) -> ParsedRecipients {
+pub fn parse_recipients(text: String) -> Result<ParsedRecipients, EnlistError> {
+    if text.len() > MAX_PARSE_BYTES {
+        return Err(enlist::Error::InvalidInput {
+            field: "text".into(),
+            reason: format!(
+                "is {} bytes long; at most {MAX_PARSE_BYTES} are parsed",
+                text.len()
+            ),
+        }
+        .into());
+    }
     let parsed = enlist::parse_recipients(&text);
-    ParsedRecipients::of(&text, parsed)
+    Ok(ParsedRecipients::of(&text, parsed))
 }
+
+/// The longest text [`parse_recipients`] parses, in UTF-8 bytes.
+pub const MAX_PARSE_BYTES: usize = 1 << 20;
 
 /// Normalizes an identifier (phone, personnel number, ...) the way the
 /// engine compares them: `"+33 (6) 12-34"` becomes `"+3361234"`.

@@ -327,7 +327,7 @@ fn mail_errors_map_to_cores_retry_semantics() {
 #[test]
 fn paste_offsets_are_utf16_indices_of_each_fragment() {
     let text = "José <josé@exämple.com>, 😀 bob at example.com\nada@acme.test, ADA@acme.test";
-    let parsed = parse_recipients(text.to_owned());
+    let parsed = parse_recipients(text.to_owned()).unwrap();
     assert_eq!(parsed.entries.len(), 4);
     assert_eq!(parsed.recognized, 2);
     let utf16: Vec<u16> = text.encode_utf16().collect();
@@ -442,7 +442,7 @@ fn invite_deliver_accept_with_a_foreign_clock_and_mailer() {
     let to_bob = sent.iter().find(|e| e.to == "bob@acme.test").unwrap();
 
     let accepted = engine
-        .accept(to_bob.accept_url.clone(), reg("acct-bob", "Bob", "Smith"))
+        .accept(to_bob.accept_url.expose(), reg("acct-bob", "Bob", "Smith"))
         .unwrap();
     assert_eq!(
         accepted.member.contact,
@@ -456,13 +456,13 @@ fn invite_deliver_accept_with_a_foreign_clock_and_mailer() {
 
     // Accepting twice is a conflict, and changes nothing.
     let again = engine
-        .accept(to_bob.accept_url.clone(), reg("acct-bob", "Bob", "Smith"))
+        .accept(to_bob.accept_url.expose(), reg("acct-bob", "Bob", "Smith"))
         .unwrap_err();
     assert_eq!(again.code(), "invitation_not_open");
     assert!(matches!(again, EnlistError::Conflict { .. }));
 
     // Access code.
-    let code = listed.issued[0].secret.clone().unwrap();
+    let code = listed.issued[0].secret.as_ref().unwrap().expose();
     let wrong = engine
         .accept_with_code(
             org.clone(),
@@ -518,7 +518,10 @@ fn invite_deliver_accept_with_a_foreign_clock_and_mailer() {
     assert_eq!(carol.status, InvitationStatus::Expired);
     let to_carol = sent.iter().find(|e| e.to == "carol@acme.test").unwrap();
     let expired = engine
-        .accept(to_carol.accept_url.clone(), reg("acct-carol", "Carol", "C"))
+        .accept(
+            to_carol.accept_url.expose(),
+            reg("acct-carol", "Carol", "C"),
+        )
         .unwrap_err();
     assert!(matches!(
         expired,
@@ -613,7 +616,7 @@ fn a_sqlite_file_keeps_everything_across_reopening() {
         let report = engine
             .invite(org.clone(), owner, paste("bob@acme.test"))
             .unwrap();
-        (org, report.issued[0].secret.clone().unwrap())
+        (org, report.issued[0].secret.as_ref().unwrap().expose())
     };
     let engine = Enlist::open_sqlite(path, Some(clock), None).unwrap();
     assert_eq!(engine.organization(org.clone()).unwrap().name, "Acme Files");
@@ -632,4 +635,39 @@ fn a_sqlite_file_keeps_everything_across_reopening() {
     )
     .unwrap_err();
     assert_eq!(bad.code(), "storage");
+}
+
+#[test]
+fn secrets_cross_as_objects_that_never_print() {
+    let engine = Enlist::in_memory(Some(TestClock::at(t0())), None);
+    let (org, owner) = new_org(&engine, "Acme");
+    let report = engine
+        .invite(org.clone(), owner, paste("bob@acme.test"))
+        .unwrap();
+    let issued = &report.issued[0];
+    let token = issued.secret.as_ref().unwrap().expose();
+    assert!(token.starts_with("org_"));
+    for printed in [format!("{issued:?}"), format!("{report:?}")] {
+        assert!(!printed.contains(&token), "{printed}");
+        assert!(printed.contains("Secret(***)"), "{printed}");
+    }
+    assert_eq!(issued.secret.as_ref().unwrap().to_string(), "Secret(***)");
+}
+
+#[test]
+fn callers_cannot_ask_for_unbounded_work() {
+    let huge = "a@b.c,".repeat(MAX_PARSE_BYTES / 6 + 1);
+    let e = parse_recipients(huge).unwrap_err();
+    assert!(matches!(e, EnlistError::InvalidInput { .. }), "{e:?}");
+    let engine = Enlist::in_memory(Some(TestClock::at(t0())), None);
+    let e = engine
+        .claim_due(crate::engine::MAX_OUTBOX_BATCH + 1, None)
+        .unwrap_err();
+    assert!(matches!(e, EnlistError::InvalidInput { .. }), "{e:?}");
+    assert!(
+        engine
+            .claim_due(crate::engine::MAX_OUTBOX_BATCH, None)
+            .unwrap()
+            .is_empty()
+    );
 }

@@ -8,7 +8,59 @@
 
 use crate::time::time_out;
 use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
 use std::time::SystemTime;
+
+// ---------------------------------------------------------------------------
+// Secrets
+// ---------------------------------------------------------------------------
+
+/// A secret handed out once: an accept token, an access code, or a link or
+/// email body holding one. It crosses as an object, not a string, so that
+/// printing the record holding it (Kotlin `toString`, Swift
+/// `description` and `dump`, a reflective JSON logger) shows `Secret(***)`
+/// and never its text; call [`Secret::expose`] where the text is needed
+/// (the email to send, the page to show once).
+#[derive(uniffi::Object)]
+#[uniffi::export(Display, Debug)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps `text`.
+    pub(crate) fn wrap(text: impl Into<String>) -> Arc<Secret> {
+        Arc::new(Secret(text.into()))
+    }
+}
+
+#[uniffi::export]
+impl Secret {
+    /// The secret's text. Do not log it.
+    pub fn expose(&self) -> String {
+        self.0.clone()
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+impl PartialEq for Secret {
+    fn eq(&self, other: &Self) -> bool {
+        // Not a comparison an attacker times: values compared in tests.
+        self.0 == other.0
+    }
+}
+
+impl Eq for Secret {}
 
 /// `usize` to `u32` for positions and counts, saturating (core's limits keep
 /// them far below `u32::MAX`).
@@ -1156,8 +1208,8 @@ pub struct IssuedInvitation {
     pub invitation: Invitation,
     /// The secret, returned this once: the accept token for email
     /// invitations, the access code for identifier invitations; `None` for
-    /// staged ones. Never store or log it.
-    pub secret: Option<String>,
+    /// staged ones. Never store or log it: `secret?.expose()` reads it.
+    pub secret: Option<Arc<Secret>>,
     /// The queued email's id, for email invitations that were sent.
     pub message_id: Option<String>,
 }
@@ -1167,7 +1219,7 @@ impl From<enlist::IssuedInvitation> for IssuedInvitation {
         Self {
             index: u32_of(i.index),
             invitation: i.invitation.into(),
-            secret: i.secret.map(|s| s.expose().to_owned()),
+            secret: i.secret.map(|s| Secret::wrap(s.expose())),
             message_id: i.message_id.map(|m| m.0),
         }
     }
@@ -1564,8 +1616,8 @@ impl From<enlist::InviteLink> for InviteLink {
 pub struct ActivatedLink {
     /// The link.
     pub link: InviteLink,
-    /// The URL to share: it holds the link's secret.
-    pub url: String,
+    /// The URL to share: it holds the link's secret (`url.expose()`).
+    pub url: Arc<Secret>,
 }
 
 /// What people joining by the link get.
@@ -1799,10 +1851,11 @@ pub struct OutgoingEmail {
     pub to_name: Option<String>,
     /// The subject line.
     pub subject: String,
-    /// The plain-text body.
-    pub text_body: String,
-    /// The link to accept (holds the secret token).
-    pub accept_url: String,
+    /// The plain-text body; it holds the accept link, so it is a
+    /// [`Secret`] too (`text_body.expose()`).
+    pub text_body: Arc<Secret>,
+    /// The link to accept: it holds the secret token (`accept_url.expose()`).
+    pub accept_url: Arc<Secret>,
     /// The organization's name.
     pub org_name: String,
     /// The inviter's name, if a member invited.
@@ -1820,8 +1873,8 @@ impl From<enlist::OutgoingEmail> for OutgoingEmail {
             to: e.to,
             to_name: e.to_name,
             subject: e.subject,
-            text_body: e.text_body,
-            accept_url: e.accept_url,
+            text_body: Secret::wrap(e.text_body),
+            accept_url: Secret::wrap(e.accept_url),
             org_name: e.org_name,
             inviter_name: e.inviter_name,
             personal_message: e.personal_message,

@@ -5,9 +5,11 @@
 mod codec;
 mod error;
 mod pool;
+mod tls;
 mod tx;
 
 pub use codec::NulInKey;
+pub use tls::{CaCertificates, MAX_CA_BUNDLE_BYTES, SslMode};
 
 use enlist::{OrgId, Store, StoreError, StoreResult, Transaction};
 use pool::Pool;
@@ -35,6 +37,10 @@ const CONTENDED_FOR: Duration = Duration::from_secs(10);
 const CONTENDED_MAX: usize = 4096;
 
 /// Settings of a [`PostgresStore`].
+///
+/// TLS is chosen by the connection string's `sslmode` (libpq's meanings:
+/// see [`SslMode`]); the certificate authorities come from its
+/// `sslrootcert` or from [`PostgresOptions::ca`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct PostgresOptions {
@@ -52,6 +58,10 @@ pub struct PostgresOptions {
     /// transaction before it fails with [`StoreError::Unavailable`]
     /// (default 30 s): a safety net against a transaction left open.
     pub lock_timeout: Duration,
+    /// The certificate authorities the server's certificate is checked
+    /// against (default none). Given without an `sslmode` in the
+    /// connection string, it means `sslmode=verify-full`.
+    pub ca: Option<CaCertificates>,
 }
 
 impl Default for PostgresOptions {
@@ -61,6 +71,7 @@ impl Default for PostgresOptions {
             max_connections: 16,
             acquire_timeout: Duration::from_secs(30),
             lock_timeout: Duration::from_secs(30),
+            ca: None,
         }
     }
 }
@@ -72,6 +83,12 @@ impl PostgresOptions {
             schema: Some(schema.into()),
             ..Self::default()
         }
+    }
+
+    /// These options with `ca` as the certificate authorities.
+    pub fn with_ca(mut self, ca: CaCertificates) -> Self {
+        self.ca = Some(ca);
+        self
     }
 }
 
@@ -95,7 +112,8 @@ impl PostgresStore {
     pub const SCHEMA_VERSION: u32 = 1;
 
     /// Connects to `url` (libpq `key=value` form or a `postgres://` URL),
-    /// without TLS, and brings the schema up to
+    /// with TLS as its `sslmode` says (`prefer` when it says nothing: see
+    /// [`SslMode`]), and brings the schema up to
     /// [`PostgresStore::SCHEMA_VERSION`]. The tables go in the connection's
     /// default schema; see [`PostgresStore::connect_in_schema`].
     pub fn connect(url: &str) -> StoreResult<PostgresStore> {
@@ -110,13 +128,30 @@ impl PostgresStore {
         Self::connect_with_options(url, PostgresOptions::in_schema(schema))
     }
 
-    /// Connects without TLS, with `options`.
+    /// Connects with `options`; TLS as the connection string's `sslmode`
+    /// and `sslrootcert` and [`PostgresOptions::ca`] say, with rustls (see
+    /// [`SslMode`]). A connection string asking for a mode this store
+    /// cannot honour, or naming a CA that cannot be read, is refused before
+    /// any connection.
     pub fn connect_with_options(url: &str, options: PostgresOptions) -> StoreResult<PostgresStore> {
-        Self::connect_with_tls(url, options, NoTls)
+        let plan = tls::plan(url, options.ca.as_ref())?;
+        let mode = plan.driver_mode();
+        match plan.client {
+            None => Self::connect_configured(&plan.driver_url, options, NoTls, mode),
+            Some(client) => Self::connect_configured(
+                &plan.driver_url,
+                options,
+                tokio_postgres_rustls::MakeRustlsConnect::new(client),
+                mode,
+            ),
+        }
     }
 
-    /// Connects with a TLS connector (for example `postgres-native-tls`'s
-    /// `MakeTlsConnector` or `postgres-openssl`'s), with `options`.
+    /// Connects with a TLS connector of your own (for example
+    /// `postgres-native-tls`'s `MakeTlsConnector` or `postgres-openssl`'s),
+    /// with `options`. The connection string's `sslmode` is the driver's
+    /// (`disable`, `prefer` or `require` only), the certificate checks are
+    /// the connector's, and [`PostgresOptions::ca`] must be `None`.
     pub fn connect_with_tls<T>(
         url: &str,
         options: PostgresOptions,
@@ -128,9 +163,36 @@ impl PostgresStore {
         T::TlsConnect: Send,
         <T::TlsConnect as TlsConnect<Socket>>::Future: Send,
     {
+        if options.ca.is_some() {
+            return Err(StoreError::Unavailable(
+                "PostgresOptions::ca is for the built-in TLS; a connector of your own checks \
+                 certificates itself"
+                    .into(),
+            ));
+        }
+        let config: Config = url.parse().map_err(|e| {
+            StoreError::Unavailable(format!("not a PostgreSQL connection string: {e}"))
+        })?;
+        let mode = config.get_ssl_mode();
+        Self::connect_configured(url, options, tls, mode)
+    }
+
+    fn connect_configured<T>(
+        url: &str,
+        options: PostgresOptions,
+        tls: T,
+        ssl_mode: postgres::config::SslMode,
+    ) -> StoreResult<PostgresStore>
+    where
+        T: MakeTlsConnect<Socket> + Clone + Send + Sync + 'static,
+        T::Stream: Send,
+        T::TlsConnect: Send,
+        <T::TlsConnect as TlsConnect<Socket>>::Future: Send,
+    {
         let mut config: Config = url.parse().map_err(|e| {
             StoreError::Unavailable(format!("not a PostgreSQL connection string: {e}"))
         })?;
+        config.ssl_mode(ssl_mode);
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(Duration::from_secs(10));
         }
@@ -161,6 +223,21 @@ impl PostgresStore {
         };
         store.migrate()?;
         Ok(store)
+    }
+
+    /// Whether a connection of the pool is encrypted, as the server sees it
+    /// (`pg_stat_ssl`): a check for deployment health pages and tests.
+    pub fn uses_tls(&self) -> StoreResult<bool> {
+        let mut lease = self.pool.get()?;
+        let row = lease
+            .conn()?
+            .client
+            .query_one(
+                "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+                &[],
+            )
+            .map_err(error::db_err)?;
+        row.try_get(0).map_err(error::db_err)
     }
 
     /// The schema the tables are in, if one was named.

@@ -127,8 +127,9 @@ impl Pool {
 
     /// Opens a connection for a slot already counted in `open`.
     fn open_new(&self) -> Result<Lease<'_>, StoreError> {
-        let opened = (self.connect)()
-            .map_err(|e| StoreError::Unavailable(format!("cannot connect to PostgreSQL: {e}")));
+        let opened = (self.connect)().map_err(|e| {
+            StoreError::Unavailable(format!("cannot connect to PostgreSQL: {}", with_causes(&e)))
+        });
         let conn = opened.and_then(|mut client| {
             client.batch_execute(&self.setup).map_err(db_err)?;
             Ok(Conn {
@@ -168,6 +169,25 @@ impl Pool {
         drop(state);
         self.returned.notify_one();
     }
+}
+
+/// `e` and its causes: the driver's own text says only "error performing
+/// TLS handshake" or "db error", the cause says which (an unknown issuer,
+/// a refused `pg_hba.conf` entry). Neither quotes the password.
+fn with_causes(e: &postgres::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = std::error::Error::source(e);
+    // A few levels at most: the chains are short.
+    for _ in 0..4 {
+        let Some(c) = cause else { break };
+        let more = c.to_string();
+        if !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        cause = c.source();
+    }
+    text
 }
 
 /// A connection on loan; it goes back to the pool when dropped, unless it

@@ -38,6 +38,7 @@ from ._errors import (
     RevokedError,
     StorageError,
 )
+from ._links import ActivatedLink
 from ._enlist import (
     Acceptance,
     Actor,
@@ -94,6 +95,7 @@ from ._enlist import (
 
 __all__ = [
     "Acceptance",
+    "ActivatedLink",
     "Actor",
     "ActorKind",
     "AddressProblem",

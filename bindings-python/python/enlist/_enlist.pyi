@@ -22,6 +22,8 @@ from ._enums import (
     Permission,
 )
 
+from ._links import ActivatedLink
+
 __version__: str
 
 _OrgLike = str | Organization
@@ -47,7 +49,15 @@ class Enlist:
     def in_memory(
         *,
         clock: ManualClock | None = None,
-        seed: int | None = None,
+        product_name: str | None = None,
+        accept_url_base: str | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> Enlist: ...
+    @staticmethod
+    def in_memory_for_tests(
+        *,
+        seed: int,
+        clock: ManualClock | None = None,
         product_name: str | None = None,
         accept_url_base: str | None = None,
         retry: RetryPolicy | None = None,
@@ -57,7 +67,6 @@ class Enlist:
         path: str | os.PathLike[str],
         *,
         clock: ManualClock | None = None,
-        seed: int | None = None,
         product_name: str | None = None,
         accept_url_base: str | None = None,
         retry: RetryPolicy | None = None,
@@ -67,8 +76,9 @@ class Enlist:
         url: str,
         *,
         schema: str | None = None,
+        ca_file: str | os.PathLike[str] | None = None,
+        ca_pem: str | bytes | None = None,
         clock: ManualClock | None = None,
-        seed: int | None = None,
         product_name: str | None = None,
         accept_url_base: str | None = None,
         retry: RetryPolicy | None = None,
@@ -241,7 +251,7 @@ class Enlist:
         kind: MemberKind | str | None = None,
         groups: _GroupsLike | None = None,
         license_type: str | None = None,
-    ) -> tuple[InviteLink, str]: ...
+    ) -> ActivatedLink: ...
     def deactivate_invite_link(self, org: _OrgLike, *, actor: _ActorLike) -> None: ...
     def invite_link(self, org: _OrgLike, *, actor: _ActorLike) -> InviteLink | None: ...
     def preview_link(self, token: str) -> LinkPreview: ...

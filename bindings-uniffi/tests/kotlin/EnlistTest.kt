@@ -130,8 +130,22 @@ fun memoryScenario() {
     val dup = listed.rejected.singleOrNull()
     checkEq(dup?.code, "already_invited", "list: Bob is already invited")
     checkEq((dup?.reason as? RejectReason.AlreadyInvited)?.invitationId, bobInvitation.id, "list: rejection names Bob's invitation")
-    val erinCode = listed.issued.first { it.invitation.recipient is Contact.Identifier }.secret
-    check(erinCode?.matches(Regex("[0-9A-Z]{5}-[0-9A-Z]{5}")) == true, "list: identifier invitation gets an XXXXX-XXXXX access code ($erinCode)")
+    val erinIssued = listed.issued.first { it.invitation.recipient is Contact.Identifier }
+    val erinCode = erinIssued.secret?.expose()
+    check(erinCode?.matches(Regex("[0-9A-Z]{5}-[0-9A-Z]{5}")) == true, "list: identifier invitation gets an XXXXX-XXXXX access code")
+
+    // -- Secrets never print -------------------------------------------------
+    // Records are data classes: their toString prints every field. Secrets
+    // cross as Secret objects, which print as Secret(***).
+    val bobIssued = pasted.issued[0]
+    val bobToken = bobIssued.secret!!.expose()
+    check(bobToken.startsWith("org_") && bobToken.length > 40, "expose(): the token")
+    check(!bobIssued.toString().contains(bobToken), "IssuedInvitation.toString() holds no token")
+    check(bobIssued.toString().contains("Secret(***)"), "IssuedInvitation.toString() shows Secret(***)")
+    check(!erinIssued.toString().contains(erinCode!!), "IssuedInvitation.toString() holds no access code")
+    check(!pasted.toString().contains(bobToken), "InviteReport.toString() holds no token")
+    check(!listed.toString().contains(erinCode), "InviteReport.toString() holds no access code")
+    checkEq(bobIssued.secret.toString(), "Secret(***)", "Secret.toString()")
 
     // -- List invitations --------------------------------------------------
     val pending = engine.listInvitations(org, owner, InvitationQuery(statuses = listOf(InvitationStatus.PENDING)))
@@ -153,24 +167,28 @@ fun memoryScenario() {
     checkEq(toBob.inviterName, "Ada Lovelace", "email: inviter name")
     checkEq(toBob.personalMessage, "Welcome!", "email: personal message")
     checkEq(toCarol.toName, "Carol", "email: recipient name")
-    check(toBob.acceptUrl.contains(org) && toBob.textBody.contains(toBob.acceptUrl), "email: accept URL with token, in the body")
+    val bobUrl = toBob.acceptUrl.expose()
+    check(bobUrl.contains(org) && toBob.textBody.expose().contains(bobUrl), "email: accept URL with token, in the body")
+    check(!toBob.toString().contains(bobUrl) && !toBob.toString().contains(bobToken), "OutgoingEmail.toString() holds no link or token")
+    val bobMessage = engine.outboxMessage(toBob.messageId)
+    check(!bobMessage.toString().contains(bobToken), "OutboxMessage.toString() holds no token")
     checkEq(engine.outboxMessage(toBob.messageId).status, OutboxStatus.SENT, "outbox: delivered message is SENT")
 
     // -- Preview and accept ------------------------------------------------
-    val preview = engine.preview(toBob.acceptUrl)
+    val preview = engine.preview(bobUrl)
     checkEq(preview.orgName, "Acme", "preview: organization")
     checkEq(preview.inviterName, "Ada Lovelace", "preview: inviter")
     check(preview.requirements.firstName && preview.requirements.lastName, "preview: names required")
 
     val incomplete = expectThrows<EnlistException.InvalidInput>("accept without names") {
-        engine.accept(toBob.acceptUrl, registration("acct-bob", null, null))
+        engine.accept(bobUrl, registration("acct-bob", null, null))
     }
     checkEq(incomplete?.code, "registration_incomplete", "accept without names: code")
     checkEq(incomplete?.missing?.toSet(), setOf("first_name", "last_name"), "accept without names: missing fields")
     check(incomplete?.errorMessage?.contains("first_name") == true, "accept without names: errorMessage")
     checkEq(incomplete?.toString(), incomplete?.errorMessage, "exception toString() is the Rust message")
 
-    val bob = engine.accept(toBob.acceptUrl, registration("acct-bob", "Bob", "Smith"))
+    val bob = engine.accept(bobUrl, registration("acct-bob", "Bob", "Smith"))
     checkEq(emailOf(bob.member.contact), "bob@acme.test", "accept: member's email")
     checkEq(bob.member.status, MemberStatus.ACTIVE, "accept: member is active")
     checkEq(bob.member.role, "member", "accept: member role")
@@ -178,7 +196,7 @@ fun memoryScenario() {
     checkEq(bob.invitation.memberId, bob.member.id, "accept: invitation points at the member")
 
     val twice = expectThrows<EnlistException.Conflict>("accepting twice") {
-        engine.accept(toBob.acceptUrl, registration("acct-bob", "Bob", "Smith"))
+        engine.accept(bobUrl, registration("acct-bob", "Bob", "Smith"))
     }
     checkEq(twice?.code, "invitation_not_open", "accepting twice: code")
     checkEq(twice?.invitationId, bobInvitation.id, "accepting twice: names the invitation")
@@ -268,7 +286,7 @@ fun memoryScenario() {
     clock.advance(Duration.ofDays(8))
     checkEq(engine.invitation(org, owner, carolInvitation.id).status, InvitationStatus.EXPIRED, "expiry: Carol's invitation expired by the Kotlin clock")
     val expired = expectThrows<EnlistException.Expired>("accepting an expired invitation") {
-        engine.accept(toCarol.acceptUrl, registration("acct-carol", "Carol", "Jones"))
+        engine.accept(toCarol.acceptUrl.expose(), registration("acct-carol", "Carol", "Jones"))
     }
     checkEq(expired?.code, "invitation_expired", "expired: code")
     checkEq(expired?.expiredAt, t0.plus(Duration.ofDays(7)), "expired: when")
@@ -285,8 +303,10 @@ fun memoryScenario() {
     val policy = engine.organization(org).policy.copy(inviteLinkEnabled = true)
     engine.updatePolicy(org, owner, policy)
     val link = engine.activateInviteLink(org, owner, LinkSpec())
-    check(link.link.active && link.url.contains(org), "invite link activated")
-    val hank = engine.joinByLink(link.url, "hank@acme.test", registration("acct-hank", "Hank", "Hill"))
+    val linkUrl = link.url.expose()
+    check(link.link.active && linkUrl.contains(org), "invite link activated")
+    check(!link.toString().contains(linkUrl.substringAfterLast('/')), "ActivatedLink.toString() holds no link secret")
+    val hank = engine.joinByLink(linkUrl, "hank@acme.test", registration("acct-hank", "Hank", "Hill"))
     checkEq(hank.contactKey, "hank@acme.test", "joined by link")
     checkEq(engine.inviteLink(org, owner)?.uses, 1uL, "link counts its use")
 
@@ -324,7 +344,7 @@ fun sqliteScenario(dir: File) {
     val (orgId, token) = Enlist.openSqlite(path, clock = clock).use { engine ->
         val created = engine.createOrganization(NewOrganization(name = "Acme Files", ownerUserRef = "acct-ada", ownerEmail = "ada@acme.test"))
         val report = engine.invite(created.organization.id, Actor.Member(created.owner.id), paste("bob@acme.test"))
-        created.organization.id to report.issued.single().secret!!
+        created.organization.id to report.issued.single().secret!!.expose()
     }
     check(File(path).length() > 0, "sqlite: the database file exists")
     Enlist.openSqlite(path, clock = clock).use { engine ->

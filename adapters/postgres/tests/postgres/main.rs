@@ -10,3 +10,4 @@ mod differential;
 mod engine;
 mod migrations;
 mod store;
+mod tls;
