@@ -109,7 +109,7 @@ impl Enlist {
                     .license_type
                     .clone()
                     .unwrap_or_else(|| DEFAULT_LICENSE.to_owned()),
-                secret_hash: hash,
+                secret_hash: Some(hash),
                 active: true,
                 created_by: auth.member.as_ref().map(|m| m.id.clone()),
                 created_at: cx.now,
@@ -126,7 +126,7 @@ impl Enlist {
                 },
             )?;
             let url = super::invite::accept_url(&o, cx.config, &secret);
-            Ok((link, Secret::new(url)))
+            Ok((link.view(), Secret::new(url)))
         })
     }
 
@@ -152,7 +152,7 @@ impl Enlist {
         self.run(|cx| {
             let o = cx.org(org)?;
             cx.auth(&o, actor)?.require(Permission::ManageInviteLink)?;
-            Ok(cx.tx.invite_link(org)?)
+            Ok(cx.tx.invite_link(org)?.map(InviteLink::view))
         })
     }
 
@@ -299,7 +299,7 @@ fn live_link(
     hash: &crate::secret::SecretHash,
 ) -> Result<InviteLink> {
     match link {
-        Some(l) if l.secret_hash.ct_eq(hash) => {
+        Some(l) if l.secret_hash.is_some_and(|h| h.ct_eq(hash)) => {
             if !l.active {
                 Err(Error::InvalidSecret)
             } else if !o.policy.invite_link_enabled {
