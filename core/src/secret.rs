@@ -289,8 +289,8 @@ impl fmt::Debug for SecretKey {
 }
 
 /// scrypt cost of the keyless access-code hash: N = 2^14, r = 8, p = 1
-/// (16 MiB, about 20 ms per hash in a release build on one core of a 2024
-/// server). A sweep of the 2^50 codes of one invitation then costs on the
+/// (16 MiB; measured at 26 ms of CPU per hash, optimized, on one core of
+/// the project's 2-core build machine). A sweep of the 2^50 codes of one invitation then costs on the
 /// order of 10^13 core-seconds, and each invitation has its own salt.
 const SCRYPT_LOG_N: u8 = 14;
 const SCRYPT_R: u32 = 8;
