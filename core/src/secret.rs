@@ -5,8 +5,15 @@
 //! one organization's shard (`org_….<43 characters>`). Only the SHA-256 of the
 //! random part is stored ([`SecretHash`]); comparisons are constant-time.
 //! Access codes (for invitations by identifier, typed by a person) are 10
-//! characters of Crockford's base32 (50 bits) and are protected by the
-//! policy's attempt limit.
+//! characters of Crockford's base32 (50 bits): too few for a fast hash, so
+//! they are stored as HMAC-SHA256 under a key the host keeps outside the
+//! database ([`SecretKey`], `Enlist::with_secret_key`), or without one as
+//! scrypt (N = 2^14, r = 8, p = 1); both salted per secret (organization,
+//! invitation, send count). Online guessing is limited by the policy's
+//! attempt limit and a growing temporary lock.
+//!
+//! [`parse_token`] reads at most [`MAX_TOKEN_INPUT_BYTES`], in one linear
+//! pass: it is reachable by anyone, before any account exists.
 
 use crate::id::OrgId;
 use base64::Engine as _;
@@ -64,7 +71,9 @@ impl SecretSource for SeededSecrets {
     }
 }
 
-/// The SHA-256 of a secret: the only form in which secrets are stored.
+/// The stored form of a secret: SHA-256 for tokens (256 random bits), a
+/// keyed or slow salted hash for access codes. Secrets are stored in no
+/// other form, and the engine never returns a hash to a caller.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct SecretHash(pub [u8; 32]);
 
@@ -535,11 +544,22 @@ mod tests {
             format!("org_a.b.{random} {t}"),
             format!("org_a.{random}x org_b.{random}"),
             format!("org_a b.{random}"),
+            // Found by the fuzz target (its own check was wrong: the
+            // organization part holds dots, and two candidates overlap).
+            concat!(
+                "org_1945=)a97AAAAb-_b-rg_~19454a27b75:f905909507d6160ddc88.-org_o[rg-8.",
+                "AAAAAAAAAAAAAAAAAAAAb-_b-or-_-IAAAAAAA.AAAAAAAADAAAAAAAAAAAb-_b-org_org-8.",
+                "AAAAAAAAAAAA_-IAAAAAAA.AAAAAAAADAAAAAGAAAAb-org_org-8.AAAAAACAAAAAAAAb-_b-",
+                "org_org-8.AAAAAACAAAAAAAAb-_b-org_org-8.AAAAAACAAAAAAAAAAAAAb-_b-org_org_gb-_-Irozz"
+            )
+            .to_owned(),
         ];
         for case in &cases {
             assert!(case.len() <= MAX_TOKEN_INPUT_BYTES);
             assert_eq!(parse_token(case), naive_parse_token(case), "{case}");
         }
+        let (org, _) = parse_token(&cases[cases.len() - 1]).expect("the fuzz input has a token");
+        assert_eq!(org.as_str(), "org_org-8.AAAAAACAAAAAAAAb-_b-org_org-8");
     }
 
     fn fragment() -> impl Strategy<Value = String> {
