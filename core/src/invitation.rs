@@ -92,7 +92,11 @@ pub struct Invitation {
     /// The stored status; see [`Invitation::status_at`] for the status at a
     /// given time, which takes expiry into account.
     pub status: InvitationStatus,
-    /// The SHA-256 of the current secret (token or access code).
+    /// The hash of the current secret: SHA-256 of a token, or the salted,
+    /// keyed (or slow) hash of an access code. Kept by the stores only:
+    /// always `None` in what the engine returns, and then left out of the
+    /// serialized form.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secret_hash: Option<SecretHash>,
     /// How many times it was sent.
     pub send_count: u32,
@@ -100,6 +104,10 @@ pub struct Invitation {
     pub last_sent_at: Option<DateTime<Utc>>,
     /// Wrong access codes typed since the last send.
     pub failed_attempts: u32,
+    /// Until when access codes are refused after too many wrong ones (a
+    /// temporary lock; a resend clears it). `None` when not locked.
+    #[serde(default)]
+    pub locked_until: Option<DateTime<Utc>>,
     /// When it reached its final status.
     pub closed_at: Option<DateTime<Utc>>,
     /// The member it created, once accepted.
@@ -119,6 +127,13 @@ impl Invitation {
     /// This invitation as seen at `now` (status computed).
     pub fn at(mut self, now: DateTime<Utc>) -> Self {
         self.status = self.status_at(now);
+        self
+    }
+
+    /// The invitation as the engine hands it to callers: without its
+    /// secret hash.
+    pub fn view(mut self) -> Self {
+        self.secret_hash = None;
         self
     }
 

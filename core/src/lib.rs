@@ -48,7 +48,9 @@ pub use outbox::{
 };
 pub use policy::{DEFAULT_LICENSE, Policy, RegistrationRequirements};
 pub use role::{GroupRole, Permission, PermissionSet, Role};
-pub use secret::{OsSecrets, Secret, SecretHash, SecretSource, SeededSecrets};
+pub use secret::{
+    MAX_TOKEN_INPUT_BYTES, OsSecrets, Secret, SecretHash, SecretKey, SecretSource, SeededSecrets,
+};
 pub use store::{SeatCount, Store, StoreResult, Transaction};
 
 /// The Rust examples of the book (`docs/src`) that need only this crate,

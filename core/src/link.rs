@@ -22,8 +22,11 @@ pub struct InviteLink {
     pub groups: Vec<GroupGrant>,
     /// The license type they hold.
     pub license_type: String,
-    /// The SHA-256 of the current link secret.
-    pub secret_hash: SecretHash,
+    /// The SHA-256 of the current link secret. Kept by the stores only:
+    /// always `None` in what the engine returns, and then left out of the
+    /// serialized form.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret_hash: Option<SecretHash>,
     /// Whether the link works.
     pub active: bool,
     /// Who activated it last.
@@ -32,4 +35,12 @@ pub struct InviteLink {
     pub created_at: DateTime<Utc>,
     /// How many people joined through this secret.
     pub uses: u64,
+}
+
+impl InviteLink {
+    /// The link as the engine hands it to callers: without its secret hash.
+    pub fn view(mut self) -> Self {
+        self.secret_hash = None;
+        self
+    }
 }

@@ -1324,6 +1324,7 @@ mod tests {
             send_count: 0,
             last_sent_at: None,
             failed_attempts: 0,
+            locked_until: None,
             closed_at: None,
             member_id: None,
         }
@@ -1473,7 +1474,7 @@ mod tests {
             kind: MemberKind::Member,
             groups: Vec::new(),
             license_type: "standard".into(),
-            secret_hash: hash(200),
+            secret_hash: Some(hash(200)),
             active: true,
             created_by: None,
             created_at: t(0),

@@ -10,10 +10,14 @@ use crate::error::{Error, MailError};
 use crate::id::{InvitationId, MessageId, OrgId};
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
+use std::fmt;
 use std::sync::Mutex;
 
 /// A rendered invitation email.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// Its `Debug` output leaves out the accept link and the body (which holds
+/// the link), so logging a message never logs a live token.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct OutgoingEmail {
     /// The outbox message this email is: stable across retries, so a
@@ -39,6 +43,26 @@ pub struct OutgoingEmail {
     pub personal_message: Option<String>,
     /// When the invitation expires.
     pub expires_at: DateTime<Utc>,
+}
+
+impl fmt::Debug for OutgoingEmail {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OutgoingEmail")
+            .field("message_id", &self.message_id)
+            .field("to", &self.to)
+            .field("to_name", &self.to_name)
+            .field("subject", &self.subject)
+            .field(
+                "text_body",
+                &format_args!("[{} chars]", self.text_body.len()),
+            )
+            .field("accept_url", &format_args!("[redacted]"))
+            .field("org_name", &self.org_name)
+            .field("inviter_name", &self.inviter_name)
+            .field("personal_message", &self.personal_message)
+            .field("expires_at", &self.expires_at)
+            .finish()
+    }
 }
 
 /// Where a queued message stands.
@@ -82,11 +106,13 @@ pub struct OutboxMessage {
     pub sent_at: Option<DateTime<Utc>>,
 }
 
+/// What replaces a secret in redacted text.
+pub const REDACTED: &str = "[redacted]";
+
 impl OutboxMessage {
     /// Removes the secret from the stored message (after delivery or when
     /// superseded).
     pub fn redact(&mut self) {
-        const REDACTED: &str = "[redacted]";
         if self.email.accept_url != REDACTED {
             self.email.text_body = self
                 .email
@@ -95,6 +121,88 @@ impl OutboxMessage {
             self.email.accept_url = REDACTED.to_owned();
         }
     }
+
+    /// This message without its secret: what a person may see (delivery
+    /// state, recipient, subject), never the accept link.
+    pub fn redacted(mut self) -> Self {
+        self.redact();
+        self
+    }
+}
+
+/// The longest delivery error kept, in characters.
+pub(crate) const MAX_ERROR_CHARS: usize = 500;
+
+/// A mailer's error text made safe to store: the message's accept link and
+/// token, any piece of that token at least 8 characters long, and anything
+/// else shaped like a secret (a run of 20 or more URL-safe base64
+/// characters) are replaced by `[redacted]`; control characters are dropped
+/// and the text is cut at 500 characters. Mail providers quote the message
+/// they refused, and quoted-printable soft line breaks can cut a token in
+/// pieces: hence the pieces.
+pub(crate) fn scrub_mail_error(error: &str, email: &OutgoingEmail) -> String {
+    // Bounded before any work: a hostile or broken mailer may return
+    // megabytes.
+    let mut text: String = error
+        .chars()
+        .take(MAX_ERROR_CHARS * 8)
+        .filter(|c| !c.is_control())
+        .collect();
+    if email.accept_url != REDACTED && !email.accept_url.is_empty() {
+        text = text.replace(&email.accept_url, REDACTED);
+        if let Some((org, random)) = token_parts(&email.accept_url) {
+            text = text.replace(&format!("{org}.{random}"), REDACTED);
+            const PIECE: usize = 8;
+            for i in 0..=random.len().saturating_sub(PIECE) {
+                if let Some(piece) = random.get(i..i + PIECE) {
+                    if text.contains(piece) {
+                        text = text.replace(piece, REDACTED);
+                    }
+                }
+            }
+        }
+    }
+    scrub_token_shapes(&text)
+        .chars()
+        .take(MAX_ERROR_CHARS)
+        .collect()
+}
+
+/// The organization and random part of the token in an accept link.
+fn token_parts(url: &str) -> Option<(&str, &str)> {
+    let start = url.rfind(crate::id::OrgId::PREFIX)?;
+    let token = url[start..]
+        .split(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.')))
+        .next()?;
+    let (org, random) = token.rsplit_once('.')?;
+    (random.len() == crate::secret::TOKEN_RANDOM_CHARS).then_some((org, random))
+}
+
+/// Replaces every run of 20 or more URL-safe base64 characters (the shape
+/// of a token's random part) by `[redacted]`.
+pub(crate) fn scrub_token_shapes(text: &str) -> String {
+    const MIN_RUN: usize = 20;
+    let is_b64 = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '-');
+    let mut out = String::with_capacity(text.len());
+    let mut run = String::new();
+    let flush = |run: &mut String, out: &mut String| {
+        if run.len() >= MIN_RUN {
+            out.push_str(REDACTED);
+        } else {
+            out.push_str(run);
+        }
+        run.clear();
+    };
+    for c in text.chars() {
+        if is_b64(c) {
+            run.push(c);
+        } else {
+            flush(&mut run, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut run, &mut out);
+    out
 }
 
 /// How the outbox retries failed deliveries.

@@ -5,8 +5,15 @@
 //! one organization's shard (`org_….<43 characters>`). Only the SHA-256 of the
 //! random part is stored ([`SecretHash`]); comparisons are constant-time.
 //! Access codes (for invitations by identifier, typed by a person) are 10
-//! characters of Crockford's base32 (50 bits) and are protected by the
-//! policy's attempt limit.
+//! characters of Crockford's base32 (50 bits): too few for a fast hash, so
+//! they are stored as HMAC-SHA256 under a key the host keeps outside the
+//! database ([`SecretKey`], `Enlist::with_secret_key`), or without one as
+//! scrypt (N = 2^14, r = 8, p = 1); both salted per secret (organization,
+//! invitation, send count). Online guessing is limited by the policy's
+//! attempt limit and a growing temporary lock.
+//!
+//! [`parse_token`] reads at most [`MAX_TOKEN_INPUT_BYTES`], in one linear
+//! pass: it is reachable by anyone, before any account exists.
 
 use crate::id::OrgId;
 use base64::Engine as _;
@@ -64,7 +71,9 @@ impl SecretSource for SeededSecrets {
     }
 }
 
-/// The SHA-256 of a secret: the only form in which secrets are stored.
+/// The stored form of a secret: SHA-256 for tokens (256 random bits), a
+/// keyed or slow salted hash for access codes. Secrets are stored in no
+/// other form, and the engine never returns a hash to a caller.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct SecretHash(pub [u8; 32]);
 
@@ -131,29 +140,73 @@ pub fn new_token(source: &dyn SecretSource, org: &OrgId) -> (Secret, SecretHash)
     (Secret(format!("{org}.{random}")), hash)
 }
 
+/// The longest text [`parse_token`] reads, in bytes. A whole accept URL
+/// (base, query and token) fits several times over; anything longer is
+/// refused before it is scanned, so a hostile request costs nothing.
+pub const MAX_TOKEN_INPUT_BYTES: usize = 2048;
+
+/// The longest organization part of a token, in bytes.
+const MAX_TOKEN_ORG_BYTES: usize = 64;
+
+fn is_token_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.')
+}
+
 /// Splits a token into its organization and the hash of its random part.
-/// Returns `None` for anything that is not shaped like a token.
+/// Returns `None` for anything that is not shaped like a token, and for any
+/// input longer than [`MAX_TOKEN_INPUT_BYTES`] (refused before it is read).
 ///
 /// `token` may also be a whole accept URL (or any text around the token):
 /// the token is found by its shape, so hosts can pass what they received.
+/// The search is one linear pass: each run of token characters
+/// (`[A-Za-z0-9_.-]`) is looked at once, and in it only the last `.` and the
+/// 64 bytes before it can hold the organization part.
 pub fn parse_token(token: &str) -> Option<(OrgId, SecretHash)> {
+    if token.len() > MAX_TOKEN_INPUT_BYTES {
+        return None;
+    }
     let token = token.trim();
     if let Some(found) = parse_bare_token(token) {
         return Some(found);
     }
-    // Look for `org_….<43>` inside a URL or other text.
-    let is_token_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.');
-    token.match_indices(OrgId::PREFIX).find_map(|(i, _)| {
-        let rest = &token[i..];
-        let end = rest.find(|c: char| !is_token_char(c)).unwrap_or(rest.len());
-        parse_bare_token(&rest[..end])
-    })
+    // Look for `org_….<43>` inside a URL or other text: in each maximal run
+    // of token characters, the random part is what follows the run's last
+    // `.`, and the organization part starts at the first `org_` at most 64
+    // bytes before that dot.
+    let bytes = token.as_bytes();
+    let mut start = 0;
+    while start < bytes.len() {
+        if !is_token_byte(bytes[start]) {
+            start += 1;
+            continue;
+        }
+        let mut end = start;
+        let mut last_dot = None;
+        while end < bytes.len() && is_token_byte(bytes[end]) {
+            if bytes[end] == b'.' {
+                last_dot = Some(end);
+            }
+            end += 1;
+        }
+        if let Some(dot) = last_dot {
+            // Token bytes are ASCII, so these are character boundaries.
+            let window_start = dot.saturating_sub(MAX_TOKEN_ORG_BYTES).max(start);
+            let window = &token[window_start..dot];
+            if let Some(i) = window.find(OrgId::PREFIX) {
+                if let Some(found) = parse_bare_token(&token[window_start + i..end]) {
+                    return Some(found);
+                }
+            }
+        }
+        start = end;
+    }
+    None
 }
 
 fn parse_bare_token(token: &str) -> Option<(OrgId, SecretHash)> {
     let (org, random) = token.rsplit_once('.')?;
     if !org.starts_with(OrgId::PREFIX)
-        || org.len() > 64
+        || org.len() > MAX_TOKEN_ORG_BYTES
         || random.len() != TOKEN_RANDOM_CHARS
         || !random
             .bytes()
@@ -165,33 +218,147 @@ fn parse_bare_token(token: &str) -> Option<(OrgId, SecretHash)> {
 }
 
 /// Makes a new access code: the raw code (grouped `XXXXX-XXXXX` for
-/// reading aloud) and the hash to store.
-pub fn new_access_code(source: &dyn SecretSource) -> (Secret, SecretHash) {
+/// reading aloud) and its canonical form, which [`CodeHasher::hash`] turns
+/// into the hash to store.
+pub(crate) fn new_access_code(source: &dyn SecretSource) -> (Secret, String) {
     let mut bytes = [0u8; ACCESS_CODE_CHARS];
     source.fill(&mut bytes);
     let code: String = bytes
         .iter()
         .map(|b| CROCKFORD[(b & 31) as usize] as char)
         .collect();
-    let hash = SecretHash::of(code.as_bytes());
     let shown = format!("{}-{}", &code[..5], &code[5..]);
-    (Secret(shown), hash)
+    (Secret(shown), code)
 }
 
-/// Hashes a code as typed by a person: case, dashes and spaces do not
-/// matter, and the letters Crockford's base32 leaves out are read as the
-/// digits they look like (O→0, I/L→1).
-pub fn hash_access_code(typed: &str) -> SecretHash {
-    let canonical: String = typed
+/// The longest text read as an access code, in characters (a code is 10,
+/// and people add dashes and spaces).
+const MAX_TYPED_CODE_CHARS: usize = 40;
+
+/// A code as typed by a person, in canonical form: case, dashes and spaces
+/// do not matter, and the letters Crockford's base32 leaves out are read as
+/// the digits they look like (O→0, I/L→1). Anything longer than a code with
+/// generous spacing is cut (it cannot match anyway), so hashing it costs
+/// the same as hashing a real code.
+pub(crate) fn canonical_access_code(typed: &str) -> String {
+    typed
         .chars()
+        .take(MAX_TYPED_CODE_CHARS)
         .filter(|c| !matches!(c, '-' | ' ' | '\t'))
         .map(|c| match c.to_ascii_uppercase() {
             'O' => '0',
             'I' | 'L' => '1',
             c => c,
         })
-        .collect();
+        .collect()
+}
+
+/// The hash stored for access codes before version 0.2 (plain, unsalted
+/// SHA-256 of the canonical code). Still accepted for invitations sent
+/// before the upgrade, until they expire or are resent.
+pub(crate) fn legacy_access_code_hash(canonical: &str) -> SecretHash {
     SecretHash::of(canonical.as_bytes())
+}
+
+/// The key the host supplies for hashing access codes (a "pepper"), kept
+/// outside the database: in the host's secret store or environment. With
+/// it, a stolen database alone does not let anyone test a single guess at
+/// an access code. At least 32 bytes; use 32 random bytes.
+///
+/// Its `Debug` output is redacted.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SecretKey(Box<[u8]>);
+
+impl SecretKey {
+    /// The shortest key accepted, in bytes.
+    pub const MIN_BYTES: usize = 32;
+
+    /// A key from raw bytes; refused when shorter than
+    /// [`SecretKey::MIN_BYTES`].
+    pub fn new(bytes: impl Into<Vec<u8>>) -> crate::error::Result<Self> {
+        let bytes = bytes.into();
+        if bytes.len() < Self::MIN_BYTES {
+            return Err(crate::error::Error::invalid(
+                "secret_key",
+                format!(
+                    "must be at least {} bytes (got {}); use 32 random bytes",
+                    Self::MIN_BYTES,
+                    bytes.len()
+                ),
+            ));
+        }
+        Ok(Self(bytes.into_boxed_slice()))
+    }
+}
+
+impl fmt::Debug for SecretKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SecretKey(***)")
+    }
+}
+
+/// scrypt cost of the keyless access-code hash: N = 2^14, r = 8, p = 1
+/// (16 MiB; measured at 26 ms of CPU per hash, optimized, on one core of
+/// the project's 2-core build machine). A sweep of the 2^50 codes of one invitation then costs on the
+/// order of 10^13 core-seconds, and each invitation has its own salt.
+const SCRYPT_LOG_N: u8 = 14;
+const SCRYPT_R: u32 = 8;
+const SCRYPT_P: u32 = 1;
+
+/// How access codes are hashed: HMAC-SHA256 under the host's key when there
+/// is one, else scrypt; both salted per secret (organization, invitation
+/// and send count, which together never repeat).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct CodeHasher {
+    key: Option<SecretKey>,
+}
+
+impl CodeHasher {
+    pub(crate) fn new(key: Option<SecretKey>) -> Self {
+        Self { key }
+    }
+
+    /// Whether a host key is set (for `Debug` of the engine).
+    pub(crate) fn has_key(&self) -> bool {
+        self.key.is_some()
+    }
+
+    /// The salt of an invitation's current access code: unique per secret.
+    pub(crate) fn salt(inv: &crate::invitation::Invitation) -> String {
+        format!("{}/{}/{}", inv.org_id, inv.id, inv.send_count)
+    }
+
+    /// The stored hash of `canonical` (see [`canonical_access_code`]) for
+    /// the secret identified by `salt`.
+    pub(crate) fn hash(&self, salt: &str, canonical: &str) -> SecretHash {
+        match &self.key {
+            Some(key) => {
+                use hmac::{Hmac, Mac};
+                // HMAC takes keys of any length: this cannot fail.
+                #[allow(clippy::expect_used)]
+                let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&key.0)
+                    .expect("HMAC-SHA256 takes keys of any length");
+                mac.update(b"enlist access code v2\0");
+                mac.update(salt.as_bytes());
+                mac.update(b"\0");
+                mac.update(canonical.as_bytes());
+                SecretHash(mac.finalize().into_bytes().into())
+            }
+            None => {
+                // Fixed, valid parameters and a 32-byte output (checked by a
+                // unit test): neither call depends on the caller's input.
+                #[allow(clippy::expect_used)]
+                let params = scrypt::Params::new(SCRYPT_LOG_N, SCRYPT_R, SCRYPT_P, 32)
+                    .expect("fixed scrypt parameters are valid");
+                let salt = format!("enlist access code v2\0{salt}");
+                let mut out = [0u8; 32];
+                #[allow(clippy::expect_used)]
+                scrypt::scrypt(canonical.as_bytes(), salt.as_bytes(), &params, &mut out)
+                    .expect("a 32-byte scrypt output is valid");
+                SecretHash(out)
+            }
+        }
+    }
 }
 
 /// 16 random bytes for an id.
@@ -235,10 +402,69 @@ mod tests {
 
     #[test]
     fn access_codes_tolerate_how_people_type() {
-        let (code, hash) = new_access_code(&SeededSecrets::new(3));
+        let hasher = CodeHasher::new(Some(SecretKey::new([7u8; 32]).expect("32 bytes")));
+        let (code, canonical) = new_access_code(&SeededSecrets::new(3));
+        let hash = hasher.hash("org_1/inv_1/1", &canonical);
         let typed = code.expose().to_lowercase().replace('-', " ");
-        assert!(hash_access_code(&typed).ct_eq(&hash));
-        assert!(!hash_access_code("00000-00000").ct_eq(&hash) || code.expose() == "00000-00000");
+        assert!(
+            hasher
+                .hash("org_1/inv_1/1", &canonical_access_code(&typed))
+                .ct_eq(&hash)
+        );
+        assert!(
+            !hasher
+                .hash("org_1/inv_1/1", &canonical_access_code("00000-00000"))
+                .ct_eq(&hash)
+                || code.expose() == "00000-00000"
+        );
+        assert_eq!(canonical_access_code("oIl0-x"), "0110X");
+    }
+
+    /// A stolen database must not let anyone test guesses offline with one
+    /// SHA-256 each: the stored code hash is neither the plain SHA-256 of
+    /// the code, nor the same for two invitations with the same code, and
+    /// with a key it depends on the key.
+    #[test]
+    fn access_code_hashes_are_salted_keyed_and_not_plain_sha256() {
+        let code = "ABCDE12345";
+        let k1 = CodeHasher::new(Some(SecretKey::new([1u8; 32]).expect("key")));
+        let k2 = CodeHasher::new(Some(SecretKey::new([2u8; 32]).expect("key")));
+        let slow = CodeHasher::new(None);
+        let plain = legacy_access_code_hash(code);
+        let hashes = [
+            k1.hash("org_1/inv_a/1", code),
+            k1.hash("org_1/inv_a/2", code),
+            k1.hash("org_1/inv_b/1", code),
+            k2.hash("org_1/inv_a/1", code),
+            slow.hash("org_1/inv_a/1", code),
+            slow.hash("org_1/inv_b/1", code),
+        ];
+        for (i, a) in hashes.iter().enumerate() {
+            assert_ne!(*a, plain, "hash {i} is plain SHA-256");
+            for b in &hashes[i + 1..] {
+                assert_ne!(a, b);
+            }
+        }
+        // Deterministic for one salt, so it can be checked.
+        assert_eq!(
+            slow.hash("org_1/inv_a/1", code),
+            slow.hash("org_1/inv_a/1", code)
+        );
+        assert_eq!(
+            k1.hash("org_1/inv_a/1", code),
+            k1.hash("org_1/inv_a/1", code)
+        );
+    }
+
+    #[test]
+    fn secret_keys_are_long_and_redacted() {
+        assert_eq!(
+            SecretKey::new([0u8; 31]).expect_err("31 bytes").code(),
+            "invalid_input"
+        );
+        let k = SecretKey::new(b"0123456789abcdef0123456789abcdef".to_vec()).expect("32 bytes");
+        assert_eq!(format!("{k:?}"), "SecretKey(***)");
+        assert!(!format!("{:?}", CodeHasher::new(Some(k))).contains("0123"));
     }
 
     #[test]
@@ -259,7 +485,110 @@ mod tests {
         assert!(parse_token("https://a.test/accept?token=org_1.short").is_none());
     }
 
+    /// The parser before issue 10, kept as the reference: it rescans from
+    /// every `org_`, which is quadratic, but its answers are the definition.
+    fn naive_parse_token(token: &str) -> Option<(OrgId, SecretHash)> {
+        let token = token.trim();
+        if let Some(found) = parse_bare_token(token) {
+            return Some(found);
+        }
+        let is_token_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.');
+        token.match_indices(OrgId::PREFIX).find_map(|(i, _)| {
+            let rest = &token[i..];
+            let end = rest.find(|c: char| !is_token_char(c)).unwrap_or(rest.len());
+            parse_bare_token(&rest[..end])
+        })
+    }
+
+    #[test]
+    fn oversized_input_is_refused_before_any_scan() {
+        let org = OrgId::from("org_1");
+        let (secret, _) = new_token(&SeededSecrets::new(5), &org);
+        let t = secret.expose();
+        // A valid token at the very end of a long URL: found while the
+        // whole text fits the limit, refused one byte past it.
+        let pad = |n: usize| format!("https://a.test/accept?x={}&token={t}", "a".repeat(n));
+        let base = pad(0).len();
+        let fits = pad(MAX_TOKEN_INPUT_BYTES - base);
+        assert_eq!(fits.len(), MAX_TOKEN_INPUT_BYTES);
+        assert!(parse_token(&fits).is_some());
+        let over = pad(MAX_TOKEN_INPUT_BYTES - base + 1);
+        assert!(parse_token(&over).is_none());
+        // The hostile input of issue 10 (400 KB of `org_`), with a token at
+        // its end, is refused outright.
+        let hostile = format!("{}{t}", "org_".repeat(100_000));
+        assert!(parse_token(&hostile).is_none());
+        // Whitespace does not count for less: the limit is on what arrives.
+        let spaced = format!("{}{t}", " ".repeat(MAX_TOKEN_INPUT_BYTES));
+        assert!(parse_token(&spaced).is_none());
+    }
+
+    /// The linear parser agrees with the naive one on large hostile input
+    /// (within the size limit): many `org_` fragments, dots and real tokens.
+    #[test]
+    fn linear_parser_agrees_with_naive_on_org_floods() {
+        let org = OrgId::from("org_ab");
+        let (secret, _) = new_token(&SeededSecrets::new(6), &org);
+        let t = secret.expose().to_owned();
+        let random = &t[t.len() - TOKEN_RANDOM_CHARS..];
+        let cases = [
+            "org_".repeat(500),
+            format!("{}{t}", "org_".repeat(400)),
+            format!("{}.{random}", "org_".repeat(15)),
+            format!("{}.{random}", "org_".repeat(17)),
+            format!("{}.{random}", "org_".repeat(16)),
+            format!("x{}.{random}", "org_".repeat(16)),
+            format!("org_.{random}"),
+            format!("org_{}.{random}", "a".repeat(60)),
+            format!("org_{}.{random}", "a".repeat(61)),
+            format!("org_a.b.{random} {t}"),
+            format!("org_a.{random}x org_b.{random}"),
+            format!("org_a b.{random}"),
+            // Found by the fuzz target (its own check was wrong: the
+            // organization part holds dots, and two candidates overlap).
+            concat!(
+                "org_1945=)a97AAAAb-_b-rg_~19454a27b75:f905909507d6160ddc88.-org_o[rg-8.",
+                "AAAAAAAAAAAAAAAAAAAAb-_b-or-_-IAAAAAAA.AAAAAAAADAAAAAAAAAAAb-_b-org_org-8.",
+                "AAAAAAAAAAAA_-IAAAAAAA.AAAAAAAADAAAAAGAAAAb-org_org-8.AAAAAACAAAAAAAAb-_b-",
+                "org_org-8.AAAAAACAAAAAAAAb-_b-org_org-8.AAAAAACAAAAAAAAAAAAAb-_b-org_org_gb-_-Irozz"
+            )
+            .to_owned(),
+        ];
+        for case in &cases {
+            assert!(case.len() <= MAX_TOKEN_INPUT_BYTES);
+            assert_eq!(parse_token(case), naive_parse_token(case), "{case}");
+        }
+        let (org, _) = parse_token(&cases[cases.len() - 1]).expect("the fuzz input has a token");
+        assert_eq!(org.as_str(), "org_org-8.AAAAAACAAAAAAAAb-_b-org_org-8");
+    }
+
+    fn fragment() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just("org_".to_owned()),
+            Just("org".to_owned()),
+            Just(".".to_owned()),
+            Just("_".to_owned()),
+            Just("-".to_owned()),
+            Just(" ".to_owned()),
+            Just("/".to_owned()),
+            Just("?token=".to_owned()),
+            Just("é".to_owned()),
+            "[A-Za-z0-9_-]{1,8}",
+            "[A-Za-z0-9_-]{43}",
+            "[a-z0-9]{1,70}",
+        ]
+    }
+
     proptest! {
+        /// On random text made of token-ish fragments, the linear parser
+        /// returns exactly what the naive one returns.
+        #[test]
+        fn linear_parser_agrees_with_naive(parts in proptest::collection::vec(fragment(), 0..120)) {
+            let text: String = parts.concat();
+            prop_assume!(text.len() <= MAX_TOKEN_INPUT_BYTES);
+            prop_assert_eq!(parse_token(&text), naive_parse_token(&text));
+        }
+
         #[test]
         fn parse_token_never_panics(s in "\\PC*") {
             let _ = parse_token(&s);

@@ -16,9 +16,9 @@ use enlist::{
     Actor, Clock, Enlist, Error, GroupGrant, GroupId, GroupQuery, GroupRole, Invitation,
     InvitationId, InvitationQuery, InvitationStatus, InviteLink, InviteRequest, LinkSpec,
     MailError, ManualClock, Member, MemberId, MemberKind, MemberQuery, MemberStatus, MemberUpdate,
-    MemoryStore, MessageId, NewGroup, NewOrganization, OrgId, OutboxStatus, Permission,
-    PermissionSet, Policy, RecipientInput, Recipients, RecordingMailer, Registration, RetryPolicy,
-    SeededSecrets, normalize_identifier, parse_address,
+    MemoryStore, MessageId, NewGroup, NewOrganization, OrgId, OutboxMessage, OutboxStatus,
+    Permission, PermissionSet, Policy, RecipientInput, Recipients, RecordingMailer, Registration,
+    RetryPolicy, SeededSecrets, normalize_identifier, parse_address,
 };
 use proptest::prelude::*;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
@@ -507,6 +507,8 @@ struct MInv {
     last_sent_at: Option<DateTime<Utc>>,
     send_count: u32,
     failed_attempts: u32,
+    /// Until when access codes are refused (a temporary lock, issue 10).
+    locked_until: Option<DateTime<Utc>>,
     role: String,
     kind: MemberKind,
     groups: Vec<GroupGrant>,
@@ -900,6 +902,7 @@ impl World {
                 last_sent_at: i.last_sent_at,
                 send_count: i.send_count,
                 failed_attempts: i.failed_attempts,
+                locked_until: i.locked_until,
                 role: i.role.clone(),
                 kind: i.kind,
                 groups: i.groups.clone(),
@@ -1201,6 +1204,7 @@ impl World {
         inv.send_count += 1;
         inv.last_sent_at = Some(now);
         inv.failed_attempts = 0;
+        inv.locked_until = None;
         m.secrets.push(MSecret {
             text: secret.to_owned(),
             inv: inv.id.clone(),
@@ -1217,7 +1221,7 @@ impl World {
         if let Some(id) = message {
             // Invariant 5: the queued message is stored, queued, addressed
             // to the recipient and carries the secret just returned.
-            let msg = self.engine.outbox_message(id).unwrap();
+            let msg = self.stored_msg(id);
             assert_eq!(msg.status, OutboxStatus::Queued);
             assert_eq!(msg.invitation_id, inv.id);
             assert_eq!(
@@ -1321,6 +1325,12 @@ impl World {
             .collect()
     }
 
+    /// A message as the store keeps it (the engine's reads are redacted).
+    fn stored_msg(&self, id: &MessageId) -> OutboxMessage {
+        let mut tx = self.engine.store().begin().unwrap();
+        tx.outbox_message(id).unwrap().unwrap()
+    }
+
     fn events_after(&self, after: u64) -> Vec<enlist::Event> {
         let mut out = Vec::new();
         let mut after = after;
@@ -1352,12 +1362,7 @@ impl World {
             members: self.all_members(),
             stored: self.stored(&ids),
             invitations,
-            outbox: self
-                .m
-                .msgs
-                .keys()
-                .map(|id| self.engine.outbox_message(id).unwrap())
-                .collect(),
+            outbox: self.m.msgs.keys().map(|id| self.stored_msg(id)).collect(),
             link: self.engine.invite_link(&self.org, &Actor::System).unwrap(),
         }
     }
@@ -1722,6 +1727,7 @@ impl World {
                 last_sent_at: None,
                 send_count: 0,
                 failed_attempts: 0,
+                locked_until: None,
                 role: e.role.clone(),
                 kind: e.kind,
                 groups: e.groups.clone(),
@@ -2096,29 +2102,30 @@ impl World {
             self.agree("accept_with_code", &got, Err("invalid_secret"));
             return Res::Err;
         };
-        if let Err(e) = Self::ensure_pending(&self.m.invs[k], now) {
-            self.agree("accept_with_code", &got, Err(e));
+        // Every anonymous failure gives the same answer (issue 10): an
+        // invitation that is not pending, or is locked, is not checked.
+        if Self::ensure_pending(&self.m.invs[k], now).is_err()
+            || self.m.invs[k].locked_until.is_some_and(|t| t > now)
+        {
+            self.agree("accept_with_code", &got, Err("invalid_secret"));
             return Res::Err;
         }
         if wrong || current != si {
             let inv = &mut next.invs[k];
             inv.failed_attempts += 1;
-            let locked = inv.failed_attempts >= self.cfg.attempts;
-            if locked {
-                inv.stored = InvitationStatus::Revoked;
+            // A lock for a while, doubled each round; never a revocation.
+            let every = self.cfg.attempts.max(1);
+            if inv.failed_attempts % every == 0 {
+                let round = inv.failed_attempts / every - 1;
+                let secs = (enlist::ACCESS_CODE_LOCK_SECS << round.min(20))
+                    .min(enlist::ACCESS_CODE_MAX_LOCK_SECS);
+                inv.locked_until = Some(now + Duration::seconds(secs));
             }
             next.events.push("access_code_rejected");
-            self.agree(
-                "accept_with_code (wrong code)",
-                &got,
-                Err(if locked {
-                    "limit_exceeded"
-                } else {
-                    "invalid_secret"
-                }),
-            );
+            self.agree("accept_with_code (wrong code)", &got, Err("invalid_secret"));
             return Res::ErrWithEffect;
         }
+        next.invs[k].locked_until = None;
         let want = self.model_accept(next, k, &user_ref, true);
         self.agree("accept_with_code", &got, want.map(|_| ()));
         match (got, want) {
@@ -2800,8 +2807,11 @@ impl World {
             assert_eq!(e.expires_at, mi.expires_at, "{what}");
             assert_eq!(e.last_sent_at, mi.last_sent_at, "{what}");
             assert_eq!(e.failed_attempts, mi.failed_attempts, "{what}");
+            assert_eq!(e.locked_until, mi.locked_until, "{what}");
             assert_eq!(e.inviter, mi.inviter, "{what}");
-            assert_eq!(e.secret_hash.is_some(), mi.secret.is_some(), "{what}");
+            // Hashes stay in the store (issue 10): never in what is returned.
+            assert_eq!(e.secret_hash, None, "{what}");
+            assert_eq!(s.secret_hash.is_some(), mi.secret.is_some(), "{what}");
         }
         // Invariant 1, on the engine's own data.
         let mut open: HashSet<&str> = HashSet::new();
@@ -2823,7 +2833,7 @@ impl World {
         // Outbox: a queued message always belongs to a pending invitation
         // and is its latest.
         for (id, mm) in &self.m.msgs {
-            let e = self.engine.outbox_message(id).unwrap();
+            let e = self.stored_msg(id);
             assert_eq!(e.status, mm.status, "step {step}: message {id}");
             assert_eq!(e.attempts, mm.attempts, "step {step}: message {id}");
             assert_eq!(e.invitation_id, mm.inv);

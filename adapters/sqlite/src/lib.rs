@@ -145,8 +145,16 @@ fn configure(conn: &Connection, file: bool) -> StoreResult<()> {
             .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
             .map_err(store_err)?;
     }
+    // secure_delete: SQLite overwrites deleted content with zeros instead
+    // of leaving it in free space, so a redacted accept link (the outbox
+    // keeps the link until delivery) does not survive in the database file.
+    // It does not reach the WAL's old frames: a page image written before
+    // the redaction stays in the `-wal` file until the WAL restarts after a
+    // checkpoint and later frames overwrite it (or a
+    // `PRAGMA wal_checkpoint(TRUNCATE)` empties it).
     conn.execute_batch(&format!(
-        "PRAGMA synchronous = NORMAL;
+        "PRAGMA secure_delete = ON;
+         PRAGMA synchronous = NORMAL;
          PRAGMA foreign_keys = ON;
          PRAGMA temp_store = MEMORY;
          PRAGMA cache_size = -{CACHE_KIB};
@@ -256,3 +264,72 @@ fn unique_reason(raw: &str) -> String {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod secure_delete_tests {
+    use super::*;
+    use enlist::{
+        Actor, Enlist, InviteRequest, NewOrganization, Recipients, RecordingMailer, SeededSecrets,
+    };
+    use std::sync::Arc;
+
+    /// After delivery the outbox row is rewritten without the accept link;
+    /// once the WAL is checkpointed, neither the database file nor the WAL
+    /// holds the delivered token any more, even while other messages stay
+    /// queued in the same pages (without `secure_delete`, the old row stays
+    /// in the page's free space).
+    #[test]
+    fn a_redacted_accept_link_leaves_no_trace_in_the_file_after_a_checkpoint() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("enlist.sqlite3");
+        let store = Arc::new(SqliteStore::open(&path).expect("open"));
+        let engine = Enlist::new(store.clone()).with_secrets(Arc::new(SeededSecrets::new(3)));
+        let (org, owner) = engine
+            .create_organization(NewOrganization::new("Acme", "acct-1", "ada@acme.test"))
+            .expect("org");
+        let report = engine
+            .invite(
+                &org.id,
+                &Actor::Member(owner.id),
+                InviteRequest::new(Recipients::Paste(
+                    "bob@acme.test, carol@acme.test, dan@acme.test, eve@acme.test".into(),
+                )),
+            )
+            .expect("invite");
+        assert_eq!(report.issued.len(), 4);
+        let random_of = |t: &str| t.rsplit_once('.').expect("token shape").1.to_owned();
+        let on_disk = |path: &Path, random: &str| {
+            let bytes = std::fs::read(path).unwrap_or_default();
+            bytes.windows(random.len()).any(|w| w == random.as_bytes())
+        };
+        // Move every page from the WAL into the file, and empty the WAL.
+        let checkpoint = || {
+            let c = Connection::open(&path).expect("second connection");
+            c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+                .expect("checkpoint");
+        };
+        checkpoint();
+        for i in &report.issued {
+            let t = i.secret.as_ref().expect("secret").expose();
+            assert!(
+                on_disk(&path, &random_of(t)),
+                "the queued link is in the file"
+            );
+        }
+        // Deliver one message; its neighbours stay queued in the same pages.
+        let mailer = RecordingMailer::new();
+        let sent = engine.deliver_pending(&mailer, 1).expect("deliver").sent;
+        assert_eq!(sent.len(), 1);
+        let random = random_of(&mailer.sent()[0].accept_url);
+        checkpoint();
+        let wal = path.with_extension("sqlite3-wal");
+        assert!(
+            !on_disk(&path, &random),
+            "the redacted link survives in the database file"
+        );
+        assert!(
+            !on_disk(&wal, &random),
+            "the redacted link survives in the WAL"
+        );
+    }
+}

@@ -3,7 +3,7 @@
 
 use super::{Ctx, Enlist, MAX_NAME_CHARS, clean_line};
 use crate::email::parse_address;
-use crate::error::{Error, LimitKind, Result};
+use crate::error::{Error, Result};
 use crate::event::{Actor, EventKind, JoinedVia};
 use crate::group::GroupGrant;
 use crate::id::{MemberId, OrgId};
@@ -12,7 +12,8 @@ use crate::invitation::{
 };
 use crate::member::{Contact, Member, MemberKind, MemberStatus};
 use crate::organization::Organization;
-use crate::secret::{hash_access_code, parse_token};
+use crate::secret::{CodeHasher, canonical_access_code, legacy_access_code_hash, parse_token};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 /// The result of accepting an invitation.
@@ -20,8 +21,43 @@ use serde::{Deserialize, Serialize};
 pub struct Acceptance {
     /// The new, active member.
     pub member: Member,
-    /// The invitation, now accepted.
+    /// The invitation, now accepted (without its secret hash).
     pub invitation: Invitation,
+}
+
+impl Acceptance {
+    fn view(mut self) -> Self {
+        self.invitation = self.invitation.view();
+        self
+    }
+}
+
+/// How long an invitation is locked after the policy's
+/// `access_code_attempts` wrong access codes, in seconds; doubled after each
+/// further round of wrong codes.
+pub const ACCESS_CODE_LOCK_SECS: i64 = 60;
+/// The longest lock after wrong access codes, in seconds (one day).
+pub const ACCESS_CODE_MAX_LOCK_SECS: i64 = 86_400;
+
+/// When a lock that starts at `now` ends, after `round` earlier locks.
+fn lock_end(now: DateTime<Utc>, round: u32) -> DateTime<Utc> {
+    let secs = ACCESS_CODE_LOCK_SECS
+        .checked_shl(round.min(20))
+        .unwrap_or(ACCESS_CODE_MAX_LOCK_SECS)
+        .min(ACCESS_CODE_MAX_LOCK_SECS);
+    now.checked_add_signed(chrono::Duration::seconds(secs))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
+/// The open invitation an access code is checked against, after the
+/// organization lookup (done even when the identifier is malformed, so
+/// every anonymous failure does the same work).
+fn code_target(cx: &mut Ctx<'_>, org: &OrgId, key: Option<&str>) -> Result<Option<Invitation>> {
+    let exists = cx.tx.organization(org)?.is_some();
+    // A malformed identifier is looked up as the empty key, which no
+    // invitation has: the same lookups either way.
+    let found = cx.tx.open_invitation_for(org, key.unwrap_or(""))?;
+    Ok(found.filter(|i| exists && i.is_by_identifier()))
 }
 
 /// A person about to join, before the checks.
@@ -64,11 +100,26 @@ impl Enlist {
             let inv = cx.by_token(&org, &hash)?;
             cx.accept_invitation(&o, inv, &registration)
         })
+        .map(Acceptance::view)
     }
 
-    /// Accepts an invitation by identifier with its access code. Each wrong
-    /// code counts; at the policy's `access_code_attempts` the invitation is
-    /// locked (revoked) and must be resent.
+    /// Accepts an invitation by identifier with its access code.
+    ///
+    /// Every failure an anonymous caller can cause (no such organization,
+    /// no invitation for the identifier, a staged, expired, closed or
+    /// locked invitation, a wrong code) gives the same answer,
+    /// [`Error::InvalidSecret`], after the same work (one code hash, the
+    /// same lookups), so the answer tells nothing about who is invited.
+    ///
+    /// Each wrong code counts. After the policy's `access_code_attempts`
+    /// wrong codes the invitation is locked for
+    /// [`ACCESS_CODE_LOCK_SECS`] seconds, doubled after each further
+    /// `access_code_attempts` wrong codes up to [`ACCESS_CODE_MAX_LOCK_SECS`]
+    /// (see [`Invitation::locked_until`]); while it is locked no code is
+    /// checked. A lock is never a revocation: it ends by itself, and a
+    /// resend gives a new code and clears it. Once the code is right,
+    /// registration errors (missing fields, already a member) are reported
+    /// as such.
     pub fn accept_with_code(
         &self,
         org: &OrgId,
@@ -77,32 +128,48 @@ impl Enlist {
         registration: Registration,
     ) -> Result<Acceptance> {
         super::check_registration(&registration)?;
-        let key = super::identifier_key(identifier).map_err(|_| Error::InvalidSecret)?;
+        let key = super::identifier_key(identifier).ok();
+        let canonical = canonical_access_code(code);
+        // Read the invitation in a short transaction, hash the code outside
+        // any transaction (the keyless hash is slow on purpose), then check
+        // and record in a second one.
+        let snapshot = self.run(|cx| code_target(cx, org, key.as_deref()))?;
+        let salt = snapshot
+            .as_ref()
+            .map(CodeHasher::salt)
+            .unwrap_or_else(|| format!("{org}/-/0"));
+        let typed = self.codes.hash(&salt, &canonical);
+        let legacy = legacy_access_code_hash(&canonical);
         self.run(|cx| {
-            let o = cx.tx.organization(org)?.ok_or(Error::InvalidSecret)?;
-            let Some(mut inv) = cx.tx.open_invitation_for(org, &key)? else {
+            let current = code_target(cx, org, key.as_deref())?;
+            let (Some(snapshot), Some(mut inv)) = (snapshot.as_ref(), current) else {
                 return Ok(Err(Error::InvalidSecret));
             };
-            let Some(stored) = inv.secret_hash else {
+            let (Some(stored), Some(seen)) = (inv.secret_hash, snapshot.secret_hash) else {
                 return Ok(Err(Error::InvalidSecret));
             };
-            match inv.status_at(cx.now) {
-                InvitationStatus::Pending => {}
-                InvitationStatus::Expired => {
-                    return Ok(Err(Error::InvitationExpired {
-                        invitation: inv.id.clone(),
-                        expired_at: inv.expires_at.unwrap_or(cx.now),
-                    }));
-                }
-                _ => return Ok(Err(Error::InvalidSecret)),
+            // Resent between the two transactions: the code was hashed for
+            // the old secret. Not an attempt at the new one.
+            if inv.id != snapshot.id || inv.send_count != snapshot.send_count || stored != seen {
+                return Ok(Err(Error::InvalidSecret));
             }
-            if !hash_access_code(code).ct_eq(&stored) {
+            if inv.status_at(cx.now) != InvitationStatus::Pending
+                || inv.locked_until.is_some_and(|until| until > cx.now)
+            {
+                return Ok(Err(Error::InvalidSecret));
+            }
+            // `|` rather than `||`: both comparisons always run. The legacy
+            // form (plain SHA-256, before salted hashing) matches only
+            // codes sent before the upgrade.
+            if !(typed.ct_eq(&stored) | legacy.ct_eq(&stored)) {
+                let o = cx.org(org)?;
                 // The failed attempt is committed: that is the point.
-                inv.failed_attempts += 1;
-                let locked = inv.failed_attempts >= o.policy.access_code_attempts;
+                inv.failed_attempts = inv.failed_attempts.saturating_add(1);
+                let every = o.policy.access_code_attempts.max(1);
+                let locked = inv.failed_attempts % every == 0;
                 if locked {
-                    inv.status = InvitationStatus::Revoked;
-                    inv.closed_at = Some(cx.now);
+                    let round = inv.failed_attempts / every - 1;
+                    inv.locked_until = Some(lock_end(cx.now, round));
                 }
                 cx.tx.put_invitation(&inv)?;
                 cx.event(
@@ -114,19 +181,13 @@ impl Enlist {
                         locked,
                     },
                 )?;
-                return Ok(Err(if locked {
-                    Error::LimitExceeded {
-                        limit: LimitKind::AccessCodeAttempts,
-                        max: u64::from(o.policy.access_code_attempts),
-                        actual: u64::from(inv.failed_attempts),
-                        detail: Some("the invitation is locked; ask for a new code".into()),
-                    }
-                } else {
-                    Error::InvalidSecret
-                }));
+                return Ok(Err(Error::InvalidSecret));
             }
+            let o = cx.org(org)?;
+            inv.locked_until = None;
             cx.accept_invitation(&o, inv, &registration).map(Ok)
         })?
+        .map(Acceptance::view)
     }
 
     /// Declines an invitation by its token.
@@ -147,7 +208,7 @@ impl Enlist {
                     invitation: inv.id.clone(),
                 },
             )?;
-            Ok(inv)
+            Ok(inv.view())
         })
     }
 }

@@ -18,7 +18,7 @@ use crate::organization::Organization;
 use crate::outbox::{OutboxMessage, OutboxStatus, OutgoingEmail};
 use crate::policy::DEFAULT_LICENSE;
 use crate::role::{GroupRole, Permission, builtin};
-use crate::secret::{Secret, new_access_code, new_token};
+use crate::secret::{CodeHasher, Secret, new_access_code, new_token};
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
 
@@ -966,7 +966,7 @@ impl Enlist {
             )?;
             Ok(IssuedInvitation {
                 index: 0,
-                invitation: inv,
+                invitation: inv.view(),
                 secret: Some(secret),
                 message_id,
             })
@@ -1007,7 +1007,7 @@ impl Enlist {
                     invitation: inv.id.clone(),
                 },
             )?;
-            Ok(inv)
+            Ok(inv.view())
         })
     }
 
@@ -1028,7 +1028,7 @@ impl Enlist {
             {
                 return Err(auth.deny(Permission::ViewMembers, "reading an invitation"));
             }
-            Ok(inv.at(cx.now))
+            Ok(inv.at(cx.now).view())
         })
     }
 
@@ -1052,6 +1052,7 @@ impl Enlist {
             let mut page = cx.tx.list_invitations(org, query, cx.now)?;
             for inv in &mut page.items {
                 inv.status = inv.status_at(cx.now);
+                inv.secret_hash = None;
             }
             Ok(page)
         })
@@ -1349,6 +1350,7 @@ impl Ctx<'_> {
             send_count: 0,
             last_sent_at: None,
             failed_attempts: 0,
+            locked_until: None,
             closed_at: None,
             member_id: None,
         };
@@ -1367,7 +1369,7 @@ impl Ctx<'_> {
             )?;
             return Ok(IssuedInvitation {
                 index: c.index,
-                invitation: inv,
+                invitation: inv.view(),
                 secret: None,
                 message_id: None,
             });
@@ -1389,7 +1391,7 @@ impl Ctx<'_> {
         )?;
         Ok(IssuedInvitation {
             index: c.index,
-            invitation: inv,
+            invitation: inv.view(),
             secret: Some(secret),
             message_id,
         })
@@ -1429,7 +1431,7 @@ impl Ctx<'_> {
         )?;
         Ok(IssuedInvitation {
             index,
-            invitation: inv,
+            invitation: inv.view(),
             secret: Some(secret),
             message_id,
         })
@@ -1453,10 +1455,14 @@ impl Ctx<'_> {
         inv.send_count += 1;
         inv.last_sent_at = Some(self.now);
         inv.failed_attempts = 0;
+        inv.locked_until = None;
         inv.closed_at = None;
         match &inv.recipient {
             Contact::Identifier(_) => {
-                let (code, hash) = new_access_code(self.secrets);
+                let (code, canonical) = new_access_code(self.secrets);
+                // Salted by invitation and send count (incremented above),
+                // keyed by the host's pepper or slow without one.
+                let hash = self.codes.hash(&CodeHasher::salt(inv), &canonical);
                 inv.secret_hash = Some(hash);
                 Ok((code, None))
             }

@@ -120,7 +120,7 @@ impl Enlist {
                     Some(lt) => super::clean_label("license_type", lt)?,
                     None => DEFAULT_LICENSE.to_owned(),
                 },
-                secret_hash: hash,
+                secret_hash: Some(hash),
                 active: true,
                 created_by: auth.member.as_ref().map(|m| m.id.clone()),
                 created_at: cx.now,
@@ -137,7 +137,7 @@ impl Enlist {
                 },
             )?;
             let url = super::invite::accept_url(&o, cx.config, &secret);
-            Ok((link, Secret::new(url)))
+            Ok((link.view(), Secret::new(url)))
         })
     }
 
@@ -163,7 +163,7 @@ impl Enlist {
         self.run(|cx| {
             let o = cx.org(org)?;
             cx.auth(&o, actor)?.require(Permission::ManageInviteLink)?;
-            Ok(cx.tx.invite_link(org)?)
+            Ok(cx.tx.invite_link(org)?.map(InviteLink::view))
         })
     }
 
@@ -363,7 +363,7 @@ fn live_link(
     hash: &crate::secret::SecretHash,
 ) -> Result<InviteLink> {
     match link {
-        Some(l) if l.secret_hash.ct_eq(hash) => {
+        Some(l) if l.secret_hash.is_some_and(|h| h.ct_eq(hash)) => {
             if !l.active {
                 Err(Error::InvalidSecret)
             } else if !o.policy.invite_link_enabled {
