@@ -6,7 +6,7 @@ use super::{
     Auth, Ctx, Enlist, MAX_MESSAGE_CHARS, MAX_NAME_CHARS, clean_line, clean_text, csv_row,
     identifier_key,
 };
-use crate::email::{AddressError, EntryOutcome, parse_address, parse_recipients};
+use crate::email::{AddressError, AddressWarning, EntryOutcome, parse_address, parse_recipients};
 use crate::error::{Error, LimitKind, Result};
 use crate::event::{Actor, EventKind};
 use crate::group::GroupGrant;
@@ -285,6 +285,13 @@ pub struct IssuedInvitation {
     pub secret: Option<Secret>,
     /// The queued email, for email invitations that were sent.
     pub message_id: Option<MessageId>,
+    /// What the address parser flagged about this recipient's address
+    /// ([`AddressWarning::Confusable`] look-alikes, internationalized parts),
+    /// for a form to show next to it; empty for identifiers, and for
+    /// [`Enlist::resend`] and [`Enlist::send_staged`], which do not parse
+    /// the address again.
+    #[serde(default)]
+    pub warnings: Vec<AddressWarning>,
 }
 
 /// A recipient that got no invitation.
@@ -316,8 +323,10 @@ impl InviteReport {
         self.issued.len() + self.rejected.len()
     }
 
-    /// The report as CSV (`index,recipient,status,invitation_id,reason_code,reason`),
-    /// for a "Download report" button. Holds no secrets.
+    /// The report as CSV
+    /// (`index,recipient,status,invitation_id,reason_code,reason,warnings`),
+    /// for a "Download report" button; `warnings` holds the codes of
+    /// [`IssuedInvitation::warnings`], separated by spaces. Holds no secrets.
     pub fn to_csv(&self) -> String {
         let mut rows: Vec<(usize, String)> = Vec::with_capacity(self.total());
         for i in &self.issued {
@@ -330,6 +339,11 @@ impl InviteReport {
                     i.invitation.id.as_str(),
                     "",
                     "",
+                    &i.warnings
+                        .iter()
+                        .map(AddressWarning::code)
+                        .collect::<Vec<_>>()
+                        .join(" "),
                 ]),
             ));
         }
@@ -343,11 +357,13 @@ impl InviteReport {
                     "",
                     r.reason.code(),
                     &r.reason.to_string(),
+                    "",
                 ]),
             ));
         }
         rows.sort_by_key(|r| r.0);
-        let mut out = String::from("index,recipient,status,invitation_id,reason_code,reason\n");
+        let mut out =
+            String::from("index,recipient,status,invitation_id,reason_code,reason,warnings\n");
         for (_, r) in rows {
             out.push_str(&r);
             out.push('\n');
@@ -394,6 +410,8 @@ struct Candidate {
     kind: MemberKind,
     groups: Vec<GroupGrant>,
     license_type: String,
+    /// The parser's warnings about the address.
+    warnings: Vec<AddressWarning>,
 }
 
 impl Enlist {
@@ -575,6 +593,7 @@ impl Enlist {
                 invitation: inv,
                 secret: Some(secret),
                 message_id,
+                warnings: Vec::new(),
             })
         })
     }
@@ -850,6 +869,16 @@ impl Ctx<'_> {
                     continue;
                 }
             };
+            // The parser's warnings reach the report (a list row's address
+            // is parsed here, once).
+            let parsed = match (&row.email, parsed) {
+                (Some(email), None) => Some(parse_address(email)),
+                (_, parsed) => parsed,
+            };
+            let warnings = match &parsed {
+                Some(Ok(m)) => m.warnings.clone(),
+                _ => Vec::new(),
+            };
             let (contact, key, ascii_domain, display_name) = match (&row.email, &row.identifier) {
                 (Some(email), _) if !email.trim().is_empty() => {
                     match parsed.unwrap_or_else(|| parse_address(email)) {
@@ -902,6 +931,7 @@ impl Ctx<'_> {
                 kind,
                 groups,
                 license_type,
+                warnings,
             });
         }
         Ok((out, rejected))
@@ -1015,6 +1045,7 @@ impl Ctx<'_> {
         send: bool,
         inviter_name: Option<&str>,
     ) -> Result<IssuedInvitation> {
+        let warnings = c.warnings;
         let mut inv = Invitation {
             org_id: o.id.clone(),
             id: InvitationId::from_random(self.id_bytes()),
@@ -1058,6 +1089,7 @@ impl Ctx<'_> {
                 invitation: inv,
                 secret: None,
                 message_id: None,
+                warnings,
             });
         }
         let (secret, message_id) = self.arm(o, &mut inv, inviter_name)?;
@@ -1080,6 +1112,7 @@ impl Ctx<'_> {
             invitation: inv,
             secret: Some(secret),
             message_id,
+            warnings,
         })
     }
 
@@ -1120,6 +1153,7 @@ impl Ctx<'_> {
             invitation: inv,
             secret: Some(secret),
             message_id,
+            warnings: Vec::new(),
         })
     }
 
