@@ -404,7 +404,7 @@ record! {
         total(v, py) -> usize { v.total() }
     }
 
-    /// The report as CSV (`index,recipient,status,invitation_id,reason_code,reason`),
+    /// The report as CSV (`index,recipient,status,invitation_id,reason_code,reason,warnings`),
     /// for a "Download report" button. Holds no secrets.
     fn to_csv(&self) -> String {
         self.inner.to_csv()

@@ -45,7 +45,7 @@ def test_invite_a_paste_reports_each_recipient(world: World) -> None:
     assert carol.secret not in repr(carol), "repr never shows the secret"
     assert carol.message_id is not None
     csv = report.to_csv()
-    assert csv.splitlines()[0] == "index,recipient,status,invitation_id,reason_code,reason"
+    assert csv.splitlines()[0] == "index,recipient,status,invitation_id,reason_code,reason,warnings"
     assert carol.secret not in csv
     assert "already_member" in csv
 

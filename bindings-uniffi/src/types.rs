@@ -1363,7 +1363,7 @@ pub struct InviteReport {
     pub issued: Vec<IssuedInvitation>,
     /// Recipients rejected, in input order.
     pub rejected: Vec<RejectedRecipient>,
-    /// The report as CSV (`index,recipient,status,invitation_id,reason_code,reason`)
+    /// The report as CSV (`index,recipient,status,invitation_id,reason_code,reason,warnings`)
     /// for a "Download report" button. Holds no secrets.
     pub csv: String,
 }

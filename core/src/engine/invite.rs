@@ -7,7 +7,7 @@ use super::{
     MAX_KEY_BYTES, MAX_LABEL_CHARS, MAX_MESSAGE_CHARS, MAX_NAME_CHARS, check_bytes,
     check_max_bytes, clean_label, clean_line, clean_text, csv_row, identifier_key,
 };
-use crate::email::{AddressError, EntryOutcome, parse_address, parse_recipients};
+use crate::email::{AddressError, AddressWarning, EntryOutcome, parse_address, parse_recipients};
 use crate::error::{Error, LimitKind, Result};
 use crate::event::{Actor, EventKind};
 use crate::group::GroupGrant;
@@ -284,6 +284,13 @@ pub struct IssuedInvitation {
     pub secret: Option<Secret>,
     /// The queued email, for email invitations that were sent.
     pub message_id: Option<MessageId>,
+    /// What the address parser flagged about this recipient's address
+    /// ([`AddressWarning::Confusable`] look-alikes, internationalized parts),
+    /// for a form to show next to it; empty for identifiers, and for
+    /// [`Enlist::resend`] and [`Enlist::send_staged`], which do not parse
+    /// the address again.
+    #[serde(default)]
+    pub warnings: Vec<AddressWarning>,
 }
 
 /// A recipient that got no invitation.
@@ -315,8 +322,10 @@ impl InviteReport {
         self.issued.len() + self.rejected.len()
     }
 
-    /// The report as CSV (`index,recipient,status,invitation_id,reason_code,reason`),
-    /// for a "Download report" button. Holds no secrets.
+    /// The report as CSV
+    /// (`index,recipient,status,invitation_id,reason_code,reason,warnings`),
+    /// for a "Download report" button; `warnings` holds the codes of
+    /// [`IssuedInvitation::warnings`], separated by spaces. Holds no secrets.
     pub fn to_csv(&self) -> String {
         let mut rows: Vec<(usize, String)> = Vec::with_capacity(self.total());
         for i in &self.issued {
@@ -329,6 +338,11 @@ impl InviteReport {
                     i.invitation.id.as_str(),
                     "",
                     "",
+                    &i.warnings
+                        .iter()
+                        .map(AddressWarning::code)
+                        .collect::<Vec<_>>()
+                        .join(" "),
                 ]),
             ));
         }
@@ -342,11 +356,13 @@ impl InviteReport {
                     "",
                     r.reason.code(),
                     &r.reason.to_string(),
+                    "",
                 ]),
             ));
         }
         rows.sort_by_key(|r| r.0);
-        let mut out = String::from("index,recipient,status,invitation_id,reason_code,reason\n");
+        let mut out =
+            String::from("index,recipient,status,invitation_id,reason_code,reason,warnings\n");
         for (_, r) in rows {
             out.push_str(&r);
             out.push('\n');
@@ -393,6 +409,8 @@ struct Candidate {
     kind: MemberKind,
     groups: Vec<GroupGrant>,
     license_type: String,
+    /// The parser's warnings about the address.
+    warnings: Vec<AddressWarning>,
 }
 
 /// Distinct groups one batch may name (each is looked up once).
@@ -407,6 +425,8 @@ struct Recipient {
     display_name: Option<String>,
     first_name: Option<String>,
     last_name: Option<String>,
+    /// The parser's warnings about the address.
+    warnings: Vec<AddressWarning>,
 }
 
 /// One entry of a batch after the checks that need no store.
@@ -723,6 +743,7 @@ fn prepare_recipient(
                 display_name,
                 first_name,
                 last_name,
+                warnings: m.warnings,
             }
         }
         (_, Some(id)) if !id.trim().is_empty() => {
@@ -736,6 +757,7 @@ fn prepare_recipient(
                 display_name,
                 first_name,
                 last_name,
+                warnings: Vec::new(),
             }
         }
         _ => return Err(RejectReason::MissingContact),
@@ -969,6 +991,7 @@ impl Enlist {
                 invitation: inv.view(),
                 secret: Some(secret),
                 message_id,
+                warnings: Vec::new(),
             })
         })
     }
@@ -1179,6 +1202,7 @@ impl Ctx<'_> {
                     kind,
                     groups,
                     license_type,
+                    warnings: r.warnings.clone(),
                 }),
                 Err(reason) => rejected.push(RejectedRecipient {
                     index: row.index,
@@ -1328,6 +1352,7 @@ impl Ctx<'_> {
         send: bool,
         inviter_name: Option<&str>,
     ) -> Result<IssuedInvitation> {
+        let warnings = c.warnings;
         let mut inv = Invitation {
             org_id: o.id.clone(),
             id: InvitationId::from_random(self.id_bytes()),
@@ -1372,6 +1397,7 @@ impl Ctx<'_> {
                 invitation: inv.view(),
                 secret: None,
                 message_id: None,
+                warnings,
             });
         }
         let (secret, message_id) = self.arm(o, &mut inv, inviter_name)?;
@@ -1394,6 +1420,7 @@ impl Ctx<'_> {
             invitation: inv.view(),
             secret: Some(secret),
             message_id,
+            warnings,
         })
     }
 
@@ -1434,6 +1461,7 @@ impl Ctx<'_> {
             invitation: inv.view(),
             secret: Some(secret),
             message_id,
+            warnings: Vec::new(),
         })
     }
 

@@ -615,7 +615,7 @@ fn send_produces_invitations_and_errors_reports_with_download() {
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(
         lines[0],
-        "index,recipient,status,invitation_id,reason_code,reason"
+        "index,recipient,status,invitation_id,reason_code,reason,warnings"
     );
     assert_eq!(lines.len(), 1 + report.total());
     assert!(lines[1].starts_with("0,ada@acme.test,pending,inv_"));

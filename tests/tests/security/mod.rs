@@ -2,6 +2,7 @@
 //! break, and fails on the code before its fix. One module per area.
 
 mod authz;
+mod email;
 mod import;
 mod inputs;
 mod secrets;
