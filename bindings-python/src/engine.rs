@@ -189,8 +189,14 @@ impl PyEnlist {
     /// An engine over a fresh in-memory store (for tests and examples).
     ///
     /// `clock`: a `ManualClock` to control time; `product_name` and
-    /// `accept_url_base`: used in invitation emails; `retry`: how the
-    /// outbox retries failed deliveries. Secrets come from the operating
+    /// `accept_url_base`: used in invitation emails (the base: `https://`,
+    /// or `http://` for a loopback host); `allowed_accept_url_bases`: the
+    /// further bases an organization's policy may choose (a policy naming
+    /// any other is refused); `retry`: how the outbox retries failed
+    /// deliveries; `secret_key`: a pepper of at least 32 bytes kept outside
+    /// the database, under which access codes are hashed (HMAC-SHA256).
+    /// Bad settings or a short key raise `InvalidInputError` naming the
+    /// field; nothing is silently ignored. Secrets come from the operating
     /// system's random source.
     #[staticmethod]
     #[pyo3(signature = (*, clock = None, product_name = None, accept_url_base = None, allowed_accept_url_bases = None, retry = None, secret_key = None))]

@@ -7,7 +7,9 @@ attacked here through the binding)."""
 from __future__ import annotations
 
 import datetime as dt
+import os
 import pathlib
+import uuid
 from typing import Any, Callable
 
 import pytest
@@ -331,3 +333,28 @@ def test_joins_under_allowed_domains_need_a_verified_contact(engine: Any, clock:
     # Verified and matching: in.
     eve = e.join_by_link(link, contact="eve@acme.example", verified_email="Eve@ACME.example", **names("acct-eve"))
     assert eve.email == "eve@acme.example"
+
+
+# -- the same on PostgreSQL -------------------------------------------------------
+
+PG_URL = os.environ.get("ENLIST_TEST_POSTGRES_URL", "")
+
+
+@pytest.mark.skipif(not PG_URL, reason="SKIPPED: ENLIST_TEST_POSTGRES_URL not set")
+def test_postgres_takes_the_key_and_the_allowed_bases() -> None:
+    record_call("postgres")
+    schema = f"py_key_{uuid.uuid4().hex[:12]}"
+    clock = enlist.ManualClock(START)
+    eu = "https://eu.acme.example/accept"
+    a = enlist.Enlist.postgres(
+        PG_URL, schema=schema, clock=clock, secret_key=KEY_A, accept_url_base=ACCEPT_BASE, allowed_accept_url_bases=[eu]
+    )
+    org, owner = a.create_organization(
+        "Acme", owner_user_ref="acct-ada", owner_email="ada@acme.example", policy=enlist.Policy(accept_url_base=eu)
+    )
+    (one,) = a.invite(org, [enlist.RecipientInput(identifier="EMP-1")], actor=owner).issued
+    assert one.secret
+    b = enlist.Enlist.postgres(PG_URL, schema=schema, clock=clock, secret_key=KEY_B)
+    with pytest.raises(enlist.NotFoundError):
+        b.accept_with_code(org, identifier="EMP-1", code=one.secret, **names("acct-one"))
+    assert a.accept_with_code(org, identifier="EMP-1", code=one.secret, **names("acct-one")).member
