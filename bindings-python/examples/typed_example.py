@@ -33,9 +33,10 @@ class ConsoleMailer:
 
 def main() -> int:
     clock = enlist.ManualClock(dt.datetime(2030, 3, 1, 9, 0, tzinfo=dt.timezone.utc))
-    engine = enlist.Enlist.in_memory(clock=clock, product_name="FieldOps")
+    engine = enlist.Enlist.in_memory(
+        clock=clock, product_name="FieldOps", accept_url_base="https://fieldops.example/register"
+    )
     policy = enlist.Policy(
-        accept_url_base="https://fieldops.example/register",
         registration=enlist.RegistrationRequirements(phone=True),
         require_two_factor=True,
         eula_version="2030-03",

@@ -38,35 +38,76 @@ pub(crate) struct Options<'a, 'py> {
     seed: Option<u64>,
     product_name: Option<String>,
     accept_url_base: Option<String>,
+    allowed_accept_url_bases: Option<Vec<String>>,
     retry: Option<&'a Bound<'py, PyRetryPolicy>>,
+    secret_key: Option<Vec<u8>>,
 }
 
-impl PyEnlist {
-    fn build(store: Arc<dyn enlist::Store>, description: String, o: Options<'_, '_>) -> Self {
-        let mut engine = Enlist::new(store);
-        if let Some(clock) = o.clock {
-            engine = engine.with_clock(clock.get().inner.clone());
+/// The options, checked: what a store needs to become an engine.
+pub(crate) struct Settled {
+    clock: Option<Arc<enlist::ManualClock>>,
+    seed: Option<u64>,
+    key: Option<enlist::SecretKey>,
+    config: enlist::EngineConfig,
+}
+
+impl Options<'_, '_> {
+    /// Checks the options before any store is opened: the settings go
+    /// through `EngineConfig::validated` (a bad product name or accept URL
+    /// base raises `InvalidInputError`, never falls back silently) and a
+    /// `secret_key` shorter than 32 bytes raises `InvalidInputError`.
+    fn settle(self, py: Python<'_>) -> PyResult<Settled> {
+        let key = self
+            .secret_key
+            .map(enlist::SecretKey::new)
+            .transpose()
+            .or_raise(py)?;
+        let mut config = enlist::EngineConfig::default();
+        if let Some(name) = self.product_name {
+            config.product_name = name;
         }
-        if let Some(seed) = o.seed {
+        if let Some(base) = self.accept_url_base {
+            config.default_accept_url_base = base;
+        }
+        if let Some(bases) = self.allowed_accept_url_bases {
+            config.allowed_accept_url_bases = bases;
+        }
+        if let Some(retry) = self.retry {
+            config.retry = retry.get().inner.clone();
+        }
+        let config = config.validated().or_raise(py)?;
+        Ok(Settled {
+            clock: self.clock.map(|c| c.get().inner.clone()),
+            seed: self.seed,
+            key,
+            config,
+        })
+    }
+}
+
+impl Settled {
+    /// The engine over `store`.
+    fn engine(
+        self,
+        py: Python<'_>,
+        store: Arc<dyn enlist::Store>,
+        description: String,
+    ) -> PyResult<PyEnlist> {
+        let mut engine = Enlist::new(store);
+        if let Some(clock) = self.clock {
+            engine = engine.with_clock(clock);
+        }
+        if let Some(seed) = self.seed {
             engine = engine.with_secrets(Arc::new(enlist::SeededSecrets::new(seed)));
         }
-        if o.product_name.is_some() || o.accept_url_base.is_some() || o.retry.is_some() {
-            let mut config = enlist::EngineConfig::default();
-            if let Some(name) = o.product_name {
-                config.product_name = name;
-            }
-            if let Some(base) = o.accept_url_base {
-                config.default_accept_url_base = base;
-            }
-            if let Some(retry) = o.retry {
-                config.retry = retry.get().inner.clone();
-            }
-            engine = engine.with_config(config);
+        if let Some(key) = self.key {
+            engine = engine.with_secret_key(key);
         }
-        Self {
+        let engine = engine.try_with_config(self.config).or_raise(py)?;
+        Ok(PyEnlist {
             engine,
             store: description,
-        }
+        })
     }
 }
 
@@ -148,28 +189,37 @@ impl PyEnlist {
     /// An engine over a fresh in-memory store (for tests and examples).
     ///
     /// `clock`: a `ManualClock` to control time; `product_name` and
-    /// `accept_url_base`: used in invitation emails; `retry`: how the
-    /// outbox retries failed deliveries. Secrets come from the operating
+    /// `accept_url_base`: used in invitation emails (the base: `https://`,
+    /// or `http://` for a loopback host); `allowed_accept_url_bases`: the
+    /// further bases an organization's policy may choose (a policy naming
+    /// any other is refused); `retry`: how the outbox retries failed
+    /// deliveries; `secret_key`: a pepper of at least 32 bytes kept outside
+    /// the database, under which access codes are hashed (HMAC-SHA256).
+    /// Bad settings or a short key raise `InvalidInputError` naming the
+    /// field; nothing is silently ignored. Secrets come from the operating
     /// system's random source.
     #[staticmethod]
-    #[pyo3(signature = (*, clock = None, product_name = None, accept_url_base = None, retry = None))]
+    #[pyo3(signature = (*, clock = None, product_name = None, accept_url_base = None, allowed_accept_url_bases = None, retry = None, secret_key = None))]
     fn in_memory(
+        py: Python<'_>,
         clock: Option<&Bound<'_, PyManualClock>>,
         product_name: Option<String>,
         accept_url_base: Option<String>,
+        allowed_accept_url_bases: Option<Vec<String>>,
         retry: Option<&Bound<'_, PyRetryPolicy>>,
-    ) -> Self {
-        Self::build(
-            Arc::new(enlist::MemoryStore::new()),
-            "memory".into(),
-            Options {
-                clock,
-                seed: None,
-                product_name,
-                accept_url_base,
-                retry,
-            },
-        )
+        secret_key: Option<Vec<u8>>,
+    ) -> PyResult<Self> {
+        let settled = Options {
+            clock,
+            seed: None,
+            product_name,
+            accept_url_base,
+            allowed_accept_url_bases,
+            retry,
+            secret_key,
+        }
+        .settle(py)?;
+        settled.engine(py, Arc::new(enlist::MemoryStore::new()), "memory".into())
     }
 
     /// FOR TESTS ONLY: an in-memory engine whose tokens, access codes and
@@ -177,24 +227,31 @@ impl PyEnlist {
     /// the seed can compute every secret it issues: never use it where
     /// real people get invitations. Otherwise as `in_memory`.
     #[staticmethod]
-    #[pyo3(signature = (*, seed, clock = None, product_name = None, accept_url_base = None, retry = None))]
+    #[pyo3(signature = (*, seed, clock = None, product_name = None, accept_url_base = None, allowed_accept_url_bases = None, retry = None, secret_key = None))]
     fn in_memory_for_tests(
+        py: Python<'_>,
         seed: u64,
         clock: Option<&Bound<'_, PyManualClock>>,
         product_name: Option<String>,
         accept_url_base: Option<String>,
+        allowed_accept_url_bases: Option<Vec<String>>,
         retry: Option<&Bound<'_, PyRetryPolicy>>,
-    ) -> Self {
-        Self::build(
+        secret_key: Option<Vec<u8>>,
+    ) -> PyResult<Self> {
+        let settled = Options {
+            clock,
+            seed: Some(seed),
+            product_name,
+            accept_url_base,
+            allowed_accept_url_bases,
+            retry,
+            secret_key,
+        }
+        .settle(py)?;
+        settled.engine(
+            py,
             Arc::new(enlist::MemoryStore::new()),
             format!("memory, seeded {seed} (for tests)"),
-            Options {
-                clock,
-                seed: Some(seed),
-                product_name,
-                accept_url_base,
-                retry,
-            },
         )
     }
 
@@ -202,30 +259,32 @@ impl PyEnlist {
     /// when missing. Several processes may open the same file. Takes the
     /// same options as `in_memory`.
     #[staticmethod]
-    #[pyo3(signature = (path, *, clock = None, product_name = None, accept_url_base = None, retry = None))]
+    #[pyo3(signature = (path, *, clock = None, product_name = None, accept_url_base = None, allowed_accept_url_bases = None, retry = None, secret_key = None))]
     fn sqlite(
         py: Python<'_>,
         path: std::path::PathBuf,
         clock: Option<&Bound<'_, PyManualClock>>,
         product_name: Option<String>,
         accept_url_base: Option<String>,
+        allowed_accept_url_bases: Option<Vec<String>>,
         retry: Option<&Bound<'_, PyRetryPolicy>>,
+        secret_key: Option<Vec<u8>>,
     ) -> PyResult<Self> {
+        let settled = Options {
+            clock,
+            seed: None,
+            product_name,
+            accept_url_base,
+            allowed_accept_url_bases,
+            retry,
+            secret_key,
+        }
+        .settle(py)?;
         let store = py
             .detach(|| enlist_sqlite::SqliteStore::open(&path))
             .map_err(enlist::Error::from)
             .or_raise(py)?;
-        Ok(Self::build(
-            Arc::new(store),
-            format!("sqlite:{}", path.display()),
-            Options {
-                clock,
-                seed: None,
-                product_name,
-                accept_url_base,
-                retry,
-            },
-        ))
+        settled.engine(py, Arc::new(store), format!("sqlite:{}", path.display()))
     }
 
     /// An engine over PostgreSQL (`url`: a `postgres://` URL or libpq
@@ -242,7 +301,7 @@ impl PyEnlist {
     /// Without a CA, `prefer` and `require` encrypt but check no
     /// certificate. Takes the same options as `in_memory`.
     #[staticmethod]
-    #[pyo3(signature = (url, *, schema = None, ca_file = None, ca_pem = None, clock = None, product_name = None, accept_url_base = None, retry = None))]
+    #[pyo3(signature = (url, *, schema = None, ca_file = None, ca_pem = None, clock = None, product_name = None, accept_url_base = None, allowed_accept_url_bases = None, retry = None, secret_key = None))]
     fn postgres(
         py: Python<'_>,
         url: String,
@@ -252,7 +311,9 @@ impl PyEnlist {
         clock: Option<&Bound<'_, PyManualClock>>,
         product_name: Option<String>,
         accept_url_base: Option<String>,
+        allowed_accept_url_bases: Option<Vec<String>>,
         retry: Option<&Bound<'_, PyRetryPolicy>>,
+        secret_key: Option<Vec<u8>>,
     ) -> PyResult<Self> {
         let mut options = enlist_postgres::PostgresOptions::default();
         options.schema = schema.clone();
@@ -264,6 +325,16 @@ impl PyEnlist {
             (None, Some(pem)) => Some(enlist_postgres::CaCertificates::Pem(pem_bytes(py, pem)?)),
             (None, None) => None,
         };
+        let settled = Options {
+            clock,
+            seed: None,
+            product_name,
+            accept_url_base,
+            allowed_accept_url_bases,
+            retry,
+            secret_key,
+        }
+        .settle(py)?;
         let store = py
             .detach(|| enlist_postgres::PostgresStore::connect_with_options(&url, options))
             .map_err(enlist::Error::from)
@@ -272,17 +343,7 @@ impl PyEnlist {
             Some(s) => format!("postgres (schema {s})"),
             None => "postgres".to_owned(),
         };
-        Ok(Self::build(
-            Arc::new(store),
-            description,
-            Options {
-                clock,
-                seed: None,
-                product_name,
-                accept_url_base,
-                retry,
-            },
-        ))
+        settled.engine(py, Arc::new(store), description)
     }
 
     fn __repr__(&self) -> String {
@@ -1172,10 +1233,30 @@ impl PyEnlist {
             .transpose()
     }
 
-    /// A message of the outbox, to show its delivery state.
+    /// A message of the outbox, to show its delivery state, without its
+    /// secret (no accept link, no body holding it). For host jobs: no actor
+    /// is checked. For a person, use `outbox_message_in`.
     fn outbox_message(&self, py: Python<'_>, message_id: String) -> PyResult<PyOutboxMessage> {
         let id = enlist::MessageId::from(message_id);
         py.detach(|| self.engine.outbox_message(&id))
+            .or_raise(py)
+            .map(Into::into)
+    }
+
+    /// A message of `org`'s outbox, for a person: needs `MANAGE_OUTBOX` in
+    /// `org` (`PermissionDeniedError` otherwise); a message of another
+    /// organization is `NotFoundError`. Comes without its secret (no
+    /// accept link, no body holding it).
+    #[pyo3(signature = (org, *, actor, message_id))]
+    fn outbox_message_in(
+        &self,
+        py: Python<'_>,
+        org: OrgRef,
+        actor: ActorRef,
+        message_id: String,
+    ) -> PyResult<PyOutboxMessage> {
+        let id = enlist::MessageId::from(message_id);
+        py.detach(|| self.engine.outbox_message_in(&org.0, &actor.0, &id))
             .or_raise(py)
             .map(Into::into)
     }

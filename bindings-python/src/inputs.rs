@@ -3,7 +3,7 @@
 //! clock.
 
 use crate::convert::{enum_in, secs_in, utc_in};
-use crate::errors::invalid;
+use crate::errors::{OrRaise, invalid};
 use crate::types::{
     PyActor, PyGroup, PyGroupGrant, PyInvitation, PyMember, PyOrganization, delta, record,
 };
@@ -341,6 +341,7 @@ record! {
     #[new]
     #[pyo3(signature = (*, max_attempts = None, base_delay = None, max_delay = None, claim = None))]
     fn new(
+        py: Python<'_>,
         max_attempts: Option<u32>,
         base_delay: Option<&Bound<'_, PyAny>>,
         max_delay: Option<&Bound<'_, PyAny>>,
@@ -359,7 +360,9 @@ record! {
         if let Some(d) = claim {
             r.claim_secs = secs_in(d, "claim")?;
         }
-        Ok(r.into())
+        // The engine adds these durations to times: bound them here, where
+        // the caller can be told which one is wrong.
+        Ok(r.validated().or_raise(py)?.into())
     }
 }
 

@@ -282,6 +282,9 @@ record! {
         send_count(v, py) -> u32 { v.send_count }
         last_sent_at(v, py) -> Option<DateTime<Utc>> { v.last_sent_at }
         failed_attempts(v, py) -> u32 { v.failed_attempts }
+        /// Until when access codes are refused after too many wrong ones
+        /// (a temporary lock; a resend clears it). `None` when not locked.
+        locked_until(v, py) -> Option<DateTime<Utc>> { v.locked_until }
         closed_at(v, py) -> Option<DateTime<Utc>> { v.closed_at }
         member_id(v, py) -> Option<String> { v.member_id.as_ref().map(ToString::to_string) }
         /// Whether it is by identifier (accepted with an access code).

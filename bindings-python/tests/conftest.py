@@ -19,6 +19,10 @@ import enlist
 
 START = dt.datetime(2030, 1, 1, 9, 0, tzinfo=dt.timezone.utc)
 
+# The host owns the accept URL base (an organization may only choose among
+# the bases the engine allows): the test engines use this one.
+ACCEPT_BASE = "https://app.acme.example/accept"
+
 CALLED: Set[str] = set()
 
 
@@ -114,11 +118,11 @@ def clock() -> enlist.ManualClock:
 @pytest.fixture
 def engine(clock: enlist.ManualClock) -> RecordingEngine:
     record_call("in_memory_for_tests")
-    return RecordingEngine(enlist.Enlist.in_memory_for_tests(clock=clock, seed=7))
+    return RecordingEngine(enlist.Enlist.in_memory_for_tests(clock=clock, seed=7, accept_url_base=ACCEPT_BASE))
 
 
 def make_world(engine: Any, clock: enlist.ManualClock, policy: Optional[enlist.Policy] = None) -> World:
-    policy = (policy or enlist.Policy()).replace(accept_url_base="https://app.acme.example/accept")
+    policy = (policy or enlist.Policy()).replace(accept_url_base=ACCEPT_BASE)
     org, owner = engine.create_organization(
         "Acme",
         owner_user_ref="acct-ada",

@@ -84,23 +84,39 @@ def test_accept_with_an_access_code_and_the_attempt_limit(engine, clock) -> None
     (zoe,) = report.issued
     code = zoe.secret
     assert code is not None
-    with pytest.raises(enlist.NotFoundError):
-        e.accept_with_code(org, identifier="emp 0042", code="00000-00000", user_ref="acct-zoe")
-    with pytest.raises(enlist.LimitExceededError) as locked:
-        e.accept_with_code(org, identifier="EMP-0042", code="00000-00000", user_ref="acct-zoe")
-    assert locked.value.limit is enlist.LimitKind.ACCESS_CODE_ATTEMPTS
-    assert (locked.value.max, locked.value.actual) == (2, 2)
-    with pytest.raises(enlist.NotFoundError):
+    # Every anonymous failure looks the same: an unknown identifier, a wrong
+    # code, a locked invitation.
+    for identifier in ("emp 0043", "EMP-0042", "EMP-0042"):
+        with pytest.raises(enlist.NotFoundError) as wrong:
+            e.accept_with_code(org, identifier=identifier, code="00000-00000", user_ref="acct-zoe")
+        assert wrong.value.code == "invalid_secret"
+    # Two wrong codes lock the invitation for a while; it is not revoked.
+    locked = e.invitation(org, zoe.invitation, actor=owner)
+    assert locked.status is InvitationStatus.PENDING
+    assert locked.locked_until is not None and locked.locked_until > clock.now()
+    assert locked.failed_attempts == 2
+    with pytest.raises(enlist.NotFoundError) as refused:
         e.accept_with_code(org, identifier="EMP-0042", code=code, user_ref="acct-zoe")
-    # Resending a locked identifier invitation is how a new code is given.
-    world.clock.advance(dt.timedelta(minutes=10))
-    again = e.resend(org, zoe.invitation, actor=owner)
-    assert again.secret is not None and again.secret != code
+    assert refused.value.code == "invalid_secret", "even the right code, while locked"
+    # Once the lock is over the right code works; a resend clears a lock at once.
+    clock.advance(locked.locked_until - clock.now())
     accepted = e.accept_with_code(
-        org, identifier="emp-0042", code=again.secret.lower().replace("-", " "), user_ref="acct-zoe"
+        org, identifier="emp-0042", code=code.lower().replace("-", " "), user_ref="acct-zoe"
     )
     assert accepted.member.identifier == "EMP-0042" and accepted.member.email is None
     assert accepted.member.display_name == "Zoe Quinn", "names given by the inviter pre-fill"
+    assert accepted.invitation.locked_until is None
+
+    (yan,) = e.invite(org, [enlist.RecipientInput(identifier="EMP-0050", first_name="Yan", last_name="Ho")], actor=owner).issued
+    for _ in range(2):
+        with pytest.raises(enlist.NotFoundError):
+            e.accept_with_code(org, identifier="EMP-0050", code="00000-00000", user_ref="acct-yan")
+    assert e.invitation(org, yan.invitation, actor=owner).locked_until is not None
+    world.clock.advance(dt.timedelta(minutes=10))
+    again = e.resend(org, yan.invitation, actor=owner)
+    assert again.secret is not None and again.secret != yan.secret
+    assert again.invitation.locked_until is None and again.invitation.failed_attempts == 0
+    e.accept_with_code(org, identifier="EMP-0050", code=again.secret, user_ref="acct-yan")
 
 
 def test_invite_link_lifecycle(engine, clock) -> None:
@@ -118,7 +134,22 @@ def test_invite_link_lifecycle(engine, clock) -> None:
     with pytest.raises(enlist.InvalidInputError) as domain:
         e.join_by_link(token, contact="mallory@evil.example", user_ref="acct-m", first_name="M", last_name="X")
     assert domain.value.code == "domain_not_allowed" and domain.value.domain == "evil.example"
-    kim = e.join_by_link(token, contact="kim@acme.example", user_ref="acct-kim", first_name="Kim", last_name="Lee")
+    # Under allowed_domains a typed address is not enough: the host must
+    # have verified it; an identifier is refused outright.
+    with pytest.raises(enlist.InvalidInputError) as unverified:
+        e.join_by_link(token, contact="kim@acme.example", user_ref="acct-kim", first_name="Kim", last_name="Lee")
+    assert unverified.value.code == "registration_incomplete" and unverified.value.missing == ["verified_email"]
+    with pytest.raises(enlist.InvalidInputError):
+        e.join_by_link(token, contact="EMP-0042", user_ref="acct-kim", first_name="Kim", last_name="Lee")
+    assert e.invite_link(org, actor=owner).uses == 0
+    kim = e.join_by_link(
+        token,
+        contact="kim@acme.example",
+        user_ref="acct-kim",
+        first_name="Kim",
+        last_name="Lee",
+        verified_email="kim@acme.example",
+    )
     assert kim.email == "kim@acme.example" and kim.license_type == "lite"
     assert kim.groups == [enlist.GroupGrant(team)]
     assert e.invite_link(org, actor=owner).uses == 1
@@ -131,7 +162,14 @@ def test_invite_link_lifecycle(engine, clock) -> None:
     assert token2 != token
     with pytest.raises(enlist.NotFoundError):
         e.join_by_link(token, contact="lou@acme.example", user_ref="acct-lou", first_name="L", last_name="L")
-    assert e.join_by_link(token2, contact="lou@acme.example", user_ref="acct-lou", first_name="Lou", last_name="L")
+    assert e.join_by_link(
+        token2,
+        contact="lou@acme.example",
+        user_ref="acct-lou",
+        first_name="Lou",
+        last_name="L",
+        verified_email="lou@acme.example",
+    )
 
 
 def test_invite_link_disabled_by_policy(world: World) -> None:

@@ -24,21 +24,50 @@ impl std::fmt::Debug for Enlist {
     }
 }
 
+/// Engine settings and key, checked before any store is opened.
+pub(crate) struct Settings {
+    config: Option<enlist::EngineConfig>,
+    key: Option<enlist::SecretKey>,
+}
+
+impl Settings {
+    /// Checks `config` (its retry policy included) and `secret_key`.
+    pub(crate) fn check(config: Option<EngineConfig>, secret_key: Option<Vec<u8>>) -> Result<Self> {
+        let config = match config {
+            Some(c) => {
+                let mut c: enlist::EngineConfig = c.into();
+                c.retry = c.retry.validated()?;
+                Some(c.validated()?)
+            }
+            None => None,
+        };
+        let key = secret_key.map(enlist::SecretKey::new).transpose()?;
+        Ok(Self { config, key })
+    }
+}
+
 impl Enlist {
-    /// An engine over `store` with the given clock and settings.
+    /// An engine over `store` with the given clock, settings and key. The
+    /// settings are checked first ([`enlist::EngineConfig::validated`] and
+    /// [`enlist::RetryPolicy::validated`]): bad ones raise
+    /// `InvalidInput`, never fall back silently; so does a `secret_key`
+    /// shorter than 32 bytes.
     pub(crate) fn over(
         store: Arc<dyn enlist::Store>,
         clock: Option<Arc<dyn Clock>>,
-        config: Option<EngineConfig>,
-    ) -> Self {
+        settings: Settings,
+    ) -> Result<Self> {
         let mut inner = enlist::Enlist::new(store);
         if let Some(clock) = clock {
             inner = inner.with_clock(Arc::new(ClockAdapter(clock)));
         }
-        if let Some(config) = config {
-            inner = inner.with_config(config.into());
+        if let Some(key) = settings.key {
+            inner = inner.with_secret_key(key);
         }
-        Self { inner }
+        if let Some(config) = settings.config {
+            inner = inner.try_with_config(config)?;
+        }
+        Ok(Self { inner })
     }
 
     /// The core engine, for Rust code that links this crate.
@@ -53,26 +82,40 @@ impl Enlist {
 
     /// An engine over a fresh in-memory store (gone when the engine is):
     /// for tests, previews and demos. `clock` defaults to the system clock.
-    #[uniffi::constructor(default(clock = None, config = None))]
-    pub fn in_memory(clock: Option<Arc<dyn Clock>>, config: Option<EngineConfig>) -> Arc<Self> {
-        Arc::new(Self::over(
+    /// `config` is checked (a product name with a line break, an accept URL
+    /// base that is not `https://`, a retry policy out of bounds:
+    /// `InvalidInput`). `secret_key`: a pepper of at least 32 bytes the
+    /// host keeps outside the database; access codes are then hashed with
+    /// HMAC-SHA256 under it (`InvalidInput` when shorter).
+    #[uniffi::constructor(default(clock = None, config = None, secret_key = None))]
+    pub fn in_memory(
+        clock: Option<Arc<dyn Clock>>,
+        config: Option<EngineConfig>,
+        secret_key: Option<Vec<u8>>,
+    ) -> Result<Arc<Self>> {
+        let settings = Settings::check(config, secret_key)?;
+        Ok(Arc::new(Self::over(
             Arc::new(enlist::MemoryStore::new()),
             clock,
-            config,
-        ))
+            settings,
+        )?))
     }
 
     /// An engine over a SQLite database file (created when missing, its
     /// schema brought up to date): put it in the app's private storage
     /// (`Context.getFilesDir()` on Android, Application Support on iOS).
-    #[uniffi::constructor(default(clock = None, config = None))]
+    /// `config` and `secret_key` as for [`Enlist::in_memory`], checked
+    /// before the file is opened.
+    #[uniffi::constructor(default(clock = None, config = None, secret_key = None))]
     pub fn open_sqlite(
         path: String,
         clock: Option<Arc<dyn Clock>>,
         config: Option<EngineConfig>,
+        secret_key: Option<Vec<u8>>,
     ) -> Result<Arc<Self>> {
+        let settings = Settings::check(config, secret_key)?;
         let store = enlist_sqlite::SqliteStore::open(&path)?;
-        Ok(Arc::new(Self::over(Arc::new(store), clock, config)))
+        Ok(Arc::new(Self::over(Arc::new(store), clock, settings)?))
     }
 
     /// The engine's current time (its clock's).
@@ -641,9 +684,27 @@ impl Enlist {
             .map(Into::into))
     }
 
-    /// A message of the outbox, to show its delivery state.
+    /// A message of the outbox, to show its delivery state, without its
+    /// secret. For host jobs: no actor is checked; for a person, use
+    /// [`Enlist::outbox_message_in`].
     pub fn outbox_message(&self, message_id: String) -> Result<OutboxMessage> {
         Ok(self.inner.outbox_message(&message_id.into())?.into())
+    }
+
+    /// A message of `org_id`'s outbox, for a person: needs
+    /// `ManageOutbox` in the organization (`PermissionDenied` otherwise);
+    /// a message of another organization is `NotFound`. Comes without its
+    /// secret (no accept link, no body holding it).
+    pub fn outbox_message_in(
+        &self,
+        org_id: String,
+        actor: Actor,
+        message_id: String,
+    ) -> Result<OutboxMessage> {
+        Ok(self
+            .inner
+            .outbox_message_in(&org_id.into(), &actor.into(), &message_id.into())?
+            .into())
     }
 }
 

@@ -299,6 +299,120 @@ fn core_errors_map_to_their_family_with_code_message_and_facts() {
     assert_eq!(e.code(), "storage");
 }
 
+/// Every limit of core, the new `recipient_bytes` and `recipient_entries`
+/// included, reaches Kotlin/Swift by its code; and every core error maps to
+/// a family a caller can act on, never to the catch-all `Other`.
+#[test]
+fn every_limit_and_every_core_error_has_a_family() {
+    use enlist::LimitKind as L;
+    for (kind, code) in [
+        (L::BatchSize, "batch_size"),
+        (L::PasteFieldChars, "paste_field_chars"),
+        (L::ImportRows, "import_rows"),
+        (L::Seats, "seats"),
+        (L::ResendCap, "resend_cap"),
+        (L::AccessCodeAttempts, "access_code_attempts"),
+        (L::FieldLength, "field_length"),
+        (L::PageSize, "page_size"),
+        (L::RecipientBytes, "recipient_bytes"),
+        (L::RecipientEntries, "recipient_entries"),
+    ] {
+        let e: EnlistError = enlist::Error::LimitExceeded {
+            limit: kind,
+            max: 1,
+            actual: 2,
+            detail: None,
+        }
+        .into();
+        assert!(
+            matches!(e, EnlistError::LimitExceeded { ref limit, .. } if limit.as_deref() == Some(code)),
+            "{e:?}"
+        );
+    }
+    let at = t0();
+    let every: Vec<enlist::Error> = vec![
+        enlist::Error::InvalidInput {
+            field: "f".into(),
+            reason: "r".into(),
+        },
+        enlist::Error::PermissionDenied {
+            actor: "a".into(),
+            permission: enlist::Permission::ManageOutbox,
+            context: None,
+        },
+        enlist::Error::Disabled {
+            feature: "invite_link".into(),
+        },
+        enlist::Error::NotFound {
+            entity: "message",
+            id: "msg_1".into(),
+        },
+        enlist::Error::InvalidSecret,
+        enlist::Error::AlreadyMember {
+            recipient: "r".into(),
+            member: "mem_1".into(),
+        },
+        enlist::Error::AlreadyInvited {
+            recipient: "r".into(),
+            invitation: "inv_1".into(),
+        },
+        enlist::Error::DomainNotAllowed {
+            domain: "evil.test".into(),
+        },
+        enlist::Error::InvitationExpired {
+            invitation: "inv_1".into(),
+            expired_at: at,
+        },
+        enlist::Error::InvitationRevoked {
+            invitation: "inv_1".into(),
+        },
+        enlist::Error::InvitationNotOpen {
+            invitation: "inv_1".into(),
+            status: "accepted".into(),
+        },
+        enlist::Error::ResendTooSoon {
+            invitation: "inv_1".into(),
+            retry_after: at,
+        },
+        enlist::Error::RegistrationIncomplete {
+            missing: vec!["verified_email".into()],
+        },
+        enlist::Error::EmailMismatch {
+            invited: "a@acme.test".into(),
+            presented: "b@acme.test".into(),
+        },
+        enlist::Error::Conflict { reason: "r".into() },
+        enlist::Error::UnknownGroup {
+            group: "grp_1".into(),
+        },
+        enlist::StoreError::Unavailable("down".into()).into(),
+        enlist::Error::Mail(enlist::MailError::Temporary("later".into())),
+    ];
+    for core in every {
+        let code = core.code().to_owned();
+        let e: EnlistError = core.into();
+        assert!(
+            !matches!(e, EnlistError::Other { .. }),
+            "{code} fell to Other"
+        );
+        assert_eq!(e.code(), code);
+    }
+    // ManageOutbox, which outbox_message_in requires, is named in Kotlin.
+    let e: EnlistError = enlist::Error::PermissionDenied {
+        actor: "a".into(),
+        permission: enlist::Permission::ManageOutbox,
+        context: None,
+    }
+    .into();
+    assert!(matches!(
+        e,
+        EnlistError::PermissionDenied {
+            permission: Some(Permission::ManageOutbox),
+            ..
+        }
+    ));
+}
+
 #[test]
 fn mail_errors_map_to_cores_retry_semantics() {
     let t: enlist::MailError = MailError::Temporary {
@@ -376,7 +490,7 @@ fn normalize_identifier_maps_its_error() {
 #[test]
 fn invite_deliver_accept_with_a_foreign_clock_and_mailer() {
     let clock = TestClock::at(t0());
-    let engine = Enlist::in_memory(Some(clock.clone()), None);
+    let engine = Enlist::in_memory(Some(clock.clone()), None, None).unwrap();
     let (org, owner) = new_org(&engine, "Acme");
     assert_eq!(engine.now(), clock.get());
 
@@ -550,7 +664,7 @@ fn invite_deliver_accept_with_a_foreign_clock_and_mailer() {
 #[test]
 fn a_failing_foreign_mailer_is_retried_after_the_backoff() {
     let clock = TestClock::at(t0());
-    let engine = Enlist::in_memory(Some(clock.clone()), None);
+    let engine = Enlist::in_memory(Some(clock.clone()), None, None).unwrap();
     let (org, owner) = new_org(&engine, "Acme");
     engine.invite(org, owner, paste("frank@acme.test")).unwrap();
     let mailer = Arc::new(TestMailer::default());
@@ -581,7 +695,7 @@ fn a_failing_foreign_mailer_is_retried_after_the_backoff() {
 
 #[test]
 fn an_out_of_range_time_is_refused_and_changes_nothing() {
-    let engine = Enlist::in_memory(None, None);
+    let engine = Enlist::in_memory(None, None, None).unwrap();
     let (org, owner) = new_org(&engine, "Acme");
     let Actor::Member { member_id } = owner.clone() else {
         unreachable!()
@@ -611,14 +725,14 @@ fn a_sqlite_file_keeps_everything_across_reopening() {
     let path = path.to_str().unwrap().to_owned();
     let clock = TestClock::at(t0());
     let (org, token) = {
-        let engine = Enlist::open_sqlite(path.clone(), Some(clock.clone()), None).unwrap();
+        let engine = Enlist::open_sqlite(path.clone(), Some(clock.clone()), None, None).unwrap();
         let (org, owner) = new_org(&engine, "Acme Files");
         let report = engine
             .invite(org.clone(), owner, paste("bob@acme.test"))
             .unwrap();
         (org, report.issued[0].secret.as_ref().unwrap().expose())
     };
-    let engine = Enlist::open_sqlite(path, Some(clock), None).unwrap();
+    let engine = Enlist::open_sqlite(path, Some(clock), None, None).unwrap();
     assert_eq!(engine.organization(org.clone()).unwrap().name, "Acme Files");
     let accepted = engine
         .accept(token, reg("acct-bob", "Bob", "Smith"))
@@ -632,6 +746,7 @@ fn a_sqlite_file_keeps_everything_across_reopening() {
             .into_owned(),
         None,
         None,
+        None,
     )
     .unwrap_err();
     assert_eq!(bad.code(), "storage");
@@ -639,7 +754,7 @@ fn a_sqlite_file_keeps_everything_across_reopening() {
 
 #[test]
 fn secrets_cross_as_objects_that_never_print() {
-    let engine = Enlist::in_memory(Some(TestClock::at(t0())), None);
+    let engine = Enlist::in_memory(Some(TestClock::at(t0())), None, None).unwrap();
     let (org, owner) = new_org(&engine, "Acme");
     let report = engine
         .invite(org.clone(), owner, paste("bob@acme.test"))
@@ -659,7 +774,7 @@ fn callers_cannot_ask_for_unbounded_work() {
     let huge = "a@b.c,".repeat(MAX_PARSE_BYTES / 6 + 1);
     let e = parse_recipients(huge).unwrap_err();
     assert!(matches!(e, EnlistError::InvalidInput { .. }), "{e:?}");
-    let engine = Enlist::in_memory(Some(TestClock::at(t0())), None);
+    let engine = Enlist::in_memory(Some(TestClock::at(t0())), None, None).unwrap();
     let e = engine
         .claim_due(crate::engine::MAX_OUTBOX_BATCH + 1, None)
         .unwrap_err();

@@ -991,6 +991,9 @@ pub struct Invitation {
     pub last_sent_at: Option<SystemTime>,
     /// Wrong access codes typed since the last send.
     pub failed_attempts: u32,
+    /// Until when access codes are refused after too many wrong ones (a
+    /// temporary lock; a resend clears it). `None` when not locked.
+    pub locked_until: Option<SystemTime>,
     /// When it reached its final status.
     pub closed_at: Option<SystemTime>,
     /// The member it created, once accepted.
@@ -1020,6 +1023,7 @@ impl From<enlist::Invitation> for Invitation {
             send_count: i.send_count,
             last_sent_at: i.last_sent_at.map(time_out),
             failed_attempts: i.failed_attempts,
+            locked_until: i.locked_until.map(time_out),
             closed_at: i.closed_at.map(time_out),
             member_id: i.member_id.map(|m| m.0),
         }
@@ -1969,8 +1973,15 @@ pub struct RetryPolicy {
 /// [`default_engine_config`](crate::default_engine_config).
 #[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
 pub struct EngineConfig {
-    /// The base of accept links when an organization's policy names none.
+    /// The base of accept links when an organization's policy names none
+    /// (or one the host no longer allows). `https://` only (`http://` only
+    /// for a loopback host).
     pub default_accept_url_base: String,
+    /// Further bases an organization's policy may choose as its
+    /// `accept_url_base`; a policy naming any other base is refused.
+    /// Empty: only `default_accept_url_base`.
+    #[uniffi(default = [])]
+    pub allowed_accept_url_bases: Vec<String>,
     /// The product's name, used in invitation emails.
     pub product_name: String,
     /// How the outbox retries failed deliveries.
@@ -1983,6 +1994,7 @@ impl From<enlist::EngineConfig> for EngineConfig {
     fn from(c: enlist::EngineConfig) -> Self {
         Self {
             default_accept_url_base: c.default_accept_url_base,
+            allowed_accept_url_bases: c.allowed_accept_url_bases,
             product_name: c.product_name,
             retry: RetryPolicy {
                 max_attempts: c.retry.max_attempts,
@@ -1999,6 +2011,7 @@ impl From<EngineConfig> for enlist::EngineConfig {
     fn from(c: EngineConfig) -> Self {
         let mut out = enlist::EngineConfig::default();
         out.default_accept_url_base = c.default_accept_url_base;
+        out.allowed_accept_url_bases = c.allowed_accept_url_bases;
         out.product_name = c.product_name;
         out.retry = enlist::RetryPolicy {
             max_attempts: c.retry.max_attempts,

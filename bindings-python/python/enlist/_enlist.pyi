@@ -51,7 +51,9 @@ class Enlist:
         clock: ManualClock | None = None,
         product_name: str | None = None,
         accept_url_base: str | None = None,
+        allowed_accept_url_bases: Sequence[str] | None = None,
         retry: RetryPolicy | None = None,
+        secret_key: bytes | None = None,
     ) -> Enlist: ...
     @staticmethod
     def in_memory_for_tests(
@@ -60,7 +62,9 @@ class Enlist:
         clock: ManualClock | None = None,
         product_name: str | None = None,
         accept_url_base: str | None = None,
+        allowed_accept_url_bases: Sequence[str] | None = None,
         retry: RetryPolicy | None = None,
+        secret_key: bytes | None = None,
     ) -> Enlist: ...
     @staticmethod
     def sqlite(
@@ -69,7 +73,9 @@ class Enlist:
         clock: ManualClock | None = None,
         product_name: str | None = None,
         accept_url_base: str | None = None,
+        allowed_accept_url_bases: Sequence[str] | None = None,
         retry: RetryPolicy | None = None,
+        secret_key: bytes | None = None,
     ) -> Enlist: ...
     @staticmethod
     def postgres(
@@ -81,7 +87,9 @@ class Enlist:
         clock: ManualClock | None = None,
         product_name: str | None = None,
         accept_url_base: str | None = None,
+        allowed_accept_url_bases: Sequence[str] | None = None,
         retry: RetryPolicy | None = None,
+        secret_key: bytes | None = None,
     ) -> Enlist: ...
     def now(self) -> datetime.datetime: ...
 
@@ -324,6 +332,9 @@ class Enlist:
     def mark_sent(self, message_id: str) -> bool: ...
     def mark_failed(self, message_id: str, *, error: str, permanent: bool = False) -> OutboxStatus | None: ...
     def outbox_message(self, message_id: str) -> OutboxMessage: ...
+    def outbox_message_in(
+        self, org: _OrgLike, *, actor: _ActorLike, message_id: str
+    ) -> OutboxMessage: ...
 
 # ---------------------------------------------------------------------------
 # Inputs
@@ -680,6 +691,8 @@ class Invitation(_Record):
     def last_sent_at(self) -> datetime.datetime | None: ...
     @property
     def failed_attempts(self) -> int: ...
+    @property
+    def locked_until(self) -> datetime.datetime | None: ...
     @property
     def closed_at(self) -> datetime.datetime | None: ...
     @property

@@ -363,12 +363,263 @@ fun sqliteScenario(dir: File) {
     checkEq(bad?.code, "storage", "bad path: code")
 }
 
+// -- Issue 10: the core security API, attacked and used from Kotlin ---------
+
+val KEY_A = ByteArray(32) { it.toByte() }
+val KEY_B = ByteArray(32) { (it + 1).toByte() }
+const val BASE = "https://app.acme.test/accept"
+const val EU_BASE = "https://eu.acme.test/accept"
+
+/** An engine with an organization, its owner and helpers to add members. */
+class SecurityWorld(val engine: Enlist, val clock: TestClock) {
+    val created = engine.createOrganization(
+        NewOrganization(name = "Acme", ownerUserRef = "acct-ada", ownerEmail = "ada@acme.test", ownerFirstName = "Ada", ownerLastName = "L")
+    )
+    val org = created.organization.id
+    val owner = Actor.Member(created.owner.id)
+
+    fun issue(email: String, role: String? = null, actor: Actor = owner, send: Boolean = true): IssuedInvitation =
+        engine.invite(org, actor, InviteRequest(recipients = Recipients.Rows(listOf(RecipientInput(email = email))), role = role, send = send)).issued.single()
+
+    fun join(email: String, role: String? = null): Member {
+        val issued = issue(email, role)
+        return engine.accept(issued.secret!!.expose(), registration("acct-" + email.substringBefore('@'), "Test", "Person")).member
+    }
+}
+
+fun newWorld(policy: (Policy) -> Policy = { it }): SecurityWorld {
+    val clock = TestClock(Instant.parse("2026-03-02T09:00:00Z"))
+    val config = defaultEngineConfig().copy(defaultAcceptUrlBase = BASE, allowedAcceptUrlBases = listOf(EU_BASE))
+    val w = SecurityWorld(Enlist.inMemory(clock = clock, config = config, secretKey = KEY_A), clock)
+    w.engine.updatePolicy(w.org, w.owner, policy(w.engine.organization(w.org).policy))
+    return w
+}
+
+fun secretKeyScenario(dir: File) {
+    val path = File(dir, "keyed.sqlite3").absolutePath
+    val clock = TestClock(Instant.parse("2026-03-01T09:00:00Z"))
+    val a = Enlist.openSqlite(path, clock = clock, secretKey = KEY_A)
+    val created = a.createOrganization(NewOrganization(name = "Acme", ownerUserRef = "acct-ada", ownerEmail = "ada@acme.test"))
+    val org = created.organization.id
+    val rows = listOf(RecipientInput(identifier = "EMP-1"), RecipientInput(identifier = "EMP-2"))
+    val issued = a.invite(org, Actor.Member(created.owner.id), InviteRequest(recipients = Recipients.Rows(rows))).issued
+    val code1 = issued[0].secret!!.expose()
+    val code2 = issued[1].secret!!.expose()
+    Enlist.openSqlite(path, clock = clock, secretKey = KEY_B).use { b ->
+        val refused = expectThrows<EnlistException.NotFound>("secretKey: another key refuses a code issued under the first") {
+            b.acceptWithCode(org, "EMP-1", code1, registration("acct-one", "One", "X"))
+        }
+        checkEq(refused?.code, "invalid_secret", "secretKey: another key: invalid_secret")
+    }
+    Enlist.openSqlite(path, clock = clock).use { none ->
+        expectThrows<EnlistException.NotFound>("secretKey: no key refuses a keyed code") {
+            none.acceptWithCode(org, "EMP-2", code2, registration("acct-two", "Two", "X"))
+        }
+    }
+    checkEq(a.acceptWithCode(org, "EMP-1", code1, registration("acct-one", "One", "X")).invitation.status, InvitationStatus.ACCEPTED, "secretKey: the same key accepts the code")
+    a.close()
+    Enlist.openSqlite(path, clock = clock, secretKey = KEY_A).use { again ->
+        checkEq(again.acceptWithCode(org, "EMP-2", code2, registration("acct-two", "Two", "X")).invitation.status, InvitationStatus.ACCEPTED, "secretKey: a new engine with the key accepts too")
+    }
+
+    val never = File(dir, "never.sqlite3")
+    for (short in listOf(ByteArray(0), ByteArray(31))) {
+        val e1 = expectThrows<EnlistException.InvalidInput>("secretKey of ${short.size} bytes: inMemory") { Enlist.inMemory(secretKey = short) }
+        checkEq(e1?.field, "secret_key", "short secretKey: field")
+        expectThrows<EnlistException.InvalidInput>("secretKey of ${short.size} bytes: openSqlite") { Enlist.openSqlite(never.absolutePath, secretKey = short) }
+    }
+    check(!never.exists(), "short secretKey: refused before the database is created")
+}
+
+fun configScenario(dir: File) {
+    val never = File(dir, "never-config.sqlite3")
+    val d = defaultEngineConfig()
+    val bad = listOf(
+        d.copy(productName = "Acme\r\nBcc: spy@evil.test") to "product_name",
+        d.copy(defaultAcceptUrlBase = "http://app.acme.test/accept") to "default_accept_url_base",
+        d.copy(defaultAcceptUrlBase = "ftp://app.acme.test/accept") to "default_accept_url_base",
+        d.copy(defaultAcceptUrlBase = "https://app.acme.test@evil.test/") to "default_accept_url_base",
+        d.copy(allowedAcceptUrlBases = listOf("http://eu.acme.test/accept")) to "allowed_accept_url_bases",
+        d.copy(retry = d.retry.copy(claimSecs = 10_000_000_000uL)) to "retry.claim_secs",
+        d.copy(retry = d.retry.copy(maxDelaySecs = ULong.MAX_VALUE)) to "retry.max_delay_secs",
+        d.copy(retry = d.retry.copy(maxAttempts = 0u)) to "retry.max_attempts",
+    )
+    for ((config, field) in bad) {
+        val e = expectThrows<EnlistException.InvalidInput>("bad config ($field): inMemory") { Enlist.inMemory(config = config) }
+        checkEq(e?.field, field, "bad config ($field): the field is named")
+        expectThrows<EnlistException.InvalidInput>("bad config ($field): openSqlite") { Enlist.openSqlite(never.absolutePath, config = config) }
+    }
+    check(!never.exists(), "bad config: refused before the database is created")
+
+    // The host owns the accept bases: a policy may only choose among them.
+    val w = newWorld()
+    val policy = w.engine.organization(w.org).policy
+    for (foreign in listOf("https://evil.test/collect", "$EU_BASE/", "http://localhost/x")) {
+        val e = expectThrows<EnlistException.InvalidInput>("updatePolicy with accept base $foreign") {
+            w.engine.updatePolicy(w.org, w.owner, policy.copy(acceptUrlBase = foreign))
+        }
+        checkEq(e?.field, "accept_url_base", "foreign accept base: field")
+    }
+    checkEq(w.engine.organization(w.org).policy, policy, "foreign accept base: nothing changed")
+    w.engine.updatePolicy(w.org, w.owner, policy.copy(acceptUrlBase = EU_BASE))
+    w.issue("bob@acme.test")
+    val mailer = TestMailer()
+    w.engine.deliverPending(mailer, 10u)
+    check(mailer.sent.single().acceptUrl.expose().startsWith("$EU_BASE?token="), "an allowed accept base is used in the email")
+    w.engine.close()
+}
+
+fun outboxAndLockScenario() {
+    val w = newWorld()
+    val e = w.engine
+    val mia = w.join("mia@acme.test")
+    val bob = w.issue("bob@acme.test")
+    val token = bob.secret!!.expose()
+    val messageId = bob.messageId!!
+    val denied = expectThrows<EnlistException.PermissionDenied>("outboxMessageIn by a member without ManageOutbox") {
+        e.outboxMessageIn(w.org, Actor.Member(mia.id), messageId)
+    }
+    checkEq(denied?.permission, Permission.MANAGE_OUTBOX, "outboxMessageIn: names ManageOutbox")
+    expectThrows<EnlistException.PermissionDenied>("outboxMessageIn by an anonymous caller") {
+        e.outboxMessageIn(w.org, Actor.Anonymous, messageId)
+    }
+    val other = e.createOrganization(NewOrganization(name = "Other", ownerUserRef = "acct-o", ownerEmail = "o@other.test"))
+    expectThrows<EnlistException.NotFound>("outboxMessageIn: another organization's message") {
+        e.outboxMessageIn(other.organization.id, Actor.Member(other.owner.id), messageId)
+    }
+    for (msg in listOf(e.outboxMessageIn(w.org, w.owner, messageId), e.outboxMessage(messageId))) {
+        checkEq(msg.email.acceptUrl.expose(), "[redacted]", "outbox read: no live link")
+        check(!msg.email.textBody.expose().contains(token), "outbox read: no token in the body")
+    }
+    val mailer = TestMailer()
+    e.deliverPending(mailer, 10u)
+    check(mailer.sent.any { it.acceptUrl.expose().contains(token) }, "outbox read redacted nothing stored: the worker sends the link")
+
+    // Wrong access codes: the same answer every time, and a temporary lock.
+    val emp = e.invite(w.org, w.owner, InviteRequest(recipients = Recipients.Rows(listOf(RecipientInput(identifier = "EMP-9", firstName = "E", lastName = "N")))))
+        .issued.single()
+    val code = emp.secret!!.expose()
+    val attempts = e.organization(w.org).policy.accessCodeAttempts.toInt()
+    val codes = (0 until attempts).map {
+        try {
+            e.acceptWithCode(w.org, "EMP-9", "00000-00000", registration("acct-x", "X", "Y")); "accepted"
+        } catch (x: EnlistException) { (x as? EnlistException.NotFound)?.code ?: "${x::class.simpleName}" }
+    }
+    checkEq(codes.toSet(), setOf("invalid_secret"), "wrong codes: invalid_secret every time")
+    val locked = e.invitation(w.org, w.owner, emp.invitation.id)
+    checkEq(locked.status, InvitationStatus.PENDING, "wrong codes: locked, not revoked")
+    check(locked.lockedUntil != null && locked.lockedUntil!! > w.clock.now, "wrong codes: lockedUntil in the future (${locked.lockedUntil})")
+    val whileLocked = expectThrows<EnlistException.NotFound>("the right code while locked") {
+        e.acceptWithCode(w.org, "EMP-9", code, registration("acct-emp", "E", "N"))
+    }
+    checkEq(whileLocked?.code, "invalid_secret", "the right code while locked: invalid_secret")
+    w.clock.now = locked.lockedUntil!!
+    val accepted = e.acceptWithCode(w.org, "EMP-9", code, registration("acct-emp", "E", "N"))
+    checkEq(accepted.invitation.lockedUntil, null, "after the lock: accepted, no lock left")
+    check(!accepted.invitation.toString().contains("secretHash"), "Invitation has no secretHash")
+    e.close()
+}
+
+fun escalationScenario() {
+    // A user_admin cannot resend (or revoke) an owner's invitation.
+    run {
+        val w = newWorld()
+        val ua = Actor.Member(w.join("ua@acme.test", "user_admin").id)
+        val inv = w.issue("coowner@acme.test", "owner")
+        w.clock.advance(Duration.ofHours(1))
+        expectThrows<EnlistException.PermissionDenied>("a user_admin resending an owner invitation") { w.engine.resend(w.org, ua, inv.invitation.id) }
+        expectThrows<EnlistException.PermissionDenied>("a user_admin revoking an owner invitation") { w.engine.revoke(w.org, ua, inv.invitation.id) }
+        checkEq(w.engine.invitation(w.org, w.owner, inv.invitation.id).sendCount, 1u, "user_admin: no new secret armed")
+        checkEq(w.engine.accept(inv.secret!!.expose(), registration("acct-co", "Co", "Owner")).member.role, "owner", "user_admin: the owner's token still works")
+        w.engine.close()
+    }
+    // A demoted inviter cannot resend or send what they issued as admin.
+    run {
+        val w = newWorld()
+        val admin = w.join("admin@acme.test", "admin")
+        val adminActor = Actor.Member(admin.id)
+        val sent = w.issue("admin.alt@acme.test", "admin", adminActor)
+        val staged = w.issue("admin.alt2@acme.test", "admin", adminActor, send = false)
+        w.engine.updateMember(w.org, w.owner, admin.id, MemberUpdate(role = "member"))
+        w.clock.advance(Duration.ofHours(1))
+        expectThrows<EnlistException.PermissionDenied>("a demoted admin resending their admin invitation") { w.engine.resend(w.org, adminActor, sent.invitation.id) }
+        val outcome = w.engine.sendStaged(w.org, adminActor, listOf(staged.invitation.id)).results.single()
+        checkEq((outcome as? SendOutcome.Failed)?.code, "permission_denied", "a demoted admin sending their staged admin invitation")
+        checkEq(w.engine.invitation(w.org, w.owner, staged.invitation.id).status, InvitationStatus.STAGED, "demoted: the staged invitation stays staged")
+        w.engine.close()
+    }
+    // A 2 MB paste: denied to a member without invite rights, a size limit for an admin.
+    run {
+        val w = newWorld()
+        val plain = Actor.Member(w.join("plain@acme.test").id)
+        val big = StringBuilder()
+        var i = 0
+        while (big.length < 2_000_000) big.append("person${i++}@acme.test, ")
+        val before = w.engine.listInvitations(w.org, w.owner, InvitationQuery()).items.size
+        expectThrows<EnlistException.PermissionDenied>("a 2 MB paste by a member without invite rights") { w.engine.invite(w.org, plain, paste(big.toString())) }
+        expectThrows<EnlistException.PermissionDenied>("2 MB of separators by a member without invite rights") { w.engine.invite(w.org, plain, paste(",\n".repeat(1_000_000))) }
+        val size = expectThrows<EnlistException.LimitExceeded>("a 2 MB paste by an owner") { w.engine.invite(w.org, w.owner, paste(big.toString())) }
+        checkEq(size?.limit, "recipient_bytes", "2 MB paste: the recipient_bytes limit")
+        check((size?.actual ?: 0uL) >= 2_000_000uL, "2 MB paste: its size is reported")
+        val entries = expectThrows<EnlistException.LimitExceeded>("a paste of 1000 tiny fragments") { w.engine.invite(w.org, w.owner, paste("a,".repeat(1000))) }
+        checkEq(entries?.limit, "recipient_entries", "many fragments: the recipient_entries limit")
+        checkEq(w.engine.listInvitations(w.org, w.owner, InvitationQuery()).items.size, before, "oversized pastes: nothing stored")
+        w.engine.close()
+    }
+    // 400 KB of org_org_...: an invalid secret at every anonymous door, refused before any scan.
+    run {
+        val w = newWorld { it.copy(inviteLinkEnabled = true) }
+        val token = w.issue("bob@acme.test").secret!!.expose()
+        val link = w.engine.activateInviteLink(w.org, w.owner, LinkSpec()).url.expose()
+        val pad = "org_".repeat(100_001)
+        val doors = listOf<Pair<String, () -> Unit>>(
+            "preview" to { w.engine.preview(pad + token); Unit },
+            "accept" to { w.engine.accept(pad + token, registration("acct-bob", "B", "S")); Unit },
+            "decline" to { w.engine.decline(pad + token); Unit },
+            "previewLink" to { w.engine.previewLink(pad + link); Unit },
+            "joinByLink" to { w.engine.joinByLink(pad + link, "carol@acme.test", registration("acct-c", "C", "D")); Unit },
+        )
+        for ((door, call) in doors) {
+            val e = expectThrows<EnlistException.NotFound>("a 400 KB org_org_ token: $door") { call() }
+            checkEq(e?.code, "invalid_secret", "a 400 KB token: $door: invalid_secret")
+        }
+        checkEq(w.engine.preview(token).status, InvitationStatus.PENDING, "the token itself still works")
+        w.engine.close()
+    }
+    // Under allowed_domains, joins need a verified contact.
+    run {
+        val w = newWorld { it.copy(inviteLinkEnabled = true, selfRegistration = true, allowedDomains = listOf("acme.test")) }
+        val bob = w.issue("bob@acme.test", "admin")
+        val link = w.engine.activateInviteLink(w.org, w.owner, LinkSpec()).url.expose()
+        for (contact in listOf("bob@acme.test", "eve@acme.test")) {
+            val e = expectThrows<EnlistException.InvalidInput>("joinByLink as $contact, unverified") {
+                w.engine.joinByLink(link, contact, registration("acct-mallory", "M", "X"))
+            }
+            checkEq(e?.code, "registration_incomplete", "unverified join: registration_incomplete")
+            expectThrows<EnlistException.InvalidInput>("selfRegister as $contact, unverified") {
+                w.engine.selfRegister(w.org, contact, registration("acct-mallory", "M", "X"))
+            }
+        }
+        expectThrows<EnlistException.InvalidInput>("joinByLink with an identifier under allowed_domains") {
+            w.engine.joinByLink(link, "EMP-0042", registration("acct-mallory", "M", "X"))
+        }
+        checkEq(w.engine.invitation(w.org, w.owner, bob.invitation.id).status, InvitationStatus.PENDING, "unverified join: Bob's invitation stays open")
+        val eve = w.engine.joinByLink(link, "eve@acme.test", Registration(userRef = "acct-eve", firstName = "Eve", lastName = "E", verifiedEmail = "Eve@ACME.test"))
+        checkEq(eve.contactKey, "eve@acme.test", "verified join: in")
+        w.engine.close()
+    }
+}
+
 fun main(args: Array<String>) {
     val dir = File(args.firstOrNull() ?: System.getProperty("java.io.tmpdir"))
     dir.mkdirs()
     try {
         memoryScenario()
         sqliteScenario(dir)
+        secretKeyScenario(dir)
+        configScenario(dir)
+        outboxAndLockScenario()
+        escalationScenario()
     } catch (e: Throwable) {
         failures++
         println("FAIL unexpected ${e::class.qualifiedName}: ${e.message}")
