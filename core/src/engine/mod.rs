@@ -153,6 +153,7 @@ impl EngineConfig {
                 format!("must be at most {MAX_CONFLICT_RETRIES}"),
             ));
         }
+        self.retry = self.retry.validated()?;
         Ok(self)
     }
 

@@ -13,7 +13,7 @@ use enlist::{
     Actor, EngineConfig, Enlist, Error, GroupGrant, InvitationStatus, InviteRequest,
     IssuedInvitation, LinkSpec, Member, MemberKind, MemberUpdate, MessageId, NewGroup,
     NewOrganization, OutboxMessage, Permission, PermissionSet, Policy, RecipientInput, Recipients,
-    Registration, SendOutcome, Store,
+    Registration, RetryPolicy, SendOutcome, Store,
 };
 use std::sync::Arc;
 
@@ -853,4 +853,32 @@ fn the_invite_link_needs_the_invite_permission_of_its_kind() {
             .expect("read"),
         None
     );
+}
+
+#[test]
+fn the_engine_configuration_bounds_its_retry_policy() {
+    // A claim or delay of u64::MAX seconds used to be accepted by
+    // `try_with_config` and only failed (or, before checked arithmetic,
+    // panicked) when the outbox computed a time from it.
+    for retry in [
+        RetryPolicy {
+            claim_secs: u64::MAX,
+            ..RetryPolicy::default()
+        },
+        RetryPolicy {
+            max_delay_secs: u64::MAX,
+            ..RetryPolicy::default()
+        },
+        RetryPolicy {
+            max_attempts: 0,
+            ..RetryPolicy::default()
+        },
+    ] {
+        let mut c = EngineConfig::default();
+        c.retry = retry.clone();
+        let err = Enlist::in_memory()
+            .try_with_config(c)
+            .expect_err("an unbounded retry policy is refused");
+        assert_eq!(err.code(), "invalid_input", "{retry:?}: {err}");
+    }
 }
