@@ -363,6 +363,14 @@ record! {
         invitation(v, py) -> PyInvitation { v.invitation.clone().into() }
         secret(v, py) -> Option<String> { v.secret.as_ref().map(|s| s.expose().to_owned()) }
         message_id(v, py) -> Option<String> { v.message_id.as_ref().map(ToString::to_string) }
+        /// The paste parser's warnings about the address (such as
+        /// `AddressWarning.CONFUSABLE`), to show before anyone clicks a link.
+        warnings(v, py) -> Vec<Bound<'py, PyAny>> {
+            v.warnings
+                .iter()
+                .map(|w| crate::convert::py_enum(py, "AddressWarning", w.code()))
+                .collect::<PyResult<Vec<_>>>()?
+        }
     }
 }
 

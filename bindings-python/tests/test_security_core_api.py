@@ -358,3 +358,19 @@ def test_postgres_takes_the_key_and_the_allowed_bases() -> None:
     with pytest.raises(enlist.NotFoundError):
         b.accept_with_code(org, identifier="EMP-1", code=one.secret, **names("acct-one"))
     assert a.accept_with_code(org, identifier="EMP-1", code=one.secret, **names("acct-one")).member
+
+
+# -- parser warnings reach the invite report -----------------------------------
+
+
+def test_parser_warnings_reach_each_issued_invitation(world: World) -> None:
+    # A Cyrillic "а" in a Latin local part looks like "paypal": the invite
+    # goes out, and the report says what a form should show.
+    report = world.engine.invite(
+        world.org, "bob@acme.example\npаypal@acme.example", actor=world.owner
+    )
+    assert [i.warnings for i in report.issued] == [
+        [],
+        [enlist.AddressWarning.INTERNATIONAL_LOCAL_PART, enlist.AddressWarning.CONFUSABLE],
+    ]
+    assert report.to_csv().splitlines()[2].endswith(",international_local_part confusable")

@@ -1216,6 +1216,9 @@ pub struct IssuedInvitation {
     pub secret: Option<Arc<Secret>>,
     /// The queued email's id, for email invitations that were sent.
     pub message_id: Option<String>,
+    /// The paste parser's warnings about the address (`confusable`, ...),
+    /// to show before anyone clicks a link.
+    pub warnings: Vec<AddressWarning>,
 }
 
 impl From<enlist::IssuedInvitation> for IssuedInvitation {
@@ -1225,6 +1228,7 @@ impl From<enlist::IssuedInvitation> for IssuedInvitation {
             invitation: i.invitation.into(),
             secret: i.secret.map(|s| Secret::wrap(s.expose())),
             message_id: i.message_id.map(|m| m.0),
+            warnings: i.warnings.iter().map(AddressWarning::from).collect(),
         }
     }
 }
@@ -2431,14 +2435,16 @@ impl From<enlist::Mailbox<'_>> for Mailbox {
             address: m.address.into_owned(),
             key: m.key.into_owned(),
             ascii_domain: m.ascii_domain.into_owned(),
-            warnings: m
-                .warnings
-                .iter()
-                .map(|w| AddressWarning {
-                    code: w.code().to_owned(),
-                    message: w.to_string(),
-                })
-                .collect(),
+            warnings: m.warnings.iter().map(AddressWarning::from).collect(),
+        }
+    }
+}
+
+impl From<&enlist::email::AddressWarning> for AddressWarning {
+    fn from(w: &enlist::email::AddressWarning) -> Self {
+        Self {
+            code: w.code().to_owned(),
+            message: w.to_string(),
         }
     }
 }

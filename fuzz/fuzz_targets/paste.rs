@@ -69,8 +69,8 @@ fn assert_fixed_point(m: &Mailbox) {
     assert_eq!(again.key, m.key, "{m:?}");
     assert_eq!(again.address, m.address, "{m:?}");
     assert_eq!(again.ascii_domain, m.ascii_domain, "{m:?}");
-    let by_key = parse_address(&m.key)
-        .unwrap_or_else(|e| panic!("the key of {m:?} does not parse: {e}"));
+    let by_key =
+        parse_address(&m.key).unwrap_or_else(|e| panic!("the key of {m:?} does not parse: {e}"));
     assert_eq!(by_key.key, m.key, "{m:?}");
 }
 

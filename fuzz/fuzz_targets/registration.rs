@@ -20,7 +20,8 @@ use std::sync::Arc;
 use enlist::{
     Actor, Contact, Enlist, InvitationId, InvitationQuery, InvitationStatus, InviteRequest,
     LinkSpec, ManualClock, MemberKind, MemberQuery, MemberStatus, MemoryStore, NewOrganization,
-    OrgId, Policy, RecipientInput, Recipients, Registration, SeededSecrets, parse_address,
+    OrgId, Policy, RecipientInput, Recipients, Registration, SecretKey, SeededSecrets,
+    parse_address,
 };
 use libfuzzer_sys::arbitrary::{Result as AResult, Unstructured};
 use libfuzzer_sys::fuzz_target;
@@ -45,7 +46,13 @@ const CONTACTS: &[&str] = &[
     "a@b",
 ];
 
-const DOMAINS: &[&str] = &["acme.test", "université.fr", "other.test", "test", "evil.example"];
+const DOMAINS: &[&str] = &[
+    "acme.test",
+    "université.fr",
+    "other.test",
+    "test",
+    "evil.example",
+];
 
 fn pick_str<'a>(u: &mut Unstructured<'a>) -> AResult<String> {
     if u.ratio(3u8, 4u8)? {
@@ -206,7 +213,14 @@ fn setup(u: &mut Unstructured<'_>) -> AResult<Option<World>> {
     let clock = Arc::new(ManualClock::at_epoch_seconds(1_700_000_000));
     let engine = Enlist::new(Arc::new(MemoryStore::new()))
         .with_clock(clock.clone())
-        .with_secrets(Arc::new(SeededSecrets::new(u.arbitrary()?)));
+        .with_secrets(Arc::new(SeededSecrets::new(u.arbitrary()?)))
+        // Access codes hashed with a key (HMAC): the keyless scrypt hash
+        // allocates 16 MiB per code, which this target does not exercise
+        // and which ASAN's quarantine would count against -rss_limit_mb.
+        .with_secret_key(
+            SecretKey::new([7u8; 32])
+                .map_err(|_| libfuzzer_sys::arbitrary::Error::IncorrectFormat)?,
+        );
     let p = policy(u)?;
     let Ok((org, _owner)) = engine.create_organization(
         NewOrganization::new("Acme", "acct-owner", "owner@acme.test").with_policy(p),
@@ -351,7 +365,11 @@ fn step(u: &mut Unstructured<'_>, w: &mut World) -> AResult<()> {
             let r = w.engine.accept(&t, reg);
             no_storage_error(&r);
             if let Ok(a) = &r {
-                assert_eq!(Some(&a.invitation.id), id.as_ref(), "accepted another invitation");
+                assert_eq!(
+                    Some(&a.invitation.id),
+                    id.as_ref(),
+                    "accepted another invitation"
+                );
                 if let Contact::Email(_) = &a.member.contact {
                     assert!(
                         email_domain_allowed(&policy, &a.member.contact),
@@ -377,7 +395,11 @@ fn step(u: &mut Unstructured<'_>, w: &mut World) -> AResult<()> {
             let r = w.engine.accept_with_code(&w.org, &identifier, &code, reg);
             no_storage_error(&r);
             if let Ok(a) = &r {
-                assert_eq!(Some(&a.invitation.id), id.as_ref(), "accepted another invitation");
+                assert_eq!(
+                    Some(&a.invitation.id),
+                    id.as_ref(),
+                    "accepted another invitation"
+                );
             }
             Proof::Secret(id)
         }
@@ -411,7 +433,11 @@ fn step(u: &mut Unstructured<'_>, w: &mut World) -> AResult<()> {
                 Proof::Secret(Some(p)) => assert_eq!(p, id, "closed by another secret"),
                 Proof::Verified(Some(v)) => {
                     let k = parse_address(v).map(|m| m.key.into_owned());
-                    assert_eq!(k.as_deref(), Ok(key.as_str()), "closed by an unverified claim");
+                    assert_eq!(
+                        k.as_deref(),
+                        Ok(key.as_str()),
+                        "closed by an unverified claim"
+                    );
                 }
                 _ => panic!("invitation {id} closed without proof"),
             }

@@ -68,7 +68,10 @@ fuzz_target!(|data: &[u8]| {
                 text.get(i + prefix.len()..i + prefix.len() + TOKEN_RANDOM_CHARS)
                     .is_some_and(|random| SecretHash::of(random.as_bytes()) == *hash)
             });
-        assert!(present, "parse_token returned a token that is not in the text");
+        assert!(
+            present,
+            "parse_token returned a token that is not in the text"
+        );
     }
     assert_eq!(found, naive(text), "linear and naive parsers disagree");
 });

@@ -106,6 +106,7 @@ fun memoryScenario() {
     check(pasted.rejected.firstOrNull()?.reason is RejectReason.InvalidAddress, "paste: rejection reason is InvalidAddress")
     checkEq(pasted.issued.map { emailOf(it.invitation.recipient) }, listOf("bob@acme.test", "carol@acme.test"), "paste: recipients in input order")
     checkEq(pasted.issued[1].invitation.displayName, "Carol", "paste: display name kept")
+    checkEq(pasted.issued.map { it.warnings }, listOf(emptyList<AddressWarning>(), emptyList<AddressWarning>()), "paste: no warnings on plain addresses")
     check(pasted.issued.all { it.secret != null && it.messageId != null }, "paste: each invitation has its secret and queued email")
     checkEq(pasted.issued[0].invitation.expiresAt, t0.plus(Duration.ofDays(7)), "paste: expires in 7 days by the Kotlin clock")
     check(pasted.csv.lines().size >= 4 && pasted.csv.contains("invalid_address"), "paste: CSV report")
@@ -610,6 +611,16 @@ fun escalationScenario() {
     }
 }
 
+fun warningsScenario() {
+    val engine = Enlist.inMemory()
+    val created = engine.createOrganization(NewOrganization(name = "Acme", ownerUserRef = "acct-ada", ownerEmail = "ada@acme.test"))
+    val org = created.organization.id
+    val owner = Actor.Member(created.owner.id)
+    // A Cyrillic "а" in a Latin local part looks like "paypal".
+    val report = engine.invite(org, owner, paste("bob@acme.test\np\u0430ypal@acme.test"))
+    checkEq(report.issued.map { inv -> inv.warnings.map { it.code } }, listOf(emptyList(), listOf("international_local_part", "confusable")), "the parser's warnings reach each issued invitation")
+}
+
 fun main(args: Array<String>) {
     val dir = File(args.firstOrNull() ?: System.getProperty("java.io.tmpdir"))
     dir.mkdirs()
@@ -620,6 +631,7 @@ fun main(args: Array<String>) {
         configScenario(dir)
         outboxAndLockScenario()
         escalationScenario()
+        warningsScenario()
     } catch (e: Throwable) {
         failures++
         println("FAIL unexpected ${e::class.qualifiedName}: ${e.message}")
