@@ -31,6 +31,16 @@ pub enum LimitKind {
     FieldLength,
     /// Items requested in one page.
     PageSize,
+    /// Bytes of an import file as uploaded (`Policy::max_import_bytes`).
+    ImportBytes,
+    /// Entries in an XLSX file's zip archive (`Policy::max_import_entries`).
+    ImportEntries,
+    /// Bytes of an XLSX file once unpacked
+    /// (`Policy::max_import_unpacked_bytes`).
+    ImportUnpackedBytes,
+    /// How many times its packed size an XLSX entry unpacks to
+    /// (`Policy::max_import_ratio`).
+    ImportRatio,
 }
 
 impl LimitKind {
@@ -45,6 +55,10 @@ impl LimitKind {
             LimitKind::AccessCodeAttempts => "access_code_attempts",
             LimitKind::FieldLength => "field_length",
             LimitKind::PageSize => "page_size",
+            LimitKind::ImportBytes => "import_bytes",
+            LimitKind::ImportEntries => "import_entries",
+            LimitKind::ImportUnpackedBytes => "import_unpacked_bytes",
+            LimitKind::ImportRatio => "import_ratio",
         }
     }
 }
