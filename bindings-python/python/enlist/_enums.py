@@ -121,6 +121,10 @@ class LimitKind(_StrEnum):
     ACCESS_CODE_ATTEMPTS = "access_code_attempts"
     FIELD_LENGTH = "field_length"
     PAGE_SIZE = "page_size"
+    IMPORT_BYTES = "import_bytes"
+    IMPORT_ENTRIES = "import_entries"
+    IMPORT_UNPACKED_BYTES = "import_unpacked_bytes"
+    IMPORT_RATIO = "import_ratio"
 
 
 class ErrorFamily(_StrEnum):
