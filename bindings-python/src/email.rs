@@ -2,6 +2,7 @@
 
 use crate::convert::{enum_in, enum_out, py_enum};
 use crate::errors::{OrRaise, to_py_err};
+use crate::inputs::PyPolicy;
 use crate::types::{PyImportSheet, iterate, record};
 use enlist::email::{AddressError, EntryOutcome, PasteEntry};
 use pyo3::prelude::*;
@@ -223,20 +224,46 @@ pub(crate) fn file_bytes(data: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
 }
 
 /// Reads an import file (CSV or XLSX) without resolving or storing
-/// anything: to show "N rows read" before importing.
+/// anything: to show "N rows read" before importing. The file is read
+/// within the import limits of `policy` (default `Policy()`): its size,
+/// and for XLSX the entries, unpacked size and compression ratio of the
+/// archive, all checked before the workbook is parsed; `max_rows`, when
+/// given, replaces the policy's `max_import_rows`.
 #[pyfunction]
-#[pyo3(signature = (data, format, *, max_rows = 500))]
+#[pyo3(signature = (data, format, *, max_rows = None, policy = None))]
 pub(crate) fn parse_import(
     py: Python<'_>,
     data: &Bound<'_, PyAny>,
     format: &Bound<'_, PyAny>,
-    max_rows: u32,
+    max_rows: Option<u32>,
+    policy: Option<&Bound<'_, PyPolicy>>,
 ) -> PyResult<PyImportSheet> {
+    let mut limits = match policy {
+        Some(p) => enlist::ImportLimits::from(&p.get().inner),
+        None => enlist::ImportLimits::default(),
+    };
+    if let Some(max_rows) = max_rows {
+        limits.max_rows = max_rows;
+    }
+    // Refused before the bytes are copied out of Python.
+    limits.check_file_size(file_len(data)?).or_raise(py)?;
     let bytes = file_bytes(data)?;
     let format: enlist::ImportFormat = enum_in(py, "ImportFormat", "format", format)?;
-    py.detach(move || enlist::parse_import(&bytes, format, max_rows))
+    py.detach(move || enlist::parse_import(&bytes, format, &limits))
         .or_raise(py)
         .map(Into::into)
+}
+
+/// The length in bytes of file content (`bytes`, or `str` as UTF-8)
+/// without copying it; 0 for other objects, which [`file_bytes`] checks.
+fn file_len(data: &Bound<'_, PyAny>) -> PyResult<usize> {
+    if let Ok(b) = data.cast::<PyBytes>() {
+        return Ok(b.as_bytes().len());
+    }
+    if let Ok(s) = data.cast::<PyString>() {
+        return Ok(s.to_cow()?.len());
+    }
+    Ok(0)
 }
 
 /// The import template: the header row and two example rows, as CSV.

@@ -38,6 +38,16 @@ pub enum LimitKind {
     /// a list's rows (`Policy::max_recipient_entries`, derived from
     /// `max_batch`).
     RecipientEntries,
+    /// Bytes of an import file as uploaded (`Policy::max_import_bytes`).
+    ImportBytes,
+    /// Entries in an XLSX file's zip archive (`Policy::max_import_entries`).
+    ImportEntries,
+    /// Bytes of an XLSX file once unpacked
+    /// (`Policy::max_import_unpacked_bytes`).
+    ImportUnpackedBytes,
+    /// How many times its packed size an XLSX entry unpacks to
+    /// (`Policy::max_import_ratio`).
+    ImportRatio,
 }
 
 impl LimitKind {
@@ -54,6 +64,10 @@ impl LimitKind {
             LimitKind::PageSize => "page_size",
             LimitKind::RecipientBytes => "recipient_bytes",
             LimitKind::RecipientEntries => "recipient_entries",
+            LimitKind::ImportBytes => "import_bytes",
+            LimitKind::ImportEntries => "import_entries",
+            LimitKind::ImportUnpackedBytes => "import_unpacked_bytes",
+            LimitKind::ImportRatio => "import_ratio",
         }
     }
 }

@@ -10,9 +10,9 @@
 //! resolves group names, and reports every row by its line.
 //!
 //! ```
-//! use enlist::{ImportFormat, parse_import};
+//! use enlist::{ImportFormat, ImportLimits, parse_import};
 //! let csv = "\u{feff}E-mail;Prénom;Surname;Groups\nada@acme.test;Ada;Lovelace;Sales:owner, Support\n";
-//! let sheet = parse_import(csv.as_bytes(), ImportFormat::Csv, 500)?;
+//! let sheet = parse_import(csv.as_bytes(), ImportFormat::Csv, &ImportLimits::default())?;
 //! assert_eq!(sheet.rows[0].line, 2);
 //! assert_eq!(sheet.rows[0].input.email.as_deref(), Some("ada@acme.test"));
 //! assert_eq!(sheet.rows[0].input.last_name.as_deref(), Some("Lovelace"));
@@ -51,14 +51,39 @@
 //!   spreadsheet error (`#N/A`, `#REF!`, ...) makes its row an error rather
 //!   than a recipient.
 //!
-//! Hosts should bound the size of uploads before calling [`parse_import`]
-//! (a 500-row file is far below one megabyte): an XLSX file is a zip
-//! archive and decompresses to more than it weighs.
+//! # Hostile files
+//!
+//! An upload is untrusted: whatever its bytes, [`parse_import`] returns a
+//! sheet or an error, in memory and time bounded by [`ImportLimits`] (the
+//! organization's [`Policy`] in [`Enlist::import_invitations`](crate::Enlist::import_invitations),
+//! [`ImportLimits::default`] otherwise). In this order, before any cell is
+//! read:
+//!
+//! 1. the file's size ([`LimitKind::ImportBytes`]);
+//! 2. XLSX: the zip directory, that is the number of entries
+//!    ([`LimitKind::ImportEntries`]), the unpacked size they declare
+//!    ([`LimitKind::ImportUnpackedBytes`]) and how many times its packed
+//!    size each declares to unpack to ([`LimitKind::ImportRatio`]);
+//! 3. XLSX: every entry is then unpacked once through a bounded reader, so
+//!    an entry that unpacks to more than it declares (a lying directory) is
+//!    refused, as is a total past the limit, before the workbook parser
+//!    reads anything;
+//! 4. XLSX: the numbers the workbook parser trusts are checked against
+//!    what the file holds: the shared-strings count it reserves memory
+//!    for, and the cell references of the worksheets (beyond Excel's grid,
+//!    `A1:XFD1048576`, they overflow its arithmetic).
+//!
+//! CSV is read without copying the file, one record at a time into a
+//! buffer of at most 1 MiB and 16,384 fields, Excel's own column count.
+//!
+//! Each refusal is an [`Error::LimitExceeded`] or an [`Error::InvalidInput`]
+//! on the field `file`, whose message says what to do ("save only the
+//! sheet with the people to invite").
 
 use crate::engine::RecipientInput;
 use crate::error::{Error, LimitKind, Result};
 use crate::member::MemberKind;
-use crate::policy::DEFAULT_LICENSE;
+use crate::policy::{DEFAULT_LICENSE, Policy};
 use crate::role::{GroupRole, builtin};
 use serde::{Deserialize, Serialize};
 
@@ -145,20 +170,126 @@ pub struct ImportSheet {
     pub ignored_columns: Vec<String>,
 }
 
-/// Reads an import file.
+/// The limits an import file is read under: the rows of
+/// [`Policy::max_import_rows`] and the size limits of the policy's
+/// `max_import_*` fields (see the [module docs](crate::import)).
 ///
-/// Errors: [`Error::LimitExceeded`] with [`LimitKind::ImportRows`] when the
-/// file has more than `max_rows` non-empty rows after the header (checked
-/// before anything else about the rows); [`Error::InvalidInput`] (field
-/// `file`) when the bytes are not a readable file of that format, when there
-/// is no header row, when the header names neither an email nor an
-/// identifier column, or when two columns name the same field.
-pub fn parse_import(bytes: &[u8], format: ImportFormat, max_rows: u32) -> Result<ImportSheet> {
+/// ```
+/// use enlist::{ImportLimits, Policy};
+/// let mut limits = ImportLimits::default();
+/// assert_eq!(limits, ImportLimits::from(&Policy::default()));
+/// assert_eq!(limits.max_rows, 500);
+/// limits.max_rows = 50;
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct ImportLimits {
+    /// Rows to invite, after the header ([`Policy::max_import_rows`]).
+    pub max_rows: u32,
+    /// Bytes of the file as given ([`Policy::max_import_bytes`]).
+    pub max_bytes: u64,
+    /// XLSX: entries of the zip archive ([`Policy::max_import_entries`]).
+    pub max_entries: u32,
+    /// XLSX: bytes of all entries unpacked
+    /// ([`Policy::max_import_unpacked_bytes`]).
+    pub max_unpacked_bytes: u64,
+    /// XLSX: unpacked size over packed size of an entry of more than 1 MiB
+    /// ([`Policy::max_import_ratio`]).
+    pub max_ratio: u32,
+}
+
+impl From<&Policy> for ImportLimits {
+    fn from(p: &Policy) -> Self {
+        Self {
+            max_rows: p.max_import_rows,
+            max_bytes: p.max_import_bytes,
+            max_entries: p.max_import_entries,
+            max_unpacked_bytes: p.max_import_unpacked_bytes,
+            max_ratio: p.max_import_ratio,
+        }
+    }
+}
+
+impl Default for ImportLimits {
+    /// The limits of [`Policy::default`].
+    fn default() -> Self {
+        Self::from(&Policy::default())
+    }
+}
+
+/// Reads an import file, within `limits`.
+///
+/// Errors, with nothing else read: [`Error::LimitExceeded`] when the file
+/// is larger than [`ImportLimits::max_bytes`] ([`LimitKind::ImportBytes`]),
+/// or for an XLSX archive with too many entries, too many bytes unpacked
+/// or too high a compression ratio (see the [module docs](crate::import));
+/// [`Error::LimitExceeded`] with [`LimitKind::ImportRows`] when the file has
+/// more than [`ImportLimits::max_rows`] non-empty rows after the header
+/// (checked before anything else about the rows); [`Error::InvalidInput`]
+/// (field `file`) when the bytes are not a readable file of that format
+/// (including an archive whose entries unpack to more than they declare,
+/// a shared-strings count larger than the strings present, a cell
+/// reference outside Excel's grid, a CSV record over 1 MiB), when there is
+/// no header row, when the header names neither an email nor an identifier
+/// column, or when two columns name the same field.
+pub fn parse_import(
+    bytes: &[u8],
+    format: ImportFormat,
+    limits: &ImportLimits,
+) -> Result<ImportSheet> {
+    limits.check_file_size(bytes.len())?;
     let table = match format {
-        ImportFormat::Csv => read_csv(bytes, max_rows)?,
-        ImportFormat::Xlsx => read_xlsx(bytes, max_rows)?,
+        ImportFormat::Csv => read_csv(bytes, limits.max_rows)?,
+        ImportFormat::Xlsx => read_xlsx(bytes, limits)?,
     };
-    build_sheet(table, max_rows)
+    build_sheet(table, limits.max_rows)
+}
+
+impl ImportLimits {
+    /// The first check [`parse_import`] makes, on the file's length alone:
+    /// a host can make it on an upload's declared length before reading
+    /// the body. [`Error::LimitExceeded`] with [`LimitKind::ImportBytes`]
+    /// when `len` is over [`ImportLimits::max_bytes`].
+    ///
+    /// ```
+    /// let limits = enlist::ImportLimits::default();
+    /// assert!(limits.check_file_size(200_000).is_ok());
+    /// assert_eq!(limits.check_file_size(100 << 20).unwrap_err().code(), "limit_exceeded");
+    /// ```
+    pub fn check_file_size(&self, len: usize) -> Result<()> {
+        let len = u64::try_from(len).unwrap_or(u64::MAX);
+        if len > self.max_bytes {
+            return Err(Error::LimitExceeded {
+                limit: LimitKind::ImportBytes,
+                max: self.max_bytes,
+                actual: len,
+                detail: Some(format!(
+                    "the file weighs {}, at most {} per import: save only the sheet with the people to invite, without pictures, or split the file",
+                    human_bytes(len),
+                    human_bytes(self.max_bytes)
+                )),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// `3.5 MB`, `700 KB`, `12 bytes` (1 MB = 2^20 bytes).
+fn human_bytes(n: u64) -> String {
+    const KIB: u64 = 1 << 10;
+    const MIB: u64 = 1 << 20;
+    if n >= MIB {
+        let tenths = n / (MIB / 10);
+        if tenths % 10 == 0 {
+            format!("{} MB", tenths / 10)
+        } else {
+            format!("{}.{} MB", tenths / 10, tenths % 10)
+        }
+    } else if n >= KIB {
+        format!("{} KB", n / KIB)
+    } else {
+        format!("{n} bytes")
+    }
 }
 
 /// The import template ("Excel file template"): the header row, one example
@@ -166,8 +297,8 @@ pub fn parse_import(bytes: &[u8], format: ImportFormat, max_rows: u32) -> Result
 /// by identifier, as CSV that spreadsheets open directly.
 ///
 /// ```
-/// use enlist::{ImportFormat, import_template_csv, parse_import};
-/// let sheet = parse_import(import_template_csv().as_bytes(), ImportFormat::Csv, 500)?;
+/// use enlist::{ImportFormat, ImportLimits, import_template_csv, parse_import};
+/// let sheet = parse_import(import_template_csv().as_bytes(), ImportFormat::Csv, &ImportLimits::default())?;
 /// assert_eq!(sheet.rows.len(), 2);
 /// assert!(sheet.errors.is_empty() && sheet.ignored_columns.is_empty());
 /// # Ok::<(), enlist::Error>(())
@@ -336,38 +467,89 @@ fn read_csv(bytes: &[u8], max_rows: u32) -> Result<Table> {
             e.valid_up_to() + 1
         ))
     })?;
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
+    let mut reader = csv_core::ReaderBuilder::new()
         .delimiter(sniff_delimiter(text))
-        .from_reader(text.as_bytes());
+        .build();
+    let input = text.as_bytes();
     let mut table = Table::default();
-    let mut record = csv::StringRecord::new();
-    let mut lines = LineCounter::new(text.as_bytes());
+    let mut lines = LineCounter::new(input);
+    // The record being read: its unquoted bytes and where its fields end.
+    // Both grow as needed, up to the bounds.
+    let mut out = vec![0u8; 1 << 10];
+    let mut ends = vec![0usize; 32];
+    let mut at = 0usize;
     loop {
-        match reader.read_record(&mut record) {
-            Ok(true) => {}
-            Ok(false) => break,
-            Err(e) => return Err(file_error(format!("not a readable CSV file: {e}"))),
+        let start = at;
+        let (mut out_len, mut ends_len) = (0usize, 0usize);
+        let last = loop {
+            let rest = input.get(at..).unwrap_or_default();
+            let (result, read, written, ended) = reader.read_record(
+                rest,
+                out.get_mut(out_len..).unwrap_or_default(),
+                ends.get_mut(ends_len..).unwrap_or_default(),
+            );
+            at = at.saturating_add(read);
+            out_len = out_len.saturating_add(written);
+            ends_len = ends_len.saturating_add(ended);
+            match result {
+                csv_core::ReadRecordResult::InputEmpty => {}
+                csv_core::ReadRecordResult::OutputFull => {
+                    // Full at one byte past the bound: the record is
+                    // longer than the bound.
+                    if out.len() > MAX_CSV_RECORD_BYTES {
+                        return Err(file_error(format!(
+                            "the row on line {} is longer than {} (a quote that is never closed?): a row to invite is a few hundred characters",
+                            lines.line_at(start),
+                            human_bytes(MAX_CSV_RECORD_BYTES as u64)
+                        )));
+                    }
+                    let grown = out.len().saturating_mul(2);
+                    out.resize(grown.min(MAX_CSV_RECORD_BYTES + 1), 0);
+                }
+                csv_core::ReadRecordResult::OutputEndsFull => {
+                    if ends.len() >= MAX_COLUMNS {
+                        return Err(file_error(format!(
+                            "the row on line {} has more than {MAX_COLUMNS} columns",
+                            lines.line_at(start)
+                        )));
+                    }
+                    ends.resize(ends.len().saturating_mul(2).min(MAX_COLUMNS), 0);
+                }
+                csv_core::ReadRecordResult::Record => break false,
+                csv_core::ReadRecordResult::End => break true,
+            }
+        };
+        if last {
+            break;
         }
-        let start = record
-            .position()
-            .map_or(0, |p| usize::try_from(p.byte()).unwrap_or(usize::MAX));
         let line = lines.line_at(start);
-        let cells = record
-            .iter()
-            .enumerate()
-            .filter_map(|(col, v)| {
-                let v = v.trim();
-                (!v.is_empty()).then(|| (col, Value::Text(v.to_owned())))
-            })
-            .collect();
+        let mut cells = Vec::new();
+        let mut field_start = 0usize;
+        for (col, &end) in ends.get(..ends_len).unwrap_or_default().iter().enumerate() {
+            let field = out.get(field_start..end).unwrap_or_default();
+            field_start = end;
+            // Fields are split at ASCII bytes of valid UTF-8: still UTF-8.
+            let v = String::from_utf8_lossy(field);
+            let v = v.trim();
+            if !v.is_empty() {
+                cells.push((col, Value::Text(v.to_owned())));
+            }
+        }
         if !table.push(RawRow { line, cells }, max_rows) {
             break;
         }
     }
     Ok(table)
 }
+
+/// The longest CSV record read, in bytes once unquoted.
+const MAX_CSV_RECORD_BYTES: usize = 1 << 20;
+
+/// The most cells of one row: Excel's column count (`A` to `XFD`).
+const MAX_COLUMNS: usize = 16_384;
+
+/// The most rows of a worksheet, as Excel counts them.
+const MAX_SHEET_ROWS: u64 = 1_048_576;
 
 /// Line numbers of CSV records. The csv crate's own line count skips some
 /// blank lines and its byte offset may point into the line break before a
@@ -435,7 +617,7 @@ fn sniff_delimiter(text: &str) -> u8 {
     [b',', b';', b'\t'][best]
 }
 
-fn read_xlsx(bytes: &[u8], max_rows: u32) -> Result<Table> {
+fn read_xlsx(bytes: &[u8], limits: &ImportLimits) -> Result<Table> {
     if bytes.starts_with(&[0xD0, 0xCF, 0x11, 0xE0]) {
         return Err(file_error(
             "this is an old Excel (.xls) file or a password-protected workbook: save it as .xlsx (without password) or CSV UTF-8",
@@ -446,12 +628,311 @@ fn read_xlsx(bytes: &[u8], max_rows: u32) -> Result<Table> {
             "not an XLSX file (it is not a zip archive): save the sheet as .xlsx, or import it as CSV",
         ));
     }
-    // calamine and its zip and XML parsers read untrusted bytes: a panic in
-    // them must not take the caller's thread down.
+    check_package(bytes, limits)?;
+    // Past the checks, calamine and its zip and XML parsers read bytes
+    // whose every size is known: a panic left in them must still not take
+    // the caller's thread down. (An allocation failure would: hence the
+    // checks.)
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        read_xlsx_inner(bytes, max_rows)
+        read_xlsx_inner(bytes, limits.max_rows)
     }))
     .unwrap_or_else(|_| Err(file_error("the XLSX file is damaged and could not be read")))
+}
+
+/// An entry unpacking to at most this many bytes is exempt from the ratio
+/// limit: small XML packs very well and costs nothing.
+const RATIO_EXEMPT_BYTES: u64 = 1 << 20;
+
+/// What calamine will do with an entry, by its name as calamine looks it
+/// up (lowercase, `\` read as `/`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Part {
+    /// `xl/sharedStrings.xml`: calamine reserves room for its `uniqueCount`.
+    SharedStrings,
+    /// Under `xl/worksheets/`: calamine parses its cell references.
+    Worksheet,
+    /// Anything else: unpacked to check its size only.
+    Other,
+}
+
+impl Part {
+    fn of(name: &str) -> Self {
+        let name = name.replace('\\', "/").to_ascii_lowercase();
+        if name == "xl/sharedstrings.xml" {
+            Part::SharedStrings
+        } else if name.starts_with("xl/worksheets/") {
+            Part::Worksheet
+        } else {
+            Part::Other
+        }
+    }
+}
+
+/// Checks an XLSX archive before calamine opens it: the directory, then
+/// every entry unpacked through a bounded reader, then the numbers in the
+/// XML that calamine trusts (see the module docs).
+///
+/// The zip crate's own directory reading is bounded by the file size: it
+/// reserves at most one entry record per 46 bytes of file (the size of a
+/// central directory header), which [`ImportLimits::max_bytes`] bounds.
+fn check_package(bytes: &[u8], limits: &ImportLimits) -> Result<()> {
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes))
+        .map_err(|e| file_error(format!("not a readable XLSX file: {}", short(&e))))?;
+    let entries = zip.len();
+    let count = u64::try_from(entries).unwrap_or(u64::MAX);
+    if count > u64::from(limits.max_entries) {
+        return Err(Error::LimitExceeded {
+            limit: LimitKind::ImportEntries,
+            max: u64::from(limits.max_entries),
+            actual: count,
+            detail: Some(format!(
+                "the workbook is made of {count} parts, at most {} per import: save only the sheet with the people to invite in a new workbook",
+                limits.max_entries
+            )),
+        });
+    }
+    // The directory's word first: cheap, and enough to refuse most bombs.
+    let mut declared_total = 0u64;
+    for i in 0..entries {
+        let entry = zip.by_index_raw(i).map_err(|e| damaged(&e))?;
+        declared_total = declared_total.saturating_add(entry.size());
+        check_ratio(entry.name(), entry.size(), entry.compressed_size(), limits)?;
+    }
+    check_unpacked(declared_total, limits)?;
+    // Then the truth: every entry unpacked, never past what it declares.
+    let mut total = 0u64;
+    for i in 0..entries {
+        let entry = zip.by_index(i).map_err(|e| damaged(&e))?;
+        let name = short(&entry.name());
+        let part = Part::of(entry.name());
+        let declared = entry.size();
+        let budget = limits.max_unpacked_bytes.saturating_sub(total);
+        let cap = declared.min(budget).saturating_add(1);
+        let mut bounded = std::io::Read::take(entry, cap);
+        let mut xml = Vec::new();
+        let read = if part == Part::Other {
+            std::io::copy(&mut bounded, &mut std::io::sink())
+        } else {
+            std::io::Read::read_to_end(&mut bounded, &mut xml)
+                .map(|n| u64::try_from(n).unwrap_or(u64::MAX))
+        }
+        .map_err(|e| {
+            file_error(format!(
+                "the XLSX file is damaged: its part {name} could not be unpacked ({})",
+                short(&e)
+            ))
+        })?;
+        if read > declared {
+            return Err(file_error(format!(
+                "the XLSX file is damaged or forged: its part {name} unpacks to more than the {declared} bytes its directory declares"
+            )));
+        }
+        total = total.saturating_add(read);
+        check_unpacked(total, limits)?;
+        match part {
+            Part::SharedStrings => check_shared_strings(&xml)?,
+            Part::Worksheet => check_cell_references(&name, &xml)?,
+            Part::Other => {}
+        }
+    }
+    Ok(())
+}
+
+fn check_unpacked(total: u64, limits: &ImportLimits) -> Result<()> {
+    if total > limits.max_unpacked_bytes {
+        return Err(Error::LimitExceeded {
+            limit: LimitKind::ImportUnpackedBytes,
+            max: limits.max_unpacked_bytes,
+            actual: total,
+            detail: Some(format!(
+                "the workbook unpacks to more than {}, at most {} per import: save only the sheet with the people to invite in a new workbook, or as CSV",
+                human_bytes(total),
+                human_bytes(limits.max_unpacked_bytes)
+            )),
+        });
+    }
+    Ok(())
+}
+
+fn check_ratio(name: &str, unpacked: u64, packed: u64, limits: &ImportLimits) -> Result<()> {
+    if unpacked <= RATIO_EXEMPT_BYTES {
+        return Ok(());
+    }
+    let ratio = unpacked / packed.max(1);
+    if ratio > u64::from(limits.max_ratio) {
+        return Err(Error::LimitExceeded {
+            limit: LimitKind::ImportRatio,
+            max: u64::from(limits.max_ratio),
+            actual: ratio,
+            detail: Some(format!(
+                "the part {} of the workbook unpacks to {ratio} times its size ({}), at most {} times: a spreadsheet does not pack that well; save the sheet again from Excel, or as CSV",
+                short(&name),
+                human_bytes(unpacked),
+                limits.max_ratio
+            )),
+        });
+    }
+    Ok(())
+}
+
+fn damaged(e: &zip::result::ZipError) -> Error {
+    file_error(format!("the XLSX file is damaged: {}", short(e)))
+}
+
+/// An error or a name from the file, cut to 200 characters for a message.
+fn short(text: &dyn std::fmt::Display) -> String {
+    let text = text.to_string();
+    match text.char_indices().nth(200) {
+        Some((i, _)) => format!("{}...", text.get(..i).unwrap_or_default()),
+        None => text,
+    }
+}
+
+/// calamine reserves room for as many strings as the `uniqueCount` of
+/// `<sst>` says, before reading one: it may not say more than the part
+/// holds. Conservative: every `uniqueCount` attribute counts, wherever it
+/// is, and so does every `si` start tag.
+fn check_shared_strings(xml: &[u8]) -> Result<()> {
+    let held = count_start_tags(xml, b"si");
+    for value in attribute_values(xml, b"uniqueCount") {
+        let said = ref_number(value.strip_prefix(b"+").unwrap_or(value));
+        if let Some(said) = said {
+            if said > held {
+                return Err(file_error(format!(
+                    "the XLSX file is damaged or forged: its shared strings table says it holds {} strings but holds {held}: save the sheet again from Excel",
+                    short(&String::from_utf8_lossy(value))
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The number written in `digits` (ASCII digits only, at least one),
+/// saturating; `None` when it is not such a number.
+fn ref_number(digits: &[u8]) -> Option<u64> {
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    Some(digits.iter().fold(0u64, |n, d| {
+        n.saturating_mul(10).saturating_add(u64::from(d - b'0'))
+    }))
+}
+
+/// calamine reads cell references (`<c r="B7">`, `<row r="7">`,
+/// `<dimension ref="A1:F20">`) with unchecked 32-bit arithmetic: a
+/// reference outside Excel's grid, or a range that ends before it starts,
+/// is refused here. Conservative: every `r` and `ref` attribute counts.
+fn check_cell_references(name: &str, xml: &[u8]) -> Result<()> {
+    for attr in [&b"r"[..], b"ref"] {
+        for value in attribute_values(xml, attr) {
+            if !cell_range_ok(value) {
+                return Err(file_error(format!(
+                    "the XLSX file is damaged or forged: its part {name} refers to the cell {:?}, outside Excel's grid (A1 to XFD1048576)",
+                    short(&String::from_utf8_lossy(value))
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Whether a reference or range is safe for calamine, which reads each
+/// part of it as letters then digits, doing the arithmetic on each
+/// character before it looks at the next (so `A99999999999!` overflows
+/// before the `!` is refused): the leading letters and digits of every
+/// part must name a cell of Excel's grid, and a range of two whole
+/// references must not end before it starts.
+fn cell_range_ok(value: &[u8]) -> bool {
+    let mut parts = Vec::new();
+    for part in value.split(|b| *b == b':') {
+        let letters = part.iter().take_while(|b| b.is_ascii_alphabetic()).count();
+        let (col, rest) = part.split_at(letters);
+        let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+        let col = col.iter().fold(0u64, |n, c| {
+            n.saturating_mul(26)
+                .saturating_add(u64::from(c.to_ascii_uppercase() - b'A') + 1)
+        });
+        let row = ref_number(rest.get(..digits).unwrap_or_default()).unwrap_or(0);
+        if col > MAX_COLUMNS as u64 || row > MAX_SHEET_ROWS {
+            return false;
+        }
+        parts.push((row, col, letters + digits == part.len()));
+    }
+    match parts.as_slice() {
+        [(r1, c1, true), (r2, c2, true)] if *r1 > 0 && *r2 > 0 && *c1 > 0 && *c2 > 0 => {
+            r1 <= r2 && c1 <= c2
+        }
+        _ => true,
+    }
+}
+
+fn is_xml_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\r' | b'\n')
+}
+
+/// The raw values of the attributes named exactly `name` (no prefix), in
+/// every tag, comment and text of `xml`: `name="value"` or
+/// `name = 'value'` after white space.
+fn attribute_values<'a>(xml: &'a [u8], name: &'a [u8]) -> impl Iterator<Item = &'a [u8]> + 'a {
+    let mut from = 0usize;
+    std::iter::from_fn(move || {
+        while let Some(found) = find(xml.get(from..)?, name) {
+            let at = from + found;
+            from = at + name.len();
+            if at == 0 || !xml.get(at - 1).is_some_and(|b| is_xml_space(*b)) {
+                continue;
+            }
+            let mut i = at + name.len();
+            while xml.get(i).is_some_and(|b| is_xml_space(*b)) {
+                i += 1;
+            }
+            if xml.get(i) != Some(&b'=') {
+                continue;
+            }
+            i += 1;
+            while xml.get(i).is_some_and(|b| is_xml_space(*b)) {
+                i += 1;
+            }
+            let Some(&quote) = xml.get(i).filter(|q| matches!(q, b'"' | b'\'')) else {
+                continue;
+            };
+            let value_start = i + 1;
+            let rest = xml.get(value_start..).unwrap_or_default();
+            let len = rest.iter().position(|b| *b == quote).unwrap_or(rest.len());
+            from = value_start + len;
+            return rest.get(..len);
+        }
+        None
+    })
+}
+
+/// How many start tags named `name`, with or without a prefix, `xml`
+/// holds: `<si>`, `<si/>`, `<x:si attr="...">`. May count a few that are
+/// not tags (in a comment), never fewer than there are.
+fn count_start_tags(xml: &[u8], name: &[u8]) -> u64 {
+    let mut count = 0u64;
+    let mut from = 0usize;
+    while let Some(found) = xml.get(from..).and_then(|rest| find(rest, name)) {
+        let at = from + found;
+        from = at + name.len();
+        let before = at.checked_sub(1).and_then(|i| xml.get(i));
+        let after = xml.get(at + name.len());
+        if matches!(before, Some(b'<' | b':'))
+            && after.is_some_and(|b| is_xml_space(*b) || matches!(b, b'>' | b'/'))
+        {
+            count = count.saturating_add(1);
+        }
+    }
+    count
+}
+
+/// The first position of `needle` in `haystack`.
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    if needle.is_empty() {
+        return None;
+    }
+    haystack.windows(needle.len()).position(|w| w == needle)
 }
 
 fn read_xlsx_inner(bytes: &[u8], max_rows: u32) -> Result<Table> {
@@ -705,8 +1186,15 @@ mod tests {
     use proptest::prelude::*;
     use rust_xlsxwriter::Workbook;
 
+    fn rows(max_rows: u32) -> ImportLimits {
+        ImportLimits {
+            max_rows,
+            ..ImportLimits::default()
+        }
+    }
+
     fn csv(text: &str) -> ImportSheet {
-        parse_import(text.as_bytes(), ImportFormat::Csv, 500).unwrap()
+        parse_import(text.as_bytes(), ImportFormat::Csv, &rows(500)).unwrap()
     }
 
     #[test]
@@ -716,7 +1204,7 @@ mod tests {
             "Email;First name;Last name;Groups\r\nada@acme.test;Ada;Lovelace;\"Sales, Support:owner\"\r\n;;;\r\n bob@acme.test ; Bob ;;\r\n"
                 .as_bytes(),
         );
-        let sheet = parse_import(&bytes, ImportFormat::Csv, 500).unwrap();
+        let sheet = parse_import(&bytes, ImportFormat::Csv, &rows(500)).unwrap();
         assert!(sheet.errors.is_empty(), "{:?}", sheet.errors);
         assert_eq!(sheet.rows.len(), 2);
         let ada = &sheet.rows[0];
@@ -780,7 +1268,7 @@ mod tests {
             if field == "id" {
                 // "identifier" and its alias both name the identifier.
                 let twice = format!("identifier,{header}\nx,y\n");
-                assert!(parse_import(twice.as_bytes(), ImportFormat::Csv, 5).is_err());
+                assert!(parse_import(twice.as_bytes(), ImportFormat::Csv, &rows(5)).is_err());
                 let s = csv(&format!("email,{header}\nx@y.test,{value}\n"));
                 assert_eq!(
                     s.rows[0].input.identifier.as_deref(),
@@ -852,7 +1340,7 @@ mod tests {
 
     #[test]
     fn bad_files_say_what_is_wrong() {
-        let e = |bytes: &[u8], f| parse_import(bytes, f, 500).unwrap_err();
+        let e = |bytes: &[u8], f| parse_import(bytes, f, &rows(500)).unwrap_err();
         for (bytes, format, needle) in [
             (&b""[..], ImportFormat::Csv, "empty"),
             (&b"\n \n"[..], ImportFormat::Csv, "empty"),
@@ -889,7 +1377,7 @@ mod tests {
         for i in 0..12 {
             text.push_str(&format!("u{i}@x.test\n\n"));
         }
-        let err = parse_import(text.as_bytes(), ImportFormat::Csv, 11).unwrap_err();
+        let err = parse_import(text.as_bytes(), ImportFormat::Csv, &rows(11)).unwrap_err();
         match err {
             Error::LimitExceeded {
                 limit, max, actual, ..
@@ -900,14 +1388,14 @@ mod tests {
         }
         // Exactly at the limit passes, blank lines not counted.
         assert_eq!(
-            parse_import(text.as_bytes(), ImportFormat::Csv, 12)
+            parse_import(text.as_bytes(), ImportFormat::Csv, &rows(12))
                 .unwrap()
                 .rows
                 .len(),
             12
         );
         // The limit comes before a bad header.
-        let err = parse_import(b"Notes\na\nb\n", ImportFormat::Csv, 1).unwrap_err();
+        let err = parse_import(b"Notes\na\nb\n", ImportFormat::Csv, &rows(1)).unwrap_err();
         assert_eq!(err.code(), "limit_exceeded");
     }
 
@@ -964,7 +1452,7 @@ mod tests {
 
     #[test]
     fn xlsx_reads_the_first_worksheet() {
-        let sheet = parse_import(&xlsx_fixture(), ImportFormat::Xlsx, 500).unwrap();
+        let sheet = parse_import(&xlsx_fixture(), ImportFormat::Xlsx, &rows(500)).unwrap();
         assert_eq!(sheet.ignored_columns, vec!["Birthday".to_owned()]);
         let lines: Vec<usize> = sheet.rows.iter().map(|r| r.line).collect();
         assert_eq!(lines, vec![2, 4, 5, 6]);
@@ -1006,7 +1494,7 @@ mod tests {
         ws.write_string(1, 1, "Zed").unwrap();
         ws.write_string(2, 0, "E-42").unwrap();
         let bytes = wb.save_to_buffer().unwrap();
-        let sheet = parse_import(&bytes, ImportFormat::Xlsx, 500).unwrap();
+        let sheet = parse_import(&bytes, ImportFormat::Xlsx, &rows(500)).unwrap();
         assert_eq!(sheet.rows.len(), 1);
         assert_eq!(sheet.rows[0].input.identifier.as_deref(), Some("E-42"));
         assert_eq!(sheet.errors.len(), 1, "{:?}", sheet.errors);
@@ -1028,13 +1516,13 @@ mod tests {
         }
         let bytes = wb.save_to_buffer().unwrap();
         assert_eq!(
-            parse_import(&bytes, ImportFormat::Xlsx, 8)
+            parse_import(&bytes, ImportFormat::Xlsx, &rows(8))
                 .unwrap()
                 .rows
                 .len(),
             8
         );
-        let err = parse_import(&bytes, ImportFormat::Xlsx, 7).unwrap_err();
+        let err = parse_import(&bytes, ImportFormat::Xlsx, &rows(7)).unwrap_err();
         assert!(
             matches!(
                 err,
@@ -1078,23 +1566,142 @@ mod tests {
         assert_eq!(ImportFormat::from_file_name("noext"), None);
     }
 
+    #[test]
+    fn cell_references_within_excels_grid_pass() {
+        for ok in [
+            &b"A1"[..],
+            b"xfd1048576",
+            b"A1:XFD1048576",
+            b"B2:B2",
+            b"1048576",
+            // Not letters and digits, or no row: calamine refuses them
+            // itself, without arithmetic.
+            b"$A$1",
+            b"A1:B2:C3",
+            b"A",
+            b"",
+            b"C0:A1",
+        ] {
+            assert!(cell_range_ok(ok), "{}", String::from_utf8_lossy(ok));
+        }
+        for bad in [
+            &b"XFE1"[..],
+            b"AAAA1",
+            b"A1048577",
+            b"A99999999999999999999999",
+            b"1048577",
+            b"B1:A1",
+            b"A2:B1",
+            b"A1:ZZZZZZZZZZZZZZ1",
+            // Found by the import_xlsx fuzz target: calamine multiplies
+            // before it meets the character it refuses.
+            b"A99999999999!",
+            b"nnnnnnnnnnn\x03",
+        ] {
+            assert!(!cell_range_ok(bad), "{}", String::from_utf8_lossy(bad));
+        }
+    }
+
+    #[test]
+    fn attributes_are_found_however_they_are_written() {
+        let xml = br#"<sst uniqueCount="7" x:uniqueCount="8"><a uniqueCount = '9'/><b
+uniqueCount="10"/><c notuniqueCount="11"/><d uniqueCount=12/><e uniqueCount="13"#;
+        let values: Vec<&[u8]> = attribute_values(xml, b"uniqueCount").collect();
+        assert_eq!(values, [&b"7"[..], b"9", b"10", b"13"]);
+        assert_eq!(
+            attribute_values(b"uniqueCount=\"5\"", b"uniqueCount").count(),
+            0
+        );
+        let refs: Vec<&[u8]> =
+            attribute_values(br#"<c r="A1" sqref="Z9"><row r='2' spans="1:2">"#, b"r").collect();
+        assert_eq!(refs, [&b"A1"[..], b"2"]);
+    }
+
+    #[test]
+    fn start_tags_are_counted_with_or_without_a_prefix() {
+        assert_eq!(
+            count_start_tags(
+                b"<si><t>a</t></si><si/><x:si a='1'><si\n></sis><sit>",
+                b"si"
+            ),
+            4
+        );
+        assert_eq!(count_start_tags(b"", b"si"), 0);
+    }
+
+    #[test]
+    fn the_shared_strings_count_must_fit_the_table() {
+        assert!(check_shared_strings(br#"<sst uniqueCount="2"><si/><si/></sst>"#).is_ok());
+        assert!(check_shared_strings(br#"<sst uniqueCount="+2"><si/><si/></sst>"#).is_ok());
+        // Not a number: calamine reserves nothing.
+        assert!(check_shared_strings(br#"<sst uniqueCount="&#52;0000"/>"#).is_ok());
+        let err = check_shared_strings(br#"<sst uniqueCount="3"><si/><si/></sst>"#).unwrap_err();
+        assert!(
+            err.to_string().contains("holds 3 strings but holds 2"),
+            "{err}"
+        );
+        assert!(check_shared_strings(br#"<sst uniqueCount="0004000000000000"/>"#).is_err());
+    }
+
+    #[test]
+    fn sizes_read_as_people_say_them() {
+        assert_eq!(human_bytes(12), "12 bytes");
+        assert_eq!(human_bytes(700 << 10), "700 KB");
+        assert_eq!(human_bytes(10 << 20), "10 MB");
+        assert_eq!(human_bytes((7 << 20) / 2), "3.5 MB");
+        assert!(human_bytes(u64::MAX).ends_with(" MB"));
+    }
+
+    #[test]
+    fn csv_records_are_bounded_not_the_file() {
+        // A record of exactly the bound reads; one byte more does not.
+        let mut text = b"Email,Notes\na@x.test,".to_vec();
+        let at_bound = MAX_CSV_RECORD_BYTES - "a@x.test".len();
+        text.resize(text.len() + at_bound, b'n');
+        text.push(b'\n');
+        assert_eq!(
+            parse_import(&text, ImportFormat::Csv, &rows(5))
+                .unwrap()
+                .rows
+                .len(),
+            1
+        );
+        text.insert(text.len() - 1, b'n');
+        let err = parse_import(&text, ImportFormat::Csv, &rows(5)).unwrap_err();
+        assert!(
+            err.to_string().contains("line 2 is longer than 1 MB"),
+            "{err}"
+        );
+        // Columns up to Excel's count read.
+        let mut wide = b"Email".to_vec();
+        wide.extend(std::iter::repeat_n(b',', MAX_COLUMNS - 1));
+        wide.extend_from_slice(b"\na@x.test\n");
+        assert_eq!(
+            parse_import(&wide, ImportFormat::Csv, &rows(5))
+                .unwrap()
+                .rows
+                .len(),
+            1
+        );
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(256))]
 
         #[test]
         fn never_panics_on_arbitrary_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..512), max in 0u32..20) {
-            let _ = parse_import(&bytes, ImportFormat::Csv, max);
-            let _ = parse_import(&bytes, ImportFormat::Xlsx, max);
+            let _ = parse_import(&bytes, ImportFormat::Csv, &rows(max));
+            let _ = parse_import(&bytes, ImportFormat::Xlsx, &rows(max));
         }
 
         #[test]
         fn never_panics_on_near_csv(text in "[a-z@.;,\"\t\r\n :\u{feff}é]{0,200}", max in 0u32..20) {
             let with_header = format!("Email;Identifier;Kind;Groups\n{text}");
-            if let Ok(sheet) = parse_import(with_header.as_bytes(), ImportFormat::Csv, max) {
+            if let Ok(sheet) = parse_import(with_header.as_bytes(), ImportFormat::Csv, &rows(max)) {
                 prop_assert!(sheet.rows.len() + sheet.errors.len() <= max as usize);
                 prop_assert!(sheet.rows.iter().all(|r| r.line >= 2));
             }
-            let _ = parse_import(text.as_bytes(), ImportFormat::Csv, max);
+            let _ = parse_import(text.as_bytes(), ImportFormat::Csv, &rows(max));
         }
 
         #[test]
@@ -1104,9 +1711,9 @@ mod tests {
                 let i = at.index(bytes.len());
                 bytes[i] = b;
             }
-            let _ = parse_import(&bytes, ImportFormat::Xlsx, 500);
+            let _ = parse_import(&bytes, ImportFormat::Xlsx, &rows(500));
             let end = cut.index(bytes.len());
-            let _ = parse_import(&bytes[..end], ImportFormat::Xlsx, 500);
+            let _ = parse_import(&bytes[..end], ImportFormat::Xlsx, &rows(500));
         }
     }
 }

@@ -29,8 +29,8 @@ pub use event::{Actor, Event, EventKind, JoinedVia};
 pub use group::{Group, GroupGrant, GroupSort};
 pub use id::{BatchId, GroupId, InvitationId, MemberId, MessageId, OrgId};
 pub use import::{
-    ImportFormat, ImportGroup, ImportRow, ImportRowError, ImportSheet, import_template_csv,
-    parse_import,
+    ImportFormat, ImportGroup, ImportLimits, ImportRow, ImportRowError, ImportSheet,
+    import_template_csv, parse_import,
 };
 pub use invitation::{
     Invitation, InvitationPreview, InvitationQuery, InvitationStatus, Registration,

@@ -4,6 +4,13 @@ use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+/// The largest `max_import_rows` a policy may set.
+const IMPORT_ROWS_CEILING: u64 = 100_000;
+
+/// The largest `max_import_bytes` a policy may set: no import file is
+/// larger, whatever the organization (checked before its policy is read).
+pub(crate) const IMPORT_BYTES_CEILING: u64 = 256 << 20;
+
 /// The license type given when none is named.
 pub const DEFAULT_LICENSE: &str = "standard";
 
@@ -74,8 +81,28 @@ pub struct Policy {
     /// At most this many characters in a recipient field typed or pasted
     /// into a form (default 250). The library API itself takes longer lists.
     pub max_paste_field_chars: u32,
-    /// At most this many rows per import file (default 500).
+    /// At most this many rows per import file (default 500, at most
+    /// 100,000).
     pub max_import_rows: u32,
+    /// At most this many bytes per import file as uploaded, CSV or XLSX
+    /// (default 10 MiB, at most 256 MiB). Checked before anything is read.
+    /// A 500-row file weighs well under one megabyte.
+    pub max_import_bytes: u64,
+    /// XLSX: at most this many entries in the workbook's zip archive
+    /// (default 1,000, between 16 and 65,535). Excel writes about a dozen
+    /// for a one-sheet workbook.
+    pub max_import_entries: u32,
+    /// XLSX: at most this many bytes for all the entries of the archive
+    /// once unpacked (default 20 MiB, between 1 MiB and 256 MiB). Every
+    /// entry is unpacked once, through a bounded reader, before the
+    /// workbook is parsed: the sizes the archive declares are not trusted.
+    /// A 500-row sheet unpacks to well under one megabyte.
+    pub max_import_unpacked_bytes: u64,
+    /// XLSX: an entry that unpacks to more than 1 MiB may unpack to at most
+    /// this many times its packed size (default 100, between 10 and
+    /// 1,032, DEFLATE's own maximum). Spreadsheet XML packs 5 to 30 times;
+    /// a zip bomb packs about 1,000 times.
+    pub max_import_ratio: u32,
     /// Allowed email domains, lowercase; empty means any. A domain also
     /// allows its subdomains. At most [`MAX_ALLOWED_DOMAINS`].
     pub allowed_domains: Vec<String>,
@@ -131,6 +158,10 @@ impl Default for Policy {
             max_batch: 100,
             max_paste_field_chars: 250,
             max_import_rows: 500,
+            max_import_bytes: 10 << 20,
+            max_import_entries: 1_000,
+            max_import_unpacked_bytes: 20 << 20,
+            max_import_ratio: 100,
             allowed_domains: Vec::new(),
             group_owners_can_invite: false,
             members_can_invite: false,
@@ -203,6 +234,7 @@ impl Policy {
             }
         }
         self.seat_limits = seat_limits;
+        self.validate_import_limits()?;
         let mut domains = Vec::with_capacity(self.allowed_domains.len());
         for d in &self.allowed_domains {
             let d = d.trim().trim_start_matches('@').to_lowercase();
@@ -246,6 +278,60 @@ impl Policy {
     pub fn max_recipient_bytes(&self) -> u64 {
         self.max_recipient_entries()
             .saturating_mul(PASTE_BYTES_PER_RECIPIENT)
+    }
+
+    /// The import limits: each between a floor that still reads a real
+    /// file and a ceiling far below what would exhaust a server (see
+    /// [`crate::import`]).
+    fn validate_import_limits(&self) -> Result<()> {
+        const MIB: u64 = 1 << 20;
+        for (field, v, min, max, unit) in [
+            (
+                "max_import_rows",
+                u64::from(self.max_import_rows),
+                1,
+                IMPORT_ROWS_CEILING,
+                "rows",
+            ),
+            (
+                "max_import_bytes",
+                self.max_import_bytes,
+                1 << 10,
+                IMPORT_BYTES_CEILING,
+                "bytes",
+            ),
+            (
+                "max_import_entries",
+                u64::from(self.max_import_entries),
+                16,
+                65_535,
+                "entries",
+            ),
+            (
+                "max_import_unpacked_bytes",
+                self.max_import_unpacked_bytes,
+                MIB,
+                256 * MIB,
+                "bytes",
+            ),
+            (
+                "max_import_ratio",
+                u64::from(self.max_import_ratio),
+                10,
+                1_032,
+                "",
+            ),
+        ] {
+            if !(min..=max).contains(&v) {
+                return Err(Error::invalid(
+                    field,
+                    format!("must be between {min} and {max} {unit}")
+                        .trim_end()
+                        .to_owned(),
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// Whether an ASCII (IDNA-encoded) lowercase domain is allowed.
@@ -364,6 +450,45 @@ mod tests {
             ..Policy::default()
         };
         assert!(q.validated().is_err());
+    }
+
+    #[test]
+    fn import_limits_are_bounded_both_ways() {
+        let set = |f: fn(&mut Policy)| {
+            let mut p = Policy::default();
+            f(&mut p);
+            p.validated().map(|_| ()).map_err(|e| e.to_string())
+        };
+        assert_eq!(set(|_| {}), Ok(()));
+        for (f, field) in [
+            (
+                (|p| p.max_import_rows = 100_001) as fn(&mut Policy),
+                "max_import_rows",
+            ),
+            (|p| p.max_import_bytes = 1023, "max_import_bytes"),
+            (|p| p.max_import_bytes = (256 << 20) + 1, "max_import_bytes"),
+            (|p| p.max_import_entries = 15, "max_import_entries"),
+            (|p| p.max_import_entries = 65_536, "max_import_entries"),
+            (
+                |p| p.max_import_unpacked_bytes = 0,
+                "max_import_unpacked_bytes",
+            ),
+            (
+                |p| p.max_import_unpacked_bytes = u64::MAX,
+                "max_import_unpacked_bytes",
+            ),
+            (|p| p.max_import_ratio = 9, "max_import_ratio"),
+            (|p| p.max_import_ratio = 1_033, "max_import_ratio"),
+        ] {
+            let err = set(f).expect_err(field);
+            assert!(err.contains(field), "{err}");
+        }
+        assert!(set(|p| p.max_import_bytes = 256 << 20).is_ok());
+        assert!(set(|p| p.max_import_ratio = 1_032).is_ok());
+        assert!(set(|p| p.max_import_rows = 100_000).is_ok());
+        // A policy stored before these fields existed reads with the defaults.
+        let old: Policy = serde_json::from_str(r#"{"max_import_rows": 50}"#).unwrap();
+        assert_eq!(old.max_import_unpacked_bytes, 20 << 20);
     }
 
     #[test]

@@ -123,6 +123,10 @@ class LimitKind(_StrEnum):
     PAGE_SIZE = "page_size"
     RECIPIENT_BYTES = "recipient_bytes"
     RECIPIENT_ENTRIES = "recipient_entries"
+    IMPORT_BYTES = "import_bytes"
+    IMPORT_ENTRIES = "import_entries"
+    IMPORT_UNPACKED_BYTES = "import_unpacked_bytes"
+    IMPORT_RATIO = "import_ratio"
 
 
 class ErrorFamily(_StrEnum):

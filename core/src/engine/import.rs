@@ -12,9 +12,10 @@ use crate::error::{Error, Result};
 use crate::event::Actor;
 use crate::group::{Group, GroupGrant};
 use crate::id::{InvitationId, OrgId};
-use crate::import::{ImportFormat, ImportRow, ImportRowError, parse_import};
+use crate::import::{ImportFormat, ImportLimits, ImportRow, ImportRowError, parse_import};
 use crate::member::MemberKind;
 use crate::organization::Organization;
+use crate::policy::IMPORT_BYTES_CEILING;
 use crate::role::{Permission, builtin};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -320,6 +321,12 @@ impl Enlist {
         format: ImportFormat,
         defaults: ImportDefaults,
     ) -> Result<ImportReport> {
+        // No organization takes a larger file: refused before any work.
+        ImportLimits {
+            max_bytes: IMPORT_BYTES_CEILING,
+            ..ImportLimits::default()
+        }
+        .check_file_size(bytes.len())?;
         let message = clean_text("message", defaults.message.as_deref(), MAX_MESSAGE_CHARS)?;
         // A read-only transaction: nothing is written by it.
         let (o, auth, groups) = self.run(|cx| {
@@ -337,7 +344,9 @@ impl Enlist {
             ));
         }
         check_defaults(&o, &auth, &groups, &defaults)?;
-        let sheet = parse_import(bytes, format, o.policy.max_import_rows)?;
+        // The file is read only now, authorized, outside any transaction,
+        // within the organization's limits (its size first).
+        let sheet = parse_import(bytes, format, &ImportLimits::from(&o.policy))?;
 
         let mut report = ImportReport {
             ignored_columns: sheet.ignored_columns,

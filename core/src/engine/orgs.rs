@@ -404,6 +404,13 @@ fn policy_fields(p: &Policy) -> Vec<(&'static str, String)> {
         ("max_batch", p.max_batch.to_string()),
         ("max_paste_field_chars", p.max_paste_field_chars.to_string()),
         ("max_import_rows", p.max_import_rows.to_string()),
+        ("max_import_bytes", p.max_import_bytes.to_string()),
+        ("max_import_entries", p.max_import_entries.to_string()),
+        (
+            "max_import_unpacked_bytes",
+            p.max_import_unpacked_bytes.to_string(),
+        ),
+        ("max_import_ratio", p.max_import_ratio.to_string()),
         ("allowed_domains", format!("{:?}", p.allowed_domains)),
         (
             "group_owners_can_invite",
@@ -426,4 +433,32 @@ fn policy_fields(p: &Policy) -> Vec<(&'static str, String)> {
         ("access_code_attempts", p.access_code_attempts.to_string()),
         ("accept_url_base", format!("{:?}", p.accept_url_base)),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `update_policy` saves only when a listed field changed: a field of
+    /// `Policy` missing from `policy_fields` could never be changed (the
+    /// import limits were, when they were added).
+    #[test]
+    fn every_policy_field_is_compared() {
+        let listed: Vec<&str> = policy_fields(&Policy::default())
+            .into_iter()
+            .map(|(name, _)| name)
+            .collect();
+        let serde_json::Value::Object(fields) =
+            serde_json::to_value(Policy::default()).expect("a policy serializes")
+        else {
+            panic!("a policy serializes to an object");
+        };
+        for name in fields.keys() {
+            assert!(
+                listed.contains(&name.as_str()),
+                "Policy::{name} is missing from policy_fields"
+            );
+        }
+        assert_eq!(listed.len(), fields.len());
+    }
 }

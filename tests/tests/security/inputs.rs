@@ -386,16 +386,18 @@ fn a_time_computed_past_year_9999_is_refused_not_stored() {
 
 #[test]
 fn a_huge_claim_time_is_an_error_not_a_panic() {
+    // The configuration is refused up front: `try_with_config` says why,
+    // `with_config` keeps the settings it had (so claiming never computes
+    // a time past year 9999 from it).
     let mut config = EngineConfig::default();
     config.retry.claim_secs = u64::MAX;
-    let (o, _, _) = org_with_open_invitations(config);
-    let err = o.engine.claim_due(None, 10).expect_err("claim past 9999");
+    let err = Enlist::in_memory()
+        .try_with_config(config.clone())
+        .expect_err("claim past 9999");
     assert_eq!(err.code(), "invalid_input", "{err}");
-    // The message is still due: nothing was claimed.
-    let mut config = EngineConfig::default();
-    config.retry.claim_secs = 60;
-    let again = o.engine.clone().with_config(config);
-    assert_eq!(again.claim_due(None, 10).expect("claim").len(), 1);
+    let (o, _, _) = org_with_open_invitations(config);
+    assert_eq!(o.engine.config().retry, RetryPolicy::default());
+    assert_eq!(o.engine.claim_due(None, 10).expect("claim").len(), 1);
 }
 
 // ---------------------------------------------------------------------------
