@@ -256,7 +256,7 @@ pub(crate) fn parse_import(
 
 /// The length in bytes of file content (`bytes`, or `str` as UTF-8)
 /// without copying it; 0 for other objects, which [`file_bytes`] checks.
-fn file_len(data: &Bound<'_, PyAny>) -> PyResult<usize> {
+pub(crate) fn file_len(data: &Bound<'_, PyAny>) -> PyResult<usize> {
     if let Ok(b) = data.cast::<PyBytes>() {
         return Ok(b.as_bytes().len());
     }

@@ -792,6 +792,14 @@ impl PyEnlist {
         message: Option<String>,
         send: bool,
     ) -> PyResult<PyImportReport> {
+        // Refused before the bytes are copied out of Python: no policy
+        // allows a file larger than the ceiling of `max_import_bytes`
+        // (the engine then checks the organization's own limit).
+        let mut ceiling = enlist::ImportLimits::default();
+        ceiling.max_bytes = enlist::policy::MAX_IMPORT_BYTES;
+        ceiling
+            .check_file_size(crate::email::file_len(data)?)
+            .or_raise(py)?;
         let bytes = crate::email::file_bytes(data)?;
         let format: enlist::ImportFormat = enum_in(py, "ImportFormat", "format", format)?;
         let mut defaults = enlist::ImportDefaults::default();

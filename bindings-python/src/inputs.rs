@@ -237,6 +237,10 @@ fn apply_policy(p: &mut enlist::Policy, changes: Option<&Bound<'_, PyDict>>) -> 
             "max_batch" => p.max_batch = v.extract()?,
             "max_paste_field_chars" => p.max_paste_field_chars = v.extract()?,
             "max_import_rows" => p.max_import_rows = v.extract()?,
+            "max_import_bytes" => p.max_import_bytes = v.extract()?,
+            "max_import_entries" => p.max_import_entries = v.extract()?,
+            "max_import_unpacked_bytes" => p.max_import_unpacked_bytes = v.extract()?,
+            "max_import_ratio" => p.max_import_ratio = v.extract()?,
             "allowed_domains" => {
                 if v.cast::<PyString>().is_ok() {
                     return Err(PyTypeError::new_err(
@@ -285,6 +289,15 @@ record! {
         max_batch(v, py) -> u32 { v.max_batch }
         max_paste_field_chars(v, py) -> u32 { v.max_paste_field_chars }
         max_import_rows(v, py) -> u32 { v.max_import_rows }
+        /// At most this many bytes in an import file as uploaded.
+        max_import_bytes(v, py) -> u64 { v.max_import_bytes }
+        /// At most this many entries in an XLSX file's zip archive.
+        max_import_entries(v, py) -> u32 { v.max_import_entries }
+        /// At most this many bytes in an XLSX file once unpacked.
+        max_import_unpacked_bytes(v, py) -> u64 { v.max_import_unpacked_bytes }
+        /// At most this many times its packed size an XLSX entry over 1 MiB
+        /// may unpack to.
+        max_import_ratio(v, py) -> u32 { v.max_import_ratio }
         allowed_domains(v, py) -> Vec<String> { v.allowed_domains.clone() }
         group_owners_can_invite(v, py) -> bool { v.group_owners_can_invite }
         members_can_invite(v, py) -> bool { v.members_can_invite }

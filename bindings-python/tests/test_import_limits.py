@@ -11,6 +11,7 @@ import zipfile
 import pytest
 
 import enlist
+from conftest import World
 
 WORKBOOK = (
     '<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
@@ -73,4 +74,36 @@ def test_a_policy_sets_the_limits() -> None:
     assert err.value.limit is enlist.LimitKind.IMPORT_ROWS
     with pytest.raises(enlist.LimitExceededError) as err:
         enlist.parse_import(b"x" * (11 << 20), "csv")
+    assert err.value.limit is enlist.LimitKind.IMPORT_BYTES
+
+
+def test_the_import_limits_are_policy_fields() -> None:
+    p = enlist.Policy(
+        max_import_bytes=1 << 20,
+        max_import_entries=50,
+        max_import_unpacked_bytes=4 << 20,
+        max_import_ratio=20,
+    )
+    assert (p.max_import_bytes, p.max_import_entries, p.max_import_unpacked_bytes, p.max_import_ratio) == (
+        1 << 20,
+        50,
+        4 << 20,
+        20,
+    )
+    with pytest.raises(enlist.LimitExceededError) as err:
+        enlist.parse_import(b"x" * (2 << 20), "csv", policy=p)
+    assert err.value.limit is enlist.LimitKind.IMPORT_BYTES
+    # Bounded both ways: a policy cannot switch the limits off.
+    engine = enlist.Enlist.in_memory()
+    org, owner = engine.create_organization("Acme", owner_user_ref="acct-1", owner_email="ada@acme.test")
+    with pytest.raises(enlist.InvalidInputError):
+        engine.update_policy(org, actor=owner, policy=enlist.Policy(max_import_unpacked_bytes=1 << 40))
+    engine.update_policy(org, actor=owner, policy=p)
+    assert engine.organization(org).policy.max_import_ratio == 20
+
+
+def test_an_import_larger_than_any_policy_allows_is_refused_before_it_is_copied(world: World) -> None:
+    huge = b"x" * ((256 << 20) + 1)
+    with pytest.raises(enlist.LimitExceededError) as err:
+        world.engine.import_invitations(world.org, huge, actor=world.owner, format="csv")
     assert err.value.limit is enlist.LimitKind.IMPORT_BYTES

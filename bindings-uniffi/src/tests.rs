@@ -316,6 +316,10 @@ fn every_limit_and_every_core_error_has_a_family() {
         (L::PageSize, "page_size"),
         (L::RecipientBytes, "recipient_bytes"),
         (L::RecipientEntries, "recipient_entries"),
+        (L::ImportBytes, "import_bytes"),
+        (L::ImportEntries, "import_entries"),
+        (L::ImportUnpackedBytes, "import_unpacked_bytes"),
+        (L::ImportRatio, "import_ratio"),
     ] {
         let e: EnlistError = enlist::Error::LimitExceeded {
             limit: kind,

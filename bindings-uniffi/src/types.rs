@@ -489,6 +489,15 @@ pub struct Policy {
     pub max_paste_field_chars: u32,
     /// At most this many rows per import file.
     pub max_import_rows: u32,
+    /// At most this many bytes in an import file as uploaded.
+    pub max_import_bytes: u64,
+    /// At most this many entries in an XLSX file's zip archive.
+    pub max_import_entries: u32,
+    /// At most this many bytes in an XLSX file once unpacked.
+    pub max_import_unpacked_bytes: u64,
+    /// At most this many times its packed size an XLSX entry over 1 MiB may
+    /// unpack to.
+    pub max_import_ratio: u32,
     /// Allowed email domains; empty means any.
     pub allowed_domains: Vec<String>,
     /// Group owners may invite into their own groups.
@@ -528,6 +537,10 @@ impl From<enlist::Policy> for Policy {
             max_batch: p.max_batch,
             max_paste_field_chars: p.max_paste_field_chars,
             max_import_rows: p.max_import_rows,
+            max_import_bytes: p.max_import_bytes,
+            max_import_entries: p.max_import_entries,
+            max_import_unpacked_bytes: p.max_import_unpacked_bytes,
+            max_import_ratio: p.max_import_ratio,
             allowed_domains: p.allowed_domains,
             group_owners_can_invite: p.group_owners_can_invite,
             members_can_invite: p.members_can_invite,
@@ -558,6 +571,10 @@ impl From<Policy> for enlist::Policy {
         out.max_batch = p.max_batch;
         out.max_paste_field_chars = p.max_paste_field_chars;
         out.max_import_rows = p.max_import_rows;
+        out.max_import_bytes = p.max_import_bytes;
+        out.max_import_entries = p.max_import_entries;
+        out.max_import_unpacked_bytes = p.max_import_unpacked_bytes;
+        out.max_import_ratio = p.max_import_ratio;
         out.allowed_domains = p.allowed_domains;
         out.group_owners_can_invite = p.group_owners_can_invite;
         out.members_can_invite = p.members_can_invite;

@@ -10,6 +10,9 @@ const IMPORT_ROWS_CEILING: u64 = 100_000;
 /// The largest `max_import_bytes` a policy may set: no import file is
 /// larger, whatever the organization (checked before its policy is read).
 pub(crate) const IMPORT_BYTES_CEILING: u64 = 256 << 20;
+/// The largest `max_import_bytes` a policy may set (256 MiB): a host may
+/// refuse larger uploads before reading them.
+pub const MAX_IMPORT_BYTES: u64 = IMPORT_BYTES_CEILING;
 
 /// The license type given when none is named.
 pub const DEFAULT_LICENSE: &str = "standard";

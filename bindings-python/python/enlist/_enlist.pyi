@@ -389,6 +389,10 @@ class Policy(_Record):
         max_batch: int = ...,
         max_paste_field_chars: int = ...,
         max_import_rows: int = ...,
+        max_import_bytes: int = ...,
+        max_import_entries: int = ...,
+        max_import_unpacked_bytes: int = ...,
+        max_import_ratio: int = ...,
         allowed_domains: Sequence[str] = ...,
         group_owners_can_invite: bool = ...,
         members_can_invite: bool = ...,
@@ -412,6 +416,10 @@ class Policy(_Record):
         max_batch: int = ...,
         max_paste_field_chars: int = ...,
         max_import_rows: int = ...,
+        max_import_bytes: int = ...,
+        max_import_entries: int = ...,
+        max_import_unpacked_bytes: int = ...,
+        max_import_ratio: int = ...,
         allowed_domains: Sequence[str] = ...,
         group_owners_can_invite: bool = ...,
         members_can_invite: bool = ...,
@@ -436,6 +444,14 @@ class Policy(_Record):
     def max_paste_field_chars(self) -> int: ...
     @property
     def max_import_rows(self) -> int: ...
+    @property
+    def max_import_bytes(self) -> int: ...
+    @property
+    def max_import_entries(self) -> int: ...
+    @property
+    def max_import_unpacked_bytes(self) -> int: ...
+    @property
+    def max_import_ratio(self) -> int: ...
     @property
     def allowed_domains(self) -> list[str]: ...
     @property
