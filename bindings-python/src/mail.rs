@@ -69,7 +69,7 @@ impl Mailer for PyMailer {
             match self.send.bind(py).call1((arg,)) {
                 Ok(_) => Ok(()),
                 Err(err) => {
-                    let message = scrub_mail_error(&describe(py, &err), &email.accept_url);
+                    let message = enlist::outbox::scrub_mail_error(&describe(py, &err), email);
                     if !err.is_instance_of::<PyException>(py) {
                         *self.interrupted.lock().unwrap_or_else(|e| e.into_inner()) = Some(err);
                         return Err(MailError::Temporary(format!("interrupted: {message}")));
@@ -114,39 +114,4 @@ fn is_permanent(py: Python<'_>, err: &PyErr) -> bool {
             .getattr("permanent")
             .and_then(|p| p.is_truthy())
             .unwrap_or(false)
-}
-
-/// The longest mailer error text kept (the outbox stores it).
-const MAX_MAIL_ERROR_CHARS: usize = 500;
-
-/// A mailer's error text made safe to store: at most
-/// [`MAX_MAIL_ERROR_CHARS`] characters, with the accept link and every long
-/// run of URL characters that also appears in the link (the token) replaced
-/// by `[redacted]`. A mailer's message may quote the email it failed to send.
-pub(crate) fn scrub_mail_error(reason: &str, accept_url: &str) -> String {
-    let mut text: String = reason.chars().take(MAX_MAIL_ERROR_CHARS).collect();
-    if !accept_url.is_empty() {
-        text = text.replace(accept_url, "[redacted]");
-    }
-    let is_url_char = |c: char| c.is_ascii_alphanumeric() || "-._~%".contains(c);
-    let mut out = String::with_capacity(text.len());
-    let mut run = String::new();
-    let flush = |run: &mut String, out: &mut String| {
-        if run.len() >= 16 && accept_url.contains(run.as_str()) {
-            out.push_str("[redacted]");
-        } else {
-            out.push_str(run);
-        }
-        run.clear();
-    };
-    for c in text.chars() {
-        if is_url_char(c) {
-            run.push(c);
-        } else {
-            flush(&mut run, &mut out);
-            out.push(c);
-        }
-    }
-    flush(&mut run, &mut out);
-    out
 }

@@ -36,10 +36,10 @@ impl enlist::Mailer for MailerAdapter {
             .send(email.clone().into())
             .map_err(|e| match e {
                 MailError::Temporary { reason } => MailError::Temporary {
-                    reason: scrub_mail_error(&reason, &email.accept_url),
+                    reason: enlist::outbox::scrub_mail_error(&reason, email),
                 },
                 MailError::Permanent { reason } => MailError::Permanent {
-                    reason: scrub_mail_error(&reason, &email.accept_url),
+                    reason: enlist::outbox::scrub_mail_error(&reason, email),
                 },
             })
             .map_err(Into::into)
@@ -56,57 +56,45 @@ impl enlist::Clock for ClockAdapter {
     }
 }
 
-/// The longest mailer error text kept (the outbox stores it).
-const MAX_MAIL_ERROR_CHARS: usize = 500;
-
-/// A mailer's error text made safe to store: at most
-/// [`MAX_MAIL_ERROR_CHARS`] characters, with the accept link and every long
-/// run of URL characters that also appears in the link (the token) replaced
-/// by `[redacted]`. A mailer's message may quote the email it failed to send.
-pub(crate) fn scrub_mail_error(reason: &str, accept_url: &str) -> String {
-    let mut text: String = reason.chars().take(MAX_MAIL_ERROR_CHARS).collect();
-    if !accept_url.is_empty() {
-        text = text.replace(accept_url, "[redacted]");
-    }
-    let is_url_char = |c: char| c.is_ascii_alphanumeric() || "-._~%".contains(c);
-    let mut out = String::with_capacity(text.len());
-    let mut run = String::new();
-    let flush = |run: &mut String, out: &mut String| {
-        if run.len() >= 16 && accept_url.contains(run.as_str()) {
-            out.push_str("[redacted]");
-        } else {
-            out.push_str(run);
-        }
-        run.clear();
-    };
-    for c in text.chars() {
-        if is_url_char(c) {
-            run.push(c);
-        } else {
-            flush(&mut run, &mut out);
-            out.push(c);
-        }
-    }
-    flush(&mut run, &mut out);
-    out
-}
-
 #[cfg(test)]
 mod tests {
-    use super::scrub_mail_error;
+    use super::{MailError, Mailer, MailerAdapter, OutgoingEmail};
+    use std::sync::Arc;
+
+    /// A Kotlin/Swift mailer whose exception quotes the whole message.
+    struct Quoting;
+
+    impl Mailer for Quoting {
+        fn send(&self, email: OutgoingEmail) -> Result<(), MailError> {
+            Err(MailError::Temporary {
+                reason: format!("SMTP 451 for {} and more", email.accept_url.expose()),
+            })
+        }
+    }
 
     #[test]
-    fn mail_errors_lose_the_link_and_token_and_are_bounded() {
-        let url =
-            "https://app.example/accept?token=org_abc.Zm9vYmFyYmF6cXV4cXV1eHh5enp5MTIzNDU2Nzg5";
-        let token = "org_abc.Zm9vYmFyYmF6cXV4cXV1eHh5enp5MTIzNDU2Nzg5";
-        let text = scrub_mail_error(&format!("SMTP 550 for {url} (token {token})"), url);
-        assert!(
-            !text.contains(token) && !text.contains("Zm9vYmFy"),
-            "{text}"
-        );
-        assert_eq!(text, "SMTP 550 for [redacted] (token [redacted])");
-        assert_eq!(scrub_mail_error("mailbox full", url), "mailbox full");
-        assert_eq!(scrub_mail_error(&"x".repeat(100_000), url).len(), 500);
+    fn a_foreign_mailers_error_loses_the_link_before_it_travels() {
+        let engine = enlist::Enlist::in_memory();
+        let (org, owner) = engine
+            .create_organization(enlist::NewOrganization::new(
+                "Acme",
+                "acct-1",
+                "ada@acme.test",
+            ))
+            .expect("org");
+        let report = engine
+            .invite(
+                &org.id,
+                &enlist::Actor::Member(owner.id),
+                enlist::InviteRequest::new(enlist::Recipients::Paste("bob@acme.test".into())),
+            )
+            .expect("invite");
+        let token = report.issued[0].secret.clone().expect("a token");
+        let msg = engine.claim_due(None, 1).expect("claim").remove(0);
+        let adapter = MailerAdapter(Arc::new(Quoting));
+        let err = enlist::Mailer::send(&adapter, &msg.email).expect_err("the mailer fails");
+        let text = err.to_string();
+        assert!(!text.contains(token.expose()), "{text}");
+        assert!(text.contains("[redacted]"), "{text}");
     }
 }

@@ -140,7 +140,11 @@ pub(crate) const MAX_ERROR_CHARS: usize = 500;
 /// and the text is cut at 500 characters. Mail providers quote the message
 /// they refused, and quoted-printable soft line breaks can cut a token in
 /// pieces: hence the pieces.
-pub(crate) fn scrub_mail_error(error: &str, email: &OutgoingEmail) -> String {
+///
+/// The engine applies it to every error it stores (`mark_failed`,
+/// `deliver_pending`); bindings apply it to a foreign mailer's exception
+/// text before it travels further.
+pub fn scrub_mail_error(error: &str, email: &OutgoingEmail) -> String {
     // Bounded before any work: a hostile or broken mailer may return
     // megabytes.
     let mut text: String = error
