@@ -23,9 +23,9 @@
 //! same file.
 
 use enlist::{
-    Actor, Enlist, EventKind, Group, GroupId, GroupQuery, InvitationQuery, InvitationStatus,
-    InviteReport, InviteRequest, MailError, Mailer, Member, MemberId, MemberQuery, NewGroup,
-    NewOrganization, OrgId, OutgoingEmail, Policy, Recipients, Registration,
+    Actor, EngineConfig, Enlist, EventKind, Group, GroupId, GroupQuery, InvitationQuery,
+    InvitationStatus, InviteReport, InviteRequest, MailError, Mailer, Member, MemberId,
+    MemberQuery, NewGroup, NewOrganization, OrgId, OutgoingEmail, Policy, Recipients, Registration,
 };
 use enlist_sqlite::SqliteStore;
 use rusqlite::{Connection, OptionalExtension};
@@ -128,7 +128,11 @@ fn main() -> Res<()> {
         .nth(1)
         .unwrap_or_else(|| "enlist-quickstart.sqlite3".to_owned());
     let store = SqliteStore::open(&path)?;
-    let engine = Enlist::new(Arc::new(store));
+    // Where accept links point is the host's setting, not an
+    // organization's: policies may only choose among these bases.
+    let mut config = EngineConfig::default();
+    config.default_accept_url_base = "https://app.acme.example/invitations/accept".into();
+    let engine = Enlist::new(Arc::new(store)).try_with_config(config)?;
     let notes = Notes::open(&path)?;
     let run: u32 = notes.get("runs")?.and_then(|r| r.parse().ok()).unwrap_or(0) + 1;
     notes.set("runs", &run.to_string())?;
@@ -143,7 +147,6 @@ fn main() -> Res<()> {
 fn first_run(engine: &Enlist, notes: &Notes) -> Res<()> {
     // 1. An organization, its owner, and two groups. -----------------------
     let mut policy = Policy::default();
-    policy.accept_url_base = Some("https://app.acme.example/invitations/accept".into());
     policy.seat_limits.insert("standard".into(), 10);
     let (org, owner) = engine.create_organization(
         NewOrganization::new("Acme", "acct-ada", "ada@acme.example")
