@@ -128,7 +128,67 @@ impl Member {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::event::{Actor, Event, EventKind};
+    use crate::policy::Policy;
+    use crate::role::Role;
+    use crate::{RejectReason, UniFfiTag};
     use std::time::Duration;
+    use uniffi::{Lift, Lower};
+
+    /// `v` written the way it crosses to Kotlin and Swift, and read back.
+    fn across<T: Lower<UniFfiTag> + Lift<UniFfiTag>>(v: T) -> uniffi::Result<T> {
+        let mut buf = Vec::new();
+        T::write(v, &mut buf);
+        let mut rest = &buf[..];
+        let back = T::try_read(&mut rest)?;
+        assert!(rest.is_empty(), "bytes left over");
+        Ok(back)
+    }
+
+    #[test]
+    fn core_records_cross_whole_custom_types_included() {
+        let mut policy = Policy::default();
+        policy.seat_limits.insert("pro".into(), 3);
+        policy.seat_limits.insert("basic".into(), 10);
+        policy.eula_version = Some("2026-01".into());
+        assert_eq!(across(policy.clone()).unwrap(), policy);
+        for role in Role::built_ins() {
+            assert_eq!(across(role.clone()).unwrap(), role);
+        }
+        let at = DateTime::from_timestamp(1_767_603_600, 123_456_789).unwrap();
+        let event = Event {
+            org_id: OrgId::from("org_1"),
+            seq: 7,
+            at,
+            actor: Actor::Member(MemberId::from("mem_1")),
+            kind: EventKind::InvitationSent {
+                invitation: InvitationId::from("inv_1"),
+                expires_at: at,
+            },
+        };
+        assert_eq!(across(event.clone()).unwrap(), event);
+        let dup = RejectReason::DuplicateInBatch { first_index: 3 };
+        assert_eq!(across(dup.clone()).unwrap(), dup);
+    }
+
+    #[test]
+    fn an_address_error_crosses_out_as_its_code_and_is_no_input() {
+        let error = crate::email::parse_address("not-an-address").unwrap_err();
+        let mut buf = Vec::new();
+        <AddressError as Lower<UniFfiTag>>::write(error.clone(), &mut buf);
+        let problem = <AddressProblem as Lift<UniFfiTag>>::try_read(&mut &buf[..]).unwrap();
+        assert_eq!(problem, AddressProblem::from(&error));
+        assert_eq!(problem.code, error.code());
+        assert!(across(RejectReason::InvalidAddress { error }).is_err());
+    }
+
+    #[test]
+    fn a_foreign_time_out_of_range_is_refused() {
+        let far = UNIX_EPOCH + Duration::from_secs(400_000 * 366 * 86_400);
+        let mut buf = Vec::new();
+        <SystemTime as Lower<UniFfiTag>>::write(far, &mut buf);
+        assert!(<DateTime as Lift<UniFfiTag>>::try_read(&mut &buf[..]).is_err());
+    }
 
     #[test]
     fn times_round_trip_with_nanoseconds_both_sides_of_the_epoch() {
