@@ -56,15 +56,21 @@ step "Generate the Kotlin and Swift sources (library mode)"
 rm -rf "$OUT/kotlin" "$OUT/swift"
 cargo uniffi-bindgen generate "$LIB" --language kotlin --out-dir "$OUT/kotlin" --no-format
 cargo uniffi-bindgen generate "$LIB" --language swift --out-dir "$OUT/swift" --no-format
-KT_SOURCE=$OUT/kotlin/enlist/enlist_ffi.kt
-[ -f "$KT_SOURCE" ] || die "no Kotlin source at $KT_SOURCE"
-echo "Kotlin: $KT_SOURCE"
+# Core's records and enums (package enlist.core) and the binding's own
+# (package enlist): one source per crate.
+KT_SOURCES=("$OUT/kotlin/enlist/enlist_ffi.kt" "$OUT/kotlin/enlist/core/enlist.kt")
+for f in "${KT_SOURCES[@]}"; do [ -f "$f" ] || die "no Kotlin source at $f"; done
+echo "Kotlin: ${KT_SOURCES[*]}"
 echo "Swift:  $(cd "$OUT/swift" && ls | tr '\n' ' ')"
 
 step "Check the Swift sources, header and modulemap"
 SWIFT=$OUT/swift/EnlistKit.swift
 HEADER=$OUT/swift/EnlistFFI.h
 MODULEMAP=$OUT/swift/EnlistFFI.modulemap
+# Core's records and enums: compiled into the same Swift module.
+CORE_SWIFT=$OUT/swift/EnlistCore.swift
+CORE_HEADER=$OUT/swift/EnlistCoreFFI.h
+CORE_MODULEMAP=$OUT/swift/EnlistCoreFFI.modulemap
 missing=0
 expect() { # file, fixed string
     if grep -qF -- "$2" "$1"; then
@@ -74,9 +80,11 @@ expect() { # file, fixed string
         missing=$((missing + 1))
     fi
 }
-for f in "$SWIFT" "$HEADER" "$MODULEMAP"; do [ -f "$f" ] || die "not generated: $f"; done
+for f in "$SWIFT" "$HEADER" "$MODULEMAP" "$CORE_SWIFT" "$CORE_HEADER" "$CORE_MODULEMAP"; do [ -f "$f" ] || die "not generated: $f"; done
 expect "$MODULEMAP" 'module EnlistFFI {'
 expect "$MODULEMAP" 'header "EnlistFFI.h"'
+expect "$CORE_MODULEMAP" 'module EnlistCoreFFI {'
+expect "$CORE_SWIFT" 'import EnlistCoreFFI'
 expect "$HEADER" 'uniffi_enlist_ffi_fn_constructor_enlist_in_memory'
 expect "$HEADER" 'uniffi_enlist_ffi_fn_constructor_enlist_open_sqlite'
 expect "$HEADER" 'uniffi_enlist_ffi_fn_method_enlist_invite'
@@ -86,13 +94,13 @@ expect "$SWIFT" 'import EnlistFFI'
 expect "$SWIFT" 'open class Enlist: EnlistProtocol'
 expect "$SWIFT" 'public static func inMemory(clock: Clock? = nil, config: EngineConfig? = nil, secretKey: Data? = nil)throws  -> Enlist'
 expect "$SWIFT" 'public static func openSqlite(path: String, clock: Clock? = nil, config: EngineConfig? = nil, secretKey: Data? = nil)throws  -> Enlist'
-expect "$SWIFT" 'open func outboxMessageIn(orgId: String, actor: Actor, messageId: String)throws  -> OutboxMessage'
-expect "$SWIFT" 'public var allowedAcceptUrlBases: [String]'
-expect "$SWIFT" 'public var lockedUntil: Date?'
+expect "$SWIFT" 'open func outboxMessageIn(orgId: OrgId, actor: Actor, messageId: MessageId)throws  -> OutboxMessage'
+expect "$CORE_SWIFT" 'public var allowedAcceptUrlBases: [String]'
+expect "$SWIFT" 'public var lockedUntil: DateTime?'
 expect "$SWIFT" 'open func createOrganization(new: NewOrganization)throws  -> CreatedOrganization'
-expect "$SWIFT" 'open func invite(orgId: String, actor: Actor, request: InviteRequest)throws  -> InviteReport'
-expect "$SWIFT" 'open func listInvitations(orgId: String, actor: Actor, query: InvitationQuery)throws  -> InvitationPage'
-expect "$SWIFT" 'open func listMembers(orgId: String, actor: Actor, query: MemberQuery)throws  -> MemberPage'
+expect "$SWIFT" 'open func invite(orgId: OrgId, actor: Actor, request: InviteRequest)throws  -> InviteReport'
+expect "$SWIFT" 'open func listInvitations(orgId: OrgId, actor: Actor, query: InvitationQuery)throws  -> InvitationPage'
+expect "$SWIFT" 'open func listMembers(orgId: OrgId, actor: Actor, query: MemberQuery)throws  -> MemberPage'
 expect "$SWIFT" 'open func accept(token: String, registration: Registration)throws  -> Acceptance'
 expect "$SWIFT" 'open func deliverPending(mailer: Mailer, limit: UInt32)throws  -> DeliveryReport'
 expect "$SWIFT" 'public protocol Mailer: AnyObject, Sendable'
@@ -103,9 +111,12 @@ expect "$SWIFT" 'enum EnlistError: Swift.Error'
 expect "$SWIFT" 'case PermissionDenied('
 expect "$SWIFT" 'enum MailError: Swift.Error'
 expect "$SWIFT" 'public struct InviteRequest'
-expect "$SWIFT" 'public enum Recipients'
-expect "$SWIFT" 'public var createdAt: Date'
-expect "$SWIFT" 'public var expiresAt: Date?'
+expect "$CORE_SWIFT" 'public enum Recipients'
+expect "$SWIFT" 'public var createdAt: DateTime'
+expect "$SWIFT" 'public var expiresAt: DateTime?'
+# Ids and times: custom types declared once, in core.
+expect "$CORE_SWIFT" 'public typealias OrgId = String'
+expect "$CORE_SWIFT" 'public typealias DateTime = Date'
 expect "$SWIFT" 'public func parseRecipients(text: String)throws  -> ParsedRecipients'
 # Secrets cross as objects that print as Secret(***), never as strings.
 expect "$SWIFT" 'open func expose() -> String'
@@ -144,7 +155,7 @@ echo "JNA:     $JNA_JAR"
 step "Compile the generated Kotlin with the test program"
 JAR=$OUT/enlist-kotlin-test.jar
 rm -f "$JAR"
-"$KOTLINC" -nowarn -cp "$JNA_JAR" "$KT_SOURCE" "$ROOT"/bindings-uniffi/tests/kotlin/*.kt \
+"$KOTLINC" -nowarn -cp "$JNA_JAR" "${KT_SOURCES[@]}" "$ROOT"/bindings-uniffi/tests/kotlin/*.kt \
     -include-runtime -d "$JAR"
 
 step "Run the Kotlin tests on the JVM against $LIB"

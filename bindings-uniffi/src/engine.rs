@@ -1,10 +1,17 @@
-//! The engine object: every command of `enlist::Enlist`, with ids as
-//! strings, records in and out, and errors mapped to [`EnlistError`].
+//! The engine object: every command of `enlist::Enlist`, taking and
+//! returning core's own records (ids are strings to Kotlin and Swift), with
+//! errors mapped to [`EnlistError`].
 
 use crate::callbacks::{Clock, ClockAdapter, Mailer, MailerAdapter};
 use crate::error::EnlistError;
-use crate::time::time_in;
+use crate::time::{time_in, time_out};
 use crate::types::*;
+use enlist::{
+    Actor, DeliveryReport, EngineConfig, Event, Group, GroupId, GroupRole, GroupUpdate,
+    ImportFormat, InvitationId, InvitationPreview, InvitationQuery, LicenseUsage, LinkPreview,
+    Member, MemberId, MemberUpdate, MessageId, NewGroup, OrgId, Organization, OutboxStatus,
+    Permission, Policy, Registration, Role,
+};
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -35,7 +42,7 @@ impl Settings {
     pub(crate) fn check(config: Option<EngineConfig>, secret_key: Option<Vec<u8>>) -> Result<Self> {
         let config = match config {
             Some(c) => {
-                let mut c: enlist::EngineConfig = c.into();
+                let mut c = c;
                 c.retry = c.retry.validated()?;
                 Some(c.validated()?)
             }
@@ -120,7 +127,7 @@ impl Enlist {
 
     /// The engine's current time (its clock's).
     pub fn now(&self) -> SystemTime {
-        crate::time::time_out(self.inner.now())
+        time_out(self.inner.now())
     }
 
     // -- Organizations, policy, roles, audit ------------------------------
@@ -129,149 +136,117 @@ impl Enlist {
     pub fn create_organization(&self, new: NewOrganization) -> Result<CreatedOrganization> {
         let (org, owner) = self.inner.create_organization(new.into())?;
         Ok(CreatedOrganization {
-            organization: org.into(),
-            owner: owner.into(),
+            organization: org,
+            owner,
         })
     }
 
     /// An organization.
-    pub fn organization(&self, org_id: String) -> Result<Organization> {
-        Ok(self.inner.organization(&org_id.into())?.into())
+    pub fn organization(&self, org_id: OrgId) -> Result<Organization> {
+        Ok(self.inner.organization(&org_id)?)
     }
 
     /// Renames an organization. Needs `ManagePolicy`.
     pub fn rename_organization(
         &self,
-        org_id: String,
+        org_id: OrgId,
         actor: Actor,
         name: String,
     ) -> Result<Organization> {
-        Ok(self
-            .inner
-            .rename_organization(&org_id.into(), &actor.into(), &name)?
-            .into())
+        Ok(self.inner.rename_organization(&org_id, &actor, &name)?)
     }
 
     /// Replaces an organization's policy. Needs `ManagePolicy`.
     pub fn update_policy(
         &self,
-        org_id: String,
+        org_id: OrgId,
         actor: Actor,
         policy: Policy,
     ) -> Result<Organization> {
-        Ok(self
-            .inner
-            .update_policy(&org_id.into(), &actor.into(), policy.into())?
-            .into())
+        Ok(self.inner.update_policy(&org_id, &actor, policy)?)
     }
 
     /// Every role of the organization: built-ins first, then custom roles.
-    pub fn roles(&self, org_id: String) -> Result<Vec<Role>> {
-        Ok(self
-            .inner
-            .roles(&org_id.into())?
-            .into_iter()
-            .map(Into::into)
-            .collect())
+    pub fn roles(&self, org_id: OrgId) -> Result<Vec<Role>> {
+        Ok(self.inner.roles(&org_id)?.into_iter().collect())
     }
 
     /// Defines (or redefines) a custom role. Needs `ManageRoles` and every
     /// permission the role holds.
     pub fn define_role(
         &self,
-        org_id: String,
+        org_id: OrgId,
         actor: Actor,
         name: String,
         permissions: Vec<Permission>,
     ) -> Result<Role> {
-        let set = permissions.into_iter().map(Into::into).collect();
-        Ok(self
-            .inner
-            .define_role(&org_id.into(), &actor.into(), &name, set)?
-            .into())
+        let set = permissions.into_iter().collect();
+        Ok(self.inner.define_role(&org_id, &actor, &name, set)?)
     }
 
     /// Deletes a custom role nobody holds. Needs `ManageRoles`.
-    pub fn delete_role(&self, org_id: String, actor: Actor, name: String) -> Result<()> {
-        Ok(self
-            .inner
-            .delete_role(&org_id.into(), &actor.into(), &name)?)
+    pub fn delete_role(&self, org_id: OrgId, actor: Actor, name: String) -> Result<()> {
+        Ok(self.inner.delete_role(&org_id, &actor, &name)?)
     }
 
     /// The audit trail after position `after` (0 for the start), at most
     /// `limit` events (1 to 1000). Needs `ViewAudit`.
     pub fn events(
         &self,
-        org_id: String,
+        org_id: OrgId,
         actor: Actor,
         after: u64,
         limit: u32,
     ) -> Result<Vec<Event>> {
         Ok(self
             .inner
-            .events(&org_id.into(), &actor.into(), after, limit)?
+            .events(&org_id, &actor, after, limit)?
             .into_iter()
-            .map(Into::into)
             .collect())
     }
 
     // -- Groups ------------------------------------------------------------
 
     /// Creates a group. Needs `ManageGroups`.
-    pub fn create_group(&self, org_id: String, actor: Actor, new: NewGroup) -> Result<Group> {
-        Ok(self
-            .inner
-            .create_group(&org_id.into(), &actor.into(), new.into())?
-            .into())
+    pub fn create_group(&self, org_id: OrgId, actor: Actor, new: NewGroup) -> Result<Group> {
+        Ok(self.inner.create_group(&org_id, &actor, new)?)
     }
 
     /// Changes a group's name, description or default flag.
     pub fn update_group(
         &self,
-        org_id: String,
+        org_id: OrgId,
         actor: Actor,
-        group_id: String,
+        group_id: GroupId,
         update: GroupUpdate,
     ) -> Result<Group> {
         Ok(self
             .inner
-            .update_group(
-                &org_id.into(),
-                &actor.into(),
-                &group_id.into(),
-                update.into(),
-            )?
-            .into())
+            .update_group(&org_id, &actor, &group_id, update)?)
     }
 
     /// Deletes a group; its members stay in the organization. Returns how
     /// many members were detached.
-    pub fn delete_group(&self, org_id: String, actor: Actor, group_id: String) -> Result<u64> {
-        Ok(self
-            .inner
-            .delete_group(&org_id.into(), &actor.into(), &group_id.into())?)
+    pub fn delete_group(&self, org_id: OrgId, actor: Actor, group_id: GroupId) -> Result<u64> {
+        Ok(self.inner.delete_group(&org_id, &actor, &group_id)?)
     }
 
     /// A group.
-    pub fn group(&self, org_id: String, actor: Actor, group_id: String) -> Result<Group> {
-        Ok(self
-            .inner
-            .group(&org_id.into(), &actor.into(), &group_id.into())?
-            .into())
+    pub fn group(&self, org_id: OrgId, actor: Actor, group_id: GroupId) -> Result<Group> {
+        Ok(self.inner.group(&org_id, &actor, &group_id)?)
     }
 
     /// Groups, searched by name and sorted.
     pub fn list_groups(
         &self,
-        org_id: String,
+        org_id: OrgId,
         actor: Actor,
         query: GroupQuery,
     ) -> Result<Vec<Group>> {
         Ok(self
             .inner
-            .list_groups(&org_id.into(), &actor.into(), &query.into())?
+            .list_groups(&org_id, &actor, &query.into())?
             .into_iter()
-            .map(Into::into)
             .collect())
     }
 
@@ -279,53 +254,42 @@ impl Enlist {
     #[uniffi::method(default(role = None))]
     pub fn add_group_member(
         &self,
-        org_id: String,
+        org_id: OrgId,
         actor: Actor,
-        group_id: String,
-        member_id: String,
+        group_id: GroupId,
+        member_id: MemberId,
         role: Option<GroupRole>,
     ) -> Result<()> {
-        Ok(self.inner.add_group_member(
-            &org_id.into(),
-            &actor.into(),
-            &group_id.into(),
-            &member_id.into(),
-            role.map(Into::into),
-        )?)
+        Ok(self
+            .inner
+            .add_group_member(&org_id, &actor, &group_id, &member_id, role)?)
     }
 
     /// Changes a member's role in a group.
     pub fn set_group_role(
         &self,
-        org_id: String,
+        org_id: OrgId,
         actor: Actor,
-        group_id: String,
-        member_id: String,
+        group_id: GroupId,
+        member_id: MemberId,
         role: GroupRole,
     ) -> Result<()> {
-        Ok(self.inner.set_group_role(
-            &org_id.into(),
-            &actor.into(),
-            &group_id.into(),
-            &member_id.into(),
-            role.into(),
-        )?)
+        Ok(self
+            .inner
+            .set_group_role(&org_id, &actor, &group_id, &member_id, role)?)
     }
 
     /// Takes a member out of a group.
     pub fn remove_group_member(
         &self,
-        org_id: String,
+        org_id: OrgId,
         actor: Actor,
-        group_id: String,
-        member_id: String,
+        group_id: GroupId,
+        member_id: MemberId,
     ) -> Result<()> {
-        Ok(self.inner.remove_group_member(
-            &org_id.into(),
-            &actor.into(),
-            &group_id.into(),
-            &member_id.into(),
-        )?)
+        Ok(self
+            .inner
+            .remove_group_member(&org_id, &actor, &group_id, &member_id)?)
     }
 
     // -- Invitations -------------------------------------------------------
@@ -335,27 +299,21 @@ impl Enlist {
     /// reason; rejections do not fail the batch.
     pub fn invite(
         &self,
-        org_id: String,
+        org_id: OrgId,
         actor: Actor,
         request: InviteRequest,
     ) -> Result<InviteReport> {
-        Ok(self
-            .inner
-            .invite(&org_id.into(), &actor.into(), request.into())?
-            .into())
+        Ok(self.inner.invite(&org_id, &actor, request.into())?.into())
     }
 
     /// Sends staged invitations; one outcome per id, in order.
     pub fn send_staged(
         &self,
-        org_id: String,
+        org_id: OrgId,
         actor: Actor,
-        invitation_ids: Vec<String>,
+        invitation_ids: Vec<InvitationId>,
     ) -> Result<SendReport> {
-        let ids: Vec<enlist::InvitationId> = invitation_ids.into_iter().map(Into::into).collect();
-        let report = self
-            .inner
-            .send_staged(&org_id.into(), &actor.into(), &ids)?;
+        let report = self.inner.send_staged(&org_id, &actor, &invitation_ids)?;
         Ok(SendReport {
             results: report.results.into_iter().map(Into::into).collect(),
         })
@@ -364,53 +322,44 @@ impl Enlist {
     /// Sends an invitation again with a new secret and expiry.
     pub fn resend(
         &self,
-        org_id: String,
+        org_id: OrgId,
         actor: Actor,
-        invitation_id: String,
+        invitation_id: InvitationId,
     ) -> Result<IssuedInvitation> {
-        Ok(self
-            .inner
-            .resend(&org_id.into(), &actor.into(), &invitation_id.into())?
-            .into())
+        Ok(self.inner.resend(&org_id, &actor, &invitation_id)?.into())
     }
 
     /// Revokes an open invitation.
     pub fn revoke(
         &self,
-        org_id: String,
+        org_id: OrgId,
         actor: Actor,
-        invitation_id: String,
+        invitation_id: InvitationId,
     ) -> Result<Invitation> {
-        Ok(self
-            .inner
-            .revoke(&org_id.into(), &actor.into(), &invitation_id.into())?
-            .into())
+        Ok(self.inner.revoke(&org_id, &actor, &invitation_id)?.into())
     }
 
     /// An invitation, its status as of now.
     pub fn invitation(
         &self,
-        org_id: String,
+        org_id: OrgId,
         actor: Actor,
-        invitation_id: String,
+        invitation_id: InvitationId,
     ) -> Result<Invitation> {
         Ok(self
             .inner
-            .invitation(&org_id.into(), &actor.into(), &invitation_id.into())?
+            .invitation(&org_id, &actor, &invitation_id)?
             .into())
     }
 
     /// A page of invitations. Needs `ViewMembers`.
     pub fn list_invitations(
         &self,
-        org_id: String,
+        org_id: OrgId,
         actor: Actor,
         query: InvitationQuery,
     ) -> Result<InvitationPage> {
-        Ok(self
-            .inner
-            .list_invitations(&org_id.into(), &actor.into(), &query.into())?
-            .into())
+        Ok(self.inner.list_invitations(&org_id, &actor, &query)?.into())
     }
 
     /// Persists the expiry of every invitation due at `now`; returns how
@@ -424,26 +373,26 @@ impl Enlist {
 
     /// What the landing page shows for a token (or a whole accept URL).
     pub fn preview(&self, token: String) -> Result<InvitationPreview> {
-        Ok(self.inner.preview(&token)?.into())
+        Ok(self.inner.preview(&token)?)
     }
 
     /// Accepts an email invitation by its token (or a whole accept URL).
     pub fn accept(&self, token: String, registration: Registration) -> Result<Acceptance> {
-        Ok(self.inner.accept(&token, registration.into())?.into())
+        Ok(self.inner.accept(&token, registration)?.into())
     }
 
     /// Accepts an invitation by identifier with its access code. Wrong codes
     /// count; at the policy's limit the invitation is locked.
     pub fn accept_with_code(
         &self,
-        org_id: String,
+        org_id: OrgId,
         identifier: String,
         code: String,
         registration: Registration,
     ) -> Result<Acceptance> {
         Ok(self
             .inner
-            .accept_with_code(&org_id.into(), &identifier, &code, registration.into())?
+            .accept_with_code(&org_id, &identifier, &code, registration)?
             .into())
     }
 
@@ -458,13 +407,13 @@ impl Enlist {
     /// returns its URL (shown this once). Needs `ManageInviteLink`.
     pub fn activate_invite_link(
         &self,
-        org_id: String,
+        org_id: OrgId,
         actor: Actor,
         spec: LinkSpec,
     ) -> Result<ActivatedLink> {
-        let (link, url) =
-            self.inner
-                .activate_invite_link(&org_id.into(), &actor.into(), spec.into())?;
+        let (link, url) = self
+            .inner
+            .activate_invite_link(&org_id, &actor, spec.into())?;
         Ok(ActivatedLink {
             link: link.into(),
             url: crate::types::Secret::wrap(url.expose()),
@@ -472,23 +421,18 @@ impl Enlist {
     }
 
     /// Deactivates the invitation link: its URL stops working for good.
-    pub fn deactivate_invite_link(&self, org_id: String, actor: Actor) -> Result<()> {
-        Ok(self
-            .inner
-            .deactivate_invite_link(&org_id.into(), &actor.into())?)
+    pub fn deactivate_invite_link(&self, org_id: OrgId, actor: Actor) -> Result<()> {
+        Ok(self.inner.deactivate_invite_link(&org_id, &actor)?)
     }
 
     /// The invitation link, if one was ever activated.
-    pub fn invite_link(&self, org_id: String, actor: Actor) -> Result<Option<InviteLink>> {
-        Ok(self
-            .inner
-            .invite_link(&org_id.into(), &actor.into())?
-            .map(Into::into))
+    pub fn invite_link(&self, org_id: OrgId, actor: Actor) -> Result<Option<InviteLink>> {
+        Ok(self.inner.invite_link(&org_id, &actor)?.map(Into::into))
     }
 
     /// What the link's landing page shows.
     pub fn preview_link(&self, token: String) -> Result<LinkPreview> {
-        Ok(self.inner.preview_link(&token)?.into())
+        Ok(self.inner.preview_link(&token)?)
     }
 
     /// Joins by the invitation link; `contact` is the person's email (or
@@ -499,116 +443,99 @@ impl Enlist {
         contact: String,
         registration: Registration,
     ) -> Result<Member> {
-        Ok(self
-            .inner
-            .join_by_link(&token, &contact, registration.into())?
-            .into())
+        Ok(self.inner.join_by_link(&token, &contact, registration)?)
     }
 
     /// Registers without an invitation, where the policy allows it.
     pub fn self_register(
         &self,
-        org_id: String,
+        org_id: OrgId,
         contact: String,
         registration: Registration,
     ) -> Result<Member> {
-        Ok(self
-            .inner
-            .self_register(&org_id.into(), &contact, registration.into())?
-            .into())
+        Ok(self.inner.self_register(&org_id, &contact, registration)?)
     }
 
     // -- Members -----------------------------------------------------------
 
     /// A member.
-    pub fn member(&self, org_id: String, actor: Actor, member_id: String) -> Result<Member> {
-        Ok(self
-            .inner
-            .member(&org_id.into(), &actor.into(), &member_id.into())?
-            .into())
+    pub fn member(&self, org_id: OrgId, actor: Actor, member_id: MemberId) -> Result<Member> {
+        Ok(self.inner.member(&org_id, &actor, &member_id)?)
     }
 
     /// A page of members. Needs `ViewMembers`.
     pub fn list_members(
         &self,
-        org_id: String,
+        org_id: OrgId,
         actor: Actor,
         query: MemberQuery,
     ) -> Result<MemberPage> {
         Ok(self
             .inner
-            .list_members(&org_id.into(), &actor.into(), &query.into())?
+            .list_members(&org_id, &actor, &query.into())?
             .into())
     }
 
     /// Edits a member's names, role, groups or license type.
     pub fn update_member(
         &self,
-        org_id: String,
+        org_id: OrgId,
         actor: Actor,
-        member_id: String,
+        member_id: MemberId,
         update: MemberUpdate,
     ) -> Result<Member> {
         Ok(self
             .inner
-            .update_member(
-                &org_id.into(),
-                &actor.into(),
-                &member_id.into(),
-                update.into(),
-            )?
-            .into())
+            .update_member(&org_id, &actor, &member_id, update)?)
     }
 
     /// Deactivates a member (frees their seat).
     pub fn deactivate_member(
         &self,
-        org_id: String,
+        org_id: OrgId,
         actor: Actor,
-        member_id: String,
+        member_id: MemberId,
     ) -> Result<Member> {
-        Ok(self
-            .inner
-            .deactivate_member(&org_id.into(), &actor.into(), &member_id.into())?
-            .into())
+        Ok(self.inner.deactivate_member(&org_id, &actor, &member_id)?)
     }
 
     /// Reactivates an inactive member, if a seat is free.
     pub fn reactivate_member(
         &self,
-        org_id: String,
+        org_id: OrgId,
         actor: Actor,
-        member_id: String,
+        member_id: MemberId,
     ) -> Result<Member> {
-        Ok(self
-            .inner
-            .reactivate_member(&org_id.into(), &actor.into(), &member_id.into())?
-            .into())
+        Ok(self.inner.reactivate_member(&org_id, &actor, &member_id)?)
     }
 
     /// Removes a member (a tombstone stays).
-    pub fn remove_member(&self, org_id: String, actor: Actor, member_id: String) -> Result<Member> {
-        Ok(self
-            .inner
-            .remove_member(&org_id.into(), &actor.into(), &member_id.into())?
-            .into())
+    pub fn remove_member(
+        &self,
+        org_id: OrgId,
+        actor: Actor,
+        member_id: MemberId,
+    ) -> Result<Member> {
+        Ok(self.inner.remove_member(&org_id, &actor, &member_id)?)
     }
 
     /// Records that a member was active at `at` (never moves backwards).
-    pub fn record_activity(&self, org_id: String, member_id: String, at: SystemTime) -> Result<()> {
+    pub fn record_activity(
+        &self,
+        org_id: OrgId,
+        member_id: MemberId,
+        at: SystemTime,
+    ) -> Result<()> {
         let at = time_in("at", at)?;
-        Ok(self
-            .inner
-            .record_activity(&org_id.into(), &member_id.into(), at)?)
+        Ok(self.inner.record_activity(&org_id, &member_id, at)?)
     }
 
     /// Seats used and pending per license type. Needs `ViewMembers`.
-    pub fn license_usage(&self, org_id: String, actor: Actor) -> Result<Vec<LicenseUsage>> {
+    pub fn license_usage(&self, org_id: OrgId, actor: Actor) -> Result<Vec<LicenseUsage>> {
         Ok(self
             .inner
-            .license_usage(&org_id.into(), &actor.into())?
+            .license_usage(&org_id, &actor)?
             .into_iter()
-            .map(Into::into)
             .collect())
     }
 
@@ -618,7 +545,7 @@ impl Enlist {
     /// the report places every row of the file.
     pub fn import_invitations(
         &self,
-        org_id: String,
+        org_id: OrgId,
         actor: Actor,
         bytes: Vec<u8>,
         format: ImportFormat,
@@ -626,13 +553,7 @@ impl Enlist {
     ) -> Result<ImportReport> {
         Ok(self
             .inner
-            .import_invitations(
-                &org_id.into(),
-                &actor.into(),
-                &bytes,
-                format.into(),
-                defaults.into(),
-            )?
+            .import_invitations(&org_id, &actor, &bytes, format, defaults.into())?
             .into())
     }
 
@@ -643,30 +564,26 @@ impl Enlist {
     /// At most 10,000 messages per call.
     pub fn deliver_pending(&self, mailer: Arc<dyn Mailer>, limit: u32) -> Result<DeliveryReport> {
         let limit = outbox_limit(limit)?;
-        Ok(self
-            .inner
-            .deliver_pending(&MailerAdapter(mailer), limit)?
-            .into())
+        Ok(self.inner.deliver_pending(&MailerAdapter(mailer), limit)?)
     }
 
     /// Claims up to `limit` due messages (of one organization, or all) for
     /// delivery by the app's own queue; report each with `mark_sent` or
     /// `mark_failed`.
     #[uniffi::method(default(org_id = None))]
-    pub fn claim_due(&self, limit: u32, org_id: Option<String>) -> Result<Vec<OutboxMessage>> {
-        let org = org_id.map(enlist::OrgId::from);
+    pub fn claim_due(&self, limit: u32, org_id: Option<OrgId>) -> Result<Vec<OutboxMessage>> {
         let limit = outbox_limit(limit)?;
         Ok(self
             .inner
-            .claim_due(org.as_ref(), limit)?
+            .claim_due(org_id.as_ref(), limit)?
             .into_iter()
             .map(Into::into)
             .collect())
     }
 
     /// Records a delivery; `false` if the message was no longer queued.
-    pub fn mark_sent(&self, message_id: String) -> Result<bool> {
-        Ok(self.inner.mark_sent(&message_id.into())?)
+    pub fn mark_sent(&self, message_id: MessageId) -> Result<bool> {
+        Ok(self.inner.mark_sent(&message_id)?)
     }
 
     /// Records a failed delivery: retried after a backoff, or given up when
@@ -674,21 +591,18 @@ impl Enlist {
     /// `None` if it was no longer queued.
     pub fn mark_failed(
         &self,
-        message_id: String,
+        message_id: MessageId,
         error: String,
         permanent: bool,
     ) -> Result<Option<OutboxStatus>> {
-        Ok(self
-            .inner
-            .mark_failed(&message_id.into(), &error, permanent)?
-            .map(Into::into))
+        Ok(self.inner.mark_failed(&message_id, &error, permanent)?)
     }
 
     /// A message of the outbox, to show its delivery state, without its
     /// secret. For host jobs: no actor is checked; for a person, use
     /// [`Enlist::outbox_message_in`].
-    pub fn outbox_message(&self, message_id: String) -> Result<OutboxMessage> {
-        Ok(self.inner.outbox_message(&message_id.into())?.into())
+    pub fn outbox_message(&self, message_id: MessageId) -> Result<OutboxMessage> {
+        Ok(self.inner.outbox_message(&message_id)?.into())
     }
 
     /// A message of `org_id`'s outbox, for a person: needs
@@ -697,13 +611,13 @@ impl Enlist {
     /// secret (no accept link, no body holding it).
     pub fn outbox_message_in(
         &self,
-        org_id: String,
+        org_id: OrgId,
         actor: Actor,
-        message_id: String,
+        message_id: MessageId,
     ) -> Result<OutboxMessage> {
         Ok(self
             .inner
-            .outbox_message_in(&org_id.into(), &actor.into(), &message_id.into())?
+            .outbox_message_in(&org_id, &actor, &message_id)?
             .into())
     }
 }

@@ -3,7 +3,7 @@
 //! [`Mailer`](crate::Mailer) throws.
 
 use crate::time::time_out;
-use crate::types::Permission;
+use enlist::Permission;
 use std::time::SystemTime;
 
 /// Why a command could not be carried out. A failed command changes
@@ -203,7 +203,7 @@ impl From<enlist::Error> for EnlistError {
             E::PermissionDenied { permission, .. } => EnlistError::PermissionDenied {
                 code,
                 message,
-                permission: Permission::from_core(permission),
+                permission: Some(permission),
                 feature: None,
             },
             E::Disabled { feature } => EnlistError::PermissionDenied {

@@ -4,6 +4,11 @@
 
 uniffi::setup_scaffolding!();
 
+// Core's records and enums derive their uniffi traits in core (its
+// `uniffi` feature); its times are a custom type declared there, used here
+// by this crate's own records.
+uniffi::use_remote_type!(enlist::chrono::DateTime<chrono::Utc>);
+
 mod callbacks;
 mod engine;
 mod error;
@@ -15,17 +20,19 @@ pub use engine::Enlist;
 pub use error::{EnlistError, MailError};
 pub use types::*;
 
+use enlist::{EngineConfig, Policy};
+
 /// The default policy: start from it and change what differs
 /// (`defaultPolicy().copy(maxBatch = 20u)` in Kotlin).
 #[uniffi::export]
 pub fn default_policy() -> Policy {
-    enlist::Policy::default().into()
+    Policy::default()
 }
 
 /// The default engine settings.
 #[uniffi::export]
 pub fn default_engine_config() -> EngineConfig {
-    enlist::EngineConfig::default().into()
+    EngineConfig::default()
 }
 
 /// Parses what a person typed or pasted into a recipients field, for the

@@ -12,15 +12,16 @@ use std::fmt;
 /// Who performs a command.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "type", content = "id")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum Actor {
     /// The host application itself (an HR sync, a background job, a
     /// super-admin console): allowed everything.
     System,
     /// A member of the organization, authorized by role and group roles.
-    Member(MemberId),
+    Member(#[cfg_attr(feature = "uniffi", uniffi(name = "member_id"))] MemberId),
     /// A person acting on their own invitation (accept, decline) or joining
     /// by link: the host's account id.
-    Account(String),
+    Account(#[cfg_attr(feature = "uniffi", uniffi(name = "user_ref"))] String),
     /// Someone holding an invitation's secret without an account (declining).
     Anonymous,
 }
@@ -39,11 +40,12 @@ impl fmt::Display for Actor {
 /// How a member came to join.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "type", content = "id")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum JoinedVia {
     /// Founded the organization.
     Founding,
     /// Accepted an invitation.
-    Invitation(InvitationId),
+    Invitation(#[cfg_attr(feature = "uniffi", uniffi(name = "invitation_id"))] InvitationId),
     /// Used the invitation link.
     InviteLink,
     /// Registered by themselves.
@@ -56,9 +58,14 @@ pub enum JoinedVia {
 #[serde(rename_all = "snake_case", tag = "type")]
 #[non_exhaustive]
 #[allow(missing_docs)] // fields are named for what they hold
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum EventKind {
     /// The organization was created with its first owner.
-    OrganizationCreated { name: String, owner: MemberId },
+    OrganizationCreated {
+        name: String,
+        #[cfg_attr(feature = "uniffi", uniffi(name = "owner_id"))]
+        owner: MemberId,
+    },
     /// The organization's name changed.
     OrganizationRenamed { from: String, to: String },
     /// The policy changed (the new policy is readable from the organization).
@@ -72,12 +79,14 @@ pub enum EventKind {
     RoleDeleted { name: String },
     /// A group was created.
     GroupCreated {
+        #[cfg_attr(feature = "uniffi", uniffi(name = "group_id"))]
         group: GroupId,
         name: String,
         is_default: bool,
     },
     /// A group's name, description or default flag changed.
     GroupUpdated {
+        #[cfg_attr(feature = "uniffi", uniffi(name = "group_id"))]
         group: GroupId,
         name: String,
         description: String,
@@ -85,28 +94,40 @@ pub enum EventKind {
     },
     /// A group was deleted (its members stay in the organization).
     GroupDeleted {
+        #[cfg_attr(feature = "uniffi", uniffi(name = "group_id"))]
         group: GroupId,
         name: String,
         members_detached: u64,
     },
     /// A member was added to a group.
     GroupMemberAdded {
+        #[cfg_attr(feature = "uniffi", uniffi(name = "group_id"))]
         group: GroupId,
+        #[cfg_attr(feature = "uniffi", uniffi(name = "member_id"))]
         member: MemberId,
         role: GroupRole,
     },
     /// A member's group role changed.
     GroupRoleChanged {
+        #[cfg_attr(feature = "uniffi", uniffi(name = "group_id"))]
         group: GroupId,
+        #[cfg_attr(feature = "uniffi", uniffi(name = "member_id"))]
         member: MemberId,
         from: GroupRole,
         to: GroupRole,
     },
     /// A member left a group.
-    GroupMemberRemoved { group: GroupId, member: MemberId },
+    GroupMemberRemoved {
+        #[cfg_attr(feature = "uniffi", uniffi(name = "group_id"))]
+        group: GroupId,
+        #[cfg_attr(feature = "uniffi", uniffi(name = "member_id"))]
+        member: MemberId,
+    },
     /// An invitation was saved without being sent.
     InvitationStaged {
+        #[cfg_attr(feature = "uniffi", uniffi(name = "invitation_id"))]
         invitation: InvitationId,
+        #[cfg_attr(feature = "uniffi", uniffi(name = "batch_id"))]
         batch: BatchId,
         recipient: String,
         role: String,
@@ -115,7 +136,9 @@ pub enum EventKind {
     /// An invitation was issued and its email queued (or, for identifiers,
     /// its access code made).
     InvitationIssued {
+        #[cfg_attr(feature = "uniffi", uniffi(name = "invitation_id"))]
         invitation: InvitationId,
+        #[cfg_attr(feature = "uniffi", uniffi(name = "batch_id"))]
         batch: BatchId,
         recipient: String,
         role: String,
@@ -125,34 +148,49 @@ pub enum EventKind {
     },
     /// A staged invitation was sent.
     InvitationSent {
+        #[cfg_attr(feature = "uniffi", uniffi(name = "invitation_id"))]
         invitation: InvitationId,
         expires_at: DateTime<Utc>,
     },
     /// An invitation was sent again with a new secret.
     InvitationResent {
+        #[cfg_attr(feature = "uniffi", uniffi(name = "invitation_id"))]
         invitation: InvitationId,
         send_count: u32,
         expires_at: DateTime<Utc>,
     },
     /// An invitation was accepted and its member created.
     InvitationAccepted {
+        #[cfg_attr(feature = "uniffi", uniffi(name = "invitation_id"))]
         invitation: InvitationId,
+        #[cfg_attr(feature = "uniffi", uniffi(name = "member_id"))]
         member: MemberId,
     },
     /// The invitee declined.
-    InvitationDeclined { invitation: InvitationId },
+    InvitationDeclined {
+        #[cfg_attr(feature = "uniffi", uniffi(name = "invitation_id"))]
+        invitation: InvitationId,
+    },
     /// An administrator revoked it.
-    InvitationRevoked { invitation: InvitationId },
+    InvitationRevoked {
+        #[cfg_attr(feature = "uniffi", uniffi(name = "invitation_id"))]
+        invitation: InvitationId,
+    },
     /// Its expiry was persisted.
-    InvitationExpired { invitation: InvitationId },
+    InvitationExpired {
+        #[cfg_attr(feature = "uniffi", uniffi(name = "invitation_id"))]
+        invitation: InvitationId,
+    },
     /// A wrong access code was typed; at the limit the invitation is revoked.
     AccessCodeRejected {
+        #[cfg_attr(feature = "uniffi", uniffi(name = "invitation_id"))]
         invitation: InvitationId,
         attempts: u32,
         locked: bool,
     },
     /// A member joined without an invitation (founding, link, self-registration).
     MemberJoined {
+        #[cfg_attr(feature = "uniffi", uniffi(name = "member_id"))]
         member: MemberId,
         contact: String,
         role: String,
@@ -160,17 +198,23 @@ pub enum EventKind {
     },
     /// A member's names, role, groups, kind or license changed.
     MemberUpdated {
+        #[cfg_attr(feature = "uniffi", uniffi(name = "member_id"))]
         member: MemberId,
         fields: Vec<String>,
     },
     /// A member's status changed (deactivated, reactivated).
     MemberStatusChanged {
+        #[cfg_attr(feature = "uniffi", uniffi(name = "member_id"))]
         member: MemberId,
         from: MemberStatus,
         to: MemberStatus,
     },
     /// A member was removed (tombstoned).
-    MemberRemoved { member: MemberId, contact: String },
+    MemberRemoved {
+        #[cfg_attr(feature = "uniffi", uniffi(name = "member_id"))]
+        member: MemberId,
+        contact: String,
+    },
     /// The invitation link was activated with a new secret.
     InviteLinkActivated {
         role: String,
@@ -181,13 +225,17 @@ pub enum EventKind {
     InviteLinkDeactivated,
     /// An invitation email was delivered.
     EmailSent {
+        #[cfg_attr(feature = "uniffi", uniffi(name = "message_id"))]
         message: MessageId,
+        #[cfg_attr(feature = "uniffi", uniffi(name = "invitation_id"))]
         invitation: InvitationId,
         to: String,
     },
     /// An invitation email failed; `gave_up` when no retry will follow.
     EmailFailed {
+        #[cfg_attr(feature = "uniffi", uniffi(name = "message_id"))]
         message: MessageId,
+        #[cfg_attr(feature = "uniffi", uniffi(name = "invitation_id"))]
         invitation: InvitationId,
         to: String,
         error: String,
@@ -198,6 +246,7 @@ pub enum EventKind {
 
 /// One entry of the audit trail.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Event {
     /// The organization.
     pub org_id: OrgId,

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 /// A group of members in an organization.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Group {
     /// The organization.
     pub org_id: OrgId,
@@ -30,6 +31,7 @@ pub struct Group {
 /// A membership of a member (or of an invitation's future member) in a
 /// group, with its group role.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct GroupGrant {
     /// The group.
     pub group_id: GroupId,
@@ -58,6 +60,7 @@ impl GroupGrant {
 /// How to sort a group list.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum GroupSort {
     /// By name, A to Z.
     #[default]

@@ -91,6 +91,7 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum ImportFormat {
     /// Comma-, semicolon- or tab-separated values, UTF-8.
     Csv,
@@ -144,6 +145,7 @@ pub struct ImportRow {
 
 /// A row that could not be read as a recipient.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct ImportRowError {
     /// The row's number in the file (see [`ImportRow::line`]).
     pub line: usize,

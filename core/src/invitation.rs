@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum InvitationStatus {
     /// Saved but not sent yet; no secret exists.
     Staged,
@@ -146,16 +147,22 @@ impl Invitation {
 /// A query over an organization's invitations.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct InvitationQuery {
     /// Only these statuses (as computed now); empty means all.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub statuses: Vec<InvitationStatus>,
     /// Only recipients whose normalized key contains this text.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub search: Option<String>,
     /// Only invitations of this batch.
+    #[cfg_attr(feature = "uniffi", uniffi(default, name = "batch_id"))]
     pub batch: Option<BatchId>,
     /// Continue after this cursor.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub after: Option<String>,
     /// Page size, 1 to 1000 (default 50).
+    #[cfg_attr(feature = "uniffi", uniffi(default = 50))]
     pub limit: u32,
 }
 
@@ -174,6 +181,7 @@ impl Default for InvitationQuery {
 /// What an invitee sees on the landing page before accepting.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct InvitationPreview {
     /// The invitation's id.
     pub invitation_id: InvitationId,
@@ -209,6 +217,7 @@ pub struct InvitationPreview {
 
 /// What registration asks for, from the policy.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct RegistrationNeeds {
     /// A first name.
     pub first_name: bool,
@@ -225,20 +234,27 @@ pub struct RegistrationNeeds {
 /// The details a person gives when accepting or registering.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Registration {
     /// The host application's account id for this person (required).
     pub user_ref: String,
     /// First name.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub first_name: Option<String>,
     /// Last name.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub last_name: Option<String>,
     /// Phone number.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub phone: Option<String>,
     /// The EULA version the person agreed to.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub eula_version: Option<String>,
     /// Whether two-factor is set up on the account.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub two_factor_enrolled: bool,
     /// The account's verified email, if the host has one: it must match the
     /// invited address.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub verified_email: Option<String>,
 }

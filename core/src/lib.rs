@@ -20,6 +20,14 @@ pub mod policy;
 pub mod role;
 pub mod secret;
 pub mod store;
+#[cfg(feature = "uniffi")]
+mod uniffi_support;
+
+// Kotlin and Swift (the `uniffi` feature): core's records and enums derive
+// their uniffi traits where they are defined; the custom types (ids, times,
+// ...) are declared once, in `uniffi_support`.
+#[cfg(feature = "uniffi")]
+uniffi::setup_scaffolding!();
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use email::{Mailbox, ParsedRecipients, parse_address, parse_recipients};
@@ -52,6 +60,8 @@ pub use secret::{
     MAX_TOKEN_INPUT_BYTES, OsSecrets, Secret, SecretHash, SecretKey, SecretSource, SeededSecrets,
 };
 pub use store::{SeatCount, Store, StoreResult, Transaction};
+#[cfg(feature = "uniffi")]
+pub use uniffi_support::{AddressProblem, utc_from_system_time};
 
 /// The Rust examples of the book (`docs/src`) that need only this crate,
 /// compiled and run with the doctests so that the book cannot drift from

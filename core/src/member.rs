@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 /// Where a member stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum MemberStatus {
     /// Registered and able to use the product.
     Active,
@@ -34,6 +35,7 @@ impl MemberStatus {
     Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, Default,
 )]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum MemberKind {
     /// A full member.
     #[default]
@@ -46,11 +48,12 @@ pub enum MemberKind {
 /// personnel number, ...) for people without email.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "type", content = "value")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum Contact {
     /// An email address as given (trimmed).
-    Email(String),
+    Email(#[cfg_attr(feature = "uniffi", uniffi(name = "address"))] String),
     /// An identifier as given (trimmed).
-    Identifier(String),
+    Identifier(#[cfg_attr(feature = "uniffi", uniffi(name = "identifier"))] String),
 }
 
 impl Contact {
@@ -73,6 +76,7 @@ impl Contact {
 /// A person in an organization.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Member {
     /// The organization.
     pub org_id: OrgId,
@@ -141,6 +145,7 @@ impl Member {
 /// How to sort a member list.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum MemberSort {
     /// By email (normalized), A to Z.
     #[default]
@@ -217,6 +222,7 @@ pub struct Page<T> {
 
 /// Seats of one license type.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct LicenseUsage {
     /// The license type.
     pub license_type: String,

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 /// An organization: the unit everything else belongs to.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Organization {
     /// Its id.
     pub id: OrgId,

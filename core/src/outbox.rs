@@ -68,6 +68,7 @@ impl fmt::Debug for OutgoingEmail {
 /// Where a queued message stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum OutboxStatus {
     /// Waiting for (another) delivery attempt.
     Queued,
@@ -211,6 +212,7 @@ pub(crate) fn scrub_token_shapes(text: &str) -> String {
 
 /// How the outbox retries failed deliveries.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct RetryPolicy {
     /// Attempts before giving up.
     pub max_attempts: u32,
@@ -289,6 +291,7 @@ impl RetryPolicy {
 
 /// What one `deliver_pending` run did.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct DeliveryReport {
     /// Messages delivered.
     pub sent: Vec<MessageId>,

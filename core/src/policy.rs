@@ -40,6 +40,7 @@ pub const MAX_SEAT_LIMITS: usize = 100;
 /// What a person must provide when accepting an invitation or registering.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct RegistrationRequirements {
     /// A first name is required.
     pub first_name: bool,
@@ -70,6 +71,7 @@ impl Default for RegistrationRequirements {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 #[non_exhaustive]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Policy {
     /// How long an invitation stays valid, in seconds (default 7 days).
     pub invitation_lifetime_secs: u64,

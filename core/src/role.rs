@@ -13,6 +13,7 @@ use std::fmt;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum Permission {
     /// See the member list and groups.
     ViewMembers,
@@ -85,6 +86,7 @@ pub type PermissionSet = BTreeSet<Permission>;
 
 /// A named organization role.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Role {
     /// The name members are assigned by; unique in the organization.
     pub name: String,
@@ -150,6 +152,7 @@ impl Role {
     Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, Default,
 )]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum GroupRole {
     /// Belongs to the group (the default when added).
     #[default]

@@ -12,24 +12,31 @@ use serde::{Deserialize, Serialize};
 /// A group to create.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct NewGroup {
     /// Its name, unique in the organization (case-insensitively).
     pub name: String,
     /// What it is for.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub description: String,
     /// Make it the default group (the previous default stops being one).
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub is_default: bool,
 }
 
 /// Changes to a group; `None` leaves a field as it is.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct GroupUpdate {
     /// A new name.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub name: Option<String>,
     /// A new description.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub description: Option<String>,
     /// Make it (or stop it being) the default group.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub is_default: Option<bool>,
 }
 

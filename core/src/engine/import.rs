@@ -91,6 +91,7 @@ pub struct ImportRejection {
 /// Why an import stopped before its last batch.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct ImportInterruption {
     /// The batch that failed (nothing of it was stored); the batches before
     /// it were.

@@ -25,40 +25,53 @@ use std::collections::{HashMap, HashSet};
 /// Who to invite.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "type", content = "value")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum Recipients {
     /// Text pasted or typed through the library API: any length up to the
     /// batch limit.
-    Paste(String),
+    Paste(#[cfg_attr(feature = "uniffi", uniffi(name = "text"))] String),
     /// The content of a form's recipients field: also held to the policy's
     /// `max_paste_field_chars`.
-    FormField(String),
+    FormField(#[cfg_attr(feature = "uniffi", uniffi(name = "text"))] String),
     /// Structured rows (from an HR system, an import file, a form with one
     /// row per person), each possibly with its own role, groups and kind.
-    List(Vec<RecipientInput>),
+    // `List` would shadow Kotlin's own.
+    #[cfg_attr(feature = "uniffi", uniffi(name = "Rows"))]
+    List(#[cfg_attr(feature = "uniffi", uniffi(name = "rows"))] Vec<RecipientInput>),
 }
 
 /// One structured recipient. `None` fields take the batch's values.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct RecipientInput {
     /// An email address, bare or as `Name <address>`.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub email: Option<String>,
     /// An identifier (phone, personnel number, ...) for people without
     /// email: they get an access code instead of a link.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub identifier: Option<String>,
     /// The name to greet them with.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub display_name: Option<String>,
     /// First name.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub first_name: Option<String>,
     /// Last name.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub last_name: Option<String>,
     /// Their own role.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub role: Option<String>,
     /// Their own kind.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub kind: Option<MemberKind>,
     /// Their own groups.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub groups: Option<Vec<GroupGrant>>,
     /// Their own license type.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub license_type: Option<String>,
 }
 
@@ -169,6 +182,7 @@ impl InviteRequest {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "code")]
 #[non_exhaustive]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum RejectReason {
     /// Neither an email nor an identifier (an HR record without email).
     MissingContact,
@@ -195,11 +209,13 @@ pub enum RejectReason {
     /// Already a member (whatever the groups).
     AlreadyMember {
         /// The member.
+        #[cfg_attr(feature = "uniffi", uniffi(name = "member_id"))]
         member: MemberId,
     },
     /// Already has an open invitation.
     AlreadyInvited {
         /// The invitation.
+        #[cfg_attr(feature = "uniffi", uniffi(name = "invitation_id"))]
         invitation: InvitationId,
     },
     /// The domain is not in the organization's allowed domains.

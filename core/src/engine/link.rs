@@ -43,6 +43,7 @@ impl Default for LinkSpec {
 
 /// What the link's landing page shows.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct LinkPreview {
     /// The organization.
     pub org_id: OrgId,

@@ -16,18 +16,25 @@ use std::collections::BTreeMap;
 /// changes: remove the member and invite the new address instead.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct MemberUpdate {
     /// New first name (`Some("")` clears it).
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub first_name: Option<String>,
     /// New last name (`Some("")` clears it).
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub last_name: Option<String>,
     /// New phone (`Some("")` clears it).
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub phone: Option<String>,
     /// New organization role.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub role: Option<String>,
     /// The new set of groups with group roles (replaces the old set).
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub groups: Option<Vec<GroupGrant>>,
     /// New license type.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub license_type: Option<String>,
 }
 

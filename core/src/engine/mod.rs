@@ -79,6 +79,7 @@ use std::sync::Arc;
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct EngineConfig {
     /// The base of accept links when an organization's policy names none
     /// (or names one the host no longer allows). Always allowed.
@@ -88,6 +89,7 @@ pub struct EngineConfig {
     /// naming any other base is refused. Empty (the default): only
     /// [`default_accept_url_base`](Self::default_accept_url_base).
     #[serde(default)]
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub allowed_accept_url_bases: Vec<String>,
     /// The product's name, used in invitation emails.
     pub product_name: String,

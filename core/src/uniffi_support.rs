@@ -1,0 +1,224 @@
+//! How core's types cross to Kotlin and Swift (the `uniffi` feature, used
+//! by `bindings-uniffi`): every type that is not a plain record or enum is
+//! declared here, once. The records and enums themselves derive
+//! `uniffi::Record` / `uniffi::Enum` where they are defined.
+//!
+//! - Ids cross as strings (`typealias OrgId = String` in Kotlin).
+//! - Times cross as `SystemTime` (`java.time.Instant` in Kotlin, `Date` in
+//!   Swift); a foreign time outside chrono's range is refused.
+//! - A [`PermissionSet`] crosses as a list in a stable order, seat limits
+//!   as a map, positions (`usize`) as `u32`.
+//! - An [`AddressError`] crosses as [`AddressProblem`]: its stable code,
+//!   message and position (output only).
+
+use crate::email::AddressError;
+use crate::id::{BatchId, GroupId, InvitationId, MemberId, MessageId, OrgId};
+use crate::member::Member;
+use crate::role::{Permission, PermissionSet};
+use chrono::Utc;
+use std::collections::{BTreeMap, HashMap};
+use std::time::{SystemTime, UNIX_EPOCH};
+use uniffi::deps::anyhow::anyhow;
+
+macro_rules! id_types {
+    ($($id:ident),* $(,)?) => {$(
+        uniffi::custom_type!($id, String, {
+            lower: |id| id.as_str().to_owned(),
+            try_lift: |s| Ok($id::from(s)),
+        });
+    )*};
+}
+
+id_types!(OrgId, MemberId, GroupId, InvitationId, MessageId, BatchId);
+
+/// A time, in UTC.
+type DateTime = chrono::DateTime<Utc>;
+
+uniffi::custom_type!(DateTime, SystemTime, {
+    remote,
+    // Every `DateTime<Utc>` fits a `SystemTime` on the platforms uniffi
+    // targets (64-bit seconds).
+    lower: |t| SystemTime::from(t),
+    try_lift: |t| utc_from_system_time(t)
+        .ok_or_else(|| anyhow!("the time is out of the supported range")),
+});
+
+/// A foreign time as a core time: `None` when it is outside the range core
+/// represents (about 262,000 years either side of year 0). chrono's own
+/// `From<SystemTime>` panics there.
+pub fn utc_from_system_time(t: SystemTime) -> Option<chrono::DateTime<Utc>> {
+    let (secs, nanos) = match t.duration_since(UNIX_EPOCH) {
+        Ok(d) => (i64::try_from(d.as_secs()).ok()?, d.subsec_nanos()),
+        Err(before) => {
+            // Seconds before the epoch, nanoseconds always counted forward.
+            let d = before.duration();
+            let secs = i64::try_from(d.as_secs()).ok()?;
+            if d.subsec_nanos() == 0 {
+                (-secs, 0)
+            } else {
+                (-secs - 1, 1_000_000_000 - d.subsec_nanos())
+            }
+        }
+    };
+    DateTime::from_timestamp(secs, nanos)
+}
+
+uniffi::custom_type!(PermissionSet, Vec<Permission>, {
+    remote,
+    lower: |set| set.into_iter().collect(),
+    try_lift: |list| Ok(list.into_iter().collect()),
+});
+
+/// Seat limits per license type.
+type SeatLimits = BTreeMap<String, u32>;
+
+uniffi::custom_type!(SeatLimits, HashMap<String, u32>, {
+    remote,
+    lower: |m| m.into_iter().collect(),
+    try_lift: |m| Ok(m.into_iter().collect()),
+});
+
+/// A position or count (`usize` in Rust): far below `u32::MAX` under
+/// core's limits, saturating if not.
+type Index = usize;
+
+uniffi::custom_type!(Index, u32, {
+    remote,
+    lower: |n| u32::try_from(n).unwrap_or(u32::MAX),
+    try_lift: |n| usize::try_from(n).map_err(|e| anyhow!(e)),
+});
+
+/// Why a text is not an address enlist accepts, as it crosses to Kotlin
+/// and Swift.
+#[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
+pub struct AddressProblem {
+    /// The error's stable code (`missing_at`, ...).
+    pub code: String,
+    /// What to tell the person who typed it.
+    pub message: String,
+    /// Where the problem is (0-based character index), if known.
+    pub position: Option<u32>,
+}
+
+impl From<&AddressError> for AddressProblem {
+    fn from(e: &AddressError) -> Self {
+        Self {
+            code: e.code().to_owned(),
+            message: e.to_string(),
+            position: e.position().map(|p| u32::try_from(p).unwrap_or(u32::MAX)),
+        }
+    }
+}
+
+uniffi::custom_type!(AddressError, AddressProblem, {
+    lower: |e| AddressProblem::from(&e),
+    // Address errors only come out of the engine.
+    try_lift: |p| Err(anyhow!("an address error ({}) is not an input", p.code)),
+});
+
+#[uniffi::export]
+impl Member {
+    /// "First Last", or whichever part exists, or the contact.
+    #[uniffi::method(name = "display_name")]
+    fn ffi_display_name(&self) -> String {
+        self.display_name()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{Actor, Event, EventKind};
+    use crate::policy::Policy;
+    use crate::role::Role;
+    use crate::{RejectReason, UniFfiTag};
+    use std::time::Duration;
+    use uniffi::{Lift, Lower};
+
+    /// `v` written the way it crosses to Kotlin and Swift, and read back.
+    fn across<T: Lower<UniFfiTag> + Lift<UniFfiTag>>(v: T) -> uniffi::Result<T> {
+        let mut buf = Vec::new();
+        T::write(v, &mut buf);
+        let mut rest = &buf[..];
+        let back = T::try_read(&mut rest)?;
+        assert!(rest.is_empty(), "bytes left over");
+        Ok(back)
+    }
+
+    #[test]
+    fn core_records_cross_whole_custom_types_included() {
+        let mut policy = Policy::default();
+        policy.seat_limits.insert("pro".into(), 3);
+        policy.seat_limits.insert("basic".into(), 10);
+        policy.eula_version = Some("2026-01".into());
+        assert_eq!(across(policy.clone()).unwrap(), policy);
+        for role in Role::built_ins() {
+            assert_eq!(across(role.clone()).unwrap(), role);
+        }
+        let at = DateTime::from_timestamp(1_767_603_600, 123_456_789).unwrap();
+        let event = Event {
+            org_id: OrgId::from("org_1"),
+            seq: 7,
+            at,
+            actor: Actor::Member(MemberId::from("mem_1")),
+            kind: EventKind::InvitationSent {
+                invitation: InvitationId::from("inv_1"),
+                expires_at: at,
+            },
+        };
+        assert_eq!(across(event.clone()).unwrap(), event);
+        let dup = RejectReason::DuplicateInBatch { first_index: 3 };
+        assert_eq!(across(dup.clone()).unwrap(), dup);
+    }
+
+    #[test]
+    fn an_address_error_crosses_out_as_its_code_and_is_no_input() {
+        let error = crate::email::parse_address("not-an-address").unwrap_err();
+        let mut buf = Vec::new();
+        <AddressError as Lower<UniFfiTag>>::write(error.clone(), &mut buf);
+        let problem = <AddressProblem as Lift<UniFfiTag>>::try_read(&mut &buf[..]).unwrap();
+        assert_eq!(problem, AddressProblem::from(&error));
+        assert_eq!(problem.code, error.code());
+        assert!(across(RejectReason::InvalidAddress { error }).is_err());
+    }
+
+    #[test]
+    fn a_foreign_time_out_of_range_is_refused() {
+        let far = UNIX_EPOCH + Duration::from_secs(400_000 * 366 * 86_400);
+        let mut buf = Vec::new();
+        <SystemTime as Lower<UniFfiTag>>::write(far, &mut buf);
+        assert!(<DateTime as Lift<UniFfiTag>>::try_read(&mut &buf[..]).is_err());
+    }
+
+    #[test]
+    fn times_round_trip_with_nanoseconds_both_sides_of_the_epoch() {
+        for (secs, nanos) in [
+            (1_700_000_000, 123_456_789),
+            (0, 0),
+            (-1, 999_999_999),
+            (-86_400 * 365 * 100, 5),
+        ] {
+            let t = DateTime::from_timestamp(secs, nanos).unwrap();
+            assert_eq!(
+                utc_from_system_time(SystemTime::from(t)),
+                Some(t),
+                "{secs}.{nanos}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_time_before_the_epoch_is_that_far_before() {
+        let dt = utc_from_system_time(UNIX_EPOCH - Duration::new(10, 250_000_000)).unwrap();
+        assert_eq!(dt.timestamp(), -11);
+        assert_eq!(dt.timestamp_subsec_nanos(), 750_000_000);
+    }
+
+    #[test]
+    fn out_of_range_times_are_none() {
+        let far = UNIX_EPOCH + Duration::from_secs(400_000 * 366 * 86_400);
+        assert_eq!(utc_from_system_time(far), None);
+        let past = UNIX_EPOCH - Duration::from_secs(400_000 * 366 * 86_400);
+        assert_eq!(utc_from_system_time(past), None);
+    }
+}
