@@ -187,34 +187,40 @@ make_jar() {
     fi
 }
 
-step "Build the library jar $LIB_JAR"
-# Rebuilt only when what goes into it changed (the Kotlin compiler is slow):
-# the generated sources, the native library, the compiler, JNA, the prefix.
-STAMP=$LIB_JAR.inputs
-inputs=$(
-    if command -v sha256sum >/dev/null 2>&1; then
-        sha256sum "${KT_SOURCES[@]}" "$LIB" "$JNA_JAR"
-    else
-        shasum -a 256 "${KT_SOURCES[@]}" "$LIB" "$JNA_JAR"
-    fi
+# The jars are rebuilt only when what goes into them changed (the Kotlin
+# compiler is slow): each has a stamp, $JAR.inputs, with the hashes of its
+# inputs and the tools' versions.
+inputs_of() { # files...
+    if command -v sha256sum >/dev/null 2>&1; then sha256sum "$@"; else shasum -a 256 "$@"; fi
     echo "kotlinc=$KOTLINC $KOTLIN_COMPILER_VERSION prefix=$JNA_RESOURCE_PREFIX"
-)
-if [ -f "$LIB_JAR" ] && [ -f "$STAMP" ] && [ "$inputs" = "$(cat "$STAMP")" ]; then
-    echo "up to date (inputs unchanged since the last build)"
-else
-    rm -f "$LIB_JAR" "$STAMP"
+}
+up_to_date() { # jar, inputs
+    if [ -f "$1" ] && [ -f "$1.inputs" ] && [ "$2" = "$(cat "$1.inputs")" ]; then
+        echo "up to date (inputs unchanged since the last build)"
+    else
+        rm -f "$1" "$1.inputs"
+        return 1
+    fi
+}
+
+step "Build the library jar $LIB_JAR"
+inputs=$(inputs_of "${KT_SOURCES[@]}" "$LIB" "$JNA_JAR")
+if ! up_to_date "$LIB_JAR" "$inputs"; then
     CLASSES=$SCRATCH/classes
     mkdir -p "$CLASSES/$JNA_RESOURCE_PREFIX"
     "$KOTLINC" -nowarn -cp "$JNA_JAR" -module-name enlist-ffi "${KT_SOURCES[@]}" -d "$CLASSES"
     cp "$LIB" "$CLASSES/$JNA_RESOURCE_PREFIX/"
     make_jar "$LIB_JAR" "$CLASSES"
-    echo "$inputs" >"$STAMP"
+    echo "$inputs" >"$LIB_JAR.inputs"
 fi
 echo "$LIB_JAR: $(du -h "$LIB_JAR" | cut -f1), native library at $JNA_RESOURCE_PREFIX/$(basename "$LIB")"
 
 step "Compile the test program against the library jar"
-rm -f "$TEST_JAR"
-"$KOTLINC" -nowarn -cp "$LIB_JAR:$JNA_JAR" "$TEST_SOURCES"/*.kt -include-runtime -d "$TEST_JAR"
+inputs=$(inputs_of "$TEST_SOURCES"/*.kt "$LIB_JAR" "$JNA_JAR")
+if ! up_to_date "$TEST_JAR" "$inputs"; then
+    "$KOTLINC" -nowarn -cp "$LIB_JAR:$JNA_JAR" "$TEST_SOURCES"/*.kt -include-runtime -d "$TEST_JAR"
+    echo "$inputs" >"$TEST_JAR.inputs"
+fi
 
 step "Run the Kotlin tests on the JVM, the library loaded from the jar"
 java -cp "$TEST_JAR:$LIB_JAR:$JNA_JAR" "$TEST_MAIN" "$SCRATCH/run"

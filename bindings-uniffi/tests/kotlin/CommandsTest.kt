@@ -224,6 +224,14 @@ fun invitationLifecycleScenario() {
     expectThrows<EnlistException.Conflict>("accepting a declined invitation") { e.accept(aToken, registration("acct-a", "A", "A")) }
     expectThrows<EnlistException.NotFound>("declining with a made-up token") { e.decline("org_nothing") }
     checkEq(e.listMembers(w.org, w.owner, MemberQuery()).items.map { it.contactKey }.toSet(), setOf("ada@acme.test", "plain@acme.test"), "revoked and declined: nobody joined")
+
+    // Import: the same right as inviting.
+    val before = e.listInvitations(w.org, w.owner, InvitationQuery()).items.size
+    denied("importInvitations by a plain member") {
+        e.importInvitations(w.org, plain, "Email\nzed@acme.test\n".toByteArray(), ImportFormat.CSV, ImportDefaults())
+    }
+    denied("listInvitations by an anonymous caller") { e.listInvitations(w.org, Actor.Anonymous, InvitationQuery()) }
+    checkEq(e.listInvitations(w.org, w.owner, InvitationQuery()).items.size, before, "importInvitations denied: nothing issued")
     e.close()
 }
 
@@ -289,6 +297,7 @@ fun memberLifecycleScenario() {
     fun usage() = e.licenseUsage(w.org, w.owner).single { it.licenseType == "standard" }
     checkEq(usage(), LicenseUsage("standard", 4uL, 0uL, 4u), "licenseUsage: 4 of 4 seats used")
     denied("licenseUsage by an anonymous caller") { e.licenseUsage(w.org, Actor.Anonymous) }
+    denied("listMembers by an anonymous caller") { e.listMembers(w.org, Actor.Anonymous, MemberQuery()) }
 
     // Update.
     denied("updateMember by a plain member, before his promotion") { e.updateMember(w.org, Actor.Member(bob.id), carol.id, MemberUpdate(lastName = "Jones")) }
