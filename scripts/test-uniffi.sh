@@ -8,14 +8,23 @@
 #   3. installs what the JVM run needs when it is missing: the Kotlin
 #      compiler (npm package kotlin-compiler, into $TARGET/kotlin) and JNA
 #      (Debian package libjna-java, with apt-get: CI runs as root);
-#   4. compiles the generated Kotlin with bindings-uniffi/tests/kotlin/*.kt
-#      and runs the program with java against the built library;
-#   5. checks the generated Swift sources, header and modulemap for the
+#   4. compiles the generated Kotlin into a library jar with the cdylib
+#      inside as a JNA resource (linux-x86-64/libenlist_ffi.so on Linux
+#      x86-64: JNA's resource prefix for the platform):
+#      target/uniffi/enlist-ffi.jar, what a JVM app puts on its class path;
+#   5. compiles bindings-uniffi/tests/kotlin/*.kt against that jar (and JNA)
+#      only, and runs the program with java as a consumer would (no
+#      -Djna.library.path: JNA unpacks the library from the jar). The program
+#      fails when any check fails, or when an exported function is called by
+#      no check (tests/kotlin/Parity.kt);
+#   6. checks the generated Swift sources, header and modulemap for the
 #      declarations an iOS app uses (there is no Swift compiler here).
 #
 # Run it from anywhere:  scripts/test-uniffi.sh
 # Honours CARGO_TARGET_DIR (default: target/ in the repository).
-# Overrides: KOTLINC (a kotlinc to use), JNA_JAR (a jna.jar to use).
+# Overrides: KOTLINC (a kotlinc to use), JNA_JAR (a jna.jar to use),
+# JNA_RESOURCE_PREFIX (JNA's com.sun.jna.Platform.RESOURCE_PREFIX, for a
+# platform the mapping below does not know).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -24,14 +33,33 @@ TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
 case "$TARGET" in /*) ;; *) TARGET=$ROOT/$TARGET ;; esac
 OUT=$TARGET/uniffi
 KOTLIN_COMPILER_VERSION=2.4.20
+LIB_NAME=enlist_ffi                       # the cdylib (and uniffi component) name
+KOTLIN_OUT=$OUT/kotlin                    # generated Kotlin: every .kt under it goes in the jar
+KOTLIN_MAIN_SOURCE=$KOTLIN_OUT/enlist/enlist_ffi.kt   # must be generated
+LIB_JAR=$OUT/enlist-ffi.jar               # the library jar (generated Kotlin + native library)
+TEST_SOURCES=$ROOT/bindings-uniffi/tests/kotlin
+TEST_JAR=$OUT/enlist-kotlin-test.jar      # the test program (with the Kotlin runtime)
+TEST_MAIN=EnlistTestKt
 
-step() { echo; echo "-- $*"; }
+step() { echo; echo "-- [${SECONDS}s] $*"; }
 die() { echo "test-uniffi: $*" >&2; exit 1; }
 
 case "$(uname -s)" in
-    Darwin) LIB=$TARGET/debug/libenlist_ffi.dylib ;;
-    *) LIB=$TARGET/debug/libenlist_ffi.so ;;
+    Darwin) LIB=$TARGET/debug/lib$LIB_NAME.dylib ;;
+    *) LIB=$TARGET/debug/lib$LIB_NAME.so ;;
 esac
+
+# Where JNA looks for a native library among the class path's resources
+# (com.sun.jna.Platform.RESOURCE_PREFIX; the test program checks it).
+if [ -z "${JNA_RESOURCE_PREFIX:-}" ]; then
+    case "$(uname -s)-$(uname -m)" in
+        Linux-x86_64 | Linux-amd64) JNA_RESOURCE_PREFIX=linux-x86-64 ;;
+        Linux-aarch64 | Linux-arm64) JNA_RESOURCE_PREFIX=linux-aarch64 ;;
+        Darwin-x86_64) JNA_RESOURCE_PREFIX=darwin-x86-64 ;;
+        Darwin-arm64) JNA_RESOURCE_PREFIX=darwin-aarch64 ;;
+        *) die "unknown platform $(uname -s)-$(uname -m): set JNA_RESOURCE_PREFIX" ;;
+    esac
+fi
 
 # Installs Debian packages when running as root with apt-get (CI); otherwise
 # says what to install.
@@ -53,13 +81,12 @@ cargo build -p enlist-ffi
 [ -f "$LIB" ] || die "the build did not produce $LIB"
 
 step "Generate the Kotlin and Swift sources (library mode)"
-rm -rf "$OUT/kotlin" "$OUT/swift"
-cargo uniffi-bindgen generate "$LIB" --language kotlin --out-dir "$OUT/kotlin" --no-format
+rm -rf "$KOTLIN_OUT" "$OUT/swift"
+cargo uniffi-bindgen generate "$LIB" --language kotlin --out-dir "$KOTLIN_OUT" --no-format
 cargo uniffi-bindgen generate "$LIB" --language swift --out-dir "$OUT/swift" --no-format
-# Core's records and enums (package enlist.core) and the binding's own
-# (package enlist): one source per crate.
-KT_SOURCES=("$OUT/kotlin/enlist/enlist_ffi.kt" "$OUT/kotlin/enlist/core/enlist.kt")
-for f in "${KT_SOURCES[@]}"; do [ -f "$f" ] || die "no Kotlin source at $f"; done
+[ -f "$KOTLIN_MAIN_SOURCE" ] || die "no Kotlin source at $KOTLIN_MAIN_SOURCE"
+KT_SOURCES=()
+while IFS= read -r f; do KT_SOURCES+=("$f"); done < <(find "$KOTLIN_OUT" -name '*.kt' | sort)
 echo "Kotlin: ${KT_SOURCES[*]}"
 echo "Swift:  $(cd "$OUT/swift" && ls | tr '\n' ' ')"
 
@@ -152,16 +179,60 @@ fi
 echo "kotlinc: $KOTLINC"
 echo "JNA:     $JNA_JAR"
 
-step "Compile the generated Kotlin with the test program"
-JAR=$OUT/enlist-kotlin-test.jar
-rm -f "$JAR"
-"$KOTLINC" -nowarn -cp "$JNA_JAR" "${KT_SOURCES[@]}" "$ROOT"/bindings-uniffi/tests/kotlin/*.kt \
-    -include-runtime -d "$JAR"
-
-step "Run the Kotlin tests on the JVM against $LIB"
 SCRATCH=$(mktemp -d)
 trap 'rm -rf "$SCRATCH"' EXIT
-java -Djna.library.path="$(dirname "$LIB")" -cp "$JAR:$JNA_JAR" EnlistTestKt "$SCRATCH"
+
+# Makes the jar $1 of the folder $2 (jar, else zip, else Python's zipfile).
+make_jar() {
+    rm -f "$1"
+    if command -v jar >/dev/null 2>&1; then
+        jar --create --file "$1" -C "$2" .
+    elif command -v zip >/dev/null 2>&1; then
+        (cd "$2" && zip -qr "$1" .)
+    elif command -v python3 >/dev/null 2>&1; then
+        python3 -m zipfile -c "$1" "$2"/*
+    else
+        die "no jar, zip or python3 to make $1"
+    fi
+}
+
+# The jars are rebuilt only when what goes into them changed (the Kotlin
+# compiler is slow): each has a stamp, $JAR.inputs, with the hashes of its
+# inputs and the tools' versions.
+inputs_of() { # files...
+    if command -v sha256sum >/dev/null 2>&1; then sha256sum "$@"; else shasum -a 256 "$@"; fi
+    echo "kotlinc=$KOTLINC $KOTLIN_COMPILER_VERSION prefix=$JNA_RESOURCE_PREFIX"
+}
+up_to_date() { # jar, inputs
+    if [ -f "$1" ] && [ -f "$1.inputs" ] && [ "$2" = "$(cat "$1.inputs")" ]; then
+        echo "up to date (inputs unchanged since the last build)"
+    else
+        rm -f "$1" "$1.inputs"
+        return 1
+    fi
+}
+
+step "Build the library jar $LIB_JAR"
+inputs=$(inputs_of "${KT_SOURCES[@]}" "$LIB" "$JNA_JAR")
+if ! up_to_date "$LIB_JAR" "$inputs"; then
+    CLASSES=$SCRATCH/classes
+    mkdir -p "$CLASSES/$JNA_RESOURCE_PREFIX"
+    "$KOTLINC" -nowarn -cp "$JNA_JAR" -module-name enlist-ffi "${KT_SOURCES[@]}" -d "$CLASSES"
+    cp "$LIB" "$CLASSES/$JNA_RESOURCE_PREFIX/"
+    make_jar "$LIB_JAR" "$CLASSES"
+    echo "$inputs" >"$LIB_JAR.inputs"
+fi
+echo "$LIB_JAR: $(du -h "$LIB_JAR" | cut -f1), native library at $JNA_RESOURCE_PREFIX/$(basename "$LIB")"
+
+step "Compile the test program against the library jar"
+inputs=$(inputs_of "$TEST_SOURCES"/*.kt "$LIB_JAR" "$JNA_JAR")
+if ! up_to_date "$TEST_JAR" "$inputs"; then
+    "$KOTLINC" -nowarn -cp "$LIB_JAR:$JNA_JAR" "$TEST_SOURCES"/*.kt -include-runtime -d "$TEST_JAR"
+    echo "$inputs" >"$TEST_JAR.inputs"
+fi
+
+step "Run the Kotlin tests on the JVM, the library loaded from the jar"
+java -cp "$TEST_JAR:$LIB_JAR:$JNA_JAR" "$TEST_MAIN" "$SCRATCH/run"
 
 echo
 echo "Kotlin and Swift bindings: all checks passed."

@@ -3,6 +3,10 @@
 // any check fails (or anything unexpected is thrown).
 //
 // Usage: java ... EnlistTestKt <scratch-dir>
+//
+// The checks call the library through recording wrappers (Parity.kt): the
+// program also fails when an exported function is called by no check.
+// CommandsTest.kt holds a check (and a denial) for each command family.
 
 import enlist.*
 import enlist.core.*
@@ -32,7 +36,8 @@ fun <T> checkEq(actual: T, expected: T, what: String) =
 inline fun <reified E : Throwable> expectThrows(what: String, block: () -> Unit): E? {
     try {
         block()
-    } catch (e: Throwable) {
+    } catch (thrown: Throwable) {
+        val e = unwrap(thrown)
         if (e is E) {
             check(true, "$what throws ${e::class.simpleName}")
             return e
@@ -48,6 +53,7 @@ inline fun <reified E : Throwable> expectThrows(what: String, block: () -> Unit)
 class TestClock(var now: Instant) : Clock {
     var reads = 0
     override fun now(): Instant {
+        Parity.record("clock.now")
         reads++
         return now
     }
@@ -62,6 +68,7 @@ class TestMailer : Mailer {
     val failures = ArrayDeque<Exception>()
     var calls = 0
     override fun send(email: OutgoingEmail) {
+        Parity.record("mailer.send")
         calls++
         failures.removeFirstOrNull()?.let { throw it }
         sent.add(email)
@@ -79,7 +86,7 @@ fun emailOf(c: Contact): String? = (c as? Contact.Email)?.address
 fun memoryScenario() {
     val t0 = Instant.parse("2026-01-05T09:00:00Z")
     val clock = TestClock(t0)
-    val engine = Enlist.inMemory(clock = clock)
+    val engine = inMemory(clock = clock)
 
     // -- Create an organization ------------------------------------------
     val created = engine.createOrganization(
@@ -133,14 +140,14 @@ fun memoryScenario() {
     checkEq(dup?.code, "already_invited", "list: Bob is already invited")
     checkEq((dup?.reason as? RejectReason.AlreadyInvited)?.invitationId, bobInvitation.id, "list: rejection names Bob's invitation")
     val erinIssued = listed.issued.first { it.invitation.recipient is Contact.Identifier }
-    val erinCode = erinIssued.secret?.expose()
+    val erinCode = erinIssued.secret?.reveal()
     check(erinCode?.matches(Regex("[0-9A-Z]{5}-[0-9A-Z]{5}")) == true, "list: identifier invitation gets an XXXXX-XXXXX access code")
 
     // -- Secrets never print -------------------------------------------------
     // Records are data classes: their toString prints every field. Secrets
     // cross as Secret objects, which print as Secret(***).
     val bobIssued = pasted.issued[0]
-    val bobToken = bobIssued.secret!!.expose()
+    val bobToken = bobIssued.secret!!.reveal()
     check(bobToken.startsWith("org_") && bobToken.length > 40, "expose(): the token")
     check(!bobIssued.toString().contains(bobToken), "IssuedInvitation.toString() holds no token")
     check(bobIssued.toString().contains("Secret(***)"), "IssuedInvitation.toString() shows Secret(***)")
@@ -169,8 +176,8 @@ fun memoryScenario() {
     checkEq(toBob.inviterName, "Ada Lovelace", "email: inviter name")
     checkEq(toBob.personalMessage, "Welcome!", "email: personal message")
     checkEq(toCarol.toName, "Carol", "email: recipient name")
-    val bobUrl = toBob.acceptUrl.expose()
-    check(bobUrl.contains(org) && toBob.textBody.expose().contains(bobUrl), "email: accept URL with token, in the body")
+    val bobUrl = toBob.acceptUrl.reveal()
+    check(bobUrl.contains(org) && toBob.textBody.reveal().contains(bobUrl), "email: accept URL with token, in the body")
     check(!toBob.toString().contains(bobUrl) && !toBob.toString().contains(bobToken), "OutgoingEmail.toString() holds no link or token")
     val bobMessage = engine.outboxMessage(toBob.messageId)
     check(!bobMessage.toString().contains(bobToken), "OutboxMessage.toString() holds no token")
@@ -288,7 +295,7 @@ fun memoryScenario() {
     clock.advance(Duration.ofDays(8))
     checkEq(engine.invitation(org, owner, carolInvitation.id).status, InvitationStatus.EXPIRED, "expiry: Carol's invitation expired by the Kotlin clock")
     val expired = expectThrows<EnlistException.Expired>("accepting an expired invitation") {
-        engine.accept(toCarol.acceptUrl.expose(), registration("acct-carol", "Carol", "Jones"))
+        engine.accept(toCarol.acceptUrl.reveal(), registration("acct-carol", "Carol", "Jones"))
     }
     checkEq(expired?.code, "invitation_expired", "expired: code")
     checkEq(expired?.expiredAt, t0.plus(Duration.ofDays(7)), "expired: when")
@@ -305,7 +312,7 @@ fun memoryScenario() {
     val policy = engine.organization(org).policy.copy(inviteLinkEnabled = true)
     engine.updatePolicy(org, owner, policy)
     val link = engine.activateInviteLink(org, owner, LinkSpec())
-    val linkUrl = link.url.expose()
+    val linkUrl = link.url.reveal()
     check(link.link.active && linkUrl.contains(org), "invite link activated")
     check(!link.toString().contains(linkUrl.substringAfterLast('/')), "ActivatedLink.toString() holds no link secret")
     val hank = engine.joinByLink(linkUrl, "hank@acme.test", registration("acct-hank", "Hank", "Hill"))
@@ -342,24 +349,24 @@ fun memoryScenario() {
 fun sqliteScenario(dir: File) {
     val path = File(dir, "enlist.sqlite3").absolutePath
     val clock = TestClock(Instant.parse("2026-02-01T08:00:00Z"))
-    val (orgId, token) = Enlist.openSqlite(path, clock = clock).use { engine ->
+    val (orgId, token) = openSqlite(path, clock = clock).use { engine ->
         val created = engine.createOrganization(NewOrganization(name = "Acme Files", ownerUserRef = "acct-ada", ownerEmail = "ada@acme.test"))
         val report = engine.invite(created.organization.id, Actor.Member(created.owner.id), paste("bob@acme.test"))
-        created.organization.id to report.issued.single().secret!!.expose()
+        created.organization.id to report.issued.single().secret!!.reveal()
     }
     check(File(path).length() > 0, "sqlite: the database file exists")
-    Enlist.openSqlite(path, clock = clock).use { engine ->
+    openSqlite(path, clock = clock).use { engine ->
         checkEq(engine.organization(orgId).name, "Acme Files", "sqlite reopened: organization kept")
         val invitations = engine.listInvitations(orgId, Actor.System, InvitationQuery())
         checkEq(invitations.items.map { it.recipientKey }, listOf("bob@acme.test"), "sqlite reopened: invitation kept")
         val accepted = engine.accept(token, registration("acct-bob", "Bob", "Smith"))
         checkEq(accepted.member.orgId, orgId, "sqlite reopened: accept with the token issued before")
     }
-    Enlist.openSqlite(path).use { engine ->
+    openSqlite(path).use { engine ->
         checkEq(engine.listMembers(orgId, Actor.System, MemberQuery()).items.size, 2, "sqlite reopened twice: the new member is there")
     }
     val bad = expectThrows<EnlistException.Storage>("opening a database in a missing folder") {
-        Enlist.openSqlite(File(dir, "missing/x.sqlite3").absolutePath)
+        openSqlite(File(dir, "missing/x.sqlite3").absolutePath)
     }
     checkEq(bad?.code, "storage", "bad path: code")
 }
@@ -372,7 +379,7 @@ const val BASE = "https://app.acme.test/accept"
 const val EU_BASE = "https://eu.acme.test/accept"
 
 /** An engine with an organization, its owner and helpers to add members. */
-class SecurityWorld(val engine: Enlist, val clock: TestClock) {
+class SecurityWorld(val engine: Engine, val clock: TestClock) {
     val created = engine.createOrganization(
         NewOrganization(name = "Acme", ownerUserRef = "acct-ada", ownerEmail = "ada@acme.test", ownerFirstName = "Ada", ownerLastName = "L")
     )
@@ -384,14 +391,14 @@ class SecurityWorld(val engine: Enlist, val clock: TestClock) {
 
     fun join(email: String, role: String? = null): Member {
         val issued = issue(email, role)
-        return engine.accept(issued.secret!!.expose(), registration("acct-" + email.substringBefore('@'), "Test", "Person")).member
+        return engine.accept(issued.secret!!.reveal(), registration("acct-" + email.substringBefore('@'), "Test", "Person")).member
     }
 }
 
 fun newWorld(policy: (Policy) -> Policy = { it }): SecurityWorld {
     val clock = TestClock(Instant.parse("2026-03-02T09:00:00Z"))
     val config = defaultEngineConfig().copy(defaultAcceptUrlBase = BASE, allowedAcceptUrlBases = listOf(EU_BASE))
-    val w = SecurityWorld(Enlist.inMemory(clock = clock, config = config, secretKey = KEY_A), clock)
+    val w = SecurityWorld(inMemory(clock = clock, config = config, secretKey = KEY_A), clock)
     w.engine.updatePolicy(w.org, w.owner, policy(w.engine.organization(w.org).policy))
     return w
 }
@@ -399,35 +406,35 @@ fun newWorld(policy: (Policy) -> Policy = { it }): SecurityWorld {
 fun secretKeyScenario(dir: File) {
     val path = File(dir, "keyed.sqlite3").absolutePath
     val clock = TestClock(Instant.parse("2026-03-01T09:00:00Z"))
-    val a = Enlist.openSqlite(path, clock = clock, secretKey = KEY_A)
+    val a = openSqlite(path, clock = clock, secretKey = KEY_A)
     val created = a.createOrganization(NewOrganization(name = "Acme", ownerUserRef = "acct-ada", ownerEmail = "ada@acme.test"))
     val org = created.organization.id
     val rows = listOf(RecipientInput(identifier = "EMP-1"), RecipientInput(identifier = "EMP-2"))
     val issued = a.invite(org, Actor.Member(created.owner.id), InviteRequest(recipients = Recipients.Rows(rows))).issued
-    val code1 = issued[0].secret!!.expose()
-    val code2 = issued[1].secret!!.expose()
-    Enlist.openSqlite(path, clock = clock, secretKey = KEY_B).use { b ->
+    val code1 = issued[0].secret!!.reveal()
+    val code2 = issued[1].secret!!.reveal()
+    openSqlite(path, clock = clock, secretKey = KEY_B).use { b ->
         val refused = expectThrows<EnlistException.NotFound>("secretKey: another key refuses a code issued under the first") {
             b.acceptWithCode(org, "EMP-1", code1, registration("acct-one", "One", "X"))
         }
         checkEq(refused?.code, "invalid_secret", "secretKey: another key: invalid_secret")
     }
-    Enlist.openSqlite(path, clock = clock).use { none ->
+    openSqlite(path, clock = clock).use { none ->
         expectThrows<EnlistException.NotFound>("secretKey: no key refuses a keyed code") {
             none.acceptWithCode(org, "EMP-2", code2, registration("acct-two", "Two", "X"))
         }
     }
     checkEq(a.acceptWithCode(org, "EMP-1", code1, registration("acct-one", "One", "X")).invitation.status, InvitationStatus.ACCEPTED, "secretKey: the same key accepts the code")
     a.close()
-    Enlist.openSqlite(path, clock = clock, secretKey = KEY_A).use { again ->
+    openSqlite(path, clock = clock, secretKey = KEY_A).use { again ->
         checkEq(again.acceptWithCode(org, "EMP-2", code2, registration("acct-two", "Two", "X")).invitation.status, InvitationStatus.ACCEPTED, "secretKey: a new engine with the key accepts too")
     }
 
     val never = File(dir, "never.sqlite3")
     for (short in listOf(ByteArray(0), ByteArray(31))) {
-        val e1 = expectThrows<EnlistException.InvalidInput>("secretKey of ${short.size} bytes: inMemory") { Enlist.inMemory(secretKey = short) }
+        val e1 = expectThrows<EnlistException.InvalidInput>("secretKey of ${short.size} bytes: inMemory") { inMemory(secretKey = short) }
         checkEq(e1?.field, "secret_key", "short secretKey: field")
-        expectThrows<EnlistException.InvalidInput>("secretKey of ${short.size} bytes: openSqlite") { Enlist.openSqlite(never.absolutePath, secretKey = short) }
+        expectThrows<EnlistException.InvalidInput>("secretKey of ${short.size} bytes: openSqlite") { openSqlite(never.absolutePath, secretKey = short) }
     }
     check(!never.exists(), "short secretKey: refused before the database is created")
 }
@@ -446,9 +453,9 @@ fun configScenario(dir: File) {
         d.copy(retry = d.retry.copy(maxAttempts = 0u)) to "retry.max_attempts",
     )
     for ((config, field) in bad) {
-        val e = expectThrows<EnlistException.InvalidInput>("bad config ($field): inMemory") { Enlist.inMemory(config = config) }
+        val e = expectThrows<EnlistException.InvalidInput>("bad config ($field): inMemory") { inMemory(config = config) }
         checkEq(e?.field, field, "bad config ($field): the field is named")
-        expectThrows<EnlistException.InvalidInput>("bad config ($field): openSqlite") { Enlist.openSqlite(never.absolutePath, config = config) }
+        expectThrows<EnlistException.InvalidInput>("bad config ($field): openSqlite") { openSqlite(never.absolutePath, config = config) }
     }
     check(!never.exists(), "bad config: refused before the database is created")
 
@@ -466,7 +473,7 @@ fun configScenario(dir: File) {
     w.issue("bob@acme.test")
     val mailer = TestMailer()
     w.engine.deliverPending(mailer, 10u)
-    check(mailer.sent.single().acceptUrl.expose().startsWith("$EU_BASE?token="), "an allowed accept base is used in the email")
+    check(mailer.sent.single().acceptUrl.reveal().startsWith("$EU_BASE?token="), "an allowed accept base is used in the email")
     w.engine.close()
 }
 
@@ -475,7 +482,7 @@ fun outboxAndLockScenario() {
     val e = w.engine
     val mia = w.join("mia@acme.test")
     val bob = w.issue("bob@acme.test")
-    val token = bob.secret!!.expose()
+    val token = bob.secret!!.reveal()
     val messageId = bob.messageId!!
     val denied = expectThrows<EnlistException.PermissionDenied>("outboxMessageIn by a member without ManageOutbox") {
         e.outboxMessageIn(w.org, Actor.Member(mia.id), messageId)
@@ -489,22 +496,28 @@ fun outboxAndLockScenario() {
         e.outboxMessageIn(other.organization.id, Actor.Member(other.owner.id), messageId)
     }
     for (msg in listOf(e.outboxMessageIn(w.org, w.owner, messageId), e.outboxMessage(messageId))) {
-        checkEq(msg.email.acceptUrl.expose(), "[redacted]", "outbox read: no live link")
-        check(!msg.email.textBody.expose().contains(token), "outbox read: no token in the body")
+        checkEq(msg.email.acceptUrl.reveal(), "[redacted]", "outbox read: no live link")
+        check(!msg.email.textBody.reveal().contains(token), "outbox read: no token in the body")
     }
     val mailer = TestMailer()
     e.deliverPending(mailer, 10u)
-    check(mailer.sent.any { it.acceptUrl.expose().contains(token) }, "outbox read redacted nothing stored: the worker sends the link")
+    check(mailer.sent.any { it.acceptUrl.reveal().contains(token) }, "outbox read redacted nothing stored: the worker sends the link")
 
     // Wrong access codes: the same answer every time, and a temporary lock.
     val emp = e.invite(w.org, w.owner, InviteRequest(recipients = Recipients.Rows(listOf(RecipientInput(identifier = "EMP-9", firstName = "E", lastName = "N")))))
         .issued.single()
-    val code = emp.secret!!.expose()
+    val code = emp.secret!!.reveal()
     val attempts = e.organization(w.org).policy.accessCodeAttempts.toInt()
     val codes = (0 until attempts).map {
         try {
             e.acceptWithCode(w.org, "EMP-9", "00000-00000", registration("acct-x", "X", "Y")); "accepted"
-        } catch (x: EnlistException) { (x as? EnlistException.NotFound)?.code ?: "${x::class.simpleName}" }
+        } catch (t: Throwable) {
+            when (val x = unwrap(t)) {
+                is EnlistException.NotFound -> x.code
+                is EnlistException -> "${x::class.simpleName}"
+                else -> throw x
+            }
+        }
     }
     checkEq(codes.toSet(), setOf("invalid_secret"), "wrong codes: invalid_secret every time")
     val locked = e.invitation(w.org, w.owner, emp.invitation.id)
@@ -531,7 +544,7 @@ fun escalationScenario() {
         expectThrows<EnlistException.PermissionDenied>("a user_admin resending an owner invitation") { w.engine.resend(w.org, ua, inv.invitation.id) }
         expectThrows<EnlistException.PermissionDenied>("a user_admin revoking an owner invitation") { w.engine.revoke(w.org, ua, inv.invitation.id) }
         checkEq(w.engine.invitation(w.org, w.owner, inv.invitation.id).sendCount, 1u, "user_admin: no new secret armed")
-        checkEq(w.engine.accept(inv.secret!!.expose(), registration("acct-co", "Co", "Owner")).member.role, "owner", "user_admin: the owner's token still works")
+        checkEq(w.engine.accept(inv.secret!!.reveal(), registration("acct-co", "Co", "Owner")).member.role, "owner", "user_admin: the owner's token still works")
         w.engine.close()
     }
     // A demoted inviter cannot resend or send what they issued as admin.
@@ -570,8 +583,8 @@ fun escalationScenario() {
     // 400 KB of org_org_...: an invalid secret at every anonymous door, refused before any scan.
     run {
         val w = newWorld { it.copy(inviteLinkEnabled = true) }
-        val token = w.issue("bob@acme.test").secret!!.expose()
-        val link = w.engine.activateInviteLink(w.org, w.owner, LinkSpec()).url.expose()
+        val token = w.issue("bob@acme.test").secret!!.reveal()
+        val link = w.engine.activateInviteLink(w.org, w.owner, LinkSpec()).url.reveal()
         val pad = "org_".repeat(100_001)
         val doors = listOf<Pair<String, () -> Unit>>(
             "preview" to { w.engine.preview(pad + token); Unit },
@@ -591,7 +604,7 @@ fun escalationScenario() {
     run {
         val w = newWorld { it.copy(inviteLinkEnabled = true, selfRegistration = true, allowedDomains = listOf("acme.test")) }
         val bob = w.issue("bob@acme.test", "admin")
-        val link = w.engine.activateInviteLink(w.org, w.owner, LinkSpec()).url.expose()
+        val link = w.engine.activateInviteLink(w.org, w.owner, LinkSpec()).url.reveal()
         for (contact in listOf("bob@acme.test", "eve@acme.test")) {
             val e = expectThrows<EnlistException.InvalidInput>("joinByLink as $contact, unverified") {
                 w.engine.joinByLink(link, contact, registration("acct-mallory", "M", "X"))
@@ -612,7 +625,7 @@ fun escalationScenario() {
 }
 
 fun warningsScenario() {
-    val engine = Enlist.inMemory()
+    val engine = inMemory()
     val created = engine.createOrganization(NewOrganization(name = "Acme", ownerUserRef = "acct-ada", ownerEmail = "ada@acme.test"))
     val org = created.organization.id
     val owner = Actor.Member(created.owner.id)
@@ -632,11 +645,14 @@ fun main(args: Array<String>) {
         outboxAndLockScenario()
         escalationScenario()
         warningsScenario()
-    } catch (e: Throwable) {
+        commandScenarios(dir)
+    } catch (thrown: Throwable) {
+        val e = unwrap(thrown)
         failures++
         println("FAIL unexpected ${e::class.qualifiedName}: ${e.message}")
         e.printStackTrace()
     }
+    Parity.verify()
     println()
     println("$checks checks, $failures failed")
     exitProcess(if (failures == 0 && checks > 0) 0 else 1)
