@@ -17,8 +17,8 @@
 //! ```
 
 mod accept;
+mod directory_import;
 mod groups;
-mod import;
 mod invite;
 mod link;
 mod members;
@@ -26,10 +26,10 @@ mod orgs;
 mod outbox;
 
 pub use accept::{ACCESS_CODE_LOCK_SECS, ACCESS_CODE_MAX_LOCK_SECS, Acceptance};
-pub use groups::{GroupQuery, GroupUpdate, NewGroup};
-pub use import::{
+pub use directory_import::{
     ImportDefaults, ImportInterruption, ImportRejection, ImportReport, ImportedInvitation,
 };
+pub use groups::{GroupQuery, GroupUpdate, NewGroup};
 pub use invite::{
     InviteReport, InviteRequest, IssuedInvitation, RecipientInput, Recipients, RejectReason,
     RejectedRecipient, SendOutcome, SendReport,
