@@ -330,8 +330,7 @@ impl Enlist {
         let message = clean_text("message", defaults.message.as_deref(), MAX_MESSAGE_CHARS)?;
         // A read-only transaction: nothing is written by it.
         let (o, auth, groups) = self.run(|cx| {
-            let o = cx.org(org)?;
-            let auth = cx.auth(&o, actor)?;
+            let (o, auth) = cx.enter(org, actor)?;
             let groups = cx.tx.groups(org)?;
             Ok((o, auth, groups))
         })?;

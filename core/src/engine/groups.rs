@@ -51,8 +51,7 @@ impl Enlist {
             super::clean_text("description", Some(&new.description), MAX_MESSAGE_CHARS)?
                 .unwrap_or_default();
         self.run(|cx| {
-            let o = cx.org(org)?;
-            cx.auth(&o, actor)?.require(Permission::ManageGroups)?;
+            cx.authorized(org, actor, Permission::ManageGroups)?;
             cx.unique_group_name(org, &name, None)?;
             let g = Group {
                 org_id: org.clone(),
@@ -100,8 +99,7 @@ impl Enlist {
             None => None,
         };
         self.run(|cx| {
-            let o = cx.org(org)?;
-            cx.auth(&o, actor)?.require(Permission::ManageGroups)?;
+            cx.authorized(org, actor, Permission::ManageGroups)?;
             let mut g = cx.group(org, group)?;
             let before = g.clone();
             if let Some(n) = &name {
@@ -140,8 +138,7 @@ impl Enlist {
     /// [`Permission::ManageGroups`].
     pub fn delete_group(&self, org: &OrgId, actor: &Actor, group: &GroupId) -> Result<u64> {
         self.run(|cx| {
-            let o = cx.org(org)?;
-            cx.auth(&o, actor)?.require(Permission::ManageGroups)?;
+            cx.authorized(org, actor, Permission::ManageGroups)?;
             let g = cx.group(org, group)?;
             let mut detached = 0u64;
             let mut query = MemberQuery {
@@ -192,8 +189,7 @@ impl Enlist {
     /// their own.
     pub fn group(&self, org: &OrgId, actor: &Actor, group: &GroupId) -> Result<Group> {
         self.run(|cx| {
-            let o = cx.org(org)?;
-            let auth = cx.auth(&o, actor)?;
+            let (_, auth) = cx.enter(org, actor)?;
             let g = cx.group(org, group)?;
             if auth.has(Permission::ViewMembers) || auth.group_role(group).is_some() {
                 Ok(g)
@@ -212,8 +208,7 @@ impl Enlist {
         query: &GroupQuery,
     ) -> Result<Vec<Group>> {
         self.run(|cx| {
-            let o = cx.org(org)?;
-            let auth = cx.auth(&o, actor)?;
+            let (_, auth) = cx.enter(org, actor)?;
             if auth.member.is_none() && !auth.system {
                 return Err(auth.deny(Permission::ViewMembers, "listing groups"));
             }
@@ -266,8 +261,7 @@ impl Enlist {
     ) -> Result<()> {
         let role = role.unwrap_or_default();
         self.run(|cx| {
-            let o = cx.org(org)?;
-            let auth = cx.auth(&o, actor)?;
+            let (_, auth) = cx.enter(org, actor)?;
             cx.group(org, group)?;
             let grant = GroupGrant {
                 group_id: group.clone(),
@@ -312,8 +306,7 @@ impl Enlist {
         role: GroupRole,
     ) -> Result<()> {
         self.run(|cx| {
-            let o = cx.org(org)?;
-            let auth = cx.auth(&o, actor)?;
+            let (_, auth) = cx.enter(org, actor)?;
             let mut m = cx.member(org, member)?;
             let Some(from) = m.group_role(group) else {
                 return Err(Error::not_found(
@@ -356,8 +349,7 @@ impl Enlist {
         member: &MemberId,
     ) -> Result<()> {
         self.run(|cx| {
-            let o = cx.org(org)?;
-            let auth = cx.auth(&o, actor)?;
+            let (_, auth) = cx.enter(org, actor)?;
             let mut m = cx.member(org, member)?;
             let Some(role) = m.group_role(group) else {
                 return Err(Error::not_found(

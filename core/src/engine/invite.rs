@@ -789,15 +789,13 @@ impl Enlist {
     pub fn invite(&self, org: &OrgId, actor: &Actor, req: InviteRequest) -> Result<InviteReport> {
         let message = clean_text("message", req.message.as_deref(), MAX_MESSAGE_CHARS)?;
         let policy = self.run(|cx| {
-            let o = cx.org(org)?;
-            let auth = cx.auth(&o, actor)?;
+            let (o, auth) = cx.enter(org, actor)?;
             may_invite_at_all(&o, &auth)?;
             Ok(o.policy)
         })?;
         let batch = prepare_batch(&policy, &req)?;
         self.run(|cx| {
-            let o = cx.org(org)?;
-            let auth = cx.auth(&o, actor)?;
+            let (o, auth) = cx.enter(org, actor)?;
             may_invite_at_all(&o, &auth)?;
             batch.size.check(&o.policy)?;
             let (candidates, mut rejected) = cx.candidates(&o, &auth, &req, &batch)?;
@@ -859,8 +857,7 @@ impl Enlist {
             });
         }
         self.run(|cx| {
-            let o = cx.org(org)?;
-            let auth = cx.auth(&o, actor)?;
+            let (o, auth) = cx.enter(org, actor)?;
             // Each id is a lookup and possibly a new secret and email: no
             // more per call than a batch may hold.
             if invitations.len() > o.policy.max_batch as usize {
@@ -907,8 +904,7 @@ impl Enlist {
         invitation: &InvitationId,
     ) -> Result<IssuedInvitation> {
         self.run(|cx| {
-            let o = cx.org(org)?;
-            let auth = cx.auth(&o, actor)?;
+            let (o, auth) = cx.enter(org, actor)?;
             let mut inv = cx.invitation(org, invitation)?;
             cx.may_manage_invitation(&o, &auth, &inv)?;
             let status = inv.status_at(cx.now);
@@ -1005,8 +1001,7 @@ impl Enlist {
         invitation: &InvitationId,
     ) -> Result<Invitation> {
         self.run(|cx| {
-            let o = cx.org(org)?;
-            let auth = cx.auth(&o, actor)?;
+            let (o, auth) = cx.enter(org, actor)?;
             let mut inv = cx.invitation(org, invitation)?;
             cx.may_manage_invitation(&o, &auth, &inv)?;
             let status = inv.status_at(cx.now);
@@ -1043,8 +1038,7 @@ impl Enlist {
         invitation: &InvitationId,
     ) -> Result<Invitation> {
         self.run(|cx| {
-            let o = cx.org(org)?;
-            let auth = cx.auth(&o, actor)?;
+            let (_, auth) = cx.enter(org, actor)?;
             let inv = cx.invitation(org, invitation)?;
             if !auth.has(Permission::ViewMembers)
                 && !inv.inviter.as_ref().is_some_and(|i| auth.is_member(i))
@@ -1070,8 +1064,7 @@ impl Enlist {
             &[query.batch.as_ref().map(|b| b.as_str())],
         )?;
         self.run(|cx| {
-            let o = cx.org(org)?;
-            cx.auth(&o, actor)?.require(Permission::ViewMembers)?;
+            cx.authorized(org, actor, Permission::ViewMembers)?;
             let mut page = cx.tx.list_invitations(org, query, cx.now)?;
             for inv in &mut page.items {
                 inv.status = inv.status_at(cx.now);

@@ -74,9 +74,7 @@ impl Enlist {
         spec: LinkSpec,
     ) -> Result<(InviteLink, Secret)> {
         self.run(|cx| {
-            let o = cx.org(org)?;
-            let auth = cx.auth(&o, actor)?;
-            auth.require(Permission::ManageInviteLink)?;
+            let (o, auth) = cx.authorized(org, actor, Permission::ManageInviteLink)?;
             if !o.policy.invite_link_enabled {
                 return Err(Error::Disabled {
                     feature: "invite_link".into(),
@@ -144,8 +142,7 @@ impl Enlist {
     /// Deactivates the invitation link: it stops working at once.
     pub fn deactivate_invite_link(&self, org: &OrgId, actor: &Actor) -> Result<()> {
         self.run(|cx| {
-            let o = cx.org(org)?;
-            cx.auth(&o, actor)?.require(Permission::ManageInviteLink)?;
+            cx.authorized(org, actor, Permission::ManageInviteLink)?;
             match cx.tx.invite_link(org)? {
                 Some(mut link) if link.active => {
                     link.active = false;
@@ -161,8 +158,7 @@ impl Enlist {
     /// only when activated: activate again to get a new one).
     pub fn invite_link(&self, org: &OrgId, actor: &Actor) -> Result<Option<InviteLink>> {
         self.run(|cx| {
-            let o = cx.org(org)?;
-            cx.auth(&o, actor)?.require(Permission::ManageInviteLink)?;
+            cx.authorized(org, actor, Permission::ManageInviteLink)?;
             Ok(cx.tx.invite_link(org)?.map(InviteLink::view))
         })
     }

@@ -36,8 +36,7 @@ impl Enlist {
     /// anyone sees themselves.
     pub fn member(&self, org: &OrgId, actor: &Actor, member: &MemberId) -> Result<Member> {
         self.run(|cx| {
-            let o = cx.org(org)?;
-            let auth = cx.auth(&o, actor)?;
+            let (_, auth) = cx.enter(org, actor)?;
             if !auth.has(Permission::ViewMembers) && !auth.is_member(member) {
                 return Err(auth.deny(Permission::ViewMembers, "reading another member"));
             }
@@ -64,8 +63,7 @@ impl Enlist {
             ],
         )?;
         self.run(|cx| {
-            let o = cx.org(org)?;
-            cx.auth(&o, actor)?.require(Permission::ViewMembers)?;
+            cx.authorized(org, actor, Permission::ViewMembers)?;
             Ok(cx.tx.list_members(org, query)?)
         })
     }
@@ -97,8 +95,7 @@ impl Enlist {
             .map(|v| clean_line("phone", Some(v), 40))
             .transpose()?;
         self.run(|cx| {
-            let o = cx.org(org)?;
-            let auth = cx.auth(&o, actor)?;
+            let (o, auth) = cx.enter(org, actor)?;
             let mut m = cx.member(org, member)?;
             if m.status == MemberStatus::Removed {
                 return Err(Error::conflict("a removed member cannot be edited"));
@@ -225,9 +222,7 @@ impl Enlist {
         to: MemberStatus,
     ) -> Result<Member> {
         self.run(|cx| {
-            let o = cx.org(org)?;
-            let auth = cx.auth(&o, actor)?;
-            auth.require(Permission::ManageMembers)?;
+            let (o, auth) = cx.authorized(org, actor, Permission::ManageMembers)?;
             let mut m = cx.member(org, member)?;
             let from = m.status;
             match (from, to) {
@@ -269,9 +264,7 @@ impl Enlist {
     /// member's role within reach; the last owner cannot be removed.
     pub fn remove_member(&self, org: &OrgId, actor: &Actor, member: &MemberId) -> Result<Member> {
         self.run(|cx| {
-            let o = cx.org(org)?;
-            let auth = cx.auth(&o, actor)?;
-            auth.require(Permission::ManageMembers)?;
+            let (o, auth) = cx.authorized(org, actor, Permission::ManageMembers)?;
             let mut m = cx.member(org, member)?;
             if m.status == MemberStatus::Removed {
                 return Ok(m);
@@ -314,8 +307,7 @@ impl Enlist {
     /// limit or any use. Needs [`Permission::ViewMembers`].
     pub fn license_usage(&self, org: &OrgId, actor: &Actor) -> Result<Vec<LicenseUsage>> {
         self.run(|cx| {
-            let o = cx.org(org)?;
-            cx.auth(&o, actor)?.require(Permission::ViewMembers)?;
+            let (o, _) = cx.authorized(org, actor, Permission::ViewMembers)?;
             let mut out: BTreeMap<String, LicenseUsage> = o
                 .policy
                 .seat_limits

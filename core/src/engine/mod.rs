@@ -454,6 +454,29 @@ impl Ctx<'_> {
             .ok_or_else(|| Error::not_found("member", id))
     }
 
+    /// The prologue of a command on one organization: the organization,
+    /// and who `actor` is in it ([`Ctx::auth`]). A command that decides
+    /// per target what the actor may do starts here; one that needs a
+    /// permission whatever the target starts with [`Ctx::authorized`].
+    pub fn enter(&mut self, org: &OrgId, actor: &Actor) -> Result<(Organization, Auth)> {
+        let o = self.org(org)?;
+        let auth = self.auth(&o, actor)?;
+        Ok((o, auth))
+    }
+
+    /// [`Ctx::enter`], refusing an actor without `permission` before the
+    /// command reads anything else.
+    pub fn authorized(
+        &mut self,
+        org: &OrgId,
+        actor: &Actor,
+        permission: Permission,
+    ) -> Result<(Organization, Auth)> {
+        let (o, auth) = self.enter(org, actor)?;
+        auth.require(permission)?;
+        Ok((o, auth))
+    }
+
     pub fn id_bytes(&self) -> [u8; 16] {
         crate::secret::id_bytes(self.secrets)
     }

@@ -146,8 +146,7 @@ impl Enlist {
     ) -> Result<Organization> {
         let name = required_line("name", name, MAX_NAME_CHARS)?;
         self.run(|cx| {
-            let mut o = cx.org(org)?;
-            cx.auth(&o, actor)?.require(Permission::ManagePolicy)?;
+            let (mut o, _) = cx.authorized(org, actor, Permission::ManagePolicy)?;
             if o.name == name {
                 return Ok(o);
             }
@@ -176,8 +175,7 @@ impl Enlist {
     ) -> Result<Organization> {
         let policy = policy.validated()?;
         self.run(|cx| {
-            let mut o = cx.org(org)?;
-            cx.auth(&o, actor)?.require(Permission::ManagePolicy)?;
+            let (mut o, _) = cx.authorized(org, actor, Permission::ManagePolicy)?;
             cx.config.check_policy_base(&policy)?;
             for (lt, limit) in &policy.seat_limits {
                 let c = cx.tx.seat_count(org, lt)?;
@@ -232,9 +230,7 @@ impl Enlist {
             ));
         }
         self.run(|cx| {
-            let mut o = cx.org(org)?;
-            let auth = cx.auth(&o, actor)?;
-            auth.require(Permission::ManageRoles)?;
+            let (mut o, auth) = cx.authorized(org, actor, Permission::ManageRoles)?;
             if Role::built_ins().iter().any(|r| r.name == name) {
                 return Err(Error::conflict(format!(
                     "{name:?} is a built-in role and cannot be redefined"
@@ -284,9 +280,7 @@ impl Enlist {
     /// Deletes a custom role that no active member holds.
     pub fn delete_role(&self, org: &OrgId, actor: &Actor, name: &str) -> Result<()> {
         self.run(|cx| {
-            let mut o = cx.org(org)?;
-            let auth = cx.auth(&o, actor)?;
-            auth.require(Permission::ManageRoles)?;
+            let (mut o, _) = cx.authorized(org, actor, Permission::ManageRoles)?;
             let Some(pos) = o.custom_roles.iter().position(|r| r.name == name) else {
                 return Err(Error::not_found("role", name));
             };
@@ -313,8 +307,7 @@ impl Enlist {
     pub fn events(&self, org: &OrgId, actor: &Actor, after: u64, limit: u32) -> Result<Vec<Event>> {
         let limit = super::page_limit(limit)?;
         self.run(|cx| {
-            let o = cx.org(org)?;
-            cx.auth(&o, actor)?.require(Permission::ViewAudit)?;
+            cx.authorized(org, actor, Permission::ViewAudit)?;
             Ok(cx.tx.events(org, after, limit as usize)?)
         })
     }

@@ -197,8 +197,7 @@ impl Enlist {
         id: &MessageId,
     ) -> Result<OutboxMessage> {
         self.run(|cx| {
-            let o = cx.org(org)?;
-            cx.auth(&o, actor)?.require(Permission::ManageOutbox)?;
+            cx.authorized(org, actor, Permission::ManageOutbox)?;
             cx.tx
                 .outbox_message(id)?
                 .filter(|m| &m.org_id == org)
