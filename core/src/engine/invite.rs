@@ -502,6 +502,24 @@ struct PreparedBatch {
     rows: Vec<PreparedRow>,
 }
 
+/// What to do about too many staged invitations in one call.
+const SEND_STAGED_SPLIT: &str = "send staged invitations in several calls";
+
+/// Refuses more than `max` recipients or invitations in one call
+/// ([`LimitKind::BatchSize`]); `advice` says what to do instead.
+fn check_batch_size(actual: usize, max: u64, advice: &str) -> Result<()> {
+    let actual = actual as u64;
+    if actual > max {
+        return Err(Error::LimitExceeded {
+            limit: LimitKind::BatchSize,
+            max,
+            actual,
+            detail: Some(advice.into()),
+        });
+    }
+    Ok(())
+}
+
 /// Bounds the role and groups a request or a row names.
 fn check_grants_and_role(role: Option<&str>, groups: Option<&[GroupGrant]>) -> Result<()> {
     if let Some(r) = role {
@@ -800,14 +818,11 @@ impl Enlist {
             batch.size.check(&o.policy)?;
             let (candidates, mut rejected) = cx.candidates(&o, &auth, &req, &batch)?;
             let distinct = candidates.len();
-            if distinct > o.policy.max_batch as usize {
-                return Err(Error::LimitExceeded {
-                    limit: LimitKind::BatchSize,
-                    max: u64::from(o.policy.max_batch),
-                    actual: distinct as u64,
-                    detail: Some("split the list into several batches".into()),
-                });
-            }
+            check_batch_size(
+                distinct,
+                u64::from(o.policy.max_batch),
+                "split the list into several batches",
+            )?;
             let batch_id = BatchId::from_random(cx.id_bytes());
             let mut issued = Vec::with_capacity(candidates.len());
             let inviter_name = auth.member.as_ref().map(|m| m.display_name());
@@ -848,26 +863,16 @@ impl Enlist {
         actor: &Actor,
         invitations: &[InvitationId],
     ) -> Result<SendReport> {
-        if invitations.len() > MAX_IDS {
-            return Err(Error::LimitExceeded {
-                limit: LimitKind::BatchSize,
-                max: MAX_IDS as u64,
-                actual: invitations.len() as u64,
-                detail: Some("send staged invitations in several calls".into()),
-            });
-        }
+        check_batch_size(invitations.len(), MAX_IDS as u64, SEND_STAGED_SPLIT)?;
         self.run(|cx| {
             let (o, auth) = cx.enter(org, actor)?;
             // Each id is a lookup and possibly a new secret and email: no
             // more per call than a batch may hold.
-            if invitations.len() > o.policy.max_batch as usize {
-                return Err(Error::LimitExceeded {
-                    limit: LimitKind::BatchSize,
-                    max: u64::from(o.policy.max_batch),
-                    actual: invitations.len() as u64,
-                    detail: Some("send staged invitations in several calls".into()),
-                });
-            }
+            check_batch_size(
+                invitations.len(),
+                u64::from(o.policy.max_batch),
+                SEND_STAGED_SPLIT,
+            )?;
             let inviter_name = auth.member.as_ref().map(|m| m.display_name());
             let mut report = SendReport::default();
             for (index, id) in invitations.iter().enumerate() {
