@@ -2,6 +2,7 @@
 //! what was issued and what was rejected; sending staged ones; resending,
 //! revoking and expiring.
 
+use super::render::InvitationEmail;
 use super::{
     Auth, Ctx, Enlist, MAX_EMAIL_FIELD_BYTES, MAX_GRANTS, MAX_IDENTIFIER_CHARS, MAX_IDS,
     MAX_KEY_BYTES, MAX_LABEL_CHARS, MAX_MESSAGE_CHARS, MAX_NAME_CHARS, check_bytes,
@@ -15,7 +16,7 @@ use crate::id::{BatchId, InvitationId, MemberId, MessageId, OrgId};
 use crate::invitation::{Invitation, InvitationStatus};
 use crate::member::{Contact, MemberKind};
 use crate::organization::Organization;
-use crate::outbox::{OutboxMessage, OutboxStatus, OutgoingEmail};
+use crate::outbox::{OutboxMessage, OutboxStatus};
 use crate::policy::DEFAULT_LICENSE;
 use crate::role::{GroupRole, Permission, builtin};
 use crate::secret::{CodeHasher, Secret, new_access_code, new_token};
@@ -1496,7 +1497,16 @@ impl Ctx<'_> {
                 let (token, hash) = new_token(self.secrets, &o.id);
                 inv.secret_hash = Some(hash);
                 let id = MessageId::from_random(self.id_bytes());
-                let email = render_email(o, self.config, inv, to, inviter_name, &token, &id);
+                let email = InvitationEmail {
+                    org: o,
+                    config: self.config,
+                    invitation: inv,
+                    to,
+                    inviter_name,
+                    token: &token,
+                    message_id: &id,
+                }
+                .render();
                 let msg = OutboxMessage {
                     id,
                     org_id: o.id.clone(),
@@ -1587,95 +1597,6 @@ pub(super) fn authorize_invite(
             "only administrators may invite in this organization"
         },
     )))
-}
-
-/// A display name as one would say it: `"Doe, Dana"` (the directory
-/// format people paste) reads "Dana Doe".
-fn natural_name(display: &str) -> String {
-    match display.split_once(',') {
-        Some((last, first)) if !first.trim().is_empty() && !first.contains(',') => {
-            format!("{} {}", first.trim(), last.trim())
-        }
-        _ => display.to_owned(),
-    }
-}
-
-/// The accept link: the policy's base if the host's configuration allows
-/// it (else the engine's default), with the token replacing `{token}` or
-/// appended as a `token` query parameter.
-pub(crate) fn accept_url(o: &Organization, config: &super::EngineConfig, token: &Secret) -> String {
-    let base = config.accept_url_base_for(o.policy.accept_url_base.as_deref());
-    if base.contains("{token}") {
-        base.replace("{token}", token.expose())
-    } else {
-        let sep = if base.contains('?') { '&' } else { '?' };
-        format!("{base}{sep}token={}", token.expose())
-    }
-}
-
-fn render_email(
-    o: &Organization,
-    config: &super::EngineConfig,
-    inv: &Invitation,
-    to: &str,
-    inviter_name: Option<&str>,
-    token: &Secret,
-    message_id: &MessageId,
-) -> OutgoingEmail {
-    let url = accept_url(o, config, token);
-    let expires_at = inv.expires_at.unwrap_or(inv.created_at);
-    let subject = match inviter_name {
-        Some(n) => format!(
-            "{n} invited you to join {} on {}",
-            o.name, config.product_name
-        ),
-        None => format!(
-            "You are invited to join {} on {}",
-            o.name, config.product_name
-        ),
-    };
-    let greeting = inv
-        .first_name
-        .clone()
-        .or_else(|| inv.display_name.as_deref().map(natural_name))
-        .map(|n| format!("Hello {n},"))
-        .unwrap_or_else(|| "Hello,".to_owned());
-    let who = inviter_name.unwrap_or("An administrator");
-    let as_what = if inv.kind == MemberKind::Guest {
-        "as a guest".to_owned()
-    } else {
-        format!("with the role {}", inv.role)
-    };
-    let mut body = format!(
-        "{greeting}\n\n{who} has invited you to join {} {as_what}.\n\n",
-        o.name
-    );
-    if let Some(m) = &inv.message {
-        body.push_str(&format!("Message from {who}:\n\n{m}\n\n"));
-    }
-    body.push_str(&format!(
-        "Accept the invitation:\n{url}\n\nThis invitation expires on {} UTC. If you were not expecting it, you can ignore this email.\n",
-        expires_at.format("%Y-%m-%d %H:%M")
-    ));
-    OutgoingEmail {
-        message_id: message_id.clone(),
-        to: to.to_owned(),
-        to_name: inv
-            .display_name
-            .clone()
-            .or_else(|| match (&inv.first_name, &inv.last_name) {
-                (Some(f), Some(l)) => Some(format!("{f} {l}")),
-                (Some(n), None) | (None, Some(n)) => Some(n.clone()),
-                _ => None,
-            }),
-        subject,
-        text_body: body,
-        accept_url: url,
-        org_name: o.name.clone(),
-        inviter_name: inviter_name.map(str::to_owned),
-        personal_message: inv.message.clone(),
-        expires_at,
-    }
 }
 
 #[cfg(test)]
@@ -1854,59 +1775,6 @@ mod tests {
         assert!(prepare_batch(&p, &req(Recipients::List(vec![row; 8]))).is_err());
     }
 
-    fn org_with_base(base: Option<&str>) -> Organization {
-        let policy = crate::policy::Policy {
-            accept_url_base: base.map(str::to_owned),
-            ..crate::policy::Policy::default()
-        };
-        Organization {
-            id: OrgId::from("org_1"),
-            name: "Acme".into(),
-            policy,
-            custom_roles: Vec::new(),
-            created_at: chrono::Utc::now(),
-        }
-    }
-
-    #[test]
-    fn accept_url_appends_or_substitutes_the_token() {
-        let cfg = super::super::EngineConfig {
-            allowed_accept_url_bases: vec![
-                "https://a.test/join".into(),
-                "https://a.test/join?x=1".into(),
-                "https://a.test/i/{token}/go".into(),
-            ],
-            ..super::super::EngineConfig::default()
-        }
-        .validated()
-        .expect("valid config");
-        let t = Secret::new("org_1.abc");
-        // A base the host does not (or no longer) allow falls back.
-        assert_eq!(
-            accept_url(&org_with_base(Some("https://evil.test/join")), &cfg, &t),
-            format!("{}?token=org_1.abc", cfg.default_accept_url_base)
-        );
-        assert_eq!(
-            accept_url(&org_with_base(Some("https://a.test/join")), &cfg, &t),
-            "https://a.test/join?token=org_1.abc"
-        );
-        assert_eq!(
-            accept_url(&org_with_base(Some("https://a.test/join?x=1")), &cfg, &t),
-            "https://a.test/join?x=1&token=org_1.abc"
-        );
-        assert_eq!(
-            accept_url(
-                &org_with_base(Some("https://a.test/i/{token}/go")),
-                &cfg,
-                &t
-            ),
-            "https://a.test/i/org_1.abc/go"
-        );
-        assert!(
-            accept_url(&org_with_base(None), &cfg, &t).starts_with(&cfg.default_accept_url_base)
-        );
-    }
-
     #[test]
     fn csv_rows_quote_and_neutralize_formulas() {
         assert_eq!(
@@ -1975,13 +1843,6 @@ mod tests {
             assert_eq!(rec.len(), 3);
             assert_eq!(rec[0].replace('\'', ""), h);
         }
-    }
-
-    #[test]
-    fn directory_names_read_naturally() {
-        assert_eq!(natural_name("Doe, Dana"), "Dana Doe");
-        assert_eq!(natural_name("Dana Doe"), "Dana Doe");
-        assert_eq!(natural_name("Doe,"), "Doe,");
     }
 
     #[test]

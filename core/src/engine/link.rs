@@ -134,7 +134,7 @@ impl Enlist {
                     groups,
                 },
             )?;
-            let url = super::invite::accept_url(&o, cx.config, &secret);
+            let url = super::render::accept_url(&o, cx.config, &secret);
             Ok((link.view(), Secret::new(url)))
         })
     }

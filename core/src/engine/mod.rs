@@ -24,6 +24,7 @@ mod link;
 mod members;
 mod orgs;
 mod outbox;
+mod render;
 
 pub use accept::{ACCESS_CODE_LOCK_SECS, ACCESS_CODE_MAX_LOCK_SECS, Acceptance};
 pub use directory_import::{
