@@ -396,6 +396,40 @@ pub struct SendReport {
     pub results: Vec<SendOutcome>,
 }
 
+/// Who sends invitations out, and where: what every issuing step (a
+/// batch's [`Ctx::issue`], [`Enlist::send_staged`], [`Enlist::resend`])
+/// carries together.
+struct Issuer<'a> {
+    org: &'a Organization,
+    actor: &'a Actor,
+    /// The actor in `org`: a new invitation's inviter, and whose
+    /// permissions decide what may be sent.
+    auth: &'a Auth,
+    /// Who the email says invites: the acting member for a new or staged
+    /// invitation, the original inviter on a resend.
+    inviter_name: Option<String>,
+}
+
+impl<'a> Issuer<'a> {
+    /// The actor issues in their own name.
+    fn acting(org: &'a Organization, actor: &'a Actor, auth: &'a Auth) -> Self {
+        Self {
+            org,
+            actor,
+            auth,
+            inviter_name: auth.member.as_ref().map(|m| m.display_name()),
+        }
+    }
+}
+
+/// What the invitations of one batch share: its id, the personal message,
+/// and whether they go out now or are staged.
+struct BatchTerms {
+    id: BatchId,
+    message: Option<String>,
+    send: bool,
+}
+
 /// A recipient after parsing, before the checks against the store.
 struct Candidate {
     index: usize,
@@ -824,9 +858,13 @@ impl Enlist {
                 u64::from(o.policy.max_batch),
                 "split the list into several batches",
             )?;
-            let batch_id = BatchId::from_random(cx.id_bytes());
+            let terms = BatchTerms {
+                id: BatchId::from_random(cx.id_bytes()),
+                message: message.clone(),
+                send: req.send,
+            };
+            let issuer = Issuer::acting(&o, actor, &auth);
             let mut issued = Vec::with_capacity(candidates.len());
-            let inviter_name = auth.member.as_ref().map(|m| m.display_name());
             for c in candidates {
                 if let Some(reason) = cx.recipient_blocker(&o, &c)? {
                     rejected.push(RejectedRecipient {
@@ -836,20 +874,11 @@ impl Enlist {
                     });
                     continue;
                 }
-                issued.push(cx.issue(
-                    &o,
-                    actor,
-                    &auth,
-                    &batch_id,
-                    c,
-                    message.clone(),
-                    req.send,
-                    inviter_name.as_deref(),
-                )?);
+                issued.push(cx.issue(&issuer, &terms, c)?);
             }
             rejected.sort_by_key(|r| r.index);
             Ok(InviteReport {
-                batch_id,
+                batch_id: terms.id,
                 issued,
                 rejected,
             })
@@ -874,17 +903,10 @@ impl Enlist {
                 u64::from(o.policy.max_batch),
                 SEND_STAGED_SPLIT,
             )?;
-            let inviter_name = auth.member.as_ref().map(|m| m.display_name());
+            let issuer = Issuer::acting(&o, actor, &auth);
             let mut report = SendReport::default();
             for (index, id) in invitations.iter().enumerate() {
-                let outcome = match cx.send_one_staged(
-                    &o,
-                    actor,
-                    &auth,
-                    id,
-                    index,
-                    inviter_name.as_deref(),
-                ) {
+                let outcome = match cx.send_one_staged(&issuer, id, index) {
                     Ok(i) => SendOutcome::Sent(Box::new(i)),
                     Err(e @ (Error::Store(_) | Error::Mail(_))) => return Err(e),
                     Err(e) => SendOutcome::Failed {
@@ -911,7 +933,7 @@ impl Enlist {
     ) -> Result<IssuedInvitation> {
         self.run(|cx| {
             let (o, auth) = cx.enter(org, actor)?;
-            let mut inv = cx.invitation(org, invitation)?;
+            let inv = cx.invitation(org, invitation)?;
             cx.may_manage_invitation(&o, &auth, &inv)?;
             let status = inv.status_at(cx.now);
             // An identifier invitation locked by too many wrong access codes
@@ -977,23 +999,19 @@ impl Enlist {
                 Some(id) => cx.tx.member(org, id)?.map(|m| m.display_name()),
                 None => None,
             };
-            let (secret, message_id) = cx.arm(&o, &mut inv, inviter_name.as_deref())?;
-            cx.tx.put_invitation(&inv)?;
-            cx.event(
-                org,
+            // The email names the one who invited, not the one resending.
+            let issuer = Issuer {
+                org: &o,
                 actor,
+                auth: &auth,
+                inviter_name,
+            };
+            cx.send_out(&issuer, inv, 0, Vec::new(), |inv, expires_at| {
                 EventKind::InvitationResent {
                     invitation: inv.id.clone(),
                     send_count: inv.send_count,
-                    expires_at: inv.expires_at.unwrap_or(cx.now),
-                },
-            )?;
-            Ok(IssuedInvitation {
-                index: 0,
-                invitation: inv.view(),
-                secret: Some(secret),
-                message_id,
-                warnings: Vec::new(),
+                    expires_at,
+                }
             })
         })
     }
@@ -1339,23 +1357,19 @@ impl Ctx<'_> {
         )
     }
 
-    #[allow(clippy::too_many_arguments)]
+    /// Writes one new invitation of the batch: staged, or sent out.
     fn issue(
         &mut self,
-        o: &Organization,
-        actor: &Actor,
-        auth: &Auth,
-        batch: &BatchId,
+        issuer: &Issuer<'_>,
+        batch: &BatchTerms,
         c: Candidate,
-        message: Option<String>,
-        send: bool,
-        inviter_name: Option<&str>,
     ) -> Result<IssuedInvitation> {
+        let o = issuer.org;
         let warnings = c.warnings;
-        let mut inv = Invitation {
+        let inv = Invitation {
             org_id: o.id.clone(),
             id: InvitationId::from_random(self.id_bytes()),
-            batch_id: batch.clone(),
+            batch_id: batch.id.clone(),
             recipient: c.contact,
             recipient_key: c.key,
             display_name: c.display_name,
@@ -1365,8 +1379,8 @@ impl Ctx<'_> {
             role: c.role,
             groups: c.groups,
             license_type: c.license_type,
-            inviter: auth.member.as_ref().map(|m| m.id.clone()),
-            message,
+            inviter: issuer.auth.member.as_ref().map(|m| m.id.clone()),
+            message: batch.message.clone(),
             created_at: self.now,
             expires_at: None,
             status: InvitationStatus::Staged,
@@ -1378,14 +1392,14 @@ impl Ctx<'_> {
             closed_at: None,
             member_id: None,
         };
-        if !send {
+        if !batch.send {
             self.tx.put_invitation(&inv)?;
             self.event(
                 &o.id,
-                actor,
+                issuer.actor,
                 EventKind::InvitationStaged {
                     invitation: inv.id.clone(),
-                    batch: batch.clone(),
+                    batch: batch.id.clone(),
                     recipient: inv.recipient.as_str().to_owned(),
                     role: inv.role.clone(),
                     kind: inv.kind,
@@ -1399,41 +1413,28 @@ impl Ctx<'_> {
                 warnings,
             });
         }
-        let (secret, message_id) = self.arm(o, &mut inv, inviter_name)?;
-        self.tx.put_invitation(&inv)?;
-        self.event(
-            &o.id,
-            actor,
+        self.send_out(issuer, inv, c.index, warnings, |inv, expires_at| {
             EventKind::InvitationIssued {
                 invitation: inv.id.clone(),
-                batch: batch.clone(),
+                batch: batch.id.clone(),
                 recipient: inv.recipient.as_str().to_owned(),
                 role: inv.role.clone(),
                 kind: inv.kind,
                 groups: inv.groups.clone(),
-                expires_at: inv.expires_at.unwrap_or(self.now),
-            },
-        )?;
-        Ok(IssuedInvitation {
-            index: c.index,
-            invitation: inv.view(),
-            secret: Some(secret),
-            message_id,
-            warnings,
+                expires_at,
+            }
         })
     }
 
     fn send_one_staged(
         &mut self,
-        o: &Organization,
-        actor: &Actor,
-        auth: &Auth,
+        issuer: &Issuer<'_>,
         id: &InvitationId,
         index: usize,
-        inviter_name: Option<&str>,
     ) -> Result<IssuedInvitation> {
-        let mut inv = self.invitation(&o.id, id)?;
-        self.may_manage_invitation(o, auth, &inv)?;
+        let o = issuer.org;
+        let inv = self.invitation(&o.id, id)?;
+        self.may_manage_invitation(o, issuer.auth, &inv)?;
         if inv.status != InvitationStatus::Staged {
             return Err(Error::InvitationNotOpen {
                 invitation: inv.id.clone(),
@@ -1445,22 +1446,36 @@ impl Ctx<'_> {
                 feature: "guests".into(),
             });
         }
-        let (secret, message_id) = self.arm(o, &mut inv, inviter_name)?;
-        self.tx.put_invitation(&inv)?;
-        self.event(
-            &o.id,
-            actor,
+        self.send_out(issuer, inv, index, Vec::new(), |inv, expires_at| {
             EventKind::InvitationSent {
                 invitation: inv.id.clone(),
-                expires_at: inv.expires_at.unwrap_or(self.now),
-            },
-        )?;
+                expires_at,
+            }
+        })
+    }
+
+    /// The step every sending shares (a new invitation, a staged one, a
+    /// resend): arms the invitation ([`Self::arm`]), writes it with the
+    /// event `kind` makes of it and its new expiry, and returns it with
+    /// its secret (given to the caller once).
+    fn send_out(
+        &mut self,
+        issuer: &Issuer<'_>,
+        mut inv: Invitation,
+        index: usize,
+        warnings: Vec<AddressWarning>,
+        kind: impl FnOnce(&Invitation, chrono::DateTime<chrono::Utc>) -> EventKind,
+    ) -> Result<IssuedInvitation> {
+        let (secret, message_id) = self.arm(issuer, &mut inv)?;
+        self.tx.put_invitation(&inv)?;
+        let event = kind(&inv, inv.expires_at.unwrap_or(self.now));
+        self.event(&issuer.org.id, issuer.actor, event)?;
         Ok(IssuedInvitation {
             index,
             invitation: inv.view(),
             secret: Some(secret),
             message_id,
-            warnings: Vec::new(),
+            warnings,
         })
     }
 
@@ -1468,10 +1483,10 @@ impl Ctx<'_> {
     /// queues its email (for email recipients).
     fn arm(
         &mut self,
-        o: &Organization,
+        issuer: &Issuer<'_>,
         inv: &mut Invitation,
-        inviter_name: Option<&str>,
     ) -> Result<(Secret, Option<MessageId>)> {
+        let o = issuer.org;
         let expires_at = super::time_after(
             self.now,
             o.policy.invitation_lifetime_secs,
@@ -1502,7 +1517,7 @@ impl Ctx<'_> {
                     config: self.config,
                     invitation: inv,
                     to,
-                    inviter_name,
+                    inviter_name: issuer.inviter_name.as_deref(),
                     token: &token,
                     message_id: &id,
                 }
