@@ -329,7 +329,7 @@ impl Enlist {
         .check_file_size(bytes.len())?;
         let message = clean_text("message", defaults.message.as_deref(), MAX_MESSAGE_CHARS)?;
         // A read-only transaction: nothing is written by it.
-        let (o, auth, groups) = self.run(|cx| {
+        let (o, auth, groups) = self.run("import_invitations.authorize", |cx| {
             let (o, auth) = cx.enter(org, actor)?;
             let groups = cx.tx.groups(org)?;
             Ok((o, auth, groups))

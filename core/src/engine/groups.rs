@@ -50,7 +50,7 @@ impl Enlist {
         let description =
             super::clean_text("description", Some(&new.description), MAX_MESSAGE_CHARS)?
                 .unwrap_or_default();
-        self.run(|cx| {
+        self.run("create_group", |cx| {
             cx.authorized(org, actor, Permission::ManageGroups)?;
             cx.unique_group_name(org, &name, None)?;
             let g = Group {
@@ -98,7 +98,7 @@ impl Enlist {
             ),
             None => None,
         };
-        self.run(|cx| {
+        self.run("update_group", |cx| {
             cx.authorized(org, actor, Permission::ManageGroups)?;
             let mut g = cx.group(org, group)?;
             let before = g.clone();
@@ -137,7 +137,7 @@ impl Enlist {
     /// taken out of their memberships and of the invitation link. Needs
     /// [`Permission::ManageGroups`].
     pub fn delete_group(&self, org: &OrgId, actor: &Actor, group: &GroupId) -> Result<u64> {
-        self.run(|cx| {
+        self.run("delete_group", |cx| {
             cx.authorized(org, actor, Permission::ManageGroups)?;
             let g = cx.group(org, group)?;
             let mut detached = 0u64;
@@ -188,7 +188,7 @@ impl Enlist {
     /// A group, with its member count. Members see every group; guests only
     /// their own.
     pub fn group(&self, org: &OrgId, actor: &Actor, group: &GroupId) -> Result<Group> {
-        self.run(|cx| {
+        self.run("group", |cx| {
             let (_, auth) = cx.enter(org, actor)?;
             let g = cx.group(org, group)?;
             if auth.has(Permission::ViewMembers) || auth.group_role(group).is_some() {
@@ -207,7 +207,7 @@ impl Enlist {
         actor: &Actor,
         query: &GroupQuery,
     ) -> Result<Vec<Group>> {
-        self.run(|cx| {
+        self.run("list_groups", |cx| {
             let (_, auth) = cx.enter(org, actor)?;
             if auth.member.is_none() && !auth.system {
                 return Err(auth.deny(Permission::ViewMembers, "listing groups"));
@@ -260,7 +260,7 @@ impl Enlist {
         role: Option<GroupRole>,
     ) -> Result<()> {
         let role = role.unwrap_or_default();
-        self.run(|cx| {
+        self.run("add_group_member", |cx| {
             let (_, auth) = cx.enter(org, actor)?;
             cx.group(org, group)?;
             let grant = GroupGrant {
@@ -305,7 +305,7 @@ impl Enlist {
         member: &MemberId,
         role: GroupRole,
     ) -> Result<()> {
-        self.run(|cx| {
+        self.run("set_group_role", |cx| {
             let (_, auth) = cx.enter(org, actor)?;
             let mut m = cx.member(org, member)?;
             let Some(from) = m.group_role(group) else {
@@ -348,7 +348,7 @@ impl Enlist {
         group: &GroupId,
         member: &MemberId,
     ) -> Result<()> {
-        self.run(|cx| {
+        self.run("remove_group_member", |cx| {
             let (_, auth) = cx.enter(org, actor)?;
             let mut m = cx.member(org, member)?;
             let Some(role) = m.group_role(group) else {

@@ -841,13 +841,13 @@ impl Enlist {
     /// policy again since either may have changed.
     pub fn invite(&self, org: &OrgId, actor: &Actor, req: InviteRequest) -> Result<InviteReport> {
         let message = clean_text("message", req.message.as_deref(), MAX_MESSAGE_CHARS)?;
-        let policy = self.run(|cx| {
+        let policy = self.run("invite.authorize", |cx| {
             let (o, auth) = cx.enter(org, actor)?;
             may_invite_at_all(&o, &auth)?;
             Ok(o.policy)
         })?;
         let batch = prepare_batch(&policy, &req)?;
-        self.run(|cx| {
+        self.run("invite", |cx| {
             let (o, auth) = cx.enter(org, actor)?;
             may_invite_at_all(&o, &auth)?;
             batch.size.check(&o.policy)?;
@@ -894,7 +894,7 @@ impl Enlist {
         invitations: &[InvitationId],
     ) -> Result<SendReport> {
         check_batch_size(invitations.len(), MAX_IDS as u64, SEND_STAGED_SPLIT)?;
-        self.run(|cx| {
+        self.run("send_staged", |cx| {
             let (o, auth) = cx.enter(org, actor)?;
             // Each id is a lookup and possibly a new secret and email: no
             // more per call than a batch may hold.
@@ -931,7 +931,7 @@ impl Enlist {
         actor: &Actor,
         invitation: &InvitationId,
     ) -> Result<IssuedInvitation> {
-        self.run(|cx| {
+        self.run("resend", |cx| {
             let (o, auth) = cx.enter(org, actor)?;
             let inv = cx.invitation(org, invitation)?;
             cx.may_manage_invitation(&o, &auth, &inv)?;
@@ -1024,7 +1024,7 @@ impl Enlist {
         actor: &Actor,
         invitation: &InvitationId,
     ) -> Result<Invitation> {
-        self.run(|cx| {
+        self.run("revoke", |cx| {
             let (o, auth) = cx.enter(org, actor)?;
             let mut inv = cx.invitation(org, invitation)?;
             cx.may_manage_invitation(&o, &auth, &inv)?;
@@ -1061,7 +1061,7 @@ impl Enlist {
         actor: &Actor,
         invitation: &InvitationId,
     ) -> Result<Invitation> {
-        self.run(|cx| {
+        self.run("invitation", |cx| {
             let (_, auth) = cx.enter(org, actor)?;
             let inv = cx.invitation(org, invitation)?;
             if !auth.has(Permission::ViewMembers)
@@ -1087,7 +1087,7 @@ impl Enlist {
             query.after.as_deref(),
             &[query.batch.as_ref().map(|b| b.as_str())],
         )?;
-        self.run(|cx| {
+        self.run("list_invitations", |cx| {
             cx.authorized(org, actor, Permission::ViewMembers)?;
             let mut page = cx.tx.list_invitations(org, query, cx.now)?;
             for inv in &mut page.items {
@@ -1105,7 +1105,7 @@ impl Enlist {
         super::check_time("now", now)?;
         let mut total = 0;
         loop {
-            let n = self.run(|cx| {
+            let n = self.run("expire_due", |cx| {
                 let due = cx.tx.due_invitations(None, now, 500)?;
                 let n = due.len();
                 for inv in due {

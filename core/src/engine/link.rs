@@ -73,7 +73,7 @@ impl Enlist {
         actor: &Actor,
         spec: LinkSpec,
     ) -> Result<(InviteLink, Secret)> {
-        self.run(|cx| {
+        self.run("activate_invite_link", |cx| {
             let (o, auth) = cx.authorized(org, actor, Permission::ManageInviteLink)?;
             if !o.policy.invite_link_enabled {
                 return Err(Error::Disabled {
@@ -141,7 +141,7 @@ impl Enlist {
 
     /// Deactivates the invitation link: it stops working at once.
     pub fn deactivate_invite_link(&self, org: &OrgId, actor: &Actor) -> Result<()> {
-        self.run(|cx| {
+        self.run("deactivate_invite_link", |cx| {
             cx.authorized(org, actor, Permission::ManageInviteLink)?;
             match cx.tx.invite_link(org)? {
                 Some(mut link) if link.active => {
@@ -157,7 +157,7 @@ impl Enlist {
     /// The organization's link settings (without its secret, which is shown
     /// only when activated: activate again to get a new one).
     pub fn invite_link(&self, org: &OrgId, actor: &Actor) -> Result<Option<InviteLink>> {
-        self.run(|cx| {
+        self.run("invite_link", |cx| {
             cx.authorized(org, actor, Permission::ManageInviteLink)?;
             Ok(cx.tx.invite_link(org)?.map(InviteLink::view))
         })
@@ -166,7 +166,7 @@ impl Enlist {
     /// What the link's landing page shows.
     pub fn preview_link(&self, token: &str) -> Result<LinkPreview> {
         let (org, hash) = parse_token(token).ok_or(Error::InvalidSecret)?;
-        self.run(|cx| {
+        self.run("preview_link", |cx| {
             let o = cx.tx.organization(&org)?.ok_or(Error::InvalidSecret)?;
             let link = live_link(cx.tx.invite_link(&org)?, &o, &hash)?;
             let mut group_names = Vec::new();
@@ -202,7 +202,7 @@ impl Enlist {
         super::check_registration(&registration)?;
         super::check_max_bytes("contact", contact, super::MAX_EMAIL_FIELD_BYTES)?;
         let (org, hash) = parse_token(token).ok_or(Error::InvalidSecret)?;
-        self.run(|cx| {
+        self.run("join_by_link", |cx| {
             let o = cx.tx.organization(&org)?.ok_or(Error::InvalidSecret)?;
             let mut link = live_link(cx.tx.invite_link(&org)?, &o, &hash)?;
             let terms = JoinTerms {
@@ -229,7 +229,7 @@ impl Enlist {
     ) -> Result<Member> {
         super::check_registration(&registration)?;
         super::check_max_bytes("contact", contact, super::MAX_EMAIL_FIELD_BYTES)?;
-        self.run(|cx| {
+        self.run("self_register", |cx| {
             let o = cx.org(org)?;
             if !o.policy.self_registration {
                 return Err(Error::Disabled {

@@ -35,7 +35,7 @@ impl Enlist {
     /// A member. Members with [`Permission::ViewMembers`] see everyone;
     /// anyone sees themselves.
     pub fn member(&self, org: &OrgId, actor: &Actor, member: &MemberId) -> Result<Member> {
-        self.run(|cx| {
+        self.run("member", |cx| {
             let (_, auth) = cx.enter(org, actor)?;
             if !auth.has(Permission::ViewMembers) && !auth.is_member(member) {
                 return Err(auth.deny(Permission::ViewMembers, "reading another member"));
@@ -62,7 +62,7 @@ impl Enlist {
                 query.group.as_ref().map(|g| g.as_str()),
             ],
         )?;
-        self.run(|cx| {
+        self.run("list_members", |cx| {
             cx.authorized(org, actor, Permission::ViewMembers)?;
             Ok(cx.tx.list_members(org, query)?)
         })
@@ -94,7 +94,7 @@ impl Enlist {
             .as_deref()
             .map(|v| clean_line("phone", Some(v), 40))
             .transpose()?;
-        self.run(|cx| {
+        self.run("update_member", |cx| {
             let (o, auth) = cx.enter(org, actor)?;
             let mut m = cx.member(org, member)?;
             if m.status == MemberStatus::Removed {
@@ -221,7 +221,7 @@ impl Enlist {
         member: &MemberId,
         to: MemberStatus,
     ) -> Result<Member> {
-        self.run(|cx| {
+        self.run("set_member_status", |cx| {
             let (o, auth) = cx.authorized(org, actor, Permission::ManageMembers)?;
             let mut m = cx.member(org, member)?;
             let from = m.status;
@@ -263,7 +263,7 @@ impl Enlist {
     /// free to be invited again. Needs [`Permission::ManageMembers`] and the
     /// member's role within reach; the last owner cannot be removed.
     pub fn remove_member(&self, org: &OrgId, actor: &Actor, member: &MemberId) -> Result<Member> {
-        self.run(|cx| {
+        self.run("remove_member", |cx| {
             let (o, auth) = cx.authorized(org, actor, Permission::ManageMembers)?;
             let mut m = cx.member(org, member)?;
             if m.status == MemberStatus::Removed {
@@ -292,7 +292,7 @@ impl Enlist {
     /// flood the trail), and it only ever moves the time forward.
     pub fn record_activity(&self, org: &OrgId, member: &MemberId, at: DateTime<Utc>) -> Result<()> {
         super::check_time("at", at)?;
-        self.run(|cx| {
+        self.run("record_activity", |cx| {
             let mut m = cx.member(org, member)?;
             if m.status == MemberStatus::Removed || m.last_active_at.is_some_and(|t| t >= at) {
                 return Ok(());
@@ -306,7 +306,7 @@ impl Enlist {
     /// Seats used, pending and allowed per license type: every type with a
     /// limit or any use. Needs [`Permission::ViewMembers`].
     pub fn license_usage(&self, org: &OrgId, actor: &Actor) -> Result<Vec<LicenseUsage>> {
-        self.run(|cx| {
+        self.run("license_usage", |cx| {
             let (o, _) = cx.authorized(org, actor, Permission::ViewMembers)?;
             let mut out: BTreeMap<String, LicenseUsage> = o
                 .policy

@@ -25,6 +25,7 @@ mod members;
 mod orgs;
 mod outbox;
 mod render;
+mod trace;
 
 pub use accept::{ACCESS_CODE_LOCK_SECS, ACCESS_CODE_MAX_LOCK_SECS, Acceptance};
 pub use directory_import::{
@@ -389,35 +390,62 @@ impl Enlist {
     }
 
     /// Runs `f` in a transaction, commits on success, rolls back on error,
-    /// and retries the whole command on a store conflict.
-    pub(crate) fn run<T>(&self, mut f: impl FnMut(&mut Ctx<'_>) -> Result<T>) -> Result<T> {
-        let mut attempt = 0;
-        loop {
+    /// and retries the whole command on a store conflict. `command` names
+    /// the command in the spans of the `tracing` feature.
+    pub(crate) fn run<T>(
+        &self,
+        command: &'static str,
+        mut f: impl FnMut(&mut Ctx<'_>) -> Result<T>,
+    ) -> Result<T> {
+        let trace = trace::Command::start(command);
+        let mut attempts = 0;
+        let mut conflicts = 0;
+        let out = loop {
             // A clock past what stores and bindings can hold is refused
             // before anything is read or written.
             let now = self.clock.now();
-            check_time("clock", now)?;
-            let tx = self.store.begin()?;
-            let mut cx = Ctx {
-                tx,
-                now,
-                secrets: self.secrets.as_ref(),
-                config: &self.config,
-                codes: &self.codes,
-            };
-            let out = f(&mut cx).and_then(|v| {
-                cx.tx.commit()?;
-                Ok(v)
-            });
-            match out {
-                Err(Error::Store(StoreError::Conflict))
-                    if attempt < self.config.conflict_retries =>
-                {
-                    attempt += 1;
-                }
-                other => return other,
+            if let Err(e) = check_time("clock", now) {
+                break Err(e);
             }
-        }
+            attempts += 1;
+            let span = trace.transaction(attempts);
+            let out = self.attempt(&trace, now, &mut f);
+            span.end(trace::transaction_outcome(&out));
+            match out {
+                Err(Error::Store(StoreError::Conflict)) => {
+                    conflicts += 1;
+                    if conflicts > self.config.conflict_retries {
+                        break out;
+                    }
+                }
+                other => break other,
+            }
+        };
+        trace.finish(attempts, conflicts, &out);
+        out
+    }
+
+    /// One attempt of a command: its transaction, begun, given to `f`, and
+    /// committed (or dropped, which rolls it back).
+    fn attempt<T>(
+        &self,
+        trace: &trace::Command,
+        now: DateTime<Utc>,
+        f: &mut impl FnMut(&mut Ctx<'_>) -> Result<T>,
+    ) -> Result<T> {
+        let tx = self.store.begin()?;
+        let mut cx = Ctx {
+            tx,
+            now,
+            secrets: self.secrets.as_ref(),
+            config: &self.config,
+            codes: &self.codes,
+            trace,
+        };
+        f(&mut cx).and_then(|v| {
+            cx.tx.commit()?;
+            Ok(v)
+        })
     }
 }
 
@@ -429,6 +457,8 @@ pub(crate) struct Ctx<'a> {
     pub secrets: &'a dyn SecretSource,
     pub config: &'a EngineConfig,
     pub codes: &'a CodeHasher,
+    /// The command's span (`tracing` feature).
+    pub trace: &'a trace::Command,
 }
 
 impl Ctx<'_> {
@@ -444,6 +474,7 @@ impl Ctx<'_> {
     }
 
     pub fn org(&mut self, id: &OrgId) -> Result<Organization> {
+        self.trace.org(id);
         self.tx
             .organization(id)?
             .ok_or_else(|| Error::not_found("organization", id))
