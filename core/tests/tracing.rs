@@ -221,6 +221,7 @@ fn no_secret_or_address_reaches_a_span() {
         "EMP-0042".into(),
         "emp0042".into(),
         "Welcome aboard".into(),
+        "mallory".into(),
     ];
     tracing::subscriber::with_default(capture.clone(), || {
         let (org, owner) = engine
@@ -244,6 +245,10 @@ fn no_secret_or_address_reaches_a_span() {
         secrets.push(code.expose().to_owned());
         secrets.push(code.expose().replace('-', ""));
         engine.preview(token.expose()).expect("preview");
+        // Organization ids a caller makes up never reach a span.
+        let made_up = enlist::OrgId::from("mallory@evil.test");
+        assert!(engine.organization(&made_up).is_err());
+        assert!(engine.preview("mallory@evil.test.abcdef").is_err());
         engine
             .accept(
                 token.expose(),
@@ -302,6 +307,14 @@ fn no_secret_or_address_reaches_a_span() {
     ] {
         assert!(names.contains(&expected), "{expected} in {names:?}");
     }
+    // A command by token names its organization once the token has found it.
+    let preview = commands(&recs)
+        .into_iter()
+        .find(|c| field(c, "command") == "preview" && field(c, "outcome") == "ok");
+    assert!(
+        preview.is_some_and(|c| field(c, "org").starts_with("org_")),
+        "{recs:#?}"
+    );
     let allowed: [&str; 9] = [
         "command",
         "org",

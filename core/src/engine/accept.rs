@@ -82,7 +82,7 @@ impl Enlist {
     pub fn preview(&self, token: &str) -> Result<InvitationPreview> {
         let (org, hash) = parse_token(token).ok_or(Error::InvalidSecret)?;
         self.run("preview", |cx| {
-            let o = cx.tx.organization(&org)?.ok_or(Error::InvalidSecret)?;
+            let o = cx.token_org(&org)?;
             let inv = cx.by_token(&org, &hash)?;
             cx.preview_of(&o, inv)
         })
@@ -96,7 +96,7 @@ impl Enlist {
         super::check_registration(&registration)?;
         let (org, hash) = parse_token(token).ok_or(Error::InvalidSecret)?;
         self.run("accept", |cx| {
-            let o = cx.tx.organization(&org)?.ok_or(Error::InvalidSecret)?;
+            let o = cx.token_org(&org)?;
             let inv = cx.by_token(&org, &hash)?;
             cx.accept_invitation(&o, inv, &registration)
         })
@@ -196,7 +196,7 @@ impl Enlist {
     pub fn decline(&self, token: &str) -> Result<Invitation> {
         let (org, hash) = parse_token(token).ok_or(Error::InvalidSecret)?;
         self.run("decline", |cx| {
-            cx.tx.organization(&org)?.ok_or(Error::InvalidSecret)?;
+            cx.token_org(&org)?;
             let mut inv = cx.by_token(&org, &hash)?;
             cx.ensure_pending(&inv)?;
             inv.status = InvitationStatus::Declined;

@@ -167,7 +167,7 @@ impl Enlist {
     pub fn preview_link(&self, token: &str) -> Result<LinkPreview> {
         let (org, hash) = parse_token(token).ok_or(Error::InvalidSecret)?;
         self.run("preview_link", |cx| {
-            let o = cx.tx.organization(&org)?.ok_or(Error::InvalidSecret)?;
+            let o = cx.token_org(&org)?;
             let link = live_link(cx.tx.invite_link(&org)?, &o, &hash)?;
             let mut group_names = Vec::new();
             for g in &link.groups {
@@ -203,7 +203,7 @@ impl Enlist {
         super::check_max_bytes("contact", contact, super::MAX_EMAIL_FIELD_BYTES)?;
         let (org, hash) = parse_token(token).ok_or(Error::InvalidSecret)?;
         self.run("join_by_link", |cx| {
-            let o = cx.tx.organization(&org)?.ok_or(Error::InvalidSecret)?;
+            let o = cx.token_org(&org)?;
             let mut link = live_link(cx.tx.invite_link(&org)?, &o, &hash)?;
             let terms = JoinTerms {
                 role: link.role.clone(),

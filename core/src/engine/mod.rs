@@ -473,11 +473,26 @@ impl Ctx<'_> {
         Ok(())
     }
 
+    /// The organization `id`, or not found. Its id goes to the command's
+    /// span only once it is known to exist: a span never carries text a
+    /// caller made up.
     pub fn org(&mut self, id: &OrgId) -> Result<Organization> {
-        self.trace.org(id);
-        self.tx
+        let o = self
+            .tx
             .organization(id)?
-            .ok_or_else(|| Error::not_found("organization", id))
+            .ok_or_else(|| Error::not_found("organization", id))?;
+        self.trace.org(&o.id);
+        Ok(o)
+    }
+
+    /// The prologue of a command by token (accept, decline, preview, join
+    /// by link): the organization the token names. An unknown one is an
+    /// invalid secret, like a wrong token, so that a token says nothing
+    /// about which organizations exist.
+    pub fn token_org(&mut self, id: &OrgId) -> Result<Organization> {
+        let o = self.tx.organization(id)?.ok_or(Error::InvalidSecret)?;
+        self.trace.org(&o.id);
+        Ok(o)
     }
 
     pub fn member(&mut self, org: &OrgId, id: &crate::id::MemberId) -> Result<Member> {
