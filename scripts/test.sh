@@ -47,6 +47,10 @@ echo "ENLIST_TEST_POSTGRES_TLS_URL=$ENLIST_TEST_POSTGRES_TLS_URL (CA $ENLIST_TES
 section "Tests (unit, integration and doc tests): cargo test --workspace"
 cargo test --workspace
 
+section "The tracing feature: clippy and tests of enlist --features tracing"
+cargo clippy -p enlist --all-targets --features tracing -- -D warnings
+cargo test -p enlist --features tracing --lib --tests
+
 section "Model test, long run: at least 100,000 random commands (PROPTEST_CASES=5500)"
 # The same property test as above with many more sequences: random commands
 # from random actors (owners, admins, user admins, members, guests, custom

@@ -9,7 +9,7 @@ pub mod error;
 pub mod event;
 pub mod group;
 pub mod id;
-pub mod import;
+pub mod import_file;
 pub mod invitation;
 pub mod link;
 pub mod member;
@@ -36,7 +36,7 @@ pub use error::{Error, ErrorFamily, LimitKind, MailError, Result, StoreError};
 pub use event::{Actor, Event, EventKind, JoinedVia};
 pub use group::{Group, GroupGrant, GroupSort};
 pub use id::{BatchId, GroupId, InvitationId, MemberId, MessageId, OrgId};
-pub use import::{
+pub use import_file::{
     ImportFormat, ImportGroup, ImportLimits, ImportRow, ImportRowError, ImportSheet,
     import_template_csv, parse_import,
 };

@@ -287,7 +287,7 @@ impl Policy {
 
     /// The import limits: each between a floor that still reads a real
     /// file and a ceiling far below what would exhaust a server (see
-    /// [`crate::import`]).
+    /// [`crate::import_file`]).
     fn validate_import_limits(&self) -> Result<()> {
         const MIB: u64 = 1 << 20;
         for (field, v, min, max, unit) in [

@@ -81,8 +81,8 @@ impl Enlist {
     /// links). Works for closed invitations too, so the page can say why.
     pub fn preview(&self, token: &str) -> Result<InvitationPreview> {
         let (org, hash) = parse_token(token).ok_or(Error::InvalidSecret)?;
-        self.run(|cx| {
-            let o = cx.tx.organization(&org)?.ok_or(Error::InvalidSecret)?;
+        self.run("preview", |cx| {
+            let o = cx.token_org(&org)?;
             let inv = cx.by_token(&org, &hash)?;
             cx.preview_of(&o, inv)
         })
@@ -95,8 +95,8 @@ impl Enlist {
     pub fn accept(&self, token: &str, registration: Registration) -> Result<Acceptance> {
         super::check_registration(&registration)?;
         let (org, hash) = parse_token(token).ok_or(Error::InvalidSecret)?;
-        self.run(|cx| {
-            let o = cx.tx.organization(&org)?.ok_or(Error::InvalidSecret)?;
+        self.run("accept", |cx| {
+            let o = cx.token_org(&org)?;
             let inv = cx.by_token(&org, &hash)?;
             cx.accept_invitation(&o, inv, &registration)
         })
@@ -133,14 +133,16 @@ impl Enlist {
         // Read the invitation in a short transaction, hash the code outside
         // any transaction (the keyless hash is slow on purpose), then check
         // and record in a second one.
-        let snapshot = self.run(|cx| code_target(cx, org, key.as_deref()))?;
+        let snapshot = self.run("accept_with_code.lookup", |cx| {
+            code_target(cx, org, key.as_deref())
+        })?;
         let salt = snapshot
             .as_ref()
             .map(CodeHasher::salt)
             .unwrap_or_else(|| format!("{org}/-/0"));
         let typed = self.codes.hash(&salt, &canonical);
         let legacy = legacy_access_code_hash(&canonical);
-        self.run(|cx| {
+        self.run("accept_with_code", |cx| {
             let current = code_target(cx, org, key.as_deref())?;
             let (Some(snapshot), Some(mut inv)) = (snapshot.as_ref(), current) else {
                 return Ok(Err(Error::InvalidSecret));
@@ -193,8 +195,8 @@ impl Enlist {
     /// Declines an invitation by its token.
     pub fn decline(&self, token: &str) -> Result<Invitation> {
         let (org, hash) = parse_token(token).ok_or(Error::InvalidSecret)?;
-        self.run(|cx| {
-            cx.tx.organization(&org)?.ok_or(Error::InvalidSecret)?;
+        self.run("decline", |cx| {
+            cx.token_org(&org)?;
             let mut inv = cx.by_token(&org, &hash)?;
             cx.ensure_pending(&inv)?;
             inv.status = InvitationStatus::Declined;

@@ -57,9 +57,8 @@ impl Enlist {
         let description =
             super::clean_text("description", Some(&new.description), MAX_MESSAGE_CHARS)?
                 .unwrap_or_default();
-        self.run(|cx| {
-            let o = cx.org(org)?;
-            cx.auth(&o, actor)?.require(Permission::ManageGroups)?;
+        self.run("create_group", |cx| {
+            cx.authorized(org, actor, Permission::ManageGroups)?;
             cx.unique_group_name(org, &name, None)?;
             let g = Group {
                 org_id: org.clone(),
@@ -106,9 +105,8 @@ impl Enlist {
             ),
             None => None,
         };
-        self.run(|cx| {
-            let o = cx.org(org)?;
-            cx.auth(&o, actor)?.require(Permission::ManageGroups)?;
+        self.run("update_group", |cx| {
+            cx.authorized(org, actor, Permission::ManageGroups)?;
             let mut g = cx.group(org, group)?;
             let before = g.clone();
             if let Some(n) = &name {
@@ -146,9 +144,8 @@ impl Enlist {
     /// taken out of their memberships and of the invitation link. Needs
     /// [`Permission::ManageGroups`].
     pub fn delete_group(&self, org: &OrgId, actor: &Actor, group: &GroupId) -> Result<u64> {
-        self.run(|cx| {
-            let o = cx.org(org)?;
-            cx.auth(&o, actor)?.require(Permission::ManageGroups)?;
+        self.run("delete_group", |cx| {
+            cx.authorized(org, actor, Permission::ManageGroups)?;
             let g = cx.group(org, group)?;
             let mut detached = 0u64;
             let mut query = MemberQuery {
@@ -198,9 +195,8 @@ impl Enlist {
     /// A group, with its member count. Members see every group; guests only
     /// their own.
     pub fn group(&self, org: &OrgId, actor: &Actor, group: &GroupId) -> Result<Group> {
-        self.run(|cx| {
-            let o = cx.org(org)?;
-            let auth = cx.auth(&o, actor)?;
+        self.run("group", |cx| {
+            let (_, auth) = cx.enter(org, actor)?;
             let g = cx.group(org, group)?;
             if auth.has(Permission::ViewMembers) || auth.group_role(group).is_some() {
                 Ok(g)
@@ -218,9 +214,8 @@ impl Enlist {
         actor: &Actor,
         query: &GroupQuery,
     ) -> Result<Vec<Group>> {
-        self.run(|cx| {
-            let o = cx.org(org)?;
-            let auth = cx.auth(&o, actor)?;
+        self.run("list_groups", |cx| {
+            let (_, auth) = cx.enter(org, actor)?;
             if auth.member.is_none() && !auth.system {
                 return Err(auth.deny(Permission::ViewMembers, "listing groups"));
             }
@@ -272,9 +267,8 @@ impl Enlist {
         role: Option<GroupRole>,
     ) -> Result<()> {
         let role = role.unwrap_or_default();
-        self.run(|cx| {
-            let o = cx.org(org)?;
-            let auth = cx.auth(&o, actor)?;
+        self.run("add_group_member", |cx| {
+            let (_, auth) = cx.enter(org, actor)?;
             cx.group(org, group)?;
             let grant = GroupGrant {
                 group_id: group.clone(),
@@ -318,9 +312,8 @@ impl Enlist {
         member: &MemberId,
         role: GroupRole,
     ) -> Result<()> {
-        self.run(|cx| {
-            let o = cx.org(org)?;
-            let auth = cx.auth(&o, actor)?;
+        self.run("set_group_role", |cx| {
+            let (_, auth) = cx.enter(org, actor)?;
             let mut m = cx.member(org, member)?;
             let Some(from) = m.group_role(group) else {
                 return Err(Error::not_found(
@@ -362,9 +355,8 @@ impl Enlist {
         group: &GroupId,
         member: &MemberId,
     ) -> Result<()> {
-        self.run(|cx| {
-            let o = cx.org(org)?;
-            let auth = cx.auth(&o, actor)?;
+        self.run("remove_group_member", |cx| {
+            let (_, auth) = cx.enter(org, actor)?;
             let mut m = cx.member(org, member)?;
             let Some(role) = m.group_role(group) else {
                 return Err(Error::not_found(

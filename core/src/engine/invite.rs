@@ -2,6 +2,7 @@
 //! what was issued and what was rejected; sending staged ones; resending,
 //! revoking and expiring.
 
+use super::render::InvitationEmail;
 use super::{
     Auth, Ctx, Enlist, MAX_EMAIL_FIELD_BYTES, MAX_GRANTS, MAX_IDENTIFIER_CHARS, MAX_IDS,
     MAX_KEY_BYTES, MAX_LABEL_CHARS, MAX_MESSAGE_CHARS, MAX_NAME_CHARS, check_bytes,
@@ -15,7 +16,7 @@ use crate::id::{BatchId, InvitationId, MemberId, MessageId, OrgId};
 use crate::invitation::{Invitation, InvitationStatus};
 use crate::member::{Contact, MemberKind};
 use crate::organization::Organization;
-use crate::outbox::{OutboxMessage, OutboxStatus, OutgoingEmail};
+use crate::outbox::{OutboxMessage, OutboxStatus};
 use crate::policy::DEFAULT_LICENSE;
 use crate::role::{GroupRole, Permission, builtin};
 use crate::secret::{CodeHasher, Secret, new_access_code, new_token};
@@ -411,6 +412,40 @@ pub struct SendReport {
     pub results: Vec<SendOutcome>,
 }
 
+/// Who sends invitations out, and where: what every issuing step (a
+/// batch's [`Ctx::issue`], [`Enlist::send_staged`], [`Enlist::resend`])
+/// carries together.
+struct Issuer<'a> {
+    org: &'a Organization,
+    actor: &'a Actor,
+    /// The actor in `org`: a new invitation's inviter, and whose
+    /// permissions decide what may be sent.
+    auth: &'a Auth,
+    /// Who the email says invites: the acting member for a new or staged
+    /// invitation, the original inviter on a resend.
+    inviter_name: Option<String>,
+}
+
+impl<'a> Issuer<'a> {
+    /// The actor issues in their own name.
+    fn acting(org: &'a Organization, actor: &'a Actor, auth: &'a Auth) -> Self {
+        Self {
+            org,
+            actor,
+            auth,
+            inviter_name: auth.member.as_ref().map(|m| m.display_name()),
+        }
+    }
+}
+
+/// What the invitations of one batch share: its id, the personal message,
+/// and whether they go out now or are staged.
+struct BatchTerms {
+    id: BatchId,
+    message: Option<String>,
+    send: bool,
+}
+
 /// A recipient after parsing, before the checks against the store.
 struct Candidate {
     index: usize,
@@ -516,6 +551,24 @@ struct PreparedBatch {
     /// The batch's license type, cleaned.
     license_type: Option<String>,
     rows: Vec<PreparedRow>,
+}
+
+/// What to do about too many staged invitations in one call.
+const SEND_STAGED_SPLIT: &str = "send staged invitations in several calls";
+
+/// Refuses more than `max` recipients or invitations in one call
+/// ([`LimitKind::BatchSize`]); `advice` says what to do instead.
+fn check_batch_size(actual: usize, max: u64, advice: &str) -> Result<()> {
+    let actual = actual as u64;
+    if actual > max {
+        return Err(Error::LimitExceeded {
+            limit: LimitKind::BatchSize,
+            max,
+            actual,
+            detail: Some(advice.into()),
+        });
+    }
+    Ok(())
 }
 
 /// Bounds the role and groups a request or a row names.
@@ -804,31 +857,30 @@ impl Enlist {
     /// policy again since either may have changed.
     pub fn invite(&self, org: &OrgId, actor: &Actor, req: InviteRequest) -> Result<InviteReport> {
         let message = clean_text("message", req.message.as_deref(), MAX_MESSAGE_CHARS)?;
-        let policy = self.run(|cx| {
-            let o = cx.org(org)?;
-            let auth = cx.auth(&o, actor)?;
+        let policy = self.run("invite.authorize", |cx| {
+            let (o, auth) = cx.enter(org, actor)?;
             may_invite_at_all(&o, &auth)?;
             Ok(o.policy)
         })?;
         let batch = prepare_batch(&policy, &req)?;
-        self.run(|cx| {
-            let o = cx.org(org)?;
-            let auth = cx.auth(&o, actor)?;
+        self.run("invite", |cx| {
+            let (o, auth) = cx.enter(org, actor)?;
             may_invite_at_all(&o, &auth)?;
             batch.size.check(&o.policy)?;
             let (candidates, mut rejected) = cx.candidates(&o, &auth, &req, &batch)?;
             let distinct = candidates.len();
-            if distinct > o.policy.max_batch as usize {
-                return Err(Error::LimitExceeded {
-                    limit: LimitKind::BatchSize,
-                    max: u64::from(o.policy.max_batch),
-                    actual: distinct as u64,
-                    detail: Some("split the list into several batches".into()),
-                });
-            }
-            let batch_id = BatchId::from_random(cx.id_bytes());
+            check_batch_size(
+                distinct,
+                u64::from(o.policy.max_batch),
+                "split the list into several batches",
+            )?;
+            let terms = BatchTerms {
+                id: BatchId::from_random(cx.id_bytes()),
+                message: message.clone(),
+                send: req.send,
+            };
+            let issuer = Issuer::acting(&o, actor, &auth);
             let mut issued = Vec::with_capacity(candidates.len());
-            let inviter_name = auth.member.as_ref().map(|m| m.display_name());
             for c in candidates {
                 if let Some(reason) = cx.recipient_blocker(&o, &c)? {
                     rejected.push(RejectedRecipient {
@@ -838,20 +890,11 @@ impl Enlist {
                     });
                     continue;
                 }
-                issued.push(cx.issue(
-                    &o,
-                    actor,
-                    &auth,
-                    &batch_id,
-                    c,
-                    message.clone(),
-                    req.send,
-                    inviter_name.as_deref(),
-                )?);
+                issued.push(cx.issue(&issuer, &terms, c)?);
             }
             rejected.sort_by_key(|r| r.index);
             Ok(InviteReport {
-                batch_id,
+                batch_id: terms.id,
                 issued,
                 rejected,
             })
@@ -866,38 +909,20 @@ impl Enlist {
         actor: &Actor,
         invitations: &[InvitationId],
     ) -> Result<SendReport> {
-        if invitations.len() > MAX_IDS {
-            return Err(Error::LimitExceeded {
-                limit: LimitKind::BatchSize,
-                max: MAX_IDS as u64,
-                actual: invitations.len() as u64,
-                detail: Some("send staged invitations in several calls".into()),
-            });
-        }
-        self.run(|cx| {
-            let o = cx.org(org)?;
-            let auth = cx.auth(&o, actor)?;
+        check_batch_size(invitations.len(), MAX_IDS as u64, SEND_STAGED_SPLIT)?;
+        self.run("send_staged", |cx| {
+            let (o, auth) = cx.enter(org, actor)?;
             // Each id is a lookup and possibly a new secret and email: no
             // more per call than a batch may hold.
-            if invitations.len() > o.policy.max_batch as usize {
-                return Err(Error::LimitExceeded {
-                    limit: LimitKind::BatchSize,
-                    max: u64::from(o.policy.max_batch),
-                    actual: invitations.len() as u64,
-                    detail: Some("send staged invitations in several calls".into()),
-                });
-            }
-            let inviter_name = auth.member.as_ref().map(|m| m.display_name());
+            check_batch_size(
+                invitations.len(),
+                u64::from(o.policy.max_batch),
+                SEND_STAGED_SPLIT,
+            )?;
+            let issuer = Issuer::acting(&o, actor, &auth);
             let mut report = SendReport::default();
             for (index, id) in invitations.iter().enumerate() {
-                let outcome = match cx.send_one_staged(
-                    &o,
-                    actor,
-                    &auth,
-                    id,
-                    index,
-                    inviter_name.as_deref(),
-                ) {
+                let outcome = match cx.send_one_staged(&issuer, id, index) {
                     Ok(i) => SendOutcome::Sent(Box::new(i)),
                     Err(e @ (Error::Store(_) | Error::Mail(_))) => return Err(e),
                     Err(e) => SendOutcome::Failed {
@@ -922,10 +947,9 @@ impl Enlist {
         actor: &Actor,
         invitation: &InvitationId,
     ) -> Result<IssuedInvitation> {
-        self.run(|cx| {
-            let o = cx.org(org)?;
-            let auth = cx.auth(&o, actor)?;
-            let mut inv = cx.invitation(org, invitation)?;
+        self.run("resend", |cx| {
+            let (o, auth) = cx.enter(org, actor)?;
+            let inv = cx.invitation(org, invitation)?;
             cx.may_manage_invitation(&o, &auth, &inv)?;
             let status = inv.status_at(cx.now);
             // An identifier invitation locked by too many wrong access codes
@@ -991,23 +1015,19 @@ impl Enlist {
                 Some(id) => cx.tx.member(org, id)?.map(|m| m.display_name()),
                 None => None,
             };
-            let (secret, message_id) = cx.arm(&o, &mut inv, inviter_name.as_deref())?;
-            cx.tx.put_invitation(&inv)?;
-            cx.event(
-                org,
+            // The email names the one who invited, not the one resending.
+            let issuer = Issuer {
+                org: &o,
                 actor,
+                auth: &auth,
+                inviter_name,
+            };
+            cx.send_out(&issuer, inv, 0, Vec::new(), |inv, expires_at| {
                 EventKind::InvitationResent {
                     invitation: inv.id.clone(),
                     send_count: inv.send_count,
-                    expires_at: inv.expires_at.unwrap_or(cx.now),
-                },
-            )?;
-            Ok(IssuedInvitation {
-                index: 0,
-                invitation: inv.view(),
-                secret: Some(secret),
-                message_id,
-                warnings: Vec::new(),
+                    expires_at,
+                }
             })
         })
     }
@@ -1020,9 +1040,8 @@ impl Enlist {
         actor: &Actor,
         invitation: &InvitationId,
     ) -> Result<Invitation> {
-        self.run(|cx| {
-            let o = cx.org(org)?;
-            let auth = cx.auth(&o, actor)?;
+        self.run("revoke", |cx| {
+            let (o, auth) = cx.enter(org, actor)?;
             let mut inv = cx.invitation(org, invitation)?;
             cx.may_manage_invitation(&o, &auth, &inv)?;
             let status = inv.status_at(cx.now);
@@ -1058,9 +1077,8 @@ impl Enlist {
         actor: &Actor,
         invitation: &InvitationId,
     ) -> Result<Invitation> {
-        self.run(|cx| {
-            let o = cx.org(org)?;
-            let auth = cx.auth(&o, actor)?;
+        self.run("invitation", |cx| {
+            let (_, auth) = cx.enter(org, actor)?;
             let inv = cx.invitation(org, invitation)?;
             if !auth.has(Permission::ViewMembers)
                 && !inv.inviter.as_ref().is_some_and(|i| auth.is_member(i))
@@ -1085,9 +1103,8 @@ impl Enlist {
             query.after.as_deref(),
             &[query.batch.as_ref().map(|b| b.as_str())],
         )?;
-        self.run(|cx| {
-            let o = cx.org(org)?;
-            cx.auth(&o, actor)?.require(Permission::ViewMembers)?;
+        self.run("list_invitations", |cx| {
+            cx.authorized(org, actor, Permission::ViewMembers)?;
             let mut page = cx.tx.list_invitations(org, query, cx.now)?;
             for inv in &mut page.items {
                 inv.status = inv.status_at(cx.now);
@@ -1104,7 +1121,7 @@ impl Enlist {
         super::check_time("now", now)?;
         let mut total = 0;
         loop {
-            let n = self.run(|cx| {
+            let n = self.run("expire_due", |cx| {
                 let due = cx.tx.due_invitations(None, now, 500)?;
                 let n = due.len();
                 for inv in due {
@@ -1356,23 +1373,19 @@ impl Ctx<'_> {
         )
     }
 
-    #[allow(clippy::too_many_arguments)]
+    /// Writes one new invitation of the batch: staged, or sent out.
     fn issue(
         &mut self,
-        o: &Organization,
-        actor: &Actor,
-        auth: &Auth,
-        batch: &BatchId,
+        issuer: &Issuer<'_>,
+        batch: &BatchTerms,
         c: Candidate,
-        message: Option<String>,
-        send: bool,
-        inviter_name: Option<&str>,
     ) -> Result<IssuedInvitation> {
+        let o = issuer.org;
         let warnings = c.warnings;
-        let mut inv = Invitation {
+        let inv = Invitation {
             org_id: o.id.clone(),
             id: InvitationId::from_random(self.id_bytes()),
-            batch_id: batch.clone(),
+            batch_id: batch.id.clone(),
             recipient: c.contact,
             recipient_key: c.key,
             display_name: c.display_name,
@@ -1382,8 +1395,8 @@ impl Ctx<'_> {
             role: c.role,
             groups: c.groups,
             license_type: c.license_type,
-            inviter: auth.member.as_ref().map(|m| m.id.clone()),
-            message,
+            inviter: issuer.auth.member.as_ref().map(|m| m.id.clone()),
+            message: batch.message.clone(),
             created_at: self.now,
             expires_at: None,
             status: InvitationStatus::Staged,
@@ -1395,14 +1408,14 @@ impl Ctx<'_> {
             closed_at: None,
             member_id: None,
         };
-        if !send {
+        if !batch.send {
             self.tx.put_invitation(&inv)?;
             self.event(
                 &o.id,
-                actor,
+                issuer.actor,
                 EventKind::InvitationStaged {
                     invitation: inv.id.clone(),
-                    batch: batch.clone(),
+                    batch: batch.id.clone(),
                     recipient: inv.recipient.as_str().to_owned(),
                     role: inv.role.clone(),
                     kind: inv.kind,
@@ -1416,41 +1429,28 @@ impl Ctx<'_> {
                 warnings,
             });
         }
-        let (secret, message_id) = self.arm(o, &mut inv, inviter_name)?;
-        self.tx.put_invitation(&inv)?;
-        self.event(
-            &o.id,
-            actor,
+        self.send_out(issuer, inv, c.index, warnings, |inv, expires_at| {
             EventKind::InvitationIssued {
                 invitation: inv.id.clone(),
-                batch: batch.clone(),
+                batch: batch.id.clone(),
                 recipient: inv.recipient.as_str().to_owned(),
                 role: inv.role.clone(),
                 kind: inv.kind,
                 groups: inv.groups.clone(),
-                expires_at: inv.expires_at.unwrap_or(self.now),
-            },
-        )?;
-        Ok(IssuedInvitation {
-            index: c.index,
-            invitation: inv.view(),
-            secret: Some(secret),
-            message_id,
-            warnings,
+                expires_at,
+            }
         })
     }
 
     fn send_one_staged(
         &mut self,
-        o: &Organization,
-        actor: &Actor,
-        auth: &Auth,
+        issuer: &Issuer<'_>,
         id: &InvitationId,
         index: usize,
-        inviter_name: Option<&str>,
     ) -> Result<IssuedInvitation> {
-        let mut inv = self.invitation(&o.id, id)?;
-        self.may_manage_invitation(o, auth, &inv)?;
+        let o = issuer.org;
+        let inv = self.invitation(&o.id, id)?;
+        self.may_manage_invitation(o, issuer.auth, &inv)?;
         if inv.status != InvitationStatus::Staged {
             return Err(Error::InvitationNotOpen {
                 invitation: inv.id.clone(),
@@ -1462,22 +1462,36 @@ impl Ctx<'_> {
                 feature: "guests".into(),
             });
         }
-        let (secret, message_id) = self.arm(o, &mut inv, inviter_name)?;
-        self.tx.put_invitation(&inv)?;
-        self.event(
-            &o.id,
-            actor,
+        self.send_out(issuer, inv, index, Vec::new(), |inv, expires_at| {
             EventKind::InvitationSent {
                 invitation: inv.id.clone(),
-                expires_at: inv.expires_at.unwrap_or(self.now),
-            },
-        )?;
+                expires_at,
+            }
+        })
+    }
+
+    /// The step every sending shares (a new invitation, a staged one, a
+    /// resend): arms the invitation ([`Self::arm`]), writes it with the
+    /// event `kind` makes of it and its new expiry, and returns it with
+    /// its secret (given to the caller once).
+    fn send_out(
+        &mut self,
+        issuer: &Issuer<'_>,
+        mut inv: Invitation,
+        index: usize,
+        warnings: Vec<AddressWarning>,
+        kind: impl FnOnce(&Invitation, chrono::DateTime<chrono::Utc>) -> EventKind,
+    ) -> Result<IssuedInvitation> {
+        let (secret, message_id) = self.arm(issuer, &mut inv)?;
+        self.tx.put_invitation(&inv)?;
+        let event = kind(&inv, inv.expires_at.unwrap_or(self.now));
+        self.event(&issuer.org.id, issuer.actor, event)?;
         Ok(IssuedInvitation {
             index,
             invitation: inv.view(),
             secret: Some(secret),
             message_id,
-            warnings: Vec::new(),
+            warnings,
         })
     }
 
@@ -1485,10 +1499,10 @@ impl Ctx<'_> {
     /// queues its email (for email recipients).
     fn arm(
         &mut self,
-        o: &Organization,
+        issuer: &Issuer<'_>,
         inv: &mut Invitation,
-        inviter_name: Option<&str>,
     ) -> Result<(Secret, Option<MessageId>)> {
+        let o = issuer.org;
         let expires_at = super::time_after(
             self.now,
             o.policy.invitation_lifetime_secs,
@@ -1514,7 +1528,16 @@ impl Ctx<'_> {
                 let (token, hash) = new_token(self.secrets, &o.id);
                 inv.secret_hash = Some(hash);
                 let id = MessageId::from_random(self.id_bytes());
-                let email = render_email(o, self.config, inv, to, inviter_name, &token, &id);
+                let email = InvitationEmail {
+                    org: o,
+                    config: self.config,
+                    invitation: inv,
+                    to,
+                    inviter_name: issuer.inviter_name.as_deref(),
+                    token: &token,
+                    message_id: &id,
+                }
+                .render();
                 let msg = OutboxMessage {
                     id,
                     org_id: o.id.clone(),
@@ -1605,95 +1628,6 @@ pub(super) fn authorize_invite(
             "only administrators may invite in this organization"
         },
     )))
-}
-
-/// A display name as one would say it: `"Doe, Dana"` (the directory
-/// format people paste) reads "Dana Doe".
-fn natural_name(display: &str) -> String {
-    match display.split_once(',') {
-        Some((last, first)) if !first.trim().is_empty() && !first.contains(',') => {
-            format!("{} {}", first.trim(), last.trim())
-        }
-        _ => display.to_owned(),
-    }
-}
-
-/// The accept link: the policy's base if the host's configuration allows
-/// it (else the engine's default), with the token replacing `{token}` or
-/// appended as a `token` query parameter.
-pub(crate) fn accept_url(o: &Organization, config: &super::EngineConfig, token: &Secret) -> String {
-    let base = config.accept_url_base_for(o.policy.accept_url_base.as_deref());
-    if base.contains("{token}") {
-        base.replace("{token}", token.expose())
-    } else {
-        let sep = if base.contains('?') { '&' } else { '?' };
-        format!("{base}{sep}token={}", token.expose())
-    }
-}
-
-fn render_email(
-    o: &Organization,
-    config: &super::EngineConfig,
-    inv: &Invitation,
-    to: &str,
-    inviter_name: Option<&str>,
-    token: &Secret,
-    message_id: &MessageId,
-) -> OutgoingEmail {
-    let url = accept_url(o, config, token);
-    let expires_at = inv.expires_at.unwrap_or(inv.created_at);
-    let subject = match inviter_name {
-        Some(n) => format!(
-            "{n} invited you to join {} on {}",
-            o.name, config.product_name
-        ),
-        None => format!(
-            "You are invited to join {} on {}",
-            o.name, config.product_name
-        ),
-    };
-    let greeting = inv
-        .first_name
-        .clone()
-        .or_else(|| inv.display_name.as_deref().map(natural_name))
-        .map(|n| format!("Hello {n},"))
-        .unwrap_or_else(|| "Hello,".to_owned());
-    let who = inviter_name.unwrap_or("An administrator");
-    let as_what = if inv.kind == MemberKind::Guest {
-        "as a guest".to_owned()
-    } else {
-        format!("with the role {}", inv.role)
-    };
-    let mut body = format!(
-        "{greeting}\n\n{who} has invited you to join {} {as_what}.\n\n",
-        o.name
-    );
-    if let Some(m) = &inv.message {
-        body.push_str(&format!("Message from {who}:\n\n{m}\n\n"));
-    }
-    body.push_str(&format!(
-        "Accept the invitation:\n{url}\n\nThis invitation expires on {} UTC. If you were not expecting it, you can ignore this email.\n",
-        expires_at.format("%Y-%m-%d %H:%M")
-    ));
-    OutgoingEmail {
-        message_id: message_id.clone(),
-        to: to.to_owned(),
-        to_name: inv
-            .display_name
-            .clone()
-            .or_else(|| match (&inv.first_name, &inv.last_name) {
-                (Some(f), Some(l)) => Some(format!("{f} {l}")),
-                (Some(n), None) | (None, Some(n)) => Some(n.clone()),
-                _ => None,
-            }),
-        subject,
-        text_body: body,
-        accept_url: url,
-        org_name: o.name.clone(),
-        inviter_name: inviter_name.map(str::to_owned),
-        personal_message: inv.message.clone(),
-        expires_at,
-    }
 }
 
 #[cfg(test)]
@@ -1872,59 +1806,6 @@ mod tests {
         assert!(prepare_batch(&p, &req(Recipients::List(vec![row; 8]))).is_err());
     }
 
-    fn org_with_base(base: Option<&str>) -> Organization {
-        let policy = crate::policy::Policy {
-            accept_url_base: base.map(str::to_owned),
-            ..crate::policy::Policy::default()
-        };
-        Organization {
-            id: OrgId::from("org_1"),
-            name: "Acme".into(),
-            policy,
-            custom_roles: Vec::new(),
-            created_at: chrono::Utc::now(),
-        }
-    }
-
-    #[test]
-    fn accept_url_appends_or_substitutes_the_token() {
-        let cfg = super::super::EngineConfig {
-            allowed_accept_url_bases: vec![
-                "https://a.test/join".into(),
-                "https://a.test/join?x=1".into(),
-                "https://a.test/i/{token}/go".into(),
-            ],
-            ..super::super::EngineConfig::default()
-        }
-        .validated()
-        .expect("valid config");
-        let t = Secret::new("org_1.abc");
-        // A base the host does not (or no longer) allow falls back.
-        assert_eq!(
-            accept_url(&org_with_base(Some("https://evil.test/join")), &cfg, &t),
-            format!("{}?token=org_1.abc", cfg.default_accept_url_base)
-        );
-        assert_eq!(
-            accept_url(&org_with_base(Some("https://a.test/join")), &cfg, &t),
-            "https://a.test/join?token=org_1.abc"
-        );
-        assert_eq!(
-            accept_url(&org_with_base(Some("https://a.test/join?x=1")), &cfg, &t),
-            "https://a.test/join?x=1&token=org_1.abc"
-        );
-        assert_eq!(
-            accept_url(
-                &org_with_base(Some("https://a.test/i/{token}/go")),
-                &cfg,
-                &t
-            ),
-            "https://a.test/i/org_1.abc/go"
-        );
-        assert!(
-            accept_url(&org_with_base(None), &cfg, &t).starts_with(&cfg.default_accept_url_base)
-        );
-    }
-
     #[test]
     fn csv_rows_quote_and_neutralize_formulas() {
         assert_eq!(
@@ -1993,13 +1874,6 @@ mod tests {
             assert_eq!(rec.len(), 3);
             assert_eq!(rec[0].replace('\'', ""), h);
         }
-    }
-
-    #[test]
-    fn directory_names_read_naturally() {
-        assert_eq!(natural_name("Doe, Dana"), "Dana Doe");
-        assert_eq!(natural_name("Dana Doe"), "Dana Doe");
-        assert_eq!(natural_name("Doe,"), "Doe,");
     }
 
     #[test]

@@ -74,10 +74,8 @@ impl Enlist {
         actor: &Actor,
         spec: LinkSpec,
     ) -> Result<(InviteLink, Secret)> {
-        self.run(|cx| {
-            let o = cx.org(org)?;
-            let auth = cx.auth(&o, actor)?;
-            auth.require(Permission::ManageInviteLink)?;
+        self.run("activate_invite_link", |cx| {
+            let (o, auth) = cx.authorized(org, actor, Permission::ManageInviteLink)?;
             if !o.policy.invite_link_enabled {
                 return Err(Error::Disabled {
                     feature: "invite_link".into(),
@@ -137,16 +135,15 @@ impl Enlist {
                     groups,
                 },
             )?;
-            let url = super::invite::accept_url(&o, cx.config, &secret);
+            let url = super::render::accept_url(&o, cx.config, &secret);
             Ok((link.view(), Secret::new(url)))
         })
     }
 
     /// Deactivates the invitation link: it stops working at once.
     pub fn deactivate_invite_link(&self, org: &OrgId, actor: &Actor) -> Result<()> {
-        self.run(|cx| {
-            let o = cx.org(org)?;
-            cx.auth(&o, actor)?.require(Permission::ManageInviteLink)?;
+        self.run("deactivate_invite_link", |cx| {
+            cx.authorized(org, actor, Permission::ManageInviteLink)?;
             match cx.tx.invite_link(org)? {
                 Some(mut link) if link.active => {
                     link.active = false;
@@ -161,9 +158,8 @@ impl Enlist {
     /// The organization's link settings (without its secret, which is shown
     /// only when activated: activate again to get a new one).
     pub fn invite_link(&self, org: &OrgId, actor: &Actor) -> Result<Option<InviteLink>> {
-        self.run(|cx| {
-            let o = cx.org(org)?;
-            cx.auth(&o, actor)?.require(Permission::ManageInviteLink)?;
+        self.run("invite_link", |cx| {
+            cx.authorized(org, actor, Permission::ManageInviteLink)?;
             Ok(cx.tx.invite_link(org)?.map(InviteLink::view))
         })
     }
@@ -171,8 +167,8 @@ impl Enlist {
     /// What the link's landing page shows.
     pub fn preview_link(&self, token: &str) -> Result<LinkPreview> {
         let (org, hash) = parse_token(token).ok_or(Error::InvalidSecret)?;
-        self.run(|cx| {
-            let o = cx.tx.organization(&org)?.ok_or(Error::InvalidSecret)?;
+        self.run("preview_link", |cx| {
+            let o = cx.token_org(&org)?;
             let link = live_link(cx.tx.invite_link(&org)?, &o, &hash)?;
             let mut group_names = Vec::new();
             for g in &link.groups {
@@ -207,44 +203,18 @@ impl Enlist {
         super::check_registration(&registration)?;
         super::check_max_bytes("contact", contact, super::MAX_EMAIL_FIELD_BYTES)?;
         let (org, hash) = parse_token(token).ok_or(Error::InvalidSecret)?;
-        self.run(|cx| {
-            let o = cx.tx.organization(&org)?.ok_or(Error::InvalidSecret)?;
+        self.run("join_by_link", |cx| {
+            let o = cx.token_org(&org)?;
             let mut link = live_link(cx.tx.invite_link(&org)?, &o, &hash)?;
-            let JoinContact {
-                contact,
-                key,
-                verified,
-            } = contact_of(&o, contact, &registration)?;
-            // An open invitation for the same person already holds their
-            // seat, if it is a seat of the license type they join with; it
-            // is theirs only if their address is verified.
-            let reserved_seat = cx
-                .open_invitation_of_joiner(&o, &key, verified)?
-                .is_some_and(|i| {
-                    o.policy.reserve_seats_for_pending && i.license_type == link.license_type
-                });
-            let m = cx.join(
-                &o,
-                Joiner {
-                    contact,
-                    key,
-                    reg: &registration,
-                    role: link.role.clone(),
-                    kind: link.kind,
-                    license_type: link.license_type.clone(),
-                    groups: link.groups.clone(),
-                    fallback_first: None,
-                    fallback_last: None,
-                    reserved_seat,
-                },
-                None,
-            )?;
+            let terms = JoinTerms {
+                role: link.role.clone(),
+                kind: link.kind,
+                license_type: link.license_type.clone(),
+                groups: link.groups.clone(),
+            };
+            let m = cx.join_uninvited(&o, contact, &registration, terms, JoinedVia::InviteLink)?;
             link.uses += 1;
             cx.tx.put_invite_link(&link)?;
-            cx.joined_event(&o, &m, JoinedVia::InviteLink)?;
-            if verified {
-                cx.close_open_invitation(&o, &m)?;
-            }
             Ok(m)
         })
     }
@@ -260,52 +230,81 @@ impl Enlist {
     ) -> Result<Member> {
         super::check_registration(&registration)?;
         super::check_max_bytes("contact", contact, super::MAX_EMAIL_FIELD_BYTES)?;
-        self.run(|cx| {
+        self.run("self_register", |cx| {
             let o = cx.org(org)?;
             if !o.policy.self_registration {
                 return Err(Error::Disabled {
                     feature: "self_registration".into(),
                 });
             }
-            let JoinContact {
-                contact,
-                key,
-                verified,
-            } = contact_of(&o, contact, &registration)?;
-            // An open invitation for the same person already holds their
-            // seat, if it is a seat of the license type they join with; it
-            // is theirs only if their address is verified.
-            let reserved_seat = cx
-                .open_invitation_of_joiner(&o, &key, verified)?
-                .is_some_and(|i| {
-                    o.policy.reserve_seats_for_pending && i.license_type == DEFAULT_LICENSE
-                });
-            let m = cx.join(
+            let terms = JoinTerms {
+                role: builtin::MEMBER.to_owned(),
+                kind: MemberKind::Member,
+                license_type: DEFAULT_LICENSE.to_owned(),
+                groups: Vec::new(),
+            };
+            cx.join_uninvited(
                 &o,
-                Joiner {
-                    contact,
-                    key,
-                    reg: &registration,
-                    role: builtin::MEMBER.to_owned(),
-                    kind: MemberKind::Member,
-                    license_type: DEFAULT_LICENSE.to_owned(),
-                    groups: Vec::new(),
-                    fallback_first: None,
-                    fallback_last: None,
-                    reserved_seat,
-                },
-                None,
-            )?;
-            cx.joined_event(&o, &m, JoinedVia::SelfRegistration)?;
-            if verified {
-                cx.close_open_invitation(&o, &m)?;
-            }
-            Ok(m)
+                contact,
+                &registration,
+                terms,
+                JoinedVia::SelfRegistration,
+            )
         })
     }
 }
 
 impl super::Ctx<'_> {
+    /// Joins someone who comes without an invitation (by the link, or by
+    /// self-registration) on `terms`: their contact checked
+    /// ([`contact_of`]), the seat an open invitation reserved for them
+    /// counted as theirs if its license type is the one they join with
+    /// (and their contact is verified), the member written with its
+    /// event, and that invitation closed.
+    fn join_uninvited(
+        &mut self,
+        o: &Organization,
+        contact: &str,
+        registration: &Registration,
+        terms: JoinTerms,
+        via: JoinedVia,
+    ) -> Result<Member> {
+        let JoinContact {
+            contact,
+            key,
+            verified,
+        } = contact_of(o, contact, registration)?;
+        // An open invitation for the same person already holds their
+        // seat, if it is a seat of the license type they join with; it
+        // is theirs only if their address is verified.
+        let reserved_seat = self
+            .open_invitation_of_joiner(o, &key, verified)?
+            .is_some_and(|i| {
+                o.policy.reserve_seats_for_pending && i.license_type == terms.license_type
+            });
+        let m = self.join(
+            o,
+            Joiner {
+                contact,
+                key,
+                reg: registration,
+                role: terms.role,
+                kind: terms.kind,
+                license_type: terms.license_type,
+                groups: terms.groups,
+                fallback_first: None,
+                fallback_last: None,
+                reserved_seat,
+            },
+            None,
+        )?;
+        self.joined_event(o, &m, via)?;
+        if verified {
+            self.close_open_invitation(o, &m)?;
+        }
+        Ok(m)
+    }
+
     /// The open invitation for the contact a joiner gave, if there is one
     /// and the contact is verified. An unverified claim on a contact that
     /// has an open invitation is refused: the invitation (its role, its
@@ -377,6 +376,16 @@ fn live_link(
         }
         _ => Err(Error::InvalidSecret),
     }
+}
+
+/// What someone joining without an invitation gets: the link's terms, or
+/// a self-registration's (the `member` role, the default license, no
+/// group).
+struct JoinTerms {
+    role: String,
+    kind: MemberKind,
+    license_type: String,
+    groups: Vec<GroupGrant>,
 }
 
 /// The contact of someone joining without an invitation, and whether it

@@ -42,9 +42,8 @@ impl Enlist {
     /// A member. Members with [`Permission::ViewMembers`] see everyone;
     /// anyone sees themselves.
     pub fn member(&self, org: &OrgId, actor: &Actor, member: &MemberId) -> Result<Member> {
-        self.run(|cx| {
-            let o = cx.org(org)?;
-            let auth = cx.auth(&o, actor)?;
+        self.run("member", |cx| {
+            let (_, auth) = cx.enter(org, actor)?;
             if !auth.has(Permission::ViewMembers) && !auth.is_member(member) {
                 return Err(auth.deny(Permission::ViewMembers, "reading another member"));
             }
@@ -70,9 +69,8 @@ impl Enlist {
                 query.group.as_ref().map(|g| g.as_str()),
             ],
         )?;
-        self.run(|cx| {
-            let o = cx.org(org)?;
-            cx.auth(&o, actor)?.require(Permission::ViewMembers)?;
+        self.run("list_members", |cx| {
+            cx.authorized(org, actor, Permission::ViewMembers)?;
             Ok(cx.tx.list_members(org, query)?)
         })
     }
@@ -103,9 +101,8 @@ impl Enlist {
             .as_deref()
             .map(|v| clean_line("phone", Some(v), 40))
             .transpose()?;
-        self.run(|cx| {
-            let o = cx.org(org)?;
-            let auth = cx.auth(&o, actor)?;
+        self.run("update_member", |cx| {
+            let (o, auth) = cx.enter(org, actor)?;
             let mut m = cx.member(org, member)?;
             if m.status == MemberStatus::Removed {
                 return Err(Error::conflict("a removed member cannot be edited"));
@@ -231,10 +228,8 @@ impl Enlist {
         member: &MemberId,
         to: MemberStatus,
     ) -> Result<Member> {
-        self.run(|cx| {
-            let o = cx.org(org)?;
-            let auth = cx.auth(&o, actor)?;
-            auth.require(Permission::ManageMembers)?;
+        self.run("set_member_status", |cx| {
+            let (o, auth) = cx.authorized(org, actor, Permission::ManageMembers)?;
             let mut m = cx.member(org, member)?;
             let from = m.status;
             match (from, to) {
@@ -275,10 +270,8 @@ impl Enlist {
     /// free to be invited again. Needs [`Permission::ManageMembers`] and the
     /// member's role within reach; the last owner cannot be removed.
     pub fn remove_member(&self, org: &OrgId, actor: &Actor, member: &MemberId) -> Result<Member> {
-        self.run(|cx| {
-            let o = cx.org(org)?;
-            let auth = cx.auth(&o, actor)?;
-            auth.require(Permission::ManageMembers)?;
+        self.run("remove_member", |cx| {
+            let (o, auth) = cx.authorized(org, actor, Permission::ManageMembers)?;
             let mut m = cx.member(org, member)?;
             if m.status == MemberStatus::Removed {
                 return Ok(m);
@@ -306,7 +299,7 @@ impl Enlist {
     /// flood the trail), and it only ever moves the time forward.
     pub fn record_activity(&self, org: &OrgId, member: &MemberId, at: DateTime<Utc>) -> Result<()> {
         super::check_time("at", at)?;
-        self.run(|cx| {
+        self.run("record_activity", |cx| {
             let mut m = cx.member(org, member)?;
             if m.status == MemberStatus::Removed || m.last_active_at.is_some_and(|t| t >= at) {
                 return Ok(());
@@ -320,9 +313,8 @@ impl Enlist {
     /// Seats used, pending and allowed per license type: every type with a
     /// limit or any use. Needs [`Permission::ViewMembers`].
     pub fn license_usage(&self, org: &OrgId, actor: &Actor) -> Result<Vec<LicenseUsage>> {
-        self.run(|cx| {
-            let o = cx.org(org)?;
-            cx.auth(&o, actor)?.require(Permission::ViewMembers)?;
+        self.run("license_usage", |cx| {
+            let (o, _) = cx.authorized(org, actor, Permission::ViewMembers)?;
             let mut out: BTreeMap<String, LicenseUsage> = o
                 .policy
                 .seat_limits

@@ -17,19 +17,21 @@
 //! ```
 
 mod accept;
+mod directory_import;
 mod groups;
-mod import;
 mod invite;
 mod link;
 mod members;
 mod orgs;
 mod outbox;
+mod render;
+mod trace;
 
 pub use accept::{ACCESS_CODE_LOCK_SECS, ACCESS_CODE_MAX_LOCK_SECS, Acceptance};
-pub use groups::{GroupQuery, GroupUpdate, NewGroup};
-pub use import::{
+pub use directory_import::{
     ImportDefaults, ImportInterruption, ImportRejection, ImportReport, ImportedInvitation,
 };
+pub use groups::{GroupQuery, GroupUpdate, NewGroup};
 pub use invite::{
     InviteReport, InviteRequest, IssuedInvitation, RecipientInput, Recipients, RejectReason,
     RejectedRecipient, SendOutcome, SendReport,
@@ -390,35 +392,62 @@ impl Enlist {
     }
 
     /// Runs `f` in a transaction, commits on success, rolls back on error,
-    /// and retries the whole command on a store conflict.
-    pub(crate) fn run<T>(&self, mut f: impl FnMut(&mut Ctx<'_>) -> Result<T>) -> Result<T> {
-        let mut attempt = 0;
-        loop {
+    /// and retries the whole command on a store conflict. `command` names
+    /// the command in the spans of the `tracing` feature.
+    pub(crate) fn run<T>(
+        &self,
+        command: &'static str,
+        mut f: impl FnMut(&mut Ctx<'_>) -> Result<T>,
+    ) -> Result<T> {
+        let trace = trace::Command::start(command);
+        let mut attempts = 0;
+        let mut conflicts = 0;
+        let out = loop {
             // A clock past what stores and bindings can hold is refused
             // before anything is read or written.
             let now = self.clock.now();
-            check_time("clock", now)?;
-            let tx = self.store.begin()?;
-            let mut cx = Ctx {
-                tx,
-                now,
-                secrets: self.secrets.as_ref(),
-                config: &self.config,
-                codes: &self.codes,
-            };
-            let out = f(&mut cx).and_then(|v| {
-                cx.tx.commit()?;
-                Ok(v)
-            });
-            match out {
-                Err(Error::Store(StoreError::Conflict))
-                    if attempt < self.config.conflict_retries =>
-                {
-                    attempt += 1;
-                }
-                other => return other,
+            if let Err(e) = check_time("clock", now) {
+                break Err(e);
             }
-        }
+            attempts += 1;
+            let span = trace.transaction(attempts);
+            let out = self.attempt(&trace, now, &mut f);
+            span.end(trace::transaction_outcome(&out));
+            match out {
+                Err(Error::Store(StoreError::Conflict)) => {
+                    conflicts += 1;
+                    if conflicts > self.config.conflict_retries {
+                        break out;
+                    }
+                }
+                other => break other,
+            }
+        };
+        trace.finish(attempts, conflicts, &out);
+        out
+    }
+
+    /// One attempt of a command: its transaction, begun, given to `f`, and
+    /// committed (or dropped, which rolls it back).
+    fn attempt<T>(
+        &self,
+        trace: &trace::Command,
+        now: DateTime<Utc>,
+        f: &mut impl FnMut(&mut Ctx<'_>) -> Result<T>,
+    ) -> Result<T> {
+        let tx = self.store.begin()?;
+        let mut cx = Ctx {
+            tx,
+            now,
+            secrets: self.secrets.as_ref(),
+            config: &self.config,
+            codes: &self.codes,
+            trace,
+        };
+        f(&mut cx).and_then(|v| {
+            cx.tx.commit()?;
+            Ok(v)
+        })
     }
 }
 
@@ -430,6 +459,8 @@ pub(crate) struct Ctx<'a> {
     pub secrets: &'a dyn SecretSource,
     pub config: &'a EngineConfig,
     pub codes: &'a CodeHasher,
+    /// The command's span (`tracing` feature).
+    pub trace: &'a trace::Command,
 }
 
 impl Ctx<'_> {
@@ -444,16 +475,55 @@ impl Ctx<'_> {
         Ok(())
     }
 
+    /// The organization `id`, or not found. Its id goes to the command's
+    /// span only once it is known to exist: a span never carries text a
+    /// caller made up.
     pub fn org(&mut self, id: &OrgId) -> Result<Organization> {
-        self.tx
+        let o = self
+            .tx
             .organization(id)?
-            .ok_or_else(|| Error::not_found("organization", id))
+            .ok_or_else(|| Error::not_found("organization", id))?;
+        self.trace.org(&o.id);
+        Ok(o)
+    }
+
+    /// The prologue of a command by token (accept, decline, preview, join
+    /// by link): the organization the token names. An unknown one is an
+    /// invalid secret, like a wrong token, so that a token says nothing
+    /// about which organizations exist.
+    pub fn token_org(&mut self, id: &OrgId) -> Result<Organization> {
+        let o = self.tx.organization(id)?.ok_or(Error::InvalidSecret)?;
+        self.trace.org(&o.id);
+        Ok(o)
     }
 
     pub fn member(&mut self, org: &OrgId, id: &crate::id::MemberId) -> Result<Member> {
         self.tx
             .member(org, id)?
             .ok_or_else(|| Error::not_found("member", id))
+    }
+
+    /// The prologue of a command on one organization: the organization,
+    /// and who `actor` is in it ([`Ctx::auth`]). A command that decides
+    /// per target what the actor may do starts here; one that needs a
+    /// permission whatever the target starts with [`Ctx::authorized`].
+    pub fn enter(&mut self, org: &OrgId, actor: &Actor) -> Result<(Organization, Auth)> {
+        let o = self.org(org)?;
+        let auth = self.auth(&o, actor)?;
+        Ok((o, auth))
+    }
+
+    /// [`Ctx::enter`], refusing an actor without `permission` before the
+    /// command reads anything else.
+    pub fn authorized(
+        &mut self,
+        org: &OrgId,
+        actor: &Actor,
+        permission: Permission,
+    ) -> Result<(Organization, Auth)> {
+        let (o, auth) = self.enter(org, actor)?;
+        auth.require(permission)?;
+        Ok((o, auth))
     }
 
     pub fn id_bytes(&self) -> [u8; 16] {

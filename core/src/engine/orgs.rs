@@ -79,7 +79,7 @@ impl Enlist {
             new.owner_last_name.as_deref(),
             MAX_NAME_CHARS,
         )?;
-        self.run(|cx| {
+        self.run("create_organization", |cx| {
             let org = Organization {
                 id: OrgId::from_random(cx.id_bytes()),
                 name: name.clone(),
@@ -134,7 +134,7 @@ impl Enlist {
 
     /// Reads an organization.
     pub fn organization(&self, org: &OrgId) -> Result<Organization> {
-        self.run(|cx| cx.org(org))
+        self.run("organization", |cx| cx.org(org))
     }
 
     /// Renames an organization. Needs [`Permission::ManagePolicy`].
@@ -145,9 +145,8 @@ impl Enlist {
         name: &str,
     ) -> Result<Organization> {
         let name = required_line("name", name, MAX_NAME_CHARS)?;
-        self.run(|cx| {
-            let mut o = cx.org(org)?;
-            cx.auth(&o, actor)?.require(Permission::ManagePolicy)?;
+        self.run("rename_organization", |cx| {
+            let (mut o, _) = cx.authorized(org, actor, Permission::ManagePolicy)?;
             if o.name == name {
                 return Ok(o);
             }
@@ -175,9 +174,8 @@ impl Enlist {
         policy: Policy,
     ) -> Result<Organization> {
         let policy = policy.validated()?;
-        self.run(|cx| {
-            let mut o = cx.org(org)?;
-            cx.auth(&o, actor)?.require(Permission::ManagePolicy)?;
+        self.run("update_policy", |cx| {
+            let (mut o, _) = cx.authorized(org, actor, Permission::ManagePolicy)?;
             cx.config.check_policy_base(&policy)?;
             for (lt, limit) in &policy.seat_limits {
                 let c = cx.tx.seat_count(org, lt)?;
@@ -231,10 +229,8 @@ impl Enlist {
                 "role names use letters, digits, '_' and '-'",
             ));
         }
-        self.run(|cx| {
-            let mut o = cx.org(org)?;
-            let auth = cx.auth(&o, actor)?;
-            auth.require(Permission::ManageRoles)?;
+        self.run("define_role", |cx| {
+            let (mut o, auth) = cx.authorized(org, actor, Permission::ManageRoles)?;
             if Role::built_ins().iter().any(|r| r.name == name) {
                 return Err(Error::conflict(format!(
                     "{name:?} is a built-in role and cannot be redefined"
@@ -283,10 +279,8 @@ impl Enlist {
 
     /// Deletes a custom role that no active member holds.
     pub fn delete_role(&self, org: &OrgId, actor: &Actor, name: &str) -> Result<()> {
-        self.run(|cx| {
-            let mut o = cx.org(org)?;
-            let auth = cx.auth(&o, actor)?;
-            auth.require(Permission::ManageRoles)?;
+        self.run("delete_role", |cx| {
+            let (mut o, _) = cx.authorized(org, actor, Permission::ManageRoles)?;
             let Some(pos) = o.custom_roles.iter().position(|r| r.name == name) else {
                 return Err(Error::not_found("role", name));
             };
@@ -312,9 +306,8 @@ impl Enlist {
     /// `limit` events. Needs [`Permission::ViewAudit`].
     pub fn events(&self, org: &OrgId, actor: &Actor, after: u64, limit: u32) -> Result<Vec<Event>> {
         let limit = super::page_limit(limit)?;
-        self.run(|cx| {
-            let o = cx.org(org)?;
-            cx.auth(&o, actor)?.require(Permission::ViewAudit)?;
+        self.run("events", |cx| {
+            cx.authorized(org, actor, Permission::ViewAudit)?;
             Ok(cx.tx.events(org, after, limit as usize)?)
         })
     }

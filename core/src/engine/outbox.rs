@@ -27,7 +27,7 @@ impl Enlist {
     /// slow batch does not let another worker take the messages it has not
     /// reached yet. Trusted host-job API (no actor).
     pub fn deliver_pending(&self, mailer: &dyn Mailer, limit: usize) -> Result<DeliveryReport> {
-        let due = self.run(|cx| {
+        let due = self.run("deliver_pending.due", |cx| {
             let now = cx.now;
             Ok(cx.tx.due_outbox(None, now, limit)?)
         })?;
@@ -60,7 +60,7 @@ impl Enlist {
     /// another worker): the live message, or `None`.
     fn claim_one(&self, id: &MessageId) -> Result<Option<OutboxMessage>> {
         let claim_secs = self.config.retry.claim_secs;
-        self.run(|cx| {
+        self.run("deliver_pending.claim", |cx| {
             let until = super::time_after(cx.now, claim_secs, "retry.claim_secs")?;
             let Some(mut m) = cx.tx.outbox_message(id)? else {
                 return Ok(None);
@@ -82,7 +82,7 @@ impl Enlist {
     /// as the worker sends within `claim_secs` (one at a time is safest).
     pub fn claim_due(&self, org: Option<&OrgId>, limit: usize) -> Result<Vec<OutboxMessage>> {
         let claim_secs = self.config.retry.claim_secs;
-        self.run(|cx| {
+        self.run("claim_due", |cx| {
             let until = super::time_after(cx.now, claim_secs, "retry.claim_secs")?;
             let due = cx.tx.due_outbox(org, cx.now, limit)?;
             let mut out = Vec::with_capacity(due.len());
@@ -98,7 +98,7 @@ impl Enlist {
     /// Records a delivery. Returns `false` if the message was no longer
     /// queued (already recorded, or superseded meanwhile).
     pub fn mark_sent(&self, id: &MessageId) -> Result<bool> {
-        self.run(|cx| {
+        self.run("mark_sent", |cx| {
             let mut m = cx
                 .tx
                 .outbox_message(id)?
@@ -138,7 +138,7 @@ impl Enlist {
         permanent: bool,
     ) -> Result<Option<OutboxStatus>> {
         let retry = self.config.retry.clone();
-        self.run(|cx| {
+        self.run("mark_failed", |cx| {
             let mut m = cx
                 .tx
                 .outbox_message(id)?
@@ -178,7 +178,7 @@ impl Enlist {
     /// secret (no accept link, no body holding it). Trusted host-job API: no
     /// actor is checked; for a person, use [`Enlist::outbox_message_in`].
     pub fn outbox_message(&self, id: &MessageId) -> Result<OutboxMessage> {
-        self.run(|cx| {
+        self.run("outbox_message", |cx| {
             cx.tx
                 .outbox_message(id)?
                 .map(OutboxMessage::redacted)
@@ -196,9 +196,8 @@ impl Enlist {
         actor: &Actor,
         id: &MessageId,
     ) -> Result<OutboxMessage> {
-        self.run(|cx| {
-            let o = cx.org(org)?;
-            cx.auth(&o, actor)?.require(Permission::ManageOutbox)?;
+        self.run("outbox_message_in", |cx| {
+            cx.authorized(org, actor, Permission::ManageOutbox)?;
             cx.tx
                 .outbox_message(id)?
                 .filter(|m| &m.org_id == org)

@@ -174,7 +174,7 @@ pub struct ImportSheet {
 
 /// The limits an import file is read under: the rows of
 /// [`Policy::max_import_rows`] and the size limits of the policy's
-/// `max_import_*` fields (see the [module docs](crate::import)).
+/// `max_import_*` fields (see the [module docs](crate::import_file)).
 ///
 /// ```
 /// use enlist::{ImportLimits, Policy};
@@ -224,7 +224,7 @@ impl Default for ImportLimits {
 /// Errors, with nothing else read: [`Error::LimitExceeded`] when the file
 /// is larger than [`ImportLimits::max_bytes`] ([`LimitKind::ImportBytes`]),
 /// or for an XLSX archive with too many entries, too many bytes unpacked
-/// or too high a compression ratio (see the [module docs](crate::import));
+/// or too high a compression ratio (see the [module docs](crate::import_file));
 /// [`Error::LimitExceeded`] with [`LimitKind::ImportRows`] when the file has
 /// more than [`ImportLimits::max_rows`] non-empty rows after the header
 /// (checked before anything else about the rows); [`Error::InvalidInput`]

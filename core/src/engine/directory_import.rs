@@ -1,6 +1,6 @@
 //! Bulk invitations from an import file ("Bulk invite of member users":
 //! the Excel file template filled in with one future user per row, by email
-//! or by identifier). The file is read by [`crate::import`]; this command
+//! or by identifier). The file is read by [`crate::import_file`]; this command
 //! resolves what the rows name and issues them through [`Enlist::invite`].
 
 use super::invite::authorize_invite;
@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 use crate::event::Actor;
 use crate::group::{Group, GroupGrant};
 use crate::id::{InvitationId, OrgId};
-use crate::import::{ImportFormat, ImportLimits, ImportRow, ImportRowError, parse_import};
+use crate::import_file::{ImportFormat, ImportLimits, ImportRow, ImportRowError, parse_import};
 use crate::member::MemberKind;
 use crate::organization::Organization;
 use crate::policy::IMPORT_BYTES_CEILING;
@@ -275,7 +275,7 @@ impl ImportReport {
 
 impl Enlist {
     /// Imports invitations from a file (CSV or XLSX, read as
-    /// [`crate::import`] describes), each row with its own contact, names,
+    /// [`crate::import_file`] describes), each row with its own contact, names,
     /// role, kind, groups and license type, `defaults` filling in the rest.
     /// Group names are resolved case-insensitively; role names too
     /// (`User admin` is `user_admin`). Bulk import is an administrator's
@@ -330,9 +330,8 @@ impl Enlist {
         .check_file_size(bytes.len())?;
         let message = clean_text("message", defaults.message.as_deref(), MAX_MESSAGE_CHARS)?;
         // A read-only transaction: nothing is written by it.
-        let (o, auth, groups) = self.run(|cx| {
-            let o = cx.org(org)?;
-            let auth = cx.auth(&o, actor)?;
+        let (o, auth, groups) = self.run("import_invitations.authorize", |cx| {
+            let (o, auth) = cx.enter(org, actor)?;
             let groups = cx.tx.groups(org)?;
             Ok((o, auth, groups))
         })?;

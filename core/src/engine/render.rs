@@ -1,0 +1,255 @@
+//! Invitation emails: the Subject, body and accept link of the message
+//! the outbox sends. Kept apart from the commands that queue it, so that
+//! what a message says can change (templates, languages) without touching
+//! how invitations are issued.
+
+use super::EngineConfig;
+use crate::id::MessageId;
+use crate::invitation::Invitation;
+use crate::member::MemberKind;
+use crate::organization::Organization;
+use crate::outbox::OutgoingEmail;
+use crate::secret::Secret;
+
+/// A display name as one would say it: `"Doe, Dana"` (the directory
+/// format people paste) reads "Dana Doe".
+fn natural_name(display: &str) -> String {
+    match display.split_once(',') {
+        Some((last, first)) if !first.trim().is_empty() && !first.contains(',') => {
+            format!("{} {}", first.trim(), last.trim())
+        }
+        _ => display.to_owned(),
+    }
+}
+
+/// The accept link: the policy's base if the host's configuration allows
+/// it (else the engine's default), with the token replacing `{token}` or
+/// appended as a `token` query parameter.
+pub(crate) fn accept_url(o: &Organization, config: &EngineConfig, token: &Secret) -> String {
+    let base = config.accept_url_base_for(o.policy.accept_url_base.as_deref());
+    if base.contains("{token}") {
+        base.replace("{token}", token.expose())
+    } else {
+        let sep = if base.contains('?') { '&' } else { '?' };
+        format!("{base}{sep}token={}", token.expose())
+    }
+}
+
+/// What an invitation email is made of: the organization and the
+/// engine's settings (names, the accept link's base), the invitation (who
+/// it greets, with which role, until when), the address it goes to, who
+/// invites, and the secret its link carries.
+pub(crate) struct InvitationEmail<'a> {
+    pub org: &'a Organization,
+    pub config: &'a EngineConfig,
+    pub invitation: &'a Invitation,
+    pub to: &'a str,
+    pub inviter_name: Option<&'a str>,
+    pub token: &'a Secret,
+    pub message_id: &'a MessageId,
+}
+
+impl InvitationEmail<'_> {
+    /// The email: Subject, plain-text body and accept link, with the
+    /// fields a mailer may use to build its own.
+    pub fn render(self) -> OutgoingEmail {
+        let InvitationEmail {
+            org: o,
+            config,
+            invitation: inv,
+            to,
+            inviter_name,
+            token,
+            message_id,
+        } = self;
+        let url = accept_url(o, config, token);
+        let expires_at = inv.expires_at.unwrap_or(inv.created_at);
+        let subject = match inviter_name {
+            Some(n) => format!(
+                "{n} invited you to join {} on {}",
+                o.name, config.product_name
+            ),
+            None => format!(
+                "You are invited to join {} on {}",
+                o.name, config.product_name
+            ),
+        };
+        let greeting = inv
+            .first_name
+            .clone()
+            .or_else(|| inv.display_name.as_deref().map(natural_name))
+            .map(|n| format!("Hello {n},"))
+            .unwrap_or_else(|| "Hello,".to_owned());
+        let who = inviter_name.unwrap_or("An administrator");
+        let as_what = if inv.kind == MemberKind::Guest {
+            "as a guest".to_owned()
+        } else {
+            format!("with the role {}", inv.role)
+        };
+        let mut body = format!(
+            "{greeting}\n\n{who} has invited you to join {} {as_what}.\n\n",
+            o.name
+        );
+        if let Some(m) = &inv.message {
+            body.push_str(&format!("Message from {who}:\n\n{m}\n\n"));
+        }
+        body.push_str(&format!(
+            "Accept the invitation:\n{url}\n\nThis invitation expires on {} UTC. If you were not expecting it, you can ignore this email.\n",
+            expires_at.format("%Y-%m-%d %H:%M")
+        ));
+        OutgoingEmail {
+            message_id: message_id.clone(),
+            to: to.to_owned(),
+            to_name: inv
+                .display_name
+                .clone()
+                .or_else(|| match (&inv.first_name, &inv.last_name) {
+                    (Some(f), Some(l)) => Some(format!("{f} {l}")),
+                    (Some(n), None) | (None, Some(n)) => Some(n.clone()),
+                    _ => None,
+                }),
+            subject,
+            text_body: body,
+            accept_url: url,
+            org_name: o.name.clone(),
+            inviter_name: inviter_name.map(str::to_owned),
+            personal_message: inv.message.clone(),
+            expires_at,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::id::OrgId;
+
+    fn org_with_base(base: Option<&str>) -> Organization {
+        let policy = crate::policy::Policy {
+            accept_url_base: base.map(str::to_owned),
+            ..crate::policy::Policy::default()
+        };
+        Organization {
+            id: OrgId::from("org_1"),
+            name: "Acme".into(),
+            policy,
+            custom_roles: Vec::new(),
+            created_at: chrono::Utc::now(),
+        }
+    }
+
+    #[test]
+    fn accept_url_appends_or_substitutes_the_token() {
+        let cfg = EngineConfig {
+            allowed_accept_url_bases: vec![
+                "https://a.test/join".into(),
+                "https://a.test/join?x=1".into(),
+                "https://a.test/i/{token}/go".into(),
+            ],
+            ..EngineConfig::default()
+        }
+        .validated()
+        .expect("valid config");
+        let t = Secret::new("org_1.abc");
+        // A base the host does not (or no longer) allow falls back.
+        assert_eq!(
+            accept_url(&org_with_base(Some("https://evil.test/join")), &cfg, &t),
+            format!("{}?token=org_1.abc", cfg.default_accept_url_base)
+        );
+        assert_eq!(
+            accept_url(&org_with_base(Some("https://a.test/join")), &cfg, &t),
+            "https://a.test/join?token=org_1.abc"
+        );
+        assert_eq!(
+            accept_url(&org_with_base(Some("https://a.test/join?x=1")), &cfg, &t),
+            "https://a.test/join?x=1&token=org_1.abc"
+        );
+        assert_eq!(
+            accept_url(
+                &org_with_base(Some("https://a.test/i/{token}/go")),
+                &cfg,
+                &t
+            ),
+            "https://a.test/i/org_1.abc/go"
+        );
+        assert!(
+            accept_url(&org_with_base(None), &cfg, &t).starts_with(&cfg.default_accept_url_base)
+        );
+    }
+
+    #[test]
+    fn directory_names_read_naturally() {
+        assert_eq!(natural_name("Doe, Dana"), "Dana Doe");
+        assert_eq!(natural_name("Dana Doe"), "Dana Doe");
+        assert_eq!(natural_name("Doe,"), "Doe,");
+    }
+
+    #[test]
+    fn an_invitation_email_greets_names_the_inviter_and_carries_the_link() {
+        let org = org_with_base(None);
+        let config = EngineConfig::default();
+        let created = chrono::DateTime::from_timestamp(1_700_000_000, 0).expect("a time");
+        let mut inv = Invitation {
+            org_id: org.id.clone(),
+            id: crate::id::InvitationId::from("inv_1"),
+            batch_id: crate::id::BatchId::from("b_1"),
+            recipient: crate::member::Contact::Email("dana@acme.test".into()),
+            recipient_key: "dana@acme.test".into(),
+            display_name: Some("Doe, Dana".into()),
+            first_name: None,
+            last_name: None,
+            kind: MemberKind::Member,
+            role: "admin".into(),
+            groups: Vec::new(),
+            license_type: crate::policy::DEFAULT_LICENSE.into(),
+            inviter: None,
+            message: Some("Welcome aboard".into()),
+            created_at: created,
+            expires_at: Some(created + chrono::Duration::days(7)),
+            status: crate::invitation::InvitationStatus::Pending,
+            secret_hash: None,
+            send_count: 1,
+            last_sent_at: Some(created),
+            failed_attempts: 0,
+            locked_until: None,
+            closed_at: None,
+            member_id: None,
+        };
+        let token = Secret::new("org_1.secret");
+        let render = |inv: &Invitation, inviter_name| {
+            InvitationEmail {
+                org: &org,
+                config: &config,
+                invitation: inv,
+                to: "dana@acme.test",
+                inviter_name,
+                token: &token,
+                message_id: &MessageId::from("msg_1"),
+            }
+            .render()
+        };
+        let e = render(&inv, Some("Ada Lovelace"));
+        assert_eq!(e.subject, "Ada Lovelace invited you to join Acme on enlist");
+        assert_eq!(e.to_name.as_deref(), Some("Doe, Dana"));
+        assert_eq!(e.accept_url, accept_url(&org, &config, &token));
+        assert!(e.text_body.starts_with(
+            "Hello Dana Doe,\n\nAda Lovelace has invited you to join Acme with the role admin."
+        ));
+        assert!(
+            e.text_body
+                .contains("Message from Ada Lovelace:\n\nWelcome aboard\n")
+        );
+        assert!(e.text_body.contains(&format!("\n{}\n", e.accept_url)));
+        assert!(e.text_body.contains("expires on 2023-11-21 22:13 UTC"));
+        inv.kind = MemberKind::Guest;
+        inv.message = None;
+        inv.display_name = None;
+        let e = render(&inv, None);
+        assert_eq!(e.subject, "You are invited to join Acme on enlist");
+        assert!(
+            e.text_body
+                .starts_with("Hello,\n\nAn administrator has invited you to join Acme as a guest.")
+        );
+        assert!(!e.text_body.contains("Message from"));
+    }
+}
