@@ -2,6 +2,7 @@
 
 use crate::id::{GroupId, OrgId};
 use crate::role::GroupRole;
+use crate::wire_names;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -56,8 +57,7 @@ impl GroupGrant {
 }
 
 /// How to sort a group list.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "snake_case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum GroupSort {
     /// By name, A to Z.
     #[default]
@@ -68,4 +68,13 @@ pub enum GroupSort {
     MemberCountAsc,
     /// Most members first.
     MemberCountDesc,
+}
+
+wire_names! {
+    GroupSort {
+        NameAsc => "name_asc",
+        NameDesc => "name_desc",
+        MemberCountAsc => "member_count_asc",
+        MemberCountDesc => "member_count_desc",
+    }
 }

@@ -4,6 +4,7 @@ use crate::group::GroupGrant;
 use crate::id::{BatchId, InvitationId, MemberId, OrgId};
 use crate::member::{Contact, MemberKind};
 use crate::secret::SecretHash;
+use crate::wire_names;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -16,8 +17,7 @@ use serde::{Deserialize, Serialize};
 ///                  Pending ──expires_at passes──▶ Expired
 ///          Pending/Expired ──resend──▶ Pending (new secret and expiry)
 /// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum InvitationStatus {
     /// Saved but not sent yet; no secret exists.
     Staged,
@@ -33,19 +33,18 @@ pub enum InvitationStatus {
     Expired,
 }
 
-impl InvitationStatus {
-    /// The stable snake_case name.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            InvitationStatus::Staged => "staged",
-            InvitationStatus::Pending => "pending",
-            InvitationStatus::Accepted => "accepted",
-            InvitationStatus::Declined => "declined",
-            InvitationStatus::Revoked => "revoked",
-            InvitationStatus::Expired => "expired",
-        }
+wire_names! {
+    InvitationStatus {
+        Staged => "staged",
+        Pending => "pending",
+        Accepted => "accepted",
+        Declined => "declined",
+        Revoked => "revoked",
+        Expired => "expired",
     }
+}
 
+impl InvitationStatus {
     /// Staged and pending invitations are open: they block a second
     /// invitation to the same person and may hold a seat.
     pub fn is_open(&self) -> bool {

@@ -20,6 +20,7 @@ pub mod policy;
 pub mod role;
 pub mod secret;
 pub mod store;
+pub mod wire;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use email::{Mailbox, ParsedRecipients, parse_address, parse_recipients};

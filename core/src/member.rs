@@ -2,12 +2,12 @@
 
 use crate::group::GroupGrant;
 use crate::id::{GroupId, MemberId, OrgId};
+use crate::wire_names;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 /// Where a member stands.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum MemberStatus {
     /// Registered and able to use the product.
     Active,
@@ -18,28 +18,29 @@ pub enum MemberStatus {
     Removed,
 }
 
-impl MemberStatus {
-    /// The stable snake_case name.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            MemberStatus::Active => "active",
-            MemberStatus::Inactive => "inactive",
-            MemberStatus::Removed => "removed",
-        }
+wire_names! {
+    MemberStatus {
+        Active => "active",
+        Inactive => "inactive",
+        Removed => "removed",
     }
 }
 
 /// Whether a person is a full member or a guest.
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, Default,
-)]
-#[serde(rename_all = "snake_case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub enum MemberKind {
     /// A full member.
     #[default]
     Member,
     /// A guest: sees only the groups invited to.
     Guest,
+}
+
+wire_names! {
+    MemberKind {
+        Member => "member",
+        Guest => "guest",
+    }
 }
 
 /// How the person is reached: an email address, or an identifier (phone,
@@ -139,14 +140,20 @@ impl Member {
 }
 
 /// How to sort a member list.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "snake_case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum MemberSort {
     /// By email (normalized), A to Z.
     #[default]
     EmailAsc,
     /// By email (normalized), Z to A.
     EmailDesc,
+}
+
+wire_names! {
+    MemberSort {
+        EmailAsc => "email_asc",
+        EmailDesc => "email_desc",
+    }
 }
 
 /// A query over an organization's members.
