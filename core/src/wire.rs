@@ -281,6 +281,15 @@ pub(crate) mod tests {
                 "{}: {name:?} is not snake_case",
                 T::TYPE_NAME
             );
+            // Every enum derived serde with `rename_all = "snake_case"`
+            // before the table: its names are still that rule's, so the
+            // stored JSON bodies and status columns load as they did.
+            assert_eq!(
+                *name,
+                serde_snake_case(&format!("{v:?}")),
+                "{}: not the name serde gave it before",
+                T::TYPE_NAME
+            );
             let json = serde_json::to_value(v).expect("serializes");
             assert_eq!(json, serde_json::Value::String((*name).to_owned()));
             let back: T = serde_json::from_value(json).expect("deserializes");
@@ -294,8 +303,22 @@ pub(crate) mod tests {
         assert!(err.to_string().contains(T::NAMES[0]), "{err}");
     }
 
+    /// serde's `rename_all = "snake_case"` of a variant name (serde_derive's
+    /// `RenameRule::SnakeCase`).
+    fn serde_snake_case(variant: &str) -> String {
+        let mut out = String::new();
+        for (i, c) in variant.char_indices() {
+            if c.is_uppercase() && i > 0 {
+                out.push('_');
+            }
+            out.push(c.to_ascii_lowercase());
+        }
+        out
+    }
+
     #[test]
     fn every_enum_serializes_as_its_wire_name_and_round_trips() {
+        assert_eq!(serde_snake_case("ManageInviteLink"), "manage_invite_link");
         check_every_enum();
     }
 
