@@ -11,6 +11,7 @@ pub mod group;
 pub mod id;
 pub mod import;
 pub mod invitation;
+pub mod lifecycle;
 pub mod link;
 pub mod member;
 pub mod memory;
