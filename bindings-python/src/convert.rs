@@ -10,6 +10,7 @@ use pyo3::types::{PyDict, PyList, PyModule, PyString};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
+use std::collections::BTreeMap;
 
 static ENUMS: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
 
@@ -20,18 +21,76 @@ fn enums(py: Python<'_>) -> PyResult<&Bound<'_, PyModule>> {
         .map(|m| m.bind(py))
 }
 
-/// The member of the Python enum `class` whose value is `value`; the plain
-/// string when the class has no such member (a variant newer than the
-/// Python package).
+/// The member of the Python enum `class` whose value is `value`. A value
+/// the class does not have is an error, never a plain string: the classes
+/// of `enlist._enums` are checked against the native table
+/// ([`wire_names`]) by `tests/test_enums.py`, so it means the package is
+/// out of step with its native module.
 pub(crate) fn py_enum<'py>(
     py: Python<'py>,
     class: &str,
     value: &str,
 ) -> PyResult<Bound<'py, PyAny>> {
     let cls = enums(py)?.getattr(class)?;
-    match cls.call1((value,)) {
-        Ok(member) => Ok(member),
-        Err(_) => Ok(PyString::new(py, value).into_any()),
+    cls.call1((value,)).map_err(|_| {
+        pyo3::exceptions::PyRuntimeError::new_err(format!(
+            "enlist._enums.{class} has no member {value:?}: the Python enums are behind \
+             the native module (tests/test_enums.py prints the corrected classes)"
+        ))
+    })
+}
+
+/// The wire names of every enum the Python package copies, by class name:
+/// core's one table (`enlist::wire::ENUMS`), the built-in role names, and
+/// the tags of the enums that carry data (`ActorKind`, `EventKind`,
+/// `EntryOutcome`), which are their serde tags. `tests/test_enums.py`
+/// compares it with `enlist._enums`.
+#[pyfunction]
+pub(crate) fn _wire_names() -> PyResult<BTreeMap<&'static str, Vec<String>>> {
+    let mut table: BTreeMap<&'static str, Vec<String>> = enlist::wire::ENUMS
+        .iter()
+        .map(|(name, names)| (*name, names.iter().map(|n| (*n).to_owned()).collect()))
+        .collect();
+    table.insert(
+        "BuiltinRole",
+        enlist::Role::built_ins()
+            .into_iter()
+            .map(|r| r.name)
+            .collect(),
+    );
+    table.insert("ActorKind", serde_tags::<enlist::Actor>("type")?);
+    table.insert("EventKind", serde_tags::<enlist::EventKind>("type")?);
+    table.insert(
+        "EntryOutcome",
+        serde_tags::<enlist::email::EntryOutcome<'static>>("outcome")?,
+    );
+    Ok(table)
+}
+
+/// The variant tags of a tagged serde enum, in declaration order, read
+/// from serde's own "unknown variant `…`, expected one of `a`, `b`"
+/// refusal of a tag no variant has (serde keeps the list nowhere else). A
+/// refusal of another shape is an error, not an empty list.
+fn serde_tags<T: DeserializeOwned>(tag: &str) -> PyResult<Vec<String>> {
+    let probe = serde_json::json!({ tag: "\u{1}" }).to_string();
+    let message = match serde_json::from_str::<T>(&probe) {
+        Ok(_) => String::new(),
+        Err(e) => e.to_string(),
+    };
+    let tags: Option<Vec<String>> = message
+        .split_once("expected one of ")
+        .map(|(_, rest)| rest.split(" at line").next().unwrap_or(rest))
+        .map(|list| {
+            list.split(", ")
+                .map(|t| t.trim_matches('`').to_owned())
+                .collect()
+        });
+    match tags {
+        Some(tags) if tags.iter().all(|t| !t.is_empty()) => Ok(tags),
+        _ => Err(pyo3::exceptions::PyRuntimeError::new_err(format!(
+            "cannot read the {tag} tags of {}: {message:?}",
+            std::any::type_name::<T>()
+        ))),
     }
 }
 

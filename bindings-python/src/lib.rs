@@ -67,5 +67,7 @@ fn _enlist(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(email::parse_import, m)?)?;
     m.add_function(wrap_pyfunction!(email::import_template_csv, m)?)?;
     m.add_function(wrap_pyfunction!(email::import_format_for, m)?)?;
+    // The enums' wire names, for the drift test of `enlist._enums`.
+    m.add_function(wrap_pyfunction!(convert::_wire_names, m)?)?;
     Ok(())
 }

@@ -2,15 +2,14 @@
 
 use crate::id::{GroupId, InvitationId, MemberId};
 use crate::role::Permission;
-use serde::{Deserialize, Serialize};
+use crate::wire_names;
 use std::sync::Arc;
 
 /// Result with [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Which configured limit was hit.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum LimitKind {
     /// Recipients in one invitation batch (`Policy::max_batch`).
@@ -50,38 +49,28 @@ pub enum LimitKind {
     ImportRatio,
 }
 
-impl LimitKind {
-    /// The stable name of the limit.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            LimitKind::BatchSize => "batch_size",
-            LimitKind::PasteFieldChars => "paste_field_chars",
-            LimitKind::ImportRows => "import_rows",
-            LimitKind::Seats => "seats",
-            LimitKind::ResendCap => "resend_cap",
-            LimitKind::AccessCodeAttempts => "access_code_attempts",
-            LimitKind::FieldLength => "field_length",
-            LimitKind::PageSize => "page_size",
-            LimitKind::RecipientBytes => "recipient_bytes",
-            LimitKind::RecipientEntries => "recipient_entries",
-            LimitKind::ImportBytes => "import_bytes",
-            LimitKind::ImportEntries => "import_entries",
-            LimitKind::ImportUnpackedBytes => "import_unpacked_bytes",
-            LimitKind::ImportRatio => "import_ratio",
-        }
-    }
-}
-
-impl std::fmt::Display for LimitKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
+wire_names! {
+    LimitKind {
+        BatchSize => "batch_size",
+        PasteFieldChars => "paste_field_chars",
+        ImportRows => "import_rows",
+        Seats => "seats",
+        ResendCap => "resend_cap",
+        AccessCodeAttempts => "access_code_attempts",
+        FieldLength => "field_length",
+        PageSize => "page_size",
+        RecipientBytes => "recipient_bytes",
+        RecipientEntries => "recipient_entries",
+        ImportBytes => "import_bytes",
+        ImportEntries => "import_entries",
+        ImportUnpackedBytes => "import_unpacked_bytes",
+        ImportRatio => "import_ratio",
     }
 }
 
 /// The family of an error: what a caller can act on. Bindings map families
 /// to exception classes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ErrorFamily {
     /// The input is malformed; fix it and retry.
@@ -102,6 +91,20 @@ pub enum ErrorFamily {
     Storage,
     /// Mail delivery failed.
     Mail,
+}
+
+wire_names! {
+    ErrorFamily {
+        InvalidInput => "invalid_input",
+        LimitExceeded => "limit_exceeded",
+        PermissionDenied => "permission_denied",
+        NotFound => "not_found",
+        Conflict => "conflict",
+        Expired => "expired",
+        Revoked => "revoked",
+        Storage => "storage",
+        Mail => "mail",
+    }
 }
 
 /// What the engine reports when a command cannot be carried out. Each

@@ -2,6 +2,7 @@
 
 use crate::id::{GroupId, OrgId};
 use crate::role::GroupRole;
+use crate::wire_names;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -58,8 +59,7 @@ impl GroupGrant {
 }
 
 /// How to sort a group list.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "snake_case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum GroupSort {
     /// By name, A to Z.
@@ -71,4 +71,13 @@ pub enum GroupSort {
     MemberCountAsc,
     /// Most members first.
     MemberCountDesc,
+}
+
+wire_names! {
+    GroupSort {
+        NameAsc => "name_asc",
+        NameDesc => "name_desc",
+        MemberCountAsc => "member_count_asc",
+        MemberCountDesc => "member_count_desc",
+    }
 }

@@ -85,11 +85,11 @@ use crate::error::{Error, LimitKind, Result};
 use crate::member::MemberKind;
 use crate::policy::{DEFAULT_LICENSE, Policy};
 use crate::role::{GroupRole, builtin};
+use crate::wire_names;
 use serde::{Deserialize, Serialize};
 
 /// The kind of file being imported.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum ImportFormat {
@@ -97,6 +97,13 @@ pub enum ImportFormat {
     Csv,
     /// An Excel workbook (Office Open XML, `.xlsx`).
     Xlsx,
+}
+
+wire_names! {
+    ImportFormat {
+        Csv => "csv",
+        Xlsx => "xlsx",
+    }
 }
 
 impl ImportFormat {

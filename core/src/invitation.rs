@@ -1,23 +1,19 @@
 //! Invitations and their lifecycle.
 
+use crate::error::{Error, Result};
 use crate::group::GroupGrant;
 use crate::id::{BatchId, InvitationId, MemberId, OrgId};
+use crate::lifecycle::{Lifecycle, Transition};
 use crate::member::{Contact, MemberKind};
 use crate::secret::SecretHash;
+use crate::wire_names;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-/// Where an invitation stands.
-///
-/// ```text
-/// Staged ──send──▶ Pending ──accept──▶ Accepted
-///                  Pending ──decline──▶ Declined
-///                  Pending ──revoke──▶ Revoked
-///                  Pending ──expires_at passes──▶ Expired
-///          Pending/Expired ──resend──▶ Pending (new secret and expiry)
-/// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+/// Where an invitation stands. The changes allowed, and by which command,
+/// are [`InvitationStatus::LIFECYCLE`] (drawn in the book's invitations
+/// chapter).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum InvitationStatus {
     /// Saved but not sent yet; no secret exists.
@@ -34,18 +30,53 @@ pub enum InvitationStatus {
     Expired,
 }
 
-impl InvitationStatus {
-    /// The stable snake_case name.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            InvitationStatus::Staged => "staged",
-            InvitationStatus::Pending => "pending",
-            InvitationStatus::Accepted => "accepted",
-            InvitationStatus::Declined => "declined",
-            InvitationStatus::Revoked => "revoked",
-            InvitationStatus::Expired => "expired",
-        }
+wire_names! {
+    InvitationStatus {
+        Staged => "staged",
+        Pending => "pending",
+        Accepted => "accepted",
+        Declined => "declined",
+        Revoked => "revoked",
+        Expired => "expired",
     }
+}
+
+impl InvitationStatus {
+    /// The lifecycle of an invitation: every change of its stored status the
+    /// engine makes, and by what. Every invitation starts staged; `send` is
+    /// `invite` (at once) or `send_staged` (later); `join` is the recipient
+    /// joining another way (the invitation link, self-registration);
+    /// `resend` of a revoked invitation is only for one locked by wrong
+    /// access codes. Expiry is also computed on read
+    /// ([`Invitation::status_at`]); `expire` is its persisting.
+    pub const LIFECYCLE: Lifecycle<InvitationStatus> = {
+        use InvitationStatus::*;
+        const fn t(
+            from: InvitationStatus,
+            to: InvitationStatus,
+            by: &'static str,
+        ) -> Transition<InvitationStatus> {
+            Transition { from, to, by }
+        }
+        Lifecycle {
+            start: Staged,
+            created_by: "invite",
+            transitions: &[
+                t(Staged, Pending, "send"),
+                t(Pending, Accepted, "accept"),
+                t(Pending, Declined, "decline"),
+                t(Pending, Expired, "expire"),
+                t(Pending, Pending, "resend"),
+                t(Expired, Pending, "resend"),
+                t(Revoked, Pending, "resend"),
+                t(Staged, Revoked, "revoke"),
+                t(Pending, Revoked, "revoke"),
+                t(Expired, Revoked, "revoke"),
+                t(Staged, Accepted, "join"),
+                t(Pending, Accepted, "join"),
+            ],
+        }
+    };
 
     /// Staged and pending invitations are open: they block a second
     /// invitation to the same person and may hold a seat.
@@ -136,6 +167,20 @@ impl Invitation {
     pub fn view(mut self) -> Self {
         self.secret_hash = None;
         self
+    }
+
+    /// Moves the stored status to `to` by the command `by`, if the
+    /// [lifecycle](InvitationStatus::LIFECYCLE) allows it: the engine's
+    /// one way of changing an invitation's status.
+    pub(crate) fn move_to(&mut self, to: InvitationStatus, by: &'static str) -> Result<()> {
+        if !InvitationStatus::LIFECYCLE.allows(self.status, to, by) {
+            return Err(Error::conflict(format!(
+                "invitation {} cannot go from {} to {to} by {by}",
+                self.id, self.status
+            )));
+        }
+        self.status = to;
+        Ok(())
     }
 
     /// Whether the invitation is by identifier (with an access code).

@@ -11,6 +11,7 @@ pub mod group;
 pub mod id;
 pub mod import_file;
 pub mod invitation;
+pub mod lifecycle;
 pub mod link;
 pub mod member;
 pub mod memory;
@@ -22,6 +23,7 @@ pub mod secret;
 pub mod store;
 #[cfg(feature = "uniffi")]
 mod uniffi_support;
+pub mod wire;
 
 // Kotlin and Swift (the `uniffi` feature): core's records and enums derive
 // their uniffi traits where they are defined; the custom types (ids, times,

@@ -1,13 +1,15 @@
 //! Members.
 
+use crate::error::{Error, Result};
 use crate::group::GroupGrant;
 use crate::id::{GroupId, MemberId, OrgId};
+use crate::lifecycle::{Lifecycle, Transition};
+use crate::wire_names;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 /// Where a member stands.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum MemberStatus {
     /// Registered and able to use the product.
@@ -19,22 +21,42 @@ pub enum MemberStatus {
     Removed,
 }
 
-impl MemberStatus {
-    /// The stable snake_case name.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            MemberStatus::Active => "active",
-            MemberStatus::Inactive => "inactive",
-            MemberStatus::Removed => "removed",
-        }
+wire_names! {
+    MemberStatus {
+        Active => "active",
+        Inactive => "inactive",
+        Removed => "removed",
     }
 }
 
+impl MemberStatus {
+    /// The lifecycle of a member: every change of status the engine makes,
+    /// and by which command (`join` is any way in: accepting, the link,
+    /// self-registration, creating the organization).
+    pub const LIFECYCLE: Lifecycle<MemberStatus> = {
+        use MemberStatus::*;
+        const fn t(
+            from: MemberStatus,
+            to: MemberStatus,
+            by: &'static str,
+        ) -> Transition<MemberStatus> {
+            Transition { from, to, by }
+        }
+        Lifecycle {
+            start: Active,
+            created_by: "join",
+            transitions: &[
+                t(Active, Inactive, "deactivate"),
+                t(Inactive, Active, "reactivate"),
+                t(Active, Removed, "remove"),
+                t(Inactive, Removed, "remove"),
+            ],
+        }
+    };
+}
+
 /// Whether a person is a full member or a guest.
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, Default,
-)]
-#[serde(rename_all = "snake_case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum MemberKind {
     /// A full member.
@@ -42,6 +64,13 @@ pub enum MemberKind {
     Member,
     /// A guest: sees only the groups invited to.
     Guest,
+}
+
+wire_names! {
+    MemberKind {
+        Member => "member",
+        Guest => "guest",
+    }
 }
 
 /// How the person is reached: an email address, or an identifier (phone,
@@ -135,6 +164,20 @@ impl Member {
             .map(|g| g.role)
     }
 
+    /// Moves the status to `to` by the command `by`, if the
+    /// [lifecycle](MemberStatus::LIFECYCLE) allows it: the engine's one way
+    /// of changing a member's status.
+    pub(crate) fn move_to(&mut self, to: MemberStatus, by: &'static str) -> Result<()> {
+        if !MemberStatus::LIFECYCLE.allows(self.status, to, by) {
+            return Err(Error::conflict(format!(
+                "member {} cannot go from {} to {to} by {by}",
+                self.id, self.status
+            )));
+        }
+        self.status = to;
+        Ok(())
+    }
+
     /// Whether the member holds a seat: active members do; inactive and
     /// removed ones do not.
     pub fn holds_seat(&self) -> bool {
@@ -143,8 +186,7 @@ impl Member {
 }
 
 /// How to sort a member list.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "snake_case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum MemberSort {
     /// By email (normalized), A to Z.
@@ -152,6 +194,13 @@ pub enum MemberSort {
     EmailAsc,
     /// By email (normalized), Z to A.
     EmailDesc,
+}
+
+wire_names! {
+    MemberSort {
+        EmailAsc => "email_asc",
+        EmailDesc => "email_desc",
+    }
 }
 
 /// A query over an organization's members.
@@ -240,5 +289,49 @@ impl LicenseUsage {
     pub fn available(&self, reserve_pending: bool) -> Option<u64> {
         let taken = self.used + if reserve_pending { self.pending } else { 0 };
         self.limit.map(|l| u64::from(l).saturating_sub(taken))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_changes_go_through_the_lifecycle_table() {
+        let mut m = Member {
+            org_id: OrgId("org_1".into()),
+            id: MemberId("mem_1".into()),
+            user_ref: None,
+            contact: Contact::Email("a@x.test".into()),
+            contact_key: "a@x.test".into(),
+            first_name: None,
+            last_name: None,
+            phone: None,
+            role: "member".into(),
+            kind: MemberKind::Member,
+            license_type: "standard".into(),
+            status: MemberStatus::Active,
+            groups: Vec::new(),
+            joined_at: DateTime::UNIX_EPOCH,
+            last_active_at: None,
+            eula_version: None,
+            two_factor_enrolled: false,
+            removed_at: None,
+        };
+        // Not in the table: refused, and the status is left alone.
+        let err = m
+            .move_to(MemberStatus::Inactive, "remove")
+            .expect_err("wrong command");
+        assert_eq!(err.code(), "conflict");
+        assert_eq!(m.status, MemberStatus::Active);
+        m.move_to(MemberStatus::Inactive, "deactivate")
+            .expect("in the table");
+        m.move_to(MemberStatus::Removed, "remove")
+            .expect("in the table");
+        let err = m
+            .move_to(MemberStatus::Active, "reactivate")
+            .expect_err("removed is terminal");
+        assert!(err.to_string().contains("from removed to active"), "{err}");
+        assert_eq!(m.status, MemberStatus::Removed);
     }
 }

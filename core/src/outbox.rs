@@ -8,6 +8,7 @@
 
 use crate::error::{Error, MailError};
 use crate::id::{InvitationId, MessageId, OrgId};
+use crate::wire_names;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -66,8 +67,7 @@ impl fmt::Debug for OutgoingEmail {
 }
 
 /// Where a queued message stands.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum OutboxStatus {
     /// Waiting for (another) delivery attempt.
@@ -78,6 +78,15 @@ pub enum OutboxStatus {
     Failed,
     /// Replaced by a resend, or its invitation was revoked: not sent.
     Superseded,
+}
+
+wire_names! {
+    OutboxStatus {
+        Queued => "queued",
+        Sent => "sent",
+        Failed => "failed",
+        Superseded => "superseded",
+    }
 }
 
 /// A message in the outbox.

@@ -5,13 +5,12 @@
 //! [`GroupRole::Owner`] manages the group's membership, [`GroupRole::Member`]
 //! is given by default.
 
+use crate::wire_names;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
-use std::fmt;
 
 /// Something an actor may be allowed to do in an organization.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[non_exhaustive]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum Permission {
@@ -41,43 +40,19 @@ pub enum Permission {
     OwnOrganization,
 }
 
-impl Permission {
-    /// Every permission.
-    pub const ALL: [Permission; 11] = [
-        Permission::ViewMembers,
-        Permission::InviteMembers,
-        Permission::InviteGuests,
-        Permission::ManageMembers,
-        Permission::ManageGroups,
-        Permission::ManageRoles,
-        Permission::ManagePolicy,
-        Permission::ManageInviteLink,
-        Permission::ViewAudit,
-        Permission::ManageOutbox,
-        Permission::OwnOrganization,
-    ];
-
-    /// The stable snake_case name.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Permission::ViewMembers => "view_members",
-            Permission::InviteMembers => "invite_members",
-            Permission::InviteGuests => "invite_guests",
-            Permission::ManageMembers => "manage_members",
-            Permission::ManageGroups => "manage_groups",
-            Permission::ManageRoles => "manage_roles",
-            Permission::ManagePolicy => "manage_policy",
-            Permission::ManageInviteLink => "manage_invite_link",
-            Permission::ViewAudit => "view_audit",
-            Permission::ManageOutbox => "manage_outbox",
-            Permission::OwnOrganization => "own_organization",
-        }
-    }
-}
-
-impl fmt::Display for Permission {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+wire_names! {
+    Permission {
+        ViewMembers => "view_members",
+        InviteMembers => "invite_members",
+        InviteGuests => "invite_guests",
+        ManageMembers => "manage_members",
+        ManageGroups => "manage_groups",
+        ManageRoles => "manage_roles",
+        ManagePolicy => "manage_policy",
+        ManageInviteLink => "manage_invite_link",
+        ViewAudit => "view_audit",
+        ManageOutbox => "manage_outbox",
+        OwnOrganization => "own_organization",
     }
 }
 
@@ -148,10 +123,7 @@ impl Role {
 }
 
 /// A member's role within one group.
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, Default,
-)]
-#[serde(rename_all = "snake_case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum GroupRole {
     /// Belongs to the group (the default when added).
@@ -162,19 +134,10 @@ pub enum GroupRole {
     Owner,
 }
 
-impl GroupRole {
-    /// The stable snake_case name.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            GroupRole::Member => "member",
-            GroupRole::Owner => "owner",
-        }
-    }
-}
-
-impl fmt::Display for GroupRole {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+wire_names! {
+    GroupRole {
+        Member => "member",
+        Owner => "owner",
     }
 }
 

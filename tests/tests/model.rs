@@ -6,8 +6,9 @@
 //! command's outcome (and the error code where the order of checks makes it
 //! well defined); after every step the engine's whole visible state is read
 //! back through the public API and compared with the model, and every
-//! invariant of DESIGN.md ("Invariants", 1-7) is checked on the engine's own
-//! data, independently of the model.
+//! invariant of the book's architecture chapter (`docs/src/architecture.md`,
+//! "Invariants", 1-7) is checked on the engine's own data, independently of
+//! the model.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
@@ -956,7 +957,7 @@ impl World {
         g.iter().map(|x| self.grant(*x)).collect()
     }
 
-    // --- authorization, as DESIGN.md describes it -------------------------
+    // --- authorization, as docs/src/architecture.md describes it ----------
 
     fn auth(&self, m: &Model, who: Who) -> Option<Auth> {
         match who {
@@ -1105,7 +1106,8 @@ impl World {
     }
 
     /// Seats: `extra` more of `license` fit, after releasing invitations
-    /// past their expiry if that is what it takes (as DESIGN.md allows).
+    /// past their expiry if that is what it takes (invariant 3 of
+    /// `docs/src/architecture.md`).
     fn seat_ok(&self, m: &mut Model, license: &str, extra: u64) -> bool {
         let Some(limit) = self.cfg.limit(license) else {
             return true;

@@ -1,11 +1,12 @@
 //! Between Rust values and columns: times split into seconds and
-//! nanoseconds, statuses by their snake_case names, entity bodies as JSON,
+//! nanoseconds, entity bodies as JSON (statuses are written by the wire
+//! names of core's one table, `as_str()`; see `enlist::wire`),
 //! and the page cursors (the same format as `MemoryStore`'s, so that a
 //! cursor means the same position in every store).
 
 use chrono::{DateTime, Utc};
 use enlist::store::cursor;
-use enlist::{InvitationId, InvitationStatus, MemberStatus, OutboxStatus, StoreError};
+use enlist::{InvitationId, StoreError};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -19,23 +20,6 @@ pub(crate) fn split(t: DateTime<Utc>) -> Split {
     // Below 2 × 10^9, so it fits an i32.
     let ns = i32::try_from(t.timestamp_subsec_nanos()).unwrap_or(i32::MAX);
     (t.timestamp(), ns)
-}
-
-pub(crate) fn member_status(s: MemberStatus) -> &'static str {
-    s.as_str()
-}
-
-pub(crate) fn invitation_status(s: InvitationStatus) -> &'static str {
-    s.as_str()
-}
-
-pub(crate) fn outbox_status(s: OutboxStatus) -> &'static str {
-    match s {
-        OutboxStatus::Queued => "queued",
-        OutboxStatus::Sent => "sent",
-        OutboxStatus::Failed => "failed",
-        OutboxStatus::Superseded => "superseded",
-    }
 }
 
 /// An entity as the JSON of its `body` column.

@@ -42,8 +42,8 @@
 
 use crate::PostgresStore;
 use crate::codec::{
-    Split, from_body, invitation_cursor, invitation_status, key_text, member_cursor, member_status,
-    outbox_status, parse_invitation_cursor, parse_member_cursor, split, to_body,
+    Split, from_body, invitation_cursor, key_text, member_cursor, parse_invitation_cursor,
+    parse_member_cursor, split, to_body,
 };
 use crate::error::db_err;
 use crate::pool::Lease;
@@ -412,7 +412,7 @@ impl<'a> PgTx<'a> {
         role: Option<&str>,
         group: Option<&str>,
     ) -> StoreResult<(i64, i64, i64)> {
-        let st: Vec<&str> = statuses.iter().map(|s| member_status(*s)).collect();
+        let st: Vec<&str> = statuses.iter().map(|s| s.as_str()).collect();
         let row = self.query_opt(
             "SELECT coalesce(sum(n) FILTER (WHERE what = 'member'), 0)::bigint,
                     coalesce(sum(n) FILTER (WHERE what = 'member_role'), 0)::bigint,
@@ -493,7 +493,7 @@ impl Params {
 
 /// The counters a member contributes to: `(what, key, status)`.
 fn member_counters(m: &Member) -> Vec<(&'static str, String, &'static str)> {
-    let s = member_status(m.status);
+    let s = m.status.as_str();
     let mut out = vec![
         ("member", String::new(), s),
         ("member_role", m.role.clone(), s),
@@ -513,7 +513,7 @@ fn memberships(m: &Member) -> BTreeSet<(String, &'static str, String)> {
         .map(|g| {
             (
                 g.group_id.as_str().to_owned(),
-                member_status(m.status),
+                m.status.as_str(),
                 m.contact_key.clone(),
             )
         })
@@ -536,7 +536,7 @@ fn invitation_sources(asked: &[InvitationStatus]) -> Vec<(&'static str, PendingF
     if asked.is_empty() {
         return ALL
             .iter()
-            .map(|s| (invitation_status(*s), PendingFilter::Any))
+            .map(|s| (s.as_str(), PendingFilter::Any))
             .collect();
     }
     let wants = |s: InvitationStatus| asked.contains(&s);
@@ -552,7 +552,7 @@ fn invitation_sources(asked: &[InvitationStatus]) -> Vec<(&'static str, PendingF
                 (false, false) => None,
             }
             .map(|f| ("pending", f)),
-            s if wants(*s) => Some((invitation_status(*s), PendingFilter::Any)),
+            s if wants(*s) => Some((s.as_str(), PendingFilter::Any)),
             _ => None,
         })
         .collect()
@@ -842,7 +842,7 @@ impl Transaction for PgTx<'_> {
                 &id,
                 &contact_key,
                 &user_ref,
-                &member_status(m.status),
+                &m.status.as_str(),
                 &m.role,
                 &m.license_type,
                 &kind,
@@ -939,7 +939,7 @@ impl Transaction for PgTx<'_> {
         let subqueries: Vec<String> = statuses
             .iter()
             .map(|s| {
-                let s = member_status(*s);
+                let s = s.as_str();
                 let from = match &group_p {
                     Some(g) if by_group => format!(
                         "member_groups g JOIN members m
@@ -1138,7 +1138,7 @@ impl Transaction for PgTx<'_> {
                 &id,
                 &batch,
                 &recipient_key,
-                &invitation_status(inv.status),
+                &inv.status.as_str(),
                 &role,
                 &kind,
                 &license,
@@ -1184,13 +1184,13 @@ impl Transaction for PgTx<'_> {
             let (status, license) = old.split_once(' ').unwrap_or((old.as_str(), ""));
             let status = INVITATION_STATUSES
                 .iter()
-                .map(|s| invitation_status(*s))
+                .map(|s| s.as_str())
                 .find(|s| *s == status)
                 .ok_or_else(|| StoreError::Corrupt(format!("unknown status {status:?}")))?;
             *counts.entry((license.to_owned(), status)).or_insert(0) -= 1;
         }
         *counts
-            .entry((license.to_owned(), invitation_status(inv.status)))
+            .entry((license.to_owned(), inv.status.as_str()))
             .or_insert(0) += 1;
         Ok(())
     }
@@ -1394,7 +1394,7 @@ impl Transaction for PgTx<'_> {
         let row = OutboxRow {
             id: id.clone(),
             invitation_id,
-            status: outbox_status(msg.status),
+            status: msg.status.as_str(),
             next: split(msg.next_attempt_at),
             created: split(msg.created_at),
             body: to_body(msg)?,

@@ -1,10 +1,12 @@
-//! How values become columns and back: JSON bodies, split times, enum
-//! names, and the page cursors (the same format as `MemoryStore`'s).
+//! How values become columns and back: JSON bodies, split times and the
+//! page cursors (the same format as `MemoryStore`'s). Status and kind
+//! columns hold the enums' wire names, from the one table in core
+//! (`as_str()` to write, `parse()` to read; see `enlist::wire`).
 
 use chrono::{DateTime, Utc};
 use enlist::store::cursor;
 use enlist::{InvitationId, StoreResult};
-use enlist::{InvitationStatus, MemberKind, MemberStatus, OutboxStatus, StoreError};
+use enlist::{InvitationStatus, StoreError};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -22,47 +24,6 @@ pub(crate) fn to_json<T: Serialize>(v: &T) -> StoreResult<String> {
 
 pub(crate) fn from_json<T: DeserializeOwned>(body: &str, what: &str) -> StoreResult<T> {
     serde_json::from_str(body).map_err(|e| StoreError::Corrupt(format!("a stored {what}: {e}")))
-}
-
-pub(crate) fn member_status(s: MemberStatus) -> &'static str {
-    s.as_str()
-}
-
-pub(crate) fn invitation_status(s: InvitationStatus) -> &'static str {
-    s.as_str()
-}
-
-/// The stored name back to the status.
-pub(crate) fn parse_invitation_status(s: &str) -> StoreResult<InvitationStatus> {
-    Ok(match s {
-        "staged" => InvitationStatus::Staged,
-        "pending" => InvitationStatus::Pending,
-        "accepted" => InvitationStatus::Accepted,
-        "declined" => InvitationStatus::Declined,
-        "revoked" => InvitationStatus::Revoked,
-        "expired" => InvitationStatus::Expired,
-        other => {
-            return Err(StoreError::Corrupt(format!(
-                "unknown invitation status {other:?}"
-            )));
-        }
-    })
-}
-
-pub(crate) fn member_kind(k: MemberKind) -> &'static str {
-    match k {
-        MemberKind::Member => "member",
-        MemberKind::Guest => "guest",
-    }
-}
-
-pub(crate) fn outbox_status(s: OutboxStatus) -> &'static str {
-    match s {
-        OutboxStatus::Queued => "queued",
-        OutboxStatus::Sent => "sent",
-        OutboxStatus::Failed => "failed",
-        OutboxStatus::Superseded => "superseded",
-    }
 }
 
 /// The status of a stored invitation at `now`, from its columns (what

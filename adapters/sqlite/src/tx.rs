@@ -1,8 +1,7 @@
 //! The transaction: every read and write of the Store trait as SQL.
 
 use crate::codec::{
-    Split, count, from_json, invitation_cursor, invitation_status, member_cursor, member_kind,
-    member_status, outbox_status, parse_invitation_cursor, parse_invitation_status,
+    Split, count, from_json, invitation_cursor, member_cursor, parse_invitation_cursor,
     parse_member_cursor, split, sql_int, status_at, to_json,
 };
 use crate::store_err;
@@ -127,7 +126,7 @@ impl OutboxRow {
             message_id: msg.id.as_str().to_owned(),
             org_id: msg.org_id.as_str().to_owned(),
             invitation_id: msg.invitation_id.as_str().to_owned(),
-            status: outbox_status(msg.status),
+            status: msg.status.as_str(),
             next: split(msg.next_attempt_at),
             created: split(msg.created_at),
             body: to_json(msg)?,
@@ -236,7 +235,7 @@ impl<'a> SqliteTx<'a> {
                     params![
                         p.org_id.as_str(),
                         g.as_str(),
-                        member_status(p.status),
+                        p.status.as_str(),
                         p.contact_key,
                         p.id.as_str()
                     ],
@@ -250,7 +249,7 @@ impl<'a> SqliteTx<'a> {
                 params![
                     new.org_id.as_str(),
                     g.as_str(),
-                    member_status(new.status),
+                    new.status.as_str(),
                     new.contact_key,
                     new.id.as_str()
                 ],
@@ -662,10 +661,10 @@ impl Transaction for SqliteTx<'_> {
                 member.id.as_str(),
                 member.contact_key,
                 member.user_ref,
-                member_status(member.status),
+                member.status.as_str(),
                 member.role,
                 member.license_type,
-                member_kind(member.kind),
+                member.kind.as_str(),
                 to_json(member)?,
             ],
         )?;
@@ -686,7 +685,7 @@ impl Transaction for SqliteTx<'_> {
         };
         statuses.sort();
         statuses.dedup();
-        let list: Vec<&str> = statuses.iter().map(|s| member_status(*s)).collect();
+        let list: Vec<&str> = statuses.iter().map(|s| s.as_str()).collect();
 
         // Walk the smallest index that serves a filter, as MemoryStore does.
         let mut source = MemberSource::All;
@@ -724,7 +723,7 @@ impl Transaction for SqliteTx<'_> {
         };
         let mut stmts = Vec::with_capacity(statuses.len());
         for s in &statuses {
-            let sql = member_walk_sql(kind, member_status(*s), after.is_some(), desc);
+            let sql = member_walk_sql(kind, s.as_str(), after.is_some(), desc);
             stmts.push(self.conn.prepare_cached(&sql).map_err(store_err)?);
         }
         let mut params: Vec<Value> = vec![Value::Text(org.as_str().to_owned())];
@@ -861,9 +860,9 @@ impl Transaction for SqliteTx<'_> {
                 inv.id.as_str(),
                 inv.batch_id.as_str(),
                 inv.recipient_key,
-                invitation_status(inv.status),
+                inv.status.as_str(),
                 inv.role,
-                member_kind(inv.kind),
+                inv.kind.as_str(),
                 inv.license_type,
                 inv.secret_hash.as_ref().map(|h| &h.0[..]),
                 created.0,
@@ -905,14 +904,14 @@ impl Transaction for SqliteTx<'_> {
         } else if query.statuses.is_empty() {
             INVITATION_STATUSES
                 .iter()
-                .map(|s| Some(invitation_status(*s)))
+                .map(|s| Some(s.as_str()))
                 .collect()
         } else {
             let mut stored = BTreeSet::new();
             for s in &query.statuses {
-                stored.insert(invitation_status(*s));
+                stored.insert(s.as_str());
                 if *s == InvitationStatus::Expired {
-                    stored.insert(invitation_status(InvitationStatus::Pending));
+                    stored.insert(InvitationStatus::Pending.as_str());
                 }
             }
             stored.into_iter().map(Some).collect()
@@ -949,7 +948,7 @@ impl Transaction for SqliteTx<'_> {
         collect_page(
             Merge::new(walks, true),
             |_, row| {
-                let stored = parse_invitation_status(&row.status)?;
+                let stored = row.status.parse::<InvitationStatus>()?;
                 let status = status_at(stored, row.expires, now);
                 let keep = (query.statuses.is_empty() || query.statuses.contains(&status))
                     && query

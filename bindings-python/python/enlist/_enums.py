@@ -110,6 +110,13 @@ class ImportFormat(_StrEnum):
     XLSX = "xlsx"
 
 
+class AddressPart(_StrEnum):
+    """Which part of an address a problem is in."""
+
+    LOCAL_PART = "local_part"
+    DOMAIN = "domain"
+
+
 class LimitKind(_StrEnum):
     """Which configured limit a ``LimitExceededError`` is about."""
 

@@ -114,6 +114,7 @@ use std::collections::hash_map::Entry;
 use std::fmt;
 use std::hash::BuildHasher;
 
+use crate::wire_names;
 use foldhash::fast::RandomState;
 use idna::uts46::{AsciiDenyList, DnsLength, ErrorPolicy, Hyphens, ProcessingSuccess, Uts46};
 use serde::{Deserialize, Serialize};
@@ -155,8 +156,7 @@ impl Span {
 
 /// Something suspicious about an address that is still valid: a form
 /// should show it, an invitation may still go out.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum AddressWarning {
     /// The domain has non-ASCII characters or punycode (`xn--`) labels (an
@@ -170,14 +170,18 @@ pub enum AddressWarning {
     InternationalLocalPart,
 }
 
+wire_names! {
+    AddressWarning {
+        InternationalDomain => "international_domain",
+        Confusable => "confusable",
+        InternationalLocalPart => "international_local_part",
+    } without Display
+}
+
 impl AddressWarning {
     /// A stable snake_case code.
     pub fn code(&self) -> &'static str {
-        match self {
-            AddressWarning::InternationalDomain => "international_domain",
-            AddressWarning::Confusable => "confusable",
-            AddressWarning::InternationalLocalPart => "international_local_part",
-        }
+        self.as_str()
     }
 }
 
@@ -198,13 +202,19 @@ impl fmt::Display for AddressWarning {
 }
 
 /// Which part of an address a problem is in.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum AddressPart {
     /// The part before the `@` (the mailbox name).
     LocalPart,
     /// The part after the `@`.
     Domain,
+}
+
+wire_names! {
+    AddressPart {
+        LocalPart => "local_part",
+        Domain => "domain",
+    } without Display
 }
 
 impl fmt::Display for AddressPart {

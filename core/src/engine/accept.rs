@@ -199,7 +199,7 @@ impl Enlist {
             cx.token_org(&org)?;
             let mut inv = cx.by_token(&org, &hash)?;
             cx.ensure_pending(&inv)?;
-            inv.status = InvitationStatus::Declined;
+            inv.move_to(InvitationStatus::Declined, "decline")?;
             inv.closed_at = Some(cx.now);
             cx.tx.put_invitation(&inv)?;
             cx.supersede_messages(&inv)?;
@@ -324,7 +324,7 @@ impl Ctx<'_> {
             },
             Some(&inv),
         )?;
-        inv.status = InvitationStatus::Accepted;
+        inv.move_to(InvitationStatus::Accepted, "accept")?;
         inv.closed_at = Some(self.now);
         inv.member_id = Some(member.id.clone());
         self.tx.put_invitation(&inv)?;

@@ -1055,7 +1055,7 @@ impl Enlist {
                 });
             }
             cx.supersede_messages(&inv)?;
-            inv.status = InvitationStatus::Revoked;
+            inv.move_to(InvitationStatus::Revoked, "revoke")?;
             inv.closed_at = Some(cx.now);
             cx.tx.put_invitation(&inv)?;
             cx.event(
@@ -1360,7 +1360,7 @@ impl Ctx<'_> {
     }
 
     pub(crate) fn persist_expiry(&mut self, mut inv: Invitation) -> Result<()> {
-        inv.status = InvitationStatus::Expired;
+        inv.move_to(InvitationStatus::Expired, "expire")?;
         inv.closed_at = inv.expires_at.or(Some(self.now));
         self.tx.put_invitation(&inv)?;
         self.supersede_messages(&inv)?;
@@ -1508,7 +1508,12 @@ impl Ctx<'_> {
             o.policy.invitation_lifetime_secs,
             "invitation_lifetime_secs",
         )?;
-        inv.status = InvitationStatus::Pending;
+        let by = if inv.status == InvitationStatus::Staged {
+            "send"
+        } else {
+            "resend"
+        };
+        inv.move_to(InvitationStatus::Pending, by)?;
         inv.expires_at = Some(expires_at);
         inv.send_count += 1;
         inv.last_sent_at = Some(self.now);
@@ -1567,7 +1572,7 @@ impl Ctx<'_> {
     }
 }
 
-/// Who may invite whom, as DESIGN.md says: admins (by permission) anyone
+/// Who may invite whom (`docs/src/architecture.md`): admins (by permission) anyone
 /// with a role within their own permissions; group owners into groups they
 /// own, if the policy allows; members into their own groups as members, if
 /// the policy allows; guests never.

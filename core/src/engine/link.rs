@@ -339,7 +339,7 @@ impl super::Ctx<'_> {
     /// invitation.
     fn close_open_invitation(&mut self, o: &Organization, m: &Member) -> Result<()> {
         if let Some(mut inv) = self.tx.open_invitation_for(&o.id, &m.contact_key)? {
-            inv.status = InvitationStatus::Accepted;
+            inv.move_to(InvitationStatus::Accepted, "join")?;
             inv.closed_at = Some(self.now);
             inv.member_id = Some(m.id.clone());
             self.tx.put_invitation(&inv)?;

@@ -250,7 +250,12 @@ impl Enlist {
                     cx.keep_an_owner(org, &m)?;
                 }
             }
-            m.status = to;
+            let by = if to == MemberStatus::Active {
+                "reactivate"
+            } else {
+                "deactivate"
+            };
+            m.move_to(to, by)?;
             cx.tx.put_member(&m)?;
             cx.event(
                 org,
@@ -278,7 +283,7 @@ impl Enlist {
             }
             auth.grantable_role(&o, &m.role)?;
             cx.keep_an_owner(org, &m)?;
-            m.status = MemberStatus::Removed;
+            m.move_to(MemberStatus::Removed, "remove")?;
             m.removed_at = Some(cx.now);
             m.groups.clear();
             cx.tx.put_member(&m)?;
