@@ -20,6 +20,8 @@ pub mod policy;
 pub mod role;
 pub mod secret;
 pub mod store;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use email::{Mailbox, ParsedRecipients, parse_address, parse_recipients};

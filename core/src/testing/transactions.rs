@@ -7,12 +7,12 @@ use super::entities::{
 };
 use super::harness::MakeStore;
 use super::snapshot::{all_invitations, all_members, read_all, snapshot};
-use chrono::{DateTime, Duration, Utc};
-use enlist::{
+use crate::{
     Actor, BatchId, Contact, EventKind, GroupGrant, GroupId, GroupRole, InvitationId,
     InvitationQuery, InvitationStatus, MemberId, MemberKind, MemberQuery, MemberSort, MemberStatus,
     MessageId, OrgId, OutboxStatus, Permission, Role, SeatCount, StoreError, Transaction,
 };
+use chrono::{DateTime, Duration, Utc};
 use std::collections::BTreeSet;
 
 fn org_id(n: u8) -> OrgId {
@@ -525,7 +525,7 @@ pub fn uniqueness_rules(make: MakeStore<'_>) {
 
 /// Contact keys that sort differently bytewise and in a locale's collation,
 /// with members sharing a key (tombstones) ordered by id.
-fn crowd(tx: &mut dyn Transaction, org: &OrgId) -> Vec<enlist::Member> {
+fn crowd(tx: &mut dyn Transaction, org: &OrgId) -> Vec<crate::Member> {
     let keys = [
         "b@x", "B@x", "a@x", "a.b@x", "a-b@x", "a_b@x", "ab@x", "a b@x", "é@x", "e@x", "z@x",
         "ω@x", "用@x", "~@x", "0@x", "9@x", "a%b@x", "a'b@x", "aa@x", "Z@x", "dup@x", "dup@x",
@@ -557,7 +557,7 @@ fn crowd(tx: &mut dyn Transaction, org: &OrgId) -> Vec<enlist::Member> {
 }
 
 /// Walks pages; a page announced by a cursor is never empty.
-fn walk(tx: &mut dyn Transaction, org: &OrgId, mut q: MemberQuery) -> Vec<enlist::Member> {
+fn walk(tx: &mut dyn Transaction, org: &OrgId, mut q: MemberQuery) -> Vec<crate::Member> {
     let mut out = Vec::new();
     for _ in 0..1000 {
         let page = tx.list_members(org, &q).expect("list_members");
@@ -604,7 +604,7 @@ pub fn member_pages_in_byte_order(make: MakeStore<'_>) {
             ..MemberQuery::default()
         },
     );
-    let keys = |v: &[enlist::Member]| -> Vec<String> {
+    let keys = |v: &[crate::Member]| -> Vec<String> {
         v.iter()
             .map(|m| format!("{} {}", m.contact_key, m.id))
             .collect()
@@ -676,7 +676,7 @@ pub fn member_pages_in_byte_order(make: MakeStore<'_>) {
                     limit,
                     ..base.clone()
                 };
-                let mut want: Vec<enlist::Member> =
+                let mut want: Vec<crate::Member> =
                     all.iter().filter(|m| q.matches(m)).cloned().collect();
                 if sort == MemberSort::EmailDesc {
                     want.reverse();
@@ -897,7 +897,7 @@ pub fn invitation_pages_newest_first_with_filters(make: MakeStore<'_>) {
                 .cloned()
                 .collect();
             let got = all_invitations(tx.as_mut(), &org, q.clone(), now);
-            let ids = |v: &[enlist::Invitation]| -> Vec<String> {
+            let ids = |v: &[crate::Invitation]| -> Vec<String> {
                 v.iter().map(|i| i.id.0.clone()).collect()
             };
             assert_eq!(ids(&got), ids(&want), "query {q:?}");
@@ -967,7 +967,7 @@ pub fn due_lists_oldest_first_ties_by_id(make: MakeStore<'_>) {
 
     let mut tx = begin(&*store);
     let ids =
-        |v: Vec<enlist::Invitation>| -> Vec<String> { v.into_iter().map(|i| i.id.0).collect() };
+        |v: Vec<crate::Invitation>| -> Vec<String> { v.into_iter().map(|i| i.id.0).collect() };
     assert_eq!(
         ids(tx.due_invitations(None, t(50), 100).expect("due")),
         ["inv_a", "inv_b", "inv_z", "inv_c"]
@@ -992,7 +992,7 @@ pub fn due_lists_oldest_first_ties_by_id(make: MakeStore<'_>) {
     assert!(tx.due_invitations(None, t(9), 100).expect("due").is_empty());
 
     let mids =
-        |v: Vec<enlist::OutboxMessage>| -> Vec<String> { v.into_iter().map(|m| m.id.0).collect() };
+        |v: Vec<crate::OutboxMessage>| -> Vec<String> { v.into_iter().map(|m| m.id.0).collect() };
     assert_eq!(
         mids(tx.due_outbox(None, t(50), 100).expect("due")),
         ["msg_a", "msg_b", "msg_z", "msg_c"]
@@ -1044,7 +1044,7 @@ pub fn events_numbered_per_organization(make: MakeStore<'_>) {
     tx.commit().expect("commit");
     let mut tx = begin(&*store);
     let all = tx.events(&o1, 0, 100).expect("events");
-    let want: Vec<enlist::Event> = [0u32, 1, 3, 4, 6, 7]
+    let want: Vec<crate::Event> = [0u32, 1, 3, 4, 6, 7]
         .iter()
         .enumerate()
         .map(|(i, n)| {
