@@ -698,7 +698,7 @@ fn a_writer_in_another_connection_makes_begin_wait_then_conflict() {
     let store_quick = SqliteStore::open(&path).expect("open");
     store_quick
         .conn
-        .lock()
+        .lock("SqliteStore")
         .expect("lock")
         .busy_timeout(Duration::from_millis(50))
         .expect("timeout");
@@ -1329,7 +1329,7 @@ fn queued_messages_are_found_linked_or_not() {
     );
     tx.commit().expect("commit");
     {
-        let conn = store.conn.lock().expect("lock");
+        let conn = store.conn.lock("SqliteStore").expect("lock");
         let link = |m: &str| -> (Option<i64>, Option<i64>) {
             conn.query_row(
                 "SELECT o.inv_rid, i.rid FROM outbox o LEFT JOIN invitations i
@@ -1360,7 +1360,7 @@ fn queued_messages_are_found_linked_or_not() {
     tx.put_invitation(&resent).expect("put");
     tx.commit().expect("commit");
     {
-        let conn = store.conn.lock().expect("lock");
+        let conn = store.conn.lock("SqliteStore").expect("lock");
         let (linked, rid): (Option<i64>, i64) = conn
             .query_row(
                 "SELECT o.inv_rid, i.rid FROM outbox o JOIN invitations i
@@ -1455,7 +1455,7 @@ fn queued_messages_are_found_linked_or_not() {
 fn cached_statements_are_not_compiled_again_when_rebound() {
     use rusqlite::StatementStatus;
     let store = SqliteStore::open_in_memory().expect("open");
-    let conn = store.conn.lock().expect("lock");
+    let conn = store.conn.lock("SqliteStore").expect("lock");
     for sql in lookups_and_walks() {
         for round in 0..3i64 {
             let mut stmt = conn.prepare_cached(&sql).expect("prepare");
@@ -1673,7 +1673,7 @@ fn lookups_and_walks() -> Vec<String> {
 #[test]
 fn lookups_and_pages_use_indexes() {
     let store = SqliteStore::open_in_memory().expect("open");
-    let conn = store.conn.lock().expect("lock");
+    let conn = store.conn.lock("SqliteStore").expect("lock");
     let plan = |sql: &str| -> String {
         let mut stmt = conn
             .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
@@ -1749,7 +1749,7 @@ fn lookups_cost_the_same_in_small_and_large_organizations() {
     let (small, large) = (org_id(1), org_id(2));
     fill(&store, &small, 30);
     fill(&store, &large, 1500);
-    let conn = store.conn.lock().expect("lock");
+    let conn = store.conn.lock("SqliteStore").expect("lock");
     let now = tx_split(t(1_000_000));
     let text = |s: &str| Value::Text(s.to_owned());
     type Params = Box<dyn Fn(&OrgId) -> Vec<Value>>;
