@@ -273,6 +273,14 @@ fn the_suite_catches_broken_stores() {
                 "a_failed_command_changes_nothing",
                 faults::a_failed_command_changes_nothing,
             ),
+            (
+                "panic_inside_a_transaction_rolls_back",
+                transactions::panic_inside_a_transaction_rolls_back,
+            ),
+            (
+                "concurrent_read_modify_write_never_loses_an_update",
+                transactions::concurrent_read_modify_write_never_loses_an_update,
+            ),
         ],
     );
     must_fail_all(
