@@ -3,6 +3,28 @@
 //! the assembly of a page from a walk with its look-ahead for the next
 //! cursor. MemoryStore, enlist-sqlite and enlist-postgres all page with
 //! these, so a page means the same on each.
+//!
+//! ```
+//! use enlist::StoreResult;
+//! use enlist::store::{collect_page, merge_sorted, page_limit};
+//!
+//! # fn main() -> StoreResult<()> {
+//! // Two index ranges (say active and inactive members), each sorted by key.
+//! let active = vec![("ann", 1), ("cy", 3), ("ed", 5)];
+//! let inactive = vec![("bo", 2), ("di", 4)];
+//! let walks = [active, inactive].map(|w| w.into_iter().map(Ok::<_, enlist::StoreError>));
+//! let merged = merge_sorted(Vec::from(walks), false);
+//! // A page of 3 of the members a filter keeps (here: all but "cy").
+//! let page = collect_page(
+//!     merged.map(|r| r.map(|(key, n)| (key, (key != "cy").then_some(n)))),
+//!     page_limit(3),
+//!     |key| Ok(format!("after:{key}")),
+//! )?;
+//! assert_eq!(page.items, [1, 2, 4]);
+//! assert_eq!(page.next_cursor.as_deref(), Some("after:di"));
+//! # Ok(())
+//! # }
+//! ```
 
 use super::StoreResult;
 use crate::member::Page;

@@ -1,15 +1,4 @@
-//! The one-writer lock, for store authors: a store whose transactions run
-//! one at a time holds its state (a map, a connection) in a [`WriterLock`],
-//! and each transaction holds the [`WriterGuard`] until it ends.
-//!
-//! What it adds to a plain mutex: a thread that begins a second transaction
-//! while its first is still open gets [`StoreError::Unavailable`] at once,
-//! instead of waiting forever on a lock it holds itself; and a lock poisoned
-//! by a panic is taken anyway, because a transaction rolls back in its
-//! `Drop` while unwinding, before its guard is released, so what the lock
-//! protects is consistent. (A store whose rollback can fail must leave its
-//! state so that the next transaction can clean up, as enlist-sqlite's
-//! does by rolling back an open SQL transaction first.)
+//! The one-writer lock, for store authors: see [`WriterLock`].
 
 use super::StoreResult;
 use crate::error::StoreError;
@@ -18,8 +7,18 @@ use std::ops::{Deref, DerefMut};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::thread::ThreadId;
 
-/// A value that one transaction at a time may use: see the [module
-/// documentation](self).
+/// The one-writer lock, for store authors: a store whose transactions run
+/// one at a time holds its state (a map, a connection) in a `WriterLock`,
+/// and each transaction holds the [`WriterGuard`] until it ends.
+///
+/// What it adds to a plain mutex: a thread that begins a second transaction
+/// while its first is still open gets [`StoreError::Unavailable`] at once,
+/// instead of waiting forever on a lock it holds itself; and a lock poisoned
+/// by a panic is taken anyway, because a transaction rolls back in its
+/// `Drop` while unwinding, before its guard is released, so what the lock
+/// protects is consistent. (A store whose rollback can fail must leave its
+/// state so that the next transaction can clean up, as enlist-sqlite's
+/// does by rolling back an open SQL transaction first.)
 #[derive(Default)]
 pub struct WriterLock<T> {
     value: Mutex<T>,
@@ -57,7 +56,7 @@ impl<T> WriterLock<T> {
     }
 
     /// Whether a thread panicked while holding the guard (the lock is
-    /// taken anyway; see the [module documentation](self)).
+    /// taken anyway, see [`WriterLock`]).
     pub fn is_poisoned(&self) -> bool {
         self.value.is_poisoned()
     }
