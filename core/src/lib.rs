@@ -30,6 +30,8 @@ pub mod wire;
 // ...) are declared once, in `uniffi_support`.
 #[cfg(feature = "uniffi")]
 uniffi::setup_scaffolding!();
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use email::{Mailbox, ParsedRecipients, parse_address, parse_recipients};

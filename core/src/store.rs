@@ -13,8 +13,20 @@
 //! command when the store reports [`StoreError::Conflict`], so a store with
 //! optimistic concurrency (or SERIALIZABLE isolation) only has to detect
 //! conflicts, not resolve them.
+//!
+//! For store authors, this module also has what every store needs the same:
+//! page cursors ([`cursor`]), the page size limit and page assembly
+//! ([`MAX_PAGE`], [`page_limit`], [`merge_sorted`], [`collect_page`]), and
+//! the lock of a store whose transactions run one at a time
+//! ([`WriterLock`]). The conformance suite is `enlist::testing` (feature
+//! `testing`).
 
 pub mod cursor;
+mod page;
+mod writer;
+
+pub use page::{MAX_PAGE, MergeSorted, collect_page, merge_sorted, page_limit};
+pub use writer::{WriterGuard, WriterLock};
 
 use crate::error::StoreError;
 use crate::event::Event;

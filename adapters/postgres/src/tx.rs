@@ -51,14 +51,11 @@ use chrono::{DateTime, Utc};
 use enlist::{
     Event, Group, GroupId, Invitation, InvitationId, InvitationQuery, InvitationStatus, InviteLink,
     Member, MemberId, MemberQuery, MemberSort, MemberStatus, MessageId, OrgId, Organization,
-    OutboxMessage, Page, SeatCount, SecretHash, StoreError, StoreResult, Transaction,
+    OutboxMessage, Page, SeatCount, SecretHash, StoreError, StoreResult, Transaction, store,
 };
 use postgres::Row;
 use postgres::types::ToSql;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-
-/// The largest page `list_members` and `list_invitations` return.
-const MAX_PAGE: u32 = 1000;
 
 /// A bound parameter.
 type Param = Box<dyn ToSql + Sync + Send>;
@@ -467,8 +464,10 @@ fn body<T: serde::de::DeserializeOwned>(row: &Row, i: usize, what: &str) -> Stor
     from_body(what, text)
 }
 
+/// The page size of a query (core's rule, at most `MAX_PAGE`), as SQL
+/// binds it.
 fn page_limit(limit: u32) -> i64 {
-    i64::from(limit.clamp(1, MAX_PAGE))
+    i64::try_from(store::page_limit(limit)).unwrap_or(i64::MAX)
 }
 
 fn to_i64(n: u64) -> i64 {
@@ -1500,14 +1499,15 @@ fn page_of<T: serde::de::DeserializeOwned>(
     cursor: impl Fn(&Row) -> StoreResult<String>,
 ) -> StoreResult<Page<T>> {
     let limit = usize::try_from(limit).unwrap_or(usize::MAX);
-    let more = rows.len() > limit;
-    let mut items = Vec::with_capacity(rows.len().min(limit));
-    let mut next_cursor = None;
-    for (i, r) in rows.iter().take(limit).enumerate() {
-        items.push(body(r, 0, what)?);
-        if more && i + 1 == limit {
-            next_cursor = Some(cursor(r)?);
-        }
-    }
-    Ok(Page { items, next_cursor })
+    // The rows are the page and one more if any: core assembles the page,
+    // and only the rows on it are decoded.
+    let page = store::collect_page(rows.iter().map(|r| Ok((r, Some(r)))), limit, |r| cursor(r))?;
+    Ok(Page {
+        items: page
+            .items
+            .into_iter()
+            .map(|r| body(r, 0, what))
+            .collect::<StoreResult<_>>()?,
+        next_cursor: page.next_cursor,
+    })
 }

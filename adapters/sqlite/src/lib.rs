@@ -5,13 +5,12 @@
 mod codec;
 mod tx;
 
+use enlist::store::WriterLock;
 use enlist::{Store, StoreError, StoreResult, Transaction};
 use rusqlite::config::DbConfig;
 use rusqlite::{Connection, ErrorCode, TransactionBehavior, ffi};
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, PoisonError};
-use std::thread::ThreadId;
 use std::time::Duration;
 
 /// The migrations, in order: `(version, name, SQL)`. Version `n` is the
@@ -56,11 +55,10 @@ pub struct SqliteStore {
     /// The one connection. A transaction holds it from `begin` to commit or
     /// drop: every transaction writes (`BEGIN IMMEDIATE`), so SQLite would
     /// run them one at a time anyway, and waiting here wakes the next one at
-    /// once instead of letting SQLite's busy handler poll.
-    conn: Mutex<Connection>,
-    /// The thread holding the open transaction, to refuse a nested `begin`
-    /// (which would otherwise deadlock).
-    owner: Mutex<Option<ThreadId>>,
+    /// once instead of letting SQLite's busy handler poll. Core's
+    /// `WriterLock` refuses a nested `begin` on one thread (which would
+    /// otherwise deadlock).
+    conn: WriterLock<Connection>,
     /// The file, or `None` in memory.
     path: Option<PathBuf>,
 }
@@ -101,8 +99,7 @@ impl SqliteStore {
         configure(&conn, path.is_some())?;
         migrate(&mut conn)?;
         Ok(SqliteStore {
-            conn: Mutex::new(conn),
-            owner: Mutex::new(None),
+            conn: WriterLock::new(conn),
             path,
         })
     }
@@ -119,19 +116,12 @@ impl fmt::Debug for SqliteStore {
 
 impl Store for SqliteStore {
     fn begin(&self) -> StoreResult<Box<dyn Transaction + '_>> {
-        let me = std::thread::current().id();
-        if *self.owner.lock().unwrap_or_else(PoisonError::into_inner) == Some(me) {
-            return Err(StoreError::Unavailable(
-                "this thread already has an open transaction on this SqliteStore; \
-                 commit or drop it before beginning another (a nested begin would deadlock)"
-                    .to_owned(),
-            ));
-        }
         // A panic inside a transaction unwinds through its Drop, which rolls
         // back before the guard is released: the connection behind a
-        // poisoned mutex is clean.
-        let conn = self.conn.lock().unwrap_or_else(PoisonError::into_inner);
-        tx::SqliteTx::begin(conn, &self.owner, me).map(|t| Box::new(t) as Box<dyn Transaction>)
+        // poisoned lock is clean (and a failed rollback is redone by the
+        // next `begin`).
+        let conn = self.conn.lock("SqliteStore")?;
+        tx::SqliteTx::begin(conn).map(|t| Box::new(t) as Box<dyn Transaction>)
     }
 }
 

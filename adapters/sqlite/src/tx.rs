@@ -6,6 +6,7 @@ use crate::codec::{
 };
 use crate::store_err;
 use chrono::{DateTime, Utc};
+use enlist::store::{WriterGuard, collect_page, merge_sorted, page_limit};
 use enlist::{
     Event, Group, GroupId, Invitation, InvitationId, InvitationQuery, InvitationStatus, InviteLink,
     Member, MemberId, MemberQuery, MemberSort, MemberStatus, MessageId, OrgId, Organization,
@@ -15,8 +16,6 @@ use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
 use serde::de::DeserializeOwned;
 use std::collections::{BTreeSet, HashMap};
-use std::sync::{Mutex, MutexGuard, PoisonError};
-use std::thread::ThreadId;
 
 /// The look-ups, by name (the tests check their plans and costs).
 pub(crate) mod sql {
@@ -81,10 +80,6 @@ pub(crate) mod sql {
     ];
 }
 
-/// The largest page `list_members` and `list_invitations` return (as
-/// `MemoryStore`).
-const MAX_PAGE: u32 = 1000;
-
 /// Member statuses that are live (hold the contact key).
 const LIVE: &[&str] = &["active", "inactive"];
 /// Active members hold a seat and count as owners.
@@ -92,8 +87,7 @@ const ACTIVE: &[&str] = &["active"];
 
 /// A transaction: the store's connection, inside `BEGIN IMMEDIATE`.
 pub(crate) struct SqliteTx<'a> {
-    conn: MutexGuard<'a, Connection>,
-    owner: &'a Mutex<Option<ThreadId>>,
+    conn: WriterGuard<'a, Connection>,
     /// Whether a transaction is open on the connection (rolled back on drop).
     open: bool,
     /// The last event seq of each organization this transaction read or
@@ -139,16 +133,10 @@ impl OutboxRow {
 }
 
 impl<'a> SqliteTx<'a> {
-    /// Begins a write transaction on `conn`, recording `me` as the owner.
-    pub(crate) fn begin(
-        conn: MutexGuard<'a, Connection>,
-        owner: &'a Mutex<Option<ThreadId>>,
-        me: ThreadId,
-    ) -> StoreResult<Self> {
-        *owner.lock().unwrap_or_else(PoisonError::into_inner) = Some(me);
+    /// Begins a write transaction on `conn`.
+    pub(crate) fn begin(conn: WriterGuard<'a, Connection>) -> StoreResult<Self> {
         let mut tx = SqliteTx {
             conn,
-            owner,
             open: false,
             last_seq: HashMap::new(),
             deferred: Vec::new(),
@@ -340,7 +328,6 @@ impl Drop for SqliteTx<'_> {
             // back before starting.
             let _ = self.conn.execute_batch("ROLLBACK");
         }
-        *self.owner.lock().unwrap_or_else(PoisonError::into_inner) = None;
         // The connection's guard is released after this.
     }
 }
@@ -349,121 +336,31 @@ impl Drop for SqliteTx<'_> {
 // Ordered walks: one statement per index range, merged lazily.
 
 /// A row of a walk: its sort key and what is needed to decide and decode.
-struct Walked<K, R> {
-    key: K,
-    row: R,
-}
+type Walked<K, R> = (K, R);
 
-/// Merges sorted streams of rows into one sorted stream (descending if
-/// `desc`); errors come through at once.
-struct Merge<K, R, I> {
-    walks: Vec<I>,
-    /// The next row of each walk, once started.
-    heads: Vec<Option<Walked<K, R>>>,
-    started: bool,
+/// A page from walks sorted by key (one statement each, merged lazily by
+/// core's k-way merge): the first `limit` rows that `keep` accepts, with a
+/// cursor when one more exists.
+fn page_of<K: Ord, R, T>(
+    walks: Vec<impl Iterator<Item = rusqlite::Result<Walked<K, R>>>>,
     desc: bool,
-}
-
-impl<K, R, I> Merge<K, R, I>
-where
-    I: Iterator<Item = rusqlite::Result<Walked<K, R>>>,
-{
-    fn new(walks: Vec<I>, desc: bool) -> Self {
-        let heads = walks.iter().map(|_| None).collect();
-        Self {
-            walks,
-            heads,
-            started: false,
-            desc,
-        }
-    }
-
-    /// Reads the next row of walk `i` into its head.
-    fn refill(&mut self, i: usize) -> StoreResult<()> {
-        self.heads[i] = self.walks[i].next().transpose().map_err(store_err)?;
-        Ok(())
-    }
-}
-
-impl<K, R, I> Iterator for Merge<K, R, I>
-where
-    K: Ord,
-    I: Iterator<Item = rusqlite::Result<Walked<K, R>>>,
-{
-    type Item = StoreResult<Walked<K, R>>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        if !self.started {
-            self.started = true;
-            for i in 0..self.walks.len() {
-                if let Err(e) = self.refill(i) {
-                    return Some(Err(e));
-                }
-            }
-        }
-        let mut best: Option<usize> = None;
-        for (i, head) in self.heads.iter().enumerate() {
-            let Some(h) = head else { continue };
-            let better = match best.and_then(|b| self.heads[b].as_ref()) {
-                None => true,
-                Some(b) if self.desc => h.key > b.key,
-                Some(b) => h.key < b.key,
-            };
-            if better {
-                best = Some(i);
-            }
-        }
-        let i = best?;
-        let out = self.heads[i].take()?;
-        if let Err(e) = self.refill(i) {
-            return Some(Err(e));
-        }
-        Some(Ok(out))
-    }
-}
-
-/// A page from a merged walk: the first `limit` rows that `keep` accepts,
-/// with a cursor when one more exists.
-fn collect_page<K, R, T>(
-    walk: impl Iterator<Item = StoreResult<Walked<K, R>>>,
     mut keep: impl FnMut(&K, &R) -> StoreResult<Option<T>>,
     limit: usize,
     cursor_of: impl Fn(&K) -> String,
 ) -> StoreResult<Page<T>> {
-    let mut items = Vec::new();
-    let mut last: Option<K> = None;
-    for w in walk {
-        let w = w?;
-        let Some(item) = keep(&w.key, &w.row)? else {
-            continue;
-        };
-        if items.len() == limit {
-            return Ok(Page {
-                items,
-                next_cursor: last.as_ref().map(cursor_of),
-            });
-        }
-        items.push(item);
-        last = Some(w.key);
-    }
-    Ok(Page {
-        items,
-        next_cursor: None,
-    })
-}
-
-fn page_limit(limit: u32) -> usize {
-    usize::try_from(limit.clamp(1, MAX_PAGE)).unwrap_or(1)
+    let candidates = merge_sorted(walks, desc).map(|walked| {
+        let (key, row) = walked.map_err(store_err)?;
+        let item = keep(&key, &row)?;
+        Ok((key, item))
+    });
+    collect_page(candidates, limit, |key| Ok(cursor_of(key)))
 }
 
 /// `(contact_key, member_id)`.
 type MemberKey = (String, String);
 
 fn member_row(r: &Row<'_>) -> rusqlite::Result<Walked<MemberKey, String>> {
-    Ok(Walked {
-        key: (r.get(0)?, r.get(1)?),
-        row: r.get(2)?,
-    })
+    Ok(((r.get(0)?, r.get(1)?), r.get(2)?))
 }
 
 /// `((created_s, created_ns), invitation_id)`.
@@ -483,16 +380,16 @@ fn invitation_row(r: &Row<'_>) -> rusqlite::Result<Walked<InvitationKey, Invitat
         (Some(s), Some(ns)) => Some((s, ns)),
         _ => None,
     };
-    Ok(Walked {
-        key: ((r.get(0)?, r.get(1)?), r.get(2)?),
-        row: InvitationRow {
+    Ok((
+        ((r.get(0)?, r.get(1)?), r.get(2)?),
+        InvitationRow {
             status: r.get(3)?,
             expires,
             recipient_key: r.get(6)?,
             batch_id: r.get(7)?,
             body: r.get(8)?,
         },
-    })
+    ))
 }
 
 /// Which index a member list walks.
@@ -743,8 +640,9 @@ impl Transaction for SqliteTx<'_> {
             walks.push(rows);
         }
         let search = query.search.as_ref().map(|s| s.to_lowercase());
-        collect_page(
-            Merge::new(walks, desc),
+        page_of(
+            walks,
+            desc,
             |(ck, _), body| {
                 if search.as_ref().is_some_and(|s| !ck.contains(s.as_str())) {
                     return Ok(None);
@@ -945,8 +843,9 @@ impl Transaction for SqliteTx<'_> {
         }
         let now = split(now);
         let search = query.search.as_ref().map(|s| (s.clone(), s.to_lowercase()));
-        collect_page(
-            Merge::new(walks, true),
+        page_of(
+            walks,
+            true,
             |_, row| {
                 let stored = row.status.parse::<InvitationStatus>()?;
                 let status = status_at(stored, row.expires, now);

@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
 use std::time::{Duration, Instant};
 
-use super::snapshot::{all_invitations, far_future};
+use enlist::testing::snapshot::{all_invitations, far_future};
 
 /// How many worker processes race.
 pub const PROCESSES: usize = 8;

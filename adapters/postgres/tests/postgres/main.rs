@@ -6,6 +6,7 @@
 
 mod common;
 mod concurrency;
+mod conformance;
 mod differential;
 mod engine;
 mod migrations;

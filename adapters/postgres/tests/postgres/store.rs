@@ -1,11 +1,11 @@
-//! The Transaction contract, directly: persistence, rollback, uniqueness,
-//! pages and cursors, hostile text, exact times.
+//! What only PostgreSQL can show of the Transaction contract: persistence
+//! across connections, the raw rows after a rollback or a refused write,
+//! the schema's own unique indexes, hostile text against SQL, NUL bytes, a
+//! connection the server closes. The contract every store shares is core's
+//! conformance suite (`conformance.rs`).
 
 use crate::common::*;
-use enlist::{
-    GroupGrant, InvitationQuery, InvitationStatus, MemberQuery, MemberSort, MemberStatus,
-    OutboxStatus, SecretHash, StoreError,
-};
+use enlist::{GroupGrant, InvitationStatus, MemberQuery, MemberStatus, StoreError};
 use enlist_postgres::{NulInKey, PostgresStore};
 
 #[test]
@@ -190,131 +190,6 @@ fn the_unique_indexes_hold_even_when_the_checks_are_bypassed() {
 }
 
 #[test]
-fn member_pages_walk_in_byte_order_and_bad_cursors_are_refused() {
-    let Some(f) = Fresh::new() else { return };
-    let org = org_id(1);
-    // Keys whose byte order differs from a linguistic collation's.
-    let keys = [
-        "b@x", "B@x", "a@x", "_z@x", "é@x", "e@x", "Z@x", "zz@x", "a-b@x", "ab@x",
-    ];
-    let mut tx = begin(&*f.store);
-    for (i, k) in keys.iter().enumerate() {
-        let mut m = member(&org, &format!("mem_{i:02}"), k);
-        if i % 3 == 0 {
-            m.status = MemberStatus::Inactive;
-        }
-        tx.put_member(&m).unwrap();
-    }
-    tx.commit().unwrap();
-    let mut expected: Vec<&str> = keys.to_vec();
-    expected.sort(); // Rust sorts strings byte by byte.
-    for sort in [MemberSort::EmailAsc, MemberSort::EmailDesc] {
-        let mut want = expected.clone();
-        if sort == MemberSort::EmailDesc {
-            want.reverse();
-        }
-        let mut got = Vec::new();
-        let mut after = None;
-        let mut pages = 0;
-        loop {
-            let mut tx = begin(&*f.store);
-            let q = MemberQuery {
-                sort,
-                after: after.clone(),
-                limit: 3,
-                ..MemberQuery::default()
-            };
-            let page = tx.list_members(&org, &q).unwrap();
-            pages += 1;
-            assert!(page.items.len() <= 3);
-            got.extend(page.items.iter().map(|m| m.contact_key.clone()));
-            match page.next_cursor {
-                Some(c) => after = Some(c),
-                None => break,
-            }
-        }
-        assert_eq!(got, want, "{sort:?}");
-        assert_eq!(pages, 4, "10 items in pages of 3, no empty last page");
-    }
-    // Garbage and cursors of the other list are refused, and change nothing.
-    let mut tx = begin(&*f.store);
-    for bad in ["", "m.zz", "nonsense", "i.1.0.00", "m.6.6"] {
-        let q = MemberQuery {
-            after: Some(bad.to_owned()),
-            ..MemberQuery::default()
-        };
-        let e = tx.list_members(&org, &q).unwrap_err();
-        assert!(
-            matches!(&e, StoreError::InvalidCursor { list } if list == "member"),
-            "{bad:?}: {e:?}"
-        );
-    }
-    let q = InvitationQuery {
-        after: Some("m.00.00".into()),
-        ..InvitationQuery::default()
-    };
-    let e = tx.list_invitations(&org, &q, t(0)).unwrap_err();
-    assert!(matches!(&e, StoreError::InvalidCursor { list } if list == "invitation"));
-    // The transaction is still usable.
-    assert_eq!(
-        tx.list_members(&org, &MemberQuery::default())
-            .unwrap()
-            .items
-            .len(),
-        keys.len()
-    );
-}
-
-#[test]
-fn invitation_pages_compute_expiry_at_now() {
-    let Some(f) = Fresh::new() else { return };
-    let org = org_id(1);
-    let mut tx = begin(&*f.store);
-    // Pending ones expire at created + 1000.
-    for i in 0..6 {
-        tx.put_invitation(&invitation(
-            &org,
-            &format!("inv_{i}"),
-            &format!("r{i}@x"),
-            i * 100,
-        ))
-        .unwrap();
-    }
-    let mut declined = invitation(&org, "inv_d", "d@x", 50);
-    declined.status = InvitationStatus::Declined;
-    tx.put_invitation(&declined).unwrap();
-    tx.commit().unwrap();
-    let now = t(1250); // inv_0 (exp 1000) and inv_1 (exp 1100), inv_2 (1200) expired
-    let list = |statuses: Vec<InvitationStatus>| {
-        let mut tx = begin(&*f.store);
-        let q = InvitationQuery {
-            statuses,
-            limit: 100,
-            ..InvitationQuery::default()
-        };
-        tx.list_invitations(&org, &q, now)
-            .unwrap()
-            .items
-            .into_iter()
-            .map(|i| i.id.0)
-            .collect::<Vec<_>>()
-    };
-    assert_eq!(
-        list(vec![InvitationStatus::Expired]),
-        ["inv_2", "inv_1", "inv_0"]
-    );
-    assert_eq!(
-        list(vec![InvitationStatus::Pending]),
-        ["inv_5", "inv_4", "inv_3"]
-    );
-    assert_eq!(
-        list(vec![InvitationStatus::Declined, InvitationStatus::Expired]),
-        ["inv_2", "inv_1", "inv_d", "inv_0"]
-    );
-    assert_eq!(list(vec![]).len(), 7);
-}
-
-#[test]
 fn hostile_text_round_trips_and_searches_literally() {
     let Some(f) = Fresh::new() else { return };
     let org = org_id(1);
@@ -414,77 +289,6 @@ fn nul_in_a_key_is_a_clear_error_and_writes_nothing() {
     tx.commit().unwrap();
     let mut c = f.sql();
     assert_eq!(count(&mut c, "SELECT count(*) FROM members"), 1);
-}
-
-#[test]
-fn times_round_trip_to_the_nanosecond_far_from_now() {
-    let Some(f) = Fresh::new() else { return };
-    let org = org_id(1);
-    let times = [
-        chrono::DateTime::from_timestamp(-62_135_596_800, 1).unwrap(), // year 1
-        chrono::DateTime::from_timestamp(0, 999_999_999).unwrap(),
-        chrono::DateTime::from_timestamp(253_402_300_799, 123_456_789).unwrap(), // 9999
-        chrono::DateTime::from_timestamp(32_503_680_000, 7).unwrap(),            // year 3000
-    ];
-    let mut tx = begin(&*f.store);
-    for (i, at) in times.iter().enumerate() {
-        let mut inv = invitation(&org, &format!("inv_{i}"), &format!("r{i}@x"), 0);
-        inv.created_at = *at;
-        inv.expires_at = Some(*at);
-        tx.put_invitation(&inv).unwrap();
-        let mut msg = message(&org, &format!("msg_{i}"), "inv_0", 0);
-        msg.next_attempt_at = *at;
-        tx.put_outbox_message(&msg).unwrap();
-    }
-    tx.commit().unwrap();
-    let mut tx = begin(&*f.store);
-    let page = tx
-        .list_invitations(&org, &InvitationQuery::default(), t(0))
-        .unwrap();
-    let created: Vec<_> = page.items.iter().map(|i| i.created_at).collect();
-    let mut want = times.to_vec();
-    want.sort();
-    want.reverse();
-    assert_eq!(created, want, "newest first, exactly");
-    let due = tx.due_invitations(Some(&org), want[0], 10).unwrap();
-    assert_eq!(
-        due.iter()
-            .map(|i| i.expires_at.unwrap())
-            .collect::<Vec<_>>(),
-        {
-            let mut oldest_first = times.to_vec();
-            oldest_first.sort();
-            oldest_first
-        }
-    );
-    let due = tx.due_outbox(None, want[1], 10).unwrap();
-    assert_eq!(due.len(), 3, "everything up to year 3000");
-    assert!(due.iter().all(|m| m.status == OutboxStatus::Queued));
-}
-
-#[test]
-fn secret_lookups_use_the_hash() {
-    let Some(f) = Fresh::new() else { return };
-    let org = org_id(1);
-    let inv = invitation(&org, "inv_1", "r@x", 0);
-    let mut tx = begin(&*f.store);
-    tx.put_invitation(&inv).unwrap();
-    assert_eq!(
-        tx.invitation_by_secret(&org, inv.secret_hash.as_ref().unwrap())
-            .unwrap(),
-        Some(inv.clone())
-    );
-    assert_eq!(
-        tx.invitation_by_secret(&org, &SecretHash::of(b"other"))
-            .unwrap(),
-        None
-    );
-    assert_eq!(
-        tx.invitation_by_secret(&org_id(2), inv.secret_hash.as_ref().unwrap())
-            .unwrap(),
-        None,
-        "per organization"
-    );
 }
 
 #[test]

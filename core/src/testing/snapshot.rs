@@ -3,7 +3,7 @@
 //! counts, due lists), so that two snapshots compare whole states.
 
 use super::entities::t;
-use enlist::{
+use crate::{
     Event, Group, Invitation, InvitationQuery, InviteLink, Member, MemberQuery, MemberStatus,
     MessageId, OrgId, Organization, OutboxMessage, SeatCount, Store, Transaction,
 };

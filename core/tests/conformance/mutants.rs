@@ -1,9 +1,9 @@
 //! The suite can fail: MemoryStore with one rule broken at a time (a
 //! "mutant") must fail the conformance tests that guard that rule.
 
-use super::harness::{MakeStore, same_as_memory};
-use super::{engine_ops, faults, races, transactions};
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
+use enlist::testing::harness::{MakeStore, same_as_memory};
+use enlist::testing::{engine_ops, faults, races, transactions};
 use enlist::{
     Event, GroupId, Invitation, InvitationId, InvitationQuery, InviteLink, Member, MemberId,
     MemberQuery, MemberSort, MemoryStore, MessageId, OrgId, Organization, OutboxMessage, Page,
@@ -255,8 +255,9 @@ fn must_fail_all(flaw: Flaw, checks: &[(&str, Check)]) {
     }
 }
 
-/// The suite catches each flaw, by the tests named for it.
-pub fn the_suite_catches_broken_stores() {
+/// The suite can fail: it catches each flaw, by the tests named for it.
+#[test]
+fn the_suite_catches_broken_stores() {
     must_fail_all(
         Flaw::DropCommits,
         &[
@@ -271,6 +272,14 @@ pub fn the_suite_catches_broken_stores() {
             (
                 "a_failed_command_changes_nothing",
                 faults::a_failed_command_changes_nothing,
+            ),
+            (
+                "panic_inside_a_transaction_rolls_back",
+                transactions::panic_inside_a_transaction_rolls_back,
+            ),
+            (
+                "concurrent_read_modify_write_never_loses_an_update",
+                transactions::concurrent_read_modify_write_never_loses_an_update,
             ),
         ],
     );

@@ -3,13 +3,13 @@
 //! the comparison of that transcript with the one [`MemoryStore`] (the
 //! reference implementation) gives for the same sequence of commands.
 
-use chrono::{DateTime, Duration, Utc};
-use enlist::{
+use crate::{
     Actor, Enlist, Error, Event, Invitation, InvitationQuery, InvitationStatus, InviteRequest,
     IssuedInvitation, ManualClock, Member, MemberQuery, MemberStatus, MemoryStore, NewOrganization,
     OrgId, Organization, Page, Policy, RecipientInput, Recipients, Registration, SeededSecrets,
     Store,
 };
+use chrono::{DateTime, Duration, Utc};
 use std::fmt::Debug;
 use std::sync::Arc;
 

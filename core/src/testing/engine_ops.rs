@@ -6,19 +6,19 @@
 //! compares with MemoryStore's.
 
 use super::harness::{Env, as_member, at, code, registration, token_of};
-use chrono::Duration;
-use enlist::{
+use crate::{
     Actor, Contact, EngineConfig, Event, EventKind, GroupGrant, GroupQuery, GroupRole, GroupSort,
     GroupUpdate, ImportDefaults, ImportFormat, InvitationQuery, InvitationStatus, InviteRequest,
     JoinedVia, LinkSpec, MailError, Member, MemberKind, MemberQuery, MemberSort, MemberStatus,
     MemberUpdate, NewGroup, OrgId, OutboxStatus, Permission, PermissionSet, Policy, RecipientInput,
     Recipients, RecordingMailer, Registration,
 };
+use chrono::Duration;
 use std::collections::BTreeSet;
 
 /// A message as the store keeps it (with its live link until delivery):
 /// the engine's reads return it redacted.
-fn stored_message(engine: &enlist::Enlist, id: &enlist::MessageId) -> enlist::OutboxMessage {
+fn stored_message(engine: &crate::Enlist, id: &crate::MessageId) -> crate::OutboxMessage {
     let mut tx = engine.store().begin().expect("begin");
     tx.outbox_message(id).expect("read").expect("stored")
 }
@@ -187,7 +187,7 @@ pub fn orgs_policy_and_roles(env: &mut Env) {
         .engine
         .accept(&token_of(&invited.issued[0]), registration("acct-aud"));
     match &no_eula {
-        Err(enlist::Error::RegistrationIncomplete { missing }) => {
+        Err(crate::Error::RegistrationIncomplete { missing }) => {
             assert_eq!(missing, &["eula_version"]);
         }
         other => panic!("the policy asks for EULA v2: {other:?}"),
@@ -348,7 +348,7 @@ pub fn groups(env: &mut Env) {
     );
     assert_eq!(d.kind, MemberKind::Guest);
 
-    let count = |env: &Env, g: &enlist::GroupId| {
+    let count = |env: &Env, g: &crate::GroupId| {
         env.engine
             .group(&id, &Actor::System, g)
             .expect("read group")
@@ -712,7 +712,7 @@ pub fn issuing_invitations(env: &mut Env) {
         "staged invitations are open"
     );
     let sam = staged.issued[0].invitation.id.clone();
-    let bogus = enlist::InvitationId("inv_nope".into());
+    let bogus = crate::InvitationId("inv_nope".into());
     let bob = report.issued[0].invitation.id.clone();
     env.advance(Duration::seconds(30));
     let sent = env
@@ -724,8 +724,8 @@ pub fn issuing_invitations(env: &mut Env) {
         .results
         .iter()
         .map(|o| match o {
-            enlist::SendOutcome::Sent(i) => format!("sent {}", i.invitation.recipient.as_str()),
-            enlist::SendOutcome::Failed { code, .. } => format!("failed {code}"),
+            crate::SendOutcome::Sent(i) => format!("sent {}", i.invitation.recipient.as_str()),
+            crate::SendOutcome::Failed { code, .. } => format!("failed {code}"),
         })
         .collect();
     assert_eq!(
@@ -895,7 +895,7 @@ pub fn invitation_lifecycle(env: &mut Env) {
         },
     );
     match &r {
-        Err(enlist::Error::RegistrationIncomplete { missing }) => {
+        Err(crate::Error::RegistrationIncomplete { missing }) => {
             assert_eq!(missing, &["last_name"]);
         }
         other => panic!("expected registration_incomplete, got {other:?}"),
@@ -1671,7 +1671,7 @@ pub fn members(env: &mut Env) {
     assert_eq!(
         code(
             &env.engine
-                .record_activity(&id, &enlist::MemberId("mem_x".into()), at(1))
+                .record_activity(&id, &crate::MemberId("mem_x".into()), at(1))
         ),
         "not_found"
     );
@@ -1766,7 +1766,7 @@ pub fn outbox(env: &mut Env) {
         "[redacted]"
     );
     assert_eq!(
-        code(&env.engine.mark_sent(&enlist::MessageId("msg_nope".into()))),
+        code(&env.engine.mark_sent(&crate::MessageId("msg_nope".into()))),
         "not_found"
     );
 
@@ -1890,7 +1890,7 @@ pub fn outbox(env: &mut Env) {
 pub fn organizations_are_isolated(env: &mut Env) {
     let (a, owner_a) = env.org();
     let r = env.engine.create_organization(
-        enlist::NewOrganization::new("Beta", "acct-owner", "owner@acme.test")
+        crate::NewOrganization::new("Beta", "acct-owner", "owner@acme.test")
             .with_owner_name("Olive", "Owner"),
     );
     env.rec_result("second org", &r);

@@ -4,7 +4,7 @@
 //! outbox delivering each message once with several workers.
 
 use super::harness::{Env, MakeStore, SEED, as_member, registration, token_of};
-use enlist::{
+use crate::{
     Actor, Enlist, Error, EventKind, Invitation, InvitationStatus, InviteRequest, LinkSpec,
     ManualClock, MemberQuery, MemberStatus, OutboxStatus, Policy, RecipientInput, Recipients,
     RecordingMailer, RejectReason, SeededSecrets, Store, StoreError,

@@ -5,7 +5,7 @@
 
 use super::engine_ops::check_trail;
 use super::harness::{Env, as_member, code, token_of};
-use enlist::{
+use crate::{
     Actor, Contact, EventKind, GroupGrant, GroupQuery, InvitationStatus, InviteRequest,
     MemberQuery, NewGroup, NewOrganization, Permission, RecipientInput, Recipients, Registration,
 };
@@ -158,7 +158,7 @@ pub fn hostile_input_through_the_engine(env: &mut Env) {
         .iter()
         .map(|i| i.invitation.recipient_key.as_str())
         .collect();
-    let email_key = |e: &str| enlist::parse_address(e).expect("valid").key.into_owned();
+    let email_key = |e: &str| crate::parse_address(e).expect("valid").key.into_owned();
     assert_eq!(
         keys,
         [
@@ -195,9 +195,9 @@ pub fn hostile_input_through_the_engine(env: &mut Env) {
     assert_eq!(msg.email.org_name, renamed);
     let found = env.invitations(
         &id,
-        enlist::InvitationQuery {
+        crate::InvitationQuery {
             search: Some("%Y_".into()),
-            ..enlist::InvitationQuery::default()
+            ..crate::InvitationQuery::default()
         },
     );
     assert_eq!(

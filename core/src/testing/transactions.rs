@@ -7,12 +7,13 @@ use super::entities::{
 };
 use super::harness::MakeStore;
 use super::snapshot::{all_invitations, all_members, read_all, snapshot};
-use chrono::{DateTime, Duration, Utc};
-use enlist::{
+use crate::{
     Actor, BatchId, Contact, EventKind, GroupGrant, GroupId, GroupRole, InvitationId,
     InvitationQuery, InvitationStatus, MemberId, MemberKind, MemberQuery, MemberSort, MemberStatus,
-    MessageId, OrgId, OutboxStatus, Permission, Role, SeatCount, StoreError, Transaction,
+    MessageId, OrgId, OutboxStatus, Permission, Role, SeatCount, Store, StoreError, StoreResult,
+    Transaction,
 };
+use chrono::{DateTime, Duration, Utc};
 use std::collections::BTreeSet;
 
 fn org_id(n: u8) -> OrgId {
@@ -178,6 +179,192 @@ pub fn rollback_on_drop_changes_nothing(make: MakeStore<'_>) {
     assert_eq!(tx.append_event(&event(&org, 8)).expect("append"), 4);
     assert_eq!(tx.append_event(&event(&org2, 8)).expect("append"), 1);
     tx.commit().expect("commit");
+}
+
+/// A panic unwinding through an open transaction (an engine bug, a
+/// panicking callback) rolls it back as a drop does, and the store still
+/// works afterwards.
+pub fn panic_inside_a_transaction_rolls_back(make: MakeStore<'_>) {
+    let store = make();
+    let org = org_id(1);
+    let mut tx = begin(&*store);
+    let msgs = populated(tx.as_mut(), &org);
+    tx.commit().expect("commit");
+    let orgs = [org.clone()];
+    let before = snapshot(&*store, &orgs, &msgs);
+    let result = std::thread::scope(|s| {
+        s.spawn(|| {
+            let mut tx = begin(&*store);
+            tx.put_member(&member(&org, "mem_p", "panic@x.test"))
+                .expect("put");
+            tx.append_event(&event(&org, 7)).expect("append");
+            panic!("the engine failed mid-command (this panic is the test's)");
+        })
+        .join()
+    });
+    assert!(result.is_err(), "the transaction's thread panicked");
+    assert_eq!(snapshot(&*store, &orgs, &msgs), before, "rolled back");
+    let mut tx = begin(&*store);
+    tx.put_member(&member(&org, "mem_q", "after@x.test"))
+        .expect("the store still works");
+    tx.commit().expect("commit");
+    let mut tx = begin(&*store);
+    assert!(tx.member(&org, &mid("mem_q")).expect("read").is_some());
+    assert!(tx.member(&org, &mid("mem_p")).expect("read").is_none());
+}
+
+/// One read-modify-write of the organization's link: `uses + 1`, committed
+/// unless `give_up` (then dropped). `Ok(true)` when committed.
+fn increment_link_uses(store: &dyn Store, org: &OrgId, give_up: bool) -> StoreResult<bool> {
+    let mut tx = store.begin()?;
+    let mut l = tx
+        .invite_link(org)?
+        .ok_or_else(|| StoreError::Corrupt("the link is gone".to_owned()))?;
+    l.uses += 1;
+    tx.put_invite_link(&l)?;
+    if give_up {
+        return Ok(false);
+    }
+    tx.commit()?;
+    Ok(true)
+}
+
+/// Read-modify-writes from several threads never lose an update: every
+/// committed increment of a counter is there at the end, and no dropped
+/// one. A store may refuse a transaction with `StoreError::Conflict` (at
+/// begin, a read, a write or commit): the round then starts again, as the
+/// engine does.
+pub fn concurrent_read_modify_write_never_loses_an_update(make: MakeStore<'_>) {
+    let store = make();
+    let org = org_id(1);
+    let mut tx = begin(&*store);
+    tx.put_organization(&organization(&org)).expect("put org");
+    tx.put_invite_link(&link(&org, 9)).expect("put link");
+    tx.commit().expect("commit");
+    let (threads, rounds) = (6u64, 40u64);
+    let committed: u64 = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..threads)
+            .map(|n| {
+                let (store, org) = (&store, &org);
+                s.spawn(move || {
+                    let mut done = 0u64;
+                    for i in 0..rounds {
+                        let give_up = (n + i) % 5 == 0;
+                        loop {
+                            match increment_link_uses(&**store, org, give_up) {
+                                Ok(true) => done += 1,
+                                Ok(false) => {}
+                                Err(StoreError::Conflict) => continue,
+                                Err(e) => panic!("round {i} of thread {n}: {e}"),
+                            }
+                            break;
+                        }
+                    }
+                    done
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| w.join().expect("a worker panicked"))
+            .sum()
+    });
+    let expected: u64 = (0..threads)
+        .map(|n| (0..rounds).filter(|i| (n + i) % 5 != 0).count() as u64)
+        .sum();
+    assert_eq!(committed, expected);
+    let mut tx = begin(&*store);
+    let l = tx.invite_link(&org).expect("read").expect("the link");
+    assert_eq!(
+        l.uses,
+        link(&org, 9).uses + expected,
+        "an update was lost (or a dropped one kept)"
+    );
+}
+
+/// A page holds at most `MAX_PAGE` items whatever the query asks for, and
+/// at least one: the limit of every store (`enlist::store::page_limit`).
+pub fn pages_hold_one_to_max_page_items(make: MakeStore<'_>) {
+    let store = make();
+    let org = org_id(1);
+    let max = crate::store::MAX_PAGE;
+    let n = max + 1;
+    let mut tx = begin(&*store);
+    tx.put_organization(&organization(&org)).expect("put org");
+    for i in 0..n {
+        tx.put_member(&member(
+            &org,
+            &format!("mem_{i:05}"),
+            &format!("p{i:05}@x.test"),
+        ))
+        .expect("put member");
+        tx.put_invitation(&invitation(
+            &org,
+            &format!("inv_{i:05}"),
+            &format!("i{i:05}@x.test"),
+        ))
+        .expect("put invitation");
+    }
+    tx.commit().expect("commit");
+    let mut tx = begin(&*store);
+    for limit in [max, max + 1, u32::MAX] {
+        let q = MemberQuery {
+            limit,
+            ..MemberQuery::default()
+        };
+        let page = tx.list_members(&org, &q).expect("list members");
+        assert_eq!(page.items.len(), max as usize, "members, limit {limit}");
+        assert!(page.next_cursor.is_some(), "one member is left");
+        let q = InvitationQuery {
+            limit,
+            ..InvitationQuery::default()
+        };
+        let page = tx
+            .list_invitations(&org, &q, t(0))
+            .expect("list invitations");
+        assert_eq!(page.items.len(), max as usize, "invitations, limit {limit}");
+        assert!(page.next_cursor.is_some(), "one invitation is left");
+    }
+    let q = MemberQuery {
+        limit: 0,
+        ..MemberQuery::default()
+    };
+    let page = tx.list_members(&org, &q).expect("list members");
+    assert_eq!(page.items.len(), 1, "members, limit 0");
+    assert!(page.next_cursor.is_some());
+    let q = InvitationQuery {
+        limit: 0,
+        ..InvitationQuery::default()
+    };
+    let page = tx
+        .list_invitations(&org, &q, t(0))
+        .expect("list invitations");
+    assert_eq!(page.items.len(), 1, "invitations, limit 0");
+    assert!(page.next_cursor.is_some());
+}
+
+/// An invitation is found by the hash of its secret, in its own
+/// organization only; another hash finds nothing.
+pub fn secret_lookups_are_by_hash_and_per_organization(make: MakeStore<'_>) {
+    let store = make();
+    let (org, org2) = (org_id(1), org_id(2));
+    let inv = pending(&org, "inv_1", "r@x.test", 1, 100);
+    let mut tx = begin(&*store);
+    tx.put_organization(&organization(&org)).expect("put org");
+    tx.put_organization(&organization(&org2)).expect("put org");
+    tx.put_invitation(&inv).expect("put invitation");
+    tx.commit().expect("commit");
+    let mut tx = begin(&*store);
+    assert_eq!(
+        tx.invitation_by_secret(&org, &hash(1)).expect("read"),
+        Some(inv)
+    );
+    assert_eq!(tx.invitation_by_secret(&org, &hash(2)).expect("read"), None);
+    assert_eq!(
+        tx.invitation_by_secret(&org2, &hash(1)).expect("read"),
+        None,
+        "per organization"
+    );
 }
 
 /// Committed writes are what the next transaction reads: exactly what the
@@ -525,7 +712,7 @@ pub fn uniqueness_rules(make: MakeStore<'_>) {
 
 /// Contact keys that sort differently bytewise and in a locale's collation,
 /// with members sharing a key (tombstones) ordered by id.
-fn crowd(tx: &mut dyn Transaction, org: &OrgId) -> Vec<enlist::Member> {
+fn crowd(tx: &mut dyn Transaction, org: &OrgId) -> Vec<crate::Member> {
     let keys = [
         "b@x", "B@x", "a@x", "a.b@x", "a-b@x", "a_b@x", "ab@x", "a b@x", "é@x", "e@x", "z@x",
         "ω@x", "用@x", "~@x", "0@x", "9@x", "a%b@x", "a'b@x", "aa@x", "Z@x", "dup@x", "dup@x",
@@ -557,7 +744,7 @@ fn crowd(tx: &mut dyn Transaction, org: &OrgId) -> Vec<enlist::Member> {
 }
 
 /// Walks pages; a page announced by a cursor is never empty.
-fn walk(tx: &mut dyn Transaction, org: &OrgId, mut q: MemberQuery) -> Vec<enlist::Member> {
+fn walk(tx: &mut dyn Transaction, org: &OrgId, mut q: MemberQuery) -> Vec<crate::Member> {
     let mut out = Vec::new();
     for _ in 0..1000 {
         let page = tx.list_members(org, &q).expect("list_members");
@@ -604,7 +791,7 @@ pub fn member_pages_in_byte_order(make: MakeStore<'_>) {
             ..MemberQuery::default()
         },
     );
-    let keys = |v: &[enlist::Member]| -> Vec<String> {
+    let keys = |v: &[crate::Member]| -> Vec<String> {
         v.iter()
             .map(|m| format!("{} {}", m.contact_key, m.id))
             .collect()
@@ -676,7 +863,7 @@ pub fn member_pages_in_byte_order(make: MakeStore<'_>) {
                     limit,
                     ..base.clone()
                 };
-                let mut want: Vec<enlist::Member> =
+                let mut want: Vec<crate::Member> =
                     all.iter().filter(|m| q.matches(m)).cloned().collect();
                 if sort == MemberSort::EmailDesc {
                     want.reverse();
@@ -897,7 +1084,7 @@ pub fn invitation_pages_newest_first_with_filters(make: MakeStore<'_>) {
                 .cloned()
                 .collect();
             let got = all_invitations(tx.as_mut(), &org, q.clone(), now);
-            let ids = |v: &[enlist::Invitation]| -> Vec<String> {
+            let ids = |v: &[crate::Invitation]| -> Vec<String> {
                 v.iter().map(|i| i.id.0.clone()).collect()
             };
             assert_eq!(ids(&got), ids(&want), "query {q:?}");
@@ -967,7 +1154,7 @@ pub fn due_lists_oldest_first_ties_by_id(make: MakeStore<'_>) {
 
     let mut tx = begin(&*store);
     let ids =
-        |v: Vec<enlist::Invitation>| -> Vec<String> { v.into_iter().map(|i| i.id.0).collect() };
+        |v: Vec<crate::Invitation>| -> Vec<String> { v.into_iter().map(|i| i.id.0).collect() };
     assert_eq!(
         ids(tx.due_invitations(None, t(50), 100).expect("due")),
         ["inv_a", "inv_b", "inv_z", "inv_c"]
@@ -992,7 +1179,7 @@ pub fn due_lists_oldest_first_ties_by_id(make: MakeStore<'_>) {
     assert!(tx.due_invitations(None, t(9), 100).expect("due").is_empty());
 
     let mids =
-        |v: Vec<enlist::OutboxMessage>| -> Vec<String> { v.into_iter().map(|m| m.id.0).collect() };
+        |v: Vec<crate::OutboxMessage>| -> Vec<String> { v.into_iter().map(|m| m.id.0).collect() };
     assert_eq!(
         mids(tx.due_outbox(None, t(50), 100).expect("due")),
         ["msg_a", "msg_b", "msg_z", "msg_c"]
@@ -1044,7 +1231,7 @@ pub fn events_numbered_per_organization(make: MakeStore<'_>) {
     tx.commit().expect("commit");
     let mut tx = begin(&*store);
     let all = tx.events(&o1, 0, 100).expect("events");
-    let want: Vec<enlist::Event> = [0u32, 1, 3, 4, 6, 7]
+    let want: Vec<crate::Event> = [0u32, 1, 3, 4, 6, 7]
         .iter()
         .enumerate()
         .map(|(i, n)| {

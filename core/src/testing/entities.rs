@@ -4,11 +4,11 @@
 //! field.
 
 use super::harness::at;
-use chrono::{DateTime, Utc};
-use enlist::{
+use crate::{
     Actor, Event, EventKind, Group, Invitation, InvitationId, InviteLink, Member, OrgId,
     Organization, OutboxMessage, SecretHash, Store, Transaction,
 };
+use chrono::{DateTime, Utc};
 use serde_json::json;
 
 /// `at(secs)`: a time relative to the tests' start.
@@ -105,7 +105,7 @@ pub fn invitation(org: &OrgId, id: &str, key: &str) -> Invitation {
 /// A pending invitation with a secret and an expiry.
 pub fn pending(org: &OrgId, id: &str, key: &str, secret: u8, expires: i64) -> Invitation {
     let mut inv = invitation(org, id, key);
-    inv.status = enlist::InvitationStatus::Pending;
+    inv.status = crate::InvitationStatus::Pending;
     inv.secret_hash = Some(hash(secret));
     inv.expires_at = Some(t(expires));
     inv.send_count = 1;

@@ -8,13 +8,13 @@
 
 use super::harness::{Env, MakeStore, SEED, as_member, code, registration, token_of};
 use super::snapshot::snapshot;
-use chrono::{DateTime, Duration, Utc};
-use enlist::{
+use crate::{
     Event, GroupGrant, GroupId, Invitation, InvitationId, InvitationQuery, InviteLink,
     InviteRequest, LinkSpec, Member, MemberId, MemberQuery, MessageId, NewGroup, OrgId,
     Organization, OutboxMessage, Page, Policy, RecipientInput, Recipients, SeatCount, SecretHash,
     Store, StoreError, StoreResult, Transaction,
 };
+use chrono::{DateTime, Duration, Utc};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -83,13 +83,13 @@ impl Transaction for FaultyTx<'_> {
         self.write()?;
         self.inner.put_organization(org)
     }
-    fn group(&mut self, org: &OrgId, id: &GroupId) -> StoreResult<Option<enlist::Group>> {
+    fn group(&mut self, org: &OrgId, id: &GroupId) -> StoreResult<Option<crate::Group>> {
         self.inner.group(org, id)
     }
-    fn groups(&mut self, org: &OrgId) -> StoreResult<Vec<enlist::Group>> {
+    fn groups(&mut self, org: &OrgId) -> StoreResult<Vec<crate::Group>> {
         self.inner.groups(org)
     }
-    fn put_group(&mut self, group: &enlist::Group) -> StoreResult<()> {
+    fn put_group(&mut self, group: &crate::Group) -> StoreResult<()> {
         self.write()?;
         self.inner.put_group(group)
     }
@@ -207,7 +207,7 @@ fn at_every_write<T>(
     msgs: &[MessageId],
     what: &str,
     writes: usize,
-    mut command: impl FnMut() -> enlist::Result<T>,
+    mut command: impl FnMut() -> crate::Result<T>,
 ) -> T {
     let before = snapshot(store, orgs, msgs);
     let mut points: Vec<usize> = (1..=writes.min(4)).collect();
@@ -328,7 +328,7 @@ pub fn a_failed_command_changes_nothing(make: MakeStore<'_>) {
         env.engine.join_by_link(
             url.expose(),
             "p5@acme.test",
-            enlist::Registration {
+            crate::Registration {
                 // The host vouches for the address: it has an open
                 // invitation, which an unverified claim may not close.
                 verified_email: Some("p5@acme.test".into()),
@@ -349,10 +349,10 @@ pub fn a_failed_command_changes_nothing(make: MakeStore<'_>) {
             &id,
             &me,
             &acc.member.id,
-            enlist::MemberUpdate {
+            crate::MemberUpdate {
                 role: Some("admin".into()),
                 license_type: Some("pro".into()),
-                ..enlist::MemberUpdate::default()
+                ..crate::MemberUpdate::default()
             },
         )
     });

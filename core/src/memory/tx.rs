@@ -1,0 +1,521 @@
+//! The transaction: reads and writes on the state, with the undo log.
+
+use super::state::{
+    ALL_INVITATION_STATUSES, ByStatus, InvitationKey, OrgData, State, Undo, as_u64, invitation_slot,
+};
+use super::walk::{empty_page, page_of, parse_invitation_cursor, parse_member_cursor, walk};
+use super::walk::{invitation_cursor, member_cursor};
+use crate::error::StoreError;
+use crate::event::Event;
+use crate::group::Group;
+use crate::id::{GroupId, InvitationId, MemberId, MessageId, OrgId};
+use crate::invitation::{Invitation, InvitationQuery, InvitationStatus};
+use crate::link::InviteLink;
+use crate::member::{Member, MemberQuery, MemberSort, MemberStatus, Page};
+use crate::organization::Organization;
+use crate::outbox::OutboxMessage;
+use crate::secret::SecretHash;
+use crate::store::{SeatCount, StoreResult, Transaction, WriterGuard, page_limit};
+use chrono::{DateTime, Utc};
+use std::collections::BTreeSet;
+
+/// A transaction: the store's lock plus the undo log.
+pub(super) struct MemoryTx<'a> {
+    pub(super) state: WriterGuard<'a, State>,
+    pub(super) undo: Vec<Undo>,
+}
+
+impl Drop for MemoryTx<'_> {
+    fn drop(&mut self) {
+        // Empty after commit; otherwise roll back, newest write first.
+        while let Some(undo) = self.undo.pop() {
+            self.state.revert(undo);
+        }
+        // The guard is released after this, when the fields are dropped.
+    }
+}
+
+impl MemoryTx<'_> {
+    fn data(&self, org: &OrgId) -> Option<&OrgData> {
+        self.state.orgs.get(org)
+    }
+
+    /// Creates the shard of `org` if missing, logging the creation.
+    fn ensure_org(&mut self, org: &OrgId) {
+        if !self.state.orgs.contains_key(org) {
+            self.state.orgs.insert(org.clone(), OrgData::default());
+            self.undo.push(Undo::OrgCreated(org.clone()));
+        }
+    }
+
+    fn with_count(data: &OrgData, group: &Group) -> Group {
+        let mut g = group.clone();
+        g.member_count = data.member_ix.by_group.get(&g.id).map_or(0, ByStatus::live);
+        g
+    }
+}
+
+impl Transaction for MemoryTx<'_> {
+    fn commit(mut self: Box<Self>) -> StoreResult<()> {
+        self.undo.clear();
+        Ok(())
+    }
+
+    fn organization(&mut self, org: &OrgId) -> StoreResult<Option<Organization>> {
+        Ok(self.data(org).and_then(|d| d.organization.clone()))
+    }
+
+    fn put_organization(&mut self, org: &Organization) -> StoreResult<()> {
+        self.ensure_org(&org.id);
+        let data = self.state.org_mut(&org.id);
+        let prev = data.organization.replace(org.clone());
+        self.undo
+            .push(Undo::Organization(org.id.clone(), prev.map(Box::new)));
+        Ok(())
+    }
+
+    fn group(&mut self, org: &OrgId, id: &GroupId) -> StoreResult<Option<Group>> {
+        Ok(self
+            .data(org)
+            .and_then(|d| d.groups.get(id).map(|g| Self::with_count(d, g))))
+    }
+
+    fn groups(&mut self, org: &OrgId) -> StoreResult<Vec<Group>> {
+        Ok(self
+            .data(org)
+            .map(|d| d.groups.values().map(|g| Self::with_count(d, g)).collect())
+            .unwrap_or_default())
+    }
+
+    fn put_group(&mut self, group: &Group) -> StoreResult<()> {
+        self.ensure_org(&group.org_id);
+        let mut stored = group.clone();
+        stored.member_count = 0;
+        let data = self.state.org_mut(&group.org_id);
+        let prev = data.groups.insert(group.id.clone(), stored);
+        self.undo.push(Undo::Group(
+            group.org_id.clone(),
+            group.id.clone(),
+            prev.map(Box::new),
+        ));
+        Ok(())
+    }
+
+    fn delete_group(&mut self, org: &OrgId, id: &GroupId) -> StoreResult<()> {
+        let Some(data) = self.state.orgs.get_mut(org) else {
+            return Ok(());
+        };
+        if let Some(prev) = data.groups.remove(id) {
+            self.undo
+                .push(Undo::Group(org.clone(), id.clone(), Some(Box::new(prev))));
+        }
+        Ok(())
+    }
+
+    fn member(&mut self, org: &OrgId, id: &MemberId) -> StoreResult<Option<Member>> {
+        Ok(self.data(org).and_then(|d| d.members.get(id).cloned()))
+    }
+
+    fn member_by_contact(&mut self, org: &OrgId, key: &str) -> StoreResult<Option<Member>> {
+        Ok(self.data(org).and_then(|d| {
+            d.member_ix
+                .by_contact
+                .get(key)
+                .and_then(|id| d.members.get(id).cloned())
+        }))
+    }
+
+    fn member_by_user_ref(&mut self, org: &OrgId, user_ref: &str) -> StoreResult<Option<Member>> {
+        Ok(self.data(org).and_then(|d| {
+            d.member_ix
+                .by_user_ref
+                .get(user_ref)
+                .and_then(|id| d.members.get(id).cloned())
+        }))
+    }
+
+    fn put_member(&mut self, member: &Member) -> StoreResult<()> {
+        if member.status != MemberStatus::Removed {
+            if let Some(data) = self.data(&member.org_id) {
+                let ix = &data.member_ix;
+                if let Some(other) = ix.by_contact.get(&member.contact_key) {
+                    if other != &member.id {
+                        return Err(StoreError::Unique(format!(
+                            "member {other} already has this contact key"
+                        )));
+                    }
+                }
+                if let Some(user_ref) = &member.user_ref {
+                    if let Some(other) = ix.by_user_ref.get(user_ref) {
+                        if other != &member.id {
+                            return Err(StoreError::Unique(format!(
+                                "member {other} already has this user_ref"
+                            )));
+                        }
+                    }
+                }
+            }
+        }
+        self.ensure_org(&member.org_id);
+        let prev = self
+            .state
+            .replace_member(&member.org_id, &member.id, Some(member.clone()));
+        self.undo.push(Undo::Member(
+            member.org_id.clone(),
+            member.id.clone(),
+            prev.map(Box::new),
+        ));
+        Ok(())
+    }
+
+    fn list_members(&mut self, org: &OrgId, query: &MemberQuery) -> StoreResult<Page<Member>> {
+        let after = query
+            .after
+            .as_deref()
+            .map(parse_member_cursor)
+            .transpose()?;
+        let limit = page_limit(query.limit);
+        let Some(data) = self.data(org) else {
+            return Ok(empty_page());
+        };
+        let mut statuses: Vec<MemberStatus> = if query.statuses.is_empty() {
+            vec![MemberStatus::Active, MemberStatus::Inactive]
+        } else {
+            query.statuses.clone()
+        };
+        statuses.sort();
+        statuses.dedup();
+
+        // Walk the smallest index that serves a filter.
+        let ix = &data.member_ix;
+        let mut source = &ix.all;
+        if let Some(role) = &query.role {
+            match ix.by_role.get(role) {
+                Some(s) if s.len_of(&statuses) < source.len_of(&statuses) => source = s,
+                Some(_) => {}
+                None => return Ok(empty_page()),
+            }
+        }
+        if let Some(group) = &query.group {
+            match ix.by_group.get(group) {
+                Some(s) if s.len_of(&statuses) < source.len_of(&statuses) => source = s,
+                Some(_) => {}
+                None => return Ok(empty_page()),
+            }
+        }
+        let desc = query.sort == MemberSort::EmailDesc;
+        let walks = statuses
+            .iter()
+            .map(|s| walk(source.set(*s), after.as_ref(), desc))
+            .collect();
+        page_of(
+            walks,
+            desc,
+            |key| data.members.get_sorted(key),
+            |m| query.matches(m),
+            limit,
+            member_cursor,
+        )
+    }
+
+    fn count_active_with_role(&mut self, org: &OrgId, role: &str) -> StoreResult<u64> {
+        Ok(self
+            .data(org)
+            .and_then(|d| d.member_ix.by_role.get(role))
+            .map_or(0, |s| as_u64(s.set(MemberStatus::Active).len())))
+    }
+
+    fn seat_count(&mut self, org: &OrgId, license_type: &str) -> StoreResult<SeatCount> {
+        Ok(self
+            .data(org)
+            .map(|d| SeatCount {
+                members: d
+                    .member_ix
+                    .active_seats
+                    .get(license_type)
+                    .copied()
+                    .unwrap_or(0),
+                open_invitations: d
+                    .invitation_ix
+                    .open_seats
+                    .get(license_type)
+                    .copied()
+                    .unwrap_or(0),
+            })
+            .unwrap_or_default())
+    }
+
+    fn seat_counts(&mut self, org: &OrgId) -> StoreResult<Vec<(String, SeatCount)>> {
+        let Some(data) = self.data(org) else {
+            return Ok(Vec::new());
+        };
+        let members = &data.member_ix.active_seats;
+        let open = &data.invitation_ix.open_seats;
+        let types: BTreeSet<&String> = members.keys().chain(open.keys()).collect();
+        Ok(types
+            .into_iter()
+            .map(|t| {
+                let count = SeatCount {
+                    members: members.get(t).copied().unwrap_or(0),
+                    open_invitations: open.get(t).copied().unwrap_or(0),
+                };
+                (t.clone(), count)
+            })
+            .collect())
+    }
+
+    fn invitation(&mut self, org: &OrgId, id: &InvitationId) -> StoreResult<Option<Invitation>> {
+        Ok(self.data(org).and_then(|d| d.invitations.get(id).cloned()))
+    }
+
+    fn invitation_by_secret(
+        &mut self,
+        org: &OrgId,
+        hash: &SecretHash,
+    ) -> StoreResult<Option<Invitation>> {
+        Ok(self.data(org).and_then(|d| {
+            d.invitation_ix
+                .by_secret
+                .get(hash)
+                .and_then(|id| d.invitations.get(id).cloned())
+        }))
+    }
+
+    fn open_invitation_for(&mut self, org: &OrgId, key: &str) -> StoreResult<Option<Invitation>> {
+        Ok(self.data(org).and_then(|d| {
+            d.invitation_ix
+                .open_by_recipient
+                .get(key)
+                .and_then(|id| d.invitations.get(id).cloned())
+        }))
+    }
+
+    fn put_invitation(&mut self, inv: &Invitation) -> StoreResult<()> {
+        if let Some(data) = self.data(&inv.org_id) {
+            let ix = &data.invitation_ix;
+            if let Some(hash) = &inv.secret_hash {
+                if let Some(other) = ix.by_secret.get(hash) {
+                    if other != &inv.id {
+                        return Err(StoreError::Unique(format!(
+                            "invitation {other} already has this secret hash"
+                        )));
+                    }
+                }
+            }
+            if inv.status.is_open() {
+                if let Some(other) = ix.open_by_recipient.get(&inv.recipient_key) {
+                    if other != &inv.id {
+                        return Err(StoreError::Unique(format!(
+                            "invitation {other} is already open for this recipient"
+                        )));
+                    }
+                }
+            }
+        }
+        self.ensure_org(&inv.org_id);
+        let prev = self
+            .state
+            .replace_invitation(&inv.org_id, &inv.id, Some(inv.clone()));
+        self.undo.push(Undo::Invitation(
+            inv.org_id.clone(),
+            inv.id.clone(),
+            prev.map(Box::new),
+        ));
+        Ok(())
+    }
+
+    fn list_invitations(
+        &mut self,
+        org: &OrgId,
+        query: &InvitationQuery,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Page<Invitation>> {
+        let after = query
+            .after
+            .as_deref()
+            .map(parse_invitation_cursor)
+            .transpose()?;
+        let limit = page_limit(query.limit);
+        let Some(data) = self.data(org) else {
+            return Ok(empty_page());
+        };
+        let ix = &data.invitation_ix;
+        // The stored statuses that can have the statuses asked for at `now`.
+        let stored: BTreeSet<usize> = if query.statuses.is_empty() {
+            ALL_INVITATION_STATUSES
+                .iter()
+                .map(|s| invitation_slot(*s))
+                .collect()
+        } else {
+            let mut slots = BTreeSet::new();
+            for s in &query.statuses {
+                slots.insert(invitation_slot(*s));
+                if *s == InvitationStatus::Expired {
+                    slots.insert(invitation_slot(InvitationStatus::Pending));
+                }
+            }
+            slots
+        };
+        let mut sets: Vec<&BTreeSet<InvitationKey>> =
+            stored.iter().map(|slot| &ix.by_status[*slot]).collect();
+        if let Some(batch) = &query.batch {
+            let Some(in_batch) = ix.by_batch.get(batch) else {
+                return Ok(empty_page());
+            };
+            if in_batch.len() < sets.iter().map(|s| s.len()).sum() {
+                sets = vec![in_batch];
+            }
+        }
+        let walks = sets
+            .into_iter()
+            .map(|s| walk(s, after.as_ref(), true))
+            .collect();
+        let search = query.search.as_ref().map(|s| (s.clone(), s.to_lowercase()));
+        page_of(
+            walks,
+            true,
+            |key| data.invitations.get_sorted(key),
+            |inv| {
+                (query.statuses.is_empty() || query.statuses.contains(&inv.status_at(now)))
+                    && query.batch.as_ref().is_none_or(|b| &inv.batch_id == b)
+                    && search.as_ref().is_none_or(|(raw, lower)| {
+                        inv.recipient_key.contains(raw.as_str())
+                            || inv.recipient_key.contains(lower.as_str())
+                    })
+            },
+            limit,
+            invitation_cursor,
+        )
+    }
+
+    fn due_invitations(
+        &mut self,
+        org: Option<&OrgId>,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> StoreResult<Vec<Invitation>> {
+        let state = &*self.state;
+        let missing = || StoreError::Corrupt("the due index names a missing invitation".to_owned());
+        match org {
+            Some(org) => {
+                let Some(data) = state.orgs.get(org) else {
+                    return Ok(Vec::new());
+                };
+                data.invitation_ix
+                    .due
+                    .iter()
+                    .take_while(|(at, _)| *at <= now)
+                    .take(limit)
+                    .map(|(_, id)| data.invitations.get(id).cloned().ok_or_else(missing))
+                    .collect()
+            }
+            None => state
+                .due_invitations
+                .iter()
+                .take_while(|(at, _, _)| *at <= now)
+                .take(limit)
+                .map(|(_, org, id)| {
+                    state
+                        .orgs
+                        .get(org)
+                        .and_then(|d| d.invitations.get(id))
+                        .cloned()
+                        .ok_or_else(missing)
+                })
+                .collect(),
+        }
+    }
+
+    fn invite_link(&mut self, org: &OrgId) -> StoreResult<Option<InviteLink>> {
+        Ok(self.data(org).and_then(|d| d.link.clone()))
+    }
+
+    fn put_invite_link(&mut self, link: &InviteLink) -> StoreResult<()> {
+        self.ensure_org(&link.org_id);
+        let prev = self.state.org_mut(&link.org_id).link.replace(link.clone());
+        self.undo
+            .push(Undo::Link(link.org_id.clone(), prev.map(Box::new)));
+        Ok(())
+    }
+
+    fn append_event(&mut self, event: &Event) -> StoreResult<u64> {
+        self.ensure_org(&event.org_id);
+        let events = &mut self.state.org_mut(&event.org_id).events;
+        let seq = as_u64(events.len()).saturating_add(1);
+        let mut stored = event.clone();
+        stored.seq = seq;
+        events.push(stored);
+        self.undo.push(Undo::Event(event.org_id.clone()));
+        Ok(seq)
+    }
+
+    fn events(&mut self, org: &OrgId, after: u64, limit: usize) -> StoreResult<Vec<Event>> {
+        let Some(data) = self.data(org) else {
+            return Ok(Vec::new());
+        };
+        let start = usize::try_from(after)
+            .unwrap_or(usize::MAX)
+            .min(data.events.len());
+        let end = start.saturating_add(limit).min(data.events.len());
+        Ok(data.events.get(start..end).unwrap_or_default().to_vec())
+    }
+
+    fn put_outbox_message(&mut self, msg: &OutboxMessage) -> StoreResult<()> {
+        self.ensure_org(&msg.org_id);
+        let prev = self.state.replace_outbox(&msg.id, Some(msg.clone()));
+        self.undo
+            .push(Undo::Outbox(msg.id.clone(), prev.map(Box::new)));
+        Ok(())
+    }
+
+    fn outbox_message(&mut self, id: &MessageId) -> StoreResult<Option<OutboxMessage>> {
+        Ok(self.state.outbox.get(id).cloned())
+    }
+
+    fn due_outbox(
+        &mut self,
+        org: Option<&OrgId>,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> StoreResult<Vec<OutboxMessage>> {
+        let state = &*self.state;
+        let due = match org {
+            Some(org) => match state.orgs.get(org) {
+                Some(data) => &data.due_outbox,
+                None => return Ok(Vec::new()),
+            },
+            None => &state.due_outbox,
+        };
+        due.iter()
+            .take_while(|(at, _)| *at <= now)
+            .take(limit)
+            .map(|(_, id)| {
+                state.outbox.get(id).cloned().ok_or_else(|| {
+                    StoreError::Corrupt("the due index names a missing message".to_owned())
+                })
+            })
+            .collect()
+    }
+
+    fn queued_messages_for(
+        &mut self,
+        org: &OrgId,
+        invitation: &InvitationId,
+    ) -> StoreResult<Vec<OutboxMessage>> {
+        let state = &*self.state;
+        let Some(ids) = state
+            .orgs
+            .get(org)
+            .and_then(|d| d.queued_outbox.get(invitation))
+        else {
+            return Ok(Vec::new());
+        };
+        ids.iter()
+            .map(|(_, id)| {
+                state.outbox.get(id).cloned().ok_or_else(|| {
+                    StoreError::Corrupt("the queue index names a missing message".to_owned())
+                })
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,149 @@
+//! The store conformance suite: one set of tests that every [`Store`]
+//! passes, so that the engine behaves the same on each. Enabled by the
+//! `testing` feature; a store crate takes it as a dev-dependency:
+//!
+//! ```toml
+//! [dev-dependencies]
+//! enlist = { version = "0.1", features = ["testing"] }
+//! ```
+//!
+//! [`store_conformance!`](crate::store_conformance) generates a module of
+//! `#[test]`s for a store, given a function that makes a fresh, empty one:
+//!
+//! ```ignore
+//! enlist::store_conformance!(memory, || Arc::new(MemoryStore::new()) as Arc<dyn Store>);
+//! ```
+//!
+//! A third argument, `requires = f`, names a `fn() -> bool` checked first:
+//! when it returns `false` each test prints why it is skipped and passes
+//! (enlist-postgres uses it when no server is configured).
+//!
+//! What it checks (see the book's "Stores" and "Write your own store"
+//! chapters):
+//! - every engine operation through the store, each scenario compared step
+//!   by step with what MemoryStore (the reference) answers ([`engine_ops`],
+//!   [`hostile`]);
+//! - the [`Transaction`] contract directly ([`transactions`]);
+//! - faults: a write or commit failing in the middle of any command leaves
+//!   nothing behind ([`faults`]);
+//! - races between threads ([`races`]).
+//!
+//! Races between processes, and a SIGKILL in the middle of a batch, need a
+//! worker program and a store that lives outside the process: they stay in
+//! the workspace's own test crate (`tests/tests/store/processes.rs`).
+//!
+//! The functions of the modules are public so that a store's own tests can
+//! reuse the harness ([`harness::Env`]), the sample entities
+//! ([`entities`]) and the whole-store reads ([`snapshot`]).
+//!
+//! [`Transaction`]: crate::Transaction
+//! [`Store`]: crate::Store
+
+// Test code: a failed expectation is a panic that names it. The suite is
+// written as a store crate's tests would be, against the public API, where
+// `#[non_exhaustive]` types (a `Policy`) are built from their default and
+// then assigned, not by a struct literal.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::field_reassign_with_default
+)]
+
+pub mod engine_ops;
+pub mod entities;
+pub mod faults;
+pub mod harness;
+pub mod hostile;
+pub mod races;
+pub mod snapshot;
+pub mod transactions;
+
+/// Generates the conformance tests for one store: `store_conformance!(name,
+/// make_store)` or `store_conformance!(name, make_store, requires = check)`,
+/// where `make_store` is a `fn() -> Arc<dyn Store>` (a closure without
+/// captures will do) returning a fresh, empty store, and `check` a
+/// `fn() -> bool` that says whether the store can be made at all (each
+/// test passes at once when it returns `false`, after printing why).
+///
+/// Expands to `mod name { #[test] fn ... }`, one test per check of
+/// [`testing`](crate::testing).
+#[macro_export]
+macro_rules! store_conformance {
+    ($name:ident, $make:expr) => {
+        $crate::store_conformance!($name, $make, requires = || true);
+    };
+    ($name:ident, $make:expr, requires = $ready:expr) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            fn ready() -> bool {
+                let ready: fn() -> bool = $ready;
+                ready()
+            }
+
+            fn make() -> ::std::sync::Arc<dyn $crate::Store> {
+                let make: fn() -> ::std::sync::Arc<dyn $crate::Store> = $make;
+                make()
+            }
+
+            $crate::store_conformance!(@tests
+                // Every engine operation, compared with MemoryStore.
+                orgs_policy_and_roles => same_as_memory engine_ops::orgs_policy_and_roles,
+                groups => same_as_memory engine_ops::groups,
+                issuing_invitations => same_as_memory engine_ops::issuing_invitations,
+                invitation_lifecycle => same_as_memory engine_ops::invitation_lifecycle,
+                link_and_self_registration => same_as_memory engine_ops::link_and_self_registration,
+                members => same_as_memory engine_ops::members,
+                outbox => same_as_memory engine_ops::outbox,
+                organizations_are_isolated => same_as_memory engine_ops::organizations_are_isolated,
+                hostile_input_through_the_engine => same_as_memory hostile::hostile_input_through_the_engine,
+                // The Transaction contract.
+                rollback_on_drop_changes_nothing => direct transactions::rollback_on_drop_changes_nothing,
+                panic_inside_a_transaction_rolls_back => direct transactions::panic_inside_a_transaction_rolls_back,
+                concurrent_read_modify_write_never_loses_an_update => direct transactions::concurrent_read_modify_write_never_loses_an_update,
+                pages_hold_one_to_max_page_items => direct transactions::pages_hold_one_to_max_page_items,
+                commit_keeps_exactly_what_the_transaction_saw => direct transactions::commit_keeps_exactly_what_the_transaction_saw,
+                reads_see_the_transactions_own_writes => direct transactions::reads_see_the_transactions_own_writes,
+                uniqueness_rules => direct transactions::uniqueness_rules,
+                uniqueness_is_per_organization => direct transactions::uniqueness_is_per_organization,
+                secret_lookups_are_by_hash_and_per_organization => direct transactions::secret_lookups_are_by_hash_and_per_organization,
+                member_pages_in_byte_order => direct transactions::member_pages_in_byte_order,
+                member_cursors_survive_changes_and_bad_ones_are_errors => direct transactions::member_cursors_survive_changes_and_bad_ones_are_errors,
+                invitation_pages_newest_first_with_filters => direct transactions::invitation_pages_newest_first_with_filters,
+                due_lists_oldest_first_ties_by_id => direct transactions::due_lists_oldest_first_ties_by_id,
+                events_numbered_per_organization => direct transactions::events_numbered_per_organization,
+                derived_counts_stay_exact => direct transactions::derived_counts_stay_exact,
+                unknown_organization_reads_are_empty => direct transactions::unknown_organization_reads_are_empty,
+                hostile_strings_round_trip => direct transactions::hostile_strings_round_trip,
+                timestamps_round_trip_to_the_nanosecond => direct transactions::timestamps_round_trip_to_the_nanosecond,
+                // Faults.
+                a_failed_command_changes_nothing => direct faults::a_failed_command_changes_nothing,
+                // Races between threads.
+                one_secret_is_accepted_once => direct races::one_secret_is_accepted_once,
+                overlapping_batches_never_invite_twice => direct races::overlapping_batches_never_invite_twice,
+                seat_limit_holds_under_concurrent_accepts => direct races::seat_limit_holds_under_concurrent_accepts,
+                seat_limit_holds_under_concurrent_joins => direct races::seat_limit_holds_under_concurrent_joins,
+                concurrent_delivery_sends_each_message_once => direct races::concurrent_delivery_sends_each_message_once,
+            );
+        }
+    };
+    (@tests $($test:ident => $how:ident $($path:ident)::+,)*) => {
+        $(
+            #[test]
+            fn $test() {
+                if !ready() {
+                    return;
+                }
+                $crate::store_conformance!(@run $how $crate::testing::$($path)::+);
+            }
+        )*
+    };
+    (@run same_as_memory $f:path) => {
+        $crate::testing::harness::same_as_memory(&make, $f)
+    };
+    (@run direct $f:path) => {
+        $f(&make)
+    };
+}
