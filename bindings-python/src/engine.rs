@@ -796,7 +796,7 @@ impl PyEnlist {
         // allows a file larger than the ceiling of `max_import_bytes`
         // (the engine then checks the organization's own limit).
         let mut ceiling = enlist::ImportLimits::default();
-        ceiling.max_bytes = enlist::policy::MAX_IMPORT_BYTES;
+        ceiling.max_bytes = enlist::MAX_IMPORT_BYTES;
         ceiling
             .check_file_size(crate::email::file_len(data)?)
             .or_raise(py)?;

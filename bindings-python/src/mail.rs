@@ -69,7 +69,7 @@ impl Mailer for PyMailer {
             match self.send.bind(py).call1((arg,)) {
                 Ok(_) => Ok(()),
                 Err(err) => {
-                    let message = enlist::outbox::scrub_mail_error(&describe(py, &err), email);
+                    let message = enlist::scrub_mail_error(&describe(py, &err), email);
                     if !err.is_instance_of::<PyException>(py) {
                         *self.interrupted.lock().unwrap_or_else(|e| e.into_inner()) = Some(err);
                         return Err(MailError::Temporary(format!("interrupted: {message}")));

@@ -36,10 +36,10 @@ impl enlist::Mailer for MailerAdapter {
             .send(email.clone().into())
             .map_err(|e| match e {
                 MailError::Temporary { reason } => MailError::Temporary {
-                    reason: enlist::outbox::scrub_mail_error(&reason, email),
+                    reason: enlist::scrub_mail_error(&reason, email),
                 },
                 MailError::Permanent { reason } => MailError::Permanent {
-                    reason: enlist::outbox::scrub_mail_error(&reason, email),
+                    reason: enlist::scrub_mail_error(&reason, email),
                 },
             })
             .map_err(Into::into)

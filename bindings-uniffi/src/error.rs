@@ -222,7 +222,7 @@ impl From<enlist::Error> for EnlistError {
                 code,
                 message,
                 entity: Some("group".to_owned()),
-                id: Some(group.0),
+                id: Some(group.into_string()),
             },
             E::InvalidSecret => EnlistError::NotFound {
                 code,
@@ -233,7 +233,7 @@ impl From<enlist::Error> for EnlistError {
             E::AlreadyMember { member, .. } => EnlistError::Conflict {
                 code,
                 message,
-                member_id: Some(member.0),
+                member_id: Some(member.into_string()),
                 invitation_id: None,
             },
             E::AlreadyInvited { invitation, .. } | E::InvitationNotOpen { invitation, .. } => {
@@ -241,7 +241,7 @@ impl From<enlist::Error> for EnlistError {
                     code,
                     message,
                     member_id: None,
-                    invitation_id: Some(invitation.0),
+                    invitation_id: Some(invitation.into_string()),
                 }
             }
             E::Conflict { .. } => EnlistError::Conflict {
@@ -256,13 +256,13 @@ impl From<enlist::Error> for EnlistError {
             } => EnlistError::Expired {
                 code,
                 message,
-                invitation_id: Some(invitation.0),
+                invitation_id: Some(invitation.into_string()),
                 expired_at: Some(time_out(expired_at)),
             },
             E::InvitationRevoked { invitation } => EnlistError::Revoked {
                 code,
                 message,
-                invitation_id: Some(invitation.0),
+                invitation_id: Some(invitation.into_string()),
             },
             E::Store(_) => EnlistError::Storage { code, message },
             E::Mail(_) => EnlistError::Mail { code, message },

@@ -12,7 +12,7 @@ macro_rules! ids {
         $(#[$doc])*
         #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
         #[serde(transparent)]
-        pub struct $name(pub String);
+        pub struct $name(pub(crate) String);
 
         impl $name {
             /// The prefix every generated id of this kind starts with.
@@ -26,6 +26,11 @@ macro_rules! ids {
             /// The id as text.
             pub fn as_str(&self) -> &str {
                 &self.0
+            }
+
+            /// The id's text, owned.
+            pub fn into_string(self) -> String {
+                self.0
             }
         }
 

@@ -1,26 +1,35 @@
 #![doc = include_str!("../README.md")]
 #![warn(missing_docs)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
+#![deny(unreachable_pub)]
 
-pub mod clock;
+// The modules are private: what the crate offers is the export list below,
+// one place to read the whole API. Three namespaces stay public because
+// each serves a reader of its own: `email` (the address and paste parser),
+// `store` (what a store author implements and the helpers for it) and
+// `wire` (the wire names of the enums). `testing` is the store
+// conformance suite, behind the feature of that name.
+mod clock;
 pub mod email;
-pub mod engine;
-pub mod error;
-pub mod event;
-pub mod group;
-pub mod id;
-pub mod import_file;
-pub mod invitation;
-pub mod lifecycle;
-pub mod link;
-pub mod member;
-pub mod memory;
-pub mod organization;
-pub mod outbox;
-pub mod policy;
-pub mod role;
-pub mod secret;
+mod engine;
+mod error;
+mod event;
+mod group;
+mod id;
+mod import_file;
+mod invitation;
+mod lifecycle;
+mod link;
+mod member;
+mod memory;
+mod organization;
+mod outbox;
+mod policy;
+mod role;
+mod secret;
 pub mod store;
+#[cfg(feature = "testing")]
+pub mod testing;
 #[cfg(feature = "uniffi")]
 mod uniffi_support;
 pub mod wire;
@@ -30,38 +39,56 @@ pub mod wire;
 // ...) are declared once, in `uniffi_support`.
 #[cfg(feature = "uniffi")]
 uniffi::setup_scaffolding!();
-#[cfg(feature = "testing")]
-pub mod testing;
 
-pub use clock::{Clock, ManualClock, SystemClock};
-pub use email::{Mailbox, ParsedRecipients, parse_address, parse_recipients};
-pub use engine::*;
+// The engine and its commands' inputs and outputs.
+pub use engine::{
+    ACCESS_CODE_LOCK_SECS, ACCESS_CODE_MAX_LOCK_SECS, Acceptance, EngineConfig, Enlist, GroupQuery,
+    GroupUpdate, ImportDefaults, ImportInterruption, ImportRejection, ImportReport,
+    ImportedInvitation, InviteReport, InviteRequest, IssuedInvitation, LinkPreview, LinkSpec,
+    MAX_ACCEPT_URL_BASE_CHARS, MAX_ACCEPT_URL_BASES, MAX_CONFLICT_RETRIES, MAX_PRODUCT_NAME_CHARS,
+    MemberUpdate, NewGroup, NewOrganization, RecipientInput, Recipients, RejectReason,
+    RejectedRecipient, SendOutcome, SendReport, check_accept_url_base, normalize_identifier,
+};
+// Errors.
 pub use error::{Error, ErrorFamily, LimitKind, MailError, Result, StoreError};
+// The domain's records, ids and enums.
 pub use event::{Actor, Event, EventKind, JoinedVia};
 pub use group::{Group, GroupGrant, GroupSort};
 pub use id::{BatchId, GroupId, InvitationId, MemberId, MessageId, OrgId};
-pub use import_file::{
-    ImportFormat, ImportGroup, ImportLimits, ImportRow, ImportRowError, ImportSheet,
-    import_template_csv, parse_import,
-};
 pub use invitation::{
     Invitation, InvitationPreview, InvitationQuery, InvitationStatus, Registration,
     RegistrationNeeds,
 };
+pub use lifecycle::{Lifecycle, Transition};
 pub use link::InviteLink;
 pub use member::{
     Contact, LicenseUsage, Member, MemberKind, MemberQuery, MemberSort, MemberStatus, Page,
 };
-pub use memory::MemoryStore;
 pub use organization::Organization;
-pub use outbox::{
-    DeliveryReport, Mailer, OutboxMessage, OutboxStatus, OutgoingEmail, RecordingMailer,
-    RetryPolicy,
+pub use role::{GroupRole, Permission, PermissionSet, Role, builtin};
+// Policy and its bounds.
+pub use policy::{
+    DEFAULT_LICENSE, ENTRIES_PER_RECIPIENT, MAX_ALLOWED_DOMAINS, MAX_DURATION_SECS,
+    MAX_IMPORT_BYTES, MAX_SEAT_LIMITS, PASTE_BYTES_PER_RECIPIENT, Policy, RegistrationRequirements,
 };
-pub use policy::{DEFAULT_LICENSE, Policy, RegistrationRequirements};
-pub use role::{GroupRole, Permission, PermissionSet, Role};
+// Import files.
+pub use import_file::{
+    ImportFormat, ImportGroup, ImportLimits, ImportRow, ImportRowError, ImportSheet,
+    import_template_csv, parse_import,
+};
+// Email addresses (the whole parser is the `email` module).
+pub use email::{Mailbox, ParsedRecipients, parse_address, parse_recipients};
+// Mail delivery.
+pub use outbox::{
+    DeliveryReport, Mailer, OutboxMessage, OutboxStatus, OutgoingEmail, REDACTED, RecordingMailer,
+    RetryPolicy, scrub_mail_error,
+};
+// Secrets, clocks and stores: what the engine is built from.
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use memory::MemoryStore;
 pub use secret::{
-    MAX_TOKEN_INPUT_BYTES, OsSecrets, Secret, SecretHash, SecretKey, SecretSource, SeededSecrets,
+    ACCESS_CODE_CHARS, MAX_TOKEN_INPUT_BYTES, OsSecrets, Secret, SecretHash, SecretKey,
+    SecretSource, SeededSecrets, TOKEN_RANDOM_CHARS, new_token, parse_token,
 };
 pub use store::{SeatCount, Store, StoreResult, Transaction};
 #[cfg(feature = "uniffi")]

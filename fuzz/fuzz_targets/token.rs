@@ -18,7 +18,7 @@
 #![no_main]
 
 use enlist::OrgId;
-use enlist::secret::{MAX_TOKEN_INPUT_BYTES, SecretHash, TOKEN_RANDOM_CHARS, parse_token};
+use enlist::{MAX_TOKEN_INPUT_BYTES, SecretHash, TOKEN_RANDOM_CHARS, parse_token};
 use libfuzzer_sys::fuzz_target;
 
 fn naive_bare(token: &str) -> Option<(OrgId, SecretHash)> {

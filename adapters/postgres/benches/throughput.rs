@@ -235,7 +235,7 @@ fn bench_issue_and_ceiling(url: &str, invites: usize) -> (f64, f64) {
                 .expect("invite");
             per_batch.push(t.elapsed());
             assert_eq!(r.issued.len(), 100);
-            batch_ids.push(r.batch_id.0);
+            batch_ids.push(r.batch_id.into_string());
             next += 1;
         }
         issue_time += start.elapsed();
@@ -445,13 +445,13 @@ fn load_pending(url: &str, schema: &str, template: &Invitation, n: usize) {
             let mut bodies = Vec::with_capacity(m);
             for i in done..done + m {
                 let mut inv = template.clone();
-                inv.id = enlist::InvitationId(format!("inv_fixture{i:08}"));
+                inv.id = enlist::InvitationId::from(format!("inv_fixture{i:08}"));
                 inv.recipient = enlist::Contact::Email(format!("pending{i}@bench.test"));
                 inv.recipient_key = format!("pending{i}@bench.test");
                 let digest: [u8; 32] = Sha256::digest(format!("fixture secret {i}")).into();
                 inv.secret_hash = Some(SecretHash(digest));
                 inv.created_at = template.created_at - chrono::Duration::seconds(i as i64);
-                ids.push(inv.id.0.clone());
+                ids.push(inv.id.to_string());
                 keys.push(inv.recipient_key.clone());
                 hashes.push(digest.to_vec());
                 created_s.push(inv.created_at.timestamp());

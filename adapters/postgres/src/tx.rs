@@ -912,7 +912,7 @@ impl Transaction for PgTx<'_> {
         let x = if by_group { "g" } else { "m" };
         let mut filters = String::new();
         if let Some((ck, id)) = after {
-            let (a, b) = (p.bind(ck), p.bind(id.0));
+            let (a, b) = (p.bind(ck), p.bind(id.into_string()));
             filters.push_str(&format!(
                 " AND ({x}.contact_key, {x}.member_id) {cmp} ({a}, {b})"
             ));
@@ -1228,7 +1228,7 @@ impl Transaction for PgTx<'_> {
         };
         let mut filters = String::new();
         if let Some(((s, ns), id)) = after {
-            let (a, b, c) = (p.bind(s), p.bind(ns), p.bind(id.0));
+            let (a, b, c) = (p.bind(s), p.bind(ns), p.bind(id.into_string()));
             filters.push_str(&format!(
                 " AND (created_s, created_ns, invitation_id) < ({a}, {b}, {c})"
             ));
@@ -1319,7 +1319,7 @@ impl Transaction for PgTx<'_> {
                 )?;
                 let mut out = Vec::with_capacity(rows.len());
                 for r in &rows {
-                    let org = OrgId(get(r, 1)?);
+                    let org = OrgId::from(get::<String>(r, 1)?);
                     self.note_version(&org, get(r, 2)?);
                     out.push(body(r, 0, "invitation")?);
                 }
@@ -1423,7 +1423,7 @@ impl Transaction for PgTx<'_> {
         let Some(r) = rows.first() else {
             return Ok(None);
         };
-        let org = OrgId(get(r, 1)?);
+        let org = OrgId::from(get::<String>(r, 1)?);
         self.note_version(&org, get(r, 2)?);
         Ok(Some(body(r, 0, "outbox message")?))
     }
@@ -1458,7 +1458,7 @@ impl Transaction for PgTx<'_> {
                 )?;
                 let mut out = Vec::with_capacity(rows.len());
                 for r in &rows {
-                    let org = OrgId(get(r, 1)?);
+                    let org = OrgId::from(get::<String>(r, 1)?);
                     self.note_version(&org, get(r, 2)?);
                     out.push(body(r, 0, "outbox message")?);
                 }

@@ -176,9 +176,9 @@ fn split(t: chrono::DateTime<Utc>) -> (i64, i64) {
 
 fn invitation_columns(i: &Invitation) -> InvitationColumns {
     (
-        i.org_id.0.clone(),
-        i.id.0.clone(),
-        i.batch_id.0.clone(),
+        i.org_id.to_string(),
+        i.id.to_string(),
+        i.batch_id.to_string(),
         i.recipient_key.clone(),
         i.status.as_str(),
         i.role.clone(),
@@ -199,9 +199,9 @@ fn raw_inserts(conn: &Connection, inv: &[InvitationColumns], extra: Option<&Rows
             .iter()
             .map(|m| {
                 (
-                    m.id.0.clone(),
-                    m.org_id.0.clone(),
-                    m.invitation_id.0.clone(),
+                    m.id.to_string(),
+                    m.org_id.to_string(),
+                    m.invitation_id.to_string(),
                     split(m.next_attempt_at),
                     split(m.created_at),
                     serde_json::to_string(m).expect("json"),
@@ -212,7 +212,12 @@ fn raw_inserts(conn: &Connection, inv: &[InvitationColumns], extra: Option<&Rows
             .events
             .iter()
             .filter(|e| matches!(e.kind, enlist::EventKind::InvitationIssued { .. }))
-            .map(|e| (e.org_id.0.clone(), serde_json::to_string(e).expect("json")))
+            .map(|e| {
+                (
+                    e.org_id.to_string(),
+                    serde_json::to_string(e).expect("json"),
+                )
+            })
             .collect();
         (msgs, events)
     });

@@ -137,7 +137,9 @@ fn main() -> Res<()> {
     let run: u32 = notes.get("runs")?.and_then(|r| r.parse().ok()).unwrap_or(0) + 1;
     notes.set("runs", &run.to_string())?;
     match (notes.get("org_id")?, notes.get("owner_id")?) {
-        (Some(org), Some(owner)) => later_run(&engine, run, &OrgId(org), &MemberId(owner))?,
+        (Some(org), Some(owner)) => {
+            later_run(&engine, run, &OrgId::from(org), &MemberId::from(owner))?
+        }
         _ => first_run(&engine, &notes)?,
     }
     println!("\nThe state is kept in {path}: run the example again to continue.");

@@ -94,12 +94,12 @@ mod tests {
         let c = member_cursor("a.b@x.test", "mem_1");
         assert_eq!(
             parse_member_cursor(&c).expect("parses"),
-            ("a.b@x.test".to_owned(), MemberId("mem_1".into()))
+            ("a.b@x.test".to_owned(), MemberId::from("mem_1"))
         );
         let c = invitation_cursor((1_700_000_000, 42), "inv_.x");
         assert_eq!(
             parse_invitation_cursor(&c).expect("parses"),
-            ((1_700_000_000, 42), InvitationId("inv_.x".into()))
+            ((1_700_000_000, 42), InvitationId::from("inv_.x"))
         );
         for bad in [
             "", "m.", "m.zz.00", "m.6", "i.1.2.00", "m.ff.00", "i.x.0.00",

@@ -27,7 +27,7 @@ fn t(secs: i64) -> DateTime<Utc> {
 }
 
 fn org_id(n: u8) -> OrgId {
-    OrgId(format!("org_{n}"))
+    OrgId::from(format!("org_{n}"))
 }
 
 fn organization(org: &OrgId) -> Organization {
@@ -177,7 +177,7 @@ fn populate(store: &SqliteStore) -> OrgId {
     for i in 0..5 {
         let mut m = member(&org, &format!("mem_{i}"), &format!("p{i}@x.test"));
         m.user_ref = Some(format!("u{i}"));
-        m.groups = vec![GroupGrant::member(GroupId("grp_a".into()))];
+        m.groups = vec![GroupGrant::member(GroupId::from("grp_a"))];
         m.role = if i == 0 { "owner" } else { "member" }.into();
         tx.put_member(&m).expect("put");
     }
@@ -258,7 +258,7 @@ fn reopening_a_file_finds_everything_and_changes_nothing() {
             all_members(&mut *tx, &org, MemberQuery::default()),
             tx.invitation_by_secret(&org, &hash(1)).expect("read"),
             tx.events(&org, 0, 10).expect("read"),
-            tx.outbox_message(&MessageId("msg_1".into())).expect("read"),
+            tx.outbox_message(&MessageId::from("msg_1")).expect("read"),
             tx.invite_link(&org).expect("read"),
             tx.seat_counts(&org).expect("read"),
         )
@@ -275,7 +275,7 @@ fn reopening_a_file_finds_everything_and_changes_nothing() {
         all_members(&mut *tx, &org, MemberQuery::default()),
         tx.invitation_by_secret(&org, &hash(1)).expect("read"),
         tx.events(&org, 0, 10).expect("read"),
-        tx.outbox_message(&MessageId("msg_1".into())).expect("read"),
+        tx.outbox_message(&MessageId::from("msg_1")).expect("read"),
         tx.invite_link(&org).expect("read"),
         tx.seat_counts(&org).expect("read"),
     );
@@ -360,7 +360,7 @@ fn rollback_on_drop_restores_rows_indexes_and_counters() {
     {
         let mut tx = begin(&store);
         let mut m0 = tx
-            .member(&org, &MemberId("mem_0".into()))
+            .member(&org, &MemberId::from("mem_0"))
             .expect("read")
             .expect("exists");
         m0.status = MemberStatus::Removed;
@@ -368,13 +368,13 @@ fn rollback_on_drop_restores_rows_indexes_and_counters() {
         let mut m1 = member(&org, "mem_1", "p1@x.test");
         m1.role = "owner".into();
         m1.license_type = "pro".into();
-        m1.groups = vec![GroupGrant::owner(GroupId("grp_b".into()))];
+        m1.groups = vec![GroupGrant::owner(GroupId::from("grp_b"))];
         tx.put_member(&m1).expect("put");
         let mut fresh = member(&org, "mem_new", "p0@x.test"); // reuses the freed key
         fresh.user_ref = Some("u0".into());
         tx.put_member(&fresh).expect("put");
         let mut inv = tx
-            .invitation(&org, &InvitationId("inv_1".into()))
+            .invitation(&org, &InvitationId::from("inv_1"))
             .expect("read")
             .expect("exists");
         inv.status = InvitationStatus::Accepted;
@@ -385,7 +385,7 @@ fn rollback_on_drop_restores_rows_indexes_and_counters() {
         inv2.secret_hash = Some(hash(1));
         inv2.expires_at = Some(t(50));
         tx.put_invitation(&inv2).expect("put");
-        tx.delete_group(&org, &GroupId("grp_a".into()))
+        tx.delete_group(&org, &GroupId::from("grp_a"))
             .expect("delete");
         tx.put_group(&group(&org, "grp_c")).expect("put");
         assert_eq!(tx.append_event(&event(&org, 2)).expect("append"), 2);
@@ -405,7 +405,7 @@ fn rollback_on_drop_restores_rows_indexes_and_counters() {
             tx.member_by_contact(&org, "p0@x.test")
                 .expect("read")
                 .map(|m| m.id),
-            Some(MemberId("mem_new".into()))
+            Some(MemberId::from("mem_new"))
         );
         assert_eq!(
             tx.seat_count(&org, "pro").expect("count"),
@@ -415,13 +415,13 @@ fn rollback_on_drop_restores_rows_indexes_and_counters() {
             }
         );
         assert_eq!(
-            tx.group(&org, &GroupId("grp_b".into()))
+            tx.group(&org, &GroupId::from("grp_b"))
                 .expect("read")
                 .map(|g| g.member_count),
             Some(1)
         );
         assert!(
-            tx.group(&org, &GroupId("grp_a".into()))
+            tx.group(&org, &GroupId::from("grp_a"))
                 .expect("read")
                 .is_none()
         );
@@ -438,7 +438,7 @@ fn rollback_on_drop_restores_rows_indexes_and_counters() {
         tx.member_by_user_ref(&org, "u0")
             .expect("read")
             .map(|m| m.id),
-        Some(MemberId("mem_0".into()))
+        Some(MemberId::from("mem_0"))
     );
     assert_eq!(
         tx.seat_counts(&org).expect("counts"),
@@ -451,7 +451,7 @@ fn rollback_on_drop_restores_rows_indexes_and_counters() {
         )]
     );
     assert_eq!(
-        tx.group(&org, &GroupId("grp_a".into()))
+        tx.group(&org, &GroupId::from("grp_a"))
             .expect("read")
             .map(|g| g.member_count),
         Some(5)
@@ -494,7 +494,7 @@ fn unique_violations_are_refused_and_change_nothing() {
     );
     // The refused writes left nothing, even inside the transaction.
     assert!(
-        tx.member(&org, &MemberId("mem_x".into()))
+        tx.member(&org, &MemberId::from("mem_x"))
             .expect("read")
             .is_none()
     );
@@ -509,7 +509,7 @@ fn unique_violations_are_refused_and_change_nothing() {
     tx.put_member(&removed)
         .expect("a removed duplicate is allowed");
     let mut same = tx
-        .member(&org, &MemberId("mem_1".into()))
+        .member(&org, &MemberId::from("mem_1"))
         .expect("read")
         .expect("exists");
     same.first_name = Some("Ann".into());
@@ -687,11 +687,11 @@ fn crowd(store: &SqliteStore, org: &OrgId) -> Vec<Member> {
         m.role = ["member", "admin", "owner"][(i % 3) as usize].into();
         m.license_type = ["standard", "pro"][(i % 2) as usize].into();
         if i % 4 == 0 {
-            m.groups.push(GroupGrant::member(GroupId("grp_a".into())));
+            m.groups.push(GroupGrant::member(GroupId::from("grp_a")));
         }
         if i % 5 == 0 {
-            m.groups.push(GroupGrant::owner(GroupId("grp_b".into())));
-            m.groups.push(GroupGrant::member(GroupId("grp_b".into())));
+            m.groups.push(GroupGrant::owner(GroupId::from("grp_b")));
+            m.groups.push(GroupGrant::member(GroupId::from("grp_b")));
         }
         tx.put_member(&m).expect("put");
         all.push(m);
@@ -802,8 +802,12 @@ fn queued_messages_are_found_linked_or_not() {
         m.created_at = t(created);
         m
     };
-    let iid = |s: &str| InvitationId(s.to_owned());
-    let ids = |v: Vec<OutboxMessage>| v.into_iter().map(|m| m.id.0).collect::<Vec<_>>();
+    let iid = |s: &str| InvitationId::from(s.to_owned());
+    let ids = |v: Vec<OutboxMessage>| {
+        v.into_iter()
+            .map(|m| m.id.into_string())
+            .collect::<Vec<_>>()
+    };
     let mut tx = begin(&store);
     // As the engine does: the email first, then its new invitation.
     tx.put_outbox_message(&msg(&o1, "msg_a", "inv_a", 1))
@@ -818,9 +822,9 @@ fn queued_messages_are_found_linked_or_not() {
     tx.put_outbox_message(&sent).expect("put");
     // Read before commit: written first, so visible.
     assert_eq!(
-        tx.outbox_message(&MessageId("msg_b".into()))
+        tx.outbox_message(&MessageId::from("msg_b"))
             .expect("read")
-            .map(|m| m.id.0),
+            .map(|m| m.id.into_string()),
         Some("msg_b".to_owned())
     );
     tx.commit().expect("commit");
@@ -930,7 +934,7 @@ fn queued_messages_are_found_linked_or_not() {
     drop(tx);
     let mut tx = begin(&store);
     assert!(
-        tx.outbox_message(&MessageId("msg_f".into()))
+        tx.outbox_message(&MessageId::from("msg_f"))
             .expect("read")
             .is_none()
     );
@@ -1036,13 +1040,13 @@ fn fill(store: &SqliteStore, org: &OrgId, n: u32) {
     for i in 0..n {
         let mut m = member(org, &format!("mem_{i}"), &format!("k{i}@x.test"));
         m.user_ref = Some(format!("u{i}"));
-        m.groups = vec![GroupGrant::member(GroupId("grp_a".into()))];
+        m.groups = vec![GroupGrant::member(GroupId::from("grp_a"))];
         tx.put_member(&m).expect("put");
         let mut inv = invitation(org, &format!("inv_{i}"), &format!("r{i}@x.test"));
         inv.status = InvitationStatus::Pending;
         inv.secret_hash = Some(SecretHash::of(format!("{org}/{i}").as_bytes()));
         inv.expires_at = Some(t(i64::from(i)));
-        inv.batch_id = BatchId(format!("bat_{}", i / 100));
+        inv.batch_id = BatchId::from(format!("bat_{}", i / 100));
         tx.put_invitation(&inv).expect("put");
         tx.append_event(&event(org, i)).expect("append");
         let msg = message(
@@ -1379,7 +1383,7 @@ fn apply(tx: &mut dyn Transaction, op: &Op) -> StoreResult<()> {
             m.license_type = LICENSES[usize::from(*license)].into();
             m.groups = groups
                 .iter()
-                .map(|g| GroupGrant::member(GroupId(format!("grp_{g}"))))
+                .map(|g| GroupGrant::member(GroupId::from(format!("grp_{g}"))))
                 .collect();
             tx.put_member(&m)
         }
@@ -1403,7 +1407,7 @@ fn apply(tx: &mut dyn Transaction, op: &Op) -> StoreResult<()> {
             i.secret_hash = secret.map(hash);
             i.license_type = LICENSES[usize::from(*license)].into();
             i.expires_at = expires.map(t);
-            i.batch_id = BatchId(format!("bat_{batch}"));
+            i.batch_id = BatchId::from(format!("bat_{batch}"));
             i.created_at = t(*created);
             tx.put_invitation(&i)
         }
@@ -1441,12 +1445,12 @@ fn observe(tx: &mut dyn Transaction) -> Vec<String> {
         for id in 0..6 {
             see(
                 "member",
-                &tx.member(&org, &MemberId(format!("mem_{id}")))
+                &tx.member(&org, &MemberId::from(format!("mem_{id}")))
                     .expect("read"),
             );
             see(
                 "invitation",
-                &tx.invitation(&org, &InvitationId(format!("inv_{id}")))
+                &tx.invitation(&org, &InvitationId::from(format!("inv_{id}")))
                     .expect("read"),
             );
         }
@@ -1500,7 +1504,7 @@ fn observe(tx: &mut dyn Transaction) -> Vec<String> {
                 ..MemberQuery::default()
             },
             MemberQuery {
-                group: Some(GroupId("grp_1".into())),
+                group: Some(GroupId::from("grp_1")),
                 statuses: vec![MemberStatus::Inactive, MemberStatus::Removed],
                 limit: 2,
                 ..MemberQuery::default()
@@ -1529,7 +1533,7 @@ fn observe(tx: &mut dyn Transaction) -> Vec<String> {
             },
             InvitationQuery {
                 statuses: vec![InvitationStatus::Pending],
-                batch: Some(BatchId("bat_1".into())),
+                batch: Some(BatchId::from("bat_1")),
                 limit: 2,
                 ..InvitationQuery::default()
             },
@@ -1555,7 +1559,7 @@ fn observe(tx: &mut dyn Transaction) -> Vec<String> {
         );
         see(
             "queued",
-            &tx.queued_messages_for(&org, &InvitationId("inv_1".into()))
+            &tx.queued_messages_for(&org, &InvitationId::from("inv_1"))
                 .expect("queued"),
         );
         see("events", &tx.events(&org, 0, 100).expect("events"));

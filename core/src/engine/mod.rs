@@ -464,7 +464,7 @@ pub(crate) struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    pub fn event(&mut self, org: &OrgId, actor: &Actor, kind: EventKind) -> Result<()> {
+    pub(crate) fn event(&mut self, org: &OrgId, actor: &Actor, kind: EventKind) -> Result<()> {
         self.tx.append_event(&Event {
             org_id: org.clone(),
             seq: 0,
@@ -478,7 +478,7 @@ impl Ctx<'_> {
     /// The organization `id`, or not found. Its id goes to the command's
     /// span only once it is known to exist: a span never carries text a
     /// caller made up.
-    pub fn org(&mut self, id: &OrgId) -> Result<Organization> {
+    pub(crate) fn org(&mut self, id: &OrgId) -> Result<Organization> {
         let o = self
             .tx
             .organization(id)?
@@ -491,13 +491,13 @@ impl Ctx<'_> {
     /// by link): the organization the token names. An unknown one is an
     /// invalid secret, like a wrong token, so that a token says nothing
     /// about which organizations exist.
-    pub fn token_org(&mut self, id: &OrgId) -> Result<Organization> {
+    pub(crate) fn token_org(&mut self, id: &OrgId) -> Result<Organization> {
         let o = self.tx.organization(id)?.ok_or(Error::InvalidSecret)?;
         self.trace.org(&o.id);
         Ok(o)
     }
 
-    pub fn member(&mut self, org: &OrgId, id: &crate::id::MemberId) -> Result<Member> {
+    pub(crate) fn member(&mut self, org: &OrgId, id: &crate::id::MemberId) -> Result<Member> {
         self.tx
             .member(org, id)?
             .ok_or_else(|| Error::not_found("member", id))
@@ -507,7 +507,7 @@ impl Ctx<'_> {
     /// and who `actor` is in it ([`Ctx::auth`]). A command that decides
     /// per target what the actor may do starts here; one that needs a
     /// permission whatever the target starts with [`Ctx::authorized`].
-    pub fn enter(&mut self, org: &OrgId, actor: &Actor) -> Result<(Organization, Auth)> {
+    pub(crate) fn enter(&mut self, org: &OrgId, actor: &Actor) -> Result<(Organization, Auth)> {
         let o = self.org(org)?;
         let auth = self.auth(&o, actor)?;
         Ok((o, auth))
@@ -515,7 +515,7 @@ impl Ctx<'_> {
 
     /// [`Ctx::enter`], refusing an actor without `permission` before the
     /// command reads anything else.
-    pub fn authorized(
+    pub(crate) fn authorized(
         &mut self,
         org: &OrgId,
         actor: &Actor,
@@ -526,12 +526,12 @@ impl Ctx<'_> {
         Ok((o, auth))
     }
 
-    pub fn id_bytes(&self) -> [u8; 16] {
+    pub(crate) fn id_bytes(&self) -> [u8; 16] {
         crate::secret::id_bytes(self.secrets)
     }
 
     /// Who `actor` is in `org`, and what they may do.
-    pub fn auth(&mut self, org: &Organization, actor: &Actor) -> Result<Auth> {
+    pub(crate) fn auth(&mut self, org: &Organization, actor: &Actor) -> Result<Auth> {
         match actor {
             Actor::System => Ok(Auth {
                 actor: actor.clone(),
@@ -582,11 +582,11 @@ pub(crate) struct Auth {
 }
 
 impl Auth {
-    pub fn has(&self, p: Permission) -> bool {
+    pub(crate) fn has(&self, p: Permission) -> bool {
         self.system || self.perms.contains(&p)
     }
 
-    pub fn deny(&self, p: Permission, context: impl Into<String>) -> Error {
+    pub(crate) fn deny(&self, p: Permission, context: impl Into<String>) -> Error {
         Error::PermissionDenied {
             actor: self.actor.to_string(),
             permission: p,
@@ -594,7 +594,7 @@ impl Auth {
         }
     }
 
-    pub fn require(&self, p: Permission) -> Result<()> {
+    pub(crate) fn require(&self, p: Permission) -> Result<()> {
         if self.has(p) {
             Ok(())
         } else {
@@ -606,22 +606,22 @@ impl Auth {
         }
     }
 
-    pub fn is_member(&self, id: &crate::id::MemberId) -> bool {
+    pub(crate) fn is_member(&self, id: &crate::id::MemberId) -> bool {
         self.member.as_ref().is_some_and(|m| &m.id == id)
     }
 
-    pub fn is_guest(&self) -> bool {
+    pub(crate) fn is_guest(&self) -> bool {
         self.member
             .as_ref()
             .is_some_and(|m| m.kind == MemberKind::Guest)
     }
 
-    pub fn group_role(&self, group: &crate::id::GroupId) -> Option<GroupRole> {
+    pub(crate) fn group_role(&self, group: &crate::id::GroupId) -> Option<GroupRole> {
         self.member.as_ref().and_then(|m| m.group_role(group))
     }
 
     /// The role exists and grants nothing the actor lacks.
-    pub fn grantable_role(&self, org: &Organization, role: &str) -> Result<Role> {
+    pub(crate) fn grantable_role(&self, org: &Organization, role: &str) -> Result<Role> {
         let r = org.role(role).ok_or_else(|| {
             Error::invalid(
                 "role",
@@ -640,7 +640,7 @@ impl Auth {
     }
 
     /// May the actor put someone in `grant.group_id` with `grant.role`?
-    pub fn may_grant_group(&self, grant: &GroupGrant) -> Result<()> {
+    pub(crate) fn may_grant_group(&self, grant: &GroupGrant) -> Result<()> {
         if self.has(Permission::ManageGroups)
             || (grant.role == GroupRole::Member && self.has(Permission::ManageMembers))
             || self.group_role(&grant.group_id) == Some(GroupRole::Owner)

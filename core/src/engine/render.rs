@@ -52,7 +52,7 @@ pub(crate) struct InvitationEmail<'a> {
 impl InvitationEmail<'_> {
     /// The email: Subject, plain-text body and accept link, with the
     /// fields a mailer may use to build its own.
-    pub fn render(self) -> OutgoingEmail {
+    pub(crate) fn render(self) -> OutgoingEmail {
         let InvitationEmail {
             org: o,
             config,

@@ -712,7 +712,7 @@ pub fn issuing_invitations(env: &mut Env) {
         "staged invitations are open"
     );
     let sam = staged.issued[0].invitation.id.clone();
-    let bogus = crate::InvitationId("inv_nope".into());
+    let bogus = crate::InvitationId::from("inv_nope");
     let bob = report.issued[0].invitation.id.clone();
     env.advance(Duration::seconds(30));
     let sent = env
@@ -1671,7 +1671,7 @@ pub fn members(env: &mut Env) {
     assert_eq!(
         code(
             &env.engine
-                .record_activity(&id, &crate::MemberId("mem_x".into()), at(1))
+                .record_activity(&id, &crate::MemberId::from("mem_x"), at(1))
         ),
         "not_found"
     );
@@ -1766,7 +1766,7 @@ pub fn outbox(env: &mut Env) {
         "[redacted]"
     );
     assert_eq!(
-        code(&env.engine.mark_sent(&crate::MessageId("msg_nope".into()))),
+        code(&env.engine.mark_sent(&crate::MessageId::from("msg_nope"))),
         "not_found"
     );
 

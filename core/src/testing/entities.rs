@@ -166,7 +166,7 @@ pub fn event(org: &OrgId, n: u32) -> Event {
         at: t(i64::from(n)),
         actor: Actor::System,
         kind: EventKind::InvitationRevoked {
-            invitation: InvitationId(format!("inv_{n}")),
+            invitation: InvitationId::from(format!("inv_{n}")),
         },
     }
 }

@@ -17,23 +17,23 @@ use chrono::{DateTime, Duration, Utc};
 use std::collections::BTreeSet;
 
 fn org_id(n: u8) -> OrgId {
-    OrgId(format!("org_{n}"))
+    OrgId::from(format!("org_{n}"))
 }
 
 fn mid(s: &str) -> MemberId {
-    MemberId(s.to_owned())
+    MemberId::from(s.to_owned())
 }
 
 fn iid(s: &str) -> InvitationId {
-    InvitationId(s.to_owned())
+    InvitationId::from(s.to_owned())
 }
 
 fn gid(s: &str) -> GroupId {
-    GroupId(s.to_owned())
+    GroupId::from(s.to_owned())
 }
 
 fn msgid(s: &str) -> MessageId {
-    MessageId(s.to_owned())
+    MessageId::from(s.to_owned())
 }
 
 fn expect_unique<T: std::fmt::Debug>(r: Result<T, StoreError>, what: &str) {
@@ -1011,7 +1011,7 @@ pub fn invitation_pages_newest_first_with_filters(make: MakeStore<'_>) {
         inv.status = status;
         inv.created_at = t((i / 3) as i64); // ties of three
         if i % 2 == 1 {
-            inv.batch_id = BatchId("bat_2".into());
+            inv.batch_id = BatchId::from("bat_2");
         }
         tx.put_invitation(&inv).expect("put");
         all.push(inv);
@@ -1033,11 +1033,11 @@ pub fn invitation_pages_newest_first_with_filters(make: MakeStore<'_>) {
             ..InvitationQuery::default()
         },
         InvitationQuery {
-            batch: Some(BatchId("bat_2".into())),
+            batch: Some(BatchId::from("bat_2")),
             ..InvitationQuery::default()
         },
         InvitationQuery {
-            batch: Some(BatchId("bat_none".into())),
+            batch: Some(BatchId::from("bat_none")),
             ..InvitationQuery::default()
         },
         InvitationQuery {
@@ -1054,12 +1054,12 @@ pub fn invitation_pages_newest_first_with_filters(make: MakeStore<'_>) {
         },
         InvitationQuery {
             search: Some("'".into()),
-            batch: Some(BatchId("bat_2".into())),
+            batch: Some(BatchId::from("bat_2")),
             ..InvitationQuery::default()
         },
         InvitationQuery {
             statuses: vec![InvitationStatus::Expired, InvitationStatus::Pending],
-            batch: Some(BatchId("bat_1".into())),
+            batch: Some(BatchId::from("bat_1")),
             search: Some("@x".into()),
             ..InvitationQuery::default()
         },
@@ -1480,8 +1480,8 @@ pub fn hostile_strings_round_trip(make: MakeStore<'_>) {
     .collect();
     let h = |i: usize| hostile[i % hostile.len()].clone();
     let orgs = [
-        OrgId("org_x'; DROP TABLE organizations; --".into()),
-        OrgId("org_ünï\"cödé".into()),
+        OrgId::from("org_x'; DROP TABLE organizations; --"),
+        OrgId::from("org_ünï\"cödé"),
     ];
     for (oi, org) in orgs.iter().enumerate() {
         let mut tx = begin(&*store);
@@ -1541,7 +1541,7 @@ pub fn hostile_strings_round_trip(make: MakeStore<'_>) {
             inv.role = h(i + 6);
             inv.license_type = h(i + 7);
             inv.message = Some(h(i + 8));
-            inv.batch_id = BatchId(format!("bat_{}", h(i + 9)));
+            inv.batch_id = BatchId::from(format!("bat_{}", h(i + 9)));
             inv.inviter = Some(mid(&format!("mem_{oi}_{i}")));
             tx.put_invitation(&inv).expect("invitation");
             invitations.push(inv);

@@ -84,11 +84,11 @@ fn run(args: &[String]) -> Result<(), String> {
             }
         }
         [cmd, org, actor, license, addresses] if cmd == "invite" => {
-            let org = OrgId(org.clone());
+            let org = OrgId::from(org.clone());
             let actor = if actor == "system" {
                 Actor::System
             } else {
-                Actor::Member(MemberId(actor.clone()))
+                Actor::Member(MemberId::from(actor.clone()))
             };
             let rows = addresses
                 .split(',')
@@ -117,7 +117,7 @@ fn run(args: &[String]) -> Result<(), String> {
             }
         }
         [cmd, org, prefix, size] if cmd == "batches" => {
-            let org = OrgId(org.clone());
+            let org = OrgId::from(org.clone());
             let size: usize = size.parse().map_err(|e| format!("size: {e}"))?;
             for i in 0u64.. {
                 let rows = (0..size)

@@ -248,8 +248,8 @@ pub fn processes_never_invite_twice(target: &Target) {
             .map(|i| {
                 vec![
                     "invite".into(),
-                    org.0.clone(),
-                    owner.id.0.clone(),
+                    org.to_string(),
+                    owner.id.to_string(),
                     "-".into(),
                     batch_of(i).join(","),
                 ]
@@ -401,7 +401,7 @@ pub fn sigkill_mid_batch_leaves_all_or_nothing(target: &Target) {
             target,
             &[
                 "batches".into(),
-                org.0.clone(),
+                org.to_string(),
                 format!("k{round}"),
                 SIZE.to_string(),
             ],

@@ -87,7 +87,7 @@ fn random_invitation(r: &mut Rng, org: &OrgId) -> Invitation {
     );
     i.status = r.pick(&INVITATION_STATUSES);
     i.license_type = r.pick(&LICENSES).to_owned();
-    i.batch_id = enlist::BatchId(format!("bat_{}", r.below(3)));
+    i.batch_id = enlist::BatchId::from(format!("bat_{}", r.below(3)));
     i.secret_hash = if r.chance(80) {
         Some(SecretHash::of(format!("s{}", r.below(20)).as_bytes()))
     } else {
@@ -338,7 +338,7 @@ fn compare_reads(r: &mut Rng, orgs: &[OrgId], a: &mut dyn Transaction, b: &mut d
                     .then(|| r.pick(&["A", "b", "@", "é"]).to_owned()),
                 batch: r
                     .chance(30)
-                    .then(|| enlist::BatchId(format!("bat_{}", r.below(3)))),
+                    .then(|| enlist::BatchId::from(format!("bat_{}", r.below(3)))),
                 after: None,
                 limit: 1 + r.below(4) as u32,
             };

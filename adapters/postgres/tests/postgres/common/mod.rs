@@ -109,7 +109,7 @@ pub fn t(secs: i64) -> DateTime<Utc> {
 }
 
 pub fn org_id(n: u32) -> OrgId {
-    OrgId(format!("org_{n}"))
+    OrgId::from(format!("org_{n}"))
 }
 
 pub fn organization(id: &OrgId) -> Organization {
@@ -213,21 +213,21 @@ pub fn event(org: &OrgId, n: u32) -> Event {
         at: t(i64::from(n)),
         actor: enlist::Actor::System,
         kind: EventKind::InvitationRevoked {
-            invitation: InvitationId(format!("inv_{n}")),
+            invitation: InvitationId::from(format!("inv_{n}")),
         },
     }
 }
 
 pub fn gid(s: &str) -> GroupId {
-    GroupId(s.to_owned())
+    GroupId::from(s.to_owned())
 }
 
 pub fn mid(s: &str) -> MemberId {
-    MemberId(s.to_owned())
+    MemberId::from(s.to_owned())
 }
 
 pub fn msg_id(s: &str) -> MessageId {
-    MessageId(s.to_owned())
+    MessageId::from(s.to_owned())
 }
 
 // ----- the engine ---------------------------------------------------------------
