@@ -24,7 +24,10 @@ pub mod store;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use email::{Mailbox, ParsedRecipients, parse_address, parse_recipients};
 pub use engine::*;
-pub use error::{Error, ErrorFamily, LimitKind, MailError, Result, StoreError};
+pub use error::{
+    EntityKind, Error, ErrorCode, ErrorFamily, Fact, FactKind, Feature, LimitKind, MailError,
+    RegistrationField, Result, StoreError, UniqueRule,
+};
 pub use event::{Actor, Event, EventKind, JoinedVia};
 pub use group::{Group, GroupGrant, GroupSort};
 pub use id::{BatchId, GroupId, InvitationId, MemberId, MessageId, OrgId};

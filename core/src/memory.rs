@@ -71,7 +71,7 @@
 //! [`list_members`]: Transaction::list_members
 //! [`list_invitations`]: Transaction::list_invitations
 
-use crate::error::StoreError;
+use crate::error::{StoreError, UniqueRule};
 use crate::event::Event;
 use crate::group::Group;
 use crate::id::{BatchId, GroupId, InvitationId, MemberId, MessageId, OrgId};
@@ -857,17 +857,13 @@ impl Transaction for MemoryTx<'_> {
                 let ix = &data.member_ix;
                 if let Some(other) = ix.by_contact.get(&member.contact_key) {
                     if other != &member.id {
-                        return Err(StoreError::Unique(format!(
-                            "member {other} already has this contact key"
-                        )));
+                        return Err(StoreError::Unique(UniqueRule::MemberContactKey));
                     }
                 }
                 if let Some(user_ref) = &member.user_ref {
                     if let Some(other) = ix.by_user_ref.get(user_ref) {
                         if other != &member.id {
-                            return Err(StoreError::Unique(format!(
-                                "member {other} already has this user_ref"
-                            )));
+                            return Err(StoreError::Unique(UniqueRule::MemberUserRef));
                         }
                     }
                 }
@@ -1012,18 +1008,14 @@ impl Transaction for MemoryTx<'_> {
             if let Some(hash) = &inv.secret_hash {
                 if let Some(other) = ix.by_secret.get(hash) {
                     if other != &inv.id {
-                        return Err(StoreError::Unique(format!(
-                            "invitation {other} already has this secret hash"
-                        )));
+                        return Err(StoreError::Unique(UniqueRule::InvitationSecret));
                     }
                 }
             }
             if inv.status.is_open() {
                 if let Some(other) = ix.open_by_recipient.get(&inv.recipient_key) {
                     if other != &inv.id {
-                        return Err(StoreError::Unique(format!(
-                            "invitation {other} is already open for this recipient"
-                        )));
+                        return Err(StoreError::Unique(UniqueRule::InvitationOpenRecipient));
                     }
                 }
             }
@@ -1647,22 +1639,28 @@ mod tests {
         let mut tx = begin(&store);
 
         let mut dup = member(&org, "mem_x", "p1@x.test");
-        assert!(matches!(tx.put_member(&dup), Err(StoreError::Unique(_))));
+        assert!(matches!(
+            tx.put_member(&dup),
+            Err(StoreError::Unique(UniqueRule::MemberContactKey))
+        ));
         dup.contact_key = "new@x.test".into();
         dup.user_ref = Some("u2".into());
-        assert!(matches!(tx.put_member(&dup), Err(StoreError::Unique(_))));
+        assert!(matches!(
+            tx.put_member(&dup),
+            Err(StoreError::Unique(UniqueRule::MemberUserRef))
+        ));
         // Re-putting the owner of the key is fine; a removed member does not
         // hold its key.
         let mut inv = invitation(&org, "inv_x", "q1@x.test");
         assert!(matches!(
             tx.put_invitation(&inv),
-            Err(StoreError::Unique(_))
+            Err(StoreError::Unique(UniqueRule::InvitationOpenRecipient))
         ));
         inv.recipient_key = "q2@x.test".into();
         inv.secret_hash = Some(hash(1));
         assert!(matches!(
             tx.put_invitation(&inv),
-            Err(StoreError::Unique(_))
+            Err(StoreError::Unique(UniqueRule::InvitationSecret))
         ));
         drop(tx);
         assert_eq!(snapshot(&store), before);
@@ -1687,13 +1685,13 @@ mod tests {
         removed.status = MemberStatus::Active;
         assert!(matches!(
             tx.put_member(&removed),
-            Err(StoreError::Unique(_))
+            Err(StoreError::Unique(UniqueRule::MemberContactKey))
         ));
         // Reopening the closed one clashes too.
         closed.status = InvitationStatus::Pending;
         assert!(matches!(
             tx.put_invitation(&closed),
-            Err(StoreError::Unique(_))
+            Err(StoreError::Unique(UniqueRule::InvitationOpenRecipient))
         ));
         tx.commit().expect("commit");
         assert_consistent(&store);

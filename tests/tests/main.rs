@@ -1,6 +1,7 @@
 //! The integration tests of enlist: one binary, so the crate is linked once.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod errors;
 mod scenarios;
 mod security;
 mod store;

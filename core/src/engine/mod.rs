@@ -39,7 +39,7 @@ pub use members::MemberUpdate;
 pub use orgs::NewOrganization;
 
 use crate::clock::{Clock, SystemClock};
-use crate::error::{Error, LimitKind, Result, StoreError};
+use crate::error::{EntityKind, Error, LimitKind, Result, StoreError};
 use crate::event::{Actor, Event, EventKind};
 use crate::group::GroupGrant;
 use crate::id::OrgId;
@@ -388,7 +388,8 @@ impl Enlist {
     }
 
     /// Runs `f` in a transaction, commits on success, rolls back on error,
-    /// and retries the whole command on a store conflict.
+    /// and retries the whole command on a store conflict; when the retries
+    /// run out, the command fails with [`Error::RetriesExhausted`].
     pub(crate) fn run<T>(&self, mut f: impl FnMut(&mut Ctx<'_>) -> Result<T>) -> Result<T> {
         let mut attempt = 0;
         loop {
@@ -396,23 +397,31 @@ impl Enlist {
             // before anything is read or written.
             let now = self.clock.now();
             check_time("clock", now)?;
-            let tx = self.store.begin()?;
-            let mut cx = Ctx {
-                tx,
-                now,
-                secrets: self.secrets.as_ref(),
-                config: &self.config,
-                codes: &self.codes,
-            };
-            let out = f(&mut cx).and_then(|v| {
-                cx.tx.commit()?;
-                Ok(v)
+            // A conflict at `begin` (a busy database) is retried like one
+            // at a write or the commit.
+            let out = self.store.begin().map_err(Error::from).and_then(|tx| {
+                let mut cx = Ctx {
+                    tx,
+                    now,
+                    secrets: self.secrets.as_ref(),
+                    config: &self.config,
+                    codes: &self.codes,
+                };
+                f(&mut cx).and_then(|v| {
+                    cx.tx.commit()?;
+                    Ok(v)
+                })
             });
             match out {
                 Err(Error::Store(StoreError::Conflict))
                     if attempt < self.config.conflict_retries =>
                 {
                     attempt += 1;
+                }
+                Err(Error::Store(StoreError::Conflict)) => {
+                    return Err(Error::RetriesExhausted {
+                        attempts: attempt.saturating_add(1),
+                    });
                 }
                 other => return other,
             }
@@ -445,13 +454,13 @@ impl Ctx<'_> {
     pub fn org(&mut self, id: &OrgId) -> Result<Organization> {
         self.tx
             .organization(id)?
-            .ok_or_else(|| Error::not_found("organization", id))
+            .ok_or_else(|| Error::not_found(EntityKind::Organization, id))
     }
 
     pub fn member(&mut self, org: &OrgId, id: &crate::id::MemberId) -> Result<Member> {
         self.tx
             .member(org, id)?
-            .ok_or_else(|| Error::not_found("member", id))
+            .ok_or_else(|| Error::not_found(EntityKind::Member, id))
     }
 
     pub fn id_bytes(&self) -> [u8; 16] {
@@ -484,10 +493,9 @@ impl Ctx<'_> {
                         member: Some(m),
                         system: false,
                     }),
-                    _ => Err(Error::PermissionDenied {
+                    _ => Err(Error::NotAMember {
                         actor: actor.to_string(),
-                        permission: Permission::ViewMembers,
-                        context: Some("not an active member of this organization".into()),
+                        organization: org.id.clone(),
                     }),
                 }
             }

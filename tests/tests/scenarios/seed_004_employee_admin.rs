@@ -184,7 +184,13 @@ fn save_user_keeps_the_user_without_sending_anything() {
     // Resend is for sent invitations; a saved one is sent with Send invites.
     let err = w.o.engine.resend(w.o.id(), &w.ua(), &inv.id).unwrap_err();
     assert!(
-        matches!(&err, Error::InvitationNotOpen { status, .. } if status == "staged"),
+        matches!(
+            &err,
+            Error::InvitationNotOpen {
+                status: InvitationStatus::Staged,
+                ..
+            }
+        ),
         "{err:?}"
     );
 }
