@@ -57,7 +57,10 @@ fn fact_to_py<'py>(py: Python<'py>, kind: FactKind, v: &Value) -> PyResult<Bound
     use crate::convert::{json_to_py, py_enum};
     match (kind, v) {
         (FactKind::Time, Value::String(s)) => match chrono::DateTime::parse_from_rfc3339(s) {
-            Ok(t) => t.with_timezone(&chrono::Utc).into_pyobject(py).map(|t| t.into_any()),
+            Ok(t) => t
+                .with_timezone(&chrono::Utc)
+                .into_pyobject(py)
+                .map(|t| t.into_any()),
             Err(_) => json_to_py(py, v),
         },
         (FactKind::Enum(class), Value::String(s)) => py_enum(py, class, s),
@@ -102,11 +105,17 @@ fn kind_name(kind: FactKind) -> String {
     }
 }
 
+/// One fact of the catalogue: name, kind, optional.
+type FactEntry = (String, String, bool);
+
+/// One code of the catalogue: code, family, exception class, facts.
+type CodeEntry = (String, String, String, Vec<FactEntry>);
+
 /// Core's error catalogue, for the drift test of `enlist._errors`: each
 /// code with its family, its exception class and its facts (name, kind,
 /// optional).
 #[pyfunction]
-pub(crate) fn _error_codes() -> Vec<(String, String, String, Vec<(String, String, bool)>)> {
+pub(crate) fn _error_codes() -> Vec<CodeEntry> {
     ErrorCode::ALL
         .iter()
         .map(|code| {

@@ -310,8 +310,8 @@ impl Error {
     }
 
     /// The facts of the error, as JSON: one entry per fact its code lists
-    /// in [`ErrorCode::facts`], in that order, an absent optional fact as
-    /// `null`. Ids are strings, times RFC 3339 strings (UTC), counts
+    /// in [`ErrorCode::facts`], keyed by its name, an absent optional fact
+    /// as `null`. Ids are strings, times RFC 3339 strings (UTC), counts
     /// numbers, enums their wire names (a list of them an array). This is
     /// what the bindings build their exceptions from; no secret is ever in
     /// it.

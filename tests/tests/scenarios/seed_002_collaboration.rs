@@ -1080,7 +1080,7 @@ fn members_invite_from_the_directory_only_when_authorized() {
     let r = o
         .engine
         .invite(o.id(), &hank_actor, to_sales("k@acme.test"));
-    assert!(matches!(r, Err(Error::PermissionDenied { .. })), "{r:?}");
+    assert!(matches!(r, Err(Error::NotAMember { .. })), "{r:?}");
     assert_eq!(snapshot(o), before);
 }
 
