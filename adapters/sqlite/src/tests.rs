@@ -2274,9 +2274,16 @@ proptest! {
             for op in &ops {
                 let ra = apply(&mut *a, op);
                 let rb = apply(&mut *b, op);
+                // Refused writes name the same uniqueness rule.
                 prop_assert_eq!(
-                    ra.as_ref().map_err(|e| matches!(e, StoreError::Unique(_))),
-                    rb.as_ref().map_err(|e| matches!(e, StoreError::Unique(_))),
+                    ra.as_ref().map_err(|e| match e {
+                        StoreError::Unique(rule) => Some(*rule),
+                        _ => None,
+                    }),
+                    rb.as_ref().map_err(|e| match e {
+                        StoreError::Unique(rule) => Some(*rule),
+                        _ => None,
+                    }),
                     "{:?}: sqlite {:?}, memory {:?}", op, ra, rb
                 );
                 prop_assert_eq!(observe(&mut *a), observe(&mut *b));
