@@ -83,7 +83,7 @@ def main() -> int:
     try:
         engine.accept(link, user_ref="acct-ann", first_name="Ann", last_name="Lee")
     except enlist.InvalidInputError as err:
-        missing: List[str] = err.missing or []
+        missing: List[enlist.RegistrationField] = err.missing or []
         print(f"  incomplete: {', '.join(missing)}")
     ann = engine.accept(
         link,

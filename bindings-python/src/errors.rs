@@ -2,10 +2,11 @@
 //! classes live in `enlist._errors`, under `enlist.EnlistError`), with the
 //! stable code and every fact of the error as attributes.
 
-use enlist::{Error, ErrorFamily, MailError, StoreError};
+use enlist::{Error, ErrorCode, ErrorFamily, FactKind};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyDict, PyModule};
+use pyo3::types::{PyDict, PyList, PyModule};
+use serde_json::Value;
 
 static ERRORS: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
 
@@ -49,103 +50,92 @@ pub(crate) fn invalid(py: Python<'_>, field: &str, reason: impl Into<String>) ->
     )
 }
 
+/// A fact's JSON value as the Python value its kind calls for: a time as
+/// an aware `datetime`, an enum as a member of the `enlist` enum of that
+/// name, a list of them as a list.
+fn fact_to_py<'py>(py: Python<'py>, kind: FactKind, v: &Value) -> PyResult<Bound<'py, PyAny>> {
+    use crate::convert::{json_to_py, py_enum};
+    match (kind, v) {
+        (FactKind::Time, Value::String(s)) => match chrono::DateTime::parse_from_rfc3339(s) {
+            Ok(t) => t
+                .with_timezone(&chrono::Utc)
+                .into_pyobject(py)
+                .map(|t| t.into_any()),
+            Err(_) => json_to_py(py, v),
+        },
+        (FactKind::Enum(class), Value::String(s)) => py_enum(py, class, s),
+        (FactKind::EnumList(class), Value::Array(items)) => {
+            let list = PyList::empty(py);
+            for item in items {
+                list.append(fact_to_py(py, FactKind::Enum(class), item)?)?;
+            }
+            Ok(list.into_any())
+        }
+        _ => json_to_py(py, v),
+    }
+}
+
+/// Built from core's `family()`, catalogue and `facts()`: no error has
+/// code of its own here.
 fn build(py: Python<'_>, e: &Error) -> PyResult<PyErr> {
-    use crate::convert::{enum_out, py_enum};
     let facts = PyDict::new(py);
-    match e {
-        Error::InvalidInput { field, reason } => {
-            facts.set_item("field", field)?;
-            facts.set_item("reason", reason)?;
+    let values = e.facts();
+    for fact in e.error_code().facts() {
+        if let Some(v) = values.get(fact.name) {
+            facts.set_item(fact.name, fact_to_py(py, fact.kind, v)?)?;
         }
-        Error::LimitExceeded {
-            limit,
-            max,
-            actual,
-            detail,
-        } => {
-            facts.set_item("limit", enum_out(py, "LimitKind", limit)?)?;
-            facts.set_item("max", max)?;
-            facts.set_item("actual", actual)?;
-            facts.set_item("detail", detail)?;
-        }
-        Error::PermissionDenied {
-            actor,
-            permission,
-            context,
-        } => {
-            facts.set_item("actor", actor)?;
-            facts.set_item("permission", enum_out(py, "Permission", permission)?)?;
-            facts.set_item("context", context)?;
-        }
-        Error::Disabled { feature } => facts.set_item("feature", feature)?,
-        Error::NotFound { entity, id } => {
-            facts.set_item("entity", *entity)?;
-            facts.set_item("id", id)?;
-        }
-        Error::AlreadyMember { recipient, member } => {
-            facts.set_item("recipient", recipient)?;
-            facts.set_item("member", member.as_str())?;
-        }
-        Error::AlreadyInvited {
-            recipient,
-            invitation,
-        } => {
-            facts.set_item("recipient", recipient)?;
-            facts.set_item("invitation", invitation.as_str())?;
-        }
-        Error::DomainNotAllowed { domain } => facts.set_item("domain", domain)?,
-        Error::InvitationExpired {
-            invitation,
-            expired_at,
-        } => {
-            facts.set_item("invitation", invitation.as_str())?;
-            facts.set_item("expired_at", expired_at)?;
-        }
-        Error::InvitationRevoked { invitation } => {
-            facts.set_item("invitation", invitation.as_str())?;
-        }
-        Error::InvitationNotOpen { invitation, status } => {
-            facts.set_item("invitation", invitation.as_str())?;
-            facts.set_item("status", py_enum(py, "InvitationStatus", status)?)?;
-        }
-        Error::ResendTooSoon {
-            invitation,
-            retry_after,
-        } => {
-            facts.set_item("invitation", invitation.as_str())?;
-            facts.set_item("retry_after", retry_after)?;
-        }
-        Error::RegistrationIncomplete { missing } => facts.set_item("missing", missing)?,
-        Error::EmailMismatch { invited, presented } => {
-            facts.set_item("invited", invited)?;
-            facts.set_item("presented", presented)?;
-        }
-        Error::Conflict { reason } => facts.set_item("reason", reason)?,
-        Error::UnknownGroup { group } => facts.set_item("group", group.as_str())?,
-        Error::Store(s) => {
-            let kind = match s {
-                StoreError::Conflict => "conflict",
-                StoreError::Unique(_) => "unique",
-                StoreError::Unavailable(_) => "unavailable",
-                StoreError::SchemaTooNew { found, supported } => {
-                    facts.set_item("found", found)?;
-                    facts.set_item("supported", supported)?;
-                    "schema_too_new"
-                }
-                StoreError::Corrupt(_) => "corrupt",
-                _ => "other",
-            };
-            facts.set_item("store_error", kind)?;
-        }
-        Error::Mail(m) => {
-            facts.set_item("permanent", matches!(m, MailError::Permanent(_)))?;
-        }
-        _ => {}
     }
     facts.set_item("code", e.code())?;
     let cls = errors_module(py)?.getattr(class_name(e.family()))?;
     let instance = cls.call((e.to_string(),), Some(&facts))?;
     Ok(PyErr::from_value(instance))
+}
+
+/// The name of a fact's kind, as `_error_codes()` reports it.
+fn kind_name(kind: FactKind) -> String {
+    match kind {
+        FactKind::Text => "str".to_owned(),
+        FactKind::Id => "id".to_owned(),
+        FactKind::Time => "datetime".to_owned(),
+        FactKind::Count => "int".to_owned(),
+        FactKind::Flag => "bool".to_owned(),
+        FactKind::Enum(name) => name.to_owned(),
+        FactKind::EnumList(name) => format!("list[{name}]"),
+        _ => "object".to_owned(),
+    }
+}
+
+/// One fact of the catalogue: name, kind, optional.
+type FactEntry = (String, String, bool);
+
+/// One code of the catalogue: code, family, exception class, facts.
+type CodeEntry = (String, String, String, Vec<FactEntry>);
+
+/// Core's error catalogue, for the drift test of `enlist._errors`: each
+/// code with its family, its exception class and its facts (name, kind,
+/// optional).
+#[pyfunction]
+pub(crate) fn _error_codes() -> Vec<CodeEntry> {
+    ErrorCode::ALL
+        .iter()
+        .map(|code| {
+            let family = serde_json::to_value(code.family())
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default();
+            let facts = code
+                .facts()
+                .iter()
+                .map(|f| (f.name.to_owned(), kind_name(f.kind), f.optional))
+                .collect();
+            (
+                code.as_str().to_owned(),
+                family,
+                class_name(code.family()).to_owned(),
+                facts,
+            )
+        })
+        .collect()
 }
 
 /// `Result<T, enlist::Error>` into `PyResult<T>`.

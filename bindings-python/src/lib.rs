@@ -60,6 +60,7 @@ fn _enlist(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<email::PyAddressProblem>()?;
     m.add_class::<email::PyPasteEntry>()?;
     m.add_class::<email::PyParsedRecipients>()?;
+    m.add_function(wrap_pyfunction!(errors::_error_codes, m)?)?;
     m.add_function(wrap_pyfunction!(email::parse_recipients, m)?)?;
     m.add_function(wrap_pyfunction!(email::parse_address, m)?)?;
     m.add_function(wrap_pyfunction!(email::normalize_email, m)?)?;

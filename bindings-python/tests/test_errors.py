@@ -121,3 +121,91 @@ def test_scripts_may_raise_the_classes_themselves() -> None:
     assert err.code == "mail" and err.permanent and err.facts == {"permanent": True}
     assert enlist.MailError("x").permanent is False
     assert enlist.NotFoundError("gone").id is None
+
+
+# -- The catalogue: the exception classes against the engine's -------------
+
+_ANNOTATION = {
+    "str": "str",
+    "id": "str",
+    "datetime": "datetime.datetime",
+    "int": "int",
+}
+
+
+def _annotation(kind: str) -> str:
+    if kind.startswith("list[") and kind.endswith("]"):
+        return f"List[{kind[5:-1]}]"
+    return _ANNOTATION.get(kind, kind)
+
+
+def _expected_attributes() -> dict[str, dict[str, str]]:
+    """Each exception class's fact attributes, as the catalogue says."""
+    expected: dict[str, dict[str, str]] = {}
+    for _code, _family, cls, facts in enlist._enlist._error_codes():
+        attrs = expected.setdefault(cls, {})
+        for name, kind, _optional in facts:
+            line = "bool = False" if kind == "bool" else f"Optional[{_annotation(kind)}] = None"
+            assert attrs.setdefault(name, line) == line, f"{cls}.{name} has two kinds"
+    return expected
+
+
+# Attributes a binding adds of its own (set by the email helpers).
+_BINDING_ONLY = {"InvalidInputError": {"address_problem"}}
+
+
+def test_the_exception_classes_match_the_engines_catalogue() -> None:
+    drift = []
+    for cls_name, attrs in _expected_attributes().items():
+        cls = getattr(enlist, cls_name)
+        declared = dict(cls.__annotations__)
+        wanted = {name: line.split(" = ")[0] for name, line in attrs.items()}
+        have = {n: t for n, t in declared.items() if n not in _BINDING_ONLY.get(cls_name, set())}
+        if have != wanted:
+            body = "\n".join(f"    {name}: {line}" for name, line in attrs.items())
+            drift.append(f"class {cls_name}(EnlistError):\n    ...\n{body}")
+    assert not drift, (
+        "enlist/_errors.py drifted from the engine's error catalogue; the fact "
+        "attributes should read:\n\n" + "\n\n".join(drift)
+    )
+
+
+def test_every_code_is_raised_as_its_familys_class() -> None:
+    codes = enlist._enlist._error_codes()
+    assert {c for c, *_ in codes} >= {"not_a_member", "retries_exhausted", "disabled"}
+    for code, family, cls_name, _facts in codes:
+        cls = getattr(enlist, cls_name)
+        assert cls.family == ErrorFamily(family), code
+    assert {f for _, f, _, _ in codes} == {f.value for f in ErrorFamily}
+
+
+# -- The new codes and typed facts, through the engine -----------------------
+
+
+def test_a_non_member_is_told_apart_from_a_member_lacking_a_permission(world: World) -> None:
+    e, org, owner = world.engine, world.org, world.owner
+    with pytest.raises(enlist.PermissionDeniedError) as stranger:
+        e.invite(org, "a@acme.example", actor=enlist.Actor.member("mem_nobody"))
+    assert stranger.value.code == "not_a_member"
+    assert stranger.value.organization == org.id
+    assert stranger.value.permission is None
+
+
+def test_typed_facts_are_enum_members(world: World) -> None:
+    e, org, owner = world.engine, world.org, world.owner
+    (bob,) = e.invite(org, "bob@acme.example", actor=owner).issued
+    e.revoke(org, bob.invitation, actor=owner)
+    with pytest.raises(enlist.ConflictError) as closed:
+        e.revoke(org, bob.invitation, actor=owner)
+    assert closed.value.code == "invitation_not_open"
+    assert closed.value.status is enlist.InvitationStatus.REVOKED
+    assert closed.value.invitation == bob.invitation.id
+
+    with pytest.raises(enlist.NotFoundError) as missing:
+        e.organization("org_missing")
+    assert missing.value.entity is enlist.EntityKind.ORGANIZATION
+
+    with pytest.raises(enlist.PermissionDeniedError) as disabled:
+        e.self_register(org, contact="x@acme.example", user_ref="acct-x")
+    assert disabled.value.code == "disabled"
+    assert disabled.value.feature is enlist.Feature.SELF_REGISTRATION

@@ -84,7 +84,7 @@ def test_group_membership_add_set_role_remove(world: World) -> None:
     assert e.member(org, bob, actor=owner).groups == []
     with pytest.raises(enlist.NotFoundError) as err:
         e.set_group_role(org, team, bob, actor=owner, role="member")
-    assert err.value.entity == "group membership"
+    assert err.value.entity == enlist.EntityKind.GROUP_MEMBERSHIP == "group_membership"
 
     e.add_group_member(org, team, bob.id, actor=owner, role="owner")
     assert e.group(org, team, actor=owner).member_count == 1

@@ -5,8 +5,8 @@ use super::*;
 use crate::time::time_out;
 use chrono::{DateTime, Duration, Utc};
 use enlist::{
-    Actor, Contact, EventKind, InvitationStatus, MemberKind, OrgId, OutboxStatus, Permission,
-    RecipientInput, Recipients, Registration, RejectReason,
+    Actor, Contact, EventKind, InvitationStatus, MemberKind, OrgId, OutboxStatus, RecipientInput,
+    Recipients, Registration, RejectReason,
 };
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
@@ -122,14 +122,15 @@ fn core_errors_map_to_their_family_with_code_message_and_facts() {
         EnlistError::LimitExceeded {
             code,
             message,
-            limit,
-            max,
-            actual,
-            ..
+            facts,
         } => {
             assert_eq!(code, "limit_exceeded");
-            assert_eq!(limit.as_deref(), Some("seats"));
-            assert_eq!((*max, *actual), (Some(3), Some(4)));
+            assert_eq!(facts["limit"], "seats");
+            assert_eq!(
+                (facts["max"].as_str(), facts["actual"].as_str()),
+                ("3", "4")
+            );
+            assert_eq!(facts["detail"], "pro");
             assert!(
                 message.contains("seats") && message.contains("pro"),
                 "{message}"
@@ -145,35 +146,46 @@ fn core_errors_map_to_their_family_with_code_message_and_facts() {
         context: None,
     }
     .into();
-    assert!(matches!(
-        e,
-        EnlistError::PermissionDenied { ref code, permission: Some(Permission::InviteMembers), .. }
-            if code == "permission_denied"
-    ));
+    assert!(matches!(e, EnlistError::PermissionDenied { .. }), "{e:?}");
+    assert_eq!(e.code(), "permission_denied");
+    assert_eq!(e.facts()["permission"], "invite_members");
+    assert!(
+        !e.facts().contains_key("context"),
+        "an absent fact has no entry"
+    );
+
+    let e: EnlistError = enlist::Error::NotAMember {
+        actor: "member mem_9".into(),
+        organization: "org_1".into(),
+    }
+    .into();
+    assert!(matches!(e, EnlistError::PermissionDenied { .. }), "{e:?}");
+    assert_eq!(e.code(), "not_a_member");
+    assert_eq!(e.facts()["organization"], "org_1");
 
     let e: EnlistError = enlist::Error::Disabled {
-        feature: "invite_link".into(),
+        feature: enlist::Feature::InviteLink,
     }
     .into();
-    assert!(matches!(
-        e,
-        EnlistError::PermissionDenied { ref code, ref feature, .. }
-            if code == "disabled" && feature.as_deref() == Some("invite_link")
-    ));
+    assert!(matches!(e, EnlistError::PermissionDenied { .. }), "{e:?}");
+    assert_eq!(
+        (e.code(), e.facts()["feature"].as_str()),
+        ("disabled", "invite_link")
+    );
 
     let e: EnlistError = enlist::Error::InvalidSecret.into();
-    assert!(matches!(e, EnlistError::NotFound { ref code, .. } if code == "invalid_secret"));
+    assert!(
+        matches!(e, EnlistError::NotFound { ref code, ref facts, .. } if code == "invalid_secret" && facts.is_empty())
+    );
 
-    let e: EnlistError = enlist::Error::AlreadyInvited {
-        recipient: "bob@acme.test".into(),
+    let e: EnlistError = enlist::Error::InvitationNotOpen {
         invitation: "inv_1".into(),
+        status: enlist::InvitationStatus::Accepted,
     }
     .into();
-    assert!(matches!(
-        e,
-        EnlistError::Conflict { ref code, ref invitation_id, .. }
-            if code == "already_invited" && invitation_id.as_deref() == Some("inv_1")
-    ));
+    assert!(matches!(e, EnlistError::Conflict { .. }), "{e:?}");
+    assert_eq!(e.facts()["status"], "accepted");
+    assert_eq!(e.facts()["invitation"], "inv_1");
 
     let at = t0();
     let e: EnlistError = enlist::Error::InvitationExpired {
@@ -181,157 +193,84 @@ fn core_errors_map_to_their_family_with_code_message_and_facts() {
         expired_at: at,
     }
     .into();
-    assert!(matches!(
-        e,
-        EnlistError::Expired { ref code, expired_at: Some(t), .. }
-            if code == "invitation_expired" && t == time_out(at)
-    ));
-
-    let e: EnlistError = enlist::Error::ResendTooSoon {
-        invitation: "inv_3".into(),
-        retry_after: at,
-    }
-    .into();
-    assert!(matches!(
-        e,
-        EnlistError::LimitExceeded { ref code, retry_after: Some(t), .. }
-            if code == "resend_too_soon" && t == time_out(at)
-    ));
+    assert!(matches!(e, EnlistError::Expired { .. }), "{e:?}");
+    assert_eq!(
+        e.facts()["expired_at"],
+        at.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+    );
 
     let e: EnlistError = enlist::Error::RegistrationIncomplete {
-        missing: vec!["first_name".into()],
+        missing: vec![
+            enlist::RegistrationField::FirstName,
+            enlist::RegistrationField::VerifiedEmail,
+        ],
     }
     .into();
-    assert!(matches!(
-        e,
-        EnlistError::InvalidInput { ref code, ref missing, .. }
-            if code == "registration_incomplete" && missing == &["first_name".to_owned()]
-    ));
+    assert!(matches!(e, EnlistError::InvalidInput { .. }), "{e:?}");
+    assert_eq!(e.facts()["missing"], "first_name,verified_email");
+
+    let e: EnlistError = enlist::Error::RetriesExhausted { attempts: 6 }.into();
+    assert!(matches!(e, EnlistError::Storage { .. }), "{e:?}");
+    assert_eq!(
+        (e.code(), e.facts()["attempts"].as_str()),
+        ("retries_exhausted", "6")
+    );
+
+    let e: EnlistError =
+        enlist::StoreError::Unique(enlist::UniqueRule::InvitationOpenRecipient).into();
+    assert!(matches!(e, EnlistError::Storage { .. }), "{e:?}");
+    assert_eq!(e.facts()["store_error"], "unique");
+    assert_eq!(e.facts()["rule"], "invitation_open_recipient");
 
     let e: EnlistError = enlist::StoreError::Unavailable("disk full".into()).into();
     assert!(matches!(
         e,
-        EnlistError::Storage { ref code, ref message } if code == "storage" && message.contains("disk full")
+        EnlistError::Storage { ref code, ref message, .. } if code == "storage" && message.contains("disk full")
     ));
-    assert_eq!(e.code(), "storage");
 }
 
-/// Every limit of core, the new `recipient_bytes` and `recipient_entries`
-/// included, reaches Kotlin/Swift by its code; and every core error maps to
-/// a family a caller can act on, never to the catch-all `Other`.
+/// Every code of core's catalogue reaches Kotlin/Swift in its family's
+/// variant, never the catch-all `Other`, with its facts; the Kotlin
+/// renames cover every variant's `message`.
 #[test]
-fn every_limit_and_every_core_error_has_a_family() {
-    use enlist::LimitKind as L;
-    for (kind, code) in [
-        (L::BatchSize, "batch_size"),
-        (L::PasteFieldChars, "paste_field_chars"),
-        (L::ImportRows, "import_rows"),
-        (L::Seats, "seats"),
-        (L::ResendCap, "resend_cap"),
-        (L::AccessCodeAttempts, "access_code_attempts"),
-        (L::FieldLength, "field_length"),
-        (L::PageSize, "page_size"),
-        (L::RecipientBytes, "recipient_bytes"),
-        (L::RecipientEntries, "recipient_entries"),
-        (L::ImportBytes, "import_bytes"),
-        (L::ImportEntries, "import_entries"),
-        (L::ImportUnpackedBytes, "import_unpacked_bytes"),
-        (L::ImportRatio, "import_ratio"),
-    ] {
-        let e: EnlistError = enlist::Error::LimitExceeded {
-            limit: kind,
-            max: 1,
-            actual: 2,
-            detail: None,
-        }
-        .into();
-        assert!(
-            matches!(e, EnlistError::LimitExceeded { ref limit, .. } if limit.as_deref() == Some(code)),
-            "{e:?}"
+fn every_code_of_the_catalogue_has_its_family() {
+    for code in enlist::ErrorCode::ALL {
+        let e = EnlistError::of_family(
+            code.family(),
+            code.as_str().to_owned(),
+            String::new(),
+            Default::default(),
         );
-    }
-    let at = t0();
-    let every: Vec<enlist::Error> = vec![
-        enlist::Error::InvalidInput {
-            field: "f".into(),
-            reason: "r".into(),
-        },
-        enlist::Error::PermissionDenied {
-            actor: "a".into(),
-            permission: enlist::Permission::ManageOutbox,
-            context: None,
-        },
-        enlist::Error::Disabled {
-            feature: "invite_link".into(),
-        },
-        enlist::Error::NotFound {
-            entity: "message",
-            id: "msg_1".into(),
-        },
-        enlist::Error::InvalidSecret,
-        enlist::Error::AlreadyMember {
-            recipient: "r".into(),
-            member: "mem_1".into(),
-        },
-        enlist::Error::AlreadyInvited {
-            recipient: "r".into(),
-            invitation: "inv_1".into(),
-        },
-        enlist::Error::DomainNotAllowed {
-            domain: "evil.test".into(),
-        },
-        enlist::Error::InvitationExpired {
-            invitation: "inv_1".into(),
-            expired_at: at,
-        },
-        enlist::Error::InvitationRevoked {
-            invitation: "inv_1".into(),
-        },
-        enlist::Error::InvitationNotOpen {
-            invitation: "inv_1".into(),
-            status: "accepted".into(),
-        },
-        enlist::Error::ResendTooSoon {
-            invitation: "inv_1".into(),
-            retry_after: at,
-        },
-        enlist::Error::RegistrationIncomplete {
-            missing: vec!["verified_email".into()],
-        },
-        enlist::Error::EmailMismatch {
-            invited: "a@acme.test".into(),
-            presented: "b@acme.test".into(),
-        },
-        enlist::Error::Conflict { reason: "r".into() },
-        enlist::Error::UnknownGroup {
-            group: "grp_1".into(),
-        },
-        enlist::StoreError::Unavailable("down".into()).into(),
-        enlist::Error::Mail(enlist::MailError::Temporary("later".into())),
-    ];
-    for core in every {
-        let code = core.code().to_owned();
-        let e: EnlistError = core.into();
         assert!(
             !matches!(e, EnlistError::Other { .. }),
             "{code} fell to Other"
         );
-        assert_eq!(e.code(), code);
+        let family = serde_json::to_value(code.family()).unwrap_or_default();
+        let variant = format!("{e:?}");
+        let expected = family
+            .as_str()
+            .unwrap_or_default()
+            .split('_')
+            .map(|w| w[..1].to_uppercase() + &w[1..])
+            .collect::<String>();
+        assert!(variant.starts_with(&expected), "{code}: {variant}");
     }
-    // ManageOutbox, which outbox_message_in requires, is named in Kotlin.
-    let e: EnlistError = enlist::Error::PermissionDenied {
-        actor: "a".into(),
-        permission: enlist::Permission::ManageOutbox,
-        context: None,
+    let toml = include_str!("../uniffi.toml");
+    for variant in [
+        "InvalidInput",
+        "LimitExceeded",
+        "PermissionDenied",
+        "NotFound",
+        "Conflict",
+        "Expired",
+        "Revoked",
+        "Storage",
+        "Mail",
+        "Other",
+    ] {
+        let line = format!("\"EnlistError.{variant}.message\" = \"error_message\"");
+        assert!(toml.contains(&line), "uniffi.toml lacks {line}");
     }
-    .into();
-    assert!(matches!(
-        e,
-        EnlistError::PermissionDenied {
-            permission: Some(Permission::ManageOutbox),
-            ..
-        }
-    ));
 }
 
 #[test]
@@ -402,7 +341,7 @@ fn normalize_identifier_maps_its_error() {
     let e = normalize_identifier("a@b.com".into()).unwrap_err();
     assert!(matches!(
         e,
-        EnlistError::InvalidInput { ref field, .. } if field.as_deref() == Some("identifier")
+        EnlistError::InvalidInput { ref facts, .. } if facts["field"] == "identifier"
     ));
 }
 
@@ -548,7 +487,7 @@ fn invite_deliver_accept_with_a_foreign_clock_and_mailer() {
         .unwrap_err();
     assert!(matches!(
         expired,
-        EnlistError::Expired { ref invitation_id, .. } if invitation_id.as_deref() == Some(carol_id.as_str())
+        EnlistError::Expired { ref facts, .. } if facts["invitation"] == carol_id.as_str()
     ));
     assert_eq!(engine.expire_due(clock.get()).unwrap(), 1);
 
@@ -610,7 +549,7 @@ fn an_out_of_range_time_is_refused_and_changes_nothing() {
         .unwrap_err();
     assert!(matches!(
         e,
-        EnlistError::InvalidInput { ref field, .. } if field.as_deref() == Some("at")
+        EnlistError::InvalidInput { ref facts, .. } if facts["field"] == "at"
     ));
     let m = engine
         .member(org.clone(), owner, member_id.clone())

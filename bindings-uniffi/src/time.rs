@@ -19,11 +19,12 @@ pub(crate) fn time_out(t: DateTime<Utc>) -> SystemTime {
 /// A foreign time for core: an error naming `field` when it is outside
 /// the range core represents (about 262,000 years either side of year 0).
 pub(crate) fn time_in(field: &str, t: SystemTime) -> Result<DateTime<Utc>, EnlistError> {
-    enlist::utc_from_system_time(t).ok_or_else(|| EnlistError::InvalidInput {
-        code: "invalid_input".to_owned(),
-        message: format!("invalid {field}: the time is out of the supported range"),
-        field: Some(field.to_owned()),
-        missing: Vec::new(),
+    enlist::utc_from_system_time(t).ok_or_else(|| {
+        enlist::Error::InvalidInput {
+            field: field.to_owned(),
+            reason: "the time is out of the supported range".to_owned(),
+        }
+        .into()
     })
 }
 
@@ -47,9 +48,9 @@ mod tests {
     fn out_of_range_times_are_refused_with_the_field_named() {
         let far = UNIX_EPOCH + Duration::from_secs(400_000 * 366 * 86_400);
         match time_in("expires_at", far) {
-            Err(EnlistError::InvalidInput { code, field, .. }) => {
-                assert_eq!(code, "invalid_input");
-                assert_eq!(field.as_deref(), Some("expires_at"));
+            Err(e @ EnlistError::InvalidInput { .. }) => {
+                assert_eq!(e.code(), "invalid_input");
+                assert_eq!(e.facts()["field"], "expires_at");
             }
             other => panic!("expected InvalidInput, got {other:?}"),
         }

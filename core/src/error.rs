@@ -1,8 +1,11 @@
 //! The one error type of the crate, with stable codes.
 
-use crate::id::{GroupId, InvitationId, MemberId};
+use crate::id::{GroupId, InvitationId, MemberId, OrgId};
+use crate::invitation::InvitationStatus;
 use crate::role::Permission;
 use crate::wire_names;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 use std::sync::Arc;
 
 /// Result with [`Error`].
@@ -133,6 +136,16 @@ pub enum Error {
         /// More context, such as the license type.
         detail: Option<String>,
     },
+    /// The actor names a member who is not an active member of the
+    /// organization (never was, removed, or deactivated). Told apart from
+    /// [`Error::PermissionDenied`], a member who lacks a permission.
+    #[error("permission denied: {actor} is not an active member of organization {organization}")]
+    NotAMember {
+        /// Who tried.
+        actor: String,
+        /// The organization.
+        organization: OrgId,
+    },
     /// The actor lacks a permission.
     #[error("permission denied: {actor} lacks {permission}{}", context.as_ref().map(|c| format!(" ({c})")).unwrap_or_default())]
     PermissionDenied {
@@ -146,14 +159,14 @@ pub enum Error {
     /// A feature is switched off by the organization's policy.
     #[error("{feature} is disabled by the organization's policy")]
     Disabled {
-        /// The feature: `guests`, `invite_link`, `self_registration`, ...
-        feature: String,
+        /// The feature.
+        feature: Feature,
     },
     /// An entity does not exist (or is not visible in this organization).
     #[error("{entity} not found: {id}")]
     NotFound {
         /// The kind of entity.
-        entity: &'static str,
+        entity: EntityKind,
         /// The id asked for.
         id: String,
     },
@@ -197,12 +210,12 @@ pub enum Error {
         invitation: InvitationId,
     },
     /// The invitation is no longer open (accepted, declined, staged, ...).
-    #[error("invitation {invitation} is {status}, not open")]
+    #[error("invitation {invitation} is {}, not open", status.as_str())]
     InvitationNotOpen {
         /// The invitation.
         invitation: InvitationId,
-        /// Its status, as a lowercase word.
-        status: String,
+        /// Its status.
+        status: InvitationStatus,
     },
     /// A resend came before the policy's cooldown passed.
     #[error("invitation {invitation} was sent recently; resend after {retry_after}")]
@@ -213,11 +226,10 @@ pub enum Error {
         retry_after: chrono::DateTime<chrono::Utc>,
     },
     /// The registration lacks what the policy requires.
-    #[error("registration incomplete: {}", missing.join(", "))]
+    #[error("registration incomplete: {}", missing.iter().map(|f| f.as_str()).collect::<Vec<_>>().join(", "))]
     RegistrationIncomplete {
-        /// The missing fields: `first_name`, `last_name`, `phone`,
-        /// `eula_version`, `two_factor`, `user_ref`.
-        missing: Vec<String>,
+        /// The missing fields, all of them.
+        missing: Vec<RegistrationField>,
     },
     /// The verified email of the accepting account is not the invited one.
     #[error("the invitation was sent to {invited}, not to {presented}")]
@@ -239,6 +251,17 @@ pub enum Error {
         /// The group.
         group: GroupId,
     },
+    /// The store kept reporting [`StoreError::Conflict`] (other writers
+    /// changing the same data) until the engine's retries
+    /// ([`EngineConfig::conflict_retries`](crate::EngineConfig::conflict_retries))
+    /// ran out. Nothing was changed; running the command again may succeed.
+    #[error(
+        "the command met a concurrent update {attempts} times in a row; nothing was changed, run it again"
+    )]
+    RetriesExhausted {
+        /// How many times the command was run.
+        attempts: u32,
+    },
     /// The store failed. (A [`StoreError::InvalidCursor`] becomes
     /// [`Error::InvalidInput`] on field `cursor` instead: it is the caller's
     /// mistake, not the store's.)
@@ -250,54 +273,134 @@ pub enum Error {
 }
 
 impl Error {
+    /// The entry of the [catalogue](ErrorCode) this error belongs to. This
+    /// match is the one place that decides a variant's code; the code
+    /// decides the family ([`ErrorCode::family`]) and the facts' names
+    /// ([`ErrorCode::facts`]).
+    pub fn error_code(&self) -> ErrorCode {
+        match self {
+            Error::InvalidInput { .. } => ErrorCode::InvalidInput,
+            Error::LimitExceeded { .. } => ErrorCode::LimitExceeded,
+            Error::NotAMember { .. } => ErrorCode::NotAMember,
+            Error::PermissionDenied { .. } => ErrorCode::PermissionDenied,
+            Error::Disabled { .. } => ErrorCode::Disabled,
+            Error::NotFound { .. } => ErrorCode::NotFound,
+            Error::InvalidSecret => ErrorCode::InvalidSecret,
+            Error::AlreadyMember { .. } => ErrorCode::AlreadyMember,
+            Error::AlreadyInvited { .. } => ErrorCode::AlreadyInvited,
+            Error::DomainNotAllowed { .. } => ErrorCode::DomainNotAllowed,
+            Error::InvitationExpired { .. } => ErrorCode::InvitationExpired,
+            Error::InvitationRevoked { .. } => ErrorCode::InvitationRevoked,
+            Error::InvitationNotOpen { .. } => ErrorCode::InvitationNotOpen,
+            Error::ResendTooSoon { .. } => ErrorCode::ResendTooSoon,
+            Error::RegistrationIncomplete { .. } => ErrorCode::RegistrationIncomplete,
+            Error::EmailMismatch { .. } => ErrorCode::EmailMismatch,
+            Error::Conflict { .. } => ErrorCode::Conflict,
+            Error::UnknownGroup { .. } => ErrorCode::UnknownGroup,
+            Error::RetriesExhausted { .. } => ErrorCode::RetriesExhausted,
+            Error::Store(_) => ErrorCode::Storage,
+            Error::Mail(_) => ErrorCode::Mail,
+        }
+    }
+
     /// A stable, lowercase code: safe to match on, log and translate.
     pub fn code(&self) -> &'static str {
-        match self {
-            Error::InvalidInput { .. } => "invalid_input",
-            Error::LimitExceeded { .. } => "limit_exceeded",
-            Error::PermissionDenied { .. } => "permission_denied",
-            Error::Disabled { .. } => "disabled",
-            Error::NotFound { .. } => "not_found",
-            Error::InvalidSecret => "invalid_secret",
-            Error::AlreadyMember { .. } => "already_member",
-            Error::AlreadyInvited { .. } => "already_invited",
-            Error::DomainNotAllowed { .. } => "domain_not_allowed",
-            Error::InvitationExpired { .. } => "invitation_expired",
-            Error::InvitationRevoked { .. } => "invitation_revoked",
-            Error::InvitationNotOpen { .. } => "invitation_not_open",
-            Error::ResendTooSoon { .. } => "resend_too_soon",
-            Error::RegistrationIncomplete { .. } => "registration_incomplete",
-            Error::EmailMismatch { .. } => "email_mismatch",
-            Error::Conflict { .. } => "conflict",
-            Error::UnknownGroup { .. } => "unknown_group",
-            Error::Store(_) => "storage",
-            Error::Mail(_) => "mail",
-        }
+        self.error_code().as_str()
     }
 
     /// The family the error belongs to.
     pub fn family(&self) -> ErrorFamily {
+        self.error_code().family()
+    }
+
+    /// The facts of the error, as JSON: one entry per fact its code lists
+    /// in [`ErrorCode::facts`], keyed by its name, an absent optional fact
+    /// as `null`. Ids are strings, times RFC 3339 strings (UTC), counts
+    /// numbers, enums their wire names (a list of them an array). This is
+    /// what the bindings build their exceptions from; no secret is ever in
+    /// it.
+    pub fn facts(&self) -> Map<String, Value> {
+        let mut f = Facts::default();
         match self {
-            Error::InvalidInput { .. }
-            | Error::RegistrationIncomplete { .. }
-            | Error::EmailMismatch { .. }
-            | Error::DomainNotAllowed { .. } => ErrorFamily::InvalidInput,
-            Error::LimitExceeded { .. } | Error::ResendTooSoon { .. } => ErrorFamily::LimitExceeded,
-            Error::PermissionDenied { .. } | Error::Disabled { .. } => {
-                ErrorFamily::PermissionDenied
+            Error::InvalidInput { field, reason } => f.text("field", field).text("reason", reason),
+            Error::LimitExceeded {
+                limit,
+                max,
+                actual,
+                detail,
+            } => f
+                .text("limit", limit.as_str())
+                .count("max", *max)
+                .count("actual", *actual)
+                .opt_text("detail", detail.as_deref()),
+            Error::NotAMember {
+                actor,
+                organization,
+            } => f
+                .text("actor", actor)
+                .text("organization", organization.as_str()),
+            Error::PermissionDenied {
+                actor,
+                permission,
+                context,
+            } => f
+                .text("actor", actor)
+                .text("permission", permission.as_str())
+                .opt_text("context", context.as_deref()),
+            Error::Disabled { feature } => f.text("feature", feature.as_str()),
+            Error::NotFound { entity, id } => f.text("entity", entity.as_str()).text("id", id),
+            Error::InvalidSecret => &mut f,
+            Error::AlreadyMember { recipient, member } => f
+                .text("recipient", recipient)
+                .text("member", member.as_str()),
+            Error::AlreadyInvited {
+                recipient,
+                invitation,
+            } => f
+                .text("recipient", recipient)
+                .text("invitation", invitation.as_str()),
+            Error::DomainNotAllowed { domain } => f.text("domain", domain),
+            Error::InvitationExpired {
+                invitation,
+                expired_at,
+            } => f
+                .text("invitation", invitation.as_str())
+                .time("expired_at", expired_at),
+            Error::InvitationRevoked { invitation } => f.text("invitation", invitation.as_str()),
+            Error::InvitationNotOpen { invitation, status } => f
+                .text("invitation", invitation.as_str())
+                .text("status", status.as_str()),
+            Error::ResendTooSoon {
+                invitation,
+                retry_after,
+            } => f
+                .text("invitation", invitation.as_str())
+                .time("retry_after", retry_after),
+            Error::RegistrationIncomplete { missing } => {
+                f.list("missing", missing.iter().map(|m| m.as_str()))
             }
-            Error::NotFound { .. } | Error::InvalidSecret | Error::UnknownGroup { .. } => {
-                ErrorFamily::NotFound
+            Error::EmailMismatch { invited, presented } => {
+                f.text("invited", invited).text("presented", presented)
             }
-            Error::AlreadyMember { .. }
-            | Error::AlreadyInvited { .. }
-            | Error::InvitationNotOpen { .. }
-            | Error::Conflict { .. } => ErrorFamily::Conflict,
-            Error::InvitationExpired { .. } => ErrorFamily::Expired,
-            Error::InvitationRevoked { .. } => ErrorFamily::Revoked,
-            Error::Store(_) => ErrorFamily::Storage,
-            Error::Mail(_) => ErrorFamily::Mail,
-        }
+            Error::Conflict { reason } => f.text("reason", reason),
+            Error::UnknownGroup { group } => f.text("group", group.as_str()),
+            Error::RetriesExhausted { attempts } => f.count("attempts", u64::from(*attempts)),
+            Error::Store(e) => {
+                let (rule, found, supported) = match e {
+                    StoreError::Unique(rule) => (Some(rule.as_str()), None, None),
+                    StoreError::SchemaTooNew { found, supported } => {
+                        (None, Some(u64::from(*found)), Some(u64::from(*supported)))
+                    }
+                    _ => (None, None, None),
+                };
+                f.text("store_error", e.kind())
+                    .opt_text("rule", rule)
+                    .opt_count("found", found)
+                    .opt_count("supported", supported)
+            }
+            Error::Mail(e) => f.flag("permanent", e.is_permanent()),
+        };
+        f.0
     }
 
     pub(crate) fn invalid(field: &str, reason: impl Into<String>) -> Self {
@@ -307,7 +410,7 @@ impl Error {
         }
     }
 
-    pub(crate) fn not_found(entity: &'static str, id: impl std::fmt::Display) -> Self {
+    pub(crate) fn not_found(entity: EntityKind, id: impl std::fmt::Display) -> Self {
         Error::NotFound {
             entity,
             id: id.to_string(),
@@ -343,8 +446,8 @@ pub enum StoreError {
     #[error("concurrent update conflict; retry the command")]
     Conflict,
     /// A uniqueness rule of the store was violated.
-    #[error("uniqueness violated: {0}")]
-    Unique(String),
+    #[error("uniqueness violated: {}", .0.describe())]
+    Unique(UniqueRule),
     /// The store cannot be reached or is unusable.
     #[error("store unavailable: {0}")]
     Unavailable(String),
@@ -376,6 +479,473 @@ impl StoreError {
     /// Wraps any driver error.
     pub fn other(e: impl std::error::Error + Send + Sync + 'static) -> Self {
         StoreError::Other(Arc::new(e))
+    }
+
+    /// Which kind of failure, as a stable word (the `store_error` fact of
+    /// [`Error::facts`]): `conflict`, `unique`, `unavailable`,
+    /// `schema_too_new`, `corrupt`, `invalid_cursor` or `other`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            StoreError::Conflict => "conflict",
+            StoreError::Unique(_) => "unique",
+            StoreError::Unavailable(_) => "unavailable",
+            StoreError::SchemaTooNew { .. } => "schema_too_new",
+            StoreError::Corrupt(_) => "corrupt",
+            StoreError::InvalidCursor { .. } => "invalid_cursor",
+            StoreError::Other(_) => "other",
+        }
+    }
+}
+
+/// Builds the JSON facts of an error.
+#[derive(Default)]
+struct Facts(Map<String, Value>);
+
+impl Facts {
+    fn text(&mut self, name: &str, value: &str) -> &mut Self {
+        self.0
+            .insert(name.to_owned(), Value::String(value.to_owned()));
+        self
+    }
+
+    fn opt_text(&mut self, name: &str, value: Option<&str>) -> &mut Self {
+        let v = value.map_or(Value::Null, |v| Value::String(v.to_owned()));
+        self.0.insert(name.to_owned(), v);
+        self
+    }
+
+    fn count(&mut self, name: &str, value: u64) -> &mut Self {
+        self.0.insert(name.to_owned(), Value::from(value));
+        self
+    }
+
+    fn opt_count(&mut self, name: &str, value: Option<u64>) -> &mut Self {
+        self.0
+            .insert(name.to_owned(), value.map_or(Value::Null, Value::from));
+        self
+    }
+
+    fn flag(&mut self, name: &str, value: bool) -> &mut Self {
+        self.0.insert(name.to_owned(), Value::Bool(value));
+        self
+    }
+
+    fn time(&mut self, name: &str, value: &chrono::DateTime<chrono::Utc>) -> &mut Self {
+        let s = value.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true);
+        self.text(name, &s)
+    }
+
+    fn list<'a>(&mut self, name: &str, values: impl Iterator<Item = &'a str>) -> &mut Self {
+        let v = values.map(|s| Value::String(s.to_owned())).collect();
+        self.0.insert(name.to_owned(), Value::Array(v));
+        self
+    }
+}
+
+/// `{"code", "family", "message", "facts"}`: the error as the bindings and
+/// logs see it (see [`Error::facts`]).
+impl Serialize for Error {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut s = serializer.serialize_struct("Error", 4)?;
+        s.serialize_field("code", self.code())?;
+        s.serialize_field("family", &self.family())?;
+        s.serialize_field("message", &self.to_string())?;
+        s.serialize_field("facts", &self.facts())?;
+        s.end()
+    }
+}
+
+/// The type of one fact of an error, as it appears in [`Error::facts`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum FactKind {
+    /// A string.
+    Text,
+    /// An id, as a string.
+    Id,
+    /// A time, as an RFC 3339 string in UTC.
+    Time,
+    /// A non-negative integer.
+    Count,
+    /// A boolean.
+    Flag,
+    /// The wire name of a value of the enum named (`"InvitationStatus"`,
+    /// `"Permission"`, ...: the Rust type, which the bindings name alike).
+    Enum(&'static str),
+    /// A list of wire names of the enum named.
+    EnumList(&'static str),
+}
+
+/// One fact of an error: its name, its type, and whether it may be `null`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct Fact {
+    /// The name, as a key of [`Error::facts`] and an attribute of the
+    /// bindings' exceptions.
+    pub name: &'static str,
+    /// Its type.
+    pub kind: FactKind,
+    /// Whether it may be absent (`null`).
+    pub optional: bool,
+}
+
+const fn fact(name: &'static str, kind: FactKind) -> Fact {
+    Fact {
+        name,
+        kind,
+        optional: false,
+    }
+}
+
+const fn optional(name: &'static str, kind: FactKind) -> Fact {
+    Fact {
+        name,
+        kind,
+        optional: true,
+    }
+}
+
+/// The catalogue of errors: every stable code, with its family and its
+/// facts. Bindings, stubs and the book are checked against it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ErrorCode {
+    /// [`Error::InvalidInput`].
+    InvalidInput,
+    /// [`Error::LimitExceeded`].
+    LimitExceeded,
+    /// [`Error::NotAMember`].
+    NotAMember,
+    /// [`Error::PermissionDenied`].
+    PermissionDenied,
+    /// [`Error::Disabled`].
+    Disabled,
+    /// [`Error::NotFound`].
+    NotFound,
+    /// [`Error::InvalidSecret`].
+    InvalidSecret,
+    /// [`Error::AlreadyMember`].
+    AlreadyMember,
+    /// [`Error::AlreadyInvited`].
+    AlreadyInvited,
+    /// [`Error::DomainNotAllowed`].
+    DomainNotAllowed,
+    /// [`Error::InvitationExpired`].
+    InvitationExpired,
+    /// [`Error::InvitationRevoked`].
+    InvitationRevoked,
+    /// [`Error::InvitationNotOpen`].
+    InvitationNotOpen,
+    /// [`Error::ResendTooSoon`].
+    ResendTooSoon,
+    /// [`Error::RegistrationIncomplete`].
+    RegistrationIncomplete,
+    /// [`Error::EmailMismatch`].
+    EmailMismatch,
+    /// [`Error::Conflict`].
+    Conflict,
+    /// [`Error::UnknownGroup`].
+    UnknownGroup,
+    /// [`Error::RetriesExhausted`].
+    RetriesExhausted,
+    /// [`Error::Store`].
+    Storage,
+    /// [`Error::Mail`].
+    Mail,
+}
+
+impl ErrorCode {
+    /// Every code, in the order of the book's table.
+    pub const ALL: [ErrorCode; 21] = [
+        ErrorCode::InvalidInput,
+        ErrorCode::LimitExceeded,
+        ErrorCode::NotAMember,
+        ErrorCode::PermissionDenied,
+        ErrorCode::Disabled,
+        ErrorCode::NotFound,
+        ErrorCode::InvalidSecret,
+        ErrorCode::AlreadyMember,
+        ErrorCode::AlreadyInvited,
+        ErrorCode::DomainNotAllowed,
+        ErrorCode::InvitationExpired,
+        ErrorCode::InvitationRevoked,
+        ErrorCode::InvitationNotOpen,
+        ErrorCode::ResendTooSoon,
+        ErrorCode::RegistrationIncomplete,
+        ErrorCode::EmailMismatch,
+        ErrorCode::Conflict,
+        ErrorCode::UnknownGroup,
+        ErrorCode::RetriesExhausted,
+        ErrorCode::Storage,
+        ErrorCode::Mail,
+    ];
+
+    /// The stable code ([`Error::code`]).
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            ErrorCode::InvalidInput => "invalid_input",
+            ErrorCode::LimitExceeded => "limit_exceeded",
+            ErrorCode::NotAMember => "not_a_member",
+            ErrorCode::PermissionDenied => "permission_denied",
+            ErrorCode::Disabled => "disabled",
+            ErrorCode::NotFound => "not_found",
+            ErrorCode::InvalidSecret => "invalid_secret",
+            ErrorCode::AlreadyMember => "already_member",
+            ErrorCode::AlreadyInvited => "already_invited",
+            ErrorCode::DomainNotAllowed => "domain_not_allowed",
+            ErrorCode::InvitationExpired => "invitation_expired",
+            ErrorCode::InvitationRevoked => "invitation_revoked",
+            ErrorCode::InvitationNotOpen => "invitation_not_open",
+            ErrorCode::ResendTooSoon => "resend_too_soon",
+            ErrorCode::RegistrationIncomplete => "registration_incomplete",
+            ErrorCode::EmailMismatch => "email_mismatch",
+            ErrorCode::Conflict => "conflict",
+            ErrorCode::UnknownGroup => "unknown_group",
+            ErrorCode::RetriesExhausted => "retries_exhausted",
+            ErrorCode::Storage => "storage",
+            ErrorCode::Mail => "mail",
+        }
+    }
+
+    /// The family of the code ([`Error::family`]).
+    pub fn family(&self) -> ErrorFamily {
+        match self {
+            ErrorCode::InvalidInput
+            | ErrorCode::RegistrationIncomplete
+            | ErrorCode::EmailMismatch
+            | ErrorCode::DomainNotAllowed => ErrorFamily::InvalidInput,
+            ErrorCode::LimitExceeded | ErrorCode::ResendTooSoon => ErrorFamily::LimitExceeded,
+            ErrorCode::NotAMember | ErrorCode::PermissionDenied | ErrorCode::Disabled => {
+                ErrorFamily::PermissionDenied
+            }
+            ErrorCode::NotFound | ErrorCode::InvalidSecret | ErrorCode::UnknownGroup => {
+                ErrorFamily::NotFound
+            }
+            ErrorCode::AlreadyMember
+            | ErrorCode::AlreadyInvited
+            | ErrorCode::InvitationNotOpen
+            | ErrorCode::Conflict => ErrorFamily::Conflict,
+            ErrorCode::InvitationExpired => ErrorFamily::Expired,
+            ErrorCode::InvitationRevoked => ErrorFamily::Revoked,
+            ErrorCode::RetriesExhausted | ErrorCode::Storage => ErrorFamily::Storage,
+            ErrorCode::Mail => ErrorFamily::Mail,
+        }
+    }
+
+    /// The facts an error of this code carries ([`Error::facts`]), in order.
+    pub fn facts(&self) -> &'static [Fact] {
+        use FactKind::{Count, Enum, EnumList, Flag, Id, Text, Time};
+        match self {
+            ErrorCode::InvalidInput => const { &[fact("field", Text), fact("reason", Text)] },
+            ErrorCode::LimitExceeded => {
+                const {
+                    &[
+                        fact("limit", Enum("LimitKind")),
+                        fact("max", Count),
+                        fact("actual", Count),
+                        optional("detail", Text),
+                    ]
+                }
+            }
+            ErrorCode::NotAMember => const { &[fact("actor", Text), fact("organization", Id)] },
+            ErrorCode::PermissionDenied => {
+                const {
+                    &[
+                        fact("actor", Text),
+                        fact("permission", Enum("Permission")),
+                        optional("context", Text),
+                    ]
+                }
+            }
+            ErrorCode::Disabled => const { &[fact("feature", Enum("Feature"))] },
+            ErrorCode::NotFound => {
+                const { &[fact("entity", Enum("EntityKind")), fact("id", Text)] }
+            }
+            ErrorCode::InvalidSecret => const { &[] },
+            ErrorCode::AlreadyMember => const { &[fact("recipient", Text), fact("member", Id)] },
+            ErrorCode::AlreadyInvited => {
+                const { &[fact("recipient", Text), fact("invitation", Id)] }
+            }
+            ErrorCode::DomainNotAllowed => const { &[fact("domain", Text)] },
+            ErrorCode::InvitationExpired => {
+                const { &[fact("invitation", Id), fact("expired_at", Time)] }
+            }
+            ErrorCode::InvitationRevoked => const { &[fact("invitation", Id)] },
+            ErrorCode::InvitationNotOpen => {
+                const {
+                    &[
+                        fact("invitation", Id),
+                        fact("status", Enum("InvitationStatus")),
+                    ]
+                }
+            }
+            ErrorCode::ResendTooSoon => {
+                const { &[fact("invitation", Id), fact("retry_after", Time)] }
+            }
+            ErrorCode::RegistrationIncomplete => {
+                const { &[fact("missing", EnumList("RegistrationField"))] }
+            }
+            ErrorCode::EmailMismatch => const { &[fact("invited", Text), fact("presented", Text)] },
+            ErrorCode::Conflict => const { &[fact("reason", Text)] },
+            ErrorCode::UnknownGroup => const { &[fact("group", Id)] },
+            ErrorCode::RetriesExhausted => const { &[fact("attempts", Count)] },
+            ErrorCode::Storage => {
+                const {
+                    &[
+                        fact("store_error", Text),
+                        optional("rule", Enum("UniqueRule")),
+                        optional("found", Count),
+                        optional("supported", Count),
+                    ]
+                }
+            }
+            ErrorCode::Mail => const { &[fact("permanent", Flag)] },
+        }
+    }
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A feature an organization's policy can switch off
+/// ([`Error::Disabled`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum Feature {
+    /// Guest members (`Policy::guests_enabled`).
+    Guests,
+    /// The organization's shareable invite link
+    /// (`Policy::invite_link_enabled`).
+    InviteLink,
+    /// Joining without an invitation (`Policy::self_registration`).
+    SelfRegistration,
+}
+
+wire_names! {
+    Feature {
+        Guests => "guests",
+        InviteLink => "invite_link",
+        SelfRegistration => "self_registration",
+    }
+}
+
+/// A registration field the policy requires and a registration lacks
+/// ([`Error::RegistrationIncomplete`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum RegistrationField {
+    /// The application's own id of the account (always required).
+    UserRef,
+    /// The first name (`RegistrationRequirements::first_name`).
+    FirstName,
+    /// The last name (`RegistrationRequirements::last_name`).
+    LastName,
+    /// The phone number (`RegistrationRequirements::phone`).
+    Phone,
+    /// Acceptance of the current EULA (`Policy::eula_version`).
+    EulaVersion,
+    /// Two-factor enrolment (`Policy::require_two_factor`).
+    TwoFactor,
+    /// A verified email address: joining by link or self-registering
+    /// in an organization with `allowed_domains`.
+    VerifiedEmail,
+}
+
+wire_names! {
+    RegistrationField {
+        UserRef => "user_ref",
+        FirstName => "first_name",
+        LastName => "last_name",
+        Phone => "phone",
+        EulaVersion => "eula_version",
+        TwoFactor => "two_factor",
+        VerifiedEmail => "verified_email",
+    }
+}
+
+/// The kind of thing that was not found ([`Error::NotFound`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum EntityKind {
+    /// An organization.
+    Organization,
+    /// A member.
+    Member,
+    /// An invitation.
+    Invitation,
+    /// A group.
+    Group,
+    /// A member's place in a group.
+    GroupMembership,
+    /// A role.
+    Role,
+    /// An outbox message.
+    Message,
+}
+
+wire_names! {
+    EntityKind {
+        Organization => "organization",
+        Member => "member",
+        Invitation => "invitation",
+        Group => "group",
+        GroupMembership => "group_membership",
+        Role => "role",
+        Message => "message",
+    }
+}
+
+/// A uniqueness rule a [`Store`](crate::Store) enforces
+/// ([`StoreError::Unique`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum UniqueRule {
+    /// One live (not removed) member per contact key in an
+    /// organization.
+    MemberContactKey,
+    /// One live member per `user_ref` in an organization.
+    MemberUserRef,
+    /// One invitation per secret hash in an organization.
+    InvitationSecret,
+    /// One open invitation per recipient key in an organization.
+    InvitationOpenRecipient,
+    /// Another unique key of the store (an id written twice, ...).
+    Other,
+}
+
+wire_names! {
+    UniqueRule {
+        MemberContactKey => "member_contact_key",
+        MemberUserRef => "member_user_ref",
+        InvitationSecret => "invitation_secret",
+        InvitationOpenRecipient => "invitation_open_recipient",
+        Other => "other",
+    }
+}
+
+impl UniqueRule {
+    /// The rule in words, as the Store trait states it.
+    pub fn describe(&self) -> &'static str {
+        match self {
+            UniqueRule::MemberContactKey => {
+                "another live member of the organization has this contact key"
+            }
+            UniqueRule::MemberUserRef => {
+                "another live member of the organization has this user_ref"
+            }
+            UniqueRule::InvitationSecret => {
+                "another invitation of the organization has this secret hash"
+            }
+            UniqueRule::InvitationOpenRecipient => {
+                "another invitation is already open for this recipient"
+            }
+            UniqueRule::Other => "a unique key of the store refused the write",
+        }
     }
 }
 
@@ -417,5 +987,243 @@ mod tests {
         assert_eq!(e.family(), ErrorFamily::LimitExceeded);
         let msg = e.to_string();
         assert!(msg.contains("batch_size") && msg.contains("101") && msg.contains("100"));
+    }
+
+    /// One error of every code, with every optional fact present in some.
+    fn samples() -> Vec<Error> {
+        let at = chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap_or_default();
+        vec![
+            Error::invalid("name", "has a control character"),
+            Error::LimitExceeded {
+                limit: LimitKind::Seats,
+                max: 3,
+                actual: 4,
+                detail: Some("pro".into()),
+            },
+            Error::NotAMember {
+                actor: "member mem_1".into(),
+                organization: OrgId::from("org_1"),
+            },
+            Error::PermissionDenied {
+                actor: "member mem_1".into(),
+                permission: Permission::InviteMembers,
+                context: None,
+            },
+            Error::Disabled {
+                feature: Feature::InviteLink,
+            },
+            Error::not_found(EntityKind::GroupMembership, "mem_1 in grp_1"),
+            Error::InvalidSecret,
+            Error::AlreadyMember {
+                recipient: "a@x.test".into(),
+                member: MemberId::from("mem_1"),
+            },
+            Error::AlreadyInvited {
+                recipient: "a@x.test".into(),
+                invitation: InvitationId::from("inv_1"),
+            },
+            Error::DomainNotAllowed {
+                domain: "x.test".into(),
+            },
+            Error::InvitationExpired {
+                invitation: InvitationId::from("inv_1"),
+                expired_at: at,
+            },
+            Error::InvitationRevoked {
+                invitation: InvitationId::from("inv_1"),
+            },
+            Error::InvitationNotOpen {
+                invitation: InvitationId::from("inv_1"),
+                status: InvitationStatus::Accepted,
+            },
+            Error::ResendTooSoon {
+                invitation: InvitationId::from("inv_1"),
+                retry_after: at,
+            },
+            Error::RegistrationIncomplete {
+                missing: vec![RegistrationField::FirstName, RegistrationField::TwoFactor],
+            },
+            Error::EmailMismatch {
+                invited: "a@x.test".into(),
+                presented: "b@x.test".into(),
+            },
+            Error::conflict("the last owner"),
+            Error::UnknownGroup {
+                group: GroupId::from("grp_1"),
+            },
+            Error::RetriesExhausted { attempts: 6 },
+            Error::Store(StoreError::Unique(UniqueRule::MemberUserRef)),
+            Error::Store(StoreError::SchemaTooNew {
+                found: 9,
+                supported: 2,
+            }),
+            Error::Store(StoreError::Unavailable("down".into())),
+            Error::Mail(MailError::Permanent("no such mailbox".into())),
+        ]
+    }
+
+    /// Whether `value` is a wire name of the enum called `name`.
+    fn is_wire_name(name: &str, value: &str) -> bool {
+        fn of<T: Serialize + Copy>(all: &[T], value: &str) -> bool {
+            all.iter()
+                .any(|v| serde_json::to_value(v).ok() == Some(Value::String(value.to_owned())))
+        }
+        match name {
+            "LimitKind" => of(
+                &[LimitKind::BatchSize, LimitKind::Seats, LimitKind::ResendCap],
+                value,
+            ),
+            "Permission" => of(&Permission::ALL, value),
+            "Feature" => of(&Feature::ALL, value),
+            "EntityKind" => of(&EntityKind::ALL, value),
+            "InvitationStatus" => of(
+                &[
+                    InvitationStatus::Staged,
+                    InvitationStatus::Pending,
+                    InvitationStatus::Accepted,
+                    InvitationStatus::Declined,
+                    InvitationStatus::Revoked,
+                    InvitationStatus::Expired,
+                ],
+                value,
+            ),
+            "RegistrationField" => of(&RegistrationField::ALL, value),
+            "UniqueRule" => of(&UniqueRule::ALL, value),
+            other => panic!("a fact names the enum {other}, unknown to this test"),
+        }
+    }
+
+    fn fact_fits(fact: &Fact, value: &Value) -> bool {
+        match (fact.kind, value) {
+            (_, Value::Null) => fact.optional,
+            (FactKind::Text | FactKind::Id, Value::String(_)) => true,
+            (FactKind::Time, Value::String(s)) => chrono::DateTime::parse_from_rfc3339(s).is_ok(),
+            (FactKind::Count, Value::Number(n)) => n.is_u64(),
+            (FactKind::Flag, Value::Bool(_)) => true,
+            (FactKind::Enum(name), Value::String(s)) => is_wire_name(name, s),
+            (FactKind::EnumList(name), Value::Array(items)) => items
+                .iter()
+                .all(|i| i.as_str().is_some_and(|s| is_wire_name(name, s))),
+            _ => false,
+        }
+    }
+
+    #[test]
+    fn every_code_is_sampled_and_its_facts_match_the_catalogue() {
+        let samples = samples();
+        for code in ErrorCode::ALL {
+            assert!(
+                samples.iter().any(|e| e.error_code() == code),
+                "no sample of {code}"
+            );
+        }
+        for e in &samples {
+            let code = e.error_code();
+            assert_eq!(e.code(), code.as_str());
+            assert_eq!(e.family(), code.family());
+            let facts = e.facts();
+            let names: Vec<&str> = facts.keys().map(String::as_str).collect();
+            let mut expected: Vec<&str> = code.facts().iter().map(|f| f.name).collect();
+            expected.sort_unstable();
+            assert_eq!(names, expected, "facts of {code}");
+            for fact in code.facts() {
+                let value = &facts[fact.name];
+                assert!(fact_fits(fact, value), "{code}.{}: {value}", fact.name);
+            }
+        }
+    }
+
+    #[test]
+    fn errors_serialize_as_code_family_message_and_facts() {
+        let e = Error::InvitationNotOpen {
+            invitation: InvitationId::from("inv_1"),
+            status: InvitationStatus::Accepted,
+        };
+        let v = serde_json::to_value(&e).unwrap_or_default();
+        assert_eq!(
+            v,
+            serde_json::json!({
+                "code": "invitation_not_open",
+                "family": "conflict",
+                "message": "invitation inv_1 is accepted, not open",
+                "facts": {"invitation": "inv_1", "status": "accepted"},
+            })
+        );
+        let at = chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap_or_default();
+        let e = Error::InvitationExpired {
+            invitation: InvitationId::from("inv_1"),
+            expired_at: at,
+        };
+        assert_eq!(e.facts()["expired_at"], "2023-11-14T22:13:20Z");
+    }
+
+    #[test]
+    fn wire_names_are_what_serde_writes() {
+        fn check<T: Serialize + for<'de> Deserialize<'de> + PartialEq + std::fmt::Debug>(
+            all: &[T],
+            name: impl Fn(&T) -> &'static str,
+        ) {
+            for v in all {
+                let wire = Value::String(name(v).to_owned());
+                assert_eq!(serde_json::to_value(v).ok(), Some(wire.clone()));
+                assert_eq!(serde_json::from_value::<T>(wire).ok().as_ref(), Some(v));
+            }
+        }
+        check(&Feature::ALL, Feature::as_str);
+        check(&RegistrationField::ALL, RegistrationField::as_str);
+        check(&EntityKind::ALL, EntityKind::as_str);
+        check(&UniqueRule::ALL, UniqueRule::as_str);
+        check(&ErrorCode::ALL, ErrorCode::as_str);
+        let mut codes: Vec<&str> = ErrorCode::ALL.iter().map(ErrorCode::as_str).collect();
+        codes.sort_unstable();
+        codes.dedup();
+        assert_eq!(codes.len(), ErrorCode::ALL.len(), "codes are distinct");
+    }
+
+    /// The row of the book's table for `code`, from `Facts` on.
+    fn book_row(code: ErrorCode) -> String {
+        let facts: Vec<String> = code
+            .facts()
+            .iter()
+            .map(|f| {
+                let kind = match f.kind {
+                    FactKind::Text => "Text".to_owned(),
+                    FactKind::Id => "Id".to_owned(),
+                    FactKind::Time => "Time".to_owned(),
+                    FactKind::Count => "Count".to_owned(),
+                    FactKind::Flag => "Flag".to_owned(),
+                    FactKind::Enum(name) => name.to_owned(),
+                    FactKind::EnumList(name) => format!("[{name}]"),
+                };
+                let opt = if f.optional { "?" } else { "" };
+                format!("`{}{opt}: {kind}`", f.name)
+            })
+            .collect();
+        format!(
+            "`{}` | `{:?}` | {}",
+            code.as_str(),
+            code.family(),
+            facts.join(", ")
+        )
+    }
+
+    #[test]
+    fn the_books_catalogue_matches_the_code() {
+        let book = include_str!("../../docs/src/concepts/errors.md");
+        // | Variant | code | family | facts | when |: compare code..facts.
+        let rows: Vec<String> = book
+            .lines()
+            .filter(|l| l.starts_with("| `"))
+            .map(|l| {
+                let cells: Vec<&str> = l.split('|').map(str::trim).collect();
+                cells.get(2..5).map(|c| c.join(" | ")).unwrap_or_default()
+            })
+            .collect();
+        let expected: Vec<String> = ErrorCode::ALL.into_iter().map(book_row).collect();
+        assert!(
+            rows == expected,
+            "docs/src/concepts/errors.md drifted from ErrorCode: its rows should read (code | family | facts)\n{}",
+            expected.join("\n")
+        );
     }
 }

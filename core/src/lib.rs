@@ -50,7 +50,10 @@ pub use engine::{
     RejectedRecipient, SendOutcome, SendReport, check_accept_url_base, normalize_identifier,
 };
 // Errors.
-pub use error::{Error, ErrorFamily, LimitKind, MailError, Result, StoreError};
+pub use error::{
+    EntityKind, Error, ErrorCode, ErrorFamily, Fact, FactKind, Feature, LimitKind, MailError,
+    RegistrationField, Result, StoreError, UniqueRule,
+};
 // The domain's records, ids and enums.
 pub use event::{Actor, Event, EventKind, JoinedVia};
 pub use group::{Group, GroupGrant, GroupSort};

@@ -90,8 +90,10 @@ pub trait Transaction {
     /// The non-removed member with this host account id.
     fn member_by_user_ref(&mut self, org: &OrgId, user_ref: &str) -> StoreResult<Option<Member>>;
     /// Inserts or replaces a member, keeping every derived count exact.
-    /// Must refuse ([`StoreError::Unique`]) a second non-removed member with
-    /// the same contact key or user_ref.
+    /// Must refuse a second non-removed member with the same contact key
+    /// ([`StoreError::Unique`] with [`UniqueRule::MemberContactKey`](crate::UniqueRule::MemberContactKey)) or
+    /// user_ref ([`UniqueRule::MemberUserRef`](crate::UniqueRule::MemberUserRef)), the contact key checked
+    /// first.
     fn put_member(&mut self, member: &Member) -> StoreResult<()>;
     /// A page of members matching the query, sorted by contact key then id.
     /// The cursor format is the store's own.
@@ -115,8 +117,10 @@ pub trait Transaction {
     /// The open (staged or pending, as stored) invitation for a recipient key.
     fn open_invitation_for(&mut self, org: &OrgId, key: &str) -> StoreResult<Option<Invitation>>;
     /// Inserts or replaces an invitation, keeping indexes and counts exact.
-    /// Must refuse ([`StoreError::Unique`]) a second open invitation for the
-    /// same recipient key, or a second invitation with the same secret hash.
+    /// Must refuse a second invitation with the same secret hash
+    /// ([`StoreError::Unique`] with [`UniqueRule::InvitationSecret`](crate::UniqueRule::InvitationSecret)) or a
+    /// second open invitation for the same recipient key
+    /// ([`UniqueRule::InvitationOpenRecipient`](crate::UniqueRule::InvitationOpenRecipient)), the secret checked first.
     fn put_invitation(&mut self, inv: &Invitation) -> StoreResult<()>;
     /// A page of invitations, newest first. Status filters apply to the
     /// status at `now`.

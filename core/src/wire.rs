@@ -246,6 +246,10 @@ registry! {
     crate::import_file::ImportFormat,
     crate::error::LimitKind,
     crate::error::ErrorFamily,
+    crate::error::Feature,
+    crate::error::RegistrationField,
+    crate::error::EntityKind,
+    crate::error::UniqueRule,
     crate::email::AddressWarning,
     crate::email::AddressPart,
 }

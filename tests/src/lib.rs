@@ -3,7 +3,7 @@
 //! `enlist-store-worker` binary, which the multi-process races and the
 //! SIGKILL test run as separate processes.
 
-use enlist::{Error, Store, StoreError};
+use enlist::{Error, Store};
 use std::sync::Arc;
 
 /// Where a store lives, as the worker binary is told on its command line:
@@ -73,14 +73,10 @@ pub fn open_store(
     }
 }
 
-/// How a worker reports an error: the engine's code, except that a write
-/// conflict the engine gave up retrying is `storage_conflict` (a clear
-/// "retry the command"), told apart from other storage failures.
+/// How a worker reports an error: the engine's code (a write conflict the
+/// engine gave up retrying has its own, `retries_exhausted`).
 pub fn error_code(e: &Error) -> &'static str {
-    match e {
-        Error::Store(StoreError::Conflict) => "storage_conflict",
-        e => e.code(),
-    }
+    e.code()
 }
 
 /// A line without line breaks (for the worker's line protocol).
@@ -91,6 +87,7 @@ pub fn one_line(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use enlist::StoreError;
 
     #[test]
     fn store_locations_round_trip_through_arguments() {
@@ -110,8 +107,8 @@ mod tests {
     #[test]
     fn conflicts_have_their_own_code() {
         assert_eq!(
-            error_code(&Error::Store(StoreError::Conflict)),
-            "storage_conflict"
+            error_code(&Error::RetriesExhausted { attempts: 6 }),
+            "retries_exhausted"
         );
         assert_eq!(
             error_code(&Error::Store(StoreError::Unavailable("x".into()))),

@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod docs;
+mod errors;
 mod scenarios;
 mod security;
 mod store;

@@ -1800,7 +1800,7 @@ impl World {
         let who = self.who(actor);
         let got = self.engine.send_staged(&self.org, &self.actor(who), &ids);
         let Some(a) = self.auth(&self.m, who) else {
-            self.agree("send_staged", &got, Err("permission_denied"));
+            self.agree("send_staged", &got, Err("not_a_member"));
             return Res::Err;
         };
         self.agree("send_staged", &got, Ok(()));
@@ -1843,7 +1843,7 @@ impl World {
         let id = self.m.invs[k].id.clone();
         let got = self.engine.resend(&self.org, &self.actor(who), &id);
         let want: Result<(), &str> = (|| {
-            let a = self.auth(&self.m, who).ok_or("permission_denied")?;
+            let a = self.auth(&self.m, who).ok_or("not_a_member")?;
             let inv = &next.invs[k];
             if !self.may_manage(&a, &self.m, inv) {
                 return Err("permission_denied");
@@ -1912,7 +1912,7 @@ impl World {
         let id = self.m.invs[k].id.clone();
         let got = self.engine.revoke(&self.org, &self.actor(who), &id);
         let want: Result<(), &str> = (|| {
-            let a = self.auth(&self.m, who).ok_or("permission_denied")?;
+            let a = self.auth(&self.m, who).ok_or("not_a_member")?;
             let inv = &self.m.invs[k];
             if !self.may_manage(&a, &self.m, inv) {
                 return Err("permission_denied");
@@ -2197,7 +2197,7 @@ impl World {
                 .deactivate_member(&self.org, &self.actor(who), &id)
         };
         let want: Result<bool, &str> = (|| {
-            let a = self.auth(&self.m, who).ok_or("permission_denied")?;
+            let a = self.auth(&self.m, who).ok_or("not_a_member")?;
             if !Self::has(&a, Permission::ManageMembers) {
                 return Err("permission_denied");
             }
@@ -2254,7 +2254,7 @@ impl World {
         let id = self.m.members[t].id.clone();
         let got = self.engine.remove_member(&self.org, &self.actor(who), &id);
         let want: Result<bool, &str> = (|| {
-            let a = self.auth(&self.m, who).ok_or("permission_denied")?;
+            let a = self.auth(&self.m, who).ok_or("not_a_member")?;
             if !Self::has(&a, Permission::ManageMembers) {
                 return Err("permission_denied");
             }
@@ -2306,7 +2306,7 @@ impl World {
             .engine
             .update_member(&self.org, &self.actor(who), &id, update);
         let want: Result<bool, &str> = (|| {
-            let a = self.auth(&self.m, who).ok_or("permission_denied")?;
+            let a = self.auth(&self.m, who).ok_or("not_a_member")?;
             let m = self.m.members[t].clone();
             if m.status == MemberStatus::Removed {
                 return Err("conflict");
@@ -2413,7 +2413,7 @@ impl World {
             Some(grant.role),
         );
         let want: Result<bool, &str> = (|| {
-            let a = self.auth(&self.m, who).ok_or("permission_denied")?;
+            let a = self.auth(&self.m, who).ok_or("not_a_member")?;
             if !self.groups.contains(&grant.group_id) {
                 return Err("unknown_group");
             }
@@ -2467,7 +2467,7 @@ impl World {
             .engine
             .remove_group_member(&self.org, &self.actor(who), &gid, &id);
         let want: Result<(), &str> = (|| {
-            let a = self.auth(&self.m, who).ok_or("permission_denied")?;
+            let a = self.auth(&self.m, who).ok_or("not_a_member")?;
             let Some(g) = self.m.members[t].groups.iter().find(|g| g.group_id == gid) else {
                 return Err("not_found");
             };
@@ -2580,7 +2580,7 @@ impl World {
             role.map(|r| ROLE_NAMES[r])
                 .unwrap_or(if guest { "guest" } else { "member" });
         let want: Result<(Auth, Vec<GroupGrant>), &str> = (|| {
-            let a = self.auth(&self.m, who).ok_or("permission_denied")?;
+            let a = self.auth(&self.m, who).ok_or("not_a_member")?;
             if !Self::has(&a, Permission::ManageInviteLink) {
                 return Err("permission_denied");
             }
@@ -2634,7 +2634,8 @@ impl World {
             .deactivate_invite_link(&self.org, &self.actor(who));
         let want = match self.auth(&self.m, who) {
             Some(a) if Self::has(&a, Permission::ManageInviteLink) => Ok(()),
-            _ => Err("permission_denied"),
+            Some(_) => Err("permission_denied"),
+            None => Err("not_a_member"),
         };
         self.agree("deactivate_invite_link", &got, want);
         if want.is_err() {

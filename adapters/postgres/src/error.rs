@@ -1,6 +1,6 @@
 //! From driver errors to [`StoreError`]s.
 
-use enlist::StoreError;
+use enlist::{StoreError, UniqueRule};
 use postgres::error::SqlState;
 
 /// Maps a driver error: serialization failures and deadlocks are
@@ -14,12 +14,8 @@ pub(crate) fn db_err(e: postgres::Error) -> StoreError {
             return StoreError::Conflict;
         }
         if *code == SqlState::UNIQUE_VIOLATION {
-            let constraint = e
-                .as_db_error()
-                .and_then(|d| d.constraint())
-                .unwrap_or("")
-                .to_owned();
-            return StoreError::Unique(unique_reason(&constraint));
+            let constraint = e.as_db_error().and_then(|d| d.constraint());
+            return StoreError::Unique(unique_rule(constraint.unwrap_or("")));
         }
         if *code == SqlState::LOCK_NOT_AVAILABLE {
             return StoreError::Unavailable(
@@ -43,22 +39,13 @@ pub(crate) fn db_err(e: postgres::Error) -> StoreError {
     StoreError::other(e)
 }
 
-/// Says which rule a unique index enforces, in the words of the Store trait.
-fn unique_reason(constraint: &str) -> String {
+/// Says which rule a unique index enforces, from its name.
+fn unique_rule(constraint: &str) -> UniqueRule {
     match constraint {
-        "members_live_contact" => {
-            "another live member of the organization has this contact key".to_owned()
-        }
-        "members_live_user_ref" => {
-            "another live member of the organization has this user_ref".to_owned()
-        }
-        "invitations_secret" => {
-            "another invitation of the organization has this secret hash".to_owned()
-        }
-        "invitations_open_recipient" => {
-            "another invitation is already open for this recipient".to_owned()
-        }
-        "" => "a unique index refused the write".to_owned(),
-        other => format!("the unique index {other} refused the write"),
+        "members_live_contact" => UniqueRule::MemberContactKey,
+        "members_live_user_ref" => UniqueRule::MemberUserRef,
+        "invitations_secret" => UniqueRule::InvitationSecret,
+        "invitations_open_recipient" => UniqueRule::InvitationOpenRecipient,
+        _ => UniqueRule::Other,
     }
 }

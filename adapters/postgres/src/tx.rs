@@ -51,7 +51,8 @@ use chrono::{DateTime, Utc};
 use enlist::{
     Event, Group, GroupId, Invitation, InvitationId, InvitationQuery, InvitationStatus, InviteLink,
     Member, MemberId, MemberQuery, MemberSort, MemberStatus, MessageId, OrgId, Organization,
-    OutboxMessage, Page, SeatCount, SecretHash, StoreError, StoreResult, Transaction, store,
+    OutboxMessage, Page, SeatCount, SecretHash, StoreError, StoreResult, Transaction, UniqueRule,
+    store,
 };
 use postgres::Row;
 use postgres::types::ToSql;
@@ -764,15 +765,11 @@ impl Transaction for PgTx<'_> {
                 by_user_ref.get_or_insert_with(|| rid.to_owned());
             }
         }
-        if let Some(other) = by_contact {
-            return Err(StoreError::Unique(format!(
-                "member {other} already has this contact key"
-            )));
+        if by_contact.is_some() {
+            return Err(StoreError::Unique(UniqueRule::MemberContactKey));
         }
-        if let Some(other) = by_user_ref {
-            return Err(StoreError::Unique(format!(
-                "member {other} already has this user_ref"
-            )));
+        if by_user_ref.is_some() {
+            return Err(StoreError::Unique(UniqueRule::MemberUserRef));
         }
 
         // Counters and group memberships: what changes between the old
@@ -1163,15 +1160,11 @@ impl Transaction for PgTx<'_> {
                 _ => old = Some(other),
             }
         }
-        if let Some(other) = secret {
-            return Err(StoreError::Unique(format!(
-                "invitation {other} already has this secret hash"
-            )));
+        if secret.is_some() {
+            return Err(StoreError::Unique(UniqueRule::InvitationSecret));
         }
-        if let Some(other) = recipient {
-            return Err(StoreError::Unique(format!(
-                "invitation {other} is already open for this recipient"
-            )));
+        if recipient.is_some() {
+            return Err(StoreError::Unique(UniqueRule::InvitationOpenRecipient));
         }
         let counts = &mut self
             .pending

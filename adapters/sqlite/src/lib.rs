@@ -6,7 +6,7 @@ mod codec;
 mod tx;
 
 use enlist::store::WriterLock;
-use enlist::{Store, StoreError, StoreResult, Transaction};
+use enlist::{Store, StoreError, StoreResult, Transaction, UniqueRule};
 use rusqlite::config::DbConfig;
 use rusqlite::{Connection, ErrorCode, TransactionBehavior, ffi};
 use std::fmt;
@@ -225,7 +225,7 @@ pub(crate) fn store_err(e: rusqlite::Error) -> StoreError {
                     || f.extended_code == ffi::SQLITE_CONSTRAINT_PRIMARYKEY =>
             {
                 let raw = msg.clone().unwrap_or_else(|| f.to_string());
-                return StoreError::Unique(unique_reason(&raw));
+                return StoreError::Unique(unique_rule(&raw));
             }
             ErrorCode::NotADatabase | ErrorCode::CannotOpen | ErrorCode::ReadOnly => {
                 return StoreError::Unavailable(e.to_string());
@@ -236,20 +236,19 @@ pub(crate) fn store_err(e: rusqlite::Error) -> StoreError {
     StoreError::other(e)
 }
 
-/// Says which rule a UNIQUE failure broke, in the words of the Store trait.
-fn unique_reason(raw: &str) -> String {
-    let rule = if raw.contains("members.org_id, members.contact_key") {
-        "another live member of the organization has this contact key"
+/// Says which rule a UNIQUE failure broke, from the columns SQLite names.
+fn unique_rule(raw: &str) -> UniqueRule {
+    if raw.contains("members.org_id, members.contact_key") {
+        UniqueRule::MemberContactKey
     } else if raw.contains("members.org_id, members.user_ref") {
-        "another live member of the organization has this user_ref"
+        UniqueRule::MemberUserRef
     } else if raw.contains("invitations.org_id, invitations.secret_hash") {
-        "another invitation of the organization has this secret hash"
+        UniqueRule::InvitationSecret
     } else if raw.contains("invitations.org_id, invitations.recipient_key") {
-        "another invitation is already open for this recipient"
+        UniqueRule::InvitationOpenRecipient
     } else {
-        return raw.to_owned();
-    };
-    format!("{rule} ({raw})")
+        UniqueRule::Other
+    }
 }
 
 #[cfg(test)]

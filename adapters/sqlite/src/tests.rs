@@ -469,27 +469,30 @@ fn unique_violations_are_refused_and_change_nothing() {
     let mut dup = member(&org, "mem_x", "p1@x.test");
     let err = tx.put_member(&dup).expect_err("same contact key");
     assert!(
-        matches!(&err, StoreError::Unique(m) if m.contains("contact key")),
+        matches!(&err, StoreError::Unique(UniqueRule::MemberContactKey)),
         "{err:?}"
     );
     dup.contact_key = "new@x.test".into();
     dup.user_ref = Some("u2".into());
     let err = tx.put_member(&dup).expect_err("same user_ref");
     assert!(
-        matches!(&err, StoreError::Unique(m) if m.contains("user_ref")),
+        matches!(&err, StoreError::Unique(UniqueRule::MemberUserRef)),
         "{err:?}"
     );
     let mut inv = invitation(&org, "inv_x", "q1@x.test");
     let err = tx.put_invitation(&inv).expect_err("second open invitation");
     assert!(
-        matches!(&err, StoreError::Unique(m) if m.contains("open")),
+        matches!(
+            &err,
+            StoreError::Unique(UniqueRule::InvitationOpenRecipient)
+        ),
         "{err:?}"
     );
     inv.recipient_key = "q2@x.test".into();
     inv.secret_hash = Some(hash(1));
     let err = tx.put_invitation(&inv).expect_err("same secret");
     assert!(
-        matches!(&err, StoreError::Unique(m) if m.contains("secret")),
+        matches!(&err, StoreError::Unique(UniqueRule::InvitationSecret)),
         "{err:?}"
     );
     // The refused writes left nothing, even inside the transaction.
@@ -553,7 +556,10 @@ fn raw_sql_cannot_break_the_invariants_either() {
             [],
         )
         .expect_err("a second live member with the same key");
-    assert!(matches!(store_err(err), StoreError::Unique(_)));
+    assert!(matches!(
+        store_err(err),
+        StoreError::Unique(UniqueRule::MemberContactKey)
+    ));
     let err = conn
         .execute(
             "UPDATE invitations SET status = 'bogus' WHERE invitation_id = 'inv_1'",
@@ -1596,9 +1602,16 @@ proptest! {
             for op in &ops {
                 let ra = apply(&mut *a, op);
                 let rb = apply(&mut *b, op);
+                // Refused writes name the same uniqueness rule.
                 prop_assert_eq!(
-                    ra.as_ref().map_err(|e| matches!(e, StoreError::Unique(_))),
-                    rb.as_ref().map_err(|e| matches!(e, StoreError::Unique(_))),
+                    ra.as_ref().map_err(|e| match e {
+                        StoreError::Unique(rule) => Some(*rule),
+                        _ => None,
+                    }),
+                    rb.as_ref().map_err(|e| match e {
+                        StoreError::Unique(rule) => Some(*rule),
+                        _ => None,
+                    }),
                     "{:?}: sqlite {:?}, memory {:?}", op, ra, rb
                 );
                 prop_assert_eq!(observe(&mut *a), observe(&mut *b));

@@ -150,6 +150,52 @@ class ErrorFamily(_StrEnum):
     MAIL = "mail"
 
 
+class Feature(_StrEnum):
+    """A feature an organization's policy can switch off (the ``feature``
+    of a ``disabled`` error)."""
+
+    GUESTS = "guests"
+    INVITE_LINK = "invite_link"
+    SELF_REGISTRATION = "self_registration"
+
+
+class RegistrationField(_StrEnum):
+    """A registration field the policy requires (the ``missing`` of a
+    ``registration_incomplete`` error)."""
+
+    USER_REF = "user_ref"
+    FIRST_NAME = "first_name"
+    LAST_NAME = "last_name"
+    PHONE = "phone"
+    EULA_VERSION = "eula_version"
+    TWO_FACTOR = "two_factor"
+    VERIFIED_EMAIL = "verified_email"
+
+
+class EntityKind(_StrEnum):
+    """The kind of thing that was not found (the ``entity`` of a
+    ``not_found`` error)."""
+
+    ORGANIZATION = "organization"
+    MEMBER = "member"
+    INVITATION = "invitation"
+    GROUP = "group"
+    GROUP_MEMBERSHIP = "group_membership"
+    ROLE = "role"
+    MESSAGE = "message"
+
+
+class UniqueRule(_StrEnum):
+    """A uniqueness rule a store enforces (the ``rule`` of a ``storage``
+    error whose ``store_error`` is ``unique``)."""
+
+    MEMBER_CONTACT_KEY = "member_contact_key"
+    MEMBER_USER_REF = "member_user_ref"
+    INVITATION_SECRET = "invitation_secret"
+    INVITATION_OPEN_RECIPIENT = "invitation_open_recipient"
+    OTHER = "other"
+
+
 class ActorKind(_StrEnum):
     """Who performs a command."""
 

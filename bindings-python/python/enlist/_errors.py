@@ -6,6 +6,12 @@ Every exception carries the error's stable ``code`` (``"already_invited"``,
 limit and the numbers, which permission, which invitation, ...); ``facts``
 holds them all as a dict. Attributes a given error does not have are
 ``None``.
+
+The classes are built from the engine's error catalogue: the exception of
+an error is its family's class, and its attributes are the facts the
+catalogue lists for its code (``tests/test_errors.py`` checks these
+classes against ``enlist._enlist._error_codes()`` and prints the fix on
+drift).
 """
 
 from __future__ import annotations
@@ -13,7 +19,16 @@ from __future__ import annotations
 import datetime
 from typing import TYPE_CHECKING, Any, ClassVar, List, Optional
 
-from ._enums import ErrorFamily, InvitationStatus, LimitKind, Permission
+from ._enums import (
+    EntityKind,
+    ErrorFamily,
+    Feature,
+    InvitationStatus,
+    LimitKind,
+    Permission,
+    RegistrationField,
+    UniqueRule,
+)
 
 if TYPE_CHECKING:
     from ._enlist import AddressProblem
@@ -46,7 +61,7 @@ class InvalidInputError(EnlistError):
     code = "invalid_input"
     field: Optional[str] = None
     reason: Optional[str] = None
-    missing: Optional[List[str]] = None
+    missing: Optional[List[RegistrationField]] = None
     invited: Optional[str] = None
     presented: Optional[str] = None
     domain: Optional[str] = None
@@ -69,15 +84,18 @@ class LimitExceededError(EnlistError):
 
 
 class PermissionDeniedError(EnlistError):
-    """The actor may not do this, or the feature is disabled by the
-    organization's policy."""
+    """The actor may not do this: a member lacking a permission
+    (``permission_denied``), an actor who is not an active member of the
+    organization (``not_a_member``), or a feature disabled by the
+    organization's policy (``disabled``)."""
 
     family = ErrorFamily.PERMISSION_DENIED
     code = "permission_denied"
     actor: Optional[str] = None
+    organization: Optional[str] = None
     permission: Optional[Permission] = None
     context: Optional[str] = None
-    feature: Optional[str] = None
+    feature: Optional[Feature] = None
 
 
 class NotFoundError(EnlistError):
@@ -85,7 +103,7 @@ class NotFoundError(EnlistError):
 
     family = ErrorFamily.NOT_FOUND
     code = "not_found"
-    entity: Optional[str] = None
+    entity: Optional[EntityKind] = None
     id: Optional[str] = None
     group: Optional[str] = None
 
@@ -121,13 +139,18 @@ class RevokedError(EnlistError):
 
 
 class StorageError(EnlistError):
-    """The store failed. ``store_error`` says how: ``conflict``,
-    ``unique``, ``unavailable``, ``schema_too_new``, ``corrupt``,
-    ``other``."""
+    """The store failed (``storage``): ``store_error`` says how
+    (``conflict``, ``unique``, with the ``rule``, ``unavailable``,
+    ``schema_too_new``, ``corrupt``, ``invalid_cursor``, ``other``). Or
+    other writers kept changing the same data until the engine's retries
+    ran out (``retries_exhausted``, after ``attempts`` runs): nothing was
+    changed, and running the command again may succeed."""
 
     family = ErrorFamily.STORAGE
     code = "storage"
+    attempts: Optional[int] = None
     store_error: Optional[str] = None
+    rule: Optional[UniqueRule] = None
     found: Optional[int] = None
     supported: Optional[int] = None
 

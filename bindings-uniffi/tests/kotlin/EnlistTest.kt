@@ -193,7 +193,7 @@ fun memoryScenario() {
         engine.accept(bobUrl, registration("acct-bob", null, null))
     }
     checkEq(incomplete?.code, "registration_incomplete", "accept without names: code")
-    checkEq(incomplete?.missing?.toSet(), setOf("first_name", "last_name"), "accept without names: missing fields")
+    checkEq(incomplete?.facts?.get("missing")?.split(",")?.toSet(), setOf("first_name", "last_name"), "accept without names: missing fields")
     check(incomplete?.errorMessage?.contains("first_name") == true, "accept without names: errorMessage")
     checkEq(incomplete?.toString(), incomplete?.errorMessage, "exception toString() is the Rust message")
 
@@ -208,7 +208,8 @@ fun memoryScenario() {
         engine.accept(bobUrl, registration("acct-bob", "Bob", "Smith"))
     }
     checkEq(twice?.code, "invitation_not_open", "accepting twice: code")
-    checkEq(twice?.invitationId, bobInvitation.id, "accepting twice: names the invitation")
+    checkEq(twice?.facts?.get("invitation"), bobInvitation.id, "accepting twice: names the invitation")
+    checkEq(twice?.facts?.get("status"), "accepted", "accepting twice: the status, by its wire name")
 
     val wrongCode = expectThrows<EnlistException.NotFound>("wrong access code") {
         engine.acceptWithCode(org, "emp 0042", "0000000000", registration("acct-erin", "Erin", "Stone"))
@@ -233,25 +234,30 @@ fun memoryScenario() {
         engine.invite(org, bobActor, paste("mallory@acme.test"))
     }
     checkEq(denied?.code, "permission_denied", "permission denied: code")
-    checkEq(denied?.permission, Permission.INVITE_MEMBERS, "permission denied: names the permission")
+    checkEq(denied?.facts?.get("permission"), "invite_members", "permission denied: names the permission")
     checkEq(engine.listInvitations(org, owner, InvitationQuery()).items.size, before, "permission denied: nothing stored")
+    val stranger = expectThrows<EnlistException.PermissionDenied>("an actor who is no member of the organization") {
+        engine.invite(org, Actor.Member("mem_nobody"), paste("mallory@acme.test"))
+    }
+    checkEq(stranger?.code, "not_a_member", "not a member: its own code")
+    checkEq(stranger?.facts?.get("organization"), org, "not a member: names the organization")
 
     val notFound = expectThrows<EnlistException.NotFound>("an unknown organization") {
         engine.organization("org_missing")
     }
-    checkEq(notFound?.entity, "organization", "not found: entity")
-    checkEq(notFound?.id, "org_missing", "not found: id")
+    checkEq(notFound?.facts?.get("entity"), "organization", "not found: entity")
+    checkEq(notFound?.facts?.get("id"), "org_missing", "not found: id")
 
     val tooBig = expectThrows<EnlistException.LimitExceeded>("a page of 5000") {
         engine.listMembers(org, owner, MemberQuery(limit = 5000u))
     }
-    checkEq(tooBig?.limit, "page_size", "limit exceeded: which limit")
-    checkEq(tooBig?.max, 1000uL, "limit exceeded: the maximum")
+    checkEq(tooBig?.facts?.get("limit"), "page_size", "limit exceeded: which limit")
+    checkEq(tooBig?.facts?.get("max")?.toULong(), 1000uL, "limit exceeded: the maximum")
 
     val badTime = expectThrows<EnlistException.InvalidInput>("recordActivity at Instant.MAX") {
         engine.recordActivity(org, bob.member.id, Instant.MAX)
     }
-    checkEq(badTime?.field, "at", "out-of-range time: field")
+    checkEq(badTime?.facts?.get("field"), "at", "out-of-range time: field")
     checkEq(engine.member(org, owner, bob.member.id).lastActiveAt, null, "out-of-range time: nothing recorded")
     val seen = t0.plusSeconds(30)
     engine.recordActivity(org, bob.member.id, seen)
@@ -298,7 +304,7 @@ fun memoryScenario() {
         engine.accept(toCarol.acceptUrl.reveal(), registration("acct-carol", "Carol", "Jones"))
     }
     checkEq(expired?.code, "invitation_expired", "expired: code")
-    checkEq(expired?.expiredAt, t0.plus(Duration.ofDays(7)), "expired: when")
+    checkEq(expired?.facts?.get("expired_at")?.let { Instant.parse(it) }, t0.plus(Duration.ofDays(7)), "expired: when")
     val dueNow = engine.listInvitations(org, owner, InvitationQuery(statuses = listOf(InvitationStatus.EXPIRED))).items.size
     check(dueNow >= 2, "expiry: several invitations are expired now ($dueNow)")
     checkEq(engine.expireDue(clock.now), dueNow.toULong(), "expireDue persists exactly those")
@@ -433,7 +439,7 @@ fun secretKeyScenario(dir: File) {
     val never = File(dir, "never.sqlite3")
     for (short in listOf(ByteArray(0), ByteArray(31))) {
         val e1 = expectThrows<EnlistException.InvalidInput>("secretKey of ${short.size} bytes: inMemory") { inMemory(secretKey = short) }
-        checkEq(e1?.field, "secret_key", "short secretKey: field")
+        checkEq(e1?.facts?.get("field"), "secret_key", "short secretKey: field")
         expectThrows<EnlistException.InvalidInput>("secretKey of ${short.size} bytes: openSqlite") { openSqlite(never.absolutePath, secretKey = short) }
     }
     check(!never.exists(), "short secretKey: refused before the database is created")
@@ -454,7 +460,7 @@ fun configScenario(dir: File) {
     )
     for ((config, field) in bad) {
         val e = expectThrows<EnlistException.InvalidInput>("bad config ($field): inMemory") { inMemory(config = config) }
-        checkEq(e?.field, field, "bad config ($field): the field is named")
+        checkEq(e?.facts?.get("field"), field, "bad config ($field): the field is named")
         expectThrows<EnlistException.InvalidInput>("bad config ($field): openSqlite") { openSqlite(never.absolutePath, config = config) }
     }
     check(!never.exists(), "bad config: refused before the database is created")
@@ -466,7 +472,7 @@ fun configScenario(dir: File) {
         val e = expectThrows<EnlistException.InvalidInput>("updatePolicy with accept base $foreign") {
             w.engine.updatePolicy(w.org, w.owner, policy.copy(acceptUrlBase = foreign))
         }
-        checkEq(e?.field, "accept_url_base", "foreign accept base: field")
+        checkEq(e?.facts?.get("field"), "accept_url_base", "foreign accept base: field")
     }
     checkEq(w.engine.organization(w.org).policy, policy, "foreign accept base: nothing changed")
     w.engine.updatePolicy(w.org, w.owner, policy.copy(acceptUrlBase = EU_BASE))
@@ -487,7 +493,7 @@ fun outboxAndLockScenario() {
     val denied = expectThrows<EnlistException.PermissionDenied>("outboxMessageIn by a member without ManageOutbox") {
         e.outboxMessageIn(w.org, Actor.Member(mia.id), messageId)
     }
-    checkEq(denied?.permission, Permission.MANAGE_OUTBOX, "outboxMessageIn: names ManageOutbox")
+    checkEq(denied?.facts?.get("permission"), "manage_outbox", "outboxMessageIn: names ManageOutbox")
     expectThrows<EnlistException.PermissionDenied>("outboxMessageIn by an anonymous caller") {
         e.outboxMessageIn(w.org, Actor.Anonymous, messageId)
     }
@@ -573,10 +579,10 @@ fun escalationScenario() {
         expectThrows<EnlistException.PermissionDenied>("a 2 MB paste by a member without invite rights") { w.engine.invite(w.org, plain, paste(big.toString())) }
         expectThrows<EnlistException.PermissionDenied>("2 MB of separators by a member without invite rights") { w.engine.invite(w.org, plain, paste(",\n".repeat(1_000_000))) }
         val size = expectThrows<EnlistException.LimitExceeded>("a 2 MB paste by an owner") { w.engine.invite(w.org, w.owner, paste(big.toString())) }
-        checkEq(size?.limit, "recipient_bytes", "2 MB paste: the recipient_bytes limit")
-        check((size?.actual ?: 0uL) >= 2_000_000uL, "2 MB paste: its size is reported")
+        checkEq(size?.facts?.get("limit"), "recipient_bytes", "2 MB paste: the recipient_bytes limit")
+        check((size?.facts?.get("actual")?.toULong() ?: 0uL) >= 2_000_000uL, "2 MB paste: its size is reported")
         val entries = expectThrows<EnlistException.LimitExceeded>("a paste of 1000 tiny fragments") { w.engine.invite(w.org, w.owner, paste("a,".repeat(1000))) }
-        checkEq(entries?.limit, "recipient_entries", "many fragments: the recipient_entries limit")
+        checkEq(entries?.facts?.get("limit"), "recipient_entries", "many fragments: the recipient_entries limit")
         checkEq(w.engine.listInvitations(w.org, w.owner, InvitationQuery()).items.size, before, "oversized pastes: nothing stored")
         w.engine.close()
     }

@@ -3,7 +3,7 @@
 
 use super::{Ctx, Enlist, MAX_NAME_CHARS, clean_line};
 use crate::email::parse_address;
-use crate::error::{Error, Result};
+use crate::error::{Error, Feature, RegistrationField, Result};
 use crate::event::{Actor, EventKind, JoinedVia};
 use crate::group::GroupGrant;
 use crate::id::{MemberId, OrgId};
@@ -239,7 +239,7 @@ impl Ctx<'_> {
             }),
             s => Err(Error::InvitationNotOpen {
                 invitation: inv.id.clone(),
-                status: s.as_str().to_owned(),
+                status: s,
             }),
         }
     }
@@ -357,7 +357,7 @@ impl Ctx<'_> {
             // Guests disabled since the invitation was sent or the guest
             // link activated: nobody joins as a guest any more.
             return Err(Error::Disabled {
-                feature: "guests".into(),
+                feature: Feature::Guests,
             });
         }
         let first_name = clean_line("first_name", reg.first_name.as_deref(), MAX_NAME_CHARS)?
@@ -368,25 +368,25 @@ impl Ctx<'_> {
         let user_ref = clean_line("user_ref", Some(&reg.user_ref), MAX_NAME_CHARS)?;
         let mut missing = Vec::new();
         if user_ref.is_none() {
-            missing.push("user_ref".to_owned());
+            missing.push(RegistrationField::UserRef);
         }
         let p = &o.policy;
         if p.registration.first_name && first_name.is_none() {
-            missing.push("first_name".to_owned());
+            missing.push(RegistrationField::FirstName);
         }
         if p.registration.last_name && last_name.is_none() {
-            missing.push("last_name".to_owned());
+            missing.push(RegistrationField::LastName);
         }
         if p.registration.phone && phone.is_none() {
-            missing.push("phone".to_owned());
+            missing.push(RegistrationField::Phone);
         }
         if let Some(v) = &p.eula_version {
             if reg.eula_version.as_deref() != Some(v.as_str()) {
-                missing.push("eula_version".to_owned());
+                missing.push(RegistrationField::EulaVersion);
             }
         }
         if p.require_two_factor && !reg.two_factor_enrolled {
-            missing.push("two_factor".to_owned());
+            missing.push(RegistrationField::TwoFactor);
         }
         if !missing.is_empty() {
             return Err(Error::RegistrationIncomplete { missing });

@@ -1,7 +1,7 @@
 //! Groups and group membership.
 
 use super::{Auth, Ctx, Enlist, MAX_MESSAGE_CHARS, MAX_NAME_CHARS, required_line};
-use crate::error::{Error, Result};
+use crate::error::{EntityKind, Error, Result};
 use crate::event::{Actor, EventKind};
 use crate::group::{Group, GroupGrant, GroupSort};
 use crate::id::{GroupId, MemberId, OrgId};
@@ -317,7 +317,7 @@ impl Enlist {
             let mut m = cx.member(org, member)?;
             let Some(from) = m.group_role(group) else {
                 return Err(Error::not_found(
-                    "group membership",
+                    EntityKind::GroupMembership,
                     format!("{member} in {group}"),
                 ));
             };
@@ -360,7 +360,7 @@ impl Enlist {
             let mut m = cx.member(org, member)?;
             let Some(role) = m.group_role(group) else {
                 return Err(Error::not_found(
-                    "group membership",
+                    EntityKind::GroupMembership,
                     format!("{member} in {group}"),
                 ));
             };

@@ -9,7 +9,7 @@ use super::{
     check_max_bytes, clean_label, clean_line, clean_text, csv_row, identifier_key,
 };
 use crate::email::{AddressError, AddressWarning, EntryOutcome, parse_address, parse_recipients};
-use crate::error::{Error, LimitKind, Result};
+use crate::error::{EntityKind, Error, Feature, LimitKind, Result};
 use crate::event::{Actor, EventKind};
 use crate::group::GroupGrant;
 use crate::id::{BatchId, InvitationId, MemberId, MessageId, OrgId};
@@ -964,12 +964,12 @@ impl Enlist {
             {
                 return Err(Error::InvitationNotOpen {
                     invitation: inv.id.clone(),
-                    status: status.as_str().to_owned(),
+                    status,
                 });
             }
             if inv.kind == MemberKind::Guest && !o.policy.guests_enabled {
                 return Err(Error::Disabled {
-                    feature: "guests".into(),
+                    feature: Feature::Guests,
                 });
             }
             if inv.send_count >= o.policy.resend_cap {
@@ -1051,7 +1051,7 @@ impl Enlist {
             ) {
                 return Err(Error::InvitationNotOpen {
                     invitation: inv.id.clone(),
-                    status: status.as_str().to_owned(),
+                    status,
                 });
             }
             cx.supersede_messages(&inv)?;
@@ -1141,7 +1141,7 @@ impl Ctx<'_> {
     pub(crate) fn invitation(&mut self, org: &OrgId, id: &InvitationId) -> Result<Invitation> {
         self.tx
             .invitation(org, id)?
-            .ok_or_else(|| Error::not_found("invitation", id))
+            .ok_or_else(|| Error::not_found(EntityKind::Invitation, id))
     }
 
     /// Resend, send-staged and revoke: the actor must be allowed to act on
@@ -1454,12 +1454,12 @@ impl Ctx<'_> {
         if inv.status != InvitationStatus::Staged {
             return Err(Error::InvitationNotOpen {
                 invitation: inv.id.clone(),
-                status: inv.status.as_str().to_owned(),
+                status: inv.status,
             });
         }
         if inv.kind == MemberKind::Guest && !o.policy.guests_enabled {
             return Err(Error::Disabled {
-                feature: "guests".into(),
+                feature: Feature::Guests,
             });
         }
         self.send_out(issuer, inv, index, Vec::new(), |inv, expires_at| {

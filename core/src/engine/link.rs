@@ -3,7 +3,7 @@
 use super::accept::{Joiner, needs};
 use super::{Enlist, identifier_key};
 use crate::email::parse_address;
-use crate::error::{Error, Result};
+use crate::error::{Error, Feature, RegistrationField, Result};
 use crate::event::{Actor, EventKind, JoinedVia};
 use crate::group::GroupGrant;
 use crate::id::OrgId;
@@ -78,12 +78,12 @@ impl Enlist {
             let (o, auth) = cx.authorized(org, actor, Permission::ManageInviteLink)?;
             if !o.policy.invite_link_enabled {
                 return Err(Error::Disabled {
-                    feature: "invite_link".into(),
+                    feature: Feature::InviteLink,
                 });
             }
             if spec.kind == MemberKind::Guest && !o.policy.guests_enabled {
                 return Err(Error::Disabled {
-                    feature: "guests".into(),
+                    feature: Feature::Guests,
                 });
             }
             let role = spec.role.clone().unwrap_or_else(|| {
@@ -234,7 +234,7 @@ impl Enlist {
             let o = cx.org(org)?;
             if !o.policy.self_registration {
                 return Err(Error::Disabled {
-                    feature: "self_registration".into(),
+                    feature: Feature::SelfRegistration,
                 });
             }
             let terms = JoinTerms {
@@ -368,7 +368,7 @@ fn live_link(
                 Err(Error::InvalidSecret)
             } else if !o.policy.invite_link_enabled {
                 Err(Error::Disabled {
-                    feature: "invite_link".into(),
+                    feature: Feature::InviteLink,
                 })
             } else {
                 Ok(l)
@@ -426,7 +426,7 @@ fn contact_of(o: &Organization, contact: &str, reg: &Registration) -> Result<Joi
         };
         if restricted && !verified {
             return Err(Error::RegistrationIncomplete {
-                missing: vec!["verified_email".to_owned()],
+                missing: vec![RegistrationField::VerifiedEmail],
             });
         }
         Ok(JoinContact {

@@ -41,7 +41,7 @@ pub use members::MemberUpdate;
 pub use orgs::NewOrganization;
 
 use crate::clock::{Clock, SystemClock};
-use crate::error::{Error, LimitKind, Result, StoreError};
+use crate::error::{EntityKind, Error, LimitKind, Result, StoreError};
 use crate::event::{Actor, Event, EventKind};
 use crate::group::GroupGrant;
 use crate::id::OrgId;
@@ -392,8 +392,10 @@ impl Enlist {
     }
 
     /// Runs `f` in a transaction, commits on success, rolls back on error,
-    /// and retries the whole command on a store conflict. `command` names
-    /// the command in the spans of the `tracing` feature.
+    /// and retries the whole command on a store conflict (at `begin`, at a
+    /// write or at the commit); when the retries run out, the command fails
+    /// with [`Error::RetriesExhausted`]. `command` names the command in the
+    /// spans of the `tracing` feature.
     pub(crate) fn run<T>(
         &self,
         command: &'static str,
@@ -417,7 +419,7 @@ impl Enlist {
                 Err(Error::Store(StoreError::Conflict)) => {
                     conflicts += 1;
                     if conflicts > self.config.conflict_retries {
-                        break out;
+                        break Err(Error::RetriesExhausted { attempts });
                     }
                 }
                 other => break other,
@@ -482,7 +484,7 @@ impl Ctx<'_> {
         let o = self
             .tx
             .organization(id)?
-            .ok_or_else(|| Error::not_found("organization", id))?;
+            .ok_or_else(|| Error::not_found(EntityKind::Organization, id))?;
         self.trace.org(&o.id);
         Ok(o)
     }
@@ -500,7 +502,7 @@ impl Ctx<'_> {
     pub(crate) fn member(&mut self, org: &OrgId, id: &crate::id::MemberId) -> Result<Member> {
         self.tx
             .member(org, id)?
-            .ok_or_else(|| Error::not_found("member", id))
+            .ok_or_else(|| Error::not_found(EntityKind::Member, id))
     }
 
     /// The prologue of a command on one organization: the organization,
@@ -556,10 +558,9 @@ impl Ctx<'_> {
                         member: Some(m),
                         system: false,
                     }),
-                    _ => Err(Error::PermissionDenied {
+                    _ => Err(Error::NotAMember {
                         actor: actor.to_string(),
-                        permission: Permission::ViewMembers,
-                        context: Some("not an active member of this organization".into()),
+                        organization: org.id.clone(),
                     }),
                 }
             }

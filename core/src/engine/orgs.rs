@@ -1,7 +1,7 @@
 //! Organizations, their policy, custom roles and the audit trail.
 
 use super::{Ctx, Enlist, MAX_NAME_CHARS, clean_line, required_line};
-use crate::error::{Error, Result};
+use crate::error::{EntityKind, Error, Result};
 use crate::event::{Actor, Event, EventKind, JoinedVia};
 use crate::id::{MemberId, OrgId};
 use crate::invitation::{InvitationQuery, InvitationStatus};
@@ -282,7 +282,7 @@ impl Enlist {
         self.run("delete_role", |cx| {
             let (mut o, _) = cx.authorized(org, actor, Permission::ManageRoles)?;
             let Some(pos) = o.custom_roles.iter().position(|r| r.name == name) else {
-                return Err(Error::not_found("role", name));
+                return Err(Error::not_found(EntityKind::Role, name));
             };
             let held = cx.tx.count_active_with_role(org, name)?;
             if held > 0 {

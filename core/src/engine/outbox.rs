@@ -12,7 +12,7 @@
 //!   link nor a body holding it.
 
 use super::Enlist;
-use crate::error::{Error, Result};
+use crate::error::{EntityKind, Error, Result};
 use crate::event::{Actor, EventKind};
 use crate::id::{MessageId, OrgId};
 use crate::outbox::{DeliveryReport, Mailer, OutboxMessage, OutboxStatus, scrub_mail_error};
@@ -102,7 +102,7 @@ impl Enlist {
             let mut m = cx
                 .tx
                 .outbox_message(id)?
-                .ok_or_else(|| Error::not_found("message", id))?;
+                .ok_or_else(|| Error::not_found(EntityKind::Message, id))?;
             if m.status != OutboxStatus::Queued {
                 return Ok(false);
             }
@@ -142,7 +142,7 @@ impl Enlist {
             let mut m = cx
                 .tx
                 .outbox_message(id)?
-                .ok_or_else(|| Error::not_found("message", id))?;
+                .ok_or_else(|| Error::not_found(EntityKind::Message, id))?;
             if m.status != OutboxStatus::Queued {
                 return Ok(None);
             }
@@ -182,7 +182,7 @@ impl Enlist {
             cx.tx
                 .outbox_message(id)?
                 .map(OutboxMessage::redacted)
-                .ok_or_else(|| Error::not_found("message", id))
+                .ok_or_else(|| Error::not_found(EntityKind::Message, id))
         })
     }
 
@@ -202,7 +202,7 @@ impl Enlist {
                 .outbox_message(id)?
                 .filter(|m| &m.org_id == org)
                 .map(OutboxMessage::redacted)
-                .ok_or_else(|| Error::not_found("message", id))
+                .ok_or_else(|| Error::not_found(EntityKind::Message, id))
         })
     }
 }

@@ -5,7 +5,7 @@ use super::state::{
 };
 use super::walk::{empty_page, page_of, parse_invitation_cursor, parse_member_cursor, walk};
 use super::walk::{invitation_cursor, member_cursor};
-use crate::error::StoreError;
+use crate::error::{StoreError, UniqueRule};
 use crate::event::Event;
 use crate::group::Group;
 use crate::id::{GroupId, InvitationId, MemberId, MessageId, OrgId};
@@ -140,17 +140,13 @@ impl Transaction for MemoryTx<'_> {
                 let ix = &data.member_ix;
                 if let Some(other) = ix.by_contact.get(&member.contact_key) {
                     if other != &member.id {
-                        return Err(StoreError::Unique(format!(
-                            "member {other} already has this contact key"
-                        )));
+                        return Err(StoreError::Unique(UniqueRule::MemberContactKey));
                     }
                 }
                 if let Some(user_ref) = &member.user_ref {
                     if let Some(other) = ix.by_user_ref.get(user_ref) {
                         if other != &member.id {
-                            return Err(StoreError::Unique(format!(
-                                "member {other} already has this user_ref"
-                            )));
+                            return Err(StoreError::Unique(UniqueRule::MemberUserRef));
                         }
                     }
                 }
@@ -296,18 +292,14 @@ impl Transaction for MemoryTx<'_> {
             if let Some(hash) = &inv.secret_hash {
                 if let Some(other) = ix.by_secret.get(hash) {
                     if other != &inv.id {
-                        return Err(StoreError::Unique(format!(
-                            "invitation {other} already has this secret hash"
-                        )));
+                        return Err(StoreError::Unique(UniqueRule::InvitationSecret));
                     }
                 }
             }
             if inv.status.is_open() {
                 if let Some(other) = ix.open_by_recipient.get(&inv.recipient_key) {
                     if other != &inv.id {
-                        return Err(StoreError::Unique(format!(
-                            "invitation {other} is already open for this recipient"
-                        )));
+                        return Err(StoreError::Unique(UniqueRule::InvitationOpenRecipient));
                     }
                 }
             }

@@ -188,7 +188,7 @@ pub fn orgs_policy_and_roles(env: &mut Env) {
         .accept(&token_of(&invited.issued[0]), registration("acct-aud"));
     match &no_eula {
         Err(crate::Error::RegistrationIncomplete { missing }) => {
-            assert_eq!(missing, &["eula_version"]);
+            assert_eq!(missing, &[crate::RegistrationField::EulaVersion]);
         }
         other => panic!("the policy asks for EULA v2: {other:?}"),
     }
@@ -896,7 +896,7 @@ pub fn invitation_lifecycle(env: &mut Env) {
     );
     match &r {
         Err(crate::Error::RegistrationIncomplete { missing }) => {
-            assert_eq!(missing, &["last_name"]);
+            assert_eq!(missing, &[crate::RegistrationField::LastName]);
         }
         other => panic!("expected registration_incomplete, got {other:?}"),
     }

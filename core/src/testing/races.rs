@@ -7,7 +7,7 @@ use super::harness::{Env, MakeStore, SEED, as_member, registration, token_of};
 use crate::{
     Actor, Enlist, Error, EventKind, Invitation, InvitationStatus, InviteRequest, LinkSpec,
     ManualClock, MemberQuery, MemberStatus, OutboxStatus, Policy, RecipientInput, Recipients,
-    RecordingMailer, RejectReason, SeededSecrets, Store, StoreError,
+    RecordingMailer, RejectReason, SeededSecrets, Store,
 };
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Barrier};
@@ -48,7 +48,7 @@ pub fn race<T: Send>(
 /// Whether `e` is the store giving up on a write conflict after the
 /// engine's retries: a clear "retry the command" error.
 pub fn is_conflict(e: &Error) -> bool {
-    matches!(e, Error::Store(StoreError::Conflict))
+    matches!(e, Error::RetriesExhausted { .. })
 }
 
 /// Checks that a loser failed with one of `codes` (or a write conflict).

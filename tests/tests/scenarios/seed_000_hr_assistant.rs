@@ -210,7 +210,7 @@ fn select_company_invites_into_that_company_only() {
             ))])),
         )
         .unwrap_err();
-    assert!(matches!(err, Error::PermissionDenied { .. }), "{err:?}");
+    assert!(matches!(err, Error::NotAMember { .. }), "{err:?}");
     let paving_invites = o
         .engine
         .list_invitations(&paving.id, &Actor::System, &InvitationQuery::default())
@@ -820,6 +820,6 @@ fn only_administrators_can_run_the_assistant() {
         .engine
         .invite(o.id(), &as_member(&admin), InviteRequest::new(rows()))
         .unwrap_err();
-    assert!(matches!(err, Error::PermissionDenied { .. }), "{err:?}");
+    assert!(matches!(err, Error::NotAMember { .. }), "{err:?}");
     assert_eq!(o.invitations(&[]).len(), invites);
 }

@@ -540,7 +540,10 @@ fn self_registration_from_the_emailed_link_asks_what_the_policy_requires() {
     ];
     for (reg, expected) in incomplete {
         match o.engine.accept(&token, reg) {
-            Err(Error::RegistrationIncomplete { missing }) => assert_eq!(missing, expected),
+            Err(Error::RegistrationIncomplete { missing }) => {
+                let missing: Vec<&str> = missing.iter().map(|m| m.as_str()).collect();
+                assert_eq!(missing, expected)
+            }
             other => panic!("expected an incomplete registration, got {other:?}"),
         }
     }

@@ -167,9 +167,9 @@ fn create_org(engine: &Enlist, policy: Policy) -> (OrgId, enlist::Member) {
 fn registration_ok(line: &str, allowed: &[&str], what: &str) {
     let code = line.strip_prefix("err ").and_then(|r| r.split(' ').next());
     match code {
-        Some(c) if allowed.contains(&c) || c == "storage_conflict" => {}
+        Some(c) if allowed.contains(&c) || c == "retries_exhausted" => {}
         _ => {
-            panic!("{what}: expected ok or one of {allowed:?} (or storage_conflict), got {line:?}")
+            panic!("{what}: expected ok or one of {allowed:?} (or retries_exhausted), got {line:?}")
         }
     }
 }
@@ -340,7 +340,7 @@ pub fn processes_respect_the_seat_limit(target: &Target) {
     let oks = results.iter().filter(|l| l.starts_with("ok ")).count();
     let conflicts = results
         .iter()
-        .filter(|l| l.starts_with("err storage_conflict"))
+        .filter(|l| l.starts_with("err retries_exhausted"))
         .count();
     for l in results.iter().filter(|l| !l.starts_with("ok ")) {
         registration_ok(l, &["limit_exceeded"], "an accept past the limit");

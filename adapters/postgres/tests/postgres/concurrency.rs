@@ -43,7 +43,7 @@ fn race<T: Send>(f: &Fresh, run: impl Fn(usize, &Enlist) -> T + Sync) -> Vec<T> 
 fn no_conflict_left<T: std::fmt::Debug>(results: &[Result<T, Error>]) {
     for r in results {
         assert!(
-            !matches!(r, Err(Error::Store(StoreError::Conflict))),
+            !matches!(r, Err(Error::RetriesExhausted { .. })),
             "a write conflict outlived the engine's retries: {r:?}"
         );
     }
