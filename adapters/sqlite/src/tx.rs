@@ -10,7 +10,8 @@ use enlist::store::{WriterGuard, collect_page, merge_sorted, page_limit};
 use enlist::{
     Event, Group, GroupId, Invitation, InvitationId, InvitationQuery, InvitationStatus, InviteLink,
     Member, MemberId, MemberQuery, MemberSort, MemberStatus, MessageId, OrgId, Organization,
-    OutboxMessage, OutboxStatus, Page, SeatCount, SecretHash, StoreResult, Transaction,
+    OutboxMessage, OutboxStatus, Page, SeatCount, SecretHash, StoreError, StoreResult, Transaction,
+    UniqueRule,
 };
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
@@ -544,7 +545,7 @@ impl Transaction for SqliteTx<'_> {
 
     fn put_member(&mut self, member: &Member) -> StoreResult<()> {
         let prev: Option<Member> = self.member(&member.org_id, &member.id)?;
-        self.exec(
+        let written = self.exec(
             "INSERT INTO members (org_id, member_id, contact_key, user_ref, status, role,
                                   license_type, kind, body)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
@@ -564,7 +565,17 @@ impl Transaction for SqliteTx<'_> {
                 member.kind.as_str(),
                 to_json(member)?,
             ],
-        )?;
+        );
+        if let Err(StoreError::Unique(UniqueRule::MemberUserRef)) = written {
+            // SQLite checks the newer index first; the contract names the
+            // contact key first when a member breaks both rules.
+            if let Some(other) = self.member_by_contact(&member.org_id, &member.contact_key)? {
+                if other.id != member.id && member.status != MemberStatus::Removed {
+                    return Err(StoreError::Unique(UniqueRule::MemberContactKey));
+                }
+            }
+        }
+        written?;
         self.sync_member_groups(prev.as_ref(), member)
     }
 
@@ -741,7 +752,7 @@ impl Transaction for SqliteTx<'_> {
         let created = split(inv.created_at);
         let expires = inv.expires_at.map(split);
         let last_rowid = self.conn.last_insert_rowid();
-        self.exec(
+        let written = self.exec(
             "INSERT INTO invitations (org_id, invitation_id, batch_id, recipient_key, status,
                 role, kind, license_type, secret_hash, created_s, created_ns, expires_s,
                 expires_ns, body)
@@ -769,7 +780,19 @@ impl Transaction for SqliteTx<'_> {
                 expires.map(|e| e.1),
                 to_json(inv)?,
             ],
-        )?;
+        );
+        if let Err(StoreError::Unique(UniqueRule::InvitationOpenRecipient)) = written {
+            // As for members: the secret is named first when an invitation
+            // breaks both rules, whichever index SQLite checked first.
+            if let Some(hash) = &inv.secret_hash {
+                if let Some(other) = self.invitation_by_secret(&inv.org_id, hash)? {
+                    if other.id != inv.id {
+                        return Err(StoreError::Unique(UniqueRule::InvitationSecret));
+                    }
+                }
+            }
+        }
+        written?;
         let (org, id) = (inv.org_id.as_str(), inv.id.as_str());
         if self.deferred.iter().any(|r| r.of_invitation(org, id)) {
             // If the last inserted rowid changed, the statement inserted the

@@ -11,7 +11,7 @@ use crate::{
     Actor, BatchId, Contact, EventKind, GroupGrant, GroupId, GroupRole, InvitationId,
     InvitationQuery, InvitationStatus, MemberId, MemberKind, MemberQuery, MemberSort, MemberStatus,
     MessageId, OrgId, OutboxStatus, Permission, Role, SeatCount, Store, StoreError, StoreResult,
-    Transaction,
+    Transaction, UniqueRule,
 };
 use chrono::{DateTime, Duration, Utc};
 use std::collections::BTreeSet;
@@ -40,6 +40,13 @@ fn expect_unique<T: std::fmt::Debug>(r: Result<T, StoreError>, what: &str) {
     match r {
         Err(StoreError::Unique(_)) => {}
         other => panic!("{what}: expected StoreError::Unique, got {other:?}"),
+    }
+}
+
+fn expect_rule<T: std::fmt::Debug>(r: Result<T, StoreError>, rule: UniqueRule, what: &str) {
+    match r {
+        Err(StoreError::Unique(got)) if got == rule => {}
+        other => panic!("{what}: expected StoreError::Unique({rule:?}), got {other:?}"),
     }
 }
 
@@ -609,9 +616,11 @@ pub fn uniqueness_rules(make: MakeStore<'_>) {
     tx.commit().expect("commit");
     let before = snapshot(&*store, &orgs, &[]);
 
-    let attempt = |f: &dyn Fn(&mut dyn Transaction) -> Result<(), StoreError>, what: &str| {
+    let attempt = |f: &dyn Fn(&mut dyn Transaction) -> Result<(), StoreError>,
+                   rule: UniqueRule,
+                   what: &str| {
         let mut tx = begin(&*store);
-        expect_unique(f(tx.as_mut()), what);
+        expect_rule(f(tx.as_mut()), rule, what);
         drop(tx);
         assert_eq!(
             snapshot(&*store, &orgs, &[]),
@@ -621,6 +630,7 @@ pub fn uniqueness_rules(make: MakeStore<'_>) {
     };
     attempt(
         &|tx| tx.put_member(&member(&org, "mem_b", "k1@x.test")),
+        UniqueRule::MemberContactKey,
         "a second member with the same contact key",
     );
     attempt(
@@ -629,15 +639,35 @@ pub fn uniqueness_rules(make: MakeStore<'_>) {
             b.user_ref = Some("u1".into());
             tx.put_member(&b)
         },
+        UniqueRule::MemberUserRef,
         "a second member with the same user_ref",
+    );
+    // A member that breaks both rules is refused for its contact key
+    // first, whatever order the store checks its indexes in.
+    attempt(
+        &|tx| {
+            let mut b = member(&org, "mem_b", "k1@x.test");
+            b.user_ref = Some("u1".into());
+            tx.put_member(&b)
+        },
+        UniqueRule::MemberContactKey,
+        "a second member with the same contact key and user_ref",
     );
     attempt(
         &|tx| tx.put_invitation(&invitation(&org, "inv_b", "r1@x.test")),
+        UniqueRule::InvitationOpenRecipient,
         "a second open invitation for one recipient",
     );
     attempt(
         &|tx| tx.put_invitation(&pending(&org, "inv_b", "r2@x.test", 1, 100)),
+        UniqueRule::InvitationSecret,
         "a second invitation with the same secret",
+    );
+    // And an invitation that breaks both, for its secret first.
+    attempt(
+        &|tx| tx.put_invitation(&pending(&org, "inv_b", "r1@x.test", 1, 100)),
+        UniqueRule::InvitationSecret,
+        "a second open invitation with the same recipient and secret",
     );
 
     // Replacing an entity by itself is no conflict.
