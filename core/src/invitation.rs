@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 /// chapter).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
+#[non_exhaustive]
 pub enum InvitationStatus {
     /// Saved but not sent yet; no secret exists.
     Staged,

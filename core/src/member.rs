@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 /// Where a member stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
+#[non_exhaustive]
 pub enum MemberStatus {
     /// Registered and able to use the product.
     Active,
@@ -58,6 +59,7 @@ impl MemberStatus {
 /// Whether a person is a full member or a guest.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
+#[non_exhaustive]
 pub enum MemberKind {
     /// A full member.
     #[default]
@@ -78,6 +80,7 @@ wire_names! {
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "type", content = "value")]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
+#[non_exhaustive]
 pub enum Contact {
     /// An email address as given (trimmed).
     Email(#[cfg_attr(feature = "uniffi", uniffi(name = "address"))] String),

@@ -69,6 +69,7 @@ impl fmt::Debug for OutgoingEmail {
 /// Where a queued message stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
+#[non_exhaustive]
 pub enum OutboxStatus {
     /// Waiting for (another) delivery attempt.
     Queued,

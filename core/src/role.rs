@@ -125,6 +125,7 @@ impl Role {
 /// A member's role within one group.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
+#[non_exhaustive]
 pub enum GroupRole {
     /// Belongs to the group (the default when added).
     #[default]

@@ -205,7 +205,8 @@ fn email_domain_allowed(p: &Policy, contact: &Contact) -> bool {
         Contact::Email(a) => parse_address(a)
             .map(|m| p.domain_allowed(&m.ascii_domain))
             .unwrap_or(false),
-        Contact::Identifier(_) => false,
+        // Identifiers, and any contact kind added later, have no domain.
+        _ => false,
     }
 }
 
@@ -270,6 +271,7 @@ fn setup(u: &mut Unstructured<'_>) -> AResult<Option<World>> {
                         secret.expose().to_owned(),
                         i.invitation.id.clone(),
                     )),
+                    _ => {}
                 }
             }
         }

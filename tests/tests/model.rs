@@ -1019,6 +1019,9 @@ impl World {
                     Self::has(a, Permission::ManageMembers)
                         || Self::group_role(m, a, &g.group_id).is_some()
                 }
+                // A group role the model does not know: only those who
+                // manage groups (above).
+                _ => false,
             }
     }
 

@@ -790,10 +790,7 @@ impl Transaction for PgTx<'_> {
         let added: Vec<_> = after.difference(&before).collect();
 
         let b = to_body(m)?;
-        let kind = match m.kind {
-            enlist::MemberKind::Member => "member",
-            enlist::MemberKind::Guest => "guest",
-        };
+        let kind = m.kind.as_str();
         let col = |v: &[&(String, &'static str, String)], i: usize| -> Vec<String> {
             v.iter()
                 .map(|t| match i {
@@ -1089,10 +1086,7 @@ impl Transaction for PgTx<'_> {
         let created = split(inv.created_at);
         let expires = inv.expires_at.map(split);
         let hash: Option<&[u8]> = inv.secret_hash.as_ref().map(|h| h.0.as_slice());
-        let kind = match inv.kind {
-            enlist::MemberKind::Member => "member",
-            enlist::MemberKind::Guest => "guest",
-        };
+        let kind = inv.kind.as_str();
         let b = to_body(inv)?;
         // One statement: the uniqueness checks, and the write (skipped if a
         // check fails); it returns what failed, or the previous status and

@@ -203,6 +203,7 @@ impl fmt::Display for AddressWarning {
 
 /// Which part of an address a problem is in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum AddressPart {
     /// The part before the `@` (the mailbox name).
     LocalPart,
