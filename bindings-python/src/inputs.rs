@@ -17,7 +17,7 @@ use std::sync::Arc;
 /// Declares an argument type that takes an id as a string, or the object
 /// that has it.
 macro_rules! id_ref {
-    ($(#[$meta:meta])* $name:ident($id:ty) from $class:ty, $what:literal) => {
+    ($(#[$meta:meta])* $name:ident($id:ty) from $class:ty, $what:literal, |$v:ident| $get:expr) => {
         $(#[$meta])*
         pub(crate) struct $name(pub $id);
 
@@ -29,7 +29,8 @@ macro_rules! id_ref {
                     return Ok(Self(<$id>::from(s.to_cow()?.into_owned())));
                 }
                 if let Ok(o) = obj.cast::<$class>() {
-                    return Ok(Self(o.get().inner.id.clone()));
+                    let $v = o.get();
+                    return Ok(Self($get.id.clone()));
                 }
                 Err(PyTypeError::new_err(concat!(
                     "expected ", $what, " id (str) or a ", stringify!($what), " object"
@@ -41,19 +42,19 @@ macro_rules! id_ref {
 
 id_ref!(
     /// An organization: its id, or an `Organization`.
-    OrgRef(enlist::OrgId) from PyOrganization, "an organization"
+    OrgRef(enlist::OrgId) from PyOrganization, "an organization", |o| o.inner
 );
 id_ref!(
     /// A member: its id, or a `Member`.
-    MemberRef(enlist::MemberId) from PyMember, "a member"
+    MemberRef(enlist::MemberId) from PyMember, "a member", |o| o
 );
 id_ref!(
     /// A group: its id, or a `Group`.
-    GroupRef(enlist::GroupId) from PyGroup, "a group"
+    GroupRef(enlist::GroupId) from PyGroup, "a group", |o| o
 );
 id_ref!(
     /// An invitation: its id, or an `Invitation`.
-    InvitationRef(enlist::InvitationId) from PyInvitation, "an invitation"
+    InvitationRef(enlist::InvitationId) from PyInvitation, "an invitation", |o| o.inner
 );
 
 /// Who acts: an `Actor`, a member id, or a `Member`.
@@ -70,7 +71,7 @@ impl<'a, 'py> FromPyObject<'a, 'py> for ActorRef {
             return Ok(Self(enlist::Actor::Member(s.to_cow()?.into_owned().into())));
         }
         if let Ok(m) = obj.cast::<PyMember>() {
-            return Ok(Self(enlist::Actor::Member(m.get().inner.id.clone())));
+            return Ok(Self(enlist::Actor::Member(m.get().id.clone())));
         }
         Err(PyTypeError::new_err(
             "actor must be an enlist.Actor, a member id (str) or an enlist.Member",
@@ -95,7 +96,7 @@ impl<'a, 'py> FromPyObject<'a, 'py> for Grants {
         for item in obj.try_iter()? {
             let item = item?;
             if let Ok(g) = item.cast::<PyGroupGrant>() {
-                out.push(g.get().inner.clone());
+                out.push(g.get().clone());
             } else {
                 let group: GroupRef = item.extract().map_err(|_| {
                     PyTypeError::new_err(

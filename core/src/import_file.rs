@@ -128,6 +128,10 @@ impl ImportFormat {
 
 /// A group named in a row's groups cell, to be resolved by the engine.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "python",
+    pyo3::pyclass(frozen, eq, get_all, module = "enlist._enlist")
+)]
 pub struct ImportGroup {
     /// The group's name as written (trimmed).
     pub name: String,
@@ -153,6 +157,10 @@ pub struct ImportRow {
 /// A row that could not be read as a recipient.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+#[cfg_attr(
+    feature = "python",
+    pyo3::pyclass(frozen, eq, get_all, module = "enlist._enlist")
+)]
 pub struct ImportRowError {
     /// The row's number in the file (see [`ImportRow::line`]).
     pub line: usize,

@@ -18,6 +18,10 @@ pub mod memory;
 pub mod organization;
 pub mod outbox;
 pub mod policy;
+// Python (the `python` feature): the returned records are pyo3 classes;
+// their conversions and extra methods are in `python_support`.
+#[cfg(feature = "python")]
+pub mod python_support;
 pub mod role;
 pub mod secret;
 pub mod store;

@@ -301,6 +301,10 @@ impl RetryPolicy {
 /// What one `deliver_pending` run did.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+#[cfg_attr(
+    feature = "python",
+    pyo3::pyclass(frozen, eq, get_all, module = "enlist._enlist")
+)]
 pub struct DeliveryReport {
     /// Messages delivered.
     pub sent: Vec<MessageId>,
