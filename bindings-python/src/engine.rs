@@ -448,7 +448,8 @@ impl PyEnlist {
             set.insert(enum_in(py, "Permission", "permissions", &p?)?);
         }
         py.detach(|| self.engine.define_role(&org.0, &actor.0, &name, set))
-            .or_raise(py)}
+            .or_raise(py)
+    }
 
     /// Deletes a custom role that no active member holds.
     #[pyo3(signature = (org, *, actor, name))]
@@ -498,7 +499,8 @@ impl PyEnlist {
             is_default,
         };
         py.detach(|| self.engine.create_group(&org.0, &actor.0, new))
-            .or_raise(py)}
+            .or_raise(py)
+    }
 
     /// Renames, describes or (un)defaults a group; arguments left `None`
     /// stay as they are. Needs `manage_groups`.
@@ -519,7 +521,8 @@ impl PyEnlist {
             is_default,
         };
         py.detach(|| self.engine.update_group(&org.0, &actor.0, &group.0, update))
-            .or_raise(py)}
+            .or_raise(py)
+    }
 
     /// Deletes a group (its members stay in the organization); returns how
     /// many members it had.
@@ -545,7 +548,8 @@ impl PyEnlist {
         actor: ActorRef,
     ) -> PyResult<PyGroup> {
         py.detach(|| self.engine.group(&org.0, &actor.0, &group.0))
-            .or_raise(py)}
+            .or_raise(py)
+    }
 
     /// Lists groups, searched by name and sorted (`GroupSort`). Members see
     /// every group; guests only their own.
@@ -814,8 +818,8 @@ impl PyEnlist {
     /// What the landing page shows for a token. Never consumes the
     /// invitation (mail scanners follow links).
     fn preview(&self, py: Python<'_>, token: String) -> PyResult<PyInvitationPreview> {
-        py.detach(|| self.engine.preview(&token))
-            .or_raise(py)}
+        py.detach(|| self.engine.preview(&token)).or_raise(py)
+    }
 
     /// Accepts an email invitation by its token (the whole accept URL works
     /// too). The registration must meet the policy; `verified_email`, when
@@ -941,8 +945,8 @@ impl PyEnlist {
 
     /// What the link's landing page shows.
     fn preview_link(&self, py: Python<'_>, token: String) -> PyResult<PyLinkPreview> {
-        py.detach(|| self.engine.preview_link(&token))
-            .or_raise(py)}
+        py.detach(|| self.engine.preview_link(&token)).or_raise(py)
+    }
 
     /// Joins by the invitation link, as `contact` (email or identifier).
     #[pyo3(signature = (token, *, contact, user_ref, first_name = None, last_name = None, phone = None, eula_version = None, two_factor_enrolled = false, verified_email = None))]
@@ -969,7 +973,8 @@ impl PyEnlist {
             verified_email,
         );
         py.detach(|| self.engine.join_by_link(&token, &contact, reg))
-            .or_raise(py)}
+            .or_raise(py)
+    }
 
     /// Registers without an invitation, where the policy allows it.
     #[pyo3(signature = (org, *, contact, user_ref, first_name = None, last_name = None, phone = None, eula_version = None, two_factor_enrolled = false, verified_email = None))]
@@ -996,7 +1001,8 @@ impl PyEnlist {
             verified_email,
         );
         py.detach(|| self.engine.self_register(&org.0, &contact, reg))
-            .or_raise(py)}
+            .or_raise(py)
+    }
 
     // -- members ------------------------------------------------------------
 
@@ -1011,7 +1017,8 @@ impl PyEnlist {
         actor: ActorRef,
     ) -> PyResult<PyMember> {
         py.detach(|| self.engine.member(&org.0, &actor.0, &member.0))
-            .or_raise(py)}
+            .or_raise(py)
+    }
 
     /// A page of members: searched by email, filtered by role, statuses
     /// (default active and inactive) and group, sorted by email. Needs
@@ -1080,7 +1087,8 @@ impl PyEnlist {
             self.engine
                 .update_member(&org.0, &actor.0, &member.0, update)
         })
-        .or_raise(py)}
+        .or_raise(py)
+    }
 
     /// Deactivates a member (they keep their data but hold no seat).
     #[pyo3(signature = (org, member, *, actor))]
@@ -1092,7 +1100,8 @@ impl PyEnlist {
         actor: ActorRef,
     ) -> PyResult<PyMember> {
         py.detach(|| self.engine.deactivate_member(&org.0, &actor.0, &member.0))
-            .or_raise(py)}
+            .or_raise(py)
+    }
 
     /// Reactivates an inactive member, if a seat is free.
     #[pyo3(signature = (org, member, *, actor))]
@@ -1104,7 +1113,8 @@ impl PyEnlist {
         actor: ActorRef,
     ) -> PyResult<PyMember> {
         py.detach(|| self.engine.reactivate_member(&org.0, &actor.0, &member.0))
-            .or_raise(py)}
+            .or_raise(py)
+    }
 
     /// Removes a member: a tombstone stays, the email is free to be invited
     /// again. The last owner cannot be removed.
@@ -1117,7 +1127,8 @@ impl PyEnlist {
         actor: ActorRef,
     ) -> PyResult<PyMember> {
         py.detach(|| self.engine.remove_member(&org.0, &actor.0, &member.0))
-            .or_raise(py)}
+            .or_raise(py)
+    }
 
     /// Records when a member was last active (default: now). Appends no
     /// audit event; only ever moves the time forward.
@@ -1171,7 +1182,8 @@ impl PyEnlist {
         if let Some(interruption) = mailer.take_interruption() {
             return Err(interruption);
         }
-        report.or_raise(py)}
+        report.or_raise(py)
+    }
 
     /// Takes up to `limit` due messages (of one organization, or all) for
     /// delivery by your own queue; report each with `mark_sent` or
