@@ -4,9 +4,9 @@
 
 use crate::errors::invalid;
 // Shared with the records core owns (`enlist::python_support`).
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, Utc};
 pub(crate) use enlist::python_support::{
-    enums_module as enums, json_to_py, py_enum, repr, to_dict,
+    enums_module as enums, json_to_py, py_enum, repr, secs_in, secs_out, to_dict,
 };
 use pyo3::prelude::*;
 
@@ -129,19 +129,4 @@ pub(crate) fn utc_in(value: &Bound<'_, PyAny>, field: &str) -> PyResult<DateTime
     }
     let utc = datetime.getattr("timezone")?.getattr("utc")?;
     value.call_method1("astimezone", (utc,))?.extract()
-}
-
-/// A non-negative `timedelta` of whole seconds.
-pub(crate) fn secs_in(value: &Bound<'_, PyAny>, field: &str) -> PyResult<u64> {
-    let py = value.py();
-    let delta: TimeDelta = value.extract()?;
-    if delta.subsec_nanos() != 0 {
-        return Err(invalid(py, field, "must be a whole number of seconds"));
-    }
-    u64::try_from(delta.num_seconds()).map_err(|_| invalid(py, field, "must not be negative"))
-}
-
-/// Seconds as a `timedelta`.
-pub(crate) fn secs_out(secs: u64) -> TimeDelta {
-    TimeDelta::try_seconds(i64::try_from(secs).unwrap_or(i64::MAX)).unwrap_or(TimeDelta::MAX)
 }

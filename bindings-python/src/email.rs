@@ -239,7 +239,7 @@ pub(crate) fn parse_import(
     policy: Option<&Bound<'_, PyPolicy>>,
 ) -> PyResult<PyImportSheet> {
     let mut limits = match policy {
-        Some(p) => enlist::ImportLimits::from(&p.get().inner),
+        Some(p) => enlist::ImportLimits::from(p.get()),
         None => enlist::ImportLimits::default(),
     };
     if let Some(max_rows) = max_rows {

@@ -374,19 +374,17 @@ impl PyEnlist {
         new.owner_first_name = owner_first_name;
         new.owner_last_name = owner_last_name;
         if let Some(p) = policy {
-            new.policy = p.get().inner.clone();
+            new.policy = p.get().clone();
         }
         let (org, owner) = py
             .detach(|| self.engine.create_organization(new))
             .or_raise(py)?;
-        Ok((org.into(), owner))
+        Ok((org, owner))
     }
 
     /// Reads an organization.
     fn organization(&self, py: Python<'_>, org: OrgRef) -> PyResult<PyOrganization> {
-        py.detach(|| self.engine.organization(&org.0))
-            .or_raise(py)
-            .map(Into::into)
+        py.detach(|| self.engine.organization(&org.0)).or_raise(py)
     }
 
     /// Renames an organization. Needs `manage_policy`.
@@ -400,7 +398,6 @@ impl PyEnlist {
     ) -> PyResult<PyOrganization> {
         py.detach(|| self.engine.rename_organization(&org.0, &actor.0, &name))
             .or_raise(py)
-            .map(Into::into)
     }
 
     /// Replaces an organization's policy. Needs `manage_policy`.
@@ -412,10 +409,9 @@ impl PyEnlist {
         actor: ActorRef,
         policy: &Bound<'_, PyPolicy>,
     ) -> PyResult<PyOrganization> {
-        let policy = policy.get().inner.clone();
+        let policy = policy.get().clone();
         py.detach(|| self.engine.update_policy(&org.0, &actor.0, policy))
             .or_raise(py)
-            .map(Into::into)
     }
 
     /// Every role of the organization, built-in first.
@@ -1231,9 +1227,7 @@ impl PyEnlist {
     /// is checked. For a person, use `outbox_message_in`.
     fn outbox_message(&self, py: Python<'_>, message_id: String) -> PyResult<PyOutboxMessage> {
         let id = enlist::MessageId::from(message_id);
-        py.detach(|| self.engine.outbox_message(&id))
-            .or_raise(py)
-            .map(Into::into)
+        py.detach(|| self.engine.outbox_message(&id)).or_raise(py)
     }
 
     /// A message of `org`'s outbox, for a person: needs `MANAGE_OUTBOX` in
@@ -1251,6 +1245,5 @@ impl PyEnlist {
         let id = enlist::MessageId::from(message_id);
         py.detach(|| self.engine.outbox_message_in(&org.0, &actor.0, &id))
             .or_raise(py)
-            .map(Into::into)
     }
 }

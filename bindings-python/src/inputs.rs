@@ -10,8 +10,7 @@ use crate::types::{
 use chrono::{DateTime, TimeDelta, Utc};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyString};
-use std::collections::BTreeMap;
+use pyo3::types::PyString;
 use std::sync::Arc;
 
 /// Declares an argument type that takes an id as a string, or the object
@@ -42,7 +41,7 @@ macro_rules! id_ref {
 
 id_ref!(
     /// An organization: its id, or an `Organization`.
-    OrgRef(enlist::OrgId) from PyOrganization, "an organization", |o| o.inner
+    OrgRef(enlist::OrgId) from PyOrganization, "an organization", |o| o
 );
 id_ref!(
     /// A member: its id, or a `Member`.
@@ -203,136 +202,10 @@ pub(crate) fn recipients(obj: &Bound<'_, PyAny>, form_field: bool) -> PyResult<e
 // Policy
 // ---------------------------------------------------------------------------
 
-record! {
-    /// What a person must provide when accepting an invitation or
-    /// registering.
-    "RegistrationRequirements" PyRegistrationRequirements(enlist::RegistrationRequirements) repr("first_name", "last_name", "phone") {
-        first_name(v, py) -> bool { v.first_name }
-        last_name(v, py) -> bool { v.last_name }
-        phone(v, py) -> bool { v.phone }
-    }
-
-    #[new]
-    #[pyo3(signature = (*, first_name = true, last_name = true, phone = false))]
-    fn new(first_name: bool, last_name: bool, phone: bool) -> Self {
-        enlist::RegistrationRequirements {
-            first_name,
-            last_name,
-            phone,
-        }
-        .into()
-    }
-}
-
-/// Sets the policy fields named in `changes`; an unknown name is a
-/// `TypeError`, as for any unexpected keyword argument.
-fn apply_policy(p: &mut enlist::Policy, changes: Option<&Bound<'_, PyDict>>) -> PyResult<()> {
-    let Some(changes) = changes else {
-        return Ok(());
-    };
-    for (key, value) in changes.iter() {
-        let key: String = key.extract()?;
-        let v = &value;
-        match key.as_str() {
-            "invitation_lifetime" => p.invitation_lifetime_secs = secs_in(v, &key)?,
-            "max_batch" => p.max_batch = v.extract()?,
-            "max_paste_field_chars" => p.max_paste_field_chars = v.extract()?,
-            "max_import_rows" => p.max_import_rows = v.extract()?,
-            "max_import_bytes" => p.max_import_bytes = v.extract()?,
-            "max_import_entries" => p.max_import_entries = v.extract()?,
-            "max_import_unpacked_bytes" => p.max_import_unpacked_bytes = v.extract()?,
-            "max_import_ratio" => p.max_import_ratio = v.extract()?,
-            "allowed_domains" => {
-                if v.cast::<PyString>().is_ok() {
-                    return Err(PyTypeError::new_err(
-                        "allowed_domains must be a list of domains, not a string",
-                    ));
-                }
-                p.allowed_domains = v.extract()?;
-            }
-            "group_owners_can_invite" => p.group_owners_can_invite = v.extract()?,
-            "members_can_invite" => p.members_can_invite = v.extract()?,
-            "guests_enabled" => p.guests_enabled = v.extract()?,
-            "invite_link_enabled" => p.invite_link_enabled = v.extract()?,
-            "self_registration" => p.self_registration = v.extract()?,
-            "require_two_factor" => p.require_two_factor = v.extract()?,
-            "eula_version" => p.eula_version = v.extract()?,
-            "registration" => {
-                let r = v.cast::<PyRegistrationRequirements>().map_err(|_| {
-                    PyTypeError::new_err("registration must be an enlist.RegistrationRequirements")
-                })?;
-                p.registration = r.get().inner.clone();
-            }
-            "seat_limits" => p.seat_limits = v.extract::<BTreeMap<String, u32>>()?,
-            "reserve_seats_for_pending" => p.reserve_seats_for_pending = v.extract()?,
-            "resend_cooldown" => p.resend_cooldown_secs = secs_in(v, &key)?,
-            "resend_cap" => p.resend_cap = v.extract()?,
-            "access_code_attempts" => p.access_code_attempts = v.extract()?,
-            "accept_url_base" => p.accept_url_base = v.extract()?,
-            other => {
-                return Err(PyTypeError::new_err(format!(
-                    "Policy got an unexpected keyword argument {other:?}"
-                )));
-            }
-        }
-    }
-    Ok(())
-}
-
-record! {
-    /// Every limit and switch of an organization. `Policy()` has the
-    /// defaults; pass only what differs: `Policy(max_batch=50)`.
-    /// Immutable: `policy.replace(...)` gives a changed copy. The engine
-    /// checks it when it is used (`create_organization`, `update_policy`).
-    "Policy" PyPolicy(enlist::Policy) repr("max_batch", "invitation_lifetime", "seat_limits", "allowed_domains") {
-        /// How long an invitation stays valid (default 7 days).
-        invitation_lifetime(v, py) -> TimeDelta { delta(v.invitation_lifetime_secs) }
-        max_batch(v, py) -> u32 { v.max_batch }
-        max_paste_field_chars(v, py) -> u32 { v.max_paste_field_chars }
-        max_import_rows(v, py) -> u32 { v.max_import_rows }
-        /// At most this many bytes in an import file as uploaded.
-        max_import_bytes(v, py) -> u64 { v.max_import_bytes }
-        /// At most this many entries in an XLSX file's zip archive.
-        max_import_entries(v, py) -> u32 { v.max_import_entries }
-        /// At most this many bytes in an XLSX file once unpacked.
-        max_import_unpacked_bytes(v, py) -> u64 { v.max_import_unpacked_bytes }
-        /// At most this many times its packed size an XLSX entry over 1 MiB
-        /// may unpack to.
-        max_import_ratio(v, py) -> u32 { v.max_import_ratio }
-        allowed_domains(v, py) -> Vec<String> { v.allowed_domains.clone() }
-        group_owners_can_invite(v, py) -> bool { v.group_owners_can_invite }
-        members_can_invite(v, py) -> bool { v.members_can_invite }
-        guests_enabled(v, py) -> bool { v.guests_enabled }
-        invite_link_enabled(v, py) -> bool { v.invite_link_enabled }
-        self_registration(v, py) -> bool { v.self_registration }
-        require_two_factor(v, py) -> bool { v.require_two_factor }
-        eula_version(v, py) -> Option<String> { v.eula_version.clone() }
-        registration(v, py) -> PyRegistrationRequirements { v.registration.clone().into() }
-        seat_limits(v, py) -> BTreeMap<String, u32> { v.seat_limits.clone() }
-        reserve_seats_for_pending(v, py) -> bool { v.reserve_seats_for_pending }
-        /// Minimum time between two sends of one invitation.
-        resend_cooldown(v, py) -> TimeDelta { delta(v.resend_cooldown_secs) }
-        resend_cap(v, py) -> u32 { v.resend_cap }
-        access_code_attempts(v, py) -> u32 { v.access_code_attempts }
-        accept_url_base(v, py) -> Option<String> { v.accept_url_base.clone() }
-    }
-
-    #[new]
-    #[pyo3(signature = (**changes))]
-    fn new(changes: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
-        let mut p = enlist::Policy::default();
-        apply_policy(&mut p, changes)?;
-        Ok(p.into())
-    }
-
-    /// A copy with the fields given changed.
-    #[pyo3(signature = (**changes))]
-    fn replace(&self, changes: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
-        let mut p = self.inner.clone();
-        apply_policy(&mut p, changes)?;
-        Ok(p.into())
-    }
-}
+// The policy (its keyword constructor and `replace` too) is core's:
+// `enlist::python_support`.
+pub(crate) type PyPolicy = enlist::Policy;
+pub(crate) type PyRegistrationRequirements = enlist::RegistrationRequirements;
 
 // ---------------------------------------------------------------------------
 // Engine settings

@@ -78,6 +78,7 @@ where
 
 // The records core owns (its `python` feature makes them the classes of
 // `enlist._enlist`, see `enlist::python_support`), by their binding names.
+pub(crate) type PyOrganization = enlist::Organization;
 pub(crate) type PyRole = enlist::Role;
 pub(crate) type PyLicenseUsage = enlist::LicenseUsage;
 pub(crate) type PyGroup = enlist::Group;
@@ -89,27 +90,13 @@ pub(crate) type PyLinkPreview = enlist::LinkPreview;
 pub(crate) type PyImportInterruption = enlist::ImportInterruption;
 pub(crate) type PyImportRowError = enlist::ImportRowError;
 pub(crate) type PyImportGroup = enlist::ImportGroup;
+pub(crate) type PyOutgoingEmail = enlist::OutgoingEmail;
+pub(crate) type PyOutboxMessage = enlist::OutboxMessage;
 pub(crate) type PyDeliveryReport = enlist::DeliveryReport;
 
 // ---------------------------------------------------------------------------
 // Organizations, roles, policy
 // ---------------------------------------------------------------------------
-
-record! {
-    /// An organization: the unit everything else belongs to.
-    "Organization" PyOrganization(enlist::Organization) repr("id", "name") {
-        id(v, py) -> String { v.id.to_string() }
-        name(v, py) -> String { v.name.clone() }
-        policy(v, py) -> crate::inputs::PyPolicy { v.policy.clone().into() }
-        custom_roles(v, py) -> Vec<PyRole> { wrap(&v.custom_roles) }
-        created_at(v, py) -> DateTime<Utc> { v.created_at }
-    }
-
-    /// Every role of the organization: the built-in ones, then custom ones.
-    fn roles(&self) -> Vec<PyRole> {
-        wrap(&self.inner.roles())
-    }
-}
 
 // ---------------------------------------------------------------------------
 // Groups and members
@@ -569,40 +556,6 @@ record! {
 // ---------------------------------------------------------------------------
 // Outbox
 // ---------------------------------------------------------------------------
-
-record! {
-    /// A rendered invitation email. `message_id` is stable across retries:
-    /// pass it to your provider as an idempotency key.
-    "OutgoingEmail" PyOutgoingEmail(enlist::OutgoingEmail) repr("message_id", "to", "subject") {
-        message_id(v, py) -> String { v.message_id.to_string() }
-        to(v, py) -> String { v.to.clone() }
-        to_name(v, py) -> Option<String> { v.to_name.clone() }
-        subject(v, py) -> String { v.subject.clone() }
-        text_body(v, py) -> String { v.text_body.clone() }
-        /// The link to accept (contains the secret token).
-        accept_url(v, py) -> String { v.accept_url.clone() }
-        org_name(v, py) -> String { v.org_name.clone() }
-        inviter_name(v, py) -> Option<String> { v.inviter_name.clone() }
-        personal_message(v, py) -> Option<String> { v.personal_message.clone() }
-        expires_at(v, py) -> DateTime<Utc> { v.expires_at }
-    }
-}
-
-record! {
-    /// A message in the outbox.
-    "OutboxMessage" PyOutboxMessage(enlist::OutboxMessage) repr("id", "status", "attempts") {
-        id(v, py) -> String { v.id.to_string() }
-        org_id(v, py) -> String { v.org_id.to_string() }
-        invitation_id(v, py) -> String { v.invitation_id.to_string() }
-        email(v, py) -> PyOutgoingEmail { v.email.clone().into() }
-        status(v, py) -> Bound<'py, PyAny> { enum_out(py, "OutboxStatus", &v.status)? }
-        attempts(v, py) -> u32 { v.attempts }
-        next_attempt_at(v, py) -> DateTime<Utc> { v.next_attempt_at }
-        last_error(v, py) -> Option<String> { v.last_error.clone() }
-        created_at(v, py) -> DateTime<Utc> { v.created_at }
-        sent_at(v, py) -> Option<DateTime<Utc>> { v.sent_at }
-    }
-}
 
 /// A duration of seconds as a `timedelta` (for getters of input classes).
 pub(crate) fn delta(secs: u64) -> TimeDelta {

@@ -20,6 +20,10 @@ use std::sync::Mutex;
 /// the link), so logging a message never logs a live token.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
+#[cfg_attr(
+    feature = "python",
+    pyo3::pyclass(frozen, eq, get_all, module = "enlist._enlist")
+)]
 pub struct OutgoingEmail {
     /// The outbox message this email is: stable across retries, so a
     /// mailer can pass it to its provider as an idempotency key (or as the
@@ -92,6 +96,10 @@ wire_names! {
 /// A message in the outbox.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
+#[cfg_attr(
+    feature = "python",
+    pyo3::pyclass(frozen, eq, get_all, module = "enlist._enlist")
+)]
 pub struct OutboxMessage {
     /// Its id.
     pub id: MessageId,

@@ -24,15 +24,20 @@ use crate::id::{BatchId, GroupId, InvitationId, MemberId, MessageId, OrgId};
 use crate::import_file::{ImportFormat, ImportGroup, ImportRowError};
 use crate::invitation::{InvitationPreview, InvitationStatus, RegistrationNeeds};
 use crate::member::{Contact, LicenseUsage, Member, MemberKind, MemberSort, MemberStatus};
-use crate::outbox::{DeliveryReport, OutboxStatus};
+use crate::organization::Organization;
+use crate::outbox::{DeliveryReport, OutboxMessage, OutboxStatus, OutgoingEmail};
+use crate::policy::{Policy, RegistrationRequirements};
 use crate::role::{GroupRole, Permission, PermissionSet, Role};
 use crate::wire::WireEnum;
 use crate::{ImportInterruption, LinkPreview};
+use chrono::TimeDelta;
+use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyFrozenSet, PyList, PyModule, PyString};
 use serde::Serialize;
 use serde_json::Value;
+use std::collections::BTreeMap;
 use std::convert::Infallible;
 use std::sync::OnceLock;
 
@@ -210,6 +215,25 @@ pub fn permission_set<'py>(
     PyFrozenSet::new(py, &members)
 }
 
+/// A non-negative `timedelta` of whole seconds, for the argument `field`.
+pub fn secs_in(value: &Bound<'_, PyAny>, field: &str) -> PyResult<u64> {
+    let py = value.py();
+    let delta: TimeDelta = value.extract()?;
+    if delta.subsec_nanos() != 0 {
+        return Err(invalid_input(
+            py,
+            field,
+            "must be a whole number of seconds",
+        ));
+    }
+    u64::try_from(delta.num_seconds()).map_err(|_| invalid_input(py, field, "must not be negative"))
+}
+
+/// Seconds as a `timedelta` (saturating).
+pub fn secs_out(secs: u64) -> TimeDelta {
+    TimeDelta::try_seconds(i64::try_from(secs).unwrap_or(i64::MAX)).unwrap_or(TimeDelta::MAX)
+}
+
 // ---------------------------------------------------------------------------
 // Plain data: to_dict and repr
 // ---------------------------------------------------------------------------
@@ -269,11 +293,26 @@ pub fn repr(obj: &Bound<'_, PyAny>, name: &str, fields: &[&str]) -> PyResult<Str
 }
 
 /// For each record: `to_dict()`, `__repr__` from the attributes listed,
-/// and its extra Python methods (a class has one `#[pymethods]` block).
+/// read-only attributes for a record that cannot use `get_all` (a field
+/// that crosses under another name or type: `getters |v| { name -> Type
+/// { expression over v } ... }`), and its extra Python methods (a class has
+/// one `#[pymethods]` block).
 macro_rules! py_records {
-    ($( $ty:ident repr($($rf:ident),*) { $($extra:tt)* } )*) => {$(
+    ($(
+        $ty:ident repr($($rf:ident),*)
+        $(getters |$v:ident| { $($g:ident -> $gt:ty { $($gb:tt)* })* })?
+        { $($extra:tt)* }
+    )*) => {$(
         #[pymethods]
         impl $ty {
+            $($(
+                #[getter($g)]
+                fn $g(&self) -> $gt {
+                    let $v = self;
+                    $($gb)*
+                }
+            )*)?
+
             /// The value as plain Python data: dicts, lists, strings
             /// (timestamps in RFC 3339), numbers, booleans and `None`.
             fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
@@ -300,6 +339,62 @@ fn group_id_of(group: &Bound<'_, PyAny>) -> PyResult<GroupId> {
     Err(pyo3::exceptions::PyTypeError::new_err(
         "expected a group id (str) or a Group",
     ))
+}
+
+/// Sets the policy fields named in `changes` (`Policy(...)`,
+/// `policy.replace(...)`); an unknown name is a `TypeError`, as for any
+/// unexpected keyword argument.
+fn apply_policy(p: &mut Policy, changes: Option<&Bound<'_, PyDict>>) -> PyResult<()> {
+    let Some(changes) = changes else {
+        return Ok(());
+    };
+    for (key, value) in changes.iter() {
+        let key: String = key.extract()?;
+        let v = &value;
+        match key.as_str() {
+            "invitation_lifetime" => p.invitation_lifetime_secs = secs_in(v, &key)?,
+            "max_batch" => p.max_batch = v.extract()?,
+            "max_paste_field_chars" => p.max_paste_field_chars = v.extract()?,
+            "max_import_rows" => p.max_import_rows = v.extract()?,
+            "max_import_bytes" => p.max_import_bytes = v.extract()?,
+            "max_import_entries" => p.max_import_entries = v.extract()?,
+            "max_import_unpacked_bytes" => p.max_import_unpacked_bytes = v.extract()?,
+            "max_import_ratio" => p.max_import_ratio = v.extract()?,
+            "allowed_domains" => {
+                if v.cast::<PyString>().is_ok() {
+                    return Err(PyTypeError::new_err(
+                        "allowed_domains must be a list of domains, not a string",
+                    ));
+                }
+                p.allowed_domains = v.extract()?;
+            }
+            "group_owners_can_invite" => p.group_owners_can_invite = v.extract()?,
+            "members_can_invite" => p.members_can_invite = v.extract()?,
+            "guests_enabled" => p.guests_enabled = v.extract()?,
+            "invite_link_enabled" => p.invite_link_enabled = v.extract()?,
+            "self_registration" => p.self_registration = v.extract()?,
+            "require_two_factor" => p.require_two_factor = v.extract()?,
+            "eula_version" => p.eula_version = v.extract()?,
+            "registration" => {
+                let r = v.cast::<RegistrationRequirements>().map_err(|_| {
+                    PyTypeError::new_err("registration must be an enlist.RegistrationRequirements")
+                })?;
+                p.registration = r.get().clone();
+            }
+            "seat_limits" => p.seat_limits = v.extract::<BTreeMap<String, u32>>()?,
+            "reserve_seats_for_pending" => p.reserve_seats_for_pending = v.extract()?,
+            "resend_cooldown" => p.resend_cooldown_secs = secs_in(v, &key)?,
+            "resend_cap" => p.resend_cap = v.extract()?,
+            "access_code_attempts" => p.access_code_attempts = v.extract()?,
+            "accept_url_base" => p.accept_url_base = v.extract()?,
+            other => {
+                return Err(PyTypeError::new_err(format!(
+                    "Policy got an unexpected keyword argument {other:?}"
+                )));
+            }
+        }
+    }
+    Ok(())
 }
 
 fn contact_identifier(c: &Contact) -> Option<&str> {
@@ -340,6 +435,68 @@ py_records! {
         #[pyo3(name = "available", signature = (reserve_pending = true))]
         fn py_available(&self, reserve_pending: bool) -> Option<u64> {
             self.available(reserve_pending)
+        }
+    }
+
+    Organization repr(id, name) {
+        /// Every role of the organization: the built-in ones, then custom
+        /// ones.
+        #[pyo3(name = "roles")]
+        fn py_roles(&self) -> Vec<Role> {
+            self.roles()
+        }
+    }
+
+    RegistrationRequirements repr(first_name, last_name, phone) {
+        #[new]
+        #[pyo3(signature = (*, first_name = true, last_name = true, phone = false))]
+        fn py_new(first_name: bool, last_name: bool, phone: bool) -> Self {
+            RegistrationRequirements { first_name, last_name, phone }
+        }
+    }
+
+    // Not `get_all`: durations are `timedelta`s, named without `_secs`.
+    Policy repr(max_batch, invitation_lifetime, seat_limits, allowed_domains)
+    getters |v| {
+            invitation_lifetime -> TimeDelta { secs_out(v.invitation_lifetime_secs) }
+            max_batch -> u32 { v.max_batch }
+            max_paste_field_chars -> u32 { v.max_paste_field_chars }
+            max_import_rows -> u32 { v.max_import_rows }
+            max_import_bytes -> u64 { v.max_import_bytes }
+            max_import_entries -> u32 { v.max_import_entries }
+            max_import_unpacked_bytes -> u64 { v.max_import_unpacked_bytes }
+            max_import_ratio -> u32 { v.max_import_ratio }
+            allowed_domains -> Vec<String> { v.allowed_domains.clone() }
+            group_owners_can_invite -> bool { v.group_owners_can_invite }
+            members_can_invite -> bool { v.members_can_invite }
+            guests_enabled -> bool { v.guests_enabled }
+            invite_link_enabled -> bool { v.invite_link_enabled }
+            self_registration -> bool { v.self_registration }
+            require_two_factor -> bool { v.require_two_factor }
+            eula_version -> Option<String> { v.eula_version.clone() }
+            registration -> RegistrationRequirements { v.registration.clone() }
+            seat_limits -> BTreeMap<String, u32> { v.seat_limits.clone() }
+            reserve_seats_for_pending -> bool { v.reserve_seats_for_pending }
+            resend_cooldown -> TimeDelta { secs_out(v.resend_cooldown_secs) }
+            resend_cap -> u32 { v.resend_cap }
+            access_code_attempts -> u32 { v.access_code_attempts }
+            accept_url_base -> Option<String> { v.accept_url_base.clone() }
+    } {
+
+        #[new]
+        #[pyo3(signature = (**changes))]
+        fn py_new(changes: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
+            let mut p = Policy::default();
+            apply_policy(&mut p, changes)?;
+            Ok(p)
+        }
+
+        /// A copy with the fields given changed.
+        #[pyo3(signature = (**changes))]
+        fn replace(&self, changes: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
+            let mut p = self.clone();
+            apply_policy(&mut p, changes)?;
+            Ok(p)
         }
     }
 
@@ -412,6 +569,12 @@ py_records! {
     }
 
     ImportGroup repr(name, role) {}
+
+    // `accept_url` holds the invitation's secret: an attribute (the mailer
+    // needs it) that `repr()` leaves out.
+    OutgoingEmail repr(message_id, to, subject) {}
+
+    OutboxMessage repr(id, status, attempts) {}
 
     DeliveryReport repr(sent, retrying, failed) {
         /// Messages attempted in this run.
