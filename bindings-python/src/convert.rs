@@ -6,7 +6,7 @@ use crate::errors::invalid;
 // Shared with the records core owns (`enlist::python_support`).
 use chrono::{DateTime, Utc};
 pub(crate) use enlist::python_support::{
-    enums_module as enums, json_to_py, py_enum, repr, secs_in, secs_out, to_dict,
+    json_to_py, py_enum, repr, secs_in, secs_out, to_dict, wire_in,
 };
 use pyo3::prelude::*;
 
@@ -81,33 +81,6 @@ pub(crate) fn enum_out<'py, T: Serialize>(
         Ok(other) => json_to_py(py, &other),
         Err(e) => Err(pyo3::exceptions::PyValueError::new_err(e.to_string())),
     }
-}
-
-/// A Rust enum from a string (or a member of a `str` enum), for the
-/// argument `field`. An unknown value is an `InvalidInputError` that lists
-/// the values allowed.
-pub(crate) fn enum_in<T: DeserializeOwned>(
-    py: Python<'_>,
-    class: &str,
-    field: &str,
-    value: &Bound<'_, PyAny>,
-) -> PyResult<T> {
-    let s: String = value.extract()?;
-    serde_json::from_value(Value::String(s.clone())).map_err(|_| {
-        let allowed = enums(py)
-            .and_then(|m| m.getattr(class))
-            .and_then(|cls| {
-                cls.try_iter()?
-                    .map(|member| member?.getattr("value")?.extract::<String>())
-                    .collect::<PyResult<Vec<String>>>()
-            })
-            .unwrap_or_default();
-        invalid(
-            py,
-            field,
-            format!("{s:?} is not one of: {}", allowed.join(", ")),
-        )
-    })
 }
 
 /// An aware Python `datetime` (any time zone) as UTC. A naive one is an

@@ -2,7 +2,7 @@
 //! arguments. Each method converts its arguments, releases the GIL while
 //! the engine (and its store) works, and converts the result or the error.
 
-use crate::convert::{enum_in, enum_out, utc_in};
+use crate::convert::{enum_out, utc_in, wire_in};
 use crate::errors::{OrRaise, invalid};
 use crate::inputs::{
     ActorRef, Grants, GroupRef, InvitationRef, MemberRef, OrgRef, PyManualClock, PyPolicy,
@@ -175,8 +175,8 @@ fn check_outbox_limit(py: Python<'_>, limit: usize) -> PyResult<()> {
     Ok(())
 }
 
-fn kind_in(py: Python<'_>, kind: Option<&Bound<'_, PyAny>>) -> PyResult<enlist::MemberKind> {
-    kind.map(|k| enum_in(py, "MemberKind", "kind", k))
+fn kind_in(kind: Option<&Bound<'_, PyAny>>) -> PyResult<enlist::MemberKind> {
+    kind.map(|k| wire_in("kind", k))
         .transpose()
         .map(Option::unwrap_or_default)
 }
@@ -441,7 +441,7 @@ impl PyEnlist {
         }
         let mut set = enlist::PermissionSet::new();
         for p in permissions.try_iter()? {
-            set.insert(enum_in(py, "Permission", "permissions", &p?)?);
+            set.insert(wire_in("permissions", &p?)?);
         }
         py.detach(|| self.engine.define_role(&org.0, &actor.0, &name, set))
             .or_raise(py)
@@ -561,7 +561,7 @@ impl PyEnlist {
         let query = enlist::GroupQuery {
             search,
             sort: sort
-                .map(|s| enum_in(py, "GroupSort", "sort", s))
+                .map(|s| wire_in("sort", s))
                 .transpose()?
                 .unwrap_or_default(),
         };
@@ -582,9 +582,7 @@ impl PyEnlist {
         actor: ActorRef,
         role: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<()> {
-        let role = role
-            .map(|r| enum_in(py, "GroupRole", "role", r))
-            .transpose()?;
+        let role = role.map(|r| wire_in("role", r)).transpose()?;
         py.detach(|| {
             self.engine
                 .add_group_member(&org.0, &actor.0, &group.0, &member.0, role)
@@ -603,7 +601,7 @@ impl PyEnlist {
         actor: ActorRef,
         role: &Bound<'_, PyAny>,
     ) -> PyResult<()> {
-        let role = enum_in(py, "GroupRole", "role", role)?;
+        let role = wire_in("role", role)?;
         py.detach(|| {
             self.engine
                 .set_group_role(&org.0, &actor.0, &group.0, &member.0, role)
@@ -655,7 +653,7 @@ impl PyEnlist {
         let mut req =
             enlist::InviteRequest::new(crate::inputs::recipients(recipients, form_field)?);
         req.role = role;
-        req.kind = kind_in(py, kind)?;
+        req.kind = kind_in(kind)?;
         req.groups = groups.map(|g| g.0).unwrap_or_default();
         req.license_type = license_type;
         req.message = message;
@@ -742,7 +740,7 @@ impl PyEnlist {
             statuses: statuses
                 .unwrap_or_default()
                 .iter()
-                .map(|s| enum_in(py, "InvitationStatus", "statuses", s))
+                .map(|s| wire_in("statuses", s))
                 .collect::<PyResult<_>>()?,
             search,
             batch: batch.map(Into::into),
@@ -793,10 +791,10 @@ impl PyEnlist {
             .check_file_size(crate::email::file_len(data)?)
             .or_raise(py)?;
         let bytes = crate::email::file_bytes(data)?;
-        let format: enlist::ImportFormat = enum_in(py, "ImportFormat", "format", format)?;
+        let format: enlist::ImportFormat = wire_in("format", format)?;
         let mut defaults = enlist::ImportDefaults::default();
         defaults.role = role;
-        defaults.kind = kind_in(py, kind)?;
+        defaults.kind = kind_in(kind)?;
         defaults.groups = groups.map(|g| g.0).unwrap_or_default();
         defaults.license_type = license_type;
         defaults.message = message;
@@ -906,7 +904,7 @@ impl PyEnlist {
     ) -> PyResult<Bound<'py, PyAny>> {
         let spec = enlist::LinkSpec {
             role,
-            kind: kind_in(py, kind)?,
+            kind: kind_in(kind)?,
             groups: groups.map(|g| g.0).unwrap_or_default(),
             license_type,
         };
@@ -1039,11 +1037,11 @@ impl PyEnlist {
             statuses: statuses
                 .unwrap_or_default()
                 .iter()
-                .map(|s| enum_in(py, "MemberStatus", "statuses", s))
+                .map(|s| wire_in("statuses", s))
                 .collect::<PyResult<_>>()?,
             group: group.map(|g| g.0),
             sort: sort
-                .map(|s| enum_in(py, "MemberSort", "sort", s))
+                .map(|s| wire_in("sort", s))
                 .transpose()?
                 .unwrap_or_default(),
             after,

@@ -2,11 +2,9 @@
 //! actors, groups, recipients, the policy, the retry policy and the manual
 //! clock.
 
-use crate::convert::{enum_in, secs_in, utc_in};
+use crate::convert::{secs_in, utc_in};
 use crate::errors::{OrRaise, invalid};
-use crate::types::{
-    PyActor, PyGroup, PyGroupGrant, PyInvitation, PyMember, PyOrganization, delta, record,
-};
+use crate::types::{PyActor, PyGroup, PyInvitation, PyMember, PyOrganization, delta, record};
 use chrono::{DateTime, TimeDelta, Utc};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
@@ -86,26 +84,7 @@ impl<'a, 'py> FromPyObject<'a, 'py> for Grants {
     type Error = PyErr;
 
     fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
-        if obj.cast::<PyString>().is_ok() {
-            return Err(PyTypeError::new_err(
-                "groups must be a list (of group ids, Groups or GroupGrants), not a string",
-            ));
-        }
-        let mut out = Vec::new();
-        for item in obj.try_iter()? {
-            let item = item?;
-            if let Ok(g) = item.cast::<PyGroupGrant>() {
-                out.push(g.get().clone());
-            } else {
-                let group: GroupRef = item.extract().map_err(|_| {
-                    PyTypeError::new_err(
-                        "each group must be a group id (str), an enlist.Group or an enlist.GroupGrant",
-                    )
-                })?;
-                out.push(enlist::GroupGrant::member(group.0));
-            }
-        }
-        Ok(Self(out))
+        enlist::python_support::grants_in(&obj).map(Self)
     }
 }
 
@@ -113,56 +92,8 @@ impl<'a, 'py> FromPyObject<'a, 'py> for Grants {
 // Recipients
 // ---------------------------------------------------------------------------
 
-record! {
-    /// One structured recipient (a row from an HR system, a form with one
-    /// row per person). Fields left `None` take the batch's values.
-    "RecipientInput" PyRecipientInput(enlist::RecipientInput) repr("email", "identifier", "display_name") {
-        email(v, py) -> Option<String> { v.email.clone() }
-        identifier(v, py) -> Option<String> { v.identifier.clone() }
-        display_name(v, py) -> Option<String> { v.display_name.clone() }
-        first_name(v, py) -> Option<String> { v.first_name.clone() }
-        last_name(v, py) -> Option<String> { v.last_name.clone() }
-        role(v, py) -> Option<String> { v.role.clone() }
-        kind(v, py) -> Option<Bound<'py, PyAny>> {
-            v.kind.map(|k| crate::convert::enum_out(py, "MemberKind", &k)).transpose()?
-        }
-        groups(v, py) -> Option<Vec<PyGroupGrant>> { v.groups.as_deref().map(crate::types::wrap) }
-        license_type(v, py) -> Option<String> { v.license_type.clone() }
-    }
-
-    #[new]
-    #[pyo3(signature = (
-        *, email = None, identifier = None, display_name = None, first_name = None,
-        last_name = None, role = None, kind = None, groups = None, license_type = None
-    ))]
-    #[allow(clippy::too_many_arguments)]
-    fn new(
-        py: Python<'_>,
-        email: Option<String>,
-        identifier: Option<String>,
-        display_name: Option<String>,
-        first_name: Option<String>,
-        last_name: Option<String>,
-        role: Option<String>,
-        kind: Option<&Bound<'_, PyAny>>,
-        groups: Option<Grants>,
-        license_type: Option<String>,
-    ) -> PyResult<Self> {
-        let kind = kind.map(|k| enum_in(py, "MemberKind", "kind", k)).transpose()?;
-        Ok(enlist::RecipientInput {
-            email,
-            identifier,
-            display_name,
-            first_name,
-            last_name,
-            role,
-            kind,
-            groups: groups.map(|g| g.0),
-            license_type,
-        }
-        .into())
-    }
-}
+/// One structured recipient: core's class (`enlist::python_support`).
+pub(crate) type PyRecipientInput = enlist::RecipientInput;
 
 /// Recipients of `invite`: a paste (one string), or a list of addresses
 /// and `RecipientInput`s.
@@ -186,7 +117,7 @@ pub(crate) fn recipients(obj: &Bound<'_, PyAny>, form_field: bool) -> PyResult<e
     for item in obj.try_iter()? {
         let item = item?;
         if let Ok(r) = item.cast::<PyRecipientInput>() {
-            list.push(r.get().inner.clone());
+            list.push(r.get().clone());
         } else if let Ok(s) = item.cast::<PyString>() {
             list.push(enlist::RecipientInput::email(s.to_cow()?));
         } else {

@@ -93,6 +93,8 @@ pub(crate) type PyImportGroup = enlist::ImportGroup;
 pub(crate) type PyOutgoingEmail = enlist::OutgoingEmail;
 pub(crate) type PyOutboxMessage = enlist::OutboxMessage;
 pub(crate) type PyDeliveryReport = enlist::DeliveryReport;
+pub(crate) type PyImportRow = enlist::ImportRow;
+pub(crate) type PyImportSheet = enlist::ImportSheet;
 
 // ---------------------------------------------------------------------------
 // Organizations, roles, policy
@@ -425,28 +427,6 @@ record! {
         }
         rows.sort_by_key(|(line, _)| *line);
         iterate(py, rows.into_iter().map(|(_, row)| row).collect::<Vec<_>>())
-    }
-}
-
-record! {
-    /// One person to invite, read from one row of an import file.
-    "ImportRow" PyImportRow(enlist::ImportRow) repr("line", "input", "groups") {
-        line(v, py) -> usize { v.line }
-        input(v, py) -> crate::inputs::PyRecipientInput { v.input.clone().into() }
-        groups(v, py) -> Vec<PyImportGroup> { wrap(&v.groups) }
-    }
-}
-
-record! {
-    /// An import file as read by `parse_import` (nothing resolved or stored).
-    "ImportSheet" PyImportSheet(enlist::ImportSheet) repr("rows", "errors", "ignored_columns") {
-        rows(v, py) -> Vec<PyImportRow> { wrap(&v.rows) }
-        errors(v, py) -> Vec<PyImportRowError> { wrap(&v.errors) }
-        ignored_columns(v, py) -> Vec<String> { v.ignored_columns.clone() }
-    }
-
-    fn __len__(&self) -> usize {
-        self.inner.rows.len()
     }
 }
 

@@ -21,7 +21,7 @@ use crate::email::{AddressPart, AddressWarning};
 use crate::error::{Error, ErrorFamily, LimitKind};
 use crate::group::{Group, GroupGrant, GroupSort};
 use crate::id::{BatchId, GroupId, InvitationId, MemberId, MessageId, OrgId};
-use crate::import_file::{ImportFormat, ImportGroup, ImportRowError};
+use crate::import_file::{ImportFormat, ImportGroup, ImportRow, ImportRowError, ImportSheet};
 use crate::invitation::{InvitationPreview, InvitationStatus, RegistrationNeeds};
 use crate::member::{Contact, LicenseUsage, Member, MemberKind, MemberSort, MemberStatus};
 use crate::organization::Organization;
@@ -29,7 +29,7 @@ use crate::outbox::{DeliveryReport, OutboxMessage, OutboxStatus, OutgoingEmail};
 use crate::policy::{Policy, RegistrationRequirements};
 use crate::role::{GroupRole, Permission, PermissionSet, Role};
 use crate::wire::WireEnum;
-use crate::{ImportInterruption, LinkPreview};
+use crate::{ImportInterruption, LinkPreview, RecipientInput};
 use chrono::TimeDelta;
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
@@ -397,6 +397,31 @@ fn apply_policy(p: &mut Policy, changes: Option<&Bound<'_, PyDict>>) -> PyResult
     Ok(())
 }
 
+/// Groups to grant (a `groups=` argument): each a `GroupGrant`, or a group
+/// id or `Group` (a plain membership); a list, never one string.
+pub fn grants_in(obj: &Bound<'_, PyAny>) -> PyResult<Vec<GroupGrant>> {
+    if obj.cast::<PyString>().is_ok() {
+        return Err(PyTypeError::new_err(
+            "groups must be a list (of group ids, Groups or GroupGrants), not a string",
+        ));
+    }
+    let mut out = Vec::new();
+    for item in obj.try_iter()? {
+        let item = item?;
+        if let Ok(g) = item.cast::<GroupGrant>() {
+            out.push(g.get().clone());
+        } else {
+            let group = group_id_of(&item).map_err(|_| {
+                PyTypeError::new_err(
+                    "each group must be a group id (str), an enlist.Group or an enlist.GroupGrant",
+                )
+            })?;
+            out.push(GroupGrant::member(group));
+        }
+    }
+    Ok(out)
+}
+
 fn contact_identifier(c: &Contact) -> Option<&str> {
     match c {
         Contact::Identifier(s) => Some(s),
@@ -559,6 +584,46 @@ py_records! {
     }
 
     LinkPreview repr(org_name, role, kind) {}
+
+    RecipientInput repr(email, identifier, display_name) {
+        #[new]
+        #[pyo3(signature = (
+            *, email = None, identifier = None, display_name = None, first_name = None,
+            last_name = None, role = None, kind = None, groups = None, license_type = None
+        ))]
+        #[allow(clippy::too_many_arguments)]
+        fn py_new(
+            email: Option<String>,
+            identifier: Option<String>,
+            display_name: Option<String>,
+            first_name: Option<String>,
+            last_name: Option<String>,
+            role: Option<String>,
+            kind: Option<&Bound<'_, PyAny>>,
+            groups: Option<&Bound<'_, PyAny>>,
+            license_type: Option<String>,
+        ) -> PyResult<Self> {
+            Ok(RecipientInput {
+                email,
+                identifier,
+                display_name,
+                first_name,
+                last_name,
+                role,
+                kind: kind.map(|k| wire_in("kind", k)).transpose()?,
+                groups: groups.map(grants_in).transpose()?,
+                license_type,
+            })
+        }
+    }
+
+    ImportRow repr(line, input, groups) {}
+
+    ImportSheet repr(rows, errors, ignored_columns) {
+        fn __len__(&self) -> usize {
+            self.rows.len()
+        }
+    }
 
     ImportInterruption repr(batch, code, unprocessed_lines) {}
 
