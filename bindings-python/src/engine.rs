@@ -181,6 +181,18 @@ fn kind_in(kind: Option<&Bound<'_, PyAny>>) -> PyResult<enlist::MemberKind> {
         .map(Option::unwrap_or_default)
 }
 
+impl PyEnlist {
+    /// Runs `f` on the engine with the GIL released; an engine error
+    /// becomes its Python exception.
+    fn run<T: Send>(
+        &self,
+        py: Python<'_>,
+        f: impl FnOnce(&Enlist) -> enlist::Result<T> + Send,
+    ) -> PyResult<T> {
+        py.detach(|| f(&self.engine)).or_raise(py)
+    }
+}
+
 #[pymethods]
 #[allow(clippy::too_many_arguments)]
 impl PyEnlist {
@@ -384,7 +396,7 @@ impl PyEnlist {
 
     /// Reads an organization.
     fn organization(&self, py: Python<'_>, org: OrgRef) -> PyResult<PyOrganization> {
-        py.detach(|| self.engine.organization(&org.0)).or_raise(py)
+        self.run(py, |e| e.organization(&org.0))
     }
 
     /// Renames an organization. Needs `manage_policy`.
@@ -396,8 +408,7 @@ impl PyEnlist {
         actor: ActorRef,
         name: String,
     ) -> PyResult<PyOrganization> {
-        py.detach(|| self.engine.rename_organization(&org.0, &actor.0, &name))
-            .or_raise(py)
+        self.run(py, |e| e.rename_organization(&org.0, &actor.0, &name))
     }
 
     /// Replaces an organization's policy. Needs `manage_policy`.
@@ -410,15 +421,12 @@ impl PyEnlist {
         policy: &Bound<'_, PyPolicy>,
     ) -> PyResult<PyOrganization> {
         let policy = policy.get().clone();
-        py.detach(|| self.engine.update_policy(&org.0, &actor.0, policy))
-            .or_raise(py)
+        self.run(py, |e| e.update_policy(&org.0, &actor.0, policy))
     }
 
     /// Every role of the organization, built-in first.
     fn roles(&self, py: Python<'_>, org: OrgRef) -> PyResult<Vec<PyRole>> {
-        py.detach(|| self.engine.roles(&org.0))
-            .or_raise(py)
-            .map(|r| wrap(&r))
+        self.run(py, |e| e.roles(&org.0))
     }
 
     /// Defines (or redefines) a custom role. Needs `manage_roles` and every
@@ -443,8 +451,7 @@ impl PyEnlist {
         for p in permissions.try_iter()? {
             set.insert(wire_in("permissions", &p?)?);
         }
-        py.detach(|| self.engine.define_role(&org.0, &actor.0, &name, set))
-            .or_raise(py)
+        self.run(py, |e| e.define_role(&org.0, &actor.0, &name, set))
     }
 
     /// Deletes a custom role that no active member holds.
@@ -456,8 +463,7 @@ impl PyEnlist {
         actor: ActorRef,
         name: String,
     ) -> PyResult<()> {
-        py.detach(|| self.engine.delete_role(&org.0, &actor.0, &name))
-            .or_raise(py)
+        self.run(py, |e| e.delete_role(&org.0, &actor.0, &name))
     }
 
     /// The audit trail after event number `after` (0: from the start), at
@@ -471,8 +477,7 @@ impl PyEnlist {
         after: u64,
         limit: u32,
     ) -> PyResult<Vec<PyEvent>> {
-        py.detach(|| self.engine.events(&org.0, &actor.0, after, limit))
-            .or_raise(py)
+        self.run(py, |e| e.events(&org.0, &actor.0, after, limit))
             .map(|e| wrap(&e))
     }
 
@@ -494,8 +499,7 @@ impl PyEnlist {
             description,
             is_default,
         };
-        py.detach(|| self.engine.create_group(&org.0, &actor.0, new))
-            .or_raise(py)
+        self.run(py, |e| e.create_group(&org.0, &actor.0, new))
     }
 
     /// Renames, describes or (un)defaults a group; arguments left `None`
@@ -516,8 +520,7 @@ impl PyEnlist {
             description,
             is_default,
         };
-        py.detach(|| self.engine.update_group(&org.0, &actor.0, &group.0, update))
-            .or_raise(py)
+        self.run(py, |e| e.update_group(&org.0, &actor.0, &group.0, update))
     }
 
     /// Deletes a group (its members stay in the organization); returns how
@@ -530,8 +533,7 @@ impl PyEnlist {
         group: GroupRef,
         actor: ActorRef,
     ) -> PyResult<u64> {
-        py.detach(|| self.engine.delete_group(&org.0, &actor.0, &group.0))
-            .or_raise(py)
+        self.run(py, |e| e.delete_group(&org.0, &actor.0, &group.0))
     }
 
     /// A group.
@@ -543,8 +545,7 @@ impl PyEnlist {
         group: GroupRef,
         actor: ActorRef,
     ) -> PyResult<PyGroup> {
-        py.detach(|| self.engine.group(&org.0, &actor.0, &group.0))
-            .or_raise(py)
+        self.run(py, |e| e.group(&org.0, &actor.0, &group.0))
     }
 
     /// Lists groups, searched by name and sorted (`GroupSort`). Members see
@@ -565,9 +566,7 @@ impl PyEnlist {
                 .transpose()?
                 .unwrap_or_default(),
         };
-        py.detach(|| self.engine.list_groups(&org.0, &actor.0, &query))
-            .or_raise(py)
-            .map(|g| wrap(&g))
+        self.run(py, |e| e.list_groups(&org.0, &actor.0, &query))
     }
 
     /// Adds an existing member to a group (as a plain member unless `role`
@@ -583,11 +582,9 @@ impl PyEnlist {
         role: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<()> {
         let role = role.map(|r| wire_in("role", r)).transpose()?;
-        py.detach(|| {
-            self.engine
-                .add_group_member(&org.0, &actor.0, &group.0, &member.0, role)
+        self.run(py, |e| {
+            e.add_group_member(&org.0, &actor.0, &group.0, &member.0, role)
         })
-        .or_raise(py)
     }
 
     /// Changes a member's role in a group.
@@ -602,11 +599,9 @@ impl PyEnlist {
         role: &Bound<'_, PyAny>,
     ) -> PyResult<()> {
         let role = wire_in("role", role)?;
-        py.detach(|| {
-            self.engine
-                .set_group_role(&org.0, &actor.0, &group.0, &member.0, role)
+        self.run(py, |e| {
+            e.set_group_role(&org.0, &actor.0, &group.0, &member.0, role)
         })
-        .or_raise(py)
     }
 
     /// Takes a member out of a group.
@@ -619,11 +614,9 @@ impl PyEnlist {
         member: MemberRef,
         actor: ActorRef,
     ) -> PyResult<()> {
-        py.detach(|| {
-            self.engine
-                .remove_group_member(&org.0, &actor.0, &group.0, &member.0)
+        self.run(py, |e| {
+            e.remove_group_member(&org.0, &actor.0, &group.0, &member.0)
         })
-        .or_raise(py)
     }
 
     // -- invitations --------------------------------------------------------
@@ -658,8 +651,7 @@ impl PyEnlist {
         req.license_type = license_type;
         req.message = message;
         req.send = send;
-        py.detach(|| self.engine.invite(&org.0, &actor.0, req))
-            .or_raise(py)
+        self.run(py, |e| e.invite(&org.0, &actor.0, req))
             .map(Into::into)
     }
 
@@ -674,8 +666,7 @@ impl PyEnlist {
         actor: ActorRef,
     ) -> PyResult<PySendReport> {
         let ids: Vec<enlist::InvitationId> = invitations.into_iter().map(|i| i.0).collect();
-        py.detach(|| self.engine.send_staged(&org.0, &actor.0, &ids))
-            .or_raise(py)
+        self.run(py, |e| e.send_staged(&org.0, &actor.0, &ids))
             .map(Into::into)
     }
 
@@ -689,8 +680,7 @@ impl PyEnlist {
         invitation: InvitationRef,
         actor: ActorRef,
     ) -> PyResult<PyIssuedInvitation> {
-        py.detach(|| self.engine.resend(&org.0, &actor.0, &invitation.0))
-            .or_raise(py)
+        self.run(py, |e| e.resend(&org.0, &actor.0, &invitation.0))
             .map(Into::into)
     }
 
@@ -703,8 +693,7 @@ impl PyEnlist {
         invitation: InvitationRef,
         actor: ActorRef,
     ) -> PyResult<PyInvitation> {
-        py.detach(|| self.engine.revoke(&org.0, &actor.0, &invitation.0))
-            .or_raise(py)
+        self.run(py, |e| e.revoke(&org.0, &actor.0, &invitation.0))
             .map(Into::into)
     }
 
@@ -717,8 +706,7 @@ impl PyEnlist {
         invitation: InvitationRef,
         actor: ActorRef,
     ) -> PyResult<PyInvitation> {
-        py.detach(|| self.engine.invitation(&org.0, &actor.0, &invitation.0))
-            .or_raise(py)
+        self.run(py, |e| e.invitation(&org.0, &actor.0, &invitation.0))
             .map(Into::into)
     }
 
@@ -747,8 +735,7 @@ impl PyEnlist {
             after,
             limit,
         };
-        py.detach(|| self.engine.list_invitations(&org.0, &actor.0, &query))
-            .or_raise(py)
+        self.run(py, |e| e.list_invitations(&org.0, &actor.0, &query))
             .map(Into::into)
     }
 
@@ -760,7 +747,7 @@ impl PyEnlist {
             Some(n) => utc_in(n, "now")?,
             None => self.engine.now(),
         };
-        py.detach(|| self.engine.expire_due(now)).or_raise(py)
+        self.run(py, |e| e.expire_due(now))
     }
 
     /// Bulk invitations from an import file (CSV or XLSX `bytes`; a CSV may
@@ -799,11 +786,9 @@ impl PyEnlist {
         defaults.license_type = license_type;
         defaults.message = message;
         defaults.send = send;
-        py.detach(|| {
-            self.engine
-                .import_invitations(&org.0, &actor.0, &bytes, format, defaults)
+        self.run(py, |e| {
+            e.import_invitations(&org.0, &actor.0, &bytes, format, defaults)
         })
-        .or_raise(py)
         .map(Into::into)
     }
 
@@ -812,7 +797,7 @@ impl PyEnlist {
     /// What the landing page shows for a token. Never consumes the
     /// invitation (mail scanners follow links).
     fn preview(&self, py: Python<'_>, token: String) -> PyResult<PyInvitationPreview> {
-        py.detach(|| self.engine.preview(&token)).or_raise(py)
+        self.run(py, |e| e.preview(&token))
     }
 
     /// Accepts an email invitation by its token (the whole accept URL works
@@ -840,9 +825,7 @@ impl PyEnlist {
             two_factor_enrolled,
             verified_email,
         );
-        py.detach(|| self.engine.accept(&token, reg))
-            .or_raise(py)
-            .map(Into::into)
+        self.run(py, |e| e.accept(&token, reg)).map(Into::into)
     }
 
     /// Accepts an invitation by identifier with its access code. Each wrong
@@ -871,19 +854,13 @@ impl PyEnlist {
             two_factor_enrolled,
             verified_email,
         );
-        py.detach(|| {
-            self.engine
-                .accept_with_code(&org.0, &identifier, &code, reg)
-        })
-        .or_raise(py)
-        .map(Into::into)
+        self.run(py, |e| e.accept_with_code(&org.0, &identifier, &code, reg))
+            .map(Into::into)
     }
 
     /// Declines an invitation by its token.
     fn decline(&self, py: Python<'_>, token: String) -> PyResult<PyInvitation> {
-        py.detach(|| self.engine.decline(&token))
-            .or_raise(py)
-            .map(Into::into)
+        self.run(py, |e| e.decline(&token)).map(Into::into)
     }
 
     // -- the invitation link and self-registration ---------------------------
@@ -920,8 +897,7 @@ impl PyEnlist {
     /// Deactivates the invitation link: it stops working at once.
     #[pyo3(signature = (org, *, actor))]
     fn deactivate_invite_link(&self, py: Python<'_>, org: OrgRef, actor: ActorRef) -> PyResult<()> {
-        py.detach(|| self.engine.deactivate_invite_link(&org.0, &actor.0))
-            .or_raise(py)
+        self.run(py, |e| e.deactivate_invite_link(&org.0, &actor.0))
     }
 
     /// The organization's link settings (never its secret), or `None`.
@@ -932,14 +908,13 @@ impl PyEnlist {
         org: OrgRef,
         actor: ActorRef,
     ) -> PyResult<Option<PyInviteLink>> {
-        py.detach(|| self.engine.invite_link(&org.0, &actor.0))
-            .or_raise(py)
+        self.run(py, |e| e.invite_link(&org.0, &actor.0))
             .map(|l| l.map(Into::into))
     }
 
     /// What the link's landing page shows.
     fn preview_link(&self, py: Python<'_>, token: String) -> PyResult<PyLinkPreview> {
-        py.detach(|| self.engine.preview_link(&token)).or_raise(py)
+        self.run(py, |e| e.preview_link(&token))
     }
 
     /// Joins by the invitation link, as `contact` (email or identifier).
@@ -966,8 +941,7 @@ impl PyEnlist {
             two_factor_enrolled,
             verified_email,
         );
-        py.detach(|| self.engine.join_by_link(&token, &contact, reg))
-            .or_raise(py)
+        self.run(py, |e| e.join_by_link(&token, &contact, reg))
     }
 
     /// Registers without an invitation, where the policy allows it.
@@ -994,8 +968,7 @@ impl PyEnlist {
             two_factor_enrolled,
             verified_email,
         );
-        py.detach(|| self.engine.self_register(&org.0, &contact, reg))
-            .or_raise(py)
+        self.run(py, |e| e.self_register(&org.0, &contact, reg))
     }
 
     // -- members ------------------------------------------------------------
@@ -1010,8 +983,7 @@ impl PyEnlist {
         member: MemberRef,
         actor: ActorRef,
     ) -> PyResult<PyMember> {
-        py.detach(|| self.engine.member(&org.0, &actor.0, &member.0))
-            .or_raise(py)
+        self.run(py, |e| e.member(&org.0, &actor.0, &member.0))
     }
 
     /// A page of members: searched by email, filtered by role, statuses
@@ -1047,8 +1019,7 @@ impl PyEnlist {
             after,
             limit,
         };
-        py.detach(|| self.engine.list_members(&org.0, &actor.0, &query))
-            .or_raise(py)
+        self.run(py, |e| e.list_members(&org.0, &actor.0, &query))
             .map(Into::into)
     }
 
@@ -1077,11 +1048,7 @@ impl PyEnlist {
             groups: groups.map(|g| g.0),
             license_type,
         };
-        py.detach(|| {
-            self.engine
-                .update_member(&org.0, &actor.0, &member.0, update)
-        })
-        .or_raise(py)
+        self.run(py, |e| e.update_member(&org.0, &actor.0, &member.0, update))
     }
 
     /// Deactivates a member (they keep their data but hold no seat).
@@ -1093,8 +1060,7 @@ impl PyEnlist {
         member: MemberRef,
         actor: ActorRef,
     ) -> PyResult<PyMember> {
-        py.detach(|| self.engine.deactivate_member(&org.0, &actor.0, &member.0))
-            .or_raise(py)
+        self.run(py, |e| e.deactivate_member(&org.0, &actor.0, &member.0))
     }
 
     /// Reactivates an inactive member, if a seat is free.
@@ -1106,8 +1072,7 @@ impl PyEnlist {
         member: MemberRef,
         actor: ActorRef,
     ) -> PyResult<PyMember> {
-        py.detach(|| self.engine.reactivate_member(&org.0, &actor.0, &member.0))
-            .or_raise(py)
+        self.run(py, |e| e.reactivate_member(&org.0, &actor.0, &member.0))
     }
 
     /// Removes a member: a tombstone stays, the email is free to be invited
@@ -1120,8 +1085,7 @@ impl PyEnlist {
         member: MemberRef,
         actor: ActorRef,
     ) -> PyResult<PyMember> {
-        py.detach(|| self.engine.remove_member(&org.0, &actor.0, &member.0))
-            .or_raise(py)
+        self.run(py, |e| e.remove_member(&org.0, &actor.0, &member.0))
     }
 
     /// Records when a member was last active (default: now). Appends no
@@ -1138,8 +1102,7 @@ impl PyEnlist {
             Some(a) => utc_in(a, "at")?,
             None => self.engine.now(),
         };
-        py.detach(|| self.engine.record_activity(&org.0, &member.0, at))
-            .or_raise(py)
+        self.run(py, |e| e.record_activity(&org.0, &member.0, at))
     }
 
     /// Seats in use and pending per license type.
@@ -1150,9 +1113,7 @@ impl PyEnlist {
         org: OrgRef,
         actor: ActorRef,
     ) -> PyResult<Vec<PyLicenseUsage>> {
-        py.detach(|| self.engine.license_usage(&org.0, &actor.0))
-            .or_raise(py)
-            .map(|u| wrap(&u))
+        self.run(py, |e| e.license_usage(&org.0, &actor.0))
     }
 
     // -- outbox -------------------------------------------------------------
@@ -1191,15 +1152,13 @@ impl PyEnlist {
     ) -> PyResult<Vec<PyOutboxMessage>> {
         check_outbox_limit(py, limit)?;
         let org = org.map(|o| o.0);
-        py.detach(|| self.engine.claim_due(org.as_ref(), limit))
-            .or_raise(py)
-            .map(|m| wrap(&m))
+        self.run(py, |e| e.claim_due(org.as_ref(), limit))
     }
 
     /// Records a delivery; `False` if the message was no longer queued.
     fn mark_sent(&self, py: Python<'_>, message_id: String) -> PyResult<bool> {
         let id = enlist::MessageId::from(message_id);
-        py.detach(|| self.engine.mark_sent(&id)).or_raise(py)
+        self.run(py, |e| e.mark_sent(&id))
     }
 
     /// Records a failed delivery: retried after a backoff, or given up when
@@ -1214,8 +1173,7 @@ impl PyEnlist {
         permanent: bool,
     ) -> PyResult<Option<Bound<'py, PyAny>>> {
         let id = enlist::MessageId::from(message_id);
-        py.detach(|| self.engine.mark_failed(&id, &error, permanent))
-            .or_raise(py)?
+        self.run(py, |e| e.mark_failed(&id, &error, permanent))?
             .map(|s| enum_out(py, "OutboxStatus", &s))
             .transpose()
     }
@@ -1225,7 +1183,7 @@ impl PyEnlist {
     /// is checked. For a person, use `outbox_message_in`.
     fn outbox_message(&self, py: Python<'_>, message_id: String) -> PyResult<PyOutboxMessage> {
         let id = enlist::MessageId::from(message_id);
-        py.detach(|| self.engine.outbox_message(&id)).or_raise(py)
+        self.run(py, |e| e.outbox_message(&id))
     }
 
     /// A message of `org`'s outbox, for a person: needs `MANAGE_OUTBOX` in
@@ -1241,7 +1199,6 @@ impl PyEnlist {
         message_id: String,
     ) -> PyResult<PyOutboxMessage> {
         let id = enlist::MessageId::from(message_id);
-        py.detach(|| self.engine.outbox_message_in(&org.0, &actor.0, &id))
-            .or_raise(py)
+        self.run(py, |e| e.outbox_message_in(&org.0, &actor.0, &id))
     }
 }

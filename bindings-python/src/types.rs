@@ -1,8 +1,11 @@
-//! The values the engine returns, as Python classes: read-only attributes,
-//! `__repr__`, equality (`==` compares the whole value) and `to_dict()`
-//! (the serde form of the Rust value as plain Python data).
-//!
-//! Each class wraps the Rust value it shows; getters convert on access.
+//! The values the engine returns that core does not make Python classes
+//! itself (see `enlist::python_support` for those): pages (generic), values
+//! that carry a secret (`IssuedInvitation` and what holds one), enums with
+//! data (`Actor`, `RejectReason`, `SendOutcome`), the event, and the
+//! invitation and link records. Each is a read-only class with `__repr__`,
+//! equality (`==` compares the whole value) and `to_dict()` (the serde form
+//! of the Rust value as plain Python data), wrapping the Rust value it
+//! shows; getters convert on access.
 
 use crate::convert::{enum_out, py_enum, secs_out};
 use chrono::{DateTime, TimeDelta, Utc};
