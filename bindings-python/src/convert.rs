@@ -3,42 +3,17 @@
 //! values (`to_dict`), timestamps, durations, ids and actors.
 
 use crate::errors::invalid;
-use chrono::{DateTime, TimeDelta, Utc};
+// Shared with the records core owns (`enlist::python_support`).
+use chrono::{DateTime, Utc};
+pub(crate) use enlist::python_support::{
+    json_to_py, py_enum, repr, secs_in, secs_out, to_dict, wire_in,
+};
 use pyo3::prelude::*;
-use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyDict, PyList, PyModule, PyString};
+
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use std::collections::BTreeMap;
-
-static ENUMS: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
-
-/// The Python module holding the enum classes.
-fn enums(py: Python<'_>) -> PyResult<&Bound<'_, PyModule>> {
-    ENUMS
-        .get_or_try_init(py, || Ok(py.import("enlist._enums")?.unbind()))
-        .map(|m| m.bind(py))
-}
-
-/// The member of the Python enum `class` whose value is `value`. A value
-/// the class does not have is an error, never a plain string: the classes
-/// of `enlist._enums` are checked against the native table
-/// ([`wire_names`]) by `tests/test_enums.py`, so it means the package is
-/// out of step with its native module.
-pub(crate) fn py_enum<'py>(
-    py: Python<'py>,
-    class: &str,
-    value: &str,
-) -> PyResult<Bound<'py, PyAny>> {
-    let cls = enums(py)?.getattr(class)?;
-    cls.call1((value,)).map_err(|_| {
-        pyo3::exceptions::PyRuntimeError::new_err(format!(
-            "enlist._enums.{class} has no member {value:?}: the Python enums are behind \
-             the native module (tests/test_enums.py prints the corrected classes)"
-        ))
-    })
-}
 
 /// The wire names of every enum the Python package copies, by class name:
 /// core's one table (`enlist::wire::ENUMS`), the built-in role names, and
@@ -108,90 +83,6 @@ pub(crate) fn enum_out<'py, T: Serialize>(
     }
 }
 
-/// A Rust enum from a string (or a member of a `str` enum), for the
-/// argument `field`. An unknown value is an `InvalidInputError` that lists
-/// the values allowed.
-pub(crate) fn enum_in<T: DeserializeOwned>(
-    py: Python<'_>,
-    class: &str,
-    field: &str,
-    value: &Bound<'_, PyAny>,
-) -> PyResult<T> {
-    let s: String = value.extract()?;
-    serde_json::from_value(Value::String(s.clone())).map_err(|_| {
-        let allowed = enums(py)
-            .and_then(|m| m.getattr(class))
-            .and_then(|cls| {
-                cls.try_iter()?
-                    .map(|member| member?.getattr("value")?.extract::<String>())
-                    .collect::<PyResult<Vec<String>>>()
-            })
-            .unwrap_or_default();
-        invalid(
-            py,
-            field,
-            format!("{s:?} is not one of: {}", allowed.join(", ")),
-        )
-    })
-}
-
-/// Any serializable value as plain Python data (dicts, lists, strings,
-/// numbers, booleans, `None`), the shape of its serde form. Stored secret
-/// hashes are left out.
-pub(crate) fn to_dict<'py, T: Serialize>(
-    py: Python<'py>,
-    value: &T,
-) -> PyResult<Bound<'py, PyAny>> {
-    let v = serde_json::to_value(value)
-        .map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()))?;
-    json_to_py(py, &v)
-}
-
-/// A JSON value as Python data.
-pub(crate) fn json_to_py<'py>(py: Python<'py>, v: &Value) -> PyResult<Bound<'py, PyAny>> {
-    Ok(match v {
-        Value::Null => py.None().into_bound(py),
-        Value::Bool(b) => b.into_pyobject(py)?.to_owned().into_any(),
-        Value::Number(n) => {
-            if let Some(i) = n.as_u64() {
-                i.into_pyobject(py)?.into_any()
-            } else if let Some(i) = n.as_i64() {
-                i.into_pyobject(py)?.into_any()
-            } else {
-                n.as_f64().unwrap_or(f64::NAN).into_pyobject(py)?.into_any()
-            }
-        }
-        Value::String(s) => PyString::new(py, s).into_any(),
-        Value::Array(items) => {
-            let list = PyList::empty(py);
-            for item in items {
-                list.append(json_to_py(py, item)?)?;
-            }
-            list.into_any()
-        }
-        Value::Object(map) => {
-            let dict = PyDict::new(py);
-            for (k, item) in map {
-                if k == "secret_hash" {
-                    continue;
-                }
-                dict.set_item(k, json_to_py(py, item)?)?;
-            }
-            dict.into_any()
-        }
-    })
-}
-
-/// `Name(field=repr, ...)` from the object's own attributes.
-pub(crate) fn repr(obj: &Bound<'_, PyAny>, name: &str, fields: &[&str]) -> PyResult<String> {
-    let mut parts = Vec::with_capacity(fields.len());
-    for f in fields {
-        let value = obj.getattr(*f)?;
-        parts.push(format!("{f}={}", value.repr()?));
-    }
-    Ok(format!("{name}({})", parts.join(", ")))
-}
-
 /// An aware Python `datetime` (any time zone) as UTC. A naive one is an
 /// `InvalidInputError`: its meaning would depend on the machine.
 pub(crate) fn utc_in(value: &Bound<'_, PyAny>, field: &str) -> PyResult<DateTime<Utc>> {
@@ -211,19 +102,4 @@ pub(crate) fn utc_in(value: &Bound<'_, PyAny>, field: &str) -> PyResult<DateTime
     }
     let utc = datetime.getattr("timezone")?.getattr("utc")?;
     value.call_method1("astimezone", (utc,))?.extract()
-}
-
-/// A non-negative `timedelta` of whole seconds.
-pub(crate) fn secs_in(value: &Bound<'_, PyAny>, field: &str) -> PyResult<u64> {
-    let py = value.py();
-    let delta: TimeDelta = value.extract()?;
-    if delta.subsec_nanos() != 0 {
-        return Err(invalid(py, field, "must be a whole number of seconds"));
-    }
-    u64::try_from(delta.num_seconds()).map_err(|_| invalid(py, field, "must not be negative"))
-}
-
-/// Seconds as a `timedelta`.
-pub(crate) fn secs_out(secs: u64) -> TimeDelta {
-    TimeDelta::try_seconds(i64::try_from(secs).unwrap_or(i64::MAX)).unwrap_or(TimeDelta::MAX)
 }

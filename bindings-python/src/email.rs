@@ -1,6 +1,6 @@
 //! The paste-box parser and the other free functions of the crate.
 
-use crate::convert::{enum_in, enum_out, py_enum};
+use crate::convert::{enum_out, py_enum, wire_in};
 use crate::errors::{OrRaise, to_py_err};
 use crate::inputs::PyPolicy;
 use crate::types::{PyImportSheet, iterate, record};
@@ -239,7 +239,7 @@ pub(crate) fn parse_import(
     policy: Option<&Bound<'_, PyPolicy>>,
 ) -> PyResult<PyImportSheet> {
     let mut limits = match policy {
-        Some(p) => enlist::ImportLimits::from(&p.get().inner),
+        Some(p) => enlist::ImportLimits::from(p.get()),
         None => enlist::ImportLimits::default(),
     };
     if let Some(max_rows) = max_rows {
@@ -248,10 +248,9 @@ pub(crate) fn parse_import(
     // Refused before the bytes are copied out of Python.
     limits.check_file_size(file_len(data)?).or_raise(py)?;
     let bytes = file_bytes(data)?;
-    let format: enlist::ImportFormat = enum_in(py, "ImportFormat", "format", format)?;
+    let format: enlist::ImportFormat = wire_in("format", format)?;
     py.detach(move || enlist::parse_import(&bytes, format, &limits))
         .or_raise(py)
-        .map(Into::into)
 }
 
 /// The length in bytes of file content (`bytes`, or `str` as UTF-8)

@@ -2,7 +2,7 @@
 //! arguments. Each method converts its arguments, releases the GIL while
 //! the engine (and its store) works, and converts the result or the error.
 
-use crate::convert::{enum_in, enum_out, utc_in};
+use crate::convert::{enum_out, utc_in, wire_in};
 use crate::errors::{OrRaise, invalid};
 use crate::inputs::{
     ActorRef, Grants, GroupRef, InvitationRef, MemberRef, OrgRef, PyManualClock, PyPolicy,
@@ -175,10 +175,22 @@ fn check_outbox_limit(py: Python<'_>, limit: usize) -> PyResult<()> {
     Ok(())
 }
 
-fn kind_in(py: Python<'_>, kind: Option<&Bound<'_, PyAny>>) -> PyResult<enlist::MemberKind> {
-    kind.map(|k| enum_in(py, "MemberKind", "kind", k))
+fn kind_in(kind: Option<&Bound<'_, PyAny>>) -> PyResult<enlist::MemberKind> {
+    kind.map(|k| wire_in("kind", k))
         .transpose()
         .map(Option::unwrap_or_default)
+}
+
+impl PyEnlist {
+    /// Runs `f` on the engine with the GIL released; an engine error
+    /// becomes its Python exception.
+    fn run<T: Send>(
+        &self,
+        py: Python<'_>,
+        f: impl FnOnce(&Enlist) -> enlist::Result<T> + Send,
+    ) -> PyResult<T> {
+        py.detach(|| f(&self.engine)).or_raise(py)
+    }
 }
 
 #[pymethods]
@@ -374,19 +386,17 @@ impl PyEnlist {
         new.owner_first_name = owner_first_name;
         new.owner_last_name = owner_last_name;
         if let Some(p) = policy {
-            new.policy = p.get().inner.clone();
+            new.policy = p.get().clone();
         }
         let (org, owner) = py
             .detach(|| self.engine.create_organization(new))
             .or_raise(py)?;
-        Ok((org.into(), owner.into()))
+        Ok((org, owner))
     }
 
     /// Reads an organization.
     fn organization(&self, py: Python<'_>, org: OrgRef) -> PyResult<PyOrganization> {
-        py.detach(|| self.engine.organization(&org.0))
-            .or_raise(py)
-            .map(Into::into)
+        self.run(py, |e| e.organization(&org.0))
     }
 
     /// Renames an organization. Needs `manage_policy`.
@@ -398,9 +408,7 @@ impl PyEnlist {
         actor: ActorRef,
         name: String,
     ) -> PyResult<PyOrganization> {
-        py.detach(|| self.engine.rename_organization(&org.0, &actor.0, &name))
-            .or_raise(py)
-            .map(Into::into)
+        self.run(py, |e| e.rename_organization(&org.0, &actor.0, &name))
     }
 
     /// Replaces an organization's policy. Needs `manage_policy`.
@@ -412,17 +420,13 @@ impl PyEnlist {
         actor: ActorRef,
         policy: &Bound<'_, PyPolicy>,
     ) -> PyResult<PyOrganization> {
-        let policy = policy.get().inner.clone();
-        py.detach(|| self.engine.update_policy(&org.0, &actor.0, policy))
-            .or_raise(py)
-            .map(Into::into)
+        let policy = policy.get().clone();
+        self.run(py, |e| e.update_policy(&org.0, &actor.0, policy))
     }
 
     /// Every role of the organization, built-in first.
     fn roles(&self, py: Python<'_>, org: OrgRef) -> PyResult<Vec<PyRole>> {
-        py.detach(|| self.engine.roles(&org.0))
-            .or_raise(py)
-            .map(|r| wrap(&r))
+        self.run(py, |e| e.roles(&org.0))
     }
 
     /// Defines (or redefines) a custom role. Needs `manage_roles` and every
@@ -445,11 +449,9 @@ impl PyEnlist {
         }
         let mut set = enlist::PermissionSet::new();
         for p in permissions.try_iter()? {
-            set.insert(enum_in(py, "Permission", "permissions", &p?)?);
+            set.insert(wire_in("permissions", &p?)?);
         }
-        py.detach(|| self.engine.define_role(&org.0, &actor.0, &name, set))
-            .or_raise(py)
-            .map(Into::into)
+        self.run(py, |e| e.define_role(&org.0, &actor.0, &name, set))
     }
 
     /// Deletes a custom role that no active member holds.
@@ -461,8 +463,7 @@ impl PyEnlist {
         actor: ActorRef,
         name: String,
     ) -> PyResult<()> {
-        py.detach(|| self.engine.delete_role(&org.0, &actor.0, &name))
-            .or_raise(py)
+        self.run(py, |e| e.delete_role(&org.0, &actor.0, &name))
     }
 
     /// The audit trail after event number `after` (0: from the start), at
@@ -476,8 +477,7 @@ impl PyEnlist {
         after: u64,
         limit: u32,
     ) -> PyResult<Vec<PyEvent>> {
-        py.detach(|| self.engine.events(&org.0, &actor.0, after, limit))
-            .or_raise(py)
+        self.run(py, |e| e.events(&org.0, &actor.0, after, limit))
             .map(|e| wrap(&e))
     }
 
@@ -499,9 +499,7 @@ impl PyEnlist {
             description,
             is_default,
         };
-        py.detach(|| self.engine.create_group(&org.0, &actor.0, new))
-            .or_raise(py)
-            .map(Into::into)
+        self.run(py, |e| e.create_group(&org.0, &actor.0, new))
     }
 
     /// Renames, describes or (un)defaults a group; arguments left `None`
@@ -522,9 +520,7 @@ impl PyEnlist {
             description,
             is_default,
         };
-        py.detach(|| self.engine.update_group(&org.0, &actor.0, &group.0, update))
-            .or_raise(py)
-            .map(Into::into)
+        self.run(py, |e| e.update_group(&org.0, &actor.0, &group.0, update))
     }
 
     /// Deletes a group (its members stay in the organization); returns how
@@ -537,8 +533,7 @@ impl PyEnlist {
         group: GroupRef,
         actor: ActorRef,
     ) -> PyResult<u64> {
-        py.detach(|| self.engine.delete_group(&org.0, &actor.0, &group.0))
-            .or_raise(py)
+        self.run(py, |e| e.delete_group(&org.0, &actor.0, &group.0))
     }
 
     /// A group.
@@ -550,9 +545,7 @@ impl PyEnlist {
         group: GroupRef,
         actor: ActorRef,
     ) -> PyResult<PyGroup> {
-        py.detach(|| self.engine.group(&org.0, &actor.0, &group.0))
-            .or_raise(py)
-            .map(Into::into)
+        self.run(py, |e| e.group(&org.0, &actor.0, &group.0))
     }
 
     /// Lists groups, searched by name and sorted (`GroupSort`). Members see
@@ -569,13 +562,11 @@ impl PyEnlist {
         let query = enlist::GroupQuery {
             search,
             sort: sort
-                .map(|s| enum_in(py, "GroupSort", "sort", s))
+                .map(|s| wire_in("sort", s))
                 .transpose()?
                 .unwrap_or_default(),
         };
-        py.detach(|| self.engine.list_groups(&org.0, &actor.0, &query))
-            .or_raise(py)
-            .map(|g| wrap(&g))
+        self.run(py, |e| e.list_groups(&org.0, &actor.0, &query))
     }
 
     /// Adds an existing member to a group (as a plain member unless `role`
@@ -590,14 +581,10 @@ impl PyEnlist {
         actor: ActorRef,
         role: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<()> {
-        let role = role
-            .map(|r| enum_in(py, "GroupRole", "role", r))
-            .transpose()?;
-        py.detach(|| {
-            self.engine
-                .add_group_member(&org.0, &actor.0, &group.0, &member.0, role)
+        let role = role.map(|r| wire_in("role", r)).transpose()?;
+        self.run(py, |e| {
+            e.add_group_member(&org.0, &actor.0, &group.0, &member.0, role)
         })
-        .or_raise(py)
     }
 
     /// Changes a member's role in a group.
@@ -611,12 +598,10 @@ impl PyEnlist {
         actor: ActorRef,
         role: &Bound<'_, PyAny>,
     ) -> PyResult<()> {
-        let role = enum_in(py, "GroupRole", "role", role)?;
-        py.detach(|| {
-            self.engine
-                .set_group_role(&org.0, &actor.0, &group.0, &member.0, role)
+        let role = wire_in("role", role)?;
+        self.run(py, |e| {
+            e.set_group_role(&org.0, &actor.0, &group.0, &member.0, role)
         })
-        .or_raise(py)
     }
 
     /// Takes a member out of a group.
@@ -629,11 +614,9 @@ impl PyEnlist {
         member: MemberRef,
         actor: ActorRef,
     ) -> PyResult<()> {
-        py.detach(|| {
-            self.engine
-                .remove_group_member(&org.0, &actor.0, &group.0, &member.0)
+        self.run(py, |e| {
+            e.remove_group_member(&org.0, &actor.0, &group.0, &member.0)
         })
-        .or_raise(py)
     }
 
     // -- invitations --------------------------------------------------------
@@ -663,13 +646,12 @@ impl PyEnlist {
         let mut req =
             enlist::InviteRequest::new(crate::inputs::recipients(recipients, form_field)?);
         req.role = role;
-        req.kind = kind_in(py, kind)?;
+        req.kind = kind_in(kind)?;
         req.groups = groups.map(|g| g.0).unwrap_or_default();
         req.license_type = license_type;
         req.message = message;
         req.send = send;
-        py.detach(|| self.engine.invite(&org.0, &actor.0, req))
-            .or_raise(py)
+        self.run(py, |e| e.invite(&org.0, &actor.0, req))
             .map(Into::into)
     }
 
@@ -684,8 +666,7 @@ impl PyEnlist {
         actor: ActorRef,
     ) -> PyResult<PySendReport> {
         let ids: Vec<enlist::InvitationId> = invitations.into_iter().map(|i| i.0).collect();
-        py.detach(|| self.engine.send_staged(&org.0, &actor.0, &ids))
-            .or_raise(py)
+        self.run(py, |e| e.send_staged(&org.0, &actor.0, &ids))
             .map(Into::into)
     }
 
@@ -699,8 +680,7 @@ impl PyEnlist {
         invitation: InvitationRef,
         actor: ActorRef,
     ) -> PyResult<PyIssuedInvitation> {
-        py.detach(|| self.engine.resend(&org.0, &actor.0, &invitation.0))
-            .or_raise(py)
+        self.run(py, |e| e.resend(&org.0, &actor.0, &invitation.0))
             .map(Into::into)
     }
 
@@ -713,8 +693,7 @@ impl PyEnlist {
         invitation: InvitationRef,
         actor: ActorRef,
     ) -> PyResult<PyInvitation> {
-        py.detach(|| self.engine.revoke(&org.0, &actor.0, &invitation.0))
-            .or_raise(py)
+        self.run(py, |e| e.revoke(&org.0, &actor.0, &invitation.0))
             .map(Into::into)
     }
 
@@ -727,8 +706,7 @@ impl PyEnlist {
         invitation: InvitationRef,
         actor: ActorRef,
     ) -> PyResult<PyInvitation> {
-        py.detach(|| self.engine.invitation(&org.0, &actor.0, &invitation.0))
-            .or_raise(py)
+        self.run(py, |e| e.invitation(&org.0, &actor.0, &invitation.0))
             .map(Into::into)
     }
 
@@ -750,15 +728,14 @@ impl PyEnlist {
             statuses: statuses
                 .unwrap_or_default()
                 .iter()
-                .map(|s| enum_in(py, "InvitationStatus", "statuses", s))
+                .map(|s| wire_in("statuses", s))
                 .collect::<PyResult<_>>()?,
             search,
             batch: batch.map(Into::into),
             after,
             limit,
         };
-        py.detach(|| self.engine.list_invitations(&org.0, &actor.0, &query))
-            .or_raise(py)
+        self.run(py, |e| e.list_invitations(&org.0, &actor.0, &query))
             .map(Into::into)
     }
 
@@ -770,7 +747,7 @@ impl PyEnlist {
             Some(n) => utc_in(n, "now")?,
             None => self.engine.now(),
         };
-        py.detach(|| self.engine.expire_due(now)).or_raise(py)
+        self.run(py, |e| e.expire_due(now))
     }
 
     /// Bulk invitations from an import file (CSV or XLSX `bytes`; a CSV may
@@ -801,19 +778,17 @@ impl PyEnlist {
             .check_file_size(crate::email::file_len(data)?)
             .or_raise(py)?;
         let bytes = crate::email::file_bytes(data)?;
-        let format: enlist::ImportFormat = enum_in(py, "ImportFormat", "format", format)?;
+        let format: enlist::ImportFormat = wire_in("format", format)?;
         let mut defaults = enlist::ImportDefaults::default();
         defaults.role = role;
-        defaults.kind = kind_in(py, kind)?;
+        defaults.kind = kind_in(kind)?;
         defaults.groups = groups.map(|g| g.0).unwrap_or_default();
         defaults.license_type = license_type;
         defaults.message = message;
         defaults.send = send;
-        py.detach(|| {
-            self.engine
-                .import_invitations(&org.0, &actor.0, &bytes, format, defaults)
+        self.run(py, |e| {
+            e.import_invitations(&org.0, &actor.0, &bytes, format, defaults)
         })
-        .or_raise(py)
         .map(Into::into)
     }
 
@@ -822,9 +797,7 @@ impl PyEnlist {
     /// What the landing page shows for a token. Never consumes the
     /// invitation (mail scanners follow links).
     fn preview(&self, py: Python<'_>, token: String) -> PyResult<PyInvitationPreview> {
-        py.detach(|| self.engine.preview(&token))
-            .or_raise(py)
-            .map(Into::into)
+        self.run(py, |e| e.preview(&token))
     }
 
     /// Accepts an email invitation by its token (the whole accept URL works
@@ -852,9 +825,7 @@ impl PyEnlist {
             two_factor_enrolled,
             verified_email,
         );
-        py.detach(|| self.engine.accept(&token, reg))
-            .or_raise(py)
-            .map(Into::into)
+        self.run(py, |e| e.accept(&token, reg)).map(Into::into)
     }
 
     /// Accepts an invitation by identifier with its access code. Each wrong
@@ -883,19 +854,13 @@ impl PyEnlist {
             two_factor_enrolled,
             verified_email,
         );
-        py.detach(|| {
-            self.engine
-                .accept_with_code(&org.0, &identifier, &code, reg)
-        })
-        .or_raise(py)
-        .map(Into::into)
+        self.run(py, |e| e.accept_with_code(&org.0, &identifier, &code, reg))
+            .map(Into::into)
     }
 
     /// Declines an invitation by its token.
     fn decline(&self, py: Python<'_>, token: String) -> PyResult<PyInvitation> {
-        py.detach(|| self.engine.decline(&token))
-            .or_raise(py)
-            .map(Into::into)
+        self.run(py, |e| e.decline(&token)).map(Into::into)
     }
 
     // -- the invitation link and self-registration ---------------------------
@@ -916,7 +881,7 @@ impl PyEnlist {
     ) -> PyResult<Bound<'py, PyAny>> {
         let spec = enlist::LinkSpec {
             role,
-            kind: kind_in(py, kind)?,
+            kind: kind_in(kind)?,
             groups: groups.map(|g| g.0).unwrap_or_default(),
             license_type,
         };
@@ -932,8 +897,7 @@ impl PyEnlist {
     /// Deactivates the invitation link: it stops working at once.
     #[pyo3(signature = (org, *, actor))]
     fn deactivate_invite_link(&self, py: Python<'_>, org: OrgRef, actor: ActorRef) -> PyResult<()> {
-        py.detach(|| self.engine.deactivate_invite_link(&org.0, &actor.0))
-            .or_raise(py)
+        self.run(py, |e| e.deactivate_invite_link(&org.0, &actor.0))
     }
 
     /// The organization's link settings (never its secret), or `None`.
@@ -944,16 +908,13 @@ impl PyEnlist {
         org: OrgRef,
         actor: ActorRef,
     ) -> PyResult<Option<PyInviteLink>> {
-        py.detach(|| self.engine.invite_link(&org.0, &actor.0))
-            .or_raise(py)
+        self.run(py, |e| e.invite_link(&org.0, &actor.0))
             .map(|l| l.map(Into::into))
     }
 
     /// What the link's landing page shows.
     fn preview_link(&self, py: Python<'_>, token: String) -> PyResult<PyLinkPreview> {
-        py.detach(|| self.engine.preview_link(&token))
-            .or_raise(py)
-            .map(Into::into)
+        self.run(py, |e| e.preview_link(&token))
     }
 
     /// Joins by the invitation link, as `contact` (email or identifier).
@@ -980,9 +941,7 @@ impl PyEnlist {
             two_factor_enrolled,
             verified_email,
         );
-        py.detach(|| self.engine.join_by_link(&token, &contact, reg))
-            .or_raise(py)
-            .map(Into::into)
+        self.run(py, |e| e.join_by_link(&token, &contact, reg))
     }
 
     /// Registers without an invitation, where the policy allows it.
@@ -1009,9 +968,7 @@ impl PyEnlist {
             two_factor_enrolled,
             verified_email,
         );
-        py.detach(|| self.engine.self_register(&org.0, &contact, reg))
-            .or_raise(py)
-            .map(Into::into)
+        self.run(py, |e| e.self_register(&org.0, &contact, reg))
     }
 
     // -- members ------------------------------------------------------------
@@ -1026,9 +983,7 @@ impl PyEnlist {
         member: MemberRef,
         actor: ActorRef,
     ) -> PyResult<PyMember> {
-        py.detach(|| self.engine.member(&org.0, &actor.0, &member.0))
-            .or_raise(py)
-            .map(Into::into)
+        self.run(py, |e| e.member(&org.0, &actor.0, &member.0))
     }
 
     /// A page of members: searched by email, filtered by role, statuses
@@ -1054,18 +1009,17 @@ impl PyEnlist {
             statuses: statuses
                 .unwrap_or_default()
                 .iter()
-                .map(|s| enum_in(py, "MemberStatus", "statuses", s))
+                .map(|s| wire_in("statuses", s))
                 .collect::<PyResult<_>>()?,
             group: group.map(|g| g.0),
             sort: sort
-                .map(|s| enum_in(py, "MemberSort", "sort", s))
+                .map(|s| wire_in("sort", s))
                 .transpose()?
                 .unwrap_or_default(),
             after,
             limit,
         };
-        py.detach(|| self.engine.list_members(&org.0, &actor.0, &query))
-            .or_raise(py)
+        self.run(py, |e| e.list_members(&org.0, &actor.0, &query))
             .map(Into::into)
     }
 
@@ -1094,12 +1048,7 @@ impl PyEnlist {
             groups: groups.map(|g| g.0),
             license_type,
         };
-        py.detach(|| {
-            self.engine
-                .update_member(&org.0, &actor.0, &member.0, update)
-        })
-        .or_raise(py)
-        .map(Into::into)
+        self.run(py, |e| e.update_member(&org.0, &actor.0, &member.0, update))
     }
 
     /// Deactivates a member (they keep their data but hold no seat).
@@ -1111,9 +1060,7 @@ impl PyEnlist {
         member: MemberRef,
         actor: ActorRef,
     ) -> PyResult<PyMember> {
-        py.detach(|| self.engine.deactivate_member(&org.0, &actor.0, &member.0))
-            .or_raise(py)
-            .map(Into::into)
+        self.run(py, |e| e.deactivate_member(&org.0, &actor.0, &member.0))
     }
 
     /// Reactivates an inactive member, if a seat is free.
@@ -1125,9 +1072,7 @@ impl PyEnlist {
         member: MemberRef,
         actor: ActorRef,
     ) -> PyResult<PyMember> {
-        py.detach(|| self.engine.reactivate_member(&org.0, &actor.0, &member.0))
-            .or_raise(py)
-            .map(Into::into)
+        self.run(py, |e| e.reactivate_member(&org.0, &actor.0, &member.0))
     }
 
     /// Removes a member: a tombstone stays, the email is free to be invited
@@ -1140,9 +1085,7 @@ impl PyEnlist {
         member: MemberRef,
         actor: ActorRef,
     ) -> PyResult<PyMember> {
-        py.detach(|| self.engine.remove_member(&org.0, &actor.0, &member.0))
-            .or_raise(py)
-            .map(Into::into)
+        self.run(py, |e| e.remove_member(&org.0, &actor.0, &member.0))
     }
 
     /// Records when a member was last active (default: now). Appends no
@@ -1159,8 +1102,7 @@ impl PyEnlist {
             Some(a) => utc_in(a, "at")?,
             None => self.engine.now(),
         };
-        py.detach(|| self.engine.record_activity(&org.0, &member.0, at))
-            .or_raise(py)
+        self.run(py, |e| e.record_activity(&org.0, &member.0, at))
     }
 
     /// Seats in use and pending per license type.
@@ -1171,9 +1113,7 @@ impl PyEnlist {
         org: OrgRef,
         actor: ActorRef,
     ) -> PyResult<Vec<PyLicenseUsage>> {
-        py.detach(|| self.engine.license_usage(&org.0, &actor.0))
-            .or_raise(py)
-            .map(|u| wrap(&u))
+        self.run(py, |e| e.license_usage(&org.0, &actor.0))
     }
 
     // -- outbox -------------------------------------------------------------
@@ -1197,7 +1137,7 @@ impl PyEnlist {
         if let Some(interruption) = mailer.take_interruption() {
             return Err(interruption);
         }
-        report.or_raise(py).map(Into::into)
+        report.or_raise(py)
     }
 
     /// Takes up to `limit` due messages (of one organization, or all) for
@@ -1212,15 +1152,13 @@ impl PyEnlist {
     ) -> PyResult<Vec<PyOutboxMessage>> {
         check_outbox_limit(py, limit)?;
         let org = org.map(|o| o.0);
-        py.detach(|| self.engine.claim_due(org.as_ref(), limit))
-            .or_raise(py)
-            .map(|m| wrap(&m))
+        self.run(py, |e| e.claim_due(org.as_ref(), limit))
     }
 
     /// Records a delivery; `False` if the message was no longer queued.
     fn mark_sent(&self, py: Python<'_>, message_id: String) -> PyResult<bool> {
         let id = enlist::MessageId::from(message_id);
-        py.detach(|| self.engine.mark_sent(&id)).or_raise(py)
+        self.run(py, |e| e.mark_sent(&id))
     }
 
     /// Records a failed delivery: retried after a backoff, or given up when
@@ -1235,8 +1173,7 @@ impl PyEnlist {
         permanent: bool,
     ) -> PyResult<Option<Bound<'py, PyAny>>> {
         let id = enlist::MessageId::from(message_id);
-        py.detach(|| self.engine.mark_failed(&id, &error, permanent))
-            .or_raise(py)?
+        self.run(py, |e| e.mark_failed(&id, &error, permanent))?
             .map(|s| enum_out(py, "OutboxStatus", &s))
             .transpose()
     }
@@ -1246,9 +1183,7 @@ impl PyEnlist {
     /// is checked. For a person, use `outbox_message_in`.
     fn outbox_message(&self, py: Python<'_>, message_id: String) -> PyResult<PyOutboxMessage> {
         let id = enlist::MessageId::from(message_id);
-        py.detach(|| self.engine.outbox_message(&id))
-            .or_raise(py)
-            .map(Into::into)
+        self.run(py, |e| e.outbox_message(&id))
     }
 
     /// A message of `org`'s outbox, for a person: needs `MANAGE_OUTBOX` in
@@ -1264,8 +1199,6 @@ impl PyEnlist {
         message_id: String,
     ) -> PyResult<PyOutboxMessage> {
         let id = enlist::MessageId::from(message_id);
-        py.detach(|| self.engine.outbox_message_in(&org.0, &actor.0, &id))
-            .or_raise(py)
-            .map(Into::into)
+        self.run(py, |e| e.outbox_message_in(&org.0, &actor.0, &id))
     }
 }

@@ -2,22 +2,19 @@
 //! actors, groups, recipients, the policy, the retry policy and the manual
 //! clock.
 
-use crate::convert::{enum_in, secs_in, utc_in};
+use crate::convert::{secs_in, utc_in};
 use crate::errors::{OrRaise, invalid};
-use crate::types::{
-    PyActor, PyGroup, PyGroupGrant, PyInvitation, PyMember, PyOrganization, delta, record,
-};
+use crate::types::{PyActor, PyGroup, PyInvitation, PyMember, PyOrganization, delta, record};
 use chrono::{DateTime, TimeDelta, Utc};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyString};
-use std::collections::BTreeMap;
+use pyo3::types::PyString;
 use std::sync::Arc;
 
 /// Declares an argument type that takes an id as a string, or the object
 /// that has it.
 macro_rules! id_ref {
-    ($(#[$meta:meta])* $name:ident($id:ty) from $class:ty, $what:literal) => {
+    ($(#[$meta:meta])* $name:ident($id:ty) from $class:ty, $what:literal, |$v:ident| $get:expr) => {
         $(#[$meta])*
         pub(crate) struct $name(pub $id);
 
@@ -29,7 +26,8 @@ macro_rules! id_ref {
                     return Ok(Self(<$id>::from(s.to_cow()?.into_owned())));
                 }
                 if let Ok(o) = obj.cast::<$class>() {
-                    return Ok(Self(o.get().inner.id.clone()));
+                    let $v = o.get();
+                    return Ok(Self($get.id.clone()));
                 }
                 Err(PyTypeError::new_err(concat!(
                     "expected ", $what, " id (str) or a ", stringify!($what), " object"
@@ -41,19 +39,19 @@ macro_rules! id_ref {
 
 id_ref!(
     /// An organization: its id, or an `Organization`.
-    OrgRef(enlist::OrgId) from PyOrganization, "an organization"
+    OrgRef(enlist::OrgId) from PyOrganization, "an organization", |o| o
 );
 id_ref!(
     /// A member: its id, or a `Member`.
-    MemberRef(enlist::MemberId) from PyMember, "a member"
+    MemberRef(enlist::MemberId) from PyMember, "a member", |o| o
 );
 id_ref!(
     /// A group: its id, or a `Group`.
-    GroupRef(enlist::GroupId) from PyGroup, "a group"
+    GroupRef(enlist::GroupId) from PyGroup, "a group", |o| o
 );
 id_ref!(
     /// An invitation: its id, or an `Invitation`.
-    InvitationRef(enlist::InvitationId) from PyInvitation, "an invitation"
+    InvitationRef(enlist::InvitationId) from PyInvitation, "an invitation", |o| o.inner
 );
 
 /// Who acts: an `Actor`, a member id, or a `Member`.
@@ -70,7 +68,7 @@ impl<'a, 'py> FromPyObject<'a, 'py> for ActorRef {
             return Ok(Self(enlist::Actor::Member(s.to_cow()?.into_owned().into())));
         }
         if let Ok(m) = obj.cast::<PyMember>() {
-            return Ok(Self(enlist::Actor::Member(m.get().inner.id.clone())));
+            return Ok(Self(enlist::Actor::Member(m.get().id.clone())));
         }
         Err(PyTypeError::new_err(
             "actor must be an enlist.Actor, a member id (str) or an enlist.Member",
@@ -86,26 +84,7 @@ impl<'a, 'py> FromPyObject<'a, 'py> for Grants {
     type Error = PyErr;
 
     fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
-        if obj.cast::<PyString>().is_ok() {
-            return Err(PyTypeError::new_err(
-                "groups must be a list (of group ids, Groups or GroupGrants), not a string",
-            ));
-        }
-        let mut out = Vec::new();
-        for item in obj.try_iter()? {
-            let item = item?;
-            if let Ok(g) = item.cast::<PyGroupGrant>() {
-                out.push(g.get().inner.clone());
-            } else {
-                let group: GroupRef = item.extract().map_err(|_| {
-                    PyTypeError::new_err(
-                        "each group must be a group id (str), an enlist.Group or an enlist.GroupGrant",
-                    )
-                })?;
-                out.push(enlist::GroupGrant::member(group.0));
-            }
-        }
-        Ok(Self(out))
+        enlist::python_support::grants_in(&obj).map(Self)
     }
 }
 
@@ -113,56 +92,8 @@ impl<'a, 'py> FromPyObject<'a, 'py> for Grants {
 // Recipients
 // ---------------------------------------------------------------------------
 
-record! {
-    /// One structured recipient (a row from an HR system, a form with one
-    /// row per person). Fields left `None` take the batch's values.
-    "RecipientInput" PyRecipientInput(enlist::RecipientInput) repr("email", "identifier", "display_name") {
-        email(v, py) -> Option<String> { v.email.clone() }
-        identifier(v, py) -> Option<String> { v.identifier.clone() }
-        display_name(v, py) -> Option<String> { v.display_name.clone() }
-        first_name(v, py) -> Option<String> { v.first_name.clone() }
-        last_name(v, py) -> Option<String> { v.last_name.clone() }
-        role(v, py) -> Option<String> { v.role.clone() }
-        kind(v, py) -> Option<Bound<'py, PyAny>> {
-            v.kind.map(|k| crate::convert::enum_out(py, "MemberKind", &k)).transpose()?
-        }
-        groups(v, py) -> Option<Vec<PyGroupGrant>> { v.groups.as_deref().map(crate::types::wrap) }
-        license_type(v, py) -> Option<String> { v.license_type.clone() }
-    }
-
-    #[new]
-    #[pyo3(signature = (
-        *, email = None, identifier = None, display_name = None, first_name = None,
-        last_name = None, role = None, kind = None, groups = None, license_type = None
-    ))]
-    #[allow(clippy::too_many_arguments)]
-    fn new(
-        py: Python<'_>,
-        email: Option<String>,
-        identifier: Option<String>,
-        display_name: Option<String>,
-        first_name: Option<String>,
-        last_name: Option<String>,
-        role: Option<String>,
-        kind: Option<&Bound<'_, PyAny>>,
-        groups: Option<Grants>,
-        license_type: Option<String>,
-    ) -> PyResult<Self> {
-        let kind = kind.map(|k| enum_in(py, "MemberKind", "kind", k)).transpose()?;
-        Ok(enlist::RecipientInput {
-            email,
-            identifier,
-            display_name,
-            first_name,
-            last_name,
-            role,
-            kind,
-            groups: groups.map(|g| g.0),
-            license_type,
-        }
-        .into())
-    }
-}
+/// One structured recipient: core's class (`enlist::python_support`).
+pub(crate) type PyRecipientInput = enlist::RecipientInput;
 
 /// Recipients of `invite`: a paste (one string), or a list of addresses
 /// and `RecipientInput`s.
@@ -186,7 +117,7 @@ pub(crate) fn recipients(obj: &Bound<'_, PyAny>, form_field: bool) -> PyResult<e
     for item in obj.try_iter()? {
         let item = item?;
         if let Ok(r) = item.cast::<PyRecipientInput>() {
-            list.push(r.get().inner.clone());
+            list.push(r.get().clone());
         } else if let Ok(s) = item.cast::<PyString>() {
             list.push(enlist::RecipientInput::email(s.to_cow()?));
         } else {
@@ -202,136 +133,10 @@ pub(crate) fn recipients(obj: &Bound<'_, PyAny>, form_field: bool) -> PyResult<e
 // Policy
 // ---------------------------------------------------------------------------
 
-record! {
-    /// What a person must provide when accepting an invitation or
-    /// registering.
-    "RegistrationRequirements" PyRegistrationRequirements(enlist::RegistrationRequirements) repr("first_name", "last_name", "phone") {
-        first_name(v, py) -> bool { v.first_name }
-        last_name(v, py) -> bool { v.last_name }
-        phone(v, py) -> bool { v.phone }
-    }
-
-    #[new]
-    #[pyo3(signature = (*, first_name = true, last_name = true, phone = false))]
-    fn new(first_name: bool, last_name: bool, phone: bool) -> Self {
-        enlist::RegistrationRequirements {
-            first_name,
-            last_name,
-            phone,
-        }
-        .into()
-    }
-}
-
-/// Sets the policy fields named in `changes`; an unknown name is a
-/// `TypeError`, as for any unexpected keyword argument.
-fn apply_policy(p: &mut enlist::Policy, changes: Option<&Bound<'_, PyDict>>) -> PyResult<()> {
-    let Some(changes) = changes else {
-        return Ok(());
-    };
-    for (key, value) in changes.iter() {
-        let key: String = key.extract()?;
-        let v = &value;
-        match key.as_str() {
-            "invitation_lifetime" => p.invitation_lifetime_secs = secs_in(v, &key)?,
-            "max_batch" => p.max_batch = v.extract()?,
-            "max_paste_field_chars" => p.max_paste_field_chars = v.extract()?,
-            "max_import_rows" => p.max_import_rows = v.extract()?,
-            "max_import_bytes" => p.max_import_bytes = v.extract()?,
-            "max_import_entries" => p.max_import_entries = v.extract()?,
-            "max_import_unpacked_bytes" => p.max_import_unpacked_bytes = v.extract()?,
-            "max_import_ratio" => p.max_import_ratio = v.extract()?,
-            "allowed_domains" => {
-                if v.cast::<PyString>().is_ok() {
-                    return Err(PyTypeError::new_err(
-                        "allowed_domains must be a list of domains, not a string",
-                    ));
-                }
-                p.allowed_domains = v.extract()?;
-            }
-            "group_owners_can_invite" => p.group_owners_can_invite = v.extract()?,
-            "members_can_invite" => p.members_can_invite = v.extract()?,
-            "guests_enabled" => p.guests_enabled = v.extract()?,
-            "invite_link_enabled" => p.invite_link_enabled = v.extract()?,
-            "self_registration" => p.self_registration = v.extract()?,
-            "require_two_factor" => p.require_two_factor = v.extract()?,
-            "eula_version" => p.eula_version = v.extract()?,
-            "registration" => {
-                let r = v.cast::<PyRegistrationRequirements>().map_err(|_| {
-                    PyTypeError::new_err("registration must be an enlist.RegistrationRequirements")
-                })?;
-                p.registration = r.get().inner.clone();
-            }
-            "seat_limits" => p.seat_limits = v.extract::<BTreeMap<String, u32>>()?,
-            "reserve_seats_for_pending" => p.reserve_seats_for_pending = v.extract()?,
-            "resend_cooldown" => p.resend_cooldown_secs = secs_in(v, &key)?,
-            "resend_cap" => p.resend_cap = v.extract()?,
-            "access_code_attempts" => p.access_code_attempts = v.extract()?,
-            "accept_url_base" => p.accept_url_base = v.extract()?,
-            other => {
-                return Err(PyTypeError::new_err(format!(
-                    "Policy got an unexpected keyword argument {other:?}"
-                )));
-            }
-        }
-    }
-    Ok(())
-}
-
-record! {
-    /// Every limit and switch of an organization. `Policy()` has the
-    /// defaults; pass only what differs: `Policy(max_batch=50)`.
-    /// Immutable: `policy.replace(...)` gives a changed copy. The engine
-    /// checks it when it is used (`create_organization`, `update_policy`).
-    "Policy" PyPolicy(enlist::Policy) repr("max_batch", "invitation_lifetime", "seat_limits", "allowed_domains") {
-        /// How long an invitation stays valid (default 7 days).
-        invitation_lifetime(v, py) -> TimeDelta { delta(v.invitation_lifetime_secs) }
-        max_batch(v, py) -> u32 { v.max_batch }
-        max_paste_field_chars(v, py) -> u32 { v.max_paste_field_chars }
-        max_import_rows(v, py) -> u32 { v.max_import_rows }
-        /// At most this many bytes in an import file as uploaded.
-        max_import_bytes(v, py) -> u64 { v.max_import_bytes }
-        /// At most this many entries in an XLSX file's zip archive.
-        max_import_entries(v, py) -> u32 { v.max_import_entries }
-        /// At most this many bytes in an XLSX file once unpacked.
-        max_import_unpacked_bytes(v, py) -> u64 { v.max_import_unpacked_bytes }
-        /// At most this many times its packed size an XLSX entry over 1 MiB
-        /// may unpack to.
-        max_import_ratio(v, py) -> u32 { v.max_import_ratio }
-        allowed_domains(v, py) -> Vec<String> { v.allowed_domains.clone() }
-        group_owners_can_invite(v, py) -> bool { v.group_owners_can_invite }
-        members_can_invite(v, py) -> bool { v.members_can_invite }
-        guests_enabled(v, py) -> bool { v.guests_enabled }
-        invite_link_enabled(v, py) -> bool { v.invite_link_enabled }
-        self_registration(v, py) -> bool { v.self_registration }
-        require_two_factor(v, py) -> bool { v.require_two_factor }
-        eula_version(v, py) -> Option<String> { v.eula_version.clone() }
-        registration(v, py) -> PyRegistrationRequirements { v.registration.clone().into() }
-        seat_limits(v, py) -> BTreeMap<String, u32> { v.seat_limits.clone() }
-        reserve_seats_for_pending(v, py) -> bool { v.reserve_seats_for_pending }
-        /// Minimum time between two sends of one invitation.
-        resend_cooldown(v, py) -> TimeDelta { delta(v.resend_cooldown_secs) }
-        resend_cap(v, py) -> u32 { v.resend_cap }
-        access_code_attempts(v, py) -> u32 { v.access_code_attempts }
-        accept_url_base(v, py) -> Option<String> { v.accept_url_base.clone() }
-    }
-
-    #[new]
-    #[pyo3(signature = (**changes))]
-    fn new(changes: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
-        let mut p = enlist::Policy::default();
-        apply_policy(&mut p, changes)?;
-        Ok(p.into())
-    }
-
-    /// A copy with the fields given changed.
-    #[pyo3(signature = (**changes))]
-    fn replace(&self, changes: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
-        let mut p = self.inner.clone();
-        apply_policy(&mut p, changes)?;
-        Ok(p.into())
-    }
-}
+// The policy (its keyword constructor and `replace` too) is core's:
+// `enlist::python_support`.
+pub(crate) type PyPolicy = enlist::Policy;
+pub(crate) type PyRegistrationRequirements = enlist::RegistrationRequirements;
 
 // ---------------------------------------------------------------------------
 // Engine settings

@@ -13,6 +13,7 @@ use pyo3::prelude::*;
 /// The native module `enlist._enlist`; `import enlist` re-exports it.
 #[pymodule]
 fn _enlist(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    enlist::python_support::set_error_hook(errors::to_py_err);
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_class::<engine::PyEnlist>()?;
     // Inputs.

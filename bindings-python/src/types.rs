@@ -1,13 +1,16 @@
-//! The values the engine returns, as Python classes: read-only attributes,
-//! `__repr__`, equality (`==` compares the whole value) and `to_dict()`
-//! (the serde form of the Rust value as plain Python data).
-//!
-//! Each class wraps the Rust value it shows; getters convert on access.
+//! The values the engine returns that core does not make Python classes
+//! itself (see `enlist::python_support` for those): pages (generic), values
+//! that carry a secret (`IssuedInvitation` and what holds one), enums with
+//! data (`Actor`, `RejectReason`, `SendOutcome`), the event, and the
+//! invitation and link records. Each is a read-only class with `__repr__`,
+//! equality (`==` compares the whole value) and `to_dict()` (the serde form
+//! of the Rust value as plain Python data), wrapping the Rust value it
+//! shows; getters convert on access.
 
 use crate::convert::{enum_out, py_enum, secs_out};
 use chrono::{DateTime, TimeDelta, Utc};
 use pyo3::prelude::*;
-use pyo3::types::{PyFrozenSet, PyIterator, PyList};
+use pyo3::types::{PyIterator, PyList};
 use serde::Serialize;
 
 /// Declares a read-only Python class over a Rust value: the getters given,
@@ -76,157 +79,33 @@ where
     PyList::new(py, items)?.try_iter()
 }
 
-fn ids<T: std::fmt::Display>(items: &[T]) -> Vec<String> {
-    items.iter().map(ToString::to_string).collect()
-}
+// The records core owns (its `python` feature makes them the classes of
+// `enlist._enlist`, see `enlist::python_support`), by their binding names.
+pub(crate) type PyOrganization = enlist::Organization;
+pub(crate) type PyRole = enlist::Role;
+pub(crate) type PyLicenseUsage = enlist::LicenseUsage;
+pub(crate) type PyGroup = enlist::Group;
+pub(crate) type PyGroupGrant = enlist::GroupGrant;
+pub(crate) type PyMember = enlist::Member;
+pub(crate) type PyRegistrationNeeds = enlist::RegistrationNeeds;
+pub(crate) type PyInvitationPreview = enlist::InvitationPreview;
+pub(crate) type PyLinkPreview = enlist::LinkPreview;
+pub(crate) type PyImportInterruption = enlist::ImportInterruption;
+pub(crate) type PyImportRowError = enlist::ImportRowError;
+pub(crate) type PyImportGroup = enlist::ImportGroup;
+pub(crate) type PyOutgoingEmail = enlist::OutgoingEmail;
+pub(crate) type PyOutboxMessage = enlist::OutboxMessage;
+pub(crate) type PyDeliveryReport = enlist::DeliveryReport;
+pub(crate) type PyImportRow = enlist::ImportRow;
+pub(crate) type PyImportSheet = enlist::ImportSheet;
 
 // ---------------------------------------------------------------------------
 // Organizations, roles, policy
 // ---------------------------------------------------------------------------
 
-record! {
-    /// An organization: the unit everything else belongs to.
-    "Organization" PyOrganization(enlist::Organization) repr("id", "name") {
-        id(v, py) -> String { v.id.to_string() }
-        name(v, py) -> String { v.name.clone() }
-        policy(v, py) -> crate::inputs::PyPolicy { v.policy.clone().into() }
-        custom_roles(v, py) -> Vec<PyRole> { wrap(&v.custom_roles) }
-        created_at(v, py) -> DateTime<Utc> { v.created_at }
-    }
-
-    /// Every role of the organization: the built-in ones, then custom ones.
-    fn roles(&self) -> Vec<PyRole> {
-        wrap(&self.inner.roles())
-    }
-}
-
-record! {
-    /// A named set of permissions.
-    "Role" PyRole(enlist::Role) repr("name", "built_in") {
-        name(v, py) -> String { v.name.clone() }
-        permissions(v, py) -> Bound<'py, PyFrozenSet> {
-            let members = v
-                .permissions
-                .iter()
-                .map(|p| enum_out(py, "Permission", p))
-                .collect::<PyResult<Vec<_>>>()?;
-            PyFrozenSet::new(py, &members)?
-        }
-        built_in(v, py) -> bool { v.built_in }
-    }
-
-    /// Whether the role allows `permission`.
-    fn allows(&self, py: Python<'_>, permission: &Bound<'_, PyAny>) -> PyResult<bool> {
-        let p: enlist::Permission =
-            crate::convert::enum_in(py, "Permission", "permission", permission)?;
-        Ok(self.inner.allows(p))
-    }
-}
-
-record! {
-    /// Seats of one license type.
-    "LicenseUsage" PyLicenseUsage(enlist::LicenseUsage) repr("license_type", "used", "pending", "limit") {
-        license_type(v, py) -> String { v.license_type.clone() }
-        used(v, py) -> u64 { v.used }
-        pending(v, py) -> u64 { v.pending }
-        limit(v, py) -> Option<u32> { v.limit }
-    }
-
-    /// Seats still free under the limit (`None` when unlimited), counting
-    /// pending invitations if `reserve_pending`.
-    #[pyo3(signature = (reserve_pending = true))]
-    fn available(&self, reserve_pending: bool) -> Option<u64> {
-        self.inner.available(reserve_pending)
-    }
-}
-
 // ---------------------------------------------------------------------------
 // Groups and members
 // ---------------------------------------------------------------------------
-
-record! {
-    /// A group of members in an organization.
-    "Group" PyGroup(enlist::Group) repr("id", "name", "member_count") {
-        org_id(v, py) -> String { v.org_id.to_string() }
-        id(v, py) -> String { v.id.to_string() }
-        name(v, py) -> String { v.name.clone() }
-        description(v, py) -> String { v.description.clone() }
-        is_default(v, py) -> bool { v.is_default }
-        member_count(v, py) -> u64 { v.member_count }
-        created_at(v, py) -> DateTime<Utc> { v.created_at }
-    }
-}
-
-record! {
-    /// A membership in a group with its group role. Pass it (or a group id
-    /// or `Group`, for a plain membership) in `groups=` arguments.
-    "GroupGrant" PyGroupGrant(enlist::GroupGrant) repr("group_id", "role") {
-        group_id(v, py) -> String { v.group_id.to_string() }
-        role(v, py) -> Bound<'py, PyAny> { enum_out(py, "GroupRole", &v.role)? }
-    }
-
-    #[new]
-    #[pyo3(signature = (group, role = None))]
-    fn new(
-        py: Python<'_>,
-        group: crate::inputs::GroupRef,
-        role: Option<&Bound<'_, PyAny>>,
-    ) -> PyResult<Self> {
-        let role = match role {
-            Some(r) => crate::convert::enum_in(py, "GroupRole", "role", r)?,
-            None => enlist::GroupRole::Member,
-        };
-        Ok(enlist::GroupGrant { group_id: group.0, role }.into())
-    }
-}
-
-record! {
-    /// A person in an organization.
-    "Member" PyMember(enlist::Member) repr("id", "contact", "role", "status") {
-        org_id(v, py) -> String { v.org_id.to_string() }
-        id(v, py) -> String { v.id.to_string() }
-        user_ref(v, py) -> Option<String> { v.user_ref.clone() }
-        /// The email address or identifier.
-        contact(v, py) -> String { v.contact.as_str().to_owned() }
-        email(v, py) -> Option<String> { v.contact.email().map(str::to_owned) }
-        identifier(v, py) -> Option<String> {
-            match &v.contact {
-                enlist::Contact::Identifier(s) => Some(s.clone()),
-                _ => None,
-            }
-        }
-        contact_key(v, py) -> String { v.contact_key.clone() }
-        first_name(v, py) -> Option<String> { v.first_name.clone() }
-        last_name(v, py) -> Option<String> { v.last_name.clone() }
-        phone(v, py) -> Option<String> { v.phone.clone() }
-        role(v, py) -> String { v.role.clone() }
-        kind(v, py) -> Bound<'py, PyAny> { enum_out(py, "MemberKind", &v.kind)? }
-        license_type(v, py) -> String { v.license_type.clone() }
-        status(v, py) -> Bound<'py, PyAny> { py_enum(py, "MemberStatus", v.status.as_str())? }
-        groups(v, py) -> Vec<PyGroupGrant> { wrap(&v.groups) }
-        joined_at(v, py) -> DateTime<Utc> { v.joined_at }
-        last_active_at(v, py) -> Option<DateTime<Utc>> { v.last_active_at }
-        eula_version(v, py) -> Option<String> { v.eula_version.clone() }
-        two_factor_enrolled(v, py) -> bool { v.two_factor_enrolled }
-        removed_at(v, py) -> Option<DateTime<Utc>> { v.removed_at }
-        /// "First Last", or whichever part exists, or the contact.
-        display_name(v, py) -> String { v.display_name() }
-        /// Active members hold a seat; inactive and removed ones do not.
-        holds_seat(v, py) -> bool { v.holds_seat() }
-    }
-
-    /// The member's role in a group, or `None` when not in it.
-    fn group_role<'py>(
-        &self,
-        py: Python<'py>,
-        group: crate::inputs::GroupRef,
-    ) -> PyResult<Option<Bound<'py, PyAny>>> {
-        self.inner
-            .group_role(&group.0)
-            .map(|r| enum_out(py, "GroupRole", &r))
-            .transpose()
-    }
-}
 
 record! {
     /// One page of members; iterate it, and pass `next_cursor` as `after`
@@ -310,44 +189,10 @@ record! {
 }
 
 record! {
-    /// What registration asks for, from the policy.
-    "RegistrationNeeds" PyRegistrationNeeds(enlist::RegistrationNeeds) repr("first_name", "last_name", "phone", "two_factor", "eula_version") {
-        first_name(v, py) -> bool { v.first_name }
-        last_name(v, py) -> bool { v.last_name }
-        phone(v, py) -> bool { v.phone }
-        two_factor(v, py) -> bool { v.two_factor }
-        eula_version(v, py) -> Option<String> { v.eula_version.clone() }
-    }
-}
-
-record! {
-    /// What an invitee sees on the landing page before accepting.
-    "InvitationPreview" PyInvitationPreview(enlist::InvitationPreview) repr("org_name", "recipient", "role", "status") {
-        invitation_id(v, py) -> String { v.invitation_id.to_string() }
-        org_id(v, py) -> String { v.org_id.to_string() }
-        org_name(v, py) -> String { v.org_name.clone() }
-        inviter_name(v, py) -> Option<String> { v.inviter_name.clone() }
-        recipient(v, py) -> String { v.recipient.as_str().to_owned() }
-        email(v, py) -> Option<String> { v.recipient.email().map(str::to_owned) }
-        identifier(v, py) -> Option<String> { contact_identifier(&v.recipient) }
-        display_name(v, py) -> Option<String> { v.display_name.clone() }
-        first_name(v, py) -> Option<String> { v.first_name.clone() }
-        last_name(v, py) -> Option<String> { v.last_name.clone() }
-        role(v, py) -> String { v.role.clone() }
-        kind(v, py) -> Bound<'py, PyAny> { enum_out(py, "MemberKind", &v.kind)? }
-        group_names(v, py) -> Vec<String> { v.group_names.clone() }
-        message(v, py) -> Option<String> { v.message.clone() }
-        expires_at(v, py) -> Option<DateTime<Utc>> { v.expires_at }
-        status(v, py) -> Bound<'py, PyAny> { py_enum(py, "InvitationStatus", v.status.as_str())? }
-        requirements(v, py) -> PyRegistrationNeeds { v.requirements.clone().into() }
-    }
-}
-
-record! {
     /// The result of accepting an invitation: the new member and the
     /// accepted invitation.
     "Acceptance" PyAcceptance(enlist::Acceptance) repr("member", "invitation") {
-        member(v, py) -> PyMember { v.member.clone().into() }
+        member(v, py) -> PyMember { v.member.clone() }
         invitation(v, py) -> PyInvitation { v.invitation.clone().into() }
     }
 }
@@ -521,28 +366,6 @@ record! {
     }
 }
 
-record! {
-    /// Why an import stopped before its last batch.
-    "ImportInterruption" PyImportInterruption(enlist::ImportInterruption) repr("batch", "code", "unprocessed_lines") {
-        batch(v, py) -> usize { v.batch }
-        code(v, py) -> String { v.code.clone() }
-        message(v, py) -> String { v.message.clone() }
-        unprocessed_lines(v, py) -> Vec<usize> { v.unprocessed_lines.clone() }
-    }
-}
-
-record! {
-    /// A row of an import file that could not be read as a recipient.
-    "ImportRowError" PyImportRowError(enlist::ImportRowError) repr("line", "message") {
-        line(v, py) -> usize { v.line }
-        message(v, py) -> String { v.message.clone() }
-    }
-
-    fn __str__(&self) -> String {
-        self.inner.to_string()
-    }
-}
-
 impl PyImportReport {
     fn issued_rows(&self) -> Vec<PyImportedInvitation> {
         self.inner
@@ -569,7 +392,7 @@ record! {
         rejected_rows(v, py) -> Vec<PyImportRejection> { wrap(&v.rejected_rows) }
         batches(v, py) -> Vec<PyInviteReport> { wrap(&v.batches) }
         batch_lines(v, py) -> Vec<Vec<usize>> { v.batch_lines.clone() }
-        interrupted(v, py) -> Option<PyImportInterruption> { v.interrupted.clone().map(Into::into) }
+        interrupted(v, py) -> Option<PyImportInterruption> { v.interrupted.clone()}
         issued_count(v, py) -> usize { v.issued_count() }
         failed_count(v, py) -> usize { v.failed_count() }
     }
@@ -610,36 +433,6 @@ record! {
     }
 }
 
-record! {
-    /// A group named in an import row, before it is resolved.
-    "ImportGroup" PyImportGroup(enlist::ImportGroup) repr("name", "role") {
-        name(v, py) -> String { v.name.clone() }
-        role(v, py) -> Bound<'py, PyAny> { enum_out(py, "GroupRole", &v.role)? }
-    }
-}
-
-record! {
-    /// One person to invite, read from one row of an import file.
-    "ImportRow" PyImportRow(enlist::ImportRow) repr("line", "input", "groups") {
-        line(v, py) -> usize { v.line }
-        input(v, py) -> crate::inputs::PyRecipientInput { v.input.clone().into() }
-        groups(v, py) -> Vec<PyImportGroup> { wrap(&v.groups) }
-    }
-}
-
-record! {
-    /// An import file as read by `parse_import` (nothing resolved or stored).
-    "ImportSheet" PyImportSheet(enlist::ImportSheet) repr("rows", "errors", "ignored_columns") {
-        rows(v, py) -> Vec<PyImportRow> { wrap(&v.rows) }
-        errors(v, py) -> Vec<PyImportRowError> { wrap(&v.errors) }
-        ignored_columns(v, py) -> Vec<String> { v.ignored_columns.clone() }
-    }
-
-    fn __len__(&self) -> usize {
-        self.inner.rows.len()
-    }
-}
-
 // ---------------------------------------------------------------------------
 // The invitation link
 // ---------------------------------------------------------------------------
@@ -656,18 +449,6 @@ record! {
         created_by(v, py) -> Option<String> { v.created_by.as_ref().map(ToString::to_string) }
         created_at(v, py) -> DateTime<Utc> { v.created_at }
         uses(v, py) -> u64 { v.uses }
-    }
-}
-
-record! {
-    /// What the link's landing page shows.
-    "LinkPreview" PyLinkPreview(enlist::LinkPreview) repr("org_name", "role", "kind") {
-        org_id(v, py) -> String { v.org_id.to_string() }
-        org_name(v, py) -> String { v.org_name.clone() }
-        role(v, py) -> String { v.role.clone() }
-        kind(v, py) -> Bound<'py, PyAny> { enum_out(py, "MemberKind", &v.kind)? }
-        group_names(v, py) -> Vec<String> { v.group_names.clone() }
-        requirements(v, py) -> PyRegistrationNeeds { v.requirements.clone().into() }
     }
 }
 
@@ -758,54 +539,6 @@ record! {
 // ---------------------------------------------------------------------------
 // Outbox
 // ---------------------------------------------------------------------------
-
-record! {
-    /// A rendered invitation email. `message_id` is stable across retries:
-    /// pass it to your provider as an idempotency key.
-    "OutgoingEmail" PyOutgoingEmail(enlist::OutgoingEmail) repr("message_id", "to", "subject") {
-        message_id(v, py) -> String { v.message_id.to_string() }
-        to(v, py) -> String { v.to.clone() }
-        to_name(v, py) -> Option<String> { v.to_name.clone() }
-        subject(v, py) -> String { v.subject.clone() }
-        text_body(v, py) -> String { v.text_body.clone() }
-        /// The link to accept (contains the secret token).
-        accept_url(v, py) -> String { v.accept_url.clone() }
-        org_name(v, py) -> String { v.org_name.clone() }
-        inviter_name(v, py) -> Option<String> { v.inviter_name.clone() }
-        personal_message(v, py) -> Option<String> { v.personal_message.clone() }
-        expires_at(v, py) -> DateTime<Utc> { v.expires_at }
-    }
-}
-
-record! {
-    /// A message in the outbox.
-    "OutboxMessage" PyOutboxMessage(enlist::OutboxMessage) repr("id", "status", "attempts") {
-        id(v, py) -> String { v.id.to_string() }
-        org_id(v, py) -> String { v.org_id.to_string() }
-        invitation_id(v, py) -> String { v.invitation_id.to_string() }
-        email(v, py) -> PyOutgoingEmail { v.email.clone().into() }
-        status(v, py) -> Bound<'py, PyAny> { enum_out(py, "OutboxStatus", &v.status)? }
-        attempts(v, py) -> u32 { v.attempts }
-        next_attempt_at(v, py) -> DateTime<Utc> { v.next_attempt_at }
-        last_error(v, py) -> Option<String> { v.last_error.clone() }
-        created_at(v, py) -> DateTime<Utc> { v.created_at }
-        sent_at(v, py) -> Option<DateTime<Utc>> { v.sent_at }
-    }
-}
-
-record! {
-    /// What one `deliver_pending` run did, by message id.
-    "DeliveryReport" PyDeliveryReport(enlist::DeliveryReport) repr("sent", "retrying", "failed") {
-        sent(v, py) -> Vec<String> { ids(&v.sent) }
-        retrying(v, py) -> Vec<String> { ids(&v.retrying) }
-        failed(v, py) -> Vec<String> { ids(&v.failed) }
-    }
-
-    /// Messages attempted in this run.
-    fn __len__(&self) -> usize {
-        self.inner.sent.len() + self.inner.retrying.len() + self.inner.failed.len()
-    }
-}
 
 /// A duration of seconds as a `timedelta` (for getters of input classes).
 pub(crate) fn delta(secs: u64) -> TimeDelta {

@@ -10,6 +10,10 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+#[cfg_attr(
+    feature = "python",
+    pyo3::pyclass(frozen, eq, get_all, module = "enlist._enlist")
+)]
 pub struct Group {
     /// The organization.
     pub org_id: OrgId,
@@ -33,6 +37,10 @@ pub struct Group {
 /// group, with its group role.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+#[cfg_attr(
+    feature = "python",
+    pyo3::pyclass(frozen, eq, get_all, module = "enlist._enlist")
+)]
 pub struct GroupGrant {
     /// The group.
     pub group_id: GroupId,

@@ -128,6 +128,10 @@ impl ImportFormat {
 
 /// A group named in a row's groups cell, to be resolved by the engine.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "python",
+    pyo3::pyclass(frozen, eq, get_all, module = "enlist._enlist")
+)]
 pub struct ImportGroup {
     /// The group's name as written (trimmed).
     pub name: String,
@@ -138,6 +142,10 @@ pub struct ImportGroup {
 
 /// One person to invite, read from one row.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "python",
+    pyo3::pyclass(frozen, eq, get_all, module = "enlist._enlist")
+)]
 pub struct ImportRow {
     /// The row's number in the file, 1-based, the header being row 1 when
     /// it is the first line: the line a CSV record starts on, or the
@@ -153,6 +161,10 @@ pub struct ImportRow {
 /// A row that could not be read as a recipient.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+#[cfg_attr(
+    feature = "python",
+    pyo3::pyclass(frozen, eq, get_all, module = "enlist._enlist")
+)]
 pub struct ImportRowError {
     /// The row's number in the file (see [`ImportRow::line`]).
     pub line: usize,
@@ -169,6 +181,10 @@ impl std::fmt::Display for ImportRowError {
 /// A file read by [`parse_import`].
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
+#[cfg_attr(
+    feature = "python",
+    pyo3::pyclass(frozen, eq, get_all, module = "enlist._enlist")
+)]
 pub struct ImportSheet {
     /// The recipients, in file order (empty rows skipped).
     pub rows: Vec<ImportRow>,

@@ -228,6 +228,10 @@ impl Default for InvitationQuery {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+#[cfg_attr(
+    feature = "python",
+    pyo3::pyclass(frozen, eq, get_all, module = "enlist._enlist")
+)]
 pub struct InvitationPreview {
     /// The invitation's id.
     pub invitation_id: InvitationId,
@@ -264,6 +268,10 @@ pub struct InvitationPreview {
 /// What registration asks for, from the policy.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+#[cfg_attr(
+    feature = "python",
+    pyo3::pyclass(frozen, eq, get_all, module = "enlist._enlist")
+)]
 pub struct RegistrationNeeds {
     /// A first name.
     pub first_name: bool,

@@ -25,6 +25,11 @@ mod memory;
 mod organization;
 mod outbox;
 mod policy;
+// Python (the `python` feature): the returned records are pyo3 classes;
+// their conversions and extra methods are in `python_support`, public for
+// the binding.
+#[cfg(feature = "python")]
+pub mod python_support;
 mod role;
 mod secret;
 pub mod store;

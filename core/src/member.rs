@@ -109,6 +109,10 @@ impl Contact {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+#[cfg_attr(
+    feature = "python",
+    pyo3::pyclass(frozen, eq, get_all, module = "enlist._enlist")
+)]
 pub struct Member {
     /// The organization.
     pub org_id: OrgId,
@@ -275,6 +279,10 @@ pub struct Page<T> {
 /// Seats of one license type.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+#[cfg_attr(
+    feature = "python",
+    pyo3::pyclass(frozen, eq, get_all, module = "enlist._enlist")
+)]
 pub struct LicenseUsage {
     /// The license type.
     pub license_type: String,

@@ -20,6 +20,10 @@ use std::sync::Mutex;
 /// the link), so logging a message never logs a live token.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
+#[cfg_attr(
+    feature = "python",
+    pyo3::pyclass(frozen, eq, get_all, module = "enlist._enlist")
+)]
 pub struct OutgoingEmail {
     /// The outbox message this email is: stable across retries, so a
     /// mailer can pass it to its provider as an idempotency key (or as the
@@ -93,6 +97,10 @@ wire_names! {
 /// A message in the outbox.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
+#[cfg_attr(
+    feature = "python",
+    pyo3::pyclass(frozen, eq, get_all, module = "enlist._enlist")
+)]
 pub struct OutboxMessage {
     /// Its id.
     pub id: MessageId,
@@ -302,6 +310,10 @@ impl RetryPolicy {
 /// What one `deliver_pending` run did.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+#[cfg_attr(
+    feature = "python",
+    pyo3::pyclass(frozen, eq, get_all, module = "enlist._enlist")
+)]
 pub struct DeliveryReport {
     /// Messages delivered.
     pub sent: Vec<MessageId>,

@@ -41,6 +41,10 @@ pub const MAX_SEAT_LIMITS: usize = 100;
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+#[cfg_attr(
+    feature = "python",
+    pyo3::pyclass(frozen, eq, get_all, module = "enlist._enlist")
+)]
 pub struct RegistrationRequirements {
     /// A first name is required.
     pub first_name: bool,
@@ -72,6 +76,10 @@ impl Default for RegistrationRequirements {
 #[serde(default)]
 #[non_exhaustive]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+#[cfg_attr(
+    feature = "python",
+    pyo3::pyclass(frozen, eq, module = "enlist._enlist")
+)]
 pub struct Policy {
     /// How long an invitation stays valid, in seconds (default 7 days).
     pub invitation_lifetime_secs: u64,

@@ -62,6 +62,10 @@ pub type PermissionSet = BTreeSet<Permission>;
 /// A named organization role.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+#[cfg_attr(
+    feature = "python",
+    pyo3::pyclass(frozen, eq, module = "enlist._enlist")
+)]
 pub struct Role {
     /// The name members are assigned by; unique in the organization.
     pub name: String,

@@ -92,6 +92,10 @@ pub struct ImportRejection {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+#[cfg_attr(
+    feature = "python",
+    pyo3::pyclass(frozen, eq, get_all, module = "enlist._enlist")
+)]
 pub struct ImportInterruption {
     /// The batch that failed (nothing of it was stored); the batches before
     /// it were.

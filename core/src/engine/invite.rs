@@ -45,6 +45,10 @@ pub enum Recipients {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+#[cfg_attr(
+    feature = "python",
+    pyo3::pyclass(frozen, eq, get_all, module = "enlist._enlist")
+)]
 pub struct RecipientInput {
     /// An email address, bare or as `Name <address>`.
     #[cfg_attr(feature = "uniffi", uniffi(default))]

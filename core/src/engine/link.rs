@@ -44,6 +44,10 @@ impl Default for LinkSpec {
 /// What the link's landing page shows.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+#[cfg_attr(
+    feature = "python",
+    pyo3::pyclass(frozen, eq, get_all, module = "enlist._enlist")
+)]
 pub struct LinkPreview {
     /// The organization.
     pub org_id: OrgId,

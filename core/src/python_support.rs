@@ -1,0 +1,650 @@
+//! How core's types cross to Python (the `python` feature, used by
+//! `bindings-python`): the returned records are the Python classes of
+//! `enlist._enlist` themselves (`#[pyclass(frozen, eq, get_all)]` where
+//! they are defined), and every conversion they need is declared here,
+//! once:
+//!
+//! - ids are `str`, times aware `datetime`s in UTC (pyo3's `chrono`);
+//! - every enum with wire names ([`WireEnum`]) is the member of the
+//!   Python `str` enum of the same name in `enlist._enums`;
+//! - a [`PermissionSet`] is a `frozenset` of `Permission`s, a [`Contact`]
+//!   its text;
+//! - every record has `to_dict()` (its serde form as plain Python data)
+//!   and a `__repr__` naming a few of its attributes, from one
+//!   [`py_records!`] invocation that also holds their few extra methods.
+//!
+//! A method that refuses an argument raises the binding's own exception
+//! for [`Error::InvalidInput`]: the binding registers how it builds its
+//! exceptions with [`set_error_hook`] (a `ValueError` until it does).
+
+use crate::email::{AddressPart, AddressWarning};
+use crate::error::{Error, ErrorFamily, LimitKind};
+use crate::group::{Group, GroupGrant, GroupSort};
+use crate::id::{BatchId, GroupId, InvitationId, MemberId, MessageId, OrgId};
+use crate::import_file::{ImportFormat, ImportGroup, ImportRow, ImportRowError, ImportSheet};
+use crate::invitation::{InvitationPreview, InvitationStatus, RegistrationNeeds};
+use crate::member::{Contact, LicenseUsage, Member, MemberKind, MemberSort, MemberStatus};
+use crate::organization::Organization;
+use crate::outbox::{DeliveryReport, OutboxMessage, OutboxStatus, OutgoingEmail};
+use crate::policy::{Policy, RegistrationRequirements};
+use crate::role::{GroupRole, Permission, PermissionSet, Role};
+use crate::wire::WireEnum;
+use crate::{ImportInterruption, LinkPreview, RecipientInput};
+use chrono::TimeDelta;
+use pyo3::exceptions::PyTypeError;
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyDict, PyFrozenSet, PyList, PyModule, PyString};
+use serde::Serialize;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::convert::Infallible;
+use std::sync::OnceLock;
+
+// ---------------------------------------------------------------------------
+// Errors and enums
+// ---------------------------------------------------------------------------
+
+/// How the binding turns an [`Error`] into its Python exception.
+pub type ErrorHook = fn(Python<'_>, &Error) -> PyErr;
+
+static ERROR_HOOK: OnceLock<ErrorHook> = OnceLock::new();
+
+/// Registers how the binding builds its exceptions (once, when its module
+/// loads; later calls are ignored).
+pub fn set_error_hook(hook: ErrorHook) {
+    let _ = ERROR_HOOK.set(hook);
+}
+
+/// The Python exception for `e`: the binding's (see [`set_error_hook`]),
+/// or a `ValueError` with its message.
+pub fn to_py_err(py: Python<'_>, e: &Error) -> PyErr {
+    match ERROR_HOOK.get() {
+        Some(hook) => hook(py, e),
+        None => pyo3::exceptions::PyValueError::new_err(e.to_string()),
+    }
+}
+
+/// The exception for an argument refused before the engine sees it.
+pub fn invalid_input(py: Python<'_>, field: &str, reason: impl Into<String>) -> PyErr {
+    to_py_err(
+        py,
+        &Error::InvalidInput {
+            field: field.to_owned(),
+            reason: reason.into(),
+        },
+    )
+}
+
+static ENUMS: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
+
+/// The Python module holding the enum classes, `enlist._enums`.
+pub fn enums_module(py: Python<'_>) -> PyResult<&Bound<'_, PyModule>> {
+    ENUMS
+        .get_or_try_init(py, || Ok(py.import("enlist._enums")?.unbind()))
+        .map(|m| m.bind(py))
+}
+
+/// The member of the Python enum `class` whose value is `value`. A value
+/// the class does not have is an error, never a plain string: the classes
+/// of `enlist._enums` are checked against [`crate::wire::ENUMS`] by the
+/// binding's tests, so it means the package is out of step with its
+/// native module.
+pub fn py_enum<'py>(py: Python<'py>, class: &str, value: &str) -> PyResult<Bound<'py, PyAny>> {
+    let cls = enums_module(py)?.getattr(class)?;
+    cls.call1((value,)).map_err(|_| {
+        pyo3::exceptions::PyRuntimeError::new_err(format!(
+            "enlist._enums.{class} has no member {value:?}: the Python enums are behind \
+             the native module (tests/test_enums.py prints the corrected classes)"
+        ))
+    })
+}
+
+/// A wire enum as the member of its Python enum.
+pub fn wire_out<'py, T: WireEnum>(py: Python<'py>, value: &T) -> PyResult<Bound<'py, PyAny>> {
+    py_enum(py, T::TYPE_NAME, value.wire_name())
+}
+
+/// A wire enum from its name (a `str`, or a member of its Python `str`
+/// enum), for the argument `field`. An unknown name is an invalid input
+/// that lists the names allowed.
+pub fn wire_in<T: WireEnum>(field: &str, value: &Bound<'_, PyAny>) -> PyResult<T> {
+    let name: String = value.extract()?;
+    T::from_wire_name(&name).ok_or_else(|| {
+        invalid_input(
+            value.py(),
+            field,
+            format!("{name:?} is not one of: {}", T::NAMES.join(", ")),
+        )
+    })
+}
+
+/// Ids are Python `str`s.
+macro_rules! py_ids {
+    ($($id:ty),* $(,)?) => {$(
+        impl<'py> IntoPyObject<'py> for &$id {
+            type Target = PyString;
+            type Output = Bound<'py, PyString>;
+            type Error = Infallible;
+            fn into_pyobject(self, py: Python<'py>) -> Result<Self::Output, Infallible> {
+                Ok(PyString::new(py, self.as_str()))
+            }
+        }
+
+        impl<'py> IntoPyObject<'py> for $id {
+            type Target = PyString;
+            type Output = Bound<'py, PyString>;
+            type Error = Infallible;
+            fn into_pyobject(self, py: Python<'py>) -> Result<Self::Output, Infallible> {
+                (&self).into_pyobject(py)
+            }
+        }
+    )*};
+}
+
+py_ids!(OrgId, MemberId, GroupId, InvitationId, MessageId, BatchId);
+
+/// Wire enums are members of the Python enum of the same name
+/// ([`wire_out`]); the list is every enum of [`crate::wire::ENUMS`].
+macro_rules! py_wire_enums {
+    ($($ty:ty),* $(,)?) => {$(
+        impl<'py> IntoPyObject<'py> for &$ty {
+            type Target = PyAny;
+            type Output = Bound<'py, PyAny>;
+            type Error = PyErr;
+            fn into_pyobject(self, py: Python<'py>) -> PyResult<Self::Output> {
+                wire_out(py, self)
+            }
+        }
+
+        impl<'py> IntoPyObject<'py> for $ty {
+            type Target = PyAny;
+            type Output = Bound<'py, PyAny>;
+            type Error = PyErr;
+            fn into_pyobject(self, py: Python<'py>) -> PyResult<Self::Output> {
+                wire_out(py, &self)
+            }
+        }
+    )*};
+}
+
+py_wire_enums!(
+    MemberStatus,
+    MemberKind,
+    MemberSort,
+    InvitationStatus,
+    GroupRole,
+    Permission,
+    OutboxStatus,
+    GroupSort,
+    ImportFormat,
+    LimitKind,
+    ErrorFamily,
+    AddressWarning,
+    AddressPart,
+);
+
+/// A contact is its text (the address or the identifier).
+impl<'py> IntoPyObject<'py> for &Contact {
+    type Target = PyString;
+    type Output = Bound<'py, PyString>;
+    type Error = Infallible;
+    fn into_pyobject(self, py: Python<'py>) -> Result<Self::Output, Infallible> {
+        Ok(PyString::new(py, self.as_str()))
+    }
+}
+
+impl<'py> IntoPyObject<'py> for Contact {
+    type Target = PyString;
+    type Output = Bound<'py, PyString>;
+    type Error = Infallible;
+    fn into_pyobject(self, py: Python<'py>) -> Result<Self::Output, Infallible> {
+        (&self).into_pyobject(py)
+    }
+}
+
+/// A permission set as a `frozenset` of `Permission` members.
+pub fn permission_set<'py>(
+    py: Python<'py>,
+    set: &PermissionSet,
+) -> PyResult<Bound<'py, PyFrozenSet>> {
+    let members = set
+        .iter()
+        .map(|p| wire_out(py, p))
+        .collect::<PyResult<Vec<_>>>()?;
+    PyFrozenSet::new(py, &members)
+}
+
+/// A non-negative `timedelta` of whole seconds, for the argument `field`.
+pub fn secs_in(value: &Bound<'_, PyAny>, field: &str) -> PyResult<u64> {
+    let py = value.py();
+    let delta: TimeDelta = value.extract()?;
+    if delta.subsec_nanos() != 0 {
+        return Err(invalid_input(
+            py,
+            field,
+            "must be a whole number of seconds",
+        ));
+    }
+    u64::try_from(delta.num_seconds()).map_err(|_| invalid_input(py, field, "must not be negative"))
+}
+
+/// Seconds as a `timedelta` (saturating).
+pub fn secs_out(secs: u64) -> TimeDelta {
+    TimeDelta::try_seconds(i64::try_from(secs).unwrap_or(i64::MAX)).unwrap_or(TimeDelta::MAX)
+}
+
+// ---------------------------------------------------------------------------
+// Plain data: to_dict and repr
+// ---------------------------------------------------------------------------
+
+/// Any serializable value as plain Python data (dicts, lists, strings,
+/// numbers, booleans, `None`), the shape of its serde form (times in RFC
+/// 3339). Stored secret hashes are left out.
+pub fn to_dict<'py, T: Serialize>(py: Python<'py>, value: &T) -> PyResult<Bound<'py, PyAny>> {
+    let v = serde_json::to_value(value)
+        .map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()))?;
+    json_to_py(py, &v)
+}
+
+/// A JSON value as Python data (without any `secret_hash` key).
+pub fn json_to_py<'py>(py: Python<'py>, v: &Value) -> PyResult<Bound<'py, PyAny>> {
+    Ok(match v {
+        Value::Null => py.None().into_bound(py),
+        Value::Bool(b) => b.into_pyobject(py)?.to_owned().into_any(),
+        Value::Number(n) => {
+            if let Some(i) = n.as_u64() {
+                i.into_pyobject(py)?.into_any()
+            } else if let Some(i) = n.as_i64() {
+                i.into_pyobject(py)?.into_any()
+            } else {
+                n.as_f64().unwrap_or(f64::NAN).into_pyobject(py)?.into_any()
+            }
+        }
+        Value::String(s) => PyString::new(py, s).into_any(),
+        Value::Array(items) => {
+            let list = PyList::empty(py);
+            for item in items {
+                list.append(json_to_py(py, item)?)?;
+            }
+            list.into_any()
+        }
+        Value::Object(map) => {
+            let dict = PyDict::new(py);
+            for (k, item) in map {
+                if k == "secret_hash" {
+                    continue;
+                }
+                dict.set_item(k, json_to_py(py, item)?)?;
+            }
+            dict.into_any()
+        }
+    })
+}
+
+/// `Name(field=repr, ...)` from the object's own attributes.
+pub fn repr(obj: &Bound<'_, PyAny>, name: &str, fields: &[&str]) -> PyResult<String> {
+    let mut parts = Vec::with_capacity(fields.len());
+    for f in fields {
+        let value = obj.getattr(*f)?;
+        parts.push(format!("{f}={}", value.repr()?));
+    }
+    Ok(format!("{name}({})", parts.join(", ")))
+}
+
+/// For each record: `to_dict()`, `__repr__` from the attributes listed,
+/// read-only attributes for a record that cannot use `get_all` (a field
+/// that crosses under another name or type: `getters |v| { name -> Type
+/// { expression over v } ... }`), and its extra Python methods (a class has
+/// one `#[pymethods]` block).
+macro_rules! py_records {
+    ($(
+        $ty:ident repr($($rf:ident),*)
+        $(getters |$v:ident| { $($g:ident -> $gt:ty { $($gb:tt)* })* })?
+        { $($extra:tt)* }
+    )*) => {$(
+        #[pymethods]
+        impl $ty {
+            $($(
+                #[getter($g)]
+                fn $g(&self) -> $gt {
+                    let $v = self;
+                    $($gb)*
+                }
+            )*)?
+
+            /// The value as plain Python data: dicts, lists, strings
+            /// (timestamps in RFC 3339), numbers, booleans and `None`.
+            fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+                to_dict(py, self)
+            }
+
+            fn __repr__(slf: &Bound<'_, Self>) -> PyResult<String> {
+                repr(slf.as_any(), stringify!($ty), &[$(stringify!($rf)),*])
+            }
+
+            $($extra)*
+        }
+    )*};
+}
+
+/// The group of a `GroupGrant(group, role)`: its id, or a `Group`.
+fn group_id_of(group: &Bound<'_, PyAny>) -> PyResult<GroupId> {
+    if let Ok(s) = group.cast::<PyString>() {
+        return Ok(GroupId::from(s.to_cow()?.into_owned()));
+    }
+    if let Ok(g) = group.cast::<Group>() {
+        return Ok(g.get().id.clone());
+    }
+    Err(pyo3::exceptions::PyTypeError::new_err(
+        "expected a group id (str) or a Group",
+    ))
+}
+
+/// Sets the policy fields named in `changes` (`Policy(...)`,
+/// `policy.replace(...)`); an unknown name is a `TypeError`, as for any
+/// unexpected keyword argument.
+fn apply_policy(p: &mut Policy, changes: Option<&Bound<'_, PyDict>>) -> PyResult<()> {
+    let Some(changes) = changes else {
+        return Ok(());
+    };
+    for (key, value) in changes.iter() {
+        let key: String = key.extract()?;
+        let v = &value;
+        match key.as_str() {
+            "invitation_lifetime" => p.invitation_lifetime_secs = secs_in(v, &key)?,
+            "max_batch" => p.max_batch = v.extract()?,
+            "max_paste_field_chars" => p.max_paste_field_chars = v.extract()?,
+            "max_import_rows" => p.max_import_rows = v.extract()?,
+            "max_import_bytes" => p.max_import_bytes = v.extract()?,
+            "max_import_entries" => p.max_import_entries = v.extract()?,
+            "max_import_unpacked_bytes" => p.max_import_unpacked_bytes = v.extract()?,
+            "max_import_ratio" => p.max_import_ratio = v.extract()?,
+            "allowed_domains" => {
+                if v.cast::<PyString>().is_ok() {
+                    return Err(PyTypeError::new_err(
+                        "allowed_domains must be a list of domains, not a string",
+                    ));
+                }
+                p.allowed_domains = v.extract()?;
+            }
+            "group_owners_can_invite" => p.group_owners_can_invite = v.extract()?,
+            "members_can_invite" => p.members_can_invite = v.extract()?,
+            "guests_enabled" => p.guests_enabled = v.extract()?,
+            "invite_link_enabled" => p.invite_link_enabled = v.extract()?,
+            "self_registration" => p.self_registration = v.extract()?,
+            "require_two_factor" => p.require_two_factor = v.extract()?,
+            "eula_version" => p.eula_version = v.extract()?,
+            "registration" => {
+                let r = v.cast::<RegistrationRequirements>().map_err(|_| {
+                    PyTypeError::new_err("registration must be an enlist.RegistrationRequirements")
+                })?;
+                p.registration = r.get().clone();
+            }
+            "seat_limits" => p.seat_limits = v.extract::<BTreeMap<String, u32>>()?,
+            "reserve_seats_for_pending" => p.reserve_seats_for_pending = v.extract()?,
+            "resend_cooldown" => p.resend_cooldown_secs = secs_in(v, &key)?,
+            "resend_cap" => p.resend_cap = v.extract()?,
+            "access_code_attempts" => p.access_code_attempts = v.extract()?,
+            "accept_url_base" => p.accept_url_base = v.extract()?,
+            other => {
+                return Err(PyTypeError::new_err(format!(
+                    "Policy got an unexpected keyword argument {other:?}"
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Groups to grant (a `groups=` argument): each a `GroupGrant`, or a group
+/// id or `Group` (a plain membership); a list, never one string.
+pub fn grants_in(obj: &Bound<'_, PyAny>) -> PyResult<Vec<GroupGrant>> {
+    if obj.cast::<PyString>().is_ok() {
+        return Err(PyTypeError::new_err(
+            "groups must be a list (of group ids, Groups or GroupGrants), not a string",
+        ));
+    }
+    let mut out = Vec::new();
+    for item in obj.try_iter()? {
+        let item = item?;
+        if let Ok(g) = item.cast::<GroupGrant>() {
+            out.push(g.get().clone());
+        } else {
+            let group = group_id_of(&item).map_err(|_| {
+                PyTypeError::new_err(
+                    "each group must be a group id (str), an enlist.Group or an enlist.GroupGrant",
+                )
+            })?;
+            out.push(GroupGrant::member(group));
+        }
+    }
+    Ok(out)
+}
+
+fn contact_identifier(c: &Contact) -> Option<&str> {
+    match c {
+        Contact::Identifier(s) => Some(s),
+        _ => None,
+    }
+}
+
+py_records! {
+    // Not `get_all`: a permission set is a frozenset, not pyo3's `set`.
+    Role repr(name, built_in) {
+        #[getter]
+        fn name(&self) -> &str {
+            &self.name
+        }
+
+        #[getter(built_in)]
+        fn py_built_in(&self) -> bool {
+            self.built_in
+        }
+
+        #[getter]
+        fn permissions<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyFrozenSet>> {
+            permission_set(py, &self.permissions)
+        }
+
+        /// Whether the role allows `permission`.
+        #[pyo3(name = "allows")]
+        fn py_allows(&self, permission: &Bound<'_, PyAny>) -> PyResult<bool> {
+            Ok(self.allows(wire_in("permission", permission)?))
+        }
+    }
+
+    LicenseUsage repr(license_type, used, pending, limit) {
+        /// Seats still free under the limit (`None` when unlimited),
+        /// counting pending invitations if `reserve_pending`.
+        #[pyo3(name = "available", signature = (reserve_pending = true))]
+        fn py_available(&self, reserve_pending: bool) -> Option<u64> {
+            self.available(reserve_pending)
+        }
+    }
+
+    Organization repr(id, name) {
+        /// Every role of the organization: the built-in ones, then custom
+        /// ones.
+        #[pyo3(name = "roles")]
+        fn py_roles(&self) -> Vec<Role> {
+            self.roles()
+        }
+    }
+
+    RegistrationRequirements repr(first_name, last_name, phone) {
+        #[new]
+        #[pyo3(signature = (*, first_name = true, last_name = true, phone = false))]
+        fn py_new(first_name: bool, last_name: bool, phone: bool) -> Self {
+            RegistrationRequirements { first_name, last_name, phone }
+        }
+    }
+
+    // Not `get_all`: durations are `timedelta`s, named without `_secs`.
+    Policy repr(max_batch, invitation_lifetime, seat_limits, allowed_domains)
+    getters |v| {
+            invitation_lifetime -> TimeDelta { secs_out(v.invitation_lifetime_secs) }
+            max_batch -> u32 { v.max_batch }
+            max_paste_field_chars -> u32 { v.max_paste_field_chars }
+            max_import_rows -> u32 { v.max_import_rows }
+            max_import_bytes -> u64 { v.max_import_bytes }
+            max_import_entries -> u32 { v.max_import_entries }
+            max_import_unpacked_bytes -> u64 { v.max_import_unpacked_bytes }
+            max_import_ratio -> u32 { v.max_import_ratio }
+            allowed_domains -> Vec<String> { v.allowed_domains.clone() }
+            group_owners_can_invite -> bool { v.group_owners_can_invite }
+            members_can_invite -> bool { v.members_can_invite }
+            guests_enabled -> bool { v.guests_enabled }
+            invite_link_enabled -> bool { v.invite_link_enabled }
+            self_registration -> bool { v.self_registration }
+            require_two_factor -> bool { v.require_two_factor }
+            eula_version -> Option<String> { v.eula_version.clone() }
+            registration -> RegistrationRequirements { v.registration.clone() }
+            seat_limits -> BTreeMap<String, u32> { v.seat_limits.clone() }
+            reserve_seats_for_pending -> bool { v.reserve_seats_for_pending }
+            resend_cooldown -> TimeDelta { secs_out(v.resend_cooldown_secs) }
+            resend_cap -> u32 { v.resend_cap }
+            access_code_attempts -> u32 { v.access_code_attempts }
+            accept_url_base -> Option<String> { v.accept_url_base.clone() }
+    } {
+
+        #[new]
+        #[pyo3(signature = (**changes))]
+        fn py_new(changes: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
+            let mut p = Policy::default();
+            apply_policy(&mut p, changes)?;
+            Ok(p)
+        }
+
+        /// A copy with the fields given changed.
+        #[pyo3(signature = (**changes))]
+        fn replace(&self, changes: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
+            let mut p = self.clone();
+            apply_policy(&mut p, changes)?;
+            Ok(p)
+        }
+    }
+
+    Group repr(id, name, member_count) {}
+
+    GroupGrant repr(group_id, role) {
+        #[new]
+        #[pyo3(signature = (group, role = None))]
+        fn py_new(group: &Bound<'_, PyAny>, role: Option<&Bound<'_, PyAny>>) -> PyResult<Self> {
+            let role = match role {
+                Some(r) => wire_in("role", r)?,
+                None => GroupRole::Member,
+            };
+            Ok(GroupGrant { group_id: group_id_of(group)?, role })
+        }
+    }
+
+    Member repr(id, contact, role, status) {
+        #[getter]
+        fn email(&self) -> Option<&str> {
+            self.contact.email()
+        }
+
+        #[getter]
+        fn identifier(&self) -> Option<&str> {
+            contact_identifier(&self.contact)
+        }
+
+        /// "First Last", or whichever part exists, or the contact.
+        #[getter(display_name)]
+        fn py_display_name(&self) -> String {
+            self.display_name()
+        }
+
+        /// Active members hold a seat; inactive and removed ones do not.
+        #[getter(holds_seat)]
+        fn py_holds_seat(&self) -> bool {
+            self.holds_seat()
+        }
+
+        /// The member's role in a group, or `None` when not in it.
+        #[pyo3(name = "group_role")]
+        fn py_group_role(&self, group: &Bound<'_, PyAny>) -> PyResult<Option<GroupRole>> {
+            Ok(self.group_role(&group_id_of(group)?))
+        }
+    }
+
+    RegistrationNeeds repr(first_name, last_name, phone, two_factor, eula_version) {}
+
+    InvitationPreview repr(org_name, recipient, role, status) {
+        #[getter]
+        fn email(&self) -> Option<&str> {
+            self.recipient.email()
+        }
+
+        #[getter]
+        fn identifier(&self) -> Option<&str> {
+            contact_identifier(&self.recipient)
+        }
+    }
+
+    LinkPreview repr(org_name, role, kind) {}
+
+    RecipientInput repr(email, identifier, display_name) {
+        #[new]
+        #[pyo3(signature = (
+            *, email = None, identifier = None, display_name = None, first_name = None,
+            last_name = None, role = None, kind = None, groups = None, license_type = None
+        ))]
+        #[allow(clippy::too_many_arguments)]
+        fn py_new(
+            email: Option<String>,
+            identifier: Option<String>,
+            display_name: Option<String>,
+            first_name: Option<String>,
+            last_name: Option<String>,
+            role: Option<String>,
+            kind: Option<&Bound<'_, PyAny>>,
+            groups: Option<&Bound<'_, PyAny>>,
+            license_type: Option<String>,
+        ) -> PyResult<Self> {
+            Ok(RecipientInput {
+                email,
+                identifier,
+                display_name,
+                first_name,
+                last_name,
+                role,
+                kind: kind.map(|k| wire_in("kind", k)).transpose()?,
+                groups: groups.map(grants_in).transpose()?,
+                license_type,
+            })
+        }
+    }
+
+    ImportRow repr(line, input, groups) {}
+
+    ImportSheet repr(rows, errors, ignored_columns) {
+        fn __len__(&self) -> usize {
+            self.rows.len()
+        }
+    }
+
+    ImportInterruption repr(batch, code, unprocessed_lines) {}
+
+    ImportRowError repr(line, message) {
+        fn __str__(&self) -> String {
+            self.to_string()
+        }
+    }
+
+    ImportGroup repr(name, role) {}
+
+    // `accept_url` holds the invitation's secret: an attribute (the mailer
+    // needs it) that `repr()` leaves out.
+    OutgoingEmail repr(message_id, to, subject) {}
+
+    OutboxMessage repr(id, status, attempts) {}
+
+    DeliveryReport repr(sent, retrying, failed) {
+        /// Messages attempted in this run.
+        fn __len__(&self) -> usize {
+            self.sent.len() + self.retrying.len() + self.failed.len()
+        }
+    }
+}
