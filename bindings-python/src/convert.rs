@@ -136,8 +136,9 @@ pub(crate) fn enum_in<T: DeserializeOwned>(
 }
 
 /// Any serializable value as plain Python data (dicts, lists, strings,
-/// numbers, booleans, `None`), the shape of its serde form. Stored secret
-/// hashes are left out.
+/// numbers, booleans, `None`), the shape of its serde form. (No returned
+/// type has a secret hash field: stores keep it in `StoredInvitation` and
+/// `StoredInviteLink`, which are never returned.)
 pub(crate) fn to_dict<'py, T: Serialize>(
     py: Python<'py>,
     value: &T,
@@ -172,9 +173,6 @@ pub(crate) fn json_to_py<'py>(py: Python<'py>, v: &Value) -> PyResult<Bound<'py,
         Value::Object(map) => {
             let dict = PyDict::new(py);
             for (k, item) in map {
-                if k == "secret_hash" {
-                    continue;
-                }
                 dict.set_item(k, json_to_py(py, item)?)?;
             }
             dict.into_any()

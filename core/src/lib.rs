@@ -46,9 +46,9 @@ pub use import_file::{
 };
 pub use invitation::{
     Invitation, InvitationPreview, InvitationQuery, InvitationStatus, Registration,
-    RegistrationNeeds,
+    RegistrationNeeds, StoredInvitation,
 };
-pub use link::InviteLink;
+pub use link::{InviteLink, StoredInviteLink};
 pub use member::{
     Contact, LicenseUsage, Member, MemberKind, MemberQuery, MemberSort, MemberStatus, Page,
 };
