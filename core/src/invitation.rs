@@ -89,6 +89,7 @@ impl InvitationStatus {
 /// store keeps besides (the hash of its secret) is in [`StoredInvitation`].
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Invitation {
     /// The organization.
     pub org_id: OrgId,

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 /// [`StoredInviteLink`].
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct InviteLink {
     /// The organization.
     pub org_id: OrgId,

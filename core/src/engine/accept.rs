@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 
 /// The result of accepting an invitation.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Acceptance {
     /// The new, active member.
     pub member: Member,
