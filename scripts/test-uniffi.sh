@@ -123,7 +123,7 @@ expect "$SWIFT" 'public static func inMemory(clock: Clock? = nil, config: Engine
 expect "$SWIFT" 'public static func openSqlite(path: String, clock: Clock? = nil, config: EngineConfig? = nil, secretKey: Data? = nil)throws  -> Enlist'
 expect "$SWIFT" 'open func outboxMessageIn(orgId: OrgId, actor: Actor, messageId: MessageId)throws  -> OutboxMessage'
 expect "$CORE_SWIFT" 'public var allowedAcceptUrlBases: [String]'
-expect "$SWIFT" 'public var lockedUntil: DateTime?'
+expect "$CORE_SWIFT" 'public var lockedUntil: DateTime?'
 expect "$SWIFT" 'open func createOrganization(new: NewOrganization)throws  -> CreatedOrganization'
 expect "$SWIFT" 'open func invite(orgId: OrgId, actor: Actor, request: InviteRequest)throws  -> InviteReport'
 expect "$SWIFT" 'open func listInvitations(orgId: OrgId, actor: Actor, query: InvitationQuery)throws  -> InvitationPage'
@@ -141,7 +141,16 @@ expect "$SWIFT" 'enum MailError: Swift.Error'
 expect "$SWIFT" 'public struct InviteRequest'
 expect "$CORE_SWIFT" 'public enum Recipients'
 expect "$SWIFT" 'public var createdAt: DateTime'
-expect "$SWIFT" 'public var expiresAt: DateTime?'
+expect "$CORE_SWIFT" 'public var expiresAt: DateTime?'
+# Returned records have no stored-only field: no secret hash crosses.
+for f in "$SWIFT" "$CORE_SWIFT"; do
+    if grep -qi 'secretHash' "$f"; then
+        echo "FOUND in $(basename "$f"): secretHash"
+        missing=$((missing + 1))
+    else
+        echo "ok   $(basename "$f"): no secretHash"
+    fi
+done
 # Ids and times: custom types declared once, in core.
 expect "$CORE_SWIFT" 'public typealias OrgId = String'
 expect "$CORE_SWIFT" 'public typealias DateTime = Date'

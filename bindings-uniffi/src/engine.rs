@@ -7,10 +7,10 @@ use crate::error::EnlistError;
 use crate::time::{time_in, time_out};
 use crate::types::*;
 use enlist::{
-    Actor, DeliveryReport, EngineConfig, Event, Group, GroupId, GroupRole, GroupUpdate,
-    ImportFormat, InvitationId, InvitationPreview, InvitationQuery, LicenseUsage, LinkPreview,
-    Member, MemberId, MemberUpdate, MessageId, NewGroup, OrgId, Organization, OutboxStatus,
-    Permission, Policy, Registration, Role,
+    Acceptance, Actor, DeliveryReport, EngineConfig, Event, Group, GroupId, GroupRole, GroupUpdate,
+    ImportFormat, Invitation, InvitationId, InvitationPreview, InvitationQuery, InviteLink,
+    LicenseUsage, LinkPreview, Member, MemberId, MemberUpdate, MessageId, NewGroup, OrgId,
+    Organization, OutboxStatus, Permission, Policy, Registration, Role,
 };
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -336,7 +336,7 @@ impl Enlist {
         actor: Actor,
         invitation_id: InvitationId,
     ) -> Result<Invitation> {
-        Ok(self.inner.revoke(&org_id, &actor, &invitation_id)?.into())
+        Ok(self.inner.revoke(&org_id, &actor, &invitation_id)?)
     }
 
     /// An invitation, its status as of now.
@@ -346,10 +346,7 @@ impl Enlist {
         actor: Actor,
         invitation_id: InvitationId,
     ) -> Result<Invitation> {
-        Ok(self
-            .inner
-            .invitation(&org_id, &actor, &invitation_id)?
-            .into())
+        Ok(self.inner.invitation(&org_id, &actor, &invitation_id)?)
     }
 
     /// A page of invitations. Needs `ViewMembers`.
@@ -378,7 +375,7 @@ impl Enlist {
 
     /// Accepts an email invitation by its token (or a whole accept URL).
     pub fn accept(&self, token: String, registration: Registration) -> Result<Acceptance> {
-        Ok(self.inner.accept(&token, registration)?.into())
+        Ok(self.inner.accept(&token, registration)?)
     }
 
     /// Accepts an invitation by identifier with its access code. Wrong codes
@@ -392,13 +389,12 @@ impl Enlist {
     ) -> Result<Acceptance> {
         Ok(self
             .inner
-            .accept_with_code(&org_id, &identifier, &code, registration)?
-            .into())
+            .accept_with_code(&org_id, &identifier, &code, registration)?)
     }
 
     /// Declines an invitation by its token.
     pub fn decline(&self, token: String) -> Result<Invitation> {
-        Ok(self.inner.decline(&token)?.into())
+        Ok(self.inner.decline(&token)?)
     }
 
     // -- Invitation link and self-registration ------------------------------
@@ -415,7 +411,7 @@ impl Enlist {
             .inner
             .activate_invite_link(&org_id, &actor, spec.into())?;
         Ok(ActivatedLink {
-            link: link.into(),
+            link,
             url: crate::types::Secret::wrap(url.expose()),
         })
     }
@@ -427,7 +423,7 @@ impl Enlist {
 
     /// The invitation link, if one was ever activated.
     pub fn invite_link(&self, org_id: OrgId, actor: Actor) -> Result<Option<InviteLink>> {
-        Ok(self.inner.invite_link(&org_id, &actor)?.map(Into::into))
+        Ok(self.inner.invite_link(&org_id, &actor)?)
     }
 
     /// What the link's landing page shows.

@@ -1,7 +1,7 @@
 //! What Kotlin and Swift see that core cannot own: the [`Secret`] object and
 //! the records that carry it, inputs whose enum fields default to `None`
-//! (an enum cannot default in Kotlin), records whose core type keeps a
-//! stored-only field (invitations, the link), and the email parser's
+//! (an enum cannot default in Kotlin), the pages (core's `Page<T>` is
+//! generic, which a uniffi record cannot be), and the email parser's
 //! results, which borrow the pasted text. Every other record and enum is
 //! core's own, derived there (the `uniffi` feature of `enlist`).
 //!
@@ -10,9 +10,9 @@
 
 use chrono::{DateTime, Utc};
 use enlist::{
-    BatchId, Contact, GroupGrant, GroupId, GroupSort, InvitationId, InvitationStatus, Member,
-    MemberId, MemberKind, MemberSort, MemberStatus, MessageId, OrgId, Organization, OutboxStatus,
-    Policy, Recipients, RejectReason,
+    BatchId, GroupGrant, GroupId, GroupSort, Invitation, InvitationId, InviteLink, Member,
+    MemberKind, MemberSort, MemberStatus, MessageId, OrgId, Organization, OutboxStatus, Policy,
+    Recipients, RejectReason,
 };
 use std::fmt;
 use std::sync::Arc;
@@ -201,90 +201,8 @@ impl From<enlist::Page<Member>> for MemberPage {
 }
 
 // ---------------------------------------------------------------------------
-// Invitations (core's carry their stored secret hash: not a record here)
+// Invitations (`Invitation` and `Acceptance` are core's records)
 // ---------------------------------------------------------------------------
-
-/// An invitation to join an organization.
-#[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
-pub struct Invitation {
-    /// The organization.
-    pub org_id: OrgId,
-    /// Its id.
-    pub id: InvitationId,
-    /// The batch it was issued in.
-    pub batch_id: BatchId,
-    /// Who is invited.
-    pub recipient: Contact,
-    /// The normalized recipient: the uniqueness key.
-    pub recipient_key: String,
-    /// The name to greet the invitee with.
-    pub display_name: Option<String>,
-    /// First name given by the inviter.
-    pub first_name: Option<String>,
-    /// Last name given by the inviter.
-    pub last_name: Option<String>,
-    /// Member or guest.
-    pub kind: MemberKind,
-    /// The organization role the invitee will get.
-    pub role: String,
-    /// The groups the invitee will join.
-    pub groups: Vec<GroupGrant>,
-    /// The license type the invitee will hold.
-    pub license_type: String,
-    /// Who invited (a member id; `None` when the system did).
-    pub inviter: Option<MemberId>,
-    /// The inviter's personal message.
-    pub message: Option<String>,
-    /// When it was created.
-    pub created_at: DateTime<Utc>,
-    /// When it stops being valid (set when sent).
-    pub expires_at: Option<DateTime<Utc>>,
-    /// Its status (as computed when it was read, expiry included).
-    pub status: InvitationStatus,
-    /// How many times it was sent.
-    pub send_count: u32,
-    /// When it was last sent.
-    pub last_sent_at: Option<DateTime<Utc>>,
-    /// Wrong access codes typed since the last send.
-    pub failed_attempts: u32,
-    /// Until when access codes are refused after too many wrong ones (a
-    /// temporary lock; a resend clears it). `None` when not locked.
-    pub locked_until: Option<DateTime<Utc>>,
-    /// When it reached its final status.
-    pub closed_at: Option<DateTime<Utc>>,
-    /// The member it created, once accepted.
-    pub member_id: Option<MemberId>,
-}
-
-impl From<enlist::Invitation> for Invitation {
-    fn from(i: enlist::Invitation) -> Self {
-        Self {
-            org_id: i.org_id,
-            id: i.id,
-            batch_id: i.batch_id,
-            recipient: i.recipient,
-            recipient_key: i.recipient_key,
-            display_name: i.display_name,
-            first_name: i.first_name,
-            last_name: i.last_name,
-            kind: i.kind,
-            role: i.role,
-            groups: i.groups,
-            license_type: i.license_type,
-            inviter: i.inviter,
-            message: i.message,
-            created_at: i.created_at,
-            expires_at: i.expires_at,
-            status: i.status,
-            send_count: i.send_count,
-            last_sent_at: i.last_sent_at,
-            failed_attempts: i.failed_attempts,
-            locked_until: i.locked_until,
-            closed_at: i.closed_at,
-            member_id: i.member_id,
-        }
-    }
-}
 
 /// One page of invitations.
 #[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
@@ -295,10 +213,10 @@ pub struct InvitationPage {
     pub next_cursor: Option<String>,
 }
 
-impl From<enlist::Page<enlist::Invitation>> for InvitationPage {
-    fn from(p: enlist::Page<enlist::Invitation>) -> Self {
+impl From<enlist::Page<Invitation>> for InvitationPage {
+    fn from(p: enlist::Page<Invitation>) -> Self {
         Self {
-            items: p.items.into_iter().map(Into::into).collect(),
+            items: p.items,
             next_cursor: p.next_cursor,
         }
     }
@@ -364,7 +282,7 @@ impl From<enlist::IssuedInvitation> for IssuedInvitation {
     fn from(i: enlist::IssuedInvitation) -> Self {
         Self {
             index: u32_of(i.index),
-            invitation: i.invitation.into(),
+            invitation: i.invitation,
             secret: i.secret.map(|s| Secret::wrap(s.expose())),
             message_id: i.message_id,
             warnings: i.warnings.iter().map(AddressWarning::from).collect(),
@@ -472,66 +390,9 @@ pub struct SendReport {
     pub results: Vec<SendOutcome>,
 }
 
-/// The result of accepting an invitation.
-#[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
-pub struct Acceptance {
-    /// The new, active member.
-    pub member: Member,
-    /// The invitation, now accepted.
-    pub invitation: Invitation,
-}
-
-impl From<enlist::Acceptance> for Acceptance {
-    fn from(a: enlist::Acceptance) -> Self {
-        Self {
-            member: a.member,
-            invitation: a.invitation.into(),
-        }
-    }
-}
-
 // ---------------------------------------------------------------------------
-// Invitation link (core's carries its stored secret hash)
+// Invitation link (`InviteLink` is core's record)
 // ---------------------------------------------------------------------------
-
-/// The organization's shareable invitation link (its secret is not kept).
-#[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
-pub struct InviteLink {
-    /// The organization.
-    pub org_id: OrgId,
-    /// The role people joining by the link get.
-    pub role: String,
-    /// Member or guest.
-    pub kind: MemberKind,
-    /// The groups they join.
-    pub groups: Vec<GroupGrant>,
-    /// The license type they hold.
-    pub license_type: String,
-    /// Whether the link works.
-    pub active: bool,
-    /// Who activated it last.
-    pub created_by: Option<MemberId>,
-    /// When it was (re)activated.
-    pub created_at: DateTime<Utc>,
-    /// How many people joined through it.
-    pub uses: u64,
-}
-
-impl From<enlist::InviteLink> for InviteLink {
-    fn from(l: enlist::InviteLink) -> Self {
-        Self {
-            org_id: l.org_id,
-            role: l.role,
-            kind: l.kind,
-            groups: l.groups,
-            license_type: l.license_type,
-            active: l.active,
-            created_by: l.created_by,
-            created_at: l.created_at,
-            uses: l.uses,
-        }
-    }
-}
 
 /// A freshly activated link and its URL (shown this once).
 #[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]

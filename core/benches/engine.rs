@@ -15,9 +15,9 @@
 use chrono::{Duration, Utc};
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use enlist::{
-    Actor, Enlist, Invitation, InviteRequest, Member, MemberQuery, MemberStatus, MemoryStore,
-    NewOrganization, OrgId, Policy, RecipientInput, Recipients, Registration, SecretHash,
-    SeededSecrets,
+    Actor, Enlist, InviteRequest, Member, MemberQuery, MemberStatus, MemoryStore, NewOrganization,
+    OrgId, Policy, RecipientInput, Recipients, Registration, SecretHash, SeededSecrets,
+    StoredInvitation,
 };
 use std::sync::Arc;
 
@@ -109,7 +109,7 @@ fn serde_roundtrip_member(org: &OrgId, email: &str, i: usize) -> Member {
     serde_json::from_value(v).expect("member json")
 }
 
-fn pending(org: &OrgId, i: usize, hash: SecretHash) -> Invitation {
+fn pending(org: &OrgId, i: usize, hash: SecretHash) -> StoredInvitation {
     let email = format!("pending{i:07}@example.com");
     let now = Utc::now();
     let v = serde_json::json!({

@@ -86,9 +86,11 @@ impl InvitationStatus {
     }
 }
 
-/// An invitation to join an organization.
+/// An invitation to join an organization, as commands return it. What a
+/// store keeps besides (the hash of its secret) is in [`StoredInvitation`].
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Invitation {
     /// The organization.
     pub org_id: OrgId,
@@ -125,12 +127,6 @@ pub struct Invitation {
     /// The stored status; see [`Invitation::status_at`] for the status at a
     /// given time, which takes expiry into account.
     pub status: InvitationStatus,
-    /// The hash of the current secret: SHA-256 of a token, or the salted,
-    /// keyed (or slow) hash of an access code. Kept by the stores only:
-    /// always `None` in what the engine returns, and then left out of the
-    /// serialized form.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub secret_hash: Option<SecretHash>,
     /// How many times it was sent.
     pub send_count: u32,
     /// When it was last sent.
@@ -163,13 +159,6 @@ impl Invitation {
         self
     }
 
-    /// The invitation as the engine hands it to callers: without its
-    /// secret hash.
-    pub fn view(mut self) -> Self {
-        self.secret_hash = None;
-        self
-    }
-
     /// Moves the stored status to `to` by the command `by`, if the
     /// [lifecycle](InvitationStatus::LIFECYCLE) allows it: the engine's
     /// one way of changing an invitation's status.
@@ -187,6 +176,64 @@ impl Invitation {
     /// Whether the invitation is by identifier (with an access code).
     pub fn is_by_identifier(&self) -> bool {
         matches!(self.recipient, Contact::Identifier(_))
+    }
+}
+
+/// An invitation as a [`Store`](crate::Store) keeps it: the
+/// [`Invitation`] the engine returns, and the hash of its current secret,
+/// which only the stores and the engine see.
+///
+/// Returned values are built from [`StoredInvitation::invitation`], which
+/// has no hash field, so no value handed to a caller can carry one. The
+/// serialized form is the invitation's fields with `secret_hash` beside
+/// them (left out when `None`): the body the SQLite and Postgres stores
+/// have always written. For reading, it dereferences to its
+/// [`Invitation`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct StoredInvitation {
+    /// The invitation, as the engine returns it.
+    #[serde(flatten)]
+    pub invitation: Invitation,
+    /// The hash of the current secret: SHA-256 of a token, or the salted,
+    /// keyed (or slow) hash of an access code. `None` while staged and
+    /// once closed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret_hash: Option<SecretHash>,
+}
+
+impl StoredInvitation {
+    /// An invitation to store, with the hash of its current secret.
+    pub fn new(invitation: Invitation, secret_hash: Option<SecretHash>) -> Self {
+        Self {
+            invitation,
+            secret_hash,
+        }
+    }
+
+    /// This invitation as seen at `now` (status computed), without its
+    /// secret hash: what the engine returns.
+    pub fn at(self, now: DateTime<Utc>) -> Invitation {
+        self.invitation.at(now)
+    }
+}
+
+impl std::ops::Deref for StoredInvitation {
+    type Target = Invitation;
+    fn deref(&self) -> &Invitation {
+        &self.invitation
+    }
+}
+
+impl std::ops::DerefMut for StoredInvitation {
+    fn deref_mut(&mut self) -> &mut Invitation {
+        &mut self.invitation
+    }
+}
+
+impl From<StoredInvitation> for Invitation {
+    fn from(stored: StoredInvitation) -> Self {
+        stored.invitation
     }
 }
 
@@ -311,4 +358,71 @@ pub struct Registration {
     /// invited address.
     #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub verified_email: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{Value, json};
+
+    /// A body as the SQLite and Postgres stores have written it since
+    /// before `StoredInvitation`: the invitation's fields with the hash
+    /// among them.
+    fn stored_body() -> Value {
+        json!({
+            "org_id": "org_1", "id": "inv_1", "batch_id": "bat_1",
+            "recipient": {"type": "email", "value": "bob@acme.test"},
+            "recipient_key": "bob@acme.test", "display_name": null,
+            "first_name": null, "last_name": null, "kind": "member",
+            "role": "member", "groups": [], "license_type": "standard",
+            "inviter": null, "message": null,
+            "created_at": "2026-01-01T00:00:00Z",
+            "expires_at": "2026-01-08T00:00:00Z", "status": "pending",
+            "secret_hash": SecretHash::of(b"the token"),
+            "send_count": 1, "last_sent_at": "2026-01-01T00:00:00Z",
+            "failed_attempts": 0, "locked_until": null, "closed_at": null,
+            "member_id": null,
+        })
+    }
+
+    /// Stored data keeps its format: an existing body loads with its hash
+    /// and is written back the same.
+    #[test]
+    fn stored_invitation_reads_and_writes_the_existing_body() {
+        let stored: StoredInvitation =
+            serde_json::from_value(stored_body()).expect("an existing body loads");
+        assert_eq!(stored.secret_hash, Some(SecretHash::of(b"the token")));
+        assert_eq!(stored.id.as_str(), "inv_1");
+        let written = serde_json::to_value(&stored).expect("serialize");
+        assert_eq!(written, stored_body());
+        // Staged or closed: no hash, and no key for it.
+        let staged = StoredInvitation::new(stored.invitation, None);
+        let mut body = stored_body();
+        if let Value::Object(m) = &mut body {
+            m.remove("secret_hash");
+        }
+        assert_eq!(serde_json::to_value(&staged).expect("serialize"), body);
+    }
+
+    /// What the engine returns is built from the stored record's
+    /// invitation, which has nowhere to keep a hash: not in its serialized
+    /// form, and not after reading a stored body either.
+    #[test]
+    fn the_returned_invitation_never_carries_the_stored_hash() {
+        let stored: StoredInvitation = serde_json::from_value(stored_body()).expect("load");
+        let hash = stored.secret_hash.expect("hash");
+        let hash_json = serde_json::to_string(&hash).expect("serialize");
+        let hash_hex = hash.to_hex();
+        for returned in [
+            Invitation::from(stored.clone()),
+            stored.clone().at(chrono::DateTime::UNIX_EPOCH),
+            serde_json::from_value::<Invitation>(stored_body()).expect("load"),
+        ] {
+            let json = serde_json::to_value(&returned).expect("serialize");
+            assert!(json.get("secret_hash").is_none(), "{json}");
+            assert!(!json.to_string().contains(&hash_json), "{json}");
+            assert!(!format!("{returned:?}").contains(&hash_hex[..8]));
+            assert_eq!(returned.id, stored.id);
+        }
+    }
 }

@@ -65,10 +65,10 @@ pub use group::{Group, GroupGrant, GroupSort};
 pub use id::{BatchId, GroupId, InvitationId, MemberId, MessageId, OrgId};
 pub use invitation::{
     Invitation, InvitationPreview, InvitationQuery, InvitationStatus, Registration,
-    RegistrationNeeds,
+    RegistrationNeeds, StoredInvitation,
 };
 pub use lifecycle::{Lifecycle, Transition};
-pub use link::InviteLink;
+pub use link::{InviteLink, StoredInviteLink};
 pub use member::{
     Contact, LicenseUsage, Member, MemberKind, MemberQuery, MemberSort, MemberStatus, Page,
 };

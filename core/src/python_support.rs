@@ -247,7 +247,9 @@ pub fn to_dict<'py, T: Serialize>(py: Python<'py>, value: &T) -> PyResult<Bound<
     json_to_py(py, &v)
 }
 
-/// A JSON value as Python data (without any `secret_hash` key).
+/// A JSON value as Python data. (No returned type has a secret hash to
+/// leave out: stores keep it in `StoredInvitation` and `StoredInviteLink`,
+/// which are never returned.)
 pub fn json_to_py<'py>(py: Python<'py>, v: &Value) -> PyResult<Bound<'py, PyAny>> {
     Ok(match v {
         Value::Null => py.None().into_bound(py),
@@ -272,9 +274,6 @@ pub fn json_to_py<'py>(py: Python<'py>, v: &Value) -> PyResult<Bound<'py, PyAny>
         Value::Object(map) => {
             let dict = PyDict::new(py);
             for (k, item) in map {
-                if k == "secret_hash" {
-                    continue;
-                }
                 dict.set_item(k, json_to_py(py, item)?)?;
             }
             dict.into_any()

@@ -5,6 +5,12 @@
 //! transaction is dropped without it. Both traits are object-safe, so the
 //! engine and the bindings hold an `Arc<dyn Store>`.
 //!
+//! Invitations and the invitation link cross this interface as
+//! [`StoredInvitation`] and [`StoredInviteLink`]: the value the engine
+//! returns plus the hash of its current secret, which only the stores and
+//! the engine see. What commands return ([`Invitation`](crate::Invitation),
+//! [`InviteLink`](crate::InviteLink)) has no hash field at all.
+//!
 //! Every key starts with the organization id, so a distributed database can
 //! shard by organization. Stores derive counts (group member counts, seats in
 //! use) themselves and keep them exact; the engine never counts by scanning.
@@ -32,8 +38,8 @@ use crate::error::StoreError;
 use crate::event::Event;
 use crate::group::Group;
 use crate::id::{GroupId, InvitationId, MemberId, MessageId, OrgId};
-use crate::invitation::{Invitation, InvitationQuery};
-use crate::link::InviteLink;
+use crate::invitation::{InvitationQuery, StoredInvitation};
+use crate::link::StoredInviteLink;
 use crate::member::{Member, MemberQuery, Page};
 use crate::organization::Organization;
 use crate::outbox::OutboxMessage;
@@ -107,21 +113,29 @@ pub trait Transaction {
 
     // Invitations.
     /// An invitation by id.
-    fn invitation(&mut self, org: &OrgId, id: &InvitationId) -> StoreResult<Option<Invitation>>;
+    fn invitation(
+        &mut self,
+        org: &OrgId,
+        id: &InvitationId,
+    ) -> StoreResult<Option<StoredInvitation>>;
     /// The invitation whose current secret hashes to `hash`.
     fn invitation_by_secret(
         &mut self,
         org: &OrgId,
         hash: &SecretHash,
-    ) -> StoreResult<Option<Invitation>>;
+    ) -> StoreResult<Option<StoredInvitation>>;
     /// The open (staged or pending, as stored) invitation for a recipient key.
-    fn open_invitation_for(&mut self, org: &OrgId, key: &str) -> StoreResult<Option<Invitation>>;
+    fn open_invitation_for(
+        &mut self,
+        org: &OrgId,
+        key: &str,
+    ) -> StoreResult<Option<StoredInvitation>>;
     /// Inserts or replaces an invitation, keeping indexes and counts exact.
     /// Must refuse a second invitation with the same secret hash
     /// ([`StoreError::Unique`] with [`UniqueRule::InvitationSecret`](crate::UniqueRule::InvitationSecret)) or a
     /// second open invitation for the same recipient key
     /// ([`UniqueRule::InvitationOpenRecipient`](crate::UniqueRule::InvitationOpenRecipient)), the secret checked first.
-    fn put_invitation(&mut self, inv: &Invitation) -> StoreResult<()>;
+    fn put_invitation(&mut self, inv: &StoredInvitation) -> StoreResult<()>;
     /// A page of invitations, newest first. Status filters apply to the
     /// status at `now`.
     fn list_invitations(
@@ -129,7 +143,7 @@ pub trait Transaction {
         org: &OrgId,
         query: &InvitationQuery,
         now: DateTime<Utc>,
-    ) -> StoreResult<Page<Invitation>>;
+    ) -> StoreResult<Page<StoredInvitation>>;
     /// Stored-pending invitations whose expiry is at or before `now`, oldest
     /// expiry first, across organizations (or in one, if given).
     fn due_invitations(
@@ -137,13 +151,13 @@ pub trait Transaction {
         org: Option<&OrgId>,
         now: DateTime<Utc>,
         limit: usize,
-    ) -> StoreResult<Vec<Invitation>>;
+    ) -> StoreResult<Vec<StoredInvitation>>;
 
     // The invitation link.
     /// The organization's invitation link, active or not.
-    fn invite_link(&mut self, org: &OrgId) -> StoreResult<Option<InviteLink>>;
+    fn invite_link(&mut self, org: &OrgId) -> StoreResult<Option<StoredInviteLink>>;
     /// Inserts or replaces the organization's invitation link.
-    fn put_invite_link(&mut self, link: &InviteLink) -> StoreResult<()>;
+    fn put_invite_link(&mut self, link: &StoredInviteLink) -> StoreResult<()>;
 
     // Events.
     /// Appends an event, assigning the next `seq` of its organization;

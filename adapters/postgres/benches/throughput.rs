@@ -444,7 +444,7 @@ fn load_pending(url: &str, schema: &str, template: &Invitation, n: usize) {
             let mut expires_ns = Vec::with_capacity(m);
             let mut bodies = Vec::with_capacity(m);
             for i in done..done + m {
-                let mut inv = template.clone();
+                let mut inv = enlist::StoredInvitation::new(template.clone(), None);
                 inv.id = enlist::InvitationId::from(format!("inv_fixture{i:08}"));
                 inv.recipient = enlist::Contact::Email(format!("pending{i}@bench.test"));
                 inv.recipient_key = format!("pending{i}@bench.test");

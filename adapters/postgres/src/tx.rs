@@ -49,10 +49,10 @@ use crate::error::db_err;
 use crate::pool::Lease;
 use chrono::{DateTime, Utc};
 use enlist::{
-    Event, Group, GroupId, Invitation, InvitationId, InvitationQuery, InvitationStatus, InviteLink,
-    Member, MemberId, MemberQuery, MemberSort, MemberStatus, MessageId, OrgId, Organization,
-    OutboxMessage, Page, SeatCount, SecretHash, StoreError, StoreResult, Transaction, UniqueRule,
-    store,
+    Event, Group, GroupId, InvitationId, InvitationQuery, InvitationStatus, Member, MemberId,
+    MemberQuery, MemberSort, MemberStatus, MessageId, OrgId, Organization, OutboxMessage, Page,
+    SeatCount, SecretHash, StoreError, StoreResult, StoredInvitation, StoredInviteLink,
+    Transaction, UniqueRule, store,
 };
 use postgres::Row;
 use postgres::types::ToSql;
@@ -396,7 +396,7 @@ impl<'a> PgTx<'a> {
         org: &OrgId,
         cond: &str,
         key: &(dyn ToSql + Sync),
-    ) -> StoreResult<Option<Invitation>> {
+    ) -> StoreResult<Option<StoredInvitation>> {
         self.touch(org)?;
         let sql = format!("SELECT body::text FROM invitations WHERE org_id = $1 AND {cond}");
         let row = self.query_opt(&sql, &[&org.as_str(), key])?;
@@ -1044,7 +1044,11 @@ impl Transaction for PgTx<'_> {
 
     // ----- invitations ----------------------------------------------------------
 
-    fn invitation(&mut self, org: &OrgId, id: &InvitationId) -> StoreResult<Option<Invitation>> {
+    fn invitation(
+        &mut self,
+        org: &OrgId,
+        id: &InvitationId,
+    ) -> StoreResult<Option<StoredInvitation>> {
         self.invitation_where(org, "invitation_id = $2", &id.as_str())
     }
 
@@ -1052,7 +1056,7 @@ impl Transaction for PgTx<'_> {
         &mut self,
         org: &OrgId,
         hash: &SecretHash,
-    ) -> StoreResult<Option<Invitation>> {
+    ) -> StoreResult<Option<StoredInvitation>> {
         self.invitation_where(
             org,
             "secret_hash = $2 AND secret_hash IS NOT NULL",
@@ -1060,7 +1064,11 @@ impl Transaction for PgTx<'_> {
         )
     }
 
-    fn open_invitation_for(&mut self, org: &OrgId, key: &str) -> StoreResult<Option<Invitation>> {
+    fn open_invitation_for(
+        &mut self,
+        org: &OrgId,
+        key: &str,
+    ) -> StoreResult<Option<StoredInvitation>> {
         if key.contains('\0') {
             return Ok(None);
         }
@@ -1074,7 +1082,7 @@ impl Transaction for PgTx<'_> {
         )
     }
 
-    fn put_invitation(&mut self, inv: &Invitation) -> StoreResult<()> {
+    fn put_invitation(&mut self, inv: &StoredInvitation) -> StoreResult<()> {
         let o = key_text("org_id", inv.org_id.as_str())?;
         let id = key_text("invitation id", inv.id.as_str())?;
         let batch = key_text("batch id", inv.batch_id.as_str())?;
@@ -1186,7 +1194,7 @@ impl Transaction for PgTx<'_> {
         org: &OrgId,
         q: &InvitationQuery,
         now: DateTime<Utc>,
-    ) -> StoreResult<Page<Invitation>> {
+    ) -> StoreResult<Page<StoredInvitation>> {
         let after = q
             .after
             .as_deref()
@@ -1278,7 +1286,7 @@ impl Transaction for PgTx<'_> {
         org: Option<&OrgId>,
         now: DateTime<Utc>,
         limit: usize,
-    ) -> StoreResult<Vec<Invitation>> {
+    ) -> StoreResult<Vec<StoredInvitation>> {
         let (s, ns) = split(now);
         let limit = to_i64(limit as u64);
         match org {
@@ -1317,7 +1325,7 @@ impl Transaction for PgTx<'_> {
 
     // ----- the invitation link ------------------------------------------------
 
-    fn invite_link(&mut self, org: &OrgId) -> StoreResult<Option<InviteLink>> {
+    fn invite_link(&mut self, org: &OrgId) -> StoreResult<Option<StoredInviteLink>> {
         self.touch(org)?;
         let row = self.query_opt(
             "SELECT body::text FROM invite_links WHERE org_id = $1",
@@ -1326,7 +1334,7 @@ impl Transaction for PgTx<'_> {
         row.map(|r| body(&r, 0, "invitation link")).transpose()
     }
 
-    fn put_invite_link(&mut self, link: &InviteLink) -> StoreResult<()> {
+    fn put_invite_link(&mut self, link: &StoredInviteLink) -> StoreResult<()> {
         let o = key_text("org_id", link.org_id.as_str())?;
         self.write_lock(&link.org_id)?;
         let b = to_body(link)?;

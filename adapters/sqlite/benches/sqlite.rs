@@ -26,9 +26,9 @@
 use chrono::{Duration as Days, Utc};
 use criterion::{BatchSize, Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
 use enlist::{
-    Actor, Enlist, Event, Invitation, InvitationQuery, InvitationStatus, InviteRequest,
-    MemoryStore, NewOrganization, OrgId, OutboxMessage, Policy, RecipientInput, Recipients,
-    Registration, SecretHash, SeededSecrets, Store,
+    Actor, Enlist, Event, InvitationQuery, InvitationStatus, InviteRequest, MemoryStore,
+    NewOrganization, OrgId, OutboxMessage, Policy, RecipientInput, Recipients, Registration,
+    SecretHash, SeededSecrets, Store, StoredInvitation,
 };
 use enlist_sqlite::SqliteStore;
 use rusqlite::{Connection, params};
@@ -93,7 +93,7 @@ fn batch(start: usize) -> InviteRequest {
 /// What the engine writes for 100,000 recipients, made once on
 /// MemoryStore: the ceiling inserts exactly these rows.
 struct Rows {
-    invitations: Vec<Invitation>,
+    invitations: Vec<StoredInvitation>,
     messages: Vec<OutboxMessage>,
     events: Vec<Event>,
 }
@@ -103,7 +103,11 @@ fn engine_rows() -> Rows {
     let mut invitations = Vec::with_capacity(RECIPIENTS);
     for k in 0..RECIPIENTS / BATCH {
         let r = e.invite(&org, &actor, batch(k * BATCH)).expect("invite");
-        invitations.extend(r.issued.into_iter().map(|i| i.invitation));
+        invitations.extend(
+            r.issued
+                .into_iter()
+                .map(|i| StoredInvitation::new(i.invitation, None)),
+        );
     }
     let store = e.store().clone();
     let mut tx = store.begin().expect("begin");
@@ -174,7 +178,7 @@ fn split(t: chrono::DateTime<Utc>) -> (i64, i64) {
     (t.timestamp(), i64::from(t.timestamp_subsec_nanos()))
 }
 
-fn invitation_columns(i: &Invitation) -> InvitationColumns {
+fn invitation_columns(i: &StoredInvitation) -> InvitationColumns {
     (
         i.org_id.to_string(),
         i.id.to_string(),
@@ -370,7 +374,7 @@ fn remove_store(path: &Path) {
 
 /// A pending invitation with a known secret hash (the struct is
 /// non_exhaustive outside the crate, so it is made by deserializing).
-fn pending(org: &OrgId, i: usize) -> Invitation {
+fn pending(org: &OrgId, i: usize) -> StoredInvitation {
     let email = format!("pending{i:07}@example.com");
     let now = Utc::now();
     serde_json::from_value(serde_json::json!({

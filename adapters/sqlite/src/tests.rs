@@ -8,10 +8,10 @@ use super::*;
 use crate::codec::split as tx_split;
 use chrono::{DateTime, Utc};
 use enlist::{
-    BatchId, Event, Group, GroupGrant, GroupId, Invitation, InvitationId, InvitationQuery,
-    InvitationStatus, InviteLink, Member, MemberId, MemberQuery, MemberSort, MemberStatus,
-    MemoryStore, MessageId, OrgId, Organization, OutboxMessage, OutboxStatus, SeatCount,
-    SecretHash,
+    BatchId, Event, Group, GroupGrant, GroupId, InvitationId, InvitationQuery, InvitationStatus,
+    Member, MemberId, MemberQuery, MemberSort, MemberStatus, MemoryStore, MessageId, OrgId,
+    Organization, OutboxMessage, OutboxStatus, SeatCount, SecretHash, StoredInvitation,
+    StoredInviteLink,
 };
 use proptest::prelude::*;
 use rusqlite::params_from_iter;
@@ -58,7 +58,7 @@ fn member(org: &OrgId, id: &str, contact_key: &str) -> Member {
     .expect("member json")
 }
 
-fn invitation(org: &OrgId, id: &str, recipient_key: &str) -> Invitation {
+fn invitation(org: &OrgId, id: &str, recipient_key: &str) -> StoredInvitation {
     serde_json::from_value(json!({
         "org_id": org, "id": id, "batch_id": "bat_1",
         "recipient": {"type": "email", "value": recipient_key}, "recipient_key": recipient_key,
@@ -97,7 +97,7 @@ fn message(org: &OrgId, id: &str, inv: &str, next: i64) -> OutboxMessage {
     .expect("message json")
 }
 
-fn link(org: &OrgId) -> InviteLink {
+fn link(org: &OrgId) -> StoredInviteLink {
     serde_json::from_value(json!({
         "org_id": org, "role": "member", "kind": "member", "groups": [],
         "license_type": "standard", "secret_hash": hash(200), "active": true,

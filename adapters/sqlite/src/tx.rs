@@ -8,10 +8,10 @@ use crate::store_err;
 use chrono::{DateTime, Utc};
 use enlist::store::{WriterGuard, collect_page, merge_sorted, page_limit};
 use enlist::{
-    Event, Group, GroupId, Invitation, InvitationId, InvitationQuery, InvitationStatus, InviteLink,
-    Member, MemberId, MemberQuery, MemberSort, MemberStatus, MessageId, OrgId, Organization,
-    OutboxMessage, OutboxStatus, Page, SeatCount, SecretHash, StoreError, StoreResult, Transaction,
-    UniqueRule,
+    Event, Group, GroupId, InvitationId, InvitationQuery, InvitationStatus, Member, MemberId,
+    MemberQuery, MemberSort, MemberStatus, MessageId, OrgId, Organization, OutboxMessage,
+    OutboxStatus, Page, SeatCount, SecretHash, StoreError, StoreResult, StoredInvitation,
+    StoredInviteLink, Transaction, UniqueRule,
 };
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
@@ -728,7 +728,11 @@ impl Transaction for SqliteTx<'_> {
         Ok(out)
     }
 
-    fn invitation(&mut self, org: &OrgId, id: &InvitationId) -> StoreResult<Option<Invitation>> {
+    fn invitation(
+        &mut self,
+        org: &OrgId,
+        id: &InvitationId,
+    ) -> StoreResult<Option<StoredInvitation>> {
         self.one(sql::INVITATION, [org.as_str(), id.as_str()], "invitation")
     }
 
@@ -736,7 +740,7 @@ impl Transaction for SqliteTx<'_> {
         &mut self,
         org: &OrgId,
         hash: &SecretHash,
-    ) -> StoreResult<Option<Invitation>> {
+    ) -> StoreResult<Option<StoredInvitation>> {
         self.one(
             sql::INVITATION_BY_SECRET,
             params![org.as_str(), &hash.0[..]],
@@ -744,11 +748,15 @@ impl Transaction for SqliteTx<'_> {
         )
     }
 
-    fn open_invitation_for(&mut self, org: &OrgId, key: &str) -> StoreResult<Option<Invitation>> {
+    fn open_invitation_for(
+        &mut self,
+        org: &OrgId,
+        key: &str,
+    ) -> StoreResult<Option<StoredInvitation>> {
         self.one(sql::OPEN_INVITATION_FOR, [org.as_str(), key], "invitation")
     }
 
-    fn put_invitation(&mut self, inv: &Invitation) -> StoreResult<()> {
+    fn put_invitation(&mut self, inv: &StoredInvitation) -> StoreResult<()> {
         let created = split(inv.created_at);
         let expires = inv.expires_at.map(split);
         let last_rowid = self.conn.last_insert_rowid();
@@ -810,7 +818,7 @@ impl Transaction for SqliteTx<'_> {
         org: &OrgId,
         query: &InvitationQuery,
         now: DateTime<Utc>,
-    ) -> StoreResult<Page<Invitation>> {
+    ) -> StoreResult<Page<StoredInvitation>> {
         let after = query
             .after
             .as_deref()
@@ -896,7 +904,7 @@ impl Transaction for SqliteTx<'_> {
         org: Option<&OrgId>,
         now: DateTime<Utc>,
         limit: usize,
-    ) -> StoreResult<Vec<Invitation>> {
+    ) -> StoreResult<Vec<StoredInvitation>> {
         let (s, ns) = split(now);
         let limit = sql_int(u64::try_from(limit).unwrap_or(u64::MAX));
         // `expires_s <= s` bounds the index range; the rest trims its end.
@@ -910,11 +918,11 @@ impl Transaction for SqliteTx<'_> {
         }
     }
 
-    fn invite_link(&mut self, org: &OrgId) -> StoreResult<Option<InviteLink>> {
+    fn invite_link(&mut self, org: &OrgId) -> StoreResult<Option<StoredInviteLink>> {
         self.one(sql::INVITE_LINK, [org.as_str()], "invite link")
     }
 
-    fn put_invite_link(&mut self, link: &InviteLink) -> StoreResult<()> {
+    fn put_invite_link(&mut self, link: &StoredInviteLink) -> StoreResult<()> {
         self.exec(
             "INSERT INTO invite_links (org_id, body) VALUES (?1, ?2)
              ON CONFLICT (org_id) DO UPDATE SET body = excluded.body",

@@ -9,6 +9,7 @@ use crate::group::GroupGrant;
 use crate::id::{MemberId, OrgId};
 use crate::invitation::{
     Invitation, InvitationPreview, InvitationStatus, Registration, RegistrationNeeds,
+    StoredInvitation,
 };
 use crate::member::{Contact, Member, MemberKind, MemberStatus};
 use crate::organization::Organization;
@@ -18,18 +19,12 @@ use serde::{Deserialize, Serialize};
 
 /// The result of accepting an invitation.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Acceptance {
     /// The new, active member.
     pub member: Member,
-    /// The invitation, now accepted (without its secret hash).
+    /// The invitation, now accepted.
     pub invitation: Invitation,
-}
-
-impl Acceptance {
-    fn view(mut self) -> Self {
-        self.invitation = self.invitation.view();
-        self
-    }
 }
 
 /// How long an invitation is locked after the policy's
@@ -52,7 +47,11 @@ fn lock_end(now: DateTime<Utc>, round: u32) -> DateTime<Utc> {
 /// The open invitation an access code is checked against, after the
 /// organization lookup (done even when the identifier is malformed, so
 /// every anonymous failure does the same work).
-fn code_target(cx: &mut Ctx<'_>, org: &OrgId, key: Option<&str>) -> Result<Option<Invitation>> {
+fn code_target(
+    cx: &mut Ctx<'_>,
+    org: &OrgId,
+    key: Option<&str>,
+) -> Result<Option<StoredInvitation>> {
     let exists = cx.tx.organization(org)?.is_some();
     // A malformed identifier is looked up as the empty key, which no
     // invitation has: the same lookups either way.
@@ -84,7 +83,7 @@ impl Enlist {
         self.run("preview", |cx| {
             let o = cx.token_org(&org)?;
             let inv = cx.by_token(&org, &hash)?;
-            cx.preview_of(&o, inv)
+            cx.preview_of(&o, inv.invitation)
         })
     }
 
@@ -100,7 +99,6 @@ impl Enlist {
             let inv = cx.by_token(&org, &hash)?;
             cx.accept_invitation(&o, inv, &registration)
         })
-        .map(Acceptance::view)
     }
 
     /// Accepts an invitation by identifier with its access code.
@@ -138,7 +136,7 @@ impl Enlist {
         })?;
         let salt = snapshot
             .as_ref()
-            .map(CodeHasher::salt)
+            .map(|inv| CodeHasher::salt(inv))
             .unwrap_or_else(|| format!("{org}/-/0"));
         let typed = self.codes.hash(&salt, &canonical);
         let legacy = legacy_access_code_hash(&canonical);
@@ -189,7 +187,6 @@ impl Enlist {
             inv.locked_until = None;
             cx.accept_invitation(&o, inv, &registration).map(Ok)
         })?
-        .map(Acceptance::view)
     }
 
     /// Declines an invitation by its token.
@@ -210,13 +207,17 @@ impl Enlist {
                     invitation: inv.id.clone(),
                 },
             )?;
-            Ok(inv.view())
+            Ok(inv.invitation)
         })
     }
 }
 
 impl Ctx<'_> {
-    fn by_token(&mut self, org: &OrgId, hash: &crate::secret::SecretHash) -> Result<Invitation> {
+    fn by_token(
+        &mut self,
+        org: &OrgId,
+        hash: &crate::secret::SecretHash,
+    ) -> Result<StoredInvitation> {
         let inv = self
             .tx
             .invitation_by_secret(org, hash)?
@@ -277,7 +278,7 @@ impl Ctx<'_> {
     fn accept_invitation(
         &mut self,
         o: &Organization,
-        mut inv: Invitation,
+        mut inv: StoredInvitation,
         reg: &Registration,
     ) -> Result<Acceptance> {
         self.ensure_pending(&inv)?;
@@ -322,7 +323,7 @@ impl Ctx<'_> {
                 fallback_last: inv.last_name.clone(),
                 reserved_seat: o.policy.reserve_seats_for_pending,
             },
-            Some(&inv),
+            Some(&inv.invitation),
         )?;
         inv.move_to(InvitationStatus::Accepted, "accept")?;
         inv.closed_at = Some(self.now);
@@ -339,7 +340,7 @@ impl Ctx<'_> {
         )?;
         Ok(Acceptance {
             member,
-            invitation: inv,
+            invitation: inv.invitation,
         })
     }
 

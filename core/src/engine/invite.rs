@@ -13,7 +13,7 @@ use crate::error::{EntityKind, Error, Feature, LimitKind, Result};
 use crate::event::{Actor, EventKind};
 use crate::group::GroupGrant;
 use crate::id::{BatchId, InvitationId, MemberId, MessageId, OrgId};
-use crate::invitation::{Invitation, InvitationStatus};
+use crate::invitation::{Invitation, InvitationStatus, StoredInvitation};
 use crate::member::{Contact, MemberKind};
 use crate::organization::Organization;
 use crate::outbox::{OutboxMessage, OutboxStatus};
@@ -1009,7 +1009,7 @@ impl Enlist {
                 if let Some(other) = cx.tx.open_invitation_for(org, &inv.recipient_key)? {
                     return Err(Error::AlreadyInvited {
                         recipient: inv.recipient.as_str().to_owned(),
-                        invitation: other.id,
+                        invitation: other.invitation.id,
                     });
                 }
                 cx.check_seat(&o, &inv.license_type, 1)?;
@@ -1069,7 +1069,7 @@ impl Enlist {
                     invitation: inv.id.clone(),
                 },
             )?;
-            Ok(inv.view())
+            Ok(inv.invitation)
         })
     }
 
@@ -1089,7 +1089,7 @@ impl Enlist {
             {
                 return Err(auth.deny(Permission::ViewMembers, "reading an invitation"));
             }
-            Ok(inv.at(cx.now).view())
+            Ok(inv.at(cx.now))
         })
     }
 
@@ -1109,12 +1109,11 @@ impl Enlist {
         )?;
         self.run("list_invitations", |cx| {
             cx.authorized(org, actor, Permission::ViewMembers)?;
-            let mut page = cx.tx.list_invitations(org, query, cx.now)?;
-            for inv in &mut page.items {
-                inv.status = inv.status_at(cx.now);
-                inv.secret_hash = None;
-            }
-            Ok(page)
+            let page = cx.tx.list_invitations(org, query, cx.now)?;
+            Ok(crate::member::Page {
+                items: page.items.into_iter().map(|i| i.at(cx.now)).collect(),
+                next_cursor: page.next_cursor,
+            })
         })
     }
 
@@ -1142,7 +1141,11 @@ impl Enlist {
 }
 
 impl Ctx<'_> {
-    pub(crate) fn invitation(&mut self, org: &OrgId, id: &InvitationId) -> Result<Invitation> {
+    pub(crate) fn invitation(
+        &mut self,
+        org: &OrgId,
+        id: &InvitationId,
+    ) -> Result<StoredInvitation> {
         self.tx
             .invitation(org, id)?
             .ok_or_else(|| Error::not_found(EntityKind::Invitation, id))
@@ -1312,7 +1315,7 @@ impl Ctx<'_> {
                 self.persist_expiry(open)?;
             } else {
                 return Ok(Some(RejectReason::AlreadyInvited {
-                    invitation: open.id,
+                    invitation: open.invitation.id,
                 }));
             }
         }
@@ -1363,7 +1366,7 @@ impl Ctx<'_> {
         }
     }
 
-    pub(crate) fn persist_expiry(&mut self, mut inv: Invitation) -> Result<()> {
+    pub(crate) fn persist_expiry(&mut self, mut inv: StoredInvitation) -> Result<()> {
         inv.move_to(InvitationStatus::Expired, "expire")?;
         inv.closed_at = inv.expires_at.or(Some(self.now));
         self.tx.put_invitation(&inv)?;
@@ -1386,7 +1389,7 @@ impl Ctx<'_> {
     ) -> Result<IssuedInvitation> {
         let o = issuer.org;
         let warnings = c.warnings;
-        let inv = Invitation {
+        let invitation = Invitation {
             org_id: o.id.clone(),
             id: InvitationId::from_random(self.id_bytes()),
             batch_id: batch.id.clone(),
@@ -1404,7 +1407,6 @@ impl Ctx<'_> {
             created_at: self.now,
             expires_at: None,
             status: InvitationStatus::Staged,
-            secret_hash: None,
             send_count: 0,
             last_sent_at: None,
             failed_attempts: 0,
@@ -1412,6 +1414,8 @@ impl Ctx<'_> {
             closed_at: None,
             member_id: None,
         };
+        // Staged: no secret yet.
+        let inv = StoredInvitation::new(invitation, None);
         if !batch.send {
             self.tx.put_invitation(&inv)?;
             self.event(
@@ -1427,7 +1431,7 @@ impl Ctx<'_> {
             )?;
             return Ok(IssuedInvitation {
                 index: c.index,
-                invitation: inv.view(),
+                invitation: inv.invitation,
                 secret: None,
                 message_id: None,
                 warnings,
@@ -1481,7 +1485,7 @@ impl Ctx<'_> {
     fn send_out(
         &mut self,
         issuer: &Issuer<'_>,
-        mut inv: Invitation,
+        mut inv: StoredInvitation,
         index: usize,
         warnings: Vec<AddressWarning>,
         kind: impl FnOnce(&Invitation, chrono::DateTime<chrono::Utc>) -> EventKind,
@@ -1492,7 +1496,7 @@ impl Ctx<'_> {
         self.event(&issuer.org.id, issuer.actor, event)?;
         Ok(IssuedInvitation {
             index,
-            invitation: inv.view(),
+            invitation: inv.invitation,
             secret: Some(secret),
             message_id,
             warnings,
@@ -1504,7 +1508,7 @@ impl Ctx<'_> {
     fn arm(
         &mut self,
         issuer: &Issuer<'_>,
-        inv: &mut Invitation,
+        inv: &mut StoredInvitation,
     ) -> Result<(Secret, Option<MessageId>)> {
         let o = issuer.org;
         let expires_at = super::time_after(
@@ -1524,12 +1528,14 @@ impl Ctx<'_> {
         inv.failed_attempts = 0;
         inv.locked_until = None;
         inv.closed_at = None;
-        match &inv.recipient {
+        match &inv.invitation.recipient {
             Contact::Identifier(_) => {
                 let (code, canonical) = new_access_code(self.secrets);
                 // Salted by invitation and send count (incremented above),
                 // keyed by the host's pepper or slow without one.
-                let hash = self.codes.hash(&CodeHasher::salt(inv), &canonical);
+                let hash = self
+                    .codes
+                    .hash(&CodeHasher::salt(&inv.invitation), &canonical);
                 inv.secret_hash = Some(hash);
                 Ok((code, None))
             }
@@ -1540,7 +1546,7 @@ impl Ctx<'_> {
                 let email = InvitationEmail {
                     org: o,
                     config: self.config,
-                    invitation: inv,
+                    invitation: &inv.invitation,
                     to,
                     inviter_name: issuer.inviter_name.as_deref(),
                     token: &token,

@@ -8,7 +8,7 @@ use crate::event::{Actor, EventKind, JoinedVia};
 use crate::group::GroupGrant;
 use crate::id::OrgId;
 use crate::invitation::{InvitationStatus, Registration, RegistrationNeeds};
-use crate::link::InviteLink;
+use crate::link::{InviteLink, StoredInviteLink};
 use crate::member::{Contact, Member, MemberKind};
 use crate::organization::Organization;
 use crate::policy::DEFAULT_LICENSE;
@@ -123,12 +123,12 @@ impl Enlist {
                     Some(lt) => super::clean_label("license_type", lt)?,
                     None => DEFAULT_LICENSE.to_owned(),
                 },
-                secret_hash: Some(hash),
                 active: true,
                 created_by: auth.member.as_ref().map(|m| m.id.clone()),
                 created_at: cx.now,
                 uses: 0,
             };
+            let link = StoredInviteLink::new(link, Some(hash));
             cx.tx.put_invite_link(&link)?;
             cx.event(
                 org,
@@ -140,7 +140,7 @@ impl Enlist {
                 },
             )?;
             let url = super::render::accept_url(&o, cx.config, &secret);
-            Ok((link.view(), Secret::new(url)))
+            Ok((link.link, Secret::new(url)))
         })
     }
 
@@ -164,7 +164,7 @@ impl Enlist {
     pub fn invite_link(&self, org: &OrgId, actor: &Actor) -> Result<Option<InviteLink>> {
         self.run("invite_link", |cx| {
             cx.authorized(org, actor, Permission::ManageInviteLink)?;
-            Ok(cx.tx.invite_link(org)?.map(InviteLink::view))
+            Ok(cx.tx.invite_link(org)?.map(InviteLink::from))
         })
     }
 
@@ -183,8 +183,8 @@ impl Enlist {
             Ok(LinkPreview {
                 org_id: org.clone(),
                 org_name: o.name.clone(),
-                role: link.role,
-                kind: link.kind,
+                role: link.link.role,
+                kind: link.link.kind,
                 group_names,
                 requirements: needs(&o),
             })
@@ -319,7 +319,7 @@ impl super::Ctx<'_> {
         o: &Organization,
         key: &str,
         verified: bool,
-    ) -> Result<Option<crate::invitation::Invitation>> {
+    ) -> Result<Option<crate::invitation::StoredInvitation>> {
         let Some(inv) = self.tx.open_invitation_for(&o.id, key)? else {
             return Ok(None);
         };
@@ -362,10 +362,10 @@ impl super::Ctx<'_> {
 }
 
 fn live_link(
-    link: Option<InviteLink>,
+    link: Option<StoredInviteLink>,
     o: &Organization,
     hash: &crate::secret::SecretHash,
-) -> Result<InviteLink> {
+) -> Result<StoredInviteLink> {
     match link {
         Some(l) if l.secret_hash.is_some_and(|h| h.ct_eq(hash)) => {
             if !l.active {

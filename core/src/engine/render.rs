@@ -207,7 +207,6 @@ mod tests {
             created_at: created,
             expires_at: Some(created + chrono::Duration::days(7)),
             status: crate::invitation::InvitationStatus::Pending,
-            secret_hash: None,
             send_count: 1,
             last_sent_at: Some(created),
             failed_attempts: 0,

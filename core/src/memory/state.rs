@@ -4,8 +4,8 @@
 use crate::event::Event;
 use crate::group::Group;
 use crate::id::{BatchId, GroupId, InvitationId, MemberId, MessageId, OrgId};
-use crate::invitation::{Invitation, InvitationStatus};
-use crate::link::InviteLink;
+use crate::invitation::{InvitationStatus, StoredInvitation};
+use crate::link::StoredInviteLink;
 use crate::member::{Member, MemberStatus};
 use crate::organization::Organization;
 use crate::outbox::{OutboxMessage, OutboxStatus};
@@ -47,9 +47,9 @@ pub(super) struct OrgData {
     pub(super) members: Table<String, MemberId, Member>,
     pub(super) member_ix: MemberIndexes,
     /// Invitations in `(created_at, id)` order.
-    pub(super) invitations: Table<DateTime<Utc>, InvitationId, Invitation>,
+    pub(super) invitations: Table<DateTime<Utc>, InvitationId, StoredInvitation>,
     pub(super) invitation_ix: InvitationIndexes,
-    pub(super) link: Option<InviteLink>,
+    pub(super) link: Option<StoredInviteLink>,
     /// `events[i].seq == i + 1`.
     pub(super) events: Vec<Event>,
     /// Queued messages per invitation, by `(created_at, id)`.
@@ -222,7 +222,7 @@ pub(super) struct InvitationIndexes {
 
 impl InvitationIndexes {
     /// Adds (or removes) every index entry and count of `inv` in its shard.
-    pub(super) fn apply(&mut self, inv: &Invitation, add: bool) {
+    pub(super) fn apply(&mut self, inv: &StoredInvitation, add: bool) {
         if let Some(hash) = &inv.secret_hash {
             set_unique(&mut self.by_secret, hash, &inv.id, add);
         }
@@ -255,7 +255,7 @@ impl InvitationIndexes {
 }
 
 /// When a stored invitation becomes due for expiry, if it is pending.
-pub(super) fn due_at(inv: &Invitation) -> Option<DateTime<Utc>> {
+pub(super) fn due_at(inv: &StoredInvitation) -> Option<DateTime<Utc>> {
     if inv.status == InvitationStatus::Pending {
         inv.expires_at
     } else {
@@ -359,8 +359,8 @@ impl State {
         &mut self,
         org: &OrgId,
         id: &InvitationId,
-        new: Option<Invitation>,
-    ) -> Option<Invitation> {
+        new: Option<StoredInvitation>,
+    ) -> Option<StoredInvitation> {
         if new.is_none() && !self.orgs.contains_key(org) {
             return None;
         }
@@ -477,8 +477,8 @@ pub(super) enum Undo {
     Organization(OrgId, Option<Box<Organization>>),
     Group(OrgId, GroupId, Option<Box<Group>>),
     Member(OrgId, MemberId, Option<Box<Member>>),
-    Invitation(OrgId, InvitationId, Option<Box<Invitation>>),
-    Link(OrgId, Option<Box<InviteLink>>),
+    Invitation(OrgId, InvitationId, Option<Box<StoredInvitation>>),
+    Link(OrgId, Option<Box<StoredInviteLink>>),
     /// An event was appended: pop it.
     Event(OrgId),
     Outbox(MessageId, Option<Box<OutboxMessage>>),

@@ -11,8 +11,8 @@ use crate::event::{Actor, EventKind};
 use crate::group::Group;
 use crate::group::GroupGrant;
 use crate::id::{BatchId, GroupId, InvitationId, MemberId, MessageId, OrgId};
-use crate::invitation::{Invitation, InvitationQuery, InvitationStatus};
-use crate::link::InviteLink;
+use crate::invitation::{Invitation, InvitationQuery, InvitationStatus, StoredInvitation};
+use crate::link::{InviteLink, StoredInviteLink};
 use crate::member::{Contact, MemberKind};
 use crate::member::{Member, MemberQuery, MemberSort, MemberStatus};
 use crate::organization::Organization;
@@ -81,8 +81,8 @@ fn member(org: &OrgId, id: &str, contact_key: &str) -> Member {
     }
 }
 
-fn invitation(org: &OrgId, id: &str, recipient_key: &str) -> Invitation {
-    Invitation {
+fn invitation(org: &OrgId, id: &str, recipient_key: &str) -> StoredInvitation {
+    let invitation = Invitation {
         org_id: org.clone(),
         id: InvitationId(id.to_owned()),
         batch_id: BatchId("bat_1".to_owned()),
@@ -100,14 +100,14 @@ fn invitation(org: &OrgId, id: &str, recipient_key: &str) -> Invitation {
         created_at: t(0),
         expires_at: None,
         status: InvitationStatus::Staged,
-        secret_hash: None,
         send_count: 0,
         last_sent_at: None,
         failed_attempts: 0,
         locked_until: None,
         closed_at: None,
         member_id: None,
-    }
+    };
+    StoredInvitation::new(invitation, None)
 }
 
 fn hash(n: u8) -> SecretHash {
@@ -208,7 +208,7 @@ fn all_invitations(
     org: &OrgId,
     mut q: InvitationQuery,
     now: DateTime<Utc>,
-) -> Vec<Invitation> {
+) -> Vec<StoredInvitation> {
     let mut out = Vec::new();
     loop {
         let page = tx.list_invitations(org, &q, now).expect("list_invitations");
@@ -248,19 +248,19 @@ fn populated() -> (MemoryStore, OrgId) {
     tx.append_event(&event(&org, 1)).expect("append");
     tx.put_outbox_message(&message(&org, "msg_1", "inv_1", 5))
         .expect("put");
-    tx.put_invite_link(&InviteLink {
+    let link = InviteLink {
         org_id: org.clone(),
         role: "member".into(),
         kind: MemberKind::Member,
         groups: Vec::new(),
         license_type: "standard".into(),
-        secret_hash: Some(hash(200)),
         active: true,
         created_by: None,
         created_at: t(0),
         uses: 0,
-    })
-    .expect("put");
+    };
+    tx.put_invite_link(&StoredInviteLink::new(link, Some(hash(200))))
+        .expect("put");
     tx.commit().expect("commit");
     (store, org)
 }
@@ -382,7 +382,7 @@ fn rollback_on_drop_restores_data_indexes_and_counters() {
     assert_eq!(
         tx.invitation_by_secret(&org, &hash(1))
             .expect("read")
-            .map(|i| i.id),
+            .map(|i| i.invitation.id),
         Some(InvitationId("inv_1".into()))
     );
     assert_eq!(tx.events(&org, 0, 10).expect("events").len(), 1);
@@ -570,7 +570,7 @@ enum Op {
 /// What an [`Op`] writes.
 enum Built {
     Member(Box<Member>),
-    Invitation(Box<Invitation>),
+    Invitation(Box<StoredInvitation>),
 }
 
 const ROLES: [&str; 3] = ["owner", "admin", "member"];
@@ -688,7 +688,7 @@ fn build(op: &Op) -> Built {
 #[derive(Clone, Debug, Default)]
 struct Model {
     members: BTreeMap<(OrgId, MemberId), Member>,
-    invitations: BTreeMap<(OrgId, InvitationId), Invitation>,
+    invitations: BTreeMap<(OrgId, InvitationId), StoredInvitation>,
 }
 
 impl Model {
@@ -736,7 +736,7 @@ impl Model {
             .collect()
     }
 
-    fn invitations_of(&self, org: &OrgId) -> Vec<Invitation> {
+    fn invitations_of(&self, org: &OrgId) -> Vec<StoredInvitation> {
         self.invitations
             .values()
             .filter(|i| &i.org_id == org)
@@ -852,7 +852,7 @@ impl Model {
             let mut want = invitations.clone();
             want.sort_by(|a, b| (b.created_at, &b.id).cmp(&(a.created_at, &a.id)));
             assert_eq!(all_invitations(tx, &org, q, now), want);
-            let mut due: Vec<Invitation> = invitations
+            let mut due: Vec<StoredInvitation> = invitations
                 .iter()
                 .filter(|i| i.status == InvitationStatus::Pending)
                 .filter(|i| i.expires_at.is_some_and(|e| e <= now))

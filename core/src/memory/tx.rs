@@ -9,8 +9,8 @@ use crate::error::{StoreError, UniqueRule};
 use crate::event::Event;
 use crate::group::Group;
 use crate::id::{GroupId, InvitationId, MemberId, MessageId, OrgId};
-use crate::invitation::{Invitation, InvitationQuery, InvitationStatus};
-use crate::link::InviteLink;
+use crate::invitation::{InvitationQuery, InvitationStatus, StoredInvitation};
+use crate::link::StoredInviteLink;
 use crate::member::{Member, MemberQuery, MemberSort, MemberStatus, Page};
 use crate::organization::Organization;
 use crate::outbox::OutboxMessage;
@@ -260,7 +260,11 @@ impl Transaction for MemoryTx<'_> {
             .collect())
     }
 
-    fn invitation(&mut self, org: &OrgId, id: &InvitationId) -> StoreResult<Option<Invitation>> {
+    fn invitation(
+        &mut self,
+        org: &OrgId,
+        id: &InvitationId,
+    ) -> StoreResult<Option<StoredInvitation>> {
         Ok(self.data(org).and_then(|d| d.invitations.get(id).cloned()))
     }
 
@@ -268,7 +272,7 @@ impl Transaction for MemoryTx<'_> {
         &mut self,
         org: &OrgId,
         hash: &SecretHash,
-    ) -> StoreResult<Option<Invitation>> {
+    ) -> StoreResult<Option<StoredInvitation>> {
         Ok(self.data(org).and_then(|d| {
             d.invitation_ix
                 .by_secret
@@ -277,7 +281,11 @@ impl Transaction for MemoryTx<'_> {
         }))
     }
 
-    fn open_invitation_for(&mut self, org: &OrgId, key: &str) -> StoreResult<Option<Invitation>> {
+    fn open_invitation_for(
+        &mut self,
+        org: &OrgId,
+        key: &str,
+    ) -> StoreResult<Option<StoredInvitation>> {
         Ok(self.data(org).and_then(|d| {
             d.invitation_ix
                 .open_by_recipient
@@ -286,7 +294,7 @@ impl Transaction for MemoryTx<'_> {
         }))
     }
 
-    fn put_invitation(&mut self, inv: &Invitation) -> StoreResult<()> {
+    fn put_invitation(&mut self, inv: &StoredInvitation) -> StoreResult<()> {
         if let Some(data) = self.data(&inv.org_id) {
             let ix = &data.invitation_ix;
             if let Some(hash) = &inv.secret_hash {
@@ -321,7 +329,7 @@ impl Transaction for MemoryTx<'_> {
         org: &OrgId,
         query: &InvitationQuery,
         now: DateTime<Utc>,
-    ) -> StoreResult<Page<Invitation>> {
+    ) -> StoreResult<Page<StoredInvitation>> {
         let after = query
             .after
             .as_deref()
@@ -385,7 +393,7 @@ impl Transaction for MemoryTx<'_> {
         org: Option<&OrgId>,
         now: DateTime<Utc>,
         limit: usize,
-    ) -> StoreResult<Vec<Invitation>> {
+    ) -> StoreResult<Vec<StoredInvitation>> {
         let state = &*self.state;
         let missing = || StoreError::Corrupt("the due index names a missing invitation".to_owned());
         match org {
@@ -418,11 +426,11 @@ impl Transaction for MemoryTx<'_> {
         }
     }
 
-    fn invite_link(&mut self, org: &OrgId) -> StoreResult<Option<InviteLink>> {
+    fn invite_link(&mut self, org: &OrgId) -> StoreResult<Option<StoredInviteLink>> {
         Ok(self.data(org).and_then(|d| d.link.clone()))
     }
 
-    fn put_invite_link(&mut self, link: &InviteLink) -> StoreResult<()> {
+    fn put_invite_link(&mut self, link: &StoredInviteLink) -> StoreResult<()> {
         self.ensure_org(&link.org_id);
         let prev = self.state.org_mut(&link.org_id).link.replace(link.clone());
         self.undo

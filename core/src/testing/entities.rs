@@ -5,8 +5,8 @@
 
 use super::harness::at;
 use crate::{
-    Actor, Event, EventKind, Group, Invitation, InvitationId, InviteLink, Member, OrgId,
-    Organization, OutboxMessage, SecretHash, Store, Transaction,
+    Actor, Event, EventKind, Group, InvitationId, Member, OrgId, Organization, OutboxMessage,
+    SecretHash, Store, StoredInvitation, StoredInviteLink, Transaction,
 };
 use chrono::{DateTime, Utc};
 use serde_json::json;
@@ -73,7 +73,7 @@ pub fn member(org: &OrgId, id: &str, key: &str) -> Member {
 }
 
 /// A staged standard invitation for email `key`, in batch `bat_1`.
-pub fn invitation(org: &OrgId, id: &str, key: &str) -> Invitation {
+pub fn invitation(org: &OrgId, id: &str, key: &str) -> StoredInvitation {
     serde_json::from_value(json!({
         "org_id": org,
         "id": id,
@@ -103,7 +103,7 @@ pub fn invitation(org: &OrgId, id: &str, key: &str) -> Invitation {
 }
 
 /// A pending invitation with a secret and an expiry.
-pub fn pending(org: &OrgId, id: &str, key: &str, secret: u8, expires: i64) -> Invitation {
+pub fn pending(org: &OrgId, id: &str, key: &str, secret: u8, expires: i64) -> StoredInvitation {
     let mut inv = invitation(org, id, key);
     inv.status = crate::InvitationStatus::Pending;
     inv.secret_hash = Some(hash(secret));
@@ -114,7 +114,7 @@ pub fn pending(org: &OrgId, id: &str, key: &str, secret: u8, expires: i64) -> In
 }
 
 /// An active invitation link.
-pub fn link(org: &OrgId, secret: u8) -> InviteLink {
+pub fn link(org: &OrgId, secret: u8) -> StoredInviteLink {
     serde_json::from_value(json!({
         "org_id": org,
         "role": "member",

@@ -9,10 +9,10 @@
 use super::harness::{Env, MakeStore, SEED, as_member, code, registration, token_of};
 use super::snapshot::snapshot;
 use crate::{
-    Event, GroupGrant, GroupId, Invitation, InvitationId, InvitationQuery, InviteLink,
-    InviteRequest, LinkSpec, Member, MemberId, MemberQuery, MessageId, NewGroup, OrgId,
-    Organization, OutboxMessage, Page, Policy, RecipientInput, Recipients, SeatCount, SecretHash,
-    Store, StoreError, StoreResult, Transaction,
+    Event, GroupGrant, GroupId, InvitationId, InvitationQuery, InviteRequest, LinkSpec, Member,
+    MemberId, MemberQuery, MessageId, NewGroup, OrgId, Organization, OutboxMessage, Page, Policy,
+    RecipientInput, Recipients, SeatCount, SecretHash, Store, StoreError, StoreResult,
+    StoredInvitation, StoredInviteLink, Transaction,
 };
 use chrono::{DateTime, Duration, Utc};
 use std::sync::Arc;
@@ -122,20 +122,28 @@ impl Transaction for FaultyTx<'_> {
     fn seat_counts(&mut self, org: &OrgId) -> StoreResult<Vec<(String, SeatCount)>> {
         self.inner.seat_counts(org)
     }
-    fn invitation(&mut self, org: &OrgId, id: &InvitationId) -> StoreResult<Option<Invitation>> {
+    fn invitation(
+        &mut self,
+        org: &OrgId,
+        id: &InvitationId,
+    ) -> StoreResult<Option<StoredInvitation>> {
         self.inner.invitation(org, id)
     }
     fn invitation_by_secret(
         &mut self,
         org: &OrgId,
         hash: &SecretHash,
-    ) -> StoreResult<Option<Invitation>> {
+    ) -> StoreResult<Option<StoredInvitation>> {
         self.inner.invitation_by_secret(org, hash)
     }
-    fn open_invitation_for(&mut self, org: &OrgId, key: &str) -> StoreResult<Option<Invitation>> {
+    fn open_invitation_for(
+        &mut self,
+        org: &OrgId,
+        key: &str,
+    ) -> StoreResult<Option<StoredInvitation>> {
         self.inner.open_invitation_for(org, key)
     }
-    fn put_invitation(&mut self, inv: &Invitation) -> StoreResult<()> {
+    fn put_invitation(&mut self, inv: &StoredInvitation) -> StoreResult<()> {
         self.write()?;
         self.inner.put_invitation(inv)
     }
@@ -144,7 +152,7 @@ impl Transaction for FaultyTx<'_> {
         org: &OrgId,
         query: &InvitationQuery,
         now: DateTime<Utc>,
-    ) -> StoreResult<Page<Invitation>> {
+    ) -> StoreResult<Page<StoredInvitation>> {
         self.inner.list_invitations(org, query, now)
     }
     fn due_invitations(
@@ -152,13 +160,13 @@ impl Transaction for FaultyTx<'_> {
         org: Option<&OrgId>,
         now: DateTime<Utc>,
         limit: usize,
-    ) -> StoreResult<Vec<Invitation>> {
+    ) -> StoreResult<Vec<StoredInvitation>> {
         self.inner.due_invitations(org, now, limit)
     }
-    fn invite_link(&mut self, org: &OrgId) -> StoreResult<Option<InviteLink>> {
+    fn invite_link(&mut self, org: &OrgId) -> StoreResult<Option<StoredInviteLink>> {
         self.inner.invite_link(org)
     }
-    fn put_invite_link(&mut self, link: &InviteLink) -> StoreResult<()> {
+    fn put_invite_link(&mut self, link: &StoredInviteLink) -> StoreResult<()> {
         self.write()?;
         self.inner.put_invite_link(link)
     }

@@ -4,8 +4,8 @@
 
 use super::entities::t;
 use crate::{
-    Event, Group, Invitation, InvitationQuery, InviteLink, Member, MemberQuery, MemberStatus,
-    MessageId, OrgId, Organization, OutboxMessage, SeatCount, Store, Transaction,
+    Event, Group, InvitationQuery, Member, MemberQuery, MemberStatus, MessageId, OrgId,
+    Organization, OutboxMessage, SeatCount, Store, StoredInvitation, StoredInviteLink, Transaction,
 };
 
 /// A time after everything the tests schedule.
@@ -28,18 +28,22 @@ pub struct OrgState {
     /// Active members per role, for each role in use.
     pub active_per_role: Vec<(String, u64)>,
     /// Every invitation, newest first.
-    pub invitations: Vec<Invitation>,
+    pub invitations: Vec<StoredInvitation>,
     /// For each invitation: what its secret and its recipient key find,
     /// and its queued messages.
-    pub invitation_lookups: Vec<(Option<Invitation>, Option<Invitation>, Vec<OutboxMessage>)>,
+    pub invitation_lookups: Vec<(
+        Option<StoredInvitation>,
+        Option<StoredInvitation>,
+        Vec<OutboxMessage>,
+    )>,
     /// Seats per license type, sorted.
     pub seats: Vec<(String, SeatCount)>,
     /// The invitation link.
-    pub link: Option<InviteLink>,
+    pub link: Option<StoredInviteLink>,
     /// The audit trail.
     pub events: Vec<Event>,
     /// Stored-pending invitations, by expiry.
-    pub due_invitations: Vec<Invitation>,
+    pub due_invitations: Vec<StoredInvitation>,
     /// Queued messages, by next attempt.
     pub due_outbox: Vec<OutboxMessage>,
 }
@@ -50,7 +54,7 @@ pub struct Snapshot {
     /// Per organization.
     pub orgs: Vec<OrgState>,
     /// The due invitations of every organization.
-    pub due_invitations: Vec<Invitation>,
+    pub due_invitations: Vec<StoredInvitation>,
     /// The due messages of every organization.
     pub due_outbox: Vec<OutboxMessage>,
     /// Messages looked up by id.
@@ -106,7 +110,7 @@ pub fn all_invitations(
     org: &OrgId,
     mut q: InvitationQuery,
     now: chrono::DateTime<chrono::Utc>,
-) -> Vec<Invitation> {
+) -> Vec<StoredInvitation> {
     let mut out = Vec::new();
     for _ in 0..100_000 {
         let page = tx.list_invitations(org, &q, now).expect("list_invitations");

@@ -1114,7 +1114,7 @@ pub fn invitation_pages_newest_first_with_filters(make: MakeStore<'_>) {
                 .cloned()
                 .collect();
             let got = all_invitations(tx.as_mut(), &org, q.clone(), now);
-            let ids = |v: &[crate::Invitation]| -> Vec<String> {
+            let ids = |v: &[crate::StoredInvitation]| -> Vec<String> {
                 v.iter().map(|i| i.id.0.clone()).collect()
             };
             assert_eq!(ids(&got), ids(&want), "query {q:?}");
@@ -1183,8 +1183,9 @@ pub fn due_lists_oldest_first_ties_by_id(make: MakeStore<'_>) {
     tx.commit().expect("commit");
 
     let mut tx = begin(&*store);
-    let ids =
-        |v: Vec<crate::Invitation>| -> Vec<String> { v.into_iter().map(|i| i.id.0).collect() };
+    let ids = |v: Vec<crate::StoredInvitation>| -> Vec<String> {
+        v.into_iter().map(|i| i.invitation.id.0).collect()
+    };
     assert_eq!(
         ids(tx.due_invitations(None, t(50), 100).expect("due")),
         ["inv_a", "inv_b", "inv_z", "inv_c"]

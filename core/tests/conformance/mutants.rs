@@ -5,9 +5,9 @@ use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 use enlist::testing::harness::{MakeStore, same_as_memory};
 use enlist::testing::{engine_ops, faults, races, transactions};
 use enlist::{
-    Event, GroupId, Invitation, InvitationId, InvitationQuery, InviteLink, Member, MemberId,
-    MemberQuery, MemberSort, MemoryStore, MessageId, OrgId, Organization, OutboxMessage, Page,
-    SeatCount, SecretHash, Store, StoreResult, Transaction,
+    Event, GroupId, InvitationId, InvitationQuery, Member, MemberId, MemberQuery, MemberSort,
+    MemoryStore, MessageId, OrgId, Organization, OutboxMessage, Page, SeatCount, SecretHash, Store,
+    StoreResult, StoredInvitation, StoredInviteLink, Transaction,
 };
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
@@ -143,20 +143,28 @@ impl Transaction for MutantTx<'_> {
     fn seat_counts(&mut self, org: &OrgId) -> StoreResult<Vec<(String, SeatCount)>> {
         self.tx().seat_counts(org)
     }
-    fn invitation(&mut self, org: &OrgId, id: &InvitationId) -> StoreResult<Option<Invitation>> {
+    fn invitation(
+        &mut self,
+        org: &OrgId,
+        id: &InvitationId,
+    ) -> StoreResult<Option<StoredInvitation>> {
         self.tx().invitation(org, id)
     }
     fn invitation_by_secret(
         &mut self,
         org: &OrgId,
         hash: &SecretHash,
-    ) -> StoreResult<Option<Invitation>> {
+    ) -> StoreResult<Option<StoredInvitation>> {
         self.tx().invitation_by_secret(org, hash)
     }
-    fn open_invitation_for(&mut self, org: &OrgId, key: &str) -> StoreResult<Option<Invitation>> {
+    fn open_invitation_for(
+        &mut self,
+        org: &OrgId,
+        key: &str,
+    ) -> StoreResult<Option<StoredInvitation>> {
         self.tx().open_invitation_for(org, key)
     }
-    fn put_invitation(&mut self, inv: &Invitation) -> StoreResult<()> {
+    fn put_invitation(&mut self, inv: &StoredInvitation) -> StoreResult<()> {
         let mut i = inv.clone();
         i.created_at = self.time(i.created_at);
         i.expires_at = i.expires_at.map(|t| self.time(t));
@@ -169,7 +177,7 @@ impl Transaction for MutantTx<'_> {
         org: &OrgId,
         query: &InvitationQuery,
         now: DateTime<Utc>,
-    ) -> StoreResult<Page<Invitation>> {
+    ) -> StoreResult<Page<StoredInvitation>> {
         self.tx().list_invitations(org, query, now)
     }
     fn due_invitations(
@@ -177,7 +185,7 @@ impl Transaction for MutantTx<'_> {
         org: Option<&OrgId>,
         now: DateTime<Utc>,
         limit: usize,
-    ) -> StoreResult<Vec<Invitation>> {
+    ) -> StoreResult<Vec<StoredInvitation>> {
         let mut due = self.tx().due_invitations(org, now, limit)?;
         if self.flaw == Flaw::TiesReversed {
             due.reverse();
@@ -185,10 +193,10 @@ impl Transaction for MutantTx<'_> {
         }
         Ok(due)
     }
-    fn invite_link(&mut self, org: &OrgId) -> StoreResult<Option<InviteLink>> {
+    fn invite_link(&mut self, org: &OrgId) -> StoreResult<Option<StoredInviteLink>> {
         self.tx().invite_link(org)
     }
-    fn put_invite_link(&mut self, link: &InviteLink) -> StoreResult<()> {
+    fn put_invite_link(&mut self, link: &StoredInviteLink) -> StoreResult<()> {
         self.tx().put_invite_link(link)
     }
     fn append_event(&mut self, event: &Event) -> StoreResult<u64> {

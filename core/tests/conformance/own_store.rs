@@ -8,9 +8,9 @@
 // ANCHOR: store
 use chrono::{DateTime, Utc};
 use enlist::{
-    Event, Group, GroupId, Invitation, InvitationId, InvitationQuery, InviteLink, Member, MemberId,
-    MemberQuery, MessageId, OrgId, Organization, OutboxMessage, Page, SeatCount, SecretHash, Store,
-    StoreResult, Transaction,
+    Event, Group, GroupId, InvitationId, InvitationQuery, Member, MemberId, MemberQuery, MessageId,
+    OrgId, Organization, OutboxMessage, Page, SeatCount, SecretHash, Store, StoreResult,
+    StoredInvitation, StoredInviteLink, Transaction,
 };
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -113,20 +113,28 @@ impl Transaction for CountingTx<'_> {
     fn seat_counts(&mut self, org: &OrgId) -> StoreResult<Vec<(String, SeatCount)>> {
         self.inner.seat_counts(org)
     }
-    fn invitation(&mut self, org: &OrgId, id: &InvitationId) -> StoreResult<Option<Invitation>> {
+    fn invitation(
+        &mut self,
+        org: &OrgId,
+        id: &InvitationId,
+    ) -> StoreResult<Option<StoredInvitation>> {
         self.inner.invitation(org, id)
     }
     fn invitation_by_secret(
         &mut self,
         org: &OrgId,
         hash: &SecretHash,
-    ) -> StoreResult<Option<Invitation>> {
+    ) -> StoreResult<Option<StoredInvitation>> {
         self.inner.invitation_by_secret(org, hash)
     }
-    fn open_invitation_for(&mut self, org: &OrgId, key: &str) -> StoreResult<Option<Invitation>> {
+    fn open_invitation_for(
+        &mut self,
+        org: &OrgId,
+        key: &str,
+    ) -> StoreResult<Option<StoredInvitation>> {
         self.inner.open_invitation_for(org, key)
     }
-    fn put_invitation(&mut self, inv: &Invitation) -> StoreResult<()> {
+    fn put_invitation(&mut self, inv: &StoredInvitation) -> StoreResult<()> {
         self.inner.put_invitation(inv)
     }
     fn list_invitations(
@@ -134,7 +142,7 @@ impl Transaction for CountingTx<'_> {
         org: &OrgId,
         query: &InvitationQuery,
         now: DateTime<Utc>,
-    ) -> StoreResult<Page<Invitation>> {
+    ) -> StoreResult<Page<StoredInvitation>> {
         self.inner.list_invitations(org, query, now)
     }
     fn due_invitations(
@@ -142,13 +150,13 @@ impl Transaction for CountingTx<'_> {
         org: Option<&OrgId>,
         now: DateTime<Utc>,
         limit: usize,
-    ) -> StoreResult<Vec<Invitation>> {
+    ) -> StoreResult<Vec<StoredInvitation>> {
         self.inner.due_invitations(org, now, limit)
     }
-    fn invite_link(&mut self, org: &OrgId) -> StoreResult<Option<InviteLink>> {
+    fn invite_link(&mut self, org: &OrgId) -> StoreResult<Option<StoredInviteLink>> {
         self.inner.invite_link(org)
     }
-    fn put_invite_link(&mut self, link: &InviteLink) -> StoreResult<()> {
+    fn put_invite_link(&mut self, link: &StoredInviteLink) -> StoreResult<()> {
         self.inner.put_invite_link(link)
     }
     fn append_event(&mut self, event: &Event) -> StoreResult<u64> {

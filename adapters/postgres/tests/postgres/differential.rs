@@ -5,8 +5,9 @@
 
 use crate::common::*;
 use enlist::{
-    GroupGrant, Invitation, InvitationQuery, InvitationStatus, Member, MemberKind, MemberQuery,
-    MemberSort, MemberStatus, MemoryStore, OrgId, OutboxStatus, SecretHash, Store, Transaction,
+    GroupGrant, InvitationQuery, InvitationStatus, Member, MemberKind, MemberQuery, MemberSort,
+    MemberStatus, MemoryStore, OrgId, OutboxStatus, SecretHash, Store, StoredInvitation,
+    Transaction,
 };
 use std::fmt::Debug;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -78,7 +79,7 @@ fn random_member(r: &mut Rng, org: &OrgId) -> Member {
     m
 }
 
-fn random_invitation(r: &mut Rng, org: &OrgId) -> Invitation {
+fn random_invitation(r: &mut Rng, org: &OrgId) -> StoredInvitation {
     let mut i = invitation(
         org,
         &format!("inv_{}", r.below(16)),
@@ -325,7 +326,7 @@ fn compare_reads(r: &mut Rng, orgs: &[OrgId], a: &mut dyn Transaction, b: &mut d
                 }
             }
         }
-        // Invitation pages likewise.
+        // StoredInvitation pages likewise.
         for _ in 0..4 {
             let statuses: Vec<InvitationStatus> = INVITATION_STATUSES
                 .iter()

@@ -3,10 +3,10 @@
 
 use chrono::{DateTime, Duration, Utc};
 use enlist::{
-    Contact, Enlist, Event, EventKind, GroupGrant, GroupId, Invitation, InvitationId,
-    InvitationStatus, ManualClock, Member, MemberId, MemberKind, MemberStatus, MessageId,
-    NewOrganization, OrgId, Organization, OutboxMessage, OutboxStatus, OutgoingEmail, Policy,
-    Registration, SecretHash, SeededSecrets, Store, Transaction,
+    Contact, Enlist, Event, EventKind, GroupGrant, GroupId, InvitationId, InvitationStatus,
+    ManualClock, Member, MemberId, MemberKind, MemberStatus, MessageId, NewOrganization, OrgId,
+    Organization, OutboxMessage, OutboxStatus, OutgoingEmail, Policy, Registration, SecretHash,
+    SeededSecrets, Store, StoredInvitation, Transaction,
 };
 use enlist_postgres::PostgresStore;
 use std::sync::Arc;
@@ -148,7 +148,7 @@ pub fn member(org: &OrgId, id: &str, key: &str) -> Member {
     .expect("member")
 }
 
-pub fn invitation(org: &OrgId, id: &str, key: &str, created: i64) -> Invitation {
+pub fn invitation(org: &OrgId, id: &str, key: &str, created: i64) -> StoredInvitation {
     serde_json::from_value(serde_json::json!({
         "org_id": org.as_str(),
         "id": id,
