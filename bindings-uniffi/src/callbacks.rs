@@ -73,6 +73,20 @@ mod tests {
     }
 
     #[test]
+    fn an_unexpected_foreign_exception_keeps_its_first_line_only() {
+        let e = uniffi::UnexpectedUniFFICallbackError {
+            reason: "java.io.IOException: backend unreachable\n\
+                     \tat com.example.app.Mail.send(Mail.kt:12)\n\
+                     \tat com.example.app.Main.run(Main.kt:40)"
+                .to_owned(),
+        };
+        let MailError::Temporary { reason } = MailError::from(e) else {
+            panic!("an unexpected exception is retried later");
+        };
+        assert_eq!(reason, "java.io.IOException: backend unreachable");
+    }
+
+    #[test]
     fn a_foreign_mailers_error_loses_the_link_before_it_travels() {
         let engine = enlist::Enlist::in_memory();
         let (org, owner) = engine

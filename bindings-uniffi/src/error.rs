@@ -320,9 +320,17 @@ pub enum MailError {
     },
 }
 
+/// Any other exception a Kotlin or Swift mailer throws: retried later.
+/// Only the first line of its text is kept (the exception's class and
+/// message): the foreign side sends its stack trace too, which names the
+/// app's classes and files and has no place in the outbox or the audit
+/// trail.
 impl From<uniffi::UnexpectedUniFFICallbackError> for MailError {
     fn from(e: uniffi::UnexpectedUniFFICallbackError) -> Self {
-        MailError::Temporary { reason: e.reason }
+        let first = e.reason.lines().next().unwrap_or_default().trim_end();
+        MailError::Temporary {
+            reason: first.to_owned(),
+        }
     }
 }
 

@@ -274,6 +274,8 @@ fun memoryScenario() {
     checkEq(m1.status, OutboxStatus.QUEUED, "failing mailer: still queued")
     checkEq(m1.attempts, 1u, "failing mailer: one attempt")
     check(m1.lastError?.contains("backend unreachable") == true, "failing mailer: the Kotlin exception's message is recorded (${m1.lastError})")
+    check(m1.lastError?.contains("EnlistTest") == false && m1.lastError?.contains(".kt") == false,
+        "failing mailer: no Kotlin stack frame reaches the outbox (${m1.lastError})")
     checkEq(m1.nextAttemptAt, clock.now.plusSeconds(60), "failing mailer: retry after 60 s")
 
     val callsBefore = mailer.calls
