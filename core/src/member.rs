@@ -75,6 +75,17 @@ wire_names! {
     }
 }
 
+impl MemberKind {
+    /// The role a person of this kind gets when no role is named: the
+    /// built-in `guest` role for guests, `member` for members.
+    pub fn default_role(self) -> &'static str {
+        match self {
+            MemberKind::Member => crate::role::builtin::MEMBER,
+            MemberKind::Guest => crate::role::builtin::GUEST,
+        }
+    }
+}
+
 /// How the person is reached: an email address, or an identifier (phone,
 /// personnel number, ...) for people without email.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -16,7 +16,7 @@ use crate::import_file::{ImportFormat, ImportLimits, ImportRow, ImportRowError, 
 use crate::member::MemberKind;
 use crate::organization::Organization;
 use crate::policy::IMPORT_BYTES_CEILING;
-use crate::role::{Permission, builtin};
+use crate::role::Permission;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
@@ -511,14 +511,7 @@ fn prepare_row(
         .role
         .clone()
         .or_else(|| defaults.role.clone())
-        .unwrap_or_else(|| {
-            if kind == MemberKind::Guest {
-                builtin::GUEST
-            } else {
-                builtin::MEMBER
-            }
-            .to_owned()
-        });
+        .unwrap_or_else(|| kind.default_role().to_owned());
     let grants = input.groups.as_ref().unwrap_or(&defaults.groups);
     if let Err(e) = authorize_invite(o, auth, &role, kind, grants) {
         return Err(invalid(e.to_string()));
@@ -556,6 +549,7 @@ mod tests {
     use crate::memory::MemoryStore;
     use crate::policy::Policy;
     use crate::role::GroupRole;
+    use crate::role::builtin;
     use crate::store::{Store, StoreResult, Transaction};
     use std::sync::Arc;
     use std::sync::atomic::{AtomicUsize, Ordering};

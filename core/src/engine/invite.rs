@@ -18,7 +18,7 @@ use crate::member::{Contact, MemberKind};
 use crate::organization::Organization;
 use crate::outbox::{OutboxMessage, OutboxStatus};
 use crate::policy::DEFAULT_LICENSE;
-use crate::role::{GroupRole, Permission, builtin};
+use crate::role::{GroupRole, Permission};
 use crate::secret::{CodeHasher, Secret, new_access_code, new_token};
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
@@ -1205,14 +1205,7 @@ impl Ctx<'_> {
                 .role
                 .clone()
                 .or_else(|| req.role.clone())
-                .unwrap_or_else(|| {
-                    if kind == MemberKind::Guest {
-                        builtin::GUEST
-                    } else {
-                        builtin::MEMBER
-                    }
-                    .to_owned()
-                });
+                .unwrap_or_else(|| kind.default_role().to_owned());
             let groups = match &row.groups {
                 Some(g) => self.invite_grants_cached(&o.id, g, &mut known_groups)?,
                 None => default_groups.clone(),

@@ -90,14 +90,10 @@ impl Enlist {
                     feature: Feature::Guests,
                 });
             }
-            let role = spec.role.clone().unwrap_or_else(|| {
-                if spec.kind == MemberKind::Guest {
-                    builtin::GUEST
-                } else {
-                    builtin::MEMBER
-                }
-                .to_owned()
-            });
+            let role = spec
+                .role
+                .clone()
+                .unwrap_or_else(|| spec.kind.default_role().to_owned());
             // The link invites whoever holds it: it needs the invite
             // permission of its kind as well as ManageInviteLink.
             auth.require(if spec.kind == MemberKind::Guest {
