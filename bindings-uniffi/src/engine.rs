@@ -8,9 +8,9 @@ use crate::time::{time_in, time_out};
 use crate::types::*;
 use enlist::{
     Acceptance, Actor, DeliveryReport, EngineConfig, Event, Group, GroupId, GroupRole, GroupUpdate,
-    ImportFormat, Invitation, InvitationId, InvitationPreview, InvitationQuery, InviteLink,
-    LicenseUsage, LinkPreview, Member, MemberId, MemberUpdate, MessageId, NewGroup, OrgId,
-    Organization, OutboxStatus, Permission, Policy, Registration, Role,
+    ImportFormat, Invitation, InvitationId, InvitationPage, InvitationPreview, InvitationQuery,
+    InviteLink, LicenseUsage, LinkPreview, Member, MemberId, MemberPage, MemberUpdate, MessageId,
+    NewGroup, OrgId, Organization, OutboxStatus, Permission, Policy, Registration, Role,
 };
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -410,10 +410,7 @@ impl Enlist {
         let (link, url) = self
             .inner
             .activate_invite_link(&org_id, &actor, spec.into())?;
-        Ok(ActivatedLink {
-            link,
-            url: crate::types::Secret::wrap(url.expose()),
-        })
+        Ok(ActivatedLink { link, url })
     }
 
     /// Deactivates the invitation link: its URL stops working for good.

@@ -1,7 +1,7 @@
-//! What Kotlin and Swift see that core cannot own: the [`Secret`] object and
-//! the records that carry it, inputs whose enum fields default to `None`
-//! (an enum cannot default in Kotlin), the pages (core's `Page<T>` is
-//! generic, which a uniffi record cannot be), and the email parser's
+//! What Kotlin and Swift see that core cannot own: the records that carry a
+//! [`Secret`] in a shape of their own (core's `Secret` crosses as an object
+//! that prints `Secret(***)`), inputs whose enum fields default to `None`
+//! (uniffi's proc-macros cannot default an enum field), and the email parser's
 //! results, which borrow the pasted text. Every other record and enum is
 //! core's own, derived there (the `uniffi` feature of `enlist`).
 //!
@@ -12,60 +12,8 @@ use chrono::{DateTime, Utc};
 use enlist::{
     BatchId, GroupGrant, GroupId, GroupSort, Invitation, InvitationId, InviteLink, Member,
     MemberKind, MemberSort, MemberStatus, MessageId, OrgId, Organization, OutboxStatus, Policy,
-    Recipients, RejectReason,
+    Recipients, RejectReason, Secret,
 };
-use std::fmt;
-use std::sync::Arc;
-
-// ---------------------------------------------------------------------------
-// Secrets
-// ---------------------------------------------------------------------------
-
-/// A secret handed out once: an accept token, an access code, or a link or
-/// email body holding one. It crosses as an object, not a string, so that
-/// printing the record holding it (Kotlin `toString`, Swift
-/// `description` and `dump`, a reflective JSON logger) shows `Secret(***)`
-/// and never its text; call [`Secret::expose`] where the text is needed
-/// (the email to send, the page to show once).
-#[derive(uniffi::Object)]
-#[uniffi::export(Display, Debug)]
-pub struct Secret(String);
-
-impl Secret {
-    /// Wraps `text`.
-    pub(crate) fn wrap(text: impl Into<String>) -> Arc<Secret> {
-        Arc::new(Secret(text.into()))
-    }
-}
-
-#[uniffi::export]
-impl Secret {
-    /// The secret's text. Do not log it.
-    pub fn expose(&self) -> String {
-        self.0.clone()
-    }
-}
-
-impl fmt::Display for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(***)")
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(***)")
-    }
-}
-
-impl PartialEq for Secret {
-    fn eq(&self, other: &Self) -> bool {
-        // Not a comparison an attacker times: values compared in tests.
-        self.0 == other.0
-    }
-}
-
-impl Eq for Secret {}
 
 /// `usize` to `u32` for positions and counts, saturating (core's limits keep
 /// them far below `u32::MAX`).
@@ -182,45 +130,9 @@ impl From<MemberQuery> for enlist::MemberQuery {
     }
 }
 
-/// One page of members.
-#[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
-pub struct MemberPage {
-    /// The members of this page.
-    pub items: Vec<Member>,
-    /// Pass this as `after` for the next page; `None` on the last page.
-    pub next_cursor: Option<String>,
-}
-
-impl From<enlist::Page<Member>> for MemberPage {
-    fn from(p: enlist::Page<Member>) -> Self {
-        Self {
-            items: p.items,
-            next_cursor: p.next_cursor,
-        }
-    }
-}
-
 // ---------------------------------------------------------------------------
 // Invitations (`Invitation` and `Acceptance` are core's records)
 // ---------------------------------------------------------------------------
-
-/// One page of invitations.
-#[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
-pub struct InvitationPage {
-    /// The invitations of this page.
-    pub items: Vec<Invitation>,
-    /// Pass this as `after` for the next page; `None` on the last page.
-    pub next_cursor: Option<String>,
-}
-
-impl From<enlist::Page<Invitation>> for InvitationPage {
-    fn from(p: enlist::Page<Invitation>) -> Self {
-        Self {
-            items: p.items,
-            next_cursor: p.next_cursor,
-        }
-    }
-}
 
 /// An invitation batch: recipients and what they all get.
 #[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
@@ -270,7 +182,7 @@ pub struct IssuedInvitation {
     /// The secret, returned this once: the accept token for email
     /// invitations, the access code for identifier invitations; `None` for
     /// staged ones. Never store or log it: `secret?.expose()` reads it.
-    pub secret: Option<Arc<Secret>>,
+    pub secret: Option<Secret>,
     /// The queued email's id, for email invitations that were sent.
     pub message_id: Option<MessageId>,
     /// The paste parser's warnings about the address (`confusable`, ...),
@@ -283,7 +195,7 @@ impl From<enlist::IssuedInvitation> for IssuedInvitation {
         Self {
             index: u32_of(i.index),
             invitation: i.invitation,
-            secret: i.secret.map(|s| Secret::wrap(s.expose())),
+            secret: i.secret,
             message_id: i.message_id,
             warnings: i.warnings.iter().map(AddressWarning::from).collect(),
         }
@@ -400,7 +312,7 @@ pub struct ActivatedLink {
     /// The link.
     pub link: InviteLink,
     /// The URL to share: it holds the link's secret (`url.expose()`).
-    pub url: Arc<Secret>,
+    pub url: Secret,
 }
 
 /// What people joining by the link get.
@@ -572,9 +484,9 @@ pub struct OutgoingEmail {
     pub subject: String,
     /// The plain-text body; it holds the accept link, so it is a
     /// [`Secret`] too (`text_body.expose()`).
-    pub text_body: Arc<Secret>,
+    pub text_body: Secret,
     /// The link to accept: it holds the secret token (`accept_url.expose()`).
-    pub accept_url: Arc<Secret>,
+    pub accept_url: Secret,
     /// The organization's name.
     pub org_name: String,
     /// The inviter's name, if a member invited.
@@ -592,8 +504,8 @@ impl From<enlist::OutgoingEmail> for OutgoingEmail {
             to: e.to,
             to_name: e.to_name,
             subject: e.subject,
-            text_body: Secret::wrap(e.text_body),
-            accept_url: Secret::wrap(e.accept_url),
+            text_body: Secret::new(e.text_body),
+            accept_url: Secret::new(e.accept_url),
             org_name: e.org_name,
             inviter_name: e.inviter_name,
             personal_message: e.personal_message,

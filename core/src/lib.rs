@@ -100,7 +100,9 @@ pub use secret::{
 };
 pub use store::{SeatCount, Store, StoreResult, Transaction};
 #[cfg(feature = "uniffi")]
-pub use uniffi_support::{AddressProblem, utc_from_system_time};
+pub use uniffi_support::{
+    AddressProblem, InvitationPage, MemberPage, SecretText, utc_from_system_time,
+};
 
 /// The Rust examples of the book (`docs/src`) that need only this crate,
 /// compiled and run with the doctests so that the book cannot drift from

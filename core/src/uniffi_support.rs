@@ -10,13 +10,21 @@
 //!   as a map, positions (`usize`) as `u32`.
 //! - An [`AddressError`] crosses as [`AddressProblem`]: its stable code,
 //!   message and position (output only).
+//! - A [`Secret`] crosses as an object (`Secret` there, the [`SecretText`]
+//!   object), never as a string: printed, it shows `Secret(***)`.
+//! - A [`Page`] crosses as [`MemberPage`] or [`InvitationPage`] (a uniffi
+//!   record cannot be generic).
 
 use crate::email::AddressError;
 use crate::id::{BatchId, GroupId, InvitationId, MemberId, MessageId, OrgId};
-use crate::member::Member;
+use crate::invitation::Invitation;
+use crate::member::{Member, Page};
 use crate::role::{Permission, PermissionSet};
+use crate::secret::Secret;
 use chrono::Utc;
 use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 use uniffi::deps::anyhow::anyhow;
 
@@ -116,6 +124,71 @@ uniffi::custom_type!(AddressError, AddressProblem, {
     try_lift: |p| Err(anyhow!("an address error ({}) is not an input", p.code)),
 });
 
+/// A secret handed out once (an accept token, an access code, or a link or
+/// email body holding one), as Kotlin and Swift hold it: `Secret` there is
+/// this object, so that printing the record holding it (Kotlin `toString`,
+/// Swift `description` and `dump`, a reflective JSON logger) shows
+/// `Secret(***)` and never its text; `expose()` reads the text where it is
+/// needed (the email to send, the page to show once).
+#[derive(uniffi::Object, PartialEq, Eq)]
+#[uniffi::export(Display, Debug)]
+pub struct SecretText(Secret);
+
+#[uniffi::export]
+impl SecretText {
+    /// The secret's text. Do not log it.
+    fn expose(&self) -> String {
+        self.0.expose().to_owned()
+    }
+}
+
+impl fmt::Display for SecretText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+impl fmt::Debug for SecretText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.0, f)
+    }
+}
+
+uniffi::custom_type!(Secret, Arc<SecretText>, {
+    lower: |s| Arc::new(SecretText(s)),
+    try_lift: |t| Ok(t.0.clone()),
+});
+
+macro_rules! page_types {
+    ($($(#[$doc:meta])* $page:ident of $item:ty;)*) => {$(
+        $(#[$doc])*
+        #[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
+        pub struct $page {
+            /// The items of this page.
+            pub items: Vec<$item>,
+            /// Pass this as `after` for the next page; `None` on the last
+            /// page.
+            pub next_cursor: Option<String>,
+        }
+
+        impl From<Page<$item>> for $page {
+            fn from(p: Page<$item>) -> Self {
+                Self {
+                    items: p.items,
+                    next_cursor: p.next_cursor,
+                }
+            }
+        }
+    )*};
+}
+
+page_types! {
+    /// One page of members, as Kotlin and Swift see [`Page<Member>`].
+    MemberPage of Member;
+    /// One page of invitations, as Kotlin and Swift see [`Page<Invitation>`].
+    InvitationPage of Invitation;
+}
+
 #[uniffi::export]
 impl Member {
     /// "First Last", or whichever part exists, or the contact.
@@ -180,6 +253,18 @@ mod tests {
         assert_eq!(problem, AddressProblem::from(&error));
         assert_eq!(problem.code, error.code());
         assert!(across(RejectReason::InvalidAddress { error }).is_err());
+    }
+
+    #[test]
+    fn a_secret_crosses_as_an_object_that_prints_redacted() {
+        let secret = Secret::new("org_1.s3cr3t");
+        let mut buf = Vec::new();
+        <Secret as Lower<UniFfiTag>>::write(secret.clone(), &mut buf);
+        let object = <Arc<SecretText> as Lift<UniFfiTag>>::try_read(&mut &buf[..]).unwrap();
+        assert_eq!(object.to_string(), "Secret(***)");
+        assert_eq!(format!("{object:?}"), "Secret(***)");
+        assert_eq!(object.expose(), "org_1.s3cr3t");
+        assert_eq!(across(secret.clone()).unwrap(), secret);
     }
 
     #[test]

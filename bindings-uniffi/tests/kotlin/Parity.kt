@@ -9,7 +9,7 @@
 //     real `Enlist`;
 //   - the exported top-level functions: same-named functions of this
 //     package, which Kotlin prefers to the star-imported `enlist.*` ones;
-//   - `Secret.expose()`: the `reveal()` extension;
+//   - `Secret.expose()` (the `SecretText` object): the `reveal()` extension;
 //   - the callback interfaces (`Clock.now`, `Mailer.send`): the test's own
 //     implementations record that the engine called them.
 // What must be called is read from the library jar itself: uniffi generates
@@ -76,7 +76,7 @@ object Parity {
                 )
             }
         }
-        for ((obj, iface) in listOf("enlist" to EnlistInterface::class.java, "secret" to SecretInterface::class.java)) {
+        for ((obj, iface) in listOf("enlist" to EnlistInterface::class.java, "secrettext" to SecretTextInterface::class.java)) {
             iface.methods.filter { it.declaringClass == iface && !it.isSynthetic && !it.name.contains('$') }
                 .forEach { out.add("$obj.${kotlinName(it)}") }
         }
@@ -132,7 +132,7 @@ fun inMemory(clock: Clock? = null, config: EngineConfig? = null, secretKey: Byte
 fun openSqlite(path: String, clock: Clock? = null, config: EngineConfig? = null, secretKey: ByteArray? = null): Engine =
     Parity.call("enlist.openSqlite") { Parity.track(Enlist.openSqlite(path, clock, config, secretKey)) }
 
-fun SecretInterface.reveal(): String = Parity.call("secret.expose") { expose() }
+fun SecretTextInterface.reveal(): String = Parity.call("secrettext.expose") { expose() }
 
 fun defaultPolicy(): Policy = Parity.call("defaultPolicy") { enlist.defaultPolicy() }
 
