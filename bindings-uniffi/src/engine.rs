@@ -9,8 +9,9 @@ use crate::types::*;
 use enlist::{
     Acceptance, Actor, DeliveryReport, EngineConfig, Event, Group, GroupId, GroupRole, GroupUpdate,
     ImportFormat, Invitation, InvitationId, InvitationPage, InvitationPreview, InvitationQuery,
-    InviteLink, LicenseUsage, LinkPreview, Member, MemberId, MemberPage, MemberUpdate, MessageId,
-    NewGroup, OrgId, Organization, OutboxStatus, Permission, Policy, Registration, Role,
+    InviteLink, IssuedInvitation, LicenseUsage, LinkPreview, Member, MemberId, MemberPage,
+    MemberUpdate, MessageId, NewGroup, OrgId, Organization, OutboxStatus, Permission, Policy,
+    Registration, Role,
 };
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -326,7 +327,7 @@ impl Enlist {
         actor: Actor,
         invitation_id: InvitationId,
     ) -> Result<IssuedInvitation> {
-        Ok(self.inner.resend(&org_id, &actor, &invitation_id)?.into())
+        Ok(self.inner.resend(&org_id, &actor, &invitation_id)?)
     }
 
     /// Revokes an open invitation.

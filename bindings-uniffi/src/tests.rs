@@ -325,7 +325,7 @@ fn paste_offsets_are_utf16_indices_of_each_fragment() {
                 mailbox
                     .warnings
                     .iter()
-                    .any(|w| w.code == "international_domain")
+                    .any(|w| w.code() == "international_domain")
             );
         }
         other => panic!("{other:?}"),

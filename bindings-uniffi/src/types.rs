@@ -10,7 +10,7 @@
 
 use chrono::{DateTime, Utc};
 use enlist::{
-    BatchId, GroupGrant, GroupId, GroupSort, Invitation, InvitationId, InviteLink, Member,
+    BatchId, GroupGrant, GroupId, GroupSort, InvitationId, InviteLink, IssuedInvitation, Member,
     MemberKind, MemberSort, MemberStatus, MessageId, OrgId, Organization, OutboxStatus, Policy,
     Recipients, RejectReason, Secret,
 };
@@ -172,36 +172,6 @@ impl From<InviteRequest> for enlist::InviteRequest {
     }
 }
 
-/// An invitation issued in a batch (or resent).
-#[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
-pub struct IssuedInvitation {
-    /// The recipient's position in the input (0-based).
-    pub index: u32,
-    /// The invitation.
-    pub invitation: Invitation,
-    /// The secret, returned this once: the accept token for email
-    /// invitations, the access code for identifier invitations; `None` for
-    /// staged ones. Never store or log it: `secret?.expose()` reads it.
-    pub secret: Option<Secret>,
-    /// The queued email's id, for email invitations that were sent.
-    pub message_id: Option<MessageId>,
-    /// The paste parser's warnings about the address (`confusable`, ...),
-    /// to show before anyone clicks a link.
-    pub warnings: Vec<AddressWarning>,
-}
-
-impl From<enlist::IssuedInvitation> for IssuedInvitation {
-    fn from(i: enlist::IssuedInvitation) -> Self {
-        Self {
-            index: u32_of(i.index),
-            invitation: i.invitation,
-            secret: i.secret,
-            message_id: i.message_id,
-            warnings: i.warnings.iter().map(AddressWarning::from).collect(),
-        }
-    }
-}
-
 /// A recipient that got no invitation.
 #[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
 pub struct RejectedRecipient {
@@ -229,7 +199,8 @@ impl From<enlist::RejectedRecipient> for RejectedRecipient {
     }
 }
 
-/// The outcome of a batch.
+/// The outcome of a batch (its invitations are core's
+/// [`IssuedInvitation`]s).
 #[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
 pub struct InviteReport {
     /// The batch.
@@ -248,7 +219,7 @@ impl From<enlist::InviteReport> for InviteReport {
         let csv = r.to_csv();
         Self {
             batch_id: r.batch_id,
-            issued: r.issued.into_iter().map(Into::into).collect(),
+            issued: r.issued,
             rejected: r.rejected.into_iter().map(Into::into).collect(),
             csv,
         }
@@ -278,9 +249,7 @@ pub enum SendOutcome {
 impl From<enlist::SendOutcome> for SendOutcome {
     fn from(o: enlist::SendOutcome) -> Self {
         match o {
-            enlist::SendOutcome::Sent(issued) => SendOutcome::Sent {
-                issued: (*issued).into(),
-            },
+            enlist::SendOutcome::Sent(issued) => SendOutcome::Sent { issued: *issued },
             enlist::SendOutcome::Failed {
                 invitation,
                 code,
@@ -439,7 +408,7 @@ impl From<enlist::ImportReport> for ImportReport {
             .map(|i| ImportedInvitation {
                 line: u32_of(i.line),
                 batch: u32_of(i.batch),
-                issued: i.issued.clone().into(),
+                issued: i.issued.clone(),
             })
             .collect();
         let rejected = r
@@ -560,15 +529,6 @@ impl From<enlist::OutboxMessage> for OutboxMessage {
 // The paste box (core's results borrow the pasted text)
 // ---------------------------------------------------------------------------
 
-/// Something suspicious about a valid address, worth showing.
-#[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
-pub struct AddressWarning {
-    /// A stable code (`international_domain`, `confusable`, ...).
-    pub code: String,
-    /// What to tell the person who typed it.
-    pub message: String,
-}
-
 /// A valid address with its display name.
 #[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
 pub struct Mailbox {
@@ -581,7 +541,7 @@ pub struct Mailbox {
     /// The domain, lowercase and IDNA-encoded.
     pub ascii_domain: String,
     /// Things worth showing the person who typed it.
-    pub warnings: Vec<AddressWarning>,
+    pub warnings: Vec<enlist::email::AddressWarning>,
 }
 
 impl From<enlist::Mailbox<'_>> for Mailbox {
@@ -591,16 +551,7 @@ impl From<enlist::Mailbox<'_>> for Mailbox {
             address: m.address.into_owned(),
             key: m.key.into_owned(),
             ascii_domain: m.ascii_domain.into_owned(),
-            warnings: m.warnings.iter().map(AddressWarning::from).collect(),
-        }
-    }
-}
-
-impl From<&enlist::email::AddressWarning> for AddressWarning {
-    fn from(w: &enlist::email::AddressWarning) -> Self {
-        Self {
-            code: w.code().to_owned(),
-            message: w.to_string(),
+            warnings: m.warnings,
         }
     }
 }

@@ -101,7 +101,7 @@ pub use secret::{
 pub use store::{SeatCount, Store, StoreResult, Transaction};
 #[cfg(feature = "uniffi")]
 pub use uniffi_support::{
-    AddressProblem, InvitationPage, MemberPage, SecretText, utc_from_system_time,
+    AddressNotice, AddressProblem, InvitationPage, MemberPage, SecretText, utc_from_system_time,
 };
 
 /// The Rust examples of the book (`docs/src`) that need only this crate,

@@ -10,12 +10,14 @@
 //!   as a map, positions (`usize`) as `u32`.
 //! - An [`AddressError`] crosses as [`AddressProblem`]: its stable code,
 //!   message and position (output only).
+//! - An [`AddressWarning`] crosses as [`AddressNotice`]: its stable code
+//!   and message (read back by its code).
 //! - A [`Secret`] crosses as an object (`Secret` there, the [`SecretText`]
 //!   object), never as a string: printed, it shows `Secret(***)`.
 //! - A [`Page`] crosses as [`MemberPage`] or [`InvitationPage`] (a uniffi
 //!   record cannot be generic).
 
-use crate::email::AddressError;
+use crate::email::{AddressError, AddressWarning};
 use crate::id::{BatchId, GroupId, InvitationId, MemberId, MessageId, OrgId};
 use crate::invitation::Invitation;
 use crate::member::{Member, Page};
@@ -189,6 +191,31 @@ page_types! {
     InvitationPage of Invitation;
 }
 
+/// Something suspicious about a valid address, as it crosses to Kotlin and
+/// Swift (`AddressWarning` there).
+#[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
+pub struct AddressNotice {
+    /// A stable code (`international_domain`, `confusable`, ...).
+    pub code: String,
+    /// What to tell the person who typed it.
+    pub message: String,
+}
+
+impl From<&AddressWarning> for AddressNotice {
+    fn from(w: &AddressWarning) -> Self {
+        Self {
+            code: w.code().to_owned(),
+            message: w.to_string(),
+        }
+    }
+}
+
+uniffi::custom_type!(AddressWarning, AddressNotice, {
+    lower: |w| AddressNotice::from(&w),
+    // Read back by its code (a record holding one can be passed back in).
+    try_lift: |n| n.code.parse().map_err(|_| anyhow!("unknown address warning {:?}", n.code)),
+});
+
 #[uniffi::export]
 impl Member {
     /// "First Last", or whichever part exists, or the contact.
@@ -265,6 +292,24 @@ mod tests {
         assert_eq!(format!("{object:?}"), "Secret(***)");
         assert_eq!(object.expose(), "org_1.s3cr3t");
         assert_eq!(across(secret.clone()).unwrap(), secret);
+    }
+
+    #[test]
+    fn an_address_warning_crosses_as_its_code_and_message() {
+        let warning = AddressWarning::Confusable;
+        let mut buf = Vec::new();
+        <AddressWarning as Lower<UniFfiTag>>::write(warning.clone(), &mut buf);
+        let notice = <AddressNotice as Lift<UniFfiTag>>::try_read(&mut &buf[..]).unwrap();
+        assert_eq!(notice.code, "confusable");
+        assert_eq!(notice.message, warning.to_string());
+        assert_eq!(across(warning.clone()).unwrap(), warning);
+        let unknown = AddressNotice {
+            code: "no_such_warning".into(),
+            message: String::new(),
+        };
+        let mut buf = Vec::new();
+        <AddressNotice as Lower<UniFfiTag>>::write(unknown, &mut buf);
+        assert!(<AddressWarning as Lift<UniFfiTag>>::try_read(&mut &buf[..]).is_err());
     }
 
     #[test]

@@ -294,6 +294,7 @@ impl std::fmt::Display for RejectReason {
 
 /// An invitation issued in a batch (or resent).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct IssuedInvitation {
     /// The recipient's position in the input (0-based).
     pub index: usize,
