@@ -344,6 +344,9 @@ fun memoryScenario() {
     check(parsed.entries.all { text.substring(it.startUtf16.toInt(), it.endUtf16.toInt()) == it.text }, "parseRecipients: UTF-16 offsets slice Kotlin strings")
     checkEq((parsed.entries[1].outcome as? EntryOutcome.Invalid)?.code, "missing_at", "parseRecipients: invalid entry code")
     checkEq((parsed.entries[3].outcome as? EntryOutcome.Duplicate)?.first, 2u, "parseRecipients: duplicate of entry 2")
+    val idnWarnings = (parseRecipients("ada@exämple.test").entries.single().outcome as? EntryOutcome.Valid)?.mailbox?.warnings.orEmpty()
+    checkEq(idnWarnings.map { it.code }, listOf("international_domain"), "parseRecipients: an AddressWarning has its code")
+    check(idnWarnings.all { it.message.isNotBlank() }, "parseRecipients: an AddressWarning has its message")
 
     // -- Audit trail ---------------------------------------------------------
     val events = engine.events(org, owner, 0uL, 1000u)
