@@ -157,6 +157,8 @@ expect "$CORE_SWIFT" 'public typealias DateTime = Date'
 expect "$SWIFT" 'public func parseRecipients(text: String)throws  -> ParsedRecipients'
 # Secrets cross as objects that print as Secret(***), never as strings.
 expect "$CORE_SWIFT" 'open func expose() -> String'
+expect "$CORE_SWIFT" 'public typealias Secret = SecretText'
+expect "$CORE_SWIFT" 'open class SecretText: SecretTextProtocol, @unchecked Sendable, CustomDebugStringConvertible, CustomStringConvertible'
 expect "$CORE_SWIFT" 'public var secret: Secret?'
 expect "$SWIFT" 'public var acceptUrl: Secret'
 [ "$missing" -eq 0 ] || die "$missing expected Swift declaration(s) missing"
