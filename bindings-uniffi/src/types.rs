@@ -1,9 +1,16 @@
-//! What Kotlin and Swift see that core cannot own: the records that carry a
-//! [`Secret`] in a shape of their own (core's `Secret` crosses as an object
-//! that prints `Secret(***)`), inputs whose enum fields default to `None`
-//! (uniffi's proc-macros cannot default an enum field), and the email parser's
-//! results, which borrow the pasted text. Every other record and enum is
-//! core's own, derived there (the `uniffi` feature of `enlist`).
+//! What Kotlin and Swift see that core cannot own, each for a reason:
+//! - records whose shape differs from core's: the outbox email (its body
+//!   and link cross as `Secret`, core keeps them as text), the reports with
+//!   a precomputed `code`, `message` or `csv` (a record's method would lift
+//!   the record back, and an `AddressError` inside cannot be), `SendOutcome`
+//!   (core boxes its variant, uniffi cannot), the import's report;
+//! - inputs whose enum fields default to `None` (uniffi 0.32's proc-macros
+//!   cannot default an enum field: only UDL has enum literals);
+//! - the email parser's results, which borrow the pasted text.
+//!
+//! Every other record and enum is core's own, derived there (the `uniffi`
+//! feature of `enlist`), `Secret`, the pages and `IssuedInvitation`
+//! included.
 //!
 //! Inputs default what core defaults, so a Kotlin caller writes
 //! `InviteRequest(recipients = Recipients.Paste(text))`.
