@@ -694,7 +694,6 @@ impl PyEnlist {
         actor: ActorRef,
     ) -> PyResult<PyInvitation> {
         self.run(py, |e| e.revoke(&org.0, &actor.0, &invitation.0))
-            .map(Into::into)
     }
 
     /// An invitation, with its status as of now.
@@ -707,7 +706,6 @@ impl PyEnlist {
         actor: ActorRef,
     ) -> PyResult<PyInvitation> {
         self.run(py, |e| e.invitation(&org.0, &actor.0, &invitation.0))
-            .map(Into::into)
     }
 
     /// A page of invitations, newest first, filtered by status (as of now),
@@ -825,7 +823,7 @@ impl PyEnlist {
             two_factor_enrolled,
             verified_email,
         );
-        self.run(py, |e| e.accept(&token, reg)).map(Into::into)
+        self.run(py, |e| e.accept(&token, reg))
     }
 
     /// Accepts an invitation by identifier with its access code. Each wrong
@@ -855,12 +853,11 @@ impl PyEnlist {
             verified_email,
         );
         self.run(py, |e| e.accept_with_code(&org.0, &identifier, &code, reg))
-            .map(Into::into)
     }
 
     /// Declines an invitation by its token.
     fn decline(&self, py: Python<'_>, token: String) -> PyResult<PyInvitation> {
-        self.run(py, |e| e.decline(&token)).map(Into::into)
+        self.run(py, |e| e.decline(&token))
     }
 
     // -- the invitation link and self-registration ---------------------------
@@ -891,7 +888,7 @@ impl PyEnlist {
         // A named tuple whose repr hides the token (`enlist._links`).
         py.import("enlist._links")?
             .getattr("ActivatedLink")?
-            .call1((PyInviteLink::from(link), secret.expose().to_owned()))
+            .call1((link, secret.expose().to_owned()))
     }
 
     /// Deactivates the invitation link: it stops working at once.
@@ -909,7 +906,6 @@ impl PyEnlist {
         actor: ActorRef,
     ) -> PyResult<Option<PyInviteLink>> {
         self.run(py, |e| e.invite_link(&org.0, &actor.0))
-            .map(|l| l.map(Into::into))
     }
 
     /// What the link's landing page shows.

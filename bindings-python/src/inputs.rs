@@ -51,7 +51,7 @@ id_ref!(
 );
 id_ref!(
     /// An invitation: its id, or an `Invitation`.
-    InvitationRef(enlist::InvitationId) from PyInvitation, "an invitation", |o| o.inner
+    InvitationRef(enlist::InvitationId) from PyInvitation, "an invitation", |o| o
 );
 
 /// Who acts: an `Actor`, a member id, or a `Member`.
