@@ -175,13 +175,33 @@ fn check_outbox_limit(py: Python<'_>, limit: usize) -> PyResult<()> {
     Ok(())
 }
 
-fn kind_in(kind: Option<&Bound<'_, PyAny>>) -> PyResult<enlist::MemberKind> {
-    kind.map(|k| wire_in("kind", k))
-        .transpose()
-        .map(Option::unwrap_or_default)
+/// An optional enum argument (its wire name or member), its default when
+/// `None`.
+fn wire_or_default<T: enlist::wire::WireEnum + Default>(
+    field: &str,
+    value: Option<&Bound<'_, PyAny>>,
+) -> PyResult<T> {
+    Ok(value
+        .map(|v| wire_in(field, v))
+        .transpose()?
+        .unwrap_or_default())
+}
+
+/// A list of enum arguments (`statuses=`); none when `None`.
+fn wire_list<T: enlist::wire::WireEnum>(
+    field: &str,
+    values: Option<Vec<Bound<'_, PyAny>>>,
+) -> PyResult<Vec<T>> {
+    let values = values.unwrap_or_default();
+    values.iter().map(|v| wire_in(field, v)).collect()
 }
 
 impl PyEnlist {
+    /// A time argument (an aware `datetime`), or the engine's time.
+    fn at(&self, value: Option<&Bound<'_, PyAny>>, field: &str) -> PyResult<DateTime<Utc>> {
+        value.map_or_else(|| Ok(self.engine.now()), |v| utc_in(v, field))
+    }
+
     /// Runs `f` on the engine with the GIL released; an engine error
     /// becomes its Python exception.
     fn run<T: Send>(
@@ -561,10 +581,7 @@ impl PyEnlist {
     ) -> PyResult<Vec<PyGroup>> {
         let query = enlist::GroupQuery {
             search,
-            sort: sort
-                .map(|s| wire_in("sort", s))
-                .transpose()?
-                .unwrap_or_default(),
+            sort: wire_or_default("sort", sort)?,
         };
         self.run(py, |e| e.list_groups(&org.0, &actor.0, &query))
     }
@@ -646,7 +663,7 @@ impl PyEnlist {
         let mut req =
             enlist::InviteRequest::new(crate::inputs::recipients(recipients, form_field)?);
         req.role = role;
-        req.kind = kind_in(kind)?;
+        req.kind = wire_or_default("kind", kind)?;
         req.groups = groups.map(|g| g.0).unwrap_or_default();
         req.license_type = license_type;
         req.message = message;
@@ -723,11 +740,7 @@ impl PyEnlist {
         limit: u32,
     ) -> PyResult<PyInvitationPage> {
         let query = enlist::InvitationQuery {
-            statuses: statuses
-                .unwrap_or_default()
-                .iter()
-                .map(|s| wire_in("statuses", s))
-                .collect::<PyResult<_>>()?,
+            statuses: wire_list("statuses", statuses)?,
             search,
             batch: batch.map(Into::into),
             after,
@@ -741,10 +754,7 @@ impl PyEnlist {
     /// (default: the engine's time), one event each; returns how many.
     #[pyo3(signature = (now = None))]
     fn expire_due(&self, py: Python<'_>, now: Option<&Bound<'_, PyAny>>) -> PyResult<usize> {
-        let now = match now {
-            Some(n) => utc_in(n, "now")?,
-            None => self.engine.now(),
-        };
+        let now = self.at(now, "now")?;
         self.run(py, |e| e.expire_due(now))
     }
 
@@ -779,7 +789,7 @@ impl PyEnlist {
         let format: enlist::ImportFormat = wire_in("format", format)?;
         let mut defaults = enlist::ImportDefaults::default();
         defaults.role = role;
-        defaults.kind = kind_in(kind)?;
+        defaults.kind = wire_or_default("kind", kind)?;
         defaults.groups = groups.map(|g| g.0).unwrap_or_default();
         defaults.license_type = license_type;
         defaults.message = message;
@@ -878,7 +888,7 @@ impl PyEnlist {
     ) -> PyResult<Bound<'py, PyAny>> {
         let spec = enlist::LinkSpec {
             role,
-            kind: kind_in(kind)?,
+            kind: wire_or_default("kind", kind)?,
             groups: groups.map(|g| g.0).unwrap_or_default(),
             license_type,
         };
@@ -1002,16 +1012,9 @@ impl PyEnlist {
         let query = enlist::MemberQuery {
             search,
             role,
-            statuses: statuses
-                .unwrap_or_default()
-                .iter()
-                .map(|s| wire_in("statuses", s))
-                .collect::<PyResult<_>>()?,
+            statuses: wire_list("statuses", statuses)?,
             group: group.map(|g| g.0),
-            sort: sort
-                .map(|s| wire_in("sort", s))
-                .transpose()?
-                .unwrap_or_default(),
+            sort: wire_or_default("sort", sort)?,
             after,
             limit,
         };
@@ -1094,10 +1097,7 @@ impl PyEnlist {
         member: MemberRef,
         at: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<()> {
-        let at = match at {
-            Some(a) => utc_in(a, "at")?,
-            None => self.engine.now(),
-        };
+        let at = self.at(at, "at")?;
         self.run(py, |e| e.record_activity(&org.0, &member.0, at))
     }
 
@@ -1153,8 +1153,7 @@ impl PyEnlist {
 
     /// Records a delivery; `False` if the message was no longer queued.
     fn mark_sent(&self, py: Python<'_>, message_id: String) -> PyResult<bool> {
-        let id = enlist::MessageId::from(message_id);
-        self.run(py, |e| e.mark_sent(&id))
+        self.run(py, |e| e.mark_sent(&message_id.into()))
     }
 
     /// Records a failed delivery: retried after a backoff, or given up when
@@ -1168,8 +1167,7 @@ impl PyEnlist {
         error: String,
         permanent: bool,
     ) -> PyResult<Option<Bound<'py, PyAny>>> {
-        let id = enlist::MessageId::from(message_id);
-        self.run(py, |e| e.mark_failed(&id, &error, permanent))?
+        self.run(py, |e| e.mark_failed(&message_id.into(), &error, permanent))?
             .map(|s| enum_out(py, "OutboxStatus", &s))
             .transpose()
     }
@@ -1178,8 +1176,7 @@ impl PyEnlist {
     /// secret (no accept link, no body holding it). For host jobs: no actor
     /// is checked. For a person, use `outbox_message_in`.
     fn outbox_message(&self, py: Python<'_>, message_id: String) -> PyResult<PyOutboxMessage> {
-        let id = enlist::MessageId::from(message_id);
-        self.run(py, |e| e.outbox_message(&id))
+        self.run(py, |e| e.outbox_message(&message_id.into()))
     }
 
     /// A message of `org`'s outbox, for a person: needs `MANAGE_OUTBOX` in
@@ -1194,7 +1191,8 @@ impl PyEnlist {
         actor: ActorRef,
         message_id: String,
     ) -> PyResult<PyOutboxMessage> {
-        let id = enlist::MessageId::from(message_id);
-        self.run(py, |e| e.outbox_message_in(&org.0, &actor.0, &id))
+        self.run(py, |e| {
+            e.outbox_message_in(&org.0, &actor.0, &message_id.into())
+        })
     }
 }
