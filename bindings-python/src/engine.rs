@@ -4,10 +4,7 @@
 
 use crate::convert::{enum_out, utc_in, wire_in};
 use crate::errors::{OrRaise, invalid};
-use crate::inputs::{
-    ActorRef, Grants, GroupRef, InvitationRef, MemberRef, OrgRef, PyManualClock, PyPolicy,
-    PyRetryPolicy,
-};
+use crate::inputs::{ActorRef, Grants, PyManualClock, PyPolicy, PyRetryPolicy};
 use crate::mail::PyMailer;
 use crate::types::{
     PyAcceptance, PyDeliveryReport, PyEvent, PyGroup, PyImportReport, PyInvitation,
@@ -16,7 +13,7 @@ use crate::types::{
     PySendReport, wrap,
 };
 use chrono::{DateTime, Utc};
-use enlist::{Enlist, Registration};
+use enlist::{Enlist, GroupId, InvitationId, MemberId, OrgId, Registration};
 use pyo3::prelude::*;
 use std::sync::Arc;
 
@@ -415,8 +412,8 @@ impl PyEnlist {
     }
 
     /// Reads an organization.
-    fn organization(&self, py: Python<'_>, org: OrgRef) -> PyResult<PyOrganization> {
-        self.run(py, |e| e.organization(&org.0))
+    fn organization(&self, py: Python<'_>, org: OrgId) -> PyResult<PyOrganization> {
+        self.run(py, |e| e.organization(&org))
     }
 
     /// Renames an organization. Needs `manage_policy`.
@@ -424,11 +421,11 @@ impl PyEnlist {
     fn rename_organization(
         &self,
         py: Python<'_>,
-        org: OrgRef,
+        org: OrgId,
         actor: ActorRef,
         name: String,
     ) -> PyResult<PyOrganization> {
-        self.run(py, |e| e.rename_organization(&org.0, &actor.0, &name))
+        self.run(py, |e| e.rename_organization(&org, &actor.0, &name))
     }
 
     /// Replaces an organization's policy. Needs `manage_policy`.
@@ -436,17 +433,17 @@ impl PyEnlist {
     fn update_policy(
         &self,
         py: Python<'_>,
-        org: OrgRef,
+        org: OrgId,
         actor: ActorRef,
         policy: &Bound<'_, PyPolicy>,
     ) -> PyResult<PyOrganization> {
         let policy = policy.get().clone();
-        self.run(py, |e| e.update_policy(&org.0, &actor.0, policy))
+        self.run(py, |e| e.update_policy(&org, &actor.0, policy))
     }
 
     /// Every role of the organization, built-in first.
-    fn roles(&self, py: Python<'_>, org: OrgRef) -> PyResult<Vec<PyRole>> {
-        self.run(py, |e| e.roles(&org.0))
+    fn roles(&self, py: Python<'_>, org: OrgId) -> PyResult<Vec<PyRole>> {
+        self.run(py, |e| e.roles(&org))
     }
 
     /// Defines (or redefines) a custom role. Needs `manage_roles` and every
@@ -455,7 +452,7 @@ impl PyEnlist {
     fn define_role(
         &self,
         py: Python<'_>,
-        org: OrgRef,
+        org: OrgId,
         actor: ActorRef,
         name: String,
         permissions: &Bound<'_, PyAny>,
@@ -471,7 +468,7 @@ impl PyEnlist {
         for p in permissions.try_iter()? {
             set.insert(wire_in("permissions", &p?)?);
         }
-        self.run(py, |e| e.define_role(&org.0, &actor.0, &name, set))
+        self.run(py, |e| e.define_role(&org, &actor.0, &name, set))
     }
 
     /// Deletes a custom role that no active member holds.
@@ -479,11 +476,11 @@ impl PyEnlist {
     fn delete_role(
         &self,
         py: Python<'_>,
-        org: OrgRef,
+        org: OrgId,
         actor: ActorRef,
         name: String,
     ) -> PyResult<()> {
-        self.run(py, |e| e.delete_role(&org.0, &actor.0, &name))
+        self.run(py, |e| e.delete_role(&org, &actor.0, &name))
     }
 
     /// The audit trail after event number `after` (0: from the start), at
@@ -492,12 +489,12 @@ impl PyEnlist {
     fn events(
         &self,
         py: Python<'_>,
-        org: OrgRef,
+        org: OrgId,
         actor: ActorRef,
         after: u64,
         limit: u32,
     ) -> PyResult<Vec<PyEvent>> {
-        self.run(py, |e| e.events(&org.0, &actor.0, after, limit))
+        self.run(py, |e| e.events(&org, &actor.0, after, limit))
             .map(|e| wrap(&e))
     }
 
@@ -508,7 +505,7 @@ impl PyEnlist {
     fn create_group(
         &self,
         py: Python<'_>,
-        org: OrgRef,
+        org: OrgId,
         actor: ActorRef,
         name: String,
         description: String,
@@ -519,7 +516,7 @@ impl PyEnlist {
             description,
             is_default,
         };
-        self.run(py, |e| e.create_group(&org.0, &actor.0, new))
+        self.run(py, |e| e.create_group(&org, &actor.0, new))
     }
 
     /// Renames, describes or (un)defaults a group; arguments left `None`
@@ -528,8 +525,8 @@ impl PyEnlist {
     fn update_group(
         &self,
         py: Python<'_>,
-        org: OrgRef,
-        group: GroupRef,
+        org: OrgId,
+        group: GroupId,
         actor: ActorRef,
         name: Option<String>,
         description: Option<String>,
@@ -540,7 +537,7 @@ impl PyEnlist {
             description,
             is_default,
         };
-        self.run(py, |e| e.update_group(&org.0, &actor.0, &group.0, update))
+        self.run(py, |e| e.update_group(&org, &actor.0, &group, update))
     }
 
     /// Deletes a group (its members stay in the organization); returns how
@@ -549,11 +546,11 @@ impl PyEnlist {
     fn delete_group(
         &self,
         py: Python<'_>,
-        org: OrgRef,
-        group: GroupRef,
+        org: OrgId,
+        group: GroupId,
         actor: ActorRef,
     ) -> PyResult<u64> {
-        self.run(py, |e| e.delete_group(&org.0, &actor.0, &group.0))
+        self.run(py, |e| e.delete_group(&org, &actor.0, &group))
     }
 
     /// A group.
@@ -561,11 +558,11 @@ impl PyEnlist {
     fn group(
         &self,
         py: Python<'_>,
-        org: OrgRef,
-        group: GroupRef,
+        org: OrgId,
+        group: GroupId,
         actor: ActorRef,
     ) -> PyResult<PyGroup> {
-        self.run(py, |e| e.group(&org.0, &actor.0, &group.0))
+        self.run(py, |e| e.group(&org, &actor.0, &group))
     }
 
     /// Lists groups, searched by name and sorted (`GroupSort`). Members see
@@ -574,7 +571,7 @@ impl PyEnlist {
     fn list_groups(
         &self,
         py: Python<'_>,
-        org: OrgRef,
+        org: OrgId,
         actor: ActorRef,
         search: Option<String>,
         sort: Option<&Bound<'_, PyAny>>,
@@ -583,7 +580,7 @@ impl PyEnlist {
             search,
             sort: wire_or_default("sort", sort)?,
         };
-        self.run(py, |e| e.list_groups(&org.0, &actor.0, &query))
+        self.run(py, |e| e.list_groups(&org, &actor.0, &query))
     }
 
     /// Adds an existing member to a group (as a plain member unless `role`
@@ -592,15 +589,15 @@ impl PyEnlist {
     fn add_group_member(
         &self,
         py: Python<'_>,
-        org: OrgRef,
-        group: GroupRef,
-        member: MemberRef,
+        org: OrgId,
+        group: GroupId,
+        member: MemberId,
         actor: ActorRef,
         role: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<()> {
         let role = role.map(|r| wire_in("role", r)).transpose()?;
         self.run(py, |e| {
-            e.add_group_member(&org.0, &actor.0, &group.0, &member.0, role)
+            e.add_group_member(&org, &actor.0, &group, &member, role)
         })
     }
 
@@ -609,15 +606,15 @@ impl PyEnlist {
     fn set_group_role(
         &self,
         py: Python<'_>,
-        org: OrgRef,
-        group: GroupRef,
-        member: MemberRef,
+        org: OrgId,
+        group: GroupId,
+        member: MemberId,
         actor: ActorRef,
         role: &Bound<'_, PyAny>,
     ) -> PyResult<()> {
         let role = wire_in("role", role)?;
         self.run(py, |e| {
-            e.set_group_role(&org.0, &actor.0, &group.0, &member.0, role)
+            e.set_group_role(&org, &actor.0, &group, &member, role)
         })
     }
 
@@ -626,13 +623,13 @@ impl PyEnlist {
     fn remove_group_member(
         &self,
         py: Python<'_>,
-        org: OrgRef,
-        group: GroupRef,
-        member: MemberRef,
+        org: OrgId,
+        group: GroupId,
+        member: MemberId,
         actor: ActorRef,
     ) -> PyResult<()> {
         self.run(py, |e| {
-            e.remove_group_member(&org.0, &actor.0, &group.0, &member.0)
+            e.remove_group_member(&org, &actor.0, &group, &member)
         })
     }
 
@@ -649,7 +646,7 @@ impl PyEnlist {
     fn invite(
         &self,
         py: Python<'_>,
-        org: OrgRef,
+        org: OrgId,
         recipients: &Bound<'_, PyAny>,
         actor: ActorRef,
         role: Option<String>,
@@ -668,7 +665,7 @@ impl PyEnlist {
         req.license_type = license_type;
         req.message = message;
         req.send = send;
-        self.run(py, |e| e.invite(&org.0, &actor.0, req))
+        self.run(py, |e| e.invite(&org, &actor.0, req))
             .map(Into::into)
     }
 
@@ -678,12 +675,11 @@ impl PyEnlist {
     fn send_staged(
         &self,
         py: Python<'_>,
-        org: OrgRef,
-        invitations: Vec<InvitationRef>,
+        org: OrgId,
+        invitations: Vec<InvitationId>,
         actor: ActorRef,
     ) -> PyResult<PySendReport> {
-        let ids: Vec<enlist::InvitationId> = invitations.into_iter().map(|i| i.0).collect();
-        self.run(py, |e| e.send_staged(&org.0, &actor.0, &ids))
+        self.run(py, |e| e.send_staged(&org, &actor.0, &invitations))
             .map(Into::into)
     }
 
@@ -693,11 +689,11 @@ impl PyEnlist {
     fn resend(
         &self,
         py: Python<'_>,
-        org: OrgRef,
-        invitation: InvitationRef,
+        org: OrgId,
+        invitation: InvitationId,
         actor: ActorRef,
     ) -> PyResult<PyIssuedInvitation> {
-        self.run(py, |e| e.resend(&org.0, &actor.0, &invitation.0))
+        self.run(py, |e| e.resend(&org, &actor.0, &invitation))
             .map(Into::into)
     }
 
@@ -706,11 +702,11 @@ impl PyEnlist {
     fn revoke(
         &self,
         py: Python<'_>,
-        org: OrgRef,
-        invitation: InvitationRef,
+        org: OrgId,
+        invitation: InvitationId,
         actor: ActorRef,
     ) -> PyResult<PyInvitation> {
-        self.run(py, |e| e.revoke(&org.0, &actor.0, &invitation.0))
+        self.run(py, |e| e.revoke(&org, &actor.0, &invitation))
     }
 
     /// An invitation, with its status as of now.
@@ -718,11 +714,11 @@ impl PyEnlist {
     fn invitation(
         &self,
         py: Python<'_>,
-        org: OrgRef,
-        invitation: InvitationRef,
+        org: OrgId,
+        invitation: InvitationId,
         actor: ActorRef,
     ) -> PyResult<PyInvitation> {
-        self.run(py, |e| e.invitation(&org.0, &actor.0, &invitation.0))
+        self.run(py, |e| e.invitation(&org, &actor.0, &invitation))
     }
 
     /// A page of invitations, newest first, filtered by status (as of now),
@@ -731,7 +727,7 @@ impl PyEnlist {
     fn list_invitations(
         &self,
         py: Python<'_>,
-        org: OrgRef,
+        org: OrgId,
         actor: ActorRef,
         statuses: Option<Vec<Bound<'_, PyAny>>>,
         search: Option<String>,
@@ -746,7 +742,7 @@ impl PyEnlist {
             after,
             limit,
         };
-        self.run(py, |e| e.list_invitations(&org.0, &actor.0, &query))
+        self.run(py, |e| e.list_invitations(&org, &actor.0, &query))
             .map(Into::into)
     }
 
@@ -766,7 +762,7 @@ impl PyEnlist {
     fn import_invitations(
         &self,
         py: Python<'_>,
-        org: OrgRef,
+        org: OrgId,
         data: &Bound<'_, PyAny>,
         actor: ActorRef,
         format: &Bound<'_, PyAny>,
@@ -795,7 +791,7 @@ impl PyEnlist {
         defaults.message = message;
         defaults.send = send;
         self.run(py, |e| {
-            e.import_invitations(&org.0, &actor.0, &bytes, format, defaults)
+            e.import_invitations(&org, &actor.0, &bytes, format, defaults)
         })
         .map(Into::into)
     }
@@ -842,7 +838,7 @@ impl PyEnlist {
     fn accept_with_code(
         &self,
         py: Python<'_>,
-        org: OrgRef,
+        org: OrgId,
         identifier: String,
         code: String,
         user_ref: String,
@@ -862,7 +858,7 @@ impl PyEnlist {
             two_factor_enrolled,
             verified_email,
         );
-        self.run(py, |e| e.accept_with_code(&org.0, &identifier, &code, reg))
+        self.run(py, |e| e.accept_with_code(&org, &identifier, &code, reg))
     }
 
     /// Declines an invitation by its token.
@@ -879,7 +875,7 @@ impl PyEnlist {
     fn activate_invite_link<'py>(
         &self,
         py: Python<'py>,
-        org: OrgRef,
+        org: OrgId,
         actor: ActorRef,
         role: Option<String>,
         kind: Option<&Bound<'_, PyAny>>,
@@ -893,7 +889,7 @@ impl PyEnlist {
             license_type,
         };
         let (link, secret) = py
-            .detach(|| self.engine.activate_invite_link(&org.0, &actor.0, spec))
+            .detach(|| self.engine.activate_invite_link(&org, &actor.0, spec))
             .or_raise(py)?;
         // A named tuple whose repr hides the token (`enlist._links`).
         py.import("enlist._links")?
@@ -903,8 +899,8 @@ impl PyEnlist {
 
     /// Deactivates the invitation link: it stops working at once.
     #[pyo3(signature = (org, *, actor))]
-    fn deactivate_invite_link(&self, py: Python<'_>, org: OrgRef, actor: ActorRef) -> PyResult<()> {
-        self.run(py, |e| e.deactivate_invite_link(&org.0, &actor.0))
+    fn deactivate_invite_link(&self, py: Python<'_>, org: OrgId, actor: ActorRef) -> PyResult<()> {
+        self.run(py, |e| e.deactivate_invite_link(&org, &actor.0))
     }
 
     /// The organization's link settings (never its secret), or `None`.
@@ -912,10 +908,10 @@ impl PyEnlist {
     fn invite_link(
         &self,
         py: Python<'_>,
-        org: OrgRef,
+        org: OrgId,
         actor: ActorRef,
     ) -> PyResult<Option<PyInviteLink>> {
-        self.run(py, |e| e.invite_link(&org.0, &actor.0))
+        self.run(py, |e| e.invite_link(&org, &actor.0))
     }
 
     /// What the link's landing page shows.
@@ -955,7 +951,7 @@ impl PyEnlist {
     fn self_register(
         &self,
         py: Python<'_>,
-        org: OrgRef,
+        org: OrgId,
         contact: String,
         user_ref: String,
         first_name: Option<String>,
@@ -974,7 +970,7 @@ impl PyEnlist {
             two_factor_enrolled,
             verified_email,
         );
-        self.run(py, |e| e.self_register(&org.0, &contact, reg))
+        self.run(py, |e| e.self_register(&org, &contact, reg))
     }
 
     // -- members ------------------------------------------------------------
@@ -985,11 +981,11 @@ impl PyEnlist {
     fn member(
         &self,
         py: Python<'_>,
-        org: OrgRef,
-        member: MemberRef,
+        org: OrgId,
+        member: MemberId,
         actor: ActorRef,
     ) -> PyResult<PyMember> {
-        self.run(py, |e| e.member(&org.0, &actor.0, &member.0))
+        self.run(py, |e| e.member(&org, &actor.0, &member))
     }
 
     /// A page of members: searched by email, filtered by role, statuses
@@ -999,12 +995,12 @@ impl PyEnlist {
     fn list_members(
         &self,
         py: Python<'_>,
-        org: OrgRef,
+        org: OrgId,
         actor: ActorRef,
         search: Option<String>,
         role: Option<String>,
         statuses: Option<Vec<Bound<'_, PyAny>>>,
-        group: Option<GroupRef>,
+        group: Option<GroupId>,
         sort: Option<&Bound<'_, PyAny>>,
         after: Option<String>,
         limit: u32,
@@ -1013,12 +1009,12 @@ impl PyEnlist {
             search,
             role,
             statuses: wire_list("statuses", statuses)?,
-            group: group.map(|g| g.0),
+            group,
             sort: wire_or_default("sort", sort)?,
             after,
             limit,
         };
-        self.run(py, |e| e.list_members(&org.0, &actor.0, &query))
+        self.run(py, |e| e.list_members(&org, &actor.0, &query))
             .map(Into::into)
     }
 
@@ -1029,8 +1025,8 @@ impl PyEnlist {
     fn update_member(
         &self,
         py: Python<'_>,
-        org: OrgRef,
-        member: MemberRef,
+        org: OrgId,
+        member: MemberId,
         actor: ActorRef,
         first_name: Option<String>,
         last_name: Option<String>,
@@ -1047,7 +1043,7 @@ impl PyEnlist {
             groups: groups.map(|g| g.0),
             license_type,
         };
-        self.run(py, |e| e.update_member(&org.0, &actor.0, &member.0, update))
+        self.run(py, |e| e.update_member(&org, &actor.0, &member, update))
     }
 
     /// Deactivates a member (they keep their data but hold no seat).
@@ -1055,11 +1051,11 @@ impl PyEnlist {
     fn deactivate_member(
         &self,
         py: Python<'_>,
-        org: OrgRef,
-        member: MemberRef,
+        org: OrgId,
+        member: MemberId,
         actor: ActorRef,
     ) -> PyResult<PyMember> {
-        self.run(py, |e| e.deactivate_member(&org.0, &actor.0, &member.0))
+        self.run(py, |e| e.deactivate_member(&org, &actor.0, &member))
     }
 
     /// Reactivates an inactive member, if a seat is free.
@@ -1067,11 +1063,11 @@ impl PyEnlist {
     fn reactivate_member(
         &self,
         py: Python<'_>,
-        org: OrgRef,
-        member: MemberRef,
+        org: OrgId,
+        member: MemberId,
         actor: ActorRef,
     ) -> PyResult<PyMember> {
-        self.run(py, |e| e.reactivate_member(&org.0, &actor.0, &member.0))
+        self.run(py, |e| e.reactivate_member(&org, &actor.0, &member))
     }
 
     /// Removes a member: a tombstone stays, the email is free to be invited
@@ -1080,11 +1076,11 @@ impl PyEnlist {
     fn remove_member(
         &self,
         py: Python<'_>,
-        org: OrgRef,
-        member: MemberRef,
+        org: OrgId,
+        member: MemberId,
         actor: ActorRef,
     ) -> PyResult<PyMember> {
-        self.run(py, |e| e.remove_member(&org.0, &actor.0, &member.0))
+        self.run(py, |e| e.remove_member(&org, &actor.0, &member))
     }
 
     /// Records when a member was last active (default: now). Appends no
@@ -1093,12 +1089,12 @@ impl PyEnlist {
     fn record_activity(
         &self,
         py: Python<'_>,
-        org: OrgRef,
-        member: MemberRef,
+        org: OrgId,
+        member: MemberId,
         at: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<()> {
         let at = self.at(at, "at")?;
-        self.run(py, |e| e.record_activity(&org.0, &member.0, at))
+        self.run(py, |e| e.record_activity(&org, &member, at))
     }
 
     /// Seats in use and pending per license type.
@@ -1106,10 +1102,10 @@ impl PyEnlist {
     fn license_usage(
         &self,
         py: Python<'_>,
-        org: OrgRef,
+        org: OrgId,
         actor: ActorRef,
     ) -> PyResult<Vec<PyLicenseUsage>> {
-        self.run(py, |e| e.license_usage(&org.0, &actor.0))
+        self.run(py, |e| e.license_usage(&org, &actor.0))
     }
 
     // -- outbox -------------------------------------------------------------
@@ -1143,11 +1139,10 @@ impl PyEnlist {
     fn claim_due(
         &self,
         py: Python<'_>,
-        org: Option<OrgRef>,
+        org: Option<OrgId>,
         limit: usize,
     ) -> PyResult<Vec<PyOutboxMessage>> {
         check_outbox_limit(py, limit)?;
-        let org = org.map(|o| o.0);
         self.run(py, |e| e.claim_due(org.as_ref(), limit))
     }
 
@@ -1187,12 +1182,12 @@ impl PyEnlist {
     fn outbox_message_in(
         &self,
         py: Python<'_>,
-        org: OrgRef,
+        org: OrgId,
         actor: ActorRef,
         message_id: String,
     ) -> PyResult<PyOutboxMessage> {
         self.run(py, |e| {
-            e.outbox_message_in(&org.0, &actor.0, &message_id.into())
+            e.outbox_message_in(&org, &actor.0, &message_id.into())
         })
     }
 }

@@ -428,8 +428,8 @@ record! {
 
     /// A member, authorized by role and group roles.
     #[staticmethod]
-    fn member(member: crate::inputs::MemberRef) -> Self {
-        enlist::Actor::Member(member.0).into()
+    fn member(member: enlist::MemberId) -> Self {
+        enlist::Actor::Member(member).into()
     }
 
     /// A person acting on their own invitation: the host's account id.

@@ -145,6 +145,34 @@ macro_rules! py_ids {
 
 py_ids!(OrgId, MemberId, GroupId, InvitationId, MessageId, BatchId);
 
+/// An id argument is the id (a `str`) or the record that has it.
+macro_rules! py_id_args {
+    ($($id:ty: $record:ty, $what:literal;)*) => {$(
+        impl<'a, 'py> FromPyObject<'a, 'py> for $id {
+            type Error = PyErr;
+
+            fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+                if let Ok(s) = obj.cast::<PyString>() {
+                    return Ok(<$id>::from(s.to_cow()?.into_owned()));
+                }
+                if let Ok(r) = obj.cast::<$record>() {
+                    return Ok(r.get().id.clone());
+                }
+                Err(PyTypeError::new_err(concat!(
+                    "expected ", $what, " id (str) or an enlist.", stringify!($record)
+                )))
+            }
+        }
+    )*};
+}
+
+py_id_args! {
+    OrgId: Organization, "an organization";
+    MemberId: Member, "a member";
+    GroupId: Group, "a group";
+    InvitationId: Invitation, "an invitation";
+}
+
 /// Wire enums are members of the Python enum of the same name
 /// ([`wire_out`]); the list is every enum of [`crate::wire::ENUMS`].
 macro_rules! py_wire_enums {
