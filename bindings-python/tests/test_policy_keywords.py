@@ -78,3 +78,11 @@ def test_a_value_of_the_wrong_type_or_an_unknown_keyword_is_a_type_error(kwargs:
         Policy(**kwargs)
     with pytest.raises(TypeError):
         Policy().replace(**kwargs)
+
+
+def test_a_deeply_nested_value_is_refused_before_it_spends_the_stack() -> None:
+    deep: list = []
+    for _ in range(200_000):
+        deep = [deep]
+    with pytest.raises(TypeError, match="nested too deeply"):
+        Policy(allowed_domains=deep)

@@ -396,7 +396,7 @@ pub fn with_keywords<T: Serialize + DeserializeOwned>(
         } else if fields.contains_key(&secs) {
             (Some(secs), Value::from(secs_in(&value, &key)?))
         } else if fields.contains_key(&key) {
-            (Some(key.clone()), py_to_json(&value, &key)?)
+            (Some(key.clone()), py_to_json(&value, &key, 0)?)
         } else {
             (None, Value::Null)
         };
@@ -429,12 +429,20 @@ pub fn with_keywords<T: Serialize + DeserializeOwned>(
     serde_json::from_value(form).map_err(unserializable)
 }
 
+/// How deep a keyword's value may nest (lists in dicts in lists...).
+const MAX_KEYWORD_DEPTH: usize = 8;
+
 /// A Python value as JSON, for [`with_keywords`]: `None`, booleans,
 /// integers, floats, strings, lists and tuples, dicts with string keys,
-/// and core's records (by their serde form).
-fn py_to_json(value: &Bound<'_, PyAny>, field: &str) -> PyResult<Value> {
+/// and core's records (by their serde form). Nested at most
+/// [`MAX_KEYWORD_DEPTH`] deep: no field needs more, and a deeper value
+/// would only spend the stack.
+fn py_to_json(value: &Bound<'_, PyAny>, field: &str, depth: usize) -> PyResult<Value> {
     use pyo3::types::{PyBool, PyFloat, PyInt, PyTuple};
     let py = value.py();
+    if depth > MAX_KEYWORD_DEPTH {
+        return Err(PyTypeError::new_err(format!("{field}: nested too deeply")));
+    }
     if value.is_none() {
         return Ok(Value::Null);
     }
@@ -460,14 +468,14 @@ fn py_to_json(value: &Bound<'_, PyAny>, field: &str) -> PyResult<Value> {
         let mut map = serde_json::Map::new();
         for (k, v) in d.iter() {
             let k: String = k.extract()?;
-            map.insert(k, py_to_json(&v, field)?);
+            map.insert(k, py_to_json(&v, field, depth + 1)?);
         }
         return Ok(Value::Object(map));
     }
     if value.cast::<PyList>().is_ok() || value.cast::<PyTuple>().is_ok() {
         let items = value
             .try_iter()?
-            .map(|item| py_to_json(&item?, field))
+            .map(|item| py_to_json(&item?, field, depth + 1))
             .collect::<PyResult<_>>()?;
         return Ok(Value::Array(items));
     }
