@@ -4,10 +4,7 @@
 
 use crate::convert::{enum_out, utc_in, wire_in};
 use crate::errors::{OrRaise, invalid};
-use crate::inputs::{
-    ActorRef, Grants, GroupRef, InvitationRef, MemberRef, OrgRef, PyManualClock, PyPolicy,
-    PyRetryPolicy,
-};
+use crate::inputs::{ActorRef, Grants, PyManualClock, PyPolicy, PyRetryPolicy};
 use crate::mail::PyMailer;
 use crate::types::{
     PyAcceptance, PyDeliveryReport, PyEvent, PyGroup, PyImportReport, PyInvitation,
@@ -16,7 +13,7 @@ use crate::types::{
     PySendReport, wrap,
 };
 use chrono::{DateTime, Utc};
-use enlist::{Enlist, Registration};
+use enlist::{Enlist, GroupId, InvitationId, MemberId, OrgId, Registration};
 use pyo3::prelude::*;
 use std::sync::Arc;
 
@@ -175,13 +172,33 @@ fn check_outbox_limit(py: Python<'_>, limit: usize) -> PyResult<()> {
     Ok(())
 }
 
-fn kind_in(kind: Option<&Bound<'_, PyAny>>) -> PyResult<enlist::MemberKind> {
-    kind.map(|k| wire_in("kind", k))
-        .transpose()
-        .map(Option::unwrap_or_default)
+/// An optional enum argument (its wire name or member), its default when
+/// `None`.
+fn wire_or_default<T: enlist::wire::WireEnum + Default>(
+    field: &str,
+    value: Option<&Bound<'_, PyAny>>,
+) -> PyResult<T> {
+    Ok(value
+        .map(|v| wire_in(field, v))
+        .transpose()?
+        .unwrap_or_default())
+}
+
+/// A list of enum arguments (`statuses=`); none when `None`.
+fn wire_list<T: enlist::wire::WireEnum>(
+    field: &str,
+    values: Option<Vec<Bound<'_, PyAny>>>,
+) -> PyResult<Vec<T>> {
+    let values = values.unwrap_or_default();
+    values.iter().map(|v| wire_in(field, v)).collect()
 }
 
 impl PyEnlist {
+    /// A time argument (an aware `datetime`), or the engine's time.
+    fn at(&self, value: Option<&Bound<'_, PyAny>>, field: &str) -> PyResult<DateTime<Utc>> {
+        value.map_or_else(|| Ok(self.engine.now()), |v| utc_in(v, field))
+    }
+
     /// Runs `f` on the engine with the GIL released; an engine error
     /// becomes its Python exception.
     fn run<T: Send>(
@@ -395,8 +412,8 @@ impl PyEnlist {
     }
 
     /// Reads an organization.
-    fn organization(&self, py: Python<'_>, org: OrgRef) -> PyResult<PyOrganization> {
-        self.run(py, |e| e.organization(&org.0))
+    fn organization(&self, py: Python<'_>, org: OrgId) -> PyResult<PyOrganization> {
+        self.run(py, |e| e.organization(&org))
     }
 
     /// Renames an organization. Needs `manage_policy`.
@@ -404,11 +421,11 @@ impl PyEnlist {
     fn rename_organization(
         &self,
         py: Python<'_>,
-        org: OrgRef,
+        org: OrgId,
         actor: ActorRef,
         name: String,
     ) -> PyResult<PyOrganization> {
-        self.run(py, |e| e.rename_organization(&org.0, &actor.0, &name))
+        self.run(py, |e| e.rename_organization(&org, &actor.0, &name))
     }
 
     /// Replaces an organization's policy. Needs `manage_policy`.
@@ -416,17 +433,17 @@ impl PyEnlist {
     fn update_policy(
         &self,
         py: Python<'_>,
-        org: OrgRef,
+        org: OrgId,
         actor: ActorRef,
         policy: &Bound<'_, PyPolicy>,
     ) -> PyResult<PyOrganization> {
         let policy = policy.get().clone();
-        self.run(py, |e| e.update_policy(&org.0, &actor.0, policy))
+        self.run(py, |e| e.update_policy(&org, &actor.0, policy))
     }
 
     /// Every role of the organization, built-in first.
-    fn roles(&self, py: Python<'_>, org: OrgRef) -> PyResult<Vec<PyRole>> {
-        self.run(py, |e| e.roles(&org.0))
+    fn roles(&self, py: Python<'_>, org: OrgId) -> PyResult<Vec<PyRole>> {
+        self.run(py, |e| e.roles(&org))
     }
 
     /// Defines (or redefines) a custom role. Needs `manage_roles` and every
@@ -435,7 +452,7 @@ impl PyEnlist {
     fn define_role(
         &self,
         py: Python<'_>,
-        org: OrgRef,
+        org: OrgId,
         actor: ActorRef,
         name: String,
         permissions: &Bound<'_, PyAny>,
@@ -451,7 +468,7 @@ impl PyEnlist {
         for p in permissions.try_iter()? {
             set.insert(wire_in("permissions", &p?)?);
         }
-        self.run(py, |e| e.define_role(&org.0, &actor.0, &name, set))
+        self.run(py, |e| e.define_role(&org, &actor.0, &name, set))
     }
 
     /// Deletes a custom role that no active member holds.
@@ -459,11 +476,11 @@ impl PyEnlist {
     fn delete_role(
         &self,
         py: Python<'_>,
-        org: OrgRef,
+        org: OrgId,
         actor: ActorRef,
         name: String,
     ) -> PyResult<()> {
-        self.run(py, |e| e.delete_role(&org.0, &actor.0, &name))
+        self.run(py, |e| e.delete_role(&org, &actor.0, &name))
     }
 
     /// The audit trail after event number `after` (0: from the start), at
@@ -472,12 +489,12 @@ impl PyEnlist {
     fn events(
         &self,
         py: Python<'_>,
-        org: OrgRef,
+        org: OrgId,
         actor: ActorRef,
         after: u64,
         limit: u32,
     ) -> PyResult<Vec<PyEvent>> {
-        self.run(py, |e| e.events(&org.0, &actor.0, after, limit))
+        self.run(py, |e| e.events(&org, &actor.0, after, limit))
             .map(|e| wrap(&e))
     }
 
@@ -488,7 +505,7 @@ impl PyEnlist {
     fn create_group(
         &self,
         py: Python<'_>,
-        org: OrgRef,
+        org: OrgId,
         actor: ActorRef,
         name: String,
         description: String,
@@ -499,7 +516,7 @@ impl PyEnlist {
             description,
             is_default,
         };
-        self.run(py, |e| e.create_group(&org.0, &actor.0, new))
+        self.run(py, |e| e.create_group(&org, &actor.0, new))
     }
 
     /// Renames, describes or (un)defaults a group; arguments left `None`
@@ -508,8 +525,8 @@ impl PyEnlist {
     fn update_group(
         &self,
         py: Python<'_>,
-        org: OrgRef,
-        group: GroupRef,
+        org: OrgId,
+        group: GroupId,
         actor: ActorRef,
         name: Option<String>,
         description: Option<String>,
@@ -520,7 +537,7 @@ impl PyEnlist {
             description,
             is_default,
         };
-        self.run(py, |e| e.update_group(&org.0, &actor.0, &group.0, update))
+        self.run(py, |e| e.update_group(&org, &actor.0, &group, update))
     }
 
     /// Deletes a group (its members stay in the organization); returns how
@@ -529,11 +546,11 @@ impl PyEnlist {
     fn delete_group(
         &self,
         py: Python<'_>,
-        org: OrgRef,
-        group: GroupRef,
+        org: OrgId,
+        group: GroupId,
         actor: ActorRef,
     ) -> PyResult<u64> {
-        self.run(py, |e| e.delete_group(&org.0, &actor.0, &group.0))
+        self.run(py, |e| e.delete_group(&org, &actor.0, &group))
     }
 
     /// A group.
@@ -541,11 +558,11 @@ impl PyEnlist {
     fn group(
         &self,
         py: Python<'_>,
-        org: OrgRef,
-        group: GroupRef,
+        org: OrgId,
+        group: GroupId,
         actor: ActorRef,
     ) -> PyResult<PyGroup> {
-        self.run(py, |e| e.group(&org.0, &actor.0, &group.0))
+        self.run(py, |e| e.group(&org, &actor.0, &group))
     }
 
     /// Lists groups, searched by name and sorted (`GroupSort`). Members see
@@ -554,19 +571,16 @@ impl PyEnlist {
     fn list_groups(
         &self,
         py: Python<'_>,
-        org: OrgRef,
+        org: OrgId,
         actor: ActorRef,
         search: Option<String>,
         sort: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Vec<PyGroup>> {
         let query = enlist::GroupQuery {
             search,
-            sort: sort
-                .map(|s| wire_in("sort", s))
-                .transpose()?
-                .unwrap_or_default(),
+            sort: wire_or_default("sort", sort)?,
         };
-        self.run(py, |e| e.list_groups(&org.0, &actor.0, &query))
+        self.run(py, |e| e.list_groups(&org, &actor.0, &query))
     }
 
     /// Adds an existing member to a group (as a plain member unless `role`
@@ -575,15 +589,15 @@ impl PyEnlist {
     fn add_group_member(
         &self,
         py: Python<'_>,
-        org: OrgRef,
-        group: GroupRef,
-        member: MemberRef,
+        org: OrgId,
+        group: GroupId,
+        member: MemberId,
         actor: ActorRef,
         role: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<()> {
         let role = role.map(|r| wire_in("role", r)).transpose()?;
         self.run(py, |e| {
-            e.add_group_member(&org.0, &actor.0, &group.0, &member.0, role)
+            e.add_group_member(&org, &actor.0, &group, &member, role)
         })
     }
 
@@ -592,15 +606,15 @@ impl PyEnlist {
     fn set_group_role(
         &self,
         py: Python<'_>,
-        org: OrgRef,
-        group: GroupRef,
-        member: MemberRef,
+        org: OrgId,
+        group: GroupId,
+        member: MemberId,
         actor: ActorRef,
         role: &Bound<'_, PyAny>,
     ) -> PyResult<()> {
         let role = wire_in("role", role)?;
         self.run(py, |e| {
-            e.set_group_role(&org.0, &actor.0, &group.0, &member.0, role)
+            e.set_group_role(&org, &actor.0, &group, &member, role)
         })
     }
 
@@ -609,13 +623,13 @@ impl PyEnlist {
     fn remove_group_member(
         &self,
         py: Python<'_>,
-        org: OrgRef,
-        group: GroupRef,
-        member: MemberRef,
+        org: OrgId,
+        group: GroupId,
+        member: MemberId,
         actor: ActorRef,
     ) -> PyResult<()> {
         self.run(py, |e| {
-            e.remove_group_member(&org.0, &actor.0, &group.0, &member.0)
+            e.remove_group_member(&org, &actor.0, &group, &member)
         })
     }
 
@@ -632,7 +646,7 @@ impl PyEnlist {
     fn invite(
         &self,
         py: Python<'_>,
-        org: OrgRef,
+        org: OrgId,
         recipients: &Bound<'_, PyAny>,
         actor: ActorRef,
         role: Option<String>,
@@ -646,12 +660,12 @@ impl PyEnlist {
         let mut req =
             enlist::InviteRequest::new(crate::inputs::recipients(recipients, form_field)?);
         req.role = role;
-        req.kind = kind_in(kind)?;
+        req.kind = wire_or_default("kind", kind)?;
         req.groups = groups.map(|g| g.0).unwrap_or_default();
         req.license_type = license_type;
         req.message = message;
         req.send = send;
-        self.run(py, |e| e.invite(&org.0, &actor.0, req))
+        self.run(py, |e| e.invite(&org, &actor.0, req))
             .map(Into::into)
     }
 
@@ -661,12 +675,11 @@ impl PyEnlist {
     fn send_staged(
         &self,
         py: Python<'_>,
-        org: OrgRef,
-        invitations: Vec<InvitationRef>,
+        org: OrgId,
+        invitations: Vec<InvitationId>,
         actor: ActorRef,
     ) -> PyResult<PySendReport> {
-        let ids: Vec<enlist::InvitationId> = invitations.into_iter().map(|i| i.0).collect();
-        self.run(py, |e| e.send_staged(&org.0, &actor.0, &ids))
+        self.run(py, |e| e.send_staged(&org, &actor.0, &invitations))
             .map(Into::into)
     }
 
@@ -676,11 +689,11 @@ impl PyEnlist {
     fn resend(
         &self,
         py: Python<'_>,
-        org: OrgRef,
-        invitation: InvitationRef,
+        org: OrgId,
+        invitation: InvitationId,
         actor: ActorRef,
     ) -> PyResult<PyIssuedInvitation> {
-        self.run(py, |e| e.resend(&org.0, &actor.0, &invitation.0))
+        self.run(py, |e| e.resend(&org, &actor.0, &invitation))
             .map(Into::into)
     }
 
@@ -689,12 +702,11 @@ impl PyEnlist {
     fn revoke(
         &self,
         py: Python<'_>,
-        org: OrgRef,
-        invitation: InvitationRef,
+        org: OrgId,
+        invitation: InvitationId,
         actor: ActorRef,
     ) -> PyResult<PyInvitation> {
-        self.run(py, |e| e.revoke(&org.0, &actor.0, &invitation.0))
-            .map(Into::into)
+        self.run(py, |e| e.revoke(&org, &actor.0, &invitation))
     }
 
     /// An invitation, with its status as of now.
@@ -702,12 +714,11 @@ impl PyEnlist {
     fn invitation(
         &self,
         py: Python<'_>,
-        org: OrgRef,
-        invitation: InvitationRef,
+        org: OrgId,
+        invitation: InvitationId,
         actor: ActorRef,
     ) -> PyResult<PyInvitation> {
-        self.run(py, |e| e.invitation(&org.0, &actor.0, &invitation.0))
-            .map(Into::into)
+        self.run(py, |e| e.invitation(&org, &actor.0, &invitation))
     }
 
     /// A page of invitations, newest first, filtered by status (as of now),
@@ -716,7 +727,7 @@ impl PyEnlist {
     fn list_invitations(
         &self,
         py: Python<'_>,
-        org: OrgRef,
+        org: OrgId,
         actor: ActorRef,
         statuses: Option<Vec<Bound<'_, PyAny>>>,
         search: Option<String>,
@@ -725,17 +736,13 @@ impl PyEnlist {
         limit: u32,
     ) -> PyResult<PyInvitationPage> {
         let query = enlist::InvitationQuery {
-            statuses: statuses
-                .unwrap_or_default()
-                .iter()
-                .map(|s| wire_in("statuses", s))
-                .collect::<PyResult<_>>()?,
+            statuses: wire_list("statuses", statuses)?,
             search,
             batch: batch.map(Into::into),
             after,
             limit,
         };
-        self.run(py, |e| e.list_invitations(&org.0, &actor.0, &query))
+        self.run(py, |e| e.list_invitations(&org, &actor.0, &query))
             .map(Into::into)
     }
 
@@ -743,10 +750,7 @@ impl PyEnlist {
     /// (default: the engine's time), one event each; returns how many.
     #[pyo3(signature = (now = None))]
     fn expire_due(&self, py: Python<'_>, now: Option<&Bound<'_, PyAny>>) -> PyResult<usize> {
-        let now = match now {
-            Some(n) => utc_in(n, "now")?,
-            None => self.engine.now(),
-        };
+        let now = self.at(now, "now")?;
         self.run(py, |e| e.expire_due(now))
     }
 
@@ -758,7 +762,7 @@ impl PyEnlist {
     fn import_invitations(
         &self,
         py: Python<'_>,
-        org: OrgRef,
+        org: OrgId,
         data: &Bound<'_, PyAny>,
         actor: ActorRef,
         format: &Bound<'_, PyAny>,
@@ -781,13 +785,13 @@ impl PyEnlist {
         let format: enlist::ImportFormat = wire_in("format", format)?;
         let mut defaults = enlist::ImportDefaults::default();
         defaults.role = role;
-        defaults.kind = kind_in(kind)?;
+        defaults.kind = wire_or_default("kind", kind)?;
         defaults.groups = groups.map(|g| g.0).unwrap_or_default();
         defaults.license_type = license_type;
         defaults.message = message;
         defaults.send = send;
         self.run(py, |e| {
-            e.import_invitations(&org.0, &actor.0, &bytes, format, defaults)
+            e.import_invitations(&org, &actor.0, &bytes, format, defaults)
         })
         .map(Into::into)
     }
@@ -825,7 +829,7 @@ impl PyEnlist {
             two_factor_enrolled,
             verified_email,
         );
-        self.run(py, |e| e.accept(&token, reg)).map(Into::into)
+        self.run(py, |e| e.accept(&token, reg))
     }
 
     /// Accepts an invitation by identifier with its access code. Each wrong
@@ -834,7 +838,7 @@ impl PyEnlist {
     fn accept_with_code(
         &self,
         py: Python<'_>,
-        org: OrgRef,
+        org: OrgId,
         identifier: String,
         code: String,
         user_ref: String,
@@ -854,13 +858,12 @@ impl PyEnlist {
             two_factor_enrolled,
             verified_email,
         );
-        self.run(py, |e| e.accept_with_code(&org.0, &identifier, &code, reg))
-            .map(Into::into)
+        self.run(py, |e| e.accept_with_code(&org, &identifier, &code, reg))
     }
 
     /// Declines an invitation by its token.
     fn decline(&self, py: Python<'_>, token: String) -> PyResult<PyInvitation> {
-        self.run(py, |e| e.decline(&token)).map(Into::into)
+        self.run(py, |e| e.decline(&token))
     }
 
     // -- the invitation link and self-registration ---------------------------
@@ -872,7 +875,7 @@ impl PyEnlist {
     fn activate_invite_link<'py>(
         &self,
         py: Python<'py>,
-        org: OrgRef,
+        org: OrgId,
         actor: ActorRef,
         role: Option<String>,
         kind: Option<&Bound<'_, PyAny>>,
@@ -881,23 +884,23 @@ impl PyEnlist {
     ) -> PyResult<Bound<'py, PyAny>> {
         let spec = enlist::LinkSpec {
             role,
-            kind: kind_in(kind)?,
+            kind: wire_or_default("kind", kind)?,
             groups: groups.map(|g| g.0).unwrap_or_default(),
             license_type,
         };
         let (link, secret) = py
-            .detach(|| self.engine.activate_invite_link(&org.0, &actor.0, spec))
+            .detach(|| self.engine.activate_invite_link(&org, &actor.0, spec))
             .or_raise(py)?;
         // A named tuple whose repr hides the token (`enlist._links`).
         py.import("enlist._links")?
             .getattr("ActivatedLink")?
-            .call1((PyInviteLink::from(link), secret.expose().to_owned()))
+            .call1((link, secret.expose().to_owned()))
     }
 
     /// Deactivates the invitation link: it stops working at once.
     #[pyo3(signature = (org, *, actor))]
-    fn deactivate_invite_link(&self, py: Python<'_>, org: OrgRef, actor: ActorRef) -> PyResult<()> {
-        self.run(py, |e| e.deactivate_invite_link(&org.0, &actor.0))
+    fn deactivate_invite_link(&self, py: Python<'_>, org: OrgId, actor: ActorRef) -> PyResult<()> {
+        self.run(py, |e| e.deactivate_invite_link(&org, &actor.0))
     }
 
     /// The organization's link settings (never its secret), or `None`.
@@ -905,11 +908,10 @@ impl PyEnlist {
     fn invite_link(
         &self,
         py: Python<'_>,
-        org: OrgRef,
+        org: OrgId,
         actor: ActorRef,
     ) -> PyResult<Option<PyInviteLink>> {
-        self.run(py, |e| e.invite_link(&org.0, &actor.0))
-            .map(|l| l.map(Into::into))
+        self.run(py, |e| e.invite_link(&org, &actor.0))
     }
 
     /// What the link's landing page shows.
@@ -949,7 +951,7 @@ impl PyEnlist {
     fn self_register(
         &self,
         py: Python<'_>,
-        org: OrgRef,
+        org: OrgId,
         contact: String,
         user_ref: String,
         first_name: Option<String>,
@@ -968,7 +970,7 @@ impl PyEnlist {
             two_factor_enrolled,
             verified_email,
         );
-        self.run(py, |e| e.self_register(&org.0, &contact, reg))
+        self.run(py, |e| e.self_register(&org, &contact, reg))
     }
 
     // -- members ------------------------------------------------------------
@@ -979,11 +981,11 @@ impl PyEnlist {
     fn member(
         &self,
         py: Python<'_>,
-        org: OrgRef,
-        member: MemberRef,
+        org: OrgId,
+        member: MemberId,
         actor: ActorRef,
     ) -> PyResult<PyMember> {
-        self.run(py, |e| e.member(&org.0, &actor.0, &member.0))
+        self.run(py, |e| e.member(&org, &actor.0, &member))
     }
 
     /// A page of members: searched by email, filtered by role, statuses
@@ -993,12 +995,12 @@ impl PyEnlist {
     fn list_members(
         &self,
         py: Python<'_>,
-        org: OrgRef,
+        org: OrgId,
         actor: ActorRef,
         search: Option<String>,
         role: Option<String>,
         statuses: Option<Vec<Bound<'_, PyAny>>>,
-        group: Option<GroupRef>,
+        group: Option<GroupId>,
         sort: Option<&Bound<'_, PyAny>>,
         after: Option<String>,
         limit: u32,
@@ -1006,20 +1008,13 @@ impl PyEnlist {
         let query = enlist::MemberQuery {
             search,
             role,
-            statuses: statuses
-                .unwrap_or_default()
-                .iter()
-                .map(|s| wire_in("statuses", s))
-                .collect::<PyResult<_>>()?,
-            group: group.map(|g| g.0),
-            sort: sort
-                .map(|s| wire_in("sort", s))
-                .transpose()?
-                .unwrap_or_default(),
+            statuses: wire_list("statuses", statuses)?,
+            group,
+            sort: wire_or_default("sort", sort)?,
             after,
             limit,
         };
-        self.run(py, |e| e.list_members(&org.0, &actor.0, &query))
+        self.run(py, |e| e.list_members(&org, &actor.0, &query))
             .map(Into::into)
     }
 
@@ -1030,8 +1025,8 @@ impl PyEnlist {
     fn update_member(
         &self,
         py: Python<'_>,
-        org: OrgRef,
-        member: MemberRef,
+        org: OrgId,
+        member: MemberId,
         actor: ActorRef,
         first_name: Option<String>,
         last_name: Option<String>,
@@ -1048,7 +1043,7 @@ impl PyEnlist {
             groups: groups.map(|g| g.0),
             license_type,
         };
-        self.run(py, |e| e.update_member(&org.0, &actor.0, &member.0, update))
+        self.run(py, |e| e.update_member(&org, &actor.0, &member, update))
     }
 
     /// Deactivates a member (they keep their data but hold no seat).
@@ -1056,11 +1051,11 @@ impl PyEnlist {
     fn deactivate_member(
         &self,
         py: Python<'_>,
-        org: OrgRef,
-        member: MemberRef,
+        org: OrgId,
+        member: MemberId,
         actor: ActorRef,
     ) -> PyResult<PyMember> {
-        self.run(py, |e| e.deactivate_member(&org.0, &actor.0, &member.0))
+        self.run(py, |e| e.deactivate_member(&org, &actor.0, &member))
     }
 
     /// Reactivates an inactive member, if a seat is free.
@@ -1068,11 +1063,11 @@ impl PyEnlist {
     fn reactivate_member(
         &self,
         py: Python<'_>,
-        org: OrgRef,
-        member: MemberRef,
+        org: OrgId,
+        member: MemberId,
         actor: ActorRef,
     ) -> PyResult<PyMember> {
-        self.run(py, |e| e.reactivate_member(&org.0, &actor.0, &member.0))
+        self.run(py, |e| e.reactivate_member(&org, &actor.0, &member))
     }
 
     /// Removes a member: a tombstone stays, the email is free to be invited
@@ -1081,11 +1076,11 @@ impl PyEnlist {
     fn remove_member(
         &self,
         py: Python<'_>,
-        org: OrgRef,
-        member: MemberRef,
+        org: OrgId,
+        member: MemberId,
         actor: ActorRef,
     ) -> PyResult<PyMember> {
-        self.run(py, |e| e.remove_member(&org.0, &actor.0, &member.0))
+        self.run(py, |e| e.remove_member(&org, &actor.0, &member))
     }
 
     /// Records when a member was last active (default: now). Appends no
@@ -1094,15 +1089,12 @@ impl PyEnlist {
     fn record_activity(
         &self,
         py: Python<'_>,
-        org: OrgRef,
-        member: MemberRef,
+        org: OrgId,
+        member: MemberId,
         at: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<()> {
-        let at = match at {
-            Some(a) => utc_in(a, "at")?,
-            None => self.engine.now(),
-        };
-        self.run(py, |e| e.record_activity(&org.0, &member.0, at))
+        let at = self.at(at, "at")?;
+        self.run(py, |e| e.record_activity(&org, &member, at))
     }
 
     /// Seats in use and pending per license type.
@@ -1110,10 +1102,10 @@ impl PyEnlist {
     fn license_usage(
         &self,
         py: Python<'_>,
-        org: OrgRef,
+        org: OrgId,
         actor: ActorRef,
     ) -> PyResult<Vec<PyLicenseUsage>> {
-        self.run(py, |e| e.license_usage(&org.0, &actor.0))
+        self.run(py, |e| e.license_usage(&org, &actor.0))
     }
 
     // -- outbox -------------------------------------------------------------
@@ -1147,18 +1139,16 @@ impl PyEnlist {
     fn claim_due(
         &self,
         py: Python<'_>,
-        org: Option<OrgRef>,
+        org: Option<OrgId>,
         limit: usize,
     ) -> PyResult<Vec<PyOutboxMessage>> {
         check_outbox_limit(py, limit)?;
-        let org = org.map(|o| o.0);
         self.run(py, |e| e.claim_due(org.as_ref(), limit))
     }
 
     /// Records a delivery; `False` if the message was no longer queued.
     fn mark_sent(&self, py: Python<'_>, message_id: String) -> PyResult<bool> {
-        let id = enlist::MessageId::from(message_id);
-        self.run(py, |e| e.mark_sent(&id))
+        self.run(py, |e| e.mark_sent(&message_id.into()))
     }
 
     /// Records a failed delivery: retried after a backoff, or given up when
@@ -1172,8 +1162,7 @@ impl PyEnlist {
         error: String,
         permanent: bool,
     ) -> PyResult<Option<Bound<'py, PyAny>>> {
-        let id = enlist::MessageId::from(message_id);
-        self.run(py, |e| e.mark_failed(&id, &error, permanent))?
+        self.run(py, |e| e.mark_failed(&message_id.into(), &error, permanent))?
             .map(|s| enum_out(py, "OutboxStatus", &s))
             .transpose()
     }
@@ -1182,8 +1171,7 @@ impl PyEnlist {
     /// secret (no accept link, no body holding it). For host jobs: no actor
     /// is checked. For a person, use `outbox_message_in`.
     fn outbox_message(&self, py: Python<'_>, message_id: String) -> PyResult<PyOutboxMessage> {
-        let id = enlist::MessageId::from(message_id);
-        self.run(py, |e| e.outbox_message(&id))
+        self.run(py, |e| e.outbox_message(&message_id.into()))
     }
 
     /// A message of `org`'s outbox, for a person: needs `MANAGE_OUTBOX` in
@@ -1194,11 +1182,12 @@ impl PyEnlist {
     fn outbox_message_in(
         &self,
         py: Python<'_>,
-        org: OrgRef,
+        org: OrgId,
         actor: ActorRef,
         message_id: String,
     ) -> PyResult<PyOutboxMessage> {
-        let id = enlist::MessageId::from(message_id);
-        self.run(py, |e| e.outbox_message_in(&org.0, &actor.0, &id))
+        self.run(py, |e| {
+            e.outbox_message_in(&org, &actor.0, &message_id.into())
+        })
     }
 }

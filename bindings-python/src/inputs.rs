@@ -4,55 +4,16 @@
 
 use crate::convert::{secs_in, utc_in};
 use crate::errors::{OrRaise, invalid};
-use crate::types::{PyActor, PyGroup, PyInvitation, PyMember, PyOrganization, delta, record};
+use crate::types::{PyActor, PyMember, delta, record};
 use chrono::{DateTime, TimeDelta, Utc};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::PyString;
 use std::sync::Arc;
 
-/// Declares an argument type that takes an id as a string, or the object
-/// that has it.
-macro_rules! id_ref {
-    ($(#[$meta:meta])* $name:ident($id:ty) from $class:ty, $what:literal, |$v:ident| $get:expr) => {
-        $(#[$meta])*
-        pub(crate) struct $name(pub $id);
-
-        impl<'a, 'py> FromPyObject<'a, 'py> for $name {
-            type Error = PyErr;
-
-            fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
-                if let Ok(s) = obj.cast::<PyString>() {
-                    return Ok(Self(<$id>::from(s.to_cow()?.into_owned())));
-                }
-                if let Ok(o) = obj.cast::<$class>() {
-                    let $v = o.get();
-                    return Ok(Self($get.id.clone()));
-                }
-                Err(PyTypeError::new_err(concat!(
-                    "expected ", $what, " id (str) or a ", stringify!($what), " object"
-                )))
-            }
-        }
-    };
-}
-
-id_ref!(
-    /// An organization: its id, or an `Organization`.
-    OrgRef(enlist::OrgId) from PyOrganization, "an organization", |o| o
-);
-id_ref!(
-    /// A member: its id, or a `Member`.
-    MemberRef(enlist::MemberId) from PyMember, "a member", |o| o
-);
-id_ref!(
-    /// A group: its id, or a `Group`.
-    GroupRef(enlist::GroupId) from PyGroup, "a group", |o| o
-);
-id_ref!(
-    /// An invitation: its id, or an `Invitation`.
-    InvitationRef(enlist::InvitationId) from PyInvitation, "an invitation", |o| o.inner
-);
+// Ids (`OrgId`, `MemberId`, `GroupId`, `InvitationId`) are taken as the id
+// (a `str`) or the record that has it: core's `FromPyObject`
+// (`enlist::python_support`).
 
 /// Who acts: an `Actor`, a member id, or a `Member`.
 pub(crate) struct ActorRef(pub enlist::Actor);

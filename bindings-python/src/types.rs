@@ -1,13 +1,13 @@
 //! The values the engine returns that core does not make Python classes
 //! itself (see `enlist::python_support` for those): pages (generic), values
 //! that carry a secret (`IssuedInvitation` and what holds one), enums with
-//! data (`Actor`, `RejectReason`, `SendOutcome`), the event, and the
-//! invitation and link records. Each is a read-only class with `__repr__`,
+//! data (`Actor`, `RejectReason`, `SendOutcome`), the event and the
+//! reports holding them. Each is a read-only class with `__repr__`,
 //! equality (`==` compares the whole value) and `to_dict()` (the serde form
 //! of the Rust value as plain Python data), wrapping the Rust value it
 //! shows; getters convert on access.
 
-use crate::convert::{enum_out, py_enum, secs_out};
+use crate::convert::{py_enum, secs_out};
 use chrono::{DateTime, TimeDelta, Utc};
 use pyo3::prelude::*;
 use pyo3::types::{PyIterator, PyList};
@@ -98,6 +98,9 @@ pub(crate) type PyOutboxMessage = enlist::OutboxMessage;
 pub(crate) type PyDeliveryReport = enlist::DeliveryReport;
 pub(crate) type PyImportRow = enlist::ImportRow;
 pub(crate) type PyImportSheet = enlist::ImportSheet;
+pub(crate) type PyInvitation = enlist::Invitation;
+pub(crate) type PyAcceptance = enlist::Acceptance;
+pub(crate) type PyInviteLink = enlist::InviteLink;
 
 // ---------------------------------------------------------------------------
 // Organizations, roles, policy
@@ -128,49 +131,6 @@ record! {
 // Invitations
 // ---------------------------------------------------------------------------
 
-fn contact_identifier(c: &enlist::Contact) -> Option<String> {
-    match c {
-        enlist::Contact::Identifier(s) => Some(s.clone()),
-        _ => None,
-    }
-}
-
-record! {
-    /// An invitation to join an organization.
-    "Invitation" PyInvitation(enlist::Invitation) repr("id", "recipient", "status") {
-        org_id(v, py) -> String { v.org_id.to_string() }
-        id(v, py) -> String { v.id.to_string() }
-        batch_id(v, py) -> String { v.batch_id.to_string() }
-        /// The invited email address or identifier.
-        recipient(v, py) -> String { v.recipient.as_str().to_owned() }
-        email(v, py) -> Option<String> { v.recipient.email().map(str::to_owned) }
-        identifier(v, py) -> Option<String> { contact_identifier(&v.recipient) }
-        recipient_key(v, py) -> String { v.recipient_key.clone() }
-        display_name(v, py) -> Option<String> { v.display_name.clone() }
-        first_name(v, py) -> Option<String> { v.first_name.clone() }
-        last_name(v, py) -> Option<String> { v.last_name.clone() }
-        kind(v, py) -> Bound<'py, PyAny> { enum_out(py, "MemberKind", &v.kind)? }
-        role(v, py) -> String { v.role.clone() }
-        groups(v, py) -> Vec<PyGroupGrant> { wrap(&v.groups) }
-        license_type(v, py) -> String { v.license_type.clone() }
-        inviter(v, py) -> Option<String> { v.inviter.as_ref().map(ToString::to_string) }
-        message(v, py) -> Option<String> { v.message.clone() }
-        created_at(v, py) -> DateTime<Utc> { v.created_at }
-        expires_at(v, py) -> Option<DateTime<Utc>> { v.expires_at }
-        status(v, py) -> Bound<'py, PyAny> { py_enum(py, "InvitationStatus", v.status.as_str())? }
-        send_count(v, py) -> u32 { v.send_count }
-        last_sent_at(v, py) -> Option<DateTime<Utc>> { v.last_sent_at }
-        failed_attempts(v, py) -> u32 { v.failed_attempts }
-        /// Until when access codes are refused after too many wrong ones
-        /// (a temporary lock; a resend clears it). `None` when not locked.
-        locked_until(v, py) -> Option<DateTime<Utc>> { v.locked_until }
-        closed_at(v, py) -> Option<DateTime<Utc>> { v.closed_at }
-        member_id(v, py) -> Option<String> { v.member_id.as_ref().map(ToString::to_string) }
-        /// Whether it is by identifier (accepted with an access code).
-        is_by_identifier(v, py) -> bool { v.is_by_identifier() }
-    }
-}
-
 record! {
     /// One page of invitations, newest first; iterate it, and pass
     /// `next_cursor` as `after` for the next page.
@@ -189,15 +149,6 @@ record! {
 }
 
 record! {
-    /// The result of accepting an invitation: the new member and the
-    /// accepted invitation.
-    "Acceptance" PyAcceptance(enlist::Acceptance) repr("member", "invitation") {
-        member(v, py) -> PyMember { v.member.clone() }
-        invitation(v, py) -> PyInvitation { v.invitation.clone().into() }
-    }
-}
-
-record! {
     /// An invitation issued in a batch (or resent), with its secret.
     ///
     /// `secret` is the accept token (email invitations) or the access code
@@ -205,7 +156,7 @@ record! {
     /// invitations. `repr()` never shows it.
     "IssuedInvitation" PyIssuedInvitation(enlist::IssuedInvitation) repr("index", "invitation", "message_id") {
         index(v, py) -> usize { v.index }
-        invitation(v, py) -> PyInvitation { v.invitation.clone().into() }
+        invitation(v, py) -> PyInvitation { v.invitation.clone() }
         secret(v, py) -> Option<String> { v.secret.as_ref().map(|s| s.expose().to_owned()) }
         message_id(v, py) -> Option<String> { v.message_id.as_ref().map(ToString::to_string) }
         /// The paste parser's warnings about the address (such as
@@ -437,21 +388,6 @@ record! {
 // The invitation link
 // ---------------------------------------------------------------------------
 
-record! {
-    /// The organization's shareable invitation link (without its secret).
-    "InviteLink" PyInviteLink(enlist::InviteLink) repr("org_id", "role", "active", "uses") {
-        org_id(v, py) -> String { v.org_id.to_string() }
-        role(v, py) -> String { v.role.clone() }
-        kind(v, py) -> Bound<'py, PyAny> { enum_out(py, "MemberKind", &v.kind)? }
-        groups(v, py) -> Vec<PyGroupGrant> { wrap(&v.groups) }
-        license_type(v, py) -> String { v.license_type.clone() }
-        active(v, py) -> bool { v.active }
-        created_by(v, py) -> Option<String> { v.created_by.as_ref().map(ToString::to_string) }
-        created_at(v, py) -> DateTime<Utc> { v.created_at }
-        uses(v, py) -> u64 { v.uses }
-    }
-}
-
 // ---------------------------------------------------------------------------
 // Audit trail
 // ---------------------------------------------------------------------------
@@ -492,8 +428,8 @@ record! {
 
     /// A member, authorized by role and group roles.
     #[staticmethod]
-    fn member(member: crate::inputs::MemberRef) -> Self {
-        enlist::Actor::Member(member.0).into()
+    fn member(member: enlist::MemberId) -> Self {
+        enlist::Actor::Member(member).into()
     }
 
     /// A person acting on their own invitation: the host's account id.

@@ -65,3 +65,13 @@ def test_an_unknown_enum_name_is_an_invalid_input_naming_the_argument() -> None:
     with pytest.raises(enlist.InvalidInputError) as err:
         enlist.RecipientInput(email="a@acme.example", kind="robot")
     assert err.value.field == "kind"
+
+
+def test_an_id_argument_is_the_id_or_the_record_and_nothing_else(world) -> None:
+    e = world.engine
+    assert e.organization(world.org) == e.organization(world.org.id)
+    assert e.member(world.org, world.owner, actor=world.owner) == e.member(world.org.id, world.owner.id, actor=world.owner.id)
+    with pytest.raises(TypeError, match="organization id"):
+        e.organization(42)
+    with pytest.raises(TypeError, match="a member"):
+        e.member(world.org, world.org, actor=world.owner)

@@ -22,20 +22,21 @@ use crate::error::{Error, ErrorFamily, LimitKind};
 use crate::group::{Group, GroupGrant, GroupSort};
 use crate::id::{BatchId, GroupId, InvitationId, MemberId, MessageId, OrgId};
 use crate::import_file::{ImportFormat, ImportGroup, ImportRow, ImportRowError, ImportSheet};
-use crate::invitation::{InvitationPreview, InvitationStatus, RegistrationNeeds};
+use crate::invitation::{Invitation, InvitationPreview, InvitationStatus, RegistrationNeeds};
 use crate::member::{Contact, LicenseUsage, Member, MemberKind, MemberSort, MemberStatus};
 use crate::organization::Organization;
 use crate::outbox::{DeliveryReport, OutboxMessage, OutboxStatus, OutgoingEmail};
 use crate::policy::{Policy, RegistrationRequirements};
 use crate::role::{GroupRole, Permission, PermissionSet, Role};
 use crate::wire::WireEnum;
-use crate::{ImportInterruption, LinkPreview, RecipientInput};
+use crate::{Acceptance, ImportInterruption, InviteLink, LinkPreview, RecipientInput};
 use chrono::TimeDelta;
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyFrozenSet, PyList, PyModule, PyString};
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::convert::Infallible;
@@ -143,6 +144,34 @@ macro_rules! py_ids {
 }
 
 py_ids!(OrgId, MemberId, GroupId, InvitationId, MessageId, BatchId);
+
+/// An id argument is the id (a `str`) or the record that has it.
+macro_rules! py_id_args {
+    ($($id:ty: $record:ty, $what:literal;)*) => {$(
+        impl<'a, 'py> FromPyObject<'a, 'py> for $id {
+            type Error = PyErr;
+
+            fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+                if let Ok(s) = obj.cast::<PyString>() {
+                    return Ok(<$id>::from(s.to_cow()?.into_owned()));
+                }
+                if let Ok(r) = obj.cast::<$record>() {
+                    return Ok(r.get().id.clone());
+                }
+                Err(PyTypeError::new_err(concat!(
+                    "expected ", $what, " id (str) or an enlist.", stringify!($record)
+                )))
+            }
+        }
+    )*};
+}
+
+py_id_args! {
+    OrgId: Organization, "an organization";
+    MemberId: Member, "a member";
+    GroupId: Group, "a group";
+    InvitationId: Invitation, "an invitation";
+}
 
 /// Wire enums are members of the Python enum of the same name
 /// ([`wire_out`]); the list is every enum of [`crate::wire::ENUMS`].
@@ -340,60 +369,124 @@ fn group_id_of(group: &Bound<'_, PyAny>) -> PyResult<GroupId> {
     ))
 }
 
-/// Sets the policy fields named in `changes` (`Policy(...)`,
-/// `policy.replace(...)`); an unknown name is a `TypeError`, as for any
-/// unexpected keyword argument.
-fn apply_policy(p: &mut Policy, changes: Option<&Bound<'_, PyDict>>) -> PyResult<()> {
-    let Some(changes) = changes else {
-        return Ok(());
+/// A copy of the serde record `base` with the fields named in `changes`
+/// set (a keyword constructor such as `Policy(...)`, or `replace(...)`),
+/// one generic path through the record's serde form, so a new field needs
+/// no code here. A keyword is a field's serde name; a field `X_secs` is
+/// the keyword `X`, a `timedelta` of whole seconds. An unknown keyword, or
+/// a value of the wrong type or shape, is a `TypeError` (as for any
+/// unexpected argument); a value the field cannot hold is an
+/// `InvalidInputError` naming the keyword.
+pub fn with_keywords<T: Serialize + DeserializeOwned>(
+    class: &str,
+    base: &T,
+    changes: Option<&Bound<'_, PyDict>>,
+) -> PyResult<T> {
+    let unserializable =
+        |e: serde_json::Error| pyo3::exceptions::PyValueError::new_err(e.to_string());
+    let mut form = serde_json::to_value(base).map_err(unserializable)?;
+    let (Some(changes), Value::Object(fields)) = (changes, &mut form) else {
+        return serde_json::from_value(form).map_err(unserializable);
     };
     for (key, value) in changes.iter() {
         let key: String = key.extract()?;
-        let v = &value;
-        match key.as_str() {
-            "invitation_lifetime" => p.invitation_lifetime_secs = secs_in(v, &key)?,
-            "max_batch" => p.max_batch = v.extract()?,
-            "max_paste_field_chars" => p.max_paste_field_chars = v.extract()?,
-            "max_import_rows" => p.max_import_rows = v.extract()?,
-            "max_import_bytes" => p.max_import_bytes = v.extract()?,
-            "max_import_entries" => p.max_import_entries = v.extract()?,
-            "max_import_unpacked_bytes" => p.max_import_unpacked_bytes = v.extract()?,
-            "max_import_ratio" => p.max_import_ratio = v.extract()?,
-            "allowed_domains" => {
-                if v.cast::<PyString>().is_ok() {
-                    return Err(PyTypeError::new_err(
-                        "allowed_domains must be a list of domains, not a string",
-                    ));
-                }
-                p.allowed_domains = v.extract()?;
+        let secs = format!("{key}_secs");
+        let (name, given) = if key.ends_with("_secs") {
+            (None, Value::Null)
+        } else if fields.contains_key(&secs) {
+            (Some(secs), Value::from(secs_in(&value, &key)?))
+        } else if fields.contains_key(&key) {
+            (Some(key.clone()), py_to_json(&value, &key, 0)?)
+        } else {
+            (None, Value::Null)
+        };
+        let Some(name) = name else {
+            return Err(PyTypeError::new_err(format!(
+                "{class} got an unexpected keyword argument {key:?}"
+            )));
+        };
+        // The field alone, over the defaults: its error names the keyword.
+        let mut alone = serde_json::Map::new();
+        alone.insert(name.clone(), given.clone());
+        let checked: T = serde_json::from_value(Value::Object(alone)).map_err(|e| {
+            let reason = e.to_string();
+            if reason.starts_with("invalid type") {
+                PyTypeError::new_err(format!("{class}({key}=...): {reason}"))
+            } else {
+                invalid_input(value.py(), &key, reason)
             }
-            "group_owners_can_invite" => p.group_owners_can_invite = v.extract()?,
-            "members_can_invite" => p.members_can_invite = v.extract()?,
-            "guests_enabled" => p.guests_enabled = v.extract()?,
-            "invite_link_enabled" => p.invite_link_enabled = v.extract()?,
-            "self_registration" => p.self_registration = v.extract()?,
-            "require_two_factor" => p.require_two_factor = v.extract()?,
-            "eula_version" => p.eula_version = v.extract()?,
-            "registration" => {
-                let r = v.cast::<RegistrationRequirements>().map_err(|_| {
-                    PyTypeError::new_err("registration must be an enlist.RegistrationRequirements")
-                })?;
-                p.registration = r.get().clone();
-            }
-            "seat_limits" => p.seat_limits = v.extract::<BTreeMap<String, u32>>()?,
-            "reserve_seats_for_pending" => p.reserve_seats_for_pending = v.extract()?,
-            "resend_cooldown" => p.resend_cooldown_secs = secs_in(v, &key)?,
-            "resend_cap" => p.resend_cap = v.extract()?,
-            "access_code_attempts" => p.access_code_attempts = v.extract()?,
-            "accept_url_base" => p.accept_url_base = v.extract()?,
-            other => {
-                return Err(PyTypeError::new_err(format!(
-                    "Policy got an unexpected keyword argument {other:?}"
-                )));
-            }
+        })?;
+        // A value is taken only as the field holds it: no key of a record
+        // left out or misspelled, no string for a list.
+        let held = serde_json::to_value(&checked).map_err(unserializable)?;
+        if held.get(&name) != Some(&given) {
+            return Err(PyTypeError::new_err(format!(
+                "{class}({key}=...): not a value of the field's type"
+            )));
         }
+        fields.insert(name, given);
     }
-    Ok(())
+    serde_json::from_value(form).map_err(unserializable)
+}
+
+/// How deep a keyword's value may nest (lists in dicts in lists...).
+const MAX_KEYWORD_DEPTH: usize = 8;
+
+/// A Python value as JSON, for [`with_keywords`]: `None`, booleans,
+/// integers, floats, strings, lists and tuples, dicts with string keys,
+/// and core's records (by their serde form). Nested at most
+/// [`MAX_KEYWORD_DEPTH`] deep: no field needs more, and a deeper value
+/// would only spend the stack.
+fn py_to_json(value: &Bound<'_, PyAny>, field: &str, depth: usize) -> PyResult<Value> {
+    use pyo3::types::{PyBool, PyFloat, PyInt, PyTuple};
+    let py = value.py();
+    if depth > MAX_KEYWORD_DEPTH {
+        return Err(PyTypeError::new_err(format!("{field}: nested too deeply")));
+    }
+    if value.is_none() {
+        return Ok(Value::Null);
+    }
+    if let Ok(b) = value.cast::<PyBool>() {
+        return Ok(Value::Bool(b.is_true()));
+    }
+    if value.cast::<PyInt>().is_ok() {
+        if let Ok(i) = value.extract::<i64>() {
+            return Ok(Value::from(i));
+        }
+        return match value.extract::<u64>() {
+            Ok(u) => Ok(Value::from(u)),
+            Err(_) => Err(invalid_input(py, field, "is out of range")),
+        };
+    }
+    if let Ok(f) = value.cast::<PyFloat>() {
+        return Ok(Value::from(f.value()));
+    }
+    if let Ok(s) = value.cast::<PyString>() {
+        return Ok(Value::String(s.to_cow()?.into_owned()));
+    }
+    if let Ok(d) = value.cast::<PyDict>() {
+        let mut map = serde_json::Map::new();
+        for (k, v) in d.iter() {
+            let k: String = k.extract()?;
+            map.insert(k, py_to_json(&v, field, depth + 1)?);
+        }
+        return Ok(Value::Object(map));
+    }
+    if value.cast::<PyList>().is_ok() || value.cast::<PyTuple>().is_ok() {
+        let items = value
+            .try_iter()?
+            .map(|item| py_to_json(&item?, field, depth + 1))
+            .collect::<PyResult<_>>()?;
+        return Ok(Value::Array(items));
+    }
+    if let Ok(r) = value.cast::<RegistrationRequirements>() {
+        return serde_json::to_value(r.get())
+            .map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()));
+    }
+    Err(PyTypeError::new_err(format!(
+        "{field}: cannot take a {}",
+        value.get_type().name()?
+    )))
 }
 
 /// Groups to grant (a `groups=` argument): each a `GroupGrant`, or a group
@@ -480,6 +573,8 @@ py_records! {
     }
 
     // Not `get_all`: durations are `timedelta`s, named without `_secs`.
+    // (pyo3 cannot take a field's `pyo3(get)` under `cfg_attr`, so the
+    // getters are listed here; the keywords need no list: `with_keywords`.)
     Policy repr(max_batch, invitation_lifetime, seat_limits, allowed_domains)
     getters |v| {
             invitation_lifetime -> TimeDelta { secs_out(v.invitation_lifetime_secs) }
@@ -510,17 +605,13 @@ py_records! {
         #[new]
         #[pyo3(signature = (**changes))]
         fn py_new(changes: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
-            let mut p = Policy::default();
-            apply_policy(&mut p, changes)?;
-            Ok(p)
+            with_keywords("Policy", &Policy::default(), changes)
         }
 
         /// A copy with the fields given changed.
         #[pyo3(signature = (**changes))]
         fn replace(&self, changes: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
-            let mut p = self.clone();
-            apply_policy(&mut p, changes)?;
-            Ok(p)
+            with_keywords("Policy", self, changes)
         }
     }
 
@@ -567,6 +658,30 @@ py_records! {
             Ok(self.group_role(&group_id_of(group)?))
         }
     }
+
+    Invitation repr(id, recipient, status) {
+        /// The invited email address, or `None`.
+        #[getter]
+        fn email(&self) -> Option<&str> {
+            self.recipient.email()
+        }
+
+        /// The invited identifier, or `None`.
+        #[getter]
+        fn identifier(&self) -> Option<&str> {
+            contact_identifier(&self.recipient)
+        }
+
+        /// Whether it is by identifier (accepted with an access code).
+        #[getter(is_by_identifier)]
+        fn py_is_by_identifier(&self) -> bool {
+            self.is_by_identifier()
+        }
+    }
+
+    Acceptance repr(member, invitation) {}
+
+    InviteLink repr(org_id, role, active, uses) {}
 
     RegistrationNeeds repr(first_name, last_name, phone, two_factor, eula_version) {}
 

@@ -20,6 +20,10 @@ use serde::{Deserialize, Serialize};
 /// The result of accepting an invitation.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+#[cfg_attr(
+    feature = "python",
+    pyo3::pyclass(frozen, eq, get_all, module = "enlist._enlist")
+)]
 pub struct Acceptance {
     /// The new, active member.
     pub member: Member,
