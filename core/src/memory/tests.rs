@@ -3,7 +3,7 @@
 //! against a naive model. The `Store` contract every store shares is the
 //! conformance suite's (`core/tests/conformance`).
 
-use super::state::{ALL_INVITATION_STATUSES, State};
+use super::state::State;
 use super::*;
 use crate::error::StoreError;
 use crate::event::Event;
@@ -14,16 +14,14 @@ use crate::id::{BatchId, GroupId, InvitationId, MemberId, MessageId, OrgId};
 use crate::invitation::{Invitation, InvitationQuery, InvitationStatus, StoredInvitation};
 use crate::link::{InviteLink, StoredInviteLink};
 use crate::member::{Contact, MemberKind};
-use crate::member::{Member, MemberQuery, MemberSort, MemberStatus};
+use crate::member::{Member, MemberQuery, MemberStatus};
 use crate::organization::Organization;
 use crate::outbox::OutgoingEmail;
 use crate::outbox::{OutboxMessage, OutboxStatus};
 use crate::policy::Policy;
 use crate::secret::SecretHash;
-use crate::store::{SeatCount, page_limit};
+use crate::store::SeatCount;
 use chrono::{DateTime, Utc};
-use proptest::prelude::*;
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 // ----- builders -------------------------------------------------------
@@ -185,39 +183,6 @@ fn assert_consistent(store: &MemoryStore) {
 
 fn begin(store: &MemoryStore) -> Box<dyn Transaction + '_> {
     store.begin().expect("begin")
-}
-
-fn all_members(tx: &mut dyn Transaction, org: &OrgId, mut q: MemberQuery) -> Vec<Member> {
-    let mut out = Vec::new();
-    let mut pages = 0;
-    loop {
-        let page = tx.list_members(org, &q).expect("list_members");
-        assert!(page.items.len() <= page_limit(q.limit));
-        out.extend(page.items);
-        pages += 1;
-        assert!(pages < 10_000, "pagination does not end");
-        match page.next_cursor {
-            Some(c) => q.after = Some(c),
-            None => return out,
-        }
-    }
-}
-
-fn all_invitations(
-    tx: &mut dyn Transaction,
-    org: &OrgId,
-    mut q: InvitationQuery,
-    now: DateTime<Utc>,
-) -> Vec<StoredInvitation> {
-    let mut out = Vec::new();
-    loop {
-        let page = tx.list_invitations(org, &q, now).expect("list_invitations");
-        out.extend(page.items);
-        match page.next_cursor {
-            Some(c) => q.after = Some(c),
-            None => return out,
-        }
-    }
 }
 
 /// A store with one organization, groups, members, invitations, a
@@ -409,15 +374,6 @@ fn nested_begin_on_one_thread_is_refused() {
 
 // ----- members ---------------------------------------------------------
 
-fn expected(all: &[Member], q: &MemberQuery) -> Vec<Member> {
-    let mut out: Vec<Member> = all.iter().filter(|m| q.matches(m)).cloned().collect();
-    out.sort_by(|a, b| (&a.contact_key, &a.id).cmp(&(&b.contact_key, &b.id)));
-    if q.sort == MemberSort::EmailDesc {
-        out.reverse();
-    }
-    out
-}
-
 // ----- misc ------------------------------------------------------------
 
 #[test]
@@ -542,375 +498,15 @@ fn scale_million_members_and_invitations() {
 
 // ----- model-based property test --------------------------------------
 
-#[derive(Clone, Debug)]
-enum Op {
-    Member {
-        org: u8,
-        id: u8,
-        contact: u8,
-        user_ref: Option<u8>,
-        role: u8,
-        status: u8,
-        license: u8,
-        groups: Vec<u8>,
-    },
-    Invitation {
-        org: u8,
-        id: u8,
-        recipient: u8,
-        status: u8,
-        secret: Option<u8>,
-        license: u8,
-        expires: Option<i64>,
-        batch: u8,
-        created: i64,
-    },
-}
-
-/// What an [`Op`] writes.
-enum Built {
-    Member(Box<Member>),
-    Invitation(Box<StoredInvitation>),
-}
-
-const ROLES: [&str; 3] = ["owner", "admin", "member"];
-const LICENSES: [&str; 2] = ["standard", "pro"];
-const MEMBER_STATUSES: [MemberStatus; 3] = [
-    MemberStatus::Active,
-    MemberStatus::Inactive,
-    MemberStatus::Removed,
-];
-
-fn op_strategy() -> impl Strategy<Value = Op> {
-    prop_oneof![
-        (
-            0..2u8,
-            0..6u8,
-            0..4u8,
-            proptest::option::of(0..3u8),
-            0..3u8,
-            0..3u8,
-            0..2u8,
-            proptest::collection::vec(0..3u8, 0..3),
-        )
-            .prop_map(
-                |(org, id, contact, user_ref, role, status, license, groups)| Op::Member {
-                    org,
-                    id,
-                    contact,
-                    user_ref,
-                    role,
-                    status,
-                    license,
-                    groups,
-                }
-            ),
-        (
-            0..2u8,
-            0..6u8,
-            0..4u8,
-            0..6u8,
-            proptest::option::of(0..4u8),
-            0..2u8,
-            proptest::option::of(0..20i64),
-            0..2u8,
-            0..5i64,
-        )
-            .prop_map(
-                |(org, id, recipient, status, secret, license, expires, batch, created)| {
-                    Op::Invitation {
-                        org,
-                        id,
-                        recipient,
-                        status,
-                        secret,
-                        license,
-                        expires,
-                        batch,
-                        created,
-                    }
-                }
-            ),
-    ]
-}
-
-fn build(op: &Op) -> Built {
-    match op {
-        Op::Member {
-            org,
-            id,
-            contact,
-            user_ref,
-            role,
-            status,
-            license,
-            groups,
-        } => {
-            let mut m = member(&org_id(*org), &format!("mem_{id}"), &format!("c{contact}"));
-            m.user_ref = user_ref.map(|u| format!("u{u}"));
-            m.role = ROLES[usize::from(*role)].into();
-            m.status = MEMBER_STATUSES[usize::from(*status)];
-            m.license_type = LICENSES[usize::from(*license)].into();
-            m.groups = groups
-                .iter()
-                .map(|g| GroupGrant::member(GroupId(format!("grp_{g}"))))
-                .collect();
-            Built::Member(Box::new(m))
-        }
-        Op::Invitation {
-            org,
-            id,
-            recipient,
-            status,
-            secret,
-            license,
-            expires,
-            batch,
-            created,
-        } => {
-            let mut i = invitation(
-                &org_id(*org),
-                &format!("inv_{id}"),
-                &format!("c{recipient}"),
-            );
-            i.status = ALL_INVITATION_STATUSES[usize::from(*status)];
-            i.secret_hash = secret.map(hash);
-            i.license_type = LICENSES[usize::from(*license)].into();
-            i.expires_at = expires.map(t);
-            i.batch_id = BatchId(format!("bat_{batch}"));
-            i.created_at = t(*created);
-            Built::Invitation(Box::new(i))
-        }
-    }
-}
-
-/// The committed (or in-transaction) truth, kept naively.
-#[derive(Clone, Debug, Default)]
-struct Model {
-    members: BTreeMap<(OrgId, MemberId), Member>,
-    invitations: BTreeMap<(OrgId, InvitationId), StoredInvitation>,
-}
-
-impl Model {
-    /// Applies an op if the uniqueness rules allow it; returns whether
-    /// they did.
-    fn apply(&mut self, op: &Op) -> bool {
-        match build(op) {
-            Built::Member(m) => {
-                let clash = m.status != MemberStatus::Removed
-                    && self.members.values().any(|o| {
-                        o.org_id == m.org_id
-                            && o.id != m.id
-                            && o.status != MemberStatus::Removed
-                            && (o.contact_key == m.contact_key
-                                || (m.user_ref.is_some() && o.user_ref == m.user_ref))
-                    });
-                if !clash {
-                    self.members.insert((m.org_id.clone(), m.id.clone()), *m);
-                }
-                !clash
-            }
-            Built::Invitation(i) => {
-                let clash = self.invitations.values().any(|o| {
-                    o.org_id == i.org_id
-                        && o.id != i.id
-                        && ((i.secret_hash.is_some() && o.secret_hash == i.secret_hash)
-                            || (i.status.is_open()
-                                && o.status.is_open()
-                                && o.recipient_key == i.recipient_key))
-                });
-                if !clash {
-                    self.invitations
-                        .insert((i.org_id.clone(), i.id.clone()), *i);
-                }
-                !clash
-            }
-        }
-    }
-
-    fn members_of(&self, org: &OrgId) -> Vec<Member> {
-        self.members
-            .values()
-            .filter(|m| &m.org_id == org)
-            .cloned()
-            .collect()
-    }
-
-    fn invitations_of(&self, org: &OrgId) -> Vec<StoredInvitation> {
-        self.invitations
-            .values()
-            .filter(|i| &i.org_id == org)
-            .cloned()
-            .collect()
-    }
-
-    /// Every read of the store agrees with the model.
-    fn check(&self, tx: &mut dyn Transaction) {
-        let now = t(10);
-        for o in 0..2 {
-            let org = org_id(o);
-            let members = self.members_of(&org);
-            let invitations = self.invitations_of(&org);
-            let live = |m: &&Member| m.status != MemberStatus::Removed;
-            for id in 0..6 {
-                let id = MemberId(format!("mem_{id}"));
-                let want = self.members.get(&(org.clone(), id.clone())).cloned();
-                assert_eq!(tx.member(&org, &id).expect("read"), want);
-                let id = InvitationId(format!("inv_{id}", id = &id.0[4..]));
-                let want = self.invitations.get(&(org.clone(), id.clone())).cloned();
-                assert_eq!(tx.invitation(&org, &id).expect("read"), want);
-            }
-            for c in 0..4 {
-                let key = format!("c{c}");
-                let want = members.iter().filter(live).find(|m| m.contact_key == key);
-                assert_eq!(
-                    tx.member_by_contact(&org, &key).expect("read").as_ref(),
-                    want
-                );
-                let want = invitations
-                    .iter()
-                    .find(|i| i.status.is_open() && i.recipient_key == key);
-                assert_eq!(
-                    tx.open_invitation_for(&org, &key).expect("read").as_ref(),
-                    want
-                );
-            }
-            for u in 0..3 {
-                let user_ref = format!("u{u}");
-                let want = members
-                    .iter()
-                    .filter(live)
-                    .find(|m| m.user_ref.as_deref() == Some(user_ref.as_str()));
-                assert_eq!(
-                    tx.member_by_user_ref(&org, &user_ref)
-                        .expect("read")
-                        .as_ref(),
-                    want
-                );
-            }
-            for s in 0..4 {
-                let want = invitations.iter().find(|i| i.secret_hash == Some(hash(s)));
-                assert_eq!(
-                    tx.invitation_by_secret(&org, &hash(s))
-                        .expect("read")
-                        .as_ref(),
-                    want
-                );
-            }
-            for role in ROLES {
-                let want = members
-                    .iter()
-                    .filter(|m| m.role == role && m.status == MemberStatus::Active)
-                    .count() as u64;
-                assert_eq!(tx.count_active_with_role(&org, role).expect("count"), want);
-            }
-            let mut want_seats = Vec::new();
-            for license in ["pro", "standard"] {
-                let count = SeatCount {
-                    members: members
-                        .iter()
-                        .filter(|m| m.license_type == license && m.holds_seat())
-                        .count() as u64,
-                    open_invitations: invitations
-                        .iter()
-                        .filter(|i| i.license_type == license && i.status.is_open())
-                        .count() as u64,
-                };
-                assert_eq!(tx.seat_count(&org, license).expect("count"), count);
-                if count != SeatCount::default() {
-                    want_seats.push((license.to_owned(), count));
-                }
-            }
-            assert_eq!(tx.seat_counts(&org).expect("counts"), want_seats);
-            for g in 0..3 {
-                let gid = GroupId(format!("grp_{g}"));
-                let want = members
-                    .iter()
-                    .filter(live)
-                    .filter(|m| m.groups.iter().any(|x| x.group_id == gid))
-                    .count() as u64;
-                let got = tx.group(&org, &gid).expect("read").expect("exists");
-                assert_eq!(got.member_count, want);
-                let q = MemberQuery {
-                    group: Some(gid),
-                    statuses: vec![MemberStatus::Removed, MemberStatus::Active],
-                    sort: MemberSort::EmailDesc,
-                    limit: 2,
-                    ..MemberQuery::default()
-                };
-                assert_eq!(all_members(tx, &org, q.clone()), expected(&members, &q));
-            }
-            let q = MemberQuery {
-                limit: 2,
-                ..MemberQuery::default()
-            };
-            assert_eq!(all_members(tx, &org, q.clone()), expected(&members, &q));
-            let q = InvitationQuery {
-                limit: 2,
-                ..InvitationQuery::default()
-            };
-            let mut want = invitations.clone();
-            want.sort_by(|a, b| (b.created_at, &b.id).cmp(&(a.created_at, &a.id)));
-            assert_eq!(all_invitations(tx, &org, q, now), want);
-            let mut due: Vec<StoredInvitation> = invitations
-                .iter()
-                .filter(|i| i.status == InvitationStatus::Pending)
-                .filter(|i| i.expires_at.is_some_and(|e| e <= now))
-                .cloned()
-                .collect();
-            due.sort_by(|a, b| (a.expires_at, &a.id).cmp(&(b.expires_at, &b.id)));
-            assert_eq!(tx.due_invitations(Some(&org), now, 100).expect("due"), due);
-        }
-    }
-}
-
-proptest! {
-    #![proptest_config(ProptestConfig::with_cases(128))]
-
-    #[test]
-    fn matches_a_naive_model(
-        txs in proptest::collection::vec(
-            (proptest::collection::vec(op_strategy(), 1..8), any::<bool>()),
-            1..10,
-        )
-    ) {
-        let store = MemoryStore::new();
-        let mut tx = begin(&store);
-        for o in 0..2 {
-            for g in 0..3 {
-                tx.put_group(&group(&org_id(o), &format!("grp_{g}"))).expect("put");
-            }
-        }
-        tx.commit().expect("commit");
-        let mut committed = Model::default();
-        for (ops, commit) in txs {
-            let before = snapshot(&store);
-            let mut working = committed.clone();
-            let mut tx = begin(&store);
-            for op in &ops {
-                let allowed = working.apply(op);
-                let result = match build(op) {
-                    Built::Member(m) => tx.put_member(&m),
-                    Built::Invitation(i) => tx.put_invitation(&i),
-                };
-                match result {
-                    Ok(()) => prop_assert!(allowed, "store accepted a clash: {op:?}"),
-                    Err(StoreError::Unique(_)) => {
-                        prop_assert!(!allowed, "store refused {op:?}")
-                    }
-                    Err(e) => prop_assert!(false, "unexpected error {e:?}"),
-                }
-                working.check(&mut *tx);
-            }
-            if commit {
-                tx.commit().expect("commit");
-                committed = working;
-            } else {
-                drop(tx);
-                prop_assert_eq!(snapshot(&store), before);
-            }
-            committed.check(&mut *begin(&store));
-            assert_consistent(&store);
-        }
-    }
+/// The conformance suite's naive-model property
+/// ([`crate::testing::model`]), with MemoryStore's own check after every
+/// transaction: its incremental indexes equal indexes rebuilt from
+/// scratch, and a dropped transaction leaves its state as it was.
+#[test]
+fn matches_a_naive_model_and_keeps_its_indexes_exact() {
+    crate::testing::model::matches_a_naive_model_then(
+        &MemoryStore::new,
+        &|s| s as &dyn Store,
+        &assert_consistent,
+    );
 }

@@ -24,6 +24,8 @@
 //!   by step with what MemoryStore (the reference) answers ([`engine_ops`],
 //!   [`hostile`]);
 //! - the [`Transaction`] contract directly ([`transactions`]);
+//! - random sequences of writes against a naive model and against
+//!   MemoryStore, read for read ([`model`]);
 //! - faults: a write or commit failing in the middle of any command leaves
 //!   nothing behind ([`faults`]);
 //! - races between threads ([`races`]).
@@ -55,6 +57,7 @@ pub mod entities;
 pub mod faults;
 pub mod harness;
 pub mod hostile;
+pub mod model;
 pub mod races;
 pub mod snapshot;
 pub mod transactions;
@@ -118,6 +121,9 @@ macro_rules! store_conformance {
                 unknown_organization_reads_are_empty => direct transactions::unknown_organization_reads_are_empty,
                 hostile_strings_round_trip => direct transactions::hostile_strings_round_trip,
                 timestamps_round_trip_to_the_nanosecond => direct transactions::timestamps_round_trip_to_the_nanosecond,
+                // Random writes: a naive model, and MemoryStore read for read.
+                matches_a_naive_model => direct model::matches_a_naive_model,
+                reads_like_the_memory_store => direct model::reads_like_the_memory_store,
                 // Faults.
                 a_failed_command_changes_nothing => direct faults::a_failed_command_changes_nothing,
                 // Races between threads.

@@ -7,7 +7,6 @@
 mod common;
 mod concurrency;
 mod conformance;
-mod differential;
 mod engine;
 mod migrations;
 mod store;

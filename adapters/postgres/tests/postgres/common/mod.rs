@@ -4,9 +4,9 @@
 use chrono::{DateTime, Duration, Utc};
 use enlist::{
     Contact, Enlist, Event, EventKind, GroupGrant, GroupId, InvitationId, InvitationStatus,
-    ManualClock, Member, MemberId, MemberKind, MemberStatus, MessageId, NewOrganization, OrgId,
-    Organization, OutboxMessage, OutboxStatus, OutgoingEmail, Policy, Registration, SecretHash,
-    SeededSecrets, Store, StoredInvitation, Transaction,
+    ManualClock, Member, MemberKind, MemberStatus, MessageId, NewOrganization, OrgId, Organization,
+    OutboxMessage, OutboxStatus, OutgoingEmail, Policy, Registration, SecretHash, SeededSecrets,
+    Store, StoredInvitation, Transaction,
 };
 use enlist_postgres::PostgresStore;
 use std::sync::Arc;
@@ -220,10 +220,6 @@ pub fn event(org: &OrgId, n: u32) -> Event {
 
 pub fn gid(s: &str) -> GroupId {
     GroupId::from(s.to_owned())
-}
-
-pub fn mid(s: &str) -> MemberId {
-    MemberId::from(s.to_owned())
 }
 
 pub fn msg_id(s: &str) -> MessageId {

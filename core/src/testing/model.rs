@@ -1,0 +1,758 @@
+//! Property tests of the [`Transaction`] contract: random sequences of
+//! writes, each transaction committed or dropped, checked after every
+//! write against
+//! - a naive model of the uniqueness rules and of every read
+//!   ([`matches_a_naive_model`]), and
+//! - MemoryStore, the reference, read for read
+//!   ([`reads_like_the_memory_store`]).
+//!
+//! Both run [`CASES`] cases (or `PROPTEST_CASES` when set); a failure
+//! prints the shrunk sequence of writes.
+
+use super::entities::{begin, event, group, hash, invitation, member, message, organization, t};
+use super::harness::MakeStore;
+use super::snapshot::{Snapshot, all_invitations, all_members, snapshot};
+use crate::{
+    BatchId, GroupGrant, GroupId, InvitationId, InvitationQuery, InvitationStatus, Member,
+    MemberId, MemberQuery, MemberSort, MemberStatus, MemoryStore, MessageId, OrgId, OutboxStatus,
+    SeatCount, Store, StoreError, StoreResult, StoredInvitation, Transaction,
+};
+use proptest::prelude::*;
+use proptest::test_runner::{Config, TestRunner};
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// Cases per property when `PROPTEST_CASES` is not set.
+pub const CASES: u32 = 48;
+
+const ROLES: [&str; 3] = ["owner", "admin", "member"];
+const LICENSES: [&str; 2] = ["standard", "pro"];
+const MEMBER_STATUSES: [MemberStatus; 3] = [
+    MemberStatus::Active,
+    MemberStatus::Inactive,
+    MemberStatus::Removed,
+];
+const INVITATION_STATUSES: [InvitationStatus; 6] = [
+    InvitationStatus::Staged,
+    InvitationStatus::Pending,
+    InvitationStatus::Accepted,
+    InvitationStatus::Declined,
+    InvitationStatus::Revoked,
+    InvitationStatus::Expired,
+];
+const OUTBOX_STATUSES: [OutboxStatus; 4] = [
+    OutboxStatus::Queued,
+    OutboxStatus::Sent,
+    OutboxStatus::Failed,
+    OutboxStatus::Superseded,
+];
+
+/// Organization `n` of the tests (`org_0`, `org_1`).
+pub fn org_id(n: u8) -> OrgId {
+    OrgId::from(format!("org_{n}"))
+}
+
+/// One write, in small numbers, so that random ones collide often: two
+/// organizations, six ids, four contacts, three user refs, four secrets.
+#[derive(Clone, Debug)]
+#[allow(missing_docs)] // the fields are indexes into the tables above
+pub enum Op {
+    /// `put_member`.
+    Member {
+        org: u8,
+        id: u8,
+        contact: u8,
+        user_ref: Option<u8>,
+        role: u8,
+        status: u8,
+        license: u8,
+        groups: Vec<u8>,
+    },
+    /// `put_invitation`.
+    Invitation {
+        org: u8,
+        id: u8,
+        recipient: u8,
+        status: u8,
+        secret: Option<u8>,
+        license: u8,
+        expires: Option<i64>,
+        batch: u8,
+        created: i64,
+    },
+    /// `append_event`.
+    Event { org: u8 },
+    /// `put_outbox_message`. Message ids are unique across organizations
+    /// (the engine makes them random; stores may rely on it), so `id` is
+    /// made per organization.
+    Message {
+        org: u8,
+        id: u8,
+        invitation: u8,
+        status: u8,
+        next: i64,
+        created: i64,
+    },
+    /// `put_organization` under another name.
+    Organization { org: u8, name: u8 },
+    /// `put_group` (`delete: false`) or `delete_group`.
+    Group {
+        org: u8,
+        id: u8,
+        name: u8,
+        is_default: bool,
+        delete: bool,
+    },
+}
+
+/// Random writes: members and invitations most often.
+pub fn op_strategy() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        4 => (
+            0..2u8,
+            0..6u8,
+            0..4u8,
+            proptest::option::of(0..3u8),
+            0..3u8,
+            0..3u8,
+            0..2u8,
+            proptest::collection::vec(0..3u8, 0..3),
+        )
+            .prop_map(
+                |(org, id, contact, user_ref, role, status, license, groups)| Op::Member {
+                    org,
+                    id,
+                    contact,
+                    user_ref,
+                    role,
+                    status,
+                    license,
+                    groups,
+                }
+            ),
+        4 => (
+            0..2u8,
+            0..6u8,
+            0..4u8,
+            0..6u8,
+            proptest::option::of(0..4u8),
+            0..2u8,
+            proptest::option::of(0..20i64),
+            0..2u8,
+            0..5i64,
+        )
+            .prop_map(
+                |(org, id, recipient, status, secret, license, expires, batch, created)| {
+                    Op::Invitation {
+                        org,
+                        id,
+                        recipient,
+                        status,
+                        secret,
+                        license,
+                        expires,
+                        batch,
+                        created,
+                    }
+                }
+            ),
+        1 => (0..2u8).prop_map(|org| Op::Event { org }),
+        1 => (0..2u8, 0..4u8, 0..4u8, 0..4u8, 0..20i64, 0..5i64).prop_map(
+            |(org, id, invitation, status, next, created)| Op::Message {
+                org,
+                id,
+                invitation,
+                status,
+                next,
+                created,
+            }
+        ),
+        1 => (0..2u8, 0..3u8).prop_map(|(org, name)| Op::Organization { org, name }),
+        1 => (0..2u8, 0..3u8, 0..3u8, any::<bool>(), proptest::bool::weighted(0.25)).prop_map(
+            |(org, id, name, is_default, delete)| Op::Group {
+                org,
+                id,
+                name,
+                is_default,
+                delete,
+            }
+        ),
+    ]
+}
+
+/// Transactions of one to seven writes, each committed (`true`) or dropped.
+pub fn transactions_strategy() -> impl Strategy<Value = Vec<(Vec<Op>, bool)>> {
+    proptest::collection::vec(
+        (
+            proptest::collection::vec(op_strategy(), 1..8),
+            any::<bool>(),
+        ),
+        1..8,
+    )
+}
+
+/// The member an [`Op::Member`] writes.
+fn build_member(op: &Op) -> Option<Member> {
+    let Op::Member {
+        org,
+        id,
+        contact,
+        user_ref,
+        role,
+        status,
+        license,
+        groups,
+    } = op
+    else {
+        return None;
+    };
+    let mut m = member(&org_id(*org), &format!("mem_{id}"), &format!("c{contact}"));
+    m.user_ref = user_ref.map(|u| format!("u{u}"));
+    m.role = ROLES[usize::from(*role)].into();
+    m.status = MEMBER_STATUSES[usize::from(*status)];
+    m.license_type = LICENSES[usize::from(*license)].into();
+    m.groups = groups
+        .iter()
+        .map(|g| GroupGrant::member(GroupId::from(format!("grp_{g}"))))
+        .collect();
+    Some(m)
+}
+
+/// The invitation an [`Op::Invitation`] writes.
+fn build_invitation(op: &Op) -> Option<StoredInvitation> {
+    let Op::Invitation {
+        org,
+        id,
+        recipient,
+        status,
+        secret,
+        license,
+        expires,
+        batch,
+        created,
+    } = op
+    else {
+        return None;
+    };
+    let mut i = invitation(
+        &org_id(*org),
+        &format!("inv_{id}"),
+        &format!("c{recipient}"),
+    );
+    i.status = INVITATION_STATUSES[usize::from(*status)];
+    i.secret_hash = secret.map(hash);
+    i.license_type = LICENSES[usize::from(*license)].into();
+    i.expires_at = expires.map(t);
+    i.batch_id = BatchId::from(format!("bat_{batch}"));
+    i.created_at = t(*created);
+    Some(i)
+}
+
+/// Applies `op` to a transaction.
+pub fn apply(tx: &mut dyn Transaction, op: &Op) -> StoreResult<()> {
+    if let Some(m) = build_member(op) {
+        return tx.put_member(&m);
+    }
+    if let Some(i) = build_invitation(op) {
+        return tx.put_invitation(&i);
+    }
+    match op {
+        Op::Event { org } => tx.append_event(&event(&org_id(*org), 1)).map(|_| ()),
+        Op::Message {
+            org,
+            id,
+            invitation,
+            status,
+            next,
+            created,
+        } => {
+            let mut m = message(
+                &org_id(*org),
+                &format!("msg_{org}_{id}"),
+                &format!("inv_{invitation}"),
+                *next,
+            );
+            m.status = OUTBOX_STATUSES[usize::from(*status)];
+            m.created_at = t(*created);
+            tx.put_outbox_message(&m)
+        }
+        Op::Organization { org, name } => {
+            let mut o = organization(&org_id(*org));
+            o.name = format!("Renamed {name}");
+            tx.put_organization(&o)
+        }
+        Op::Group {
+            org,
+            id,
+            name,
+            is_default,
+            delete,
+        } => {
+            let org = org_id(*org);
+            let id = format!("grp_{id}");
+            if *delete {
+                return tx.delete_group(&org, &GroupId::from(id));
+            }
+            let mut g = group(&org, &id);
+            g.name = format!("G{name}");
+            g.is_default = *is_default;
+            tx.put_group(&g)
+        }
+        Op::Member { .. } | Op::Invitation { .. } => Ok(()),
+    }
+}
+
+/// A fresh store with groups `grp_0..3` in both organizations.
+fn seeded(store: &dyn Store) {
+    let mut tx = begin(store);
+    for o in 0..2 {
+        tx.put_organization(&organization(&org_id(o)))
+            .expect("put an organization");
+        for g in 0..3 {
+            tx.put_group(&group(&org_id(o), &format!("grp_{g}")))
+                .expect("put a group");
+        }
+    }
+    tx.commit().expect("commit the groups");
+}
+
+fn runner() -> TestRunner {
+    let cases = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(CASES);
+    TestRunner::new(Config::with_cases(cases))
+}
+
+/// Panics with proptest's report (the shrunk input) when a property fails.
+fn run<S: Strategy>(strategy: S, property: impl Fn(S::Value) -> Result<(), TestCaseError>)
+where
+    S::Value: std::fmt::Debug,
+{
+    if let Err(e) = runner().run(&strategy, property) {
+        panic!("{e}");
+    }
+}
+
+// ----- against a naive model ----------------------------------------------
+
+/// The committed (or in-transaction) truth, kept naively: members and
+/// invitations in maps, every read a filter over them.
+#[derive(Clone, Debug, Default)]
+struct Model {
+    members: BTreeMap<(OrgId, MemberId), Member>,
+    invitations: BTreeMap<(OrgId, InvitationId), StoredInvitation>,
+    /// Groups deleted (and not put again).
+    deleted_groups: std::collections::BTreeSet<(OrgId, GroupId)>,
+}
+
+impl Model {
+    /// Applies an op if the uniqueness rules allow it; returns whether
+    /// they did. Events and messages are not modelled (always allowed).
+    fn apply(&mut self, op: &Op) -> bool {
+        if let Some(m) = build_member(op) {
+            let clash = m.status != MemberStatus::Removed
+                && self.members.values().any(|o| {
+                    o.org_id == m.org_id
+                        && o.id != m.id
+                        && o.status != MemberStatus::Removed
+                        && (o.contact_key == m.contact_key
+                            || (m.user_ref.is_some() && o.user_ref == m.user_ref))
+                });
+            if !clash {
+                self.members.insert((m.org_id.clone(), m.id.clone()), m);
+            }
+            return !clash;
+        }
+        if let Some(i) = build_invitation(op) {
+            let clash = self.invitations.values().any(|o| {
+                o.org_id == i.org_id
+                    && o.id != i.id
+                    && ((i.secret_hash.is_some() && o.secret_hash == i.secret_hash)
+                        || (i.status.is_open()
+                            && o.status.is_open()
+                            && o.recipient_key == i.recipient_key))
+            });
+            if !clash {
+                self.invitations.insert((i.org_id.clone(), i.id.clone()), i);
+            }
+            return !clash;
+        }
+        if let Op::Group {
+            org, id, delete, ..
+        } = op
+        {
+            let key = (org_id(*org), GroupId::from(format!("grp_{id}")));
+            if *delete {
+                self.deleted_groups.insert(key);
+            } else {
+                self.deleted_groups.remove(&key);
+            }
+        }
+        true
+    }
+
+    fn members_of(&self, org: &OrgId) -> Vec<Member> {
+        self.members
+            .values()
+            .filter(|m| &m.org_id == org)
+            .cloned()
+            .collect()
+    }
+
+    fn invitations_of(&self, org: &OrgId) -> Vec<StoredInvitation> {
+        self.invitations
+            .values()
+            .filter(|i| &i.org_id == org)
+            .cloned()
+            .collect()
+    }
+
+    /// Every read of the store agrees with the model.
+    fn check(&self, tx: &mut dyn Transaction) -> Result<(), TestCaseError> {
+        let now = t(10);
+        for o in 0..2 {
+            let org = org_id(o);
+            let members = self.members_of(&org);
+            let invitations = self.invitations_of(&org);
+            let live = |m: &&Member| m.status != MemberStatus::Removed;
+            for n in 0..6 {
+                let id = MemberId::from(format!("mem_{n}"));
+                let want = self.members.get(&(org.clone(), id.clone()));
+                let got = tx.member(&org, &id)?;
+                prop_assert_eq!(got.as_ref(), want);
+                let id = InvitationId::from(format!("inv_{n}"));
+                let want = self.invitations.get(&(org.clone(), id.clone()));
+                let got = tx.invitation(&org, &id)?;
+                prop_assert_eq!(got.as_ref(), want);
+            }
+            for c in 0..4 {
+                let key = format!("c{c}");
+                let want = members.iter().filter(live).find(|m| m.contact_key == key);
+                let got = tx.member_by_contact(&org, &key)?;
+                prop_assert_eq!(got.as_ref(), want);
+                let want = invitations
+                    .iter()
+                    .find(|i| i.status.is_open() && i.recipient_key == key);
+                let got = tx.open_invitation_for(&org, &key)?;
+                prop_assert_eq!(got.as_ref(), want);
+            }
+            for u in 0..3 {
+                let user_ref = format!("u{u}");
+                let want = members
+                    .iter()
+                    .filter(live)
+                    .find(|m| m.user_ref.as_deref() == Some(user_ref.as_str()));
+                let got = tx.member_by_user_ref(&org, &user_ref)?;
+                prop_assert_eq!(got.as_ref(), want);
+            }
+            for s in 0..4 {
+                let want = invitations.iter().find(|i| i.secret_hash == Some(hash(s)));
+                let got = tx.invitation_by_secret(&org, &hash(s))?;
+                prop_assert_eq!(got.as_ref(), want);
+            }
+            for role in ROLES {
+                let want = members
+                    .iter()
+                    .filter(|m| m.role == role && m.status == MemberStatus::Active)
+                    .count() as u64;
+                prop_assert_eq!(tx.count_active_with_role(&org, role)?, want);
+            }
+            let mut want_seats = Vec::new();
+            for license in ["pro", "standard"] {
+                let count = SeatCount {
+                    members: members
+                        .iter()
+                        .filter(|m| m.license_type == license && m.holds_seat())
+                        .count() as u64,
+                    open_invitations: invitations
+                        .iter()
+                        .filter(|i| i.license_type == license && i.status.is_open())
+                        .count() as u64,
+                };
+                prop_assert_eq!(tx.seat_count(&org, license)?, count);
+                if count != SeatCount::default() {
+                    want_seats.push((license.to_owned(), count));
+                }
+            }
+            prop_assert_eq!(tx.seat_counts(&org)?, want_seats);
+            for g in 0..3 {
+                let gid = GroupId::from(format!("grp_{g}"));
+                let want = members
+                    .iter()
+                    .filter(live)
+                    .filter(|m| m.groups.iter().any(|x| x.group_id == gid))
+                    .count() as u64;
+                let got = tx.group(&org, &gid)?;
+                let deleted = self.deleted_groups.contains(&(org.clone(), gid.clone()));
+                prop_assert_eq!(got.map(|g| g.member_count), (!deleted).then_some(want));
+                let mut q = MemberQuery::default();
+                q.group = Some(gid);
+                q.statuses = vec![MemberStatus::Removed, MemberStatus::Active];
+                q.sort = MemberSort::EmailDesc;
+                q.limit = 2;
+                prop_assert_eq!(all_members(tx, &org, q.clone()), expected(&members, &q));
+            }
+            let mut q = MemberQuery::default();
+            q.limit = 2;
+            prop_assert_eq!(all_members(tx, &org, q.clone()), expected(&members, &q));
+            let mut q = InvitationQuery::default();
+            q.limit = 2;
+            let mut want = invitations.clone();
+            want.sort_by(|a, b| (b.created_at, &b.id).cmp(&(a.created_at, &a.id)));
+            prop_assert_eq!(all_invitations(tx, &org, q, now), want);
+            let mut due: Vec<StoredInvitation> = invitations
+                .iter()
+                .filter(|i| i.status == InvitationStatus::Pending)
+                .filter(|i| i.expires_at.is_some_and(|e| e <= now))
+                .cloned()
+                .collect();
+            due.sort_by(|a, b| (a.expires_at, &a.id).cmp(&(b.expires_at, &b.id)));
+            prop_assert_eq!(tx.due_invitations(Some(&org), now, 100)?, due);
+        }
+        Ok(())
+    }
+}
+
+/// The members `q` selects, in its order, computed naively.
+fn expected(all: &[Member], q: &MemberQuery) -> Vec<Member> {
+    let mut out: Vec<Member> = all.iter().filter(|m| q.matches(m)).cloned().collect();
+    out.sort_by(|a, b| (&a.contact_key, &a.id).cmp(&(&b.contact_key, &b.id)));
+    if q.sort == MemberSort::EmailDesc {
+        out.reverse();
+    }
+    out
+}
+
+/// The whole store, for "a dropped transaction changes nothing".
+fn whole(store: &dyn Store) -> Snapshot {
+    snapshot(store, &[org_id(0), org_id(1)], &[])
+}
+
+/// Any sequence of writes, committed or dropped, is refused exactly when
+/// a uniqueness rule says so, and every read after every write agrees
+/// with a naive model; a dropped transaction leaves the store as it was.
+pub fn matches_a_naive_model(make: MakeStore<'_>) {
+    matches_a_naive_model_then(&|| make(), &|s| &**s, &|_| {});
+}
+
+/// [`matches_a_naive_model`] with a store's own check after every
+/// transaction (MemoryStore's tests check that its indexes equal indexes
+/// rebuilt from scratch).
+pub fn matches_a_naive_model_then<S>(
+    make: &dyn Fn() -> S,
+    store_of: &dyn Fn(&S) -> &dyn Store,
+    after_each: &dyn Fn(&S),
+) {
+    run(transactions_strategy(), |txs| {
+        let made = make();
+        let store = store_of(&made);
+        seeded(store);
+        let mut committed = Model::default();
+        for (ops, commit) in txs {
+            let before = whole(store);
+            let mut working = committed.clone();
+            let mut tx = begin(store);
+            for op in &ops {
+                let allowed = working.apply(op);
+                match apply(&mut *tx, op) {
+                    Ok(()) => prop_assert!(allowed, "the store accepted a clash: {op:?}"),
+                    Err(StoreError::Unique(_)) => {
+                        prop_assert!(!allowed, "the store refused {op:?}")
+                    }
+                    Err(e) => prop_assert!(false, "unexpected error {e:?}"),
+                }
+                working.check(&mut *tx)?;
+            }
+            if commit {
+                tx.commit()?;
+                committed = working;
+            } else {
+                drop(tx);
+                prop_assert_eq!(whole(store), before);
+            }
+            committed.check(&mut *begin(store))?;
+            after_each(&made);
+        }
+        Ok(())
+    });
+}
+
+// ----- against MemoryStore ------------------------------------------------
+
+/// Everything a transaction can read, as text: equal for two stores that
+/// hold the same data.
+pub fn observe(tx: &mut dyn Transaction) -> Result<Vec<String>, TestCaseError> {
+    let now = t(10);
+    let mut out = Vec::new();
+    let mut see = |label: &str, v: &dyn std::fmt::Debug| out.push(format!("{label}: {v:?}"));
+    see("due_all", &tx.due_invitations(None, now, 100)?);
+    see("due_all_2", &tx.due_invitations(None, now, 2)?);
+    see("outbox_all", &tx.due_outbox(None, now, 100)?);
+    for o in 0..2 {
+        let org = org_id(o);
+        see("organization", &tx.organization(&org)?);
+        see("link", &tx.invite_link(&org)?);
+        let mut groups = tx.groups(&org)?;
+        groups.sort_by(|a, b| a.id.cmp(&b.id)); // in no set order
+        see("groups", &groups);
+        for id in 0..4 {
+            let id = MessageId::from(format!("msg_{o}_{id}"));
+            see("message", &tx.outbox_message(&id)?);
+        }
+        for id in 0..6 {
+            see(
+                "member",
+                &tx.member(&org, &MemberId::from(format!("mem_{id}")))?,
+            );
+            see(
+                "invitation",
+                &tx.invitation(&org, &InvitationId::from(format!("inv_{id}")))?,
+            );
+        }
+        for c in 0..4 {
+            let key = format!("c{c}");
+            see("by_contact", &tx.member_by_contact(&org, &key)?);
+            see("open_for", &tx.open_invitation_for(&org, &key)?);
+        }
+        for u in 0..3 {
+            see(
+                "by_user_ref",
+                &tx.member_by_user_ref(&org, &format!("u{u}"))?,
+            );
+        }
+        for s in 0..4 {
+            see("by_secret", &tx.invitation_by_secret(&org, &hash(s))?);
+        }
+        for role in ROLES {
+            see("role_count", &tx.count_active_with_role(&org, role)?);
+        }
+        for license in LICENSES {
+            see("seats", &tx.seat_count(&org, license)?);
+        }
+        see("seat_counts", &tx.seat_counts(&org)?);
+        let mut member_queries = [
+            MemberQuery::default(),
+            MemberQuery::default(),
+            MemberQuery::default(),
+            MemberQuery::default(),
+        ];
+        member_queries[0].limit = 2;
+        member_queries[1].statuses = vec![MemberStatus::Removed, MemberStatus::Active];
+        member_queries[1].sort = MemberSort::EmailDesc;
+        member_queries[1].limit = 3;
+        member_queries[2].role = Some("admin".into());
+        member_queries[2].limit = 1;
+        member_queries[3].group = Some(GroupId::from("grp_1"));
+        member_queries[3].statuses = vec![MemberStatus::Inactive, MemberStatus::Removed];
+        member_queries[3].limit = 2;
+        for mut q in member_queries {
+            for _ in 0..20 {
+                let page = tx.list_members(&org, &q)?;
+                see("members_page", &page);
+                match page.next_cursor {
+                    Some(c) => q.after = Some(c),
+                    None => break,
+                }
+            }
+        }
+        let mut invitation_queries = [
+            InvitationQuery::default(),
+            InvitationQuery::default(),
+            InvitationQuery::default(),
+        ];
+        invitation_queries[0].limit = 2;
+        invitation_queries[1].statuses = vec![InvitationStatus::Expired, InvitationStatus::Staged];
+        invitation_queries[1].limit = 1;
+        invitation_queries[2].statuses = vec![InvitationStatus::Pending];
+        invitation_queries[2].batch = Some(BatchId::from("bat_1"));
+        invitation_queries[2].limit = 2;
+        for mut q in invitation_queries {
+            for _ in 0..20 {
+                let page = tx.list_invitations(&org, &q, now)?;
+                see("invitations_page", &page);
+                match page.next_cursor {
+                    Some(c) => q.after = Some(c),
+                    None => break,
+                }
+            }
+        }
+        see("due", &tx.due_invitations(Some(&org), now, 100)?);
+        see("outbox_due", &tx.due_outbox(Some(&org), now, 100)?);
+        for i in 0..4 {
+            let inv = InvitationId::from(format!("inv_{i}"));
+            see("queued", &tx.queued_messages_for(&org, &inv)?);
+        }
+        see("events", &tx.events(&org, 0, 100)?);
+    }
+    Ok(out)
+}
+
+/// The uniqueness rule a refused write names, if it was refused for one.
+fn rule<T>(r: &StoreResult<T>) -> Result<(), Option<crate::UniqueRule>> {
+    match r {
+        Ok(_) => Ok(()),
+        Err(StoreError::Unique(rule)) => Err(Some(*rule)),
+        Err(_) => Err(None),
+    }
+}
+
+/// Any sequence of writes, committed or dropped, leaves the store reading
+/// exactly like MemoryStore after every write, and refused writes name
+/// the same uniqueness rule. Fails, too, when the cases refused no write
+/// or listed nothing: the property must exercise the rules and the pages,
+/// not only agree on empty answers.
+pub fn reads_like_the_memory_store(make: MakeStore<'_>) {
+    let refused = AtomicUsize::new(0);
+    let listed = AtomicUsize::new(0);
+    run(transactions_strategy(), |txs| {
+        let store = make();
+        let memory = MemoryStore::new();
+        seeded(&*store);
+        seeded(&memory);
+        for (ops, commit) in txs {
+            let mut a = begin(&*store);
+            let mut b = begin(&memory);
+            for op in &ops {
+                let ra = apply(&mut *a, op);
+                let rb = apply(&mut *b, op);
+                prop_assert_eq!(
+                    rule(&ra),
+                    rule(&rb),
+                    "{:?}: store {:?}, memory {:?}",
+                    op,
+                    ra,
+                    rb
+                );
+                if ra.is_err() {
+                    refused.fetch_add(1, Ordering::Relaxed);
+                }
+                let seen = observe(&mut *a)?;
+                prop_assert_eq!(&seen, &observe(&mut *b)?);
+                let items = seen
+                    .iter()
+                    .filter(|s| s.contains("_page: Page {") && !s.contains("items: []"))
+                    .count();
+                listed.fetch_add(items, Ordering::Relaxed);
+            }
+            if commit {
+                a.commit()?;
+                b.commit()?;
+            }
+        }
+        prop_assert_eq!(
+            observe(&mut *begin(&*store))?,
+            observe(&mut *begin(&memory))?
+        );
+        Ok(())
+    });
+    let (refused, listed) = (refused.into_inner(), listed.into_inner());
+    assert!(
+        refused > 0,
+        "no write was refused: the rules were not exercised"
+    );
+    assert!(
+        listed > 0,
+        "no page held an item: the pages were not exercised"
+    );
+}
