@@ -14,7 +14,9 @@ use crate::types::{
 };
 use chrono::{DateTime, Utc};
 use enlist::{Enlist, GroupId, InvitationId, MemberId, OrgId, Registration};
+use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
+use pyo3::types::PyDict;
 use std::sync::Arc;
 
 /// The engine: organizations, groups, members, invitations, the link, the
@@ -29,16 +31,17 @@ pub struct PyEnlist {
     store: String,
 }
 
-/// Engine options shared by the constructors.
-pub(crate) struct Options<'a, 'py> {
-    clock: Option<&'a Bound<'py, PyManualClock>>,
-    seed: Option<u64>,
-    product_name: Option<String>,
-    accept_url_base: Option<String>,
-    allowed_accept_url_bases: Option<Vec<String>>,
-    retry: Option<&'a Bound<'py, PyRetryPolicy>>,
-    secret_key: Option<Vec<u8>>,
-}
+/// The engine options every constructor takes as keywords (`**options`;
+/// the stub lists them), read once here: any other keyword is a
+/// `TypeError`, as for a function that names its parameters.
+const OPTIONS: [&str; 6] = [
+    "clock",
+    "product_name",
+    "accept_url_base",
+    "allowed_accept_url_bases",
+    "retry",
+    "secret_key",
+];
 
 /// The options, checked: what a store needs to become an engine.
 pub(crate) struct Settled {
@@ -48,41 +51,71 @@ pub(crate) struct Settled {
     config: enlist::EngineConfig,
 }
 
-impl Options<'_, '_> {
-    /// Checks the options before any store is opened: the settings go
-    /// through `EngineConfig::validated` (a bad product name or accept URL
-    /// base raises `InvalidInputError`, never falls back silently) and a
-    /// `secret_key` shorter than 32 bytes raises `InvalidInputError`.
-    fn settle(self, py: Python<'_>) -> PyResult<Settled> {
-        let key = self
-            .secret_key
+/// The keyword `name` of `options` (`None` when absent or `None`),
+/// converted; a value of the wrong type is a `TypeError` naming it.
+fn option<'py, T: FromPyObjectOwned<'py>>(
+    options: Option<&Bound<'py, PyDict>>,
+    name: &str,
+) -> PyResult<Option<T>> {
+    let Some(value) = options.map(|o| o.get_item(name)).transpose()?.flatten() else {
+        return Ok(None);
+    };
+    if value.is_none() {
+        return Ok(None);
+    }
+    value.extract::<T>().map(Some).map_err(|e| {
+        let e: PyErr = e.into();
+        PyTypeError::new_err(format!("argument '{name}': {e}"))
+    })
+}
+
+impl Settled {
+    /// Checks the options before any store is opened: an unknown keyword
+    /// is a `TypeError`; the settings go through `EngineConfig::validated`
+    /// (a bad product name or accept URL base raises `InvalidInputError`,
+    /// never falls back silently) and a `secret_key` shorter than 32 bytes
+    /// raises `InvalidInputError`.
+    fn new(
+        py: Python<'_>,
+        method: &str,
+        seed: Option<u64>,
+        options: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<Self> {
+        for key in options.map(|o| o.keys()).into_iter().flatten() {
+            let key: String = key.extract()?;
+            if !OPTIONS.contains(&key.as_str()) {
+                return Err(PyTypeError::new_err(format!(
+                    "Enlist.{method}() got an unexpected keyword argument '{key}'"
+                )));
+            }
+        }
+        let key = option::<Vec<u8>>(options, "secret_key")?
             .map(enlist::SecretKey::new)
             .transpose()
             .or_raise(py)?;
         let mut config = enlist::EngineConfig::default();
-        if let Some(name) = self.product_name {
+        if let Some(name) = option(options, "product_name")? {
             config.product_name = name;
         }
-        if let Some(base) = self.accept_url_base {
+        if let Some(base) = option(options, "accept_url_base")? {
             config.default_accept_url_base = base;
         }
-        if let Some(bases) = self.allowed_accept_url_bases {
+        if let Some(bases) = option(options, "allowed_accept_url_bases")? {
             config.allowed_accept_url_bases = bases;
         }
-        if let Some(retry) = self.retry {
+        if let Some(retry) = option::<Bound<'_, PyRetryPolicy>>(options, "retry")? {
             config.retry = retry.get().inner.clone();
         }
         let config = config.validated().or_raise(py)?;
+        let clock = option::<Bound<'_, PyManualClock>>(options, "clock")?;
         Ok(Settled {
-            clock: self.clock.map(|c| c.get().inner.clone()),
-            seed: self.seed,
+            clock: clock.map(|c| c.get().inner.clone()),
+            seed,
             key,
             config,
         })
     }
-}
 
-impl Settled {
     /// The engine over `store`.
     fn engine(
         self,
@@ -108,26 +141,21 @@ impl Settled {
     }
 }
 
-/// The registration a person gives when accepting or joining.
-#[allow(clippy::too_many_arguments)]
-fn registration(
+/// The registration a person gives when accepting or joining: `user_ref`
+/// and the keywords of core's `Registration` (`first_name`, `last_name`,
+/// `phone`, `eula_version`, `two_factor_enrolled`, `verified_email`), read
+/// through its serde form, so a field core adds needs no code here. An
+/// unknown keyword or a value of the wrong type is a `TypeError`.
+fn registration_in(
+    method: &str,
     user_ref: String,
-    first_name: Option<String>,
-    last_name: Option<String>,
-    phone: Option<String>,
-    eula_version: Option<String>,
-    two_factor_enrolled: bool,
-    verified_email: Option<String>,
-) -> Registration {
-    Registration {
+    keywords: Option<&Bound<'_, PyDict>>,
+) -> PyResult<Registration> {
+    let base = Registration {
         user_ref,
-        first_name,
-        last_name,
-        phone,
-        eula_version,
-        two_factor_enrolled,
-        verified_email,
-    }
+        ..Registration::default()
+    };
+    enlist::python_support::with_keywords(&format!("Enlist.{method}()"), &base, keywords)
 }
 
 /// PEM text (`str`) or bytes, at most `MAX_CA_BUNDLE_BYTES`, checked
@@ -228,26 +256,9 @@ impl PyEnlist {
     /// field; nothing is silently ignored. Secrets come from the operating
     /// system's random source.
     #[staticmethod]
-    #[pyo3(signature = (*, clock = None, product_name = None, accept_url_base = None, allowed_accept_url_bases = None, retry = None, secret_key = None))]
-    fn in_memory(
-        py: Python<'_>,
-        clock: Option<&Bound<'_, PyManualClock>>,
-        product_name: Option<String>,
-        accept_url_base: Option<String>,
-        allowed_accept_url_bases: Option<Vec<String>>,
-        retry: Option<&Bound<'_, PyRetryPolicy>>,
-        secret_key: Option<Vec<u8>>,
-    ) -> PyResult<Self> {
-        let settled = Options {
-            clock,
-            seed: None,
-            product_name,
-            accept_url_base,
-            allowed_accept_url_bases,
-            retry,
-            secret_key,
-        }
-        .settle(py)?;
+    #[pyo3(signature = (**options))]
+    fn in_memory(py: Python<'_>, options: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
+        let settled = Settled::new(py, "in_memory", None, options)?;
         settled.engine(py, Arc::new(enlist::MemoryStore::new()), "memory".into())
     }
 
@@ -256,27 +267,13 @@ impl PyEnlist {
     /// the seed can compute every secret it issues: never use it where
     /// real people get invitations. Otherwise as `in_memory`.
     #[staticmethod]
-    #[pyo3(signature = (*, seed, clock = None, product_name = None, accept_url_base = None, allowed_accept_url_bases = None, retry = None, secret_key = None))]
+    #[pyo3(signature = (*, seed, **options))]
     fn in_memory_for_tests(
         py: Python<'_>,
         seed: u64,
-        clock: Option<&Bound<'_, PyManualClock>>,
-        product_name: Option<String>,
-        accept_url_base: Option<String>,
-        allowed_accept_url_bases: Option<Vec<String>>,
-        retry: Option<&Bound<'_, PyRetryPolicy>>,
-        secret_key: Option<Vec<u8>>,
+        options: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Self> {
-        let settled = Options {
-            clock,
-            seed: Some(seed),
-            product_name,
-            accept_url_base,
-            allowed_accept_url_bases,
-            retry,
-            secret_key,
-        }
-        .settle(py)?;
+        let settled = Settled::new(py, "in_memory_for_tests", Some(seed), options)?;
         settled.engine(
             py,
             Arc::new(enlist::MemoryStore::new()),
@@ -288,27 +285,13 @@ impl PyEnlist {
     /// when missing. Several processes may open the same file. Takes the
     /// same options as `in_memory`.
     #[staticmethod]
-    #[pyo3(signature = (path, *, clock = None, product_name = None, accept_url_base = None, allowed_accept_url_bases = None, retry = None, secret_key = None))]
+    #[pyo3(signature = (path, **options))]
     fn sqlite(
         py: Python<'_>,
         path: std::path::PathBuf,
-        clock: Option<&Bound<'_, PyManualClock>>,
-        product_name: Option<String>,
-        accept_url_base: Option<String>,
-        allowed_accept_url_bases: Option<Vec<String>>,
-        retry: Option<&Bound<'_, PyRetryPolicy>>,
-        secret_key: Option<Vec<u8>>,
+        options: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Self> {
-        let settled = Options {
-            clock,
-            seed: None,
-            product_name,
-            accept_url_base,
-            allowed_accept_url_bases,
-            retry,
-            secret_key,
-        }
-        .settle(py)?;
+        let settled = Settled::new(py, "sqlite", None, options)?;
         let store = py
             .detach(|| enlist_sqlite::SqliteStore::open(&path))
             .map_err(enlist::Error::from)
@@ -330,23 +313,18 @@ impl PyEnlist {
     /// Without a CA, `prefer` and `require` encrypt but check no
     /// certificate. Takes the same options as `in_memory`.
     #[staticmethod]
-    #[pyo3(signature = (url, *, schema = None, ca_file = None, ca_pem = None, clock = None, product_name = None, accept_url_base = None, allowed_accept_url_bases = None, retry = None, secret_key = None))]
+    #[pyo3(signature = (url, *, schema = None, ca_file = None, ca_pem = None, **options))]
     fn postgres(
         py: Python<'_>,
         url: String,
         schema: Option<String>,
         ca_file: Option<std::path::PathBuf>,
         ca_pem: Option<&Bound<'_, PyAny>>,
-        clock: Option<&Bound<'_, PyManualClock>>,
-        product_name: Option<String>,
-        accept_url_base: Option<String>,
-        allowed_accept_url_bases: Option<Vec<String>>,
-        retry: Option<&Bound<'_, PyRetryPolicy>>,
-        secret_key: Option<Vec<u8>>,
+        options: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Self> {
-        let mut options = enlist_postgres::PostgresOptions::default();
-        options.schema = schema.clone();
-        options.ca = match (ca_file, ca_pem) {
+        let mut connect = enlist_postgres::PostgresOptions::default();
+        connect.schema = schema.clone();
+        connect.ca = match (ca_file, ca_pem) {
             (Some(_), Some(_)) => {
                 return Err(invalid(py, "ca_pem", "give ca_file or ca_pem, not both"));
             }
@@ -354,18 +332,9 @@ impl PyEnlist {
             (None, Some(pem)) => Some(enlist_postgres::CaCertificates::Pem(pem_bytes(py, pem)?)),
             (None, None) => None,
         };
-        let settled = Options {
-            clock,
-            seed: None,
-            product_name,
-            accept_url_base,
-            allowed_accept_url_bases,
-            retry,
-            secret_key,
-        }
-        .settle(py)?;
+        let settled = Settled::new(py, "postgres", None, options)?;
         let store = py
-            .detach(|| enlist_postgres::PostgresStore::connect_with_options(&url, options))
+            .detach(|| enlist_postgres::PostgresStore::connect_with_options(&url, connect))
             .map_err(enlist::Error::from)
             .or_raise(py)?;
         let description = match &schema {
@@ -807,34 +776,21 @@ impl PyEnlist {
     /// Accepts an email invitation by its token (the whole accept URL works
     /// too). The registration must meet the policy; `verified_email`, when
     /// given, must be the invited address.
-    #[pyo3(signature = (token, *, user_ref, first_name = None, last_name = None, phone = None, eula_version = None, two_factor_enrolled = false, verified_email = None))]
+    #[pyo3(signature = (token, *, user_ref, **registration))]
     fn accept(
         &self,
         py: Python<'_>,
         token: String,
         user_ref: String,
-        first_name: Option<String>,
-        last_name: Option<String>,
-        phone: Option<String>,
-        eula_version: Option<String>,
-        two_factor_enrolled: bool,
-        verified_email: Option<String>,
+        registration: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<PyAcceptance> {
-        let reg = registration(
-            user_ref,
-            first_name,
-            last_name,
-            phone,
-            eula_version,
-            two_factor_enrolled,
-            verified_email,
-        );
+        let reg = registration_in("accept", user_ref, registration)?;
         self.run(py, |e| e.accept(&token, reg))
     }
 
     /// Accepts an invitation by identifier with its access code. Each wrong
     /// code counts; at the policy's limit the invitation is locked.
-    #[pyo3(signature = (org, *, identifier, code, user_ref, first_name = None, last_name = None, phone = None, eula_version = None, two_factor_enrolled = false, verified_email = None))]
+    #[pyo3(signature = (org, *, identifier, code, user_ref, **registration))]
     fn accept_with_code(
         &self,
         py: Python<'_>,
@@ -842,22 +798,9 @@ impl PyEnlist {
         identifier: String,
         code: String,
         user_ref: String,
-        first_name: Option<String>,
-        last_name: Option<String>,
-        phone: Option<String>,
-        eula_version: Option<String>,
-        two_factor_enrolled: bool,
-        verified_email: Option<String>,
+        registration: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<PyAcceptance> {
-        let reg = registration(
-            user_ref,
-            first_name,
-            last_name,
-            phone,
-            eula_version,
-            two_factor_enrolled,
-            verified_email,
-        );
+        let reg = registration_in("accept_with_code", user_ref, registration)?;
         self.run(py, |e| e.accept_with_code(&org, &identifier, &code, reg))
     }
 
@@ -920,56 +863,30 @@ impl PyEnlist {
     }
 
     /// Joins by the invitation link, as `contact` (email or identifier).
-    #[pyo3(signature = (token, *, contact, user_ref, first_name = None, last_name = None, phone = None, eula_version = None, two_factor_enrolled = false, verified_email = None))]
+    #[pyo3(signature = (token, *, contact, user_ref, **registration))]
     fn join_by_link(
         &self,
         py: Python<'_>,
         token: String,
         contact: String,
         user_ref: String,
-        first_name: Option<String>,
-        last_name: Option<String>,
-        phone: Option<String>,
-        eula_version: Option<String>,
-        two_factor_enrolled: bool,
-        verified_email: Option<String>,
+        registration: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<PyMember> {
-        let reg = registration(
-            user_ref,
-            first_name,
-            last_name,
-            phone,
-            eula_version,
-            two_factor_enrolled,
-            verified_email,
-        );
+        let reg = registration_in("join_by_link", user_ref, registration)?;
         self.run(py, |e| e.join_by_link(&token, &contact, reg))
     }
 
     /// Registers without an invitation, where the policy allows it.
-    #[pyo3(signature = (org, *, contact, user_ref, first_name = None, last_name = None, phone = None, eula_version = None, two_factor_enrolled = false, verified_email = None))]
+    #[pyo3(signature = (org, *, contact, user_ref, **registration))]
     fn self_register(
         &self,
         py: Python<'_>,
         org: OrgId,
         contact: String,
         user_ref: String,
-        first_name: Option<String>,
-        last_name: Option<String>,
-        phone: Option<String>,
-        eula_version: Option<String>,
-        two_factor_enrolled: bool,
-        verified_email: Option<String>,
+        registration: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<PyMember> {
-        let reg = registration(
-            user_ref,
-            first_name,
-            last_name,
-            phone,
-            eula_version,
-            two_factor_enrolled,
-            verified_email,
-        );
+        let reg = registration_in("self_register", user_ref, registration)?;
         self.run(py, |e| e.self_register(&org, &contact, reg))
     }
 

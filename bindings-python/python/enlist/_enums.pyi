@@ -9,7 +9,9 @@ corrected classes on drift.
 
 import enum
 
-class _StrEnum(str, enum.Enum):
+# The member-less base of the enums below (mypy asks a member-less enum in a
+# stub to say it means it).
+class _StrEnum(str, enum.Enum):  # type: ignore[misc]
     """A ``str`` enum whose ``str()`` is its value."""
 
     def __str__(self) -> str: ...
