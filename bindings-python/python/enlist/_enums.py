@@ -29,11 +29,12 @@ class _StrEnum(str, enum.Enum):
         return str(self.value)
 
 
-def _stub_docstrings() -> Dict[str, str]:
-    """Each class's docstring in ``_enums.pyi``, by class name (none when
-    the stub is not installed)."""
+def _stub_docstrings(module_file: str) -> Dict[str, str]:
+    """Each class's docstring in the stub of the module at `module_file`
+    (its ``.pyi`` twin), by class name; none when the stub is not
+    installed."""
     try:
-        stub = pathlib.Path(__file__).with_name("_enums.pyi").read_text(encoding="utf-8")
+        stub = pathlib.Path(module_file).with_suffix(".pyi").read_text(encoding="utf-8")
     except OSError:
         return {}
     return {
@@ -56,4 +57,4 @@ def _build(table: Mapping[str, List[str]], docs: Mapping[str, str]) -> Dict[str,
     return classes
 
 
-globals().update(_build(_wire_names(), _stub_docstrings()))
+globals().update(_build(_wire_names(), _stub_docstrings(__file__)))
