@@ -8,11 +8,12 @@ use chrono::{DateTime, Utc};
 pub(crate) use enlist::python_support::{
     json_to_py, py_enum, repr, secs_in, secs_out, to_dict, wire_in,
 };
+use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
+use pyo3::types::PyDict;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use serde_json::Value;
 use std::collections::BTreeMap;
 
 /// The wire names of every enum the Python package copies, by class name:
@@ -69,18 +70,22 @@ fn serde_tags<T: DeserializeOwned>(tag: &str) -> PyResult<Vec<String>> {
     }
 }
 
-/// A Rust enum that serializes to a string, as a member of the Python enum
-/// `class`.
-pub(crate) fn enum_out<'py, T: Serialize>(
+/// A tagged serde enum (`Actor`, `EventKind`, `EntryOutcome`) as its tag,
+/// a member of the Python enum `class`, and the rest of its serde form as
+/// a dict: the same tags `_wire_names` reads, so no variant is named here.
+pub(crate) fn tagged<'py, T: Serialize>(
     py: Python<'py>,
-    class: &str,
     value: &T,
-) -> PyResult<Bound<'py, PyAny>> {
-    match serde_json::to_value(value) {
-        Ok(Value::String(s)) => py_enum(py, class, &s),
-        Ok(other) => json_to_py(py, &other),
-        Err(e) => Err(pyo3::exceptions::PyValueError::new_err(e.to_string())),
-    }
+    tag: &str,
+    class: &str,
+) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyDict>)> {
+    let form = to_dict(py, value)?.cast_into::<PyDict>()?;
+    let name: String = form
+        .get_item(tag)?
+        .ok_or_else(|| PyRuntimeError::new_err(format!("{class} without its {tag:?} tag")))?
+        .extract()?;
+    form.del_item(tag)?;
+    Ok((py_enum(py, class, &name)?, form))
 }
 
 /// An aware Python `datetime` (any time zone) as UTC. A naive one is an

@@ -2,7 +2,7 @@
 //! arguments. Each method converts its arguments, releases the GIL while
 //! the engine (and its store) works, and converts the result or the error.
 
-use crate::convert::{enum_out, utc_in, wire_in};
+use crate::convert::{utc_in, wire_in};
 use crate::errors::{OrRaise, invalid};
 use crate::inputs::{ActorRef, Grants, PyManualClock, PyPolicy, PyRetryPolicy};
 use crate::mail::PyMailer;
@@ -1078,10 +1078,8 @@ impl PyEnlist {
         message_id: String,
         error: String,
         permanent: bool,
-    ) -> PyResult<Option<Bound<'py, PyAny>>> {
-        self.run(py, |e| e.mark_failed(&message_id.into(), &error, permanent))?
-            .map(|s| enum_out(py, "OutboxStatus", &s))
-            .transpose()
+    ) -> PyResult<Option<enlist::OutboxStatus>> {
+        self.run(py, |e| e.mark_failed(&message_id.into(), &error, permanent))
     }
 
     /// A message of the outbox, to show its delivery state, without its

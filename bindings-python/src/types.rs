@@ -7,10 +7,10 @@
 //! of the Rust value as plain Python data), wrapping the Rust value it
 //! shows; getters convert on access.
 
-use crate::convert::{py_enum, secs_out};
+use crate::convert::{secs_out, tagged};
 use chrono::{DateTime, TimeDelta, Utc};
 use pyo3::prelude::*;
-use pyo3::types::{PyIterator, PyList};
+use pyo3::types::{PyDict, PyIterator, PyList};
 use serde::Serialize;
 
 /// Declares a read-only Python class over a Rust value: the getters given,
@@ -110,43 +110,43 @@ pub(crate) type PyInviteLink = enlist::InviteLink;
 // Groups and members
 // ---------------------------------------------------------------------------
 
-record! {
+/// A page of records: `items`, `next_cursor`, and iterating it yields
+/// the items.
+macro_rules! page {
+    ($(#[$meta:meta])* $py_name:literal $name:ident($item:ty)) => {
+        record! {
+            $(#[$meta])*
+            $py_name $name(enlist::Page<$item>) repr("items", "next_cursor") {
+                items(v, py) -> Vec<$item> { v.items.clone() }
+                next_cursor(v, py) -> Option<String> { v.next_cursor.clone() }
+            }
+
+            fn __iter__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyIterator>> {
+                iterate(py, self.inner.items.clone())
+            }
+
+            fn __len__(&self) -> usize {
+                self.inner.items.len()
+            }
+        }
+    };
+}
+
+page! {
     /// One page of members; iterate it, and pass `next_cursor` as `after`
     /// for the next page.
-    "MemberPage" PyMemberPage(enlist::Page<enlist::Member>) repr("items", "next_cursor") {
-        items(v, py) -> Vec<PyMember> { wrap(&v.items) }
-        next_cursor(v, py) -> Option<String> { v.next_cursor.clone() }
-    }
+    "MemberPage" PyMemberPage(enlist::Member)
+}
 
-    fn __iter__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyIterator>> {
-        iterate(py, wrap::<_, PyMember>(&self.inner.items))
-    }
-
-    fn __len__(&self) -> usize {
-        self.inner.items.len()
-    }
+page! {
+    /// One page of invitations, newest first; iterate it, and pass
+    /// `next_cursor` as `after` for the next page.
+    "InvitationPage" PyInvitationPage(enlist::Invitation)
 }
 
 // ---------------------------------------------------------------------------
 // Invitations
 // ---------------------------------------------------------------------------
-
-record! {
-    /// One page of invitations, newest first; iterate it, and pass
-    /// `next_cursor` as `after` for the next page.
-    "InvitationPage" PyInvitationPage(enlist::Page<enlist::Invitation>) repr("items", "next_cursor") {
-        items(v, py) -> Vec<PyInvitation> { wrap(&v.items) }
-        next_cursor(v, py) -> Option<String> { v.next_cursor.clone() }
-    }
-
-    fn __iter__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyIterator>> {
-        iterate(py, wrap::<_, PyInvitation>(&self.inner.items))
-    }
-
-    fn __len__(&self) -> usize {
-        self.inner.items.len()
-    }
-}
 
 record! {
     /// An invitation issued in a batch (or resent), with its secret.
@@ -161,12 +161,7 @@ record! {
         message_id(v, py) -> Option<String> { v.message_id.as_ref().map(ToString::to_string) }
         /// The paste parser's warnings about the address (such as
         /// `AddressWarning.CONFUSABLE`), to show before anyone clicks a link.
-        warnings(v, py) -> Vec<Bound<'py, PyAny>> {
-            v.warnings
-                .iter()
-                .map(|w| crate::convert::py_enum(py, "AddressWarning", w.code()))
-                .collect::<PyResult<Vec<_>>>()?
-        }
+        warnings(v, py) -> Vec<enlist::email::AddressWarning> { v.warnings.clone() }
     }
 }
 
@@ -401,23 +396,9 @@ record! {
     /// `Actor.account(user_ref)` and `Actor.anonymous()` appear in the audit
     /// trail for invitees.
     "Actor" PyActor(enlist::Actor) repr("kind", "id") {
-        kind(v, py) -> Bound<'py, PyAny> {
-            let kind = match v {
-                enlist::Actor::System => "system",
-                enlist::Actor::Member(_) => "member",
-                enlist::Actor::Account(_) => "account",
-                _ => "anonymous",
-            };
-            py_enum(py, "ActorKind", kind)?
-        }
+        kind(v, py) -> Bound<'py, PyAny> { tagged(py, v, "type", "ActorKind")?.0 }
         /// The member id or the account's user_ref; `None` otherwise.
-        id(v, py) -> Option<String> {
-            match v {
-                enlist::Actor::Member(id) => Some(id.to_string()),
-                enlist::Actor::Account(r) => Some(r.clone()),
-                _ => None,
-            }
-        }
+        id(v, py) -> Option<Bound<'py, PyAny>> { tagged(py, v, "type", "ActorKind")?.1.get_item("id")? }
     }
 
     /// The host application itself: allowed everything.
@@ -457,18 +438,8 @@ record! {
         seq(v, py) -> u64 { v.seq }
         at(v, py) -> DateTime<Utc> { v.at }
         actor(v, py) -> PyActor { v.actor.clone().into() }
-        kind(v, py) -> Bound<'py, PyAny> {
-            let d = crate::convert::to_dict(py, &v.kind)?;
-            let kind: String = d.get_item("type")?.extract()?;
-            py_enum(py, "EventKind", &kind)?
-        }
-        data(v, py) -> Bound<'py, PyAny> {
-            let d = crate::convert::to_dict(py, &v.kind)?;
-            if let Ok(dict) = d.cast::<pyo3::types::PyDict>() {
-                dict.del_item("type")?;
-            }
-            d
-        }
+        kind(v, py) -> Bound<'py, PyAny> { tagged(py, &v.kind, "type", "EventKind")?.0 }
+        data(v, py) -> Bound<'py, PyDict> { tagged(py, &v.kind, "type", "EventKind")?.1 }
     }
 }
 
