@@ -57,4 +57,6 @@ def _build(table: Mapping[str, List[str]], docs: Mapping[str, str]) -> Dict[str,
     return classes
 
 
-globals().update(_build(_wire_names(), _stub_docstrings(__file__)))
+_CLASSES = _build(_wire_names(), _stub_docstrings(__file__))
+globals().update(_CLASSES)
+__all__ = list(_CLASSES)

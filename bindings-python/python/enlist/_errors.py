@@ -81,3 +81,4 @@ def _build() -> Dict[str, type]:
 # through it).
 _BY_FAMILY = _build()
 globals().update({cls.__name__: cls for cls in _BY_FAMILY.values()})
+__all__ = ["EnlistError", *(cls.__name__ for cls in _BY_FAMILY.values())]
