@@ -2,8 +2,8 @@
 
 use crate::convert::{tagged, wire_in};
 use crate::errors::{OrRaise, to_py_err};
-use crate::inputs::PyPolicy;
-use crate::types::{PyImportSheet, iterate, record};
+
+use crate::types::{iterate, record};
 use enlist::email::{AddressError, EntryOutcome, PasteEntry};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyIterator, PyString};
@@ -224,8 +224,8 @@ pub(crate) fn parse_import(
     data: &Bound<'_, PyAny>,
     format: &Bound<'_, PyAny>,
     max_rows: Option<u32>,
-    policy: Option<&Bound<'_, PyPolicy>>,
-) -> PyResult<PyImportSheet> {
+    policy: Option<&Bound<'_, enlist::Policy>>,
+) -> PyResult<enlist::ImportSheet> {
     let mut limits = match policy {
         Some(p) => enlist::ImportLimits::from(p.get()),
         None => enlist::ImportLimits::default(),

@@ -4,12 +4,10 @@
 
 use crate::convert::{utc_in, wire_in};
 use crate::errors::{OrRaise, invalid};
-use crate::inputs::{ActorRef, Grants, PyManualClock, PyPolicy, PyRetryPolicy};
+use crate::inputs::{ActorRef, Grants, PyManualClock, PyRetryPolicy};
 use crate::mail::PyMailer;
 use crate::types::{
-    PyAcceptance, PyDeliveryReport, PyEvent, PyGroup, PyImportReport, PyInvitation,
-    PyInvitationPage, PyInvitationPreview, PyInviteLink, PyInviteReport, PyIssuedInvitation,
-    PyLicenseUsage, PyLinkPreview, PyMember, PyMemberPage, PyOrganization, PyOutboxMessage, PyRole,
+    PyEvent, PyImportReport, PyInvitationPage, PyInviteReport, PyIssuedInvitation, PyMemberPage,
     PySendReport, wrap,
 };
 use chrono::{DateTime, Utc};
@@ -366,8 +364,8 @@ impl PyEnlist {
         owner_email: String,
         owner_first_name: Option<String>,
         owner_last_name: Option<String>,
-        policy: Option<&Bound<'_, PyPolicy>>,
-    ) -> PyResult<(PyOrganization, PyMember)> {
+        policy: Option<&Bound<'_, enlist::Policy>>,
+    ) -> PyResult<(enlist::Organization, enlist::Member)> {
         let mut new = enlist::NewOrganization::new(name, owner_user_ref, owner_email);
         new.owner_first_name = owner_first_name;
         new.owner_last_name = owner_last_name;
@@ -381,7 +379,7 @@ impl PyEnlist {
     }
 
     /// Reads an organization.
-    fn organization(&self, py: Python<'_>, org: OrgId) -> PyResult<PyOrganization> {
+    fn organization(&self, py: Python<'_>, org: OrgId) -> PyResult<enlist::Organization> {
         self.run(py, |e| e.organization(&org))
     }
 
@@ -393,7 +391,7 @@ impl PyEnlist {
         org: OrgId,
         actor: ActorRef,
         name: String,
-    ) -> PyResult<PyOrganization> {
+    ) -> PyResult<enlist::Organization> {
         self.run(py, |e| e.rename_organization(&org, &actor.0, &name))
     }
 
@@ -404,14 +402,14 @@ impl PyEnlist {
         py: Python<'_>,
         org: OrgId,
         actor: ActorRef,
-        policy: &Bound<'_, PyPolicy>,
-    ) -> PyResult<PyOrganization> {
+        policy: &Bound<'_, enlist::Policy>,
+    ) -> PyResult<enlist::Organization> {
         let policy = policy.get().clone();
         self.run(py, |e| e.update_policy(&org, &actor.0, policy))
     }
 
     /// Every role of the organization, built-in first.
-    fn roles(&self, py: Python<'_>, org: OrgId) -> PyResult<Vec<PyRole>> {
+    fn roles(&self, py: Python<'_>, org: OrgId) -> PyResult<Vec<enlist::Role>> {
         self.run(py, |e| e.roles(&org))
     }
 
@@ -425,7 +423,7 @@ impl PyEnlist {
         actor: ActorRef,
         name: String,
         permissions: &Bound<'_, PyAny>,
-    ) -> PyResult<PyRole> {
+    ) -> PyResult<enlist::Role> {
         if permissions.is_instance_of::<pyo3::types::PyString>() {
             return Err(invalid(
                 py,
@@ -479,7 +477,7 @@ impl PyEnlist {
         name: String,
         description: String,
         is_default: bool,
-    ) -> PyResult<PyGroup> {
+    ) -> PyResult<enlist::Group> {
         let new = enlist::NewGroup {
             name,
             description,
@@ -500,7 +498,7 @@ impl PyEnlist {
         name: Option<String>,
         description: Option<String>,
         is_default: Option<bool>,
-    ) -> PyResult<PyGroup> {
+    ) -> PyResult<enlist::Group> {
         let update = enlist::GroupUpdate {
             name,
             description,
@@ -530,7 +528,7 @@ impl PyEnlist {
         org: OrgId,
         group: GroupId,
         actor: ActorRef,
-    ) -> PyResult<PyGroup> {
+    ) -> PyResult<enlist::Group> {
         self.run(py, |e| e.group(&org, &actor.0, &group))
     }
 
@@ -544,7 +542,7 @@ impl PyEnlist {
         actor: ActorRef,
         search: Option<String>,
         sort: Option<&Bound<'_, PyAny>>,
-    ) -> PyResult<Vec<PyGroup>> {
+    ) -> PyResult<Vec<enlist::Group>> {
         let query = enlist::GroupQuery {
             search,
             sort: wire_or_default("sort", sort)?,
@@ -674,7 +672,7 @@ impl PyEnlist {
         org: OrgId,
         invitation: InvitationId,
         actor: ActorRef,
-    ) -> PyResult<PyInvitation> {
+    ) -> PyResult<enlist::Invitation> {
         self.run(py, |e| e.revoke(&org, &actor.0, &invitation))
     }
 
@@ -686,7 +684,7 @@ impl PyEnlist {
         org: OrgId,
         invitation: InvitationId,
         actor: ActorRef,
-    ) -> PyResult<PyInvitation> {
+    ) -> PyResult<enlist::Invitation> {
         self.run(py, |e| e.invitation(&org, &actor.0, &invitation))
     }
 
@@ -769,7 +767,7 @@ impl PyEnlist {
 
     /// What the landing page shows for a token. Never consumes the
     /// invitation (mail scanners follow links).
-    fn preview(&self, py: Python<'_>, token: String) -> PyResult<PyInvitationPreview> {
+    fn preview(&self, py: Python<'_>, token: String) -> PyResult<enlist::InvitationPreview> {
         self.run(py, |e| e.preview(&token))
     }
 
@@ -783,7 +781,7 @@ impl PyEnlist {
         token: String,
         user_ref: String,
         registration: Option<&Bound<'_, PyDict>>,
-    ) -> PyResult<PyAcceptance> {
+    ) -> PyResult<enlist::Acceptance> {
         let reg = registration_in("accept", user_ref, registration)?;
         self.run(py, |e| e.accept(&token, reg))
     }
@@ -799,13 +797,13 @@ impl PyEnlist {
         code: String,
         user_ref: String,
         registration: Option<&Bound<'_, PyDict>>,
-    ) -> PyResult<PyAcceptance> {
+    ) -> PyResult<enlist::Acceptance> {
         let reg = registration_in("accept_with_code", user_ref, registration)?;
         self.run(py, |e| e.accept_with_code(&org, &identifier, &code, reg))
     }
 
     /// Declines an invitation by its token.
-    fn decline(&self, py: Python<'_>, token: String) -> PyResult<PyInvitation> {
+    fn decline(&self, py: Python<'_>, token: String) -> PyResult<enlist::Invitation> {
         self.run(py, |e| e.decline(&token))
     }
 
@@ -853,12 +851,12 @@ impl PyEnlist {
         py: Python<'_>,
         org: OrgId,
         actor: ActorRef,
-    ) -> PyResult<Option<PyInviteLink>> {
+    ) -> PyResult<Option<enlist::InviteLink>> {
         self.run(py, |e| e.invite_link(&org, &actor.0))
     }
 
     /// What the link's landing page shows.
-    fn preview_link(&self, py: Python<'_>, token: String) -> PyResult<PyLinkPreview> {
+    fn preview_link(&self, py: Python<'_>, token: String) -> PyResult<enlist::LinkPreview> {
         self.run(py, |e| e.preview_link(&token))
     }
 
@@ -871,7 +869,7 @@ impl PyEnlist {
         contact: String,
         user_ref: String,
         registration: Option<&Bound<'_, PyDict>>,
-    ) -> PyResult<PyMember> {
+    ) -> PyResult<enlist::Member> {
         let reg = registration_in("join_by_link", user_ref, registration)?;
         self.run(py, |e| e.join_by_link(&token, &contact, reg))
     }
@@ -885,7 +883,7 @@ impl PyEnlist {
         contact: String,
         user_ref: String,
         registration: Option<&Bound<'_, PyDict>>,
-    ) -> PyResult<PyMember> {
+    ) -> PyResult<enlist::Member> {
         let reg = registration_in("self_register", user_ref, registration)?;
         self.run(py, |e| e.self_register(&org, &contact, reg))
     }
@@ -901,7 +899,7 @@ impl PyEnlist {
         org: OrgId,
         member: MemberId,
         actor: ActorRef,
-    ) -> PyResult<PyMember> {
+    ) -> PyResult<enlist::Member> {
         self.run(py, |e| e.member(&org, &actor.0, &member))
     }
 
@@ -951,7 +949,7 @@ impl PyEnlist {
         role: Option<String>,
         groups: Option<Grants>,
         license_type: Option<String>,
-    ) -> PyResult<PyMember> {
+    ) -> PyResult<enlist::Member> {
         let update = enlist::MemberUpdate {
             first_name,
             last_name,
@@ -971,7 +969,7 @@ impl PyEnlist {
         org: OrgId,
         member: MemberId,
         actor: ActorRef,
-    ) -> PyResult<PyMember> {
+    ) -> PyResult<enlist::Member> {
         self.run(py, |e| e.deactivate_member(&org, &actor.0, &member))
     }
 
@@ -983,7 +981,7 @@ impl PyEnlist {
         org: OrgId,
         member: MemberId,
         actor: ActorRef,
-    ) -> PyResult<PyMember> {
+    ) -> PyResult<enlist::Member> {
         self.run(py, |e| e.reactivate_member(&org, &actor.0, &member))
     }
 
@@ -996,7 +994,7 @@ impl PyEnlist {
         org: OrgId,
         member: MemberId,
         actor: ActorRef,
-    ) -> PyResult<PyMember> {
+    ) -> PyResult<enlist::Member> {
         self.run(py, |e| e.remove_member(&org, &actor.0, &member))
     }
 
@@ -1021,7 +1019,7 @@ impl PyEnlist {
         py: Python<'_>,
         org: OrgId,
         actor: ActorRef,
-    ) -> PyResult<Vec<PyLicenseUsage>> {
+    ) -> PyResult<Vec<enlist::LicenseUsage>> {
         self.run(py, |e| e.license_usage(&org, &actor.0))
     }
 
@@ -1039,7 +1037,7 @@ impl PyEnlist {
         py: Python<'_>,
         mailer: &Bound<'_, PyAny>,
         limit: usize,
-    ) -> PyResult<PyDeliveryReport> {
+    ) -> PyResult<enlist::DeliveryReport> {
         check_outbox_limit(py, limit)?;
         let mailer = PyMailer::new(mailer)?;
         let report = py.detach(|| self.engine.deliver_pending(&mailer, limit));
@@ -1058,7 +1056,7 @@ impl PyEnlist {
         py: Python<'_>,
         org: Option<OrgId>,
         limit: usize,
-    ) -> PyResult<Vec<PyOutboxMessage>> {
+    ) -> PyResult<Vec<enlist::OutboxMessage>> {
         check_outbox_limit(py, limit)?;
         self.run(py, |e| e.claim_due(org.as_ref(), limit))
     }
@@ -1085,7 +1083,11 @@ impl PyEnlist {
     /// A message of the outbox, to show its delivery state, without its
     /// secret (no accept link, no body holding it). For host jobs: no actor
     /// is checked. For a person, use `outbox_message_in`.
-    fn outbox_message(&self, py: Python<'_>, message_id: String) -> PyResult<PyOutboxMessage> {
+    fn outbox_message(
+        &self,
+        py: Python<'_>,
+        message_id: String,
+    ) -> PyResult<enlist::OutboxMessage> {
         self.run(py, |e| e.outbox_message(&message_id.into()))
     }
 
@@ -1100,7 +1102,7 @@ impl PyEnlist {
         org: OrgId,
         actor: ActorRef,
         message_id: String,
-    ) -> PyResult<PyOutboxMessage> {
+    ) -> PyResult<enlist::OutboxMessage> {
         self.run(py, |e| {
             e.outbox_message_in(&org, &actor.0, &message_id.into())
         })

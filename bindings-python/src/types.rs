@@ -79,32 +79,10 @@ where
     PyList::new(py, items)?.try_iter()
 }
 
-// The records core owns (its `python` feature makes them the classes of
-// `enlist._enlist`, see `enlist::python_support`), by their binding names.
-pub(crate) type PyOrganization = enlist::Organization;
-pub(crate) type PyRole = enlist::Role;
-pub(crate) type PyLicenseUsage = enlist::LicenseUsage;
-pub(crate) type PyGroup = enlist::Group;
-pub(crate) type PyGroupGrant = enlist::GroupGrant;
-pub(crate) type PyMember = enlist::Member;
-pub(crate) type PyRegistrationNeeds = enlist::RegistrationNeeds;
-pub(crate) type PyInvitationPreview = enlist::InvitationPreview;
-pub(crate) type PyLinkPreview = enlist::LinkPreview;
-pub(crate) type PyImportInterruption = enlist::ImportInterruption;
-pub(crate) type PyImportRowError = enlist::ImportRowError;
-pub(crate) type PyImportGroup = enlist::ImportGroup;
+// The records core owns are the classes of `enlist._enlist` themselves
+// (its `python` feature, `enlist::python_support`), used by their own
+// names; the mailer (`mail.rs`) still names the email this way.
 pub(crate) type PyOutgoingEmail = enlist::OutgoingEmail;
-pub(crate) type PyOutboxMessage = enlist::OutboxMessage;
-pub(crate) type PyDeliveryReport = enlist::DeliveryReport;
-pub(crate) type PyImportRow = enlist::ImportRow;
-pub(crate) type PyImportSheet = enlist::ImportSheet;
-pub(crate) type PyInvitation = enlist::Invitation;
-pub(crate) type PyAcceptance = enlist::Acceptance;
-pub(crate) type PyInviteLink = enlist::InviteLink;
-
-// ---------------------------------------------------------------------------
-// Organizations, roles, policy
-// ---------------------------------------------------------------------------
 
 // ---------------------------------------------------------------------------
 // Groups and members
@@ -156,7 +134,7 @@ record! {
     /// invitations. `repr()` never shows it.
     "IssuedInvitation" PyIssuedInvitation(enlist::IssuedInvitation) repr("index", "invitation", "message_id") {
         index(v, py) -> usize { v.index }
-        invitation(v, py) -> PyInvitation { v.invitation.clone() }
+        invitation(v, py) -> enlist::Invitation { v.invitation.clone() }
         secret(v, py) -> Option<String> { v.secret.as_ref().map(|s| s.expose().to_owned()) }
         message_id(v, py) -> Option<String> { v.message_id.as_ref().map(ToString::to_string) }
         /// The paste parser's warnings about the address (such as
@@ -334,11 +312,11 @@ record! {
     /// the issued, rejected and unreadable rows by line.
     "ImportReport" PyImportReport(enlist::ImportReport) repr("issued_count", "failed_count", "interrupted") {
         ignored_columns(v, py) -> Vec<String> { v.ignored_columns.clone() }
-        sheet_errors(v, py) -> Vec<PyImportRowError> { wrap(&v.sheet_errors) }
+        sheet_errors(v, py) -> Vec<enlist::ImportRowError> { wrap(&v.sheet_errors) }
         rejected_rows(v, py) -> Vec<PyImportRejection> { wrap(&v.rejected_rows) }
         batches(v, py) -> Vec<PyInviteReport> { wrap(&v.batches) }
         batch_lines(v, py) -> Vec<Vec<usize>> { v.batch_lines.clone() }
-        interrupted(v, py) -> Option<PyImportInterruption> { v.interrupted.clone()}
+        interrupted(v, py) -> Option<enlist::ImportInterruption> { v.interrupted.clone()}
         issued_count(v, py) -> usize { v.issued_count() }
         failed_count(v, py) -> usize { v.failed_count() }
     }
@@ -372,16 +350,12 @@ record! {
             rows.push((r.line, PyImportRejection::from(r).into_pyobject(py)?.into_any()));
         }
         for e in &self.inner.sheet_errors {
-            rows.push((e.line, PyImportRowError::from(e.clone()).into_pyobject(py)?.into_any()));
+            rows.push((e.line, e.clone().into_pyobject(py)?.into_any()));
         }
         rows.sort_by_key(|(line, _)| *line);
         iterate(py, rows.into_iter().map(|(_, row)| row).collect::<Vec<_>>())
     }
 }
-
-// ---------------------------------------------------------------------------
-// The invitation link
-// ---------------------------------------------------------------------------
 
 // ---------------------------------------------------------------------------
 // Audit trail

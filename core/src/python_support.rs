@@ -353,7 +353,15 @@ macro_rules! py_records {
 
             $($extra)*
         }
-    )*};
+    )*
+
+        /// Adds every record class core owns (the list of [`py_records!`])
+        /// to the binding's module, so the binding does not list them again.
+        pub fn add_record_classes(m: &Bound<'_, PyModule>) -> PyResult<()> {
+            $(m.add_class::<$ty>()?;)*
+            Ok(())
+        }
+    };
 }
 
 /// The group of a `GroupGrant(group, role)`: its id, or a `Group`.
