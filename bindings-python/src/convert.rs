@@ -1,5 +1,5 @@
 //! Conversions between Rust and Python values that every wrapper shares:
-//! enums (Python `enum.Enum` classes defined in `enlist._enums`), serde
+//! enums (Python `enum.Enum` classes built by `enlist._enums`), serde
 //! values (`to_dict`), timestamps, durations, ids and actors.
 
 use crate::errors::invalid;
@@ -16,11 +16,11 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::collections::BTreeMap;
 
-/// The wire names of every enum the Python package copies, by class name:
-/// core's one table (`enlist::wire::ENUMS`), the built-in role names, and
-/// the tags of the enums that carry data (`ActorKind`, `EventKind`,
-/// `EntryOutcome`), which are their serde tags. `tests/test_enums.py`
-/// compares it with `enlist._enums`.
+/// The wire names of every Python enum, by class name: core's one table
+/// (`enlist::wire::ENUMS`), the built-in role names, and the tags of the
+/// enums that carry data (`ActorKind`, `EventKind`, `EntryOutcome`), which
+/// are their serde tags. `enlist._enums` builds its classes from it;
+/// `tests/test_enums.py` checks the stub `_enums.pyi` against it.
 #[pyfunction]
 pub(crate) fn _wire_names() -> PyResult<BTreeMap<&'static str, Vec<String>>> {
     let mut table: BTreeMap<&'static str, Vec<String>> = enlist::wire::ENUMS
