@@ -1,5 +1,5 @@
 //! Conversions between Rust and Python values that every wrapper shares:
-//! enums (Python `enum.Enum` classes defined in `enlist._enums`), serde
+//! enums (Python `enum.Enum` classes built by `enlist._enums`), serde
 //! values (`to_dict`), timestamps, durations, ids and actors.
 
 use crate::errors::invalid;
@@ -8,18 +8,19 @@ use chrono::{DateTime, Utc};
 pub(crate) use enlist::python_support::{
     json_to_py, py_enum, repr, secs_in, secs_out, to_dict, wire_in,
 };
+use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
+use pyo3::types::PyDict;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use serde_json::Value;
 use std::collections::BTreeMap;
 
-/// The wire names of every enum the Python package copies, by class name:
-/// core's one table (`enlist::wire::ENUMS`), the built-in role names, and
-/// the tags of the enums that carry data (`ActorKind`, `EventKind`,
-/// `EntryOutcome`), which are their serde tags. `tests/test_enums.py`
-/// compares it with `enlist._enums`.
+/// The wire names of every Python enum, by class name: core's one table
+/// (`enlist::wire::ENUMS`), the built-in role names, and the tags of the
+/// enums that carry data (`ActorKind`, `EventKind`, `EntryOutcome`), which
+/// are their serde tags. `enlist._enums` builds its classes from it;
+/// `tests/test_enums.py` checks the stub `_enums.pyi` against it.
 #[pyfunction]
 pub(crate) fn _wire_names() -> PyResult<BTreeMap<&'static str, Vec<String>>> {
     let mut table: BTreeMap<&'static str, Vec<String>> = enlist::wire::ENUMS
@@ -69,18 +70,22 @@ fn serde_tags<T: DeserializeOwned>(tag: &str) -> PyResult<Vec<String>> {
     }
 }
 
-/// A Rust enum that serializes to a string, as a member of the Python enum
-/// `class`.
-pub(crate) fn enum_out<'py, T: Serialize>(
+/// A tagged serde enum (`Actor`, `EventKind`, `EntryOutcome`) as its tag,
+/// a member of the Python enum `class`, and the rest of its serde form as
+/// a dict: the same tags `_wire_names` reads, so no variant is named here.
+pub(crate) fn tagged<'py, T: Serialize>(
     py: Python<'py>,
-    class: &str,
     value: &T,
-) -> PyResult<Bound<'py, PyAny>> {
-    match serde_json::to_value(value) {
-        Ok(Value::String(s)) => py_enum(py, class, &s),
-        Ok(other) => json_to_py(py, &other),
-        Err(e) => Err(pyo3::exceptions::PyValueError::new_err(e.to_string())),
-    }
+    tag: &str,
+    class: &str,
+) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyDict>)> {
+    let form = to_dict(py, value)?.cast_into::<PyDict>()?;
+    let name: String = form
+        .get_item(tag)?
+        .ok_or_else(|| PyRuntimeError::new_err(format!("{class} without its {tag:?} tag")))?
+        .extract()?;
+    form.del_item(tag)?;
+    Ok((py_enum(py, class, &name)?, form))
 }
 
 /// An aware Python `datetime` (any time zone) as UTC. A naive one is an

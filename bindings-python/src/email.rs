@@ -1,9 +1,9 @@
 //! The paste-box parser and the other free functions of the crate.
 
-use crate::convert::{enum_out, py_enum, wire_in};
+use crate::convert::{tagged, wire_in};
 use crate::errors::{OrRaise, to_py_err};
-use crate::inputs::PyPolicy;
-use crate::types::{PyImportSheet, iterate, record};
+
+use crate::types::{iterate, record};
 use enlist::email::{AddressError, EntryOutcome, PasteEntry};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyIterator, PyString};
@@ -19,12 +19,7 @@ record! {
         key(v, py) -> &str { &v.key }
         /// The domain, lowercase and IDNA-encoded.
         ascii_domain(v, py) -> &str { &v.ascii_domain }
-        warnings(v, py) -> Vec<Bound<'py, PyAny>> {
-            v.warnings
-                .iter()
-                .map(|w| py_enum(py, "AddressWarning", w.code()))
-                .collect::<PyResult<Vec<_>>>()?
-        }
+        warnings(v, py) -> Vec<enlist::email::AddressWarning> { v.warnings.clone() }
         local_part(v, py) -> &str { v.local_part() }
         domain(v, py) -> &str { v.domain() }
     }
@@ -60,14 +55,7 @@ record! {
         start(v, py) -> usize { v.span.start }
         end(v, py) -> usize { v.span.end }
         text(v, py) -> &str { &v.text }
-        outcome(v, py) -> Bound<'py, PyAny> {
-            let o = match v.outcome {
-                EntryOutcome::Valid(_) => "valid",
-                EntryOutcome::Duplicate { .. } => "duplicate",
-                EntryOutcome::Invalid { .. } => "invalid",
-            };
-            py_enum(py, "EntryOutcome", o)?
-        }
+        outcome(v, py) -> Bound<'py, PyAny> { tagged(py, &v.outcome, "outcome", "EntryOutcome")?.0 }
         /// The address, for valid and duplicate entries.
         mailbox(v, py) -> Option<PyMailbox> {
             match &v.outcome {
@@ -236,8 +224,8 @@ pub(crate) fn parse_import(
     data: &Bound<'_, PyAny>,
     format: &Bound<'_, PyAny>,
     max_rows: Option<u32>,
-    policy: Option<&Bound<'_, PyPolicy>>,
-) -> PyResult<PyImportSheet> {
+    policy: Option<&Bound<'_, enlist::Policy>>,
+) -> PyResult<enlist::ImportSheet> {
     let mut limits = match policy {
         Some(p) => enlist::ImportLimits::from(p.get()),
         None => enlist::ImportLimits::default(),
@@ -273,11 +261,6 @@ pub(crate) fn import_template_csv() -> String {
 
 /// The import format a file name's extension suggests, or `None`.
 #[pyfunction]
-pub(crate) fn import_format_for<'py>(
-    py: Python<'py>,
-    file_name: String,
-) -> PyResult<Option<Bound<'py, PyAny>>> {
+pub(crate) fn import_format_for(file_name: String) -> Option<enlist::ImportFormat> {
     enlist::ImportFormat::from_file_name(&file_name)
-        .map(|f| enum_out(py, "ImportFormat", &f))
-        .transpose()
 }

@@ -2,19 +2,19 @@
 //! arguments. Each method converts its arguments, releases the GIL while
 //! the engine (and its store) works, and converts the result or the error.
 
-use crate::convert::{enum_out, utc_in, wire_in};
+use crate::convert::{utc_in, wire_in};
 use crate::errors::{OrRaise, invalid};
-use crate::inputs::{ActorRef, Grants, PyManualClock, PyPolicy, PyRetryPolicy};
+use crate::inputs::{ActorRef, Grants, PyManualClock, PyRetryPolicy};
 use crate::mail::PyMailer;
 use crate::types::{
-    PyAcceptance, PyDeliveryReport, PyEvent, PyGroup, PyImportReport, PyInvitation,
-    PyInvitationPage, PyInvitationPreview, PyInviteLink, PyInviteReport, PyIssuedInvitation,
-    PyLicenseUsage, PyLinkPreview, PyMember, PyMemberPage, PyOrganization, PyOutboxMessage, PyRole,
+    PyEvent, PyImportReport, PyInvitationPage, PyInviteReport, PyIssuedInvitation, PyMemberPage,
     PySendReport, wrap,
 };
 use chrono::{DateTime, Utc};
 use enlist::{Enlist, GroupId, InvitationId, MemberId, OrgId, Registration};
+use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
+use pyo3::types::PyDict;
 use std::sync::Arc;
 
 /// The engine: organizations, groups, members, invitations, the link, the
@@ -29,16 +29,17 @@ pub struct PyEnlist {
     store: String,
 }
 
-/// Engine options shared by the constructors.
-pub(crate) struct Options<'a, 'py> {
-    clock: Option<&'a Bound<'py, PyManualClock>>,
-    seed: Option<u64>,
-    product_name: Option<String>,
-    accept_url_base: Option<String>,
-    allowed_accept_url_bases: Option<Vec<String>>,
-    retry: Option<&'a Bound<'py, PyRetryPolicy>>,
-    secret_key: Option<Vec<u8>>,
-}
+/// The engine options every constructor takes as keywords (`**options`;
+/// the stub lists them), read once here: any other keyword is a
+/// `TypeError`, as for a function that names its parameters.
+const OPTIONS: [&str; 6] = [
+    "clock",
+    "product_name",
+    "accept_url_base",
+    "allowed_accept_url_bases",
+    "retry",
+    "secret_key",
+];
 
 /// The options, checked: what a store needs to become an engine.
 pub(crate) struct Settled {
@@ -48,41 +49,71 @@ pub(crate) struct Settled {
     config: enlist::EngineConfig,
 }
 
-impl Options<'_, '_> {
-    /// Checks the options before any store is opened: the settings go
-    /// through `EngineConfig::validated` (a bad product name or accept URL
-    /// base raises `InvalidInputError`, never falls back silently) and a
-    /// `secret_key` shorter than 32 bytes raises `InvalidInputError`.
-    fn settle(self, py: Python<'_>) -> PyResult<Settled> {
-        let key = self
-            .secret_key
+/// The keyword `name` of `options` (`None` when absent or `None`),
+/// converted; a value of the wrong type is a `TypeError` naming it.
+fn option<'py, T: FromPyObjectOwned<'py>>(
+    options: Option<&Bound<'py, PyDict>>,
+    name: &str,
+) -> PyResult<Option<T>> {
+    let Some(value) = options.map(|o| o.get_item(name)).transpose()?.flatten() else {
+        return Ok(None);
+    };
+    if value.is_none() {
+        return Ok(None);
+    }
+    value.extract::<T>().map(Some).map_err(|e| {
+        let e: PyErr = e.into();
+        PyTypeError::new_err(format!("argument '{name}': {e}"))
+    })
+}
+
+impl Settled {
+    /// Checks the options before any store is opened: an unknown keyword
+    /// is a `TypeError`; the settings go through `EngineConfig::validated`
+    /// (a bad product name or accept URL base raises `InvalidInputError`,
+    /// never falls back silently) and a `secret_key` shorter than 32 bytes
+    /// raises `InvalidInputError`.
+    fn new(
+        py: Python<'_>,
+        method: &str,
+        seed: Option<u64>,
+        options: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<Self> {
+        for key in options.map(|o| o.keys()).into_iter().flatten() {
+            let key: String = key.extract()?;
+            if !OPTIONS.contains(&key.as_str()) {
+                return Err(PyTypeError::new_err(format!(
+                    "Enlist.{method}() got an unexpected keyword argument '{key}'"
+                )));
+            }
+        }
+        let key = option::<Vec<u8>>(options, "secret_key")?
             .map(enlist::SecretKey::new)
             .transpose()
             .or_raise(py)?;
         let mut config = enlist::EngineConfig::default();
-        if let Some(name) = self.product_name {
+        if let Some(name) = option(options, "product_name")? {
             config.product_name = name;
         }
-        if let Some(base) = self.accept_url_base {
+        if let Some(base) = option(options, "accept_url_base")? {
             config.default_accept_url_base = base;
         }
-        if let Some(bases) = self.allowed_accept_url_bases {
+        if let Some(bases) = option(options, "allowed_accept_url_bases")? {
             config.allowed_accept_url_bases = bases;
         }
-        if let Some(retry) = self.retry {
+        if let Some(retry) = option::<Bound<'_, PyRetryPolicy>>(options, "retry")? {
             config.retry = retry.get().inner.clone();
         }
         let config = config.validated().or_raise(py)?;
+        let clock = option::<Bound<'_, PyManualClock>>(options, "clock")?;
         Ok(Settled {
-            clock: self.clock.map(|c| c.get().inner.clone()),
-            seed: self.seed,
+            clock: clock.map(|c| c.get().inner.clone()),
+            seed,
             key,
             config,
         })
     }
-}
 
-impl Settled {
     /// The engine over `store`.
     fn engine(
         self,
@@ -108,26 +139,21 @@ impl Settled {
     }
 }
 
-/// The registration a person gives when accepting or joining.
-#[allow(clippy::too_many_arguments)]
-fn registration(
+/// The registration a person gives when accepting or joining: `user_ref`
+/// and the keywords of core's `Registration` (`first_name`, `last_name`,
+/// `phone`, `eula_version`, `two_factor_enrolled`, `verified_email`), read
+/// through its serde form, so a field core adds needs no code here. An
+/// unknown keyword or a value of the wrong type is a `TypeError`.
+fn registration_in(
+    method: &str,
     user_ref: String,
-    first_name: Option<String>,
-    last_name: Option<String>,
-    phone: Option<String>,
-    eula_version: Option<String>,
-    two_factor_enrolled: bool,
-    verified_email: Option<String>,
-) -> Registration {
-    Registration {
+    keywords: Option<&Bound<'_, PyDict>>,
+) -> PyResult<Registration> {
+    let base = Registration {
         user_ref,
-        first_name,
-        last_name,
-        phone,
-        eula_version,
-        two_factor_enrolled,
-        verified_email,
-    }
+        ..Registration::default()
+    };
+    enlist::python_support::with_keywords(&format!("Enlist.{method}()"), &base, keywords)
 }
 
 /// PEM text (`str`) or bytes, at most `MAX_CA_BUNDLE_BYTES`, checked
@@ -228,26 +254,9 @@ impl PyEnlist {
     /// field; nothing is silently ignored. Secrets come from the operating
     /// system's random source.
     #[staticmethod]
-    #[pyo3(signature = (*, clock = None, product_name = None, accept_url_base = None, allowed_accept_url_bases = None, retry = None, secret_key = None))]
-    fn in_memory(
-        py: Python<'_>,
-        clock: Option<&Bound<'_, PyManualClock>>,
-        product_name: Option<String>,
-        accept_url_base: Option<String>,
-        allowed_accept_url_bases: Option<Vec<String>>,
-        retry: Option<&Bound<'_, PyRetryPolicy>>,
-        secret_key: Option<Vec<u8>>,
-    ) -> PyResult<Self> {
-        let settled = Options {
-            clock,
-            seed: None,
-            product_name,
-            accept_url_base,
-            allowed_accept_url_bases,
-            retry,
-            secret_key,
-        }
-        .settle(py)?;
+    #[pyo3(signature = (**options))]
+    fn in_memory(py: Python<'_>, options: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
+        let settled = Settled::new(py, "in_memory", None, options)?;
         settled.engine(py, Arc::new(enlist::MemoryStore::new()), "memory".into())
     }
 
@@ -256,27 +265,13 @@ impl PyEnlist {
     /// the seed can compute every secret it issues: never use it where
     /// real people get invitations. Otherwise as `in_memory`.
     #[staticmethod]
-    #[pyo3(signature = (*, seed, clock = None, product_name = None, accept_url_base = None, allowed_accept_url_bases = None, retry = None, secret_key = None))]
+    #[pyo3(signature = (*, seed, **options))]
     fn in_memory_for_tests(
         py: Python<'_>,
         seed: u64,
-        clock: Option<&Bound<'_, PyManualClock>>,
-        product_name: Option<String>,
-        accept_url_base: Option<String>,
-        allowed_accept_url_bases: Option<Vec<String>>,
-        retry: Option<&Bound<'_, PyRetryPolicy>>,
-        secret_key: Option<Vec<u8>>,
+        options: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Self> {
-        let settled = Options {
-            clock,
-            seed: Some(seed),
-            product_name,
-            accept_url_base,
-            allowed_accept_url_bases,
-            retry,
-            secret_key,
-        }
-        .settle(py)?;
+        let settled = Settled::new(py, "in_memory_for_tests", Some(seed), options)?;
         settled.engine(
             py,
             Arc::new(enlist::MemoryStore::new()),
@@ -288,27 +283,13 @@ impl PyEnlist {
     /// when missing. Several processes may open the same file. Takes the
     /// same options as `in_memory`.
     #[staticmethod]
-    #[pyo3(signature = (path, *, clock = None, product_name = None, accept_url_base = None, allowed_accept_url_bases = None, retry = None, secret_key = None))]
+    #[pyo3(signature = (path, **options))]
     fn sqlite(
         py: Python<'_>,
         path: std::path::PathBuf,
-        clock: Option<&Bound<'_, PyManualClock>>,
-        product_name: Option<String>,
-        accept_url_base: Option<String>,
-        allowed_accept_url_bases: Option<Vec<String>>,
-        retry: Option<&Bound<'_, PyRetryPolicy>>,
-        secret_key: Option<Vec<u8>>,
+        options: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Self> {
-        let settled = Options {
-            clock,
-            seed: None,
-            product_name,
-            accept_url_base,
-            allowed_accept_url_bases,
-            retry,
-            secret_key,
-        }
-        .settle(py)?;
+        let settled = Settled::new(py, "sqlite", None, options)?;
         let store = py
             .detach(|| enlist_sqlite::SqliteStore::open(&path))
             .map_err(enlist::Error::from)
@@ -330,23 +311,18 @@ impl PyEnlist {
     /// Without a CA, `prefer` and `require` encrypt but check no
     /// certificate. Takes the same options as `in_memory`.
     #[staticmethod]
-    #[pyo3(signature = (url, *, schema = None, ca_file = None, ca_pem = None, clock = None, product_name = None, accept_url_base = None, allowed_accept_url_bases = None, retry = None, secret_key = None))]
+    #[pyo3(signature = (url, *, schema = None, ca_file = None, ca_pem = None, **options))]
     fn postgres(
         py: Python<'_>,
         url: String,
         schema: Option<String>,
         ca_file: Option<std::path::PathBuf>,
         ca_pem: Option<&Bound<'_, PyAny>>,
-        clock: Option<&Bound<'_, PyManualClock>>,
-        product_name: Option<String>,
-        accept_url_base: Option<String>,
-        allowed_accept_url_bases: Option<Vec<String>>,
-        retry: Option<&Bound<'_, PyRetryPolicy>>,
-        secret_key: Option<Vec<u8>>,
+        options: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Self> {
-        let mut options = enlist_postgres::PostgresOptions::default();
-        options.schema = schema.clone();
-        options.ca = match (ca_file, ca_pem) {
+        let mut connect = enlist_postgres::PostgresOptions::default();
+        connect.schema = schema.clone();
+        connect.ca = match (ca_file, ca_pem) {
             (Some(_), Some(_)) => {
                 return Err(invalid(py, "ca_pem", "give ca_file or ca_pem, not both"));
             }
@@ -354,18 +330,9 @@ impl PyEnlist {
             (None, Some(pem)) => Some(enlist_postgres::CaCertificates::Pem(pem_bytes(py, pem)?)),
             (None, None) => None,
         };
-        let settled = Options {
-            clock,
-            seed: None,
-            product_name,
-            accept_url_base,
-            allowed_accept_url_bases,
-            retry,
-            secret_key,
-        }
-        .settle(py)?;
+        let settled = Settled::new(py, "postgres", None, options)?;
         let store = py
-            .detach(|| enlist_postgres::PostgresStore::connect_with_options(&url, options))
+            .detach(|| enlist_postgres::PostgresStore::connect_with_options(&url, connect))
             .map_err(enlist::Error::from)
             .or_raise(py)?;
         let description = match &schema {
@@ -397,8 +364,8 @@ impl PyEnlist {
         owner_email: String,
         owner_first_name: Option<String>,
         owner_last_name: Option<String>,
-        policy: Option<&Bound<'_, PyPolicy>>,
-    ) -> PyResult<(PyOrganization, PyMember)> {
+        policy: Option<&Bound<'_, enlist::Policy>>,
+    ) -> PyResult<(enlist::Organization, enlist::Member)> {
         let mut new = enlist::NewOrganization::new(name, owner_user_ref, owner_email);
         new.owner_first_name = owner_first_name;
         new.owner_last_name = owner_last_name;
@@ -412,7 +379,7 @@ impl PyEnlist {
     }
 
     /// Reads an organization.
-    fn organization(&self, py: Python<'_>, org: OrgId) -> PyResult<PyOrganization> {
+    fn organization(&self, py: Python<'_>, org: OrgId) -> PyResult<enlist::Organization> {
         self.run(py, |e| e.organization(&org))
     }
 
@@ -424,7 +391,7 @@ impl PyEnlist {
         org: OrgId,
         actor: ActorRef,
         name: String,
-    ) -> PyResult<PyOrganization> {
+    ) -> PyResult<enlist::Organization> {
         self.run(py, |e| e.rename_organization(&org, &actor.0, &name))
     }
 
@@ -435,14 +402,14 @@ impl PyEnlist {
         py: Python<'_>,
         org: OrgId,
         actor: ActorRef,
-        policy: &Bound<'_, PyPolicy>,
-    ) -> PyResult<PyOrganization> {
+        policy: &Bound<'_, enlist::Policy>,
+    ) -> PyResult<enlist::Organization> {
         let policy = policy.get().clone();
         self.run(py, |e| e.update_policy(&org, &actor.0, policy))
     }
 
     /// Every role of the organization, built-in first.
-    fn roles(&self, py: Python<'_>, org: OrgId) -> PyResult<Vec<PyRole>> {
+    fn roles(&self, py: Python<'_>, org: OrgId) -> PyResult<Vec<enlist::Role>> {
         self.run(py, |e| e.roles(&org))
     }
 
@@ -456,7 +423,7 @@ impl PyEnlist {
         actor: ActorRef,
         name: String,
         permissions: &Bound<'_, PyAny>,
-    ) -> PyResult<PyRole> {
+    ) -> PyResult<enlist::Role> {
         if permissions.is_instance_of::<pyo3::types::PyString>() {
             return Err(invalid(
                 py,
@@ -510,7 +477,7 @@ impl PyEnlist {
         name: String,
         description: String,
         is_default: bool,
-    ) -> PyResult<PyGroup> {
+    ) -> PyResult<enlist::Group> {
         let new = enlist::NewGroup {
             name,
             description,
@@ -531,7 +498,7 @@ impl PyEnlist {
         name: Option<String>,
         description: Option<String>,
         is_default: Option<bool>,
-    ) -> PyResult<PyGroup> {
+    ) -> PyResult<enlist::Group> {
         let update = enlist::GroupUpdate {
             name,
             description,
@@ -561,7 +528,7 @@ impl PyEnlist {
         org: OrgId,
         group: GroupId,
         actor: ActorRef,
-    ) -> PyResult<PyGroup> {
+    ) -> PyResult<enlist::Group> {
         self.run(py, |e| e.group(&org, &actor.0, &group))
     }
 
@@ -575,7 +542,7 @@ impl PyEnlist {
         actor: ActorRef,
         search: Option<String>,
         sort: Option<&Bound<'_, PyAny>>,
-    ) -> PyResult<Vec<PyGroup>> {
+    ) -> PyResult<Vec<enlist::Group>> {
         let query = enlist::GroupQuery {
             search,
             sort: wire_or_default("sort", sort)?,
@@ -705,7 +672,7 @@ impl PyEnlist {
         org: OrgId,
         invitation: InvitationId,
         actor: ActorRef,
-    ) -> PyResult<PyInvitation> {
+    ) -> PyResult<enlist::Invitation> {
         self.run(py, |e| e.revoke(&org, &actor.0, &invitation))
     }
 
@@ -717,7 +684,7 @@ impl PyEnlist {
         org: OrgId,
         invitation: InvitationId,
         actor: ActorRef,
-    ) -> PyResult<PyInvitation> {
+    ) -> PyResult<enlist::Invitation> {
         self.run(py, |e| e.invitation(&org, &actor.0, &invitation))
     }
 
@@ -800,41 +767,28 @@ impl PyEnlist {
 
     /// What the landing page shows for a token. Never consumes the
     /// invitation (mail scanners follow links).
-    fn preview(&self, py: Python<'_>, token: String) -> PyResult<PyInvitationPreview> {
+    fn preview(&self, py: Python<'_>, token: String) -> PyResult<enlist::InvitationPreview> {
         self.run(py, |e| e.preview(&token))
     }
 
     /// Accepts an email invitation by its token (the whole accept URL works
     /// too). The registration must meet the policy; `verified_email`, when
     /// given, must be the invited address.
-    #[pyo3(signature = (token, *, user_ref, first_name = None, last_name = None, phone = None, eula_version = None, two_factor_enrolled = false, verified_email = None))]
+    #[pyo3(signature = (token, *, user_ref, **registration))]
     fn accept(
         &self,
         py: Python<'_>,
         token: String,
         user_ref: String,
-        first_name: Option<String>,
-        last_name: Option<String>,
-        phone: Option<String>,
-        eula_version: Option<String>,
-        two_factor_enrolled: bool,
-        verified_email: Option<String>,
-    ) -> PyResult<PyAcceptance> {
-        let reg = registration(
-            user_ref,
-            first_name,
-            last_name,
-            phone,
-            eula_version,
-            two_factor_enrolled,
-            verified_email,
-        );
+        registration: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<enlist::Acceptance> {
+        let reg = registration_in("accept", user_ref, registration)?;
         self.run(py, |e| e.accept(&token, reg))
     }
 
     /// Accepts an invitation by identifier with its access code. Each wrong
     /// code counts; at the policy's limit the invitation is locked.
-    #[pyo3(signature = (org, *, identifier, code, user_ref, first_name = None, last_name = None, phone = None, eula_version = None, two_factor_enrolled = false, verified_email = None))]
+    #[pyo3(signature = (org, *, identifier, code, user_ref, **registration))]
     fn accept_with_code(
         &self,
         py: Python<'_>,
@@ -842,27 +796,14 @@ impl PyEnlist {
         identifier: String,
         code: String,
         user_ref: String,
-        first_name: Option<String>,
-        last_name: Option<String>,
-        phone: Option<String>,
-        eula_version: Option<String>,
-        two_factor_enrolled: bool,
-        verified_email: Option<String>,
-    ) -> PyResult<PyAcceptance> {
-        let reg = registration(
-            user_ref,
-            first_name,
-            last_name,
-            phone,
-            eula_version,
-            two_factor_enrolled,
-            verified_email,
-        );
+        registration: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<enlist::Acceptance> {
+        let reg = registration_in("accept_with_code", user_ref, registration)?;
         self.run(py, |e| e.accept_with_code(&org, &identifier, &code, reg))
     }
 
     /// Declines an invitation by its token.
-    fn decline(&self, py: Python<'_>, token: String) -> PyResult<PyInvitation> {
+    fn decline(&self, py: Python<'_>, token: String) -> PyResult<enlist::Invitation> {
         self.run(py, |e| e.decline(&token))
     }
 
@@ -910,66 +851,40 @@ impl PyEnlist {
         py: Python<'_>,
         org: OrgId,
         actor: ActorRef,
-    ) -> PyResult<Option<PyInviteLink>> {
+    ) -> PyResult<Option<enlist::InviteLink>> {
         self.run(py, |e| e.invite_link(&org, &actor.0))
     }
 
     /// What the link's landing page shows.
-    fn preview_link(&self, py: Python<'_>, token: String) -> PyResult<PyLinkPreview> {
+    fn preview_link(&self, py: Python<'_>, token: String) -> PyResult<enlist::LinkPreview> {
         self.run(py, |e| e.preview_link(&token))
     }
 
     /// Joins by the invitation link, as `contact` (email or identifier).
-    #[pyo3(signature = (token, *, contact, user_ref, first_name = None, last_name = None, phone = None, eula_version = None, two_factor_enrolled = false, verified_email = None))]
+    #[pyo3(signature = (token, *, contact, user_ref, **registration))]
     fn join_by_link(
         &self,
         py: Python<'_>,
         token: String,
         contact: String,
         user_ref: String,
-        first_name: Option<String>,
-        last_name: Option<String>,
-        phone: Option<String>,
-        eula_version: Option<String>,
-        two_factor_enrolled: bool,
-        verified_email: Option<String>,
-    ) -> PyResult<PyMember> {
-        let reg = registration(
-            user_ref,
-            first_name,
-            last_name,
-            phone,
-            eula_version,
-            two_factor_enrolled,
-            verified_email,
-        );
+        registration: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<enlist::Member> {
+        let reg = registration_in("join_by_link", user_ref, registration)?;
         self.run(py, |e| e.join_by_link(&token, &contact, reg))
     }
 
     /// Registers without an invitation, where the policy allows it.
-    #[pyo3(signature = (org, *, contact, user_ref, first_name = None, last_name = None, phone = None, eula_version = None, two_factor_enrolled = false, verified_email = None))]
+    #[pyo3(signature = (org, *, contact, user_ref, **registration))]
     fn self_register(
         &self,
         py: Python<'_>,
         org: OrgId,
         contact: String,
         user_ref: String,
-        first_name: Option<String>,
-        last_name: Option<String>,
-        phone: Option<String>,
-        eula_version: Option<String>,
-        two_factor_enrolled: bool,
-        verified_email: Option<String>,
-    ) -> PyResult<PyMember> {
-        let reg = registration(
-            user_ref,
-            first_name,
-            last_name,
-            phone,
-            eula_version,
-            two_factor_enrolled,
-            verified_email,
-        );
+        registration: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<enlist::Member> {
+        let reg = registration_in("self_register", user_ref, registration)?;
         self.run(py, |e| e.self_register(&org, &contact, reg))
     }
 
@@ -984,7 +899,7 @@ impl PyEnlist {
         org: OrgId,
         member: MemberId,
         actor: ActorRef,
-    ) -> PyResult<PyMember> {
+    ) -> PyResult<enlist::Member> {
         self.run(py, |e| e.member(&org, &actor.0, &member))
     }
 
@@ -1034,7 +949,7 @@ impl PyEnlist {
         role: Option<String>,
         groups: Option<Grants>,
         license_type: Option<String>,
-    ) -> PyResult<PyMember> {
+    ) -> PyResult<enlist::Member> {
         let update = enlist::MemberUpdate {
             first_name,
             last_name,
@@ -1054,7 +969,7 @@ impl PyEnlist {
         org: OrgId,
         member: MemberId,
         actor: ActorRef,
-    ) -> PyResult<PyMember> {
+    ) -> PyResult<enlist::Member> {
         self.run(py, |e| e.deactivate_member(&org, &actor.0, &member))
     }
 
@@ -1066,7 +981,7 @@ impl PyEnlist {
         org: OrgId,
         member: MemberId,
         actor: ActorRef,
-    ) -> PyResult<PyMember> {
+    ) -> PyResult<enlist::Member> {
         self.run(py, |e| e.reactivate_member(&org, &actor.0, &member))
     }
 
@@ -1079,7 +994,7 @@ impl PyEnlist {
         org: OrgId,
         member: MemberId,
         actor: ActorRef,
-    ) -> PyResult<PyMember> {
+    ) -> PyResult<enlist::Member> {
         self.run(py, |e| e.remove_member(&org, &actor.0, &member))
     }
 
@@ -1104,7 +1019,7 @@ impl PyEnlist {
         py: Python<'_>,
         org: OrgId,
         actor: ActorRef,
-    ) -> PyResult<Vec<PyLicenseUsage>> {
+    ) -> PyResult<Vec<enlist::LicenseUsage>> {
         self.run(py, |e| e.license_usage(&org, &actor.0))
     }
 
@@ -1122,7 +1037,7 @@ impl PyEnlist {
         py: Python<'_>,
         mailer: &Bound<'_, PyAny>,
         limit: usize,
-    ) -> PyResult<PyDeliveryReport> {
+    ) -> PyResult<enlist::DeliveryReport> {
         check_outbox_limit(py, limit)?;
         let mailer = PyMailer::new(mailer)?;
         let report = py.detach(|| self.engine.deliver_pending(&mailer, limit));
@@ -1141,7 +1056,7 @@ impl PyEnlist {
         py: Python<'_>,
         org: Option<OrgId>,
         limit: usize,
-    ) -> PyResult<Vec<PyOutboxMessage>> {
+    ) -> PyResult<Vec<enlist::OutboxMessage>> {
         check_outbox_limit(py, limit)?;
         self.run(py, |e| e.claim_due(org.as_ref(), limit))
     }
@@ -1161,16 +1076,18 @@ impl PyEnlist {
         message_id: String,
         error: String,
         permanent: bool,
-    ) -> PyResult<Option<Bound<'py, PyAny>>> {
-        self.run(py, |e| e.mark_failed(&message_id.into(), &error, permanent))?
-            .map(|s| enum_out(py, "OutboxStatus", &s))
-            .transpose()
+    ) -> PyResult<Option<enlist::OutboxStatus>> {
+        self.run(py, |e| e.mark_failed(&message_id.into(), &error, permanent))
     }
 
     /// A message of the outbox, to show its delivery state, without its
     /// secret (no accept link, no body holding it). For host jobs: no actor
     /// is checked. For a person, use `outbox_message_in`.
-    fn outbox_message(&self, py: Python<'_>, message_id: String) -> PyResult<PyOutboxMessage> {
+    fn outbox_message(
+        &self,
+        py: Python<'_>,
+        message_id: String,
+    ) -> PyResult<enlist::OutboxMessage> {
         self.run(py, |e| e.outbox_message(&message_id.into()))
     }
 
@@ -1185,7 +1102,7 @@ impl PyEnlist {
         org: OrgId,
         actor: ActorRef,
         message_id: String,
-    ) -> PyResult<PyOutboxMessage> {
+    ) -> PyResult<enlist::OutboxMessage> {
         self.run(py, |e| {
             e.outbox_message_in(&org, &actor.0, &message_id.into())
         })

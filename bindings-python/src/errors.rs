@@ -1,8 +1,9 @@
 //! `enlist::Error` as Python exceptions: one class per error family (the
-//! classes live in `enlist._errors`, under `enlist.EnlistError`), with the
-//! stable code and every fact of the error as attributes.
+//! classes `enlist._errors` builds from `_error_codes()`, under
+//! `enlist.EnlistError`), with the stable code and every fact of the error
+//! as attributes.
 
-use enlist::{Error, ErrorCode, ErrorFamily, FactKind};
+use enlist::{Error, ErrorCode, FactKind};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyList, PyModule};
@@ -15,22 +16,6 @@ pub(crate) fn errors_module(py: Python<'_>) -> PyResult<&Bound<'_, PyModule>> {
     ERRORS
         .get_or_try_init(py, || Ok(py.import("enlist._errors")?.unbind()))
         .map(|m| m.bind(py))
-}
-
-/// The exception class of a family.
-fn class_name(family: ErrorFamily) -> &'static str {
-    match family {
-        ErrorFamily::InvalidInput => "InvalidInputError",
-        ErrorFamily::LimitExceeded => "LimitExceededError",
-        ErrorFamily::PermissionDenied => "PermissionDeniedError",
-        ErrorFamily::NotFound => "NotFoundError",
-        ErrorFamily::Conflict => "ConflictError",
-        ErrorFamily::Expired => "ExpiredError",
-        ErrorFamily::Revoked => "RevokedError",
-        ErrorFamily::Storage => "StorageError",
-        ErrorFamily::Mail => "MailError",
-        _ => "EnlistError",
-    }
 }
 
 /// The Python exception for an engine error.
@@ -86,7 +71,13 @@ fn build(py: Python<'_>, e: &Error) -> PyResult<PyErr> {
         }
     }
     facts.set_item("code", e.code())?;
-    let cls = errors_module(py)?.getattr(class_name(e.family()))?;
+    // The family's class, by the family's wire name (`enlist._errors`
+    // builds one per `ErrorFamily`).
+    let module = errors_module(py)?;
+    let cls = match module.getattr("_BY_FAMILY")?.get_item(e.family().as_str()) {
+        Ok(cls) => cls,
+        Err(_) => module.getattr("EnlistError")?,
+    };
     let instance = cls.call((e.to_string(),), Some(&facts))?;
     Ok(PyErr::from_value(instance))
 }
@@ -108,21 +99,16 @@ fn kind_name(kind: FactKind) -> String {
 /// One fact of the catalogue: name, kind, optional.
 type FactEntry = (String, String, bool);
 
-/// One code of the catalogue: code, family, exception class, facts.
-type CodeEntry = (String, String, String, Vec<FactEntry>);
+/// One code of the catalogue: code, family, facts.
+type CodeEntry = (String, String, Vec<FactEntry>);
 
-/// Core's error catalogue, for the drift test of `enlist._errors`: each
-/// code with its family, its exception class and its facts (name, kind,
-/// optional).
+/// Core's error catalogue, from which `enlist._errors` builds its classes:
+/// each code with its family and its facts (name, kind, optional).
 #[pyfunction]
 pub(crate) fn _error_codes() -> Vec<CodeEntry> {
     ErrorCode::ALL
         .iter()
         .map(|code| {
-            let family = serde_json::to_value(code.family())
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default();
             let facts = code
                 .facts()
                 .iter()
@@ -130,8 +116,7 @@ pub(crate) fn _error_codes() -> Vec<CodeEntry> {
                 .collect();
             (
                 code.as_str().to_owned(),
-                family,
-                class_name(code.family()).to_owned(),
+                code.family().as_str().to_owned(),
                 facts,
             )
         })

@@ -4,7 +4,7 @@
 
 use crate::convert::{secs_in, utc_in};
 use crate::errors::{OrRaise, invalid};
-use crate::types::{PyActor, PyMember, delta, record};
+use crate::types::{PyActor, delta, record};
 use chrono::{DateTime, TimeDelta, Utc};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
@@ -28,7 +28,7 @@ impl<'a, 'py> FromPyObject<'a, 'py> for ActorRef {
         if let Ok(s) = obj.cast::<PyString>() {
             return Ok(Self(enlist::Actor::Member(s.to_cow()?.into_owned().into())));
         }
-        if let Ok(m) = obj.cast::<PyMember>() {
+        if let Ok(m) = obj.cast::<enlist::Member>() {
             return Ok(Self(enlist::Actor::Member(m.get().id.clone())));
         }
         Err(PyTypeError::new_err(
@@ -53,9 +53,6 @@ impl<'a, 'py> FromPyObject<'a, 'py> for Grants {
 // Recipients
 // ---------------------------------------------------------------------------
 
-/// One structured recipient: core's class (`enlist::python_support`).
-pub(crate) type PyRecipientInput = enlist::RecipientInput;
-
 /// Recipients of `invite`: a paste (one string), or a list of addresses
 /// and `RecipientInput`s.
 pub(crate) fn recipients(obj: &Bound<'_, PyAny>, form_field: bool) -> PyResult<enlist::Recipients> {
@@ -77,7 +74,7 @@ pub(crate) fn recipients(obj: &Bound<'_, PyAny>, form_field: bool) -> PyResult<e
     let mut list = Vec::new();
     for item in obj.try_iter()? {
         let item = item?;
-        if let Ok(r) = item.cast::<PyRecipientInput>() {
+        if let Ok(r) = item.cast::<enlist::RecipientInput>() {
             list.push(r.get().clone());
         } else if let Ok(s) = item.cast::<PyString>() {
             list.push(enlist::RecipientInput::email(s.to_cow()?));
@@ -89,15 +86,6 @@ pub(crate) fn recipients(obj: &Bound<'_, PyAny>, form_field: bool) -> PyResult<e
     }
     Ok(enlist::Recipients::List(list))
 }
-
-// ---------------------------------------------------------------------------
-// Policy
-// ---------------------------------------------------------------------------
-
-// The policy (its keyword constructor and `replace` too) is core's:
-// `enlist::python_support`.
-pub(crate) type PyPolicy = enlist::Policy;
-pub(crate) type PyRegistrationRequirements = enlist::RegistrationRequirements;
 
 // ---------------------------------------------------------------------------
 // Engine settings

@@ -16,26 +16,15 @@ fn _enlist(m: &Bound<'_, PyModule>) -> PyResult<()> {
     enlist::python_support::set_error_hook(errors::to_py_err);
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_class::<engine::PyEnlist>()?;
+    // The records core owns (`enlist::python_support`).
+    enlist::python_support::add_record_classes(m)?;
     // Inputs.
     m.add_class::<types::PyActor>()?;
-    m.add_class::<types::PyGroupGrant>()?;
-    m.add_class::<inputs::PyPolicy>()?;
-    m.add_class::<inputs::PyRegistrationRequirements>()?;
-    m.add_class::<inputs::PyRecipientInput>()?;
     m.add_class::<inputs::PyRetryPolicy>()?;
     m.add_class::<inputs::PyManualClock>()?;
     // Results.
-    m.add_class::<types::PyOrganization>()?;
-    m.add_class::<types::PyRole>()?;
-    m.add_class::<types::PyLicenseUsage>()?;
-    m.add_class::<types::PyGroup>()?;
-    m.add_class::<types::PyMember>()?;
     m.add_class::<types::PyMemberPage>()?;
-    m.add_class::<types::PyInvitation>()?;
     m.add_class::<types::PyInvitationPage>()?;
-    m.add_class::<types::PyRegistrationNeeds>()?;
-    m.add_class::<types::PyInvitationPreview>()?;
-    m.add_class::<types::PyAcceptance>()?;
     m.add_class::<types::PyIssuedInvitation>()?;
     m.add_class::<types::PyRejectReason>()?;
     m.add_class::<types::PyRejectedRecipient>()?;
@@ -44,18 +33,8 @@ fn _enlist(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<types::PySendReport>()?;
     m.add_class::<types::PyImportedInvitation>()?;
     m.add_class::<types::PyImportRejection>()?;
-    m.add_class::<types::PyImportInterruption>()?;
-    m.add_class::<types::PyImportRowError>()?;
     m.add_class::<types::PyImportReport>()?;
-    m.add_class::<types::PyImportGroup>()?;
-    m.add_class::<types::PyImportRow>()?;
-    m.add_class::<types::PyImportSheet>()?;
-    m.add_class::<types::PyInviteLink>()?;
-    m.add_class::<types::PyLinkPreview>()?;
     m.add_class::<types::PyEvent>()?;
-    m.add_class::<types::PyOutgoingEmail>()?;
-    m.add_class::<types::PyOutboxMessage>()?;
-    m.add_class::<types::PyDeliveryReport>()?;
     // The paste box.
     m.add_class::<email::PyMailbox>()?;
     m.add_class::<email::PyAddressProblem>()?;
@@ -69,7 +48,7 @@ fn _enlist(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(email::parse_import, m)?)?;
     m.add_function(wrap_pyfunction!(email::import_template_csv, m)?)?;
     m.add_function(wrap_pyfunction!(email::import_format_for, m)?)?;
-    // The enums' wire names, for the drift test of `enlist._enums`.
+    // The enums' wire names, from which `enlist._enums` builds its classes.
     m.add_function(wrap_pyfunction!(convert::_wire_names, m)?)?;
     Ok(())
 }

@@ -7,10 +7,10 @@
 //! of the Rust value as plain Python data), wrapping the Rust value it
 //! shows; getters convert on access.
 
-use crate::convert::{py_enum, secs_out};
+use crate::convert::{secs_out, tagged};
 use chrono::{DateTime, TimeDelta, Utc};
 use pyo3::prelude::*;
-use pyo3::types::{PyIterator, PyList};
+use pyo3::types::{PyDict, PyIterator, PyList};
 use serde::Serialize;
 
 /// Declares a read-only Python class over a Rust value: the getters given,
@@ -79,74 +79,52 @@ where
     PyList::new(py, items)?.try_iter()
 }
 
-// The records core owns (its `python` feature makes them the classes of
-// `enlist._enlist`, see `enlist::python_support`), by their binding names.
-pub(crate) type PyOrganization = enlist::Organization;
-pub(crate) type PyRole = enlist::Role;
-pub(crate) type PyLicenseUsage = enlist::LicenseUsage;
-pub(crate) type PyGroup = enlist::Group;
-pub(crate) type PyGroupGrant = enlist::GroupGrant;
-pub(crate) type PyMember = enlist::Member;
-pub(crate) type PyRegistrationNeeds = enlist::RegistrationNeeds;
-pub(crate) type PyInvitationPreview = enlist::InvitationPreview;
-pub(crate) type PyLinkPreview = enlist::LinkPreview;
-pub(crate) type PyImportInterruption = enlist::ImportInterruption;
-pub(crate) type PyImportRowError = enlist::ImportRowError;
-pub(crate) type PyImportGroup = enlist::ImportGroup;
+// The records core owns are the classes of `enlist._enlist` themselves
+// (its `python` feature, `enlist::python_support`), used by their own
+// names; the mailer (`mail.rs`) still names the email this way.
 pub(crate) type PyOutgoingEmail = enlist::OutgoingEmail;
-pub(crate) type PyOutboxMessage = enlist::OutboxMessage;
-pub(crate) type PyDeliveryReport = enlist::DeliveryReport;
-pub(crate) type PyImportRow = enlist::ImportRow;
-pub(crate) type PyImportSheet = enlist::ImportSheet;
-pub(crate) type PyInvitation = enlist::Invitation;
-pub(crate) type PyAcceptance = enlist::Acceptance;
-pub(crate) type PyInviteLink = enlist::InviteLink;
-
-// ---------------------------------------------------------------------------
-// Organizations, roles, policy
-// ---------------------------------------------------------------------------
 
 // ---------------------------------------------------------------------------
 // Groups and members
 // ---------------------------------------------------------------------------
 
-record! {
+/// A page of records: `items`, `next_cursor`, and iterating it yields
+/// the items.
+macro_rules! page {
+    ($(#[$meta:meta])* $py_name:literal $name:ident($item:ty)) => {
+        record! {
+            $(#[$meta])*
+            $py_name $name(enlist::Page<$item>) repr("items", "next_cursor") {
+                items(v, py) -> Vec<$item> { v.items.clone() }
+                next_cursor(v, py) -> Option<String> { v.next_cursor.clone() }
+            }
+
+            fn __iter__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyIterator>> {
+                iterate(py, self.inner.items.clone())
+            }
+
+            fn __len__(&self) -> usize {
+                self.inner.items.len()
+            }
+        }
+    };
+}
+
+page! {
     /// One page of members; iterate it, and pass `next_cursor` as `after`
     /// for the next page.
-    "MemberPage" PyMemberPage(enlist::Page<enlist::Member>) repr("items", "next_cursor") {
-        items(v, py) -> Vec<PyMember> { wrap(&v.items) }
-        next_cursor(v, py) -> Option<String> { v.next_cursor.clone() }
-    }
+    "MemberPage" PyMemberPage(enlist::Member)
+}
 
-    fn __iter__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyIterator>> {
-        iterate(py, wrap::<_, PyMember>(&self.inner.items))
-    }
-
-    fn __len__(&self) -> usize {
-        self.inner.items.len()
-    }
+page! {
+    /// One page of invitations, newest first; iterate it, and pass
+    /// `next_cursor` as `after` for the next page.
+    "InvitationPage" PyInvitationPage(enlist::Invitation)
 }
 
 // ---------------------------------------------------------------------------
 // Invitations
 // ---------------------------------------------------------------------------
-
-record! {
-    /// One page of invitations, newest first; iterate it, and pass
-    /// `next_cursor` as `after` for the next page.
-    "InvitationPage" PyInvitationPage(enlist::Page<enlist::Invitation>) repr("items", "next_cursor") {
-        items(v, py) -> Vec<PyInvitation> { wrap(&v.items) }
-        next_cursor(v, py) -> Option<String> { v.next_cursor.clone() }
-    }
-
-    fn __iter__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyIterator>> {
-        iterate(py, wrap::<_, PyInvitation>(&self.inner.items))
-    }
-
-    fn __len__(&self) -> usize {
-        self.inner.items.len()
-    }
-}
 
 record! {
     /// An invitation issued in a batch (or resent), with its secret.
@@ -156,17 +134,12 @@ record! {
     /// invitations. `repr()` never shows it.
     "IssuedInvitation" PyIssuedInvitation(enlist::IssuedInvitation) repr("index", "invitation", "message_id") {
         index(v, py) -> usize { v.index }
-        invitation(v, py) -> PyInvitation { v.invitation.clone() }
+        invitation(v, py) -> enlist::Invitation { v.invitation.clone() }
         secret(v, py) -> Option<String> { v.secret.as_ref().map(|s| s.expose().to_owned()) }
         message_id(v, py) -> Option<String> { v.message_id.as_ref().map(ToString::to_string) }
         /// The paste parser's warnings about the address (such as
         /// `AddressWarning.CONFUSABLE`), to show before anyone clicks a link.
-        warnings(v, py) -> Vec<Bound<'py, PyAny>> {
-            v.warnings
-                .iter()
-                .map(|w| crate::convert::py_enum(py, "AddressWarning", w.code()))
-                .collect::<PyResult<Vec<_>>>()?
-        }
+        warnings(v, py) -> Vec<enlist::email::AddressWarning> { v.warnings.clone() }
     }
 }
 
@@ -339,11 +312,11 @@ record! {
     /// the issued, rejected and unreadable rows by line.
     "ImportReport" PyImportReport(enlist::ImportReport) repr("issued_count", "failed_count", "interrupted") {
         ignored_columns(v, py) -> Vec<String> { v.ignored_columns.clone() }
-        sheet_errors(v, py) -> Vec<PyImportRowError> { wrap(&v.sheet_errors) }
+        sheet_errors(v, py) -> Vec<enlist::ImportRowError> { wrap(&v.sheet_errors) }
         rejected_rows(v, py) -> Vec<PyImportRejection> { wrap(&v.rejected_rows) }
         batches(v, py) -> Vec<PyInviteReport> { wrap(&v.batches) }
         batch_lines(v, py) -> Vec<Vec<usize>> { v.batch_lines.clone() }
-        interrupted(v, py) -> Option<PyImportInterruption> { v.interrupted.clone()}
+        interrupted(v, py) -> Option<enlist::ImportInterruption> { v.interrupted.clone()}
         issued_count(v, py) -> usize { v.issued_count() }
         failed_count(v, py) -> usize { v.failed_count() }
     }
@@ -377,16 +350,12 @@ record! {
             rows.push((r.line, PyImportRejection::from(r).into_pyobject(py)?.into_any()));
         }
         for e in &self.inner.sheet_errors {
-            rows.push((e.line, PyImportRowError::from(e.clone()).into_pyobject(py)?.into_any()));
+            rows.push((e.line, e.clone().into_pyobject(py)?.into_any()));
         }
         rows.sort_by_key(|(line, _)| *line);
         iterate(py, rows.into_iter().map(|(_, row)| row).collect::<Vec<_>>())
     }
 }
-
-// ---------------------------------------------------------------------------
-// The invitation link
-// ---------------------------------------------------------------------------
 
 // ---------------------------------------------------------------------------
 // Audit trail
@@ -401,23 +370,9 @@ record! {
     /// `Actor.account(user_ref)` and `Actor.anonymous()` appear in the audit
     /// trail for invitees.
     "Actor" PyActor(enlist::Actor) repr("kind", "id") {
-        kind(v, py) -> Bound<'py, PyAny> {
-            let kind = match v {
-                enlist::Actor::System => "system",
-                enlist::Actor::Member(_) => "member",
-                enlist::Actor::Account(_) => "account",
-                _ => "anonymous",
-            };
-            py_enum(py, "ActorKind", kind)?
-        }
+        kind(v, py) -> Bound<'py, PyAny> { tagged(py, v, "type", "ActorKind")?.0 }
         /// The member id or the account's user_ref; `None` otherwise.
-        id(v, py) -> Option<String> {
-            match v {
-                enlist::Actor::Member(id) => Some(id.to_string()),
-                enlist::Actor::Account(r) => Some(r.clone()),
-                _ => None,
-            }
-        }
+        id(v, py) -> Option<Bound<'py, PyAny>> { tagged(py, v, "type", "ActorKind")?.1.get_item("id")? }
     }
 
     /// The host application itself: allowed everything.
@@ -457,18 +412,8 @@ record! {
         seq(v, py) -> u64 { v.seq }
         at(v, py) -> DateTime<Utc> { v.at }
         actor(v, py) -> PyActor { v.actor.clone().into() }
-        kind(v, py) -> Bound<'py, PyAny> {
-            let d = crate::convert::to_dict(py, &v.kind)?;
-            let kind: String = d.get_item("type")?.extract()?;
-            py_enum(py, "EventKind", &kind)?
-        }
-        data(v, py) -> Bound<'py, PyAny> {
-            let d = crate::convert::to_dict(py, &v.kind)?;
-            if let Ok(dict) = d.cast::<pyo3::types::PyDict>() {
-                dict.del_item("type")?;
-            }
-            d
-        }
+        kind(v, py) -> Bound<'py, PyAny> { tagged(py, &v.kind, "type", "EventKind")?.0 }
+        data(v, py) -> Bound<'py, PyDict> { tagged(py, &v.kind, "type", "EventKind")?.1 }
     }
 }
 

@@ -4,13 +4,15 @@ nothing."""
 
 from __future__ import annotations
 
+import ast
 import datetime as dt
+import pathlib
 import pickle
 
 import pytest
 
 import enlist
-from enlist import ErrorFamily
+from enlist import ErrorFamily, _errors
 
 from conftest import World, make_world
 
@@ -139,10 +141,15 @@ def _annotation(kind: str) -> str:
     return _ANNOTATION.get(kind, kind)
 
 
+def _class_of(family: str) -> str:
+    return "".join(word.capitalize() for word in family.split("_")) + "Error"
+
+
 def _expected_attributes() -> dict[str, dict[str, str]]:
     """Each exception class's fact attributes, as the catalogue says."""
     expected: dict[str, dict[str, str]] = {}
-    for _code, _family, cls, facts in enlist._enlist._error_codes():
+    for _code, family, facts in enlist._enlist._error_codes():
+        cls = _class_of(family)
         attrs = expected.setdefault(cls, {})
         for name, kind, _optional in facts:
             line = "bool = False" if kind == "bool" else f"Optional[{_annotation(kind)}] = None"
@@ -154,18 +161,41 @@ def _expected_attributes() -> dict[str, dict[str, str]]:
 _BINDING_ONLY = {"InvalidInputError": {"address_problem"}}
 
 
+STUB = pathlib.Path(_errors.__file__).with_name("_errors.pyi")
+
+
+def _stub_annotations(source: str) -> dict[str, dict[str, str]]:
+    """Each class of the stub: its annotated attributes and their types."""
+    return {
+        node.name: {
+            stmt.target.id: ast.unparse(stmt.annotation)
+            for stmt in node.body
+            if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name)
+        }
+        for node in ast.parse(source).body
+        if isinstance(node, ast.ClassDef)
+    }
+
+
 def test_the_exception_classes_match_the_engines_catalogue() -> None:
     drift = []
+    stub = _stub_annotations(STUB.read_text(encoding="utf-8"))
     for cls_name, attrs in _expected_attributes().items():
         cls = getattr(enlist, cls_name)
-        declared = dict(cls.__annotations__)
+        declared = stub.get(cls_name, {})
+        runtime = {name: getattr(cls, name) for name in attrs}
+        assert runtime == {n: (False if l.startswith("bool") else None) for n, l in attrs.items()}
+        assert cls.__doc__ and cls.__doc__ == ast.get_docstring(
+            next(n for n in ast.parse(STUB.read_text(encoding="utf-8")).body
+                 if isinstance(n, ast.ClassDef) and n.name == cls_name)
+        )
         wanted = {name: line.split(" = ")[0] for name, line in attrs.items()}
         have = {n: t for n, t in declared.items() if n not in _BINDING_ONLY.get(cls_name, set())}
         if have != wanted:
             body = "\n".join(f"    {name}: {line}" for name, line in attrs.items())
             drift.append(f"class {cls_name}(EnlistError):\n    ...\n{body}")
     assert not drift, (
-        "enlist/_errors.py drifted from the engine's error catalogue; the fact "
+        "enlist/_errors.pyi drifted from the engine's error catalogue; the fact "
         "attributes should read:\n\n" + "\n\n".join(drift)
     )
 
@@ -173,10 +203,10 @@ def test_the_exception_classes_match_the_engines_catalogue() -> None:
 def test_every_code_is_raised_as_its_familys_class() -> None:
     codes = enlist._enlist._error_codes()
     assert {c for c, *_ in codes} >= {"not_a_member", "retries_exhausted", "disabled"}
-    for code, family, cls_name, _facts in codes:
-        cls = getattr(enlist, cls_name)
+    for code, family, _facts in codes:
+        cls = getattr(enlist, _class_of(family))
         assert cls.family == ErrorFamily(family), code
-    assert {f for _, f, _, _ in codes} == {f.value for f in ErrorFamily}
+    assert {f for _, f, _ in codes} == {f.value for f in ErrorFamily}
 
 
 # -- The new codes and typed facts, through the engine -----------------------

@@ -88,15 +88,14 @@ pub fn enums_module(py: Python<'_>) -> PyResult<&Bound<'_, PyModule>> {
 
 /// The member of the Python enum `class` whose value is `value`. A value
 /// the class does not have is an error, never a plain string: the classes
-/// of `enlist._enums` are checked against [`crate::wire::ENUMS`] by the
-/// binding's tests, so it means the package is out of step with its
-/// native module.
+/// of `enlist._enums` are built from [`crate::wire::ENUMS`] at import, so
+/// it means the package is out of step with its native module.
 pub fn py_enum<'py>(py: Python<'py>, class: &str, value: &str) -> PyResult<Bound<'py, PyAny>> {
     let cls = enums_module(py)?.getattr(class)?;
     cls.call1((value,)).map_err(|_| {
         pyo3::exceptions::PyRuntimeError::new_err(format!(
-            "enlist._enums.{class} has no member {value:?}: the Python enums are behind \
-             the native module (tests/test_enums.py prints the corrected classes)"
+            "enlist._enums.{class} has no member {value:?}: the Python package is out of \
+             step with its native module"
         ))
     })
 }
@@ -353,7 +352,15 @@ macro_rules! py_records {
 
             $($extra)*
         }
-    )*};
+    )*
+
+        /// Adds every record class core owns (the list of [`py_records!`])
+        /// to the binding's module, so the binding does not list them again.
+        pub fn add_record_classes(m: &Bound<'_, PyModule>) -> PyResult<()> {
+            $(m.add_class::<$ty>()?;)*
+            Ok(())
+        }
+    };
 }
 
 /// The group of a `GroupGrant(group, role)`: its id, or a `Group`.

@@ -3,11 +3,23 @@
 Every member *is* its stable snake_case name, so ``member.status ==
 MemberStatus.ACTIVE`` and ``member.status == "active"`` are both true, and
 methods accept either form.
+
+The classes are built at import from the native module's one table of wire
+names (``enlist._enlist._wire_names()``, core's ``enlist::wire``): member
+``ACTIVE`` of ``MemberStatus`` is the wire name ``"active"`` upper-cased, so
+a variant added to the core appears here with no Python edit. The typed
+declarations and the docstrings live in the stub beside this file,
+``_enums.pyi``; each class takes its docstring from there.
 """
 
 from __future__ import annotations
 
+import ast
 import enum
+import pathlib
+from typing import Dict, List, Mapping
+
+from ._enlist import _wire_names
 
 
 class _StrEnum(str, enum.Enum):
@@ -17,238 +29,34 @@ class _StrEnum(str, enum.Enum):
         return str(self.value)
 
 
-class MemberStatus(_StrEnum):
-    """Where a member stands."""
-
-    ACTIVE = "active"
-    INACTIVE = "inactive"
-    REMOVED = "removed"
-
-
-class MemberKind(_StrEnum):
-    """A full member or a guest (who sees only the groups invited to)."""
-
-    MEMBER = "member"
-    GUEST = "guest"
-
-
-class InvitationStatus(_StrEnum):
-    """Where an invitation stands (expiry is computed on read)."""
-
-    STAGED = "staged"
-    PENDING = "pending"
-    ACCEPTED = "accepted"
-    DECLINED = "declined"
-    REVOKED = "revoked"
-    EXPIRED = "expired"
+def _stub_docstrings(module_file: str) -> Dict[str, str]:
+    """Each class's docstring in the stub of the module at `module_file`
+    (its ``.pyi`` twin), by class name; none when the stub is not
+    installed."""
+    try:
+        stub = pathlib.Path(module_file).with_suffix(".pyi").read_text(encoding="utf-8")
+    except OSError:
+        return {}
+    return {
+        node.name: ast.get_docstring(node) or ""
+        for node in ast.parse(stub).body
+        if isinstance(node, ast.ClassDef)
+    }
 
 
-class GroupRole(_StrEnum):
-    """A member's role within one group."""
-
-    MEMBER = "member"
-    OWNER = "owner"
-
-
-class BuiltinRole(_StrEnum):
-    """The names of the five built-in organization roles. Organizations may
-    define their own roles, so role attributes are plain strings; these
-    members compare equal to them."""
-
-    OWNER = "owner"
-    ADMIN = "admin"
-    USER_ADMIN = "user_admin"
-    MEMBER = "member"
-    GUEST = "guest"
+def _build(table: Mapping[str, List[str]], docs: Mapping[str, str]) -> Dict[str, type]:
+    """One ``_StrEnum`` per entry of the wire-name table, picklable as
+    ``enlist._enums.<name>``."""
+    classes: Dict[str, type] = {}
+    for name, values in table.items():
+        cls = _StrEnum(
+            name, [(v.upper(), v) for v in values], module=__name__, qualname=name
+        )
+        cls.__doc__ = docs.get(name) or f"The {name} wire names of enlist."
+        classes[name] = cls
+    return classes
 
 
-class Permission(_StrEnum):
-    """Something an actor may be allowed to do in an organization."""
-
-    VIEW_MEMBERS = "view_members"
-    INVITE_MEMBERS = "invite_members"
-    INVITE_GUESTS = "invite_guests"
-    MANAGE_MEMBERS = "manage_members"
-    MANAGE_GROUPS = "manage_groups"
-    MANAGE_ROLES = "manage_roles"
-    MANAGE_POLICY = "manage_policy"
-    MANAGE_INVITE_LINK = "manage_invite_link"
-    VIEW_AUDIT = "view_audit"
-    MANAGE_OUTBOX = "manage_outbox"
-    OWN_ORGANIZATION = "own_organization"
-
-
-class OutboxStatus(_StrEnum):
-    """Where a queued invitation email stands."""
-
-    QUEUED = "queued"
-    SENT = "sent"
-    FAILED = "failed"
-    SUPERSEDED = "superseded"
-
-
-class GroupSort(_StrEnum):
-    """How to sort a group list."""
-
-    NAME_ASC = "name_asc"
-    NAME_DESC = "name_desc"
-    MEMBER_COUNT_ASC = "member_count_asc"
-    MEMBER_COUNT_DESC = "member_count_desc"
-
-
-class MemberSort(_StrEnum):
-    """How to sort a member list."""
-
-    EMAIL_ASC = "email_asc"
-    EMAIL_DESC = "email_desc"
-
-
-class ImportFormat(_StrEnum):
-    """The kind of file being imported."""
-
-    CSV = "csv"
-    XLSX = "xlsx"
-
-
-class AddressPart(_StrEnum):
-    """Which part of an address a problem is in."""
-
-    LOCAL_PART = "local_part"
-    DOMAIN = "domain"
-
-
-class LimitKind(_StrEnum):
-    """Which configured limit a ``LimitExceededError`` is about."""
-
-    BATCH_SIZE = "batch_size"
-    PASTE_FIELD_CHARS = "paste_field_chars"
-    IMPORT_ROWS = "import_rows"
-    SEATS = "seats"
-    RESEND_CAP = "resend_cap"
-    ACCESS_CODE_ATTEMPTS = "access_code_attempts"
-    FIELD_LENGTH = "field_length"
-    PAGE_SIZE = "page_size"
-    RECIPIENT_BYTES = "recipient_bytes"
-    RECIPIENT_ENTRIES = "recipient_entries"
-    IMPORT_BYTES = "import_bytes"
-    IMPORT_ENTRIES = "import_entries"
-    IMPORT_UNPACKED_BYTES = "import_unpacked_bytes"
-    IMPORT_RATIO = "import_ratio"
-
-
-class ErrorFamily(_StrEnum):
-    """The family of an error: what a caller can act on."""
-
-    INVALID_INPUT = "invalid_input"
-    LIMIT_EXCEEDED = "limit_exceeded"
-    PERMISSION_DENIED = "permission_denied"
-    NOT_FOUND = "not_found"
-    CONFLICT = "conflict"
-    EXPIRED = "expired"
-    REVOKED = "revoked"
-    STORAGE = "storage"
-    MAIL = "mail"
-
-
-class Feature(_StrEnum):
-    """A feature an organization's policy can switch off (the ``feature``
-    of a ``disabled`` error)."""
-
-    GUESTS = "guests"
-    INVITE_LINK = "invite_link"
-    SELF_REGISTRATION = "self_registration"
-
-
-class RegistrationField(_StrEnum):
-    """A registration field the policy requires (the ``missing`` of a
-    ``registration_incomplete`` error)."""
-
-    USER_REF = "user_ref"
-    FIRST_NAME = "first_name"
-    LAST_NAME = "last_name"
-    PHONE = "phone"
-    EULA_VERSION = "eula_version"
-    TWO_FACTOR = "two_factor"
-    VERIFIED_EMAIL = "verified_email"
-
-
-class EntityKind(_StrEnum):
-    """The kind of thing that was not found (the ``entity`` of a
-    ``not_found`` error)."""
-
-    ORGANIZATION = "organization"
-    MEMBER = "member"
-    INVITATION = "invitation"
-    GROUP = "group"
-    GROUP_MEMBERSHIP = "group_membership"
-    ROLE = "role"
-    MESSAGE = "message"
-
-
-class UniqueRule(_StrEnum):
-    """A uniqueness rule a store enforces (the ``rule`` of a ``storage``
-    error whose ``store_error`` is ``unique``)."""
-
-    MEMBER_CONTACT_KEY = "member_contact_key"
-    MEMBER_USER_REF = "member_user_ref"
-    INVITATION_SECRET = "invitation_secret"
-    INVITATION_OPEN_RECIPIENT = "invitation_open_recipient"
-    OTHER = "other"
-
-
-class ActorKind(_StrEnum):
-    """Who performs a command."""
-
-    SYSTEM = "system"
-    MEMBER = "member"
-    ACCOUNT = "account"
-    ANONYMOUS = "anonymous"
-
-
-class EntryOutcome(_StrEnum):
-    """What became of one fragment of a paste."""
-
-    VALID = "valid"
-    DUPLICATE = "duplicate"
-    INVALID = "invalid"
-
-
-class AddressWarning(_StrEnum):
-    """Something suspicious about an address that is still valid."""
-
-    INTERNATIONAL_DOMAIN = "international_domain"
-    CONFUSABLE = "confusable"
-    INTERNATIONAL_LOCAL_PART = "international_local_part"
-
-
-class EventKind(_StrEnum):
-    """What an audit event records."""
-
-    ORGANIZATION_CREATED = "organization_created"
-    ORGANIZATION_RENAMED = "organization_renamed"
-    POLICY_CHANGED = "policy_changed"
-    ROLE_DEFINED = "role_defined"
-    ROLE_DELETED = "role_deleted"
-    GROUP_CREATED = "group_created"
-    GROUP_UPDATED = "group_updated"
-    GROUP_DELETED = "group_deleted"
-    GROUP_MEMBER_ADDED = "group_member_added"
-    GROUP_ROLE_CHANGED = "group_role_changed"
-    GROUP_MEMBER_REMOVED = "group_member_removed"
-    INVITATION_STAGED = "invitation_staged"
-    INVITATION_ISSUED = "invitation_issued"
-    INVITATION_SENT = "invitation_sent"
-    INVITATION_RESENT = "invitation_resent"
-    INVITATION_ACCEPTED = "invitation_accepted"
-    INVITATION_DECLINED = "invitation_declined"
-    INVITATION_REVOKED = "invitation_revoked"
-    INVITATION_EXPIRED = "invitation_expired"
-    ACCESS_CODE_REJECTED = "access_code_rejected"
-    MEMBER_JOINED = "member_joined"
-    MEMBER_UPDATED = "member_updated"
-    MEMBER_STATUS_CHANGED = "member_status_changed"
-    MEMBER_REMOVED = "member_removed"
-    INVITE_LINK_ACTIVATED = "invite_link_activated"
-    INVITE_LINK_DEACTIVATED = "invite_link_deactivated"
-    EMAIL_SENT = "email_sent"
-    EMAIL_FAILED = "email_failed"
+_CLASSES = _build(_wire_names(), _stub_docstrings(__file__))
+globals().update(_CLASSES)
+__all__ = list(_CLASSES)

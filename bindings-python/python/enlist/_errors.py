@@ -7,31 +7,21 @@ limit and the numbers, which permission, which invitation, ...); ``facts``
 holds them all as a dict. Attributes a given error does not have are
 ``None``.
 
-The classes are built from the engine's error catalogue: the exception of
-an error is its family's class, and its attributes are the facts the
-catalogue lists for its code (``tests/test_errors.py`` checks these
-classes against ``enlist._enlist._error_codes()`` and prints the fix on
-drift).
+The family classes are built at import from the engine's error catalogue
+(``enlist._enlist._error_codes()``): one class per ``ErrorFamily``, named
+after it (``invalid_input``: ``InvalidInputError``), whose attributes are
+the facts the catalogue lists for the family's codes. Their typed
+declarations and docstrings live in the stub beside this file,
+``_errors.pyi`` (``tests/test_errors.py`` checks it against the catalogue
+and prints the fix on drift).
 """
 
 from __future__ import annotations
 
-import datetime
-from typing import TYPE_CHECKING, Any, ClassVar, List, Optional
+from typing import Any, ClassVar, Dict, Optional
 
-from ._enums import (
-    EntityKind,
-    ErrorFamily,
-    Feature,
-    InvitationStatus,
-    LimitKind,
-    Permission,
-    RegistrationField,
-    UniqueRule,
-)
-
-if TYPE_CHECKING:
-    from ._enlist import AddressProblem
+from ._enlist import _error_codes
+from ._enums import ErrorFamily, _stub_docstrings
 
 
 class EnlistError(Exception):
@@ -40,7 +30,7 @@ class EnlistError(Exception):
     family: ClassVar[Optional[ErrorFamily]] = None
     code: str = "error"
     message: str = ""
-    facts: dict[str, Any]
+    facts: Dict[str, Any]
 
     def __init__(self, message: str = "", *, code: Optional[str] = None, **facts: Any) -> None:
         super().__init__(message)
@@ -52,117 +42,43 @@ class EnlistError(Exception):
             setattr(self, name, value)
 
 
-class InvalidInputError(EnlistError):
-    """The input is malformed (a field, an address, an incomplete
-    registration, a domain the organization does not allow): fix it and
-    retry."""
-
-    family = ErrorFamily.INVALID_INPUT
-    code = "invalid_input"
-    field: Optional[str] = None
-    reason: Optional[str] = None
-    missing: Optional[List[RegistrationField]] = None
-    invited: Optional[str] = None
-    presented: Optional[str] = None
-    domain: Optional[str] = None
-    address_problem: Optional[AddressProblem] = None
+# Facts a binding adds of its own (the email helpers' `address_problem`).
+_BINDING_FACTS = {ErrorFamily.INVALID_INPUT: ("address_problem",)}
 
 
-class LimitExceededError(EnlistError):
-    """A configured limit was reached (batch size, seats, resend cap or
-    cooldown, access-code attempts, field length, page size); nothing was
-    changed."""
-
-    family = ErrorFamily.LIMIT_EXCEEDED
-    code = "limit_exceeded"
-    limit: Optional[LimitKind] = None
-    max: Optional[int] = None
-    actual: Optional[int] = None
-    detail: Optional[str] = None
-    invitation: Optional[str] = None
-    retry_after: Optional[datetime.datetime] = None
+def _class_name(family: ErrorFamily) -> str:
+    return "".join(word.capitalize() for word in family.value.split("_")) + "Error"
 
 
-class PermissionDeniedError(EnlistError):
-    """The actor may not do this: a member lacking a permission
-    (``permission_denied``), an actor who is not an active member of the
-    organization (``not_a_member``), or a feature disabled by the
-    organization's policy (``disabled``)."""
-
-    family = ErrorFamily.PERMISSION_DENIED
-    code = "permission_denied"
-    actor: Optional[str] = None
-    organization: Optional[str] = None
-    permission: Optional[Permission] = None
-    context: Optional[str] = None
-    feature: Optional[Feature] = None
-
-
-class NotFoundError(EnlistError):
-    """Something named does not exist (or the link or code is not valid)."""
-
-    family = ErrorFamily.NOT_FOUND
-    code = "not_found"
-    entity: Optional[EntityKind] = None
-    id: Optional[str] = None
-    group: Optional[str] = None
-
-
-class ConflictError(EnlistError):
-    """The state does not allow it: already a member, already invited, the
-    invitation is no longer open, ..."""
-
-    family = ErrorFamily.CONFLICT
-    code = "conflict"
-    recipient: Optional[str] = None
-    member: Optional[str] = None
-    invitation: Optional[str] = None
-    status: Optional[InvitationStatus] = None
-    reason: Optional[str] = None
+def _build() -> Dict[str, type]:
+    """One ``EnlistError`` subclass per family, by the family's wire name:
+    its default ``code`` is the family's own code (or its first), each fact
+    an attribute defaulting to ``None`` (``False`` for a flag)."""
+    docs = _stub_docstrings(__file__)
+    catalogue = _error_codes()
+    classes: Dict[str, type] = {}
+    for family in ErrorFamily:
+        codes = [(code, facts) for code, fam, facts in catalogue if fam == family.value]
+        names = [code for code, _ in codes]
+        name = _class_name(family)
+        namespace: Dict[str, Any] = {
+            "__module__": __name__,
+            "__qualname__": name,
+            "__doc__": docs.get(name) or f"An error of the family {family.value}.",
+            "family": family,
+            "code": family.value if family.value in names or not names else names[0],
+        }
+        for _code, facts in codes:
+            for fact, kind, _optional in facts:
+                namespace[fact] = False if kind == "bool" else None
+        for fact in _BINDING_FACTS.get(family, ()):
+            namespace[fact] = None
+        classes[family.value] = type(name, (EnlistError,), namespace)
+    return classes
 
 
-class ExpiredError(EnlistError):
-    """The invitation has expired: ask for it to be resent."""
-
-    family = ErrorFamily.EXPIRED
-    code = "invitation_expired"
-    invitation: Optional[str] = None
-    expired_at: Optional[datetime.datetime] = None
-
-
-class RevokedError(EnlistError):
-    """The invitation was revoked (or locked by wrong access codes)."""
-
-    family = ErrorFamily.REVOKED
-    code = "invitation_revoked"
-    invitation: Optional[str] = None
-
-
-class StorageError(EnlistError):
-    """The store failed (``storage``): ``store_error`` says how
-    (``conflict``, ``unique``, with the ``rule``, ``unavailable``,
-    ``schema_too_new``, ``corrupt``, ``invalid_cursor``, ``other``). Or
-    other writers kept changing the same data until the engine's retries
-    ran out (``retries_exhausted``, after ``attempts`` runs): nothing was
-    changed, and running the command again may succeed."""
-
-    family = ErrorFamily.STORAGE
-    code = "storage"
-    attempts: Optional[int] = None
-    store_error: Optional[str] = None
-    rule: Optional[UniqueRule] = None
-    found: Optional[int] = None
-    supported: Optional[int] = None
-
-
-class MailError(EnlistError):
-    """Mail delivery failed.
-
-    A mailer given to ``Enlist.deliver_pending`` may raise it with
-    ``permanent=True`` to have the message given up on at once; any other
-    exception is a temporary failure, retried as the outbox's retry policy
-    says."""
-
-    family = ErrorFamily.MAIL
-    code = "mail"
-    permanent: bool = False
+# The class of each family, by its wire name (the native module raises
+# through it).
+_BY_FAMILY = _build()
+globals().update({cls.__name__: cls for cls in _BY_FAMILY.values()})
+__all__ = ["EnlistError", *(cls.__name__ for cls in _BY_FAMILY.values())]
