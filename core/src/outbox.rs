@@ -330,8 +330,14 @@ pub struct DeliveryReport {
     pub failed: Vec<MessageId>,
 }
 
-/// Delivers invitation emails. Implement it over your provider; the
-/// `enlist-smtp` crate implements it over SMTP.
+/// Delivers invitation emails. Implement it over your provider, or use the
+/// `enlist-smtp` crate: `SmtpMailer` sends over SMTP, `FileMailer` writes
+/// `.eml` files (development).
+///
+/// A mailer may be called again for a message it already delivered, if
+/// the process stopped before the delivery was recorded: use
+/// [`OutgoingEmail::message_id`] as the provider's idempotency key (or the
+/// `Message-ID`) so such a retry can be recognized.
 pub trait Mailer: Send + Sync {
     /// Sends one message. Return [`MailError::Temporary`] to have it
     /// retried, [`MailError::Permanent`] to give up on it.
