@@ -758,6 +758,7 @@ fn the_file_mailer_writes_the_same_message_as_a_file() {
             mail_from: String::new(),
             rcpt_to: vec![email.to.clone()],
             data: data.clone(),
+            tls: false,
         };
         assert_eq!(r.header("From"), FROM_HEADER);
         assert!(r.header("To").contains(&format!("<{}>", email.to)) || r.header("To") == email.to);
@@ -799,6 +800,99 @@ fn the_file_mailer_writes_the_same_message_as_a_file() {
             mail_from: String::new(),
             rcpt_to: vec!["bob@acme.test".into()],
             data,
+            tls: false,
         });
+    }
+}
+
+fn tls_server(ca: &support::TestCa, implicit: bool) -> SmtpServer {
+    SmtpServer::start_with(Options {
+        login: Some(("user".into(), "pw".into())),
+        tls: Some(support::ServerTls {
+            config: ca.server.clone(),
+            implicit,
+        }),
+        ..Options::default()
+    })
+}
+
+fn tls_config(server: &SmtpServer, host: &str, mode: TlsMode, ca_pem: Option<&str>) -> SmtpConfig {
+    let mut c = config(server);
+    c.host = host.into();
+    c.tls = mode;
+    c.extra_ca_pem = ca_pem.map(str::to_owned);
+    c.username = Some("user".into());
+    c.password = Some("pw".into());
+    c
+}
+
+#[test]
+fn starttls_and_implicit_tls_deliver_to_a_server_the_given_ca_signed() {
+    let ca = support::TestCa::new(&["localhost", "127.0.0.1"]);
+    for (mode, implicit) in [(TlsMode::StartTls, false), (TlsMode::Implicit, true)] {
+        for host in ["localhost", "127.0.0.1"] {
+            let server = tls_server(&ca, implicit);
+            let smtp = SmtpMailer::new(tls_config(&server, host, mode, Some(&ca.ca_pem))).unwrap();
+            let w = world(Policy::default());
+            w.invite("bob@acme.test, carol@acme.test", None);
+            let report = w.engine.deliver_pending(&smtp, 10).unwrap();
+            assert_eq!(report.sent.len(), 2, "{mode:?} {host}: {report:?}");
+            let received = server.received();
+            assert!(received.iter().all(|r| r.tls), "{mode:?} {host}");
+            assert_eq!(server.connections(), 1);
+            let commands = server.commands();
+            if !implicit {
+                // Logged in only once the connection is encrypted.
+                let tls_at = commands.iter().position(|c| c == "STARTTLS").unwrap();
+                let auth_at = commands.iter().position(|c| c.starts_with("AUTH")).unwrap();
+                assert!(tls_at < auth_at, "{commands:?}");
+            }
+        }
+    }
+}
+
+#[test]
+fn an_unknown_ca_or_another_name_is_refused_before_anything_is_sent() {
+    let ca = support::TestCa::new(&["localhost"]);
+    let other = support::TestCa::new(&["localhost", "127.0.0.1"]);
+    for (mode, implicit) in [(TlsMode::StartTls, false), (TlsMode::Implicit, true)] {
+        for (host, pem) in [
+            // Signed by a CA the client does not trust.
+            ("localhost", Some(other.ca_pem.as_str())),
+            // The system's roots only.
+            ("localhost", None),
+            // The right CA, but the certificate does not name 127.0.0.1.
+            ("127.0.0.1", Some(ca.ca_pem.as_str())),
+        ] {
+            let server = tls_server(&ca, implicit);
+            let smtp = SmtpMailer::new(tls_config(&server, host, mode, pem)).unwrap();
+            let w = world(Policy::default());
+            w.invite("bob@acme.test", None);
+            let (report, status) = run_once(&w, &smtp);
+            assert_eq!(status, OutboxStatus::Queued, "{mode:?} {host} {pem:?}");
+            let error = w
+                .engine
+                .outbox_message(&report.retrying[0])
+                .unwrap()
+                .last_error
+                .unwrap();
+            let step = if implicit {
+                "failed at connect"
+            } else {
+                "failed at STARTTLS"
+            };
+            assert!(
+                error.contains(step) && error.to_lowercase().contains("certificate"),
+                "{error}"
+            );
+            assert!(server.received().is_empty());
+            let commands = server.commands();
+            assert!(
+                commands
+                    .iter()
+                    .all(|c| !c.starts_with("AUTH") && !c.starts_with("MAIL")),
+                "{mode:?} {host}: {commands:?}"
+            );
+        }
     }
 }

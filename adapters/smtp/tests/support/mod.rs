@@ -6,7 +6,7 @@
 //! connection.
 #![allow(dead_code, clippy::unwrap_used)]
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -47,6 +47,8 @@ pub struct Received {
     /// The DATA as received, dot-unstuffed, CRLF line ends, without the
     /// final `.` line.
     pub data: String,
+    /// Whether it came over TLS.
+    pub tls: bool,
 }
 
 impl Received {
@@ -121,6 +123,8 @@ struct State {
     faults: Vec<Fault>,
     /// Every command line received, in order (all connections).
     commands: Vec<String>,
+    /// STARTTLS upgrades done.
+    tls_sessions: usize,
 }
 
 /// The server; stops when dropped.
@@ -141,6 +145,15 @@ pub struct Options {
     /// tests that the client refuses a server that does not offer it,
     /// leave this false).
     pub offer_starttls: bool,
+    /// Speaks TLS: from the first byte (`implicit`) or after STARTTLS.
+    pub tls: Option<ServerTls>,
+}
+
+/// The server's TLS.
+#[derive(Clone, Debug)]
+pub struct ServerTls {
+    pub config: Arc<rustls::ServerConfig>,
+    pub implicit: bool,
 }
 
 impl SmtpServer {
@@ -231,48 +244,192 @@ fn reply_fault(state: &Mutex<State>, step: Step) -> Option<u16> {
 const MAX_LINE: usize = 4096;
 const MAX_DATA: usize = 1 << 20;
 
-fn session(stream: TcpStream, state: &Mutex<State>, options: &Options) -> std::io::Result<()> {
-    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
-    let mut out = stream.try_clone()?;
-    let mut input = BufReader::new(stream);
-    let say = |out: &mut TcpStream, text: &str| out.write_all(format!("{text}\r\n").as_bytes());
-    // A fault reply; true if the connection is then closed (421).
-    let faulted = |out: &mut TcpStream, code: u16| -> std::io::Result<bool> {
-        out.write_all(format!("{code} scripted failure\r\n").as_bytes())?;
+/// A throwaway CA and a server certificate it signs (for `localhost` and
+/// 127.0.0.1), made fresh for a test.
+pub struct TestCa {
+    /// The CA's certificate, PEM: what a client trusts.
+    pub ca_pem: String,
+    /// The server's configuration: its certificate and key.
+    pub server: Arc<rustls::ServerConfig>,
+}
+
+impl TestCa {
+    pub fn new(names: &[&str]) -> Self {
+        use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
+        let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        ca_params
+            .distinguished_name
+            .push(DnType::CommonName, "enlist-smtp test CA");
+        let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
+        let key = KeyPair::generate().unwrap();
+        let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+        let cert = CertificateParams::new(names)
+            .unwrap()
+            .signed_by(&key, &ca)
+            .unwrap();
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let server = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(
+                vec![cert.der().clone()],
+                rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into()),
+            )
+            .unwrap();
+        Self {
+            ca_pem: ca.pem(),
+            server: Arc::new(server),
+        }
+    }
+}
+
+/// The connection, in clear or in TLS.
+enum Net {
+    Plain(TcpStream),
+    Tls(Box<rustls::StreamOwned<rustls::ServerConnection, TcpStream>>),
+    Gone,
+}
+
+impl Net {
+    fn tcp(&self) -> Option<&TcpStream> {
+        match self {
+            Net::Plain(t) => Some(t),
+            Net::Tls(s) => Some(&s.sock),
+            Net::Gone => None,
+        }
+    }
+}
+
+impl Read for Net {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self {
+            Net::Plain(t) => t.read(buf),
+            Net::Tls(s) => s.read(buf),
+            Net::Gone => Ok(0),
+        }
+    }
+}
+
+impl Write for Net {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Net::Plain(t) => t.write(buf),
+            Net::Tls(s) => s.write(buf),
+            Net::Gone => Ok(0),
+        }
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Net::Plain(t) => t.flush(),
+            Net::Tls(s) => s.flush(),
+            Net::Gone => Ok(()),
+        }
+    }
+}
+
+/// A line-oriented connection.
+struct Conn {
+    net: Net,
+    buf: Vec<u8>,
+}
+
+impl Conn {
+    /// The next line with its line end, or `None` at the end.
+    fn read_line(&mut self) -> std::io::Result<Option<String>> {
+        loop {
+            if let Some(i) = self.buf.iter().position(|&b| b == b'\n') {
+                let line: Vec<u8> = self.buf.drain(..=i).collect();
+                return Ok(Some(String::from_utf8_lossy(&line).into_owned()));
+            }
+            if self.buf.len() > MAX_LINE {
+                return Err(std::io::Error::other("line too long"));
+            }
+            let mut chunk = [0u8; 4096];
+            let n = match self.net.read(&mut chunk) {
+                Ok(n) => n,
+                // A client that closes without TLS close_notify.
+                Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => 0,
+                Err(e) => return Err(e),
+            };
+            if n == 0 {
+                return Ok(None);
+            }
+            self.buf.extend_from_slice(&chunk[..n]);
+        }
+    }
+
+    fn say(&mut self, text: &str) -> std::io::Result<()> {
+        self.net.write_all(format!("{text}\r\n").as_bytes())?;
+        self.net.flush()
+    }
+
+    fn hang_up(&mut self) {
+        if let Some(t) = self.net.tcp() {
+            let _ = t.shutdown(Shutdown::Both);
+        }
+    }
+
+    fn start_tls(&mut self, config: &Arc<rustls::ServerConfig>) -> std::io::Result<()> {
+        let Net::Plain(tcp) = std::mem::replace(&mut self.net, Net::Gone) else {
+            return Err(std::io::Error::other("TLS already"));
+        };
+        let conn = rustls::ServerConnection::new(config.clone()).map_err(std::io::Error::other)?;
+        self.net = Net::Tls(Box::new(rustls::StreamOwned::new(conn, tcp)));
+        self.buf.clear();
+        Ok(())
+    }
+
+    /// A fault reply; true if the connection is then closed (421).
+    fn faulted(&mut self, code: u16) -> std::io::Result<bool> {
+        self.say(&format!("{code} scripted failure"))?;
         if code == 421 {
-            let _ = out.shutdown(Shutdown::Both);
+            self.hang_up();
             return Ok(true);
         }
         Ok(false)
+    }
+}
+
+fn session(stream: TcpStream, state: &Mutex<State>, options: &Options) -> std::io::Result<()> {
+    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+    let mut c = Conn {
+        net: Net::Plain(stream),
+        buf: Vec::new(),
     };
+    if let Some(tls) = options.tls.as_ref().filter(|t| t.implicit) {
+        c.start_tls(&tls.config)?;
+    }
     if let Some(code) = reply_fault(state, Step::Greeting) {
-        faulted(&mut out, code)?;
-        if code >= 500 {
-            // A server refusing service still answers QUIT.
-        }
+        c.faulted(code)?;
     } else {
-        say(&mut out, "220 test.invalid ESMTP scripted")?;
+        c.say("220 test.invalid ESMTP scripted")?;
     }
     let mut mail_from: Option<String> = None;
     let mut rcpt_to: Vec<String> = Vec::new();
     loop {
-        let mut line = String::new();
-        let n = (&mut input).take(MAX_LINE as u64).read_line(&mut line)?;
-        if n == 0 {
+        let Some(line) = c.read_line()? else {
             return Ok(());
-        }
+        };
         let line = line.trim_end_matches(['\r', '\n']).to_owned();
         state.lock().unwrap().commands.push(line.clone());
         let upper = line.to_ascii_uppercase();
         let verb = upper.split(' ').next().unwrap_or("").to_owned();
-        match verb.as_str() {
-            "EHLO" | "HELO" => {
-                if let Some(code) = reply_fault(state, Step::Ehlo) {
-                    if faulted(&mut out, code)? {
+        macro_rules! fault_at {
+            ($step:expr) => {
+                if let Some(code) = reply_fault(state, $step) {
+                    if c.faulted(code)? {
                         return Ok(());
                     }
                     continue;
                 }
+            };
+        }
+        let starttls = options.tls.as_ref().filter(|t| !t.implicit);
+        match verb.as_str() {
+            "EHLO" | "HELO" => {
+                fault_at!(Step::Ehlo);
                 let mut lines = vec![
                     "test.invalid".to_owned(),
                     "8BITMIME".into(),
@@ -281,21 +438,17 @@ fn session(stream: TcpStream, state: &Mutex<State>, options: &Options) -> std::i
                 if options.login.is_some() {
                     lines.push("AUTH PLAIN".into());
                 }
-                if options.offer_starttls {
+                let in_clear = matches!(c.net, Net::Plain(_));
+                if in_clear && (options.offer_starttls || starttls.is_some()) {
                     lines.push("STARTTLS".into());
                 }
                 for (i, l) in lines.iter().enumerate() {
                     let sep = if i + 1 == lines.len() { ' ' } else { '-' };
-                    say(&mut out, &format!("250{sep}{l}"))?;
+                    c.say(&format!("250{sep}{l}"))?;
                 }
             }
             "AUTH" => {
-                if let Some(code) = reply_fault(state, Step::Auth) {
-                    if faulted(&mut out, code)? {
-                        return Ok(());
-                    }
-                    continue;
-                }
+                fault_at!(Step::Auth);
                 let ok = match (&options.login, line.split(' ').nth(2)) {
                     (Some((u, p)), Some(b64)) => {
                         decode_b64(b64) == format!("\0{u}\0{p}").into_bytes()
@@ -303,55 +456,45 @@ fn session(stream: TcpStream, state: &Mutex<State>, options: &Options) -> std::i
                     _ => false,
                 };
                 if ok {
-                    say(&mut out, "235 2.7.0 Authentication successful")?;
+                    c.say("235 2.7.0 Authentication successful")?;
                 } else {
-                    say(&mut out, "535 5.7.8 Authentication credentials invalid")?;
+                    c.say("535 5.7.8 Authentication credentials invalid")?;
                 }
             }
-            "STARTTLS" => say(&mut out, "454 4.7.0 TLS not available")?,
-            "MAIL" => {
-                if let Some(code) = reply_fault(state, Step::Mail) {
-                    if faulted(&mut out, code)? {
-                        return Ok(());
-                    }
-                    continue;
+            "STARTTLS" => match starttls {
+                Some(tls) if matches!(c.net, Net::Plain(_)) => {
+                    c.say("220 2.0.0 Ready to start TLS")?;
+                    c.start_tls(&tls.config)?;
+                    state.lock().unwrap().tls_sessions += 1;
                 }
+                _ => c.say("454 4.7.0 TLS not available")?,
+            },
+            "MAIL" => {
+                fault_at!(Step::Mail);
                 mail_from = Some(between_angles(&line));
                 rcpt_to.clear();
-                say(&mut out, "250 2.1.0 OK")?;
+                c.say("250 2.1.0 OK")?;
             }
             "RCPT" => {
-                if let Some(code) = reply_fault(state, Step::Rcpt) {
-                    if faulted(&mut out, code)? {
-                        return Ok(());
-                    }
-                    continue;
-                }
+                fault_at!(Step::Rcpt);
                 rcpt_to.push(between_angles(&line));
-                say(&mut out, "250 2.1.5 OK")?;
+                c.say("250 2.1.5 OK")?;
             }
             "DATA" => {
-                if let Some(code) = reply_fault(state, Step::Data) {
-                    if faulted(&mut out, code)? {
-                        return Ok(());
-                    }
-                    continue;
-                }
+                fault_at!(Step::Data);
                 if mail_from.is_none() || rcpt_to.is_empty() {
-                    say(&mut out, "503 5.5.1 bad sequence")?;
+                    c.say("503 5.5.1 bad sequence")?;
                     continue;
                 }
-                say(&mut out, "354 go ahead")?;
+                c.say("354 go ahead")?;
                 let drop_mid = take_fault(state, |f| *f == Fault::DropMidData).is_some();
                 let mut data = String::new();
                 loop {
-                    let mut l = String::new();
-                    let n = (&mut input).take(MAX_LINE as u64).read_line(&mut l)?;
-                    if n == 0 {
+                    let Some(l) = c.read_line()? else {
                         return Ok(());
-                    }
+                    };
                     if drop_mid {
-                        let _ = out.shutdown(Shutdown::Both);
+                        c.hang_up();
                         return Ok(());
                     }
                     if l == ".\r\n" {
@@ -365,35 +508,31 @@ fn session(stream: TcpStream, state: &Mutex<State>, options: &Options) -> std::i
                     );
                 }
                 let data = data.strip_suffix("\r\n").unwrap_or(&data).to_owned();
-                if let Some(code) = reply_fault(state, Step::EndOfData) {
-                    if faulted(&mut out, code)? {
-                        return Ok(());
-                    }
-                    continue;
-                }
+                fault_at!(Step::EndOfData);
                 let message = Received {
                     mail_from: mail_from.take().unwrap_or_default(),
                     rcpt_to: std::mem::take(&mut rcpt_to),
                     data,
+                    tls: !matches!(c.net, Net::Plain(_)),
                 };
                 state.lock().unwrap().received.push(message);
                 if take_fault(state, |f| *f == Fault::DropAfterData).is_some() {
-                    let _ = out.shutdown(Shutdown::Both);
+                    c.hang_up();
                     return Ok(());
                 }
-                say(&mut out, "250 2.0.0 queued")?;
+                c.say("250 2.0.0 queued")?;
             }
             "RSET" => {
                 mail_from = None;
                 rcpt_to.clear();
-                say(&mut out, "250 OK")?;
+                c.say("250 OK")?;
             }
-            "NOOP" => say(&mut out, "250 OK")?,
+            "NOOP" => c.say("250 OK")?,
             "QUIT" => {
-                say(&mut out, "221 bye")?;
+                c.say("221 bye")?;
                 return Ok(());
             }
-            _ => say(&mut out, "502 5.5.2 not implemented")?,
+            _ => c.say("502 5.5.2 not implemented")?,
         }
     }
 }
