@@ -9,7 +9,3 @@ mod smtp;
 pub use file::FileMailer;
 pub use message::IDEMPOTENCY_HEADER;
 pub use smtp::{SmtpConfig, SmtpMailer, TlsMode};
-
-/// Re-exported for hosts that build the envelope themselves (benchmarks).
-#[doc(hidden)]
-pub use message::build as build_message;

@@ -86,7 +86,10 @@ pub(crate) fn checked_id(email: &OutgoingEmail) -> Result<&str, MailError> {
 ///
 /// Errors are permanent: an address lettre cannot parse will not parse on
 /// a retry either.
-pub fn build(email: &OutgoingEmail, from: &Mailbox) -> Result<(Envelope, Vec<u8>), MailError> {
+pub(crate) fn build(
+    email: &OutgoingEmail,
+    from: &Mailbox,
+) -> Result<(Envelope, Vec<u8>), MailError> {
     let id = checked_id(email)?;
     let to_address: Address = email
         .to

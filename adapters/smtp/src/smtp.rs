@@ -326,10 +326,9 @@ impl SmtpMailer {
         self.from.to_string()
     }
 
-    /// Sends a message already built (envelope and bytes): what
-    /// [`Mailer::send`] does after building. Exposed for the benchmark.
-    #[doc(hidden)]
-    pub fn send_raw(&self, envelope: &Envelope, raw: &[u8]) -> Result<(), MailError> {
+    /// Sends a message already built (envelope and bytes) on a kept
+    /// connection or a new one.
+    fn deliver(&self, envelope: &Envelope, raw: &[u8]) -> Result<(), MailError> {
         if let Some(mut conn) = self.take_idle() {
             match transaction(&mut conn, envelope, raw) {
                 Ok(()) => {
@@ -457,7 +456,7 @@ impl Drop for SmtpMailer {
 impl Mailer for SmtpMailer {
     fn send(&self, email: &OutgoingEmail) -> Result<(), MailError> {
         let (envelope, raw) = build(email, &self.from)?;
-        self.send_raw(&envelope, &raw)
+        self.deliver(&envelope, &raw)
     }
 }
 

@@ -896,3 +896,37 @@ fn an_unknown_ca_or_another_name_is_refused_before_anything_is_sent() {
         }
     }
 }
+
+#[test]
+fn a_resend_replies_to_the_original_inviter_with_a_new_message_id() {
+    let server = SmtpServer::start();
+    let smtp = mailer(&server);
+    let w = world(replying_policy());
+    let report = w
+        .engine
+        .invite(
+            &w.org,
+            &w.admin,
+            InviteRequest::new(Recipients::Paste("bob@acme.test".into())),
+        )
+        .unwrap();
+    w.engine.deliver_pending(&smtp, 10).unwrap();
+    w.clock.advance(chrono::Duration::hours(1));
+    let resent = w
+        .engine
+        .resend(&w.org, &w.admin, &report.issued[0].invitation.id)
+        .unwrap();
+    assert_eq!(w.engine.deliver_pending(&smtp, 10).unwrap().sent.len(), 1);
+    let received = server.received();
+    assert_eq!(received.len(), 2);
+    for r in &received {
+        assert_eq!(r.header("Reply-To"), "\"Ada Lovelace\" <ada@acme.test>");
+    }
+    // A resend is a new message (a new link), not a duplicate.
+    let new_id = resent.message_id.unwrap();
+    assert_eq!(received[1].header(IDEMPOTENCY_HEADER), new_id.as_str());
+    assert_ne!(
+        received[0].header("Message-ID"),
+        received[1].header("Message-ID")
+    );
+}
