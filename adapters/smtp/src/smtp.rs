@@ -74,7 +74,9 @@ pub struct SmtpConfig {
     pub extra_ca_pem: Option<String>,
     /// The user name to log in with, if the server requires it.
     pub username: Option<String>,
-    /// The password (with `username`).
+    /// The password (with `username`). Never serialized nor in `Debug`
+    /// output: a configuration written back or logged leaves it out.
+    #[serde(default, skip_serializing)]
     pub password: Option<String>,
     /// How long connecting may take, each step of the session's set-up
     /// (greeting, `EHLO`, TLS, login) included (default 10 s).
@@ -221,7 +223,14 @@ impl SmtpMailer {
     /// certificates that parse, and no plaintext to another machine unless
     /// allowed. Nothing is connected yet.
     pub fn new(config: SmtpConfig) -> Result<Self, enlist::Error> {
-        let host = config.host.trim().to_owned();
+        // `[::1]` as written in URLs: the address itself is connected to
+        // and checked against the certificate.
+        let host = config
+            .host
+            .trim()
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_owned();
         if host.is_empty()
             || host.len() > 253
             || host.chars().any(|c| c.is_whitespace() || c.is_control())
@@ -262,12 +271,8 @@ impl SmtpMailer {
         let tls_parameters = match config.tls {
             TlsMode::None => None,
             TlsMode::Implicit | TlsMode::StartTls => {
-                let name = host
-                    .trim_start_matches('[')
-                    .trim_end_matches(']')
-                    .to_owned();
-                let mut builder =
-                    TlsParametersBuilder::new(name).certificate_store(CertificateStore::Default);
+                let mut builder = TlsParametersBuilder::new(host.clone())
+                    .certificate_store(CertificateStore::Default);
                 if let Some(pem) = &config.extra_ca_pem {
                     use rustls::pki_types::{CertificateDer, pem::PemObject};
                     let mut count = 0;

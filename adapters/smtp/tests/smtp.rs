@@ -416,11 +416,12 @@ fn the_configuration_is_checked() {
         let e = code(c).unwrap_err();
         assert!(e.contains(field), "{field}: {e}");
     }
-    // The password never shows in Debug.
+    // The password never shows in Debug, nor when serialized.
     let mut c = base;
     c.username = Some("user".into());
     c.password = Some("hunter2-password".into());
     assert!(!format!("{c:?}").contains("hunter2"));
+    assert!(!serde_json::to_string(&c).unwrap().contains("hunter2"));
     assert!(!format!("{:?}", SmtpMailer::new(c).unwrap()).contains("hunter2"));
 }
 
@@ -929,4 +930,22 @@ fn a_resend_replies_to_the_original_inviter_with_a_new_message_id() {
         received[0].header("Message-ID"),
         received[1].header("Message-ID")
     );
+}
+
+#[test]
+fn an_ipv6_loopback_in_brackets_is_connected_to() {
+    let Ok(listener) = std::net::TcpListener::bind("[::1]:0") else {
+        println!("SKIPPED: no IPv6 loopback on this machine");
+        return;
+    };
+    let server = SmtpServer::start_at(listener, Options::default());
+    let mut c = SmtpConfig::new("[::1]", FROM);
+    c.port = Some(server.port());
+    c.tls = TlsMode::None;
+    c.connect_timeout = Duration::from_secs(2);
+    let smtp = SmtpMailer::new(c).unwrap();
+    let w = world(Policy::default());
+    w.invite("bob@acme.test", None);
+    assert_eq!(run_once(&w, &smtp).1, OutboxStatus::Sent);
+    assert_eq!(server.received().len(), 1);
 }

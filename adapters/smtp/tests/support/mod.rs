@@ -162,7 +162,11 @@ impl SmtpServer {
     }
 
     pub fn start_with(options: Options) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        Self::start_at(TcpListener::bind("127.0.0.1:0").unwrap(), options)
+    }
+
+    /// On a listener of the caller's (another loopback address).
+    pub fn start_at(listener: TcpListener, options: Options) -> Self {
         let addr = listener.local_addr().unwrap();
         let state = Arc::new(Mutex::new(State::default()));
         let connections = Arc::new(AtomicUsize::new(0));
