@@ -467,6 +467,9 @@ pub struct OutgoingEmail {
     pub org_name: String,
     /// The inviter's name, if a member invited.
     pub inviter_name: Option<String>,
+    /// Where replies go (the `Reply-To`): the inviter's address, when a
+    /// member invited and the policy's `reply_to_inviter` allows.
+    pub reply_to: Option<String>,
     /// The inviter's personal message.
     pub personal_message: Option<String>,
     /// When the invitation expires.
@@ -484,6 +487,7 @@ impl From<enlist::OutgoingEmail> for OutgoingEmail {
             accept_url: Secret::new(e.accept_url),
             org_name: e.org_name,
             inviter_name: e.inviter_name,
+            reply_to: e.reply_to,
             personal_message: e.personal_message,
             expires_at: e.expires_at,
         }

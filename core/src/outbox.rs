@@ -44,6 +44,12 @@ pub struct OutgoingEmail {
     pub org_name: String,
     /// The inviter's name, if a member invited.
     pub inviter_name: Option<String>,
+    /// Where replies go: the inviter's address, when a member invited and
+    /// the organization's policy has `reply_to_inviter` (off by default).
+    /// Mailers put it in the `Reply-To` header; the `From` address is
+    /// always the host's own.
+    #[serde(default)]
+    pub reply_to: Option<String>,
     /// The inviter's personal message.
     pub personal_message: Option<String>,
     /// When the invitation expires.
@@ -64,6 +70,7 @@ impl fmt::Debug for OutgoingEmail {
             .field("accept_url", &format_args!("[redacted]"))
             .field("org_name", &self.org_name)
             .field("inviter_name", &self.inviter_name)
+            .field("reply_to", &self.reply_to)
             .field("personal_message", &self.personal_message)
             .field("expires_at", &self.expires_at)
             .finish()
@@ -323,8 +330,14 @@ pub struct DeliveryReport {
     pub failed: Vec<MessageId>,
 }
 
-/// Delivers invitation emails. Implement it over your provider; the
-/// `enlist-smtp` crate implements it over SMTP.
+/// Delivers invitation emails. Implement it over your provider, or use the
+/// `enlist-smtp` crate: `SmtpMailer` sends over SMTP, `FileMailer` writes
+/// `.eml` files (development).
+///
+/// A mailer may be called again for a message it already delivered, if
+/// the process stopped before the delivery was recorded: use
+/// [`OutgoingEmail::message_id`] as the provider's idempotency key (or the
+/// `Message-ID`) so such a retry can be recognized.
 pub trait Mailer: Send + Sync {
     /// Sends one message. Return [`MailError::Temporary`] to have it
     /// retried, [`MailError::Permanent`] to give up on it.

@@ -162,6 +162,15 @@ pub struct Policy {
     /// the policy is saved, and a base the host stops allowing falls back
     /// to the default when links are made.
     pub accept_url_base: Option<String>,
+    /// Invitation emails from a member carry a `Reply-To` with the
+    /// inviter's address, so an invitee who answers writes to the person
+    /// who invited them (default false). Off unless an organization opts
+    /// in: it hands every invitee the inviter's address, which members of
+    /// a large or public organization may not want to share with people
+    /// who have not joined yet, and a reply then goes outside the host's
+    /// mail system. Invitations issued by the system (no inviting member)
+    /// never carry one.
+    pub reply_to_inviter: bool,
 }
 
 impl Default for Policy {
@@ -190,6 +199,7 @@ impl Default for Policy {
             resend_cap: 5,
             access_code_attempts: 5,
             accept_url_base: None,
+            reply_to_inviter: false,
         }
     }
 }

@@ -607,6 +607,7 @@ py_records! {
             resend_cap -> u32 { v.resend_cap }
             access_code_attempts -> u32 { v.access_code_attempts }
             accept_url_base -> Option<String> { v.accept_url_base.clone() }
+            reply_to_inviter -> bool { v.reply_to_inviter }
     } {
 
         #[new]

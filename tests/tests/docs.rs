@@ -102,7 +102,7 @@ fn no_feature_row_calls_an_existing_crate_planned() {
     // The check itself: a row as the introduction had it is caught.
     let old = "| Postgres store (shardable by organization) | `enlist-postgres` | planned |";
     assert_eq!(planned_rows_naming(old, &crates).len(), 1);
-    assert!(planned_rows_naming("| SMTP mailer | `enlist-smtp` | planned |", &crates).is_empty());
+    assert!(planned_rows_naming("| MySQL store | `enlist-mysql` | planned |", &crates).is_empty());
 
     let mut wrong = Vec::new();
     let mut pages = vec![PathBuf::from("README.md")];

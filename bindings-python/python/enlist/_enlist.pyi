@@ -408,6 +408,7 @@ class Policy(_Record):
         resend_cap: int = ...,
         access_code_attempts: int = ...,
         accept_url_base: str | None = ...,
+        reply_to_inviter: bool = ...,
     ) -> Policy: ...
     def replace(
         self,
@@ -435,6 +436,7 @@ class Policy(_Record):
         resend_cap: int = ...,
         access_code_attempts: int = ...,
         accept_url_base: str | None = ...,
+        reply_to_inviter: bool = ...,
     ) -> Policy: ...
     @property
     def invitation_lifetime(self) -> datetime.timedelta: ...
@@ -482,6 +484,8 @@ class Policy(_Record):
     def access_code_attempts(self) -> int: ...
     @property
     def accept_url_base(self) -> str | None: ...
+    @property
+    def reply_to_inviter(self) -> bool: ...
 
 @final
 class RecipientInput(_Record):
@@ -1014,6 +1018,8 @@ class OutgoingEmail(_Record):
     def org_name(self) -> str: ...
     @property
     def inviter_name(self) -> str | None: ...
+    @property
+    def reply_to(self) -> str | None: ...
     @property
     def personal_message(self) -> str | None: ...
     @property

@@ -174,6 +174,7 @@ fun memoryScenario() {
     val toCarol = mailer.sent.first { it.to == "carol@acme.test" }
     checkEq(toBob.orgName, "Acme", "email: organization name")
     checkEq(toBob.inviterName, "Ada Lovelace", "email: inviter name")
+    checkEq(toBob.replyTo, null, "email: no Reply-To unless the policy has replyToInviter")
     checkEq(toBob.personalMessage, "Welcome!", "email: personal message")
     checkEq(toCarol.toName, "Carol", "email: recipient name")
     val bobUrl = toBob.acceptUrl.reveal()

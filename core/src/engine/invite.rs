@@ -429,6 +429,9 @@ struct Issuer<'a> {
     /// Who the email says invites: the acting member for a new or staged
     /// invitation, the original inviter on a resend.
     inviter_name: Option<String>,
+    /// The same person's email address (the email's `Reply-To` when the
+    /// policy's `reply_to_inviter` allows).
+    inviter_email: Option<String>,
 }
 
 impl<'a> Issuer<'a> {
@@ -439,6 +442,10 @@ impl<'a> Issuer<'a> {
             actor,
             auth,
             inviter_name: auth.member.as_ref().map(|m| m.display_name()),
+            inviter_email: auth
+                .member
+                .as_ref()
+                .and_then(|m| m.contact.email().map(str::to_owned)),
         }
     }
 }
@@ -1016,8 +1023,8 @@ impl Enlist {
                 cx.check_seat(&o, &inv.license_type, 1)?;
             }
             cx.supersede_messages(&inv)?;
-            let inviter_name = match &inv.inviter {
-                Some(id) => cx.tx.member(org, id)?.map(|m| m.display_name()),
+            let inviter = match &inv.inviter {
+                Some(id) => cx.tx.member(org, id)?,
                 None => None,
             };
             // The email names the one who invited, not the one resending.
@@ -1025,7 +1032,10 @@ impl Enlist {
                 org: &o,
                 actor,
                 auth: &auth,
-                inviter_name,
+                inviter_name: inviter.as_ref().map(|m| m.display_name()),
+                inviter_email: inviter
+                    .as_ref()
+                    .and_then(|m| m.contact.email().map(str::to_owned)),
             };
             cx.send_out(&issuer, inv, 0, Vec::new(), |inv, expires_at| {
                 EventKind::InvitationResent {
@@ -1543,6 +1553,7 @@ impl Ctx<'_> {
                     invitation: &inv.invitation,
                     to,
                     inviter_name: issuer.inviter_name.as_deref(),
+                    inviter_email: issuer.inviter_email.as_deref(),
                     token: &token,
                     message_id: &id,
                 }

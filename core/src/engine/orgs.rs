@@ -425,6 +425,7 @@ fn policy_fields(p: &Policy) -> Vec<(&'static str, String)> {
         ("resend_cap", p.resend_cap.to_string()),
         ("access_code_attempts", p.access_code_attempts.to_string()),
         ("accept_url_base", format!("{:?}", p.accept_url_base)),
+        ("reply_to_inviter", p.reply_to_inviter.to_string()),
     ]
 }
 

@@ -45,6 +45,9 @@ pub(crate) struct InvitationEmail<'a> {
     pub invitation: &'a Invitation,
     pub to: &'a str,
     pub inviter_name: Option<&'a str>,
+    /// The inviter's address: the `Reply-To` if the policy's
+    /// `reply_to_inviter` allows.
+    pub inviter_email: Option<&'a str>,
     pub token: &'a Secret,
     pub message_id: &'a MessageId,
 }
@@ -59,6 +62,7 @@ impl InvitationEmail<'_> {
             invitation: inv,
             to,
             inviter_name,
+            inviter_email,
             token,
             message_id,
         } = self;
@@ -113,6 +117,9 @@ impl InvitationEmail<'_> {
             accept_url: url,
             org_name: o.name.clone(),
             inviter_name: inviter_name.map(str::to_owned),
+            reply_to: inviter_email
+                .filter(|_| o.policy.reply_to_inviter)
+                .map(str::to_owned),
             personal_message: inv.message.clone(),
             expires_at,
         }
@@ -222,6 +229,7 @@ mod tests {
                 invitation: inv,
                 to: "dana@acme.test",
                 inviter_name,
+                inviter_email: inviter_name.map(|_| "ada@acme.test"),
                 token: &token,
                 message_id: &MessageId::from("msg_1"),
             }
@@ -229,6 +237,8 @@ mod tests {
         };
         let e = render(&inv, Some("Ada Lovelace"));
         assert_eq!(e.subject, "Ada Lovelace invited you to join Acme on enlist");
+        // Reply-To is opt-in (see `reply_to_of_the_inviter_is_opt_in`).
+        assert_eq!(e.reply_to, None);
         assert_eq!(e.to_name.as_deref(), Some("Doe, Dana"));
         assert_eq!(e.accept_url, accept_url(&org, &config, &token));
         assert!(e.text_body.starts_with(
@@ -250,5 +260,60 @@ mod tests {
                 .starts_with("Hello,\n\nAn administrator has invited you to join Acme as a guest.")
         );
         assert!(!e.text_body.contains("Message from"));
+    }
+
+    #[test]
+    fn reply_to_of_the_inviter_is_opt_in() {
+        let mut org = org_with_base(None);
+        let config = EngineConfig::default();
+        let created = chrono::DateTime::from_timestamp(1_700_000_000, 0).expect("a time");
+        let inv = Invitation {
+            org_id: org.id.clone(),
+            id: crate::id::InvitationId::from("inv_1"),
+            batch_id: crate::id::BatchId::from("b_1"),
+            recipient: crate::member::Contact::Email("dana@acme.test".into()),
+            recipient_key: "dana@acme.test".into(),
+            display_name: None,
+            first_name: None,
+            last_name: None,
+            kind: MemberKind::Member,
+            role: "member".into(),
+            groups: Vec::new(),
+            license_type: crate::policy::DEFAULT_LICENSE.into(),
+            inviter: None,
+            message: None,
+            created_at: created,
+            expires_at: Some(created + chrono::Duration::days(7)),
+            status: crate::invitation::InvitationStatus::Pending,
+            send_count: 1,
+            last_sent_at: Some(created),
+            failed_attempts: 0,
+            locked_until: None,
+            closed_at: None,
+            member_id: None,
+        };
+        let token = Secret::new("org_1.secret");
+        let reply_to = |org: &Organization, inviter_email| {
+            InvitationEmail {
+                org,
+                config: &config,
+                invitation: &inv,
+                to: "dana@acme.test",
+                inviter_name: Some("Ada Lovelace"),
+                inviter_email,
+                token: &token,
+                message_id: &MessageId::from("msg_1"),
+            }
+            .render()
+            .reply_to
+        };
+        assert_eq!(reply_to(&org, Some("ada@acme.test")), None);
+        org.policy.reply_to_inviter = true;
+        assert_eq!(
+            reply_to(&org, Some("ada@acme.test")).as_deref(),
+            Some("ada@acme.test")
+        );
+        // No inviting member (or one known by identifier): no Reply-To.
+        assert_eq!(reply_to(&org, None), None);
     }
 }

@@ -138,6 +138,7 @@ fn message(org: &OrgId, id: &str, inv: &str, next: i64) -> OutboxMessage {
             accept_url: "https://x.test/accept".to_owned(),
             org_name: "Org".to_owned(),
             inviter_name: None,
+            reply_to: None,
             personal_message: None,
             expires_at: t(1000),
         },

@@ -1,0 +1,11 @@
+#![doc = include_str!("../README.md")]
+#![deny(unreachable_pub)]
+
+mod file;
+mod message;
+mod smtp;
+
+// The public interface is:
+pub use file::FileMailer;
+pub use message::IDEMPOTENCY_HEADER;
+pub use smtp::{SmtpConfig, SmtpMailer, TlsMode};
