@@ -305,6 +305,37 @@ impl RetryPolicy {
         // At most 366 days: always a valid duration.
         Duration::try_seconds(i64::try_from(secs).unwrap_or(0)).unwrap_or(Duration::zero())
     }
+
+    /// The wait the outbox actually uses after `attempts` failed attempts
+    /// of `message`: [`delay_after`](Self::delay_after) less a jitter of up
+    /// to a quarter, so messages that failed together (a provider's outage)
+    /// do not all come back in the same second.
+    ///
+    /// With `d` = `delay_after(attempts)` in whole seconds and `h` the first
+    /// eight bytes (big-endian) of SHA-256 of `"enlist.retry.jitter\0"`,
+    /// the message id and `attempts` (4 bytes, big-endian):
+    ///
+    /// `delay = d − ⌊d × (h mod 1024) / 4096⌋`, so `¾·d < delay ≤ d`
+    /// (and `delay = d` when `d < 4`).
+    ///
+    /// The jitter is a function of the message id (random) and the attempt,
+    /// not of a random source: every store and every rerun of a test gets
+    /// the same schedule, and the wait never exceeds `max_delay_secs`.
+    pub fn jittered_delay(&self, message: &MessageId, attempts: u32) -> Duration {
+        use sha2::{Digest, Sha256};
+        let d = self.delay_after(attempts).num_seconds().unsigned_abs();
+        let mut hasher = Sha256::new();
+        hasher.update(b"enlist.retry.jitter\0");
+        hasher.update(message.as_str().as_bytes());
+        hasher.update(attempts.to_be_bytes());
+        let digest = hasher.finalize();
+        let mut first = [0u8; 8];
+        first.copy_from_slice(&digest[..8]);
+        let h = u64::from_be_bytes(first) % 1024;
+        // d ≤ 366 days (31,622,400 s): d × 1023 fits a u64 with room.
+        let secs = d - d * h / 4096;
+        Duration::try_seconds(i64::try_from(secs).unwrap_or(0)).unwrap_or(Duration::zero())
+    }
 }
 
 /// What one `deliver_pending` run did.
@@ -382,6 +413,60 @@ mod tests {
         assert_eq!(r.delay_after(1), Duration::seconds(60));
         assert_eq!(r.delay_after(2), Duration::seconds(120));
         assert_eq!(r.delay_after(20), Duration::seconds(3600));
+    }
+
+    proptest::proptest! {
+        /// The jittered wait stays within (¾·d, d] of the backoff, whatever
+        /// the message, attempt and policy; and it is the same on every
+        /// call.
+        #[test]
+        fn jitter_stays_within_a_quarter_below_the_backoff(
+            id in "[a-zA-Z0-9_]{1,40}",
+            attempts in 0u32..200,
+            base in 0u64..100_000,
+            extra in 0u64..40_000_000,
+        ) {
+            let r = RetryPolicy {
+                base_delay_secs: base,
+                max_delay_secs: base + extra,
+                ..RetryPolicy::default()
+            };
+            let id = MessageId::from(id);
+            let d = r.delay_after(attempts).num_seconds();
+            let j = r.jittered_delay(&id, attempts).num_seconds();
+            proptest::prop_assert!(j <= d, "{j} > {d}");
+            proptest::prop_assert!(4 * j > 3 * d || d == 0, "{j} not above 3/4 of {d}");
+            proptest::prop_assert!(d >= 4 || j == d);
+            proptest::prop_assert_eq!(r.jittered_delay(&id, attempts).num_seconds(), j);
+        }
+    }
+
+    #[test]
+    fn jitter_spreads_messages_that_failed_together() {
+        let r = RetryPolicy::default();
+        for attempts in [1, 3, 8] {
+            let d = r.delay_after(attempts).num_seconds();
+            let waits: std::collections::BTreeSet<i64> = (0..100)
+                .map(|n| {
+                    r.jittered_delay(&MessageId::from(format!("msg_{n}")), attempts)
+                        .num_seconds()
+                })
+                .collect();
+            // 100 messages of one outage come back over many seconds,
+            // reaching into the lower part of the window.
+            let window = usize::try_from((d / 4).min(40)).unwrap_or(0);
+            assert!(waits.len() > window / 2, "attempt {attempts}: {waits:?}");
+            assert!(waits.iter().any(|w| 8 * w < 7 * d), "{waits:?}");
+        }
+        // Another attempt of the same message draws anew.
+        let id = MessageId::from("msg_x".to_owned());
+        let per_attempt: std::collections::BTreeSet<i64> = (1..=8)
+            .map(|a| {
+                let d = r.delay_after(a).num_seconds();
+                d - r.jittered_delay(&id, a).num_seconds()
+            })
+            .collect();
+        assert!(per_attempt.len() > 1, "{per_attempt:?}");
     }
 
     #[test]

@@ -154,7 +154,10 @@ impl Enlist {
                 m.status = OutboxStatus::Failed;
                 m.redact();
             } else {
-                let delay = retry.delay_after(m.attempts).num_seconds().unsigned_abs();
+                let delay = retry
+                    .jittered_delay(&m.id, m.attempts)
+                    .num_seconds()
+                    .unsigned_abs();
                 m.next_attempt_at = super::time_after(cx.now, delay, "retry.delay")?;
             }
             cx.tx.put_outbox_message(&m)?;
