@@ -91,6 +91,8 @@ pub use outbox::{
     DeliveryReport, Mailer, OutboxMessage, OutboxStatus, OutgoingEmail, REDACTED, RecordingMailer,
     RetryPolicy, scrub_mail_error,
 };
+// The outbox worker and the dead letters.
+pub use outbox::{DeadLetter, StopSignal, WorkerOptions, WorkerReport};
 // Secrets, clocks and stores: what the engine is built from.
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use memory::MemoryStore;

@@ -354,6 +354,182 @@ pub struct DeliveryReport {
     pub failed: Vec<MessageId>,
 }
 
+/// What one [`Enlist::work_outbox`](crate::Enlist::work_outbox) pass did,
+/// and when to run the next one.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+#[cfg_attr(
+    feature = "python",
+    pyo3::pyclass(frozen, eq, get_all, module = "enlist._enlist")
+)]
+pub struct WorkerReport {
+    /// Messages delivered.
+    pub sent: Vec<MessageId>,
+    /// Messages that failed and will be retried.
+    pub retrying: Vec<MessageId>,
+    /// Messages given up on (now dead letters).
+    pub failed: Vec<MessageId>,
+    /// Invitations whose expiry this pass persisted.
+    pub expired_invitations: u64,
+    /// When the earliest queued message becomes due, after this pass:
+    /// sleep until then. At or before the pass's time when more was due
+    /// than the pass took (run again at once); `None` when nothing is
+    /// queued (sleep as long as you like: a new invitation's email is due
+    /// at once, so wake the worker or cap the sleep).
+    pub next_due: Option<DateTime<Utc>>,
+}
+
+/// A message the outbox gave up on (a permanent failure, or out of
+/// attempts), as an administrator sees it: who it was for, why it failed,
+/// how often it was tried. It has no accept link and no body (the view has
+/// no such fields); retry it with
+/// [`Enlist::retry_dead_letter`](crate::Enlist::retry_dead_letter).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+#[cfg_attr(
+    feature = "python",
+    pyo3::pyclass(frozen, eq, get_all, module = "enlist._enlist")
+)]
+pub struct DeadLetter {
+    /// The message.
+    pub id: MessageId,
+    /// The organization.
+    pub org_id: OrgId,
+    /// The invitation it belongs to.
+    pub invitation_id: InvitationId,
+    /// The recipient's address.
+    pub to: String,
+    /// The recipient's name, if known.
+    pub to_name: Option<String>,
+    /// The subject line (anything in it shaped like a token is
+    /// `[redacted]`).
+    pub subject: String,
+    /// Delivery attempts made.
+    pub attempts: u32,
+    /// Why it failed: the last error, as stored (already scrubbed of the
+    /// link, the token and anything shaped like a secret; at most 500
+    /// characters).
+    pub reason: Option<String>,
+    /// When it was queued.
+    pub created_at: DateTime<Utc>,
+}
+
+impl DeadLetter {
+    /// The view of a failed message: only the fields above; the subject
+    /// scrubbed of anything shaped like a token (a template could have put
+    /// the link there, where `redact` does not look).
+    pub(crate) fn of(m: OutboxMessage) -> Self {
+        Self {
+            subject: scrub_token_shapes(&m.email.subject),
+            id: m.id,
+            org_id: m.org_id,
+            invitation_id: m.invitation_id,
+            to: m.email.to,
+            to_name: m.email.to_name,
+            attempts: m.attempts,
+            reason: m.last_error,
+            created_at: m.created_at,
+        }
+    }
+}
+
+/// How [`Enlist::run_outbox`](crate::Enlist::run_outbox) paces itself.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct WorkerOptions {
+    /// The most messages one pass sends (default 100).
+    pub batch: usize,
+    /// The longest sleep between passes (default 60 s): new invitations'
+    /// emails are picked up at least this often even if nobody calls
+    /// [`StopSignal::wake`]. Also the wait after a pass that failed with a
+    /// temporary store error.
+    pub max_idle: std::time::Duration,
+}
+
+impl Default for WorkerOptions {
+    fn default() -> Self {
+        Self {
+            batch: 100,
+            max_idle: std::time::Duration::from_secs(60),
+        }
+    }
+}
+
+impl WorkerOptions {
+    /// Options with this batch size and longest sleep.
+    pub fn new(batch: usize, max_idle: std::time::Duration) -> Self {
+        Self { batch, max_idle }
+    }
+}
+
+/// Stops (or wakes) a running [`Enlist::run_outbox`](crate::Enlist::run_outbox)
+/// from another thread. Share it in an `Arc`.
+#[derive(Debug, Default)]
+pub struct StopSignal {
+    /// `(stopped, woken)`.
+    state: Mutex<(bool, bool)>,
+    changed: std::sync::Condvar,
+}
+
+impl StopSignal {
+    /// A signal not given yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Asks the loop to stop: it returns as soon as the message it is
+    /// sending (if any) is recorded, without waiting out its sleep.
+    pub fn stop(&self) {
+        let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        s.0 = true;
+        self.changed.notify_all();
+    }
+
+    /// Whether [`stop`](Self::stop) was called.
+    pub fn is_stopped(&self) -> bool {
+        self.state.lock().unwrap_or_else(|e| e.into_inner()).0
+    }
+
+    /// Ends the loop's current sleep at once (for example right after
+    /// inviting, so the email leaves now rather than after `max_idle`).
+    pub fn wake(&self) {
+        let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        s.1 = true;
+        self.changed.notify_all();
+    }
+
+    /// Sleeps up to `timeout`, or until stopped or woken; returns whether
+    /// the loop should stop. A wake is consumed.
+    pub fn wait(&self, timeout: std::time::Duration) -> bool {
+        let deadline = std::time::Instant::now().checked_add(timeout);
+        let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            if s.0 {
+                return true;
+            }
+            if s.1 {
+                s.1 = false;
+                return false;
+            }
+            let left = match deadline {
+                Some(d) => d.saturating_duration_since(std::time::Instant::now()),
+                // Beyond the clock's range: as long as the condvar allows.
+                None => timeout,
+            };
+            if left.is_zero() {
+                return false;
+            }
+            s = self
+                .changed
+                .wait_timeout(s, left)
+                .map(|(g, _)| g)
+                .unwrap_or_else(|e| e.into_inner().0);
+        }
+    }
+}
+
 /// Delivers invitation emails. Implement it over your provider; the
 /// `enlist-smtp` crate implements it over SMTP.
 pub trait Mailer: Send + Sync {

@@ -9,14 +9,24 @@
 //!   a person.
 //! - **people** (an actor, [`Permission::ManageOutbox`], one
 //!   organization): [`Enlist::outbox_message_in`], which never returns the
-//!   link nor a body holding it.
+//!   link nor a body holding it; the dead letters
+//!   ([`Enlist::dead_letters`], [`Enlist::retry_dead_letter`]).
+//!
+//! The worker: [`Enlist::work_outbox`] is one pass (deliver what is due,
+//! persist expiries, say when the next message is due);
+//! [`Enlist::run_outbox`] loops it on a thread until a [`StopSignal`].
 
 use super::Enlist;
 use crate::error::{EntityKind, Error, Result};
 use crate::event::{Actor, EventKind};
 use crate::id::{MessageId, OrgId};
-use crate::outbox::{DeliveryReport, Mailer, OutboxMessage, OutboxStatus, scrub_mail_error};
+use crate::member::Page;
+use crate::outbox::{
+    DeadLetter, DeliveryReport, Mailer, OutboxMessage, OutboxStatus, StopSignal, WorkerOptions,
+    WorkerReport, scrub_mail_error,
+};
 use crate::role::Permission;
+use chrono::{DateTime, Utc};
 
 impl Enlist {
     /// Sends up to `limit` due messages through `mailer`, records each
@@ -207,5 +217,220 @@ impl Enlist {
                 .map(OutboxMessage::redacted)
                 .ok_or_else(|| Error::not_found(EntityKind::Message, id))
         })
+    }
+
+    /// One pass of the outbox worker, for a host to schedule or run in a
+    /// loop (trusted host-job API, no actor): persists the expiry of due
+    /// invitations ([`Enlist::expire_due`], which drops their unsent
+    /// emails), then sends up to `limit` due messages through `mailer` as
+    /// [`Enlist::deliver_pending`] does (each claimed on its own just
+    /// before it is sent, each outcome recorded, failures retried with
+    /// jittered backoff), and returns what it did and
+    /// [`WorkerReport::next_due`], the time the earliest queued message
+    /// becomes due: sleep until then.
+    ///
+    /// Delivery is at least once: a worker that dies between the mailer's
+    /// success and the record sends that message again once its claim
+    /// (`retry.claim_secs`) runs out; [`OutgoingEmail::message_id`](crate::OutgoingEmail::message_id)
+    /// is the same both times, for the mailer to pass on as an idempotency
+    /// key.
+    pub fn work_outbox(&self, mailer: &dyn Mailer, limit: usize) -> Result<WorkerReport> {
+        let expired = self.expire_due(self.now())?;
+        let delivered = self.deliver_pending(mailer, limit)?;
+        let next_due = self.run("work_outbox.next_due", |cx| {
+            Ok(cx.tx.next_outbox_due(None)?)
+        })?;
+        Ok(WorkerReport {
+            sent: delivered.sent,
+            retrying: delivered.retrying,
+            failed: delivered.failed,
+            expired_invitations: expired as u64,
+            next_due,
+        })
+    }
+
+    /// Runs [`Enlist::work_outbox`] in a loop on the calling thread until
+    /// `stop` is given: after each pass it sleeps until the next message is
+    /// due, at most `options.max_idle`, and wakes at once on
+    /// [`StopSignal::stop`] or [`StopSignal::wake`]. A pass that meets a
+    /// temporary store error (the store unavailable, or concurrent updates
+    /// beyond the engine's retries) is tried again after `max_idle`; any
+    /// other error ends the loop and is returned. Returns the totals of
+    /// every pass when stopped.
+    ///
+    /// ```
+    /// # use enlist::*;
+    /// # use std::sync::Arc;
+    /// let engine = Arc::new(Enlist::new(Arc::new(MemoryStore::new())));
+    /// let mailer = Arc::new(RecordingMailer::new());
+    /// let stop = Arc::new(StopSignal::new());
+    /// let worker = {
+    ///     let (engine, mailer, stop) = (engine.clone(), mailer.clone(), stop.clone());
+    ///     std::thread::spawn(move || engine.run_outbox(&*mailer, &stop, &WorkerOptions::default()))
+    /// };
+    /// // ... invite people; `stop.wake()` sends their emails at once ...
+    /// stop.stop();
+    /// let totals = worker.join().expect("the worker thread")?;
+    /// assert!(totals.sent.is_empty());
+    /// # Ok::<(), enlist::Error>(())
+    /// ```
+    pub fn run_outbox(
+        &self,
+        mailer: &dyn Mailer,
+        stop: &StopSignal,
+        options: &WorkerOptions,
+    ) -> Result<WorkerReport> {
+        let mut totals = WorkerReport::default();
+        while !stop.is_stopped() {
+            let sleep = match self.work_outbox(mailer, options.batch.max(1)) {
+                Ok(pass) => {
+                    let progressed = !(pass.sent.is_empty()
+                        && pass.retrying.is_empty()
+                        && pass.failed.is_empty());
+                    totals.sent.extend(pass.sent);
+                    totals.retrying.extend(pass.retrying);
+                    totals.failed.extend(pass.failed);
+                    totals.expired_invitations += pass.expired_invitations;
+                    totals.next_due = pass.next_due;
+                    idle_for(pass.next_due, self.now(), progressed, options.max_idle)
+                }
+                Err(
+                    Error::Store(crate::StoreError::Unavailable(_))
+                    | Error::RetriesExhausted { .. },
+                ) => options.max_idle,
+                Err(e) => return Err(e),
+            };
+            if !sleep.is_zero() && stop.wait(sleep) {
+                break;
+            }
+        }
+        Ok(totals)
+    }
+
+    /// A page of `org`'s dead letters (messages failed for good), newest
+    /// first, for an administrator: needs [`Permission::ManageOutbox`] in
+    /// `org`. Each says who it was for, why it failed and how often it was
+    /// tried, and never holds the accept link or a body holding it. `after`
+    /// is the `next_cursor` of the page before; `limit` is 1 to 1000.
+    pub fn dead_letters(
+        &self,
+        org: &OrgId,
+        actor: &Actor,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Page<DeadLetter>> {
+        super::page_limit(limit)?;
+        super::check_query_text(None, after, &[])?;
+        self.run("dead_letters", |cx| {
+            cx.authorized(org, actor, Permission::ManageOutbox)?;
+            let page = cx.tx.failed_outbox(org, after, limit)?;
+            Ok(Page {
+                items: page.items.into_iter().map(DeadLetter::of).collect(),
+                next_cursor: page.next_cursor,
+            })
+        })
+    }
+
+    /// Retries a dead letter of `org`: its link was redacted when it was
+    /// given up on, so it cannot be sent again as it was. The retry is a
+    /// resend ([`Enlist::resend`]) of its invitation: a fresh secret (the
+    /// old one stops working), a new expiry, a new message queued for the
+    /// worker; the dead letter is marked superseded and leaves the list.
+    /// Returns the new message's id; the new link goes only to the
+    /// recipient, never to the caller.
+    ///
+    /// Needs [`Permission::ManageOutbox`] in `org` *and* what a resend
+    /// needs (managing this invitation and being able to issue it today),
+    /// and the policy's resend cooldown and cap apply: a retry mails the
+    /// recipient again, so whoever could not resend, or resend so often,
+    /// cannot retry either. The resend's audit event
+    /// (`invitation_resent`, naming the actor) records it. A message of
+    /// another organization is not found; one that is not a dead letter
+    /// is a conflict; an invitation no longer open cannot be retried.
+    pub fn retry_dead_letter(
+        &self,
+        org: &OrgId,
+        actor: &Actor,
+        message: &MessageId,
+    ) -> Result<MessageId> {
+        self.run("retry_dead_letter", |cx| {
+            cx.authorized(org, actor, Permission::ManageOutbox)?;
+            let mut dead = cx
+                .tx
+                .outbox_message(message)?
+                .filter(|m| &m.org_id == org)
+                .ok_or_else(|| Error::not_found(EntityKind::Message, message))?;
+            if dead.status != OutboxStatus::Failed {
+                return Err(Error::Conflict {
+                    reason: format!(
+                        "message {message} is {}, not a dead letter",
+                        dead.status.as_str()
+                    ),
+                });
+            }
+            let issued = cx.resend(org, actor, &dead.invitation_id)?;
+            dead.status = OutboxStatus::Superseded;
+            dead.redact();
+            cx.tx.put_outbox_message(&dead)?;
+            issued.message_id.ok_or_else(|| Error::Conflict {
+                reason: format!("invitation {} has no email to send", dead.invitation_id),
+            })
+        })
+    }
+}
+
+/// How long the loop sleeps after a pass: until `next_due`, at most
+/// `max_idle`; not at all when the pass made progress and more is due;
+/// at least a second (or `max_idle`, if shorter) when it made none, so a
+/// message that stays due (a clock running behind the store's) cannot
+/// spin the loop.
+fn idle_for(
+    next_due: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+    progressed: bool,
+    max_idle: std::time::Duration,
+) -> std::time::Duration {
+    let until = match next_due {
+        None => return max_idle,
+        Some(at) => (at - now).to_std().unwrap_or(std::time::Duration::ZERO),
+    };
+    let floor = if progressed {
+        std::time::Duration::ZERO
+    } else {
+        std::time::Duration::from_secs(1).min(max_idle)
+    };
+    until.max(floor).min(max_idle)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::idle_for;
+    use chrono::{Duration, TimeZone, Utc};
+    use std::time::Duration as Std;
+
+    #[test]
+    fn the_loop_sleeps_until_the_next_message_within_its_bounds() {
+        let now = Utc.timestamp_opt(1_700_000_000, 0).unwrap();
+        let max = Std::from_secs(60);
+        // Until the next message, at most max_idle.
+        assert_eq!(
+            idle_for(Some(now + Duration::seconds(7)), now, true, max),
+            Std::from_secs(7)
+        );
+        assert_eq!(
+            idle_for(Some(now + Duration::hours(2)), now, false, max),
+            max
+        );
+        assert_eq!(idle_for(None, now, true, max), max);
+        // More is due: at once after progress; a second after none (no spin).
+        assert_eq!(
+            idle_for(Some(now - Duration::seconds(5)), now, true, max),
+            Std::ZERO
+        );
+        assert_eq!(idle_for(Some(now), now, false, max), Std::from_secs(1));
+        assert_eq!(
+            idle_for(Some(now), now, false, Std::from_millis(10)),
+            Std::from_millis(10)
+        );
     }
 }
