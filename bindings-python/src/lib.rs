@@ -56,6 +56,9 @@ fn _enlist(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<types::PyOutgoingEmail>()?;
     m.add_class::<types::PyOutboxMessage>()?;
     m.add_class::<types::PyDeliveryReport>()?;
+    m.add_class::<types::PyWorkerReport>()?;
+    m.add_class::<types::PyDeadLetter>()?;
+    m.add_class::<types::PyDeadLetterPage>()?;
     // The paste box.
     m.add_class::<email::PyMailbox>()?;
     m.add_class::<email::PyAddressProblem>()?;

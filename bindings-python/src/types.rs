@@ -96,6 +96,8 @@ pub(crate) type PyImportGroup = enlist::ImportGroup;
 pub(crate) type PyOutgoingEmail = enlist::OutgoingEmail;
 pub(crate) type PyOutboxMessage = enlist::OutboxMessage;
 pub(crate) type PyDeliveryReport = enlist::DeliveryReport;
+pub(crate) type PyWorkerReport = enlist::WorkerReport;
+pub(crate) type PyDeadLetter = enlist::DeadLetter;
 pub(crate) type PyImportRow = enlist::ImportRow;
 pub(crate) type PyImportSheet = enlist::ImportSheet;
 pub(crate) type PyInvitation = enlist::Invitation;
@@ -479,4 +481,25 @@ record! {
 /// A duration of seconds as a `timedelta` (for getters of input classes).
 pub(crate) fn delta(secs: u64) -> TimeDelta {
     secs_out(secs)
+}
+
+// ---------------------------------------------------------------------------
+// The outbox worker
+// ---------------------------------------------------------------------------
+
+record! {
+    /// One page of dead letters (messages failed for good), newest first;
+    /// iterate it, and pass `next_cursor` as `after` for the next page.
+    "DeadLetterPage" PyDeadLetterPage(enlist::Page<enlist::DeadLetter>) repr("items", "next_cursor") {
+        items(v, py) -> Vec<PyDeadLetter> { wrap(&v.items) }
+        next_cursor(v, py) -> Option<String> { v.next_cursor.clone() }
+    }
+
+    fn __iter__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyIterator>> {
+        iterate(py, wrap::<_, PyDeadLetter>(&self.inner.items))
+    }
+
+    fn __len__(&self) -> usize {
+        self.inner.items.len()
+    }
 }

@@ -380,6 +380,34 @@ pub struct WorkerReport {
     pub next_due: Option<DateTime<Utc>>,
 }
 
+impl WorkerReport {
+    /// How long a loop should sleep after this pass, at `now`: until
+    /// [`next_due`](Self::next_due), at most `max_idle`; not at all when
+    /// the pass sent or recorded something and more is due already; at
+    /// least a second (or `max_idle`, if shorter) when it did nothing, so a
+    /// message that stays due (a clock behind the store's) cannot spin the
+    /// loop. What [`Enlist::run_outbox`](crate::Enlist::run_outbox) sleeps;
+    /// for hosts that write their own loop.
+    pub fn sleep_after(
+        &self,
+        now: DateTime<Utc>,
+        max_idle: std::time::Duration,
+    ) -> std::time::Duration {
+        let until = match self.next_due {
+            None => return max_idle,
+            Some(at) => (at - now).to_std().unwrap_or(std::time::Duration::ZERO),
+        };
+        let progressed =
+            !(self.sent.is_empty() && self.retrying.is_empty() && self.failed.is_empty());
+        let floor = if progressed {
+            std::time::Duration::ZERO
+        } else {
+            std::time::Duration::from_secs(1).min(max_idle)
+        };
+        until.max(floor).min(max_idle)
+    }
+}
+
 /// A message the outbox gave up on (a permanent failure, or out of
 /// attempts), as an administrator sees it: who it was for, why it failed,
 /// how often it was tried. It has no accept link and no body (the view has
@@ -643,6 +671,40 @@ mod tests {
             })
             .collect();
         assert!(per_attempt.len() > 1, "{per_attempt:?}");
+    }
+
+    #[test]
+    fn the_loop_sleeps_until_the_next_message_within_its_bounds() {
+        use std::time::Duration as Std;
+        let now = DateTime::from_timestamp(1_700_000_000, 0).expect("a time");
+        let max = Std::from_secs(60);
+        let report = |next: Option<DateTime<Utc>>, progressed: bool| WorkerReport {
+            sent: if progressed {
+                vec![MessageId::from("msg_1".to_owned())]
+            } else {
+                Vec::new()
+            },
+            next_due: next,
+            ..WorkerReport::default()
+        };
+        let sleep = |next, progressed, max| report(next, progressed).sleep_after(now, max);
+        // Until the next message, at most max_idle.
+        assert_eq!(
+            sleep(Some(now + Duration::seconds(7)), true, max),
+            Std::from_secs(7)
+        );
+        assert_eq!(sleep(Some(now + Duration::hours(2)), false, max), max);
+        assert_eq!(sleep(None, true, max), max);
+        // More is due: at once after progress; a second after none (no spin).
+        assert_eq!(
+            sleep(Some(now - Duration::seconds(5)), true, max),
+            Std::ZERO
+        );
+        assert_eq!(sleep(Some(now), false, max), Std::from_secs(1));
+        assert_eq!(
+            sleep(Some(now), false, Std::from_millis(10)),
+            Std::from_millis(10)
+        );
     }
 
     #[test]

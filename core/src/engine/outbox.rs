@@ -26,7 +26,6 @@ use crate::outbox::{
     WorkerReport, scrub_mail_error,
 };
 use crate::role::Permission;
-use chrono::{DateTime, Utc};
 
 impl Enlist {
     /// Sends up to `limit` due messages through `mailer`, records each
@@ -284,15 +283,13 @@ impl Enlist {
         while !stop.is_stopped() {
             let sleep = match self.work_outbox(mailer, options.batch.max(1)) {
                 Ok(pass) => {
-                    let progressed = !(pass.sent.is_empty()
-                        && pass.retrying.is_empty()
-                        && pass.failed.is_empty());
+                    let sleep = pass.sleep_after(self.now(), options.max_idle);
                     totals.sent.extend(pass.sent);
                     totals.retrying.extend(pass.retrying);
                     totals.failed.extend(pass.failed);
                     totals.expired_invitations += pass.expired_invitations;
                     totals.next_due = pass.next_due;
-                    idle_for(pass.next_due, self.now(), progressed, options.max_idle)
+                    sleep
                 }
                 Err(
                     Error::Store(crate::StoreError::Unavailable(_))
@@ -376,61 +373,5 @@ impl Enlist {
                 reason: format!("invitation {} has no email to send", dead.invitation_id),
             })
         })
-    }
-}
-
-/// How long the loop sleeps after a pass: until `next_due`, at most
-/// `max_idle`; not at all when the pass made progress and more is due;
-/// at least a second (or `max_idle`, if shorter) when it made none, so a
-/// message that stays due (a clock running behind the store's) cannot
-/// spin the loop.
-fn idle_for(
-    next_due: Option<DateTime<Utc>>,
-    now: DateTime<Utc>,
-    progressed: bool,
-    max_idle: std::time::Duration,
-) -> std::time::Duration {
-    let until = match next_due {
-        None => return max_idle,
-        Some(at) => (at - now).to_std().unwrap_or(std::time::Duration::ZERO),
-    };
-    let floor = if progressed {
-        std::time::Duration::ZERO
-    } else {
-        std::time::Duration::from_secs(1).min(max_idle)
-    };
-    until.max(floor).min(max_idle)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::idle_for;
-    use chrono::{Duration, TimeZone, Utc};
-    use std::time::Duration as Std;
-
-    #[test]
-    fn the_loop_sleeps_until_the_next_message_within_its_bounds() {
-        let now = Utc.timestamp_opt(1_700_000_000, 0).unwrap();
-        let max = Std::from_secs(60);
-        // Until the next message, at most max_idle.
-        assert_eq!(
-            idle_for(Some(now + Duration::seconds(7)), now, true, max),
-            Std::from_secs(7)
-        );
-        assert_eq!(
-            idle_for(Some(now + Duration::hours(2)), now, false, max),
-            max
-        );
-        assert_eq!(idle_for(None, now, true, max), max);
-        // More is due: at once after progress; a second after none (no spin).
-        assert_eq!(
-            idle_for(Some(now - Duration::seconds(5)), now, true, max),
-            Std::ZERO
-        );
-        assert_eq!(idle_for(Some(now), now, false, max), Std::from_secs(1));
-        assert_eq!(
-            idle_for(Some(now), now, false, Std::from_millis(10)),
-            Std::from_millis(10)
-        );
     }
 }
