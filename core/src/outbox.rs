@@ -674,6 +674,32 @@ mod tests {
     }
 
     #[test]
+    fn a_dead_letter_holds_no_link_even_from_an_unredacted_message() {
+        let token = "org_x.AbCdEfGhIjKlMnOpQrStUvWxYz0123456789abcdefg";
+        let url = format!("https://app.test/accept?token={token}");
+        let m: OutboxMessage = serde_json::from_value(serde_json::json!({
+            "id": "msg_1", "org_id": "org_x", "invitation_id": "inv_1",
+            "email": {
+                "message_id": "msg_1", "to": "a@x.test", "to_name": "Ann",
+                // A template that put the link in the subject.
+                "subject": format!("Join: {url}"),
+                "text_body": format!("Open {url}"), "accept_url": url,
+                "org_name": "X", "inviter_name": null, "personal_message": null,
+                "expires_at": "2030-01-01T00:00:00Z",
+            },
+            "status": "failed", "attempts": 3, "next_attempt_at": "2030-01-01T00:00:00Z",
+            "last_error": "550 no", "created_at": "2029-12-01T00:00:00Z", "sent_at": null,
+        }))
+        .expect("a message");
+        let dead = DeadLetter::of(m);
+        let json = serde_json::to_string(&dead).expect("json");
+        assert!(!json.contains("AbCdEfGhIjKlMnOpQrStUvWxYz"), "{json}");
+        assert!(!format!("{dead:?}").contains("AbCdEfGhIjKlMnOpQrStUvWxYz"));
+        assert_eq!(dead.to_name.as_deref(), Some("Ann"));
+        assert_eq!((dead.attempts, dead.reason.as_deref()), (3, Some("550 no")));
+    }
+
+    #[test]
     fn the_loop_sleeps_until_the_next_message_within_its_bounds() {
         use std::time::Duration as Std;
         let now = DateTime::from_timestamp(1_700_000_000, 0).expect("a time");
