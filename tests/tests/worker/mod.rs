@@ -385,3 +385,75 @@ fn the_loop_sends_what_is_due_wakes_on_demand_and_stops_promptly() {
     assert!(totals.sent.is_empty());
     assert_eq!(mailer.sent().len(), 2);
 }
+
+/// A MemoryStore whose next `begin`s fail with the errors given.
+struct FlakyStore {
+    inner: enlist::MemoryStore,
+    fail: std::sync::Mutex<Vec<enlist::StoreError>>,
+}
+
+impl enlist::Store for FlakyStore {
+    fn begin(&self) -> enlist::StoreResult<Box<dyn enlist::Transaction + '_>> {
+        let next = {
+            let mut f = self.fail.lock().expect("lock");
+            (!f.is_empty()).then(|| f.remove(0))
+        };
+        match next {
+            Some(e) => Err(e),
+            None => self.inner.begin(),
+        }
+    }
+}
+
+#[test]
+fn the_loop_outlasts_a_store_outage_and_ends_on_any_other_error() {
+    let store = std::sync::Arc::new(FlakyStore {
+        inner: enlist::MemoryStore::new(),
+        fail: std::sync::Mutex::new(Vec::new()),
+    });
+    let engine = enlist::Enlist::new(store.clone());
+    let (org, owner) = engine
+        .create_organization(NewOrganization::new(
+            "Acme",
+            "acct-owner",
+            "owner@acme.test",
+        ))
+        .expect("org");
+    engine
+        .invite(
+            &org.id,
+            &as_member(&owner),
+            InviteRequest::new(Recipients::List(vec![RecipientInput::email(
+                "bob@acme.test",
+            )])),
+        )
+        .expect("invite");
+    let mailer = RecordingMailer::new();
+    let stop = StopSignal::new();
+    let options = WorkerOptions::new(10, std::time::Duration::from_millis(5));
+    // Unavailable three times: waited out, then the message goes.
+    *store.fail.lock().expect("lock") = vec![enlist::StoreError::Unavailable("down".into()); 3];
+    std::thread::scope(|s| {
+        let worker = s.spawn(|| engine.run_outbox(&mailer, &stop, &options));
+        eventually(30, "sent after the outage", || mailer.sent().len() == 1);
+        stop.stop();
+        let totals = worker
+            .join()
+            .expect("no panic")
+            .expect("the outage is no error");
+        assert_eq!(totals.sent.len(), 1);
+    });
+    assert!(
+        store.fail.lock().expect("lock").is_empty(),
+        "every failure was met"
+    );
+    // Any other store error ends the loop and is returned.
+    *store.fail.lock().expect("lock") = vec![enlist::StoreError::Corrupt("bad page".into())];
+    let err = engine
+        .run_outbox(&mailer, &StopSignal::new(), &options)
+        .expect_err("a corrupt store ends the loop");
+    assert!(
+        matches!(err, Error::Store(enlist::StoreError::Corrupt(_))),
+        "{err:?}"
+    );
+}
