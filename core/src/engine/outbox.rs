@@ -250,7 +250,7 @@ impl Enlist {
 
     /// Runs [`Enlist::work_outbox`] in a loop on the calling thread until
     /// `stop` is given: after each pass it sleeps until the next message is
-    /// due, at most `options.max_idle`, and wakes at once on
+    /// due, at most `options.max_idle` (at least 1 ms), and wakes at once on
     /// [`StopSignal::stop`] or [`StopSignal::wake`]. A pass that meets a
     /// temporary store error (the store unavailable, or concurrent updates
     /// beyond the engine's retries) is tried again after `max_idle`; any
@@ -279,11 +279,13 @@ impl Enlist {
         stop: &StopSignal,
         options: &WorkerOptions,
     ) -> Result<WorkerReport> {
+        // A zero idle would spin while nothing is due.
+        let max_idle = options.max_idle.max(std::time::Duration::from_millis(1));
         let mut totals = WorkerReport::default();
         while !stop.is_stopped() {
             let sleep = match self.work_outbox(mailer, options.batch.max(1)) {
                 Ok(pass) => {
-                    let sleep = pass.sleep_after(self.now(), options.max_idle);
+                    let sleep = pass.sleep_after(self.now(), max_idle);
                     totals.sent.extend(pass.sent);
                     totals.retrying.extend(pass.retrying);
                     totals.failed.extend(pass.failed);
@@ -294,7 +296,7 @@ impl Enlist {
                 Err(
                     Error::Store(crate::StoreError::Unavailable(_))
                     | Error::RetriesExhausted { .. },
-                ) => options.max_idle,
+                ) => max_idle,
                 Err(e) => return Err(e),
             };
             if !sleep.is_zero() && stop.wait(sleep) {
