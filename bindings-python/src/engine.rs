@@ -6,6 +6,7 @@ use crate::convert::{utc_in, wire_in};
 use crate::errors::{OrRaise, invalid};
 use crate::inputs::{ActorRef, Grants, PyManualClock, PyRetryPolicy};
 use crate::mail::PyMailer;
+use crate::types::PyDeadLetterPage;
 use crate::types::{
     PyEvent, PyImportReport, PyInvitationPage, PyInviteReport, PyIssuedInvitation, PyMemberPage,
     PySendReport, wrap,
@@ -1106,5 +1107,123 @@ impl PyEnlist {
         self.run(py, |e| {
             e.outbox_message_in(&org, &actor.0, &message_id.into())
         })
+    }
+
+    // -- outbox worker ------------------------------------------------------
+
+    /// One pass of the outbox worker: persists due expiries, sends up to
+    /// `limit` due messages through `mailer` (as `deliver_pending`), and
+    /// returns what it did and `next_due`, the time the earliest queued
+    /// message becomes due: sleep until then (or call again at once when it
+    /// is already past).
+    #[pyo3(signature = (mailer, *, limit = 100))]
+    fn work_outbox(
+        &self,
+        py: Python<'_>,
+        mailer: &Bound<'_, PyAny>,
+        limit: usize,
+    ) -> PyResult<enlist::WorkerReport> {
+        check_outbox_limit(py, limit)?;
+        let mailer = PyMailer::new(mailer)?;
+        let report = py.detach(|| self.engine.work_outbox(&mailer, limit));
+        if let Some(interruption) = mailer.take_interruption() {
+            return Err(interruption);
+        }
+        report.or_raise(py)
+    }
+
+    /// Runs `work_outbox` in a loop on this thread until `stop` (a
+    /// `threading.Event`, or any object with `is_set()` and
+    /// `wait(timeout)`) is set: after each pass it waits on `stop` until
+    /// the next message is due, at most `max_idle` seconds, so setting it
+    /// ends the loop at once. A temporary store error is tried again after
+    /// `max_idle`; any other error, and an exception the mailer lets
+    /// through as an interruption (`KeyboardInterrupt`), ends the loop.
+    /// Returns the totals of every pass.
+    #[pyo3(signature = (mailer, stop, *, limit = 100, max_idle = 60.0))]
+    fn run_outbox(
+        &self,
+        py: Python<'_>,
+        mailer: &Bound<'_, PyAny>,
+        stop: &Bound<'_, PyAny>,
+        limit: usize,
+        max_idle: f64,
+    ) -> PyResult<enlist::WorkerReport> {
+        check_outbox_limit(py, limit)?;
+        if !(max_idle.is_finite() && max_idle > 0.0 && max_idle <= 86_400.0) {
+            return Err(invalid(
+                py,
+                "max_idle",
+                format!("is {max_idle}; give a number of seconds above 0, at most one day"),
+            ));
+        }
+        let max_idle = std::time::Duration::from_secs_f64(max_idle);
+        let (is_set, wait) = (stop.getattr("is_set")?, stop.getattr("wait")?);
+        let mailer = PyMailer::new(mailer)?;
+        let mut totals = enlist::WorkerReport::default();
+        while !is_set.call0()?.is_truthy()? {
+            let pass = py.detach(|| self.engine.work_outbox(&mailer, limit.max(1)));
+            if let Some(interruption) = mailer.take_interruption() {
+                return Err(interruption);
+            }
+            let sleep = match pass {
+                Ok(pass) => {
+                    let sleep = pass.sleep_after(self.engine.now(), max_idle);
+                    totals.sent.extend(pass.sent);
+                    totals.retrying.extend(pass.retrying);
+                    totals.failed.extend(pass.failed);
+                    totals.expired_invitations += pass.expired_invitations;
+                    totals.next_due = pass.next_due;
+                    sleep
+                }
+                Err(
+                    enlist::Error::Store(enlist::StoreError::Unavailable(_))
+                    | enlist::Error::RetriesExhausted { .. },
+                ) => max_idle,
+                Err(e) => return Err::<enlist::WorkerReport, _>(e).or_raise(py),
+            };
+            py.check_signals()?;
+            // `Event.wait` releases the GIL while it waits.
+            if !sleep.is_zero() && wait.call1((sleep.as_secs_f64(),))?.is_truthy()? {
+                break;
+            }
+        }
+        Ok(totals)
+    }
+
+    /// A page of `org`'s dead letters (messages failed for good), newest
+    /// first: who each was for, why it failed (`reason`, scrubbed), how
+    /// often it was tried; never the accept link. Needs `MANAGE_OUTBOX`.
+    #[pyo3(signature = (org, *, actor, after = None, limit = 50))]
+    fn dead_letters(
+        &self,
+        py: Python<'_>,
+        org: OrgId,
+        actor: ActorRef,
+        after: Option<String>,
+        limit: u32,
+    ) -> PyResult<PyDeadLetterPage> {
+        self.run(py, |e| {
+            e.dead_letters(&org, &actor.0, after.as_deref(), limit)
+        })
+        .map(Into::into)
+    }
+
+    /// Retries a dead letter: a resend of its invitation (a fresh link, the
+    /// old one stops working; the resend rules apply), the dead letter
+    /// superseded. Needs `MANAGE_OUTBOX` and the right to resend. Returns
+    /// the new message's id.
+    #[pyo3(signature = (org, *, actor, message_id))]
+    fn retry_dead_letter(
+        &self,
+        py: Python<'_>,
+        org: OrgId,
+        actor: ActorRef,
+        message_id: String,
+    ) -> PyResult<String> {
+        self.run(py, |e| {
+            e.retry_dead_letter(&org, &actor.0, &message_id.into())
+        })
+        .map(|id| id.to_string())
     }
 }

@@ -425,3 +425,13 @@ record! {
 pub(crate) fn delta(secs: u64) -> TimeDelta {
     secs_out(secs)
 }
+
+// ---------------------------------------------------------------------------
+// The outbox worker
+// ---------------------------------------------------------------------------
+
+page! {
+    /// One page of dead letters (messages failed for good), newest first;
+    /// iterate it, and pass `next_cursor` as `after` for the next page.
+    "DeadLetterPage" PyDeadLetterPage(enlist::DeadLetter)
+}

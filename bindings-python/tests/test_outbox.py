@@ -41,7 +41,9 @@ def test_an_exception_is_a_failed_delivery_retried_with_backoff(world: World, ou
     msg = e.outbox_message(bob.message_id)
     assert msg.status is OutboxStatus.QUEUED and msg.attempts == 1
     assert msg.last_error == "temporary mail failure: ConnectionError: SMTP timed out"
-    assert msg.next_attempt_at == clock.now() + dt.timedelta(minutes=1)
+    # The first backoff (a minute) less its jitter, under a quarter.
+    wait = msg.next_attempt_at - clock.now()
+    assert dt.timedelta(seconds=45) < wait <= dt.timedelta(minutes=1)
     assert len(e.deliver_pending(outbox)) == 0, "not due before the backoff"
     assert outbox.calls == 1
     clock.advance(dt.timedelta(minutes=1))

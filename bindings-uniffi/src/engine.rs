@@ -614,6 +614,105 @@ impl Enlist {
             .outbox_message_in(&org_id, &actor, &message_id)?
             .into())
     }
+
+    // -- Outbox worker -----------------------------------------------------
+
+    /// One pass of the outbox worker: persists due expiries, sends up to
+    /// `limit` due messages through `mailer` (as `deliver_pending`), and
+    /// returns what it did and `next_due`, when the earliest queued message
+    /// becomes due: sleep until then (at once when it is already past).
+    pub fn work_outbox(&self, mailer: Arc<dyn Mailer>, limit: u32) -> Result<enlist::WorkerReport> {
+        let limit = outbox_limit(limit)?;
+        Ok(self.inner.work_outbox(&MailerAdapter(mailer), limit)?)
+    }
+
+    /// Runs `work_outbox` in a loop on the calling thread until `stop` is
+    /// stopped: after each pass it sleeps until the next message is due,
+    /// at most `max_idle_ms`, and wakes at once on `stop.stop()` or
+    /// `stop.wake()`. Returns the totals of every pass. Call it from a
+    /// thread of its own.
+    pub fn run_outbox(
+        &self,
+        mailer: Arc<dyn Mailer>,
+        stop: Arc<StopSignal>,
+        limit: u32,
+        max_idle_ms: u64,
+    ) -> Result<enlist::WorkerReport> {
+        let limit = outbox_limit(limit)?;
+        if max_idle_ms == 0 || max_idle_ms > 86_400_000 {
+            return Err(enlist::Error::InvalidInput {
+                field: "max_idle_ms".into(),
+                reason: format!("is {max_idle_ms}; give 1 ms to one day"),
+            }
+            .into());
+        }
+        let options =
+            enlist::WorkerOptions::new(limit, std::time::Duration::from_millis(max_idle_ms));
+        Ok(self
+            .inner
+            .run_outbox(&MailerAdapter(mailer), &stop.inner, &options)?)
+    }
+
+    /// A page of the organization's dead letters (messages failed for
+    /// good), newest first: who each was for, why it failed, how often it
+    /// was tried; never the accept link. Needs `ManageOutbox`.
+    #[uniffi::method(default(after = None))]
+    pub fn dead_letters(
+        &self,
+        org_id: OrgId,
+        actor: Actor,
+        limit: u32,
+        after: Option<String>,
+    ) -> Result<enlist::DeadLetterPage> {
+        Ok(self
+            .inner
+            .dead_letters(&org_id, &actor, after.as_deref(), limit)?
+            .into())
+    }
+
+    /// Retries a dead letter: a resend of its invitation (a fresh link, the
+    /// old one stops working; the resend rules apply), the dead letter
+    /// superseded. Needs `ManageOutbox` and the right to resend. Returns
+    /// the new message's id.
+    pub fn retry_dead_letter(
+        &self,
+        org_id: OrgId,
+        actor: Actor,
+        message_id: MessageId,
+    ) -> Result<MessageId> {
+        Ok(self.inner.retry_dead_letter(&org_id, &actor, &message_id)?)
+    }
+}
+
+/// Stops or wakes a running `Enlist.runOutbox` from another thread.
+#[derive(Debug, Default, uniffi::Object)]
+pub struct StopSignal {
+    inner: enlist::StopSignal,
+}
+
+#[uniffi::export]
+impl StopSignal {
+    /// A signal not given yet.
+    #[uniffi::constructor]
+    pub fn new() -> Arc<Self> {
+        Arc::new(Self::default())
+    }
+
+    /// Asks the loop to stop: it returns once the message it is sending
+    /// (if any) is recorded, without waiting out its sleep.
+    pub fn stop(&self) {
+        self.inner.stop();
+    }
+
+    /// Ends the loop's current sleep at once (after inviting, say).
+    pub fn wake(&self) {
+        self.inner.wake();
+    }
+
+    /// Whether `stop` was called.
+    pub fn is_stopped(&self) -> bool {
+        self.inner.is_stopped()
+    }
 }
 
 /// The most messages one `deliver_pending` or `claim_due` call takes: each

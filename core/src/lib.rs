@@ -91,6 +91,8 @@ pub use outbox::{
     DeliveryReport, Mailer, OutboxMessage, OutboxStatus, OutgoingEmail, REDACTED, RecordingMailer,
     RetryPolicy, scrub_mail_error,
 };
+// The outbox worker and the dead letters.
+pub use outbox::{DeadLetter, StopSignal, WorkerOptions, WorkerReport};
 // Secrets, clocks and stores: what the engine is built from.
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use memory::MemoryStore;
@@ -101,7 +103,8 @@ pub use secret::{
 pub use store::{SeatCount, Store, StoreResult, Transaction};
 #[cfg(feature = "uniffi")]
 pub use uniffi_support::{
-    AddressNotice, AddressProblem, InvitationPage, MemberPage, SecretText, utc_from_system_time,
+    AddressNotice, AddressProblem, DeadLetterPage, InvitationPage, MemberPage, SecretText,
+    utc_from_system_time,
 };
 
 /// The Rust examples of the book (`docs/src`) that need only this crate,

@@ -312,6 +312,37 @@ impl RetryPolicy {
         // At most 366 days: always a valid duration.
         Duration::try_seconds(i64::try_from(secs).unwrap_or(0)).unwrap_or(Duration::zero())
     }
+
+    /// The wait the outbox actually uses after `attempts` failed attempts
+    /// of `message`: [`delay_after`](Self::delay_after) less a jitter of up
+    /// to a quarter, so messages that failed together (a provider's outage)
+    /// do not all come back in the same second.
+    ///
+    /// With `d` = `delay_after(attempts)` in whole seconds and `h` the first
+    /// eight bytes (big-endian) of SHA-256 of `"enlist.retry.jitter\0"`,
+    /// the message id and `attempts` (4 bytes, big-endian):
+    ///
+    /// `delay = d − ⌊d × (h mod 1024) / 4096⌋`, so `¾·d < delay ≤ d`
+    /// (and `delay = d` when `d < 4`).
+    ///
+    /// The jitter is a function of the message id (random) and the attempt,
+    /// not of a random source: every store and every rerun of a test gets
+    /// the same schedule, and the wait never exceeds `max_delay_secs`.
+    pub fn jittered_delay(&self, message: &MessageId, attempts: u32) -> Duration {
+        use sha2::{Digest, Sha256};
+        let d = self.delay_after(attempts).num_seconds().unsigned_abs();
+        let mut hasher = Sha256::new();
+        hasher.update(b"enlist.retry.jitter\0");
+        hasher.update(message.as_str().as_bytes());
+        hasher.update(attempts.to_be_bytes());
+        let digest = hasher.finalize();
+        let mut first = [0u8; 8];
+        first.copy_from_slice(&digest[..8]);
+        let h = u64::from_be_bytes(first) % 1024;
+        // d ≤ 366 days (31,622,400 s): d × 1023 fits a u64 with room.
+        let secs = d - d * h / 4096;
+        Duration::try_seconds(i64::try_from(secs).unwrap_or(0)).unwrap_or(Duration::zero())
+    }
 }
 
 /// What one `deliver_pending` run did.
@@ -328,6 +359,210 @@ pub struct DeliveryReport {
     pub retrying: Vec<MessageId>,
     /// Messages given up on.
     pub failed: Vec<MessageId>,
+}
+
+/// What one [`Enlist::work_outbox`](crate::Enlist::work_outbox) pass did,
+/// and when to run the next one.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+#[cfg_attr(
+    feature = "python",
+    pyo3::pyclass(frozen, eq, get_all, module = "enlist._enlist")
+)]
+pub struct WorkerReport {
+    /// Messages delivered.
+    pub sent: Vec<MessageId>,
+    /// Messages that failed and will be retried.
+    pub retrying: Vec<MessageId>,
+    /// Messages given up on (now dead letters).
+    pub failed: Vec<MessageId>,
+    /// Invitations whose expiry this pass persisted.
+    pub expired_invitations: u64,
+    /// When the earliest queued message becomes due, after this pass:
+    /// sleep until then. At or before the pass's time when more was due
+    /// than the pass took (run again at once); `None` when nothing is
+    /// queued (sleep as long as you like: a new invitation's email is due
+    /// at once, so wake the worker or cap the sleep).
+    pub next_due: Option<DateTime<Utc>>,
+}
+
+impl WorkerReport {
+    /// How long a loop should sleep after this pass, at `now`: until
+    /// [`next_due`](Self::next_due), at most `max_idle`; not at all when
+    /// the pass sent or recorded something and more is due already; at
+    /// least a second (or `max_idle`, if shorter) when it did nothing, so a
+    /// message that stays due (a clock behind the store's) cannot spin the
+    /// loop. What [`Enlist::run_outbox`](crate::Enlist::run_outbox) sleeps;
+    /// for hosts that write their own loop.
+    pub fn sleep_after(
+        &self,
+        now: DateTime<Utc>,
+        max_idle: std::time::Duration,
+    ) -> std::time::Duration {
+        let until = match self.next_due {
+            None => return max_idle,
+            Some(at) => (at - now).to_std().unwrap_or(std::time::Duration::ZERO),
+        };
+        let progressed =
+            !(self.sent.is_empty() && self.retrying.is_empty() && self.failed.is_empty());
+        let floor = if progressed {
+            std::time::Duration::ZERO
+        } else {
+            std::time::Duration::from_secs(1).min(max_idle)
+        };
+        until.max(floor).min(max_idle)
+    }
+}
+
+/// A message the outbox gave up on (a permanent failure, or out of
+/// attempts), as an administrator sees it: who it was for, why it failed,
+/// how often it was tried. It has no accept link and no body (the view has
+/// no such fields); retry it with
+/// [`Enlist::retry_dead_letter`](crate::Enlist::retry_dead_letter).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+#[cfg_attr(
+    feature = "python",
+    pyo3::pyclass(frozen, eq, get_all, module = "enlist._enlist")
+)]
+pub struct DeadLetter {
+    /// The message.
+    pub id: MessageId,
+    /// The organization.
+    pub org_id: OrgId,
+    /// The invitation it belongs to.
+    pub invitation_id: InvitationId,
+    /// The recipient's address.
+    pub to: String,
+    /// The recipient's name, if known.
+    pub to_name: Option<String>,
+    /// The subject line (anything in it shaped like a token is
+    /// `[redacted]`).
+    pub subject: String,
+    /// Delivery attempts made.
+    pub attempts: u32,
+    /// Why it failed: the last error, as stored (already scrubbed of the
+    /// link, the token and anything shaped like a secret; at most 500
+    /// characters).
+    pub reason: Option<String>,
+    /// When it was queued.
+    pub created_at: DateTime<Utc>,
+}
+
+impl DeadLetter {
+    /// The view of a failed message: only the fields above; the subject
+    /// scrubbed of anything shaped like a token (a template could have put
+    /// the link there, where `redact` does not look).
+    pub(crate) fn of(m: OutboxMessage) -> Self {
+        Self {
+            subject: scrub_token_shapes(&m.email.subject),
+            id: m.id,
+            org_id: m.org_id,
+            invitation_id: m.invitation_id,
+            to: m.email.to,
+            to_name: m.email.to_name,
+            attempts: m.attempts,
+            reason: m.last_error,
+            created_at: m.created_at,
+        }
+    }
+}
+
+/// How [`Enlist::run_outbox`](crate::Enlist::run_outbox) paces itself.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct WorkerOptions {
+    /// The most messages one pass sends (default 100).
+    pub batch: usize,
+    /// The longest sleep between passes (default 60 s): new invitations'
+    /// emails are picked up at least this often even if nobody calls
+    /// [`StopSignal::wake`]. Also the wait after a pass that failed with a
+    /// temporary store error.
+    pub max_idle: std::time::Duration,
+}
+
+impl Default for WorkerOptions {
+    fn default() -> Self {
+        Self {
+            batch: 100,
+            max_idle: std::time::Duration::from_secs(60),
+        }
+    }
+}
+
+impl WorkerOptions {
+    /// Options with this batch size and longest sleep.
+    pub fn new(batch: usize, max_idle: std::time::Duration) -> Self {
+        Self { batch, max_idle }
+    }
+}
+
+/// Stops (or wakes) a running [`Enlist::run_outbox`](crate::Enlist::run_outbox)
+/// from another thread. Share it in an `Arc`.
+#[derive(Debug, Default)]
+pub struct StopSignal {
+    /// `(stopped, woken)`.
+    state: Mutex<(bool, bool)>,
+    changed: std::sync::Condvar,
+}
+
+impl StopSignal {
+    /// A signal not given yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Asks the loop to stop: it returns as soon as the message it is
+    /// sending (if any) is recorded, without waiting out its sleep.
+    pub fn stop(&self) {
+        let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        s.0 = true;
+        self.changed.notify_all();
+    }
+
+    /// Whether [`stop`](Self::stop) was called.
+    pub fn is_stopped(&self) -> bool {
+        self.state.lock().unwrap_or_else(|e| e.into_inner()).0
+    }
+
+    /// Ends the loop's current sleep at once (for example right after
+    /// inviting, so the email leaves now rather than after `max_idle`).
+    pub fn wake(&self) {
+        let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        s.1 = true;
+        self.changed.notify_all();
+    }
+
+    /// Sleeps up to `timeout`, or until stopped or woken; returns whether
+    /// the loop should stop. A wake is consumed.
+    pub fn wait(&self, timeout: std::time::Duration) -> bool {
+        let deadline = std::time::Instant::now().checked_add(timeout);
+        let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            if s.0 {
+                return true;
+            }
+            if s.1 {
+                s.1 = false;
+                return false;
+            }
+            let left = match deadline {
+                Some(d) => d.saturating_duration_since(std::time::Instant::now()),
+                // Beyond the clock's range: as long as the condvar allows.
+                None => timeout,
+            };
+            if left.is_zero() {
+                return false;
+            }
+            s = self
+                .changed
+                .wait_timeout(s, left)
+                .map(|(g, _)| g)
+                .unwrap_or_else(|e| e.into_inner().0);
+        }
+    }
 }
 
 /// Delivers invitation emails. Implement it over your provider, or use the
@@ -395,6 +630,120 @@ mod tests {
         assert_eq!(r.delay_after(1), Duration::seconds(60));
         assert_eq!(r.delay_after(2), Duration::seconds(120));
         assert_eq!(r.delay_after(20), Duration::seconds(3600));
+    }
+
+    proptest::proptest! {
+        /// The jittered wait stays within (¾·d, d] of the backoff, whatever
+        /// the message, attempt and policy; and it is the same on every
+        /// call.
+        #[test]
+        fn jitter_stays_within_a_quarter_below_the_backoff(
+            id in "[a-zA-Z0-9_]{1,40}",
+            attempts in 0u32..200,
+            base in 0u64..100_000,
+            extra in 0u64..40_000_000,
+        ) {
+            let r = RetryPolicy {
+                base_delay_secs: base,
+                max_delay_secs: base + extra,
+                ..RetryPolicy::default()
+            };
+            let id = MessageId::from(id);
+            let d = r.delay_after(attempts).num_seconds();
+            let j = r.jittered_delay(&id, attempts).num_seconds();
+            proptest::prop_assert!(j <= d, "{j} > {d}");
+            proptest::prop_assert!(4 * j > 3 * d || d == 0, "{j} not above 3/4 of {d}");
+            proptest::prop_assert!(d >= 4 || j == d);
+            proptest::prop_assert_eq!(r.jittered_delay(&id, attempts).num_seconds(), j);
+        }
+    }
+
+    #[test]
+    fn jitter_spreads_messages_that_failed_together() {
+        let r = RetryPolicy::default();
+        for attempts in [1, 3, 8] {
+            let d = r.delay_after(attempts).num_seconds();
+            let waits: std::collections::BTreeSet<i64> = (0..100)
+                .map(|n| {
+                    r.jittered_delay(&MessageId::from(format!("msg_{n}")), attempts)
+                        .num_seconds()
+                })
+                .collect();
+            // 100 messages of one outage come back over many seconds,
+            // reaching into the lower part of the window.
+            let window = usize::try_from((d / 4).min(40)).unwrap_or(0);
+            assert!(waits.len() > window / 2, "attempt {attempts}: {waits:?}");
+            assert!(waits.iter().any(|w| 8 * w < 7 * d), "{waits:?}");
+        }
+        // Another attempt of the same message draws anew.
+        let id = MessageId::from("msg_x".to_owned());
+        let per_attempt: std::collections::BTreeSet<i64> = (1..=8)
+            .map(|a| {
+                let d = r.delay_after(a).num_seconds();
+                d - r.jittered_delay(&id, a).num_seconds()
+            })
+            .collect();
+        assert!(per_attempt.len() > 1, "{per_attempt:?}");
+    }
+
+    #[test]
+    fn a_dead_letter_holds_no_link_even_from_an_unredacted_message() {
+        let token = "org_x.AbCdEfGhIjKlMnOpQrStUvWxYz0123456789abcdefg";
+        let url = format!("https://app.test/accept?token={token}");
+        let m: OutboxMessage = serde_json::from_value(serde_json::json!({
+            "id": "msg_1", "org_id": "org_x", "invitation_id": "inv_1",
+            "email": {
+                "message_id": "msg_1", "to": "a@x.test", "to_name": "Ann",
+                // A template that put the link in the subject.
+                "subject": format!("Join: {url}"),
+                "text_body": format!("Open {url}"), "accept_url": url,
+                "org_name": "X", "inviter_name": null, "personal_message": null,
+                "expires_at": "2030-01-01T00:00:00Z",
+            },
+            "status": "failed", "attempts": 3, "next_attempt_at": "2030-01-01T00:00:00Z",
+            "last_error": "550 no", "created_at": "2029-12-01T00:00:00Z", "sent_at": null,
+        }))
+        .expect("a message");
+        let dead = DeadLetter::of(m);
+        let json = serde_json::to_string(&dead).expect("json");
+        assert!(!json.contains("AbCdEfGhIjKlMnOpQrStUvWxYz"), "{json}");
+        assert!(!format!("{dead:?}").contains("AbCdEfGhIjKlMnOpQrStUvWxYz"));
+        assert_eq!(dead.to_name.as_deref(), Some("Ann"));
+        assert_eq!((dead.attempts, dead.reason.as_deref()), (3, Some("550 no")));
+    }
+
+    #[test]
+    fn the_loop_sleeps_until_the_next_message_within_its_bounds() {
+        use std::time::Duration as Std;
+        let now = DateTime::from_timestamp(1_700_000_000, 0).expect("a time");
+        let max = Std::from_secs(60);
+        let report = |next: Option<DateTime<Utc>>, progressed: bool| WorkerReport {
+            sent: if progressed {
+                vec![MessageId::from("msg_1".to_owned())]
+            } else {
+                Vec::new()
+            },
+            next_due: next,
+            ..WorkerReport::default()
+        };
+        let sleep = |next, progressed, max| report(next, progressed).sleep_after(now, max);
+        // Until the next message, at most max_idle.
+        assert_eq!(
+            sleep(Some(now + Duration::seconds(7)), true, max),
+            Std::from_secs(7)
+        );
+        assert_eq!(sleep(Some(now + Duration::hours(2)), false, max), max);
+        assert_eq!(sleep(None, true, max), max);
+        // More is due: at once after progress; a second after none (no spin).
+        assert_eq!(
+            sleep(Some(now - Duration::seconds(5)), true, max),
+            Std::ZERO
+        );
+        assert_eq!(sleep(Some(now), false, max), Std::from_secs(1));
+        assert_eq!(
+            sleep(Some(now), false, Std::from_millis(10)),
+            Std::from_millis(10)
+        );
     }
 
     #[test]

@@ -25,6 +25,7 @@ use crate::import_file::{ImportFormat, ImportGroup, ImportRow, ImportRowError, I
 use crate::invitation::{Invitation, InvitationPreview, InvitationStatus, RegistrationNeeds};
 use crate::member::{Contact, LicenseUsage, Member, MemberKind, MemberSort, MemberStatus};
 use crate::organization::Organization;
+use crate::outbox::{DeadLetter, WorkerReport};
 use crate::outbox::{DeliveryReport, OutboxMessage, OutboxStatus, OutgoingEmail};
 use crate::policy::{Policy, RegistrationRequirements};
 use crate::role::{GroupRole, Permission, PermissionSet, Role};
@@ -769,4 +770,14 @@ py_records! {
             self.sent.len() + self.retrying.len() + self.failed.len()
         }
     }
+
+    WorkerReport repr(sent, retrying, failed, expired_invitations, next_due) {
+        /// Messages attempted in this pass.
+        fn __len__(&self) -> usize {
+            self.sent.len() + self.retrying.len() + self.failed.len()
+        }
+    }
+
+    // A view: no link, no body.
+    DeadLetter repr(id, to, attempts, reason) {}
 }

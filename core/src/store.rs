@@ -179,6 +179,19 @@ pub trait Transaction {
         now: DateTime<Utc>,
         limit: usize,
     ) -> StoreResult<Vec<OutboxMessage>>;
+    /// The earliest `next_attempt_at` of a queued message, due or not,
+    /// across organizations (or in one, if given); `None` when nothing is
+    /// queued. The worker sleeps until then.
+    fn next_outbox_due(&mut self, org: Option<&OrgId>) -> StoreResult<Option<DateTime<Utc>>>;
+    /// A page of one organization's failed messages (the dead letters),
+    /// newest first: by `created_at`, then id, both descending. `after` is
+    /// a [`cursor::message`] cursor; `limit` goes through [`page_limit`].
+    fn failed_outbox(
+        &mut self,
+        org: &OrgId,
+        after: Option<&str>,
+        limit: u32,
+    ) -> StoreResult<Page<OutboxMessage>>;
     /// Queued messages of one invitation (to supersede them).
     fn queued_messages_for(
         &mut self,

@@ -14,8 +14,8 @@
 //!   and message (read back by its code).
 //! - A [`Secret`] crosses as an object (`Secret` there, the [`SecretText`]
 //!   object), never as a string: printed, it shows `Secret(***)`.
-//! - A [`Page`] crosses as [`MemberPage`] or [`InvitationPage`] (a uniffi
-//!   record cannot be generic).
+//! - A [`Page`] crosses as [`MemberPage`], [`InvitationPage`] or
+//!   [`DeadLetterPage`] (a uniffi record cannot be generic).
 
 use crate::email::{AddressError, AddressWarning};
 use crate::id::{BatchId, GroupId, InvitationId, MemberId, MessageId, OrgId};
@@ -189,6 +189,9 @@ page_types! {
     MemberPage of Member;
     /// One page of invitations, as Kotlin and Swift see [`Page<Invitation>`].
     InvitationPage of Invitation;
+    /// One page of dead letters, as Kotlin and Swift see
+    /// [`Page<DeadLetter>`](crate::DeadLetter).
+    DeadLetterPage of crate::outbox::DeadLetter;
 }
 
 /// Something suspicious about a valid address, as it crosses to Kotlin and

@@ -6,3 +6,4 @@ mod errors;
 mod scenarios;
 mod security;
 mod store;
+mod worker;

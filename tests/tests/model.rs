@@ -2536,7 +2536,7 @@ impl World {
             let m = next.msgs.get_mut(id).unwrap();
             m.attempts += 1;
             assert!(m.attempts < retry.max_attempts);
-            m.next_at = now + retry.delay_after(m.attempts);
+            m.next_at = now + retry.jittered_delay(id, m.attempts);
             next.events.push("email_failed");
         }
         for id in &report.failed {

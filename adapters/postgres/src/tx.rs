@@ -1462,6 +1462,78 @@ impl Transaction for PgTx<'_> {
         }
     }
 
+    fn next_outbox_due(&mut self, org: Option<&OrgId>) -> StoreResult<Option<DateTime<Utc>>> {
+        self.flush()?;
+        // Through `outbox_due` / `outbox_due_all`: the first entry.
+        let rows = match org {
+            Some(org) => {
+                self.touch(org)?;
+                self.query(
+                    "SELECT next_s, next_ns FROM outbox
+                     WHERE org_id = $1 AND status = 'queued'
+                     ORDER BY next_s, next_ns, message_id LIMIT 1",
+                    &[&org.as_str()],
+                )?
+            }
+            None => self.query(
+                "SELECT next_s, next_ns FROM outbox WHERE status = 'queued'
+                 ORDER BY next_s, next_ns, message_id LIMIT 1",
+                &[],
+            )?,
+        };
+        let Some(r) = rows.first() else {
+            return Ok(None);
+        };
+        let (s, ns): (i64, i32) = (get(r, 0)?, get(r, 1)?);
+        u32::try_from(ns)
+            .ok()
+            .and_then(|ns| DateTime::from_timestamp(s, ns))
+            .map(Some)
+            .ok_or_else(|| StoreError::Corrupt("an outbox time out of range".to_owned()))
+    }
+
+    fn failed_outbox(
+        &mut self,
+        org: &OrgId,
+        after: Option<&str>,
+        limit: u32,
+    ) -> StoreResult<Page<OutboxMessage>> {
+        let after = after.map(store::cursor::parse_message).transpose()?;
+        let limit = page_limit(limit);
+        self.touch(org)?;
+        self.flush()?;
+        // No index covers failed messages (migration 0001 indexes queued
+        // ones): this walks the organization's messages by the primary
+        // key. An admin's page, not a hot path; an index `outbox_failed ON
+        // outbox (org_id, created_s, created_ns, message_id) WHERE status =
+        // 'failed'` would make it a walk.
+        let fetch = limit.saturating_add(1);
+        let rows = match after {
+            Some((at, id)) => {
+                let (s, ns) = split(at);
+                self.query(
+                    "SELECT body::text, created_s, created_ns, message_id FROM outbox
+                     WHERE org_id = $1 AND status = 'failed'
+                       AND (created_s, created_ns, message_id) < ($2, $3, $4)
+                     ORDER BY created_s DESC, created_ns DESC, message_id DESC LIMIT $5",
+                    &[&org.as_str(), &s, &ns, &id.as_str(), &fetch],
+                )?
+            }
+            None => self.query(
+                "SELECT body::text, created_s, created_ns, message_id FROM outbox
+                 WHERE org_id = $1 AND status = 'failed'
+                 ORDER BY created_s DESC, created_ns DESC, message_id DESC LIMIT $2",
+                &[&org.as_str(), &fetch],
+            )?,
+        };
+        page_of(rows, limit, "outbox message", |r| {
+            let s: i64 = get(r, 1)?;
+            let ns: i32 = get(r, 2)?;
+            let id: &str = get(r, 3)?;
+            Ok(store::cursor::message(s, i64::from(ns), id))
+        })
+    }
+
     fn queued_messages_for(
         &mut self,
         org: &OrgId,

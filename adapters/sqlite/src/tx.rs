@@ -40,6 +40,19 @@ pub(crate) mod sql {
     pub(crate) const OUTBOX_MESSAGE: &str = "SELECT body FROM outbox WHERE message_id = ?1";
     pub(crate) const DUE_OUTBOX_IN_ORG: &str = "SELECT body FROM outbox WHERE org_id = ?1 AND status = 'queued' AND next_s <= ?2 AND NOT (next_s = ?2 AND next_ns > ?3) ORDER BY next_s, next_ns, message_id LIMIT ?4";
     pub(crate) const DUE_OUTBOX: &str = "SELECT body FROM outbox WHERE status = 'queued' AND next_s <= ?1 AND NOT (next_s = ?1 AND next_ns > ?2) ORDER BY next_s, next_ns, message_id LIMIT ?3";
+    /// The earliest next attempt of a queued message (through `outbox_due`
+    /// / `outbox_due_all`).
+    pub(crate) const NEXT_OUTBOX_DUE_IN_ORG: &str = "SELECT next_s, next_ns FROM outbox WHERE org_id = ?1 AND status = 'queued' ORDER BY next_s, next_ns, message_id LIMIT 1";
+    /// (`next_s >= ?1`, bound to the smallest integer, makes the plan a
+    /// search of the index, as the test of plans wants, instead of a
+    /// `SCAN` that would stop at the first entry anyway.)
+    pub(crate) const NEXT_OUTBOX_DUE: &str = "SELECT next_s, next_ns FROM outbox WHERE status = 'queued' AND next_s >= ?1 ORDER BY next_s, next_ns, message_id LIMIT 1";
+    /// The dead letters of an organization, newest first. No index covers
+    /// failed messages (migration 0001 indexes queued ones only), so this
+    /// scans the outbox: an admin's page, not a hot path. An index
+    /// `outbox_failed ON outbox (org_id, created_s, created_ns, message_id)
+    /// WHERE status = 'failed'` would make it a walk. Not in [`ALL`].
+    pub(crate) const FAILED_OUTBOX: &str = "SELECT created_s, created_ns, message_id, body FROM outbox WHERE org_id = ?1 AND status = 'failed' AND (?2 IS NULL OR created_s < ?2 OR (created_s = ?2 AND (created_ns < ?3 OR (created_ns = ?3 AND message_id < ?4)))) ORDER BY created_s DESC, created_ns DESC, message_id DESC LIMIT ?5";
     pub(crate) const COUNTER: &str =
         "SELECT n FROM counts WHERE org_id = ?1 AND what = ?2 AND key = ?3 AND status = ?4";
     /// The counters a seat count adds up, in one statement: `0` for active
@@ -73,6 +86,8 @@ pub(crate) mod sql {
         OUTBOX_MESSAGE,
         DUE_OUTBOX_IN_ORG,
         DUE_OUTBOX,
+        NEXT_OUTBOX_DUE_IN_ORG,
+        NEXT_OUTBOX_DUE,
         QUEUED_FOR_LINKED,
         QUEUED_FOR_UNLINKED,
         COUNTER,
@@ -1000,6 +1015,85 @@ impl Transaction for SqliteTx<'_> {
             ),
             None => self.many(sql::DUE_OUTBOX, params![s, ns, limit], "outbox message"),
         }
+    }
+
+    fn next_outbox_due(&mut self, org: Option<&OrgId>) -> StoreResult<Option<DateTime<Utc>>> {
+        self.flush_outbox(None)?;
+        let row: Option<(i64, i64)> = match org {
+            Some(org) => self
+                .conn
+                .prepare_cached(sql::NEXT_OUTBOX_DUE_IN_ORG)
+                .and_then(|mut st| {
+                    st.query_row([org.as_str()], |r| Ok((r.get(0)?, r.get(1)?)))
+                        .optional()
+                }),
+            None => self
+                .conn
+                .prepare_cached(sql::NEXT_OUTBOX_DUE)
+                .and_then(|mut st| {
+                    st.query_row([i64::MIN], |r| Ok((r.get(0)?, r.get(1)?)))
+                        .optional()
+                }),
+        }
+        .map_err(store_err)?;
+        row.map(|(s, ns)| {
+            u32::try_from(ns)
+                .ok()
+                .and_then(|ns| DateTime::from_timestamp(s, ns))
+                .ok_or_else(|| StoreError::Corrupt("an outbox time out of range".to_owned()))
+        })
+        .transpose()
+    }
+
+    fn failed_outbox(
+        &mut self,
+        org: &OrgId,
+        after: Option<&str>,
+        limit: u32,
+    ) -> StoreResult<Page<OutboxMessage>> {
+        self.flush_outbox(None)?;
+        let after = after
+            .map(enlist::store::cursor::parse_message)
+            .transpose()?;
+        let limit = page_limit(limit);
+        let (a_s, a_ns, a_id) = match &after {
+            Some((at, id)) => {
+                let (s, ns) = split(*at);
+                (
+                    Value::Integer(s),
+                    Value::Integer(ns),
+                    Value::Text(id.as_str().to_owned()),
+                )
+            }
+            None => (Value::Null, Value::Null, Value::Null),
+        };
+        let mut stmt = self
+            .conn
+            .prepare_cached(sql::FAILED_OUTBOX)
+            .map_err(store_err)?;
+        let fetch = sql_int(u64::try_from(limit).unwrap_or(u64::MAX).saturating_add(1));
+        let rows = stmt
+            .query_map(params![org.as_str(), a_s, a_ns, a_id, fetch], |r| {
+                Ok((
+                    (
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, i64>(1)?,
+                        r.get::<_, String>(2)?,
+                    ),
+                    r.get::<_, String>(3)?,
+                ))
+            })
+            .map_err(store_err)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(store_err)?;
+        collect_page(
+            rows.into_iter().map(|(key, body)| {
+                let msg: OutboxMessage = from_json(&body, "outbox message")?;
+                Ok((key, Some(msg)))
+            }),
+            limit,
+            |(s, ns, id)| Ok(enlist::store::cursor::message(*s, *ns, id)),
+        )
     }
 
     fn queued_messages_for(

@@ -959,94 +959,108 @@ impl Enlist {
         actor: &Actor,
         invitation: &InvitationId,
     ) -> Result<IssuedInvitation> {
-        self.run("resend", |cx| {
-            let (o, auth) = cx.enter(org, actor)?;
-            let inv = cx.invitation(org, invitation)?;
-            cx.may_manage_invitation(&o, &auth, &inv)?;
-            let status = inv.status_at(cx.now);
-            // An identifier invitation locked by too many wrong access codes
-            // is revoked, and resending it is how a new code is given.
-            let locked = status == InvitationStatus::Revoked
-                && inv.is_by_identifier()
-                && inv.failed_attempts >= o.policy.access_code_attempts;
-            if !matches!(
+        self.run("resend", |cx| cx.resend(org, actor, invitation))
+    }
+}
+
+impl Ctx<'_> {
+    /// [`Enlist::resend`] inside a command's transaction (also the retry of
+    /// a dead letter).
+    pub(crate) fn resend(
+        &mut self,
+        org: &OrgId,
+        actor: &Actor,
+        invitation: &InvitationId,
+    ) -> Result<IssuedInvitation> {
+        let cx = self;
+        let (o, auth) = cx.enter(org, actor)?;
+        let inv = cx.invitation(org, invitation)?;
+        cx.may_manage_invitation(&o, &auth, &inv)?;
+        let status = inv.status_at(cx.now);
+        // An identifier invitation locked by too many wrong access codes
+        // is revoked, and resending it is how a new code is given.
+        let locked = status == InvitationStatus::Revoked
+            && inv.is_by_identifier()
+            && inv.failed_attempts >= o.policy.access_code_attempts;
+        if !matches!(
+            status,
+            InvitationStatus::Pending | InvitationStatus::Expired
+        ) && !locked
+        {
+            return Err(Error::InvitationNotOpen {
+                invitation: inv.id.clone(),
                 status,
-                InvitationStatus::Pending | InvitationStatus::Expired
-            ) && !locked
-            {
-                return Err(Error::InvitationNotOpen {
+            });
+        }
+        if inv.kind == MemberKind::Guest && !o.policy.guests_enabled {
+            return Err(Error::Disabled {
+                feature: Feature::Guests,
+            });
+        }
+        if inv.send_count >= o.policy.resend_cap {
+            return Err(Error::LimitExceeded {
+                limit: LimitKind::ResendCap,
+                max: u64::from(o.policy.resend_cap),
+                actual: u64::from(inv.send_count) + 1,
+                detail: Some(format!("invitation {}", inv.id)),
+            });
+        }
+        if let Some(last) = inv.last_sent_at {
+            let ready =
+                super::time_after(last, o.policy.resend_cooldown_secs, "resend_cooldown_secs")?;
+            if ready > cx.now {
+                return Err(Error::ResendTooSoon {
                     invitation: inv.id.clone(),
-                    status,
+                    retry_after: ready,
                 });
             }
-            if inv.kind == MemberKind::Guest && !o.policy.guests_enabled {
-                return Err(Error::Disabled {
-                    feature: Feature::Guests,
+        }
+        if matches!(
+            inv.status,
+            InvitationStatus::Expired | InvitationStatus::Revoked
+        ) {
+            // Its expiry (or lock) was persisted, so another invitation
+            // or a membership may have taken its place meanwhile.
+            if let Some(m) = cx.tx.member_by_contact(org, &inv.recipient_key)? {
+                return Err(Error::AlreadyMember {
+                    recipient: inv.recipient.as_str().to_owned(),
+                    member: m.id,
                 });
             }
-            if inv.send_count >= o.policy.resend_cap {
-                return Err(Error::LimitExceeded {
-                    limit: LimitKind::ResendCap,
-                    max: u64::from(o.policy.resend_cap),
-                    actual: u64::from(inv.send_count) + 1,
-                    detail: Some(format!("invitation {}", inv.id)),
+            if let Some(other) = cx.tx.open_invitation_for(org, &inv.recipient_key)? {
+                return Err(Error::AlreadyInvited {
+                    recipient: inv.recipient.as_str().to_owned(),
+                    invitation: other.invitation.id,
                 });
             }
-            if let Some(last) = inv.last_sent_at {
-                let ready =
-                    super::time_after(last, o.policy.resend_cooldown_secs, "resend_cooldown_secs")?;
-                if ready > cx.now {
-                    return Err(Error::ResendTooSoon {
-                        invitation: inv.id.clone(),
-                        retry_after: ready,
-                    });
-                }
+            cx.check_seat(&o, &inv.license_type, 1)?;
+        }
+        cx.supersede_messages(&inv)?;
+        let inviter = match &inv.inviter {
+            Some(id) => cx.tx.member(org, id)?,
+            None => None,
+        };
+        // The email names the one who invited, not the one resending.
+        let issuer = Issuer {
+            org: &o,
+            actor,
+            auth: &auth,
+            inviter_name: inviter.as_ref().map(|m| m.display_name()),
+            inviter_email: inviter
+                .as_ref()
+                .and_then(|m| m.contact.email().map(str::to_owned)),
+        };
+        cx.send_out(&issuer, inv, 0, Vec::new(), |inv, expires_at| {
+            EventKind::InvitationResent {
+                invitation: inv.id.clone(),
+                send_count: inv.send_count,
+                expires_at,
             }
-            if matches!(
-                inv.status,
-                InvitationStatus::Expired | InvitationStatus::Revoked
-            ) {
-                // Its expiry (or lock) was persisted, so another invitation
-                // or a membership may have taken its place meanwhile.
-                if let Some(m) = cx.tx.member_by_contact(org, &inv.recipient_key)? {
-                    return Err(Error::AlreadyMember {
-                        recipient: inv.recipient.as_str().to_owned(),
-                        member: m.id,
-                    });
-                }
-                if let Some(other) = cx.tx.open_invitation_for(org, &inv.recipient_key)? {
-                    return Err(Error::AlreadyInvited {
-                        recipient: inv.recipient.as_str().to_owned(),
-                        invitation: other.invitation.id,
-                    });
-                }
-                cx.check_seat(&o, &inv.license_type, 1)?;
-            }
-            cx.supersede_messages(&inv)?;
-            let inviter = match &inv.inviter {
-                Some(id) => cx.tx.member(org, id)?,
-                None => None,
-            };
-            // The email names the one who invited, not the one resending.
-            let issuer = Issuer {
-                org: &o,
-                actor,
-                auth: &auth,
-                inviter_name: inviter.as_ref().map(|m| m.display_name()),
-                inviter_email: inviter
-                    .as_ref()
-                    .and_then(|m| m.contact.email().map(str::to_owned)),
-            };
-            cx.send_out(&issuer, inv, 0, Vec::new(), |inv, expires_at| {
-                EventKind::InvitationResent {
-                    invitation: inv.id.clone(),
-                    send_count: inv.send_count,
-                    expires_at,
-                }
-            })
         })
     }
+}
 
+impl Enlist {
     /// Revokes an open invitation: its secret stops working at once and its
     /// unsent email is dropped.
     pub fn revoke(

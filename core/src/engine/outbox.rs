@@ -9,13 +9,22 @@
 //!   a person.
 //! - **people** (an actor, [`Permission::ManageOutbox`], one
 //!   organization): [`Enlist::outbox_message_in`], which never returns the
-//!   link nor a body holding it.
+//!   link nor a body holding it; the dead letters
+//!   ([`Enlist::dead_letters`], [`Enlist::retry_dead_letter`]).
+//!
+//! The worker: [`Enlist::work_outbox`] is one pass (deliver what is due,
+//! persist expiries, say when the next message is due);
+//! [`Enlist::run_outbox`] loops it on a thread until a [`StopSignal`].
 
 use super::Enlist;
 use crate::error::{EntityKind, Error, Result};
 use crate::event::{Actor, EventKind};
 use crate::id::{MessageId, OrgId};
-use crate::outbox::{DeliveryReport, Mailer, OutboxMessage, OutboxStatus, scrub_mail_error};
+use crate::member::Page;
+use crate::outbox::{
+    DeadLetter, DeliveryReport, Mailer, OutboxMessage, OutboxStatus, StopSignal, WorkerOptions,
+    WorkerReport, scrub_mail_error,
+};
 use crate::role::Permission;
 
 impl Enlist {
@@ -154,7 +163,10 @@ impl Enlist {
                 m.status = OutboxStatus::Failed;
                 m.redact();
             } else {
-                let delay = retry.delay_after(m.attempts).num_seconds().unsigned_abs();
+                let delay = retry
+                    .jittered_delay(&m.id, m.attempts)
+                    .num_seconds()
+                    .unsigned_abs();
                 m.next_attempt_at = super::time_after(cx.now, delay, "retry.delay")?;
             }
             cx.tx.put_outbox_message(&m)?;
@@ -203,6 +215,165 @@ impl Enlist {
                 .filter(|m| &m.org_id == org)
                 .map(OutboxMessage::redacted)
                 .ok_or_else(|| Error::not_found(EntityKind::Message, id))
+        })
+    }
+
+    /// One pass of the outbox worker, for a host to schedule or run in a
+    /// loop (trusted host-job API, no actor): persists the expiry of due
+    /// invitations ([`Enlist::expire_due`], which drops their unsent
+    /// emails), then sends up to `limit` due messages through `mailer` as
+    /// [`Enlist::deliver_pending`] does (each claimed on its own just
+    /// before it is sent, each outcome recorded, failures retried with
+    /// jittered backoff), and returns what it did and
+    /// [`WorkerReport::next_due`], the time the earliest queued message
+    /// becomes due: sleep until then.
+    ///
+    /// Delivery is at least once: a worker that dies between the mailer's
+    /// success and the record sends that message again once its claim
+    /// (`retry.claim_secs`) runs out; [`OutgoingEmail::message_id`](crate::OutgoingEmail::message_id)
+    /// is the same both times, for the mailer to pass on as an idempotency
+    /// key.
+    pub fn work_outbox(&self, mailer: &dyn Mailer, limit: usize) -> Result<WorkerReport> {
+        let expired = self.expire_due(self.now())?;
+        let delivered = self.deliver_pending(mailer, limit)?;
+        let next_due = self.run("work_outbox.next_due", |cx| {
+            Ok(cx.tx.next_outbox_due(None)?)
+        })?;
+        Ok(WorkerReport {
+            sent: delivered.sent,
+            retrying: delivered.retrying,
+            failed: delivered.failed,
+            expired_invitations: expired as u64,
+            next_due,
+        })
+    }
+
+    /// Runs [`Enlist::work_outbox`] in a loop on the calling thread until
+    /// `stop` is given: after each pass it sleeps until the next message is
+    /// due, at most `options.max_idle` (at least 1 ms), and wakes at once on
+    /// [`StopSignal::stop`] or [`StopSignal::wake`]. A pass that meets a
+    /// temporary store error (the store unavailable, or concurrent updates
+    /// beyond the engine's retries) is tried again after `max_idle`; any
+    /// other error ends the loop and is returned. Returns the totals of
+    /// every pass when stopped.
+    ///
+    /// ```
+    /// # use enlist::*;
+    /// # use std::sync::Arc;
+    /// let engine = Arc::new(Enlist::new(Arc::new(MemoryStore::new())));
+    /// let mailer = Arc::new(RecordingMailer::new());
+    /// let stop = Arc::new(StopSignal::new());
+    /// let worker = {
+    ///     let (engine, mailer, stop) = (engine.clone(), mailer.clone(), stop.clone());
+    ///     std::thread::spawn(move || engine.run_outbox(&*mailer, &stop, &WorkerOptions::default()))
+    /// };
+    /// // ... invite people; `stop.wake()` sends their emails at once ...
+    /// stop.stop();
+    /// let totals = worker.join().expect("the worker thread")?;
+    /// assert!(totals.sent.is_empty());
+    /// # Ok::<(), enlist::Error>(())
+    /// ```
+    pub fn run_outbox(
+        &self,
+        mailer: &dyn Mailer,
+        stop: &StopSignal,
+        options: &WorkerOptions,
+    ) -> Result<WorkerReport> {
+        // A zero idle would spin while nothing is due.
+        let max_idle = options.max_idle.max(std::time::Duration::from_millis(1));
+        let mut totals = WorkerReport::default();
+        while !stop.is_stopped() {
+            let sleep = match self.work_outbox(mailer, options.batch.max(1)) {
+                Ok(pass) => {
+                    let sleep = pass.sleep_after(self.now(), max_idle);
+                    totals.sent.extend(pass.sent);
+                    totals.retrying.extend(pass.retrying);
+                    totals.failed.extend(pass.failed);
+                    totals.expired_invitations += pass.expired_invitations;
+                    totals.next_due = pass.next_due;
+                    sleep
+                }
+                Err(
+                    Error::Store(crate::StoreError::Unavailable(_))
+                    | Error::RetriesExhausted { .. },
+                ) => max_idle,
+                Err(e) => return Err(e),
+            };
+            if !sleep.is_zero() && stop.wait(sleep) {
+                break;
+            }
+        }
+        Ok(totals)
+    }
+
+    /// A page of `org`'s dead letters (messages failed for good), newest
+    /// first, for an administrator: needs [`Permission::ManageOutbox`] in
+    /// `org`. Each says who it was for, why it failed and how often it was
+    /// tried, and never holds the accept link or a body holding it. `after`
+    /// is the `next_cursor` of the page before; `limit` is 1 to 1000.
+    pub fn dead_letters(
+        &self,
+        org: &OrgId,
+        actor: &Actor,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Page<DeadLetter>> {
+        super::page_limit(limit)?;
+        super::check_query_text(None, after, &[])?;
+        self.run("dead_letters", |cx| {
+            cx.authorized(org, actor, Permission::ManageOutbox)?;
+            let page = cx.tx.failed_outbox(org, after, limit)?;
+            Ok(Page {
+                items: page.items.into_iter().map(DeadLetter::of).collect(),
+                next_cursor: page.next_cursor,
+            })
+        })
+    }
+
+    /// Retries a dead letter of `org`: its link was redacted when it was
+    /// given up on, so it cannot be sent again as it was. The retry is a
+    /// resend ([`Enlist::resend`]) of its invitation: a fresh secret (the
+    /// old one stops working), a new expiry, a new message queued for the
+    /// worker; the dead letter is marked superseded and leaves the list.
+    /// Returns the new message's id; the new link goes only to the
+    /// recipient, never to the caller.
+    ///
+    /// Needs [`Permission::ManageOutbox`] in `org` *and* what a resend
+    /// needs (managing this invitation and being able to issue it today),
+    /// and the policy's resend cooldown and cap apply: a retry mails the
+    /// recipient again, so whoever could not resend, or resend so often,
+    /// cannot retry either. The resend's audit event
+    /// (`invitation_resent`, naming the actor) records it. A message of
+    /// another organization is not found; one that is not a dead letter
+    /// is a conflict; an invitation no longer open cannot be retried.
+    pub fn retry_dead_letter(
+        &self,
+        org: &OrgId,
+        actor: &Actor,
+        message: &MessageId,
+    ) -> Result<MessageId> {
+        self.run("retry_dead_letter", |cx| {
+            cx.authorized(org, actor, Permission::ManageOutbox)?;
+            let mut dead = cx
+                .tx
+                .outbox_message(message)?
+                .filter(|m| &m.org_id == org)
+                .ok_or_else(|| Error::not_found(EntityKind::Message, message))?;
+            if dead.status != OutboxStatus::Failed {
+                return Err(Error::Conflict {
+                    reason: format!(
+                        "message {message} is {}, not a dead letter",
+                        dead.status.as_str()
+                    ),
+                });
+            }
+            let issued = cx.resend(org, actor, &dead.invitation_id)?;
+            dead.status = OutboxStatus::Superseded;
+            dead.redact();
+            cx.tx.put_outbox_message(&dead)?;
+            issued.message_id.ok_or_else(|| Error::Conflict {
+                reason: format!("invitation {} has no email to send", dead.invitation_id),
+            })
         })
     }
 }

@@ -56,6 +56,8 @@ pub(super) struct OrgData {
     pub(super) queued_outbox: BTreeMap<InvitationId, BTreeSet<MessageKey>>,
     /// Queued messages by `(next_attempt_at, id)`.
     pub(super) due_outbox: BTreeSet<MessageKey>,
+    /// Failed messages (the dead letters) by `(created_at, id)`.
+    pub(super) failed_outbox: BTreeSet<MessageKey>,
 }
 
 /// Entities stored in their list order `(sort key, id)`, with a locator
@@ -403,6 +405,15 @@ impl State {
     }
 
     pub(super) fn index_outbox(&mut self, msg: &OutboxMessage, add: bool) {
+        if msg.status == OutboxStatus::Failed {
+            let created = (msg.created_at, msg.id.clone());
+            if add {
+                self.org_mut(&msg.org_id).failed_outbox.insert(created);
+            } else if let Some(data) = self.orgs.get_mut(&msg.org_id) {
+                data.failed_outbox.remove(&created);
+            }
+            return;
+        }
         if msg.status != OutboxStatus::Queued {
             return;
         }

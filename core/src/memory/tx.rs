@@ -497,6 +497,45 @@ impl Transaction for MemoryTx<'_> {
             .collect()
     }
 
+    fn next_outbox_due(&mut self, org: Option<&OrgId>) -> StoreResult<Option<DateTime<Utc>>> {
+        let state = &*self.state;
+        let due = match org {
+            Some(org) => match state.orgs.get(org) {
+                Some(data) => &data.due_outbox,
+                None => return Ok(None),
+            },
+            None => &state.due_outbox,
+        };
+        Ok(due.first().map(|(at, _)| *at))
+    }
+
+    fn failed_outbox(
+        &mut self,
+        org: &OrgId,
+        after: Option<&str>,
+        limit: u32,
+    ) -> StoreResult<Page<OutboxMessage>> {
+        let after = after.map(crate::store::cursor::parse_message).transpose()?;
+        let state = &*self.state;
+        let Some(data) = state.orgs.get(org) else {
+            return Ok(empty_page());
+        };
+        page_of(
+            vec![walk(&data.failed_outbox, after.as_ref(), true)],
+            true,
+            |(_, id)| state.outbox.get(id),
+            |_| true,
+            page_limit(limit),
+            |(at, id)| {
+                crate::store::cursor::message(
+                    at.timestamp(),
+                    i64::from(at.timestamp_subsec_nanos()),
+                    id.as_str(),
+                )
+            },
+        )
+    }
+
     fn queued_messages_for(
         &mut self,
         org: &OrgId,

@@ -6,7 +6,9 @@
 //! hex-encoded so that any text (dots, quotes, NUL-free unicode) survives.
 //! - members: `m.<hex contact key>.<hex member id>`;
 //! - invitations: `i.<seconds>.<nanoseconds>.<hex invitation id>` of
-//!   `created_at`.
+//!   `created_at`;
+//! - outbox messages (the dead letters): `o.<seconds>.<nanoseconds>.<hex
+//!   message id>` of `created_at`.
 //!
 //! A cursor that does not parse is [`StoreError::InvalidCursor`] (which the
 //! engine reports as invalid input on field `cursor`).
@@ -22,7 +24,7 @@
 
 use super::StoreResult;
 use crate::error::StoreError;
-use crate::id::{InvitationId, MemberId};
+use crate::id::{InvitationId, MemberId, MessageId};
 use chrono::{DateTime, Utc};
 
 /// The cursor after the member with this contact key and id.
@@ -56,6 +58,24 @@ pub fn parse_invitation(cursor: &str) -> StoreResult<(DateTime<Utc>, InvitationI
         Some((DateTime::from_timestamp(secs, nanos)?, InvitationId(id)))
     };
     parse().ok_or_else(|| invalid("invitation"))
+}
+
+/// The cursor after the outbox message created at `created_secs` +
+/// `created_nanos` (Unix time) with this id.
+pub fn message(created_secs: i64, created_nanos: i64, message_id: &str) -> String {
+    format!("o.{created_secs}.{created_nanos}.{}", to_hex(message_id))
+}
+
+/// The creation time and id of a [`message`] cursor.
+pub fn parse_message(cursor: &str) -> StoreResult<(DateTime<Utc>, MessageId)> {
+    let parse = || {
+        let mut parts = cursor.strip_prefix("o.")?.splitn(3, '.');
+        let secs: i64 = parts.next()?.parse().ok()?;
+        let nanos: u32 = parts.next()?.parse().ok()?;
+        let id = from_hex(parts.next()?)?;
+        Some((DateTime::from_timestamp(secs, nanos)?, MessageId(id)))
+    };
+    parse().ok_or_else(|| invalid("outbox"))
 }
 
 /// The error for a cursor this store did not hand out for `list`.

@@ -1750,7 +1750,14 @@ pub fn outbox(env: &mut Env) {
     let m1 = env.engine.outbox_message(&msg(1)).expect("m1");
     assert_eq!(m1.attempts, 1);
     assert_eq!(m1.last_error.as_deref(), Some("421 trylater"));
-    assert_eq!(m1.next_attempt_at, env.now() + Duration::seconds(60));
+    // The first backoff (60 s) less its jitter (under a quarter), the
+    // same for every store.
+    let wait = m1.next_attempt_at - env.now();
+    assert!(wait > Duration::seconds(45) && wait <= Duration::seconds(60));
+    assert_eq!(
+        wait,
+        crate::RetryPolicy::default().jittered_delay(&msg(1), 1)
+    );
     assert_eq!(
         env.engine
             .mark_failed(&msg(2), "550 no such user", true)
@@ -1780,7 +1787,10 @@ pub fn outbox(env: &mut Env) {
     assert_eq!(r.retrying, vec![msg(1)]);
     let m1 = env.engine.outbox_message(&msg(1)).expect("m1");
     assert_eq!(m1.attempts, 2);
-    assert_eq!(m1.next_attempt_at, env.now() + Duration::seconds(120));
+    assert_eq!(
+        m1.next_attempt_at,
+        env.now() + crate::RetryPolicy::default().jittered_delay(&msg(1), 2)
+    );
     env.advance(Duration::seconds(121));
     let r = env.engine.deliver_pending(&mailer, 10).expect("deliver");
     assert_eq!(r.sent, vec![msg(1)]);

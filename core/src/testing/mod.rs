@@ -116,6 +116,7 @@ macro_rules! store_conformance {
                 member_cursors_survive_changes_and_bad_ones_are_errors => direct transactions::member_cursors_survive_changes_and_bad_ones_are_errors,
                 invitation_pages_newest_first_with_filters => direct transactions::invitation_pages_newest_first_with_filters,
                 due_lists_oldest_first_ties_by_id => direct transactions::due_lists_oldest_first_ties_by_id,
+                outbox_next_due_and_dead_letters => direct transactions::outbox_next_due_and_dead_letters,
                 events_numbered_per_organization => direct transactions::events_numbered_per_organization,
                 derived_counts_stay_exact => direct transactions::derived_counts_stay_exact,
                 unknown_organization_reads_are_empty => direct transactions::unknown_organization_reads_are_empty,

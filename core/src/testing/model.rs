@@ -589,6 +589,7 @@ pub fn observe(tx: &mut dyn Transaction) -> Result<Vec<String>, TestCaseError> {
     see("due_all", &tx.due_invitations(None, now, 100)?);
     see("due_all_2", &tx.due_invitations(None, now, 2)?);
     see("outbox_all", &tx.due_outbox(None, now, 100)?);
+    see("next_due_all", &tx.next_outbox_due(None)?);
     for o in 0..2 {
         let org = org_id(o);
         see("organization", &tx.organization(&org)?);
@@ -679,6 +680,16 @@ pub fn observe(tx: &mut dyn Transaction) -> Result<Vec<String>, TestCaseError> {
         }
         see("due", &tx.due_invitations(Some(&org), now, 100)?);
         see("outbox_due", &tx.due_outbox(Some(&org), now, 100)?);
+        see("next_due", &tx.next_outbox_due(Some(&org))?);
+        let mut after = None;
+        for _ in 0..20 {
+            let page = tx.failed_outbox(&org, after.as_deref(), 1)?;
+            see("failed_page", &page);
+            match page.next_cursor {
+                Some(c) => after = Some(c),
+                None => break,
+            }
+        }
         for i in 0..4 {
             let inv = InvitationId::from(format!("inv_{i}"));
             see("queued", &tx.queued_messages_for(&org, &inv)?);

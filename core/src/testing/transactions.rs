@@ -1883,3 +1883,104 @@ pub fn uniqueness_is_per_organization(make: MakeStore<'_>) {
         None
     );
 }
+
+/// The worker's reads: the earliest next attempt of a queued message (due
+/// or not, per organization or across them; failed, sent and superseded
+/// ones do not count, a write of the same transaction does), and the dead
+/// letters: one organization's failed messages, newest first (ties by id,
+/// descending), paged with cursors that survive a retry in between; a bad
+/// cursor is an error.
+pub fn outbox_next_due_and_dead_letters(make: MakeStore<'_>) {
+    let store = make();
+    let (o1, o2) = (org_id(1), org_id(2));
+    let mut tx = begin(&*store);
+    assert_eq!(tx.next_outbox_due(None).expect("next"), None);
+    assert_eq!(tx.next_outbox_due(Some(&o1)).expect("next"), None);
+    let with = |org: &OrgId, id: &str, status: OutboxStatus, next: i64, created: i64| {
+        let mut m = message(org, id, "inv_1", next);
+        m.status = status;
+        m.created_at = t(created);
+        if status == OutboxStatus::Failed {
+            m.attempts = 8;
+            m.last_error = Some("550 no such user".to_owned());
+            m.redact();
+        }
+        m
+    };
+    for m in [
+        with(&o1, "msg_q1", OutboxStatus::Queued, 50, 1),
+        with(&o1, "msg_q2", OutboxStatus::Queued, 40, 2),
+        with(&o2, "msg_q3", OutboxStatus::Queued, 30, 3),
+        with(&o1, "msg_sent", OutboxStatus::Sent, 1, 4),
+        with(&o1, "msg_sup", OutboxStatus::Superseded, 2, 5),
+        with(&o1, "msg_f1", OutboxStatus::Failed, 3, 10),
+        with(&o1, "msg_f3", OutboxStatus::Failed, 3, 20),
+        with(&o1, "msg_f2", OutboxStatus::Failed, 3, 20),
+        with(&o1, "msg_f0", OutboxStatus::Failed, 3, 5),
+        with(&o2, "msg_f9", OutboxStatus::Failed, 3, 30),
+    ] {
+        tx.put_outbox_message(&m).expect("put");
+    }
+    // Seen inside the writing transaction, and after commit.
+    assert_eq!(tx.next_outbox_due(None).expect("next"), Some(t(30)));
+    tx.commit().expect("commit");
+    let mut tx = begin(&*store);
+    assert_eq!(tx.next_outbox_due(None).expect("next"), Some(t(30)));
+    assert_eq!(tx.next_outbox_due(Some(&o1)).expect("next"), Some(t(40)));
+    assert_eq!(tx.next_outbox_due(Some(&o2)).expect("next"), Some(t(30)));
+    assert_eq!(
+        tx.next_outbox_due(Some(&org_id(9))).expect("next"),
+        None,
+        "an unknown organization has nothing queued"
+    );
+
+    let ids = |p: &crate::Page<crate::OutboxMessage>| -> Vec<String> {
+        p.items.iter().map(|m| m.id.as_str().to_owned()).collect()
+    };
+    let all = tx.failed_outbox(&o1, None, 100).expect("all");
+    assert_eq!(ids(&all), ["msg_f3", "msg_f2", "msg_f1", "msg_f0"]);
+    assert_eq!(all.next_cursor, None);
+    assert_eq!(all.items[0].last_error.as_deref(), Some("550 no such user"));
+    assert_eq!(all.items[0].attempts, 8);
+    let p1 = tx.failed_outbox(&o1, None, 2).expect("page 1");
+    assert_eq!(ids(&p1), ["msg_f3", "msg_f2"]);
+    let c1 = p1.next_cursor.clone().expect("more");
+    // A message retried (superseded) between pages: the cursor holds.
+    let mut f2 = all.items[1].clone();
+    f2.status = OutboxStatus::Superseded;
+    tx.put_outbox_message(&f2).expect("retry");
+    let p2 = tx.failed_outbox(&o1, Some(&c1), 2).expect("page 2");
+    assert_eq!(ids(&p2), ["msg_f1", "msg_f0"]);
+    if let Some(c2) = &p2.next_cursor {
+        // A store may hand out a cursor on a full last page: it leads to
+        // an empty one.
+        assert!(
+            tx.failed_outbox(&o1, Some(c2), 2)
+                .expect("end")
+                .items
+                .is_empty()
+        );
+    }
+    assert_eq!(
+        ids(&tx.failed_outbox(&o1, None, 100).expect("all")),
+        ["msg_f3", "msg_f1", "msg_f0"]
+    );
+    assert_eq!(
+        ids(&tx.failed_outbox(&o2, None, 100).expect("other org")),
+        ["msg_f9"]
+    );
+    assert!(
+        tx.failed_outbox(&org_id(9), None, 100)
+            .expect("unknown org")
+            .items
+            .is_empty()
+    );
+    assert!(matches!(
+        tx.failed_outbox(&o1, Some("i.1.0.00"), 10),
+        Err(StoreError::InvalidCursor { .. })
+    ));
+    assert!(matches!(
+        tx.failed_outbox(&o1, Some("o.x"), 10),
+        Err(StoreError::InvalidCursor { .. })
+    ));
+}

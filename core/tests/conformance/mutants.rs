@@ -233,6 +233,20 @@ impl Transaction for MutantTx<'_> {
         }
         Ok(due)
     }
+    fn next_outbox_due(
+        &mut self,
+        org: Option<&OrgId>,
+    ) -> StoreResult<Option<chrono::DateTime<chrono::Utc>>> {
+        self.tx().next_outbox_due(org)
+    }
+    fn failed_outbox(
+        &mut self,
+        org: &OrgId,
+        after: Option<&str>,
+        limit: u32,
+    ) -> StoreResult<enlist::Page<OutboxMessage>> {
+        self.tx().failed_outbox(org, after, limit)
+    }
     fn queued_messages_for(
         &mut self,
         org: &OrgId,

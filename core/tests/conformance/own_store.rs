@@ -179,6 +179,20 @@ impl Transaction for CountingTx<'_> {
     ) -> StoreResult<Vec<OutboxMessage>> {
         self.inner.due_outbox(org, now, limit)
     }
+    fn next_outbox_due(
+        &mut self,
+        org: Option<&OrgId>,
+    ) -> StoreResult<Option<chrono::DateTime<chrono::Utc>>> {
+        self.inner.next_outbox_due(org)
+    }
+    fn failed_outbox(
+        &mut self,
+        org: &OrgId,
+        after: Option<&str>,
+        limit: u32,
+    ) -> StoreResult<enlist::Page<OutboxMessage>> {
+        self.inner.failed_outbox(org, after, limit)
+    }
     fn queued_messages_for(
         &mut self,
         org: &OrgId,
