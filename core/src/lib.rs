@@ -33,6 +33,7 @@ pub mod python_support;
 mod role;
 mod secret;
 pub mod store;
+mod template;
 #[cfg(feature = "testing")]
 pub mod testing;
 #[cfg(feature = "uniffi")]
@@ -90,6 +91,13 @@ pub use email::{Mailbox, ParsedRecipients, parse_address, parse_recipients};
 pub use outbox::{
     DeliveryReport, Mailer, OutboxMessage, OutboxStatus, OutgoingEmail, REDACTED, RecordingMailer,
     RetryPolicy, scrub_mail_error,
+};
+// Invitation email templates.
+pub use template::{
+    EmailPreview, EmailPreviewRequest, EmailSettings, EmailTemplate, MAX_BODY_TEMPLATE_CHARS,
+    MAX_LOCALE_CHARS, MAX_RENDERED_BODY_CHARS, MAX_SUBJECT_CHARS, MAX_SUBJECT_TEMPLATE_CHARS,
+    MAX_TEMPLATES_PER_ORG, NewEmailTemplate, TEMPLATE_FUEL, TEMPLATE_VARIABLES, format_expiry,
+    locale_fallbacks, normalize_locale,
 };
 // Secrets, clocks and stores: what the engine is built from.
 pub use clock::{Clock, ManualClock, SystemClock};

@@ -1537,6 +1537,8 @@ impl Ctx<'_> {
                 let (token, hash) = new_token(self.secrets, &o.id);
                 inv.secret_hash = Some(hash);
                 let id = MessageId::from_random(self.id_bytes());
+                let look = self.org_email(&o.id)?;
+                let groups = super::render::group_names(self.tx.as_mut(), &inv.invitation)?;
                 let email = InvitationEmail {
                     org: o,
                     config: self.config,
@@ -1545,6 +1547,8 @@ impl Ctx<'_> {
                     inviter_name: issuer.inviter_name.as_deref(),
                     token: &token,
                     message_id: &id,
+                    email: &look,
+                    groups,
                 }
                 .render();
                 let msg = OutboxMessage {

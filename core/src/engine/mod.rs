@@ -25,6 +25,7 @@ mod members;
 mod orgs;
 mod outbox;
 mod render;
+mod templates;
 mod trace;
 
 pub use accept::{ACCESS_CODE_LOCK_SECS, ACCESS_CODE_MAX_LOCK_SECS, Acceptance};
@@ -445,6 +446,7 @@ impl Enlist {
             config: &self.config,
             codes: &self.codes,
             trace,
+            email: None,
         };
         f(&mut cx).and_then(|v| {
             cx.tx.commit()?;
@@ -463,6 +465,10 @@ pub(crate) struct Ctx<'a> {
     pub codes: &'a CodeHasher,
     /// The command's span (`tracing` feature).
     pub trace: &'a trace::Command,
+    /// The email settings and template of the organization this command
+    /// sends invitations for, read once per transaction
+    /// ([`Ctx::org_email`]).
+    pub email: Option<Arc<render::OrgEmail>>,
 }
 
 impl Ctx<'_> {
@@ -480,6 +486,19 @@ impl Ctx<'_> {
     /// The organization `id`, or not found. Its id goes to the command's
     /// span only once it is known to exist: a span never carries text a
     /// caller made up.
+    /// The organization's email settings and the template of its default
+    /// locale, read at the first email of the transaction.
+    pub(crate) fn org_email(&mut self, org: &OrgId) -> Result<Arc<render::OrgEmail>> {
+        if let Some(e) = &self.email {
+            if &e.settings.org_id == org {
+                return Ok(e.clone());
+            }
+        }
+        let e = Arc::new(render::OrgEmail::load(self.tx.as_mut(), org, None)?);
+        self.email = Some(e.clone());
+        Ok(e)
+    }
+
     pub(crate) fn org(&mut self, id: &OrgId) -> Result<Organization> {
         let o = self
             .tx

@@ -137,6 +137,7 @@ fn message(org: &OrgId, id: &str, inv: &str, next: i64) -> OutboxMessage {
             to_name: None,
             subject: "Join".to_owned(),
             text_body: "body".to_owned(),
+            html_body: None,
             accept_url: "https://x.test/accept".to_owned(),
             org_name: "Org".to_owned(),
             inviter_name: None,

@@ -199,6 +199,31 @@ impl Transaction for FaultyTx<'_> {
     ) -> StoreResult<Vec<OutboxMessage>> {
         self.inner.queued_messages_for(org, invitation)
     }
+    fn email_settings(&mut self, org: &OrgId) -> StoreResult<Option<crate::EmailSettings>> {
+        self.inner.email_settings(org)
+    }
+    fn put_email_settings(&mut self, settings: &crate::EmailSettings) -> StoreResult<()> {
+        self.write()?;
+        self.inner.put_email_settings(settings)
+    }
+    fn email_template(
+        &mut self,
+        org: &OrgId,
+        locale: &str,
+    ) -> StoreResult<Option<crate::EmailTemplate>> {
+        self.inner.email_template(org, locale)
+    }
+    fn email_templates(&mut self, org: &OrgId) -> StoreResult<Vec<crate::EmailTemplate>> {
+        self.inner.email_templates(org)
+    }
+    fn put_email_template(&mut self, template: &crate::EmailTemplate) -> StoreResult<()> {
+        self.write()?;
+        self.inner.put_email_template(template)
+    }
+    fn delete_email_template(&mut self, org: &OrgId, locale: &str) -> StoreResult<bool> {
+        self.write()?;
+        self.inner.delete_email_template(org, locale)
+    }
 }
 
 /// Runs `command` with a fault at some of its writes: the first ones, one

@@ -99,6 +99,7 @@ macro_rules! store_conformance {
                 outbox => same_as_memory engine_ops::outbox,
                 organizations_are_isolated => same_as_memory engine_ops::organizations_are_isolated,
                 hostile_input_through_the_engine => same_as_memory hostile::hostile_input_through_the_engine,
+                email_templates => same_as_memory engine_ops::email_templates,
                 // The Transaction contract.
                 rollback_on_drop_changes_nothing => direct transactions::rollback_on_drop_changes_nothing,
                 panic_inside_a_transaction_rolls_back => direct transactions::panic_inside_a_transaction_rolls_back,
@@ -118,6 +119,7 @@ macro_rules! store_conformance {
                 unknown_organization_reads_are_empty => direct transactions::unknown_organization_reads_are_empty,
                 hostile_strings_round_trip => direct transactions::hostile_strings_round_trip,
                 timestamps_round_trip_to_the_nanosecond => direct transactions::timestamps_round_trip_to_the_nanosecond,
+                email_templates_are_kept_per_organization_and_locale => direct transactions::email_templates_are_kept_per_organization_and_locale,
                 // Faults.
                 a_failed_command_changes_nothing => direct faults::a_failed_command_changes_nothing,
                 // Races between threads.
