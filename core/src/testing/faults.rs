@@ -389,6 +389,42 @@ pub fn a_failed_command_changes_nothing(make: MakeStore<'_>) {
             },
         )
     });
+    at_every_write(
+        &faulty,
+        &*inner,
+        &orgs,
+        &msgs,
+        "set_email_template",
+        3,
+        || {
+            env.engine.set_email_template(
+                &id,
+                &me,
+                crate::NewEmailTemplate::new("fr", "Invitation", "Lien : {{ accept_url }}"),
+            )
+        },
+    );
+    at_every_write(
+        &faulty,
+        &*inner,
+        &orgs,
+        &msgs,
+        "set_email_settings",
+        3,
+        || {
+            env.engine
+                .set_email_settings(&id, &me, "fr-CA", Some("Bienvenue"))
+        },
+    );
+    at_every_write(
+        &faulty,
+        &*inner,
+        &orgs,
+        &msgs,
+        "delete_email_template",
+        3,
+        || env.engine.delete_email_template(&id, &me, "fr"),
+    );
     let claimed = at_every_write(&faulty, &*inner, &orgs, &msgs, "claim_due", 4, || {
         env.engine.claim_due(Some(&id), 3)
     });
