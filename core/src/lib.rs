@@ -119,6 +119,8 @@ pub use uniffi_support::{
 mod book {
     #[doc = include_str!("../../docs/src/email-parsing.md")]
     struct EmailParsing;
+    #[doc = include_str!("../../docs/src/email-templates.md")]
+    struct EmailTemplates;
     #[doc = include_str!("../../docs/src/introduction.md")]
     struct Introduction;
     #[doc = include_str!("../../docs/src/outbox.md")]
