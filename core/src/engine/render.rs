@@ -262,6 +262,42 @@ mod tests {
     }
 
     #[test]
+    fn a_stored_template_that_fails_on_real_data_falls_back_to_the_default() {
+        let vars = crate::template::EmailVars::sample("Acme", "enlist", true);
+        let mut t = EmailTemplate {
+            org_id: OrgId::from("org_1"),
+            locale: "fr".into(),
+            // Passes on sample data's types only if the strict undefined
+            // lookup is never reached; here it always is.
+            subject: "{{ organization.nope.deeper }}".into(),
+            text_body: "{{ accept_url }}".into(),
+            html_body: None,
+            updated_at: chrono::Utc::now(),
+        };
+        let (used, r) = render_with_fallback(Some(&t), &vars, "https://a.test/a");
+        assert_eq!(used, None, "the default template was used");
+        assert!(
+            r.subject
+                .starts_with("Ada Lovelace invited you to join Acme")
+        );
+        assert!(r.html.is_some());
+        // Too much work on real data (many groups): the default too.
+        t.subject = "Hi".into();
+        t.text_body = "{{ accept_url }}{% for a in groups %}{% for b in groups %}{% for c in groups %}x{% endfor %}{% endfor %}{% endfor %}".into();
+        let mut many = vars.clone();
+        many.groups = (0..100).map(|i| format!("g{i}")).collect();
+        assert_eq!(
+            render_with_fallback(Some(&t), &vars, "https://a.test/a")
+                .0
+                .as_deref(),
+            Some("fr")
+        );
+        let (used, r) = render_with_fallback(Some(&t), &many, "https://a.test/a");
+        assert_eq!(used, None);
+        assert!(r.text.contains("https://a.test/a"));
+    }
+
+    #[test]
     fn directory_names_read_naturally() {
         assert_eq!(natural_name("Doe, Dana"), "Dana Doe");
         assert_eq!(natural_name("Dana Doe"), "Dana Doe");
