@@ -56,6 +56,9 @@ fn _enlist(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<types::PyOutgoingEmail>()?;
     m.add_class::<types::PyOutboxMessage>()?;
     m.add_class::<types::PyDeliveryReport>()?;
+    m.add_class::<types::PyEmailTemplate>()?;
+    m.add_class::<types::PyEmailSettings>()?;
+    m.add_class::<types::PyEmailPreview>()?;
     // The paste box.
     m.add_class::<email::PyMailbox>()?;
     m.add_class::<email::PyAddressProblem>()?;

@@ -80,6 +80,11 @@ pub const TEMPLATE_FUEL: u64 = 100_000;
 /// An organization's template for one locale, as stored.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
+#[cfg_attr(
+    feature = "python",
+    pyo3::pyclass(frozen, eq, get_all, module = "enlist._enlist")
+)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct EmailTemplate {
     /// The organization.
     pub org_id: OrgId,
@@ -100,6 +105,7 @@ pub struct EmailTemplate {
 /// A template to save (or to preview before saving).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct NewEmailTemplate {
     /// The locale: a BCP 47 tag such as `fr` or `fr-CA`.
     pub locale: String,
@@ -136,6 +142,11 @@ impl NewEmailTemplate {
 /// An organization's email settings, kept beside its templates.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
+#[cfg_attr(
+    feature = "python",
+    pyo3::pyclass(frozen, eq, get_all, module = "enlist._enlist")
+)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct EmailSettings {
     /// The organization.
     pub org_id: OrgId,
@@ -194,6 +205,11 @@ impl EmailPreviewRequest {
 /// live token.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
+#[cfg_attr(
+    feature = "python",
+    pyo3::pyclass(frozen, eq, get_all, module = "enlist._enlist")
+)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct EmailPreview {
     /// The locale of the template used; `None`: the crate's default.
     pub template_locale: Option<String>,

@@ -336,6 +336,41 @@ class Enlist:
         self, org: _OrgLike, *, actor: _ActorLike, message_id: str
     ) -> OutboxMessage: ...
 
+    # email templates
+    def set_email_template(
+        self,
+        org: _OrgLike,
+        *,
+        actor: _ActorLike,
+        locale: str,
+        subject: str,
+        text_body: str,
+        html_body: str | None = None,
+    ) -> EmailTemplate: ...
+    def email_template(self, org: _OrgLike, *, actor: _ActorLike, locale: str) -> EmailTemplate | None: ...
+    def email_templates(self, org: _OrgLike, *, actor: _ActorLike) -> list[EmailTemplate]: ...
+    def delete_email_template(self, org: _OrgLike, *, actor: _ActorLike, locale: str) -> bool: ...
+    def email_settings(self, org: _OrgLike, *, actor: _ActorLike) -> EmailSettings: ...
+    def set_email_settings(
+        self,
+        org: _OrgLike,
+        *,
+        actor: _ActorLike,
+        default_locale: str,
+        default_message: str | None = None,
+    ) -> EmailSettings: ...
+    def preview_email(
+        self,
+        org: _OrgLike,
+        *,
+        actor: _ActorLike,
+        locale: str | None = None,
+        subject: str | None = None,
+        text_body: str | None = None,
+        html_body: str | None = None,
+        invitation: str | None = None,
+    ) -> EmailPreview: ...
+
 # ---------------------------------------------------------------------------
 # Inputs
 # ---------------------------------------------------------------------------
@@ -1009,6 +1044,8 @@ class OutgoingEmail(_Record):
     @property
     def text_body(self) -> str: ...
     @property
+    def html_body(self) -> str | None: ...
+    @property
     def accept_url(self) -> str: ...
     @property
     def org_name(self) -> str: ...
@@ -1018,6 +1055,41 @@ class OutgoingEmail(_Record):
     def personal_message(self) -> str | None: ...
     @property
     def expires_at(self) -> datetime.datetime: ...
+
+@final
+class EmailTemplate(_Record):
+    @property
+    def org_id(self) -> str: ...
+    @property
+    def locale(self) -> str: ...
+    @property
+    def subject(self) -> str: ...
+    @property
+    def text_body(self) -> str: ...
+    @property
+    def html_body(self) -> str | None: ...
+    @property
+    def updated_at(self) -> datetime.datetime: ...
+
+@final
+class EmailSettings(_Record):
+    @property
+    def org_id(self) -> str: ...
+    @property
+    def default_locale(self) -> str: ...
+    @property
+    def default_message(self) -> str | None: ...
+
+@final
+class EmailPreview(_Record):
+    @property
+    def template_locale(self) -> str | None: ...
+    @property
+    def subject(self) -> str: ...
+    @property
+    def text_body(self) -> str: ...
+    @property
+    def html_body(self) -> str | None: ...
 
 @final
 class OutboxMessage(_Record):
