@@ -2165,6 +2165,30 @@ pub fn email_templates(env: &mut Env) {
     );
     assert_eq!(env.engine.email_templates(&id, &me).expect("list").len(), 2);
 
+    // An inviter's own message wins over the default one.
+    let r = env
+        .engine
+        .invite(
+            &id,
+            &me,
+            InviteRequest::new(Recipients::Paste("fred@acme.test".into()))
+                .message("Mon propre mot"),
+        )
+        .expect("invite");
+    let msg = stored_message(
+        &env.engine,
+        r.issued[0].message_id.as_ref().expect("queued"),
+    );
+    env.rec("email with a message", &msg.email);
+    assert_eq!(
+        msg.email.personal_message.as_deref(),
+        Some("Mon propre mot")
+    );
+    assert!(
+        msg.email.text_body.contains("Mon propre mot")
+            && !msg.email.text_body.contains("Bienvenue")
+    );
+
     // Deleted: the crate's default (English) again.
     let r = env.engine.delete_email_template(&id, &me, "fr");
     env.rec_result("delete fr", &r);
