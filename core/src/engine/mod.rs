@@ -468,7 +468,7 @@ pub(crate) struct Ctx<'a> {
     /// The email settings and template of the organization this command
     /// sends invitations for, read once per transaction
     /// ([`Ctx::org_email`]).
-    pub email: Option<Arc<render::OrgEmail>>,
+    pub email: Option<(Option<String>, Arc<render::OrgEmail>)>,
 }
 
 impl Ctx<'_> {
@@ -486,16 +486,21 @@ impl Ctx<'_> {
     /// The organization `id`, or not found. Its id goes to the command's
     /// span only once it is known to exist: a span never carries text a
     /// caller made up.
-    /// The organization's email settings and the template of its default
-    /// locale, read at the first email of the transaction.
-    pub(crate) fn org_email(&mut self, org: &OrgId) -> Result<Arc<render::OrgEmail>> {
-        if let Some(e) = &self.email {
-            if &e.settings.org_id == org {
+    /// The organization's email settings and the template for `locale`
+    /// (default: the organization's default locale), read once for a run
+    /// of emails in the same language.
+    pub(crate) fn org_email(
+        &mut self,
+        org: &OrgId,
+        locale: Option<&str>,
+    ) -> Result<Arc<render::OrgEmail>> {
+        if let Some((l, e)) = &self.email {
+            if &e.settings.org_id == org && l.as_deref() == locale {
                 return Ok(e.clone());
             }
         }
-        let e = Arc::new(render::OrgEmail::load(self.tx.as_mut(), org, None)?);
-        self.email = Some(e.clone());
+        let e = Arc::new(render::OrgEmail::load(self.tx.as_mut(), org, locale)?);
+        self.email = Some((locale.map(str::to_owned), e.clone()));
         Ok(e)
     }
 

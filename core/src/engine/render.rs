@@ -324,6 +324,7 @@ mod tests {
             license_type: crate::policy::DEFAULT_LICENSE.into(),
             inviter: None,
             message: Some("Welcome aboard".into()),
+            locale: None,
             created_at: created,
             expires_at: Some(created + chrono::Duration::days(7)),
             status: crate::invitation::InvitationStatus::Pending,

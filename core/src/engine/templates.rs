@@ -241,14 +241,23 @@ impl Enlist {
                 .as_ref()
                 .map(template::check_template)
                 .transpose()?;
-            let look = OrgEmail::load(cx.tx.as_mut(), org, locale.as_deref())?;
-            let vars: EmailVars = match &request.invitation {
-                Some(id) => {
-                    let inv = cx
-                        .tx
+            let inv = match &request.invitation {
+                Some(id) => Some(
+                    cx.tx
                         .invitation(org, id)?
                         .ok_or_else(|| Error::not_found(crate::error::EntityKind::Invitation, id))?
-                        .invitation;
+                        .invitation,
+                ),
+                None => None,
+            };
+            // The locale asked for, else the invitation's, else the
+            // organization's.
+            let locale = locale
+                .clone()
+                .or_else(|| inv.as_ref().and_then(|i| i.locale.clone()));
+            let look = OrgEmail::load(cx.tx.as_mut(), org, locale.as_deref())?;
+            let vars: EmailVars = match inv {
+                Some(inv) => {
                     let inviter_name = match &inv.inviter {
                         Some(m) => cx.tx.member(org, m)?.map(|m| m.display_name()),
                         None => None,

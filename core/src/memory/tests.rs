@@ -97,6 +97,7 @@ fn invitation(org: &OrgId, id: &str, recipient_key: &str) -> StoredInvitation {
         license_type: "standard".to_owned(),
         inviter: None,
         message: None,
+        locale: None,
         created_at: t(0),
         expires_at: None,
         status: InvitationStatus::Staged,

@@ -2189,6 +2189,36 @@ pub fn email_templates(env: &mut Env) {
             && !msg.email.text_body.contains("Bienvenue")
     );
 
+    // An invitation in another language: its template, kept for resends.
+    let r = env.engine.invite(
+        &id,
+        &me,
+        InviteRequest::new(Recipients::Paste("gus@acme.test".into())).locale("not a tag"),
+    );
+    env.rec_result("invite with a bad locale", &r);
+    assert_eq!(code(&r), "invalid_input");
+    let r = env
+        .engine
+        .invite(
+            &id,
+            &me,
+            InviteRequest::new(Recipients::Paste("gus@acme.test".into())).locale("DE-at"),
+        )
+        .expect("invite");
+    let gus = r.issued[0].invitation.clone();
+    assert_eq!(gus.locale.as_deref(), Some("de-AT"));
+    let msg = stored_message(
+        &env.engine,
+        r.issued[0].message_id.as_ref().expect("queued"),
+    );
+    env.rec("email in German", &msg.email);
+    assert_eq!(msg.email.subject, "Einladung zu Acme");
+    env.advance(Duration::hours(1));
+    let again = env.engine.resend(&id, &me, &gus.id).expect("resend");
+    let msg = stored_message(&env.engine, again.message_id.as_ref().expect("queued"));
+    env.rec("resent in German", &msg.email);
+    assert_eq!(msg.email.subject, "Einladung zu Acme");
+
     // Deleted: the crate's default (English) again.
     let r = env.engine.delete_email_template(&id, &me, "fr");
     env.rec_result("delete fr", &r);
