@@ -1226,4 +1226,138 @@ impl PyEnlist {
         })
         .map(|id| id.to_string())
     }
+
+    // -- email templates ----------------------------------------------------
+
+    /// Saves `org`'s invitation email template for `locale` (a BCP 47 tag
+    /// such as "fr" or "fr-CA"): a subject, a text body and an optional
+    /// HTML body, minijinja templates checked now (syntax, known variables
+    /// only, the accept link in each body, size and work bounds):
+    /// `InvalidInputError` names the part. Needs `MANAGE_POLICY`.
+    #[pyo3(signature = (org, *, actor, locale, subject, text_body, html_body = None))]
+    fn set_email_template(
+        &self,
+        py: Python<'_>,
+        org: OrgId,
+        actor: ActorRef,
+        locale: String,
+        subject: String,
+        text_body: String,
+        html_body: Option<String>,
+    ) -> PyResult<enlist::EmailTemplate> {
+        let mut t = enlist::NewEmailTemplate::new(locale, subject, text_body);
+        t.html_body = html_body;
+        self.run(py, |e| e.set_email_template(&org, &actor.0, t))
+    }
+
+    /// `org`'s template for exactly this locale, or `None`. Needs
+    /// `MANAGE_POLICY`.
+    #[pyo3(signature = (org, *, actor, locale))]
+    fn email_template(
+        &self,
+        py: Python<'_>,
+        org: OrgId,
+        actor: ActorRef,
+        locale: String,
+    ) -> PyResult<Option<enlist::EmailTemplate>> {
+        self.run(py, |e| e.email_template(&org, &actor.0, &locale))
+    }
+
+    /// Every template `org` saved, by locale. Needs `MANAGE_POLICY`.
+    #[pyo3(signature = (org, *, actor))]
+    fn email_templates(
+        &self,
+        py: Python<'_>,
+        org: OrgId,
+        actor: ActorRef,
+    ) -> PyResult<Vec<enlist::EmailTemplate>> {
+        self.run(py, |e| e.email_templates(&org, &actor.0))
+    }
+
+    /// Deletes `org`'s template for `locale`; `True` if there was one.
+    /// Needs `MANAGE_POLICY`.
+    #[pyo3(signature = (org, *, actor, locale))]
+    fn delete_email_template(
+        &self,
+        py: Python<'_>,
+        org: OrgId,
+        actor: ActorRef,
+        locale: String,
+    ) -> PyResult<bool> {
+        self.run(py, |e| e.delete_email_template(&org, &actor.0, &locale))
+    }
+
+    /// `org`'s email settings: the locale of its invitations and its
+    /// default personal message. Needs `MANAGE_POLICY`.
+    #[pyo3(signature = (org, *, actor))]
+    fn email_settings(
+        &self,
+        py: Python<'_>,
+        org: OrgId,
+        actor: ActorRef,
+    ) -> PyResult<enlist::EmailSettings> {
+        self.run(py, |e| e.email_settings(&org, &actor.0))
+    }
+
+    /// Sets `org`'s default locale and default personal message (used when
+    /// an inviter writes none). Needs `MANAGE_POLICY`.
+    #[pyo3(signature = (org, *, actor, default_locale, default_message = None))]
+    fn set_email_settings(
+        &self,
+        py: Python<'_>,
+        org: OrgId,
+        actor: ActorRef,
+        default_locale: String,
+        default_message: Option<String>,
+    ) -> PyResult<enlist::EmailSettings> {
+        self.run(py, |e| {
+            e.set_email_settings(&org, &actor.0, &default_locale, default_message.as_deref())
+        })
+    }
+
+    /// Renders an invitation email without sending it: the proposed
+    /// template (when `subject` and `text_body` are given; checked as if
+    /// saved) or the stored one for `locale`, with `invitation`'s data or
+    /// sample data. The link is a placeholder, never a live token. Needs
+    /// `MANAGE_POLICY`.
+    #[pyo3(signature = (org, *, actor, locale = None, subject = None, text_body = None, html_body = None, invitation = None))]
+    fn preview_email(
+        &self,
+        py: Python<'_>,
+        org: OrgId,
+        actor: ActorRef,
+        locale: Option<String>,
+        subject: Option<String>,
+        text_body: Option<String>,
+        html_body: Option<String>,
+        invitation: Option<String>,
+    ) -> PyResult<enlist::EmailPreview> {
+        let mut request = enlist::EmailPreviewRequest::default();
+        match (subject, text_body) {
+            (Some(subject), Some(text_body)) => {
+                let mut t = enlist::NewEmailTemplate::new(
+                    locale.clone().unwrap_or_else(|| "en".to_owned()),
+                    subject,
+                    text_body,
+                );
+                t.html_body = html_body;
+                request = request.template(t);
+            }
+            (None, None) if html_body.is_none() => {}
+            _ => {
+                return Err(invalid(
+                    py,
+                    "template",
+                    "a proposed template needs both subject and text_body",
+                ));
+            }
+        }
+        if let Some(l) = locale {
+            request = request.locale(l);
+        }
+        if let Some(i) = invitation {
+            request = request.invitation(InvitationId::from(i));
+        }
+        self.run(py, |e| e.preview_email(&org, &actor.0, request))
+    }
 }

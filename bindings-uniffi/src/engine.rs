@@ -682,6 +682,101 @@ impl Enlist {
     ) -> Result<MessageId> {
         Ok(self.inner.retry_dead_letter(&org_id, &actor, &message_id)?)
     }
+
+    // -- Email templates -----------------------------------------------------
+
+    /// Saves the organization's invitation email template for one locale
+    /// (a BCP 47 tag: "fr", "fr-CA"), checked now: syntax, known variables
+    /// only, the accept link in each body, size and work bounds
+    /// (`InvalidInput` names the part in `field`). Needs `ManagePolicy`.
+    pub fn set_email_template(
+        &self,
+        org_id: OrgId,
+        actor: Actor,
+        template: enlist::NewEmailTemplate,
+    ) -> Result<enlist::EmailTemplate> {
+        Ok(self.inner.set_email_template(&org_id, &actor, template)?)
+    }
+
+    /// The organization's template for exactly this locale, if any. Needs
+    /// `ManagePolicy`.
+    pub fn email_template(
+        &self,
+        org_id: OrgId,
+        actor: Actor,
+        locale: String,
+    ) -> Result<Option<enlist::EmailTemplate>> {
+        Ok(self.inner.email_template(&org_id, &actor, &locale)?)
+    }
+
+    /// Every template the organization saved, by locale. Needs
+    /// `ManagePolicy`.
+    pub fn email_templates(
+        &self,
+        org_id: OrgId,
+        actor: Actor,
+    ) -> Result<Vec<enlist::EmailTemplate>> {
+        Ok(self.inner.email_templates(&org_id, &actor)?)
+    }
+
+    /// Deletes the organization's template for one locale; whether there
+    /// was one. Needs `ManagePolicy`.
+    pub fn delete_email_template(
+        &self,
+        org_id: OrgId,
+        actor: Actor,
+        locale: String,
+    ) -> Result<bool> {
+        Ok(self.inner.delete_email_template(&org_id, &actor, &locale)?)
+    }
+
+    /// The organization's email settings (default locale and personal
+    /// message). Needs `ManagePolicy`.
+    pub fn email_settings(&self, org_id: OrgId, actor: Actor) -> Result<enlist::EmailSettings> {
+        Ok(self.inner.email_settings(&org_id, &actor)?)
+    }
+
+    /// Sets the organization's default locale and default personal
+    /// message. Needs `ManagePolicy`.
+    pub fn set_email_settings(
+        &self,
+        org_id: OrgId,
+        actor: Actor,
+        default_locale: String,
+        default_message: Option<String>,
+    ) -> Result<enlist::EmailSettings> {
+        Ok(self.inner.set_email_settings(
+            &org_id,
+            &actor,
+            &default_locale,
+            default_message.as_deref(),
+        )?)
+    }
+
+    /// Renders an invitation email without sending it: `template` (checked
+    /// as if saved) or the stored one for `locale`, with `invitation`'s
+    /// data or sample data; the link is a placeholder, never a live token.
+    /// Needs `ManagePolicy`.
+    pub fn preview_email(
+        &self,
+        org_id: OrgId,
+        actor: Actor,
+        locale: Option<String>,
+        template: Option<enlist::NewEmailTemplate>,
+        invitation: Option<InvitationId>,
+    ) -> Result<enlist::EmailPreview> {
+        let mut request = enlist::EmailPreviewRequest::default();
+        if let Some(l) = locale {
+            request = request.locale(l);
+        }
+        if let Some(t) = template {
+            request = request.template(t);
+        }
+        if let Some(i) = invitation {
+            request = request.invitation(i);
+        }
+        Ok(self.inner.preview_email(&org_id, &actor, request)?)
+    }
 }
 
 /// Stops or wakes a running `Enlist.runOutbox` from another thread.

@@ -124,6 +124,12 @@ pub struct Invitation {
     pub inviter: Option<MemberId>,
     /// The inviter's personal message.
     pub message: Option<String>,
+    /// The language of its email (a BCP 47 tag, such as `fr-CA`); `None`:
+    /// the organization's default locale. Kept for resends.
+    // Left out when unset: bodies stored before locales read and write
+    // back the same.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locale: Option<String>,
     /// When it was created.
     pub created_at: DateTime<Utc>,
     /// When it stops being valid (set when sent).

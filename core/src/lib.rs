@@ -33,6 +33,7 @@ pub mod python_support;
 mod role;
 mod secret;
 pub mod store;
+mod template;
 #[cfg(feature = "testing")]
 pub mod testing;
 #[cfg(feature = "uniffi")]
@@ -93,6 +94,13 @@ pub use outbox::{
 };
 // The outbox worker and the dead letters.
 pub use outbox::{DeadLetter, StopSignal, WorkerOptions, WorkerReport};
+// Invitation email templates.
+pub use template::{
+    EmailPreview, EmailPreviewRequest, EmailSettings, EmailTemplate, MAX_BODY_TEMPLATE_CHARS,
+    MAX_LOCALE_CHARS, MAX_RENDERED_BODY_CHARS, MAX_SUBJECT_CHARS, MAX_SUBJECT_TEMPLATE_CHARS,
+    MAX_TEMPLATES_PER_ORG, NewEmailTemplate, TEMPLATE_FUEL, TEMPLATE_VARIABLES, format_expiry,
+    locale_fallbacks, normalize_locale,
+};
 // Secrets, clocks and stores: what the engine is built from.
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use memory::MemoryStore;
@@ -114,6 +122,8 @@ pub use uniffi_support::{
 mod book {
     #[doc = include_str!("../../docs/src/email-parsing.md")]
     struct EmailParsing;
+    #[doc = include_str!("../../docs/src/email-templates.md")]
+    struct EmailTemplates;
     #[doc = include_str!("../../docs/src/introduction.md")]
     struct Introduction;
     #[doc = include_str!("../../docs/src/outbox.md")]

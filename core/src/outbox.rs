@@ -16,7 +16,7 @@ use std::sync::Mutex;
 
 /// A rendered invitation email.
 ///
-/// Its `Debug` output leaves out the accept link and the body (which holds
+/// Its `Debug` output leaves out the accept link and the bodies (which hold
 /// the link), so logging a message never logs a live token.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
@@ -38,6 +38,10 @@ pub struct OutgoingEmail {
     pub subject: String,
     /// The plain-text body.
     pub text_body: String,
+    /// The HTML body, if the template has one (its variables
+    /// autoescaped). Holds the accept link, HTML-escaped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub html_body: Option<String>,
     /// The link to accept (contains the secret token).
     pub accept_url: String,
     /// The organization's name.
@@ -66,6 +70,13 @@ impl fmt::Debug for OutgoingEmail {
             .field(
                 "text_body",
                 &format_args!("[{} chars]", self.text_body.len()),
+            )
+            .field(
+                "html_body",
+                &self
+                    .html_body
+                    .as_ref()
+                    .map(|h| format!("[{} chars]", h.len())),
             )
             .field("accept_url", &format_args!("[redacted]"))
             .field("org_name", &self.org_name)
@@ -144,6 +155,16 @@ impl OutboxMessage {
                 .email
                 .text_body
                 .replace(&self.email.accept_url, REDACTED);
+            if let Some(html) = &mut self.email.html_body {
+                // The HTML part holds the link HTML-escaped (`&` as
+                // `&amp;`); a template may also show it as plain text.
+                *html = html
+                    .replace(
+                        &crate::template::html_escape(&self.email.accept_url),
+                        REDACTED,
+                    )
+                    .replace(&self.email.accept_url, REDACTED);
+            }
             self.email.accept_url = REDACTED.to_owned();
         }
     }
@@ -623,6 +644,53 @@ impl Mailer for RecordingMailer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn email_with_link(url: &str) -> OutgoingEmail {
+        OutgoingEmail {
+            message_id: MessageId::from("msg_1"),
+            to: "a@x.test".into(),
+            to_name: None,
+            subject: "Join".into(),
+            text_body: format!("Open {url} to join"),
+            html_body: Some(format!(
+                "<a href=\"{}\">join</a> or copy {url}",
+                crate::template::html_escape(url)
+            )),
+            accept_url: url.into(),
+            org_name: "Org".into(),
+            inviter_name: None,
+            reply_to: None,
+            personal_message: None,
+            expires_at: DateTime::from_timestamp(0, 0).unwrap_or_default(),
+        }
+    }
+
+    #[test]
+    fn redaction_scrubs_the_link_from_both_bodies_and_debug_shows_neither() {
+        let url = "https://a.test/join?x=1&token=org_1.SECRETSECRET";
+        let email = email_with_link(url);
+        let debug = format!("{email:?}");
+        assert!(!debug.contains("SECRET"), "{debug}");
+        assert!(debug.contains("html_body: Some(\"["), "{debug}");
+        let msg = OutboxMessage {
+            id: MessageId::from("msg_1"),
+            org_id: OrgId::from("org_1"),
+            invitation_id: InvitationId::from("inv_1"),
+            email,
+            status: OutboxStatus::Sent,
+            attempts: 1,
+            next_attempt_at: DateTime::from_timestamp(0, 0).unwrap_or_default(),
+            last_error: None,
+            created_at: DateTime::from_timestamp(0, 0).unwrap_or_default(),
+            sent_at: None,
+        }
+        .redacted();
+        let html = msg.email.html_body.as_deref().unwrap_or_default();
+        assert!(!html.contains("SECRET"), "{html}");
+        assert_eq!(html, "<a href=\"[redacted]\">join</a> or copy [redacted]");
+        assert!(!msg.email.text_body.contains("SECRET"));
+        assert_eq!(msg.email.accept_url, REDACTED);
+    }
 
     #[test]
     fn backoff_doubles_and_caps() {

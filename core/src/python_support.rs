@@ -29,6 +29,7 @@ use crate::outbox::{DeadLetter, WorkerReport};
 use crate::outbox::{DeliveryReport, OutboxMessage, OutboxStatus, OutgoingEmail};
 use crate::policy::{Policy, RegistrationRequirements};
 use crate::role::{GroupRole, Permission, PermissionSet, Role};
+use crate::template::{EmailPreview, EmailSettings, EmailTemplate};
 use crate::wire::WireEnum;
 use crate::{Acceptance, ImportInterruption, InviteLink, LinkPreview, RecipientInput};
 use chrono::TimeDelta;
@@ -763,6 +764,13 @@ py_records! {
     OutgoingEmail repr(message_id, to, subject) {}
 
     OutboxMessage repr(id, status, attempts) {}
+
+    EmailTemplate repr(locale, subject) {}
+
+    EmailSettings repr(default_locale, default_message) {}
+
+    // A preview's link is a placeholder: nothing to leave out.
+    EmailPreview repr(template_locale, subject) {}
 
     DeliveryReport repr(sent, retrying, failed) {
         /// Messages attempted in this run.

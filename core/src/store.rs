@@ -44,6 +44,7 @@ use crate::member::{Member, MemberQuery, Page};
 use crate::organization::Organization;
 use crate::outbox::OutboxMessage;
 use crate::secret::SecretHash;
+use crate::template::{EmailSettings, EmailTemplate};
 use chrono::{DateTime, Utc};
 
 /// Result with [`StoreError`].
@@ -198,4 +199,21 @@ pub trait Transaction {
         org: &OrgId,
         invitation: &InvitationId,
     ) -> StoreResult<Vec<OutboxMessage>>;
+
+    // Email templates.
+    /// An organization's email settings (default locale and message), if
+    /// it saved any.
+    fn email_settings(&mut self, org: &OrgId) -> StoreResult<Option<EmailSettings>>;
+    /// Inserts or replaces an organization's email settings.
+    fn put_email_settings(&mut self, settings: &EmailSettings) -> StoreResult<()>;
+    /// An organization's template for exactly this locale tag.
+    fn email_template(&mut self, org: &OrgId, locale: &str) -> StoreResult<Option<EmailTemplate>>;
+    /// Every template of an organization, sorted by locale tag (byte
+    /// order).
+    fn email_templates(&mut self, org: &OrgId) -> StoreResult<Vec<EmailTemplate>>;
+    /// Inserts or replaces the template of `(org_id, locale)`.
+    fn put_email_template(&mut self, template: &EmailTemplate) -> StoreResult<()>;
+    /// Deletes the template of `(org, locale)`; returns whether there was
+    /// one.
+    fn delete_email_template(&mut self, org: &OrgId, locale: &str) -> StoreResult<bool>;
 }

@@ -23,11 +23,18 @@ use std::time::{Duration, Instant};
 /// The migrations, in order: `(version, name, SQL)`. Version `n` is the
 /// file `migrations/000n_*.sql`; a store at version `v` applies every
 /// migration above `v`, in one transaction.
-const MIGRATIONS: &[(u32, &str, &str)] = &[(
-    1,
-    "0001_initial",
-    include_str!("../migrations/0001_initial.sql"),
-)];
+const MIGRATIONS: &[(u32, &str, &str)] = &[
+    (
+        1,
+        "0001_initial",
+        include_str!("../migrations/0001_initial.sql"),
+    ),
+    (
+        2,
+        "0002_email_templates",
+        include_str!("../migrations/0002_email_templates.sql"),
+    ),
+];
 
 /// How long an organization stays "contended" after a write conflict in it:
 /// meanwhile this store locks it at the first read instead of the first
@@ -109,7 +116,7 @@ impl PostgresStore {
     /// The schema version this library writes. A database with a lower
     /// version is migrated on connect; one with a higher version is refused
     /// with [`StoreError::SchemaTooNew`].
-    pub const SCHEMA_VERSION: u32 = 1;
+    pub const SCHEMA_VERSION: u32 = 2;
 
     /// Connects to `url` (libpq `key=value` form or a `postgres://` URL),
     /// with TLS as its `sslmode` says (`prefer` when it says nothing: see

@@ -48,6 +48,7 @@ use crate::codec::{
 use crate::error::db_err;
 use crate::pool::Lease;
 use chrono::{DateTime, Utc};
+use enlist::{EmailSettings, EmailTemplate};
 use enlist::{
     Event, Group, GroupId, InvitationId, InvitationQuery, InvitationStatus, Member, MemberId,
     MemberQuery, MemberSort, MemberStatus, MessageId, OrgId, Organization, OutboxMessage, Page,
@@ -1548,6 +1549,69 @@ impl Transaction for PgTx<'_> {
             &[&org.as_str(), &invitation.as_str()],
         )?;
         rows.iter().map(|r| body(r, 0, "outbox message")).collect()
+    }
+
+    // ----- email templates ------------------------------------------------------
+
+    fn email_settings(&mut self, org: &OrgId) -> StoreResult<Option<EmailSettings>> {
+        self.touch(org)?;
+        let row = self.query_opt(
+            "SELECT body::text FROM email_settings WHERE org_id = $1",
+            &[&org.as_str()],
+        )?;
+        row.map(|r| body(&r, 0, "email settings")).transpose()
+    }
+
+    fn put_email_settings(&mut self, settings: &EmailSettings) -> StoreResult<()> {
+        let o = key_text("org_id", settings.org_id.as_str())?;
+        self.write_lock(&settings.org_id)?;
+        let b = to_body(settings)?;
+        self.execute(
+            "INSERT INTO email_settings (org_id, body) VALUES ($1, $2::text::json)
+             ON CONFLICT (org_id) DO UPDATE SET body = EXCLUDED.body",
+            &[&o, &b],
+        )?;
+        Ok(())
+    }
+
+    fn email_template(&mut self, org: &OrgId, locale: &str) -> StoreResult<Option<EmailTemplate>> {
+        self.touch(org)?;
+        let row = self.query_opt(
+            "SELECT body::text FROM email_templates WHERE org_id = $1 AND locale = $2",
+            &[&org.as_str(), &locale],
+        )?;
+        row.map(|r| body(&r, 0, "email template")).transpose()
+    }
+
+    fn email_templates(&mut self, org: &OrgId) -> StoreResult<Vec<EmailTemplate>> {
+        self.touch(org)?;
+        let rows = self.query(
+            "SELECT body::text FROM email_templates WHERE org_id = $1 ORDER BY locale",
+            &[&org.as_str()],
+        )?;
+        rows.iter().map(|r| body(r, 0, "email template")).collect()
+    }
+
+    fn put_email_template(&mut self, template: &EmailTemplate) -> StoreResult<()> {
+        let o = key_text("org_id", template.org_id.as_str())?;
+        let l = key_text("locale", &template.locale)?;
+        self.write_lock(&template.org_id)?;
+        let b = to_body(template)?;
+        self.execute(
+            "INSERT INTO email_templates (org_id, locale, body) VALUES ($1, $2, $3::text::json)
+             ON CONFLICT (org_id, locale) DO UPDATE SET body = EXCLUDED.body",
+            &[&o, &l, &b],
+        )?;
+        Ok(())
+    }
+
+    fn delete_email_template(&mut self, org: &OrgId, locale: &str) -> StoreResult<bool> {
+        self.write_lock(org)?;
+        let n = self.execute(
+            "DELETE FROM email_templates WHERE org_id = $1 AND locale = $2",
+            &[&org.as_str(), &locale],
+        )?;
+        Ok(n > 0)
     }
 }
 

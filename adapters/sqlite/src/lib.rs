@@ -16,11 +16,18 @@ use std::time::Duration;
 /// The migrations, in order: `(version, name, SQL)`. Version `n` is the
 /// file `migrations/000n_*.sql`; a store at version `v` applies every
 /// migration above `v`, in one transaction.
-const MIGRATIONS: &[(u32, &str, &str)] = &[(
-    1,
-    "0001_initial",
-    include_str!("../migrations/0001_initial.sql"),
-)];
+const MIGRATIONS: &[(u32, &str, &str)] = &[
+    (
+        1,
+        "0001_initial",
+        include_str!("../migrations/0001_initial.sql"),
+    ),
+    (
+        2,
+        "0002_email_templates",
+        include_str!("../migrations/0002_email_templates.sql"),
+    ),
+];
 
 /// Marks the file as an enlist store (`PRAGMA application_id`, "enls").
 const APPLICATION_ID: i32 = 0x656e_6c73;
@@ -67,7 +74,7 @@ impl SqliteStore {
     /// The schema version this library writes. A file with a lower version
     /// is migrated on open; a file with a higher one is refused with
     /// [`StoreError::SchemaTooNew`].
-    pub const SCHEMA_VERSION: u32 = 1;
+    pub const SCHEMA_VERSION: u32 = 2;
 
     /// Opens (creating it if missing) the database file at `path` and
     /// brings its schema up to [`SqliteStore::SCHEMA_VERSION`].

@@ -346,6 +346,40 @@ fn a_file_at_version_zero_with_other_tables_is_migrated() {
     assert!(dump(&path).contains_key("app_settings"));
 }
 
+#[test]
+fn a_version_1_file_gains_the_email_template_tables_and_keeps_its_rows() {
+    let (store, _dir) = file_store();
+    let path = store.path().expect("file").to_path_buf();
+    let org = populate(&store);
+    drop(store);
+    // The file as version 1 left it: no email tables, user_version 1.
+    Connection::open(&path)
+        .and_then(|c| {
+            c.execute_batch("DROP TABLE email_templates; DROP TABLE email_settings;")?;
+            c.pragma_update(None, "user_version", 1)
+        })
+        .expect("downgrade to version 1");
+    let before = dump(&path);
+    assert!(!before.contains_key("email_templates"));
+    let store = SqliteStore::open(&path).expect("open migrates");
+    let after = dump(&path);
+    for (table, rows) in &before {
+        assert_eq!(after.get(table), Some(rows), "{table} kept");
+    }
+    let mut tx = begin(&store);
+    assert!(tx.organization(&org).expect("read").is_some());
+    assert_eq!(tx.email_templates(&org).expect("the new table"), vec![]);
+    tx.put_email_settings(&enlist::EmailSettings::defaults(org.clone()))
+        .expect("write to the new table");
+    tx.commit().expect("commit");
+    drop(store);
+    let c = Connection::open(&path).expect("open");
+    let v: u32 = c
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .expect("version");
+    assert_eq!(v, SqliteStore::SCHEMA_VERSION);
+}
+
 // ----- transactions --------------------------------------------------------
 
 #[test]

@@ -7,6 +7,7 @@ use crate::codec::{
 use crate::store_err;
 use chrono::{DateTime, Utc};
 use enlist::store::{WriterGuard, collect_page, merge_sorted, page_limit};
+use enlist::{EmailSettings, EmailTemplate};
 use enlist::{
     Event, Group, GroupId, InvitationId, InvitationQuery, InvitationStatus, Member, MemberId,
     MemberQuery, MemberSort, MemberStatus, MessageId, OrgId, Organization, OutboxMessage,
@@ -1119,5 +1120,59 @@ impl Transaction for SqliteTx<'_> {
         rows.iter()
             .map(|(_, body)| from_json(body, "outbox message"))
             .collect()
+    }
+
+    fn email_settings(&mut self, org: &OrgId) -> StoreResult<Option<EmailSettings>> {
+        self.one(
+            "SELECT body FROM email_settings WHERE org_id = ?1",
+            [org.as_str()],
+            "email settings",
+        )
+    }
+
+    fn put_email_settings(&mut self, settings: &EmailSettings) -> StoreResult<()> {
+        self.exec(
+            "INSERT INTO email_settings (org_id, body) VALUES (?1, ?2)
+             ON CONFLICT (org_id) DO UPDATE SET body = excluded.body",
+            params![settings.org_id.as_str(), to_json(settings)?],
+        )?;
+        Ok(())
+    }
+
+    fn email_template(&mut self, org: &OrgId, locale: &str) -> StoreResult<Option<EmailTemplate>> {
+        self.one(
+            "SELECT body FROM email_templates WHERE org_id = ?1 AND locale = ?2",
+            [org.as_str(), locale],
+            "email template",
+        )
+    }
+
+    fn email_templates(&mut self, org: &OrgId) -> StoreResult<Vec<EmailTemplate>> {
+        self.many(
+            "SELECT body FROM email_templates WHERE org_id = ?1 ORDER BY locale",
+            [org.as_str()],
+            "email template",
+        )
+    }
+
+    fn put_email_template(&mut self, template: &EmailTemplate) -> StoreResult<()> {
+        self.exec(
+            "INSERT INTO email_templates (org_id, locale, body) VALUES (?1, ?2, ?3)
+             ON CONFLICT (org_id, locale) DO UPDATE SET body = excluded.body",
+            params![
+                template.org_id.as_str(),
+                template.locale,
+                to_json(template)?
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn delete_email_template(&mut self, org: &OrgId, locale: &str) -> StoreResult<bool> {
+        let n = self.exec(
+            "DELETE FROM email_templates WHERE org_id = ?1 AND locale = ?2",
+            [org.as_str(), locale],
+        )?;
+        Ok(n > 0)
     }
 }

@@ -20,6 +20,7 @@ fun commandScenarios(@Suppress("UNUSED_PARAMETER") dir: File) {
     selfRegistrationScenario()
     memberLifecycleScenario()
     claimScenario()
+    emailTemplatesScenario()
 }
 
 /** [block] must be refused with PermissionDenied. */
@@ -367,5 +368,47 @@ fun claimScenario() {
     checkEq(e.markFailed(m2, "again", true), null, "markFailed of a finished message: null")
     expectThrows<EnlistException.InvalidInput>("claimDue of 10,001 messages") { e.claimDue(10_001u) }
     checkEq(e.markSent(m3), true, "markSent: the other organization's message")
+    e.close()
+}
+
+/** Email templates: saved per locale and checked, used by the next invitation with its HTML part, previewed with a placeholder link, refused without ManagePolicy. */
+fun emailTemplatesScenario() {
+    val w = newWorld()
+    val e = w.engine
+    val bob = Actor.Member(w.join("bob@acme.test").id)
+    val fr = NewEmailTemplate(
+        locale = "fr",
+        subject = "Invitation à {{ organization }}",
+        textBody = "Bonjour {{ recipient_name or '' }},\n{{ personal_message or '' }}\n{{ accept_url }}\nExpire le {{ expires_at }}",
+        htmlBody = "<p>{{ recipient_name }}</p><a href=\"{{ accept_url }}\">Accepter</a>",
+    )
+    denied("setEmailTemplate by a plain member") { e.setEmailTemplate(w.org, bob, fr) }
+    denied("emailTemplates by a plain member") { e.emailTemplates(w.org, bob) }
+    val bad = expectThrows<EnlistException.InvalidInput>("setEmailTemplate without the link") {
+        e.setEmailTemplate(w.org, w.owner, fr.copy(locale = "de", textBody = "Hallo"))
+    }
+    checkEq(bad?.facts?.get("field"), "template.text_body", "setEmailTemplate: names the part")
+    val saved = e.setEmailTemplate(w.org, w.owner, fr)
+    checkEq(saved.locale, "fr", "setEmailTemplate: saved")
+    checkEq(e.emailTemplate(w.org, w.owner, "FR"), saved, "emailTemplate: by locale")
+    checkEq(e.emailTemplates(w.org, w.owner).map { it.locale }, listOf("fr"), "emailTemplates: listed")
+    val settings = e.setEmailSettings(w.org, w.owner, "fr-ca", "Bienvenue !")
+    checkEq(settings.defaultLocale, "fr-CA", "setEmailSettings: normalized locale")
+    checkEq(e.emailSettings(w.org, w.owner), settings, "emailSettings: stored")
+
+    val issued = w.issue("dana@acme.test")
+    val msg = e.claimDue(10u, w.org).single { it.id == issued.messageId }
+    checkEq(msg.email.subject, "Invitation à Acme", "the French template's subject")
+    check(msg.email.textBody.reveal().contains("Bienvenue !"), "the default message in the text")
+
+    val preview = e.previewEmail(w.org, w.owner, null, null, issued.invitation.id)
+    checkEq(preview.templateLocale, "fr", "previewEmail: fr-CA falls back to fr")
+    check(!preview.textBody.contains(issued.secret!!.reveal()) && preview.textBody.contains("PREVIEW-NOT-A-REAL-TOKEN"),
+        "previewEmail: a placeholder link, never the live token")
+    check(preview.htmlBody?.contains("Accepter") == true, "previewEmail: the HTML part")
+    val proposed = e.previewEmail(w.org, w.owner, "es", fr.copy(locale = "es", subject = "Hola {{ recipient_name }}"), null)
+    checkEq(proposed.subject, "Hola Dana Doe", "previewEmail: a proposed template with sample data")
+    checkEq(e.deleteEmailTemplate(w.org, w.owner, "fr"), true, "deleteEmailTemplate: there was one")
+    checkEq(e.deleteEmailTemplate(w.org, w.owner, "fr"), false, "deleteEmailTemplate: no more")
     e.close()
 }

@@ -382,6 +382,7 @@ impl Enlist {
                 groups: defaults.groups.clone(),
                 license_type: defaults.license_type.clone(),
                 message: message.clone(),
+                locale: None,
                 send: defaults.send,
             };
             match self.invite(org, actor, req) {

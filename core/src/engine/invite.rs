@@ -161,6 +161,11 @@ pub struct InviteRequest {
     pub license_type: Option<String>,
     /// A personal message for the email.
     pub message: Option<String>,
+    /// The language of the invitation email (a BCP 47 tag such as `fr` or
+    /// `fr-CA`, see [`normalize_locale`](crate::normalize_locale));
+    /// default: the organization's default locale.
+    #[serde(default)]
+    pub locale: Option<String>,
     /// `true` (default): send now. `false`: save as staged, to be sent later
     /// with [`Enlist::send_staged`] ("Save User" rather than "Save & Send").
     pub send: bool,
@@ -176,11 +181,18 @@ impl InviteRequest {
             groups: Vec::new(),
             license_type: None,
             message: None,
+            locale: None,
             send: true,
         }
     }
 
     invite_option_setters!();
+
+    /// Sets the language of the invitation email.
+    pub fn locale(mut self, locale: impl Into<String>) -> Self {
+        self.locale = Some(locale.into());
+        self
+    }
 }
 
 /// Why one recipient got no invitation.
@@ -455,6 +467,7 @@ impl<'a> Issuer<'a> {
 struct BatchTerms {
     id: BatchId,
     message: Option<String>,
+    locale: Option<String>,
     send: bool,
 }
 
@@ -869,6 +882,11 @@ impl Enlist {
     /// policy again since either may have changed.
     pub fn invite(&self, org: &OrgId, actor: &Actor, req: InviteRequest) -> Result<InviteReport> {
         let message = clean_text("message", req.message.as_deref(), MAX_MESSAGE_CHARS)?;
+        let locale = req
+            .locale
+            .as_deref()
+            .map(crate::template::normalize_locale)
+            .transpose()?;
         let policy = self.run("invite.authorize", |cx| {
             let (o, auth) = cx.enter(org, actor)?;
             may_invite_at_all(&o, &auth)?;
@@ -889,6 +907,7 @@ impl Enlist {
             let terms = BatchTerms {
                 id: BatchId::from_random(cx.id_bytes()),
                 message: message.clone(),
+                locale: locale.clone(),
                 send: req.send,
             };
             let issuer = Issuer::acting(&o, actor, &auth);
@@ -1422,6 +1441,7 @@ impl Ctx<'_> {
             license_type: c.license_type,
             inviter: issuer.auth.member.as_ref().map(|m| m.id.clone()),
             message: batch.message.clone(),
+            locale: batch.locale.clone(),
             created_at: self.now,
             expires_at: None,
             status: InvitationStatus::Staged,
@@ -1561,6 +1581,8 @@ impl Ctx<'_> {
                 let (token, hash) = new_token(self.secrets, &o.id);
                 inv.secret_hash = Some(hash);
                 let id = MessageId::from_random(self.id_bytes());
+                let look = self.org_email(&o.id, inv.invitation.locale.as_deref())?;
+                let groups = super::render::group_names(self.tx.as_mut(), &inv.invitation)?;
                 let email = InvitationEmail {
                     org: o,
                     config: self.config,
@@ -1570,6 +1592,8 @@ impl Ctx<'_> {
                     inviter_email: issuer.inviter_email.as_deref(),
                     token: &token,
                     message_id: &id,
+                    email: &look,
+                    groups,
                 }
                 .render();
                 let msg = OutboxMessage {

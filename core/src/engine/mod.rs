@@ -25,6 +25,7 @@ mod members;
 mod orgs;
 mod outbox;
 mod render;
+mod templates;
 mod trace;
 
 pub use accept::{ACCESS_CODE_LOCK_SECS, ACCESS_CODE_MAX_LOCK_SECS, Acceptance};
@@ -445,6 +446,7 @@ impl Enlist {
             config: &self.config,
             codes: &self.codes,
             trace,
+            email: None,
         };
         f(&mut cx).and_then(|v| {
             cx.tx.commit()?;
@@ -463,6 +465,10 @@ pub(crate) struct Ctx<'a> {
     pub codes: &'a CodeHasher,
     /// The command's span (`tracing` feature).
     pub trace: &'a trace::Command,
+    /// The email settings and template of the organization this command
+    /// sends invitations for, read once per transaction
+    /// ([`Ctx::org_email`]).
+    pub email: Option<(Option<String>, Arc<render::OrgEmail>)>,
 }
 
 impl Ctx<'_> {
@@ -480,6 +486,24 @@ impl Ctx<'_> {
     /// The organization `id`, or not found. Its id goes to the command's
     /// span only once it is known to exist: a span never carries text a
     /// caller made up.
+    /// The organization's email settings and the template for `locale`
+    /// (default: the organization's default locale), read once for a run
+    /// of emails in the same language.
+    pub(crate) fn org_email(
+        &mut self,
+        org: &OrgId,
+        locale: Option<&str>,
+    ) -> Result<Arc<render::OrgEmail>> {
+        if let Some((l, e)) = &self.email {
+            if &e.settings.org_id == org && l.as_deref() == locale {
+                return Ok(e.clone());
+            }
+        }
+        let e = Arc::new(render::OrgEmail::load(self.tx.as_mut(), org, locale)?);
+        self.email = Some((locale.map(str::to_owned), e.clone()));
+        Ok(e)
+    }
+
     pub(crate) fn org(&mut self, id: &OrgId) -> Result<Organization> {
         let o = self
             .tx

@@ -10,6 +10,7 @@ use crate::member::{Member, MemberStatus};
 use crate::organization::Organization;
 use crate::outbox::{OutboxMessage, OutboxStatus};
 use crate::secret::SecretHash;
+use crate::template::{EmailSettings, EmailTemplate};
 use chrono::{DateTime, Utc};
 use std::borrow::Borrow;
 use std::collections::{BTreeMap, BTreeSet};
@@ -58,6 +59,9 @@ pub(super) struct OrgData {
     pub(super) due_outbox: BTreeSet<MessageKey>,
     /// Failed messages (the dead letters) by `(created_at, id)`.
     pub(super) failed_outbox: BTreeSet<MessageKey>,
+    pub(super) email_settings: Option<EmailSettings>,
+    /// Email templates by locale tag.
+    pub(super) email_templates: BTreeMap<String, EmailTemplate>,
 }
 
 /// Entities stored in their list order `(sort key, id)`, with a locator
@@ -468,6 +472,23 @@ impl State {
                     data.link = prev.map(|b| *b);
                 }
             }
+            Undo::EmailSettings(org, prev) => {
+                if let Some(data) = self.orgs.get_mut(&org) {
+                    data.email_settings = prev.map(|b| *b);
+                }
+            }
+            Undo::EmailTemplate(org, locale, prev) => {
+                if let Some(data) = self.orgs.get_mut(&org) {
+                    match prev {
+                        Some(t) => {
+                            data.email_templates.insert(locale, *t);
+                        }
+                        None => {
+                            data.email_templates.remove(&locale);
+                        }
+                    }
+                }
+            }
             Undo::Event(org) => {
                 if let Some(data) = self.orgs.get_mut(&org) {
                     data.events.pop();
@@ -493,4 +514,6 @@ pub(super) enum Undo {
     /// An event was appended: pop it.
     Event(OrgId),
     Outbox(MessageId, Option<Box<OutboxMessage>>),
+    EmailSettings(OrgId, Option<Box<EmailSettings>>),
+    EmailTemplate(OrgId, String, Option<Box<EmailTemplate>>),
 }

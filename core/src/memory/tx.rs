@@ -16,6 +16,7 @@ use crate::organization::Organization;
 use crate::outbox::OutboxMessage;
 use crate::secret::SecretHash;
 use crate::store::{SeatCount, StoreResult, Transaction, WriterGuard, page_limit};
+use crate::template::{EmailSettings, EmailTemplate};
 use chrono::{DateTime, Utc};
 use std::collections::BTreeSet;
 
@@ -556,5 +557,67 @@ impl Transaction for MemoryTx<'_> {
                 })
             })
             .collect()
+    }
+
+    fn email_settings(&mut self, org: &OrgId) -> StoreResult<Option<EmailSettings>> {
+        Ok(self.data(org).and_then(|d| d.email_settings.clone()))
+    }
+
+    fn put_email_settings(&mut self, settings: &EmailSettings) -> StoreResult<()> {
+        self.ensure_org(&settings.org_id);
+        let prev = self
+            .state
+            .org_mut(&settings.org_id)
+            .email_settings
+            .replace(settings.clone());
+        self.undo.push(Undo::EmailSettings(
+            settings.org_id.clone(),
+            prev.map(Box::new),
+        ));
+        Ok(())
+    }
+
+    fn email_template(&mut self, org: &OrgId, locale: &str) -> StoreResult<Option<EmailTemplate>> {
+        Ok(self
+            .data(org)
+            .and_then(|d| d.email_templates.get(locale).cloned()))
+    }
+
+    fn email_templates(&mut self, org: &OrgId) -> StoreResult<Vec<EmailTemplate>> {
+        Ok(self
+            .data(org)
+            .map(|d| d.email_templates.values().cloned().collect())
+            .unwrap_or_default())
+    }
+
+    fn put_email_template(&mut self, template: &EmailTemplate) -> StoreResult<()> {
+        self.ensure_org(&template.org_id);
+        let prev = self
+            .state
+            .org_mut(&template.org_id)
+            .email_templates
+            .insert(template.locale.clone(), template.clone());
+        self.undo.push(Undo::EmailTemplate(
+            template.org_id.clone(),
+            template.locale.clone(),
+            prev.map(Box::new),
+        ));
+        Ok(())
+    }
+
+    fn delete_email_template(&mut self, org: &OrgId, locale: &str) -> StoreResult<bool> {
+        let Some(data) = self.state.orgs.get_mut(org) else {
+            return Ok(false);
+        };
+        let prev = data.email_templates.remove(locale);
+        let existed = prev.is_some();
+        if existed {
+            self.undo.push(Undo::EmailTemplate(
+                org.clone(),
+                locale.to_owned(),
+                prev.map(Box::new),
+            ));
+        }
+        Ok(existed)
     }
 }

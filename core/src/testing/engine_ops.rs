@@ -1951,3 +1951,329 @@ pub fn organizations_are_isolated(env: &mut Env) {
     assert_eq!(env.members_with(&a.id, &[]).len(), 2);
     assert_eq!(env.members_with(&b.id, &[]).len(), 2);
 }
+
+/// Email templates through the engine: only an actor with
+/// `manage_policy` reads or writes them (refused before the template is
+/// even checked); a template is checked when saved; an invitation's email
+/// comes from the template of the organization's locale (`fr-CA` falls
+/// back to `fr`), with the organization's default message, autoescaped
+/// HTML and the link in both parts; a preview shows a placeholder link and
+/// writes nothing; a deleted template falls back to the crate's default.
+pub fn email_templates(env: &mut Env) {
+    use crate::{EmailPreviewRequest, NewEmailTemplate};
+    let (org, owner) = env.org();
+    let id = org.id.clone();
+    let me = as_member(&owner);
+    // A plain member, to be refused.
+    let r = env
+        .engine
+        .invite(
+            &id,
+            &me,
+            InviteRequest::new(Recipients::Paste("plain@acme.test".into())),
+        )
+        .expect("invite");
+    let plain = env
+        .engine
+        .accept(&token_of(&r.issued[0]), registration("acct-plain"))
+        .expect("accept")
+        .member;
+    let plain = as_member(&plain);
+
+    let fr = NewEmailTemplate::new(
+        "fr",
+        "{{ inviter }} vous invite à rejoindre {{ organization }}",
+        "Bonjour {{ recipient_name or '' }},\n\n{% if personal_message %}{{ personal_message }}\n\n{% endif %}Acceptez : {{ accept_url }}\nExpire le {{ expires_at }}.\n",
+    )
+    .html("<p>Bonjour {{ recipient_name }}</p><p>{{ personal_message }}</p><a href=\"{{ accept_url }}\">Accepter</a>");
+    // Refused before the template is checked: a denied actor learns
+    // nothing about it, and costs no render.
+    let bad = NewEmailTemplate::new("fr", "{{", "no link");
+    for r in [
+        env.engine
+            .set_email_template(&id, &plain, bad.clone())
+            .map(|_| ()),
+        env.engine
+            .set_email_template(&id, &plain, fr.clone())
+            .map(|_| ()),
+        env.engine.email_templates(&id, &plain).map(|_| ()),
+        env.engine.email_template(&id, &plain, "fr").map(|_| ()),
+        env.engine
+            .delete_email_template(&id, &plain, "fr")
+            .map(|_| ()),
+        env.engine.email_settings(&id, &plain).map(|_| ()),
+        env.engine
+            .set_email_settings(&id, &plain, "fr", Some("x"))
+            .map(|_| ()),
+        env.engine
+            .preview_email(&id, &plain, EmailPreviewRequest::default())
+            .map(|_| ()),
+    ] {
+        env.rec_result("denied", &r);
+        assert!(
+            matches!(
+                r,
+                Err(crate::Error::PermissionDenied {
+                    permission: Permission::ManagePolicy,
+                    ..
+                })
+            ),
+            "{r:?}"
+        );
+    }
+    // Checked when saved.
+    let r = env.engine.set_email_template(&id, &me, bad);
+    env.rec_result("bad template", &r);
+    assert_eq!(code(&r), "invalid_input");
+    let no_link = NewEmailTemplate::new("fr", "Salut", "Bonjour {{ recipient_name }}");
+    let r = env.engine.set_email_template(&id, &me, no_link);
+    env.rec_result("no link", &r);
+    assert!(
+        matches!(&r, Err(crate::Error::InvalidInput { field, .. }) if field == "template.text_body"),
+        "{r:?}"
+    );
+    let saved = env.engine.set_email_template(&id, &me, fr.clone());
+    env.rec_result("set fr", &saved);
+    let saved = saved.expect("a valid template");
+    assert_eq!(saved.locale, "fr");
+    let r = env.engine.set_email_template(
+        &id,
+        &me,
+        NewEmailTemplate::new(
+            "de",
+            "Einladung zu {{ organization }}",
+            "{{ accept_url }} bis {{ expires_at }}",
+        ),
+    );
+    env.rec_result("set de", &r);
+    let r = env
+        .engine
+        .set_email_settings(&id, &me, "fr-ca", Some("Bienvenue chez Acme !"));
+    env.rec_result("settings", &r);
+    assert_eq!(r.expect("settings").default_locale, "fr-CA");
+    let listed = env.engine.email_templates(&id, &me).expect("list");
+    env.rec("templates", &listed);
+    assert_eq!(
+        listed.iter().map(|t| t.locale.as_str()).collect::<Vec<_>>(),
+        ["de", "fr"]
+    );
+    assert_eq!(
+        env.engine.email_template(&id, &me, "FR").expect("get"),
+        Some(saved.clone())
+    );
+    assert_eq!(
+        env.engine.email_template(&id, &me, "es").expect("get"),
+        None
+    );
+
+    // An invitation's email: fr-CA -> fr, the default message, escaped HTML.
+    let r = env
+        .engine
+        .invite(
+            &id,
+            &me,
+            InviteRequest::new(Recipients::List(vec![RecipientInput {
+                first_name: Some("<script>x</script>".into()),
+                ..RecipientInput::email("dana@acme.test")
+            }])),
+        )
+        .expect("invite");
+    let msg = stored_message(
+        &env.engine,
+        r.issued[0].message_id.as_ref().expect("queued"),
+    );
+    env.rec("email", &msg.email);
+    let e = &msg.email;
+    assert_eq!(e.subject, "Olive Owner vous invite à rejoindre Acme");
+    assert!(
+        e.text_body
+            .starts_with("Bonjour <script>x</script>,\n\nBienvenue chez Acme !\n\nAcceptez : "),
+        "{}",
+        e.text_body
+    );
+    assert!(
+        e.text_body
+            .contains(&format!("Acceptez : {}\n", e.accept_url))
+    );
+    let expiry = r.issued[0].invitation.expires_at.expect("an expiry");
+    assert!(e.text_body.contains(&format!(
+        "Expire le {}.",
+        expiry.format("%d/%m/%Y %H:%M UTC")
+    )));
+    let html = e.html_body.as_deref().expect("the fr template has HTML");
+    assert!(
+        html.contains("Bonjour &lt;script&gt;x&lt;") && !html.contains("<script>"),
+        "{html}"
+    );
+    assert!(
+        html.contains(&format!("href=\"{}\"", e.accept_url)),
+        "{html}"
+    );
+    assert_eq!(e.personal_message.as_deref(), Some("Bienvenue chez Acme !"));
+    let token = token_of(&r.issued[0]);
+
+    // Preview: sample data, a placeholder link, nothing written.
+    let events_before = env.events(&id).len();
+    let p = env
+        .engine
+        .preview_email(&id, &me, EmailPreviewRequest::default())
+        .expect("preview");
+    env.rec("preview", &p);
+    assert_eq!(p.template_locale.as_deref(), Some("fr"));
+    assert!(p.text_body.contains("PREVIEW-NOT-A-REAL-TOKEN"));
+    assert!(p.text_body.contains("Bienvenue chez Acme !"));
+    // With an invitation's data: its name, never its live token.
+    let p = env
+        .engine
+        .preview_email(
+            &id,
+            &me,
+            EmailPreviewRequest::default()
+                .invitation(r.issued[0].invitation.id.clone())
+                .locale("de"),
+        )
+        .expect("preview");
+    env.rec("preview de", &p);
+    assert_eq!(p.template_locale.as_deref(), Some("de"));
+    assert!(!p.text_body.contains(&token) && !p.subject.contains(&token));
+    assert!(
+        p.text_body
+            .contains(&expiry.format("%d.%m.%Y %H:%M UTC").to_string()),
+        "{}",
+        p.text_body
+    );
+    // A proposed template, checked, not saved.
+    let p = env.engine.preview_email(
+        &id,
+        &me,
+        EmailPreviewRequest::default().template(NewEmailTemplate::new(
+            "es",
+            "Hola {{ recipient_name }}",
+            "{{ accept_url }}",
+        )),
+    );
+    env.rec_result("preview proposed", &p);
+    assert_eq!(p.expect("preview").subject, "Hola Dana Doe");
+    let p = env.engine.preview_email(
+        &id,
+        &me,
+        EmailPreviewRequest::default().template(NewEmailTemplate::new("es", "Hola", "sin enlace")),
+    );
+    env.rec_result("preview bad", &p);
+    assert_eq!(code(&p), "invalid_input");
+    let p = env.engine.preview_email(
+        &id,
+        &me,
+        EmailPreviewRequest::default().invitation(crate::InvitationId::from("inv_nope")),
+    );
+    env.rec_result("preview unknown invitation", &p);
+    assert_eq!(code(&p), "not_found");
+    assert_eq!(
+        env.events(&id).len(),
+        events_before,
+        "a preview writes nothing"
+    );
+    assert_eq!(env.engine.email_templates(&id, &me).expect("list").len(), 2);
+
+    // An inviter's own message wins over the default one.
+    let r = env
+        .engine
+        .invite(
+            &id,
+            &me,
+            InviteRequest::new(Recipients::Paste("fred@acme.test".into()))
+                .message("Mon propre mot"),
+        )
+        .expect("invite");
+    let msg = stored_message(
+        &env.engine,
+        r.issued[0].message_id.as_ref().expect("queued"),
+    );
+    env.rec("email with a message", &msg.email);
+    assert_eq!(
+        msg.email.personal_message.as_deref(),
+        Some("Mon propre mot")
+    );
+    assert!(
+        msg.email.text_body.contains("Mon propre mot")
+            && !msg.email.text_body.contains("Bienvenue")
+    );
+
+    // An invitation in another language: its template, kept for resends.
+    let r = env.engine.invite(
+        &id,
+        &me,
+        InviteRequest::new(Recipients::Paste("gus@acme.test".into())).locale("not a tag"),
+    );
+    env.rec_result("invite with a bad locale", &r);
+    assert_eq!(code(&r), "invalid_input");
+    let r = env
+        .engine
+        .invite(
+            &id,
+            &me,
+            InviteRequest::new(Recipients::Paste("gus@acme.test".into())).locale("DE-at"),
+        )
+        .expect("invite");
+    let gus = r.issued[0].invitation.clone();
+    assert_eq!(gus.locale.as_deref(), Some("de-AT"));
+    let msg = stored_message(
+        &env.engine,
+        r.issued[0].message_id.as_ref().expect("queued"),
+    );
+    env.rec("email in German", &msg.email);
+    assert_eq!(msg.email.subject, "Einladung zu Acme");
+    env.advance(Duration::hours(1));
+    let again = env.engine.resend(&id, &me, &gus.id).expect("resend");
+    let msg = stored_message(&env.engine, again.message_id.as_ref().expect("queued"));
+    env.rec("resent in German", &msg.email);
+    assert_eq!(msg.email.subject, "Einladung zu Acme");
+
+    // Deleted: the crate's default (English) again.
+    let r = env.engine.delete_email_template(&id, &me, "fr");
+    env.rec_result("delete fr", &r);
+    assert_eq!(r.ok(), Some(true));
+    let r = env.engine.delete_email_template(&id, &me, "fr");
+    env.rec_result("delete fr again", &r);
+    assert_eq!(r.ok(), Some(false));
+    let r = env
+        .engine
+        .invite(
+            &id,
+            &me,
+            InviteRequest::new(Recipients::Paste("erin@acme.test".into())),
+        )
+        .expect("invite");
+    let msg = stored_message(
+        &env.engine,
+        r.issued[0].message_id.as_ref().expect("queued"),
+    );
+    env.rec("email after delete", &msg.email);
+    assert_eq!(
+        msg.email.subject,
+        "Olive Owner invited you to join Acme on enlist"
+    );
+    assert!(
+        msg.email
+            .text_body
+            .contains("Message from Olive Owner:\n\nBienvenue chez Acme !")
+    );
+    let kinds: Vec<_> = env
+        .events(&id)
+        .into_iter()
+        .filter_map(|e| match e.kind {
+            EventKind::PolicyChanged { fields } => Some(fields),
+            _ => None,
+        })
+        .collect();
+    env.rec("policy events", &kinds);
+    assert_eq!(
+        kinds,
+        [
+            vec!["email_template:fr".to_owned()],
+            vec!["email_template:de".to_owned()],
+            vec!["email_settings".to_owned()],
+            vec!["email_template:fr".to_owned()],
+        ]
+    );
+}

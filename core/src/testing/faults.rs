@@ -213,6 +213,31 @@ impl Transaction for FaultyTx<'_> {
     ) -> StoreResult<Vec<OutboxMessage>> {
         self.inner.queued_messages_for(org, invitation)
     }
+    fn email_settings(&mut self, org: &OrgId) -> StoreResult<Option<crate::EmailSettings>> {
+        self.inner.email_settings(org)
+    }
+    fn put_email_settings(&mut self, settings: &crate::EmailSettings) -> StoreResult<()> {
+        self.write()?;
+        self.inner.put_email_settings(settings)
+    }
+    fn email_template(
+        &mut self,
+        org: &OrgId,
+        locale: &str,
+    ) -> StoreResult<Option<crate::EmailTemplate>> {
+        self.inner.email_template(org, locale)
+    }
+    fn email_templates(&mut self, org: &OrgId) -> StoreResult<Vec<crate::EmailTemplate>> {
+        self.inner.email_templates(org)
+    }
+    fn put_email_template(&mut self, template: &crate::EmailTemplate) -> StoreResult<()> {
+        self.write()?;
+        self.inner.put_email_template(template)
+    }
+    fn delete_email_template(&mut self, org: &OrgId, locale: &str) -> StoreResult<bool> {
+        self.write()?;
+        self.inner.delete_email_template(org, locale)
+    }
 }
 
 /// Runs `command` with a fault at some of its writes: the first ones, one
@@ -378,6 +403,42 @@ pub fn a_failed_command_changes_nothing(make: MakeStore<'_>) {
             },
         )
     });
+    at_every_write(
+        &faulty,
+        &*inner,
+        &orgs,
+        &msgs,
+        "set_email_template",
+        3,
+        || {
+            env.engine.set_email_template(
+                &id,
+                &me,
+                crate::NewEmailTemplate::new("fr", "Invitation", "Lien : {{ accept_url }}"),
+            )
+        },
+    );
+    at_every_write(
+        &faulty,
+        &*inner,
+        &orgs,
+        &msgs,
+        "set_email_settings",
+        3,
+        || {
+            env.engine
+                .set_email_settings(&id, &me, "fr-CA", Some("Bienvenue"))
+        },
+    );
+    at_every_write(
+        &faulty,
+        &*inner,
+        &orgs,
+        &msgs,
+        "delete_email_template",
+        3,
+        || env.engine.delete_email_template(&id, &me, "fr"),
+    );
     let claimed = at_every_write(&faulty, &*inner, &orgs, &msgs, "claim_due", 4, || {
         env.engine.claim_due(Some(&id), 3)
     });

@@ -102,6 +102,7 @@ macro_rules! store_conformance {
                 outbox => same_as_memory engine_ops::outbox,
                 organizations_are_isolated => same_as_memory engine_ops::organizations_are_isolated,
                 hostile_input_through_the_engine => same_as_memory hostile::hostile_input_through_the_engine,
+                email_templates => same_as_memory engine_ops::email_templates,
                 // The Transaction contract.
                 rollback_on_drop_changes_nothing => direct transactions::rollback_on_drop_changes_nothing,
                 panic_inside_a_transaction_rolls_back => direct transactions::panic_inside_a_transaction_rolls_back,
@@ -125,6 +126,7 @@ macro_rules! store_conformance {
                 // Random writes: a naive model, and MemoryStore read for read.
                 matches_a_naive_model => direct model::matches_a_naive_model,
                 reads_like_the_memory_store => direct model::reads_like_the_memory_store,
+                email_templates_are_kept_per_organization_and_locale => direct transactions::email_templates_are_kept_per_organization_and_locale,
                 // Faults.
                 a_failed_command_changes_nothing => direct faults::a_failed_command_changes_nothing,
                 // Races between threads.

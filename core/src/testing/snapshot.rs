@@ -46,6 +46,10 @@ pub struct OrgState {
     pub due_invitations: Vec<StoredInvitation>,
     /// Queued messages, by next attempt.
     pub due_outbox: Vec<OutboxMessage>,
+    /// The email settings.
+    pub email_settings: Option<crate::EmailSettings>,
+    /// The email templates, by locale.
+    pub email_templates: Vec<crate::EmailTemplate>,
 }
 
 /// The state of several organizations and some messages.
@@ -231,5 +235,19 @@ fn read_org(tx: &mut dyn Transaction, org: &OrgId) -> OrgState {
             .due_invitations(Some(org), far, 100_000)
             .expect("due_invitations"),
         due_outbox: tx.due_outbox(Some(org), far, 100_000).expect("due_outbox"),
+        email_settings: tx.email_settings(org).expect("email_settings"),
+        email_templates: {
+            let all = tx.email_templates(org).expect("email_templates");
+            for t in &all {
+                assert_eq!(
+                    tx.email_template(org, &t.locale)
+                        .expect("email_template")
+                        .as_ref(),
+                    Some(t),
+                    "email_template() and email_templates() agree"
+                );
+            }
+            all
+        },
     }
 }

@@ -13,6 +13,7 @@ use crate::{
     MessageId, OrgId, OutboxStatus, Permission, Role, SeatCount, Store, StoreError, StoreResult,
     Transaction, UniqueRule,
 };
+use crate::{EmailSettings, EmailTemplate};
 use chrono::{DateTime, Duration, Utc};
 use std::collections::BTreeSet;
 
@@ -91,7 +92,34 @@ fn populated(tx: &mut dyn Transaction, org: &OrgId) -> Vec<MessageId> {
     sent.status = OutboxStatus::Sent;
     sent.sent_at = Some(t(2));
     tx.put_outbox_message(&sent).expect("put message");
+    tx.put_email_settings(&email_settings(org, "fr", Some("Bienvenue")))
+        .expect("put email settings");
+    tx.put_email_template(&email_template(org, "fr", 1))
+        .expect("put template");
+    tx.put_email_template(&email_template(org, "de", 1))
+        .expect("put template");
     vec![msgid("msg_0"), msgid("msg_1")]
+}
+
+/// Email settings.
+fn email_settings(org: &OrgId, locale: &str, message: Option<&str>) -> EmailSettings {
+    EmailSettings {
+        org_id: org.clone(),
+        default_locale: locale.into(),
+        default_message: message.map(str::to_owned),
+    }
+}
+
+/// A template; `n` varies its text and time.
+fn email_template(org: &OrgId, locale: &str, n: i64) -> EmailTemplate {
+    EmailTemplate {
+        org_id: org.clone(),
+        locale: locale.into(),
+        subject: format!("Subject {n} {{{{ organization }}}}"),
+        text_body: format!("Text {n}\n{{{{ accept_url }}}}"),
+        html_body: (n % 2 == 1).then(|| format!("<p>Html {n} {{{{ accept_url }}}}</p>")),
+        updated_at: t(n),
+    }
 }
 
 /// Writes of every kind over [`populated`]'s organization (and a second
@@ -156,6 +184,20 @@ fn write_everything(tx: &mut dyn Transaction, org: &OrgId, org2: &OrgId) {
     m0.status = OutboxStatus::Superseded;
     m0.redact();
     tx.put_outbox_message(&m0).expect("supersede message");
+    tx.put_email_settings(&email_settings(org, "de-AT", None))
+        .expect("replace email settings");
+    tx.put_email_settings(&email_settings(org2, "es", None))
+        .expect("put email settings 2");
+    tx.put_email_template(&email_template(org, "fr", 2))
+        .expect("replace template");
+    assert!(
+        tx.delete_email_template(org, "de")
+            .expect("delete template")
+    );
+    tx.put_email_template(&email_template(org, "fr-CA", 3))
+        .expect("put template");
+    tx.put_email_template(&email_template(org2, "fr", 4))
+        .expect("put template 2");
 }
 
 /// Dropping a transaction without commit leaves every entity, index,
@@ -1882,6 +1924,97 @@ pub fn uniqueness_is_per_organization(make: MakeStore<'_>) {
         tx.member(&o1, &mid(&format!("mem_{o2}"))).expect("read"),
         None
     );
+}
+
+/// Email settings and templates: one settings record per organization,
+/// one template per `(organization, locale)`, replaced by a put, listed in
+/// byte order of the locale tag, deleted (saying whether one was there),
+/// rolled back with the transaction, and never seen from another
+/// organization. Text round-trips exactly (markup, quotes, non-ASCII,
+/// newlines).
+pub fn email_templates_are_kept_per_organization_and_locale(make: MakeStore<'_>) {
+    let store = make();
+    let (a, b) = (org_id(1), org_id(2));
+    let mut tx = begin(&*store);
+    tx.put_organization(&organization(&a)).expect("org a");
+    tx.put_organization(&organization(&b)).expect("org b");
+    assert_eq!(tx.email_settings(&a).expect("settings"), None);
+    assert_eq!(tx.email_templates(&a).expect("templates"), vec![]);
+    assert_eq!(tx.email_template(&a, "fr").expect("template"), None);
+    assert!(!tx.delete_email_template(&a, "fr").expect("delete nothing"));
+    // Sorted by bytes: "en" < "fr" < "fr-CA" < "zh-Hant" (uppercase sorts
+    // before lowercase: "zh-Hant" > "zh-HK" is false in bytes).
+    for (i, l) in ["zh-Hant", "fr-CA", "en", "fr", "zh-HK"].iter().enumerate() {
+        tx.put_email_template(&email_template(&a, l, i as i64))
+            .expect("put");
+    }
+    let mut hostile = email_template(&b, "fr", 9);
+    hostile.subject = "Invitation « {{ organization }} » — 日本 'quote' \"dq\" \\ ;--".into();
+    hostile.text_body = "Ligne 1\r\nLigne 2\n\t{{ accept_url }}\u{1F600}".into();
+    hostile.html_body = Some("<script>alert('x')</script>{{ accept_url }}&amp;".into());
+    tx.put_email_template(&hostile).expect("put hostile");
+    tx.put_email_settings(&email_settings(&b, "fr-CA", Some("Ligne\n« 2 »")))
+        .expect("settings b");
+    tx.commit().expect("commit");
+
+    let mut tx = begin(&*store);
+    let locales: Vec<String> = tx
+        .email_templates(&a)
+        .expect("list")
+        .into_iter()
+        .map(|t| t.locale)
+        .collect();
+    assert_eq!(locales, ["en", "fr", "fr-CA", "zh-HK", "zh-Hant"]);
+    assert_eq!(
+        tx.email_template(&a, "fr-CA").expect("get"),
+        Some(email_template(&a, "fr-CA", 1))
+    );
+    assert_eq!(tx.email_template(&a, "fr-ca").expect("exact tag"), None);
+    assert_eq!(
+        tx.email_template(&b, "fr").expect("get"),
+        Some(hostile.clone())
+    );
+    assert_eq!(
+        tx.email_templates(&b).expect("list b"),
+        vec![hostile.clone()]
+    );
+    assert_eq!(tx.email_settings(&a).expect("settings a"), None);
+    assert_eq!(
+        tx.email_settings(&b).expect("settings b"),
+        Some(email_settings(&b, "fr-CA", Some("Ligne\n« 2 »")))
+    );
+    // Replace, delete, and roll back.
+    tx.put_email_template(&email_template(&a, "fr", 7))
+        .expect("replace");
+    assert!(tx.delete_email_template(&a, "en").expect("delete"));
+    tx.put_email_settings(&email_settings(&a, "de", None))
+        .expect("settings");
+    assert_eq!(
+        tx.email_template(&a, "fr").expect("own write"),
+        Some(email_template(&a, "fr", 7))
+    );
+    assert_eq!(tx.email_template(&a, "en").expect("own delete"), None);
+    drop(tx);
+    let mut tx = begin(&*store);
+    assert_eq!(
+        tx.email_template(&a, "fr").expect("rolled back"),
+        Some(email_template(&a, "fr", 3))
+    );
+    assert!(tx.email_template(&a, "en").expect("rolled back").is_some());
+    assert_eq!(tx.email_settings(&a).expect("rolled back"), None);
+    // Committed this time.
+    tx.put_email_template(&email_template(&a, "fr", 7))
+        .expect("replace");
+    assert!(tx.delete_email_template(&a, "en").expect("delete"));
+    assert!(!tx.delete_email_template(&a, "en").expect("delete again"));
+    tx.commit().expect("commit");
+    let mut tx = begin(&*store);
+    assert_eq!(tx.email_templates(&a).expect("list").len(), 4);
+    assert_eq!(
+        tx.email_template(&a, "fr").expect("replaced"),
+        Some(email_template(&a, "fr", 7))
+    );
+    assert_eq!(tx.email_templates(&b).expect("b untouched"), vec![hostile]);
 }
 
 /// The worker's reads: the earliest next attempt of a queued message (due

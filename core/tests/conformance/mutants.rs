@@ -254,6 +254,28 @@ impl Transaction for MutantTx<'_> {
     ) -> StoreResult<Vec<OutboxMessage>> {
         self.tx().queued_messages_for(org, invitation)
     }
+    fn email_settings(&mut self, org: &OrgId) -> StoreResult<Option<enlist::EmailSettings>> {
+        self.tx().email_settings(org)
+    }
+    fn put_email_settings(&mut self, settings: &enlist::EmailSettings) -> StoreResult<()> {
+        self.tx().put_email_settings(settings)
+    }
+    fn email_template(
+        &mut self,
+        org: &OrgId,
+        locale: &str,
+    ) -> StoreResult<Option<enlist::EmailTemplate>> {
+        self.tx().email_template(org, locale)
+    }
+    fn email_templates(&mut self, org: &OrgId) -> StoreResult<Vec<enlist::EmailTemplate>> {
+        self.tx().email_templates(org)
+    }
+    fn put_email_template(&mut self, template: &enlist::EmailTemplate) -> StoreResult<()> {
+        self.tx().put_email_template(template)
+    }
+    fn delete_email_template(&mut self, org: &OrgId, locale: &str) -> StoreResult<bool> {
+        self.tx().delete_email_template(org, locale)
+    }
 }
 
 /// A conformance test, as the macro runs it.

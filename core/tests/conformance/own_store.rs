@@ -200,6 +200,28 @@ impl Transaction for CountingTx<'_> {
     ) -> StoreResult<Vec<OutboxMessage>> {
         self.inner.queued_messages_for(org, invitation)
     }
+    fn email_settings(&mut self, org: &OrgId) -> StoreResult<Option<enlist::EmailSettings>> {
+        self.inner.email_settings(org)
+    }
+    fn put_email_settings(&mut self, settings: &enlist::EmailSettings) -> StoreResult<()> {
+        self.inner.put_email_settings(settings)
+    }
+    fn email_template(
+        &mut self,
+        org: &OrgId,
+        locale: &str,
+    ) -> StoreResult<Option<enlist::EmailTemplate>> {
+        self.inner.email_template(org, locale)
+    }
+    fn email_templates(&mut self, org: &OrgId) -> StoreResult<Vec<enlist::EmailTemplate>> {
+        self.inner.email_templates(org)
+    }
+    fn put_email_template(&mut self, template: &enlist::EmailTemplate) -> StoreResult<()> {
+        self.inner.put_email_template(template)
+    }
+    fn delete_email_template(&mut self, org: &OrgId, locale: &str) -> StoreResult<bool> {
+        self.inner.delete_email_template(org, locale)
+    }
 }
 // ANCHOR_END: store
 
