@@ -405,10 +405,10 @@ impl PyEnlist {
         if let Some(p) = policy {
             new.policy = p.get().clone();
         }
-        let (org, owner) = py
+        let created = py
             .detach(|| self.engine.create_organization(new))
             .or_raise(py)?;
-        Ok((org, owner))
+        Ok((created.organization, created.owner))
     }
 
     /// Reads an organization.
@@ -888,13 +888,13 @@ impl PyEnlist {
             groups: groups.map(|g| g.0).unwrap_or_default(),
             license_type,
         };
-        let (link, secret) = py
+        let activated = py
             .detach(|| self.engine.activate_invite_link(&org, &actor.0, spec))
             .or_raise(py)?;
         // A named tuple whose repr hides the token (`enlist._links`).
         py.import("enlist._links")?
             .getattr("ActivatedLink")?
-            .call1((link, secret.expose().to_owned()))
+            .call1((activated.link, activated.url.expose().to_owned()))
     }
 
     /// Deactivates the invitation link: it stops working at once.

@@ -7,11 +7,11 @@ use crate::error::EnlistError;
 use crate::time::{time_in, time_out};
 use crate::types::*;
 use enlist::{
-    Acceptance, Actor, DeliveryReport, EngineConfig, Event, Group, GroupId, GroupRole, GroupUpdate,
-    ImportFormat, Invitation, InvitationId, InvitationPage, InvitationPreview, InvitationQuery,
-    InviteLink, IssuedInvitation, LicenseUsage, LinkPreview, Member, MemberId, MemberPage,
-    MemberUpdate, MessageId, NewGroup, OrgId, Organization, OutboxStatus, Permission, Policy,
-    Registration, Role,
+    Acceptance, ActivatedLink, Actor, CreatedOrganization, DeliveryReport, EngineConfig, Event,
+    Group, GroupId, GroupRole, GroupUpdate, ImportFormat, Invitation, InvitationId, InvitationPage,
+    InvitationPreview, InvitationQuery, InviteLink, IssuedInvitation, LicenseUsage, LinkPreview,
+    Member, MemberId, MemberPage, MemberUpdate, MessageId, NewGroup, OrgId, Organization,
+    OutboxStatus, Permission, Policy, Registration, Role,
 };
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -135,11 +135,7 @@ impl Enlist {
 
     /// Creates an organization with its first owner.
     pub fn create_organization(&self, new: NewOrganization) -> Result<CreatedOrganization> {
-        let (org, owner) = self.inner.create_organization(new.into())?;
-        Ok(CreatedOrganization {
-            organization: org,
-            owner,
-        })
+        Ok(self.inner.create_organization(new.into())?)
     }
 
     /// An organization.
@@ -408,10 +404,9 @@ impl Enlist {
         actor: Actor,
         spec: LinkSpec,
     ) -> Result<ActivatedLink> {
-        let (link, url) = self
+        Ok(self
             .inner
-            .activate_invite_link(&org_id, &actor, spec.into())?;
-        Ok(ActivatedLink { link, url })
+            .activate_invite_link(&org_id, &actor, spec.into())?)
     }
 
     /// Deactivates the invitation link: its URL stops working for good.

@@ -17,9 +17,9 @@
 
 use chrono::{DateTime, Utc};
 use enlist::{
-    BatchId, GroupGrant, GroupId, GroupSort, InvitationId, InviteLink, IssuedInvitation, Member,
-    MemberKind, MemberSort, MemberStatus, MessageId, OrgId, Organization, OutboxStatus, Policy,
-    Recipients, RejectReason, Secret,
+    BatchId, GroupGrant, GroupId, GroupSort, InvitationId, IssuedInvitation, MemberKind,
+    MemberSort, MemberStatus, MessageId, OrgId, OutboxStatus, Policy, Recipients, RejectReason,
+    Secret,
 };
 
 /// `usize` to `u32` for positions and counts, saturating (core's limits keep
@@ -62,15 +62,6 @@ impl From<NewOrganization> for enlist::NewOrganization {
         }
         out
     }
-}
-
-/// A new organization and its first owner.
-#[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
-pub struct CreatedOrganization {
-    /// The organization.
-    pub organization: Organization,
-    /// Its owner.
-    pub owner: Member,
 }
 
 // ---------------------------------------------------------------------------
@@ -281,15 +272,6 @@ pub struct SendReport {
 // ---------------------------------------------------------------------------
 // Invitation link (`InviteLink` is core's record)
 // ---------------------------------------------------------------------------
-
-/// A freshly activated link and its URL (shown this once).
-#[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
-pub struct ActivatedLink {
-    /// The link.
-    pub link: InviteLink,
-    /// The URL to share: it holds the link's secret (`url.expose()`).
-    pub url: Secret,
-}
 
 /// What people joining by the link get.
 #[derive(Clone, Debug, Default, PartialEq, Eq, uniffi::Record)]

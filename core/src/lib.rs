@@ -47,12 +47,13 @@ uniffi::setup_scaffolding!();
 
 // The engine and its commands' inputs and outputs.
 pub use engine::{
-    ACCESS_CODE_LOCK_SECS, ACCESS_CODE_MAX_LOCK_SECS, Acceptance, EngineConfig, Enlist, GroupQuery,
-    GroupUpdate, ImportDefaults, ImportInterruption, ImportRejection, ImportReport,
-    ImportedInvitation, InviteReport, InviteRequest, IssuedInvitation, LinkPreview, LinkSpec,
-    MAX_ACCEPT_URL_BASE_CHARS, MAX_ACCEPT_URL_BASES, MAX_CONFLICT_RETRIES, MAX_PRODUCT_NAME_CHARS,
-    MemberUpdate, NewGroup, NewOrganization, RecipientInput, Recipients, RejectReason,
-    RejectedRecipient, SendOutcome, SendReport, check_accept_url_base, normalize_identifier,
+    ACCESS_CODE_LOCK_SECS, ACCESS_CODE_MAX_LOCK_SECS, Acceptance, ActivatedLink,
+    CreatedOrganization, EngineConfig, Enlist, GroupQuery, GroupUpdate, ImportDefaults,
+    ImportInterruption, ImportRejection, ImportReport, ImportedInvitation, InviteReport,
+    InviteRequest, IssuedInvitation, LinkPreview, LinkSpec, MAX_ACCEPT_URL_BASE_CHARS,
+    MAX_ACCEPT_URL_BASES, MAX_CONFLICT_RETRIES, MAX_PRODUCT_NAME_CHARS, MemberUpdate, NewGroup,
+    NewOrganization, RecipientInput, Recipients, RejectReason, RejectedRecipient, SendOutcome,
+    SendReport, check_accept_url_base, normalize_identifier,
 };
 // Errors.
 pub use error::{

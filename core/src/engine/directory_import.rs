@@ -563,7 +563,11 @@ mod tests {
     }
 
     fn fixture_with(engine: Enlist, policy: Policy) -> Fixture {
-        let (org, owner) = engine
+        let crate::CreatedOrganization {
+            organization: org,
+            owner,
+            ..
+        } = engine
             .create_organization(
                 NewOrganization::new("Acme", "owner-1", "ada@acme.test").with_policy(policy),
             )

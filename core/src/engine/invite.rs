@@ -1680,7 +1680,11 @@ mod tests {
     #[test]
     fn recipients_are_read_after_authorization_and_outside_any_transaction() {
         let engine = Enlist::new(Arc::new(Counting(MemoryStore::new())));
-        let (org, owner) = engine
+        let crate::CreatedOrganization {
+            organization: org,
+            owner,
+            ..
+        } = engine
             .create_organization(crate::NewOrganization::new(
                 "Acme",
                 "acct-1",

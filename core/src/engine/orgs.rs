@@ -60,9 +60,21 @@ impl NewOrganization {
     }
 }
 
+/// A new organization and its first owner, as
+/// [`Enlist::create_organization`] returns them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+#[non_exhaustive]
+pub struct CreatedOrganization {
+    /// The organization.
+    pub organization: Organization,
+    /// Its owner, an active member with the Owner role.
+    pub owner: Member,
+}
+
 impl Enlist {
     /// Creates an organization and its first member, an active Owner.
-    pub fn create_organization(&self, new: NewOrganization) -> Result<(Organization, Member)> {
+    pub fn create_organization(&self, new: NewOrganization) -> Result<CreatedOrganization> {
         let name = required_line("name", &new.name, MAX_NAME_CHARS)?;
         let policy = new.policy.clone().validated()?;
         self.config.check_policy_base(&policy)?;
@@ -128,7 +140,10 @@ impl Enlist {
                     via: JoinedVia::Founding,
                 },
             )?;
-            Ok((org, owner))
+            Ok(CreatedOrganization {
+                organization: org,
+                owner,
+            })
         })
     }
 

@@ -159,7 +159,11 @@ fn user_management_lists_users_and_license_usage_by_type() {
 #[test]
 fn select_company_invites_into_that_company_only() {
     let (o, admin) = portal();
-    let (paving, paving_owner) = o
+    let CreatedOrganization {
+        organization: paving,
+        owner: paving_owner,
+        ..
+    } = o
         .engine
         .create_organization(NewOrganization::new(
             "Acme Paving",

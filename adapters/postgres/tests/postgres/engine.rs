@@ -4,9 +4,9 @@
 
 use crate::common::*;
 use enlist::{
-    Actor, Enlist, Error, GroupGrant, InvitationQuery, InvitationStatus, InviteRequest, LinkSpec,
-    ManualClock, MemberQuery, MemberStatus, MemoryStore, NewGroup, Policy, RecipientInput,
-    Recipients, RecordingMailer, Store,
+    ActivatedLink, Actor, Enlist, Error, GroupGrant, InvitationQuery, InvitationStatus,
+    InviteRequest, LinkSpec, ManualClock, MemberQuery, MemberStatus, MemoryStore, NewGroup, Policy,
+    RecipientInput, Recipients, RecordingMailer, Store,
 };
 use std::sync::Arc;
 
@@ -214,7 +214,9 @@ fn members_groups_and_link(e: &Enlist, clock: &ManualClock) -> Vec<String> {
             },
         )
         .unwrap();
-    let (link, secret) = e
+    let ActivatedLink {
+        link, url: secret, ..
+    } = e
         .activate_invite_link(
             &org.id,
             &admin,
