@@ -11,7 +11,7 @@ use enlist::{
     Group, GroupId, GroupRole, GroupUpdate, ImportFormat, Invitation, InvitationId, InvitationPage,
     InvitationPreview, InvitationQuery, InviteLink, IssuedInvitation, LicenseUsage, LinkPreview,
     Member, MemberId, MemberPage, MemberUpdate, MessageId, NewGroup, OrgId, Organization,
-    OutboxStatus, Permission, Policy, Registration, Role,
+    OutboxStatus, Permission, Policy, Registration, Role, SendReport,
 };
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -310,10 +310,7 @@ impl Enlist {
         actor: Actor,
         invitation_ids: Vec<InvitationId>,
     ) -> Result<SendReport> {
-        let report = self.inner.send_staged(&org_id, &actor, &invitation_ids)?;
-        Ok(SendReport {
-            results: report.results.into_iter().map(Into::into).collect(),
-        })
+        Ok(self.inner.send_staged(&org_id, &actor, &invitation_ids)?)
     }
 
     /// Sends an invitation again with a new secret and expiry.

@@ -224,51 +224,6 @@ impl From<enlist::InviteReport> for InviteReport {
     }
 }
 
-/// What happened to one invitation of a `send_staged` call.
-#[derive(Clone, Debug, PartialEq, Eq, uniffi::Enum)]
-#[allow(clippy::large_enum_variant)] // a uniffi enum cannot box its variant's record
-pub enum SendOutcome {
-    /// Sent.
-    Sent {
-        /// The invitation, with its secret.
-        issued: IssuedInvitation,
-    },
-    /// Not sent.
-    Failed {
-        /// The invitation.
-        invitation_id: InvitationId,
-        /// The error's stable code.
-        code: String,
-        /// The error's message.
-        message: String,
-    },
-}
-
-impl From<enlist::SendOutcome> for SendOutcome {
-    fn from(o: enlist::SendOutcome) -> Self {
-        match o {
-            enlist::SendOutcome::Sent(issued) => SendOutcome::Sent { issued: *issued },
-            enlist::SendOutcome::Failed {
-                invitation,
-                code,
-                message,
-            } => SendOutcome::Failed {
-                invitation_id: invitation,
-                code,
-                message,
-            },
-        }
-    }
-}
-
-/// The outcome of sending staged invitations: one entry per invitation
-/// asked for, in order.
-#[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
-pub struct SendReport {
-    /// The outcomes.
-    pub results: Vec<SendOutcome>,
-}
-
 // ---------------------------------------------------------------------------
 // Invitation link (`InviteLink` is core's record)
 // ---------------------------------------------------------------------------

@@ -1824,7 +1824,7 @@ impl World {
                 Ok(())
             };
             match (outcome, want) {
-                (enlist::SendOutcome::Sent(issued), Ok(())) => {
+                (enlist::SendOutcome::Sent { issued }, Ok(())) => {
                     let secret = issued.secret.as_ref().unwrap();
                     self.arm(next, k, secret.expose(), issued.message_id.as_ref());
                     next.events.push("invitation_sent");

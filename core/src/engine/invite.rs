@@ -395,13 +395,23 @@ impl InviteReport {
 
 /// What happened to one invitation of a [`Enlist::send_staged`] call.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 #[serde(rename_all = "snake_case", tag = "outcome")]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "unboxed so that Kotlin and Swift take this enum as it is (a uniffi enum cannot box a variant's record); a report holds one per invitation asked for"
+)]
 pub enum SendOutcome {
     /// Sent.
-    Sent(Box<IssuedInvitation>),
+    Sent {
+        /// The invitation, with its secret.
+        #[serde(flatten)]
+        issued: IssuedInvitation,
+    },
     /// Not sent.
     Failed {
         /// The invitation.
+        #[cfg_attr(feature = "uniffi", uniffi(name = "invitation_id"))]
         invitation: InvitationId,
         /// Why (a stable code and message).
         code: String,
@@ -412,6 +422,8 @@ pub enum SendOutcome {
 
 /// The outcome of sending staged invitations.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+#[non_exhaustive]
 pub struct SendReport {
     /// One entry per invitation asked for, in order.
     pub results: Vec<SendOutcome>,
@@ -928,7 +940,7 @@ impl Enlist {
             let mut report = SendReport::default();
             for (index, id) in invitations.iter().enumerate() {
                 let outcome = match cx.send_one_staged(&issuer, id, index) {
-                    Ok(i) => SendOutcome::Sent(Box::new(i)),
+                    Ok(issued) => SendOutcome::Sent { issued },
                     Err(e @ (Error::Store(_) | Error::Mail(_))) => return Err(e),
                     Err(e) => SendOutcome::Failed {
                         invitation: id.clone(),
@@ -1754,6 +1766,49 @@ mod tests {
             assert_eq!(err.code(), "limit_exceeded");
         });
         assert_eq!((begun, parsed_at), (1, vec![]));
+    }
+
+    /// `SendOutcome::Sent` holds its invitation unboxed (so uniffi takes
+    /// the enum), and its JSON is what it was: the issued invitation's
+    /// fields beside the `outcome` tag.
+    #[test]
+    fn a_send_outcome_serializes_flat_with_its_tag() {
+        let engine = Enlist::in_memory();
+        let crate::CreatedOrganization {
+            organization: org,
+            owner,
+            ..
+        } = engine
+            .create_organization(crate::NewOrganization::new(
+                "Acme",
+                "acct-1",
+                "ada@acme.test",
+            ))
+            .expect("org");
+        let owner = Actor::Member(owner.id);
+        let mut staged = InviteRequest::new(Recipients::Paste("pat@acme.test".into()));
+        staged.send = false;
+        let id = engine
+            .invite(&org.id, &owner, staged)
+            .expect("stage")
+            .issued[0]
+            .invitation
+            .id
+            .clone();
+        let missing = InvitationId::from("inv_missing");
+        let report = engine
+            .send_staged(&org.id, &owner, &[id.clone(), missing.clone()])
+            .expect("send");
+        let json = serde_json::to_value(&report).expect("json");
+        assert_eq!(json["results"][0]["outcome"], "sent");
+        assert_eq!(json["results"][0]["invitation"]["id"], id.as_str());
+        assert_eq!(json["results"][1]["outcome"], "failed");
+        assert_eq!(json["results"][1]["invitation"], missing.as_str());
+        let back: SendReport = serde_json::from_value(json).expect("read back");
+        assert_eq!(back, report);
+        assert!(
+            matches!(&report.results[0], SendOutcome::Sent { issued } if issued.invitation.id == id)
+        );
     }
 
     #[test]

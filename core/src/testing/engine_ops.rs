@@ -724,7 +724,9 @@ pub fn issuing_invitations(env: &mut Env) {
         .results
         .iter()
         .map(|o| match o {
-            crate::SendOutcome::Sent(i) => format!("sent {}", i.invitation.recipient.as_str()),
+            crate::SendOutcome::Sent { issued: i } => {
+                format!("sent {}", i.invitation.recipient.as_str())
+            }
             crate::SendOutcome::Failed { code, .. } => format!("failed {code}"),
         })
         .collect();

@@ -508,7 +508,7 @@ fn review_shows_invitations_to_send_and_errors_before_anything_is_sent() {
     assert_eq!(sent.results.len(), 3);
     for (outcome, id) in sent.results.iter().zip(&ids) {
         match outcome {
-            SendOutcome::Sent(i) => {
+            SendOutcome::Sent { issued: i } => {
                 assert_eq!(&i.invitation.id, id);
                 assert_eq!(i.invitation.status, InvitationStatus::Pending);
                 assert!(i.secret.is_some() && i.message_id.is_some());

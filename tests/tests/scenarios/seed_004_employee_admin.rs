@@ -297,7 +297,7 @@ fn send_invites_to_several_selected_users() {
         .results
         .iter()
         .map(|r| match r {
-            SendOutcome::Sent(i) => format!("sent {}", i.invitation.recipient.as_str()),
+            SendOutcome::Sent { issued: i } => format!("sent {}", i.invitation.recipient.as_str()),
             SendOutcome::Failed { code, .. } => format!("failed {code}"),
         })
         .collect();

@@ -102,7 +102,7 @@ fn invite_accept_decline_revoke_resend(e: &Enlist, clock: &ManualClock) -> Vec<S
     let sent = e.send_staged(&org.id, &admin, &ids).unwrap();
     line(&mut out, "sent", &sent);
     // The access code path, with one wrong code first.
-    if let enlist::SendOutcome::Sent(issued) = &sent.results[1] {
+    if let enlist::SendOutcome::Sent { issued } = &sent.results[1] {
         let code = issued.secret.clone().unwrap();
         line(
             &mut out,
