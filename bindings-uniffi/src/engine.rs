@@ -8,9 +8,10 @@ use crate::time::{time_in, time_out};
 use crate::types::*;
 use enlist::{
     Acceptance, ActivatedLink, Actor, CreatedOrganization, DeliveryReport, EngineConfig, Event,
-    Group, GroupId, GroupRole, GroupUpdate, ImportFormat, Invitation, InvitationId, InvitationPage,
-    InvitationPreview, InvitationQuery, InviteLink, IssuedInvitation, LicenseUsage, LinkPreview,
-    Member, MemberId, MemberPage, MemberUpdate, MessageId, NewGroup, OrgId, Organization,
+    Group, GroupId, GroupQuery, GroupRole, GroupUpdate, ImportDefaults, ImportFormat, Invitation,
+    InvitationId, InvitationPage, InvitationPreview, InvitationQuery, InviteLink, InviteRequest,
+    IssuedInvitation, LicenseUsage, LinkPreview, LinkSpec, Member, MemberId, MemberPage,
+    MemberQuery, MemberUpdate, MessageId, NewGroup, NewOrganization, OrgId, Organization,
     OutboxStatus, Permission, Policy, Registration, Role, SendReport,
 };
 use std::sync::Arc;
@@ -135,7 +136,7 @@ impl Enlist {
 
     /// Creates an organization with its first owner.
     pub fn create_organization(&self, new: NewOrganization) -> Result<CreatedOrganization> {
-        Ok(self.inner.create_organization(new.into())?)
+        Ok(self.inner.create_organization(new)?)
     }
 
     /// An organization.
@@ -240,11 +241,7 @@ impl Enlist {
         actor: Actor,
         query: GroupQuery,
     ) -> Result<Vec<Group>> {
-        Ok(self
-            .inner
-            .list_groups(&org_id, &actor, &query.into())?
-            .into_iter()
-            .collect())
+        Ok(self.inner.list_groups(&org_id, &actor, &query)?)
     }
 
     /// Adds a member to a group (as a plain member when `role` is `None`).
@@ -300,7 +297,7 @@ impl Enlist {
         actor: Actor,
         request: InviteRequest,
     ) -> Result<InviteReport> {
-        Ok(self.inner.invite(&org_id, &actor, request.into())?.into())
+        Ok(self.inner.invite(&org_id, &actor, request)?.into())
     }
 
     /// Sends staged invitations; one outcome per id, in order.
@@ -401,9 +398,7 @@ impl Enlist {
         actor: Actor,
         spec: LinkSpec,
     ) -> Result<ActivatedLink> {
-        Ok(self
-            .inner
-            .activate_invite_link(&org_id, &actor, spec.into())?)
+        Ok(self.inner.activate_invite_link(&org_id, &actor, spec)?)
     }
 
     /// Deactivates the invitation link: its URL stops working for good.
@@ -456,10 +451,7 @@ impl Enlist {
         actor: Actor,
         query: MemberQuery,
     ) -> Result<MemberPage> {
-        Ok(self
-            .inner
-            .list_members(&org_id, &actor, &query.into())?
-            .into())
+        Ok(self.inner.list_members(&org_id, &actor, &query)?.into())
     }
 
     /// Edits a member's names, role, groups or license type.
@@ -539,7 +531,7 @@ impl Enlist {
     ) -> Result<ImportReport> {
         Ok(self
             .inner
-            .import_invitations(&org_id, &actor, &bytes, format, defaults.into())?
+            .import_invitations(&org_id, &actor, &bytes, format, defaults)?
             .into())
     }
 

@@ -17,9 +17,7 @@
 
 use chrono::{DateTime, Utc};
 use enlist::{
-    BatchId, GroupGrant, GroupId, GroupSort, InvitationId, IssuedInvitation, MemberKind,
-    MemberSort, MemberStatus, MessageId, OrgId, OutboxStatus, Policy, Recipients, RejectReason,
-    Secret,
+    BatchId, InvitationId, IssuedInvitation, MessageId, OrgId, OutboxStatus, RejectReason, Secret,
 };
 
 /// `usize` to `u32` for positions and counts, saturating (core's limits keep
@@ -29,146 +27,8 @@ pub(crate) fn u32_of(n: usize) -> u32 {
 }
 
 // ---------------------------------------------------------------------------
-// Organizations
-// ---------------------------------------------------------------------------
-
-/// What is needed to create an organization with its first owner.
-#[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
-pub struct NewOrganization {
-    /// The organization's name.
-    pub name: String,
-    /// The owner's host account id.
-    pub owner_user_ref: String,
-    /// The owner's email.
-    pub owner_email: String,
-    /// The owner's first name.
-    #[uniffi(default = None)]
-    pub owner_first_name: Option<String>,
-    /// The owner's last name.
-    #[uniffi(default = None)]
-    pub owner_last_name: Option<String>,
-    /// Its policy; `None` for the defaults.
-    #[uniffi(default = None)]
-    pub policy: Option<Policy>,
-}
-
-impl From<NewOrganization> for enlist::NewOrganization {
-    fn from(n: NewOrganization) -> Self {
-        let mut out = enlist::NewOrganization::new(n.name, n.owner_user_ref, n.owner_email);
-        out.owner_first_name = n.owner_first_name;
-        out.owner_last_name = n.owner_last_name;
-        if let Some(p) = n.policy {
-            out.policy = p;
-        }
-        out
-    }
-}
-
-// ---------------------------------------------------------------------------
-// Queries and pages (an enum field cannot default in Kotlin: `None` here)
-// ---------------------------------------------------------------------------
-
-/// A query over groups.
-#[derive(Clone, Debug, Default, PartialEq, Eq, uniffi::Record)]
-pub struct GroupQuery {
-    /// Only groups whose name contains this (case-insensitive).
-    #[uniffi(default = None)]
-    pub search: Option<String>,
-    /// Sort order; `None` sorts by name, A to Z.
-    #[uniffi(default = None)]
-    pub sort: Option<GroupSort>,
-}
-
-impl From<GroupQuery> for enlist::GroupQuery {
-    fn from(q: GroupQuery) -> Self {
-        enlist::GroupQuery {
-            search: q.search,
-            sort: q.sort.unwrap_or_default(),
-        }
-    }
-}
-
-/// A query over members.
-#[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
-pub struct MemberQuery {
-    /// Only members whose normalized contact contains this.
-    #[uniffi(default = None)]
-    pub search: Option<String>,
-    /// Only members with this role.
-    #[uniffi(default = None)]
-    pub role: Option<String>,
-    /// Only these statuses; empty means active and inactive.
-    #[uniffi(default = [])]
-    pub statuses: Vec<MemberStatus>,
-    /// Only members of this group.
-    #[uniffi(default = None)]
-    pub group_id: Option<GroupId>,
-    /// Sort order; `None` sorts by email, A to Z.
-    #[uniffi(default = None)]
-    pub sort: Option<MemberSort>,
-    /// Continue after this cursor (a previous page's `next_cursor`).
-    #[uniffi(default = None)]
-    pub after: Option<String>,
-    /// Page size, 1 to 1000.
-    #[uniffi(default = 50)]
-    pub limit: u32,
-}
-
-impl From<MemberQuery> for enlist::MemberQuery {
-    fn from(q: MemberQuery) -> Self {
-        enlist::MemberQuery {
-            search: q.search,
-            role: q.role,
-            statuses: q.statuses,
-            group: q.group_id,
-            sort: q.sort.unwrap_or_default(),
-            after: q.after,
-            limit: q.limit,
-        }
-    }
-}
-
-// ---------------------------------------------------------------------------
 // Invitations (`Invitation` and `Acceptance` are core's records)
 // ---------------------------------------------------------------------------
-
-/// An invitation batch: recipients and what they all get.
-#[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
-pub struct InviteRequest {
-    /// Who.
-    pub recipients: Recipients,
-    /// The organization role (default `member`, or `guest` for guests).
-    #[uniffi(default = None)]
-    pub role: Option<String>,
-    /// Member or guest; `None` for members.
-    #[uniffi(default = None)]
-    pub kind: Option<MemberKind>,
-    /// Groups with group roles; empty: the default group on acceptance.
-    #[uniffi(default = [])]
-    pub groups: Vec<GroupGrant>,
-    /// License type (default `standard`).
-    #[uniffi(default = None)]
-    pub license_type: Option<String>,
-    /// A personal message for the email.
-    #[uniffi(default = None)]
-    pub message: Option<String>,
-    /// `true`: send now. `false`: save as staged, to send later.
-    #[uniffi(default = true)]
-    pub send: bool,
-}
-
-impl From<InviteRequest> for enlist::InviteRequest {
-    fn from(r: InviteRequest) -> Self {
-        let mut out = enlist::InviteRequest::new(r.recipients)
-            .kind(r.kind.unwrap_or_default())
-            .groups(r.groups);
-        out.role = r.role;
-        out.license_type = r.license_type;
-        out.message = r.message;
-        out.send = r.send;
-        out
-    }
-}
 
 /// A recipient that got no invitation.
 #[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
@@ -225,76 +85,8 @@ impl From<enlist::InviteReport> for InviteReport {
 }
 
 // ---------------------------------------------------------------------------
-// Invitation link (`InviteLink` is core's record)
-// ---------------------------------------------------------------------------
-
-/// What people joining by the link get.
-#[derive(Clone, Debug, Default, PartialEq, Eq, uniffi::Record)]
-pub struct LinkSpec {
-    /// The role (default `member`, or `guest` for guests).
-    #[uniffi(default = None)]
-    pub role: Option<String>,
-    /// Member or guest; `None` for members.
-    #[uniffi(default = None)]
-    pub kind: Option<MemberKind>,
-    /// The groups they join.
-    #[uniffi(default = [])]
-    pub groups: Vec<GroupGrant>,
-    /// The license type (default `standard`).
-    #[uniffi(default = None)]
-    pub license_type: Option<String>,
-}
-
-impl From<LinkSpec> for enlist::LinkSpec {
-    fn from(s: LinkSpec) -> Self {
-        enlist::LinkSpec {
-            role: s.role,
-            kind: s.kind.unwrap_or_default(),
-            groups: s.groups,
-            license_type: s.license_type,
-        }
-    }
-}
-
-// ---------------------------------------------------------------------------
 // Import
 // ---------------------------------------------------------------------------
-
-/// What every imported row gets unless its own cells say otherwise.
-#[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
-pub struct ImportDefaults {
-    /// The organization role (default `member`, or `guest` for guests).
-    #[uniffi(default = None)]
-    pub role: Option<String>,
-    /// Member or guest; `None` for members.
-    #[uniffi(default = None)]
-    pub kind: Option<MemberKind>,
-    /// Groups, by id.
-    #[uniffi(default = [])]
-    pub groups: Vec<GroupGrant>,
-    /// License type (default `standard`).
-    #[uniffi(default = None)]
-    pub license_type: Option<String>,
-    /// A personal message for the emails.
-    #[uniffi(default = None)]
-    pub message: Option<String>,
-    /// `true`: send now. `false`: save as staged.
-    #[uniffi(default = true)]
-    pub send: bool,
-}
-
-impl From<ImportDefaults> for enlist::ImportDefaults {
-    fn from(d: ImportDefaults) -> Self {
-        let mut out = enlist::ImportDefaults::default()
-            .kind(d.kind.unwrap_or_default())
-            .groups(d.groups);
-        out.role = d.role;
-        out.license_type = d.license_type;
-        out.message = d.message;
-        out.send = d.send;
-        out
-    }
-}
 
 /// An invitation issued by an import, with its file line.
 #[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]

@@ -22,20 +22,29 @@ use std::collections::HashMap;
 
 /// What every row of an import gets unless its own cells say otherwise
 /// (a row's groups cell, when filled in, replaces the default groups).
+///
+/// In Kotlin and Swift `kind` is required (uniffi cannot default an enum
+/// field): `kind = MemberKind.MEMBER` is Rust's default.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 #[non_exhaustive]
 pub struct ImportDefaults {
-    /// The organization role (default: `member`, or `guest` for guests).
-    pub role: Option<String>,
     /// Member or guest.
     pub kind: MemberKind,
+    /// The organization role (default: `member`, or `guest` for guests).
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
+    pub role: Option<String>,
     /// Groups with group roles, by id.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub groups: Vec<GroupGrant>,
     /// License type (default [`DEFAULT_LICENSE`](crate::DEFAULT_LICENSE)).
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub license_type: Option<String>,
     /// A personal message for the emails.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub message: Option<String>,
     /// `true` (default): send now. `false`: save as staged.
+    #[cfg_attr(feature = "uniffi", uniffi(default = true))]
     pub send: bool,
 }
 

@@ -145,24 +145,33 @@ macro_rules! invite_option_setters {
 pub(crate) use invite_option_setters;
 
 /// An invitation batch: recipients and what they all get.
+///
+/// In Kotlin and Swift `kind` is required (uniffi cannot default an enum
+/// field): `kind = MemberKind.MEMBER` is Rust's default.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 #[non_exhaustive]
 pub struct InviteRequest {
     /// Who.
     pub recipients: Recipients,
-    /// The organization role (default: `member`, or `guest` for guests).
-    pub role: Option<String>,
     /// Member or guest.
     pub kind: MemberKind,
+    /// The organization role (default: `member`, or `guest` for guests).
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
+    pub role: Option<String>,
     /// Groups with group roles. Empty: the default group on acceptance
     /// (guests join only the groups they are invited to).
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub groups: Vec<GroupGrant>,
     /// License type (default [`DEFAULT_LICENSE`]).
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub license_type: Option<String>,
     /// A personal message for the email.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub message: Option<String>,
     /// `true` (default): send now. `false`: save as staged, to be sent later
     /// with [`Enlist::send_staged`] ("Save User" rather than "Save & Send").
+    #[cfg_attr(feature = "uniffi", uniffi(default = true))]
     pub send: bool,
 }
 

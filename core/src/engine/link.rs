@@ -30,16 +30,23 @@ pub struct ActivatedLink {
 }
 
 /// What people joining by the link get.
+///
+/// In Kotlin and Swift `kind` is required (uniffi cannot default an enum
+/// field): `kind = MemberKind.MEMBER` is Rust's default.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct LinkSpec {
-    /// Their role (default `member`, or `guest` for guests).
-    pub role: Option<String>,
     /// Member or guest.
     pub kind: MemberKind,
+    /// Their role (default `member`, or `guest` for guests).
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
+    pub role: Option<String>,
     /// Their groups (empty: the default group, for members).
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub groups: Vec<GroupGrant>,
     /// Their license type.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub license_type: Option<String>,
 }
 

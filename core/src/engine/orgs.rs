@@ -12,20 +12,26 @@ use crate::role::{Permission, PermissionSet, Role, builtin};
 use serde::{Deserialize, Serialize};
 
 /// What is needed to create an organization with its first owner.
+///
+/// In Kotlin and Swift the policy is required (a record field defaults only
+/// when each of its own fields does): pass `defaultPolicy()`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 #[non_exhaustive]
 pub struct NewOrganization {
     /// The organization's name.
     pub name: String,
-    /// Its policy (defaults if not given).
-    pub policy: Policy,
     /// The owner's host account id.
     pub owner_user_ref: String,
     /// The owner's email.
     pub owner_email: String,
+    /// Its policy (defaults if not given).
+    pub policy: Policy,
     /// The owner's first name.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub owner_first_name: Option<String>,
     /// The owner's last name.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub owner_last_name: Option<String>,
 }
 
