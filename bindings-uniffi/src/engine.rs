@@ -9,10 +9,10 @@ use crate::types::*;
 use enlist::{
     Acceptance, ActivatedLink, Actor, CreatedOrganization, DeliveryReport, EngineConfig, Event,
     Group, GroupId, GroupQuery, GroupRole, GroupUpdate, ImportDefaults, ImportFormat, Invitation,
-    InvitationId, InvitationPage, InvitationPreview, InvitationQuery, InviteLink, InviteRequest,
-    IssuedInvitation, LicenseUsage, LinkPreview, LinkSpec, Member, MemberId, MemberPage,
-    MemberQuery, MemberUpdate, MessageId, NewGroup, NewOrganization, OrgId, Organization,
-    OutboxStatus, Permission, Policy, Registration, Role, SendReport,
+    InvitationId, InvitationPage, InvitationPreview, InvitationQuery, InviteLink, InviteReport,
+    InviteRequest, IssuedInvitation, LicenseUsage, LinkPreview, LinkSpec, Member, MemberId,
+    MemberPage, MemberQuery, MemberUpdate, MessageId, NewGroup, NewOrganization, OrgId,
+    Organization, OutboxStatus, Permission, Policy, Registration, Role, SendReport,
 };
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -297,7 +297,7 @@ impl Enlist {
         actor: Actor,
         request: InviteRequest,
     ) -> Result<InviteReport> {
-        Ok(self.inner.invite(&org_id, &actor, request)?.into())
+        Ok(self.inner.invite(&org_id, &actor, request)?)
     }
 
     /// Sends staged invitations; one outcome per id, in order.

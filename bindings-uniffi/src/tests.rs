@@ -338,12 +338,12 @@ fn invite_deliver_accept_with_a_foreign_clock_and_mailer() {
         .unwrap();
     assert_eq!(report.issued.len(), 2);
     assert_eq!(report.rejected.len(), 1);
-    assert_eq!(report.rejected[0].code, "invalid_address");
+    assert_eq!(report.rejected[0].reason.code(), "invalid_address");
     assert!(matches!(
         report.rejected[0].reason,
         RejectReason::InvalidAddress { .. }
     ));
-    assert!(report.csv.starts_with("index,recipient,status"));
+    assert!(report.to_csv().starts_with("index,recipient,status"));
     let bob = &report.issued[0];
     assert_eq!(bob.invitation.expires_at, Some(t0() + Duration::days(7)));
 

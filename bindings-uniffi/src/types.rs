@@ -30,60 +30,6 @@ pub(crate) fn u32_of(n: usize) -> u32 {
 // Invitations (`Invitation` and `Acceptance` are core's records)
 // ---------------------------------------------------------------------------
 
-/// A recipient that got no invitation.
-#[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
-pub struct RejectedRecipient {
-    /// The recipient's position in the input (0-based).
-    pub index: u32,
-    /// The recipient as given.
-    pub input: String,
-    /// The reason's stable code (`invalid_address`, `already_member`, ...).
-    pub code: String,
-    /// The reason, for people.
-    pub message: String,
-    /// The reason, with its facts.
-    pub reason: RejectReason,
-}
-
-impl From<enlist::RejectedRecipient> for RejectedRecipient {
-    fn from(r: enlist::RejectedRecipient) -> Self {
-        Self {
-            index: u32_of(r.index),
-            code: r.reason.code().to_owned(),
-            message: r.reason.to_string(),
-            reason: r.reason,
-            input: r.input,
-        }
-    }
-}
-
-/// The outcome of a batch (its invitations are core's
-/// [`IssuedInvitation`]s).
-#[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
-pub struct InviteReport {
-    /// The batch.
-    pub batch_id: BatchId,
-    /// Invitations issued, in input order.
-    pub issued: Vec<IssuedInvitation>,
-    /// Recipients rejected, in input order.
-    pub rejected: Vec<RejectedRecipient>,
-    /// The report as CSV (`index,recipient,status,invitation_id,reason_code,reason,warnings`)
-    /// for a "Download report" button. Holds no secrets.
-    pub csv: String,
-}
-
-impl From<enlist::InviteReport> for InviteReport {
-    fn from(r: enlist::InviteReport) -> Self {
-        let csv = r.to_csv();
-        Self {
-            batch_id: r.batch_id,
-            issued: r.issued,
-            rejected: r.rejected.into_iter().map(Into::into).collect(),
-            csv,
-        }
-    }
-}
-
 // ---------------------------------------------------------------------------
 // Import
 // ---------------------------------------------------------------------------

@@ -111,14 +111,19 @@ fun memoryScenario() {
     val pasted = engine.invite(org, owner, paste("bob@acme.test, Carol <carol@acme.test>; not-an-address", "Welcome!"))
     checkEq(pasted.issued.size, 2, "paste: two invitations issued")
     checkEq(pasted.rejected.size, 1, "paste: one recipient rejected")
-    checkEq(pasted.rejected.firstOrNull()?.code, "invalid_address", "paste: rejection code")
+    // code() and message() are core's methods on the record: the record,
+    // address error included, crosses back to Rust to compute them.
+    checkEq(pasted.rejected.firstOrNull()?.code(), "invalid_address", "paste: rejection code")
+    check(pasted.rejected.firstOrNull()?.message()?.contains("@") == true, "paste: rejection message, for people")
+    checkEq((pasted.rejected.firstOrNull()?.reason as? RejectReason.InvalidAddress)?.error?.code, "missing_at", "paste: the address error's code")
     check(pasted.rejected.firstOrNull()?.reason is RejectReason.InvalidAddress, "paste: rejection reason is InvalidAddress")
     checkEq(pasted.issued.map { emailOf(it.invitation.recipient) }, listOf("bob@acme.test", "carol@acme.test"), "paste: recipients in input order")
     checkEq(pasted.issued[1].invitation.displayName, "Carol", "paste: display name kept")
     checkEq(pasted.issued.map { it.warnings }, listOf(emptyList<AddressWarning>(), emptyList<AddressWarning>()), "paste: no warnings on plain addresses")
     check(pasted.issued.all { it.secret != null && it.messageId != null }, "paste: each invitation has its secret and queued email")
     checkEq(pasted.issued[0].invitation.expiresAt, t0.plus(Duration.ofDays(7)), "paste: expires in 7 days by the Kotlin clock")
-    check(pasted.csv.lines().size >= 4 && pasted.csv.contains("invalid_address"), "paste: CSV report")
+    val csv = pasted.csv()
+    check(csv.lines().size >= 4 && csv.contains("invalid_address"), "paste: CSV report")
     val bobInvitation = pasted.issued[0].invitation
     val carolInvitation = pasted.issued[1].invitation
 
@@ -138,7 +143,7 @@ fun memoryScenario() {
     )
     checkEq(listed.issued.size, 2, "list: two invitations issued")
     val dup = listed.rejected.singleOrNull()
-    checkEq(dup?.code, "already_invited", "list: Bob is already invited")
+    checkEq(dup?.code(), "already_invited", "list: Bob is already invited")
     checkEq((dup?.reason as? RejectReason.AlreadyInvited)?.invitationId, bobInvitation.id, "list: rejection names Bob's invitation")
     val erinIssued = listed.issued.first { it.invitation.recipient is Contact.Identifier }
     val erinCode = erinIssued.secret?.reveal()

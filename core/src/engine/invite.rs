@@ -324,8 +324,10 @@ pub struct IssuedInvitation {
     pub warnings: Vec<AddressWarning>,
 }
 
-/// A recipient that got no invitation.
+/// A recipient that got no invitation (in Kotlin and Swift, `code()` and
+/// `message()` read its reason).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct RejectedRecipient {
     /// The recipient's position in the input (0-based).
     pub index: usize,
@@ -336,8 +338,10 @@ pub struct RejectedRecipient {
 }
 
 /// The outcome of a batch: one row per recipient, either issued or
-/// rejected, in input order within each list.
+/// rejected, in input order within each list (in Kotlin and Swift,
+/// `csv()` is [`InviteReport::to_csv`]).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct InviteReport {
     /// The batch.
     pub batch_id: BatchId,
