@@ -122,8 +122,8 @@ fun memoryScenario() {
     checkEq(pasted.issued.map { it.warnings }, listOf(emptyList<AddressWarning>(), emptyList<AddressWarning>()), "paste: no warnings on plain addresses")
     check(pasted.issued.all { it.secret != null && it.messageId != null }, "paste: each invitation has its secret and queued email")
     checkEq(pasted.issued[0].invitation.expiresAt, t0.plus(Duration.ofDays(7)), "paste: expires in 7 days by the Kotlin clock")
-    val csv = pasted.csv()
-    check(csv.lines().size >= 4 && csv.contains("invalid_address"), "paste: CSV report")
+    val pastedCsv = pasted.csv()
+    check(pastedCsv.lines().size >= 4 && pastedCsv.contains("invalid_address"), "paste: CSV report")
     val bobInvitation = pasted.issued[0].invitation
     val carolInvitation = pasted.issued[1].invitation
 
