@@ -8,10 +8,10 @@ use crate::time::{time_in, time_out};
 use crate::types::*;
 use enlist::{
     Acceptance, ActivatedLink, Actor, CreatedOrganization, DeliveryReport, EngineConfig, Event,
-    Group, GroupId, GroupQuery, GroupRole, GroupUpdate, ImportDefaults, ImportFormat, Invitation,
-    InvitationId, InvitationPage, InvitationPreview, InvitationQuery, InviteLink, InviteReport,
-    InviteRequest, IssuedInvitation, LicenseUsage, LinkPreview, LinkSpec, Member, MemberId,
-    MemberPage, MemberQuery, MemberUpdate, MessageId, NewGroup, NewOrganization, OrgId,
+    Group, GroupId, GroupQuery, GroupRole, GroupUpdate, ImportDefaults, ImportFormat, ImportReport,
+    Invitation, InvitationId, InvitationPage, InvitationPreview, InvitationQuery, InviteLink,
+    InviteReport, InviteRequest, IssuedInvitation, LicenseUsage, LinkPreview, LinkSpec, Member,
+    MemberId, MemberPage, MemberQuery, MemberUpdate, MessageId, NewGroup, NewOrganization, OrgId,
     Organization, OutboxStatus, Permission, Policy, Registration, Role, SendReport,
 };
 use std::sync::Arc;
@@ -531,8 +531,7 @@ impl Enlist {
     ) -> Result<ImportReport> {
         Ok(self
             .inner
-            .import_invitations(&org_id, &actor, &bytes, format, defaults)?
-            .into())
+            .import_invitations(&org_id, &actor, &bytes, format, defaults)?)
     }
 
     // -- Outbox ------------------------------------------------------------

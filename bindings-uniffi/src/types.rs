@@ -1,120 +1,29 @@
 //! What Kotlin and Swift see that core cannot own, each for a reason:
-//! - records whose shape differs from core's: the outbox email (its body
-//!   and link cross as `Secret`, core keeps them as text), the reports with
-//!   a precomputed `code`, `message` or `csv` (a record's method would lift
-//!   the record back, and an `AddressError` inside cannot be), `SendOutcome`
-//!   (core boxes its variant, uniffi cannot), the import's report;
-//! - inputs whose enum fields default to `None` (uniffi 0.32's proc-macros
-//!   cannot default an enum field: only UDL has enum literals);
-//! - the email parser's results, which borrow the pasted text.
+//! - the outbox email and message: the email's body and accept link cross
+//!   as `Secret`, core keeps them as text;
+//! - the email parser's results, which borrow the pasted text (and count
+//!   positions in UTF-16, as Kotlin and Swift strings do).
 //!
 //! Every other record and enum is core's own, derived there (the `uniffi`
-//! feature of `enlist`), `Secret`, the pages and `IssuedInvitation`
-//! included.
+//! feature of `enlist`): the inputs (`NewOrganization`, `InviteRequest`,
+//! `MemberQuery`, `LinkSpec`, ...) and the outputs (`CreatedOrganization`,
+//! `ActivatedLink`, `InviteReport`, `SendReport`, `ImportReport`, `Secret`,
+//! the pages, ...). What a report computes (`csv()`, `code()`,
+//! `message()`, an import's flat `issued()` and `rejected()` rows) is a
+//! uniffi method on core's record (`uniffi_support.rs`).
 //!
-//! Inputs default what core defaults, so a Kotlin caller writes
-//! `InviteRequest(recipients = Recipients.Paste(text))`.
+//! Inputs default what core defaults, except what uniffi 0.32 cannot
+//! default (an enum field, and `NewOrganization.policy`, a record whose
+//! fields have no defaults of their own), so a Kotlin caller writes
+//! `InviteRequest(recipients = Recipients.Paste(text), kind = MemberKind.MEMBER)`.
 
 use chrono::{DateTime, Utc};
-use enlist::{
-    BatchId, InvitationId, IssuedInvitation, MessageId, OrgId, OutboxStatus, RejectReason, Secret,
-};
+use enlist::{InvitationId, MessageId, OrgId, OutboxStatus, Secret};
 
 /// `usize` to `u32` for positions and counts, saturating (core's limits keep
 /// them far below `u32::MAX`).
 pub(crate) fn u32_of(n: usize) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
-}
-
-// ---------------------------------------------------------------------------
-// Invitations (`Invitation` and `Acceptance` are core's records)
-// ---------------------------------------------------------------------------
-
-// ---------------------------------------------------------------------------
-// Import
-// ---------------------------------------------------------------------------
-
-/// An invitation issued by an import, with its file line.
-#[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
-pub struct ImportedInvitation {
-    /// The row's line in the file.
-    pub line: u32,
-    /// The batch it was issued in (0-based).
-    pub batch: u32,
-    /// The invitation, with its secret when it was sent.
-    pub issued: IssuedInvitation,
-}
-
-/// A row of an import that got no invitation.
-#[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
-pub struct ImportRejection {
-    /// The row's line in the file.
-    pub line: u32,
-    /// The batch the row was in; `None` when rejected before the batches.
-    pub batch: Option<u32>,
-    /// The recipient as written.
-    pub input: String,
-    /// The reason's stable code.
-    pub code: String,
-    /// The reason, for the person who filled in the file.
-    pub message: String,
-    /// The reason, with its facts.
-    pub reason: RejectReason,
-}
-
-/// The outcome of an import: every row is in exactly one place.
-#[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
-pub struct ImportReport {
-    /// Columns of the file that were not recognized.
-    pub ignored_columns: Vec<String>,
-    /// Rows that could not be read as recipients.
-    pub sheet_errors: Vec<enlist::ImportRowError>,
-    /// The invitations issued, in file order.
-    pub issued: Vec<ImportedInvitation>,
-    /// The rows rejected, in file order.
-    pub rejected: Vec<ImportRejection>,
-    /// The batch ids, in file order.
-    pub batch_ids: Vec<BatchId>,
-    /// Set when a batch after the first failed.
-    pub interrupted: Option<enlist::ImportInterruption>,
-    /// How many rows got no invitation.
-    pub failed_count: u32,
-    /// The report as CSV, one row per line of the file. Holds no secrets.
-    pub csv: String,
-}
-
-impl From<enlist::ImportReport> for ImportReport {
-    fn from(r: enlist::ImportReport) -> Self {
-        let issued = r
-            .issued()
-            .map(|i| ImportedInvitation {
-                line: u32_of(i.line),
-                batch: u32_of(i.batch),
-                issued: i.issued.clone(),
-            })
-            .collect();
-        let rejected = r
-            .rejected()
-            .map(|x| ImportRejection {
-                line: u32_of(x.line),
-                batch: x.batch.map(u32_of),
-                code: x.reason.code().to_owned(),
-                reason: x.reason,
-                input: x.input,
-                message: x.message,
-            })
-            .collect();
-        Self {
-            csv: r.to_csv(),
-            failed_count: u32_of(r.failed_count()),
-            ignored_columns: r.ignored_columns,
-            sheet_errors: r.sheet_errors,
-            issued,
-            rejected,
-            batch_ids: r.batches.into_iter().map(|b| b.batch_id).collect(),
-            interrupted: r.interrupted,
-        }
-    }
 }
 
 // ---------------------------------------------------------------------------

@@ -102,7 +102,8 @@ pub use secret::{
 pub use store::{SeatCount, Store, StoreResult, Transaction};
 #[cfg(feature = "uniffi")]
 pub use uniffi_support::{
-    AddressNotice, AddressProblem, InvitationPage, MemberPage, SecretText, utc_from_system_time,
+    AddressNotice, AddressProblem, ImportedRow, InvitationPage, MemberPage, SecretText,
+    utc_from_system_time,
 };
 
 /// The Rust examples of the book (`docs/src`) that need only this crate,

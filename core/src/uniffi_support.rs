@@ -19,7 +19,9 @@
 //!   record cannot be generic).
 
 use crate::email::{AddressError, AddressWarning};
-use crate::engine::{InviteReport, RejectedRecipient};
+use crate::engine::{
+    ImportRejection, ImportReport, InviteReport, IssuedInvitation, RejectedRecipient,
+};
 use crate::id::{BatchId, GroupId, InvitationId, MemberId, MessageId, OrgId};
 use crate::invitation::Invitation;
 use crate::member::{Member, Page};
@@ -256,6 +258,60 @@ impl InviteReport {
     #[uniffi::method(name = "csv")]
     fn ffi_csv(&self) -> String {
         self.to_csv()
+    }
+}
+
+/// An invitation issued by an import, with its file line, as Kotlin and
+/// Swift read [`ImportReport::issued`] (whose rows borrow the report).
+#[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
+pub struct ImportedRow {
+    /// The row's line in the file.
+    pub line: usize,
+    /// The batch it was issued in (an index into the report's `batches`).
+    pub batch: usize,
+    /// The invitation, with its secret when it was sent.
+    pub issued: IssuedInvitation,
+}
+
+#[uniffi::export]
+impl ImportReport {
+    /// The invitations issued, in file order, with their lines and batches.
+    #[uniffi::method(name = "issued")]
+    fn ffi_issued(&self) -> Vec<ImportedRow> {
+        self.issued()
+            .map(|i| ImportedRow {
+                line: i.line,
+                batch: i.batch,
+                issued: i.issued.clone(),
+            })
+            .collect()
+    }
+
+    /// The rows that got no invitation, in file order.
+    #[uniffi::method(name = "rejected")]
+    fn ffi_rejected(&self) -> Vec<ImportRejection> {
+        self.rejected().collect()
+    }
+
+    /// How many rows got no invitation.
+    #[uniffi::method(name = "failed_count")]
+    fn ffi_failed_count(&self) -> usize {
+        self.failed_count()
+    }
+
+    /// The report as CSV, one row per line of the file. Holds no secrets.
+    #[uniffi::method(name = "csv")]
+    fn ffi_csv(&self) -> String {
+        self.to_csv()
+    }
+}
+
+#[uniffi::export]
+impl ImportRejection {
+    /// The reason's stable code (`invalid_address`, `unknown_group`, ...).
+    #[uniffi::method(name = "code")]
+    fn ffi_code(&self) -> String {
+        self.reason.code().to_owned()
     }
 }
 

@@ -60,11 +60,11 @@ fun functionsScenario() {
     val sales = engine.createGroup(org, owner, NewGroup(name = "Sales"))
     val support = engine.createGroup(org, owner, NewGroup(name = "Support"))
     val imported = engine.importInvitations(org, owner, template.toByteArray(), ImportFormat.CSV, ImportDefaults(kind = MemberKind.MEMBER, send = false))
-    checkEq(imported.rejected.map { it.line to it.code }, emptyList<Pair<UInt, String>>(), "importTemplateCsv: no row rejected")
-    checkEq(imported.issued.map { it.line }, listOf(2u, 3u), "importTemplateCsv: both example rows issued")
-    checkEq(imported.issued.first().issued.invitation.groups.toSet(),
+    checkEq(imported.rejected().map { it.line to it.code() }, emptyList<Pair<UInt, String>>(), "importTemplateCsv: no row rejected")
+    checkEq(imported.issued().map { it.line }, listOf(2u, 3u), "importTemplateCsv: both example rows issued")
+    checkEq(imported.issued().first().issued.invitation.groups.toSet(),
         setOf(GroupGrant(sales.id, GroupRole.OWNER), GroupGrant(support.id, GroupRole.MEMBER)), "importTemplateCsv: Sales:owner;Support")
-    checkEq(imported.issued.map { it.issued.invitation.status }, listOf(InvitationStatus.STAGED, InvitationStatus.STAGED), "ImportDefaults(kind = MemberKind.MEMBER, send = false): staged")
+    checkEq(imported.issued().map { it.issued.invitation.status }, listOf(InvitationStatus.STAGED, InvitationStatus.STAGED), "ImportDefaults(kind = MemberKind.MEMBER, send = false): staged")
     engine.close()
 }
 

@@ -339,9 +339,12 @@ fun memoryScenario() {
     checkEq(engine.group(org, owner, sales.id).memberCount, 1uL, "group: member added")
     val csv = "Email,First name,Last name,Groups\nivy@acme.test,Ivy,Lee,Sales\nnot-an-email,X,Y,\n"
     val imported = engine.importInvitations(org, owner, csv.toByteArray(), ImportFormat.CSV, ImportDefaults(kind = MemberKind.MEMBER))
-    checkEq(imported.issued.map { it.line }, listOf(2u), "import: line 2 issued")
-    checkEq(imported.issued.firstOrNull()?.issued?.invitation?.groups?.map { it.groupId }, listOf(sales.id), "import: group by name")
-    checkEq(imported.rejected.map { it.line to it.code }, listOf(3u to "invalid_address"), "import: line 3 rejected")
+    checkEq(imported.issued().map { it.line }, listOf(2u), "import: line 2 issued")
+    checkEq(imported.issued().firstOrNull()?.issued?.invitation?.groups?.map { it.groupId }, listOf(sales.id), "import: group by name")
+    checkEq(imported.rejected().map { it.line to it.code() }, listOf(3u to "invalid_address"), "import: line 3 rejected")
+    checkEq(imported.failedCount(), 1u, "import: one row failed")
+    checkEq(imported.issued().map { it.batch } to imported.batches.size, listOf(0u) to 1, "import: one batch, line 2 issued in it")
+    check(imported.csv().lines().any { it.startsWith("3,") && it.contains("invalid_address") }, "import: CSV report, one row per line")
 
     // -- Paste box -----------------------------------------------------------
     val text = "José <jose@acme.test>, bob at acme.test\nada@acme.test; ADA@acme.test"

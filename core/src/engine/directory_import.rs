@@ -77,8 +77,10 @@ pub struct ImportedInvitation<'a> {
     pub issued: &'a IssuedInvitation,
 }
 
-/// A row of an import that got no invitation.
+/// A row of an import that got no invitation (in Kotlin and Swift,
+/// `code()` is its reason's code).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 #[non_exhaustive]
 pub struct ImportRejection {
     /// The row's line in the file.
@@ -120,8 +122,10 @@ pub struct ImportInterruption {
 
 /// The outcome of [`Enlist::import_invitations`]: every row of the file is
 /// in exactly one place: a sheet error, a rejection, an issued invitation
-/// or (after an interruption) an unprocessed line.
+/// or (after an interruption) an unprocessed line. In Kotlin and Swift,
+/// `issued()`, `rejected()`, `failedCount()` and `csv()` are its methods.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 #[non_exhaustive]
 pub struct ImportReport {
     /// Columns of the file that were not recognized.
