@@ -264,6 +264,7 @@ impl InviteReport {
 /// An invitation issued by an import, with its file line, as Kotlin and
 /// Swift read [`ImportReport::issued`] (whose rows borrow the report).
 #[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
+#[non_exhaustive]
 pub struct ImportedRow {
     /// The row's line in the file.
     pub line: usize,
@@ -402,6 +403,66 @@ mod tests {
         assert!(address_error_of(&forged).is_err());
         forged.facts = String::new();
         assert!(address_error_of(&forged).is_err());
+    }
+
+    /// The reports cross whole, an address error inside included, so that
+    /// Kotlin and Swift can pass them back to their methods, which give
+    /// what the Rust API computes.
+    #[test]
+    fn reports_cross_and_back_and_their_methods_are_cores() {
+        use crate::{
+            Actor, CreatedOrganization, Enlist, ImportDefaults, ImportFormat, InviteRequest,
+            NewOrganization, Recipients,
+        };
+        let engine = Enlist::in_memory();
+        let CreatedOrganization {
+            organization: org,
+            owner,
+            ..
+        } = engine
+            .create_organization(NewOrganization::new("Acme", "acct-1", "ada@acme.test"))
+            .unwrap();
+        let owner = Actor::Member(owner.id);
+        let report = engine
+            .invite(
+                &org.id,
+                &owner,
+                InviteRequest::new(Recipients::Paste("bob@acme.test, not-an-address".into())),
+            )
+            .unwrap();
+        let back = across(report.clone()).unwrap();
+        assert_eq!(back, report);
+        let rejected = &back.rejected[0];
+        assert_eq!(rejected.ffi_code(), "invalid_address");
+        assert_eq!(rejected.ffi_message(), rejected.reason.to_string());
+        assert_eq!(back.ffi_csv(), report.to_csv());
+
+        let csv = "Email\ncarol@acme.test\nnot-an-email\n";
+        let imported = engine
+            .import_invitations(
+                &org.id,
+                &owner,
+                csv.as_bytes(),
+                ImportFormat::Csv,
+                ImportDefaults::default(),
+            )
+            .unwrap();
+        let back = across(imported.clone()).unwrap();
+        assert_eq!(back, imported);
+        let lines: Vec<_> = back
+            .ffi_issued()
+            .iter()
+            .map(|i| (i.line, i.batch))
+            .collect();
+        assert_eq!(lines, vec![(2, 0)]);
+        let rejected = back.ffi_rejected();
+        assert_eq!(rejected.len(), 1);
+        assert_eq!(
+            (rejected[0].line, rejected[0].ffi_code().as_str()),
+            (3, "invalid_address")
+        );
+        assert_eq!(back.ffi_failed_count(), 1);
+        assert_eq!(back.ffi_csv(), imported.to_csv());
     }
 
     #[test]
