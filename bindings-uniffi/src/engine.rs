@@ -166,7 +166,7 @@ impl Enlist {
 
     /// Every role of the organization: built-ins first, then custom roles.
     pub fn roles(&self, org_id: OrgId) -> Result<Vec<Role>> {
-        Ok(self.inner.roles(&org_id)?.into_iter().collect())
+        Ok(self.inner.roles(&org_id)?)
     }
 
     /// Defines (or redefines) a custom role. Needs `ManageRoles` and every
@@ -196,11 +196,7 @@ impl Enlist {
         after: u64,
         limit: u32,
     ) -> Result<Vec<Event>> {
-        Ok(self
-            .inner
-            .events(&org_id, &actor, after, limit)?
-            .into_iter()
-            .collect())
+        Ok(self.inner.events(&org_id, &actor, after, limit)?)
     }
 
     // -- Groups ------------------------------------------------------------
@@ -510,11 +506,7 @@ impl Enlist {
 
     /// Seats used and pending per license type. Needs `ViewMembers`.
     pub fn license_usage(&self, org_id: OrgId, actor: Actor) -> Result<Vec<LicenseUsage>> {
-        Ok(self
-            .inner
-            .license_usage(&org_id, &actor)?
-            .into_iter()
-            .collect())
+        Ok(self.inner.license_usage(&org_id, &actor)?)
     }
 
     // -- Import ------------------------------------------------------------
