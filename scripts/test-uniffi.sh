@@ -138,7 +138,12 @@ expect "$SWIFT" 'enum EnlistError: Swift.Error'
 expect "$SWIFT" 'case PermissionDenied('
 expect "$SWIFT" '*/facts: [String: String]'
 expect "$SWIFT" 'enum MailError: Swift.Error'
-expect "$SWIFT" 'public struct InviteRequest'
+expect "$CORE_SWIFT" 'public struct InviteRequest'
+# Commands take and return core's records; a report's CSV and codes are
+# methods of core's record.
+expect "$CORE_SWIFT" 'public struct CreatedOrganization'
+expect "$CORE_SWIFT" 'public func csv() -> String'
+expect "$CORE_SWIFT" 'public func code() -> String'
 expect "$CORE_SWIFT" 'public enum Recipients'
 expect "$SWIFT" 'public var createdAt: DateTime'
 expect "$CORE_SWIFT" 'public var expiresAt: DateTime?'

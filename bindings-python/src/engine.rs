@@ -373,10 +373,10 @@ impl PyEnlist {
         if let Some(p) = policy {
             new.policy = p.get().clone();
         }
-        let (org, owner) = py
+        let created = py
             .detach(|| self.engine.create_organization(new))
             .or_raise(py)?;
-        Ok((org, owner))
+        Ok((created.organization, created.owner))
     }
 
     /// Reads an organization.
@@ -610,7 +610,9 @@ impl PyEnlist {
     /// issued an invitation (its secret returned once, its email queued) or
     /// rejected with a reason; rejections do not fail the batch.
     /// `send=False` saves the invitations as staged ("Save User").
-    #[pyo3(signature = (org, recipients, *, actor, role = None, kind = None, groups = None, license_type = None, message = None, send = true, form_field = false))]
+    /// `locale` (a BCP 47 tag such as "fr-CA") picks the email template;
+    /// default: the organization's default locale.
+    #[pyo3(signature = (org, recipients, *, actor, role = None, kind = None, groups = None, license_type = None, message = None, send = true, form_field = false, locale = None))]
     fn invite(
         &self,
         py: Python<'_>,
@@ -624,6 +626,7 @@ impl PyEnlist {
         message: Option<String>,
         send: bool,
         form_field: bool,
+        locale: Option<String>,
     ) -> PyResult<PyInviteReport> {
         let mut req =
             enlist::InviteRequest::new(crate::inputs::recipients(recipients, form_field)?);
@@ -633,6 +636,7 @@ impl PyEnlist {
         req.license_type = license_type;
         req.message = message;
         req.send = send;
+        req.locale = locale;
         self.run(py, |e| e.invite(&org, &actor.0, req))
             .map(Into::into)
     }
@@ -830,13 +834,13 @@ impl PyEnlist {
             groups: groups.map(|g| g.0).unwrap_or_default(),
             license_type,
         };
-        let (link, secret) = py
+        let activated = py
             .detach(|| self.engine.activate_invite_link(&org, &actor.0, spec))
             .or_raise(py)?;
         // A named tuple whose repr hides the token (`enlist._links`).
         py.import("enlist._links")?
             .getattr("ActivatedLink")?
-            .call1((link, secret.expose().to_owned()))
+            .call1((activated.link, activated.url.expose().to_owned()))
     }
 
     /// Deactivates the invitation link: it stops working at once.

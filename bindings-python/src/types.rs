@@ -213,27 +213,27 @@ record! {
     "SendOutcome" PySendOutcome(enlist::SendOutcome) repr("invitation_id", "sent", "code") {
         invitation_id(v, py) -> String {
             match v {
-                enlist::SendOutcome::Sent(i) => i.invitation.id.to_string(),
+                enlist::SendOutcome::Sent { issued: i } => i.invitation.id.to_string(),
                 enlist::SendOutcome::Failed { invitation, .. } => invitation.to_string(),
             }
         }
-        sent(v, py) -> bool { matches!(v, enlist::SendOutcome::Sent(_)) }
+        sent(v, py) -> bool { matches!(v, enlist::SendOutcome::Sent { .. }) }
         issued(v, py) -> Option<PyIssuedInvitation> {
             match v {
-                enlist::SendOutcome::Sent(i) => Some(PyIssuedInvitation::from((**i).clone())),
+                enlist::SendOutcome::Sent { issued: i } => Some(PyIssuedInvitation::from(i.clone())),
                 enlist::SendOutcome::Failed { .. } => None,
             }
         }
         code(v, py) -> Option<String> {
             match v {
                 enlist::SendOutcome::Failed { code, .. } => Some(code.clone()),
-                enlist::SendOutcome::Sent(_) => None,
+                enlist::SendOutcome::Sent { .. } => None,
             }
         }
         message(v, py) -> Option<String> {
             match v {
                 enlist::SendOutcome::Failed { message, .. } => Some(message.clone()),
-                enlist::SendOutcome::Sent(_) => None,
+                enlist::SendOutcome::Sent { .. } => None,
             }
         }
     }

@@ -122,3 +122,23 @@ def test_only_manage_policy_may_touch_templates(world: World) -> None:
     ):
         with pytest.raises(enlist.PermissionDeniedError):
             call()
+
+
+def test_an_invitations_own_locale_picks_its_template(world: World) -> None:
+    e, org, owner = world.engine, world.org, world.owner
+    e.set_email_template(
+        org,
+        actor=owner,
+        locale="fr",
+        subject="Invitation à {{ organization }}",
+        text_body=FR_TEXT,
+    )
+    e.invite(org, ["en@acme.example"], actor=owner)
+    e.invite(org, ["fr@acme.example"], actor=owner, locale="fr_CA")
+    got: List[enlist.OutgoingEmail] = []
+    e.deliver_pending(got.append)
+    subjects = {m.to: m.subject for m in got}
+    assert subjects["fr@acme.example"] == "Invitation à Acme"
+    assert subjects["en@acme.example"] != "Invitation à Acme"
+    with pytest.raises(enlist.InvalidInputError):
+        e.invite(org, ["x@acme.example"], actor=owner, locale="not a locale!")

@@ -89,7 +89,11 @@ mod tests {
     #[test]
     fn a_foreign_mailers_error_loses_the_link_before_it_travels() {
         let engine = enlist::Enlist::in_memory();
-        let (org, owner) = engine
+        let enlist::CreatedOrganization {
+            organization: org,
+            owner,
+            ..
+        } = engine
             .create_organization(enlist::NewOrganization::new(
                 "Acme",
                 "acct-1",

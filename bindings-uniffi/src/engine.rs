@@ -7,11 +7,12 @@ use crate::error::EnlistError;
 use crate::time::{time_in, time_out};
 use crate::types::*;
 use enlist::{
-    Acceptance, Actor, DeliveryReport, EngineConfig, Event, Group, GroupId, GroupRole, GroupUpdate,
-    ImportFormat, Invitation, InvitationId, InvitationPage, InvitationPreview, InvitationQuery,
-    InviteLink, IssuedInvitation, LicenseUsage, LinkPreview, Member, MemberId, MemberPage,
-    MemberUpdate, MessageId, NewGroup, OrgId, Organization, OutboxStatus, Permission, Policy,
-    Registration, Role,
+    Acceptance, ActivatedLink, Actor, CreatedOrganization, DeliveryReport, EngineConfig, Event,
+    Group, GroupId, GroupQuery, GroupRole, GroupUpdate, ImportDefaults, ImportFormat, ImportReport,
+    Invitation, InvitationId, InvitationPage, InvitationPreview, InvitationQuery, InviteLink,
+    InviteReport, InviteRequest, IssuedInvitation, LicenseUsage, LinkPreview, LinkSpec, Member,
+    MemberId, MemberPage, MemberQuery, MemberUpdate, MessageId, NewGroup, NewOrganization, OrgId,
+    Organization, OutboxStatus, Permission, Policy, Registration, Role, SendReport,
 };
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -135,11 +136,7 @@ impl Enlist {
 
     /// Creates an organization with its first owner.
     pub fn create_organization(&self, new: NewOrganization) -> Result<CreatedOrganization> {
-        let (org, owner) = self.inner.create_organization(new.into())?;
-        Ok(CreatedOrganization {
-            organization: org,
-            owner,
-        })
+        Ok(self.inner.create_organization(new)?)
     }
 
     /// An organization.
@@ -169,7 +166,7 @@ impl Enlist {
 
     /// Every role of the organization: built-ins first, then custom roles.
     pub fn roles(&self, org_id: OrgId) -> Result<Vec<Role>> {
-        Ok(self.inner.roles(&org_id)?.into_iter().collect())
+        Ok(self.inner.roles(&org_id)?)
     }
 
     /// Defines (or redefines) a custom role. Needs `ManageRoles` and every
@@ -199,11 +196,7 @@ impl Enlist {
         after: u64,
         limit: u32,
     ) -> Result<Vec<Event>> {
-        Ok(self
-            .inner
-            .events(&org_id, &actor, after, limit)?
-            .into_iter()
-            .collect())
+        Ok(self.inner.events(&org_id, &actor, after, limit)?)
     }
 
     // -- Groups ------------------------------------------------------------
@@ -244,11 +237,7 @@ impl Enlist {
         actor: Actor,
         query: GroupQuery,
     ) -> Result<Vec<Group>> {
-        Ok(self
-            .inner
-            .list_groups(&org_id, &actor, &query.into())?
-            .into_iter()
-            .collect())
+        Ok(self.inner.list_groups(&org_id, &actor, &query)?)
     }
 
     /// Adds a member to a group (as a plain member when `role` is `None`).
@@ -304,7 +293,7 @@ impl Enlist {
         actor: Actor,
         request: InviteRequest,
     ) -> Result<InviteReport> {
-        Ok(self.inner.invite(&org_id, &actor, request.into())?.into())
+        Ok(self.inner.invite(&org_id, &actor, request)?)
     }
 
     /// Sends staged invitations; one outcome per id, in order.
@@ -314,10 +303,7 @@ impl Enlist {
         actor: Actor,
         invitation_ids: Vec<InvitationId>,
     ) -> Result<SendReport> {
-        let report = self.inner.send_staged(&org_id, &actor, &invitation_ids)?;
-        Ok(SendReport {
-            results: report.results.into_iter().map(Into::into).collect(),
-        })
+        Ok(self.inner.send_staged(&org_id, &actor, &invitation_ids)?)
     }
 
     /// Sends an invitation again with a new secret and expiry.
@@ -408,10 +394,7 @@ impl Enlist {
         actor: Actor,
         spec: LinkSpec,
     ) -> Result<ActivatedLink> {
-        let (link, url) = self
-            .inner
-            .activate_invite_link(&org_id, &actor, spec.into())?;
-        Ok(ActivatedLink { link, url })
+        Ok(self.inner.activate_invite_link(&org_id, &actor, spec)?)
     }
 
     /// Deactivates the invitation link: its URL stops working for good.
@@ -464,10 +447,7 @@ impl Enlist {
         actor: Actor,
         query: MemberQuery,
     ) -> Result<MemberPage> {
-        Ok(self
-            .inner
-            .list_members(&org_id, &actor, &query.into())?
-            .into())
+        Ok(self.inner.list_members(&org_id, &actor, &query)?.into())
     }
 
     /// Edits a member's names, role, groups or license type.
@@ -526,11 +506,7 @@ impl Enlist {
 
     /// Seats used and pending per license type. Needs `ViewMembers`.
     pub fn license_usage(&self, org_id: OrgId, actor: Actor) -> Result<Vec<LicenseUsage>> {
-        Ok(self
-            .inner
-            .license_usage(&org_id, &actor)?
-            .into_iter()
-            .collect())
+        Ok(self.inner.license_usage(&org_id, &actor)?)
     }
 
     // -- Import ------------------------------------------------------------
@@ -547,8 +523,7 @@ impl Enlist {
     ) -> Result<ImportReport> {
         Ok(self
             .inner
-            .import_invitations(&org_id, &actor, &bytes, format, defaults.into())?
-            .into())
+            .import_invitations(&org_id, &actor, &bytes, format, defaults)?)
     }
 
     // -- Outbox ------------------------------------------------------------

@@ -5,8 +5,8 @@ use super::*;
 use crate::time::time_out;
 use chrono::{DateTime, Duration, Utc};
 use enlist::{
-    Actor, Contact, EventKind, InvitationStatus, MemberKind, OrgId, OutboxStatus, RecipientInput,
-    Recipients, Registration, RejectReason,
+    Actor, Contact, EventKind, InvitationStatus, InviteRequest, MemberQuery, NewOrganization,
+    OrgId, OutboxStatus, RecipientInput, Recipients, Registration, RejectReason,
 };
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
@@ -57,29 +57,17 @@ fn t0() -> DateTime<Utc> {
 
 fn new_org(engine: &Enlist, name: &str) -> (OrgId, Actor) {
     let created = engine
-        .create_organization(NewOrganization {
-            name: name.into(),
-            owner_user_ref: "acct-ada".into(),
-            owner_email: "ada@acme.test".into(),
-            owner_first_name: Some("Ada".into()),
-            owner_last_name: Some("Lovelace".into()),
-            policy: None,
-        })
+        .create_organization(
+            NewOrganization::new(name, "acct-ada", "ada@acme.test")
+                .with_owner_name("Ada", "Lovelace"),
+        )
         .unwrap();
     let owner = Actor::Member(created.owner.id.clone());
     (created.organization.id, owner)
 }
 
 fn paste(text: &str) -> InviteRequest {
-    InviteRequest {
-        recipients: Recipients::Paste(text.into()),
-        role: None,
-        kind: None,
-        groups: vec![],
-        license_type: None,
-        message: None,
-        send: true,
-    }
+    InviteRequest::new(Recipients::Paste(text.into()))
 }
 
 fn reg(user: &str, first: &str, last: &str) -> Registration {
@@ -95,19 +83,6 @@ fn reg(user: &str, first: &str, last: &str) -> Registration {
 }
 
 // -- Conversions -----------------------------------------------------------
-
-#[test]
-fn invite_request_defaults_are_cores() {
-    let core = enlist::InviteRequest::from(paste("a@b.test"));
-    let expected = enlist::InviteRequest::new(enlist::Recipients::Paste("a@b.test".into()));
-    assert_eq!(core, expected);
-    let mut staged_guest = paste("a@b.test");
-    staged_guest.kind = Some(MemberKind::Guest);
-    staged_guest.send = false;
-    let core = enlist::InviteRequest::from(staged_guest);
-    assert_eq!(core.kind, enlist::MemberKind::Guest);
-    assert!(!core.send);
-}
 
 #[test]
 fn core_errors_map_to_their_family_with_code_message_and_facts() {
@@ -363,12 +338,12 @@ fn invite_deliver_accept_with_a_foreign_clock_and_mailer() {
         .unwrap();
     assert_eq!(report.issued.len(), 2);
     assert_eq!(report.rejected.len(), 1);
-    assert_eq!(report.rejected[0].code, "invalid_address");
+    assert_eq!(report.rejected[0].reason.code(), "invalid_address");
     assert!(matches!(
         report.rejected[0].reason,
         RejectReason::InvalidAddress { .. }
     ));
-    assert!(report.csv.starts_with("index,recipient,status"));
+    assert!(report.to_csv().starts_with("index,recipient,status"));
     let bob = &report.issued[0];
     assert_eq!(bob.invitation.expires_at, Some(t0() + Duration::days(7)));
 
@@ -376,20 +351,17 @@ fn invite_deliver_accept_with_a_foreign_clock_and_mailer() {
         .invite(
             org.clone(),
             owner.clone(),
-            InviteRequest {
-                recipients: Recipients::List(vec![
-                    RecipientInput {
-                        identifier: Some("EMP-0042".into()),
-                        first_name: Some("Erin".into()),
-                        ..RecipientInput::default()
-                    },
-                    RecipientInput {
-                        email: Some("bob@acme.test".into()),
-                        ..RecipientInput::default()
-                    },
-                ]),
-                ..paste("")
-            },
+            InviteRequest::new(Recipients::List(vec![
+                RecipientInput {
+                    identifier: Some("EMP-0042".into()),
+                    first_name: Some("Erin".into()),
+                    ..RecipientInput::default()
+                },
+                RecipientInput {
+                    email: Some("bob@acme.test".into()),
+                    ..RecipientInput::default()
+                },
+            ])),
         )
         .unwrap();
     assert_eq!(listed.issued.len(), 1);
@@ -456,19 +428,7 @@ fn invite_deliver_accept_with_a_foreign_clock_and_mailer() {
     assert_eq!(erin.member.contact, Contact::Identifier("EMP-0042".into()));
 
     let members = engine
-        .list_members(
-            org.clone(),
-            owner.clone(),
-            MemberQuery {
-                search: None,
-                role: None,
-                statuses: vec![],
-                group_id: None,
-                sort: None,
-                after: None,
-                limit: 50,
-            },
-        )
+        .list_members(org.clone(), owner.clone(), MemberQuery::default())
         .unwrap();
     let keys: Vec<_> = members
         .items

@@ -1,445 +1,29 @@
 //! What Kotlin and Swift see that core cannot own, each for a reason:
-//! - records whose shape differs from core's: the outbox email (its body
-//!   and link cross as `Secret`, core keeps them as text), the reports with
-//!   a precomputed `code`, `message` or `csv` (a record's method would lift
-//!   the record back, and an `AddressError` inside cannot be), `SendOutcome`
-//!   (core boxes its variant, uniffi cannot), the import's report;
-//! - inputs whose enum fields default to `None` (uniffi 0.32's proc-macros
-//!   cannot default an enum field: only UDL has enum literals);
-//! - the email parser's results, which borrow the pasted text.
+//! - the outbox email and message: the email's body and accept link cross
+//!   as `Secret`, core keeps them as text;
+//! - the email parser's results, which borrow the pasted text (and count
+//!   positions in UTF-16, as Kotlin and Swift strings do).
 //!
 //! Every other record and enum is core's own, derived there (the `uniffi`
-//! feature of `enlist`), `Secret`, the pages and `IssuedInvitation`
-//! included.
+//! feature of `enlist`): the inputs (`NewOrganization`, `InviteRequest`,
+//! `MemberQuery`, `LinkSpec`, ...) and the outputs (`CreatedOrganization`,
+//! `ActivatedLink`, `InviteReport`, `SendReport`, `ImportReport`, `Secret`,
+//! the pages, ...). What a report computes (`csv()`, `code()`,
+//! `message()`, an import's flat `issued()` and `rejected()` rows) is a
+//! uniffi method on core's record (`uniffi_support.rs`).
 //!
-//! Inputs default what core defaults, so a Kotlin caller writes
-//! `InviteRequest(recipients = Recipients.Paste(text))`.
+//! Inputs default what core defaults, except what uniffi 0.32 cannot
+//! default (an enum field, and `NewOrganization.policy`, a record whose
+//! fields have no defaults of their own), so a Kotlin caller writes
+//! `InviteRequest(recipients = Recipients.Paste(text), kind = MemberKind.MEMBER)`.
 
 use chrono::{DateTime, Utc};
-use enlist::{
-    BatchId, GroupGrant, GroupId, GroupSort, InvitationId, InviteLink, IssuedInvitation, Member,
-    MemberKind, MemberSort, MemberStatus, MessageId, OrgId, Organization, OutboxStatus, Policy,
-    Recipients, RejectReason, Secret,
-};
+use enlist::{InvitationId, MessageId, OrgId, OutboxStatus, Secret};
 
 /// `usize` to `u32` for positions and counts, saturating (core's limits keep
 /// them far below `u32::MAX`).
 pub(crate) fn u32_of(n: usize) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
-}
-
-// ---------------------------------------------------------------------------
-// Organizations
-// ---------------------------------------------------------------------------
-
-/// What is needed to create an organization with its first owner.
-#[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
-pub struct NewOrganization {
-    /// The organization's name.
-    pub name: String,
-    /// The owner's host account id.
-    pub owner_user_ref: String,
-    /// The owner's email.
-    pub owner_email: String,
-    /// The owner's first name.
-    #[uniffi(default = None)]
-    pub owner_first_name: Option<String>,
-    /// The owner's last name.
-    #[uniffi(default = None)]
-    pub owner_last_name: Option<String>,
-    /// Its policy; `None` for the defaults.
-    #[uniffi(default = None)]
-    pub policy: Option<Policy>,
-}
-
-impl From<NewOrganization> for enlist::NewOrganization {
-    fn from(n: NewOrganization) -> Self {
-        let mut out = enlist::NewOrganization::new(n.name, n.owner_user_ref, n.owner_email);
-        out.owner_first_name = n.owner_first_name;
-        out.owner_last_name = n.owner_last_name;
-        if let Some(p) = n.policy {
-            out.policy = p;
-        }
-        out
-    }
-}
-
-/// A new organization and its first owner.
-#[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
-pub struct CreatedOrganization {
-    /// The organization.
-    pub organization: Organization,
-    /// Its owner.
-    pub owner: Member,
-}
-
-// ---------------------------------------------------------------------------
-// Queries and pages (an enum field cannot default in Kotlin: `None` here)
-// ---------------------------------------------------------------------------
-
-/// A query over groups.
-#[derive(Clone, Debug, Default, PartialEq, Eq, uniffi::Record)]
-pub struct GroupQuery {
-    /// Only groups whose name contains this (case-insensitive).
-    #[uniffi(default = None)]
-    pub search: Option<String>,
-    /// Sort order; `None` sorts by name, A to Z.
-    #[uniffi(default = None)]
-    pub sort: Option<GroupSort>,
-}
-
-impl From<GroupQuery> for enlist::GroupQuery {
-    fn from(q: GroupQuery) -> Self {
-        enlist::GroupQuery {
-            search: q.search,
-            sort: q.sort.unwrap_or_default(),
-        }
-    }
-}
-
-/// A query over members.
-#[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
-pub struct MemberQuery {
-    /// Only members whose normalized contact contains this.
-    #[uniffi(default = None)]
-    pub search: Option<String>,
-    /// Only members with this role.
-    #[uniffi(default = None)]
-    pub role: Option<String>,
-    /// Only these statuses; empty means active and inactive.
-    #[uniffi(default = [])]
-    pub statuses: Vec<MemberStatus>,
-    /// Only members of this group.
-    #[uniffi(default = None)]
-    pub group_id: Option<GroupId>,
-    /// Sort order; `None` sorts by email, A to Z.
-    #[uniffi(default = None)]
-    pub sort: Option<MemberSort>,
-    /// Continue after this cursor (a previous page's `next_cursor`).
-    #[uniffi(default = None)]
-    pub after: Option<String>,
-    /// Page size, 1 to 1000.
-    #[uniffi(default = 50)]
-    pub limit: u32,
-}
-
-impl From<MemberQuery> for enlist::MemberQuery {
-    fn from(q: MemberQuery) -> Self {
-        enlist::MemberQuery {
-            search: q.search,
-            role: q.role,
-            statuses: q.statuses,
-            group: q.group_id,
-            sort: q.sort.unwrap_or_default(),
-            after: q.after,
-            limit: q.limit,
-        }
-    }
-}
-
-// ---------------------------------------------------------------------------
-// Invitations (`Invitation` and `Acceptance` are core's records)
-// ---------------------------------------------------------------------------
-
-/// An invitation batch: recipients and what they all get.
-#[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
-pub struct InviteRequest {
-    /// Who.
-    pub recipients: Recipients,
-    /// The organization role (default `member`, or `guest` for guests).
-    #[uniffi(default = None)]
-    pub role: Option<String>,
-    /// Member or guest; `None` for members.
-    #[uniffi(default = None)]
-    pub kind: Option<MemberKind>,
-    /// Groups with group roles; empty: the default group on acceptance.
-    #[uniffi(default = [])]
-    pub groups: Vec<GroupGrant>,
-    /// License type (default `standard`).
-    #[uniffi(default = None)]
-    pub license_type: Option<String>,
-    /// A personal message for the email.
-    #[uniffi(default = None)]
-    pub message: Option<String>,
-    /// `true`: send now. `false`: save as staged, to send later.
-    #[uniffi(default = true)]
-    pub send: bool,
-}
-
-impl From<InviteRequest> for enlist::InviteRequest {
-    fn from(r: InviteRequest) -> Self {
-        let mut out = enlist::InviteRequest::new(r.recipients)
-            .kind(r.kind.unwrap_or_default())
-            .groups(r.groups);
-        out.role = r.role;
-        out.license_type = r.license_type;
-        out.message = r.message;
-        out.send = r.send;
-        out
-    }
-}
-
-/// A recipient that got no invitation.
-#[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
-pub struct RejectedRecipient {
-    /// The recipient's position in the input (0-based).
-    pub index: u32,
-    /// The recipient as given.
-    pub input: String,
-    /// The reason's stable code (`invalid_address`, `already_member`, ...).
-    pub code: String,
-    /// The reason, for people.
-    pub message: String,
-    /// The reason, with its facts.
-    pub reason: RejectReason,
-}
-
-impl From<enlist::RejectedRecipient> for RejectedRecipient {
-    fn from(r: enlist::RejectedRecipient) -> Self {
-        Self {
-            index: u32_of(r.index),
-            code: r.reason.code().to_owned(),
-            message: r.reason.to_string(),
-            reason: r.reason,
-            input: r.input,
-        }
-    }
-}
-
-/// The outcome of a batch (its invitations are core's
-/// [`IssuedInvitation`]s).
-#[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
-pub struct InviteReport {
-    /// The batch.
-    pub batch_id: BatchId,
-    /// Invitations issued, in input order.
-    pub issued: Vec<IssuedInvitation>,
-    /// Recipients rejected, in input order.
-    pub rejected: Vec<RejectedRecipient>,
-    /// The report as CSV (`index,recipient,status,invitation_id,reason_code,reason,warnings`)
-    /// for a "Download report" button. Holds no secrets.
-    pub csv: String,
-}
-
-impl From<enlist::InviteReport> for InviteReport {
-    fn from(r: enlist::InviteReport) -> Self {
-        let csv = r.to_csv();
-        Self {
-            batch_id: r.batch_id,
-            issued: r.issued,
-            rejected: r.rejected.into_iter().map(Into::into).collect(),
-            csv,
-        }
-    }
-}
-
-/// What happened to one invitation of a `send_staged` call.
-#[derive(Clone, Debug, PartialEq, Eq, uniffi::Enum)]
-#[allow(clippy::large_enum_variant)] // a uniffi enum cannot box its variant's record
-pub enum SendOutcome {
-    /// Sent.
-    Sent {
-        /// The invitation, with its secret.
-        issued: IssuedInvitation,
-    },
-    /// Not sent.
-    Failed {
-        /// The invitation.
-        invitation_id: InvitationId,
-        /// The error's stable code.
-        code: String,
-        /// The error's message.
-        message: String,
-    },
-}
-
-impl From<enlist::SendOutcome> for SendOutcome {
-    fn from(o: enlist::SendOutcome) -> Self {
-        match o {
-            enlist::SendOutcome::Sent(issued) => SendOutcome::Sent { issued: *issued },
-            enlist::SendOutcome::Failed {
-                invitation,
-                code,
-                message,
-            } => SendOutcome::Failed {
-                invitation_id: invitation,
-                code,
-                message,
-            },
-        }
-    }
-}
-
-/// The outcome of sending staged invitations: one entry per invitation
-/// asked for, in order.
-#[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
-pub struct SendReport {
-    /// The outcomes.
-    pub results: Vec<SendOutcome>,
-}
-
-// ---------------------------------------------------------------------------
-// Invitation link (`InviteLink` is core's record)
-// ---------------------------------------------------------------------------
-
-/// A freshly activated link and its URL (shown this once).
-#[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
-pub struct ActivatedLink {
-    /// The link.
-    pub link: InviteLink,
-    /// The URL to share: it holds the link's secret (`url.expose()`).
-    pub url: Secret,
-}
-
-/// What people joining by the link get.
-#[derive(Clone, Debug, Default, PartialEq, Eq, uniffi::Record)]
-pub struct LinkSpec {
-    /// The role (default `member`, or `guest` for guests).
-    #[uniffi(default = None)]
-    pub role: Option<String>,
-    /// Member or guest; `None` for members.
-    #[uniffi(default = None)]
-    pub kind: Option<MemberKind>,
-    /// The groups they join.
-    #[uniffi(default = [])]
-    pub groups: Vec<GroupGrant>,
-    /// The license type (default `standard`).
-    #[uniffi(default = None)]
-    pub license_type: Option<String>,
-}
-
-impl From<LinkSpec> for enlist::LinkSpec {
-    fn from(s: LinkSpec) -> Self {
-        enlist::LinkSpec {
-            role: s.role,
-            kind: s.kind.unwrap_or_default(),
-            groups: s.groups,
-            license_type: s.license_type,
-        }
-    }
-}
-
-// ---------------------------------------------------------------------------
-// Import
-// ---------------------------------------------------------------------------
-
-/// What every imported row gets unless its own cells say otherwise.
-#[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
-pub struct ImportDefaults {
-    /// The organization role (default `member`, or `guest` for guests).
-    #[uniffi(default = None)]
-    pub role: Option<String>,
-    /// Member or guest; `None` for members.
-    #[uniffi(default = None)]
-    pub kind: Option<MemberKind>,
-    /// Groups, by id.
-    #[uniffi(default = [])]
-    pub groups: Vec<GroupGrant>,
-    /// License type (default `standard`).
-    #[uniffi(default = None)]
-    pub license_type: Option<String>,
-    /// A personal message for the emails.
-    #[uniffi(default = None)]
-    pub message: Option<String>,
-    /// `true`: send now. `false`: save as staged.
-    #[uniffi(default = true)]
-    pub send: bool,
-}
-
-impl From<ImportDefaults> for enlist::ImportDefaults {
-    fn from(d: ImportDefaults) -> Self {
-        let mut out = enlist::ImportDefaults::default()
-            .kind(d.kind.unwrap_or_default())
-            .groups(d.groups);
-        out.role = d.role;
-        out.license_type = d.license_type;
-        out.message = d.message;
-        out.send = d.send;
-        out
-    }
-}
-
-/// An invitation issued by an import, with its file line.
-#[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
-pub struct ImportedInvitation {
-    /// The row's line in the file.
-    pub line: u32,
-    /// The batch it was issued in (0-based).
-    pub batch: u32,
-    /// The invitation, with its secret when it was sent.
-    pub issued: IssuedInvitation,
-}
-
-/// A row of an import that got no invitation.
-#[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
-pub struct ImportRejection {
-    /// The row's line in the file.
-    pub line: u32,
-    /// The batch the row was in; `None` when rejected before the batches.
-    pub batch: Option<u32>,
-    /// The recipient as written.
-    pub input: String,
-    /// The reason's stable code.
-    pub code: String,
-    /// The reason, for the person who filled in the file.
-    pub message: String,
-    /// The reason, with its facts.
-    pub reason: RejectReason,
-}
-
-/// The outcome of an import: every row is in exactly one place.
-#[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
-pub struct ImportReport {
-    /// Columns of the file that were not recognized.
-    pub ignored_columns: Vec<String>,
-    /// Rows that could not be read as recipients.
-    pub sheet_errors: Vec<enlist::ImportRowError>,
-    /// The invitations issued, in file order.
-    pub issued: Vec<ImportedInvitation>,
-    /// The rows rejected, in file order.
-    pub rejected: Vec<ImportRejection>,
-    /// The batch ids, in file order.
-    pub batch_ids: Vec<BatchId>,
-    /// Set when a batch after the first failed.
-    pub interrupted: Option<enlist::ImportInterruption>,
-    /// How many rows got no invitation.
-    pub failed_count: u32,
-    /// The report as CSV, one row per line of the file. Holds no secrets.
-    pub csv: String,
-}
-
-impl From<enlist::ImportReport> for ImportReport {
-    fn from(r: enlist::ImportReport) -> Self {
-        let issued = r
-            .issued()
-            .map(|i| ImportedInvitation {
-                line: u32_of(i.line),
-                batch: u32_of(i.batch),
-                issued: i.issued.clone(),
-            })
-            .collect();
-        let rejected = r
-            .rejected()
-            .map(|x| ImportRejection {
-                line: u32_of(x.line),
-                batch: x.batch.map(u32_of),
-                code: x.reason.code().to_owned(),
-                reason: x.reason,
-                input: x.input,
-                message: x.message,
-            })
-            .collect();
-        Self {
-            csv: r.to_csv(),
-            failed_count: u32_of(r.failed_count()),
-            ignored_columns: r.ignored_columns,
-            sheet_errors: r.sheet_errors,
-            issued,
-            rejected,
-            batch_ids: r.batches.into_iter().map(|b| b.batch_id).collect(),
-            interrupted: r.interrupted,
-        }
-    }
 }
 
 // ---------------------------------------------------------------------------
@@ -461,6 +45,9 @@ pub struct OutgoingEmail {
     /// The plain-text body; it holds the accept link, so it is a
     /// [`Secret`] too (`text_body.expose()`).
     pub text_body: Secret,
+    /// The HTML body, when the template has one; it holds the accept link
+    /// too (`html_body?.expose()`).
+    pub html_body: Option<Secret>,
     /// The link to accept: it holds the secret token (`accept_url.expose()`).
     pub accept_url: Secret,
     /// The organization's name.
@@ -484,6 +71,7 @@ impl From<enlist::OutgoingEmail> for OutgoingEmail {
             to_name: e.to_name,
             subject: e.subject,
             text_body: Secret::new(e.text_body),
+            html_body: e.html_body.map(Secret::new),
             accept_url: Secret::new(e.accept_url),
             org_name: e.org_name,
             inviter_name: e.inviter_name,

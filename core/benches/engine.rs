@@ -15,9 +15,9 @@
 use chrono::{Duration, Utc};
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use enlist::{
-    Actor, Enlist, InviteRequest, Member, MemberQuery, MemberStatus, MemoryStore, NewOrganization,
-    OrgId, Policy, RecipientInput, Recipients, Registration, SecretHash, SeededSecrets,
-    StoredInvitation,
+    Actor, CreatedOrganization, Enlist, InviteRequest, Member, MemberQuery, MemberStatus,
+    MemoryStore, NewOrganization, OrgId, Policy, RecipientInput, Recipients, Registration,
+    SecretHash, SeededSecrets, StoredInvitation,
 };
 use std::sync::Arc;
 
@@ -26,7 +26,11 @@ fn engine() -> (Enlist, OrgId, Actor) {
         Enlist::new(Arc::new(MemoryStore::new())).with_secrets(Arc::new(SeededSecrets::new(1)));
     let mut policy = Policy::default();
     policy.max_batch = 1000;
-    let (org, owner) = engine
+    let CreatedOrganization {
+        organization: org,
+        owner,
+        ..
+    } = engine
         .create_organization(
             NewOrganization::new("Bench", "owner", "owner@bench.example").with_policy(policy),
         )

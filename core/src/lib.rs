@@ -48,12 +48,13 @@ uniffi::setup_scaffolding!();
 
 // The engine and its commands' inputs and outputs.
 pub use engine::{
-    ACCESS_CODE_LOCK_SECS, ACCESS_CODE_MAX_LOCK_SECS, Acceptance, EngineConfig, Enlist, GroupQuery,
-    GroupUpdate, ImportDefaults, ImportInterruption, ImportRejection, ImportReport,
-    ImportedInvitation, InviteReport, InviteRequest, IssuedInvitation, LinkPreview, LinkSpec,
-    MAX_ACCEPT_URL_BASE_CHARS, MAX_ACCEPT_URL_BASES, MAX_CONFLICT_RETRIES, MAX_PRODUCT_NAME_CHARS,
-    MemberUpdate, NewGroup, NewOrganization, RecipientInput, Recipients, RejectReason,
-    RejectedRecipient, SendOutcome, SendReport, check_accept_url_base, normalize_identifier,
+    ACCESS_CODE_LOCK_SECS, ACCESS_CODE_MAX_LOCK_SECS, Acceptance, ActivatedLink,
+    CreatedOrganization, EngineConfig, Enlist, GroupQuery, GroupUpdate, ImportDefaults,
+    ImportInterruption, ImportRejection, ImportReport, ImportedInvitation, InviteReport,
+    InviteRequest, IssuedInvitation, LinkPreview, LinkSpec, MAX_ACCEPT_URL_BASE_CHARS,
+    MAX_ACCEPT_URL_BASES, MAX_CONFLICT_RETRIES, MAX_PRODUCT_NAME_CHARS, MemberUpdate, NewGroup,
+    NewOrganization, RecipientInput, Recipients, RejectReason, RejectedRecipient, SendOutcome,
+    SendReport, check_accept_url_base, normalize_identifier,
 };
 // Errors.
 pub use error::{
@@ -111,8 +112,8 @@ pub use secret::{
 pub use store::{SeatCount, Store, StoreResult, Transaction};
 #[cfg(feature = "uniffi")]
 pub use uniffi_support::{
-    AddressNotice, AddressProblem, DeadLetterPage, InvitationPage, MemberPage, SecretText,
-    utc_from_system_time,
+    AddressNotice, AddressProblem, DeadLetterPage, ImportedRow, InvitationPage, MemberPage,
+    SecretText, utc_from_system_time,
 };
 
 /// The Rust examples of the book (`docs/src`) that need only this crate,

@@ -222,24 +222,34 @@ wire_names! {
 }
 
 /// A query over an organization's members.
+///
+/// In Kotlin and Swift `sort` is required (uniffi cannot default an enum
+/// field): `MemberSort.EMAIL_ASC` is Rust's default.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct MemberQuery {
+    /// Sort order.
+    pub sort: MemberSort,
     /// Only members whose normalized contact contains this text
     /// (case-insensitive).
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub search: Option<String>,
     /// Only members with this role.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub role: Option<String>,
     /// Only members with one of these statuses; empty means active and
     /// inactive (removed members are listed only when asked for).
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub statuses: Vec<MemberStatus>,
     /// Only members of this group.
+    #[cfg_attr(feature = "uniffi", uniffi(default, name = "group_id"))]
     pub group: Option<GroupId>,
-    /// Sort order.
-    pub sort: MemberSort,
     /// Continue after this cursor (from a previous page's `next_cursor`).
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub after: Option<String>,
     /// Page size, 1 to 1000 (default 50).
+    #[cfg_attr(feature = "uniffi", uniffi(default = 50))]
     pub limit: u32,
 }
 

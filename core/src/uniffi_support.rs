@@ -9,7 +9,8 @@
 //! - A [`PermissionSet`] crosses as a list in a stable order, seat limits
 //!   as a map, positions (`usize`) as `u32`.
 //! - An [`AddressError`] crosses as [`AddressProblem`]: its stable code,
-//!   message and position (output only).
+//!   message and position, and its facts as JSON to read it back by (so a
+//!   report holding one can be passed back to its methods).
 //! - An [`AddressWarning`] crosses as [`AddressNotice`]: its stable code
 //!   and message (read back by its code).
 //! - A [`Secret`] crosses as an object (`Secret` there, the [`SecretText`]
@@ -18,6 +19,9 @@
 //!   [`DeadLetterPage`] (a uniffi record cannot be generic).
 
 use crate::email::{AddressError, AddressWarning};
+use crate::engine::{
+    ImportRejection, ImportReport, InviteReport, IssuedInvitation, RejectedRecipient,
+};
 use crate::id::{BatchId, GroupId, InvitationId, MemberId, MessageId, OrgId};
 use crate::invitation::Invitation;
 use crate::member::{Member, Page};
@@ -108,6 +112,10 @@ pub struct AddressProblem {
     pub message: String,
     /// Where the problem is (0-based character index), if known.
     pub position: Option<u32>,
+    /// The error with its facts, as core serializes it
+    /// (`{"code":"multiple_at","detail":{"position":7}}`): what it is read
+    /// back from when a record holding it is passed back in.
+    pub facts: String,
 }
 
 impl From<&AddressError> for AddressProblem {
@@ -116,14 +124,25 @@ impl From<&AddressError> for AddressProblem {
             code: e.code().to_owned(),
             message: e.to_string(),
             position: e.position().map(|p| u32::try_from(p).unwrap_or(u32::MAX)),
+            facts: serde_json::to_string(e).unwrap_or_default(),
         }
     }
 }
 
+/// An address error read back from its facts: only one that could have
+/// crossed out (a position that fits a `u32`, as it was lowered).
+fn address_error_of(p: &AddressProblem) -> uniffi::Result<AddressError> {
+    let e: AddressError = serde_json::from_str(&p.facts)
+        .map_err(|e| anyhow!("unreadable address error facts: {e}"))?;
+    if e.position().is_some_and(|n| u32::try_from(n).is_err()) {
+        return Err(anyhow!("an address error's position is out of range"));
+    }
+    Ok(e)
+}
+
 uniffi::custom_type!(AddressError, AddressProblem, {
     lower: |e| AddressProblem::from(&e),
-    // Address errors only come out of the engine.
-    try_lift: |p| Err(anyhow!("an address error ({}) is not an input", p.code)),
+    try_lift: |p| address_error_of(&p),
 });
 
 /// A secret handed out once (an accept token, an access code, or a link or
@@ -220,6 +239,87 @@ uniffi::custom_type!(AddressWarning, AddressNotice, {
 });
 
 #[uniffi::export]
+impl RejectedRecipient {
+    /// The reason's stable code (`invalid_address`, `already_member`, ...).
+    #[uniffi::method(name = "code")]
+    fn ffi_code(&self) -> String {
+        self.reason.code().to_owned()
+    }
+
+    /// The reason, for people.
+    #[uniffi::method(name = "message")]
+    fn ffi_message(&self) -> String {
+        self.reason.to_string()
+    }
+}
+
+#[uniffi::export]
+impl InviteReport {
+    /// The report as CSV
+    /// (`index,recipient,status,invitation_id,reason_code,reason,warnings`)
+    /// for a "Download report" button. Holds no secrets.
+    #[uniffi::method(name = "csv")]
+    fn ffi_csv(&self) -> String {
+        self.to_csv()
+    }
+}
+
+/// An invitation issued by an import, with its file line, as Kotlin and
+/// Swift read [`ImportReport::issued`] (whose rows borrow the report).
+#[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
+#[non_exhaustive]
+pub struct ImportedRow {
+    /// The row's line in the file.
+    pub line: usize,
+    /// The batch it was issued in (an index into the report's `batches`).
+    pub batch: usize,
+    /// The invitation, with its secret when it was sent.
+    pub issued: IssuedInvitation,
+}
+
+#[uniffi::export]
+impl ImportReport {
+    /// The invitations issued, in file order, with their lines and batches.
+    #[uniffi::method(name = "issued")]
+    fn ffi_issued(&self) -> Vec<ImportedRow> {
+        self.issued()
+            .map(|i| ImportedRow {
+                line: i.line,
+                batch: i.batch,
+                issued: i.issued.clone(),
+            })
+            .collect()
+    }
+
+    /// The rows that got no invitation, in file order.
+    #[uniffi::method(name = "rejected")]
+    fn ffi_rejected(&self) -> Vec<ImportRejection> {
+        self.rejected().collect()
+    }
+
+    /// How many rows got no invitation.
+    #[uniffi::method(name = "failed_count")]
+    fn ffi_failed_count(&self) -> usize {
+        self.failed_count()
+    }
+
+    /// The report as CSV, one row per line of the file. Holds no secrets.
+    #[uniffi::method(name = "csv")]
+    fn ffi_csv(&self) -> String {
+        self.to_csv()
+    }
+}
+
+#[uniffi::export]
+impl ImportRejection {
+    /// The reason's stable code (`invalid_address`, `unknown_group`, ...).
+    #[uniffi::method(name = "code")]
+    fn ffi_code(&self) -> String {
+        self.reason.code().to_owned()
+    }
+}
+
+#[uniffi::export]
 impl Member {
     /// "First Last", or whichever part exists, or the contact.
     #[uniffi::method(name = "display_name")]
@@ -275,14 +375,97 @@ mod tests {
     }
 
     #[test]
-    fn an_address_error_crosses_out_as_its_code_and_is_no_input() {
+    fn an_address_error_crosses_as_its_code_and_back_inside_a_reason() {
         let error = crate::email::parse_address("not-an-address").unwrap_err();
         let mut buf = Vec::new();
         <AddressError as Lower<UniFfiTag>>::write(error.clone(), &mut buf);
         let problem = <AddressProblem as Lift<UniFfiTag>>::try_read(&mut &buf[..]).unwrap();
         assert_eq!(problem, AddressProblem::from(&error));
         assert_eq!(problem.code, error.code());
-        assert!(across(RejectReason::InvalidAddress { error }).is_err());
+        let reason = RejectReason::InvalidAddress { error };
+        assert_eq!(across(reason.clone()).unwrap(), reason);
+    }
+
+    #[test]
+    fn an_address_error_is_read_back_from_its_facts_and_bounded() {
+        let error = crate::email::parse_address("ada@@example.com").unwrap_err();
+        assert!(error.position().is_some(), "{error:?}");
+        assert_eq!(across(error.clone()).unwrap(), error);
+        // Facts a caller made up: a position that never crossed out, or
+        // no facts at all, are refused rather than read.
+        let mut forged = AddressProblem::from(&error);
+        forged.facts = forged.facts.replace(
+            &error.position().unwrap().to_string(),
+            &usize::MAX.to_string(),
+        );
+        assert!(
+            forged.facts.contains(&usize::MAX.to_string()),
+            "{}",
+            forged.facts
+        );
+        assert!(address_error_of(&forged).is_err());
+        forged.facts = String::new();
+        assert!(address_error_of(&forged).is_err());
+    }
+
+    /// The reports cross whole, an address error inside included, so that
+    /// Kotlin and Swift can pass them back to their methods, which give
+    /// what the Rust API computes.
+    #[test]
+    fn reports_cross_and_back_and_their_methods_are_cores() {
+        use crate::{
+            Actor, CreatedOrganization, Enlist, ImportDefaults, ImportFormat, InviteRequest,
+            NewOrganization, Recipients,
+        };
+        let engine = Enlist::in_memory();
+        let CreatedOrganization {
+            organization: org,
+            owner,
+            ..
+        } = engine
+            .create_organization(NewOrganization::new("Acme", "acct-1", "ada@acme.test"))
+            .unwrap();
+        let owner = Actor::Member(owner.id);
+        let report = engine
+            .invite(
+                &org.id,
+                &owner,
+                InviteRequest::new(Recipients::Paste("bob@acme.test, not-an-address".into())),
+            )
+            .unwrap();
+        let back = across(report.clone()).unwrap();
+        assert_eq!(back, report);
+        let rejected = &back.rejected[0];
+        assert_eq!(rejected.ffi_code(), "invalid_address");
+        assert_eq!(rejected.ffi_message(), rejected.reason.to_string());
+        assert_eq!(back.ffi_csv(), report.to_csv());
+
+        let csv = "Email\ncarol@acme.test\nnot-an-email\n";
+        let imported = engine
+            .import_invitations(
+                &org.id,
+                &owner,
+                csv.as_bytes(),
+                ImportFormat::Csv,
+                ImportDefaults::default(),
+            )
+            .unwrap();
+        let back = across(imported.clone()).unwrap();
+        assert_eq!(back, imported);
+        let lines: Vec<_> = back
+            .ffi_issued()
+            .iter()
+            .map(|i| (i.line, i.batch))
+            .collect();
+        assert_eq!(lines, vec![(2, 0)]);
+        let rejected = back.ffi_rejected();
+        assert_eq!(rejected.len(), 1);
+        assert_eq!(
+            (rejected[0].line, rejected[0].ffi_code().as_str()),
+            (3, "invalid_address")
+        );
+        assert_eq!(back.ffi_failed_count(), 1);
+        assert_eq!(back.ffi_csv(), imported.to_csv());
     }
 
     #[test]

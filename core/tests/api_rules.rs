@@ -6,10 +6,12 @@
 //! release, so it is `#[non_exhaustive]` and a caller's `match` keeps a
 //! `_` arm. Two kinds stay exhaustive, listed in `EXHAUSTIVE` below: the
 //! enums a caller only *builds* to ask for something (sort orders, the
-//! shape of a recipient list), and the two outcomes that both bindings
-//! convert by hand because they carry a secret or borrow the input
-//! (`SendOutcome`, `EntryOutcome`): there an exhaustive `match` makes a new
-//! variant a compile error in each binding instead of a silent fallback.
+//! shape of a recipient list), and the two outcomes that a binding
+//! converts by hand: `SendOutcome` (Python reads it variant by variant;
+//! Kotlin and Swift take core's enum as it is) and `EntryOutcome` (both
+//! bindings: it borrows the input). There an exhaustive `match` makes a
+//! new variant a compile error in the binding instead of a silent
+//! fallback.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -20,7 +22,7 @@ const EXHAUSTIVE: &[&str] = &[
     "GroupSort",
     "MemberSort",
     "Recipients",
-    // Converted by hand in both bindings.
+    // Converted by hand in a binding (Python; EntryOutcome in both).
     "SendOutcome",
     "EntryOutcome",
 ];

@@ -9,8 +9,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use enlist::{
-    Actor, EngineConfig, Enlist, InviteRequest, MemoryStore, NewOrganization, RecipientInput,
-    Recipients, Registration, Store, StoreError, StoreResult, Transaction,
+    Actor, CreatedOrganization, EngineConfig, Enlist, InviteRequest, MemoryStore, NewOrganization,
+    RecipientInput, Recipients, Registration, Store, StoreError, StoreResult, Transaction,
 };
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
@@ -138,7 +138,11 @@ fn commands_and_transactions_have_spans_with_attempts_and_conflicts() {
     });
     let engine = Enlist::new(store.clone());
     tracing::subscriber::with_default(capture.clone(), || {
-        let (org, owner) = engine
+        let CreatedOrganization {
+            organization: org,
+            owner,
+            ..
+        } = engine
             .create_organization(NewOrganization::new("Acme", "acct-1", "ada@acme.test"))
             .expect("org");
         let recs = capture.take();
@@ -224,7 +228,11 @@ fn no_secret_or_address_reaches_a_span() {
         "mallory".into(),
     ];
     tracing::subscriber::with_default(capture.clone(), || {
-        let (org, owner) = engine
+        let CreatedOrganization {
+            organization: org,
+            owner,
+            ..
+        } = engine
             .create_organization(NewOrganization::new("Acme", "acct-1", "ada@acme.test"))
             .expect("org");
         let admin = Actor::Member(owner.id);

@@ -18,10 +18,10 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use enlist::{
-    Actor, Contact, Enlist, InvitationId, InvitationQuery, InvitationStatus, InviteRequest,
-    LinkSpec, ManualClock, MemberKind, MemberQuery, MemberStatus, MemoryStore, NewOrganization,
-    OrgId, Policy, RecipientInput, Recipients, Registration, SecretKey, SeededSecrets,
-    parse_address,
+    ActivatedLink, Actor, Contact, CreatedOrganization, Enlist, InvitationId, InvitationQuery,
+    InvitationStatus, InviteRequest, LinkSpec, ManualClock, MemberKind, MemberQuery, MemberStatus,
+    MemoryStore, NewOrganization, OrgId, Policy, RecipientInput, Recipients, Registration,
+    SecretKey, SeededSecrets, parse_address,
 };
 use libfuzzer_sys::arbitrary::{Result as AResult, Unstructured};
 use libfuzzer_sys::fuzz_target;
@@ -223,9 +223,12 @@ fn setup(u: &mut Unstructured<'_>) -> AResult<Option<World>> {
                 .map_err(|_| libfuzzer_sys::arbitrary::Error::IncorrectFormat)?,
         );
     let p = policy(u)?;
-    let Ok((org, _owner)) = engine.create_organization(
+    let Ok(CreatedOrganization {
+        organization: org, ..
+    }) = engine.create_organization(
         NewOrganization::new("Acme", "acct-owner", "owner@acme.test").with_policy(p),
-    ) else {
+    )
+    else {
         return Ok(None);
     };
     let mut w = World {
@@ -281,7 +284,7 @@ fn setup(u: &mut Unstructured<'_>) -> AResult<Option<World>> {
             .engine
             .activate_invite_link(&w.org, &Actor::System, LinkSpec::default());
         no_storage_error(&r);
-        if let Ok((_, url)) = r {
+        if let Ok(ActivatedLink { url, .. }) = r {
             let url = url.expose();
             let token = url.split_once("token=").map(|(_, t)| t).unwrap_or(url);
             w.link = Some(token.to_owned());

@@ -14,12 +14,13 @@
 
 use chrono::{DateTime, Duration, Utc};
 use enlist::{
-    Actor, Clock, Enlist, Error, GroupGrant, GroupId, GroupQuery, GroupRole, Invitation,
-    InvitationId, InvitationQuery, InvitationStatus, InviteLink, InviteRequest, LinkSpec,
-    MailError, ManualClock, Member, MemberId, MemberKind, MemberQuery, MemberStatus, MemberUpdate,
-    MemoryStore, MessageId, NewGroup, NewOrganization, OrgId, OutboxMessage, OutboxStatus,
-    Permission, PermissionSet, Policy, RecipientInput, Recipients, RecordingMailer, Registration,
-    RetryPolicy, SeededSecrets, StoredInvitation, normalize_identifier, parse_address,
+    ActivatedLink, Actor, Clock, CreatedOrganization, Enlist, Error, GroupGrant, GroupId,
+    GroupQuery, GroupRole, Invitation, InvitationId, InvitationQuery, InvitationStatus, InviteLink,
+    InviteRequest, LinkSpec, MailError, ManualClock, Member, MemberId, MemberKind, MemberQuery,
+    MemberStatus, MemberUpdate, MemoryStore, MessageId, NewGroup, NewOrganization, OrgId,
+    OutboxMessage, OutboxStatus, Permission, PermissionSet, Policy, RecipientInput, Recipients,
+    RecordingMailer, Registration, RetryPolicy, SeededSecrets, StoredInvitation,
+    normalize_identifier, parse_address,
 };
 use proptest::prelude::*;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
@@ -710,7 +711,9 @@ impl World {
             .with_clock(clock.clone())
             .with_secrets(Arc::new(SeededSecrets::new(cfg.seed)));
         let sys = Actor::System;
-        let (org, _owner) = engine
+        let CreatedOrganization {
+            organization: org, ..
+        } = engine
             .create_organization(
                 NewOrganization::new("Acme", "acct-0", EMAILS[0][0])
                     .with_owner_name("Olive", "Owner"),
@@ -1821,7 +1824,7 @@ impl World {
                 Ok(())
             };
             match (outcome, want) {
-                (enlist::SendOutcome::Sent(issued), Ok(())) => {
+                (enlist::SendOutcome::Sent { issued }, Ok(())) => {
                     let secret = issued.secret.as_ref().unwrap();
                     self.arm(next, k, secret.expose(), issued.message_id.as_ref());
                     next.events.push("invitation_sent");
@@ -2604,7 +2607,7 @@ impl World {
             &got,
             want.as_ref().map(|_| ()).map_err(|e| *e),
         );
-        let (Ok((_, url)), Ok((a, g))) = (got, want) else {
+        let (Ok(ActivatedLink { url, .. }), Ok((a, g))) = (got, want) else {
             return Res::Err;
         };
         if !a.system {

@@ -32,8 +32,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use enlist::{
-    Actor, Enlist, Invitation, InvitationQuery, InvitationStatus, InviteRequest, MemberQuery,
-    NewOrganization, OrgId, RecipientInput, Recipients, Registration, SecretHash, Store,
+    Actor, CreatedOrganization, Enlist, Invitation, InvitationQuery, InvitationStatus,
+    InviteRequest, MemberQuery, NewOrganization, OrgId, RecipientInput, Recipients, Registration,
+    SecretHash, Store,
 };
 use enlist_postgres::PostgresStore;
 use sha2::{Digest, Sha256};
@@ -71,7 +72,11 @@ fn store(url: &str, schema: &str) -> Arc<PostgresStore> {
 }
 
 fn new_org(e: &Enlist) -> (OrgId, Actor) {
-    let (org, owner) = e
+    let CreatedOrganization {
+        organization: org,
+        owner,
+        ..
+    } = e
         .create_organization(
             NewOrganization::new("Bench", "owner", "owner@bench.test").with_owner_name("O", "W"),
         )

@@ -6,8 +6,8 @@
 mod support;
 
 use enlist::{
-    Actor, Enlist, InviteRequest, MailError, Mailer, ManualClock, NewOrganization, OrgId,
-    OutboxStatus, OutgoingEmail, Policy, Recipients,
+    Actor, CreatedOrganization, Enlist, InviteRequest, MailError, Mailer, ManualClock,
+    NewOrganization, OrgId, OutboxStatus, OutgoingEmail, Policy, Recipients,
 };
 use enlist_smtp::{FileMailer, IDEMPOTENCY_HEADER, SmtpConfig, SmtpMailer, TlsMode};
 use std::sync::{Arc, Mutex};
@@ -41,7 +41,11 @@ struct World {
 fn world_on(engine: Enlist, policy: Policy, org_name: &str) -> World {
     let clock = Arc::new(ManualClock::at_epoch_seconds(1_800_000_000));
     let engine = engine.with_clock(clock.clone());
-    let (org, owner) = engine
+    let CreatedOrganization {
+        organization: org,
+        owner: owner,
+        ..
+    } = engine
         .create_organization(
             NewOrganization::new(org_name, "acct-ada", "ada@acme.test")
                 .with_owner_name("Ada", "Lovelace")
@@ -580,11 +584,16 @@ fn names_the_engine_accepts_stay_in_their_headers() {
     for name in HOSTILE {
         let policy = replying_policy();
         let engine = Enlist::in_memory();
-        let Ok((org, owner)) = engine.create_organization(
+        let Ok(CreatedOrganization {
+            organization: org,
+            owner: owner,
+            ..
+        }) = engine.create_organization(
             NewOrganization::new(name, "acct-eve", "ada@acme.test")
                 .with_owner_name(name, name)
                 .with_policy(policy.clone()),
-        ) else {
+        )
+        else {
             // The engine refuses it (line breaks): then with a plain org
             // name and only the message hostile.
             let w = world(policy);

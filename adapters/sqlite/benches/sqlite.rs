@@ -26,9 +26,9 @@
 use chrono::{Duration as Days, Utc};
 use criterion::{BatchSize, Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
 use enlist::{
-    Actor, Enlist, Event, InvitationQuery, InvitationStatus, InviteRequest, MemoryStore,
-    NewOrganization, OrgId, OutboxMessage, Policy, RecipientInput, Recipients, Registration,
-    SecretHash, SeededSecrets, Store, StoredInvitation,
+    Actor, CreatedOrganization, Enlist, Event, InvitationQuery, InvitationStatus, InviteRequest,
+    MemoryStore, NewOrganization, OrgId, OutboxMessage, Policy, RecipientInput, Recipients,
+    Registration, SecretHash, SeededSecrets, Store, StoredInvitation,
 };
 use enlist_sqlite::SqliteStore;
 use rusqlite::{Connection, params};
@@ -74,7 +74,11 @@ fn policy() -> Policy {
 
 fn engine_on(store: Arc<dyn Store>) -> (Enlist, OrgId, Actor) {
     let engine = Enlist::new(store).with_secrets(Arc::new(SeededSecrets::new(1)));
-    let (org, owner) = engine
+    let CreatedOrganization {
+        organization: org,
+        owner,
+        ..
+    } = engine
         .create_organization(
             NewOrganization::new("Bench", "owner", "owner@bench.example").with_policy(policy()),
         )

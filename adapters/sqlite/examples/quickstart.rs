@@ -23,9 +23,10 @@
 //! same file.
 
 use enlist::{
-    Actor, EngineConfig, Enlist, EventKind, Group, GroupId, GroupQuery, InvitationQuery,
-    InvitationStatus, InviteReport, InviteRequest, MailError, Mailer, Member, MemberId,
-    MemberQuery, NewGroup, NewOrganization, OrgId, OutgoingEmail, Policy, Recipients, Registration,
+    Actor, CreatedOrganization, EngineConfig, Enlist, EventKind, Group, GroupId, GroupQuery,
+    InvitationQuery, InvitationStatus, InviteReport, InviteRequest, MailError, Mailer, Member,
+    MemberId, MemberQuery, NewGroup, NewOrganization, OrgId, OutgoingEmail, Policy, Recipients,
+    Registration,
 };
 use enlist_sqlite::SqliteStore;
 use rusqlite::{Connection, OptionalExtension};
@@ -150,7 +151,11 @@ fn first_run(engine: &Enlist, notes: &Notes) -> Res<()> {
     // 1. An organization, its owner, and two groups. -----------------------
     let mut policy = Policy::default();
     policy.seat_limits.insert("standard".into(), 10);
-    let (org, owner) = engine.create_organization(
+    let CreatedOrganization {
+        organization: org,
+        owner,
+        ..
+    } = engine.create_organization(
         NewOrganization::new("Acme", "acct-ada", "ada@acme.example")
             .with_owner_name("Ada", "Lovelace")
             .with_policy(policy),

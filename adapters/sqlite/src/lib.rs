@@ -280,7 +280,11 @@ mod secure_delete_tests {
         let path = dir.path().join("enlist.sqlite3");
         let store = Arc::new(SqliteStore::open(&path).expect("open"));
         let engine = Enlist::new(store.clone()).with_secrets(Arc::new(SeededSecrets::new(3)));
-        let (org, owner) = engine
+        let enlist::CreatedOrganization {
+            organization: org,
+            owner,
+            ..
+        } = engine
             .create_organization(NewOrganization::new("Acme", "acct-1", "ada@acme.test"))
             .expect("org");
         let report = engine

@@ -7,10 +7,10 @@
 
 use chrono::Duration;
 use enlist::{
-    Actor, Enlist, GroupGrant, GroupQuery, GroupUpdate, InvitationQuery, InvitationStatus,
-    InviteRequest, LinkSpec, ManualClock, MemberQuery, MemberStatus, MemberUpdate, MemoryStore,
-    NewGroup, NewOrganization, Policy, RecipientInput, Recipients, RecordingMailer, Registration,
-    SeededSecrets, Store,
+    ActivatedLink, Actor, CreatedOrganization, Enlist, GroupGrant, GroupQuery, GroupUpdate,
+    InvitationQuery, InvitationStatus, InviteRequest, LinkSpec, ManualClock, MemberQuery,
+    MemberStatus, MemberUpdate, MemoryStore, NewGroup, NewOrganization, Policy, RecipientInput,
+    Recipients, RecordingMailer, Registration, SeededSecrets, Store,
 };
 use enlist_sqlite::SqliteStore;
 use std::fmt::Debug;
@@ -49,7 +49,11 @@ fn transcript(engine: &Enlist, clock: &ManualClock) -> Vec<String> {
     policy.reserve_seats_for_pending = true;
     policy.invite_link_enabled = true;
     policy.resend_cooldown_secs = 60;
-    let (org, owner) = engine
+    let CreatedOrganization {
+        organization: org,
+        owner,
+        ..
+    } = engine
         .create_organization(
             NewOrganization::new("Acme \"Ünïcode\"; Inc.", "acct-ada", "ada@acme.example")
                 .with_owner_name("Ada", "Lovelace")
@@ -185,7 +189,9 @@ fn transcript(engine: &Enlist, clock: &ManualClock) -> Vec<String> {
     note("revoke", &engine.revoke(&org.id, &admin, &staged_ids[1]));
 
     // The link.
-    let (link, secret) = engine
+    let ActivatedLink {
+        link, url: secret, ..
+    } = engine
         .activate_invite_link(&org.id, &admin, LinkSpec::default())
         .expect("link");
     note("link", &link);
@@ -336,7 +342,11 @@ fn state_survives_reopening_the_file() {
     let path = dir.path().join("reopen.sqlite3");
     let (org, owner, token) = {
         let (e, _) = engine(Arc::new(SqliteStore::open(&path).expect("open")));
-        let (org, owner) = e
+        let CreatedOrganization {
+            organization: org,
+            owner,
+            ..
+        } = e
             .create_organization(NewOrganization::new("Acme", "acct-1", "ada@acme.example"))
             .expect("org");
         let r = e
@@ -370,7 +380,11 @@ fn threads_and_second_stores_on_one_file_work_together() {
     let mut policy = Policy::default();
     policy.seat_limits.insert("standard".into(), 1000);
     let admin_engine = Enlist::new(first.clone());
-    let (org, owner) = admin_engine
+    let CreatedOrganization {
+        organization: org,
+        owner,
+        ..
+    } = admin_engine
         .create_organization(
             NewOrganization::new("Acme", "acct-0", "owner@acme.example").with_policy(policy),
         )

@@ -191,6 +191,7 @@ class Enlist:
         message: str | None = None,
         send: bool = True,
         form_field: bool = False,
+        locale: str | None = None,
     ) -> InviteReport: ...
     def send_staged(
         self, org: _OrgLike, invitations: Sequence[_InvitationLike], *, actor: _ActorLike

@@ -44,7 +44,7 @@ fun functionsScenario() {
     expectThrows<EnlistException.InvalidInput>("normalizeIdentifier of separators only") { normalizeIdentifier(" -() ") }
 
     val engine = inMemory()
-    val created = engine.createOrganization(NewOrganization(name = "Acme", ownerUserRef = "acct-ada", ownerEmail = "ada@acme.test"))
+    val created = engine.createOrganization(NewOrganization(name = "Acme", ownerUserRef = "acct-ada", ownerEmail = "ada@acme.test", policy = defaultPolicy()))
     val org = created.organization.id
     val owner = Actor.Member(created.owner.id)
     checkEq(created.organization.policy, defaultPolicy(), "defaultPolicy(): a new organization's policy")
@@ -60,12 +60,12 @@ fun functionsScenario() {
     engine.updatePolicy(org, owner, defaultPolicy())
     val sales = engine.createGroup(org, owner, NewGroup(name = "Sales"))
     val support = engine.createGroup(org, owner, NewGroup(name = "Support"))
-    val imported = engine.importInvitations(org, owner, template.toByteArray(), ImportFormat.CSV, ImportDefaults(send = false))
-    checkEq(imported.rejected.map { it.line to it.code }, emptyList<Pair<UInt, String>>(), "importTemplateCsv: no row rejected")
-    checkEq(imported.issued.map { it.line }, listOf(2u, 3u), "importTemplateCsv: both example rows issued")
-    checkEq(imported.issued.first().issued.invitation.groups.toSet(),
+    val imported = engine.importInvitations(org, owner, template.toByteArray(), ImportFormat.CSV, ImportDefaults(kind = MemberKind.MEMBER, send = false))
+    checkEq(imported.rejected().map { it.line to it.code() }, emptyList<Pair<UInt, String>>(), "importTemplateCsv: no row rejected")
+    checkEq(imported.issued().map { it.line }, listOf(2u, 3u), "importTemplateCsv: both example rows issued")
+    checkEq(imported.issued().first().issued.invitation.groups.toSet(),
         setOf(GroupGrant(sales.id, GroupRole.OWNER), GroupGrant(support.id, GroupRole.MEMBER)), "importTemplateCsv: Sales:owner;Support")
-    checkEq(imported.issued.map { it.issued.invitation.status }, listOf(InvitationStatus.STAGED, InvitationStatus.STAGED), "ImportDefaults(send = false): staged")
+    checkEq(imported.issued().map { it.issued.invitation.status }, listOf(InvitationStatus.STAGED, InvitationStatus.STAGED), "ImportDefaults(kind = MemberKind.MEMBER, send = false): staged")
     engine.close()
 }
 
@@ -145,8 +145,8 @@ fun groupsScenario() {
 
     val sales = e.createGroup(w.org, w.owner, NewGroup(name = "Sales", description = "Field team"))
     e.createGroup(w.org, w.owner, NewGroup(name = "Support"))
-    checkEq(e.listGroups(w.org, w.owner, GroupQuery()).map { it.name }, listOf("Sales", "Support"), "listGroups: by name")
-    checkEq(e.listGroups(w.org, w.owner, GroupQuery(search = "sal")).map { it.id }, listOf(sales.id), "listGroups: search")
+    checkEq(e.listGroups(w.org, w.owner, GroupQuery(sort = GroupSort.NAME_ASC)).map { it.name }, listOf("Sales", "Support"), "listGroups: by name")
+    checkEq(e.listGroups(w.org, w.owner, GroupQuery(sort = GroupSort.NAME_ASC, search = "sal")).map { it.id }, listOf(sales.id), "listGroups: search")
 
     val updated = e.updateGroup(w.org, w.owner, sales.id, GroupUpdate(name = "Field Sales", isDefault = true))
     checkEq(Triple(updated.name, updated.description, updated.isDefault), Triple("Field Sales", "Field team", true), "updateGroup: name and flag changed, description kept")
@@ -159,7 +159,7 @@ fun groupsScenario() {
     e.removeGroupMember(w.org, w.owner, sales.id, carol.id)
     checkEq(e.member(w.org, w.owner, carol.id).groups, emptyList<GroupGrant>(), "removeGroupMember: Carol is out")
     checkEq(e.group(w.org, w.owner, sales.id).memberCount, 1uL, "removeGroupMember: one member left")
-    checkEq(e.listMembers(w.org, w.owner, MemberQuery(groupId = sales.id)).items.map { it.id }, listOf(bob.id), "listMembers: by group")
+    checkEq(e.listMembers(w.org, w.owner, MemberQuery(sort = MemberSort.EMAIL_ASC, groupId = sales.id)).items.map { it.id }, listOf(bob.id), "listMembers: by group")
 
     denied("createGroup by a plain member") { e.createGroup(w.org, carolActor, NewGroup(name = "Carol's")) }
     denied("updateGroup by a plain member") { e.updateGroup(w.org, carolActor, sales.id, GroupUpdate(name = "Mine")) }
@@ -168,14 +168,14 @@ fun groupsScenario() {
     denied("removeGroupMember by a plain member") { e.removeGroupMember(w.org, carolActor, sales.id, bob.id) }
     denied("deleteGroup by a plain member") { e.deleteGroup(w.org, carolActor, sales.id) }
     checkEq(e.group(w.org, w.owner, sales.id), updated.copy(memberCount = 1uL), "group commands denied: the group is unchanged")
-    checkEq(e.listGroups(w.org, w.owner, GroupQuery()).size, 2, "createGroup denied: no new group")
+    checkEq(e.listGroups(w.org, w.owner, GroupQuery(sort = GroupSort.NAME_ASC)).size, 2, "createGroup denied: no new group")
     checkEq(e.member(w.org, w.owner, bob.id).groups, listOf(GroupGrant(sales.id, GroupRole.OWNER)), "group commands denied: Bob still owns it")
 
     checkEq(e.deleteGroup(w.org, w.owner, sales.id), 1uL, "deleteGroup: one member detached")
     expectThrows<EnlistException.NotFound>("group after deleteGroup") { e.group(w.org, w.owner, sales.id) }
     val bobAfter = e.member(w.org, w.owner, bob.id)
     checkEq(bobAfter.status to bobAfter.groups, MemberStatus.ACTIVE to emptyList<GroupGrant>(), "deleteGroup: the member stays, without the group")
-    checkEq(e.listGroups(w.org, w.owner, GroupQuery()).map { it.name }, listOf("Support"), "deleteGroup: listed no more")
+    checkEq(e.listGroups(w.org, w.owner, GroupQuery(sort = GroupSort.NAME_ASC)).map { it.name }, listOf("Support"), "deleteGroup: listed no more")
     e.close()
 }
 
@@ -225,12 +225,12 @@ fun invitationLifecycleScenario() {
     checkEq(e.invitation(w.org, w.owner, a.invitation.id).status, InvitationStatus.DECLINED, "decline: stored")
     expectThrows<EnlistException.Conflict>("accepting a declined invitation") { e.accept(aToken, registration("acct-a", "A", "A")) }
     expectThrows<EnlistException.NotFound>("declining with a made-up token") { e.decline("org_nothing") }
-    checkEq(e.listMembers(w.org, w.owner, MemberQuery()).items.map { it.contactKey }.toSet(), setOf("ada@acme.test", "plain@acme.test"), "revoked and declined: nobody joined")
+    checkEq(e.listMembers(w.org, w.owner, MemberQuery(sort = MemberSort.EMAIL_ASC)).items.map { it.contactKey }.toSet(), setOf("ada@acme.test", "plain@acme.test"), "revoked and declined: nobody joined")
 
     // Import: the same right as inviting.
     val before = e.listInvitations(w.org, w.owner, InvitationQuery()).items.size
     denied("importInvitations by a plain member") {
-        e.importInvitations(w.org, plain, "Email\nzed@acme.test\n".toByteArray(), ImportFormat.CSV, ImportDefaults())
+        e.importInvitations(w.org, plain, "Email\nzed@acme.test\n".toByteArray(), ImportFormat.CSV, ImportDefaults(kind = MemberKind.MEMBER))
     }
     denied("listInvitations by an anonymous caller") { e.listInvitations(w.org, Actor.Anonymous, InvitationQuery()) }
     checkEq(e.listInvitations(w.org, w.owner, InvitationQuery()).items.size, before, "importInvitations denied: nothing issued")
@@ -242,11 +242,11 @@ fun linkScenario() {
     val e = w.engine
     val plain = Actor.Member(w.join("plain@acme.test").id)
     checkEq(e.inviteLink(w.org, w.owner), null, "inviteLink: none before activation")
-    denied("activateInviteLink by a plain member") { e.activateInviteLink(w.org, plain, LinkSpec()) }
+    denied("activateInviteLink by a plain member") { e.activateInviteLink(w.org, plain, LinkSpec(kind = MemberKind.MEMBER)) }
     checkEq(e.inviteLink(w.org, w.owner), null, "activateInviteLink denied: no link")
 
     val team = e.createGroup(w.org, w.owner, NewGroup(name = "Newcomers"))
-    val url = e.activateInviteLink(w.org, w.owner, LinkSpec(groups = listOf(GroupGrant(team.id, GroupRole.MEMBER)))).url.reveal()
+    val url = e.activateInviteLink(w.org, w.owner, LinkSpec(kind = MemberKind.MEMBER, groups = listOf(GroupGrant(team.id, GroupRole.MEMBER)))).url.reveal()
     val preview = e.previewLink(url)
     checkEq(listOf(preview.orgId, preview.orgName, preview.role), listOf(w.org, "Acme", "member"), "previewLink: organization and role")
     checkEq(preview.groupNames, listOf("Newcomers"), "previewLink: the groups joined")
@@ -261,16 +261,16 @@ fun linkScenario() {
     checkEq(link?.active to link?.uses, false to 1uL, "deactivateInviteLink: inactive, its use counted")
     expectThrows<EnlistException.NotFound>("joinByLink after deactivation") { e.joinByLink(url, "omar@acme.test", registration("acct-omar", "Omar", "O")) }
     expectThrows<EnlistException.NotFound>("previewLink after deactivation") { e.previewLink(url) }
-    checkEq(e.listMembers(w.org, w.owner, MemberQuery(search = "omar")).items, emptyList<Member>(), "deactivated link: nobody joined")
+    checkEq(e.listMembers(w.org, w.owner, MemberQuery(sort = MemberSort.EMAIL_ASC, search = "omar")).items, emptyList<Member>(), "deactivated link: nobody joined")
 
-    val fresh = e.activateInviteLink(w.org, w.owner, LinkSpec()).url.reveal()
+    val fresh = e.activateInviteLink(w.org, w.owner, LinkSpec(kind = MemberKind.MEMBER)).url.reveal()
     check(fresh != url, "activateInviteLink again: a new URL")
     expectThrows<EnlistException.NotFound>("the old URL after a new activation") { e.previewLink(url) }
     checkEq(e.previewLink(fresh).groupNames, emptyList<String>(), "the new URL: its own spec")
     e.close()
 
     val off = newWorld()
-    denied("activateInviteLink with the link off in the policy") { off.engine.activateInviteLink(off.org, off.owner, LinkSpec()) }
+    denied("activateInviteLink with the link off in the policy") { off.engine.activateInviteLink(off.org, off.owner, LinkSpec(kind = MemberKind.MEMBER)) }
     off.engine.close()
 }
 
@@ -278,7 +278,7 @@ fun selfRegistrationScenario() {
     val w = newWorld()
     val e = w.engine
     denied("selfRegister while the policy does not allow it") { e.selfRegister(w.org, "zoe@acme.test", registration("acct-zoe", "Zoe", "Zed")) }
-    checkEq(e.listMembers(w.org, w.owner, MemberQuery(search = "zoe")).items, emptyList<Member>(), "selfRegister denied: nobody joined")
+    checkEq(e.listMembers(w.org, w.owner, MemberQuery(sort = MemberSort.EMAIL_ASC, search = "zoe")).items, emptyList<Member>(), "selfRegister denied: nobody joined")
 
     e.updatePolicy(w.org, w.owner, e.organization(w.org).policy.copy(selfRegistration = true))
     val zoe = e.selfRegister(w.org, "Zoe@ACME.test", registration("acct-zoe", "Zoe", "Zed"))
@@ -299,7 +299,7 @@ fun memberLifecycleScenario() {
     fun usage() = e.licenseUsage(w.org, w.owner).single { it.licenseType == "standard" }
     checkEq(usage(), LicenseUsage("standard", 4uL, 0uL, 4u), "licenseUsage: 4 of 4 seats used")
     denied("licenseUsage by an anonymous caller") { e.licenseUsage(w.org, Actor.Anonymous) }
-    denied("listMembers by an anonymous caller") { e.listMembers(w.org, Actor.Anonymous, MemberQuery()) }
+    denied("listMembers by an anonymous caller") { e.listMembers(w.org, Actor.Anonymous, MemberQuery(sort = MemberSort.EMAIL_ASC)) }
 
     // Update.
     denied("updateMember by a plain member, before his promotion") { e.updateMember(w.org, Actor.Member(bob.id), carol.id, MemberUpdate(lastName = "Jones")) }
@@ -327,7 +327,7 @@ fun memberLifecycleScenario() {
     val removed = e.removeMember(w.org, w.owner, erin.id)
     checkEq(removed.status to removed.removedAt, MemberStatus.REMOVED to w.clock.now, "removeMember: removed, when")
     checkEq(usage().used, 3uL, "removeMember: the seat is freed")
-    checkEq(e.listMembers(w.org, w.owner, MemberQuery(statuses = listOf(MemberStatus.REMOVED))).items.map { it.id }, listOf(erin.id), "listMembers: the removed member by status")
+    checkEq(e.listMembers(w.org, w.owner, MemberQuery(sort = MemberSort.EMAIL_ASC, statuses = listOf(MemberStatus.REMOVED))).items.map { it.id }, listOf(erin.id), "listMembers: the removed member by status")
     expectThrows<EnlistException.Conflict>("reactivating a removed member") { e.reactivateMember(w.org, w.owner, erin.id) }
 
     denied("reactivateMember by a plain member") { e.reactivateMember(w.org, dave, carol.id) }
@@ -340,7 +340,7 @@ fun memberLifecycleScenario() {
 fun claimScenario() {
     val w = newWorld()
     val e = w.engine
-    val other = e.createOrganization(NewOrganization(name = "Other", ownerUserRef = "acct-o", ownerEmail = "o@other.test"))
+    val other = e.createOrganization(NewOrganization(name = "Other", ownerUserRef = "acct-o", ownerEmail = "o@other.test", policy = defaultPolicy()))
     val a = w.issue("a@acme.test")
     val m1 = a.messageId!!
     val m2 = w.issue("b@acme.test").messageId!!

@@ -22,20 +22,29 @@ use std::collections::HashMap;
 
 /// What every row of an import gets unless its own cells say otherwise
 /// (a row's groups cell, when filled in, replaces the default groups).
+///
+/// In Kotlin and Swift `kind` is required (uniffi cannot default an enum
+/// field): `kind = MemberKind.MEMBER` is Rust's default.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 #[non_exhaustive]
 pub struct ImportDefaults {
-    /// The organization role (default: `member`, or `guest` for guests).
-    pub role: Option<String>,
     /// Member or guest.
     pub kind: MemberKind,
+    /// The organization role (default: `member`, or `guest` for guests).
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
+    pub role: Option<String>,
     /// Groups with group roles, by id.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub groups: Vec<GroupGrant>,
     /// License type (default [`DEFAULT_LICENSE`](crate::DEFAULT_LICENSE)).
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub license_type: Option<String>,
     /// A personal message for the emails.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub message: Option<String>,
     /// `true` (default): send now. `false`: save as staged.
+    #[cfg_attr(feature = "uniffi", uniffi(default = true))]
     pub send: bool,
 }
 
@@ -68,8 +77,10 @@ pub struct ImportedInvitation<'a> {
     pub issued: &'a IssuedInvitation,
 }
 
-/// A row of an import that got no invitation.
+/// A row of an import that got no invitation (in Kotlin and Swift,
+/// `code()` is its reason's code).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 #[non_exhaustive]
 pub struct ImportRejection {
     /// The row's line in the file.
@@ -111,8 +122,10 @@ pub struct ImportInterruption {
 
 /// The outcome of [`Enlist::import_invitations`]: every row of the file is
 /// in exactly one place: a sheet error, a rejection, an issued invitation
-/// or (after an interruption) an unprocessed line.
+/// or (after an interruption) an unprocessed line. In Kotlin and Swift,
+/// `issued()`, `rejected()`, `failedCount()` and `csv()` are its methods.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 #[non_exhaustive]
 pub struct ImportReport {
     /// Columns of the file that were not recognized.
@@ -564,7 +577,11 @@ mod tests {
     }
 
     fn fixture_with(engine: Enlist, policy: Policy) -> Fixture {
-        let (org, owner) = engine
+        let crate::CreatedOrganization {
+            organization: org,
+            owner,
+            ..
+        } = engine
             .create_organization(
                 NewOrganization::new("Acme", "owner-1", "ada@acme.test").with_policy(policy),
             )

@@ -41,13 +41,18 @@ pub struct GroupUpdate {
 }
 
 /// A query over groups.
+///
+/// In Kotlin and Swift `sort` is required (uniffi cannot default an enum
+/// field): `GroupSort.NAME_ASC` is Rust's default.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct GroupQuery {
-    /// Only groups whose name contains this (case-insensitive).
-    pub search: Option<String>,
     /// Sort order.
     pub sort: GroupSort,
+    /// Only groups whose name contains this (case-insensitive).
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
+    pub search: Option<String>,
 }
 
 impl Enlist {

@@ -145,29 +145,39 @@ macro_rules! invite_option_setters {
 pub(crate) use invite_option_setters;
 
 /// An invitation batch: recipients and what they all get.
+///
+/// In Kotlin and Swift `kind` is required (uniffi cannot default an enum
+/// field): `kind = MemberKind.MEMBER` is Rust's default.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 #[non_exhaustive]
 pub struct InviteRequest {
     /// Who.
     pub recipients: Recipients,
-    /// The organization role (default: `member`, or `guest` for guests).
-    pub role: Option<String>,
     /// Member or guest.
     pub kind: MemberKind,
+    /// The organization role (default: `member`, or `guest` for guests).
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
+    pub role: Option<String>,
     /// Groups with group roles. Empty: the default group on acceptance
     /// (guests join only the groups they are invited to).
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub groups: Vec<GroupGrant>,
     /// License type (default [`DEFAULT_LICENSE`]).
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub license_type: Option<String>,
     /// A personal message for the email.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub message: Option<String>,
     /// The language of the invitation email (a BCP 47 tag such as `fr` or
     /// `fr-CA`, see [`normalize_locale`](crate::normalize_locale));
     /// default: the organization's default locale.
     #[serde(default)]
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub locale: Option<String>,
     /// `true` (default): send now. `false`: save as staged, to be sent later
     /// with [`Enlist::send_staged`] ("Save User" rather than "Save & Send").
+    #[cfg_attr(feature = "uniffi", uniffi(default = true))]
     pub send: bool,
 }
 
@@ -327,8 +337,10 @@ pub struct IssuedInvitation {
     pub warnings: Vec<AddressWarning>,
 }
 
-/// A recipient that got no invitation.
+/// A recipient that got no invitation (in Kotlin and Swift, `code()` and
+/// `message()` read its reason).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct RejectedRecipient {
     /// The recipient's position in the input (0-based).
     pub index: usize,
@@ -339,8 +351,10 @@ pub struct RejectedRecipient {
 }
 
 /// The outcome of a batch: one row per recipient, either issued or
-/// rejected, in input order within each list.
+/// rejected, in input order within each list (in Kotlin and Swift,
+/// `csv()` is [`InviteReport::to_csv`]).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct InviteReport {
     /// The batch.
     pub batch_id: BatchId,
@@ -407,13 +421,23 @@ impl InviteReport {
 
 /// What happened to one invitation of a [`Enlist::send_staged`] call.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 #[serde(rename_all = "snake_case", tag = "outcome")]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "unboxed so that Kotlin and Swift take this enum as it is (a uniffi enum cannot box a variant's record); a report holds one per invitation asked for"
+)]
 pub enum SendOutcome {
     /// Sent.
-    Sent(Box<IssuedInvitation>),
+    Sent {
+        /// The invitation, with its secret.
+        #[serde(flatten)]
+        issued: IssuedInvitation,
+    },
     /// Not sent.
     Failed {
         /// The invitation.
+        #[cfg_attr(feature = "uniffi", uniffi(name = "invitation_id"))]
         invitation: InvitationId,
         /// Why (a stable code and message).
         code: String,
@@ -424,6 +448,8 @@ pub enum SendOutcome {
 
 /// The outcome of sending staged invitations.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+#[non_exhaustive]
 pub struct SendReport {
     /// One entry per invitation asked for, in order.
     pub results: Vec<SendOutcome>,
@@ -954,7 +980,7 @@ impl Enlist {
             let mut report = SendReport::default();
             for (index, id) in invitations.iter().enumerate() {
                 let outcome = match cx.send_one_staged(&issuer, id, index) {
-                    Ok(i) => SendOutcome::Sent(Box::new(i)),
+                    Ok(issued) => SendOutcome::Sent { issued },
                     Err(e @ (Error::Store(_) | Error::Mail(_))) => return Err(e),
                     Err(e) => SendOutcome::Failed {
                         invitation: id.clone(),
@@ -1729,7 +1755,11 @@ mod tests {
     #[test]
     fn recipients_are_read_after_authorization_and_outside_any_transaction() {
         let engine = Enlist::new(Arc::new(Counting(MemoryStore::new())));
-        let (org, owner) = engine
+        let crate::CreatedOrganization {
+            organization: org,
+            owner,
+            ..
+        } = engine
             .create_organization(crate::NewOrganization::new(
                 "Acme",
                 "acct-1",
@@ -1799,6 +1829,49 @@ mod tests {
             assert_eq!(err.code(), "limit_exceeded");
         });
         assert_eq!((begun, parsed_at), (1, vec![]));
+    }
+
+    /// `SendOutcome::Sent` holds its invitation unboxed (so uniffi takes
+    /// the enum), and its JSON is what it was: the issued invitation's
+    /// fields beside the `outcome` tag.
+    #[test]
+    fn a_send_outcome_serializes_flat_with_its_tag() {
+        let engine = Enlist::in_memory();
+        let crate::CreatedOrganization {
+            organization: org,
+            owner,
+            ..
+        } = engine
+            .create_organization(crate::NewOrganization::new(
+                "Acme",
+                "acct-1",
+                "ada@acme.test",
+            ))
+            .expect("org");
+        let owner = Actor::Member(owner.id);
+        let mut staged = InviteRequest::new(Recipients::Paste("pat@acme.test".into()));
+        staged.send = false;
+        let id = engine
+            .invite(&org.id, &owner, staged)
+            .expect("stage")
+            .issued[0]
+            .invitation
+            .id
+            .clone();
+        let missing = InvitationId::from("inv_missing");
+        let report = engine
+            .send_staged(&org.id, &owner, &[id.clone(), missing.clone()])
+            .expect("send");
+        let json = serde_json::to_value(&report).expect("json");
+        assert_eq!(json["results"][0]["outcome"], "sent");
+        assert_eq!(json["results"][0]["invitation"]["id"], id.as_str());
+        assert_eq!(json["results"][1]["outcome"], "failed");
+        assert_eq!(json["results"][1]["invitation"], missing.as_str());
+        let back: SendReport = serde_json::from_value(json).expect("read back");
+        assert_eq!(back, report);
+        assert!(
+            matches!(&report.results[0], SendOutcome::Sent { issued } if issued.invitation.id == id)
+        );
     }
 
     #[test]

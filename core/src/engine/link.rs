@@ -16,17 +16,37 @@ use crate::role::{Permission, builtin};
 use crate::secret::{Secret, new_token, parse_token};
 use serde::{Deserialize, Serialize};
 
+/// A freshly activated invitation link and its URL, as
+/// [`Enlist::activate_invite_link`] returns them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+#[non_exhaustive]
+pub struct ActivatedLink {
+    /// The link.
+    pub link: InviteLink,
+    /// The URL to share, shown this once: it holds the link's secret
+    /// (`url.expose()`).
+    pub url: Secret,
+}
+
 /// What people joining by the link get.
+///
+/// In Kotlin and Swift `kind` is required (uniffi cannot default an enum
+/// field): `kind = MemberKind.MEMBER` is Rust's default.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct LinkSpec {
-    /// Their role (default `member`, or `guest` for guests).
-    pub role: Option<String>,
     /// Member or guest.
     pub kind: MemberKind,
+    /// Their role (default `member`, or `guest` for guests).
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
+    pub role: Option<String>,
     /// Their groups (empty: the default group, for members).
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub groups: Vec<GroupGrant>,
     /// Their license type.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub license_type: Option<String>,
 }
 
@@ -77,7 +97,7 @@ impl Enlist {
         org: &OrgId,
         actor: &Actor,
         spec: LinkSpec,
-    ) -> Result<(InviteLink, Secret)> {
+    ) -> Result<ActivatedLink> {
         self.run("activate_invite_link", |cx| {
             let (o, auth) = cx.authorized(org, actor, Permission::ManageInviteLink)?;
             if !o.policy.invite_link_enabled {
@@ -136,7 +156,10 @@ impl Enlist {
                 },
             )?;
             let url = super::render::accept_url(&o, cx.config, &secret);
-            Ok((link.link, Secret::new(url)))
+            Ok(ActivatedLink {
+                link: link.link,
+                url: Secret::new(url),
+            })
         })
     }
 

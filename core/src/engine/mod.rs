@@ -2,9 +2,9 @@
 //! one store transaction with its audit event.
 //!
 //! ```
-//! use enlist::{Enlist, NewOrganization, InviteRequest, Recipients, Registration, Actor};
+//! use enlist::{Actor, CreatedOrganization, Enlist, InviteRequest, NewOrganization, Recipients, Registration};
 //! let engine = Enlist::in_memory();
-//! let (org, owner) = engine.create_organization(NewOrganization::new("Acme", "owner-1", "ada@acme.test"))?;
+//! let CreatedOrganization { organization: org, owner, .. } = engine.create_organization(NewOrganization::new("Acme", "owner-1", "ada@acme.test"))?;
 //! let report = engine.invite(&org.id, &Actor::Member(owner.id.clone()),
 //!     InviteRequest::new(Recipients::Paste("bob@acme.test, Carol <carol@acme.test>".into())))?;
 //! assert_eq!(report.issued.len(), 2);
@@ -37,9 +37,9 @@ pub use invite::{
     InviteReport, InviteRequest, IssuedInvitation, RecipientInput, Recipients, RejectReason,
     RejectedRecipient, SendOutcome, SendReport,
 };
-pub use link::{LinkPreview, LinkSpec};
+pub use link::{ActivatedLink, LinkPreview, LinkSpec};
 pub use members::MemberUpdate;
-pub use orgs::NewOrganization;
+pub use orgs::{CreatedOrganization, NewOrganization};
 
 use crate::clock::{Clock, SystemClock};
 use crate::error::{EntityKind, Error, LimitKind, Result, StoreError};
@@ -1009,7 +1009,11 @@ mod tests {
     #[test]
     fn a_made_up_page_cursor_is_invalid_input_not_a_storage_failure() {
         let engine = Enlist::in_memory();
-        let (org, owner) = engine
+        let CreatedOrganization {
+            organization: org,
+            owner,
+            ..
+        } = engine
             .create_organization(NewOrganization::new("Acme", "acct-1", "ada@acme.test"))
             .expect("org");
         let actor = Actor::Member(owner.id);

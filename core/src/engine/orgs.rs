@@ -12,20 +12,26 @@ use crate::role::{Permission, PermissionSet, Role, builtin};
 use serde::{Deserialize, Serialize};
 
 /// What is needed to create an organization with its first owner.
+///
+/// In Kotlin and Swift the policy is required (a record field defaults only
+/// when each of its own fields does): pass `defaultPolicy()`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 #[non_exhaustive]
 pub struct NewOrganization {
     /// The organization's name.
     pub name: String,
-    /// Its policy (defaults if not given).
-    pub policy: Policy,
     /// The owner's host account id.
     pub owner_user_ref: String,
     /// The owner's email.
     pub owner_email: String,
+    /// Its policy (defaults if not given).
+    pub policy: Policy,
     /// The owner's first name.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub owner_first_name: Option<String>,
     /// The owner's last name.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub owner_last_name: Option<String>,
 }
 
@@ -60,9 +66,21 @@ impl NewOrganization {
     }
 }
 
+/// A new organization and its first owner, as
+/// [`Enlist::create_organization`] returns them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+#[non_exhaustive]
+pub struct CreatedOrganization {
+    /// The organization.
+    pub organization: Organization,
+    /// Its owner, an active member with the Owner role.
+    pub owner: Member,
+}
+
 impl Enlist {
     /// Creates an organization and its first member, an active Owner.
-    pub fn create_organization(&self, new: NewOrganization) -> Result<(Organization, Member)> {
+    pub fn create_organization(&self, new: NewOrganization) -> Result<CreatedOrganization> {
         let name = required_line("name", &new.name, MAX_NAME_CHARS)?;
         let policy = new.policy.clone().validated()?;
         self.config.check_policy_base(&policy)?;
@@ -128,7 +146,10 @@ impl Enlist {
                     via: JoinedVia::Founding,
                 },
             )?;
-            Ok((org, owner))
+            Ok(CreatedOrganization {
+                organization: org,
+                owner,
+            })
         })
     }
 

@@ -7,11 +7,11 @@
 
 use super::harness::{Env, as_member, at, code, registration, token_of};
 use crate::{
-    Actor, Contact, EngineConfig, Event, EventKind, GroupGrant, GroupQuery, GroupRole, GroupSort,
-    GroupUpdate, ImportDefaults, ImportFormat, InvitationQuery, InvitationStatus, InviteRequest,
-    JoinedVia, LinkSpec, MailError, Member, MemberKind, MemberQuery, MemberSort, MemberStatus,
-    MemberUpdate, NewGroup, OrgId, OutboxStatus, Permission, PermissionSet, Policy, RecipientInput,
-    Recipients, RecordingMailer, Registration,
+    ActivatedLink, Actor, Contact, EngineConfig, Event, EventKind, GroupGrant, GroupQuery,
+    GroupRole, GroupSort, GroupUpdate, ImportDefaults, ImportFormat, InvitationQuery,
+    InvitationStatus, InviteRequest, JoinedVia, LinkSpec, MailError, Member, MemberKind,
+    MemberQuery, MemberSort, MemberStatus, MemberUpdate, NewGroup, OrgId, OutboxStatus, Permission,
+    PermissionSet, Policy, RecipientInput, Recipients, RecordingMailer, Registration,
 };
 use chrono::Duration;
 use std::collections::BTreeSet;
@@ -486,7 +486,7 @@ pub fn groups(env: &mut Env) {
     );
 
     // Delete: members stay, the group leaves their memberships and the link.
-    let (link, _) = env
+    let ActivatedLink { link, .. } = env
         .engine
         .activate_invite_link(
             &id,
@@ -724,7 +724,9 @@ pub fn issuing_invitations(env: &mut Env) {
         .results
         .iter()
         .map(|o| match o {
-            crate::SendOutcome::Sent(i) => format!("sent {}", i.invitation.recipient.as_str()),
+            crate::SendOutcome::Sent { issued: i } => {
+                format!("sent {}", i.invitation.recipient.as_str())
+            }
             crate::SendOutcome::Failed { code, .. } => format!("failed {code}"),
         })
         .collect();
@@ -1118,7 +1120,7 @@ pub fn link_and_self_registration(env: &mut Env) {
             },
         )
         .expect("group");
-    let (link, url) = env
+    let ActivatedLink { link, url, .. } = env
         .engine
         .activate_invite_link(
             &id,
@@ -1220,7 +1222,11 @@ pub fn link_and_self_registration(env: &mut Env) {
         "invalid_secret"
     );
     assert_eq!(code(&env.engine.preview_link(&url)), "invalid_secret");
-    let (relinked, url2) = env
+    let ActivatedLink {
+        link: relinked,
+        url: url2,
+        ..
+    } = env
         .engine
         .activate_invite_link(&id, &me, LinkSpec::default())
         .expect("activate again");
@@ -1904,7 +1910,11 @@ pub fn organizations_are_isolated(env: &mut Env) {
             .with_owner_name("Olive", "Owner"),
     );
     env.rec_result("second org", &r);
-    let (b, owner_b) = r.expect("same owner, second organization");
+    let crate::CreatedOrganization {
+        organization: b,
+        owner: owner_b,
+        ..
+    } = r.expect("same owner, second organization");
     assert_ne!(a.id, b.id);
     assert_eq!(owner_a.contact_key, owner_b.contact_key);
     let ra = env

@@ -9,10 +9,10 @@
 use super::harness::{Env, MakeStore, SEED, as_member, code, registration, token_of};
 use super::snapshot::snapshot;
 use crate::{
-    Event, GroupGrant, GroupId, InvitationId, InvitationQuery, InviteRequest, LinkSpec, Member,
-    MemberId, MemberQuery, MessageId, NewGroup, OrgId, Organization, OutboxMessage, Page, Policy,
-    RecipientInput, Recipients, SeatCount, SecretHash, Store, StoreError, StoreResult,
-    StoredInvitation, StoredInviteLink, Transaction,
+    ActivatedLink, Event, GroupGrant, GroupId, InvitationId, InvitationQuery, InviteRequest,
+    LinkSpec, Member, MemberId, MemberQuery, MessageId, NewGroup, OrgId, Organization,
+    OutboxMessage, Page, Policy, RecipientInput, Recipients, SeatCount, SecretHash, Store,
+    StoreError, StoreResult, StoredInvitation, StoredInviteLink, Transaction,
 };
 use chrono::{DateTime, Duration, Utc};
 use std::sync::Arc;
@@ -319,7 +319,7 @@ pub fn a_failed_command_changes_nothing(make: MakeStore<'_>) {
             },
         )
         .expect("group");
-    let (_, url) = env
+    let ActivatedLink { url, .. } = env
         .engine
         .activate_invite_link(
             &id,

@@ -102,7 +102,8 @@ impl Env {
                 .with_policy(policy),
         );
         self.rec_result("create_organization", &r);
-        r.expect("create the organization")
+        let created = r.expect("create the organization");
+        (created.organization, created.owner)
     }
 
     /// "Acme" with the default policy.

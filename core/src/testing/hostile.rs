@@ -37,7 +37,11 @@ pub fn hostile_input_through_the_engine(env: &mut Env) {
         .with_owner_name(exactly("Zoë 'Z' \"Q\";", 200), exactly("Ñúñez — 山田", 200)),
     );
     env.rec_result("create", &r);
-    let (org, owner) = r.expect("a hostile but valid organization");
+    let crate::CreatedOrganization {
+        organization: org,
+        owner,
+        ..
+    } = r.expect("a hostile but valid organization");
     let id = org.id.clone();
     let me = as_member(&owner);
     assert_eq!(env.engine.organization(&id).expect("org").name, name);

@@ -5,9 +5,9 @@
 
 use super::harness::{Env, MakeStore, SEED, as_member, registration, token_of};
 use crate::{
-    Actor, Enlist, Error, EventKind, Invitation, InvitationStatus, InviteRequest, LinkSpec,
-    ManualClock, MemberQuery, MemberStatus, OutboxStatus, Policy, RecipientInput, Recipients,
-    RecordingMailer, RejectReason, SeededSecrets, Store,
+    ActivatedLink, Actor, Enlist, Error, EventKind, Invitation, InvitationStatus, InviteRequest,
+    LinkSpec, ManualClock, MemberQuery, MemberStatus, OutboxStatus, Policy, RecipientInput,
+    Recipients, RecordingMailer, RejectReason, SeededSecrets, Store,
 };
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Barrier};
@@ -264,7 +264,7 @@ pub fn seat_limit_holds_under_concurrent_joins(make: MakeStore<'_>) {
             InviteRequest::new(Recipients::Paste("held@acme.test".into())).license_type("pro"),
         )
         .expect("invite");
-    let (_, url) = env
+    let ActivatedLink { url, .. } = env
         .engine
         .activate_invite_link(
             &org.id,

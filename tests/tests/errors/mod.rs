@@ -55,7 +55,7 @@ fn a_non_member_is_told_apart_from_a_member_lacking_a_permission() {
         .engine
         .create_organization(NewOrganization::new("Other", "acct-o", "o@other.test"))
         .expect("second organization");
-    let e = invite_one(&o.engine, o.id(), &as_member(&other.1), "x@acme.test").unwrap_err();
+    let e = invite_one(&o.engine, o.id(), &as_member(&other.owner), "x@acme.test").unwrap_err();
     assert_eq!(e.code(), "not_a_member", "{e:?}");
     // A removed member is no member any more.
     o.engine

@@ -11,9 +11,10 @@
 
 use chrono::Duration;
 use enlist::{
-    Acceptance, Actor, Enlist, Event, EventKind, Invitation, InvitationQuery, InvitationStatus,
-    InviteRequest, IssuedInvitation, ManualClock, Member, MemoryStore, NewOrganization, OrgId,
-    Organization, Policy, RecipientInput, Recipients, Registration, SeededSecrets,
+    Acceptance, Actor, CreatedOrganization, Enlist, Event, EventKind, Invitation, InvitationQuery,
+    InvitationStatus, InviteRequest, IssuedInvitation, ManualClock, Member, MemoryStore,
+    NewOrganization, OrgId, Organization, Policy, RecipientInput, Recipients, Registration,
+    SeededSecrets,
 };
 use std::sync::Arc;
 
@@ -56,7 +57,11 @@ pub fn org_with_owner() -> Org {
 /// "Acme" with `policy` and its owner.
 pub fn org_with_policy(policy: Policy) -> Org {
     let (engine, clock) = engine();
-    let (org, owner) = engine
+    let CreatedOrganization {
+        organization: org,
+        owner,
+        ..
+    } = engine
         .create_organization(
             NewOrganization::new("Acme", OWNER_REF, OWNER_EMAIL)
                 .with_owner_name("Olive", "Owner")

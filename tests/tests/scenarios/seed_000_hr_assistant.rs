@@ -159,7 +159,11 @@ fn user_management_lists_users_and_license_usage_by_type() {
 #[test]
 fn select_company_invites_into_that_company_only() {
     let (o, admin) = portal();
-    let (paving, paving_owner) = o
+    let CreatedOrganization {
+        organization: paving,
+        owner: paving_owner,
+        ..
+    } = o
         .engine
         .create_organization(NewOrganization::new(
             "Acme Paving",
@@ -504,7 +508,7 @@ fn review_shows_invitations_to_send_and_errors_before_anything_is_sent() {
     assert_eq!(sent.results.len(), 3);
     for (outcome, id) in sent.results.iter().zip(&ids) {
         match outcome {
-            SendOutcome::Sent(i) => {
+            SendOutcome::Sent { issued: i } => {
                 assert_eq!(&i.invitation.id, id);
                 assert_eq!(i.invitation.status, InvitationStatus::Pending);
                 assert!(i.secret.is_some() && i.message_id.is_some());

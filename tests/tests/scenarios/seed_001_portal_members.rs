@@ -1229,7 +1229,9 @@ fn org_admins_and_group_owners_add_existing_members_as_group_members() {
             )
             .unwrap_err();
     assert!(matches!(err, Error::NotFound { .. }), "{err:?}");
-    let (_, stranger) =
+    let CreatedOrganization {
+        owner: stranger, ..
+    } =
         p.o.engine
             .create_organization(NewOrganization::new("Other", "acct-x", "x@other.test"))
             .unwrap();

@@ -9,10 +9,10 @@ use super::common::{Org, as_member, org_with_policy, registration, token_from_ur
 use chrono::Duration;
 use enlist::Clock as _;
 use enlist::{
-    Actor, Contact, Error, EventKind, Feature, Group, GroupGrant, GroupQuery, ImportDefaults,
-    ImportFormat, Invitation, InvitationStatus, InviteRequest, JoinedVia, LimitKind, LinkSpec,
-    Member, MemberKind, MemberQuery, MemberStatus, NewGroup, Permission, Policy, RecipientInput,
-    Recipients, RecordingMailer, Registration, RejectReason,
+    ActivatedLink, Actor, Contact, Error, EventKind, Feature, Group, GroupGrant, GroupQuery,
+    ImportDefaults, ImportFormat, Invitation, InvitationStatus, InviteRequest, JoinedVia,
+    LimitKind, LinkSpec, Member, MemberKind, MemberQuery, MemberStatus, NewGroup, Permission,
+    Policy, RecipientInput, Recipients, RecordingMailer, Registration, RejectReason,
 };
 
 /// A platform with the groups "Marketing" and "Sales" and a default group
@@ -748,7 +748,7 @@ fn the_invitation_link_can_be_activated_copied_deactivated_and_renewed() {
     assert_eq!(snapshot(o), before);
 
     let mark = o.events().len();
-    let (link, url) = o
+    let ActivatedLink { link, url, .. } = o
         .engine
         .activate_invite_link(o.id(), &o.owner_actor(), spec())
         .unwrap();
@@ -845,7 +845,7 @@ fn the_invitation_link_can_be_activated_copied_deactivated_and_renewed() {
     assert_eq!(snapshot(o), before);
 
     // Reactivated: a new link; the old one stays dead.
-    let (_, url2) = o
+    let ActivatedLink { url: url2, .. } = o
         .engine
         .activate_invite_link(o.id(), &o.owner_actor(), spec())
         .unwrap();
@@ -1292,7 +1292,7 @@ fn only_professional_email_domains_can_be_invited() {
     assert_eq!(by_id.issued.len(), 1);
 
     // Nor can anyone join by link or register with another domain.
-    let (_, url) = o
+    let ActivatedLink { url, .. } = o
         .engine
         .activate_invite_link(o.id(), &o.owner_actor(), LinkSpec::default())
         .unwrap();

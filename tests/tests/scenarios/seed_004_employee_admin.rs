@@ -297,7 +297,7 @@ fn send_invites_to_several_selected_users() {
         .results
         .iter()
         .map(|r| match r {
-            SendOutcome::Sent(i) => format!("sent {}", i.invitation.recipient.as_str()),
+            SendOutcome::Sent { issued: i } => format!("sent {}", i.invitation.recipient.as_str()),
             SendOutcome::Failed { code, .. } => format!("failed {code}"),
         })
         .collect();
@@ -783,7 +783,11 @@ fn a_user_belongs_to_several_user_groups() {
         (0, 1, 1)
     );
     // A group of another organization is refused, and nothing changes.
-    let (other, other_owner) =
+    let CreatedOrganization {
+        organization: other,
+        owner: other_owner,
+        ..
+    } =
         w.o.engine
             .create_organization(NewOrganization::new("Other", "acct-x", "x@other.test"))
             .unwrap();

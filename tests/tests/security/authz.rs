@@ -10,10 +10,10 @@ use super::super::scenarios::common::{
 };
 use chrono::Duration;
 use enlist::{
-    Actor, EngineConfig, Enlist, Error, GroupGrant, InvitationStatus, InviteRequest,
-    IssuedInvitation, LinkSpec, Member, MemberKind, MemberUpdate, MessageId, NewGroup,
-    NewOrganization, OutboxMessage, Permission, PermissionSet, Policy, RecipientInput, Recipients,
-    Registration, RetryPolicy, SendOutcome, Store,
+    ActivatedLink, Actor, CreatedOrganization, EngineConfig, Enlist, Error, GroupGrant,
+    InvitationStatus, InviteRequest, IssuedInvitation, LinkSpec, Member, MemberKind, MemberUpdate,
+    MessageId, NewGroup, NewOrganization, OutboxMessage, Permission, PermissionSet, Policy,
+    RecipientInput, Recipients, Registration, RetryPolicy, SendOutcome, Store,
 };
 use std::sync::Arc;
 
@@ -375,7 +375,7 @@ fn an_organization_may_choose_among_the_bases_the_host_allows() {
     strict
         .update_policy(o.id(), &o.owner_actor(), p)
         .expect("policy");
-    let (_, link) = strict
+    let ActivatedLink { url: link, .. } = strict
         .activate_invite_link(o.id(), &o.owner_actor(), LinkSpec::default())
         .expect("link");
     assert!(link.expose().starts_with(&config.default_accept_url_base));
@@ -394,7 +394,7 @@ fn the_invite_link_never_uses_a_base_the_host_does_not_allow() {
         tx.put_organization(&org).expect("write");
         tx.commit().expect("commit");
     }
-    let (_, link) = o
+    let ActivatedLink { url: link, .. } = o
         .engine
         .activate_invite_link(o.id(), &o.owner_actor(), LinkSpec::default())
         .expect("link");
@@ -454,7 +454,11 @@ fn the_engine_configuration_refuses_header_injection_and_plain_http() {
         c.product_name = "Acme\r\nBcc: spy@evil.example".into();
         c
     });
-    let (org, owner) = engine
+    let CreatedOrganization {
+        organization: org,
+        owner,
+        ..
+    } = engine
         .create_organization(NewOrganization::new("Acme", "acct-o", OWNER_EMAIL))
         .expect("org");
     let report = engine
@@ -612,7 +616,7 @@ fn restricted_domains_refuse_identifier_contacts_on_self_registration_and_links(
         .self_register(o.id(), "EMP-0042", registration("acct-x"))
         .expect_err("an identifier skips the domain rule");
     assert_eq!(err.code(), "invalid_input", "{err}");
-    let (_, link) = o
+    let ActivatedLink { url: link, .. } = o
         .engine
         .activate_invite_link(o.id(), &o.owner_actor(), LinkSpec::default())
         .expect("link");
@@ -682,7 +686,7 @@ fn an_unverified_joiner_cannot_close_someone_elses_invitation() {
         p.invite_link_enabled = true;
     }));
     let inv = invite_as(&o, &o.owner_actor(), "bob@acme.test", "admin");
-    let (_, link) = o
+    let ActivatedLink { url: link, .. } = o
         .engine
         .activate_invite_link(o.id(), &o.owner_actor(), LinkSpec::default())
         .expect("link");
@@ -743,7 +747,7 @@ fn a_verified_joiner_closes_their_own_invitation() {
         p.invite_link_enabled = true;
     }));
     let inv = invite_as(&o, &o.owner_actor(), "bob@acme.test", "member");
-    let (_, link) = o
+    let ActivatedLink { url: link, .. } = o
         .engine
         .activate_invite_link(o.id(), &o.owner_actor(), LinkSpec::default())
         .expect("link");
@@ -792,7 +796,7 @@ fn guests_cannot_join_once_the_policy_disables_guests() {
                 .kind(MemberKind::Guest),
         )
         .expect("invite guest");
-    let (_, link) = o
+    let ActivatedLink { url: link, .. } = o
         .engine
         .activate_invite_link(
             o.id(),

@@ -8,9 +8,9 @@
 use super::super::scenarios::common::{self, Org, as_member, org_with_owner, org_with_policy};
 use chrono::{DateTime, Duration, Utc};
 use enlist::{
-    Actor, EngineConfig, Enlist, Error, InvitationId, InvitationStatus, InviteRequest, LinkSpec,
-    ManualClock, MemberUpdate, MemoryStore, NewOrganization, Policy, RecipientInput, Recipients,
-    RetryPolicy, SeededSecrets,
+    Actor, CreatedOrganization, EngineConfig, Enlist, Error, InvitationId, InvitationStatus,
+    InviteRequest, LinkSpec, ManualClock, MemberUpdate, MemoryStore, NewOrganization, Policy,
+    RecipientInput, Recipients, RetryPolicy, SeededSecrets,
 };
 use std::sync::Arc;
 
@@ -249,7 +249,11 @@ fn org_with_open_invitations(config: EngineConfig) -> (Org, InvitationId, Invita
         .with_clock(clock.clone())
         .with_secrets(Arc::new(SeededSecrets::new(7)))
         .with_config(config);
-    let (org, owner) = engine
+    let CreatedOrganization {
+        organization: org,
+        owner,
+        ..
+    } = engine
         .create_organization(NewOrganization::new(
             "Acme",
             common::OWNER_REF,

@@ -7,10 +7,11 @@ use super::super::scenarios::common::{
 };
 use chrono::Duration;
 use enlist::{
-    Actor, Clock, Enlist, Error, EventKind, ImportDefaults, ImportFormat, InvitationId,
-    InvitationQuery, InvitationStatus, InviteRequest, LinkSpec, MAX_TOKEN_INPUT_BYTES, MailError,
-    Mailer, ManualClock, MemoryStore, NewOrganization, OutboxStatus, OutgoingEmail, Policy,
-    RecipientInput, Recipients, RecordingMailer, SecretHash, SecretKey, SeededSecrets, Store,
+    ActivatedLink, Actor, Clock, CreatedOrganization, Enlist, Error, EventKind, ImportDefaults,
+    ImportFormat, InvitationId, InvitationQuery, InvitationStatus, InviteRequest, LinkSpec,
+    MAX_TOKEN_INPUT_BYTES, MailError, Mailer, ManualClock, MemoryStore, NewOrganization,
+    OutboxStatus, OutgoingEmail, Policy, RecipientInput, Recipients, RecordingMailer, SecretHash,
+    SecretKey, SeededSecrets, Store,
 };
 use std::sync::{Arc, Mutex};
 
@@ -58,7 +59,7 @@ fn oversized_token_input_is_refused_at_every_anonymous_door() {
     let org = org_with_link();
     let issued = invite_one(&org, RecipientInput::email("bob@acme.test"));
     let token = token_of(&issued);
-    let (_, link) = org
+    let ActivatedLink { url: link, .. } = org
         .engine
         .activate_invite_link(org.id(), &org.owner_actor(), LinkSpec::default())
         .expect("link");
@@ -148,7 +149,7 @@ fn no_returned_value_holds_a_secret_hash() {
     let sent = e
         .send_staged(org.id(), &owner, &[staged.issued[0].invitation.id.clone()])
         .expect("send staged");
-    let (link, _) = e
+    let ActivatedLink { link, .. } = e
         .activate_invite_link(org.id(), &owner, LinkSpec::default())
         .expect("link");
     let mut hashes: Vec<SecretHash> = ids
@@ -254,7 +255,11 @@ fn stored_access_code_hashes_are_salted_and_keyed() {
             .with_secret_key(SecretKey::new([k; 32]).expect("key"))
     };
     let (a, b) = (make(1), make(2));
-    let (o, owner) = a
+    let CreatedOrganization {
+        organization: o,
+        owner,
+        ..
+    } = a
         .create_organization(NewOrganization::new("Acme", "acct-o", OWNER_EMAIL))
         .expect("org");
     let report = a
@@ -555,7 +560,11 @@ fn the_outbox_is_authorized_scoped_and_redacted() {
             .is_err()
     );
     // Another organization's owner cannot reach this message through theirs.
-    let (other, other_owner) = e
+    let CreatedOrganization {
+        organization: other,
+        owner: other_owner,
+        ..
+    } = e
         .create_organization(NewOrganization::new("Evil", "acct-evil", "evil@evil.test"))
         .expect("other org");
     assert_eq!(

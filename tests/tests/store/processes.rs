@@ -6,8 +6,9 @@
 //! `fn() -> Option<Target>` (`None`: skipped, with the reason printed).
 
 use enlist::{
-    Actor, Enlist, EventKind, Invitation, InvitationQuery, InvitationStatus, InviteRequest,
-    MemberQuery, MemberStatus, NewOrganization, OrgId, OutboxStatus, Policy, Recipients, Store,
+    Actor, CreatedOrganization, Enlist, EventKind, Invitation, InvitationQuery, InvitationStatus,
+    InviteRequest, MemberQuery, MemberStatus, NewOrganization, OrgId, OutboxStatus, Policy,
+    Recipients, Store,
 };
 use enlist_tests::StoreLocation;
 use std::collections::{BTreeMap, BTreeSet};
@@ -154,7 +155,11 @@ pub fn race_processes(target: &Target, args: Vec<Vec<String>>) -> Vec<Vec<String
 }
 
 fn create_org(engine: &Enlist, policy: Policy) -> (OrgId, enlist::Member) {
-    let (org, owner) = engine
+    let CreatedOrganization {
+        organization: org,
+        owner,
+        ..
+    } = engine
         .create_organization(
             NewOrganization::new("Acme", "acct-owner", "owner@acme.test")
                 .with_owner_name("Olive", "Owner")

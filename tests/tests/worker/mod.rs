@@ -5,9 +5,9 @@
 use super::scenarios::common::{Org, as_member, engine, org_with_owner, token_of};
 use chrono::Duration;
 use enlist::{
-    Actor, Error, EventKind, InviteRequest, IssuedInvitation, MailError, NewOrganization,
-    OutboxStatus, Permission, RecipientInput, Recipients, RecordingMailer, StopSignal,
-    WorkerOptions,
+    Actor, CreatedOrganization, Error, EventKind, InviteRequest, IssuedInvitation, MailError,
+    NewOrganization, OutboxStatus, Permission, RecipientInput, Recipients, RecordingMailer,
+    StopSignal, WorkerOptions,
 };
 use std::time::Instant;
 
@@ -184,7 +184,11 @@ fn dead_letters_show_why_without_the_link_to_outbox_admins_only() {
             .len(),
         1
     );
-    let (other, evil) = e
+    let CreatedOrganization {
+        organization: other,
+        owner: evil,
+        ..
+    } = e
         .create_organization(NewOrganization::new("Evil", "acct-evil", "evil@evil.test"))
         .expect("other org");
     let evil = Actor::Member(evil.id);
@@ -267,7 +271,11 @@ fn retrying_a_dead_letter_resends_with_a_fresh_link() {
         .retry_dead_letter(org.id(), &as_member(&user_admin), &dead_id)
         .expect_err("no ManageOutbox");
     assert!(matches!(err, Error::PermissionDenied { .. }), "{err:?}");
-    let (other, evil) = e
+    let CreatedOrganization {
+        organization: other,
+        owner: evil,
+        ..
+    } = e
         .create_organization(NewOrganization::new("Evil", "acct-evil", "evil@evil.test"))
         .expect("other org");
     let evil = Actor::Member(evil.id);
@@ -337,7 +345,11 @@ fn retrying_a_dead_letter_resends_with_a_fresh_link() {
 #[test]
 fn the_loop_sends_what_is_due_wakes_on_demand_and_stops_promptly() {
     let (engine, _clock) = engine();
-    let (org, owner) = engine
+    let CreatedOrganization {
+        organization: org,
+        owner: owner,
+        ..
+    } = engine
         .create_organization(NewOrganization::new(
             "Acme",
             "acct-owner",
@@ -412,7 +424,11 @@ fn the_loop_outlasts_a_store_outage_and_ends_on_any_other_error() {
         fail: std::sync::Mutex::new(Vec::new()),
     });
     let engine = enlist::Enlist::new(store.clone());
-    let (org, owner) = engine
+    let CreatedOrganization {
+        organization: org,
+        owner: owner,
+        ..
+    } = engine
         .create_organization(NewOrganization::new(
             "Acme",
             "acct-owner",

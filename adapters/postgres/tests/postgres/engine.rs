@@ -4,9 +4,9 @@
 
 use crate::common::*;
 use enlist::{
-    Actor, Enlist, Error, GroupGrant, InvitationQuery, InvitationStatus, InviteRequest, LinkSpec,
-    ManualClock, MemberQuery, MemberStatus, MemoryStore, NewGroup, Policy, RecipientInput,
-    Recipients, RecordingMailer, Store,
+    ActivatedLink, Actor, Enlist, Error, GroupGrant, InvitationQuery, InvitationStatus,
+    InviteRequest, LinkSpec, ManualClock, MemberQuery, MemberStatus, MemoryStore, NewGroup, Policy,
+    RecipientInput, Recipients, RecordingMailer, Store,
 };
 use std::sync::Arc;
 
@@ -102,7 +102,7 @@ fn invite_accept_decline_revoke_resend(e: &Enlist, clock: &ManualClock) -> Vec<S
     let sent = e.send_staged(&org.id, &admin, &ids).unwrap();
     line(&mut out, "sent", &sent);
     // The access code path, with one wrong code first.
-    if let enlist::SendOutcome::Sent(issued) = &sent.results[1] {
+    if let enlist::SendOutcome::Sent { issued } = &sent.results[1] {
         let code = issued.secret.clone().unwrap();
         line(
             &mut out,
@@ -214,7 +214,9 @@ fn members_groups_and_link(e: &Enlist, clock: &ManualClock) -> Vec<String> {
             },
         )
         .unwrap();
-    let (link, secret) = e
+    let ActivatedLink {
+        link, url: secret, ..
+    } = e
         .activate_invite_link(
             &org.id,
             &admin,

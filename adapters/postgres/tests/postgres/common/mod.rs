@@ -238,12 +238,14 @@ pub fn engine(store: Arc<dyn Store>, seed: u64) -> (Enlist, Arc<ManualClock>) {
 }
 
 pub fn new_org(e: &Enlist, policy: Policy) -> (Organization, Member) {
-    e.create_organization(
-        NewOrganization::new("Acme", "owner-1", "ada@acme.test")
-            .with_policy(policy)
-            .with_owner_name("Ada", "Lovelace"),
-    )
-    .expect("create organization")
+    let created = e
+        .create_organization(
+            NewOrganization::new("Acme", "owner-1", "ada@acme.test")
+                .with_policy(policy)
+                .with_owner_name("Ada", "Lovelace"),
+        )
+        .expect("create organization");
+    (created.organization, created.owner)
 }
 
 pub fn registration(user_ref: &str) -> Registration {
