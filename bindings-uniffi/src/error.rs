@@ -6,134 +6,109 @@ use enlist::ErrorFamily;
 use serde_json::Value;
 use std::collections::HashMap;
 
-/// Why a command could not be carried out. A failed command changes
-/// nothing (except a wrong access code, which counts).
-///
-/// One variant per family (core's `ErrorFamily`). Every variant carries
-/// `code`, core's stable code (`already_invited`, `not_a_member`,
-/// `invalid_secret`, ...: safe to match on, log and translate), `message`,
-/// the English message, and `facts`, the facts of the error by name
-/// (`"permission"`, `"invitation"`, `"status"`, ...) as core's catalogue
-/// (`enlist::ErrorCode::facts`, and the book's errors chapter) lists them
-/// for the code: ids as text, times as RFC 3339 text, counts in decimal,
-/// flags `true`/`false`, enums as their wire names (`"accepted"`,
-/// `"invite_members"`), a list of them joined with commas; an absent
-/// optional fact has no entry. Kotlin sees it as `EnlistException` (the
-/// message field is `errorMessage` there, since `message` is the
-/// exception's own); Swift as `EnlistError`.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, uniffi::Error)]
-#[uniffi::export(Display)]
-pub enum EnlistError {
+/// Declares [`EnlistError`] from one list of `Variant => core family`
+/// (each variant with its doc): the enum, its fields, and the matches that
+/// read its parts and build it from a family. A family core adds later
+/// becomes `Other` until it is listed here (a test checks the list against
+/// core's catalogue).
+macro_rules! families {
+    ($($(#[doc = $doc:literal])* $variant:ident => $family:ident,)*) => {
+        /// Why a command could not be carried out. A failed command changes
+        /// nothing (except a wrong access code, which counts).
+        ///
+        /// One variant per family (core's `ErrorFamily`). Every variant
+        /// carries `code`, core's stable code (`already_invited`,
+        /// `not_a_member`, `invalid_secret`, ...: safe to match on, log and
+        /// translate), `message`, the English message, and `facts`, the
+        /// facts of the error by name (`"permission"`, `"invitation"`,
+        /// `"status"`, ...) as core's catalogue (`enlist::ErrorCode::facts`,
+        /// and the book's errors chapter) lists them for the code: ids as
+        /// text, times as RFC 3339 text, counts in decimal, flags
+        /// `true`/`false`, enums as their wire names (`"accepted"`,
+        /// `"invite_members"`), a list of them joined with commas; an absent
+        /// optional fact has no entry. Kotlin sees it as `EnlistException`
+        /// (the message field is `errorMessage` there, since `message` is
+        /// the exception's own); Swift as `EnlistError`.
+        #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, uniffi::Error)]
+        #[uniffi::export(Display)]
+        pub enum EnlistError {
+            $(
+                $(#[doc = $doc])*
+                #[error("{message}")]
+                $variant {
+                    /// The stable code.
+                    code: String,
+                    /// The message.
+                    message: String,
+                    /// The facts, by name.
+                    facts: HashMap<String, String>,
+                },
+            )*
+            /// A family newer than this version of the bindings (none
+            /// today: a test checks every code of core's catalogue against
+            /// the families above).
+            #[error("{message}")]
+            Other {
+                /// The stable code.
+                code: String,
+                /// The message.
+                message: String,
+                /// The facts, by name.
+                facts: HashMap<String, String>,
+            },
+        }
+
+        impl EnlistError {
+            fn parts(&self) -> (&String, &String, &HashMap<String, String>) {
+                match self {
+                    $(EnlistError::$variant { code, message, facts } => (code, message, facts),)*
+                    EnlistError::Other { code, message, facts } => (code, message, facts),
+                }
+            }
+
+            /// The variant of `family`, with the code, message and facts.
+            pub(crate) fn of_family(
+                family: ErrorFamily,
+                code: String,
+                message: String,
+                facts: HashMap<String, String>,
+            ) -> Self {
+                match family {
+                    $(ErrorFamily::$family => EnlistError::$variant { code, message, facts },)*
+                    _ => EnlistError::Other { code, message, facts },
+                }
+            }
+        }
+    };
+}
+
+families! {
     /// The input is malformed (`invalid_input`, `registration_incomplete`,
     /// `email_mismatch`, `domain_not_allowed`): fix it and retry.
-    #[error("{message}")]
-    InvalidInput {
-        /// The stable code.
-        code: String,
-        /// The message.
-        message: String,
-        /// The facts, by name.
-        facts: HashMap<String, String>,
-    },
+    InvalidInput => InvalidInput,
     /// A configured limit would be exceeded (`limit_exceeded`,
     /// `resend_too_soon`).
-    #[error("{message}")]
-    LimitExceeded {
-        /// The stable code.
-        code: String,
-        /// The message.
-        message: String,
-        /// The facts, by name.
-        facts: HashMap<String, String>,
-    },
+    LimitExceeded => LimitExceeded,
     /// The actor may not do this: a member lacking a permission
     /// (`permission_denied`), an actor who is not an active member
     /// (`not_a_member`), or a feature the policy switched off (`disabled`).
-    #[error("{message}")]
-    PermissionDenied {
-        /// The stable code.
-        code: String,
-        /// The message.
-        message: String,
-        /// The facts, by name.
-        facts: HashMap<String, String>,
-    },
+    PermissionDenied => PermissionDenied,
     /// Something named does not exist (`not_found`, `unknown_group`), or no
     /// invitation matches a token or code (`invalid_secret`).
-    #[error("{message}")]
-    NotFound {
-        /// The stable code.
-        code: String,
-        /// The message.
-        message: String,
-        /// The facts, by name.
-        facts: HashMap<String, String>,
-    },
+    NotFound => NotFound,
     /// The state does not allow it (`already_member`, `already_invited`,
     /// `invitation_not_open`, `conflict`).
-    #[error("{message}")]
-    Conflict {
-        /// The stable code.
-        code: String,
-        /// The message.
-        message: String,
-        /// The facts, by name.
-        facts: HashMap<String, String>,
-    },
+    Conflict => Conflict,
     /// The invitation has expired (`invitation_expired`): ask for a resend.
-    #[error("{message}")]
-    Expired {
-        /// The stable code.
-        code: String,
-        /// The message.
-        message: String,
-        /// The facts, by name.
-        facts: HashMap<String, String>,
-    },
+    Expired => Expired,
     /// The invitation was revoked (`invitation_revoked`).
-    #[error("{message}")]
-    Revoked {
-        /// The stable code.
-        code: String,
-        /// The message.
-        message: String,
-        /// The facts, by name.
-        facts: HashMap<String, String>,
-    },
+    Revoked => Revoked,
     /// The store failed (`storage`), or other writers kept changing the
     /// same data until the retries ran out (`retries_exhausted`): retrying
     /// later may help.
-    #[error("{message}")]
-    Storage {
-        /// The stable code.
-        code: String,
-        /// The message.
-        message: String,
-        /// The facts, by name.
-        facts: HashMap<String, String>,
-    },
+    Storage => Storage,
     /// Mail delivery failed (`mail`).
-    #[error("{message}")]
-    Mail {
-        /// The stable code.
-        code: String,
-        /// The message.
-        message: String,
-        /// The facts, by name.
-        facts: HashMap<String, String>,
-    },
-    /// A family newer than this version of the bindings (none today: a
-    /// test checks every code of core's catalogue against the families
-    /// above).
-    #[error("{message}")]
-    Other {
-        /// The stable code.
-        code: String,
-        /// The message.
-        message: String,
-        /// The facts, by name.
-        facts: HashMap<String, String>,
-    },
+    Mail => Mail,
 }
 
 impl EnlistError {
@@ -145,122 +120,6 @@ impl EnlistError {
     /// The facts, by name.
     pub fn facts(&self) -> &HashMap<String, String> {
         self.parts().2
-    }
-
-    fn parts(&self) -> (&String, &String, &HashMap<String, String>) {
-        match self {
-            EnlistError::InvalidInput {
-                code,
-                message,
-                facts,
-            }
-            | EnlistError::LimitExceeded {
-                code,
-                message,
-                facts,
-            }
-            | EnlistError::PermissionDenied {
-                code,
-                message,
-                facts,
-            }
-            | EnlistError::NotFound {
-                code,
-                message,
-                facts,
-            }
-            | EnlistError::Conflict {
-                code,
-                message,
-                facts,
-            }
-            | EnlistError::Expired {
-                code,
-                message,
-                facts,
-            }
-            | EnlistError::Revoked {
-                code,
-                message,
-                facts,
-            }
-            | EnlistError::Storage {
-                code,
-                message,
-                facts,
-            }
-            | EnlistError::Mail {
-                code,
-                message,
-                facts,
-            }
-            | EnlistError::Other {
-                code,
-                message,
-                facts,
-            } => (code, message, facts),
-        }
-    }
-
-    /// The variant of `family`, with the code, message and facts.
-    pub(crate) fn of_family(
-        family: ErrorFamily,
-        code: String,
-        message: String,
-        facts: HashMap<String, String>,
-    ) -> Self {
-        match family {
-            ErrorFamily::InvalidInput => EnlistError::InvalidInput {
-                code,
-                message,
-                facts,
-            },
-            ErrorFamily::LimitExceeded => EnlistError::LimitExceeded {
-                code,
-                message,
-                facts,
-            },
-            ErrorFamily::PermissionDenied => EnlistError::PermissionDenied {
-                code,
-                message,
-                facts,
-            },
-            ErrorFamily::NotFound => EnlistError::NotFound {
-                code,
-                message,
-                facts,
-            },
-            ErrorFamily::Conflict => EnlistError::Conflict {
-                code,
-                message,
-                facts,
-            },
-            ErrorFamily::Expired => EnlistError::Expired {
-                code,
-                message,
-                facts,
-            },
-            ErrorFamily::Revoked => EnlistError::Revoked {
-                code,
-                message,
-                facts,
-            },
-            ErrorFamily::Storage => EnlistError::Storage {
-                code,
-                message,
-                facts,
-            },
-            ErrorFamily::Mail => EnlistError::Mail {
-                code,
-                message,
-                facts,
-            },
-            _ => EnlistError::Other {
-                code,
-                message,
-                facts,
-            },
-        }
     }
 }
 
