@@ -184,21 +184,6 @@ fn pem_bytes(py: Python<'_>, pem: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
     Ok(bytes.to_vec())
 }
 
-/// The most messages one `deliver_pending` or `claim_due` call takes: each
-/// is held (claimed) until the call reports it.
-const MAX_OUTBOX_BATCH: usize = 10_000;
-
-fn check_outbox_limit(py: Python<'_>, limit: usize) -> PyResult<()> {
-    if limit > MAX_OUTBOX_BATCH {
-        return Err(invalid(
-            py,
-            "limit",
-            format!("is {limit}; at most {MAX_OUTBOX_BATCH} messages are taken per call"),
-        ));
-    }
-    Ok(())
-}
-
 /// An optional enum argument (its wire name or member), its default when
 /// `None`.
 fn wire_or_default<T: enlist::wire::WireEnum + Default>(
@@ -1043,7 +1028,6 @@ impl PyEnlist {
         mailer: &Bound<'_, PyAny>,
         limit: usize,
     ) -> PyResult<enlist::DeliveryReport> {
-        check_outbox_limit(py, limit)?;
         let mailer = PyMailer::new(mailer)?;
         let report = py.detach(|| self.engine.deliver_pending(&mailer, limit));
         if let Some(interruption) = mailer.take_interruption() {
@@ -1062,7 +1046,6 @@ impl PyEnlist {
         org: Option<OrgId>,
         limit: usize,
     ) -> PyResult<Vec<enlist::OutboxMessage>> {
-        check_outbox_limit(py, limit)?;
         self.run(py, |e| e.claim_due(org.as_ref(), limit))
     }
 
@@ -1127,7 +1110,6 @@ impl PyEnlist {
         mailer: &Bound<'_, PyAny>,
         limit: usize,
     ) -> PyResult<enlist::WorkerReport> {
-        check_outbox_limit(py, limit)?;
         let mailer = PyMailer::new(mailer)?;
         let report = py.detach(|| self.engine.work_outbox(&mailer, limit));
         if let Some(interruption) = mailer.take_interruption() {
@@ -1153,7 +1135,6 @@ impl PyEnlist {
         limit: usize,
         max_idle: f64,
     ) -> PyResult<enlist::WorkerReport> {
-        check_outbox_limit(py, limit)?;
         if !(max_idle.is_finite() && max_idle > 0.0 && max_idle <= 86_400.0) {
             return Err(invalid(
                 py,

@@ -532,7 +532,7 @@ impl Enlist {
     /// each outcome, and schedules retries of failures with backoff.
     /// At most 10,000 messages per call.
     pub fn deliver_pending(&self, mailer: Arc<dyn Mailer>, limit: u32) -> Result<DeliveryReport> {
-        let limit = outbox_limit(limit)?;
+        let limit = outbox_limit(limit);
         Ok(self.inner.deliver_pending(&MailerAdapter(mailer), limit)?)
     }
 
@@ -541,7 +541,7 @@ impl Enlist {
     /// `mark_failed`.
     #[uniffi::method(default(org_id = None))]
     pub fn claim_due(&self, limit: u32, org_id: Option<OrgId>) -> Result<Vec<OutboxMessage>> {
-        let limit = outbox_limit(limit)?;
+        let limit = outbox_limit(limit);
         Ok(self
             .inner
             .claim_due(org_id.as_ref(), limit)?
@@ -597,7 +597,7 @@ impl Enlist {
     /// returns what it did and `next_due`, when the earliest queued message
     /// becomes due: sleep until then (at once when it is already past).
     pub fn work_outbox(&self, mailer: Arc<dyn Mailer>, limit: u32) -> Result<enlist::WorkerReport> {
-        let limit = outbox_limit(limit)?;
+        let limit = outbox_limit(limit);
         Ok(self.inner.work_outbox(&MailerAdapter(mailer), limit)?)
     }
 
@@ -613,7 +613,7 @@ impl Enlist {
         limit: u32,
         max_idle_ms: u64,
     ) -> Result<enlist::WorkerReport> {
-        let limit = outbox_limit(limit)?;
+        let limit = outbox_limit(limit);
         if max_idle_ms == 0 || max_idle_ms > 86_400_000 {
             return Err(enlist::Error::InvalidInput {
                 field: "max_idle_ms".into(),
@@ -785,18 +785,8 @@ impl StopSignal {
     }
 }
 
-/// The most messages one `deliver_pending` or `claim_due` call takes: each
-/// is held (claimed) until the call reports it.
-pub(crate) const MAX_OUTBOX_BATCH: u32 = 10_000;
-
-/// `limit` as core's count, refused above [`MAX_OUTBOX_BATCH`].
-fn outbox_limit(limit: u32) -> Result<usize> {
-    if limit > MAX_OUTBOX_BATCH {
-        return Err(enlist::Error::InvalidInput {
-            field: "limit".into(),
-            reason: format!("is {limit}; at most {MAX_OUTBOX_BATCH} messages are taken per call"),
-        }
-        .into());
-    }
-    Ok(usize::try_from(limit).unwrap_or(usize::MAX))
+/// `limit` as core's count (core refuses one above
+/// [`enlist::MAX_OUTBOX_BATCH`]).
+fn outbox_limit(limit: u32) -> usize {
+    usize::try_from(limit).unwrap_or(usize::MAX)
 }

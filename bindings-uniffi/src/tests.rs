@@ -593,12 +593,12 @@ fn callers_cannot_ask_for_unbounded_work() {
     assert!(matches!(e, EnlistError::InvalidInput { .. }), "{e:?}");
     let engine = Enlist::in_memory(Some(TestClock::at(t0())), None, None).unwrap();
     let e = engine
-        .claim_due(crate::engine::MAX_OUTBOX_BATCH + 1, None)
+        .claim_due(u32::try_from(enlist::MAX_OUTBOX_BATCH + 1).unwrap(), None)
         .unwrap_err();
     assert!(matches!(e, EnlistError::InvalidInput { .. }), "{e:?}");
     assert!(
         engine
-            .claim_due(crate::engine::MAX_OUTBOX_BATCH, None)
+            .claim_due(u32::try_from(enlist::MAX_OUTBOX_BATCH).unwrap(), None)
             .unwrap()
             .is_empty()
     );

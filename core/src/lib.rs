@@ -52,9 +52,9 @@ pub use engine::{
     CreatedOrganization, EngineConfig, Enlist, GroupQuery, GroupUpdate, ImportDefaults,
     ImportInterruption, ImportRejection, ImportReport, ImportedInvitation, InviteReport,
     InviteRequest, IssuedInvitation, LinkPreview, LinkSpec, MAX_ACCEPT_URL_BASE_CHARS,
-    MAX_ACCEPT_URL_BASES, MAX_CONFLICT_RETRIES, MAX_PRODUCT_NAME_CHARS, MemberUpdate, NewGroup,
-    NewOrganization, RecipientInput, Recipients, RejectReason, RejectedRecipient, SendOutcome,
-    SendReport, check_accept_url_base, normalize_identifier,
+    MAX_ACCEPT_URL_BASES, MAX_CONFLICT_RETRIES, MAX_OUTBOX_BATCH, MAX_PRODUCT_NAME_CHARS,
+    MemberUpdate, NewGroup, NewOrganization, RecipientInput, Recipients, RejectReason,
+    RejectedRecipient, SendOutcome, SendReport, check_accept_url_base, normalize_identifier,
 };
 // Errors.
 pub use error::{

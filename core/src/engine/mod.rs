@@ -40,6 +40,7 @@ pub use invite::{
 pub use link::{ActivatedLink, LinkPreview, LinkSpec};
 pub use members::MemberUpdate;
 pub use orgs::{CreatedOrganization, NewOrganization};
+pub use outbox::MAX_OUTBOX_BATCH;
 
 use crate::clock::{Clock, SystemClock};
 use crate::error::{EntityKind, Error, LimitKind, Result, StoreError};

@@ -27,6 +27,22 @@ use crate::outbox::{
 };
 use crate::role::Permission;
 
+/// The most messages one `deliver_pending`, `claim_due` or `work_outbox`
+/// call (or one pass of `run_outbox`) takes: each is read, and held
+/// (claimed) until the call reports it.
+pub const MAX_OUTBOX_BATCH: usize = 10_000;
+
+/// Refuses a batch above [`MAX_OUTBOX_BATCH`] before any work.
+fn check_batch(limit: usize) -> Result<()> {
+    if limit > MAX_OUTBOX_BATCH {
+        return Err(Error::invalid(
+            "limit",
+            format!("is {limit}; at most {MAX_OUTBOX_BATCH} messages are taken per call"),
+        ));
+    }
+    Ok(())
+}
+
 impl Enlist {
     /// Sends up to `limit` due messages through `mailer`, records each
     /// outcome (with an audit event), retries failures with backoff, and
@@ -35,7 +51,9 @@ impl Enlist {
     /// policy's `claim_secs`), so several workers can run this at once and a
     /// slow batch does not let another worker take the messages it has not
     /// reached yet. Trusted host-job API (no actor).
+    /// `limit` above [`MAX_OUTBOX_BATCH`] is refused (`InvalidInput`).
     pub fn deliver_pending(&self, mailer: &dyn Mailer, limit: usize) -> Result<DeliveryReport> {
+        check_batch(limit)?;
         let due = self.run("deliver_pending.due", |cx| {
             let now = cx.now;
             Ok(cx.tx.due_outbox(None, now, limit)?)
@@ -89,7 +107,9 @@ impl Enlist {
     /// [`Enlist::mark_failed`]. The messages hold live accept links: this is
     /// trusted host-job API, for the worker that sends them. Claim as many
     /// as the worker sends within `claim_secs` (one at a time is safest).
+    /// `limit` above [`MAX_OUTBOX_BATCH`] is refused (`InvalidInput`).
     pub fn claim_due(&self, org: Option<&OrgId>, limit: usize) -> Result<Vec<OutboxMessage>> {
+        check_batch(limit)?;
         let claim_secs = self.config.retry.claim_secs;
         self.run("claim_due", |cx| {
             let until = super::time_after(cx.now, claim_secs, "retry.claim_secs")?;
@@ -234,6 +254,7 @@ impl Enlist {
     /// is the same both times, for the mailer to pass on as an idempotency
     /// key.
     pub fn work_outbox(&self, mailer: &dyn Mailer, limit: usize) -> Result<WorkerReport> {
+        check_batch(limit)?;
         let expired = self.expire_due(self.now())?;
         let delivered = self.deliver_pending(mailer, limit)?;
         let next_due = self.run("work_outbox.next_due", |cx| {
@@ -279,6 +300,7 @@ impl Enlist {
         stop: &StopSignal,
         options: &WorkerOptions,
     ) -> Result<WorkerReport> {
+        check_batch(options.batch)?;
         // A zero idle would spin while nothing is due.
         let max_idle = options.max_idle.max(std::time::Duration::from_millis(1));
         let mut totals = WorkerReport::default();
@@ -375,5 +397,54 @@ impl Enlist {
                 reason: format!("invitation {} has no email to send", dead.invitation_id),
             })
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::MemoryStore;
+    use crate::outbox::{OutgoingEmail, StopSignal, WorkerOptions};
+    use std::sync::Arc;
+
+    struct NeverCalled;
+    impl Mailer for NeverCalled {
+        fn send(&self, _: &OutgoingEmail) -> std::result::Result<(), crate::MailError> {
+            panic!("a refused batch sends nothing")
+        }
+    }
+
+    /// Every entry point of the outbox refuses a batch above
+    /// MAX_OUTBOX_BATCH before reading the store; the bound itself is taken.
+    #[test]
+    fn a_batch_above_the_bound_is_refused_before_any_work() {
+        let e = Enlist::new(Arc::new(MemoryStore::new()));
+        let over = MAX_OUTBOX_BATCH + 1;
+        let field = |r: Error| match r {
+            Error::InvalidInput { field, .. } => field,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            field(e.deliver_pending(&NeverCalled, over).unwrap_err()),
+            "limit"
+        );
+        assert_eq!(field(e.claim_due(None, over).unwrap_err()), "limit");
+        assert_eq!(
+            field(e.work_outbox(&NeverCalled, over).unwrap_err()),
+            "limit"
+        );
+        let options = WorkerOptions::new(over, std::time::Duration::from_millis(1));
+        let stop = StopSignal::new();
+        assert_eq!(
+            field(e.run_outbox(&NeverCalled, &stop, &options).unwrap_err()),
+            "limit"
+        );
+        assert!(e.claim_due(None, MAX_OUTBOX_BATCH).unwrap().is_empty());
+        assert!(
+            e.deliver_pending(&NeverCalled, MAX_OUTBOX_BATCH)
+                .unwrap()
+                .sent
+                .is_empty()
+        );
     }
 }
