@@ -386,6 +386,7 @@ fn the_configuration_is_checked() {
             "smtp.host",
             Box::new(|c: &mut SmtpConfig| c.host = " ".into()),
         ),
+        ("smtp.port", Box::new(|c: &mut SmtpConfig| c.port = Some(0))),
         (
             "smtp.host",
             Box::new(|c: &mut SmtpConfig| c.host = "a b".into()),
@@ -423,6 +424,21 @@ fn the_configuration_is_checked() {
     assert!(!format!("{c:?}").contains("hunter2"));
     assert!(!serde_json::to_string(&c).unwrap().contains("hunter2"));
     assert!(!format!("{:?}", SmtpMailer::new(c).unwrap()).contains("hunter2"));
+}
+
+#[test]
+fn the_serde_form_names_durations_in_seconds_and_defaults_what_is_left_out() {
+    let c: SmtpConfig = serde_json::from_value(serde_json::json!({
+        "host": "smtp.example.com", "from": FROM, "command_timeout_secs": 5,
+    }))
+    .unwrap();
+    assert_eq!(c.command_timeout, Duration::from_secs(5));
+    assert_eq!(c.connect_timeout, Duration::from_secs(10));
+    assert_eq!(c.tls, TlsMode::StartTls);
+    let form = serde_json::to_value(&c).unwrap();
+    assert_eq!(form["idle_timeout_secs"], 30);
+    assert_eq!(form["tls"], "start_tls");
+    assert!(SmtpMailer::new(c).is_ok());
 }
 
 /// Every hostile string a person controls.
