@@ -658,6 +658,7 @@ fun main(args: Array<String>) {
         escalationScenario()
         warningsScenario()
         commandScenarios(dir)
+        mailersScenario(dir)
     } catch (thrown: Throwable) {
         val e = unwrap(thrown)
         failures++
