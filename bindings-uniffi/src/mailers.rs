@@ -60,13 +60,11 @@ pub struct SmtpConfig {
     /// Root certificates (PEM) trusted besides the system's.
     #[uniffi(default)]
     pub extra_ca_pem: Option<String>,
-    /// The user name to log in with.
+    /// The user name to log in with; the password is `smtp_mailer`'s own
+    /// argument, so that printing this record (a Kotlin data class's
+    /// `toString`, Swift's `dump`) never shows it.
     #[uniffi(default)]
     pub username: Option<String>,
-    /// The password (with `username`): kept by the mailer, never in an
-    /// error.
-    #[uniffi(default)]
-    pub password: Option<String>,
     /// How long connecting and setting the session up may take.
     #[uniffi(default = 10)]
     pub connect_timeout_secs: u64,
@@ -93,7 +91,6 @@ impl std::fmt::Debug for SmtpConfig {
             .field("port", &self.port)
             .field("tls", &self.tls)
             .field("username", &self.username)
-            .field("password", &self.password.as_ref().map(|_| "[redacted]"))
             .finish_non_exhaustive()
     }
 }
@@ -159,9 +156,14 @@ fn secs(n: u64) -> Duration {
 /// A mailer sending over SMTP (`enlist_smtp::SmtpMailer`): STARTTLS
 /// required by default, a 5xx reply fails the message for good, a 4xx
 /// reply or a lost connection retries it, a few connections kept open
-/// across a batch. A bad setting throws `InvalidInput` naming it.
-#[uniffi::export]
-pub fn smtp_mailer(config: SmtpConfig) -> Result<Arc<dyn Mailer>, EnlistError> {
+/// across a batch. `password` goes with `config.username`; the mailer keeps
+/// it, no error or printed value shows it. A bad setting throws
+/// `InvalidInput` naming it.
+#[uniffi::export(default(password = None))]
+pub fn smtp_mailer(
+    config: SmtpConfig,
+    password: Option<String>,
+) -> Result<Arc<dyn Mailer>, EnlistError> {
     let from = enlist_smtp::from_mailbox(config.from_name.as_deref(), &config.from_address)?;
     let mut c = enlist_smtp::SmtpConfig::new(config.host, from);
     c.port = config.port;
@@ -169,7 +171,7 @@ pub fn smtp_mailer(config: SmtpConfig) -> Result<Arc<dyn Mailer>, EnlistError> {
     c.allow_plaintext_remote = config.allow_plaintext_remote;
     c.extra_ca_pem = config.extra_ca_pem;
     c.username = config.username;
-    c.password = config.password;
+    c.password = password;
     c.connect_timeout = secs(config.connect_timeout_secs);
     c.command_timeout = secs(config.command_timeout_secs);
     c.hello_name = config.hello_name;
@@ -207,7 +209,6 @@ mod tests {
             allow_plaintext_remote: false,
             extra_ca_pem: None,
             username: None,
-            password: None,
             connect_timeout_secs: 10,
             command_timeout_secs: 60,
             hello_name: None,
@@ -244,25 +245,39 @@ mod tests {
     fn bad_settings_are_refused_naming_the_field() {
         let mut c = config("smtp.example.com");
         c.tls = Some(TlsMode::None);
-        assert!(field_of(smtp_mailer(c).err().expect("plaintext")).contains("smtp.tls"));
+        assert!(field_of(smtp_mailer(c, None).err().expect("plaintext")).contains("smtp.tls"));
         let mut c = config("smtp.example.com");
         c.port = Some(0);
-        assert!(field_of(smtp_mailer(c).err().expect("port 0")).contains("smtp.port"));
+        assert!(field_of(smtp_mailer(c, None).err().expect("port 0")).contains("smtp.port"));
         let mut c = config("smtp.example.com");
         c.from_address = "not an address".into();
-        assert!(field_of(smtp_mailer(c).err().expect("from")).contains("from_address"));
+        assert!(field_of(smtp_mailer(c, None).err().expect("from")).contains("from_address"));
         let mut c = config("smtp.example.com");
         c.connect_timeout_secs = 0;
-        assert!(field_of(smtp_mailer(c).err().expect("timeout")).contains("connect_timeout"));
+        assert!(field_of(smtp_mailer(c, None).err().expect("timeout")).contains("connect_timeout"));
         let mut c = config("smtp.example.com");
         c.username = Some("apikey".into());
-        c.password = Some("hunter2-secret".into());
         c.port = Some(0);
-        let text = field_of(smtp_mailer(c.clone()).err().expect("port 0"));
+        let text = field_of(
+            smtp_mailer(c.clone(), Some("hunter2-secret".into()))
+                .err()
+                .expect("port 0"),
+        );
         assert!(!text.contains("hunter2"), "{text}");
-        assert!(!format!("{c:?}").contains("hunter2"));
+        // A password without a user name is refused, naming the user name.
+        let mut c = config("smtp.example.com");
+        c.port = Some(2525);
+        let text = field_of(
+            smtp_mailer(c, Some("hunter2-secret".into()))
+                .err()
+                .expect("no user"),
+        );
+        assert!(
+            text.contains("smtp.username") && !text.contains("hunter2"),
+            "{text}"
+        );
         let mut c = config("127.0.0.1");
         c.tls = Some(TlsMode::None);
-        assert!(smtp_mailer(c).is_ok());
+        assert!(smtp_mailer(c, None).is_ok());
     }
 }

@@ -148,8 +148,10 @@ fun mailersScenario(dir: File) {
     }?.let { check(it.message?.contains("smtp.tls") == true, "smtpMailer: the error names the field (${it.message})") }
     expectThrows<EnlistException.InvalidInput>("smtpMailer: port 0") {
         smtpMailer(SmtpConfig(host = "smtp.example.com", fromAddress = "noreply@acme.test", port = 0u.toUShort(),
-            username = "apikey", password = "hunter2-password"))
+            username = "apikey"), password = "hunter2-password")
     }?.let { check(it.message?.contains("hunter2") == false, "smtpMailer: the password is not in the error") }
+    val printed = SmtpConfig(host = "smtp.example.com", fromAddress = "noreply@acme.test", username = "apikey").toString()
+    check(printed.contains("apikey") && !printed.contains("password"), "SmtpConfig: the record holds no password to print")
     expectThrows<EnlistException.InvalidInput>("fileMailer: a From that is no address") {
         fileMailer(folder.path, "not an address")
     }

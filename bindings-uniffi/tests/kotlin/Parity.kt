@@ -144,7 +144,8 @@ fun normalizeIdentifier(raw: String): String = Parity.call("normalizeIdentifier"
 
 fun importTemplateCsv(): String = Parity.call("importTemplateCsv") { enlist.importTemplateCsv() }
 
-fun smtpMailer(config: SmtpConfig): Mailer = Parity.call("smtpMailer") { enlist.smtpMailer(config) }
+fun smtpMailer(config: SmtpConfig, password: String? = null): Mailer =
+    Parity.call("smtpMailer") { enlist.smtpMailer(config, password) }
 
 fun fileMailer(folder: String, fromAddress: String, fromName: String? = null): Mailer =
     Parity.call("fileMailer") { enlist.fileMailer(folder, fromAddress, fromName) }
