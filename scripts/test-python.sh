@@ -24,6 +24,8 @@ WHEELS="$VENV/wheels"
 MATURIN_VERSION=1.16.0
 PYTEST_VERSION=9.2.0
 MYPY_VERSION=2.4.1
+# The SMTP server the mailer tests (tests/test_mailers.py) send to.
+AIOSMTPD_VERSION=1.4.6
 
 step() { echo; echo "-- $*"; }
 
@@ -47,6 +49,7 @@ make_venv "$VENV" "$PYTHON"
 need "$VENV" maturin "maturin==$MATURIN_VERSION"
 need "$VENV" pytest "pytest==$PYTEST_VERSION"
 need "$VENV" mypy "mypy==$MYPY_VERSION"
+need "$VENV" aiosmtpd "aiosmtpd==$AIOSMTPD_VERSION"
 PY="$VENV/bin/python"
 
 profile=(--profile dev)
@@ -93,6 +96,7 @@ if [ -n "$py39" ]; then
     VENV39="$VENV-3.9"
     make_venv "$VENV39" "$py39"
     need "$VENV39" pytest "pytest>=8.3,<10"
+    need "$VENV39" aiosmtpd "aiosmtpd==$AIOSMTPD_VERSION"
     step "The same abi3 wheel on $("$VENV39/bin/python" --version 2>&1): pytest"
     "$VENV39/bin/python" -m pip install --quiet --disable-pip-version-check --force-reinstall --no-deps "$wheel"
     (cd bindings-python && "$VENV39/bin/python" -m pytest -p no:cacheprovider -q tests)

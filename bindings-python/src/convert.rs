@@ -40,7 +40,31 @@ pub(crate) fn _wire_names() -> PyResult<BTreeMap<&'static str, Vec<String>>> {
         "EntryOutcome",
         serde_tags::<enlist::email::EntryOutcome<'static>>("outcome")?,
     );
+    table.insert("TlsMode", serde_variants::<enlist_smtp::TlsMode>()?);
     Ok(table)
+}
+
+/// The names of a plain (unit-variant) serde enum, read from serde's
+/// refusal of a name no variant has, as [`serde_tags`] does.
+fn serde_variants<T: DeserializeOwned>() -> PyResult<Vec<String>> {
+    let message = match serde_json::from_str::<T>("\"\\u0001\"") {
+        Ok(_) => String::new(),
+        Err(e) => e.to_string(),
+    };
+    let names: Option<Vec<String>> = message
+        .split_once("expected one of ")
+        .map(|(_, rest)| rest.split(" at line").next().unwrap_or(rest))
+        .map(|list| {
+            list.split(", ")
+                .map(|t| t.trim_matches('`').to_owned())
+                .collect()
+        });
+    match names {
+        Some(names) if names.iter().all(|t| !t.is_empty()) => Ok(names),
+        _ => Err(PyRuntimeError::new_err(format!(
+            "cannot read the variants of a plain enum: {message:?}"
+        ))),
+    }
 }
 
 /// The variant tags of a tagged serde enum, in declaration order, read

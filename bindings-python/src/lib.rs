@@ -22,6 +22,9 @@ fn _enlist(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<types::PyActor>()?;
     m.add_class::<inputs::PyRetryPolicy>()?;
     m.add_class::<inputs::PyManualClock>()?;
+    // The mailers of enlist-smtp.
+    m.add_class::<mail::PySmtpMailer>()?;
+    m.add_class::<mail::PyFileMailer>()?;
     // Results.
     m.add_class::<types::PyMemberPage>()?;
     m.add_class::<types::PyInvitationPage>()?;

@@ -40,3 +40,7 @@ def test_the_python_quickstart_page_runs(tmp_path: pathlib.Path) -> None:
     out = run(first, tmp_path)
     assert out.splitlines()[0] == "2 invitations to send"
     assert out.splitlines()[-1] == "Bob Smith joined Acme as member"
+    # The emails went through FileMailer: one .eml per invitation, named.
+    written = [line.split()[-1] for line in out.splitlines() if line.startswith("wrote ")]
+    assert len(written) == 2
+    assert sorted(str(p.relative_to(tmp_path)) for p in (tmp_path / "outbox").glob("*.eml")) == sorted(written)

@@ -11,8 +11,11 @@ use std::time::SystemTime;
 /// backend. Throwing [`MailError::Temporary`] (or any other exception) has
 /// the message retried later with backoff; [`MailError::Permanent`] gives
 /// up on it. Called on the thread that called `deliver_pending`.
+///
+/// `smtpMailer(...)` and `fileMailer(...)` make one implemented in Rust,
+/// which `deliverPending` calls directly.
 #[uniffi::export(with_foreign)]
-pub trait Mailer: Send + Sync {
+pub trait Mailer: Send + Sync + std::any::Any {
     /// Sends one message. `email.message_id` stays the same across retries:
     /// pass it to the backend as an idempotency key.
     fn send(&self, email: OutgoingEmail) -> Result<(), MailError>;
@@ -32,6 +35,10 @@ pub(crate) struct MailerAdapter(pub Arc<dyn Mailer>);
 
 impl enlist::Mailer for MailerAdapter {
     fn send(&self, email: &enlist::OutgoingEmail) -> Result<(), enlist::MailError> {
+        // A mailer of enlist-smtp: core's email as it is, no copy.
+        if let Some(native) = crate::mailers::NativeMailer::of(&self.0) {
+            return native.send_core(email);
+        }
         self.0
             .send(email.clone().into())
             .map_err(|e| match e {

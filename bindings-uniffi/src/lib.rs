@@ -12,12 +12,14 @@ uniffi::use_remote_type!(enlist::chrono::DateTime<chrono::Utc>);
 mod callbacks;
 mod engine;
 mod error;
+mod mailers;
 mod time;
 mod types;
 
 pub use callbacks::{Clock, Mailer};
 pub use engine::Enlist;
 pub use error::{EnlistError, MailError};
+pub use mailers::{SmtpConfig, TlsMode, file_mailer, smtp_mailer};
 pub use types::*;
 
 use enlist::{EngineConfig, Policy};

@@ -603,3 +603,44 @@ fn callers_cannot_ask_for_unbounded_work() {
             .is_empty()
     );
 }
+
+#[test]
+fn the_file_mailer_writes_what_deliver_pending_and_a_direct_send_hand_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = Enlist::in_memory(None, None, None).unwrap();
+    let (org, owner) = new_org(&engine, "Acme");
+    let report = engine
+        .invite(org.clone(), owner.clone(), paste("Bob <bob@acme.test>"))
+        .unwrap();
+    let token = report.issued[0].secret.clone().unwrap();
+    let mailer = file_mailer(
+        dir.path().display().to_string(),
+        "noreply@acme.test".into(),
+        Some("Acme".into()),
+    )
+    .unwrap();
+    let sent = engine.deliver_pending(mailer.clone(), 10).unwrap().sent;
+    assert_eq!(sent.len(), 1);
+    let eml = std::fs::read_to_string(dir.path().join(format!("{}.eml", sent[0]))).unwrap();
+    assert!(eml.contains("From: Acme <noreply@acme.test>"), "{eml}");
+    assert!(eml.contains("To: Bob <bob@acme.test>"), "{eml}");
+    // The body is quoted-printable: soft line breaks, `=` as `=3D`.
+    let body = eml.replace("=\r\n", "").replace("=3D", "=");
+    assert!(
+        body.contains(token.expose()),
+        "the link is in the body: {eml}"
+    );
+
+    // The app may call it itself, with the record it was given.
+    engine.invite(org, owner, paste("carol@acme.test")).unwrap();
+    let msg = engine.claim_due(1, None).unwrap().remove(0);
+    mailer.send(msg.email.clone()).unwrap();
+    let eml = std::fs::read_to_string(dir.path().join(format!("{}.eml", msg.id))).unwrap();
+    assert!(eml.contains("carol@acme.test"));
+    assert!(
+        eml.replace("=\r\n", "")
+            .replace("=3D", "=")
+            .contains(msg.email.accept_url.expose()),
+        "{eml}"
+    );
+}

@@ -7,5 +7,5 @@ mod smtp;
 
 // The public interface is:
 pub use file::FileMailer;
-pub use message::IDEMPOTENCY_HEADER;
+pub use message::{IDEMPOTENCY_HEADER, from_mailbox};
 pub use smtp::{SmtpConfig, SmtpMailer, TlsMode};

@@ -134,6 +134,21 @@ pub(crate) fn parse_from(field: &str, from: &str) -> Result<Mailbox, enlist::Err
         })
 }
 
+/// The `From` text (for [`SmtpConfig::from`](crate::SmtpConfig::from)
+/// or [`FileMailer::new`](crate::FileMailer::new)) of a display name and
+/// an address, the name quoted or encoded by lettre (control characters
+/// become spaces), never pasted: `from_mailbox(Some("Acme, Inc."),
+/// "noreply@acme.example")`. An address that does not parse is an
+/// `InvalidInput` error on `from_address`.
+pub fn from_mailbox(name: Option<&str>, address: &str) -> Result<String, enlist::Error> {
+    let parsed: Address = address.parse().map_err(|e| enlist::Error::InvalidInput {
+        field: "from_address".into(),
+        reason: format!("{address:?} is not an email address ({e})"),
+    })?;
+    let name = name.map(display_name).filter(|n| !n.is_empty());
+    Ok(Mailbox::new(name, parsed).to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -146,6 +161,31 @@ mod tests {
             "personal_message": name, "expires_at": "2030-01-01T00:00:00Z",
         }))
         .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn a_from_name_is_quoted_not_pasted() {
+        for name in [
+            "Acme, Inc.",
+            "Eve <mallory@evil.test>",
+            "Zoë \"Z\"\r\nBcc: x@evil.test",
+        ] {
+            let text =
+                from_mailbox(Some(name), "noreply@acme.test").unwrap_or_else(|e| panic!("{e}"));
+            let parsed = parse_from("f", &text).unwrap_or_else(|e| panic!("{text}: {e}"));
+            assert_eq!(parsed.email.to_string(), "noreply@acme.test", "{text}");
+            assert_eq!(
+                parsed.name.as_deref(),
+                Some(display_name(name).as_str()),
+                "{text}"
+            );
+        }
+        assert_eq!(
+            from_mailbox(None, "noreply@acme.test").ok().as_deref(),
+            Some("noreply@acme.test")
+        );
+        let e = from_mailbox(Some("A"), "not an address").unwrap_err();
+        assert!(e.to_string().contains("from_address"), "{e}");
     }
 
     #[test]

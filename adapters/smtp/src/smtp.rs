@@ -54,8 +54,14 @@ const MAX_IDLE_CONNECTIONS: usize = 64;
 /// Where and how [`SmtpMailer`] sends. Start from [`SmtpConfig::new`] and
 /// change the fields you need.
 ///
-/// Its `Debug` output leaves out the password.
+/// Its `Debug` output leaves out the password. Its serde form names the
+/// durations `connect_timeout_secs`, `command_timeout_secs` and
+/// `idle_timeout_secs` (whole seconds); a field left out takes
+/// [`SmtpConfig::default`]'s value, so a configuration file names what it
+/// changes (and at least `host` and `from`, which [`SmtpMailer::new`]
+/// checks).
 #[derive(Clone, Serialize, Deserialize)]
+#[serde(default)]
 #[non_exhaustive]
 pub struct SmtpConfig {
     /// The server's host name (checked against its TLS certificate) or IP
@@ -80,9 +86,11 @@ pub struct SmtpConfig {
     pub password: Option<String>,
     /// How long connecting may take, each step of the session's set-up
     /// (greeting, `EHLO`, TLS, login) included (default 10 s).
+    #[serde(rename = "connect_timeout_secs", with = "whole_secs")]
     pub connect_timeout: Duration,
     /// How long the server may take to answer one command of a
     /// transaction, the end of the message included (default 60 s).
+    #[serde(rename = "command_timeout_secs", with = "whole_secs")]
     pub command_timeout: Duration,
     /// The `From` of every email: `noreply@acme.example` or
     /// `Acme <noreply@acme.example>`. Its domain also ends each
@@ -98,7 +106,29 @@ pub struct SmtpConfig {
     /// A connection unused this long is closed rather than reused
     /// (default 30 s; servers commonly drop idle clients after a few
     /// minutes).
+    #[serde(rename = "idle_timeout_secs", with = "whole_secs")]
     pub idle_timeout: Duration,
+}
+
+/// A duration as whole seconds in the serde form.
+mod whole_secs {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use std::time::Duration;
+
+    pub(super) fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(d.as_secs())
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        u64::deserialize(d).map(Duration::from_secs)
+    }
+}
+
+impl Default for SmtpConfig {
+    /// [`SmtpConfig::new`] with an empty host and `From`, to be set.
+    fn default() -> Self {
+        Self::new("", "")
+    }
 }
 
 impl SmtpConfig {
@@ -231,6 +261,9 @@ impl SmtpMailer {
             .trim_start_matches('[')
             .trim_end_matches(']')
             .to_owned();
+        if config.port == Some(0) {
+            return Err(invalid("smtp.port", "must be between 1 and 65535"));
+        }
         if host.is_empty()
             || host.len() > 253
             || host.chars().any(|c| c.is_whitespace() || c.is_control())

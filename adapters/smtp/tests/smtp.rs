@@ -43,7 +43,7 @@ fn world_on(engine: Enlist, policy: Policy, org_name: &str) -> World {
     let engine = engine.with_clock(clock.clone());
     let CreatedOrganization {
         organization: org,
-        owner: owner,
+        owner,
         ..
     } = engine
         .create_organization(
@@ -390,6 +390,7 @@ fn the_configuration_is_checked() {
             "smtp.host",
             Box::new(|c: &mut SmtpConfig| c.host = " ".into()),
         ),
+        ("smtp.port", Box::new(|c: &mut SmtpConfig| c.port = Some(0))),
         (
             "smtp.host",
             Box::new(|c: &mut SmtpConfig| c.host = "a b".into()),
@@ -427,6 +428,21 @@ fn the_configuration_is_checked() {
     assert!(!format!("{c:?}").contains("hunter2"));
     assert!(!serde_json::to_string(&c).unwrap().contains("hunter2"));
     assert!(!format!("{:?}", SmtpMailer::new(c).unwrap()).contains("hunter2"));
+}
+
+#[test]
+fn the_serde_form_names_durations_in_seconds_and_defaults_what_is_left_out() {
+    let c: SmtpConfig = serde_json::from_value(serde_json::json!({
+        "host": "smtp.example.com", "from": FROM, "command_timeout_secs": 5,
+    }))
+    .unwrap();
+    assert_eq!(c.command_timeout, Duration::from_secs(5));
+    assert_eq!(c.connect_timeout, Duration::from_secs(10));
+    assert_eq!(c.tls, TlsMode::StartTls);
+    let form = serde_json::to_value(&c).unwrap();
+    assert_eq!(form["idle_timeout_secs"], 30);
+    assert_eq!(form["tls"], "start_tls");
+    assert!(SmtpMailer::new(c).is_ok());
 }
 
 /// Every hostile string a person controls.
@@ -586,7 +602,7 @@ fn names_the_engine_accepts_stay_in_their_headers() {
         let engine = Enlist::in_memory();
         let Ok(CreatedOrganization {
             organization: org,
-            owner: owner,
+            owner,
             ..
         }) = engine.create_organization(
             NewOrganization::new(name, "acct-eve", "ada@acme.test")

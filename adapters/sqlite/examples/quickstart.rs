@@ -9,7 +9,10 @@
 //!    group;
 //! 2. invites a pasted list of recipients and prints the report
 //!    ("Invitations to send" / "Invitation errors");
-//! 3. delivers the outbox through a mailer that prints each email;
+//! 3. delivers the outbox through `enlist_smtp::FileMailer`: each email
+//!    is printed and written as an `.eml` file into
+//!    `enlist-quickstart-outbox/` (beside the database file; open one with
+//!    a mail client);
 //! 4. opens one link as the invitee would: previews it, then accepts it;
 //! 5. lists the members, the groups, the license usage and the last audit
 //!    events.
@@ -28,6 +31,7 @@ use enlist::{
     MemberId, MemberQuery, NewGroup, NewOrganization, OrgId, OutgoingEmail, Policy, Recipients,
     Registration,
 };
+use enlist_smtp::FileMailer;
 use enlist_sqlite::SqliteStore;
 use rusqlite::{Connection, OptionalExtension};
 use std::collections::HashMap;
@@ -36,15 +40,27 @@ use std::sync::{Arc, Mutex};
 
 type Res<T> = Result<T, Box<dyn Error>>;
 
-/// A mailer that prints every email instead of sending it, and remembers the
-/// links it printed so the example can "click" one.
-#[derive(Default)]
+/// A mailer that writes every email as an `.eml` file (enlist-smtp's
+/// `FileMailer`: the message SMTP would send), prints it, and remembers the
+/// links so the example can "click" one. A real host gives
+/// `deliver_pending` an `enlist_smtp::SmtpMailer` instead.
 struct ConsoleMailer {
+    files: FileMailer,
     links: Mutex<Vec<(String, String)>>,
+}
+
+impl ConsoleMailer {
+    fn new(folder: &str) -> Res<Self> {
+        Ok(Self {
+            files: FileMailer::new(folder, "Acme <noreply@acme.example>")?,
+            links: Mutex::new(Vec::new()),
+        })
+    }
 }
 
 impl Mailer for ConsoleMailer {
     fn send(&self, email: &OutgoingEmail) -> Result<(), MailError> {
+        self.files.send(email)?;
         // A name with a comma or other specials must be quoted in a header.
         let to = match &email.to_name {
             Some(name) if name.contains([',', ';', '"', '<', '>', '@', ':']) => {
@@ -59,7 +75,7 @@ impl Mailer for ConsoleMailer {
         for line in email.text_body.lines() {
             println!("{}", format!("  │  {line}").trim_end());
         }
-        println!("  └─");
+        println!("  └─ written to {}", self.files.path_of(email)?.display());
         self.links
             .lock()
             .map_err(|_| MailError::Temporary("mailer state poisoned".into()))?
@@ -134,20 +150,27 @@ fn main() -> Res<()> {
     let mut config = EngineConfig::default();
     config.default_accept_url_base = "https://app.acme.example/invitations/accept".into();
     let engine = Enlist::new(Arc::new(store)).try_with_config(config)?;
+    let outbox = format!("{}-outbox", path.trim_end_matches(".sqlite3"));
     let notes = Notes::open(&path)?;
     let run: u32 = notes.get("runs")?.and_then(|r| r.parse().ok()).unwrap_or(0) + 1;
     notes.set("runs", &run.to_string())?;
     match (notes.get("org_id")?, notes.get("owner_id")?) {
-        (Some(org), Some(owner)) => {
-            later_run(&engine, run, &OrgId::from(org), &MemberId::from(owner))?
-        }
-        _ => first_run(&engine, &notes)?,
+        (Some(org), Some(owner)) => later_run(
+            &engine,
+            &outbox,
+            run,
+            &OrgId::from(org),
+            &MemberId::from(owner),
+        )?,
+        _ => first_run(&engine, &outbox, &notes)?,
     }
-    println!("\nThe state is kept in {path}: run the example again to continue.");
+    println!(
+        "\nThe state is kept in {path}, the emails in {outbox}/: run the example again to continue."
+    );
     Ok(())
 }
 
-fn first_run(engine: &Enlist, notes: &Notes) -> Res<()> {
+fn first_run(engine: &Enlist, outbox: &str, notes: &Notes) -> Res<()> {
     // 1. An organization, its owner, and two groups. -----------------------
     let mut policy = Policy::default();
     policy.seat_limits.insert("standard".into(), 10);
@@ -229,7 +252,7 @@ fn first_run(engine: &Enlist, notes: &Notes) -> Res<()> {
     }
 
     // 3. Deliver the outbox. ---------------------------------------------
-    let mailer = deliver(engine)?;
+    let mailer = deliver(engine, outbox)?;
 
     // 4. Carol clicks the link in her email. ------------------------------
     let token = mailer.token_for("carol@acme.example")?;
@@ -305,7 +328,7 @@ const ROSTER: [(&str, &str); 10] = [
     ("Niklaus", "Wirth"),
 ];
 
-fn later_run(engine: &Enlist, run: u32, org: &OrgId, owner: &MemberId) -> Res<()> {
+fn later_run(engine: &Enlist, outbox: &str, run: u32, org: &OrgId, owner: &MemberId) -> Res<()> {
     let admin = Actor::Member(owner.clone());
     let o = engine.organization(org)?;
     heading(&format!("Welcome back: run #{run} of the quickstart"));
@@ -343,7 +366,7 @@ fn later_run(engine: &Enlist, run: u32, org: &OrgId, owner: &MemberId) -> Res<()
     println!("  | {paste}");
     let report = engine.invite(org, &admin, InviteRequest::new(Recipients::Paste(paste)))?;
     print_report(&report);
-    let mailer = deliver(engine)?;
+    let mailer = deliver(engine, outbox)?;
     if let Some(issued) = report.issued.first() {
         let (first, last, email) = &people
             .iter()
@@ -439,9 +462,9 @@ fn print_report(report: &InviteReport) {
     }
 }
 
-fn deliver(engine: &Enlist) -> Res<ConsoleMailer> {
-    heading("Delivering the outbox");
-    let mailer = ConsoleMailer::default();
+fn deliver(engine: &Enlist, outbox: &str) -> Res<ConsoleMailer> {
+    heading(&format!("Delivering the outbox into {outbox}/"));
+    let mailer = ConsoleMailer::new(outbox)?;
     let delivery = engine.deliver_pending(&mailer, 100)?;
     println!(
         "  sent {}, retrying {}, failed {}",

@@ -3,6 +3,7 @@
 
 import datetime
 import os
+import pathlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, ClassVar, Protocol, final
 
@@ -20,6 +21,7 @@ from ._enums import (
     MemberStatus,
     OutboxStatus,
     Permission,
+    TlsMode,
 )
 
 from ._links import ActivatedLink
@@ -596,6 +598,58 @@ class ManualClock:
     def now(self) -> datetime.datetime: ...
     def advance(self, by: datetime.timedelta) -> None: ...
     def set(self, to: datetime.datetime) -> None: ...
+
+# ---------------------------------------------------------------------------
+# Mailers (enlist-smtp): give one to ``deliver_pending``; they send
+# without calling back into Python.
+# ---------------------------------------------------------------------------
+
+@final
+class SmtpMailer:
+    """Invitation emails over SMTP (``enlist_smtp::SmtpMailer``).
+
+    STARTTLS is required by default; ``tls=TlsMode.NONE`` only to this
+    machine unless ``allow_plaintext_remote=True``. A 5xx reply fails the
+    message for good, a 4xx reply or a lost connection retries it. A bad
+    setting raises ``InvalidInputError`` naming it. The password is never
+    in the ``repr`` nor in an error."""
+
+    def __new__(
+        cls,
+        host: str,
+        *,
+        from_address: str,
+        from_name: str | None = None,
+        password: str | None = None,
+        port: int | None = ...,
+        tls: TlsMode | str = ...,
+        username: str | None = ...,
+        allow_plaintext_remote: bool = ...,
+        extra_ca_pem: str | None = ...,
+        connect_timeout: datetime.timedelta = ...,
+        command_timeout: datetime.timedelta = ...,
+        hello_name: str | None = ...,
+        max_idle_connections: int = ...,
+        idle_timeout: datetime.timedelta = ...,
+    ) -> SmtpMailer: ...
+    def send(self, email: OutgoingEmail) -> None: ...
+    def close(self) -> None: ...
+
+@final
+class FileMailer:
+    """Each invitation email as ``{folder}/{message id}.eml``, for
+    development (``enlist_smtp::FileMailer``)."""
+
+    def __new__(
+        cls,
+        folder: str | os.PathLike[str],
+        *,
+        from_address: str = "enlist@localhost",
+        from_name: str | None = None,
+    ) -> FileMailer: ...
+    @property
+    def folder(self) -> pathlib.Path: ...
+    def send(self, email: OutgoingEmail) -> None: ...
 
 # ---------------------------------------------------------------------------
 # Organizations, roles, groups, members

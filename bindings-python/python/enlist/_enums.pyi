@@ -252,3 +252,11 @@ class EventKind(_StrEnum):
     INVITE_LINK_DEACTIVATED = "invite_link_deactivated"
     EMAIL_SENT = "email_sent"
     EMAIL_FAILED = "email_failed"
+
+
+class TlsMode(_StrEnum):
+    """How ``SmtpMailer`` secures its connection."""
+
+    IMPLICIT = "implicit"
+    START_TLS = "start_tls"
+    NONE = "none"

@@ -669,6 +669,7 @@ fun main(args: Array<String>) {
         warningsScenario()
         commandScenarios(dir)
         workerScenario()
+        mailersScenario(dir)
     } catch (thrown: Throwable) {
         val e = unwrap(thrown)
         failures++

@@ -143,3 +143,9 @@ fun parseRecipients(text: String): ParsedRecipients = Parity.call("parseRecipien
 fun normalizeIdentifier(raw: String): String = Parity.call("normalizeIdentifier") { enlist.normalizeIdentifier(raw) }
 
 fun importTemplateCsv(): String = Parity.call("importTemplateCsv") { enlist.importTemplateCsv() }
+
+fun smtpMailer(config: SmtpConfig, password: String? = null): Mailer =
+    Parity.call("smtpMailer") { enlist.smtpMailer(config, password) }
+
+fun fileMailer(folder: String, fromAddress: String, fromName: String? = null): Mailer =
+    Parity.call("fileMailer") { enlist.fileMailer(folder, fromAddress, fromName) }

@@ -347,7 +347,7 @@ fn the_loop_sends_what_is_due_wakes_on_demand_and_stops_promptly() {
     let (engine, _clock) = engine();
     let CreatedOrganization {
         organization: org,
-        owner: owner,
+        owner,
         ..
     } = engine
         .create_organization(NewOrganization::new(
@@ -426,7 +426,7 @@ fn the_loop_outlasts_a_store_outage_and_ends_on_any_other_error() {
     let engine = enlist::Enlist::new(store.clone());
     let CreatedOrganization {
         organization: org,
-        owner: owner,
+        owner,
         ..
     } = engine
         .create_organization(NewOrganization::new(
