@@ -5,9 +5,7 @@
 use crate::errors::invalid;
 // Shared with the records core owns (`enlist::python_support`).
 use chrono::{DateTime, Utc};
-pub(crate) use enlist::python_support::{
-    json_to_py, py_enum, repr, secs_in, secs_out, to_dict, wire_in,
-};
+pub(crate) use enlist::python_support::{json_to_py, py_enum, repr, to_dict, wire_in};
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -47,7 +45,21 @@ pub(crate) fn _wire_names() -> PyResult<BTreeMap<&'static str, Vec<String>>> {
 /// The names of a plain (unit-variant) serde enum, read from serde's
 /// refusal of a name no variant has, as [`serde_tags`] does.
 fn serde_variants<T: DeserializeOwned>() -> PyResult<Vec<String>> {
-    let message = match serde_json::from_str::<T>("\"\\u0001\"") {
+    expected_names::<T>("\"\\u0001\"", "variants")
+}
+
+/// The variant tags of a tagged serde enum, in declaration order, read
+/// from serde's own "unknown variant `…`, expected one of `a`, `b`"
+/// refusal of a tag no variant has (serde keeps the list nowhere else). A
+/// refusal of another shape is an error, not an empty list.
+fn serde_tags<T: DeserializeOwned>(tag: &str) -> PyResult<Vec<String>> {
+    let probe = serde_json::json!({ tag: "\u{1}" }).to_string();
+    expected_names::<T>(&probe, &format!("{tag} tags"))
+}
+
+/// The names serde lists when it refuses `probe` as a `T`.
+fn expected_names<T: DeserializeOwned>(probe: &str, what: &str) -> PyResult<Vec<String>> {
+    let message = match serde_json::from_str::<T>(probe) {
         Ok(_) => String::new(),
         Err(e) => e.to_string(),
     };
@@ -62,33 +74,7 @@ fn serde_variants<T: DeserializeOwned>() -> PyResult<Vec<String>> {
     match names {
         Some(names) if names.iter().all(|t| !t.is_empty()) => Ok(names),
         _ => Err(PyRuntimeError::new_err(format!(
-            "cannot read the variants of a plain enum: {message:?}"
-        ))),
-    }
-}
-
-/// The variant tags of a tagged serde enum, in declaration order, read
-/// from serde's own "unknown variant `…`, expected one of `a`, `b`"
-/// refusal of a tag no variant has (serde keeps the list nowhere else). A
-/// refusal of another shape is an error, not an empty list.
-fn serde_tags<T: DeserializeOwned>(tag: &str) -> PyResult<Vec<String>> {
-    let probe = serde_json::json!({ tag: "\u{1}" }).to_string();
-    let message = match serde_json::from_str::<T>(&probe) {
-        Ok(_) => String::new(),
-        Err(e) => e.to_string(),
-    };
-    let tags: Option<Vec<String>> = message
-        .split_once("expected one of ")
-        .map(|(_, rest)| rest.split(" at line").next().unwrap_or(rest))
-        .map(|list| {
-            list.split(", ")
-                .map(|t| t.trim_matches('`').to_owned())
-                .collect()
-        });
-    match tags {
-        Some(tags) if tags.iter().all(|t| !t.is_empty()) => Ok(tags),
-        _ => Err(pyo3::exceptions::PyRuntimeError::new_err(format!(
-            "cannot read the {tag} tags of {}: {message:?}",
+            "cannot read the {what} of {}: {message:?}",
             std::any::type_name::<T>()
         ))),
     }

@@ -4,7 +4,7 @@
 
 use crate::convert::{utc_in, wire_in};
 use crate::errors::{OrRaise, invalid};
-use crate::inputs::{ActorRef, Grants, PyManualClock, PyRetryPolicy};
+use crate::inputs::{ActorRef, Grants, PyManualClock};
 use crate::mail::PyMailer;
 use crate::types::PyDeadLetterPage;
 use crate::types::{
@@ -102,8 +102,8 @@ impl Settled {
         if let Some(bases) = option(options, "allowed_accept_url_bases")? {
             config.allowed_accept_url_bases = bases;
         }
-        if let Some(retry) = option::<Bound<'_, PyRetryPolicy>>(options, "retry")? {
-            config.retry = retry.get().inner.clone();
+        if let Some(retry) = option::<Bound<'_, enlist::RetryPolicy>>(options, "retry")? {
+            config.retry = retry.get().clone();
         }
         let config = config.validated().or_raise(py)?;
         let clock = option::<Bound<'_, PyManualClock>>(options, "clock")?;

@@ -1,10 +1,10 @@
 //! What Python passes in: ids (a string or the object that has the id),
-//! actors, groups, recipients, the policy, the retry policy and the manual
-//! clock.
+//! actors, groups, recipients and the manual clock (the policies are
+//! core's own classes).
 
-use crate::convert::{secs_in, utc_in};
-use crate::errors::{OrRaise, invalid};
-use crate::types::{PyActor, delta, record};
+use crate::convert::utc_in;
+use crate::errors::invalid;
+use crate::types::PyActor;
 use chrono::{DateTime, TimeDelta, Utc};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
@@ -90,48 +90,6 @@ pub(crate) fn recipients(obj: &Bound<'_, PyAny>, form_field: bool) -> PyResult<e
 // ---------------------------------------------------------------------------
 // Engine settings
 // ---------------------------------------------------------------------------
-
-record! {
-    /// How the outbox retries failed deliveries (an engine setting).
-    "RetryPolicy" PyRetryPolicy(enlist::RetryPolicy) repr("max_attempts", "base_delay", "max_delay", "claim") {
-        /// Attempts before giving up (default 8).
-        max_attempts(v, py) -> u32 { v.max_attempts }
-        /// Wait after the first failure, doubled after each further one
-        /// (default 1 minute).
-        base_delay(v, py) -> TimeDelta { delta(v.base_delay_secs) }
-        /// Longest wait between attempts (default 1 hour).
-        max_delay(v, py) -> TimeDelta { delta(v.max_delay_secs) }
-        /// How long a claim on a message lasts (default 5 minutes).
-        claim(v, py) -> TimeDelta { delta(v.claim_secs) }
-    }
-
-    #[new]
-    #[pyo3(signature = (*, max_attempts = None, base_delay = None, max_delay = None, claim = None))]
-    fn new(
-        py: Python<'_>,
-        max_attempts: Option<u32>,
-        base_delay: Option<&Bound<'_, PyAny>>,
-        max_delay: Option<&Bound<'_, PyAny>>,
-        claim: Option<&Bound<'_, PyAny>>,
-    ) -> PyResult<Self> {
-        let mut r = enlist::RetryPolicy::default();
-        if let Some(n) = max_attempts {
-            r.max_attempts = n;
-        }
-        if let Some(d) = base_delay {
-            r.base_delay_secs = secs_in(d, "base_delay")?;
-        }
-        if let Some(d) = max_delay {
-            r.max_delay_secs = secs_in(d, "max_delay")?;
-        }
-        if let Some(d) = claim {
-            r.claim_secs = secs_in(d, "claim")?;
-        }
-        // The engine adds these durations to times: bound them here, where
-        // the caller can be told which one is wrong.
-        Ok(r.validated().or_raise(py)?.into())
-    }
-}
 
 /// A clock that moves only when told: give it to `Enlist.in_memory(clock=...)`
 /// (or another store) to test expiry, cooldowns and retries.

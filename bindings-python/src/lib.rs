@@ -20,7 +20,6 @@ fn _enlist(m: &Bound<'_, PyModule>) -> PyResult<()> {
     enlist::python_support::add_record_classes(m)?;
     // Inputs.
     m.add_class::<types::PyActor>()?;
-    m.add_class::<inputs::PyRetryPolicy>()?;
     m.add_class::<inputs::PyManualClock>()?;
     // The mailers of enlist-smtp.
     m.add_class::<mail::PySmtpMailer>()?;

@@ -7,8 +7,8 @@
 //! of the Rust value as plain Python data), wrapping the Rust value it
 //! shows; getters convert on access.
 
-use crate::convert::{secs_out, tagged};
-use chrono::{DateTime, TimeDelta, Utc};
+use crate::convert::tagged;
+use chrono::{DateTime, Utc};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyIterator, PyList};
 use serde::Serialize;
@@ -415,15 +415,6 @@ record! {
         kind(v, py) -> Bound<'py, PyAny> { tagged(py, &v.kind, "type", "EventKind")?.0 }
         data(v, py) -> Bound<'py, PyDict> { tagged(py, &v.kind, "type", "EventKind")?.1 }
     }
-}
-
-// ---------------------------------------------------------------------------
-// Outbox
-// ---------------------------------------------------------------------------
-
-/// A duration of seconds as a `timedelta` (for getters of input classes).
-pub(crate) fn delta(secs: u64) -> TimeDelta {
-    secs_out(secs)
 }
 
 // ---------------------------------------------------------------------------

@@ -85,6 +85,25 @@ impl Enlist {
     }
 }
 
+/// Exports engine commands that only call core: each entry
+/// `fn name(args) -> T => |e| core_call;` becomes a method of [`Enlist`]
+/// (its docs and attributes kept) that runs `core_call` with `e` the core
+/// engine and maps its error.
+macro_rules! commands {
+    ($($(#[$attr:meta])* fn $name:ident($($arg:ident: $ty:ty),* $(,)?) -> $ret:ty => |$e:ident| $call:expr;)*) => {
+        #[uniffi::export]
+        impl Enlist {
+            $(
+                $(#[$attr])*
+                pub fn $name(&self, $($arg: $ty),*) -> Result<$ret> {
+                    let $e = &self.inner;
+                    Ok($call?)
+                }
+            )*
+        }
+    };
+}
+
 #[uniffi::export]
 impl Enlist {
     // -- Construction ------------------------------------------------------
@@ -127,48 +146,6 @@ impl Enlist {
         Ok(Arc::new(Self::over(Arc::new(store), clock, settings)?))
     }
 
-    /// The engine's current time (its clock's).
-    pub fn now(&self) -> SystemTime {
-        time_out(self.inner.now())
-    }
-
-    // -- Organizations, policy, roles, audit ------------------------------
-
-    /// Creates an organization with its first owner.
-    pub fn create_organization(&self, new: NewOrganization) -> Result<CreatedOrganization> {
-        Ok(self.inner.create_organization(new)?)
-    }
-
-    /// An organization.
-    pub fn organization(&self, org_id: OrgId) -> Result<Organization> {
-        Ok(self.inner.organization(&org_id)?)
-    }
-
-    /// Renames an organization. Needs `ManagePolicy`.
-    pub fn rename_organization(
-        &self,
-        org_id: OrgId,
-        actor: Actor,
-        name: String,
-    ) -> Result<Organization> {
-        Ok(self.inner.rename_organization(&org_id, &actor, &name)?)
-    }
-
-    /// Replaces an organization's policy. Needs `ManagePolicy`.
-    pub fn update_policy(
-        &self,
-        org_id: OrgId,
-        actor: Actor,
-        policy: Policy,
-    ) -> Result<Organization> {
-        Ok(self.inner.update_policy(&org_id, &actor, policy)?)
-    }
-
-    /// Every role of the organization: built-ins first, then custom roles.
-    pub fn roles(&self, org_id: OrgId) -> Result<Vec<Role>> {
-        Ok(self.inner.roles(&org_id)?)
-    }
-
     /// Defines (or redefines) a custom role. Needs `ManageRoles` and every
     /// permission the role holds.
     pub fn define_role(
@@ -180,160 +157,6 @@ impl Enlist {
     ) -> Result<Role> {
         let set = permissions.into_iter().collect();
         Ok(self.inner.define_role(&org_id, &actor, &name, set)?)
-    }
-
-    /// Deletes a custom role nobody holds. Needs `ManageRoles`.
-    pub fn delete_role(&self, org_id: OrgId, actor: Actor, name: String) -> Result<()> {
-        Ok(self.inner.delete_role(&org_id, &actor, &name)?)
-    }
-
-    /// The audit trail after position `after` (0 for the start), at most
-    /// `limit` events (1 to 1000). Needs `ViewAudit`.
-    pub fn events(
-        &self,
-        org_id: OrgId,
-        actor: Actor,
-        after: u64,
-        limit: u32,
-    ) -> Result<Vec<Event>> {
-        Ok(self.inner.events(&org_id, &actor, after, limit)?)
-    }
-
-    // -- Groups ------------------------------------------------------------
-
-    /// Creates a group. Needs `ManageGroups`.
-    pub fn create_group(&self, org_id: OrgId, actor: Actor, new: NewGroup) -> Result<Group> {
-        Ok(self.inner.create_group(&org_id, &actor, new)?)
-    }
-
-    /// Changes a group's name, description or default flag.
-    pub fn update_group(
-        &self,
-        org_id: OrgId,
-        actor: Actor,
-        group_id: GroupId,
-        update: GroupUpdate,
-    ) -> Result<Group> {
-        Ok(self
-            .inner
-            .update_group(&org_id, &actor, &group_id, update)?)
-    }
-
-    /// Deletes a group; its members stay in the organization. Returns how
-    /// many members were detached.
-    pub fn delete_group(&self, org_id: OrgId, actor: Actor, group_id: GroupId) -> Result<u64> {
-        Ok(self.inner.delete_group(&org_id, &actor, &group_id)?)
-    }
-
-    /// A group.
-    pub fn group(&self, org_id: OrgId, actor: Actor, group_id: GroupId) -> Result<Group> {
-        Ok(self.inner.group(&org_id, &actor, &group_id)?)
-    }
-
-    /// Groups, searched by name and sorted.
-    pub fn list_groups(
-        &self,
-        org_id: OrgId,
-        actor: Actor,
-        query: GroupQuery,
-    ) -> Result<Vec<Group>> {
-        Ok(self.inner.list_groups(&org_id, &actor, &query)?)
-    }
-
-    /// Adds a member to a group (as a plain member when `role` is `None`).
-    #[uniffi::method(default(role = None))]
-    pub fn add_group_member(
-        &self,
-        org_id: OrgId,
-        actor: Actor,
-        group_id: GroupId,
-        member_id: MemberId,
-        role: Option<GroupRole>,
-    ) -> Result<()> {
-        Ok(self
-            .inner
-            .add_group_member(&org_id, &actor, &group_id, &member_id, role)?)
-    }
-
-    /// Changes a member's role in a group.
-    pub fn set_group_role(
-        &self,
-        org_id: OrgId,
-        actor: Actor,
-        group_id: GroupId,
-        member_id: MemberId,
-        role: GroupRole,
-    ) -> Result<()> {
-        Ok(self
-            .inner
-            .set_group_role(&org_id, &actor, &group_id, &member_id, role)?)
-    }
-
-    /// Takes a member out of a group.
-    pub fn remove_group_member(
-        &self,
-        org_id: OrgId,
-        actor: Actor,
-        group_id: GroupId,
-        member_id: MemberId,
-    ) -> Result<()> {
-        Ok(self
-            .inner
-            .remove_group_member(&org_id, &actor, &group_id, &member_id)?)
-    }
-
-    // -- Invitations -------------------------------------------------------
-
-    /// Invites a batch: each recipient is issued an invitation (its secret
-    /// returned once, its email queued in the outbox) or rejected with a
-    /// reason; rejections do not fail the batch.
-    pub fn invite(
-        &self,
-        org_id: OrgId,
-        actor: Actor,
-        request: InviteRequest,
-    ) -> Result<InviteReport> {
-        Ok(self.inner.invite(&org_id, &actor, request)?)
-    }
-
-    /// Sends staged invitations; one outcome per id, in order.
-    pub fn send_staged(
-        &self,
-        org_id: OrgId,
-        actor: Actor,
-        invitation_ids: Vec<InvitationId>,
-    ) -> Result<SendReport> {
-        Ok(self.inner.send_staged(&org_id, &actor, &invitation_ids)?)
-    }
-
-    /// Sends an invitation again with a new secret and expiry.
-    pub fn resend(
-        &self,
-        org_id: OrgId,
-        actor: Actor,
-        invitation_id: InvitationId,
-    ) -> Result<IssuedInvitation> {
-        Ok(self.inner.resend(&org_id, &actor, &invitation_id)?)
-    }
-
-    /// Revokes an open invitation.
-    pub fn revoke(
-        &self,
-        org_id: OrgId,
-        actor: Actor,
-        invitation_id: InvitationId,
-    ) -> Result<Invitation> {
-        Ok(self.inner.revoke(&org_id, &actor, &invitation_id)?)
-    }
-
-    /// An invitation, its status as of now.
-    pub fn invitation(
-        &self,
-        org_id: OrgId,
-        actor: Actor,
-        invitation_id: InvitationId,
-    ) -> Result<Invitation> {
-        Ok(self.inner.invitation(&org_id, &actor, &invitation_id)?)
     }
 
     /// A page of invitations. Needs `ViewMembers`.
@@ -353,93 +176,6 @@ impl Enlist {
         Ok(u64::try_from(n).unwrap_or(u64::MAX))
     }
 
-    // -- The invitee's side ------------------------------------------------
-
-    /// What the landing page shows for a token (or a whole accept URL).
-    pub fn preview(&self, token: String) -> Result<InvitationPreview> {
-        Ok(self.inner.preview(&token)?)
-    }
-
-    /// Accepts an email invitation by its token (or a whole accept URL).
-    pub fn accept(&self, token: String, registration: Registration) -> Result<Acceptance> {
-        Ok(self.inner.accept(&token, registration)?)
-    }
-
-    /// Accepts an invitation by identifier with its access code. Wrong codes
-    /// count; at the policy's limit the invitation is locked.
-    pub fn accept_with_code(
-        &self,
-        org_id: OrgId,
-        identifier: String,
-        code: String,
-        registration: Registration,
-    ) -> Result<Acceptance> {
-        Ok(self
-            .inner
-            .accept_with_code(&org_id, &identifier, &code, registration)?)
-    }
-
-    /// Declines an invitation by its token.
-    pub fn decline(&self, token: String) -> Result<Invitation> {
-        Ok(self.inner.decline(&token)?)
-    }
-
-    // -- Invitation link and self-registration ------------------------------
-
-    /// Activates the organization's invitation link with a new secret and
-    /// returns its URL (shown this once). Needs `ManageInviteLink`.
-    pub fn activate_invite_link(
-        &self,
-        org_id: OrgId,
-        actor: Actor,
-        spec: LinkSpec,
-    ) -> Result<ActivatedLink> {
-        Ok(self.inner.activate_invite_link(&org_id, &actor, spec)?)
-    }
-
-    /// Deactivates the invitation link: its URL stops working for good.
-    pub fn deactivate_invite_link(&self, org_id: OrgId, actor: Actor) -> Result<()> {
-        Ok(self.inner.deactivate_invite_link(&org_id, &actor)?)
-    }
-
-    /// The invitation link, if one was ever activated.
-    pub fn invite_link(&self, org_id: OrgId, actor: Actor) -> Result<Option<InviteLink>> {
-        Ok(self.inner.invite_link(&org_id, &actor)?)
-    }
-
-    /// What the link's landing page shows.
-    pub fn preview_link(&self, token: String) -> Result<LinkPreview> {
-        Ok(self.inner.preview_link(&token)?)
-    }
-
-    /// Joins by the invitation link; `contact` is the person's email (or
-    /// identifier).
-    pub fn join_by_link(
-        &self,
-        token: String,
-        contact: String,
-        registration: Registration,
-    ) -> Result<Member> {
-        Ok(self.inner.join_by_link(&token, &contact, registration)?)
-    }
-
-    /// Registers without an invitation, where the policy allows it.
-    pub fn self_register(
-        &self,
-        org_id: OrgId,
-        contact: String,
-        registration: Registration,
-    ) -> Result<Member> {
-        Ok(self.inner.self_register(&org_id, &contact, registration)?)
-    }
-
-    // -- Members -----------------------------------------------------------
-
-    /// A member.
-    pub fn member(&self, org_id: OrgId, actor: Actor, member_id: MemberId) -> Result<Member> {
-        Ok(self.inner.member(&org_id, &actor, &member_id)?)
-    }
-
     /// A page of members. Needs `ViewMembers`.
     pub fn list_members(
         &self,
@@ -448,49 +184,6 @@ impl Enlist {
         query: MemberQuery,
     ) -> Result<MemberPage> {
         Ok(self.inner.list_members(&org_id, &actor, &query)?.into())
-    }
-
-    /// Edits a member's names, role, groups or license type.
-    pub fn update_member(
-        &self,
-        org_id: OrgId,
-        actor: Actor,
-        member_id: MemberId,
-        update: MemberUpdate,
-    ) -> Result<Member> {
-        Ok(self
-            .inner
-            .update_member(&org_id, &actor, &member_id, update)?)
-    }
-
-    /// Deactivates a member (frees their seat).
-    pub fn deactivate_member(
-        &self,
-        org_id: OrgId,
-        actor: Actor,
-        member_id: MemberId,
-    ) -> Result<Member> {
-        Ok(self.inner.deactivate_member(&org_id, &actor, &member_id)?)
-    }
-
-    /// Reactivates an inactive member, if a seat is free.
-    pub fn reactivate_member(
-        &self,
-        org_id: OrgId,
-        actor: Actor,
-        member_id: MemberId,
-    ) -> Result<Member> {
-        Ok(self.inner.reactivate_member(&org_id, &actor, &member_id)?)
-    }
-
-    /// Removes a member (a tombstone stays).
-    pub fn remove_member(
-        &self,
-        org_id: OrgId,
-        actor: Actor,
-        member_id: MemberId,
-    ) -> Result<Member> {
-        Ok(self.inner.remove_member(&org_id, &actor, &member_id)?)
     }
 
     /// Records that a member was active at `at` (never moves backwards).
@@ -502,28 +195,6 @@ impl Enlist {
     ) -> Result<()> {
         let at = time_in("at", at)?;
         Ok(self.inner.record_activity(&org_id, &member_id, at)?)
-    }
-
-    /// Seats used and pending per license type. Needs `ViewMembers`.
-    pub fn license_usage(&self, org_id: OrgId, actor: Actor) -> Result<Vec<LicenseUsage>> {
-        Ok(self.inner.license_usage(&org_id, &actor)?)
-    }
-
-    // -- Import ------------------------------------------------------------
-
-    /// Invites everyone in an import file (CSV or XLSX bytes), in batches;
-    /// the report places every row of the file.
-    pub fn import_invitations(
-        &self,
-        org_id: OrgId,
-        actor: Actor,
-        bytes: Vec<u8>,
-        format: ImportFormat,
-        defaults: ImportDefaults,
-    ) -> Result<ImportReport> {
-        Ok(self
-            .inner
-            .import_invitations(&org_id, &actor, &bytes, format, defaults)?)
     }
 
     // -- Outbox ------------------------------------------------------------
@@ -548,23 +219,6 @@ impl Enlist {
             .into_iter()
             .map(Into::into)
             .collect())
-    }
-
-    /// Records a delivery; `false` if the message was no longer queued.
-    pub fn mark_sent(&self, message_id: MessageId) -> Result<bool> {
-        Ok(self.inner.mark_sent(&message_id)?)
-    }
-
-    /// Records a failed delivery: retried after a backoff, or given up when
-    /// `permanent` or out of attempts. Returns the message's new status, or
-    /// `None` if it was no longer queued.
-    pub fn mark_failed(
-        &self,
-        message_id: MessageId,
-        error: String,
-        permanent: bool,
-    ) -> Result<Option<OutboxStatus>> {
-        Ok(self.inner.mark_failed(&message_id, &error, permanent)?)
     }
 
     /// A message of the outbox, to show its delivery state, without its
@@ -645,89 +299,6 @@ impl Enlist {
             .into())
     }
 
-    /// Retries a dead letter: a resend of its invitation (a fresh link, the
-    /// old one stops working; the resend rules apply), the dead letter
-    /// superseded. Needs `ManageOutbox` and the right to resend. Returns
-    /// the new message's id.
-    pub fn retry_dead_letter(
-        &self,
-        org_id: OrgId,
-        actor: Actor,
-        message_id: MessageId,
-    ) -> Result<MessageId> {
-        Ok(self.inner.retry_dead_letter(&org_id, &actor, &message_id)?)
-    }
-
-    // -- Email templates -----------------------------------------------------
-
-    /// Saves the organization's invitation email template for one locale
-    /// (a BCP 47 tag: "fr", "fr-CA"), checked now: syntax, known variables
-    /// only, the accept link in each body, size and work bounds
-    /// (`InvalidInput` names the part in `field`). Needs `ManagePolicy`.
-    pub fn set_email_template(
-        &self,
-        org_id: OrgId,
-        actor: Actor,
-        template: enlist::NewEmailTemplate,
-    ) -> Result<enlist::EmailTemplate> {
-        Ok(self.inner.set_email_template(&org_id, &actor, template)?)
-    }
-
-    /// The organization's template for exactly this locale, if any. Needs
-    /// `ManagePolicy`.
-    pub fn email_template(
-        &self,
-        org_id: OrgId,
-        actor: Actor,
-        locale: String,
-    ) -> Result<Option<enlist::EmailTemplate>> {
-        Ok(self.inner.email_template(&org_id, &actor, &locale)?)
-    }
-
-    /// Every template the organization saved, by locale. Needs
-    /// `ManagePolicy`.
-    pub fn email_templates(
-        &self,
-        org_id: OrgId,
-        actor: Actor,
-    ) -> Result<Vec<enlist::EmailTemplate>> {
-        Ok(self.inner.email_templates(&org_id, &actor)?)
-    }
-
-    /// Deletes the organization's template for one locale; whether there
-    /// was one. Needs `ManagePolicy`.
-    pub fn delete_email_template(
-        &self,
-        org_id: OrgId,
-        actor: Actor,
-        locale: String,
-    ) -> Result<bool> {
-        Ok(self.inner.delete_email_template(&org_id, &actor, &locale)?)
-    }
-
-    /// The organization's email settings (default locale and personal
-    /// message). Needs `ManagePolicy`.
-    pub fn email_settings(&self, org_id: OrgId, actor: Actor) -> Result<enlist::EmailSettings> {
-        Ok(self.inner.email_settings(&org_id, &actor)?)
-    }
-
-    /// Sets the organization's default locale and default personal
-    /// message. Needs `ManagePolicy`.
-    pub fn set_email_settings(
-        &self,
-        org_id: OrgId,
-        actor: Actor,
-        default_locale: String,
-        default_message: Option<String>,
-    ) -> Result<enlist::EmailSettings> {
-        Ok(self.inner.set_email_settings(
-            &org_id,
-            &actor,
-            &default_locale,
-            default_message.as_deref(),
-        )?)
-    }
-
     /// Renders an invitation email without sending it: `template` (checked
     /// as if saved) or the stored one for `locale`, with `invitation`'s
     /// data or sample data; the link is a placeholder, never a live token.
@@ -752,6 +323,235 @@ impl Enlist {
         }
         Ok(self.inner.preview_email(&org_id, &actor, request)?)
     }
+
+    /// The engine's current time (its clock's).
+    pub fn now(&self) -> SystemTime {
+        time_out(self.inner.now())
+    }
+}
+
+commands! {
+    // -- Organizations, policy, roles, audit ------------------------------
+
+    /// Creates an organization with its first owner.
+    fn create_organization(new: NewOrganization) -> CreatedOrganization
+        => |e| e.create_organization(new);
+
+    /// An organization.
+    fn organization(org_id: OrgId) -> Organization
+        => |e| e.organization(&org_id);
+
+    /// Renames an organization. Needs `ManagePolicy`.
+    fn rename_organization(org_id: OrgId, actor: Actor, name: String) -> Organization
+        => |e| e.rename_organization(&org_id, &actor, &name);
+
+    /// Replaces an organization's policy. Needs `ManagePolicy`.
+    fn update_policy(org_id: OrgId, actor: Actor, policy: Policy) -> Organization
+        => |e| e.update_policy(&org_id, &actor, policy);
+
+    /// Every role of the organization: built-ins first, then custom roles.
+    fn roles(org_id: OrgId) -> Vec<Role>
+        => |e| e.roles(&org_id);
+
+    /// Deletes a custom role nobody holds. Needs `ManageRoles`.
+    fn delete_role(org_id: OrgId, actor: Actor, name: String) -> ()
+        => |e| e.delete_role(&org_id, &actor, &name);
+
+    /// The audit trail after position `after` (0 for the start), at most
+    /// `limit` events (1 to 1000). Needs `ViewAudit`.
+    fn events(org_id: OrgId, actor: Actor, after: u64, limit: u32) -> Vec<Event>
+        => |e| e.events(&org_id, &actor, after, limit);
+
+    // -- Groups ------------------------------------------------------------
+
+    /// Creates a group. Needs `ManageGroups`.
+    fn create_group(org_id: OrgId, actor: Actor, new: NewGroup) -> Group
+        => |e| e.create_group(&org_id, &actor, new);
+
+    /// Changes a group's name, description or default flag.
+    fn update_group(org_id: OrgId, actor: Actor, group_id: GroupId, update: GroupUpdate) -> Group
+        => |e| e.update_group(&org_id, &actor, &group_id, update);
+
+    /// Deletes a group; its members stay in the organization. Returns how
+    /// many members were detached.
+    fn delete_group(org_id: OrgId, actor: Actor, group_id: GroupId) -> u64
+        => |e| e.delete_group(&org_id, &actor, &group_id);
+
+    /// A group.
+    fn group(org_id: OrgId, actor: Actor, group_id: GroupId) -> Group
+        => |e| e.group(&org_id, &actor, &group_id);
+
+    /// Groups, searched by name and sorted.
+    fn list_groups(org_id: OrgId, actor: Actor, query: GroupQuery) -> Vec<Group>
+        => |e| e.list_groups(&org_id, &actor, &query);
+
+    /// Adds a member to a group (as a plain member when `role` is `None`).
+    #[uniffi::method(default(role = None))]
+    fn add_group_member(org_id: OrgId, actor: Actor, group_id: GroupId, member_id: MemberId, role: Option<GroupRole>) -> ()
+        => |e| e.add_group_member(&org_id, &actor, &group_id, &member_id, role);
+
+    /// Changes a member's role in a group.
+    fn set_group_role(org_id: OrgId, actor: Actor, group_id: GroupId, member_id: MemberId, role: GroupRole) -> ()
+        => |e| e.set_group_role(&org_id, &actor, &group_id, &member_id, role);
+
+    /// Takes a member out of a group.
+    fn remove_group_member(org_id: OrgId, actor: Actor, group_id: GroupId, member_id: MemberId) -> ()
+        => |e| e.remove_group_member(&org_id, &actor, &group_id, &member_id);
+
+    // -- Invitations -------------------------------------------------------
+
+    /// Invites a batch: each recipient is issued an invitation (its secret
+    /// returned once, its email queued in the outbox) or rejected with a
+    /// reason; rejections do not fail the batch.
+    fn invite(org_id: OrgId, actor: Actor, request: InviteRequest) -> InviteReport
+        => |e| e.invite(&org_id, &actor, request);
+
+    /// Sends staged invitations; one outcome per id, in order.
+    fn send_staged(org_id: OrgId, actor: Actor, invitation_ids: Vec<InvitationId>) -> SendReport
+        => |e| e.send_staged(&org_id, &actor, &invitation_ids);
+
+    /// Sends an invitation again with a new secret and expiry.
+    fn resend(org_id: OrgId, actor: Actor, invitation_id: InvitationId) -> IssuedInvitation
+        => |e| e.resend(&org_id, &actor, &invitation_id);
+
+    /// Revokes an open invitation.
+    fn revoke(org_id: OrgId, actor: Actor, invitation_id: InvitationId) -> Invitation
+        => |e| e.revoke(&org_id, &actor, &invitation_id);
+
+    /// An invitation, its status as of now.
+    fn invitation(org_id: OrgId, actor: Actor, invitation_id: InvitationId) -> Invitation
+        => |e| e.invitation(&org_id, &actor, &invitation_id);
+
+    // -- The invitee's side ------------------------------------------------
+
+    /// What the landing page shows for a token (or a whole accept URL).
+    fn preview(token: String) -> InvitationPreview
+        => |e| e.preview(&token);
+
+    /// Accepts an email invitation by its token (or a whole accept URL).
+    fn accept(token: String, registration: Registration) -> Acceptance
+        => |e| e.accept(&token, registration);
+
+    /// Accepts an invitation by identifier with its access code. Wrong codes
+    /// count; at the policy's limit the invitation is locked.
+    fn accept_with_code(org_id: OrgId, identifier: String, code: String, registration: Registration) -> Acceptance
+        => |e| e.accept_with_code(&org_id, &identifier, &code, registration);
+
+    /// Declines an invitation by its token.
+    fn decline(token: String) -> Invitation
+        => |e| e.decline(&token);
+
+    // -- Invitation link and self-registration ------------------------------
+
+    /// Activates the organization's invitation link with a new secret and
+    /// returns its URL (shown this once). Needs `ManageInviteLink`.
+    fn activate_invite_link(org_id: OrgId, actor: Actor, spec: LinkSpec) -> ActivatedLink
+        => |e| e.activate_invite_link(&org_id, &actor, spec);
+
+    /// Deactivates the invitation link: its URL stops working for good.
+    fn deactivate_invite_link(org_id: OrgId, actor: Actor) -> ()
+        => |e| e.deactivate_invite_link(&org_id, &actor);
+
+    /// The invitation link, if one was ever activated.
+    fn invite_link(org_id: OrgId, actor: Actor) -> Option<InviteLink>
+        => |e| e.invite_link(&org_id, &actor);
+
+    /// What the link's landing page shows.
+    fn preview_link(token: String) -> LinkPreview
+        => |e| e.preview_link(&token);
+
+    /// Joins by the invitation link; `contact` is the person's email (or
+    /// identifier).
+    fn join_by_link(token: String, contact: String, registration: Registration) -> Member
+        => |e| e.join_by_link(&token, &contact, registration);
+
+    /// Registers without an invitation, where the policy allows it.
+    fn self_register(org_id: OrgId, contact: String, registration: Registration) -> Member
+        => |e| e.self_register(&org_id, &contact, registration);
+
+    // -- Members -----------------------------------------------------------
+
+    /// A member.
+    fn member(org_id: OrgId, actor: Actor, member_id: MemberId) -> Member
+        => |e| e.member(&org_id, &actor, &member_id);
+
+    /// Edits a member's names, role, groups or license type.
+    fn update_member(org_id: OrgId, actor: Actor, member_id: MemberId, update: MemberUpdate) -> Member
+        => |e| e.update_member(&org_id, &actor, &member_id, update);
+
+    /// Deactivates a member (frees their seat).
+    fn deactivate_member(org_id: OrgId, actor: Actor, member_id: MemberId) -> Member
+        => |e| e.deactivate_member(&org_id, &actor, &member_id);
+
+    /// Reactivates an inactive member, if a seat is free.
+    fn reactivate_member(org_id: OrgId, actor: Actor, member_id: MemberId) -> Member
+        => |e| e.reactivate_member(&org_id, &actor, &member_id);
+
+    /// Removes a member (a tombstone stays).
+    fn remove_member(org_id: OrgId, actor: Actor, member_id: MemberId) -> Member
+        => |e| e.remove_member(&org_id, &actor, &member_id);
+
+    /// Seats used and pending per license type. Needs `ViewMembers`.
+    fn license_usage(org_id: OrgId, actor: Actor) -> Vec<LicenseUsage>
+        => |e| e.license_usage(&org_id, &actor);
+
+    // -- Import ------------------------------------------------------------
+
+    /// Invites everyone in an import file (CSV or XLSX bytes), in batches;
+    /// the report places every row of the file.
+    fn import_invitations(org_id: OrgId, actor: Actor, bytes: Vec<u8>, format: ImportFormat, defaults: ImportDefaults) -> ImportReport
+        => |e| e.import_invitations(&org_id, &actor, &bytes, format, defaults);
+
+    /// Records a delivery; `false` if the message was no longer queued.
+    fn mark_sent(message_id: MessageId) -> bool
+        => |e| e.mark_sent(&message_id);
+
+    /// Records a failed delivery: retried after a backoff, or given up when
+    /// `permanent` or out of attempts. Returns the message's new status, or
+    /// `None` if it was no longer queued.
+    fn mark_failed(message_id: MessageId, error: String, permanent: bool) -> Option<OutboxStatus>
+        => |e| e.mark_failed(&message_id, &error, permanent);
+
+    /// Retries a dead letter: a resend of its invitation (a fresh link, the
+    /// old one stops working; the resend rules apply), the dead letter
+    /// superseded. Needs `ManageOutbox` and the right to resend. Returns
+    /// the new message's id.
+    fn retry_dead_letter(org_id: OrgId, actor: Actor, message_id: MessageId) -> MessageId
+        => |e| e.retry_dead_letter(&org_id, &actor, &message_id);
+
+    // -- Email templates -----------------------------------------------------
+
+    /// Saves the organization's invitation email template for one locale
+    /// (a BCP 47 tag: "fr", "fr-CA"), checked now: syntax, known variables
+    /// only, the accept link in each body, size and work bounds
+    /// (`InvalidInput` names the part in `field`). Needs `ManagePolicy`.
+    fn set_email_template(org_id: OrgId, actor: Actor, template: enlist::NewEmailTemplate) -> enlist::EmailTemplate
+        => |e| e.set_email_template(&org_id, &actor, template);
+
+    /// The organization's template for exactly this locale, if any. Needs
+    /// `ManagePolicy`.
+    fn email_template(org_id: OrgId, actor: Actor, locale: String) -> Option<enlist::EmailTemplate>
+        => |e| e.email_template(&org_id, &actor, &locale);
+
+    /// Every template the organization saved, by locale. Needs
+    /// `ManagePolicy`.
+    fn email_templates(org_id: OrgId, actor: Actor) -> Vec<enlist::EmailTemplate>
+        => |e| e.email_templates(&org_id, &actor);
+
+    /// Deletes the organization's template for one locale; whether there
+    /// was one. Needs `ManagePolicy`.
+    fn delete_email_template(org_id: OrgId, actor: Actor, locale: String) -> bool
+        => |e| e.delete_email_template(&org_id, &actor, &locale);
+
+    /// The organization's email settings (default locale and personal
+    /// message). Needs `ManagePolicy`.
+    fn email_settings(org_id: OrgId, actor: Actor) -> enlist::EmailSettings
+        => |e| e.email_settings(&org_id, &actor);
+
+    /// Sets the organization's default locale and default personal
+    /// message. Needs `ManagePolicy`.
+    fn set_email_settings(org_id: OrgId, actor: Actor, default_locale: String, default_message: Option<String>) -> enlist::EmailSettings
+        => |e| e.set_email_settings(&org_id, &actor, &default_locale, default_message.as_deref(),);
 }
 
 /// Stops or wakes a running `Enlist.runOutbox` from another thread.

@@ -137,6 +137,7 @@ fn core_email(e: OutgoingEmail) -> Result<enlist::OutgoingEmail, MailError> {
         "to_name": e.to_name,
         "subject": e.subject,
         "text_body": e.text_body.expose(),
+        "html_body": e.html_body.as_ref().map(|b| b.expose()),
         "accept_url": e.accept_url.expose(),
         "org_name": e.org_name,
         "inviter_name": e.inviter_name,

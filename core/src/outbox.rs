@@ -259,6 +259,10 @@ pub(crate) fn scrub_token_shapes(text: &str) -> String {
 /// How the outbox retries failed deliveries.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+#[cfg_attr(
+    feature = "python",
+    pyo3::pyclass(frozen, eq, module = "enlist._enlist")
+)]
 pub struct RetryPolicy {
     /// Attempts before giving up.
     pub max_attempts: u32,

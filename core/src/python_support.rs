@@ -25,7 +25,7 @@ use crate::import_file::{ImportFormat, ImportGroup, ImportRow, ImportRowError, I
 use crate::invitation::{Invitation, InvitationPreview, InvitationStatus, RegistrationNeeds};
 use crate::member::{Contact, LicenseUsage, Member, MemberKind, MemberSort, MemberStatus};
 use crate::organization::Organization;
-use crate::outbox::{DeadLetter, WorkerReport};
+use crate::outbox::{DeadLetter, RetryPolicy, WorkerReport};
 use crate::outbox::{DeliveryReport, OutboxMessage, OutboxStatus, OutgoingEmail};
 use crate::policy::{Policy, RegistrationRequirements};
 use crate::role::{GroupRole, Permission, PermissionSet, Role};
@@ -622,6 +622,34 @@ py_records! {
         #[pyo3(signature = (**changes))]
         fn replace(&self, changes: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
             with_keywords("Policy", self, changes)
+        }
+    }
+
+    // Durations are `timedelta`s, named without `_secs`, as in `Policy`.
+    RetryPolicy repr(max_attempts, base_delay, max_delay, claim)
+    getters |v| {
+            max_attempts -> u32 { v.max_attempts }
+            base_delay -> TimeDelta { secs_out(v.base_delay_secs) }
+            max_delay -> TimeDelta { secs_out(v.max_delay_secs) }
+            claim -> TimeDelta { secs_out(v.claim_secs) }
+    } {
+        /// The defaults, with the keywords given changed (`None`: the
+        /// default), checked at once: a bound exceeded raises
+        /// `InvalidInputError` naming it.
+        #[new]
+        #[pyo3(signature = (**changes))]
+        fn py_new(py: Python<'_>, changes: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
+            let given = PyDict::new(py);
+            if let Some(changes) = changes {
+                for (key, value) in changes.iter() {
+                    if !value.is_none() {
+                        given.set_item(key, value)?;
+                    }
+                }
+            }
+            with_keywords("RetryPolicy", &RetryPolicy::default(), Some(&given))?
+                .validated()
+                .map_err(|e| to_py_err(py, &e))
         }
     }
 

@@ -96,7 +96,7 @@ fun header(raw: String, name: String): String? =
 
 fun mailersScenario(dir: File) {
     val engine = inMemory()
-    val created = engine.createOrganization(NewOrganization(name = "Acme", ownerUserRef = "acct-ada", ownerEmail = "ada@acme.test"))
+    val created = engine.createOrganization(NewOrganization(name = "Acme", ownerUserRef = "acct-ada", ownerEmail = "ada@acme.test", policy = defaultPolicy()))
     val org = created.organization.id
     val owner = Actor.Member(created.owner.id)
 

@@ -63,7 +63,7 @@ fun workerScenario() {
     expectThrows<EnlistException.PermissionDenied>("deadLetters: a member without ManageOutbox") {
         e.deadLetters(w.org, Actor.Member(mia.id), 50u, null)
     }
-    val other = e.createOrganization(NewOrganization(name = "Other", ownerUserRef = "acct-o", ownerEmail = "o@other.test"))
+    val other = e.createOrganization(NewOrganization(name = "Other", ownerUserRef = "acct-o", ownerEmail = "o@other.test", policy = defaultPolicy()))
     expectThrows<EnlistException.NotFound>("retryDeadLetter: another organization's message") {
         e.retryDeadLetter(other.organization.id, Actor.Member(other.owner.id), dan.messageId!!)
     }
