@@ -263,6 +263,7 @@ pub(crate) fn scrub_token_shapes(text: &str) -> String {
     feature = "python",
     pyo3::pyclass(frozen, eq, module = "enlist._enlist")
 )]
+#[serde(default)]
 pub struct RetryPolicy {
     /// Attempts before giving up.
     pub max_attempts: u32,

@@ -1087,6 +1087,29 @@ impl World {
         self.cfg.members_can_invite && kind == MemberKind::Member && in_all
     }
 
+    /// Whether the actor may invite anyone at all: what `send_staged`
+    /// checks before any work (a guest never; an administrator by
+    /// permission; a member when the policy lets members, or group owners
+    /// with a group they own, invite).
+    fn may_invite_at_all(&self, a: &Auth, m: &Model) -> bool {
+        if a.member
+            .is_some_and(|i| m.members[i].kind == MemberKind::Guest)
+        {
+            return false;
+        }
+        if Self::has(a, Permission::InviteMembers) || Self::has(a, Permission::InviteGuests) {
+            return true;
+        }
+        a.member.is_some_and(|i| {
+            self.cfg.members_can_invite
+                || (self.cfg.group_owners_can_invite
+                    && m.members[i]
+                        .groups
+                        .iter()
+                        .any(|g| g.role == GroupRole::Owner))
+        })
+    }
+
     /// Resend, send-staged, revoke: an administrator (ManageMembers) or
     /// the inviter, who could issue this invitation today.
     fn may_manage(&self, a: &Auth, m: &Model, inv: &MInv) -> bool {
@@ -1809,6 +1832,10 @@ impl World {
             self.agree("send_staged", &got, Err("not_a_member"));
             return Res::Err;
         };
+        if !self.may_invite_at_all(&a, &self.m) {
+            self.agree("send_staged", &got, Err("permission_denied"));
+            return Res::Err;
+        }
         self.agree("send_staged", &got, Ok(()));
         let report = got.unwrap();
         assert_eq!(report.results.len(), ks.len());

@@ -193,9 +193,8 @@ fun invitationLifecycleScenario() {
     checkEq(listOf(a, b).map { it.invitation.status }, listOf(InvitationStatus.STAGED, InvitationStatus.STAGED), "invite(send = false): staged")
     checkEq(listOf(a, b).map { it.messageId }, listOf<String?>(null, null), "staged: no email queued")
     checkEq(e.deliverPending(mailer, 10u).sent, emptyList<String>(), "staged: nothing to deliver")
-    // sendStaged reports per invitation: a denial is an outcome, not an exception.
-    val refused = e.sendStaged(w.org, plain, listOf(a.invitation.id)).results.single()
-    checkEq((refused as? SendOutcome.Failed)?.code, "permission_denied", "sendStaged by a plain member: a permission_denied outcome")
+    // Someone who may not invite at all is refused up front, before any id is read.
+    denied("sendStaged by a plain member") { e.sendStaged(w.org, plain, listOf(a.invitation.id)) }
     checkEq(e.invitation(w.org, w.owner, a.invitation.id).status, InvitationStatus.STAGED, "sendStaged refused: still staged")
 
     val sent = e.sendStaged(w.org, w.owner, listOf(a.invitation.id, b.invitation.id)).results.map { (it as? SendOutcome.Sent)?.issued }
@@ -204,6 +203,9 @@ fun invitationLifecycleScenario() {
     check(sent.all { it?.messageId != null && it.secret != null }, "sendStaged: an email queued and a secret each")
     checkEq(e.deliverPending(mailer, 10u).sent.size, 2, "sendStaged: the emails are delivered")
     checkEq(mailer.sent.map { it.to }.toSet(), setOf("a@acme.test", "b@acme.test"), "sendStaged: to the staged recipients")
+    // Otherwise sendStaged reports per invitation: one no longer staged is a Failed outcome.
+    val again = e.sendStaged(w.org, w.owner, listOf(a.invitation.id)).results.single()
+    checkEq((again as? SendOutcome.Failed)?.code, "invitation_not_open", "sendStaged again: a Failed outcome, not an exception")
     val again = e.sendStaged(w.org, w.owner, listOf(a.invitation.id)).results.single()
     check(again is SendOutcome.Failed && again.invitationId == a.invitation.id, "sendStaged of a sent invitation: a failed outcome ($again)")
     val aToken = sent[0]!!.secret!!.reveal()

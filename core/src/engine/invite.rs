@@ -959,7 +959,8 @@ impl Enlist {
     }
 
     /// Sends staged invitations ("Send invites" on selected rows). Each is
-    /// sent or reported failed on its own.
+    /// sent or reported failed on its own; an actor who may not invite at
+    /// all is refused first (`PermissionDenied`), before any id is read.
     pub fn send_staged(
         &self,
         org: &OrgId,
@@ -969,6 +970,9 @@ impl Enlist {
         check_batch_size(invitations.len(), MAX_IDS as u64, SEND_STAGED_SPLIT)?;
         self.run("send_staged", |cx| {
             let (o, auth) = cx.enter(org, actor)?;
+            // Nobody who may not invite at all gets per-invitation answers
+            // (which would tell them what the ids are): refused up front.
+            may_invite_at_all(&o, &auth)?;
             // Each id is a lookup and possibly a new secret and email: no
             // more per call than a batch may hold.
             check_batch_size(

@@ -128,14 +128,28 @@ fn a_demoted_admin_cannot_send_their_staged_admin_invitation() {
     let id = report.issued[0].invitation.id.clone();
     demote(&o, &admin, "member");
 
-    let sent = o
+    // A plain member may not invite at all here: refused before any id is
+    // read, the same answer for a real id and a made-up one.
+    let real = o
         .engine
-        .send_staged(o.id(), &as_member(&admin), std::slice::from_ref(&id))
-        .expect("a report");
-    match &sent.results[..] {
-        [SendOutcome::Failed { code, .. }] => assert_eq!(code, "permission_denied"),
-        other => panic!("expected a refusal, got {other:?}"),
+        .send_staged(o.id(), &as_member(&admin), std::slice::from_ref(&id));
+    let made_up = o.engine.send_staged(
+        o.id(),
+        &as_member(&admin),
+        &[enlist::InvitationId::from("inv_made_up")],
+    );
+    for r in [&real, &made_up] {
+        match r {
+            Err(Error::PermissionDenied { permission, .. }) => {
+                assert_eq!(*permission, Permission::InviteMembers)
+            }
+            other => panic!("expected a refusal up front, got {other:?}"),
+        }
     }
+    assert_eq!(
+        real.as_ref().unwrap_err().to_string(),
+        made_up.as_ref().unwrap_err().to_string()
+    );
     let now = o
         .engine
         .invitation(o.id(), &Actor::System, &id)
