@@ -1142,31 +1142,17 @@ impl PyEnlist {
                 format!("is {max_idle}; give a number of seconds above 0, at most one day"),
             ));
         }
-        let max_idle = std::time::Duration::from_secs_f64(max_idle);
+        let options =
+            enlist::WorkerOptions::new(limit, std::time::Duration::from_secs_f64(max_idle));
         let (is_set, wait) = (stop.getattr("is_set")?, stop.getattr("wait")?);
         let mailer = PyMailer::new(mailer)?;
         let mut totals = enlist::WorkerReport::default();
         while !is_set.call0()?.is_truthy()? {
-            let pass = py.detach(|| self.engine.work_outbox(&mailer, limit.max(1)));
+            let pass = py.detach(|| self.engine.run_outbox_pass(&mailer, &options, &mut totals));
             if let Some(interruption) = mailer.take_interruption() {
                 return Err(interruption);
             }
-            let sleep = match pass {
-                Ok(pass) => {
-                    let sleep = pass.sleep_after(self.engine.now(), max_idle);
-                    totals.sent.extend(pass.sent);
-                    totals.retrying.extend(pass.retrying);
-                    totals.failed.extend(pass.failed);
-                    totals.expired_invitations += pass.expired_invitations;
-                    totals.next_due = pass.next_due;
-                    sleep
-                }
-                Err(
-                    enlist::Error::Store(enlist::StoreError::Unavailable(_))
-                    | enlist::Error::RetriesExhausted { .. },
-                ) => max_idle,
-                Err(e) => return Err::<enlist::WorkerReport, _>(e).or_raise(py),
-            };
+            let sleep = pass.or_raise(py)?;
             py.check_signals()?;
             // `Event.wait` releases the GIL while it waits.
             if !sleep.is_zero() && wait.call1((sleep.as_secs_f64(),))?.is_truthy()? {

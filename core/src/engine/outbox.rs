@@ -301,31 +301,47 @@ impl Enlist {
         options: &WorkerOptions,
     ) -> Result<WorkerReport> {
         check_batch(options.batch)?;
-        // A zero idle would spin while nothing is due.
-        let max_idle = options.max_idle.max(std::time::Duration::from_millis(1));
         let mut totals = WorkerReport::default();
         while !stop.is_stopped() {
-            let sleep = match self.work_outbox(mailer, options.batch.max(1)) {
-                Ok(pass) => {
-                    let sleep = pass.sleep_after(self.now(), max_idle);
-                    totals.sent.extend(pass.sent);
-                    totals.retrying.extend(pass.retrying);
-                    totals.failed.extend(pass.failed);
-                    totals.expired_invitations += pass.expired_invitations;
-                    totals.next_due = pass.next_due;
-                    sleep
-                }
-                Err(
-                    Error::Store(crate::StoreError::Unavailable(_))
-                    | Error::RetriesExhausted { .. },
-                ) => max_idle,
-                Err(e) => return Err(e),
-            };
+            let sleep = self.run_outbox_pass(mailer, options, &mut totals)?;
             if !sleep.is_zero() && stop.wait(sleep) {
                 break;
             }
         }
         Ok(totals)
+    }
+
+    /// One pass of [`Enlist::run_outbox`]'s loop, for a host that waits
+    /// its own way between passes (the Python binding waits on a
+    /// `threading.Event`): runs [`Enlist::work_outbox`], adds what it did
+    /// to `totals`, and returns how long to sleep before the next pass
+    /// (until the next message is due, at most `options.max_idle`, at
+    /// least 1 ms when nothing is due). A temporary store error is waited
+    /// out (`max_idle`); any other error is returned.
+    pub fn run_outbox_pass(
+        &self,
+        mailer: &dyn Mailer,
+        options: &WorkerOptions,
+        totals: &mut WorkerReport,
+    ) -> Result<std::time::Duration> {
+        check_batch(options.batch)?;
+        // A zero idle would spin while nothing is due.
+        let max_idle = options.max_idle.max(std::time::Duration::from_millis(1));
+        match self.work_outbox(mailer, options.batch.max(1)) {
+            Ok(pass) => {
+                let sleep = pass.sleep_after(self.now(), max_idle);
+                totals.sent.extend(pass.sent);
+                totals.retrying.extend(pass.retrying);
+                totals.failed.extend(pass.failed);
+                totals.expired_invitations += pass.expired_invitations;
+                totals.next_due = pass.next_due;
+                Ok(sleep)
+            }
+            Err(
+                Error::Store(crate::StoreError::Unavailable(_)) | Error::RetriesExhausted { .. },
+            ) => Ok(max_idle),
+            Err(e) => Err(e),
+        }
     }
 
     /// A page of `org`'s dead letters (messages failed for good), newest
