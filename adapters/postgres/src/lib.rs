@@ -34,6 +34,11 @@ const MIGRATIONS: &[(u32, &str, &str)] = &[
         "0002_email_templates",
         include_str!("../migrations/0002_email_templates.sql"),
     ),
+    (
+        3,
+        "0003_dead_letters",
+        include_str!("../migrations/0003_dead_letters.sql"),
+    ),
 ];
 
 /// How long an organization stays "contended" after a write conflict in it:
@@ -116,7 +121,7 @@ impl PostgresStore {
     /// The schema version this library writes. A database with a lower
     /// version is migrated on connect; one with a higher version is refused
     /// with [`StoreError::SchemaTooNew`].
-    pub const SCHEMA_VERSION: u32 = 2;
+    pub const SCHEMA_VERSION: u32 = 3;
 
     /// Connects to `url` (libpq `key=value` form or a `postgres://` URL),
     /// with TLS as its `sslmode` says (`prefer` when it says nothing: see

@@ -347,15 +347,18 @@ fn a_file_at_version_zero_with_other_tables_is_migrated() {
 }
 
 #[test]
-fn a_version_1_file_gains_the_email_template_tables_and_keeps_its_rows() {
+fn a_version_1_file_gains_the_later_tables_and_indexes_and_keeps_its_rows() {
     let (store, _dir) = file_store();
     let path = store.path().expect("file").to_path_buf();
     let org = populate(&store);
     drop(store);
-    // The file as version 1 left it: no email tables, user_version 1.
+    // The file as version 1 left it: no email tables (0002), no index of
+    // the dead letters (0003), user_version 1.
     Connection::open(&path)
         .and_then(|c| {
-            c.execute_batch("DROP TABLE email_templates; DROP TABLE email_settings;")?;
+            c.execute_batch(
+                "DROP TABLE email_templates; DROP TABLE email_settings; DROP INDEX outbox_failed;",
+            )?;
             c.pragma_update(None, "user_version", 1)
         })
         .expect("downgrade to version 1");
@@ -378,6 +381,14 @@ fn a_version_1_file_gains_the_email_template_tables_and_keeps_its_rows() {
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .expect("version");
     assert_eq!(v, SqliteStore::SCHEMA_VERSION);
+    let index: u32 = c
+        .query_row(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = 'outbox_failed'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("index");
+    assert_eq!(index, 1, "migration 0003 made the dead letters' index");
 }
 
 // ----- transactions --------------------------------------------------------

@@ -48,11 +48,8 @@ pub(crate) mod sql {
     /// search of the index, as the test of plans wants, instead of a
     /// `SCAN` that would stop at the first entry anyway.)
     pub(crate) const NEXT_OUTBOX_DUE: &str = "SELECT next_s, next_ns FROM outbox WHERE status = 'queued' AND next_s >= ?1 ORDER BY next_s, next_ns, message_id LIMIT 1";
-    /// The dead letters of an organization, newest first. No index covers
-    /// failed messages (migration 0001 indexes queued ones only), so this
-    /// scans the outbox: an admin's page, not a hot path. An index
-    /// `outbox_failed ON outbox (org_id, created_s, created_ns, message_id)
-    /// WHERE status = 'failed'` would make it a walk. Not in [`ALL`].
+    /// The dead letters of an organization, newest first: a walk of the
+    /// partial index `outbox_failed` (migration 0003).
     pub(crate) const FAILED_OUTBOX: &str = "SELECT created_s, created_ns, message_id, body FROM outbox WHERE org_id = ?1 AND status = 'failed' AND (?2 IS NULL OR created_s < ?2 OR (created_s = ?2 AND (created_ns < ?3 OR (created_ns = ?3 AND message_id < ?4)))) ORDER BY created_s DESC, created_ns DESC, message_id DESC LIMIT ?5";
     pub(crate) const COUNTER: &str =
         "SELECT n FROM counts WHERE org_id = ?1 AND what = ?2 AND key = ?3 AND status = ?4";
@@ -71,6 +68,7 @@ pub(crate) mod sql {
     /// Every look-up above, for the tests.
     #[cfg(test)]
     pub(crate) const ALL: &[&str] = &[
+        FAILED_OUTBOX,
         ORGANIZATION,
         GROUP,
         MEMBER,
