@@ -523,17 +523,8 @@ fn memberships(m: &Member) -> BTreeSet<(String, &'static str, String)> {
 
 /// The stored statuses whose invitations can have one of `asked` at some
 /// time, with the extra condition a stored-pending one needs.
-const INVITATION_STATUSES: [InvitationStatus; 6] = [
-    InvitationStatus::Staged,
-    InvitationStatus::Pending,
-    InvitationStatus::Accepted,
-    InvitationStatus::Declined,
-    InvitationStatus::Revoked,
-    InvitationStatus::Expired,
-];
-
 fn invitation_sources(asked: &[InvitationStatus]) -> Vec<(&'static str, PendingFilter)> {
-    const ALL: [InvitationStatus; 6] = INVITATION_STATUSES;
+    const ALL: [InvitationStatus; 6] = InvitationStatus::ALL;
     if asked.is_empty() {
         return ALL
             .iter()
@@ -1177,7 +1168,7 @@ impl Transaction for PgTx<'_> {
         if let Some(old) = old {
             // `status license`: the status has no space.
             let (status, license) = old.split_once(' ').unwrap_or((old.as_str(), ""));
-            let status = INVITATION_STATUSES
+            let status = InvitationStatus::ALL
                 .iter()
                 .map(|s| s.as_str())
                 .find(|s| *s == status)

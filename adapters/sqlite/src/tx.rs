@@ -480,15 +480,6 @@ pub(crate) fn invitation_walk_sql(status: Option<&str>, has_cursor: bool) -> Str
     )
 }
 
-const INVITATION_STATUSES: [InvitationStatus; 6] = [
-    InvitationStatus::Staged,
-    InvitationStatus::Pending,
-    InvitationStatus::Accepted,
-    InvitationStatus::Declined,
-    InvitationStatus::Revoked,
-    InvitationStatus::Expired,
-];
-
 // ---------------------------------------------------------------------------
 
 impl Transaction for SqliteTx<'_> {
@@ -845,7 +836,7 @@ impl Transaction for SqliteTx<'_> {
         let walks_of: Vec<Option<&str>> = if query.batch.is_some() {
             vec![None]
         } else if query.statuses.is_empty() {
-            INVITATION_STATUSES
+            InvitationStatus::ALL
                 .iter()
                 .map(|s| Some(s.as_str()))
                 .collect()

@@ -150,15 +150,6 @@ pub(super) fn member_slot(status: MemberStatus) -> usize {
     }
 }
 
-pub(super) const ALL_INVITATION_STATUSES: [InvitationStatus; 6] = [
-    InvitationStatus::Staged,
-    InvitationStatus::Pending,
-    InvitationStatus::Accepted,
-    InvitationStatus::Declined,
-    InvitationStatus::Revoked,
-    InvitationStatus::Expired,
-];
-
 pub(super) fn invitation_slot(status: InvitationStatus) -> usize {
     match status {
         InvitationStatus::Staged => 0,

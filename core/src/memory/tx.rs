@@ -1,8 +1,6 @@
 //! The transaction: reads and writes on the state, with the undo log.
 
-use super::state::{
-    ALL_INVITATION_STATUSES, ByStatus, InvitationKey, OrgData, State, Undo, as_u64, invitation_slot,
-};
+use super::state::{ByStatus, InvitationKey, OrgData, State, Undo, as_u64, invitation_slot};
 use super::walk::{empty_page, page_of, parse_invitation_cursor, parse_member_cursor, walk};
 use super::walk::{invitation_cursor, member_cursor};
 use crate::error::{StoreError, UniqueRule};
@@ -343,7 +341,7 @@ impl Transaction for MemoryTx<'_> {
         let ix = &data.invitation_ix;
         // The stored statuses that can have the statuses asked for at `now`.
         let stored: BTreeSet<usize> = if query.statuses.is_empty() {
-            ALL_INVITATION_STATUSES
+            InvitationStatus::ALL
                 .iter()
                 .map(|s| invitation_slot(*s))
                 .collect()

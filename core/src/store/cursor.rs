@@ -118,6 +118,33 @@ fn from_hex(s: &str) -> Option<String> {
 mod tests {
     use super::*;
 
+    /// Every store's cursors are these: they round-trip, and anything
+    /// else (another list's cursor, bad hex, a bad number) is refused as
+    /// a cursor of its list.
+    #[test]
+    fn cursors_round_trip_and_refuse_garbage() {
+        let c = member("a.b@x.test", "mem_1");
+        assert_eq!(
+            parse_member(&c).expect("parses"),
+            ("a.b@x.test".to_owned(), MemberId::from("mem_1"))
+        );
+        let c = invitation(1_700_000_000, 42, "inv_.x");
+        let (at, id) = parse_invitation(&c).expect("parses");
+        assert_eq!(
+            (at.timestamp(), at.timestamp_subsec_nanos()),
+            (1_700_000_000, 42)
+        );
+        assert_eq!(id, InvitationId::from("inv_.x"));
+        for bad in ["", "m.", "m.zz.00", "m.616", "i.1.2.00", "x.00.00"] {
+            let err = parse_member(bad).expect_err(bad);
+            assert!(matches!(&err, StoreError::InvalidCursor { list } if list == "member"));
+        }
+        for bad in ["", "i.", "i.x.0.00", "i.1.2.0g", "i.1.-2.00", "m.00.00"] {
+            let err = parse_invitation(bad).expect_err(bad);
+            assert!(matches!(&err, StoreError::InvalidCursor { list } if list == "invitation"));
+        }
+    }
+
     #[test]
     fn hex_round_trips() {
         for s in [
