@@ -399,6 +399,8 @@ fun emailTemplatesScenario() {
     val msg = e.claimDue(10u, w.org).single { it.id == issued.messageId }
     checkEq(msg.email.subject, "Invitation à Acme", "the French template's subject")
     check(msg.email.textBody.reveal().contains("Bienvenue !"), "the default message in the text")
+    val html = msg.email.htmlBody?.reveal()
+    check(html != null && html.contains("href=\"${msg.email.acceptUrl.reveal()}\""), "the HTML part crosses, a Secret holding the link")
 
     val preview = e.previewEmail(w.org, w.owner, null, null, issued.invitation.id)
     checkEq(preview.templateLocale, "fr", "previewEmail: fr-CA falls back to fr")
