@@ -49,9 +49,9 @@ impl Enlist {
     /// [`MAX_TEMPLATES_PER_ORG`] locales.
     ///
     /// ```
-    /// use enlist::{Enlist, NewOrganization, NewEmailTemplate, Actor};
+    /// use enlist::{CreatedOrganization, Enlist, NewOrganization, NewEmailTemplate, Actor};
     /// let engine = Enlist::in_memory();
-    /// let (org, owner) = engine.create_organization(NewOrganization::new("Acme", "o", "ada@acme.test"))?;
+    /// let CreatedOrganization { organization: org, owner, .. } = engine.create_organization(NewOrganization::new("Acme", "o", "ada@acme.test"))?;
     /// let owner = Actor::Member(owner.id);
     /// let t = NewEmailTemplate::new("fr", "Invitation à {{ organization }}",
     ///     "Bonjour,\n\nRejoignez {{ organization }} : {{ accept_url }}\nExpire le {{ expires_at }}.");
@@ -212,9 +212,9 @@ impl Enlist {
     /// [`Permission::ManagePolicy`]. Writes nothing.
     ///
     /// ```
-    /// use enlist::{Enlist, NewOrganization, EmailPreviewRequest, Actor};
+    /// use enlist::{CreatedOrganization, Enlist, NewOrganization, EmailPreviewRequest, Actor};
     /// let engine = Enlist::in_memory();
-    /// let (org, owner) = engine.create_organization(NewOrganization::new("Acme", "o", "ada@acme.test"))?;
+    /// let CreatedOrganization { organization: org, owner, .. } = engine.create_organization(NewOrganization::new("Acme", "o", "ada@acme.test"))?;
     /// let p = engine.preview_email(&org.id, &Actor::Member(owner.id), EmailPreviewRequest::default())?;
     /// assert!(p.subject.contains("Acme"));
     /// assert!(p.text_body.contains("PREVIEW-NOT-A-REAL-TOKEN"));
