@@ -8,4 +8,4 @@ mod smtp;
 // The public interface is:
 pub use file::FileMailer;
 pub use message::{IDEMPOTENCY_HEADER, from_mailbox};
-pub use smtp::{SmtpConfig, SmtpMailer, TlsMode};
+pub use smtp::{MAX_CA_PEM_BYTES, MAX_CREDENTIAL_BYTES, SmtpConfig, SmtpMailer, TlsMode};

@@ -50,6 +50,12 @@ impl TlsMode {
 const MAX_TIMEOUT_SECS: u64 = 3600;
 /// Most connections kept open between sends.
 const MAX_IDLE_CONNECTIONS: usize = 64;
+/// Longest `extra_ca_pem` accepted, checked before it is parsed.
+pub const MAX_CA_PEM_BYTES: usize = 1 << 20;
+/// Longest user name or password accepted (each).
+pub const MAX_CREDENTIAL_BYTES: usize = 1024;
+/// Longest host or `EHLO` name accepted (a DNS name's limit).
+const MAX_HOST_NAME_BYTES: usize = 253;
 
 /// Where and how [`SmtpMailer`] sends. Start from [`SmtpConfig::new`] and
 /// change the fields you need.
@@ -265,7 +271,7 @@ impl SmtpMailer {
             return Err(invalid("smtp.port", "must be between 1 and 65535"));
         }
         if host.is_empty()
-            || host.len() > 253
+            || host.len() > MAX_HOST_NAME_BYTES
             || host.chars().any(|c| c.is_whitespace() || c.is_control())
         {
             return Err(invalid("smtp.host", "must be a host name or an IP address"));
@@ -283,6 +289,30 @@ impl SmtpMailer {
             return Err(invalid(
                 "smtp.max_idle_connections",
                 format!("must be at most {MAX_IDLE_CONNECTIONS}"),
+            ));
+        }
+        for (field, value) in [
+            ("smtp.username", &config.username),
+            ("smtp.password", &config.password),
+        ] {
+            if value
+                .as_ref()
+                .is_some_and(|v| v.len() > MAX_CREDENTIAL_BYTES)
+            {
+                return Err(invalid(
+                    field,
+                    format!("must be at most {MAX_CREDENTIAL_BYTES} bytes"),
+                ));
+            }
+        }
+        if config
+            .extra_ca_pem
+            .as_ref()
+            .is_some_and(|pem| pem.len() > MAX_CA_PEM_BYTES)
+        {
+            return Err(invalid(
+                "smtp.extra_ca_pem",
+                format!("must be at most {MAX_CA_PEM_BYTES} bytes"),
             ));
         }
         let credentials = match (config.username, config.password) {
@@ -333,6 +363,7 @@ impl SmtpMailer {
         let hello_name = match config.hello_name {
             Some(name) => {
                 if name.is_empty()
+                    || name.len() > MAX_HOST_NAME_BYTES
                     || !name
                         .chars()
                         .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-'))

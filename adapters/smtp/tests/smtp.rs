@@ -415,12 +415,45 @@ fn the_configuration_is_checked() {
             "smtp.hello_name",
             Box::new(|c: &mut SmtpConfig| c.hello_name = Some("a\r\nMAIL".into())),
         ),
+        // Sizes are bounded before anything is parsed.
+        (
+            "smtp.hello_name",
+            Box::new(|c: &mut SmtpConfig| c.hello_name = Some("a".repeat(254))),
+        ),
+        (
+            "smtp.host",
+            Box::new(|c: &mut SmtpConfig| c.host = "h".repeat(254)),
+        ),
+        (
+            "smtp.extra_ca_pem",
+            Box::new(|c: &mut SmtpConfig| {
+                c.extra_ca_pem = Some("-".repeat(enlist_smtp::MAX_CA_PEM_BYTES + 1))
+            }),
+        ),
+        (
+            "smtp.username",
+            Box::new(|c: &mut SmtpConfig| {
+                c.username = Some("u".repeat(enlist_smtp::MAX_CREDENTIAL_BYTES + 1));
+                c.password = Some("p".into());
+            }),
+        ),
+        (
+            "smtp.password",
+            Box::new(|c: &mut SmtpConfig| {
+                c.username = Some("u".into());
+                c.password = Some("p".repeat(enlist_smtp::MAX_CREDENTIAL_BYTES + 1));
+            }),
+        ),
     ] {
         let mut c = base.clone();
         edit(&mut c);
         let e = code(c).unwrap_err();
         assert!(e.contains(field), "{field}: {e}");
     }
+    // An oversized PEM is refused by its size, before it is parsed.
+    let mut c = base.clone();
+    c.extra_ca_pem = Some("-".repeat(enlist_smtp::MAX_CA_PEM_BYTES + 1));
+    assert!(code(c).unwrap_err().contains("at most"));
     // The password never shows in Debug, nor when serialized.
     let mut c = base;
     c.username = Some("user".into());
