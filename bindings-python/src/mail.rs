@@ -140,14 +140,8 @@ impl PyFileMailer {
 /// One email through a native mailer, without the GIL; a failure is
 /// `MailError`, its text scrubbed of the email's link.
 fn send_native(py: Python<'_>, mailer: &dyn Mailer, email: &OutgoingEmail) -> PyResult<()> {
-    py.detach(|| mailer.send(email)).map_err(|e| {
-        let text = enlist::scrub_mail_error(&e.to_string(), email);
-        let e = match e {
-            MailError::Permanent(_) => MailError::Permanent(text),
-            _ => MailError::Temporary(text),
-        };
-        crate::errors::to_py_err(py, &enlist::Error::Mail(e))
-    })
+    py.detach(|| mailer.send(email))
+        .map_err(|e| crate::errors::to_py_err(py, &enlist::Error::Mail(e.scrubbed(email))))
 }
 
 /// Where `deliver_pending` sends: Python, or a native mailer called

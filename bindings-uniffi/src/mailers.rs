@@ -117,13 +117,12 @@ impl Mailer for NativeMailer {
     /// directly): the email as core's, then sent.
     fn send(&self, email: OutgoingEmail) -> Result<(), MailError> {
         let email = core_email(email)?;
-        self.0.send(&email).map_err(|e| {
-            let reason = enlist::scrub_mail_error(&e.to_string(), &email);
-            if e.is_permanent() {
-                MailError::Permanent { reason }
-            } else {
-                MailError::Temporary { reason }
-            }
+        self.0.send(&email).map_err(|e| match e.scrubbed(&email) {
+            enlist::MailError::Permanent(reason) => MailError::Permanent { reason },
+            enlist::MailError::Temporary(reason) => MailError::Temporary { reason },
+            other => MailError::Temporary {
+                reason: other.to_string(),
+            },
         })
     }
 }

@@ -180,6 +180,21 @@ impl OutboxMessage {
 /// The longest delivery error kept, in characters.
 pub(crate) const MAX_ERROR_CHARS: usize = 500;
 
+impl MailError {
+    /// This failure as it may travel further (to the host's code, another
+    /// language, the outbox): its text with `email`'s link and anything
+    /// shaped like a secret replaced ([`scrub_mail_error`]), permanent if
+    /// it was, else temporary.
+    pub fn scrubbed(&self, email: &OutgoingEmail) -> MailError {
+        let text = scrub_mail_error(&self.to_string(), email);
+        if self.is_permanent() {
+            MailError::Permanent(text)
+        } else {
+            MailError::Temporary(text)
+        }
+    }
+}
+
 /// A mailer's error text made safe to store: the message's accept link and
 /// token, any piece of that token at least 8 characters long, and anything
 /// else shaped like a secret (a run of 20 or more URL-safe base64
@@ -668,6 +683,22 @@ mod tests {
             personal_message: None,
             expires_at: DateTime::from_timestamp(0, 0).unwrap_or_default(),
         }
+    }
+
+    #[test]
+    fn a_scrubbed_mail_error_keeps_its_kind_and_loses_the_link() {
+        let url = "https://x.test/accept?token=org_1.abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG";
+        let email = email_with_link(url);
+        let p = MailError::Permanent(format!("550 refused {url}")).scrubbed(&email);
+        assert!(
+            p.is_permanent() && !p.to_string().contains("token=org_1"),
+            "{p}"
+        );
+        let t = MailError::Temporary(format!("451 later {url}")).scrubbed(&email);
+        assert!(
+            matches!(&t, MailError::Temporary(text) if !text.contains("token=org_1")),
+            "{t}"
+        );
     }
 
     #[test]
