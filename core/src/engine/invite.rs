@@ -644,7 +644,7 @@ fn check_grants_and_role(role: Option<&str>, groups: Option<&[GroupGrant]>) -> R
 /// Whether the actor may invite anyone at all in this organization: the
 /// cheap check made before a batch is read. [`authorize_invite`] decides
 /// each role and group later.
-fn may_invite_at_all(o: &Organization, auth: &Auth) -> Result<()> {
+pub(super) fn may_invite_at_all(o: &Organization, auth: &Auth) -> Result<()> {
     if auth.is_guest() {
         return Err(auth.deny(Permission::InviteMembers, "guests cannot invite"));
     }
@@ -1021,10 +1021,24 @@ impl Ctx<'_> {
         actor: &Actor,
         invitation: &InvitationId,
     ) -> Result<IssuedInvitation> {
+        let (o, auth) = self.enter(org, actor)?;
+        self.resend_in(&o, &auth, actor, invitation)
+    }
+
+    /// [`Enlist::resend`]'s rules after the prologue (`o` and `auth` from
+    /// [`Ctx::enter`]): the one place they are written, shared by the
+    /// single command, the dead letters' retry and the bulk action.
+    pub(super) fn resend_in(
+        &mut self,
+        o: &Organization,
+        auth: &Auth,
+        actor: &Actor,
+        invitation: &InvitationId,
+    ) -> Result<IssuedInvitation> {
         let cx = self;
-        let (o, auth) = cx.enter(org, actor)?;
+        let org = &o.id;
         let inv = cx.invitation(org, invitation)?;
-        cx.may_manage_invitation(&o, &auth, &inv)?;
+        cx.may_manage_invitation(o, auth, &inv)?;
         let status = inv.status_at(cx.now);
         // An identifier invitation locked by too many wrong access codes
         // is revoked, and resending it is how a new code is given.
@@ -1082,7 +1096,7 @@ impl Ctx<'_> {
                     invitation: other.invitation.id,
                 });
             }
-            cx.check_seat(&o, &inv.license_type, 1)?;
+            cx.check_seat(o, &inv.license_type, 1)?;
         }
         cx.supersede_messages(&inv)?;
         let inviter = match &inv.inviter {
@@ -1091,9 +1105,9 @@ impl Ctx<'_> {
         };
         // The email names the one who invited, not the one resending.
         let issuer = Issuer {
-            org: &o,
+            org: o,
             actor,
-            auth: &auth,
+            auth,
             inviter_name: inviter.as_ref().map(|m| m.display_name()),
             inviter_email: inviter
                 .as_ref()
@@ -1120,30 +1134,7 @@ impl Enlist {
     ) -> Result<Invitation> {
         self.run("revoke", |cx| {
             let (o, auth) = cx.enter(org, actor)?;
-            let mut inv = cx.invitation(org, invitation)?;
-            cx.may_manage_invitation(&o, &auth, &inv)?;
-            let status = inv.status_at(cx.now);
-            if !matches!(
-                status,
-                InvitationStatus::Pending | InvitationStatus::Staged | InvitationStatus::Expired
-            ) {
-                return Err(Error::InvitationNotOpen {
-                    invitation: inv.id.clone(),
-                    status,
-                });
-            }
-            cx.supersede_messages(&inv)?;
-            inv.move_to(InvitationStatus::Revoked, "revoke")?;
-            inv.closed_at = Some(cx.now);
-            cx.tx.put_invitation(&inv)?;
-            cx.event(
-                org,
-                actor,
-                EventKind::InvitationRevoked {
-                    invitation: inv.id.clone(),
-                },
-            )?;
-            Ok(inv.invitation)
+            cx.revoke_in(&o, &auth, actor, invitation)
         })
     }
 
@@ -1716,6 +1707,45 @@ pub(super) fn authorize_invite(
             "only administrators may invite in this organization"
         },
     )))
+}
+
+impl Ctx<'_> {
+    /// [`Enlist::revoke`]'s rules after the prologue (`o` and `auth` from
+    /// [`Ctx::enter`]), shared by the single command and the bulk actions.
+    pub(super) fn revoke_in(
+        &mut self,
+        o: &Organization,
+        auth: &Auth,
+        actor: &Actor,
+        invitation: &InvitationId,
+    ) -> Result<Invitation> {
+        let cx = self;
+        let org = &o.id;
+        let mut inv = cx.invitation(org, invitation)?;
+        cx.may_manage_invitation(o, auth, &inv)?;
+        let status = inv.status_at(cx.now);
+        if !matches!(
+            status,
+            InvitationStatus::Pending | InvitationStatus::Staged | InvitationStatus::Expired
+        ) {
+            return Err(Error::InvitationNotOpen {
+                invitation: inv.id.clone(),
+                status,
+            });
+        }
+        cx.supersede_messages(&inv)?;
+        inv.move_to(InvitationStatus::Revoked, "revoke")?;
+        inv.closed_at = Some(cx.now);
+        cx.tx.put_invitation(&inv)?;
+        cx.event(
+            org,
+            actor,
+            EventKind::InvitationRevoked {
+                invitation: inv.id.clone(),
+            },
+        )?;
+        Ok(inv.invitation)
+    }
 }
 
 #[cfg(test)]

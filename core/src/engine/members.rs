@@ -1,12 +1,13 @@
 //! Members: read, list, edit, deactivate, reactivate, remove, activity,
 //! license usage.
 
-use super::{Enlist, MAX_NAME_CHARS, clean_line};
+use super::{Auth, Ctx, Enlist, MAX_NAME_CHARS, clean_line};
 use crate::error::{Error, Result};
 use crate::event::{Actor, EventKind};
 use crate::group::GroupGrant;
 use crate::id::{MemberId, OrgId};
 use crate::member::{LicenseUsage, Member, MemberKind, MemberQuery, MemberStatus, Page};
+use crate::organization::Organization;
 use crate::role::{Permission, builtin};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -86,117 +87,11 @@ impl Enlist {
         member: &MemberId,
         update: MemberUpdate,
     ) -> Result<Member> {
-        let first = update
-            .first_name
-            .as_deref()
-            .map(|v| clean_line("first_name", Some(v), MAX_NAME_CHARS))
-            .transpose()?;
-        let last = update
-            .last_name
-            .as_deref()
-            .map(|v| clean_line("last_name", Some(v), MAX_NAME_CHARS))
-            .transpose()?;
-        let phone = update
-            .phone
-            .as_deref()
-            .map(|v| clean_line("phone", Some(v), 40))
-            .transpose()?;
+        let edit = MemberEdit::clean(update)?;
         self.run("update_member", |cx| {
             let (o, auth) = cx.enter(org, actor)?;
-            let mut m = cx.member(org, member)?;
-            if m.status == MemberStatus::Removed {
-                return Err(Error::conflict("a removed member cannot be edited"));
-            }
-            let only_own_details =
-                update.role.is_none() && update.groups.is_none() && update.license_type.is_none();
-            if !(auth.has(Permission::ManageMembers)
-                || (only_own_details && auth.is_member(member)))
-            {
-                return Err(auth.deny(Permission::ManageMembers, "editing a member"));
-            }
-            if !auth.is_member(member) {
-                // Editing someone else (even their names or license) needs
-                // their role within reach, as removing them does: a user
-                // admin does not rename the owner or move their seat.
-                auth.grantable_role(&o, &m.role)?;
-            }
-            let mut fields = Vec::new();
-            if let Some(v) = &first {
-                if &m.first_name != v {
-                    m.first_name = v.clone();
-                    fields.push("first_name".to_owned());
-                }
-            }
-            if let Some(v) = &last {
-                if &m.last_name != v {
-                    m.last_name = v.clone();
-                    fields.push("last_name".to_owned());
-                }
-            }
-            if let Some(v) = &phone {
-                if &m.phone != v {
-                    m.phone = v.clone();
-                    fields.push("phone".to_owned());
-                }
-            }
-            if let Some(role) = &update.role {
-                if role != &m.role {
-                    // Taking a role away needs the same reach as giving it.
-                    auth.grantable_role(&o, &m.role)?;
-                    auth.grantable_role(&o, role)?;
-                    if m.kind == MemberKind::Guest
-                        && role != builtin::GUEST
-                        && o.role(role).is_some_and(|r| !r.permissions.is_empty())
-                    {
-                        return Err(Error::invalid(
-                            "role",
-                            "guests keep the guest role; invite them as members instead",
-                        ));
-                    }
-                    cx.keep_an_owner(org, &m)?;
-                    m.role = role.clone();
-                    fields.push("role".to_owned());
-                }
-            }
-            if let Some(groups) = &update.groups {
-                let new = cx.check_grants(org, &auth, groups)?;
-                // Memberships taken away must be within reach too.
-                for old in m.groups.iter().filter(|g| !new.contains(g)) {
-                    auth.may_grant_group(old)?;
-                }
-                let mut sorted_old = m.groups.clone();
-                sorted_old.sort();
-                let mut sorted_new = new.clone();
-                sorted_new.sort();
-                if sorted_old != sorted_new {
-                    m.groups = new;
-                    fields.push("groups".to_owned());
-                }
-            }
-            if let Some(lt) = &update.license_type {
-                let lt = super::clean_label("license_type", lt)?;
-                let lt = lt.as_str();
-                if lt != m.license_type {
-                    if m.holds_seat() {
-                        cx.check_seat(&o, lt, 1)?;
-                    }
-                    m.license_type = lt.to_owned();
-                    fields.push("license_type".to_owned());
-                }
-            }
-            if fields.is_empty() {
-                return Ok(m);
-            }
-            cx.tx.put_member(&m)?;
-            cx.event(
-                org,
-                actor,
-                EventKind::MemberUpdated {
-                    member: member.clone(),
-                    fields,
-                },
-            )?;
-            Ok(m)
+            cx.update_member_in(&o, &auth, actor, member, &edit)
+                .map(|(m, _)| m)
         })
     }
 
@@ -230,43 +125,8 @@ impl Enlist {
     ) -> Result<Member> {
         self.run("set_member_status", |cx| {
             let (o, auth) = cx.authorized(org, actor, Permission::ManageMembers)?;
-            let mut m = cx.member(org, member)?;
-            let from = m.status;
-            match (from, to) {
-                (a, b) if a == b => return Ok(m),
-                (MemberStatus::Removed, _) => {
-                    return Err(Error::conflict(
-                        "a removed member cannot change status; invite them again",
-                    ));
-                }
-                (_, MemberStatus::Active) => {
-                    // Reactivating restores the member's role: it needs the
-                    // same reach as deactivating them.
-                    auth.grantable_role(&o, &m.role)?;
-                    cx.check_seat(&o, &m.license_type, 1)?;
-                }
-                _ => {
-                    auth.grantable_role(&o, &m.role)?;
-                    cx.keep_an_owner(org, &m)?;
-                }
-            }
-            let by = if to == MemberStatus::Active {
-                "reactivate"
-            } else {
-                "deactivate"
-            };
-            m.move_to(to, by)?;
-            cx.tx.put_member(&m)?;
-            cx.event(
-                org,
-                actor,
-                EventKind::MemberStatusChanged {
-                    member: member.clone(),
-                    from,
-                    to,
-                },
-            )?;
-            Ok(m)
+            cx.set_member_status_in(&o, &auth, actor, member, to)
+                .map(|(m, _)| m)
         })
     }
 
@@ -277,25 +137,8 @@ impl Enlist {
     pub fn remove_member(&self, org: &OrgId, actor: &Actor, member: &MemberId) -> Result<Member> {
         self.run("remove_member", |cx| {
             let (o, auth) = cx.authorized(org, actor, Permission::ManageMembers)?;
-            let mut m = cx.member(org, member)?;
-            if m.status == MemberStatus::Removed {
-                return Ok(m);
-            }
-            auth.grantable_role(&o, &m.role)?;
-            cx.keep_an_owner(org, &m)?;
-            m.move_to(MemberStatus::Removed, "remove")?;
-            m.removed_at = Some(cx.now);
-            m.groups.clear();
-            cx.tx.put_member(&m)?;
-            cx.event(
-                org,
-                actor,
-                EventKind::MemberRemoved {
-                    member: member.clone(),
-                    contact: m.contact.as_str().to_owned(),
-                },
-            )?;
-            Ok(m)
+            cx.remove_member_in(&o, &auth, actor, member)
+                .map(|(m, _)| m)
         })
     }
 
@@ -348,5 +191,252 @@ impl Enlist {
             }
             Ok(out.into_values().collect())
         })
+    }
+}
+
+/// A [`MemberUpdate`] whose texts are cleaned and bounded: what
+/// [`Ctx::update_member_in`] applies. Built outside any transaction.
+pub(super) struct MemberEdit {
+    first_name: Option<Option<String>>,
+    last_name: Option<Option<String>>,
+    phone: Option<Option<String>>,
+    role: Option<String>,
+    groups: Option<Vec<GroupGrant>>,
+    license_type: Option<String>,
+}
+
+impl MemberEdit {
+    /// Cleans and bounds the texts of `update` (names, phone).
+    pub(super) fn clean(update: MemberUpdate) -> Result<Self> {
+        let first_name = update
+            .first_name
+            .as_deref()
+            .map(|v| clean_line("first_name", Some(v), MAX_NAME_CHARS))
+            .transpose()?;
+        let last_name = update
+            .last_name
+            .as_deref()
+            .map(|v| clean_line("last_name", Some(v), MAX_NAME_CHARS))
+            .transpose()?;
+        let phone = update
+            .phone
+            .as_deref()
+            .map(|v| clean_line("phone", Some(v), 40))
+            .transpose()?;
+        Ok(Self {
+            first_name,
+            last_name,
+            phone,
+            role: update.role,
+            groups: update.groups,
+            license_type: update.license_type,
+        })
+    }
+
+    /// A change of organization role only (a bulk action's).
+    pub(super) fn role(role: String) -> Self {
+        Self {
+            first_name: None,
+            last_name: None,
+            phone: None,
+            role: Some(role),
+            groups: None,
+            license_type: None,
+        }
+    }
+}
+
+/// The member commands inside a given transaction, after the prologue
+/// (`o` and `auth` from [`Ctx::enter`] or [`Ctx::authorized`]): the one
+/// place their rules are written, shared by the single commands and the
+/// bulk actions. Each returns the member and whether it changed (an
+/// event was appended).
+impl Ctx<'_> {
+    /// [`Enlist::update_member`]'s rules.
+    pub(super) fn update_member_in(
+        &mut self,
+        o: &Organization,
+        auth: &Auth,
+        actor: &Actor,
+        member: &MemberId,
+        edit: &MemberEdit,
+    ) -> Result<(Member, bool)> {
+        let cx = self;
+        let org = &o.id;
+        let mut m = cx.member(org, member)?;
+        if m.status == MemberStatus::Removed {
+            return Err(Error::conflict("a removed member cannot be edited"));
+        }
+        let only_own_details =
+            edit.role.is_none() && edit.groups.is_none() && edit.license_type.is_none();
+        if !(auth.has(Permission::ManageMembers) || (only_own_details && auth.is_member(member))) {
+            return Err(auth.deny(Permission::ManageMembers, "editing a member"));
+        }
+        if !auth.is_member(member) {
+            // Editing someone else (even their names or license) needs
+            // their role within reach, as removing them does: a user
+            // admin does not rename the owner or move their seat.
+            auth.grantable_role(o, &m.role)?;
+        }
+        let mut fields = Vec::new();
+        if let Some(v) = &edit.first_name {
+            if &m.first_name != v {
+                m.first_name = v.clone();
+                fields.push("first_name".to_owned());
+            }
+        }
+        if let Some(v) = &edit.last_name {
+            if &m.last_name != v {
+                m.last_name = v.clone();
+                fields.push("last_name".to_owned());
+            }
+        }
+        if let Some(v) = &edit.phone {
+            if &m.phone != v {
+                m.phone = v.clone();
+                fields.push("phone".to_owned());
+            }
+        }
+        if let Some(role) = &edit.role {
+            if role != &m.role {
+                // Taking a role away needs the same reach as giving it.
+                auth.grantable_role(o, &m.role)?;
+                auth.grantable_role(o, role)?;
+                if m.kind == MemberKind::Guest
+                    && role != builtin::GUEST
+                    && o.role(role).is_some_and(|r| !r.permissions.is_empty())
+                {
+                    return Err(Error::invalid(
+                        "role",
+                        "guests keep the guest role; invite them as members instead",
+                    ));
+                }
+                cx.keep_an_owner(org, &m)?;
+                m.role = role.clone();
+                fields.push("role".to_owned());
+            }
+        }
+        if let Some(groups) = &edit.groups {
+            let new = cx.check_grants(org, auth, groups)?;
+            // Memberships taken away must be within reach too.
+            for old in m.groups.iter().filter(|g| !new.contains(g)) {
+                auth.may_grant_group(old)?;
+            }
+            let mut sorted_old = m.groups.clone();
+            sorted_old.sort();
+            let mut sorted_new = new.clone();
+            sorted_new.sort();
+            if sorted_old != sorted_new {
+                m.groups = new;
+                fields.push("groups".to_owned());
+            }
+        }
+        if let Some(lt) = &edit.license_type {
+            let lt = super::clean_label("license_type", lt)?;
+            let lt = lt.as_str();
+            if lt != m.license_type {
+                if m.holds_seat() {
+                    cx.check_seat(o, lt, 1)?;
+                }
+                m.license_type = lt.to_owned();
+                fields.push("license_type".to_owned());
+            }
+        }
+        if fields.is_empty() {
+            return Ok((m, false));
+        }
+        cx.tx.put_member(&m)?;
+        cx.event(
+            org,
+            actor,
+            EventKind::MemberUpdated {
+                member: member.clone(),
+                fields,
+            },
+        )?;
+        Ok((m, true))
+    }
+
+    /// [`Enlist::deactivate_member`]'s and [`Enlist::reactivate_member`]'s
+    /// rules (the prologue has checked [`Permission::ManageMembers`]).
+    pub(super) fn set_member_status_in(
+        &mut self,
+        o: &Organization,
+        auth: &Auth,
+        actor: &Actor,
+        member: &MemberId,
+        to: MemberStatus,
+    ) -> Result<(Member, bool)> {
+        let cx = self;
+        let org = &o.id;
+        let mut m = cx.member(org, member)?;
+        let from = m.status;
+        match (from, to) {
+            (a, b) if a == b => return Ok((m, false)),
+            (MemberStatus::Removed, _) => {
+                return Err(Error::conflict(
+                    "a removed member cannot change status; invite them again",
+                ));
+            }
+            (_, MemberStatus::Active) => {
+                // Reactivating restores the member's role: it needs the
+                // same reach as deactivating them.
+                auth.grantable_role(o, &m.role)?;
+                cx.check_seat(o, &m.license_type, 1)?;
+            }
+            _ => {
+                auth.grantable_role(o, &m.role)?;
+                cx.keep_an_owner(org, &m)?;
+            }
+        }
+        let by = if to == MemberStatus::Active {
+            "reactivate"
+        } else {
+            "deactivate"
+        };
+        m.move_to(to, by)?;
+        cx.tx.put_member(&m)?;
+        cx.event(
+            org,
+            actor,
+            EventKind::MemberStatusChanged {
+                member: member.clone(),
+                from,
+                to,
+            },
+        )?;
+        Ok((m, true))
+    }
+
+    /// [`Enlist::remove_member`]'s rules (the prologue has checked
+    /// [`Permission::ManageMembers`]).
+    pub(super) fn remove_member_in(
+        &mut self,
+        o: &Organization,
+        auth: &Auth,
+        actor: &Actor,
+        member: &MemberId,
+    ) -> Result<(Member, bool)> {
+        let cx = self;
+        let org = &o.id;
+        let mut m = cx.member(org, member)?;
+        if m.status == MemberStatus::Removed {
+            return Ok((m, false));
+        }
+        auth.grantable_role(o, &m.role)?;
+        cx.keep_an_owner(org, &m)?;
+        m.move_to(MemberStatus::Removed, "remove")?;
+        m.removed_at = Some(cx.now);
+        m.groups.clear();
+        cx.tx.put_member(&m)?;
+        cx.event(
+            org,
+            actor,
+            EventKind::MemberRemoved {
+                member: member.clone(),
+                contact: m.contact.as_str().to_owned(),
+            },
+        )?;
+        Ok((m, true))
     }
 }
