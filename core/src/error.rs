@@ -262,6 +262,13 @@ pub enum Error {
         /// How many times the command was run.
         attempts: u32,
     },
+    /// A bulk action's confirmation number is missing, wrong, or older
+    /// than it may be (see [`Enlist::bulk_confirmation`](crate::Enlist::bulk_confirmation)):
+    /// nothing was changed.
+    #[error(
+        "the confirmation number does not match this selection, action and actor, or has expired; nothing was changed: ask for a new number"
+    )]
+    ConfirmationMismatch,
     /// The store failed. (A [`StoreError::InvalidCursor`] becomes
     /// [`Error::InvalidInput`] on field `cursor` instead: it is the caller's
     /// mistake, not the store's.)
@@ -298,6 +305,7 @@ impl Error {
             Error::Conflict { .. } => ErrorCode::Conflict,
             Error::UnknownGroup { .. } => ErrorCode::UnknownGroup,
             Error::RetriesExhausted { .. } => ErrorCode::RetriesExhausted,
+            Error::ConfirmationMismatch => ErrorCode::ConfirmationMismatch,
             Error::Store(_) => ErrorCode::Storage,
             Error::Mail(_) => ErrorCode::Mail,
         }
@@ -385,6 +393,7 @@ impl Error {
             Error::Conflict { reason } => f.text("reason", reason),
             Error::UnknownGroup { group } => f.text("group", group.as_str()),
             Error::RetriesExhausted { attempts } => f.count("attempts", u64::from(*attempts)),
+            Error::ConfirmationMismatch => &mut f,
             Error::Store(e) => {
                 let (rule, found, supported) = match e {
                     StoreError::Unique(rule) => (Some(rule.as_str()), None, None),
@@ -650,6 +659,8 @@ pub enum ErrorCode {
     UnknownGroup,
     /// [`Error::RetriesExhausted`].
     RetriesExhausted,
+    /// [`Error::ConfirmationMismatch`].
+    ConfirmationMismatch,
     /// [`Error::Store`].
     Storage,
     /// [`Error::Mail`].
@@ -658,7 +669,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in the order of the book's table.
-    pub const ALL: [ErrorCode; 21] = [
+    pub const ALL: [ErrorCode; 22] = [
         ErrorCode::InvalidInput,
         ErrorCode::LimitExceeded,
         ErrorCode::NotAMember,
@@ -680,6 +691,7 @@ impl ErrorCode {
         ErrorCode::RetriesExhausted,
         ErrorCode::Storage,
         ErrorCode::Mail,
+        ErrorCode::ConfirmationMismatch,
     ];
 
     /// The stable code ([`Error::code`]).
@@ -706,6 +718,7 @@ impl ErrorCode {
             ErrorCode::RetriesExhausted => "retries_exhausted",
             ErrorCode::Storage => "storage",
             ErrorCode::Mail => "mail",
+            ErrorCode::ConfirmationMismatch => "confirmation_mismatch",
         }
     }
 
@@ -715,7 +728,8 @@ impl ErrorCode {
             ErrorCode::InvalidInput
             | ErrorCode::RegistrationIncomplete
             | ErrorCode::EmailMismatch
-            | ErrorCode::DomainNotAllowed => ErrorFamily::InvalidInput,
+            | ErrorCode::DomainNotAllowed
+            | ErrorCode::ConfirmationMismatch => ErrorFamily::InvalidInput,
             ErrorCode::LimitExceeded | ErrorCode::ResendTooSoon => ErrorFamily::LimitExceeded,
             ErrorCode::NotAMember | ErrorCode::PermissionDenied | ErrorCode::Disabled => {
                 ErrorFamily::PermissionDenied
@@ -802,6 +816,7 @@ impl ErrorCode {
                 }
             }
             ErrorCode::Mail => const { &[fact("permanent", Flag)] },
+            ErrorCode::ConfirmationMismatch => const { &[] },
         }
     }
 }
@@ -1059,6 +1074,7 @@ mod tests {
             }),
             Error::Store(StoreError::Unavailable("down".into())),
             Error::Mail(MailError::Permanent("no such mailbox".into())),
+            Error::ConfirmationMismatch,
         ]
     }
 

@@ -56,6 +56,11 @@ pub use engine::{
     MemberUpdate, NewGroup, NewOrganization, RecipientInput, Recipients, RejectReason,
     RejectedRecipient, SendOutcome, SendReport, check_accept_url_base, normalize_identifier,
 };
+// Bulk actions over a selection, with typed confirmation numbers.
+pub use engine::{
+    BulkAction, BulkConfirmation, BulkOutcome, BulkReport, BulkRequest, BulkRow,
+    CONFIRMATION_DIGITS, CONFIRMATION_WINDOW_SECS, CONFIRMATION_WINDOWS,
+};
 // Errors.
 pub use error::{
     EntityKind, Error, ErrorCode, ErrorFamily, Fact, FactKind, Feature, LimitKind, MailError,

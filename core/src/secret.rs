@@ -311,11 +311,17 @@ const SCRYPT_P: u32 = 1;
 #[derive(Clone, Debug, Default)]
 pub(crate) struct CodeHasher {
     key: Option<SecretKey>,
+    /// The key of [`CodeHasher::mac`] when the host gave none: random,
+    /// drawn once per engine (and its clones) on first use.
+    fallback: std::sync::OnceLock<[u8; 32]>,
 }
 
 impl CodeHasher {
     pub(crate) fn new(key: Option<SecretKey>) -> Self {
-        Self { key }
+        Self {
+            key,
+            fallback: std::sync::OnceLock::new(),
+        }
     }
 
     /// Whether a host key is set (for `Debug` of the engine).
@@ -358,6 +364,34 @@ impl CodeHasher {
                 SecretHash(out)
             }
         }
+    }
+}
+
+impl CodeHasher {
+    /// HMAC-SHA256 of `parts` (each length-prefixed, so no two lists of
+    /// parts share an input) under the host's key, or, without one, under
+    /// a random key drawn from `source` once per engine: what the bulk
+    /// actions' confirmation numbers are cut from. Without a host key a
+    /// number is good only on the engine (process) that gave it.
+    pub(crate) fn mac(&self, source: &dyn SecretSource, parts: &[&[u8]]) -> [u8; 32] {
+        use hmac::{Hmac, Mac};
+        let key: &[u8] = match &self.key {
+            Some(k) => &k.0,
+            None => self.fallback.get_or_init(|| {
+                let mut k = [0u8; 32];
+                source.fill(&mut k);
+                k
+            }),
+        };
+        // HMAC takes keys of any length: this cannot fail.
+        #[allow(clippy::expect_used)]
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key)
+            .expect("HMAC-SHA256 takes keys of any length");
+        for p in parts {
+            mac.update(&(p.len() as u64).to_be_bytes());
+            mac.update(p);
+        }
+        mac.finalize().into_bytes().into()
     }
 }
 

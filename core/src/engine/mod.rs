@@ -17,6 +17,7 @@
 //! ```
 
 mod accept;
+mod bulk;
 mod directory_import;
 mod groups;
 mod invite;
@@ -29,6 +30,10 @@ mod templates;
 mod trace;
 
 pub use accept::{ACCESS_CODE_LOCK_SECS, ACCESS_CODE_MAX_LOCK_SECS, Acceptance};
+pub use bulk::{
+    BulkAction, BulkConfirmation, BulkOutcome, BulkReport, BulkRequest, BulkRow,
+    CONFIRMATION_DIGITS, CONFIRMATION_WINDOW_SECS, CONFIRMATION_WINDOWS,
+};
 pub use directory_import::{
     ImportDefaults, ImportInterruption, ImportRejection, ImportReport, ImportedInvitation,
 };
