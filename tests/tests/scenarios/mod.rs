@@ -7,4 +7,5 @@ mod seed_000_hr_assistant;
 mod seed_001_portal_members;
 mod seed_002_collaboration;
 mod seed_003_paste_box;
+mod seed_004_bulk_actions;
 mod seed_004_employee_admin;
