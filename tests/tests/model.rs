@@ -14,13 +14,13 @@
 
 use chrono::{DateTime, Duration, Utc};
 use enlist::{
-    ActivatedLink, Actor, Clock, CreatedOrganization, Enlist, Error, GroupGrant, GroupId,
-    GroupQuery, GroupRole, Invitation, InvitationId, InvitationQuery, InvitationStatus, InviteLink,
-    InviteRequest, LinkSpec, MailError, ManualClock, Member, MemberId, MemberKind, MemberQuery,
-    MemberStatus, MemberUpdate, MemoryStore, MessageId, NewGroup, NewOrganization, OrgId,
-    OutboxMessage, OutboxStatus, Permission, PermissionSet, Policy, RecipientInput, Recipients,
-    RecordingMailer, Registration, RetryPolicy, SeededSecrets, StoredInvitation,
-    normalize_identifier, parse_address,
+    ActivatedLink, Actor, BulkAction, BulkOutcome, BulkRequest, Clock, CreatedOrganization, Enlist,
+    Error, GroupGrant, GroupId, GroupQuery, GroupRole, Invitation, InvitationId, InvitationQuery,
+    InvitationStatus, InviteLink, InviteRequest, LinkSpec, MailError, ManualClock, Member,
+    MemberId, MemberKind, MemberQuery, MemberStatus, MemberUpdate, MemoryStore, MessageId,
+    NewGroup, NewOrganization, OrgId, OutboxMessage, OutboxStatus, Permission, PermissionSet,
+    Policy, RecipientInput, Recipients, RecordingMailer, Registration, RetryPolicy, SeededSecrets,
+    StoredInvitation, normalize_identifier, parse_address,
 };
 use proptest::prelude::*;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
@@ -291,6 +291,13 @@ enum Op {
     RecordActivity {
         member: usize,
     },
+    /// A bulk remove or deactivate over several members, asking for the
+    /// confirmation number, trying a wrong one, then the right one.
+    Bulk {
+        actor: usize,
+        deactivate: bool,
+        picks: Vec<usize>,
+    },
 }
 
 fn grants_s() -> impl Strategy<Value = Grants> {
@@ -451,6 +458,8 @@ fn op_s() -> impl Strategy<Value = Op> {
             }
         }),
         1 => (0usize..64).prop_map(|member| Op::RecordActivity { member }),
+        2 => (actor_s(), any::<bool>(), prop::collection::vec(0usize..64, 1..5))
+            .prop_map(|(actor, deactivate, picks)| Op::Bulk { actor, deactivate, picks }),
     ];
     let link = prop_oneof![
         1 => (actor_s(), role_s(), prop::bool::weighted(0.2), grants_s(), 0usize..3).prop_map(
@@ -1484,6 +1493,11 @@ impl World {
                 spelling,
                 user,
             } => self.op_join_by_link(&mut next, *token, *person, *spelling, *user),
+            Op::Bulk {
+                actor,
+                deactivate,
+                picks,
+            } => self.op_bulk(&mut next, *actor, *deactivate, picks),
             Op::RecordActivity { member } => {
                 let id = self.m.members[member % self.m.members.len()].id.clone();
                 self.engine
@@ -2279,6 +2293,124 @@ impl World {
             Ok(false) => Res::Ok,
             Err(_) => Res::Err,
         }
+    }
+
+    /// A bulk remove or deactivate: each row as `op_remove` or `op_status`
+    /// would decide it, in order, on the state the earlier rows leave; all
+    /// rows or none.
+    fn op_bulk(
+        &mut self,
+        next: &mut Model,
+        actor: usize,
+        deactivate: bool,
+        picks: &[usize],
+    ) -> Res {
+        let who = self.who(actor);
+        let n = self.m.members.len();
+        let mut ts: Vec<usize> = Vec::new();
+        for p in picks {
+            if !ts.contains(&(p % n)) {
+                ts.push(p % n);
+            }
+        }
+        let ids: Vec<MemberId> = ts.iter().map(|t| self.m.members[*t].id.clone()).collect();
+        let action = if deactivate {
+            BulkAction::Deactivate
+        } else {
+            BulkAction::Remove
+        };
+        let req = BulkRequest::members(action, ids);
+        let a = self.auth(&self.m, who);
+        let want = match &a {
+            None => Err("not_a_member"),
+            Some(a) if !Self::has(a, Permission::ManageMembers) => Err("permission_denied"),
+            Some(_) => Ok(()),
+        };
+        let shown = self
+            .engine
+            .bulk_confirmation(&self.org, &self.actor(who), &req);
+        self.agree("bulk_confirmation", &shown, want);
+        let (Ok(shown), Some(a)) = (shown, a) else {
+            return Res::Err;
+        };
+        let number = shown.number.expect("a destructive action has a number");
+        let wrong = format!("{:06}", (number.parse::<u32>().unwrap() + 1) % 1_000_000);
+        let got = self
+            .engine
+            .bulk_action(&self.org, &self.actor(who), &req, Some(&wrong));
+        self.agree(
+            "bulk_action (wrong number)",
+            &got,
+            Err("confirmation_mismatch"),
+        );
+        let report = self
+            .engine
+            .bulk_action(&self.org, &self.actor(who), &req, Some(&number))
+            .expect("a report");
+        let to = if deactivate {
+            MemberStatus::Inactive
+        } else {
+            MemberStatus::Removed
+        };
+        let mut scratch = self.m.clone();
+        let mut wants: Vec<Result<bool, &str>> = Vec::new();
+        for &t in &ts {
+            let w = (|| {
+                let from = scratch.members[t].status;
+                if from == to {
+                    return Ok(false);
+                }
+                if from == MemberStatus::Removed {
+                    return Err("conflict");
+                }
+                if !self.grantable(&a, &scratch.members[t].role) {
+                    return Err("permission_denied");
+                }
+                if !Self::keeps_an_owner(&scratch, t) {
+                    return Err("conflict");
+                }
+                Ok(true)
+            })();
+            if w == Ok(true) {
+                scratch.members[t].status = to;
+            }
+            wants.push(w);
+        }
+        let applied = wants.iter().all(Result::is_ok);
+        assert_eq!(
+            report.applied, applied,
+            "step {}: bulk {report:?}",
+            self.step
+        );
+        for (row, w) in report.rows.iter().zip(&wants) {
+            let expected = match w {
+                Ok(true) if applied => (BulkOutcome::Changed, None),
+                Ok(true) => (BulkOutcome::NotApplied, None),
+                Ok(false) => (BulkOutcome::Unchanged, None),
+                Err(c) => (BulkOutcome::Refused, Some(*c)),
+            };
+            assert_eq!(
+                (row.outcome, row.code.as_deref()),
+                expected,
+                "step {}: bulk row {row:?}",
+                self.step
+            );
+        }
+        if !applied {
+            return Res::Err;
+        }
+        for (&t, w) in ts.iter().zip(&wants) {
+            if *w == Ok(true) {
+                next.members[t].status = to;
+                if deactivate {
+                    next.events.push("member_status_changed");
+                } else {
+                    next.members[t].groups.clear();
+                    next.events.push("member_removed");
+                }
+            }
+        }
+        Res::Ok
     }
 
     fn op_remove(&mut self, next: &mut Model, actor: usize, member: usize) -> Res {
