@@ -32,6 +32,7 @@ use crate::role::{GroupRole, Permission, PermissionSet, Role};
 use crate::template::{EmailPreview, EmailSettings, EmailTemplate};
 use crate::wire::WireEnum;
 use crate::{Acceptance, ImportInterruption, InviteLink, LinkPreview, RecipientInput};
+use crate::{BulkAction, BulkConfirmation, BulkOutcome, BulkReport, BulkRow};
 use chrono::TimeDelta;
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
@@ -212,6 +213,8 @@ py_wire_enums!(
     ErrorFamily,
     AddressWarning,
     AddressPart,
+    BulkAction,
+    BulkOutcome,
 );
 
 /// A contact is its text (the address or the identifier).
@@ -816,4 +819,22 @@ py_records! {
 
     // A view: no link, no body.
     DeadLetter repr(id, to, attempts, reason) {}
+
+    BulkConfirmation repr(action, rows, expires_at) {}
+
+    BulkRow repr(member, invitation, outcome, code) {}
+
+    BulkReport repr(batch_id, action, applied) {
+        /// The refused rows.
+        #[pyo3(name = "refused")]
+        fn py_refused(&self) -> Vec<BulkRow> {
+            self.refused().cloned().collect()
+        }
+
+        /// How many rows changed.
+        #[pyo3(name = "changed")]
+        fn py_changed(&self) -> usize {
+            self.changed()
+        }
+    }
 }

@@ -10,6 +10,8 @@ from typing import Any, ClassVar, Protocol, final
 from ._enums import (
     ActorKind,
     AddressWarning,
+    BulkAction,
+    BulkOutcome,
     EntryOutcome,
     EventKind,
     GroupRole,
@@ -387,6 +389,29 @@ class Enlist:
         html_body: str | None = None,
         invitation: str | None = None,
     ) -> EmailPreview: ...
+
+    # bulk actions
+    def bulk_confirmation(
+        self,
+        org: _OrgLike,
+        action: BulkAction | str,
+        *,
+        actor: _ActorLike,
+        members: Sequence[_MemberLike] | None = None,
+        invitations: Sequence[_InvitationLike] | None = None,
+        role: str | None = None,
+    ) -> BulkConfirmation: ...
+    def bulk_action(
+        self,
+        org: _OrgLike,
+        action: BulkAction | str,
+        *,
+        actor: _ActorLike,
+        members: Sequence[_MemberLike] | None = None,
+        invitations: Sequence[_InvitationLike] | None = None,
+        role: str | None = None,
+        confirmation: str | None = None,
+    ) -> BulkReport: ...
 
 # ---------------------------------------------------------------------------
 # Inputs
@@ -1244,6 +1269,45 @@ class DeadLetterPage(_Record):
     def next_cursor(self) -> str | None: ...
     def __iter__(self) -> Iterator[DeadLetter]: ...
     def __len__(self) -> int: ...
+
+@final
+class BulkConfirmation(_Record):
+    @property
+    def action(self) -> BulkAction: ...
+    @property
+    def rows(self) -> int: ...
+    @property
+    def number(self) -> str | None: ...
+    @property
+    def expires_at(self) -> datetime.datetime | None: ...
+
+@final
+class BulkRow(_Record):
+    @property
+    def member(self) -> str | None: ...
+    @property
+    def invitation(self) -> str | None: ...
+    @property
+    def contact(self) -> str | None: ...
+    @property
+    def outcome(self) -> BulkOutcome: ...
+    @property
+    def code(self) -> str | None: ...
+    @property
+    def message(self) -> str | None: ...
+
+@final
+class BulkReport(_Record):
+    @property
+    def batch_id(self) -> str: ...
+    @property
+    def action(self) -> BulkAction: ...
+    @property
+    def applied(self) -> bool: ...
+    @property
+    def rows(self) -> list[BulkRow]: ...
+    def refused(self) -> list[BulkRow]: ...
+    def changed(self) -> int: ...
 
 # ---------------------------------------------------------------------------
 # The paste box and other functions

@@ -260,3 +260,25 @@ class TlsMode(_StrEnum):
     IMPLICIT = "implicit"
     START_TLS = "start_tls"
     NONE = "none"
+
+
+class BulkAction(_StrEnum):
+    """What a bulk action does to each row of its selection. ``remove``,
+    ``deactivate``, ``change_role`` and ``revoke`` need the confirmation
+    number of ``Enlist.bulk_confirmation``."""
+
+    REMOVE = "remove"
+    DEACTIVATE = "deactivate"
+    REACTIVATE = "reactivate"
+    CHANGE_ROLE = "change_role"
+    RESEND = "resend"
+    REVOKE = "revoke"
+
+
+class BulkOutcome(_StrEnum):
+    """What happened to one row of a bulk action."""
+
+    CHANGED = "changed"
+    UNCHANGED = "unchanged"
+    REFUSED = "refused"
+    NOT_APPLIED = "not_applied"
