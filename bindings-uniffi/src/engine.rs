@@ -552,6 +552,24 @@ commands! {
     /// message. Needs `ManagePolicy`.
     fn set_email_settings(org_id: OrgId, actor: Actor, default_locale: String, default_message: Option<String>) -> enlist::EmailSettings
         => |e| e.set_email_settings(&org_id, &actor, &default_locale, default_message.as_deref(),);
+
+    // -- Bulk actions --------------------------------------------------------
+
+    /// The first step of a bulk action over checked rows: checks that the
+    /// actor may run it and, for a destructive action (remove, deactivate,
+    /// change role, revoke), returns the number the actor types back to
+    /// `bulkAction`, good for 9 to 10 minutes for this selection, action,
+    /// role and actor only.
+    fn bulk_confirmation(org_id: OrgId, actor: Actor, request: enlist::BulkRequest) -> enlist::BulkConfirmation
+        => |e| e.bulk_confirmation(&org_id, &actor, &request);
+
+    /// Runs a bulk action, every row under the rules of its single command,
+    /// in one transaction. A destructive action needs the number of
+    /// `bulkConfirmation` (else `InvalidInput` with code
+    /// `confirmation_mismatch`, nothing changed); when any row is refused
+    /// nothing changes and the report (`applied` false) says which and why.
+    fn bulk_action(org_id: OrgId, actor: Actor, request: enlist::BulkRequest, confirmation: Option<String>) -> enlist::BulkReport
+        => |e| e.bulk_action(&org_id, &actor, &request, confirmation.as_deref());
 }
 
 /// Stops or wakes a running `Enlist.runOutbox` from another thread.
