@@ -2287,3 +2287,134 @@ pub fn email_templates(env: &mut Env) {
         ]
     );
 }
+
+/// Bulk actions through the store: a wrong number changes nothing; a
+/// refused row (a user admin's selection holding the owner) rolls every
+/// other row back; the right number removes members and revokes a staged
+/// invitation at once, one event each; a bulk resend gives every
+/// invitation a new expiry.
+pub fn bulk_actions(env: &mut Env) {
+    use crate::{BulkAction, BulkOutcome, BulkRequest, Error};
+    let (org, owner) = env.org();
+    let id = org.id.clone();
+    let me = as_member(&owner);
+    let ua = env.join(&id, "uma@acme.test", "user_admin", "acct-uma");
+    let ann = env.join(&id, "ann@acme.test", "member", "acct-ann");
+    let ben = env.join(&id, "ben@acme.test", "member", "acct-ben");
+    let staged = env
+        .engine
+        .invite(
+            &id,
+            &me,
+            InviteRequest::new(Recipients::Paste("cal@acme.test".into())).staged(),
+        )
+        .expect("staged");
+    let cal = staged.issued[0].invitation.id.clone();
+    let statuses = |env: &Env| -> Vec<MemberStatus> {
+        [&ann, &ben, &owner]
+            .iter()
+            .map(|m| {
+                env.engine
+                    .member(&id, &Actor::System, &m.id)
+                    .expect("member")
+                    .status
+            })
+            .collect()
+    };
+    let events = env.events(&id).len();
+
+    // A user admin's selection holding the owner: refused, nothing changes.
+    let uma = as_member(&ua);
+    let with_owner =
+        BulkRequest::members(BulkAction::Remove, vec![ann.id.clone(), owner.id.clone()]);
+    let number = env
+        .engine
+        .bulk_confirmation(&id, &uma, &with_owner)
+        .expect("confirmation")
+        .number
+        .expect("a number");
+    let report = env
+        .engine
+        .bulk_action(&id, &uma, &with_owner, Some(&number))
+        .expect("a report");
+    env.rec("refused bulk", &report);
+    assert!(!report.applied);
+    assert_eq!(report.rows[0].outcome, BulkOutcome::NotApplied);
+    assert_eq!(report.rows[1].code.as_deref(), Some("permission_denied"));
+    assert_eq!(statuses(env), [MemberStatus::Active; 3]);
+    assert_eq!(env.events(&id).len(), events);
+
+    // The owner deletes Ann, Ben and the saved-only Cal.
+    let delete = BulkRequest {
+        invitations: vec![cal.clone()],
+        ..BulkRequest::members(BulkAction::Remove, vec![ann.id.clone(), ben.id.clone()])
+    };
+    let number = env
+        .engine
+        .bulk_confirmation(&id, &me, &delete)
+        .expect("confirmation")
+        .number
+        .expect("a number");
+    let wrong = format!(
+        "{:06}",
+        (number.parse::<u32>().unwrap_or(0) + 1) % 1_000_000
+    );
+    let r = env.engine.bulk_action(&id, &me, &delete, Some(&wrong));
+    env.rec("wrong number", &code(&r));
+    assert!(matches!(r, Err(Error::ConfirmationMismatch)), "{r:?}");
+    assert_eq!(statuses(env), [MemberStatus::Active; 3]);
+    assert_eq!(env.events(&id).len(), events);
+    let report = env
+        .engine
+        .bulk_action(&id, &me, &delete, Some(&number))
+        .expect("a report");
+    env.rec("bulk delete", &report);
+    assert!(report.applied);
+    assert_eq!(report.changed(), 3);
+    assert_eq!(
+        statuses(env),
+        [
+            MemberStatus::Removed,
+            MemberStatus::Removed,
+            MemberStatus::Active
+        ]
+    );
+    let inv = env.engine.invitation(&id, &me, &cal).expect("invitation");
+    assert_eq!(inv.status, InvitationStatus::Revoked);
+    let trail = env.events(&id);
+    assert_eq!(
+        kinds(&trail[events..]),
+        ["MemberRemoved", "MemberRemoved", "InvitationRevoked"]
+    );
+
+    // A bulk resend of two expired invitations: both pending again.
+    let sent = env
+        .engine
+        .invite(
+            &id,
+            &me,
+            InviteRequest::new(Recipients::Paste("dan@acme.test, eve@acme.test".into())),
+        )
+        .expect("invite");
+    let ids: Vec<_> = sent
+        .issued
+        .iter()
+        .map(|i| i.invitation.id.clone())
+        .collect();
+    env.advance(Duration::days(30));
+    let report = env
+        .engine
+        .bulk_action(
+            &id,
+            &me,
+            &BulkRequest::invitations(BulkAction::Resend, ids.clone()),
+            None,
+        )
+        .expect("a report");
+    env.rec("bulk resend", &report);
+    assert!(report.applied);
+    for i in &ids {
+        let inv = env.engine.invitation(&id, &me, i).expect("invitation");
+        assert_eq!((inv.status, inv.send_count), (InvitationStatus::Pending, 2));
+    }
+}

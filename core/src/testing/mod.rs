@@ -103,6 +103,7 @@ macro_rules! store_conformance {
                 organizations_are_isolated => same_as_memory engine_ops::organizations_are_isolated,
                 hostile_input_through_the_engine => same_as_memory hostile::hostile_input_through_the_engine,
                 email_templates => same_as_memory engine_ops::email_templates,
+                bulk_actions => same_as_memory engine_ops::bulk_actions,
                 // The Transaction contract.
                 rollback_on_drop_changes_nothing => direct transactions::rollback_on_drop_changes_nothing,
                 panic_inside_a_transaction_rolls_back => direct transactions::panic_inside_a_transaction_rolls_back,
