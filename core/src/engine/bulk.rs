@@ -1213,6 +1213,46 @@ mod tests {
         );
     }
 
+    #[test]
+    fn a_refused_row_names_no_recipient_to_who_may_not_read_the_list() {
+        let w = world();
+        // An inviter who may not read the member list.
+        w.engine
+            .define_role(
+                &w.org,
+                &w.owner,
+                "recruiter",
+                [Permission::InviteMembers].into_iter().collect(),
+            )
+            .unwrap();
+        let plain = w.members(1, "recruiter", "m");
+        let me = Actor::Member(plain[0].id.clone());
+        let mine = w
+            .engine
+            .invite(
+                &w.org,
+                &me,
+                InviteRequest::new(Recipients::Paste("mine@acme.test".into())).role("recruiter"),
+            )
+            .unwrap()
+            .issued[0]
+            .invitation
+            .id
+            .clone();
+        let theirs = w.pending(1, "secret-person");
+        let req = BulkRequest::invitations(BulkAction::Revoke, vec![mine, theirs[0].clone()]);
+        let number = w.number(&me, &req);
+        let report = w
+            .engine
+            .bulk_action(&w.org, &me, &req, Some(&number))
+            .unwrap();
+        assert!(!report.applied);
+        assert_eq!(report.rows[0].contact.as_deref(), Some("mine@acme.test"));
+        assert_eq!(report.rows[1].code.as_deref(), Some("permission_denied"));
+        assert_eq!(report.rows[1].contact, None, "{report:?}");
+        assert!(!format!("{report:?}").contains("secret-person"));
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(24))]
 
