@@ -39,7 +39,8 @@ class EnlistError(Exception):
 
 class InvalidInputError(EnlistError):
     """The input is malformed (a field, an address, an incomplete
-    registration, a domain the organization does not allow): fix it and
+    registration, a domain the organization does not allow, a bulk
+    action's confirmation number that does not match): fix it and
     retry."""
 
     family = ErrorFamily.INVALID_INPUT
