@@ -262,6 +262,22 @@ pub enum Error {
         /// How many times the command was run.
         attempts: u32,
     },
+    /// An identifier invitation's access code cannot be shown again: it was
+    /// shown once, when it was issued, and is not kept in readable form
+    /// (ADR 0005). `key_configured` is `false` when the host configured no
+    /// sealing key (the shown-once rule), `true` when the code was issued
+    /// before the key, under a key no longer configured, or does not open.
+    /// Resending the invitation gives a new code.
+    #[error(
+        "the access code of invitation {invitation} was shown once, when it was issued, and is not kept{}; resend the invitation to give a new code",
+        if *key_configured { " under a key this service holds" } else { " (no sealing key is configured)" }
+    )]
+    AccessCodeNotKept {
+        /// The invitation.
+        invitation: InvitationId,
+        /// Whether the host configured a sealing key.
+        key_configured: bool,
+    },
     /// The store failed. (A [`StoreError::InvalidCursor`] becomes
     /// [`Error::InvalidInput`] on field `cursor` instead: it is the caller's
     /// mistake, not the store's.)
@@ -298,6 +314,7 @@ impl Error {
             Error::Conflict { .. } => ErrorCode::Conflict,
             Error::UnknownGroup { .. } => ErrorCode::UnknownGroup,
             Error::RetriesExhausted { .. } => ErrorCode::RetriesExhausted,
+            Error::AccessCodeNotKept { .. } => ErrorCode::AccessCodeNotKept,
             Error::Store(_) => ErrorCode::Storage,
             Error::Mail(_) => ErrorCode::Mail,
         }
@@ -385,6 +402,12 @@ impl Error {
             Error::Conflict { reason } => f.text("reason", reason),
             Error::UnknownGroup { group } => f.text("group", group.as_str()),
             Error::RetriesExhausted { attempts } => f.count("attempts", u64::from(*attempts)),
+            Error::AccessCodeNotKept {
+                invitation,
+                key_configured,
+            } => f
+                .text("invitation", invitation.as_str())
+                .flag("key_configured", *key_configured),
             Error::Store(e) => {
                 let (rule, found, supported) = match e {
                     StoreError::Unique(rule) => (Some(rule.as_str()), None, None),
@@ -650,6 +673,8 @@ pub enum ErrorCode {
     UnknownGroup,
     /// [`Error::RetriesExhausted`].
     RetriesExhausted,
+    /// [`Error::AccessCodeNotKept`].
+    AccessCodeNotKept,
     /// [`Error::Store`].
     Storage,
     /// [`Error::Mail`].
@@ -658,7 +683,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in the order of the book's table.
-    pub const ALL: [ErrorCode; 21] = [
+    pub const ALL: [ErrorCode; 22] = [
         ErrorCode::InvalidInput,
         ErrorCode::LimitExceeded,
         ErrorCode::NotAMember,
@@ -678,6 +703,7 @@ impl ErrorCode {
         ErrorCode::Conflict,
         ErrorCode::UnknownGroup,
         ErrorCode::RetriesExhausted,
+        ErrorCode::AccessCodeNotKept,
         ErrorCode::Storage,
         ErrorCode::Mail,
     ];
@@ -704,6 +730,7 @@ impl ErrorCode {
             ErrorCode::Conflict => "conflict",
             ErrorCode::UnknownGroup => "unknown_group",
             ErrorCode::RetriesExhausted => "retries_exhausted",
+            ErrorCode::AccessCodeNotKept => "access_code_not_kept",
             ErrorCode::Storage => "storage",
             ErrorCode::Mail => "mail",
         }
@@ -726,6 +753,7 @@ impl ErrorCode {
             ErrorCode::AlreadyMember
             | ErrorCode::AlreadyInvited
             | ErrorCode::InvitationNotOpen
+            | ErrorCode::AccessCodeNotKept
             | ErrorCode::Conflict => ErrorFamily::Conflict,
             ErrorCode::InvitationExpired => ErrorFamily::Expired,
             ErrorCode::InvitationRevoked => ErrorFamily::Revoked,
@@ -791,6 +819,9 @@ impl ErrorCode {
             ErrorCode::Conflict => const { &[fact("reason", Text)] },
             ErrorCode::UnknownGroup => const { &[fact("group", Id)] },
             ErrorCode::RetriesExhausted => const { &[fact("attempts", Count)] },
+            ErrorCode::AccessCodeNotKept => {
+                const { &[fact("invitation", Id), fact("key_configured", Flag)] }
+            }
             ErrorCode::Storage => {
                 const {
                     &[
@@ -1052,6 +1083,10 @@ mod tests {
                 group: GroupId::from("grp_1"),
             },
             Error::RetriesExhausted { attempts: 6 },
+            Error::AccessCodeNotKept {
+                invitation: InvitationId::from("inv_1"),
+                key_configured: false,
+            },
             Error::Store(StoreError::Unique(UniqueRule::MemberUserRef)),
             Error::Store(StoreError::SchemaTooNew {
                 found: 9,

@@ -31,6 +31,7 @@ mod policy;
 #[cfg(feature = "python")]
 pub mod python_support;
 mod role;
+mod seal;
 mod secret;
 pub mod store;
 mod template;
@@ -56,6 +57,10 @@ pub use engine::{
     MemberUpdate, NewGroup, NewOrganization, RecipientInput, Recipients, RejectReason,
     RejectedRecipient, SendOutcome, SendReport, check_accept_url_base, normalize_identifier,
 };
+// What an actor may do, editing staged invitations (the `caps` part of issue 13).
+pub use engine::{Capabilities, GroupCapability, InviteCapability, StagedInvitationUpdate};
+// Access codes sealed under the host's key, to be shown again (ADR 0005).
+pub use seal::{SealedCode, SealingKey};
 // Errors.
 pub use error::{
     EntityKind, Error, ErrorCode, ErrorFamily, Fact, FactKind, Feature, LimitKind, MailError,

@@ -17,6 +17,7 @@
 //! ```
 
 mod accept;
+mod caps;
 mod directory_import;
 mod groups;
 mod invite;
@@ -29,6 +30,7 @@ mod templates;
 mod trace;
 
 pub use accept::{ACCESS_CODE_LOCK_SECS, ACCESS_CODE_MAX_LOCK_SECS, Acceptance};
+pub use caps::{Capabilities, GroupCapability, InviteCapability, StagedInvitationUpdate};
 pub use directory_import::{
     ImportDefaults, ImportInterruption, ImportRejection, ImportReport, ImportedInvitation,
 };
@@ -300,6 +302,7 @@ pub struct Enlist {
     secrets: Arc<dyn SecretSource>,
     config: Arc<EngineConfig>,
     codes: Arc<CodeHasher>,
+    sealer: Arc<crate::seal::CodeSealer>,
 }
 
 impl std::fmt::Debug for Enlist {
@@ -307,6 +310,7 @@ impl std::fmt::Debug for Enlist {
         f.debug_struct("Enlist")
             .field("config", &self.config)
             .field("secret_key", &self.codes.has_key())
+            .field("sealing_keys", &self.sealer)
             .finish_non_exhaustive()
     }
 }
@@ -320,6 +324,7 @@ impl Enlist {
             secrets: Arc::new(OsSecrets),
             config: Arc::new(EngineConfig::default()),
             codes: Arc::new(CodeHasher::default()),
+            sealer: Arc::new(crate::seal::CodeSealer::default()),
         }
     }
 
@@ -350,6 +355,24 @@ impl Enlist {
     pub fn with_secret_key(mut self, key: SecretKey) -> Self {
         self.codes = Arc::new(CodeHasher::new(Some(key)));
         self
+    }
+
+    /// Seals every access code issued from now on under `current` (a
+    /// [`SealingKey`](crate::SealingKey): exactly 32 bytes the host keeps
+    /// outside the database, with an id), so that an administrator can see
+    /// it again ([`Enlist::reveal_access_code`]). Codes sealed under a
+    /// `retired` key still open; to rotate, make the new key current and
+    /// list the old one as retired until its codes are closed or resent.
+    /// Without a sealing key an access code is shown once, when it is
+    /// issued (ADR 0005). Refused: two keys with one id, more than 16
+    /// retired keys.
+    pub fn with_sealing_keys(
+        mut self,
+        current: crate::seal::SealingKey,
+        retired: Vec<crate::seal::SealingKey>,
+    ) -> Result<Self> {
+        self.sealer = Arc::new(crate::seal::CodeSealer::new(current, retired)?);
+        Ok(self)
     }
 
     /// Replaces the engine settings, if they are valid
@@ -446,6 +469,7 @@ impl Enlist {
             secrets: self.secrets.as_ref(),
             config: &self.config,
             codes: &self.codes,
+            sealer: &self.sealer,
             trace,
             email: None,
         };
@@ -464,6 +488,8 @@ pub(crate) struct Ctx<'a> {
     pub secrets: &'a dyn SecretSource,
     pub config: &'a EngineConfig,
     pub codes: &'a CodeHasher,
+    /// The host's sealing keys for access codes (none by default).
+    pub sealer: &'a crate::seal::CodeSealer,
     /// The command's span (`tracing` feature).
     pub trace: &'a trace::Command,
     /// The email settings and template of the organization this command
