@@ -32,6 +32,7 @@ use crate::role::{GroupRole, Permission, PermissionSet, Role};
 use crate::template::{EmailPreview, EmailSettings, EmailTemplate};
 use crate::wire::WireEnum;
 use crate::{Acceptance, ImportInterruption, InviteLink, LinkPreview, RecipientInput};
+use crate::{Capabilities, GroupCapability, InviteCapability};
 use chrono::TimeDelta;
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
@@ -610,6 +611,7 @@ py_records! {
             access_code_attempts -> u32 { v.access_code_attempts }
             accept_url_base -> Option<String> { v.accept_url_base.clone() }
             reply_to_inviter -> bool { v.reply_to_inviter }
+            default_role -> Option<String> { v.default_role.clone() }
     } {
 
         #[new]
@@ -816,4 +818,16 @@ py_records! {
 
     // A view: no link, no body.
     DeadLetter repr(id, to, attempts, reason) {}
+
+    Capabilities repr(can_invite, manage_members, manage_policy) {}
+
+    InviteCapability repr(allowed, roles, without_groups) {
+        /// Whether one group grant alone is allowed.
+        #[pyo3(name = "may_grant")]
+        fn py_may_grant(&self, grant: &GroupGrant) -> bool {
+            self.may_grant(grant)
+        }
+    }
+
+    GroupCapability repr(group_id, roles) {}
 }
