@@ -143,7 +143,6 @@ pub struct GroupCapability {
 /// `None` leaves a field as it is. A blank first or last name clears it.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
-#[non_exhaustive]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct StagedInvitationUpdate {
     /// The organization role.
