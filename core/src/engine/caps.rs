@@ -295,6 +295,22 @@ fn invite_capability(o: &Organization, auth: &Auth, kind: MemberKind) -> InviteC
     cap
 }
 
+/// Refuses, before any invitation is looked up, an actor who can manage
+/// no invitation at all: without [`Permission::ManageMembers`] one must be
+/// an inviter able to invite today, so someone who may not invite learns
+/// nothing about which invitation ids exist.
+fn refuse_who_never_manages(o: &Organization, auth: &Auth) -> Result<()> {
+    if auth.has(Permission::ManageMembers) {
+        return Ok(());
+    }
+    may_invite_at_all(o, auth).map_err(|_| {
+        auth.deny(
+            Permission::ManageMembers,
+            "managing invitations needs manage_members, or to be their inviter",
+        )
+    })
+}
+
 impl Enlist {
     /// What `actor` may do in the organization (see [`Capabilities`]): one
     /// call for a UI to decide which buttons, roles and groups to show,
@@ -363,6 +379,7 @@ impl Enlist {
             .transpose()?;
         self.run("update_staged_invitation", |cx| {
             let (o, auth) = cx.enter(org, actor)?;
+            refuse_who_never_manages(&o, &auth)?;
             let mut inv = cx.invitation(org, invitation)?;
             cx.may_manage_invitation(&o, &auth, &inv)?;
             if inv.status != InvitationStatus::Staged {
@@ -460,6 +477,7 @@ impl Enlist {
     ) -> Result<Secret> {
         self.run("reveal_access_code", |cx| {
             let (o, auth) = cx.enter(org, actor)?;
+            refuse_who_never_manages(&o, &auth)?;
             let inv = cx.invitation(org, invitation)?;
             cx.may_manage_invitation(&o, &auth, &inv)?;
             if !inv.is_by_identifier() {

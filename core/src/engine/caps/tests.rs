@@ -589,9 +589,23 @@ fn an_access_code_is_shown_again_only_with_a_key_and_to_who_may_manage_it() {
     let plain = o.join("member", MemberKind::Member, Vec::new());
     let err = o
         .engine
-        .reveal_access_code(&o.org, &Actor::Member(plain.id), &inv.id)
+        .reveal_access_code(&o.org, &Actor::Member(plain.id.clone()), &inv.id)
         .unwrap_err();
     assert_eq!(err.code(), "permission_denied");
+    // ... and learns nothing about which ids exist.
+    let plain_actor = Actor::Member(plain.id.clone());
+    for id in [inv.id.clone(), InvitationId::from("inv_made_up")] {
+        let err = o
+            .engine
+            .reveal_access_code(&o.org, &plain_actor, &id)
+            .unwrap_err();
+        assert_eq!(err.code(), "permission_denied", "{id}");
+        let err = o
+            .engine
+            .update_staged_invitation(&o.org, &plain_actor, &id, StagedInvitationUpdate::new())
+            .unwrap_err();
+        assert_eq!(err.code(), "permission_denied", "{id}");
+    }
     // A resend reseals: the new code shows, the old one is gone.
     let clock = std::sync::Arc::new(crate::ManualClock::new(o.engine.now()));
     let o2 = Org {
