@@ -119,8 +119,8 @@ expect "$HEADER" 'uniffi_enlist_ffi_fn_init_callback_vtable_mailer'
 expect "$HEADER" 'uniffi_enlist_ffi_fn_init_callback_vtable_clock'
 expect "$SWIFT" 'import EnlistFFI'
 expect "$SWIFT" 'open class Enlist: EnlistProtocol'
-expect "$SWIFT" 'public static func inMemory(clock: Clock? = nil, config: EngineConfig? = nil, secretKey: Data? = nil)throws  -> Enlist'
-expect "$SWIFT" 'public static func openSqlite(path: String, clock: Clock? = nil, config: EngineConfig? = nil, secretKey: Data? = nil)throws  -> Enlist'
+expect "$SWIFT" 'public static func inMemory(clock: Clock? = nil, config: EngineConfig? = nil, secretKey: Data? = nil, sealingKeys: [SealingKeySpec] = [])throws  -> Enlist'
+expect "$SWIFT" 'public static func openSqlite(path: String, clock: Clock? = nil, config: EngineConfig? = nil, secretKey: Data? = nil, sealingKeys: [SealingKeySpec] = [])throws  -> Enlist'
 expect "$SWIFT" 'open func outboxMessageIn(orgId: OrgId, actor: Actor, messageId: MessageId)throws  -> OutboxMessage'
 expect "$CORE_SWIFT" 'public var allowedAcceptUrlBases: [String]'
 expect "$CORE_SWIFT" 'public var lockedUntil: DateTime?'
@@ -166,6 +166,7 @@ expect "$CORE_SWIFT" 'public typealias Secret = SecretText'
 expect "$CORE_SWIFT" 'open class SecretText: SecretTextProtocol, @unchecked Sendable, CustomDebugStringConvertible, CustomStringConvertible'
 expect "$CORE_SWIFT" 'public var secret: Secret?'
 expect "$SWIFT" 'public var acceptUrl: Secret'
+expect "$SWIFT" 'public struct SealingKeySpec'
 [ "$missing" -eq 0 ] || die "$missing expected Swift declaration(s) missing"
 
 step "Kotlin compiler and JNA"

@@ -33,13 +33,14 @@ pub struct PyEnlist {
 /// The engine options every constructor takes as keywords (`**options`;
 /// the stub lists them), read once here: any other keyword is a
 /// `TypeError`, as for a function that names its parameters.
-const OPTIONS: [&str; 6] = [
+const OPTIONS: [&str; 7] = [
     "clock",
     "product_name",
     "accept_url_base",
     "allowed_accept_url_bases",
     "retry",
     "secret_key",
+    "sealing_keys",
 ];
 
 /// The options, checked: what a store needs to become an engine.
@@ -48,6 +49,8 @@ pub(crate) struct Settled {
     seed: Option<u64>,
     key: Option<enlist::SecretKey>,
     config: enlist::EngineConfig,
+    /// `sealing_keys=[(id, key), ...]`: the first seals, all open.
+    sealing: Vec<enlist::SealingKey>,
 }
 
 /// The keyword `name` of `options` (`None` when absent or `None`),
@@ -92,6 +95,22 @@ impl Settled {
             .map(enlist::SecretKey::new)
             .transpose()
             .or_raise(py)?;
+        // At most 17 keys (the current one and 16 retired), each checked
+        // by `SealingKey::new` (exactly 32 bytes, a short id).
+        let sealing_in =
+            option::<Vec<(String, Vec<u8>)>>(options, "sealing_keys")?.unwrap_or_default();
+        if sealing_in.len() > 17 {
+            return Err(invalid(
+                py,
+                "sealing_keys",
+                "at most 17 keys: the current one and 16 retired",
+            ));
+        }
+        let sealing = sealing_in
+            .into_iter()
+            .map(|(id, key)| enlist::SealingKey::new(id, key))
+            .collect::<enlist::Result<Vec<_>>>()
+            .or_raise(py)?;
         let mut config = enlist::EngineConfig::default();
         if let Some(name) = option(options, "product_name")? {
             config.product_name = name;
@@ -112,6 +131,7 @@ impl Settled {
             seed,
             key,
             config,
+            sealing,
         })
     }
 
@@ -131,6 +151,12 @@ impl Settled {
         }
         if let Some(key) = self.key {
             engine = engine.with_secret_key(key);
+        }
+        let mut keys = self.sealing.into_iter();
+        if let Some(current) = keys.next() {
+            engine = engine
+                .with_sealing_keys(current, keys.collect())
+                .or_raise(py)?;
         }
         let engine = engine.try_with_config(self.config).or_raise(py)?;
         Ok(PyEnlist {
@@ -597,7 +623,10 @@ impl PyEnlist {
     /// `send=False` saves the invitations as staged ("Save User").
     /// `locale` (a BCP 47 tag such as "fr-CA") picks the email template;
     /// default: the organization's default locale.
-    #[pyo3(signature = (org, recipients, *, actor, role = None, kind = None, groups = None, license_type = None, message = None, send = true, form_field = false, locale = None))]
+    /// `active=False` saves the people with "Active" unchecked (seed 004):
+    /// staged and inactive until activated (`update_staged_invitation(...,
+    /// active=True)`) and sent; it needs `send=False`.
+    #[pyo3(signature = (org, recipients, *, actor, role = None, kind = None, groups = None, license_type = None, message = None, send = true, form_field = false, locale = None, active = true))]
     fn invite(
         &self,
         py: Python<'_>,
@@ -612,6 +641,7 @@ impl PyEnlist {
         send: bool,
         form_field: bool,
         locale: Option<String>,
+        active: bool,
     ) -> PyResult<PyInviteReport> {
         let mut req =
             enlist::InviteRequest::new(crate::inputs::recipients(recipients, form_field)?);
@@ -622,8 +652,68 @@ impl PyEnlist {
         req.message = message;
         req.send = send;
         req.locale = locale;
+        req.active = active;
         self.run(py, |e| e.invite(&org, &actor.0, req))
             .map(Into::into)
+    }
+
+    /// What `actor` may do in the organization: invite at all, which roles
+    /// and groups (and group roles) for members and for guests, manage
+    /// members, groups, roles, the policy and the link, see access codes
+    /// again. Answered by the checks the commands make.
+    #[pyo3(signature = (org, *, actor))]
+    fn capabilities(
+        &self,
+        py: Python<'_>,
+        org: OrgId,
+        actor: ActorRef,
+    ) -> PyResult<enlist::Capabilities> {
+        self.run(py, |e| e.capabilities(&org, &actor.0))
+    }
+
+    /// Edits a staged invitation before it is sent: its role, groups,
+    /// first and last names, license type and "Active" (`None` leaves a
+    /// field as it is). Any other status raises `ConflictError`.
+    #[pyo3(signature = (org, invitation, *, actor, role = None, groups = None, first_name = None, last_name = None, license_type = None, active = None))]
+    fn update_staged_invitation(
+        &self,
+        py: Python<'_>,
+        org: OrgId,
+        invitation: InvitationId,
+        actor: ActorRef,
+        role: Option<String>,
+        groups: Option<Grants>,
+        first_name: Option<String>,
+        last_name: Option<String>,
+        license_type: Option<String>,
+        active: Option<bool>,
+    ) -> PyResult<enlist::Invitation> {
+        let mut changes = enlist::StagedInvitationUpdate::new();
+        changes.role = role;
+        changes.groups = groups.map(|g| g.0);
+        changes.first_name = first_name;
+        changes.last_name = last_name;
+        changes.license_type = license_type;
+        changes.active = active;
+        self.run(py, |e| {
+            e.update_staged_invitation(&org, &actor.0, &invitation, changes)
+        })
+    }
+
+    /// An identifier invitation's access code, shown again ("See access
+    /// code"), when the engine was given `sealing_keys`; without them the
+    /// code was shown once and `ConflictError` (`access_code_not_kept`)
+    /// says so. Each display is an audit event (without the code).
+    #[pyo3(signature = (org, invitation, *, actor))]
+    fn reveal_access_code(
+        &self,
+        py: Python<'_>,
+        org: OrgId,
+        invitation: InvitationId,
+        actor: ActorRef,
+    ) -> PyResult<String> {
+        self.run(py, |e| e.reveal_access_code(&org, &actor.0, &invitation))
+            .map(|s| s.expose().to_owned())
     }
 
     /// Sends staged invitations ("Send invites" on selected rows); each is

@@ -16,6 +16,7 @@ CORE_RECORDS = [
     "GroupGrant", "Member", "RegistrationNeeds", "InvitationPreview", "LinkPreview",
     "ImportInterruption", "ImportRowError", "ImportGroup", "ImportRow", "ImportSheet",
     "RecipientInput", "OutgoingEmail", "OutboxMessage", "DeliveryReport",
+    "Capabilities", "InviteCapability", "GroupCapability",
 ]
 
 

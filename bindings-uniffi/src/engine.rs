@@ -37,11 +37,17 @@ impl std::fmt::Debug for Enlist {
 pub(crate) struct Settings {
     config: Option<enlist::EngineConfig>,
     key: Option<enlist::SecretKey>,
+    /// The first seals, all open.
+    sealing: Vec<enlist::SealingKey>,
 }
 
 impl Settings {
     /// Checks `config` (its retry policy included) and `secret_key`.
-    pub(crate) fn check(config: Option<EngineConfig>, secret_key: Option<Vec<u8>>) -> Result<Self> {
+    pub(crate) fn check(
+        config: Option<EngineConfig>,
+        secret_key: Option<Vec<u8>>,
+        sealing_keys: Vec<SealingKeySpec>,
+    ) -> Result<Self> {
         let config = match config {
             Some(c) => {
                 let mut c = c;
@@ -51,7 +57,15 @@ impl Settings {
             None => None,
         };
         let key = secret_key.map(enlist::SecretKey::new).transpose()?;
-        Ok(Self { config, key })
+        let sealing = sealing_keys
+            .into_iter()
+            .map(|k| enlist::SealingKey::new(k.id, k.key))
+            .collect::<enlist::Result<Vec<_>>>()?;
+        Ok(Self {
+            config,
+            key,
+            sealing,
+        })
     }
 }
 
@@ -72,6 +86,10 @@ impl Enlist {
         }
         if let Some(key) = settings.key {
             inner = inner.with_secret_key(key);
+        }
+        let mut sealing = settings.sealing.into_iter();
+        if let Some(current) = sealing.next() {
+            inner = inner.with_sealing_keys(current, sealing.collect())?;
         }
         if let Some(config) = settings.config {
             inner = inner.try_with_config(config)?;
@@ -115,13 +133,18 @@ impl Enlist {
     /// `InvalidInput`). `secret_key`: a pepper of at least 32 bytes the
     /// host keeps outside the database; access codes are then hashed with
     /// HMAC-SHA256 under it (`InvalidInput` when shorter).
-    #[uniffi::constructor(default(clock = None, config = None, secret_key = None))]
+    /// `sealing_keys`: access codes are sealed under the first (exactly 32
+    /// bytes with an id) so that `revealAccessCode` can show them again;
+    /// the others still open codes sealed before a rotation. Empty (the
+    /// default): a code is shown once.
+    #[uniffi::constructor(default(clock = None, config = None, secret_key = None, sealing_keys = []))]
     pub fn in_memory(
         clock: Option<Arc<dyn Clock>>,
         config: Option<EngineConfig>,
         secret_key: Option<Vec<u8>>,
+        sealing_keys: Vec<SealingKeySpec>,
     ) -> Result<Arc<Self>> {
-        let settings = Settings::check(config, secret_key)?;
+        let settings = Settings::check(config, secret_key, sealing_keys)?;
         Ok(Arc::new(Self::over(
             Arc::new(enlist::MemoryStore::new()),
             clock,
@@ -134,14 +157,15 @@ impl Enlist {
     /// (`Context.getFilesDir()` on Android, Application Support on iOS).
     /// `config` and `secret_key` as for [`Enlist::in_memory`], checked
     /// before the file is opened.
-    #[uniffi::constructor(default(clock = None, config = None, secret_key = None))]
+    #[uniffi::constructor(default(clock = None, config = None, secret_key = None, sealing_keys = []))]
     pub fn open_sqlite(
         path: String,
         clock: Option<Arc<dyn Clock>>,
         config: Option<EngineConfig>,
         secret_key: Option<Vec<u8>>,
+        sealing_keys: Vec<SealingKeySpec>,
     ) -> Result<Arc<Self>> {
-        let settings = Settings::check(config, secret_key)?;
+        let settings = Settings::check(config, secret_key, sealing_keys)?;
         let store = enlist_sqlite::SqliteStore::open(&path)?;
         Ok(Arc::new(Self::over(Arc::new(store), clock, settings)?))
     }
@@ -537,6 +561,28 @@ commands! {
     /// `ManagePolicy`.
     fn email_templates(org_id: OrgId, actor: Actor) -> Vec<enlist::EmailTemplate>
         => |e| e.email_templates(&org_id, &actor);
+
+    // -- Capabilities, staged edits, access codes (issue 13, caps) --------
+
+    /// What `actor` may do in the organization: invite at all, which roles
+    /// and groups (and group roles) for members and guests, manage members,
+    /// groups, roles, policy and the link, see access codes again.
+    /// Answered by the checks the commands make.
+    fn capabilities(org_id: OrgId, actor: Actor) -> enlist::Capabilities
+        => |e| e.capabilities(&org_id, &actor);
+
+    /// Edits a staged invitation before it is sent: role, groups, names,
+    /// license type and "Active" (seed 004). Any other status is
+    /// `Conflict`; the new role and groups must be within the actor's
+    /// reach.
+    fn update_staged_invitation(org_id: OrgId, actor: Actor, invitation_id: InvitationId, changes: enlist::StagedInvitationUpdate) -> Invitation
+        => |e| e.update_staged_invitation(&org_id, &actor, &invitation_id, changes);
+
+    /// An identifier invitation's access code, shown again ("See access
+    /// code"), when the engine has sealing keys; otherwise the code was
+    /// shown once and the error (`access_code_not_kept`) says so.
+    fn reveal_access_code(org_id: OrgId, actor: Actor, invitation_id: InvitationId) -> enlist::Secret
+        => |e| e.reveal_access_code(&org_id, &actor, &invitation_id);
 
     /// Deletes the organization's template for one locale; whether there
     /// was one. Needs `ManagePolicy`.

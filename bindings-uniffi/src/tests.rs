@@ -325,7 +325,7 @@ fn normalize_identifier_maps_its_error() {
 #[test]
 fn invite_deliver_accept_with_a_foreign_clock_and_mailer() {
     let clock = TestClock::at(t0());
-    let engine = Enlist::in_memory(Some(clock.clone()), None, None).unwrap();
+    let engine = Enlist::in_memory(Some(clock.clone()), None, None, Vec::new()).unwrap();
     let (org, owner) = new_org(&engine, "Acme");
     assert_eq!(engine.now(), clock.get());
 
@@ -473,7 +473,7 @@ fn invite_deliver_accept_with_a_foreign_clock_and_mailer() {
 #[test]
 fn a_failing_foreign_mailer_is_retried_after_the_backoff() {
     let clock = TestClock::at(t0());
-    let engine = Enlist::in_memory(Some(clock.clone()), None, None).unwrap();
+    let engine = Enlist::in_memory(Some(clock.clone()), None, None, Vec::new()).unwrap();
     let (org, owner) = new_org(&engine, "Acme");
     engine.invite(org, owner, paste("frank@acme.test")).unwrap();
     let mailer = Arc::new(TestMailer::default());
@@ -504,7 +504,7 @@ fn a_failing_foreign_mailer_is_retried_after_the_backoff() {
 
 #[test]
 fn an_out_of_range_time_is_refused_and_changes_nothing() {
-    let engine = Enlist::in_memory(None, None, None).unwrap();
+    let engine = Enlist::in_memory(None, None, None, Vec::new()).unwrap();
     let (org, owner) = new_org(&engine, "Acme");
     let Actor::Member(member_id) = owner.clone() else {
         unreachable!()
@@ -534,7 +534,8 @@ fn a_sqlite_file_keeps_everything_across_reopening() {
     let path = path.to_str().unwrap().to_owned();
     let clock = TestClock::at(t0());
     let (org, token) = {
-        let engine = Enlist::open_sqlite(path.clone(), Some(clock.clone()), None, None).unwrap();
+        let engine =
+            Enlist::open_sqlite(path.clone(), Some(clock.clone()), None, None, Vec::new()).unwrap();
         let (org, owner) = new_org(&engine, "Acme Files");
         let report = engine
             .invite(org.clone(), owner, paste("bob@acme.test"))
@@ -549,7 +550,7 @@ fn a_sqlite_file_keeps_everything_across_reopening() {
                 .to_owned(),
         )
     };
-    let engine = Enlist::open_sqlite(path, Some(clock), None, None).unwrap();
+    let engine = Enlist::open_sqlite(path, Some(clock), None, None, Vec::new()).unwrap();
     assert_eq!(engine.organization(org.clone()).unwrap().name, "Acme Files");
     let accepted = engine
         .accept(token, reg("acct-bob", "Bob", "Smith"))
@@ -564,6 +565,7 @@ fn a_sqlite_file_keeps_everything_across_reopening() {
         None,
         None,
         None,
+        Vec::new(),
     )
     .unwrap_err();
     assert_eq!(bad.code(), "storage");
@@ -571,7 +573,7 @@ fn a_sqlite_file_keeps_everything_across_reopening() {
 
 #[test]
 fn secrets_cross_as_objects_that_never_print() {
-    let engine = Enlist::in_memory(Some(TestClock::at(t0())), None, None).unwrap();
+    let engine = Enlist::in_memory(Some(TestClock::at(t0())), None, None, Vec::new()).unwrap();
     let (org, owner) = new_org(&engine, "Acme");
     let report = engine
         .invite(org.clone(), owner, paste("bob@acme.test"))
@@ -591,7 +593,7 @@ fn callers_cannot_ask_for_unbounded_work() {
     let huge = "a@b.c,".repeat(MAX_PARSE_BYTES / 6 + 1);
     let e = parse_recipients(huge).unwrap_err();
     assert!(matches!(e, EnlistError::InvalidInput { .. }), "{e:?}");
-    let engine = Enlist::in_memory(Some(TestClock::at(t0())), None, None).unwrap();
+    let engine = Enlist::in_memory(Some(TestClock::at(t0())), None, None, Vec::new()).unwrap();
     let e = engine
         .claim_due(u32::try_from(enlist::MAX_OUTBOX_BATCH + 1).unwrap(), None)
         .unwrap_err();
@@ -607,7 +609,7 @@ fn callers_cannot_ask_for_unbounded_work() {
 #[test]
 fn the_file_mailer_writes_what_deliver_pending_and_a_direct_send_hand_it() {
     let dir = tempfile::tempdir().unwrap();
-    let engine = Enlist::in_memory(None, None, None).unwrap();
+    let engine = Enlist::in_memory(None, None, None, Vec::new()).unwrap();
     let (org, owner) = new_org(&engine, "Acme");
     let report = engine
         .invite(org.clone(), owner.clone(), paste("Bob <bob@acme.test>"))

@@ -274,3 +274,19 @@ impl ParsedRecipients {
         }
     }
 }
+
+// ---------------------------------------------------------------------------
+// Sealing keys (core's `SealingKey` is opaque: its key never leaves it)
+// ---------------------------------------------------------------------------
+
+/// A key for sealing access codes so that they can be shown again
+/// (`Enlist.revealAccessCode`): its id (1 to 32 ASCII letters, digits,
+/// `-`, `_`, `.`) and exactly 32 random bytes the app keeps outside the
+/// database. Checked by core's `SealingKey::new` when the engine is made.
+#[derive(Clone, uniffi::Record)]
+pub struct SealingKeySpec {
+    /// The key's id, stored beside every code sealed under it.
+    pub id: String,
+    /// The key: exactly 32 bytes.
+    pub key: Vec<u8>,
+}

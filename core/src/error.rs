@@ -269,6 +269,22 @@ pub enum Error {
         "the confirmation number does not match this selection, action and actor, or has expired; nothing was changed: ask for a new number"
     )]
     ConfirmationMismatch,
+    /// An identifier invitation's access code cannot be shown again: it was
+    /// shown once, when it was issued, and is not kept in readable form
+    /// (ADR 0005). `key_configured` is `false` when the host configured no
+    /// sealing key (the shown-once rule), `true` when the code was issued
+    /// before the key, under a key no longer configured, or does not open.
+    /// Resending the invitation gives a new code.
+    #[error(
+        "the access code of invitation {invitation} was shown once, when it was issued, and is not kept{}; resend the invitation to give a new code",
+        if *key_configured { " under a key this service holds" } else { " (no sealing key is configured)" }
+    )]
+    AccessCodeNotKept {
+        /// The invitation.
+        invitation: InvitationId,
+        /// Whether the host configured a sealing key.
+        key_configured: bool,
+    },
     /// The store failed. (A [`StoreError::InvalidCursor`] becomes
     /// [`Error::InvalidInput`] on field `cursor` instead: it is the caller's
     /// mistake, not the store's.)
@@ -306,6 +322,7 @@ impl Error {
             Error::UnknownGroup { .. } => ErrorCode::UnknownGroup,
             Error::RetriesExhausted { .. } => ErrorCode::RetriesExhausted,
             Error::ConfirmationMismatch => ErrorCode::ConfirmationMismatch,
+            Error::AccessCodeNotKept { .. } => ErrorCode::AccessCodeNotKept,
             Error::Store(_) => ErrorCode::Storage,
             Error::Mail(_) => ErrorCode::Mail,
         }
@@ -394,6 +411,12 @@ impl Error {
             Error::UnknownGroup { group } => f.text("group", group.as_str()),
             Error::RetriesExhausted { attempts } => f.count("attempts", u64::from(*attempts)),
             Error::ConfirmationMismatch => &mut f,
+            Error::AccessCodeNotKept {
+                invitation,
+                key_configured,
+            } => f
+                .text("invitation", invitation.as_str())
+                .flag("key_configured", *key_configured),
             Error::Store(e) => {
                 let (rule, found, supported) = match e {
                     StoreError::Unique(rule) => (Some(rule.as_str()), None, None),
@@ -661,6 +684,8 @@ pub enum ErrorCode {
     RetriesExhausted,
     /// [`Error::ConfirmationMismatch`].
     ConfirmationMismatch,
+    /// [`Error::AccessCodeNotKept`].
+    AccessCodeNotKept,
     /// [`Error::Store`].
     Storage,
     /// [`Error::Mail`].
@@ -689,6 +714,7 @@ impl ErrorCode {
         ErrorCode::Conflict,
         ErrorCode::UnknownGroup,
         ErrorCode::RetriesExhausted,
+        ErrorCode::AccessCodeNotKept,
         ErrorCode::Storage,
         ErrorCode::Mail,
         ErrorCode::ConfirmationMismatch,
@@ -716,6 +742,7 @@ impl ErrorCode {
             ErrorCode::Conflict => "conflict",
             ErrorCode::UnknownGroup => "unknown_group",
             ErrorCode::RetriesExhausted => "retries_exhausted",
+            ErrorCode::AccessCodeNotKept => "access_code_not_kept",
             ErrorCode::Storage => "storage",
             ErrorCode::Mail => "mail",
             ErrorCode::ConfirmationMismatch => "confirmation_mismatch",
@@ -740,6 +767,7 @@ impl ErrorCode {
             ErrorCode::AlreadyMember
             | ErrorCode::AlreadyInvited
             | ErrorCode::InvitationNotOpen
+            | ErrorCode::AccessCodeNotKept
             | ErrorCode::Conflict => ErrorFamily::Conflict,
             ErrorCode::InvitationExpired => ErrorFamily::Expired,
             ErrorCode::InvitationRevoked => ErrorFamily::Revoked,
@@ -805,6 +833,9 @@ impl ErrorCode {
             ErrorCode::Conflict => const { &[fact("reason", Text)] },
             ErrorCode::UnknownGroup => const { &[fact("group", Id)] },
             ErrorCode::RetriesExhausted => const { &[fact("attempts", Count)] },
+            ErrorCode::AccessCodeNotKept => {
+                const { &[fact("invitation", Id), fact("key_configured", Flag)] }
+            }
             ErrorCode::Storage => {
                 const {
                     &[
@@ -1067,6 +1098,10 @@ mod tests {
                 group: GroupId::from("grp_1"),
             },
             Error::RetriesExhausted { attempts: 6 },
+            Error::AccessCodeNotKept {
+                invitation: InvitationId::from("inv_1"),
+                key_configured: false,
+            },
             Error::Store(StoreError::Unique(UniqueRule::MemberUserRef)),
             Error::Store(StoreError::SchemaTooNew {
                 found: 9,

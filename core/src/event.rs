@@ -134,6 +134,9 @@ pub enum EventKind {
         recipient: String,
         role: String,
         kind: MemberKind,
+        /// `false` when saved with "Active" unchecked (seed 004).
+        #[serde(default = "crate::invitation::yes")]
+        active: bool,
     },
     /// An invitation was issued and its email queued (or, for identifiers,
     /// its access code made).
@@ -243,6 +246,27 @@ pub enum EventKind {
         error: String,
         attempts: u32,
         gave_up: bool,
+    },
+    /// A staged invitation was edited before sending: `fields` names what
+    /// changed (`role`, `groups`, `first_name`, `last_name`,
+    /// `license_type`).
+    InvitationUpdated {
+        #[cfg_attr(feature = "uniffi", uniffi(name = "invitation_id"))]
+        invitation: InvitationId,
+        fields: Vec<String>,
+    },
+    /// A staged invitation saved with "Active" unchecked was activated
+    /// (`active: true`), or deactivated (`active: false`).
+    InvitationActiveChanged {
+        #[cfg_attr(feature = "uniffi", uniffi(name = "invitation_id"))]
+        invitation: InvitationId,
+        active: bool,
+    },
+    /// An administrator displayed an identifier invitation's access code
+    /// again (the code itself is never in an event).
+    AccessCodeRevealed {
+        #[cfg_attr(feature = "uniffi", uniffi(name = "invitation_id"))]
+        invitation: InvitationId,
     },
 }
 

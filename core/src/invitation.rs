@@ -151,6 +151,29 @@ pub struct Invitation {
     pub closed_at: Option<DateTime<Utc>>,
     /// The member it created, once accepted.
     pub member_id: Option<MemberId>,
+    /// `false` for a person saved with "Active" unchecked (seed 004): the
+    /// invitation stays staged and cannot be sent until someone activates
+    /// it ([`StagedInvitationUpdate::active`](crate::StagedInvitationUpdate::active)).
+    /// `true` for every other invitation.
+    // Left out when true: bodies stored before this field read and write
+    // back the same.
+    #[serde(
+        default = "crate::invitation::yes",
+        skip_serializing_if = "crate::invitation::is_true"
+    )]
+    pub active: bool,
+}
+
+pub(crate) fn yes() -> bool {
+    true
+}
+
+#[allow(
+    clippy::trivially_copy_pass_by_ref,
+    reason = "serde's skip_serializing_if takes a reference"
+)]
+pub(crate) fn is_true(v: &bool) -> bool {
+    *v
 }
 
 impl Invitation {
@@ -210,6 +233,13 @@ pub struct StoredInvitation {
     /// once closed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secret_hash: Option<SecretHash>,
+    /// The current access code of an identifier invitation, sealed under
+    /// the host's sealing key (ADR 0005), so that an administrator can see
+    /// it again ([`Enlist::reveal_access_code`](crate::Enlist::reveal_access_code)).
+    /// `None` for email invitations, without a key, while staged and once
+    /// closed. Never part of a returned [`Invitation`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sealed_code: Option<crate::seal::SealedCode>,
 }
 
 impl StoredInvitation {
@@ -218,6 +248,7 @@ impl StoredInvitation {
         Self {
             invitation,
             secret_hash,
+            sealed_code: None,
         }
     }
 
@@ -225,6 +256,18 @@ impl StoredInvitation {
     /// secret hash: what the engine returns.
     pub fn at(self, now: DateTime<Utc>) -> Invitation {
         self.invitation.at(now)
+    }
+}
+
+impl StoredInvitation {
+    /// [`Invitation::move_to`], dropping the sealed access code when the
+    /// invitation closes (a closed invitation's code is never shown again).
+    pub(crate) fn move_to(&mut self, to: InvitationStatus, by: &'static str) -> Result<()> {
+        self.invitation.move_to(to, by)?;
+        if !to.is_open() {
+            self.sealed_code = None;
+        }
+        Ok(())
     }
 }
 

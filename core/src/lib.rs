@@ -31,6 +31,7 @@ mod policy;
 #[cfg(feature = "python")]
 pub mod python_support;
 mod role;
+mod seal;
 mod secret;
 pub mod store;
 mod template;
@@ -61,6 +62,10 @@ pub use engine::{
     BulkAction, BulkConfirmation, BulkOutcome, BulkReport, BulkRequest, BulkRow,
     CONFIRMATION_DIGITS, CONFIRMATION_WINDOW_SECS, CONFIRMATION_WINDOWS,
 };
+// What an actor may do, editing staged invitations (the `caps` part of issue 13).
+pub use engine::{Capabilities, GroupCapability, InviteCapability, StagedInvitationUpdate};
+// Access codes sealed under the host's key, to be shown again (ADR 0005).
+pub use seal::{SealedCode, SealingKey};
 // Errors.
 pub use error::{
     EntityKind, Error, ErrorCode, ErrorFamily, Fact, FactKind, Feature, LimitKind, MailError,
@@ -138,4 +143,6 @@ mod book {
     struct QuickstartRust;
     #[doc = include_str!("../../docs/src/bulk-actions.md")]
     struct BulkActions;
+    #[doc = include_str!("../../docs/src/capabilities.md")]
+    struct Capabilities;
 }

@@ -171,6 +171,17 @@ pub struct Policy {
     /// mail system. Invitations issued by the system (no inviting member)
     /// never carry one.
     pub reply_to_inviter: bool,
+    /// The organization role a member invitation gets when neither the
+    /// request nor its row names one (invites, pastes, imports; seed 000's
+    /// "defaulting from the organization's default role"). `None` (the
+    /// default): the built-in `member` role. It must name a role defined in
+    /// the organization other than `owner` (checked when the policy is
+    /// saved), and a role named here cannot be deleted until the policy
+    /// names another. Guests always get the built-in `guest` role unless a
+    /// role is named: a default role may hold permissions, which guests
+    /// never get.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
+    pub default_role: Option<String>,
 }
 
 impl Default for Policy {
@@ -200,6 +211,7 @@ impl Default for Policy {
             access_code_attempts: 5,
             accept_url_base: None,
             reply_to_inviter: false,
+            default_role: None,
         }
     }
 }
@@ -286,6 +298,18 @@ impl Policy {
         if let Some(v) = &self.eula_version {
             self.eula_version = Some(crate::engine::clean_label("eula_version", v)?);
         }
+        if let Some(r) = &self.default_role {
+            // Whether the organization defines it is checked by the engine,
+            // which knows its roles.
+            let r = crate::engine::clean_label("default_role", r)?;
+            if r == crate::role::builtin::OWNER {
+                return Err(Error::invalid(
+                    "default_role",
+                    "the owner role is never given by default; name another role",
+                ));
+            }
+            self.default_role = Some(r);
+        }
         Ok(self)
     }
 
@@ -366,6 +390,16 @@ impl Policy {
                         && ascii_domain.ends_with(d.as_str())
                         && ascii_domain.as_bytes()[ascii_domain.len() - d.len() - 1] == b'.')
             })
+    }
+
+    /// The role an invitation of `kind` gets when none is named: the
+    /// policy's [`default_role`](Self::default_role) for members (else
+    /// `member`), the built-in `guest` role for guests.
+    pub fn role_for(&self, kind: crate::member::MemberKind) -> &str {
+        match (kind, &self.default_role) {
+            (crate::member::MemberKind::Member, Some(r)) => r,
+            _ => kind.default_role(),
+        }
     }
 
     /// The seat limit of a license type, if any.

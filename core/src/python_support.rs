@@ -33,6 +33,7 @@ use crate::template::{EmailPreview, EmailSettings, EmailTemplate};
 use crate::wire::WireEnum;
 use crate::{Acceptance, ImportInterruption, InviteLink, LinkPreview, RecipientInput};
 use crate::{BulkAction, BulkConfirmation, BulkOutcome, BulkReport, BulkRow};
+use crate::{Capabilities, GroupCapability, InviteCapability};
 use chrono::TimeDelta;
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
@@ -613,6 +614,7 @@ py_records! {
             access_code_attempts -> u32 { v.access_code_attempts }
             accept_url_base -> Option<String> { v.accept_url_base.clone() }
             reply_to_inviter -> bool { v.reply_to_inviter }
+            default_role -> Option<String> { v.default_role.clone() }
     } {
 
         #[new]
@@ -837,4 +839,15 @@ py_records! {
             self.changed()
         }
     }
+    Capabilities repr(can_invite, manage_members, manage_policy) {}
+
+    InviteCapability repr(allowed, roles, without_groups) {
+        /// Whether one group grant alone is allowed.
+        #[pyo3(name = "may_grant")]
+        fn py_may_grant(&self, grant: &GroupGrant) -> bool {
+            self.may_grant(grant)
+        }
+    }
+
+    GroupCapability repr(group_id, roles) {}
 }

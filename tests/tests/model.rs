@@ -20,7 +20,7 @@ use enlist::{
     MemberId, MemberKind, MemberQuery, MemberStatus, MemberUpdate, MemoryStore, MessageId,
     NewGroup, NewOrganization, OrgId, OutboxMessage, OutboxStatus, Permission, PermissionSet,
     Policy, RecipientInput, Recipients, RecordingMailer, Registration, RetryPolicy, SeededSecrets,
-    StoredInvitation, normalize_identifier, parse_address,
+    StagedInvitationUpdate, StoredInvitation, normalize_identifier, parse_address,
 };
 use proptest::prelude::*;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
@@ -298,6 +298,14 @@ enum Op {
         deactivate: bool,
         picks: Vec<usize>,
     },
+    /// Issue 13: a staged invitation's role or license changed before it
+    /// is sent (`update_staged_invitation`).
+    EditStaged {
+        actor: usize,
+        inv: usize,
+        role: Option<usize>,
+        pro: Option<bool>,
+    },
 }
 
 fn grants_s() -> impl Strategy<Value = Grants> {
@@ -419,6 +427,18 @@ fn op_s() -> impl Strategy<Value = Op> {
             .prop_map(|(actor, picks)| Op::SendStaged { actor, picks }),
         (actor_s(), recent_s()).prop_map(|(actor, inv)| Op::Resend { actor, inv }),
         (actor_s(), recent_s()).prop_map(|(actor, inv)| Op::Revoke { actor, inv }),
+        (
+            actor_s(),
+            recent_s(),
+            role_s(),
+            prop::option::weighted(0.4, any::<bool>())
+        )
+            .prop_map(|(actor, inv, role, pro)| Op::EditStaged {
+                actor,
+                inv,
+                role,
+                pro
+            }),
     ];
     let time = prop_oneof![
         3 => prop_oneof![1i64..30, 30i64..600, 600i64..6000]
@@ -1435,6 +1455,12 @@ impl World {
             Op::SendStaged { actor, picks } => self.op_send_staged(&mut next, *actor, picks),
             Op::Resend { actor, inv } => self.op_resend(&mut next, *actor, *inv),
             Op::Revoke { actor, inv } => self.op_revoke(&mut next, *actor, *inv),
+            Op::EditStaged {
+                actor,
+                inv,
+                role,
+                pro,
+            } => self.op_edit_staged(&mut next, *actor, *inv, *role, *pro),
             Op::Accept {
                 secret,
                 user,
@@ -1980,6 +2006,75 @@ impl World {
         next.invs[k].stored = InvitationStatus::Revoked;
         next.events.push("invitation_revoked");
         Res::Ok
+    }
+
+    /// `update_staged_invitation` with a new role and/or license: the
+    /// actor must manage the invitation (refused up front when they can
+    /// manage none), it must be staged, the new role within reach by the
+    /// invite rules, a new license must have a seat.
+    fn op_edit_staged(
+        &mut self,
+        next: &mut Model,
+        actor: usize,
+        i: usize,
+        role: Option<usize>,
+        pro: Option<bool>,
+    ) -> Res {
+        let Some(k) = self.pick_inv(i) else {
+            return Res::Skip;
+        };
+        let who = self.who(actor);
+        let id = self.m.invs[k].id.clone();
+        let role = role.map(|r| ROLE_NAMES[r]);
+        let license = pro.map(|p| if p { PRO } else { STANDARD });
+        let mut changes = StagedInvitationUpdate::new();
+        changes.role = role.map(str::to_owned);
+        changes.license_type = license.map(str::to_owned);
+        let got = self
+            .engine
+            .update_staged_invitation(&self.org, &self.actor(who), &id, changes);
+        let want: Result<bool, &str> = (|| {
+            let a = self.auth(&self.m, who).ok_or("not_a_member")?;
+            if !Self::has(&a, Permission::ManageMembers) && !self.may_invite_at_all(&a, &self.m) {
+                return Err("permission_denied");
+            }
+            let inv = self.m.invs[k].clone();
+            if !self.may_manage(&a, &self.m, &inv) {
+                return Err("permission_denied");
+            }
+            if inv.stored != InvitationStatus::Staged {
+                return Err("conflict");
+            }
+            let new_role = role.unwrap_or(&inv.role);
+            if !self.authorize_invite(&self.m, &a, new_role, inv.kind, &inv.groups) {
+                return Err("*");
+            }
+            let mut changed = false;
+            if new_role != inv.role {
+                next.invs[k].role = new_role.to_owned();
+                changed = true;
+            }
+            if let Some(l) = license
+                && l != inv.license
+            {
+                if !self.seat_ok(next, l, 1) {
+                    return Err("limit_exceeded");
+                }
+                next.invs[k].license = l.to_owned();
+                changed = true;
+            }
+            Ok(changed)
+        })();
+        self.agree("update_staged_invitation", &got, want.map(|_| ()));
+        match want {
+            Ok(changed) => {
+                if changed {
+                    next.events.push("invitation_updated");
+                }
+                Res::Ok
+            }
+            Err(_) => Res::Err,
+        }
     }
 
     fn pick_secret(&self, i: usize, code: bool) -> Option<usize> {

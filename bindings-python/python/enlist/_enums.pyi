@@ -252,6 +252,9 @@ class EventKind(_StrEnum):
     INVITE_LINK_DEACTIVATED = "invite_link_deactivated"
     EMAIL_SENT = "email_sent"
     EMAIL_FAILED = "email_failed"
+    INVITATION_UPDATED = "invitation_updated"
+    INVITATION_ACTIVE_CHANGED = "invitation_active_changed"
+    ACCESS_CODE_REVEALED = "access_code_revealed"
 
 
 class TlsMode(_StrEnum):

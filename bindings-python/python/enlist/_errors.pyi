@@ -96,7 +96,9 @@ class NotFoundError(EnlistError):
 
 class ConflictError(EnlistError):
     """The state does not allow it: already a member, already invited, the
-    invitation is no longer open, ..."""
+    invitation is no longer open, an access code that is not kept
+    (``access_code_not_kept``: ``key_configured`` tells whether the host
+    gave a sealing key), ..."""
 
     family = ErrorFamily.CONFLICT
     code = "conflict"
@@ -105,6 +107,7 @@ class ConflictError(EnlistError):
     invitation: Optional[str] = None
     status: Optional[InvitationStatus] = None
     reason: Optional[str] = None
+    key_configured: bool = False
 
 
 class ExpiredError(EnlistError):

@@ -22,6 +22,7 @@ fun commandScenarios(@Suppress("UNUSED_PARAMETER") dir: File) {
     claimScenario()
     emailTemplatesScenario()
     bulkScenario()
+    capabilitiesScenario()
 }
 
 /** [block] must be refused with PermissionDenied. */

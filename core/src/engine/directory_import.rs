@@ -397,6 +397,7 @@ impl Enlist {
                 message: message.clone(),
                 locale: None,
                 send: defaults.send,
+                active: true,
             };
             match self.invite(org, actor, req) {
                 Ok(batch) => {
@@ -525,7 +526,7 @@ fn prepare_row(
         .role
         .clone()
         .or_else(|| defaults.role.clone())
-        .unwrap_or_else(|| kind.default_role().to_owned());
+        .unwrap_or_else(|| o.policy.role_for(kind).to_owned());
     let grants = input.groups.as_ref().unwrap_or(&defaults.groups);
     if let Err(e) = authorize_invite(o, auth, &role, kind, grants) {
         return Err(invalid(e.to_string()));

@@ -179,6 +179,14 @@ pub struct InviteRequest {
     /// with [`Enlist::send_staged`] ("Save User" rather than "Save & Send").
     #[cfg_attr(feature = "uniffi", uniffi(default = true))]
     pub send: bool,
+    /// `true` (default). `false`: the people are saved with "Active"
+    /// unchecked (seed 004): staged and inactive, not sent until someone
+    /// activates them ([`Enlist::update_staged_invitation`] with
+    /// `active: Some(true)`) and sends them ([`Enlist::send_staged`]).
+    /// Needs `send: false` (see [`InviteRequest::inactive`]).
+    #[serde(default = "crate::invitation::yes")]
+    #[cfg_attr(feature = "uniffi", uniffi(default = true))]
+    pub active: bool,
 }
 
 impl InviteRequest {
@@ -193,10 +201,19 @@ impl InviteRequest {
             message: None,
             locale: None,
             send: true,
+            active: true,
         }
     }
 
     invite_option_setters!();
+
+    /// Saves the people with "Active" unchecked (seed 004): staged and
+    /// inactive until activated and sent.
+    pub fn inactive(mut self) -> Self {
+        self.active = false;
+        self.send = false;
+        self
+    }
 
     /// Sets the language of the invitation email.
     pub fn locale(mut self, locale: impl Into<String>) -> Self {
@@ -495,6 +512,8 @@ struct BatchTerms {
     message: Option<String>,
     locale: Option<String>,
     send: bool,
+    /// `false`: saved with "Active" unchecked (staged only).
+    active: bool,
 }
 
 /// A recipient after parsing, before the checks against the store.
@@ -623,7 +642,10 @@ fn check_batch_size(actual: usize, max: u64, advice: &str) -> Result<()> {
 }
 
 /// Bounds the role and groups a request or a row names.
-fn check_grants_and_role(role: Option<&str>, groups: Option<&[GroupGrant]>) -> Result<()> {
+pub(super) fn check_grants_and_role(
+    role: Option<&str>,
+    groups: Option<&[GroupGrant]>,
+) -> Result<()> {
     if let Some(r) = role {
         check_max_bytes("role", r, MAX_KEY_BYTES)?;
     }
@@ -907,6 +929,12 @@ impl Enlist {
     /// only then does the write transaction run, checking the actor and the
     /// policy again since either may have changed.
     pub fn invite(&self, org: &OrgId, actor: &Actor, req: InviteRequest) -> Result<InviteReport> {
+        if !req.active && req.send {
+            return Err(Error::invalid(
+                "active",
+                "an inactive person cannot be sent an invitation: save them staged (send = false) and activate them before sending",
+            ));
+        }
         let message = clean_text("message", req.message.as_deref(), MAX_MESSAGE_CHARS)?;
         let locale = req
             .locale
@@ -935,6 +963,7 @@ impl Enlist {
                 message: message.clone(),
                 locale: locale.clone(),
                 send: req.send,
+                active: req.active,
             };
             let issuer = Issuer::acting(&o, actor, &auth);
             let mut issued = Vec::with_capacity(candidates.len());
@@ -1225,7 +1254,12 @@ impl Ctx<'_> {
     /// demoted, or a user admin facing an owner's invitation, is refused:
     /// resending and sending return a fresh secret to the caller, and
     /// revoking takes away what the actor could not have given.
-    fn may_manage_invitation(&self, o: &Organization, auth: &Auth, inv: &Invitation) -> Result<()> {
+    pub(super) fn may_manage_invitation(
+        &self,
+        o: &Organization,
+        auth: &Auth,
+        inv: &Invitation,
+    ) -> Result<()> {
         if auth.is_guest() {
             return Err(auth.deny(
                 Permission::ManageMembers,
@@ -1270,7 +1304,7 @@ impl Ctx<'_> {
                 .role
                 .clone()
                 .or_else(|| req.role.clone())
-                .unwrap_or_else(|| kind.default_role().to_owned());
+                .unwrap_or_else(|| o.policy.role_for(kind).to_owned());
             let groups = match &row.groups {
                 Some(g) => self.invite_grants_cached(&o.id, g, &mut known_groups)?,
                 None => default_groups.clone(),
@@ -1316,7 +1350,7 @@ impl Ctx<'_> {
     /// batch, at most [`MAX_BATCH_GROUPS`] distinct groups); duplicates are
     /// merged (keeping the highest role). Who may grant them is decided by
     /// `authorize_invite`.
-    fn invite_grants_cached(
+    pub(super) fn invite_grants_cached(
         &mut self,
         org: &OrgId,
         grants: &[GroupGrant],
@@ -1472,6 +1506,7 @@ impl Ctx<'_> {
             locked_until: None,
             closed_at: None,
             member_id: None,
+            active: batch.active,
         };
         // Staged: no secret yet.
         let inv = StoredInvitation::new(invitation, None);
@@ -1486,6 +1521,7 @@ impl Ctx<'_> {
                     recipient: inv.recipient.as_str().to_owned(),
                     role: inv.role.clone(),
                     kind: inv.kind,
+                    active: inv.active,
                 },
             )?;
             return Ok(IssuedInvitation {
@@ -1523,6 +1559,12 @@ impl Ctx<'_> {
                 invitation: inv.id.clone(),
                 status: inv.status,
             });
+        }
+        if !inv.active {
+            return Err(Error::conflict(format!(
+                "invitation {} was saved with Active unchecked: activate it before sending",
+                inv.id
+            )));
         }
         if inv.kind == MemberKind::Guest && !o.policy.guests_enabled {
             return Err(Error::Disabled {
@@ -1596,6 +1638,9 @@ impl Ctx<'_> {
                     .codes
                     .hash(&CodeHasher::salt(&inv.invitation), &canonical);
                 inv.secret_hash = Some(hash);
+                // Sealed for "See access code" when the host has a key
+                // (bound to this invitation and send count), else none.
+                inv.sealed_code = self.sealer.seal(self.secrets, &inv.invitation, &code);
                 Ok((code, None))
             }
             Contact::Email(to) => {

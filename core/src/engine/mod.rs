@@ -18,6 +18,7 @@
 
 mod accept;
 mod bulk;
+mod caps;
 mod directory_import;
 mod groups;
 mod invite;
@@ -34,6 +35,7 @@ pub use bulk::{
     BulkAction, BulkConfirmation, BulkOutcome, BulkReport, BulkRequest, BulkRow,
     CONFIRMATION_DIGITS, CONFIRMATION_WINDOW_SECS, CONFIRMATION_WINDOWS,
 };
+pub use caps::{Capabilities, GroupCapability, InviteCapability, StagedInvitationUpdate};
 pub use directory_import::{
     ImportDefaults, ImportInterruption, ImportRejection, ImportReport, ImportedInvitation,
 };
@@ -305,6 +307,7 @@ pub struct Enlist {
     secrets: Arc<dyn SecretSource>,
     config: Arc<EngineConfig>,
     codes: Arc<CodeHasher>,
+    sealer: Arc<crate::seal::CodeSealer>,
 }
 
 impl std::fmt::Debug for Enlist {
@@ -312,6 +315,7 @@ impl std::fmt::Debug for Enlist {
         f.debug_struct("Enlist")
             .field("config", &self.config)
             .field("secret_key", &self.codes.has_key())
+            .field("sealing_keys", &self.sealer)
             .finish_non_exhaustive()
     }
 }
@@ -325,6 +329,7 @@ impl Enlist {
             secrets: Arc::new(OsSecrets),
             config: Arc::new(EngineConfig::default()),
             codes: Arc::new(CodeHasher::default()),
+            sealer: Arc::new(crate::seal::CodeSealer::default()),
         }
     }
 
@@ -355,6 +360,24 @@ impl Enlist {
     pub fn with_secret_key(mut self, key: SecretKey) -> Self {
         self.codes = Arc::new(CodeHasher::new(Some(key)));
         self
+    }
+
+    /// Seals every access code issued from now on under `current` (a
+    /// [`SealingKey`](crate::SealingKey): exactly 32 bytes the host keeps
+    /// outside the database, with an id), so that an administrator can see
+    /// it again ([`Enlist::reveal_access_code`]). Codes sealed under a
+    /// `retired` key still open; to rotate, make the new key current and
+    /// list the old one as retired until its codes are closed or resent.
+    /// Without a sealing key an access code is shown once, when it is
+    /// issued (ADR 0005). Refused: two keys with one id, more than 16
+    /// retired keys.
+    pub fn with_sealing_keys(
+        mut self,
+        current: crate::seal::SealingKey,
+        retired: Vec<crate::seal::SealingKey>,
+    ) -> Result<Self> {
+        self.sealer = Arc::new(crate::seal::CodeSealer::new(current, retired)?);
+        Ok(self)
     }
 
     /// Replaces the engine settings, if they are valid
@@ -451,6 +474,7 @@ impl Enlist {
             secrets: self.secrets.as_ref(),
             config: &self.config,
             codes: &self.codes,
+            sealer: &self.sealer,
             trace,
             email: None,
         };
@@ -469,6 +493,8 @@ pub(crate) struct Ctx<'a> {
     pub secrets: &'a dyn SecretSource,
     pub config: &'a EngineConfig,
     pub codes: &'a CodeHasher,
+    /// The host's sealing keys for access codes (none by default).
+    pub sealer: &'a crate::seal::CodeSealer,
     /// The command's span (`tracing` feature).
     pub trace: &'a trace::Command,
     /// The email settings and template of the organization this command

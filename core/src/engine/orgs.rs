@@ -84,6 +84,12 @@ impl Enlist {
         let name = required_line("name", &new.name, MAX_NAME_CHARS)?;
         let policy = new.policy.clone().validated()?;
         self.config.check_policy_base(&policy)?;
+        if let Some(r) = &policy.default_role {
+            // A new organization has the built-in roles only.
+            if !crate::role::Role::built_ins().iter().any(|b| &b.name == r) {
+                return Err(unknown_default_role(r));
+            }
+        }
         let user_ref = required_line("owner_user_ref", &new.owner_user_ref, MAX_NAME_CHARS)?;
         let mailbox = crate::email::parse_address(&new.owner_email)
             .map_err(|e| Error::invalid("owner_email", e.to_string()))?;
@@ -198,6 +204,11 @@ impl Enlist {
         self.run("update_policy", |cx| {
             let (mut o, _) = cx.authorized(org, actor, Permission::ManagePolicy)?;
             cx.config.check_policy_base(&policy)?;
+            if let Some(r) = &policy.default_role {
+                if o.role(r).is_none() {
+                    return Err(unknown_default_role(r));
+                }
+            }
             for (lt, limit) in &policy.seat_limits {
                 let c = cx.tx.seat_count(org, lt)?;
                 let used = c.members + if policy.reserve_seats_for_pending { c.open_invitations } else { 0 };
@@ -305,6 +316,12 @@ impl Enlist {
             let Some(pos) = o.custom_roles.iter().position(|r| r.name == name) else {
                 return Err(Error::not_found(EntityKind::Role, name));
             };
+            if o.policy.default_role.as_deref() == Some(name) {
+                return Err(Error::conflict(format!(
+                    "role {name:?} is the organization's default role; \
+                     name another default role in the policy first"
+                )));
+            }
             let held = cx.tx.count_active_with_role(org, name)?;
             if held > 0 {
                 return Err(Error::conflict(format!(
@@ -399,6 +416,14 @@ impl Ctx<'_> {
     }
 }
 
+/// A policy's `default_role` naming no role of the organization.
+fn unknown_default_role(r: &str) -> Error {
+    Error::invalid(
+        "default_role",
+        format!("no role named {r:?} in this organization; define it first"),
+    )
+}
+
 fn changed_policy_fields(a: &Policy, b: &Policy) -> Vec<String> {
     policy_fields(a)
         .into_iter()
@@ -447,6 +472,7 @@ fn policy_fields(p: &Policy) -> Vec<(&'static str, String)> {
         ("access_code_attempts", p.access_code_attempts.to_string()),
         ("accept_url_base", format!("{:?}", p.accept_url_base)),
         ("reply_to_inviter", p.reply_to_inviter.to_string()),
+        ("default_role", format!("{:?}", p.default_role)),
     ]
 }
 

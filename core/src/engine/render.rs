@@ -341,6 +341,7 @@ mod tests {
             locked_until: None,
             closed_at: None,
             member_id: None,
+            active: true,
         };
         let token = Secret::new("org_1.secret");
         let render = |inv: &Invitation, inviter_name| {
@@ -439,6 +440,7 @@ mod tests {
             closed_at: None,
             member_id: None,
             locale: None,
+            active: true,
         };
         let token = Secret::new("org_1.secret");
         let reply_to = |org: &Organization, inviter_email| {

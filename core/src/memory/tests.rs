@@ -105,6 +105,7 @@ fn invitation(org: &OrgId, id: &str, recipient_key: &str) -> StoredInvitation {
         locked_until: None,
         closed_at: None,
         member_id: None,
+        active: true,
     };
     StoredInvitation::new(invitation, None)
 }

@@ -52,6 +52,7 @@
     clippy::field_reassign_with_default
 )]
 
+pub mod caps;
 pub mod engine_ops;
 pub mod entities;
 pub mod faults;
@@ -136,6 +137,8 @@ macro_rules! store_conformance {
                 seat_limit_holds_under_concurrent_accepts => direct races::seat_limit_holds_under_concurrent_accepts,
                 seat_limit_holds_under_concurrent_joins => direct races::seat_limit_holds_under_concurrent_joins,
                 concurrent_delivery_sends_each_message_once => direct races::concurrent_delivery_sends_each_message_once,
+                // Issue 13, caps: sealed access codes, "Active", staged edits.
+                sealed_codes_and_inactive_invitations_round_trip => direct caps::sealed_codes_and_inactive_invitations_round_trip,
             );
         }
     };
