@@ -252,6 +252,8 @@ registry! {
     crate::error::UniqueRule,
     crate::email::AddressWarning,
     crate::email::AddressPart,
+    crate::report::ReportKind,
+    crate::report::RowOutcome,
 }
 
 #[cfg(test)]
