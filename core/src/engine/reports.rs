@@ -121,9 +121,19 @@ fn invite_rows(
             }
             reason => reason.to_string(),
         };
+        // The contact as given: a row without one shows none (its names
+        // are in their own columns).
+        let contact = match given {
+            Some(g) => g
+                .email
+                .clone()
+                .or_else(|| g.identifier.clone())
+                .unwrap_or_default(),
+            None => r.input.clone(),
+        };
         rows.push((
             r.index,
-            ReportRow::new(line_of(r.index), r.input.clone(), RowOutcome::Rejected)
+            ReportRow::new(line_of(r.index), contact, RowOutcome::Rejected)
                 .names(
                     given.and_then(|g| g.first_name.clone()),
                     given.and_then(|g| g.last_name.clone()),
