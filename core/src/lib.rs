@@ -136,4 +136,6 @@ mod book {
     struct Outbox;
     #[doc = include_str!("../../docs/src/quickstart-rust.md")]
     struct QuickstartRust;
+    #[doc = include_str!("../../docs/src/reports.md")]
+    struct Reports;
 }

@@ -328,7 +328,9 @@ impl BatchReport {
     }
 
     /// The Invitations report as an XLSX workbook (one sheet,
-    /// `Invitations`, the CSV's columns).
+    /// `Invitations`, the CSV's columns). Fails only if the workbook
+    /// writer does (never for text within the bounds above), as an
+    /// [`Error::Store`] carrying the writer's error.
     pub fn invitations_xlsx(&self) -> Result<Vec<u8>> {
         to_xlsx(
             "Invitations",

@@ -21,6 +21,7 @@ fun commandScenarios(@Suppress("UNUSED_PARAMETER") dir: File) {
     memberLifecycleScenario()
     claimScenario()
     emailTemplatesScenario()
+    reportsScenario()
 }
 
 /** [block] must be refused with PermissionDenied. */
