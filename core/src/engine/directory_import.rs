@@ -413,10 +413,18 @@ impl Enlist {
                 send: defaults.send,
             };
             let lines: Vec<usize> = chunk.iter().map(|(line, _)| *line).collect();
-            let keep = super::reports::KeepReport::Import {
-                report_id: report.report_id.as_ref(),
-                lines: &lines,
-                preamble: &preamble,
+            // Each later batch rewrites the import's report: once it holds
+            // all the rows a report keeps, the batches stop touching it.
+            let kept_rows = preamble.len() + chunks[..b].iter().map(|c| c.len()).sum::<usize>();
+            let keep = if report.report_id.is_some() && kept_rows >= crate::report::MAX_REPORT_ROWS
+            {
+                super::reports::KeepReport::Full
+            } else {
+                super::reports::KeepReport::Import {
+                    report_id: report.report_id.as_ref(),
+                    lines: &lines,
+                    preamble: &preamble,
+                }
             };
             match self.invite_keeping(org, actor, req, &keep) {
                 Ok(batch) => {

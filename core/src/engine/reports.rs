@@ -36,6 +36,10 @@ pub(crate) enum KeepReport<'a> {
         lines: &'a [usize],
         preamble: &'a [ReportRow],
     },
+    /// Not at all: a later batch of an import whose report already holds
+    /// [`MAX_REPORT_ROWS`](crate::MAX_REPORT_ROWS) rows (reading and
+    /// rewriting it would only cost).
+    Full,
 }
 
 /// Group names by id, each looked up once per command.
@@ -217,6 +221,7 @@ impl Ctx<'_> {
                 kept.rows.sort_by_key(|r| r.line);
                 self.tx.put_batch_report(&kept)?;
             }
+            KeepReport::Full => {}
         }
         Ok(())
     }
