@@ -6,6 +6,7 @@ use crate::convert::{utc_in, wire_in};
 use crate::errors::{OrRaise, invalid};
 use crate::inputs::{ActorRef, Grants, PyManualClock};
 use crate::mail::PyMailer;
+use crate::types::PyBatchReport;
 use crate::types::PyDeadLetterPage;
 use crate::types::{
     PyEvent, PyImportReport, PyInvitationPage, PyInviteReport, PyIssuedInvitation, PyMemberPage,
@@ -1420,6 +1421,53 @@ impl PyEnlist {
             request = request.invitation(InvitationId::from(i));
         }
         self.run(py, |e| e.preview_email(&org, &actor.0, request))
+    }
+
+    // -- batch reports --------------------------------------------------------
+
+    /// The report kept for a batch: an invite's `batch_id`, a send's
+    /// `SendReport.batch_id` or an import's `ImportReport.report_id`. Needs
+    /// `view_members`, or to be the actor who ran it; another
+    /// organization's batch is `NotFoundError`.
+    #[pyo3(signature = (org, batch_id, *, actor))]
+    fn batch_report(
+        &self,
+        py: Python<'_>,
+        org: OrgId,
+        batch_id: String,
+        actor: ActorRef,
+    ) -> PyResult<PyBatchReport> {
+        let batch = enlist::BatchId::from(batch_id);
+        self.run(py, |e| e.batch_report(&org, &actor.0, &batch))
+            .map(Into::into)
+    }
+
+    /// Deletes the organization's batch reports made before `before` (an
+    /// aware `datetime`); returns how many. Needs `manage_policy`.
+    #[pyo3(signature = (org, *, actor, before))]
+    fn prune_batch_reports(
+        &self,
+        py: Python<'_>,
+        org: OrgId,
+        actor: ActorRef,
+        before: &Bound<'_, PyAny>,
+    ) -> PyResult<u64> {
+        let before = utc_in(before, "before")?;
+        self.run(py, |e| e.prune_batch_reports(&org, &actor.0, before))
+    }
+
+    /// The import template as XLSX `bytes`, with the organization's roles,
+    /// kinds and groups as drop-down lists. Needs `invite_members` or
+    /// `invite_guests`.
+    #[pyo3(signature = (org, *, actor))]
+    fn import_template_xlsx<'py>(
+        &self,
+        py: Python<'py>,
+        org: OrgId,
+        actor: ActorRef,
+    ) -> PyResult<Bound<'py, pyo3::types::PyBytes>> {
+        let bytes = self.run(py, |e| e.import_template_xlsx(&org, &actor.0))?;
+        Ok(pyo3::types::PyBytes::new(py, &bytes))
     }
 
     // -- bulk actions -------------------------------------------------------

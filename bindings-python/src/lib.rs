@@ -38,6 +38,8 @@ fn _enlist(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<types::PyImportReport>()?;
     m.add_class::<types::PyEvent>()?;
     m.add_class::<types::PyDeadLetterPage>()?;
+    m.add_class::<types::PyReportRow>()?;
+    m.add_class::<types::PyBatchReport>()?;
     // The paste box.
     m.add_class::<email::PyMailbox>()?;
     m.add_class::<email::PyAddressProblem>()?;

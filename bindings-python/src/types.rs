@@ -8,6 +8,7 @@
 //! shows; getters convert on access.
 
 use crate::convert::tagged;
+use crate::errors::OrRaise;
 use chrono::{DateTime, Utc};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyIterator, PyList};
@@ -244,6 +245,8 @@ record! {
     /// for, in order. Iterating it yields them.
     "SendReport" PySendReport(enlist::SendReport) repr("results") {
         results(v, py) -> Vec<PySendOutcome> { wrap(&v.results) }
+        /// The id this send's report is kept under (`Enlist.batch_report`).
+        batch_id(v, py) -> Option<String> { v.batch_id.as_ref().map(ToString::to_string) }
     }
 
     fn __iter__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyIterator>> {
@@ -317,6 +320,8 @@ record! {
         batches(v, py) -> Vec<PyInviteReport> { wrap(&v.batches) }
         batch_lines(v, py) -> Vec<Vec<usize>> { v.batch_lines.clone() }
         interrupted(v, py) -> Option<enlist::ImportInterruption> { v.interrupted.clone()}
+        /// The id the import's report is kept under (`Enlist.batch_report`).
+        report_id(v, py) -> Option<String> { v.report_id.as_ref().map(ToString::to_string) }
         issued_count(v, py) -> usize { v.issued_count() }
         failed_count(v, py) -> usize { v.failed_count() }
     }
@@ -425,4 +430,76 @@ page! {
     /// One page of dead letters (messages failed for good), newest first;
     /// iterate it, and pass `next_cursor` as `after` for the next page.
     "DeadLetterPage" PyDeadLetterPage(enlist::DeadLetter)
+}
+
+// ---------------------------------------------------------------------------
+// Batch reports
+// ---------------------------------------------------------------------------
+
+record! {
+    /// One row of a batch report: a recipient, a line of an import file or
+    /// a target of a bulk action.
+    "ReportRow" PyReportRow(enlist::ReportRow) repr("line", "contact", "outcome") {
+        line(v, py) -> u64 { v.line }
+        target_id(v, py) -> Option<String> { v.target_id.clone() }
+        contact(v, py) -> String { v.contact.clone() }
+        first_name(v, py) -> Option<String> { v.first_name.clone() }
+        last_name(v, py) -> Option<String> { v.last_name.clone() }
+        role(v, py) -> Option<String> { v.role.clone() }
+        groups(v, py) -> Vec<String> { v.groups.clone() }
+        outcome(v, py) -> enlist::RowOutcome { v.outcome }
+        error_code(v, py) -> Option<String> { v.error_code.clone() }
+        error_message(v, py) -> Option<String> { v.error_message.clone() }
+    }
+}
+
+record! {
+    /// The report kept for one bulk command (invite, staged send, import,
+    /// bulk action): its Invitations report (what was done) and its Errors
+    /// report (what was refused, and why), each as CSV text or XLSX bytes.
+    /// Holds no secrets.
+    "BatchReport" PyBatchReport(enlist::BatchReport) repr("batch_id", "kind", "rows") {
+        batch_id(v, py) -> String { v.batch_id.to_string() }
+        org_id(v, py) -> String { v.org_id.to_string() }
+        kind(v, py) -> enlist::ReportKind { v.kind }
+        created_at(v, py) -> DateTime<Utc> { v.created_at }
+        actor(v, py) -> PyActor { v.actor.clone().into() }
+        rows(v, py) -> Vec<PyReportRow> { wrap(&v.rows) }
+    }
+
+    /// The rows of the Invitations report.
+    fn invitations(&self) -> Vec<PyReportRow> {
+        self.inner.invitations().cloned().map(Into::into).collect()
+    }
+
+    /// The rows of the Errors report.
+    fn errors(&self) -> Vec<PyReportRow> {
+        self.inner.errors().cloned().map(Into::into).collect()
+    }
+
+    /// The Invitations report as CSV.
+    fn invitations_csv(&self) -> String {
+        self.inner.invitations_csv()
+    }
+
+    /// The Errors report as CSV.
+    fn errors_csv(&self) -> String {
+        self.inner.errors_csv()
+    }
+
+    /// The Invitations report as an XLSX workbook.
+    fn invitations_xlsx<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, pyo3::types::PyBytes>> {
+        let bytes = self.inner.invitations_xlsx().or_raise(py)?;
+        Ok(pyo3::types::PyBytes::new(py, &bytes))
+    }
+
+    /// The Errors report as an XLSX workbook.
+    fn errors_xlsx<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, pyo3::types::PyBytes>> {
+        let bytes = self.inner.errors_xlsx().or_raise(py)?;
+        Ok(pyo3::types::PyBytes::new(py, &bytes))
+    }
+
+    fn __len__(&self) -> usize {
+        self.inner.rows.len()
+    }
 }

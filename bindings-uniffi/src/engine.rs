@@ -616,6 +616,33 @@ commands! {
     /// nothing changes and the report (`applied` false) says which and why.
     fn bulk_action(org_id: OrgId, actor: Actor, request: enlist::BulkRequest, confirmation: Option<String>) -> enlist::BulkReport
         => |e| e.bulk_action(&org_id, &actor, &request, confirmation.as_deref());
+    /// The report kept for a batch: an invite's `batchId`, a send's
+    /// `SendReport.batchId` or an import's `ImportReport.reportId`. Needs
+    /// `ViewMembers`, or to be the actor who ran it; another
+    /// organization's batch is `NotFound`.
+    fn batch_report(org_id: OrgId, actor: Actor, batch_id: enlist::BatchId) -> enlist::BatchReport
+        => |e| e.batch_report(&org_id, &actor, &batch_id);
+
+    /// The import template as XLSX bytes, with the organization's roles,
+    /// kinds and groups as drop-down lists. Needs `InviteMembers` or
+    /// `InviteGuests`.
+    fn import_template_xlsx(org_id: OrgId, actor: Actor) -> Vec<u8>
+        => |e| e.import_template_xlsx(&org_id, &actor);
+}
+
+#[uniffi::export]
+impl Enlist {
+    /// Deletes the organization's batch reports made before `before`;
+    /// returns how many. Needs `ManagePolicy`.
+    pub fn prune_batch_reports(
+        &self,
+        org_id: OrgId,
+        actor: Actor,
+        before: SystemTime,
+    ) -> Result<u64> {
+        let before = time_in("before", before)?;
+        Ok(self.inner.prune_batch_reports(&org_id, &actor, before)?)
+    }
 }
 
 /// Stops or wakes a running `Enlist.runOutbox` from another thread.

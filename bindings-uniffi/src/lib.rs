@@ -74,5 +74,17 @@ pub fn import_template_csv() -> String {
     enlist::import_template_csv()
 }
 
+/// A batch report's Invitations report as an XLSX workbook.
+#[uniffi::export]
+pub fn invitations_report_xlsx(report: enlist::BatchReport) -> Result<Vec<u8>, EnlistError> {
+    Ok(report.invitations_xlsx()?)
+}
+
+/// A batch report's Errors report as an XLSX workbook.
+#[uniffi::export]
+pub fn errors_report_xlsx(report: enlist::BatchReport) -> Result<Vec<u8>, EnlistError> {
+    Ok(report.errors_xlsx()?)
+}
+
 #[cfg(test)]
 mod tests;

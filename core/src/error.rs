@@ -932,6 +932,8 @@ pub enum EntityKind {
     Role,
     /// An outbox message.
     Message,
+    /// The kept report of a batch ([`Enlist::batch_report`](crate::Enlist::batch_report)).
+    BatchReport,
 }
 
 wire_names! {
@@ -943,6 +945,7 @@ wire_names! {
         GroupMembership => "group_membership",
         Role => "role",
         Message => "message",
+        BatchReport => "batch_report",
     }
 }
 

@@ -25,6 +25,7 @@ mod memory;
 mod organization;
 mod outbox;
 mod policy;
+mod report;
 // Python (the `python` feature): the returned records are pyo3 classes;
 // their conversions and extra methods are in `python_support`, public for
 // the binding.
@@ -120,6 +121,10 @@ pub use secret::{
     SecretSource, SeededSecrets, TOKEN_RANDOM_CHARS, new_token, parse_token,
 };
 pub use store::{SeatCount, Store, StoreResult, Transaction};
+// Batch reports: the Invitations and Errors reports of a bulk command.
+pub use report::{
+    BatchReport, MAX_REPORT_CELL_CHARS, MAX_REPORT_ROWS, ReportKind, ReportRow, RowOutcome,
+};
 #[cfg(feature = "uniffi")]
 pub use uniffi_support::{
     AddressNotice, AddressProblem, DeadLetterPage, ImportedRow, InvitationPage, MemberPage,
@@ -145,4 +150,6 @@ mod book {
     struct BulkActions;
     #[doc = include_str!("../../docs/src/capabilities.md")]
     struct Capabilities;
+    #[doc = include_str!("../../docs/src/reports.md")]
+    struct Reports;
 }

@@ -28,6 +28,7 @@ use crate::organization::Organization;
 use crate::outbox::{DeadLetter, RetryPolicy, WorkerReport};
 use crate::outbox::{DeliveryReport, OutboxMessage, OutboxStatus, OutgoingEmail};
 use crate::policy::{Policy, RegistrationRequirements};
+use crate::report::{ReportKind, RowOutcome};
 use crate::role::{GroupRole, Permission, PermissionSet, Role};
 use crate::template::{EmailPreview, EmailSettings, EmailTemplate};
 use crate::wire::WireEnum;
@@ -216,6 +217,8 @@ py_wire_enums!(
     AddressPart,
     BulkAction,
     BulkOutcome,
+    ReportKind,
+    RowOutcome,
 );
 
 /// A contact is its text (the address or the identifier).

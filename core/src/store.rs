@@ -37,12 +37,13 @@ pub use writer::{WriterGuard, WriterLock};
 use crate::error::StoreError;
 use crate::event::Event;
 use crate::group::Group;
-use crate::id::{GroupId, InvitationId, MemberId, MessageId, OrgId};
+use crate::id::{BatchId, GroupId, InvitationId, MemberId, MessageId, OrgId};
 use crate::invitation::{InvitationQuery, StoredInvitation};
 use crate::link::StoredInviteLink;
 use crate::member::{Member, MemberQuery, Page};
 use crate::organization::Organization;
 use crate::outbox::OutboxMessage;
+use crate::report::BatchReport;
 use crate::secret::SecretHash;
 use crate::template::{EmailSettings, EmailTemplate};
 use chrono::{DateTime, Utc};
@@ -216,4 +217,20 @@ pub trait Transaction {
     /// Deletes the template of `(org, locale)`; returns whether there was
     /// one.
     fn delete_email_template(&mut self, org: &OrgId, locale: &str) -> StoreResult<bool>;
+
+    // Batch reports.
+    /// Inserts or replaces the report of `(report.org_id, report.batch_id)`.
+    fn put_batch_report(&mut self, report: &BatchReport) -> StoreResult<()>;
+    /// The report kept for one batch of an organization (a batch id of
+    /// another organization is `None`).
+    fn batch_report(&mut self, org: &OrgId, batch: &BatchId) -> StoreResult<Option<BatchReport>>;
+    /// Deletes the reports of an organization created strictly before
+    /// `before`, at most `limit` of them (oldest first, ties by batch id);
+    /// returns how many were deleted.
+    fn delete_batch_reports_before(
+        &mut self,
+        org: &OrgId,
+        before: DateTime<Utc>,
+        limit: usize,
+    ) -> StoreResult<u64>;
 }

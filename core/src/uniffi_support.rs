@@ -25,6 +25,7 @@ use crate::engine::{
 use crate::id::{BatchId, GroupId, InvitationId, MemberId, MessageId, OrgId};
 use crate::invitation::Invitation;
 use crate::member::{Member, Page};
+use crate::report::{BatchReport, ReportRow};
 use crate::role::{Permission, PermissionSet};
 use crate::secret::Secret;
 use chrono::Utc;
@@ -307,6 +308,33 @@ impl ImportReport {
     #[uniffi::method(name = "csv")]
     fn ffi_csv(&self) -> String {
         self.to_csv()
+    }
+}
+
+#[uniffi::export]
+impl BatchReport {
+    /// The rows of the Invitations report (what was done).
+    #[uniffi::method(name = "invitations")]
+    fn ffi_invitations(&self) -> Vec<ReportRow> {
+        self.invitations().cloned().collect()
+    }
+
+    /// The rows of the Errors report (what was refused, and why).
+    #[uniffi::method(name = "errors")]
+    fn ffi_errors(&self) -> Vec<ReportRow> {
+        self.errors().cloned().collect()
+    }
+
+    /// The Invitations report as CSV. Holds no secrets.
+    #[uniffi::method(name = "invitations_csv")]
+    fn ffi_invitations_csv(&self) -> String {
+        self.invitations_csv()
+    }
+
+    /// The Errors report as CSV. Holds no secrets.
+    #[uniffi::method(name = "errors_csv")]
+    fn ffi_errors_csv(&self) -> String {
+        self.errors_csv()
     }
 }
 

@@ -254,6 +254,8 @@ registry! {
     crate::email::AddressPart,
     crate::engine::BulkAction,
     crate::engine::BulkOutcome,
+    crate::report::ReportKind,
+    crate::report::RowOutcome,
 }
 
 #[cfg(test)]

@@ -1604,6 +1604,61 @@ impl Transaction for PgTx<'_> {
         )?;
         Ok(n > 0)
     }
+
+    // ----- batch reports ----------------------------------------------------------
+
+    fn put_batch_report(&mut self, report: &enlist::BatchReport) -> StoreResult<()> {
+        let o = key_text("org_id", report.org_id.as_str())?;
+        let id = key_text("batch_id", report.batch_id.as_str())?;
+        self.write_lock(&report.org_id)?;
+        let (secs, nanos) = split(report.created_at);
+        let b = to_body(report)?;
+        self.execute(
+            "INSERT INTO batch_reports (org_id, batch_id, created_s, created_ns, body)
+             VALUES ($1, $2, $3, $4, $5::text::json)
+             ON CONFLICT (org_id, batch_id) DO UPDATE SET
+                created_s = EXCLUDED.created_s, created_ns = EXCLUDED.created_ns,
+                body = EXCLUDED.body",
+            &[&o, &id, &secs, &nanos, &b],
+        )?;
+        Ok(())
+    }
+
+    fn batch_report(
+        &mut self,
+        org: &OrgId,
+        batch: &enlist::BatchId,
+    ) -> StoreResult<Option<enlist::BatchReport>> {
+        if batch.as_str().contains('\0') {
+            // Nothing is stored under a key PostgreSQL cannot hold.
+            return Ok(None);
+        }
+        self.touch(org)?;
+        let row = self.query_opt(
+            "SELECT body::text FROM batch_reports WHERE org_id = $1 AND batch_id = $2",
+            &[&org.as_str(), &batch.as_str()],
+        )?;
+        row.map(|r| body(&r, 0, "batch report")).transpose()
+    }
+
+    fn delete_batch_reports_before(
+        &mut self,
+        org: &OrgId,
+        before: DateTime<Utc>,
+        limit: usize,
+    ) -> StoreResult<u64> {
+        self.write_lock(org)?;
+        let (secs, nanos) = split(before);
+        let lim = i64::try_from(limit).unwrap_or(i64::MAX);
+        let n = self.execute(
+            "DELETE FROM batch_reports WHERE org_id = $1 AND batch_id IN (
+                SELECT batch_id FROM batch_reports
+                WHERE org_id = $1 AND (created_s, created_ns) < ($2, $3)
+                ORDER BY created_s, created_ns, batch_id LIMIT $4)",
+            &[&org.as_str(), &secs, &nanos, &lim],
+        )?;
+        Ok(n)
+    }
 }
 
 fn group_row(r: &Row) -> StoreResult<Group> {

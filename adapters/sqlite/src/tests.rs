@@ -359,6 +359,8 @@ fn a_version_1_file_gains_the_later_tables_and_indexes_and_keeps_its_rows() {
             c.execute_batch(
                 "DROP TABLE email_templates; DROP TABLE email_settings; DROP INDEX outbox_failed;",
             )?;
+            // Nor the batch reports (0005).
+            c.execute_batch("DROP TABLE batch_reports;")?;
             c.pragma_update(None, "user_version", 1)
         })
         .expect("downgrade to version 1");
@@ -389,6 +391,14 @@ fn a_version_1_file_gains_the_later_tables_and_indexes_and_keeps_its_rows() {
         )
         .expect("index");
     assert_eq!(index, 1, "migration 0003 made the dead letters' index");
+    let table: u32 = c
+        .query_row(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'batch_reports'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("table");
+    assert_eq!(table, 1, "migration 0005 made the batch reports' table");
 }
 
 // ----- transactions --------------------------------------------------------

@@ -1164,4 +1164,52 @@ impl Transaction for SqliteTx<'_> {
         )?;
         Ok(n > 0)
     }
+
+    fn put_batch_report(&mut self, report: &enlist::BatchReport) -> StoreResult<()> {
+        let (secs, nanos) = split(report.created_at);
+        self.exec(
+            "INSERT INTO batch_reports (org_id, batch_id, created_s, created_ns, body)
+             VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (org_id, batch_id) DO UPDATE SET
+                created_s = excluded.created_s, created_ns = excluded.created_ns,
+                body = excluded.body",
+            params![
+                report.org_id.as_str(),
+                report.batch_id.as_str(),
+                secs,
+                nanos,
+                to_json(report)?
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn batch_report(
+        &mut self,
+        org: &OrgId,
+        batch: &enlist::BatchId,
+    ) -> StoreResult<Option<enlist::BatchReport>> {
+        self.one(
+            "SELECT body FROM batch_reports WHERE org_id = ?1 AND batch_id = ?2",
+            [org.as_str(), batch.as_str()],
+            "batch report",
+        )
+    }
+
+    fn delete_batch_reports_before(
+        &mut self,
+        org: &OrgId,
+        before: DateTime<Utc>,
+        limit: usize,
+    ) -> StoreResult<u64> {
+        let (secs, nanos) = split(before);
+        let n = self.exec(
+            "DELETE FROM batch_reports WHERE org_id = ?1 AND batch_id IN (
+                SELECT batch_id FROM batch_reports
+                WHERE org_id = ?1 AND (created_s, created_ns) < (?2, ?3)
+                ORDER BY created_s, created_ns, batch_id LIMIT ?4)",
+            params![org.as_str(), secs, nanos, sql_int(limit as u64)],
+        )?;
+        Ok(n as u64)
+    }
 }

@@ -183,6 +183,7 @@ class EntityKind(_StrEnum):
     GROUP_MEMBERSHIP = "group_membership"
     ROLE = "role"
     MESSAGE = "message"
+    BATCH_REPORT = "batch_report"
 
 
 class UniqueRule(_StrEnum):
@@ -285,3 +286,23 @@ class BulkOutcome(_StrEnum):
     UNCHANGED = "unchanged"
     REFUSED = "refused"
     NOT_APPLIED = "not_applied"
+class ReportKind(_StrEnum):
+    """Which bulk command a ``BatchReport`` is about."""
+
+    INVITE = "invite"
+    SEND_STAGED = "send_staged"
+    IMPORT = "import"
+    BULK_ACTION = "bulk_action"
+
+
+class RowOutcome(_StrEnum):
+    """What happened to one row of a ``BatchReport`` (``rejected``,
+    ``unreadable`` and ``not_processed`` rows make the Errors report)."""
+
+    ISSUED = "issued"
+    STAGED = "staged"
+    SENT = "sent"
+    DONE = "done"
+    REJECTED = "rejected"
+    UNREADABLE = "unreadable"
+    NOT_PROCESSED = "not_processed"

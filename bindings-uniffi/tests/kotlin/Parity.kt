@@ -144,6 +144,12 @@ fun normalizeIdentifier(raw: String): String = Parity.call("normalizeIdentifier"
 
 fun importTemplateCsv(): String = Parity.call("importTemplateCsv") { enlist.importTemplateCsv() }
 
+fun invitationsReportXlsx(report: BatchReport): ByteArray =
+    Parity.call("invitationsReportXlsx") { enlist.invitationsReportXlsx(report) }
+
+fun errorsReportXlsx(report: BatchReport): ByteArray =
+    Parity.call("errorsReportXlsx") { enlist.errorsReportXlsx(report) }
+
 fun smtpMailer(config: SmtpConfig, password: String? = null): Mailer =
     Parity.call("smtpMailer") { enlist.smtpMailer(config, password) }
 

@@ -141,6 +141,13 @@ pub struct ImportReport {
     pub batch_lines: Vec<Vec<usize>>,
     /// Set when a batch after the first failed (see the module docs).
     pub interrupted: Option<ImportInterruption>,
+    /// The id the import's report is kept under
+    /// ([`Enlist::batch_report`]): its first batch's id, or an id of its
+    /// own when no row reached a batch. `None` only in a value built by
+    /// hand.
+    #[serde(default)]
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
+    pub report_id: Option<crate::id::BatchId>,
 }
 
 impl ImportReport {
@@ -387,6 +394,13 @@ impl Enlist {
 
         let size = usize::try_from(o.policy.max_batch.max(1)).unwrap_or(usize::MAX);
         let chunks: Vec<&[(usize, RecipientInput)]> = ready.chunks(size).collect();
+        // The import's report: created by its first batch (or alone, when
+        // no row reached a batch), each later batch adding its rows in its
+        // own transaction.
+        let preamble = super::reports::import_preamble(&report.sheet_errors, &report.rejected_rows);
+        if chunks.is_empty() {
+            report.report_id = Some(self.keep_import_preamble(org, actor, &preamble)?);
+        }
         for (b, chunk) in chunks.iter().enumerate() {
             let req = InviteRequest {
                 recipients: Recipients::List(chunk.iter().map(|(_, r)| r.clone()).collect()),
@@ -399,8 +413,25 @@ impl Enlist {
                 send: defaults.send,
                 active: true,
             };
-            match self.invite(org, actor, req) {
+            let lines: Vec<usize> = chunk.iter().map(|(line, _)| *line).collect();
+            // Each later batch rewrites the import's report: once it holds
+            // all the rows a report keeps, the batches stop touching it.
+            let kept_rows = preamble.len() + chunks[..b].iter().map(|c| c.len()).sum::<usize>();
+            let keep = if report.report_id.is_some() && kept_rows >= crate::report::MAX_REPORT_ROWS
+            {
+                super::reports::KeepReport::Full
+            } else {
+                super::reports::KeepReport::Import {
+                    report_id: report.report_id.as_ref(),
+                    lines: &lines,
+                    preamble: &preamble,
+                }
+            };
+            match self.invite_keeping(org, actor, req, &keep) {
                 Ok(batch) => {
+                    if report.report_id.is_none() {
+                        report.report_id = Some(batch.batch_id.clone());
+                    }
                     report.batches.push(batch);
                     report
                         .batch_lines
@@ -417,6 +448,11 @@ impl Enlist {
                             .flat_map(|c| c.iter().map(|(line, _)| *line))
                             .collect(),
                     });
+                    if let (Some(id), Some(i)) = (&report.report_id, &report.interrupted) {
+                        // Best effort: the store that failed the batch may
+                        // fail this too; the returned report says it all.
+                        let _ = self.keep_unprocessed(org, id, i);
+                    }
                     break;
                 }
             }

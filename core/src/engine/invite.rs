@@ -470,6 +470,11 @@ pub enum SendOutcome {
 pub struct SendReport {
     /// One entry per invitation asked for, in order.
     pub results: Vec<SendOutcome>,
+    /// The id this call's report is kept under
+    /// ([`Enlist::batch_report`]); `None` only in a value built by hand.
+    #[serde(default)]
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
+    pub batch_id: Option<BatchId>,
 }
 
 /// Who sends invitations out, and where: what every issuing step (a
@@ -929,6 +934,18 @@ impl Enlist {
     /// only then does the write transaction run, checking the actor and the
     /// policy again since either may have changed.
     pub fn invite(&self, org: &OrgId, actor: &Actor, req: InviteRequest) -> Result<InviteReport> {
+        self.invite_keeping(org, actor, req, &super::reports::KeepReport::Invite)
+    }
+
+    /// [`Enlist::invite`], keeping the batch's report as `keep` says (in
+    /// the batch's transaction).
+    pub(crate) fn invite_keeping(
+        &self,
+        org: &OrgId,
+        actor: &Actor,
+        req: InviteRequest,
+        keep: &super::reports::KeepReport<'_>,
+    ) -> Result<InviteReport> {
         if !req.active && req.send {
             return Err(Error::invalid(
                 "active",
@@ -979,11 +996,13 @@ impl Enlist {
                 issued.push(cx.issue(&issuer, &terms, c)?);
             }
             rejected.sort_by_key(|r| r.index);
-            Ok(InviteReport {
+            let report = InviteReport {
                 batch_id: terms.id,
                 issued,
                 rejected,
-            })
+            };
+            cx.keep_invite_report(org, actor, &req, &report, keep)?;
+            Ok(report)
         })
     }
 
@@ -1010,7 +1029,10 @@ impl Enlist {
                 SEND_STAGED_SPLIT,
             )?;
             let issuer = Issuer::acting(&o, actor, &auth);
-            let mut report = SendReport::default();
+            let mut report = SendReport {
+                batch_id: Some(BatchId::from_random(cx.id_bytes())),
+                ..SendReport::default()
+            };
             for (index, id) in invitations.iter().enumerate() {
                 let outcome = match cx.send_one_staged(&issuer, id, index) {
                     Ok(issued) => SendOutcome::Sent { issued },
@@ -1022,6 +1044,9 @@ impl Enlist {
                     },
                 };
                 report.results.push(outcome);
+            }
+            if let Some(batch) = &report.batch_id {
+                cx.keep_send_report(org, actor, batch, &report.results)?;
             }
             Ok(report)
         })

@@ -27,6 +27,7 @@ mod members;
 mod orgs;
 mod outbox;
 mod render;
+mod reports;
 mod templates;
 mod trace;
 
@@ -1009,6 +1010,20 @@ pub(crate) fn csv_row(fields: &[&str]) -> String {
 }
 
 fn csv_cell(f: &str) -> String {
+    let out = neutralize_cell(f);
+    if out.contains([',', ';', '\t', '"', '\n', '\r']) {
+        format!("\"{}\"", out.replace('"', "\"\""))
+    } else {
+        out
+    }
+}
+
+/// The one rule against formula injection of every downloadable report,
+/// CSV ([`csv_row`]) or XLSX (the batch reports): a `'` in front of a cell
+/// whose first character after any leading white space is `=` `+` `-` `@`,
+/// or that starts with a tab or CR, and in front of such a character after
+/// a separator inside the cell (see [`csv_row`]).
+pub(crate) fn neutralize_cell(f: &str) -> String {
     const FORMULA: [char; 4] = ['=', '+', '-', '@'];
     let mut out = String::with_capacity(f.len() + 4);
     if f.trim_start().starts_with(FORMULA) || f.starts_with(['\t', '\r']) {
@@ -1026,11 +1041,7 @@ fn csv_cell(f: &str) -> String {
         };
         out.push(c);
     }
-    if out.contains([',', ';', '\t', '"', '\n', '\r']) {
-        format!("\"{}\"", out.replace('"', "\"\""))
-    } else {
-        out
-    }
+    out
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ use crate::link::StoredInviteLink;
 use crate::member::{Member, MemberStatus};
 use crate::organization::Organization;
 use crate::outbox::{OutboxMessage, OutboxStatus};
+use crate::report::BatchReport;
 use crate::secret::SecretHash;
 use crate::template::{EmailSettings, EmailTemplate};
 use chrono::{DateTime, Utc};
@@ -62,6 +63,8 @@ pub(super) struct OrgData {
     pub(super) email_settings: Option<EmailSettings>,
     /// Email templates by locale tag.
     pub(super) email_templates: BTreeMap<String, EmailTemplate>,
+    /// Batch reports by batch id.
+    pub(super) batch_reports: BTreeMap<BatchId, BatchReport>,
 }
 
 /// Entities stored in their list order `(sort key, id)`, with a locator
@@ -480,6 +483,18 @@ impl State {
                     }
                 }
             }
+            Undo::BatchReport(org, id, prev) => {
+                if let Some(data) = self.orgs.get_mut(&org) {
+                    match prev {
+                        Some(r) => {
+                            data.batch_reports.insert(id, *r);
+                        }
+                        None => {
+                            data.batch_reports.remove(&id);
+                        }
+                    }
+                }
+            }
             Undo::Event(org) => {
                 if let Some(data) = self.orgs.get_mut(&org) {
                     data.events.pop();
@@ -507,4 +522,5 @@ pub(super) enum Undo {
     Outbox(MessageId, Option<Box<OutboxMessage>>),
     EmailSettings(OrgId, Option<Box<EmailSettings>>),
     EmailTemplate(OrgId, String, Option<Box<EmailTemplate>>),
+    BatchReport(OrgId, BatchId, Option<Box<BatchReport>>),
 }

@@ -6,12 +6,13 @@ use super::walk::{invitation_cursor, member_cursor};
 use crate::error::{StoreError, UniqueRule};
 use crate::event::Event;
 use crate::group::Group;
-use crate::id::{GroupId, InvitationId, MemberId, MessageId, OrgId};
+use crate::id::{BatchId, GroupId, InvitationId, MemberId, MessageId, OrgId};
 use crate::invitation::{InvitationQuery, InvitationStatus, StoredInvitation};
 use crate::link::StoredInviteLink;
 use crate::member::{Member, MemberQuery, MemberSort, MemberStatus, Page};
 use crate::organization::Organization;
 use crate::outbox::OutboxMessage;
+use crate::report::BatchReport;
 use crate::secret::SecretHash;
 use crate::store::{SeatCount, StoreResult, Transaction, WriterGuard, page_limit};
 use crate::template::{EmailSettings, EmailTemplate};
@@ -617,5 +618,54 @@ impl Transaction for MemoryTx<'_> {
             ));
         }
         Ok(existed)
+    }
+
+    fn put_batch_report(&mut self, report: &BatchReport) -> StoreResult<()> {
+        self.ensure_org(&report.org_id);
+        let prev = self
+            .state
+            .org_mut(&report.org_id)
+            .batch_reports
+            .insert(report.batch_id.clone(), report.clone());
+        self.undo.push(Undo::BatchReport(
+            report.org_id.clone(),
+            report.batch_id.clone(),
+            prev.map(Box::new),
+        ));
+        Ok(())
+    }
+
+    fn batch_report(&mut self, org: &OrgId, batch: &BatchId) -> StoreResult<Option<BatchReport>> {
+        Ok(self
+            .data(org)
+            .and_then(|d| d.batch_reports.get(batch).cloned()))
+    }
+
+    fn delete_batch_reports_before(
+        &mut self,
+        org: &OrgId,
+        before: DateTime<Utc>,
+        limit: usize,
+    ) -> StoreResult<u64> {
+        let Some(data) = self.state.orgs.get_mut(org) else {
+            return Ok(0);
+        };
+        let mut old: Vec<(DateTime<Utc>, BatchId)> = data
+            .batch_reports
+            .values()
+            .filter(|r| r.created_at < before)
+            .map(|r| (r.created_at, r.batch_id.clone()))
+            .collect();
+        old.sort();
+        old.truncate(limit);
+        for (_, id) in &old {
+            let prev = data.batch_reports.remove(id);
+            self.undo.push(Undo::BatchReport(
+                org.clone(),
+                id.clone(),
+                prev.map(Box::new),
+            ));
+        }
+        Ok(old.len() as u64)
     }
 }

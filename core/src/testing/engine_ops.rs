@@ -2418,3 +2418,91 @@ pub fn bulk_actions(env: &mut Env) {
         assert_eq!((inv.status, inv.send_count), (InvitationStatus::Pending, 2));
     }
 }
+
+/// Batch reports through the engine: an invite with errors, a staged send
+/// and an import over two batches each keep their report, read back by
+/// batch id (both views, CSV and the rows of the XLSX), refused to a
+/// member who may not see members and not found in another organization;
+/// pruning.
+pub fn batch_reports(env: &mut Env) {
+    use crate::{ImportDefaults, ImportFormat, InvitationId, Policy};
+    let mut policy = Policy::default();
+    policy.max_batch = 2;
+    let (org, owner) = env.org_with_policy(policy);
+    let id = org.id.clone();
+    let me = as_member(&owner);
+    let sent = env
+        .engine
+        .invite(
+            &id,
+            &me,
+            InviteRequest::new(Recipients::Paste("a@acme.test, bad, b@acme.test".into())),
+        )
+        .expect("invite");
+    let r = env.engine.batch_report(&id, &me, &sent.batch_id);
+    env.rec_result("invite report", &r);
+    let report = r.expect("report");
+    env.rec("invitations csv", &report.invitations_csv());
+    env.rec("errors csv", &report.errors_csv());
+    let staged = env
+        .engine
+        .invite(
+            &id,
+            &me,
+            InviteRequest::new(Recipients::Paste("c@acme.test".into())).staged(),
+        )
+        .expect("stage");
+    let send = env
+        .engine
+        .send_staged(
+            &id,
+            &me,
+            &[
+                staged.issued[0].invitation.id.clone(),
+                InvitationId::from("inv_missing"),
+            ],
+        )
+        .expect("send");
+    let r = env
+        .engine
+        .batch_report(&id, &me, send.batch_id.as_ref().expect("id"));
+    env.rec_result("send report", &r);
+    let imported = env
+        .engine
+        .import_invitations(
+            &id,
+            &me,
+            b"Email,Kind\nd@acme.test,\ne@acme.test,boss\nf@acme.test,\ng@acme.test,\na@acme.test,\n",
+            ImportFormat::Csv,
+            ImportDefaults::default(),
+        )
+        .expect("import");
+    let r = env
+        .engine
+        .batch_report(&id, &me, imported.report_id.as_ref().expect("id"));
+    env.rec_result("import report", &r);
+    // Refusals: a member who may not see members; another organization.
+    env.engine
+        .define_role(&id, &me, "contractor", Default::default())
+        .expect("role");
+    let plain = env.join(&id, "plain@acme.test", "contractor", "acct-plain");
+    let r = env
+        .engine
+        .batch_report(&id, &as_member(&plain), &sent.batch_id);
+    env.rec_result("plain member", &r);
+    let (other, other_owner) = env.org();
+    let r = env
+        .engine
+        .batch_report(&other.id, &as_member(&other_owner), &sent.batch_id);
+    env.rec_result("other org", &r);
+    let r = env
+        .engine
+        .batch_report(&id, &me, &crate::BatchId::from("bat_\0'; --"));
+    env.rec_result("hostile id", &r);
+    env.advance(Duration::days(2));
+    let cutoff = env.now() - Duration::days(1);
+    let n = env.engine.prune_batch_reports(&id, &me, cutoff);
+    env.rec_result("pruned", &n);
+    let r = env.engine.batch_report(&id, &me, &sent.batch_id);
+    env.rec_result("after prune", &r);
+}

@@ -238,6 +238,26 @@ impl Transaction for FaultyTx<'_> {
         self.write()?;
         self.inner.delete_email_template(org, locale)
     }
+    fn put_batch_report(&mut self, report: &crate::BatchReport) -> StoreResult<()> {
+        self.write()?;
+        self.inner.put_batch_report(report)
+    }
+    fn batch_report(
+        &mut self,
+        org: &OrgId,
+        batch: &crate::BatchId,
+    ) -> StoreResult<Option<crate::BatchReport>> {
+        self.inner.batch_report(org, batch)
+    }
+    fn delete_batch_reports_before(
+        &mut self,
+        org: &OrgId,
+        before: chrono::DateTime<chrono::Utc>,
+        limit: usize,
+    ) -> StoreResult<u64> {
+        self.write()?;
+        self.inner.delete_batch_reports_before(org, before, limit)
+    }
 }
 
 /// Runs `command` with a fault at some of its writes: the first ones, one
@@ -342,7 +362,7 @@ pub fn a_failed_command_changes_nothing(make: MakeStore<'_>) {
         })
         .collect();
     rows.push(RecipientInput::identifier("EMP-1"));
-    let report = at_every_write(&faulty, &*inner, &orgs, &msgs, "invite", 33, || {
+    let report = at_every_write(&faulty, &*inner, &orgs, &msgs, "invite", 34, || {
         env.engine.invite(
             &id,
             &me,

@@ -105,6 +105,7 @@ macro_rules! store_conformance {
                 hostile_input_through_the_engine => same_as_memory hostile::hostile_input_through_the_engine,
                 email_templates => same_as_memory engine_ops::email_templates,
                 bulk_actions => same_as_memory engine_ops::bulk_actions,
+                batch_reports => same_as_memory engine_ops::batch_reports,
                 // The Transaction contract.
                 rollback_on_drop_changes_nothing => direct transactions::rollback_on_drop_changes_nothing,
                 panic_inside_a_transaction_rolls_back => direct transactions::panic_inside_a_transaction_rolls_back,
@@ -129,6 +130,7 @@ macro_rules! store_conformance {
                 matches_a_naive_model => direct model::matches_a_naive_model,
                 reads_like_the_memory_store => direct model::reads_like_the_memory_store,
                 email_templates_are_kept_per_organization_and_locale => direct transactions::email_templates_are_kept_per_organization_and_locale,
+                batch_reports_are_kept_per_organization_and_batch => direct transactions::batch_reports_are_kept_per_organization_and_batch,
                 // Faults.
                 a_failed_command_changes_nothing => direct faults::a_failed_command_changes_nothing,
                 // Races between threads.

@@ -2117,3 +2117,113 @@ pub fn outbox_next_due_and_dead_letters(make: MakeStore<'_>) {
         Err(StoreError::InvalidCursor { .. })
     ));
 }
+
+/// A batch report with `n` rows, hostile text included, at `secs`.
+fn batch_report(org: &OrgId, batch: &str, secs: i64, n: u64) -> crate::BatchReport {
+    use crate::{ReportKind, ReportRow, RowOutcome};
+    let mut r = crate::BatchReport::new(
+        BatchId::from(batch.to_owned()),
+        org.clone(),
+        ReportKind::Import,
+        t(secs) + Duration::nanoseconds(123_456_789),
+        Actor::Member(mid("mem_1")),
+    );
+    for i in 0..n {
+        r.push(
+            ReportRow::new(i + 2, format!("p{i}@acme.test"), RowOutcome::Issued)
+                .target(format!("inv_{i}"))
+                .names(Some("Zoë « 日本 »".into()), Some("O'Brien; \"x\"".into()))
+                .grants(
+                    Some("member".into()),
+                    vec!["Sales:owner".into(), "R&D".into()],
+                ),
+        );
+    }
+    r.push(
+        ReportRow::new(n + 2, "=cmd|' /C calc'!A0\r\n", RowOutcome::Rejected)
+            .error("invalid_address", "invalid address: \u{1F600} \\ ;--"),
+    );
+    r
+}
+
+/// Batch reports: kept per organization and batch id, replaced whole,
+/// read back exactly (times to the nanosecond), pruned oldest first by
+/// time, and gone with a rolled-back transaction.
+pub fn batch_reports_are_kept_per_organization_and_batch(make: MakeStore<'_>) {
+    let store = make();
+    let (a, b) = (org_id(1), org_id(2));
+    let mut tx = begin(&*store);
+    tx.put_organization(&organization(&a)).expect("org a");
+    tx.put_organization(&organization(&b)).expect("org b");
+    let bat = BatchId::from("bat_1");
+    assert_eq!(tx.batch_report(&a, &bat).expect("none yet"), None);
+    assert_eq!(
+        tx.delete_batch_reports_before(&a, t(1_000_000), 10)
+            .expect("delete nothing"),
+        0
+    );
+    let r1 = batch_report(&a, "bat_1", 100, 3);
+    tx.put_batch_report(&r1).expect("put");
+    assert_eq!(
+        tx.batch_report(&a, &bat).expect("own write"),
+        Some(r1.clone())
+    );
+    tx.put_batch_report(&batch_report(&a, "bat_2", 50, 1))
+        .expect("put");
+    tx.put_batch_report(&batch_report(&a, "bat_3", 200, 0))
+        .expect("put");
+    tx.put_batch_report(&batch_report(&b, "bat_1", 10, 2))
+        .expect("same id, other org");
+    tx.commit().expect("commit");
+
+    let mut tx = begin(&*store);
+    assert_eq!(tx.batch_report(&a, &bat).expect("get"), Some(r1.clone()));
+    assert_eq!(
+        tx.batch_report(&b, &bat).expect("get b"),
+        Some(batch_report(&b, "bat_1", 10, 2))
+    );
+    assert_eq!(
+        tx.batch_report(&org_id(3), &bat).expect("unknown org"),
+        None
+    );
+    // Replaced whole (an import's later batch adds rows).
+    let bigger = batch_report(&a, "bat_1", 100, 5);
+    tx.put_batch_report(&bigger).expect("replace");
+    assert_eq!(
+        tx.batch_report(&a, &bat).expect("get"),
+        Some(bigger.clone())
+    );
+    drop(tx);
+    // Rolled back: the old one stays.
+    let mut tx = begin(&*store);
+    assert_eq!(tx.batch_report(&a, &bat).expect("get"), Some(r1.clone()));
+    // Pruning: strictly before, oldest first, at most `limit`, one org.
+    assert_eq!(
+        tx.delete_batch_reports_before(&a, t(200), 1)
+            .expect("prune one"),
+        1
+    );
+    assert_eq!(
+        tx.batch_report(&a, &BatchId::from("bat_2")).expect("get"),
+        None,
+        "the oldest goes first"
+    );
+    assert!(tx.batch_report(&a, &bat).expect("get").is_some());
+    assert_eq!(
+        tx.delete_batch_reports_before(&a, t(200), 10)
+            .expect("prune"),
+        1
+    );
+    assert!(tx.batch_report(&a, &bat).expect("get").is_none());
+    assert!(
+        tx.batch_report(&a, &BatchId::from("bat_3"))
+            .expect("get")
+            .is_some(),
+        "at the cut-off time: kept"
+    );
+    assert!(
+        tx.batch_report(&b, &bat).expect("get b").is_some(),
+        "another organization's reports are not pruned"
+    );
+    tx.commit().expect("commit");
+}

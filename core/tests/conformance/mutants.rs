@@ -276,6 +276,24 @@ impl Transaction for MutantTx<'_> {
     fn delete_email_template(&mut self, org: &OrgId, locale: &str) -> StoreResult<bool> {
         self.tx().delete_email_template(org, locale)
     }
+    fn put_batch_report(&mut self, report: &enlist::BatchReport) -> StoreResult<()> {
+        self.tx().put_batch_report(report)
+    }
+    fn batch_report(
+        &mut self,
+        org: &OrgId,
+        batch: &enlist::BatchId,
+    ) -> StoreResult<Option<enlist::BatchReport>> {
+        self.tx().batch_report(org, batch)
+    }
+    fn delete_batch_reports_before(
+        &mut self,
+        org: &OrgId,
+        before: chrono::DateTime<chrono::Utc>,
+        limit: usize,
+    ) -> StoreResult<u64> {
+        self.tx().delete_batch_reports_before(org, before, limit)
+    }
 }
 
 /// A conformance test, as the macro runs it.

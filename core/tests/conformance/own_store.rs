@@ -222,6 +222,24 @@ impl Transaction for CountingTx<'_> {
     fn delete_email_template(&mut self, org: &OrgId, locale: &str) -> StoreResult<bool> {
         self.inner.delete_email_template(org, locale)
     }
+    fn put_batch_report(&mut self, report: &enlist::BatchReport) -> StoreResult<()> {
+        self.inner.put_batch_report(report)
+    }
+    fn batch_report(
+        &mut self,
+        org: &OrgId,
+        batch: &enlist::BatchId,
+    ) -> StoreResult<Option<enlist::BatchReport>> {
+        self.inner.batch_report(org, batch)
+    }
+    fn delete_batch_reports_before(
+        &mut self,
+        org: &OrgId,
+        before: chrono::DateTime<chrono::Utc>,
+        limit: usize,
+    ) -> StoreResult<u64> {
+        self.inner.delete_batch_reports_before(org, before, limit)
+    }
 }
 // ANCHOR_END: store
 

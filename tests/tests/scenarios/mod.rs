@@ -5,6 +5,7 @@ pub mod common;
 
 mod caps;
 mod seed_000_hr_assistant;
+mod seed_000_reports;
 mod seed_001_portal_members;
 mod seed_002_collaboration;
 mod seed_003_paste_box;
