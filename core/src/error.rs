@@ -694,7 +694,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in the order of the book's table.
-    pub const ALL: [ErrorCode; 22] = [
+    pub const ALL: [ErrorCode; 23] = [
         ErrorCode::InvalidInput,
         ErrorCode::LimitExceeded,
         ErrorCode::NotAMember,
