@@ -10,6 +10,7 @@
 // `wire` (the wire names of the enums). `testing` is the store
 // conformance suite, behind the feature of that name.
 mod clock;
+mod directory;
 pub mod email;
 mod engine;
 mod error;
@@ -110,6 +111,17 @@ pub use secret::{
     SecretSource, SeededSecrets, TOKEN_RANDOM_CHARS, new_token, parse_token,
 };
 pub use store::{SeatCount, Store, StoreResult, Transaction};
+// The directory assistant (seed 000) and its sources.
+pub use directory::{
+    ACTIVE_STATUS, CSV_DEFAULT_COMPANY, CsvDirectory, DirectoryCompany, DirectoryEmployee,
+    DirectorySource, MAX_DIRECTORY_COMPANIES, MAX_DIRECTORY_CSV_BYTES, MAX_DIRECTORY_CSV_ROWS,
+    MAX_DIRECTORY_EMPLOYEES, MemoryDirectory, check_companies, check_employees,
+};
+pub use engine::{
+    DirectoryAssistant, DirectoryField, DirectoryReview, DirectoryReviewRow, DirectoryRow,
+    DirectorySendReport,
+};
+pub use store::{KeyStanding, MAX_STANDING_KEYS};
 #[cfg(feature = "uniffi")]
 pub use uniffi_support::{
     AddressNotice, AddressProblem, DeadLetterPage, ImportedRow, InvitationPage, MemberPage,

@@ -17,6 +17,7 @@
 //! ```
 
 mod accept;
+mod directory;
 mod directory_import;
 mod groups;
 mod invite;
@@ -29,6 +30,10 @@ mod templates;
 mod trace;
 
 pub use accept::{ACCESS_CODE_LOCK_SECS, ACCESS_CODE_MAX_LOCK_SECS, Acceptance};
+pub use directory::{
+    DirectoryAssistant, DirectoryField, DirectoryReview, DirectoryReviewRow, DirectoryRow,
+    DirectorySendReport,
+};
 pub use directory_import::{
     ImportDefaults, ImportInterruption, ImportRejection, ImportReport, ImportedInvitation,
 };

@@ -28,7 +28,8 @@
 //!   MemoryStore, read for read ([`model`]);
 //! - faults: a write or commit failing in the middle of any command leaves
 //!   nothing behind ([`faults`]);
-//! - races between threads ([`races`]).
+//! - races between threads ([`races`]);
+//! - the standing of many recipient keys in one call ([`standing`]).
 //!
 //! Races between processes, and a SIGKILL in the middle of a batch, need a
 //! worker program and a store that lives outside the process: they stay in
@@ -60,6 +61,7 @@ pub mod hostile;
 pub mod model;
 pub mod races;
 pub mod snapshot;
+pub mod standing;
 pub mod transactions;
 
 /// Generates the conformance tests for one store: `store_conformance!(name,
@@ -135,6 +137,8 @@ macro_rules! store_conformance {
                 seat_limit_holds_under_concurrent_accepts => direct races::seat_limit_holds_under_concurrent_accepts,
                 seat_limit_holds_under_concurrent_joins => direct races::seat_limit_holds_under_concurrent_joins,
                 concurrent_delivery_sends_each_message_once => direct races::concurrent_delivery_sends_each_message_once,
+                // The directory assistant's one query.
+                standing_of_many_keys => direct standing::standing_of_many_keys,
             );
         }
     };

@@ -222,6 +222,14 @@ impl Transaction for CountingTx<'_> {
     fn delete_email_template(&mut self, org: &OrgId, locale: &str) -> StoreResult<bool> {
         self.inner.delete_email_template(org, locale)
     }
+    fn standing(
+        &mut self,
+        org: &OrgId,
+        keys: &[String],
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<(String, enlist::KeyStanding)>> {
+        self.inner.standing(org, keys, now)
+    }
 }
 // ANCHOR_END: store
 
