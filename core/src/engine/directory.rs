@@ -1123,6 +1123,48 @@ mod tests {
         assert_eq!(out.report.rejected[0].index, 0);
     }
 
+    #[test]
+    fn the_list_and_the_review_ask_the_store_once_for_every_employee() {
+        let calls = counting::Calls::default();
+        let engine = Enlist::new(std::sync::Arc::new(counting::CountingStore {
+            inner: crate::MemoryStore::new(),
+            calls: calls.clone(),
+        }));
+        let CreatedOrganization {
+            organization: org,
+            owner,
+            ..
+        } = engine
+            .create_organization(NewOrganization::new("Acme", "acct-1", "owner@acme.test"))
+            .unwrap();
+        let owner = Actor::Member(owner.id);
+        let list: Vec<DirectoryEmployee> = (0..2_000)
+            .map(|i| {
+                emp(
+                    &i.to_string(),
+                    "N",
+                    Some(&format!("p{i}@acme.test")),
+                    "Clerk",
+                )
+            })
+            .collect();
+        let dir = MemoryDirectory::new().with_company("acme", "Acme", list);
+        calls.lock().unwrap().clear();
+        let mut a = engine.directory_start(&org.id, &owner, &dir).unwrap();
+        assert_eq!(a.employees().len(), 2_000);
+        let c = calls.lock().unwrap().clone();
+        assert_eq!(c.get("standing"), Some(&1), "{c:?}");
+        assert_eq!(c.get("member_by_contact"), None, "{c:?}");
+        assert_eq!(c.get("open_invitation_for"), None, "{c:?}");
+        a.select_all_filtered();
+        calls.lock().unwrap().clear();
+        let review = engine.directory_review(&org.id, &owner, &a).unwrap();
+        assert_eq!(review.to_send.len(), 2_000);
+        let c = calls.lock().unwrap().clone();
+        assert_eq!(c.get("standing"), Some(&1), "{c:?}");
+        assert_eq!(c.get("member_by_contact"), None, "{c:?}");
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(64))]
 
@@ -1169,6 +1211,259 @@ mod tests {
                 prop_assert!(!members.contains(&n), "{} is invited", n);
             }
             prop_assert_eq!(review.to_send.len() + review.errors.len(), expected.len());
+        }
+    }
+}
+
+/// A store that counts the calls of each `Transaction` method: the proof
+/// that the list is answered in one query, not one per employee.
+#[cfg(test)]
+mod counting {
+    use crate::event::Event;
+    use crate::group::Group;
+    use crate::id::{GroupId, InvitationId, MemberId, MessageId, OrgId};
+    use crate::invitation::{InvitationQuery, StoredInvitation};
+    use crate::link::StoredInviteLink;
+    use crate::member::{Member, MemberQuery, Page};
+    use crate::organization::Organization;
+    use crate::outbox::OutboxMessage;
+    use crate::secret::SecretHash;
+    use crate::store::{KeyStanding, SeatCount, Store, StoreResult, Transaction};
+    use crate::template::{EmailSettings, EmailTemplate};
+    use chrono::{DateTime, Utc};
+    use std::collections::BTreeMap;
+    use std::sync::{Arc, Mutex};
+
+    pub(super) type Calls = Arc<Mutex<BTreeMap<&'static str, usize>>>;
+
+    pub(super) struct CountingStore {
+        pub(super) inner: crate::MemoryStore,
+        pub(super) calls: Calls,
+    }
+
+    impl Store for CountingStore {
+        fn begin(&self) -> StoreResult<Box<dyn Transaction + '_>> {
+            Ok(Box::new(CountingTx {
+                inner: self.inner.begin()?,
+                calls: self.calls.clone(),
+            }))
+        }
+    }
+
+    struct CountingTx<'a> {
+        inner: Box<dyn Transaction + 'a>,
+        calls: Calls,
+    }
+
+    impl CountingTx<'_> {
+        fn note(&self, name: &'static str) {
+            if let Ok(mut c) = self.calls.lock() {
+                *c.entry(name).or_default() += 1;
+            }
+        }
+    }
+
+    #[allow(unused_variables)]
+    impl Transaction for CountingTx<'_> {
+        fn commit(self: Box<Self>) -> StoreResult<()> {
+            self.inner.commit()
+        }
+        fn organization(&mut self, org: &OrgId) -> StoreResult<Option<Organization>> {
+            self.note("organization");
+            self.inner.organization(org)
+        }
+        fn put_organization(&mut self, org: &Organization) -> StoreResult<()> {
+            self.note("put_organization");
+            self.inner.put_organization(org)
+        }
+        fn group(&mut self, org: &OrgId, id: &GroupId) -> StoreResult<Option<Group>> {
+            self.note("group");
+            self.inner.group(org, id)
+        }
+        fn groups(&mut self, org: &OrgId) -> StoreResult<Vec<Group>> {
+            self.note("groups");
+            self.inner.groups(org)
+        }
+        fn put_group(&mut self, group: &Group) -> StoreResult<()> {
+            self.note("put_group");
+            self.inner.put_group(group)
+        }
+        fn delete_group(&mut self, org: &OrgId, id: &GroupId) -> StoreResult<()> {
+            self.note("delete_group");
+            self.inner.delete_group(org, id)
+        }
+        fn member(&mut self, org: &OrgId, id: &MemberId) -> StoreResult<Option<Member>> {
+            self.note("member");
+            self.inner.member(org, id)
+        }
+        fn member_by_contact(&mut self, org: &OrgId, key: &str) -> StoreResult<Option<Member>> {
+            self.note("member_by_contact");
+            self.inner.member_by_contact(org, key)
+        }
+        fn member_by_user_ref(
+            &mut self,
+            org: &OrgId,
+            user_ref: &str,
+        ) -> StoreResult<Option<Member>> {
+            self.note("member_by_user_ref");
+            self.inner.member_by_user_ref(org, user_ref)
+        }
+        fn put_member(&mut self, member: &Member) -> StoreResult<()> {
+            self.note("put_member");
+            self.inner.put_member(member)
+        }
+        fn list_members(&mut self, org: &OrgId, query: &MemberQuery) -> StoreResult<Page<Member>> {
+            self.note("list_members");
+            self.inner.list_members(org, query)
+        }
+        fn count_active_with_role(&mut self, org: &OrgId, role: &str) -> StoreResult<u64> {
+            self.note("count_active_with_role");
+            self.inner.count_active_with_role(org, role)
+        }
+        fn seat_count(&mut self, org: &OrgId, license_type: &str) -> StoreResult<SeatCount> {
+            self.note("seat_count");
+            self.inner.seat_count(org, license_type)
+        }
+        fn seat_counts(&mut self, org: &OrgId) -> StoreResult<Vec<(String, SeatCount)>> {
+            self.note("seat_counts");
+            self.inner.seat_counts(org)
+        }
+        fn invitation(
+            &mut self,
+            org: &OrgId,
+            id: &InvitationId,
+        ) -> StoreResult<Option<StoredInvitation>> {
+            self.note("invitation");
+            self.inner.invitation(org, id)
+        }
+        fn invitation_by_secret(
+            &mut self,
+            org: &OrgId,
+            hash: &SecretHash,
+        ) -> StoreResult<Option<StoredInvitation>> {
+            self.note("invitation_by_secret");
+            self.inner.invitation_by_secret(org, hash)
+        }
+        fn open_invitation_for(
+            &mut self,
+            org: &OrgId,
+            key: &str,
+        ) -> StoreResult<Option<StoredInvitation>> {
+            self.note("open_invitation_for");
+            self.inner.open_invitation_for(org, key)
+        }
+        fn put_invitation(&mut self, inv: &StoredInvitation) -> StoreResult<()> {
+            self.note("put_invitation");
+            self.inner.put_invitation(inv)
+        }
+        fn list_invitations(
+            &mut self,
+            org: &OrgId,
+            query: &InvitationQuery,
+            now: DateTime<Utc>,
+        ) -> StoreResult<Page<StoredInvitation>> {
+            self.note("list_invitations");
+            self.inner.list_invitations(org, query, now)
+        }
+        fn due_invitations(
+            &mut self,
+            org: Option<&OrgId>,
+            now: DateTime<Utc>,
+            limit: usize,
+        ) -> StoreResult<Vec<StoredInvitation>> {
+            self.note("due_invitations");
+            self.inner.due_invitations(org, now, limit)
+        }
+        fn invite_link(&mut self, org: &OrgId) -> StoreResult<Option<StoredInviteLink>> {
+            self.note("invite_link");
+            self.inner.invite_link(org)
+        }
+        fn put_invite_link(&mut self, link: &StoredInviteLink) -> StoreResult<()> {
+            self.note("put_invite_link");
+            self.inner.put_invite_link(link)
+        }
+        fn append_event(&mut self, event: &Event) -> StoreResult<u64> {
+            self.note("append_event");
+            self.inner.append_event(event)
+        }
+        fn events(&mut self, org: &OrgId, after: u64, limit: usize) -> StoreResult<Vec<Event>> {
+            self.note("events");
+            self.inner.events(org, after, limit)
+        }
+        fn put_outbox_message(&mut self, msg: &OutboxMessage) -> StoreResult<()> {
+            self.note("put_outbox_message");
+            self.inner.put_outbox_message(msg)
+        }
+        fn outbox_message(&mut self, id: &MessageId) -> StoreResult<Option<OutboxMessage>> {
+            self.note("outbox_message");
+            self.inner.outbox_message(id)
+        }
+        fn due_outbox(
+            &mut self,
+            org: Option<&OrgId>,
+            now: DateTime<Utc>,
+            limit: usize,
+        ) -> StoreResult<Vec<OutboxMessage>> {
+            self.note("due_outbox");
+            self.inner.due_outbox(org, now, limit)
+        }
+        fn next_outbox_due(&mut self, org: Option<&OrgId>) -> StoreResult<Option<DateTime<Utc>>> {
+            self.note("next_outbox_due");
+            self.inner.next_outbox_due(org)
+        }
+        fn failed_outbox(
+            &mut self,
+            org: &OrgId,
+            after: Option<&str>,
+            limit: u32,
+        ) -> StoreResult<Page<OutboxMessage>> {
+            self.note("failed_outbox");
+            self.inner.failed_outbox(org, after, limit)
+        }
+        fn queued_messages_for(
+            &mut self,
+            org: &OrgId,
+            invitation: &InvitationId,
+        ) -> StoreResult<Vec<OutboxMessage>> {
+            self.note("queued_messages_for");
+            self.inner.queued_messages_for(org, invitation)
+        }
+        fn email_settings(&mut self, org: &OrgId) -> StoreResult<Option<EmailSettings>> {
+            self.note("email_settings");
+            self.inner.email_settings(org)
+        }
+        fn put_email_settings(&mut self, settings: &EmailSettings) -> StoreResult<()> {
+            self.note("put_email_settings");
+            self.inner.put_email_settings(settings)
+        }
+        fn email_template(
+            &mut self,
+            org: &OrgId,
+            locale: &str,
+        ) -> StoreResult<Option<EmailTemplate>> {
+            self.note("email_template");
+            self.inner.email_template(org, locale)
+        }
+        fn email_templates(&mut self, org: &OrgId) -> StoreResult<Vec<EmailTemplate>> {
+            self.note("email_templates");
+            self.inner.email_templates(org)
+        }
+        fn put_email_template(&mut self, template: &EmailTemplate) -> StoreResult<()> {
+            self.note("put_email_template");
+            self.inner.put_email_template(template)
+        }
+        fn delete_email_template(&mut self, org: &OrgId, locale: &str) -> StoreResult<bool> {
+            self.note("delete_email_template");
+            self.inner.delete_email_template(org, locale)
+        }
+        fn standing(
+            &mut self,
+            org: &OrgId,
+            keys: &[String],
+            now: DateTime<Utc>,
+        ) -> StoreResult<Vec<(String, KeyStanding)>> {
+            self.note("standing");
+            self.inner.standing(org, keys, now)
         }
     }
 }

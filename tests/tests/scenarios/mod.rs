@@ -3,6 +3,7 @@
 
 pub mod common;
 
+mod seed_000_directory_assistant;
 mod seed_000_hr_assistant;
 mod seed_001_portal_members;
 mod seed_002_collaboration;
