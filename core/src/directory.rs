@@ -46,11 +46,12 @@ pub const MAX_DIRECTORY_CSV_ROWS: u32 = 100_000;
 pub const ACTIVE_STATUS: &str = "Active";
 
 /// A company (or entity) of the enterprise.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(default)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 #[cfg_attr(
     feature = "python",
-    pyo3::pyclass(frozen, eq, hash, get_all, module = "enlist._enlist")
+    pyo3::pyclass(frozen, eq, get_all, module = "enlist._enlist")
 )]
 pub struct DirectoryCompany {
     /// The source's id of the company (unique within the source).
@@ -77,7 +78,7 @@ impl DirectoryCompany {
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 #[cfg_attr(
     feature = "python",
-    pyo3::pyclass(frozen, eq, hash, get_all, module = "enlist._enlist")
+    pyo3::pyclass(frozen, eq, get_all, module = "enlist._enlist")
 )]
 pub struct DirectoryEmployee {
     /// The source's id of the employee (unique within the company): what

@@ -260,3 +260,18 @@ class TlsMode(_StrEnum):
     IMPLICIT = "implicit"
     START_TLS = "start_tls"
     NONE = "none"
+
+
+class DirectoryField(_StrEnum):
+    """An attribute of an employee the directory assistant filters and sorts by."""
+
+    NAME = "name"
+    FIRST_NAME = "first_name"
+    LAST_NAME = "last_name"
+    EMAIL = "email"
+    JOB_TITLE = "job_title"
+    DEPARTMENT = "department"
+    EMPLOYMENT_STATUS = "employment_status"
+    SUGGESTED_ROLE = "suggested_role"
+    ROLE = "role"
+    ID = "id"
