@@ -159,3 +159,22 @@ def test_a_broken_or_hostile_source_gets_a_clear_error(world: World) -> None:
 
     with pytest.raises(TypeError):
         engine.directory_start(org, object(), actor=admin)
+
+
+def test_the_book_page_python_example_runs(tmp_path: Any) -> None:
+    import pathlib
+    import re
+    import subprocess
+    import sys
+
+    page = pathlib.Path(__file__).resolve().parents[2] / "docs" / "src" / "directory-assistant.md"
+    if not page.exists():
+        pytest.skip("not in the repository")
+    (block,) = re.findall(r"```python\n(.*?)```", page.read_text(encoding="utf-8"), re.S)
+    out = subprocess.run(
+        [sys.executable, "-c", block], cwd=tmp_path, check=True, capture_output=True, text=True, timeout=60
+    ).stdout
+    assert out.splitlines() == [
+        "['B-1'] ['missing_contact']",
+        "['B-1', 'Ann', 'ann@acme.example', 'member']",
+    ]

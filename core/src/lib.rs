@@ -133,6 +133,8 @@ pub use uniffi_support::{
 /// the API.
 #[cfg(doctest)]
 mod book {
+    #[doc = include_str!("../../docs/src/directory-assistant.md")]
+    struct DirectoryAssistant;
     #[doc = include_str!("../../docs/src/email-parsing.md")]
     struct EmailParsing;
     #[doc = include_str!("../../docs/src/email-templates.md")]
