@@ -41,7 +41,9 @@ use super::invite::authorize_invite;
 use super::{Auth, Enlist, MAX_KEY_BYTES, MAX_MESSAGE_CHARS, check_max_bytes, csv_row};
 use super::{InviteReport, InviteRequest, RecipientInput, Recipients, RejectReason};
 use super::{RejectedRecipient, clean_text};
-use crate::directory::{DirectoryCompany, DirectoryEmployee, DirectorySource};
+use crate::directory::{
+    DirectoryCompany, DirectoryEmployee, DirectorySource, MAX_DIRECTORY_EMPLOYEES,
+};
 use crate::directory::{check_companies, check_employees};
 use crate::email::parse_address;
 use crate::error::{Error, Result};
@@ -698,6 +700,16 @@ impl Enlist {
         actor: &Actor,
         a: &DirectoryAssistant,
     ) -> Result<Vec<DirectoryReviewRow>> {
+        // An assistant comes back from the host's session: no bigger than
+        // one the engine makes.
+        if a.employees.len() > MAX_DIRECTORY_EMPLOYEES {
+            return Err(Error::LimitExceeded {
+                limit: crate::error::LimitKind::ImportRows,
+                max: MAX_DIRECTORY_EMPLOYEES as u64,
+                actual: a.employees.len() as u64,
+                detail: Some("employees in the assistant".into()),
+            });
+        }
         let selected: Vec<&DirectoryEmployee> = a.selected_employees().collect();
         let keys: Vec<std::result::Result<String, RejectReason>> =
             selected.iter().map(|e| email_key(e)).collect();
@@ -748,7 +760,8 @@ impl Enlist {
     /// reason. The batch is refused as a whole when more employees would
     /// be invited than the policy's `max_batch` (select fewer and send
     /// again: the ones sent are no longer listed once the company is
-    /// loaded again).
+    /// loaded again), and refused with [`Error::InvalidInput`] on the field
+    /// `selection` when nobody is selected.
     pub fn directory_send(
         &self,
         org: &OrgId,
@@ -769,6 +782,9 @@ impl Enlist {
             Ok((o, auth))
         })?;
         let rows = self.review_rows(&o, &auth, actor, assistant)?;
+        if rows.is_empty() {
+            return Err(Error::invalid("selection", "no employee is selected"));
+        }
         let mut pre_rejected = Vec::new();
         let mut sent_rows: Vec<usize> = Vec::new();
         let mut list = Vec::new();
@@ -1105,6 +1121,54 @@ mod tests {
         assert!(!a.employees().iter().any(|e| e.id == "5" || e.id == "1"));
         // Flo shares the address Ed was invited at: no longer listed either.
         assert_eq!(a.selected(), ["3", "7"]);
+    }
+
+    #[test]
+    fn sending_nothing_is_refused_and_all_pre_rejected_sends_no_batch() {
+        let (engine, org, owner) = setup();
+        let mut a = engine.directory_start(&org, &owner, &staff()).unwrap();
+        engine
+            .directory_choose_company(&org, &owner, &staff(), &mut a, "acme")
+            .unwrap();
+        let err = engine.directory_send(&org, &owner, &a, None).unwrap_err();
+        assert!(
+            matches!(&err, Error::InvalidInput { field, .. } if field == "selection"),
+            "{err}"
+        );
+        a.select(&["1".into()]);
+        a.set_role("1", "no_such_role").unwrap();
+        let before = engine
+            .store()
+            .begin()
+            .unwrap()
+            .events(&org, 0, 1000)
+            .unwrap()
+            .len();
+        let out = engine.directory_send(&org, &owner, &a, None).unwrap();
+        assert!(out.report.issued.is_empty());
+        assert_eq!(out.report.rejected.len(), 1);
+        let after = engine
+            .store()
+            .begin()
+            .unwrap()
+            .events(&org, 0, 1000)
+            .unwrap()
+            .len();
+        assert_eq!(before, after);
+    }
+
+    #[test]
+    fn an_assistant_grown_in_the_session_is_refused_before_any_lookup() {
+        let (engine, org, owner) = setup();
+        let mut a = engine.directory_start(&org, &owner, &staff()).unwrap();
+        a.employees = (0..=MAX_DIRECTORY_EMPLOYEES)
+            .map(|i| emp(&i.to_string(), "N", Some("x@acme.test"), "T"))
+            .collect();
+        a.select_all_filtered();
+        let err = engine.directory_review(&org, &owner, &a).unwrap_err();
+        assert_eq!(err.code(), "limit_exceeded");
+        let err = engine.directory_send(&org, &owner, &a, None).unwrap_err();
+        assert_eq!(err.code(), "limit_exceeded");
     }
 
     #[test]
