@@ -395,13 +395,7 @@ impl Column {
     /// Headers, compared lowercased without spaces or punctuation.
     fn aliases(self) -> &'static [&'static str] {
         match self {
-            Column::Id => &[
-                "employeeid",
-                "employeenumber",
-                "id",
-                "personnelnumber",
-                "employee",
-            ],
+            Column::Id => &["employeeid", "employeenumber", "id", "personnelnumber"],
             Column::Company => &["company", "companyname", "entity"],
             Column::FirstName => &["firstname", "givenname"],
             Column::LastName => &["lastname", "surname", "familyname"],
