@@ -1423,6 +1423,75 @@ impl PyEnlist {
         self.run(py, |e| e.preview_email(&org, &actor.0, request))
     }
 
+    // -- the directory assistant (seed 000) ---------------------------------
+
+    /// Starts the directory assistant over `source` (a `MemoryDirectory`, a
+    /// `CsvDirectory`, or any object with `companies()` and
+    /// `employees(company_id)`). The actor must be allowed to invite and to
+    /// view members; the source is read only then. With one company, it is
+    /// chosen and loaded at once.
+    #[pyo3(signature = (org, source, *, actor))]
+    fn directory_start(
+        &self,
+        py: Python<'_>,
+        org: OrgId,
+        source: crate::directory::Source,
+        actor: ActorRef,
+    ) -> PyResult<crate::directory::PyDirectoryAssistant> {
+        crate::directory::start(py, &self.engine, org, actor.0, source)
+    }
+
+    /// Chooses (or loads again) a company: its active employees who are
+    /// neither members nor invited are listed (one store query).
+    #[pyo3(signature = (org, assistant, company_id, source, *, actor))]
+    fn directory_choose_company(
+        &self,
+        py: Python<'_>,
+        org: OrgId,
+        mut assistant: PyRefMut<'_, crate::directory::PyDirectoryAssistant>,
+        company_id: String,
+        source: crate::directory::Source,
+        actor: ActorRef,
+    ) -> PyResult<()> {
+        crate::directory::choose_company(
+            py,
+            &self.engine,
+            org,
+            actor.0,
+            source,
+            &mut assistant,
+            company_id,
+        )
+    }
+
+    /// The review: "Invitations to send" and "Invitation errors". Writes
+    /// nothing.
+    #[pyo3(signature = (org, assistant, *, actor))]
+    fn directory_review(
+        &self,
+        py: Python<'_>,
+        org: OrgId,
+        assistant: PyRef<'_, crate::directory::PyDirectoryAssistant>,
+        actor: ActorRef,
+    ) -> PyResult<crate::directory::PyDirectoryReview> {
+        crate::directory::review(py, &self.engine, org, actor.0, &assistant)
+    }
+
+    /// Sends the invitations of the selection in one batch (the normal
+    /// invite path) and returns the batch with its Invitations and Errors
+    /// reports.
+    #[pyo3(signature = (org, assistant, *, actor, message = None))]
+    fn directory_send(
+        &self,
+        py: Python<'_>,
+        org: OrgId,
+        assistant: PyRef<'_, crate::directory::PyDirectoryAssistant>,
+        actor: ActorRef,
+        message: Option<String>,
+    ) -> PyResult<crate::directory::PyDirectorySendReport> {
+        crate::directory::send(py, &self.engine, org, actor.0, &assistant, message)
+    }
+
     // -- batch reports --------------------------------------------------------
 
     /// The report kept for a batch: an invite's `batch_id`, a send's

@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 mod convert;
+mod directory;
 mod email;
 mod engine;
 mod errors;
@@ -40,6 +41,8 @@ fn _enlist(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<types::PyDeadLetterPage>()?;
     m.add_class::<types::PyReportRow>()?;
     m.add_class::<types::PyBatchReport>()?;
+    // The directory assistant (seed 000).
+    directory::add_classes(m)?;
     // The paste box.
     m.add_class::<email::PyMailbox>()?;
     m.add_class::<email::PyAddressProblem>()?;

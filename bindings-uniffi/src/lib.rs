@@ -10,6 +10,7 @@ uniffi::setup_scaffolding!();
 uniffi::use_remote_type!(enlist::chrono::DateTime<chrono::Utc>);
 
 mod callbacks;
+mod directory;
 mod engine;
 mod error;
 mod mailers;
@@ -17,6 +18,10 @@ mod time;
 mod types;
 
 pub use callbacks::{Clock, Mailer};
+pub use directory::{
+    DirectoryAssistant, DirectoryCompanyStaff, DirectorySource, DirectorySourceError,
+    csv_directory, directory_errors_csv, directory_invitations_csv, memory_directory,
+};
 pub use engine::Enlist;
 pub use error::{EnlistError, MailError};
 pub use mailers::{SmtpConfig, TlsMode, file_mailer, smtp_mailer};

@@ -1205,6 +1205,47 @@ fn parse_groups(text: &str) -> Vec<ImportGroup> {
         .collect()
 }
 
+/// One CSV record read by [`read_csv_records`]: its line and its
+/// non-empty cells (trimmed), by 0-based column.
+pub(crate) type CsvRecord = (usize, Vec<(usize, String)>);
+
+/// The bounded CSV reader of import files, for other tables of people
+/// (the [`CsvDirectory`](crate::CsvDirectory)): the same encodings,
+/// separators, record and column bounds. Returns the header (the first
+/// non-empty record) and at most `max_rows` records after it; more is
+/// [`Error::LimitExceeded`] with [`LimitKind::ImportRows`].
+pub(crate) fn read_csv_records(
+    bytes: &[u8],
+    max_rows: u32,
+) -> Result<Option<(CsvRecord, Vec<CsvRecord>)>> {
+    let table = read_csv(bytes, max_rows)?;
+    if table.total > u64::from(max_rows) {
+        return Err(Error::LimitExceeded {
+            limit: LimitKind::ImportRows,
+            max: u64::from(max_rows),
+            actual: table.total,
+            detail: Some(format!(
+                "{}{} rows in the file, at most {max_rows}",
+                if table.capped { "at least " } else { "" },
+                table.total
+            )),
+        });
+    }
+    let text = |raw: RawRow| -> CsvRecord {
+        let cells = raw
+            .cells
+            .into_iter()
+            .map(|(c, v)| match v {
+                Value::Text(t) | Value::Error(t) => (c, t),
+            })
+            .collect();
+        (raw.line, cells)
+    };
+    Ok(table
+        .header
+        .map(|h| (text(h), table.rows.into_iter().map(text).collect())))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

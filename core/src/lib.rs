@@ -10,6 +10,7 @@
 // `wire` (the wire names of the enums). `testing` is the store
 // conformance suite, behind the feature of that name.
 mod clock;
+mod directory;
 pub mod email;
 mod engine;
 mod error;
@@ -125,6 +126,17 @@ pub use store::{SeatCount, Store, StoreResult, Transaction};
 pub use report::{
     BatchReport, MAX_REPORT_CELL_CHARS, MAX_REPORT_ROWS, ReportKind, ReportRow, RowOutcome,
 };
+// The directory assistant (seed 000) and its sources.
+pub use directory::{
+    ACTIVE_STATUS, CSV_DEFAULT_COMPANY, CsvDirectory, DirectoryCompany, DirectoryEmployee,
+    DirectorySource, MAX_DIRECTORY_COMPANIES, MAX_DIRECTORY_CSV_BYTES, MAX_DIRECTORY_CSV_ROWS,
+    MAX_DIRECTORY_EMPLOYEES, MemoryDirectory, check_companies, check_employees,
+};
+pub use engine::{
+    DirectoryAssistant, DirectoryField, DirectoryReview, DirectoryReviewRow, DirectoryRow,
+    DirectorySendReport,
+};
+pub use store::{KeyStanding, MAX_STANDING_KEYS};
 #[cfg(feature = "uniffi")]
 pub use uniffi_support::{
     AddressNotice, AddressProblem, DeadLetterPage, ImportedRow, InvitationPage, MemberPage,
@@ -136,6 +148,8 @@ pub use uniffi_support::{
 /// the API.
 #[cfg(doctest)]
 mod book {
+    #[doc = include_str!("../../docs/src/directory-assistant.md")]
+    struct DirectoryAssistant;
     #[doc = include_str!("../../docs/src/email-parsing.md")]
     struct EmailParsing;
     #[doc = include_str!("../../docs/src/email-templates.md")]

@@ -35,6 +35,7 @@ use crate::wire::WireEnum;
 use crate::{Acceptance, ImportInterruption, InviteLink, LinkPreview, RecipientInput};
 use crate::{BulkAction, BulkConfirmation, BulkOutcome, BulkReport, BulkRow};
 use crate::{Capabilities, GroupCapability, InviteCapability};
+use crate::{DirectoryCompany, DirectoryEmployee};
 use chrono::TimeDelta;
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
@@ -219,6 +220,7 @@ py_wire_enums!(
     BulkOutcome,
     ReportKind,
     RowOutcome,
+    crate::DirectoryField,
 );
 
 /// A contact is its text (the address or the identifier).
@@ -853,4 +855,37 @@ py_records! {
     }
 
     GroupCapability repr(group_id, roles) {}
+
+    // The directory assistant's records: a Python directory source builds
+    // them with keywords (any field left out takes its default).
+    DirectoryCompany repr(id, name) {
+        #[new]
+        fn py_new(id: String, name: String) -> Self {
+            crate::DirectoryCompany::new(id, name)
+        }
+    }
+
+    DirectoryEmployee repr(id, email, employment_status) {
+        #[new]
+        #[pyo3(signature = (id, **fields))]
+        fn py_new(id: String, fields: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
+            with_keywords(
+                "DirectoryEmployee",
+                &crate::DirectoryEmployee::new(id),
+                fields,
+            )
+        }
+
+        /// Whether the employee is active (the assistant lists only them).
+        #[pyo3(name = "is_active")]
+        fn py_is_active(&self) -> bool {
+            self.is_active()
+        }
+
+        /// The name to show.
+        #[pyo3(name = "name")]
+        fn py_name(&self) -> String {
+            self.name()
+        }
+    }
 }

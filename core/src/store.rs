@@ -233,4 +233,53 @@ pub trait Transaction {
         before: DateTime<Utc>,
         limit: usize,
     ) -> StoreResult<u64>;
+
+    // Standing of many recipients at once.
+    /// Where each of `keys` (normalized contact keys, at most
+    /// [`MAX_STANDING_KEYS`]) stands in `org`, in one query for the whole
+    /// list (the directory assistant lists thousands of employees at a
+    /// time): one entry per distinct key that has a non-removed member or
+    /// an invitation still open at `now` (staged, or stored pending and
+    /// not past its expiry), sorted by key; keys with neither are left
+    /// out.
+    ///
+    /// The default asks [`Transaction::member_by_contact`] and
+    /// [`Transaction::open_invitation_for`] key by key: correct, and a
+    /// store that can answer many keys in one statement should (the
+    /// SQLite and PostgreSQL stores use an `IN` list, chunked).
+    fn standing(
+        &mut self,
+        org: &OrgId,
+        keys: &[String],
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<(String, KeyStanding)>> {
+        let keys: std::collections::BTreeSet<&String> = keys.iter().collect();
+        let mut out = Vec::new();
+        for key in keys {
+            let member = self.member_by_contact(org, key)?.map(|m| m.id);
+            let invitation = self
+                .open_invitation_for(org, key)?
+                .filter(|i| i.status_at(now).is_open())
+                .map(|i| i.invitation.id);
+            let standing = KeyStanding { member, invitation };
+            if standing != KeyStanding::default() {
+                out.push((key.clone(), standing));
+            }
+        }
+        Ok(out)
+    }
 }
+
+/// Where one recipient key stands in an organization
+/// ([`Transaction::standing`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct KeyStanding {
+    /// The non-removed member holding the key.
+    pub member: Option<MemberId>,
+    /// The invitation for the key still open at the time asked about:
+    /// staged, or pending and not past its expiry.
+    pub invitation: Option<InvitationId>,
+}
+
+/// At most this many keys in one call of [`Transaction::standing`].
+pub const MAX_STANDING_KEYS: usize = 10_000;

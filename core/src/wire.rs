@@ -256,6 +256,7 @@ registry! {
     crate::engine::BulkOutcome,
     crate::report::ReportKind,
     crate::report::RowOutcome,
+    crate::engine::DirectoryField,
 }
 
 #[cfg(test)]

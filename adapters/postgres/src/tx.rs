@@ -1659,7 +1659,56 @@ impl Transaction for PgTx<'_> {
         )?;
         Ok(n)
     }
+
+    fn standing(
+        &mut self,
+        org: &OrgId,
+        keys: &[String],
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<(String, enlist::KeyStanding)>> {
+        // A key with a NUL cannot be stored: nobody holds it.
+        let keys: BTreeSet<&str> = keys
+            .iter()
+            .map(String::as_str)
+            .filter(|k| !k.contains('\0'))
+            .collect();
+        let keys: Vec<&str> = keys.into_iter().collect();
+        self.touch(org)?;
+        let (now_s, now_ns) = split(now);
+        let mut found: BTreeMap<String, enlist::KeyStanding> = BTreeMap::new();
+        // The whole list is one array parameter; chunks bound a statement's
+        // size. Each key is one probe of `members_live_contact` or
+        // `invitations_open_recipient`.
+        for chunk in keys.chunks(STANDING_CHUNK) {
+            let rows = self.query(
+                "SELECT 0, contact_key, member_id FROM members
+                 WHERE org_id = $1 AND status <> 'removed' AND contact_key = ANY($2::text[])
+                 UNION ALL
+                 SELECT 1, recipient_key, invitation_id FROM invitations
+                 WHERE org_id = $1 AND status IN ('staged', 'pending')
+                   AND recipient_key = ANY($2::text[])
+                   AND (status = 'staged' OR expires_s IS NULL OR expires_s > $3
+                        OR (expires_s = $3 AND expires_ns > $4))",
+                &[&org.as_str(), &chunk, &now_s, &now_ns],
+            )?;
+            for r in &rows {
+                let what: i32 = get(r, 0)?;
+                let key: String = get(r, 1)?;
+                let id: String = get(r, 2)?;
+                let entry = found.entry(key).or_default();
+                if what == 0 {
+                    entry.member = Some(MemberId::from(id));
+                } else {
+                    entry.invitation = Some(InvitationId::from(id));
+                }
+            }
+        }
+        Ok(found.into_iter().collect())
+    }
 }
+
+/// Keys per statement of `Transaction::standing`.
+const STANDING_CHUNK: usize = 1000;
 
 fn group_row(r: &Row) -> StoreResult<Group> {
     let mut g: Group = body(r, 0, "group")?;

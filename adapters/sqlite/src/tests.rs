@@ -12,8 +12,8 @@ use enlist::{
     Member, MemberId, MemberQuery, MemberStatus, MemoryStore, MessageId, OrgId, Organization,
     OutboxMessage, OutboxStatus, SeatCount, SecretHash, StoredInvitation, StoredInviteLink,
 };
-use rusqlite::params_from_iter;
 use rusqlite::types::Value;
+use rusqlite::{params, params_from_iter};
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -1086,6 +1086,30 @@ fn lookups_and_pages_use_indexes() {
             "{sql}\n  => {p}"
         );
     }
+}
+
+/// The standing of many keys (the directory assistant's one query) probes
+/// the two partial unique indexes once per key: no scan of the members or
+/// the invitations, whatever the size of the organization.
+#[test]
+fn standing_of_many_keys_probes_the_unique_indexes() {
+    let store = SqliteStore::open_in_memory().expect("open");
+    let conn = store.conn.lock("SqliteStore").expect("lock");
+    let mut stmt = conn
+        .prepare(&format!("EXPLAIN QUERY PLAN {}", crate::tx::sql::STANDING))
+        .expect("explain");
+    let rows: Vec<String> = stmt
+        .query_map(params![Value::Null, "[]", 0, 0], |r| r.get::<_, String>(3))
+        .expect("query")
+        .collect::<Result<_, _>>()
+        .expect("rows");
+    let p = rows.join(" / ");
+    assert!(p.contains("members_live_contact"), "{p}");
+    assert!(p.contains("invitations_open_recipient"), "{p}");
+    assert!(
+        !p.contains("SCAN members") && !p.contains("SCAN invitations"),
+        "{p}"
+    );
 }
 
 /// Writes `n` of everything into `org`: members (in a group), pending

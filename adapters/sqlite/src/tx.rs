@@ -9,15 +9,15 @@ use chrono::{DateTime, Utc};
 use enlist::store::{WriterGuard, collect_page, merge_sorted, page_limit};
 use enlist::{EmailSettings, EmailTemplate};
 use enlist::{
-    Event, Group, GroupId, InvitationId, InvitationQuery, InvitationStatus, Member, MemberId,
-    MemberQuery, MemberSort, MemberStatus, MessageId, OrgId, Organization, OutboxMessage,
+    Event, Group, GroupId, InvitationId, InvitationQuery, InvitationStatus, KeyStanding, Member,
+    MemberId, MemberQuery, MemberSort, MemberStatus, MessageId, OrgId, Organization, OutboxMessage,
     OutboxStatus, Page, SeatCount, SecretHash, StoreError, StoreResult, StoredInvitation,
     StoredInviteLink, Transaction, UniqueRule,
 };
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
 use serde::de::DeserializeOwned;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// The look-ups, by name (the tests check their plans and costs).
 pub(crate) mod sql {
@@ -64,6 +64,18 @@ pub(crate) mod sql {
     /// ...and those written while it was not stored (both unsorted: the
     /// store sorts them).
     pub(crate) const QUEUED_FOR_UNLINKED: &str = "SELECT created_s, created_ns, message_id, body FROM outbox WHERE org_id = ?1 AND invitation_id = ?2 AND status = 'queued' AND inv_rid IS NULL";
+
+    /// Where many recipient keys stand (`Transaction::standing`): the
+    /// live members and the open invitations of the keys in the JSON
+    /// array `?2`, through `members_live_contact` and
+    /// `invitations_open_recipient`, one index probe per key: the keys are
+    /// the outer loop (`CROSS JOIN` keeps SQLite from choosing another
+    /// order, which it did, walking the whole organization through
+    /// `members_by_role`; the plan is tested). (A JSON array
+    /// is one parameter whatever the number of keys, so the statement is
+    /// prepared once; the store still sends at most `STANDING_CHUNK` keys
+    /// at a time.)
+    pub(crate) const STANDING: &str = "SELECT 0, m.contact_key, m.member_id FROM json_each(?2) AS k CROSS JOIN members AS m WHERE m.org_id = ?1 AND m.contact_key = k.value AND m.status <> 'removed' UNION ALL SELECT 1, i.recipient_key, i.invitation_id FROM json_each(?2) AS k CROSS JOIN invitations AS i WHERE i.org_id = ?1 AND i.recipient_key = k.value AND i.status IN ('staged', 'pending') AND (i.status = 'staged' OR i.expires_s IS NULL OR i.expires_s > ?3 OR (i.expires_s = ?3 AND i.expires_ns > ?4))";
 
     /// Every look-up above, for the tests.
     #[cfg(test)]
@@ -1212,4 +1224,42 @@ impl Transaction for SqliteTx<'_> {
         )?;
         Ok(n as u64)
     }
+
+    fn standing(
+        &mut self,
+        org: &OrgId,
+        keys: &[String],
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<(String, KeyStanding)>> {
+        let keys: BTreeSet<&String> = keys.iter().collect();
+        let keys: Vec<&String> = keys.into_iter().collect();
+        let now = split(now);
+        let mut found: BTreeMap<String, KeyStanding> = BTreeMap::new();
+        let mut stmt = self.conn.prepare_cached(sql::STANDING).map_err(store_err)?;
+        for chunk in keys.chunks(STANDING_CHUNK) {
+            let list = serde_json::to_string(chunk).map_err(StoreError::other)?;
+            let rows = stmt
+                .query_map(params![org.as_str(), list, now.0, now.1], |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                    ))
+                })
+                .map_err(store_err)?;
+            for row in rows {
+                let (what, key, id) = row.map_err(store_err)?;
+                let entry = found.entry(key).or_default();
+                if what == 0 {
+                    entry.member = Some(MemberId::from(id));
+                } else {
+                    entry.invitation = Some(InvitationId::from(id));
+                }
+            }
+        }
+        Ok(found.into_iter().collect())
+    }
 }
+
+/// Keys per statement of `Transaction::standing`.
+const STANDING_CHUNK: usize = 500;

@@ -14,6 +14,7 @@ from ._errors import *  # noqa: F403
 from ._enlist import *  # noqa: F403
 from ._enlist import __version__ as __version__
 from ._links import ActivatedLink as ActivatedLink
+from ._directory import DirectorySource as DirectorySource
 from . import _enlist, _enums, _errors
 
 __all__ = sorted(
@@ -23,5 +24,5 @@ __all__ = sorted(
         for name in module.__all__
         if not name.startswith("_")
     }
-    | {"ActivatedLink", "__version__"}
+    | {"ActivatedLink", "DirectorySource", "__version__"}
 )

@@ -306,3 +306,18 @@ class RowOutcome(_StrEnum):
     REJECTED = "rejected"
     UNREADABLE = "unreadable"
     NOT_PROCESSED = "not_processed"
+
+
+class DirectoryField(_StrEnum):
+    """An attribute of an employee the directory assistant filters and sorts by."""
+
+    NAME = "name"
+    FIRST_NAME = "first_name"
+    LAST_NAME = "last_name"
+    EMAIL = "email"
+    JOB_TITLE = "job_title"
+    DEPARTMENT = "department"
+    EMPLOYMENT_STATUS = "employment_status"
+    SUGGESTED_ROLE = "suggested_role"
+    ROLE = "role"
+    ID = "id"

@@ -670,6 +670,7 @@ fun main(args: Array<String>) {
         commandScenarios(dir)
         workerScenario()
         mailersScenario(dir)
+        directoryScenario()
     } catch (thrown: Throwable) {
         val e = unwrap(thrown)
         failures++

@@ -19,6 +19,7 @@
 mod accept;
 mod bulk;
 mod caps;
+mod directory;
 mod directory_import;
 mod groups;
 mod invite;
@@ -37,6 +38,10 @@ pub use bulk::{
     CONFIRMATION_DIGITS, CONFIRMATION_WINDOW_SECS, CONFIRMATION_WINDOWS,
 };
 pub use caps::{Capabilities, GroupCapability, InviteCapability, StagedInvitationUpdate};
+pub use directory::{
+    DirectoryAssistant, DirectoryField, DirectoryReview, DirectoryReviewRow, DirectoryRow,
+    DirectorySendReport,
+};
 pub use directory_import::{
     ImportDefaults, ImportInterruption, ImportRejection, ImportReport, ImportedInvitation,
 };

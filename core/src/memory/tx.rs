@@ -14,7 +14,7 @@ use crate::organization::Organization;
 use crate::outbox::OutboxMessage;
 use crate::report::BatchReport;
 use crate::secret::SecretHash;
-use crate::store::{SeatCount, StoreResult, Transaction, WriterGuard, page_limit};
+use crate::store::{KeyStanding, SeatCount, StoreResult, Transaction, WriterGuard, page_limit};
 use crate::template::{EmailSettings, EmailTemplate};
 use chrono::{DateTime, Utc};
 use std::collections::BTreeSet;
@@ -667,5 +667,32 @@ impl Transaction for MemoryTx<'_> {
             ));
         }
         Ok(old.len() as u64)
+    }
+
+    fn standing(
+        &mut self,
+        org: &OrgId,
+        keys: &[String],
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<(String, KeyStanding)>> {
+        let Some(data) = self.data(org) else {
+            return Ok(Vec::new());
+        };
+        let keys: BTreeSet<&String> = keys.iter().collect();
+        let mut out = Vec::new();
+        for key in keys {
+            let member = data.member_ix.by_contact.get(key.as_str()).cloned();
+            let invitation = data
+                .invitation_ix
+                .open_by_recipient
+                .get(key.as_str())
+                .and_then(|id| data.invitations.get(id))
+                .filter(|i| i.status_at(now).is_open())
+                .map(|i| i.invitation.id.clone());
+            if member.is_some() || invitation.is_some() {
+                out.push((key.clone(), KeyStanding { member, invitation }));
+            }
+        }
+        Ok(out)
     }
 }

@@ -258,6 +258,14 @@ impl Transaction for FaultyTx<'_> {
         self.write()?;
         self.inner.delete_batch_reports_before(org, before, limit)
     }
+    fn standing(
+        &mut self,
+        org: &OrgId,
+        keys: &[String],
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<(String, crate::KeyStanding)>> {
+        self.inner.standing(org, keys, now)
+    }
 }
 
 /// Runs `command` with a fault at some of its writes: the first ones, one

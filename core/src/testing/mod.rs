@@ -28,7 +28,8 @@
 //!   MemoryStore, read for read ([`model`]);
 //! - faults: a write or commit failing in the middle of any command leaves
 //!   nothing behind ([`faults`]);
-//! - races between threads ([`races`]).
+//! - races between threads ([`races`]);
+//! - the standing of many recipient keys in one call ([`standing`]).
 //!
 //! Races between processes, and a SIGKILL in the middle of a batch, need a
 //! worker program and a store that lives outside the process: they stay in
@@ -61,6 +62,7 @@ pub mod hostile;
 pub mod model;
 pub mod races;
 pub mod snapshot;
+pub mod standing;
 pub mod transactions;
 
 /// Generates the conformance tests for one store: `store_conformance!(name,
@@ -141,6 +143,8 @@ macro_rules! store_conformance {
                 concurrent_delivery_sends_each_message_once => direct races::concurrent_delivery_sends_each_message_once,
                 // Issue 13, caps: sealed access codes, "Active", staged edits.
                 sealed_codes_and_inactive_invitations_round_trip => direct caps::sealed_codes_and_inactive_invitations_round_trip,
+                // The directory assistant's one query.
+                standing_of_many_keys => direct standing::standing_of_many_keys,
             );
         }
     };

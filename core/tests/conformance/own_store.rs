@@ -240,6 +240,14 @@ impl Transaction for CountingTx<'_> {
     ) -> StoreResult<u64> {
         self.inner.delete_batch_reports_before(org, before, limit)
     }
+    fn standing(
+        &mut self,
+        org: &OrgId,
+        keys: &[String],
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<(String, enlist::KeyStanding)>> {
+        self.inner.standing(org, keys, now)
+    }
 }
 // ANCHOR_END: store
 
