@@ -245,6 +245,56 @@ pub struct BulkReport {
 }
 
 impl BulkReport {
+    /// This report as a kept [`BatchReport`](crate::BatchReport) of kind
+    /// `bulk_action`: a changed or unchanged row is `done`, a refused row
+    /// `rejected` with its code and message (the Errors report), a row
+    /// not applied because another was refused `not_processed`.
+    pub(crate) fn to_batch_report(
+        &self,
+        org: &OrgId,
+        actor: &Actor,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> crate::BatchReport {
+        use crate::{ReportRow, RowOutcome};
+        let mut kept = crate::BatchReport::new(
+            self.batch_id.clone(),
+            org.clone(),
+            crate::ReportKind::BulkAction,
+            at,
+            actor.clone(),
+        );
+        for (i, row) in self.rows.iter().enumerate() {
+            let outcome = match row.outcome {
+                BulkOutcome::Changed | BulkOutcome::Unchanged => RowOutcome::Done,
+                BulkOutcome::Refused => RowOutcome::Rejected,
+                BulkOutcome::NotApplied => RowOutcome::NotProcessed,
+            };
+            let mut r = ReportRow::new(
+                i as u64 + 1,
+                row.contact.clone().unwrap_or_default(),
+                outcome,
+            );
+            let target = row
+                .member
+                .as_ref()
+                .map(|m| m.as_str().to_owned())
+                .or_else(|| row.invitation.as_ref().map(|i| i.as_str().to_owned()));
+            if let Some(t) = target {
+                r = r.target(t);
+            }
+            if let (Some(code), Some(message)) = (&row.code, &row.message) {
+                r = r.error(code.clone(), message.clone());
+            } else if outcome == RowOutcome::NotProcessed {
+                r = r.error(
+                    "not_processed",
+                    "not applied: another row of the selection was refused",
+                );
+            }
+            kept.push(r);
+        }
+        kept
+    }
+
     /// The refused rows.
     pub fn refused(&self) -> impl Iterator<Item = &BulkRow> {
         self.rows
@@ -519,6 +569,8 @@ impl Enlist {
             }
             let report = cx.bulk_rows(&o, &auth, actor, &sel)?;
             if report.applied {
+                cx.tx
+                    .put_batch_report(&report.to_batch_report(org, actor, cx.now))?;
                 Ok(report)
             } else {
                 refused = Some(report);
@@ -527,7 +579,15 @@ impl Enlist {
             }
         });
         match (out, refused) {
-            (Err(_), Some(report)) => Ok(report),
+            (Err(_), Some(report)) => {
+                // Nothing changed; the report alone is kept, so its Errors
+                // report can be fetched again by batch id.
+                self.run("bulk_action.report", |cx| {
+                    let kept = report.to_batch_report(org, actor, cx.now);
+                    Ok(cx.tx.put_batch_report(&kept)?)
+                })?;
+                Ok(report)
+            }
             (out, _) => out,
         }
     }
@@ -944,11 +1004,57 @@ mod tests {
         for p in people.iter().chain(&admins) {
             assert_eq!(w.status(&p.id), MemberStatus::Active);
         }
+        // The refused run's report is kept: its Errors report names the
+        // refused row and the rows not applied; nothing is in the
+        // Invitations (done) report.
+        let kept = w
+            .engine
+            .batch_report(&w.org, &actor, &report.batch_id)
+            .expect("the kept report");
+        assert_eq!(kept.kind, crate::ReportKind::BulkAction);
+        assert!(kept.invitations().next().is_none());
+        let errors: Vec<_> = kept.errors().collect();
+        assert_eq!(errors.len(), 3);
+        assert!(errors.iter().any(|r| {
+            r.target_id.as_deref() == Some(admins[0].id.as_str())
+                && r.error_code.as_deref() == Some("permission_denied")
+        }));
+        assert_eq!(
+            errors
+                .iter()
+                .filter(|r| r.outcome == crate::RowOutcome::NotProcessed)
+                .count(),
+            2
+        );
         // An id of nowhere is refused as not found.
         let req = BulkRequest::members(BulkAction::Reactivate, vec![MemberId("mem_nope".into())]);
         let report = w.engine.bulk_action(&w.org, &actor, &req, None).unwrap();
         assert_eq!(report.rows[0].code.as_deref(), Some("not_found"));
         assert_eq!(report.rows[0].contact, None);
+    }
+
+    #[test]
+    fn an_applied_bulk_action_keeps_its_report_by_batch_id() {
+        let w = world();
+        let people = w.members(2, builtin::MEMBER, "p");
+        let req = BulkRequest::members(BulkAction::Deactivate, ids(&people));
+        let actor = w.owner.clone();
+        let number = w.number(&actor, &req);
+        let report = w
+            .engine
+            .bulk_action(&w.org, &actor, &req, Some(&number))
+            .expect("a report");
+        assert!(report.applied);
+        let kept = w
+            .engine
+            .batch_report(&w.org, &actor, &report.batch_id)
+            .expect("the kept report");
+        let done: Vec<_> = kept.invitations().collect();
+        assert_eq!(done.len(), 2);
+        assert!(done.iter().all(|r| r.outcome == crate::RowOutcome::Done));
+        assert_eq!(done[0].target_id.as_deref(), Some(people[0].id.as_str()));
+        assert!(kept.errors().next().is_none());
+        assert!(kept.invitations_csv().contains(people[1].contact.as_str()));
     }
 
     #[test]
