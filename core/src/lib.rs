@@ -56,6 +56,8 @@ pub use engine::{
     MemberUpdate, NewGroup, NewOrganization, RecipientInput, Recipients, RejectReason,
     RejectedRecipient, SendOutcome, SendReport, check_accept_url_base, normalize_identifier,
 };
+// Dry runs of invitations.
+pub use engine::{ImportDryRun, InviteDryRun, WouldIssue};
 // Errors.
 pub use error::{
     EntityKind, Error, ErrorCode, ErrorFamily, Fact, FactKind, Feature, LimitKind, MailError,

@@ -18,6 +18,7 @@
 
 mod accept;
 mod directory_import;
+mod dry_run;
 mod groups;
 mod invite;
 mod link;
@@ -32,6 +33,7 @@ pub use accept::{ACCESS_CODE_LOCK_SECS, ACCESS_CODE_MAX_LOCK_SECS, Acceptance};
 pub use directory_import::{
     ImportDefaults, ImportInterruption, ImportRejection, ImportReport, ImportedInvitation,
 };
+pub use dry_run::{ImportDryRun, InviteDryRun, WouldIssue};
 pub use groups::{GroupQuery, GroupUpdate, NewGroup};
 pub use invite::{
     InviteReport, InviteRequest, IssuedInvitation, RecipientInput, Recipients, RejectReason,
@@ -403,6 +405,27 @@ impl Enlist {
         command: &'static str,
         mut f: impl FnMut(&mut Ctx<'_>) -> Result<T>,
     ) -> Result<T> {
+        self.run_as(command, false, &mut f)
+    }
+
+    /// [`Enlist::run`] for a command that only reads (a dry run): its
+    /// transaction comes from [`Store::begin_read`] and is never committed,
+    /// so nothing it might write is kept and a store that can read without
+    /// its write lock does.
+    pub(crate) fn run_read<T>(
+        &self,
+        command: &'static str,
+        mut f: impl FnMut(&mut Ctx<'_>) -> Result<T>,
+    ) -> Result<T> {
+        self.run_as(command, true, &mut f)
+    }
+
+    fn run_as<T>(
+        &self,
+        command: &'static str,
+        read_only: bool,
+        f: &mut impl FnMut(&mut Ctx<'_>) -> Result<T>,
+    ) -> Result<T> {
         let trace = trace::Command::start(command);
         let mut attempts = 0;
         let mut conflicts = 0;
@@ -415,7 +438,7 @@ impl Enlist {
             }
             attempts += 1;
             let span = trace.transaction(attempts);
-            let out = self.attempt(&trace, now, &mut f);
+            let out = self.attempt(&trace, now, read_only, f);
             span.end(trace::transaction_outcome(&out));
             match out {
                 Err(Error::Store(StoreError::Conflict)) => {
@@ -437,9 +460,14 @@ impl Enlist {
         &self,
         trace: &trace::Command,
         now: DateTime<Utc>,
+        read_only: bool,
         f: &mut impl FnMut(&mut Ctx<'_>) -> Result<T>,
     ) -> Result<T> {
-        let tx = self.store.begin()?;
+        let tx = if read_only {
+            self.store.begin_read()?
+        } else {
+            self.store.begin()?
+        };
         let mut cx = Ctx {
             tx,
             now,
@@ -450,7 +478,9 @@ impl Enlist {
             email: None,
         };
         f(&mut cx).and_then(|v| {
-            cx.tx.commit()?;
+            if !read_only {
+                cx.tx.commit()?;
+            }
             Ok(v)
         })
     }
