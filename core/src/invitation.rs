@@ -151,6 +151,10 @@ pub struct Invitation {
     pub closed_at: Option<DateTime<Utc>>,
     /// The member it created, once accepted.
     pub member_id: Option<MemberId>,
+    /// Attributes (`department`, `job_title`, ...) the member gets on
+    /// accepting. Rows stored before attributes existed read as empty.
+    #[serde(default, skip_serializing_if = "crate::member::Attributes::is_empty")]
+    pub attributes: crate::member::Attributes,
 }
 
 impl Invitation {

@@ -49,15 +49,18 @@ uniffi::setup_scaffolding!();
 // The engine and its commands' inputs and outputs.
 pub use engine::{
     ACCESS_CODE_LOCK_SECS, ACCESS_CODE_MAX_LOCK_SECS, Acceptance, ActivatedLink,
-    CreatedOrganization, EngineConfig, Enlist, GroupQuery, GroupUpdate, ImportDefaults,
-    ImportInterruption, ImportRejection, ImportReport, ImportedInvitation, InviteReport,
-    InviteRequest, IssuedInvitation, LinkPreview, LinkSpec, MAX_ACCEPT_URL_BASE_CHARS,
-    MAX_ACCEPT_URL_BASES, MAX_CONFLICT_RETRIES, MAX_OUTBOX_BATCH, MAX_PRODUCT_NAME_CHARS,
-    MemberUpdate, NewGroup, NewOrganization, RecipientInput, Recipients, RejectReason,
-    RejectedRecipient, SendOutcome, SendReport, check_accept_url_base, normalize_identifier,
+    CreatedOrganization, EngineConfig, Enlist, FieldChange, GroupQuery, GroupUpdate,
+    ImportDefaults, ImportInterruption, ImportRejection, ImportReport, ImportedInvitation,
+    InviteReport, InviteRequest, IssuedInvitation, LinkPreview, LinkSpec,
+    MAX_ACCEPT_URL_BASE_CHARS, MAX_ACCEPT_URL_BASES, MAX_CONFLICT_RETRIES, MAX_OUTBOX_BATCH,
+    MAX_PRODUCT_NAME_CHARS, MemberUpdate, NewGroup, NewOrganization, RecipientInput, Recipients,
+    RejectReason, RejectedRecipient, SendOutcome, SendReport, check_accept_url_base,
+    normalize_identifier,
 };
 // Dry runs of invitations.
 pub use engine::{ImportDryRun, InviteDryRun, WouldIssue};
+// Bulk update of members through the import template.
+pub use engine::{BulkRowStatus, BulkUpdateReport, BulkUpdateRow};
 // Errors.
 pub use error::{
     EntityKind, Error, ErrorCode, ErrorFamily, Fact, FactKind, Feature, LimitKind, MailError,
@@ -73,6 +76,7 @@ pub use invitation::{
 };
 pub use lifecycle::{Lifecycle, Transition};
 pub use link::{InviteLink, StoredInviteLink};
+pub use member::{Attributes, MAX_ATTRIBUTE_KEY_CHARS, MAX_ATTRIBUTE_VALUE_CHARS, MAX_ATTRIBUTES};
 pub use member::{
     Contact, LicenseUsage, Member, MemberKind, MemberQuery, MemberSort, MemberStatus, Page,
 };

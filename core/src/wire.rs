@@ -252,6 +252,7 @@ registry! {
     crate::error::UniqueRule,
     crate::email::AddressWarning,
     crate::email::AddressPart,
+    crate::engine::BulkRowStatus,
 }
 
 #[cfg(test)]

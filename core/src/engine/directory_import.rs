@@ -476,6 +476,7 @@ pub(crate) fn import_request(
         message,
         locale: None,
         send: defaults.send,
+        attributes: crate::member::Attributes::new(),
     }
 }
 
@@ -590,7 +591,7 @@ fn prepare_row(
 
 /// A role by name: exactly, or ignoring case, spaces and punctuation when
 /// that names one role only (`User admin` is `user_admin`).
-fn resolve_role(o: &Organization, name: &str) -> Option<String> {
+pub(crate) fn resolve_role(o: &Organization, name: &str) -> Option<String> {
     let roles = o.roles();
     if roles.iter().any(|r| r.name == name) {
         return Some(name.to_owned());

@@ -46,6 +46,8 @@ pub struct WouldIssue {
     /// What the address parser flagged (look-alikes, internationalized
     /// parts).
     pub warnings: Vec<AddressWarning>,
+    /// The attributes the invitation would carry.
+    pub attributes: crate::member::Attributes,
 }
 
 impl WouldIssue {
@@ -62,6 +64,7 @@ impl WouldIssue {
             groups: c.groups,
             license_type: c.license_type,
             warnings: c.warnings,
+            attributes: c.attributes,
         }
     }
 }
@@ -309,6 +312,7 @@ mod tests {
                     groups: i.invitation.groups.clone(),
                     license_type: i.invitation.license_type.clone(),
                     warnings: i.warnings.clone(),
+                    attributes: i.invitation.attributes.clone(),
                 })
                 .collect(),
             rejected: r.rejected.clone(),
@@ -509,5 +513,117 @@ mod tests {
             )
             .expect_err("too big");
         assert_eq!(err.code(), "limit_exceeded");
+    }
+
+    #[test]
+    fn attributes_ride_the_invitation_into_the_member_and_bad_ones_change_nothing() {
+        let w = world(5, false, true);
+        let mut attrs = crate::member::Attributes::new();
+        attrs.insert("Department".into(), "Sales".into());
+        let row = RecipientInput {
+            email: Some("zoe@acme.test".into()),
+            attributes: attrs,
+            ..RecipientInput::default()
+        };
+        let mut batch = crate::member::Attributes::new();
+        batch.insert("job_title".into(), "Rep".into());
+        let req = InviteRequest::new(Recipients::List(vec![row])).attributes(batch);
+        let dry = w
+            .engine
+            .dry_run_invite(&w.org, &w.owner, &req)
+            .expect("dry");
+        assert_eq!(dry.would_issue[0].attributes.len(), 2);
+        let r = w.engine.invite(&w.org, &w.owner, req).expect("invite");
+        let token = r.issued[0].secret.clone().expect("secret");
+        let m = w
+            .engine
+            .accept(
+                token.expose(),
+                Registration {
+                    user_ref: "acct-zoe".into(),
+                    first_name: Some("Zoe".into()),
+                    last_name: Some("Z".into()),
+                    ..Registration::default()
+                },
+            )
+            .expect("accept")
+            .member;
+        assert_eq!(
+            m.attributes.get("department").map(String::as_str),
+            Some("Sales")
+        );
+        assert_eq!(
+            m.attributes.get("job_title").map(String::as_str),
+            Some("Rep")
+        );
+        // A value with a line break: a clear error, nothing stored.
+        let mut bad = crate::member::Attributes::new();
+        bad.insert("department".into(), "Sales\r\nBcc: x@evil.test".into());
+        let before = state(&w.engine, &w.org);
+        let err = w
+            .engine
+            .invite(
+                &w.org,
+                &w.owner,
+                InviteRequest::new(Recipients::Paste("yan@acme.test".into())).attributes(bad),
+            )
+            .expect_err("refused");
+        assert_eq!(err.code(), "invalid_input");
+        assert_eq!(before, state(&w.engine, &w.org));
+    }
+
+    #[test]
+    fn an_import_dry_run_reports_by_line_what_the_import_does() {
+        let w = world(5, false, true);
+        let mut rows = String::from(
+            "Email,Department\nbob@acme.test,Ops\nerin@acme.test,Ops\nbad address,\nERIN@acme.test,\n",
+        );
+        for i in 0..6 {
+            rows.push_str(&format!("p{i}@acme.test,\n"));
+        }
+        rows.push_str("p0@acme.test,\n");
+        let dry = w
+            .engine
+            .dry_run_import(
+                &w.org,
+                &w.owner,
+                rows.as_bytes(),
+                ImportFormat::Csv,
+                ImportDefaults::default(),
+            )
+            .expect("dry run");
+        let before = state(&w.engine, &w.org);
+        assert_eq!(dry.batches.len(), 2);
+        let real = w
+            .engine
+            .import_invitations(
+                &w.org,
+                &w.owner,
+                rows.as_bytes(),
+                ImportFormat::Csv,
+                ImportDefaults::default(),
+            )
+            .expect("import");
+        assert_ne!(before, state(&w.engine, &w.org));
+        assert_eq!(dry.would_issue_count(), real.issued_count());
+        let lines = |v: Vec<(usize, String)>| v;
+        let dry_rejected = lines(
+            dry.rejected
+                .iter()
+                .map(|r| (r.line, r.message.clone()))
+                .collect(),
+        );
+        let real_rejected = lines(
+            real.rejected()
+                .map(|r| (r.line, r.message.clone()))
+                .collect(),
+        );
+        assert_eq!(dry_rejected, real_rejected);
+        assert!(
+            dry_rejected
+                .iter()
+                .any(|(l, m)| *l == 12 && m == "duplicate of line 6"),
+            "{dry_rejected:?}"
+        );
     }
 }

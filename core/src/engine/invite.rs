@@ -78,6 +78,10 @@ pub struct RecipientInput {
     /// Their own license type.
     #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub license_type: Option<String>,
+    /// Their attributes (`department`, `job_title`, ...), added to the
+    /// batch's; they become the member's on accepting.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
+    pub attributes: crate::member::Attributes,
 }
 
 impl RecipientInput {
@@ -179,6 +183,11 @@ pub struct InviteRequest {
     /// with [`Enlist::send_staged`] ("Save User" rather than "Save & Send").
     #[cfg_attr(feature = "uniffi", uniffi(default = true))]
     pub send: bool,
+    /// Attributes every recipient gets (`department`, ...); a row's own
+    /// attributes win key by key.
+    #[serde(default)]
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
+    pub attributes: crate::member::Attributes,
 }
 
 impl InviteRequest {
@@ -193,10 +202,17 @@ impl InviteRequest {
             message: None,
             locale: None,
             send: true,
+            attributes: crate::member::Attributes::new(),
         }
     }
 
     invite_option_setters!();
+
+    /// Sets the attributes every recipient gets.
+    pub fn attributes(mut self, attributes: crate::member::Attributes) -> Self {
+        self.attributes = attributes;
+        self
+    }
 
     /// Sets the language of the invitation email.
     pub fn locale(mut self, locale: impl Into<String>) -> Self {
@@ -541,6 +557,8 @@ pub(crate) struct Candidate {
     pub(crate) license_type: String,
     /// The parser's warnings about the address.
     pub(crate) warnings: Vec<AddressWarning>,
+    /// The batch's attributes with the row's over them.
+    pub(crate) attributes: crate::member::Attributes,
 }
 
 /// Distinct groups one batch may name (each is looked up once).
@@ -567,6 +585,8 @@ struct PreparedRow {
     kind: Option<MemberKind>,
     groups: Option<Vec<GroupGrant>>,
     license_type: Option<String>,
+    /// The row's own attributes, cleaned.
+    attributes: crate::member::Attributes,
     /// The recipient, or why it is rejected whatever the store holds
     /// (unusable field, invalid address or identifier, duplicate in the
     /// batch).
@@ -629,6 +649,8 @@ pub(crate) struct PreparedBatch {
     size: BatchSize,
     /// The batch's license type, cleaned.
     license_type: Option<String>,
+    /// The batch's attributes, cleaned.
+    attributes: crate::member::Attributes,
     rows: Vec<PreparedRow>,
 }
 
@@ -706,6 +728,7 @@ pub(crate) fn may_invite_at_all(o: &Organization, auth: &Auth) -> Result<()> {
 /// fields are bounded before any is read.
 pub(crate) fn prepare_batch(policy: &crate::Policy, req: &InviteRequest) -> Result<PreparedBatch> {
     check_grants_and_role(req.role.as_deref(), Some(&req.groups))?;
+    let attributes = super::attributes::clean_attributes(&req.attributes)?;
     let license_type = req
         .license_type
         .as_deref()
@@ -757,6 +780,7 @@ pub(crate) fn prepare_batch(policy: &crate::Policy, req: &InviteRequest) -> Resu
                     kind: None,
                     groups: None,
                     license_type: None,
+                    attributes: crate::member::Attributes::new(),
                     recipient,
                 });
             }
@@ -807,6 +831,7 @@ pub(crate) fn prepare_batch(policy: &crate::Policy, req: &InviteRequest) -> Resu
                 if let Some(lt) = &r.license_type {
                     check_bytes("license_type", lt, MAX_LABEL_CHARS)?;
                 }
+                super::attributes::bound_attributes(&r.attributes)?;
             }
             for (index, r) in list.iter().enumerate() {
                 let input = r
@@ -829,6 +854,7 @@ pub(crate) fn prepare_batch(policy: &crate::Policy, req: &InviteRequest) -> Resu
                     .as_deref()
                     .map(|lt| clean_label("license_type", lt))
                     .transpose()?;
+                let attributes = super::attributes::clean_attributes(&r.attributes)?;
                 let recipient = prepare_recipient(r, None, index, &mut seen);
                 rows.push(PreparedRow {
                     index,
@@ -837,6 +863,7 @@ pub(crate) fn prepare_batch(policy: &crate::Policy, req: &InviteRequest) -> Resu
                     kind: r.kind,
                     groups: r.groups.clone(),
                     license_type,
+                    attributes,
                     recipient,
                 });
             }
@@ -846,6 +873,7 @@ pub(crate) fn prepare_batch(policy: &crate::Policy, req: &InviteRequest) -> Resu
     Ok(PreparedBatch {
         size,
         license_type,
+        attributes,
         rows,
     })
 }
@@ -1376,6 +1404,12 @@ impl Ctx<'_> {
                     groups,
                     license_type,
                     warnings: r.warnings.clone(),
+                    attributes: {
+                        let mut a = batch.attributes.clone();
+                        a.extend(row.attributes.clone());
+                        a.retain(|_, v| !v.is_empty());
+                        a
+                    },
                 }),
                 Err(reason) => rejected.push(RejectedRecipient {
                     index: row.index,
@@ -1610,6 +1644,7 @@ impl Ctx<'_> {
             locked_until: None,
             closed_at: None,
             member_id: None,
+            attributes: c.attributes,
         };
         // Staged: no secret yet.
         let inv = StoredInvitation::new(invitation, None);

@@ -17,6 +17,8 @@
 //! ```
 
 mod accept;
+mod attributes;
+mod bulk_update;
 mod directory_import;
 mod dry_run;
 mod groups;
@@ -30,6 +32,7 @@ mod templates;
 mod trace;
 
 pub use accept::{ACCESS_CODE_LOCK_SECS, ACCESS_CODE_MAX_LOCK_SECS, Acceptance};
+pub use bulk_update::{BulkRowStatus, BulkUpdateReport, BulkUpdateRow};
 pub use directory_import::{
     ImportDefaults, ImportInterruption, ImportRejection, ImportReport, ImportedInvitation,
 };
@@ -40,7 +43,7 @@ pub use invite::{
     RejectedRecipient, SendOutcome, SendReport,
 };
 pub use link::{ActivatedLink, LinkPreview, LinkSpec};
-pub use members::MemberUpdate;
+pub use members::{FieldChange, MemberUpdate};
 pub use orgs::{CreatedOrganization, NewOrganization};
 pub use outbox::MAX_OUTBOX_BATCH;
 
@@ -405,7 +408,7 @@ impl Enlist {
         command: &'static str,
         mut f: impl FnMut(&mut Ctx<'_>) -> Result<T>,
     ) -> Result<T> {
-        self.run_as(command, false, &mut f)
+        self.run_as(command, Finish::Commit, &mut f)
     }
 
     /// [`Enlist::run`] for a command that only reads (a dry run): its
@@ -417,13 +420,24 @@ impl Enlist {
         command: &'static str,
         mut f: impl FnMut(&mut Ctx<'_>) -> Result<T>,
     ) -> Result<T> {
-        self.run_as(command, true, &mut f)
+        self.run_as(command, Finish::ReadOnly, &mut f)
+    }
+
+    /// [`Enlist::run`] for a dry run that goes through a command's own
+    /// writes to see what they would do: a write transaction
+    /// ([`Store::begin`]) that is always rolled back, never committed.
+    pub(crate) fn run_rolled_back<T>(
+        &self,
+        command: &'static str,
+        mut f: impl FnMut(&mut Ctx<'_>) -> Result<T>,
+    ) -> Result<T> {
+        self.run_as(command, Finish::RollBack, &mut f)
     }
 
     fn run_as<T>(
         &self,
         command: &'static str,
-        read_only: bool,
+        finish: Finish,
         f: &mut impl FnMut(&mut Ctx<'_>) -> Result<T>,
     ) -> Result<T> {
         let trace = trace::Command::start(command);
@@ -438,7 +452,7 @@ impl Enlist {
             }
             attempts += 1;
             let span = trace.transaction(attempts);
-            let out = self.attempt(&trace, now, read_only, f);
+            let out = self.attempt(&trace, now, finish, f);
             span.end(trace::transaction_outcome(&out));
             match out {
                 Err(Error::Store(StoreError::Conflict)) => {
@@ -460,13 +474,12 @@ impl Enlist {
         &self,
         trace: &trace::Command,
         now: DateTime<Utc>,
-        read_only: bool,
+        finish: Finish,
         f: &mut impl FnMut(&mut Ctx<'_>) -> Result<T>,
     ) -> Result<T> {
-        let tx = if read_only {
-            self.store.begin_read()?
-        } else {
-            self.store.begin()?
+        let tx = match finish {
+            Finish::ReadOnly => self.store.begin_read()?,
+            Finish::Commit | Finish::RollBack => self.store.begin()?,
         };
         let mut cx = Ctx {
             tx,
@@ -478,12 +491,24 @@ impl Enlist {
             email: None,
         };
         f(&mut cx).and_then(|v| {
-            if !read_only {
+            if finish == Finish::Commit {
                 cx.tx.commit()?;
             }
             Ok(v)
         })
     }
+}
+
+/// How a command's transaction ends when it succeeds.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Finish {
+    /// Committed: every command that changes something.
+    Commit,
+    /// A read transaction ([`Store::begin_read`]), dropped.
+    ReadOnly,
+    /// A write transaction, dropped (rolled back): a dry run through the
+    /// real command's writes.
+    RollBack,
 }
 
 /// What a command sees: its transaction, the time it runs at, the secret

@@ -341,6 +341,7 @@ mod tests {
             locked_until: None,
             closed_at: None,
             member_id: None,
+            attributes: Default::default(),
         };
         let token = Secret::new("org_1.secret");
         let render = |inv: &Invitation, inviter_name| {
@@ -438,6 +439,7 @@ mod tests {
             locked_until: None,
             closed_at: None,
             member_id: None,
+            attributes: Default::default(),
             locale: None,
         };
         let token = Secret::new("org_1.secret");

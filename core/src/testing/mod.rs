@@ -52,6 +52,7 @@
     clippy::field_reassign_with_default
 )]
 
+pub mod bulk;
 pub mod engine_ops;
 pub mod entities;
 pub mod faults;
@@ -135,6 +136,9 @@ macro_rules! store_conformance {
                 seat_limit_holds_under_concurrent_accepts => direct races::seat_limit_holds_under_concurrent_accepts,
                 seat_limit_holds_under_concurrent_joins => direct races::seat_limit_holds_under_concurrent_joins,
                 concurrent_delivery_sends_each_message_once => direct races::concurrent_delivery_sends_each_message_once,
+                // Dry runs, attributes and the bulk update.
+                attributes_round_trip => direct bulk::attributes_round_trip,
+                dry_runs_and_bulk_update => same_as_memory bulk::dry_runs_and_bulk_update,
             );
         }
     };
