@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 mod convert;
+mod dry_run;
 mod email;
 mod engine;
 mod errors;
@@ -38,6 +39,7 @@ fn _enlist(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<types::PyImportReport>()?;
     m.add_class::<types::PyEvent>()?;
     m.add_class::<types::PyDeadLetterPage>()?;
+    dry_run::add_classes(m)?;
     // The paste box.
     m.add_class::<email::PyMailbox>()?;
     m.add_class::<email::PyAddressProblem>()?;

@@ -260,3 +260,11 @@ class TlsMode(_StrEnum):
     IMPLICIT = "implicit"
     START_TLS = "start_tls"
     NONE = "none"
+
+
+class BulkRowStatus(_StrEnum):
+    """What happened (or would happen) to one row of a bulk update."""
+
+    CHANGED = "changed"
+    UNCHANGED = "unchanged"
+    FAILED = "failed"

@@ -49,10 +49,6 @@ pub struct MemberUpdate {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
-#[cfg_attr(
-    feature = "python",
-    pyo3::pyclass(frozen, eq, get_all, module = "enlist._enlist")
-)]
 pub struct FieldChange {
     /// The field.
     pub field: String,
