@@ -137,4 +137,8 @@ mod book {
     struct Outbox;
     #[doc = include_str!("../../docs/src/quickstart-rust.md")]
     struct QuickstartRust;
+    #[doc = include_str!("../../docs/src/dry-run.md")]
+    struct DryRun;
+    #[doc = include_str!("../../docs/src/bulk-update.md")]
+    struct BulkUpdate;
 }
