@@ -30,7 +30,7 @@ fun dryRunScenarios() {
     checkEq(imp.rejected.map { it.line }, listOf(3u, 4u), "dryRunImport: the rejected lines")
 
     // Attributes: set by updateMember, bounded.
-    val bob = e.listMembers(w.org, w.owner, MemberQuery(search = "bob")).items.single()
+    val bob = e.listMembers(w.org, w.owner, MemberQuery(sort = MemberSort.EMAIL_ASC, search = "bob")).items.single()
     val tagged = e.updateMember(w.org, w.owner, bob.id, MemberUpdate(attributes = mapOf("job_title" to "Rep")))
     checkEq(tagged.attributes, mapOf("job_title" to "Rep"), "updateMember: attributes")
     expectThrows<EnlistException.InvalidInput>("updateMember: an attribute with a line break") {

@@ -8,3 +8,4 @@ mod seed_001_portal_members;
 mod seed_002_collaboration;
 mod seed_003_paste_box;
 mod seed_004_employee_admin;
+mod seed_dry_run_and_bulk_update;
