@@ -178,14 +178,13 @@ impl Enlist {
             ..ImportDryRun::default()
         };
         let chunks: Vec<&[(usize, super::RecipientInput)]> = ready.chunks(max_batch).collect();
+        // Each batch bounded and parsed outside any transaction, as
+        // `invite` does for each of the real import's batches.
+        let policy = self.run_read("dry_run_import.policy", |cx| Ok(cx.org(org)?.policy))?;
         let mut batches = Vec::with_capacity(chunks.len());
         for chunk in &chunks {
             let req = import_request(chunk, &defaults, message.clone());
-            let prepared = {
-                let policy =
-                    self.run_read("dry_run_import.policy", |cx| Ok(cx.org(org)?.policy))?;
-                prepare_batch(&policy, &req)?
-            };
+            let prepared = prepare_batch(&policy, &req)?;
             batches.push((req, prepared));
         }
         let (runs, repeats) = self.run_read("dry_run_import", |cx| {
