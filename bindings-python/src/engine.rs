@@ -627,7 +627,7 @@ impl PyEnlist {
     /// `active=False` saves the people with "Active" unchecked (seed 004):
     /// staged and inactive until activated (`update_staged_invitation(...,
     /// active=True)`) and sent; it needs `send=False`.
-    #[pyo3(signature = (org, recipients, *, actor, role = None, kind = None, groups = None, license_type = None, message = None, send = true, form_field = false, locale = None, active = true))]
+    #[pyo3(signature = (org, recipients, *, actor, role = None, kind = None, groups = None, license_type = None, message = None, send = true, form_field = false, locale = None, active = true, attributes = None))]
     fn invite(
         &self,
         py: Python<'_>,
@@ -643,6 +643,7 @@ impl PyEnlist {
         form_field: bool,
         locale: Option<String>,
         active: bool,
+        attributes: Option<enlist::Attributes>,
     ) -> PyResult<PyInviteReport> {
         let mut req =
             enlist::InviteRequest::new(crate::inputs::recipients(recipients, form_field)?);
@@ -654,6 +655,7 @@ impl PyEnlist {
         req.send = send;
         req.locale = locale;
         req.active = active;
+        req.attributes = attributes.unwrap_or_default();
         self.run(py, |e| e.invite(&org, &actor.0, req))
             .map(Into::into)
     }
@@ -1017,7 +1019,7 @@ impl PyEnlist {
     /// Edits a member; arguments left `None` stay as they are (`""` clears
     /// a name or phone; `groups` replaces the whole set). The email never
     /// changes.
-    #[pyo3(signature = (org, member, *, actor, first_name = None, last_name = None, phone = None, role = None, groups = None, license_type = None))]
+    #[pyo3(signature = (org, member, *, actor, first_name = None, last_name = None, phone = None, role = None, groups = None, license_type = None, attributes = None))]
     fn update_member(
         &self,
         py: Python<'_>,
@@ -1030,6 +1032,7 @@ impl PyEnlist {
         role: Option<String>,
         groups: Option<Grants>,
         license_type: Option<String>,
+        attributes: Option<enlist::Attributes>,
     ) -> PyResult<enlist::Member> {
         let update = enlist::MemberUpdate {
             first_name,
@@ -1038,6 +1041,7 @@ impl PyEnlist {
             role,
             groups: groups.map(|g| g.0),
             license_type,
+            attributes,
         };
         self.run(py, |e| e.update_member(&org, &actor.0, &member, update))
     }
@@ -1585,6 +1589,114 @@ impl PyEnlist {
         self.run(py, |e| {
             e.bulk_action(&org, &actor.0, &request, confirmation.as_deref())
         })
+    }
+    // -- dry runs and bulk update (crate::dry_run) ----------------------------
+
+    /// Evaluates an invite request without writing anything: the report
+    /// `invite` would give now (`would_issue` and `rejected`, the same
+    /// reasons), or the error it would raise. No secret, email or event.
+    /// Takes `invite`'s arguments.
+    #[pyo3(signature = (org, recipients, *, actor, role = None, kind = None, groups = None, license_type = None, message = None, send = true, form_field = false, locale = None, attributes = None))]
+    fn dry_run_invite(
+        &self,
+        py: Python<'_>,
+        org: OrgId,
+        recipients: &Bound<'_, PyAny>,
+        actor: ActorRef,
+        role: Option<String>,
+        kind: Option<&Bound<'_, PyAny>>,
+        groups: Option<Grants>,
+        license_type: Option<String>,
+        message: Option<String>,
+        send: bool,
+        form_field: bool,
+        locale: Option<String>,
+        attributes: Option<enlist::Attributes>,
+    ) -> PyResult<crate::dry_run::PyInviteDryRun> {
+        let mut req =
+            enlist::InviteRequest::new(crate::inputs::recipients(recipients, form_field)?);
+        req.role = role;
+        req.kind = wire_or_default("kind", kind)?;
+        req.groups = groups.map(|g| g.0).unwrap_or_default();
+        req.license_type = license_type;
+        req.message = message;
+        req.send = send;
+        req.locale = locale;
+        req.attributes = attributes.unwrap_or_default();
+        self.run(py, |e| e.dry_run_invite(&org, &actor.0, &req))
+            .map(Into::into)
+    }
+
+    /// Evaluates an import file without writing anything: what
+    /// `import_invitations` would report, by line. Takes its arguments.
+    #[pyo3(signature = (org, data, *, actor, format, role = None, kind = None, groups = None, license_type = None, message = None, send = true))]
+    fn dry_run_import(
+        &self,
+        py: Python<'_>,
+        org: OrgId,
+        data: &Bound<'_, PyAny>,
+        actor: ActorRef,
+        format: &Bound<'_, PyAny>,
+        role: Option<String>,
+        kind: Option<&Bound<'_, PyAny>>,
+        groups: Option<Grants>,
+        license_type: Option<String>,
+        message: Option<String>,
+        send: bool,
+    ) -> PyResult<crate::dry_run::PyImportDryRun> {
+        let bytes = crate::dry_run::file_in(py, data)?;
+        let format: enlist::ImportFormat = wire_in("format", format)?;
+        let mut defaults = enlist::ImportDefaults::default();
+        defaults.role = role;
+        defaults.kind = wire_or_default("kind", kind)?;
+        defaults.groups = groups.map(|g| g.0).unwrap_or_default();
+        defaults.license_type = license_type;
+        defaults.message = message;
+        defaults.send = send;
+        self.run(py, |e| {
+            e.dry_run_import(&org, &actor.0, &bytes, format, defaults)
+        })
+        .map(Into::into)
+    }
+
+    /// The diff a bulk update through the import template would make, per
+    /// row, without writing anything.
+    #[pyo3(signature = (org, data, *, actor, format))]
+    fn dry_run_bulk_update(
+        &self,
+        py: Python<'_>,
+        org: OrgId,
+        data: &Bound<'_, PyAny>,
+        actor: ActorRef,
+        format: &Bound<'_, PyAny>,
+    ) -> PyResult<crate::dry_run::PyBulkUpdateReport> {
+        let bytes = crate::dry_run::file_in(py, data)?;
+        let format: enlist::ImportFormat = wire_in("format", format)?;
+        self.run(py, |e| {
+            e.dry_run_bulk_update(&org, &actor.0, &bytes, format)
+        })
+        .map(Into::into)
+    }
+
+    /// Updates existing members from the import template (matched by
+    /// email; names, role, groups, license type, Active, department, job
+    /// title; never the email): one transaction per `max_batch` rows, each
+    /// row by `update_member`'s rules.
+    #[pyo3(signature = (org, data, *, actor, format))]
+    fn bulk_update_members(
+        &self,
+        py: Python<'_>,
+        org: OrgId,
+        data: &Bound<'_, PyAny>,
+        actor: ActorRef,
+        format: &Bound<'_, PyAny>,
+    ) -> PyResult<crate::dry_run::PyBulkUpdateReport> {
+        let bytes = crate::dry_run::file_in(py, data)?;
+        let format: enlist::ImportFormat = wire_in("format", format)?;
+        self.run(py, |e| {
+            e.bulk_update_members(&org, &actor.0, &bytes, format)
+        })
+        .map(Into::into)
     }
 }
 

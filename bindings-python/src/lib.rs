@@ -2,6 +2,7 @@
 
 mod convert;
 mod directory;
+mod dry_run;
 mod email;
 mod engine;
 mod errors;
@@ -43,6 +44,7 @@ fn _enlist(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<types::PyBatchReport>()?;
     // The directory assistant (seed 000).
     directory::add_classes(m)?;
+    dry_run::add_classes(m)?;
     // The paste box.
     m.add_class::<email::PyMailbox>()?;
     m.add_class::<email::PyAddressProblem>()?;

@@ -681,3 +681,30 @@ impl StopSignal {
 fn outbox_limit(limit: u32) -> usize {
     usize::try_from(limit).unwrap_or(usize::MAX)
 }
+
+// -- Dry runs and the bulk update (issue 13) ---------------------------------
+
+commands! {
+    /// Evaluates an invite request without writing anything: the report
+    /// `invite` would give now (would-issue and rejected, the same
+    /// reasons), or the error it would fail with. No secret, email or
+    /// event.
+    fn dry_run_invite(org_id: OrgId, actor: Actor, request: InviteRequest) -> enlist::InviteDryRun
+        => |e| e.dry_run_invite(&org_id, &actor, &request);
+
+    /// Evaluates an import file without writing anything: what
+    /// `import_invitations` would report, by line.
+    fn dry_run_import(org_id: OrgId, actor: Actor, bytes: Vec<u8>, format: ImportFormat, defaults: ImportDefaults) -> enlist::ImportDryRun
+        => |e| e.dry_run_import(&org_id, &actor, &bytes, format, defaults);
+
+    /// The diff a bulk update through the import template would make, per
+    /// row, without writing anything.
+    fn dry_run_bulk_update(org_id: OrgId, actor: Actor, bytes: Vec<u8>, format: ImportFormat) -> enlist::BulkUpdateReport
+        => |e| e.dry_run_bulk_update(&org_id, &actor, &bytes, format);
+
+    /// Updates existing members from the import template (matched by
+    /// email; never the email): one transaction per `max_batch` rows, each
+    /// row by `update_member`'s rules, one event per change.
+    fn bulk_update_members(org_id: OrgId, actor: Actor, bytes: Vec<u8>, format: ImportFormat) -> enlist::BulkUpdateReport
+        => |e| e.bulk_update_members(&org_id, &actor, &bytes, format);
+}

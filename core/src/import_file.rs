@@ -37,6 +37,9 @@
 //! | kind | `kind`, `type` (`member` or `guest`) |
 //! | groups | `groups`, `group` (names separated by `;` or `,`; `Sales:owner` makes the person an owner of *Sales*) |
 //! | license type | `license`, `license type`, `licence` |
+//! | active | `active`, `active user`, `enabled` (`yes`/`no`, `true`/`false`, `1`/`0`, `x`) |
+//! | department | `department`, `dept` (the `department` attribute) |
+//! | job title | `job title`, `title`, `position` (the `job_title` attribute) |
 //!
 //! Either an email or an identifier column is required; other unknown
 //! columns are ignored and listed in [`ImportSheet::ignored_columns`].
@@ -156,6 +159,10 @@ pub struct ImportRow {
     pub input: RecipientInput,
     /// The groups named in the row (empty: the import's default groups).
     pub groups: Vec<ImportGroup>,
+    /// The row's Active cell, if filled in: whether the person's account
+    /// is in use (a bulk update activates or deactivates members by it).
+    #[serde(default)]
+    pub active: Option<bool>,
 }
 
 /// A row that could not be read as a recipient.
@@ -353,10 +360,13 @@ enum Field {
     Kind,
     Groups,
     License,
+    Active,
+    Department,
+    JobTitle,
 }
 
 impl Field {
-    const ALL: [Field; 9] = [
+    const ALL: [Field; 12] = [
         Field::Email,
         Field::Identifier,
         Field::FirstName,
@@ -366,6 +376,9 @@ impl Field {
         Field::Kind,
         Field::Groups,
         Field::License,
+        Field::Active,
+        Field::Department,
+        Field::JobTitle,
     ];
 
     fn label(self) -> &'static str {
@@ -379,6 +392,9 @@ impl Field {
             Field::Kind => "kind",
             Field::Groups => "groups",
             Field::License => "license type",
+            Field::Active => "active",
+            Field::Department => "department",
+            Field::JobTitle => "job title",
         }
     }
 
@@ -402,6 +418,9 @@ impl Field {
             Field::Kind => &["kind", "type"],
             Field::Groups => &["groups", "group"],
             Field::License => &["license", "licensetype", "licence", "licencetype"],
+            Field::Active => &["active", "activeuser", "enabled"],
+            Field::Department => &["department", "dept"],
+            Field::JobTitle => &["jobtitle", "title", "position"],
         }
     }
 
@@ -1139,6 +1158,7 @@ fn build_row(columns: &[(usize, Field)], raw: RawRow) -> Result<ImportRow, Impor
         line,
         input: RecipientInput::default(),
         groups: Vec::new(),
+        active: None,
     };
     for (col, value) in raw.cells {
         let Some(&(_, field)) = columns.iter().find(|(c, _)| *c == col) else {
@@ -1169,9 +1189,29 @@ fn build_row(columns: &[(usize, Field)], raw: RawRow) -> Result<ImportRow, Impor
                 })?);
             }
             Field::Groups => row.groups = parse_groups(&text),
+            Field::Active => {
+                row.active = Some(parse_yes_no(&text).ok_or_else(|| ImportRowError {
+                    line,
+                    message: format!("the active cell {text:?} is neither yes nor no"),
+                })?);
+            }
+            Field::Department => {
+                input.attributes.insert("department".to_owned(), text);
+            }
+            Field::JobTitle => {
+                input.attributes.insert("job_title".to_owned(), text);
+            }
         }
     }
     Ok(row)
+}
+
+fn parse_yes_no(text: &str) -> Option<bool> {
+    match header_key(text).as_str() {
+        "yes" | "y" | "true" | "1" | "x" | "active" | "oui" | "ja" | "si" => Some(true),
+        "no" | "n" | "false" | "0" | "inactive" | "non" | "nein" => Some(false),
+        _ => None,
+    }
 }
 
 fn parse_kind(text: &str) -> Option<MemberKind> {

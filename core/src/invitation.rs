@@ -162,6 +162,10 @@ pub struct Invitation {
         skip_serializing_if = "crate::invitation::is_true"
     )]
     pub active: bool,
+    /// Attributes (`department`, `job_title`, ...) the member gets on
+    /// accepting. Rows stored before attributes existed read as empty.
+    #[serde(default, skip_serializing_if = "crate::member::Attributes::is_empty")]
+    pub attributes: crate::member::Attributes,
 }
 
 pub(crate) fn yes() -> bool {

@@ -52,12 +52,13 @@ uniffi::setup_scaffolding!();
 // The engine and its commands' inputs and outputs.
 pub use engine::{
     ACCESS_CODE_LOCK_SECS, ACCESS_CODE_MAX_LOCK_SECS, Acceptance, ActivatedLink,
-    CreatedOrganization, EngineConfig, Enlist, GroupQuery, GroupUpdate, ImportDefaults,
-    ImportInterruption, ImportRejection, ImportReport, ImportedInvitation, InviteReport,
-    InviteRequest, IssuedInvitation, LinkPreview, LinkSpec, MAX_ACCEPT_URL_BASE_CHARS,
-    MAX_ACCEPT_URL_BASES, MAX_CONFLICT_RETRIES, MAX_OUTBOX_BATCH, MAX_PRODUCT_NAME_CHARS,
-    MemberUpdate, NewGroup, NewOrganization, RecipientInput, Recipients, RejectReason,
-    RejectedRecipient, SendOutcome, SendReport, check_accept_url_base, normalize_identifier,
+    CreatedOrganization, EngineConfig, Enlist, FieldChange, GroupQuery, GroupUpdate,
+    ImportDefaults, ImportInterruption, ImportRejection, ImportReport, ImportedInvitation,
+    InviteReport, InviteRequest, IssuedInvitation, LinkPreview, LinkSpec,
+    MAX_ACCEPT_URL_BASE_CHARS, MAX_ACCEPT_URL_BASES, MAX_CONFLICT_RETRIES, MAX_OUTBOX_BATCH,
+    MAX_PRODUCT_NAME_CHARS, MemberUpdate, NewGroup, NewOrganization, RecipientInput, Recipients,
+    RejectReason, RejectedRecipient, SendOutcome, SendReport, check_accept_url_base,
+    normalize_identifier,
 };
 // Bulk actions over a selection, with typed confirmation numbers.
 pub use engine::{
@@ -68,6 +69,10 @@ pub use engine::{
 pub use engine::{Capabilities, GroupCapability, InviteCapability, StagedInvitationUpdate};
 // Access codes sealed under the host's key, to be shown again (ADR 0005).
 pub use seal::{SealedCode, SealingKey};
+// Dry runs of invitations.
+pub use engine::{ImportDryRun, InviteDryRun, WouldIssue};
+// Bulk update of members through the import template.
+pub use engine::{BulkRowStatus, BulkUpdateReport, BulkUpdateRow};
 // Errors.
 pub use error::{
     EntityKind, Error, ErrorCode, ErrorFamily, Fact, FactKind, Feature, LimitKind, MailError,
@@ -83,6 +88,7 @@ pub use invitation::{
 };
 pub use lifecycle::{Lifecycle, Transition};
 pub use link::{InviteLink, StoredInviteLink};
+pub use member::{Attributes, MAX_ATTRIBUTE_KEY_CHARS, MAX_ATTRIBUTE_VALUE_CHARS, MAX_ATTRIBUTES};
 pub use member::{
     Contact, LicenseUsage, Member, MemberKind, MemberQuery, MemberSort, MemberStatus, Page,
 };
@@ -166,4 +172,8 @@ mod book {
     struct Capabilities;
     #[doc = include_str!("../../docs/src/reports.md")]
     struct Reports;
+    #[doc = include_str!("../../docs/src/dry-run.md")]
+    struct DryRun;
+    #[doc = include_str!("../../docs/src/bulk-update.md")]
+    struct BulkUpdate;
 }

@@ -8,6 +8,20 @@ use crate::wire_names;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+/// A person's attributes: the directory's fields beyond names and role
+/// (`department`, `job_title`, ...), by key, kept in key order. At most
+/// [`MAX_ATTRIBUTES`] keys of at most [`MAX_ATTRIBUTE_KEY_CHARS`]
+/// characters, each value one line of at most
+/// [`MAX_ATTRIBUTE_VALUE_CHARS`] characters.
+pub type Attributes = std::collections::BTreeMap<String, String>;
+
+/// Attributes one member or invitation may carry.
+pub const MAX_ATTRIBUTES: usize = 20;
+/// Characters of an attribute's key.
+pub const MAX_ATTRIBUTE_KEY_CHARS: usize = 64;
+/// Characters of an attribute's value.
+pub const MAX_ATTRIBUTE_VALUE_CHARS: usize = 200;
+
 /// Where a member stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
@@ -162,6 +176,12 @@ pub struct Member {
     pub two_factor_enrolled: bool,
     /// When the member was removed, for tombstones.
     pub removed_at: Option<DateTime<Utc>>,
+    /// Attributes such as `department` or `job_title` (carried over from
+    /// the invitation, changed by [`Enlist::update_member`](crate::Enlist::update_member)
+    /// or a bulk update). Rows stored before attributes existed read as
+    /// empty.
+    #[serde(default, skip_serializing_if = "Attributes::is_empty")]
+    pub attributes: Attributes,
 }
 
 impl Member {
@@ -349,6 +369,7 @@ mod tests {
             eula_version: None,
             two_factor_enrolled: false,
             removed_at: None,
+            attributes: Attributes::new(),
         };
         // Not in the table: refused, and the status is left alone.
         let err = m

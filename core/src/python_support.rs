@@ -751,7 +751,8 @@ py_records! {
         #[new]
         #[pyo3(signature = (
             *, email = None, identifier = None, display_name = None, first_name = None,
-            last_name = None, role = None, kind = None, groups = None, license_type = None
+            last_name = None, role = None, kind = None, groups = None, license_type = None,
+            attributes = None
         ))]
         #[allow(clippy::too_many_arguments)]
         fn py_new(
@@ -764,6 +765,7 @@ py_records! {
             kind: Option<&Bound<'_, PyAny>>,
             groups: Option<&Bound<'_, PyAny>>,
             license_type: Option<String>,
+            attributes: Option<crate::member::Attributes>,
         ) -> PyResult<Self> {
             Ok(RecipientInput {
                 email,
@@ -775,6 +777,7 @@ py_records! {
                 kind: kind.map(|k| wire_in("kind", k)).transpose()?,
                 groups: groups.map(grants_in).transpose()?,
                 license_type,
+                attributes: attributes.unwrap_or_default(),
             })
         }
     }

@@ -58,6 +58,17 @@ pub trait Store: Send + Sync {
     /// writers; they must never let two transactions both commit changes
     /// based on the same stale read.
     fn begin(&self) -> StoreResult<Box<dyn Transaction + '_>>;
+
+    /// Starts a transaction that the engine only reads through and never
+    /// commits (a dry run): dropped, it rolls back. A store that can read
+    /// without taking its write lock (a deferred SQLite transaction, a
+    /// read-only Postgres snapshot) does so here, so that a dry run holds
+    /// no lock longer than a read needs. The default is [`Store::begin`],
+    /// which is correct for every store: nothing the engine does through it
+    /// is committed.
+    fn begin_read(&self) -> StoreResult<Box<dyn Transaction + '_>> {
+        self.begin()
+    }
 }
 
 /// Seats of one license type, as counted by the store.

@@ -93,6 +93,16 @@ uniffi::custom_type!(SeatLimits, HashMap<String, u32>, {
     try_lift: |m| Ok(m.into_iter().collect()),
 });
 
+/// A member's or an invitation's attributes (`department`, ...): a
+/// `Map<String, String>` in Kotlin, `[String: String]` in Swift.
+type Attributes = BTreeMap<String, String>;
+
+uniffi::custom_type!(Attributes, HashMap<String, String>, {
+    remote,
+    lower: |m| m.into_iter().collect(),
+    try_lift: |m| Ok(m.into_iter().collect()),
+});
+
 /// A position or count (`usize` in Rust): far below `u32::MAX` under
 /// core's limits, saturating if not.
 type Index = usize;

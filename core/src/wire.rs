@@ -257,6 +257,7 @@ registry! {
     crate::report::ReportKind,
     crate::report::RowOutcome,
     crate::engine::DirectoryField,
+    crate::engine::BulkRowStatus,
 }
 
 #[cfg(test)]

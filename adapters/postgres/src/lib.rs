@@ -315,6 +315,11 @@ impl Store for PostgresStore {
         let tx = tx::PgTx::begin(self)?;
         Ok(Box::new(tx))
     }
+
+    fn begin_read(&self) -> StoreResult<Box<dyn Transaction + '_>> {
+        let tx = tx::PgTx::begin_read(self)?;
+        Ok(Box::new(tx))
+    }
 }
 
 /// A schema name PostgreSQL takes as an identifier: 1 to 63 bytes, no NUL.

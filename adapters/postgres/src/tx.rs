@@ -125,15 +125,30 @@ pub(crate) struct PgTx<'a> {
     open_prefetch: HashMap<(OrgId, String), Option<String>>,
     /// `COMMIT` or `ROLLBACK` was sent.
     closed: bool,
+    /// A read-only snapshot (a dry run): it never locks an organization,
+    /// contended or not.
+    read_only: bool,
 }
 
 impl<'a> PgTx<'a> {
     pub(crate) fn begin(store: &'a PostgresStore) -> StoreResult<Self> {
+        Self::begin_with(store, "BEGIN ISOLATION LEVEL READ COMMITTED", false)
+    }
+
+    /// A read-only transaction on one snapshot (`REPEATABLE READ, READ
+    /// ONLY`): every read of a dry run sees the same state, and it takes no
+    /// row lock (not even on a contended organization).
+    pub(crate) fn begin_read(store: &'a PostgresStore) -> StoreResult<Self> {
+        Self::begin_with(
+            store,
+            "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY",
+            true,
+        )
+    }
+
+    fn begin_with(store: &'a PostgresStore, sql: &str, read_only: bool) -> StoreResult<Self> {
         let mut lease = store.pool.get()?;
-        let mut begun = lease
-            .conn()?
-            .client
-            .batch_execute("BEGIN ISOLATION LEVEL READ COMMITTED");
+        let mut begun = lease.conn()?.client.batch_execute(sql);
         if begun.is_err() && lease.conn()?.client.is_closed() {
             // The server closed the connection while it was idle (a restart,
             // an idle timeout, an administrator): nothing was done on it yet,
@@ -141,10 +156,7 @@ impl<'a> PgTx<'a> {
             lease.mark_broken();
             drop(lease);
             lease = store.pool.get()?;
-            begun = lease
-                .conn()?
-                .client
-                .batch_execute("BEGIN ISOLATION LEVEL READ COMMITTED");
+            begun = lease.conn()?.client.batch_execute(sql);
         }
         if let Err(e) = begun {
             lease.mark_broken();
@@ -157,6 +169,7 @@ impl<'a> PgTx<'a> {
             pending: BTreeMap::new(),
             open_prefetch: HashMap::new(),
             closed: false,
+            read_only,
         })
     }
 
@@ -201,7 +214,7 @@ impl<'a> PgTx<'a> {
         if self.heads.contains_key(org) {
             return Ok(());
         }
-        let head = if self.store.is_contended(org) {
+        let head = if self.store.is_contended(org) && !self.read_only {
             let row = self.query_opt(
                 "SELECT version, event_seq FROM org_heads WHERE org_id = $1 FOR NO KEY UPDATE",
                 &[&org.as_str()],

@@ -140,6 +140,14 @@ impl Store for SqliteStore {
         let conn = self.conn.lock("SqliteStore")?;
         tx::SqliteTx::begin(conn).map(|t| Box::new(t) as Box<dyn Transaction>)
     }
+
+    fn begin_read(&self) -> StoreResult<Box<dyn Transaction + '_>> {
+        // The one connection is still held (transactions on it run one at a
+        // time), but not SQLite's write lock: other processes' writers do
+        // not wait for a dry run.
+        let conn = self.conn.lock("SqliteStore")?;
+        tx::SqliteTx::begin_read(conn).map(|t| Box::new(t) as Box<dyn Transaction>)
+    }
 }
 
 /// Sets the connection's pragmas.

@@ -1338,3 +1338,26 @@ fn store_is_shareable_and_debug_does_not_lock() {
     assert_eq!(format!("{memory:?}"), "SqliteStore { path: None, .. }");
     tx.commit().expect("commit");
 }
+
+// ----- read transactions (dry runs) ------------------------------------------
+
+#[test]
+fn a_read_transaction_leaves_the_write_lock_to_other_connections() {
+    let (store, _dir) = file_store();
+    let path = store.path().expect("file").to_path_buf();
+    let org = populate(&store);
+    let mut read = store.begin_read().expect("begin_read");
+    assert!(read.organization(&org).expect("read").is_some());
+    // Another process writes while the read is open: a write transaction
+    // (`BEGIN IMMEDIATE`) would make it wait, then fail.
+    let other = Connection::open(&path).expect("open");
+    other.busy_timeout(Duration::ZERO).expect("timeout");
+    other
+        .execute_batch("BEGIN IMMEDIATE; CREATE TABLE dry_run_probe (x); COMMIT;")
+        .expect("another connection writes while a read transaction is open");
+    // The read still sees its own snapshot, and dropping it writes nothing.
+    assert!(read.organization(&org).expect("read").is_some());
+    drop(read);
+    let mut write = store.begin().expect("begin");
+    assert!(write.organization(&org).expect("read").is_some());
+}

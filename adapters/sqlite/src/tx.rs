@@ -162,6 +162,18 @@ impl OutboxRow {
 impl<'a> SqliteTx<'a> {
     /// Begins a write transaction on `conn`.
     pub(crate) fn begin(conn: WriterGuard<'a, Connection>) -> StoreResult<Self> {
+        Self::begin_with(conn, "BEGIN IMMEDIATE")
+    }
+
+    /// Begins a read transaction on `conn` (`BEGIN DEFERRED`): it takes
+    /// SQLite's shared lock at its first read and never the write lock, so
+    /// in WAL mode other processes keep writing while it reads (a dry run).
+    /// The engine never commits it.
+    pub(crate) fn begin_read(conn: WriterGuard<'a, Connection>) -> StoreResult<Self> {
+        Self::begin_with(conn, "BEGIN DEFERRED")
+    }
+
+    fn begin_with(conn: WriterGuard<'a, Connection>, begin: &str) -> StoreResult<Self> {
         let mut tx = SqliteTx {
             conn,
             open: false,
@@ -172,9 +184,7 @@ impl<'a> SqliteTx<'a> {
         if !tx.conn.is_autocommit() {
             tx.conn.execute_batch("ROLLBACK").map_err(store_err)?;
         }
-        tx.conn
-            .execute_batch("BEGIN IMMEDIATE")
-            .map_err(store_err)?;
+        tx.conn.execute_batch(begin).map_err(store_err)?;
         tx.open = true;
         Ok(tx)
     }

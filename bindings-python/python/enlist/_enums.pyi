@@ -321,3 +321,11 @@ class DirectoryField(_StrEnum):
     SUGGESTED_ROLE = "suggested_role"
     ROLE = "role"
     ID = "id"
+
+
+class BulkRowStatus(_StrEnum):
+    """What happened (or would happen) to one row of a bulk update."""
+
+    CHANGED = "changed"
+    UNCHANGED = "unchanged"
+    FAILED = "failed"

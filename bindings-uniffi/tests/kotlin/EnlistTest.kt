@@ -668,6 +668,7 @@ fun main(args: Array<String>) {
         escalationScenario()
         warningsScenario()
         commandScenarios(dir)
+        dryRunScenarios()
         workerScenario()
         mailersScenario(dir)
         directoryScenario()

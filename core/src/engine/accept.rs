@@ -444,6 +444,9 @@ impl Ctx<'_> {
             eula_version: reg.eula_version.clone(),
             two_factor_enrolled: reg.two_factor_enrolled,
             removed_at: None,
+            attributes: via_invitation
+                .map(|i| i.attributes.clone())
+                .unwrap_or_default(),
         };
         self.tx.put_member(&member)?;
         Ok(member)

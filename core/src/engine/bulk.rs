@@ -5,7 +5,7 @@
 //! this command's one transaction); the destructive actions need a typed
 //! confirmation number first.
 
-use super::members::MemberEdit;
+use super::members::CleanUpdate;
 use super::{Auth, Ctx, Enlist, MAX_IDS, MAX_KEY_BYTES, check_max_bytes};
 use crate::error::{Error, LimitKind, Result};
 use crate::event::Actor;
@@ -606,7 +606,7 @@ impl Ctx<'_> {
         let org = &o.id;
         let batch_id = BatchId::from_random(self.id_bytes());
         let mut rows: Vec<Option<BulkRow>> = vec![None; sel.len()];
-        let edit = sel.role.clone().map(MemberEdit::role);
+        let edit = sel.role.clone().map(CleanUpdate::role).transpose()?;
         for (i, id) in sel.members.iter().enumerate() {
             let contact = self
                 .tx
@@ -621,7 +621,9 @@ impl Ctx<'_> {
                     self.set_member_status_in(o, auth, actor, id, MemberStatus::Active)
                 }
                 BulkAction::ChangeRole => match &edit {
-                    Some(edit) => self.update_member_in(o, auth, actor, id, edit),
+                    Some(edit) => self
+                        .edit_member(o, auth, actor, id, edit)
+                        .map(|(m, changes)| (m, !changes.is_empty())),
                     None => Err(Error::invalid("role", "change_role needs the new role")),
                 },
                 BulkAction::Resend | BulkAction::Revoke => Err(Error::invalid(

@@ -346,54 +346,13 @@ impl Enlist {
         format: ImportFormat,
         defaults: ImportDefaults,
     ) -> Result<ImportReport> {
-        // No organization takes a larger file: refused before any work.
-        ImportLimits {
-            max_bytes: IMPORT_BYTES_CEILING,
-            ..ImportLimits::default()
-        }
-        .check_file_size(bytes.len())?;
-        let message = clean_text("message", defaults.message.as_deref(), MAX_MESSAGE_CHARS)?;
-        // A read-only transaction: nothing is written by it.
-        let (o, auth, groups) = self.run("import_invitations.authorize", |cx| {
-            let (o, auth) = cx.enter(org, actor)?;
-            let groups = cx.tx.groups(org)?;
-            Ok((o, auth, groups))
-        })?;
-        if auth.is_guest()
-            || !(auth.has(Permission::InviteMembers) || auth.has(Permission::InviteGuests))
-        {
-            return Err(auth.deny(
-                Permission::InviteMembers,
-                "bulk import is for those who may invite members or guests",
-            ));
-        }
-        check_defaults(&o, &auth, &groups, &defaults)?;
-        // The file is read only now, authorized, outside any transaction,
-        // within the organization's limits (its size first).
-        let sheet = parse_import(bytes, format, &ImportLimits::from(&o.policy))?;
-
-        let mut report = ImportReport {
-            ignored_columns: sheet.ignored_columns,
-            sheet_errors: sheet.errors,
-            ..ImportReport::default()
-        };
-        let mut ready: Vec<(usize, RecipientInput)> = Vec::with_capacity(sheet.rows.len());
-        for row in sheet.rows {
-            let line = row.line;
-            match prepare_row(&o, &auth, &groups, &defaults, row) {
-                Ok(input) => ready.push((line, input)),
-                Err((input, reason)) => report.rejected_rows.push(ImportRejection {
-                    line,
-                    batch: None,
-                    input,
-                    message: reason.to_string(),
-                    reason,
-                }),
-            }
-        }
-
-        let size = usize::try_from(o.policy.max_batch.max(1)).unwrap_or(usize::MAX);
-        let chunks: Vec<&[(usize, RecipientInput)]> = ready.chunks(size).collect();
+        let PreparedImport {
+            mut report,
+            ready,
+            message,
+            max_batch,
+        } = self.prepare_import(org, actor, bytes, format, &defaults, false)?;
+        let chunks: Vec<&[(usize, RecipientInput)]> = ready.chunks(max_batch).collect();
         // The import's report: created by its first batch (or alone, when
         // no row reached a batch), each later batch adding its rows in its
         // own transaction.
@@ -402,17 +361,7 @@ impl Enlist {
             report.report_id = Some(self.keep_import_preamble(org, actor, &preamble)?);
         }
         for (b, chunk) in chunks.iter().enumerate() {
-            let req = InviteRequest {
-                recipients: Recipients::List(chunk.iter().map(|(_, r)| r.clone()).collect()),
-                role: defaults.role.clone(),
-                kind: defaults.kind,
-                groups: defaults.groups.clone(),
-                license_type: defaults.license_type.clone(),
-                message: message.clone(),
-                locale: None,
-                send: defaults.send,
-                active: true,
-            };
+            let req = import_request(chunk, &defaults, message.clone());
             let lines: Vec<usize> = chunk.iter().map(|(line, _)| *line).collect();
             // Each later batch rewrites the import's report: once it holds
             // all the rows a report keeps, the batches stop touching it.
@@ -433,9 +382,7 @@ impl Enlist {
                         report.report_id = Some(batch.batch_id.clone());
                     }
                     report.batches.push(batch);
-                    report
-                        .batch_lines
-                        .push(chunk.iter().map(|(line, _)| *line).collect());
+                    report.batch_lines.push(lines);
                 }
                 Err(e) if b == 0 => return Err(e),
                 Err(e) => {
@@ -458,6 +405,113 @@ impl Enlist {
             }
         }
         Ok(report)
+    }
+}
+
+impl Enlist {
+    /// What an import and its dry run share: the actor authorized first,
+    /// the file bounded (its size before anything) and read, each row's
+    /// role and groups resolved and checked (what is wrong becomes the
+    /// row's rejection), the defaults checked. Writes nothing.
+    pub(crate) fn prepare_import(
+        &self,
+        org: &OrgId,
+        actor: &Actor,
+        bytes: &[u8],
+        format: ImportFormat,
+        defaults: &ImportDefaults,
+        read_only: bool,
+    ) -> Result<PreparedImport> {
+        // No organization takes a larger file: refused before any work.
+        ImportLimits {
+            max_bytes: IMPORT_BYTES_CEILING,
+            ..ImportLimits::default()
+        }
+        .check_file_size(bytes.len())?;
+        let message = clean_text("message", defaults.message.as_deref(), MAX_MESSAGE_CHARS)?;
+        // Nothing is written by this transaction.
+        let authorize = |cx: &mut super::Ctx<'_>| {
+            let (o, auth) = cx.enter(org, actor)?;
+            let groups = cx.tx.groups(org)?;
+            Ok((o, auth, groups))
+        };
+        let (o, auth, groups) = if read_only {
+            self.run_read("import_invitations.authorize", authorize)?
+        } else {
+            self.run("import_invitations.authorize", authorize)?
+        };
+        if auth.is_guest()
+            || !(auth.has(Permission::InviteMembers) || auth.has(Permission::InviteGuests))
+        {
+            return Err(auth.deny(
+                Permission::InviteMembers,
+                "bulk import is for those who may invite members or guests",
+            ));
+        }
+        check_defaults(&o, &auth, &groups, defaults)?;
+        // The file is read only now, authorized, outside any transaction,
+        // within the organization's limits (its size first).
+        let sheet = parse_import(bytes, format, &ImportLimits::from(&o.policy))?;
+
+        let mut report = ImportReport {
+            ignored_columns: sheet.ignored_columns,
+            sheet_errors: sheet.errors,
+            ..ImportReport::default()
+        };
+        let mut ready: Vec<(usize, RecipientInput)> = Vec::with_capacity(sheet.rows.len());
+        for row in sheet.rows {
+            let line = row.line;
+            match prepare_row(&o, &auth, &groups, defaults, row) {
+                Ok(input) => ready.push((line, input)),
+                Err((input, reason)) => report.rejected_rows.push(ImportRejection {
+                    line,
+                    batch: None,
+                    input,
+                    message: reason.to_string(),
+                    reason,
+                }),
+            }
+        }
+
+        Ok(PreparedImport {
+            report,
+            ready,
+            message,
+            max_batch: usize::try_from(o.policy.max_batch.max(1)).unwrap_or(usize::MAX),
+        })
+    }
+}
+
+/// An import file read and checked, before its batches run.
+pub(crate) struct PreparedImport {
+    /// The report so far: ignored columns, sheet errors, rows rejected
+    /// before the batches.
+    pub(crate) report: ImportReport,
+    /// The rows to invite, with their file lines, in file order.
+    pub(crate) ready: Vec<(usize, RecipientInput)>,
+    /// The personal message, cleaned.
+    pub(crate) message: Option<String>,
+    /// Rows per batch (the policy's `max_batch`).
+    pub(crate) max_batch: usize,
+}
+
+/// The invite request of one batch of an import.
+pub(crate) fn import_request(
+    chunk: &[(usize, RecipientInput)],
+    defaults: &ImportDefaults,
+    message: Option<String>,
+) -> InviteRequest {
+    InviteRequest {
+        recipients: Recipients::List(chunk.iter().map(|(_, r)| r.clone()).collect()),
+        role: defaults.role.clone(),
+        kind: defaults.kind,
+        groups: defaults.groups.clone(),
+        license_type: defaults.license_type.clone(),
+        message,
+        locale: None,
+        send: defaults.send,
+        attributes: crate::member::Attributes::new(),
+        active: true,
     }
 }
 
@@ -572,7 +626,7 @@ fn prepare_row(
 
 /// A role by name: exactly, or ignoring case, spaces and punctuation when
 /// that names one role only (`User admin` is `user_admin`).
-fn resolve_role(o: &Organization, name: &str) -> Option<String> {
+pub(crate) fn resolve_role(o: &Organization, name: &str) -> Option<String> {
     let roles = o.roles();
     if roles.iter().any(|r| r.name == name) {
         return Some(name.to_owned());

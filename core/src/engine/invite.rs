@@ -78,6 +78,10 @@ pub struct RecipientInput {
     /// Their own license type.
     #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub license_type: Option<String>,
+    /// Their attributes (`department`, `job_title`, ...), added to the
+    /// batch's; they become the member's on accepting.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
+    pub attributes: crate::member::Attributes,
 }
 
 impl RecipientInput {
@@ -187,6 +191,11 @@ pub struct InviteRequest {
     #[serde(default = "crate::invitation::yes")]
     #[cfg_attr(feature = "uniffi", uniffi(default = true))]
     pub active: bool,
+    /// Attributes every recipient gets (`department`, ...); a row's own
+    /// attributes win key by key.
+    #[serde(default)]
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
+    pub attributes: crate::member::Attributes,
 }
 
 impl InviteRequest {
@@ -202,6 +211,7 @@ impl InviteRequest {
             locale: None,
             send: true,
             active: true,
+            attributes: crate::member::Attributes::new(),
         }
     }
 
@@ -212,6 +222,12 @@ impl InviteRequest {
     pub fn inactive(mut self) -> Self {
         self.active = false;
         self.send = false;
+        self
+    }
+
+    /// Sets the attributes every recipient gets.
+    pub fn attributes(mut self, attributes: crate::member::Attributes) -> Self {
+        self.attributes = attributes;
         self
     }
 
@@ -521,22 +537,52 @@ struct BatchTerms {
     active: bool,
 }
 
+/// Where the seats of a batch's earlier invitations are: written to the
+/// store by the real command, or only planned by a dry run.
+pub(crate) enum Seats<'p> {
+    /// The real command: each issued invitation is in the store, which
+    /// counts it; expiries found on the way are persisted.
+    Written,
+    /// A dry run: nothing is written; the plan counts what would be.
+    Planned(&'p mut Plan),
+}
+
+/// What a dry run would have written so far (nothing of it is): the seats
+/// its would-be invitations take per license type (across the batches of
+/// an import), and the seats past-due invitations would release.
+#[derive(Default)]
+pub(crate) struct Plan {
+    seats: HashMap<String, u64>,
+    due: Option<HashMap<String, u64>>,
+    /// The batch being evaluated (of an import's batches).
+    pub(crate) batch: usize,
+    /// The recipients earlier batches would invite: `(batch, index)` of
+    /// each, by recipient key.
+    keys: HashMap<String, (usize, usize)>,
+    /// Rows that repeat a recipient an earlier batch would invite (the real
+    /// import finds that invitation): `(batch, index)` of the repeat, then
+    /// of the first.
+    pub(crate) repeats: Vec<((usize, usize), (usize, usize))>,
+}
+
 /// A recipient after parsing, before the checks against the store.
-struct Candidate {
-    index: usize,
-    input: String,
-    contact: Contact,
-    key: String,
-    ascii_domain: Option<String>,
-    display_name: Option<String>,
-    first_name: Option<String>,
-    last_name: Option<String>,
-    role: String,
-    kind: MemberKind,
-    groups: Vec<GroupGrant>,
-    license_type: String,
+pub(crate) struct Candidate {
+    pub(crate) index: usize,
+    pub(crate) input: String,
+    pub(crate) contact: Contact,
+    pub(crate) key: String,
+    pub(crate) ascii_domain: Option<String>,
+    pub(crate) display_name: Option<String>,
+    pub(crate) first_name: Option<String>,
+    pub(crate) last_name: Option<String>,
+    pub(crate) role: String,
+    pub(crate) kind: MemberKind,
+    pub(crate) groups: Vec<GroupGrant>,
+    pub(crate) license_type: String,
     /// The parser's warnings about the address.
-    warnings: Vec<AddressWarning>,
+    pub(crate) warnings: Vec<AddressWarning>,
+    /// The batch's attributes with the row's over them.
+    pub(crate) attributes: crate::member::Attributes,
 }
 
 /// Distinct groups one batch may name (each is looked up once).
@@ -563,6 +609,8 @@ struct PreparedRow {
     kind: Option<MemberKind>,
     groups: Option<Vec<GroupGrant>>,
     license_type: Option<String>,
+    /// The row's own attributes, cleaned.
+    attributes: crate::member::Attributes,
     /// The recipient, or why it is rejected whatever the store holds
     /// (unusable field, invalid address or identifier, duplicate in the
     /// batch).
@@ -621,10 +669,12 @@ impl BatchSize {
 }
 
 /// A batch bounded and parsed outside any transaction.
-struct PreparedBatch {
+pub(crate) struct PreparedBatch {
     size: BatchSize,
     /// The batch's license type, cleaned.
     license_type: Option<String>,
+    /// The batch's attributes, cleaned.
+    attributes: crate::member::Attributes,
     rows: Vec<PreparedRow>,
 }
 
@@ -671,7 +721,7 @@ pub(super) fn check_grants_and_role(
 /// Whether the actor may invite anyone at all in this organization: the
 /// cheap check made before a batch is read. [`authorize_invite`] decides
 /// each role and group later.
-pub(super) fn may_invite_at_all(o: &Organization, auth: &Auth) -> Result<()> {
+pub(crate) fn may_invite_at_all(o: &Organization, auth: &Auth) -> Result<()> {
     if auth.is_guest() {
         return Err(auth.deny(Permission::InviteMembers, "guests cannot invite"));
     }
@@ -703,8 +753,9 @@ pub(super) fn may_invite_at_all(o: &Organization, auth: &Auth) -> Result<()> {
 /// checked before its fragments are counted, and its fragments (one pass,
 /// no allocation) before it is parsed; a list's rows and each of their
 /// fields are bounded before any is read.
-fn prepare_batch(policy: &crate::Policy, req: &InviteRequest) -> Result<PreparedBatch> {
+pub(crate) fn prepare_batch(policy: &crate::Policy, req: &InviteRequest) -> Result<PreparedBatch> {
     check_grants_and_role(req.role.as_deref(), Some(&req.groups))?;
+    let attributes = super::attributes::clean_attributes(&req.attributes)?;
     let license_type = req
         .license_type
         .as_deref()
@@ -756,6 +807,7 @@ fn prepare_batch(policy: &crate::Policy, req: &InviteRequest) -> Result<Prepared
                     kind: None,
                     groups: None,
                     license_type: None,
+                    attributes: crate::member::Attributes::new(),
                     recipient,
                 });
             }
@@ -806,6 +858,7 @@ fn prepare_batch(policy: &crate::Policy, req: &InviteRequest) -> Result<Prepared
                 if let Some(lt) = &r.license_type {
                     check_bytes("license_type", lt, MAX_LABEL_CHARS)?;
                 }
+                super::attributes::bound_attributes(&r.attributes)?;
             }
             for (index, r) in list.iter().enumerate() {
                 let input = r
@@ -828,6 +881,7 @@ fn prepare_batch(policy: &crate::Policy, req: &InviteRequest) -> Result<Prepared
                     .as_deref()
                     .map(|lt| clean_label("license_type", lt))
                     .transpose()?;
+                let attributes = super::attributes::clean_attributes(&r.attributes)?;
                 let recipient = prepare_recipient(r, None, index, &mut seen);
                 rows.push(PreparedRow {
                     index,
@@ -836,6 +890,7 @@ fn prepare_batch(policy: &crate::Policy, req: &InviteRequest) -> Result<Prepared
                     kind: r.kind,
                     groups: r.groups.clone(),
                     license_type,
+                    attributes,
                     recipient,
                 });
             }
@@ -845,6 +900,7 @@ fn prepare_batch(policy: &crate::Policy, req: &InviteRequest) -> Result<Prepared
     Ok(PreparedBatch {
         size,
         license_type,
+        attributes,
         rows,
     })
 }
@@ -966,15 +1022,7 @@ impl Enlist {
         let batch = prepare_batch(&policy, &req)?;
         self.run("invite", |cx| {
             let (o, auth) = cx.enter(org, actor)?;
-            may_invite_at_all(&o, &auth)?;
-            batch.size.check(&o.policy)?;
-            let (candidates, mut rejected) = cx.candidates(&o, &auth, &req, &batch)?;
-            let distinct = candidates.len();
-            check_batch_size(
-                distinct,
-                u64::from(o.policy.max_batch),
-                "split the list into several batches",
-            )?;
+            let (candidates, mut rejected) = cx.evaluate_batch(&o, &auth, &req, &batch)?;
             let terms = BatchTerms {
                 id: BatchId::from_random(cx.id_bytes()),
                 message: message.clone(),
@@ -985,15 +1033,10 @@ impl Enlist {
             let issuer = Issuer::acting(&o, actor, &auth);
             let mut issued = Vec::with_capacity(candidates.len());
             for c in candidates {
-                if let Some(reason) = cx.recipient_blocker(&o, &c)? {
-                    rejected.push(RejectedRecipient {
-                        index: c.index,
-                        input: c.input,
-                        reason,
-                    });
-                    continue;
+                match cx.settle(&o, c, &mut Seats::Written)? {
+                    Ok(c) => issued.push(cx.issue(&issuer, &terms, c)?),
+                    Err(r) => rejected.push(r),
                 }
-                issued.push(cx.issue(&issuer, &terms, c)?);
             }
             rejected.sort_by_key(|r| r.index);
             let report = InviteReport {
@@ -1302,6 +1345,57 @@ impl Ctx<'_> {
         authorize_invite(o, auth, &inv.role, inv.kind, &inv.groups)
     }
 
+    /// The evaluation step of a batch, shared by [`Enlist::invite`] and
+    /// its dry run ([`Enlist::dry_run_invite`]): the actor may invite at
+    /// all, the batch fits the policy, every row's role and groups resolve
+    /// and are the actor's to grant, and at most `max_batch` distinct
+    /// recipients remain. Writes nothing. What is left to decide per
+    /// candidate, against the store, is [`Ctx::settle`].
+    pub(crate) fn evaluate_batch(
+        &mut self,
+        o: &Organization,
+        auth: &Auth,
+        req: &InviteRequest,
+        batch: &PreparedBatch,
+    ) -> Result<(Vec<Candidate>, Vec<RejectedRecipient>)> {
+        may_invite_at_all(o, auth)?;
+        batch.size.check(&o.policy)?;
+        let (candidates, rejected) = self.candidates(o, auth, req, batch)?;
+        check_batch_size(
+            candidates.len(),
+            u64::from(o.policy.max_batch),
+            "split the list into several batches",
+        )?;
+        Ok((candidates, rejected))
+    }
+
+    /// The second half of the evaluation: whether this candidate can be
+    /// invited now (see [`Ctx::recipient_blocker`]), as a candidate to
+    /// issue or a rejection. `seats` says whether the batch's earlier
+    /// invitations are in the store (the real command) or only planned (a
+    /// dry run, which writes nothing).
+    pub(crate) fn settle(
+        &mut self,
+        o: &Organization,
+        c: Candidate,
+        seats: &mut Seats<'_>,
+    ) -> Result<std::result::Result<Candidate, RejectedRecipient>> {
+        Ok(match self.recipient_blocker(o, &c, seats)? {
+            Some(reason) => Err(RejectedRecipient {
+                index: c.index,
+                input: c.input,
+                reason,
+            }),
+            None => {
+                if let Seats::Planned(plan) = seats {
+                    *plan.seats.entry(c.license_type.clone()).or_default() += 1;
+                    plan.keys.insert(c.key.clone(), (plan.batch, c.index));
+                }
+                Ok(c)
+            }
+        })
+    }
+
     /// Turns the prepared batch into candidates (one per distinct valid
     /// recipient) and early rejections, resolving and authorizing each
     /// row's role and groups. Batch-wide problems are errors.
@@ -1360,6 +1454,12 @@ impl Ctx<'_> {
                     groups,
                     license_type,
                     warnings: r.warnings.clone(),
+                    attributes: {
+                        let mut a = batch.attributes.clone();
+                        a.extend(row.attributes.clone());
+                        a.retain(|_, v| !v.is_empty());
+                        a
+                    },
                 }),
                 Err(reason) => rejected.push(RejectedRecipient {
                     index: row.index,
@@ -1408,6 +1508,7 @@ impl Ctx<'_> {
         &mut self,
         o: &Organization,
         c: &Candidate,
+        seats: &mut Seats<'_>,
     ) -> Result<Option<RejectReason>> {
         if c.kind == MemberKind::Guest && !o.policy.guests_enabled {
             return Ok(Some(RejectReason::GuestsDisabled));
@@ -1426,17 +1527,31 @@ impl Ctx<'_> {
         if let Some(m) = self.tx.member_by_contact(&o.id, &c.key)? {
             return Ok(Some(RejectReason::AlreadyMember { member: m.id }));
         }
+        if let Seats::Planned(plan) = seats {
+            // An earlier batch of the same import would have invited them.
+            if let Some(&(batch, index)) = plan.keys.get(&c.key) {
+                plan.repeats.push(((plan.batch, c.index), (batch, index)));
+                return Ok(Some(RejectReason::DuplicateInBatch { first_index: index }));
+            }
+        }
         if let Some(open) = self.tx.open_invitation_for(&o.id, &c.key)? {
             if open.status_at(self.now) == InvitationStatus::Expired {
-                // Expired invitations never block a new one.
-                self.persist_expiry(open)?;
+                // Expired invitations never block a new one (a dry run
+                // leaves its expiry for the real command to persist).
+                if let Seats::Written = seats {
+                    self.persist_expiry(open)?;
+                }
             } else {
                 return Ok(Some(RejectReason::AlreadyInvited {
                     invitation: open.invitation.id,
                 }));
             }
         }
-        match self.check_seat(o, &c.license_type, 1) {
+        let seat = match seats {
+            Seats::Written => self.check_seat(o, &c.license_type, 1),
+            Seats::Planned(plan) => self.check_planned_seat(o, &c.license_type, plan),
+        };
+        match seat {
             Ok(()) => {}
             Err(Error::LimitExceeded { max, .. }) => {
                 return Ok(Some(RejectReason::NoSeatLeft {
@@ -1481,6 +1596,54 @@ impl Ctx<'_> {
             }
             released = true;
         }
+    }
+
+    /// [`Ctx::check_seat`] for a dry run, which writes nothing: the seats
+    /// its earlier candidates would take are counted from `plan`, and the
+    /// seats the real command would release (pending invitations past
+    /// their expiry, reserved when the policy reserves seats) are
+    /// subtracted instead of persisted. The answer is the real command's.
+    fn check_planned_seat(
+        &mut self,
+        o: &Organization,
+        license_type: &str,
+        plan: &mut Plan,
+    ) -> Result<()> {
+        let Some(limit) = o.policy.seat_limit(license_type) else {
+            return Ok(());
+        };
+        let reserve = o.policy.reserve_seats_for_pending;
+        let extra = 1 + plan.seats.get(license_type).copied().unwrap_or(0);
+        let c = self.tx.seat_count(&o.id, license_type)?;
+        let used = c.members + if reserve { c.open_invitations } else { 0 };
+        if used + extra <= u64::from(limit) {
+            return Ok(());
+        }
+        if reserve {
+            if plan.due.is_none() {
+                let mut due: HashMap<String, u64> = HashMap::new();
+                // The same read, and the same cap, as `check_seat`'s release.
+                for inv in self.tx.due_invitations(Some(&o.id), self.now, 1000)? {
+                    *due.entry(inv.license_type.clone()).or_default() += 1;
+                }
+                plan.due = Some(due);
+            }
+            let due = plan
+                .due
+                .as_ref()
+                .and_then(|d| d.get(license_type))
+                .copied()
+                .unwrap_or(0);
+            if used.saturating_sub(due) + extra <= u64::from(limit) {
+                return Ok(());
+            }
+        }
+        Err(Error::LimitExceeded {
+            limit: LimitKind::Seats,
+            max: u64::from(limit),
+            actual: used + extra,
+            detail: Some(format!("license type {license_type}")),
+        })
     }
 
     pub(crate) fn persist_expiry(&mut self, mut inv: StoredInvitation) -> Result<()> {
@@ -1532,6 +1695,7 @@ impl Ctx<'_> {
             closed_at: None,
             member_id: None,
             active: batch.active,
+            attributes: c.attributes,
         };
         // Staged: no secret yet.
         let inv = StoredInvitation::new(invitation, None);

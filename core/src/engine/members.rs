@@ -37,6 +37,296 @@ pub struct MemberUpdate {
     /// New license type.
     #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub license_type: Option<String>,
+    /// Attributes to set (`department`, `job_title`, ...): each key given
+    /// is set, a blank value removes its key, keys not given stay.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
+    pub attributes: Option<crate::member::Attributes>,
+}
+
+/// One field of a member, before and after a change (a bulk update's
+/// diff): `field` is `first_name`, `last_name`, `phone`, `role`, `groups`,
+/// `license_type`, `status` or `attributes.<key>`; a value that is not set
+/// reads as `""`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct FieldChange {
+    /// The field.
+    pub field: String,
+    /// Its value before.
+    pub old: String,
+    /// Its value after.
+    pub new: String,
+}
+
+/// A member update bounded and cleaned outside any transaction.
+pub(crate) struct CleanUpdate {
+    first: Option<Option<String>>,
+    last: Option<Option<String>>,
+    phone: Option<Option<String>>,
+    role: Option<String>,
+    groups: Option<Vec<GroupGrant>>,
+    license_type: Option<String>,
+    attributes: Option<crate::member::Attributes>,
+    /// Active or inactive (a bulk update's Active column).
+    status: Option<MemberStatus>,
+}
+
+impl CleanUpdate {
+    pub(crate) fn of(update: &MemberUpdate, status: Option<MemberStatus>) -> Result<Self> {
+        let line =
+            |field: &str, v: &Option<String>, max: usize| -> Result<Option<Option<String>>> {
+                v.as_deref()
+                    .map(|v| clean_line(field, Some(v), max))
+                    .transpose()
+            };
+        if let Some(r) = &update.role {
+            super::check_max_bytes("role", r, super::MAX_KEY_BYTES)?;
+        }
+        if let Some(g) = &update.groups {
+            if g.len() > super::MAX_GRANTS {
+                return Err(Error::invalid(
+                    "groups",
+                    format!("at most {} groups at once", super::MAX_GRANTS),
+                ));
+            }
+        }
+        Ok(Self {
+            first: line("first_name", &update.first_name, MAX_NAME_CHARS)?,
+            last: line("last_name", &update.last_name, MAX_NAME_CHARS)?,
+            phone: line("phone", &update.phone, 40)?,
+            role: update.role.clone(),
+            groups: update.groups.clone(),
+            license_type: update
+                .license_type
+                .as_deref()
+                .map(|lt| super::clean_label("license_type", lt))
+                .transpose()?,
+            attributes: update
+                .attributes
+                .as_ref()
+                .map(super::attributes::clean_attributes)
+                .transpose()?,
+            status,
+        })
+    }
+
+    /// A change of organization role only (a bulk action's).
+    pub(crate) fn role(role: String) -> Result<Self> {
+        Self::of(
+            &MemberUpdate {
+                role: Some(role),
+                ..MemberUpdate::default()
+            },
+            None,
+        )
+    }
+
+    /// Whether only the fields members may change about themselves are set.
+    fn only_own_details(&self) -> bool {
+        self.role.is_none()
+            && self.groups.is_none()
+            && self.license_type.is_none()
+            && self.attributes.is_none()
+            && self.status.is_none()
+    }
+}
+
+impl super::Ctx<'_> {
+    /// The rules of [`Enlist::update_member`], shared with the bulk update:
+    /// every check first, then the member written once, with one
+    /// `MemberUpdated` event naming the fields that changed and, when the
+    /// status changes, one `MemberStatusChanged` event. Returns the member
+    /// as written and the changes (empty: nothing written).
+    pub(crate) fn edit_member(
+        &mut self,
+        o: &crate::organization::Organization,
+        auth: &super::Auth,
+        actor: &Actor,
+        member: &MemberId,
+        u: &CleanUpdate,
+    ) -> Result<(Member, Vec<FieldChange>)> {
+        let cx = self;
+        let org = &o.id;
+        let before = cx.member(org, member)?;
+        let mut m = before.clone();
+        if m.status == MemberStatus::Removed {
+            return Err(Error::conflict("a removed member cannot be edited"));
+        }
+        if !(auth.has(Permission::ManageMembers)
+            || (u.only_own_details() && auth.is_member(member)))
+        {
+            return Err(auth.deny(Permission::ManageMembers, "editing a member"));
+        }
+        if !auth.is_member(member) {
+            // Editing someone else (even their names or license) needs
+            // their role within reach, as removing them does: a user
+            // admin does not rename the owner or move their seat.
+            auth.grantable_role(o, &m.role)?;
+        }
+        let mut changes = Vec::new();
+        let text = |v: &Option<String>| v.clone().unwrap_or_default();
+        for (field, new, slot) in [
+            ("first_name", &u.first, &mut m.first_name),
+            ("last_name", &u.last, &mut m.last_name),
+            ("phone", &u.phone, &mut m.phone),
+        ] {
+            if let Some(v) = new {
+                if slot != v {
+                    changes.push(FieldChange {
+                        field: field.to_owned(),
+                        old: text(slot),
+                        new: text(v),
+                    });
+                    slot.clone_from(v);
+                }
+            }
+        }
+        if let Some(role) = &u.role {
+            if role != &m.role {
+                // Taking a role away needs the same reach as giving it.
+                auth.grantable_role(o, &m.role)?;
+                auth.grantable_role(o, role)?;
+                if m.kind == MemberKind::Guest
+                    && role != builtin::GUEST
+                    && o.role(role).is_some_and(|r| !r.permissions.is_empty())
+                {
+                    return Err(Error::invalid(
+                        "role",
+                        "guests keep the guest role; invite them as members instead",
+                    ));
+                }
+                cx.keep_an_owner(org, &m)?;
+                changes.push(FieldChange {
+                    field: "role".to_owned(),
+                    old: m.role.clone(),
+                    new: role.clone(),
+                });
+                m.role = role.clone();
+            }
+        }
+        if let Some(groups) = &u.groups {
+            let new = cx.check_grants(org, auth, groups)?;
+            // Memberships taken away must be within reach too.
+            for old in m.groups.iter().filter(|g| !new.contains(g)) {
+                auth.may_grant_group(old)?;
+            }
+            let mut sorted_old = m.groups.clone();
+            sorted_old.sort();
+            let mut sorted_new = new.clone();
+            sorted_new.sort();
+            if sorted_old != sorted_new {
+                changes.push(FieldChange {
+                    field: "groups".to_owned(),
+                    old: cx.groups_text(org, &sorted_old)?,
+                    new: cx.groups_text(org, &sorted_new)?,
+                });
+                m.groups = new;
+            }
+        }
+        if let Some(lt) = &u.license_type {
+            if lt != &m.license_type {
+                if m.holds_seat() {
+                    cx.check_seat(o, lt, 1)?;
+                }
+                changes.push(FieldChange {
+                    field: "license_type".to_owned(),
+                    old: m.license_type.clone(),
+                    new: lt.clone(),
+                });
+                m.license_type = lt.clone();
+            }
+        }
+        if let Some(attrs) = &u.attributes {
+            let merged = super::attributes::merge_attributes(&m.attributes, attrs)?;
+            for (k, v) in attrs {
+                let old = m.attributes.get(k).cloned().unwrap_or_default();
+                if &old != v {
+                    changes.push(FieldChange {
+                        field: format!("attributes.{k}"),
+                        old,
+                        new: v.clone(),
+                    });
+                }
+            }
+            m.attributes = merged;
+        }
+        let from = before.status;
+        let status_change = match u.status {
+            Some(to) if to != from && to != MemberStatus::Removed => {
+                // As `set_status`: reactivating restores the role and takes
+                // a seat; deactivating must leave an active owner.
+                auth.require(Permission::ManageMembers)?;
+                auth.grantable_role(o, &m.role)?;
+                if to == MemberStatus::Active {
+                    cx.check_seat(o, &m.license_type, 1)?;
+                } else {
+                    cx.keep_an_owner(org, &before)?;
+                }
+                Some(to)
+            }
+            _ => None,
+        };
+        let fields: Vec<String> = changes.iter().map(|c| c.field.clone()).collect();
+        if let Some(to) = status_change {
+            m.move_to(
+                to,
+                if to == MemberStatus::Active {
+                    "reactivate"
+                } else {
+                    "deactivate"
+                },
+            )?;
+            changes.push(FieldChange {
+                field: "status".to_owned(),
+                old: from.as_str().to_owned(),
+                new: to.as_str().to_owned(),
+            });
+        }
+        if changes.is_empty() {
+            return Ok((m, changes));
+        }
+        cx.tx.put_member(&m)?;
+        if !fields.is_empty() {
+            cx.event(
+                org,
+                actor,
+                EventKind::MemberUpdated {
+                    member: member.clone(),
+                    fields,
+                },
+            )?;
+        }
+        if let Some(to) = status_change {
+            cx.event(
+                org,
+                actor,
+                EventKind::MemberStatusChanged {
+                    member: member.clone(),
+                    from,
+                    to,
+                },
+            )?;
+        }
+        Ok((m, changes))
+    }
+
+    /// Groups as their names (`Sales (owner), Support`), for a diff.
+    fn groups_text(&mut self, org: &OrgId, groups: &[GroupGrant]) -> Result<String> {
+        let mut names = Vec::with_capacity(groups.len());
+        for g in groups {
+            let name = match self.tx.group(org, &g.group_id)? {
+                Some(found) => found.name,
+                None => g.group_id.as_str().to_owned(),
+            };
+            names.push(match g.role {
+                crate::role::GroupRole::Owner => format!("{name} (owner)"),
+                _ => name,
+            });
+        }
+        names.sort();
+        Ok(names.join(", "))
+    }
 }
 
 impl Enlist {
@@ -76,10 +366,11 @@ impl Enlist {
         })
     }
 
-    /// Edits a member's names, role, groups or license type. Needs
-    /// [`Permission::ManageMembers`] and the member's current role within
-    /// the actor's reach (members may edit their own names and phone);
-    /// roles and group roles given or taken need to be within reach too.
+    /// Edits a member's names, role, groups, license type or attributes.
+    /// Needs [`Permission::ManageMembers`] and the member's current role
+    /// within the actor's reach (members may edit their own names and
+    /// phone); roles and group roles given or taken need to be within reach
+    /// too.
     pub fn update_member(
         &self,
         org: &OrgId,
@@ -87,11 +378,10 @@ impl Enlist {
         member: &MemberId,
         update: MemberUpdate,
     ) -> Result<Member> {
-        let edit = MemberEdit::clean(update)?;
+        let update = CleanUpdate::of(&update, None)?;
         self.run("update_member", |cx| {
             let (o, auth) = cx.enter(org, actor)?;
-            cx.update_member_in(&o, &auth, actor, member, &edit)
-                .map(|(m, _)| m)
+            Ok(cx.edit_member(&o, &auth, actor, member, &update)?.0)
         })
     }
 
@@ -194,169 +484,12 @@ impl Enlist {
     }
 }
 
-/// A [`MemberUpdate`] whose texts are cleaned and bounded: what
-/// [`Ctx::update_member_in`] applies. Built outside any transaction.
-pub(super) struct MemberEdit {
-    first_name: Option<Option<String>>,
-    last_name: Option<Option<String>>,
-    phone: Option<Option<String>>,
-    role: Option<String>,
-    groups: Option<Vec<GroupGrant>>,
-    license_type: Option<String>,
-}
-
-impl MemberEdit {
-    /// Cleans and bounds the texts of `update` (names, phone).
-    pub(super) fn clean(update: MemberUpdate) -> Result<Self> {
-        let first_name = update
-            .first_name
-            .as_deref()
-            .map(|v| clean_line("first_name", Some(v), MAX_NAME_CHARS))
-            .transpose()?;
-        let last_name = update
-            .last_name
-            .as_deref()
-            .map(|v| clean_line("last_name", Some(v), MAX_NAME_CHARS))
-            .transpose()?;
-        let phone = update
-            .phone
-            .as_deref()
-            .map(|v| clean_line("phone", Some(v), 40))
-            .transpose()?;
-        Ok(Self {
-            first_name,
-            last_name,
-            phone,
-            role: update.role,
-            groups: update.groups,
-            license_type: update.license_type,
-        })
-    }
-
-    /// A change of organization role only (a bulk action's).
-    pub(super) fn role(role: String) -> Self {
-        Self {
-            first_name: None,
-            last_name: None,
-            phone: None,
-            role: Some(role),
-            groups: None,
-            license_type: None,
-        }
-    }
-}
-
 /// The member commands inside a given transaction, after the prologue
 /// (`o` and `auth` from [`Ctx::enter`] or [`Ctx::authorized`]): the one
 /// place their rules are written, shared by the single commands and the
 /// bulk actions. Each returns the member and whether it changed (an
 /// event was appended).
 impl Ctx<'_> {
-    /// [`Enlist::update_member`]'s rules.
-    pub(super) fn update_member_in(
-        &mut self,
-        o: &Organization,
-        auth: &Auth,
-        actor: &Actor,
-        member: &MemberId,
-        edit: &MemberEdit,
-    ) -> Result<(Member, bool)> {
-        let cx = self;
-        let org = &o.id;
-        let mut m = cx.member(org, member)?;
-        if m.status == MemberStatus::Removed {
-            return Err(Error::conflict("a removed member cannot be edited"));
-        }
-        let only_own_details =
-            edit.role.is_none() && edit.groups.is_none() && edit.license_type.is_none();
-        if !(auth.has(Permission::ManageMembers) || (only_own_details && auth.is_member(member))) {
-            return Err(auth.deny(Permission::ManageMembers, "editing a member"));
-        }
-        if !auth.is_member(member) {
-            // Editing someone else (even their names or license) needs
-            // their role within reach, as removing them does: a user
-            // admin does not rename the owner or move their seat.
-            auth.grantable_role(o, &m.role)?;
-        }
-        let mut fields = Vec::new();
-        if let Some(v) = &edit.first_name {
-            if &m.first_name != v {
-                m.first_name = v.clone();
-                fields.push("first_name".to_owned());
-            }
-        }
-        if let Some(v) = &edit.last_name {
-            if &m.last_name != v {
-                m.last_name = v.clone();
-                fields.push("last_name".to_owned());
-            }
-        }
-        if let Some(v) = &edit.phone {
-            if &m.phone != v {
-                m.phone = v.clone();
-                fields.push("phone".to_owned());
-            }
-        }
-        if let Some(role) = &edit.role {
-            if role != &m.role {
-                // Taking a role away needs the same reach as giving it.
-                auth.grantable_role(o, &m.role)?;
-                auth.grantable_role(o, role)?;
-                if m.kind == MemberKind::Guest
-                    && role != builtin::GUEST
-                    && o.role(role).is_some_and(|r| !r.permissions.is_empty())
-                {
-                    return Err(Error::invalid(
-                        "role",
-                        "guests keep the guest role; invite them as members instead",
-                    ));
-                }
-                cx.keep_an_owner(org, &m)?;
-                m.role = role.clone();
-                fields.push("role".to_owned());
-            }
-        }
-        if let Some(groups) = &edit.groups {
-            let new = cx.check_grants(org, auth, groups)?;
-            // Memberships taken away must be within reach too.
-            for old in m.groups.iter().filter(|g| !new.contains(g)) {
-                auth.may_grant_group(old)?;
-            }
-            let mut sorted_old = m.groups.clone();
-            sorted_old.sort();
-            let mut sorted_new = new.clone();
-            sorted_new.sort();
-            if sorted_old != sorted_new {
-                m.groups = new;
-                fields.push("groups".to_owned());
-            }
-        }
-        if let Some(lt) = &edit.license_type {
-            let lt = super::clean_label("license_type", lt)?;
-            let lt = lt.as_str();
-            if lt != m.license_type {
-                if m.holds_seat() {
-                    cx.check_seat(o, lt, 1)?;
-                }
-                m.license_type = lt.to_owned();
-                fields.push("license_type".to_owned());
-            }
-        }
-        if fields.is_empty() {
-            return Ok((m, false));
-        }
-        cx.tx.put_member(&m)?;
-        cx.event(
-            org,
-            actor,
-            EventKind::MemberUpdated {
-                member: member.clone(),
-                fields,
-            },
-        )?;
-        Ok((m, true))
-    }
-
     /// [`Enlist::deactivate_member`]'s and [`Enlist::reactivate_member`]'s
     /// rules (the prologue has checked [`Permission::ManageMembers`]).
     pub(super) fn set_member_status_in(

@@ -17,10 +17,13 @@
 //! ```
 
 mod accept;
+mod attributes;
 mod bulk;
+mod bulk_update;
 mod caps;
 mod directory;
 mod directory_import;
+mod dry_run;
 mod groups;
 mod invite;
 mod link;
@@ -37,6 +40,7 @@ pub use bulk::{
     BulkAction, BulkConfirmation, BulkOutcome, BulkReport, BulkRequest, BulkRow,
     CONFIRMATION_DIGITS, CONFIRMATION_WINDOW_SECS, CONFIRMATION_WINDOWS,
 };
+pub use bulk_update::{BulkRowStatus, BulkUpdateReport, BulkUpdateRow};
 pub use caps::{Capabilities, GroupCapability, InviteCapability, StagedInvitationUpdate};
 pub use directory::{
     DirectoryAssistant, DirectoryField, DirectoryReview, DirectoryReviewRow, DirectoryRow,
@@ -45,13 +49,14 @@ pub use directory::{
 pub use directory_import::{
     ImportDefaults, ImportInterruption, ImportRejection, ImportReport, ImportedInvitation,
 };
+pub use dry_run::{ImportDryRun, InviteDryRun, WouldIssue};
 pub use groups::{GroupQuery, GroupUpdate, NewGroup};
 pub use invite::{
     InviteReport, InviteRequest, IssuedInvitation, RecipientInput, Recipients, RejectReason,
     RejectedRecipient, SendOutcome, SendReport,
 };
 pub use link::{ActivatedLink, LinkPreview, LinkSpec};
-pub use members::MemberUpdate;
+pub use members::{FieldChange, MemberUpdate};
 pub use orgs::{CreatedOrganization, NewOrganization};
 pub use outbox::MAX_OUTBOX_BATCH;
 
@@ -437,6 +442,38 @@ impl Enlist {
         command: &'static str,
         mut f: impl FnMut(&mut Ctx<'_>) -> Result<T>,
     ) -> Result<T> {
+        self.run_as(command, Finish::Commit, &mut f)
+    }
+
+    /// [`Enlist::run`] for a command that only reads (a dry run): its
+    /// transaction comes from [`Store::begin_read`] and is never committed,
+    /// so nothing it might write is kept and a store that can read without
+    /// its write lock does.
+    pub(crate) fn run_read<T>(
+        &self,
+        command: &'static str,
+        mut f: impl FnMut(&mut Ctx<'_>) -> Result<T>,
+    ) -> Result<T> {
+        self.run_as(command, Finish::ReadOnly, &mut f)
+    }
+
+    /// [`Enlist::run`] for a dry run that goes through a command's own
+    /// writes to see what they would do: a write transaction
+    /// ([`Store::begin`]) that is always rolled back, never committed.
+    pub(crate) fn run_rolled_back<T>(
+        &self,
+        command: &'static str,
+        mut f: impl FnMut(&mut Ctx<'_>) -> Result<T>,
+    ) -> Result<T> {
+        self.run_as(command, Finish::RollBack, &mut f)
+    }
+
+    fn run_as<T>(
+        &self,
+        command: &'static str,
+        finish: Finish,
+        f: &mut impl FnMut(&mut Ctx<'_>) -> Result<T>,
+    ) -> Result<T> {
         let trace = trace::Command::start(command);
         let mut attempts = 0;
         let mut conflicts = 0;
@@ -449,7 +486,7 @@ impl Enlist {
             }
             attempts += 1;
             let span = trace.transaction(attempts);
-            let out = self.attempt(&trace, now, &mut f);
+            let out = self.attempt(&trace, now, finish, f);
             span.end(trace::transaction_outcome(&out));
             match out {
                 Err(Error::Store(StoreError::Conflict)) => {
@@ -471,9 +508,13 @@ impl Enlist {
         &self,
         trace: &trace::Command,
         now: DateTime<Utc>,
+        finish: Finish,
         f: &mut impl FnMut(&mut Ctx<'_>) -> Result<T>,
     ) -> Result<T> {
-        let tx = self.store.begin()?;
+        let tx = match finish {
+            Finish::ReadOnly => self.store.begin_read()?,
+            Finish::Commit | Finish::RollBack => self.store.begin()?,
+        };
         let mut cx = Ctx {
             tx,
             now,
@@ -485,10 +526,24 @@ impl Enlist {
             email: None,
         };
         f(&mut cx).and_then(|v| {
-            cx.tx.commit()?;
+            if finish == Finish::Commit {
+                cx.tx.commit()?;
+            }
             Ok(v)
         })
     }
+}
+
+/// How a command's transaction ends when it succeeds.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Finish {
+    /// Committed: every command that changes something.
+    Commit,
+    /// A read transaction ([`Store::begin_read`]), dropped.
+    ReadOnly,
+    /// A write transaction, dropped (rolled back): a dry run through the
+    /// real command's writes.
+    RollBack,
 }
 
 /// What a command sees: its transaction, the time it runs at, the secret

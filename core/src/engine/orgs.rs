@@ -130,6 +130,7 @@ impl Enlist {
                 eula_version: None,
                 two_factor_enrolled: false,
                 removed_at: None,
+                attributes: Default::default(),
             };
             cx.tx.put_organization(&org)?;
             cx.tx.put_member(&owner)?;

@@ -342,6 +342,7 @@ mod tests {
             closed_at: None,
             member_id: None,
             active: true,
+            attributes: Default::default(),
         };
         let token = Secret::new("org_1.secret");
         let render = |inv: &Invitation, inviter_name| {
@@ -439,6 +440,7 @@ mod tests {
             locked_until: None,
             closed_at: None,
             member_id: None,
+            attributes: Default::default(),
             locale: None,
             active: true,
         };

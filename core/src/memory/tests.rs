@@ -76,6 +76,7 @@ fn member(org: &OrgId, id: &str, contact_key: &str) -> Member {
         eula_version: None,
         two_factor_enrolled: false,
         removed_at: None,
+        attributes: Default::default(),
     }
 }
 
@@ -106,6 +107,7 @@ fn invitation(org: &OrgId, id: &str, recipient_key: &str) -> StoredInvitation {
         closed_at: None,
         member_id: None,
         active: true,
+        attributes: Default::default(),
     };
     StoredInvitation::new(invitation, None)
 }

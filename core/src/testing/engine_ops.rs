@@ -1518,6 +1518,7 @@ pub fn members(env: &mut Env) {
                 role: Some("admin".into()),
                 groups: Some(vec![GroupGrant::owner(g.id.clone())]),
                 license_type: Some("pro".into()),
+                attributes: None,
             },
         )
         .expect("update carl");

@@ -53,6 +53,7 @@
     clippy::field_reassign_with_default
 )]
 
+pub mod bulk;
 pub mod caps;
 pub mod engine_ops;
 pub mod entities;
@@ -145,6 +146,9 @@ macro_rules! store_conformance {
                 sealed_codes_and_inactive_invitations_round_trip => direct caps::sealed_codes_and_inactive_invitations_round_trip,
                 // The directory assistant's one query.
                 standing_of_many_keys => direct standing::standing_of_many_keys,
+                // Dry runs, attributes and the bulk update.
+                attributes_round_trip => direct bulk::attributes_round_trip,
+                dry_runs_and_bulk_update => same_as_memory bulk::dry_runs_and_bulk_update,
             );
         }
     };

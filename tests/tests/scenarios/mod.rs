@@ -12,3 +12,4 @@ mod seed_002_collaboration;
 mod seed_003_paste_box;
 mod seed_004_bulk_actions;
 mod seed_004_employee_admin;
+mod seed_dry_run_and_bulk_update;

@@ -417,6 +417,7 @@ fn edit_every_detail_except_the_email() {
                         GroupGrant::member(w.support.id.clone()),
                     ]),
                     license_type: Some("field".into()),
+                    attributes: None,
                 },
             )
             .unwrap();

@@ -326,3 +326,53 @@ fn a_connection_closed_by_the_server_is_replaced() {
     tx.commit().unwrap();
     assert_eq!(count(&mut c, "SELECT count(*) FROM events"), 1);
 }
+
+/// A dry run's read transaction (`begin_read`) takes no row lock, even on
+/// an organization the store remembers as contended (where a write
+/// transaction locks at its first read): it reads while a writer holds the
+/// organization's lock, and sees the state before that writer.
+#[test]
+fn a_read_transaction_does_not_wait_for_a_writer() {
+    let Some(f) = Fresh::new() else { return };
+    let org = org_id(1);
+    {
+        let mut tx = begin(&*f.store);
+        tx.put_organization(&organization(&org)).unwrap();
+        tx.commit().unwrap();
+    }
+    // A write conflict: the store now locks this organization at the
+    // first read of a write transaction.
+    let mut stale = begin(&*f.store);
+    assert!(stale.organization(&org).unwrap().is_some());
+    {
+        let other = f.another();
+        let mut tx = begin(&*other);
+        tx.put_organization(&organization(&org)).unwrap();
+        tx.commit().unwrap();
+    }
+    assert!(matches!(
+        stale.put_organization(&organization(&org)),
+        Err(StoreError::Conflict)
+    ));
+    drop(stale);
+    // A writer holds the organization's lock...
+    let writer_store = f.another();
+    let mut writer = begin(&*writer_store);
+    let mut renamed = organization(&org);
+    renamed.name = "Renamed".into();
+    writer.put_organization(&renamed).unwrap();
+    // ...and a read transaction on the contended store reads at once.
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    let store = f.store.clone();
+    let reader = std::thread::spawn(move || {
+        let mut read = enlist::Store::begin_read(&*store).unwrap();
+        let name = read.organization(&org_id(1)).unwrap().unwrap().name;
+        done_tx.send(name).unwrap();
+    });
+    let name = done_rx
+        .recv_timeout(std::time::Duration::from_secs(5))
+        .expect("the read transaction waited for the writer's lock");
+    assert_ne!(name, "Renamed", "the read sees the state before the writer");
+    reader.join().unwrap();
+    writer.commit().unwrap();
+}
