@@ -24,6 +24,7 @@ mod member;
 mod memory;
 mod organization;
 mod outbox;
+mod people;
 mod policy;
 // Python (the `python` feature): the returned records are pyo3 classes;
 // their conversions and extra methods are in `python_support`, public for
@@ -75,6 +76,9 @@ pub use member::{
     Contact, LicenseUsage, Member, MemberKind, MemberQuery, MemberSort, MemberStatus, Page,
 };
 pub use organization::Organization;
+pub use people::{
+    MAX_PEOPLE_SEARCH_CHARS, PeopleQuery, PeopleSort, Person, PersonLabel, PersonSource,
+};
 pub use role::{GroupRole, Permission, PermissionSet, Role, builtin};
 // Policy and its bounds.
 pub use policy::{

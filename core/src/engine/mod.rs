@@ -24,6 +24,7 @@ mod link;
 mod members;
 mod orgs;
 mod outbox;
+mod people;
 mod render;
 mod templates;
 mod trace;

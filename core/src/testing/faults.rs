@@ -238,6 +238,14 @@ impl Transaction for FaultyTx<'_> {
         self.write()?;
         self.inner.delete_email_template(org, locale)
     }
+    fn people(
+        &mut self,
+        org: &OrgId,
+        query: &crate::PeopleQuery,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Page<crate::Person>> {
+        self.inner.people(org, query, now)
+    }
 }
 
 /// Runs `command` with a fault at some of its writes: the first ones, one

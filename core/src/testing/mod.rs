@@ -58,6 +58,7 @@ pub mod faults;
 pub mod harness;
 pub mod hostile;
 pub mod model;
+pub mod people;
 pub mod races;
 pub mod snapshot;
 pub mod transactions;
@@ -135,6 +136,9 @@ macro_rules! store_conformance {
                 seat_limit_holds_under_concurrent_accepts => direct races::seat_limit_holds_under_concurrent_accepts,
                 seat_limit_holds_under_concurrent_joins => direct races::seat_limit_holds_under_concurrent_joins,
                 concurrent_delivery_sends_each_message_once => direct races::concurrent_delivery_sends_each_message_once,
+                // The people view.
+                people_view_sorts_filters_and_pages => direct people::people_view_sorts_filters_and_pages,
+                people_view_follows_writes => direct people::people_view_follows_writes,
             );
         }
     };

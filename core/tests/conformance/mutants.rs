@@ -276,6 +276,14 @@ impl Transaction for MutantTx<'_> {
     fn delete_email_template(&mut self, org: &OrgId, locale: &str) -> StoreResult<bool> {
         self.tx().delete_email_template(org, locale)
     }
+    fn people(
+        &mut self,
+        org: &OrgId,
+        query: &enlist::PeopleQuery,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Page<enlist::Person>> {
+        self.tx().people(org, query, now)
+    }
 }
 
 /// A conformance test, as the macro runs it.

@@ -222,6 +222,14 @@ impl Transaction for CountingTx<'_> {
     fn delete_email_template(&mut self, org: &OrgId, locale: &str) -> StoreResult<bool> {
         self.inner.delete_email_template(org, locale)
     }
+    fn people(
+        &mut self,
+        org: &OrgId,
+        query: &enlist::PeopleQuery,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Page<enlist::Person>> {
+        self.inner.people(org, query, now)
+    }
 }
 // ANCHOR_END: store
 
