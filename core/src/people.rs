@@ -379,7 +379,7 @@ impl Person {
     pub fn name_key(&self) -> String {
         match &self.name {
             Some(n) => fold(n),
-            None => self.contact_key.clone(),
+            None => fold(&self.contact_key),
         }
     }
 
@@ -401,9 +401,10 @@ impl Person {
 }
 
 /// Case-folds text for the people view's names and search: Unicode
-/// lowercase (`"ÉMILE"` and `"émile"` fold alike).
+/// lowercase (`"ÉMILE"` and `"émile"` fold alike), without NUL characters
+/// (which no SQL text column holds).
 pub(crate) fn fold(s: &str) -> String {
-    s.to_lowercase()
+    s.replace('\0', "").to_lowercase()
 }
 
 #[cfg(test)]

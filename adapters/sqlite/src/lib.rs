@@ -3,6 +3,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 mod codec;
+mod people;
 mod tx;
 
 use enlist::store::WriterLock;
@@ -31,6 +32,11 @@ const MIGRATIONS: &[(u32, &str, &str)] = &[
         3,
         "0003_dead_letters",
         include_str!("../migrations/0003_dead_letters.sql"),
+    ),
+    (
+        4,
+        "0004_people",
+        include_str!("../migrations/0004_people.sql"),
     ),
 ];
 
@@ -79,7 +85,7 @@ impl SqliteStore {
     /// The schema version this library writes. A file with a lower version
     /// is migrated on open; a file with a higher one is refused with
     /// [`StoreError::SchemaTooNew`].
-    pub const SCHEMA_VERSION: u32 = 3;
+    pub const SCHEMA_VERSION: u32 = 4;
 
     /// Opens (creating it if missing) the database file at `path` and
     /// brings its schema up to [`SqliteStore::SCHEMA_VERSION`].
@@ -216,6 +222,11 @@ fn migrate(conn: &mut Connection) -> StoreResult<()> {
         if *version > found {
             tx.execute_batch(sql)
                 .map_err(|e| StoreError::Unavailable(format!("migration {name} failed: {e}")))?;
+            if *version == 4 {
+                // The people rows of what is already stored (names are
+                // case-folded in Rust, which SQL cannot do the same way).
+                people::backfill(&tx)?;
+            }
         }
     }
     tx.pragma_update(None, "user_version", SqliteStore::SCHEMA_VERSION)
