@@ -38,6 +38,7 @@ fn _enlist(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<types::PyImportReport>()?;
     m.add_class::<types::PyEvent>()?;
     m.add_class::<types::PyDeadLetterPage>()?;
+    m.add_class::<types::PyPersonPage>()?;
     // The paste box.
     m.add_class::<email::PyMailbox>()?;
     m.add_class::<email::PyAddressProblem>()?;

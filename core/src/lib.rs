@@ -117,7 +117,7 @@ pub use store::{SeatCount, Store, StoreResult, Transaction};
 #[cfg(feature = "uniffi")]
 pub use uniffi_support::{
     AddressNotice, AddressProblem, DeadLetterPage, ImportedRow, InvitationPage, MemberPage,
-    SecretText, utc_from_system_time,
+    PersonPage, SecretText, utc_from_system_time,
 };
 
 /// The Rust examples of the book (`docs/src`) that need only this crate,

@@ -27,6 +27,7 @@ use crate::member::{Contact, LicenseUsage, Member, MemberKind, MemberSort, Membe
 use crate::organization::Organization;
 use crate::outbox::{DeadLetter, RetryPolicy, WorkerReport};
 use crate::outbox::{DeliveryReport, OutboxMessage, OutboxStatus, OutgoingEmail};
+use crate::people::{PeopleSort, Person, PersonLabel, PersonSource};
 use crate::policy::{Policy, RegistrationRequirements};
 use crate::role::{GroupRole, Permission, PermissionSet, Role};
 use crate::template::{EmailPreview, EmailSettings, EmailTemplate};
@@ -212,6 +213,9 @@ py_wire_enums!(
     ErrorFamily,
     AddressWarning,
     AddressPart,
+    PersonLabel,
+    PersonSource,
+    PeopleSort,
 );
 
 /// A contact is its text (the address or the identifier).
@@ -816,4 +820,19 @@ py_records! {
 
     // A view: no link, no body.
     DeadLetter repr(id, to, attempts, reason) {}
+
+    // A row of the people view: no secret, no hash.
+    Person repr(source, contact, label, role) {
+        /// The email address, or `None`.
+        #[getter]
+        fn email(&self) -> Option<&str> {
+            self.contact.email()
+        }
+
+        /// The identifier, or `None`.
+        #[getter]
+        fn identifier(&self) -> Option<&str> {
+            contact_identifier(&self.contact)
+        }
+    }
 }

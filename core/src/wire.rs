@@ -252,6 +252,9 @@ registry! {
     crate::error::UniqueRule,
     crate::email::AddressWarning,
     crate::email::AddressPart,
+    crate::people::PersonLabel,
+    crate::people::PersonSource,
+    crate::people::PeopleSort,
 }
 
 #[cfg(test)]

@@ -1,0 +1,56 @@
+//! The people view on PostgreSQL: a search reads the index of search terms
+//! (a range of `people_terms`), and a first page walks a sort index, in an
+//! organization large enough that the planner would rather scan if it
+//! could.
+
+use crate::common::{Fresh, begin, member, org_id, organization, t};
+use enlist::{PeopleQuery, PeopleSort};
+
+#[test]
+fn people_search_and_first_page_use_indexes() {
+    let Some(f) = Fresh::new() else { return };
+    let org = org_id(1);
+    let mut tx = begin(&*f.store);
+    tx.put_organization(&organization(&org)).expect("org");
+    for i in 0..3000 {
+        let mut m = member(&org, &format!("mem_{i}"), &format!("k{i}@x.test"));
+        m.first_name = Some(format!("First{}", i % 97));
+        m.last_name = Some(format!("Last{i}"));
+        tx.put_member(&m).expect("member");
+    }
+    tx.commit().expect("commit");
+    let mut sql = f.sql();
+    sql.batch_execute("ANALYZE people; ANALYZE people_terms;")
+        .expect("analyze");
+
+    let search = PeopleQuery {
+        search: Some("Last123".into()),
+        ..PeopleQuery::default()
+    };
+    let plan = f
+        .store
+        .explain_people(&org, &search, t(0))
+        .expect("explain");
+    let text = plan.join("\n");
+    assert!(
+        text.contains("people_terms_pkey") && !text.contains("Seq Scan"),
+        "a search starts from the terms' index:\n{text}"
+    );
+    let mut tx = begin(&*f.store);
+    let found = tx.people(&org, &search, t(0)).expect("search");
+    // Last123, Last1230..Last1239.
+    assert_eq!(found.items.len(), 11);
+
+    for sort in [PeopleSort::Name, PeopleSort::Email, PeopleSort::Date] {
+        let q = PeopleQuery {
+            sort,
+            ..PeopleQuery::default()
+        };
+        let plan = f.store.explain_people(&org, &q, t(0)).expect("explain");
+        let text = plan.join("\n");
+        assert!(
+            !text.contains("Seq Scan") && !text.contains("Sort"),
+            "a first page walks an index in order:\n{text}"
+        );
+    }
+}
