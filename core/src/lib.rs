@@ -133,6 +133,8 @@ mod book {
     struct Introduction;
     #[doc = include_str!("../../docs/src/outbox.md")]
     struct Outbox;
+    #[doc = include_str!("../../docs/src/people-view.md")]
+    struct PeopleView;
     #[doc = include_str!("../../docs/src/quickstart-rust.md")]
     struct QuickstartRust;
 }
