@@ -4,7 +4,8 @@
 //! Every sort walks one index of `people` in order and stops after a page
 //! (plus one row to know whether there is a next page): filters are tested
 //! on the rows walked, with `+status` so that SQLite walks the sort's index
-//! rather than gathering a status's rows and sorting them. Sorting by
+//! rather than gathering a status's rows and sorting them (except by name
+//! with one stored status asked for, where `people_label` serves both). Sorting by
 //! label walks `people_label` one label at a time (Expired is two walks:
 //! stored expired, and stored pending past `now`). A search instead starts
 //! from the range of `people_terms` that the case-folded text is a prefix
@@ -392,13 +393,18 @@ pub(crate) fn page(
         }
         out
     } else {
+        // By name with one stored status asked for (Active, Inactive,
+        // Pending, Staged or Removed alone), `people_label` serves both
+        // the filter and the order: a rare label is found without walking
+        // everyone else.
+        let one_status = labels.len() == 1 && labels.first() != Some(&PersonLabel::Expired);
         walk(
             conn,
             org,
             q,
             now,
             columns(sort),
-            &label_condition(&labels, false),
+            &label_condition(&labels, sort == PeopleSort::Name && one_status),
             after.as_deref(),
             limit + 1,
             sort,

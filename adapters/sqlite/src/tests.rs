@@ -1341,6 +1341,13 @@ fn people_view_uses_indexes_and_search_reads_only_matches() {
             ));
             cases.push((
                 PeopleQuery {
+                    labels: vec![PersonLabel::Staged],
+                    ..base.clone()
+                },
+                false,
+            ));
+            cases.push((
+                PeopleQuery {
                     search: Some("K1".into()),
                     ..base.clone()
                 },
@@ -1388,6 +1395,11 @@ fn people_view_uses_indexes_and_search_reads_only_matches() {
                         "SEARCH people_terms USING PRIMARY KEY (org_id=? AND term>? AND term<?)"
                     ),
                     "a search starts from the terms: {sql}\n  => {plan}"
+                );
+            } else if q.sort == PeopleSort::Name && q.labels == [PersonLabel::Staged] {
+                assert!(
+                    plan.contains("USING INDEX people_label (org_id=? AND status=?"),
+                    "one label by name: its own index range:\n{sql}\n  => {plan}"
                 );
             } else if q.group.is_none() {
                 assert!(

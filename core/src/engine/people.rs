@@ -63,3 +63,99 @@ impl Enlist {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::{InviteRequest, NewOrganization, RecipientInput, Recipients};
+    use crate::people::PersonSource;
+
+    fn setup() -> (Enlist, OrgId, Actor) {
+        let engine = Enlist::in_memory();
+        let created = engine
+            .create_organization(NewOrganization::new("Acme", "acct-1", "ada@acme.test"))
+            .expect("org");
+        let owner = Actor::Member(created.owner.id);
+        (engine, created.organization.id, owner)
+    }
+
+    fn code(r: Result<Page<Person>>) -> &'static str {
+        r.map(|_| "ok").unwrap_or_else(|e| e.code())
+    }
+
+    /// Oversized queries are refused before anything is read: even for a
+    /// caller who may not see the list, and in an organization that does
+    /// not exist.
+    #[test]
+    fn the_query_is_bounded_before_anything_is_read() {
+        let (engine, _, _) = setup();
+        let nowhere = OrgId::from("org_nowhere".to_owned());
+        let q = |f: &dyn Fn(&mut PeopleQuery)| {
+            let mut q = PeopleQuery::default();
+            f(&mut q);
+            code(engine.people(&nowhere, &Actor::Anonymous, &q))
+        };
+        assert_eq!(q(&|q| q.limit = 0), "limit_exceeded");
+        assert_eq!(q(&|q| q.limit = 1001), "limit_exceeded");
+        assert_eq!(
+            q(&|q| q.search = Some("x".repeat(MAX_PEOPLE_SEARCH_CHARS + 1))),
+            "limit_exceeded"
+        );
+        assert_eq!(q(&|q| q.search = Some("é".repeat(600))), "limit_exceeded");
+        assert_eq!(q(&|q| q.after = Some("p".repeat(2000))), "limit_exceeded");
+        assert_eq!(q(&|q| q.role = Some("r".repeat(300))), "limit_exceeded");
+        assert_eq!(
+            q(&|q| q.license_type = Some("l".repeat(300))),
+            "limit_exceeded"
+        );
+        assert_eq!(
+            q(&|q| q.labels = vec![PersonLabel::Active; MAX_LABELS + 1]),
+            "invalid_input"
+        );
+        // Within bounds, the same caller is refused for who they are.
+        assert_ne!(
+            q(&|q| q.search = Some("x".repeat(MAX_PEOPLE_SEARCH_CHARS))),
+            "ok"
+        );
+    }
+
+    /// Authorized like `list_members`: members with ViewMembers see the
+    /// list; anonymous callers and other organizations' members do not. A
+    /// bad cursor is the caller's invalid input.
+    #[test]
+    fn authorized_like_list_members() {
+        let (engine, org, owner) = setup();
+        engine
+            .invite(
+                &org,
+                &owner,
+                InviteRequest::new(Recipients::List(vec![RecipientInput::email(
+                    "bob@acme.test",
+                )])),
+            )
+            .expect("invite");
+        let page = engine
+            .people(&org, &owner, &PeopleQuery::default())
+            .expect("people");
+        let sources: Vec<PersonSource> = page.items.iter().map(|p| p.source).collect();
+        assert_eq!(sources, [PersonSource::Member, PersonSource::Invitation]);
+        let q = PeopleQuery::default();
+        assert_eq!(
+            code(engine.people(&org, &Actor::Anonymous, &q)),
+            "permission_denied"
+        );
+        let other = engine
+            .create_organization(NewOrganization::new("Other", "acct-2", "eve@other.test"))
+            .expect("org");
+        let eve = Actor::Member(other.owner.id);
+        assert_ne!(code(engine.people(&org, &eve, &q)), "ok");
+        let bad = PeopleQuery {
+            after: Some("m.00.00".into()),
+            ..PeopleQuery::default()
+        };
+        assert_eq!(code(engine.people(&org, &owner, &bad)), "invalid_input");
+        // The view holds no secret: no field of a person is a token or hash.
+        let json = serde_json::to_string(&page.items).expect("json");
+        assert!(!json.contains("secret") && !json.contains("hash"), "{json}");
+    }
+}

@@ -111,7 +111,12 @@ fn the_members_table_is_ordered_filtered_and_searched() {
     });
     assert_eq!(
         emails(&by_email),
-        ["amy@acme.test", "max@acme.test", "owner@acme.test", "zoe@acme.test"]
+        [
+            "amy@acme.test",
+            "max@acme.test",
+            "owner@acme.test",
+            "zoe@acme.test"
+        ]
     );
     let desc = q(PeopleQuery {
         sort: PeopleSort::Email,
@@ -155,7 +160,11 @@ fn the_members_table_is_ordered_filtered_and_searched() {
     o.engine
         .remove_member(o.id(), &owner, &amy.id)
         .expect("remove");
-    assert!(emails(&q(PeopleQuery::default())).iter().all(|e| *e != "amy@acme.test"));
+    assert!(
+        emails(&q(PeopleQuery::default()))
+            .iter()
+            .all(|e| *e != "amy@acme.test")
+    );
     let removed = q(PeopleQuery {
         labels: vec![PersonLabel::Removed],
         ..PeopleQuery::default()
