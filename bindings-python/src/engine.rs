@@ -8,6 +8,7 @@ use crate::inputs::{ActorRef, Grants, PyManualClock};
 use crate::mail::PyMailer;
 use crate::types::PyBatchReport;
 use crate::types::PyDeadLetterPage;
+use crate::types::PyPersonPage;
 use crate::types::{
     PyEvent, PyImportReport, PyInvitationPage, PyInviteReport, PyIssuedInvitation, PyMemberPage,
     PySendReport, wrap,
@@ -1013,6 +1014,48 @@ impl PyEnlist {
             limit,
         };
         self.run(py, |e| e.list_members(&org, &actor.0, &query))
+            .map(Into::into)
+    }
+
+    /// A page of the people view: members and staged, pending and expired
+    /// invitations in one list, with their labels now. Filters: `labels`
+    /// (default every label but removed), `role`, `group`, `kind`,
+    /// `license_type`, and `search` (a case-folded prefix of a first name,
+    /// last name, full name or email). Sorted by `sort` (default name),
+    /// `descending` to reverse. Needs `view_members`.
+    #[pyo3(signature = (org, *, actor, labels = None, role = None, group = None, kind = None, license_type = None, search = None, sort = None, descending = false, after = None, limit = 50))]
+    #[allow(clippy::too_many_arguments)]
+    fn people(
+        &self,
+        py: Python<'_>,
+        org: OrgId,
+        actor: ActorRef,
+        labels: Option<Vec<Bound<'_, PyAny>>>,
+        role: Option<String>,
+        group: Option<GroupId>,
+        kind: Option<&Bound<'_, PyAny>>,
+        license_type: Option<String>,
+        search: Option<String>,
+        sort: Option<&Bound<'_, PyAny>>,
+        descending: bool,
+        after: Option<String>,
+        limit: u32,
+    ) -> PyResult<PyPersonPage> {
+        let query = enlist::PeopleQuery {
+            labels: wire_list("labels", labels)?,
+            role,
+            group,
+            kind: kind
+                .map(|k| enlist::python_support::wire_in("kind", k))
+                .transpose()?,
+            license_type,
+            search,
+            sort: wire_or_default("sort", sort)?,
+            descending,
+            after,
+            limit,
+        };
+        self.run(py, |e| e.people(&org, &actor.0, &query))
             .map(Into::into)
     }
 

@@ -45,6 +45,7 @@ fn _enlist(m: &Bound<'_, PyModule>) -> PyResult<()> {
     // The directory assistant (seed 000).
     directory::add_classes(m)?;
     dry_run::add_classes(m)?;
+    m.add_class::<types::PyPersonPage>()?;
     // The paste box.
     m.add_class::<email::PyMailbox>()?;
     m.add_class::<email::PyAddressProblem>()?;

@@ -118,6 +118,12 @@ page! {
 }
 
 page! {
+    /// One page of the people view (members and open invitations);
+    /// iterate it, and pass `next_cursor` as `after` for the next page.
+    "PersonPage" PyPersonPage(enlist::Person)
+}
+
+page! {
     /// One page of invitations, newest first; iterate it, and pass
     /// `next_cursor` as `after` for the next page.
     "InvitationPage" PyInvitationPage(enlist::Invitation)

@@ -14,6 +14,7 @@ use enlist::{
     MemberId, MemberPage, MemberQuery, MemberUpdate, MessageId, NewGroup, NewOrganization, OrgId,
     Organization, OutboxStatus, Permission, Policy, Registration, Role, SendReport,
 };
+use enlist::{PeopleQuery, PersonPage};
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -208,6 +209,14 @@ impl Enlist {
         query: MemberQuery,
     ) -> Result<MemberPage> {
         Ok(self.inner.list_members(&org_id, &actor, &query)?.into())
+    }
+
+    /// A page of the people view: members and staged, pending and expired
+    /// invitations in one list, labelled now; filtered, searched (a
+    /// case-folded prefix of a first, last or full name or the email),
+    /// sorted either way. Needs `ViewMembers`.
+    pub fn people(&self, org_id: OrgId, actor: Actor, query: PeopleQuery) -> Result<PersonPage> {
+        Ok(self.inner.people(&org_id, &actor, &query)?.into())
     }
 
     /// Records that a member was active at `at` (never moves backwards).

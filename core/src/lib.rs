@@ -25,6 +25,7 @@ mod member;
 mod memory;
 mod organization;
 mod outbox;
+mod people;
 mod policy;
 mod report;
 // Python (the `python` feature): the returned records are pyo3 classes;
@@ -93,6 +94,9 @@ pub use member::{
     Contact, LicenseUsage, Member, MemberKind, MemberQuery, MemberSort, MemberStatus, Page,
 };
 pub use organization::Organization;
+pub use people::{
+    MAX_PEOPLE_SEARCH_CHARS, PeopleQuery, PeopleSort, Person, PersonLabel, PersonSource,
+};
 pub use role::{GroupRole, Permission, PermissionSet, Role, builtin};
 // Policy and its bounds.
 pub use policy::{
@@ -146,7 +150,7 @@ pub use store::{KeyStanding, MAX_STANDING_KEYS};
 #[cfg(feature = "uniffi")]
 pub use uniffi_support::{
     AddressNotice, AddressProblem, DeadLetterPage, ImportedRow, InvitationPage, MemberPage,
-    SecretText, utc_from_system_time,
+    PersonPage, SecretText, utc_from_system_time,
 };
 
 /// The Rust examples of the book (`docs/src`) that need only this crate,
@@ -164,6 +168,8 @@ mod book {
     struct Introduction;
     #[doc = include_str!("../../docs/src/outbox.md")]
     struct Outbox;
+    #[doc = include_str!("../../docs/src/people-view.md")]
+    struct PeopleView;
     #[doc = include_str!("../../docs/src/quickstart-rust.md")]
     struct QuickstartRust;
     #[doc = include_str!("../../docs/src/bulk-actions.md")]

@@ -27,6 +27,7 @@ use crate::member::{Contact, LicenseUsage, Member, MemberKind, MemberSort, Membe
 use crate::organization::Organization;
 use crate::outbox::{DeadLetter, RetryPolicy, WorkerReport};
 use crate::outbox::{DeliveryReport, OutboxMessage, OutboxStatus, OutgoingEmail};
+use crate::people::{PeopleSort, Person, PersonLabel, PersonSource};
 use crate::policy::{Policy, RegistrationRequirements};
 use crate::report::{ReportKind, RowOutcome};
 use crate::role::{GroupRole, Permission, PermissionSet, Role};
@@ -221,6 +222,9 @@ py_wire_enums!(
     ReportKind,
     RowOutcome,
     crate::DirectoryField,
+    PersonLabel,
+    PersonSource,
+    PeopleSort,
 );
 
 /// A contact is its text (the address or the identifier).
@@ -889,6 +893,21 @@ py_records! {
         #[pyo3(name = "name")]
         fn py_name(&self) -> String {
             self.name()
+        }
+    }
+
+    // A row of the people view: no secret, no hash.
+    Person repr(source, contact, label, role) {
+        /// The email address, or `None`.
+        #[getter]
+        fn email(&self) -> Option<&str> {
+            self.contact.email()
+        }
+
+        /// The identifier, or `None`.
+        #[getter]
+        fn identifier(&self) -> Option<&str> {
+            contact_identifier(&self.contact)
         }
     }
 }

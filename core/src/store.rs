@@ -29,6 +29,7 @@
 
 pub mod cursor;
 mod page;
+pub mod people;
 mod writer;
 
 pub use page::{MAX_PAGE, MergeSorted, collect_page, merge_sorted, page_limit};
@@ -43,6 +44,7 @@ use crate::link::StoredInviteLink;
 use crate::member::{Member, MemberQuery, Page};
 use crate::organization::Organization;
 use crate::outbox::OutboxMessage;
+use crate::people::{PeopleQuery, Person};
 use crate::report::BatchReport;
 use crate::secret::SecretHash;
 use crate::template::{EmailSettings, EmailTemplate};
@@ -279,6 +281,21 @@ pub trait Transaction {
         }
         Ok(out)
     }
+
+    // The people view.
+    /// A page of the people view: the organization's members and its
+    /// staged, pending and expired invitations, labelled at `now` (a
+    /// pending invitation whose expiry is at or before `now` is Expired),
+    /// filtered by the query, sorted by the keys of [`people`] and continued
+    /// after `query.after` (a [`people::cursor`]); `query.limit` goes
+    /// through [`page_limit`]. A search reads the matching people only,
+    /// not the whole organization.
+    fn people(
+        &mut self,
+        org: &OrgId,
+        query: &PeopleQuery,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Page<Person>>;
 }
 
 /// Where one recipient key stands in an organization

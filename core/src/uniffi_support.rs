@@ -15,8 +15,9 @@
 //!   and message (read back by its code).
 //! - A [`Secret`] crosses as an object (`Secret` there, the [`SecretText`]
 //!   object), never as a string: printed, it shows `Secret(***)`.
-//! - A [`Page`] crosses as [`MemberPage`], [`InvitationPage`] or
-//!   [`DeadLetterPage`] (a uniffi record cannot be generic).
+//! - A [`Page`] crosses as [`MemberPage`], [`InvitationPage`],
+//!   [`DeadLetterPage`] or [`PersonPage`] (a uniffi record cannot be
+//!   generic).
 
 use crate::email::{AddressError, AddressWarning};
 use crate::engine::{
@@ -222,6 +223,9 @@ page_types! {
     /// One page of dead letters, as Kotlin and Swift see
     /// [`Page<DeadLetter>`](crate::DeadLetter).
     DeadLetterPage of crate::outbox::DeadLetter;
+    /// One page of the people view, as Kotlin and Swift see
+    /// [`Page<Person>`](crate::Person).
+    PersonPage of crate::people::Person;
 }
 
 /// Something suspicious about a valid address, as it crosses to Kotlin and

@@ -258,6 +258,9 @@ registry! {
     crate::report::RowOutcome,
     crate::engine::DirectoryField,
     crate::engine::BulkRowStatus,
+    crate::people::PersonLabel,
+    crate::people::PersonSource,
+    crate::people::PeopleSort,
 }
 
 #[cfg(test)]

@@ -857,7 +857,8 @@ impl Transaction for PgTx<'_> {
                 &cd,
             ],
         )?;
-        Ok(())
+        let mut run = |sql: &str, p: &[&(dyn ToSql + Sync)]| self.query(sql, p);
+        crate::people::sync_member(&mut run, m)
     }
 
     fn list_members(&mut self, org: &OrgId, q: &MemberQuery) -> StoreResult<Page<Member>> {
@@ -1191,7 +1192,8 @@ impl Transaction for PgTx<'_> {
         *counts
             .entry((license.to_owned(), inv.status.as_str()))
             .or_insert(0) += 1;
-        Ok(())
+        let mut run = |sql: &str, p: &[&(dyn ToSql + Sync)]| self.query(sql, p);
+        crate::people::sync_invitation(&mut run, inv)
     }
 
     fn list_invitations(
@@ -1718,6 +1720,17 @@ impl Transaction for PgTx<'_> {
         }
         Ok(found.into_iter().collect())
     }
+
+    fn people(
+        &mut self,
+        org: &OrgId,
+        query: &enlist::PeopleQuery,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Page<enlist::Person>> {
+        self.touch(org)?;
+        let mut run = |sql: &str, p: &[&(dyn ToSql + Sync)]| self.query(sql, p);
+        crate::people::page(&mut run, org, query, now)
+    }
 }
 
 /// Keys per statement of `Transaction::standing`.
@@ -1749,4 +1762,18 @@ fn page_of<T: serde::de::DeserializeOwned>(
             .collect::<StoreResult<_>>()?,
         next_cursor: page.next_cursor,
     })
+}
+
+impl PgTx<'_> {
+    /// The plan of the people view's walk for `query` (see
+    /// [`PostgresStore::explain_people`]).
+    pub(crate) fn explain_people(
+        &mut self,
+        org: &OrgId,
+        query: &enlist::PeopleQuery,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<String>> {
+        let mut run = |sql: &str, p: &[&(dyn ToSql + Sync)]| self.query(sql, p);
+        crate::people::explain(&mut run, org, query, now)
+    }
 }

@@ -3,6 +3,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 mod codec;
+mod people;
 mod tx;
 
 use enlist::store::WriterLock;
@@ -31,6 +32,11 @@ const MIGRATIONS: &[(u32, &str, &str)] = &[
         3,
         "0003_dead_letters",
         include_str!("../migrations/0003_dead_letters.sql"),
+    ),
+    (
+        4,
+        "0004_people",
+        include_str!("../migrations/0004_people.sql"),
     ),
     (
         5,
@@ -229,6 +235,11 @@ fn migrate(conn: &mut Connection) -> StoreResult<()> {
         if *version > found {
             tx.execute_batch(sql)
                 .map_err(|e| StoreError::Unavailable(format!("migration {name} failed: {e}")))?;
+            if *version == 4 {
+                // The people rows of what is already stored (names are
+                // case-folded in Rust, which SQL cannot do the same way).
+                people::backfill(&tx)?;
+            }
         }
     }
     tx.pragma_update(None, "user_version", SqliteStore::SCHEMA_VERSION)

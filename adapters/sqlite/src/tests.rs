@@ -353,11 +353,12 @@ fn a_version_1_file_gains_the_later_tables_and_indexes_and_keeps_its_rows() {
     let org = populate(&store);
     drop(store);
     // The file as version 1 left it: no email tables (0002), no index of
-    // the dead letters (0003), user_version 1.
+    // the dead letters (0003), no people tables (0004), user_version 1.
     Connection::open(&path)
         .and_then(|c| {
             c.execute_batch(
-                "DROP TABLE email_templates; DROP TABLE email_settings; DROP INDEX outbox_failed;",
+                "DROP TABLE email_templates; DROP TABLE email_settings; DROP INDEX outbox_failed;
+                 DROP TABLE people; DROP TABLE people_terms; DROP TABLE people_groups;",
             )?;
             // Nor the batch reports (0005).
             c.execute_batch("DROP TABLE batch_reports;")?;
@@ -1360,4 +1361,159 @@ fn a_read_transaction_leaves_the_write_lock_to_other_connections() {
     drop(read);
     let mut write = store.begin().expect("begin");
     assert!(write.organization(&org).expect("read").is_some());
+}
+
+// ----- the people view (migration 0004) -----------------------------------
+
+/// The people view's statements go through indexes: every sort walks its
+/// index of `people` in order (no sort of the organization, no scan), and
+/// a search starts from a range of `people_terms` (the matches only).
+#[test]
+fn people_view_uses_indexes_and_search_reads_only_matches() {
+    use enlist::{MemberKind, PeopleQuery, PeopleSort, PersonLabel};
+    let store = SqliteStore::open_in_memory().expect("open");
+    let org = org_id(1);
+    fill(&store, &org, 30);
+    let now = t(15);
+    let mut cases = Vec::new();
+    for sort in PeopleSort::ALL {
+        for descending in [false, true] {
+            let base = PeopleQuery {
+                sort,
+                descending,
+                limit: 5,
+                ..PeopleQuery::default()
+            };
+            cases.push((base.clone(), false));
+            cases.push((
+                PeopleQuery {
+                    labels: vec![PersonLabel::Pending, PersonLabel::Active],
+                    role: Some("member".into()),
+                    kind: Some(MemberKind::Member),
+                    license_type: Some("standard".into()),
+                    group: Some(GroupId::from("grp_a")),
+                    ..base.clone()
+                },
+                false,
+            ));
+            cases.push((
+                PeopleQuery {
+                    labels: vec![PersonLabel::Staged],
+                    ..base.clone()
+                },
+                false,
+            ));
+            cases.push((
+                PeopleQuery {
+                    search: Some("K1".into()),
+                    ..base.clone()
+                },
+                true,
+            ));
+        }
+    }
+    let mut tx = begin(&store);
+    for (q, search) in cases {
+        people::LOG.with(|l| l.borrow_mut().clear());
+        // Two pages, so that the cursor's condition is explained too.
+        let first = tx.people(&org, &q, now).expect("people");
+        let next = PeopleQuery {
+            after: first.next_cursor.clone(),
+            ..q.clone()
+        };
+        tx.people(&org, &next, now).expect("people");
+        let ran = people::LOG.with(|l| l.borrow().clone());
+        assert!(!ran.is_empty());
+        drop(tx);
+        let conn = store.conn.lock("SqliteStore").expect("lock");
+        for (sql, args) in ran {
+            let mut stmt = conn
+                .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+                .expect("explain");
+            for (name, value) in &args {
+                if let Some(i) = stmt.parameter_index(name).expect("name") {
+                    stmt.raw_bind_parameter(i, value).expect("bind");
+                }
+            }
+            let mut rows = stmt.raw_query();
+            let mut steps = Vec::new();
+            while let Some(row) = rows.next().expect("row") {
+                steps.push(row.get::<_, String>(3).expect("detail"));
+            }
+            let plan = steps.join(" / ");
+            // The only scan allowed is of `t`, the matches of a search.
+            assert!(
+                steps.iter().all(|s| !s.contains("SCAN") || s == "SCAN t"),
+                "{q:?}\n{sql}\n  => {plan}"
+            );
+            if search {
+                assert!(
+                    plan.contains(
+                        "SEARCH people_terms USING PRIMARY KEY (org_id=? AND term>? AND term<?)"
+                    ),
+                    "a search starts from the terms: {sql}\n  => {plan}"
+                );
+            } else if q.sort == PeopleSort::Name && q.labels == [PersonLabel::Staged] {
+                assert!(
+                    plan.contains("USING INDEX people_label (org_id=? AND status=?"),
+                    "one label by name: its own index range:\n{sql}\n  => {plan}"
+                );
+            } else if q.group.is_none() {
+                assert!(
+                    !plan.contains("TEMP B-TREE") && plan.contains("USING INDEX people_"),
+                    "a walk in index order: {q:?}\n{sql}\n  => {plan}"
+                );
+            }
+        }
+        drop(conn);
+        tx = begin(&store);
+    }
+}
+
+/// Migration 0004 writes the people rows of what a version 3 file already
+/// holds: the view of an upgraded file is the view of a new one.
+#[test]
+fn migration_0004_builds_people_of_existing_rows() {
+    use enlist::{PeopleQuery, PersonLabel};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("v3.sqlite3");
+    let org = org_id(1);
+    {
+        let store = SqliteStore::open(&path).expect("open");
+        fill(&store, &org, 20);
+        // Back to version 3: the people tables gone, the mark lowered.
+        let conn = store.conn.lock("SqliteStore").expect("lock");
+        conn.execute_batch(
+            "DROP TABLE people; DROP TABLE people_terms; DROP TABLE people_groups;
+             PRAGMA user_version = 3;",
+        )
+        .expect("downgrade");
+    }
+    let store = SqliteStore::open(&path).expect("migrate");
+    let reference = SqliteStore::open_in_memory().expect("open");
+    fill(&reference, &org, 20);
+    let q = PeopleQuery {
+        labels: PersonLabel::ALL.to_vec(),
+        limit: 1000,
+        ..PeopleQuery::default()
+    };
+    let view = |s: &SqliteStore| {
+        let mut tx = begin(s);
+        tx.people(&org, &q, t(10)).expect("people").items
+    };
+    let upgraded = view(&store);
+    assert_eq!(upgraded.len(), 40, "20 members and 20 pending invitations");
+    assert_eq!(upgraded, view(&reference));
+    let mut tx = begin(&store);
+    let found = tx
+        .people(
+            &org,
+            &PeopleQuery {
+                search: Some("k1".into()),
+                ..PeopleQuery::default()
+            },
+            t(10),
+        )
+        .expect("search");
+    assert_eq!(found.items.len(), 11, "k1, k10..k19");
 }

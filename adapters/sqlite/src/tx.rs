@@ -603,7 +603,8 @@ impl Transaction for SqliteTx<'_> {
             }
         }
         written?;
-        self.sync_member_groups(prev.as_ref(), member)
+        self.sync_member_groups(prev.as_ref(), member)?;
+        crate::people::sync_member(&self.conn, member)
     }
 
     fn list_members(&mut self, org: &OrgId, query: &MemberQuery) -> StoreResult<Page<Member>> {
@@ -837,7 +838,8 @@ impl Transaction for SqliteTx<'_> {
             let rid = (rowid != last_rowid).then_some(rowid);
             self.flush_outbox(Some((org, id, rid)))?;
         }
-        Ok(())
+        // After the rowid above was read: these rows have their own.
+        crate::people::sync_invitation(&self.conn, inv)
     }
 
     fn list_invitations(
@@ -1268,6 +1270,15 @@ impl Transaction for SqliteTx<'_> {
             }
         }
         Ok(found.into_iter().collect())
+    }
+
+    fn people(
+        &mut self,
+        org: &OrgId,
+        query: &enlist::PeopleQuery,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Page<enlist::Person>> {
+        crate::people::page(&self.conn, org, query, now)
     }
 }
 

@@ -24,9 +24,12 @@ from ._enums import (
     MemberSort,
     MemberStatus,
     OutboxStatus,
+    PeopleSort,
     Permission,
     ReportKind,
     RowOutcome,
+    PersonLabel,
+    PersonSource,
     TlsMode,
 )
 
@@ -342,6 +345,22 @@ class Enlist:
         after: str | None = None,
         limit: int = 50,
     ) -> MemberPage: ...
+    def people(
+        self,
+        org: _OrgLike,
+        *,
+        actor: _ActorLike,
+        labels: Sequence[PersonLabel | str] | None = None,
+        role: str | None = None,
+        group: _GroupLike | None = None,
+        kind: MemberKind | str | None = None,
+        license_type: str | None = None,
+        search: str | None = None,
+        sort: PeopleSort | str | None = None,
+        descending: bool = False,
+        after: str | None = None,
+        limit: int = 50,
+    ) -> PersonPage: ...
     def update_member(
         self,
         org: _OrgLike,
@@ -894,6 +913,57 @@ class MemberPage(_Record):
     @property
     def next_cursor(self) -> str | None: ...
     def __iter__(self) -> Iterator[Member]: ...
+    def __len__(self) -> int: ...
+
+@final
+class Person(_Record):
+    """A row of the people view: a member or an open (or expired) invitation."""
+    @property
+    def org_id(self) -> str: ...
+    @property
+    def source(self) -> PersonSource: ...
+    @property
+    def member_id(self) -> str | None: ...
+    @property
+    def invitation_id(self) -> str | None: ...
+    @property
+    def label(self) -> PersonLabel: ...
+    @property
+    def name(self) -> str | None: ...
+    @property
+    def first_name(self) -> str | None: ...
+    @property
+    def last_name(self) -> str | None: ...
+    @property
+    def contact(self) -> str: ...
+    @property
+    def email(self) -> str | None: ...
+    @property
+    def identifier(self) -> str | None: ...
+    @property
+    def contact_key(self) -> str: ...
+    @property
+    def role(self) -> str: ...
+    @property
+    def groups(self) -> list[GroupGrant]: ...
+    @property
+    def license_type(self) -> str: ...
+    @property
+    def kind(self) -> MemberKind: ...
+    @property
+    def since(self) -> datetime.datetime: ...
+    @property
+    def last_active_at(self) -> datetime.datetime | None: ...
+    @property
+    def expires_at(self) -> datetime.datetime | None: ...
+
+@final
+class PersonPage(_Record):
+    @property
+    def items(self) -> list[Person]: ...
+    @property
+    def next_cursor(self) -> str | None: ...
+    def __iter__(self) -> Iterator[Person]: ...
     def __len__(self) -> int: ...
 
 # ---------------------------------------------------------------------------

@@ -329,3 +329,32 @@ class BulkRowStatus(_StrEnum):
     CHANGED = "changed"
     UNCHANGED = "unchanged"
     FAILED = "failed"
+
+
+class PersonLabel(_StrEnum):
+    """The status label of a person in the people view."""
+
+    ACTIVE = "active"
+    INACTIVE = "inactive"
+    PENDING = "pending"
+    EXPIRED = "expired"
+    STAGED = "staged"
+    REMOVED = "removed"
+
+
+class PersonSource(_StrEnum):
+    """Whether a person of the people view is a member or an invitation."""
+
+    MEMBER = "member"
+    INVITATION = "invitation"
+
+
+class PeopleSort(_StrEnum):
+    """What the people view is sorted by."""
+
+    NAME = "name"
+    EMAIL = "email"
+    LABEL = "label"
+    LAST_ACTIVE = "last_active"
+    ROLE = "role"
+    DATE = "date"

@@ -163,6 +163,14 @@ fun groupsScenario() {
     checkEq(e.member(w.org, w.owner, carol.id).groups, emptyList<GroupGrant>(), "removeGroupMember: Carol is out")
     checkEq(e.group(w.org, w.owner, sales.id).memberCount, 1uL, "removeGroupMember: one member left")
     checkEq(e.listMembers(w.org, w.owner, MemberQuery(sort = MemberSort.EMAIL_ASC, groupId = sales.id)).items.map { it.id }, listOf(bob.id), "listMembers: by group")
+    // The people view: members and open invitations in one list, with labels.
+    val people = e.people(w.org, w.owner, PeopleQuery(sort = PeopleSort.EMAIL, groupId = sales.id))
+    checkEq(people.items.map { it.memberId }, listOf(bob.id), "people: by group")
+    checkEq(people.items.map { it.label }, listOf(PersonLabel.ACTIVE), "people: Bob is Active")
+    val byEmailDesc = e.people(w.org, w.owner, PeopleQuery(sort = PeopleSort.EMAIL, descending = true)).items.map { it.contactKey }
+    checkEq(byEmailDesc, byEmailDesc.sortedDescending(), "people: sorted by email, Z to A")
+    checkEq(e.people(w.org, w.owner, PeopleQuery(sort = PeopleSort.NAME, search = "BOB")).items.map { it.memberId }, listOf(bob.id), "people: searched by a case-folded prefix")
+    denied("people by an anonymous caller") { e.people(w.org, Actor.Anonymous, PeopleQuery(sort = PeopleSort.NAME)) }
 
     denied("createGroup by a plain member") { e.createGroup(w.org, carolActor, NewGroup(name = "Carol's")) }
     denied("updateGroup by a plain member") { e.updateGroup(w.org, carolActor, sales.id, GroupUpdate(name = "Mine")) }

@@ -1541,6 +1541,15 @@ mod counting {
             self.note("delete_batch_reports_before");
             self.inner.delete_batch_reports_before(org, before, limit)
         }
+        fn people(
+            &mut self,
+            org: &OrgId,
+            query: &crate::PeopleQuery,
+            now: DateTime<Utc>,
+        ) -> StoreResult<crate::Page<crate::Person>> {
+            self.note("people");
+            self.inner.people(org, query, now)
+        }
         fn standing(
             &mut self,
             org: &OrgId,

@@ -30,6 +30,7 @@ mod link;
 mod members;
 mod orgs;
 mod outbox;
+mod people;
 mod render;
 mod reports;
 mod templates;

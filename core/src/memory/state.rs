@@ -111,7 +111,7 @@ impl<S: Ord + Clone, I: Ord + Clone, V> Table<S, I, V> {
         self.rows.insert((sort, id), value);
     }
 
-    #[cfg(test)]
+    /// Every entity, in list order.
     pub(super) fn values(&self) -> impl Iterator<Item = &V> {
         self.rows.values()
     }

@@ -695,4 +695,22 @@ impl Transaction for MemoryTx<'_> {
         }
         Ok(out)
     }
+
+    fn people(
+        &mut self,
+        org: &OrgId,
+        query: &crate::people::PeopleQuery,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Page<crate::people::Person>> {
+        use crate::people::Person;
+        let Some(data) = self.data(org) else {
+            return Ok(empty_page());
+        };
+        let members = data.members.values().map(Person::from_member);
+        let invitations = data
+            .invitations
+            .values()
+            .filter_map(|inv| Person::from_invitation(inv));
+        crate::store::people::scan_page(members.chain(invitations), query, now)
+    }
 }

@@ -85,7 +85,7 @@ pub fn invalid(list: &str) -> StoreError {
     }
 }
 
-fn to_hex(s: &str) -> String {
+pub(crate) fn to_hex(s: &str) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut out = String::with_capacity(s.len() * 2);
     for b in s.bytes() {
@@ -95,7 +95,7 @@ fn to_hex(s: &str) -> String {
     out
 }
 
-fn from_hex(s: &str) -> Option<String> {
+pub(crate) fn from_hex(s: &str) -> Option<String> {
     fn digit(c: u8) -> Option<u8> {
         match c {
             b'0'..=b'9' => Some(c - b'0'),

@@ -266,6 +266,14 @@ impl Transaction for FaultyTx<'_> {
     ) -> StoreResult<Vec<(String, crate::KeyStanding)>> {
         self.inner.standing(org, keys, now)
     }
+    fn people(
+        &mut self,
+        org: &OrgId,
+        query: &crate::PeopleQuery,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Page<crate::Person>> {
+        self.inner.people(org, query, now)
+    }
 }
 
 /// Runs `command` with a fault at some of its writes: the first ones, one

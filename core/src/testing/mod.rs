@@ -61,6 +61,7 @@ pub mod faults;
 pub mod harness;
 pub mod hostile;
 pub mod model;
+pub mod people;
 pub mod races;
 pub mod snapshot;
 pub mod standing;
@@ -149,6 +150,9 @@ macro_rules! store_conformance {
                 // Dry runs, attributes and the bulk update.
                 attributes_round_trip => direct bulk::attributes_round_trip,
                 dry_runs_and_bulk_update => same_as_memory bulk::dry_runs_and_bulk_update,
+                // The people view.
+                people_view_sorts_filters_and_pages => direct people::people_view_sorts_filters_and_pages,
+                people_view_follows_writes => direct people::people_view_follows_writes,
             );
         }
     };

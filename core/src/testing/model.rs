@@ -678,6 +678,31 @@ pub fn observe(tx: &mut dyn Transaction) -> Result<Vec<String>, TestCaseError> {
                 }
             }
         }
+        // The people view: every sort both ways, small pages, a label
+        // filter at `now` (pending vs expired) and a search.
+        for (i, sort) in crate::PeopleSort::ALL.into_iter().enumerate() {
+            let mut q = crate::PeopleQuery {
+                sort,
+                descending: i % 2 == 1,
+                limit: 2,
+                ..crate::PeopleQuery::default()
+            };
+            match i {
+                0 => q.labels = crate::PersonLabel::ALL.to_vec(),
+                1 => q.labels = vec![crate::PersonLabel::Expired, crate::PersonLabel::Staged],
+                2 => q.search = Some("C1".into()),
+                3 => q.role = Some("admin".into()),
+                _ => {}
+            }
+            for _ in 0..20 {
+                let page = tx.people(&org, &q, now)?;
+                see("people_page", &page);
+                match page.next_cursor {
+                    Some(c) => q.after = Some(c),
+                    None => break,
+                }
+            }
+        }
         see("due", &tx.due_invitations(Some(&org), now, 100)?);
         see("outbox_due", &tx.due_outbox(Some(&org), now, 100)?);
         see("next_due", &tx.next_outbox_due(Some(&org))?);

@@ -294,6 +294,14 @@ impl Transaction for MutantTx<'_> {
     ) -> StoreResult<u64> {
         self.tx().delete_batch_reports_before(org, before, limit)
     }
+    fn people(
+        &mut self,
+        org: &OrgId,
+        query: &enlist::PeopleQuery,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Page<enlist::Person>> {
+        self.tx().people(org, query, now)
+    }
 }
 
 /// A conformance test, as the macro runs it.

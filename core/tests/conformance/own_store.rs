@@ -248,6 +248,14 @@ impl Transaction for CountingTx<'_> {
     ) -> StoreResult<Vec<(String, enlist::KeyStanding)>> {
         self.inner.standing(org, keys, now)
     }
+    fn people(
+        &mut self,
+        org: &OrgId,
+        query: &enlist::PeopleQuery,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Page<enlist::Person>> {
+        self.inner.people(org, query, now)
+    }
 }
 // ANCHOR_END: store
 

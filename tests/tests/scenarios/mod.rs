@@ -7,6 +7,7 @@ mod caps;
 mod seed_000_directory_assistant;
 mod seed_000_hr_assistant;
 mod seed_000_reports;
+mod seed_001_003_people_view;
 mod seed_001_portal_members;
 mod seed_002_collaboration;
 mod seed_003_paste_box;

@@ -9,5 +9,6 @@ mod concurrency;
 mod conformance;
 mod engine;
 mod migrations;
+mod people;
 mod store;
 mod tls;
