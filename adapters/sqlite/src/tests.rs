@@ -1484,7 +1484,8 @@ fn migration_0004_builds_people_of_existing_rows() {
         // Back to version 3: the people tables gone, the mark lowered.
         let conn = store.conn.lock("SqliteStore").expect("lock");
         conn.execute_batch(
-            "DROP TABLE people; DROP TABLE people_terms; DROP TABLE people_groups;
+            "DROP TABLE batch_reports;
+             DROP TABLE people; DROP TABLE people_terms; DROP TABLE people_groups;
              PRAGMA user_version = 3;",
         )
         .expect("downgrade");

@@ -78,8 +78,9 @@ fn migration_0004_builds_people_of_existing_rows() {
     // Back to version 3: the people tables gone, the migration forgotten.
     let mut sql = f.sql();
     sql.batch_execute(
-        "DROP TABLE people; DROP TABLE people_terms; DROP TABLE people_groups;
-         DELETE FROM enlist_schema_migrations WHERE version = 4;",
+        "DROP TABLE batch_reports;
+         DROP TABLE people; DROP TABLE people_terms; DROP TABLE people_groups;
+         DELETE FROM enlist_schema_migrations WHERE version >= 4;",
     )
     .expect("downgrade");
     let upgraded = f.another();
