@@ -346,13 +346,10 @@ impl Enlist {
         format: ImportFormat,
         defaults: ImportDefaults,
     ) -> Result<ImportReport> {
-        let PreparedImport {
-            mut report,
-            ready,
-            message,
-            max_batch,
-        } = self.prepare_import(org, actor, bytes, format, &defaults, false)?;
-        let chunks: Vec<&[(usize, RecipientInput)]> = ready.chunks(max_batch).collect();
+        let mut prepared = self.prepare_import(org, actor, bytes, format, &defaults, false)?;
+        let mut report = std::mem::take(&mut prepared.report);
+        let message = prepared.message.take();
+        let chunks = prepared.chunks();
         // The import's report: created by its first batch (or alone, when
         // no row reached a batch), each later batch adding its rows in its
         // own transaction.
@@ -361,11 +358,11 @@ impl Enlist {
             report.report_id = Some(self.keep_import_preamble(org, actor, &preamble)?);
         }
         for (b, chunk) in chunks.iter().enumerate() {
-            let req = import_request(chunk, &defaults, message.clone());
-            let lines: Vec<usize> = chunk.iter().map(|(line, _)| *line).collect();
+            let req = import_request(*chunk, &defaults, message.clone());
+            let lines: Vec<usize> = chunk.1.iter().map(|(line, _)| *line).collect();
             // Each later batch rewrites the import's report: once it holds
             // all the rows a report keeps, the batches stop touching it.
-            let kept_rows = preamble.len() + chunks[..b].iter().map(|c| c.len()).sum::<usize>();
+            let kept_rows = preamble.len() + chunks[..b].iter().map(|c| c.1.len()).sum::<usize>();
             let keep = if report.report_id.is_some() && kept_rows >= crate::report::MAX_REPORT_ROWS
             {
                 super::reports::KeepReport::Full
@@ -392,7 +389,7 @@ impl Enlist {
                         message: e.to_string(),
                         unprocessed_lines: chunks[b..]
                             .iter()
-                            .flat_map(|c| c.iter().map(|(line, _)| *line))
+                            .flat_map(|c| c.1.iter().map(|(line, _)| *line))
                             .collect(),
                     });
                     if let (Some(id), Some(i)) = (&report.report_id, &report.interrupted) {
@@ -459,10 +456,13 @@ impl Enlist {
             ..ImportReport::default()
         };
         let mut ready: Vec<(usize, RecipientInput)> = Vec::with_capacity(sheet.rows.len());
+        let mut inactive: Vec<(usize, RecipientInput)> = Vec::new();
         for row in sheet.rows {
             let line = row.line;
+            let active = row.active != Some(false);
             match prepare_row(&o, &auth, &groups, defaults, row) {
-                Ok(input) => ready.push((line, input)),
+                Ok(input) if active => ready.push((line, input)),
+                Ok(input) => inactive.push((line, input)),
                 Err((input, reason)) => report.rejected_rows.push(ImportRejection {
                     line,
                     batch: None,
@@ -476,6 +476,7 @@ impl Enlist {
         Ok(PreparedImport {
             report,
             ready,
+            inactive,
             message,
             max_batch: usize::try_from(o.policy.max_batch.max(1)).unwrap_or(usize::MAX),
         })
@@ -489,15 +490,35 @@ pub(crate) struct PreparedImport {
     pub(crate) report: ImportReport,
     /// The rows to invite, with their file lines, in file order.
     pub(crate) ready: Vec<(usize, RecipientInput)>,
+    /// The rows whose Active cell says no (seed 004's "Active"
+    /// unchecked): saved staged and inactive, never sent by the import,
+    /// in batches of their own after the others.
+    pub(crate) inactive: Vec<(usize, RecipientInput)>,
     /// The personal message, cleaned.
     pub(crate) message: Option<String>,
     /// Rows per batch (the policy's `max_batch`).
     pub(crate) max_batch: usize,
 }
 
+/// One batch of an import: its rows (with their file lines) and whether
+/// they are active.
+pub(crate) type ImportChunk<'a> = (bool, &'a [(usize, RecipientInput)]);
+
+impl PreparedImport {
+    /// The batches, in the order they run: the active rows in file order,
+    /// then the inactive ones, each at most `max_batch` rows.
+    pub(crate) fn chunks(&self) -> Vec<ImportChunk<'_>> {
+        self.ready
+            .chunks(self.max_batch)
+            .map(|c| (true, c))
+            .chain(self.inactive.chunks(self.max_batch).map(|c| (false, c)))
+            .collect()
+    }
+}
+
 /// The invite request of one batch of an import.
 pub(crate) fn import_request(
-    chunk: &[(usize, RecipientInput)],
+    (active, chunk): ImportChunk<'_>,
     defaults: &ImportDefaults,
     message: Option<String>,
 ) -> InviteRequest {
@@ -509,9 +530,10 @@ pub(crate) fn import_request(
         license_type: defaults.license_type.clone(),
         message,
         locale: None,
-        send: defaults.send,
+        // An inactive person is saved, not sent (`invite` refuses both).
+        send: defaults.send && active,
         attributes: crate::member::Attributes::new(),
-        active: true,
+        active,
     }
 }
 
@@ -856,6 +878,62 @@ mod tests {
                     .expose()
             )
         );
+    }
+
+    #[test]
+    fn rows_with_active_unchecked_are_saved_staged_and_inactive_not_sent() {
+        let f = fixture();
+        let report = f
+            .import(
+                &f.owner,
+                b"Email,First name,Active\n\
+                  ann@acme.test,Ann,yes\n\
+                  ben@acme.test,Ben,no\n\
+                  cal@acme.test,Cal,\n",
+                ImportFormat::Csv,
+            )
+            .unwrap();
+        // The active rows first (one batch, sent), then the inactive one
+        // in a batch of its own: staged, inactive, no email.
+        assert_eq!(report.batches.len(), 2);
+        assert_eq!(report.batch_lines, vec![vec![2, 4], vec![3]]);
+        let by_line: Vec<(usize, InvitationStatus, bool, bool)> = report
+            .issued()
+            .map(|i| {
+                (
+                    i.line,
+                    i.issued.invitation.status,
+                    i.issued.invitation.active,
+                    i.issued.message_id.is_some(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            by_line,
+            vec![
+                (2, InvitationStatus::Pending, true, true),
+                (4, InvitationStatus::Pending, true, true),
+                (3, InvitationStatus::Staged, false, false),
+            ]
+        );
+        // Sending it is refused until someone activates it.
+        let ben = report
+            .issued()
+            .find(|i| i.line == 3)
+            .map(|i| i.issued.invitation.id.clone())
+            .unwrap();
+        let sent = f.engine.send_staged(&f.org, &f.owner, &[ben]).unwrap();
+        assert!(
+            matches!(&sent.results[..], [crate::SendOutcome::Failed { code, .. }] if code == "conflict"),
+            "{sent:?}"
+        );
+        // Its kept report has all three lines.
+        let kept = f
+            .engine
+            .batch_report(&f.org, &f.owner, report.report_id.as_ref().unwrap())
+            .unwrap();
+        let lines: Vec<u64> = kept.rows.iter().map(|r| r.line).collect();
+        assert_eq!(lines, vec![2, 3, 4]);
     }
 
     #[test]

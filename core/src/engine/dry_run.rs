@@ -4,7 +4,7 @@
 //! [`Ctx::settle`]), in a read transaction that is never committed. No
 //! invitation, secret, email or event is made.
 
-use super::directory_import::{PreparedImport, import_request};
+use super::directory_import::import_request;
 use super::invite::{Candidate, Plan, Seats, prepare_batch};
 use super::{Ctx, Enlist, ImportDefaults, MAX_MESSAGE_CHARS, clean_text};
 use super::{ImportRejection, InviteRequest, RejectReason, RejectedRecipient};
@@ -165,25 +165,22 @@ impl Enlist {
         format: ImportFormat,
         defaults: ImportDefaults,
     ) -> Result<ImportDryRun> {
-        let PreparedImport {
-            report,
-            ready,
-            message,
-            max_batch,
-        } = self.prepare_import(org, actor, bytes, format, &defaults, true)?;
+        let mut prepared = self.prepare_import(org, actor, bytes, format, &defaults, true)?;
+        let report = std::mem::take(&mut prepared.report);
+        let message = prepared.message.take();
+        let chunks = prepared.chunks();
         let mut out = ImportDryRun {
             ignored_columns: report.ignored_columns,
             sheet_errors: report.sheet_errors,
             rejected: report.rejected_rows,
             ..ImportDryRun::default()
         };
-        let chunks: Vec<&[(usize, super::RecipientInput)]> = ready.chunks(max_batch).collect();
         // Each batch bounded and parsed outside any transaction, as
         // `invite` does for each of the real import's batches.
         let policy = self.run_read("dry_run_import.policy", |cx| Ok(cx.org(org)?.policy))?;
         let mut batches = Vec::with_capacity(chunks.len());
         for chunk in &chunks {
-            let req = import_request(chunk, &defaults, message.clone());
+            let req = import_request(*chunk, &defaults, message.clone());
             let prepared = prepare_batch(&policy, &req)?;
             batches.push((req, prepared));
         }
@@ -197,7 +194,7 @@ impl Enlist {
             Ok((runs, std::mem::take(&mut plan.repeats)))
         })?;
         let line_of = |b: usize, i: usize| -> Option<usize> {
-            chunks.get(b).and_then(|c| c.get(i)).map(|(l, _)| *l)
+            chunks.get(b).and_then(|c| c.1.get(i)).map(|(l, _)| *l)
         };
         for (b, run) in runs.into_iter().enumerate() {
             for r in &run.rejected {
@@ -223,7 +220,7 @@ impl Enlist {
             }
             out.batches.push(run);
             out.batch_lines
-                .push(chunks[b].iter().map(|(l, _)| *l).collect());
+                .push(chunks[b].1.iter().map(|(l, _)| *l).collect());
         }
         out.rejected.sort_by_key(|r| r.line);
         Ok(out)
