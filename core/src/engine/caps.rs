@@ -319,7 +319,7 @@ impl Enlist {
     /// every command.
     pub fn capabilities(&self, org: &OrgId, actor: &Actor) -> Result<Capabilities> {
         let has_key = self.sealer.has_key();
-        self.run("capabilities", |cx| {
+        self.run_read("capabilities", |cx| {
             let (o, auth) = cx.enter(org, actor)?;
             let manage_members = auth.has(Permission::ManageMembers);
             Ok(Capabilities {

@@ -529,7 +529,7 @@ fn blocked(s: &KeyStanding) -> Option<RejectReason> {
 
 impl Enlist {
     fn directory_authorize(&self, org: &OrgId, actor: &Actor) -> Result<Organization> {
-        self.run("directory.authorize", |cx| {
+        self.run_read("directory.authorize", |cx| {
             let (o, auth) = cx.enter(org, actor)?;
             may_use_assistant(&auth)?;
             Ok(o)
@@ -650,7 +650,7 @@ impl Enlist {
         actor: &Actor,
         keys: &[String],
     ) -> Result<HashMap<String, KeyStanding>> {
-        self.run("directory.standing", |cx| {
+        self.run_read("directory.standing", |cx| {
             let (_, auth) = cx.enter(org, actor)?;
             may_use_assistant(&auth)?;
             let mut out = HashMap::new();
@@ -679,7 +679,7 @@ impl Enlist {
                 "was started for another organization",
             ));
         }
-        let (o, auth) = self.run("directory.review", |cx| {
+        let (o, auth) = self.run_read("directory.review", |cx| {
             let (o, auth) = cx.enter(org, actor)?;
             may_use_assistant(&auth)?;
             Ok((o, auth))
@@ -776,7 +776,7 @@ impl Enlist {
                 "was started for another organization",
             ));
         }
-        let (o, auth) = self.run("directory.send.authorize", |cx| {
+        let (o, auth) = self.run_read("directory.send.authorize", |cx| {
             let (o, auth) = cx.enter(org, actor)?;
             may_use_assistant(&auth)?;
             Ok((o, auth))

@@ -57,7 +57,7 @@ impl Enlist {
                 ),
             ));
         }
-        self.run("people", |cx| {
+        self.run_read("people", |cx| {
             cx.authorized(org, actor, Permission::ViewMembers)?;
             Ok(cx.tx.people(org, query, cx.now)?)
         })

@@ -313,7 +313,7 @@ impl Enlist {
     /// [`Enlist::prune_batch_reports`].
     pub fn batch_report(&self, org: &OrgId, actor: &Actor, batch: &BatchId) -> Result<BatchReport> {
         super::check_max_bytes("batch_id", batch.as_str(), super::MAX_KEY_BYTES)?;
-        self.run("batch_report", |cx| {
+        self.run_read("batch_report", |cx| {
             let (_, auth) = cx.enter(org, actor)?;
             if auth.is_guest() {
                 return Err(auth.deny(Permission::ViewMembers, "guests cannot read batch reports"));
@@ -366,7 +366,7 @@ impl Enlist {
     /// Needs what an import needs: [`Permission::InviteMembers`] or
     /// [`Permission::InviteGuests`].
     pub fn import_template_xlsx(&self, org: &OrgId, actor: &Actor) -> Result<Vec<u8>> {
-        let (roles, groups) = self.run("import_template_xlsx", |cx| {
+        let (roles, groups) = self.run_read("import_template_xlsx", |cx| {
             let (o, auth) = cx.enter(org, actor)?;
             if auth.is_guest()
                 || !(auth.has(Permission::InviteMembers) || auth.has(Permission::InviteGuests))
