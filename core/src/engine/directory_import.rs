@@ -15,7 +15,6 @@ use crate::id::{InvitationId, OrgId};
 use crate::import_file::{ImportFormat, ImportLimits, ImportRow, ImportRowError, parse_import};
 use crate::member::MemberKind;
 use crate::organization::Organization;
-use crate::policy::IMPORT_BYTES_CEILING;
 use crate::role::Permission;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -423,11 +422,7 @@ impl Enlist {
         read_only: bool,
     ) -> Result<PreparedImport> {
         // No organization takes a larger file: refused before any work.
-        ImportLimits {
-            max_bytes: IMPORT_BYTES_CEILING,
-            ..ImportLimits::default()
-        }
-        .check_file_size(bytes.len())?;
+        ImportLimits::check_ceiling(bytes.len())?;
         let message = clean_text("message", defaults.message.as_deref(), MAX_MESSAGE_CHARS)?;
         // Nothing is written by this transaction.
         let authorize = |cx: &mut super::Ctx<'_>| {
