@@ -159,15 +159,11 @@ pub fn prefix_range(prefix: &str) -> (String, Option<String>) {
 /// indexes instead, with the same result.
 pub fn scan_page(
     people: impl IntoIterator<Item = Person>,
-    query: &crate::people::PeopleQuery,
+    query: &PeopleQuery,
     now: DateTime<Utc>,
 ) -> StoreResult<crate::member::Page<Person>> {
     let (sort, desc) = (query.sort, query.descending);
-    let after = query
-        .after
-        .as_deref()
-        .map(|c| parse_cursor(c, sort, desc))
-        .transpose()?;
+    let after = after_key(query)?;
     let mut rows: Vec<(Vec<KeyPart>, Person)> = people
         .into_iter()
         .map(|p| p.at(now))
@@ -179,7 +175,31 @@ pub fn scan_page(
                 .is_none_or(|a| if desc { k < a } else { k > a })
         })
         .collect();
+    sort_rows(&mut rows, desc);
+    page_of(rows, query)
+}
+
+/// The sort key a query continues after: its cursor, parsed.
+fn after_key(query: &PeopleQuery) -> StoreResult<Option<Vec<KeyPart>>> {
+    query
+        .after
+        .as_deref()
+        .map(|c| parse_cursor(c, query.sort, query.descending))
+        .transpose()
+}
+
+/// Sorts keyed rows by key, descending when `desc`.
+fn sort_rows(rows: &mut [(Vec<KeyPart>, Person)], desc: bool) {
     rows.sort_by(|a, b| if desc { b.0.cmp(&a.0) } else { a.0.cmp(&b.0) });
+}
+
+/// The page of `query` from its sorted, keyed rows (with one row of
+/// look-ahead for the next cursor).
+fn page_of(
+    rows: Vec<(Vec<KeyPart>, Person)>,
+    query: &PeopleQuery,
+) -> StoreResult<crate::member::Page<Person>> {
+    let (sort, desc) = (query.sort, query.descending);
     super::collect_page(
         rows.into_iter().map(|(k, p)| Ok((k, Some(p)))),
         super::page_limit(query.limit),
@@ -372,11 +392,7 @@ pub fn page_by_walks(
     mut walk: impl FnMut(&Walk<'_>) -> StoreResult<Vec<Person>>,
 ) -> StoreResult<crate::member::Page<Person>> {
     let (sort, desc) = (query.sort, query.descending);
-    let after = query
-        .after
-        .as_deref()
-        .map(|c| parse_cursor(c, sort, desc))
-        .transpose()?;
+    let after = after_key(query)?;
     let limit = super::page_limit(query.limit);
     let labels = query.wanted_labels();
     let mut keyed = |w: &Walk<'_>| -> StoreResult<Vec<(Vec<KeyPart>, Person)>> {
@@ -426,7 +442,7 @@ pub fn page_by_walks(
                     limit: need,
                 })?);
             }
-            got.sort_by(|a, b| if desc { b.0.cmp(&a.0) } else { a.0.cmp(&b.0) });
+            sort_rows(&mut got, desc);
             got.truncate(need);
             out.extend(got);
         }
@@ -445,11 +461,7 @@ pub fn page_by_walks(
             limit: limit + 1,
         })?
     };
-    super::collect_page(
-        rows.into_iter().map(|(k, p)| Ok((k, Some(p)))),
-        limit,
-        |k| Ok(cursor(sort, desc, k)),
-    )
+    page_of(rows, query)
 }
 
 #[cfg(test)]
