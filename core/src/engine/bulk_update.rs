@@ -185,15 +185,11 @@ impl Enlist {
                     Ok(rows) => report.rows.extend(rows),
                     Err(e) if b == 0 => return Err(e),
                     Err(e) => {
-                        report.interrupted = Some(ImportInterruption {
-                            batch: b,
-                            code: e.code().to_owned(),
-                            message: e.to_string(),
-                            unprocessed_lines: chunks[b..]
-                                .iter()
-                                .flat_map(|c| c.iter().map(|r| r.line))
-                                .collect(),
-                        });
+                        report.interrupted = Some(ImportInterruption::at(
+                            b,
+                            &e,
+                            chunks[b..].iter().flat_map(|c| c.iter().map(|r| r.line)),
+                        ));
                         break;
                     }
                 }

@@ -119,6 +119,23 @@ pub struct ImportInterruption {
     pub unprocessed_lines: Vec<usize>,
 }
 
+impl ImportInterruption {
+    /// Batch `batch` failed with `error`; `unprocessed_lines` are the lines
+    /// of that batch and of every batch after it.
+    pub(crate) fn at(
+        batch: usize,
+        error: &Error,
+        unprocessed_lines: impl IntoIterator<Item = usize>,
+    ) -> Self {
+        ImportInterruption {
+            batch,
+            code: error.code().to_owned(),
+            message: error.to_string(),
+            unprocessed_lines: unprocessed_lines.into_iter().collect(),
+        }
+    }
+}
+
 /// The outcome of [`Enlist::import_invitations`]: every row of the file is
 /// in exactly one place: a sheet error, a rejection, an issued invitation
 /// or (after an interruption) an unprocessed line. In Kotlin and Swift,
@@ -385,15 +402,13 @@ impl Enlist {
                 }
                 Err(e) if b == 0 => return Err(e),
                 Err(e) => {
-                    report.interrupted = Some(ImportInterruption {
-                        batch: b,
-                        code: e.code().to_owned(),
-                        message: e.to_string(),
-                        unprocessed_lines: chunks[b..]
+                    report.interrupted = Some(ImportInterruption::at(
+                        b,
+                        &e,
+                        chunks[b..]
                             .iter()
-                            .flat_map(|c| c.iter().map(|(line, _)| *line))
-                            .collect(),
-                    });
+                            .flat_map(|c| c.iter().map(|(line, _)| *line)),
+                    ));
                     if let (Some(id), Some(i)) = (&report.report_id, &report.interrupted) {
                         // Best effort: the store that failed the batch may
                         // fail this too; the returned report says it all.
