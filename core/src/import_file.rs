@@ -304,6 +304,17 @@ impl ImportLimits {
         }
         Ok(())
     }
+
+    /// Refuses a file larger than any organization takes
+    /// ([`MAX_IMPORT_BYTES`](crate::MAX_IMPORT_BYTES)), before any work
+    /// (even before the actor is authorized).
+    pub(crate) fn check_ceiling(len: usize) -> Result<()> {
+        ImportLimits {
+            max_bytes: crate::policy::IMPORT_BYTES_CEILING,
+            ..ImportLimits::default()
+        }
+        .check_file_size(len)
+    }
 }
 
 /// `3.5 MB`, `700 KB`, `12 bytes` (1 MB = 2^20 bytes).

@@ -369,7 +369,7 @@ impl Person {
     pub fn pid(&self) -> String {
         match (&self.member_id, &self.invitation_id) {
             (Some(m), _) => format!("m.{m}"),
-            (None, Some(i)) => format!("i.{i}"),
+            (None, Some(i)) => invitation_pid(i),
             (None, None) => String::new(),
         }
     }
@@ -398,6 +398,11 @@ impl Person {
         terms.dedup();
         terms
     }
+}
+
+/// The pid of an invitation's person ([`Person::pid`]).
+pub(crate) fn invitation_pid(id: &InvitationId) -> String {
+    format!("i.{id}")
 }
 
 /// Case-folds text for the people view's names and search: Unicode

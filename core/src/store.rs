@@ -30,9 +30,11 @@
 pub mod cursor;
 mod page;
 pub mod people;
+mod standing;
 mod writer;
 
 pub use page::{MAX_PAGE, MergeSorted, collect_page, merge_sorted, page_limit};
+pub use standing::{Standings, standing_keys};
 pub use writer::{WriterGuard, WriterLock};
 
 use crate::error::StoreError;

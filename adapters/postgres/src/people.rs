@@ -7,16 +7,12 @@
 use crate::codec::{from_body, to_body};
 use chrono::{DateTime, Utc};
 use enlist::store::people::{
-    KeyPart, cursor, last_active_parts, parse_cursor, prefix_range, sort_key, time_parts,
+    KeyPart, StatusTest, Walk, equal_filters, invitation_pid, page_by_walks, person_row,
+    prefix_range, rows_change, time_parts,
 };
-use enlist::store::{collect_page, page_limit};
-use enlist::{
-    Invitation, Member, OrgId, Page, PeopleQuery, PeopleSort, Person, PersonLabel, StoreError,
-    StoreResult,
-};
+use enlist::{Invitation, Member, OrgId, Page, PeopleQuery, Person, StoreError, StoreResult};
 use postgres::Row;
 use postgres::types::ToSql;
-use std::collections::BTreeSet;
 
 /// Runs one statement with its arguments.
 pub(crate) type Run<'a> = dyn FnMut(&str, &[&(dyn ToSql + Sync)]) -> StoreResult<Vec<Row>> + 'a;
@@ -36,15 +32,16 @@ pub(crate) fn sync_member(run: &mut Run<'_>, m: &Member) -> StoreResult<()> {
 
 /// The person row of an invitation (none once it is closed).
 pub(crate) fn sync_invitation(run: &mut Run<'_>, inv: &Invitation) -> StoreResult<()> {
-    let pid = format!("i.{}", inv.id);
     sync(
         run,
         inv.org_id.as_str(),
-        &pid,
+        &invitation_pid(inv),
         Person::from_invitation(inv).as_ref(),
     )
 }
 
+/// Makes the rows of `pid` say `new` (or nothing), writing only what
+/// changed ([`rows_change`]).
 fn sync(run: &mut Run<'_>, org: &str, pid: &str, new: Option<&Person>) -> StoreResult<()> {
     let old: Option<Person> = match run(
         "SELECT body FROM people WHERE org_id = $1 AND pid = $2",
@@ -55,38 +52,28 @@ fn sync(run: &mut Run<'_>, org: &str, pid: &str, new: Option<&Person>) -> StoreR
         Some(r) => Some(from_body("person", &text(r, 0)?)?),
         None => None,
     };
-    if old.as_ref() == new {
+    let Some(change) = rows_change(old.as_ref(), new) else {
         return Ok(());
-    }
-    let terms = |p: Option<&Person>| -> BTreeSet<String> {
-        p.map(|p| p.search_terms().into_iter().collect())
-            .unwrap_or_default()
     };
-    let groups = |p: Option<&Person>| -> BTreeSet<String> {
-        p.map(|p| p.groups.iter().map(|g| g.group_id.to_string()).collect())
-            .unwrap_or_default()
-    };
-    let (old_terms, new_terms) = (terms(old.as_ref()), terms(new));
-    for t in old_terms.difference(&new_terms) {
+    for t in &change.terms_removed {
         run(
             "DELETE FROM people_terms WHERE org_id = $1 AND term = $2 AND pid = $3",
             &[&org, t, &pid],
         )?;
     }
-    for t in new_terms.difference(&old_terms) {
+    for t in &change.terms_added {
         run(
             "INSERT INTO people_terms (org_id, term, pid) VALUES ($1, $2, $3)",
             &[&org, t, &pid],
         )?;
     }
-    let (old_groups, new_groups) = (groups(old.as_ref()), groups(new));
-    for g in old_groups.difference(&new_groups) {
+    for g in &change.groups_removed {
         run(
             "DELETE FROM people_groups WHERE org_id = $1 AND group_id = $2 AND pid = $3",
             &[&org, g, &pid],
         )?;
     }
-    for g in new_groups.difference(&old_groups) {
+    for g in &change.groups_added {
         run(
             "INSERT INTO people_groups (org_id, group_id, pid) VALUES ($1, $2, $3)",
             &[&org, g, &pid],
@@ -99,9 +86,7 @@ fn sync(run: &mut Run<'_>, org: &str, pid: &str, new: Option<&Person>) -> StoreR
         )?;
         return Ok(());
     };
-    let expires = p.expires_at.map(time_parts);
-    let since = time_parts(p.since);
-    let last = last_active_parts(p);
+    let row = person_row(p);
     run(
         "INSERT INTO people (org_id, pid, status, expires_s, expires_ns, name_key,
              contact_key, role, kind, license_type, since_s, since_ns, last_s, last_ns, body)
@@ -116,18 +101,18 @@ fn sync(run: &mut Run<'_>, org: &str, pid: &str, new: Option<&Person>) -> StoreR
         &[
             &org,
             &pid,
-            &p.label.as_str(),
-            &expires.map(|e| e.0),
-            &expires.map(|e| e.1),
-            &p.name_key(),
+            &row.status,
+            &row.expires.map(|e| e.0),
+            &row.expires.map(|e| e.1),
+            &row.name_key,
             &p.contact_key,
             &p.role,
-            &p.kind.as_str(),
+            &row.kind,
             &p.license_type,
-            &since.0,
-            &since.1,
-            &last.0,
-            &last.1,
+            &row.since.0,
+            &row.since.1,
+            &row.last_active.0,
+            &row.last_active.1,
             &to_body(p)?,
         ],
     )?;
@@ -149,36 +134,23 @@ pub(crate) fn backfill(run: &mut Run<'_>) -> StoreResult<()> {
     Ok(())
 }
 
-fn columns(sort: PeopleSort) -> &'static [&'static str] {
-    match sort {
-        PeopleSort::Email => &["contact_key", "pid"],
-        PeopleSort::Role => &["role", "name_key", "pid"],
-        PeopleSort::Date => &["since_s", "since_ns", "pid"],
-        PeopleSort::LastActive => &["last_s", "last_ns", "pid"],
-        _ => &["name_key", "pid"],
-    }
-}
-
 /// A stored-pending invitation is due (Expired) at `now`.
 /// (`NOW_S` and `NOW_NS` become parameters when the statement uses them:
 /// PostgreSQL refuses a parameter that no expression types.)
 const DUE: &str = "(p.expires_s IS NOT NULL AND (p.expires_s < NOW_S OR (p.expires_s = NOW_S AND p.expires_ns <= NOW_NS)))";
 
-fn label_condition(labels: &[PersonLabel]) -> String {
-    let pending = labels.contains(&PersonLabel::Pending);
-    let expired = labels.contains(&PersonLabel::Expired);
+/// A walk's status tests as SQL text (stored statuses in one `IN`).
+fn status_condition(tests: &[StatusTest]) -> String {
     let mut plain = Vec::new();
     let mut parts = Vec::new();
-    for l in labels {
-        match l {
-            PersonLabel::Pending if expired => plain.push("'pending'".to_owned()),
-            PersonLabel::Pending => parts.push(format!("(p.status = 'pending' AND NOT {DUE})")),
-            PersonLabel::Expired if pending => plain.push("'expired'".to_owned()),
-            PersonLabel::Expired => {
-                plain.push("'expired'".to_owned());
-                parts.push(format!("(p.status = 'pending' AND {DUE})"));
+    for t in tests {
+        match t {
+            StatusTest::PendingDue => parts.push(format!("(p.status = 'pending' AND {DUE})")),
+            StatusTest::PendingNotDue => {
+                parts.push(format!("(p.status = 'pending' AND NOT {DUE})"));
             }
-            other => plain.push(format!("'{}'", other.as_str())),
+            StatusTest::Is(l) => plain.push(format!("'{}'", l.as_str())),
+            _ => parts.push("false".to_owned()),
         }
     }
     if !plain.is_empty() {
@@ -196,10 +168,7 @@ fn statement(
     org: &OrgId,
     q: &PeopleQuery,
     now: DateTime<Utc>,
-    cols: &[&str],
-    cond: &str,
-    after: Option<&[KeyPart]>,
-    limit: usize,
+    w: &Walk<'_>,
 ) -> (String, Vec<Param>) {
     let (now_s, now_ns) = time_parts(now);
     let mut args: Vec<Param> = vec![Box::new(org.to_string())];
@@ -207,24 +176,16 @@ fn statement(
         args.push(v);
         format!("${}", args.len())
     };
-    let mut cond = cond.to_owned();
+    let mut cond = status_condition(&w.status);
     if cond.contains("NOW_S") {
         let s = next(&mut args, Box::new(now_s));
         let ns = next(&mut args, Box::new(now_ns));
         cond = cond.replace("NOW_NS", &ns).replace("NOW_S", &s);
     }
     let mut filters = vec![cond];
-    if let Some(role) = &q.role {
-        let m = next(&mut args, Box::new(role.clone()));
-        filters.push(format!("p.role = {m}"));
-    }
-    if let Some(kind) = q.kind {
-        let m = next(&mut args, Box::new(kind.as_str().to_owned()));
-        filters.push(format!("p.kind = {m}"));
-    }
-    if let Some(license) = &q.license_type {
-        let m = next(&mut args, Box::new(license.clone()));
-        filters.push(format!("p.license_type = {m}"));
+    for (column, value) in equal_filters(q) {
+        let m = next(&mut args, Box::new(value));
+        filters.push(format!("p.{column} = {m}"));
     }
     if let Some(group) = &q.group {
         let m = next(&mut args, Box::new(group.to_string()));
@@ -233,7 +194,8 @@ fn statement(
         ));
     }
     let desc = q.descending;
-    if let Some(after) = after {
+    let cols = w.columns;
+    if let Some(after) = w.after {
         let marks: Vec<String> = after
             .iter()
             .map(|part| match part {
@@ -274,7 +236,7 @@ fn statement(
         .join(", ");
     let lim = next(
         &mut args,
-        Box::new(i64::try_from(limit).unwrap_or(i64::MAX)),
+        Box::new(i64::try_from(w.limit).unwrap_or(i64::MAX)),
     );
     let sql = format!(
         "SELECT p.body FROM {from} WHERE p.org_id = $1 AND {} ORDER BY {order} LIMIT {lim}",
@@ -283,116 +245,31 @@ fn statement(
     (sql, args)
 }
 
-/// The walks a page runs, in order: `(sql, args, label)`; for a label sort,
-/// one or two per label (the page stops asking once it is full).
-fn walks(
-    org: &OrgId,
-    q: &PeopleQuery,
-    now: DateTime<Utc>,
-    after: Option<&[KeyPart]>,
-    need: usize,
-) -> Vec<(String, Vec<Param>)> {
-    let labels = q.wanted_labels();
-    if q.sort != PeopleSort::Label {
-        return vec![statement(
-            org,
-            q,
-            now,
-            columns(q.sort),
-            &label_condition(&labels),
-            after,
-            need,
-        )];
-    }
-    Vec::new()
-}
-
-fn run_walk(
-    run: &mut Run<'_>,
-    stmt: &(String, Vec<Param>),
-    now: DateTime<Utc>,
-    sort: PeopleSort,
-) -> StoreResult<Vec<(Vec<KeyPart>, Person)>> {
-    let refs: Vec<&(dyn ToSql + Sync)> = stmt
-        .1
-        .iter()
+/// The arguments of a statement as the driver takes them.
+fn refs(args: &[Param]) -> Vec<&(dyn ToSql + Sync)> {
+    args.iter()
         .map(|p| p.as_ref() as &(dyn ToSql + Sync))
-        .collect();
-    let mut out = Vec::new();
-    for r in run(&stmt.0, &refs)? {
-        let p = from_body::<Person>("person", &text(&r, 0)?)?.at(now);
-        out.push((sort_key(&p, sort), p));
-    }
-    Ok(out)
+        .collect()
 }
 
-/// A page of the people view.
+/// A page of the people view: core plans the walks
+/// ([`page_by_walks`]), this store runs them.
 pub(crate) fn page(
     run: &mut Run<'_>,
     org: &OrgId,
     q: &PeopleQuery,
     now: DateTime<Utc>,
 ) -> StoreResult<Page<Person>> {
-    let (sort, desc) = (q.sort, q.descending);
-    let after = q
-        .after
-        .as_deref()
-        .map(|c| parse_cursor(c, sort, desc))
-        .transpose()?;
-    let limit = page_limit(q.limit);
-    let rows = if sort == PeopleSort::Label {
-        let mut ranked = q.wanted_labels();
-        if desc {
-            ranked.reverse();
-        }
-        let mut out: Vec<(Vec<KeyPart>, Person)> = Vec::new();
-        for label in ranked {
-            let need = limit + 1 - out.len().min(limit + 1);
-            if need == 0 {
-                break;
-            }
-            let rank = label.rank();
-            let rest = match after.as_deref() {
-                Some([KeyPart::Int(r), rest @ ..]) => {
-                    if (desc && rank > *r) || (!desc && rank < *r) {
-                        continue;
-                    }
-                    (rank == *r).then_some(rest)
-                }
-                _ => None,
-            };
-            let conds: Vec<String> = match label {
-                PersonLabel::Expired => vec![
-                    "p.status = 'expired'".to_owned(),
-                    format!("(p.status = 'pending' AND {DUE})"),
-                ],
-                l => vec![label_condition(&[l])],
-            };
-            let mut got = Vec::new();
-            for cond in conds {
-                let stmt = statement(org, q, now, columns(PeopleSort::Name), &cond, rest, need);
-                got.extend(run_walk(run, &stmt, now, sort)?);
-            }
-            got.sort_by(|a, b| if desc { b.0.cmp(&a.0) } else { a.0.cmp(&b.0) });
-            got.truncate(need);
-            out.extend(got);
-        }
-        out
-    } else {
-        let mut out = Vec::new();
-        for stmt in walks(org, q, now, after.as_deref(), limit + 1) {
-            out.extend(run_walk(run, &stmt, now, sort)?);
-        }
-        out
-    };
-    collect_page(
-        rows.into_iter().map(|(k, p)| Ok((k, Some(p)))),
-        limit,
-        |k| Ok(cursor(sort, desc, k)),
-    )
+    page_by_walks(q, now, |w| {
+        let (sql, args) = statement(org, q, now, w);
+        run(&sql, &refs(&args))?
+            .iter()
+            .map(|r| from_body::<Person>("person", &text(r, 0)?))
+            .collect()
+    })
 }
 
-/// The plans (`EXPLAIN`) of the first walk a page of `q` runs: for the
+/// The plan (`EXPLAIN`) of the first walk a page of `q` runs: for the
 /// tests that prove a search reads the terms' index.
 pub(crate) fn explain(
     run: &mut Run<'_>,
@@ -400,15 +277,18 @@ pub(crate) fn explain(
     q: &PeopleQuery,
     now: DateTime<Utc>,
 ) -> StoreResult<Vec<String>> {
-    let mut plan = Vec::new();
-    for (sql, args) in walks(org, q, now, None, page_limit(q.limit) + 1) {
-        let refs: Vec<&(dyn ToSql + Sync)> = args
-            .iter()
-            .map(|p| p.as_ref() as &(dyn ToSql + Sync))
-            .collect();
-        for r in run(&format!("EXPLAIN {sql}"), &refs)? {
-            plan.push(text(&r, 0)?);
+    let mut plan: Option<Vec<String>> = None;
+    page_by_walks(q, now, |w| {
+        if plan.is_none() {
+            let (sql, args) = statement(org, q, now, w);
+            let rows = run(&format!("EXPLAIN {sql}"), &refs(&args))?;
+            plan = Some(
+                rows.iter()
+                    .map(|r| text(r, 0))
+                    .collect::<StoreResult<_>>()?,
+            );
         }
-    }
-    Ok(plan)
+        Ok(Vec::new())
+    })?;
+    Ok(plan.unwrap_or_default())
 }

@@ -1682,15 +1682,11 @@ impl Transaction for PgTx<'_> {
         now: DateTime<Utc>,
     ) -> StoreResult<Vec<(String, enlist::KeyStanding)>> {
         // A key with a NUL cannot be stored: nobody holds it.
-        let keys: BTreeSet<&str> = keys
-            .iter()
-            .map(String::as_str)
-            .filter(|k| !k.contains('\0'))
-            .collect();
-        let keys: Vec<&str> = keys.into_iter().collect();
+        let mut keys = enlist::store::standing_keys(keys);
+        keys.retain(|k| !k.contains('\0'));
         self.touch(org)?;
         let (now_s, now_ns) = split(now);
-        let mut found: BTreeMap<String, enlist::KeyStanding> = BTreeMap::new();
+        let mut found = enlist::store::Standings::default();
         // The whole list is one array parameter; chunks bound a statement's
         // size. Each key is one probe of `members_live_contact` or
         // `invitations_open_recipient`.
@@ -1710,15 +1706,14 @@ impl Transaction for PgTx<'_> {
                 let what: i32 = get(r, 0)?;
                 let key: String = get(r, 1)?;
                 let id: String = get(r, 2)?;
-                let entry = found.entry(key).or_default();
                 if what == 0 {
-                    entry.member = Some(MemberId::from(id));
+                    found.member(key, MemberId::from(id));
                 } else {
-                    entry.invitation = Some(InvitationId::from(id));
+                    found.invitation(key, InvitationId::from(id));
                 }
             }
         }
-        Ok(found.into_iter().collect())
+        Ok(found.into_vec())
     }
 
     fn people(

@@ -13,19 +13,16 @@
 //! and sorts them: its cost grows with the number of matches, not with
 //! the size of the organization.
 
-use crate::codec::{from_json, split, to_json};
+use crate::codec::{from_json, to_json};
 use crate::store_err;
 use chrono::{DateTime, Utc};
 use enlist::store::people::{
-    KeyPart, cursor, last_active_parts, parse_cursor, prefix_range, sort_key, time_parts,
+    KeyPart, StatusTest, Walk, equal_filters, invitation_pid, page_by_walks, person_row,
+    prefix_range, rows_change, time_parts,
 };
-use enlist::store::{collect_page, page_limit};
-use enlist::{
-    Invitation, Member, OrgId, Page, PeopleQuery, PeopleSort, Person, PersonLabel, StoreResult,
-};
+use enlist::{Invitation, Member, OrgId, Page, PeopleQuery, Person, StoreResult};
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, params};
-use std::collections::BTreeSet;
 
 /// A statement and its named arguments.
 #[cfg(test)]
@@ -47,17 +44,16 @@ pub(crate) fn sync_member(conn: &Connection, m: &Member) -> StoreResult<()> {
 
 /// The person row of an invitation (none once it is closed).
 pub(crate) fn sync_invitation(conn: &Connection, inv: &Invitation) -> StoreResult<()> {
-    let pid = format!("i.{}", inv.id);
     sync(
         conn,
         inv.org_id.as_str(),
-        &pid,
+        &invitation_pid(inv),
         Person::from_invitation(inv).as_ref(),
     )
 }
 
 /// Makes the rows of `pid` say `new` (or nothing), writing only what
-/// changed.
+/// changed ([`rows_change`]).
 fn sync(conn: &Connection, org: &str, pid: &str, new: Option<&Person>) -> StoreResult<()> {
     let old: Option<Person> = conn
         .prepare_cached("SELECT body FROM people WHERE org_id = ?1 AND pid = ?2")
@@ -68,43 +64,33 @@ fn sync(conn: &Connection, org: &str, pid: &str, new: Option<&Person>) -> StoreR
         .map_err(store_err)?
         .map(|b| from_json(&b, "person"))
         .transpose()?;
-    if old.as_ref() == new {
+    let Some(change) = rows_change(old.as_ref(), new) else {
         return Ok(());
-    }
+    };
     let exec = |sql: &str, p: &[&dyn rusqlite::ToSql]| {
         conn.prepare_cached(sql)
             .and_then(|mut s| s.execute(p))
             .map_err(store_err)
     };
-    let terms = |p: Option<&Person>| -> BTreeSet<String> {
-        p.map(|p| p.search_terms().into_iter().collect())
-            .unwrap_or_default()
-    };
-    let groups = |p: Option<&Person>| -> BTreeSet<String> {
-        p.map(|p| p.groups.iter().map(|g| g.group_id.to_string()).collect())
-            .unwrap_or_default()
-    };
-    let (old_terms, new_terms) = (terms(old.as_ref()), terms(new));
-    for t in old_terms.difference(&new_terms) {
+    for t in &change.terms_removed {
         exec(
             "DELETE FROM people_terms WHERE org_id = ?1 AND term = ?2 AND pid = ?3",
             &[&org, t, &pid],
         )?;
     }
-    for t in new_terms.difference(&old_terms) {
+    for t in &change.terms_added {
         exec(
             "INSERT INTO people_terms (org_id, term, pid) VALUES (?1, ?2, ?3)",
             &[&org, t, &pid],
         )?;
     }
-    let (old_groups, new_groups) = (groups(old.as_ref()), groups(new));
-    for g in old_groups.difference(&new_groups) {
+    for g in &change.groups_removed {
         exec(
             "DELETE FROM people_groups WHERE org_id = ?1 AND group_id = ?2 AND pid = ?3",
             &[&org, g, &pid],
         )?;
     }
-    for g in new_groups.difference(&old_groups) {
+    for g in &change.groups_added {
         exec(
             "INSERT INTO people_groups (org_id, group_id, pid) VALUES (?1, ?2, ?3)",
             &[&org, g, &pid],
@@ -117,9 +103,7 @@ fn sync(conn: &Connection, org: &str, pid: &str, new: Option<&Person>) -> StoreR
         )?;
         return Ok(());
     };
-    let expires = p.expires_at.map(split);
-    let since = time_parts(p.since);
-    let last = last_active_parts(p);
+    let row = person_row(p);
     exec(
         "INSERT INTO people (org_id, pid, status, expires_s, expires_ns, name_key,
              contact_key, role, kind, license_type, since_s, since_ns, last_s, last_ns, body)
@@ -134,18 +118,18 @@ fn sync(conn: &Connection, org: &str, pid: &str, new: Option<&Person>) -> StoreR
         &[
             &org,
             &pid,
-            &p.label.as_str(),
-            &expires.map(|e| e.0),
-            &expires.map(|e| e.1),
-            &p.name_key(),
+            &row.status,
+            &row.expires.map(|e| e.0),
+            &row.expires.map(|e| e.1),
+            &row.name_key,
             &p.contact_key,
             &p.role,
-            &p.kind.as_str(),
+            &row.kind,
             &p.license_type,
-            &since.0,
-            &since.1,
-            &last.0,
-            &last.1,
+            &row.since.0,
+            &row.since.1,
+            &row.last_active.0,
+            &row.last_active.1,
             &to_json(p)?,
         ],
     )?;
@@ -174,41 +158,24 @@ pub(crate) fn backfill(conn: &Connection) -> StoreResult<()> {
     Ok(())
 }
 
-/// The columns of a sort's index after `org_id` (the last is `pid`).
-fn columns(sort: PeopleSort) -> &'static [&'static str] {
-    match sort {
-        PeopleSort::Email => &["contact_key", "pid"],
-        PeopleSort::Role => &["role", "name_key", "pid"],
-        PeopleSort::Date => &["since_s", "since_ns", "pid"],
-        PeopleSort::LastActive => &["last_s", "last_ns", "pid"],
-        // Name, and Label within one label.
-        _ => &["name_key", "pid"],
-    }
-}
-
 /// A stored-pending invitation is due (Expired) at `now`.
 const DUE: &str = "(expires_s IS NOT NULL AND (expires_s < :now_s OR (expires_s = :now_s AND expires_ns <= :now_ns)))";
 
-/// A condition on the stored label (with `?now_s`/`?now_ns` bound to
-/// `now`), as SQL text; `status` is written `+status` unless `indexed`.
-fn label_condition(labels: &[PersonLabel], indexed: bool) -> String {
-    let col = if indexed { "status" } else { "+status" };
-    let due = DUE;
-    let mut parts = Vec::new();
-    let pending = labels.contains(&PersonLabel::Pending);
-    let expired = labels.contains(&PersonLabel::Expired);
-    for l in labels {
-        match l {
-            PersonLabel::Pending if expired => parts.push(format!("{col} = 'pending'")),
-            PersonLabel::Pending => parts.push(format!("({col} = 'pending' AND NOT {due})")),
-            PersonLabel::Expired if pending => parts.push(format!("{col} = 'expired'")),
-            PersonLabel::Expired => {
-                parts.push(format!("{col} = 'expired'"));
-                parts.push(format!("({col} = 'pending' AND {due})"));
-            }
-            other => parts.push(format!("{col} = '{}'", other.as_str())),
-        }
-    }
+/// A walk's status tests as SQL text (with `:now_s`/`:now_ns` bound to
+/// `now`); `status` is written `+status` unless the walk is by status, so
+/// that SQLite walks the sort's index rather than gathering a status's
+/// rows and sorting them.
+fn status_condition(tests: &[StatusTest], by_status: bool) -> String {
+    let col = if by_status { "status" } else { "+status" };
+    let parts: Vec<String> = tests
+        .iter()
+        .map(|t| match t {
+            StatusTest::PendingDue => format!("({col} = 'pending' AND {DUE})"),
+            StatusTest::PendingNotDue => format!("({col} = 'pending' AND NOT {DUE})"),
+            StatusTest::Is(l) => format!("{col} = '{}'", l.as_str()),
+            _ => "0".to_owned(),
+        })
+        .collect();
     if parts.is_empty() {
         "0".to_owned()
     } else {
@@ -216,39 +183,25 @@ fn label_condition(labels: &[PersonLabel], indexed: bool) -> String {
     }
 }
 
-/// One walk: the people of `org` passing the query's filters and `cond`,
-/// in the order of `cols`, after `after` (the values of `cols`), at most
-/// `limit` of them, each with its sort key under `key_sort`.
-#[allow(clippy::too_many_arguments)]
+/// One walk: the people of `org` passing the query's filters and the
+/// walk's, as stored.
 fn walk(
     conn: &Connection,
     org: &OrgId,
     q: &PeopleQuery,
     now: DateTime<Utc>,
-    cols: &[&str],
-    cond: &str,
-    after: Option<&[KeyPart]>,
-    limit: usize,
-    key_sort: PeopleSort,
-) -> StoreResult<Vec<(Vec<KeyPart>, Person)>> {
+    w: &Walk<'_>,
+) -> StoreResult<Vec<Person>> {
     let (now_s, now_ns) = time_parts(now);
     let mut args: Vec<(String, Value)> = vec![
         (":org".into(), Value::Text(org.to_string())),
         (":now_s".into(), Value::Integer(now_s)),
         (":now_ns".into(), Value::Integer(now_ns)),
     ];
-    let mut filters = vec![cond.to_owned()];
-    if let Some(role) = &q.role {
-        filters.push("p.role = :role".into());
-        args.push((":role".into(), Value::Text(role.clone())));
-    }
-    if let Some(kind) = q.kind {
-        filters.push("p.kind = :kind".into());
-        args.push((":kind".into(), Value::Text(kind.as_str().to_owned())));
-    }
-    if let Some(license) = &q.license_type {
-        filters.push("p.license_type = :license".into());
-        args.push((":license".into(), Value::Text(license.clone())));
+    let mut filters = vec![status_condition(&w.status, w.by_status)];
+    for (column, value) in equal_filters(q) {
+        filters.push(format!("p.{column} = :{column}"));
+        args.push((format!(":{column}"), Value::Text(value)));
     }
     if let Some(group) = &q.group {
         filters.push(
@@ -259,7 +212,8 @@ fn walk(
         args.push((":group".into(), Value::Text(group.to_string())));
     }
     let desc = q.descending;
-    if let Some(after) = after {
+    let cols = w.columns;
+    if let Some(after) = w.after {
         let marks: Vec<String> = (0..after.len()).map(|i| format!(":after{i}")).collect();
         filters.push(format!(
             "({}) {} ({})",
@@ -304,7 +258,7 @@ fn walk(
         .join(", ");
     args.push((
         ":limit".into(),
-        Value::Integer(i64::try_from(limit).unwrap_or(i64::MAX)),
+        Value::Integer(i64::try_from(w.limit).unwrap_or(i64::MAX)),
     ));
     let sql = format!(
         "SELECT p.body FROM {from} WHERE p.org_id = :org AND {} ORDER BY {order} LIMIT :limit",
@@ -323,96 +277,18 @@ fn walk(
     let mut out = Vec::new();
     while let Some(row) = rows.next().map_err(store_err)? {
         let body: String = row.get(0).map_err(store_err)?;
-        let p = from_json::<Person>(&body, "person")?.at(now);
-        out.push((sort_key(&p, key_sort), p));
+        out.push(from_json::<Person>(&body, "person")?);
     }
     Ok(out)
 }
 
-/// A page of the people view (see the module documentation).
+/// A page of the people view (see the module documentation): core plans
+/// the walks ([`page_by_walks`]), this store runs them.
 pub(crate) fn page(
     conn: &Connection,
     org: &OrgId,
     q: &PeopleQuery,
     now: DateTime<Utc>,
 ) -> StoreResult<Page<Person>> {
-    let (sort, desc) = (q.sort, q.descending);
-    let after = q
-        .after
-        .as_deref()
-        .map(|c| parse_cursor(c, sort, desc))
-        .transpose()?;
-    let limit = page_limit(q.limit);
-    let labels = q.wanted_labels();
-    let rows = if sort == PeopleSort::Label {
-        let mut ranked = labels;
-        if desc {
-            ranked.reverse();
-        }
-        let mut out: Vec<(Vec<KeyPart>, Person)> = Vec::new();
-        for label in ranked {
-            let need = limit + 1 - out.len().min(limit + 1);
-            if need == 0 {
-                break;
-            }
-            let rank = label.rank();
-            let rest = match after.as_deref() {
-                Some([KeyPart::Int(r), rest @ ..]) => {
-                    if (desc && rank > *r) || (!desc && rank < *r) {
-                        continue;
-                    }
-                    (rank == *r).then_some(rest)
-                }
-                _ => None,
-            };
-            // Expired is two walks (stored expired; pending past `now`).
-            let conds: Vec<String> = match label {
-                PersonLabel::Expired => vec![
-                    "status = 'expired'".to_owned(),
-                    format!("(status = 'pending' AND {DUE})"),
-                ],
-                l => vec![label_condition(&[l], true)],
-            };
-            let mut got = Vec::new();
-            for cond in conds {
-                got.extend(walk(
-                    conn,
-                    org,
-                    q,
-                    now,
-                    columns(PeopleSort::Name),
-                    &cond,
-                    rest,
-                    need,
-                    sort,
-                )?);
-            }
-            got.sort_by(|a, b| if desc { b.0.cmp(&a.0) } else { a.0.cmp(&b.0) });
-            got.truncate(need);
-            out.extend(got);
-        }
-        out
-    } else {
-        // By name with one stored status asked for (Active, Inactive,
-        // Pending, Staged or Removed alone), `people_label` serves both
-        // the filter and the order: a rare label is found without walking
-        // everyone else.
-        let one_status = labels.len() == 1 && labels.first() != Some(&PersonLabel::Expired);
-        walk(
-            conn,
-            org,
-            q,
-            now,
-            columns(sort),
-            &label_condition(&labels, sort == PeopleSort::Name && one_status),
-            after.as_deref(),
-            limit + 1,
-            sort,
-        )?
-    };
-    collect_page(
-        rows.into_iter().map(|(k, p)| Ok((k, Some(p)))),
-        limit,
-        |k| Ok(cursor(sort, desc, k)),
-    )
+    page_by_walks(q, now, |w| walk(conn, org, q, now, w))
 }

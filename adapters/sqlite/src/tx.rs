@@ -17,7 +17,7 @@ use enlist::{
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
 use serde::de::DeserializeOwned;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 
 /// The look-ups, by name (the tests check their plans and costs).
 pub(crate) mod sql {
@@ -1243,10 +1243,9 @@ impl Transaction for SqliteTx<'_> {
         keys: &[String],
         now: DateTime<Utc>,
     ) -> StoreResult<Vec<(String, KeyStanding)>> {
-        let keys: BTreeSet<&String> = keys.iter().collect();
-        let keys: Vec<&String> = keys.into_iter().collect();
+        let keys = enlist::store::standing_keys(keys);
         let now = split(now);
-        let mut found: BTreeMap<String, KeyStanding> = BTreeMap::new();
+        let mut found = enlist::store::Standings::default();
         let mut stmt = self.conn.prepare_cached(sql::STANDING).map_err(store_err)?;
         for chunk in keys.chunks(STANDING_CHUNK) {
             let list = serde_json::to_string(chunk).map_err(StoreError::other)?;
@@ -1261,15 +1260,14 @@ impl Transaction for SqliteTx<'_> {
                 .map_err(store_err)?;
             for row in rows {
                 let (what, key, id) = row.map_err(store_err)?;
-                let entry = found.entry(key).or_default();
                 if what == 0 {
-                    entry.member = Some(MemberId::from(id));
+                    found.member(key, MemberId::from(id));
                 } else {
-                    entry.invitation = Some(InvitationId::from(id));
+                    found.invitation(key, InvitationId::from(id));
                 }
             }
         }
-        Ok(found.into_iter().collect())
+        Ok(found.into_vec())
     }
 
     fn people(

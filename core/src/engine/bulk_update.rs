@@ -18,7 +18,6 @@ use crate::id::{MemberId, OrgId};
 use crate::import_file::{ImportFormat, ImportLimits, ImportRow, ImportRowError, parse_import};
 use crate::member::MemberStatus;
 use crate::organization::Organization;
-use crate::policy::IMPORT_BYTES_CEILING;
 use crate::role::Permission;
 use crate::wire_names;
 use serde::{Deserialize, Serialize};
@@ -154,11 +153,7 @@ impl Enlist {
         apply: bool,
     ) -> Result<BulkUpdateReport> {
         // No organization takes a larger file: refused before any work.
-        ImportLimits {
-            max_bytes: IMPORT_BYTES_CEILING,
-            ..ImportLimits::default()
-        }
-        .check_file_size(bytes.len())?;
+        ImportLimits::check_ceiling(bytes.len())?;
         let (o, groups) = self.run_read("bulk_update.authorize", |cx| {
             let (o, _) = cx.authorized(org, actor, Permission::ManageMembers)?;
             let groups = cx.tx.groups(org)?;
@@ -190,15 +185,11 @@ impl Enlist {
                     Ok(rows) => report.rows.extend(rows),
                     Err(e) if b == 0 => return Err(e),
                     Err(e) => {
-                        report.interrupted = Some(ImportInterruption {
-                            batch: b,
-                            code: e.code().to_owned(),
-                            message: e.to_string(),
-                            unprocessed_lines: chunks[b..]
-                                .iter()
-                                .flat_map(|c| c.iter().map(|r| r.line))
-                                .collect(),
-                        });
+                        report.interrupted = Some(ImportInterruption::at(
+                            b,
+                            &e,
+                            chunks[b..].iter().flat_map(|c| c.iter().map(|r| r.line)),
+                        ));
                         break;
                     }
                 }

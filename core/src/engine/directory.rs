@@ -261,6 +261,16 @@ impl DirectoryAssistant {
         self.sort
     }
 
+    /// The ids of the rows the filters let through, in the directory's
+    /// order.
+    fn filtered_ids(&self) -> Vec<String> {
+        self.employees
+            .iter()
+            .filter(|e| self.passes(e))
+            .map(|e| e.id.clone())
+            .collect()
+    }
+
     fn passes(&self, e: &DirectoryEmployee) -> bool {
         let role = self.role_for(e);
         self.filters
@@ -313,12 +323,7 @@ impl DirectoryAssistant {
     /// Selects every row the filters let through (the checkbox of the
     /// header); returns how many are selected now.
     pub fn select_all_filtered(&mut self) -> usize {
-        let ids: Vec<String> = self
-            .employees
-            .iter()
-            .filter(|e| self.passes(e))
-            .map(|e| e.id.clone())
-            .collect();
+        let ids = self.filtered_ids();
         self.selected.extend(ids);
         self.selected.len()
     }
@@ -326,12 +331,7 @@ impl DirectoryAssistant {
     /// Deselects every row the filters let through; returns how many are
     /// selected now.
     pub fn deselect_all_filtered(&mut self) -> usize {
-        let ids: Vec<String> = self
-            .employees
-            .iter()
-            .filter(|e| self.passes(e))
-            .map(|e| e.id.clone())
-            .collect();
+        let ids = self.filtered_ids();
         for id in ids {
             self.selected.remove(&id);
         }

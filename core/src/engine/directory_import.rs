@@ -15,7 +15,6 @@ use crate::id::{InvitationId, OrgId};
 use crate::import_file::{ImportFormat, ImportLimits, ImportRow, ImportRowError, parse_import};
 use crate::member::MemberKind;
 use crate::organization::Organization;
-use crate::policy::IMPORT_BYTES_CEILING;
 use crate::role::Permission;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -118,6 +117,23 @@ pub struct ImportInterruption {
     /// The lines of the failed batch and of every batch after it: import
     /// them again.
     pub unprocessed_lines: Vec<usize>,
+}
+
+impl ImportInterruption {
+    /// Batch `batch` failed with `error`; `unprocessed_lines` are the lines
+    /// of that batch and of every batch after it.
+    pub(crate) fn at(
+        batch: usize,
+        error: &Error,
+        unprocessed_lines: impl IntoIterator<Item = usize>,
+    ) -> Self {
+        ImportInterruption {
+            batch,
+            code: error.code().to_owned(),
+            message: error.to_string(),
+            unprocessed_lines: unprocessed_lines.into_iter().collect(),
+        }
+    }
 }
 
 /// The outcome of [`Enlist::import_invitations`]: every row of the file is
@@ -383,15 +399,13 @@ impl Enlist {
                 }
                 Err(e) if b == 0 => return Err(e),
                 Err(e) => {
-                    report.interrupted = Some(ImportInterruption {
-                        batch: b,
-                        code: e.code().to_owned(),
-                        message: e.to_string(),
-                        unprocessed_lines: chunks[b..]
+                    report.interrupted = Some(ImportInterruption::at(
+                        b,
+                        &e,
+                        chunks[b..]
                             .iter()
-                            .flat_map(|c| c.1.iter().map(|(line, _)| *line))
-                            .collect(),
-                    });
+                            .flat_map(|c| c.1.iter().map(|(line, _)| *line)),
+                    ));
                     if let (Some(id), Some(i)) = (&report.report_id, &report.interrupted) {
                         // Best effort: the store that failed the batch may
                         // fail this too; the returned report says it all.
@@ -420,11 +434,7 @@ impl Enlist {
         read_only: bool,
     ) -> Result<PreparedImport> {
         // No organization takes a larger file: refused before any work.
-        ImportLimits {
-            max_bytes: IMPORT_BYTES_CEILING,
-            ..ImportLimits::default()
-        }
-        .check_file_size(bytes.len())?;
+        ImportLimits::check_ceiling(bytes.len())?;
         let message = clean_text("message", defaults.message.as_deref(), MAX_MESSAGE_CHARS)?;
         // Nothing is written by this transaction.
         let authorize = |cx: &mut super::Ctx<'_>| {
