@@ -842,8 +842,8 @@ impl Enlist {
 mod tests {
     use super::*;
     use crate::directory::MemoryDirectory;
+    use crate::engine::test_support as ts;
     use crate::engine::{CreatedOrganization, NewOrganization};
-    use crate::invitation::Registration;
     use proptest::prelude::*;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -870,37 +870,18 @@ mod tests {
 
     fn setup() -> (Enlist, OrgId, Actor) {
         let engine = Enlist::in_memory();
-        let CreatedOrganization {
-            organization: org,
-            owner,
-            ..
-        } = engine
-            .create_organization(NewOrganization::new("Acme", "acct-1", "owner@acme.test"))
-            .unwrap();
-        (engine, org.id, Actor::Member(owner.id))
+        let (org, owner) = ts::org(
+            &engine,
+            "acct-1",
+            "owner@acme.test",
+            crate::Policy::default(),
+        );
+        (engine, org, owner)
     }
 
     fn join(engine: &Enlist, org: &OrgId, email: &str, role: &str, user: &str) -> Actor {
-        let r = engine
-            .invite(
-                org,
-                &Actor::System,
-                InviteRequest::new(Recipients::Paste(email.into())).role(role),
-            )
-            .unwrap();
-        let token = r.issued[0].secret.clone().unwrap();
-        let acc = engine
-            .accept(
-                token.expose(),
-                Registration {
-                    user_ref: user.into(),
-                    first_name: Some("F".into()),
-                    last_name: Some("L".into()),
-                    ..Registration::default()
-                },
-            )
-            .unwrap();
-        Actor::Member(acc.member.id)
+        let m = ts::member_with_role(engine, org, &Actor::System, (email, role), user, ("F", "L"));
+        Actor::Member(m.id)
     }
 
     fn staff() -> MemoryDirectory {
