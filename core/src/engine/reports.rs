@@ -544,7 +544,6 @@ mod tests {
     use crate::engine::test_support as ts;
     use crate::engine::{CreatedOrganization, ImportDefaults, NewOrganization, RecipientInput};
     use crate::import_file::{ImportFormat, ImportLimits, parse_import};
-    use crate::invitation::Registration;
     use crate::report::tests::cells_of;
 
     struct Fx {
@@ -724,29 +723,15 @@ mod tests {
             let mut p = f.engine.organization(&f.org).unwrap().policy;
             p.guests_enabled = true;
             f.engine.update_policy(&f.org, &f.owner, p).unwrap();
-            let r = f
-                .engine
-                .invite(
-                    &f.org,
-                    &f.owner,
-                    InviteRequest::new(Recipients::Paste("gil@ext.test".into()))
-                        .kind(MemberKind::Guest),
-                )
-                .unwrap();
-            let token = r.issued[0].secret.clone().unwrap();
-            let a = f
-                .engine
-                .accept(
-                    token.expose(),
-                    Registration {
-                        user_ref: "acct-gil".into(),
-                        first_name: Some("Gil".into()),
-                        last_name: Some("Guest".into()),
-                        ..Registration::default()
-                    },
-                )
-                .unwrap();
-            Actor::Member(a.member.id)
+            let m = ts::join(
+                &f.engine,
+                &f.org,
+                &f.owner,
+                InviteRequest::new(Recipients::Paste("gil@ext.test".into()))
+                    .kind(MemberKind::Guest),
+                ts::registration("acct-gil", ("Gil", "Guest")),
+            );
+            Actor::Member(m.id)
         };
         let err = f
             .engine
