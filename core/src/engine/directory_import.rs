@@ -723,15 +723,7 @@ mod tests {
 
         /// A member with `role`, invited by the owner and registered.
         fn member_with_role(&self, email: &str, role: &str) -> Actor {
-            let m = ts::member_with_role(
-                &self.engine,
-                &self.org,
-                &self.owner,
-                (email, role),
-                &format!("acct-{email}"),
-                ("Uma", "Admin"),
-            );
-            Actor::Member(m.id)
+            ts::actor_with_role(&self.engine, &self.org, &self.owner, email, role)
         }
     }
 

@@ -565,15 +565,7 @@ mod tests {
 
     impl Fx {
         fn member(&self, email: &str, role: &str) -> Actor {
-            let m = ts::member_with_role(
-                &self.engine,
-                &self.org,
-                &self.owner,
-                (email, role),
-                &format!("acct-{email}"),
-                ("Uma", "Admin"),
-            );
-            Actor::Member(m.id)
+            ts::actor_with_role(&self.engine, &self.org, &self.owner, email, role)
         }
 
         fn group(&self, name: &str) -> crate::group::Group {

@@ -82,3 +82,23 @@ pub(crate) fn member_with_role(
         registration(user_ref, names),
     )
 }
+
+/// As an actor, the member who joined at `email` with `role`, invited by
+/// `inviter`, as the account `acct-<email>` named Uma Admin.
+pub(crate) fn actor_with_role(
+    engine: &Enlist,
+    org: &OrgId,
+    inviter: &Actor,
+    email: &str,
+    role: &str,
+) -> Actor {
+    let m = member_with_role(
+        engine,
+        org,
+        inviter,
+        (email, role),
+        &format!("acct-{email}"),
+        ("Uma", "Admin"),
+    );
+    Actor::Member(m.id)
+}
