@@ -324,16 +324,33 @@ mod tests {
             custom_roles: Vec::new(),
             created_at: Utc::now(),
         };
-        let log = Log {
+        let stored = |store: &MemoryStore| {
+            let mut tx = store.begin().unwrap();
+            tx.organization(&org.id).unwrap()
+        };
+        // Refused, then committed: had the write reached the inner
+        // transaction, the commit would keep it.
+        let refusing = Log {
             refuse: Some("put_organization"),
             ..Log::default()
         };
+        let mut tx = ForwardingTx::new(store.begin().unwrap(), refusing);
+        assert!(tx.put_organization(&org).is_err());
+        Box::new(tx).commit().unwrap();
+        assert_eq!(stored(&store), None);
+        // Let through and dropped: the hook sees the drop, the inner
+        // transaction rolls back.
+        let log = Log::default();
         let dropped = log.dropped.clone();
         let mut tx = ForwardingTx::new(store.begin().unwrap(), log);
-        assert!(tx.put_organization(&org).is_err());
+        tx.put_organization(&org).unwrap();
         drop(tx);
         assert!(*dropped.lock().unwrap(), "dropped, not committed");
-        let mut tx = store.begin().unwrap();
-        assert_eq!(tx.organization(&org.id).unwrap(), None);
+        assert_eq!(stored(&store), None);
+        // Let through and committed: kept.
+        let mut tx = ForwardingTx::new(store.begin().unwrap(), Log::default());
+        tx.put_organization(&org).unwrap();
+        Box::new(tx).commit().unwrap();
+        assert_eq!(stored(&store), Some(org.clone()));
     }
 }
