@@ -15,6 +15,7 @@ pub mod email;
 mod engine;
 mod error;
 mod event;
+mod forwarding;
 mod group;
 mod id;
 mod import_file;
@@ -132,6 +133,8 @@ pub use secret::{
     SecretSource, SeededSecrets, TOKEN_RANDOM_CHARS, new_token, parse_token,
 };
 pub use store::{SeatCount, Store, StoreResult, Transaction};
+// A transaction that wraps another, for stores that wrap a store.
+pub use forwarding::{ForwardingTx, TxCall, TxHooks};
 // Batch reports: the Invitations and Errors reports of a bulk command.
 pub use report::{
     BatchReport, MAX_REPORT_CELL_CHARS, MAX_REPORT_ROWS, ReportKind, ReportRow, RowOutcome,

@@ -721,9 +721,10 @@ fn row(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::test_support as ts;
     use crate::engine::{CreatedOrganization, InviteRequest, NewOrganization, Recipients};
     use crate::event::EventKind;
-    use crate::invitation::{InvitationStatus, Registration};
+    use crate::invitation::InvitationStatus;
     use crate::member::Member;
     use crate::role::builtin;
     use crate::{ManualClock, MemoryStore, SeededSecrets};
@@ -742,18 +743,17 @@ mod tests {
         let engine = Enlist::new(Arc::new(MemoryStore::new()))
             .with_clock(clock.clone())
             .with_secrets(Arc::new(SeededSecrets::new(3)));
-        let CreatedOrganization {
-            organization,
-            owner,
-            ..
-        } = engine
-            .create_organization(NewOrganization::new("Acme", "acct-0", "owner@acme.test"))
-            .expect("org");
+        let (org, owner) = ts::org(
+            &engine,
+            "acct-0",
+            "owner@acme.test",
+            crate::Policy::default(),
+        );
         World {
             engine,
             clock,
-            org: organization.id,
-            owner: Actor::Member(owner.id),
+            org,
+            owner,
         }
     }
 
@@ -762,28 +762,14 @@ mod tests {
         fn members(&self, n: usize, role: &str, tag: &str) -> Vec<Member> {
             (0..n)
                 .map(|i| {
-                    let email = format!("{tag}{i}@acme.test");
-                    let report = self
-                        .engine
-                        .invite(
-                            &self.org,
-                            &Actor::System,
-                            InviteRequest::new(Recipients::Paste(email)).role(role),
-                        )
-                        .expect("invite");
-                    let token = report.issued[0].secret.clone().expect("secret");
-                    self.engine
-                        .accept(
-                            token.expose(),
-                            Registration {
-                                user_ref: format!("acct-{tag}{i}"),
-                                first_name: Some("T".into()),
-                                last_name: Some("P".into()),
-                                ..Registration::default()
-                            },
-                        )
-                        .expect("accept")
-                        .member
+                    ts::member_with_role(
+                        &self.engine,
+                        &self.org,
+                        &Actor::System,
+                        (&format!("{tag}{i}@acme.test"), role),
+                        &format!("acct-{tag}{i}"),
+                        ("T", "P"),
+                    )
                 })
                 .collect()
         }

@@ -370,11 +370,8 @@ fn plan_row(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::{
-        CreatedOrganization, InviteRequest, NewGroup, NewOrganization, Recipients,
-    };
+    use crate::engine::test_support as ts;
     use crate::event::EventKind;
-    use crate::invitation::Registration;
     use crate::member::{Member, MemberQuery};
     use crate::policy::Policy;
 
@@ -387,57 +384,22 @@ mod tests {
     impl World {
         fn new(policy: Policy) -> Self {
             let engine = Enlist::in_memory();
-            let CreatedOrganization {
-                organization,
-                owner,
-                ..
-            } = engine
-                .create_organization(
-                    NewOrganization::new("Acme", "acct-1", "ada@acme.test").with_policy(policy),
-                )
-                .expect("org");
-            let w = World {
-                engine,
-                org: organization.id,
-                owner: Actor::Member(owner.id),
-            };
+            let (org, owner) = ts::org(&engine, "acct-1", "ada@acme.test", policy);
             for name in ["Sales", "Support"] {
-                w.engine
-                    .create_group(
-                        &w.org,
-                        &w.owner,
-                        NewGroup {
-                            name: name.into(),
-                            ..NewGroup::default()
-                        },
-                    )
-                    .expect("group");
+                ts::group(&engine, &org, &owner, name);
             }
-            w
+            World { engine, org, owner }
         }
 
         fn join(&self, email: &str, role: &str) -> Member {
-            let r = self
-                .engine
-                .invite(
-                    &self.org,
-                    &self.owner,
-                    InviteRequest::new(Recipients::Paste(email.into())).role(role),
-                )
-                .expect("invite");
-            let token = r.issued[0].secret.clone().expect("secret");
-            self.engine
-                .accept(
-                    token.expose(),
-                    Registration {
-                        user_ref: format!("acct-{email}"),
-                        first_name: Some("First".into()),
-                        last_name: Some("Last".into()),
-                        ..Registration::default()
-                    },
-                )
-                .expect("accept")
-                .member
+            ts::member_with_role(
+                &self.engine,
+                &self.org,
+                &self.owner,
+                (email, role),
+                &format!("acct-{email}"),
+                ("First", "Last"),
+            )
         }
 
         fn member(&self, email: &str) -> Member {

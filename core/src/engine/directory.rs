@@ -842,8 +842,8 @@ impl Enlist {
 mod tests {
     use super::*;
     use crate::directory::MemoryDirectory;
+    use crate::engine::test_support as ts;
     use crate::engine::{CreatedOrganization, NewOrganization};
-    use crate::invitation::Registration;
     use proptest::prelude::*;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -870,37 +870,18 @@ mod tests {
 
     fn setup() -> (Enlist, OrgId, Actor) {
         let engine = Enlist::in_memory();
-        let CreatedOrganization {
-            organization: org,
-            owner,
-            ..
-        } = engine
-            .create_organization(NewOrganization::new("Acme", "acct-1", "owner@acme.test"))
-            .unwrap();
-        (engine, org.id, Actor::Member(owner.id))
+        let (org, owner) = ts::org(
+            &engine,
+            "acct-1",
+            "owner@acme.test",
+            crate::Policy::default(),
+        );
+        (engine, org, owner)
     }
 
     fn join(engine: &Enlist, org: &OrgId, email: &str, role: &str, user: &str) -> Actor {
-        let r = engine
-            .invite(
-                org,
-                &Actor::System,
-                InviteRequest::new(Recipients::Paste(email.into())).role(role),
-            )
-            .unwrap();
-        let token = r.issued[0].secret.clone().unwrap();
-        let acc = engine
-            .accept(
-                token.expose(),
-                Registration {
-                    user_ref: user.into(),
-                    first_name: Some("F".into()),
-                    last_name: Some("L".into()),
-                    ..Registration::default()
-                },
-            )
-            .unwrap();
-        Actor::Member(acc.member.id)
+        let m = ts::member_with_role(engine, org, &Actor::System, (email, role), user, ("F", "L"));
+        Actor::Member(m.id)
     }
 
     fn staff() -> MemoryDirectory {
@@ -1283,18 +1264,8 @@ mod tests {
 /// that the list is answered in one query, not one per employee.
 #[cfg(test)]
 mod counting {
-    use crate::event::Event;
-    use crate::group::Group;
-    use crate::id::{GroupId, InvitationId, MemberId, MessageId, OrgId};
-    use crate::invitation::{InvitationQuery, StoredInvitation};
-    use crate::link::StoredInviteLink;
-    use crate::member::{Member, MemberQuery, Page};
-    use crate::organization::Organization;
-    use crate::outbox::OutboxMessage;
-    use crate::secret::SecretHash;
-    use crate::store::{KeyStanding, SeatCount, Store, StoreResult, Transaction};
-    use crate::template::{EmailSettings, EmailTemplate};
-    use chrono::{DateTime, Utc};
+    use crate::store::{Store, StoreResult, Transaction};
+    use crate::{ForwardingTx, TxCall, TxHooks};
     use std::collections::BTreeMap;
     use std::sync::{Arc, Mutex};
 
@@ -1307,257 +1278,21 @@ mod counting {
 
     impl Store for CountingStore {
         fn begin(&self) -> StoreResult<Box<dyn Transaction + '_>> {
-            Ok(Box::new(CountingTx {
-                inner: self.inner.begin()?,
-                calls: self.calls.clone(),
-            }))
+            Ok(Box::new(ForwardingTx::new(
+                self.inner.begin()?,
+                Count(self.calls.clone()),
+            )))
         }
     }
 
-    struct CountingTx<'a> {
-        inner: Box<dyn Transaction + 'a>,
-        calls: Calls,
-    }
+    struct Count(Calls);
 
-    impl CountingTx<'_> {
-        fn note(&self, name: &'static str) {
-            if let Ok(mut c) = self.calls.lock() {
-                *c.entry(name).or_default() += 1;
+    impl TxHooks for Count {
+        fn before(&mut self, call: TxCall) -> StoreResult<()> {
+            if let Ok(mut c) = self.0.lock() {
+                *c.entry(call.method).or_default() += 1;
             }
-        }
-    }
-
-    #[allow(unused_variables)]
-    impl Transaction for CountingTx<'_> {
-        fn commit(self: Box<Self>) -> StoreResult<()> {
-            self.inner.commit()
-        }
-        fn organization(&mut self, org: &OrgId) -> StoreResult<Option<Organization>> {
-            self.note("organization");
-            self.inner.organization(org)
-        }
-        fn put_organization(&mut self, org: &Organization) -> StoreResult<()> {
-            self.note("put_organization");
-            self.inner.put_organization(org)
-        }
-        fn group(&mut self, org: &OrgId, id: &GroupId) -> StoreResult<Option<Group>> {
-            self.note("group");
-            self.inner.group(org, id)
-        }
-        fn groups(&mut self, org: &OrgId) -> StoreResult<Vec<Group>> {
-            self.note("groups");
-            self.inner.groups(org)
-        }
-        fn put_group(&mut self, group: &Group) -> StoreResult<()> {
-            self.note("put_group");
-            self.inner.put_group(group)
-        }
-        fn delete_group(&mut self, org: &OrgId, id: &GroupId) -> StoreResult<()> {
-            self.note("delete_group");
-            self.inner.delete_group(org, id)
-        }
-        fn member(&mut self, org: &OrgId, id: &MemberId) -> StoreResult<Option<Member>> {
-            self.note("member");
-            self.inner.member(org, id)
-        }
-        fn member_by_contact(&mut self, org: &OrgId, key: &str) -> StoreResult<Option<Member>> {
-            self.note("member_by_contact");
-            self.inner.member_by_contact(org, key)
-        }
-        fn member_by_user_ref(
-            &mut self,
-            org: &OrgId,
-            user_ref: &str,
-        ) -> StoreResult<Option<Member>> {
-            self.note("member_by_user_ref");
-            self.inner.member_by_user_ref(org, user_ref)
-        }
-        fn put_member(&mut self, member: &Member) -> StoreResult<()> {
-            self.note("put_member");
-            self.inner.put_member(member)
-        }
-        fn list_members(&mut self, org: &OrgId, query: &MemberQuery) -> StoreResult<Page<Member>> {
-            self.note("list_members");
-            self.inner.list_members(org, query)
-        }
-        fn count_active_with_role(&mut self, org: &OrgId, role: &str) -> StoreResult<u64> {
-            self.note("count_active_with_role");
-            self.inner.count_active_with_role(org, role)
-        }
-        fn seat_count(&mut self, org: &OrgId, license_type: &str) -> StoreResult<SeatCount> {
-            self.note("seat_count");
-            self.inner.seat_count(org, license_type)
-        }
-        fn seat_counts(&mut self, org: &OrgId) -> StoreResult<Vec<(String, SeatCount)>> {
-            self.note("seat_counts");
-            self.inner.seat_counts(org)
-        }
-        fn invitation(
-            &mut self,
-            org: &OrgId,
-            id: &InvitationId,
-        ) -> StoreResult<Option<StoredInvitation>> {
-            self.note("invitation");
-            self.inner.invitation(org, id)
-        }
-        fn invitation_by_secret(
-            &mut self,
-            org: &OrgId,
-            hash: &SecretHash,
-        ) -> StoreResult<Option<StoredInvitation>> {
-            self.note("invitation_by_secret");
-            self.inner.invitation_by_secret(org, hash)
-        }
-        fn open_invitation_for(
-            &mut self,
-            org: &OrgId,
-            key: &str,
-        ) -> StoreResult<Option<StoredInvitation>> {
-            self.note("open_invitation_for");
-            self.inner.open_invitation_for(org, key)
-        }
-        fn put_invitation(&mut self, inv: &StoredInvitation) -> StoreResult<()> {
-            self.note("put_invitation");
-            self.inner.put_invitation(inv)
-        }
-        fn list_invitations(
-            &mut self,
-            org: &OrgId,
-            query: &InvitationQuery,
-            now: DateTime<Utc>,
-        ) -> StoreResult<Page<StoredInvitation>> {
-            self.note("list_invitations");
-            self.inner.list_invitations(org, query, now)
-        }
-        fn due_invitations(
-            &mut self,
-            org: Option<&OrgId>,
-            now: DateTime<Utc>,
-            limit: usize,
-        ) -> StoreResult<Vec<StoredInvitation>> {
-            self.note("due_invitations");
-            self.inner.due_invitations(org, now, limit)
-        }
-        fn invite_link(&mut self, org: &OrgId) -> StoreResult<Option<StoredInviteLink>> {
-            self.note("invite_link");
-            self.inner.invite_link(org)
-        }
-        fn put_invite_link(&mut self, link: &StoredInviteLink) -> StoreResult<()> {
-            self.note("put_invite_link");
-            self.inner.put_invite_link(link)
-        }
-        fn append_event(&mut self, event: &Event) -> StoreResult<u64> {
-            self.note("append_event");
-            self.inner.append_event(event)
-        }
-        fn events(&mut self, org: &OrgId, after: u64, limit: usize) -> StoreResult<Vec<Event>> {
-            self.note("events");
-            self.inner.events(org, after, limit)
-        }
-        fn put_outbox_message(&mut self, msg: &OutboxMessage) -> StoreResult<()> {
-            self.note("put_outbox_message");
-            self.inner.put_outbox_message(msg)
-        }
-        fn outbox_message(&mut self, id: &MessageId) -> StoreResult<Option<OutboxMessage>> {
-            self.note("outbox_message");
-            self.inner.outbox_message(id)
-        }
-        fn due_outbox(
-            &mut self,
-            org: Option<&OrgId>,
-            now: DateTime<Utc>,
-            limit: usize,
-        ) -> StoreResult<Vec<OutboxMessage>> {
-            self.note("due_outbox");
-            self.inner.due_outbox(org, now, limit)
-        }
-        fn next_outbox_due(&mut self, org: Option<&OrgId>) -> StoreResult<Option<DateTime<Utc>>> {
-            self.note("next_outbox_due");
-            self.inner.next_outbox_due(org)
-        }
-        fn failed_outbox(
-            &mut self,
-            org: &OrgId,
-            after: Option<&str>,
-            limit: u32,
-        ) -> StoreResult<Page<OutboxMessage>> {
-            self.note("failed_outbox");
-            self.inner.failed_outbox(org, after, limit)
-        }
-        fn queued_messages_for(
-            &mut self,
-            org: &OrgId,
-            invitation: &InvitationId,
-        ) -> StoreResult<Vec<OutboxMessage>> {
-            self.note("queued_messages_for");
-            self.inner.queued_messages_for(org, invitation)
-        }
-        fn email_settings(&mut self, org: &OrgId) -> StoreResult<Option<EmailSettings>> {
-            self.note("email_settings");
-            self.inner.email_settings(org)
-        }
-        fn put_email_settings(&mut self, settings: &EmailSettings) -> StoreResult<()> {
-            self.note("put_email_settings");
-            self.inner.put_email_settings(settings)
-        }
-        fn email_template(
-            &mut self,
-            org: &OrgId,
-            locale: &str,
-        ) -> StoreResult<Option<EmailTemplate>> {
-            self.note("email_template");
-            self.inner.email_template(org, locale)
-        }
-        fn email_templates(&mut self, org: &OrgId) -> StoreResult<Vec<EmailTemplate>> {
-            self.note("email_templates");
-            self.inner.email_templates(org)
-        }
-        fn put_email_template(&mut self, template: &EmailTemplate) -> StoreResult<()> {
-            self.note("put_email_template");
-            self.inner.put_email_template(template)
-        }
-        fn delete_email_template(&mut self, org: &OrgId, locale: &str) -> StoreResult<bool> {
-            self.note("delete_email_template");
-            self.inner.delete_email_template(org, locale)
-        }
-        fn put_batch_report(&mut self, report: &crate::BatchReport) -> StoreResult<()> {
-            self.note("put_batch_report");
-            self.inner.put_batch_report(report)
-        }
-        fn batch_report(
-            &mut self,
-            org: &OrgId,
-            batch: &crate::BatchId,
-        ) -> StoreResult<Option<crate::BatchReport>> {
-            self.note("batch_report");
-            self.inner.batch_report(org, batch)
-        }
-        fn delete_batch_reports_before(
-            &mut self,
-            org: &OrgId,
-            before: DateTime<Utc>,
-            limit: usize,
-        ) -> StoreResult<u64> {
-            self.note("delete_batch_reports_before");
-            self.inner.delete_batch_reports_before(org, before, limit)
-        }
-        fn people(
-            &mut self,
-            org: &OrgId,
-            query: &crate::PeopleQuery,
-            now: DateTime<Utc>,
-        ) -> StoreResult<crate::Page<crate::Person>> {
-            self.note("people");
-            self.inner.people(org, query, now)
-        }
-        fn standing(
-            &mut self,
-            org: &OrgId,
-            keys: &[String],
-            now: DateTime<Utc>,
-        ) -> StoreResult<Vec<(String, KeyStanding)>> {
-            self.note("standing");
-            self.inner.standing(org, keys, now)
+            Ok(())
         }
     }
 }

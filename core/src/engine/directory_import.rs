@@ -680,7 +680,7 @@ pub(crate) fn resolve_role(o: &Organization, name: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::{NewGroup, NewOrganization};
+    use crate::engine::test_support as ts;
     use crate::error::{LimitKind, StoreError};
     use crate::invitation::{InvitationQuery, InvitationStatus, Registration};
     use crate::memory::MemoryStore;
@@ -700,32 +700,11 @@ mod tests {
     }
 
     fn fixture_with(engine: Enlist, policy: Policy) -> Fixture {
-        let crate::CreatedOrganization {
-            organization: org,
-            owner,
-            ..
-        } = engine
-            .create_organization(
-                NewOrganization::new("Acme", "owner-1", "ada@acme.test").with_policy(policy),
-            )
-            .unwrap();
-        let owner = Actor::Member(owner.id);
-        let group = |name: &str| {
-            engine
-                .create_group(
-                    &org.id,
-                    &owner,
-                    NewGroup {
-                        name: name.into(),
-                        ..NewGroup::default()
-                    },
-                )
-                .unwrap()
-        };
-        let sales = group("Sales");
-        let support = group("Support");
+        let (org, owner) = ts::org(&engine, "owner-1", "ada@acme.test", policy);
+        let sales = ts::group(&engine, &org, &owner, "Sales");
+        let support = ts::group(&engine, &org, &owner, "Support");
         Fixture {
-            org: org.id,
+            org,
             owner,
             sales,
             support,
@@ -776,28 +755,7 @@ mod tests {
 
         /// A member with `role`, invited by the owner and registered.
         fn member_with_role(&self, email: &str, role: &str) -> Actor {
-            let r = self
-                .engine
-                .invite(
-                    &self.org,
-                    &self.owner,
-                    InviteRequest::new(Recipients::Paste(email.into())).role(role),
-                )
-                .unwrap();
-            let token = r.issued[0].secret.clone().unwrap();
-            let a = self
-                .engine
-                .accept(
-                    token.expose(),
-                    Registration {
-                        user_ref: format!("acct-{email}"),
-                        first_name: Some("Uma".into()),
-                        last_name: Some("Admin".into()),
-                        ..Registration::default()
-                    },
-                )
-                .unwrap();
-            Actor::Member(a.member.id)
+            ts::actor_with_role(&self.engine, &self.org, &self.owner, email, role)
         }
     }
 

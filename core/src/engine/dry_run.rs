@@ -262,8 +262,9 @@ mod tests {
     use super::*;
     use crate::clock::ManualClock;
     use crate::engine::Recipients;
-    use crate::engine::{CreatedOrganization, InviteReport, NewOrganization, RecipientInput};
-    use crate::invitation::{InvitationQuery, Registration};
+    use crate::engine::test_support as ts;
+    use crate::engine::{InviteReport, RecipientInput};
+    use crate::invitation::InvitationQuery;
     use crate::policy::Policy;
     use crate::secret::SeededSecrets;
     use chrono::{DateTime, Utc};
@@ -347,36 +348,14 @@ mod tests {
         if domains {
             policy.allowed_domains = vec!["acme.test".into()];
         }
-        let CreatedOrganization {
-            organization,
-            owner,
-            ..
-        } = engine
-            .create_organization(
-                NewOrganization::new("Acme", "acct-1", "ada@acme.test").with_policy(policy),
-            )
-            .expect("org");
-        let org = organization.id;
-        let owner = Actor::Member(owner.id);
-        let r = engine
-            .invite(
-                &org,
-                &owner,
-                InviteRequest::new(Recipients::Paste("bob@acme.test".into())),
-            )
-            .expect("bob");
-        let token = r.issued[0].secret.clone().expect("secret");
-        engine
-            .accept(
-                token.expose(),
-                Registration {
-                    user_ref: "acct-bob".into(),
-                    first_name: Some("Bob".into()),
-                    last_name: Some("Smith".into()),
-                    ..Registration::default()
-                },
-            )
-            .expect("accept");
+        let (org, owner) = ts::org(&engine, "acct-1", "ada@acme.test", policy);
+        ts::join(
+            &engine,
+            &org,
+            &owner,
+            InviteRequest::new(Recipients::Paste("bob@acme.test".into())),
+            ts::registration("acct-bob", ("Bob", "Smith")),
+        );
         engine
             .invite(
                 &org,
@@ -529,21 +508,13 @@ mod tests {
             .dry_run_invite(&w.org, &w.owner, &req)
             .expect("dry");
         assert_eq!(dry.would_issue[0].attributes.len(), 2);
-        let r = w.engine.invite(&w.org, &w.owner, req).expect("invite");
-        let token = r.issued[0].secret.clone().expect("secret");
-        let m = w
-            .engine
-            .accept(
-                token.expose(),
-                Registration {
-                    user_ref: "acct-zoe".into(),
-                    first_name: Some("Zoe".into()),
-                    last_name: Some("Z".into()),
-                    ..Registration::default()
-                },
-            )
-            .expect("accept")
-            .member;
+        let m = ts::join(
+            &w.engine,
+            &w.org,
+            &w.owner,
+            req,
+            ts::registration("acct-zoe", ("Zoe", "Z")),
+        );
         assert_eq!(
             m.attributes.get("department").map(String::as_str),
             Some("Sales")

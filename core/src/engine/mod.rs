@@ -34,6 +34,8 @@ mod people;
 mod render;
 mod reports;
 mod templates;
+#[cfg(test)]
+mod test_support;
 mod trace;
 
 pub use accept::{ACCESS_CODE_LOCK_SECS, ACCESS_CODE_MAX_LOCK_SECS, Acceptance};

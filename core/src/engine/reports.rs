@@ -541,11 +541,9 @@ fn template_workbook(roles: &[String], groups: &[String], rows: &[&[&str]]) -> R
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::{
-        CreatedOrganization, ImportDefaults, NewGroup, NewOrganization, RecipientInput,
-    };
+    use crate::engine::test_support as ts;
+    use crate::engine::{CreatedOrganization, ImportDefaults, NewOrganization, RecipientInput};
     use crate::import_file::{ImportFormat, ImportLimits, parse_import};
-    use crate::invitation::Registration;
     use crate::report::tests::cells_of;
 
     struct Fx {
@@ -556,57 +554,22 @@ mod tests {
 
     fn fixture() -> Fx {
         let engine = Enlist::in_memory();
-        let CreatedOrganization {
-            organization,
-            owner,
-            ..
-        } = engine
-            .create_organization(NewOrganization::new("Acme", "acct-ada", "ada@acme.test"))
-            .unwrap();
-        Fx {
-            engine,
-            org: organization.id,
-            owner: Actor::Member(owner.id),
-        }
+        let (org, owner) = ts::org(
+            &engine,
+            "acct-ada",
+            "ada@acme.test",
+            crate::Policy::default(),
+        );
+        Fx { engine, org, owner }
     }
 
     impl Fx {
         fn member(&self, email: &str, role: &str) -> Actor {
-            let r = self
-                .engine
-                .invite(
-                    &self.org,
-                    &self.owner,
-                    InviteRequest::new(Recipients::Paste(email.into())).role(role),
-                )
-                .unwrap();
-            let token = r.issued[0].secret.clone().unwrap();
-            let a = self
-                .engine
-                .accept(
-                    token.expose(),
-                    Registration {
-                        user_ref: format!("acct-{email}"),
-                        first_name: Some("Uma".into()),
-                        last_name: Some("Admin".into()),
-                        ..Registration::default()
-                    },
-                )
-                .unwrap();
-            Actor::Member(a.member.id)
+            ts::actor_with_role(&self.engine, &self.org, &self.owner, email, role)
         }
 
         fn group(&self, name: &str) -> crate::group::Group {
-            self.engine
-                .create_group(
-                    &self.org,
-                    &self.owner,
-                    NewGroup {
-                        name: name.into(),
-                        ..NewGroup::default()
-                    },
-                )
-                .unwrap()
+            ts::group(&self.engine, &self.org, &self.owner, name)
         }
     }
 
@@ -752,29 +715,15 @@ mod tests {
             let mut p = f.engine.organization(&f.org).unwrap().policy;
             p.guests_enabled = true;
             f.engine.update_policy(&f.org, &f.owner, p).unwrap();
-            let r = f
-                .engine
-                .invite(
-                    &f.org,
-                    &f.owner,
-                    InviteRequest::new(Recipients::Paste("gil@ext.test".into()))
-                        .kind(MemberKind::Guest),
-                )
-                .unwrap();
-            let token = r.issued[0].secret.clone().unwrap();
-            let a = f
-                .engine
-                .accept(
-                    token.expose(),
-                    Registration {
-                        user_ref: "acct-gil".into(),
-                        first_name: Some("Gil".into()),
-                        last_name: Some("Guest".into()),
-                        ..Registration::default()
-                    },
-                )
-                .unwrap();
-            Actor::Member(a.member.id)
+            let m = ts::join(
+                &f.engine,
+                &f.org,
+                &f.owner,
+                InviteRequest::new(Recipients::Paste("gil@ext.test".into()))
+                    .kind(MemberKind::Guest),
+                ts::registration("acct-gil", ("Gil", "Guest")),
+            );
+            Actor::Member(m.id)
         };
         let err = f
             .engine

@@ -9,12 +9,11 @@
 use super::harness::{Env, MakeStore, SEED, as_member, code, registration, token_of};
 use super::snapshot::snapshot;
 use crate::{
-    ActivatedLink, Event, GroupGrant, GroupId, InvitationId, InvitationQuery, InviteRequest,
-    LinkSpec, Member, MemberId, MemberQuery, MessageId, NewGroup, OrgId, Organization,
-    OutboxMessage, Page, Policy, RecipientInput, Recipients, SeatCount, SecretHash, Store,
-    StoreError, StoreResult, StoredInvitation, StoredInviteLink, Transaction,
+    ActivatedLink, ForwardingTx, GroupGrant, InviteRequest, LinkSpec, MessageId, NewGroup, OrgId,
+    Policy, RecipientInput, Recipients, Store, StoreError, StoreResult, Transaction, TxCall,
+    TxHooks,
 };
-use chrono::{DateTime, Duration, Utc};
+use chrono::Duration;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -42,24 +41,32 @@ impl FaultyStore {
 
 impl Store for FaultyStore {
     fn begin(&self) -> StoreResult<Box<dyn Transaction + '_>> {
-        Ok(Box::new(FaultyTx {
-            inner: self.inner.begin()?,
-            fail_at: self.fail_at.load(Ordering::SeqCst),
-            writes: 0,
-        }))
+        Ok(Box::new(ForwardingTx::new(
+            self.inner.begin()?,
+            Fault {
+                fail_at: self.fail_at.load(Ordering::SeqCst),
+                writes: 0,
+            },
+        )))
     }
 }
 
-struct FaultyTx<'a> {
-    inner: Box<dyn Transaction + 'a>,
+/// The fault of one transaction: counts its writes (the commit included)
+/// and fails the `fail_at`-th.
+struct Fault {
     fail_at: usize,
     writes: usize,
 }
 
-impl FaultyTx<'_> {
-    fn write(&mut self) -> StoreResult<()> {
+impl TxHooks for Fault {
+    fn before(&mut self, call: TxCall) -> StoreResult<()> {
+        if !call.write {
+            return Ok(());
+        }
         self.writes += 1;
         if self.writes == self.fail_at {
+            // Refused, the write never reaches the inner transaction; a
+            // refused commit drops it: rolled back.
             Err(StoreError::Unavailable(format!(
                 "fault injected at write {}",
                 self.writes
@@ -67,212 +74,6 @@ impl FaultyTx<'_> {
         } else {
             Ok(())
         }
-    }
-}
-
-impl Transaction for FaultyTx<'_> {
-    fn commit(mut self: Box<Self>) -> StoreResult<()> {
-        // On a failed commit the inner transaction is dropped: rolled back.
-        self.write()?;
-        self.inner.commit()
-    }
-    fn organization(&mut self, org: &OrgId) -> StoreResult<Option<Organization>> {
-        self.inner.organization(org)
-    }
-    fn put_organization(&mut self, org: &Organization) -> StoreResult<()> {
-        self.write()?;
-        self.inner.put_organization(org)
-    }
-    fn group(&mut self, org: &OrgId, id: &GroupId) -> StoreResult<Option<crate::Group>> {
-        self.inner.group(org, id)
-    }
-    fn groups(&mut self, org: &OrgId) -> StoreResult<Vec<crate::Group>> {
-        self.inner.groups(org)
-    }
-    fn put_group(&mut self, group: &crate::Group) -> StoreResult<()> {
-        self.write()?;
-        self.inner.put_group(group)
-    }
-    fn delete_group(&mut self, org: &OrgId, id: &GroupId) -> StoreResult<()> {
-        self.write()?;
-        self.inner.delete_group(org, id)
-    }
-    fn member(&mut self, org: &OrgId, id: &MemberId) -> StoreResult<Option<Member>> {
-        self.inner.member(org, id)
-    }
-    fn member_by_contact(&mut self, org: &OrgId, key: &str) -> StoreResult<Option<Member>> {
-        self.inner.member_by_contact(org, key)
-    }
-    fn member_by_user_ref(&mut self, org: &OrgId, user_ref: &str) -> StoreResult<Option<Member>> {
-        self.inner.member_by_user_ref(org, user_ref)
-    }
-    fn put_member(&mut self, member: &Member) -> StoreResult<()> {
-        self.write()?;
-        self.inner.put_member(member)
-    }
-    fn list_members(&mut self, org: &OrgId, query: &MemberQuery) -> StoreResult<Page<Member>> {
-        self.inner.list_members(org, query)
-    }
-    fn count_active_with_role(&mut self, org: &OrgId, role: &str) -> StoreResult<u64> {
-        self.inner.count_active_with_role(org, role)
-    }
-    fn seat_count(&mut self, org: &OrgId, license_type: &str) -> StoreResult<SeatCount> {
-        self.inner.seat_count(org, license_type)
-    }
-    fn seat_counts(&mut self, org: &OrgId) -> StoreResult<Vec<(String, SeatCount)>> {
-        self.inner.seat_counts(org)
-    }
-    fn invitation(
-        &mut self,
-        org: &OrgId,
-        id: &InvitationId,
-    ) -> StoreResult<Option<StoredInvitation>> {
-        self.inner.invitation(org, id)
-    }
-    fn invitation_by_secret(
-        &mut self,
-        org: &OrgId,
-        hash: &SecretHash,
-    ) -> StoreResult<Option<StoredInvitation>> {
-        self.inner.invitation_by_secret(org, hash)
-    }
-    fn open_invitation_for(
-        &mut self,
-        org: &OrgId,
-        key: &str,
-    ) -> StoreResult<Option<StoredInvitation>> {
-        self.inner.open_invitation_for(org, key)
-    }
-    fn put_invitation(&mut self, inv: &StoredInvitation) -> StoreResult<()> {
-        self.write()?;
-        self.inner.put_invitation(inv)
-    }
-    fn list_invitations(
-        &mut self,
-        org: &OrgId,
-        query: &InvitationQuery,
-        now: DateTime<Utc>,
-    ) -> StoreResult<Page<StoredInvitation>> {
-        self.inner.list_invitations(org, query, now)
-    }
-    fn due_invitations(
-        &mut self,
-        org: Option<&OrgId>,
-        now: DateTime<Utc>,
-        limit: usize,
-    ) -> StoreResult<Vec<StoredInvitation>> {
-        self.inner.due_invitations(org, now, limit)
-    }
-    fn invite_link(&mut self, org: &OrgId) -> StoreResult<Option<StoredInviteLink>> {
-        self.inner.invite_link(org)
-    }
-    fn put_invite_link(&mut self, link: &StoredInviteLink) -> StoreResult<()> {
-        self.write()?;
-        self.inner.put_invite_link(link)
-    }
-    fn append_event(&mut self, event: &Event) -> StoreResult<u64> {
-        self.write()?;
-        self.inner.append_event(event)
-    }
-    fn events(&mut self, org: &OrgId, after: u64, limit: usize) -> StoreResult<Vec<Event>> {
-        self.inner.events(org, after, limit)
-    }
-    fn put_outbox_message(&mut self, msg: &OutboxMessage) -> StoreResult<()> {
-        self.write()?;
-        self.inner.put_outbox_message(msg)
-    }
-    fn outbox_message(&mut self, id: &MessageId) -> StoreResult<Option<OutboxMessage>> {
-        self.inner.outbox_message(id)
-    }
-    fn due_outbox(
-        &mut self,
-        org: Option<&OrgId>,
-        now: DateTime<Utc>,
-        limit: usize,
-    ) -> StoreResult<Vec<OutboxMessage>> {
-        self.inner.due_outbox(org, now, limit)
-    }
-    fn next_outbox_due(
-        &mut self,
-        org: Option<&OrgId>,
-    ) -> StoreResult<Option<chrono::DateTime<chrono::Utc>>> {
-        self.inner.next_outbox_due(org)
-    }
-    fn failed_outbox(
-        &mut self,
-        org: &OrgId,
-        after: Option<&str>,
-        limit: u32,
-    ) -> StoreResult<crate::member::Page<OutboxMessage>> {
-        self.inner.failed_outbox(org, after, limit)
-    }
-    fn queued_messages_for(
-        &mut self,
-        org: &OrgId,
-        invitation: &InvitationId,
-    ) -> StoreResult<Vec<OutboxMessage>> {
-        self.inner.queued_messages_for(org, invitation)
-    }
-    fn email_settings(&mut self, org: &OrgId) -> StoreResult<Option<crate::EmailSettings>> {
-        self.inner.email_settings(org)
-    }
-    fn put_email_settings(&mut self, settings: &crate::EmailSettings) -> StoreResult<()> {
-        self.write()?;
-        self.inner.put_email_settings(settings)
-    }
-    fn email_template(
-        &mut self,
-        org: &OrgId,
-        locale: &str,
-    ) -> StoreResult<Option<crate::EmailTemplate>> {
-        self.inner.email_template(org, locale)
-    }
-    fn email_templates(&mut self, org: &OrgId) -> StoreResult<Vec<crate::EmailTemplate>> {
-        self.inner.email_templates(org)
-    }
-    fn put_email_template(&mut self, template: &crate::EmailTemplate) -> StoreResult<()> {
-        self.write()?;
-        self.inner.put_email_template(template)
-    }
-    fn delete_email_template(&mut self, org: &OrgId, locale: &str) -> StoreResult<bool> {
-        self.write()?;
-        self.inner.delete_email_template(org, locale)
-    }
-    fn put_batch_report(&mut self, report: &crate::BatchReport) -> StoreResult<()> {
-        self.write()?;
-        self.inner.put_batch_report(report)
-    }
-    fn batch_report(
-        &mut self,
-        org: &OrgId,
-        batch: &crate::BatchId,
-    ) -> StoreResult<Option<crate::BatchReport>> {
-        self.inner.batch_report(org, batch)
-    }
-    fn delete_batch_reports_before(
-        &mut self,
-        org: &OrgId,
-        before: chrono::DateTime<chrono::Utc>,
-        limit: usize,
-    ) -> StoreResult<u64> {
-        self.write()?;
-        self.inner.delete_batch_reports_before(org, before, limit)
-    }
-    fn standing(
-        &mut self,
-        org: &OrgId,
-        keys: &[String],
-        now: DateTime<Utc>,
-    ) -> StoreResult<Vec<(String, crate::KeyStanding)>> {
-        self.inner.standing(org, keys, now)
-    }
-    fn people(
-        &mut self,
-        org: &OrgId,
-        query: &crate::PeopleQuery,
-        now: DateTime<Utc>,
-    ) -> StoreResult<Page<crate::Person>> {
-        self.inner.people(org, query, now)
     }
 }
 

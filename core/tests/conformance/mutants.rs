@@ -5,9 +5,8 @@ use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 use enlist::testing::harness::{MakeStore, same_as_memory};
 use enlist::testing::{engine_ops, faults, races, transactions};
 use enlist::{
-    Event, GroupId, InvitationId, InvitationQuery, Member, MemberId, MemberQuery, MemberSort,
-    MemoryStore, MessageId, OrgId, Organization, OutboxMessage, Page, SeatCount, SecretHash, Store,
-    StoreResult, StoredInvitation, StoredInviteLink, Transaction,
+    Event, ForwardingTx, Member, MemberQuery, MemberSort, MemoryStore, OrgId, Organization,
+    OutboxMessage, Page, SeatCount, Store, StoreResult, StoredInvitation, Transaction, TxHooks,
 };
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
@@ -37,42 +36,24 @@ pub struct Mutant {
 
 impl Store for Mutant {
     fn begin(&self) -> StoreResult<Box<dyn Transaction + '_>> {
-        Ok(Box::new(MutantTx {
-            inner: Some(self.inner.begin()?),
-            flaw: self.flaw,
-        }))
+        Ok(Box::new(ForwardingTx::new(
+            self.inner.begin()?,
+            Flawed(self.flaw),
+        )))
     }
 }
 
-struct MutantTx<'a> {
-    inner: Option<Box<dyn Transaction + 'a>>,
-    flaw: Flaw,
-}
-
-impl Drop for MutantTx<'_> {
-    fn drop(&mut self) {
-        if self.flaw == Flaw::DropCommits {
-            if let Some(tx) = self.inner.take() {
-                let _ = tx.commit();
-            }
-        }
-    }
-}
+/// The flaw, applied to the calls that go through a transaction; every
+/// other call is MemoryStore's.
+struct Flawed(Flaw);
 
 fn micros(t: DateTime<Utc>) -> DateTime<Utc> {
     t.duration_trunc(TimeDelta::microseconds(1)).unwrap_or(t)
 }
 
-impl MutantTx<'_> {
-    fn tx(&mut self) -> &mut (dyn Transaction + '_) {
-        match self.inner.as_mut() {
-            Some(tx) => tx.as_mut(),
-            None => unreachable!("used after commit"),
-        }
-    }
-
+impl Flawed {
     fn time(&self, t: DateTime<Utc>) -> DateTime<Utc> {
-        if self.flaw == Flaw::Microseconds {
+        if self.0 == Flaw::Microseconds {
             micros(t)
         } else {
             t
@@ -80,227 +61,119 @@ impl MutantTx<'_> {
     }
 }
 
-impl Transaction for MutantTx<'_> {
-    fn commit(mut self: Box<Self>) -> StoreResult<()> {
-        match self.inner.take() {
-            Some(tx) => tx.commit(),
-            None => Ok(()),
+impl TxHooks for Flawed {
+    fn dropped(&mut self, inner: Box<dyn Transaction + '_>) {
+        if self.0 == Flaw::DropCommits {
+            let _ = inner.commit();
         }
     }
-    fn organization(&mut self, org: &OrgId) -> StoreResult<Option<Organization>> {
-        self.tx().organization(org)
-    }
-    fn put_organization(&mut self, org: &Organization) -> StoreResult<()> {
+    fn put_organization(
+        &mut self,
+        inner: &mut dyn Transaction,
+        org: &Organization,
+    ) -> StoreResult<()> {
         let mut o = org.clone();
         o.created_at = self.time(o.created_at);
-        self.tx().put_organization(&o)
+        inner.put_organization(&o)
     }
-    fn group(&mut self, org: &OrgId, id: &GroupId) -> StoreResult<Option<enlist::Group>> {
-        self.tx().group(org, id)
-    }
-    fn groups(&mut self, org: &OrgId) -> StoreResult<Vec<enlist::Group>> {
-        self.tx().groups(org)
-    }
-    fn put_group(&mut self, group: &enlist::Group) -> StoreResult<()> {
-        self.tx().put_group(group)
-    }
-    fn delete_group(&mut self, org: &OrgId, id: &GroupId) -> StoreResult<()> {
-        self.tx().delete_group(org, id)
-    }
-    fn member(&mut self, org: &OrgId, id: &MemberId) -> StoreResult<Option<Member>> {
-        self.tx().member(org, id)
-    }
-    fn member_by_contact(&mut self, org: &OrgId, key: &str) -> StoreResult<Option<Member>> {
-        self.tx().member_by_contact(org, key)
-    }
-    fn member_by_user_ref(&mut self, org: &OrgId, user_ref: &str) -> StoreResult<Option<Member>> {
-        self.tx().member_by_user_ref(org, user_ref)
-    }
-    fn put_member(&mut self, member: &Member) -> StoreResult<()> {
+    fn put_member(&mut self, inner: &mut dyn Transaction, member: &Member) -> StoreResult<()> {
         let mut m = member.clone();
         m.joined_at = self.time(m.joined_at);
         m.removed_at = m.removed_at.map(|t| self.time(t));
         m.last_active_at = m.last_active_at.map(|t| self.time(t));
-        self.tx().put_member(&m)
+        inner.put_member(&m)
     }
-    fn list_members(&mut self, org: &OrgId, query: &MemberQuery) -> StoreResult<Page<Member>> {
+    fn list_members(
+        &mut self,
+        inner: &mut dyn Transaction,
+        org: &OrgId,
+        query: &MemberQuery,
+    ) -> StoreResult<Page<Member>> {
         let mut q = query.clone();
-        if self.flaw == Flaw::IgnoresDescending {
+        if self.0 == Flaw::IgnoresDescending {
             q.sort = MemberSort::EmailAsc;
         }
-        self.tx().list_members(org, &q)
+        inner.list_members(org, &q)
     }
-    fn count_active_with_role(&mut self, org: &OrgId, role: &str) -> StoreResult<u64> {
-        self.tx().count_active_with_role(org, role)
-    }
-    fn seat_count(&mut self, org: &OrgId, license_type: &str) -> StoreResult<SeatCount> {
-        let mut c = self.tx().seat_count(org, license_type)?;
-        if self.flaw == Flaw::UndercountsSeats {
+    fn seat_count(
+        &mut self,
+        inner: &mut dyn Transaction,
+        org: &OrgId,
+        license_type: &str,
+    ) -> StoreResult<SeatCount> {
+        let mut c = inner.seat_count(org, license_type)?;
+        if self.0 == Flaw::UndercountsSeats {
             c.members = c.members.saturating_sub(1);
         }
         Ok(c)
     }
-    fn seat_counts(&mut self, org: &OrgId) -> StoreResult<Vec<(String, SeatCount)>> {
-        self.tx().seat_counts(org)
-    }
-    fn invitation(
+    fn put_invitation(
         &mut self,
-        org: &OrgId,
-        id: &InvitationId,
-    ) -> StoreResult<Option<StoredInvitation>> {
-        self.tx().invitation(org, id)
-    }
-    fn invitation_by_secret(
-        &mut self,
-        org: &OrgId,
-        hash: &SecretHash,
-    ) -> StoreResult<Option<StoredInvitation>> {
-        self.tx().invitation_by_secret(org, hash)
-    }
-    fn open_invitation_for(
-        &mut self,
-        org: &OrgId,
-        key: &str,
-    ) -> StoreResult<Option<StoredInvitation>> {
-        self.tx().open_invitation_for(org, key)
-    }
-    fn put_invitation(&mut self, inv: &StoredInvitation) -> StoreResult<()> {
+        inner: &mut dyn Transaction,
+        inv: &StoredInvitation,
+    ) -> StoreResult<()> {
         let mut i = inv.clone();
         i.created_at = self.time(i.created_at);
         i.expires_at = i.expires_at.map(|t| self.time(t));
         i.last_sent_at = i.last_sent_at.map(|t| self.time(t));
         i.closed_at = i.closed_at.map(|t| self.time(t));
-        self.tx().put_invitation(&i)
-    }
-    fn list_invitations(
-        &mut self,
-        org: &OrgId,
-        query: &InvitationQuery,
-        now: DateTime<Utc>,
-    ) -> StoreResult<Page<StoredInvitation>> {
-        self.tx().list_invitations(org, query, now)
+        inner.put_invitation(&i)
     }
     fn due_invitations(
         &mut self,
+        inner: &mut dyn Transaction,
         org: Option<&OrgId>,
         now: DateTime<Utc>,
         limit: usize,
     ) -> StoreResult<Vec<StoredInvitation>> {
-        let mut due = self.tx().due_invitations(org, now, limit)?;
-        if self.flaw == Flaw::TiesReversed {
+        let mut due = inner.due_invitations(org, now, limit)?;
+        if self.0 == Flaw::TiesReversed {
             due.reverse();
             due.sort_by_key(|i| i.expires_at);
         }
         Ok(due)
     }
-    fn invite_link(&mut self, org: &OrgId) -> StoreResult<Option<StoredInviteLink>> {
-        self.tx().invite_link(org)
-    }
-    fn put_invite_link(&mut self, link: &StoredInviteLink) -> StoreResult<()> {
-        self.tx().put_invite_link(link)
-    }
-    fn append_event(&mut self, event: &Event) -> StoreResult<u64> {
+    fn append_event(&mut self, inner: &mut dyn Transaction, event: &Event) -> StoreResult<u64> {
         let mut e = event.clone();
         e.at = self.time(e.at);
-        self.tx().append_event(&e)
+        inner.append_event(&e)
     }
-    fn events(&mut self, org: &OrgId, after: u64, limit: usize) -> StoreResult<Vec<Event>> {
-        let mut evs = self.tx().events(org, after, limit)?;
-        if self.flaw == Flaw::LosesFirstEvent && after == 0 && !evs.is_empty() {
+    fn events(
+        &mut self,
+        inner: &mut dyn Transaction,
+        org: &OrgId,
+        after: u64,
+        limit: usize,
+    ) -> StoreResult<Vec<Event>> {
+        let mut evs = inner.events(org, after, limit)?;
+        if self.0 == Flaw::LosesFirstEvent && after == 0 && !evs.is_empty() {
             evs.remove(0);
         }
         Ok(evs)
     }
-    fn put_outbox_message(&mut self, msg: &OutboxMessage) -> StoreResult<()> {
+    fn put_outbox_message(
+        &mut self,
+        inner: &mut dyn Transaction,
+        msg: &OutboxMessage,
+    ) -> StoreResult<()> {
         let mut m = msg.clone();
         m.next_attempt_at = self.time(m.next_attempt_at);
         m.created_at = self.time(m.created_at);
-        self.tx().put_outbox_message(&m)
-    }
-    fn outbox_message(&mut self, id: &MessageId) -> StoreResult<Option<OutboxMessage>> {
-        self.tx().outbox_message(id)
+        inner.put_outbox_message(&m)
     }
     fn due_outbox(
         &mut self,
+        inner: &mut dyn Transaction,
         org: Option<&OrgId>,
         now: DateTime<Utc>,
         limit: usize,
     ) -> StoreResult<Vec<OutboxMessage>> {
-        let mut due = self.tx().due_outbox(org, now, limit)?;
-        if self.flaw == Flaw::TiesReversed {
+        let mut due = inner.due_outbox(org, now, limit)?;
+        if self.0 == Flaw::TiesReversed {
             due.reverse();
             due.sort_by_key(|m| m.next_attempt_at);
         }
         Ok(due)
-    }
-    fn next_outbox_due(
-        &mut self,
-        org: Option<&OrgId>,
-    ) -> StoreResult<Option<chrono::DateTime<chrono::Utc>>> {
-        self.tx().next_outbox_due(org)
-    }
-    fn failed_outbox(
-        &mut self,
-        org: &OrgId,
-        after: Option<&str>,
-        limit: u32,
-    ) -> StoreResult<enlist::Page<OutboxMessage>> {
-        self.tx().failed_outbox(org, after, limit)
-    }
-    fn queued_messages_for(
-        &mut self,
-        org: &OrgId,
-        invitation: &InvitationId,
-    ) -> StoreResult<Vec<OutboxMessage>> {
-        self.tx().queued_messages_for(org, invitation)
-    }
-    fn email_settings(&mut self, org: &OrgId) -> StoreResult<Option<enlist::EmailSettings>> {
-        self.tx().email_settings(org)
-    }
-    fn put_email_settings(&mut self, settings: &enlist::EmailSettings) -> StoreResult<()> {
-        self.tx().put_email_settings(settings)
-    }
-    fn email_template(
-        &mut self,
-        org: &OrgId,
-        locale: &str,
-    ) -> StoreResult<Option<enlist::EmailTemplate>> {
-        self.tx().email_template(org, locale)
-    }
-    fn email_templates(&mut self, org: &OrgId) -> StoreResult<Vec<enlist::EmailTemplate>> {
-        self.tx().email_templates(org)
-    }
-    fn put_email_template(&mut self, template: &enlist::EmailTemplate) -> StoreResult<()> {
-        self.tx().put_email_template(template)
-    }
-    fn delete_email_template(&mut self, org: &OrgId, locale: &str) -> StoreResult<bool> {
-        self.tx().delete_email_template(org, locale)
-    }
-    fn put_batch_report(&mut self, report: &enlist::BatchReport) -> StoreResult<()> {
-        self.tx().put_batch_report(report)
-    }
-    fn batch_report(
-        &mut self,
-        org: &OrgId,
-        batch: &enlist::BatchId,
-    ) -> StoreResult<Option<enlist::BatchReport>> {
-        self.tx().batch_report(org, batch)
-    }
-    fn delete_batch_reports_before(
-        &mut self,
-        org: &OrgId,
-        before: chrono::DateTime<chrono::Utc>,
-        limit: usize,
-    ) -> StoreResult<u64> {
-        self.tx().delete_batch_reports_before(org, before, limit)
-    }
-    fn people(
-        &mut self,
-        org: &OrgId,
-        query: &enlist::PeopleQuery,
-        now: DateTime<Utc>,
-    ) -> StoreResult<Page<enlist::Person>> {
-        self.tx().people(org, query, now)
     }
 }
 

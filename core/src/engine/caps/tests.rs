@@ -1,7 +1,7 @@
 use super::*;
-use crate::engine::{CreatedOrganization, InviteRequest, NewGroup, NewOrganization, Recipients};
+use crate::engine::test_support as ts;
+use crate::engine::{InviteRequest, NewOrganization, Recipients};
 use crate::group::Group;
-use crate::invitation::Registration;
 use crate::member::Member;
 use crate::policy::Policy;
 use crate::role::PermissionSet;
@@ -19,19 +19,11 @@ struct Org {
 
 impl Org {
     fn new(engine: Enlist, policy: Policy) -> Self {
-        let CreatedOrganization {
-            organization,
-            owner,
-            ..
-        } = engine
-            .create_organization(
-                NewOrganization::new("Acme", "acct-owner", "owner@acme.test").with_policy(policy),
-            )
-            .expect("org");
+        let (org, owner) = ts::org(&engine, "acct-owner", "owner@acme.test", policy);
         Self {
             engine,
-            org: organization.id,
-            owner: Actor::Member(owner.id),
+            org,
+            owner,
             next: std::cell::Cell::new(0),
         }
     }
@@ -43,46 +35,23 @@ impl Org {
     }
 
     fn group(&self, name: &str) -> Group {
-        self.engine
-            .create_group(
-                &self.org,
-                &self.owner,
-                NewGroup {
-                    name: name.into(),
-                    ..NewGroup::default()
-                },
-            )
-            .expect("group")
+        ts::group(&self.engine, &self.org, &self.owner, name)
     }
 
     /// A member who joined with `role`, `kind` and `groups`.
     fn join(&self, role: &str, kind: MemberKind, groups: Vec<GroupGrant>) -> Member {
         let email = self.fresh();
-        let report = self
-            .engine
-            .invite(
-                &self.org,
-                &Actor::System,
-                InviteRequest::new(Recipients::Paste(email))
-                    .role(role)
-                    .kind(kind)
-                    .groups(groups),
-            )
-            .expect("invite");
-        let token = report.issued[0].secret.clone().expect("token");
         let n = self.next.get();
-        self.engine
-            .accept(
-                token.expose(),
-                Registration {
-                    user_ref: format!("acct-{n}"),
-                    first_name: Some("A".into()),
-                    last_name: Some("B".into()),
-                    ..Registration::default()
-                },
-            )
-            .expect("accept")
-            .member
+        ts::join(
+            &self.engine,
+            &self.org,
+            &Actor::System,
+            InviteRequest::new(Recipients::Paste(email))
+                .role(role)
+                .kind(kind)
+                .groups(groups),
+            ts::registration(&format!("acct-{n}"), ("A", "B")),
+        )
     }
 
     /// Invites one new person as `actor`, staged (no mail).
