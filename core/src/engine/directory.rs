@@ -673,23 +673,35 @@ impl Enlist {
         actor: &Actor,
         assistant: &DirectoryAssistant,
     ) -> Result<DirectoryReview> {
-        if &assistant.org_id != org {
-            return Err(Error::invalid(
-                "assistant",
-                "was started for another organization",
-            ));
-        }
-        let (o, auth) = self.run_read("directory.review", |cx| {
-            let (o, auth) = cx.enter(org, actor)?;
-            may_use_assistant(&auth)?;
-            Ok((o, auth))
-        })?;
+        let (o, auth) = self.assistant_prologue(org, actor, assistant, "directory.review")?;
         let rows = self.review_rows(&o, &auth, actor, assistant)?;
         let (to_send, errors) = rows.into_iter().partition(|r| r.reason.is_none());
         Ok(DirectoryReview {
             to_send,
             errors,
             max_batch: o.policy.max_batch,
+        })
+    }
+
+    /// What the review and the send check first: the assistant is this
+    /// organization's, and the actor may use the assistant (read-only).
+    fn assistant_prologue(
+        &self,
+        org: &OrgId,
+        actor: &Actor,
+        assistant: &DirectoryAssistant,
+        command: &'static str,
+    ) -> Result<(Organization, Auth)> {
+        if &assistant.org_id != org {
+            return Err(Error::invalid(
+                "assistant",
+                "was started for another organization",
+            ));
+        }
+        self.run_read(command, |cx| {
+            let (o, auth) = cx.enter(org, actor)?;
+            may_use_assistant(&auth)?;
+            Ok((o, auth))
         })
     }
 
@@ -770,17 +782,8 @@ impl Enlist {
         message: Option<&str>,
     ) -> Result<DirectorySendReport> {
         let message = clean_text("message", message, MAX_MESSAGE_CHARS)?;
-        if &assistant.org_id != org {
-            return Err(Error::invalid(
-                "assistant",
-                "was started for another organization",
-            ));
-        }
-        let (o, auth) = self.run_read("directory.send.authorize", |cx| {
-            let (o, auth) = cx.enter(org, actor)?;
-            may_use_assistant(&auth)?;
-            Ok((o, auth))
-        })?;
+        let (o, auth) =
+            self.assistant_prologue(org, actor, assistant, "directory.send.authorize")?;
         let rows = self.review_rows(&o, &auth, actor, assistant)?;
         if rows.is_empty() {
             return Err(Error::invalid("selection", "no employee is selected"));
