@@ -135,7 +135,7 @@ impl Enlist {
         // Read the invitation in a short transaction, hash the code outside
         // any transaction (the keyless hash is slow on purpose), then check
         // and record in a second one.
-        let snapshot = self.run("accept_with_code.lookup", |cx| {
+        let snapshot = self.run_read("accept_with_code.lookup", |cx| {
             code_target(cx, org, key.as_deref())
         })?;
         let salt = snapshot

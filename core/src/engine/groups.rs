@@ -200,7 +200,7 @@ impl Enlist {
     /// A group, with its member count. Members see every group; guests only
     /// their own.
     pub fn group(&self, org: &OrgId, actor: &Actor, group: &GroupId) -> Result<Group> {
-        self.run("group", |cx| {
+        self.run_read("group", |cx| {
             let (_, auth) = cx.enter(org, actor)?;
             let g = cx.group(org, group)?;
             if auth.has(Permission::ViewMembers) || auth.group_role(group).is_some() {
@@ -219,7 +219,7 @@ impl Enlist {
         actor: &Actor,
         query: &GroupQuery,
     ) -> Result<Vec<Group>> {
-        self.run("list_groups", |cx| {
+        self.run_read("list_groups", |cx| {
             let (_, auth) = cx.enter(org, actor)?;
             if auth.member.is_none() && !auth.system {
                 return Err(auth.deny(Permission::ViewMembers, "listing groups"));

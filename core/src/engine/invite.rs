@@ -1014,7 +1014,7 @@ impl Enlist {
             .as_deref()
             .map(crate::template::normalize_locale)
             .transpose()?;
-        let policy = self.run("invite.authorize", |cx| {
+        let policy = self.run_read("invite.authorize", |cx| {
             let (o, auth) = cx.enter(org, actor)?;
             may_invite_at_all(&o, &auth)?;
             Ok(o.policy)
@@ -1243,7 +1243,7 @@ impl Enlist {
         actor: &Actor,
         invitation: &InvitationId,
     ) -> Result<Invitation> {
-        self.run("invitation", |cx| {
+        self.run_read("invitation", |cx| {
             let (_, auth) = cx.enter(org, actor)?;
             let inv = cx.invitation(org, invitation)?;
             if !auth.has(Permission::ViewMembers)
@@ -1269,7 +1269,7 @@ impl Enlist {
             query.after.as_deref(),
             &[query.batch.as_ref().map(|b| b.as_str())],
         )?;
-        self.run("list_invitations", |cx| {
+        self.run_read("list_invitations", |cx| {
             cx.authorized(org, actor, Permission::ViewMembers)?;
             let page = cx.tx.list_invitations(org, query, cx.now)?;
             Ok(crate::member::Page {

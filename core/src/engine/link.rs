@@ -181,7 +181,7 @@ impl Enlist {
     /// The organization's link settings (without its secret, which is shown
     /// only when activated: activate again to get a new one).
     pub fn invite_link(&self, org: &OrgId, actor: &Actor) -> Result<Option<InviteLink>> {
-        self.run("invite_link", |cx| {
+        self.run_read("invite_link", |cx| {
             cx.authorized(org, actor, Permission::ManageInviteLink)?;
             Ok(cx.tx.invite_link(org)?.map(InviteLink::from))
         })
@@ -190,7 +190,7 @@ impl Enlist {
     /// What the link's landing page shows.
     pub fn preview_link(&self, token: &str) -> Result<LinkPreview> {
         let (org, hash) = parse_token(token).ok_or(Error::InvalidSecret)?;
-        self.run("preview_link", |cx| {
+        self.run_read("preview_link", |cx| {
             let o = cx.token_org(&org)?;
             let link = live_link(cx.tx.invite_link(&org)?, &o, &hash)?;
             let mut group_names = Vec::new();

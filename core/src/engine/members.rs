@@ -333,7 +333,7 @@ impl Enlist {
     /// A member. Members with [`Permission::ViewMembers`] see everyone;
     /// anyone sees themselves.
     pub fn member(&self, org: &OrgId, actor: &Actor, member: &MemberId) -> Result<Member> {
-        self.run("member", |cx| {
+        self.run_read("member", |cx| {
             let (_, auth) = cx.enter(org, actor)?;
             if !auth.has(Permission::ViewMembers) && !auth.is_member(member) {
                 return Err(auth.deny(Permission::ViewMembers, "reading another member"));
@@ -360,7 +360,7 @@ impl Enlist {
                 query.group.as_ref().map(|g| g.as_str()),
             ],
         )?;
-        self.run("list_members", |cx| {
+        self.run_read("list_members", |cx| {
             cx.authorized(org, actor, Permission::ViewMembers)?;
             Ok(cx.tx.list_members(org, query)?)
         })
@@ -451,7 +451,7 @@ impl Enlist {
     /// Seats used, pending and allowed per license type: every type with a
     /// limit or any use. Needs [`Permission::ViewMembers`].
     pub fn license_usage(&self, org: &OrgId, actor: &Actor) -> Result<Vec<LicenseUsage>> {
-        self.run("license_usage", |cx| {
+        self.run_read("license_usage", |cx| {
             let (o, _) = cx.authorized(org, actor, Permission::ViewMembers)?;
             let mut out: BTreeMap<String, LicenseUsage> = o
                 .policy

@@ -162,7 +162,7 @@ impl Enlist {
 
     /// Reads an organization.
     pub fn organization(&self, org: &OrgId) -> Result<Organization> {
-        self.run("organization", |cx| cx.org(org))
+        self.run_read("organization", |cx| cx.org(org))
     }
 
     /// Renames an organization. Needs [`Permission::ManagePolicy`].
@@ -345,7 +345,7 @@ impl Enlist {
     /// `limit` events. Needs [`Permission::ViewAudit`].
     pub fn events(&self, org: &OrgId, actor: &Actor, after: u64, limit: u32) -> Result<Vec<Event>> {
         let limit = super::page_limit(limit)?;
-        self.run("events", |cx| {
+        self.run_read("events", |cx| {
             cx.authorized(org, actor, Permission::ViewAudit)?;
             Ok(cx.tx.events(org, after, limit as usize)?)
         })

@@ -54,7 +54,7 @@ impl Enlist {
     /// `limit` above [`MAX_OUTBOX_BATCH`] is refused (`InvalidInput`).
     pub fn deliver_pending(&self, mailer: &dyn Mailer, limit: usize) -> Result<DeliveryReport> {
         check_batch(limit)?;
-        let due = self.run("deliver_pending.due", |cx| {
+        let due = self.run_read("deliver_pending.due", |cx| {
             let now = cx.now;
             Ok(cx.tx.due_outbox(None, now, limit)?)
         })?;
@@ -210,7 +210,7 @@ impl Enlist {
     /// secret (no accept link, no body holding it). Trusted host-job API: no
     /// actor is checked; for a person, use [`Enlist::outbox_message_in`].
     pub fn outbox_message(&self, id: &MessageId) -> Result<OutboxMessage> {
-        self.run("outbox_message", |cx| {
+        self.run_read("outbox_message", |cx| {
             cx.tx
                 .outbox_message(id)?
                 .map(OutboxMessage::redacted)
@@ -228,7 +228,7 @@ impl Enlist {
         actor: &Actor,
         id: &MessageId,
     ) -> Result<OutboxMessage> {
-        self.run("outbox_message_in", |cx| {
+        self.run_read("outbox_message_in", |cx| {
             cx.authorized(org, actor, Permission::ManageOutbox)?;
             cx.tx
                 .outbox_message(id)?
@@ -257,7 +257,7 @@ impl Enlist {
         check_batch(limit)?;
         let expired = self.expire_due(self.now())?;
         let delivered = self.deliver_pending(mailer, limit)?;
-        let next_due = self.run("work_outbox.next_due", |cx| {
+        let next_due = self.run_read("work_outbox.next_due", |cx| {
             Ok(cx.tx.next_outbox_due(None)?)
         })?;
         Ok(WorkerReport {
@@ -358,7 +358,7 @@ impl Enlist {
     ) -> Result<Page<DeadLetter>> {
         super::page_limit(limit)?;
         super::check_query_text(None, after, &[])?;
-        self.run("dead_letters", |cx| {
+        self.run_read("dead_letters", |cx| {
             cx.authorized(org, actor, Permission::ManageOutbox)?;
             let page = cx.tx.failed_outbox(org, after, limit)?;
             Ok(Page {

@@ -121,7 +121,7 @@ impl Enlist {
         locale: &str,
     ) -> Result<Option<EmailTemplate>> {
         let locale = normalize_locale(locale)?;
-        self.run("email_template", |cx| {
+        self.run_read("email_template", |cx| {
             cx.authorized(org, actor, Permission::ManagePolicy)?;
             Ok(cx.tx.email_template(org, &locale)?)
         })
@@ -130,7 +130,7 @@ impl Enlist {
     /// Every template the organization saved, by locale. Needs
     /// [`Permission::ManagePolicy`].
     pub fn email_templates(&self, org: &OrgId, actor: &Actor) -> Result<Vec<EmailTemplate>> {
-        self.run("email_templates", |cx| {
+        self.run_read("email_templates", |cx| {
             cx.authorized(org, actor, Permission::ManagePolicy)?;
             Ok(cx.tx.email_templates(org)?)
         })
@@ -162,7 +162,7 @@ impl Enlist {
     /// ([`EmailSettings::defaults`] until set). Needs
     /// [`Permission::ManagePolicy`].
     pub fn email_settings(&self, org: &OrgId, actor: &Actor) -> Result<EmailSettings> {
-        self.run("email_settings", |cx| {
+        self.run_read("email_settings", |cx| {
             cx.authorized(org, actor, Permission::ManagePolicy)?;
             Ok(cx
                 .tx
@@ -234,7 +234,7 @@ impl Enlist {
             .as_deref()
             .map(normalize_locale)
             .transpose()?;
-        self.run("preview_email", |cx| {
+        self.run_read("preview_email", |cx| {
             let (o, auth) = cx.authorized(org, actor, Permission::ManagePolicy)?;
             let proposed = request
                 .template
