@@ -50,6 +50,9 @@ pub enum LimitKind {
     /// How many times its packed size an XLSX entry unpacks to
     /// (`Policy::max_import_ratio`).
     ImportRatio,
+    /// Open invitations one member has issued
+    /// (`Policy::max_open_invitations_per_inviter`).
+    OpenInvitationsPerInviter,
 }
 
 wire_names! {
@@ -68,6 +71,7 @@ wire_names! {
         ImportEntries => "import_entries",
         ImportUnpackedBytes => "import_unpacked_bytes",
         ImportRatio => "import_ratio",
+        OpenInvitationsPerInviter => "open_invitations_per_inviter",
     }
 }
 

@@ -91,6 +91,11 @@ macro_rules! for_each_method {
                 now: DateTime<Utc>
             ) -> Vec<(String, KeyStanding)>;
             read people(org: &OrgId, query: &PeopleQuery, now: DateTime<Utc>) -> Page<Person>;
+            read open_invitations_by_inviter(
+                org: &OrgId,
+                inviter: &MemberId,
+                now: DateTime<Utc>
+            ) -> u64;
         }
     };
 }

@@ -40,6 +40,8 @@
 //! | active | `active`, `active user`, `enabled` (`yes`/`no`, `true`/`false`, `1`/`0`, `x`) |
 //! | department | `department`, `dept` (the `department` attribute) |
 //! | job title | `job title`, `title`, `position` (the `job_title` attribute) |
+//! | locale | `locale`, `language`, `lang` (a BCP 47 tag such as `de` or `fr-CA`: the language of the email) |
+//! | expires in days | `expires in days`, `expires in`, `valid days` (whole days, 1 to 366: the invitation's own lifetime, within the policy's bounds) |
 //!
 //! Either an email or an identifier column is required; other unknown
 //! columns are ignored and listed in [`ImportSheet::ignored_columns`].
@@ -374,10 +376,12 @@ enum Field {
     Active,
     Department,
     JobTitle,
+    Locale,
+    ExpiresInDays,
 }
 
 impl Field {
-    const ALL: [Field; 12] = [
+    const ALL: [Field; 14] = [
         Field::Email,
         Field::Identifier,
         Field::FirstName,
@@ -390,6 +394,8 @@ impl Field {
         Field::Active,
         Field::Department,
         Field::JobTitle,
+        Field::Locale,
+        Field::ExpiresInDays,
     ];
 
     fn label(self) -> &'static str {
@@ -406,6 +412,8 @@ impl Field {
             Field::Active => "active",
             Field::Department => "department",
             Field::JobTitle => "job title",
+            Field::Locale => "locale",
+            Field::ExpiresInDays => "expires in days",
         }
     }
 
@@ -432,6 +440,8 @@ impl Field {
             Field::Active => &["active", "activeuser", "enabled"],
             Field::Department => &["department", "dept"],
             Field::JobTitle => &["jobtitle", "title", "position"],
+            Field::Locale => &["locale", "language", "lang"],
+            Field::ExpiresInDays => &["expiresindays", "expiresin", "validdays"],
         }
     }
 
@@ -1211,6 +1221,21 @@ fn build_row(columns: &[(usize, Field)], raw: RawRow) -> Result<ImportRow, Impor
             }
             Field::JobTitle => {
                 input.attributes.insert("job_title".to_owned(), text);
+            }
+            Field::Locale => input.locale = Some(text),
+            Field::ExpiresInDays => {
+                let days = text
+                    .trim()
+                    .parse::<u64>()
+                    .ok()
+                    .filter(|d| (1..=366).contains(d))
+                    .ok_or_else(|| ImportRowError {
+                        line,
+                        message: format!(
+                            "the expires in days cell {text:?} is not a whole number of days from 1 to 366"
+                        ),
+                    })?;
+                input.lifetime_secs = Some(days * 86_400);
             }
         }
     }

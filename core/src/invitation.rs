@@ -166,6 +166,28 @@ pub struct Invitation {
     /// accepting. Rows stored before attributes existed read as empty.
     #[serde(default, skip_serializing_if = "crate::member::Attributes::is_empty")]
     pub attributes: crate::member::Attributes,
+    /// The lifetime it asked for, in seconds (within the policy's
+    /// `min_invitation_lifetime_secs` and `max_invitation_lifetime_secs`);
+    /// every send and resend sets its expiry this far ahead. `None`: the
+    /// policy's `invitation_lifetime_secs` at the time of sending.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lifetime_secs: Option<u64>,
+    /// Where the application sends the invitee after accepting: one of the
+    /// host's allowed redirect URLs
+    /// ([`EngineConfig::allowed_redirect_urls`](crate::EngineConfig::allowed_redirect_urls)),
+    /// checked when the invitation was made. Shown in the preview and the
+    /// acceptance; the invitee cannot change it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redirect_url: Option<String>,
+    /// Metadata shown to the invitee (in the preview) and copied onto the
+    /// member on accepting.
+    #[serde(default, skip_serializing_if = "crate::metadata::Metadata::is_empty")]
+    pub public_metadata: crate::metadata::Metadata,
+    /// Metadata for the organization only: copied onto the member on
+    /// accepting, never shown on the invitee's side (the preview, the
+    /// acceptance and a decline leave it out).
+    #[serde(default, skip_serializing_if = "crate::metadata::Metadata::is_empty")]
+    pub private_metadata: crate::metadata::Metadata,
 }
 
 pub(crate) fn yes() -> bool {
@@ -193,6 +215,13 @@ impl Invitation {
     /// This invitation as seen at `now` (status computed).
     pub fn at(mut self, now: DateTime<Utc>) -> Self {
         self.status = self.status_at(now);
+        self
+    }
+
+    /// This invitation as its invitee may see it: without its private
+    /// metadata (the accept outcome, a decline).
+    pub(crate) fn invitee_view(mut self) -> Self {
+        self.private_metadata = crate::metadata::Metadata::new();
         self
     }
 
@@ -367,6 +396,18 @@ pub struct InvitationPreview {
     pub status: InvitationStatus,
     /// What registration will ask for.
     pub requirements: RegistrationNeeds,
+    /// The language of its email (a BCP 47 tag); `None`: the
+    /// organization's default.
+    #[serde(default)]
+    pub locale: Option<String>,
+    /// Where the application sends the invitee after accepting (one of the
+    /// host's allowed redirect URLs).
+    #[serde(default)]
+    pub redirect_url: Option<String>,
+    /// The invitation's public metadata (its private metadata is never
+    /// shown here).
+    #[serde(default)]
+    pub public_metadata: crate::metadata::Metadata,
 }
 
 /// What registration asks for, from the policy.

@@ -24,6 +24,7 @@ mod lifecycle;
 mod link;
 mod member;
 mod memory;
+mod metadata;
 mod organization;
 mod outbox;
 mod people;
@@ -154,6 +155,11 @@ pub use store::{KeyStanding, MAX_STANDING_KEYS};
 pub use uniffi_support::{
     AddressNotice, AddressProblem, DeadLetterPage, ImportedRow, InvitationPage, MemberPage,
     PersonPage, SecretText, utc_from_system_time,
+};
+// Per-invitation settings (issue 14): metadata, redirect URLs.
+pub use engine::{MAX_REDIRECT_URLS, check_redirect_url};
+pub use metadata::{
+    MAX_METADATA_BYTES, MAX_METADATA_DEPTH, MAX_METADATA_KEY_CHARS, MAX_METADATA_VALUES, Metadata,
 };
 
 /// The Rust examples of the book (`docs/src`) that need only this crate,

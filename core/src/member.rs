@@ -182,6 +182,15 @@ pub struct Member {
     /// empty.
     #[serde(default, skip_serializing_if = "Attributes::is_empty")]
     pub attributes: Attributes,
+    /// Metadata carried over from the invitation's public metadata (or set
+    /// by an administrator, [`MemberUpdate::public_metadata`](crate::MemberUpdate::public_metadata)).
+    #[serde(default, skip_serializing_if = "crate::metadata::Metadata::is_empty")]
+    pub public_metadata: crate::metadata::Metadata,
+    /// Metadata carried over from the invitation's private metadata (or set
+    /// by an administrator); returned to those who may view members, never
+    /// in what the invitee receives on accepting.
+    #[serde(default, skip_serializing_if = "crate::metadata::Metadata::is_empty")]
+    pub private_metadata: crate::metadata::Metadata,
 }
 
 impl Member {
@@ -370,6 +379,8 @@ mod tests {
             two_factor_enrolled: false,
             removed_at: None,
             attributes: Attributes::new(),
+            public_metadata: Default::default(),
+            private_metadata: Default::default(),
         };
         // Not in the table: refused, and the status is left alone.
         let err = m

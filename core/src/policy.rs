@@ -182,6 +182,28 @@ pub struct Policy {
     /// never get.
     #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub default_role: Option<String>,
+    /// The shortest lifetime, in seconds, an invitation may ask for
+    /// ([`InviteRequest::lifetime_secs`](crate::InviteRequest::lifetime_secs),
+    /// a row's own, a staged edit's). Default 1: any; at most
+    /// `invitation_lifetime_secs`.
+    #[cfg_attr(feature = "uniffi", uniffi(default = 1))]
+    pub min_invitation_lifetime_secs: u64,
+    /// The longest lifetime, in seconds, an invitation may ask for.
+    /// Default [`MAX_DURATION_SECS`] (366 days); at least
+    /// `invitation_lifetime_secs`. An invitation that asks for none gets
+    /// `invitation_lifetime_secs`.
+    #[cfg_attr(feature = "uniffi", uniffi(default = 31_622_400))]
+    pub max_invitation_lifetime_secs: u64,
+    /// At most this many open invitations (staged, or pending and not
+    /// expired) one member may have issued in the organization; a further
+    /// recipient is rejected with
+    /// [`RejectReason::InviterLimitReached`](crate::RejectReason::InviterLimitReached).
+    /// `None` (the default): no limit. It counts every inviting member,
+    /// owners included (an owner raises the limit rather than step past
+    /// it); invitations the system issues (no inviting member) are not
+    /// counted.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
+    pub max_open_invitations_per_inviter: Option<u32>,
 }
 
 impl Default for Policy {
@@ -212,6 +234,9 @@ impl Default for Policy {
             accept_url_base: None,
             reply_to_inviter: false,
             default_role: None,
+            min_invitation_lifetime_secs: 1,
+            max_invitation_lifetime_secs: MAX_DURATION_SECS,
+            max_open_invitations_per_inviter: None,
         }
     }
 }
@@ -229,8 +254,19 @@ impl Policy {
         for (field, v) in [
             ("invitation_lifetime_secs", self.invitation_lifetime_secs),
             ("resend_cooldown_secs", self.resend_cooldown_secs),
+            (
+                "max_invitation_lifetime_secs",
+                self.max_invitation_lifetime_secs,
+            ),
         ] {
             check_duration(field, v)?;
+        }
+        self.check_lifetime_bounds()?;
+        if self.max_open_invitations_per_inviter == Some(0) {
+            return Err(Error::invalid(
+                "max_open_invitations_per_inviter",
+                "must be at least 1 (None: no limit)",
+            ));
         }
         for (field, v) in [
             ("max_batch", self.max_batch),
@@ -402,6 +438,55 @@ impl Policy {
         }
     }
 
+    /// `min_invitation_lifetime_secs` <= `invitation_lifetime_secs` <=
+    /// `max_invitation_lifetime_secs`, the minimum at least one second.
+    fn check_lifetime_bounds(&self) -> Result<()> {
+        let (min, default, max) = (
+            self.min_invitation_lifetime_secs,
+            self.invitation_lifetime_secs,
+            self.max_invitation_lifetime_secs,
+        );
+        if min == 0 {
+            return Err(Error::invalid(
+                "min_invitation_lifetime_secs",
+                "must be at least one second",
+            ));
+        }
+        if !(min <= default && default <= max) {
+            return Err(Error::invalid(
+                "invitation_lifetime_secs",
+                format!(
+                    "the bounds must hold min <= default <= max: \
+                     min_invitation_lifetime_secs {min}, invitation_lifetime_secs {default}, \
+                     max_invitation_lifetime_secs {max}"
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The lifetime an invitation asking for `requested` seconds gets:
+    /// the policy's `invitation_lifetime_secs` when it asks for none, its
+    /// own when within the bounds, else `Err((min, max))`.
+    pub fn invitation_lifetime(
+        &self,
+        requested: Option<u64>,
+    ) -> std::result::Result<u64, (u64, u64)> {
+        match requested {
+            None => Ok(self.invitation_lifetime_secs),
+            Some(s)
+                if (self.min_invitation_lifetime_secs..=self.max_invitation_lifetime_secs)
+                    .contains(&s) =>
+            {
+                Ok(s)
+            }
+            Some(_) => Err((
+                self.min_invitation_lifetime_secs,
+                self.max_invitation_lifetime_secs,
+            )),
+        }
+    }
+
     /// The seat limit of a license type, if any.
     pub fn seat_limit(&self, license_type: &str) -> Option<u32> {
         self.seat_limits.get(license_type).copied()
@@ -546,6 +631,48 @@ mod tests {
         // A policy stored before these fields existed reads with the defaults.
         let old: Policy = serde_json::from_str(r#"{"max_import_rows": 50}"#).unwrap();
         assert_eq!(old.max_import_unpacked_bytes, 20 << 20);
+    }
+
+    #[test]
+    fn lifetime_bounds_hold_min_default_max() {
+        let with = |min, default, max| Policy {
+            min_invitation_lifetime_secs: min,
+            invitation_lifetime_secs: default,
+            max_invitation_lifetime_secs: max,
+            ..Policy::default()
+        };
+        assert!(with(3600, 7 * 86_400, 30 * 86_400).validated().is_ok());
+        assert!(with(3600, 3600, 3600).validated().is_ok());
+        for (min, default, max) in [
+            (0, 3600, 7200),
+            (7200, 3600, 86_400),
+            (60, 86_400, 3600),
+            (60, 3600, MAX_DURATION_SECS + 1),
+        ] {
+            let err = with(min, default, max).validated().expect_err("refused");
+            assert_eq!(err.code(), "invalid_input", "{min} {default} {max}");
+        }
+        // Stored before the bounds existed: the defaults admit any lifetime
+        // the policy could already hold.
+        let old: Policy =
+            serde_json::from_str(r#"{"invitation_lifetime_secs": 31622400}"#).unwrap();
+        assert!(old.validated().is_ok());
+        let old: Policy = serde_json::from_str(r#"{"invitation_lifetime_secs": 1}"#).unwrap();
+        let old = old.validated().expect("valid");
+        assert_eq!(old.max_open_invitations_per_inviter, None);
+        let p = with(3600, 86_400, 7 * 86_400);
+        assert_eq!(p.invitation_lifetime(None), Ok(86_400));
+        assert_eq!(p.invitation_lifetime(Some(3600)), Ok(3600));
+        assert_eq!(p.invitation_lifetime(Some(3599)), Err((3600, 7 * 86_400)));
+        assert_eq!(
+            p.invitation_lifetime(Some(7 * 86_400 + 1)),
+            Err((3600, 7 * 86_400))
+        );
+        let zero = Policy {
+            max_open_invitations_per_inviter: Some(0),
+            ..Policy::default()
+        };
+        assert!(zero.validated().is_err());
     }
 
     #[test]

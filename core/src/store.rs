@@ -298,6 +298,18 @@ pub trait Transaction {
         query: &PeopleQuery,
         now: DateTime<Utc>,
     ) -> StoreResult<Page<Person>>;
+
+    /// How many open invitations `inviter` issued in the organization as of
+    /// `now`: staged ones, and pending ones whose expiry is after `now`
+    /// (the policy's `max_open_invitations_per_inviter`). Served by an
+    /// index on (organization, inviter) over open invitations, never a
+    /// scan of the organization's invitations.
+    fn open_invitations_by_inviter(
+        &mut self,
+        org: &OrgId,
+        inviter: &MemberId,
+        now: DateTime<Utc>,
+    ) -> StoreResult<u64>;
 }
 
 /// Where one recipient key stands in an organization

@@ -1101,6 +1101,11 @@ impl Transaction for PgTx<'_> {
         let expires = inv.expires_at.map(split);
         let hash: Option<&[u8]> = inv.secret_hash.as_ref().map(|h| h.0.as_slice());
         let kind = inv.kind.as_str();
+        let inviter = inv
+            .inviter
+            .as_ref()
+            .map(|m| key_text("inviter", m.as_str()))
+            .transpose()?;
         let b = to_body(inv)?;
         // One statement: the uniqueness checks, and the write (skipped if a
         // check fails); it returns what failed, or the previous status and
@@ -1122,8 +1127,9 @@ impl Transaction for PgTx<'_> {
              ), up AS (
                  INSERT INTO invitations (org_id, invitation_id, batch_id, recipient_key, status,
                                           role, kind, license_type, secret_hash, created_s,
-                                          created_ns, expires_s, expires_ns, body)
-                 SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::text::json
+                                          created_ns, expires_s, expires_ns, body, inviter_id)
+                 SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::text::json,
+                        $16
                  WHERE NOT EXISTS (SELECT 1 FROM clash)
                  ON CONFLICT (org_id, invitation_id) DO UPDATE SET
                      batch_id = EXCLUDED.batch_id, recipient_key = EXCLUDED.recipient_key,
@@ -1131,7 +1137,7 @@ impl Transaction for PgTx<'_> {
                      license_type = EXCLUDED.license_type, secret_hash = EXCLUDED.secret_hash,
                      created_s = EXCLUDED.created_s, created_ns = EXCLUDED.created_ns,
                      expires_s = EXCLUDED.expires_s, expires_ns = EXCLUDED.expires_ns,
-                     body = EXCLUDED.body
+                     body = EXCLUDED.body, inviter_id = EXCLUDED.inviter_id
                  RETURNING 1
              )
              SELECT what, invitation_id FROM clash
@@ -1153,6 +1159,7 @@ impl Transaction for PgTx<'_> {
                 &expires.map(|e| e.1),
                 &b,
                 &inv.status.is_open(),
+                &inviter,
             ],
         )?;
         // Reported in MemoryStore's order: the secret, then the recipient.
@@ -1725,6 +1732,30 @@ impl Transaction for PgTx<'_> {
         self.touch(org)?;
         let mut run = |sql: &str, p: &[&(dyn ToSql + Sync)]| self.query(sql, p);
         crate::people::page(&mut run, org, query, now)
+    }
+
+    fn open_invitations_by_inviter(
+        &mut self,
+        org: &OrgId,
+        inviter: &MemberId,
+        now: DateTime<Utc>,
+    ) -> StoreResult<u64> {
+        self.touch(org)?;
+        let (s, ns) = split(now);
+        // Served by `invitations_open_by_inviter` (migration 0006): the
+        // inviter column and the same partial-index predicate.
+        let row = self.query_opt(
+            "SELECT count(*)::bigint FROM invitations
+             WHERE org_id = $1 AND inviter_id = $2
+               AND status IN ('staged', 'pending')
+               AND (status = 'staged' OR expires_s IS NULL OR expires_s > $3
+                    OR (expires_s = $3 AND expires_ns > $4))",
+            &[&org.as_str(), &inviter.as_str(), &s, &ns],
+        )?;
+        Ok(match row {
+            Some(r) => to_u64(get(&r, 0)?),
+            None => 0,
+        })
     }
 }
 

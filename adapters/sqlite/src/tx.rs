@@ -1278,6 +1278,30 @@ impl Transaction for SqliteTx<'_> {
     ) -> StoreResult<Page<enlist::Person>> {
         crate::people::page(&self.conn, org, query, now)
     }
+
+    fn open_invitations_by_inviter(
+        &mut self,
+        org: &OrgId,
+        inviter: &MemberId,
+        now: DateTime<Utc>,
+    ) -> StoreResult<u64> {
+        let (s, ns) = split(now);
+        // `INDEXED BY`: the count reads this inviter's open rows through
+        // the index of migration 0006, or the statement fails.
+        let n: i64 = self
+            .conn
+            .prepare_cached(
+                "SELECT COUNT(*) FROM invitations INDEXED BY invitations_open_by_inviter
+                 WHERE org_id = ?1 AND json_extract(body, '$.inviter') = ?2
+                   AND status IN ('staged', 'pending')
+                   AND (status = 'staged' OR expires_s IS NULL OR expires_s > ?3
+                        OR (expires_s = ?3 AND expires_ns > ?4))",
+            )
+            .map_err(store_err)?
+            .query_row(params![org.as_str(), inviter.as_str(), s, ns], |r| r.get(0))
+            .map_err(store_err)?;
+        Ok(count(n))
+    }
 }
 
 /// Keys per statement of `Transaction::standing`.

@@ -211,7 +211,7 @@ impl Enlist {
                     invitation: inv.id.clone(),
                 },
             )?;
-            Ok(inv.invitation)
+            Ok(inv.invitation.invitee_view())
         })
     }
 }
@@ -276,6 +276,11 @@ impl Ctx<'_> {
             message: inv.message,
             expires_at: inv.expires_at,
             requirements: needs(o),
+            locale: inv.locale,
+            redirect_url: inv.redirect_url,
+            // The public metadata only: the private one never reaches the
+            // invitee.
+            public_metadata: inv.public_metadata,
         })
     }
 
@@ -342,9 +347,14 @@ impl Ctx<'_> {
                 member: member.id.clone(),
             },
         )?;
+        // What the invitee receives: the private metadata stays with the
+        // organization (it is on the stored member, for those who may view
+        // members).
+        let mut shown = member;
+        shown.private_metadata = crate::metadata::Metadata::new();
         Ok(Acceptance {
-            member,
-            invitation: inv.invitation,
+            member: shown,
+            invitation: inv.invitation.invitee_view(),
         })
     }
 
@@ -446,6 +456,12 @@ impl Ctx<'_> {
             removed_at: None,
             attributes: via_invitation
                 .map(|i| i.attributes.clone())
+                .unwrap_or_default(),
+            public_metadata: via_invitation
+                .map(|i| i.public_metadata.clone())
+                .unwrap_or_default(),
+            private_metadata: via_invitation
+                .map(|i| i.private_metadata.clone())
                 .unwrap_or_default(),
         };
         self.tx.put_member(&member)?;

@@ -350,6 +350,7 @@ fn plan_row(
             groups: grants,
             license_type: input.license_type.clone(),
             attributes: (!input.attributes.is_empty()).then(|| input.attributes.clone()),
+            ..MemberUpdate::default()
         };
         let status = active.map(|a| {
             if a {

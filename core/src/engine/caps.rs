@@ -165,6 +165,15 @@ pub struct StagedInvitationUpdate {
     /// deactivates a staged one.
     #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub active: Option<bool>,
+    /// The invitation's own lifetime in seconds (within the policy's
+    /// bounds; its expiry is set when it is sent).
+    #[serde(default)]
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
+    pub lifetime_secs: Option<u64>,
+    /// The language of its email (a BCP 47 tag).
+    #[serde(default)]
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
+    pub locale: Option<String>,
 }
 
 impl StagedInvitationUpdate {
@@ -201,6 +210,18 @@ impl StagedInvitationUpdate {
     /// Checks or unchecks "Active".
     pub fn active(mut self, active: bool) -> Self {
         self.active = Some(active);
+        self
+    }
+
+    /// Sets the invitation's own lifetime, in seconds.
+    pub fn lifetime_secs(mut self, secs: u64) -> Self {
+        self.lifetime_secs = Some(secs);
+        self
+    }
+
+    /// Sets the language of its email.
+    pub fn locale(mut self, locale: impl Into<String>) -> Self {
+        self.locale = Some(locale.into());
         self
     }
 }
@@ -377,6 +398,12 @@ impl Enlist {
             .as_deref()
             .map(|v| clean_label("license_type", v))
             .transpose()?;
+        let locale = changes
+            .locale
+            .as_deref()
+            .map(crate::template::normalize_locale)
+            .transpose()?;
+        let lifetime = super::settings::bound_lifetime("lifetime_secs", changes.lifetime_secs)?;
         self.run("update_staged_invitation", |cx| {
             let (o, auth) = cx.enter(org, actor)?;
             refuse_who_never_manages(&o, &auth)?;
@@ -421,6 +448,21 @@ impl Enlist {
                     cx.check_seat(&o, lt, 1)?;
                     inv.license_type = lt.clone();
                     fields.push("license_type".into());
+                }
+            }
+            if let Some(secs) = lifetime {
+                o.policy.invitation_lifetime(Some(secs)).map_err(|bounds| {
+                    super::settings::lifetime_out_of_bounds("lifetime_secs", secs, bounds)
+                })?;
+                if Some(secs) != inv.lifetime_secs {
+                    inv.lifetime_secs = Some(secs);
+                    fields.push("lifetime_secs".into());
+                }
+            }
+            if let Some(l) = &locale {
+                if Some(l) != inv.locale.as_ref() {
+                    inv.locale = Some(l.clone());
+                    fields.push("locale".into());
                 }
             }
             let active = changes.active.filter(|a| *a != inv.active);

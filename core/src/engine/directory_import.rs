@@ -45,6 +45,15 @@ pub struct ImportDefaults {
     /// `true` (default): send now. `false`: save as staged.
     #[cfg_attr(feature = "uniffi", uniffi(default = true))]
     pub send: bool,
+    /// The language of the emails (a row's `locale` column wins).
+    #[serde(default)]
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
+    pub locale: Option<String>,
+    /// The invitations' own lifetime in seconds (a row's `expires in
+    /// days` column wins), within the policy's bounds.
+    #[serde(default)]
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
+    pub lifetime_secs: Option<u64>,
 }
 
 impl Default for ImportDefaults {
@@ -56,6 +65,8 @@ impl Default for ImportDefaults {
             license_type: None,
             message: None,
             send: true,
+            locale: None,
+            lifetime_secs: None,
         }
     }
 }
@@ -539,11 +550,15 @@ pub(crate) fn import_request(
         groups: defaults.groups.clone(),
         license_type: defaults.license_type.clone(),
         message,
-        locale: None,
+        locale: defaults.locale.clone(),
         // An inactive person is saved, not sent (`invite` refuses both).
         send: defaults.send && active,
         attributes: crate::member::Attributes::new(),
         active,
+        lifetime_secs: defaults.lifetime_secs,
+        redirect_url: None,
+        public_metadata: None,
+        private_metadata: None,
     }
 }
 
@@ -570,6 +585,14 @@ fn check_defaults(
         if !license_ok(lt) {
             return Err(Error::invalid("license_type", "must be 1 to 64 characters"));
         }
+    }
+    if let Some(l) = &d.locale {
+        crate::template::normalize_locale(l)?;
+    }
+    if let Some(secs) = d.lifetime_secs {
+        o.policy.invitation_lifetime(Some(secs)).map_err(|bounds| {
+            super::settings::lifetime_out_of_bounds("lifetime_secs", secs, bounds)
+        })?;
     }
     Ok(())
 }

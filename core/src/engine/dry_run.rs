@@ -48,6 +48,13 @@ pub struct WouldIssue {
     pub warnings: Vec<AddressWarning>,
     /// The attributes the invitation would carry.
     pub attributes: crate::member::Attributes,
+    /// The language of its email (the row's, else the batch's).
+    #[serde(default)]
+    pub locale: Option<String>,
+    /// Its own lifetime in seconds (the row's, else the batch's), within
+    /// the policy's bounds; `None`: the policy's default.
+    #[serde(default)]
+    pub lifetime_secs: Option<u64>,
 }
 
 impl WouldIssue {
@@ -65,6 +72,8 @@ impl WouldIssue {
             license_type: c.license_type,
             warnings: c.warnings,
             attributes: c.attributes,
+            locale: c.locale,
+            lifetime_secs: c.lifetime_secs,
         }
     }
 }
@@ -134,9 +143,8 @@ impl Enlist {
         req: &InviteRequest,
     ) -> Result<InviteDryRun> {
         clean_text("message", req.message.as_deref(), MAX_MESSAGE_CHARS)?;
-        if let Some(l) = &req.locale {
-            crate::template::normalize_locale(l)?;
-        }
+        // Locale, lifetime, redirect URL and metadata: as `invite` checks them.
+        super::invite::BatchSettings::of(&self.config, req)?;
         let policy = self.run_read("dry_run_invite.authorize", |cx| {
             let (o, auth) = cx.enter(org, actor)?;
             super::invite::may_invite_at_all(&o, &auth)?;
@@ -310,6 +318,8 @@ mod tests {
                     license_type: i.invitation.license_type.clone(),
                     warnings: i.warnings.clone(),
                     attributes: i.invitation.attributes.clone(),
+                    locale: i.invitation.locale.clone(),
+                    lifetime_secs: i.invitation.lifetime_secs,
                 })
                 .collect(),
             rejected: r.rejected.clone(),

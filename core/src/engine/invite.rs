@@ -82,6 +82,15 @@ pub struct RecipientInput {
     /// batch's; they become the member's on accepting.
     #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub attributes: crate::member::Attributes,
+    /// The language of their email (a BCP 47 tag), instead of the batch's.
+    /// An unusable tag rejects the row ([`RejectReason::InvalidField`]).
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
+    pub locale: Option<String>,
+    /// Their invitation's own lifetime in seconds, instead of the batch's;
+    /// outside the policy's bounds it rejects the row
+    /// ([`RejectReason::LifetimeOutOfBounds`]).
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
+    pub lifetime_secs: Option<u64>,
 }
 
 impl RecipientInput {
@@ -196,6 +205,33 @@ pub struct InviteRequest {
     #[serde(default)]
     #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub attributes: crate::member::Attributes,
+    /// The invitations' own lifetime, in seconds [Clerk `expires_in_days`,
+    /// Auth0 `ttl_sec`]: within the policy's `min_invitation_lifetime_secs`
+    /// and `max_invitation_lifetime_secs` (else the batch fails, nothing
+    /// written); kept on each invitation, so a resend renews it by the
+    /// same. `None`: the policy's `invitation_lifetime_secs`.
+    #[serde(default)]
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
+    pub lifetime_secs: Option<u64>,
+    /// Where the application sends the invitee after accepting [Clerk
+    /// `redirect_url`]: under one of the host's
+    /// [`EngineConfig::allowed_redirect_urls`](crate::EngineConfig::allowed_redirect_urls)
+    /// (see [`check_redirect_url`](crate::check_redirect_url)), else the
+    /// batch fails.
+    #[serde(default)]
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
+    pub redirect_url: Option<String>,
+    /// Metadata every invitation carries, shown to the invitee and copied
+    /// onto the member [Clerk `public_metadata`].
+    #[serde(default)]
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
+    pub public_metadata: Option<crate::metadata::Metadata>,
+    /// Metadata every invitation carries, copied onto the member but never
+    /// shown to the invitee [Clerk `private_metadata`, Auth0
+    /// `app_metadata`].
+    #[serde(default)]
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
+    pub private_metadata: Option<crate::metadata::Metadata>,
 }
 
 impl InviteRequest {
@@ -212,6 +248,10 @@ impl InviteRequest {
             send: true,
             active: true,
             attributes: crate::member::Attributes::new(),
+            lifetime_secs: None,
+            redirect_url: None,
+            public_metadata: None,
+            private_metadata: None,
         }
     }
 
@@ -235,6 +275,75 @@ impl InviteRequest {
     pub fn locale(mut self, locale: impl Into<String>) -> Self {
         self.locale = Some(locale.into());
         self
+    }
+
+    /// Sets the invitations' own lifetime, in seconds.
+    pub fn lifetime_secs(mut self, secs: u64) -> Self {
+        self.lifetime_secs = Some(secs);
+        self
+    }
+
+    /// Sets where the invitee goes after accepting.
+    pub fn redirect_url(mut self, url: impl Into<String>) -> Self {
+        self.redirect_url = Some(url.into());
+        self
+    }
+
+    /// Sets the public metadata.
+    pub fn public_metadata(mut self, m: crate::metadata::Metadata) -> Self {
+        self.public_metadata = Some(m);
+        self
+    }
+
+    /// Sets the private metadata.
+    pub fn private_metadata(mut self, m: crate::metadata::Metadata) -> Self {
+        self.private_metadata = Some(m);
+        self
+    }
+}
+
+/// A request's per-invitation settings, checked outside any transaction
+/// (by [`Enlist::invite`] and its dry run alike).
+#[derive(Clone)]
+pub(crate) struct BatchSettings {
+    pub(crate) locale: Option<String>,
+    pub(crate) redirect_url: Option<String>,
+    pub(crate) public_metadata: crate::metadata::Metadata,
+    pub(crate) private_metadata: crate::metadata::Metadata,
+}
+
+impl BatchSettings {
+    /// Checks the request's locale, lifetime (against the absolute bound;
+    /// the organization's bounds are checked in the transaction), redirect
+    /// URL (against the host's allowlist) and metadata.
+    pub(crate) fn of(config: &super::EngineConfig, req: &InviteRequest) -> Result<Self> {
+        let locale = req
+            .locale
+            .as_deref()
+            .map(crate::template::normalize_locale)
+            .transpose()?;
+        super::settings::bound_lifetime("lifetime_secs", req.lifetime_secs)?;
+        let redirect_url = req
+            .redirect_url
+            .as_deref()
+            .map(|u| {
+                super::settings::check_redirect_url(
+                    "redirect_url",
+                    u,
+                    &config.allowed_redirect_urls,
+                )
+            })
+            .transpose()?;
+        let (public_metadata, private_metadata) = super::settings::check_metadata(
+            req.public_metadata.as_ref(),
+            req.private_metadata.as_ref(),
+        )?;
+        Ok(Self {
+            locale,
+            redirect_url,
+            public_metadata,
+            private_metadata,
+        })
     }
 }
 
@@ -297,6 +406,21 @@ pub enum RejectReason {
         /// The name as written.
         name: String,
     },
+    /// The row's own lifetime is outside the policy's bounds.
+    LifetimeOutOfBounds {
+        /// The lifetime asked for, in seconds.
+        lifetime_secs: u64,
+        /// The policy's `min_invitation_lifetime_secs`.
+        min_secs: u64,
+        /// The policy's `max_invitation_lifetime_secs`.
+        max_secs: u64,
+    },
+    /// The inviter already has the policy's
+    /// `max_open_invitations_per_inviter` open invitations.
+    InviterLimitReached {
+        /// The limit.
+        limit: u32,
+    },
 }
 
 impl RejectReason {
@@ -314,6 +438,8 @@ impl RejectReason {
             RejectReason::NoSeatLeft { .. } => "no_seat_left",
             RejectReason::GuestsDisabled => "guests_disabled",
             RejectReason::UnknownGroup { .. } => "unknown_group",
+            RejectReason::LifetimeOutOfBounds { .. } => "lifetime_out_of_bounds",
+            RejectReason::InviterLimitReached { .. } => "inviter_limit_reached",
         }
     }
 }
@@ -343,6 +469,18 @@ impl std::fmt::Display for RejectReason {
             RejectReason::UnknownGroup { name } => {
                 write!(f, "no group named {name:?} in the organization")
             }
+            RejectReason::LifetimeOutOfBounds {
+                lifetime_secs,
+                min_secs,
+                max_secs,
+            } => write!(
+                f,
+                "a lifetime of {lifetime_secs} seconds is outside the organization's bounds ({min_secs} to {max_secs} seconds)"
+            ),
+            RejectReason::InviterLimitReached { limit } => write!(
+                f,
+                "the inviter already has {limit} open invitations, the organization's limit per inviter"
+            ),
         }
     }
 }
@@ -531,7 +669,8 @@ impl<'a> Issuer<'a> {
 struct BatchTerms {
     id: BatchId,
     message: Option<String>,
-    locale: Option<String>,
+    /// Locale, lifetime, redirect URL and metadata.
+    settings: BatchSettings,
     send: bool,
     /// `false`: saved with "Active" unchecked (staged only).
     active: bool,
@@ -563,6 +702,9 @@ pub(crate) struct Plan {
     /// import finds that invitation): `(batch, index)` of the repeat, then
     /// of the first.
     pub(crate) repeats: Vec<((usize, usize), (usize, usize))>,
+    /// Invitations the actor would issue (against the policy's
+    /// `max_open_invitations_per_inviter`).
+    by_inviter: u64,
 }
 
 /// A recipient after parsing, before the checks against the store.
@@ -583,6 +725,12 @@ pub(crate) struct Candidate {
     pub(crate) warnings: Vec<AddressWarning>,
     /// The batch's attributes with the row's over them.
     pub(crate) attributes: crate::member::Attributes,
+    /// The row's locale, else the batch's.
+    pub(crate) locale: Option<String>,
+    /// The row's lifetime, else the batch's (within the policy's bounds).
+    pub(crate) lifetime_secs: Option<u64>,
+    /// Who invites: the acting member (`None`: the system).
+    pub(crate) inviter: Option<MemberId>,
 }
 
 /// Distinct groups one batch may name (each is looked up once).
@@ -611,6 +759,9 @@ struct PreparedRow {
     license_type: Option<String>,
     /// The row's own attributes, cleaned.
     attributes: crate::member::Attributes,
+    /// The row's own locale, normalized, and lifetime.
+    locale: Option<String>,
+    lifetime_secs: Option<u64>,
     /// The recipient, or why it is rejected whatever the store holds
     /// (unusable field, invalid address or identifier, duplicate in the
     /// batch).
@@ -808,6 +959,8 @@ pub(crate) fn prepare_batch(policy: &crate::Policy, req: &InviteRequest) -> Resu
                     groups: None,
                     license_type: None,
                     attributes: crate::member::Attributes::new(),
+                    locale: None,
+                    lifetime_secs: None,
                     recipient,
                 });
             }
@@ -859,6 +1012,9 @@ pub(crate) fn prepare_batch(policy: &crate::Policy, req: &InviteRequest) -> Resu
                     check_bytes("license_type", lt, MAX_LABEL_CHARS)?;
                 }
                 super::attributes::bound_attributes(&r.attributes)?;
+                if let Some(l) = &r.locale {
+                    check_bytes("locale", l, crate::template::MAX_LOCALE_CHARS)?;
+                }
             }
             for (index, r) in list.iter().enumerate() {
                 let input = r
@@ -882,7 +1038,20 @@ pub(crate) fn prepare_batch(policy: &crate::Policy, req: &InviteRequest) -> Resu
                     .map(|lt| clean_label("license_type", lt))
                     .transpose()?;
                 let attributes = super::attributes::clean_attributes(&r.attributes)?;
-                let recipient = prepare_recipient(r, None, index, &mut seen);
+                let locale = r
+                    .locale
+                    .as_deref()
+                    .map(crate::template::normalize_locale)
+                    .transpose();
+                let (locale, recipient) = match locale {
+                    Ok(l) => (l, prepare_recipient(r, None, index, &mut seen)),
+                    Err(e) => (
+                        None,
+                        Err(RejectReason::InvalidField {
+                            reason: e.to_string(),
+                        }),
+                    ),
+                };
                 rows.push(PreparedRow {
                     index,
                     input,
@@ -891,6 +1060,8 @@ pub(crate) fn prepare_batch(policy: &crate::Policy, req: &InviteRequest) -> Resu
                     groups: r.groups.clone(),
                     license_type,
                     attributes,
+                    locale,
+                    lifetime_secs: r.lifetime_secs,
                     recipient,
                 });
             }
@@ -1009,11 +1180,7 @@ impl Enlist {
             ));
         }
         let message = clean_text("message", req.message.as_deref(), MAX_MESSAGE_CHARS)?;
-        let locale = req
-            .locale
-            .as_deref()
-            .map(crate::template::normalize_locale)
-            .transpose()?;
+        let settings = BatchSettings::of(&self.config, &req)?;
         let policy = self.run_read("invite.authorize", |cx| {
             let (o, auth) = cx.enter(org, actor)?;
             may_invite_at_all(&o, &auth)?;
@@ -1026,7 +1193,7 @@ impl Enlist {
             let terms = BatchTerms {
                 id: BatchId::from_random(cx.id_bytes()),
                 message: message.clone(),
-                locale: locale.clone(),
+                settings: settings.clone(),
                 send: req.send,
                 active: req.active,
             };
@@ -1194,6 +1361,11 @@ impl Ctx<'_> {
                 });
             }
             cx.check_seat(o, &inv.license_type, 1)?;
+        }
+        if status != InvitationStatus::Pending {
+            // Reopening an expired or locked invitation makes it open
+            // again: it counts against its inviter's limit.
+            cx.check_inviter_limit(o, inv.inviter.as_ref())?;
         }
         cx.supersede_messages(&inv)?;
         let inviter = match &inv.inviter {
@@ -1390,6 +1562,7 @@ impl Ctx<'_> {
                 if let Seats::Planned(plan) = seats {
                     *plan.seats.entry(c.license_type.clone()).or_default() += 1;
                     plan.keys.insert(c.key.clone(), (plan.batch, c.index));
+                    plan.by_inviter += 1;
                 }
                 Ok(c)
             }
@@ -1417,6 +1590,19 @@ impl Ctx<'_> {
         let mut authorized: HashSet<(String, MemberKind, Vec<GroupGrant>)> = HashSet::new();
         let mut out = Vec::with_capacity(batch.rows.len());
         let mut rejected = Vec::new();
+        // The batch's own lifetime must lie within the policy's bounds:
+        // the whole batch fails otherwise, before any row is looked at.
+        if let Some(secs) = req.lifetime_secs {
+            o.policy.invitation_lifetime(Some(secs)).map_err(|bounds| {
+                super::settings::lifetime_out_of_bounds("lifetime_secs", secs, bounds)
+            })?;
+        }
+        let inviter = auth.member.as_ref().map(|m| m.id.clone());
+        let batch_locale = req
+            .locale
+            .as_deref()
+            .map(crate::template::normalize_locale)
+            .transpose()?;
         for row in &batch.rows {
             let kind = row.kind.unwrap_or(req.kind);
             let role = row
@@ -1439,7 +1625,23 @@ impl Ctx<'_> {
                 authorized.insert(combination.clone());
             }
             let (role, _, groups) = combination;
+            let own_lifetime = row
+                .lifetime_secs
+                .map(|secs| (secs, o.policy.invitation_lifetime(Some(secs))));
             match &row.recipient {
+                Ok(_) if matches!(own_lifetime, Some((_, Err(_)))) => {
+                    if let Some((secs, Err((min, max)))) = own_lifetime {
+                        rejected.push(RejectedRecipient {
+                            index: row.index,
+                            input: row.input.clone(),
+                            reason: RejectReason::LifetimeOutOfBounds {
+                                lifetime_secs: secs,
+                                min_secs: min,
+                                max_secs: max,
+                            },
+                        });
+                    }
+                }
                 Ok(r) => out.push(Candidate {
                     index: row.index,
                     input: row.input.clone(),
@@ -1460,6 +1662,9 @@ impl Ctx<'_> {
                         a.retain(|_, v| !v.is_empty());
                         a
                     },
+                    locale: row.locale.clone().or_else(|| batch_locale.clone()),
+                    lifetime_secs: row.lifetime_secs.or(req.lifetime_secs),
+                    inviter: inviter.clone(),
                 }),
                 Err(reason) => rejected.push(RejectedRecipient {
                     index: row.index,
@@ -1561,6 +1766,22 @@ impl Ctx<'_> {
             }
             Err(e) => return Err(e),
         }
+        if let (Some(limit), Some(inviter)) =
+            (o.policy.max_open_invitations_per_inviter, &c.inviter)
+        {
+            // The store counts what this transaction wrote (the batch's
+            // earlier invitations); a dry run adds what it would have.
+            let planned = match seats {
+                Seats::Written => 0,
+                Seats::Planned(plan) => plan.by_inviter,
+            };
+            let open = self
+                .tx
+                .open_invitations_by_inviter(&o.id, inviter, self.now)?;
+            if open.saturating_add(planned) >= u64::from(limit) {
+                return Ok(Some(RejectReason::InviterLimitReached { limit }));
+            }
+        }
         Ok(None)
     }
 
@@ -1646,6 +1867,32 @@ impl Ctx<'_> {
         })
     }
 
+    /// Refuses one more open invitation of `inviter` past the policy's
+    /// `max_open_invitations_per_inviter` (the system, no inviter, is not
+    /// counted).
+    pub(crate) fn check_inviter_limit(
+        &mut self,
+        o: &Organization,
+        inviter: Option<&MemberId>,
+    ) -> Result<()> {
+        let (Some(limit), Some(inviter)) = (o.policy.max_open_invitations_per_inviter, inviter)
+        else {
+            return Ok(());
+        };
+        let open = self
+            .tx
+            .open_invitations_by_inviter(&o.id, inviter, self.now)?;
+        if open >= u64::from(limit) {
+            return Err(Error::LimitExceeded {
+                limit: LimitKind::OpenInvitationsPerInviter,
+                max: u64::from(limit),
+                actual: open.saturating_add(1),
+                detail: Some(format!("open invitations of member {inviter}")),
+            });
+        }
+        Ok(())
+    }
+
     pub(crate) fn persist_expiry(&mut self, mut inv: StoredInvitation) -> Result<()> {
         inv.move_to(InvitationStatus::Expired, "expire")?;
         inv.closed_at = inv.expires_at.or(Some(self.now));
@@ -1684,7 +1931,7 @@ impl Ctx<'_> {
             license_type: c.license_type,
             inviter: issuer.auth.member.as_ref().map(|m| m.id.clone()),
             message: batch.message.clone(),
-            locale: batch.locale.clone(),
+            locale: c.locale.or_else(|| batch.settings.locale.clone()),
             created_at: self.now,
             expires_at: None,
             status: InvitationStatus::Staged,
@@ -1696,6 +1943,10 @@ impl Ctx<'_> {
             member_id: None,
             active: batch.active,
             attributes: c.attributes,
+            lifetime_secs: c.lifetime_secs,
+            redirect_url: batch.settings.redirect_url.clone(),
+            public_metadata: batch.settings.public_metadata.clone(),
+            private_metadata: batch.settings.private_metadata.clone(),
         };
         // Staged: no secret yet.
         let inv = StoredInvitation::new(invitation, None);
@@ -1803,7 +2054,7 @@ impl Ctx<'_> {
         let o = issuer.org;
         let expires_at = super::time_after(
             self.now,
-            o.policy.invitation_lifetime_secs,
+            lifetime_now(&o.policy, inv.lifetime_secs),
             "invitation_lifetime_secs",
         )?;
         let by = if inv.status == InvitationStatus::Staged {
@@ -1877,6 +2128,22 @@ impl Ctx<'_> {
             self.tx.put_outbox_message(&m)?;
         }
         Ok(())
+    }
+}
+
+/// The lifetime a send or resend gives an invitation that asked for
+/// `own`: its own, held to the policy's bounds as they are now (a policy
+/// narrowed since the invitation was made wins), else the policy's
+/// default.
+pub(crate) fn lifetime_now(policy: &crate::Policy, own: Option<u64>) -> u64 {
+    match own {
+        Some(secs) => secs.clamp(
+            policy.min_invitation_lifetime_secs,
+            policy
+                .max_invitation_lifetime_secs
+                .max(policy.min_invitation_lifetime_secs),
+        ),
+        None => policy.invitation_lifetime_secs,
     }
 }
 

@@ -41,6 +41,17 @@ pub struct MemberUpdate {
     /// is set, a blank value removes its key, keys not given stay.
     #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub attributes: Option<crate::member::Attributes>,
+    /// The member's public metadata, replaced whole (`Some` of an empty
+    /// object clears it). Needs [`Permission::ManageMembers`]: a member
+    /// does not edit their own metadata.
+    #[serde(default)]
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
+    pub public_metadata: Option<crate::metadata::Metadata>,
+    /// The member's private metadata, replaced whole. Needs
+    /// [`Permission::ManageMembers`].
+    #[serde(default)]
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
+    pub private_metadata: Option<crate::metadata::Metadata>,
 }
 
 /// One field of a member, before and after a change (a bulk update's
@@ -70,6 +81,9 @@ pub(crate) struct CleanUpdate {
     attributes: Option<crate::member::Attributes>,
     /// Active or inactive (a bulk update's Active column).
     status: Option<MemberStatus>,
+    /// Public and private metadata, each replaced whole.
+    public_metadata: Option<crate::metadata::Metadata>,
+    private_metadata: Option<crate::metadata::Metadata>,
 }
 
 impl CleanUpdate {
@@ -108,6 +122,16 @@ impl CleanUpdate {
                 .map(super::attributes::clean_attributes)
                 .transpose()?,
             status,
+            public_metadata: update
+                .public_metadata
+                .clone()
+                .map(|m| m.validated_for("public_metadata"))
+                .transpose()?,
+            private_metadata: update
+                .private_metadata
+                .clone()
+                .map(|m| m.validated_for("private_metadata"))
+                .transpose()?,
         })
     }
 
@@ -129,6 +153,8 @@ impl CleanUpdate {
             && self.license_type.is_none()
             && self.attributes.is_none()
             && self.status.is_none()
+            && self.public_metadata.is_none()
+            && self.private_metadata.is_none()
     }
 }
 
@@ -250,6 +276,29 @@ impl super::Ctx<'_> {
                 }
             }
             m.attributes = merged;
+        }
+        for (field, new, slot) in [
+            (
+                "public_metadata",
+                &u.public_metadata,
+                &mut m.public_metadata,
+            ),
+            (
+                "private_metadata",
+                &u.private_metadata,
+                &mut m.private_metadata,
+            ),
+        ] {
+            if let Some(v) = new {
+                if slot != v {
+                    changes.push(FieldChange {
+                        field: field.to_owned(),
+                        old: slot.to_json(),
+                        new: v.to_json(),
+                    });
+                    slot.clone_from(v);
+                }
+            }
         }
         let from = before.status;
         let status_change = match u.status {

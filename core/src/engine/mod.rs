@@ -33,6 +33,7 @@ mod outbox;
 mod people;
 mod render;
 mod reports;
+mod settings;
 mod templates;
 #[cfg(test)]
 mod test_support;
@@ -62,6 +63,7 @@ pub use link::{ActivatedLink, LinkPreview, LinkSpec};
 pub use members::{FieldChange, MemberUpdate};
 pub use orgs::{CreatedOrganization, NewOrganization};
 pub use outbox::MAX_OUTBOX_BATCH;
+pub use settings::{MAX_REDIRECT_URLS, check_redirect_url};
 
 use crate::clock::{Clock, SystemClock};
 use crate::error::{EntityKind, Error, LimitKind, Result, StoreError};
@@ -123,6 +125,16 @@ pub struct EngineConfig {
     /// How many times a command is retried when the store reports a
     /// concurrent-update conflict.
     pub conflict_retries: u32,
+    /// Where an invitation may send its invitee after accepting
+    /// ([`InviteRequest::redirect_url`]): URL prefixes (origin and path,
+    /// such as `https://app.acme.example/welcome`), checked like the
+    /// accept URL bases plus no query or fragment. A redirect URL must have
+    /// exactly the origin of one of them and a path inside its path (see
+    /// [`check_redirect_url`]). Empty (the default): invitations carry no
+    /// redirect URL. At most [`MAX_REDIRECT_URLS`].
+    #[serde(default)]
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
+    pub allowed_redirect_urls: Vec<String>,
 }
 
 /// At most this many characters in an accept URL base.
@@ -142,6 +154,7 @@ impl Default for EngineConfig {
             product_name: "enlist".to_owned(),
             retry: RetryPolicy::default(),
             conflict_retries: 5,
+            allowed_redirect_urls: Vec::new(),
         }
     }
 }
@@ -181,6 +194,8 @@ impl EngineConfig {
             ));
         }
         self.retry = self.retry.validated()?;
+        self.allowed_redirect_urls =
+            settings::check_redirect_prefixes(&self.allowed_redirect_urls)?;
         Ok(self)
     }
 

@@ -131,6 +131,8 @@ impl Enlist {
                 two_factor_enrolled: false,
                 removed_at: None,
                 attributes: Default::default(),
+                public_metadata: Default::default(),
+                private_metadata: Default::default(),
             };
             cx.tx.put_organization(&org)?;
             cx.tx.put_member(&owner)?;
@@ -474,6 +476,18 @@ fn policy_fields(p: &Policy) -> Vec<(&'static str, String)> {
         ("accept_url_base", format!("{:?}", p.accept_url_base)),
         ("reply_to_inviter", p.reply_to_inviter.to_string()),
         ("default_role", format!("{:?}", p.default_role)),
+        (
+            "min_invitation_lifetime_secs",
+            p.min_invitation_lifetime_secs.to_string(),
+        ),
+        (
+            "max_invitation_lifetime_secs",
+            p.max_invitation_lifetime_secs.to_string(),
+        ),
+        (
+            "max_open_invitations_per_inviter",
+            format!("{:?}", p.max_open_invitations_per_inviter),
+        ),
     ]
 }
 

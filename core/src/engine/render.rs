@@ -343,6 +343,10 @@ mod tests {
             member_id: None,
             active: true,
             attributes: Default::default(),
+            lifetime_secs: None,
+            redirect_url: None,
+            public_metadata: Default::default(),
+            private_metadata: Default::default(),
         };
         let token = Secret::new("org_1.secret");
         let render = |inv: &Invitation, inviter_name| {
@@ -441,6 +445,10 @@ mod tests {
             closed_at: None,
             member_id: None,
             attributes: Default::default(),
+            lifetime_secs: None,
+            redirect_url: None,
+            public_metadata: Default::default(),
+            private_metadata: Default::default(),
             locale: None,
             active: true,
         };

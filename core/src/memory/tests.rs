@@ -77,6 +77,8 @@ fn member(org: &OrgId, id: &str, contact_key: &str) -> Member {
         two_factor_enrolled: false,
         removed_at: None,
         attributes: Default::default(),
+        public_metadata: Default::default(),
+        private_metadata: Default::default(),
     }
 }
 
@@ -108,6 +110,10 @@ fn invitation(org: &OrgId, id: &str, recipient_key: &str) -> StoredInvitation {
         member_id: None,
         active: true,
         attributes: Default::default(),
+        lifetime_secs: None,
+        redirect_url: None,
+        public_metadata: Default::default(),
+        private_metadata: Default::default(),
     };
     StoredInvitation::new(invitation, None)
 }

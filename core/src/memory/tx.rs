@@ -713,4 +713,26 @@ impl Transaction for MemoryTx<'_> {
             .filter_map(|inv| Person::from_invitation(inv));
         crate::store::people::scan_page(members.chain(invitations), query, now)
     }
+
+    fn open_invitations_by_inviter(
+        &mut self,
+        org: &OrgId,
+        inviter: &MemberId,
+        now: DateTime<Utc>,
+    ) -> StoreResult<u64> {
+        // The reference store walks its index of open invitations (one per
+        // recipient); SQLite and Postgres read an index by inviter.
+        let Some(data) = self.data(org) else {
+            return Ok(0);
+        };
+        let n = data
+            .invitation_ix
+            .open_by_recipient
+            .values()
+            .filter_map(|id| data.invitations.get(id))
+            .filter(|inv| inv.inviter.as_ref() == Some(inviter))
+            .filter(|inv| inv.status_at(now).is_open())
+            .count();
+        Ok(n as u64)
+    }
 }

@@ -1519,6 +1519,7 @@ pub fn members(env: &mut Env) {
                 groups: Some(vec![GroupGrant::owner(g.id.clone())]),
                 license_type: Some("pro".into()),
                 attributes: None,
+                ..MemberUpdate::default()
             },
         )
         .expect("update carl");

@@ -63,6 +63,7 @@ pub mod hostile;
 pub mod model;
 pub mod people;
 pub mod races;
+pub mod settings;
 pub mod snapshot;
 pub mod standing;
 pub mod transactions;
@@ -153,6 +154,10 @@ macro_rules! store_conformance {
                 // The people view.
                 people_view_sorts_filters_and_pages => direct people::people_view_sorts_filters_and_pages,
                 people_view_follows_writes => direct people::people_view_follows_writes,
+                // Issue 14, per-invitation settings.
+                open_invitations_by_inviter_counts_open_ones => direct settings::open_invitations_by_inviter_counts_open_ones,
+                invitation_settings_round_trip => direct settings::settings_round_trip,
+                per_invitation_settings_through_the_engine => direct settings::per_invitation_settings_through_the_engine,
             );
         }
     };

@@ -418,6 +418,7 @@ fn edit_every_detail_except_the_email() {
                     ]),
                     license_type: Some("field".into()),
                     attributes: None,
+                    ..MemberUpdate::default()
                 },
             )
             .unwrap();

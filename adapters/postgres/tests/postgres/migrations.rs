@@ -150,3 +150,62 @@ fn bad_settings_are_clear_errors() {
         .batch_execute(&format!("DROP SCHEMA \"{schema}\" CASCADE"))
         .unwrap();
 }
+
+/// Migration 0006 fills the inviter column of open invitations stored
+/// before it from their bodies' text (a nested `"inviter"` key in metadata
+/// and a `\u0000` in a message notwithstanding), so the per-inviter count
+/// is right at once after an upgrade.
+#[test]
+fn migration_0006_fills_the_inviter_of_existing_open_invitations() {
+    use crate::common::{Fresh, begin, org_id, organization, t};
+    use enlist::testing::entities::pending;
+    let Some(f) = Fresh::new() else { return };
+    let org = org_id(1);
+    let ann = enlist::MemberId::from("mem_ann");
+    let mut tx = begin(&*f.store);
+    tx.put_organization(&organization(&org)).expect("org");
+    for i in 0..3u8 {
+        let mut inv = pending(
+            &org,
+            &format!("inv_{i}"),
+            &format!("k{i}@x.test"),
+            i + 1,
+            100,
+        );
+        inv.inviter = Some(ann.clone());
+        inv.message = Some("hostile \u{0}\"inviter\":\"mem_bob\"".into());
+        tx.put_invitation(&inv).expect("invitation");
+    }
+    // The system's invitation, with metadata naming an inviter.
+    let mut sys = pending(&org, "inv_s", "s@x.test", 9, 100);
+    sys.public_metadata =
+        enlist::Metadata::from_json(r#"{"inviter": "mem_ann"}"#).expect("metadata");
+    tx.put_invitation(&sys).expect("system invitation");
+    tx.commit().expect("commit");
+    // Back to version 5: the column empty, the migration forgotten.
+    let mut sql = f.sql();
+    sql.batch_execute(
+        "UPDATE invitations SET inviter_id = NULL;
+         DELETE FROM enlist_schema_migrations WHERE version >= 6;",
+    )
+    .expect("downgrade");
+    assert_eq!(
+        begin(&*f.store)
+            .open_invitations_by_inviter(&org, &ann, t(0))
+            .expect("count"),
+        0,
+        "emptied"
+    );
+    let upgraded = f.another();
+    let mut tx = begin(&*upgraded);
+    assert_eq!(
+        tx.open_invitations_by_inviter(&org, &ann, t(0))
+            .expect("count"),
+        3
+    );
+    assert_eq!(
+        tx.open_invitations_by_inviter(&org, &enlist::MemberId::from("mem_bob"), t(0))
+            .expect("count"),
+        0
+    );
+}
