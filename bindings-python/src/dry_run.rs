@@ -37,6 +37,10 @@ record! {
         license_type(v, py) -> String { v.license_type.clone() }
         warnings(v, py) -> Vec<enlist::email::AddressWarning> { v.warnings.clone() }
         attributes(v, py) -> enlist::Attributes { v.attributes.clone() }
+        /// The language of its email.
+        locale(v, py) -> Option<String> { v.locale.clone() }
+        /// Its own lifetime in seconds (`None`: the policy's default).
+        lifetime_secs(v, py) -> Option<u64> { v.lifetime_secs }
     }
 }
 

@@ -35,7 +35,7 @@ pub struct PyEnlist {
 /// The engine options every constructor takes as keywords (`**options`;
 /// the stub lists them), read once here: any other keyword is a
 /// `TypeError`, as for a function that names its parameters.
-const OPTIONS: [&str; 7] = [
+const OPTIONS: [&str; 8] = [
     "clock",
     "product_name",
     "accept_url_base",
@@ -43,6 +43,7 @@ const OPTIONS: [&str; 7] = [
     "retry",
     "secret_key",
     "sealing_keys",
+    "allowed_redirect_urls",
 ];
 
 /// The options, checked: what a store needs to become an engine.
@@ -122,6 +123,9 @@ impl Settled {
         }
         if let Some(bases) = option(options, "allowed_accept_url_bases")? {
             config.allowed_accept_url_bases = bases;
+        }
+        if let Some(urls) = option(options, "allowed_redirect_urls")? {
+            config.allowed_redirect_urls = urls;
         }
         if let Some(retry) = option::<Bound<'_, enlist::RetryPolicy>>(options, "retry")? {
             config.retry = retry.get().clone();
@@ -628,7 +632,14 @@ impl PyEnlist {
     /// `active=False` saves the people with "Active" unchecked (seed 004):
     /// staged and inactive until activated (`update_staged_invitation(...,
     /// active=True)`) and sent; it needs `send=False`.
-    #[pyo3(signature = (org, recipients, *, actor, role = None, kind = None, groups = None, license_type = None, message = None, send = true, form_field = false, locale = None, active = true, attributes = None))]
+    /// `lifetime` (a `timedelta`, within the policy's bounds) is the
+    /// invitations' own lifetime, renewed by the same on a resend;
+    /// `redirect_url` (under one of the engine's `allowed_redirect_urls`)
+    /// is where the app sends the invitee after accepting;
+    /// `public_metadata` (shown to the invitee) and `private_metadata`
+    /// (never shown to the invitee) are dicts of JSON values, at most 4 KiB
+    /// each, copied onto the member on accepting.
+    #[pyo3(signature = (org, recipients, *, actor, role = None, kind = None, groups = None, license_type = None, message = None, send = true, form_field = false, locale = None, active = true, attributes = None, lifetime = None, redirect_url = None, public_metadata = None, private_metadata = None))]
     fn invite(
         &self,
         py: Python<'_>,
@@ -645,6 +656,10 @@ impl PyEnlist {
         locale: Option<String>,
         active: bool,
         attributes: Option<enlist::Attributes>,
+        lifetime: Option<&Bound<'_, PyAny>>,
+        redirect_url: Option<String>,
+        public_metadata: Option<&Bound<'_, PyAny>>,
+        private_metadata: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<PyInviteReport> {
         let mut req =
             enlist::InviteRequest::new(crate::inputs::recipients(recipients, form_field)?);
@@ -657,6 +672,13 @@ impl PyEnlist {
         req.locale = locale;
         req.active = active;
         req.attributes = attributes.unwrap_or_default();
+        settings_in(
+            &mut req,
+            lifetime,
+            redirect_url,
+            public_metadata,
+            private_metadata,
+        )?;
         self.run(py, |e| e.invite(&org, &actor.0, req))
             .map(Into::into)
     }
@@ -678,7 +700,9 @@ impl PyEnlist {
     /// Edits a staged invitation before it is sent: its role, groups,
     /// first and last names, license type and "Active" (`None` leaves a
     /// field as it is). Any other status raises `ConflictError`.
-    #[pyo3(signature = (org, invitation, *, actor, role = None, groups = None, first_name = None, last_name = None, license_type = None, active = None))]
+    /// `lifetime` (a `timedelta`) and `locale` set the invitation's own
+    /// lifetime and the language of its email.
+    #[pyo3(signature = (org, invitation, *, actor, role = None, groups = None, first_name = None, last_name = None, license_type = None, active = None, lifetime = None, locale = None))]
     fn update_staged_invitation(
         &self,
         py: Python<'_>,
@@ -691,8 +715,14 @@ impl PyEnlist {
         last_name: Option<String>,
         license_type: Option<String>,
         active: Option<bool>,
+        lifetime: Option<&Bound<'_, PyAny>>,
+        locale: Option<String>,
     ) -> PyResult<enlist::Invitation> {
         let mut changes = enlist::StagedInvitationUpdate::new();
+        changes.lifetime_secs = lifetime
+            .map(|l| enlist::python_support::secs_in(l, "lifetime"))
+            .transpose()?;
+        changes.locale = locale;
         changes.role = role;
         changes.groups = groups.map(|g| g.0);
         changes.first_name = first_name;
@@ -809,7 +839,7 @@ impl PyEnlist {
     /// also be a `str`), in batches of the policy's `max_batch`, with a
     /// per-line report. The other arguments are what every row gets unless
     /// its own cells say otherwise.
-    #[pyo3(signature = (org, data, *, actor, format, role = None, kind = None, groups = None, license_type = None, message = None, send = true))]
+    #[pyo3(signature = (org, data, *, actor, format, role = None, kind = None, groups = None, license_type = None, message = None, send = true, locale = None, lifetime = None))]
     fn import_invitations(
         &self,
         py: Python<'_>,
@@ -823,6 +853,8 @@ impl PyEnlist {
         license_type: Option<String>,
         message: Option<String>,
         send: bool,
+        locale: Option<String>,
+        lifetime: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<PyImportReport> {
         // Refused before the bytes are copied out of Python: no policy
         // allows a file larger than the ceiling of `max_import_bytes`
@@ -841,6 +873,10 @@ impl PyEnlist {
         defaults.license_type = license_type;
         defaults.message = message;
         defaults.send = send;
+        defaults.locale = locale;
+        defaults.lifetime_secs = lifetime
+            .map(|l| enlist::python_support::secs_in(l, "lifetime"))
+            .transpose()?;
         self.run(py, |e| {
             e.import_invitations(&org, &actor.0, &bytes, format, defaults)
         })
@@ -1062,7 +1098,9 @@ impl PyEnlist {
     /// Edits a member; arguments left `None` stay as they are (`""` clears
     /// a name or phone; `groups` replaces the whole set). The email never
     /// changes.
-    #[pyo3(signature = (org, member, *, actor, first_name = None, last_name = None, phone = None, role = None, groups = None, license_type = None, attributes = None))]
+    /// `public_metadata` and `private_metadata` (dicts, replaced whole;
+    /// `{}` clears) need the manage-members permission.
+    #[pyo3(signature = (org, member, *, actor, first_name = None, last_name = None, phone = None, role = None, groups = None, license_type = None, attributes = None, public_metadata = None, private_metadata = None))]
     fn update_member(
         &self,
         py: Python<'_>,
@@ -1076,8 +1114,10 @@ impl PyEnlist {
         groups: Option<Grants>,
         license_type: Option<String>,
         attributes: Option<enlist::Attributes>,
+        public_metadata: Option<&Bound<'_, PyAny>>,
+        private_metadata: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<enlist::Member> {
-        let update = enlist::MemberUpdate {
+        let mut update = enlist::MemberUpdate {
             first_name,
             last_name,
             phone,
@@ -1085,7 +1125,14 @@ impl PyEnlist {
             groups: groups.map(|g| g.0),
             license_type,
             attributes,
+            ..enlist::MemberUpdate::default()
         };
+        update.public_metadata = public_metadata
+            .map(|m| enlist::python_support::metadata_in(m, "public_metadata"))
+            .transpose()?;
+        update.private_metadata = private_metadata
+            .map(|m| enlist::python_support::metadata_in(m, "private_metadata"))
+            .transpose()?;
         self.run(py, |e| e.update_member(&org, &actor.0, &member, update))
     }
 
@@ -1639,7 +1686,7 @@ impl PyEnlist {
     /// `invite` would give now (`would_issue` and `rejected`, the same
     /// reasons), or the error it would raise. No secret, email or event.
     /// Takes `invite`'s arguments.
-    #[pyo3(signature = (org, recipients, *, actor, role = None, kind = None, groups = None, license_type = None, message = None, send = true, form_field = false, locale = None, attributes = None))]
+    #[pyo3(signature = (org, recipients, *, actor, role = None, kind = None, groups = None, license_type = None, message = None, send = true, form_field = false, locale = None, attributes = None, lifetime = None, redirect_url = None, public_metadata = None, private_metadata = None))]
     fn dry_run_invite(
         &self,
         py: Python<'_>,
@@ -1655,6 +1702,10 @@ impl PyEnlist {
         form_field: bool,
         locale: Option<String>,
         attributes: Option<enlist::Attributes>,
+        lifetime: Option<&Bound<'_, PyAny>>,
+        redirect_url: Option<String>,
+        public_metadata: Option<&Bound<'_, PyAny>>,
+        private_metadata: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<crate::dry_run::PyInviteDryRun> {
         let mut req =
             enlist::InviteRequest::new(crate::inputs::recipients(recipients, form_field)?);
@@ -1666,13 +1717,20 @@ impl PyEnlist {
         req.send = send;
         req.locale = locale;
         req.attributes = attributes.unwrap_or_default();
+        settings_in(
+            &mut req,
+            lifetime,
+            redirect_url,
+            public_metadata,
+            private_metadata,
+        )?;
         self.run(py, |e| e.dry_run_invite(&org, &actor.0, &req))
             .map(Into::into)
     }
 
     /// Evaluates an import file without writing anything: what
     /// `import_invitations` would report, by line. Takes its arguments.
-    #[pyo3(signature = (org, data, *, actor, format, role = None, kind = None, groups = None, license_type = None, message = None, send = true))]
+    #[pyo3(signature = (org, data, *, actor, format, role = None, kind = None, groups = None, license_type = None, message = None, send = true, locale = None, lifetime = None))]
     fn dry_run_import(
         &self,
         py: Python<'_>,
@@ -1686,6 +1744,8 @@ impl PyEnlist {
         license_type: Option<String>,
         message: Option<String>,
         send: bool,
+        locale: Option<String>,
+        lifetime: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<crate::dry_run::PyImportDryRun> {
         let bytes = crate::dry_run::file_in(py, data)?;
         let format: enlist::ImportFormat = wire_in("format", format)?;
@@ -1696,6 +1756,10 @@ impl PyEnlist {
         defaults.license_type = license_type;
         defaults.message = message;
         defaults.send = send;
+        defaults.locale = locale;
+        defaults.lifetime_secs = lifetime
+            .map(|l| enlist::python_support::secs_in(l, "lifetime"))
+            .transpose()?;
         self.run(py, |e| {
             e.dry_run_import(&org, &actor.0, &bytes, format, defaults)
         })
@@ -1755,4 +1819,27 @@ fn bulk_request(
     request.invitations = invitations.unwrap_or_default();
     request.role = role;
     Ok(request)
+}
+
+/// The per-invitation settings of `invite` and `dry_run_invite` (issue
+/// 14): a `timedelta` lifetime, a redirect URL, and the two metadata
+/// dicts, each checked as it crosses.
+fn settings_in(
+    req: &mut enlist::InviteRequest,
+    lifetime: Option<&Bound<'_, PyAny>>,
+    redirect_url: Option<String>,
+    public_metadata: Option<&Bound<'_, PyAny>>,
+    private_metadata: Option<&Bound<'_, PyAny>>,
+) -> PyResult<()> {
+    req.lifetime_secs = lifetime
+        .map(|l| enlist::python_support::secs_in(l, "lifetime"))
+        .transpose()?;
+    req.redirect_url = redirect_url;
+    req.public_metadata = public_metadata
+        .map(|m| enlist::python_support::metadata_in(m, "public_metadata"))
+        .transpose()?;
+    req.private_metadata = private_metadata
+        .map(|m| enlist::python_support::metadata_in(m, "private_metadata"))
+        .transpose()?;
+    Ok(())
 }

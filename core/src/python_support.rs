@@ -324,6 +324,129 @@ pub fn json_to_py<'py>(py: Python<'py>, v: &Value) -> PyResult<Bound<'py, PyAny>
     })
 }
 
+/// Metadata (issue 14) is a `dict` in Python, of JSON values.
+impl<'py> IntoPyObject<'py> for &crate::metadata::Metadata {
+    type Target = PyAny;
+    type Output = Bound<'py, PyAny>;
+    type Error = PyErr;
+    fn into_pyobject(self, py: Python<'py>) -> PyResult<Self::Output> {
+        json_to_py(py, &Value::Object(self.as_map().clone()))
+    }
+}
+
+impl<'py> IntoPyObject<'py> for crate::metadata::Metadata {
+    type Target = PyAny;
+    type Output = Bound<'py, PyAny>;
+    type Error = PyErr;
+    fn into_pyobject(self, py: Python<'py>) -> PyResult<Self::Output> {
+        (&self).into_pyobject(py)
+    }
+}
+
+/// A metadata argument (`public_metadata=` ...): a `dict` with `str` keys
+/// of JSON values (`None`, booleans, integers, finite floats, strings,
+/// lists, tuples, dicts), or its JSON text. Walked with the metadata's own
+/// bounds (values in all, depth) so a huge or deep argument is refused
+/// after at most [`MAX_METADATA_VALUES`](crate::MAX_METADATA_VALUES) of
+/// its values, then checked whole ([`Metadata::validated`](crate::Metadata::validated)).
+/// Anything else is an `InvalidInputError` naming `field`.
+pub fn metadata_in(obj: &Bound<'_, PyAny>, field: &str) -> PyResult<crate::metadata::Metadata> {
+    let py = obj.py();
+    let to_err = |e: Error| to_py_err(py, &e);
+    if let Ok(s) = obj.cast::<PyString>() {
+        return crate::metadata::Metadata::from_json_for(field, &s.to_cow()?).map_err(to_err);
+    }
+    let Ok(d) = obj.cast::<PyDict>() else {
+        return Err(invalid_input(py, field, "must be a dict (a JSON object)"));
+    };
+    let mut count = 0usize;
+    let Value::Object(map) = metadata_value(d.as_any(), field, 0, &mut count)? else {
+        return Err(invalid_input(py, field, "must be a dict (a JSON object)"));
+    };
+    crate::metadata::Metadata::from_map(map)
+        .and_then(|m| m.validated_for(field))
+        .map_err(to_err)
+}
+
+fn metadata_value(
+    value: &Bound<'_, PyAny>,
+    field: &str,
+    depth: usize,
+    count: &mut usize,
+) -> PyResult<Value> {
+    use pyo3::types::{PyBool, PyFloat, PyInt, PyTuple};
+    let py = value.py();
+    *count += 1;
+    if *count > crate::metadata::MAX_METADATA_VALUES + 1 {
+        return Err(invalid_input(
+            py,
+            field,
+            format!(
+                "at most {} values in all",
+                crate::metadata::MAX_METADATA_VALUES
+            ),
+        ));
+    }
+    if depth > crate::metadata::MAX_METADATA_DEPTH {
+        return Err(invalid_input(
+            py,
+            field,
+            format!(
+                "at most {} levels of nesting",
+                crate::metadata::MAX_METADATA_DEPTH
+            ),
+        ));
+    }
+    if value.is_none() {
+        return Ok(Value::Null);
+    }
+    if let Ok(b) = value.cast::<PyBool>() {
+        return Ok(Value::Bool(b.is_true()));
+    }
+    if value.cast::<PyInt>().is_ok() {
+        if let Ok(i) = value.extract::<i64>() {
+            return Ok(Value::from(i));
+        }
+        return match value.extract::<u64>() {
+            Ok(u) => Ok(Value::from(u)),
+            Err(_) => Err(invalid_input(py, field, "an integer is out of range")),
+        };
+    }
+    if let Ok(f) = value.cast::<PyFloat>() {
+        return serde_json::Number::from_f64(f.value())
+            .map(Value::Number)
+            .ok_or_else(|| invalid_input(py, field, "floats must be finite"));
+    }
+    if let Ok(s) = value.cast::<PyString>() {
+        return Ok(Value::String(s.to_cow()?.into_owned()));
+    }
+    if let Ok(d) = value.cast::<PyDict>() {
+        let mut map = serde_json::Map::new();
+        for (k, v) in d.iter() {
+            let Ok(k) = k.cast::<PyString>() else {
+                return Err(invalid_input(py, field, "keys must be strings"));
+            };
+            map.insert(
+                k.to_cow()?.into_owned(),
+                metadata_value(&v, field, depth + 1, count)?,
+            );
+        }
+        return Ok(Value::Object(map));
+    }
+    if value.cast::<PyList>().is_ok() || value.cast::<PyTuple>().is_ok() {
+        let mut items = Vec::new();
+        for item in value.try_iter()? {
+            items.push(metadata_value(&item?, field, depth + 1, count)?);
+        }
+        return Ok(Value::Array(items));
+    }
+    Err(invalid_input(
+        py,
+        field,
+        format!("cannot hold a {}", value.get_type().name()?),
+    ))
+}
+
 /// `Name(field=repr, ...)` from the object's own attributes.
 pub fn repr(obj: &Bound<'_, PyAny>, name: &str, fields: &[&str]) -> PyResult<String> {
     let mut parts = Vec::with_capacity(fields.len());
@@ -624,6 +747,9 @@ py_records! {
             accept_url_base -> Option<String> { v.accept_url_base.clone() }
             reply_to_inviter -> bool { v.reply_to_inviter }
             default_role -> Option<String> { v.default_role.clone() }
+            min_invitation_lifetime -> TimeDelta { secs_out(v.min_invitation_lifetime_secs) }
+            max_invitation_lifetime -> TimeDelta { secs_out(v.max_invitation_lifetime_secs) }
+            max_open_invitations_per_inviter -> Option<u32> { v.max_open_invitations_per_inviter }
     } {
 
         #[new]
@@ -756,7 +882,7 @@ py_records! {
         #[pyo3(signature = (
             *, email = None, identifier = None, display_name = None, first_name = None,
             last_name = None, role = None, kind = None, groups = None, license_type = None,
-            attributes = None
+            attributes = None, locale = None, lifetime = None
         ))]
         #[allow(clippy::too_many_arguments)]
         fn py_new(
@@ -770,8 +896,12 @@ py_records! {
             groups: Option<&Bound<'_, PyAny>>,
             license_type: Option<String>,
             attributes: Option<crate::member::Attributes>,
+            locale: Option<String>,
+            lifetime: Option<&Bound<'_, PyAny>>,
         ) -> PyResult<Self> {
             Ok(RecipientInput {
+                locale,
+                lifetime_secs: lifetime.map(|l| secs_in(l, "lifetime")).transpose()?,
                 email,
                 identifier,
                 display_name,

@@ -73,6 +73,7 @@ class Enlist:
         retry: RetryPolicy | None = None,
         secret_key: bytes | None = None,
         sealing_keys: Sequence[tuple[str, bytes]] | None = None,
+        allowed_redirect_urls: Sequence[str] | None = None,
     ) -> Enlist: ...
     @staticmethod
     def in_memory_for_tests(
@@ -85,6 +86,7 @@ class Enlist:
         retry: RetryPolicy | None = None,
         secret_key: bytes | None = None,
         sealing_keys: Sequence[tuple[str, bytes]] | None = None,
+        allowed_redirect_urls: Sequence[str] | None = None,
     ) -> Enlist: ...
     @staticmethod
     def sqlite(
@@ -97,6 +99,7 @@ class Enlist:
         retry: RetryPolicy | None = None,
         secret_key: bytes | None = None,
         sealing_keys: Sequence[tuple[str, bytes]] | None = None,
+        allowed_redirect_urls: Sequence[str] | None = None,
     ) -> Enlist: ...
     @staticmethod
     def postgres(
@@ -112,6 +115,7 @@ class Enlist:
         retry: RetryPolicy | None = None,
         secret_key: bytes | None = None,
         sealing_keys: Sequence[tuple[str, bytes]] | None = None,
+        allowed_redirect_urls: Sequence[str] | None = None,
     ) -> Enlist: ...
     def now(self) -> datetime.datetime: ...
 
@@ -210,6 +214,10 @@ class Enlist:
         locale: str | None = None,
         active: bool = True,
         attributes: Mapping[str, str] | None = None,
+        lifetime: datetime.timedelta | None = None,
+        redirect_url: str | None = None,
+        public_metadata: Mapping[str, Any] | str | None = None,
+        private_metadata: Mapping[str, Any] | str | None = None,
     ) -> InviteReport: ...
     def capabilities(self, org: _OrgLike, *, actor: _ActorLike) -> Capabilities: ...
     def update_staged_invitation(
@@ -224,6 +232,8 @@ class Enlist:
         last_name: str | None = None,
         license_type: str | None = None,
         active: bool | None = None,
+        lifetime: datetime.timedelta | None = None,
+        locale: str | None = None,
     ) -> Invitation: ...
     def reveal_access_code(self, org: _OrgLike, invitation: _InvitationLike, *, actor: _ActorLike) -> str: ...
     def send_staged(
@@ -257,6 +267,8 @@ class Enlist:
         license_type: str | None = None,
         message: str | None = None,
         send: bool = True,
+        locale: str | None = None,
+        lifetime: datetime.timedelta | None = None,
     ) -> ImportReport: ...
 
     # the invitee's side
@@ -374,6 +386,8 @@ class Enlist:
         groups: _GroupsLike | None = None,
         license_type: str | None = None,
         attributes: Mapping[str, str] | None = None,
+        public_metadata: Mapping[str, Any] | str | None = None,
+        private_metadata: Mapping[str, Any] | str | None = None,
     ) -> Member: ...
     def deactivate_member(self, org: _OrgLike, member: _MemberLike, *, actor: _ActorLike) -> Member: ...
     def reactivate_member(self, org: _OrgLike, member: _MemberLike, *, actor: _ActorLike) -> Member: ...
@@ -507,6 +521,10 @@ class Enlist:
         form_field: bool = False,
         locale: str | None = None,
         attributes: Mapping[str, str] | None = None,
+        lifetime: datetime.timedelta | None = None,
+        redirect_url: str | None = None,
+        public_metadata: Mapping[str, Any] | str | None = None,
+        private_metadata: Mapping[str, Any] | str | None = None,
     ) -> InviteDryRun: ...
     def dry_run_import(
         self,
@@ -521,6 +539,8 @@ class Enlist:
         license_type: str | None = None,
         message: str | None = None,
         send: bool = True,
+        locale: str | None = None,
+        lifetime: datetime.timedelta | None = None,
     ) -> ImportDryRun: ...
     def dry_run_bulk_update(
         self, org: _OrgLike, data: bytes | str, *, actor: _ActorLike, format: ImportFormat | str
@@ -603,6 +623,9 @@ class Policy(_Record):
         accept_url_base: str | None = ...,
         reply_to_inviter: bool = ...,
         default_role: str | None = ...,
+        min_invitation_lifetime: datetime.timedelta = ...,
+        max_invitation_lifetime: datetime.timedelta = ...,
+        max_open_invitations_per_inviter: int | None = ...,
     ) -> Policy: ...
     def replace(
         self,
@@ -632,6 +655,9 @@ class Policy(_Record):
         accept_url_base: str | None = ...,
         reply_to_inviter: bool = ...,
         default_role: str | None = ...,
+        min_invitation_lifetime: datetime.timedelta = ...,
+        max_invitation_lifetime: datetime.timedelta = ...,
+        max_open_invitations_per_inviter: int | None = ...,
     ) -> Policy: ...
     @property
     def invitation_lifetime(self) -> datetime.timedelta: ...
@@ -683,6 +709,12 @@ class Policy(_Record):
     def reply_to_inviter(self) -> bool: ...
     @property
     def default_role(self) -> str | None: ...
+    @property
+    def min_invitation_lifetime(self) -> datetime.timedelta: ...
+    @property
+    def max_invitation_lifetime(self) -> datetime.timedelta: ...
+    @property
+    def max_open_invitations_per_inviter(self) -> int | None: ...
 
 @final
 class RecipientInput(_Record):
@@ -699,6 +731,8 @@ class RecipientInput(_Record):
         groups: _GroupsLike | None = None,
         license_type: str | None = None,
         attributes: Mapping[str, str] | None = None,
+        locale: str | None = None,
+        lifetime: datetime.timedelta | None = None,
     ) -> RecipientInput: ...
     @property
     def email(self) -> str | None: ...
@@ -720,6 +754,10 @@ class RecipientInput(_Record):
     def license_type(self) -> str | None: ...
     @property
     def attributes(self) -> dict[str, str]: ...
+    @property
+    def locale(self) -> str | None: ...
+    @property
+    def lifetime_secs(self) -> int | None: ...
 
 @final
 class RetryPolicy(_Record):
@@ -905,6 +943,10 @@ class Member(_Record):
     @property
     def holds_seat(self) -> bool: ...
     def group_role(self, group: _GroupLike) -> GroupRole | None: ...
+    @property
+    def public_metadata(self) -> dict[str, Any]: ...
+    @property
+    def private_metadata(self) -> dict[str, Any]: ...
 
 @final
 class MemberPage(_Record):
@@ -1030,6 +1072,14 @@ class Invitation(_Record):
     def attributes(self) -> dict[str, str]: ...
     @property
     def is_by_identifier(self) -> bool: ...
+    @property
+    def lifetime_secs(self) -> int | None: ...
+    @property
+    def redirect_url(self) -> str | None: ...
+    @property
+    def public_metadata(self) -> dict[str, Any]: ...
+    @property
+    def private_metadata(self) -> dict[str, Any]: ...
 
 @final
 class InvitationPage(_Record):
@@ -1089,6 +1139,12 @@ class InvitationPreview(_Record):
     def status(self) -> InvitationStatus: ...
     @property
     def requirements(self) -> RegistrationNeeds: ...
+    @property
+    def locale(self) -> str | None: ...
+    @property
+    def redirect_url(self) -> str | None: ...
+    @property
+    def public_metadata(self) -> dict[str, Any]: ...
 
 @final
 class Acceptance(_Record):
@@ -1847,6 +1903,10 @@ class WouldIssue(_Record):
     def warnings(self) -> list[AddressWarning]: ...
     @property
     def attributes(self) -> dict[str, str]: ...
+    @property
+    def locale(self) -> str | None: ...
+    @property
+    def lifetime_secs(self) -> int | None: ...
 
 @final
 class InviteDryRun(_Record):

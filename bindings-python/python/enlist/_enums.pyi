@@ -134,6 +134,7 @@ class LimitKind(_StrEnum):
     IMPORT_ENTRIES = "import_entries"
     IMPORT_UNPACKED_BYTES = "import_unpacked_bytes"
     IMPORT_RATIO = "import_ratio"
+    OPEN_INVITATIONS_PER_INVITER = "open_invitations_per_inviter"
 
 
 class ErrorFamily(_StrEnum):
