@@ -192,7 +192,7 @@ pub struct Policy {
     /// Default [`MAX_DURATION_SECS`] (366 days); at least
     /// `invitation_lifetime_secs`. An invitation that asks for none gets
     /// `invitation_lifetime_secs`.
-    #[cfg_attr(feature = "uniffi", uniffi(default = 31_622_400))]
+    #[cfg_attr(feature = "uniffi", uniffi(default = 31622400))]
     pub max_invitation_lifetime_secs: u64,
     /// At most this many open invitations (staged, or pending and not
     /// expired) one member may have issued in the organization; a further
@@ -468,10 +468,7 @@ impl Policy {
     /// The lifetime an invitation asking for `requested` seconds gets:
     /// the policy's `invitation_lifetime_secs` when it asks for none, its
     /// own when within the bounds, else `Err((min, max))`.
-    pub fn invitation_lifetime(
-        &self,
-        requested: Option<u64>,
-    ) -> std::result::Result<u64, (u64, u64)> {
+    pub fn lifetime_for(&self, requested: Option<u64>) -> std::result::Result<u64, (u64, u64)> {
         match requested {
             None => Ok(self.invitation_lifetime_secs),
             Some(s)
@@ -661,11 +658,11 @@ mod tests {
         let old = old.validated().expect("valid");
         assert_eq!(old.max_open_invitations_per_inviter, None);
         let p = with(3600, 86_400, 7 * 86_400);
-        assert_eq!(p.invitation_lifetime(None), Ok(86_400));
-        assert_eq!(p.invitation_lifetime(Some(3600)), Ok(3600));
-        assert_eq!(p.invitation_lifetime(Some(3599)), Err((3600, 7 * 86_400)));
+        assert_eq!(p.lifetime_for(None), Ok(86_400));
+        assert_eq!(p.lifetime_for(Some(3600)), Ok(3600));
+        assert_eq!(p.lifetime_for(Some(3599)), Err((3600, 7 * 86_400)));
         assert_eq!(
-            p.invitation_lifetime(Some(7 * 86_400 + 1)),
+            p.lifetime_for(Some(7 * 86_400 + 1)),
             Err((3600, 7 * 86_400))
         );
         let zero = Policy {

@@ -26,6 +26,7 @@ use crate::engine::{
 use crate::id::{BatchId, GroupId, InvitationId, MemberId, MessageId, OrgId};
 use crate::invitation::Invitation;
 use crate::member::{Member, Page};
+use crate::metadata::Metadata;
 use crate::report::{BatchReport, ReportRow};
 use crate::role::{Permission, PermissionSet};
 use crate::secret::Secret;
@@ -102,6 +103,15 @@ uniffi::custom_type!(Attributes, HashMap<String, String>, {
     remote,
     lower: |m| m.into_iter().collect(),
     try_lift: |m| Ok(m.into_iter().collect()),
+});
+
+// Metadata on an invitation or a member (issue 14) crosses as its JSON
+// text (a `String` holding one JSON object: `"{}"` when empty). Text from
+// Kotlin or Swift is read by `Metadata::from_json`: bounded (4 KiB) before
+// it is parsed, objects only.
+uniffi::custom_type!(Metadata, String, {
+    lower: |m| m.to_json(),
+    try_lift: |s| Metadata::from_json(&s).map_err(|e| anyhow!(e.to_string())),
 });
 
 /// A position or count (`usize` in Rust): far below `u32::MAX` under

@@ -451,7 +451,7 @@ impl Enlist {
                 }
             }
             if let Some(secs) = lifetime {
-                o.policy.invitation_lifetime(Some(secs)).map_err(|bounds| {
+                o.policy.lifetime_for(Some(secs)).map_err(|bounds| {
                     super::settings::lifetime_out_of_bounds("lifetime_secs", secs, bounds)
                 })?;
                 if Some(secs) != inv.lifetime_secs {

@@ -590,7 +590,7 @@ fn check_defaults(
         crate::template::normalize_locale(l)?;
     }
     if let Some(secs) = d.lifetime_secs {
-        o.policy.invitation_lifetime(Some(secs)).map_err(|bounds| {
+        o.policy.lifetime_for(Some(secs)).map_err(|bounds| {
             super::settings::lifetime_out_of_bounds("lifetime_secs", secs, bounds)
         })?;
     }

@@ -1593,7 +1593,7 @@ impl Ctx<'_> {
         // The batch's own lifetime must lie within the policy's bounds:
         // the whole batch fails otherwise, before any row is looked at.
         if let Some(secs) = req.lifetime_secs {
-            o.policy.invitation_lifetime(Some(secs)).map_err(|bounds| {
+            o.policy.lifetime_for(Some(secs)).map_err(|bounds| {
                 super::settings::lifetime_out_of_bounds("lifetime_secs", secs, bounds)
             })?;
         }
@@ -1627,7 +1627,7 @@ impl Ctx<'_> {
             let (role, _, groups) = combination;
             let own_lifetime = row
                 .lifetime_secs
-                .map(|secs| (secs, o.policy.invitation_lifetime(Some(secs))));
+                .map(|secs| (secs, o.policy.lifetime_for(Some(secs))));
             match &row.recipient {
                 Ok(_) if matches!(own_lifetime, Some((_, Err(_)))) => {
                     if let Some((secs, Err((min, max)))) = own_lifetime {
