@@ -191,4 +191,6 @@ mod book {
     struct DryRun;
     #[doc = include_str!("../../docs/src/bulk-update.md")]
     struct BulkUpdate;
+    #[doc = include_str!("../../docs/src/invitation-settings.md")]
+    struct InvitationSettings;
 }
