@@ -188,4 +188,7 @@ mod book {
     struct DryRun;
     #[doc = include_str!("../../docs/src/bulk-update.md")]
     struct BulkUpdate;
+    #[cfg(feature = "tokio")]
+    #[doc = include_str!("../../docs/src/async.md")]
+    struct Async;
 }
