@@ -225,7 +225,11 @@ fn invite_preview_accept_and_people_over_http() {
         Some("acct-bob"),
         json!({"token": token, "first_name": "Bob", "last_name": "Smith"}),
     );
-    assert!(matches!(status, 404 | 409 | 410), "{status} {body}");
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (409, Some("invitation_not_open")),
+        "{body}"
+    );
     assert!(!text.contains(&token), "an error body carries the token");
 
     // The people list: Ada and Bob; a stranger is refused.
