@@ -3,7 +3,7 @@
 # install it into a virtual environment this script owns, and run
 #
 #   1. pytest on bindings-python/tests/,
-#   2. mypy --strict on the typed example (bindings-python/examples/),
+#   2. mypy --strict on the typed examples (bindings-python/examples/),
 #   3. mypy.stubtest, which checks the stub (_enlist.pyi) against the module.
 #
 #     scripts/test-python.sh
@@ -73,8 +73,9 @@ step "Installing the wheel"
 step "pytest bindings-python/tests"
 (cd bindings-python && "$PY" -m pytest -p no:cacheprovider -q tests)
 
-step "mypy --strict on the typed example"
-"$PY" -m mypy --strict --cache-dir "$VENV/mypy-cache" bindings-python/examples/typed_example.py
+step "mypy --strict on the typed examples"
+"$PY" -m mypy --strict --cache-dir "$VENV/mypy-cache" bindings-python/examples/typed_example.py \
+    bindings-python/examples/async_example.py
 
 step "mypy.stubtest enlist (the stub against the module)"
 (cd "$VENV" && "$PY" -m mypy.stubtest enlist \

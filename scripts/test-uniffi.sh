@@ -6,9 +6,12 @@
 #   2. generates the Kotlin and Swift sources from it with the workspace's
 #      uniffi-bindgen, in library mode;
 #   3. installs what the JVM run needs when it is missing: the Kotlin
-#      compiler (npm package kotlin-compiler, into $TARGET/kotlin) and JNA
-#      (Debian package libjna-java, with apt-get: CI runs as root);
-#   4. compiles the generated Kotlin into a library jar with the cdylib
+#      compiler (npm package kotlin-compiler, into $TARGET/kotlin), JNA
+#      (Debian package libjna-java) and kotlinx-coroutines (Debian packages
+#      libkotlinx-coroutines-java and libkotlinx-atomicfu-java, which it
+#      needs at run time), with apt-get: CI runs as root;
+#   4. compiles the generated Kotlin and the hand-written suspend functions
+#      (bindings-uniffi/kotlin/*.kt) into a library jar with the cdylib
 #      inside as a JNA resource (linux-x86-64/libenlist_ffi.so on Linux
 #      x86-64: JNA's resource prefix for the platform):
 #      target/uniffi/enlist-ffi.jar, what a JVM app puts on its class path;
@@ -23,6 +26,7 @@
 # Run it from anywhere:  scripts/test-uniffi.sh
 # Honours CARGO_TARGET_DIR (default: target/ in the repository).
 # Overrides: KOTLINC (a kotlinc to use), JNA_JAR (a jna.jar to use),
+# COROUTINES_JAR and ATOMICFU_JAR (kotlinx-coroutines-core and atomicfu jars),
 # JNA_RESOURCE_PREFIX (JNA's com.sun.jna.Platform.RESOURCE_PREFIX, for a
 # platform the mapping below does not know).
 set -euo pipefail
@@ -38,6 +42,7 @@ KOTLIN_OUT=$OUT/kotlin                    # generated Kotlin: every .kt under it
 KOTLIN_MAIN_SOURCE=$KOTLIN_OUT/enlist/enlist_ffi.kt   # must be generated
 LIB_JAR=$OUT/enlist-ffi.jar               # the library jar (generated Kotlin + native library)
 TEST_SOURCES=$ROOT/bindings-uniffi/tests/kotlin
+HAND_SOURCES=$ROOT/bindings-uniffi/kotlin      # hand-written Kotlin of the library (suspend functions)
 TEST_JAR=$OUT/enlist-kotlin-test.jar      # the test program (with the Kotlin runtime)
 TEST_MAIN=EnlistTestKt
 
@@ -194,8 +199,20 @@ if [ ! -f "$JNA_JAR" ]; then
     apt_install libjna-java
     [ -f "$JNA_JAR" ] || die "libjna-java did not install $JNA_JAR"
 fi
+COROUTINES_JAR=${COROUTINES_JAR:-/usr/share/java/kotlinx-coroutines-core.jar}
+if [ ! -f "$COROUTINES_JAR" ]; then
+    apt_install libkotlinx-coroutines-java
+    [ -f "$COROUTINES_JAR" ] || die "libkotlinx-coroutines-java did not install $COROUTINES_JAR"
+fi
+# Debian's coroutines package does not depend on atomicfu, which it loads.
+ATOMICFU_JAR=${ATOMICFU_JAR:-/usr/share/java/atomicfu.jar}
+if [ ! -f "$ATOMICFU_JAR" ]; then
+    apt_install libkotlinx-atomicfu-java
+    [ -f "$ATOMICFU_JAR" ] || die "libkotlinx-atomicfu-java did not install $ATOMICFU_JAR"
+fi
 echo "kotlinc: $KOTLINC"
 echo "JNA:     $JNA_JAR"
+echo "coroutines: $COROUTINES_JAR (with $ATOMICFU_JAR)"
 
 SCRATCH=$(mktemp -d)
 trap 'rm -rf "$SCRATCH"' EXIT
@@ -231,11 +248,12 @@ up_to_date() { # jar, inputs
 }
 
 step "Build the library jar $LIB_JAR"
-inputs=$(inputs_of "${KT_SOURCES[@]}" "$LIB" "$JNA_JAR")
+inputs=$(inputs_of "${KT_SOURCES[@]}" "$HAND_SOURCES"/*.kt "$LIB" "$JNA_JAR" "$COROUTINES_JAR")
 if ! up_to_date "$LIB_JAR" "$inputs"; then
     CLASSES=$SCRATCH/classes
     mkdir -p "$CLASSES/$JNA_RESOURCE_PREFIX"
-    "$KOTLINC" -nowarn -cp "$JNA_JAR" -module-name enlist-ffi "${KT_SOURCES[@]}" -d "$CLASSES"
+    "$KOTLINC" -nowarn -cp "$JNA_JAR:$COROUTINES_JAR" -module-name enlist-ffi "${KT_SOURCES[@]}" \
+        "$HAND_SOURCES"/*.kt -d "$CLASSES"
     cp "$LIB" "$CLASSES/$JNA_RESOURCE_PREFIX/"
     make_jar "$LIB_JAR" "$CLASSES"
     echo "$inputs" >"$LIB_JAR.inputs"
@@ -243,14 +261,14 @@ fi
 echo "$LIB_JAR: $(du -h "$LIB_JAR" | cut -f1), native library at $JNA_RESOURCE_PREFIX/$(basename "$LIB")"
 
 step "Compile the test program against the library jar"
-inputs=$(inputs_of "$TEST_SOURCES"/*.kt "$LIB_JAR" "$JNA_JAR")
+inputs=$(inputs_of "$TEST_SOURCES"/*.kt "$LIB_JAR" "$JNA_JAR" "$COROUTINES_JAR")
 if ! up_to_date "$TEST_JAR" "$inputs"; then
-    "$KOTLINC" -nowarn -cp "$LIB_JAR:$JNA_JAR" "$TEST_SOURCES"/*.kt -include-runtime -d "$TEST_JAR"
+    "$KOTLINC" -nowarn -cp "$LIB_JAR:$JNA_JAR:$COROUTINES_JAR" "$TEST_SOURCES"/*.kt -include-runtime -d "$TEST_JAR"
     echo "$inputs" >"$TEST_JAR.inputs"
 fi
 
 step "Run the Kotlin tests on the JVM, the library loaded from the jar"
-java -cp "$TEST_JAR:$LIB_JAR:$JNA_JAR" "$TEST_MAIN" "$SCRATCH/run"
+java -cp "$TEST_JAR:$LIB_JAR:$JNA_JAR:$COROUTINES_JAR:$ATOMICFU_JAR" "$TEST_MAIN" "$SCRATCH/run"
 
 echo
 echo "Kotlin and Swift bindings: all checks passed."

@@ -51,6 +51,13 @@ section "The tracing feature: clippy and tests of enlist --features tracing"
 cargo clippy -p enlist --all-targets --features tracing -- -D warnings
 cargo test -p enlist --features tracing --lib --tests
 
+section "The tokio feature and the axum example: AsyncEnlist, and the example app over real HTTP"
+# AsyncEnlist's tests need the feature; the example's test starts the built
+# binary on 127.0.0.1 (a free port) and drives it with an HTTP client.
+cargo clippy -p enlist --all-targets --features tokio -- -D warnings
+cargo test -p enlist --features tokio --test async_engine
+cargo test -p enlist-example-axum
+
 section "Model test, long run: at least 100,000 random commands (PROPTEST_CASES=5500)"
 # The same property test as above with many more sequences: random commands
 # from random actors (owners, admins, user admins, members, guests, custom

@@ -23,3 +23,16 @@ def test_the_typed_example_runs() -> None:
     assert "ben@county.example       expired" in out
     assert "ann@county.example       active" in out
     assert "resend refused (resend_too_soon)" in out
+
+
+ASYNC_EXAMPLE = EXAMPLE.parent / "async_example.py"
+
+
+def test_the_async_example_runs() -> None:
+    out = subprocess.run(
+        [sys.executable, str(ASYNC_EXAMPLE)], check=True, capture_output=True, text=True, timeout=60
+    ).stdout
+    assert "invited 2" in out
+    assert "delivered 2" in out
+    assert "Bob is invited to Acme as member" in out
+    assert "bob@acme.example joined; 3 people in Acme" in out

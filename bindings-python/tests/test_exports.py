@@ -34,8 +34,10 @@ def test_the_export_list_is_what_the_stubs_declare() -> None:
 
 
 def test_no_helper_leaks_into_the_package() -> None:
-    public = {n for n in vars(enlist) if not n.startswith("_")}
-    # The submodules themselves are private; everything else public is exported.
+    # `enlist.aio` (the engine for asyncio) is the one public submodule: it
+    # shows up in the package once imported.
+    public = {n for n in vars(enlist) if not n.startswith("_")} - {"aio"}
+    # The other submodules are private; everything else public is exported.
     assert public - set(enlist.__all__) == set()
 
 

@@ -151,6 +151,9 @@ pub use engine::{
     DirectorySendReport,
 };
 pub use store::{KeyStanding, MAX_STANDING_KEYS};
+// The engine for async hosts on tokio (the `tokio` feature).
+#[cfg(feature = "tokio")]
+pub use engine::{AsyncEnlist, MAX_CONCURRENT_COMMANDS};
 #[cfg(feature = "uniffi")]
 pub use uniffi_support::{
     AddressNotice, AddressProblem, DeadLetterPage, ImportedRow, InvitationPage, MemberPage,
@@ -193,4 +196,7 @@ mod book {
     struct BulkUpdate;
     #[doc = include_str!("../../docs/src/invitation-settings.md")]
     struct InvitationSettings;
+    #[cfg(feature = "tokio")]
+    #[doc = include_str!("../../docs/src/async.md")]
+    struct Async;
 }

@@ -672,6 +672,7 @@ fun main(args: Array<String>) {
         workerScenario()
         mailersScenario(dir)
         directoryScenario()
+        asyncScenario()
     } catch (thrown: Throwable) {
         val e = unwrap(thrown)
         failures++

@@ -10,6 +10,9 @@
 //   - the exported top-level functions: same-named functions of this
 //     package, which Kotlin prefers to the star-imported `enlist.*` ones;
 //   - `Secret.expose()` (the `SecretText` object): the `reveal()` extension;
+//   - the hand-written suspend functions (bindings-uniffi/kotlin/*.kt, class
+//     `enlist.EnlistAsyncKt` in the jar): same-named functions of this
+//     package (`io`);
 //   - the callback interfaces (`Clock.now`, `Mailer.send`): the test's own
 //     implementations record that the engine called them.
 // What must be called is read from the library jar itself: uniffi generates
@@ -21,6 +24,7 @@
 
 import enlist.*
 import enlist.core.*
+import enlist.io as libraryIo
 import java.io.File
 import java.lang.reflect.InvocationHandler
 import java.lang.reflect.InvocationTargetException
@@ -76,6 +80,10 @@ object Parity {
                 )
             }
         }
+        // The hand-written suspend functions compiled into the library jar.
+        Class.forName("enlist.EnlistAsyncKt").declaredMethods
+            .filter { java.lang.reflect.Modifier.isPublic(it.modifiers) && !it.isSynthetic && !it.name.contains('$') }
+            .forEach { out.add(kotlinName(it)) }
         for ((obj, iface) in listOf("enlist" to EnlistInterface::class.java, "secrettext" to SecretTextInterface::class.java)) {
             iface.methods.filter { it.declaringClass == iface && !it.isSynthetic && !it.name.contains('$') }
                 .forEach { out.add("$obj.${kotlinName(it)}") }
@@ -155,3 +163,11 @@ fun smtpMailer(config: SmtpConfig, password: String? = null): Mailer =
 
 fun fileMailer(folder: String, fromAddress: String, fromName: String? = null): Mailer =
     Parity.call("fileMailer") { enlist.fileMailer(folder, fromAddress, fromName) }
+
+suspend fun <E : EnlistInterface, T> E.io(
+    dispatcher: kotlinx.coroutines.CoroutineDispatcher = kotlinx.coroutines.Dispatchers.IO,
+    command: E.() -> T,
+): T {
+    Parity.record("io")
+    return libraryIo(dispatcher, command)
+}

@@ -17,6 +17,8 @@
 //! ```
 
 mod accept;
+#[cfg(feature = "tokio")]
+mod async_engine;
 mod attributes;
 mod bulk;
 mod bulk_update;
@@ -40,6 +42,8 @@ mod test_support;
 mod trace;
 
 pub use accept::{ACCESS_CODE_LOCK_SECS, ACCESS_CODE_MAX_LOCK_SECS, Acceptance};
+#[cfg(feature = "tokio")]
+pub use async_engine::{AsyncEnlist, MAX_CONCURRENT_COMMANDS};
 pub use bulk::{
     BulkAction, BulkConfirmation, BulkOutcome, BulkReport, BulkRequest, BulkRow,
     CONFIRMATION_DIGITS, CONFIRMATION_WINDOW_SECS, CONFIRMATION_WINDOWS,

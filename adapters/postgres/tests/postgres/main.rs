@@ -4,6 +4,7 @@
 //! schema of its own.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod async_engine;
 mod common;
 mod concurrency;
 mod conformance;
