@@ -91,6 +91,7 @@ macro_rules! for_each_method {
                 now: DateTime<Utc>
             ) -> Vec<(String, KeyStanding)>;
             read people(org: &OrgId, query: &PeopleQuery, now: DateTime<Utc>) -> Page<Person>;
+            read event_feed(after: Option<&str>, kinds: &[String], limit: usize) -> Vec<crate::FeedEvent>;
         }
     };
 }

@@ -17,6 +17,7 @@ mod error;
 mod event;
 mod forwarding;
 mod group;
+mod hooks;
 mod id;
 mod import_file;
 mod invitation;
@@ -150,6 +151,9 @@ pub use engine::{
     DirectorySendReport,
 };
 pub use store::{KeyStanding, MAX_STANDING_KEYS};
+// Hooks around every recorded change, and the event feed for webhooks.
+pub use engine::{EventFeed, FeedEvent, MAX_FEED_KINDS, event_kind_name};
+pub use hooks::{HookChange, HookError, Hooks, MAX_HOOK_REASON_CHARS};
 #[cfg(feature = "uniffi")]
 pub use uniffi_support::{
     AddressNotice, AddressProblem, DeadLetterPage, ImportedRow, InvitationPage, MemberPage,

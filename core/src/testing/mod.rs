@@ -58,6 +58,7 @@ pub mod caps;
 pub mod engine_ops;
 pub mod entities;
 pub mod faults;
+pub mod feed;
 pub mod harness;
 pub mod hostile;
 pub mod model;
@@ -153,6 +154,9 @@ macro_rules! store_conformance {
                 // The people view.
                 people_view_sorts_filters_and_pages => direct people::people_view_sorts_filters_and_pages,
                 people_view_follows_writes => direct people::people_view_follows_writes,
+                // The event feed for webhooks (issue 14, hooks).
+                event_feed_in_commit_order => direct feed::event_feed_in_commit_order,
+                event_feed_never_skips_a_late_commit => direct feed::event_feed_never_skips_a_late_commit,
             );
         }
     };
