@@ -189,4 +189,6 @@ mod book {
     struct DryRun;
     #[doc = include_str!("../../docs/src/bulk-update.md")]
     struct BulkUpdate;
+    #[doc = include_str!("../../docs/src/hooks.md")]
+    struct Hooks;
 }
