@@ -1805,6 +1805,51 @@ impl PyEnlist {
         })
         .map(Into::into)
     }
+
+    // -- hooks and the event feed (issue 14) ---------------------------------
+
+    /// This engine (the same store and settings) with `hooks`: an object
+    /// with a `before(change)` and/or an `after(change)` method (the
+    /// `Hooks` protocol), called around every change the engine records.
+    /// An exception raised by `before` refuses the change
+    /// (`PermissionDeniedError`, code `hook_refused`, with the exception's
+    /// message as `reason`; in a batch, that recipient's rejection
+    /// `refused_by_hook`), and nothing of it is kept. `after` runs once
+    /// the command committed; its exceptions go to `sys.unraisablehook`
+    /// and cannot fail the command. `before` must not call the engine.
+    fn with_hooks(&self, hooks: &Bound<'_, PyAny>) -> PyResult<Self> {
+        let hooks = crate::hooks::PyHooks::new(hooks)?;
+        Ok(Self {
+            engine: self.engine.clone().with_hooks(Arc::new(hooks)),
+            store: self.store.clone(),
+        })
+    }
+
+    /// The events of every organization after the cursor `after` (`None`:
+    /// from the beginning), oldest first, at most `limit` (1 to 1000),
+    /// only the `kinds` named (wire names such as
+    /// `"invitation_accepted"`; `None` for all). The host's feed for
+    /// webhooks, at least once: deliver the events, then store `next`.
+    /// Never let an end user reach it: it takes no actor.
+    #[pyo3(signature = (*, after = None, kinds = None, limit = 100))]
+    fn event_feed(
+        &self,
+        py: Python<'_>,
+        after: Option<String>,
+        kinds: Option<Vec<String>>,
+        limit: u32,
+    ) -> PyResult<crate::hooks::PyEventFeed> {
+        let kinds = kinds.unwrap_or_default();
+        if kinds.len() > enlist::MAX_FEED_KINDS {
+            return Err(invalid(
+                py,
+                "kinds",
+                format!("at most {} kinds", enlist::MAX_FEED_KINDS),
+            ));
+        }
+        self.run(py, |e| e.event_feed(after.as_deref(), &kinds, limit))
+            .map(Into::into)
+    }
 }
 
 /// The request of `bulk_confirmation` and `bulk_action`.

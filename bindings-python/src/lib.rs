@@ -6,6 +6,7 @@ mod dry_run;
 mod email;
 mod engine;
 mod errors;
+mod hooks;
 mod inputs;
 mod mail;
 mod types;
@@ -45,6 +46,7 @@ fn _enlist(m: &Bound<'_, PyModule>) -> PyResult<()> {
     // The directory assistant (seed 000).
     directory::add_classes(m)?;
     dry_run::add_classes(m)?;
+    hooks::add_classes(m)?;
     m.add_class::<types::PyPersonPage>()?;
     // The paste box.
     m.add_class::<email::PyMailbox>()?;

@@ -27,7 +27,7 @@ def stub_names(stub: str) -> set[str]:
 
 def test_the_export_list_is_what_the_stubs_declare() -> None:
     declared = stub_names("_enlist.pyi") | stub_names("_enums.pyi") | stub_names("_errors.pyi")
-    assert set(enlist.__all__) == declared | {"ActivatedLink", "DirectorySource"}
+    assert set(enlist.__all__) == declared | {"ActivatedLink", "DirectorySource", "Hooks"}
     assert len(enlist.__all__) == len(set(enlist.__all__))
     for name in enlist.__all__:
         assert getattr(enlist, name) is not None, name

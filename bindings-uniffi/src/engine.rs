@@ -98,6 +98,11 @@ impl Enlist {
         Ok(Self { inner })
     }
 
+    /// An engine object over a core engine.
+    pub(crate) fn from_core(inner: enlist::Enlist) -> Self {
+        Self { inner }
+    }
+
     /// The core engine, for Rust code that links this crate.
     pub fn core(&self) -> &enlist::Enlist {
         &self.inner

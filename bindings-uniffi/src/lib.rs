@@ -13,6 +13,7 @@ mod callbacks;
 mod directory;
 mod engine;
 mod error;
+mod hooks;
 mod mailers;
 mod time;
 mod types;
@@ -24,6 +25,7 @@ pub use directory::{
 };
 pub use engine::Enlist;
 pub use error::{EnlistError, MailError};
+pub use hooks::{HookError, Hooks};
 pub use mailers::{SmtpConfig, TlsMode, file_mailer, smtp_mailer};
 pub use types::*;
 

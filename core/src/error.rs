@@ -289,6 +289,15 @@ pub enum Error {
         /// Whether the host configured a sealing key.
         key_configured: bool,
     },
+    /// A before-hook of the host ([`Hooks::before`](crate::Hooks::before))
+    /// refused the change: nothing was changed. `reason` is the hook's,
+    /// for the person who asked (one line, at most
+    /// [`MAX_HOOK_REASON_CHARS`](crate::MAX_HOOK_REASON_CHARS) characters).
+    #[error("refused by the service: {reason}")]
+    HookRefused {
+        /// Why, as the hook says it.
+        reason: String,
+    },
     /// The store failed. (A [`StoreError::InvalidCursor`] becomes
     /// [`Error::InvalidInput`] on field `cursor` instead: it is the caller's
     /// mistake, not the store's.)
@@ -327,6 +336,7 @@ impl Error {
             Error::RetriesExhausted { .. } => ErrorCode::RetriesExhausted,
             Error::ConfirmationMismatch => ErrorCode::ConfirmationMismatch,
             Error::AccessCodeNotKept { .. } => ErrorCode::AccessCodeNotKept,
+            Error::HookRefused { .. } => ErrorCode::HookRefused,
             Error::Store(_) => ErrorCode::Storage,
             Error::Mail(_) => ErrorCode::Mail,
         }
@@ -421,6 +431,7 @@ impl Error {
             } => f
                 .text("invitation", invitation.as_str())
                 .flag("key_configured", *key_configured),
+            Error::HookRefused { reason } => f.text("reason", reason),
             Error::Store(e) => {
                 let (rule, found, supported) = match e {
                     StoreError::Unique(rule) => (Some(rule.as_str()), None, None),
@@ -692,13 +703,15 @@ pub enum ErrorCode {
     AccessCodeNotKept,
     /// [`Error::Store`].
     Storage,
+    /// [`Error::HookRefused`].
+    HookRefused,
     /// [`Error::Mail`].
     Mail,
 }
 
 impl ErrorCode {
     /// Every code, in the order of the book's table.
-    pub const ALL: [ErrorCode; 23] = [
+    pub const ALL: [ErrorCode; 24] = [
         ErrorCode::InvalidInput,
         ErrorCode::LimitExceeded,
         ErrorCode::NotAMember,
@@ -722,6 +735,7 @@ impl ErrorCode {
         ErrorCode::Storage,
         ErrorCode::Mail,
         ErrorCode::ConfirmationMismatch,
+        ErrorCode::HookRefused,
     ];
 
     /// The stable code ([`Error::code`]).
@@ -750,6 +764,7 @@ impl ErrorCode {
             ErrorCode::Storage => "storage",
             ErrorCode::Mail => "mail",
             ErrorCode::ConfirmationMismatch => "confirmation_mismatch",
+            ErrorCode::HookRefused => "hook_refused",
         }
     }
 
@@ -762,9 +777,10 @@ impl ErrorCode {
             | ErrorCode::DomainNotAllowed
             | ErrorCode::ConfirmationMismatch => ErrorFamily::InvalidInput,
             ErrorCode::LimitExceeded | ErrorCode::ResendTooSoon => ErrorFamily::LimitExceeded,
-            ErrorCode::NotAMember | ErrorCode::PermissionDenied | ErrorCode::Disabled => {
-                ErrorFamily::PermissionDenied
-            }
+            ErrorCode::NotAMember
+            | ErrorCode::PermissionDenied
+            | ErrorCode::Disabled
+            | ErrorCode::HookRefused => ErrorFamily::PermissionDenied,
             ErrorCode::NotFound | ErrorCode::InvalidSecret | ErrorCode::UnknownGroup => {
                 ErrorFamily::NotFound
             }
@@ -852,6 +868,7 @@ impl ErrorCode {
             }
             ErrorCode::Mail => const { &[fact("permanent", Flag)] },
             ErrorCode::ConfirmationMismatch => const { &[] },
+            ErrorCode::HookRefused => const { &[fact("reason", Text)] },
         }
     }
 }
@@ -1117,6 +1134,9 @@ mod tests {
             Error::Store(StoreError::Unavailable("down".into())),
             Error::Mail(MailError::Permanent("no such mailbox".into())),
             Error::ConfirmationMismatch,
+            Error::HookRefused {
+                reason: "not during the freeze".into(),
+            },
         ]
     }
 

@@ -96,6 +96,7 @@ macro_rules! for_each_method {
                 inviter: &MemberId,
                 now: DateTime<Utc>
             ) -> u64;
+            read event_feed(after: Option<&str>, kinds: &[String], limit: usize) -> Vec<crate::FeedEvent>;
         }
     };
 }

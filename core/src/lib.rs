@@ -17,6 +17,7 @@ mod error;
 mod event;
 mod forwarding;
 mod group;
+mod hooks;
 mod id;
 mod import_file;
 mod invitation;
@@ -154,6 +155,9 @@ pub use store::{KeyStanding, MAX_STANDING_KEYS};
 // The engine for async hosts on tokio (the `tokio` feature).
 #[cfg(feature = "tokio")]
 pub use engine::{AsyncEnlist, MAX_CONCURRENT_COMMANDS};
+// Hooks around every recorded change, and the event feed for webhooks.
+pub use engine::{EventFeed, FeedEvent, MAX_FEED_KINDS, event_kind_name};
+pub use hooks::{HookChange, HookError, Hooks, MAX_HOOK_REASON_CHARS};
 #[cfg(feature = "uniffi")]
 pub use uniffi_support::{
     AddressNotice, AddressProblem, DeadLetterPage, ImportedRow, InvitationPage, MemberPage,
@@ -199,4 +203,6 @@ mod book {
     #[cfg(feature = "tokio")]
     #[doc = include_str!("../../docs/src/async.md")]
     struct Async;
+    #[doc = include_str!("../../docs/src/hooks.md")]
+    struct Hooks;
 }

@@ -310,8 +310,33 @@ pub trait Transaction {
         inviter: &MemberId,
         now: DateTime<Utc>,
     ) -> StoreResult<u64>;
+
+    // The event feed.
+    /// Events of every organization after `after` (a cursor this store
+    /// made, [`FeedEvent::cursor`](crate::FeedEvent::cursor); `None`: from
+    /// the beginning), in feed order, keeping only the kinds named in
+    /// `kinds` (wire names of [`EventKind`](crate::EventKind); empty: all),
+    /// at most `limit`. A cursor the store did not make is
+    /// [`StoreError::InvalidCursor`].
+    ///
+    /// The feed order must never put an event before a cursor already
+    /// handed out once it is visible: an event that commits after a read
+    /// comes after every cursor that read returned (a store whose writers
+    /// run one at a time gets this from numbering at write time; a store
+    /// with concurrent writers must order by commit or hold back what may
+    /// still be overtaken, as the PostgreSQL store does). Events of a
+    /// rolled-back transaction never appear, and positions are never
+    /// reused.
+    fn event_feed(
+        &mut self,
+        after: Option<&str>,
+        kinds: &[String],
+        limit: usize,
+    ) -> StoreResult<Vec<crate::FeedEvent>>;
 }
 
+// (Added by the hooks part of issue 14, kept apart from the trait's
+// other methods so that parallel additions merge.)
 /// Where one recipient key stands in an organization
 /// ([`Transaction::standing`]).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

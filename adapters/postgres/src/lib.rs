@@ -55,6 +55,11 @@ const MIGRATIONS: &[(u32, &str, &str)] = &[
         "0006_settings",
         include_str!("../migrations/0006_settings.sql"),
     ),
+    (
+        6,
+        "0006_hooks",
+        include_str!("../migrations/0006_hooks.sql"),
+    ),
 ];
 
 /// How long an organization stays "contended" after a write conflict in it:

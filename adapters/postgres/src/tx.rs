@@ -333,8 +333,10 @@ impl<'a> PgTx<'a> {
         let bodies: Vec<&str> = rows.iter().map(|r| r.body.as_str()).collect();
         self.execute(
             "WITH ev AS (
-                 INSERT INTO events (org_id, seq, body)
-                 SELECT $1, s, b::json FROM unnest($2::bigint[], $3::text[]) AS x (s, b)
+                 INSERT INTO events (org_id, seq, body, kind)
+                 SELECT $1, s, b::json, b::json->'kind'->>'type'
+                 FROM unnest($2::bigint[], $3::text[]) WITH ORDINALITY AS x (s, b, n)
+                 ORDER BY n
              ), ob AS (
                  INSERT INTO outbox (org_id, message_id, invitation_id, status,
                                      next_s, next_ns, created_s, created_ns, body)
@@ -1390,6 +1392,56 @@ impl Transaction for PgTx<'_> {
             &[&org.as_str(), &to_i64(after), &to_i64(limit as u64)],
         )?;
         rows.iter().map(|r| body(r, 0, "event")).collect()
+    }
+
+    fn event_feed(
+        &mut self,
+        after: Option<&str>,
+        kinds: &[String],
+        limit: usize,
+    ) -> StoreResult<Vec<enlist::FeedEvent>> {
+        let bad = || StoreError::InvalidCursor {
+            list: "event feed".into(),
+        };
+        // `<transaction id>.<position>`: both decimal, as the feed hands
+        // them out.
+        let (tx_id, pos) = match after {
+            None => ("0".to_owned(), 0i64),
+            Some(a) => {
+                let (t, p) = a.split_once('.').ok_or_else(bad)?;
+                let t: u64 = t.parse().map_err(|_| bad())?;
+                let p: i64 = p.parse().map_err(|_| bad())?;
+                if p < 0 {
+                    return Err(bad());
+                }
+                (t.to_string(), p)
+            }
+        };
+        let kinds: Option<Vec<&str>> =
+            (!kinds.is_empty()).then(|| kinds.iter().map(String::as_str).collect());
+        self.flush()?;
+        // Only transactions older than the snapshot's xmin: they have all
+        // ended, so nothing can appear before this page later (see
+        // migration 0006).
+        let rows = self.query(
+            "SELECT feed_tx::text, feed_pos, body::text FROM events
+             WHERE (feed_tx, feed_pos) > ($1::text::xid8, $2)
+               AND feed_tx < pg_snapshot_xmin(pg_current_snapshot())
+               AND ($3::text[] IS NULL OR kind = ANY($3::text[]))
+             ORDER BY feed_tx, feed_pos
+             LIMIT $4",
+            &[&tx_id, &pos, &kinds, &to_i64(limit as u64)],
+        )?;
+        rows.iter()
+            .map(|r| {
+                let t: &str = get(r, 0)?;
+                let p: i64 = get(r, 1)?;
+                Ok(enlist::FeedEvent::new(
+                    format!("{t}.{p}"),
+                    body(r, 2, "event")?,
+                ))
+            })
+            .collect()
     }
 
     // ----- the outbox -----------------------------------------------------------

@@ -48,6 +48,11 @@ const MIGRATIONS: &[(u32, &str, &str)] = &[
         "0006_settings",
         include_str!("../migrations/0006_settings.sql"),
     ),
+    (
+        6,
+        "0006_hooks",
+        include_str!("../migrations/0006_hooks.sql"),
+    ),
 ];
 
 /// Marks the file as an enlist store (`PRAGMA application_id`, "enls").

@@ -362,6 +362,8 @@ fn a_version_1_file_gains_the_later_tables_and_indexes_and_keeps_its_rows() {
             )?;
             // Nor the batch reports (0005).
             c.execute_batch("DROP TABLE batch_reports;")?;
+            // Nor the event feed (0006).
+            c.execute_batch("DROP TABLE event_feed_head; ALTER TABLE events DROP COLUMN kind;")?;
             c.pragma_update(None, "user_version", 1)
         })
         .expect("downgrade to version 1");
@@ -370,7 +372,17 @@ fn a_version_1_file_gains_the_later_tables_and_indexes_and_keeps_its_rows() {
     let store = SqliteStore::open(&path).expect("open migrates");
     let after = dump(&path);
     for (table, rows) in &before {
-        assert_eq!(after.get(table), Some(rows), "{table} kept");
+        // 0006 adds a column to the events: the rows are kept, each with
+        // its kind at the end.
+        let kept: Option<Vec<String>> = after.get(table).map(|rows| {
+            rows.iter()
+                .map(|r| match table.as_str() {
+                    "events" => r.rsplit_once('|').map_or(r.clone(), |(k, _)| k.to_owned()),
+                    _ => r.clone(),
+                })
+                .collect()
+        });
+        assert_eq!(kept.as_ref(), Some(rows), "{table} kept");
     }
     let mut tx = begin(&store);
     assert!(tx.organization(&org).expect("read").is_some());
@@ -1485,6 +1497,7 @@ fn migration_0004_builds_people_of_existing_rows() {
         let conn = store.conn.lock("SqliteStore").expect("lock");
         conn.execute_batch(
             "DROP TABLE batch_reports;
+             DROP TABLE event_feed_head; ALTER TABLE events DROP COLUMN kind;
              DROP TABLE people; DROP TABLE people_terms; DROP TABLE people_groups;
              PRAGMA user_version = 3;",
         )
@@ -1517,4 +1530,53 @@ fn migration_0004_builds_people_of_existing_rows() {
         )
         .expect("search");
     assert_eq!(found.items.len(), 11, "k1, k10..k19");
+}
+
+/// Migration 0006 starts the event feed after the events a file already
+/// holds, with their kinds, and a deleted newest event's position is
+/// never given again.
+#[test]
+fn migration_0006_feeds_existing_events_and_never_reuses_a_position() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("v5.sqlite3");
+    let org = org_id(1);
+    {
+        let store = SqliteStore::open(&path).expect("open");
+        let mut tx = begin(&store);
+        tx.append_event(&enlist::testing::entities::event(&org, 1))
+            .expect("append");
+        tx.append_event(&enlist::testing::entities::event(&org, 2))
+            .expect("append");
+        tx.commit().expect("commit");
+        let conn = store.conn.lock("SqliteStore").expect("lock");
+        conn.execute_batch(
+            "DROP TABLE event_feed_head; ALTER TABLE events DROP COLUMN kind;
+             PRAGMA user_version = 5;",
+        )
+        .expect("downgrade");
+    }
+    let store = SqliteStore::open(&path).expect("migrate");
+    let mut tx = begin(&store);
+    let kinds = ["invitation_revoked".to_owned()];
+    let old = tx.event_feed(None, &kinds, 10).expect("feed");
+    assert_eq!(old.len(), 2, "the kinds were filled in");
+    assert_eq!(old[1].cursor, "2");
+    tx.append_event(&enlist::testing::entities::event(&org, 3))
+        .expect("append");
+    tx.commit().expect("commit");
+    // The newest event deleted (an organization purged): its position is
+    // not given again.
+    {
+        let conn = store.conn.lock("SqliteStore").expect("lock");
+        conn.execute_batch("DELETE FROM events WHERE rid = 3")
+            .expect("delete");
+    }
+    let mut tx = begin(&store);
+    tx.append_event(&enlist::testing::entities::event(&org_id(2), 4))
+        .expect("append");
+    tx.commit().expect("commit");
+    let mut tx = begin(&store);
+    let after = tx.event_feed(Some("2"), &[], 10).expect("feed");
+    assert_eq!(after.len(), 1);
+    assert_eq!(after[0].cursor, "4");
 }

@@ -121,6 +121,9 @@ pub(crate) struct SqliteTx<'a> {
     /// wrote. The transaction holds the write lock and events are written
     /// only by `append_event`, so it stays right until the end.
     last_seq: HashMap<OrgId, u64>,
+    /// The last position of the event feed (`event_feed_head.last`), read
+    /// once by the first event this transaction appends.
+    feed_last: Option<u64>,
     /// Queued messages not written yet, in the order they were put (one per
     /// message id). The engine queues an invitation's email before it stores
     /// the invitation; the message is written when its invitation is (so
@@ -178,6 +181,7 @@ impl<'a> SqliteTx<'a> {
             conn,
             open: false,
             last_seq: HashMap::new(),
+            feed_last: None,
             deferred: Vec::new(),
         };
         // A transaction left open by a failed rollback is ended first.
@@ -976,12 +980,88 @@ impl Transaction for SqliteTx<'_> {
         let seq = last.saturating_add(1);
         let mut stored = event.clone();
         stored.seq = seq;
+        // The feed position: the head's next, never MAX(rid) + 1 (which
+        // would reuse the positions of deleted newest events).
+        let feed_last = match self.feed_last {
+            Some(n) => n,
+            None => self
+                .conn
+                .prepare_cached("SELECT last FROM event_feed_head WHERE id = 1")
+                .and_then(|mut s| s.query_row([], |r| r.get::<_, i64>(0)).optional())
+                .map_err(store_err)?
+                .map_or(0, count),
+        };
+        let position = feed_last.saturating_add(1);
         self.exec(
-            "INSERT INTO events (org_id, seq, body) VALUES (?1, ?2, ?3)",
-            params![event.org_id.as_str(), sql_int(seq), to_json(&stored)?],
+            "INSERT INTO events (rid, org_id, seq, body, kind) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![
+                sql_int(position),
+                event.org_id.as_str(),
+                sql_int(seq),
+                to_json(&stored)?,
+                enlist::event_kind_name(&event.kind)
+            ],
         )?;
+        self.exec(
+            "INSERT INTO event_feed_head (id, last) VALUES (1, ?1)
+             ON CONFLICT (id) DO UPDATE SET last = excluded.last",
+            params![sql_int(position)],
+        )?;
+        self.feed_last = Some(position);
         self.last_seq.insert(event.org_id.clone(), seq);
         Ok(seq)
+    }
+
+    fn event_feed(
+        &mut self,
+        after: Option<&str>,
+        kinds: &[String],
+        limit: usize,
+    ) -> StoreResult<Vec<enlist::FeedEvent>> {
+        let after = match after {
+            None => 0,
+            Some(a) => a
+                .parse::<u64>()
+                .ok()
+                .and_then(|n| i64::try_from(n).ok())
+                .ok_or_else(|| StoreError::InvalidCursor {
+                    list: "event feed".into(),
+                })?,
+        };
+        // The kinds as one JSON array parameter (`json_each`), NULL for all.
+        let kinds = if kinds.is_empty() {
+            None
+        } else {
+            Some(serde_json::to_string(kinds).map_err(|e| StoreError::Corrupt(e.to_string()))?)
+        };
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT rid, body FROM events
+                 WHERE rid > ?1 AND (?2 IS NULL OR kind IN (SELECT value FROM json_each(?2)))
+                 ORDER BY rid LIMIT ?3",
+            )
+            .map_err(store_err)?;
+        let rows = stmt
+            .query_map(
+                params![
+                    after,
+                    kinds,
+                    sql_int(u64::try_from(limit).unwrap_or(u64::MAX))
+                ],
+                |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)),
+            )
+            .map_err(store_err)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(store_err)?;
+        rows.into_iter()
+            .map(|(rid, body)| {
+                Ok(enlist::FeedEvent::new(
+                    rid.to_string(),
+                    from_json(&body, "event")?,
+                ))
+            })
+            .collect()
     }
 
     fn events(&mut self, org: &OrgId, after: u64, limit: usize) -> StoreResult<Vec<Event>> {

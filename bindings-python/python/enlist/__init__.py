@@ -15,6 +15,7 @@ from ._enlist import *  # noqa: F403
 from ._enlist import __version__ as __version__
 from ._links import ActivatedLink as ActivatedLink
 from ._directory import DirectorySource as DirectorySource
+from ._hooks import Hooks as Hooks
 from . import _enlist, _enums, _errors
 
 __all__ = sorted(
@@ -24,5 +25,5 @@ __all__ = sorted(
         for name in module.__all__
         if not name.startswith("_")
     }
-    | {"ActivatedLink", "DirectorySource", "__version__"}
+    | {"ActivatedLink", "DirectorySource", "Hooks", "__version__"}
 )

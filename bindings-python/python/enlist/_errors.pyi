@@ -72,8 +72,9 @@ class LimitExceededError(EnlistError):
 class PermissionDeniedError(EnlistError):
     """The actor may not do this: a member lacking a permission
     (``permission_denied``), an actor who is not an active member of the
-    organization (``not_a_member``), or a feature disabled by the
-    organization's policy (``disabled``)."""
+    organization (``not_a_member``), a feature disabled by the
+    organization's policy (``disabled``), or a change the host's
+    before-hook refused (``hook_refused``, with its ``reason``)."""
 
     family = ErrorFamily.PERMISSION_DENIED
     code = "permission_denied"
@@ -82,6 +83,7 @@ class PermissionDeniedError(EnlistError):
     permission: Optional[Permission] = None
     context: Optional[str] = None
     feature: Optional[Feature] = None
+    reason: Optional[str] = None
 
 
 class NotFoundError(EnlistError):

@@ -25,6 +25,7 @@ fun commandScenarios(@Suppress("UNUSED_PARAMETER") dir: File) {
     capabilitiesScenario()
     reportsScenario()
     settingsScenario()
+    hooksScenario()
 }
 
 /** [block] must be refused with PermissionDenied. */

@@ -421,6 +421,12 @@ pub enum RejectReason {
         /// The limit.
         limit: u32,
     },
+    /// The host's before-hook refused this recipient
+    /// ([`Hooks::before`](crate::Hooks::before)); nothing of it was written.
+    RefusedByHook {
+        /// Why, as the hook says it.
+        reason: String,
+    },
 }
 
 impl RejectReason {
@@ -440,6 +446,7 @@ impl RejectReason {
             RejectReason::UnknownGroup { .. } => "unknown_group",
             RejectReason::LifetimeOutOfBounds { .. } => "lifetime_out_of_bounds",
             RejectReason::InviterLimitReached { .. } => "inviter_limit_reached",
+            RejectReason::RefusedByHook { .. } => "refused_by_hook",
         }
     }
 }
@@ -481,6 +488,7 @@ impl std::fmt::Display for RejectReason {
                 f,
                 "the inviter already has {limit} open invitations, the organization's limit per inviter"
             ),
+            RejectReason::RefusedByHook { reason } => write!(f, "refused by the service: {reason}"),
         }
     }
 }
@@ -1201,7 +1209,10 @@ impl Enlist {
             let mut issued = Vec::with_capacity(candidates.len());
             for c in candidates {
                 match cx.settle(&o, c, &mut Seats::Written)? {
-                    Ok(c) => issued.push(cx.issue(&issuer, &terms, c)?),
+                    Ok(c) => match cx.issue(&issuer, &terms, c)? {
+                        Ok(i) => issued.push(i),
+                        Err(r) => rejected.push(r),
+                    },
                     Err(r) => rejected.push(r),
                 }
             }
@@ -1907,15 +1918,18 @@ impl Ctx<'_> {
         )
     }
 
-    /// Writes one new invitation of the batch: staged, or sent out.
+    /// Writes one new invitation of the batch: staged, or sent out; or,
+    /// when the host's before-hook refuses it, writes nothing and returns
+    /// the recipient's rejection.
     fn issue(
         &mut self,
         issuer: &Issuer<'_>,
         batch: &BatchTerms,
         c: Candidate,
-    ) -> Result<IssuedInvitation> {
+    ) -> Result<std::result::Result<IssuedInvitation, RejectedRecipient>> {
         let o = issuer.org;
         let warnings = c.warnings;
+        let (index, input) = (c.index, c.input);
         let invitation = Invitation {
             org_id: o.id.clone(),
             id: InvitationId::from_random(self.id_bytes()),
@@ -1948,6 +1962,45 @@ impl Ctx<'_> {
             public_metadata: batch.settings.public_metadata.clone(),
             private_metadata: batch.settings.private_metadata.clone(),
         };
+        // The host's before-hook sees the invitation as it is about to be
+        // written, before anything of this recipient is.
+        if self.hooks.is_some() {
+            let mut draft = invitation.clone();
+            let kind = if batch.send {
+                let expires_at = super::time_after(
+                    self.now,
+                    o.policy.invitation_lifetime_secs,
+                    "invitation_lifetime_secs",
+                )?;
+                draft.status = InvitationStatus::Pending;
+                draft.expires_at = Some(expires_at);
+                EventKind::InvitationIssued {
+                    invitation: draft.id.clone(),
+                    batch: batch.id.clone(),
+                    recipient: draft.recipient.as_str().to_owned(),
+                    role: draft.role.clone(),
+                    kind: draft.kind,
+                    groups: draft.groups.clone(),
+                    expires_at,
+                }
+            } else {
+                EventKind::InvitationStaged {
+                    invitation: draft.id.clone(),
+                    batch: batch.id.clone(),
+                    recipient: draft.recipient.as_str().to_owned(),
+                    role: draft.role.clone(),
+                    kind: draft.kind,
+                    active: draft.active,
+                }
+            };
+            if let Some(reason) = self.ask_before(&o.id, issuer.actor, kind, Some(&draft))? {
+                return Ok(Err(RejectedRecipient {
+                    index,
+                    input,
+                    reason: RejectReason::RefusedByHook { reason },
+                }));
+            }
+        }
         // Staged: no secret yet.
         let inv = StoredInvitation::new(invitation, None);
         if !batch.send {
@@ -1964,15 +2017,15 @@ impl Ctx<'_> {
                     active: inv.active,
                 },
             )?;
-            return Ok(IssuedInvitation {
-                index: c.index,
+            return Ok(Ok(IssuedInvitation {
+                index,
                 invitation: inv.invitation,
                 secret: None,
                 message_id: None,
                 warnings,
-            });
+            }));
         }
-        self.send_out(issuer, inv, c.index, warnings, |inv, expires_at| {
+        self.send_out(issuer, inv, index, warnings, |inv, expires_at| {
             EventKind::InvitationIssued {
                 invitation: inv.id.clone(),
                 batch: batch.id.clone(),
@@ -1983,6 +2036,7 @@ impl Ctx<'_> {
                 expires_at,
             }
         })
+        .map(Ok)
     }
 
     fn send_one_staged(
@@ -2010,6 +2064,25 @@ impl Ctx<'_> {
             return Err(Error::Disabled {
                 feature: Feature::Guests,
             });
+        }
+        // The host's before-hook, before anything of this invitation is
+        // written: a refusal fails this invitation only.
+        if self.hooks.is_some() {
+            let expires_at = super::time_after(
+                self.now,
+                o.policy.invitation_lifetime_secs,
+                "invitation_lifetime_secs",
+            )?;
+            let mut draft = inv.invitation.clone();
+            draft.status = InvitationStatus::Pending;
+            draft.expires_at = Some(expires_at);
+            let kind = EventKind::InvitationSent {
+                invitation: inv.id.clone(),
+                expires_at,
+            };
+            if let Some(reason) = self.ask_before(&o.id, issuer.actor, kind, Some(&draft))? {
+                return Err(Error::HookRefused { reason });
+            }
         }
         self.send_out(issuer, inv, index, Vec::new(), |inv, expires_at| {
             EventKind::InvitationSent {

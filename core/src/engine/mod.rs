@@ -26,6 +26,7 @@ mod caps;
 mod directory;
 mod directory_import;
 mod dry_run;
+mod feed;
 mod groups;
 mod invite;
 mod link;
@@ -38,7 +39,7 @@ mod reports;
 mod settings;
 mod templates;
 #[cfg(test)]
-mod test_support;
+pub(crate) mod test_support;
 mod trace;
 
 pub use accept::{ACCESS_CODE_LOCK_SECS, ACCESS_CODE_MAX_LOCK_SECS, Acceptance};
@@ -58,6 +59,7 @@ pub use directory_import::{
     ImportDefaults, ImportInterruption, ImportRejection, ImportReport, ImportedInvitation,
 };
 pub use dry_run::{ImportDryRun, InviteDryRun, WouldIssue};
+pub use feed::{EventFeed, FeedEvent, MAX_FEED_KINDS, event_kind_name};
 pub use groups::{GroupQuery, GroupUpdate, NewGroup};
 pub use invite::{
     InviteReport, InviteRequest, IssuedInvitation, RecipientInput, Recipients, RejectReason,
@@ -341,6 +343,8 @@ pub struct Enlist {
     config: Arc<EngineConfig>,
     codes: Arc<CodeHasher>,
     sealer: Arc<crate::seal::CodeSealer>,
+    /// The host's hooks around every recorded change (none by default).
+    hooks: Option<Arc<dyn crate::hooks::Hooks>>,
 }
 
 impl std::fmt::Debug for Enlist {
@@ -349,6 +353,7 @@ impl std::fmt::Debug for Enlist {
             .field("config", &self.config)
             .field("secret_key", &self.codes.has_key())
             .field("sealing_keys", &self.sealer)
+            .field("hooks", &self.hooks.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -363,6 +368,7 @@ impl Enlist {
             config: Arc::new(EngineConfig::default()),
             codes: Arc::new(CodeHasher::default()),
             sealer: Arc::new(crate::seal::CodeSealer::default()),
+            hooks: None,
         }
     }
 
@@ -411,6 +417,15 @@ impl Enlist {
     ) -> Result<Self> {
         self.sealer = Arc::new(crate::seal::CodeSealer::new(current, retired)?);
         Ok(self)
+    }
+
+    /// Calls `hooks` around every change the engine records: before it,
+    /// inside the command's transaction (a refusal fails the command, or
+    /// rejects one recipient of a batch, and changes nothing), and after
+    /// the commit (see [`Hooks`](crate::Hooks)).
+    pub fn with_hooks(mut self, hooks: Arc<dyn crate::hooks::Hooks>) -> Self {
+        self.hooks = Some(hooks);
+        self
     }
 
     /// Replaces the engine settings, if they are valid
@@ -508,7 +523,8 @@ impl Enlist {
             }
             attempts += 1;
             let span = trace.transaction(attempts);
-            let out = self.attempt(&trace, now, finish, f);
+            let mut committed = Vec::new();
+            let out = self.attempt(&trace, command, now, finish, f, &mut committed);
             span.end(trace::transaction_outcome(&out));
             match out {
                 Err(Error::Store(StoreError::Conflict)) => {
@@ -517,7 +533,14 @@ impl Enlist {
                         break Err(Error::RetriesExhausted { attempts });
                     }
                 }
-                other => break other,
+                other => {
+                    // After the commit, outside the transaction: nothing an
+                    // after-hook does can undo or fail the command.
+                    if let (Ok(_), Some(hooks)) = (&other, &self.hooks) {
+                        crate::hooks::call_after(hooks.as_ref(), &committed);
+                    }
+                    break other;
+                }
             }
         };
         trace.finish(attempts, conflicts, &out);
@@ -529,9 +552,11 @@ impl Enlist {
     fn attempt<T>(
         &self,
         trace: &trace::Command,
+        command: &'static str,
         now: DateTime<Utc>,
         finish: Finish,
         f: &mut impl FnMut(&mut Ctx<'_>) -> Result<T>,
+        committed: &mut Vec<crate::hooks::HookChange>,
     ) -> Result<T> {
         let tx = match finish {
             Finish::ReadOnly => self.store.begin_read()?,
@@ -546,13 +571,27 @@ impl Enlist {
             sealer: &self.sealer,
             trace,
             email: None,
+            command,
+            // Dry runs keep nothing: no hook runs for them.
+            hooks: match finish {
+                Finish::Commit => self.hooks.as_deref(),
+                Finish::ReadOnly | Finish::RollBack => None,
+            },
+            hooks_asked: false,
+            refused: None,
+            changes: Vec::new(),
         };
-        f(&mut cx).and_then(|v| {
-            if finish == Finish::Commit {
-                cx.tx.commit()?;
-            }
-            Ok(v)
-        })
+        let v = f(&mut cx)?;
+        // A refusal the command did not turn into a row's rejection fails
+        // it whole, even if the command carried on: nothing is committed.
+        if let Some(refused) = cx.refused.take() {
+            return Err(refused);
+        }
+        if finish == Finish::Commit {
+            cx.tx.commit()?;
+            *committed = std::mem::take(&mut cx.changes);
+        }
+        Ok(v)
     }
 }
 
@@ -584,18 +623,118 @@ pub(crate) struct Ctx<'a> {
     /// sends invitations for, read once per transaction
     /// ([`Ctx::org_email`]).
     pub email: Option<(Option<String>, Arc<render::OrgEmail>)>,
+    /// The command's name (for hooks and spans).
+    pub command: &'static str,
+    /// The host's hooks, for a command that commits.
+    pub hooks: Option<&'a dyn crate::hooks::Hooks>,
+    /// The before-hook of the next event was already asked
+    /// ([`Ctx::ask_before`]), before the row's writes.
+    pub hooks_asked: bool,
+    /// A before-hook refused a change: the command fails with this even if
+    /// it carried on, so that a refused change is never committed.
+    pub refused: Option<Error>,
+    /// The changes recorded, for the after-hooks once committed.
+    pub changes: Vec<crate::hooks::HookChange>,
 }
 
 impl Ctx<'_> {
+    /// Records `kind` (the audit event), with the host's hooks: the
+    /// before-hook is asked first, inside this transaction (a refusal
+    /// fails the command and nothing is committed), and the change is kept
+    /// for the after-hooks, which run once the transaction committed.
     pub(crate) fn event(&mut self, org: &OrgId, actor: &Actor, kind: EventKind) -> Result<()> {
-        self.tx.append_event(&Event {
+        let mut event = Event {
             org_id: org.clone(),
             seq: 0,
             at: self.now,
             actor: actor.clone(),
             kind,
-        })?;
+        };
+        let Some(hooks) = self
+            .hooks
+            .filter(|_| crate::hooks::HookChange::is_hooked(&event.kind))
+        else {
+            self.tx.append_event(&event)?;
+            return Ok(());
+        };
+        let mut change = self.hook_change(&event, None)?;
+        if !std::mem::take(&mut self.hooks_asked) {
+            if let Err(refusal) = crate::hooks::call_before(hooks, &change) {
+                let e = Error::HookRefused {
+                    reason: refusal.reason().to_owned(),
+                };
+                self.refused = Some(e.clone());
+                return Err(e);
+            }
+        }
+        event.seq = self.tx.append_event(&event)?;
+        change.seq = event.seq;
+        self.changes.push(change);
         Ok(())
+    }
+
+    /// The change a hook sees for `event`: the invitation and member it is
+    /// about as they stand in this transaction (`draft` in place of the
+    /// invitation when it is not written yet).
+    fn hook_change(
+        &mut self,
+        event: &Event,
+        draft: Option<&crate::invitation::Invitation>,
+    ) -> Result<crate::hooks::HookChange> {
+        let invitation = match (draft, crate::hooks::invitation_of(&event.kind)) {
+            (Some(d), _) => Some(d.clone()),
+            (None, Some(id)) => self.tx.invitation(&event.org_id, id)?.map(|s| s.invitation),
+            (None, None) => None,
+        };
+        let member = match crate::hooks::member_of(&event.kind) {
+            Some(id) => self.tx.member(&event.org_id, id)?,
+            None => None,
+        };
+        Ok(crate::hooks::HookChange {
+            command: self.command.to_owned(),
+            org_id: event.org_id.clone(),
+            actor: event.actor.clone(),
+            at: event.at,
+            seq: 0,
+            kind: event.kind.clone(),
+            invitation,
+            member,
+        })
+    }
+
+    /// Asks the before-hook about one row of a batch before anything of
+    /// the row is written: `Ok(Some(reason))` is a refusal for the row to
+    /// report (nothing of it is written), `Ok(None)` lets it go ahead (the
+    /// hook is not asked again when the row's event is recorded).
+    /// `draft` is the invitation about to be written, if any.
+    pub(crate) fn ask_before(
+        &mut self,
+        org: &OrgId,
+        actor: &Actor,
+        kind: EventKind,
+        draft: Option<&crate::invitation::Invitation>,
+    ) -> Result<Option<String>> {
+        let Some(hooks) = self
+            .hooks
+            .filter(|_| crate::hooks::HookChange::is_hooked(&kind))
+        else {
+            return Ok(None);
+        };
+        let event = Event {
+            org_id: org.clone(),
+            seq: 0,
+            at: self.now,
+            actor: actor.clone(),
+            kind,
+        };
+        let change = self.hook_change(&event, draft)?;
+        match crate::hooks::call_before(hooks, &change) {
+            Ok(()) => {
+                self.hooks_asked = true;
+                Ok(None)
+            }
+            Err(refusal) => Ok(Some(refusal.reason().to_owned())),
+        }
     }
 
     /// The organization `id`, or not found. Its id goes to the command's

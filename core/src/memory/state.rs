@@ -36,6 +36,10 @@ pub(super) struct State {
     pub(super) due_outbox: BTreeSet<MessageKey>,
     /// Stored-pending invitations with an expiry, of every organization.
     pub(super) due_invitations: BTreeSet<(DateTime<Utc>, OrgId, InvitationId)>,
+    /// The event feed: position (from 1) to the organization and `seq` of
+    /// its event. Writers run one at a time, so position order is commit
+    /// order; a rolled-back event's position was never seen by anyone.
+    pub(super) feed: BTreeMap<u64, (OrgId, u64)>,
 }
 
 /// The shard of one organization.
@@ -499,6 +503,7 @@ impl State {
                 if let Some(data) = self.orgs.get_mut(&org) {
                     data.events.pop();
                 }
+                self.feed.pop_last();
             }
             Undo::Outbox(id, prev) => {
                 self.replace_outbox(&id, prev.map(|b| *b));

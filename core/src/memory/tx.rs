@@ -445,6 +445,14 @@ impl Transaction for MemoryTx<'_> {
         let mut stored = event.clone();
         stored.seq = seq;
         events.push(stored);
+        let position = self
+            .state
+            .feed
+            .last_key_value()
+            .map_or(1, |(p, _)| p.saturating_add(1));
+        self.state
+            .feed
+            .insert(position, (event.org_id.clone(), seq));
         self.undo.push(Undo::Event(event.org_id.clone()));
         Ok(seq)
     }
@@ -458,6 +466,36 @@ impl Transaction for MemoryTx<'_> {
             .min(data.events.len());
         let end = start.saturating_add(limit).min(data.events.len());
         Ok(data.events.get(start..end).unwrap_or_default().to_vec())
+    }
+
+    fn event_feed(
+        &mut self,
+        after: Option<&str>,
+        kinds: &[String],
+        limit: usize,
+    ) -> StoreResult<Vec<crate::FeedEvent>> {
+        let start = match after {
+            None => 0,
+            Some(a) => a.parse::<u64>().map_err(|_| StoreError::InvalidCursor {
+                list: "event feed".into(),
+            })?,
+        };
+        let mut out = Vec::new();
+        for (position, (org, seq)) in self.state.feed.range(start.saturating_add(1)..) {
+            if out.len() >= limit {
+                break;
+            }
+            let event = usize::try_from(*seq)
+                .ok()
+                .and_then(|s| s.checked_sub(1))
+                .and_then(|i| self.data(org)?.events.get(i));
+            // An event deleted with its organization is gone from the feed.
+            let Some(event) = event else { continue };
+            if kinds.is_empty() || kinds.contains(&crate::event_kind_name(&event.kind)) {
+                out.push(crate::FeedEvent::new(position.to_string(), event.clone()));
+            }
+        }
+        Ok(out)
     }
 
     fn put_outbox_message(&mut self, msg: &OutboxMessage) -> StoreResult<()> {

@@ -58,6 +58,7 @@ pub mod caps;
 pub mod engine_ops;
 pub mod entities;
 pub mod faults;
+pub mod feed;
 pub mod harness;
 pub mod hostile;
 pub mod model;
@@ -158,6 +159,9 @@ macro_rules! store_conformance {
                 open_invitations_by_inviter_counts_open_ones => direct settings::open_invitations_by_inviter_counts_open_ones,
                 invitation_settings_round_trip => direct settings::settings_round_trip,
                 per_invitation_settings_through_the_engine => direct settings::per_invitation_settings_through_the_engine,
+                // The event feed for webhooks (issue 14, hooks).
+                event_feed_in_commit_order => direct feed::event_feed_in_commit_order,
+                event_feed_never_skips_a_late_commit => direct feed::event_feed_never_skips_a_late_commit,
             );
         }
     };
