@@ -156,6 +156,15 @@ pub enum Error {
         /// Why it matters here, if more can be said.
         context: Option<String>,
     },
+    /// The actor lacks a host-defined permission
+    /// ([`Enlist::authorize`](crate::Enlist::authorize)).
+    #[error("permission denied: {actor} lacks the custom permission {permission}")]
+    CustomPermissionDenied {
+        /// Who tried.
+        actor: String,
+        /// The host-defined permission that is missing.
+        permission: String,
+    },
     /// A feature is switched off by the organization's policy.
     #[error("{feature} is disabled by the organization's policy")]
     Disabled {
@@ -325,6 +334,7 @@ impl Error {
             Error::AccessCodeNotKept { .. } => ErrorCode::AccessCodeNotKept,
             Error::Store(_) => ErrorCode::Storage,
             Error::Mail(_) => ErrorCode::Mail,
+            Error::CustomPermissionDenied { .. } => ErrorCode::CustomPermissionDenied,
         }
     }
 
@@ -373,6 +383,9 @@ impl Error {
                 .text("permission", permission.as_str())
                 .opt_text("context", context.as_deref()),
             Error::Disabled { feature } => f.text("feature", feature.as_str()),
+            Error::CustomPermissionDenied { actor, permission } => {
+                f.text("actor", actor).text("permission", permission)
+            }
             Error::NotFound { entity, id } => f.text("entity", entity.as_str()).text("id", id),
             Error::InvalidSecret => &mut f,
             Error::AlreadyMember { recipient, member } => f
@@ -690,11 +703,13 @@ pub enum ErrorCode {
     Storage,
     /// [`Error::Mail`].
     Mail,
+    /// [`Error::CustomPermissionDenied`].
+    CustomPermissionDenied,
 }
 
 impl ErrorCode {
     /// Every code, in the order of the book's table.
-    pub const ALL: [ErrorCode; 23] = [
+    pub const ALL: [ErrorCode; 24] = [
         ErrorCode::InvalidInput,
         ErrorCode::LimitExceeded,
         ErrorCode::NotAMember,
@@ -718,6 +733,7 @@ impl ErrorCode {
         ErrorCode::Storage,
         ErrorCode::Mail,
         ErrorCode::ConfirmationMismatch,
+        ErrorCode::CustomPermissionDenied,
     ];
 
     /// The stable code ([`Error::code`]).
@@ -746,6 +762,7 @@ impl ErrorCode {
             ErrorCode::Storage => "storage",
             ErrorCode::Mail => "mail",
             ErrorCode::ConfirmationMismatch => "confirmation_mismatch",
+            ErrorCode::CustomPermissionDenied => "custom_permission_denied",
         }
     }
 
@@ -758,9 +775,10 @@ impl ErrorCode {
             | ErrorCode::DomainNotAllowed
             | ErrorCode::ConfirmationMismatch => ErrorFamily::InvalidInput,
             ErrorCode::LimitExceeded | ErrorCode::ResendTooSoon => ErrorFamily::LimitExceeded,
-            ErrorCode::NotAMember | ErrorCode::PermissionDenied | ErrorCode::Disabled => {
-                ErrorFamily::PermissionDenied
-            }
+            ErrorCode::NotAMember
+            | ErrorCode::PermissionDenied
+            | ErrorCode::Disabled
+            | ErrorCode::CustomPermissionDenied => ErrorFamily::PermissionDenied,
             ErrorCode::NotFound | ErrorCode::InvalidSecret | ErrorCode::UnknownGroup => {
                 ErrorFamily::NotFound
             }
@@ -848,6 +866,9 @@ impl ErrorCode {
             }
             ErrorCode::Mail => const { &[fact("permanent", Flag)] },
             ErrorCode::ConfirmationMismatch => const { &[] },
+            ErrorCode::CustomPermissionDenied => {
+                const { &[fact("actor", Text), fact("permission", Text)] }
+            }
         }
     }
 }
@@ -965,6 +986,8 @@ pub enum UniqueRule {
     InvitationOpenRecipient,
     /// Another unique key of the store (an id written twice, ...).
     Other,
+    /// One organization per slug in the store.
+    OrganizationSlug,
 }
 
 wire_names! {
@@ -974,6 +997,7 @@ wire_names! {
         InvitationSecret => "invitation_secret",
         InvitationOpenRecipient => "invitation_open_recipient",
         Other => "other",
+        OrganizationSlug => "organization_slug",
     }
 }
 
@@ -994,6 +1018,7 @@ impl UniqueRule {
                 "another invitation is already open for this recipient"
             }
             UniqueRule::Other => "a unique key of the store refused the write",
+            UniqueRule::OrganizationSlug => "another organization has this slug",
         }
     }
 }
@@ -1101,6 +1126,10 @@ mod tests {
                 group: GroupId::from("grp_1"),
             },
             Error::RetriesExhausted { attempts: 6 },
+            Error::CustomPermissionDenied {
+                actor: "mem_1".into(),
+                permission: "billing:manage".into(),
+            },
             Error::AccessCodeNotKept {
                 invitation: InvitationId::from("inv_1"),
                 key_configured: false,

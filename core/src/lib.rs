@@ -150,6 +150,14 @@ pub use engine::{
     DirectorySendReport,
 };
 pub use store::{KeyStanding, MAX_STANDING_KEYS};
+// Organizations across the store: of an account, all of them, slugs,
+// deletion, leaving, host-defined permissions (issue 14, orgs).
+pub use engine::MAX_ORG_PREFIX_CHARS;
+pub use organization::{
+    AccountMembership, DeleteMode, MAX_SLUG_CHARS, MIN_SLUG_CHARS, OrganizationQuery, check_slug,
+    slug_from_name,
+};
+pub use role::{MAX_CUSTOM_PERMISSION_CHARS, MAX_CUSTOM_PERMISSIONS, check_custom_permission};
 #[cfg(feature = "uniffi")]
 pub use uniffi_support::{
     AddressNotice, AddressProblem, DeadLetterPage, ImportedRow, InvitationPage, MemberPage,

@@ -1325,6 +1325,8 @@ mod tests {
             policy: Policy::default(),
             custom_roles: Vec::new(),
             created_at: chrono::Utc::now(),
+            slug: String::new(),
+            deleted_at: None,
         };
         assert_eq!(
             resolve_role(&o, "User Admin").as_deref(),
@@ -1337,6 +1339,7 @@ mod tests {
                 name: name.into(),
                 permissions: Default::default(),
                 built_in: false,
+                custom_permissions: Default::default(),
             });
         }
         assert_eq!(resolve_role(&o, "team-lead").as_deref(), Some("team-lead"));

@@ -61,6 +61,7 @@ pub mod faults;
 pub mod harness;
 pub mod hostile;
 pub mod model;
+pub mod orgs;
 pub mod people;
 pub mod races;
 pub mod snapshot;
@@ -153,6 +154,13 @@ macro_rules! store_conformance {
                 // The people view.
                 people_view_sorts_filters_and_pages => direct people::people_view_sorts_filters_and_pages,
                 people_view_follows_writes => direct people::people_view_follows_writes,
+                // Issue 14, orgs: slugs, accounts, all organizations, deletion.
+                slugs_are_unique_across_the_store => direct orgs::slugs_are_unique_across_the_store,
+                memberships_of_an_account => direct orgs::memberships_of_an_account,
+                all_organizations_by_slug => direct orgs::all_organizations_by_slug,
+                organizations_through_the_engine => same_as_memory orgs::organizations_through_the_engine,
+                purge_leaves_nothing => direct orgs::purge_leaves_nothing,
+                slugs_hold_under_concurrent_creates => direct orgs::slugs_hold_under_concurrent_creates,
             );
         }
     };
