@@ -3,6 +3,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 mod codec;
+mod orgs;
 mod people;
 mod tx;
 
@@ -43,6 +44,7 @@ const MIGRATIONS: &[(u32, &str, &str)] = &[
         "0005_batch_reports",
         include_str!("../migrations/0005_batch_reports.sql"),
     ),
+    (6, "0006_orgs", include_str!("../migrations/0006_orgs.sql")),
 ];
 
 /// Marks the file as an enlist store (`PRAGMA application_id`, "enls").
@@ -90,7 +92,7 @@ impl SqliteStore {
     /// The schema version this library writes. A file with a lower version
     /// is migrated on open; a file with a higher one is refused with
     /// [`StoreError::SchemaTooNew`].
-    pub const SCHEMA_VERSION: u32 = 5;
+    pub const SCHEMA_VERSION: u32 = 6;
 
     /// Opens (creating it if missing) the database file at `path` and
     /// brings its schema up to [`SqliteStore::SCHEMA_VERSION`].
@@ -240,6 +242,10 @@ fn migrate(conn: &mut Connection) -> StoreResult<()> {
                 // case-folded in Rust, which SQL cannot do the same way).
                 people::backfill(&tx)?;
             }
+            if *version == 6 {
+                // A slug for every organization already stored.
+                orgs::backfill(&tx)?;
+            }
         }
     }
     tx.pragma_update(None, "user_version", SqliteStore::SCHEMA_VERSION)
@@ -282,6 +288,8 @@ fn unique_rule(raw: &str) -> UniqueRule {
         UniqueRule::InvitationSecret
     } else if raw.contains("invitations.org_id, invitations.recipient_key") {
         UniqueRule::InvitationOpenRecipient
+    } else if raw.contains("organizations.slug") {
+        UniqueRule::OrganizationSlug
     } else {
         UniqueRule::Other
     }
