@@ -4,6 +4,7 @@
 
 mod codec;
 mod error;
+mod orgs;
 mod people;
 mod pool;
 mod tls;
@@ -50,6 +51,7 @@ const MIGRATIONS: &[(u32, &str, &str)] = &[
         "0005_batch_reports",
         include_str!("../migrations/0005_batch_reports.sql"),
     ),
+    (6, "0006_orgs", include_str!("../migrations/0006_orgs.sql")),
 ];
 
 /// How long an organization stays "contended" after a write conflict in it:
@@ -132,7 +134,7 @@ impl PostgresStore {
     /// The schema version this library writes. A database with a lower
     /// version is migrated on connect; one with a higher version is refused
     /// with [`StoreError::SchemaTooNew`].
-    pub const SCHEMA_VERSION: u32 = 5;
+    pub const SCHEMA_VERSION: u32 = 6;
 
     /// Connects to `url` (libpq `key=value` form or a `postgres://` URL),
     /// with TLS as its `sslmode` says (`prefer` when it says nothing: see
@@ -431,6 +433,10 @@ fn migrate(client: &mut postgres::Client, schema: Option<&str>) -> StoreResult<(
                     client.query(sql, p).map_err(db_err)
                 };
                 people::backfill(&mut run)?;
+            }
+            if *version == 6 {
+                // A slug for every organization already stored.
+                orgs::backfill(client)?;
             }
             let v = i32::try_from(*version).unwrap_or(i32::MAX);
             client

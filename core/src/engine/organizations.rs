@@ -69,19 +69,10 @@ impl Enlist {
         }
         super::page_limit(query.limit)?;
         check_cursor(query.after.as_deref())?;
-        if let Some(p) = &query.prefix {
-            check_bytes("prefix", p, MAX_ORG_PREFIX_CHARS)?;
-            if p.chars().count() > MAX_ORG_PREFIX_CHARS {
-                return Err(Error::LimitExceeded {
-                    limit: LimitKind::FieldLength,
-                    max: MAX_ORG_PREFIX_CHARS as u64,
-                    actual: p.chars().count() as u64,
-                    detail: Some("prefix".into()),
-                });
-            }
-            let p = p.trim().to_lowercase();
-            query.prefix = (!p.is_empty()).then_some(p);
-        }
+        // One line, no control or invisible characters (a NUL would be
+        // an error on PostgreSQL and nothing on the other stores).
+        let prefix = super::clean_line("prefix", query.prefix.as_deref(), MAX_ORG_PREFIX_CHARS)?;
+        query.prefix = prefix.map(|p| p.to_lowercase());
         self.run_read("list_organizations", |cx| {
             Ok(cx.tx.list_organizations(&query)?)
         })
