@@ -733,6 +733,12 @@ impl Auth {
         }
     }
 
+    /// Whether the actor holds the host-defined permission `c`: the system
+    /// and owners hold every one, others what their role carries.
+    pub(crate) fn has_custom(&self, c: &str) -> bool {
+        self.has(Permission::OwnOrganization) || self.custom.contains(c)
+    }
+
     pub(crate) fn require(&self, p: Permission) -> Result<()> {
         if self.has(p) {
             Ok(())

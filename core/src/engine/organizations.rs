@@ -258,10 +258,10 @@ impl Enlist {
             if had == wanted {
                 return Ok(o.custom_roles[pos].clone());
             }
-            if !auth.system {
+            {
                 if let Some(c) = had
                     .symmetric_difference(&wanted)
-                    .find(|c| !auth.custom.contains(*c))
+                    .find(|c| !auth.has_custom(c))
                 {
                     return Err(auth.deny(
                         Permission::ManageRoles,
@@ -304,7 +304,7 @@ impl Enlist {
             let (_, auth) = cx.enter(org, actor)?;
             Ok(match &wanted {
                 Wanted::BuiltIn(p) => auth.has(*p),
-                Wanted::Custom(c) => auth.system || auth.custom.contains(c),
+                Wanted::Custom(c) => auth.has_custom(c),
             })
         })
     }
@@ -321,7 +321,7 @@ impl Enlist {
             let (_, auth) = cx.enter(org, actor)?;
             match &wanted {
                 Wanted::BuiltIn(p) => auth.require(*p),
-                Wanted::Custom(c) if auth.system || auth.custom.contains(c) => Ok(()),
+                Wanted::Custom(c) if auth.has_custom(c) => Ok(()),
                 Wanted::Custom(c) => Err(Error::CustomPermissionDenied {
                     actor: actor.to_string(),
                     permission: c.clone(),
