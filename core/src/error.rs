@@ -384,7 +384,7 @@ impl Error {
                 .opt_text("context", context.as_deref()),
             Error::Disabled { feature } => f.text("feature", feature.as_str()),
             Error::CustomPermissionDenied { actor, permission } => {
-                f.text("actor", actor).text("permission", permission)
+                f.text("actor", actor).text("custom_permission", permission)
             }
             Error::NotFound { entity, id } => f.text("entity", entity.as_str()).text("id", id),
             Error::InvalidSecret => &mut f,
@@ -867,7 +867,7 @@ impl ErrorCode {
             ErrorCode::Mail => const { &[fact("permanent", Flag)] },
             ErrorCode::ConfirmationMismatch => const { &[] },
             ErrorCode::CustomPermissionDenied => {
-                const { &[fact("actor", Text), fact("permission", Text)] }
+                const { &[fact("actor", Text), fact("custom_permission", Text)] }
             }
         }
     }

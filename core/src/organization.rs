@@ -5,6 +5,7 @@ use crate::id::{MemberId, OrgId};
 use crate::member::MemberStatus;
 use crate::policy::Policy;
 use crate::role::{Permission, PermissionSet, Role};
+use crate::wire_names;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -183,7 +184,7 @@ pub enum DeleteMode {
     Purge,
 }
 
-crate::wire_names! {
+wire_names! {
     DeleteMode {
         Keep => "keep",
         Purge => "purge",

@@ -73,7 +73,9 @@ class PermissionDeniedError(EnlistError):
     """The actor may not do this: a member lacking a permission
     (``permission_denied``), an actor who is not an active member of the
     organization (``not_a_member``), or a feature disabled by the
-    organization's policy (``disabled``)."""
+    organization's policy (``disabled``), or an actor lacking a permission
+    the host defined (``custom_permission_denied``, from
+    ``Enlist.authorize``)."""
 
     family = ErrorFamily.PERMISSION_DENIED
     code = "permission_denied"
@@ -82,6 +84,7 @@ class PermissionDeniedError(EnlistError):
     permission: Optional[Permission] = None
     context: Optional[str] = None
     feature: Optional[Feature] = None
+    custom_permission: Optional[str] = None
 
 
 class NotFoundError(EnlistError):
