@@ -9,6 +9,7 @@ use crate::mail::PyMailer;
 use crate::types::PyBatchReport;
 use crate::types::PyDeadLetterPage;
 use crate::types::PyPersonPage;
+use crate::types::{PyAccountMembershipPage, PyOrganizationPage};
 use crate::types::{
     PyEvent, PyImportReport, PyInvitationPage, PyInviteReport, PyIssuedInvitation, PyMemberPage,
     PySendReport, wrap,
@@ -373,7 +374,10 @@ impl PyEnlist {
 
     /// Creates an organization and its first member, an active owner.
     /// Returns `(organization, owner)`.
-    #[pyo3(signature = (name, *, owner_user_ref, owner_email, owner_first_name = None, owner_last_name = None, policy = None))]
+    /// The slug is derived from the name unless given (a given slug that
+    /// is taken raises `ConflictError`).
+    #[pyo3(signature = (name, *, owner_user_ref, owner_email, owner_first_name = None, owner_last_name = None, policy = None, slug = None))]
+    #[allow(clippy::too_many_arguments)]
     fn create_organization(
         &self,
         py: Python<'_>,
@@ -383,10 +387,12 @@ impl PyEnlist {
         owner_first_name: Option<String>,
         owner_last_name: Option<String>,
         policy: Option<&Bound<'_, enlist::Policy>>,
+        slug: Option<String>,
     ) -> PyResult<(enlist::Organization, enlist::Member)> {
         let mut new = enlist::NewOrganization::new(name, owner_user_ref, owner_email);
         new.owner_first_name = owner_first_name;
         new.owner_last_name = owner_last_name;
+        new.slug = slug;
         if let Some(p) = policy {
             new.policy = p.get().clone();
         }
@@ -481,6 +487,144 @@ impl PyEnlist {
     ) -> PyResult<Vec<PyEvent>> {
         self.run(py, |e| e.events(&org, &actor.0, after, limit))
             .map(|e| wrap(&e))
+    }
+
+    // -- organizations across the store (issue 14, orgs) -------------------
+
+    /// The organizations an account belongs to (better-auth
+    /// `listOrganizations`), a page at a time. `user_ref` must come from
+    /// the host's verified session, never from the request.
+    #[pyo3(signature = (user_ref, *, after = None, limit = 50))]
+    fn organizations_of(
+        &self,
+        py: Python<'_>,
+        user_ref: String,
+        after: Option<String>,
+        limit: u32,
+    ) -> PyResult<PyAccountMembershipPage> {
+        self.run(py, |e| {
+            e.organizations_of(&user_ref, after.as_deref(), limit)
+        })
+        .map(Into::into)
+    }
+
+    /// Every organization not deleted, by slug, optionally those whose
+    /// slug or name starts with `prefix` (Clerk `getOrganizationList`).
+    /// Host-level: no actor is checked, so guard it in the host.
+    #[pyo3(signature = (*, prefix = None, after = None, limit = 50))]
+    fn list_organizations(
+        &self,
+        py: Python<'_>,
+        prefix: Option<String>,
+        after: Option<String>,
+        limit: u32,
+    ) -> PyResult<PyOrganizationPage> {
+        let mut query = enlist::OrganizationQuery::new().with_limit(limit);
+        query.prefix = prefix;
+        query.after = after;
+        self.run(py, |e| e.list_organizations(&query))
+            .map(Into::into)
+    }
+
+    /// The organization with this slug (not deleted).
+    fn organization_by_slug(&self, py: Python<'_>, slug: String) -> PyResult<enlist::Organization> {
+        self.run(py, |e| e.organization_by_slug(&slug))
+    }
+
+    /// Changes an organization's slug. Needs `manage_policy`; a taken slug
+    /// raises `ConflictError`.
+    #[pyo3(signature = (org, *, actor, slug))]
+    fn set_organization_slug(
+        &self,
+        py: Python<'_>,
+        org: OrgId,
+        actor: ActorRef,
+        slug: String,
+    ) -> PyResult<enlist::Organization> {
+        self.run(py, |e| e.set_organization_slug(&org, &actor.0, &slug))
+    }
+
+    /// Deletes an organization (better-auth `deleteOrganization`). Needs
+    /// `own_organization`; `confirm` is the organization's slug, typed by
+    /// the owner. Its invitations die at once; `mode` keeps members and
+    /// history (`"keep"`) or removes every row of it (`"purge"`).
+    #[pyo3(signature = (org, *, actor, confirm, mode))]
+    fn delete_organization(
+        &self,
+        py: Python<'_>,
+        org: OrgId,
+        actor: ActorRef,
+        confirm: String,
+        mode: &Bound<'_, PyAny>,
+    ) -> PyResult<()> {
+        let mode: enlist::DeleteMode = wire_in("mode", mode)?;
+        self.run(py, |e| {
+            e.delete_organization(&org, &actor.0, &confirm, mode)
+        })
+    }
+
+    /// The actor leaves the organization (better-auth `leaveOrganization`);
+    /// the last active owner cannot.
+    #[pyo3(signature = (org, *, actor))]
+    fn leave_organization(
+        &self,
+        py: Python<'_>,
+        org: OrgId,
+        actor: ActorRef,
+    ) -> PyResult<enlist::Member> {
+        self.run(py, |e| e.leave_organization(&org, &actor.0))
+    }
+
+    /// Sets the host-defined permissions of a custom role (better-auth
+    /// access control statements). Needs `manage_roles` and every custom
+    /// permission added or taken away.
+    #[pyo3(signature = (org, *, actor, role, custom_permissions))]
+    fn set_role_custom_permissions(
+        &self,
+        py: Python<'_>,
+        org: OrgId,
+        actor: ActorRef,
+        role: String,
+        custom_permissions: &Bound<'_, PyAny>,
+    ) -> PyResult<enlist::Role> {
+        if custom_permissions.is_instance_of::<pyo3::types::PyString>() {
+            return Err(invalid(
+                py,
+                "custom_permissions",
+                "expected a collection of permission names, not one string",
+            ));
+        }
+        let mut names = Vec::new();
+        for p in custom_permissions.try_iter()? {
+            if names.len() > enlist::MAX_CUSTOM_PERMISSIONS {
+                break; // the engine refuses the count
+            }
+            names.push(p?.extract::<String>()?);
+        }
+        self.run(py, |e| {
+            e.set_role_custom_permissions(&org, &actor.0, &role, names.clone())
+        })
+    }
+
+    /// Whether `actor` holds the permission `name` (a built-in one by its
+    /// wire name, or a host-defined one).
+    #[pyo3(signature = (org, *, actor, name))]
+    fn has_permission(
+        &self,
+        py: Python<'_>,
+        org: OrgId,
+        actor: ActorRef,
+        name: String,
+    ) -> PyResult<bool> {
+        self.run(py, |e| e.has_permission(&org, &actor.0, &name))
+    }
+
+    /// `has_permission` as a guard: raises `PermissionDeniedError`
+    /// (`permission_denied`, or `custom_permission_denied` for a
+    /// host-defined one) when the actor lacks it.
+    #[pyo3(signature = (org, *, actor, name))]
+    fn authorize(&self, py: Python<'_>, org: OrgId, actor: ActorRef, name: String) -> PyResult<()> {
+        self.run(py, |e| e.authorize(&org, &actor.0, &name))
     }
 
     // -- groups -------------------------------------------------------------

@@ -30,6 +30,8 @@ fn _enlist(m: &Bound<'_, PyModule>) -> PyResult<()> {
     // Results.
     m.add_class::<types::PyMemberPage>()?;
     m.add_class::<types::PyInvitationPage>()?;
+    m.add_class::<types::PyOrganizationPage>()?;
+    m.add_class::<types::PyAccountMembershipPage>()?;
     m.add_class::<types::PyIssuedInvitation>()?;
     m.add_class::<types::PyRejectReason>()?;
     m.add_class::<types::PyRejectedRecipient>()?;

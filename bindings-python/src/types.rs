@@ -129,6 +129,18 @@ page! {
     "InvitationPage" PyInvitationPage(enlist::Invitation)
 }
 
+page! {
+    /// One page of organizations, by slug; iterate it, and pass
+    /// `next_cursor` as `after` for the next page.
+    "OrganizationPage" PyOrganizationPage(enlist::Organization)
+}
+
+page! {
+    /// One page of an account's organizations; iterate it, and pass
+    /// `next_cursor` as `after` for the next page.
+    "AccountMembershipPage" PyAccountMembershipPage(enlist::AccountMembership)
+}
+
 // ---------------------------------------------------------------------------
 // Invitations
 // ---------------------------------------------------------------------------

@@ -160,6 +160,15 @@ pub enum Error {
         /// Why it matters here, if more can be said.
         context: Option<String>,
     },
+    /// The actor lacks a host-defined permission
+    /// ([`Enlist::authorize`](crate::Enlist::authorize)).
+    #[error("permission denied: {actor} lacks the custom permission {permission}")]
+    CustomPermissionDenied {
+        /// Who tried.
+        actor: String,
+        /// The host-defined permission that is missing.
+        permission: String,
+    },
     /// A feature is switched off by the organization's policy.
     #[error("{feature} is disabled by the organization's policy")]
     Disabled {
@@ -339,6 +348,7 @@ impl Error {
             Error::HookRefused { .. } => ErrorCode::HookRefused,
             Error::Store(_) => ErrorCode::Storage,
             Error::Mail(_) => ErrorCode::Mail,
+            Error::CustomPermissionDenied { .. } => ErrorCode::CustomPermissionDenied,
         }
     }
 
@@ -387,6 +397,9 @@ impl Error {
                 .text("permission", permission.as_str())
                 .opt_text("context", context.as_deref()),
             Error::Disabled { feature } => f.text("feature", feature.as_str()),
+            Error::CustomPermissionDenied { actor, permission } => {
+                f.text("actor", actor).text("custom_permission", permission)
+            }
             Error::NotFound { entity, id } => f.text("entity", entity.as_str()).text("id", id),
             Error::InvalidSecret => &mut f,
             Error::AlreadyMember { recipient, member } => f
@@ -707,6 +720,8 @@ pub enum ErrorCode {
     HookRefused,
     /// [`Error::Mail`].
     Mail,
+    /// [`Error::CustomPermissionDenied`].
+    CustomPermissionDenied,
 }
 
 impl ErrorCode {
@@ -736,6 +751,7 @@ impl ErrorCode {
         ErrorCode::Mail,
         ErrorCode::ConfirmationMismatch,
         ErrorCode::HookRefused,
+        ErrorCode::CustomPermissionDenied,
     ];
 
     /// The stable code ([`Error::code`]).
@@ -765,6 +781,7 @@ impl ErrorCode {
             ErrorCode::Mail => "mail",
             ErrorCode::ConfirmationMismatch => "confirmation_mismatch",
             ErrorCode::HookRefused => "hook_refused",
+            ErrorCode::CustomPermissionDenied => "custom_permission_denied",
         }
     }
 
@@ -780,7 +797,8 @@ impl ErrorCode {
             ErrorCode::NotAMember
             | ErrorCode::PermissionDenied
             | ErrorCode::Disabled
-            | ErrorCode::HookRefused => ErrorFamily::PermissionDenied,
+            | ErrorCode::HookRefused
+            | ErrorCode::CustomPermissionDenied => ErrorFamily::PermissionDenied,
             ErrorCode::NotFound | ErrorCode::InvalidSecret | ErrorCode::UnknownGroup => {
                 ErrorFamily::NotFound
             }
@@ -869,6 +887,9 @@ impl ErrorCode {
             ErrorCode::Mail => const { &[fact("permanent", Flag)] },
             ErrorCode::ConfirmationMismatch => const { &[] },
             ErrorCode::HookRefused => const { &[fact("reason", Text)] },
+            ErrorCode::CustomPermissionDenied => {
+                const { &[fact("actor", Text), fact("custom_permission", Text)] }
+            }
         }
     }
 }
@@ -986,6 +1007,8 @@ pub enum UniqueRule {
     InvitationOpenRecipient,
     /// Another unique key of the store (an id written twice, ...).
     Other,
+    /// One organization per slug in the store.
+    OrganizationSlug,
 }
 
 wire_names! {
@@ -995,6 +1018,7 @@ wire_names! {
         InvitationSecret => "invitation_secret",
         InvitationOpenRecipient => "invitation_open_recipient",
         Other => "other",
+        OrganizationSlug => "organization_slug",
     }
 }
 
@@ -1015,6 +1039,7 @@ impl UniqueRule {
                 "another invitation is already open for this recipient"
             }
             UniqueRule::Other => "a unique key of the store refused the write",
+            UniqueRule::OrganizationSlug => "another organization has this slug",
         }
     }
 }
@@ -1122,6 +1147,10 @@ mod tests {
                 group: GroupId::from("grp_1"),
             },
             Error::RetriesExhausted { attempts: 6 },
+            Error::CustomPermissionDenied {
+                actor: "mem_1".into(),
+                permission: "billing:manage".into(),
+            },
             Error::AccessCodeNotKept {
                 invitation: InvitationId::from("inv_1"),
                 key_configured: false,

@@ -268,6 +268,26 @@ pub enum EventKind {
         #[cfg_attr(feature = "uniffi", uniffi(name = "invitation_id"))]
         invitation: InvitationId,
     },
+    /// The organization's slug changed.
+    OrganizationSlugChanged { from: String, to: String },
+    /// The organization was deleted with its members and history kept
+    /// (a purge leaves no event: nothing of the organization is left).
+    /// `invitations_revoked` open invitations died with it.
+    OrganizationDeleted {
+        slug: String,
+        invitations_revoked: u64,
+    },
+    /// A member left the organization by themselves.
+    MemberLeft {
+        #[cfg_attr(feature = "uniffi", uniffi(name = "member_id"))]
+        member: MemberId,
+        contact: String,
+    },
+    /// A custom role's host-defined permissions were set.
+    RoleCustomPermissionsSet {
+        name: String,
+        custom_permissions: Vec<String>,
+    },
 }
 
 /// One entry of the audit trail.

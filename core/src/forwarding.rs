@@ -15,7 +15,7 @@ use crate::id::{BatchId, GroupId, InvitationId, MemberId, MessageId, OrgId};
 use crate::invitation::{InvitationQuery, StoredInvitation};
 use crate::link::StoredInviteLink;
 use crate::member::{Member, MemberQuery, Page};
-use crate::organization::Organization;
+use crate::organization::{Organization, OrganizationQuery};
 use crate::outbox::OutboxMessage;
 use crate::people::{PeopleQuery, Person};
 use crate::report::BatchReport;
@@ -97,6 +97,14 @@ macro_rules! for_each_method {
                 now: DateTime<Utc>
             ) -> u64;
             read event_feed(after: Option<&str>, kinds: &[String], limit: usize) -> Vec<crate::FeedEvent>;
+            read organization_by_slug(slug: &str) -> Option<Organization>;
+            read list_organizations(query: &OrganizationQuery) -> Page<Organization>;
+            read memberships_of(
+                user_ref: &str,
+                after: Option<&str>,
+                limit: u32
+            ) -> Page<(Organization, Member)>;
+            write purge_organization(org: &OrgId) -> ();
         }
     };
 }
@@ -329,6 +337,8 @@ mod tests {
             policy: crate::Policy::default(),
             custom_roles: Vec::new(),
             created_at: Utc::now(),
+            slug: String::new(),
+            deleted_at: None,
         };
         let stored = |store: &MemoryStore| {
             let mut tx = store.begin().unwrap();

@@ -158,6 +158,14 @@ pub use engine::{AsyncEnlist, MAX_CONCURRENT_COMMANDS};
 // Hooks around every recorded change, and the event feed for webhooks.
 pub use engine::{EventFeed, FeedEvent, MAX_FEED_KINDS, event_kind_name};
 pub use hooks::{HookChange, HookError, Hooks, MAX_HOOK_REASON_CHARS};
+// Organizations across the store: of an account, all of them, slugs,
+// deletion, leaving, host-defined permissions (issue 14, orgs).
+pub use engine::MAX_ORG_PREFIX_CHARS;
+pub use organization::{
+    AccountMembership, DeleteMode, MAX_SLUG_CHARS, MIN_SLUG_CHARS, OrganizationQuery, check_slug,
+    slug_from_name,
+};
+pub use role::{MAX_CUSTOM_PERMISSION_CHARS, MAX_CUSTOM_PERMISSIONS, check_custom_permission};
 #[cfg(feature = "uniffi")]
 pub use uniffi_support::{
     AddressNotice, AddressProblem, DeadLetterPage, ImportedRow, InvitationPage, MemberPage,

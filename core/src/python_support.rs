@@ -34,8 +34,8 @@ use crate::role::{GroupRole, Permission, PermissionSet, Role};
 use crate::template::{EmailPreview, EmailSettings, EmailTemplate};
 use crate::wire::WireEnum;
 use crate::{Acceptance, ImportInterruption, InviteLink, LinkPreview, RecipientInput};
+use crate::{AccountMembership, Capabilities, GroupCapability, InviteCapability};
 use crate::{BulkAction, BulkConfirmation, BulkOutcome, BulkReport, BulkRow};
-use crate::{Capabilities, GroupCapability, InviteCapability};
 use crate::{DirectoryCompany, DirectoryEmployee};
 use chrono::TimeDelta;
 use pyo3::exceptions::PyTypeError;
@@ -684,6 +684,12 @@ py_records! {
             permission_set(py, &self.permissions)
         }
 
+        /// The host-defined permissions of the role, sorted.
+        #[getter(custom_permissions)]
+        fn py_custom_permissions(&self) -> Vec<String> {
+            self.custom_permissions.iter().cloned().collect()
+        }
+
         /// Whether the role allows `permission`.
         #[pyo3(name = "allows")]
         fn py_allows(&self, permission: &Bound<'_, PyAny>) -> PyResult<bool> {
@@ -982,6 +988,8 @@ py_records! {
         }
     }
     Capabilities repr(can_invite, manage_members, manage_policy) {}
+
+    AccountMembership repr(org_id, slug, role) {}
 
     InviteCapability repr(allowed, roles, without_groups) {
         /// Whether one group grant alone is allowed.

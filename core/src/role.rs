@@ -73,6 +73,14 @@ pub struct Role {
     pub permissions: PermissionSet,
     /// Whether it is one of the five built-in roles (which cannot be changed).
     pub built_in: bool,
+    /// Permissions the host defines for its own features, beyond the
+    /// built-in [`Permission`]s (see [`check_custom_permission`]); checked
+    /// with [`Enlist::has_permission`](crate::Enlist::has_permission).
+    /// Built-in roles carry none: an owner holds every custom permission,
+    /// a guest none.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
+    pub custom_permissions: BTreeSet<String>,
 }
 
 /// The built-in role names.
@@ -117,6 +125,7 @@ impl Role {
             name: name.to_owned(),
             permissions,
             built_in: true,
+            custom_permissions: BTreeSet::new(),
         }
     }
 
@@ -124,6 +133,51 @@ impl Role {
     pub fn allows(&self, p: Permission) -> bool {
         self.permissions.contains(&p)
     }
+}
+
+/// The most custom permissions one role may carry.
+pub const MAX_CUSTOM_PERMISSIONS: usize = 64;
+/// The most characters in a custom permission's name.
+pub const MAX_CUSTOM_PERMISSION_CHARS: usize = 64;
+
+/// Checks the name of a host-defined permission: 1 to
+/// [`MAX_CUSTOM_PERMISSION_CHARS`] characters from `a-z 0-9 _ . : -`,
+/// and not the wire name of a built-in [`Permission`] (a custom
+/// `manage_members` would read as the real one and grant nothing of it).
+///
+/// ```
+/// use enlist::check_custom_permission;
+/// assert!(check_custom_permission("billing:read").is_ok());
+/// assert!(check_custom_permission("reports.export").is_ok());
+/// assert!(check_custom_permission("Billing").is_err());
+/// assert!(check_custom_permission("manage_members").is_err());
+/// ```
+pub fn check_custom_permission(name: &str) -> crate::Result<()> {
+    if name.len() > MAX_CUSTOM_PERMISSION_CHARS {
+        return Err(crate::Error::LimitExceeded {
+            limit: crate::LimitKind::FieldLength,
+            max: MAX_CUSTOM_PERMISSION_CHARS as u64,
+            actual: name.len() as u64,
+            detail: Some("custom_permissions".into()),
+        });
+    }
+    if name.is_empty()
+        || !name.bytes().all(|b| {
+            b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'_' | b'.' | b':' | b'-')
+        })
+    {
+        return Err(crate::Error::invalid(
+            "custom_permissions",
+            "a custom permission is 1 to 64 characters from a-z, 0-9, '_', '.', ':' and '-'",
+        ));
+    }
+    if Permission::ALL.iter().any(|p| p.as_str() == name) {
+        return Err(crate::Error::invalid(
+            "custom_permissions",
+            format!("{name:?} is a built-in permission: put it in the role's permissions"),
+        ));
+    }
+    Ok(())
 }
 
 /// A member's role within one group.

@@ -44,7 +44,7 @@ use crate::id::{BatchId, GroupId, InvitationId, MemberId, MessageId, OrgId};
 use crate::invitation::{InvitationQuery, StoredInvitation};
 use crate::link::StoredInviteLink;
 use crate::member::{Member, MemberQuery, Page};
-use crate::organization::Organization;
+use crate::organization::{Organization, OrganizationQuery};
 use crate::outbox::OutboxMessage;
 use crate::people::{PeopleQuery, Person};
 use crate::report::BatchReport;
@@ -92,7 +92,12 @@ pub trait Transaction {
     // Organizations.
     /// An organization by id.
     fn organization(&mut self, org: &OrgId) -> StoreResult<Option<Organization>>;
-    /// Inserts or replaces an organization.
+    /// Inserts or replaces an organization. Must refuse a second
+    /// organization with the same slug ([`StoreError::Unique`] with
+    /// [`UniqueRule::OrganizationSlug`](crate::UniqueRule::OrganizationSlug)).
+    /// An empty slug (an organization written before slugs existed, which
+    /// the stores' migrations give one) is not indexed: not unique, not
+    /// found by slug, not listed.
     fn put_organization(&mut self, org: &Organization) -> StoreResult<()>;
 
     // Groups.
@@ -333,6 +338,33 @@ pub trait Transaction {
         kinds: &[String],
         limit: usize,
     ) -> StoreResult<Vec<crate::FeedEvent>>;
+
+    // Organizations across the store (issue 14, orgs).
+    /// The organization with this (non-empty) slug, deleted or not.
+    fn organization_by_slug(&mut self, slug: &str) -> StoreResult<Option<Organization>>;
+    /// A page of the organizations not deleted (with a slug), sorted by slug (byte
+    /// order), continued after `query.after` (a [`cursor::organization`]
+    /// cursor); `query.prefix` (given lowercased) keeps those whose slug
+    /// or lowercased name ([`str::to_lowercase`]) starts with it;
+    /// `query.limit` goes through [`page_limit`].
+    fn list_organizations(&mut self, query: &OrganizationQuery) -> StoreResult<Page<Organization>>;
+    /// A page of the non-removed members with this `user_ref` across
+    /// organizations not deleted, each with its organization, sorted by
+    /// organization id (byte order) and continued after `after` (a
+    /// [`cursor::account`] cursor); `limit` goes through [`page_limit`].
+    /// Served by an index on `user_ref`, not a walk of the organizations.
+    fn memberships_of(
+        &mut self,
+        user_ref: &str,
+        after: Option<&str>,
+        limit: u32,
+    ) -> StoreResult<Page<(Organization, Member)>>;
+    /// Deletes every row of an organization in every table (the
+    /// organization, its groups, members, invitations, link, events,
+    /// outbox messages, email settings and templates, batch reports,
+    /// people rows and counters): afterwards no read of the store finds
+    /// anything of it, and its slug is free.
+    fn purge_organization(&mut self, org: &OrgId) -> StoreResult<()>;
 }
 
 // (Added by the hooks part of issue 14, kept apart from the trait's

@@ -46,6 +46,7 @@ fn unique_rule(constraint: &str) -> UniqueRule {
         "members_live_user_ref" => UniqueRule::MemberUserRef,
         "invitations_secret" => UniqueRule::InvitationSecret,
         "invitations_open_recipient" => UniqueRule::InvitationOpenRecipient,
+        "organizations_slug" => UniqueRule::OrganizationSlug,
         _ => UniqueRule::Other,
     }
 }

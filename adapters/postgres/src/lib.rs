@@ -4,6 +4,7 @@
 
 mod codec;
 mod error;
+mod orgs;
 mod people;
 mod pool;
 mod tls;
@@ -60,6 +61,7 @@ const MIGRATIONS: &[(u32, &str, &str)] = &[
         "0006_hooks",
         include_str!("../migrations/0006_hooks.sql"),
     ),
+    (6, "0006_orgs", include_str!("../migrations/0006_orgs.sql")),
 ];
 
 /// How long an organization stays "contended" after a write conflict in it:
@@ -441,6 +443,10 @@ fn migrate(client: &mut postgres::Client, schema: Option<&str>) -> StoreResult<(
                     client.query(sql, p).map_err(db_err)
                 };
                 people::backfill(&mut run)?;
+            }
+            if *version == 6 {
+                // A slug for every organization already stored.
+                orgs::backfill(client)?;
             }
             let v = i32::try_from(*version).unwrap_or(i32::MAX);
             client

@@ -623,10 +623,25 @@ impl Transaction for PgTx<'_> {
         let o = key_text("org_id", org.id.as_str())?;
         self.write_lock(&org.id)?;
         let b = to_body(org)?;
+        let slug = key_text("slug", &org.slug)?;
+        let slug = (!slug.is_empty()).then_some(slug);
+        if let Some(slug) = slug {
+            // Checked first, so that a taken slug leaves the transaction
+            // usable (as the Store contract wants); a slug taken by a
+            // transaction that commits meanwhile still breaks the unique
+            // index, which reports the same rule.
+            let taken = self.query_opt(
+                "SELECT 1 FROM organizations WHERE slug = $1 AND org_id <> $2",
+                &[&slug, &o],
+            )?;
+            if taken.is_some() {
+                return Err(StoreError::Unique(UniqueRule::OrganizationSlug));
+            }
+        }
+        let name_key = org.name.to_lowercase();
         self.execute(
-            "INSERT INTO organizations (org_id, body) VALUES ($1, $2::text::json)
-             ON CONFLICT (org_id) DO UPDATE SET body = EXCLUDED.body",
-            &[&o, &b],
+            crate::orgs::PUT,
+            &[&o, &b, &slug, &name_key, &org.is_deleted()],
         )?;
         Ok(())
     }
@@ -1808,6 +1823,87 @@ impl Transaction for PgTx<'_> {
             Some(r) => to_u64(get(&r, 0)?),
             None => 0,
         })
+    }
+
+    // ----- organizations across the store (issue 14, orgs) -------------------
+
+    fn organization_by_slug(&mut self, slug: &str) -> StoreResult<Option<Organization>> {
+        let slug = key_text("slug", slug)?;
+        if slug.is_empty() {
+            return Ok(None);
+        }
+        let row = self.query_opt(crate::orgs::BY_SLUG, &[&slug])?;
+        row.map(|r| body(&r, 0, "organization")).transpose()
+    }
+
+    fn list_organizations(
+        &mut self,
+        query: &enlist::OrganizationQuery,
+    ) -> StoreResult<Page<Organization>> {
+        let after = query
+            .after
+            .as_deref()
+            .map(store::cursor::parse_organization)
+            .transpose()?;
+        let after = after
+            .as_deref()
+            .map(|a| key_text("cursor", a))
+            .transpose()?;
+        let prefix = query
+            .prefix
+            .as_deref()
+            .map(|p| key_text("prefix", p))
+            .transpose()?;
+        let limit = store::page_limit(query.limit);
+        let n = i64::try_from(limit + 1).unwrap_or(i64::MAX);
+        let rows = self.query(crate::orgs::LIST, &[&after, &prefix, &n])?;
+        store::collect_page(
+            rows.iter().map(|r| {
+                let slug: String = get(r, 0)?;
+                Ok((slug, Some(body(r, 1, "organization")?)))
+            }),
+            limit,
+            |slug| Ok(store::cursor::organization(slug)),
+        )
+    }
+
+    fn memberships_of(
+        &mut self,
+        user_ref: &str,
+        after: Option<&str>,
+        limit: u32,
+    ) -> StoreResult<Page<(Organization, Member)>> {
+        let user_ref = key_text("user_ref", user_ref)?;
+        let after = after.map(store::cursor::parse_account).transpose()?;
+        let after = after
+            .as_ref()
+            .map(|a| key_text("cursor", a.as_str()))
+            .transpose()?;
+        let limit = store::page_limit(limit);
+        let n = i64::try_from(limit + 1).unwrap_or(i64::MAX);
+        let rows = self.query(crate::orgs::MEMBERSHIPS, &[&user_ref, &after, &n])?;
+        store::collect_page(
+            rows.iter().map(|r| {
+                let org: String = get(r, 0)?;
+                let o: Organization = body(r, 1, "organization")?;
+                let m: Member = body(r, 2, "member")?;
+                Ok((org, Some((o, m))))
+            }),
+            limit,
+            |org| Ok(store::cursor::account(org)),
+        )
+    }
+
+    fn purge_organization(&mut self, org: &OrgId) -> StoreResult<()> {
+        let o = key_text("org_id", org.as_str())?;
+        self.write_lock(org)?;
+        // What this transaction buffered for it goes too.
+        self.pending.remove(org);
+        self.open_prefetch.retain(|(k, _), _| k != org);
+        for table in crate::orgs::ORG_TABLES {
+            self.execute(&format!("DELETE FROM {table} WHERE org_id = $1"), &[&o])?;
+        }
+        Ok(())
     }
 }
 

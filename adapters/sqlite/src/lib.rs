@@ -3,6 +3,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 mod codec;
+mod orgs;
 mod people;
 mod tx;
 
@@ -53,6 +54,7 @@ const MIGRATIONS: &[(u32, &str, &str)] = &[
         "0006_hooks",
         include_str!("../migrations/0006_hooks.sql"),
     ),
+    (6, "0006_orgs", include_str!("../migrations/0006_orgs.sql")),
 ];
 
 /// Marks the file as an enlist store (`PRAGMA application_id`, "enls").
@@ -250,6 +252,10 @@ fn migrate(conn: &mut Connection) -> StoreResult<()> {
                 // case-folded in Rust, which SQL cannot do the same way).
                 people::backfill(&tx)?;
             }
+            if *version == 6 {
+                // A slug for every organization already stored.
+                orgs::backfill(&tx)?;
+            }
         }
     }
     tx.pragma_update(None, "user_version", SqliteStore::SCHEMA_VERSION)
@@ -292,6 +298,8 @@ fn unique_rule(raw: &str) -> UniqueRule {
         UniqueRule::InvitationSecret
     } else if raw.contains("invitations.org_id, invitations.recipient_key") {
         UniqueRule::InvitationOpenRecipient
+    } else if raw.contains("organizations.slug") {
+        UniqueRule::OrganizationSlug
     } else {
         UniqueRule::Other
     }

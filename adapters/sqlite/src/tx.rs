@@ -521,12 +521,7 @@ impl Transaction for SqliteTx<'_> {
     }
 
     fn put_organization(&mut self, org: &Organization) -> StoreResult<()> {
-        self.exec(
-            "INSERT INTO organizations (org_id, body) VALUES (?1, ?2)
-             ON CONFLICT (org_id) DO UPDATE SET body = excluded.body",
-            params![org.id.as_str(), to_json(org)?],
-        )?;
-        Ok(())
+        crate::orgs::put(&self.conn, org)
     }
 
     fn group(&mut self, org: &OrgId, id: &GroupId) -> StoreResult<Option<Group>> {
@@ -1381,6 +1376,33 @@ impl Transaction for SqliteTx<'_> {
             .query_row(params![org.as_str(), inviter.as_str(), s, ns], |r| r.get(0))
             .map_err(store_err)?;
         Ok(count(n))
+    }
+
+    fn organization_by_slug(&mut self, slug: &str) -> StoreResult<Option<Organization>> {
+        crate::orgs::by_slug(&self.conn, slug)
+    }
+
+    fn list_organizations(
+        &mut self,
+        query: &enlist::OrganizationQuery,
+    ) -> StoreResult<Page<Organization>> {
+        crate::orgs::list(&self.conn, query)
+    }
+
+    fn memberships_of(
+        &mut self,
+        user_ref: &str,
+        after: Option<&str>,
+        limit: u32,
+    ) -> StoreResult<Page<(Organization, Member)>> {
+        crate::orgs::memberships_of(&self.conn, user_ref, after, limit)
+    }
+
+    fn purge_organization(&mut self, org: &OrgId) -> StoreResult<()> {
+        // Messages queued in this transaction and not written yet go too.
+        self.deferred.retain(|m| m.org_id != org.as_str());
+        self.last_seq.remove(org);
+        crate::orgs::purge(&self.conn, org)
     }
 }
 

@@ -196,6 +196,7 @@ class UniqueRule(_StrEnum):
     INVITATION_SECRET = "invitation_secret"
     INVITATION_OPEN_RECIPIENT = "invitation_open_recipient"
     OTHER = "other"
+    ORGANIZATION_SLUG = "organization_slug"
 
 
 class ActorKind(_StrEnum):
@@ -257,6 +258,10 @@ class EventKind(_StrEnum):
     INVITATION_UPDATED = "invitation_updated"
     INVITATION_ACTIVE_CHANGED = "invitation_active_changed"
     ACCESS_CODE_REVEALED = "access_code_revealed"
+    ORGANIZATION_SLUG_CHANGED = "organization_slug_changed"
+    ORGANIZATION_DELETED = "organization_deleted"
+    MEMBER_LEFT = "member_left"
+    ROLE_CUSTOM_PERMISSIONS_SET = "role_custom_permissions_set"
 
 
 class TlsMode(_StrEnum):
@@ -359,3 +364,13 @@ class PeopleSort(_StrEnum):
     LAST_ACTIVE = "last_active"
     ROLE = "role"
     DATE = "date"
+
+
+class DeleteMode(_StrEnum):
+    """What ``Enlist.delete_organization`` does with what the organization
+    holds: ``keep`` marks it deleted (read-only, listed nowhere; members,
+    revoked invitations and the audit trail kept), ``purge`` removes every
+    row of it from the store."""
+
+    KEEP = "keep"
+    PURGE = "purge"

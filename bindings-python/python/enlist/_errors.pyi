@@ -73,8 +73,10 @@ class PermissionDeniedError(EnlistError):
     """The actor may not do this: a member lacking a permission
     (``permission_denied``), an actor who is not an active member of the
     organization (``not_a_member``), a feature disabled by the
-    organization's policy (``disabled``), or a change the host's
-    before-hook refused (``hook_refused``, with its ``reason``)."""
+    organization's policy (``disabled``), a change the host's
+    before-hook refused (``hook_refused``, with its ``reason``), or an
+    actor lacking a permission the host defined
+    (``custom_permission_denied``, from ``Enlist.authorize``)."""
 
     family = ErrorFamily.PERMISSION_DENIED
     code = "permission_denied"
@@ -84,6 +86,7 @@ class PermissionDeniedError(EnlistError):
     context: Optional[str] = None
     feature: Optional[Feature] = None
     reason: Optional[str] = None
+    custom_permission: Optional[str] = None
 
 
 class NotFoundError(EnlistError):

@@ -56,7 +56,7 @@ fn code_target(
     org: &OrgId,
     key: Option<&str>,
 ) -> Result<Option<StoredInvitation>> {
-    let exists = cx.tx.organization(org)?.is_some();
+    let exists = cx.tx.organization(org)?.is_some_and(|o| !o.is_deleted());
     // A malformed identifier is looked up as the empty key, which no
     // invitation has: the same lookups either way.
     let found = cx.tx.open_invitation_for(org, key.unwrap_or(""))?;

@@ -78,6 +78,11 @@ pub struct Capabilities {
     /// [`Permission::ManageMembers`]. An inviter without it may still see
     /// the codes of the invitations they made and could make again.
     pub reveal_access_codes: bool,
+    /// The host-defined permissions the actor holds, sorted
+    /// ([`Enlist::has_permission`]; an owner holds every one of the
+    /// organization).
+    #[serde(default)]
+    pub custom_permissions: Vec<String>,
 }
 
 /// What an actor may grant when inviting people of one kind.
@@ -358,6 +363,7 @@ impl Enlist {
                 view_audit: auth.has(Permission::ViewAudit),
                 access_codes_kept: has_key,
                 reveal_access_codes: has_key && manage_members,
+                custom_permissions: auth.custom.iter().cloned().collect(),
             })
         })
     }

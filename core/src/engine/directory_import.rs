@@ -1348,6 +1348,8 @@ mod tests {
             policy: Policy::default(),
             custom_roles: Vec::new(),
             created_at: chrono::Utc::now(),
+            slug: String::new(),
+            deleted_at: None,
         };
         assert_eq!(
             resolve_role(&o, "User Admin").as_deref(),
@@ -1360,6 +1362,7 @@ mod tests {
                 name: name.into(),
                 permissions: Default::default(),
                 built_in: false,
+                custom_permissions: Default::default(),
             });
         }
         assert_eq!(resolve_role(&o, "team-lead").as_deref(), Some("team-lead"));

@@ -31,6 +31,7 @@ mod groups;
 mod invite;
 mod link;
 mod members;
+mod organizations;
 mod orgs;
 mod outbox;
 mod people;
@@ -67,6 +68,7 @@ pub use invite::{
 };
 pub use link::{ActivatedLink, LinkPreview, LinkSpec};
 pub use members::{FieldChange, MemberUpdate};
+pub use organizations::MAX_ORG_PREFIX_CHARS;
 pub use orgs::{CreatedOrganization, NewOrganization};
 pub use outbox::MAX_OUTBOX_BATCH;
 pub use settings::{MAX_REDIRECT_URLS, check_redirect_url};
@@ -759,9 +761,12 @@ impl Ctx<'_> {
     }
 
     pub(crate) fn org(&mut self, id: &OrgId) -> Result<Organization> {
+        // A deleted organization (members and history kept) is read-only
+        // and found by no command but `Enlist::organization`.
         let o = self
             .tx
             .organization(id)?
+            .filter(|o| !o.is_deleted())
             .ok_or_else(|| Error::not_found(EntityKind::Organization, id))?;
         self.trace.org(&o.id);
         Ok(o)
@@ -772,7 +777,11 @@ impl Ctx<'_> {
     /// invalid secret, like a wrong token, so that a token says nothing
     /// about which organizations exist.
     pub(crate) fn token_org(&mut self, id: &OrgId) -> Result<Organization> {
-        let o = self.tx.organization(id)?.ok_or(Error::InvalidSecret)?;
+        let o = self
+            .tx
+            .organization(id)?
+            .filter(|o| !o.is_deleted())
+            .ok_or(Error::InvalidSecret)?;
         self.trace.org(&o.id);
         Ok(o)
     }
@@ -818,6 +827,7 @@ impl Ctx<'_> {
                 member: None,
                 perms: Permission::ALL.into_iter().collect(),
                 system: true,
+                custom: org.custom_permissions(),
             }),
             Actor::Member(id) => {
                 let m = self.tx.member(&org.id, id)?;
@@ -833,6 +843,11 @@ impl Ctx<'_> {
                         } else {
                             org.permissions_of(&m.role)
                         },
+                        custom: if m.kind == MemberKind::Guest {
+                            Default::default()
+                        } else {
+                            org.custom_permissions_of(&m.role)
+                        },
                         member: Some(m),
                         system: false,
                     }),
@@ -847,6 +862,7 @@ impl Ctx<'_> {
                 member: None,
                 perms: PermissionSet::new(),
                 system: false,
+                custom: Default::default(),
             }),
         }
     }
@@ -858,6 +874,8 @@ pub(crate) struct Auth {
     pub member: Option<Member>,
     pub perms: PermissionSet,
     pub system: bool,
+    /// The host-defined permissions the actor holds (issue 14, orgs).
+    pub custom: std::collections::BTreeSet<String>,
 }
 
 impl Auth {
@@ -871,6 +889,12 @@ impl Auth {
             permission: p,
             context: Some(context.into()),
         }
+    }
+
+    /// Whether the actor holds the host-defined permission `c`: the system
+    /// and owners hold every one, others what their role carries.
+    pub(crate) fn has_custom(&self, c: &str) -> bool {
+        self.has(Permission::OwnOrganization) || self.custom.contains(c)
     }
 
     pub(crate) fn require(&self, p: Permission) -> Result<()> {
@@ -912,6 +936,16 @@ impl Auth {
                 return Err(self.deny(
                     *p,
                     format!("granting role {role:?} needs every permission it holds"),
+                ));
+            }
+            if let Some(c) = r
+                .custom_permissions
+                .iter()
+                .find(|c| !self.custom.contains(*c))
+            {
+                return Err(self.deny(
+                    Permission::ManageRoles,
+                    format!("granting role {role:?} needs its custom permission {c:?}"),
                 ));
             }
         }

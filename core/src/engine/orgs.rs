@@ -33,6 +33,13 @@ pub struct NewOrganization {
     /// The owner's last name.
     #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub owner_last_name: Option<String>,
+    /// Its slug ([`check_slug`](crate::check_slug)); refused if taken.
+    /// Not given: derived from the name
+    /// ([`slug_from_name`](crate::slug_from_name)), with a `-2`, `-3`, ...
+    /// suffix when taken.
+    #[serde(default)]
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
+    pub slug: Option<String>,
 }
 
 impl NewOrganization {
@@ -49,7 +56,14 @@ impl NewOrganization {
             owner_email: owner_email.into(),
             owner_first_name: None,
             owner_last_name: None,
+            slug: None,
         }
+    }
+
+    /// Sets the slug (refused at creation if taken).
+    pub fn with_slug(mut self, slug: impl Into<String>) -> Self {
+        self.slug = Some(slug.into());
+        self
     }
 
     /// Sets the policy.
@@ -90,6 +104,7 @@ impl Enlist {
                 return Err(unknown_default_role(r));
             }
         }
+        let slug = new.slug.as_deref().map(crate::check_slug).transpose()?;
         let user_ref = required_line("owner_user_ref", &new.owner_user_ref, MAX_NAME_CHARS)?;
         let mailbox = crate::email::parse_address(&new.owner_email)
             .map_err(|e| Error::invalid("owner_email", e.to_string()))?;
@@ -104,12 +119,15 @@ impl Enlist {
             MAX_NAME_CHARS,
         )?;
         self.run("create_organization", |cx| {
+            let slug = cx.claim_slug(slug.as_deref(), &name)?;
             let org = Organization {
                 id: OrgId::from_random(cx.id_bytes()),
                 name: name.clone(),
                 policy: policy.clone(),
                 custom_roles: Vec::new(),
                 created_at: cx.now,
+                slug,
+                deleted_at: None,
             };
             let owner = Member {
                 org_id: org.id.clone(),
@@ -134,7 +152,7 @@ impl Enlist {
                 public_metadata: Default::default(),
                 private_metadata: Default::default(),
             };
-            cx.tx.put_organization(&org)?;
+            cx.put_new_organization(&org, new.slug.is_none())?;
             cx.tx.put_member(&owner)?;
             let actor = Actor::Account(user_ref.clone());
             cx.event(
@@ -163,8 +181,14 @@ impl Enlist {
     }
 
     /// Reads an organization.
+    /// A deleted organization ([`DeleteMode::Keep`](crate::DeleteMode))
+    /// is found here too, with its `deleted_at`; no other command finds it.
     pub fn organization(&self, org: &OrgId) -> Result<Organization> {
-        self.run_read("organization", |cx| cx.org(org))
+        self.run_read("organization", |cx| {
+            cx.tx
+                .organization(org)?
+                .ok_or_else(|| Error::not_found(EntityKind::Organization, org))
+        })
     }
 
     /// Renames an organization. Needs [`Permission::ManagePolicy`].
@@ -282,10 +306,17 @@ impl Enlist {
                     )));
                 }
             }
+            let custom = o
+                .custom_roles
+                .iter()
+                .find(|r| r.name == name)
+                .map(|r| r.custom_permissions.clone())
+                .unwrap_or_default();
             let role = Role {
                 name: name.clone(),
                 permissions: permissions.clone(),
                 built_in: false,
+                custom_permissions: custom,
             };
             match o.custom_roles.iter_mut().find(|r| r.name == name) {
                 Some(r) if r.permissions == role.permissions => return Ok(role),
@@ -344,10 +375,20 @@ impl Enlist {
     }
 
     /// The audit trail from `after` (exclusive; 0 for the start), at most
-    /// `limit` events. Needs [`Permission::ViewAudit`].
+    /// `limit` events. Needs [`Permission::ViewAudit`]. [`Actor::System`]
+    /// also reads the trail of an organization deleted with its history
+    /// kept.
     pub fn events(&self, org: &OrgId, actor: &Actor, after: u64, limit: u32) -> Result<Vec<Event>> {
         let limit = super::page_limit(limit)?;
         self.run_read("events", |cx| {
+            if *actor == Actor::System {
+                // The host reads the kept trail of a deleted organization
+                // too (DeleteMode::Keep); members no longer reach it.
+                cx.tx
+                    .organization(org)?
+                    .ok_or_else(|| Error::not_found(EntityKind::Organization, org))?;
+                return Ok(cx.tx.events(org, after, limit as usize)?);
+            }
             cx.authorized(org, actor, Permission::ViewAudit)?;
             Ok(cx.tx.events(org, after, limit as usize)?)
         })
@@ -357,7 +398,11 @@ impl Enlist {
 impl Ctx<'_> {
     /// Who, if anyone, holds `role` as a guest: a guest member (active or
     /// inactive), an open guest invitation, or the active guest link.
-    fn role_held_by_guests(&mut self, o: &Organization, role: &str) -> Result<Option<String>> {
+    pub(super) fn role_held_by_guests(
+        &mut self,
+        o: &Organization,
+        role: &str,
+    ) -> Result<Option<String>> {
         let mut query = MemberQuery {
             role: Some(role.to_owned()),
             statuses: vec![MemberStatus::Active, MemberStatus::Inactive],

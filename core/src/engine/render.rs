@@ -226,6 +226,8 @@ mod tests {
             policy,
             custom_roles: Vec::new(),
             created_at: chrono::Utc::now(),
+            slug: String::new(),
+            deleted_at: None,
         }
     }
 

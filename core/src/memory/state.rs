@@ -40,6 +40,13 @@ pub(super) struct State {
     /// its event. Writers run one at a time, so position order is commit
     /// order; a rolled-back event's position was never seen by anyone.
     pub(super) feed: BTreeMap<u64, (OrgId, u64)>,
+    /// Every organization by slug (the uniqueness rule).
+    pub(super) slugs: BTreeMap<String, OrgId>,
+    /// Organizations not deleted by slug: the list of all organizations.
+    pub(super) listed: BTreeMap<String, OrgId>,
+    /// Non-removed members with a `user_ref`, by `(user_ref, org)`: the
+    /// organizations of an account.
+    pub(super) accounts: BTreeMap<(String, OrgId), MemberId>,
 }
 
 /// The shard of one organization.
@@ -69,6 +76,9 @@ pub(super) struct OrgData {
     pub(super) email_templates: BTreeMap<String, EmailTemplate>,
     /// Batch reports by batch id.
     pub(super) batch_reports: BTreeMap<BatchId, BatchReport>,
+    /// Every outbox message of the organization, whatever its status (to
+    /// purge them).
+    pub(super) outbox_ids: BTreeSet<MessageId>,
 }
 
 /// Entities stored in their list order `(sort key, id)`, with a locator
@@ -350,9 +360,53 @@ impl State {
         if let Some(p) = &prev {
             data.member_ix.apply(p, false);
         }
+        let account = |m: &Member| match (&m.user_ref, m.status) {
+            (Some(r), s) if s != MemberStatus::Removed => Some((r.clone(), org.clone())),
+            _ => None,
+        };
+        if let Some(key) = prev.as_ref().and_then(account) {
+            if self.accounts.get(&key) == Some(id) {
+                self.accounts.remove(&key);
+            }
+        }
         if let Some(n) = new {
+            if let Some(key) = account(&n) {
+                self.accounts.insert(key, id.clone());
+            }
+            let data = self.org_mut(org);
             data.member_ix.apply(&n, true);
             data.members.insert(n.contact_key.clone(), id.clone(), n);
+        }
+        prev
+    }
+
+    /// Sets (or removes) an organization, keeping the slug indexes;
+    /// returns the previous value.
+    pub(super) fn replace_organization(
+        &mut self,
+        org: &OrgId,
+        new: Option<Organization>,
+    ) -> Option<Organization> {
+        if new.is_none() && !self.orgs.contains_key(org) {
+            return None;
+        }
+        let prev = match new.clone() {
+            Some(n) => self.org_mut(org).organization.replace(n),
+            None => self.org_mut(org).organization.take(),
+        };
+        if let Some(p) = &prev {
+            if self.slugs.get(&p.slug) == Some(org) {
+                self.slugs.remove(&p.slug);
+            }
+            if self.listed.get(&p.slug) == Some(org) {
+                self.listed.remove(&p.slug);
+            }
+        }
+        if let Some(n) = new.as_ref().filter(|n| !n.slug.is_empty()) {
+            self.slugs.insert(n.slug.clone(), org.clone());
+            if !n.is_deleted() {
+                self.listed.insert(n.slug.clone(), org.clone());
+            }
         }
         prev
     }
@@ -398,9 +452,13 @@ impl State {
         let prev = self.outbox.remove(id);
         if let Some(p) = &prev {
             self.index_outbox(p, false);
+            if let Some(data) = self.orgs.get_mut(&p.org_id) {
+                data.outbox_ids.remove(id);
+            }
         }
         if let Some(n) = new {
             self.index_outbox(&n, true);
+            self.org_mut(&n.org_id).outbox_ids.insert(id.clone());
             self.outbox.insert(id.clone(), n);
         }
         prev
@@ -447,9 +505,12 @@ impl State {
                 self.orgs.remove(&org);
             }
             Undo::Organization(org, prev) => {
-                if let Some(data) = self.orgs.get_mut(&org) {
-                    data.organization = prev.map(|b| *b);
+                if self.orgs.contains_key(&org) {
+                    self.replace_organization(&org, prev.map(|b| *b));
                 }
+            }
+            Undo::Shard(org, data) => {
+                self.orgs.insert(org, *data);
             }
             Undo::Group(org, id, prev) => {
                 if let Some(data) = self.orgs.get_mut(&org) {
@@ -528,4 +589,7 @@ pub(super) enum Undo {
     EmailSettings(OrgId, Option<Box<EmailSettings>>),
     EmailTemplate(OrgId, String, Option<Box<EmailTemplate>>),
     BatchReport(OrgId, BatchId, Option<Box<BatchReport>>),
+    /// The rest of a purged shard (its entities with indexes outside the
+    /// shard are logged one by one before it): put it back.
+    Shard(OrgId, Box<OrgData>),
 }

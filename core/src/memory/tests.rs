@@ -41,6 +41,8 @@ fn organization(org: &OrgId) -> Organization {
         policy: Policy::default(),
         custom_roles: Vec::new(),
         created_at: t(0),
+        slug: String::new(),
+        deleted_at: None,
     }
 }
 

@@ -10,11 +10,12 @@ use crate::id::{BatchId, GroupId, InvitationId, MemberId, MessageId, OrgId};
 use crate::invitation::{InvitationQuery, InvitationStatus, StoredInvitation};
 use crate::link::StoredInviteLink;
 use crate::member::{Member, MemberQuery, MemberSort, MemberStatus, Page};
-use crate::organization::Organization;
+use crate::organization::{Organization, OrganizationQuery};
 use crate::outbox::OutboxMessage;
 use crate::report::BatchReport;
 use crate::secret::SecretHash;
 use crate::store::{KeyStanding, SeatCount, StoreResult, Transaction, WriterGuard, page_limit};
+use crate::store::{collect_page, cursor};
 use crate::template::{EmailSettings, EmailTemplate};
 use chrono::{DateTime, Utc};
 use std::collections::BTreeSet;
@@ -66,9 +67,13 @@ impl Transaction for MemoryTx<'_> {
     }
 
     fn put_organization(&mut self, org: &Organization) -> StoreResult<()> {
+        if let Some(other) = self.state.slugs.get(&org.slug) {
+            if other != &org.id && !org.slug.is_empty() {
+                return Err(StoreError::Unique(UniqueRule::OrganizationSlug));
+            }
+        }
         self.ensure_org(&org.id);
-        let data = self.state.org_mut(&org.id);
-        let prev = data.organization.replace(org.clone());
+        let prev = self.state.replace_organization(&org.id, Some(org.clone()));
         self.undo
             .push(Undo::Organization(org.id.clone(), prev.map(Box::new)));
         Ok(())
@@ -772,5 +777,101 @@ impl Transaction for MemoryTx<'_> {
             .filter(|inv| inv.status_at(now).is_open())
             .count();
         Ok(n as u64)
+    }
+
+    fn organization_by_slug(&mut self, slug: &str) -> StoreResult<Option<Organization>> {
+        Ok(self
+            .state
+            .slugs
+            .get(slug)
+            .and_then(|id| self.data(id))
+            .and_then(|d| d.organization.clone()))
+    }
+
+    fn list_organizations(&mut self, query: &OrganizationQuery) -> StoreResult<Page<Organization>> {
+        use std::ops::Bound;
+        let start = match &query.after {
+            Some(c) => Bound::Excluded(cursor::parse_organization(c)?),
+            None => Bound::Unbounded,
+        };
+        let prefix = query.prefix.as_deref().unwrap_or("");
+        let state = &self.state;
+        let walk = state
+            .listed
+            .range::<String, _>((start, Bound::Unbounded))
+            .map(|(slug, id)| {
+                let org = state
+                    .orgs
+                    .get(id)
+                    .and_then(|d| d.organization.as_ref())
+                    .filter(|o| {
+                        o.slug.starts_with(prefix) || o.name.to_lowercase().starts_with(prefix)
+                    })
+                    .cloned();
+                Ok((slug.clone(), org))
+            });
+        collect_page(walk, page_limit(query.limit), |slug| {
+            Ok(cursor::organization(slug))
+        })
+    }
+
+    fn memberships_of(
+        &mut self,
+        user_ref: &str,
+        after: Option<&str>,
+        limit: u32,
+    ) -> StoreResult<Page<(Organization, Member)>> {
+        use std::ops::Bound;
+        let start = match after {
+            Some(c) => Bound::Excluded((user_ref.to_owned(), cursor::parse_account(c)?)),
+            None => Bound::Included((user_ref.to_owned(), OrgId(String::new()))),
+        };
+        let state = &self.state;
+        let walk = state
+            .accounts
+            .range((start, Bound::Unbounded))
+            .take_while(|((r, _), _)| r == user_ref)
+            .map(|((_, org), id)| {
+                let data = state.orgs.get(org);
+                let found = data
+                    .and_then(|d| d.organization.as_ref())
+                    .filter(|o| !o.is_deleted())
+                    .zip(data.and_then(|d| d.members.get(id)))
+                    .map(|(o, m)| (o.clone(), m.clone()));
+                Ok((org.clone(), found))
+            });
+        collect_page(walk, page_limit(limit), |org| {
+            Ok(cursor::account(org.as_str()))
+        })
+    }
+
+    fn purge_organization(&mut self, org: &OrgId) -> StoreResult<()> {
+        let Some(data) = self.data(org) else {
+            return Ok(());
+        };
+        let messages: Vec<MessageId> = data.outbox_ids.iter().cloned().collect();
+        let members: Vec<MemberId> = data.members.sort_key.keys().cloned().collect();
+        let invitations: Vec<InvitationId> = data.invitations.sort_key.keys().cloned().collect();
+        for id in messages {
+            let prev = self.state.replace_outbox(&id, None);
+            self.undo.push(Undo::Outbox(id, prev.map(Box::new)));
+        }
+        for id in members {
+            let prev = self.state.replace_member(org, &id, None);
+            self.undo
+                .push(Undo::Member(org.clone(), id, prev.map(Box::new)));
+        }
+        for id in invitations {
+            let prev = self.state.replace_invitation(org, &id, None);
+            self.undo
+                .push(Undo::Invitation(org.clone(), id, prev.map(Box::new)));
+        }
+        let prev = self.state.replace_organization(org, None);
+        self.undo
+            .push(Undo::Organization(org.clone(), prev.map(Box::new)));
+        if let Some(rest) = self.state.orgs.remove(org) {
+            self.undo.push(Undo::Shard(org.clone(), Box::new(rest)));
+        }
+        Ok(())
     }
 }

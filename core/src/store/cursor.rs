@@ -78,6 +78,35 @@ pub fn parse_message(cursor: &str) -> StoreResult<(DateTime<Utc>, MessageId)> {
     parse().ok_or_else(|| invalid("outbox"))
 }
 
+/// The cursor after the organization with this slug (the list of all
+/// organizations).
+pub fn organization(slug: &str) -> String {
+    format!("g.{}", to_hex(slug))
+}
+
+/// The slug of an [`organization`] cursor.
+pub fn parse_organization(cursor: &str) -> StoreResult<String> {
+    cursor
+        .strip_prefix("g.")
+        .and_then(from_hex)
+        .ok_or_else(|| invalid("organization"))
+}
+
+/// The cursor after an account's membership in this organization (the
+/// organizations of an account).
+pub fn account(org_id: &str) -> String {
+    format!("a.{}", to_hex(org_id))
+}
+
+/// The organization id of an [`account`] cursor.
+pub fn parse_account(cursor: &str) -> StoreResult<crate::id::OrgId> {
+    cursor
+        .strip_prefix("a.")
+        .and_then(from_hex)
+        .map(crate::id::OrgId)
+        .ok_or_else(|| invalid("account"))
+}
+
 /// The error for a cursor this store did not hand out for `list`.
 pub fn invalid(list: &str) -> StoreError {
     StoreError::InvalidCursor {

@@ -62,6 +62,7 @@ pub mod feed;
 pub mod harness;
 pub mod hostile;
 pub mod model;
+pub mod orgs;
 pub mod people;
 pub mod races;
 pub mod settings;
@@ -162,6 +163,13 @@ macro_rules! store_conformance {
                 // The event feed for webhooks (issue 14, hooks).
                 event_feed_in_commit_order => direct feed::event_feed_in_commit_order,
                 event_feed_never_skips_a_late_commit => direct feed::event_feed_never_skips_a_late_commit,
+                // Issue 14, orgs: slugs, accounts, all organizations, deletion.
+                slugs_are_unique_across_the_store => direct orgs::slugs_are_unique_across_the_store,
+                memberships_of_an_account => direct orgs::memberships_of_an_account,
+                all_organizations_by_slug => direct orgs::all_organizations_by_slug,
+                organizations_through_the_engine => same_as_memory orgs::organizations_through_the_engine,
+                purge_leaves_nothing => direct orgs::purge_leaves_nothing,
+                slugs_hold_under_concurrent_creates => direct orgs::slugs_hold_under_concurrent_creates,
             );
         }
     };

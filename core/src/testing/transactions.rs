@@ -131,6 +131,7 @@ fn write_everything(tx: &mut dyn Transaction, org: &OrgId, org2: &OrgId) {
         name: "auditor".into(),
         permissions: [Permission::ViewAudit].into_iter().collect(),
         built_in: false,
+        custom_permissions: Default::default(),
     });
     tx.put_organization(&o).expect("put org");
     assert_eq!(tx.organization(org).expect("org"), Some(o));
@@ -1564,6 +1565,7 @@ pub fn hostile_strings_round_trip(make: MakeStore<'_>) {
             name: h(11),
             permissions: [Permission::ViewMembers].into_iter().collect(),
             built_in: false,
+            custom_permissions: Default::default(),
         });
         o.policy.eula_version = Some(h(4));
         o.policy.allowed_domains = vec![h(12), h(13)];

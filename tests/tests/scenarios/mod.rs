@@ -6,6 +6,7 @@ pub mod common;
 mod caps;
 mod invitation_settings;
 mod hooks;
+mod organizations;
 mod seed_000_directory_assistant;
 mod seed_000_hr_assistant;
 mod seed_000_reports;

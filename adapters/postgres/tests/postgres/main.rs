@@ -10,6 +10,7 @@ mod concurrency;
 mod conformance;
 mod engine;
 mod migrations;
+mod orgs;
 mod people;
 mod store;
 mod tls;

@@ -78,6 +78,9 @@ fn migration_0004_builds_people_of_existing_rows() {
     // Back to version 3: the people tables gone, the migration forgotten.
     let mut sql = f.sql();
     sql.batch_execute(
+        "DROP INDEX organizations_listed; DROP INDEX organizations_slug;
+         DROP INDEX members_by_account;
+         ALTER TABLE organizations DROP COLUMN slug, DROP COLUMN name_key, DROP COLUMN deleted;
         "DROP TABLE batch_reports;
          DROP INDEX events_feed;
          ALTER TABLE events DROP COLUMN feed_tx, DROP COLUMN feed_pos, DROP COLUMN kind;
