@@ -20,7 +20,7 @@ use crate::outbox::OutboxMessage;
 use crate::people::{PeopleQuery, Person};
 use crate::report::BatchReport;
 use crate::secret::SecretHash;
-use crate::store::{KeyStanding, SeatCount, StoreResult, Transaction};
+use crate::store::{KeyStanding, PersonLookup, SeatCount, StoreResult, Transaction};
 use crate::template::{EmailSettings, EmailTemplate};
 use chrono::{DateTime, Utc};
 
@@ -91,6 +91,7 @@ macro_rules! for_each_method {
                 now: DateTime<Utc>
             ) -> Vec<(String, KeyStanding)>;
             read people(org: &OrgId, query: &PeopleQuery, now: DateTime<Utc>) -> Page<Person>;
+            read person_invitations(lookup: &PersonLookup, now: DateTime<Utc>) -> Page<StoredInvitation>;
         }
     };
 }

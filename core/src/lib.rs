@@ -150,6 +150,10 @@ pub use engine::{
     DirectorySendReport,
 };
 pub use store::{KeyStanding, MAX_STANDING_KEYS};
+// The invitee's side across organizations: the inbox, accept and decline
+// by identity, direct membership (issue 14).
+pub use engine::{Identity, InboxInvitation, NewMember};
+pub use store::PersonLookup;
 #[cfg(feature = "uniffi")]
 pub use uniffi_support::{
     AddressNotice, AddressProblem, DeadLetterPage, ImportedRow, InvitationPage, MemberPage,

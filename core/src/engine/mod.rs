@@ -26,6 +26,7 @@ mod directory_import;
 mod dry_run;
 mod groups;
 mod invite;
+mod invitee;
 mod link;
 mod members;
 mod orgs;
@@ -58,6 +59,7 @@ pub use invite::{
     InviteReport, InviteRequest, IssuedInvitation, RecipientInput, Recipients, RejectReason,
     RejectedRecipient, SendOutcome, SendReport,
 };
+pub use invitee::{Identity, InboxInvitation, NewMember};
 pub use link::{ActivatedLink, LinkPreview, LinkSpec};
 pub use members::{FieldChange, MemberUpdate};
 pub use orgs::{CreatedOrganization, NewOrganization};

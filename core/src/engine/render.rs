@@ -343,6 +343,7 @@ mod tests {
             member_id: None,
             active: true,
             attributes: Default::default(),
+            user_ref: None,
         };
         let token = Secret::new("org_1.secret");
         let render = |inv: &Invitation, inviter_name| {
@@ -443,6 +444,7 @@ mod tests {
             attributes: Default::default(),
             locale: None,
             active: true,
+            user_ref: None,
         };
         let token = Secret::new("org_1.secret");
         let reply_to = |org: &Organization, inviter_email| {

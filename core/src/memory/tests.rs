@@ -108,6 +108,7 @@ fn invitation(org: &OrgId, id: &str, recipient_key: &str) -> StoredInvitation {
         member_id: None,
         active: true,
         attributes: Default::default(),
+        user_ref: None,
     };
     StoredInvitation::new(invitation, None)
 }

@@ -60,6 +60,7 @@ pub mod entities;
 pub mod faults;
 pub mod harness;
 pub mod hostile;
+pub mod invitee;
 pub mod model;
 pub mod people;
 pub mod races;
@@ -153,6 +154,9 @@ macro_rules! store_conformance {
                 // The people view.
                 people_view_sorts_filters_and_pages => direct people::people_view_sorts_filters_and_pages,
                 people_view_follows_writes => direct people::people_view_follows_writes,
+                // The invitee's inbox across organizations (issue 14).
+                person_invitations_across_organizations => direct invitee::person_invitations_across_organizations,
+                inbox_through_the_engine => same_as_memory invitee::inbox_through_the_engine,
             );
         }
     };

@@ -79,6 +79,8 @@ fn migration_0004_builds_people_of_existing_rows() {
     let mut sql = f.sql();
     sql.batch_execute(
         "DROP TABLE batch_reports;
+         DROP INDEX invitations_person_key; DROP INDEX invitations_person_account;
+         ALTER TABLE invitations DROP COLUMN user_ref;
          DROP TABLE people; DROP TABLE people_terms; DROP TABLE people_groups;
          DELETE FROM enlist_schema_migrations WHERE version >= 4;",
     )
