@@ -561,3 +561,402 @@ impl Ctx<'_> {
         Ok(None)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::test_support::{actor_with_role, org, registration};
+    use crate::engine::{InviteRequest, RecipientInput, Recipients};
+    use crate::policy::Policy;
+    use crate::role::builtin;
+
+    fn engine() -> Enlist {
+        Enlist::in_memory().with_clock(std::sync::Arc::new(crate::ManualClock::at_epoch_seconds(
+            1_700_000_000,
+        )))
+    }
+
+    fn me(email: Option<&str>, user_ref: Option<&str>) -> Identity {
+        Identity::new(email.map(str::to_owned), user_ref.map(str::to_owned))
+    }
+
+    fn signed_in(user_ref: &str, email: Option<&str>) -> Registration {
+        Registration {
+            verified_email: email.map(str::to_owned),
+            ..registration(user_ref, ("Bob", "Smith"))
+        }
+    }
+
+    fn invite(e: &Enlist, o: &OrgId, a: &Actor, rows: Vec<RecipientInput>) -> crate::InviteReport {
+        let r = e
+            .invite(o, a, InviteRequest::new(Recipients::List(rows)))
+            .expect("invite");
+        assert!(r.rejected.is_empty(), "{:?}", r.rejected);
+        r
+    }
+
+    /// Only open invitations show, across organizations, and no item
+    /// carries a secret: not the token, not the accept link.
+    #[test]
+    fn the_inbox_lists_open_invitations_across_organizations_without_secrets() {
+        let clock = std::sync::Arc::new(crate::ManualClock::at_epoch_seconds(1_700_000_000));
+        let e = Enlist::in_memory().with_clock(clock.clone());
+        let (a, owner_a) = org(&e, "acct-a", "ada@a.test", Policy::default());
+        let (b, owner_b) = org(&e, "acct-b", "bea@b.test", Policy::default());
+        let sent_a = invite(&e, &a, &owner_a, vec![RecipientInput::email("bob@x.test")]);
+        clock.advance(chrono::Duration::seconds(1));
+        let sent_b = invite(&e, &b, &owner_b, vec![RecipientInput::email("BOB@x.test")]);
+        // Not listed: staged, revoked, someone else's.
+        e.invite(
+            &b,
+            &owner_b,
+            InviteRequest::new(Recipients::Paste("bob+staged@x.test".into())).staged(),
+        )
+        .expect("staged");
+        let gone = invite(&e, &a, &owner_a, vec![RecipientInput::email("bob2@x.test")]);
+        e.revoke(&a, &owner_a, &gone.issued[0].invitation.id)
+            .expect("revoke");
+        invite(&e, &a, &owner_a, vec![RecipientInput::email("eve@x.test")]);
+
+        let page = e
+            .invitations_for(&me(Some("bob@X.TEST"), None), None, 50)
+            .expect("inbox");
+        let ids: Vec<_> = page.items.iter().map(|i| i.invitation_id.clone()).collect();
+        assert_eq!(
+            ids,
+            [
+                sent_b.issued[0].invitation.id.clone(),
+                sent_a.issued[0].invitation.id.clone()
+            ]
+        );
+        assert_eq!(page.items[0].inviter_name.as_deref(), Some("bea@b.test"));
+        let json = serde_json::to_string(&page.items).expect("json");
+        for issued in [&sent_a.issued[0], &sent_b.issued[0]] {
+            let token = issued.secret.as_ref().expect("token").expose().to_owned();
+            let secret_part = token.rsplit('.').next().expect("part").to_owned();
+            assert!(!json.contains(&secret_part), "{json}");
+            assert!(!format!("{:?}", page.items).contains(&secret_part));
+        }
+        assert!(!json.contains("accept"), "no accept URL: {json}");
+        // Expired ones leave the inbox.
+        clock.advance(chrono::Duration::days(8));
+        let page = e
+            .invitations_for(&me(Some("bob@x.test"), None), None, 50)
+            .expect("inbox");
+        assert!(page.items.is_empty());
+    }
+
+    /// Without an identity there is nothing to look up; a malformed email
+    /// or a page size out of bounds is refused before any store read.
+    #[test]
+    fn an_inbox_needs_a_bounded_identity() {
+        let e = engine();
+        let code = |r: Result<Page<InboxInvitation>>| r.map(|_| ()).unwrap_err().code();
+        assert_eq!(
+            code(e.invitations_for(&me(None, None), None, 10)),
+            "invalid_input"
+        );
+        assert_eq!(
+            code(e.invitations_for(&me(None, Some("  ")), None, 10)),
+            "invalid_input"
+        );
+        assert_eq!(
+            code(e.invitations_for(&me(Some("not an email"), None), None, 10)),
+            "invalid_input"
+        );
+        let huge = format!("{}@x.test", "a".repeat(5000));
+        assert_eq!(
+            code(e.invitations_for(&me(Some(&huge), None), None, 10)),
+            "limit_exceeded"
+        );
+        assert_eq!(
+            code(e.invitations_for(&me(None, Some("u")), None, 0)),
+            "limit_exceeded"
+        );
+        assert_eq!(
+            code(e.invitations_for(&me(None, Some("u")), Some("garbage"), 10)),
+            "invalid_input"
+        );
+    }
+
+    /// Someone else's invitation, a made-up id, an unknown organization
+    /// and a staged invitation all answer the same not-found; the owner
+    /// gets the accept path's own answers (registration, expiry).
+    #[test]
+    fn accepting_from_the_inbox_is_for_the_owner_only() {
+        let e = engine();
+        let (a, owner) = org(&e, "acct-a", "ada@a.test", Policy::default());
+        let sent = invite(&e, &a, &owner, vec![RecipientInput::email("bob@x.test")]);
+        let id = sent.issued[0].invitation.id.clone();
+        let staged = e
+            .invite(
+                &a,
+                &owner,
+                InviteRequest::new(Recipients::Paste("bob+s@x.test".into())).staged(),
+            )
+            .expect("staged");
+        let staged_id = staged.issued[0].invitation.id.clone();
+        let answer = |o: &OrgId, i: &InvitationId, reg: Registration| {
+            e.accept_from_inbox(o, i, reg)
+                .map(|_| ())
+                .unwrap_err()
+                .to_string()
+        };
+        let mallory = signed_in("acct-mallory", Some("mallory@x.test"));
+        let wrong = answer(&a, &id, mallory.clone());
+        assert_eq!(wrong, format!("invitation not found: {id}"));
+        // An unverified email is no proof: without it, not Bob's.
+        assert_eq!(answer(&a, &id, signed_in("acct-bob", None)), wrong);
+        assert_eq!(
+            answer(&OrgId::from("org_nope".to_owned()), &id, mallory.clone()),
+            wrong
+        );
+        let made_up = InvitationId::from("inv_nope".to_owned());
+        assert_eq!(
+            answer(&a, &made_up, mallory.clone()),
+            format!("invitation not found: {made_up}")
+        );
+        assert_eq!(
+            answer(&a, &staged_id, signed_in("acct-bob", Some("bob+s@x.test"))),
+            format!("invitation not found: {staged_id}")
+        );
+        // Declining someone else's: the same.
+        let r = e.decline_from_inbox(&a, &id, &me(Some("mallory@x.test"), None));
+        assert_eq!(r.unwrap_err().code(), "not_found");
+        // The owner, without the names the policy asks for: the accept
+        // path's own answer.
+        let mut bare = signed_in("acct-bob", Some("bob@x.test"));
+        bare.first_name = None;
+        bare.last_name = None;
+        let r = e.accept_from_inbox(&a, &id, bare);
+        assert_eq!(r.unwrap_err().code(), "registration_incomplete");
+        let ok = e
+            .accept_from_inbox(&a, &id, signed_in("acct-bob", Some("Bob@x.test")))
+            .expect("accept");
+        assert_eq!(ok.invitation.status, InvitationStatus::Accepted);
+        assert_eq!(ok.member.user_ref.as_deref(), Some("acct-bob"));
+        // Accepted once: a second time is the accept path's answer.
+        let r = e.accept_from_inbox(&a, &id, signed_in("acct-bob", Some("bob@x.test")));
+        assert_eq!(r.unwrap_err().code(), "invitation_not_open");
+        let events = e.events(&a, &owner, 0, 100).expect("events");
+        assert!(events.iter().any(|ev| matches!(
+            &ev.kind,
+            EventKind::InvitationAccepted { invitation, .. } if invitation == &id
+        )));
+    }
+
+    /// The accept path's rules hold from the inbox: the seat limit and a
+    /// domain narrowed since the invitation was sent.
+    #[test]
+    fn inbox_accept_keeps_seats_and_domains() {
+        let e = engine();
+        let mut p = Policy::default();
+        p.seat_limits.insert(DEFAULT_LICENSE.to_owned(), 2);
+        p.reserve_seats_for_pending = false;
+        let (a, owner) = org(&e, "acct-a", "ada@a.test", p);
+        let sent = invite(&e, &a, &owner, vec![RecipientInput::email("bob@x.test")]);
+        // The last seat goes to a member added directly.
+        e.add_member(&a, &owner, NewMember::new("acct-cy").names("Cy", "C"))
+            .expect("add");
+        let r = e.accept_from_inbox(
+            &a,
+            &sent.issued[0].invitation.id,
+            signed_in("acct-bob", Some("bob@x.test")),
+        );
+        assert_eq!(r.unwrap_err().code(), "limit_exceeded");
+
+        let (b, owner_b) = org(&e, "acct-b", "bea@b.test", Policy::default());
+        let sent = invite(&e, &b, &owner_b, vec![RecipientInput::email("bob@x.test")]);
+        let mut p = e.organization(&b).expect("org").policy;
+        p.allowed_domains = vec!["b.test".into()];
+        e.update_policy(&b, &owner_b, p).expect("narrow");
+        let r = e.accept_from_inbox(
+            &b,
+            &sent.issued[0].invitation.id,
+            signed_in("acct-bob", Some("bob@x.test")),
+        );
+        assert_eq!(r.unwrap_err().code(), "domain_not_allowed");
+    }
+
+    /// An invitation of an existing account: only that account sees,
+    /// accepts or declines it; its token is refused to any other account;
+    /// with no email nothing is queued; an account already a member or
+    /// already invited is rejected.
+    #[test]
+    fn account_invitations_belong_to_their_account() {
+        let e = engine();
+        let (a, owner) = org(&e, "acct-a", "ada@a.test", Policy::default());
+        let sent = invite(
+            &e,
+            &a,
+            &owner,
+            vec![
+                RecipientInput::account("acct-dan"),
+                RecipientInput::email("erin@x.test").for_account("acct-erin"),
+                RecipientInput::identifier("EMP-7").for_account("acct-emp7"),
+                RecipientInput::identifier("EMP-8"),
+            ],
+        );
+        let dan = &sent.issued[0];
+        assert_eq!(
+            dan.invitation.recipient,
+            Contact::Account("acct-dan".into())
+        );
+        assert_eq!(dan.message_id, None, "in-app only: no email");
+        assert!(sent.issued[1].message_id.is_some());
+        // Erin's email alone does not show a bound invitation; her account does.
+        assert!(
+            e.invitations_for(&me(Some("erin@x.test"), None), None, 10)
+                .expect("inbox")
+                .items
+                .is_empty()
+        );
+        let erin = e
+            .invitations_for(&me(None, Some("acct-erin")), None, 10)
+            .expect("inbox");
+        assert_eq!(erin.items.len(), 1);
+        assert!(erin.items[0].for_account);
+        // Her token, presented by another account: a wrong token.
+        let token = sent.issued[1]
+            .secret
+            .as_ref()
+            .expect("token")
+            .expose()
+            .to_owned();
+        let r = e.accept(&token, signed_in("acct-mallory", Some("erin@x.test")));
+        assert_eq!(r.unwrap_err().code(), "invalid_secret");
+        // From the inbox, another account with Erin's verified email: not found.
+        let r = e.accept_from_inbox(
+            &a,
+            &sent.issued[1].invitation.id,
+            signed_in("acct-mallory", Some("erin@x.test")),
+        );
+        assert_eq!(r.unwrap_err().code(), "not_found");
+        e.accept(&token, signed_in("acct-erin", Some("erin@x.test")))
+            .expect("her account");
+        // Dan accepts from his inbox; his member's contact is his account.
+        let m = e
+            .accept_from_inbox(&a, &dan.invitation.id, signed_in("acct-dan", None))
+            .expect("dan")
+            .member;
+        assert_eq!(m.contact, Contact::Account("acct-dan".into()));
+        // An identifier invitation: only when bound, only by its account.
+        let emp7 = e
+            .invitations_for(&me(None, Some("acct-emp7")), None, 10)
+            .expect("inbox");
+        assert_eq!(emp7.items.len(), 1);
+        let r = e.accept_from_inbox(
+            &a,
+            &sent.issued[3].invitation.id,
+            signed_in("acct-emp8", Some("emp8@x.test")),
+        );
+        assert_eq!(r.unwrap_err().code(), "not_found");
+        e.decline_from_inbox(
+            &a,
+            &sent.issued[2].invitation.id,
+            &me(None, Some("acct-emp7")),
+        )
+        .expect("declined by its account");
+        // Dan is a member, by account: invited again under any address,
+        // rejected; so is a second invitation of an invited account.
+        let again = e
+            .invite(
+                &a,
+                &owner,
+                InviteRequest::new(Recipients::List(vec![
+                    RecipientInput::email("dan@x.test").for_account("acct-dan"),
+                    RecipientInput::account("acct-gil"),
+                ])),
+            )
+            .expect("invite");
+        assert_eq!(again.rejected.len(), 1);
+        assert_eq!(again.rejected[0].reason.code(), "already_member");
+        let twice = e
+            .invite(
+                &a,
+                &owner,
+                InviteRequest::new(Recipients::List(vec![
+                    RecipientInput::email("gil@x.test").for_account("acct-gil"),
+                ])),
+            )
+            .expect("invite");
+        assert_eq!(twice.rejected[0].reason.code(), "already_invited");
+        // The same account twice in one batch.
+        let dup = e
+            .invite(
+                &a,
+                &owner,
+                InviteRequest::new(Recipients::List(vec![
+                    RecipientInput::email("h1@x.test").for_account("acct-h"),
+                    RecipientInput::email("h2@x.test").for_account("acct-h"),
+                ])),
+            )
+            .expect("invite");
+        assert_eq!(dup.rejected[0].reason.code(), "duplicate_in_batch");
+    }
+
+    /// Direct membership: managers only, within the roles and groups they
+    /// may grant, held to the policy (seats, domains, registration), never
+    /// twice, audited with the administrator as actor.
+    #[test]
+    fn adding_a_member_directly_is_for_administrators_within_their_rights() {
+        let e = engine();
+        let p = Policy {
+            allowed_domains: vec!["a.test".into()],
+            ..Policy::default()
+        };
+        let (a, owner) = org(&e, "acct-a", "ada@a.test", p);
+        let plain = actor_with_role(&e, &a, &owner, "pat@a.test", builtin::MEMBER);
+        let user_admin = actor_with_role(&e, &a, &owner, "uma@a.test", builtin::USER_ADMIN);
+        let new = || NewMember::new("acct-new").names("New", "Person");
+        let r = e.add_member(&a, &plain, new());
+        assert_eq!(r.unwrap_err().code(), "permission_denied");
+        let r = e.add_member(&a, &user_admin, new().role(builtin::OWNER));
+        assert_eq!(r.unwrap_err().code(), "permission_denied");
+        let r = e.add_member(&a, &user_admin, new().email("new@elsewhere.test"));
+        assert_eq!(r.unwrap_err().code(), "domain_not_allowed");
+        let r = e.add_member(&a, &user_admin, NewMember::new("acct-new"));
+        assert_eq!(r.unwrap_err().code(), "registration_incomplete");
+        let r = e.add_member(&a, &user_admin, NewMember::new("  "));
+        assert_eq!(r.unwrap_err().code(), "invalid_input");
+        let m = e
+            .add_member(&a, &user_admin, new().email("new@a.test"))
+            .expect("added");
+        assert_eq!(m.status, crate::MemberStatus::Active);
+        assert_eq!(m.role, builtin::MEMBER);
+        let r = e.add_member(
+            &a,
+            &user_admin,
+            NewMember::new("acct-other")
+                .email("new@a.test")
+                .names("O", "P"),
+        );
+        assert_eq!(r.unwrap_err().code(), "already_member");
+        let r = e.add_member(&a, &owner, new());
+        assert_eq!(r.unwrap_err().code(), "already_member");
+        // An open invitation for the address blocks it.
+        invite(&e, &a, &owner, vec![RecipientInput::email("inv@a.test")]);
+        let r = e.add_member(
+            &a,
+            &owner,
+            NewMember::new("acct-inv")
+                .email("inv@a.test")
+                .names("I", "J"),
+        );
+        assert_eq!(r.unwrap_err().code(), "conflict");
+        let last = e.events(&a, &owner, 0, 1000).expect("events");
+        let added: Vec<_> = last
+            .iter()
+            .filter(|ev| matches!(ev.kind, EventKind::MemberAdded { .. }))
+            .collect();
+        assert_eq!(added.len(), 1);
+        assert_eq!(added[0].actor, user_admin);
+        // Seats.
+        let mut p = e.organization(&a).expect("org").policy;
+        // In use: four members and the open invitation's reserved seat.
+        p.seat_limits.insert(DEFAULT_LICENSE.to_owned(), 5);
+        e.update_policy(&a, &owner, p).expect("seats");
+        let r = e.add_member(&a, &owner, NewMember::new("acct-z").names("Z", "Z"));
+        assert_eq!(r.unwrap_err().code(), "limit_exceeded");
+    }
+}
