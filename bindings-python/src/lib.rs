@@ -46,6 +46,8 @@ fn _enlist(m: &Bound<'_, PyModule>) -> PyResult<()> {
     directory::add_classes(m)?;
     dry_run::add_classes(m)?;
     m.add_class::<types::PyPersonPage>()?;
+    // The invitee's inbox (issue 14).
+    m.add_class::<types::PyInboxPage>()?;
     // The paste box.
     m.add_class::<email::PyMailbox>()?;
     m.add_class::<email::PyAddressProblem>()?;

@@ -256,6 +256,7 @@ class EventKind(_StrEnum):
     INVITATION_UPDATED = "invitation_updated"
     INVITATION_ACTIVE_CHANGED = "invitation_active_changed"
     ACCESS_CODE_REVEALED = "access_code_revealed"
+    MEMBER_ADDED = "member_added"
 
 
 class TlsMode(_StrEnum):
