@@ -155,6 +155,8 @@ pub use store::{KeyStanding, MAX_STANDING_KEYS};
 pub use engine::{Identity, InboxInvitation, NewMember};
 pub use store::PersonLookup;
 #[cfg(feature = "uniffi")]
+pub use uniffi_support::InboxPage;
+#[cfg(feature = "uniffi")]
 pub use uniffi_support::{
     AddressNotice, AddressProblem, DeadLetterPage, ImportedRow, InvitationPage, MemberPage,
     PersonPage, SecretText, utc_from_system_time,
@@ -189,4 +191,6 @@ mod book {
     struct DryRun;
     #[doc = include_str!("../../docs/src/bulk-update.md")]
     struct BulkUpdate;
+    #[doc = include_str!("../../docs/src/invitee-inbox.md")]
+    struct InviteeInbox;
 }
