@@ -959,4 +959,42 @@ mod tests {
         let r = e.add_member(&a, &owner, NewMember::new("acct-z").names("Z", "Z"));
         assert_eq!(r.unwrap_err().code(), "limit_exceeded");
     }
+
+    /// Joining another way (self-registration, the link) with the verified
+    /// address of an invitation bound to another account does not take
+    /// that invitation: refused while it is open.
+    #[test]
+    fn another_account_cannot_take_a_bound_invitation_by_joining() {
+        let e = engine();
+        let p = Policy {
+            self_registration: true,
+            ..Policy::default()
+        };
+        let (a, owner) = org(&e, "acct-a", "ada@a.test", p);
+        let sent = invite(
+            &e,
+            &a,
+            &owner,
+            vec![RecipientInput::email("erin@x.test").for_account("acct-erin")],
+        );
+        let r = e.self_register(
+            &a,
+            "erin@x.test",
+            signed_in("acct-mallory", Some("erin@x.test")),
+        );
+        assert_eq!(r.unwrap_err().code(), "conflict");
+        let inv = e
+            .invitation(&a, &owner, &sent.issued[0].invitation.id)
+            .expect("invitation");
+        assert_eq!(inv.status, InvitationStatus::Pending);
+        // Erin herself may.
+        let m = e
+            .self_register(
+                &a,
+                "erin@x.test",
+                signed_in("acct-erin", Some("erin@x.test")),
+            )
+            .expect("erin");
+        assert_eq!(m.user_ref.as_deref(), Some("acct-erin"));
+    }
 }
