@@ -1071,6 +1071,107 @@ impl PyEnlist {
         self.run(py, |e| e.decline(&token))
     }
 
+    // -- the invitee's inbox (issue 14) -----------------------------------------
+
+    /// The signed-in person's open invitations across every organization
+    /// (better-auth `listUserInvitations`): pending, not expired, newest
+    /// first; found by `verified_email` (invitations to it bound to no
+    /// account) and by `user_ref` (invitations bound to that account).
+    /// No item carries a secret.
+    ///
+    /// `verified_email` and `user_ref` must come from your own verified
+    /// session after sign-in, never from request input.
+    #[pyo3(signature = (*, verified_email = None, user_ref = None, after = None, limit = 50))]
+    fn invitations_for(
+        &self,
+        py: Python<'_>,
+        verified_email: Option<String>,
+        user_ref: Option<String>,
+        after: Option<String>,
+        limit: u32,
+    ) -> PyResult<crate::types::PyInboxPage> {
+        let identity = enlist::Identity::new(verified_email, user_ref);
+        self.run(py, |e| {
+            e.invitations_for(&identity, after.as_deref(), limit)
+        })
+        .map(Into::into)
+    }
+
+    /// Accepts an invitation from the signed-in person's inbox, without its
+    /// token (better-auth `acceptInvitation(invitationId)`): the same rules
+    /// as `accept`. It must be theirs: bound to `user_ref`, or (bound to no
+    /// account) addressed to `verified_email`; anything else is
+    /// `NotFoundError`. `user_ref` and `verified_email` must come from your
+    /// own verified session.
+    #[pyo3(signature = (org, invitation, *, user_ref, **registration))]
+    fn accept_from_inbox(
+        &self,
+        py: Python<'_>,
+        org: OrgId,
+        invitation: InvitationId,
+        user_ref: String,
+        registration: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<enlist::Acceptance> {
+        let reg = registration_in("accept_from_inbox", user_ref, registration)?;
+        self.run(py, |e| e.accept_from_inbox(&org, &invitation, reg))
+    }
+
+    /// Declines an invitation from the signed-in person's inbox, without
+    /// its token; as for `accept_from_inbox`, it must be theirs.
+    #[pyo3(signature = (org, invitation, *, verified_email = None, user_ref = None))]
+    fn decline_from_inbox(
+        &self,
+        py: Python<'_>,
+        org: OrgId,
+        invitation: InvitationId,
+        verified_email: Option<String>,
+        user_ref: Option<String>,
+    ) -> PyResult<enlist::Invitation> {
+        let identity = enlist::Identity::new(verified_email, user_ref);
+        self.run(py, |e| e.decline_from_inbox(&org, &invitation, &identity))
+    }
+
+    /// Adds an existing account as an active member directly, without an
+    /// invitation (better-auth `addMember`, Clerk
+    /// `createOrganizationMembership`). Needs `manage_members` and the right
+    /// to grant the role and groups; seats, allowed domains and the
+    /// policy's registration requirements apply. Audited as
+    /// `EventKind.MEMBER_ADDED`.
+    #[pyo3(signature = (org, *, actor, user_ref, email = None, identifier = None, first_name = None, last_name = None, phone = None, eula_version = None, two_factor_enrolled = false, role = None, kind = None, groups = None, license_type = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn add_member(
+        &self,
+        py: Python<'_>,
+        org: OrgId,
+        actor: ActorRef,
+        user_ref: String,
+        email: Option<String>,
+        identifier: Option<String>,
+        first_name: Option<String>,
+        last_name: Option<String>,
+        phone: Option<String>,
+        eula_version: Option<String>,
+        two_factor_enrolled: bool,
+        role: Option<String>,
+        kind: Option<&Bound<'_, PyAny>>,
+        groups: Option<Grants>,
+        license_type: Option<String>,
+    ) -> PyResult<enlist::Member> {
+        let mut req = enlist::NewMember::new(user_ref);
+        req.email = email;
+        req.identifier = identifier;
+        req.first_name = first_name;
+        req.last_name = last_name;
+        req.phone = phone;
+        req.eula_version = eula_version;
+        req.two_factor_enrolled = two_factor_enrolled;
+        req.role = role;
+        req.kind = wire_or_default("kind", kind)?;
+        req.groups = groups.map(|g| g.0).unwrap_or_default();
+        req.license_type = license_type;
+        self.run(py, |e| e.add_member(&org, &actor.0, req))
+    }
+
     // -- the invitation link and self-registration ---------------------------
 
     /// Activates the invitation link with a new secret (any previous link

@@ -50,6 +50,8 @@ fn _enlist(m: &Bound<'_, PyModule>) -> PyResult<()> {
     dry_run::add_classes(m)?;
     hooks::add_classes(m)?;
     m.add_class::<types::PyPersonPage>()?;
+    // The invitee's inbox (issue 14).
+    m.add_class::<types::PyInboxPage>()?;
     // The paste box.
     m.add_class::<email::PyMailbox>()?;
     m.add_class::<email::PyAddressProblem>()?;

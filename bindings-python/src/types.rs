@@ -118,6 +118,13 @@ page! {
 }
 
 page! {
+    /// One page of a signed-in person's inbox (`Enlist.invitations_for`),
+    /// newest first; iterate it, and pass `next_cursor` as `after` for the
+    /// next page. No item carries a secret.
+    "InboxPage" PyInboxPage(enlist::InboxInvitation)
+}
+
+page! {
     /// One page of the people view (members and open invitations);
     /// iterate it, and pass `next_cursor` as `after` for the next page.
     "PersonPage" PyPersonPage(enlist::Person)

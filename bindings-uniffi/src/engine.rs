@@ -14,6 +14,7 @@ use enlist::{
     MemberId, MemberPage, MemberQuery, MemberUpdate, MessageId, NewGroup, NewOrganization, OrgId,
     Organization, OutboxStatus, Permission, Policy, Registration, Role, SendReport,
 };
+use enlist::{Identity, InboxPage, NewMember};
 use enlist::{PeopleQuery, PersonPage};
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -478,6 +479,34 @@ commands! {
     /// Declines an invitation by its token.
     fn decline(token: String) -> Invitation
         => |e| e.decline(&token);
+
+    // -- The invitee's inbox across organizations (issue 14) ---------------
+
+    /// The signed-in person's open invitations across every organization
+    /// (better-auth `listUserInvitations`), newest first; no item carries a
+    /// secret. `identity` must come from the app's own verified session,
+    /// never from request input.
+    #[uniffi::method(default(after = None, limit = 50))]
+    fn invitations_for(identity: Identity, after: Option<String>, limit: u32) -> InboxPage
+        => |e| e.invitations_for(&identity, after.as_deref(), limit).map(Into::into);
+
+    /// Accepts an invitation from the signed-in person's inbox without its
+    /// token: the same rules as `accept`, for an invitation bound to the
+    /// registration's `user_ref` or (bound to none) addressed to its
+    /// `verified_email`; anything else is not found.
+    fn accept_from_inbox(org_id: OrgId, invitation_id: InvitationId, registration: Registration) -> Acceptance
+        => |e| e.accept_from_inbox(&org_id, &invitation_id, registration);
+
+    /// Declines an invitation from the signed-in person's inbox without its
+    /// token.
+    fn decline_from_inbox(org_id: OrgId, invitation_id: InvitationId, identity: Identity) -> Invitation
+        => |e| e.decline_from_inbox(&org_id, &invitation_id, &identity);
+
+    /// Adds an existing account as an active member without an invitation
+    /// (better-auth `addMember`). Needs `ManageMembers` and the right to
+    /// grant the role and groups; audited as `MemberAdded`.
+    fn add_member(org_id: OrgId, actor: Actor, member: NewMember) -> Member
+        => |e| e.add_member(&org_id, &actor, member);
 
     // -- Invitation link and self-registration ------------------------------
 

@@ -288,6 +288,16 @@ pub enum EventKind {
         name: String,
         custom_permissions: Vec<String>,
     },
+    /// An administrator added an existing account as a member directly,
+    /// without an invitation ([`Enlist::add_member`](crate::Enlist::add_member));
+    /// the event's actor is the administrator.
+    MemberAdded {
+        #[cfg_attr(feature = "uniffi", uniffi(name = "member_id"))]
+        member: MemberId,
+        user_ref: String,
+        contact: String,
+        role: String,
+    },
 }
 
 /// One entry of the audit trail.

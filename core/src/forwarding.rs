@@ -20,7 +20,7 @@ use crate::outbox::OutboxMessage;
 use crate::people::{PeopleQuery, Person};
 use crate::report::BatchReport;
 use crate::secret::SecretHash;
-use crate::store::{KeyStanding, SeatCount, StoreResult, Transaction};
+use crate::store::{KeyStanding, PersonLookup, SeatCount, StoreResult, Transaction};
 use crate::template::{EmailSettings, EmailTemplate};
 use chrono::{DateTime, Utc};
 
@@ -105,6 +105,7 @@ macro_rules! for_each_method {
                 limit: u32
             ) -> Page<(Organization, Member)>;
             write purge_organization(org: &OrgId) -> ();
+            read person_invitations(lookup: &PersonLookup, now: DateTime<Utc>) -> Page<StoredInvitation>;
         }
     };
 }

@@ -188,6 +188,16 @@ pub struct Invitation {
     /// acceptance and a decline leave it out).
     #[serde(default, skip_serializing_if = "crate::metadata::Metadata::is_empty")]
     pub private_metadata: crate::metadata::Metadata,
+    /// The host account this invitation is for (an invitation of an
+    /// existing account): only an account with this `user_ref` may accept
+    /// or decline it, by token or from its inbox, and it shows in that
+    /// account's inbox ([`Enlist::invitations_for`](crate::Enlist::invitations_for)).
+    /// `None`: anyone holding the secret (or the invited verified email)
+    /// may.
+    // Left out when unset: bodies stored before account invitations read
+    // and write back the same.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_ref: Option<String>,
 }
 
 pub(crate) fn yes() -> bool {

@@ -166,6 +166,12 @@ pub use organization::{
     slug_from_name,
 };
 pub use role::{MAX_CUSTOM_PERMISSION_CHARS, MAX_CUSTOM_PERMISSIONS, check_custom_permission};
+// The invitee's side across organizations: the inbox, accept and decline
+// by identity, direct membership (issue 14).
+pub use engine::{Identity, InboxInvitation, NewMember};
+pub use store::PersonLookup;
+#[cfg(feature = "uniffi")]
+pub use uniffi_support::InboxPage;
 #[cfg(feature = "uniffi")]
 pub use uniffi_support::{
     AddressNotice, AddressProblem, DeadLetterPage, ImportedRow, InvitationPage, MemberPage,
@@ -213,4 +219,6 @@ mod book {
     struct Async;
     #[doc = include_str!("../../docs/src/hooks.md")]
     struct Hooks;
+    #[doc = include_str!("../../docs/src/invitee-inbox.md")]
+    struct InviteeInbox;
 }

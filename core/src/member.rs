@@ -111,13 +111,19 @@ pub enum Contact {
     Email(#[cfg_attr(feature = "uniffi", uniffi(name = "address"))] String),
     /// An identifier as given (trimmed).
     Identifier(#[cfg_attr(feature = "uniffi", uniffi(name = "identifier"))] String),
+    /// Only the host application's account (its `user_ref`): a person
+    /// invited or added by account, with no email or identifier to reach
+    /// them by. They see the invitation in the app
+    /// ([`Enlist::invitations_for`](crate::Enlist::invitations_for)); no
+    /// email is sent.
+    Account(#[cfg_attr(feature = "uniffi", uniffi(name = "user_ref"))] String),
 }
 
 impl Contact {
     /// The text of the address or identifier.
     pub fn as_str(&self) -> &str {
         match self {
-            Contact::Email(s) | Contact::Identifier(s) => s,
+            Contact::Email(s) | Contact::Identifier(s) | Contact::Account(s) => s,
         }
     }
 
@@ -125,8 +131,15 @@ impl Contact {
     pub fn email(&self) -> Option<&str> {
         match self {
             Contact::Email(s) => Some(s),
-            Contact::Identifier(_) => None,
+            Contact::Identifier(_) | Contact::Account(_) => None,
         }
+    }
+
+    /// The uniqueness key of a contact that is only an account: `@` and
+    /// the `user_ref`. No email key (never starting with `@`) nor
+    /// identifier key (never holding `@`) can be equal to it.
+    pub fn account_key(user_ref: &str) -> String {
+        format!("@{user_ref}")
     }
 }
 

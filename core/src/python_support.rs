@@ -18,6 +18,7 @@
 //! exceptions with [`set_error_hook`] (a `ValueError` until it does).
 
 use crate::email::{AddressPart, AddressWarning};
+use crate::engine::InboxInvitation;
 use crate::error::{Error, ErrorFamily, LimitKind};
 use crate::group::{Group, GroupGrant, GroupSort};
 use crate::id::{BatchId, GroupId, InvitationId, MemberId, MessageId, OrgId};
@@ -888,7 +889,7 @@ py_records! {
         #[pyo3(signature = (
             *, email = None, identifier = None, display_name = None, first_name = None,
             last_name = None, role = None, kind = None, groups = None, license_type = None,
-            attributes = None, locale = None, lifetime = None
+            attributes = None, locale = None, lifetime = None, user_ref = None
         ))]
         #[allow(clippy::too_many_arguments)]
         fn py_new(
@@ -904,6 +905,7 @@ py_records! {
             attributes: Option<crate::member::Attributes>,
             locale: Option<String>,
             lifetime: Option<&Bound<'_, PyAny>>,
+            user_ref: Option<String>,
         ) -> PyResult<Self> {
             Ok(RecipientInput {
                 locale,
@@ -918,6 +920,7 @@ py_records! {
                 groups: groups.map(grants_in).transpose()?,
                 license_type,
                 attributes: attributes.unwrap_or_default(),
+                user_ref,
             })
         }
     }
@@ -1048,4 +1051,7 @@ py_records! {
             contact_identifier(&self.contact)
         }
     }
+
+    // One invitation of a person's inbox (issue 14): no secret.
+    InboxInvitation repr(org_name, invitation_id, role, expires_at) {}
 }

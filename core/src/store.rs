@@ -28,11 +28,13 @@
 //! `testing`).
 
 pub mod cursor;
+pub mod inbox;
 mod page;
 pub mod people;
 mod standing;
 mod writer;
 
+pub use inbox::PersonLookup;
 pub use page::{MAX_PAGE, MergeSorted, collect_page, merge_sorted, page_limit};
 pub use standing::{Standings, standing_keys};
 pub use writer::{WriterGuard, WriterLock};
@@ -365,6 +367,22 @@ pub trait Transaction {
     /// people rows and counters): afterwards no read of the store finds
     /// anything of it, and its slug is free.
     fn purge_organization(&mut self, org: &OrgId) -> StoreResult<()>;
+
+    // The invitee's inbox.
+    /// A page of one person's open invitations across organizations (or
+    /// in `lookup.org`): every invitation [`PersonLookup::matches`] keeps
+    /// at `now` (stored pending, not past its expiry, bound to
+    /// `lookup.user_ref` or addressed to `lookup.email_key` and bound to
+    /// no account), newest first, continued after `lookup.after` (an
+    /// [`inbox::person_cursor`]); `lookup.limit` goes through
+    /// [`page_limit`]. Reads through an index by recipient key and one by
+    /// bound account, never a scan of an organization; see [`inbox`] for
+    /// the page assembly every store shares.
+    fn person_invitations(
+        &mut self,
+        lookup: &PersonLookup,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Page<StoredInvitation>>;
 }
 
 // (Added by the hooks part of issue 14, kept apart from the trait's

@@ -236,6 +236,9 @@ page_types! {
     /// One page of the people view, as Kotlin and Swift see
     /// [`Page<Person>`](crate::Person).
     PersonPage of crate::people::Person;
+    /// One page of a signed-in person's inbox, as Kotlin and Swift see
+    /// [`Page<InboxInvitation>`](crate::InboxInvitation).
+    InboxPage of crate::engine::InboxInvitation;
 }
 
 /// Something suspicious about a valid address, as it crosses to Kotlin and

@@ -62,6 +62,11 @@ const MIGRATIONS: &[(u32, &str, &str)] = &[
         include_str!("../migrations/0006_hooks.sql"),
     ),
     (6, "0006_orgs", include_str!("../migrations/0006_orgs.sql")),
+    (
+        6,
+        "0006_invitee",
+        include_str!("../migrations/0006_invitee.sql"),
+    ),
 ];
 
 /// How long an organization stays "contended" after a write conflict in it:

@@ -1144,9 +1144,10 @@ impl Transaction for PgTx<'_> {
              ), up AS (
                  INSERT INTO invitations (org_id, invitation_id, batch_id, recipient_key, status,
                                           role, kind, license_type, secret_hash, created_s,
-                                          created_ns, expires_s, expires_ns, body, inviter_id)
+                                          created_ns, expires_s, expires_ns, body, inviter_id,
+                                          user_ref)
                  SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::text::json,
-                        $16
+                        $16, $17
                  WHERE NOT EXISTS (SELECT 1 FROM clash)
                  ON CONFLICT (org_id, invitation_id) DO UPDATE SET
                      batch_id = EXCLUDED.batch_id, recipient_key = EXCLUDED.recipient_key,
@@ -1154,7 +1155,8 @@ impl Transaction for PgTx<'_> {
                      license_type = EXCLUDED.license_type, secret_hash = EXCLUDED.secret_hash,
                      created_s = EXCLUDED.created_s, created_ns = EXCLUDED.created_ns,
                      expires_s = EXCLUDED.expires_s, expires_ns = EXCLUDED.expires_ns,
-                     body = EXCLUDED.body, inviter_id = EXCLUDED.inviter_id
+                     body = EXCLUDED.body, inviter_id = EXCLUDED.inviter_id,
+                     user_ref = EXCLUDED.user_ref
                  RETURNING 1
              )
              SELECT what, invitation_id FROM clash
@@ -1177,6 +1179,7 @@ impl Transaction for PgTx<'_> {
                 &b,
                 &inv.status.is_open(),
                 &inviter,
+                &inv.user_ref.as_deref(),
             ],
         )?;
         // Reported in MemoryStore's order: the secret, then the recipient.
@@ -1788,6 +1791,58 @@ impl Transaction for PgTx<'_> {
             }
         }
         Ok(found.into_vec())
+    }
+
+    fn person_invitations(
+        &mut self,
+        lookup: &enlist::PersonLookup,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Page<StoredInvitation>> {
+        let after = lookup.after_key()?;
+        let take = to_i64((enlist::store::page_limit(lookup.limit) + 1) as u64);
+        let (s, ns) = split(now);
+        let (cs, cns, corg, cid) = match &after {
+            Some((at, org, id)) => {
+                let (s, ns) = split(*at);
+                (Some(s), Some(ns), Some(org.as_str()), Some(id.as_str()))
+            }
+            None => (None, None, None, None),
+        };
+        let org = lookup.org.as_ref().map(OrgId::as_str);
+        let mut walks = Vec::new();
+        // Across organizations: each row with its organization's version,
+        // read in the same statement (as `due_invitations`).
+        for (column, bound, key) in [
+            ("user_ref", "", lookup.user_ref.as_deref()),
+            (
+                "recipient_key",
+                " AND i.user_ref IS NULL",
+                lookup.email_key.as_deref(),
+            ),
+        ] {
+            let Some(key) = key else { continue };
+            let sql = format!(
+                "SELECT i.body::text, i.org_id, h.version
+                 FROM invitations i LEFT JOIN org_heads h ON h.org_id = i.org_id
+                 WHERE i.{column} = $1 AND i.status = 'pending'{bound}
+                   AND (i.expires_s IS NULL OR (i.expires_s, i.expires_ns) > ($2, $3))
+                   AND ($4::text IS NULL OR i.org_id = $4::text)
+                   AND ($5::bigint IS NULL
+                        OR (i.created_s, i.created_ns, i.org_id, i.invitation_id)
+                           < ($5::bigint, $6::integer, $7::text, $8::text))
+                 ORDER BY i.created_s DESC, i.created_ns DESC, i.org_id DESC, i.invitation_id DESC
+                 LIMIT $9"
+            );
+            let rows = self.query(&sql, &[&key, &s, &ns, &org, &cs, &cns, &corg, &cid, &take])?;
+            let mut walk = Vec::with_capacity(rows.len());
+            for r in &rows {
+                let o = OrgId::from(get::<String>(r, 1)?);
+                self.note_version(&o, get(r, 2)?);
+                walk.push(body(r, 0, "invitation")?);
+            }
+            walks.push(walk);
+        }
+        enlist::store::inbox::person_page(walks, lookup.limit)
     }
 
     fn people(

@@ -55,6 +55,11 @@ const MIGRATIONS: &[(u32, &str, &str)] = &[
         include_str!("../migrations/0006_hooks.sql"),
     ),
     (6, "0006_orgs", include_str!("../migrations/0006_orgs.sql")),
+    (
+        6,
+        "0006_invitee",
+        include_str!("../migrations/0006_invitee.sql"),
+    ),
 ];
 
 /// Marks the file as an enlist store (`PRAGMA application_id`, "enls").

@@ -77,6 +77,15 @@ pub(crate) mod sql {
     /// at a time.)
     pub(crate) const STANDING: &str = "SELECT 0, m.contact_key, m.member_id FROM json_each(?2) AS k CROSS JOIN members AS m WHERE m.org_id = ?1 AND m.contact_key = k.value AND m.status <> 'removed' UNION ALL SELECT 1, i.recipient_key, i.invitation_id FROM json_each(?2) AS k CROSS JOIN invitations AS i WHERE i.org_id = ?1 AND i.recipient_key = k.value AND i.status IN ('staged', 'pending') AND (i.status = 'staged' OR i.expires_s IS NULL OR i.expires_s > ?3 OR (i.expires_s = ?3 AND i.expires_ns > ?4))";
 
+    /// One person's pending invitations bound to account `?1`, not
+    /// expired at `(?2, ?3)`, in organization `?4` if not NULL, newest
+    /// first after the cursor `(?5, ?6, ?7, ?8)` if `?5` is not NULL: a
+    /// walk of `invitations_person_account` (migration 0006).
+    pub(crate) const PERSON_BY_ACCOUNT: &str = "SELECT body FROM invitations WHERE user_ref = ?1 AND status = 'pending' AND (expires_s IS NULL OR expires_s > ?2 OR (expires_s = ?2 AND expires_ns > ?3)) AND (?4 IS NULL OR org_id = ?4) AND (?5 IS NULL OR created_s < ?5 OR (created_s = ?5 AND (created_ns < ?6 OR (created_ns = ?6 AND (org_id < ?7 OR (org_id = ?7 AND invitation_id < ?8)))))) ORDER BY created_s DESC, created_ns DESC, org_id DESC, invitation_id DESC LIMIT ?9";
+    /// The same for invitations to recipient key `?1` bound to no
+    /// account: a walk of `invitations_person_key`.
+    pub(crate) const PERSON_BY_KEY: &str = "SELECT body FROM invitations WHERE recipient_key = ?1 AND status = 'pending' AND user_ref IS NULL AND (expires_s IS NULL OR expires_s > ?2 OR (expires_s = ?2 AND expires_ns > ?3)) AND (?4 IS NULL OR org_id = ?4) AND (?5 IS NULL OR created_s < ?5 OR (created_s = ?5 AND (created_ns < ?6 OR (created_ns = ?6 AND (org_id < ?7 OR (org_id = ?7 AND invitation_id < ?8)))))) ORDER BY created_s DESC, created_ns DESC, org_id DESC, invitation_id DESC LIMIT ?9";
+
     /// Every look-up above, for the tests.
     #[cfg(test)]
     pub(crate) const ALL: &[&str] = &[
@@ -790,15 +799,15 @@ impl Transaction for SqliteTx<'_> {
         let written = self.exec(
             "INSERT INTO invitations (org_id, invitation_id, batch_id, recipient_key, status,
                 role, kind, license_type, secret_hash, created_s, created_ns, expires_s,
-                expires_ns, body)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+                expires_ns, body, user_ref)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
              ON CONFLICT (org_id, invitation_id) DO UPDATE SET
                 batch_id = excluded.batch_id, recipient_key = excluded.recipient_key,
                 status = excluded.status, role = excluded.role, kind = excluded.kind,
                 license_type = excluded.license_type, secret_hash = excluded.secret_hash,
                 created_s = excluded.created_s, created_ns = excluded.created_ns,
                 expires_s = excluded.expires_s, expires_ns = excluded.expires_ns,
-                body = excluded.body",
+                body = excluded.body, user_ref = excluded.user_ref",
             params![
                 inv.org_id.as_str(),
                 inv.id.as_str(),
@@ -814,6 +823,7 @@ impl Transaction for SqliteTx<'_> {
                 expires.map(|e| e.0),
                 expires.map(|e| e.1),
                 to_json(inv)?,
+                inv.user_ref.as_deref(),
             ],
         );
         if let Err(StoreError::Unique(UniqueRule::InvitationOpenRecipient)) = written {
@@ -1343,6 +1353,38 @@ impl Transaction for SqliteTx<'_> {
             }
         }
         Ok(found.into_vec())
+    }
+
+    fn person_invitations(
+        &mut self,
+        lookup: &enlist::PersonLookup,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Page<StoredInvitation>> {
+        let after = lookup.after_key()?;
+        let take = sql_int(u64::try_from(page_limit(lookup.limit) + 1).unwrap_or(u64::MAX));
+        let now = split(now);
+        let (cs, cns, corg, cid) = match &after {
+            Some((at, org, id)) => {
+                let (s, ns) = split(*at);
+                (Some(s), Some(ns), Some(org.as_str()), Some(id.as_str()))
+            }
+            None => (None, None, None, None),
+        };
+        let org = lookup.org.as_ref().map(OrgId::as_str);
+        let mut walks = Vec::new();
+        for (sql, key) in [
+            (sql::PERSON_BY_ACCOUNT, lookup.user_ref.as_deref()),
+            (sql::PERSON_BY_KEY, lookup.email_key.as_deref()),
+        ] {
+            if let Some(key) = key {
+                walks.push(self.many(
+                    sql,
+                    params![key, now.0, now.1, org, cs, cns, corg, cid, take],
+                    "invitation",
+                )?);
+            }
+        }
+        enlist::store::inbox::person_page(walks, lookup.limit)
     }
 
     fn people(

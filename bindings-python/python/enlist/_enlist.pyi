@@ -323,6 +323,56 @@ class Enlist:
     ) -> Acceptance: ...
     def decline(self, token: str) -> Invitation: ...
 
+    # the invitee's inbox across organizations (issue 14); the identity
+    # comes from the host's verified session, never from request input
+    def invitations_for(
+        self,
+        *,
+        verified_email: str | None = None,
+        user_ref: str | None = None,
+        after: str | None = None,
+        limit: int = 50,
+    ) -> InboxPage: ...
+    def accept_from_inbox(
+        self,
+        org: _OrgLike,
+        invitation: _InvitationLike,
+        *,
+        user_ref: str,
+        first_name: str | None = None,
+        last_name: str | None = None,
+        phone: str | None = None,
+        eula_version: str | None = None,
+        two_factor_enrolled: bool = False,
+        verified_email: str | None = None,
+    ) -> Acceptance: ...
+    def decline_from_inbox(
+        self,
+        org: _OrgLike,
+        invitation: _InvitationLike,
+        *,
+        verified_email: str | None = None,
+        user_ref: str | None = None,
+    ) -> Invitation: ...
+    def add_member(
+        self,
+        org: _OrgLike,
+        *,
+        actor: _ActorLike,
+        user_ref: str,
+        email: str | None = None,
+        identifier: str | None = None,
+        first_name: str | None = None,
+        last_name: str | None = None,
+        phone: str | None = None,
+        eula_version: str | None = None,
+        two_factor_enrolled: bool = False,
+        role: str | None = None,
+        kind: MemberKind | str | None = None,
+        groups: _GroupsLike | None = None,
+        license_type: str | None = None,
+    ) -> Member: ...
+
     # the invitation link and self-registration
     def activate_invite_link(
         self,
@@ -761,6 +811,7 @@ class RecipientInput(_Record):
         attributes: Mapping[str, str] | None = None,
         locale: str | None = None,
         lifetime: datetime.timedelta | None = None,
+        user_ref: str | None = None,
     ) -> RecipientInput: ...
     @property
     def email(self) -> str | None: ...
@@ -786,6 +837,8 @@ class RecipientInput(_Record):
     def locale(self) -> str | None: ...
     @property
     def lifetime_secs(self) -> int | None: ...
+    @property
+    def user_ref(self) -> str | None: ...
 
 @final
 class RetryPolicy(_Record):
@@ -1141,6 +1194,8 @@ class Invitation(_Record):
     @property
     def attributes(self) -> dict[str, str]: ...
     @property
+    def user_ref(self) -> str | None: ...
+    @property
     def is_by_identifier(self) -> bool: ...
     @property
     def lifetime_secs(self) -> int | None: ...
@@ -1158,6 +1213,42 @@ class InvitationPage(_Record):
     @property
     def next_cursor(self) -> str | None: ...
     def __iter__(self) -> Iterator[Invitation]: ...
+    def __len__(self) -> int: ...
+
+@final
+class InboxInvitation(_Record):
+    @property
+    def org_id(self) -> str: ...
+    @property
+    def org_name(self) -> str: ...
+    @property
+    def invitation_id(self) -> str: ...
+    @property
+    def role(self) -> str: ...
+    @property
+    def kind(self) -> MemberKind: ...
+    @property
+    def group_names(self) -> list[str]: ...
+    @property
+    def inviter_name(self) -> str | None: ...
+    @property
+    def message(self) -> str | None: ...
+    @property
+    def created_at(self) -> datetime.datetime: ...
+    @property
+    def expires_at(self) -> datetime.datetime | None: ...
+    @property
+    def for_account(self) -> bool: ...
+    @property
+    def requirements(self) -> RegistrationNeeds: ...
+
+@final
+class InboxPage(_Record):
+    @property
+    def items(self) -> list[InboxInvitation]: ...
+    @property
+    def next_cursor(self) -> str | None: ...
+    def __iter__(self) -> Iterator[InboxInvitation]: ...
     def __len__(self) -> int: ...
 
 @final

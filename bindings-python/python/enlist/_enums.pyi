@@ -262,6 +262,7 @@ class EventKind(_StrEnum):
     ORGANIZATION_DELETED = "organization_deleted"
     MEMBER_LEFT = "member_left"
     ROLE_CUSTOM_PERMISSIONS_SET = "role_custom_permissions_set"
+    MEMBER_ADDED = "member_added"
 
 
 class TlsMode(_StrEnum):

@@ -26,6 +26,7 @@ fun commandScenarios(@Suppress("UNUSED_PARAMETER") dir: File) {
     reportsScenario()
     settingsScenario()
     hooksScenario()
+    inboxScenario()
 }
 
 /** [block] must be refused with PermissionDenied. */

@@ -198,25 +198,36 @@ impl Enlist {
         let (org, hash) = parse_token(token).ok_or(Error::InvalidSecret)?;
         self.run("decline", |cx| {
             cx.token_org(&org)?;
-            let mut inv = cx.by_token(&org, &hash)?;
-            cx.ensure_pending(&inv)?;
-            inv.move_to(InvitationStatus::Declined, "decline")?;
-            inv.closed_at = Some(cx.now);
-            cx.tx.put_invitation(&inv)?;
-            cx.supersede_messages(&inv)?;
-            cx.event(
-                &org,
-                &Actor::Anonymous,
-                EventKind::InvitationDeclined {
-                    invitation: inv.id.clone(),
-                },
-            )?;
-            Ok(inv.invitation.invitee_view())
+            let inv = cx.by_token(&org, &hash)?;
+            cx.decline_invitation(&org, inv, &Actor::Anonymous)
         })
     }
 }
 
 impl Ctx<'_> {
+    /// Declines a pending invitation, as `actor`: the one decline of the
+    /// token and the inbox.
+    pub(crate) fn decline_invitation(
+        &mut self,
+        org: &OrgId,
+        mut inv: StoredInvitation,
+        actor: &Actor,
+    ) -> Result<Invitation> {
+        self.ensure_pending(&inv)?;
+        inv.move_to(InvitationStatus::Declined, "decline")?;
+        inv.closed_at = Some(self.now);
+        self.tx.put_invitation(&inv)?;
+        self.supersede_messages(&inv)?;
+        self.event(
+            org,
+            actor,
+            EventKind::InvitationDeclined {
+                invitation: inv.id.clone(),
+            },
+        )?;
+        Ok(inv.invitation.invitee_view())
+    }
+
     fn by_token(
         &mut self,
         org: &OrgId,
@@ -284,12 +295,20 @@ impl Ctx<'_> {
         })
     }
 
-    fn accept_invitation(
+    pub(crate) fn accept_invitation(
         &mut self,
         o: &Organization,
         mut inv: StoredInvitation,
         reg: &Registration,
     ) -> Result<Acceptance> {
+        // An invitation of an existing account is that account's alone:
+        // any other one is told what a wrong token is told, before
+        // anything about the invitation.
+        if let Some(bound) = &inv.user_ref {
+            if reg.user_ref.trim() != bound {
+                return Err(Error::InvalidSecret);
+            }
+        }
         self.ensure_pending(&inv)?;
         if let Contact::Email(invited) = &inv.recipient {
             // The policy may have narrowed its domains since the invitation

@@ -91,6 +91,16 @@ pub struct RecipientInput {
     /// ([`RejectReason::LifetimeOutOfBounds`]).
     #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub lifetime_secs: Option<u64>,
+    /// An existing account of the host application (its `user_ref`) the
+    /// invitation is for [Keycloak `inviteExistingUser`]: only that
+    /// account may accept or decline it, it shows in that account's inbox
+    /// ([`Enlist::invitations_for`](crate::Enlist::invitations_for)), and
+    /// a member with this `user_ref` is already a member. With an email,
+    /// the email is sent there as usual; with neither email nor
+    /// identifier, nothing is sent: the person sees it in the app.
+    #[serde(default)]
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
+    pub user_ref: Option<String>,
 }
 
 impl RecipientInput {
@@ -108,6 +118,21 @@ impl RecipientInput {
             identifier: Some(identifier.into()),
             ..Self::default()
         }
+    }
+
+    /// An existing account of the host application, by its `user_ref`,
+    /// reached in the app only (no email): see [`RecipientInput::user_ref`].
+    pub fn account(user_ref: impl Into<String>) -> Self {
+        Self {
+            user_ref: Some(user_ref.into()),
+            ..Self::default()
+        }
+    }
+
+    /// Binds this recipient to an existing account (its `user_ref`).
+    pub fn for_account(mut self, user_ref: impl Into<String>) -> Self {
+        self.user_ref = Some(user_ref.into());
+        self
     }
 }
 
@@ -739,6 +764,8 @@ pub(crate) struct Candidate {
     pub(crate) lifetime_secs: Option<u64>,
     /// Who invites: the acting member (`None`: the system).
     pub(crate) inviter: Option<MemberId>,
+    /// The account the invitation is bound to.
+    pub(crate) user_ref: Option<String>,
 }
 
 /// Distinct groups one batch may name (each is looked up once).
@@ -755,6 +782,8 @@ struct Recipient {
     last_name: Option<String>,
     /// The parser's warnings about the address.
     warnings: Vec<AddressWarning>,
+    /// The account the invitation is bound to.
+    user_ref: Option<String>,
 }
 
 /// One entry of a batch after the checks that need no store.
@@ -1019,6 +1048,9 @@ pub(crate) fn prepare_batch(policy: &crate::Policy, req: &InviteRequest) -> Resu
                 if let Some(lt) = &r.license_type {
                     check_bytes("license_type", lt, MAX_LABEL_CHARS)?;
                 }
+                if let Some(u) = &r.user_ref {
+                    check_bytes("user_ref", u, MAX_NAME_CHARS)?;
+                }
                 super::attributes::bound_attributes(&r.attributes)?;
                 if let Some(l) = &r.locale {
                     check_bytes("locale", l, crate::template::MAX_LOCALE_CHARS)?;
@@ -1029,6 +1061,7 @@ pub(crate) fn prepare_batch(policy: &crate::Policy, req: &InviteRequest) -> Resu
                     .email
                     .clone()
                     .or_else(|| r.identifier.clone())
+                    .or_else(|| r.user_ref.clone())
                     .unwrap_or_else(|| {
                         [
                             r.first_name.as_deref(),
@@ -1102,7 +1135,13 @@ fn prepare_recipient(
     let (first_name, last_name, display_name) = names.map_err(|e| RejectReason::InvalidField {
         reason: e.to_string(),
     })?;
-    let r = match (&row.email, &row.identifier) {
+    let user_ref =
+        clean_line("user_ref", row.user_ref.as_deref(), MAX_NAME_CHARS).map_err(|e| {
+            RejectReason::InvalidField {
+                reason: e.to_string(),
+            }
+        })?;
+    let mut r = match (&row.email, &row.identifier) {
         (Some(email), _) if !email.trim().is_empty() => {
             let m = match parsed {
                 Some(p) => p,
@@ -1126,6 +1165,7 @@ fn prepare_recipient(
                 first_name,
                 last_name,
                 warnings: m.warnings,
+                user_ref: None,
             }
         }
         (_, Some(id)) if !id.trim().is_empty() => {
@@ -1140,14 +1180,37 @@ fn prepare_recipient(
                 first_name,
                 last_name,
                 warnings: Vec::new(),
+                user_ref: None,
             }
         }
-        _ => return Err(RejectReason::MissingContact),
+        _ => match &user_ref {
+            // An existing account with nothing else to reach it by: in-app
+            // only.
+            Some(u) => Recipient {
+                contact: Contact::Account(u.clone()),
+                key: Contact::account_key(u),
+                ascii_domain: None,
+                display_name,
+                first_name,
+                last_name,
+                warnings: Vec::new(),
+                user_ref: None,
+            },
+            None => return Err(RejectReason::MissingContact),
+        },
     };
-    if let Some(&first_index) = seen.get(&r.key) {
-        return Err(RejectReason::DuplicateInBatch { first_index });
+    r.user_ref = user_ref;
+    // The same person twice: the same contact, or the same account.
+    let account = r.user_ref.as_deref().map(Contact::account_key);
+    for key in std::iter::once(&r.key).chain(account.as_ref()) {
+        if let Some(&first_index) = seen.get(key) {
+            return Err(RejectReason::DuplicateInBatch { first_index });
+        }
     }
     seen.insert(r.key.clone(), index);
+    if let Some(a) = account {
+        seen.insert(a, index);
+    }
     Ok(r)
 }
 
@@ -1676,6 +1739,7 @@ impl Ctx<'_> {
                     locale: row.locale.clone().or_else(|| batch_locale.clone()),
                     lifetime_secs: row.lifetime_secs.or(req.lifetime_secs),
                     inviter: inviter.clone(),
+                    user_ref: r.user_ref.clone(),
                 }),
                 Err(reason) => rejected.push(RejectedRecipient {
                     index: row.index,
@@ -1742,6 +1806,9 @@ impl Ctx<'_> {
         }
         if let Some(m) = self.tx.member_by_contact(&o.id, &c.key)? {
             return Ok(Some(RejectReason::AlreadyMember { member: m.id }));
+        }
+        if let Some(reason) = self.account_blocker(o, c)? {
+            return Ok(Some(reason));
         }
         if let Seats::Planned(plan) = seats {
             // An earlier batch of the same import would have invited them.
@@ -1961,6 +2028,7 @@ impl Ctx<'_> {
             redirect_url: batch.settings.redirect_url.clone(),
             public_metadata: batch.settings.public_metadata.clone(),
             private_metadata: batch.settings.private_metadata.clone(),
+            user_ref: c.user_ref,
         };
         // The host's before-hook sees the invitation as it is about to be
         // written, before anything of this recipient is.
@@ -2155,6 +2223,14 @@ impl Ctx<'_> {
                 // (bound to this invitation and send count), else none.
                 inv.sealed_code = self.sealer.seal(self.secrets, &inv.invitation, &code);
                 Ok((code, None))
+            }
+            Contact::Account(_) => {
+                // An existing account with no address: nothing is sent. The
+                // token (returned once to the inviter, useless to any other
+                // account) and the account's inbox are the ways in.
+                let (token, hash) = new_token(self.secrets, &o.id);
+                inv.secret_hash = Some(hash);
+                Ok((token, None))
             }
             Contact::Email(to) => {
                 let (token, hash) = new_token(self.secrets, &o.id);

@@ -301,7 +301,7 @@ impl super::Ctx<'_> {
         // seat, if it is a seat of the license type they join with; it
         // is theirs only if their address is verified.
         let reserved_seat = self
-            .open_invitation_of_joiner(o, &key, verified)?
+            .open_invitation_of_joiner(o, &key, verified, &registration.user_ref)?
             .is_some_and(|i| {
                 o.policy.reserve_seats_for_pending && i.license_type == terms.license_type
             });
@@ -338,6 +338,7 @@ impl super::Ctx<'_> {
         o: &Organization,
         key: &str,
         verified: bool,
+        user_ref: &str,
     ) -> Result<Option<crate::invitation::StoredInvitation>> {
         let Some(inv) = self.tx.open_invitation_for(&o.id, key)? else {
             return Ok(None);
@@ -348,7 +349,10 @@ impl super::Ctx<'_> {
             self.persist_expiry(inv)?;
             return Ok(None);
         }
-        if !verified {
+        // An invitation bound to an account (issue 14) is that account's
+        // alone, whoever verified its address.
+        let theirs = inv.user_ref.as_deref().is_none_or(|u| u == user_ref.trim());
+        if !verified || !theirs {
             return Err(Error::conflict(
                 "an invitation is waiting for this contact: accept it from the invitation, \
                  or sign in with an account whose verified email is this address",

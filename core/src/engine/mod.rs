@@ -29,6 +29,7 @@ mod dry_run;
 mod feed;
 mod groups;
 mod invite;
+mod invitee;
 mod link;
 mod members;
 mod organizations;
@@ -66,6 +67,7 @@ pub use invite::{
     InviteReport, InviteRequest, IssuedInvitation, RecipientInput, Recipients, RejectReason,
     RejectedRecipient, SendOutcome, SendReport,
 };
+pub use invitee::{Identity, InboxInvitation, NewMember};
 pub use link::{ActivatedLink, LinkPreview, LinkSpec};
 pub use members::{FieldChange, MemberUpdate};
 pub use organizations::MAX_ORG_PREFIX_CHARS;

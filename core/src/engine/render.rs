@@ -349,6 +349,7 @@ mod tests {
             redirect_url: None,
             public_metadata: Default::default(),
             private_metadata: Default::default(),
+            user_ref: None,
         };
         let token = Secret::new("org_1.secret");
         let render = |inv: &Invitation, inviter_name| {
@@ -453,6 +454,7 @@ mod tests {
             private_metadata: Default::default(),
             locale: None,
             active: true,
+            user_ref: None,
         };
         let token = Secret::new("org_1.secret");
         let reply_to = |org: &Organization, inviter_email| {

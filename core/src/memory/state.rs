@@ -47,6 +47,26 @@ pub(super) struct State {
     /// Non-removed members with a `user_ref`, by `(user_ref, org)`: the
     /// organizations of an account.
     pub(super) accounts: BTreeMap<(String, OrgId), MemberId>,
+    /// Stored-pending invitations of every organization by person: under
+    /// `k:<recipient key>`, and under `u:<user_ref>` when bound to an
+    /// account; then `(created_at, org, id)` (the invitee's inbox).
+    pub(super) by_person: BTreeSet<PersonEntry>,
+}
+
+/// `(person key, created_at, org, id)`: an entry of [`State::by_person`].
+pub(super) type PersonEntry = (String, DateTime<Utc>, OrgId, InvitationId);
+
+/// The [`State::by_person`] entries of a stored invitation.
+pub(super) fn person_entries(inv: &StoredInvitation) -> Vec<PersonEntry> {
+    if inv.status != InvitationStatus::Pending {
+        return Vec::new();
+    }
+    let entry = |k: String| (k, inv.created_at, inv.org_id.clone(), inv.id.clone());
+    let mut out = vec![entry(format!("k:{}", inv.recipient_key))];
+    if let Some(u) = &inv.user_ref {
+        out.push(entry(format!("u:{u}")));
+    }
+    out
 }
 
 /// The shard of one organization.
@@ -430,8 +450,12 @@ impl State {
                 self.due_invitations
                     .remove(&(at, org.clone(), p.id.clone()));
             }
+            for e in person_entries(p) {
+                self.by_person.remove(&e);
+            }
         }
         if let Some(n) = new {
+            self.by_person.extend(person_entries(&n));
             if let Some(at) = due_at(&n) {
                 self.due_invitations.insert((at, org.clone(), n.id.clone()));
             }

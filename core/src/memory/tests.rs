@@ -116,6 +116,7 @@ fn invitation(org: &OrgId, id: &str, recipient_key: &str) -> StoredInvitation {
         redirect_url: None,
         public_metadata: Default::default(),
         private_metadata: Default::default(),
+        user_ref: None,
     };
     StoredInvitation::new(invitation, None)
 }

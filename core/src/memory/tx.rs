@@ -56,6 +56,57 @@ impl MemoryTx<'_> {
     }
 }
 
+impl MemoryTx<'_> {
+    /// One walk of the inbox: the invitations under `person` in
+    /// [`State::by_person`](super::state::State), newest first, after the
+    /// cursor, kept by `lookup`, at most `take` of them.
+    fn person_walk(
+        &self,
+        person: String,
+        lookup: &crate::store::PersonLookup,
+        after: Option<&crate::store::inbox::PersonKey>,
+        now: DateTime<Utc>,
+        take: usize,
+    ) -> StoreResult<Vec<StoredInvitation>> {
+        use std::ops::Bound;
+        let state = &*self.state;
+        let mut out = Vec::new();
+        let low = Bound::Included((
+            person.clone(),
+            DateTime::<Utc>::MIN_UTC,
+            OrgId(String::new()),
+            InvitationId(String::new()),
+        ));
+        // Newest first: walk down from the cursor (exclusive), or from the
+        // end of this person's range.
+        let high = match after {
+            Some((at, org, id)) => Bound::Excluded((person.clone(), *at, org.clone(), id.clone())),
+            None => Bound::Excluded((
+                format!("{person}\u{0}"),
+                DateTime::<Utc>::MIN_UTC,
+                OrgId(String::new()),
+                InvitationId(String::new()),
+            )),
+        };
+        for (_, _, org, id) in state.by_person.range((low, high)).rev() {
+            let inv = state
+                .orgs
+                .get(org)
+                .and_then(|d| d.invitations.get(id))
+                .ok_or_else(|| {
+                    StoreError::Corrupt("the person index names a missing invitation".to_owned())
+                })?;
+            if lookup.matches(inv, now) {
+                out.push(inv.clone());
+                if out.len() >= take {
+                    break;
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
 impl Transaction for MemoryTx<'_> {
     fn commit(mut self: Box<Self>) -> StoreResult<()> {
         self.undo.clear();
@@ -873,5 +924,22 @@ impl Transaction for MemoryTx<'_> {
             self.undo.push(Undo::Shard(org.clone(), Box::new(rest)));
         }
         Ok(())
+    }
+
+    fn person_invitations(
+        &mut self,
+        lookup: &crate::store::PersonLookup,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Page<StoredInvitation>> {
+        let after = lookup.after_key()?;
+        let take = page_limit(lookup.limit) + 1;
+        let mut walks = Vec::new();
+        if let Some(u) = &lookup.user_ref {
+            walks.push(self.person_walk(format!("u:{u}"), lookup, after.as_ref(), now, take)?);
+        }
+        if let Some(k) = &lookup.email_key {
+            walks.push(self.person_walk(format!("k:{k}"), lookup, after.as_ref(), now, take)?);
+        }
+        crate::store::inbox::person_page(walks, lookup.limit)
     }
 }

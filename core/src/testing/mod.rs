@@ -61,6 +61,7 @@ pub mod faults;
 pub mod feed;
 pub mod harness;
 pub mod hostile;
+pub mod invitee;
 pub mod model;
 pub mod orgs;
 pub mod people;
@@ -170,6 +171,9 @@ macro_rules! store_conformance {
                 organizations_through_the_engine => same_as_memory orgs::organizations_through_the_engine,
                 purge_leaves_nothing => direct orgs::purge_leaves_nothing,
                 slugs_hold_under_concurrent_creates => direct orgs::slugs_hold_under_concurrent_creates,
+                // The invitee's inbox across organizations (issue 14).
+                person_invitations_across_organizations => direct invitee::person_invitations_across_organizations,
+                inbox_through_the_engine => same_as_memory invitee::inbox_through_the_engine,
             );
         }
     };

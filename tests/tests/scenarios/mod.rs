@@ -7,6 +7,7 @@ mod caps;
 mod invitation_settings;
 mod hooks;
 mod organizations;
+mod invitee;
 mod seed_000_directory_assistant;
 mod seed_000_hr_assistant;
 mod seed_000_reports;
