@@ -934,6 +934,11 @@ pub enum EntityKind {
     Message,
     /// The kept report of a batch ([`Enlist::batch_report`](crate::Enlist::batch_report)).
     BatchReport,
+    /// A domain claimed by an organization, or a domain offered to a
+    /// person (never told apart from one no organization offers).
+    Domain,
+    /// A membership request.
+    MembershipRequest,
 }
 
 wire_names! {
@@ -946,6 +951,8 @@ wire_names! {
         Role => "role",
         Message => "message",
         BatchReport => "batch_report",
+        Domain => "domain",
+        MembershipRequest => "membership_request",
     }
 }
 
@@ -965,6 +972,10 @@ pub enum UniqueRule {
     InvitationOpenRecipient,
     /// Another unique key of the store (an id written twice, ...).
     Other,
+    /// One organization at a time holds a domain verified.
+    DomainVerified,
+    /// One membership request per account in an organization.
+    MembershipRequestAccount,
 }
 
 wire_names! {
@@ -974,6 +985,8 @@ wire_names! {
         InvitationSecret => "invitation_secret",
         InvitationOpenRecipient => "invitation_open_recipient",
         Other => "other",
+        DomainVerified => "domain_verified",
+        MembershipRequestAccount => "membership_request_account",
     }
 }
 
@@ -994,6 +1007,10 @@ impl UniqueRule {
                 "another invitation is already open for this recipient"
             }
             UniqueRule::Other => "a unique key of the store refused the write",
+            UniqueRule::DomainVerified => "another organization holds this domain verified",
+            UniqueRule::MembershipRequestAccount => {
+                "this account already has a membership request in the organization"
+            }
         }
     }
 }

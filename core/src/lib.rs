@@ -11,6 +11,7 @@
 // conformance suite, behind the feature of that name.
 mod clock;
 mod directory;
+mod domain;
 pub mod email;
 mod engine;
 mod error;
@@ -150,6 +151,15 @@ pub use engine::{
     DirectorySendReport,
 };
 pub use store::{KeyStanding, MAX_STANDING_KEYS};
+// Verified domains and membership requests (the `domains` part of issue 14).
+pub use domain::{
+    DNS_RECORD_LABEL, DNS_VALUE_PREFIX, DOMAIN_CODE_TTL_SECS, DomainEnrollment, DomainOffer,
+    DomainStatus, DomainVerificationMethod, MAX_DOMAIN_BYTES, MAX_DOMAIN_CODE_ATTEMPTS,
+    MAX_DOMAIN_CODES_SENT, MAX_DOMAINS_PER_ORG, MAX_TXT_VALUE_BYTES, MAX_TXT_VALUES,
+    MembershipRequest, MembershipRequestQuery, MembershipRequestStatus, OrgDomain,
+    REQUEST_RETRY_SECS, StoredDomain, normalize_domain,
+};
+pub use id::MembershipRequestId;
 #[cfg(feature = "uniffi")]
 pub use uniffi_support::{
     AddressNotice, AddressProblem, DeadLetterPage, ImportedRow, InvitationPage, MemberPage,

@@ -261,6 +261,10 @@ registry! {
     crate::people::PersonLabel,
     crate::people::PersonSource,
     crate::people::PeopleSort,
+    crate::domain::DomainStatus,
+    crate::domain::DomainVerificationMethod,
+    crate::domain::DomainEnrollment,
+    crate::domain::MembershipRequestStatus,
 }
 
 #[cfg(test)]

@@ -23,6 +23,7 @@ mod bulk_update;
 mod caps;
 mod directory;
 mod directory_import;
+mod domains;
 mod dry_run;
 mod groups;
 mod invite;

@@ -36,6 +36,8 @@ pub(super) struct State {
     pub(super) due_outbox: BTreeSet<MessageKey>,
     /// Stored-pending invitations with an expiry, of every organization.
     pub(super) due_invitations: BTreeSet<(DateTime<Utc>, OrgId, InvitationId)>,
+    /// The organization holding each verified domain.
+    pub(super) verified_domains: BTreeMap<String, OrgId>,
 }
 
 /// The shard of one organization.
@@ -65,6 +67,10 @@ pub(super) struct OrgData {
     pub(super) email_templates: BTreeMap<String, EmailTemplate>,
     /// Batch reports by batch id.
     pub(super) batch_reports: BTreeMap<BatchId, BatchReport>,
+    /// Domain claims by domain.
+    pub(super) domains: BTreeMap<String, crate::domain::StoredDomain>,
+    /// Membership requests by id.
+    pub(super) requests: BTreeMap<crate::id::MembershipRequestId, crate::domain::MembershipRequest>,
 }
 
 /// Entities stored in their list order `(sort key, id)`, with a locator
@@ -503,6 +509,12 @@ impl State {
             Undo::Outbox(id, prev) => {
                 self.replace_outbox(&id, prev.map(|b| *b));
             }
+            Undo::Domain(org, domain, prev) => {
+                self.replace_domain(&org, &domain, prev.map(|b| *b));
+            }
+            Undo::Request(org, id, prev) => {
+                self.replace_request(&org, &id, prev.map(|b| *b));
+            }
         }
     }
 }
@@ -523,4 +535,10 @@ pub(super) enum Undo {
     EmailSettings(OrgId, Option<Box<EmailSettings>>),
     EmailTemplate(OrgId, String, Option<Box<EmailTemplate>>),
     BatchReport(OrgId, BatchId, Option<Box<BatchReport>>),
+    Domain(OrgId, String, Option<Box<crate::domain::StoredDomain>>),
+    Request(
+        OrgId,
+        crate::id::MembershipRequestId,
+        Option<Box<crate::domain::MembershipRequest>>,
+    ),
 }
