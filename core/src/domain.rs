@@ -394,7 +394,7 @@ mod tests {
             "limit_exceeded"
         );
         let label = "a".repeat(60);
-        let long_ascii = vec![label.as_str(); 5].join(".");
+        let long_ascii = [label.as_str(); 5].join(".");
         assert!(normalize_domain(&long_ascii).is_err());
     }
 

@@ -46,6 +46,8 @@ fn unique_rule(constraint: &str) -> UniqueRule {
         "members_live_user_ref" => UniqueRule::MemberUserRef,
         "invitations_secret" => UniqueRule::InvitationSecret,
         "invitations_open_recipient" => UniqueRule::InvitationOpenRecipient,
+        "org_domains_verified" => UniqueRule::DomainVerified,
+        "membership_requests_account" => UniqueRule::MembershipRequestAccount,
         _ => UniqueRule::Other,
     }
 }

@@ -362,6 +362,8 @@ fn a_version_1_file_gains_the_later_tables_and_indexes_and_keeps_its_rows() {
             )?;
             // Nor the batch reports (0005).
             c.execute_batch("DROP TABLE batch_reports;")?;
+            // Nor the domains and membership requests (0006).
+            c.execute_batch("DROP TABLE org_domains; DROP TABLE membership_requests;")?;
             c.pragma_update(None, "user_version", 1)
         })
         .expect("downgrade to version 1");
@@ -1484,7 +1486,8 @@ fn migration_0004_builds_people_of_existing_rows() {
         // Back to version 3: the people tables gone, the mark lowered.
         let conn = store.conn.lock("SqliteStore").expect("lock");
         conn.execute_batch(
-            "DROP TABLE batch_reports;
+            "DROP TABLE org_domains; DROP TABLE membership_requests;
+             DROP TABLE batch_reports;
              DROP TABLE people; DROP TABLE people_terms; DROP TABLE people_groups;
              PRAGMA user_version = 3;",
         )

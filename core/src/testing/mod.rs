@@ -55,6 +55,7 @@
 
 pub mod bulk;
 pub mod caps;
+pub mod domains;
 pub mod engine_ops;
 pub mod entities;
 pub mod faults;
@@ -153,6 +154,10 @@ macro_rules! store_conformance {
                 // The people view.
                 people_view_sorts_filters_and_pages => direct people::people_view_sorts_filters_and_pages,
                 people_view_follows_writes => direct people::people_view_follows_writes,
+                // Verified domains and membership requests (issue 14).
+                domains_and_requests_round_trip => direct domains::domains_and_requests_round_trip,
+                one_organization_verifies_a_domain_under_a_race => direct domains::one_organization_verifies_a_domain_under_a_race,
+                domains_through_the_engine => same_as_memory domains::domains_through_the_engine,
             );
         }
     };

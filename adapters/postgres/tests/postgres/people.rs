@@ -78,7 +78,8 @@ fn migration_0004_builds_people_of_existing_rows() {
     // Back to version 3: the people tables gone, the migration forgotten.
     let mut sql = f.sql();
     sql.batch_execute(
-        "DROP TABLE batch_reports;
+        "DROP TABLE org_domains; DROP TABLE membership_requests;
+         DROP TABLE batch_reports;
          DROP TABLE people; DROP TABLE people_terms; DROP TABLE people_groups;
          DELETE FROM enlist_schema_migrations WHERE version >= 4;",
     )

@@ -19,7 +19,7 @@ fn engine() -> (Enlist, Arc<ManualClock>) {
 
 fn verified(e: &Enlist, o: &OrgId, a: &Actor, domain: &str) -> OrgDomain {
     let d = e.claim_domain(o, a, domain).expect("claim");
-    e.verify_domain_dns(o, a, domain, &[d.dns_record_value.clone()])
+    e.verify_domain_dns(o, a, domain, std::slice::from_ref(&d.dns_record_value))
         .expect("verify")
 }
 
@@ -108,7 +108,7 @@ fn another_organizations_record_does_not_verify_and_a_verified_domain_is_held_by
             &b,
             &owner_b,
             "shared.example",
-            &[da.dns_record_value.clone()]
+            std::slice::from_ref(&da.dns_record_value)
         )
         .is_err()
     );
@@ -116,7 +116,7 @@ fn another_organizations_record_does_not_verify_and_a_verified_domain_is_held_by
         &a,
         &owner_a,
         "shared.example",
-        &[da.dns_record_value.clone()],
+        std::slice::from_ref(&da.dns_record_value),
     )
     .expect("a verifies");
     let err = e
@@ -124,7 +124,7 @@ fn another_organizations_record_does_not_verify_and_a_verified_domain_is_held_by
             &b,
             &owner_b,
             "shared.example",
-            &[db.dns_record_value.clone()],
+            std::slice::from_ref(&db.dns_record_value),
         )
         .expect_err("held by a");
     assert_eq!(err.code(), "conflict");
