@@ -161,6 +161,8 @@ pub use domain::{
 };
 pub use id::MembershipRequestId;
 #[cfg(feature = "uniffi")]
+pub use uniffi_support::MembershipRequestPage;
+#[cfg(feature = "uniffi")]
 pub use uniffi_support::{
     AddressNotice, AddressProblem, DeadLetterPage, ImportedRow, InvitationPage, MemberPage,
     PersonPage, SecretText, utc_from_system_time,

@@ -37,6 +37,7 @@ use crate::{Acceptance, ImportInterruption, InviteLink, LinkPreview, RecipientIn
 use crate::{BulkAction, BulkConfirmation, BulkOutcome, BulkReport, BulkRow};
 use crate::{Capabilities, GroupCapability, InviteCapability};
 use crate::{DirectoryCompany, DirectoryEmployee};
+use crate::{DomainOffer, MembershipRequest, MembershipRequestId, OrgDomain};
 use chrono::TimeDelta;
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
@@ -149,7 +150,15 @@ macro_rules! py_ids {
     )*};
 }
 
-py_ids!(OrgId, MemberId, GroupId, InvitationId, MessageId, BatchId);
+py_ids!(
+    OrgId,
+    MemberId,
+    GroupId,
+    InvitationId,
+    MessageId,
+    BatchId,
+    MembershipRequestId,
+);
 
 /// An id argument is the id (a `str`) or the record that has it.
 macro_rules! py_id_args {
@@ -177,6 +186,7 @@ py_id_args! {
     MemberId: Member, "a member";
     GroupId: Group, "a group";
     InvitationId: Invitation, "an invitation";
+    MembershipRequestId: MembershipRequest, "a membership request";
 }
 
 /// Wire enums are members of the Python enum of the same name
@@ -225,6 +235,10 @@ py_wire_enums!(
     PersonLabel,
     PersonSource,
     PeopleSort,
+    crate::DomainStatus,
+    crate::DomainVerificationMethod,
+    crate::DomainEnrollment,
+    crate::MembershipRequestStatus,
 );
 
 /// A contact is its text (the address or the identifier).
@@ -910,4 +924,11 @@ py_records! {
             contact_identifier(&self.contact)
         }
     }
+
+    // Verified domains: the claim without its code hash, requests, offers.
+    OrgDomain repr(domain, status, enrollment, role) {}
+
+    MembershipRequest repr(id, email, status) {}
+
+    DomainOffer repr(org_name, domain, enrollment, role) {}
 }

@@ -184,6 +184,8 @@ class EntityKind(_StrEnum):
     ROLE = "role"
     MESSAGE = "message"
     BATCH_REPORT = "batch_report"
+    DOMAIN = "domain"
+    MEMBERSHIP_REQUEST = "membership_request"
 
 
 class UniqueRule(_StrEnum):
@@ -195,6 +197,8 @@ class UniqueRule(_StrEnum):
     INVITATION_SECRET = "invitation_secret"
     INVITATION_OPEN_RECIPIENT = "invitation_open_recipient"
     OTHER = "other"
+    DOMAIN_VERIFIED = "domain_verified"
+    MEMBERSHIP_REQUEST_ACCOUNT = "membership_request_account"
 
 
 class ActorKind(_StrEnum):
@@ -256,6 +260,15 @@ class EventKind(_StrEnum):
     INVITATION_UPDATED = "invitation_updated"
     INVITATION_ACTIVE_CHANGED = "invitation_active_changed"
     ACCESS_CODE_REVEALED = "access_code_revealed"
+    DOMAIN_CLAIMED = "domain_claimed"
+    DOMAIN_VERIFIED = "domain_verified"
+    DOMAIN_CODE_SENT = "domain_code_sent"
+    DOMAIN_VERIFICATION_FAILED = "domain_verification_failed"
+    DOMAIN_ENROLLMENT_CHANGED = "domain_enrollment_changed"
+    DOMAIN_REMOVED = "domain_removed"
+    MEMBERSHIP_REQUESTED = "membership_requested"
+    MEMBERSHIP_REQUEST_APPROVED = "membership_request_approved"
+    MEMBERSHIP_REQUEST_DECLINED = "membership_request_declined"
 
 
 class TlsMode(_StrEnum):
@@ -358,3 +371,33 @@ class PeopleSort(_StrEnum):
     LAST_ACTIVE = "last_active"
     ROLE = "role"
     DATE = "date"
+
+
+class DomainStatus(_StrEnum):
+    """Where an organization's claim on a domain stands."""
+
+    PENDING = "pending"
+    VERIFIED = "verified"
+
+
+class DomainVerificationMethod(_StrEnum):
+    """How a domain was proven: a DNS TXT record or a mailed code."""
+
+    DNS_TXT = "dns_txt"
+    EMAIL_CODE = "email_code"
+
+
+class DomainEnrollment(_StrEnum):
+    """What people with a verified email at a verified domain may do."""
+
+    OFF = "off"
+    AUTO_JOIN = "auto_join"
+    REQUEST = "request"
+
+
+class MembershipRequestStatus(_StrEnum):
+    """Where a membership request stands."""
+
+    PENDING = "pending"
+    APPROVED = "approved"
+    DECLINED = "declined"
