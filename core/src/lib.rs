@@ -197,4 +197,6 @@ mod book {
     struct DryRun;
     #[doc = include_str!("../../docs/src/bulk-update.md")]
     struct BulkUpdate;
+    #[doc = include_str!("../../docs/src/verified-domains.md")]
+    struct VerifiedDomains;
 }

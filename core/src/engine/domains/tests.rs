@@ -482,3 +482,54 @@ fn a_request_must_meet_the_registration_rules_now_and_at_approval() {
     reg.phone = Some("+33 6 12 34 56 78".into());
     e.request_membership(&o, reg).expect("requested");
 }
+
+#[test]
+fn a_code_email_that_fails_for_good_keeps_no_code_and_cannot_be_retried() {
+    let (e, _) = engine();
+    let (o, owner) = org(&e, "acct-1", "ada@acme.example", Policy::default());
+    e.claim_domain(&o, &owner, "acme.example").expect("claim");
+    e.send_domain_code(&o, &owner, "acme.example", "it@acme.example")
+        .expect("sent");
+    let due = e.claim_due(Some(&o), 10).expect("claim");
+    let msg = due
+        .iter()
+        .find(|m| m.email.to == "it@acme.example")
+        .expect("the code email");
+    let code = msg.email.accept_url.clone();
+    e.mark_failed(&msg.id, &format!("bounced: {code}"), true)
+        .expect("failed");
+    let stored = e.outbox_message(&msg.id).expect("message");
+    assert!(!stored.email.text_body.contains(&code));
+    assert!(!stored.last_error.unwrap_or_default().contains(&code));
+    // Not an invitation: a dead letter that cannot be resent (send a new
+    // code instead).
+    assert_eq!(
+        e.retry_dead_letter(&o, &owner, &msg.id)
+            .expect_err("no invitation")
+            .code(),
+        "not_found"
+    );
+    // A new code supersedes nothing already failed, and is mailed.
+    e.send_domain_code(&o, &owner, "acme.example", "it@acme.example")
+        .expect("a new code");
+}
+
+#[test]
+fn a_new_code_drops_the_unsent_email_of_the_previous_one() {
+    let (e, _) = engine();
+    let (o, owner) = org(&e, "acct-1", "ada@acme.example", Policy::default());
+    e.claim_domain(&o, &owner, "acme.example").expect("claim");
+    e.send_domain_code(&o, &owner, "acme.example", "it@acme.example")
+        .expect("first");
+    e.send_domain_code(&o, &owner, "acme.example", "ops@acme.example")
+        .expect("second");
+    let mailer = RecordingMailer::new();
+    e.deliver_pending(&mailer, 10).expect("deliver");
+    let to: Vec<String> = mailer
+        .sent()
+        .into_iter()
+        .filter(|m| m.to.ends_with("@acme.example") && m.to != "ada@acme.example")
+        .map(|m| m.to)
+        .collect();
+    assert_eq!(to, ["ops@acme.example"], "only the current code is mailed");
+}
