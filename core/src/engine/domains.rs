@@ -449,6 +449,14 @@ impl Enlist {
         let (email, domain) = verified_domain_of(&registration)?;
         self.run("join_by_domain", |cx| {
             let (o, d) = cx.offer(org, &domain, DomainEnrollment::AutoJoin)?;
+            if o.role(&d.role).is_none() {
+                // A custom role deleted since the enrollment was chosen:
+                // nobody joins with a role that does not exist.
+                return Err(Error::conflict(format!(
+                    "the role {:?} of {domain} no longer exists; an administrator must choose another",
+                    d.role
+                )));
+            }
             let terms = JoinTerms {
                 role: d.role.clone(),
                 kind: MemberKind::Member,

@@ -533,3 +533,32 @@ fn a_new_code_drops_the_unsent_email_of_the_previous_one() {
         .collect();
     assert_eq!(to, ["ops@acme.example"], "only the current code is mailed");
 }
+
+#[test]
+fn nobody_joins_with_a_domain_role_deleted_since() {
+    let (e, _) = engine();
+    let (o, owner) = org(&e, "acct-1", "ada@acme.example", Policy::default());
+    e.define_role(
+        &o,
+        &owner,
+        "staff",
+        [crate::role::Permission::ViewMembers].into_iter().collect(),
+    )
+    .expect("role");
+    verified(&e, &o, &owner, "acme.example");
+    e.set_domain_enrollment(
+        &o,
+        &owner,
+        "acme.example",
+        DomainEnrollment::AutoJoin,
+        Some("staff"),
+    )
+    .expect("auto join as staff");
+    e.delete_role(&o, &owner, "staff").expect("delete");
+    assert_eq!(
+        e.join_by_domain(&o, person("acct-pat", "pat@acme.example"))
+            .expect_err("no such role")
+            .code(),
+        "conflict"
+    );
+}
