@@ -2095,6 +2095,214 @@ impl PyEnlist {
         self.run(py, |e| e.event_feed(after.as_deref(), &kinds, limit))
             .map(Into::into)
     }
+
+    // -- verified domains and membership requests ----------------------------
+
+    /// Claims a domain for the organization (pending until verified), with
+    /// the DNS TXT record to publish. Needs `manage_policy`.
+    #[pyo3(signature = (org, domain, *, actor))]
+    fn claim_domain(
+        &self,
+        py: Python<'_>,
+        org: OrgId,
+        domain: String,
+        actor: ActorRef,
+    ) -> PyResult<enlist::OrgDomain> {
+        self.run(py, |e| e.claim_domain(&org, &actor.0, &domain))
+    }
+
+    /// The organization's domains, pending and verified. Needs
+    /// `manage_policy`.
+    #[pyo3(signature = (org, *, actor))]
+    fn domains(
+        &self,
+        py: Python<'_>,
+        org: OrgId,
+        actor: ActorRef,
+    ) -> PyResult<Vec<enlist::OrgDomain>> {
+        self.run(py, |e| e.domains(&org, &actor.0))
+    }
+
+    /// Gives a domain up; returns whether it was claimed. Needs
+    /// `manage_policy`.
+    #[pyo3(signature = (org, domain, *, actor))]
+    fn remove_domain(
+        &self,
+        py: Python<'_>,
+        org: OrgId,
+        domain: String,
+        actor: ActorRef,
+    ) -> PyResult<bool> {
+        self.run(py, |e| e.remove_domain(&org, &actor.0, &domain))
+    }
+
+    /// Verifies a claimed domain with the TXT values the host looked up at
+    /// its `dns_record_name`. Needs `manage_policy`.
+    #[pyo3(signature = (org, domain, *, actor, txt_values))]
+    fn verify_domain_dns(
+        &self,
+        py: Python<'_>,
+        org: OrgId,
+        domain: String,
+        actor: ActorRef,
+        txt_values: Vec<String>,
+    ) -> PyResult<enlist::OrgDomain> {
+        self.run(py, |e| {
+            e.verify_domain_dns(&org, &actor.0, &domain, &txt_values)
+        })
+    }
+
+    /// Mails a verification code to `email`, an address at the domain,
+    /// through the outbox. Needs `manage_policy`.
+    #[pyo3(signature = (org, domain, *, actor, email))]
+    fn send_domain_code(
+        &self,
+        py: Python<'_>,
+        org: OrgId,
+        domain: String,
+        actor: ActorRef,
+        email: String,
+    ) -> PyResult<enlist::OrgDomain> {
+        self.run(py, |e| e.send_domain_code(&org, &actor.0, &domain, &email))
+    }
+
+    /// Verifies a claimed domain with the mailed code. Needs
+    /// `manage_policy`.
+    #[pyo3(signature = (org, domain, *, actor, code))]
+    fn verify_domain_code(
+        &self,
+        py: Python<'_>,
+        org: OrgId,
+        domain: String,
+        actor: ActorRef,
+        code: String,
+    ) -> PyResult<enlist::OrgDomain> {
+        self.run(py, |e| e.verify_domain_code(&org, &actor.0, &domain, &code))
+    }
+
+    /// What people with a verified email at the domain may do (`off`,
+    /// `auto_join`, `request`) and the role they get. Needs
+    /// `manage_policy` (and `invite_members` to open it).
+    #[pyo3(signature = (org, domain, *, actor, enrollment, role = None))]
+    fn set_domain_enrollment(
+        &self,
+        py: Python<'_>,
+        org: OrgId,
+        domain: String,
+        actor: ActorRef,
+        enrollment: &Bound<'_, PyAny>,
+        role: Option<String>,
+    ) -> PyResult<enlist::OrgDomain> {
+        let enrollment: enlist::DomainEnrollment = wire_in("enrollment", enrollment)?;
+        self.run(py, |e| {
+            e.set_domain_enrollment(&org, &actor.0, &domain, enrollment, role.as_deref())
+        })
+    }
+
+    /// The organizations a person may join or ask to join through the
+    /// verified domain of `verified_email` (an address the host vouches
+    /// for).
+    #[pyo3(signature = (verified_email, *, user_ref = None))]
+    fn domain_offers(
+        &self,
+        py: Python<'_>,
+        verified_email: String,
+        user_ref: Option<String>,
+    ) -> PyResult<Vec<enlist::DomainOffer>> {
+        self.run(py, |e| {
+            e.domain_offers(&verified_email, user_ref.as_deref())
+        })
+    }
+
+    /// Joins at once through the organization's verified domain (its
+    /// enrollment `auto_join`); `verified_email` is required.
+    #[pyo3(signature = (org, *, user_ref, **registration))]
+    fn join_by_domain(
+        &self,
+        py: Python<'_>,
+        org: OrgId,
+        user_ref: String,
+        registration: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<enlist::Member> {
+        let reg = registration_in("join_by_domain", user_ref, registration)?;
+        self.run(py, |e| e.join_by_domain(&org, reg))
+    }
+
+    /// Asks to join through the organization's verified domain (its
+    /// enrollment `request`); `verified_email` is required.
+    #[pyo3(signature = (org, *, user_ref, **registration))]
+    fn request_membership(
+        &self,
+        py: Python<'_>,
+        org: OrgId,
+        user_ref: String,
+        registration: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<enlist::MembershipRequest> {
+        let reg = registration_in("request_membership", user_ref, registration)?;
+        self.run(py, |e| e.request_membership(&org, reg))
+    }
+
+    /// The account's membership request to the organization, or `None`.
+    #[pyo3(signature = (org, *, user_ref))]
+    fn my_membership_request(
+        &self,
+        py: Python<'_>,
+        org: OrgId,
+        user_ref: String,
+    ) -> PyResult<Option<enlist::MembershipRequest>> {
+        self.run(py, |e| e.my_membership_request(&org, &user_ref))
+    }
+
+    /// A page of membership requests, oldest first, of one `status` if
+    /// given. Needs `manage_members`.
+    #[pyo3(signature = (org, *, actor, status = None, after = None, limit = 50))]
+    fn membership_requests(
+        &self,
+        py: Python<'_>,
+        org: OrgId,
+        actor: ActorRef,
+        status: Option<&Bound<'_, PyAny>>,
+        after: Option<String>,
+        limit: u32,
+    ) -> PyResult<crate::types::PyMembershipRequestPage> {
+        let query = enlist::MembershipRequestQuery {
+            status: status.map(|s| wire_in("status", s)).transpose()?,
+            after,
+            limit,
+        };
+        self.run(py, |e| e.membership_requests(&org, &actor.0, &query))
+            .map(Into::into)
+    }
+
+    /// Approves a pending membership request with `role` (default: the
+    /// domain's). Needs `manage_members` and `invite_members`.
+    #[pyo3(signature = (org, request, *, actor, role = None))]
+    fn approve_membership_request(
+        &self,
+        py: Python<'_>,
+        org: OrgId,
+        request: enlist::MembershipRequestId,
+        actor: ActorRef,
+        role: Option<String>,
+    ) -> PyResult<enlist::Member> {
+        self.run(py, |e| {
+            e.approve_membership_request(&org, &actor.0, &request, role.as_deref())
+        })
+    }
+
+    /// Declines a pending membership request. Needs `manage_members`.
+    #[pyo3(signature = (org, request, *, actor))]
+    fn decline_membership_request(
+        &self,
+        py: Python<'_>,
+        org: OrgId,
+        request: enlist::MembershipRequestId,
+        actor: ActorRef,
+    ) -> PyResult<enlist::MembershipRequest> {
+        self.run(py, |e| {
+            e.decline_membership_request(&org, &actor.0, &request)
+        })
+    }
 }
 
 /// The request of `bulk_confirmation` and `bulk_action`.

@@ -452,6 +452,12 @@ record! {
 // ---------------------------------------------------------------------------
 
 page! {
+    /// One page of membership requests, oldest first; iterate it, and
+    /// pass `next_cursor` as `after` for the next page.
+    "MembershipRequestPage" PyMembershipRequestPage(enlist::MembershipRequest)
+}
+
+page! {
     /// One page of dead letters (messages failed for good), newest first;
     /// iterate it, and pass `next_cursor` as `after` for the next page.
     "DeadLetterPage" PyDeadLetterPage(enlist::DeadLetter)

@@ -751,3 +751,77 @@ commands! {
     fn bulk_update_members(org_id: OrgId, actor: Actor, bytes: Vec<u8>, format: ImportFormat) -> enlist::BulkUpdateReport
         => |e| e.bulk_update_members(&org_id, &actor, &bytes, format);
 }
+
+// -- Verified domains and membership requests (issue 14) ---------------------
+
+commands! {
+    /// Claims a domain for the organization (pending until verified), with
+    /// the DNS TXT record to publish. Needs `ManagePolicy`.
+    fn claim_domain(org_id: OrgId, actor: Actor, domain: String) -> enlist::OrgDomain
+        => |e| e.claim_domain(&org_id, &actor, &domain);
+
+    /// The organization's domains, pending and verified. Needs
+    /// `ManagePolicy`.
+    fn domains(org_id: OrgId, actor: Actor) -> Vec<enlist::OrgDomain>
+        => |e| e.domains(&org_id, &actor);
+
+    /// Gives a domain up; returns whether it was claimed. Needs
+    /// `ManagePolicy`.
+    fn remove_domain(org_id: OrgId, actor: Actor, domain: String) -> bool
+        => |e| e.remove_domain(&org_id, &actor, &domain);
+
+    /// Verifies a claimed domain with the TXT values the app looked up at
+    /// its `dnsRecordName` (enlist does no DNS itself). Needs
+    /// `ManagePolicy`.
+    fn verify_domain_dns(org_id: OrgId, actor: Actor, domain: String, txt_values: Vec<String>) -> enlist::OrgDomain
+        => |e| e.verify_domain_dns(&org_id, &actor, &domain, &txt_values);
+
+    /// Mails a verification code to `email`, an address at the domain,
+    /// through the outbox. Needs `ManagePolicy`.
+    fn send_domain_code(org_id: OrgId, actor: Actor, domain: String, email: String) -> enlist::OrgDomain
+        => |e| e.send_domain_code(&org_id, &actor, &domain, &email);
+
+    /// Verifies a claimed domain with the mailed code. Needs
+    /// `ManagePolicy`.
+    fn verify_domain_code(org_id: OrgId, actor: Actor, domain: String, code: String) -> enlist::OrgDomain
+        => |e| e.verify_domain_code(&org_id, &actor, &domain, &code);
+
+    /// What people with a verified email at the domain may do, and their
+    /// role (`None` keeps it). Needs `ManagePolicy` (and `InviteMembers`
+    /// to open it).
+    fn set_domain_enrollment(org_id: OrgId, actor: Actor, domain: String, enrollment: enlist::DomainEnrollment, role: Option<String>) -> enlist::OrgDomain
+        => |e| e.set_domain_enrollment(&org_id, &actor, &domain, enrollment, role.as_deref());
+
+    /// The organizations a person may join or ask to join through the
+    /// verified domain of `verified_email` (an address the app vouches
+    /// for).
+    fn domain_offers(verified_email: String, user_ref: Option<String>) -> Vec<enlist::DomainOffer>
+        => |e| e.domain_offers(&verified_email, user_ref.as_deref());
+
+    /// Joins at once through the organization's verified domain; the
+    /// registration's `verifiedEmail` is required.
+    fn join_by_domain(org_id: OrgId, registration: Registration) -> Member
+        => |e| e.join_by_domain(&org_id, registration);
+
+    /// Asks to join through the organization's verified domain; the
+    /// registration's `verifiedEmail` is required.
+    fn request_membership(org_id: OrgId, registration: Registration) -> enlist::MembershipRequest
+        => |e| e.request_membership(&org_id, registration);
+
+    /// The account's membership request to the organization, if any.
+    fn my_membership_request(org_id: OrgId, user_ref: String) -> Option<enlist::MembershipRequest>
+        => |e| e.my_membership_request(&org_id, &user_ref);
+
+    /// A page of membership requests, oldest first. Needs `ManageMembers`.
+    fn membership_requests(org_id: OrgId, actor: Actor, query: enlist::MembershipRequestQuery) -> enlist::MembershipRequestPage
+        => |e| e.membership_requests(&org_id, &actor, &query).map(Into::into);
+
+    /// Approves a pending membership request with `role` (default: the
+    /// domain's). Needs `ManageMembers` and `InviteMembers`.
+    fn approve_membership_request(org_id: OrgId, actor: Actor, request_id: enlist::MembershipRequestId, role: Option<String>) -> Member
+        => |e| e.approve_membership_request(&org_id, &actor, &request_id, role.as_deref());
+
+    /// Declines a pending membership request. Needs `ManageMembers`.
+    fn decline_membership_request(org_id: OrgId, actor: Actor, request_id: enlist::MembershipRequestId) -> enlist::MembershipRequest
+        => |e| e.decline_membership_request(&org_id, &actor, &request_id);
+}

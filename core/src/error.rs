@@ -976,6 +976,11 @@ pub enum EntityKind {
     Message,
     /// The kept report of a batch ([`Enlist::batch_report`](crate::Enlist::batch_report)).
     BatchReport,
+    /// A domain claimed by an organization, or a domain offered to a
+    /// person (never told apart from one no organization offers).
+    Domain,
+    /// A membership request.
+    MembershipRequest,
 }
 
 wire_names! {
@@ -988,6 +993,8 @@ wire_names! {
         Role => "role",
         Message => "message",
         BatchReport => "batch_report",
+        Domain => "domain",
+        MembershipRequest => "membership_request",
     }
 }
 
@@ -1009,6 +1016,10 @@ pub enum UniqueRule {
     Other,
     /// One organization per slug in the store.
     OrganizationSlug,
+    /// One organization at a time holds a domain verified.
+    DomainVerified,
+    /// One membership request per account in an organization.
+    MembershipRequestAccount,
 }
 
 wire_names! {
@@ -1019,6 +1030,8 @@ wire_names! {
         InvitationOpenRecipient => "invitation_open_recipient",
         Other => "other",
         OrganizationSlug => "organization_slug",
+        DomainVerified => "domain_verified",
+        MembershipRequestAccount => "membership_request_account",
     }
 }
 
@@ -1040,6 +1053,10 @@ impl UniqueRule {
             }
             UniqueRule::Other => "a unique key of the store refused the write",
             UniqueRule::OrganizationSlug => "another organization has this slug",
+            UniqueRule::DomainVerified => "another organization holds this domain verified",
+            UniqueRule::MembershipRequestAccount => {
+                "this account already has a membership request in the organization"
+            }
         }
     }
 }

@@ -1,8 +1,9 @@
 //! The audit trail: one event per state change, appended in the same
 //! transaction as the change.
 
+use crate::domain::{DomainEnrollment, DomainVerificationMethod};
 use crate::group::GroupGrant;
-use crate::id::{BatchId, GroupId, InvitationId, MemberId, MessageId, OrgId};
+use crate::id::{BatchId, GroupId, InvitationId, MemberId, MembershipRequestId, MessageId, OrgId};
 use crate::member::{MemberKind, MemberStatus};
 use crate::role::{GroupRole, PermissionSet};
 use chrono::{DateTime, Utc};
@@ -52,6 +53,12 @@ pub enum JoinedVia {
     InviteLink,
     /// Registered by themselves.
     SelfRegistration,
+    /// Joined at once through the organization's verified domain.
+    VerifiedDomain,
+    /// Joined when an administrator approved their membership request.
+    MembershipRequest(
+        #[cfg_attr(feature = "uniffi", uniffi(name = "request_id"))] MembershipRequestId,
+    ),
 }
 
 /// What happened. Every variant carries the facts needed to read the trail
@@ -297,6 +304,50 @@ pub enum EventKind {
         user_ref: String,
         contact: String,
         role: String,
+    },
+    /// The organization claimed a domain (pending until verified).
+    DomainClaimed { domain: String },
+    /// A domain claim was proven.
+    DomainVerified {
+        domain: String,
+        method: DomainVerificationMethod,
+    },
+    /// A verification code was mailed to an address at the domain (the
+    /// code itself is never in an event).
+    DomainCodeSent { domain: String, to: String },
+    /// A wrong verification code (or a wrong DNS record) was presented.
+    DomainVerificationFailed {
+        domain: String,
+        method: DomainVerificationMethod,
+        attempts: u32,
+    },
+    /// What people of a domain may do changed.
+    DomainEnrollmentChanged {
+        domain: String,
+        enrollment: DomainEnrollment,
+        role: String,
+    },
+    /// The organization gave a domain up.
+    DomainRemoved { domain: String },
+    /// Someone asked to join through a verified domain.
+    MembershipRequested {
+        #[cfg_attr(feature = "uniffi", uniffi(name = "request_id"))]
+        request: MembershipRequestId,
+        domain: String,
+        email: String,
+    },
+    /// An administrator approved a membership request.
+    MembershipRequestApproved {
+        #[cfg_attr(feature = "uniffi", uniffi(name = "request_id"))]
+        request: MembershipRequestId,
+        #[cfg_attr(feature = "uniffi", uniffi(name = "member_id"))]
+        member: MemberId,
+        role: String,
+    },
+    /// An administrator declined a membership request.
+    MembershipRequestDeclined {
+        #[cfg_attr(feature = "uniffi", uniffi(name = "request_id"))]
+        request: MembershipRequestId,
     },
 }
 

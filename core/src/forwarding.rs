@@ -8,10 +8,11 @@
 //! forwarding by default) and the [`Transaction`] impl of [`ForwardingTx`]
 //! are generated from it, so a new trait method is added in one place.
 
+use crate::domain::{MembershipRequest, MembershipRequestQuery, StoredDomain};
 use crate::error::StoreError;
 use crate::event::Event;
 use crate::group::Group;
-use crate::id::{BatchId, GroupId, InvitationId, MemberId, MessageId, OrgId};
+use crate::id::{BatchId, GroupId, InvitationId, MemberId, MembershipRequestId, MessageId, OrgId};
 use crate::invitation::{InvitationQuery, StoredInvitation};
 use crate::link::StoredInviteLink;
 use crate::member::{Member, MemberQuery, Page};
@@ -106,6 +107,21 @@ macro_rules! for_each_method {
             ) -> Page<(Organization, Member)>;
             write purge_organization(org: &OrgId) -> ();
             read person_invitations(lookup: &PersonLookup, now: DateTime<Utc>) -> Page<StoredInvitation>;
+            read org_domain(org: &OrgId, domain: &str) -> Option<StoredDomain>;
+            read org_domains(org: &OrgId) -> Vec<StoredDomain>;
+            write put_org_domain(domain: &StoredDomain) -> ();
+            write delete_org_domain(org: &OrgId, domain: &str) -> bool;
+            read verified_domain(domain: &str) -> Option<StoredDomain>;
+            read membership_request(
+                org: &OrgId,
+                id: &MembershipRequestId
+            ) -> Option<MembershipRequest>;
+            read membership_request_of(org: &OrgId, user_ref: &str) -> Option<MembershipRequest>;
+            write put_membership_request(request: &MembershipRequest) -> ();
+            read membership_requests(
+                org: &OrgId,
+                query: &MembershipRequestQuery
+            ) -> Page<MembershipRequest>;
         }
     };
 }

@@ -68,6 +68,9 @@ ids! {
     /// Identifies one call of [`Enlist::invite`](crate::Enlist::invite): every
     /// invitation it issued carries it.
     BatchId => "bat_";
+    /// Identifies a [`MembershipRequest`](crate::MembershipRequest) within its
+    /// organization.
+    MembershipRequestId => "req_";
 }
 
 fn hex(bytes: &[u8]) -> String {

@@ -11,6 +11,7 @@
 // conformance suite, behind the feature of that name.
 mod clock;
 mod directory;
+mod domain;
 pub mod email;
 mod engine;
 mod error;
@@ -172,6 +173,17 @@ pub use engine::{Identity, InboxInvitation, NewMember};
 pub use store::PersonLookup;
 #[cfg(feature = "uniffi")]
 pub use uniffi_support::InboxPage;
+// Verified domains and membership requests (the `domains` part of issue 14).
+pub use domain::{
+    DNS_RECORD_LABEL, DNS_VALUE_PREFIX, DOMAIN_CODE_TTL_SECS, DomainEnrollment, DomainOffer,
+    DomainStatus, DomainVerificationMethod, MAX_DOMAIN_BYTES, MAX_DOMAIN_CODE_ATTEMPTS,
+    MAX_DOMAIN_CODES_SENT, MAX_DOMAINS_PER_ORG, MAX_TXT_VALUE_BYTES, MAX_TXT_VALUES,
+    MembershipRequest, MembershipRequestQuery, MembershipRequestStatus, OrgDomain,
+    REQUEST_RETRY_SECS, StoredDomain, normalize_domain,
+};
+pub use id::MembershipRequestId;
+#[cfg(feature = "uniffi")]
+pub use uniffi_support::MembershipRequestPage;
 #[cfg(feature = "uniffi")]
 pub use uniffi_support::{
     AddressNotice, AddressProblem, DeadLetterPage, ImportedRow, InvitationPage, MemberPage,
@@ -221,4 +233,6 @@ mod book {
     struct Hooks;
     #[doc = include_str!("../../docs/src/invitee-inbox.md")]
     struct InviteeInbox;
+    #[doc = include_str!("../../docs/src/verified-domains.md")]
+    struct VerifiedDomains;
 }

@@ -38,6 +38,7 @@ use crate::{Acceptance, ImportInterruption, InviteLink, LinkPreview, RecipientIn
 use crate::{AccountMembership, Capabilities, GroupCapability, InviteCapability};
 use crate::{BulkAction, BulkConfirmation, BulkOutcome, BulkReport, BulkRow};
 use crate::{DirectoryCompany, DirectoryEmployee};
+use crate::{DomainOffer, MembershipRequest, MembershipRequestId, OrgDomain};
 use chrono::TimeDelta;
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
@@ -150,7 +151,15 @@ macro_rules! py_ids {
     )*};
 }
 
-py_ids!(OrgId, MemberId, GroupId, InvitationId, MessageId, BatchId);
+py_ids!(
+    OrgId,
+    MemberId,
+    GroupId,
+    InvitationId,
+    MessageId,
+    BatchId,
+    MembershipRequestId,
+);
 
 /// An id argument is the id (a `str`) or the record that has it.
 macro_rules! py_id_args {
@@ -178,6 +187,7 @@ py_id_args! {
     MemberId: Member, "a member";
     GroupId: Group, "a group";
     InvitationId: Invitation, "an invitation";
+    MembershipRequestId: MembershipRequest, "a membership request";
 }
 
 /// Wire enums are members of the Python enum of the same name
@@ -226,6 +236,10 @@ py_wire_enums!(
     PersonLabel,
     PersonSource,
     PeopleSort,
+    crate::DomainStatus,
+    crate::DomainVerificationMethod,
+    crate::DomainEnrollment,
+    crate::MembershipRequestStatus,
 );
 
 /// A contact is its text (the address or the identifier).
@@ -1054,4 +1068,11 @@ py_records! {
 
     // One invitation of a person's inbox (issue 14): no secret.
     InboxInvitation repr(org_name, invitation_id, role, expires_at) {}
+
+    // Verified domains: the claim without its code hash, requests, offers.
+    OrgDomain repr(domain, status, enrollment, role) {}
+
+    MembershipRequest repr(id, email, status) {}
+
+    DomainOffer repr(org_name, domain, enrollment, role) {}
 }

@@ -39,10 +39,11 @@ pub use page::{MAX_PAGE, MergeSorted, collect_page, merge_sorted, page_limit};
 pub use standing::{Standings, standing_keys};
 pub use writer::{WriterGuard, WriterLock};
 
+use crate::domain::{MembershipRequest, MembershipRequestQuery, StoredDomain};
 use crate::error::StoreError;
 use crate::event::Event;
 use crate::group::Group;
-use crate::id::{BatchId, GroupId, InvitationId, MemberId, MessageId, OrgId};
+use crate::id::{BatchId, GroupId, InvitationId, MemberId, MembershipRequestId, MessageId, OrgId};
 use crate::invitation::{InvitationQuery, StoredInvitation};
 use crate::link::StoredInviteLink;
 use crate::member::{Member, MemberQuery, Page};
@@ -383,6 +384,50 @@ pub trait Transaction {
         lookup: &PersonLookup,
         now: DateTime<Utc>,
     ) -> StoreResult<Page<StoredInvitation>>;
+
+    // Verified domains and membership requests.
+    /// An organization's claim on a domain (lowercase ASCII), pending or
+    /// verified.
+    fn org_domain(&mut self, org: &OrgId, domain: &str) -> StoreResult<Option<StoredDomain>>;
+    /// Every domain an organization claimed, sorted by domain (byte order).
+    fn org_domains(&mut self, org: &OrgId) -> StoreResult<Vec<StoredDomain>>;
+    /// Inserts or replaces the claim of `(org_id, domain)`. Must refuse a
+    /// verified claim on a domain another organization holds verified
+    /// ([`StoreError::Unique`] with
+    /// [`UniqueRule::DomainVerified`](crate::UniqueRule::DomainVerified)),
+    /// also against a concurrent transaction.
+    fn put_org_domain(&mut self, domain: &StoredDomain) -> StoreResult<()>;
+    /// Deletes the claim of `(org, domain)`; returns whether there was one.
+    fn delete_org_domain(&mut self, org: &OrgId, domain: &str) -> StoreResult<bool>;
+    /// The verified claim on a domain, whichever organization holds it
+    /// (one at most): how a person's email finds the organization.
+    fn verified_domain(&mut self, domain: &str) -> StoreResult<Option<StoredDomain>>;
+    /// A membership request by id.
+    fn membership_request(
+        &mut self,
+        org: &OrgId,
+        id: &MembershipRequestId,
+    ) -> StoreResult<Option<MembershipRequest>>;
+    /// The membership request of an account in an organization (one at
+    /// most, whatever its status).
+    fn membership_request_of(
+        &mut self,
+        org: &OrgId,
+        user_ref: &str,
+    ) -> StoreResult<Option<MembershipRequest>>;
+    /// Inserts or replaces a membership request. Must refuse a second
+    /// request of the same `user_ref` in the organization
+    /// ([`StoreError::Unique`] with
+    /// [`UniqueRule::MembershipRequestAccount`](crate::UniqueRule::MembershipRequestAccount)).
+    fn put_membership_request(&mut self, request: &MembershipRequest) -> StoreResult<()>;
+    /// A page of an organization's membership requests (of one status, if
+    /// the query says), oldest first: by `created_at`, then id. `after` is
+    /// a [`cursor::request`] cursor; `limit` goes through [`page_limit`].
+    fn membership_requests(
+        &mut self,
+        org: &OrgId,
+        query: &MembershipRequestQuery,
+    ) -> StoreResult<Page<MembershipRequest>>;
 }
 
 // (Added by the hooks part of issue 14, kept apart from the trait's

@@ -23,7 +23,7 @@ use crate::email::{AddressError, AddressWarning};
 use crate::engine::{
     ImportRejection, ImportReport, InviteReport, IssuedInvitation, RejectedRecipient,
 };
-use crate::id::{BatchId, GroupId, InvitationId, MemberId, MessageId, OrgId};
+use crate::id::{BatchId, GroupId, InvitationId, MemberId, MembershipRequestId, MessageId, OrgId};
 use crate::invitation::Invitation;
 use crate::member::{Member, Page};
 use crate::metadata::Metadata;
@@ -46,7 +46,15 @@ macro_rules! id_types {
     )*};
 }
 
-id_types!(OrgId, MemberId, GroupId, InvitationId, MessageId, BatchId);
+id_types!(
+    OrgId,
+    MemberId,
+    GroupId,
+    InvitationId,
+    MessageId,
+    BatchId,
+    MembershipRequestId,
+);
 
 /// A time, in UTC.
 type DateTime = chrono::DateTime<Utc>;
@@ -239,6 +247,9 @@ page_types! {
     /// One page of a signed-in person's inbox, as Kotlin and Swift see
     /// [`Page<InboxInvitation>`](crate::InboxInvitation).
     InboxPage of crate::engine::InboxInvitation;
+    /// One page of membership requests, as Kotlin and Swift see
+    /// [`Page<MembershipRequest>`](crate::MembershipRequest).
+    MembershipRequestPage of crate::domain::MembershipRequest;
 }
 
 /// Something suspicious about a valid address, as it crosses to Kotlin and

@@ -262,6 +262,10 @@ registry! {
     crate::people::PersonSource,
     crate::people::PeopleSort,
     crate::organization::DeleteMode,
+    crate::domain::DomainStatus,
+    crate::domain::DomainVerificationMethod,
+    crate::domain::DomainEnrollment,
+    crate::domain::MembershipRequestStatus,
 }
 
 #[cfg(test)]

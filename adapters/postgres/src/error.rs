@@ -47,6 +47,8 @@ fn unique_rule(constraint: &str) -> UniqueRule {
         "invitations_secret" => UniqueRule::InvitationSecret,
         "invitations_open_recipient" => UniqueRule::InvitationOpenRecipient,
         "organizations_slug" => UniqueRule::OrganizationSlug,
+        "org_domains_verified" => UniqueRule::DomainVerified,
+        "membership_requests_account" => UniqueRule::MembershipRequestAccount,
         _ => UniqueRule::Other,
     }
 }

@@ -67,6 +67,11 @@ const MIGRATIONS: &[(u32, &str, &str)] = &[
         "0006_invitee",
         include_str!("../migrations/0006_invitee.sql"),
     ),
+    (
+        6,
+        "0006_domains",
+        include_str!("../migrations/0006_domains.sql"),
+    ),
 ];
 
 /// How long an organization stays "contended" after a write conflict in it:

@@ -55,6 +55,7 @@ use enlist::{
     SeatCount, SecretHash, StoreError, StoreResult, StoredInvitation, StoredInviteLink,
     Transaction, UniqueRule, store,
 };
+use enlist::{MembershipRequest, MembershipRequestQuery, StoredDomain};
 use postgres::Row;
 use postgres::types::ToSql;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -1959,6 +1960,171 @@ impl Transaction for PgTx<'_> {
             self.execute(&format!("DELETE FROM {table} WHERE org_id = $1"), &[&o])?;
         }
         Ok(())
+    }
+
+    fn org_domain(&mut self, org: &OrgId, domain: &str) -> StoreResult<Option<StoredDomain>> {
+        if domain.contains('\0') {
+            return Ok(None);
+        }
+        self.touch(org)?;
+        let row = self.query_opt(
+            "SELECT body::text FROM org_domains WHERE org_id = $1 AND domain = $2",
+            &[&org.as_str(), &domain],
+        )?;
+        row.map(|r| body(&r, 0, "domain")).transpose()
+    }
+
+    fn org_domains(&mut self, org: &OrgId) -> StoreResult<Vec<StoredDomain>> {
+        self.touch(org)?;
+        let rows = self.query(
+            "SELECT body::text FROM org_domains WHERE org_id = $1 ORDER BY domain",
+            &[&org.as_str()],
+        )?;
+        rows.iter().map(|r| body(r, 0, "domain")).collect()
+    }
+
+    fn put_org_domain(&mut self, d: &StoredDomain) -> StoreResult<()> {
+        let o = key_text("org_id", d.org_id.as_str())?;
+        let name = key_text("domain", &d.domain.domain)?;
+        self.write_lock(&d.org_id)?;
+        let verified = d.status == enlist::DomainStatus::Verified;
+        let b = to_body(d)?;
+        self.execute(
+            "INSERT INTO org_domains (org_id, domain, verified, body)
+             VALUES ($1, $2, $3, $4::text::json)
+             ON CONFLICT (org_id, domain) DO UPDATE SET
+                verified = EXCLUDED.verified, body = EXCLUDED.body",
+            &[&o, &name, &verified, &b],
+        )?;
+        Ok(())
+    }
+
+    fn delete_org_domain(&mut self, org: &OrgId, domain: &str) -> StoreResult<bool> {
+        if domain.contains('\0') {
+            return Ok(false);
+        }
+        self.write_lock(org)?;
+        let n = self.execute(
+            "DELETE FROM org_domains WHERE org_id = $1 AND domain = $2",
+            &[&org.as_str(), &domain],
+        )?;
+        Ok(n > 0)
+    }
+
+    fn verified_domain(&mut self, domain: &str) -> StoreResult<Option<StoredDomain>> {
+        if domain.contains('\0') {
+            return Ok(None);
+        }
+        // Across organizations (no organization to touch): the unique
+        // index makes it one row at most.
+        let row = self.query_opt(
+            "SELECT body::text FROM org_domains WHERE domain = $1 AND verified",
+            &[&domain],
+        )?;
+        row.map(|r| body(&r, 0, "domain")).transpose()
+    }
+
+    fn membership_request(
+        &mut self,
+        org: &OrgId,
+        id: &enlist::MembershipRequestId,
+    ) -> StoreResult<Option<MembershipRequest>> {
+        if id.as_str().contains('\0') {
+            return Ok(None);
+        }
+        self.touch(org)?;
+        let row = self.query_opt(
+            "SELECT body::text FROM membership_requests WHERE org_id = $1 AND request_id = $2",
+            &[&org.as_str(), &id.as_str()],
+        )?;
+        row.map(|r| body(&r, 0, "membership request")).transpose()
+    }
+
+    fn membership_request_of(
+        &mut self,
+        org: &OrgId,
+        user_ref: &str,
+    ) -> StoreResult<Option<MembershipRequest>> {
+        if user_ref.contains('\0') {
+            return Ok(None);
+        }
+        self.touch(org)?;
+        let row = self.query_opt(
+            "SELECT body::text FROM membership_requests WHERE org_id = $1 AND user_ref = $2",
+            &[&org.as_str(), &user_ref],
+        )?;
+        row.map(|r| body(&r, 0, "membership request")).transpose()
+    }
+
+    fn put_membership_request(&mut self, r: &MembershipRequest) -> StoreResult<()> {
+        let o = key_text("org_id", r.org_id.as_str())?;
+        let id = key_text("request_id", r.id.as_str())?;
+        let user_ref = key_text("user_ref", &r.user_ref)?;
+        self.write_lock(&r.org_id)?;
+        let (secs, nanos) = split(r.created_at);
+        let status = r.status.as_str();
+        let b = to_body(r)?;
+        self.execute(
+            "INSERT INTO membership_requests
+                (org_id, request_id, user_ref, status, created_s, created_ns, body)
+             VALUES ($1, $2, $3, $4, $5, $6, $7::text::json)
+             ON CONFLICT (org_id, request_id) DO UPDATE SET
+                user_ref = EXCLUDED.user_ref, status = EXCLUDED.status,
+                created_s = EXCLUDED.created_s, created_ns = EXCLUDED.created_ns,
+                body = EXCLUDED.body",
+            &[&o, &id, &user_ref, &status, &secs, &nanos, &b],
+        )?;
+        Ok(())
+    }
+
+    fn membership_requests(
+        &mut self,
+        org: &OrgId,
+        query: &MembershipRequestQuery,
+    ) -> StoreResult<Page<MembershipRequest>> {
+        let after = query
+            .after
+            .as_deref()
+            .map(store::cursor::parse_request)
+            .transpose()?;
+        let (secs, nanos, id) = match &after {
+            Some((t, id)) => {
+                let (s, n) = split(*t);
+                (s, n, id.as_str().replace('\0', ""))
+            }
+            None => (i64::MIN, 0, String::new()),
+        };
+        self.touch(org)?;
+        let limit = store::page_limit(query.limit);
+        let status = query.status.map(|s| s.as_str());
+        let rows = self.query(
+            "SELECT body::text FROM membership_requests
+             WHERE org_id = $1 AND ($2::text IS NULL OR status = $2)
+               AND (created_s, created_ns, request_id) > ($3, $4, $5)
+             ORDER BY created_s, created_ns, request_id LIMIT $6",
+            &[
+                &org.as_str(),
+                &status,
+                &secs,
+                &nanos,
+                &id,
+                &to_i64(limit as u64 + 1),
+            ],
+        )?;
+        let mut items: Vec<MembershipRequest> = rows
+            .iter()
+            .map(|r| body(r, 0, "membership request"))
+            .collect::<StoreResult<_>>()?;
+        let more = items.len() > limit;
+        items.truncate(limit);
+        let next_cursor = match items.last() {
+            Some(r) if more => {
+                let (s, n) = split(r.created_at);
+                Some(store::cursor::request(s, i64::from(n), r.id.as_str()))
+            }
+            _ => None,
+        };
+        Ok(Page { items, next_cursor })
     }
 }
 

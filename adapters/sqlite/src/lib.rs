@@ -60,6 +60,11 @@ const MIGRATIONS: &[(u32, &str, &str)] = &[
         "0006_invitee",
         include_str!("../migrations/0006_invitee.sql"),
     ),
+    (
+        6,
+        "0006_domains",
+        include_str!("../migrations/0006_domains.sql"),
+    ),
 ];
 
 /// Marks the file as an enlist store (`PRAGMA application_id`, "enls").
@@ -305,6 +310,10 @@ fn unique_rule(raw: &str) -> UniqueRule {
         UniqueRule::InvitationOpenRecipient
     } else if raw.contains("organizations.slug") {
         UniqueRule::OrganizationSlug
+    } else if raw.contains("failed: org_domains.domain") {
+        UniqueRule::DomainVerified
+    } else if raw.contains("membership_requests.org_id, membership_requests.user_ref") {
+        UniqueRule::MembershipRequestAccount
     } else {
         UniqueRule::Other
     }

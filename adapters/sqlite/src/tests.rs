@@ -377,6 +377,8 @@ fn a_version_1_file_gains_the_later_tables_and_indexes_and_keeps_its_rows() {
                 "DROP INDEX invitations_person_key; DROP INDEX invitations_person_account;
                  ALTER TABLE invitations DROP COLUMN user_ref;",
             )?;
+            // Nor the domains and membership requests (0006).
+            c.execute_batch("DROP TABLE org_domains; DROP TABLE membership_requests;")?;
             c.pragma_update(None, "user_version", 1)
         })
         .expect("downgrade to version 1");
@@ -1529,6 +1531,7 @@ fn migration_0004_builds_people_of_existing_rows() {
              DROP TABLE event_feed_head; ALTER TABLE events DROP COLUMN kind;
              DROP INDEX invitations_person_key; DROP INDEX invitations_person_account;
              ALTER TABLE invitations DROP COLUMN user_ref;
+             DROP TABLE org_domains; DROP TABLE membership_requests;
              DROP TABLE people; DROP TABLE people_terms; DROP TABLE people_groups;
              PRAGMA user_version = 3;",
         )

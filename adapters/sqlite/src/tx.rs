@@ -14,6 +14,7 @@ use enlist::{
     OutboxStatus, Page, SeatCount, SecretHash, StoreError, StoreResult, StoredInvitation,
     StoredInviteLink, Transaction, UniqueRule,
 };
+use enlist::{MembershipRequest, MembershipRequestQuery, StoredDomain};
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
 use serde::de::DeserializeOwned;
@@ -1446,7 +1447,156 @@ impl Transaction for SqliteTx<'_> {
         self.last_seq.remove(org);
         crate::orgs::purge(&self.conn, org)
     }
+
+    fn org_domain(&mut self, org: &OrgId, domain: &str) -> StoreResult<Option<StoredDomain>> {
+        self.one(
+            "SELECT body FROM org_domains WHERE org_id = ?1 AND domain = ?2",
+            [org.as_str(), domain],
+            "domain",
+        )
+    }
+
+    fn org_domains(&mut self, org: &OrgId) -> StoreResult<Vec<StoredDomain>> {
+        self.many(
+            "SELECT body FROM org_domains WHERE org_id = ?1 ORDER BY domain",
+            [org.as_str()],
+            "domain",
+        )
+    }
+
+    fn put_org_domain(&mut self, d: &StoredDomain) -> StoreResult<()> {
+        let verified = d.status == enlist::DomainStatus::Verified;
+        self.exec(
+            "INSERT INTO org_domains (org_id, domain, verified, body) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (org_id, domain) DO UPDATE SET
+                verified = excluded.verified, body = excluded.body",
+            params![
+                d.org_id.as_str(),
+                d.domain.domain.as_str(),
+                verified,
+                to_json(d)?
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn delete_org_domain(&mut self, org: &OrgId, domain: &str) -> StoreResult<bool> {
+        let n = self.exec(
+            "DELETE FROM org_domains WHERE org_id = ?1 AND domain = ?2",
+            [org.as_str(), domain],
+        )?;
+        Ok(n > 0)
+    }
+
+    fn verified_domain(&mut self, domain: &str) -> StoreResult<Option<StoredDomain>> {
+        self.one(
+            "SELECT body FROM org_domains WHERE domain = ?1 AND verified = 1",
+            [domain],
+            "domain",
+        )
+    }
+
+    fn membership_request(
+        &mut self,
+        org: &OrgId,
+        id: &enlist::MembershipRequestId,
+    ) -> StoreResult<Option<MembershipRequest>> {
+        self.one(
+            "SELECT body FROM membership_requests WHERE org_id = ?1 AND request_id = ?2",
+            [org.as_str(), id.as_str()],
+            "membership request",
+        )
+    }
+
+    fn membership_request_of(
+        &mut self,
+        org: &OrgId,
+        user_ref: &str,
+    ) -> StoreResult<Option<MembershipRequest>> {
+        self.one(
+            "SELECT body FROM membership_requests WHERE org_id = ?1 AND user_ref = ?2",
+            [org.as_str(), user_ref],
+            "membership request",
+        )
+    }
+
+    fn put_membership_request(&mut self, r: &MembershipRequest) -> StoreResult<()> {
+        let (secs, nanos) = split(r.created_at);
+        self.exec(
+            "INSERT INTO membership_requests
+                (org_id, request_id, user_ref, status, created_s, created_ns, body)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+             ON CONFLICT (org_id, request_id) DO UPDATE SET
+                user_ref = excluded.user_ref, status = excluded.status,
+                created_s = excluded.created_s, created_ns = excluded.created_ns,
+                body = excluded.body",
+            params![
+                r.org_id.as_str(),
+                r.id.as_str(),
+                r.user_ref.as_str(),
+                r.status.as_str(),
+                secs,
+                nanos,
+                to_json(r)?
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn membership_requests(
+        &mut self,
+        org: &OrgId,
+        query: &MembershipRequestQuery,
+    ) -> StoreResult<Page<MembershipRequest>> {
+        let after = query
+            .after
+            .as_deref()
+            .map(enlist::store::cursor::parse_request)
+            .transpose()?;
+        let (secs, nanos, id) = match &after {
+            Some((t, id)) => {
+                let (s, n) = split(*t);
+                (s, n, id.as_str().to_owned())
+            }
+            None => (i64::MIN, 0, String::new()),
+        };
+        let limit = page_limit(query.limit);
+        let rows: Vec<MembershipRequest> = self.many(
+            "SELECT body FROM membership_requests
+             WHERE org_id = ?1 AND (?2 IS NULL OR status = ?2)
+               AND (created_s, created_ns, request_id) > (?3, ?4, ?5)
+             ORDER BY created_s, created_ns, request_id LIMIT ?6",
+            params![
+                org.as_str(),
+                query.status.map(|s| s.as_str()),
+                secs,
+                nanos,
+                id,
+                sql_int(limit as u64 + 1)
+            ],
+            "membership request",
+        )?;
+        Ok(request_page(rows, limit))
+    }
 }
 
 /// Keys per statement of `Transaction::standing`.
 const STANDING_CHUNK: usize = 500;
+
+/// A page of at most `limit` requests from `rows` (which may hold one
+/// more: the look-ahead that says a next page exists).
+fn request_page(mut rows: Vec<MembershipRequest>, limit: usize) -> Page<MembershipRequest> {
+    let more = rows.len() > limit;
+    rows.truncate(limit);
+    let next_cursor = match rows.last() {
+        Some(r) if more => {
+            let (s, n) = split(r.created_at);
+            Some(enlist::store::cursor::request(s, n, r.id.as_str()))
+        }
+        _ => None,
+    };
+    Page {
+        items: rows,
+        next_cursor,
+    }
+}

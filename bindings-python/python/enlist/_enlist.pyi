@@ -15,6 +15,9 @@ from ._enums import (
     DirectoryField,
     BulkRowStatus,
     DeleteMode,
+    DomainEnrollment,
+    DomainStatus,
+    DomainVerificationMethod,
     EntryOutcome,
     EventKind,
     GroupRole,
@@ -24,6 +27,7 @@ from ._enums import (
     MemberKind,
     MemberSort,
     MemberStatus,
+    MembershipRequestStatus,
     OutboxStatus,
     PeopleSort,
     Permission,
@@ -626,6 +630,79 @@ class Enlist:
     def event_feed(
         self, *, after: str | None = None, kinds: Sequence[str] | None = None, limit: int = 100
     ) -> EventFeed: ...
+
+    # verified domains and membership requests
+    def claim_domain(self, org: _OrgLike, domain: str, *, actor: _ActorLike) -> OrgDomain: ...
+    def domains(self, org: _OrgLike, *, actor: _ActorLike) -> list[OrgDomain]: ...
+    def remove_domain(self, org: _OrgLike, domain: str, *, actor: _ActorLike) -> bool: ...
+    def verify_domain_dns(
+        self, org: _OrgLike, domain: str, *, actor: _ActorLike, txt_values: Sequence[str]
+    ) -> OrgDomain: ...
+    def send_domain_code(
+        self, org: _OrgLike, domain: str, *, actor: _ActorLike, email: str
+    ) -> OrgDomain: ...
+    def verify_domain_code(
+        self, org: _OrgLike, domain: str, *, actor: _ActorLike, code: str
+    ) -> OrgDomain: ...
+    def set_domain_enrollment(
+        self,
+        org: _OrgLike,
+        domain: str,
+        *,
+        actor: _ActorLike,
+        enrollment: DomainEnrollment | str,
+        role: str | None = None,
+    ) -> OrgDomain: ...
+    def domain_offers(
+        self, verified_email: str, *, user_ref: str | None = None
+    ) -> list[DomainOffer]: ...
+    def join_by_domain(
+        self,
+        org: _OrgLike,
+        *,
+        user_ref: str,
+        first_name: str | None = None,
+        last_name: str | None = None,
+        phone: str | None = None,
+        eula_version: str | None = None,
+        two_factor_enrolled: bool = False,
+        verified_email: str | None = None,
+    ) -> Member: ...
+    def request_membership(
+        self,
+        org: _OrgLike,
+        *,
+        user_ref: str,
+        first_name: str | None = None,
+        last_name: str | None = None,
+        phone: str | None = None,
+        eula_version: str | None = None,
+        two_factor_enrolled: bool = False,
+        verified_email: str | None = None,
+    ) -> MembershipRequest: ...
+    def my_membership_request(
+        self, org: _OrgLike, *, user_ref: str
+    ) -> MembershipRequest | None: ...
+    def membership_requests(
+        self,
+        org: _OrgLike,
+        *,
+        actor: _ActorLike,
+        status: MembershipRequestStatus | str | None = None,
+        after: str | None = None,
+        limit: int = 50,
+    ) -> MembershipRequestPage: ...
+    def approve_membership_request(
+        self,
+        org: _OrgLike,
+        request: str | MembershipRequest,
+        *,
+        actor: _ActorLike,
+        role: str | None = None,
+    ) -> Member: ...
+    def decline_membership_request(
+        self, org: _OrgLike, request: str | MembershipRequest, *, actor: _ActorLike
+    ) -> MembershipRequest: ...
 
 # ---------------------------------------------------------------------------
 # Inputs
@@ -2177,3 +2254,89 @@ class BulkUpdateReport(_Record):
     def count(self, status: BulkRowStatus | str) -> int: ...
     def __len__(self) -> int: ...
     def __iter__(self) -> Iterator[BulkUpdateRow]: ...
+
+@final
+class OrgDomain(_Record):
+    @property
+    def org_id(self) -> str: ...
+    @property
+    def domain(self) -> str: ...
+    @property
+    def status(self) -> DomainStatus: ...
+    @property
+    def method(self) -> DomainVerificationMethod | None: ...
+    @property
+    def enrollment(self) -> DomainEnrollment: ...
+    @property
+    def role(self) -> str: ...
+    @property
+    def dns_record_name(self) -> str: ...
+    @property
+    def dns_record_value(self) -> str: ...
+    @property
+    def code_sent_to(self) -> str | None: ...
+    @property
+    def code_expires_at(self) -> datetime.datetime | None: ...
+    @property
+    def created_by(self) -> str | None: ...
+    @property
+    def created_at(self) -> datetime.datetime: ...
+    @property
+    def verified_at(self) -> datetime.datetime | None: ...
+
+@final
+class MembershipRequest(_Record):
+    @property
+    def org_id(self) -> str: ...
+    @property
+    def id(self) -> str: ...
+    @property
+    def user_ref(self) -> str: ...
+    @property
+    def email(self) -> str: ...
+    @property
+    def domain(self) -> str: ...
+    @property
+    def first_name(self) -> str | None: ...
+    @property
+    def last_name(self) -> str | None: ...
+    @property
+    def phone(self) -> str | None: ...
+    @property
+    def eula_version(self) -> str | None: ...
+    @property
+    def two_factor_enrolled(self) -> bool: ...
+    @property
+    def status(self) -> MembershipRequestStatus: ...
+    @property
+    def created_at(self) -> datetime.datetime: ...
+    @property
+    def decided_at(self) -> datetime.datetime | None: ...
+    @property
+    def decided_by(self) -> str | None: ...
+    @property
+    def member_id(self) -> str | None: ...
+
+@final
+class DomainOffer(_Record):
+    @property
+    def org_id(self) -> str: ...
+    @property
+    def org_name(self) -> str: ...
+    @property
+    def domain(self) -> str: ...
+    @property
+    def enrollment(self) -> DomainEnrollment: ...
+    @property
+    def role(self) -> str: ...
+    @property
+    def request(self) -> MembershipRequest | None: ...
+
+@final
+class MembershipRequestPage(_Record):
+    @property
+    def items(self) -> list[MembershipRequest]: ...
+    @property
+    def next_cursor(self) -> str | None: ...
+    def __iter__(self) -> Iterator[MembershipRequest]: ...
+    def __len__(self) -> int: ...

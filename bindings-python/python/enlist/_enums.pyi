@@ -185,6 +185,8 @@ class EntityKind(_StrEnum):
     ROLE = "role"
     MESSAGE = "message"
     BATCH_REPORT = "batch_report"
+    DOMAIN = "domain"
+    MEMBERSHIP_REQUEST = "membership_request"
 
 
 class UniqueRule(_StrEnum):
@@ -197,6 +199,8 @@ class UniqueRule(_StrEnum):
     INVITATION_OPEN_RECIPIENT = "invitation_open_recipient"
     OTHER = "other"
     ORGANIZATION_SLUG = "organization_slug"
+    DOMAIN_VERIFIED = "domain_verified"
+    MEMBERSHIP_REQUEST_ACCOUNT = "membership_request_account"
 
 
 class ActorKind(_StrEnum):
@@ -263,6 +267,15 @@ class EventKind(_StrEnum):
     MEMBER_LEFT = "member_left"
     ROLE_CUSTOM_PERMISSIONS_SET = "role_custom_permissions_set"
     MEMBER_ADDED = "member_added"
+    DOMAIN_CLAIMED = "domain_claimed"
+    DOMAIN_VERIFIED = "domain_verified"
+    DOMAIN_CODE_SENT = "domain_code_sent"
+    DOMAIN_VERIFICATION_FAILED = "domain_verification_failed"
+    DOMAIN_ENROLLMENT_CHANGED = "domain_enrollment_changed"
+    DOMAIN_REMOVED = "domain_removed"
+    MEMBERSHIP_REQUESTED = "membership_requested"
+    MEMBERSHIP_REQUEST_APPROVED = "membership_request_approved"
+    MEMBERSHIP_REQUEST_DECLINED = "membership_request_declined"
 
 
 class TlsMode(_StrEnum):
@@ -375,3 +388,33 @@ class DeleteMode(_StrEnum):
 
     KEEP = "keep"
     PURGE = "purge"
+
+
+class DomainStatus(_StrEnum):
+    """Where an organization's claim on a domain stands."""
+
+    PENDING = "pending"
+    VERIFIED = "verified"
+
+
+class DomainVerificationMethod(_StrEnum):
+    """How a domain was proven: a DNS TXT record or a mailed code."""
+
+    DNS_TXT = "dns_txt"
+    EMAIL_CODE = "email_code"
+
+
+class DomainEnrollment(_StrEnum):
+    """What people with a verified email at a verified domain may do."""
+
+    OFF = "off"
+    AUTO_JOIN = "auto_join"
+    REQUEST = "request"
+
+
+class MembershipRequestStatus(_StrEnum):
+    """Where a membership request stands."""
+
+    PENDING = "pending"
+    APPROVED = "approved"
+    DECLINED = "declined"

@@ -27,6 +27,7 @@ fun commandScenarios(@Suppress("UNUSED_PARAMETER") dir: File) {
     settingsScenario()
     hooksScenario()
     inboxScenario()
+    domainsScenario()
 }
 
 /** [block] must be refused with PermissionDenied. */

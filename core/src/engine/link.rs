@@ -284,7 +284,7 @@ impl super::Ctx<'_> {
     /// counted as theirs if its license type is the one they join with
     /// (and their contact is verified), the member written with its
     /// event, and that invitation closed.
-    fn join_uninvited(
+    pub(super) fn join_uninvited(
         &mut self,
         o: &Organization,
         contact: &str,
@@ -408,11 +408,11 @@ fn live_link(
 /// What someone joining without an invitation gets: the link's terms, or
 /// a self-registration's (the `member` role, the default license, no
 /// group).
-struct JoinTerms {
-    role: String,
-    kind: MemberKind,
-    license_type: String,
-    groups: Vec<GroupGrant>,
+pub(super) struct JoinTerms {
+    pub(super) role: String,
+    pub(super) kind: MemberKind,
+    pub(super) license_type: String,
+    pub(super) groups: Vec<GroupGrant>,
 }
 
 /// The contact of someone joining without an invitation, and whether it

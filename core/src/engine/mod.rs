@@ -25,6 +25,7 @@ mod bulk_update;
 mod caps;
 mod directory;
 mod directory_import;
+mod domains;
 mod dry_run;
 mod feed;
 mod groups;

@@ -82,6 +82,7 @@
 //! [`list_members`]: Transaction::list_members
 //! [`list_invitations`]: Transaction::list_invitations
 
+mod domains;
 mod state;
 #[cfg(test)]
 mod tests;

@@ -67,6 +67,8 @@ pub(super) fn person_entries(inv: &StoredInvitation) -> Vec<PersonEntry> {
         out.push(entry(format!("u:{u}")));
     }
     out
+    /// The organization holding each verified domain.
+    pub(super) verified_domains: BTreeMap<String, OrgId>,
 }
 
 /// The shard of one organization.
@@ -99,6 +101,10 @@ pub(super) struct OrgData {
     /// Every outbox message of the organization, whatever its status (to
     /// purge them).
     pub(super) outbox_ids: BTreeSet<MessageId>,
+    /// Domain claims by domain.
+    pub(super) domains: BTreeMap<String, crate::domain::StoredDomain>,
+    /// Membership requests by id.
+    pub(super) requests: BTreeMap<crate::id::MembershipRequestId, crate::domain::MembershipRequest>,
 }
 
 /// Entities stored in their list order `(sort key, id)`, with a locator
@@ -593,6 +599,12 @@ impl State {
             Undo::Outbox(id, prev) => {
                 self.replace_outbox(&id, prev.map(|b| *b));
             }
+            Undo::Domain(org, domain, prev) => {
+                self.replace_domain(&org, &domain, prev.map(|b| *b));
+            }
+            Undo::Request(org, id, prev) => {
+                self.replace_request(&org, &id, prev.map(|b| *b));
+            }
         }
     }
 }
@@ -616,4 +628,10 @@ pub(super) enum Undo {
     /// The rest of a purged shard (its entities with indexes outside the
     /// shard are logged one by one before it): put it back.
     Shard(OrgId, Box<OrgData>),
+    Domain(OrgId, String, Option<Box<crate::domain::StoredDomain>>),
+    Request(
+        OrgId,
+        crate::id::MembershipRequestId,
+        Option<Box<crate::domain::MembershipRequest>>,
+    ),
 }

@@ -3,10 +3,11 @@
 use super::state::{ByStatus, InvitationKey, OrgData, State, Undo, as_u64, invitation_slot};
 use super::walk::{empty_page, page_of, parse_invitation_cursor, parse_member_cursor, walk};
 use super::walk::{invitation_cursor, member_cursor};
+use crate::domain::{DomainStatus, MembershipRequest, MembershipRequestQuery, StoredDomain};
 use crate::error::{StoreError, UniqueRule};
 use crate::event::Event;
 use crate::group::Group;
-use crate::id::{BatchId, GroupId, InvitationId, MemberId, MessageId, OrgId};
+use crate::id::{BatchId, GroupId, InvitationId, MemberId, MembershipRequestId, MessageId, OrgId};
 use crate::invitation::{InvitationQuery, InvitationStatus, StoredInvitation};
 use crate::link::StoredInviteLink;
 use crate::member::{Member, MemberQuery, MemberSort, MemberStatus, Page};
@@ -941,5 +942,96 @@ impl Transaction for MemoryTx<'_> {
             walks.push(self.person_walk(format!("k:{k}"), lookup, after.as_ref(), now, take)?);
         }
         crate::store::inbox::person_page(walks, lookup.limit)
+    }
+
+    fn org_domain(&mut self, org: &OrgId, domain: &str) -> StoreResult<Option<StoredDomain>> {
+        Ok(self.data(org).and_then(|d| d.domains.get(domain).cloned()))
+    }
+
+    fn org_domains(&mut self, org: &OrgId) -> StoreResult<Vec<StoredDomain>> {
+        Ok(self
+            .data(org)
+            .map(|d| d.domains.values().cloned().collect())
+            .unwrap_or_default())
+    }
+
+    fn put_org_domain(&mut self, domain: &StoredDomain) -> StoreResult<()> {
+        if domain.status == DomainStatus::Verified
+            && self
+                .state
+                .domain_held_by_other(&domain.org_id, &domain.domain.domain)
+        {
+            return Err(super::domains::domain_taken());
+        }
+        self.ensure_org(&domain.org_id);
+        let prev =
+            self.state
+                .replace_domain(&domain.org_id, &domain.domain.domain, Some(domain.clone()));
+        self.undo.push(Undo::Domain(
+            domain.org_id.clone(),
+            domain.domain.domain.clone(),
+            prev.map(Box::new),
+        ));
+        Ok(())
+    }
+
+    fn delete_org_domain(&mut self, org: &OrgId, domain: &str) -> StoreResult<bool> {
+        if self
+            .data(org)
+            .is_none_or(|d| !d.domains.contains_key(domain))
+        {
+            return Ok(false);
+        }
+        let prev = self.state.replace_domain(org, domain, None);
+        self.undo.push(Undo::Domain(
+            org.clone(),
+            domain.to_owned(),
+            prev.map(Box::new),
+        ));
+        Ok(true)
+    }
+
+    fn verified_domain(&mut self, domain: &str) -> StoreResult<Option<StoredDomain>> {
+        Ok(self.state.verified_domain(domain))
+    }
+
+    fn membership_request(
+        &mut self,
+        org: &OrgId,
+        id: &MembershipRequestId,
+    ) -> StoreResult<Option<MembershipRequest>> {
+        Ok(self.data(org).and_then(|d| d.requests.get(id).cloned()))
+    }
+
+    fn membership_request_of(
+        &mut self,
+        org: &OrgId,
+        user_ref: &str,
+    ) -> StoreResult<Option<MembershipRequest>> {
+        Ok(self.state.request_of(org, user_ref))
+    }
+
+    fn put_membership_request(&mut self, request: &MembershipRequest) -> StoreResult<()> {
+        if self.state.request_account_taken(request) {
+            return Err(super::domains::request_taken());
+        }
+        self.ensure_org(&request.org_id);
+        let prev = self
+            .state
+            .replace_request(&request.org_id, &request.id, Some(request.clone()));
+        self.undo.push(Undo::Request(
+            request.org_id.clone(),
+            request.id.clone(),
+            prev.map(Box::new),
+        ));
+        Ok(())
+    }
+
+    fn membership_requests(
+        &mut self,
+        org: &OrgId,
+        query: &MembershipRequestQuery,
+    ) -> StoreResult<Page<MembershipRequest>> {
+        self.state.requests_page(org, query)
     }
 }

@@ -24,7 +24,7 @@
 
 use super::StoreResult;
 use crate::error::StoreError;
-use crate::id::{InvitationId, MemberId, MessageId};
+use crate::id::{InvitationId, MemberId, MembershipRequestId, MessageId};
 use chrono::{DateTime, Utc};
 
 /// The cursor after the member with this contact key and id.
@@ -105,6 +105,27 @@ pub fn parse_account(cursor: &str) -> StoreResult<crate::id::OrgId> {
         .and_then(from_hex)
         .map(crate::id::OrgId)
         .ok_or_else(|| invalid("account"))
+}
+
+/// The cursor after the membership request created at `created_secs` +
+/// `created_nanos` (Unix time) with this id.
+pub fn request(created_secs: i64, created_nanos: i64, request_id: &str) -> String {
+    format!("r.{created_secs}.{created_nanos}.{}", to_hex(request_id))
+}
+
+/// The creation time and id of a [`request`] cursor.
+pub fn parse_request(cursor: &str) -> StoreResult<(DateTime<Utc>, MembershipRequestId)> {
+    let parse = || {
+        let mut parts = cursor.strip_prefix("r.")?.splitn(3, '.');
+        let secs: i64 = parts.next()?.parse().ok()?;
+        let nanos: u32 = parts.next()?.parse().ok()?;
+        let id = from_hex(parts.next()?)?;
+        Some((
+            DateTime::from_timestamp(secs, nanos)?,
+            MembershipRequestId(id),
+        ))
+    };
+    parse().ok_or_else(|| invalid("membership request"))
 }
 
 /// The error for a cursor this store did not hand out for `list`.

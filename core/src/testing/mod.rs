@@ -55,6 +55,7 @@
 
 pub mod bulk;
 pub mod caps;
+pub mod domains;
 pub mod engine_ops;
 pub mod entities;
 pub mod faults;
@@ -174,6 +175,10 @@ macro_rules! store_conformance {
                 // The invitee's inbox across organizations (issue 14).
                 person_invitations_across_organizations => direct invitee::person_invitations_across_organizations,
                 inbox_through_the_engine => same_as_memory invitee::inbox_through_the_engine,
+                // Verified domains and membership requests (issue 14).
+                domains_and_requests_round_trip => direct domains::domains_and_requests_round_trip,
+                one_organization_verifies_a_domain_under_a_race => direct domains::one_organization_verifies_a_domain_under_a_race,
+                domains_through_the_engine => same_as_memory domains::domains_through_the_engine,
             );
         }
     };

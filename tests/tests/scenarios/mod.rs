@@ -18,3 +18,4 @@ mod seed_003_paste_box;
 mod seed_004_bulk_actions;
 mod seed_004_employee_admin;
 mod seed_dry_run_and_bulk_update;
+mod verified_domains;

@@ -103,11 +103,11 @@ fn the_schema_is_created_with_every_table_keyed_by_organization() {
     for r in &rows {
         let (name, unique, first): (String, bool, String) = (r.get(0), r.get(1), r.get(2));
         if first != "org_id" {
-            // The one unique exception: slugs are unique across
-            // organizations (0006; `organizations` is a reference table
-            // under Citus).
+            // The exceptions: slugs are unique across organizations
+            // (`organizations` is a reference table under Citus), and a
+            // domain is verified by one organization at a time.
             assert!(
-                !unique || name == "organizations_slug",
+                !unique || name == "organizations_slug" || name == "org_domains_verified",
                 "unique index {name} does not start with org_id"
             );
             exceptions.push(name);
@@ -124,6 +124,7 @@ fn the_schema_is_created_with_every_table_keyed_by_organization() {
             "invitations_person_account",
             "invitations_person_key",
             "members_by_account",
+            "org_domains_verified",
             "organizations_listed",
             "organizations_slug",
             "outbox_due_all",

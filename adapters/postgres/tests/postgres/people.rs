@@ -81,11 +81,12 @@ fn migration_0004_builds_people_of_existing_rows() {
         "DROP INDEX organizations_listed; DROP INDEX organizations_slug;
          DROP INDEX members_by_account;
          ALTER TABLE organizations DROP COLUMN slug, DROP COLUMN name_key, DROP COLUMN deleted;
-        "DROP TABLE batch_reports;
+         DROP TABLE batch_reports;
          DROP INDEX events_feed;
          ALTER TABLE events DROP COLUMN feed_tx, DROP COLUMN feed_pos, DROP COLUMN kind;
          DROP INDEX invitations_person_key; DROP INDEX invitations_person_account;
          ALTER TABLE invitations DROP COLUMN user_ref;
+         DROP TABLE org_domains; DROP TABLE membership_requests;
          DROP TABLE people; DROP TABLE people_terms; DROP TABLE people_groups;
          DELETE FROM enlist_schema_migrations WHERE version >= 4;",
     )
