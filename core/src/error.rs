@@ -726,7 +726,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in the order of the book's table.
-    pub const ALL: [ErrorCode; 24] = [
+    pub const ALL: [ErrorCode; 25] = [
         ErrorCode::InvalidInput,
         ErrorCode::LimitExceeded,
         ErrorCode::NotAMember,

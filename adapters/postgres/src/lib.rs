@@ -57,20 +57,24 @@ const MIGRATIONS: &[(u32, &str, &str)] = &[
         include_str!("../migrations/0006_settings.sql"),
     ),
     (
-        6,
-        "0006_hooks",
-        include_str!("../migrations/0006_hooks.sql"),
-    ),
-    (6, "0006_orgs", include_str!("../migrations/0006_orgs.sql")),
-    (
-        6,
-        "0006_invitee",
-        include_str!("../migrations/0006_invitee.sql"),
+        7,
+        "0007_hooks",
+        include_str!("../migrations/0007_hooks.sql"),
     ),
     (
-        6,
-        "0006_domains",
-        include_str!("../migrations/0006_domains.sql"),
+        8,
+        "0008_orgs",
+        include_str!("../migrations/0008_orgs.sql"),
+    ),
+    (
+        9,
+        "0009_invitee",
+        include_str!("../migrations/0009_invitee.sql"),
+    ),
+    (
+        10,
+        "0010_domains",
+        include_str!("../migrations/0010_domains.sql"),
     ),
 ];
 
@@ -154,7 +158,7 @@ impl PostgresStore {
     /// The schema version this library writes. A database with a lower
     /// version is migrated on connect; one with a higher version is refused
     /// with [`StoreError::SchemaTooNew`].
-    pub const SCHEMA_VERSION: u32 = 6;
+    pub const SCHEMA_VERSION: u32 = 10;
 
     /// Connects to `url` (libpq `key=value` form or a `postgres://` URL),
     /// with TLS as its `sslmode` says (`prefer` when it says nothing: see

@@ -50,20 +50,24 @@ const MIGRATIONS: &[(u32, &str, &str)] = &[
         include_str!("../migrations/0006_settings.sql"),
     ),
     (
-        6,
-        "0006_hooks",
-        include_str!("../migrations/0006_hooks.sql"),
-    ),
-    (6, "0006_orgs", include_str!("../migrations/0006_orgs.sql")),
-    (
-        6,
-        "0006_invitee",
-        include_str!("../migrations/0006_invitee.sql"),
+        7,
+        "0007_hooks",
+        include_str!("../migrations/0007_hooks.sql"),
     ),
     (
-        6,
-        "0006_domains",
-        include_str!("../migrations/0006_domains.sql"),
+        8,
+        "0008_orgs",
+        include_str!("../migrations/0008_orgs.sql"),
+    ),
+    (
+        9,
+        "0009_invitee",
+        include_str!("../migrations/0009_invitee.sql"),
+    ),
+    (
+        10,
+        "0010_domains",
+        include_str!("../migrations/0010_domains.sql"),
     ),
 ];
 
@@ -112,7 +116,7 @@ impl SqliteStore {
     /// The schema version this library writes. A file with a lower version
     /// is migrated on open; a file with a higher one is refused with
     /// [`StoreError::SchemaTooNew`].
-    pub const SCHEMA_VERSION: u32 = 6;
+    pub const SCHEMA_VERSION: u32 = 10;
 
     /// Opens (creating it if missing) the database file at `path` and
     /// brings its schema up to [`SqliteStore::SCHEMA_VERSION`].

@@ -51,6 +51,8 @@ pub(super) struct State {
     /// `k:<recipient key>`, and under `u:<user_ref>` when bound to an
     /// account; then `(created_at, org, id)` (the invitee's inbox).
     pub(super) by_person: BTreeSet<PersonEntry>,
+    /// The organization holding each verified domain.
+    pub(super) verified_domains: BTreeMap<String, OrgId>,
 }
 
 /// `(person key, created_at, org, id)`: an entry of [`State::by_person`].
@@ -67,8 +69,6 @@ pub(super) fn person_entries(inv: &StoredInvitation) -> Vec<PersonEntry> {
         out.push(entry(format!("u:{u}")));
     }
     out
-    /// The organization holding each verified domain.
-    pub(super) verified_domains: BTreeMap<String, OrgId>,
 }
 
 /// The shard of one organization.
