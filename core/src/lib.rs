@@ -152,7 +152,7 @@ pub use engine::{
 pub use store::{KeyStanding, MAX_STANDING_KEYS};
 // The invitee's side across organizations: the inbox, accept and decline
 // by identity, direct membership (issue 14).
-pub use engine::{Identity, InboxInvitation, NewMember};
+pub use engine::{Identity, InboxInvitation, MAX_INBOX_PAGE, NewMember};
 pub use store::PersonLookup;
 #[cfg(feature = "uniffi")]
 pub use uniffi_support::InboxPage;
