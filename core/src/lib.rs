@@ -169,7 +169,7 @@ pub use organization::{
 pub use role::{MAX_CUSTOM_PERMISSION_CHARS, MAX_CUSTOM_PERMISSIONS, check_custom_permission};
 // The invitee's side across organizations: the inbox, accept and decline
 // by identity, direct membership (issue 14).
-pub use engine::{Identity, InboxInvitation, NewMember};
+pub use engine::{Identity, InboxInvitation, MAX_INBOX_PAGE, NewMember};
 pub use store::PersonLookup;
 #[cfg(feature = "uniffi")]
 pub use uniffi_support::InboxPage;

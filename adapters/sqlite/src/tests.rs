@@ -1614,3 +1614,49 @@ fn migration_0006_feeds_existing_events_and_never_reuses_a_position() {
     assert_eq!(after.len(), 1);
     assert_eq!(after[0].cursor, "4");
 }
+
+/// The inbox's two walks (`Transaction::person_invitations`) search their
+/// partial indexes of migration 0006, newest first, without a scan or a
+/// sort, whether or not a cursor and an organization are given.
+#[test]
+fn the_inbox_walks_its_indexes_without_a_scan() {
+    let store = SqliteStore::open_in_memory().expect("open");
+    let conn = store.conn.lock("SqliteStore").expect("lock");
+    for (sql, index) in [
+        (tx::sql::PERSON_BY_ACCOUNT, "invitations_person_account"),
+        (tx::sql::PERSON_BY_KEY, "invitations_person_key"),
+    ] {
+        for (org, cursor) in [(false, false), (true, true)] {
+            let mut stmt = conn
+                .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+                .expect("prepare");
+            let text = |s: &str| Value::Text(s.to_owned());
+            let params = vec![
+                text("bob@x.test"),
+                Value::Integer(1),
+                Value::Integer(0),
+                if org { text("org_1") } else { Value::Null },
+                if cursor {
+                    Value::Integer(5)
+                } else {
+                    Value::Null
+                },
+                Value::Integer(0),
+                text("org_1"),
+                text("inv_1"),
+                Value::Integer(11),
+            ];
+            let mut rows = stmt.query(params_from_iter(params)).expect("plan");
+            let mut steps = Vec::new();
+            while let Some(row) = rows.next().expect("row") {
+                steps.push(row.get::<_, String>(3).expect("detail"));
+            }
+            let plan = steps.join(" / ");
+            assert!(
+                plan.contains(&format!("USING INDEX {index}")) && !plan.contains("SCAN"),
+                "{sql}\n  => {plan}"
+            );
+            assert!(!plan.contains("TEMP B-TREE"), "no sort: {sql}\n  => {plan}");
+        }
+    }
+}

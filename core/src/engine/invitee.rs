@@ -18,10 +18,9 @@ use super::invite::{Candidate, RejectReason, authorize_invite, check_grants_and_
 use super::{
     Ctx, Enlist, MAX_CURSOR_BYTES, MAX_EMAIL_FIELD_BYTES, MAX_IDENTIFIER_CHARS, MAX_KEY_BYTES,
     MAX_NAME_CHARS, check_bytes, check_max_bytes, clean_label, clean_line, identifier_key,
-    page_limit,
 };
 use crate::email::parse_address;
-use crate::error::{EntityKind, Error, Result};
+use crate::error::{EntityKind, Error, LimitKind, Result};
 use crate::event::{Actor, EventKind};
 use crate::group::GroupGrant;
 use crate::id::{InvitationId, OrgId};
@@ -34,6 +33,10 @@ use crate::store::PersonLookup;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
+
+/// The largest page of [`Enlist::invitations_for`]: each item reads its
+/// organization, its inviter and its groups, so a page is kept small.
+pub const MAX_INBOX_PAGE: u32 = 100;
 
 /// Who is signed in, as the host vouches for it: a verified email and/or
 /// a host account id. **Build it from the host's own verified session
@@ -261,7 +264,7 @@ impl Enlist {
     /// The signed-in person's open invitations across every organization
     /// [better-auth `listUserInvitations`]: pending and not expired (never
     /// staged, accepted, declined, revoked or expired ones), newest first,
-    /// a page of `limit` (1 to 1000) after `after` (the previous page's
+    /// a page of `limit` (1 to [`MAX_INBOX_PAGE`]) after `after` (the previous page's
     /// `next_cursor`). Found by the identity's verified email (invitations
     /// to that address bound to no account) and by its account
     /// (invitations bound to it, whatever their address). Each item is
@@ -296,7 +299,14 @@ impl Enlist {
         if let Some(a) = after {
             check_max_bytes("cursor", a, MAX_CURSOR_BYTES)?;
         }
-        let limit = page_limit(limit)?;
+        if limit == 0 || limit > MAX_INBOX_PAGE {
+            return Err(Error::LimitExceeded {
+                limit: LimitKind::PageSize,
+                max: u64::from(MAX_INBOX_PAGE),
+                actual: u64::from(limit),
+                detail: Some("invitations_for".into()),
+            });
+        }
         let mut lookup = PersonLookup::new(person.email_key, person.user_ref, limit);
         lookup.after = after.map(str::to_owned);
         self.run_read("invitations_for", |cx| {
@@ -669,9 +679,15 @@ mod tests {
             code(e.invitations_for(&me(Some(&huge), None), None, 10)),
             "limit_exceeded"
         );
-        assert_eq!(
-            code(e.invitations_for(&me(None, Some("u")), None, 0)),
-            "limit_exceeded"
+        for limit in [0, MAX_INBOX_PAGE + 1] {
+            assert_eq!(
+                code(e.invitations_for(&me(None, Some("u")), None, limit)),
+                "limit_exceeded"
+            );
+        }
+        assert!(
+            e.invitations_for(&me(None, Some("u")), None, MAX_INBOX_PAGE)
+                .is_ok()
         );
         assert_eq!(
             code(e.invitations_for(&me(None, Some("u")), Some("garbage"), 10)),

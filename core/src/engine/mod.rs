@@ -68,7 +68,7 @@ pub use invite::{
     InviteReport, InviteRequest, IssuedInvitation, RecipientInput, Recipients, RejectReason,
     RejectedRecipient, SendOutcome, SendReport,
 };
-pub use invitee::{Identity, InboxInvitation, NewMember};
+pub use invitee::{Identity, InboxInvitation, MAX_INBOX_PAGE, NewMember};
 pub use link::{ActivatedLink, LinkPreview, LinkSpec};
 pub use members::{FieldChange, MemberUpdate};
 pub use organizations::MAX_ORG_PREFIX_CHARS;
