@@ -24,6 +24,8 @@ pub(crate) const ORG_TABLES: &[&str] = &[
     "email_settings",
     "email_templates",
     "batch_reports",
+    "org_domains",
+    "membership_requests",
     "organizations",
     "org_heads",
 ];

@@ -26,6 +26,8 @@ pub(crate) const ORG_TABLES: &[&str] = &[
     "email_settings",
     "email_templates",
     "batch_reports",
+    "org_domains",
+    "membership_requests",
     "organizations",
 ];
 
@@ -302,23 +304,16 @@ mod tests {
         assert_eq!(rows_of(&conn, &other.organization.id), before_other);
     }
 
-    /// Migration 6 gives every organization stored before it a slug from
+    /// Migration 8 gives every organization stored before it a slug from
     /// its name, distinct, and the columns the lists read.
     #[test]
-    fn migration_0006_gives_existing_organizations_slugs() {
+    fn migration_0008_gives_existing_organizations_slugs() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("v5.sqlite3");
         {
             let store = SqliteStore::open(&path).unwrap();
             let conn = store.conn.lock("SqliteStore").unwrap();
-            conn.execute_batch(
-                "DROP INDEX organizations_listed; DROP INDEX organizations_slug;
-                 DROP INDEX members_by_account;
-                 ALTER TABLE organizations DROP COLUMN slug;
-                 ALTER TABLE organizations DROP COLUMN name_key;
-                 ALTER TABLE organizations DROP COLUMN deleted;
-                 PRAGMA user_version = 5;",
-            )
+            crate::tests::downgrade(&conn, 7)
             .unwrap();
             for (id, name) in [("org_1", "Acme"), ("org_2", "ACME!"), ("org_3", "Zeta Ltd")] {
                 let body = serde_json::json!({

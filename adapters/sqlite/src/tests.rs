@@ -194,6 +194,62 @@ fn populate(store: &SqliteStore) -> OrgId {
 
 // ----- opening, migrations, persistence ------------------------------------
 
+/// What each migration added, undone: `UNDO[v]` takes a file from version
+/// `v` back to `v - 1`. The upgrade tests build older files with
+/// [`downgrade`], so a new migration adds its undo here, once.
+const UNDO: &[(u32, &str)] = &[
+    (
+        2,
+        "DROP TABLE email_templates; DROP TABLE email_settings;",
+    ),
+    (3, "DROP INDEX outbox_failed;"),
+    (
+        4,
+        "DROP TABLE people; DROP TABLE people_terms; DROP TABLE people_groups;",
+    ),
+    (5, "DROP TABLE batch_reports;"),
+    (6, "DROP INDEX invitations_open_by_inviter;"),
+    (
+        7,
+        "DROP TABLE event_feed_head; ALTER TABLE events DROP COLUMN kind;",
+    ),
+    (
+        8,
+        "DROP INDEX organizations_listed; DROP INDEX organizations_slug;
+         DROP INDEX members_by_account;
+         ALTER TABLE organizations DROP COLUMN slug;
+         ALTER TABLE organizations DROP COLUMN name_key;
+         ALTER TABLE organizations DROP COLUMN deleted;",
+    ),
+    (
+        9,
+        "DROP INDEX invitations_person_key; DROP INDEX invitations_person_account;
+         ALTER TABLE invitations DROP COLUMN user_ref;",
+    ),
+    (
+        10,
+        "DROP TABLE org_domains; DROP TABLE membership_requests;",
+    ),
+];
+
+/// Takes a current file back to schema version `to`, as an older enlist
+/// left it.
+pub(crate) fn downgrade(conn: &Connection, to: u32) -> rusqlite::Result<()> {
+    for (version, sql) in UNDO.iter().rev() {
+        if *version > to {
+            conn.execute_batch(sql)?;
+        }
+    }
+    conn.pragma_update(None, "user_version", to)
+}
+
+#[test]
+fn every_migration_has_its_undo() {
+    let undone: Vec<u32> = UNDO.iter().map(|u| u.0).collect();
+    let expected: Vec<u32> = (2..=SqliteStore::SCHEMA_VERSION).collect();
+    assert_eq!(undone, expected);
+}
+
 #[test]
 fn migrations_are_numbered_and_end_at_the_schema_version() {
     for (i, (version, name, sql)) in MIGRATIONS.iter().enumerate() {
@@ -355,32 +411,7 @@ fn a_version_1_file_gains_the_later_tables_and_indexes_and_keeps_its_rows() {
     // The file as version 1 left it: no email tables (0002), no index of
     // the dead letters (0003), no people tables (0004), user_version 1.
     Connection::open(&path)
-        .and_then(|c| {
-            c.execute_batch(
-                "DROP TABLE email_templates; DROP TABLE email_settings; DROP INDEX outbox_failed;
-                 DROP TABLE people; DROP TABLE people_terms; DROP TABLE people_groups;",
-            )?;
-            // Nor the batch reports (0005).
-            c.execute_batch("DROP TABLE batch_reports;")?;
-            // Nor the event feed (0006).
-            c.execute_batch("DROP TABLE event_feed_head; ALTER TABLE events DROP COLUMN kind;")?;
-            // Nor the slugs (0006).
-            c.execute_batch(
-                "DROP INDEX organizations_listed; DROP INDEX organizations_slug;
-                 DROP INDEX members_by_account;
-                 ALTER TABLE organizations DROP COLUMN slug;
-                 ALTER TABLE organizations DROP COLUMN name_key;
-                 ALTER TABLE organizations DROP COLUMN deleted;",
-            )?;
-            // Nor the inbox's column and indexes (0006).
-            c.execute_batch(
-                "DROP INDEX invitations_person_key; DROP INDEX invitations_person_account;
-                 ALTER TABLE invitations DROP COLUMN user_ref;",
-            )?;
-            // Nor the domains and membership requests (0006).
-            c.execute_batch("DROP TABLE org_domains; DROP TABLE membership_requests;")?;
-            c.pragma_update(None, "user_version", 1)
-        })
+        .and_then(|c| downgrade(&c, 1))
         .expect("downgrade to version 1");
     let before = dump(&path);
     assert!(!before.contains_key("email_templates"));
@@ -1521,20 +1552,7 @@ fn migration_0004_builds_people_of_existing_rows() {
         fill(&store, &org, 20);
         // Back to version 3: the people tables gone, the mark lowered.
         let conn = store.conn.lock("SqliteStore").expect("lock");
-        conn.execute_batch(
-            "DROP INDEX organizations_listed; DROP INDEX organizations_slug;
-             DROP INDEX members_by_account;
-             ALTER TABLE organizations DROP COLUMN slug;
-             ALTER TABLE organizations DROP COLUMN name_key;
-             ALTER TABLE organizations DROP COLUMN deleted;
-             DROP TABLE batch_reports;
-             DROP TABLE event_feed_head; ALTER TABLE events DROP COLUMN kind;
-             DROP INDEX invitations_person_key; DROP INDEX invitations_person_account;
-             ALTER TABLE invitations DROP COLUMN user_ref;
-             DROP TABLE org_domains; DROP TABLE membership_requests;
-             DROP TABLE people; DROP TABLE people_terms; DROP TABLE people_groups;
-             PRAGMA user_version = 3;",
-        )
+        downgrade(&conn, 3)
         .expect("downgrade");
     }
     let store = SqliteStore::open(&path).expect("migrate");
@@ -1566,11 +1584,11 @@ fn migration_0004_builds_people_of_existing_rows() {
     assert_eq!(found.items.len(), 11, "k1, k10..k19");
 }
 
-/// Migration 0006 starts the event feed after the events a file already
+/// Migration 0007 starts the event feed after the events a file already
 /// holds, with their kinds, and a deleted newest event's position is
 /// never given again.
 #[test]
-fn migration_0006_feeds_existing_events_and_never_reuses_a_position() {
+fn migration_0007_feeds_existing_events_and_never_reuses_a_position() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("v5.sqlite3");
     let org = org_id(1);
@@ -1583,10 +1601,7 @@ fn migration_0006_feeds_existing_events_and_never_reuses_a_position() {
             .expect("append");
         tx.commit().expect("commit");
         let conn = store.conn.lock("SqliteStore").expect("lock");
-        conn.execute_batch(
-            "DROP TABLE event_feed_head; ALTER TABLE events DROP COLUMN kind;
-             PRAGMA user_version = 5;",
-        )
+        downgrade(&conn, 6)
         .expect("downgrade");
     }
     let store = SqliteStore::open(&path).expect("migrate");

@@ -904,6 +904,14 @@ impl Transaction for MemoryTx<'_> {
         let messages: Vec<MessageId> = data.outbox_ids.iter().cloned().collect();
         let members: Vec<MemberId> = data.members.sort_key.keys().cloned().collect();
         let invitations: Vec<InvitationId> = data.invitations.sort_key.keys().cloned().collect();
+        let domains: Vec<String> = data.domains.keys().cloned().collect();
+        for domain in domains {
+            // Through the index of verified domains, which is not in the
+            // shard: a purged organization holds no domain.
+            let prev = self.state.replace_domain(org, &domain, None);
+            self.undo
+                .push(Undo::Domain(org.clone(), domain, prev.map(Box::new)));
+        }
         for id in messages {
             let prev = self.state.replace_outbox(&id, None);
             self.undo.push(Undo::Outbox(id, prev.map(Box::new)));

@@ -316,3 +316,35 @@ pub fn domains_through_the_engine(env: &mut Env) {
     let r = env.engine.events(&id, &Actor::System, 0, 1000);
     env.rec_result("events", &r);
 }
+
+/// A purged organization releases the domains it held verified, and its
+/// requests are gone: another organization may verify the domain, and
+/// nothing of the purged one is read back.
+pub fn a_purged_organization_releases_its_domains(make: MakeStore<'_>) {
+    let store = make();
+    let mut tx = store.begin().expect("begin");
+    let org_a = OrgId::from("org_a");
+    tx.put_organization(&super::entities::organization(&org_a))
+        .expect("org");
+    tx.put_org_domain(&claim("org_a", "acme.test", DomainStatus::Verified))
+        .expect("verified");
+    tx.put_membership_request(&request("org_a", "req_1", "acct-1", 1))
+        .expect("request");
+    tx.commit().expect("commit");
+
+    let mut tx = store.begin().expect("begin");
+    tx.purge_organization(&org_a).expect("purge");
+    tx.commit().expect("commit");
+
+    let mut tx = store.begin().expect("begin");
+    assert_eq!(tx.verified_domain("acme.test").expect("read"), None);
+    assert_eq!(tx.org_domain(&org_a, "acme.test").expect("read"), None);
+    assert_eq!(
+        tx.membership_request(&org_a, &MembershipRequestId::from("req_1"))
+            .expect("read"),
+        None
+    );
+    tx.put_org_domain(&claim("org_b", "acme.test", DomainStatus::Verified))
+        .expect("another organization verifies the released domain");
+    tx.commit().expect("commit");
+}

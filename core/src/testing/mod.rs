@@ -179,6 +179,7 @@ macro_rules! store_conformance {
                 domains_and_requests_round_trip => direct domains::domains_and_requests_round_trip,
                 one_organization_verifies_a_domain_under_a_race => direct domains::one_organization_verifies_a_domain_under_a_race,
                 domains_through_the_engine => same_as_memory domains::domains_through_the_engine,
+                a_purged_organization_releases_its_domains => direct domains::a_purged_organization_releases_its_domains,
             );
         }
     };
