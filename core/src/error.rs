@@ -1,6 +1,6 @@
 //! The one error type of the crate, with stable codes.
 
-use crate::id::{GroupId, InvitationId, MemberId, OrgId};
+use crate::id::{GroupId, InvitationId, LinkId, MemberId, OrgId};
 use crate::invitation::InvitationStatus;
 use crate::role::Permission;
 use crate::wire_names;
@@ -50,6 +50,11 @@ pub enum LimitKind {
     /// How many times its packed size an XLSX entry unpacks to
     /// (`Policy::max_import_ratio`).
     ImportRatio,
+    /// People joining by one invitation link (its `max_uses`).
+    LinkUses,
+    /// Invitation links of one organization
+    /// ([`MAX_LINKS_PER_ORG`](crate::MAX_LINKS_PER_ORG)).
+    LinksPerOrg,
 }
 
 wire_names! {
@@ -68,6 +73,8 @@ wire_names! {
         ImportEntries => "import_entries",
         ImportUnpackedBytes => "import_unpacked_bytes",
         ImportRatio => "import_ratio",
+        LinkUses => "link_uses",
+        LinksPerOrg => "links_per_org",
     }
 }
 
@@ -285,6 +292,30 @@ pub enum Error {
         /// Whether the host configured a sealing key.
         key_configured: bool,
     },
+    /// An invitation link's URL cannot be shown again: without the host's
+    /// link key ([`Enlist::with_link_keys`](crate::Enlist::with_link_keys))
+    /// a link's URL is shown once, when it is made (`key_configured`
+    /// false); with one, a link made before the key or under a key no
+    /// longer configured cannot be derived (`key_configured` true).
+    /// Regenerating the link gives a new URL (ADR 0013).
+    #[error(
+        "the URL of invitation link {link} is not kept{}; regenerate the link to get a new URL",
+        if *key_configured { " under a link key this service holds" } else { " (no link key is configured: it was shown once)" }
+    )]
+    LinkUrlNotKept {
+        /// The link.
+        link: LinkId,
+        /// Whether the host configured a link key.
+        key_configured: bool,
+    },
+    /// An invitation link is past its expiry (ADR 0013).
+    #[error("invitation link {link} expired at {expired_at}")]
+    LinkExpired {
+        /// The link.
+        link: LinkId,
+        /// When it expired.
+        expired_at: chrono::DateTime<chrono::Utc>,
+    },
     /// The store failed. (A [`StoreError::InvalidCursor`] becomes
     /// [`Error::InvalidInput`] on field `cursor` instead: it is the caller's
     /// mistake, not the store's.)
@@ -325,6 +356,8 @@ impl Error {
             Error::AccessCodeNotKept { .. } => ErrorCode::AccessCodeNotKept,
             Error::Store(_) => ErrorCode::Storage,
             Error::Mail(_) => ErrorCode::Mail,
+            Error::LinkUrlNotKept { .. } => ErrorCode::LinkUrlNotKept,
+            Error::LinkExpired { .. } => ErrorCode::LinkExpired,
         }
     }
 
@@ -411,6 +444,15 @@ impl Error {
             Error::UnknownGroup { group } => f.text("group", group.as_str()),
             Error::RetriesExhausted { attempts } => f.count("attempts", u64::from(*attempts)),
             Error::ConfirmationMismatch => &mut f,
+            Error::LinkUrlNotKept {
+                link,
+                key_configured,
+            } => f
+                .text("link", link.as_str())
+                .flag("key_configured", *key_configured),
+            Error::LinkExpired { link, expired_at } => {
+                f.text("link", link.as_str()).time("expired_at", expired_at)
+            }
             Error::AccessCodeNotKept {
                 invitation,
                 key_configured,
@@ -690,11 +732,15 @@ pub enum ErrorCode {
     Storage,
     /// [`Error::Mail`].
     Mail,
+    /// [`Error::LinkUrlNotKept`].
+    LinkUrlNotKept,
+    /// [`Error::LinkExpired`].
+    LinkExpired,
 }
 
 impl ErrorCode {
     /// Every code, in the order of the book's table.
-    pub const ALL: [ErrorCode; 23] = [
+    pub const ALL: [ErrorCode; 25] = [
         ErrorCode::InvalidInput,
         ErrorCode::LimitExceeded,
         ErrorCode::NotAMember,
@@ -718,6 +764,8 @@ impl ErrorCode {
         ErrorCode::Storage,
         ErrorCode::Mail,
         ErrorCode::ConfirmationMismatch,
+        ErrorCode::LinkUrlNotKept,
+        ErrorCode::LinkExpired,
     ];
 
     /// The stable code ([`Error::code`]).
@@ -746,6 +794,8 @@ impl ErrorCode {
             ErrorCode::Storage => "storage",
             ErrorCode::Mail => "mail",
             ErrorCode::ConfirmationMismatch => "confirmation_mismatch",
+            ErrorCode::LinkUrlNotKept => "link_url_not_kept",
+            ErrorCode::LinkExpired => "link_expired",
         }
     }
 
@@ -768,8 +818,9 @@ impl ErrorCode {
             | ErrorCode::AlreadyInvited
             | ErrorCode::InvitationNotOpen
             | ErrorCode::AccessCodeNotKept
+            | ErrorCode::LinkUrlNotKept
             | ErrorCode::Conflict => ErrorFamily::Conflict,
-            ErrorCode::InvitationExpired => ErrorFamily::Expired,
+            ErrorCode::InvitationExpired | ErrorCode::LinkExpired => ErrorFamily::Expired,
             ErrorCode::InvitationRevoked => ErrorFamily::Revoked,
             ErrorCode::RetriesExhausted | ErrorCode::Storage => ErrorFamily::Storage,
             ErrorCode::Mail => ErrorFamily::Mail,
@@ -848,6 +899,10 @@ impl ErrorCode {
             }
             ErrorCode::Mail => const { &[fact("permanent", Flag)] },
             ErrorCode::ConfirmationMismatch => const { &[] },
+            ErrorCode::LinkUrlNotKept => {
+                const { &[fact("link", Id), fact("key_configured", Flag)] }
+            }
+            ErrorCode::LinkExpired => const { &[fact("link", Id), fact("expired_at", Time)] },
         }
     }
 }
@@ -934,6 +989,8 @@ pub enum EntityKind {
     Message,
     /// The kept report of a batch ([`Enlist::batch_report`](crate::Enlist::batch_report)).
     BatchReport,
+    /// An invitation link.
+    InviteLink,
 }
 
 wire_names! {
@@ -946,6 +1003,7 @@ wire_names! {
         Role => "role",
         Message => "message",
         BatchReport => "batch_report",
+        InviteLink => "invite_link",
     }
 }
 
@@ -1113,6 +1171,14 @@ mod tests {
             Error::Store(StoreError::Unavailable("down".into())),
             Error::Mail(MailError::Permanent("no such mailbox".into())),
             Error::ConfirmationMismatch,
+            Error::LinkUrlNotKept {
+                link: LinkId::from("lnk_1"),
+                key_configured: true,
+            },
+            Error::LinkExpired {
+                link: LinkId::from("lnk_1"),
+                expired_at: at,
+            },
         ]
     }
 

@@ -11,7 +11,7 @@
 use crate::error::StoreError;
 use crate::event::Event;
 use crate::group::Group;
-use crate::id::{BatchId, GroupId, InvitationId, MemberId, MessageId, OrgId};
+use crate::id::{BatchId, GroupId, InvitationId, LinkId, MemberId, MessageId, OrgId};
 use crate::invitation::{InvitationQuery, StoredInvitation};
 use crate::link::StoredInviteLink;
 use crate::member::{Member, MemberQuery, Page};
@@ -91,6 +91,10 @@ macro_rules! for_each_method {
                 now: DateTime<Utc>
             ) -> Vec<(String, KeyStanding)>;
             read people(org: &OrgId, query: &PeopleQuery, now: DateTime<Utc>) -> Page<Person>;
+            read link(org: &OrgId, id: &LinkId) -> Option<StoredInviteLink>;
+            read link_by_secret(org: &OrgId, hash: &SecretHash) -> Option<StoredInviteLink>;
+            read links(org: &OrgId, limit: usize) -> Vec<StoredInviteLink>;
+            write put_link(link: &StoredInviteLink) -> ();
         }
     };
 }

@@ -150,6 +150,13 @@ pub use engine::{
     DirectorySendReport,
 };
 pub use store::{KeyStanding, MAX_STANDING_KEYS};
+// Several invitation links per organization (ADR 0013).
+pub use engine::NewLink;
+pub use id::LinkId;
+pub use link::{
+    DEFAULT_LINK_NAME, LinkStatus, MAX_LINK_DOMAINS, MAX_LINK_NAME_CHARS, MAX_LINK_USES,
+    MAX_LINKS_PER_ORG,
+};
 #[cfg(feature = "uniffi")]
 pub use uniffi_support::{
     AddressNotice, AddressProblem, DeadLetterPage, ImportedRow, InvitationPage, MemberPage,
@@ -185,4 +192,6 @@ mod book {
     struct DryRun;
     #[doc = include_str!("../../docs/src/bulk-update.md")]
     struct BulkUpdate;
+    #[doc = include_str!("../../docs/src/invitation-links.md")]
+    struct InvitationLinks;
 }

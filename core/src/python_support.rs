@@ -20,7 +20,7 @@
 use crate::email::{AddressPart, AddressWarning};
 use crate::error::{Error, ErrorFamily, LimitKind};
 use crate::group::{Group, GroupGrant, GroupSort};
-use crate::id::{BatchId, GroupId, InvitationId, MemberId, MessageId, OrgId};
+use crate::id::{BatchId, GroupId, InvitationId, LinkId, MemberId, MessageId, OrgId};
 use crate::import_file::{ImportFormat, ImportGroup, ImportRow, ImportRowError, ImportSheet};
 use crate::invitation::{Invitation, InvitationPreview, InvitationStatus, RegistrationNeeds};
 use crate::member::{Contact, LicenseUsage, Member, MemberKind, MemberSort, MemberStatus};
@@ -149,7 +149,15 @@ macro_rules! py_ids {
     )*};
 }
 
-py_ids!(OrgId, MemberId, GroupId, InvitationId, MessageId, BatchId);
+py_ids!(
+    OrgId,
+    MemberId,
+    GroupId,
+    InvitationId,
+    MessageId,
+    BatchId,
+    LinkId
+);
 
 /// An id argument is the id (a `str`) or the record that has it.
 macro_rules! py_id_args {
@@ -225,6 +233,7 @@ py_wire_enums!(
     PersonLabel,
     PersonSource,
     PeopleSort,
+    crate::link::LinkStatus,
 );
 
 /// A contact is its text (the address or the identifier).

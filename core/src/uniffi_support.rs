@@ -23,7 +23,7 @@ use crate::email::{AddressError, AddressWarning};
 use crate::engine::{
     ImportRejection, ImportReport, InviteReport, IssuedInvitation, RejectedRecipient,
 };
-use crate::id::{BatchId, GroupId, InvitationId, MemberId, MessageId, OrgId};
+use crate::id::{BatchId, GroupId, InvitationId, LinkId, MemberId, MessageId, OrgId};
 use crate::invitation::Invitation;
 use crate::member::{Member, Page};
 use crate::report::{BatchReport, ReportRow};
@@ -45,7 +45,15 @@ macro_rules! id_types {
     )*};
 }
 
-id_types!(OrgId, MemberId, GroupId, InvitationId, MessageId, BatchId);
+id_types!(
+    OrgId,
+    MemberId,
+    GroupId,
+    InvitationId,
+    MessageId,
+    BatchId,
+    LinkId
+);
 
 /// A time, in UTC.
 type DateTime = chrono::DateTime<Utc>;

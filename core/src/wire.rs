@@ -261,6 +261,7 @@ registry! {
     crate::people::PersonLabel,
     crate::people::PersonSource,
     crate::people::PeopleSort,
+    crate::link::LinkStatus,
 }
 
 #[cfg(test)]

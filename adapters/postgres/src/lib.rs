@@ -50,6 +50,11 @@ const MIGRATIONS: &[(u32, &str, &str)] = &[
         "0005_batch_reports",
         include_str!("../migrations/0005_batch_reports.sql"),
     ),
+    (
+        6,
+        "0006_links",
+        include_str!("../migrations/0006_links.sql"),
+    ),
 ];
 
 /// How long an organization stays "contended" after a write conflict in it:
@@ -132,7 +137,7 @@ impl PostgresStore {
     /// The schema version this library writes. A database with a lower
     /// version is migrated on connect; one with a higher version is refused
     /// with [`StoreError::SchemaTooNew`].
-    pub const SCHEMA_VERSION: u32 = 5;
+    pub const SCHEMA_VERSION: u32 = 6;
 
     /// Connects to `url` (libpq `key=value` form or a `postgres://` URL),
     /// with TLS as its `sslmode` says (`prefer` when it says nothing: see

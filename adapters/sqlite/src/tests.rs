@@ -234,7 +234,7 @@ fn a_new_file_gets_the_schema_wal_and_its_marks() {
         "members",
         "member_groups",
         "invitations",
-        "invite_links",
+        "links",
         "events",
         "outbox",
         "counts",
@@ -360,8 +360,10 @@ fn a_version_1_file_gains_the_later_tables_and_indexes_and_keeps_its_rows() {
                 "DROP TABLE email_templates; DROP TABLE email_settings; DROP INDEX outbox_failed;
                  DROP TABLE people; DROP TABLE people_terms; DROP TABLE people_groups;",
             )?;
-            // Nor the batch reports (0005).
+            // Nor the batch reports (0005); the single link in its own
+            // table (before 0006).
             c.execute_batch("DROP TABLE batch_reports;")?;
+            c.execute_batch(V5_LINKS)?;
             c.pragma_update(None, "user_version", 1)
         })
         .expect("downgrade to version 1");
@@ -370,8 +372,11 @@ fn a_version_1_file_gains_the_later_tables_and_indexes_and_keeps_its_rows() {
     let store = SqliteStore::open(&path).expect("open migrates");
     let after = dump(&path);
     for (table, rows) in &before {
-        assert_eq!(after.get(table), Some(rows), "{table} kept");
+        if table != "invite_links" {
+            assert_eq!(after.get(table), Some(rows), "{table} kept");
+        }
     }
+    assert!(!after.contains_key("invite_links"), "0006 moved the link");
     let mut tx = begin(&store);
     assert!(tx.organization(&org).expect("read").is_some());
     assert_eq!(tx.email_templates(&org).expect("the new table"), vec![]);
@@ -400,6 +405,57 @@ fn a_version_1_file_gains_the_later_tables_and_indexes_and_keeps_its_rows() {
         )
         .expect("table");
     assert_eq!(table, 1, "migration 0005 made the batch reports' table");
+}
+
+/// A version-5 file's link table, with the link of `org_1` the way
+/// version 5 wrote it (no id, no named-link fields): what migration 0006
+/// moves into `links`.
+const V5_LINKS: &str = "DROP TABLE links;
+     CREATE TABLE invite_links (org_id TEXT PRIMARY KEY NOT NULL, body TEXT NOT NULL);";
+
+/// Migration 0006: the single link of a version-5 file becomes the
+/// default link, found by its secret, and new links go beside it.
+#[test]
+fn migration_0006_makes_the_single_link_the_default_link() {
+    let (store, _dir) = file_store();
+    let path = store.path().expect("file").to_path_buf();
+    let org = populate(&store);
+    drop(store);
+    let old = serde_json::json!({
+        "org_id": org, "role": "member", "kind": "member", "groups": [],
+        "license_type": "standard", "secret_hash": hash(77), "active": true,
+        "created_by": null, "created_at": "2026-01-01T00:00:00.123Z", "uses": 4,
+    })
+    .to_string();
+    Connection::open(&path)
+        .and_then(|c| {
+            c.execute_batch(V5_LINKS)?;
+            c.execute(
+                "INSERT INTO invite_links (org_id, body) VALUES (?1, ?2)",
+                rusqlite::params![org.as_str(), old],
+            )?;
+            c.pragma_update(None, "user_version", 5)
+        })
+        .expect("downgrade to version 5");
+    let store = SqliteStore::open(&path).expect("open migrates");
+    let mut tx = begin(&store);
+    let by_secret = tx
+        .link_by_secret(&org, &hash(77))
+        .expect("read")
+        .expect("found by its secret");
+    assert!(by_secret.id.is_default());
+    assert_eq!(by_secret.uses, 4);
+    assert_eq!(by_secret.secret_hash, Some(hash(77)));
+    assert_eq!(tx.invite_link(&org).expect("read"), Some(by_secret.clone()));
+    assert_eq!(tx.link_by_secret(&org, &hash(78)).expect("read"), None);
+    let named = enlist::testing::entities::named_link(&org, "lnk_a", 79, 0);
+    tx.put_link(&named).expect("a named link beside it");
+    assert_eq!(
+        tx.links(&org, 10).expect("list"),
+        vec![named.clone(), by_secret],
+        "oldest first: t(0) is 1970"
+    );
+    tx.commit().expect("commit");
 }
 
 // ----- transactions --------------------------------------------------------
@@ -1213,8 +1269,16 @@ fn lookups_cost_the_same_in_small_and_large_organizations() {
             }),
         ),
         (
-            tx::sql::INVITE_LINK.into(),
-            Box::new(move |o| vec![text(o.as_str())]),
+            tx::sql::LINK.into(),
+            Box::new(move |o| vec![text(o.as_str()), text("lnk_default")]),
+        ),
+        (
+            tx::sql::LINK_BY_SECRET.into(),
+            Box::new(move |o| vec![text(o.as_str()), text(&hash(200).to_hex())]),
+        ),
+        (
+            tx::sql::LINKS.into(),
+            Box::new(move |o| vec![text(o.as_str()), Value::Integer(10)]),
         ),
         (
             tx::sql::LAST_SEQ.into(),
@@ -1486,6 +1550,8 @@ fn migration_0004_builds_people_of_existing_rows() {
         conn.execute_batch(
             "DROP TABLE batch_reports;
              DROP TABLE people; DROP TABLE people_terms; DROP TABLE people_groups;
+             DROP TABLE links;
+             CREATE TABLE invite_links (org_id TEXT PRIMARY KEY NOT NULL, body TEXT NOT NULL);
              PRAGMA user_version = 3;",
         )
         .expect("downgrade");

@@ -134,6 +134,8 @@ class LimitKind(_StrEnum):
     IMPORT_ENTRIES = "import_entries"
     IMPORT_UNPACKED_BYTES = "import_unpacked_bytes"
     IMPORT_RATIO = "import_ratio"
+    LINK_USES = "link_uses"
+    LINKS_PER_ORG = "links_per_org"
 
 
 class ErrorFamily(_StrEnum):
@@ -184,6 +186,7 @@ class EntityKind(_StrEnum):
     ROLE = "role"
     MESSAGE = "message"
     BATCH_REPORT = "batch_report"
+    INVITE_LINK = "invite_link"
 
 
 class UniqueRule(_StrEnum):
@@ -256,6 +259,10 @@ class EventKind(_StrEnum):
     INVITATION_UPDATED = "invitation_updated"
     INVITATION_ACTIVE_CHANGED = "invitation_active_changed"
     ACCESS_CODE_REVEALED = "access_code_revealed"
+    LINK_CREATED = "link_created"
+    LINK_REVOKED = "link_revoked"
+    LINK_REGENERATED = "link_regenerated"
+    LINK_URL_SHOWN = "link_url_shown"
 
 
 class TlsMode(_StrEnum):
@@ -358,3 +365,12 @@ class PeopleSort(_StrEnum):
     LAST_ACTIVE = "last_active"
     ROLE = "role"
     DATE = "date"
+
+
+class LinkStatus(_StrEnum):
+    """Where an invitation link stands."""
+
+    ACTIVE = "active"
+    EXPIRED = "expired"
+    EXHAUSTED = "exhausted"
+    REVOKED = "revoked"

@@ -27,6 +27,7 @@ mod dry_run;
 mod groups;
 mod invite;
 mod link;
+mod links;
 mod members;
 mod orgs;
 mod outbox;
@@ -59,6 +60,7 @@ pub use invite::{
     RejectedRecipient, SendOutcome, SendReport,
 };
 pub use link::{ActivatedLink, LinkPreview, LinkSpec};
+pub use links::NewLink;
 pub use members::{FieldChange, MemberUpdate};
 pub use orgs::{CreatedOrganization, NewOrganization};
 pub use outbox::MAX_OUTBOX_BATCH;
@@ -322,6 +324,7 @@ pub struct Enlist {
     config: Arc<EngineConfig>,
     codes: Arc<CodeHasher>,
     sealer: Arc<crate::seal::CodeSealer>,
+    link_keys: Arc<crate::link::LinkKeys>,
 }
 
 impl std::fmt::Debug for Enlist {
@@ -330,6 +333,7 @@ impl std::fmt::Debug for Enlist {
             .field("config", &self.config)
             .field("secret_key", &self.codes.has_key())
             .field("sealing_keys", &self.sealer)
+            .field("link_keys", &self.link_keys)
             .finish_non_exhaustive()
     }
 }
@@ -344,6 +348,7 @@ impl Enlist {
             config: Arc::new(EngineConfig::default()),
             codes: Arc::new(CodeHasher::default()),
             sealer: Arc::new(crate::seal::CodeSealer::default()),
+            link_keys: Arc::new(crate::link::LinkKeys::default()),
         }
     }
 
@@ -391,6 +396,22 @@ impl Enlist {
         retired: Vec<crate::seal::SealingKey>,
     ) -> Result<Self> {
         self.sealer = Arc::new(crate::seal::CodeSealer::new(current, retired)?);
+        Ok(self)
+    }
+
+    /// Derives every invitation link's secret made from now on under
+    /// `current` (a [`SecretKey`]: at least 32 bytes the host keeps outside
+    /// the database), so that an administrator can see a link's URL again
+    /// ([`Enlist::link_url`]); the store keeps only the hash, as for every
+    /// secret. Links made under a `retired` key still show; to rotate, make
+    /// the new key current and list the old one as retired (a link stays
+    /// valid whatever the key: only showing its URL again needs the key it
+    /// was made under; regenerate a link to move it to the current key).
+    /// Without a key a link's URL is shown once, when it is made (ADR
+    /// 0013). Refused: more than 16 retired keys, a retired key equal to
+    /// the current one.
+    pub fn with_link_keys(mut self, current: SecretKey, retired: Vec<SecretKey>) -> Result<Self> {
+        self.link_keys = Arc::new(crate::link::LinkKeys::new(current, retired)?);
         Ok(self)
     }
 
@@ -525,6 +546,7 @@ impl Enlist {
             config: &self.config,
             codes: &self.codes,
             sealer: &self.sealer,
+            link_keys: &self.link_keys,
             trace,
             email: None,
         };
@@ -559,6 +581,8 @@ pub(crate) struct Ctx<'a> {
     pub codes: &'a CodeHasher,
     /// The host's sealing keys for access codes (none by default).
     pub sealer: &'a crate::seal::CodeSealer,
+    /// The host's keys for invitation-link URLs (none by default).
+    pub link_keys: &'a crate::link::LinkKeys,
     /// The command's span (`tracing` feature).
     pub trace: &'a trace::Command,
     /// The email settings and template of the organization this command

@@ -6,7 +6,7 @@ use super::walk::{invitation_cursor, member_cursor};
 use crate::error::{StoreError, UniqueRule};
 use crate::event::Event;
 use crate::group::Group;
-use crate::id::{BatchId, GroupId, InvitationId, MemberId, MessageId, OrgId};
+use crate::id::{BatchId, GroupId, InvitationId, LinkId, MemberId, MessageId, OrgId};
 use crate::invitation::{InvitationQuery, InvitationStatus, StoredInvitation};
 use crate::link::StoredInviteLink;
 use crate::member::{Member, MemberQuery, MemberSort, MemberStatus, Page};
@@ -426,18 +426,6 @@ impl Transaction for MemoryTx<'_> {
         }
     }
 
-    fn invite_link(&mut self, org: &OrgId) -> StoreResult<Option<StoredInviteLink>> {
-        Ok(self.data(org).and_then(|d| d.link.clone()))
-    }
-
-    fn put_invite_link(&mut self, link: &StoredInviteLink) -> StoreResult<()> {
-        self.ensure_org(&link.org_id);
-        let prev = self.state.org_mut(&link.org_id).link.replace(link.clone());
-        self.undo
-            .push(Undo::Link(link.org_id.clone(), prev.map(Box::new)));
-        Ok(())
-    }
-
     fn append_event(&mut self, event: &Event) -> StoreResult<u64> {
         self.ensure_org(&event.org_id);
         let events = &mut self.state.org_mut(&event.org_id).events;
@@ -712,5 +700,48 @@ impl Transaction for MemoryTx<'_> {
             .values()
             .filter_map(|inv| Person::from_invitation(inv));
         crate::store::people::scan_page(members.chain(invitations), query, now)
+    }
+
+    fn link(&mut self, org: &OrgId, id: &LinkId) -> StoreResult<Option<StoredInviteLink>> {
+        Ok(self.data(org).and_then(|d| d.links.get(id).cloned()))
+    }
+
+    fn link_by_secret(
+        &mut self,
+        org: &OrgId,
+        hash: &SecretHash,
+    ) -> StoreResult<Option<StoredInviteLink>> {
+        // An organization has at most MAX_LINKS_PER_ORG links: a scan.
+        Ok(self.data(org).and_then(|d| {
+            d.links
+                .values()
+                .find(|l| l.secret_hash.is_some_and(|h| h.ct_eq(hash)))
+                .cloned()
+        }))
+    }
+
+    fn links(&mut self, org: &OrgId, limit: usize) -> StoreResult<Vec<StoredInviteLink>> {
+        let mut all: Vec<StoredInviteLink> = self
+            .data(org)
+            .map(|d| d.links.values().cloned().collect())
+            .unwrap_or_default();
+        all.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+        all.truncate(limit);
+        Ok(all)
+    }
+
+    fn put_link(&mut self, link: &StoredInviteLink) -> StoreResult<()> {
+        self.ensure_org(&link.org_id);
+        let prev = self
+            .state
+            .org_mut(&link.org_id)
+            .links
+            .insert(link.id.clone(), link.clone());
+        self.undo.push(Undo::Link(
+            link.org_id.clone(),
+            link.id.clone(),
+            prev.map(Box::new),
+        ));
+        Ok(())
     }
 }

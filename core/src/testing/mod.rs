@@ -60,6 +60,7 @@ pub mod entities;
 pub mod faults;
 pub mod harness;
 pub mod hostile;
+pub mod links;
 pub mod model;
 pub mod people;
 pub mod races;
@@ -153,6 +154,10 @@ macro_rules! store_conformance {
                 // The people view.
                 people_view_sorts_filters_and_pages => direct people::people_view_sorts_filters_and_pages,
                 people_view_follows_writes => direct people::people_view_follows_writes,
+                // Several invitation links (issue 14, ADR 0013).
+                links_are_kept_per_organization_and_found_by_hash => direct links::links_are_kept_per_organization_and_found_by_hash,
+                named_links => same_as_memory links::named_links,
+                link_use_cap_holds_under_concurrent_joins => direct links::link_use_cap_holds_under_concurrent_joins,
             );
         }
     };
