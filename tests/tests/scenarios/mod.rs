@@ -4,6 +4,7 @@
 pub mod common;
 
 mod caps;
+mod invitation_links;
 mod seed_000_directory_assistant;
 mod seed_000_hr_assistant;
 mod seed_000_reports;
