@@ -159,8 +159,8 @@ pub use link::{
 };
 #[cfg(feature = "uniffi")]
 pub use uniffi_support::{
-    AddressNotice, AddressProblem, DeadLetterPage, ImportedRow, InvitationPage, MemberPage,
-    PersonPage, SecretText, utc_from_system_time,
+    AddressNotice, AddressProblem, DeadLetterPage, ImportedRow, InvitationPage, LinkPage,
+    MemberPage, PersonPage, SecretText, utc_from_system_time,
 };
 
 /// The Rust examples of the book (`docs/src`) that need only this crate,

@@ -234,6 +234,9 @@ page_types! {
     /// One page of the people view, as Kotlin and Swift see
     /// [`Page<Person>`](crate::Person).
     PersonPage of crate::people::Person;
+    /// One page of invitation links, as Kotlin and Swift see
+    /// [`Page<InviteLink>`](crate::InviteLink).
+    LinkPage of crate::link::InviteLink;
 }
 
 /// Something suspicious about a valid address, as it crosses to Kotlin and

@@ -24,6 +24,7 @@ fun commandScenarios(@Suppress("UNUSED_PARAMETER") dir: File) {
     bulkScenario()
     capabilitiesScenario()
     reportsScenario()
+    linksScenario()
 }
 
 /** [block] must be refused with PermissionDenied. */

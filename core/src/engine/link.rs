@@ -203,7 +203,8 @@ impl Enlist {
         })
     }
 
-    /// What the link's landing page shows.
+    /// What the landing page of a link (the default one or a named one)
+    /// shows; refused as [`Enlist::join_by_link`] would refuse the link.
     pub fn preview_link(&self, token: &str) -> Result<LinkPreview> {
         let (org, hash) = parse_token(token).ok_or(Error::InvalidSecret)?;
         self.run_read("preview_link", |cx| {
@@ -226,8 +227,14 @@ impl Enlist {
         })
     }
 
-    /// Joins by the invitation link. `contact` is the person's email (or
-    /// identifier); allowed domains, seats and the registration rules apply.
+    /// Joins by an invitation link: the default link or a named one, found
+    /// by the hash of the token's secret (ADR 0013). The link's status
+    /// (revoked, expired: [`Error::LinkExpired`], used up:
+    /// [`LimitKind::LinkUses`](crate::LimitKind::LinkUses)) and its own
+    /// allowed domains (a verified email of one of them) are checked, and
+    /// its use counted, in the join's transaction. `contact` is the
+    /// person's email (or identifier); allowed domains, seats and the
+    /// registration rules apply.
     /// Where the policy restricts domains, only an email matching the
     /// registration's `verified_email` joins (identifiers are refused). An
     /// open invitation for the same contact is closed as accepted when the
