@@ -8,6 +8,7 @@ use crate::inputs::{ActorRef, Grants, PyManualClock};
 use crate::mail::PyMailer;
 use crate::types::PyBatchReport;
 use crate::types::PyDeadLetterPage;
+use crate::types::PyLinkPage;
 use crate::types::PyPersonPage;
 use crate::types::{PyAccountMembershipPage, PyOrganizationPage};
 use crate::types::{
@@ -45,6 +46,7 @@ const OPTIONS: [&str; 8] = [
     "secret_key",
     "sealing_keys",
     "allowed_redirect_urls",
+    "link_keys",
 ];
 
 /// The options, checked: what a store needs to become an engine.
@@ -55,6 +57,9 @@ pub(crate) struct Settled {
     config: enlist::EngineConfig,
     /// `sealing_keys=[(id, key), ...]`: the first seals, all open.
     sealing: Vec<enlist::SealingKey>,
+    /// `link_keys=[key, ...]`: the first derives new link secrets, all
+    /// show a link's URL again (ADR 0013).
+    links: Vec<enlist::SecretKey>,
 }
 
 /// The keyword `name` of `options` (`None` when absent or `None`),
@@ -115,6 +120,21 @@ impl Settled {
             .map(|(id, key)| enlist::SealingKey::new(id, key))
             .collect::<enlist::Result<Vec<_>>>()
             .or_raise(py)?;
+        // At most 17 link keys (the current one and 16 retired), each at
+        // least 32 bytes (`SecretKey::new`).
+        let links_in = option::<Vec<Vec<u8>>>(options, "link_keys")?.unwrap_or_default();
+        if links_in.len() > 17 {
+            return Err(invalid(
+                py,
+                "link_keys",
+                "at most 17 keys: the current one and 16 retired",
+            ));
+        }
+        let links = links_in
+            .into_iter()
+            .map(enlist::SecretKey::new)
+            .collect::<enlist::Result<Vec<_>>>()
+            .or_raise(py)?;
         let mut config = enlist::EngineConfig::default();
         if let Some(name) = option(options, "product_name")? {
             config.product_name = name;
@@ -139,6 +159,7 @@ impl Settled {
             key,
             config,
             sealing,
+            links,
         })
     }
 
@@ -163,6 +184,12 @@ impl Settled {
         if let Some(current) = keys.next() {
             engine = engine
                 .with_sealing_keys(current, keys.collect())
+                .or_raise(py)?;
+        }
+        let mut links = self.links.into_iter();
+        if let Some(current) = links.next() {
+            engine = engine
+                .with_link_keys(current, links.collect())
                 .or_raise(py)?;
         }
         let engine = engine.try_with_config(self.config).or_raise(py)?;
@@ -1218,6 +1245,120 @@ impl PyEnlist {
         actor: ActorRef,
     ) -> PyResult<Option<enlist::InviteLink>> {
         self.run(py, |e| e.invite_link(&org, &actor.0))
+    }
+
+    // -- named invitation links (ADR 0013) ------------------------------------
+
+    /// Creates a named invitation link with its own terms (kind, role,
+    /// groups, license type), expiry (`expires_in_secs`), use cap
+    /// (`max_uses`) and email domains (`allowed_domains`, on top of the
+    /// organization's). Returns `(link, token)`; with `link_keys` the
+    /// token can be shown again (`link_url`), without it only now.
+    #[pyo3(signature = (
+        org, *, actor, name, kind = None, role = None, groups = None, license_type = None,
+        expires_in_secs = None, max_uses = None, allowed_domains = None
+    ))]
+    #[allow(clippy::too_many_arguments)]
+    fn create_link<'py>(
+        &self,
+        py: Python<'py>,
+        org: OrgId,
+        actor: ActorRef,
+        name: String,
+        kind: Option<&Bound<'_, PyAny>>,
+        role: Option<String>,
+        groups: Option<Grants>,
+        license_type: Option<String>,
+        expires_in_secs: Option<u64>,
+        max_uses: Option<u64>,
+        allowed_domains: Option<Vec<String>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let mut new = enlist::NewLink::new(name);
+        new.kind = wire_or_default("kind", kind)?;
+        new.role = role;
+        new.groups = groups.map(|g| g.0).unwrap_or_default();
+        new.license_type = license_type;
+        new.expires_in_secs = expires_in_secs;
+        new.max_uses = max_uses;
+        new.allowed_domains = allowed_domains.unwrap_or_default();
+        let made = py
+            .detach(|| self.engine.create_link(&org, &actor.0, new))
+            .or_raise(py)?;
+        activated_link(py, made)
+    }
+
+    /// A page of the organization's links (the default one too), oldest
+    /// first, each with its uses and status. Needs `MANAGE_INVITE_LINK`.
+    #[pyo3(signature = (org, *, actor, after = None, limit = 50))]
+    fn links(
+        &self,
+        py: Python<'_>,
+        org: OrgId,
+        actor: ActorRef,
+        after: Option<String>,
+        limit: u32,
+    ) -> PyResult<PyLinkPage> {
+        self.run(py, |e| e.links(&org, &actor.0, after.as_deref(), limit))
+            .map(Into::into)
+    }
+
+    /// One link, with its uses and status. Needs `MANAGE_INVITE_LINK`.
+    #[pyo3(signature = (org, *, actor, link_id))]
+    fn link(
+        &self,
+        py: Python<'_>,
+        org: OrgId,
+        actor: ActorRef,
+        link_id: String,
+    ) -> PyResult<enlist::InviteLink> {
+        let id = enlist::LinkId::from(link_id);
+        self.run(py, |e| e.link(&org, &actor.0, &id))
+    }
+
+    /// A link's URL again, derived under the engine's `link_keys` (never
+    /// stored). Raises `ConflictError` (`link_url_not_kept`) without a key
+    /// or for a link made before it.
+    #[pyo3(signature = (org, *, actor, link_id))]
+    fn link_url(
+        &self,
+        py: Python<'_>,
+        org: OrgId,
+        actor: ActorRef,
+        link_id: String,
+    ) -> PyResult<String> {
+        let id = enlist::LinkId::from(link_id);
+        self.run(py, |e| e.link_url(&org, &actor.0, &id))
+            .map(|url| url.expose().to_owned())
+    }
+
+    /// Gives one link a new secret: its old URL stops working, the other
+    /// links' do not. Returns `(link, token)`.
+    #[pyo3(signature = (org, *, actor, link_id))]
+    fn regenerate_link<'py>(
+        &self,
+        py: Python<'py>,
+        org: OrgId,
+        actor: ActorRef,
+        link_id: String,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let id = enlist::LinkId::from(link_id);
+        let made = py
+            .detach(|| self.engine.regenerate_link(&org, &actor.0, &id))
+            .or_raise(py)?;
+        activated_link(py, made)
+    }
+
+    /// Revokes one link for good; the others keep working. Returns it.
+    #[pyo3(signature = (org, *, actor, link_id))]
+    fn revoke_link(
+        &self,
+        py: Python<'_>,
+        org: OrgId,
+        actor: ActorRef,
+        link_id: String,
+    ) -> PyResult<enlist::InviteLink> {
+        let id = enlist::LinkId::from(link_id);
+        self.run(py, |e| e.revoke_link(&org, &actor.0, &id))
     }
 
     /// What the link's landing page shows.
@@ -2340,4 +2481,15 @@ fn settings_in(
         .map(|m| enlist::python_support::metadata_in(m, "private_metadata"))
         .transpose()?;
     Ok(())
+}
+
+/// A link and its URL as `enlist._links.ActivatedLink`, a named tuple whose
+/// repr hides the token.
+fn activated_link<'py>(
+    py: Python<'py>,
+    made: enlist::ActivatedLink,
+) -> PyResult<Bound<'py, PyAny>> {
+    py.import("enlist._links")?
+        .getattr("ActivatedLink")?
+        .call1((made.link, made.url.expose().to_owned()))
 }

@@ -44,6 +44,7 @@ fn _enlist(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<types::PyEvent>()?;
     m.add_class::<types::PyDeadLetterPage>()?;
     m.add_class::<types::PyMembershipRequestPage>()?;
+    m.add_class::<types::PyLinkPage>()?;
     m.add_class::<types::PyReportRow>()?;
     m.add_class::<types::PyBatchReport>()?;
     // The directory assistant (seed 000).

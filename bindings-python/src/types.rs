@@ -131,6 +131,12 @@ page! {
 }
 
 page! {
+    /// One page of invitation links, oldest first; iterate it, and pass
+    /// `next_cursor` as `after` for the next page.
+    "LinkPage" PyLinkPage(enlist::InviteLink)
+}
+
+page! {
     /// One page of invitations, newest first; iterate it, and pass
     /// `next_cursor` as `after` for the next page.
     "InvitationPage" PyInvitationPage(enlist::Invitation)

@@ -15,7 +15,7 @@ use enlist::{
     Organization, OutboxStatus, Permission, Policy, Registration, Role, SendReport,
 };
 use enlist::{Identity, InboxPage, NewMember};
-use enlist::{PeopleQuery, PersonPage};
+use enlist::{LinkId, NewLink, PeopleQuery, PersonPage};
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -41,6 +41,8 @@ pub(crate) struct Settings {
     key: Option<enlist::SecretKey>,
     /// The first seals, all open.
     sealing: Vec<enlist::SealingKey>,
+    /// The first derives new link secrets, all show a link's URL again.
+    links: Vec<enlist::SecretKey>,
 }
 
 impl Settings {
@@ -49,6 +51,7 @@ impl Settings {
         config: Option<EngineConfig>,
         secret_key: Option<Vec<u8>>,
         sealing_keys: Vec<SealingKeySpec>,
+        link_keys: Vec<Vec<u8>>,
     ) -> Result<Self> {
         let config = match config {
             Some(c) => {
@@ -63,10 +66,24 @@ impl Settings {
             .into_iter()
             .map(|k| enlist::SealingKey::new(k.id, k.key))
             .collect::<enlist::Result<Vec<_>>>()?;
+        // At most the current key and 16 retired ones, each at least 32
+        // bytes (`SecretKey::new`); `with_link_keys` checks the rest.
+        if link_keys.len() > 17 {
+            return Err(enlist::Error::InvalidInput {
+                field: "link_keys".into(),
+                reason: "at most 17 keys: the current one and 16 retired".into(),
+            }
+            .into());
+        }
+        let links = link_keys
+            .into_iter()
+            .map(enlist::SecretKey::new)
+            .collect::<enlist::Result<Vec<_>>>()?;
         Ok(Self {
             config,
             key,
             sealing,
+            links,
         })
     }
 }
@@ -92,6 +109,10 @@ impl Enlist {
         let mut sealing = settings.sealing.into_iter();
         if let Some(current) = sealing.next() {
             inner = inner.with_sealing_keys(current, sealing.collect())?;
+        }
+        let mut links = settings.links.into_iter();
+        if let Some(current) = links.next() {
+            inner = inner.with_link_keys(current, links.collect())?;
         }
         if let Some(config) = settings.config {
             inner = inner.try_with_config(config)?;
@@ -143,15 +164,26 @@ impl Enlist {
     /// `sealing_keys`: access codes are sealed under the first (exactly 32
     /// bytes with an id) so that `revealAccessCode` can show them again;
     /// the others still open codes sealed before a rotation. Empty (the
-    /// default): a code is shown once.
-    #[uniffi::constructor(default(clock = None, config = None, secret_key = None, sealing_keys = []))]
+    /// default): a code is shown once. `link_keys`: invitation-link
+    /// secrets are derived under the first (at least 32 bytes) so that
+    /// `linkUrl` can show a link's URL again; the others still show links
+    /// made before a rotation. Empty (the default): a link's URL is shown
+    /// once (ADR 0013).
+    #[uniffi::constructor(default(
+        clock = None,
+        config = None,
+        secret_key = None,
+        sealing_keys = [],
+        link_keys = []
+    ))]
     pub fn in_memory(
         clock: Option<Arc<dyn Clock>>,
         config: Option<EngineConfig>,
         secret_key: Option<Vec<u8>>,
         sealing_keys: Vec<SealingKeySpec>,
+        link_keys: Vec<Vec<u8>>,
     ) -> Result<Arc<Self>> {
-        let settings = Settings::check(config, secret_key, sealing_keys)?;
+        let settings = Settings::check(config, secret_key, sealing_keys, link_keys)?;
         Ok(Arc::new(Self::over(
             Arc::new(enlist::MemoryStore::new()),
             clock,
@@ -164,15 +196,22 @@ impl Enlist {
     /// (`Context.getFilesDir()` on Android, Application Support on iOS).
     /// `config` and `secret_key` as for [`Enlist::in_memory`], checked
     /// before the file is opened.
-    #[uniffi::constructor(default(clock = None, config = None, secret_key = None, sealing_keys = []))]
+    #[uniffi::constructor(default(
+        clock = None,
+        config = None,
+        secret_key = None,
+        sealing_keys = [],
+        link_keys = []
+    ))]
     pub fn open_sqlite(
         path: String,
         clock: Option<Arc<dyn Clock>>,
         config: Option<EngineConfig>,
         secret_key: Option<Vec<u8>>,
         sealing_keys: Vec<SealingKeySpec>,
+        link_keys: Vec<Vec<u8>>,
     ) -> Result<Arc<Self>> {
-        let settings = Settings::check(config, secret_key, sealing_keys)?;
+        let settings = Settings::check(config, secret_key, sealing_keys, link_keys)?;
         let store = enlist_sqlite::SqliteStore::open(&path)?;
         Ok(Arc::new(Self::over(Arc::new(store), clock, settings)?))
     }
@@ -335,6 +374,23 @@ impl Enlist {
         Ok(self
             .inner
             .dead_letters(&org_id, &actor, after.as_deref(), limit)?
+            .into())
+    }
+
+    /// A page of the organization's invitation links (the default one
+    /// too), oldest first, each with its uses and status. Needs
+    /// `ManageInviteLink`.
+    #[uniffi::method(default(after = None))]
+    pub fn links(
+        &self,
+        org_id: OrgId,
+        actor: Actor,
+        limit: u32,
+        after: Option<String>,
+    ) -> Result<enlist::LinkPage> {
+        Ok(self
+            .inner
+            .links(&org_id, &actor, after.as_deref(), limit)?
             .into())
     }
 
@@ -522,6 +578,32 @@ commands! {
     /// The invitation link, if one was ever activated.
     fn invite_link(org_id: OrgId, actor: Actor) -> Option<InviteLink>
         => |e| e.invite_link(&org_id, &actor);
+
+    /// Creates a named invitation link with its own terms, expiry, use cap
+    /// and email domains (ADR 0013); returns it with its URL. Needs
+    /// `ManageInviteLink`, the invite permission of its kind, and the role
+    /// and groups within the actor's reach.
+    fn create_link(org_id: OrgId, actor: Actor, new: NewLink) -> ActivatedLink
+        => |e| e.create_link(&org_id, &actor, new);
+
+    /// One link with its uses and status. Needs `ManageInviteLink`.
+    fn link(org_id: OrgId, actor: Actor, link_id: LinkId) -> InviteLink
+        => |e| e.link(&org_id, &actor, &link_id);
+
+    /// A link's URL again, derived under the engine's `link_keys` (never
+    /// stored); `Conflict` (`link_url_not_kept`) without a key or for a
+    /// link made before it.
+    fn link_url(org_id: OrgId, actor: Actor, link_id: LinkId) -> enlist::Secret
+        => |e| e.link_url(&org_id, &actor, &link_id);
+
+    /// Gives one link a new secret: its old URL stops working, the other
+    /// links' do not.
+    fn regenerate_link(org_id: OrgId, actor: Actor, link_id: LinkId) -> ActivatedLink
+        => |e| e.regenerate_link(&org_id, &actor, &link_id);
+
+    /// Revokes one link for good; the others keep working.
+    fn revoke_link(org_id: OrgId, actor: Actor, link_id: LinkId) -> InviteLink
+        => |e| e.revoke_link(&org_id, &actor, &link_id);
 
     /// What the link's landing page shows.
     fn preview_link(token: String) -> LinkPreview

@@ -325,7 +325,8 @@ fn normalize_identifier_maps_its_error() {
 #[test]
 fn invite_deliver_accept_with_a_foreign_clock_and_mailer() {
     let clock = TestClock::at(t0());
-    let engine = Enlist::in_memory(Some(clock.clone()), None, None, Vec::new()).unwrap();
+    let engine =
+        Enlist::in_memory(Some(clock.clone()), None, None, Vec::new(), Vec::new()).unwrap();
     let (org, owner) = new_org(&engine, "Acme");
     assert_eq!(engine.now(), clock.get());
 
@@ -473,7 +474,8 @@ fn invite_deliver_accept_with_a_foreign_clock_and_mailer() {
 #[test]
 fn a_failing_foreign_mailer_is_retried_after_the_backoff() {
     let clock = TestClock::at(t0());
-    let engine = Enlist::in_memory(Some(clock.clone()), None, None, Vec::new()).unwrap();
+    let engine =
+        Enlist::in_memory(Some(clock.clone()), None, None, Vec::new(), Vec::new()).unwrap();
     let (org, owner) = new_org(&engine, "Acme");
     engine.invite(org, owner, paste("frank@acme.test")).unwrap();
     let mailer = Arc::new(TestMailer::default());
@@ -504,7 +506,7 @@ fn a_failing_foreign_mailer_is_retried_after_the_backoff() {
 
 #[test]
 fn an_out_of_range_time_is_refused_and_changes_nothing() {
-    let engine = Enlist::in_memory(None, None, None, Vec::new()).unwrap();
+    let engine = Enlist::in_memory(None, None, None, Vec::new(), Vec::new()).unwrap();
     let (org, owner) = new_org(&engine, "Acme");
     let Actor::Member(member_id) = owner.clone() else {
         unreachable!()
@@ -534,8 +536,15 @@ fn a_sqlite_file_keeps_everything_across_reopening() {
     let path = path.to_str().unwrap().to_owned();
     let clock = TestClock::at(t0());
     let (org, token) = {
-        let engine =
-            Enlist::open_sqlite(path.clone(), Some(clock.clone()), None, None, Vec::new()).unwrap();
+        let engine = Enlist::open_sqlite(
+            path.clone(),
+            Some(clock.clone()),
+            None,
+            None,
+            Vec::new(),
+            Vec::new(),
+        )
+        .unwrap();
         let (org, owner) = new_org(&engine, "Acme Files");
         let report = engine
             .invite(org.clone(), owner, paste("bob@acme.test"))
@@ -550,7 +559,8 @@ fn a_sqlite_file_keeps_everything_across_reopening() {
                 .to_owned(),
         )
     };
-    let engine = Enlist::open_sqlite(path, Some(clock), None, None, Vec::new()).unwrap();
+    let engine =
+        Enlist::open_sqlite(path, Some(clock), None, None, Vec::new(), Vec::new()).unwrap();
     assert_eq!(engine.organization(org.clone()).unwrap().name, "Acme Files");
     let accepted = engine
         .accept(token, reg("acct-bob", "Bob", "Smith"))
@@ -566,6 +576,7 @@ fn a_sqlite_file_keeps_everything_across_reopening() {
         None,
         None,
         Vec::new(),
+        Vec::new(),
     )
     .unwrap_err();
     assert_eq!(bad.code(), "storage");
@@ -573,7 +584,14 @@ fn a_sqlite_file_keeps_everything_across_reopening() {
 
 #[test]
 fn secrets_cross_as_objects_that_never_print() {
-    let engine = Enlist::in_memory(Some(TestClock::at(t0())), None, None, Vec::new()).unwrap();
+    let engine = Enlist::in_memory(
+        Some(TestClock::at(t0())),
+        None,
+        None,
+        Vec::new(),
+        Vec::new(),
+    )
+    .unwrap();
     let (org, owner) = new_org(&engine, "Acme");
     let report = engine
         .invite(org.clone(), owner, paste("bob@acme.test"))
@@ -593,7 +611,14 @@ fn callers_cannot_ask_for_unbounded_work() {
     let huge = "a@b.c,".repeat(MAX_PARSE_BYTES / 6 + 1);
     let e = parse_recipients(huge).unwrap_err();
     assert!(matches!(e, EnlistError::InvalidInput { .. }), "{e:?}");
-    let engine = Enlist::in_memory(Some(TestClock::at(t0())), None, None, Vec::new()).unwrap();
+    let engine = Enlist::in_memory(
+        Some(TestClock::at(t0())),
+        None,
+        None,
+        Vec::new(),
+        Vec::new(),
+    )
+    .unwrap();
     let e = engine
         .claim_due(u32::try_from(enlist::MAX_OUTBOX_BATCH + 1).unwrap(), None)
         .unwrap_err();
@@ -609,7 +634,7 @@ fn callers_cannot_ask_for_unbounded_work() {
 #[test]
 fn the_file_mailer_writes_what_deliver_pending_and_a_direct_send_hand_it() {
     let dir = tempfile::tempdir().unwrap();
-    let engine = Enlist::in_memory(None, None, None, Vec::new()).unwrap();
+    let engine = Enlist::in_memory(None, None, None, Vec::new(), Vec::new()).unwrap();
     let (org, owner) = new_org(&engine, "Acme");
     let report = engine
         .invite(org.clone(), owner.clone(), paste("Bob <bob@acme.test>"))
@@ -644,5 +669,43 @@ fn the_file_mailer_writes_what_deliver_pending_and_a_direct_send_hand_it() {
             .replace("=3D", "=")
             .contains(msg.email.accept_url.expose()),
         "{eml}"
+    );
+}
+
+/// `link_keys`: each at least 32 bytes, at most 17; with one, a named
+/// link's URL is shown again; without, `link_url_not_kept`.
+#[test]
+fn link_keys_are_checked_and_show_a_link_again() {
+    for keys in [vec![vec![1u8; 31]], vec![vec![1u8; 32]; 18]] {
+        let e = Enlist::in_memory(None, None, None, Vec::new(), keys).unwrap_err();
+        assert!(matches!(e, EnlistError::InvalidInput { .. }), "{e:?}");
+    }
+    let keyed = Enlist::in_memory(None, None, None, Vec::new(), vec![vec![5u8; 32]]).unwrap();
+    let (org, owner) = new_org(&keyed, "Acme");
+    let mut p = keyed.organization(org.clone()).unwrap().policy;
+    p.invite_link_enabled = true;
+    keyed.update_policy(org.clone(), owner.clone(), p).unwrap();
+    let made = keyed
+        .create_link(org.clone(), owner.clone(), enlist::NewLink::new("team"))
+        .unwrap();
+    let again = keyed
+        .link_url(org.clone(), owner.clone(), made.link.id.clone())
+        .unwrap();
+    assert_eq!(again, made.url);
+    let page = keyed.links(org.clone(), owner.clone(), 10, None).unwrap();
+    assert_eq!(page.items.len(), 1);
+
+    let plain = Enlist::in_memory(None, None, None, Vec::new(), Vec::new()).unwrap();
+    let (org, owner) = new_org(&plain, "Beta");
+    let mut p = plain.organization(org.clone()).unwrap().policy;
+    p.invite_link_enabled = true;
+    plain.update_policy(org.clone(), owner.clone(), p).unwrap();
+    let made = plain
+        .create_link(org.clone(), owner.clone(), enlist::NewLink::new("once"))
+        .unwrap();
+    let e = plain.link_url(org, owner, made.link.id).unwrap_err();
+    assert!(
+        matches!(e, EnlistError::Conflict { ref code, .. } if code == "link_url_not_kept"),
+        "{e:?}"
     );
 }

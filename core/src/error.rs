@@ -1,6 +1,6 @@
 //! The one error type of the crate, with stable codes.
 
-use crate::id::{GroupId, InvitationId, MemberId, OrgId};
+use crate::id::{GroupId, InvitationId, LinkId, MemberId, OrgId};
 use crate::invitation::InvitationStatus;
 use crate::role::Permission;
 use crate::wire_names;
@@ -53,6 +53,11 @@ pub enum LimitKind {
     /// Open invitations one member has issued
     /// (`Policy::max_open_invitations_per_inviter`).
     OpenInvitationsPerInviter,
+    /// People joining by one invitation link (its `max_uses`).
+    LinkUses,
+    /// Invitation links of one organization
+    /// ([`MAX_LINKS_PER_ORG`](crate::MAX_LINKS_PER_ORG)).
+    LinksPerOrg,
 }
 
 wire_names! {
@@ -72,6 +77,8 @@ wire_names! {
         ImportUnpackedBytes => "import_unpacked_bytes",
         ImportRatio => "import_ratio",
         OpenInvitationsPerInviter => "open_invitations_per_inviter",
+        LinkUses => "link_uses",
+        LinksPerOrg => "links_per_org",
     }
 }
 
@@ -307,6 +314,30 @@ pub enum Error {
         /// Why, as the hook says it.
         reason: String,
     },
+    /// An invitation link's URL cannot be shown again: without the host's
+    /// link key ([`Enlist::with_link_keys`](crate::Enlist::with_link_keys))
+    /// a link's URL is shown once, when it is made (`key_configured`
+    /// false); with one, a link made before the key or under a key no
+    /// longer configured cannot be derived (`key_configured` true).
+    /// Regenerating the link gives a new URL (ADR 0013).
+    #[error(
+        "the URL of invitation link {link} is not kept{}; regenerate the link to get a new URL",
+        if *key_configured { " under a link key this service holds" } else { " (no link key is configured: it was shown once)" }
+    )]
+    LinkUrlNotKept {
+        /// The link.
+        link: LinkId,
+        /// Whether the host configured a link key.
+        key_configured: bool,
+    },
+    /// An invitation link is past its expiry (ADR 0013).
+    #[error("invitation link {link} expired at {expired_at}")]
+    LinkExpired {
+        /// The link.
+        link: LinkId,
+        /// When it expired.
+        expired_at: chrono::DateTime<chrono::Utc>,
+    },
     /// The store failed. (A [`StoreError::InvalidCursor`] becomes
     /// [`Error::InvalidInput`] on field `cursor` instead: it is the caller's
     /// mistake, not the store's.)
@@ -349,6 +380,8 @@ impl Error {
             Error::Store(_) => ErrorCode::Storage,
             Error::Mail(_) => ErrorCode::Mail,
             Error::CustomPermissionDenied { .. } => ErrorCode::CustomPermissionDenied,
+            Error::LinkUrlNotKept { .. } => ErrorCode::LinkUrlNotKept,
+            Error::LinkExpired { .. } => ErrorCode::LinkExpired,
         }
     }
 
@@ -438,6 +471,15 @@ impl Error {
             Error::UnknownGroup { group } => f.text("group", group.as_str()),
             Error::RetriesExhausted { attempts } => f.count("attempts", u64::from(*attempts)),
             Error::ConfirmationMismatch => &mut f,
+            Error::LinkUrlNotKept {
+                link,
+                key_configured,
+            } => f
+                .text("link", link.as_str())
+                .flag("key_configured", *key_configured),
+            Error::LinkExpired { link, expired_at } => {
+                f.text("link", link.as_str()).time("expired_at", expired_at)
+            }
             Error::AccessCodeNotKept {
                 invitation,
                 key_configured,
@@ -722,6 +764,10 @@ pub enum ErrorCode {
     Mail,
     /// [`Error::CustomPermissionDenied`].
     CustomPermissionDenied,
+    /// [`Error::LinkUrlNotKept`].
+    LinkUrlNotKept,
+    /// [`Error::LinkExpired`].
+    LinkExpired,
 }
 
 impl ErrorCode {
@@ -752,6 +798,8 @@ impl ErrorCode {
         ErrorCode::ConfirmationMismatch,
         ErrorCode::HookRefused,
         ErrorCode::CustomPermissionDenied,
+        ErrorCode::LinkUrlNotKept,
+        ErrorCode::LinkExpired,
     ];
 
     /// The stable code ([`Error::code`]).
@@ -782,6 +830,8 @@ impl ErrorCode {
             ErrorCode::ConfirmationMismatch => "confirmation_mismatch",
             ErrorCode::HookRefused => "hook_refused",
             ErrorCode::CustomPermissionDenied => "custom_permission_denied",
+            ErrorCode::LinkUrlNotKept => "link_url_not_kept",
+            ErrorCode::LinkExpired => "link_expired",
         }
     }
 
@@ -806,8 +856,9 @@ impl ErrorCode {
             | ErrorCode::AlreadyInvited
             | ErrorCode::InvitationNotOpen
             | ErrorCode::AccessCodeNotKept
+            | ErrorCode::LinkUrlNotKept
             | ErrorCode::Conflict => ErrorFamily::Conflict,
-            ErrorCode::InvitationExpired => ErrorFamily::Expired,
+            ErrorCode::InvitationExpired | ErrorCode::LinkExpired => ErrorFamily::Expired,
             ErrorCode::InvitationRevoked => ErrorFamily::Revoked,
             ErrorCode::RetriesExhausted | ErrorCode::Storage => ErrorFamily::Storage,
             ErrorCode::Mail => ErrorFamily::Mail,
@@ -890,6 +941,10 @@ impl ErrorCode {
             ErrorCode::CustomPermissionDenied => {
                 const { &[fact("actor", Text), fact("custom_permission", Text)] }
             }
+            ErrorCode::LinkUrlNotKept => {
+                const { &[fact("link", Id), fact("key_configured", Flag)] }
+            }
+            ErrorCode::LinkExpired => const { &[fact("link", Id), fact("expired_at", Time)] },
         }
     }
 }
@@ -981,6 +1036,8 @@ pub enum EntityKind {
     Domain,
     /// A membership request.
     MembershipRequest,
+    /// An invitation link.
+    InviteLink,
 }
 
 wire_names! {
@@ -995,6 +1052,7 @@ wire_names! {
         BatchReport => "batch_report",
         Domain => "domain",
         MembershipRequest => "membership_request",
+        InviteLink => "invite_link",
     }
 }
 
@@ -1182,6 +1240,14 @@ mod tests {
             Error::ConfirmationMismatch,
             Error::HookRefused {
                 reason: "not during the freeze".into(),
+            },
+            Error::LinkUrlNotKept {
+                link: LinkId::from("lnk_1"),
+                key_configured: true,
+            },
+            Error::LinkExpired {
+                link: LinkId::from("lnk_1"),
+                expired_at: at,
             },
         ]
     }

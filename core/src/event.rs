@@ -3,7 +3,9 @@
 
 use crate::domain::{DomainEnrollment, DomainVerificationMethod};
 use crate::group::GroupGrant;
-use crate::id::{BatchId, GroupId, InvitationId, MemberId, MembershipRequestId, MessageId, OrgId};
+use crate::id::{
+    BatchId, GroupId, InvitationId, LinkId, MemberId, MembershipRequestId, MessageId, OrgId,
+};
 use crate::member::{MemberKind, MemberStatus};
 use crate::role::{GroupRole, PermissionSet};
 use chrono::{DateTime, Utc};
@@ -59,6 +61,9 @@ pub enum JoinedVia {
     MembershipRequest(
         #[cfg_attr(feature = "uniffi", uniffi(name = "request_id"))] MembershipRequestId,
     ),
+    /// Used a named invitation link (ADR 0013); the default link is
+    /// [`JoinedVia::InviteLink`].
+    NamedLink(#[cfg_attr(feature = "uniffi", uniffi(name = "link_id"))] LinkId),
 }
 
 /// What happened. Every variant carries the facts needed to read the trail
@@ -348,6 +353,31 @@ pub enum EventKind {
     MembershipRequestDeclined {
         #[cfg_attr(feature = "uniffi", uniffi(name = "request_id"))]
         request: MembershipRequestId,
+    },
+    /// A named invitation link was created (ADR 0013).
+    LinkCreated {
+        #[cfg_attr(feature = "uniffi", uniffi(name = "link_id"))]
+        link: LinkId,
+        name: String,
+        role: String,
+        kind: MemberKind,
+        groups: Vec<GroupGrant>,
+    },
+    /// A named invitation link was revoked.
+    LinkRevoked {
+        #[cfg_attr(feature = "uniffi", uniffi(name = "link_id"))]
+        link: LinkId,
+    },
+    /// A named invitation link got a new secret: its old URL is dead.
+    LinkRegenerated {
+        #[cfg_attr(feature = "uniffi", uniffi(name = "link_id"))]
+        link: LinkId,
+    },
+    /// An administrator displayed a link's URL again (the URL itself is
+    /// never in an event).
+    LinkUrlShown {
+        #[cfg_attr(feature = "uniffi", uniffi(name = "link_id"))]
+        link: LinkId,
     },
 }
 

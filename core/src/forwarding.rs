@@ -12,7 +12,9 @@ use crate::domain::{MembershipRequest, MembershipRequestQuery, StoredDomain};
 use crate::error::StoreError;
 use crate::event::Event;
 use crate::group::Group;
-use crate::id::{BatchId, GroupId, InvitationId, MemberId, MembershipRequestId, MessageId, OrgId};
+use crate::id::{
+    BatchId, GroupId, InvitationId, LinkId, MemberId, MembershipRequestId, MessageId, OrgId,
+};
 use crate::invitation::{InvitationQuery, StoredInvitation};
 use crate::link::StoredInviteLink;
 use crate::member::{Member, MemberQuery, Page};
@@ -122,6 +124,10 @@ macro_rules! for_each_method {
                 org: &OrgId,
                 query: &MembershipRequestQuery
             ) -> Page<MembershipRequest>;
+            read link(org: &OrgId, id: &LinkId) -> Option<StoredInviteLink>;
+            read link_by_secret(org: &OrgId, hash: &SecretHash) -> Option<StoredInviteLink>;
+            read links(org: &OrgId, limit: usize) -> Vec<StoredInviteLink>;
+            write put_link(link: &StoredInviteLink) -> ();
         }
     };
 }

@@ -71,6 +71,32 @@ ids! {
     /// Identifies a [`MembershipRequest`](crate::MembershipRequest) within its
     /// organization.
     MembershipRequestId => "req_";
+    /// Identifies an [`InviteLink`](crate::InviteLink) within its organization.
+    LinkId => "lnk_";
+}
+
+impl LinkId {
+    /// The id of an organization's default link: the one
+    /// [`Enlist::activate_invite_link`](crate::Enlist::activate_invite_link)
+    /// and the other single-link commands manage, and the id every link
+    /// stored before named links existed was given (ADR 0013).
+    pub const DEFAULT: &'static str = "lnk_default";
+
+    /// The id of the default link.
+    pub fn default_link() -> Self {
+        Self(Self::DEFAULT.to_owned())
+    }
+
+    /// Whether this is the default link's id.
+    pub fn is_default(&self) -> bool {
+        self.0 == Self::DEFAULT
+    }
+}
+
+impl Default for LinkId {
+    fn default() -> Self {
+        Self::default_link()
+    }
 }
 
 fn hex(bytes: &[u8]) -> String {

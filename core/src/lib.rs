@@ -184,10 +184,17 @@ pub use domain::{
 pub use id::MembershipRequestId;
 #[cfg(feature = "uniffi")]
 pub use uniffi_support::MembershipRequestPage;
+// Several invitation links per organization (ADR 0013).
+pub use engine::NewLink;
+pub use id::LinkId;
+pub use link::{
+    DEFAULT_LINK_NAME, LinkStatus, MAX_LINK_DOMAINS, MAX_LINK_NAME_CHARS, MAX_LINK_USES,
+    MAX_LINKS_PER_ORG,
+};
 #[cfg(feature = "uniffi")]
 pub use uniffi_support::{
-    AddressNotice, AddressProblem, DeadLetterPage, ImportedRow, InvitationPage, MemberPage,
-    PersonPage, SecretText, utc_from_system_time,
+    AddressNotice, AddressProblem, DeadLetterPage, ImportedRow, InvitationPage, LinkPage,
+    MemberPage, PersonPage, SecretText, utc_from_system_time,
 };
 // Per-invitation settings (issue 14): metadata, redirect URLs.
 pub use engine::{MAX_REDIRECT_URLS, check_redirect_url};
@@ -235,4 +242,6 @@ mod book {
     struct InviteeInbox;
     #[doc = include_str!("../../docs/src/verified-domains.md")]
     struct VerifiedDomains;
+    #[doc = include_str!("../../docs/src/invitation-links.md")]
+    struct InvitationLinks;
 }

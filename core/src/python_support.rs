@@ -21,7 +21,7 @@ use crate::email::{AddressPart, AddressWarning};
 use crate::engine::InboxInvitation;
 use crate::error::{Error, ErrorFamily, LimitKind};
 use crate::group::{Group, GroupGrant, GroupSort};
-use crate::id::{BatchId, GroupId, InvitationId, MemberId, MessageId, OrgId};
+use crate::id::{BatchId, GroupId, InvitationId, LinkId, MemberId, MessageId, OrgId};
 use crate::import_file::{ImportFormat, ImportGroup, ImportRow, ImportRowError, ImportSheet};
 use crate::invitation::{Invitation, InvitationPreview, InvitationStatus, RegistrationNeeds};
 use crate::member::{Contact, LicenseUsage, Member, MemberKind, MemberSort, MemberStatus};
@@ -159,6 +159,7 @@ py_ids!(
     MessageId,
     BatchId,
     MembershipRequestId,
+    LinkId,
 );
 
 /// An id argument is the id (a `str`) or the record that has it.
@@ -240,6 +241,7 @@ py_wire_enums!(
     crate::DomainVerificationMethod,
     crate::DomainEnrollment,
     crate::MembershipRequestStatus,
+    crate::link::LinkStatus,
 );
 
 /// A contact is its text (the address or the identifier).

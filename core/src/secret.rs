@@ -289,6 +289,11 @@ impl SecretKey {
         }
         Ok(Self(bytes.into_boxed_slice()))
     }
+
+    /// The key's bytes (for the HMACs of the crate).
+    pub(crate) fn bytes(&self) -> &[u8] {
+        &self.0
+    }
 }
 
 impl fmt::Debug for SecretKey {

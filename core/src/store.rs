@@ -43,7 +43,9 @@ use crate::domain::{MembershipRequest, MembershipRequestQuery, StoredDomain};
 use crate::error::StoreError;
 use crate::event::Event;
 use crate::group::Group;
-use crate::id::{BatchId, GroupId, InvitationId, MemberId, MembershipRequestId, MessageId, OrgId};
+use crate::id::{
+    BatchId, GroupId, InvitationId, LinkId, MemberId, MembershipRequestId, MessageId, OrgId,
+};
 use crate::invitation::{InvitationQuery, StoredInvitation};
 use crate::link::StoredInviteLink;
 use crate::member::{Member, MemberQuery, Page};
@@ -179,10 +181,17 @@ pub trait Transaction {
     ) -> StoreResult<Vec<StoredInvitation>>;
 
     // The invitation link.
-    /// The organization's invitation link, active or not.
-    fn invite_link(&mut self, org: &OrgId) -> StoreResult<Option<StoredInviteLink>>;
-    /// Inserts or replaces the organization's invitation link.
-    fn put_invite_link(&mut self, link: &StoredInviteLink) -> StoreResult<()>;
+    /// The organization's default invitation link (id
+    /// [`LinkId::DEFAULT`]), active or not: [`Transaction::link`] of that
+    /// id, which the default does.
+    fn invite_link(&mut self, org: &OrgId) -> StoreResult<Option<StoredInviteLink>> {
+        self.link(org, &LinkId::default_link())
+    }
+    /// Inserts or replaces a link ([`Transaction::put_link`], which the
+    /// default does); kept for the single-link commands.
+    fn put_invite_link(&mut self, link: &StoredInviteLink) -> StoreResult<()> {
+        self.put_link(link)
+    }
 
     // Events.
     /// Appends an event, assigning the next `seq` of its organization;
@@ -428,6 +437,22 @@ pub trait Transaction {
         org: &OrgId,
         query: &MembershipRequestQuery,
     ) -> StoreResult<Page<MembershipRequest>>;
+
+    // Invitation links, the default one and the named ones (ADR 0013).
+    /// A link of an organization by id, whatever its status.
+    fn link(&mut self, org: &OrgId, id: &LinkId) -> StoreResult<Option<StoredInviteLink>>;
+    /// The link of an organization whose current secret hashes to `hash`
+    /// (the engine never gives two links one secret).
+    fn link_by_secret(
+        &mut self,
+        org: &OrgId,
+        hash: &SecretHash,
+    ) -> StoreResult<Option<StoredInviteLink>>;
+    /// At most `limit` links of an organization, whatever their status,
+    /// oldest first: by `created_at`, then id.
+    fn links(&mut self, org: &OrgId, limit: usize) -> StoreResult<Vec<StoredInviteLink>>;
+    /// Inserts or replaces the link `(link.org_id, link.id)`.
+    fn put_link(&mut self, link: &StoredInviteLink) -> StoreResult<()>;
 }
 
 // (Added by the hooks part of issue 14, kept apart from the trait's

@@ -23,7 +23,9 @@ use crate::email::{AddressError, AddressWarning};
 use crate::engine::{
     ImportRejection, ImportReport, InviteReport, IssuedInvitation, RejectedRecipient,
 };
-use crate::id::{BatchId, GroupId, InvitationId, MemberId, MembershipRequestId, MessageId, OrgId};
+use crate::id::{
+    BatchId, GroupId, InvitationId, LinkId, MemberId, MembershipRequestId, MessageId, OrgId,
+};
 use crate::invitation::Invitation;
 use crate::member::{Member, Page};
 use crate::metadata::Metadata;
@@ -54,6 +56,7 @@ id_types!(
     MessageId,
     BatchId,
     MembershipRequestId,
+    LinkId,
 );
 
 /// A time, in UTC.
@@ -250,6 +253,9 @@ page_types! {
     /// One page of membership requests, as Kotlin and Swift see
     /// [`Page<MembershipRequest>`](crate::MembershipRequest).
     MembershipRequestPage of crate::domain::MembershipRequest;
+    /// One page of invitation links, as Kotlin and Swift see
+    /// [`Page<InviteLink>`](crate::InviteLink).
+    LinkPage of crate::link::InviteLink;
 }
 
 /// Something suspicious about a valid address, as it crosses to Kotlin and

@@ -266,6 +266,7 @@ registry! {
     crate::domain::DomainVerificationMethod,
     crate::domain::DomainEnrollment,
     crate::domain::MembershipRequestStatus,
+    crate::link::LinkStatus,
 }
 
 #[cfg(test)]

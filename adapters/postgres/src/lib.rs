@@ -76,6 +76,11 @@ const MIGRATIONS: &[(u32, &str, &str)] = &[
         "0010_domains",
         include_str!("../migrations/0010_domains.sql"),
     ),
+    (
+        11,
+        "0011_links",
+        include_str!("../migrations/0011_links.sql"),
+    ),
 ];
 
 /// How long an organization stays "contended" after a write conflict in it:
@@ -158,7 +163,7 @@ impl PostgresStore {
     /// The schema version this library writes. A database with a lower
     /// version is migrated on connect; one with a higher version is refused
     /// with [`StoreError::SchemaTooNew`].
-    pub const SCHEMA_VERSION: u32 = 10;
+    pub const SCHEMA_VERSION: u32 = 11;
 
     /// Connects to `url` (libpq `key=value` form or a `postgres://` URL),
     /// with TLS as its `sslmode` says (`prefer` when it says nothing: see

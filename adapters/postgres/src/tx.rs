@@ -48,7 +48,7 @@ use crate::codec::{
 use crate::error::db_err;
 use crate::pool::Lease;
 use chrono::{DateTime, Utc};
-use enlist::{EmailSettings, EmailTemplate};
+use enlist::{EmailSettings, EmailTemplate, LinkId};
 use enlist::{
     Event, Group, GroupId, InvitationId, InvitationQuery, InvitationStatus, Member, MemberId,
     MemberQuery, MemberSort, MemberStatus, MessageId, OrgId, Organization, OutboxMessage, Page,
@@ -1358,29 +1358,6 @@ impl Transaction for PgTx<'_> {
         }
     }
 
-    // ----- the invitation link ------------------------------------------------
-
-    fn invite_link(&mut self, org: &OrgId) -> StoreResult<Option<StoredInviteLink>> {
-        self.touch(org)?;
-        let row = self.query_opt(
-            "SELECT body::text FROM invite_links WHERE org_id = $1",
-            &[&org.as_str()],
-        )?;
-        row.map(|r| body(&r, 0, "invitation link")).transpose()
-    }
-
-    fn put_invite_link(&mut self, link: &StoredInviteLink) -> StoreResult<()> {
-        let o = key_text("org_id", link.org_id.as_str())?;
-        self.write_lock(&link.org_id)?;
-        let b = to_body(link)?;
-        self.execute(
-            "INSERT INTO invite_links (org_id, body) VALUES ($1, $2::text::json)
-             ON CONFLICT (org_id) DO UPDATE SET body = EXCLUDED.body",
-            &[&o, &b],
-        )?;
-        Ok(())
-    }
-
     // ----- events ---------------------------------------------------------------
 
     fn append_event(&mut self, event: &Event) -> StoreResult<u64> {
@@ -2125,6 +2102,64 @@ impl Transaction for PgTx<'_> {
             _ => None,
         };
         Ok(Page { items, next_cursor })
+    }
+
+    // ----- invitation links (ADR 0013) -----------------------------------------
+
+    fn link(&mut self, org: &OrgId, id: &LinkId) -> StoreResult<Option<StoredInviteLink>> {
+        if id.as_str().contains('\0') {
+            // Nothing is stored under a key PostgreSQL cannot hold.
+            return Ok(None);
+        }
+        self.touch(org)?;
+        let row = self.query_opt(
+            "SELECT body::text FROM links WHERE org_id = $1 AND link_id = $2",
+            &[&org.as_str(), &id.as_str()],
+        )?;
+        row.map(|r| body(&r, 0, "invitation link")).transpose()
+    }
+
+    fn link_by_secret(
+        &mut self,
+        org: &OrgId,
+        hash: &SecretHash,
+    ) -> StoreResult<Option<StoredInviteLink>> {
+        self.touch(org)?;
+        let row = self.query_opt(
+            "SELECT body::text FROM links
+             WHERE org_id = $1 AND secret_hash = $2 AND secret_hash IS NOT NULL",
+            &[&org.as_str(), &hash.to_hex()],
+        )?;
+        row.map(|r| body(&r, 0, "invitation link")).transpose()
+    }
+
+    fn links(&mut self, org: &OrgId, limit: usize) -> StoreResult<Vec<StoredInviteLink>> {
+        self.touch(org)?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = self.query(
+            "SELECT body::text FROM links WHERE org_id = $1
+             ORDER BY created_s, created_ns, link_id LIMIT $2",
+            &[&org.as_str(), &limit],
+        )?;
+        rows.iter().map(|r| body(r, 0, "invitation link")).collect()
+    }
+
+    fn put_link(&mut self, link: &StoredInviteLink) -> StoreResult<()> {
+        let o = key_text("org_id", link.org_id.as_str())?;
+        let id = key_text("link_id", link.id.as_str())?;
+        self.write_lock(&link.org_id)?;
+        let (secs, nanos) = split(link.created_at);
+        let hash = link.secret_hash.map(|h| h.to_hex());
+        let b = to_body(link)?;
+        self.execute(
+            "INSERT INTO links (org_id, link_id, secret_hash, created_s, created_ns, body)
+             VALUES ($1, $2, $3, $4, $5, $6::text::json)
+             ON CONFLICT (org_id, link_id) DO UPDATE SET
+                secret_hash = EXCLUDED.secret_hash, created_s = EXCLUDED.created_s,
+                created_ns = EXCLUDED.created_ns, body = EXCLUDED.body",
+            &[&o, &id, &hash, &secs, &nanos, &b],
+        )?;
+        Ok(())
     }
 }
 

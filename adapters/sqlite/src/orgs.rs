@@ -20,7 +20,7 @@ pub(crate) const ORG_TABLES: &[&str] = &[
     "members",
     "invitations",
     "counts",
-    "invite_links",
+    "links",
     "groups",
     "events",
     "email_settings",

@@ -230,6 +230,7 @@ const UNDO: &[(u32, &str)] = &[
         10,
         "DROP TABLE org_domains; DROP TABLE membership_requests;",
     ),
+    (11, V5_LINKS),
 ];
 
 /// Takes a current file back to schema version `to`, as an older enlist
@@ -290,7 +291,7 @@ fn a_new_file_gets_the_schema_wal_and_its_marks() {
         "members",
         "member_groups",
         "invitations",
-        "invite_links",
+        "links",
         "events",
         "outbox",
         "counts",
@@ -418,6 +419,11 @@ fn a_version_1_file_gains_the_later_tables_and_indexes_and_keeps_its_rows() {
     let store = SqliteStore::open(&path).expect("open migrates");
     let after = dump(&path);
     for (table, rows) in &before {
+        if table == "invite_links" {
+            // Migration 0011 moves the single link into `links` (its own
+            // test).
+            continue;
+        }
         if table == "organizations" {
             // Migration 0006 gives each organization a slug (its own test).
             assert_eq!(after.get(table).map(Vec::len), Some(rows.len()));
@@ -441,6 +447,7 @@ fn a_version_1_file_gains_the_later_tables_and_indexes_and_keeps_its_rows() {
         });
         assert_eq!(kept.as_ref(), Some(&rows), "{table} kept");
     }
+    assert!(!after.contains_key("invite_links"), "0006 moved the link");
     let mut tx = begin(&store);
     assert!(tx.organization(&org).expect("read").is_some());
     assert_eq!(tx.email_templates(&org).expect("the new table"), vec![]);
@@ -469,6 +476,56 @@ fn a_version_1_file_gains_the_later_tables_and_indexes_and_keeps_its_rows() {
         )
         .expect("table");
     assert_eq!(table, 1, "migration 0005 made the batch reports' table");
+}
+
+/// A version-5 file's link table, with the link of `org_1` the way
+/// version 5 wrote it (no id, no named-link fields): what migration 0006
+/// moves into `links`.
+const V5_LINKS: &str = "DROP TABLE links;
+     CREATE TABLE invite_links (org_id TEXT PRIMARY KEY NOT NULL, body TEXT NOT NULL);";
+
+/// Migration 0011: the single link of a version-10 file becomes the
+/// default link, found by its secret, and new links go beside it.
+#[test]
+fn migration_0011_makes_the_single_link_the_default_link() {
+    let (store, _dir) = file_store();
+    let path = store.path().expect("file").to_path_buf();
+    let org = populate(&store);
+    drop(store);
+    let old = serde_json::json!({
+        "org_id": org, "role": "member", "kind": "member", "groups": [],
+        "license_type": "standard", "secret_hash": hash(77), "active": true,
+        "created_by": null, "created_at": "2026-01-01T00:00:00.123Z", "uses": 4,
+    })
+    .to_string();
+    Connection::open(&path)
+        .and_then(|c| {
+            downgrade(&c, 10)?;
+            c.execute(
+                "INSERT INTO invite_links (org_id, body) VALUES (?1, ?2)",
+                rusqlite::params![org.as_str(), old],
+            )
+        })
+        .expect("downgrade to version 10");
+    let store = SqliteStore::open(&path).expect("open migrates");
+    let mut tx = begin(&store);
+    let by_secret = tx
+        .link_by_secret(&org, &hash(77))
+        .expect("read")
+        .expect("found by its secret");
+    assert!(by_secret.id.is_default());
+    assert_eq!(by_secret.uses, 4);
+    assert_eq!(by_secret.secret_hash, Some(hash(77)));
+    assert_eq!(tx.invite_link(&org).expect("read"), Some(by_secret.clone()));
+    assert_eq!(tx.link_by_secret(&org, &hash(78)).expect("read"), None);
+    let named = enlist::testing::entities::named_link(&org, "lnk_a", 79, 0);
+    tx.put_link(&named).expect("a named link beside it");
+    assert_eq!(
+        tx.links(&org, 10).expect("list"),
+        vec![named.clone(), by_secret],
+        "oldest first: t(0) is 1970"
+    );
+    tx.commit().expect("commit");
 }
 
 // ----- transactions --------------------------------------------------------
@@ -1282,8 +1339,16 @@ fn lookups_cost_the_same_in_small_and_large_organizations() {
             }),
         ),
         (
-            tx::sql::INVITE_LINK.into(),
-            Box::new(move |o| vec![text(o.as_str())]),
+            tx::sql::LINK.into(),
+            Box::new(move |o| vec![text(o.as_str()), text("lnk_default")]),
+        ),
+        (
+            tx::sql::LINK_BY_SECRET.into(),
+            Box::new(move |o| vec![text(o.as_str()), text(&hash(200).to_hex())]),
+        ),
+        (
+            tx::sql::LINKS.into(),
+            Box::new(move |o| vec![text(o.as_str()), Value::Integer(10)]),
         ),
         (
             tx::sql::LAST_SEQ.into(),

@@ -7,7 +7,7 @@ use crate::codec::{
 use crate::store_err;
 use chrono::{DateTime, Utc};
 use enlist::store::{WriterGuard, collect_page, merge_sorted, page_limit};
-use enlist::{EmailSettings, EmailTemplate};
+use enlist::{EmailSettings, EmailTemplate, LinkId};
 use enlist::{
     Event, Group, GroupId, InvitationId, InvitationQuery, InvitationStatus, KeyStanding, Member,
     MemberId, MemberQuery, MemberSort, MemberStatus, MessageId, OrgId, Organization, OutboxMessage,
@@ -34,7 +34,11 @@ pub(crate) mod sql {
     pub(crate) const OPEN_INVITATION_FOR: &str = "SELECT body FROM invitations WHERE org_id = ?1 AND recipient_key = ?2 AND status IN ('staged', 'pending')";
     pub(crate) const DUE_INVITATIONS_IN_ORG: &str = "SELECT body FROM invitations WHERE org_id = ?1 AND status = 'pending' AND expires_s IS NOT NULL AND expires_s <= ?2 AND NOT (expires_s = ?2 AND expires_ns > ?3) ORDER BY expires_s, expires_ns, invitation_id LIMIT ?4";
     pub(crate) const DUE_INVITATIONS: &str = "SELECT body FROM invitations WHERE status = 'pending' AND expires_s IS NOT NULL AND expires_s <= ?1 AND NOT (expires_s = ?1 AND expires_ns > ?2) ORDER BY expires_s, expires_ns, org_id, invitation_id LIMIT ?3";
-    pub(crate) const INVITE_LINK: &str = "SELECT body FROM invite_links WHERE org_id = ?1";
+    pub(crate) const LINK: &str = "SELECT body FROM links WHERE org_id = ?1 AND link_id = ?2";
+    pub(crate) const LINK_BY_SECRET: &str =
+        "SELECT body FROM links WHERE org_id = ?1 AND secret_hash = ?2 AND secret_hash IS NOT NULL";
+    pub(crate) const LINKS: &str =
+        "SELECT body FROM links WHERE org_id = ?1 ORDER BY created_s, created_ns, link_id LIMIT ?2";
     pub(crate) const LAST_SEQ: &str =
         "SELECT seq FROM events WHERE org_id = ?1 ORDER BY seq DESC LIMIT 1";
     pub(crate) const EVENTS: &str =
@@ -101,7 +105,9 @@ pub(crate) mod sql {
         OPEN_INVITATION_FOR,
         DUE_INVITATIONS_IN_ORG,
         DUE_INVITATIONS,
-        INVITE_LINK,
+        LINK,
+        LINK_BY_SECRET,
+        LINKS,
         LAST_SEQ,
         EVENTS,
         OUTBOX_MESSAGE,
@@ -957,19 +963,6 @@ impl Transaction for SqliteTx<'_> {
         }
     }
 
-    fn invite_link(&mut self, org: &OrgId) -> StoreResult<Option<StoredInviteLink>> {
-        self.one(sql::INVITE_LINK, [org.as_str()], "invite link")
-    }
-
-    fn put_invite_link(&mut self, link: &StoredInviteLink) -> StoreResult<()> {
-        self.exec(
-            "INSERT INTO invite_links (org_id, body) VALUES (?1, ?2)
-             ON CONFLICT (org_id) DO UPDATE SET body = excluded.body",
-            params![link.org_id.as_str(), to_json(link)?],
-        )?;
-        Ok(())
-    }
-
     fn append_event(&mut self, event: &Event) -> StoreResult<u64> {
         let last = match self.last_seq.get(&event.org_id) {
             Some(&last) => last,
@@ -1577,6 +1570,47 @@ impl Transaction for SqliteTx<'_> {
             "membership request",
         )?;
         Ok(request_page(rows, limit))
+    }
+
+    fn link(&mut self, org: &OrgId, id: &LinkId) -> StoreResult<Option<StoredInviteLink>> {
+        self.one(sql::LINK, params![org.as_str(), id.as_str()], "invite link")
+    }
+
+    fn link_by_secret(
+        &mut self,
+        org: &OrgId,
+        hash: &SecretHash,
+    ) -> StoreResult<Option<StoredInviteLink>> {
+        self.one(
+            sql::LINK_BY_SECRET,
+            params![org.as_str(), hash.to_hex()],
+            "invite link",
+        )
+    }
+
+    fn links(&mut self, org: &OrgId, limit: usize) -> StoreResult<Vec<StoredInviteLink>> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.many(sql::LINKS, params![org.as_str(), limit], "invite link")
+    }
+
+    fn put_link(&mut self, link: &StoredInviteLink) -> StoreResult<()> {
+        let (secs, nanos) = split(link.created_at);
+        self.exec(
+            "INSERT INTO links (org_id, link_id, secret_hash, created_s, created_ns, body)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT (org_id, link_id) DO UPDATE SET
+                secret_hash = excluded.secret_hash, created_s = excluded.created_s,
+                created_ns = excluded.created_ns, body = excluded.body",
+            params![
+                link.org_id.as_str(),
+                link.id.as_str(),
+                link.secret_hash.map(|h| h.to_hex()),
+                secs,
+                nanos,
+                to_json(link)?
+            ],
+        )?;
+        Ok(())
     }
 }
 

@@ -36,6 +36,7 @@ from ._enums import (
     PersonLabel,
     PersonSource,
     TlsMode,
+    LinkStatus,
 )
 
 from ._directory import DirectorySource as _DirectorySource
@@ -80,6 +81,7 @@ class Enlist:
         secret_key: bytes | None = None,
         sealing_keys: Sequence[tuple[str, bytes]] | None = None,
         allowed_redirect_urls: Sequence[str] | None = None,
+        link_keys: Sequence[bytes] | None = None,
     ) -> Enlist: ...
     @staticmethod
     def in_memory_for_tests(
@@ -93,6 +95,7 @@ class Enlist:
         secret_key: bytes | None = None,
         sealing_keys: Sequence[tuple[str, bytes]] | None = None,
         allowed_redirect_urls: Sequence[str] | None = None,
+        link_keys: Sequence[bytes] | None = None,
     ) -> Enlist: ...
     @staticmethod
     def sqlite(
@@ -106,6 +109,7 @@ class Enlist:
         secret_key: bytes | None = None,
         sealing_keys: Sequence[tuple[str, bytes]] | None = None,
         allowed_redirect_urls: Sequence[str] | None = None,
+        link_keys: Sequence[bytes] | None = None,
     ) -> Enlist: ...
     @staticmethod
     def postgres(
@@ -122,6 +126,7 @@ class Enlist:
         secret_key: bytes | None = None,
         sealing_keys: Sequence[tuple[str, bytes]] | None = None,
         allowed_redirect_urls: Sequence[str] | None = None,
+        link_keys: Sequence[bytes] | None = None,
     ) -> Enlist: ...
     def now(self) -> datetime.datetime: ...
 
@@ -390,6 +395,27 @@ class Enlist:
     ) -> ActivatedLink: ...
     def deactivate_invite_link(self, org: _OrgLike, *, actor: _ActorLike) -> None: ...
     def invite_link(self, org: _OrgLike, *, actor: _ActorLike) -> InviteLink | None: ...
+    def create_link(
+        self,
+        org: _OrgLike,
+        *,
+        actor: _ActorLike,
+        name: str,
+        kind: MemberKind | str | None = None,
+        role: str | None = None,
+        groups: _GroupsLike | None = None,
+        license_type: str | None = None,
+        expires_in_secs: int | None = None,
+        max_uses: int | None = None,
+        allowed_domains: Sequence[str] | None = None,
+    ) -> ActivatedLink: ...
+    def links(
+        self, org: _OrgLike, *, actor: _ActorLike, after: str | None = None, limit: int = 50
+    ) -> LinkPage: ...
+    def link(self, org: _OrgLike, *, actor: _ActorLike, link_id: str) -> InviteLink: ...
+    def link_url(self, org: _OrgLike, *, actor: _ActorLike, link_id: str) -> str: ...
+    def regenerate_link(self, org: _OrgLike, *, actor: _ActorLike, link_id: str) -> ActivatedLink: ...
+    def revoke_link(self, org: _OrgLike, *, actor: _ActorLike, link_id: str) -> InviteLink: ...
     def preview_link(self, token: str) -> LinkPreview: ...
     def join_by_link(
         self,
@@ -1629,6 +1655,27 @@ class InviteLink(_Record):
     def created_at(self) -> datetime.datetime: ...
     @property
     def uses(self) -> int: ...
+    @property
+    def id(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def expires_at(self) -> datetime.datetime | None: ...
+    @property
+    def max_uses(self) -> int | None: ...
+    @property
+    def allowed_domains(self) -> list[str]: ...
+    @property
+    def status(self) -> LinkStatus: ...
+
+@final
+class LinkPage(_Record):
+    @property
+    def items(self) -> list[InviteLink]: ...
+    @property
+    def next_cursor(self) -> str | None: ...
+    def __iter__(self) -> Iterator[InviteLink]: ...
+    def __len__(self) -> int: ...
 
 @final
 class LinkPreview(_Record):

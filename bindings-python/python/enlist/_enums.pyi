@@ -135,6 +135,8 @@ class LimitKind(_StrEnum):
     IMPORT_UNPACKED_BYTES = "import_unpacked_bytes"
     IMPORT_RATIO = "import_ratio"
     OPEN_INVITATIONS_PER_INVITER = "open_invitations_per_inviter"
+    LINK_USES = "link_uses"
+    LINKS_PER_ORG = "links_per_org"
 
 
 class ErrorFamily(_StrEnum):
@@ -187,6 +189,7 @@ class EntityKind(_StrEnum):
     BATCH_REPORT = "batch_report"
     DOMAIN = "domain"
     MEMBERSHIP_REQUEST = "membership_request"
+    INVITE_LINK = "invite_link"
 
 
 class UniqueRule(_StrEnum):
@@ -276,6 +279,10 @@ class EventKind(_StrEnum):
     MEMBERSHIP_REQUESTED = "membership_requested"
     MEMBERSHIP_REQUEST_APPROVED = "membership_request_approved"
     MEMBERSHIP_REQUEST_DECLINED = "membership_request_declined"
+    LINK_CREATED = "link_created"
+    LINK_REVOKED = "link_revoked"
+    LINK_REGENERATED = "link_regenerated"
+    LINK_URL_SHOWN = "link_url_shown"
 
 
 class TlsMode(_StrEnum):
@@ -418,3 +425,12 @@ class MembershipRequestStatus(_StrEnum):
     PENDING = "pending"
     APPROVED = "approved"
     DECLINED = "declined"
+
+
+class LinkStatus(_StrEnum):
+    """Where an invitation link stands."""
+
+    ACTIVE = "active"
+    EXPIRED = "expired"
+    EXHAUSTED = "exhausted"
+    REVOKED = "revoked"

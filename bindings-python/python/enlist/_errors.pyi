@@ -113,6 +113,7 @@ class ConflictError(EnlistError):
     status: Optional[InvitationStatus] = None
     reason: Optional[str] = None
     key_configured: bool = False
+    link: Optional[str] = None
 
 
 class ExpiredError(EnlistError):
@@ -122,6 +123,7 @@ class ExpiredError(EnlistError):
     code = "invitation_expired"
     invitation: Optional[str] = None
     expired_at: Optional[datetime.datetime] = None
+    link: Optional[str] = None
 
 
 class RevokedError(EnlistError):

@@ -28,6 +28,7 @@ fun commandScenarios(@Suppress("UNUSED_PARAMETER") dir: File) {
     hooksScenario()
     inboxScenario()
     domainsScenario()
+    linksScenario()
 }
 
 /** [block] must be refused with PermissionDenied. */

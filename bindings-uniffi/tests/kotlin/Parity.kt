@@ -134,11 +134,11 @@ fun unwrap(t: Throwable): Throwable = if (t is UndeclaredThrowableException && t
 
 // -- The recording doors to the library ---------------------------------------
 
-fun inMemory(clock: Clock? = null, config: EngineConfig? = null, secretKey: ByteArray? = null, sealingKeys: List<SealingKeySpec> = emptyList()): Engine =
-    Parity.call("enlist.inMemory") { Parity.track(Enlist.inMemory(clock, config, secretKey, sealingKeys)) }
+fun inMemory(clock: Clock? = null, config: EngineConfig? = null, secretKey: ByteArray? = null, sealingKeys: List<SealingKeySpec> = emptyList(), linkKeys: List<ByteArray> = emptyList()): Engine =
+    Parity.call("enlist.inMemory") { Parity.track(Enlist.inMemory(clock, config, secretKey, sealingKeys, linkKeys)) }
 
-fun openSqlite(path: String, clock: Clock? = null, config: EngineConfig? = null, secretKey: ByteArray? = null, sealingKeys: List<SealingKeySpec> = emptyList()): Engine =
-    Parity.call("enlist.openSqlite") { Parity.track(Enlist.openSqlite(path, clock, config, secretKey, sealingKeys)) }
+fun openSqlite(path: String, clock: Clock? = null, config: EngineConfig? = null, secretKey: ByteArray? = null, sealingKeys: List<SealingKeySpec> = emptyList(), linkKeys: List<ByteArray> = emptyList()): Engine =
+    Parity.call("enlist.openSqlite") { Parity.track(Enlist.openSqlite(path, clock, config, secretKey, sealingKeys, linkKeys)) }
 
 fun SecretTextInterface.reveal(): String = Parity.call("secrettext.expose") { expose() }
 

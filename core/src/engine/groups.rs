@@ -177,10 +177,12 @@ impl Enlist {
                     detached += 1;
                 }
             }
-            if let Some(mut link) = cx.tx.invite_link(org)? {
+            // Every link of the organization, the default one and the
+            // named ones (bounded per organization).
+            for mut link in cx.tx.links(org, crate::link::MAX_LINKS_PER_ORG + 2)? {
                 if link.groups.iter().any(|x| &x.group_id == group) {
                     link.groups.retain(|x| &x.group_id != group);
-                    cx.tx.put_invite_link(&link)?;
+                    cx.tx.put_link(&link)?;
                 }
             }
             cx.tx.delete_group(org, group)?;

@@ -6,14 +6,15 @@ use crate::email::parse_address;
 use crate::error::{Error, Feature, RegistrationField, Result};
 use crate::event::{Actor, EventKind, JoinedVia};
 use crate::group::GroupGrant;
+use crate::id::LinkId;
 use crate::id::OrgId;
 use crate::invitation::{InvitationStatus, Registration, RegistrationNeeds};
-use crate::link::{InviteLink, StoredInviteLink};
+use crate::link::{DEFAULT_LINK_NAME, InviteLink, LinkStatus, StoredInviteLink};
 use crate::member::{Contact, Member, MemberKind};
 use crate::organization::Organization;
 use crate::policy::DEFAULT_LICENSE;
 use crate::role::{Permission, builtin};
-use crate::secret::{Secret, new_token, parse_token};
+use crate::secret::{Secret, parse_token};
 use serde::{Deserialize, Serialize};
 
 /// A freshly activated invitation link and its URL, as
@@ -129,7 +130,14 @@ impl Enlist {
                 ));
             }
             let groups = cx.check_grants(org, &auth, &spec.groups)?;
-            let (secret, hash) = new_token(cx.secrets, org);
+            // Each activation is a new generation of the default link, so
+            // a URL derived under the host's link key never comes back.
+            let id = LinkId::default_link();
+            let generation = match cx.tx.link(org, &id)? {
+                Some(prev) => super::links::next_generation(prev.generation)?,
+                None => 0,
+            };
+            let (secret, hash) = cx.link_keys.new_secret(cx.secrets, org, &id, generation);
             let link = InviteLink {
                 org_id: org.clone(),
                 role: role.clone(),
@@ -143,8 +151,15 @@ impl Enlist {
                 created_by: auth.member.as_ref().map(|m| m.id.clone()),
                 created_at: cx.now,
                 uses: 0,
+                id,
+                name: DEFAULT_LINK_NAME.to_owned(),
+                expires_at: None,
+                max_uses: None,
+                allowed_domains: Vec::new(),
+                status: LinkStatus::Active,
             };
-            let link = StoredInviteLink::new(link, Some(hash));
+            let mut link = StoredInviteLink::new(link, Some(hash));
+            link.generation = generation;
             cx.tx.put_invite_link(&link)?;
             cx.event(
                 org,
@@ -183,16 +198,18 @@ impl Enlist {
     pub fn invite_link(&self, org: &OrgId, actor: &Actor) -> Result<Option<InviteLink>> {
         self.run_read("invite_link", |cx| {
             cx.authorized(org, actor, Permission::ManageInviteLink)?;
-            Ok(cx.tx.invite_link(org)?.map(InviteLink::from))
+            let now = cx.now;
+            Ok(cx.tx.invite_link(org)?.map(|l| super::links::view(l, now)))
         })
     }
 
-    /// What the link's landing page shows.
+    /// What the landing page of a link (the default one or a named one)
+    /// shows; refused as [`Enlist::join_by_link`] would refuse the link.
     pub fn preview_link(&self, token: &str) -> Result<LinkPreview> {
         let (org, hash) = parse_token(token).ok_or(Error::InvalidSecret)?;
         self.run_read("preview_link", |cx| {
             let o = cx.token_org(&org)?;
-            let link = live_link(cx.tx.invite_link(&org)?, &o, &hash)?;
+            let link = cx.live_link(&o, &hash)?;
             let mut group_names = Vec::new();
             for g in &link.groups {
                 if let Some(g) = cx.tx.group(&org, &g.group_id)? {
@@ -210,8 +227,14 @@ impl Enlist {
         })
     }
 
-    /// Joins by the invitation link. `contact` is the person's email (or
-    /// identifier); allowed domains, seats and the registration rules apply.
+    /// Joins by an invitation link: the default link or a named one, found
+    /// by the hash of the token's secret (ADR 0013). The link's status
+    /// (revoked, expired: [`Error::LinkExpired`], used up:
+    /// [`LimitKind::LinkUses`](crate::LimitKind::LinkUses)) and its own
+    /// allowed domains (a verified email of one of them) are checked, and
+    /// its use counted, in the join's transaction. `contact` is the
+    /// person's email (or identifier); allowed domains, seats and the
+    /// registration rules apply.
     /// Where the policy restricts domains, only an email matching the
     /// registration's `verified_email` joins (identifiers are refused). An
     /// open invitation for the same contact is closed as accepted when the
@@ -228,16 +251,25 @@ impl Enlist {
         let (org, hash) = parse_token(token).ok_or(Error::InvalidSecret)?;
         self.run("join_by_link", |cx| {
             let o = cx.token_org(&org)?;
-            let mut link = live_link(cx.tx.invite_link(&org)?, &o, &hash)?;
+            let mut link = cx.live_link(&o, &hash)?;
+            super::links::check_link_contact(&link, contact, &registration)?;
+            let via = if link.id.is_default() {
+                JoinedVia::InviteLink
+            } else {
+                JoinedVia::NamedLink(link.id.clone())
+            };
             let terms = JoinTerms {
                 role: link.role.clone(),
                 kind: link.kind,
                 license_type: link.license_type.clone(),
                 groups: link.groups.clone(),
             };
-            let m = cx.join_uninvited(&o, contact, &registration, terms, JoinedVia::InviteLink)?;
-            link.uses += 1;
-            cx.tx.put_invite_link(&link)?;
+            let m = cx.join_uninvited(&o, contact, &registration, terms, via)?;
+            // Counted in the join's transaction: a store that runs writers
+            // one at a time (SQLite) or refuses a stale write (Postgres)
+            // never lets two joins both take the last use.
+            link.uses = link.uses.saturating_add(1);
+            cx.tx.put_link(&link)?;
             Ok(m)
         })
     }
@@ -381,27 +413,6 @@ impl super::Ctx<'_> {
             )?;
         }
         Ok(())
-    }
-}
-
-fn live_link(
-    link: Option<StoredInviteLink>,
-    o: &Organization,
-    hash: &crate::secret::SecretHash,
-) -> Result<StoredInviteLink> {
-    match link {
-        Some(l) if l.secret_hash.is_some_and(|h| h.ct_eq(hash)) => {
-            if !l.active {
-                Err(Error::InvalidSecret)
-            } else if !o.policy.invite_link_enabled {
-                Err(Error::Disabled {
-                    feature: Feature::InviteLink,
-                })
-            } else {
-                Ok(l)
-            }
-        }
-        _ => Err(Error::InvalidSecret),
     }
 }
 

@@ -32,6 +32,7 @@ mod groups;
 mod invite;
 mod invitee;
 mod link;
+mod links;
 mod members;
 mod organizations;
 mod orgs;
@@ -70,6 +71,7 @@ pub use invite::{
 };
 pub use invitee::{Identity, InboxInvitation, MAX_INBOX_PAGE, NewMember};
 pub use link::{ActivatedLink, LinkPreview, LinkSpec};
+pub use links::NewLink;
 pub use members::{FieldChange, MemberUpdate};
 pub use organizations::MAX_ORG_PREFIX_CHARS;
 pub use orgs::{CreatedOrganization, NewOrganization};
@@ -350,6 +352,7 @@ pub struct Enlist {
     sealer: Arc<crate::seal::CodeSealer>,
     /// The host's hooks around every recorded change (none by default).
     hooks: Option<Arc<dyn crate::hooks::Hooks>>,
+    link_keys: Arc<crate::link::LinkKeys>,
 }
 
 impl std::fmt::Debug for Enlist {
@@ -359,6 +362,7 @@ impl std::fmt::Debug for Enlist {
             .field("secret_key", &self.codes.has_key())
             .field("sealing_keys", &self.sealer)
             .field("hooks", &self.hooks.is_some())
+            .field("link_keys", &self.link_keys)
             .finish_non_exhaustive()
     }
 }
@@ -374,6 +378,7 @@ impl Enlist {
             codes: Arc::new(CodeHasher::default()),
             sealer: Arc::new(crate::seal::CodeSealer::default()),
             hooks: None,
+            link_keys: Arc::new(crate::link::LinkKeys::default()),
         }
     }
 
@@ -431,6 +436,22 @@ impl Enlist {
     pub fn with_hooks(mut self, hooks: Arc<dyn crate::hooks::Hooks>) -> Self {
         self.hooks = Some(hooks);
         self
+    }
+
+    /// Derives every invitation link's secret made from now on under
+    /// `current` (a [`SecretKey`]: at least 32 bytes the host keeps outside
+    /// the database), so that an administrator can see a link's URL again
+    /// ([`Enlist::link_url`]); the store keeps only the hash, as for every
+    /// secret. Links made under a `retired` key still show; to rotate, make
+    /// the new key current and list the old one as retired (a link stays
+    /// valid whatever the key: only showing its URL again needs the key it
+    /// was made under; regenerate a link to move it to the current key).
+    /// Without a key a link's URL is shown once, when it is made (ADR
+    /// 0013). Refused: more than 16 retired keys, a retired key equal to
+    /// the current one.
+    pub fn with_link_keys(mut self, current: SecretKey, retired: Vec<SecretKey>) -> Result<Self> {
+        self.link_keys = Arc::new(crate::link::LinkKeys::new(current, retired)?);
+        Ok(self)
     }
 
     /// Replaces the engine settings, if they are valid
@@ -574,6 +595,7 @@ impl Enlist {
             config: &self.config,
             codes: &self.codes,
             sealer: &self.sealer,
+            link_keys: &self.link_keys,
             trace,
             email: None,
             command,
@@ -622,6 +644,8 @@ pub(crate) struct Ctx<'a> {
     pub codes: &'a CodeHasher,
     /// The host's sealing keys for access codes (none by default).
     pub sealer: &'a crate::seal::CodeSealer,
+    /// The host's keys for invitation-link URLs (none by default).
+    pub link_keys: &'a crate::link::LinkKeys,
     /// The command's span (`tracing` feature).
     pub trace: &'a trace::Command,
     /// The email settings and template of the organization this command

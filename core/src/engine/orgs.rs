@@ -442,9 +442,13 @@ impl Ctx<'_> {
                 None => break,
             }
         }
-        if let Some(link) = self.tx.invite_link(&o.id)? {
+        for link in self.tx.links(&o.id, crate::link::MAX_LINKS_PER_ORG + 2)? {
             if link.active && link.kind == MemberKind::Guest && link.role == role {
-                return Ok(Some("the guest invitation link".to_owned()));
+                return Ok(Some(if link.id.is_default() {
+                    "the guest invitation link".to_owned()
+                } else {
+                    format!("the guest invitation link {:?}", link.name)
+                }));
             }
         }
         Ok(None)

@@ -3,7 +3,7 @@
 
 use crate::event::Event;
 use crate::group::Group;
-use crate::id::{BatchId, GroupId, InvitationId, MemberId, MessageId, OrgId};
+use crate::id::{BatchId, GroupId, InvitationId, LinkId, MemberId, MessageId, OrgId};
 use crate::invitation::{InvitationStatus, StoredInvitation};
 use crate::link::StoredInviteLink;
 use crate::member::{Member, MemberStatus};
@@ -84,7 +84,8 @@ pub(super) struct OrgData {
     /// Invitations in `(created_at, id)` order.
     pub(super) invitations: Table<DateTime<Utc>, InvitationId, StoredInvitation>,
     pub(super) invitation_ix: InvitationIndexes,
-    pub(super) link: Option<StoredInviteLink>,
+    /// Invitation links by id (the default one is [`LinkId::DEFAULT`]).
+    pub(super) links: BTreeMap<LinkId, StoredInviteLink>,
     /// `events[i].seq == i + 1`.
     pub(super) events: Vec<Event>,
     /// Queued messages per invitation, by `(created_at, id)`.
@@ -556,9 +557,12 @@ impl State {
             Undo::Invitation(org, id, prev) => {
                 self.replace_invitation(&org, &id, prev.map(|b| *b));
             }
-            Undo::Link(org, prev) => {
+            Undo::Link(org, id, prev) => {
                 if let Some(data) = self.orgs.get_mut(&org) {
-                    data.link = prev.map(|b| *b);
+                    match prev {
+                        Some(l) => data.links.insert(id, *l),
+                        None => data.links.remove(&id),
+                    };
                 }
             }
             Undo::EmailSettings(org, prev) => {
@@ -618,7 +622,7 @@ pub(super) enum Undo {
     Group(OrgId, GroupId, Option<Box<Group>>),
     Member(OrgId, MemberId, Option<Box<Member>>),
     Invitation(OrgId, InvitationId, Option<Box<StoredInvitation>>),
-    Link(OrgId, Option<Box<StoredInviteLink>>),
+    Link(OrgId, LinkId, Option<Box<StoredInviteLink>>),
     /// An event was appended: pop it.
     Event(OrgId),
     Outbox(MessageId, Option<Box<OutboxMessage>>),

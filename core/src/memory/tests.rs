@@ -181,7 +181,7 @@ fn assert_consistent(store: &MemoryStore) {
         let d = fresh.org_mut(org);
         d.organization = data.organization.clone();
         d.groups = data.groups.clone();
-        d.link = data.link.clone();
+        d.links = data.links.clone();
         d.events = data.events.clone();
         for m in data.members.values() {
             fresh.replace_member(org, &m.id, Some(m.clone()));
@@ -241,6 +241,12 @@ fn populated() -> (MemoryStore, OrgId) {
         created_by: None,
         created_at: t(0),
         uses: 0,
+        id: crate::id::LinkId::default_link(),
+        name: "default".into(),
+        expires_at: None,
+        max_uses: None,
+        allowed_domains: Vec::new(),
+        status: crate::link::LinkStatus::Active,
     };
     tx.put_invite_link(&StoredInviteLink::new(link, Some(hash(200))))
         .expect("put");

@@ -7,7 +7,9 @@ use crate::domain::{DomainStatus, MembershipRequest, MembershipRequestQuery, Sto
 use crate::error::{StoreError, UniqueRule};
 use crate::event::Event;
 use crate::group::Group;
-use crate::id::{BatchId, GroupId, InvitationId, MemberId, MembershipRequestId, MessageId, OrgId};
+use crate::id::{
+    BatchId, GroupId, InvitationId, LinkId, MemberId, MembershipRequestId, MessageId, OrgId,
+};
 use crate::invitation::{InvitationQuery, InvitationStatus, StoredInvitation};
 use crate::link::StoredInviteLink;
 use crate::member::{Member, MemberQuery, MemberSort, MemberStatus, Page};
@@ -481,18 +483,6 @@ impl Transaction for MemoryTx<'_> {
                 })
                 .collect(),
         }
-    }
-
-    fn invite_link(&mut self, org: &OrgId) -> StoreResult<Option<StoredInviteLink>> {
-        Ok(self.data(org).and_then(|d| d.link.clone()))
-    }
-
-    fn put_invite_link(&mut self, link: &StoredInviteLink) -> StoreResult<()> {
-        self.ensure_org(&link.org_id);
-        let prev = self.state.org_mut(&link.org_id).link.replace(link.clone());
-        self.undo
-            .push(Undo::Link(link.org_id.clone(), prev.map(Box::new)));
-        Ok(())
     }
 
     fn append_event(&mut self, event: &Event) -> StoreResult<u64> {
@@ -1041,5 +1031,48 @@ impl Transaction for MemoryTx<'_> {
         query: &MembershipRequestQuery,
     ) -> StoreResult<Page<MembershipRequest>> {
         self.state.requests_page(org, query)
+    }
+
+    fn link(&mut self, org: &OrgId, id: &LinkId) -> StoreResult<Option<StoredInviteLink>> {
+        Ok(self.data(org).and_then(|d| d.links.get(id).cloned()))
+    }
+
+    fn link_by_secret(
+        &mut self,
+        org: &OrgId,
+        hash: &SecretHash,
+    ) -> StoreResult<Option<StoredInviteLink>> {
+        // An organization has at most MAX_LINKS_PER_ORG links: a scan.
+        Ok(self.data(org).and_then(|d| {
+            d.links
+                .values()
+                .find(|l| l.secret_hash.is_some_and(|h| h.ct_eq(hash)))
+                .cloned()
+        }))
+    }
+
+    fn links(&mut self, org: &OrgId, limit: usize) -> StoreResult<Vec<StoredInviteLink>> {
+        let mut all: Vec<StoredInviteLink> = self
+            .data(org)
+            .map(|d| d.links.values().cloned().collect())
+            .unwrap_or_default();
+        all.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+        all.truncate(limit);
+        Ok(all)
+    }
+
+    fn put_link(&mut self, link: &StoredInviteLink) -> StoreResult<()> {
+        self.ensure_org(&link.org_id);
+        let prev = self
+            .state
+            .org_mut(&link.org_id)
+            .links
+            .insert(link.id.clone(), link.clone());
+        self.undo.push(Undo::Link(
+            link.org_id.clone(),
+            link.id.clone(),
+            prev.map(Box::new),
+        ));
+        Ok(())
     }
 }

@@ -130,6 +130,16 @@ pub fn link(org: &OrgId, secret: u8) -> StoredInviteLink {
     .expect("a link")
 }
 
+/// A named invitation link `id` created at `t(created)`, with secret
+/// `secret`.
+pub fn named_link(org: &OrgId, id: &str, secret: u8, created: i64) -> StoredInviteLink {
+    let mut l = link(org, secret);
+    l.link.id = id.into();
+    l.link.name = format!("link {id}");
+    l.link.created_at = t(created);
+    l
+}
+
 /// A queued message of invitation `inv`, due at `t(next)`.
 pub fn message(org: &OrgId, id: &str, inv: &str, next: i64) -> OutboxMessage {
     serde_json::from_value(json!({

@@ -63,6 +63,7 @@ pub mod feed;
 pub mod harness;
 pub mod hostile;
 pub mod invitee;
+pub mod links;
 pub mod model;
 pub mod orgs;
 pub mod people;
@@ -180,6 +181,10 @@ macro_rules! store_conformance {
                 one_organization_verifies_a_domain_under_a_race => direct domains::one_organization_verifies_a_domain_under_a_race,
                 domains_through_the_engine => same_as_memory domains::domains_through_the_engine,
                 a_purged_organization_releases_its_domains => direct domains::a_purged_organization_releases_its_domains,
+                // Several invitation links (issue 14, ADR 0013).
+                links_are_kept_per_organization_and_found_by_hash => direct links::links_are_kept_per_organization_and_found_by_hash,
+                named_links => same_as_memory links::named_links,
+                link_use_cap_holds_under_concurrent_joins => direct links::link_use_cap_holds_under_concurrent_joins,
             );
         }
     };

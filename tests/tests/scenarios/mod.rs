@@ -8,6 +8,7 @@ mod invitation_settings;
 mod hooks;
 mod organizations;
 mod invitee;
+mod invitation_links;
 mod seed_000_directory_assistant;
 mod seed_000_hr_assistant;
 mod seed_000_reports;

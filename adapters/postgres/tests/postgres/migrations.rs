@@ -229,3 +229,53 @@ fn migration_0006_fills_the_inviter_of_existing_open_invitations() {
         0
     );
 }
+
+/// Migration 0006: the single link of a version-5 schema becomes the
+/// default link, found by its secret (the JSON array of its hash turned
+/// into hex), and named links go beside it.
+#[test]
+fn migration_0006_makes_the_single_link_the_default_link() {
+    use enlist::testing::entities::{hash, named_link};
+    let Some(f) = Fresh::new() else { return };
+    let org = org_id(1);
+    let mut tx = begin(&*f.store);
+    tx.put_organization(&organization(&org)).expect("org");
+    tx.commit().expect("commit");
+    let old = serde_json::json!({
+        "org_id": org, "role": "member", "kind": "member", "groups": [],
+        "license_type": "standard", "secret_hash": hash(77), "active": true,
+        "created_by": null, "created_at": "2026-01-01T00:00:00.123Z", "uses": 4,
+    })
+    .to_string();
+    let mut sql = f.sql();
+    sql.batch_execute(
+        "DROP TABLE links;
+         CREATE TABLE invite_links (org_id text COLLATE \"C\" NOT NULL PRIMARY KEY, body json NOT NULL);
+         DELETE FROM enlist_schema_migrations WHERE version >= 6;",
+    )
+    .expect("downgrade");
+    sql.execute(
+        "INSERT INTO invite_links (org_id, body) VALUES ($1, $2::text::json)",
+        &[&org.as_str(), &old],
+    )
+    .expect("a version-5 link");
+    let upgraded = f.another();
+    let mut tx = begin(&*upgraded);
+    let found = tx
+        .link_by_secret(&org, &hash(77))
+        .expect("read")
+        .expect("found by its secret");
+    assert!(found.id.is_default());
+    assert_eq!((found.uses, found.secret_hash), (4, Some(hash(77))));
+    assert_eq!(tx.invite_link(&org).expect("read"), Some(found.clone()));
+    assert_eq!(tx.link_by_secret(&org, &hash(78)).expect("read"), None);
+    let named = named_link(&org, "lnk_a", 79, 0);
+    tx.put_link(&named).expect("a named link beside it");
+    assert_eq!(tx.links(&org, 10).expect("list"), vec![named, found]);
+    tx.commit().expect("commit");
+    let tables = count(
+        &mut sql,
+        "SELECT count(*) FROM pg_tables WHERE schemaname = current_schema() AND tablename = 'invite_links'",
+    );
+    assert_eq!(tables, 0, "0006 moved the link");
+}

@@ -88,6 +88,8 @@ fn migration_0004_builds_people_of_existing_rows() {
          ALTER TABLE invitations DROP COLUMN user_ref;
          DROP TABLE org_domains; DROP TABLE membership_requests;
          DROP TABLE people; DROP TABLE people_terms; DROP TABLE people_groups;
+         DROP TABLE links;
+         CREATE TABLE invite_links (org_id text COLLATE \"C\" NOT NULL PRIMARY KEY, body json NOT NULL);
          DELETE FROM enlist_schema_migrations WHERE version >= 4;",
     )
     .expect("downgrade");
