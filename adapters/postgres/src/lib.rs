@@ -463,7 +463,7 @@ fn migrate(client: &mut postgres::Client, schema: Option<&str>) -> StoreResult<(
                 };
                 people::backfill(&mut run)?;
             }
-            if *version == 6 {
+            if *version == 8 {
                 // A slug for every organization already stored.
                 orgs::backfill(client)?;
             }

@@ -271,7 +271,7 @@ fn migrate(conn: &mut Connection) -> StoreResult<()> {
                 // case-folded in Rust, which SQL cannot do the same way).
                 people::backfill(&tx)?;
             }
-            if *version == 6 {
+            if *version == 8 {
                 // A slug for every organization already stored.
                 orgs::backfill(&tx)?;
             }
