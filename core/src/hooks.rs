@@ -243,7 +243,9 @@ pub(crate) fn clean_reason(reason: &str) -> String {
 pub trait Hooks: Send + Sync {
     /// Called inside the command's transaction before `change` is
     /// recorded; `Err` refuses it (nothing is changed). Must not call the
-    /// engine.
+    /// engine. May be called again for the same change when the engine
+    /// retries the command after a concurrent update: keep side effects
+    /// for [`Hooks::after`].
     fn before(&self, change: &HookChange) -> Result<(), HookError> {
         let _ = change;
         Ok(())
