@@ -243,7 +243,9 @@ pub(crate) fn clean_reason(reason: &str) -> String {
 pub trait Hooks: Send + Sync {
     /// Called inside the command's transaction before `change` is
     /// recorded; `Err` refuses it (nothing is changed). Must not call the
-    /// engine.
+    /// engine. May be called again for the same change when the engine
+    /// retries the command after a concurrent update: keep side effects
+    /// for [`Hooks::after`].
     fn before(&self, change: &HookChange) -> Result<(), HookError> {
         let _ = change;
         Ok(())
@@ -295,8 +297,8 @@ mod tests {
     use super::*;
     use crate::engine::test_support::{org, registration};
     use crate::{
-        Enlist, Error, InvitationStatus, InviteRequest, LinkSpec, MemberStatus, MemberUpdate,
-        Policy, Recipients, RejectReason,
+        Enlist, Error, InvitationId, InvitationStatus, InviteRequest, LinkSpec, MemberStatus,
+        MemberUpdate, Policy, Recipients, RejectReason,
     };
     use std::sync::{Arc, Mutex};
 
@@ -525,6 +527,16 @@ mod tests {
             })
             .collect();
         assert_eq!(codes, ["hook_refused", "sent"]);
+        // Each staged invitation was asked once, before its writes: the
+        // approval covers that invitation's event only.
+        let sent_asks = hooks
+            .before
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|c| matches!(c.kind, EventKind::InvitationSent { .. }))
+            .count();
+        assert_eq!(sent_asks, 2);
         let c = engine.invitation(&o, &owner, &ids[0]).expect("c");
         assert_eq!(c.status, InvitationStatus::Staged, "c is untouched");
     }
@@ -632,6 +644,38 @@ mod tests {
             .expect("dry run");
         assert_eq!(dry.would_issue.len(), 1);
         assert!(hooks.before.lock().unwrap().is_empty());
+    }
+
+    #[test]
+    fn an_approval_covers_only_its_own_invitation() {
+        /// Approves the first question, refuses every later one.
+        #[derive(Default)]
+        struct Once(Mutex<u32>);
+        impl Hooks for Once {
+            fn before(&self, _: &HookChange) -> Result<(), HookError> {
+                let mut n = self.0.lock().unwrap();
+                *n += 1;
+                if *n == 1 {
+                    Ok(())
+                } else {
+                    Err(HookError::new("only once"))
+                }
+            }
+        }
+        let engine = Enlist::in_memory();
+        let (o, owner) = org(&engine, "acct-owner", "owner@acme.test", Policy::default());
+        let engine = engine.with_hooks(Arc::new(Once::default()));
+        let sent = |id: &str| EventKind::InvitationSent {
+            invitation: InvitationId::from(id),
+            expires_at: chrono::DateTime::from_timestamp(2_000_000_000, 0).unwrap(),
+        };
+        // Invitation A approved, then its row failed before its event: the
+        // approval must not let invitation B's event through unasked.
+        let out = engine.run("t", |cx| {
+            assert_eq!(cx.ask_before(&o, &owner, sent("inv_a"), None)?, None);
+            cx.event(&o, &owner, sent("inv_b"))
+        });
+        assert_eq!(out.map_err(|e| e.code()), Err("hook_refused"));
     }
 
     #[test]

@@ -347,3 +347,34 @@ fn no_secret_or_address_reaches_a_span() {
         }
     }
 }
+
+/// An after-hook that fails cannot fail its command: the failure is a
+/// warning on target `enlist::hooks`, naming the command and the error.
+#[test]
+fn a_failed_after_hook_is_logged_not_raised() {
+    struct Failing;
+    impl enlist::Hooks for Failing {
+        fn after(&self, _: &enlist::HookChange) -> Result<(), enlist::HookError> {
+            Err(enlist::HookError::new("webhook endpoint down"))
+        }
+    }
+    let capture = Capture::default();
+    let engine = Enlist::in_memory().with_hooks(Arc::new(Failing));
+    tracing::subscriber::with_default(capture.clone(), || {
+        engine
+            .create_organization(NewOrganization::new("Acme", "acct-1", "ada@acme.test"))
+            .expect("committed whatever the after-hook says");
+    });
+    let recs = capture.take();
+    let warnings: Vec<&Rec> = recs
+        .iter()
+        .filter(|r| r.name == "event" && r.fields.contains_key("error"))
+        .collect();
+    assert!(!warnings.is_empty(), "{recs:#?}");
+    assert!(
+        warnings
+            .iter()
+            .all(|w| field(w, "error") == "webhook endpoint down"
+                && field(w, "command") == "create_organization")
+    );
+}

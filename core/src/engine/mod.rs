@@ -604,7 +604,7 @@ impl Enlist {
                 Finish::Commit => self.hooks.as_deref(),
                 Finish::ReadOnly | Finish::RollBack => None,
             },
-            hooks_asked: false,
+            hook_approved: None,
             refused: None,
             changes: Vec::new(),
         };
@@ -656,9 +656,12 @@ pub(crate) struct Ctx<'a> {
     pub command: &'static str,
     /// The host's hooks, for a command that commits.
     pub hooks: Option<&'a dyn crate::hooks::Hooks>,
-    /// The before-hook of the next event was already asked
-    /// ([`Ctx::ask_before`]), before the row's writes.
-    pub hooks_asked: bool,
+    /// The invitation whose next event the before-hook already approved
+    /// ([`Ctx::ask_before`], before the row's writes). Only that
+    /// invitation's event skips the question, and only the next hooked
+    /// event can use it: a row that failed after its approval leaves
+    /// nothing another row could use.
+    pub hook_approved: Option<crate::id::InvitationId>,
     /// A before-hook refused a change: the command fails with this even if
     /// it carried on, so that a refused change is never committed.
     pub refused: Option<Error>,
@@ -687,7 +690,11 @@ impl Ctx<'_> {
             return Ok(());
         };
         let mut change = self.hook_change(&event, None)?;
-        if !std::mem::take(&mut self.hooks_asked) {
+        let approved = self
+            .hook_approved
+            .take()
+            .is_some_and(|id| crate::hooks::invitation_of(&event.kind) == Some(&id));
+        if !approved {
             if let Err(refusal) = crate::hooks::call_before(hooks, &change) {
                 let e = Error::HookRefused {
                     reason: refusal.reason().to_owned(),
@@ -757,9 +764,10 @@ impl Ctx<'_> {
             kind,
         };
         let change = self.hook_change(&event, draft)?;
+        self.hook_approved = None;
         match crate::hooks::call_before(hooks, &change) {
             Ok(()) => {
-                self.hooks_asked = true;
+                self.hook_approved = crate::hooks::invitation_of(&event.kind).cloned();
                 Ok(None)
             }
             Err(refusal) => Ok(Some(refusal.reason().to_owned())),

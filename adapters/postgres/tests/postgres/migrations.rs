@@ -279,3 +279,44 @@ fn migration_0006_makes_the_single_link_the_default_link() {
     );
     assert_eq!(tables, 0, "0006 moved the link");
 }
+
+/// Migration 0006 puts the events a version 5 database holds in the feed,
+/// with their kinds, before every event written after it.
+#[test]
+fn migration_0006_feeds_existing_events_first() {
+    use enlist::testing::entities::{begin, event};
+    let Some(f) = crate::common::Fresh::new() else {
+        return;
+    };
+    let org = enlist::OrgId::from("org_feed");
+    let mut tx = begin(&*f.store);
+    tx.append_event(&event(&org, 1)).unwrap();
+    tx.append_event(&event(&org, 2)).unwrap();
+    tx.commit().unwrap();
+    let mut sql = f.sql();
+    sql.batch_execute(
+        "DROP INDEX events_feed;
+         ALTER TABLE events DROP COLUMN feed_tx, DROP COLUMN feed_pos, DROP COLUMN kind;
+         DELETE FROM enlist_schema_migrations WHERE version >= 6;",
+    )
+    .unwrap();
+    let upgraded = f.another();
+    let mut tx = begin(&*upgraded);
+    tx.append_event(&event(&org, 3)).unwrap();
+    tx.commit().unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let feed = loop {
+        let mut tx = begin(&*upgraded);
+        let feed = tx
+            .event_feed(None, &["invitation_revoked".into()], 10)
+            .unwrap();
+        if feed.len() >= 3 || std::time::Instant::now() > deadline {
+            break feed;
+        }
+        drop(tx);
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    let seqs: Vec<u64> = feed.iter().map(|e| e.event.seq).collect();
+    assert_eq!(seqs, [1, 2, 3], "the old events first, with their kinds");
+    assert!(feed[0].cursor.starts_with("0."), "{}", feed[0].cursor);
+}
