@@ -202,20 +202,8 @@ fn migration_0006_fills_the_inviter_of_existing_open_invitations() {
         enlist::Metadata::from_json(r#"{"inviter": "mem_ann"}"#).expect("metadata");
     tx.put_invitation(&sys).expect("system invitation");
     tx.commit().expect("commit");
-    // Back to version 5: the column empty, the migration forgotten.
-    let mut sql = f.sql();
-    sql.batch_execute(
-        "UPDATE invitations SET inviter_id = NULL;
-         DELETE FROM enlist_schema_migrations WHERE version >= 6;",
-    )
-    .expect("downgrade");
-    assert_eq!(
-        begin(&*f.store)
-            .open_invitations_by_inviter(&org, &ann, t(0))
-            .expect("count"),
-        0,
-        "emptied"
-    );
+    // Back to version 5: the column gone, the migration forgotten.
+    f.downgrade(5);
     let upgraded = f.another();
     let mut tx = begin(&*upgraded);
     assert_eq!(
@@ -230,11 +218,11 @@ fn migration_0006_fills_the_inviter_of_existing_open_invitations() {
     );
 }
 
-/// Migration 0006: the single link of a version-5 schema becomes the
+/// Migration 0011: the single link of a version-10 schema becomes the
 /// default link, found by its secret (the JSON array of its hash turned
 /// into hex), and named links go beside it.
 #[test]
-fn migration_0006_makes_the_single_link_the_default_link() {
+fn migration_0011_makes_the_single_link_the_default_link() {
     use enlist::testing::entities::{hash, named_link};
     let Some(f) = Fresh::new() else { return };
     let org = org_id(1);
@@ -247,13 +235,8 @@ fn migration_0006_makes_the_single_link_the_default_link() {
         "created_by": null, "created_at": "2026-01-01T00:00:00.123Z", "uses": 4,
     })
     .to_string();
+    f.downgrade(10);
     let mut sql = f.sql();
-    sql.batch_execute(
-        "DROP TABLE links;
-         CREATE TABLE invite_links (org_id text COLLATE \"C\" NOT NULL PRIMARY KEY, body json NOT NULL);
-         DELETE FROM enlist_schema_migrations WHERE version >= 6;",
-    )
-    .expect("downgrade");
     sql.execute(
         "INSERT INTO invite_links (org_id, body) VALUES ($1, $2::text::json)",
         &[&org.as_str(), &old],
@@ -280,10 +263,10 @@ fn migration_0006_makes_the_single_link_the_default_link() {
     assert_eq!(tables, 0, "0006 moved the link");
 }
 
-/// Migration 0006 puts the events a version 5 database holds in the feed,
+/// Migration 0007 puts the events a version 6 database holds in the feed,
 /// with their kinds, before every event written after it.
 #[test]
-fn migration_0006_feeds_existing_events_first() {
+fn migration_0007_feeds_existing_events_first() {
     use enlist::testing::entities::{begin, event};
     let Some(f) = crate::common::Fresh::new() else {
         return;
@@ -293,13 +276,7 @@ fn migration_0006_feeds_existing_events_first() {
     tx.append_event(&event(&org, 1)).unwrap();
     tx.append_event(&event(&org, 2)).unwrap();
     tx.commit().unwrap();
-    let mut sql = f.sql();
-    sql.batch_execute(
-        "DROP INDEX events_feed;
-         ALTER TABLE events DROP COLUMN feed_tx, DROP COLUMN feed_pos, DROP COLUMN kind;
-         DELETE FROM enlist_schema_migrations WHERE version >= 6;",
-    )
-    .unwrap();
+    f.downgrade(6);
     let upgraded = f.another();
     let mut tx = begin(&*upgraded);
     tx.append_event(&event(&org, 3)).unwrap();

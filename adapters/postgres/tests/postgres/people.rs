@@ -76,23 +76,7 @@ fn migration_0004_builds_people_of_existing_rows() {
     let before = begin(&*f.store).people(&org, &all, t(0)).expect("people");
     assert_eq!(before.items.len(), 20);
     // Back to version 3: the people tables gone, the migration forgotten.
-    let mut sql = f.sql();
-    sql.batch_execute(
-        "DROP INDEX organizations_listed; DROP INDEX organizations_slug;
-         DROP INDEX members_by_account;
-         ALTER TABLE organizations DROP COLUMN slug, DROP COLUMN name_key, DROP COLUMN deleted;
-         DROP TABLE batch_reports;
-         DROP INDEX events_feed;
-         ALTER TABLE events DROP COLUMN feed_tx, DROP COLUMN feed_pos, DROP COLUMN kind;
-         DROP INDEX invitations_person_key; DROP INDEX invitations_person_account;
-         ALTER TABLE invitations DROP COLUMN user_ref;
-         DROP TABLE org_domains; DROP TABLE membership_requests;
-         DROP TABLE people; DROP TABLE people_terms; DROP TABLE people_groups;
-         DROP TABLE links;
-         CREATE TABLE invite_links (org_id text COLLATE \"C\" NOT NULL PRIMARY KEY, body json NOT NULL);
-         DELETE FROM enlist_schema_migrations WHERE version >= 4;",
-    )
-    .expect("downgrade");
+    f.downgrade(3);
     let upgraded = f.another();
     let after = begin(&*upgraded).people(&org, &all, t(0)).expect("people");
     assert_eq!(after, before);

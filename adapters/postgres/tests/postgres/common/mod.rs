@@ -72,7 +72,63 @@ impl Fresh {
     pub fn dyn_store(&self) -> Arc<dyn Store> {
         self.store.clone()
     }
+
+    /// Takes the schema back to version `to`, as an older enlist left it:
+    /// what each later migration added undone, newest first, and the
+    /// migrations forgotten.
+    pub fn downgrade(&self, to: u32) {
+        let mut sql = self.sql();
+        for (version, undo) in UNDO.iter().rev() {
+            if *version > to {
+                sql.batch_execute(undo).expect("undo a migration");
+            }
+        }
+        sql.execute(
+            "DELETE FROM enlist_schema_migrations WHERE version > $1",
+            &[&i32::try_from(to).expect("version")],
+        )
+        .expect("forget the migrations");
+    }
 }
+
+/// What each migration added, undone: `UNDO[v]` takes a schema from version
+/// `v` back to `v - 1`. A new migration adds its undo here, once.
+pub const UNDO: &[(u32, &str)] = &[
+    (
+        4,
+        "DROP TABLE people; DROP TABLE people_terms; DROP TABLE people_groups;",
+    ),
+    (5, "DROP TABLE batch_reports;"),
+    (
+        6,
+        "DROP INDEX invitations_open_by_inviter; ALTER TABLE invitations DROP COLUMN inviter_id;",
+    ),
+    (
+        7,
+        "DROP INDEX events_feed;
+         ALTER TABLE events DROP COLUMN feed_tx, DROP COLUMN feed_pos, DROP COLUMN kind;",
+    ),
+    (
+        8,
+        "DROP INDEX organizations_listed; DROP INDEX organizations_slug;
+         DROP INDEX members_by_account;
+         ALTER TABLE organizations DROP COLUMN slug, DROP COLUMN name_key, DROP COLUMN deleted;",
+    ),
+    (
+        9,
+        "DROP INDEX invitations_person_key; DROP INDEX invitations_person_account;
+         ALTER TABLE invitations DROP COLUMN user_ref;",
+    ),
+    (
+        10,
+        "DROP TABLE org_domains; DROP TABLE membership_requests;",
+    ),
+    (
+        11,
+        "DROP TABLE links;
+         CREATE TABLE invite_links (org_id text COLLATE \"C\" NOT NULL PRIMARY KEY, body json NOT NULL);",
+    ),
+];
 
 impl Drop for Fresh {
     fn drop(&mut self) {
