@@ -159,6 +159,8 @@ pub use organization::{
 };
 pub use role::{MAX_CUSTOM_PERMISSION_CHARS, MAX_CUSTOM_PERMISSIONS, check_custom_permission};
 #[cfg(feature = "uniffi")]
+pub use uniffi_support::{AccountMembershipPage, OrganizationPage};
+#[cfg(feature = "uniffi")]
 pub use uniffi_support::{
     AddressNotice, AddressProblem, DeadLetterPage, ImportedRow, InvitationPage, MemberPage,
     PersonPage, SecretText, utc_from_system_time,
@@ -193,4 +195,6 @@ mod book {
     struct DryRun;
     #[doc = include_str!("../../docs/src/bulk-update.md")]
     struct BulkUpdate;
+    #[doc = include_str!("../../docs/src/organizations.md")]
+    struct Organizations;
 }

@@ -85,6 +85,16 @@ uniffi::custom_type!(PermissionSet, Vec<Permission>, {
     try_lift: |list| Ok(list.into_iter().collect()),
 });
 
+/// A role's host-defined permissions (`Role::custom_permissions`): a
+/// sorted `List<String>` in Kotlin and Swift.
+type CustomPermissions = std::collections::BTreeSet<String>;
+
+uniffi::custom_type!(CustomPermissions, Vec<String>, {
+    remote,
+    lower: |set| set.into_iter().collect(),
+    try_lift: |list| Ok(list.into_iter().collect()),
+});
+
 /// Seat limits per license type.
 type SeatLimits = BTreeMap<String, u32>;
 
@@ -226,6 +236,12 @@ page_types! {
     /// One page of the people view, as Kotlin and Swift see
     /// [`Page<Person>`](crate::Person).
     PersonPage of crate::people::Person;
+    /// One page of organizations, as Kotlin and Swift see
+    /// [`Page<Organization>`](crate::Organization).
+    OrganizationPage of crate::organization::Organization;
+    /// One page of an account's organizations, as Kotlin and Swift see
+    /// [`Page<AccountMembership>`](crate::AccountMembership).
+    AccountMembershipPage of crate::organization::AccountMembership;
 }
 
 /// Something suspicious about a valid address, as it crosses to Kotlin and
