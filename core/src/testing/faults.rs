@@ -363,7 +363,7 @@ pub fn a_failed_command_changes_nothing(make: MakeStore<'_>) {
     at_every_write(
         &faulty,
         &*inner,
-        &[purged.organization.id.clone()],
+        std::slice::from_ref(&purged.organization.id),
         &[],
         "delete_organization (purge)",
         2,
