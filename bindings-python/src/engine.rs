@@ -37,7 +37,7 @@ pub struct PyEnlist {
 /// The engine options every constructor takes as keywords (`**options`;
 /// the stub lists them), read once here: any other keyword is a
 /// `TypeError`, as for a function that names its parameters.
-const OPTIONS: [&str; 8] = [
+const OPTIONS: [&str; 9] = [
     "clock",
     "product_name",
     "accept_url_base",

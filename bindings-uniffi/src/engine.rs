@@ -907,3 +907,75 @@ commands! {
     fn decline_membership_request(org_id: OrgId, actor: Actor, request_id: enlist::MembershipRequestId) -> enlist::MembershipRequest
         => |e| e.decline_membership_request(&org_id, &actor, &request_id);
 }
+
+// -- Organizations across the store (issue 14, orgs) ----------------------
+
+#[uniffi::export]
+impl Enlist {
+    /// The organizations an account belongs to (better-auth
+    /// `listOrganizations`), a page at a time. `user_ref` must come from
+    /// the host's verified session, never from the request.
+    #[uniffi::method(default(after = None, limit = 50))]
+    pub fn organizations_of(
+        &self,
+        user_ref: String,
+        after: Option<String>,
+        limit: u32,
+    ) -> Result<enlist::AccountMembershipPage> {
+        Ok(self
+            .inner
+            .organizations_of(&user_ref, after.as_deref(), limit)?
+            .into())
+    }
+
+    /// Every organization not deleted, by slug, optionally those whose
+    /// slug or lowercased name starts with `query.prefix` (Clerk
+    /// `getOrganizationList`). Host-level: no actor is checked, so guard
+    /// it in the host.
+    pub fn list_organizations(
+        &self,
+        query: enlist::OrganizationQuery,
+    ) -> Result<enlist::OrganizationPage> {
+        Ok(self.inner.list_organizations(&query)?.into())
+    }
+}
+
+commands! {
+    /// The organization with this slug (not deleted).
+    fn organization_by_slug(slug: String) -> Organization
+        => |e| e.organization_by_slug(&slug);
+
+    /// Changes an organization's slug. Needs `ManagePolicy`; a taken slug
+    /// is `Conflict`.
+    fn set_organization_slug(org_id: OrgId, actor: Actor, slug: String) -> Organization
+        => |e| e.set_organization_slug(&org_id, &actor, &slug);
+
+    /// Deletes an organization (better-auth `deleteOrganization`). Needs
+    /// `OwnOrganization`; `confirm` is its slug, typed by the owner. Its
+    /// invitations die at once; `mode` keeps members and history or purges
+    /// every row of it.
+    fn delete_organization(org_id: OrgId, actor: Actor, confirm: String, mode: enlist::DeleteMode) -> ()
+        => |e| e.delete_organization(&org_id, &actor, &confirm, mode);
+
+    /// The actor (a member) leaves the organization (better-auth
+    /// `leaveOrganization`); the last active owner cannot.
+    fn leave_organization(org_id: OrgId, actor: Actor) -> Member
+        => |e| e.leave_organization(&org_id, &actor);
+
+    /// Sets the host-defined permissions of a custom role (better-auth
+    /// access control statements). Needs `ManageRoles` and every custom
+    /// permission added or taken away.
+    fn set_role_custom_permissions(org_id: OrgId, actor: Actor, role: String, custom_permissions: Vec<String>) -> Role
+        => |e| e.set_role_custom_permissions(&org_id, &actor, &role, custom_permissions);
+
+    /// Whether `actor` holds the permission `name`: a built-in one by its
+    /// wire name (`manage_members`) or a host-defined one.
+    fn has_permission(org_id: OrgId, actor: Actor, name: String) -> bool
+        => |e| e.has_permission(&org_id, &actor, &name);
+
+    /// `hasPermission` as a guard: `PermissionDenied` (code
+    /// `custom_permission_denied` for a host-defined permission) when the
+    /// actor lacks it.
+    fn authorize(org_id: OrgId, actor: Actor, name: String) -> ()
+        => |e| e.authorize(&org_id, &actor, &name);
+}

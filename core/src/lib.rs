@@ -192,6 +192,8 @@ pub use link::{
     MAX_LINKS_PER_ORG,
 };
 #[cfg(feature = "uniffi")]
+pub use uniffi_support::{AccountMembershipPage, OrganizationPage};
+#[cfg(feature = "uniffi")]
 pub use uniffi_support::{
     AddressNotice, AddressProblem, DeadLetterPage, ImportedRow, InvitationPage, LinkPage,
     MemberPage, PersonPage, SecretText, utc_from_system_time,
@@ -244,4 +246,6 @@ mod book {
     struct VerifiedDomains;
     #[doc = include_str!("../../docs/src/invitation-links.md")]
     struct InvitationLinks;
+    #[doc = include_str!("../../docs/src/organizations.md")]
+    struct Organizations;
 }

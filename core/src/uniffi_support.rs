@@ -97,6 +97,16 @@ uniffi::custom_type!(PermissionSet, Vec<Permission>, {
     try_lift: |list| Ok(list.into_iter().collect()),
 });
 
+/// A role's host-defined permissions (`Role::custom_permissions`): a
+/// sorted `List<String>` in Kotlin and Swift.
+type CustomPermissions = std::collections::BTreeSet<String>;
+
+uniffi::custom_type!(CustomPermissions, Vec<String>, {
+    remote,
+    lower: |set| set.into_iter().collect(),
+    try_lift: |list| Ok(list.into_iter().collect()),
+});
+
 /// Seat limits per license type.
 type SeatLimits = BTreeMap<String, u32>;
 
@@ -256,6 +266,12 @@ page_types! {
     /// One page of invitation links, as Kotlin and Swift see
     /// [`Page<InviteLink>`](crate::InviteLink).
     LinkPage of crate::link::InviteLink;
+    /// One page of organizations, as Kotlin and Swift see
+    /// [`Page<Organization>`](crate::Organization).
+    OrganizationPage of crate::organization::Organization;
+    /// One page of an account's organizations, as Kotlin and Swift see
+    /// [`Page<AccountMembership>`](crate::AccountMembership).
+    AccountMembershipPage of crate::organization::AccountMembership;
 }
 
 /// Something suspicious about a valid address, as it crosses to Kotlin and

@@ -23,6 +23,7 @@ fun commandScenarios(@Suppress("UNUSED_PARAMETER") dir: File) {
     emailTemplatesScenario()
     bulkScenario()
     capabilitiesScenario()
+    orgsScenario()
     reportsScenario()
     settingsScenario()
     hooksScenario()

@@ -291,6 +291,91 @@ pub fn a_failed_command_changes_nothing(make: MakeStore<'_>) {
         env.engine.expire_due(env.now())
     });
     assert_eq!(n, 6, "p6..p9, EMP-1 and the resent p2");
+    // Issue 14, orgs: a slug changed, a member leaving, an organization
+    // deleted (two open invitations revoked, their emails superseded) and
+    // one purged.
+    at_every_write(
+        &faulty,
+        &*inner,
+        &orgs,
+        &msgs,
+        "set_organization_slug",
+        3,
+        || env.engine.set_organization_slug(&id, &me, "acme-faults"),
+    );
+    at_every_write(
+        &faulty,
+        &*inner,
+        &orgs,
+        &msgs,
+        "leave_organization",
+        3,
+        || {
+            env.engine
+                .leave_organization(&id, &crate::Actor::Member(acc.member.id.clone()))
+        },
+    );
+    let doomed = env
+        .engine
+        .create_organization(crate::NewOrganization::new(
+            "Doomed",
+            "acct-d",
+            "d@doomed.test",
+        ))
+        .expect("doomed");
+    let doomed_me = as_member(&doomed.owner);
+    let issued = env
+        .engine
+        .invite(
+            &doomed.organization.id,
+            &doomed_me,
+            InviteRequest::new(Recipients::Paste("a@doomed.test, b@doomed.test".into())),
+        )
+        .expect("invite two")
+        .issued;
+    let doomed_msgs: Vec<MessageId> = issued.iter().filter_map(|i| i.message_id.clone()).collect();
+    assert_eq!(doomed_msgs.len(), 2);
+    let doomed_orgs = [doomed.organization.id.clone()];
+    at_every_write(
+        &faulty,
+        &*inner,
+        &doomed_orgs,
+        &doomed_msgs,
+        "delete_organization (keep)",
+        7,
+        || {
+            env.engine.delete_organization(
+                &doomed.organization.id,
+                &doomed_me,
+                "doomed",
+                crate::DeleteMode::Keep,
+            )
+        },
+    );
+    let purged = env
+        .engine
+        .create_organization(crate::NewOrganization::new(
+            "Purged",
+            "acct-p",
+            "p@purged.test",
+        ))
+        .expect("purged");
+    at_every_write(
+        &faulty,
+        &*inner,
+        std::slice::from_ref(&purged.organization.id),
+        &[],
+        "delete_organization (purge)",
+        2,
+        || {
+            env.engine.delete_organization(
+                &purged.organization.id,
+                &as_member(&purged.owner),
+                "purged",
+                crate::DeleteMode::Purge,
+            )
+        },
+    );
     // Everything still adds up.
     let trail = super::engine_ops::check_trail(&mut env, &id);
     assert!(!trail.is_empty());

@@ -464,6 +464,39 @@ pub fn purge_leaves_nothing(make: MakeStore<'_>) {
         let mut tx = store.begin().expect("begin");
         read_all(tx.as_mut(), std::slice::from_ref(&other.id), &[])
     };
+    // A purge rolled back leaves everything as it was.
+    let before_acme = {
+        let mut tx = store.begin().expect("begin");
+        read_all(tx.as_mut(), std::slice::from_ref(&acme.id), &msgs)
+    };
+    {
+        let mut tx = store.begin().expect("begin");
+        tx.purge_organization(&acme.id).expect("purge");
+        assert_eq!(tx.organization(&acme.id).expect("read"), None);
+        drop(tx);
+    }
+    let after_rollback = {
+        let mut tx = store.begin().expect("begin");
+        let snap = read_all(tx.as_mut(), std::slice::from_ref(&acme.id), &msgs);
+        assert_eq!(
+            tx.organization_by_slug("acme").expect("slug").map(|o| o.id),
+            Some(acme.id.clone()),
+            "the slug is back too"
+        );
+        assert_eq!(
+            tx.memberships_of("acct-bob", None, 10)
+                .expect("bob")
+                .items
+                .len(),
+            1,
+            "the account index is back too"
+        );
+        snap
+    };
+    assert_eq!(
+        after_rollback, before_acme,
+        "a rolled-back purge changes nothing"
+    );
     let r = env
         .engine
         .delete_organization(&acme.id, &me, "acme", DeleteMode::Purge);
