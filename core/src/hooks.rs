@@ -98,6 +98,7 @@ impl HookChange {
                 | EventKind::EmailFailed { .. }
                 | EventKind::InvitationExpired { .. }
                 | EventKind::AccessCodeRejected { .. }
+                | EventKind::DomainVerificationFailed { .. }
         )
     }
 }
@@ -134,7 +135,10 @@ pub(crate) fn member_of(kind: &EventKind) -> Option<&MemberId> {
         | EventKind::MemberJoined { member, .. }
         | EventKind::MemberUpdated { member, .. }
         | EventKind::MemberStatusChanged { member, .. }
-        | EventKind::MemberRemoved { member, .. } => Some(member),
+        | EventKind::MemberRemoved { member, .. }
+        | EventKind::MemberAdded { member, .. }
+        | EventKind::MemberLeft { member, .. }
+        | EventKind::MembershipRequestApproved { member, .. } => Some(member),
         _ => None,
     }
 }
@@ -598,6 +602,52 @@ mod tests {
             (still.role.as_str(), still.status),
             ("member", MemberStatus::Active)
         );
+    }
+
+    /// The membership commands added beside the hooks (a direct add, a
+    /// member leaving) are hooked like the others, with their member.
+    #[test]
+    fn direct_adds_and_leaving_are_hooked_with_their_member() {
+        let (engine, hooks, o, owner) = setup(Policy::default());
+        let kim = || crate::NewMember {
+            first_name: Some("Kim".into()),
+            last_name: Some("K".into()),
+            ..crate::NewMember::new("acct-kim")
+        };
+        refuse(&hooks, |c| match &c.kind {
+            EventKind::MemberAdded { .. } => Some("accounts come from the HR system".into()),
+            _ => None,
+        });
+        let err = engine.add_member(&o, &owner, kim()).expect_err("refused");
+        assert_eq!(err.code(), "hook_refused");
+        assert!(
+            engine
+                .organizations_of("acct-kim", None, 10)
+                .expect("orgs")
+                .items
+                .is_empty()
+        );
+        *hooks.refuse.lock().unwrap() = None;
+        let kim = engine.add_member(&o, &owner, kim()).expect("added");
+        let seen = hooks.after.lock().unwrap().last().cloned().expect("after");
+        assert_eq!(seen.member.map(|m| m.id), Some(kim.id.clone()));
+        refuse(&hooks, |c| match &c.kind {
+            EventKind::MemberLeft { .. } => Some("ask your admin".into()),
+            _ => None,
+        });
+        let me = crate::Actor::Member(kim.id.clone());
+        let err = engine.leave_organization(&o, &me).expect_err("refused");
+        assert_eq!(err.code(), "hook_refused");
+        let still = engine.member(&o, &owner, &kim.id).expect("kim");
+        assert_eq!(still.status, MemberStatus::Active);
+        let before = hooks
+            .before
+            .lock()
+            .unwrap()
+            .last()
+            .cloned()
+            .expect("before");
+        assert_eq!(before.member.map(|m| m.id), Some(kim.id));
     }
 
     #[test]

@@ -54,11 +54,7 @@ const MIGRATIONS: &[(u32, &str, &str)] = &[
         "0007_hooks",
         include_str!("../migrations/0007_hooks.sql"),
     ),
-    (
-        8,
-        "0008_orgs",
-        include_str!("../migrations/0008_orgs.sql"),
-    ),
+    (8, "0008_orgs", include_str!("../migrations/0008_orgs.sql")),
     (
         9,
         "0009_invitee",

@@ -313,8 +313,7 @@ mod tests {
         {
             let store = SqliteStore::open(&path).unwrap();
             let conn = store.conn.lock("SqliteStore").unwrap();
-            crate::tests::downgrade(&conn, 7)
-            .unwrap();
+            crate::tests::downgrade(&conn, 7).unwrap();
             for (id, name) in [("org_1", "Acme"), ("org_2", "ACME!"), ("org_3", "Zeta Ltd")] {
                 let body = serde_json::json!({
                     "id": id, "name": name, "policy": {}, "custom_roles": [],

@@ -198,10 +198,7 @@ fn populate(store: &SqliteStore) -> OrgId {
 /// `v` back to `v - 1`. The upgrade tests build older files with
 /// [`downgrade`], so a new migration adds its undo here, once.
 const UNDO: &[(u32, &str)] = &[
-    (
-        2,
-        "DROP TABLE email_templates; DROP TABLE email_settings;",
-    ),
+    (2, "DROP TABLE email_templates; DROP TABLE email_settings;"),
     (3, "DROP INDEX outbox_failed;"),
     (
         4,
@@ -1617,8 +1614,7 @@ fn migration_0004_builds_people_of_existing_rows() {
         fill(&store, &org, 20);
         // Back to version 3: the people tables gone, the mark lowered.
         let conn = store.conn.lock("SqliteStore").expect("lock");
-        downgrade(&conn, 3)
-        .expect("downgrade");
+        downgrade(&conn, 3).expect("downgrade");
     }
     let store = SqliteStore::open(&path).expect("migrate");
     let reference = SqliteStore::open_in_memory().expect("open");
@@ -1666,8 +1662,7 @@ fn migration_0007_feeds_existing_events_and_never_reuses_a_position() {
             .expect("append");
         tx.commit().expect("commit");
         let conn = store.conn.lock("SqliteStore").expect("lock");
-        downgrade(&conn, 6)
-        .expect("downgrade");
+        downgrade(&conn, 6).expect("downgrade");
     }
     let store = SqliteStore::open(&path).expect("migrate");
     let mut tx = begin(&store);

@@ -4,11 +4,11 @@
 pub mod common;
 
 mod caps;
-mod invitation_settings;
 mod hooks;
-mod organizations;
-mod invitee;
 mod invitation_links;
+mod invitation_settings;
+mod invitee;
+mod organizations;
 mod seed_000_directory_assistant;
 mod seed_000_hr_assistant;
 mod seed_000_reports;
