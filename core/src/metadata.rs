@@ -38,8 +38,28 @@ pub const MAX_METADATA_KEY_CHARS: usize = 128;
 /// # Ok::<(), enlist::Error>(())
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct Metadata(Map<String, Value>);
+#[serde(from = "Map<String, Value>", into = "Map<String, Value>")]
+pub struct Metadata {
+    map: Map<String, Value>,
+    /// Why a text that crossed from Kotlin or Swift was not metadata
+    /// ([`Metadata::refused`]): the engine's check reports it as an
+    /// invalid input, so a caller there gets the binding's own error, not
+    /// a failure to convert the argument. Never stored (serialized as the
+    /// empty map).
+    refused: Option<String>,
+}
+
+impl From<Map<String, Value>> for Metadata {
+    fn from(map: Map<String, Value>) -> Self {
+        Self { map, refused: None }
+    }
+}
+
+impl From<Metadata> for Map<String, Value> {
+    fn from(m: Metadata) -> Self {
+        m.map
+    }
+}
 
 impl Metadata {
     /// An empty object.
@@ -66,14 +86,14 @@ impl Metadata {
         let value: Value = serde_json::from_str(text)
             .map_err(|e| Error::invalid(field, format!("is not JSON: {e}")))?;
         match value {
-            Value::Object(map) => Self(map).validated_for(field),
+            Value::Object(map) => Self::from(map).validated_for(field),
             _ => Err(Error::invalid(field, "must be a JSON object")),
         }
     }
 
     /// Builds metadata from a map, checked against every bound.
     pub fn from_map(map: Map<String, Value>) -> Result<Self> {
-        Self(map).validated()
+        Self::from(map).validated()
     }
 
     /// Checks the bounds (depth and number of values first, walking no
@@ -83,9 +103,23 @@ impl Metadata {
         self.validated_for("metadata")
     }
 
+    /// Metadata that stands for a text refused where it crossed into
+    /// Rust without an error channel (a Kotlin or Swift record field): any
+    /// check of it ([`Metadata::validated`]) fails with this reason.
+    #[cfg(feature = "uniffi")]
+    pub(crate) fn refused(reason: String) -> Self {
+        Self {
+            map: Map::new(),
+            refused: Some(reason),
+        }
+    }
+
     pub(crate) fn validated_for(self, field: &str) -> Result<Self> {
+        if let Some(reason) = &self.refused {
+            return Err(Error::invalid(field, reason.clone()));
+        }
         let mut values = 0usize;
-        walk(field, &self.0, 1, &mut values)?;
+        walk(field, &self.map, 1, &mut values)?;
         let bytes = self.to_json().len();
         if bytes > MAX_METADATA_BYTES {
             return Err(too_big(field, bytes));
@@ -95,28 +129,28 @@ impl Metadata {
 
     /// Whether the object has no key.
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.map.is_empty()
     }
 
     /// A value by key.
     pub fn get(&self, key: &str) -> Option<&Value> {
-        self.0.get(key)
+        self.map.get(key)
     }
 
     /// The object.
     pub fn as_map(&self) -> &Map<String, Value> {
-        &self.0
+        &self.map
     }
 
     /// The object, owned.
     pub fn into_map(self) -> Map<String, Value> {
-        self.0
+        self.map
     }
 
     /// The object as compact JSON text.
     pub fn to_json(&self) -> String {
         // A map of JSON values always serializes.
-        serde_json::to_string(&self.0).unwrap_or_else(|_| "{}".to_owned())
+        serde_json::to_string(&self.map).unwrap_or_else(|_| "{}".to_owned())
     }
 }
 

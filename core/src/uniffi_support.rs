@@ -129,10 +129,13 @@ uniffi::custom_type!(Attributes, HashMap<String, String>, {
 // Metadata on an invitation or a member (issue 14) crosses as its JSON
 // text (a `String` holding one JSON object: `"{}"` when empty). Text from
 // Kotlin or Swift is read by `Metadata::from_json`: bounded (4 KiB) before
-// it is parsed, objects only.
+// it is parsed, objects only; a refused text reaches the caller as the
+// engine's `InvalidInput`.
 uniffi::custom_type!(Metadata, String, {
     lower: |m| m.to_json(),
-    try_lift: |s| Metadata::from_json(&s).map_err(|e| anyhow!(e.to_string())),
+    // A text that is not bounded JSON metadata lifts as "refused", which
+    // the engine reports as an invalid input (its reason, not the text).
+    try_lift: |s| Ok(Metadata::from_json(&s).unwrap_or_else(|e| Metadata::refused(e.to_string()))),
 });
 
 /// A position or count (`usize` in Rust): far below `u32::MAX` under

@@ -49,10 +49,10 @@ fun settingsScenario() {
     expectThrows<EnlistException.InvalidInput>("redirect: a path out of the prefix is refused") {
         e.invite(w.org, w.owner, paste("bob@acme.test").copy(redirectUrl = "https://app.acme.test/welcome/../admin"))
     }
-    expectThrows<Throwable>("metadata: a JSON array is no object") {
+    expectThrows<EnlistException.InvalidInput>("metadata: a JSON array is no object") {
         e.invite(w.org, w.owner, paste("bob@acme.test").copy(publicMetadata = "[1, 2]"))
     }
-    expectThrows<Throwable>("metadata: more than 4 KiB is refused before parsing") {
+    expectThrows<EnlistException.InvalidInput>("metadata: more than 4 KiB is refused before parsing") {
         e.invite(w.org, w.owner, paste("bob@acme.test").copy(publicMetadata = "{\"a\": \"" + "x".repeat(5000) + "\"}"))
     }
     checkEq(e.listInvitations(w.org, w.owner, InvitationQuery()).items.size, 1, "refused requests wrote nothing")
@@ -69,6 +69,9 @@ fun settingsScenario() {
     checkEq(accepted.invitation.redirectUrl, "https://app.acme.test/welcome/team", "accept: where to send the user")
     val member = e.member(w.org, w.owner, accepted.member.id)
     checkEq(member.privateMetadata, """{"crm_id":"A-17"}""", "member: the admin reads the private metadata")
+    expectThrows<EnlistException.InvalidInput>("updateMember: metadata that is not JSON") {
+        e.updateMember(w.org, w.owner, member.id, MemberUpdate(publicMetadata = "{not json"))
+    }
     denied("updateMember: a member does not edit their own metadata") {
         e.updateMember(w.org, Actor.Member(member.id), member.id, MemberUpdate(publicMetadata = """{"team":"gold"}"""))
     }

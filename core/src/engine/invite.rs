@@ -2704,4 +2704,36 @@ mod tests {
             "duplicate of recipient #1"
         );
     }
+
+    /// A send or resend gives an invitation its own lifetime, held to the
+    /// policy's bounds as they are now; without one, the policy's default.
+    #[test]
+    fn a_send_uses_the_invitations_own_lifetime_within_todays_bounds() {
+        let mut p = crate::Policy {
+            min_invitation_lifetime_secs: 3600,
+            invitation_lifetime_secs: 86_400,
+            max_invitation_lifetime_secs: 7 * 86_400,
+            ..crate::Policy::default()
+        };
+        assert_eq!(lifetime_now(&p, None), 86_400);
+        assert_eq!(lifetime_now(&p, Some(2 * 86_400)), 2 * 86_400);
+        // The policy narrowed since the invitation was made.
+        p.max_invitation_lifetime_secs = 86_400;
+        assert_eq!(lifetime_now(&p, Some(2 * 86_400)), 86_400);
+        p.min_invitation_lifetime_secs = 7200;
+        assert_eq!(lifetime_now(&p, Some(60)), 7200);
+        assert_eq!(
+            RejectReason::InviterLimitReached { limit: 3 }.code(),
+            "inviter_limit_reached"
+        );
+        assert!(
+            RejectReason::LifetimeOutOfBounds {
+                lifetime_secs: 60,
+                min_secs: 3600,
+                max_secs: 7200
+            }
+            .to_string()
+            .contains("3600 to 7200")
+        );
+    }
 }
