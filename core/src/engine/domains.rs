@@ -408,7 +408,7 @@ impl Enlist {
             let Some(d) = cx.tx.verified_domain(&domain)? else {
                 return Ok(Vec::new());
             };
-            let Some(o) = cx.tx.organization(&d.org_id)? else {
+            let Some(o) = cx.tx.organization(&d.org_id)?.filter(|o| !o.is_deleted()) else {
                 return Ok(Vec::new());
             };
             if d.enrollment == DomainEnrollment::Off || !o.policy.domain_allowed(&domain) {
@@ -748,6 +748,19 @@ impl Ctx<'_> {
 
     /// Drops the unsent code emails of a claim (a new code replaces them,
     /// a verification or removal makes them useless).
+    /// Gives up every domain of an organization being deleted (its
+    /// history kept): a deleted organization holds no domain, so another
+    /// may verify it; one event per domain, as `remove_domain`.
+    pub(crate) fn release_domains(&mut self, org: &OrgId, actor: &Actor) -> Result<()> {
+        for claim in self.tx.org_domains(org)? {
+            let domain = claim.domain.domain;
+            self.tx.delete_org_domain(org, &domain)?;
+            self.supersede_code_messages(org, &domain)?;
+            self.event(org, actor, EventKind::DomainRemoved { domain })?;
+        }
+        Ok(())
+    }
+
     fn supersede_code_messages(&mut self, org: &OrgId, domain: &str) -> Result<()> {
         for mut m in self
             .tx

@@ -134,7 +134,8 @@ impl Enlist {
     /// Its invitations die at once, in the same transaction: every open
     /// invitation is revoked (its token and access code stop working) and
     /// its queued emails are superseded (never sent); the invitation link
-    /// is deactivated. Then, by `mode`:
+    /// is deactivated; its verified domains are given up (another
+    /// organization may verify them). Then, by `mode`:
     /// - [`DeleteMode::Keep`]: members, invitations and the audit trail
     ///   stay; the organization is marked deleted (read-only: every command
     ///   on it is `not_found`, every token `invalid_secret`), listed
@@ -167,6 +168,7 @@ impl Enlist {
                     cx.tx.put_invite_link(&link)?;
                 }
             }
+            cx.release_domains(org, actor)?;
             o.deleted_at = Some(cx.now);
             cx.tx.put_organization(&o)?;
             cx.event(

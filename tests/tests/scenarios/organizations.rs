@@ -358,3 +358,137 @@ fn the_hosts_admin_screen_lists_every_organization() {
         "invalid_input"
     );
 }
+
+/// A deleted organization (history kept) is gone from every way in that
+/// the other features opened: its named links, its verified domain (given
+/// up, so another organization may verify it), the invitee's inbox, an
+/// account's organizations, membership requests and direct adds.
+#[test]
+fn a_deleted_organization_is_gone_from_links_domains_and_inboxes() {
+    let mut policy = Policy::default();
+    policy.invite_link_enabled = true;
+    let o = org_with_policy(policy);
+    let me = o.owner_actor();
+    let link = o
+        .engine
+        .create_link(
+            o.id(),
+            &me,
+            NewLink {
+                name: "Sales".into(),
+                ..NewLink::default()
+            },
+        )
+        .expect("named link");
+    let claim = o
+        .engine
+        .claim_domain(o.id(), &me, "acme.test")
+        .expect("claim");
+    o.engine
+        .verify_domain_dns(o.id(), &me, "acme.test", &[claim.dns_record_value])
+        .expect("verify");
+    o.engine
+        .set_domain_enrollment(o.id(), &me, "acme.test", DomainEnrollment::AutoJoin, None)
+        .expect("auto join");
+    o.engine
+        .invite(
+            o.id(),
+            &me,
+            InviteRequest::new(Recipients::Paste("kim@acme.test".into())),
+        )
+        .expect("invite");
+    let kim = Identity::new(Some("kim@acme.test".into()), Some("acct-kim".into()));
+    assert_eq!(
+        o.engine
+            .invitations_for(&kim, None, 10)
+            .expect("inbox")
+            .items
+            .len(),
+        1
+    );
+    assert_eq!(
+        o.engine
+            .domain_offers("pat@acme.test", None)
+            .expect("offers")
+            .len(),
+        1
+    );
+
+    let slug = o.org.slug.clone();
+    o.engine
+        .delete_organization(o.id(), &me, &slug, DeleteMode::Keep)
+        .expect("delete");
+
+    let err = o
+        .engine
+        .join_by_link(link.url.expose(), "lee@acme.test", registration("acct-lee"))
+        .expect_err("the named link is dead");
+    assert_eq!(err.code(), "invalid_secret");
+    assert!(
+        o.engine
+            .domain_offers("pat@acme.test", None)
+            .expect("offers")
+            .is_empty()
+    );
+    let pat = Registration {
+        verified_email: Some("pat@acme.test".into()),
+        ..registration("acct-pat")
+    };
+    assert_eq!(
+        o.engine
+            .join_by_domain(o.id(), pat.clone())
+            .expect_err("gone")
+            .code(),
+        "not_found"
+    );
+    assert_eq!(
+        o.engine
+            .request_membership(o.id(), pat)
+            .expect_err("gone")
+            .code(),
+        "not_found"
+    );
+    assert!(
+        o.engine
+            .invitations_for(&kim, None, 10)
+            .expect("inbox")
+            .items
+            .is_empty()
+    );
+    assert!(
+        o.engine
+            .organizations_of(OWNER_REF, None, 10)
+            .expect("orgs")
+            .items
+            .is_empty()
+    );
+    assert_eq!(
+        o.engine
+            .add_member(o.id(), &me, NewMember::new("acct-sam"))
+            .expect_err("gone")
+            .code(),
+        "not_found"
+    );
+    // The domain was given up: another organization verifies it.
+    let other = o
+        .engine
+        .create_organization(NewOrganization::new(
+            "Acme Two",
+            "acct-new",
+            "new@acme.test",
+        ))
+        .expect("another organization");
+    let new_owner = as_member(&other.owner);
+    let claim = o
+        .engine
+        .claim_domain(&other.organization.id, &new_owner, "acme.test")
+        .expect("claim again");
+    o.engine
+        .verify_domain_dns(
+            &other.organization.id,
+            &new_owner,
+            "acme.test",
+            &[claim.dns_record_value],
+        )
+        .expect("the domain is free");
+}
