@@ -400,28 +400,16 @@ impl Ctx<'_> {
             clean_line("last_name", reg.last_name.as_deref(), MAX_NAME_CHARS)?.or(j.fallback_last);
         let phone = clean_line("phone", reg.phone.as_deref(), 40)?;
         let user_ref = clean_line("user_ref", Some(&reg.user_ref), MAX_NAME_CHARS)?;
-        let mut missing = Vec::new();
-        if user_ref.is_none() {
-            missing.push(RegistrationField::UserRef);
-        }
-        let p = &o.policy;
-        if p.registration.first_name && first_name.is_none() {
-            missing.push(RegistrationField::FirstName);
-        }
-        if p.registration.last_name && last_name.is_none() {
-            missing.push(RegistrationField::LastName);
-        }
-        if p.registration.phone && phone.is_none() {
-            missing.push(RegistrationField::Phone);
-        }
-        if let Some(v) = &p.eula_version {
-            if reg.eula_version.as_deref() != Some(v.as_str()) {
-                missing.push(RegistrationField::EulaVersion);
-            }
-        }
-        if p.require_two_factor && !reg.two_factor_enrolled {
-            missing.push(RegistrationField::TwoFactor);
-        }
+        let missing = missing_registration(
+            &o.policy,
+            reg,
+            Given {
+                user_ref: user_ref.is_some(),
+                first_name: first_name.is_some(),
+                last_name: last_name.is_some(),
+                phone: phone.is_some(),
+            },
+        );
         if !missing.is_empty() {
             return Err(Error::RegistrationIncomplete { missing });
         }
@@ -516,4 +504,45 @@ pub(crate) fn needs(o: &Organization) -> RegistrationNeeds {
         two_factor: o.policy.require_two_factor,
         eula_version: o.policy.eula_version.clone(),
     }
+}
+
+/// Which of a registration's fields are given, once cleaned (and, on an
+/// invitation, filled from what the inviter typed).
+pub(super) struct Given {
+    pub(super) user_ref: bool,
+    pub(super) first_name: bool,
+    pub(super) last_name: bool,
+    pub(super) phone: bool,
+}
+
+/// What a registration lacks under the policy: the one rule of every way
+/// in (an invitation, a link, self-registration, a verified domain, a
+/// membership request).
+pub(super) fn missing_registration(
+    p: &crate::policy::Policy,
+    reg: &Registration,
+    given: Given,
+) -> Vec<RegistrationField> {
+    let mut missing = Vec::new();
+    if !given.user_ref {
+        missing.push(RegistrationField::UserRef);
+    }
+    if p.registration.first_name && !given.first_name {
+        missing.push(RegistrationField::FirstName);
+    }
+    if p.registration.last_name && !given.last_name {
+        missing.push(RegistrationField::LastName);
+    }
+    if p.registration.phone && !given.phone {
+        missing.push(RegistrationField::Phone);
+    }
+    if let Some(v) = &p.eula_version {
+        if reg.eula_version.as_deref() != Some(v.as_str()) {
+            missing.push(RegistrationField::EulaVersion);
+        }
+    }
+    if p.require_two_factor && !reg.two_factor_enrolled {
+        missing.push(RegistrationField::TwoFactor);
+    }
+    missing
 }

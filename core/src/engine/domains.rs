@@ -839,29 +839,16 @@ fn verified_domain_of(reg: &Registration) -> Result<(String, String)> {
 /// an administrator could never approve is refused at once).
 fn missing_fields(o: &Organization, reg: &Registration) -> Vec<RegistrationField> {
     let given = |v: &Option<String>| v.as_deref().is_some_and(|s| !s.trim().is_empty());
-    let p = &o.policy;
-    let mut missing = Vec::new();
-    if reg.user_ref.trim().is_empty() {
-        missing.push(RegistrationField::UserRef);
-    }
-    if p.registration.first_name && !given(&reg.first_name) {
-        missing.push(RegistrationField::FirstName);
-    }
-    if p.registration.last_name && !given(&reg.last_name) {
-        missing.push(RegistrationField::LastName);
-    }
-    if p.registration.phone && !given(&reg.phone) {
-        missing.push(RegistrationField::Phone);
-    }
-    if let Some(v) = &p.eula_version {
-        if reg.eula_version.as_deref() != Some(v.as_str()) {
-            missing.push(RegistrationField::EulaVersion);
-        }
-    }
-    if p.require_two_factor && !reg.two_factor_enrolled {
-        missing.push(RegistrationField::TwoFactor);
-    }
-    missing
+    super::accept::missing_registration(
+        &o.policy,
+        reg,
+        super::accept::Given {
+            user_ref: !reg.user_ref.trim().is_empty(),
+            first_name: given(&reg.first_name),
+            last_name: given(&reg.last_name),
+            phone: given(&reg.phone),
+        },
+    )
 }
 
 #[cfg(test)]
