@@ -606,11 +606,7 @@ impl Ctx<'_> {
             return Ok((m, false));
         }
         auth.grantable_role(o, &m.role)?;
-        cx.keep_an_owner(org, &m)?;
-        m.move_to(MemberStatus::Removed, "remove")?;
-        m.removed_at = Some(cx.now);
-        m.groups.clear();
-        cx.tx.put_member(&m)?;
+        cx.tombstone(org, &mut m)?;
         cx.event(
             org,
             actor,
@@ -620,5 +616,17 @@ impl Ctx<'_> {
             },
         )?;
         Ok((m, true))
+    }
+
+    /// Removes `m` from the organization, keeping its row as a tombstone
+    /// (status removed, no groups, the seat freed), unless it is the last
+    /// active owner: what a removal and a member leaving share. The caller
+    /// writes the event.
+    pub(super) fn tombstone(&mut self, org: &OrgId, m: &mut Member) -> Result<()> {
+        self.keep_an_owner(org, m)?;
+        m.move_to(MemberStatus::Removed, "remove")?;
+        m.removed_at = Some(self.now);
+        m.groups.clear();
+        Ok(self.tx.put_member(m)?)
     }
 }

@@ -198,11 +198,7 @@ impl Enlist {
         self.run("leave_organization", |cx| {
             cx.enter(org, actor)?;
             let mut m = cx.member(org, me)?;
-            cx.keep_an_owner(org, &m)?;
-            m.move_to(crate::member::MemberStatus::Removed, "remove")?;
-            m.removed_at = Some(cx.now);
-            m.groups.clear();
-            cx.tx.put_member(&m)?;
+            cx.tombstone(org, &mut m)?;
             cx.event(
                 org,
                 actor,
