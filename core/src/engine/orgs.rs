@@ -343,7 +343,10 @@ impl Enlist {
         })
     }
 
-    /// Deletes a custom role that no active member holds.
+    /// Deletes a custom role that no active member holds and that nothing
+    /// hands out any more: not the policy's default role, no active
+    /// invitation link, no verified domain people join by (each is a
+    /// conflict naming what holds the role).
     pub fn delete_role(&self, org: &OrgId, actor: &Actor, name: &str) -> Result<()> {
         self.run("delete_role", |cx| {
             let (mut o, _) = cx.authorized(org, actor, Permission::ManageRoles)?;
@@ -360,6 +363,28 @@ impl Enlist {
             if held > 0 {
                 return Err(Error::conflict(format!(
                     "{held} active members hold role {name:?}; change their role first"
+                )));
+            }
+            // A way in that still hands the role out would let people join
+            // with a role that no longer exists.
+            let now = cx.now;
+            let links = cx.tx.links(org, crate::link::MAX_LINKS_PER_ORG + 1)?;
+            if let Some(l) = links
+                .iter()
+                .find(|l| l.role == name && l.status_at(now) == crate::link::LinkStatus::Active)
+            {
+                return Err(Error::conflict(format!(
+                    "the invitation link {:?} gives role {name:?}; revoke it first",
+                    l.name
+                )));
+            }
+            let domains = cx.tx.org_domains(org)?;
+            if let Some(d) = domains.iter().find(|d| {
+                d.domain.role == name && d.domain.enrollment != crate::domain::DomainEnrollment::Off
+            }) {
+                return Err(Error::conflict(format!(
+                    "people of the domain {:?} join with role {name:?}; change its enrollment first",
+                    d.domain.domain
                 )));
             }
             o.custom_roles.remove(pos);

@@ -232,3 +232,77 @@ fn a_capped_link_admits_exactly_its_cap() {
         .expect("read");
     assert_eq!((seen.uses, seen.status), (10, LinkStatus::Exhausted));
 }
+
+/// A custom role that a link or a verified domain still hands out cannot
+/// be deleted: nobody joins with a role that no longer exists. Revoked,
+/// the link no longer holds the role back.
+#[test]
+fn a_role_a_link_or_a_domain_hands_out_is_not_deleted() {
+    let mut policy = Policy::default();
+    policy.invite_link_enabled = true;
+    let o = org_with_policy(policy);
+    let me = o.owner_actor();
+    o.engine
+        .define_role(
+            o.id(),
+            &me,
+            "sales",
+            [enlist::Permission::ViewMembers].into_iter().collect(),
+        )
+        .expect("role");
+    let link = o
+        .engine
+        .create_link(
+            o.id(),
+            &me,
+            NewLink {
+                name: "Sales".into(),
+                role: Some("sales".into()),
+                ..NewLink::default()
+            },
+        )
+        .expect("link");
+    let err = o
+        .engine
+        .delete_role(o.id(), &me, "sales")
+        .expect_err("in use");
+    assert_eq!(err.code(), "conflict");
+    assert!(err.to_string().contains("Sales"), "{err}");
+    o.engine
+        .revoke_link(o.id(), &me, &link.link.id)
+        .expect("revoke");
+
+    let claim = o
+        .engine
+        .claim_domain(o.id(), &me, "acme.test")
+        .expect("claim");
+    o.engine
+        .verify_domain_dns(o.id(), &me, "acme.test", &[claim.dns_record_value])
+        .expect("verify");
+    o.engine
+        .set_domain_enrollment(
+            o.id(),
+            &me,
+            "acme.test",
+            enlist::DomainEnrollment::AutoJoin,
+            Some("sales"),
+        )
+        .expect("enrollment");
+    let err = o
+        .engine
+        .delete_role(o.id(), &me, "sales")
+        .expect_err("in use");
+    assert!(err.to_string().contains("acme.test"), "{err}");
+    o.engine
+        .set_domain_enrollment(
+            o.id(),
+            &me,
+            "acme.test",
+            enlist::DomainEnrollment::Off,
+            None,
+        )
+        .expect("off");
+    o.engine
+        .delete_role(o.id(), &me, "sales")
+        .expect("nothing hands the role out any more");
+}
