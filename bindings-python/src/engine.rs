@@ -2222,17 +2222,27 @@ impl PyEnlist {
         &self,
         py: Python<'_>,
         after: Option<String>,
-        kinds: Option<Vec<String>>,
+        kinds: Option<Bound<'_, PyAny>>,
         limit: u32,
     ) -> PyResult<crate::hooks::PyEventFeed> {
-        let kinds = kinds.unwrap_or_default();
-        if kinds.len() > enlist::MAX_FEED_KINDS {
-            return Err(invalid(
-                py,
-                "kinds",
-                format!("at most {} kinds", enlist::MAX_FEED_KINDS),
-            ));
-        }
+        // Counted before a single element is converted: a list of a
+        // million kinds is refused without reading it.
+        let kinds: Vec<String> = match kinds {
+            None => Vec::new(),
+            Some(k) if k.is_instance_of::<pyo3::types::PyString>() => {
+                return Err(invalid(py, "kinds", "a list of kind names, not one string"));
+            }
+            Some(k) => {
+                if k.len()? > enlist::MAX_FEED_KINDS {
+                    return Err(invalid(
+                        py,
+                        "kinds",
+                        format!("at most {} kinds", enlist::MAX_FEED_KINDS),
+                    ));
+                }
+                k.extract()?
+            }
+        };
         self.run(py, |e| e.event_feed(after.as_deref(), &kinds, limit))
             .map(Into::into)
     }

@@ -140,3 +140,24 @@ def test_the_event_feed_reads_every_organization_after_a_cursor(engine: Any, clo
         engine.event_feed(after="not a cursor")
     with pytest.raises(enlist.LimitExceededError):
         engine.event_feed(limit=0)
+
+
+class _Endless:
+    """A sequence that claims a million kinds and fails if one is read."""
+
+    def __len__(self) -> int:
+        return 1_000_000
+
+    def __getitem__(self, i: int) -> str:
+        raise AssertionError("an element was read before the length was checked")
+
+    def __iter__(self) -> Any:
+        raise AssertionError("the list was read before its length was checked")
+
+
+def test_the_feeds_kinds_are_counted_before_they_are_read(engine: Any) -> None:
+    with pytest.raises(enlist.InvalidInputError, match="at most"):
+        engine.event_feed(kinds=_Endless())
+    with pytest.raises(enlist.InvalidInputError, match="not one string"):
+        engine.event_feed(kinds="invitation_accepted")
+    assert engine.event_feed(kinds=["invitation_accepted"]).events == []
