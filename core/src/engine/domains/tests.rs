@@ -554,11 +554,27 @@ fn nobody_joins_with_a_domain_role_deleted_since() {
         Some("staff"),
     )
     .expect("auto join as staff");
-    e.delete_role(&o, &owner, "staff").expect("delete");
+    // While the domain hands the role out, the role is not deleted.
     assert_eq!(
-        e.join_by_domain(&o, person("acct-pat", "pat@acme.example"))
-            .expect_err("no such role")
+        e.delete_role(&o, &owner, "staff")
+            .expect_err("in use")
             .code(),
         "conflict"
+    );
+    // Closed, the domain no longer holds it back; opened again, it cannot
+    // hand out the role deleted since.
+    e.set_domain_enrollment(&o, &owner, "acme.example", DomainEnrollment::Off, None)
+        .expect("off");
+    e.delete_role(&o, &owner, "staff").expect("delete");
+    assert!(
+        e.set_domain_enrollment(&o, &owner, "acme.example", DomainEnrollment::AutoJoin, None)
+            .is_err(),
+        "the kept role no longer exists"
+    );
+    assert_eq!(
+        e.join_by_domain(&o, person("acct-pat", "pat@acme.example"))
+            .expect_err("nobody joins")
+            .code(),
+        "not_found"
     );
 }
