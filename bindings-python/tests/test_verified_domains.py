@@ -98,7 +98,9 @@ def test_membership_requests_are_listed_approved_and_declined(world: World) -> N
     page = e.membership_requests(org, actor=owner, limit=1)
     assert len(page) == 1 and page.next_cursor is not None
     rest = e.membership_requests(org, actor=owner, after=page.next_cursor)
-    assert [r.id for r in page] + [r.id for r in rest] == [sam.id, kim.id]
+    # Oldest first, ties (two requests in the same instant) by id.
+    oldest_first = [r.id for r in sorted([sam, kim], key=lambda r: (r.created_at, r.id))]
+    assert [r.id for r in page] + [r.id for r in rest] == oldest_first
     member = e.approve_membership_request(org, sam, actor=owner)
     assert member.email == "sam@acme.example"
     declined = e.decline_membership_request(org, kim.id, actor=owner)

@@ -57,7 +57,9 @@ fun domainsScenario() {
     denied("membershipRequests by a plain member") { e.membershipRequests(w.org, pat, MembershipRequestQuery()) }
     val page = e.membershipRequests(w.org, w.owner, MembershipRequestQuery(limit = 1u))
     val rest = e.membershipRequests(w.org, w.owner, MembershipRequestQuery(after = page.nextCursor))
-    checkEq((page.items + rest.items).map { it.id }, listOf(kim.id, lou.id), "membershipRequests: oldest first, paged")
+    // Oldest first, ties (two requests in the same instant) by id.
+    val oldestFirst = listOf(kim, lou).sortedWith(compareBy({ it.createdAt }, { it.id })).map { it.id }
+    checkEq((page.items + rest.items).map { it.id }, oldestFirst, "membershipRequests: oldest first, paged")
     val member = e.approveMembershipRequest(w.org, w.owner, kim.id, null)
     checkEq(member.contactKey, "kim@acme.test", "approveMembershipRequest: the requester is a member")
     checkEq(e.declineMembershipRequest(w.org, w.owner, lou.id).status, MembershipRequestStatus.DECLINED, "declineMembershipRequest")
