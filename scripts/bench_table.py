@@ -1,0 +1,68 @@
+"""Writes the figures of one bench run (BENCH-RESULT lines, see
+benches/report.rs) as the table between the markers of the book's
+performance page, and exits 1 when any figure misses its aim."""
+import datetime
+import json
+import platform
+import subprocess
+import sys
+
+BEGIN = "<!-- bench-table:begin -->"
+END = "<!-- bench-table:end -->"
+
+
+def fmt(x):
+    if x is None:
+        return ""
+    if abs(x) >= 1000:
+        return f"{x:,.0f}"
+    if abs(x) >= 10:
+        return f"{x:.1f}"
+    return f"{x:.3g}"
+
+
+def main(results, page):
+    rows = [json.loads(l) for l in open(results, encoding="utf-8") if l.strip()]
+    if not rows:
+        print("no BENCH-RESULT lines were printed", file=sys.stderr)
+        return 1
+    try:
+        rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                             text=True, check=True).stdout.strip()
+    except Exception:
+        rev = "?"
+    cores = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()
+    lines = [BEGIN, "",
+             f"Measured {datetime.date.today()} at commit `{rev}` on {cores} cores "
+             f"({platform.machine()}), one run of `scripts/bench.sh`.", "",
+             "| figure | what | value | against (same run) | ratio | aim | met |",
+             "|---|---|---|---|---|---|---|"]
+    missed = []
+    for r in rows:
+        against = ""
+        if r["ceiling_name"] is not None:
+            against = f'{r["ceiling_name"]}: {fmt(r["ceiling"])}'
+        aim = "" if r["aim_op"] is None else f'{r["aim_op"]} {fmt(r["aim"])}'
+        met = "" if r["aim_op"] is None else ("yes" if r["met"] else "**no**")
+        if r["aim_op"] is not None and not r["met"]:
+            missed.append(r["name"])
+        lines.append(f'| `{r["name"]}` | {r["what"]} | {fmt(r["value"])} {r["unit"]} | {against} | '
+                     f'{fmt(r["ratio"])} | {aim} | {met} |')
+    lines += ["", END]
+    text = open(page, encoding="utf-8").read()
+    if BEGIN in text and END in text:
+        head, rest = text.split(BEGIN, 1)
+        _, tail = rest.split(END, 1)
+        text = head + "\n".join(lines) + tail
+    else:
+        text = text.rstrip("\n") + "\n\n" + "\n".join(lines) + "\n"
+    open(page, "w", encoding="utf-8").write(text)
+    print("\n".join(lines[1:-1]))
+    if missed:
+        print(f"\nmissed their aim: {', '.join(missed)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1], sys.argv[2]))
