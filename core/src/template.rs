@@ -19,6 +19,8 @@ use crate::id::{InvitationId, OrgId};
 use chrono::{DateTime, Utc};
 use minijinja::{AutoEscape, Environment, ErrorKind, UndefinedBehavior, Value};
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, Mutex};
 
 /// The crate's default subject template.
 pub(crate) const DEFAULT_SUBJECT: &str = include_str!("../templates/invitation.subject.txt");
@@ -528,27 +530,108 @@ fn describe(e: &minijinja::Error) -> RenderFailure {
     if e.kind() == ErrorKind::OutOfFuel {
         return RenderFailure::TooMuchWork;
     }
+    RenderFailure::Template(message_of(e))
+}
+
+/// A template error in at most 300 characters.
+fn message_of(e: &minijinja::Error) -> String {
     let mut s = e.to_string();
     if s.chars().count() > 300 {
         s = s.chars().take(300).collect::<String>() + "...";
     }
-    RenderFailure::Template(s)
+    s
 }
 
 fn render_part(
     env: &Environment<'_>,
     name: &'static str,
-    source: &str,
     ctx: &Value,
 ) -> std::result::Result<String, RenderFailure> {
     let out = env
-        .render_named_str(name, source, ctx)
+        .get_template(name)
+        .and_then(|t| t.render(ctx))
         .map_err(|e| describe(&e))?;
     let n = out.chars().count();
     if n > MAX_RENDERED_BODY_CHARS {
         return Err(RenderFailure::TooLong(n));
     }
     Ok(out)
+}
+
+/// The sources of a template's parts: what a compiled environment is
+/// cached by (the whole text, compared in full on every hit: two templates
+/// that differ never share an entry, whoever wrote them).
+#[derive(Clone, PartialEq, Eq)]
+struct Sources {
+    subject: String,
+    text: String,
+    html: Option<String>,
+}
+
+impl Sources {
+    fn is(&self, t: &TemplateSource<'_>) -> bool {
+        self.subject == t.subject && self.text == t.text && self.html.as_deref() == t.html
+    }
+}
+
+/// Compiled environments, at most this many (an organization's template
+/// per locale, and the default). Compiling costs about 40 times what a
+/// render does, and every invitation email is a render.
+const COMPILED_CACHE_ENTRIES: usize = 256;
+
+type Compiled = std::result::Result<Arc<Environment<'static>>, (&'static str, String)>;
+
+/// The compiled environments, by a hash of their sources (then compared
+/// in full); emptied when full (a host with more templates than entries
+/// compiles some twice, nothing worse).
+static COMPILED: LazyLock<Mutex<HashMap<u64, Vec<(Sources, Compiled)>>>> =
+    LazyLock::new(|| Mutex::new(HashMap::new()));
+
+/// Compiles the parts of `t` into an environment of their own (the
+/// subject, text and HTML parts under their names), or says which part
+/// does not parse.
+fn compile(t: &Sources) -> Compiled {
+    let mut env = environment();
+    let parts = [
+        ("template.subject", SUBJECT_NAME, Some(&t.subject)),
+        ("template.text_body", TEXT_NAME, Some(&t.text)),
+        ("template.html_body", HTML_NAME, t.html.as_ref()),
+    ];
+    for (field, name, source) in parts {
+        if let Some(source) = source {
+            env.add_template_owned(name, source.clone())
+                .map_err(|e| (field, message_of(&e)))?;
+        }
+    }
+    Ok(Arc::new(env))
+}
+
+/// The compiled environment of `t`, from the cache or compiled now.
+fn compiled(t: TemplateSource<'_>) -> Compiled {
+    use std::hash::{BuildHasher, Hash, Hasher};
+    let mut h = foldhash::fast::FixedState::default().build_hasher();
+    (t.subject, t.text, t.html).hash(&mut h);
+    let key = h.finish();
+    // A poisoned lock only means another thread panicked while holding
+    // it: the map is still a valid cache.
+    let mut cache = COMPILED.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(hit) = cache
+        .get(&key)
+        .and_then(|bucket| bucket.iter().find(|(s, _)| s.is(&t)))
+    {
+        return hit.1.clone();
+    }
+    let sources = Sources {
+        subject: t.subject.to_owned(),
+        text: t.text.to_owned(),
+        html: t.html.map(str::to_owned),
+    };
+    let c = compile(&sources);
+    if cache.values().map(Vec::len).sum::<usize>() >= COMPILED_CACHE_ENTRIES {
+        cache.clear();
+    }
+    cache.entry(key).or_default().push((sources, c.clone()));
+    c
 }
 
 /// Renders a template with the link `accept_url`. Fails (with the part
@@ -559,18 +642,18 @@ pub(crate) fn render(
     vars: &EmailVars,
     accept_url: &str,
 ) -> std::result::Result<Rendered, (&'static str, RenderFailure)> {
-    let env = environment();
+    let env = compiled(t).map_err(|(field, m)| (field, RenderFailure::Template(m)))?;
     let locale = t.locale.unwrap_or("en");
     let ctx = context(vars, locale);
-    let subject = render_part(&env, SUBJECT_NAME, t.subject, &ctx)
+    let subject = render_part(&env, SUBJECT_NAME, &ctx)
         .map_err(|e| ("template.subject", e))?
         .replace(LINK_MARK, "");
-    let text = render_part(&env, TEXT_NAME, t.text, &ctx)
+    let text = render_part(&env, TEXT_NAME, &ctx)
         .map_err(|e| ("template.text_body", e))?
         .replace(LINK_MARK, accept_url);
     let html = match t.html {
-        Some(h) => Some(
-            render_part(&env, HTML_NAME, h, &ctx)
+        Some(_) => Some(
+            render_part(&env, HTML_NAME, &ctx)
                 .map_err(|e| ("template.html_body", e))?
                 .replace(LINK_MARK, &html_escape(accept_url)),
         ),
@@ -688,6 +771,64 @@ mod tests {
 
     fn vars() -> EmailVars {
         EmailVars::sample("Acme", "enlist", true)
+    }
+
+    #[test]
+    fn compiled_templates_are_cached_by_their_whole_text() {
+        let v = vars();
+        let url = "https://a.test/a?token=live";
+        let a = TemplateSource {
+            locale: Some("en"),
+            subject: "A {{ organization }}",
+            text: "a {{ accept_url }}",
+            html: None,
+        };
+        // Compiled once, then reused.
+        let (first, again) = (
+            compiled(a).expect("compiles"),
+            compiled(a).expect("compiles"),
+        );
+        assert!(Arc::ptr_eq(&first, &again));
+        // A template one character apart is another entry, and renders
+        // its own text.
+        let b = TemplateSource {
+            subject: "B {{ organization }}",
+            ..a
+        };
+        assert!(
+            render(a, &v, url)
+                .expect("renders")
+                .subject
+                .starts_with("A ")
+        );
+        assert!(
+            render(b, &v, url)
+                .expect("renders")
+                .subject
+                .starts_with("B ")
+        );
+        // More templates than the cache holds: each still renders its own.
+        for i in 0..COMPILED_CACHE_ENTRIES + 10 {
+            let subject = format!("S{i} {{{{ organization }}}}");
+            let t = TemplateSource {
+                subject: &subject,
+                ..a
+            };
+            let r = render(t, &v, url).expect("renders");
+            assert!(r.subject.starts_with(&format!("S{i} ")), "{}", r.subject);
+        }
+        // A part that does not parse is named, whether compiled now or
+        // found in the cache.
+        let broken = TemplateSource {
+            text: "{% if %}",
+            ..a
+        };
+        for _ in 0..2 {
+            match render(broken, &v, url) {
+                Err(("template.text_body", RenderFailure::Template(_))) => {}
+                other => panic!("{:?}", other.map(|r| r.subject)),
+            }
+        }
     }
 
     #[test]

@@ -39,31 +39,47 @@ thread_local! {
 /// The person row of a member.
 pub(crate) fn sync_member(conn: &Connection, m: &Member) -> StoreResult<()> {
     let p = Person::from_member(m);
-    sync(conn, m.org_id.as_str(), &p.pid(), Some(&p))
+    sync(conn, m.org_id.as_str(), &p.pid(), Some(&p), false)
 }
 
 /// The person row of an invitation (none once it is closed).
-pub(crate) fn sync_invitation(conn: &Connection, inv: &Invitation) -> StoreResult<()> {
+/// `fresh`: the invitation row was inserted just now, so it has no person
+/// rows yet and there is nothing to read first.
+pub(crate) fn sync_invitation(conn: &Connection, inv: &Invitation, fresh: bool) -> StoreResult<()> {
     sync(
         conn,
         inv.org_id.as_str(),
         &invitation_pid(inv),
         Person::from_invitation(inv).as_ref(),
+        fresh,
     )
 }
 
 /// Makes the rows of `pid` say `new` (or nothing), writing only what
-/// changed ([`rows_change`]).
-fn sync(conn: &Connection, org: &str, pid: &str, new: Option<&Person>) -> StoreResult<()> {
-    let old: Option<Person> = conn
-        .prepare_cached("SELECT body FROM people WHERE org_id = ?1 AND pid = ?2")
-        .and_then(|mut s| {
-            s.query_row(params![org, pid], |r| r.get::<_, String>(0))
-                .optional()
-        })
-        .map_err(store_err)?
-        .map(|b| from_json(&b, "person"))
-        .transpose()?;
+/// changed ([`rows_change`]). `fresh`: `pid` has no rows yet (its
+/// invitation was inserted in this statement), so they are not read.
+fn sync(
+    conn: &Connection,
+    org: &str,
+    pid: &str,
+    new: Option<&Person>,
+    fresh: bool,
+) -> StoreResult<()> {
+    if fresh && new.is_none() {
+        return Ok(());
+    }
+    let old: Option<Person> = if fresh {
+        None
+    } else {
+        conn.prepare_cached("SELECT body FROM people WHERE org_id = ?1 AND pid = ?2")
+            .and_then(|mut s| {
+                s.query_row(params![org, pid], |r| r.get::<_, String>(0))
+                    .optional()
+            })
+            .map_err(store_err)?
+            .map(|b| from_json(&b, "person"))
+            .transpose()?
+    };
     let Some(change) = rows_change(old.as_ref(), new) else {
         return Ok(());
     };
@@ -153,7 +169,7 @@ pub(crate) fn backfill(conn: &Connection) -> StoreResult<()> {
         bodies("SELECT body FROM invitations WHERE status IN ('staged', 'pending', 'expired')")?
     {
         let inv: enlist::StoredInvitation = from_json(&b, "invitation")?;
-        sync_invitation(conn, &inv)?;
+        sync_invitation(conn, &inv, false)?;
     }
     Ok(())
 }

@@ -846,16 +846,16 @@ impl Transaction for SqliteTx<'_> {
         }
         written?;
         let (org, id) = (inv.org_id.as_str(), inv.id.as_str());
+        // If the last inserted rowid changed, the statement inserted the
+        // invitation with that rowid: an update leaves it as it was, and
+        // the counts trigger's insert is undone when the trigger ends.
+        let rowid = self.conn.last_insert_rowid();
+        let inserted = (rowid != last_rowid).then_some(rowid);
         if self.deferred.iter().any(|r| r.of_invitation(org, id)) {
-            // If the last inserted rowid changed, the statement inserted the
-            // invitation with that rowid: an update leaves it as it was, and
-            // the counts trigger's insert is undone when the trigger ends.
-            let rowid = self.conn.last_insert_rowid();
-            let rid = (rowid != last_rowid).then_some(rowid);
-            self.flush_outbox(Some((org, id, rid)))?;
+            self.flush_outbox(Some((org, id, inserted)))?;
         }
         // After the rowid above was read: these rows have their own.
-        crate::people::sync_invitation(&self.conn, inv)
+        crate::people::sync_invitation(&self.conn, inv, inserted.is_some())
     }
 
     fn list_invitations(
