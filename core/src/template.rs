@@ -584,8 +584,10 @@ type Compiled = std::result::Result<Arc<Environment<'static>>, (&'static str, St
 /// The compiled environments, by a hash of their sources (then compared
 /// in full); emptied when full (a host with more templates than entries
 /// compiles some twice, nothing worse).
-static COMPILED: LazyLock<Mutex<HashMap<u64, Vec<(Sources, Compiled)>>>> =
-    LazyLock::new(|| Mutex::new(HashMap::new()));
+type CompiledCache = HashMap<u64, Vec<(Sources, Compiled)>>;
+
+/// The cache itself.
+static COMPILED: LazyLock<Mutex<CompiledCache>> = LazyLock::new(|| Mutex::new(HashMap::new()));
 
 /// Compiles the parts of `t` into an environment of their own (the
 /// subject, text and HTML parts under their names), or says which part
@@ -608,10 +610,8 @@ fn compile(t: &Sources) -> Compiled {
 
 /// The compiled environment of `t`, from the cache or compiled now.
 fn compiled(t: TemplateSource<'_>) -> Compiled {
-    use std::hash::{BuildHasher, Hash, Hasher};
-    let mut h = foldhash::fast::FixedState::default().build_hasher();
-    (t.subject, t.text, t.html).hash(&mut h);
-    let key = h.finish();
+    use std::hash::BuildHasher;
+    let key = foldhash::fast::FixedState::default().hash_one((t.subject, t.text, t.html));
     // A poisoned lock only means another thread panicked while holding
     // it: the map is still a valid cache.
     let mut cache = COMPILED.lock().unwrap_or_else(|p| p.into_inner());
