@@ -1,0 +1,212 @@
+//! enlist on a SQLite file against the one-table ceiling, in one process:
+//!
+//! - **issue**: invitations by email in batches of 100 through
+//!   `Enlist::invite` into one organization (each writes the invitation,
+//!   its queued email, its audit event and its people-view rows), against
+//!   **the raw ceiling**: rusqlite `INSERT`s of an invitation-shaped row
+//!   into one table with a unique (org, email) index and a secret-hash
+//!   index, WAL + `synchronous=NORMAL`, 100 rows per transaction, rows made
+//!   before the clock starts (as `../shared/bench/sqlite_ceiling_rust`).
+//!   Engine and ceiling alternate, three rounds each, medians compared.
+//! - **accept**: the median latency of accepting one invitation, against
+//!   one raw 100-row transaction of the ceiling (its time per 100 rows);
+//!   in an organization with few pending, and with `PENDING` pending.
+//!
+//! Every figure is printed as a `BENCH-RESULT` line (benches/report.rs);
+//! scripts/bench.sh collects them. `ENLIST_BENCH_QUICK=1` shrinks the sizes.
+//! Run: `cargo bench -p enlist-sqlite --bench ceiling`.
+#![allow(missing_docs)]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "../../../benches/report.rs"]
+mod report;
+
+use enlist::{
+    Actor, Enlist, InviteRequest, NewOrganization, OrgId, Policy, Recipients, Registration,
+};
+use enlist_sqlite::SqliteStore;
+use report::{Aim, Figure, median};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+
+fn quick() -> bool {
+    std::env::var_os("ENLIST_BENCH_QUICK").is_some()
+}
+
+/// Rows per second of the raw one-table ceiling on a fresh file.
+fn ceiling(dir: &Path, n: usize, round: usize) -> f64 {
+    let path = dir.join(format!("ceiling-{round}.sqlite3"));
+    let mut conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute_batch(
+        "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;
+        CREATE TABLE invitation (id INTEGER PRIMARY KEY, org_id INTEGER NOT NULL, email TEXT NOT NULL,
+          email_norm TEXT NOT NULL, secret_hash BLOB NOT NULL, role TEXT NOT NULL, status TEXT NOT NULL,
+          created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, inviter INTEGER NOT NULL);
+        CREATE UNIQUE INDEX invitation_org_email ON invitation (org_id, email_norm);
+        CREATE INDEX invitation_secret ON invitation (secret_hash);",
+    )
+    .unwrap();
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15 ^ round as u64;
+    let rows: Vec<(String, String, Vec<u8>)> = (0..n)
+        .map(|i| {
+            let e = format!("User{i}@Example.com");
+            let h: Vec<u8> = (0..32)
+                .map(|_| {
+                    seed ^= seed << 13;
+                    seed ^= seed >> 7;
+                    seed ^= seed << 17;
+                    seed as u8
+                })
+                .collect();
+            (e.clone(), e.to_lowercase(), h)
+        })
+        .collect();
+    let t = Instant::now();
+    for chunk in rows.chunks(100) {
+        let tx = conn.transaction().unwrap();
+        {
+            let mut st = tx
+                .prepare_cached(
+                    "INSERT INTO invitation (org_id, email, email_norm, secret_hash, role, status,
+                     created_at, expires_at, inviter) VALUES (1,?1,?2,?3,'member','pending',1,2,1)",
+                )
+                .unwrap();
+            for (e, en, h) in chunk {
+                st.execute(rusqlite::params![e, en, h]).unwrap();
+            }
+        }
+        tx.commit().unwrap();
+    }
+    let rate = n as f64 / t.elapsed().as_secs_f64();
+    drop(conn);
+    remove(&path);
+    rate
+}
+
+fn remove(path: &Path) {
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
+}
+
+fn engine(path: &Path) -> (Enlist, OrgId, Actor) {
+    let e = Enlist::new(Arc::new(SqliteStore::open(path).unwrap()));
+    let mut policy = Policy::default();
+    policy.max_batch = 10_000;
+    let c = e
+        .create_organization(
+            NewOrganization::new("Bench", "owner", "owner@bench.example").with_policy(policy),
+        )
+        .unwrap();
+    (e, c.organization.id, Actor::Member(c.owner.id))
+}
+
+fn paste(from: usize, n: usize) -> InviteRequest {
+    let lines: Vec<String> = (from..from + n)
+        .map(|i| format!("user{i}@bench.example"))
+        .collect();
+    InviteRequest::new(Recipients::Paste(lines.join("\n")))
+}
+
+/// Issues `n` invitations in batches of `batch` into `org`, starting at
+/// recipient `from`: (invitations per second, one token per batch).
+fn issue(
+    e: &Enlist,
+    org: &OrgId,
+    actor: &Actor,
+    from: usize,
+    n: usize,
+    batch: usize,
+) -> (f64, Vec<String>) {
+    let mut tokens = Vec::new();
+    let t = Instant::now();
+    for b in 0..n / batch {
+        let r = e
+            .invite(org, actor, paste(from + b * batch, batch))
+            .unwrap();
+        assert_eq!(r.issued.len(), batch, "{:?}", r.rejected.first());
+        tokens.push(r.issued[0].secret.as_ref().unwrap().expose().to_owned());
+    }
+    (n as f64 / t.elapsed().as_secs_f64(), tokens)
+}
+
+/// The median latency of accepting each token, in µs.
+fn accepts(e: &Enlist, tokens: &[String], tag: &str) -> f64 {
+    let mut lat: Vec<f64> = tokens
+        .iter()
+        .enumerate()
+        .map(|(i, tok)| {
+            let reg = Registration {
+                user_ref: format!("acct-{tag}-{i}"),
+                first_name: Some("Ada".into()),
+                last_name: Some("Byron".into()),
+                ..Registration::default()
+            };
+            let t = Instant::now();
+            e.accept(tok, reg).unwrap();
+            t.elapsed().as_secs_f64() * 1e6
+        })
+        .collect();
+    median(&mut lat)
+}
+
+fn main() {
+    let n = if quick() { 5_000 } else { 20_000 };
+    let pending = if quick() { 20_000 } else { 1_000_000 };
+    let dir = tempfile::tempdir().unwrap();
+    let (mut rates, mut ceilings, mut accept_us) = (Vec::new(), Vec::new(), Vec::new());
+    for round in 0..3 {
+        let path = dir.path().join(format!("enlist-{round}.sqlite3"));
+        let (e, org, actor) = engine(&path);
+        let (rate, tokens) = issue(&e, &org, &actor, 0, n, 100);
+        rates.push(rate);
+        accept_us.push(accepts(&e, &tokens, &round.to_string()));
+        drop(e);
+        remove(&path);
+        ceilings.push(ceiling(dir.path(), n, round));
+    }
+    let (rate, ceil) = (median(&mut rates), median(&mut ceilings));
+    let tx100_us = 100.0 / ceil * 1e6;
+    Figure::new("sqlite.issue", "invitations by email issued per second, batches of 100 (invitation, email, event, people rows)", rate, "inv/s")
+        .against("raw one-table inserts, rows/s", ceil)
+        .aim(Aim::AtLeast(0.25))
+        .print();
+    Figure::new(
+        "sqlite.accept",
+        "accepting one invitation (median)",
+        median(&mut accept_us),
+        "µs",
+    )
+    .against("one raw 100-row transaction, µs", tx100_us)
+    .aim(Aim::AtMost(0.15))
+    .print();
+
+    // The same organization grown to `pending` open invitations (batches
+    // of 10,000 to build it), then accepts and one more batch of 100.
+    let path = dir.path().join("pending.sqlite3");
+    let (e, org, actor) = engine(&path);
+    issue(&e, &org, &actor, 0, pending, 10_000);
+    let (rate, tokens) = issue(&e, &org, &actor, pending, 20 * 100, 100);
+    let accept = accepts(&e, &tokens, "pending");
+    let ceil = ceiling(dir.path(), n, 9);
+    let tx100_us = 100.0 / ceil * 1e6;
+    Figure::new(
+        &format!("sqlite.issue_with_{}_pending", pending),
+        "issuing batches of 100 into an organization with that many pending",
+        rate,
+        "inv/s",
+    )
+    .against("raw one-table inserts, rows/s", ceil)
+    .aim(Aim::None)
+    .print();
+    Figure::new(
+        &format!("sqlite.accept_with_{}_pending", pending),
+        "accepting one invitation (median) among that many pending",
+        accept,
+        "µs",
+    )
+    .against("one raw 100-row transaction, µs", tx100_us)
+    .aim(Aim::AtMost(0.15))
+    .print();
+}
