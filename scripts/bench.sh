@@ -40,7 +40,7 @@ for part in "${parts[@]}"; do
     case "$part" in
         parse) run cargo bench -q -p enlist --bench parse -- --report ;;
         engine) run cargo bench -q -p enlist --bench engine -- --report ;;
-        sqlite) run cargo bench -q -p enlist-sqlite --bench sqlite -- --report ;;
+        sqlite) run cargo bench -q -p enlist-sqlite --bench ceiling ;;
         postgres)
             if [ -z "${ENLIST_TEST_POSTGRES_URL:-}" ]; then
                 ENLIST_TEST_POSTGRES_URL="$(scripts/postgres.sh start)"

@@ -23,7 +23,7 @@
 use std::hint::black_box;
 use std::time::Duration;
 
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{Criterion, Throughput, criterion_group};
 use enlist::email::{parse_address, parse_recipients};
 
 const FIRST: [&str; 16] = [
@@ -172,4 +172,85 @@ criterion_group! {
         .measurement_time(Duration::from_secs(3));
     targets = bench_paste
 }
-criterion_main!(benches);
+
+#[path = "../../benches/report.rs"]
+mod report;
+
+/// The floor of `../shared/bench/parse_floor`: split on newlines and commas
+/// outside quotes, take the `<...>` part, `EmailAddress::is_valid`; no
+/// normalization, dedup or error detail. (valid, invalid) entries.
+fn floor(text: &str) -> (usize, usize) {
+    let bytes = text.as_bytes();
+    let (mut start, mut quoted) = (0, false);
+    let (mut ok, mut bad) = (0, 0);
+    let mut check = |e: &str| {
+        let e = e.trim();
+        if e.is_empty() {
+            return;
+        }
+        let a = match (e.rfind('<'), e.rfind('>')) {
+            (Some(a), Some(b)) if a < b => &e[a + 1..b],
+            _ => e,
+        };
+        if email_address::EmailAddress::is_valid(a) {
+            ok += 1
+        } else {
+            bad += 1
+        }
+    };
+    for (i, &b) in bytes.iter().enumerate() {
+        match b {
+            b'"' => quoted = !quoted,
+            b'\n' | b',' if !quoted => {
+                check(&text[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    check(&text[start..]);
+    (ok, bad)
+}
+
+/// `--report`: enlist's parser against the floor, alternating in one
+/// process on the same paste (100 and 100,000 entries), medians compared;
+/// printed as BENCH-RESULT lines (aim: within 1.1x of the floor's time).
+fn report() {
+    let quick = std::env::var_os("ENLIST_BENCH_QUICK").is_some();
+    for (n, rounds) in [
+        (100, if quick { 201 } else { 2001 }),
+        (100_000, if quick { 5 } else { 21 }),
+    ] {
+        let (text, _) = generate(n);
+        let (mut f, mut e) = (Vec::new(), Vec::new());
+        for _ in 0..rounds {
+            let t = std::time::Instant::now();
+            black_box(floor(black_box(&text)));
+            f.push(t.elapsed().as_secs_f64());
+            let t = std::time::Instant::now();
+            let p = parse_recipients(black_box(&text));
+            black_box(&p);
+            drop(p);
+            e.push(t.elapsed().as_secs_f64());
+        }
+        let (fm, em) = (report::median(&mut f), report::median(&mut e));
+        report::Figure::new(
+            &format!("parse.paste_{n}"),
+            &format!("time to parse a {n}-entry paste (median)"),
+            em * 1e6,
+            "µs",
+        )
+        .against("the split-and-validate floor, µs", fm * 1e6)
+        .aim(report::Aim::AtMost(1.1))
+        .print();
+    }
+}
+
+fn main() {
+    if std::env::args().any(|a| a == "--report") {
+        report();
+        return;
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}
