@@ -145,8 +145,8 @@ pub(crate) fn of_invitation(inv: &Invitation) -> (String, Option<Person>) {
 
 /// Writes the buffered people rows of one organization: `rows` maps a
 /// pid to what the table holds (as read before the first buffered change)
-/// and what it must hold. One statement per kind of change for them all
-/// (terms, groups, rows deleted and written), instead of one per row.
+/// and what it must hold. One statement for them all (terms, groups, rows
+/// deleted and written), instead of one per row and kind of change.
 pub(crate) fn flush(
     run: &mut Run<'_>,
     org: &str,
@@ -186,74 +186,68 @@ pub(crate) fn flush(
             Some(p) => up.push(pid, p)?,
         }
     }
-    if !terms_del.0.is_empty() {
-        run(
-            "DELETE FROM people_terms t USING unnest($2::text[], $3::text[]) AS x (term, pid)
-             WHERE t.org_id = $1 AND t.term = x.term AND t.pid = x.pid",
-            &[&org, &terms_del.0, &terms_del.1],
-        )?;
+    if changes.is_empty() {
+        return Ok(());
     }
-    if !terms_add.0.is_empty() {
-        run(
-            "INSERT INTO people_terms (org_id, term, pid)
-             SELECT $1, term, pid FROM unnest($2::text[], $3::text[]) AS x (term, pid)",
-            &[&org, &terms_add.0, &terms_add.1],
-        )?;
-    }
-    if !groups_del.0.is_empty() {
-        run(
-            "DELETE FROM people_groups g USING unnest($2::text[], $3::text[]) AS x (group_id, pid)
-             WHERE g.org_id = $1 AND g.group_id = x.group_id AND g.pid = x.pid",
-            &[&org, &groups_del.0, &groups_del.1],
-        )?;
-    }
-    if !groups_add.0.is_empty() {
-        run(
-            "INSERT INTO people_groups (org_id, group_id, pid)
-             SELECT $1, group_id, pid FROM unnest($2::text[], $3::text[]) AS x (group_id, pid)",
-            &[&org, &groups_add.0, &groups_add.1],
-        )?;
-    }
-    if !gone.is_empty() {
-        run(
-            "DELETE FROM people WHERE org_id = $1 AND pid = ANY($2::text[])",
-            &[&org, &gone],
-        )?;
-    }
-    if !up.pid.is_empty() {
-        let u = &up;
-        run(
-            "INSERT INTO people (org_id, pid, status, expires_s, expires_ns, name_key,
-                 contact_key, role, kind, license_type, since_s, since_ns, last_s, last_ns, body)
-             SELECT $1, * FROM unnest($2::text[], $3::text[], $4::bigint[], $5::bigint[],
-                 $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::bigint[],
-                 $12::bigint[], $13::bigint[], $14::bigint[], $15::text[])
-             ON CONFLICT (org_id, pid) DO UPDATE SET
-                 status = EXCLUDED.status, expires_s = EXCLUDED.expires_s,
-                 expires_ns = EXCLUDED.expires_ns, name_key = EXCLUDED.name_key,
-                 contact_key = EXCLUDED.contact_key, role = EXCLUDED.role, kind = EXCLUDED.kind,
-                 license_type = EXCLUDED.license_type, since_s = EXCLUDED.since_s,
-                 since_ns = EXCLUDED.since_ns, last_s = EXCLUDED.last_s, last_ns = EXCLUDED.last_ns,
-                 body = EXCLUDED.body",
-            &[
-                &org,
-                &u.pid,
-                &u.status,
-                &u.expires_s,
-                &u.expires_ns,
-                &u.name_key,
-                &u.contact_key,
-                &u.role,
-                &u.kind,
-                &u.license_type,
-                &u.since_s,
-                &u.since_ns,
-                &u.last_s,
-                &u.last_ns,
-                &u.body,
-            ],
-        )?;
-    }
+    // One statement: each part reads arrays that may be empty. The parts
+    // touch disjoint rows (a term, a group or a pid is removed or added,
+    // never both), so running them side by side is sound.
+    let u = &up;
+    run(
+        "WITH td AS (
+             DELETE FROM people_terms t USING unnest($2::text[], $3::text[]) AS x (term, pid)
+             WHERE t.org_id = $1 AND t.term = x.term AND t.pid = x.pid
+         ), ta AS (
+             INSERT INTO people_terms (org_id, term, pid)
+             SELECT $1, term, pid FROM unnest($4::text[], $5::text[]) AS x (term, pid)
+         ), gd AS (
+             DELETE FROM people_groups g USING unnest($6::text[], $7::text[]) AS x (group_id, pid)
+             WHERE g.org_id = $1 AND g.group_id = x.group_id AND g.pid = x.pid
+         ), ga AS (
+             INSERT INTO people_groups (org_id, group_id, pid)
+             SELECT $1, group_id, pid FROM unnest($8::text[], $9::text[]) AS x (group_id, pid)
+         ), pd AS (
+             DELETE FROM people WHERE org_id = $1 AND pid = ANY($10::text[])
+         )
+         INSERT INTO people (org_id, pid, status, expires_s, expires_ns, name_key,
+             contact_key, role, kind, license_type, since_s, since_ns, last_s, last_ns, body)
+         SELECT $1, * FROM unnest($11::text[], $12::text[], $13::bigint[], $14::bigint[],
+             $15::text[], $16::text[], $17::text[], $18::text[], $19::text[], $20::bigint[],
+             $21::bigint[], $22::bigint[], $23::bigint[], $24::text[])
+         ON CONFLICT (org_id, pid) DO UPDATE SET
+             status = EXCLUDED.status, expires_s = EXCLUDED.expires_s,
+             expires_ns = EXCLUDED.expires_ns, name_key = EXCLUDED.name_key,
+             contact_key = EXCLUDED.contact_key, role = EXCLUDED.role, kind = EXCLUDED.kind,
+             license_type = EXCLUDED.license_type, since_s = EXCLUDED.since_s,
+             since_ns = EXCLUDED.since_ns, last_s = EXCLUDED.last_s, last_ns = EXCLUDED.last_ns,
+             body = EXCLUDED.body",
+        &[
+            &org,
+            &terms_del.0,
+            &terms_del.1,
+            &terms_add.0,
+            &terms_add.1,
+            &groups_del.0,
+            &groups_del.1,
+            &groups_add.0,
+            &groups_add.1,
+            &gone,
+            &u.pid,
+            &u.status,
+            &u.expires_s,
+            &u.expires_ns,
+            &u.name_key,
+            &u.contact_key,
+            &u.role,
+            &u.kind,
+            &u.license_type,
+            &u.since_s,
+            &u.since_ns,
+            &u.last_s,
+            &u.last_ns,
+            &u.body,
+        ],
+    )?;
     Ok(())
 }
 

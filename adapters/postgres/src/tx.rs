@@ -818,20 +818,29 @@ impl Transaction for PgTx<'_> {
         }
         self.write_lock(&m.org_id)?;
         let live = m.status != MemberStatus::Removed;
-        // The previous version of this member, and any other live member
-        // holding the same contact key or user_ref.
+        let (pid, person) = crate::people::of_member(m);
+        // The previous version of this member, any other live member
+        // holding the same contact key or user_ref, and the member's row of
+        // the people view (the one with no member id).
         let rows = self.query(
             "SELECT member_id, contact_key, user_ref, body::text FROM members
              WHERE org_id = $1
                AND (member_id = $2
-                    OR ($3 AND status <> 'removed' AND (contact_key = $4 OR user_ref = $5)))",
-            &[&o, &id, &live, &contact_key, &user_ref],
+                    OR ($3 AND status <> 'removed' AND (contact_key = $4 OR user_ref = $5)))
+             UNION ALL
+             SELECT NULL, NULL, NULL, body FROM people WHERE org_id = $1 AND pid = $6",
+            &[&o, &id, &live, &contact_key, &user_ref, &pid],
         )?;
         let mut old: Option<Member> = None;
         let mut by_contact: Option<String> = None;
         let mut by_user_ref: Option<String> = None;
+        let mut stored_person = None;
         for r in &rows {
-            let rid: &str = get(r, 0)?;
+            let Some(rid) = get::<Option<&str>>(r, 0)? else {
+                let b: &str = get(r, 3)?;
+                stored_person = Some(from_body("person", b)?);
+                continue;
+            };
             if rid == id {
                 old = Some(body(r, 3, "member")?);
                 continue;
@@ -932,8 +941,7 @@ impl Transaction for PgTx<'_> {
                 &cd,
             ],
         )?;
-        let (pid, person) = crate::people::of_member(m);
-        self.buffer_person(&m.org_id, pid, person, None)
+        self.buffer_person(&m.org_id, pid, person, Some(stored_person))
     }
 
     fn list_members(&mut self, org: &OrgId, q: &MemberQuery) -> StoreResult<Page<Member>> {
