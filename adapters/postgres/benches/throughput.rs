@@ -166,7 +166,7 @@ fn main() {
     let quick = std::env::var("ENLIST_BENCH_QUICK").is_ok_and(|v| !v.is_empty() && v != "0");
     let report = std::env::args().any(|a| a == "--report");
     let (def_invites, def_pending, def_thread_batches) = if quick {
-        (2_000, 20_000, 3)
+        (2_000, 20_000, 6)
     } else {
         (100_000, 1_000_000, 20)
     };
