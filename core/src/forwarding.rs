@@ -128,6 +128,12 @@ macro_rules! for_each_method {
             read link_by_secret(org: &OrgId, hash: &SecretHash) -> Option<StoredInviteLink>;
             read links(org: &OrgId, limit: usize) -> Vec<StoredInviteLink>;
             write put_link(link: &StoredInviteLink) -> ();
+            write claim_outbox(
+                org: Option<&OrgId>,
+                now: DateTime<Utc>,
+                until: DateTime<Utc>,
+                limit: usize
+            ) -> Vec<OutboxMessage>;
         }
     };
 }

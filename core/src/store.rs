@@ -453,6 +453,35 @@ pub trait Transaction {
     fn links(&mut self, org: &OrgId, limit: usize) -> StoreResult<Vec<StoredInviteLink>>;
     /// Inserts or replaces the link `(link.org_id, link.id)`.
     fn put_link(&mut self, link: &StoredInviteLink) -> StoreResult<()>;
+
+    // (Issue 15, the Postgres part: outbox claims that skip, not wait.)
+    /// Claims up to `limit` queued messages due at `now` (across
+    /// organizations, or in one, if given) for delivery: each is written
+    /// with `next_attempt_at = until` in this transaction and returned so,
+    /// earliest due first (as [`Transaction::due_outbox`] orders them).
+    ///
+    /// A store shared by several workers may leave out messages another
+    /// open transaction is writing instead of waiting for it or failing
+    /// with [`StoreError::Conflict`] (PostgreSQL: `FOR UPDATE SKIP
+    /// LOCKED`): a message left out is still queued and due, for the next
+    /// claim. The default reads [`Transaction::due_outbox`] and writes each
+    /// message with [`Transaction::put_outbox_message`].
+    fn claim_outbox(
+        &mut self,
+        org: Option<&OrgId>,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+        limit: usize,
+    ) -> StoreResult<Vec<OutboxMessage>> {
+        let due = self.due_outbox(org, now, limit)?;
+        let mut out = Vec::with_capacity(due.len());
+        for mut m in due {
+            m.next_attempt_at = until;
+            self.put_outbox_message(&m)?;
+            out.push(m);
+        }
+        Ok(out)
+    }
 }
 
 // (Added by the hooks part of issue 14, kept apart from the trait's

@@ -28,8 +28,29 @@
 //! ```
 //!
 //! `ENLIST_BENCH_INVITES` (default 100000) and `ENLIST_BENCH_PENDING`
-//! (default 1000000) make a quicker run. Without the URL it prints SKIPPED.
+//! (default 1000000) make a quicker run; `ENLIST_BENCH_QUICK=1` makes a run
+//! of under a minute (small sizes). Without the URL it prints SKIPPED.
+//!
+//! Issue 15 adds, in the same run:
+//!
+//! 4. **COPY ceiling**: the same rows again, as three `COPY ... FROM STDIN`
+//!    (CSV) per transaction of 100 invitations into a third fresh schema:
+//!    the aim is issue ≥ 0.5 of it (`postgres.issue`).
+//! 5. **Threads**: 1, 2, 4 and 8 threads, each issuing batches of 100
+//!    into an organization of its own through one shared store → the
+//!    curve, and 2 threads over 1 (aim ≥ 1.6 on a 2-core machine).
+//! 6. **Outbox workers**: 8 workers, each with its own store, sending the
+//!    queued emails of the issue run (`deliver_pending` and `claim_due` +
+//!    `mark_sent`), with the write conflicts they met (aim 0).
+//!
+//! With `--report` each figure is also printed as a `BENCH-RESULT` line
+//! (`benches/report.rs`) for `scripts/bench.sh`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "../../../benches/report.rs"]
+mod report;
+
+use report::{Aim, Figure};
 
 use enlist::{
     Actor, CreatedOrganization, Enlist, Invitation, InvitationQuery, InvitationStatus,
@@ -39,6 +60,7 @@ use enlist::{
 use enlist_postgres::PostgresStore;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
+use std::io::Write;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -141,18 +163,119 @@ fn main() {
         println!("SKIPPED: ENLIST_TEST_POSTGRES_URL not set");
         return;
     };
-    let invites = env_usize("ENLIST_BENCH_INVITES", 100_000).max(100) / 100 * 100;
-    let pending = env_usize("ENLIST_BENCH_PENDING", 1_000_000);
+    let quick = std::env::var("ENLIST_BENCH_QUICK").is_ok_and(|v| !v.is_empty() && v != "0");
+    let report = std::env::args().any(|a| a == "--report");
+    let (def_invites, def_pending, def_thread_batches) = if quick {
+        (2_000, 20_000, 6)
+    } else {
+        (100_000, 1_000_000, 20)
+    };
+    let invites = env_usize("ENLIST_BENCH_INVITES", def_invites).max(100) / 100 * 100;
+    let pending = env_usize("ENLIST_BENCH_PENDING", def_pending);
     bench_memory(invites);
-    let (issue_rate, ceiling) = bench_issue_and_ceiling(&url, invites);
+    let issue = bench_issue_and_ceiling(&url, invites);
     println!(
-        "issue / ceiling: {:.2} (aim: at least 0.50)",
-        issue_rate / ceiling
+        "issue / COPY: {:.3} (aim: at least 0.50); issue / single-row INSERTs: {:.2}; \
+         {:.1} round trips per invitation",
+        issue.rate / issue.copy,
+        issue.rate / issue.inserts,
+        issue.round_trips
     );
-    bench_big_org(&url, pending);
-    for s in ["issue", "ceiling", "big"] {
+    let conflicts = bench_outbox_workers(&url, &schema_name("issue"));
+    let curve = bench_threads(
+        &url,
+        env_usize("ENLIST_BENCH_THREAD_BATCHES", def_thread_batches),
+    );
+    let (accept_p50, accept_trips) = bench_big_org(&url, pending);
+    for s in ["issue", "ceiling", "copy", "big", "threads"] {
         drop_schema(&url, &schema_name(s));
     }
+    if report {
+        Figure::new(
+            "postgres.issue",
+            "invitations issued per second (batches of 100 through Enlist::invite: invitation, queued email and event each)",
+            issue.rate,
+            "inv/s",
+        )
+        .against("COPY of the same rows (3 COPY per 100 invitations)", issue.copy)
+        .aim(Aim::AtLeast(0.5))
+        .print();
+        Figure::new(
+            "postgres.issue_vs_inserts",
+            "invitations issued per second, against single-row INSERTs of the same rows",
+            issue.rate,
+            "inv/s",
+        )
+        .against("single-row INSERTs of the same rows", issue.inserts)
+        .print();
+        Figure::new(
+            "postgres.issue_round_trips",
+            "statements (round trips) per invitation issued, BEGIN and COMMIT included",
+            issue.round_trips,
+            "round trips",
+        )
+        .print();
+        Figure::new(
+            "postgres.accept_p50",
+            &format!(
+                "accept latency, median, with {pending} pending invitations in the organization"
+            ),
+            accept_p50,
+            "ms",
+        )
+        .aim(Aim::AtMost(1.0))
+        .print();
+        Figure::new(
+            "postgres.accept_round_trips",
+            "statements (round trips) per accept, BEGIN and COMMIT included",
+            accept_trips,
+            "round trips",
+        )
+        .print();
+        let one = curve.first().map_or(f64::NAN, |c| c.1);
+        for (threads, rate) in &curve {
+            let f = Figure::new(
+                &format!("postgres.threads_{threads}"),
+                &format!("invitations per second, {threads} threads each issuing into its own organization"),
+                *rate,
+                "inv/s",
+            )
+            .against("1 thread", one);
+            if *threads == 2 {
+                Figure::new(
+                    "postgres.threads_2_over_1",
+                    "2 threads issuing into separate organizations, over 1 thread",
+                    *rate,
+                    "inv/s",
+                )
+                .against("1 thread", one)
+                .aim(Aim::AtLeast(1.6))
+                .print();
+            } else {
+                f.print();
+            }
+        }
+        Figure::new(
+            "postgres.outbox_8_workers_conflicts",
+            "write conflicts met by 8 outbox workers sending the same outbox",
+            conflicts as f64,
+            "conflicts",
+        )
+        .aim(Aim::AtMost(0.0))
+        .print();
+    }
+}
+
+/// What the issue run measured.
+struct IssueRun {
+    /// Invitations per second through the engine.
+    rate: f64,
+    /// The same rows by single-row INSERTs, invitations per second.
+    inserts: f64,
+    /// The same rows by COPY, invitations per second.
+    copy: f64,
+    /// Statements the store sent per invitation.
+    round_trips: f64,
 }
 
 /// 0. The engine alone, on MemoryStore: what the store adds is the rest.
@@ -176,7 +299,7 @@ fn bench_memory(invites: usize) {
 /// ceiling: the same rows inserted raw. The two alternate in rounds of a
 /// tenth of the batches each, so that both see the same machine (the load
 /// of a shared machine drifts over minutes).
-fn bench_issue_and_ceiling(url: &str, invites: usize) -> (f64, f64) {
+fn bench_issue_and_ceiling(url: &str, invites: usize) -> IssueRun {
     let schema = schema_name("issue");
     let s = store(url, &schema);
     let e = Enlist::new(s.clone());
@@ -214,6 +337,11 @@ fn bench_issue_and_ceiling(url: &str, invites: usize) -> (f64, f64) {
     let ins_ev = dst
         .prepare("INSERT INTO events (org_id, seq, body) VALUES ($1, $2, $3::text::json)")
         .expect("prepare");
+    let copy_to = schema_name("copy");
+    drop(store(url, &copy_to));
+    let mut copy_dst = raw(url, &copy_to);
+    let mut copy_time = Duration::ZERO;
+    let mut trips = 0u64;
 
     let batches = invites / 100;
     let rounds = 10.min(batches);
@@ -233,6 +361,7 @@ fn bench_issue_and_ceiling(url: &str, invites: usize) -> (f64, f64) {
         // The engine.
         let mut batch_ids = Vec::with_capacity(n);
         let start = Instant::now();
+        let trips_before = s.round_trips();
         for _ in 0..n {
             let t = Instant::now();
             let r = e
@@ -244,6 +373,7 @@ fn bench_issue_and_ceiling(url: &str, invites: usize) -> (f64, f64) {
             next += 1;
         }
         issue_time += start.elapsed();
+        trips += s.round_trips() - trips_before;
         // The rows it wrote, one invitation with its message and event at
         // a time, decoded before the clock starts.
         let rows = src
@@ -293,10 +423,14 @@ fn bench_issue_and_ceiling(url: &str, invites: usize) -> (f64, f64) {
                 })
                 .collect()
         };
-        let mut decoded: Vec<(i64, [Vec<Param>; 3])> = rows
+        let mut decoded: Vec<(i64, [Vec<Param>; 3], [String; 3])> = rows
             .iter()
             .map(|r| {
                 let ev = &events[&r.get::<_, String>(1)];
+                let mut text: [String; 3] = Default::default();
+                csv_line(&mut text[0], r, 0, "ssssssssblilis");
+                csv_line(&mut text[1], r, 14, "sssslilis");
+                csv_line(&mut text[2], ev, 0, "sls");
                 (
                     ev.get::<_, i64>(1),
                     [
@@ -304,15 +438,16 @@ fn bench_issue_and_ceiling(url: &str, invites: usize) -> (f64, f64) {
                         decode(r, 14, "sssslilis"),
                         decode(ev, 0, "sls"),
                     ],
+                    text,
                 )
             })
             .collect();
         // In the order the engine wrote them.
-        decoded.sort_by_key(|(seq, _)| *seq);
+        decoded.sort_by_key(|(seq, _, _)| *seq);
         let start = Instant::now();
         for chunk in decoded.chunks(100) {
             let mut tx = dst.transaction().expect("begin");
-            for (_, [inv, msg, ev]) in chunk {
+            for (_, [inv, msg, ev], _) in chunk {
                 tx.execute(&ins_inv, &refs(inv)).expect("insert invitation");
                 tx.execute(&ins_msg, &refs(msg)).expect("insert message");
                 tx.execute(&ins_ev, &refs(ev)).expect("insert event");
@@ -320,6 +455,46 @@ fn bench_issue_and_ceiling(url: &str, invites: usize) -> (f64, f64) {
             tx.commit().expect("commit");
         }
         ceiling_time += start.elapsed();
+        // The same rows by COPY, as CSV made before the clock starts.
+        let csv: Vec<[String; 3]> = decoded
+            .chunks(100)
+            .map(|chunk| {
+                let mut out: [String; 3] = Default::default();
+                for (_, _, text) in chunk {
+                    for (k, t) in text.iter().enumerate() {
+                        out[k].push_str(t);
+                    }
+                }
+                out
+            })
+            .collect();
+        let start = Instant::now();
+        for [inv, msg, ev] in &csv {
+            let mut tx = copy_dst.transaction().expect("begin");
+            for (sql, data) in [
+                (
+                    "COPY invitations (org_id, invitation_id, batch_id, recipient_key, status, \
+                     role, kind, license_type, secret_hash, created_s, created_ns, expires_s, \
+                     expires_ns, body) FROM STDIN (FORMAT csv)",
+                    inv,
+                ),
+                (
+                    "COPY outbox (org_id, message_id, invitation_id, status, next_s, next_ns, \
+                     created_s, created_ns, body) FROM STDIN (FORMAT csv)",
+                    msg,
+                ),
+                (
+                    "COPY events (org_id, seq, body) FROM STDIN (FORMAT csv)",
+                    ev,
+                ),
+            ] {
+                let mut w = tx.copy_in(sql).expect("copy");
+                w.write_all(data.as_bytes()).expect("copy data");
+                w.finish().expect("copy finish");
+            }
+            tx.commit().expect("commit");
+        }
+        copy_time += start.elapsed();
     }
     let issue_rate = invites as f64 / issue_time.as_secs_f64();
     let ceiling_rate = invites as f64 / ceiling_time.as_secs_f64();
@@ -336,11 +511,159 @@ fn bench_issue_and_ceiling(url: &str, invites: usize) -> (f64, f64) {
         ceiling_time.as_secs_f64(),
         3.0 * invites as f64 / ceiling_time.as_secs_f64()
     );
-    (issue_rate, ceiling_rate)
+    let copy_rate = invites as f64 / copy_time.as_secs_f64();
+    println!(
+        "COPY ceiling: the same rows by COPY (3 per transaction of 100 invitations): \
+         {:.1} s, {copy_rate:.0} invitations/s ({:.0} rows/s)",
+        copy_time.as_secs_f64(),
+        3.0 * invites as f64 / copy_time.as_secs_f64()
+    );
+    IssueRun {
+        rate: issue_rate,
+        inserts: ceiling_rate,
+        copy: copy_rate,
+        round_trips: trips as f64 / invites as f64,
+    }
+}
+
+/// One CSV field of column `i` of `r`, of type `t` (as `decode` says):
+/// NULL as nothing, text quoted.
+fn csv_field(out: &mut String, r: &postgres::Row, i: usize, t: char) {
+    let v: Option<String> = match t {
+        's' => Some(r.get::<_, String>(i)),
+        'b' => r.get::<_, Option<Vec<u8>>>(i).map(|b| {
+            format!(
+                "\\x{}",
+                b.iter().map(|x| format!("{x:02x}")).collect::<String>()
+            )
+        }),
+        'l' => r.get::<_, Option<i64>>(i).map(|x| x.to_string()),
+        _ => r.get::<_, Option<i32>>(i).map(|x| x.to_string()),
+    };
+    if let Some(v) = v {
+        out.push('"');
+        out.push_str(&v.replace('"', "\"\""));
+        out.push('"');
+    }
+}
+
+/// One CSV line of columns `from..` of `r`, typed by `types`.
+fn csv_line(out: &mut String, r: &postgres::Row, from: usize, types: &str) {
+    for (k, t) in types.chars().enumerate() {
+        if k > 0 {
+            out.push(',');
+        }
+        csv_field(out, r, from + k, t);
+    }
+    out.push('\n');
+}
+
+/// Step 5: threads issuing into organizations of their own, through one store.
+fn bench_threads(url: &str, batches: usize) -> Vec<(usize, f64)> {
+    let schema = schema_name("threads");
+    let s = store(url, &schema);
+    let e = Arc::new(Enlist::new(s.clone()));
+    let mut curve = Vec::new();
+    // A warm-up: the first batches of a connection prepare its statements.
+    let (warm, warm_actor) = new_org(&e);
+    for b in 0..3 {
+        e.invite(&warm, &warm_actor, batch(80_000_000 + b * 100, 100))
+            .expect("warm-up");
+    }
+    let mut next = 0usize;
+    for threads in [1usize, 2, 4, 8] {
+        let orgs: Vec<(OrgId, Actor)> = (0..threads).map(|_| new_org(&e)).collect();
+        let barrier = std::sync::Barrier::new(threads + 1);
+        let base = next;
+        next += threads * batches;
+        let elapsed = std::thread::scope(|sc| {
+            for (k, (org, actor)) in orgs.iter().enumerate() {
+                let (e, barrier) = (&e, &barrier);
+                sc.spawn(move || {
+                    barrier.wait();
+                    for b in 0..batches {
+                        let from = (base + k * batches + b) * 100 + 50_000_000;
+                        e.invite(org, actor, batch(from, 100)).expect("invite");
+                    }
+                });
+            }
+            barrier.wait();
+            let start = Instant::now();
+            // The scope joins the threads before it returns.
+            start
+        })
+        .elapsed();
+        let rate = (threads * batches * 100) as f64 / elapsed.as_secs_f64();
+        println!(
+            "threads: {threads} issuing into their own organizations: {rate:.0} invitations/s"
+        );
+        curve.push((threads, rate));
+    }
+    curve
+}
+
+/// Step 6: eight outbox workers sending the queued emails of `schema`, each
+/// with its own store; returns the write conflicts they met.
+fn bench_outbox_workers(url: &str, schema: &str) -> u64 {
+    use std::sync::atomic::Ordering;
+    let workers = 8;
+    let stores: Vec<Arc<PostgresStore>> = (0..workers)
+        .map(|_| Arc::new(PostgresStore::connect_in_schema(url, schema).expect("store")))
+        .collect();
+    let queued: i64 = raw(url, schema)
+        .query_one("SELECT count(*) FROM outbox WHERE status = 'queued'", &[])
+        .expect("count")
+        .get(0);
+    let sent_so_far = std::sync::atomic::AtomicUsize::new(0);
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let barrier = std::sync::Barrier::new(workers);
+    let start = Instant::now();
+    let sent: usize = std::thread::scope(|sc| {
+        let handles: Vec<_> = stores
+            .iter()
+            .enumerate()
+            .map(|(i, st)| {
+                let (sent_so_far, barrier) = (&sent_so_far, &barrier);
+                sc.spawn(move || {
+                    let e = Enlist::new(st.clone());
+                    let mailer = enlist::RecordingMailer::new();
+                    let mut sent = 0;
+                    barrier.wait();
+                    while sent_so_far.load(Ordering::SeqCst) < queued as usize
+                        && Instant::now() < deadline
+                    {
+                        let n = if i % 2 == 0 {
+                            e.deliver_pending(&mailer, 50).expect("deliver").sent.len()
+                        } else {
+                            let claimed = e.claim_due(None, 50).expect("claim");
+                            for m in &claimed {
+                                assert!(e.mark_sent(&m.id).expect("mark sent"));
+                            }
+                            claimed.len()
+                        };
+                        sent += n;
+                        sent_so_far.fetch_add(n, Ordering::SeqCst);
+                    }
+                    sent
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().expect("worker")).sum()
+    });
+    let elapsed = start.elapsed();
+    let conflicts: u64 = stores.iter().map(|s| s.conflicts_seen()).sum();
+    println!(
+        "outbox: {workers} workers sent {sent} of {queued} queued emails in {:.1} s \
+         ({:.0}/s), {conflicts} write conflicts",
+        elapsed.as_secs_f64(),
+        sent as f64 / elapsed.as_secs_f64()
+    );
+    assert_eq!(sent as i64, queued, "each queued email sent once");
+    conflicts
 }
 
 /// 3. An organization with `pending` pending invitations.
-fn bench_big_org(url: &str, pending: usize) {
+fn bench_big_org(url: &str, pending: usize) -> (f64, f64) {
     let schema = schema_name("big");
     let s = store(url, &schema);
     let e = Enlist::new(s.clone());
@@ -379,6 +702,7 @@ fn bench_big_org(url: &str, pending: usize) {
         tokens.extend(r.issued.into_iter().map(|i| i.secret.expect("secret")));
     });
     println!("invite a batch of 100 into it: {}", summary(batch_times));
+    let trips_before = s.round_trips();
     let accept_times = time_n(tokens.len(), |i| {
         e.accept(
             tokens[i].expose(),
@@ -391,7 +715,15 @@ fn bench_big_org(url: &str, pending: usize) {
         )
         .expect("accept");
     });
-    println!("accept: {}", summary(accept_times));
+    let accept_trips = (s.round_trips() - trips_before) as f64 / tokens.len() as f64;
+    let accept_p50 = {
+        let mut v: Vec<f64> = accept_times.iter().map(|d| ms(*d)).collect();
+        report::median(&mut v)
+    };
+    println!(
+        "accept: {} ({accept_trips:.1} round trips each)",
+        summary(accept_times)
+    );
     let preview_times = time_n(100, |i| {
         e.preview(tokens[i].expose()).expect("preview");
     });
@@ -424,6 +756,7 @@ fn bench_big_org(url: &str, pending: usize) {
         assert!(c.open_invitations >= pending as u64);
     });
     println!("seat_count in a transaction: {}", summary(seat_times));
+    (accept_p50, accept_trips)
 }
 
 /// Inserts `n` pending invitations like `template` (distinct ids, keys and

@@ -19,6 +19,7 @@ use postgres::tls::{MakeTlsConnect, TlsConnect};
 use postgres::{Config, NoTls, Socket};
 use std::collections::HashMap;
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -153,6 +154,12 @@ pub struct PostgresStore {
     /// Organizations where a write conflict happened lately, with when.
     contended: Mutex<HashMap<OrgId, Instant>>,
     schema: Option<String>,
+    /// Write conflicts met by this store's transactions (each makes the
+    /// engine run a command again).
+    conflicts: AtomicU64,
+    /// Statements sent by this store's transactions (each a round trip to
+    /// the server), `BEGIN` and `COMMIT` included.
+    round_trips: AtomicU64,
 }
 
 impl PostgresStore {
@@ -270,6 +277,8 @@ impl PostgresStore {
             pool,
             contended: Mutex::new(HashMap::new()),
             schema: options.schema,
+            conflicts: AtomicU64::new(0),
+            round_trips: AtomicU64::new(0),
         };
         store.migrate()?;
         Ok(store)
@@ -316,6 +325,34 @@ impl PostgresStore {
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
         map.get(org).is_some_and(|at| at.elapsed() < CONTENDED_FOR)
+    }
+
+    /// How many write conflicts ([`StoreError::Conflict`]: a stale read
+    /// found at the first write, a deadlock, a serialization failure) this
+    /// store's transactions met since it was made: how the tests and the
+    /// benchmark show that concurrent outbox workers never retry each
+    /// other.
+    #[doc(hidden)]
+    pub fn conflicts_seen(&self) -> u64 {
+        self.conflicts.load(Ordering::Relaxed)
+    }
+
+    /// How many statements (round trips to the server) this store's
+    /// transactions sent since it was made, `BEGIN` and `COMMIT` included:
+    /// how the benchmark shows what one invitation costs.
+    #[doc(hidden)]
+    pub fn round_trips(&self) -> u64 {
+        self.round_trips.load(Ordering::Relaxed)
+    }
+
+    /// Counts one round trip.
+    pub(crate) fn count_round_trip(&self) {
+        self.round_trips.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts one write conflict.
+    pub(crate) fn count_conflict(&self) {
+        self.conflicts.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Remembers a write conflict in `org`.

@@ -119,6 +119,178 @@ fn sync(run: &mut Run<'_>, org: &str, pid: &str, new: Option<&Person>) -> StoreR
     Ok(())
 }
 
+/// The person of `pid` as the table holds it.
+pub(crate) fn stored(run: &mut Run<'_>, org: &str, pid: &str) -> StoreResult<Option<Person>> {
+    match run(
+        "SELECT body FROM people WHERE org_id = $1 AND pid = $2",
+        &[&org, &pid],
+    )?
+    .first()
+    {
+        Some(r) => Ok(Some(from_body("person", &text(r, 0)?)?)),
+        None => Ok(None),
+    }
+}
+
+/// The person of a member: its pid and row.
+pub(crate) fn of_member(m: &Member) -> (String, Option<Person>) {
+    let p = Person::from_member(m);
+    (p.pid(), Some(p))
+}
+
+/// The person of an invitation: its pid and row (none once it is closed).
+pub(crate) fn of_invitation(inv: &Invitation) -> (String, Option<Person>) {
+    (invitation_pid(inv), Person::from_invitation(inv))
+}
+
+/// Writes the buffered people rows of one organization: `rows` maps a
+/// pid to what the table holds (as read before the first buffered change)
+/// and what it must hold. One statement for them all (terms, groups, rows
+/// deleted and written), instead of one per row and kind of change.
+pub(crate) fn flush(
+    run: &mut Run<'_>,
+    org: &str,
+    rows: &std::collections::BTreeMap<String, (Option<Person>, Option<Person>)>,
+) -> StoreResult<()> {
+    let mut terms_del: (Vec<&str>, Vec<&str>) = Default::default();
+    let mut terms_add: (Vec<&str>, Vec<&str>) = Default::default();
+    let mut groups_del: (Vec<&str>, Vec<&str>) = Default::default();
+    let mut groups_add: (Vec<&str>, Vec<&str>) = Default::default();
+    let mut gone: Vec<&str> = Vec::new();
+    let mut changes = Vec::new();
+    for (pid, (old, new)) in rows {
+        if let Some(change) = rows_change(old.as_ref(), new.as_ref()) {
+            changes.push((pid.as_str(), new.as_ref(), change));
+        }
+    }
+    let mut up = PeopleColumns::default();
+    for (pid, new, change) in &changes {
+        for t in &change.terms_removed {
+            terms_del.0.push(t);
+            terms_del.1.push(pid);
+        }
+        for t in &change.terms_added {
+            terms_add.0.push(t);
+            terms_add.1.push(pid);
+        }
+        for g in &change.groups_removed {
+            groups_del.0.push(g);
+            groups_del.1.push(pid);
+        }
+        for g in &change.groups_added {
+            groups_add.0.push(g);
+            groups_add.1.push(pid);
+        }
+        match new {
+            None => gone.push(pid),
+            Some(p) => up.push(pid, p)?,
+        }
+    }
+    if changes.is_empty() {
+        return Ok(());
+    }
+    // One statement: each part reads arrays that may be empty. The parts
+    // touch disjoint rows (a term, a group or a pid is removed or added,
+    // never both), so running them side by side is sound.
+    let u = &up;
+    run(
+        "WITH td AS (
+             DELETE FROM people_terms t USING unnest($2::text[], $3::text[]) AS x (term, pid)
+             WHERE t.org_id = $1 AND t.term = x.term AND t.pid = x.pid
+         ), ta AS (
+             INSERT INTO people_terms (org_id, term, pid)
+             SELECT $1, term, pid FROM unnest($4::text[], $5::text[]) AS x (term, pid)
+         ), gd AS (
+             DELETE FROM people_groups g USING unnest($6::text[], $7::text[]) AS x (group_id, pid)
+             WHERE g.org_id = $1 AND g.group_id = x.group_id AND g.pid = x.pid
+         ), ga AS (
+             INSERT INTO people_groups (org_id, group_id, pid)
+             SELECT $1, group_id, pid FROM unnest($8::text[], $9::text[]) AS x (group_id, pid)
+         ), pd AS (
+             DELETE FROM people WHERE org_id = $1 AND pid = ANY($10::text[])
+         )
+         INSERT INTO people (org_id, pid, status, expires_s, expires_ns, name_key,
+             contact_key, role, kind, license_type, since_s, since_ns, last_s, last_ns, body)
+         SELECT $1, * FROM unnest($11::text[], $12::text[], $13::bigint[], $14::bigint[],
+             $15::text[], $16::text[], $17::text[], $18::text[], $19::text[], $20::bigint[],
+             $21::bigint[], $22::bigint[], $23::bigint[], $24::text[])
+         ON CONFLICT (org_id, pid) DO UPDATE SET
+             status = EXCLUDED.status, expires_s = EXCLUDED.expires_s,
+             expires_ns = EXCLUDED.expires_ns, name_key = EXCLUDED.name_key,
+             contact_key = EXCLUDED.contact_key, role = EXCLUDED.role, kind = EXCLUDED.kind,
+             license_type = EXCLUDED.license_type, since_s = EXCLUDED.since_s,
+             since_ns = EXCLUDED.since_ns, last_s = EXCLUDED.last_s, last_ns = EXCLUDED.last_ns,
+             body = EXCLUDED.body",
+        &[
+            &org,
+            &terms_del.0,
+            &terms_del.1,
+            &terms_add.0,
+            &terms_add.1,
+            &groups_del.0,
+            &groups_del.1,
+            &groups_add.0,
+            &groups_add.1,
+            &gone,
+            &u.pid,
+            &u.status,
+            &u.expires_s,
+            &u.expires_ns,
+            &u.name_key,
+            &u.contact_key,
+            &u.role,
+            &u.kind,
+            &u.license_type,
+            &u.since_s,
+            &u.since_ns,
+            &u.last_s,
+            &u.last_ns,
+            &u.body,
+        ],
+    )?;
+    Ok(())
+}
+
+/// The columns of `people` rows to write, one array each.
+#[derive(Default)]
+struct PeopleColumns {
+    pid: Vec<String>,
+    status: Vec<&'static str>,
+    expires_s: Vec<Option<i64>>,
+    expires_ns: Vec<Option<i64>>,
+    name_key: Vec<String>,
+    contact_key: Vec<String>,
+    role: Vec<String>,
+    kind: Vec<&'static str>,
+    license_type: Vec<String>,
+    since_s: Vec<i64>,
+    since_ns: Vec<i64>,
+    last_s: Vec<i64>,
+    last_ns: Vec<i64>,
+    body: Vec<String>,
+}
+
+impl PeopleColumns {
+    fn push(&mut self, pid: &str, p: &Person) -> StoreResult<()> {
+        let row = person_row(p);
+        self.pid.push(pid.to_owned());
+        self.status.push(row.status);
+        self.expires_s.push(row.expires.map(|e| e.0));
+        self.expires_ns.push(row.expires.map(|e| e.1));
+        self.name_key.push(row.name_key);
+        self.contact_key.push(p.contact_key.clone());
+        self.role.push(p.role.clone());
+        self.kind.push(row.kind);
+        self.license_type.push(p.license_type.clone());
+        self.since_s.push(row.since.0);
+        self.since_ns.push(row.since.1);
+        self.last_s.push(row.last_active.0);
+        self.last_ns.push(row.last_active.1);
+        self.body.push(to_body(p)?);
+        Ok(())
+    }
+}
+
 /// Writes the person rows of every member and invitation already stored:
 /// migration 0004's second half, in its transaction.
 pub(crate) fn backfill(run: &mut Run<'_>) -> StoreResult<()> {

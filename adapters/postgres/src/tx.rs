@@ -97,6 +97,10 @@ struct Pending {
     /// Changes of the `invitation_license` counters: `(license, status)`
     /// to the change. Seat reads add them to what the table says.
     open_counts: BTreeMap<(String, &'static str), i64>,
+    /// The people view's rows (migration 0004) by pid: what the table
+    /// holds (read before the first change) and what it must hold. The
+    /// people reads flush first.
+    people: BTreeMap<String, (Option<enlist::Person>, Option<enlist::Person>)>,
 }
 
 impl Pending {
@@ -149,6 +153,7 @@ impl<'a> PgTx<'a> {
 
     fn begin_with(store: &'a PostgresStore, sql: &str, read_only: bool) -> StoreResult<Self> {
         let mut lease = store.pool.get()?;
+        store.count_round_trip();
         let mut begun = lease.conn()?.client.batch_execute(sql);
         if begun.is_err() && lease.conn()?.client.is_closed() {
             // The server closed the connection while it was idle (a restart,
@@ -177,9 +182,19 @@ impl<'a> PgTx<'a> {
     // ----- statements -------------------------------------------------------
 
     fn query(&mut self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> StoreResult<Vec<Row>> {
+        self.store.count_round_trip();
         let conn = self.lease.conn()?;
         let st = conn.statement(sql)?;
-        conn.client.query(&st, params).map_err(db_err)
+        let out = conn.client.query(&st, params).map_err(db_err);
+        self.counted(out)
+    }
+
+    /// Counts a conflict (deadlock, serialization failure) on its way out.
+    fn counted<T>(&self, out: StoreResult<T>) -> StoreResult<T> {
+        if matches!(out, Err(StoreError::Conflict)) {
+            self.store.count_conflict();
+        }
+        out
     }
 
     fn query_opt(&mut self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> StoreResult<Option<Row>> {
@@ -194,9 +209,11 @@ impl<'a> PgTx<'a> {
     }
 
     fn execute(&mut self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> StoreResult<u64> {
+        self.store.count_round_trip();
         let conn = self.lease.conn()?;
         let st = conn.statement(sql)?;
-        conn.client.execute(&st, params).map_err(db_err)
+        let out = conn.client.execute(&st, params).map_err(db_err);
+        self.counted(out)
     }
 
     fn query_boxed(&mut self, sql: &str, params: &[Param]) -> StoreResult<Vec<Row>> {
@@ -289,6 +306,7 @@ impl<'a> PgTx<'a> {
             // Another transaction wrote the organization after this one
             // read it: the reads may be stale.
             self.store.mark_contended(org);
+            self.store.count_conflict();
             return Err(StoreError::Conflict);
         };
         let event_seq: i64 = get(&row, 0)?;
@@ -314,6 +332,10 @@ impl<'a> PgTx<'a> {
     }
 
     fn flush_org(&mut self, org: &OrgId, p: Pending) -> StoreResult<()> {
+        if !p.people.is_empty() {
+            let mut run = |sql: &str, params: &[&(dyn ToSql + Sync)]| self.query(sql, params);
+            crate::people::flush(&mut run, org.as_str(), &p.people)?;
+        }
         if p.events.is_empty() && p.outbox.is_empty() && p.open_counts.is_empty() {
             return Ok(());
         }
@@ -376,6 +398,52 @@ impl<'a> PgTx<'a> {
                 &count_deltas,
             ],
         )?;
+        Ok(())
+    }
+
+    /// Writes what is buffered if an outbox message is among it, so that
+    /// the outbox reads see this transaction's messages; the rest (events,
+    /// counters, people rows) waits for the commit or a read of its own.
+    /// An accept's `queued_messages_for` so costs one statement, not three.
+    fn flush_for_outbox(&mut self) -> StoreResult<()> {
+        if self.pending.values().any(|p| !p.outbox.is_empty()) {
+            self.flush()
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Buffers the people row of `pid` in `org` as `new` (none: no row),
+    /// written at the flush. `stored` is the row the table holds, when the
+    /// caller read it already; else it is read here, unless an earlier
+    /// change of this transaction did.
+    fn buffer_person(
+        &mut self,
+        org: &OrgId,
+        pid: String,
+        new: Option<enlist::Person>,
+        stored: Option<Option<enlist::Person>>,
+    ) -> StoreResult<()> {
+        if let Some(entry) = self
+            .pending
+            .get_mut(org)
+            .and_then(|p| p.people.get_mut(&pid))
+        {
+            entry.1 = new;
+            return Ok(());
+        }
+        let old = match stored {
+            Some(old) => old,
+            None => {
+                let mut run = |sql: &str, params: &[&(dyn ToSql + Sync)]| self.query(sql, params);
+                crate::people::stored(&mut run, org.as_str(), &pid)?
+            }
+        };
+        self.pending
+            .entry(org.clone())
+            .or_default()
+            .people
+            .insert(pid, (old, new));
         Ok(())
     }
 
@@ -580,11 +648,12 @@ impl Transaction for PgTx<'_> {
     fn commit(mut self: Box<Self>) -> StoreResult<()> {
         self.flush()?;
         self.closed = true;
+        self.store.count_round_trip();
         let conn = self.lease.conn()?;
         if let Err(e) = conn.client.batch_execute("COMMIT") {
             // The outcome is unknown if the connection dropped: never reuse it.
             self.lease.mark_broken();
-            return Err(db_err(e));
+            return self.counted(Err(db_err(e)));
         }
         Ok(())
     }
@@ -761,20 +830,29 @@ impl Transaction for PgTx<'_> {
         }
         self.write_lock(&m.org_id)?;
         let live = m.status != MemberStatus::Removed;
-        // The previous version of this member, and any other live member
-        // holding the same contact key or user_ref.
+        let (pid, person) = crate::people::of_member(m);
+        // The previous version of this member, any other live member
+        // holding the same contact key or user_ref, and the member's row of
+        // the people view (the one with no member id).
         let rows = self.query(
             "SELECT member_id, contact_key, user_ref, body::text FROM members
              WHERE org_id = $1
                AND (member_id = $2
-                    OR ($3 AND status <> 'removed' AND (contact_key = $4 OR user_ref = $5)))",
-            &[&o, &id, &live, &contact_key, &user_ref],
+                    OR ($3 AND status <> 'removed' AND (contact_key = $4 OR user_ref = $5)))
+             UNION ALL
+             SELECT NULL, NULL, NULL, body FROM people WHERE org_id = $1 AND pid = $6",
+            &[&o, &id, &live, &contact_key, &user_ref, &pid],
         )?;
         let mut old: Option<Member> = None;
         let mut by_contact: Option<String> = None;
         let mut by_user_ref: Option<String> = None;
+        let mut stored_person = None;
         for r in &rows {
-            let rid: &str = get(r, 0)?;
+            let Some(rid) = get::<Option<&str>>(r, 0)? else {
+                let b: &str = get(r, 3)?;
+                stored_person = Some(from_body("person", b)?);
+                continue;
+            };
             if rid == id {
                 old = Some(body(r, 3, "member")?);
                 continue;
@@ -875,8 +953,7 @@ impl Transaction for PgTx<'_> {
                 &cd,
             ],
         )?;
-        let mut run = |sql: &str, p: &[&(dyn ToSql + Sync)]| self.query(sql, p);
-        crate::people::sync_member(&mut run, m)
+        self.buffer_person(&m.org_id, pid, person, Some(stored_person))
     }
 
     fn list_members(&mut self, org: &OrgId, q: &MemberQuery) -> StoreResult<Page<Member>> {
@@ -1125,6 +1202,7 @@ impl Transaction for PgTx<'_> {
             .map(|m| key_text("inviter", m.as_str()))
             .transpose()?;
         let b = to_body(inv)?;
+        let (pid, person) = crate::people::of_invitation(inv);
         // One statement: the uniqueness checks, and the write (skipped if a
         // check fails); it returns what failed, or the previous status and
         // license, for the counters (written at commit).
@@ -1162,7 +1240,9 @@ impl Transaction for PgTx<'_> {
              )
              SELECT what, invitation_id FROM clash
              UNION ALL
-             SELECT 'old', status || ' ' || license_type FROM old",
+             SELECT 'old', status || ' ' || license_type FROM old
+             UNION ALL
+             SELECT 'person', body FROM people WHERE org_id = $1 AND pid = $18",
             &[
                 &o,
                 &id,
@@ -1181,18 +1261,21 @@ impl Transaction for PgTx<'_> {
                 &inv.status.is_open(),
                 &inviter,
                 &inv.user_ref.as_deref(),
+                &pid,
             ],
         )?;
         // Reported in MemoryStore's order: the secret, then the recipient.
         let mut secret = None;
         let mut recipient = None;
         let mut old = None;
+        let mut stored_person = None;
         for r in &clash {
             let what: &str = get(r, 0)?;
             let other: String = get(r, 1)?;
             match what {
                 "secret" => secret = Some(other),
                 "recipient" => recipient = Some(other),
+                "person" => stored_person = Some(from_body("person", &other)?),
                 _ => old = Some(other),
             }
         }
@@ -1220,8 +1303,8 @@ impl Transaction for PgTx<'_> {
         *counts
             .entry((license.to_owned(), inv.status.as_str()))
             .or_insert(0) += 1;
-        let mut run = |sql: &str, p: &[&(dyn ToSql + Sync)]| self.query(sql, p);
-        crate::people::sync_invitation(&mut run, inv)
+        // The people row: what the table held came with the statement.
+        self.buffer_person(&inv.org_id, pid, person, Some(stored_person))
     }
 
     fn list_invitations(
@@ -1464,7 +1547,15 @@ impl Transaction for PgTx<'_> {
     }
 
     fn outbox_message(&mut self, id: &MessageId) -> StoreResult<Option<OutboxMessage>> {
-        self.flush()?;
+        self.flush_for_outbox()?;
+        if !self.read_only {
+            // A writing transaction reads a message to change it (a claim,
+            // a delivery's outcome): it locks the organization now, so that
+            // workers on the same organization queue here instead of
+            // failing at the write with a conflict (the organization's
+            // lock is what the write would take anyway, ADR 0007).
+            self.lock_org_of_message(id)?;
+        }
         let rows = self.query(
             "SELECT o.body::text, o.org_id, h.version
              FROM outbox o LEFT JOIN org_heads h ON h.org_id = o.org_id
@@ -1491,7 +1582,7 @@ impl Transaction for PgTx<'_> {
         now: DateTime<Utc>,
         limit: usize,
     ) -> StoreResult<Vec<OutboxMessage>> {
-        self.flush()?;
+        self.flush_for_outbox()?;
         let (s, ns) = split(now);
         let limit = to_i64(limit as u64);
         match org {
@@ -1525,7 +1616,7 @@ impl Transaction for PgTx<'_> {
     }
 
     fn next_outbox_due(&mut self, org: Option<&OrgId>) -> StoreResult<Option<DateTime<Utc>>> {
-        self.flush()?;
+        self.flush_for_outbox()?;
         // Through `outbox_due` / `outbox_due_all`: the first entry.
         let rows = match org {
             Some(org) => {
@@ -1563,7 +1654,7 @@ impl Transaction for PgTx<'_> {
         let after = after.map(store::cursor::parse_message).transpose()?;
         let limit = page_limit(limit);
         self.touch(org)?;
-        self.flush()?;
+        self.flush_for_outbox()?;
         // No index covers failed messages (migration 0001 indexes queued
         // ones): this walks the organization's messages by the primary
         // key. An admin's page, not a hot path; an index `outbox_failed ON
@@ -1602,7 +1693,7 @@ impl Transaction for PgTx<'_> {
         invitation: &InvitationId,
     ) -> StoreResult<Vec<OutboxMessage>> {
         self.touch(org)?;
-        self.flush()?;
+        self.flush_for_outbox()?;
         let rows = self.query(
             "SELECT body::text FROM outbox
              WHERE org_id = $1 AND invitation_id = $2 AND status = 'queued'
@@ -1830,6 +1921,8 @@ impl Transaction for PgTx<'_> {
         now: DateTime<Utc>,
     ) -> StoreResult<Page<enlist::Person>> {
         self.touch(org)?;
+        // This transaction's own changes of the view first.
+        self.flush()?;
         let mut run = |sql: &str, p: &[&(dyn ToSql + Sync)]| self.query(sql, p);
         crate::people::page(&mut run, org, query, now)
     }
@@ -2159,6 +2252,126 @@ impl Transaction for PgTx<'_> {
                 created_ns = EXCLUDED.created_ns, body = EXCLUDED.body",
             &[&o, &id, &hash, &secs, &nanos, &b],
         )?;
+        Ok(())
+    }
+
+    fn claim_outbox(
+        &mut self,
+        org: Option<&OrgId>,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+        limit: usize,
+    ) -> StoreResult<Vec<OutboxMessage>> {
+        if self.read_only || !self.heads.is_empty() {
+            // Organizations read before: their versions were noted, and
+            // claiming goes through the version check like any write.
+            return self.claim_by_reading(org, now, until, limit);
+        }
+        self.flush_for_outbox()?;
+        let (s, ns) = split(now);
+        let lim = to_i64(limit as u64);
+        // The organizations with due messages that no other transaction is
+        // writing, locked: SKIP LOCKED leaves out the ones being written
+        // (another worker claiming or recording, an invite) instead of
+        // waiting for them. Rows of `outbox` are not locked one by one:
+        // every write of an organization holds its `org_heads` row
+        // (ADR 0007), so holding it is holding its messages.
+        let locked = match org {
+            Some(org) => self.query(
+                "SELECT org_id, version, event_seq FROM org_heads WHERE org_id = $1
+                 FOR NO KEY UPDATE SKIP LOCKED",
+                &[&org.as_str()],
+            )?,
+            None => self.query(
+                "SELECT h.org_id, h.version, h.event_seq FROM org_heads h
+                 WHERE h.org_id IN (SELECT o.org_id FROM outbox o
+                                    WHERE o.status = 'queued'
+                                      AND (o.next_s, o.next_ns) <= ($1, $2))
+                 ORDER BY h.org_id
+                 LIMIT $3
+                 FOR NO KEY UPDATE SKIP LOCKED",
+                &[&s, &ns, &lim],
+            )?,
+        };
+        let mut orgs = Vec::with_capacity(locked.len());
+        for r in &locked {
+            let o: String = get(r, 0)?;
+            self.heads.insert(
+                OrgId::from(o.clone()),
+                Head {
+                    version: Some(get(r, 1)?),
+                    locked: true,
+                    writing: false,
+                    event_seq: get(r, 2)?,
+                },
+            );
+            orgs.push(o);
+        }
+        if orgs.is_empty() {
+            return Ok(Vec::new());
+        }
+        // Read after the locks: every commit of these organizations before
+        // them is seen, and none can come until this one ends.
+        let rows = self.query(
+            "SELECT body::text FROM outbox
+             WHERE org_id = ANY($1) AND status = 'queued' AND (next_s, next_ns) <= ($2, $3)
+             ORDER BY next_s, next_ns, message_id LIMIT $4",
+            &[&orgs, &s, &ns, &lim],
+        )?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let mut m: OutboxMessage = body(r, 0, "outbox message")?;
+            m.next_attempt_at = until;
+            self.put_outbox_message(&m)?;
+            out.push(m);
+        }
+        Ok(out)
+    }
+}
+
+impl PgTx<'_> {
+    /// [`Transaction::claim_outbox`] as its default: the due messages, read,
+    /// then written one by one.
+    fn claim_by_reading(
+        &mut self,
+        org: Option<&OrgId>,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+        limit: usize,
+    ) -> StoreResult<Vec<OutboxMessage>> {
+        let due = self.due_outbox(org, now, limit)?;
+        let mut out = Vec::with_capacity(due.len());
+        for mut m in due {
+            m.next_attempt_at = until;
+            self.put_outbox_message(&m)?;
+            out.push(m);
+        }
+        Ok(out)
+    }
+
+    /// Takes the lock of the organization of message `id` (waiting for
+    /// its writer, if any), in a writing transaction. The message is read
+    /// after, in a statement of its own: one that waited for the lock would
+    /// otherwise see the message as it was before the writer it waited
+    /// for (READ COMMITTED re-reads only the locked row).
+    fn lock_org_of_message(&mut self, id: &MessageId) -> StoreResult<()> {
+        let rows = self.query(
+            "SELECT h.org_id, h.version, h.event_seq FROM org_heads h
+             WHERE h.org_id IN (SELECT o.org_id FROM outbox o WHERE o.message_id = $1)
+             ORDER BY h.org_id
+             FOR NO KEY UPDATE",
+            &[&id.as_str()],
+        )?;
+        for r in &rows {
+            let org = OrgId::from(get::<String>(r, 0)?);
+            let head = Head {
+                version: Some(get(r, 1)?),
+                locked: true,
+                writing: false,
+                event_seq: get(r, 2)?,
+            };
+            self.heads.entry(org).or_insert(head);
+        }
         Ok(())
     }
 }

@@ -113,14 +113,9 @@ impl Enlist {
         let claim_secs = self.config.retry.claim_secs;
         self.run("claim_due", |cx| {
             let until = super::time_after(cx.now, claim_secs, "retry.claim_secs")?;
-            let due = cx.tx.due_outbox(org, cx.now, limit)?;
-            let mut out = Vec::with_capacity(due.len());
-            for mut m in due {
-                m.next_attempt_at = until;
-                cx.tx.put_outbox_message(&m)?;
-                out.push(m);
-            }
-            Ok(out)
+            // Messages another worker is claiming may be skipped (left
+            // for the next claim) rather than waited for.
+            Ok(cx.tx.claim_outbox(org, cx.now, until, limit)?)
         })
     }
 

@@ -185,6 +185,8 @@ macro_rules! store_conformance {
                 links_are_kept_per_organization_and_found_by_hash => direct links::links_are_kept_per_organization_and_found_by_hash,
                 named_links => same_as_memory links::named_links,
                 link_use_cap_holds_under_concurrent_joins => direct links::link_use_cap_holds_under_concurrent_joins,
+                // Issue 15: outbox claims.
+                outbox_claims_hide_what_they_take => direct transactions::outbox_claims_hide_what_they_take,
             );
         }
     };

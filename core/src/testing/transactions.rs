@@ -2229,3 +2229,85 @@ pub fn batch_reports_are_kept_per_organization_and_batch(make: MakeStore<'_>) {
     );
     tx.commit().expect("commit");
 }
+
+/// Claiming the outbox (issue 15): due queued messages, earliest first,
+/// come back with `next_attempt_at` moved to the claim's end and are hidden
+/// from the next claim until then; messages not due, not queued, or of
+/// another organization stay; a claim rolled back claims nothing; the
+/// transaction's own writes are seen.
+pub fn outbox_claims_hide_what_they_take(make: MakeStore<'_>) {
+    let store = make();
+    let (o1, o2) = (org_id(1), org_id(2));
+    let mut tx = begin(&*store);
+    let mut sent = message(&o1, "msg_sent", "inv_1", 1);
+    sent.status = OutboxStatus::Sent;
+    for m in [
+        message(&o1, "msg_a", "inv_1", 10),
+        message(&o2, "msg_b", "inv_2", 15),
+        message(&o1, "msg_c", "inv_3", 20),
+        message(&o1, "msg_later", "inv_4", 100),
+        sent,
+    ] {
+        tx.put_outbox_message(&m).expect("put");
+    }
+    tx.commit().expect("commit");
+    let ids = |ms: &[crate::OutboxMessage]| -> Vec<String> {
+        ms.iter().map(|m| m.id.as_str().to_owned()).collect()
+    };
+
+    // Rolled back: nothing is claimed.
+    let mut tx = begin(&*store);
+    let claimed = tx.claim_outbox(None, t(50), t(500), 10).expect("claim");
+    assert_eq!(ids(&claimed), ["msg_a", "msg_b", "msg_c"]);
+    drop(tx);
+
+    let mut tx = begin(&*store);
+    let claimed = tx.claim_outbox(None, t(50), t(500), 2).expect("claim");
+    assert_eq!(ids(&claimed), ["msg_a", "msg_b"], "earliest first, limited");
+    assert!(claimed.iter().all(|m| m.next_attempt_at == t(500)));
+    assert!(claimed.iter().all(|m| m.status == OutboxStatus::Queued));
+    assert_eq!(
+        tx.outbox_message(&claimed[0].id)
+            .expect("read")
+            .map(|m| m.next_attempt_at),
+        Some(t(500)),
+        "the claim is seen by its own transaction"
+    );
+    tx.commit().expect("commit");
+
+    let mut tx = begin(&*store);
+    assert_eq!(
+        ids(&tx.claim_outbox(None, t(50), t(500), 10).expect("claim")),
+        ["msg_c"],
+        "what was claimed is hidden until the claim ends"
+    );
+    tx.commit().expect("commit");
+    let mut tx = begin(&*store);
+    assert!(
+        tx.claim_outbox(None, t(60), t(600), 10)
+            .expect("claim")
+            .is_empty()
+    );
+    // One organization's, with a message written by the same transaction.
+    tx.put_outbox_message(&message(&o2, "msg_new", "inv_5", 40))
+        .expect("put");
+    assert!(
+        tx.claim_outbox(Some(&o1), t(150), t(900), 10)
+            .expect("claim o1")
+            .iter()
+            .all(|m| m.org_id == o1)
+    );
+    tx.commit().expect("commit");
+    let mut tx = begin(&*store);
+    let due = tx.due_outbox(None, t(1000), 10).expect("due");
+    let mut all = ids(&due);
+    all.sort();
+    assert_eq!(all, ["msg_a", "msg_b", "msg_c", "msg_later", "msg_new"]);
+    let by_id = |id: &str| {
+        due.iter()
+            .find(|m| m.id.as_str() == id)
+            .map(|m| m.next_attempt_at)
+    };
+    assert_eq!(by_id("msg_later"), Some(t(900)));
+    assert_eq!(by_id("msg_new"), Some(t(40)));
+}

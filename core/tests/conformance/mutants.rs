@@ -175,6 +175,24 @@ impl TxHooks for Flawed {
         }
         Ok(due)
     }
+    fn claim_outbox(
+        &mut self,
+        inner: &mut dyn Transaction,
+        org: Option<&OrgId>,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+        limit: usize,
+    ) -> StoreResult<Vec<OutboxMessage>> {
+        // Through the flawed read, as the trait's default claims.
+        let due = self.due_outbox(inner, org, now, limit)?;
+        let mut out = Vec::with_capacity(due.len());
+        for mut m in due {
+            m.next_attempt_at = until;
+            inner.put_outbox_message(&m)?;
+            out.push(m);
+        }
+        Ok(out)
+    }
 }
 
 /// A conformance test, as the macro runs it.
