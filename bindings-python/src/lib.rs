@@ -69,5 +69,7 @@ fn _enlist(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(email::import_format_for, m)?)?;
     // The enums' wire names, from which `enlist._enums` builds its classes.
     m.add_function(wrap_pyfunction!(convert::_wire_names, m)?)?;
+    #[cfg(feature = "bench")]
+    engine::bench::add_functions(m)?;
     Ok(())
 }
