@@ -9,6 +9,7 @@ mod errors;
 mod hooks;
 mod inputs;
 mod mail;
+mod rows;
 mod types;
 
 use pyo3::prelude::*;
@@ -47,6 +48,8 @@ fn _enlist(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<types::PyLinkPage>()?;
     m.add_class::<types::PyReportRow>()?;
     m.add_class::<types::PyBatchReport>()?;
+    // The lazy rows of bulk results.
+    rows::add_classes(m)?;
     // The directory assistant (seed 000).
     directory::add_classes(m)?;
     dry_run::add_classes(m)?;

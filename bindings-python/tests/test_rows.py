@@ -1,0 +1,119 @@
+"""The rows of a bulk result (`InviteReport.issued`, a page's `items`, ...)
+are an `enlist.Rows`: a read-only sequence that keeps the Rust rows and
+makes a row's Python object only when it is read (issue 15), while reading
+like the list it replaces."""
+
+from __future__ import annotations
+
+import gc
+import pickle
+from collections.abc import Sequence
+
+import pytest
+
+import enlist
+
+from conftest import World
+
+
+def invite(world: World, n: int, bad: int = 0) -> enlist.InviteReport:
+    good = [f"p{i}@acme.example" for i in range(n)]
+    return world.engine.invite(world.org, good + ["not an address"] * bad, actor=world.owner)
+
+
+def test_rows_read_like_the_list_they_replace(world: World) -> None:
+    report = invite(world, 5)
+    rows = report.issued
+    assert isinstance(rows, enlist.Rows) and isinstance(rows, Sequence)
+    assert len(rows) == 5 and bool(rows)
+    recipients = [f"p{i}@acme.example" for i in range(5)]
+    assert [r.invitation.recipient for r in rows] == recipients
+    # Each read makes a new object, equal to the last one made for the row.
+    assert rows[0] == rows[0] and rows[0] is not rows[0]
+    assert rows[-1].invitation.recipient == recipients[-1]
+    assert rows[-5] == rows[0]
+    assert rows == list(rows) and list(rows) == rows and rows == report.issued
+    assert not (rows != list(rows))
+    assert rows != list(rows)[:4] and rows != list(rows)[::-1]
+    assert rows != tuple(rows), "a list is never equal to a tuple either"
+    assert rows[0] in rows and rows.index(rows[3]) == 3 and rows.count(rows[2]) == 1
+    assert [r.index for r in reversed(rows)] == [4, 3, 2, 1, 0]
+    assert repr(rows) == repr(list(rows))
+    with pytest.raises(TypeError):
+        hash(rows)
+
+
+def test_an_index_out_of_range_is_an_index_error(world: World) -> None:
+    rows = invite(world, 3).issued
+    for i in (3, -4, 10**30, -(10**30)):
+        with pytest.raises(IndexError):
+            rows[i]
+    with pytest.raises(TypeError):
+        rows["0"]  # type: ignore[call-overload]
+    with pytest.raises(ValueError):
+        rows.index(world.engine.invite(world.org, ["zed@acme.example"], actor=world.owner).issued[0])
+    empty = invite(world, 0, bad=1).issued
+    assert len(empty) == 0 and not empty and empty == [] and list(empty) == []
+    with pytest.raises(IndexError):
+        empty[0]
+
+
+def test_a_slice_is_a_list_of_the_rows_it_selects(world: World) -> None:
+    rows = invite(world, 6).issued
+    every = list(rows)
+    for s in (slice(None), slice(1, 4), slice(-2, None), slice(None, None, -1), slice(0, 6, 2),
+              slice(5, 0, -2), slice(4, 2), slice(-100, 100), slice(100, None)):
+        got = rows[s]
+        assert type(got) is list
+        assert got == every[s], s
+    assert rows.index(every[4], 2, -1) == 4
+    with pytest.raises(ValueError):
+        rows.index(every[4], 0, 4)
+
+
+def test_iterating_twice_gives_the_same_rows(world: World) -> None:
+    report = invite(world, 4, bad=2)
+    first = [r.invitation.id for r in report.issued]
+    second = [r.invitation.id for r in report.issued]
+    assert first == second and len(set(first)) == 4
+    it = iter(report.rejected)
+    assert [r.index for r in it] == [4, 5] and list(it) == []
+    # Iterating the report itself still yields every row in input order.
+    assert [row.index for row in report] == [0, 1, 2, 3, 4, 5]
+    assert [row.index for row in report] == [0, 1, 2, 3, 4, 5]
+
+
+def test_a_row_outlives_its_report(world: World) -> None:
+    report = invite(world, 3)
+    row = report.issued[1]
+    rows = report.issued
+    expected = row.invitation.recipient
+    del report
+    gc.collect()
+    assert row.invitation.recipient == expected
+    # The rows keep the report's data alive as long as they are held.
+    assert rows[1] == row and rows[2].invitation.recipient == "p2@acme.example"
+    del rows
+    gc.collect()
+    assert row.secret is not None and row.invitation.recipient == expected
+
+
+def test_rows_are_read_only(world: World) -> None:
+    rows = invite(world, 2).issued
+    with pytest.raises(TypeError):
+        rows[0] = rows[1]  # type: ignore[index]
+    with pytest.raises(AttributeError):
+        rows.append(rows[0])  # type: ignore[attr-defined]
+    with pytest.raises(TypeError):
+        pickle.dumps(rows)
+
+
+def test_pages_and_other_bulk_results_are_rows(world: World) -> None:
+    engine, org, owner = world.engine, world.org, world.owner
+    invite(world, 3)
+    page = engine.list_invitations(org, actor=owner)
+    assert isinstance(page.items, enlist.Rows) and len(page.items) == 3
+    assert [i.id for i in page] == [i.id for i in page.items]
+    assert isinstance(engine.dry_run_invite(org, ["z@acme.example"], actor=owner).would_issue, enlist.Rows)
+    sent = engine.send_staged(org, [], actor=owner)
+    assert isinstance(sent.results, enlist.Rows) and sent.results == [] and list(sent) == []
