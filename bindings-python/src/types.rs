@@ -361,19 +361,29 @@ record! {
     }
 }
 
-impl PyImportReport {
-    fn issued_rows(&self) -> Vec<PyImportedInvitation> {
-        self.inner
-            .issued()
-            .map(|i| {
-                PyImportedInvitation::from(ImportedInvitation {
-                    line: i.line,
-                    batch: i.batch,
-                    issued: i.issued.clone(),
-                })
-            })
-            .collect()
+/// Where an issued row of an import is: its line, its batch and its
+/// position in that batch's `issued`, in the order of
+/// `enlist::ImportReport::issued`.
+fn issued_spots(report: &enlist::ImportReport) -> Vec<(usize, usize, usize)> {
+    let mut spots = Vec::with_capacity(report.issued_count());
+    for (b, batch) in report.batches.iter().enumerate() {
+        for (k, issued) in batch.issued.iter().enumerate() {
+            spots.push((report.line(b, issued.index).unwrap_or(0), b, k));
+        }
     }
+    spots
+}
+
+/// The issued row of an import at `(line, batch, k)` (see [`issued_spots`]).
+fn imported(
+    report: &enlist::ImportReport,
+    (line, batch, k): (usize, usize, usize),
+) -> PyImportedInvitation {
+    PyImportedInvitation::from(ImportedInvitation {
+        line,
+        batch,
+        issued: report.batches[batch].issued[k].clone(),
+    })
 }
 
 record! {
@@ -409,14 +419,22 @@ record! {
         PyRows::of(slf, |r| &r.inner.batches[..], |b| PyInviteReport::from(b.clone()))
     }
 
-    /// The invitations issued, in file order, with their lines.
-    fn issued(&self) -> Vec<PyImportedInvitation> {
-        self.issued_rows()
+    /// The invitations issued, in file order, with their lines (each
+    /// made when read).
+    fn issued(slf: &Bound<'_, Self>) -> PyRows {
+        let spots = issued_spots(&slf.get().inner);
+        let owner = slf.clone().unbind();
+        PyRows::new(spots.len(), move |py, n| {
+            imported(&owner.get().inner, spots[n]).into_bound_py_any(py)
+        })
     }
 
-    /// Every rejected row, by line.
-    fn rejected(&self) -> Vec<PyImportRejection> {
-        self.inner.rejected().map(Into::into).collect()
+    /// Every rejected row, by line (each made when read).
+    fn rejected(&self) -> PyRows {
+        let all: Vec<enlist::ImportRejection> = self.inner.rejected().collect();
+        PyRows::new(all.len(), move |py, n| {
+            PyImportRejection::from(all[n].clone()).into_bound_py_any(py)
+        })
     }
 
     /// The file line of recipient `index` of batch `batch`.
@@ -429,19 +447,32 @@ record! {
         self.inner.to_csv()
     }
 
-    fn __iter__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyIterator>> {
-        let mut rows: Vec<(usize, Bound<'py, PyAny>)> = Vec::new();
-        for i in self.issued_rows() {
-            rows.push((i.inner.line, i.into_pyobject(py)?.into_any()));
+    fn __iter__<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyIterator>> {
+        /// One row of the file, by where its record is.
+        enum Row {
+            Issued((usize, usize, usize)),
+            Rejected(enlist::ImportRejection),
+            Unreadable(usize),
         }
-        for r in self.inner.rejected() {
-            rows.push((r.line, PyImportRejection::from(r).into_pyobject(py)?.into_any()));
-        }
-        for e in &self.inner.sheet_errors {
-            rows.push((e.line, e.clone().into_pyobject(py)?.into_any()));
-        }
+        let report = &slf.get().inner;
+        // By line; a stable sort keeps issued, rejected, then unreadable
+        // rows of one line in that order, as when the rows were built
+        // up front.
+        let mut rows: Vec<(usize, Row)> = Vec::new();
+        rows.extend(issued_spots(report).into_iter().map(|spot| (spot.0, Row::Issued(spot))));
+        rows.extend(report.rejected().map(|r| (r.line, Row::Rejected(r))));
+        rows.extend(report.sheet_errors.iter().enumerate().map(|(i, e)| (e.line, Row::Unreadable(i))));
         rows.sort_by_key(|(line, _)| *line);
-        iterate(py, rows.into_iter().map(|(_, row)| row).collect::<Vec<_>>())
+        let owner = slf.clone().unbind();
+        let rows = PyRows::new(rows.len(), move |py, n| {
+            let report = &owner.get().inner;
+            match &rows[n].1 {
+                Row::Issued(spot) => imported(report, *spot).into_bound_py_any(py),
+                Row::Rejected(r) => PyImportRejection::from(r.clone()).into_bound_py_any(py),
+                Row::Unreadable(i) => report.sheet_errors[*i].clone().into_bound_py_any(py),
+            }
+        });
+        rows_iter(slf.py(), rows)
     }
 }
 

@@ -117,3 +117,20 @@ def test_pages_and_other_bulk_results_are_rows(world: World) -> None:
     assert isinstance(engine.dry_run_invite(org, ["z@acme.example"], actor=owner).would_issue, enlist.Rows)
     sent = engine.send_staged(org, [], actor=owner)
     assert isinstance(sent.results, enlist.Rows) and sent.results == [] and list(sent) == []
+
+
+def test_an_import_reports_rows_are_rows_in_file_order(world: World) -> None:
+    csv = "email\nann@acme.example\nnot an address\nbob@acme.example\nann@acme.example\n"
+    report = world.engine.import_invitations(world.org, csv, actor=world.owner, format="csv")
+    issued, rejected = report.issued(), report.rejected()
+    assert isinstance(issued, enlist.Rows) and isinstance(rejected, enlist.Rows)
+    assert [(i.line, i.issued.invitation.recipient) for i in issued] == [(2, "ann@acme.example"), (4, "bob@acme.example")]
+    assert [(r.line, r.reason.code) for r in rejected] == [(3, "invalid_address"), (5, "duplicate_in_batch")]
+    assert [type(r).__name__ for r in report] == [
+        "ImportedInvitation", "ImportRejection", "ImportedInvitation", "ImportRejection",
+    ]
+    assert list(report) == list(report)
+    assert isinstance(report.batches, enlist.Rows) and report.batches[0].issued[-1] == issued[1].issued
+    del report
+    gc.collect()
+    assert issued[1].line == 4 and rejected[-1].message == "duplicate of line 2"
