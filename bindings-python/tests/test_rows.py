@@ -134,3 +134,19 @@ def test_an_import_reports_rows_are_rows_in_file_order(world: World) -> None:
     del report
     gc.collect()
     assert issued[1].line == 4 and rejected[-1].message == "duplicate of line 2"
+
+
+def test_a_bulk_actions_rows_are_rows(world: World) -> None:
+    e, org, owner = world.engine, world.org, world.owner
+    bob = world.join("bob@acme.example")
+    dan = e.invite(org, ["dan@acme.example"], actor=owner, send=False).issued[0].invitation
+    shown = e.bulk_confirmation(org, "remove", actor=owner, members=[bob], invitations=[dan])
+    report = e.bulk_action(org, "remove", actor=owner, members=[bob], invitations=[dan], confirmation=shown.number)
+    assert isinstance(report.rows, enlist.Rows) and len(report.rows) == 2
+    assert report.rows == list(report.rows) and report.rows[-1].invitation == dan.id
+    assert report.applied and report.action is enlist.BulkAction.REMOVE
+    assert report.batch_id == report.to_dict()["batch_id"]
+    row = report.rows[0]
+    del report
+    gc.collect()
+    assert row.member == bob.id and row.outcome is enlist.BulkOutcome.CHANGED
