@@ -4,7 +4,8 @@
 //! macro).
 
 use crate::errors::OrRaise;
-use crate::types::{PyImportRejection, PyRejectedRecipient, iterate, record, wrap};
+use crate::rows::PyRows;
+use crate::types::{PyImportRejection, PyRejectedRecipient, record, wrap};
 use pyo3::prelude::*;
 use pyo3::types::PyIterator;
 
@@ -48,10 +49,20 @@ record! {
     /// What `invite` would do: `would_issue` and `rejected` (the same
     /// reasons as `InviteReport.rejected`), nothing written.
     "InviteDryRun" PyInviteDryRun(enlist::InviteDryRun) repr("would_issue", "rejected") {
-        would_issue(v, py) -> Vec<PyWouldIssue> { wrap(&v.would_issue) }
-        rejected(v, py) -> Vec<PyRejectedRecipient> { wrap(&v.rejected) }
         /// Recipients in the input.
         total(v, py) -> usize { v.total() }
+    }
+
+    /// The recipients it would invite, each made when read.
+    #[getter]
+    fn would_issue(slf: &Bound<'_, Self>) -> PyRows {
+        PyRows::of(slf, |r| &r.inner.would_issue[..], |w| PyWouldIssue::from(w.clone()))
+    }
+
+    /// The recipients it would reject, each made when read.
+    #[getter]
+    fn rejected(slf: &Bound<'_, Self>) -> PyRows {
+        PyRows::of(slf, |r| &r.inner.rejected[..], |r| PyRejectedRecipient::from(r.clone()))
     }
 
     fn __len__(&self) -> usize {
@@ -64,11 +75,26 @@ record! {
     /// written.
     "ImportDryRun" PyImportDryRun(enlist::ImportDryRun) repr("would_issue_count", "rejected") {
         ignored_columns(v, py) -> Vec<String> { v.ignored_columns.clone() }
-        sheet_errors(v, py) -> Vec<enlist::ImportRowError> { v.sheet_errors.clone() }
-        rejected(v, py) -> Vec<PyImportRejection> { wrap(&v.rejected) }
-        batches(v, py) -> Vec<PyInviteDryRun> { wrap(&v.batches) }
         batch_lines(v, py) -> Vec<Vec<usize>> { v.batch_lines.clone() }
         would_issue_count(v, py) -> usize { v.would_issue_count() }
+    }
+
+    /// The rows the file could not be read into, each made when read.
+    #[getter]
+    fn sheet_errors(slf: &Bound<'_, Self>) -> PyRows {
+        PyRows::of(slf, |r| &r.inner.sheet_errors[..], enlist::ImportRowError::clone)
+    }
+
+    /// The rows it would reject, each made when read.
+    #[getter]
+    fn rejected(slf: &Bound<'_, Self>) -> PyRows {
+        PyRows::of(slf, |r| &r.inner.rejected[..], |r| PyImportRejection::from(r.clone()))
+    }
+
+    /// What each batch would do, each made when read.
+    #[getter]
+    fn batches(slf: &Bound<'_, Self>) -> PyRows {
+        PyRows::of(slf, |r| &r.inner.batches[..], |b| PyInviteDryRun::from(b.clone()))
     }
 }
 
@@ -105,8 +131,6 @@ record! {
     "BulkUpdateReport" PyBulkUpdateReport(enlist::BulkUpdateReport) repr("applied", "rows", "batches") {
         applied(v, py) -> bool { v.applied }
         ignored_columns(v, py) -> Vec<String> { v.ignored_columns.clone() }
-        sheet_errors(v, py) -> Vec<enlist::ImportRowError> { v.sheet_errors.clone() }
-        rows(v, py) -> Vec<PyBulkUpdateRow> { wrap(&v.rows) }
         batches(v, py) -> u32 { v.batches }
         interrupted(v, py) -> Option<enlist::ImportInterruption> { v.interrupted.clone() }
     }
@@ -117,12 +141,24 @@ record! {
         Ok(self.inner.count(status))
     }
 
+    /// The rows the file could not be read into, each made when read.
+    #[getter]
+    fn sheet_errors(slf: &Bound<'_, Self>) -> PyRows {
+        PyRows::of(slf, |r| &r.inner.sheet_errors[..], enlist::ImportRowError::clone)
+    }
+
+    /// One row per member named, each made when read.
+    #[getter]
+    fn rows(slf: &Bound<'_, Self>) -> PyRows {
+        PyRows::of(slf, |r| &r.inner.rows[..], |r| PyBulkUpdateRow::from(r.clone()))
+    }
+
     fn __len__(&self) -> usize {
         self.inner.rows.len()
     }
 
-    fn __iter__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyIterator>> {
-        iterate(py, wrap::<_, PyBulkUpdateRow>(&self.inner.rows))
+    fn __iter__<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyIterator>> {
+        crate::types::rows_iter(slf.py(), Self::rows(slf))
     }
 }
 

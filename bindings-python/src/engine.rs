@@ -2503,3 +2503,102 @@ fn activated_link<'py>(
         .getattr("ActivatedLink")?
         .call1((made.link, made.url.expose().to_owned()))
 }
+
+/// The engine calls `tools/bench.sh` times from Python, made here in Rust
+/// on the same engine with the same arguments (converted once, outside the
+/// timing), so the binding's overhead is the difference of two figures of
+/// one process. Compiled only with the `bench` feature: no published wheel
+/// has them.
+#[cfg(feature = "bench")]
+pub(crate) mod bench {
+    use super::PyEnlist;
+    use crate::errors::OrRaise;
+    use crate::inputs::ActorRef;
+    use enlist::{InvitationId, OrgId};
+    use pyo3::prelude::*;
+    use std::hint::black_box;
+    use std::time::Instant;
+
+    /// Nanoseconds per call of `Enlist::organization(org)`, over `n` calls.
+    #[pyfunction]
+    pub(crate) fn _bench_organization(
+        py: Python<'_>,
+        engine: &Bound<'_, PyEnlist>,
+        org: OrgId,
+        n: u32,
+    ) -> PyResult<f64> {
+        let e = &engine.get().engine;
+        let elapsed = py
+            .detach(|| {
+                let start = Instant::now();
+                for _ in 0..n {
+                    black_box(e.organization(black_box(&org))?);
+                }
+                Ok::<_, enlist::Error>(start.elapsed())
+            })
+            .or_raise(py)?;
+        Ok(elapsed.as_nanos() as f64 / f64::from(n.max(1)))
+    }
+
+    /// Nanoseconds per call of `Enlist::invitation(org, actor, invitation)`,
+    /// over `n` calls.
+    #[pyfunction]
+    pub(crate) fn _bench_invitation(
+        py: Python<'_>,
+        engine: &Bound<'_, PyEnlist>,
+        org: OrgId,
+        invitation: InvitationId,
+        actor: ActorRef,
+        n: u32,
+    ) -> PyResult<f64> {
+        let e = &engine.get().engine;
+        let elapsed = py
+            .detach(|| {
+                let start = Instant::now();
+                for _ in 0..n {
+                    black_box(e.invitation(black_box(&org), &actor.0, &invitation)?);
+                }
+                Ok::<_, enlist::Error>(start.elapsed())
+            })
+            .or_raise(py)?;
+        Ok(elapsed.as_nanos() as f64 / f64::from(n.max(1)))
+    }
+
+    /// Nanoseconds of one `Enlist::invite(org, actor, request)` of these
+    /// addresses (as `Enlist.invite(org, [...], actor=..., send=...)` makes
+    /// it), and the number of invitations it issued.
+    #[pyfunction]
+    pub(crate) fn _bench_invite(
+        py: Python<'_>,
+        engine: &Bound<'_, PyEnlist>,
+        org: OrgId,
+        recipients: Vec<String>,
+        actor: ActorRef,
+        send: bool,
+    ) -> PyResult<(f64, usize)> {
+        let e = &engine.get().engine;
+        let rows = recipients
+            .iter()
+            .map(|r| enlist::RecipientInput::email(r.as_str()))
+            .collect();
+        let mut req = enlist::InviteRequest::new(enlist::Recipients::List(rows));
+        req.send = send;
+        let (elapsed, issued) = py
+            .detach(|| {
+                let start = Instant::now();
+                let report = e.invite(&org, &actor.0, req)?;
+                let elapsed = start.elapsed();
+                Ok::<_, enlist::Error>((elapsed, report.issued.len()))
+            })
+            .or_raise(py)?;
+        Ok((elapsed.as_nanos() as f64, issued))
+    }
+
+    /// Adds the functions to the module.
+    pub(crate) fn add_functions(m: &Bound<'_, PyModule>) -> PyResult<()> {
+        m.add_function(wrap_pyfunction!(_bench_organization, m)?)?;
+        m.add_function(wrap_pyfunction!(_bench_invitation, m)?)?;
+        m.add_function(wrap_pyfunction!(_bench_invite, m)?)?;
+        Ok(())
+    }
+}

@@ -9,6 +9,7 @@ mod errors;
 mod hooks;
 mod inputs;
 mod mail;
+mod rows;
 mod types;
 
 use pyo3::prelude::*;
@@ -47,6 +48,8 @@ fn _enlist(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<types::PyLinkPage>()?;
     m.add_class::<types::PyReportRow>()?;
     m.add_class::<types::PyBatchReport>()?;
+    // The lazy rows of bulk results.
+    rows::add_classes(m)?;
     // The directory assistant (seed 000).
     directory::add_classes(m)?;
     dry_run::add_classes(m)?;
@@ -69,5 +72,7 @@ fn _enlist(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(email::import_format_for, m)?)?;
     // The enums' wire names, from which `enlist._enums` builds its classes.
     m.add_function(wrap_pyfunction!(convert::_wire_names, m)?)?;
+    #[cfg(feature = "bench")]
+    engine::bench::add_functions(m)?;
     Ok(())
 }

@@ -9,7 +9,9 @@
 
 use crate::convert::tagged;
 use crate::errors::OrRaise;
+use crate::rows::PyRows;
 use chrono::{DateTime, Utc};
+use pyo3::IntoPyObjectExt;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyIterator, PyList};
 use serde::Serialize;
@@ -72,6 +74,11 @@ pub(crate) fn wrap<T: Clone, W: From<T>>(items: &[T]) -> Vec<W> {
     items.iter().cloned().map(W::from).collect()
 }
 
+/// A Python iterator over lazy rows: each row is made when reached.
+pub(crate) fn rows_iter<'py>(py: Python<'py>, rows: PyRows) -> PyResult<Bound<'py, PyIterator>> {
+    Bound::new(py, rows)?.try_iter()
+}
+
 /// A Python iterator over a list of values.
 pub(crate) fn iterate<'py, T>(py: Python<'py>, items: Vec<T>) -> PyResult<Bound<'py, PyIterator>>
 where
@@ -96,12 +103,17 @@ macro_rules! page {
         record! {
             $(#[$meta])*
             $py_name $name(enlist::Page<$item>) repr("items", "next_cursor") {
-                items(v, py) -> Vec<$item> { v.items.clone() }
                 next_cursor(v, py) -> Option<String> { v.next_cursor.clone() }
             }
 
-            fn __iter__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyIterator>> {
-                iterate(py, self.inner.items.clone())
+            /// The page's records, each made when read.
+            #[getter]
+            fn items(slf: &Bound<'_, Self>) -> PyRows {
+                PyRows::of(slf, |p| &p.inner.items[..], <$item>::clone)
+            }
+
+            fn __iter__<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyIterator>> {
+                rows_iter(slf.py(), Self::items(slf))
             }
 
             fn __len__(&self) -> usize {
@@ -210,10 +222,20 @@ record! {
     /// of rows in input order.
     "InviteReport" PyInviteReport(enlist::InviteReport) repr("batch_id", "issued", "rejected") {
         batch_id(v, py) -> String { v.batch_id.to_string() }
-        issued(v, py) -> Vec<PyIssuedInvitation> { wrap(&v.issued) }
-        rejected(v, py) -> Vec<PyRejectedRecipient> { wrap(&v.rejected) }
         /// Recipients in the input.
         total(v, py) -> usize { v.total() }
+    }
+
+    /// The invitations issued, each made when read.
+    #[getter]
+    fn issued(slf: &Bound<'_, Self>) -> PyRows {
+        PyRows::of(slf, |r| &r.inner.issued[..], |i| PyIssuedInvitation::from(i.clone()))
+    }
+
+    /// The recipients rejected, each made when read.
+    #[getter]
+    fn rejected(slf: &Bound<'_, Self>) -> PyRows {
+        PyRows::of(slf, |r| &r.inner.rejected[..], |r| PyRejectedRecipient::from(r.clone()))
     }
 
     /// The report as CSV (`index,recipient,status,invitation_id,reason_code,reason,warnings`),
@@ -226,16 +248,26 @@ record! {
         self.inner.total()
     }
 
-    fn __iter__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyIterator>> {
-        let mut rows: Vec<(usize, Bound<'py, PyAny>)> = Vec::with_capacity(self.inner.total());
-        for i in &self.inner.issued {
-            rows.push((i.index, PyIssuedInvitation::from(i.clone()).into_pyobject(py)?.into_any()));
-        }
-        for r in &self.inner.rejected {
-            rows.push((r.index, PyRejectedRecipient::from(r.clone()).into_pyobject(py)?.into_any()));
-        }
-        rows.sort_by_key(|(index, _)| *index);
-        iterate(py, rows.into_iter().map(|(_, row)| row).collect::<Vec<_>>())
+    fn __iter__<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyIterator>> {
+        // Input order: (input index, issued?, position in its list); a
+        // stable sort keeps an issued row before a rejected one of the same
+        // index, as the rows were ordered when both lists were built.
+        let report = &slf.get().inner;
+        let mut order: Vec<(usize, bool, usize)> = Vec::with_capacity(report.total());
+        order.extend(report.issued.iter().enumerate().map(|(k, i)| (i.index, true, k)));
+        order.extend(report.rejected.iter().enumerate().map(|(k, r)| (r.index, false, k)));
+        order.sort_by_key(|(index, _, _)| *index);
+        let owner = slf.clone().unbind();
+        let rows = PyRows::new(order.len(), move |py, n| {
+            let (_, issued, k) = order[n];
+            let report = &owner.get().inner;
+            if issued {
+                PyIssuedInvitation::from(report.issued[k].clone()).into_bound_py_any(py)
+            } else {
+                PyRejectedRecipient::from(report.rejected[k].clone()).into_bound_py_any(py)
+            }
+        });
+        rows_iter(slf.py(), rows)
     }
 }
 
@@ -275,13 +307,18 @@ record! {
     /// The outcome of `send_staged`: one `SendOutcome` per invitation asked
     /// for, in order. Iterating it yields them.
     "SendReport" PySendReport(enlist::SendReport) repr("results") {
-        results(v, py) -> Vec<PySendOutcome> { wrap(&v.results) }
         /// The id this send's report is kept under (`Enlist.batch_report`).
         batch_id(v, py) -> Option<String> { v.batch_id.as_ref().map(ToString::to_string) }
     }
 
-    fn __iter__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyIterator>> {
-        iterate(py, wrap::<_, PySendOutcome>(&self.inner.results))
+    /// One outcome per invitation asked for, each made when read.
+    #[getter]
+    fn results(slf: &Bound<'_, Self>) -> PyRows {
+        PyRows::of(slf, |r| &r.inner.results[..], |o| PySendOutcome::from(o.clone()))
+    }
+
+    fn __iter__<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyIterator>> {
+        rows_iter(slf.py(), Self::results(slf))
     }
 
     fn __len__(&self) -> usize {
@@ -324,19 +361,29 @@ record! {
     }
 }
 
-impl PyImportReport {
-    fn issued_rows(&self) -> Vec<PyImportedInvitation> {
-        self.inner
-            .issued()
-            .map(|i| {
-                PyImportedInvitation::from(ImportedInvitation {
-                    line: i.line,
-                    batch: i.batch,
-                    issued: i.issued.clone(),
-                })
-            })
-            .collect()
+/// Where an issued row of an import is: its line, its batch and its
+/// position in that batch's `issued`, in the order of
+/// `enlist::ImportReport::issued`.
+fn issued_spots(report: &enlist::ImportReport) -> Vec<(usize, usize, usize)> {
+    let mut spots = Vec::with_capacity(report.issued_count());
+    for (b, batch) in report.batches.iter().enumerate() {
+        for (k, issued) in batch.issued.iter().enumerate() {
+            spots.push((report.line(b, issued.index).unwrap_or(0), b, k));
+        }
     }
+    spots
+}
+
+/// The issued row of an import at `(line, batch, k)` (see [`issued_spots`]).
+fn imported(
+    report: &enlist::ImportReport,
+    (line, batch, k): (usize, usize, usize),
+) -> PyImportedInvitation {
+    PyImportedInvitation::from(ImportedInvitation {
+        line,
+        batch,
+        issued: report.batches[batch].issued[k].clone(),
+    })
 }
 
 record! {
@@ -346,9 +393,6 @@ record! {
     /// the issued, rejected and unreadable rows by line.
     "ImportReport" PyImportReport(enlist::ImportReport) repr("issued_count", "failed_count", "interrupted") {
         ignored_columns(v, py) -> Vec<String> { v.ignored_columns.clone() }
-        sheet_errors(v, py) -> Vec<enlist::ImportRowError> { wrap(&v.sheet_errors) }
-        rejected_rows(v, py) -> Vec<PyImportRejection> { wrap(&v.rejected_rows) }
-        batches(v, py) -> Vec<PyInviteReport> { wrap(&v.batches) }
         batch_lines(v, py) -> Vec<Vec<usize>> { v.batch_lines.clone() }
         interrupted(v, py) -> Option<enlist::ImportInterruption> { v.interrupted.clone()}
         /// The id the import's report is kept under (`Enlist.batch_report`).
@@ -357,14 +401,40 @@ record! {
         failed_count(v, py) -> usize { v.failed_count() }
     }
 
-    /// The invitations issued, in file order, with their lines.
-    fn issued(&self) -> Vec<PyImportedInvitation> {
-        self.issued_rows()
+    /// The rows the file could not be read into, each made when read.
+    #[getter]
+    fn sheet_errors(slf: &Bound<'_, Self>) -> PyRows {
+        PyRows::of(slf, |r| &r.inner.sheet_errors[..], enlist::ImportRowError::clone)
     }
 
-    /// Every rejected row, by line.
-    fn rejected(&self) -> Vec<PyImportRejection> {
-        self.inner.rejected().map(Into::into).collect()
+    /// The rows rejected before the batches ran, each made when read.
+    #[getter]
+    fn rejected_rows(slf: &Bound<'_, Self>) -> PyRows {
+        PyRows::of(slf, |r| &r.inner.rejected_rows[..], |r| PyImportRejection::from(r.clone()))
+    }
+
+    /// The report of each batch, each made when read.
+    #[getter]
+    fn batches(slf: &Bound<'_, Self>) -> PyRows {
+        PyRows::of(slf, |r| &r.inner.batches[..], |b| PyInviteReport::from(b.clone()))
+    }
+
+    /// The invitations issued, in file order, with their lines (each
+    /// made when read).
+    fn issued(slf: &Bound<'_, Self>) -> PyRows {
+        let spots = issued_spots(&slf.get().inner);
+        let owner = slf.clone().unbind();
+        PyRows::new(spots.len(), move |py, n| {
+            imported(&owner.get().inner, spots[n]).into_bound_py_any(py)
+        })
+    }
+
+    /// Every rejected row, by line (each made when read).
+    fn rejected(&self) -> PyRows {
+        let all: Vec<enlist::ImportRejection> = self.inner.rejected().collect();
+        PyRows::new(all.len(), move |py, n| {
+            PyImportRejection::from(all[n].clone()).into_bound_py_any(py)
+        })
     }
 
     /// The file line of recipient `index` of batch `batch`.
@@ -377,19 +447,32 @@ record! {
         self.inner.to_csv()
     }
 
-    fn __iter__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyIterator>> {
-        let mut rows: Vec<(usize, Bound<'py, PyAny>)> = Vec::new();
-        for i in self.issued_rows() {
-            rows.push((i.inner.line, i.into_pyobject(py)?.into_any()));
+    fn __iter__<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyIterator>> {
+        /// One row of the file, by where its record is.
+        enum Row {
+            Issued((usize, usize, usize)),
+            Rejected(enlist::ImportRejection),
+            Unreadable(usize),
         }
-        for r in self.inner.rejected() {
-            rows.push((r.line, PyImportRejection::from(r).into_pyobject(py)?.into_any()));
-        }
-        for e in &self.inner.sheet_errors {
-            rows.push((e.line, e.clone().into_pyobject(py)?.into_any()));
-        }
+        let report = &slf.get().inner;
+        // By line; a stable sort keeps issued, rejected, then unreadable
+        // rows of one line in that order, as when the rows were built
+        // up front.
+        let mut rows: Vec<(usize, Row)> = Vec::new();
+        rows.extend(issued_spots(report).into_iter().map(|spot| (spot.0, Row::Issued(spot))));
+        rows.extend(report.rejected().map(|r| (r.line, Row::Rejected(r))));
+        rows.extend(report.sheet_errors.iter().enumerate().map(|(i, e)| (e.line, Row::Unreadable(i))));
         rows.sort_by_key(|(line, _)| *line);
-        iterate(py, rows.into_iter().map(|(_, row)| row).collect::<Vec<_>>())
+        let owner = slf.clone().unbind();
+        let rows = PyRows::new(rows.len(), move |py, n| {
+            let report = &owner.get().inner;
+            match &rows[n].1 {
+                Row::Issued(spot) => imported(report, *spot).into_bound_py_any(py),
+                Row::Rejected(r) => PyImportRejection::from(r.clone()).into_bound_py_any(py),
+                Row::Unreadable(i) => report.sheet_errors[*i].clone().into_bound_py_any(py),
+            }
+        });
+        rows_iter(slf.py(), rows)
     }
 }
 
@@ -501,7 +584,12 @@ record! {
         kind(v, py) -> enlist::ReportKind { v.kind }
         created_at(v, py) -> DateTime<Utc> { v.created_at }
         actor(v, py) -> PyActor { v.actor.clone().into() }
-        rows(v, py) -> Vec<PyReportRow> { wrap(&v.rows) }
+    }
+
+    /// Its rows, each made when read.
+    #[getter]
+    fn rows(slf: &Bound<'_, Self>) -> PyRows {
+        PyRows::of(slf, |r| &r.inner.rows[..], |r| PyReportRow::from(r.clone()))
     }
 
     /// The rows of the Invitations report.

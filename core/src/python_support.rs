@@ -51,6 +51,10 @@ use std::collections::BTreeMap;
 use std::convert::Infallible;
 use std::sync::OnceLock;
 
+// The lazy rows of bulk results (`enlist.Rows`).
+mod rows;
+pub use rows::{Rows, RowsIter};
+
 // ---------------------------------------------------------------------------
 // Errors and enums
 // ---------------------------------------------------------------------------
@@ -993,7 +997,19 @@ py_records! {
 
     BulkRow repr(member, invitation, outcome, code) {}
 
-    BulkReport repr(batch_id, action, applied) {
+    BulkReport repr(batch_id, action, applied)
+    getters |v| {
+        batch_id -> BatchId { v.batch_id.clone() }
+        action -> BulkAction { v.action }
+        applied -> bool { v.applied }
+    }
+    {
+        /// One row per distinct id, each made when read.
+        #[getter]
+        fn rows(slf: &Bound<'_, Self>) -> Rows {
+            Rows::of(slf, |r| &r.rows[..], BulkRow::clone)
+        }
+
         /// The refused rows.
         #[pyo3(name = "refused")]
         fn py_refused(&self) -> Vec<BulkRow> {

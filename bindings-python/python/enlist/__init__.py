@@ -27,3 +27,9 @@ __all__ = sorted(
     }
     | {"ActivatedLink", "DirectorySource", "Hooks", "__version__"}
 )
+
+# The rows of bulk results (`InviteReport.issued`, a page's `items`...) are
+# a read-only sequence made on access: an `abc.Sequence` for isinstance.
+import collections.abc as _abc
+
+_abc.Sequence.register(_enlist.Rows)

@@ -7,7 +7,7 @@ import datetime
 import os
 import pathlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from typing import Any, ClassVar, Protocol, final
+from typing import Any, ClassVar, Protocol, SupportsIndex, TypeVar, final, overload
 from ._enums import ActorKind, AddressWarning, BulkAction, BulkOutcome, DirectoryField, BulkRowStatus, DeleteMode, DomainEnrollment, DomainStatus, DomainVerificationMethod, EntryOutcome, EventKind, GroupRole, GroupSort, ImportFormat, InvitationStatus, MemberKind, MemberSort, MemberStatus, MembershipRequestStatus, OutboxStatus, PeopleSort, Permission, ReportKind, RowOutcome, PersonLabel, PersonSource, TlsMode, LinkStatus
 from ._directory import DirectorySource as _DirectorySource
 from ._hooks import Hooks as _Hooks

@@ -230,7 +230,7 @@ pub struct BulkRow {
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 #[cfg_attr(
     feature = "python",
-    pyo3::pyclass(frozen, eq, get_all, module = "enlist._enlist")
+    pyo3::pyclass(frozen, eq, module = "enlist._enlist")
 )]
 pub struct BulkReport {
     /// This run's id.
@@ -240,7 +240,8 @@ pub struct BulkReport {
     /// Whether the action was carried out: `false` when a row was refused,
     /// and then nothing changed.
     pub applied: bool,
-    /// One per row.
+    /// One per row (in Python, an `enlist.Rows`: each made when read; the
+    /// getters are in `python_support`).
     pub rows: Vec<BulkRow>,
 }
 
