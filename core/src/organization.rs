@@ -52,20 +52,28 @@ impl Organization {
 
     /// Looks a role up by name (built-in or custom).
     pub fn role(&self, name: &str) -> Option<Role> {
-        Role::built_ins()
-            .into_iter()
+        self.role_ref(name).cloned()
+    }
+
+    /// [`Organization::role`], borrowed.
+    fn role_ref(&self, name: &str) -> Option<&Role> {
+        Role::built_in_roles()
+            .iter()
             .find(|r| r.name == name)
-            .or_else(|| self.custom_roles.iter().find(|r| r.name == name).cloned())
+            .or_else(|| self.custom_roles.iter().find(|r| r.name == name))
     }
 
     /// The permissions of a role by name; an unknown role has none.
     pub fn permissions_of(&self, role: &str) -> PermissionSet {
-        self.role(role).map(|r| r.permissions).unwrap_or_default()
+        self.role_ref(role)
+            .map(|r| r.permissions.clone())
+            .unwrap_or_default()
     }
 
     /// Whether a role by name allows `p`.
     pub fn role_allows(&self, role: &str, p: Permission) -> bool {
-        self.permissions_of(role).contains(&p)
+        self.role_ref(role)
+            .is_some_and(|r| r.permissions.contains(&p))
     }
 
     /// Every host-defined permission some custom role carries: what an
@@ -81,9 +89,9 @@ impl Organization {
     /// every one of the organization when the role allows
     /// [`Permission::OwnOrganization`].
     pub fn custom_permissions_of(&self, role: &str) -> BTreeSet<String> {
-        match self.role(role) {
+        match self.role_ref(role) {
             Some(r) if r.allows(Permission::OwnOrganization) => self.custom_permissions(),
-            Some(r) => r.custom_permissions,
+            Some(r) => r.custom_permissions.clone(),
             None => BTreeSet::new(),
         }
     }

@@ -97,9 +97,22 @@ pub mod builtin {
     pub const GUEST: &str = "guest";
 }
 
+/// The built-in roles, made on first use.
+static BUILT_INS: std::sync::LazyLock<Vec<Role>> = std::sync::LazyLock::new(Role::make_built_ins);
+
 impl Role {
     /// The five built-in roles.
     pub fn built_ins() -> Vec<Role> {
+        BUILT_INS.clone()
+    }
+
+    /// The five built-in roles, made once: every permission check looks
+    /// a role up among them.
+    pub(crate) fn built_in_roles() -> &'static [Role] {
+        &BUILT_INS
+    }
+
+    fn make_built_ins() -> Vec<Role> {
         use Permission::*;
         let all: PermissionSet = Permission::ALL.into_iter().collect();
         let admin: PermissionSet = all

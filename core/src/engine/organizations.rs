@@ -244,7 +244,7 @@ impl Enlist {
         let wanted: BTreeSet<String> = custom_permissions.into_iter().collect();
         self.run("set_role_custom_permissions", |cx| {
             let (mut o, auth) = cx.authorized(org, actor, Permission::ManageRoles)?;
-            if Role::built_ins().iter().any(|r| r.name == role) {
+            if Role::built_in_roles().iter().any(|r| r.name == role) {
                 return Err(Error::conflict(format!(
                     "{role:?} is a built-in role: define a custom role to carry custom permissions"
                 )));

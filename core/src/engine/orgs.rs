@@ -100,7 +100,10 @@ impl Enlist {
         self.config.check_policy_base(&policy)?;
         if let Some(r) = &policy.default_role {
             // A new organization has the built-in roles only.
-            if !crate::role::Role::built_ins().iter().any(|b| &b.name == r) {
+            if !crate::role::Role::built_in_roles()
+                .iter()
+                .any(|b| &b.name == r)
+            {
                 return Err(unknown_default_role(r));
             }
         }
@@ -290,7 +293,7 @@ impl Enlist {
         }
         self.run("define_role", |cx| {
             let (mut o, auth) = cx.authorized(org, actor, Permission::ManageRoles)?;
-            if Role::built_ins().iter().any(|r| r.name == name) {
+            if Role::built_in_roles().iter().any(|r| r.name == name) {
                 return Err(Error::conflict(format!(
                     "{name:?} is a built-in role and cannot be redefined"
                 )));
