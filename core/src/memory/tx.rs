@@ -492,14 +492,7 @@ impl Transaction for MemoryTx<'_> {
         let mut stored = event.clone();
         stored.seq = seq;
         events.push(stored);
-        let position = self
-            .state
-            .feed
-            .last_key_value()
-            .map_or(1, |(p, _)| p.saturating_add(1));
-        self.state
-            .feed
-            .insert(position, (event.org_id.clone(), seq));
+        self.state.feed.push((event.org_id.clone(), seq));
         self.undo.push(Undo::Event(event.org_id.clone()));
         Ok(seq)
     }
@@ -528,10 +521,14 @@ impl Transaction for MemoryTx<'_> {
             })?,
         };
         let mut out = Vec::new();
-        for (position, (org, seq)) in self.state.feed.range(start.saturating_add(1)..) {
+        let from = usize::try_from(start)
+            .unwrap_or(usize::MAX)
+            .min(self.state.feed.len());
+        for (i, (org, seq)) in self.state.feed.iter().enumerate().skip(from) {
             if out.len() >= limit {
                 break;
             }
+            let position = as_u64(i).saturating_add(1);
             let event = usize::try_from(*seq)
                 .ok()
                 .and_then(|s| s.checked_sub(1))
@@ -892,8 +889,8 @@ impl Transaction for MemoryTx<'_> {
             return Ok(());
         };
         let messages: Vec<MessageId> = data.outbox_ids.iter().cloned().collect();
-        let members: Vec<MemberId> = data.members.sort_key.keys().cloned().collect();
-        let invitations: Vec<InvitationId> = data.invitations.sort_key.keys().cloned().collect();
+        let members: Vec<MemberId> = data.members.ids().cloned().collect();
+        let invitations: Vec<InvitationId> = data.invitations.ids().cloned().collect();
         let domains: Vec<String> = data.domains.keys().cloned().collect();
         for domain in domains {
             // Through the index of verified domains, which is not in the
