@@ -212,7 +212,9 @@ fn main() {
         // For callgrind (no SQLite, no empty organization): the fixture,
         // then the issue stage and the accepts.
         let (e, org, actor) = engine();
+        let t = Instant::now();
         fill(&e, &org, pending);
+        eprintln!("fixture: {:.1} s", t.elapsed().as_secs_f64());
         let (rate, tokens) = issue_batches(&e, &org, &actor, 0, batches);
         let mut lat = accept_all(&e, &tokens);
         eprintln!(

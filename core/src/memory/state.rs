@@ -11,6 +11,7 @@ use crate::organization::Organization;
 use crate::outbox::{OutboxMessage, OutboxStatus};
 use crate::report::BatchReport;
 use crate::secret::SecretHash;
+use crate::store::inbox::{PersonKey, person_key};
 use crate::template::{EmailSettings, EmailTemplate};
 use chrono::{DateTime, Utc};
 use std::borrow::Borrow;
@@ -59,28 +60,56 @@ pub(super) struct State {
     /// Non-removed members with a `user_ref`, by `(user_ref, org)`: the
     /// organizations of an account.
     pub(super) accounts: BTreeMap<(String, OrgId), MemberId>,
-    /// Stored-pending invitations of every organization by person: under
-    /// `k:<recipient key>`, and under `u:<user_ref>` when bound to an
-    /// account; then `(created_at, org, id)` (the invitee's inbox).
-    pub(super) by_person: BTreeSet<PersonEntry>,
+    /// Stored-pending invitations of every organization by recipient key,
+    /// each list in `(created_at, org, id)` order (the invitee's inbox).
+    /// A hash look-up then a short list: the inbox of one person costs the
+    /// same among a million pending invitations as among a thousand.
+    pub(super) by_recipient: HashMap<String, Vec<PersonKey>>,
+    /// The same, by `user_ref`, for the invitations bound to an account.
+    pub(super) by_account: HashMap<String, Vec<PersonKey>>,
     /// The organization holding each verified domain.
     pub(super) verified_domains: BTreeMap<String, OrgId>,
 }
 
-/// `(person key, created_at, org, id)`: an entry of [`State::by_person`].
-pub(super) type PersonEntry = (String, DateTime<Utc>, OrgId, InvitationId);
-
-/// The [`State::by_person`] entries of a stored invitation.
-pub(super) fn person_entries(inv: &StoredInvitation) -> Vec<PersonEntry> {
+/// Adds or removes a stored-pending invitation in the inbox lists of its
+/// recipient key and account.
+pub(super) fn index_person(
+    by_recipient: &mut HashMap<String, Vec<PersonKey>>,
+    by_account: &mut HashMap<String, Vec<PersonKey>>,
+    inv: &StoredInvitation,
+    add: bool,
+) {
     if inv.status != InvitationStatus::Pending {
-        return Vec::new();
+        return;
     }
-    let entry = |k: String| (k, inv.created_at, inv.org_id.clone(), inv.id.clone());
-    let mut out = vec![entry(format!("k:{}", inv.recipient_key))];
+    let apply = |map: &mut HashMap<String, Vec<PersonKey>>, person: &str| {
+        // Compared as borrowed parts: a removal copies nothing.
+        let probe = (inv.created_at, inv.org_id.as_str(), inv.id.as_str());
+        let cmp = |k: &PersonKey| (k.0, k.1.as_str(), k.2.as_str()).cmp(&probe);
+        match (map.get_mut(person), add) {
+            (Some(list), true) => {
+                if let Err(i) = list.binary_search_by(cmp) {
+                    list.insert(i, person_key(inv));
+                }
+            }
+            (None, true) => {
+                map.insert(person.to_owned(), vec![person_key(inv)]);
+            }
+            (Some(list), false) => {
+                if let Ok(i) = list.binary_search_by(cmp) {
+                    list.remove(i);
+                }
+                if list.is_empty() {
+                    map.remove(person);
+                }
+            }
+            (None, false) => {}
+        }
+    };
+    apply(by_recipient, &inv.recipient_key);
     if let Some(u) = &inv.user_ref {
-        out.push(entry(format!("u:{u}")));
+        apply(by_account, u);
     }
-    out
 }
 
 /// The shard of one organization.
@@ -126,8 +155,10 @@ pub(super) struct OrgData {
 /// unchanged replaces the value in place.
 #[derive(Clone, Debug)]
 pub(super) struct Table<S, I, V> {
-    /// Each entity with its sort key.
-    pub(super) rows: HashMap<I, (S, V)>,
+    /// Each entity with its sort key, boxed: the table's slots stay small
+    /// (an id and a pointer), so growing a table of a million entities
+    /// moves megabytes, not the entities.
+    pub(super) rows: HashMap<I, Box<(S, V)>>,
     /// The list order.
     pub(super) order: BTreeSet<(S, I)>,
 }
@@ -152,34 +183,35 @@ impl<S, I, V> Default for Table<S, I, V> {
 impl<S: Ord + Clone, I: Ord + Hash + Clone, V> Table<S, I, V> {
     /// An entity by id.
     pub(super) fn get(&self, id: &I) -> Option<&V> {
-        self.rows.get(id).map(|(_, v)| v)
+        self.rows.get(id).map(|row| &row.1)
     }
 
     /// An entity by `(sort key, id)` (an index entry).
     pub(super) fn get_sorted(&self, key: &(S, I)) -> Option<&V> {
         self.rows
             .get(&key.1)
-            .filter(|(sort, _)| *sort == key.0)
-            .map(|(_, v)| v)
+            .filter(|row| row.0 == key.0)
+            .map(|row| &row.1)
     }
 
     /// Removes an entity by id.
     pub(super) fn remove(&mut self, id: &I) -> Option<V> {
-        let (id, (sort, value)) = self.rows.remove_entry(id)?;
+        let (id, row) = self.rows.remove_entry(id)?;
+        let (sort, value) = *row;
         self.order.remove(&(sort, id));
         Some(value)
     }
 
     /// Sets the entity `id` (sorted by `sort`), returning the previous one.
     pub(super) fn replace(&mut self, sort: S, id: &I, value: V) -> Option<V> {
-        if let Some((old_sort, old)) = self.rows.get_mut(id) {
-            if *old_sort == sort {
-                return Some(std::mem::replace(old, value));
+        if let Some(row) = self.rows.get_mut(id) {
+            if row.0 == sort {
+                return Some(std::mem::replace(&mut row.1, value));
             }
         }
         let prev = self.remove(id);
         self.order.insert((sort.clone(), id.clone()));
-        self.rows.insert(id.clone(), (sort, value));
+        self.rows.insert(id.clone(), Box::new((sort, value)));
         prev
     }
 
@@ -512,7 +544,8 @@ impl State {
         let State {
             orgs,
             due_invitations,
-            by_person,
+            by_recipient,
+            by_account,
             ..
         } = self;
         let data = orgs.get_mut(org)?;
@@ -521,14 +554,12 @@ impl State {
             if let Some(at) = due_at(p) {
                 due_invitations.remove(&(at, org.clone(), p.id.clone()));
             }
-            for e in person_entries(p) {
-                by_person.remove(&e);
-            }
+            index_person(by_recipient, by_account, p, false);
         }
         let Some(n) = new else {
             return data.invitations.remove(id);
         };
-        by_person.extend(person_entries(&n));
+        index_person(by_recipient, by_account, &n, true);
         if let Some(at) = due_at(&n) {
             due_invitations.insert((at, org.clone(), n.id.clone()));
         }

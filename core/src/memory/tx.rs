@@ -60,38 +60,26 @@ impl MemoryTx<'_> {
 }
 
 impl MemoryTx<'_> {
-    /// One walk of the inbox: the invitations under `person` in
-    /// [`State::by_person`](super::state::State), newest first, after the
-    /// cursor, kept by `lookup`, at most `take` of them.
+    /// One walk of the inbox: the invitations in `list` (an inbox list of
+    /// [`State`](super::state::State)), newest first, after the cursor,
+    /// kept by `lookup`, at most `take` of them.
     fn person_walk(
         &self,
-        person: String,
+        list: Option<&Vec<crate::store::inbox::PersonKey>>,
         lookup: &crate::store::PersonLookup,
         after: Option<&crate::store::inbox::PersonKey>,
         now: DateTime<Utc>,
         take: usize,
     ) -> StoreResult<Vec<StoredInvitation>> {
-        use std::ops::Bound;
         let state = &*self.state;
         let mut out = Vec::new();
-        let low = Bound::Included((
-            person.clone(),
-            DateTime::<Utc>::MIN_UTC,
-            OrgId(String::new()),
-            InvitationId(String::new()),
-        ));
-        // Newest first: walk down from the cursor (exclusive), or from the
-        // end of this person's range.
-        let high = match after {
-            Some((at, org, id)) => Bound::Excluded((person.clone(), *at, org.clone(), id.clone())),
-            None => Bound::Excluded((
-                format!("{person}\u{0}"),
-                DateTime::<Utc>::MIN_UTC,
-                OrgId(String::new()),
-                InvitationId(String::new()),
-            )),
+        let Some(list) = list else {
+            return Ok(out);
         };
-        for (_, _, org, id) in state.by_person.range((low, high)).rev() {
+        // Newest first: walk down from the cursor (exclusive), or from the
+        // end of the list.
+        let end = after.map_or(list.len(), |a| list.partition_point(|k| k < a));
+        for (_, org, id) in list.get(..end).unwrap_or_default().iter().rev() {
             let inv = state
                 .orgs
                 .get(org)
@@ -931,10 +919,12 @@ impl Transaction for MemoryTx<'_> {
         let take = page_limit(lookup.limit) + 1;
         let mut walks = Vec::new();
         if let Some(u) = &lookup.user_ref {
-            walks.push(self.person_walk(format!("u:{u}"), lookup, after.as_ref(), now, take)?);
+            let list = self.state.by_account.get(u.as_str());
+            walks.push(self.person_walk(list, lookup, after.as_ref(), now, take)?);
         }
         if let Some(k) = &lookup.email_key {
-            walks.push(self.person_walk(format!("k:{k}"), lookup, after.as_ref(), now, take)?);
+            let list = self.state.by_recipient.get(k.as_str());
+            walks.push(self.person_walk(list, lookup, after.as_ref(), now, take)?);
         }
         crate::store::inbox::person_page(walks, lookup.limit)
     }
