@@ -42,8 +42,8 @@ pub(super) type MessageKey = (DateTime<Utc>, MessageId);
 pub(super) struct State {
     /// One shard per organization.
     pub(super) orgs: HashMap<OrgId, OrgData>,
-    /// Every outbox message, by id.
-    pub(super) outbox: HashMap<MessageId, OutboxMessage>,
+    /// Every outbox message, by id (boxed, as the entities of a [`Table`]).
+    pub(super) outbox: HashMap<MessageId, Box<OutboxMessage>>,
     /// Queued messages of every organization by `(next_attempt_at, id)`.
     pub(super) due_outbox: BTreeSet<MessageKey>,
     /// Stored-pending invitations with an expiry, of every organization.
@@ -129,8 +129,9 @@ pub(super) struct OrgData {
     pub(super) links: BTreeMap<LinkId, StoredInviteLink>,
     /// `events[i].seq == i + 1`.
     pub(super) events: Vec<Event>,
-    /// Queued messages per invitation, by `(created_at, id)`.
-    pub(super) queued_outbox: HashMap<InvitationId, BTreeSet<MessageKey>>,
+    /// Queued messages per invitation, sorted by `(created_at, id)` (a
+    /// short list: one message, or a few while a resend waits).
+    pub(super) queued_outbox: HashMap<InvitationId, Vec<MessageKey>>,
     /// Queued messages by `(next_attempt_at, id)`.
     pub(super) due_outbox: BTreeSet<MessageKey>,
     /// Failed messages (the dead letters) by `(created_at, id)`.
@@ -574,7 +575,7 @@ impl State {
         id: &MessageId,
         new: Option<OutboxMessage>,
     ) -> Option<OutboxMessage> {
-        let prev = self.outbox.remove(id);
+        let prev = self.outbox.remove(id).map(|b| *b);
         if let Some(p) = &prev {
             self.index_outbox(p, false);
             if let Some(data) = self.orgs.get_mut(&p.org_id) {
@@ -587,7 +588,7 @@ impl State {
             if !ids.contains(id) {
                 ids.insert(id.clone());
             }
-            self.outbox.insert(id.clone(), n);
+            self.outbox.insert(id.clone(), Box::new(n));
         }
         prev
     }
@@ -612,19 +613,23 @@ impl State {
             let data = self.org_mut(&msg.org_id);
             data.due_outbox.insert(due);
             match data.queued_outbox.get_mut(&msg.invitation_id) {
-                Some(set) => {
-                    set.insert(created);
+                Some(list) => {
+                    if let Err(i) = list.binary_search(&created) {
+                        list.insert(i, created);
+                    }
                 }
                 None => {
                     data.queued_outbox
-                        .insert(msg.invitation_id.clone(), BTreeSet::from([created]));
+                        .insert(msg.invitation_id.clone(), vec![created]);
                 }
             }
         } else if let Some(data) = self.orgs.get_mut(&msg.org_id) {
             data.due_outbox.remove(&due);
-            if let Some(set) = data.queued_outbox.get_mut(&msg.invitation_id) {
-                set.remove(&created);
-                if set.is_empty() {
+            if let Some(list) = data.queued_outbox.get_mut(&msg.invitation_id) {
+                if let Ok(i) = list.binary_search(&created) {
+                    list.remove(i);
+                }
+                if list.is_empty() {
                     data.queued_outbox.remove(&msg.invitation_id);
                 }
             }

@@ -191,7 +191,7 @@ fn assert_consistent(store: &MemoryStore) {
         }
     }
     for (id, msg) in &state.outbox {
-        fresh.replace_outbox(id, Some(msg.clone()));
+        fresh.replace_outbox(id, Some(OutboxMessage::clone(msg)));
     }
     // The feed's order across organizations is not in the events: it is
     // the one record kept as written, not an index to rebuild.

@@ -539,7 +539,7 @@ impl Transaction for MemoryTx<'_> {
     }
 
     fn outbox_message(&mut self, id: &MessageId) -> StoreResult<Option<OutboxMessage>> {
-        Ok(self.state.outbox.get(id).cloned())
+        Ok(self.state.outbox.get(id).map(|m| OutboxMessage::clone(m)))
     }
 
     fn due_outbox(
@@ -560,9 +560,13 @@ impl Transaction for MemoryTx<'_> {
             .take_while(|(at, _)| *at <= now)
             .take(limit)
             .map(|(_, id)| {
-                state.outbox.get(id).cloned().ok_or_else(|| {
-                    StoreError::Corrupt("the due index names a missing message".to_owned())
-                })
+                state
+                    .outbox
+                    .get(id)
+                    .map(|m| OutboxMessage::clone(m))
+                    .ok_or_else(|| {
+                        StoreError::Corrupt("the due index names a missing message".to_owned())
+                    })
             })
             .collect()
     }
@@ -593,7 +597,7 @@ impl Transaction for MemoryTx<'_> {
         page_of(
             vec![walk(&data.failed_outbox, after.as_ref(), true)],
             true,
-            |(_, id)| state.outbox.get(id),
+            |(_, id)| state.outbox.get(id).map(|m| &**m),
             |_| true,
             page_limit(limit),
             |(at, id)| {
@@ -621,9 +625,13 @@ impl Transaction for MemoryTx<'_> {
         };
         ids.iter()
             .map(|(_, id)| {
-                state.outbox.get(id).cloned().ok_or_else(|| {
-                    StoreError::Corrupt("the queue index names a missing message".to_owned())
-                })
+                state
+                    .outbox
+                    .get(id)
+                    .map(|m| OutboxMessage::clone(m))
+                    .ok_or_else(|| {
+                        StoreError::Corrupt("the queue index names a missing message".to_owned())
+                    })
             })
             .collect()
     }
