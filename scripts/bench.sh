@@ -3,7 +3,7 @@
 # one run on this machine, then the table of docs/src/performance.md.
 #
 #     scripts/bench.sh            # all of them (tens of minutes)
-#     scripts/bench.sh sqlite     # only the named parts: parse engine sqlite
+#     scripts/bench.sh sqlite     # only the named parts: parse memory sqlite
 #                                 # postgres python scale
 #     ENLIST_BENCH_QUICK=1 scripts/bench.sh   # smaller sizes, to try it out
 #
@@ -19,7 +19,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 
 parts=("$@")
-[ ${#parts[@]} -eq 0 ] && parts=(parse engine sqlite postgres python scale)
+[ ${#parts[@]} -eq 0 ] && parts=(parse memory sqlite postgres python scale)
 out=target/bench-results.jsonl
 mkdir -p target
 : > "$out"
@@ -39,7 +39,7 @@ trap stop_pg EXIT
 for part in "${parts[@]}"; do
     case "$part" in
         parse) run cargo bench -q -p enlist --bench parse -- --report ;;
-        engine) run cargo bench -q -p enlist --bench engine -- --report ;;
+        memory) run cargo bench -q -p enlist --bench memory -- --report ;;
         sqlite) run cargo bench -q -p enlist-sqlite --bench ceiling ;;
         postgres)
             if [ -z "${ENLIST_TEST_POSTGRES_URL:-}" ]; then

@@ -39,10 +39,13 @@
 //! database sharded by organization). In a shard:
 //!
 //! - entities: the organization itself, its invitation link, groups by id,
-//!   events in a `Vec` (`seq` = position + 1); members and invitations are
-//!   stored in list order, `(contact_key, id)` and `(created_at, id)`, with a
-//!   locator from id to that key, so that a page fetches neighbouring entries
-//!   (cache-friendly) instead of a million-entry tree's random ones;
+//!   events in a `Vec` (`seq` = position + 1); members and invitations in a
+//!   hash map by id (boxed, each with its sort key, `(contact_key, id)` or
+//!   `(created_at, id)`) beside their list order. A look-up by id, secret
+//!   hash, contact or recipient key is one hash probe, never a descent
+//!   through a tree of a million string keys, so it costs the same in an
+//!   organization of a million as of a thousand; reads borrow the entity
+//!   and a write whose sort key is unchanged replaces it in place;
 //! - members: non-removed ones by contact key and by `user_ref` (the
 //!   uniqueness rules), and ordered sets of `(contact_key, id)` split by
 //!   status, for all members, per role, and per group. [`list_members`]
@@ -62,8 +65,11 @@
 //! - outbox: the queued messages per invitation and a due set
 //!   `(next_attempt_at, id)` of queued messages.
 //!
-//! Across organizations, the store keeps the outbox messages by id and the
-//! global due sets of invitations and messages, for the background jobs.
+//! Across organizations, the store keeps the outbox messages by id, the
+//! global due sets of invitations and messages, for the background jobs,
+//! and each person's stored-pending invitations (by recipient key and by
+//! account: a hash look-up, then a short list in `(created_at, org, id)`
+//! order) for the invitee's inbox.
 //!
 //! Pages are assembled by core's [`merge_sorted`] and [`collect_page`], at
 //! most [`MAX_PAGE`] items, as in every store. Page cursors are opaque:

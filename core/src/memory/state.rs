@@ -11,10 +11,22 @@ use crate::organization::Organization;
 use crate::outbox::{OutboxMessage, OutboxStatus};
 use crate::report::BatchReport;
 use crate::secret::SecretHash;
+use crate::store::inbox::{PersonKey, person_key};
 use crate::template::{EmailSettings, EmailTemplate};
 use chrono::{DateTime, Utc};
 use std::borrow::Borrow;
 use std::collections::{BTreeMap, BTreeSet};
+use std::hash::Hash;
+
+/// A hash map for the point look-ups (by id, by secret hash, by contact or
+/// recipient key): one probe, whatever the size of the organization, where
+/// a tree of a million string keys compares some twenty keys, each a cache
+/// miss. The seed is random per map (foldhash, as for a paste's keys), so
+/// a caller choosing keys cannot aim at collisions, which would cost time,
+/// never a wrong answer.
+pub(super) type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+/// A [`HashMap`] without values.
+pub(super) type HashSet<K> = std::collections::HashSet<K, foldhash::fast::RandomState>;
 
 /// `(contact_key, member id)`: the sort key of members.
 pub(super) type MemberKey = (String, MemberId);
@@ -29,17 +41,18 @@ pub(super) type MessageKey = (DateTime<Utc>, MessageId);
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(super) struct State {
     /// One shard per organization.
-    pub(super) orgs: BTreeMap<OrgId, OrgData>,
-    /// Every outbox message, by id.
-    pub(super) outbox: BTreeMap<MessageId, OutboxMessage>,
+    pub(super) orgs: HashMap<OrgId, OrgData>,
+    /// Every outbox message, by id (boxed, as the entities of a [`Table`]).
+    pub(super) outbox: HashMap<MessageId, Box<OutboxMessage>>,
     /// Queued messages of every organization by `(next_attempt_at, id)`.
     pub(super) due_outbox: BTreeSet<MessageKey>,
     /// Stored-pending invitations with an expiry, of every organization.
     pub(super) due_invitations: BTreeSet<(DateTime<Utc>, OrgId, InvitationId)>,
-    /// The event feed: position (from 1) to the organization and `seq` of
-    /// its event. Writers run one at a time, so position order is commit
-    /// order; a rolled-back event's position was never seen by anyone.
-    pub(super) feed: BTreeMap<u64, (OrgId, u64)>,
+    /// The event feed: at index `position - 1`, the organization and `seq`
+    /// of the event at `position` (from 1). Writers run one at a time, so
+    /// position order is commit order; a rolled-back event's position was
+    /// never seen by anyone.
+    pub(super) feed: Vec<(OrgId, u64)>,
     /// Every organization by slug (the uniqueness rule).
     pub(super) slugs: BTreeMap<String, OrgId>,
     /// Organizations not deleted by slug: the list of all organizations.
@@ -47,28 +60,56 @@ pub(super) struct State {
     /// Non-removed members with a `user_ref`, by `(user_ref, org)`: the
     /// organizations of an account.
     pub(super) accounts: BTreeMap<(String, OrgId), MemberId>,
-    /// Stored-pending invitations of every organization by person: under
-    /// `k:<recipient key>`, and under `u:<user_ref>` when bound to an
-    /// account; then `(created_at, org, id)` (the invitee's inbox).
-    pub(super) by_person: BTreeSet<PersonEntry>,
+    /// Stored-pending invitations of every organization by recipient key,
+    /// each list in `(created_at, org, id)` order (the invitee's inbox).
+    /// A hash look-up then a short list: the inbox of one person costs the
+    /// same among a million pending invitations as among a thousand.
+    pub(super) by_recipient: HashMap<String, Vec<PersonKey>>,
+    /// The same, by `user_ref`, for the invitations bound to an account.
+    pub(super) by_account: HashMap<String, Vec<PersonKey>>,
     /// The organization holding each verified domain.
     pub(super) verified_domains: BTreeMap<String, OrgId>,
 }
 
-/// `(person key, created_at, org, id)`: an entry of [`State::by_person`].
-pub(super) type PersonEntry = (String, DateTime<Utc>, OrgId, InvitationId);
-
-/// The [`State::by_person`] entries of a stored invitation.
-pub(super) fn person_entries(inv: &StoredInvitation) -> Vec<PersonEntry> {
+/// Adds or removes a stored-pending invitation in the inbox lists of its
+/// recipient key and account.
+pub(super) fn index_person(
+    by_recipient: &mut HashMap<String, Vec<PersonKey>>,
+    by_account: &mut HashMap<String, Vec<PersonKey>>,
+    inv: &StoredInvitation,
+    add: bool,
+) {
     if inv.status != InvitationStatus::Pending {
-        return Vec::new();
+        return;
     }
-    let entry = |k: String| (k, inv.created_at, inv.org_id.clone(), inv.id.clone());
-    let mut out = vec![entry(format!("k:{}", inv.recipient_key))];
+    let apply = |map: &mut HashMap<String, Vec<PersonKey>>, person: &str| {
+        // Compared as borrowed parts: a removal copies nothing.
+        let probe = (inv.created_at, inv.org_id.as_str(), inv.id.as_str());
+        let cmp = |k: &PersonKey| (k.0, k.1.as_str(), k.2.as_str()).cmp(&probe);
+        match (map.get_mut(person), add) {
+            (Some(list), true) => {
+                if let Err(i) = list.binary_search_by(cmp) {
+                    list.insert(i, person_key(inv));
+                }
+            }
+            (None, true) => {
+                map.insert(person.to_owned(), vec![person_key(inv)]);
+            }
+            (Some(list), false) => {
+                if let Ok(i) = list.binary_search_by(cmp) {
+                    list.remove(i);
+                }
+                if list.is_empty() {
+                    map.remove(person);
+                }
+            }
+            (None, false) => {}
+        }
+    };
+    apply(by_recipient, &inv.recipient_key);
     if let Some(u) = &inv.user_ref {
-        out.push(entry(format!("u:{u}")));
+        apply(by_account, u);
     }
-    out
 }
 
 /// The shard of one organization.
@@ -88,8 +129,9 @@ pub(super) struct OrgData {
     pub(super) links: BTreeMap<LinkId, StoredInviteLink>,
     /// `events[i].seq == i + 1`.
     pub(super) events: Vec<Event>,
-    /// Queued messages per invitation, by `(created_at, id)`.
-    pub(super) queued_outbox: BTreeMap<InvitationId, BTreeSet<MessageKey>>,
+    /// Queued messages per invitation, sorted by `(created_at, id)` (a
+    /// short list: one message, or a few while a resend waits).
+    pub(super) queued_outbox: HashMap<InvitationId, Vec<MessageKey>>,
     /// Queued messages by `(next_attempt_at, id)`.
     pub(super) due_outbox: BTreeSet<MessageKey>,
     /// Failed messages (the dead letters) by `(created_at, id)`.
@@ -101,60 +143,87 @@ pub(super) struct OrgData {
     pub(super) batch_reports: BTreeMap<BatchId, BatchReport>,
     /// Every outbox message of the organization, whatever its status (to
     /// purge them).
-    pub(super) outbox_ids: BTreeSet<MessageId>,
+    pub(super) outbox_ids: HashSet<MessageId>,
     /// Domain claims by domain.
     pub(super) domains: BTreeMap<String, crate::domain::StoredDomain>,
     /// Membership requests by id.
     pub(super) requests: BTreeMap<crate::id::MembershipRequestId, crate::domain::MembershipRequest>,
 }
 
-/// Entities stored in their list order `(sort key, id)`, with a locator
-/// from id to sort key. Pages walk an index in list order and fetch each
-/// entity by its sort key: those look-ups follow neighbouring paths of the
-/// tree, which stay in cache, whereas look-ups by random ids would miss the
-/// cache at almost every level of a tree of a million entries.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// Entities by id (one hash probe), with their list order `(sort key,
+/// id)` kept beside them for the walks in list order. An entity is never
+/// copied to be read: look-ups borrow it, and a write whose sort key is
+/// unchanged replaces the value in place.
+#[derive(Clone, Debug)]
 pub(super) struct Table<S, I, V> {
-    pub(super) rows: BTreeMap<(S, I), V>,
-    pub(super) sort_key: BTreeMap<I, S>,
+    /// Each entity with its sort key, boxed: the table's slots stay small
+    /// (an id and a pointer), so growing a table of a million entities
+    /// moves megabytes, not the entities.
+    pub(super) rows: HashMap<I, Box<(S, V)>>,
+    /// The list order.
+    pub(super) order: BTreeSet<(S, I)>,
 }
+
+impl<S: PartialEq, I: Hash + Eq, V: PartialEq> PartialEq for Table<S, I, V> {
+    fn eq(&self, other: &Self) -> bool {
+        self.rows == other.rows && self.order == other.order
+    }
+}
+
+impl<S: Eq, I: Hash + Eq, V: Eq> Eq for Table<S, I, V> {}
 
 impl<S, I, V> Default for Table<S, I, V> {
     fn default() -> Self {
         Self {
-            rows: BTreeMap::new(),
-            sort_key: BTreeMap::new(),
+            rows: HashMap::default(),
+            order: BTreeSet::new(),
         }
     }
 }
 
-impl<S: Ord + Clone, I: Ord + Clone, V> Table<S, I, V> {
+impl<S: Ord + Clone, I: Ord + Hash + Clone, V> Table<S, I, V> {
     /// An entity by id.
     pub(super) fn get(&self, id: &I) -> Option<&V> {
-        let sort = self.sort_key.get(id)?;
-        self.rows.get(&(sort.clone(), id.clone()))
+        self.rows.get(id).map(|row| &row.1)
     }
 
-    /// An entity by `(sort key, id)`.
+    /// An entity by `(sort key, id)` (an index entry).
     pub(super) fn get_sorted(&self, key: &(S, I)) -> Option<&V> {
-        self.rows.get(key)
+        self.rows
+            .get(&key.1)
+            .filter(|row| row.0 == key.0)
+            .map(|row| &row.1)
     }
 
     /// Removes an entity by id.
     pub(super) fn remove(&mut self, id: &I) -> Option<V> {
-        let sort = self.sort_key.remove(id)?;
-        self.rows.remove(&(sort, id.clone()))
+        let (id, row) = self.rows.remove_entry(id)?;
+        let (sort, value) = *row;
+        self.order.remove(&(sort, id));
+        Some(value)
     }
 
-    /// Inserts an entity whose id is not in the table.
-    pub(super) fn insert(&mut self, sort: S, id: I, value: V) {
-        self.sort_key.insert(id.clone(), sort.clone());
-        self.rows.insert((sort, id), value);
+    /// Sets the entity `id` (sorted by `sort`), returning the previous one.
+    pub(super) fn replace(&mut self, sort: S, id: &I, value: V) -> Option<V> {
+        if let Some(row) = self.rows.get_mut(id) {
+            if row.0 == sort {
+                return Some(std::mem::replace(&mut row.1, value));
+            }
+        }
+        let prev = self.remove(id);
+        self.order.insert((sort.clone(), id.clone()));
+        self.rows.insert(id.clone(), Box::new((sort, value)));
+        prev
     }
 
     /// Every entity, in list order.
     pub(super) fn values(&self) -> impl Iterator<Item = &V> {
-        self.rows.values()
+        self.order.iter().filter_map(|(_, id)| self.get(id))
+    }
+
+    /// Every id, in no particular order.
+    pub(super) fn ids(&self) -> impl Iterator<Item = &I> {
+        self.rows.keys()
     }
 }
 
@@ -209,9 +278,9 @@ pub(super) fn invitation_slot(status: InvitationStatus) -> usize {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(super) struct MemberIndexes {
     /// Non-removed members by contact key.
-    pub(super) by_contact: BTreeMap<String, MemberId>,
+    pub(super) by_contact: HashMap<String, MemberId>,
     /// Non-removed members by host account id.
-    pub(super) by_user_ref: BTreeMap<String, MemberId>,
+    pub(super) by_user_ref: HashMap<String, MemberId>,
     /// Every member.
     pub(super) all: ByStatus,
     /// Members per role.
@@ -248,13 +317,13 @@ impl MemberIndexes {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(super) struct InvitationIndexes {
     /// Invitations by current secret hash (unique).
-    pub(super) by_secret: BTreeMap<SecretHash, InvitationId>,
+    pub(super) by_secret: HashMap<SecretHash, InvitationId>,
     /// Open (stored staged or pending) invitations by recipient key (unique).
-    pub(super) open_by_recipient: BTreeMap<String, InvitationId>,
+    pub(super) open_by_recipient: HashMap<String, InvitationId>,
     /// `(created_at, id)` per stored status.
     pub(super) by_status: [BTreeSet<InvitationKey>; 6],
     /// `(created_at, id)` per batch.
-    pub(super) by_batch: BTreeMap<BatchId, BTreeSet<InvitationKey>>,
+    pub(super) by_batch: HashMap<BatchId, BTreeSet<InvitationKey>>,
     /// Open invitations per license type (never 0: absent instead).
     pub(super) open_seats: BTreeMap<String, u64>,
     /// Stored-pending invitations by `(expires_at, id)`.
@@ -279,10 +348,15 @@ impl InvitationIndexes {
         let key = (inv.created_at, inv.id.clone());
         toggle(&mut self.by_status[invitation_slot(inv.status)], &key, add);
         if add {
-            self.by_batch
-                .entry(inv.batch_id.clone())
-                .or_default()
-                .insert(key);
+            match self.by_batch.get_mut(&inv.batch_id) {
+                Some(set) => {
+                    set.insert(key);
+                }
+                None => {
+                    self.by_batch
+                        .insert(inv.batch_id.clone(), BTreeSet::from([key]));
+                }
+            }
         } else if let Some(set) = self.by_batch.get_mut(&inv.batch_id) {
             set.remove(&key);
             if set.is_empty() {
@@ -315,14 +389,20 @@ pub(super) fn toggle<T: Ord + Clone>(set: &mut BTreeSet<T>, key: &T, add: bool) 
 
 /// Points `key` at `id` in a uniqueness index, or removes it if it points at
 /// `id`.
-pub(super) fn set_unique<K, Q, V>(map: &mut BTreeMap<K, V>, key: &Q, id: &V, add: bool)
+pub(super) fn set_unique<K, Q, V>(map: &mut HashMap<K, V>, key: &Q, id: &V, add: bool)
 where
-    K: Borrow<Q> + Ord,
-    Q: Ord + ToOwned<Owned = K> + ?Sized,
+    K: Borrow<Q> + Hash + Eq,
+    Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
     V: PartialEq + Clone,
 {
     if add {
-        map.insert(key.to_owned(), id.clone());
+        match map.get_mut(key) {
+            Some(v) if v == id => {}
+            Some(v) => *v = id.clone(),
+            None => {
+                map.insert(key.to_owned(), id.clone());
+            }
+        }
     } else if map.get(key) == Some(id) {
         map.remove(key);
     }
@@ -350,8 +430,12 @@ pub(super) fn apply_keyed<K: Ord + Clone>(
 /// Adds or subtracts one in a counter map, dropping zeros.
 pub(super) fn bump(map: &mut BTreeMap<String, u64>, key: &str, add: bool) {
     if add {
-        let n = map.entry(key.to_owned()).or_insert(0);
-        *n = n.saturating_add(1);
+        match map.get_mut(key) {
+            Some(n) => *n = n.saturating_add(1),
+            None => {
+                map.insert(key.to_owned(), 1);
+            }
+        }
     } else if let Some(n) = map.get_mut(key) {
         *n = n.saturating_sub(1);
         if *n == 0 {
@@ -368,11 +452,18 @@ impl State {
     /// The shard of `org`, created if missing. Writers call
     /// [`MemoryTx::ensure_org`] first so that the creation is undone.
     pub(super) fn org_mut(&mut self, org: &OrgId) -> &mut OrgData {
-        self.orgs.entry(org.clone()).or_default()
+        if !self.orgs.contains_key(org) {
+            self.orgs.insert(org.clone(), OrgData::default());
+        }
+        match self.orgs.get_mut(org) {
+            Some(data) => data,
+            None => unreachable!("inserted above"),
+        }
     }
 
     /// Sets (or removes) a member, keeping its indexes; returns the previous
-    /// value.
+    /// value. The previous value is unindexed where it lies, then replaced
+    /// in place (or moved, when its sort key changed): never copied.
     pub(super) fn replace_member(
         &mut self,
         org: &OrgId,
@@ -382,29 +473,29 @@ impl State {
         if new.is_none() && !self.orgs.contains_key(org) {
             return None;
         }
-        let data = self.org_mut(org);
-        let prev = data.members.remove(id);
-        if let Some(p) = &prev {
-            data.member_ix.apply(p, false);
-        }
         let account = |m: &Member| match (&m.user_ref, m.status) {
             (Some(r), s) if s != MemberStatus::Removed => Some((r.clone(), org.clone())),
             _ => None,
         };
-        if let Some(key) = prev.as_ref().and_then(account) {
-            if self.accounts.get(&key) == Some(id) {
-                self.accounts.remove(&key);
+        self.org_mut(org);
+        let State { orgs, accounts, .. } = self;
+        let data = orgs.get_mut(org)?;
+        if let Some(p) = data.members.get(id) {
+            data.member_ix.apply(p, false);
+            if let Some(key) = account(p) {
+                if accounts.get(&key) == Some(id) {
+                    accounts.remove(&key);
+                }
             }
         }
-        if let Some(n) = new {
-            if let Some(key) = account(&n) {
-                self.accounts.insert(key, id.clone());
-            }
-            let data = self.org_mut(org);
-            data.member_ix.apply(&n, true);
-            data.members.insert(n.contact_key.clone(), id.clone(), n);
+        let Some(n) = new else {
+            return data.members.remove(id);
+        };
+        if let Some(key) = account(&n) {
+            accounts.insert(key, id.clone());
         }
-        prev
+        data.member_ix.apply(&n, true);
+        data.members.replace(n.contact_key.clone(), id, n)
     }
 
     /// Sets (or removes) an organization, keeping the slug indexes;
@@ -439,7 +530,8 @@ impl State {
     }
 
     /// Sets (or removes) an invitation, keeping its indexes (including the
-    /// global due set); returns the previous value.
+    /// global due set); returns the previous value. As for members, the
+    /// previous value is unindexed where it lies and replaced in place.
     pub(super) fn replace_invitation(
         &mut self,
         org: &OrgId,
@@ -449,28 +541,31 @@ impl State {
         if new.is_none() && !self.orgs.contains_key(org) {
             return None;
         }
-        let data = self.orgs.entry(org.clone()).or_default();
-        let prev = data.invitations.remove(id);
-        if let Some(p) = &prev {
+        self.org_mut(org);
+        let State {
+            orgs,
+            due_invitations,
+            by_recipient,
+            by_account,
+            ..
+        } = self;
+        let data = orgs.get_mut(org)?;
+        if let Some(p) = data.invitations.get(id) {
             data.invitation_ix.apply(p, false);
             if let Some(at) = due_at(p) {
-                self.due_invitations
-                    .remove(&(at, org.clone(), p.id.clone()));
+                due_invitations.remove(&(at, org.clone(), p.id.clone()));
             }
-            for e in person_entries(p) {
-                self.by_person.remove(&e);
-            }
+            index_person(by_recipient, by_account, p, false);
         }
-        if let Some(n) = new {
-            self.by_person.extend(person_entries(&n));
-            if let Some(at) = due_at(&n) {
-                self.due_invitations.insert((at, org.clone(), n.id.clone()));
-            }
-            let data = self.org_mut(org);
-            data.invitation_ix.apply(&n, true);
-            data.invitations.insert(n.created_at, id.clone(), n);
+        let Some(n) = new else {
+            return data.invitations.remove(id);
+        };
+        index_person(by_recipient, by_account, &n, true);
+        if let Some(at) = due_at(&n) {
+            due_invitations.insert((at, org.clone(), n.id.clone()));
         }
-        prev
+        data.invitation_ix.apply(&n, true);
+        data.invitations.replace(n.created_at, id, n)
     }
 
     /// Sets (or removes) an outbox message, keeping its indexes; returns the
@@ -480,7 +575,7 @@ impl State {
         id: &MessageId,
         new: Option<OutboxMessage>,
     ) -> Option<OutboxMessage> {
-        let prev = self.outbox.remove(id);
+        let prev = self.outbox.remove(id).map(|b| *b);
         if let Some(p) = &prev {
             self.index_outbox(p, false);
             if let Some(data) = self.orgs.get_mut(&p.org_id) {
@@ -489,8 +584,11 @@ impl State {
         }
         if let Some(n) = new {
             self.index_outbox(&n, true);
-            self.org_mut(&n.org_id).outbox_ids.insert(id.clone());
-            self.outbox.insert(id.clone(), n);
+            let ids = &mut self.org_mut(&n.org_id).outbox_ids;
+            if !ids.contains(id) {
+                ids.insert(id.clone());
+            }
+            self.outbox.insert(id.clone(), Box::new(n));
         }
         prev
     }
@@ -514,15 +612,24 @@ impl State {
         if add {
             let data = self.org_mut(&msg.org_id);
             data.due_outbox.insert(due);
-            data.queued_outbox
-                .entry(msg.invitation_id.clone())
-                .or_default()
-                .insert(created);
+            match data.queued_outbox.get_mut(&msg.invitation_id) {
+                Some(list) => {
+                    if let Err(i) = list.binary_search(&created) {
+                        list.insert(i, created);
+                    }
+                }
+                None => {
+                    data.queued_outbox
+                        .insert(msg.invitation_id.clone(), vec![created]);
+                }
+            }
         } else if let Some(data) = self.orgs.get_mut(&msg.org_id) {
             data.due_outbox.remove(&due);
-            if let Some(set) = data.queued_outbox.get_mut(&msg.invitation_id) {
-                set.remove(&created);
-                if set.is_empty() {
+            if let Some(list) = data.queued_outbox.get_mut(&msg.invitation_id) {
+                if let Ok(i) = list.binary_search(&created) {
+                    list.remove(i);
+                }
+                if list.is_empty() {
                     data.queued_outbox.remove(&msg.invitation_id);
                 }
             }
@@ -598,7 +705,7 @@ impl State {
                 if let Some(data) = self.orgs.get_mut(&org) {
                     data.events.pop();
                 }
-                self.feed.pop_last();
+                self.feed.pop();
             }
             Undo::Outbox(id, prev) => {
                 self.replace_outbox(&id, prev.map(|b| *b));

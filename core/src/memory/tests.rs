@@ -191,7 +191,7 @@ fn assert_consistent(store: &MemoryStore) {
         }
     }
     for (id, msg) in &state.outbox {
-        fresh.replace_outbox(id, Some(msg.clone()));
+        fresh.replace_outbox(id, Some(OutboxMessage::clone(msg)));
     }
     // The feed's order across organizations is not in the events: it is
     // the one record kept as written, not an index to rebuild.
@@ -382,6 +382,122 @@ fn rollback_on_drop_restores_data_indexes_and_counters() {
         1
     );
     drop(tx);
+    assert_consistent(&store);
+}
+
+/// A rewrite that changes an entity's sort key (a member's contact key,
+/// an invitation's creation time) moves it in the list order; one that
+/// does not replaces it in place. Both keep every index exact, are seen by
+/// the transaction's own reads, and are undone by a rollback.
+#[test]
+fn rewrites_that_move_an_entity_keep_the_list_order_and_roll_back() {
+    let (store, org) = populated();
+    {
+        let mut tx = begin(&store);
+        let mut inv = invitation(&org, "inv_7", "r7@x.test");
+        inv.status = InvitationStatus::Pending;
+        inv.secret_hash = Some(hash(7));
+        inv.user_ref = Some("u7".into());
+        inv.created_at = t(10);
+        tx.put_invitation(&inv).expect("put");
+        // Not bound to an account: found by its recipient key.
+        let mut inv = invitation(&org, "inv_8", "r8@x.test");
+        inv.status = InvitationStatus::Pending;
+        inv.secret_hash = Some(hash(8));
+        inv.created_at = t(10);
+        tx.put_invitation(&inv).expect("put");
+        tx.commit().expect("commit");
+    }
+    let before = snapshot(&store);
+    let page = |tx: &mut Box<dyn Transaction + '_>| -> Vec<String> {
+        let q = MemberQuery {
+            limit: 10,
+            ..MemberQuery::default()
+        };
+        let members = tx.list_members(&org, &q).expect("list").items;
+        members
+            .into_iter()
+            .map(|m| m.id.as_str().to_owned())
+            .collect()
+    };
+    let inbox = |tx: &mut Box<dyn Transaction + '_>, key: Option<&str>, user: Option<&str>| {
+        let lookup =
+            crate::store::PersonLookup::new(key.map(str::to_owned), user.map(str::to_owned), 10);
+        let items = tx.person_invitations(&lookup, t(20)).expect("inbox").items;
+        items
+            .into_iter()
+            .map(|i| i.id.as_str().to_owned())
+            .collect::<Vec<_>>()
+    };
+    for commit in [false, true] {
+        let mut tx = begin(&store);
+        assert_eq!(page(&mut tx), ["mem_0", "mem_1", "mem_2", "mem_3", "mem_4"]);
+        // Moved to the front of the list order.
+        let mut m = tx
+            .member(&org, &MemberId("mem_3".into()))
+            .expect("read")
+            .expect("exists");
+        m.contact_key = "a3@x.test".into();
+        tx.put_member(&m).expect("put");
+        // In place: same sort key.
+        let mut m = tx
+            .member(&org, &MemberId("mem_1".into()))
+            .expect("read")
+            .expect("exists");
+        m.status = MemberStatus::Inactive;
+        tx.put_member(&m).expect("put");
+        // Moved in the invitations' order, still pending.
+        for id in ["inv_7", "inv_8"] {
+            let mut inv = tx
+                .invitation(&org, &InvitationId(id.into()))
+                .expect("read")
+                .expect("exists");
+            inv.created_at = t(5);
+            tx.put_invitation(&inv).expect("put");
+        }
+        assert_eq!(page(&mut tx), ["mem_3", "mem_0", "mem_1", "mem_2", "mem_4"]);
+        assert!(
+            tx.member_by_contact(&org, "p3@x.test")
+                .expect("read")
+                .is_none()
+        );
+        assert_eq!(
+            tx.member_by_contact(&org, "a3@x.test")
+                .expect("read")
+                .map(|m| m.status),
+            Some(MemberStatus::Active)
+        );
+        assert_eq!(
+            tx.invitation_by_secret(&org, &hash(7))
+                .expect("read")
+                .map(|i| i.created_at),
+            Some(t(5))
+        );
+        // Bound to an account: only that account sees it.
+        assert!(inbox(&mut tx, Some("r7@x.test"), None).is_empty());
+        assert_eq!(inbox(&mut tx, Some("r7@x.test"), Some("u7")), ["inv_7"]);
+        assert_eq!(inbox(&mut tx, Some("r8@x.test"), None), ["inv_8"]);
+        if commit {
+            tx.commit().expect("commit");
+            assert_consistent(&store);
+            assert_ne!(snapshot(&store), before);
+        } else {
+            drop(tx);
+            assert_eq!(snapshot(&store), before, "the rollback left a trace");
+        }
+    }
+    // Closed: out of both inboxes.
+    let mut tx = begin(&store);
+    let mut inv = tx
+        .invitation(&org, &InvitationId("inv_7".into()))
+        .expect("read")
+        .expect("exists");
+    inv.status = InvitationStatus::Revoked;
+    inv.secret_hash = None;
+    tx.put_invitation(&inv).expect("put");
+    assert!(inbox(&mut tx, Some("r7@x.test"), Some("u7")).is_empty());
+    assert_eq!(inbox(&mut tx, Some("r8@x.test"), None), ["inv_8"]);
+    tx.commit().expect("commit");
     assert_consistent(&store);
 }
 

@@ -60,38 +60,26 @@ impl MemoryTx<'_> {
 }
 
 impl MemoryTx<'_> {
-    /// One walk of the inbox: the invitations under `person` in
-    /// [`State::by_person`](super::state::State), newest first, after the
-    /// cursor, kept by `lookup`, at most `take` of them.
+    /// One walk of the inbox: the invitations in `list` (an inbox list of
+    /// [`State`](super::state::State)), newest first, after the cursor,
+    /// kept by `lookup`, at most `take` of them.
     fn person_walk(
         &self,
-        person: String,
+        list: Option<&Vec<crate::store::inbox::PersonKey>>,
         lookup: &crate::store::PersonLookup,
         after: Option<&crate::store::inbox::PersonKey>,
         now: DateTime<Utc>,
         take: usize,
     ) -> StoreResult<Vec<StoredInvitation>> {
-        use std::ops::Bound;
         let state = &*self.state;
         let mut out = Vec::new();
-        let low = Bound::Included((
-            person.clone(),
-            DateTime::<Utc>::MIN_UTC,
-            OrgId(String::new()),
-            InvitationId(String::new()),
-        ));
-        // Newest first: walk down from the cursor (exclusive), or from the
-        // end of this person's range.
-        let high = match after {
-            Some((at, org, id)) => Bound::Excluded((person.clone(), *at, org.clone(), id.clone())),
-            None => Bound::Excluded((
-                format!("{person}\u{0}"),
-                DateTime::<Utc>::MIN_UTC,
-                OrgId(String::new()),
-                InvitationId(String::new()),
-            )),
+        let Some(list) = list else {
+            return Ok(out);
         };
-        for (_, _, org, id) in state.by_person.range((low, high)).rev() {
+        // Newest first: walk down from the cursor (exclusive), or from the
+        // end of the list.
+        let end = after.map_or(list.len(), |a| list.partition_point(|k| k < a));
+        for (_, org, id) in list.get(..end).unwrap_or_default().iter().rev() {
             let inv = state
                 .orgs
                 .get(org)
@@ -492,14 +480,7 @@ impl Transaction for MemoryTx<'_> {
         let mut stored = event.clone();
         stored.seq = seq;
         events.push(stored);
-        let position = self
-            .state
-            .feed
-            .last_key_value()
-            .map_or(1, |(p, _)| p.saturating_add(1));
-        self.state
-            .feed
-            .insert(position, (event.org_id.clone(), seq));
+        self.state.feed.push((event.org_id.clone(), seq));
         self.undo.push(Undo::Event(event.org_id.clone()));
         Ok(seq)
     }
@@ -528,10 +509,14 @@ impl Transaction for MemoryTx<'_> {
             })?,
         };
         let mut out = Vec::new();
-        for (position, (org, seq)) in self.state.feed.range(start.saturating_add(1)..) {
+        let from = usize::try_from(start)
+            .unwrap_or(usize::MAX)
+            .min(self.state.feed.len());
+        for (i, (org, seq)) in self.state.feed.iter().enumerate().skip(from) {
             if out.len() >= limit {
                 break;
             }
+            let position = as_u64(i).saturating_add(1);
             let event = usize::try_from(*seq)
                 .ok()
                 .and_then(|s| s.checked_sub(1))
@@ -554,7 +539,7 @@ impl Transaction for MemoryTx<'_> {
     }
 
     fn outbox_message(&mut self, id: &MessageId) -> StoreResult<Option<OutboxMessage>> {
-        Ok(self.state.outbox.get(id).cloned())
+        Ok(self.state.outbox.get(id).map(|m| OutboxMessage::clone(m)))
     }
 
     fn due_outbox(
@@ -575,9 +560,13 @@ impl Transaction for MemoryTx<'_> {
             .take_while(|(at, _)| *at <= now)
             .take(limit)
             .map(|(_, id)| {
-                state.outbox.get(id).cloned().ok_or_else(|| {
-                    StoreError::Corrupt("the due index names a missing message".to_owned())
-                })
+                state
+                    .outbox
+                    .get(id)
+                    .map(|m| OutboxMessage::clone(m))
+                    .ok_or_else(|| {
+                        StoreError::Corrupt("the due index names a missing message".to_owned())
+                    })
             })
             .collect()
     }
@@ -608,7 +597,7 @@ impl Transaction for MemoryTx<'_> {
         page_of(
             vec![walk(&data.failed_outbox, after.as_ref(), true)],
             true,
-            |(_, id)| state.outbox.get(id),
+            |(_, id)| state.outbox.get(id).map(|m| &**m),
             |_| true,
             page_limit(limit),
             |(at, id)| {
@@ -636,9 +625,13 @@ impl Transaction for MemoryTx<'_> {
         };
         ids.iter()
             .map(|(_, id)| {
-                state.outbox.get(id).cloned().ok_or_else(|| {
-                    StoreError::Corrupt("the queue index names a missing message".to_owned())
-                })
+                state
+                    .outbox
+                    .get(id)
+                    .map(|m| OutboxMessage::clone(m))
+                    .ok_or_else(|| {
+                        StoreError::Corrupt("the queue index names a missing message".to_owned())
+                    })
             })
             .collect()
     }
@@ -892,8 +885,8 @@ impl Transaction for MemoryTx<'_> {
             return Ok(());
         };
         let messages: Vec<MessageId> = data.outbox_ids.iter().cloned().collect();
-        let members: Vec<MemberId> = data.members.sort_key.keys().cloned().collect();
-        let invitations: Vec<InvitationId> = data.invitations.sort_key.keys().cloned().collect();
+        let members: Vec<MemberId> = data.members.ids().cloned().collect();
+        let invitations: Vec<InvitationId> = data.invitations.ids().cloned().collect();
         let domains: Vec<String> = data.domains.keys().cloned().collect();
         for domain in domains {
             // Through the index of verified domains, which is not in the
@@ -934,10 +927,12 @@ impl Transaction for MemoryTx<'_> {
         let take = page_limit(lookup.limit) + 1;
         let mut walks = Vec::new();
         if let Some(u) = &lookup.user_ref {
-            walks.push(self.person_walk(format!("u:{u}"), lookup, after.as_ref(), now, take)?);
+            let list = self.state.by_account.get(u.as_str());
+            walks.push(self.person_walk(list, lookup, after.as_ref(), now, take)?);
         }
         if let Some(k) = &lookup.email_key {
-            walks.push(self.person_walk(format!("k:{k}"), lookup, after.as_ref(), now, take)?);
+            let list = self.state.by_recipient.get(k.as_str());
+            walks.push(self.person_walk(list, lookup, after.as_ref(), now, take)?);
         }
         crate::store::inbox::person_page(walks, lookup.limit)
     }

@@ -1,0 +1,287 @@
+//! MemoryStore against the raw SQLite ceiling, in one process:
+//!
+//! (a) the raw SQLite ceiling, as `../shared/bench/sqlite_ceiling_rust`
+//!     measures it: one invitation-shaped table with its two indexes (unique
+//!     `(org, email)`, secret hash), WAL + `synchronous=NORMAL`, 100 rows per
+//!     transaction, rows generated before the clock starts, on a temporary
+//!     file; twice, averaged;
+//! (b) MemoryStore issuing batches of 100 through `Enlist::invite` into an
+//!     organization that already holds N pending invitations (N = 1,000,000;
+//!     20,000 under `ENLIST_BENCH_QUICK=1`), and the same batches into an
+//!     empty organization (shown: no cost may grow with the organization);
+//! (c) accept latency in that organization: the median of at least 200.
+//!
+//! The N pending invitations are written straight through the `Transaction`
+//! trait in transactions of 10,000 (what a migration would do), so the
+//! fixture costs seconds, not the engine's minutes.
+//!
+//! Run: `cargo bench -p enlist --bench memory -- --report`
+//! (`ENLIST_BENCH_QUICK=1` for the small sizes). For a profile of the issue
+//! stage alone:
+//! `ENLIST_BENCH_QUICK=1 valgrind --tool=callgrind --toggle-collect='*issue_batches*' target/release/deps/memory-* --profile`
+//! (`*accept_all*` for the accepts).
+
+#[path = "../../benches/report.rs"]
+mod report;
+
+use chrono::{Duration, Utc};
+use enlist::{
+    Actor, CreatedOrganization, Enlist, InviteRequest, MemoryStore, NewOrganization, OrgId,
+    Recipients, Registration, SecretHash, StoredInvitation,
+};
+use report::{Aim, Figure, median};
+use std::hint::black_box;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// The raw SQLite ceiling in rows per second, exactly as
+/// `../shared/bench/sqlite_ceiling_rust/main.rs`'s `ceiling()`.
+fn ceiling(dir: &Path, n: usize) -> f64 {
+    let path = dir.join("ceiling.sqlite3");
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(dir.join(format!("ceiling.sqlite3{suffix}")));
+    }
+    let mut conn = rusqlite::Connection::open(&path).expect("open the ceiling file");
+    conn.execute_batch(
+        "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;
+        CREATE TABLE invitation (id INTEGER PRIMARY KEY, org_id INTEGER NOT NULL, email TEXT NOT NULL,
+          email_norm TEXT NOT NULL, secret_hash BLOB NOT NULL, role TEXT NOT NULL, status TEXT NOT NULL,
+          created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, inviter INTEGER NOT NULL);
+        CREATE UNIQUE INDEX invitation_org_email ON invitation (org_id, email_norm);
+        CREATE INDEX invitation_secret ON invitation (secret_hash);",
+    )
+    .expect("ceiling schema");
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    let rows: Vec<(String, String, Vec<u8>)> = (0..n)
+        .map(|i| {
+            let e = format!("User{i}@Example.com");
+            let h: Vec<u8> = (0..32)
+                .map(|_| {
+                    seed ^= seed << 13;
+                    seed ^= seed >> 7;
+                    seed ^= seed << 17;
+                    seed as u8
+                })
+                .collect();
+            (e.clone(), e.to_lowercase(), h)
+        })
+        .collect();
+    let t = Instant::now();
+    for chunk in rows.chunks(100) {
+        let tx = conn.transaction().expect("ceiling tx");
+        {
+            let mut st = tx
+                .prepare_cached(
+                    "INSERT INTO invitation (org_id, email, email_norm, secret_hash, role, status, created_at, expires_at, inviter) VALUES (1,?1,?2,?3,'member','pending',1,2,1)",
+                )
+                .expect("prepare");
+            for (e, en, h) in chunk {
+                st.execute(rusqlite::params![e, en, h]).expect("insert");
+            }
+        }
+        tx.commit().expect("ceiling commit");
+    }
+    n as f64 / t.elapsed().as_secs_f64()
+}
+
+/// A fresh engine on MemoryStore with one organization and its owner.
+fn engine() -> (Enlist, OrgId, Actor) {
+    let engine = Enlist::new(Arc::new(MemoryStore::new()));
+    let CreatedOrganization {
+        organization: org,
+        owner,
+        ..
+    } = engine
+        .create_organization(NewOrganization::new(
+            "Bench",
+            "owner",
+            "owner@bench.example",
+        ))
+        .expect("org");
+    (engine, org.id, Actor::Member(owner.id))
+}
+
+/// One pending email invitation, built once by deserializing (the struct is
+/// `non_exhaustive` outside the crate) and then copied with new keys.
+fn pending_template(org: &OrgId) -> StoredInvitation {
+    let now = Utc::now();
+    let v = serde_json::json!({
+        "org_id": org, "id": "inv_fixture", "batch_id": "bat_fixture",
+        "recipient": {"type": "email", "value": "x@fixture.example"},
+        "recipient_key": "x@fixture.example",
+        "display_name": null, "first_name": null, "last_name": null, "kind": "member",
+        "role": "member", "groups": [], "license_type": "standard", "inviter": null,
+        "message": null, "created_at": now, "expires_at": now + Duration::days(7),
+        "status": "pending", "secret_hash": SecretHash::of(b"fixture"), "send_count": 1,
+        "last_sent_at": now, "failed_attempts": 0, "closed_at": null, "member_id": null
+    });
+    serde_json::from_value(v).expect("invitation json")
+}
+
+/// Writes `n` pending invitations into `org` through the `Transaction`
+/// trait, 10,000 per transaction.
+fn fill(engine: &Enlist, org: &OrgId, n: usize) {
+    let template = pending_template(org);
+    let store = engine.store().clone();
+    let base = template.invitation.created_at;
+    let mut i = 0;
+    while i < n {
+        let mut tx = store.begin().expect("begin");
+        for _ in 0..10_000.min(n - i) {
+            let mut inv = template.clone();
+            let email = format!("pending{i:07}@fixture.example");
+            inv.invitation.id = enlist::InvitationId::from(format!("inv_fixture{i:09}"));
+            inv.invitation.recipient = enlist::Contact::Email(email.clone());
+            inv.invitation.recipient_key = email;
+            inv.invitation.created_at = base + Duration::microseconds(i as i64);
+            inv.secret_hash = Some(SecretHash::of(format!("fixture{i}").as_bytes()));
+            tx.put_invitation(&inv).expect("put");
+            i += 1;
+        }
+        tx.commit().expect("commit");
+    }
+}
+
+/// A pasted batch of 100 recipients, numbered from `start`.
+fn batch(start: usize) -> InviteRequest {
+    let paste: Vec<String> = (start..start + 100)
+        .map(|i| format!("user{i}@bench.example"))
+        .collect();
+    InviteRequest::new(Recipients::Paste(paste.join("\n")))
+}
+
+/// Issues `batches` batches of 100 (requests built before the clock
+/// starts): invitations per second, and the first token of each batch.
+#[inline(never)]
+fn issue_batches(
+    engine: &Enlist,
+    org: &OrgId,
+    actor: &Actor,
+    from: usize,
+    batches: usize,
+) -> (f64, Vec<String>) {
+    let requests: Vec<InviteRequest> = (0..batches).map(|b| batch(from + b * 100)).collect();
+    let mut tokens = Vec::with_capacity(batches);
+    let t = Instant::now();
+    for req in requests {
+        let r = engine.invite(org, actor, req).expect("invite");
+        assert_eq!(r.issued.len(), 100, "{:?}", r.rejected.first());
+        tokens.push(
+            r.issued[0]
+                .secret
+                .as_ref()
+                .expect("a token")
+                .expose()
+                .to_owned(),
+        );
+    }
+    let rate = (batches * 100) as f64 / t.elapsed().as_secs_f64();
+    (rate, tokens)
+}
+
+/// Accepts each token, timing each: latencies in µs.
+#[inline(never)]
+fn accept_all(engine: &Enlist, tokens: &[String]) -> Vec<f64> {
+    let mut lat = Vec::with_capacity(tokens.len());
+    for (i, tok) in tokens.iter().enumerate() {
+        let reg = Registration {
+            user_ref: format!("acct-{i}"),
+            first_name: Some("Ada".into()),
+            last_name: Some("Byron".into()),
+            ..Registration::default()
+        };
+        let t = Instant::now();
+        black_box(engine.accept(tok, reg).expect("accept"));
+        lat.push(t.elapsed().as_secs_f64() * 1e6);
+    }
+    lat
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    // `cargo bench` passes `--bench`; `--report` is what scripts/bench.sh
+    // passes: both mean the full run.
+    let profile = args.iter().any(|a| a == "--profile");
+    let quick = std::env::var_os("ENLIST_BENCH_QUICK").is_some();
+    let pending: usize = if quick { 20_000 } else { 1_000_000 };
+    let batches: usize = if quick { 50 } else { 300 };
+    let accepts: usize = if quick { 200 } else { 400 };
+
+    if profile {
+        // For callgrind (no SQLite, no empty organization): the fixture,
+        // then the issue stage and the accepts.
+        let (e, org, actor) = engine();
+        let t = Instant::now();
+        fill(&e, &org, pending);
+        eprintln!("fixture: {:.1} s", t.elapsed().as_secs_f64());
+        let (rate, tokens) = issue_batches(&e, &org, &actor, 0, batches);
+        let mut lat = accept_all(&e, &tokens);
+        eprintln!(
+            "{pending} pending: issue {rate:.0} invitations/s, accept {:.1} µs",
+            median(&mut lat)
+        );
+        return;
+    }
+
+    let dir = std::env::temp_dir().join(format!("enlist-memory-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let rows = if quick { 5_000 } else { 20_000 };
+    let ceil = (ceiling(&dir, rows) + ceiling(&dir, rows)) / 2.0;
+    let _ = std::fs::remove_dir_all(&dir);
+
+    // Into an empty organization.
+    let (e0, org0, actor0) = engine();
+    let (empty_rate, _) = issue_batches(&e0, &org0, &actor0, 0, batches);
+    drop(e0);
+
+    // Into an organization of `pending` pending invitations.
+    let (e, org, actor) = engine();
+    let t = Instant::now();
+    fill(&e, &org, pending);
+    eprintln!(
+        "fixture: {pending} pending invitations in {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
+    let (rate, _) = issue_batches(&e, &org, &actor, 0, batches);
+    // Accept: tokens from further batches (one per batch), then timed.
+    let mut tokens = Vec::new();
+    let mut from = batches * 100;
+    while tokens.len() < accepts {
+        let (_, t) = issue_batches(&e, &org, &actor, from, 50);
+        from += 50 * 100;
+        tokens.extend(t);
+    }
+    let mut lat = accept_all(&e, &tokens);
+    let accept_us = median(&mut lat);
+
+    let n = format!("{pending}");
+    Figure::new(
+        "memory.issue",
+        &format!("MemoryStore: invitations/s, batches of 100 into an organization of {n} pending"),
+        rate,
+        "inv/s",
+    )
+    .against("sqlite raw one-table ceiling (rows/s)", ceil)
+    .aim(Aim::AtLeast(2.0))
+    .print();
+    Figure::new(
+        "memory.accept_us",
+        &format!(
+            "MemoryStore: accept latency, median of {}, {n} pending",
+            lat.len()
+        ),
+        accept_us,
+        "µs",
+    )
+    .aim(Aim::AtMost(10.0))
+    .print();
+    Figure::new(
+        "memory.issue_empty_org",
+        "MemoryStore: invitations/s, batches of 100 into an empty organization",
+        empty_rate,
+        "inv/s",
+    )
+    .against("sqlite raw one-table ceiling (rows/s)", ceil)
+    .print();
+}
