@@ -1494,6 +1494,134 @@ fn a_read_transaction_leaves_the_write_lock_to_other_connections() {
     assert!(write.organization(&org).expect("read").is_some());
 }
 
+/// A read transaction of a file store runs on a reader connection of its
+/// own: it completes while another thread holds a write transaction open
+/// (with the one connection, it would wait for the writer's commit), and
+/// it does not see the uncommitted write.
+#[test]
+fn a_read_completes_while_another_thread_holds_a_write_transaction() {
+    let (store, _dir) = file_store();
+    let org = populate(&store);
+    let store = Arc::new(store);
+    let (opened_tx, opened) = std::sync::mpsc::channel();
+    let (release_tx, release) = std::sync::mpsc::channel::<()>();
+    let writer = {
+        let store = Arc::clone(&store);
+        std::thread::spawn(move || {
+            let mut tx = begin(&store);
+            tx.put_member(&member(&org_id(1), "mem_new", "new@x.test"))
+                .expect("put");
+            opened_tx.send(()).expect("signal");
+            release.recv().ok();
+            tx.commit().expect("commit");
+        })
+    };
+    opened.recv().expect("the writer is open");
+    let (read_tx, read) = std::sync::mpsc::channel();
+    let reader = {
+        let store = Arc::clone(&store);
+        let org = org.clone();
+        std::thread::spawn(move || {
+            let mut tx = store.begin_read().expect("begin_read");
+            let seen = tx
+                .member_by_contact(&org, "new@x.test")
+                .expect("read")
+                .is_some();
+            let owner = tx.member(&org, &MemberId::from("mem_0")).expect("read");
+            read_tx.send((seen, owner.is_some())).ok();
+        })
+    };
+    let got = read.recv_timeout(Duration::from_secs(20));
+    release_tx.send(()).ok();
+    writer.join().expect("writer");
+    reader.join().expect("reader");
+    assert_eq!(
+        got.ok(),
+        Some((false, true)),
+        "the read waited for the writer, or saw its uncommitted member"
+    );
+    // Committed, the member is seen by the next read.
+    let mut tx = store.begin_read().expect("begin_read");
+    assert!(
+        tx.member_by_contact(&org, "new@x.test")
+            .expect("read")
+            .is_some()
+    );
+}
+
+/// A read transaction reads one snapshot, from its first read to its end:
+/// a commit made meanwhile (here by the same thread, which a reader
+/// connection allows) is not seen by it, and is seen by the next one.
+/// Its connection refuses writes.
+#[test]
+fn a_read_transaction_reads_one_snapshot_and_writes_nothing() {
+    let (store, _dir) = file_store();
+    let org = populate(&store);
+    let mut read = store.begin_read().expect("begin_read");
+    let before = read.seat_counts(&org).expect("seats");
+    let members = |tx: &mut dyn Transaction| {
+        tx.list_members(&org, &MemberQuery::default())
+            .expect("list")
+            .items
+            .len()
+    };
+    let n = members(read.as_mut());
+    let mut write = begin(&store);
+    let mut m = member(&org, "mem_late", "late@x.test");
+    m.license_type = "standard".into();
+    write.put_member(&m).expect("put");
+    write.commit().expect("commit");
+    assert_eq!(
+        members(read.as_mut()),
+        n,
+        "a commit leaked into the snapshot"
+    );
+    assert_eq!(read.seat_counts(&org).expect("seats"), before);
+    assert!(
+        read.put_member(&member(&org, "mem_ro", "ro@x.test"))
+            .is_err(),
+        "a reader connection wrote"
+    );
+    drop(read);
+    let mut again = store.begin_read().expect("begin_read");
+    assert_eq!(members(again.as_mut()), n + 1);
+    drop(again);
+    let mut write = begin(&store);
+    assert!(
+        write
+            .member_by_contact(&org, "ro@x.test")
+            .expect("read")
+            .is_none()
+    );
+}
+
+/// More read transactions than the pool has connections: the later ones
+/// wait for a connection to be given back, and all of them complete.
+#[test]
+fn more_readers_than_connections_take_turns() {
+    let (store, _dir) = file_store();
+    let org = populate(&store);
+    let store = Arc::new(store);
+    let threads: Vec<_> = (0..READERS * 3)
+        .map(|_| {
+            let store = Arc::clone(&store);
+            let org = org.clone();
+            std::thread::spawn(move || {
+                for _ in 0..20 {
+                    let mut tx = store.begin_read().expect("begin_read");
+                    assert!(tx.organization(&org).expect("read").is_some());
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().expect("a reader");
+    }
+    let readers = store.readers.as_ref().expect("a file store has readers");
+    let state = readers.state.lock().expect("state");
+    assert!(state.open <= READERS && state.idle.len() == state.open);
+}
+
 // ----- the people view (migration 0004) -----------------------------------
 
 /// The people view's statements go through indexes: every sort walks its
