@@ -56,7 +56,11 @@ impl Figure {
     /// Held against `ceiling` (named `ceiling_name`): the ratio is
     /// value / ceiling.
     pub fn against(mut self, ceiling_name: &str, ceiling: f64) -> Self {
-        self.ratio = Some(if ceiling == 0.0 { f64::NAN } else { self.value / ceiling });
+        self.ratio = Some(if ceiling == 0.0 {
+            f64::NAN
+        } else {
+            self.value / ceiling
+        });
         self.ceiling = Some((ceiling_name.to_owned(), ceiling));
         self
     }
@@ -100,7 +104,11 @@ impl Figure {
             o
         }
         fn n(x: f64) -> String {
-            if x.is_finite() { format!("{x:.6}") } else { "null".to_owned() }
+            if x.is_finite() {
+                format!("{x:.6}")
+            } else {
+                "null".to_owned()
+            }
         }
         let (ceiling_name, ceiling) = match &self.ceiling {
             Some((name, v)) => (s(name), n(*v)),
