@@ -72,6 +72,11 @@ const MIGRATIONS: &[(u32, &str, &str)] = &[
         "0011_links",
         include_str!("../migrations/0011_links.sql"),
     ),
+    (
+        12,
+        "0012_scale",
+        include_str!("../migrations/0012_scale.sql"),
+    ),
 ];
 
 /// Marks the file as an enlist store (`PRAGMA application_id`, "enls").
@@ -252,7 +257,7 @@ impl SqliteStore {
     /// The schema version this library writes. A file with a lower version
     /// is migrated on open; a file with a higher one is refused with
     /// [`StoreError::SchemaTooNew`].
-    pub const SCHEMA_VERSION: u32 = 11;
+    pub const SCHEMA_VERSION: u32 = 12;
 
     /// Opens (creating it if missing) the database file at `path` and
     /// brings its schema up to [`SqliteStore::SCHEMA_VERSION`].

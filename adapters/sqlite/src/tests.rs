@@ -228,6 +228,7 @@ const UNDO: &[(u32, &str)] = &[
         "DROP TABLE org_domains; DROP TABLE membership_requests;",
     ),
     (11, V5_LINKS),
+    (12, "DROP INDEX organizations_listed_name;"),
 ];
 
 /// Takes a current file back to schema version `to`, as an older enlist
@@ -1234,6 +1235,36 @@ fn standing_of_many_keys_probes_the_unique_indexes() {
         !p.contains("SCAN members") && !p.contains("SCAN invitations"),
         "{p}"
     );
+}
+
+/// The admin list's prefix search (migration 0012) searches the slug
+/// index and the name index from the prefix: the matches only, whatever
+/// the number of organizations (it read them all before).
+#[test]
+fn the_organization_prefix_search_reads_the_matches_only() {
+    let store = SqliteStore::open_in_memory().expect("open");
+    let conn = store.conn.lock("SqliteStore").expect("lock");
+    let mut stmt = conn
+        .prepare(&format!(
+            "EXPLAIN QUERY PLAN {}",
+            crate::orgs::LIST_BY_PREFIX
+        ))
+        .expect("explain");
+    let rows: Vec<String> = stmt
+        .query_map(params![Value::Null, "acme", 10], |r| r.get::<_, String>(3))
+        .expect("query")
+        .collect::<Result<_, _>>()
+        .expect("rows");
+    let p = rows.join(" / ");
+    assert!(
+        p.contains("SEARCH organizations USING INDEX organizations_listed_name"),
+        "{p}"
+    );
+    assert!(
+        p.contains("SEARCH organizations USING INDEX organizations_listed"),
+        "{p}"
+    );
+    assert!(!p.contains("SCAN organizations"), "{p}");
 }
 
 /// Writes `n` of everything into `org`: members (in a group), pending
