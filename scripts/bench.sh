@@ -49,7 +49,12 @@ for part in "${parts[@]}"; do
             fi
             run cargo bench -q -p enlist-postgres --bench throughput -- --report ;;
         python) run bindings-python/tools/bench.sh ;;
-        scale) run cargo bench -q -p enlist-sqlite --bench scale -- --report ;;
+        scale)
+            run cargo bench -q -p enlist-sqlite --bench scale -- --report
+            # Postgres too when a server is given (the postgres part starts one).
+            if [ -n "${ENLIST_TEST_POSTGRES_URL:-}" ]; then
+                run cargo bench -q -p enlist-postgres --bench scale -- --report
+            fi ;;
         *) echo "unknown part: $part" >&2; exit 2 ;;
     esac
 done

@@ -7,12 +7,14 @@ mod orgs;
 mod people;
 mod tx;
 
-use enlist::store::WriterLock;
+use enlist::store::{WriterGuard, WriterLock};
 use enlist::{Store, StoreError, StoreResult, Transaction, UniqueRule};
 use rusqlite::config::DbConfig;
-use rusqlite::{Connection, ErrorCode, TransactionBehavior, ffi};
+use rusqlite::{Connection, ErrorCode, OpenFlags, TransactionBehavior, ffi};
 use std::fmt;
+use std::ops::Deref;
 use std::path::{Path, PathBuf};
+use std::sync::{Condvar, Mutex, PoisonError};
 use std::time::Duration;
 
 /// The migrations, in order: `(version, name, SQL)`. Version `n` is the
@@ -70,6 +72,11 @@ const MIGRATIONS: &[(u32, &str, &str)] = &[
         "0011_links",
         include_str!("../migrations/0011_links.sql"),
     ),
+    (
+        12,
+        "0012_scale",
+        include_str!("../migrations/0012_scale.sql"),
+    ),
 ];
 
 /// Marks the file as an enlist store (`PRAGMA application_id`, "enls").
@@ -96,6 +103,13 @@ const WAL_CHECKPOINT_PAGES: u32 = 10_000;
 /// direction), so none is prepared twice.
 const STATEMENT_CACHE: usize = 128;
 
+/// Read-only connections a file store keeps for [`Store::begin_read`]
+/// (opened as needed, up to this many; a read beyond waits for one to be
+/// free). Each one reads its own snapshot of the WAL while the write
+/// connection commits, so reads scale with the cores instead of queueing
+/// behind a batch being issued.
+const READERS: usize = 4;
+
 /// A [`Store`] in a SQLite database: a file, or memory.
 ///
 /// Open it once per process and share it (`Arc<SqliteStore>` or
@@ -109,15 +123,141 @@ pub struct SqliteStore {
     /// `WriterLock` refuses a nested `begin` on one thread (which would
     /// otherwise deadlock).
     conn: WriterLock<Connection>,
+    /// The read-only connections of `begin_read`, for a file in WAL mode
+    /// (`None` in memory, where there is one connection, and for a file
+    /// left in rollback-journal mode, where a reader would block commits).
+    readers: Option<Readers>,
     /// The file, or `None` in memory.
     path: Option<PathBuf>,
+}
+
+/// A small pool of read-only connections on the store's file
+/// (`PRAGMA query_only`, the store's other pragmas), each one used by one
+/// read transaction at a time.
+struct Readers {
+    path: PathBuf,
+    state: Mutex<ReaderState>,
+    /// Signalled when a connection is given back.
+    freed: Condvar,
+}
+
+#[derive(Default)]
+struct ReaderState {
+    idle: Vec<Connection>,
+    /// Connections open, idle or in use.
+    open: usize,
+}
+
+impl Readers {
+    fn new(path: PathBuf) -> Self {
+        Readers {
+            path,
+            state: Mutex::new(ReaderState::default()),
+            freed: Condvar::new(),
+        }
+    }
+
+    /// An idle connection, a new one while fewer than [`READERS`] are
+    /// open, or the next one given back.
+    fn take(&self) -> StoreResult<ReaderGuard<'_>> {
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        loop {
+            if let Some(conn) = state.idle.pop() {
+                return Ok(ReaderGuard {
+                    conn: Some(conn),
+                    pool: self,
+                });
+            }
+            if state.open < READERS {
+                state.open += 1;
+                drop(state);
+                return match self.open_one() {
+                    Ok(conn) => Ok(ReaderGuard {
+                        conn: Some(conn),
+                        pool: self,
+                    }),
+                    Err(e) => {
+                        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+                        state.open -= 1;
+                        self.freed.notify_one();
+                        Err(e)
+                    }
+                };
+            }
+            state = self
+                .freed
+                .wait(state)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+    }
+
+    fn open_one(&self) -> StoreResult<Connection> {
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_URI
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(&self.path, flags).map_err(|e| {
+            StoreError::Unavailable(format!("cannot open {}: {e}", self.path.display()))
+        })?;
+        configure(&conn, false)?;
+        // Refuses every write: a read transaction never changes the file.
+        conn.execute_batch("PRAGMA query_only = ON")
+            .map_err(store_err)?;
+        Ok(conn)
+    }
+
+    fn give_back(&self, conn: Connection) {
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        state.idle.push(conn);
+        drop(state);
+        self.freed.notify_one();
+    }
+}
+
+/// A reader connection, held by one read transaction; given back to the
+/// pool when dropped (after the transaction's rollback).
+pub(crate) struct ReaderGuard<'a> {
+    conn: Option<Connection>,
+    pool: &'a Readers,
+}
+
+impl Drop for ReaderGuard<'_> {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            self.pool.give_back(conn);
+        }
+    }
+}
+
+/// The connection a transaction runs on: the write connection (every
+/// write transaction, and the reads of a store in memory), or one of the
+/// pool's readers.
+pub(crate) enum Conn<'a> {
+    /// The store's one write connection, held.
+    Writer(WriterGuard<'a, Connection>),
+    /// A read-only connection of the pool.
+    Reader(ReaderGuard<'a>),
+}
+
+impl Deref for Conn<'_> {
+    type Target = Connection;
+
+    fn deref(&self) -> &Connection {
+        match self {
+            Conn::Writer(c) => c,
+            // Some until the guard is dropped.
+            Conn::Reader(r) => match &r.conn {
+                Some(c) => c,
+                None => unreachable!("a reader guard holds its connection until dropped"),
+            },
+        }
+    }
 }
 
 impl SqliteStore {
     /// The schema version this library writes. A file with a lower version
     /// is migrated on open; a file with a higher one is refused with
     /// [`StoreError::SchemaTooNew`].
-    pub const SCHEMA_VERSION: u32 = 11;
+    pub const SCHEMA_VERSION: u32 = 12;
 
     /// Opens (creating it if missing) the database file at `path` and
     /// brings its schema up to [`SqliteStore::SCHEMA_VERSION`].
@@ -148,8 +288,17 @@ impl SqliteStore {
     fn init(mut conn: Connection, path: Option<PathBuf>) -> StoreResult<SqliteStore> {
         configure(&conn, path.is_some())?;
         migrate(&mut conn)?;
+        let wal = path.is_some()
+            && conn
+                .query_row("PRAGMA journal_mode", [], |r| r.get::<_, String>(0))
+                .map_err(store_err)?
+                .eq_ignore_ascii_case("wal");
         Ok(SqliteStore {
             conn: WriterLock::new(conn),
+            readers: match &path {
+                Some(p) if wal => Some(Readers::new(p.clone())),
+                _ => None,
+            },
             path,
         })
     }
@@ -171,14 +320,19 @@ impl Store for SqliteStore {
         // poisoned lock is clean (and a failed rollback is redone by the
         // next `begin`).
         let conn = self.conn.lock("SqliteStore")?;
-        tx::SqliteTx::begin(conn).map(|t| Box::new(t) as Box<dyn Transaction>)
+        tx::SqliteTx::begin(Conn::Writer(conn)).map(|t| Box::new(t) as Box<dyn Transaction>)
     }
 
     fn begin_read(&self) -> StoreResult<Box<dyn Transaction + '_>> {
-        // The one connection is still held (transactions on it run one at a
-        // time), but not SQLite's write lock: other processes' writers do
-        // not wait for a dry run.
-        let conn = self.conn.lock("SqliteStore")?;
+        // A file in WAL mode: a reader connection of the pool, so the read
+        // neither waits for this store's writer nor makes it wait (a
+        // deferred transaction reads one snapshot, from its first read to
+        // its end). In memory, the one connection is held (transactions on
+        // it run one at a time), but not SQLite's write lock.
+        let conn = match &self.readers {
+            Some(readers) => Conn::Reader(readers.take()?),
+            None => Conn::Writer(self.conn.lock("SqliteStore")?),
+        };
         tx::SqliteTx::begin_read(conn).map(|t| Box::new(t) as Box<dyn Transaction>)
     }
 }

@@ -66,6 +66,20 @@ pub(crate) fn by_slug(conn: &Connection, slug: &str) -> StoreResult<Option<Organ
     body.map(|b| from_json(&b, "organization")).transpose()
 }
 
+/// The admin list with a prefix (`?2`) after the slug `?1`: the
+/// organizations whose slug or lowercased name starts with it (the plan is
+/// tested: two searches of indexes, no scan).
+pub(crate) const LIST_BY_PREFIX: &str = "SELECT slug, body FROM organizations
+         WHERE deleted = 0 AND slug IS NOT NULL AND (?1 IS NULL OR slug > ?1)
+           AND slug >= ?2 AND slug < ?2 || x'f5'
+           AND substr(slug, 1, length(?2)) = ?2
+         UNION
+         SELECT slug, body FROM organizations
+         WHERE deleted = 0 AND slug IS NOT NULL AND (?1 IS NULL OR slug > ?1)
+           AND name_key >= ?2 AND name_key < ?2 || x'f5'
+           AND substr(name_key, 1, length(?2)) = ?2
+         ORDER BY slug LIMIT ?3";
+
 /// A page of the organizations not deleted, by slug.
 pub(crate) fn list(
     conn: &Connection,
@@ -77,15 +91,21 @@ pub(crate) fn list(
         .map(cursor::parse_organization)
         .transpose()?;
     let limit = page_limit(query.limit);
-    let mut stmt = conn
-        .prepare_cached(
-            "SELECT slug, body FROM organizations
-             WHERE deleted = 0 AND slug IS NOT NULL AND (?1 IS NULL OR slug > ?1)
-               AND (?2 IS NULL OR substr(slug, 1, length(?2)) = ?2
-                    OR substr(name_key, 1, length(?2)) = ?2)
-             ORDER BY slug LIMIT ?3",
-        )
-        .map_err(store_err)?;
+    // With a prefix, two walks from it, one by slug, one by name (each
+    // bounded above by the prefix followed by the byte 0xF5, which no UTF-8
+    // text holds, so every text starting with the prefix is below it and
+    // every other one outside the range): the matches only, then sorted by
+    // slug, not every organization of the store.
+    let sql = if query.prefix.is_some() {
+        LIST_BY_PREFIX
+    } else {
+        "SELECT slug, body FROM organizations
+         WHERE deleted = 0 AND slug IS NOT NULL AND (?1 IS NULL OR slug > ?1)
+           AND (?2 IS NULL OR substr(slug, 1, length(?2)) = ?2
+                OR substr(name_key, 1, length(?2)) = ?2)
+         ORDER BY slug LIMIT ?3"
+    };
+    let mut stmt = conn.prepare_cached(sql).map_err(store_err)?;
     let rows = stmt
         .query_map(
             params![

@@ -228,6 +228,7 @@ const UNDO: &[(u32, &str)] = &[
         "DROP TABLE org_domains; DROP TABLE membership_requests;",
     ),
     (11, V5_LINKS),
+    (12, "DROP INDEX organizations_listed_name;"),
 ];
 
 /// Takes a current file back to schema version `to`, as an older enlist
@@ -1236,6 +1237,36 @@ fn standing_of_many_keys_probes_the_unique_indexes() {
     );
 }
 
+/// The admin list's prefix search (migration 0012) searches the slug
+/// index and the name index from the prefix: the matches only, whatever
+/// the number of organizations (it read them all before).
+#[test]
+fn the_organization_prefix_search_reads_the_matches_only() {
+    let store = SqliteStore::open_in_memory().expect("open");
+    let conn = store.conn.lock("SqliteStore").expect("lock");
+    let mut stmt = conn
+        .prepare(&format!(
+            "EXPLAIN QUERY PLAN {}",
+            crate::orgs::LIST_BY_PREFIX
+        ))
+        .expect("explain");
+    let rows: Vec<String> = stmt
+        .query_map(params![Value::Null, "acme", 10], |r| r.get::<_, String>(3))
+        .expect("query")
+        .collect::<Result<_, _>>()
+        .expect("rows");
+    let p = rows.join(" / ");
+    assert!(
+        p.contains("SEARCH organizations USING INDEX organizations_listed_name"),
+        "{p}"
+    );
+    assert!(
+        p.contains("SEARCH organizations USING INDEX organizations_listed"),
+        "{p}"
+    );
+    assert!(!p.contains("SCAN organizations"), "{p}");
+}
+
 /// Writes `n` of everything into `org`: members (in a group), pending
 /// invitations (all due at `t(1_000_000)`), events, queued messages, and
 /// queued messages of invitations that are not stored.
@@ -1492,6 +1523,134 @@ fn a_read_transaction_leaves_the_write_lock_to_other_connections() {
     drop(read);
     let mut write = store.begin().expect("begin");
     assert!(write.organization(&org).expect("read").is_some());
+}
+
+/// A read transaction of a file store runs on a reader connection of its
+/// own: it completes while another thread holds a write transaction open
+/// (with the one connection, it would wait for the writer's commit), and
+/// it does not see the uncommitted write.
+#[test]
+fn a_read_completes_while_another_thread_holds_a_write_transaction() {
+    let (store, _dir) = file_store();
+    let org = populate(&store);
+    let store = Arc::new(store);
+    let (opened_tx, opened) = std::sync::mpsc::channel();
+    let (release_tx, release) = std::sync::mpsc::channel::<()>();
+    let writer = {
+        let store = Arc::clone(&store);
+        std::thread::spawn(move || {
+            let mut tx = begin(&store);
+            tx.put_member(&member(&org_id(1), "mem_new", "new@x.test"))
+                .expect("put");
+            opened_tx.send(()).expect("signal");
+            release.recv().ok();
+            tx.commit().expect("commit");
+        })
+    };
+    opened.recv().expect("the writer is open");
+    let (read_tx, read) = std::sync::mpsc::channel();
+    let reader = {
+        let store = Arc::clone(&store);
+        let org = org.clone();
+        std::thread::spawn(move || {
+            let mut tx = store.begin_read().expect("begin_read");
+            let seen = tx
+                .member_by_contact(&org, "new@x.test")
+                .expect("read")
+                .is_some();
+            let owner = tx.member(&org, &MemberId::from("mem_0")).expect("read");
+            read_tx.send((seen, owner.is_some())).ok();
+        })
+    };
+    let got = read.recv_timeout(Duration::from_secs(20));
+    release_tx.send(()).ok();
+    writer.join().expect("writer");
+    reader.join().expect("reader");
+    assert_eq!(
+        got.ok(),
+        Some((false, true)),
+        "the read waited for the writer, or saw its uncommitted member"
+    );
+    // Committed, the member is seen by the next read.
+    let mut tx = store.begin_read().expect("begin_read");
+    assert!(
+        tx.member_by_contact(&org, "new@x.test")
+            .expect("read")
+            .is_some()
+    );
+}
+
+/// A read transaction reads one snapshot, from its first read to its end:
+/// a commit made meanwhile (here by the same thread, which a reader
+/// connection allows) is not seen by it, and is seen by the next one.
+/// Its connection refuses writes.
+#[test]
+fn a_read_transaction_reads_one_snapshot_and_writes_nothing() {
+    let (store, _dir) = file_store();
+    let org = populate(&store);
+    let mut read = store.begin_read().expect("begin_read");
+    let before = read.seat_counts(&org).expect("seats");
+    let members = |tx: &mut dyn Transaction| {
+        tx.list_members(&org, &MemberQuery::default())
+            .expect("list")
+            .items
+            .len()
+    };
+    let n = members(read.as_mut());
+    let mut write = begin(&store);
+    let mut m = member(&org, "mem_late", "late@x.test");
+    m.license_type = "standard".into();
+    write.put_member(&m).expect("put");
+    write.commit().expect("commit");
+    assert_eq!(
+        members(read.as_mut()),
+        n,
+        "a commit leaked into the snapshot"
+    );
+    assert_eq!(read.seat_counts(&org).expect("seats"), before);
+    assert!(
+        read.put_member(&member(&org, "mem_ro", "ro@x.test"))
+            .is_err(),
+        "a reader connection wrote"
+    );
+    drop(read);
+    let mut again = store.begin_read().expect("begin_read");
+    assert_eq!(members(again.as_mut()), n + 1);
+    drop(again);
+    let mut write = begin(&store);
+    assert!(
+        write
+            .member_by_contact(&org, "ro@x.test")
+            .expect("read")
+            .is_none()
+    );
+}
+
+/// More read transactions than the pool has connections: the later ones
+/// wait for a connection to be given back, and all of them complete.
+#[test]
+fn more_readers_than_connections_take_turns() {
+    let (store, _dir) = file_store();
+    let org = populate(&store);
+    let store = Arc::new(store);
+    let threads: Vec<_> = (0..READERS * 3)
+        .map(|_| {
+            let store = Arc::clone(&store);
+            let org = org.clone();
+            std::thread::spawn(move || {
+                for _ in 0..20 {
+                    let mut tx = store.begin_read().expect("begin_read");
+                    assert!(tx.organization(&org).expect("read").is_some());
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().expect("a reader");
+    }
+    let readers = store.readers.as_ref().expect("a file store has readers");
+    let state = readers.state.lock().expect("state");
+    assert!(state.open <= READERS && state.idle.len() == state.open);
 }
 
 // ----- the people view (migration 0004) -----------------------------------

@@ -1,12 +1,13 @@
 //! The transaction: every read and write of the Store trait as SQL.
 
+use crate::Conn;
 use crate::codec::{
     Split, count, from_json, invitation_cursor, member_cursor, parse_invitation_cursor,
     parse_member_cursor, split, sql_int, status_at, to_json,
 };
 use crate::store_err;
 use chrono::{DateTime, Utc};
-use enlist::store::{WriterGuard, collect_page, merge_sorted, page_limit};
+use enlist::store::{collect_page, merge_sorted, page_limit};
 use enlist::{EmailSettings, EmailTemplate, LinkId};
 use enlist::{
     Event, Group, GroupId, InvitationId, InvitationQuery, InvitationStatus, KeyStanding, Member,
@@ -16,7 +17,7 @@ use enlist::{
 };
 use enlist::{MembershipRequest, MembershipRequestQuery, StoredDomain};
 use rusqlite::types::Value;
-use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
+use rusqlite::{OptionalExtension, Row, params, params_from_iter};
 use serde::de::DeserializeOwned;
 use std::collections::{BTreeSet, HashMap};
 
@@ -128,9 +129,10 @@ const LIVE: &[&str] = &["active", "inactive"];
 /// Active members hold a seat and count as owners.
 const ACTIVE: &[&str] = &["active"];
 
-/// A transaction: the store's connection, inside `BEGIN IMMEDIATE`.
+/// A transaction: the store's connection, inside `BEGIN IMMEDIATE` (or a
+/// reader connection inside `BEGIN DEFERRED`).
 pub(crate) struct SqliteTx<'a> {
-    conn: WriterGuard<'a, Connection>,
+    conn: Conn<'a>,
     /// Whether a transaction is open on the connection (rolled back on drop).
     open: bool,
     /// The last event seq of each organization this transaction read or
@@ -180,7 +182,7 @@ impl OutboxRow {
 
 impl<'a> SqliteTx<'a> {
     /// Begins a write transaction on `conn`.
-    pub(crate) fn begin(conn: WriterGuard<'a, Connection>) -> StoreResult<Self> {
+    pub(crate) fn begin(conn: Conn<'a>) -> StoreResult<Self> {
         Self::begin_with(conn, "BEGIN IMMEDIATE")
     }
 
@@ -188,11 +190,11 @@ impl<'a> SqliteTx<'a> {
     /// SQLite's shared lock at its first read and never the write lock, so
     /// in WAL mode other processes keep writing while it reads (a dry run).
     /// The engine never commits it.
-    pub(crate) fn begin_read(conn: WriterGuard<'a, Connection>) -> StoreResult<Self> {
+    pub(crate) fn begin_read(conn: Conn<'a>) -> StoreResult<Self> {
         Self::begin_with(conn, "BEGIN DEFERRED")
     }
 
-    fn begin_with(conn: WriterGuard<'a, Connection>, begin: &str) -> StoreResult<Self> {
+    fn begin_with(conn: Conn<'a>, begin: &str) -> StoreResult<Self> {
         let mut tx = SqliteTx {
             conn,
             open: false,

@@ -17,6 +17,10 @@ impl Store for TempSqlite {
     fn begin(&self) -> StoreResult<Box<dyn Transaction + '_>> {
         self.store.begin()
     }
+
+    fn begin_read(&self) -> StoreResult<Box<dyn Transaction + '_>> {
+        self.store.begin_read()
+    }
 }
 
 /// A fresh SQLite store in a temporary file.

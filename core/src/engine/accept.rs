@@ -84,7 +84,7 @@ impl Enlist {
     /// links). Works for closed invitations too, so the page can say why.
     pub fn preview(&self, token: &str) -> Result<InvitationPreview> {
         let (org, hash) = parse_token(token).ok_or(Error::InvalidSecret)?;
-        self.run("preview", |cx| {
+        self.run_read("preview", |cx| {
             let o = cx.token_org(&org)?;
             let inv = cx.by_token(&org, &hash)?;
             cx.preview_of(&o, inv.invitation)

@@ -493,7 +493,7 @@ impl Enlist {
         request: &BulkRequest,
     ) -> Result<BulkConfirmation> {
         let sel = Selection::bound(request)?;
-        self.run("bulk_confirmation", |cx| {
+        self.run_read("bulk_confirmation", |cx| {
             let (o, auth) = cx.enter(org, actor)?;
             sel.authorize(&o, &auth)?;
             let rows = u32::try_from(sel.len()).unwrap_or(u32::MAX);

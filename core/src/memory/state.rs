@@ -57,6 +57,9 @@ pub(super) struct State {
     pub(super) slugs: BTreeMap<String, OrgId>,
     /// Organizations not deleted by slug: the list of all organizations.
     pub(super) listed: BTreeMap<String, OrgId>,
+    /// The same by `(lowercased name, slug)`: the name side of the list's
+    /// prefix search.
+    pub(super) listed_names: BTreeSet<(String, String)>,
     /// Non-removed members with a `user_ref`, by `(user_ref, org)`: the
     /// organizations of an account.
     pub(super) accounts: BTreeMap<(String, OrgId), MemberId>,
@@ -518,12 +521,16 @@ impl State {
             }
             if self.listed.get(&p.slug) == Some(org) {
                 self.listed.remove(&p.slug);
+                self.listed_names
+                    .remove(&(p.name.to_lowercase(), p.slug.clone()));
             }
         }
         if let Some(n) = new.as_ref().filter(|n| !n.slug.is_empty()) {
             self.slugs.insert(n.slug.clone(), org.clone());
             if !n.is_deleted() {
                 self.listed.insert(n.slug.clone(), org.clone());
+                self.listed_names
+                    .insert((n.name.to_lowercase(), n.slug.clone()));
             }
         }
         prev

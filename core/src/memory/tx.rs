@@ -831,22 +831,58 @@ impl Transaction for MemoryTx<'_> {
         };
         let prefix = query.prefix.as_deref().unwrap_or("");
         let state = &self.state;
-        let walk = state
-            .listed
-            .range::<String, _>((start, Bound::Unbounded))
-            .map(|(slug, id)| {
-                let org = state
-                    .orgs
-                    .get(id)
-                    .and_then(|d| d.organization.as_ref())
-                    .filter(|o| {
-                        o.slug.starts_with(prefix) || o.name.to_lowercase().starts_with(prefix)
-                    })
-                    .cloned();
-                Ok((slug.clone(), org))
-            });
-        collect_page(walk, page_limit(query.limit), |slug| {
-            Ok(cursor::organization(slug))
+        let org_of = |slug: &String| {
+            let org = state
+                .listed
+                .get(slug)
+                .and_then(|id| state.orgs.get(id))
+                .and_then(|d| d.organization.as_ref())
+                .filter(|o| {
+                    o.slug.starts_with(prefix) || o.name.to_lowercase().starts_with(prefix)
+                });
+            Ok((slug.clone(), org))
+        };
+        // Organizations are cloned once taken for the page (not the one
+        // read ahead for the cursor).
+        let page = if prefix.is_empty() {
+            let walk = state
+                .listed
+                .range::<String, _>((start, Bound::Unbounded))
+                .map(|(slug, _)| org_of(slug));
+            collect_page(walk, page_limit(query.limit), |slug| {
+                Ok(cursor::organization(slug))
+            })?
+        } else {
+            // The matches only, by slug from the prefix and by name from
+            // the prefix, not every organization of the store.
+            let by_slug = state
+                .listed
+                .range::<str, _>((Bound::Included(prefix), Bound::Unbounded))
+                .map(|(slug, _)| slug)
+                .take_while(|slug| slug.starts_with(prefix));
+            let by_name = state
+                .listed_names
+                .range((
+                    Bound::Included((prefix.to_owned(), String::new())),
+                    Bound::Unbounded,
+                ))
+                .take_while(|(name, _)| name.starts_with(prefix))
+                .map(|(_, slug)| slug);
+            let matches: BTreeSet<&String> = by_slug.chain(by_name).collect();
+            let walk = matches
+                .into_iter()
+                .filter(|slug| match &start {
+                    Bound::Excluded(after) => *slug > after,
+                    _ => true,
+                })
+                .map(org_of);
+            collect_page(walk, page_limit(query.limit), |slug| {
+                Ok(cursor::organization(slug))
+            })?
+        };
+        Ok(Page {
+            items: page.items.into_iter().cloned().collect(),
+            next_cursor: page.next_cursor,
         })
     }
 

@@ -216,6 +216,42 @@ pub fn all_organizations_by_slug(make: MakeStore<'_>) {
         .0,
         ["beta"]
     );
+    // A prefix search pages on by slug; a renamed organization is found by
+    // its new name only.
+    let first = tx
+        .list_organizations(&OrganizationQuery::new().with_prefix("acme").with_limit(1))
+        .expect("prefix page 1");
+    assert_eq!(first.items.len(), 1);
+    assert_eq!(first.items[0].slug, "acme");
+    assert_eq!(
+        slugs(
+            tx.as_mut(),
+            OrganizationQuery::new()
+                .with_prefix("acme")
+                .after(first.next_cursor.expect("a second match"))
+                .with_limit(1)
+        ),
+        (vec!["acme-eu".into()], false)
+    );
+    let mut renamed = slugged("o4", "beta");
+    renamed.name = "Omega".into();
+    tx.put_organization(&renamed).expect("rename");
+    assert!(
+        slugs(
+            tx.as_mut(),
+            OrganizationQuery::new().with_prefix("älpha").with_limit(10)
+        )
+        .0
+        .is_empty()
+    );
+    assert_eq!(
+        slugs(
+            tx.as_mut(),
+            OrganizationQuery::new().with_prefix("omeg").with_limit(10)
+        )
+        .0,
+        ["beta"]
+    );
     let page = tx
         .list_organizations(&OrganizationQuery::new().with_limit(2))
         .expect("page 1");

@@ -1,0 +1,202 @@
+//! Scale: every list, count and look-up stays flat from 1k to 1M members
+//! and invitations per organization and from 1 to 100,000 organizations
+//! per store, on MemoryStore and on a SQLite file (the sweep is
+//! `benches/scale_sweep.rs`; each figure `scale.{store}.{op}` is the median
+//! time in the large store against the small one, aim at most 2x). Then
+//! SQLite's readers while one writer issues batches of 100: reads per
+//! second with 1, 2 and 4 reader threads (`sqlite.readers_2_over_1`, aim at
+//! least 1.6), and one reader on the pool against one reader through the
+//! write connection (what `begin_read` did before the pool).
+//!
+//!     cargo bench -p enlist-sqlite --bench scale -- --report
+//!     ENLIST_BENCH_QUICK=1 cargo bench -p enlist-sqlite --bench scale
+//!
+//! `ENLIST_SCALE_LARGE`, `ENLIST_SCALE_ORGS`, `ENLIST_SCALE_REPS` override
+//! the sizes; `ENLIST_SCALE_ONLY=memory|sqlite|readers` runs one part.
+
+#![allow(missing_docs)]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "../../../benches/report.rs"]
+mod report;
+#[path = "../../../benches/scale_sweep.rs"]
+mod scale_sweep;
+
+use enlist::{
+    Enlist, InvitationQuery, InvitationStatus, InviteRequest, MemoryStore, RecipientInput,
+    Recipients, Store, StoreResult, Transaction,
+};
+use enlist_sqlite::SqliteStore;
+use report::{Aim, Figure};
+use scale_sweep::{Sizes, World, accepts_needed, build, sweep};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+fn main() {
+    let sizes = Sizes::from_env();
+    let only = std::env::var("ENLIST_SCALE_ONLY").ok();
+    let runs = |part: &str| only.as_deref().is_none_or(|o| o == part);
+    eprintln!("scale sweep: {sizes:?}");
+    if runs("memory") {
+        let mut small = build(
+            Arc::new(MemoryStore::new()),
+            "memory small",
+            sizes.small,
+            1,
+            accepts_needed(sizes),
+        );
+        let mut large = build(
+            Arc::new(MemoryStore::new()),
+            "memory large",
+            sizes.large,
+            sizes.orgs,
+            accepts_needed(sizes),
+        );
+        sweep("memory", sizes, &mut small, &mut large);
+    }
+    if runs("sqlite") {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let open = |name: &str| -> Arc<dyn Store> {
+            Arc::new(SqliteStore::open(dir.path().join(name)).expect("open"))
+        };
+        let mut small = build(
+            open("small.sqlite3"),
+            "sqlite small",
+            sizes.small,
+            1,
+            accepts_needed(sizes),
+        );
+        let mut large = build(
+            open("large.sqlite3"),
+            "sqlite large",
+            sizes.large,
+            sizes.orgs,
+            accepts_needed(sizes),
+        );
+        sweep("sqlite", sizes, &mut small, &mut large);
+    }
+    if runs("readers") {
+        readers();
+    }
+}
+
+/// A store whose reads go through its write connection, as
+/// `SqliteStore::begin_read` did before the reader pool.
+struct OneConnection(Arc<SqliteStore>);
+
+impl Store for OneConnection {
+    fn begin(&self) -> StoreResult<Box<dyn Transaction + '_>> {
+        self.0.begin()
+    }
+}
+
+/// Reads per second by `n` threads (each: the first page of pending
+/// invitations) while one thread issues batches of 100 invitations,
+/// for `secs`; and the writer's invitations per second.
+fn readers_while_writing(world: &World, reads_on: &Enlist, n: usize, secs: f64) -> (f64, f64) {
+    let stop = AtomicBool::new(false);
+    let reads = AtomicU64::new(0);
+    let issued = AtomicU64::new(0);
+    let q = InvitationQuery {
+        statuses: vec![InvitationStatus::Pending],
+        limit: 50,
+        ..InvitationQuery::default()
+    };
+    let started = Instant::now();
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            let mut k = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                k += 1;
+                let req = InviteRequest::new(Recipients::List(
+                    (0..100)
+                        .map(|i| RecipientInput::email(format!("w{n}-{k}-{i}@readers.test")))
+                        .collect(),
+                ));
+                let r = world
+                    .engine
+                    .invite(&world.org, &world.actor, req)
+                    .expect("invite");
+                issued.fetch_add(r.issued.len() as u64, Ordering::Relaxed);
+            }
+        });
+        for _ in 0..n {
+            s.spawn(|| {
+                while !stop.load(Ordering::Relaxed) {
+                    let p = reads_on
+                        .list_invitations(&world.org, &world.actor, &q)
+                        .expect("list");
+                    assert_eq!(p.items.len(), 50);
+                    reads.fetch_add(1, Ordering::Relaxed);
+                }
+            });
+        }
+        std::thread::sleep(Duration::from_secs_f64(secs));
+        stop.store(true, Ordering::Relaxed);
+    });
+    let took = started.elapsed().as_secs_f64();
+    (
+        reads.load(Ordering::Relaxed) as f64 / took,
+        issued.load(Ordering::Relaxed) as f64 / took,
+    )
+}
+
+fn readers() {
+    let quick = std::env::var("ENLIST_BENCH_QUICK").is_ok_and(|v| v == "1");
+    let secs = if quick { 1.5 } else { 5.0 };
+    let rounds = if quick { 1 } else { 3 };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = Arc::new(SqliteStore::open(dir.path().join("readers.sqlite3")).expect("open"));
+    let world = build(store.clone(), "readers", 10_000, 1, 0);
+    let one_connection = Enlist::new(Arc::new(OneConnection(store)));
+    // Rounds alternate the thread counts, so that each sees the same
+    // noise; the best round of each counts.
+    let counts = [1usize, 2, 4];
+    let mut best = [0.0f64; 3];
+    let mut writer = [0.0f64; 3];
+    let mut single = 0.0f64;
+    for _ in 0..rounds {
+        for (i, &n) in counts.iter().enumerate() {
+            let (r, w) = readers_while_writing(&world, &world.engine, n, secs);
+            eprintln!("  {n} reader(s): {r:>8.0} reads/s, writer {w:>7.0} inv/s");
+            if r > best[i] {
+                best[i] = r;
+                writer[i] = w;
+            }
+        }
+        let (r, w) = readers_while_writing(&world, &one_connection, 1, secs);
+        eprintln!("  1 reader on the write connection: {r:>8.0} reads/s, writer {w:>7.0} inv/s");
+        single = single.max(r);
+    }
+    for (i, &n) in counts.iter().enumerate() {
+        Figure::new(
+            &format!("sqlite.readers_{n}"),
+            &format!(
+                "first pages of pending invitations per second, {n} reader thread(s), while one writer issues batches of 100 (writer at {:.0} inv/s)",
+                writer[i]
+            ),
+            best[i],
+            "reads/s",
+        )
+        .against("sqlite.readers_1", best[0])
+        .print();
+    }
+    Figure::new(
+        "sqlite.readers_2_over_1",
+        "reads per second of 2 reader threads over 1, one writer issuing batches of 100",
+        best[1],
+        "reads/s",
+    )
+    .against("sqlite.readers_1", best[0])
+    .aim(Aim::AtLeast(1.6))
+    .print();
+    Figure::new(
+        "sqlite.reader_pool_over_one_connection",
+        "reads per second of 1 reader thread on the reader pool, against 1 reading through the write connection (before the pool), one writer issuing",
+        best[0],
+        "reads/s",
+    )
+    .against("sqlite.readers_1_one_connection", single)
+    .print();
+}
