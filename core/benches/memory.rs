@@ -23,6 +23,8 @@
 
 #[path = "../../benches/report.rs"]
 mod report;
+#[path = "../../benches/sqlite_ceiling.rs"]
+mod sqlite_ceiling;
 
 use chrono::{Duration, Utc};
 use enlist::{
@@ -31,59 +33,8 @@ use enlist::{
 };
 use report::{Aim, Figure, median};
 use std::hint::black_box;
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
-
-/// The raw SQLite ceiling in rows per second, exactly as
-/// `../shared/bench/sqlite_ceiling_rust/main.rs`'s `ceiling()`.
-fn ceiling(dir: &Path, n: usize) -> f64 {
-    let path = dir.join("ceiling.sqlite3");
-    for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(dir.join(format!("ceiling.sqlite3{suffix}")));
-    }
-    let mut conn = rusqlite::Connection::open(&path).expect("open the ceiling file");
-    conn.execute_batch(
-        "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;
-        CREATE TABLE invitation (id INTEGER PRIMARY KEY, org_id INTEGER NOT NULL, email TEXT NOT NULL,
-          email_norm TEXT NOT NULL, secret_hash BLOB NOT NULL, role TEXT NOT NULL, status TEXT NOT NULL,
-          created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, inviter INTEGER NOT NULL);
-        CREATE UNIQUE INDEX invitation_org_email ON invitation (org_id, email_norm);
-        CREATE INDEX invitation_secret ON invitation (secret_hash);",
-    )
-    .expect("ceiling schema");
-    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
-    let rows: Vec<(String, String, Vec<u8>)> = (0..n)
-        .map(|i| {
-            let e = format!("User{i}@Example.com");
-            let h: Vec<u8> = (0..32)
-                .map(|_| {
-                    seed ^= seed << 13;
-                    seed ^= seed >> 7;
-                    seed ^= seed << 17;
-                    seed as u8
-                })
-                .collect();
-            (e.clone(), e.to_lowercase(), h)
-        })
-        .collect();
-    let t = Instant::now();
-    for chunk in rows.chunks(100) {
-        let tx = conn.transaction().expect("ceiling tx");
-        {
-            let mut st = tx
-                .prepare_cached(
-                    "INSERT INTO invitation (org_id, email, email_norm, secret_hash, role, status, created_at, expires_at, inviter) VALUES (1,?1,?2,?3,'member','pending',1,2,1)",
-                )
-                .expect("prepare");
-            for (e, en, h) in chunk {
-                st.execute(rusqlite::params![e, en, h]).expect("insert");
-            }
-        }
-        tx.commit().expect("ceiling commit");
-    }
-    n as f64 / t.elapsed().as_secs_f64()
-}
 
 /// A fresh engine on MemoryStore with one organization and its owner.
 fn engine() -> (Enlist, OrgId, Actor) {
@@ -227,7 +178,7 @@ fn main() {
     let dir = std::env::temp_dir().join(format!("enlist-memory-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     let rows = if quick { 5_000 } else { 20_000 };
-    let ceil = (ceiling(&dir, rows) + ceiling(&dir, rows)) / 2.0;
+    let ceil = (sqlite_ceiling::ceiling(&dir, rows) + sqlite_ceiling::ceiling(&dir, rows)) / 2.0;
     let _ = std::fs::remove_dir_all(&dir);
 
     // Into an empty organization.

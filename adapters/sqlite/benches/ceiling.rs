@@ -20,6 +20,8 @@
 
 #[path = "../../../benches/report.rs"]
 mod report;
+#[path = "../../../benches/sqlite_ceiling.rs"]
+mod sqlite_ceiling;
 
 use enlist::{
     Actor, Enlist, InviteRequest, NewOrganization, OrgId, Policy, Recipients, Registration,
@@ -32,56 +34,6 @@ use std::time::Instant;
 
 fn quick() -> bool {
     std::env::var_os("ENLIST_BENCH_QUICK").is_some()
-}
-
-/// Rows per second of the raw one-table ceiling on a fresh file.
-fn ceiling(dir: &Path, n: usize, round: usize) -> f64 {
-    let path = dir.join(format!("ceiling-{round}.sqlite3"));
-    let mut conn = rusqlite::Connection::open(&path).unwrap();
-    conn.execute_batch(
-        "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;
-        CREATE TABLE invitation (id INTEGER PRIMARY KEY, org_id INTEGER NOT NULL, email TEXT NOT NULL,
-          email_norm TEXT NOT NULL, secret_hash BLOB NOT NULL, role TEXT NOT NULL, status TEXT NOT NULL,
-          created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, inviter INTEGER NOT NULL);
-        CREATE UNIQUE INDEX invitation_org_email ON invitation (org_id, email_norm);
-        CREATE INDEX invitation_secret ON invitation (secret_hash);",
-    )
-    .unwrap();
-    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15 ^ round as u64;
-    let rows: Vec<(String, String, Vec<u8>)> = (0..n)
-        .map(|i| {
-            let e = format!("User{i}@Example.com");
-            let h: Vec<u8> = (0..32)
-                .map(|_| {
-                    seed ^= seed << 13;
-                    seed ^= seed >> 7;
-                    seed ^= seed << 17;
-                    seed as u8
-                })
-                .collect();
-            (e.clone(), e.to_lowercase(), h)
-        })
-        .collect();
-    let t = Instant::now();
-    for chunk in rows.chunks(100) {
-        let tx = conn.transaction().unwrap();
-        {
-            let mut st = tx
-                .prepare_cached(
-                    "INSERT INTO invitation (org_id, email, email_norm, secret_hash, role, status,
-                     created_at, expires_at, inviter) VALUES (1,?1,?2,?3,'member','pending',1,2,1)",
-                )
-                .unwrap();
-            for (e, en, h) in chunk {
-                st.execute(rusqlite::params![e, en, h]).unwrap();
-            }
-        }
-        tx.commit().unwrap();
-    }
-    let rate = n as f64 / t.elapsed().as_secs_f64();
-    drop(conn);
-    remove(&path);
-    rate
 }
 
 fn remove(path: &Path) {
@@ -164,7 +116,7 @@ fn main() {
         accept_us.push(accepts(&e, &tokens, &round.to_string()));
         drop(e);
         remove(&path);
-        ceilings.push(ceiling(dir.path(), n, round));
+        ceilings.push(sqlite_ceiling::ceiling(dir.path(), n));
     }
     let (rate, ceil) = (median(&mut rates), median(&mut ceilings));
     let tx100_us = 100.0 / ceil * 1e6;
@@ -189,7 +141,7 @@ fn main() {
     issue(&e, &org, &actor, 0, pending, 10_000);
     let (rate, tokens) = issue(&e, &org, &actor, pending, 20 * 100, 100);
     let accept = accepts(&e, &tokens, "pending");
-    let ceil = ceiling(dir.path(), n, 9);
+    let ceil = sqlite_ceiling::ceiling(dir.path(), n);
     let tx100_us = 100.0 / ceil * 1e6;
     Figure::new(
         &format!("sqlite.issue_with_{}_pending", pending),
