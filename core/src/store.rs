@@ -473,15 +473,28 @@ pub trait Transaction {
         until: DateTime<Utc>,
         limit: usize,
     ) -> StoreResult<Vec<OutboxMessage>> {
-        let due = self.due_outbox(org, now, limit)?;
-        let mut out = Vec::with_capacity(due.len());
-        for mut m in due {
-            m.next_attempt_at = until;
-            self.put_outbox_message(&m)?;
-            out.push(m);
-        }
-        Ok(out)
+        claim_outbox_by_reading(self, org, now, until, limit)
     }
+}
+
+/// [`Transaction::claim_outbox`]'s default, for a store that overrides it
+/// only in some cases: the due messages ([`Transaction::due_outbox`]),
+/// each written back due at `until`.
+pub fn claim_outbox_by_reading<T: Transaction + ?Sized>(
+    tx: &mut T,
+    org: Option<&OrgId>,
+    now: DateTime<Utc>,
+    until: DateTime<Utc>,
+    limit: usize,
+) -> StoreResult<Vec<OutboxMessage>> {
+    let due = tx.due_outbox(org, now, limit)?;
+    let mut out = Vec::with_capacity(due.len());
+    for mut m in due {
+        m.next_attempt_at = until;
+        tx.put_outbox_message(&m)?;
+        out.push(m);
+    }
+    Ok(out)
 }
 
 // (Added by the hooks part of issue 14, kept apart from the trait's

@@ -2265,7 +2265,7 @@ impl Transaction for PgTx<'_> {
         if self.read_only || !self.heads.is_empty() {
             // Organizations read before: their versions were noted, and
             // claiming goes through the version check like any write.
-            return self.claim_by_reading(org, now, until, limit);
+            return enlist::store::claim_outbox_by_reading(self, org, now, until, limit);
         }
         self.flush_for_outbox()?;
         let (s, ns) = split(now);
@@ -2330,25 +2330,6 @@ impl Transaction for PgTx<'_> {
 }
 
 impl PgTx<'_> {
-    /// [`Transaction::claim_outbox`] as its default: the due messages, read,
-    /// then written one by one.
-    fn claim_by_reading(
-        &mut self,
-        org: Option<&OrgId>,
-        now: DateTime<Utc>,
-        until: DateTime<Utc>,
-        limit: usize,
-    ) -> StoreResult<Vec<OutboxMessage>> {
-        let due = self.due_outbox(org, now, limit)?;
-        let mut out = Vec::with_capacity(due.len());
-        for mut m in due {
-            m.next_attempt_at = until;
-            self.put_outbox_message(&m)?;
-            out.push(m);
-        }
-        Ok(out)
-    }
-
     /// Takes the lock of the organization of message `id` (waiting for
     /// its writer, if any), in a writing transaction. The message is read
     /// after, in a statement of its own: one that waited for the lock would
