@@ -24,101 +24,6 @@ fn text(row: &Row, i: usize) -> StoreResult<String> {
         .map_err(|e| StoreError::Corrupt(format!("column {i}: {e}")))
 }
 
-/// The person row of a member.
-pub(crate) fn sync_member(run: &mut Run<'_>, m: &Member) -> StoreResult<()> {
-    let p = Person::from_member(m);
-    sync(run, m.org_id.as_str(), &p.pid(), Some(&p))
-}
-
-/// The person row of an invitation (none once it is closed).
-pub(crate) fn sync_invitation(run: &mut Run<'_>, inv: &Invitation) -> StoreResult<()> {
-    sync(
-        run,
-        inv.org_id.as_str(),
-        &invitation_pid(inv),
-        Person::from_invitation(inv).as_ref(),
-    )
-}
-
-/// Makes the rows of `pid` say `new` (or nothing), writing only what
-/// changed ([`rows_change`]).
-fn sync(run: &mut Run<'_>, org: &str, pid: &str, new: Option<&Person>) -> StoreResult<()> {
-    let old: Option<Person> = match run(
-        "SELECT body FROM people WHERE org_id = $1 AND pid = $2",
-        &[&org, &pid],
-    )?
-    .first()
-    {
-        Some(r) => Some(from_body("person", &text(r, 0)?)?),
-        None => None,
-    };
-    let Some(change) = rows_change(old.as_ref(), new) else {
-        return Ok(());
-    };
-    for t in &change.terms_removed {
-        run(
-            "DELETE FROM people_terms WHERE org_id = $1 AND term = $2 AND pid = $3",
-            &[&org, t, &pid],
-        )?;
-    }
-    for t in &change.terms_added {
-        run(
-            "INSERT INTO people_terms (org_id, term, pid) VALUES ($1, $2, $3)",
-            &[&org, t, &pid],
-        )?;
-    }
-    for g in &change.groups_removed {
-        run(
-            "DELETE FROM people_groups WHERE org_id = $1 AND group_id = $2 AND pid = $3",
-            &[&org, g, &pid],
-        )?;
-    }
-    for g in &change.groups_added {
-        run(
-            "INSERT INTO people_groups (org_id, group_id, pid) VALUES ($1, $2, $3)",
-            &[&org, g, &pid],
-        )?;
-    }
-    let Some(p) = new else {
-        run(
-            "DELETE FROM people WHERE org_id = $1 AND pid = $2",
-            &[&org, &pid],
-        )?;
-        return Ok(());
-    };
-    let row = person_row(p);
-    run(
-        "INSERT INTO people (org_id, pid, status, expires_s, expires_ns, name_key,
-             contact_key, role, kind, license_type, since_s, since_ns, last_s, last_ns, body)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
-         ON CONFLICT (org_id, pid) DO UPDATE SET
-             status = EXCLUDED.status, expires_s = EXCLUDED.expires_s,
-             expires_ns = EXCLUDED.expires_ns, name_key = EXCLUDED.name_key,
-             contact_key = EXCLUDED.contact_key, role = EXCLUDED.role, kind = EXCLUDED.kind,
-             license_type = EXCLUDED.license_type, since_s = EXCLUDED.since_s,
-             since_ns = EXCLUDED.since_ns, last_s = EXCLUDED.last_s, last_ns = EXCLUDED.last_ns,
-             body = EXCLUDED.body",
-        &[
-            &org,
-            &pid,
-            &row.status,
-            &row.expires.map(|e| e.0),
-            &row.expires.map(|e| e.1),
-            &row.name_key,
-            &p.contact_key,
-            &p.role,
-            &row.kind,
-            &p.license_type,
-            &row.since.0,
-            &row.since.1,
-            &row.last_active.0,
-            &row.last_active.1,
-            &to_body(p)?,
-        ],
-    )?;
-    Ok(())
-}
-
 /// The person of `pid` as the table holds it.
 pub(crate) fn stored(run: &mut Run<'_>, org: &str, pid: &str) -> StoreResult<Option<Person>> {
     match run(
@@ -292,16 +197,30 @@ impl PeopleColumns {
 }
 
 /// Writes the person rows of every member and invitation already stored:
-/// migration 0004's second half, in its transaction.
+/// migration 0004's second half, in its transaction, through [`flush`]
+/// (one statement per organization) as every later write is.
 pub(crate) fn backfill(run: &mut Run<'_>) -> StoreResult<()> {
+    type Rows = std::collections::BTreeMap<String, (Option<Person>, Option<Person>)>;
+    let mut by_org: std::collections::BTreeMap<String, Rows> = Default::default();
+    let mut people: Vec<(String, String, Option<Person>)> = Vec::new();
     for r in run("SELECT body::text FROM members", &[])? {
-        sync_member(run, &from_body("member", &text(&r, 0)?)?)?;
+        let m: Member = from_body("member", &text(&r, 0)?)?;
+        let (pid, person) = of_member(&m);
+        people.push((m.org_id.as_str().to_owned(), pid, person));
     }
     let open =
         "SELECT body::text FROM invitations WHERE status IN ('staged', 'pending', 'expired')";
     for r in run(open, &[])? {
         let inv: enlist::StoredInvitation = from_body("invitation", &text(&r, 0)?)?;
-        sync_invitation(run, &inv)?;
+        let (pid, person) = of_invitation(&inv);
+        people.push((inv.org_id.as_str().to_owned(), pid, person));
+    }
+    for (org, pid, person) in people {
+        let old = stored(run, &org, &pid)?;
+        by_org.entry(org).or_default().insert(pid, (old, person));
+    }
+    for (org, rows) in &by_org {
+        flush(run, org, rows)?;
     }
     Ok(())
 }
