@@ -2528,11 +2528,20 @@ pub(crate) mod bench {
         n: u32,
     ) -> PyResult<f64> {
         let e = &engine.get().engine;
+        ns_per_call(py, n, || e.organization(black_box(&org)))
+    }
+
+    /// Nanoseconds per call of `call`, over `n` calls, without the GIL.
+    fn ns_per_call<T>(
+        py: Python<'_>,
+        n: u32,
+        call: impl Fn() -> enlist::Result<T> + Sync,
+    ) -> PyResult<f64> {
         let elapsed = py
             .detach(|| {
                 let start = Instant::now();
                 for _ in 0..n {
-                    black_box(e.organization(black_box(&org))?);
+                    black_box(call()?);
                 }
                 Ok::<_, enlist::Error>(start.elapsed())
             })
@@ -2552,16 +2561,9 @@ pub(crate) mod bench {
         n: u32,
     ) -> PyResult<f64> {
         let e = &engine.get().engine;
-        let elapsed = py
-            .detach(|| {
-                let start = Instant::now();
-                for _ in 0..n {
-                    black_box(e.invitation(black_box(&org), &actor.0, &invitation)?);
-                }
-                Ok::<_, enlist::Error>(start.elapsed())
-            })
-            .or_raise(py)?;
-        Ok(elapsed.as_nanos() as f64 / f64::from(n.max(1)))
+        ns_per_call(py, n, || {
+            e.invitation(black_box(&org), &actor.0, &invitation)
+        })
     }
 
     /// Nanoseconds of one `Enlist::invite(org, actor, request)` of these
