@@ -150,20 +150,21 @@ impl OutboxMessage {
     /// Removes the secret from the stored message (after delivery or when
     /// superseded).
     pub fn redact(&mut self) {
-        if self.email.accept_url != REDACTED {
-            self.email.text_body = self
-                .email
-                .text_body
-                .replace(&self.email.accept_url, REDACTED);
+        use crate::template::replace_found;
+        use memchr::memmem::Finder;
+        if self.email.accept_url != REDACTED && !self.email.accept_url.is_empty() {
+            let url = Finder::new(&self.email.accept_url);
+            self.email.text_body =
+                replace_found(std::mem::take(&mut self.email.text_body), &url, REDACTED);
             if let Some(html) = &mut self.email.html_body {
                 // The HTML part holds the link HTML-escaped (`&` as
                 // `&amp;`); a template may also show it as plain text.
-                *html = html
-                    .replace(
-                        &crate::template::html_escape(&self.email.accept_url),
-                        REDACTED,
-                    )
-                    .replace(&self.email.accept_url, REDACTED);
+                let escaped = crate::template::html_escape(&self.email.accept_url);
+                let mut h = std::mem::take(html);
+                if escaped != self.email.accept_url {
+                    h = replace_found(h, &Finder::new(&escaped), REDACTED);
+                }
+                *html = replace_found(h, &url, REDACTED);
             }
             self.email.accept_url = REDACTED.to_owned();
         }
@@ -726,6 +727,39 @@ mod tests {
         assert_eq!(html, "<a href=\"[redacted]\">join</a> or copy [redacted]");
         assert!(!msg.email.text_body.contains("SECRET"));
         assert_eq!(msg.email.accept_url, REDACTED);
+    }
+
+    fn stored_with(email: OutgoingEmail) -> OutboxMessage {
+        OutboxMessage {
+            id: MessageId::from("msg_1"),
+            org_id: OrgId::from("org_1"),
+            invitation_id: InvitationId::from("inv_1"),
+            email,
+            status: OutboxStatus::Queued,
+            attempts: 0,
+            next_attempt_at: DateTime::from_timestamp(0, 0).unwrap_or_default(),
+            last_error: None,
+            created_at: DateTime::from_timestamp(0, 0).unwrap_or_default(),
+            sent_at: None,
+        }
+    }
+
+    #[test]
+    fn redaction_of_a_link_with_nothing_to_escape_and_of_no_link() {
+        // The escaped link is the link itself: one pass over the HTML.
+        let url = "https://a.test/join?token=org_1.SECRETSECRET";
+        let msg = stored_with(email_with_link(url)).redacted();
+        let html = msg.email.html_body.as_deref().unwrap_or_default();
+        assert_eq!(html, "<a href=\"[redacted]\">join</a> or copy [redacted]");
+        assert!(!msg.email.text_body.contains("SECRET"));
+        // No link at all: the bodies stay as they are (an empty needle
+        // would otherwise match between every two characters).
+        let mut email = email_with_link(url);
+        email.accept_url = String::new();
+        let (text, html) = (email.text_body.clone(), email.html_body.clone());
+        let msg = stored_with(email).redacted();
+        assert_eq!(msg.email.text_body, text);
+        assert_eq!(msg.email.html_body, html);
     }
 
     #[test]

@@ -308,14 +308,25 @@ pub fn locale_fallbacks(locale: &str, org_default: &str) -> Vec<String> {
 /// `03.12.2026 14:05 UTC` (German), `2026/12/03 14:05 UTC` (Japanese,
 /// Chinese).
 pub fn format_expiry(at: DateTime<Utc>, locale: &str) -> String {
+    use chrono::{Datelike, Timelike};
     let lang = locale.split('-').next().unwrap_or_default();
-    let fmt = match lang {
-        "fr" | "es" | "it" | "pt" => "%d/%m/%Y %H:%M UTC",
-        "de" => "%d.%m.%Y %H:%M UTC",
-        "ja" | "zh" => "%Y/%m/%d %H:%M UTC",
-        _ => "%Y-%m-%d %H:%M UTC",
-    };
-    at.format(fmt).to_string()
+    let (y, mo, d, h, mi) = (at.year(), at.month(), at.day(), at.hour(), at.minute());
+    if !(0..=9999).contains(&y) {
+        // chrono writes these years with their sign.
+        let fmt = match lang {
+            "fr" | "es" | "it" | "pt" => "%d/%m/%Y %H:%M UTC",
+            "de" => "%d.%m.%Y %H:%M UTC",
+            "ja" | "zh" => "%Y/%m/%d %H:%M UTC",
+            _ => "%Y-%m-%d %H:%M UTC",
+        };
+        return at.format(fmt).to_string();
+    }
+    match lang {
+        "fr" | "es" | "it" | "pt" => format!("{d:02}/{mo:02}/{y:04} {h:02}:{mi:02} UTC"),
+        "de" => format!("{d:02}.{mo:02}.{y:04} {h:02}:{mi:02} UTC"),
+        "ja" | "zh" => format!("{y:04}/{mo:02}/{d:02} {h:02}:{mi:02} UTC"),
+        _ => format!("{y:04}-{mo:02}-{d:02} {h:02}:{mi:02} UTC"),
+    }
 }
 
 /// What an email says about its invitation: the template variables,
@@ -439,7 +450,13 @@ fn environment() -> Environment<'static> {
 
 /// `&`, `<`, `>`, `"` and `'` as HTML entities.
 pub(crate) fn html_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
+    if !s
+        .bytes()
+        .any(|b| matches!(b, b'&' | b'<' | b'>' | b'"' | b'\''))
+    {
+        return s.to_owned();
+    }
+    let mut out = String::with_capacity(s.len() + 16);
     for c in s.chars() {
         match c {
             '&' => out.push_str("&amp;"),
@@ -453,8 +470,48 @@ pub(crate) fn html_escape(s: &str) -> String {
     out
 }
 
+/// The searcher for [`LINK_MARK`], built once (building a substring
+/// searcher costs about as much as running it over a short text).
+static LINK_MARK_FINDER: LazyLock<memchr::memmem::Finder<'static>> =
+    LazyLock::new(|| memchr::memmem::Finder::new(LINK_MARK));
+
+/// `s` with every [`LINK_MARK`] replaced by `with`; `s` itself (no copy)
+/// when it holds none.
+fn put_link(s: String, with: &str) -> String {
+    replace_found(s, &LINK_MARK_FINDER, with)
+}
+
+/// `s` with every match of `finder` replaced by `with` (left to right,
+/// not overlapping, as `str::replace`); `s` itself (no copy) when nothing
+/// matches.
+pub(crate) fn replace_found(s: String, finder: &memchr::memmem::Finder<'_>, with: &str) -> String {
+    let mut found = finder.find_iter(s.as_bytes()).peekable();
+    if found.peek().is_none() {
+        return s;
+    }
+    let needle = finder.needle().len();
+    let mut out = String::with_capacity(s.len() + with.len());
+    let mut last = 0;
+    for at in found {
+        out.push_str(&s[last..at]);
+        out.push_str(with);
+        last = at + needle;
+    }
+    out.push_str(&s[last..]);
+    out
+}
+
+/// User text as a template value, without any [`LINK_MARK`] in it (also
+/// none that removing one would form from the text around it).
 fn text(s: &str) -> Value {
-    Value::from(s.replace(LINK_MARK, ""))
+    if LINK_MARK_FINDER.find(s.as_bytes()).is_none() {
+        return Value::from(s);
+    }
+    let mut s = s.to_owned();
+    while LINK_MARK_FINDER.find(s.as_bytes()).is_some() {
+        s = put_link(s, "");
+    }
+    Value::from(s)
 }
 
 fn opt(s: &Option<String>) -> Value {
@@ -481,20 +538,29 @@ fn context(vars: &EmailVars, locale: &str) -> Value {
 /// runs of white space one space, trimmed, at most [`MAX_SUBJECT_CHARS`].
 /// A subject rendered from user text can never start another header.
 pub(crate) fn fold_subject(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
+    let mut out = String::with_capacity(s.len().min(MAX_SUBJECT_CHARS * 4));
+    let mut chars = 0;
     let mut space = false;
     for c in s.chars() {
         if c.is_whitespace() || c.is_control() {
             space = true;
-        } else {
-            if space && !out.is_empty() {
-                out.push(' ');
-            }
-            space = false;
-            out.push(c);
+            continue;
         }
+        if space && !out.is_empty() {
+            if chars == MAX_SUBJECT_CHARS {
+                break;
+            }
+            out.push(' ');
+            chars += 1;
+        }
+        space = false;
+        if chars == MAX_SUBJECT_CHARS {
+            break;
+        }
+        out.push(c);
+        chars += 1;
     }
-    out.chars().take(MAX_SUBJECT_CHARS).collect()
+    out
 }
 
 /// Why a part failed to render.
@@ -645,18 +711,19 @@ pub(crate) fn render(
     let env = compiled(t).map_err(|(field, m)| (field, RenderFailure::Template(m)))?;
     let locale = t.locale.unwrap_or("en");
     let ctx = context(vars, locale);
-    let subject = render_part(&env, SUBJECT_NAME, &ctx)
-        .map_err(|e| ("template.subject", e))?
-        .replace(LINK_MARK, "");
-    let text = render_part(&env, TEXT_NAME, &ctx)
-        .map_err(|e| ("template.text_body", e))?
-        .replace(LINK_MARK, accept_url);
+    let subject = put_link(
+        render_part(&env, SUBJECT_NAME, &ctx).map_err(|e| ("template.subject", e))?,
+        "",
+    );
+    let text = put_link(
+        render_part(&env, TEXT_NAME, &ctx).map_err(|e| ("template.text_body", e))?,
+        accept_url,
+    );
     let html = match t.html {
-        Some(_) => Some(
-            render_part(&env, HTML_NAME, &ctx)
-                .map_err(|e| ("template.html_body", e))?
-                .replace(LINK_MARK, &html_escape(accept_url)),
-        ),
+        Some(_) => Some(put_link(
+            render_part(&env, HTML_NAME, &ctx).map_err(|e| ("template.html_body", e))?,
+            &html_escape(accept_url),
+        )),
         None => None,
     };
     Ok(Rendered {
@@ -1073,6 +1140,67 @@ mod tests {
             "{{ accept_url }}{{ organization * 100000 }}",
         ));
         assert_eq!(e.code(), "limit_exceeded", "{e:?}");
+    }
+
+    #[test]
+    fn user_text_cannot_form_the_link_mark_either() {
+        // Removing the inner mark would join the outer halves into one.
+        let (head, tail) = LINK_MARK.split_at(8);
+        let mut v = vars();
+        v.personal_message = Some(format!("click {head}{LINK_MARK}{tail} here"));
+        v.organization = format!("{head}{head}{LINK_MARK}{tail}{tail}");
+        let r = render(TemplateSource::DEFAULT, &v, "https://a.test/a?token=live").expect("ok");
+        assert_eq!(r.text.matches("token=live").count(), 1);
+        assert!(!r.text.contains(LINK_MARK));
+        assert!(!r.subject.contains("token=live"));
+    }
+
+    /// The subject folding as it was first written (two passes): the fast
+    /// one must agree with it on every input.
+    fn fold_subject_reference(s: &str) -> String {
+        let mut out = String::new();
+        let mut space = false;
+        for c in s.chars() {
+            if c.is_whitespace() || c.is_control() {
+                space = true;
+            } else {
+                if space && !out.is_empty() {
+                    out.push(' ');
+                }
+                space = false;
+                out.push(c);
+            }
+        }
+        out.chars().take(MAX_SUBJECT_CHARS).collect()
+    }
+
+    fn html_escape_reference(s: &str) -> String {
+        s.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;")
+            .replace('\'', "&#39;")
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn fast_text_helpers_agree_with_their_plain_versions(
+            s in "([a-c &<>\"'\t\r\n\u{2028}\u{0}é]|zQxEnlistAcceptLinkMarkQxz){0,400}",
+            secs in -70_000_000_000i64..300_000_000_000i64,
+        ) {
+            proptest::prop_assert_eq!(fold_subject(&s), fold_subject_reference(&s));
+            proptest::prop_assert_eq!(html_escape(&s), html_escape_reference(&s));
+            proptest::prop_assert_eq!(put_link(s.clone(), "<L>"), s.replace(LINK_MARK, "<L>"));
+            let at = DateTime::from_timestamp(secs, 0).unwrap_or_default();
+            for (locale, fmt) in [
+                ("en", "%Y-%m-%d %H:%M UTC"),
+                ("pt-BR", "%d/%m/%Y %H:%M UTC"),
+                ("de", "%d.%m.%Y %H:%M UTC"),
+                ("zh", "%Y/%m/%d %H:%M UTC"),
+            ] {
+                proptest::prop_assert_eq!(format_expiry(at, locale), at.format(fmt).to_string());
+            }
+        }
     }
 
     #[test]
