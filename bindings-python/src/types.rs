@@ -592,14 +592,24 @@ record! {
         PyRows::of(slf, |r| &r.inner.rows[..], |r| PyReportRow::from(r.clone()))
     }
 
-    /// The rows of the Invitations report.
-    fn invitations(&self) -> Vec<PyReportRow> {
-        self.inner.invitations().cloned().map(Into::into).collect()
+    /// The rows of the Invitations report, each made when read.
+    fn invitations(slf: &Bound<'_, Self>) -> PyRows {
+        PyRows::filtered(
+            slf,
+            |r| &r.inner.rows[..],
+            |r| !r.outcome.is_error(),
+            |r| PyReportRow::from(r.clone()),
+        )
     }
 
-    /// The rows of the Errors report.
-    fn errors(&self) -> Vec<PyReportRow> {
-        self.inner.errors().cloned().map(Into::into).collect()
+    /// The rows of the Errors report, each made when read.
+    fn errors(slf: &Bound<'_, Self>) -> PyRows {
+        PyRows::filtered(
+            slf,
+            |r| &r.inner.rows[..],
+            |r| r.outcome.is_error(),
+            |r| PyReportRow::from(r.clone()),
+        )
     }
 
     /// The Invitations report as CSV.

@@ -150,3 +150,47 @@ def test_a_bulk_actions_rows_are_rows(world: World) -> None:
     del report
     gc.collect()
     assert row.member == bob.id and row.outcome is enlist.BulkOutcome.CHANGED
+
+
+def test_a_kept_reports_halves_a_sheets_rows_and_a_deliverys_ids_are_rows(world: World) -> None:
+    e, org, owner = world.engine, world.org, world.owner
+    report = invite(world, 3, bad=2)
+    kept = e.batch_report(org, report.batch_id, actor=owner)
+    invitations, errors = kept.invitations(), kept.errors()
+    assert isinstance(invitations, enlist.Rows) and isinstance(errors, enlist.Rows)
+    # Picked from the report's rows in order, each side exactly once.
+    assert [r.contact for r in invitations] == [f"p{i}@acme.example" for i in range(3)]
+    assert [r.error_code for r in errors] == ["invalid_address", "invalid_address"]
+    assert len(invitations) + len(errors) == len(kept.rows) == len(kept)
+    assert invitations[-1] == kept.rows[2] and errors[0] == kept.rows[3]
+    with pytest.raises(IndexError):
+        errors[2]
+    del kept
+    gc.collect()
+    assert errors[-1].line == 5 and invitations[0].outcome is enlist.RowOutcome.ISSUED
+
+    sheet = enlist.parse_import(b"email,kind\nann@acme.example,member\nbob@acme.example,robot\n", format="csv")
+    assert isinstance(sheet.rows, enlist.Rows) and isinstance(sheet.errors, enlist.Rows)
+    assert [r.input.email for r in sheet.rows] == ["ann@acme.example"] and len(sheet) == 1
+    assert [err.line for err in sheet.errors] == [3] and sheet.ignored_columns == []
+    assert sheet.rows == sheet.rows and sheet == enlist.parse_import(
+        b"email,kind\nann@acme.example,member\nbob@acme.example,robot\n", format="csv"
+    )
+
+    delivered = e.deliver_pending(world.outbox)
+    assert isinstance(delivered.sent, enlist.Rows) and isinstance(delivered.failed, enlist.Rows)
+    assert sorted(delivered.sent) == sorted(i.message_id for i in report.issued)
+    assert delivered.retrying == [] and len(delivered) == 3
+    worked = e.work_outbox(world.outbox)
+    assert isinstance(worked.sent, enlist.Rows) and worked.sent == [] and worked.expired_invitations == 0
+
+
+def test_a_bulk_reports_refused_rows_are_rows(world: World) -> None:
+    e, org, owner = world.engine, world.org, world.owner
+    uma = world.join("uma@acme.example", role="user_admin")
+    bob = world.join("bob@acme.example")
+    shown = e.bulk_confirmation(org, "deactivate", actor=uma, members=[bob, owner])
+    report = e.bulk_action(org, "deactivate", actor=uma, members=[bob, owner], confirmation=shown.number)
+    refused = report.refused()
+    assert isinstance(refused, enlist.Rows) and len(refused) == 1
+    assert refused[0].member == owner.id and refused == [r for r in report.rows if r.member == owner.id]

@@ -192,7 +192,7 @@ impl std::fmt::Display for ImportRowError {
 #[non_exhaustive]
 #[cfg_attr(
     feature = "python",
-    pyo3::pyclass(frozen, eq, get_all, module = "enlist._enlist")
+    pyo3::pyclass(frozen, eq, module = "enlist._enlist")
 )]
 pub struct ImportSheet {
     /// The recipients, in file order (empty rows skipped).

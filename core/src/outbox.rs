@@ -392,7 +392,7 @@ impl RetryPolicy {
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 #[cfg_attr(
     feature = "python",
-    pyo3::pyclass(frozen, eq, get_all, module = "enlist._enlist")
+    pyo3::pyclass(frozen, eq, module = "enlist._enlist")
 )]
 pub struct DeliveryReport {
     /// Messages delivered.
@@ -410,7 +410,7 @@ pub struct DeliveryReport {
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 #[cfg_attr(
     feature = "python",
-    pyo3::pyclass(frozen, eq, get_all, module = "enlist._enlist")
+    pyo3::pyclass(frozen, eq, module = "enlist._enlist")
 )]
 pub struct WorkerReport {
     /// Messages delivered.

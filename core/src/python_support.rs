@@ -947,7 +947,23 @@ py_records! {
 
     ImportRow repr(line, input, groups) {}
 
-    ImportSheet repr(rows, errors, ignored_columns) {
+    ImportSheet repr(rows, errors, ignored_columns)
+    getters |v| {
+        ignored_columns -> Vec<String> { v.ignored_columns.clone() }
+    }
+    {
+        /// The recipients, in file order, each made when read.
+        #[getter]
+        fn rows(slf: &Bound<'_, Self>) -> Rows {
+            Rows::of(slf, |s| &s.rows[..], ImportRow::clone)
+        }
+
+        /// The rows that could not be read, each made when read.
+        #[getter]
+        fn errors(slf: &Bound<'_, Self>) -> Rows {
+            Rows::of(slf, |s| &s.errors[..], ImportRowError::clone)
+        }
+
         fn __len__(&self) -> usize {
             self.rows.len()
         }
@@ -977,13 +993,54 @@ py_records! {
     EmailPreview repr(template_locale, subject) {}
 
     DeliveryReport repr(sent, retrying, failed) {
+        /// The messages sent, as ids, each made when read.
+        #[getter]
+        fn sent(slf: &Bound<'_, Self>) -> Rows {
+            Rows::of(slf, |r| &r.sent[..], MessageId::clone)
+        }
+
+        /// The messages to be tried again later, as ids.
+        #[getter]
+        fn retrying(slf: &Bound<'_, Self>) -> Rows {
+            Rows::of(slf, |r| &r.retrying[..], MessageId::clone)
+        }
+
+        /// The messages given up on, as ids.
+        #[getter]
+        fn failed(slf: &Bound<'_, Self>) -> Rows {
+            Rows::of(slf, |r| &r.failed[..], MessageId::clone)
+        }
+
         /// Messages attempted in this run.
         fn __len__(&self) -> usize {
             self.sent.len() + self.retrying.len() + self.failed.len()
         }
     }
 
-    WorkerReport repr(sent, retrying, failed, expired_invitations, next_due) {
+    WorkerReport repr(sent, retrying, failed, expired_invitations, next_due)
+    getters |v| {
+        expired_invitations -> u64 { v.expired_invitations }
+        next_due -> Option<chrono::DateTime<chrono::Utc>> { v.next_due }
+    }
+    {
+        /// The messages sent, as ids, each made when read.
+        #[getter]
+        fn sent(slf: &Bound<'_, Self>) -> Rows {
+            Rows::of(slf, |r| &r.sent[..], MessageId::clone)
+        }
+
+        /// The messages to be tried again later, as ids.
+        #[getter]
+        fn retrying(slf: &Bound<'_, Self>) -> Rows {
+            Rows::of(slf, |r| &r.retrying[..], MessageId::clone)
+        }
+
+        /// The messages given up on, as ids.
+        #[getter]
+        fn failed(slf: &Bound<'_, Self>) -> Rows {
+            Rows::of(slf, |r| &r.failed[..], MessageId::clone)
+        }
+
         /// Messages attempted in this pass.
         fn __len__(&self) -> usize {
             self.sent.len() + self.retrying.len() + self.failed.len()
@@ -1010,10 +1067,15 @@ py_records! {
             Rows::of(slf, |r| &r.rows[..], BulkRow::clone)
         }
 
-        /// The refused rows.
+        /// The refused rows, each made when read.
         #[pyo3(name = "refused")]
-        fn py_refused(&self) -> Vec<BulkRow> {
-            self.refused().cloned().collect()
+        fn py_refused(slf: &Bound<'_, Self>) -> Rows {
+            Rows::filtered(
+                slf,
+                |r| &r.rows[..],
+                |r| r.outcome == BulkOutcome::Refused,
+                BulkRow::clone,
+            )
         }
 
         /// How many rows changed.

@@ -61,6 +61,32 @@ impl Rows {
         })
     }
 
+    /// The rows of `rows(owner)` that `keep` picks, in order, each made by
+    /// `make` when read. Only their positions are found now (one pass, no
+    /// Python object made).
+    pub fn filtered<O, T, W>(
+        owner: &Bound<'_, O>,
+        rows: fn(&O) -> &[T],
+        keep: fn(&T) -> bool,
+        make: fn(&T) -> W,
+    ) -> Self
+    where
+        O: PyClass<Frozen = True> + Sync,
+        T: 'static,
+        W: for<'py> IntoPyObject<'py> + 'static,
+    {
+        let owner: Py<O> = owner.clone().unbind();
+        let picked: Vec<usize> = rows(owner.get())
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| keep(r))
+            .map(|(i, _)| i)
+            .collect();
+        Self::new(picked.len(), move |py, i| {
+            make(&rows(owner.get())[picked[i]]).into_bound_py_any(py)
+        })
+    }
+
     /// Row `i`, which must be `< len`.
     fn row<'py>(&self, py: Python<'py>, i: usize) -> PyResult<Bound<'py, PyAny>> {
         (self.fetch)(py, i)
