@@ -1,6 +1,11 @@
 """Writes the figures of one bench run (BENCH-RESULT lines, see
-benches/report.rs) as the table between the markers of the book's
-performance page, and exits 1 when any figure misses its aim."""
+benches/report.rs) into the table between the markers of the book's
+performance page, and exits 1 when any figure of this run misses its aim.
+
+A run of some parts (`scripts/bench.sh sqlite`) replaces the rows of the
+figures it printed and keeps the other rows as they were, each with the
+commit and date it was measured at: every row's value and its ceiling
+always come from one run."""
 import datetime
 import json
 import platform
@@ -32,11 +37,24 @@ def main(results, page):
     except Exception:
         rev = "?"
     cores = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()
+    measured = f"`{rev}` {datetime.date.today()}"
+    header = ["| figure | what | value | against (same run) | ratio | aim | met | measured |",
+              "|---|---|---|---|---|---|---|---|"]
     lines = [BEGIN, "",
-             f"Measured {datetime.date.today()} at commit `{rev}` on {cores} cores "
-             f"({platform.machine()}), one run of `scripts/bench.sh`.", "",
-             "| figure | what | value | against (same run) | ratio | aim | met |",
-             "|---|---|---|---|---|---|---|"]
+             f"Each row is one figure and its ceiling from one run of `scripts/bench.sh` on "
+             f"{cores} cores ({platform.machine()}), at the commit and on the date shown; "
+             "a run of some parts replaces their rows and keeps the others.", ""] + header
+    text = open(page, encoding="utf-8").read()
+    kept = {}
+    order = []
+    if BEGIN in text and END in text:
+        for line in text.split(BEGIN, 1)[1].split(END, 1)[0].splitlines():
+            cells = line.split(" | ")
+            if line.startswith("| `") and len(cells) == 8:
+                name = cells[0][len("| `"):].rstrip("`")
+                kept[name] = line
+                order.append(name)
+    new = {}
     missed = []
     for r in rows:
         against = ""
@@ -46,10 +64,12 @@ def main(results, page):
         met = "" if r["aim_op"] is None else ("yes" if r["met"] else "**no**")
         if r["aim_op"] is not None and not r["met"]:
             missed.append(r["name"])
-        lines.append(f'| `{r["name"]}` | {r["what"]} | {fmt(r["value"])} {r["unit"]} | {against} | '
-                     f'{fmt(r["ratio"])} | {aim} | {met} |')
+        new[r["name"]] = (f'| `{r["name"]}` | {r["what"]} | {fmt(r["value"])} {r["unit"]} | {against} | '
+                          f'{fmt(r["ratio"])} | {aim} | {met} | {measured} |')
+    for name in order:
+        lines.append(new.pop(name, kept[name]))
+    lines += list(new.values())
     lines += ["", END]
-    text = open(page, encoding="utf-8").read()
     if BEGIN in text and END in text:
         head, rest = text.split(BEGIN, 1)
         _, tail = rest.split(END, 1)

@@ -15,6 +15,12 @@
 //! Every figure is printed as a `BENCH-RESULT` line (benches/report.rs);
 //! scripts/bench.sh collects them. `ENLIST_BENCH_QUICK=1` shrinks the sizes.
 //! Run: `cargo bench -p enlist-sqlite --bench ceiling`.
+//!
+//! For callgrind, `--profile N` only issues N invitations (batches of 100)
+//! into a fresh file and accepts one per batch, with no ceiling and no
+//! timing: `valgrind --tool=callgrind --toggle-collect='*ceiling::issue*'
+//! target/release/deps/ceiling-* --profile 4000` (`*ceiling::accepts*` for
+//! the accepts), then `callgrind_annotate --inclusive=yes`.
 #![allow(missing_docs)]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -104,6 +110,15 @@ fn accepts(e: &Enlist, tokens: &[String], tag: &str) -> f64 {
 }
 
 fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(at) = args.iter().position(|a| a == "--profile") {
+        let n: usize = args.get(at + 1).and_then(|n| n.parse().ok()).unwrap_or(4_000);
+        let dir = tempfile::tempdir().unwrap();
+        let (e, org, actor) = engine(&dir.path().join("profile.sqlite3"));
+        let (_, tokens) = issue(&e, &org, &actor, 0, n, 100);
+        accepts(&e, &tokens, "profile");
+        return;
+    }
     let n = if quick() { 5_000 } else { 20_000 };
     let pending = if quick() { 20_000 } else { 1_000_000 };
     let dir = tempfile::tempdir().unwrap();
