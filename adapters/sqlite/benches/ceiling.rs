@@ -112,7 +112,10 @@ fn accepts(e: &Enlist, tokens: &[String], tag: &str) -> f64 {
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if let Some(at) = args.iter().position(|a| a == "--profile") {
-        let n: usize = args.get(at + 1).and_then(|n| n.parse().ok()).unwrap_or(4_000);
+        let n: usize = args
+            .get(at + 1)
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(4_000);
         let dir = tempfile::tempdir().unwrap();
         let (e, org, actor) = engine(&dir.path().join("profile.sqlite3"));
         let (_, tokens) = issue(&e, &org, &actor, 0, n, 100);

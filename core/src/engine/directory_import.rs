@@ -373,7 +373,7 @@ impl Enlist {
         format: ImportFormat,
         defaults: ImportDefaults,
     ) -> Result<ImportReport> {
-        let mut prepared = self.prepare_import(org, actor, bytes, format, &defaults, false)?;
+        let mut prepared = self.prepare_import(org, actor, bytes, format, &defaults)?;
         let mut report = std::mem::take(&mut prepared.report);
         let message = prepared.message.take();
         let chunks = prepared.chunks();
@@ -442,22 +442,17 @@ impl Enlist {
         bytes: &[u8],
         format: ImportFormat,
         defaults: &ImportDefaults,
-        read_only: bool,
     ) -> Result<PreparedImport> {
         // No organization takes a larger file: refused before any work.
         ImportLimits::check_ceiling(bytes.len())?;
         let message = clean_text("message", defaults.message.as_deref(), MAX_MESSAGE_CHARS)?;
-        // Nothing is written by this transaction.
-        let authorize = |cx: &mut super::Ctx<'_>| {
+        // A read transaction (nothing is written): on SQLite it takes no
+        // write lock, so authorizing an import never waits for a writer.
+        let (o, auth, groups) = self.run_read("import_invitations.authorize", |cx| {
             let (o, auth) = cx.enter(org, actor)?;
             let groups = cx.tx.groups(org)?;
             Ok((o, auth, groups))
-        };
-        let (o, auth, groups) = if read_only {
-            self.run_read("import_invitations.authorize", authorize)?
-        } else {
-            self.run("import_invitations.authorize", authorize)?
-        };
+        })?;
         if auth.is_guest()
             || !(auth.has(Permission::InviteMembers) || auth.has(Permission::InviteGuests))
         {

@@ -173,7 +173,7 @@ impl Enlist {
         format: ImportFormat,
         defaults: ImportDefaults,
     ) -> Result<ImportDryRun> {
-        let mut prepared = self.prepare_import(org, actor, bytes, format, &defaults, true)?;
+        let mut prepared = self.prepare_import(org, actor, bytes, format, &defaults)?;
         let report = std::mem::take(&mut prepared.report);
         let message = prepared.message.take();
         let chunks = prepared.chunks();
