@@ -222,7 +222,16 @@ impl PeopleQuery {
     /// passes the filters (not the cursor).
     pub fn matches(&self, p: &Person) -> bool {
         self.wanted_labels().contains(&p.label)
-            && self.role.as_ref().is_none_or(|r| &p.role == r)
+            && self.matches_filters(p)
+            && self
+                .search_folded()
+                .is_none_or(|s| p.search_terms().iter().any(|t| t.starts_with(&s)))
+    }
+
+    /// Whether a person passes the filters other than the labels and the
+    /// search (role, kind, license type, group).
+    pub(crate) fn matches_filters(&self, p: &Person) -> bool {
+        self.role.as_ref().is_none_or(|r| &p.role == r)
             && self.kind.is_none_or(|k| p.kind == k)
             && self
                 .license_type
@@ -232,9 +241,6 @@ impl PeopleQuery {
                 .group
                 .as_ref()
                 .is_none_or(|g| p.groups.iter().any(|x| &x.group_id == g))
-            && self
-                .search_folded()
-                .is_none_or(|s| p.search_terms().iter().any(|t| t.starts_with(&s)))
     }
 }
 

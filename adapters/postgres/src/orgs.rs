@@ -46,6 +46,18 @@ pub(crate) const LIST: &str = "SELECT slug, body::text FROM organizations
        AND ($2::text IS NULL OR starts_with(slug, $2::text) OR starts_with(name_key, $2::text))
      ORDER BY slug LIMIT $3";
 
+/// A page of the organizations not deleted whose slug or lowercased name
+/// is in `[$2, $3)` (the range of the texts a prefix starts, from
+/// `prefix_range`), by slug: the two index ranges (`organizations_listed`
+/// and `organizations_listed_name`, migration 0012) OR-ed in a bitmap,
+/// the matches only, then sorted; not a walk of every organization by
+/// slug.
+pub(crate) const LIST_BY_PREFIX: &str = "SELECT slug, body::text FROM organizations
+     WHERE NOT deleted AND slug IS NOT NULL AND ($1::text IS NULL OR slug > $1::text)
+       AND ((slug >= $2::text AND slug < $3::text)
+            OR (name_key >= $2::text AND name_key < $3::text))
+     ORDER BY slug LIMIT $4";
+
 /// A page of an account's live memberships in organizations not deleted.
 pub(crate) const MEMBERSHIPS: &str = "SELECT m.org_id, o.body::text, m.body::text
      FROM members AS m JOIN organizations AS o ON o.org_id = m.org_id

@@ -1501,13 +1501,17 @@ impl Transaction for PgTx<'_> {
         self.flush()?;
         // Only transactions older than the snapshot's xmin: they have all
         // ended, so nothing can appear before this page later (see
-        // migration 0006).
+        // migration 0006). `ORDER BY` names the table's columns (`e.`): a
+        // bare `feed_tx` is the select list's `feed_tx::text`, which sorted
+        // every event of the store as text for each page (and put "10"
+        // before "9"); by the columns, a page is a walk of `events_feed`
+        // from the cursor.
         let rows = self.query(
-            "SELECT feed_tx::text, feed_pos, body::text FROM events
-             WHERE (feed_tx, feed_pos) > ($1::text::xid8, $2)
-               AND feed_tx < pg_snapshot_xmin(pg_current_snapshot())
-               AND ($3::text[] IS NULL OR kind = ANY($3::text[]))
-             ORDER BY feed_tx, feed_pos
+            "SELECT e.feed_tx::text, e.feed_pos, e.body::text FROM events AS e
+             WHERE (e.feed_tx, e.feed_pos) > ($1::text::xid8, $2)
+               AND e.feed_tx < pg_snapshot_xmin(pg_current_snapshot())
+               AND ($3::text[] IS NULL OR e.kind = ANY($3::text[]))
+             ORDER BY e.feed_tx, e.feed_pos
              LIMIT $4",
             &[&tx_id, &pos, &kinds, &to_i64(limit as u64)],
         )?;
@@ -1982,7 +1986,16 @@ impl Transaction for PgTx<'_> {
             .transpose()?;
         let limit = store::page_limit(query.limit);
         let n = i64::try_from(limit + 1).unwrap_or(i64::MAX);
-        let rows = self.query(crate::orgs::LIST, &[&after, &prefix, &n])?;
+        // With a prefix, the ranges of the slug and name indexes it
+        // bounds (migration 0012); a prefix no text bounds above (only
+        // U+10FFFF characters) filters the walk by slug instead.
+        let range = prefix.map(store::people::prefix_range);
+        let rows = match &range {
+            Some((low, Some(high))) => {
+                self.query(crate::orgs::LIST_BY_PREFIX, &[&after, low, high, &n])?
+            }
+            _ => self.query(crate::orgs::LIST, &[&after, &prefix, &n])?,
+        };
         store::collect_page(
             rows.iter().map(|r| {
                 let slug: String = get(r, 0)?;
@@ -2399,5 +2412,17 @@ impl PgTx<'_> {
     ) -> StoreResult<Vec<String>> {
         let mut run = |sql: &str, p: &[&(dyn ToSql + Sync)]| self.query(sql, p);
         crate::people::explain(&mut run, org, query, now)
+    }
+
+    /// The plan of the admin list's first page of organizations whose slug
+    /// or name starts with `prefix` (one line a row).
+    pub(crate) fn explain_organizations(&mut self, prefix: &str) -> StoreResult<Vec<String>> {
+        let (low, high) = store::people::prefix_range(prefix);
+        let after: Option<String> = None;
+        let rows = self.query(
+            &format!("EXPLAIN {}", crate::orgs::LIST_BY_PREFIX),
+            &[&after, &low, &high, &51i64],
+        )?;
+        rows.iter().map(|r| get::<String>(r, 0)).collect()
     }
 }

@@ -62,6 +62,13 @@
 //!   type, and a due set `(expires_at, id)` of stored-pending invitations.
 //!   Listed invitations are returned as stored; the status filter uses
 //!   [`Invitation::status_at`] `now`;
+//! - the people view (`people.rs`): for each of its sorts (name, email,
+//!   role, date, last active) an ordered set of sort keys per stored
+//!   label, and the search terms, kept on every member and invitation
+//!   write. A page merges the sets of the labels it asks for from its
+//!   cursor and stops after the page (the other filters tested on the
+//!   rows walked); a search reads the terms the text is a prefix of and
+//!   sorts the matches;
 //! - outbox: the queued messages per invitation and a due set
 //!   `(next_attempt_at, id)` of queued messages.
 //!
@@ -89,6 +96,7 @@
 //! [`list_invitations`]: Transaction::list_invitations
 
 mod domains;
+mod people;
 mod state;
 #[cfg(test)]
 mod tests;

@@ -1,6 +1,7 @@
 //! The state of a MemoryStore: entities and their indexes, and the undo
 //! log's entries.
 
+use super::people::PeopleIndex;
 use crate::event::Event;
 use crate::group::Group;
 use crate::id::{BatchId, GroupId, InvitationId, LinkId, MemberId, MessageId, OrgId};
@@ -9,6 +10,7 @@ use crate::link::StoredInviteLink;
 use crate::member::{Member, MemberStatus};
 use crate::organization::Organization;
 use crate::outbox::{OutboxMessage, OutboxStatus};
+use crate::people::Person;
 use crate::report::BatchReport;
 use crate::secret::SecretHash;
 use crate::store::inbox::{PersonKey, person_key};
@@ -128,6 +130,9 @@ pub(super) struct OrgData {
     /// Invitations in `(created_at, id)` order.
     pub(super) invitations: Table<DateTime<Utc>, InvitationId, StoredInvitation>,
     pub(super) invitation_ix: InvitationIndexes,
+    /// The people view's ordered indexes (members and the invitations in
+    /// the view).
+    pub(super) people: PeopleIndex,
     /// Invitation links by id (the default one is [`LinkId::DEFAULT`]).
     pub(super) links: BTreeMap<LinkId, StoredInviteLink>,
     /// `events[i].seq == i + 1`.
@@ -220,6 +225,7 @@ impl<S: Ord + Clone, I: Ord + Hash + Clone, V> Table<S, I, V> {
     }
 
     /// Every entity, in list order.
+    #[cfg(test)]
     pub(super) fn values(&self) -> impl Iterator<Item = &V> {
         self.order.iter().filter_map(|(_, id)| self.get(id))
     }
@@ -483,6 +489,10 @@ impl State {
         self.org_mut(org);
         let State { orgs, accounts, .. } = self;
         let data = orgs.get_mut(org)?;
+        data.people.change(
+            data.members.get(id).map(Person::from_member).as_ref(),
+            new.as_ref().map(Person::from_member).as_ref(),
+        );
         if let Some(p) = data.members.get(id) {
             data.member_ix.apply(p, false);
             if let Some(key) = account(p) {
@@ -557,6 +567,15 @@ impl State {
             ..
         } = self;
         let data = orgs.get_mut(org)?;
+        data.people.change(
+            data.invitations
+                .get(id)
+                .and_then(|p| Person::from_invitation(p))
+                .as_ref(),
+            new.as_ref()
+                .and_then(|n| Person::from_invitation(n))
+                .as_ref(),
+        );
         if let Some(p) = data.invitations.get(id) {
             data.invitation_ix.apply(p, false);
             if let Some(at) = due_at(p) {

@@ -780,16 +780,12 @@ impl Transaction for MemoryTx<'_> {
         query: &crate::people::PeopleQuery,
         now: DateTime<Utc>,
     ) -> StoreResult<Page<crate::people::Person>> {
-        use crate::people::Person;
         let Some(data) = self.data(org) else {
             return Ok(empty_page());
         };
-        let members = data.members.values().map(Person::from_member);
-        let invitations = data
-            .invitations
-            .values()
-            .filter_map(|inv| Person::from_invitation(inv));
-        crate::store::people::scan_page(members.chain(invitations), query, now)
+        crate::store::people::page_by_walks(query, now, |w| {
+            super::people::walk(data, query, now, w)
+        })
     }
 
     fn open_invitations_by_inviter(

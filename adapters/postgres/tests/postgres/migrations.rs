@@ -126,6 +126,7 @@ fn the_schema_is_created_with_every_table_keyed_by_organization() {
             "members_by_account",
             "org_domains_verified",
             "organizations_listed",
+            "organizations_listed_name",
             "organizations_slug",
             "outbox_due_all",
             "outbox_id"

@@ -104,3 +104,43 @@ fn migration_0008_gives_existing_organizations_slugs() {
         .collect();
     assert_eq!(slugs, ["acme", "acme-2", "zeta-ltd"]);
 }
+
+/// The admin list's prefix search (migration 0012) reads the range of
+/// slugs and the range of names the prefix starts, not every organization
+/// (it walked them all by slug before), and finds both kinds of match.
+#[test]
+fn the_organization_prefix_search_reads_two_index_ranges() {
+    let Some(f) = Fresh::new() else { return };
+    let mut c = f.sql();
+    // Enough organizations that a walk of all of them would cost.
+    c.batch_execute(
+        "INSERT INTO organizations (org_id, body, slug, name_key, deleted)
+         SELECT 'org_' || k, json_build_object('id', 'org_' || k, 'name', 'Org ' || k,
+                    'slug', 'org-' || k, 'policy', '{}'::json, 'custom_roles', '[]'::json,
+                    'created_at', '2023-11-14T22:13:20Z'),
+                'org-' || k, 'org ' || k, false
+         FROM generate_series(1, 5000) AS k;
+         ANALYZE organizations;",
+    )
+    .unwrap();
+    let plan = f.store.explain_organizations("acme").unwrap().join("\n");
+    assert!(plan.contains("organizations_listed_name"), "{plan}");
+    assert!(plan.contains("organizations_listed "), "{plan}");
+    assert!(!plan.contains("Seq Scan"), "{plan}");
+    let engine = Enlist::new(f.store.clone() as std::sync::Arc<dyn Store>);
+    engine
+        .create_organization(NewOrganization::new("Zeta Acme", "acct-1", "a@z.test"))
+        .unwrap();
+    engine
+        .create_organization(NewOrganization::new("Acme", "acct-1", "a@acme.test"))
+        .unwrap();
+    let mut q = OrganizationQuery::new().with_limit(10);
+    q.prefix = Some("acme".into());
+    let page = engine.list_organizations(&q).unwrap();
+    let names: Vec<String> = page.items.into_iter().map(|o| o.name).collect();
+    assert_eq!(names, ["Acme"]);
+    q.prefix = Some("zeta a".into());
+    let page = engine.list_organizations(&q).unwrap();
+    let names: Vec<String> = page.items.into_iter().map(|o| o.name).collect();
+    assert_eq!(names, ["Zeta Acme"]);
+}

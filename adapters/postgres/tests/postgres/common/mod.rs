@@ -128,6 +128,11 @@ pub const UNDO: &[(u32, &str)] = &[
         "DROP TABLE links;
          CREATE TABLE invite_links (org_id text COLLATE \"C\" NOT NULL PRIMARY KEY, body json NOT NULL);",
     ),
+    (
+        12,
+        "DROP INDEX organizations_listed_name;
+         ALTER TABLE organizations ALTER COLUMN name_key TYPE text COLLATE \"default\";",
+    ),
 ];
 
 impl Drop for Fresh {
