@@ -64,8 +64,10 @@
 //!   [`Invitation::status_at`] `now`;
 //! - the people view (`people.rs`): for each of its sorts (name, email,
 //!   role, date, last active) an ordered set of sort keys per stored
-//!   label, and the search terms, kept on every member and invitation
-//!   write. A page merges the sets of the labels it asks for from its
+//!   label, and the search terms, built by the organization's first
+//!   people-view read and kept on every member and invitation write from
+//!   then on (an organization whose view is never read pays nothing for
+//!   them). A page merges the sets of the labels it asks for from its
 //!   cursor and stops after the page (the other filters tested on the
 //!   rows walked); a search reads the terms the text is a prefix of and
 //!   sorts the matches;

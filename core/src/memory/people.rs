@@ -3,6 +3,12 @@
 //! walks one index from its cursor and stops after the page, so it costs
 //! the page, not the organization.
 //!
+//! The indexes of an organization are built on its first people-view
+//! read ([`LazyPeople`]) and kept up to date by every member and
+//! invitation write from then on; until then writes skip them, so an
+//! organization whose people view is never read pays nothing for them
+//! (they are about a fifth of an invitation's write).
+//!
 //! Each sort's keys ([`sort_key`], `pid` last) are kept in one ordered set
 //! per stored label, so a walk merges the sets of the labels it asks for
 //! (a rare label is found without walking everyone else); Pending and
@@ -24,7 +30,7 @@ use crate::store::{StoreResult, merge_sorted};
 use chrono::{DateTime, Utc};
 use std::collections::{BTreeSet, HashSet};
 use std::ops::Bound::{Excluded, Included, Unbounded};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 /// The sorts with an index of their own, in slot order (a walk by label
 /// walks the name index one label at a time).
@@ -168,6 +174,65 @@ impl PeopleIndex {
     }
 }
 
+impl PeopleIndex {
+    /// The indexes of everyone in `data`'s people view.
+    pub(super) fn build(data: &OrgData) -> PeopleIndex {
+        let mut ix = PeopleIndex::default();
+        for m in data.members.values() {
+            ix.change(None, Some(&Person::from_member(m)));
+        }
+        for inv in data.invitations.values() {
+            if let Some(p) = Person::from_invitation(inv) {
+                ix.change(None, Some(&p));
+            }
+        }
+        ix
+    }
+}
+
+/// An organization's [`PeopleIndex`], built when its people view is first
+/// read (concurrent readers wait for one build), then kept by every
+/// write. Equal to another when either is not built yet: it is derived
+/// from the rows, which the organization's equality compares.
+#[derive(Clone, Debug, Default)]
+pub(super) struct LazyPeople(OnceLock<PeopleIndex>);
+
+impl PartialEq for LazyPeople {
+    fn eq(&self, other: &Self) -> bool {
+        match (self.0.get(), other.0.get()) {
+            (Some(a), Some(b)) => a == b,
+            _ => true,
+        }
+    }
+}
+
+impl Eq for LazyPeople {}
+
+impl LazyPeople {
+    /// Replaces the entries of the person `old()` by those of `new()`, if
+    /// the indexes are built (the persons are not even made otherwise).
+    pub(super) fn change(
+        &mut self,
+        old: impl FnOnce() -> Option<Person>,
+        new: impl FnOnce() -> Option<Person>,
+    ) {
+        if let Some(ix) = self.0.get_mut() {
+            ix.change(old().as_ref(), new().as_ref());
+        }
+    }
+
+    /// The indexes of `data` (whose field this is), built now if needed.
+    fn of<'a>(&'a self, data: &OrgData) -> &'a PeopleIndex {
+        self.0.get_or_init(|| PeopleIndex::build(data))
+    }
+
+    /// The indexes, if built.
+    #[cfg(test)]
+    pub(super) fn built(&self) -> Option<&PeopleIndex> {
+        self.0.get()
+    }
+}
+
 /// The person of a pid (labelled by stored status).
 fn person(data: &OrgData, pid: &str) -> StoreResult<Person> {
     let found = if let Some(id) = pid.strip_prefix("m.") {
@@ -206,6 +271,7 @@ pub(super) fn walk(
     w: &Walk<'_>,
 ) -> StoreResult<Vec<Person>> {
     let invalid = || crate::store::cursor::invalid("people");
+    let people = data.people.of(data);
     let slot = SORTS
         .iter()
         .position(|s| key_columns(*s) == w.columns)
@@ -224,7 +290,7 @@ pub(super) fn walk(
             Some(h) => Excluded((h.into_boxed_str(), Arc::from(""))),
             None => Unbounded,
         };
-        let pids: HashSet<&Arc<str>> = data.people.terms.range((from, to)).map(|t| &t.1).collect();
+        let pids: HashSet<&Arc<str>> = people.terms.range((from, to)).map(|t| &t.1).collect();
         let key_sort = SORTS.get(slot).copied().unwrap_or_default();
         let mut rows: Vec<(Vec<KeyPart>, Person)> = Vec::new();
         for pid in pids {
@@ -263,8 +329,7 @@ pub(super) fn walk(
         .collect();
     labels.sort_unstable();
     labels.dedup();
-    let sets = data
-        .people
+    let sets = people
         .sorts
         .get(slot)
         .ok_or_else(|| StoreError::Corrupt("a people walk of no index".to_owned()))?;

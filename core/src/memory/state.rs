@@ -1,7 +1,7 @@
 //! The state of a MemoryStore: entities and their indexes, and the undo
 //! log's entries.
 
-use super::people::PeopleIndex;
+use super::people::LazyPeople;
 use crate::event::Event;
 use crate::group::Group;
 use crate::id::{BatchId, GroupId, InvitationId, LinkId, MemberId, MessageId, OrgId};
@@ -132,7 +132,7 @@ pub(super) struct OrgData {
     pub(super) invitation_ix: InvitationIndexes,
     /// The people view's ordered indexes (members and the invitations in
     /// the view).
-    pub(super) people: PeopleIndex,
+    pub(super) people: LazyPeople,
     /// Invitation links by id (the default one is [`LinkId::DEFAULT`]).
     pub(super) links: BTreeMap<LinkId, StoredInviteLink>,
     /// `events[i].seq == i + 1`.
@@ -225,7 +225,6 @@ impl<S: Ord + Clone, I: Ord + Hash + Clone, V> Table<S, I, V> {
     }
 
     /// Every entity, in list order.
-    #[cfg(test)]
     pub(super) fn values(&self) -> impl Iterator<Item = &V> {
         self.order.iter().filter_map(|(_, id)| self.get(id))
     }
@@ -490,8 +489,8 @@ impl State {
         let State { orgs, accounts, .. } = self;
         let data = orgs.get_mut(org)?;
         data.people.change(
-            data.members.get(id).map(Person::from_member).as_ref(),
-            new.as_ref().map(Person::from_member).as_ref(),
+            || data.members.get(id).map(Person::from_member),
+            || new.as_ref().map(Person::from_member),
         );
         if let Some(p) = data.members.get(id) {
             data.member_ix.apply(p, false);
@@ -568,13 +567,12 @@ impl State {
         } = self;
         let data = orgs.get_mut(org)?;
         data.people.change(
-            data.invitations
-                .get(id)
-                .and_then(|p| Person::from_invitation(p))
-                .as_ref(),
-            new.as_ref()
-                .and_then(|n| Person::from_invitation(n))
-                .as_ref(),
+            || {
+                data.invitations
+                    .get(id)
+                    .and_then(|p| Person::from_invitation(p))
+            },
+            || new.as_ref().and_then(|n| Person::from_invitation(n)),
         );
         if let Some(p) = data.invitations.get(id) {
             data.invitation_ix.apply(p, false);

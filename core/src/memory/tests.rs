@@ -3,6 +3,7 @@
 //! against a naive model. The `Store` contract every store shares is the
 //! conformance suite's (`core/tests/conformance`).
 
+use super::people::PeopleIndex;
 use super::state::State;
 use super::*;
 use crate::error::StoreError;
@@ -197,6 +198,17 @@ fn assert_consistent(store: &MemoryStore) {
     // the one record kept as written, not an index to rebuild.
     fresh.feed = state.feed.clone();
     assert_eq!(fresh, state, "indexes drifted from the entities");
+    // The people view's indexes, where a read has built them, equal
+    // indexes built now (an unbuilt one compares equal to any).
+    for (org, data) in &state.orgs {
+        if let Some(kept) = data.people.built() {
+            assert_eq!(
+                kept,
+                &PeopleIndex::build(data),
+                "people indexes of {org} drifted"
+            );
+        }
+    }
 }
 
 fn begin(store: &MemoryStore) -> Box<dyn Transaction + '_> {
@@ -255,6 +267,53 @@ fn populated() -> (MemoryStore, OrgId) {
 }
 
 // ----- transactions ----------------------------------------------------
+
+/// The people view's indexes are built by the first people read, not by
+/// writes; from then on every write (and rollback) keeps them, so they
+/// always equal indexes built from the rows.
+#[test]
+fn people_indexes_are_built_by_the_first_read_and_kept_by_every_write_after() {
+    let (store, org) = populated();
+    let built = |store: &MemoryStore| {
+        snapshot(store)
+            .orgs
+            .get(&org)
+            .is_some_and(|d| d.people.built().is_some())
+    };
+    let read = |store: &MemoryStore| {
+        let mut tx = store.begin_read().expect("begin");
+        let page = tx
+            .people(&org, &crate::people::PeopleQuery::default(), t(50))
+            .expect("people");
+        page.items.len()
+    };
+    assert!(!built(&store), "writes alone build nothing");
+    assert_eq!(read(&store), 6, "five members and one pending invitation");
+    assert!(built(&store));
+    // Writes after the read: a member changed, one removed, an invitation
+    // added; then a transaction rolled back.
+    let mut tx = begin(&store);
+    let mut m = member(&org, "mem_1", "p1@x.test");
+    m.role = "admin".into();
+    m.first_name = Some("Zed".into());
+    tx.put_member(&m).expect("put");
+    let mut gone = member(&org, "mem_2", "p2@x.test");
+    gone.status = MemberStatus::Removed;
+    tx.put_member(&gone).expect("put");
+    let mut inv = invitation(&org, "inv_2", "q2@x.test");
+    inv.status = InvitationStatus::Pending;
+    tx.put_invitation(&inv).expect("put");
+    tx.commit().expect("commit");
+    assert_consistent(&store);
+    let mut tx = begin(&store);
+    let mut off = member(&org, "mem_3", "p3@x.test");
+    off.status = MemberStatus::Inactive;
+    tx.put_member(&off).expect("put");
+    drop(tx);
+    assert_consistent(&store);
+    let after = read(&store);
+    assert!(after > 0 && built(&store));
+}
 
 #[test]
 fn rollback_on_drop_restores_data_indexes_and_counters() {
