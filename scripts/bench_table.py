@@ -8,6 +8,7 @@ commit and date it was measured at: every row's value and its ceiling
 always come from one run."""
 import datetime
 import json
+import os
 import platform
 import subprocess
 import sys
@@ -37,12 +38,17 @@ def main(results, page):
     except Exception:
         rev = "?"
     cores = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()
-    measured = f"`{rev}` {datetime.date.today()}"
+    # The machine's load over the run (its 15-minute average): figures
+    # taken under load are noisier, and their ratios lower, than on an
+    # idle machine.
+    load = os.getloadavg()[2] if hasattr(os, "getloadavg") else float("nan")
+    measured = f"`{rev}` {datetime.date.today()}, load {load:.1f}"
     header = ["| figure | what | value | against (same run) | ratio | aim | met | measured |",
               "|---|---|---|---|---|---|---|---|"]
     lines = [BEGIN, "",
              f"Each row is one figure and its ceiling from one run of `scripts/bench.sh` on "
-             f"{cores} cores ({platform.machine()}), at the commit and on the date shown; "
+             f"{cores} cores ({platform.machine()}), at the commit and on the date shown, with the "
+             "machine's 15-minute load average then; "
              "a run of some parts replaces their rows and keeps the others.", ""] + header
     text = open(page, encoding="utf-8").read()
     kept = {}
