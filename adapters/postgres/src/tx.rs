@@ -35,9 +35,10 @@
 //!
 //! # Round trips
 //!
-//! A recipient of a batch costs two: `member_by_contact` also reads the
-//! open invitation of the same key (the engine asks for it next), and
-//! `put_invitation` checks the uniqueness rules and writes in one
+//! A recipient of a batch costs one: the engine reads the members of the
+//! whole batch's keys at once (`members_by_contacts`, one statement that
+//! also reads each key's open invitation, which the engine asks for next),
+//! and `put_invitation` checks the uniqueness rules and writes in one
 //! statement.
 
 use crate::PostgresStore;
@@ -124,9 +125,10 @@ pub(crate) struct PgTx<'a> {
     heads: HashMap<OrgId, Head>,
     pending: BTreeMap<OrgId, Pending>,
     /// The open invitation for a recipient key, read together with the
-    /// member of the same contact key: the engine asks for both, one after
-    /// the other, for every recipient of a batch. Dropped at every
-    /// invitation write.
+    /// member of the same contact key (`member_by_contact`, or
+    /// `members_by_contacts` for a whole batch): the engine asks for both
+    /// for every recipient of a batch. Used once; an invitation write
+    /// drops the entries of its key and of the key it had before.
     open_prefetch: HashMap<(OrgId, String), Option<String>>,
     /// `COMMIT` or `ROLLBACK` was sent.
     closed: bool,
@@ -806,6 +808,49 @@ impl Transaction for PgTx<'_> {
         member.map(|b| from_body("member", b)).transpose()
     }
 
+    fn members_by_contacts(
+        &mut self,
+        org: &OrgId,
+        keys: &[String],
+    ) -> StoreResult<Vec<Option<Member>>> {
+        // Each distinct key once; a key PostgreSQL cannot hold is nobody's.
+        let distinct: Vec<&str> = keys
+            .iter()
+            .map(String::as_str)
+            .filter(|k| !k.contains('\0'))
+            .collect::<BTreeSet<&str>>()
+            .into_iter()
+            .collect();
+        let mut found: HashMap<String, Member> = HashMap::new();
+        if !distinct.is_empty() {
+            self.touch(org)?;
+            // One statement for the batch: per key, its member and its open
+            // invitation (prefetched for open_invitation_for, as
+            // member_by_contact does for one key). Each subquery is one
+            // probe of a unique index.
+            let rows = self.query(
+                "SELECT k,
+                        (SELECT body::text FROM members
+                         WHERE org_id = $1 AND contact_key = k AND status <> 'removed'),
+                        (SELECT body::text FROM invitations
+                         WHERE org_id = $1 AND recipient_key = k
+                           AND status IN ('staged', 'pending'))
+                 FROM unnest($2::text[]) AS x (k)",
+                &[&org.as_str(), &distinct],
+            )?;
+            for r in &rows {
+                let key: String = get(r, 0)?;
+                let member: Option<&str> = get(r, 1)?;
+                let open: Option<String> = get(r, 2)?;
+                self.open_prefetch.insert((org.clone(), key.clone()), open);
+                if let Some(b) = member {
+                    found.insert(key, from_body("member", b)?);
+                }
+            }
+        }
+        Ok(keys.iter().map(|k| found.get(k).cloned()).collect())
+    }
+
     fn member_by_user_ref(&mut self, org: &OrgId, user_ref: &str) -> StoreResult<Option<Member>> {
         self.member_where(
             org,
@@ -1191,7 +1236,11 @@ impl Transaction for PgTx<'_> {
         let role = key_text("role", &inv.role)?;
         let license = key_text("license_type", &inv.license_type)?;
         self.write_lock(&inv.org_id)?;
-        self.open_prefetch.clear();
+        // The open invitation prefetched for this key may change; so may
+        // the one of the key this invitation had before (dropped below,
+        // once the statement says which it was).
+        self.open_prefetch
+            .remove(&(inv.org_id.clone(), recipient_key.to_owned()));
         let created = split(inv.created_at);
         let expires = inv.expires_at.map(split);
         let hash: Option<&[u8]> = inv.secret_hash.as_ref().map(|h| h.0.as_slice());
@@ -1208,7 +1257,7 @@ impl Transaction for PgTx<'_> {
         // license, for the counters (written at commit).
         let clash = self.query(
             "WITH old AS (
-                 SELECT status, license_type FROM invitations
+                 SELECT status, license_type, recipient_key FROM invitations
                  WHERE org_id = $1 AND invitation_id = $2
              ), clash AS (
                  (SELECT 'recipient'::text AS what, invitation_id FROM invitations
@@ -1241,6 +1290,8 @@ impl Transaction for PgTx<'_> {
              SELECT what, invitation_id FROM clash
              UNION ALL
              SELECT 'old', status || ' ' || license_type FROM old
+             UNION ALL
+             SELECT 'old_key', recipient_key FROM old
              UNION ALL
              SELECT 'person', body FROM people WHERE org_id = $1 AND pid = $18",
             &[
@@ -1276,6 +1327,9 @@ impl Transaction for PgTx<'_> {
                 "secret" => secret = Some(other),
                 "recipient" => recipient = Some(other),
                 "person" => stored_person = Some(from_body("person", &other)?),
+                "old_key" => {
+                    self.open_prefetch.remove(&(inv.org_id.clone(), other));
+                }
                 _ => old = Some(other),
             }
         }
