@@ -130,6 +130,24 @@ pub(crate) struct PgTx<'a> {
     /// for every recipient of a batch. Used once; an invitation write
     /// drops the entries of its key and of the key it had before.
     open_prefetch: HashMap<(OrgId, String), Option<String>>,
+    /// The live member of a contact key, read with the invitation found by
+    /// its secret (an accept asks for the member of its recipient next).
+    /// Used once; dropped at every member write.
+    member_prefetch: HashMap<(OrgId, String), Option<String>>,
+    /// The queued outbox messages of an invitation (bodies, in
+    /// `queued_messages_for`'s order), read with the invitation found by
+    /// its secret (an accept supersedes them). Used once; dropped at every
+    /// outbox write.
+    queued_prefetch: HashMap<(OrgId, String), Vec<String>>,
+    /// `BEGIN` was sent. A writing transaction sends it with its first
+    /// write (see [`PgTx::write_lock`]); the reads before it need no
+    /// transaction (under READ COMMITTED each statement reads its own
+    /// snapshot either way, and the version check of the first write
+    /// covers them), so it saves a round trip.
+    begun: bool,
+    /// A statement was sent on this connection: a failure before it may be
+    /// a connection the server closed while idle, tried again on another.
+    used: bool,
     /// `COMMIT` or `ROLLBACK` was sent.
     closed: bool,
     /// A read-only snapshot (a dry run): it never locks an organization,
@@ -154,41 +172,99 @@ impl<'a> PgTx<'a> {
     }
 
     fn begin_with(store: &'a PostgresStore, sql: &str, read_only: bool) -> StoreResult<Self> {
-        let mut lease = store.pool.get()?;
-        store.count_round_trip();
-        let mut begun = lease.conn()?.client.batch_execute(sql);
-        if begun.is_err() && lease.conn()?.client.is_closed() {
-            // The server closed the connection while it was idle (a restart,
-            // an idle timeout, an administrator): nothing was done on it yet,
-            // so try once more on a fresh one.
-            lease.mark_broken();
-            drop(lease);
-            lease = store.pool.get()?;
-            begun = lease.conn()?.client.batch_execute(sql);
-        }
-        if let Err(e) = begun {
-            lease.mark_broken();
-            return Err(db_err(e));
-        }
-        Ok(PgTx {
+        let lease = store.pool.get()?;
+        let mut tx = PgTx {
             store,
             lease,
             heads: HashMap::new(),
             pending: BTreeMap::new(),
             open_prefetch: HashMap::new(),
+            member_prefetch: HashMap::new(),
+            queued_prefetch: HashMap::new(),
+            begun: false,
+            used: false,
             closed: false,
             read_only,
-        })
+        };
+        if read_only {
+            // One snapshot for every read: begun before the first.
+            tx.store.count_round_trip();
+            tx.on_connection(|c| c.client.batch_execute(sql).map_err(db_err))?;
+            tx.begun = true;
+        }
+        Ok(tx)
     }
 
     // ----- statements -------------------------------------------------------
 
-    fn query(&mut self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> StoreResult<Vec<Row>> {
+    /// Runs `f` on the connection. The first statement sent on it is tried
+    /// once more on a fresh connection if the server had closed this one
+    /// while it was idle (a restart, an idle timeout, an administrator):
+    /// nothing was done on it yet.
+    fn on_connection<T>(
+        &mut self,
+        f: impl Fn(&mut crate::pool::Conn) -> StoreResult<T>,
+    ) -> StoreResult<T> {
+        let first = !self.used;
+        self.used = true;
+        let out = match f(self.lease.conn()?) {
+            Err(_) if first && self.lease.conn()?.client.is_closed() => {
+                self.lease.mark_broken();
+                self.lease = self.store.pool.get()?;
+                f(self.lease.conn()?)
+            }
+            out => out,
+        };
+        if out.is_err() && self.lease.conn()?.client.is_closed() {
+            self.lease.mark_broken();
+        }
+        out
+    }
+
+    /// Sends `BEGIN` if it was not sent yet (a statement that must run in
+    /// the transaction: every write, every lock).
+    fn ensure_begun(&mut self) -> StoreResult<()> {
+        if self.begun {
+            return Ok(());
+        }
         self.store.count_round_trip();
-        let conn = self.lease.conn()?;
-        let st = conn.statement(sql)?;
-        let out = conn.client.query(&st, params).map_err(db_err);
+        // Noted once sent: a client that refuses to run (it panics on a
+        // tokio worker thread) must not be asked to roll back in the
+        // unwinding.
+        self.on_connection(|c| {
+            c.client
+                .batch_execute("BEGIN ISOLATION LEVEL READ COMMITTED")
+                .map_err(db_err)
+        })?;
+        self.begun = true;
+        Ok(())
+    }
+
+    fn query(&mut self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> StoreResult<Vec<Row>> {
+        self.ensure_begun()?;
+        self.read(sql, params)
+    }
+
+    /// A statement that only reads and takes no lock: it may run before
+    /// `BEGIN` (see [`PgTx::begun`]).
+    fn read(&mut self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> StoreResult<Vec<Row>> {
+        self.store.count_round_trip();
+        let out = self.on_connection(|conn| {
+            let st = conn.statement(sql)?;
+            conn.client.query(&st, params).map_err(db_err)
+        });
         self.counted(out)
+    }
+
+    fn read_opt(&mut self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> StoreResult<Option<Row>> {
+        let mut rows = self.read(sql, params)?;
+        if rows.len() > 1 {
+            return Err(StoreError::Corrupt(format!(
+                "{} rows where at most one was expected",
+                rows.len()
+            )));
+        }
+        Ok(rows.pop())
     }
 
     /// Counts a conflict (deadlock, serialization failure) on its way out.
@@ -211,6 +287,8 @@ impl<'a> PgTx<'a> {
     }
 
     fn execute(&mut self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> StoreResult<u64> {
+        self.ensure_begun()?;
+        self.used = true;
         self.store.count_round_trip();
         let conn = self.lease.conn()?;
         let st = conn.statement(sql)?;
@@ -249,7 +327,7 @@ impl<'a> PgTx<'a> {
                 None => Head::absent(),
             }
         } else {
-            let row = self.query_opt(
+            let row = self.read_opt(
                 "SELECT version FROM org_heads WHERE org_id = $1",
                 &[&org.as_str()],
             )?;
@@ -280,6 +358,28 @@ impl<'a> PgTx<'a> {
             return Ok(());
         }
         let o = org.as_str();
+        if let (
+            false,
+            Some(Head {
+                version: Some(v),
+                locked: false,
+                ..
+            }),
+        ) = (self.begun, head)
+        {
+            if let Some(event_seq) = self.begin_and_lock(org, v)? {
+                self.heads.insert(
+                    org.clone(),
+                    Head {
+                        version: Some(v),
+                        locked: true,
+                        writing: true,
+                        event_seq,
+                    },
+                );
+                return Ok(());
+            }
+        }
         let row = match head {
             Some(h) if h.locked => self.query_opt(
                 "UPDATE org_heads SET version = version + 1 WHERE org_id = $1 RETURNING event_seq",
@@ -324,6 +424,50 @@ impl<'a> PgTx<'a> {
         Ok(())
     }
 
+    /// The first write of a transaction whose reads ran before `BEGIN`:
+    /// `BEGIN` and the version check and lock of [`PgTx::write_lock`] in
+    /// one round trip, as one simple-protocol message (which takes no
+    /// parameters, so the organization id goes in as a literal: only ids
+    /// of plain characters do; others take the two round trips). `None`
+    /// when it did not apply; `Some(event_seq)` once locked; a conflict
+    /// when the organization changed since it was read.
+    fn begin_and_lock(&mut self, org: &OrgId, version: i64) -> StoreResult<Option<i64>> {
+        let o = org.as_str();
+        let plain = !o.is_empty()
+            && o.len() <= 200
+            && o.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"_-.:".contains(&b));
+        if !plain {
+            return Ok(None);
+        }
+        let sql = format!(
+            "BEGIN ISOLATION LEVEL READ COMMITTED; \
+             UPDATE org_heads SET version = version + 1 \
+             WHERE org_id = '{o}' AND version = {version} RETURNING event_seq"
+        );
+        self.begun = true;
+        self.store.count_round_trip();
+        let out = self.on_connection(|c| c.client.simple_query(&sql).map_err(db_err));
+        let messages = self.counted(out)?;
+        let seq = messages.iter().find_map(|m| match m {
+            postgres::SimpleQueryMessage::Row(r) => Some(r.get(0).map(str::parse::<i64>)),
+            _ => None,
+        });
+        match seq {
+            Some(Some(Ok(seq))) => Ok(Some(seq)),
+            Some(_) => Err(StoreError::Corrupt(
+                "org_heads.event_seq is not a number".into(),
+            )),
+            None => {
+                // Another transaction wrote the organization after this
+                // one read it: the reads may be stale.
+                self.store.mark_contended(org);
+                self.store.count_conflict();
+                Err(StoreError::Conflict)
+            }
+        }
+    }
+
     /// Writes the buffered events and messages of every organization.
     fn flush(&mut self) -> StoreResult<()> {
         let pending = std::mem::take(&mut self.pending);
@@ -334,11 +478,13 @@ impl<'a> PgTx<'a> {
     }
 
     fn flush_org(&mut self, org: &OrgId, p: Pending) -> StoreResult<()> {
-        if !p.people.is_empty() {
-            let mut run = |sql: &str, params: &[&(dyn ToSql + Sync)]| self.query(sql, params);
-            crate::people::flush(&mut run, org.as_str(), &p.people)?;
-        }
+        let people = crate::people::PeopleWrite::of(&p.people)?;
+        let o = org.as_str();
         if p.events.is_empty() && p.outbox.is_empty() && p.open_counts.is_empty() {
+            if let Some(w) = &people {
+                let sql = format!("WITH {} SELECT 1", crate::people::PEOPLE_CTES);
+                self.execute(&sql, &w.params(&o))?;
+            }
             return Ok(());
         }
         let counts: Vec<_> = p.open_counts.iter().filter(|(_, d)| **d != 0).collect();
@@ -356,50 +502,45 @@ impl<'a> PgTx<'a> {
         let created_s: Vec<i64> = rows.iter().map(|r| r.created.0).collect();
         let created_ns: Vec<i32> = rows.iter().map(|r| r.created.1).collect();
         let bodies: Vec<&str> = rows.iter().map(|r| r.body.as_str()).collect();
-        self.execute(
-            "WITH ev AS (
-                 INSERT INTO events (org_id, seq, body, kind)
-                 SELECT $1, s, b::json, b::json->'kind'->>'type'
-                 FROM unnest($2::bigint[], $3::text[]) WITH ORDINALITY AS x (s, b, n)
-                 ORDER BY n
-             ), ob AS (
-                 INSERT INTO outbox (org_id, message_id, invitation_id, status,
-                                     next_s, next_ns, created_s, created_ns, body)
-                 SELECT $1, m, i, st, ns, nn, cs, cn, b::json
-                 FROM unnest($4::text[], $5::text[], $6::text[], $7::bigint[], $8::int4[],
-                             $9::bigint[], $10::int4[], $11::text[])
-                      AS x (m, i, st, ns, nn, cs, cn, b)
-                 ON CONFLICT (org_id, message_id) DO UPDATE SET
-                     invitation_id = EXCLUDED.invitation_id, status = EXCLUDED.status,
-                     next_s = EXCLUDED.next_s, next_ns = EXCLUDED.next_ns,
-                     created_s = EXCLUDED.created_s, created_ns = EXCLUDED.created_ns,
-                     body = EXCLUDED.body
-             ), cn AS (
-                 INSERT INTO counts (org_id, what, key, status, n)
-                 SELECT $1, 'invitation_license', k, s, d
-                 FROM unnest($14::text[], $15::text[], $16::bigint[]) AS x (k, s, d)
-                 ON CONFLICT (org_id, what, key, status) DO UPDATE SET n = counts.n + EXCLUDED.n
-             )
-             UPDATE org_heads SET event_seq = $12 WHERE org_id = $1 AND $13",
-            &[
-                &org.as_str(),
-                &seqs,
-                &event_bodies,
-                &ids,
-                &invs,
-                &statuses,
-                &next_s,
-                &next_ns,
-                &created_s,
-                &created_ns,
-                &bodies,
-                &last_seq.unwrap_or(0),
-                &last_seq.is_some(),
-                &count_keys,
-                &count_statuses,
-                &count_deltas,
-            ],
-        )?;
+        let last = last_seq.unwrap_or(0);
+        let has_last = last_seq.is_some();
+        let main: [&(dyn ToSql + Sync); 15] = [
+            &seqs,
+            &event_bodies,
+            &ids,
+            &invs,
+            &statuses,
+            &next_s,
+            &next_ns,
+            &created_s,
+            &created_ns,
+            &bodies,
+            &last,
+            &has_last,
+            &count_keys,
+            &count_statuses,
+            &count_deltas,
+        ];
+        // The people rows, when there are any, in the same statement: their
+        // tables are not the ones written below.
+        let (sql, params) = match &people {
+            Some(w) => {
+                let mut params = w.params(&o);
+                params.extend(main);
+                let sql = format!(
+                    "WITH {}, {}",
+                    crate::people::PEOPLE_CTES,
+                    numbered_after(FLUSH, crate::people::PEOPLE_PARAMS - 1)
+                );
+                (sql, params)
+            }
+            None => {
+                let mut params: Vec<&(dyn ToSql + Sync)> = vec![&o];
+                params.extend(main);
+                (format!("WITH {FLUSH}"), params)
+            }
+        };
+        self.execute(&sql, &params)?;
         Ok(())
     }
 
@@ -455,6 +596,9 @@ impl<'a> PgTx<'a> {
             return;
         }
         self.closed = true;
+        if !self.begun {
+            return;
+        }
         let ok = self
             .lease
             .conn()
@@ -474,7 +618,7 @@ impl<'a> PgTx<'a> {
         }
         self.touch(org)?;
         let sql = format!("SELECT body::text FROM members WHERE org_id = $1 AND {cond}");
-        let row = self.query_opt(&sql, &[&org.as_str(), &key])?;
+        let row = self.read_opt(&sql, &[&org.as_str(), &key])?;
         row.map(|r| body(&r, 0, "member")).transpose()
     }
 
@@ -486,7 +630,7 @@ impl<'a> PgTx<'a> {
     ) -> StoreResult<Option<StoredInvitation>> {
         self.touch(org)?;
         let sql = format!("SELECT body::text FROM invitations WHERE org_id = $1 AND {cond}");
-        let row = self.query_opt(&sql, &[&org.as_str(), key])?;
+        let row = self.read_opt(&sql, &[&org.as_str(), key])?;
         row.map(|r| body(&r, 0, "invitation")).transpose()
     }
 
@@ -514,6 +658,63 @@ impl<'a> PgTx<'a> {
             None => Ok((0, 0, 0)),
         }
     }
+}
+
+/// The events, outbox messages and open-invitation counters of one
+/// organization's flush, as common table expressions and a last statement
+/// after `WITH` (`$1` the organization, `$2`... the arrays of
+/// `PgTx::flush_org`).
+const FLUSH: &str = "ev AS (
+         INSERT INTO events (org_id, seq, body, kind)
+         SELECT $1, s, b::json, b::json->'kind'->>'type'
+         FROM unnest($2::bigint[], $3::text[]) WITH ORDINALITY AS x (s, b, n)
+         ORDER BY n
+     ), ob AS (
+         INSERT INTO outbox (org_id, message_id, invitation_id, status,
+                             next_s, next_ns, created_s, created_ns, body)
+         SELECT $1, m, i, st, ns, nn, cs, cn, b::json
+         FROM unnest($4::text[], $5::text[], $6::text[], $7::bigint[], $8::int4[],
+                     $9::bigint[], $10::int4[], $11::text[])
+              AS x (m, i, st, ns, nn, cs, cn, b)
+         ON CONFLICT (org_id, message_id) DO UPDATE SET
+             invitation_id = EXCLUDED.invitation_id, status = EXCLUDED.status,
+             next_s = EXCLUDED.next_s, next_ns = EXCLUDED.next_ns,
+             created_s = EXCLUDED.created_s, created_ns = EXCLUDED.created_ns,
+             body = EXCLUDED.body
+     ), cn AS (
+         INSERT INTO counts (org_id, what, key, status, n)
+         SELECT $1, 'invitation_license', k, s, d
+         FROM unnest($14::text[], $15::text[], $16::bigint[]) AS x (k, s, d)
+         ON CONFLICT (org_id, what, key, status) DO UPDATE SET n = counts.n + EXCLUDED.n
+     )
+     UPDATE org_heads SET event_seq = $12 WHERE org_id = $1 AND $13";
+
+/// `sql` with its parameters `$2` and up renumbered `by` places later
+/// (`$1`, the organization, stays): to follow another statement's
+/// parameters in one statement. The statements it is used on have no
+/// other `$` than their parameters.
+fn numbered_after(sql: &str, by: usize) -> String {
+    let mut out = String::with_capacity(sql.len() + 32);
+    let mut chars = sql.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        if c != '$' {
+            out.push(c);
+            continue;
+        }
+        let mut end = i + 1;
+        while let Some(&(j, d)) = chars.peek() {
+            if !d.is_ascii_digit() {
+                break;
+            }
+            end = j + 1;
+            chars.next();
+        }
+        match sql[i + 1..end].parse::<usize>() {
+            Ok(n) if n > 1 => out.push_str(&format!("${}", n + by)),
+            _ => out.push_str(&sql[i..end]),
+        }
+    }
+    out
 }
 
 impl Head {
@@ -650,6 +851,10 @@ impl Transaction for PgTx<'_> {
     fn commit(mut self: Box<Self>) -> StoreResult<()> {
         self.flush()?;
         self.closed = true;
+        if !self.begun {
+            // Nothing was written, and the reads needed no transaction.
+            return Ok(());
+        }
         self.store.count_round_trip();
         let conn = self.lease.conn()?;
         if let Err(e) = conn.client.batch_execute("COMMIT") {
@@ -666,14 +871,14 @@ impl Transaction for PgTx<'_> {
         let o = org.as_str();
         if self.heads.contains_key(org) || self.store.is_contended(org) {
             self.touch(org)?;
-            let row = self.query_opt(
+            let row = self.read_opt(
                 "SELECT body::text FROM organizations WHERE org_id = $1",
                 &[&o],
             )?;
             return row.map(|r| body(&r, 0, "organization")).transpose();
         }
         // The first touch: the version and the organization in one statement.
-        let row = self.query_opt(
+        let row = self.read_opt(
             "SELECT h.version, o.body::text
              FROM (SELECT $1::text AS org_id) k
              LEFT JOIN org_heads h ON h.org_id = k.org_id
@@ -722,7 +927,7 @@ impl Transaction for PgTx<'_> {
 
     fn group(&mut self, org: &OrgId, id: &GroupId) -> StoreResult<Option<Group>> {
         self.touch(org)?;
-        let row = self.query_opt(
+        let row = self.read_opt(
             "SELECT g.body::text,
                     coalesce((SELECT sum(c.n) FROM counts c
                               WHERE c.org_id = g.org_id AND c.what = 'member_group'
@@ -736,7 +941,7 @@ impl Transaction for PgTx<'_> {
 
     fn groups(&mut self, org: &OrgId) -> StoreResult<Vec<Group>> {
         self.touch(org)?;
-        let rows = self.query(
+        let rows = self.read(
             "SELECT g.body::text, coalesce(c.n, 0)::bigint
              FROM groups g
              LEFT JOIN (SELECT key, sum(n) AS n FROM counts
@@ -784,13 +989,16 @@ impl Transaction for PgTx<'_> {
         if key.contains('\0') {
             return Ok(None);
         }
+        if let Some(b) = self.member_prefetch.remove(&(org.clone(), key.to_owned())) {
+            return b.map(|b| from_body("member", &b)).transpose();
+        }
         self.touch(org)?;
         // The open invitation for the same key comes along (one round trip
         // instead of two per recipient). Serving it later in the transaction
         // is sound: a commit by anyone else in between is caught by the
         // version check of ADR 0007, and this transaction's own invitation
         // writes drop it.
-        let row = self.query_opt(
+        let row = self.read_opt(
             "SELECT (SELECT body::text FROM members
                      WHERE org_id = $1 AND contact_key = $2 AND status <> 'removed'),
                     (SELECT body::text FROM invitations
@@ -828,7 +1036,7 @@ impl Transaction for PgTx<'_> {
             // invitation (prefetched for open_invitation_for, as
             // member_by_contact does for one key). Each subquery is one
             // probe of a unique index.
-            let rows = self.query(
+            let rows = self.read(
                 "SELECT k,
                         (SELECT body::text FROM members
                          WHERE org_id = $1 AND contact_key = k AND status <> 'removed'),
@@ -874,6 +1082,7 @@ impl Transaction for PgTx<'_> {
             key_text("group id", g.group_id.as_str())?;
         }
         self.write_lock(&m.org_id)?;
+        self.member_prefetch.clear();
         let live = m.status != MemberStatus::Removed;
         let (pid, person) = crate::people::of_member(m);
         // The previous version of this member, any other live member
@@ -1203,11 +1412,51 @@ impl Transaction for PgTx<'_> {
         org: &OrgId,
         hash: &SecretHash,
     ) -> StoreResult<Option<StoredInvitation>> {
-        self.invitation_where(
-            org,
-            "secret_hash = $2 AND secret_hash IS NOT NULL",
-            &hash.0.as_slice(),
-        )
+        self.touch(org)?;
+        // What an accept asks for next comes along (three round trips
+        // fewer): the live member and the open invitation of the
+        // recipient's key, and the invitation's queued messages, unless
+        // this transaction has unwritten messages (the outbox reads flush
+        // those first). Each is an index probe. Serving them later is
+        // sound as for member_by_contact: another commit in between is
+        // caught by the version check, and this transaction's own writes
+        // drop them.
+        let row = self.read_opt(
+            "SELECT i.body::text, i.recipient_key, i.invitation_id,
+                    (SELECT body::text FROM members
+                     WHERE org_id = $1 AND contact_key = i.recipient_key
+                       AND status <> 'removed'),
+                    (SELECT body::text FROM invitations
+                     WHERE org_id = $1 AND recipient_key = i.recipient_key
+                       AND status IN ('staged', 'pending')),
+                    CASE WHEN $3 THEN
+                        (SELECT coalesce(array_agg(body::text
+                                         ORDER BY created_s, created_ns, message_id), '{}')
+                         FROM outbox
+                         WHERE org_id = $1 AND invitation_id = i.invitation_id
+                           AND status = 'queued')
+                    END
+             FROM invitations i
+             WHERE i.org_id = $1 AND i.secret_hash = $2 AND i.secret_hash IS NOT NULL",
+            &[
+                &org.as_str(),
+                &hash.0.as_slice(),
+                &!self.pending.values().any(|p| !p.outbox.is_empty()),
+            ],
+        )?;
+        let Some(row) = row else { return Ok(None) };
+        let key: String = get(&row, 1)?;
+        let id: String = get(&row, 2)?;
+        let member: Option<String> = get(&row, 3)?;
+        let open: Option<String> = get(&row, 4)?;
+        let queued: Option<Vec<String>> = get(&row, 5)?;
+        self.member_prefetch
+            .insert((org.clone(), key.clone()), member);
+        self.open_prefetch.insert((org.clone(), key), open);
+        if let Some(queued) = queued {
+            self.queued_prefetch.insert((org.clone(), id), queued);
+        }
+        body(&row, 0, "invitation").map(Some)
     }
 
     fn open_invitation_for(
@@ -1584,6 +1833,7 @@ impl Transaction for PgTx<'_> {
         let id = key_text("message id", msg.id.as_str())?.to_owned();
         let invitation_id = key_text("invitation id", msg.invitation_id.as_str())?.to_owned();
         self.write_lock(&msg.org_id)?;
+        self.queued_prefetch.clear();
         let row = OutboxRow {
             id: id.clone(),
             invitation_id,
@@ -1746,6 +1996,15 @@ impl Transaction for PgTx<'_> {
         org: &OrgId,
         invitation: &InvitationId,
     ) -> StoreResult<Vec<OutboxMessage>> {
+        let prefetched = self
+            .queued_prefetch
+            .remove(&(org.clone(), invitation.as_str().to_owned()));
+        if let Some(bodies) = prefetched {
+            return bodies
+                .iter()
+                .map(|b| from_body("outbox message", b))
+                .collect();
+        }
         self.touch(org)?;
         self.flush_for_outbox()?;
         let rows = self.query(
@@ -1761,7 +2020,7 @@ impl Transaction for PgTx<'_> {
 
     fn email_settings(&mut self, org: &OrgId) -> StoreResult<Option<EmailSettings>> {
         self.touch(org)?;
-        let row = self.query_opt(
+        let row = self.read_opt(
             "SELECT body::text FROM email_settings WHERE org_id = $1",
             &[&org.as_str()],
         )?;
@@ -1782,7 +2041,7 @@ impl Transaction for PgTx<'_> {
 
     fn email_template(&mut self, org: &OrgId, locale: &str) -> StoreResult<Option<EmailTemplate>> {
         self.touch(org)?;
-        let row = self.query_opt(
+        let row = self.read_opt(
             "SELECT body::text FROM email_templates WHERE org_id = $1 AND locale = $2",
             &[&org.as_str(), &locale],
         )?;
@@ -2080,6 +2339,8 @@ impl Transaction for PgTx<'_> {
         // What this transaction buffered for it goes too.
         self.pending.remove(org);
         self.open_prefetch.retain(|(k, _), _| k != org);
+        self.member_prefetch.retain(|(k, _), _| k != org);
+        self.queued_prefetch.retain(|(k, _), _| k != org);
         for table in crate::orgs::ORG_TABLES {
             self.execute(&format!("DELETE FROM {table} WHERE org_id = $1"), &[&o])?;
         }
@@ -2453,5 +2714,23 @@ impl PgTx<'_> {
     ) -> StoreResult<Vec<String>> {
         let mut run = |sql: &str, p: &[&(dyn ToSql + Sync)]| self.query(sql, p);
         crate::people::explain(&mut run, org, query, now)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::numbered_after;
+
+    #[test]
+    fn parameters_after_the_first_are_renumbered() {
+        assert_eq!(
+            numbered_after("a = $1 AND b = $2 OR c = $12 AND d = $3::int[]", 23),
+            "a = $1 AND b = $25 OR c = $35 AND d = $26::int[]"
+        );
+        assert_eq!(
+            numbered_after("no params, $ alone", 5),
+            "no params, $ alone"
+        );
+        assert_eq!(numbered_after("é $2é", 1), "é $3é");
     }
 }
