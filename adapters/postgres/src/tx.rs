@@ -794,6 +794,54 @@ fn member_counters(m: &Member) -> Vec<(&'static str, String, &'static str)> {
     out
 }
 
+/// What a member's write changes besides its row: group memberships
+/// removed and added (`(group_id, status, contact_key)` columns) and the
+/// counters' changes (`(what, key, status, delta)` columns).
+struct MemberChanges {
+    removed: (Vec<String>, Vec<&'static str>, Vec<String>),
+    added: (Vec<String>, Vec<&'static str>, Vec<String>),
+    counts: (Vec<&'static str>, Vec<String>, Vec<&'static str>, Vec<i64>),
+}
+
+impl MemberChanges {
+    /// From the stored version `old` (none: a new member) to `m`.
+    fn of(old: Option<&Member>, m: &Member) -> Self {
+        let mut deltas: BTreeMap<(&'static str, String, &'static str), i64> = BTreeMap::new();
+        if let Some(old) = old {
+            for k in member_counters(old) {
+                *deltas.entry(k).or_insert(0) -= 1;
+            }
+        }
+        for k in member_counters(m) {
+            *deltas.entry(k).or_insert(0) += 1;
+        }
+        deltas.retain(|_, d| *d != 0);
+        let before = old.map(memberships).unwrap_or_default();
+        let after = memberships(m);
+        let columns = |rows: Vec<&(String, &'static str, String)>| {
+            let mut out = (Vec::new(), Vec::new(), Vec::new());
+            for (g, s, k) in rows {
+                out.0.push(g.clone());
+                out.1.push(*s);
+                out.2.push(k.clone());
+            }
+            out
+        };
+        let mut counts = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for ((w, k, s), d) in deltas {
+            counts.0.push(w);
+            counts.1.push(k);
+            counts.2.push(s);
+            counts.3.push(d);
+        }
+        MemberChanges {
+            removed: columns(before.difference(&after).collect()),
+            added: columns(after.difference(&before).collect()),
+            counts,
+        }
+    }
+}
+
 /// The group memberships of a member: `(group_id, status, contact_key)`.
 fn memberships(m: &Member) -> BTreeSet<(String, &'static str, String)> {
     m.groups
@@ -1085,21 +1133,66 @@ impl Transaction for PgTx<'_> {
         self.member_prefetch.clear();
         let live = m.status != MemberStatus::Removed;
         let (pid, person) = crate::people::of_member(m);
-        // The previous version of this member, any other live member
-        // holding the same contact key or user_ref, and the member's row of
-        // the people view (the one with no member id).
+        let b = to_body(m)?;
+        let kind = m.kind.as_str();
+        let status = m.status.as_str();
+        // One statement: the previous version of this member, any other
+        // live member holding the same contact key or user_ref, and the
+        // member's row of the people view (the one with no member id); and,
+        // when there is neither a previous version nor another holder (a
+        // member who joins), the write, as for a new member.
+        let new = MemberChanges::of(None, m);
         let rows = self.query(
-            "SELECT member_id, contact_key, user_ref, body::text FROM members
-             WHERE org_id = $1
-               AND (member_id = $2
-                    OR ($3 AND status <> 'removed' AND (contact_key = $4 OR user_ref = $5)))
+            "WITH old AS (
+                 SELECT member_id, contact_key, user_ref, body::text AS body FROM members
+                 WHERE org_id = $1
+                   AND (member_id = $2
+                        OR ($3 AND status <> 'removed' AND (contact_key = $4 OR user_ref = $5)))
+             ), go AS (
+                 SELECT 1 AS go WHERE NOT EXISTS (SELECT 1 FROM old)
+             ), up AS (
+                 INSERT INTO members (org_id, member_id, contact_key, user_ref, status, role,
+                                      license_type, kind, body)
+                 SELECT $1, $2, $4, $5, $7, $8, $9, $10, $11::text::json FROM go
+             ), ins AS (
+                 INSERT INTO member_groups (org_id, group_id, status, contact_key, member_id)
+                 SELECT $1, g, s, k, $2
+                 FROM go, unnest($12::text[], $13::text[], $14::text[]) AS x (g, s, k)
+             ), cnt AS (
+                 INSERT INTO counts (org_id, what, key, status, n)
+                 SELECT $1, w, k, s, d
+                 FROM go, unnest($15::text[], $16::text[], $17::text[], $18::bigint[])
+                          AS x (w, k, s, d)
+                 ON CONFLICT (org_id, what, key, status) DO UPDATE SET n = counts.n + EXCLUDED.n
+             )
+             SELECT member_id, contact_key, user_ref, body FROM old
              UNION ALL
              SELECT NULL, NULL, NULL, body FROM people WHERE org_id = $1 AND pid = $6",
-            &[&o, &id, &live, &contact_key, &user_ref, &pid],
+            &[
+                &o,
+                &id,
+                &live,
+                &contact_key,
+                &user_ref,
+                &pid,
+                &status,
+                &m.role,
+                &m.license_type,
+                &kind,
+                &b,
+                &new.added.0,
+                &new.added.1,
+                &new.added.2,
+                &new.counts.0,
+                &new.counts.1,
+                &new.counts.2,
+                &new.counts.3,
+            ],
         )?;
         let mut old: Option<Member> = None;
         let mut by_contact: Option<String> = None;
         let mut by_user_ref: Option<String> = None;
+        let mut others = false;
         let mut stored_person = None;
         for r in &rows {
             let Some(rid) = get::<Option<&str>>(r, 0)? else {
@@ -1107,6 +1200,7 @@ impl Transaction for PgTx<'_> {
                 stored_person = Some(from_body("person", b)?);
                 continue;
             };
+            others = true;
             if rid == id {
                 old = Some(body(r, 3, "member")?);
                 continue;
@@ -1126,41 +1220,14 @@ impl Transaction for PgTx<'_> {
         if by_user_ref.is_some() {
             return Err(StoreError::Unique(UniqueRule::MemberUserRef));
         }
+        if !others {
+            // Written by the statement above.
+            return self.buffer_person(&m.org_id, pid, person, Some(stored_person));
+        }
 
-        // Counters and group memberships: what changes between the old
+        // A new version of a stored member: what changes between the old
         // version and the new one.
-        let mut deltas: BTreeMap<(&'static str, String, &'static str), i64> = BTreeMap::new();
-        if let Some(old) = &old {
-            for k in member_counters(old) {
-                *deltas.entry(k).or_insert(0) -= 1;
-            }
-        }
-        for k in member_counters(m) {
-            *deltas.entry(k).or_insert(0) += 1;
-        }
-        deltas.retain(|_, d| *d != 0);
-        let before = old.as_ref().map(memberships).unwrap_or_default();
-        let after = memberships(m);
-        let removed: Vec<_> = before.difference(&after).collect();
-        let added: Vec<_> = after.difference(&before).collect();
-
-        let b = to_body(m)?;
-        let kind = m.kind.as_str();
-        let col = |v: &[&(String, &'static str, String)], i: usize| -> Vec<String> {
-            v.iter()
-                .map(|t| match i {
-                    0 => t.0.clone(),
-                    1 => t.1.to_owned(),
-                    _ => t.2.clone(),
-                })
-                .collect()
-        };
-        let (rg, rs, rk) = (col(&removed, 0), col(&removed, 1), col(&removed, 2));
-        let (ag, as_, ak) = (col(&added, 0), col(&added, 1), col(&added, 2));
-        let cw: Vec<&str> = deltas.keys().map(|k| k.0).collect();
-        let ck: Vec<&str> = deltas.keys().map(|k| k.1.as_str()).collect();
-        let cs: Vec<&str> = deltas.keys().map(|k| k.2).collect();
-        let cd: Vec<i64> = deltas.values().copied().collect();
+        let c = MemberChanges::of(old.as_ref(), m);
         self.execute(
             "WITH up AS (
                  INSERT INTO members (org_id, member_id, contact_key, user_ref, status, role,
@@ -1190,21 +1257,21 @@ impl Transaction for PgTx<'_> {
                 &id,
                 &contact_key,
                 &user_ref,
-                &m.status.as_str(),
+                &status,
                 &m.role,
                 &m.license_type,
                 &kind,
                 &b,
-                &rg,
-                &rs,
-                &rk,
-                &ag,
-                &as_,
-                &ak,
-                &cw,
-                &ck,
-                &cs,
-                &cd,
+                &c.removed.0,
+                &c.removed.1,
+                &c.removed.2,
+                &c.added.0,
+                &c.added.1,
+                &c.added.2,
+                &c.counts.0,
+                &c.counts.1,
+                &c.counts.2,
+                &c.counts.3,
             ],
         )?;
         self.buffer_person(&m.org_id, pid, person, Some(stored_person))
