@@ -88,6 +88,33 @@ struct OutboxRow {
     body: String,
 }
 
+/// An invitation's row waiting for the flush: the columns of `invitations`.
+struct InvitationRow {
+    batch: String,
+    recipient_key: String,
+    status: &'static str,
+    role: String,
+    kind: &'static str,
+    license: String,
+    secret: Option<Vec<u8>>,
+    created: Split,
+    expires: Option<Split>,
+    body: String,
+    inviter: Option<String>,
+    user_ref: Option<String>,
+}
+
+/// What the invitations table held for an invitation this transaction read
+/// by its secret, with its people row: enough to check and record a write
+/// that closes it without a statement (`PgTx::put_invitation`).
+struct ReadInvitation {
+    secret: Option<Vec<u8>>,
+    recipient_key: String,
+    status: String,
+    license: String,
+    person: Option<String>,
+}
+
 /// What one organization's flush writes.
 #[derive(Default)]
 struct Pending {
@@ -95,6 +122,10 @@ struct Pending {
     events: Vec<(i64, String)>,
     /// By message id, so that a message written twice is written once.
     outbox: BTreeMap<String, OutboxRow>,
+    /// Invitations closed after this transaction read them by their
+    /// secret (`PgTx::put_invitation`): by id, written before the next
+    /// statement of any kind, at the latest at commit.
+    invitations: BTreeMap<String, InvitationRow>,
     /// Changes of the `invitation_license` counters: `(license, status)`
     /// to the change. Seat reads add them to what the table says.
     open_counts: BTreeMap<(String, &'static str), i64>,
@@ -139,6 +170,10 @@ pub(crate) struct PgTx<'a> {
     /// its secret (an accept supersedes them). Used once; dropped at every
     /// outbox write.
     queued_prefetch: HashMap<(OrgId, String), Vec<String>>,
+    /// Invitations read by their secret, as the table held them, by
+    /// organization and id; dropped at every invitation write that goes
+    /// to the table.
+    read_invitations: HashMap<(OrgId, String), ReadInvitation>,
     /// `BEGIN` was sent. A writing transaction sends it with its first
     /// write (see [`PgTx::write_lock`]); the reads before it need no
     /// transaction (under READ COMMITTED each statement reads its own
@@ -181,6 +216,7 @@ impl<'a> PgTx<'a> {
             open_prefetch: HashMap::new(),
             member_prefetch: HashMap::new(),
             queued_prefetch: HashMap::new(),
+            read_invitations: HashMap::new(),
             begun: false,
             used: false,
             closed: false,
@@ -248,6 +284,7 @@ impl<'a> PgTx<'a> {
     /// A statement that only reads and takes no lock: it may run before
     /// `BEGIN` (see [`PgTx::begun`]).
     fn read(&mut self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> StoreResult<Vec<Row>> {
+        self.flush_invitations()?;
         self.store.count_round_trip();
         let out = self.on_connection(|conn| {
             let st = conn.statement(sql)?;
@@ -287,6 +324,7 @@ impl<'a> PgTx<'a> {
     }
 
     fn execute(&mut self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> StoreResult<u64> {
+        self.flush_invitations()?;
         self.ensure_begun()?;
         self.used = true;
         self.store.count_round_trip();
@@ -468,6 +506,67 @@ impl<'a> PgTx<'a> {
         }
     }
 
+    /// Buffers a write of `inv`, which this transaction read by its secret
+    /// as `read` and closes (see `put_invitation`).
+    fn buffer_invitation(
+        &mut self,
+        inv: &StoredInvitation,
+        read: ReadInvitation,
+    ) -> StoreResult<()> {
+        self.open_prefetch
+            .remove(&(inv.org_id.clone(), read.recipient_key.clone()));
+        let old_status = InvitationStatus::ALL
+            .iter()
+            .map(|s| s.as_str())
+            .find(|s| *s == read.status)
+            .ok_or_else(|| StoreError::Corrupt(format!("unknown status {:?}", read.status)))?;
+        let stored_person = read
+            .person
+            .as_deref()
+            .map(|b| from_body("person", b))
+            .transpose()?;
+        let (pid, person) = crate::people::of_invitation(inv);
+        let row = InvitationRow {
+            batch: key_text("batch id", inv.batch_id.as_str())?.to_owned(),
+            recipient_key: key_text("recipient_key", &inv.recipient_key)?.to_owned(),
+            status: inv.status.as_str(),
+            role: key_text("role", &inv.role)?.to_owned(),
+            kind: inv.kind.as_str(),
+            license: key_text("license_type", &inv.license_type)?.to_owned(),
+            secret: inv.secret_hash.as_ref().map(|h| h.0.to_vec()),
+            created: split(inv.created_at),
+            expires: inv.expires_at.map(split),
+            body: to_body(inv)?,
+            inviter: inv
+                .inviter
+                .as_ref()
+                .map(|m| key_text("inviter", m.as_str()).map(str::to_owned))
+                .transpose()?,
+            user_ref: inv.user_ref.clone(),
+        };
+        let pending = self.pending.entry(inv.org_id.clone()).or_default();
+        *pending
+            .open_counts
+            .entry((read.license, old_status))
+            .or_insert(0) -= 1;
+        *pending
+            .open_counts
+            .entry((row.license.clone(), inv.status.as_str()))
+            .or_insert(0) += 1;
+        pending.invitations.insert(inv.id.as_str().to_owned(), row);
+        self.buffer_person(&inv.org_id, pid, person, Some(stored_person))
+    }
+
+    /// Writes everything buffered if an invitation row is among it: every
+    /// statement sees the invitations this transaction wrote.
+    fn flush_invitations(&mut self) -> StoreResult<()> {
+        if self.pending.values().any(|p| !p.invitations.is_empty()) {
+            self.flush()
+        } else {
+            Ok(())
+        }
+    }
+
     /// Writes the buffered events and messages of every organization.
     fn flush(&mut self) -> StoreResult<()> {
         let pending = std::mem::take(&mut self.pending);
@@ -480,7 +579,11 @@ impl<'a> PgTx<'a> {
     fn flush_org(&mut self, org: &OrgId, p: Pending) -> StoreResult<()> {
         let people = crate::people::PeopleWrite::of(&p.people)?;
         let o = org.as_str();
-        if p.events.is_empty() && p.outbox.is_empty() && p.open_counts.is_empty() {
+        if p.events.is_empty()
+            && p.outbox.is_empty()
+            && p.open_counts.is_empty()
+            && p.invitations.is_empty()
+        {
             if let Some(w) = &people {
                 let sql = format!("WITH {} SELECT 1", crate::people::PEOPLE_CTES);
                 self.execute(&sql, &w.params(&o))?;
@@ -504,7 +607,23 @@ impl<'a> PgTx<'a> {
         let bodies: Vec<&str> = rows.iter().map(|r| r.body.as_str()).collect();
         let last = last_seq.unwrap_or(0);
         let has_last = last_seq.is_some();
-        let main: [&(dyn ToSql + Sync); 15] = [
+        let inv: Vec<(&String, &InvitationRow)> = p.invitations.iter().collect();
+        let iv_id: Vec<&str> = inv.iter().map(|(id, _)| id.as_str()).collect();
+        let iv_batch: Vec<&str> = inv.iter().map(|(_, r)| r.batch.as_str()).collect();
+        let iv_key: Vec<&str> = inv.iter().map(|(_, r)| r.recipient_key.as_str()).collect();
+        let iv_status: Vec<&str> = inv.iter().map(|(_, r)| r.status).collect();
+        let iv_role: Vec<&str> = inv.iter().map(|(_, r)| r.role.as_str()).collect();
+        let iv_kind: Vec<&str> = inv.iter().map(|(_, r)| r.kind).collect();
+        let iv_license: Vec<&str> = inv.iter().map(|(_, r)| r.license.as_str()).collect();
+        let iv_secret: Vec<Option<&[u8]>> = inv.iter().map(|(_, r)| r.secret.as_deref()).collect();
+        let iv_cs: Vec<i64> = inv.iter().map(|(_, r)| r.created.0).collect();
+        let iv_cn: Vec<i32> = inv.iter().map(|(_, r)| r.created.1).collect();
+        let iv_es: Vec<Option<i64>> = inv.iter().map(|(_, r)| r.expires.map(|e| e.0)).collect();
+        let iv_en: Vec<Option<i32>> = inv.iter().map(|(_, r)| r.expires.map(|e| e.1)).collect();
+        let iv_body: Vec<&str> = inv.iter().map(|(_, r)| r.body.as_str()).collect();
+        let iv_inviter: Vec<Option<&str>> = inv.iter().map(|(_, r)| r.inviter.as_deref()).collect();
+        let iv_user: Vec<Option<&str>> = inv.iter().map(|(_, r)| r.user_ref.as_deref()).collect();
+        let main: [&(dyn ToSql + Sync); 30] = [
             &seqs,
             &event_bodies,
             &ids,
@@ -520,6 +639,21 @@ impl<'a> PgTx<'a> {
             &count_keys,
             &count_statuses,
             &count_deltas,
+            &iv_id,
+            &iv_batch,
+            &iv_key,
+            &iv_status,
+            &iv_role,
+            &iv_kind,
+            &iv_license,
+            &iv_secret,
+            &iv_cs,
+            &iv_cn,
+            &iv_es,
+            &iv_en,
+            &iv_body,
+            &iv_inviter,
+            &iv_user,
         ];
         // The people rows, when there are any, in the same statement: their
         // tables are not the ones written below.
@@ -686,6 +820,17 @@ const FLUSH: &str = "ev AS (
          SELECT $1, 'invitation_license', k, s, d
          FROM unnest($14::text[], $15::text[], $16::bigint[]) AS x (k, s, d)
          ON CONFLICT (org_id, what, key, status) DO UPDATE SET n = counts.n + EXCLUDED.n
+     ), iv AS (
+         UPDATE invitations i SET
+             batch_id = x.bt, recipient_key = x.rk, status = x.st, role = x.ro, kind = x.ki,
+             license_type = x.li, secret_hash = x.sh, created_s = x.cs, created_ns = x.cn,
+             expires_s = x.es, expires_ns = x.en, body = x.b::json, inviter_id = x.iv,
+             user_ref = x.ur
+         FROM unnest($17::text[], $18::text[], $19::text[], $20::text[], $21::text[],
+                     $22::text[], $23::text[], $24::bytea[], $25::bigint[], $26::int4[],
+                     $27::bigint[], $28::int4[], $29::text[], $30::text[], $31::text[])
+              AS x (id, bt, rk, st, ro, ki, li, sh, cs, cn, es, en, b, iv, ur)
+         WHERE i.org_id = $1 AND i.invitation_id = x.id
      )
      UPDATE org_heads SET event_seq = $12 WHERE org_id = $1 AND $13";
 
@@ -1502,7 +1647,12 @@ impl Transaction for PgTx<'_> {
                          FROM outbox
                          WHERE org_id = $1 AND invitation_id = i.invitation_id
                            AND status = 'queued')
-                    END
+                    END,
+                    i.secret_hash, i.status, i.license_type,
+                    -- The invitation's people row (its pid is
+                    -- enlist::store::people::invitation_pid).
+                    (SELECT body FROM people
+                     WHERE org_id = $1 AND pid = 'i.' || i.invitation_id)
              FROM invitations i
              WHERE i.org_id = $1 AND i.secret_hash = $2 AND i.secret_hash IS NOT NULL",
             &[
@@ -1521,9 +1671,21 @@ impl Transaction for PgTx<'_> {
             .insert((org.clone(), key.clone()), member);
         self.open_prefetch.insert((org.clone(), key), open);
         if let Some(queued) = queued {
-            self.queued_prefetch.insert((org.clone(), id), queued);
+            self.queued_prefetch
+                .insert((org.clone(), id.clone()), queued);
         }
-        body(&row, 0, "invitation").map(Some)
+        let inv: StoredInvitation = body(&row, 0, "invitation")?;
+        if crate::people::of_invitation(&inv).0 == format!("i.{id}") {
+            let read = ReadInvitation {
+                secret: get(&row, 6)?,
+                recipient_key: get(&row, 1)?,
+                status: get(&row, 7)?,
+                license: get(&row, 8)?,
+                person: get(&row, 9)?,
+            };
+            self.read_invitations.insert((org.clone(), id), read);
+        }
+        Ok(Some(inv))
     }
 
     fn open_invitation_for(
@@ -1557,6 +1719,22 @@ impl Transaction for PgTx<'_> {
         // once the statement says which it was).
         self.open_prefetch
             .remove(&(inv.org_id.clone(), recipient_key.to_owned()));
+        let read = self
+            .read_invitations
+            .remove(&(inv.org_id.clone(), inv.id.as_str().to_owned()));
+        if let Some(read) = read {
+            let hash = inv.secret_hash.as_ref().map(|h| h.0.to_vec());
+            if !inv.status.is_open() && (hash.is_none() || hash == read.secret) {
+                // Closing an invitation read by its secret in this
+                // transaction (an accept, a decline): no uniqueness rule
+                // can fail (a closed invitation holds no recipient, and its
+                // secret is its own, which the unique index keeps from any
+                // other), and what the table held is known. The row is
+                // written with the flush, before the next statement.
+                return self.buffer_invitation(inv, read);
+            }
+        }
+        self.read_invitations.clear();
         let created = split(inv.created_at);
         let expires = inv.expires_at.map(split);
         let hash: Option<&[u8]> = inv.secret_hash.as_ref().map(|h| h.0.as_slice());
@@ -2408,6 +2586,7 @@ impl Transaction for PgTx<'_> {
         self.open_prefetch.retain(|(k, _), _| k != org);
         self.member_prefetch.retain(|(k, _), _| k != org);
         self.queued_prefetch.retain(|(k, _), _| k != org);
+        self.read_invitations.retain(|(k, _), _| k != org);
         for table in crate::orgs::ORG_TABLES {
             self.execute(&format!("DELETE FROM {table} WHERE org_id = $1"), &[&o])?;
         }

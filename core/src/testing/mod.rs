@@ -190,6 +190,8 @@ macro_rules! store_conformance {
                 link_use_cap_holds_under_concurrent_joins => direct links::link_use_cap_holds_under_concurrent_joins,
                 // Issue 15: outbox claims.
                 outbox_claims_hide_what_they_take => direct transactions::outbox_claims_hide_what_they_take,
+                // Issue 15: an invitation closed where it was found by its secret.
+                closing_an_invitation_found_by_its_secret => direct transactions::closing_an_invitation_found_by_its_secret,
             );
         }
     };
