@@ -1624,6 +1624,14 @@ impl Transaction for PgTx<'_> {
         org: &OrgId,
         hash: &SecretHash,
     ) -> StoreResult<Option<StoredInvitation>> {
+        if self.read_only {
+            // A preview: nothing will be written, so nothing to read along.
+            return self.invitation_where(
+                org,
+                "secret_hash = $2 AND secret_hash IS NOT NULL",
+                &hash.0.as_slice(),
+            );
+        }
         self.touch(org)?;
         // What an accept asks for next comes along (three round trips
         // fewer): the live member and the open invitation of the
