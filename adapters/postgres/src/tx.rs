@@ -35,6 +35,15 @@
 //!
 //! # Round trips
 //!
+//! `BEGIN` is sent with the first write (its lock, above), in one
+//! simple-protocol message; the reads before it run on their own, which
+//! under READ COMMITTED reads what it would inside the transaction. An
+//! accept costs eight: the organization, the invitation by its secret
+//! (with the recipient's member, open invitation and queued messages, and
+//! what the table held, so that closing it is written with the flush), the
+//! account's member, the groups, `BEGIN` with the lock, the new member
+//! (checked and written in one statement), the flush, `COMMIT`.
+//!
 //! A recipient of a batch costs one: the engine reads the members of the
 //! whole batch's keys at once (`members_by_contacts`, one statement that
 //! also reads each key's open invitation, which the engine asks for next),
