@@ -2311,3 +2311,100 @@ pub fn outbox_claims_hide_what_they_take(make: MakeStore<'_>) {
     assert_eq!(by_id("msg_later"), Some(t(900)));
     assert_eq!(by_id("msg_new"), Some(t(40)));
 }
+
+/// An invitation found by its secret and closed in the same transaction
+/// (what an accept and a decline do; a store may keep the write until the
+/// next statement, as the PostgreSQL store does) is closed for every read
+/// after it in the transaction: by id, by secret, as the recipient's open
+/// invitation, in the seats and the invitation lists; dropped, the
+/// transaction leaves it open; committed, it is closed for everyone. A
+/// write of another invitation after it, and a second write of the same
+/// one, see it too.
+pub fn closing_an_invitation_found_by_its_secret(make: MakeStore<'_>) {
+    let store = make();
+    let org = org_id(1);
+    let mut tx = begin(store.as_ref());
+    tx.put_organization(&organization(&org)).unwrap();
+    tx.put_invitation(&pending(&org, "i_1", "ann@x.test", 1, 100))
+        .unwrap();
+    tx.put_invitation(&pending(&org, "i_2", "bob@x.test", 2, 100))
+        .unwrap();
+    tx.commit().unwrap();
+    let at = t(50);
+    let close = |tx: &mut dyn Transaction, status: InvitationStatus| {
+        let mut inv = tx
+            .invitation_by_secret(&org, &hash(1))
+            .unwrap()
+            .expect("found by its secret");
+        inv.status = status;
+        inv.closed_at = Some(at);
+        tx.put_invitation(&inv).unwrap();
+        inv
+    };
+    let open_seats =
+        |tx: &mut dyn Transaction| tx.seat_count(&org, "standard").unwrap().open_invitations;
+    let mut tx = begin(store.as_ref());
+    let before = open_seats(tx.as_mut());
+    assert_eq!(before, 2);
+    let closed = close(tx.as_mut(), InvitationStatus::Accepted);
+    // Dropped: nothing changed.
+    drop(tx);
+    let mut tx = begin(store.as_ref());
+    assert_eq!(
+        tx.invitation(&org, &iid("i_1")).unwrap().unwrap().status,
+        InvitationStatus::Pending
+    );
+    assert_eq!(open_seats(tx.as_mut()), 2);
+    drop(tx);
+
+    let mut tx = begin(store.as_ref());
+    close(tx.as_mut(), InvitationStatus::Accepted);
+    let got = tx.invitation(&org, &iid("i_1")).unwrap().unwrap();
+    assert_eq!(got, closed);
+    assert_eq!(
+        tx.invitation_by_secret(&org, &hash(1)).unwrap(),
+        Some(closed.clone())
+    );
+    assert!(
+        tx.open_invitation_for(&org, "ann@x.test")
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(open_seats(tx.as_mut()), 1);
+    let q = InvitationQuery {
+        statuses: vec![InvitationStatus::Accepted],
+        ..InvitationQuery::default()
+    };
+    let accepted = tx.list_invitations(&org, &q, at).unwrap();
+    assert_eq!(accepted.items, vec![closed.clone()]);
+    // A new open invitation for the same recipient may follow at once.
+    tx.put_invitation(&pending(&org, "i_3", "ann@x.test", 3, 100))
+        .unwrap();
+    tx.commit().unwrap();
+
+    let mut tx = begin(store.as_ref());
+    assert_eq!(tx.invitation(&org, &iid("i_1")).unwrap(), Some(closed));
+    assert_eq!(
+        tx.open_invitation_for(&org, "ann@x.test")
+            .unwrap()
+            .map(|i| i.invitation.id),
+        Some(iid("i_3"))
+    );
+    assert_eq!(open_seats(tx.as_mut()), 2);
+    // Closed twice in one transaction: the second write wins.
+    let mut bob = tx
+        .invitation_by_secret(&org, &hash(2))
+        .unwrap()
+        .expect("bob");
+    bob.status = InvitationStatus::Declined;
+    tx.put_invitation(&bob).unwrap();
+    bob.status = InvitationStatus::Revoked;
+    tx.put_invitation(&bob).unwrap();
+    tx.commit().unwrap();
+    let mut tx = begin(store.as_ref());
+    assert_eq!(
+        tx.invitation(&org, &iid("i_2")).unwrap().unwrap().status,
+        InvitationStatus::Revoked
+    );
+    assert_eq!(open_seats(tx.as_mut()), 1);
+}
