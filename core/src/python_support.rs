@@ -481,12 +481,15 @@ pub fn repr(obj: &Bound<'_, PyAny>, name: &str, fields: &[&str]) -> PyResult<Str
 /// For each record: `to_dict()`, `__repr__` from the attributes listed,
 /// read-only attributes for a record that cannot use `get_all` (a field
 /// that crosses under another name or type: `getters |v| { name -> Type
-/// { expression over v } ... }`), and its extra Python methods (a class has
-/// one `#[pymethods]` block).
+/// { expression over v } ... }`), attributes that are an `enlist.Rows` of a
+/// field's rows, each made when read (`rows |v| { name -> RowType {
+/// &v.field[..] } ... }`), and its extra Python methods (a class has one
+/// `#[pymethods]` block).
 macro_rules! py_records {
     ($(
         $ty:ident repr($($rf:ident),*)
         $(getters |$v:ident| { $($g:ident -> $gt:ty { $($gb:tt)* })* })?
+        $(rows |$rv:ident| { $($r:ident -> $rt:ty { $($rb:tt)* })* })?
         { $($extra:tt)* }
     )*) => {$(
         #[pymethods]
@@ -496,6 +499,13 @@ macro_rules! py_records {
                 fn $g(&self) -> $gt {
                     let $v = self;
                     $($gb)*
+                }
+            )*)?
+
+            $($(
+                #[getter($r)]
+                fn $r(slf: &Bound<'_, Self>) -> Rows {
+                    Rows::of(slf, |$rv| { $($rb)* }, <$rt>::clone)
                 }
             )*)?
 
@@ -951,19 +961,11 @@ py_records! {
     getters |v| {
         ignored_columns -> Vec<String> { v.ignored_columns.clone() }
     }
+    rows |v| {
+        rows -> ImportRow { &v.rows[..] }
+        errors -> ImportRowError { &v.errors[..] }
+    }
     {
-        /// The recipients, in file order, each made when read.
-        #[getter]
-        fn rows(slf: &Bound<'_, Self>) -> Rows {
-            Rows::of(slf, |s| &s.rows[..], ImportRow::clone)
-        }
-
-        /// The rows that could not be read, each made when read.
-        #[getter]
-        fn errors(slf: &Bound<'_, Self>) -> Rows {
-            Rows::of(slf, |s| &s.errors[..], ImportRowError::clone)
-        }
-
         fn __len__(&self) -> usize {
             self.rows.len()
         }
@@ -992,25 +994,13 @@ py_records! {
     // A preview's link is a placeholder: nothing to leave out.
     EmailPreview repr(template_locale, subject) {}
 
-    DeliveryReport repr(sent, retrying, failed) {
-        /// The messages sent, as ids, each made when read.
-        #[getter]
-        fn sent(slf: &Bound<'_, Self>) -> Rows {
-            Rows::of(slf, |r| &r.sent[..], MessageId::clone)
-        }
-
-        /// The messages to be tried again later, as ids.
-        #[getter]
-        fn retrying(slf: &Bound<'_, Self>) -> Rows {
-            Rows::of(slf, |r| &r.retrying[..], MessageId::clone)
-        }
-
-        /// The messages given up on, as ids.
-        #[getter]
-        fn failed(slf: &Bound<'_, Self>) -> Rows {
-            Rows::of(slf, |r| &r.failed[..], MessageId::clone)
-        }
-
+    DeliveryReport repr(sent, retrying, failed)
+    rows |r| {
+        sent -> MessageId { &r.sent[..] }
+        retrying -> MessageId { &r.retrying[..] }
+        failed -> MessageId { &r.failed[..] }
+    }
+    {
         /// Messages attempted in this run.
         fn __len__(&self) -> usize {
             self.sent.len() + self.retrying.len() + self.failed.len()
@@ -1022,25 +1012,12 @@ py_records! {
         expired_invitations -> u64 { v.expired_invitations }
         next_due -> Option<chrono::DateTime<chrono::Utc>> { v.next_due }
     }
+    rows |r| {
+        sent -> MessageId { &r.sent[..] }
+        retrying -> MessageId { &r.retrying[..] }
+        failed -> MessageId { &r.failed[..] }
+    }
     {
-        /// The messages sent, as ids, each made when read.
-        #[getter]
-        fn sent(slf: &Bound<'_, Self>) -> Rows {
-            Rows::of(slf, |r| &r.sent[..], MessageId::clone)
-        }
-
-        /// The messages to be tried again later, as ids.
-        #[getter]
-        fn retrying(slf: &Bound<'_, Self>) -> Rows {
-            Rows::of(slf, |r| &r.retrying[..], MessageId::clone)
-        }
-
-        /// The messages given up on, as ids.
-        #[getter]
-        fn failed(slf: &Bound<'_, Self>) -> Rows {
-            Rows::of(slf, |r| &r.failed[..], MessageId::clone)
-        }
-
         /// Messages attempted in this pass.
         fn __len__(&self) -> usize {
             self.sent.len() + self.retrying.len() + self.failed.len()
@@ -1060,13 +1037,10 @@ py_records! {
         action -> BulkAction { v.action }
         applied -> bool { v.applied }
     }
+    rows |r| {
+        rows -> BulkRow { &r.rows[..] }
+    }
     {
-        /// One row per distinct id, each made when read.
-        #[getter]
-        fn rows(slf: &Bound<'_, Self>) -> Rows {
-            Rows::of(slf, |r| &r.rows[..], BulkRow::clone)
-        }
-
         /// The refused rows, each made when read.
         #[pyo3(name = "refused")]
         fn py_refused(slf: &Bound<'_, Self>) -> Rows {
