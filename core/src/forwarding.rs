@@ -41,7 +41,6 @@ macro_rules! for_each_method {
             write delete_group(org: &OrgId, id: &GroupId) -> ();
             read member(org: &OrgId, id: &MemberId) -> Option<Member>;
             read member_by_contact(org: &OrgId, key: &str) -> Option<Member>;
-            read members_by_contacts(org: &OrgId, keys: &[String]) -> Vec<Option<Member>>;
             read member_by_user_ref(org: &OrgId, user_ref: &str) -> Option<Member>;
             write put_member(member: &Member) -> ();
             read list_members(org: &OrgId, query: &MemberQuery) -> Page<Member>;

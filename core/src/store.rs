@@ -120,27 +120,6 @@ pub trait Transaction {
     fn member(&mut self, org: &OrgId, id: &MemberId) -> StoreResult<Option<Member>>;
     /// The non-removed member with this normalized contact key.
     fn member_by_contact(&mut self, org: &OrgId, key: &str) -> StoreResult<Option<Member>>;
-    /// The non-removed member of each of `keys` (normalized contact
-    /// keys), in the order of `keys`: entry `i` is what
-    /// [`Transaction::member_by_contact`] answers for `keys[i]`, this
-    /// transaction's own writes included. Repeated keys get the same
-    /// answer; a key nothing is stored under is `None`. The engine asks it
-    /// once for a whole batch of recipients, before deciding on each.
-    ///
-    /// The default asks [`Transaction::member_by_contact`] key by key:
-    /// correct for every store, and free for one without round trips. A
-    /// store whose every statement is a round trip answers in one (the
-    /// PostgreSQL store reads the keys' open invitations with it, for the
-    /// [`Transaction::open_invitation_for`] the engine asks next).
-    fn members_by_contacts(
-        &mut self,
-        org: &OrgId,
-        keys: &[String],
-    ) -> StoreResult<Vec<Option<Member>>> {
-        keys.iter()
-            .map(|key| self.member_by_contact(org, key))
-            .collect()
-    }
     /// The non-removed member with this host account id.
     fn member_by_user_ref(&mut self, org: &OrgId, user_ref: &str) -> StoreResult<Option<Member>>;
     /// Inserts or replaces a member, keeping every derived count exact.

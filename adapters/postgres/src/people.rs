@@ -48,27 +48,72 @@ pub(crate) fn of_invitation(inv: &Invitation) -> (String, Option<Person>) {
     (invitation_pid(inv), Person::from_invitation(inv))
 }
 
-/// The people part of a flush, as common table expressions (`td` ... `pw`)
-/// over [`PeopleWrite::params`] (`$1` the organization, up to
-/// `$`[`PEOPLE_PARAMS`]): a statement that follows them numbers its own
-/// parameters after those. The parts touch disjoint rows (a term, a group
-/// or a pid is removed or added, never both), so running them side by side
-/// is sound.
-pub(crate) const PEOPLE_CTES: &str = "td AS (
-         DELETE FROM people_terms t USING unnest($2::text[], $3::text[]) AS x (term, pid)
-         WHERE t.org_id = $1 AND t.term = x.term AND t.pid = x.pid
-     ), ta AS (
-         INSERT INTO people_terms (org_id, term, pid)
-         SELECT $1, term, pid FROM unnest($4::text[], $5::text[]) AS x (term, pid)
-     ), gd AS (
-         DELETE FROM people_groups g USING unnest($6::text[], $7::text[]) AS x (group_id, pid)
-         WHERE g.org_id = $1 AND g.group_id = x.group_id AND g.pid = x.pid
-     ), ga AS (
-         INSERT INTO people_groups (org_id, group_id, pid)
-         SELECT $1, group_id, pid FROM unnest($8::text[], $9::text[]) AS x (group_id, pid)
-     ), pd AS (
-         DELETE FROM people WHERE org_id = $1 AND pid = ANY($10::text[])
-     ), pw AS (
+/// Writes the buffered people rows of one organization: `rows` maps a
+/// pid to what the table holds (as read before the first buffered change)
+/// and what it must hold. One statement for them all (terms, groups, rows
+/// deleted and written), instead of one per row and kind of change.
+pub(crate) fn flush(
+    run: &mut Run<'_>,
+    org: &str,
+    rows: &std::collections::BTreeMap<String, (Option<Person>, Option<Person>)>,
+) -> StoreResult<()> {
+    let mut terms_del: (Vec<&str>, Vec<&str>) = Default::default();
+    let mut terms_add: (Vec<&str>, Vec<&str>) = Default::default();
+    let mut groups_del: (Vec<&str>, Vec<&str>) = Default::default();
+    let mut groups_add: (Vec<&str>, Vec<&str>) = Default::default();
+    let mut gone: Vec<&str> = Vec::new();
+    let mut changes = Vec::new();
+    for (pid, (old, new)) in rows {
+        if let Some(change) = rows_change(old.as_ref(), new.as_ref()) {
+            changes.push((pid.as_str(), new.as_ref(), change));
+        }
+    }
+    let mut up = PeopleColumns::default();
+    for (pid, new, change) in &changes {
+        for t in &change.terms_removed {
+            terms_del.0.push(t);
+            terms_del.1.push(pid);
+        }
+        for t in &change.terms_added {
+            terms_add.0.push(t);
+            terms_add.1.push(pid);
+        }
+        for g in &change.groups_removed {
+            groups_del.0.push(g);
+            groups_del.1.push(pid);
+        }
+        for g in &change.groups_added {
+            groups_add.0.push(g);
+            groups_add.1.push(pid);
+        }
+        match new {
+            None => gone.push(pid),
+            Some(p) => up.push(pid, p)?,
+        }
+    }
+    if changes.is_empty() {
+        return Ok(());
+    }
+    // One statement: each part reads arrays that may be empty. The parts
+    // touch disjoint rows (a term, a group or a pid is removed or added,
+    // never both), so running them side by side is sound.
+    let u = &up;
+    run(
+        "WITH td AS (
+             DELETE FROM people_terms t USING unnest($2::text[], $3::text[]) AS x (term, pid)
+             WHERE t.org_id = $1 AND t.term = x.term AND t.pid = x.pid
+         ), ta AS (
+             INSERT INTO people_terms (org_id, term, pid)
+             SELECT $1, term, pid FROM unnest($4::text[], $5::text[]) AS x (term, pid)
+         ), gd AS (
+             DELETE FROM people_groups g USING unnest($6::text[], $7::text[]) AS x (group_id, pid)
+             WHERE g.org_id = $1 AND g.group_id = x.group_id AND g.pid = x.pid
+         ), ga AS (
+             INSERT INTO people_groups (org_id, group_id, pid)
+             SELECT $1, group_id, pid FROM unnest($8::text[], $9::text[]) AS x (group_id, pid)
+         ), pd AS (
+             DELETE FROM people WHERE org_id = $1 AND pid = ANY($10::text[])
+         )
          INSERT INTO people (org_id, pid, status, expires_s, expires_ns, name_key,
              contact_key, role, kind, license_type, since_s, since_ns, last_s, last_ns, body)
          SELECT $1, * FROM unnest($11::text[], $12::text[], $13::bigint[], $14::bigint[],
@@ -80,89 +125,18 @@ pub(crate) const PEOPLE_CTES: &str = "td AS (
              contact_key = EXCLUDED.contact_key, role = EXCLUDED.role, kind = EXCLUDED.kind,
              license_type = EXCLUDED.license_type, since_s = EXCLUDED.since_s,
              since_ns = EXCLUDED.since_ns, last_s = EXCLUDED.last_s, last_ns = EXCLUDED.last_ns,
-             body = EXCLUDED.body
-     )";
-
-/// How many parameters [`PEOPLE_CTES`] takes, the organization's `$1`
-/// included.
-pub(crate) const PEOPLE_PARAMS: usize = 24;
-
-/// The buffered people rows of one organization as the arrays of
-/// [`PEOPLE_CTES`]: `rows` maps a pid to what the table holds (as read
-/// before the first buffered change) and what it must hold. One statement
-/// for them all (terms, groups, rows deleted and written), instead of one
-/// per row and kind of change; the transaction's flush runs it in the same
-/// statement as the events, outbox and counters.
-pub(crate) struct PeopleWrite<'r> {
-    terms_del: (Vec<String>, Vec<&'r str>),
-    terms_add: (Vec<String>, Vec<&'r str>),
-    groups_del: (Vec<String>, Vec<&'r str>),
-    groups_add: (Vec<String>, Vec<&'r str>),
-    gone: Vec<&'r str>,
-    up: PeopleColumns,
-}
-
-impl<'r> PeopleWrite<'r> {
-    /// What `rows` change, or `None` when they change nothing.
-    pub(crate) fn of(
-        rows: &'r std::collections::BTreeMap<String, (Option<Person>, Option<Person>)>,
-    ) -> StoreResult<Option<Self>> {
-        let mut changes = Vec::new();
-        for (pid, (old, new)) in rows {
-            if let Some(change) = rows_change(old.as_ref(), new.as_ref()) {
-                changes.push((pid.as_str(), new.as_ref(), change));
-            }
-        }
-        if changes.is_empty() {
-            return Ok(None);
-        }
-        let mut w = PeopleWrite {
-            terms_del: Default::default(),
-            terms_add: Default::default(),
-            groups_del: Default::default(),
-            groups_add: Default::default(),
-            gone: Vec::new(),
-            up: PeopleColumns::default(),
-        };
-        for (pid, new, change) in changes {
-            for t in change.terms_removed {
-                w.terms_del.0.push(t);
-                w.terms_del.1.push(pid);
-            }
-            for t in change.terms_added {
-                w.terms_add.0.push(t);
-                w.terms_add.1.push(pid);
-            }
-            for g in change.groups_removed {
-                w.groups_del.0.push(g);
-                w.groups_del.1.push(pid);
-            }
-            for g in change.groups_added {
-                w.groups_add.0.push(g);
-                w.groups_add.1.push(pid);
-            }
-            match new {
-                None => w.gone.push(pid),
-                Some(p) => w.up.push(pid, p)?,
-            }
-        }
-        Ok(Some(w))
-    }
-
-    /// The parameters of [`PEOPLE_CTES`], `org` first.
-    pub(crate) fn params<'s>(&'s self, org: &'s &'s str) -> Vec<&'s (dyn ToSql + Sync)> {
-        let u = &self.up;
-        vec![
-            org,
-            &self.terms_del.0,
-            &self.terms_del.1,
-            &self.terms_add.0,
-            &self.terms_add.1,
-            &self.groups_del.0,
-            &self.groups_del.1,
-            &self.groups_add.0,
-            &self.groups_add.1,
-            &self.gone,
+             body = EXCLUDED.body",
+        &[
+            &org,
+            &terms_del.0,
+            &terms_del.1,
+            &terms_add.0,
+            &terms_add.1,
+            &groups_del.0,
+            &groups_del.1,
+            &groups_add.0,
+            &groups_add.1,
+            &gone,
             &u.pid,
             &u.status,
             &u.expires_s,
@@ -177,20 +151,8 @@ impl<'r> PeopleWrite<'r> {
             &u.last_s,
             &u.last_ns,
             &u.body,
-        ]
-    }
-}
-
-/// Writes the people rows of one organization on their own (see
-/// [`PeopleWrite`]).
-pub(crate) fn flush(
-    run: &mut Run<'_>,
-    org: &str,
-    rows: &std::collections::BTreeMap<String, (Option<Person>, Option<Person>)>,
-) -> StoreResult<()> {
-    if let Some(w) = PeopleWrite::of(rows)? {
-        run(&format!("WITH {PEOPLE_CTES} SELECT 1"), &w.params(&org))?;
-    }
+        ],
+    )?;
     Ok(())
 }
 

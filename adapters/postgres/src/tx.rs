@@ -35,19 +35,9 @@
 //!
 //! # Round trips
 //!
-//! `BEGIN` is sent with the first write (its lock, above), in one
-//! simple-protocol message; the reads before it run on their own, which
-//! under READ COMMITTED reads what it would inside the transaction. An
-//! accept costs eight: the organization, the invitation by its secret
-//! (with the recipient's member, open invitation and queued messages, and
-//! what the table held, so that closing it is written with the flush), the
-//! account's member, the groups, `BEGIN` with the lock, the new member
-//! (checked and written in one statement), the flush, `COMMIT`.
-//!
-//! A recipient of a batch costs one: the engine reads the members of the
-//! whole batch's keys at once (`members_by_contacts`, one statement that
-//! also reads each key's open invitation, which the engine asks for next),
-//! and `put_invitation` checks the uniqueness rules and writes in one
+//! A recipient of a batch costs two: `member_by_contact` also reads the
+//! open invitation of the same key (the engine asks for it next), and
+//! `put_invitation` checks the uniqueness rules and writes in one
 //! statement.
 
 use crate::PostgresStore;
@@ -97,33 +87,6 @@ struct OutboxRow {
     body: String,
 }
 
-/// An invitation's row waiting for the flush: the columns of `invitations`.
-struct InvitationRow {
-    batch: String,
-    recipient_key: String,
-    status: &'static str,
-    role: String,
-    kind: &'static str,
-    license: String,
-    secret: Option<Vec<u8>>,
-    created: Split,
-    expires: Option<Split>,
-    body: String,
-    inviter: Option<String>,
-    user_ref: Option<String>,
-}
-
-/// What the invitations table held for an invitation this transaction read
-/// by its secret, with its people row: enough to check and record a write
-/// that closes it without a statement (`PgTx::put_invitation`).
-struct ReadInvitation {
-    secret: Option<Vec<u8>>,
-    recipient_key: String,
-    status: String,
-    license: String,
-    person: Option<String>,
-}
-
 /// What one organization's flush writes.
 #[derive(Default)]
 struct Pending {
@@ -131,10 +94,6 @@ struct Pending {
     events: Vec<(i64, String)>,
     /// By message id, so that a message written twice is written once.
     outbox: BTreeMap<String, OutboxRow>,
-    /// Invitations closed after this transaction read them by their
-    /// secret (`PgTx::put_invitation`): by id, written before the next
-    /// statement of any kind, at the latest at commit.
-    invitations: BTreeMap<String, InvitationRow>,
     /// Changes of the `invitation_license` counters: `(license, status)`
     /// to the change. Seat reads add them to what the table says.
     open_counts: BTreeMap<(String, &'static str), i64>,
@@ -165,33 +124,10 @@ pub(crate) struct PgTx<'a> {
     heads: HashMap<OrgId, Head>,
     pending: BTreeMap<OrgId, Pending>,
     /// The open invitation for a recipient key, read together with the
-    /// member of the same contact key (`member_by_contact`, or
-    /// `members_by_contacts` for a whole batch): the engine asks for both
-    /// for every recipient of a batch. Used once; an invitation write
-    /// drops the entries of its key and of the key it had before.
+    /// member of the same contact key: the engine asks for both, one after
+    /// the other, for every recipient of a batch. Dropped at every
+    /// invitation write.
     open_prefetch: HashMap<(OrgId, String), Option<String>>,
-    /// The live member of a contact key, read with the invitation found by
-    /// its secret (an accept asks for the member of its recipient next).
-    /// Used once; dropped at every member write.
-    member_prefetch: HashMap<(OrgId, String), Option<String>>,
-    /// The queued outbox messages of an invitation (bodies, in
-    /// `queued_messages_for`'s order), read with the invitation found by
-    /// its secret (an accept supersedes them). Used once; dropped at every
-    /// outbox write.
-    queued_prefetch: HashMap<(OrgId, String), Vec<String>>,
-    /// Invitations read by their secret, as the table held them, by
-    /// organization and id; dropped at every invitation write that goes
-    /// to the table.
-    read_invitations: HashMap<(OrgId, String), ReadInvitation>,
-    /// `BEGIN` was sent. A writing transaction sends it with its first
-    /// write (see [`PgTx::write_lock`]); the reads before it need no
-    /// transaction (under READ COMMITTED each statement reads its own
-    /// snapshot either way, and the version check of the first write
-    /// covers them), so it saves a round trip.
-    begun: bool,
-    /// A statement was sent on this connection: a failure before it may be
-    /// a connection the server closed while idle, tried again on another.
-    used: bool,
     /// `COMMIT` or `ROLLBACK` was sent.
     closed: bool,
     /// A read-only snapshot (a dry run): it never locks an organization,
@@ -216,101 +152,41 @@ impl<'a> PgTx<'a> {
     }
 
     fn begin_with(store: &'a PostgresStore, sql: &str, read_only: bool) -> StoreResult<Self> {
-        let lease = store.pool.get()?;
-        let mut tx = PgTx {
+        let mut lease = store.pool.get()?;
+        store.count_round_trip();
+        let mut begun = lease.conn()?.client.batch_execute(sql);
+        if begun.is_err() && lease.conn()?.client.is_closed() {
+            // The server closed the connection while it was idle (a restart,
+            // an idle timeout, an administrator): nothing was done on it yet,
+            // so try once more on a fresh one.
+            lease.mark_broken();
+            drop(lease);
+            lease = store.pool.get()?;
+            begun = lease.conn()?.client.batch_execute(sql);
+        }
+        if let Err(e) = begun {
+            lease.mark_broken();
+            return Err(db_err(e));
+        }
+        Ok(PgTx {
             store,
             lease,
             heads: HashMap::new(),
             pending: BTreeMap::new(),
             open_prefetch: HashMap::new(),
-            member_prefetch: HashMap::new(),
-            queued_prefetch: HashMap::new(),
-            read_invitations: HashMap::new(),
-            begun: false,
-            used: false,
             closed: false,
             read_only,
-        };
-        if read_only {
-            // One snapshot for every read: begun before the first.
-            tx.store.count_round_trip();
-            tx.on_connection(|c| c.client.batch_execute(sql).map_err(db_err))?;
-            tx.begun = true;
-        }
-        Ok(tx)
+        })
     }
 
     // ----- statements -------------------------------------------------------
 
-    /// Runs `f` on the connection. The first statement sent on it is tried
-    /// once more on a fresh connection if the server had closed this one
-    /// while it was idle (a restart, an idle timeout, an administrator):
-    /// nothing was done on it yet.
-    fn on_connection<T>(
-        &mut self,
-        f: impl Fn(&mut crate::pool::Conn) -> StoreResult<T>,
-    ) -> StoreResult<T> {
-        let first = !self.used;
-        self.used = true;
-        let out = match f(self.lease.conn()?) {
-            Err(_) if first && self.lease.conn()?.client.is_closed() => {
-                self.lease.mark_broken();
-                self.lease = self.store.pool.get()?;
-                f(self.lease.conn()?)
-            }
-            out => out,
-        };
-        if out.is_err() && self.lease.conn()?.client.is_closed() {
-            self.lease.mark_broken();
-        }
-        out
-    }
-
-    /// Sends `BEGIN` if it was not sent yet (a statement that must run in
-    /// the transaction: every write, every lock).
-    fn ensure_begun(&mut self) -> StoreResult<()> {
-        if self.begun {
-            return Ok(());
-        }
-        self.store.count_round_trip();
-        // Noted once sent: a client that refuses to run (it panics on a
-        // tokio worker thread) must not be asked to roll back in the
-        // unwinding.
-        self.on_connection(|c| {
-            c.client
-                .batch_execute("BEGIN ISOLATION LEVEL READ COMMITTED")
-                .map_err(db_err)
-        })?;
-        self.begun = true;
-        Ok(())
-    }
-
     fn query(&mut self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> StoreResult<Vec<Row>> {
-        self.ensure_begun()?;
-        self.read(sql, params)
-    }
-
-    /// A statement that only reads and takes no lock: it may run before
-    /// `BEGIN` (see [`PgTx::begun`]).
-    fn read(&mut self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> StoreResult<Vec<Row>> {
-        self.flush_invitations()?;
         self.store.count_round_trip();
-        let out = self.on_connection(|conn| {
-            let st = conn.statement(sql)?;
-            conn.client.query(&st, params).map_err(db_err)
-        });
+        let conn = self.lease.conn()?;
+        let st = conn.statement(sql)?;
+        let out = conn.client.query(&st, params).map_err(db_err);
         self.counted(out)
-    }
-
-    fn read_opt(&mut self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> StoreResult<Option<Row>> {
-        let mut rows = self.read(sql, params)?;
-        if rows.len() > 1 {
-            return Err(StoreError::Corrupt(format!(
-                "{} rows where at most one was expected",
-                rows.len()
-            )));
-        }
-        Ok(rows.pop())
     }
 
     /// Counts a conflict (deadlock, serialization failure) on its way out.
@@ -333,9 +209,6 @@ impl<'a> PgTx<'a> {
     }
 
     fn execute(&mut self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> StoreResult<u64> {
-        self.flush_invitations()?;
-        self.ensure_begun()?;
-        self.used = true;
         self.store.count_round_trip();
         let conn = self.lease.conn()?;
         let st = conn.statement(sql)?;
@@ -374,7 +247,7 @@ impl<'a> PgTx<'a> {
                 None => Head::absent(),
             }
         } else {
-            let row = self.read_opt(
+            let row = self.query_opt(
                 "SELECT version FROM org_heads WHERE org_id = $1",
                 &[&org.as_str()],
             )?;
@@ -405,28 +278,6 @@ impl<'a> PgTx<'a> {
             return Ok(());
         }
         let o = org.as_str();
-        if let (
-            false,
-            Some(Head {
-                version: Some(v),
-                locked: false,
-                ..
-            }),
-        ) = (self.begun, head)
-        {
-            if let Some(event_seq) = self.begin_and_lock(org, v)? {
-                self.heads.insert(
-                    org.clone(),
-                    Head {
-                        version: Some(v),
-                        locked: true,
-                        writing: true,
-                        event_seq,
-                    },
-                );
-                return Ok(());
-            }
-        }
         let row = match head {
             Some(h) if h.locked => self.query_opt(
                 "UPDATE org_heads SET version = version + 1 WHERE org_id = $1 RETURNING event_seq",
@@ -471,111 +322,6 @@ impl<'a> PgTx<'a> {
         Ok(())
     }
 
-    /// The first write of a transaction whose reads ran before `BEGIN`:
-    /// `BEGIN` and the version check and lock of [`PgTx::write_lock`] in
-    /// one round trip, as one simple-protocol message (which takes no
-    /// parameters, so the organization id goes in as a literal: only ids
-    /// of plain characters do; others take the two round trips). `None`
-    /// when it did not apply; `Some(event_seq)` once locked; a conflict
-    /// when the organization changed since it was read.
-    fn begin_and_lock(&mut self, org: &OrgId, version: i64) -> StoreResult<Option<i64>> {
-        let o = org.as_str();
-        let plain = !o.is_empty()
-            && o.len() <= 200
-            && o.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"_-.:".contains(&b));
-        if !plain {
-            return Ok(None);
-        }
-        let sql = format!(
-            "BEGIN ISOLATION LEVEL READ COMMITTED; \
-             UPDATE org_heads SET version = version + 1 \
-             WHERE org_id = '{o}' AND version = {version} RETURNING event_seq"
-        );
-        self.begun = true;
-        self.store.count_round_trip();
-        let out = self.on_connection(|c| c.client.simple_query(&sql).map_err(db_err));
-        let messages = self.counted(out)?;
-        let seq = messages.iter().find_map(|m| match m {
-            postgres::SimpleQueryMessage::Row(r) => Some(r.get(0).map(str::parse::<i64>)),
-            _ => None,
-        });
-        match seq {
-            Some(Some(Ok(seq))) => Ok(Some(seq)),
-            Some(_) => Err(StoreError::Corrupt(
-                "org_heads.event_seq is not a number".into(),
-            )),
-            None => {
-                // Another transaction wrote the organization after this
-                // one read it: the reads may be stale.
-                self.store.mark_contended(org);
-                self.store.count_conflict();
-                Err(StoreError::Conflict)
-            }
-        }
-    }
-
-    /// Buffers a write of `inv`, which this transaction read by its secret
-    /// as `read` and closes (see `put_invitation`).
-    fn buffer_invitation(
-        &mut self,
-        inv: &StoredInvitation,
-        read: ReadInvitation,
-    ) -> StoreResult<()> {
-        self.open_prefetch
-            .remove(&(inv.org_id.clone(), read.recipient_key.clone()));
-        let old_status = InvitationStatus::ALL
-            .iter()
-            .map(|s| s.as_str())
-            .find(|s| *s == read.status)
-            .ok_or_else(|| StoreError::Corrupt(format!("unknown status {:?}", read.status)))?;
-        let stored_person = read
-            .person
-            .as_deref()
-            .map(|b| from_body("person", b))
-            .transpose()?;
-        let (pid, person) = crate::people::of_invitation(inv);
-        let row = InvitationRow {
-            batch: key_text("batch id", inv.batch_id.as_str())?.to_owned(),
-            recipient_key: key_text("recipient_key", &inv.recipient_key)?.to_owned(),
-            status: inv.status.as_str(),
-            role: key_text("role", &inv.role)?.to_owned(),
-            kind: inv.kind.as_str(),
-            license: key_text("license_type", &inv.license_type)?.to_owned(),
-            secret: inv.secret_hash.as_ref().map(|h| h.0.to_vec()),
-            created: split(inv.created_at),
-            expires: inv.expires_at.map(split),
-            body: to_body(inv)?,
-            inviter: inv
-                .inviter
-                .as_ref()
-                .map(|m| key_text("inviter", m.as_str()).map(str::to_owned))
-                .transpose()?,
-            user_ref: inv.user_ref.clone(),
-        };
-        let pending = self.pending.entry(inv.org_id.clone()).or_default();
-        *pending
-            .open_counts
-            .entry((read.license, old_status))
-            .or_insert(0) -= 1;
-        *pending
-            .open_counts
-            .entry((row.license.clone(), inv.status.as_str()))
-            .or_insert(0) += 1;
-        pending.invitations.insert(inv.id.as_str().to_owned(), row);
-        self.buffer_person(&inv.org_id, pid, person, Some(stored_person))
-    }
-
-    /// Writes everything buffered if an invitation row is among it: every
-    /// statement sees the invitations this transaction wrote.
-    fn flush_invitations(&mut self) -> StoreResult<()> {
-        if self.pending.values().any(|p| !p.invitations.is_empty()) {
-            self.flush()
-        } else {
-            Ok(())
-        }
-    }
-
     /// Writes the buffered events and messages of every organization.
     fn flush(&mut self) -> StoreResult<()> {
         let pending = std::mem::take(&mut self.pending);
@@ -586,17 +332,11 @@ impl<'a> PgTx<'a> {
     }
 
     fn flush_org(&mut self, org: &OrgId, p: Pending) -> StoreResult<()> {
-        let people = crate::people::PeopleWrite::of(&p.people)?;
-        let o = org.as_str();
-        if p.events.is_empty()
-            && p.outbox.is_empty()
-            && p.open_counts.is_empty()
-            && p.invitations.is_empty()
-        {
-            if let Some(w) = &people {
-                let sql = format!("WITH {} SELECT 1", crate::people::PEOPLE_CTES);
-                self.execute(&sql, &w.params(&o))?;
-            }
+        if !p.people.is_empty() {
+            let mut run = |sql: &str, params: &[&(dyn ToSql + Sync)]| self.query(sql, params);
+            crate::people::flush(&mut run, org.as_str(), &p.people)?;
+        }
+        if p.events.is_empty() && p.outbox.is_empty() && p.open_counts.is_empty() {
             return Ok(());
         }
         let counts: Vec<_> = p.open_counts.iter().filter(|(_, d)| **d != 0).collect();
@@ -614,76 +354,50 @@ impl<'a> PgTx<'a> {
         let created_s: Vec<i64> = rows.iter().map(|r| r.created.0).collect();
         let created_ns: Vec<i32> = rows.iter().map(|r| r.created.1).collect();
         let bodies: Vec<&str> = rows.iter().map(|r| r.body.as_str()).collect();
-        let last = last_seq.unwrap_or(0);
-        let has_last = last_seq.is_some();
-        let inv: Vec<(&String, &InvitationRow)> = p.invitations.iter().collect();
-        let iv_id: Vec<&str> = inv.iter().map(|(id, _)| id.as_str()).collect();
-        let iv_batch: Vec<&str> = inv.iter().map(|(_, r)| r.batch.as_str()).collect();
-        let iv_key: Vec<&str> = inv.iter().map(|(_, r)| r.recipient_key.as_str()).collect();
-        let iv_status: Vec<&str> = inv.iter().map(|(_, r)| r.status).collect();
-        let iv_role: Vec<&str> = inv.iter().map(|(_, r)| r.role.as_str()).collect();
-        let iv_kind: Vec<&str> = inv.iter().map(|(_, r)| r.kind).collect();
-        let iv_license: Vec<&str> = inv.iter().map(|(_, r)| r.license.as_str()).collect();
-        let iv_secret: Vec<Option<&[u8]>> = inv.iter().map(|(_, r)| r.secret.as_deref()).collect();
-        let iv_cs: Vec<i64> = inv.iter().map(|(_, r)| r.created.0).collect();
-        let iv_cn: Vec<i32> = inv.iter().map(|(_, r)| r.created.1).collect();
-        let iv_es: Vec<Option<i64>> = inv.iter().map(|(_, r)| r.expires.map(|e| e.0)).collect();
-        let iv_en: Vec<Option<i32>> = inv.iter().map(|(_, r)| r.expires.map(|e| e.1)).collect();
-        let iv_body: Vec<&str> = inv.iter().map(|(_, r)| r.body.as_str()).collect();
-        let iv_inviter: Vec<Option<&str>> = inv.iter().map(|(_, r)| r.inviter.as_deref()).collect();
-        let iv_user: Vec<Option<&str>> = inv.iter().map(|(_, r)| r.user_ref.as_deref()).collect();
-        let main: [&(dyn ToSql + Sync); 30] = [
-            &seqs,
-            &event_bodies,
-            &ids,
-            &invs,
-            &statuses,
-            &next_s,
-            &next_ns,
-            &created_s,
-            &created_ns,
-            &bodies,
-            &last,
-            &has_last,
-            &count_keys,
-            &count_statuses,
-            &count_deltas,
-            &iv_id,
-            &iv_batch,
-            &iv_key,
-            &iv_status,
-            &iv_role,
-            &iv_kind,
-            &iv_license,
-            &iv_secret,
-            &iv_cs,
-            &iv_cn,
-            &iv_es,
-            &iv_en,
-            &iv_body,
-            &iv_inviter,
-            &iv_user,
-        ];
-        // The people rows, when there are any, in the same statement: their
-        // tables are not the ones written below.
-        let (sql, params) = match &people {
-            Some(w) => {
-                let mut params = w.params(&o);
-                params.extend(main);
-                let sql = format!(
-                    "WITH {}, {}",
-                    crate::people::PEOPLE_CTES,
-                    numbered_after(FLUSH, crate::people::PEOPLE_PARAMS - 1)
-                );
-                (sql, params)
-            }
-            None => {
-                let mut params: Vec<&(dyn ToSql + Sync)> = vec![&o];
-                params.extend(main);
-                (format!("WITH {FLUSH}"), params)
-            }
-        };
-        self.execute(&sql, &params)?;
+        self.execute(
+            "WITH ev AS (
+                 INSERT INTO events (org_id, seq, body, kind)
+                 SELECT $1, s, b::json, b::json->'kind'->>'type'
+                 FROM unnest($2::bigint[], $3::text[]) WITH ORDINALITY AS x (s, b, n)
+                 ORDER BY n
+             ), ob AS (
+                 INSERT INTO outbox (org_id, message_id, invitation_id, status,
+                                     next_s, next_ns, created_s, created_ns, body)
+                 SELECT $1, m, i, st, ns, nn, cs, cn, b::json
+                 FROM unnest($4::text[], $5::text[], $6::text[], $7::bigint[], $8::int4[],
+                             $9::bigint[], $10::int4[], $11::text[])
+                      AS x (m, i, st, ns, nn, cs, cn, b)
+                 ON CONFLICT (org_id, message_id) DO UPDATE SET
+                     invitation_id = EXCLUDED.invitation_id, status = EXCLUDED.status,
+                     next_s = EXCLUDED.next_s, next_ns = EXCLUDED.next_ns,
+                     created_s = EXCLUDED.created_s, created_ns = EXCLUDED.created_ns,
+                     body = EXCLUDED.body
+             ), cn AS (
+                 INSERT INTO counts (org_id, what, key, status, n)
+                 SELECT $1, 'invitation_license', k, s, d
+                 FROM unnest($14::text[], $15::text[], $16::bigint[]) AS x (k, s, d)
+                 ON CONFLICT (org_id, what, key, status) DO UPDATE SET n = counts.n + EXCLUDED.n
+             )
+             UPDATE org_heads SET event_seq = $12 WHERE org_id = $1 AND $13",
+            &[
+                &org.as_str(),
+                &seqs,
+                &event_bodies,
+                &ids,
+                &invs,
+                &statuses,
+                &next_s,
+                &next_ns,
+                &created_s,
+                &created_ns,
+                &bodies,
+                &last_seq.unwrap_or(0),
+                &last_seq.is_some(),
+                &count_keys,
+                &count_statuses,
+                &count_deltas,
+            ],
+        )?;
         Ok(())
     }
 
@@ -739,9 +453,6 @@ impl<'a> PgTx<'a> {
             return;
         }
         self.closed = true;
-        if !self.begun {
-            return;
-        }
         let ok = self
             .lease
             .conn()
@@ -761,7 +472,7 @@ impl<'a> PgTx<'a> {
         }
         self.touch(org)?;
         let sql = format!("SELECT body::text FROM members WHERE org_id = $1 AND {cond}");
-        let row = self.read_opt(&sql, &[&org.as_str(), &key])?;
+        let row = self.query_opt(&sql, &[&org.as_str(), &key])?;
         row.map(|r| body(&r, 0, "member")).transpose()
     }
 
@@ -773,7 +484,7 @@ impl<'a> PgTx<'a> {
     ) -> StoreResult<Option<StoredInvitation>> {
         self.touch(org)?;
         let sql = format!("SELECT body::text FROM invitations WHERE org_id = $1 AND {cond}");
-        let row = self.read_opt(&sql, &[&org.as_str(), key])?;
+        let row = self.query_opt(&sql, &[&org.as_str(), key])?;
         row.map(|r| body(&r, 0, "invitation")).transpose()
     }
 
@@ -801,74 +512,6 @@ impl<'a> PgTx<'a> {
             None => Ok((0, 0, 0)),
         }
     }
-}
-
-/// The events, outbox messages and open-invitation counters of one
-/// organization's flush, as common table expressions and a last statement
-/// after `WITH` (`$1` the organization, `$2`... the arrays of
-/// `PgTx::flush_org`).
-const FLUSH: &str = "ev AS (
-         INSERT INTO events (org_id, seq, body, kind)
-         SELECT $1, s, b::json, b::json->'kind'->>'type'
-         FROM unnest($2::bigint[], $3::text[]) WITH ORDINALITY AS x (s, b, n)
-         ORDER BY n
-     ), ob AS (
-         INSERT INTO outbox (org_id, message_id, invitation_id, status,
-                             next_s, next_ns, created_s, created_ns, body)
-         SELECT $1, m, i, st, ns, nn, cs, cn, b::json
-         FROM unnest($4::text[], $5::text[], $6::text[], $7::bigint[], $8::int4[],
-                     $9::bigint[], $10::int4[], $11::text[])
-              AS x (m, i, st, ns, nn, cs, cn, b)
-         ON CONFLICT (org_id, message_id) DO UPDATE SET
-             invitation_id = EXCLUDED.invitation_id, status = EXCLUDED.status,
-             next_s = EXCLUDED.next_s, next_ns = EXCLUDED.next_ns,
-             created_s = EXCLUDED.created_s, created_ns = EXCLUDED.created_ns,
-             body = EXCLUDED.body
-     ), cn AS (
-         INSERT INTO counts (org_id, what, key, status, n)
-         SELECT $1, 'invitation_license', k, s, d
-         FROM unnest($14::text[], $15::text[], $16::bigint[]) AS x (k, s, d)
-         ON CONFLICT (org_id, what, key, status) DO UPDATE SET n = counts.n + EXCLUDED.n
-     ), iv AS (
-         UPDATE invitations i SET
-             batch_id = x.bt, recipient_key = x.rk, status = x.st, role = x.ro, kind = x.ki,
-             license_type = x.li, secret_hash = x.sh, created_s = x.cs, created_ns = x.cn,
-             expires_s = x.es, expires_ns = x.en, body = x.b::json, inviter_id = x.iv,
-             user_ref = x.ur
-         FROM unnest($17::text[], $18::text[], $19::text[], $20::text[], $21::text[],
-                     $22::text[], $23::text[], $24::bytea[], $25::bigint[], $26::int4[],
-                     $27::bigint[], $28::int4[], $29::text[], $30::text[], $31::text[])
-              AS x (id, bt, rk, st, ro, ki, li, sh, cs, cn, es, en, b, iv, ur)
-         WHERE i.org_id = $1 AND i.invitation_id = x.id
-     )
-     UPDATE org_heads SET event_seq = $12 WHERE org_id = $1 AND $13";
-
-/// `sql` with its parameters `$2` and up renumbered `by` places later
-/// (`$1`, the organization, stays): to follow another statement's
-/// parameters in one statement. The statements it is used on have no
-/// other `$` than their parameters.
-fn numbered_after(sql: &str, by: usize) -> String {
-    let mut out = String::with_capacity(sql.len() + 32);
-    let mut chars = sql.char_indices().peekable();
-    while let Some((i, c)) = chars.next() {
-        if c != '$' {
-            out.push(c);
-            continue;
-        }
-        let mut end = i + 1;
-        while let Some(&(j, d)) = chars.peek() {
-            if !d.is_ascii_digit() {
-                break;
-            }
-            end = j + 1;
-            chars.next();
-        }
-        match sql[i + 1..end].parse::<usize>() {
-            Ok(n) if n > 1 => out.push_str(&format!("${}", n + by)),
-            _ => out.push_str(&sql[i..end]),
-        }
-    }
-    out
 }
 
 impl Head {
@@ -948,54 +591,6 @@ fn member_counters(m: &Member) -> Vec<(&'static str, String, &'static str)> {
     out
 }
 
-/// What a member's write changes besides its row: group memberships
-/// removed and added (`(group_id, status, contact_key)` columns) and the
-/// counters' changes (`(what, key, status, delta)` columns).
-struct MemberChanges {
-    removed: (Vec<String>, Vec<&'static str>, Vec<String>),
-    added: (Vec<String>, Vec<&'static str>, Vec<String>),
-    counts: (Vec<&'static str>, Vec<String>, Vec<&'static str>, Vec<i64>),
-}
-
-impl MemberChanges {
-    /// From the stored version `old` (none: a new member) to `m`.
-    fn of(old: Option<&Member>, m: &Member) -> Self {
-        let mut deltas: BTreeMap<(&'static str, String, &'static str), i64> = BTreeMap::new();
-        if let Some(old) = old {
-            for k in member_counters(old) {
-                *deltas.entry(k).or_insert(0) -= 1;
-            }
-        }
-        for k in member_counters(m) {
-            *deltas.entry(k).or_insert(0) += 1;
-        }
-        deltas.retain(|_, d| *d != 0);
-        let before = old.map(memberships).unwrap_or_default();
-        let after = memberships(m);
-        let columns = |rows: Vec<&(String, &'static str, String)>| {
-            let mut out = (Vec::new(), Vec::new(), Vec::new());
-            for (g, s, k) in rows {
-                out.0.push(g.clone());
-                out.1.push(*s);
-                out.2.push(k.clone());
-            }
-            out
-        };
-        let mut counts = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-        for ((w, k, s), d) in deltas {
-            counts.0.push(w);
-            counts.1.push(k);
-            counts.2.push(s);
-            counts.3.push(d);
-        }
-        MemberChanges {
-            removed: columns(before.difference(&after).collect()),
-            added: columns(after.difference(&before).collect()),
-            counts,
-        }
-    }
-}
-
 /// The group memberships of a member: `(group_id, status, contact_key)`.
 fn memberships(m: &Member) -> BTreeSet<(String, &'static str, String)> {
     m.groups
@@ -1053,10 +648,6 @@ impl Transaction for PgTx<'_> {
     fn commit(mut self: Box<Self>) -> StoreResult<()> {
         self.flush()?;
         self.closed = true;
-        if !self.begun {
-            // Nothing was written, and the reads needed no transaction.
-            return Ok(());
-        }
         self.store.count_round_trip();
         let conn = self.lease.conn()?;
         if let Err(e) = conn.client.batch_execute("COMMIT") {
@@ -1073,14 +664,14 @@ impl Transaction for PgTx<'_> {
         let o = org.as_str();
         if self.heads.contains_key(org) || self.store.is_contended(org) {
             self.touch(org)?;
-            let row = self.read_opt(
+            let row = self.query_opt(
                 "SELECT body::text FROM organizations WHERE org_id = $1",
                 &[&o],
             )?;
             return row.map(|r| body(&r, 0, "organization")).transpose();
         }
         // The first touch: the version and the organization in one statement.
-        let row = self.read_opt(
+        let row = self.query_opt(
             "SELECT h.version, o.body::text
              FROM (SELECT $1::text AS org_id) k
              LEFT JOIN org_heads h ON h.org_id = k.org_id
@@ -1129,7 +720,7 @@ impl Transaction for PgTx<'_> {
 
     fn group(&mut self, org: &OrgId, id: &GroupId) -> StoreResult<Option<Group>> {
         self.touch(org)?;
-        let row = self.read_opt(
+        let row = self.query_opt(
             "SELECT g.body::text,
                     coalesce((SELECT sum(c.n) FROM counts c
                               WHERE c.org_id = g.org_id AND c.what = 'member_group'
@@ -1143,7 +734,7 @@ impl Transaction for PgTx<'_> {
 
     fn groups(&mut self, org: &OrgId) -> StoreResult<Vec<Group>> {
         self.touch(org)?;
-        let rows = self.read(
+        let rows = self.query(
             "SELECT g.body::text, coalesce(c.n, 0)::bigint
              FROM groups g
              LEFT JOIN (SELECT key, sum(n) AS n FROM counts
@@ -1191,16 +782,13 @@ impl Transaction for PgTx<'_> {
         if key.contains('\0') {
             return Ok(None);
         }
-        if let Some(b) = self.member_prefetch.remove(&(org.clone(), key.to_owned())) {
-            return b.map(|b| from_body("member", &b)).transpose();
-        }
         self.touch(org)?;
         // The open invitation for the same key comes along (one round trip
         // instead of two per recipient). Serving it later in the transaction
         // is sound: a commit by anyone else in between is caught by the
         // version check of ADR 0007, and this transaction's own invitation
         // writes drop it.
-        let row = self.read_opt(
+        let row = self.query_opt(
             "SELECT (SELECT body::text FROM members
                      WHERE org_id = $1 AND contact_key = $2 AND status <> 'removed'),
                     (SELECT body::text FROM invitations
@@ -1216,49 +804,6 @@ impl Transaction for PgTx<'_> {
             .insert((org.clone(), key.to_owned()), open);
         let member: Option<&str> = get(&row, 0)?;
         member.map(|b| from_body("member", b)).transpose()
-    }
-
-    fn members_by_contacts(
-        &mut self,
-        org: &OrgId,
-        keys: &[String],
-    ) -> StoreResult<Vec<Option<Member>>> {
-        // Each distinct key once; a key PostgreSQL cannot hold is nobody's.
-        let distinct: Vec<&str> = keys
-            .iter()
-            .map(String::as_str)
-            .filter(|k| !k.contains('\0'))
-            .collect::<BTreeSet<&str>>()
-            .into_iter()
-            .collect();
-        let mut found: HashMap<String, Member> = HashMap::new();
-        if !distinct.is_empty() {
-            self.touch(org)?;
-            // One statement for the batch: per key, its member and its open
-            // invitation (prefetched for open_invitation_for, as
-            // member_by_contact does for one key). Each subquery is one
-            // probe of a unique index.
-            let rows = self.read(
-                "SELECT k,
-                        (SELECT body::text FROM members
-                         WHERE org_id = $1 AND contact_key = k AND status <> 'removed'),
-                        (SELECT body::text FROM invitations
-                         WHERE org_id = $1 AND recipient_key = k
-                           AND status IN ('staged', 'pending'))
-                 FROM unnest($2::text[]) AS x (k)",
-                &[&org.as_str(), &distinct],
-            )?;
-            for r in &rows {
-                let key: String = get(r, 0)?;
-                let member: Option<&str> = get(r, 1)?;
-                let open: Option<String> = get(r, 2)?;
-                self.open_prefetch.insert((org.clone(), key.clone()), open);
-                if let Some(b) = member {
-                    found.insert(key, from_body("member", b)?);
-                }
-            }
-        }
-        Ok(keys.iter().map(|k| found.get(k).cloned()).collect())
     }
 
     fn member_by_user_ref(&mut self, org: &OrgId, user_ref: &str) -> StoreResult<Option<Member>> {
@@ -1284,69 +829,23 @@ impl Transaction for PgTx<'_> {
             key_text("group id", g.group_id.as_str())?;
         }
         self.write_lock(&m.org_id)?;
-        self.member_prefetch.clear();
         let live = m.status != MemberStatus::Removed;
         let (pid, person) = crate::people::of_member(m);
-        let b = to_body(m)?;
-        let kind = m.kind.as_str();
-        let status = m.status.as_str();
-        // One statement: the previous version of this member, any other
-        // live member holding the same contact key or user_ref, and the
-        // member's row of the people view (the one with no member id); and,
-        // when there is neither a previous version nor another holder (a
-        // member who joins), the write, as for a new member.
-        let new = MemberChanges::of(None, m);
+        // The previous version of this member, any other live member
+        // holding the same contact key or user_ref, and the member's row of
+        // the people view (the one with no member id).
         let rows = self.query(
-            "WITH old AS (
-                 SELECT member_id, contact_key, user_ref, body::text AS body FROM members
-                 WHERE org_id = $1
-                   AND (member_id = $2
-                        OR ($3 AND status <> 'removed' AND (contact_key = $4 OR user_ref = $5)))
-             ), go AS (
-                 SELECT 1 AS go WHERE NOT EXISTS (SELECT 1 FROM old)
-             ), up AS (
-                 INSERT INTO members (org_id, member_id, contact_key, user_ref, status, role,
-                                      license_type, kind, body)
-                 SELECT $1, $2, $4, $5, $7, $8, $9, $10, $11::text::json FROM go
-             ), ins AS (
-                 INSERT INTO member_groups (org_id, group_id, status, contact_key, member_id)
-                 SELECT $1, g, s, k, $2
-                 FROM go, unnest($12::text[], $13::text[], $14::text[]) AS x (g, s, k)
-             ), cnt AS (
-                 INSERT INTO counts (org_id, what, key, status, n)
-                 SELECT $1, w, k, s, d
-                 FROM go, unnest($15::text[], $16::text[], $17::text[], $18::bigint[])
-                          AS x (w, k, s, d)
-                 ON CONFLICT (org_id, what, key, status) DO UPDATE SET n = counts.n + EXCLUDED.n
-             )
-             SELECT member_id, contact_key, user_ref, body FROM old
+            "SELECT member_id, contact_key, user_ref, body::text FROM members
+             WHERE org_id = $1
+               AND (member_id = $2
+                    OR ($3 AND status <> 'removed' AND (contact_key = $4 OR user_ref = $5)))
              UNION ALL
              SELECT NULL, NULL, NULL, body FROM people WHERE org_id = $1 AND pid = $6",
-            &[
-                &o,
-                &id,
-                &live,
-                &contact_key,
-                &user_ref,
-                &pid,
-                &status,
-                &m.role,
-                &m.license_type,
-                &kind,
-                &b,
-                &new.added.0,
-                &new.added.1,
-                &new.added.2,
-                &new.counts.0,
-                &new.counts.1,
-                &new.counts.2,
-                &new.counts.3,
-            ],
+            &[&o, &id, &live, &contact_key, &user_ref, &pid],
         )?;
         let mut old: Option<Member> = None;
         let mut by_contact: Option<String> = None;
         let mut by_user_ref: Option<String> = None;
-        let mut others = false;
         let mut stored_person = None;
         for r in &rows {
             let Some(rid) = get::<Option<&str>>(r, 0)? else {
@@ -1354,7 +853,6 @@ impl Transaction for PgTx<'_> {
                 stored_person = Some(from_body("person", b)?);
                 continue;
             };
-            others = true;
             if rid == id {
                 old = Some(body(r, 3, "member")?);
                 continue;
@@ -1374,14 +872,41 @@ impl Transaction for PgTx<'_> {
         if by_user_ref.is_some() {
             return Err(StoreError::Unique(UniqueRule::MemberUserRef));
         }
-        if !others {
-            // Written by the statement above.
-            return self.buffer_person(&m.org_id, pid, person, Some(stored_person));
-        }
 
-        // A new version of a stored member: what changes between the old
+        // Counters and group memberships: what changes between the old
         // version and the new one.
-        let c = MemberChanges::of(old.as_ref(), m);
+        let mut deltas: BTreeMap<(&'static str, String, &'static str), i64> = BTreeMap::new();
+        if let Some(old) = &old {
+            for k in member_counters(old) {
+                *deltas.entry(k).or_insert(0) -= 1;
+            }
+        }
+        for k in member_counters(m) {
+            *deltas.entry(k).or_insert(0) += 1;
+        }
+        deltas.retain(|_, d| *d != 0);
+        let before = old.as_ref().map(memberships).unwrap_or_default();
+        let after = memberships(m);
+        let removed: Vec<_> = before.difference(&after).collect();
+        let added: Vec<_> = after.difference(&before).collect();
+
+        let b = to_body(m)?;
+        let kind = m.kind.as_str();
+        let col = |v: &[&(String, &'static str, String)], i: usize| -> Vec<String> {
+            v.iter()
+                .map(|t| match i {
+                    0 => t.0.clone(),
+                    1 => t.1.to_owned(),
+                    _ => t.2.clone(),
+                })
+                .collect()
+        };
+        let (rg, rs, rk) = (col(&removed, 0), col(&removed, 1), col(&removed, 2));
+        let (ag, as_, ak) = (col(&added, 0), col(&added, 1), col(&added, 2));
+        let cw: Vec<&str> = deltas.keys().map(|k| k.0).collect();
+        let ck: Vec<&str> = deltas.keys().map(|k| k.1.as_str()).collect();
+        let cs: Vec<&str> = deltas.keys().map(|k| k.2).collect();
+        let cd: Vec<i64> = deltas.values().copied().collect();
         self.execute(
             "WITH up AS (
                  INSERT INTO members (org_id, member_id, contact_key, user_ref, status, role,
@@ -1411,21 +936,21 @@ impl Transaction for PgTx<'_> {
                 &id,
                 &contact_key,
                 &user_ref,
-                &status,
+                &m.status.as_str(),
                 &m.role,
                 &m.license_type,
                 &kind,
                 &b,
-                &c.removed.0,
-                &c.removed.1,
-                &c.removed.2,
-                &c.added.0,
-                &c.added.1,
-                &c.added.2,
-                &c.counts.0,
-                &c.counts.1,
-                &c.counts.2,
-                &c.counts.3,
+                &rg,
+                &rs,
+                &rk,
+                &ag,
+                &as_,
+                &ak,
+                &cw,
+                &ck,
+                &cs,
+                &cd,
             ],
         )?;
         self.buffer_person(&m.org_id, pid, person, Some(stored_person))
@@ -1633,76 +1158,11 @@ impl Transaction for PgTx<'_> {
         org: &OrgId,
         hash: &SecretHash,
     ) -> StoreResult<Option<StoredInvitation>> {
-        if self.read_only {
-            // A preview: nothing will be written, so nothing to read along.
-            return self.invitation_where(
-                org,
-                "secret_hash = $2 AND secret_hash IS NOT NULL",
-                &hash.0.as_slice(),
-            );
-        }
-        self.touch(org)?;
-        // What an accept asks for next comes along (three round trips
-        // fewer): the live member and the open invitation of the
-        // recipient's key, and the invitation's queued messages, unless
-        // this transaction has unwritten messages (the outbox reads flush
-        // those first). Each is an index probe. Serving them later is
-        // sound as for member_by_contact: another commit in between is
-        // caught by the version check, and this transaction's own writes
-        // drop them.
-        let row = self.read_opt(
-            "SELECT i.body::text, i.recipient_key, i.invitation_id,
-                    (SELECT body::text FROM members
-                     WHERE org_id = $1 AND contact_key = i.recipient_key
-                       AND status <> 'removed'),
-                    (SELECT body::text FROM invitations
-                     WHERE org_id = $1 AND recipient_key = i.recipient_key
-                       AND status IN ('staged', 'pending')),
-                    CASE WHEN $3 THEN
-                        (SELECT coalesce(array_agg(body::text
-                                         ORDER BY created_s, created_ns, message_id), '{}')
-                         FROM outbox
-                         WHERE org_id = $1 AND invitation_id = i.invitation_id
-                           AND status = 'queued')
-                    END,
-                    i.secret_hash, i.status, i.license_type,
-                    -- The invitation's people row (its pid is
-                    -- enlist::store::people::invitation_pid).
-                    (SELECT body FROM people
-                     WHERE org_id = $1 AND pid = 'i.' || i.invitation_id)
-             FROM invitations i
-             WHERE i.org_id = $1 AND i.secret_hash = $2 AND i.secret_hash IS NOT NULL",
-            &[
-                &org.as_str(),
-                &hash.0.as_slice(),
-                &!self.pending.values().any(|p| !p.outbox.is_empty()),
-            ],
-        )?;
-        let Some(row) = row else { return Ok(None) };
-        let key: String = get(&row, 1)?;
-        let id: String = get(&row, 2)?;
-        let member: Option<String> = get(&row, 3)?;
-        let open: Option<String> = get(&row, 4)?;
-        let queued: Option<Vec<String>> = get(&row, 5)?;
-        self.member_prefetch
-            .insert((org.clone(), key.clone()), member);
-        self.open_prefetch.insert((org.clone(), key), open);
-        if let Some(queued) = queued {
-            self.queued_prefetch
-                .insert((org.clone(), id.clone()), queued);
-        }
-        let inv: StoredInvitation = body(&row, 0, "invitation")?;
-        if crate::people::of_invitation(&inv).0 == format!("i.{id}") {
-            let read = ReadInvitation {
-                secret: get(&row, 6)?,
-                recipient_key: get(&row, 1)?,
-                status: get(&row, 7)?,
-                license: get(&row, 8)?,
-                person: get(&row, 9)?,
-            };
-            self.read_invitations.insert((org.clone(), id), read);
-        }
-        Ok(Some(inv))
+        self.invitation_where(
+            org,
+            "secret_hash = $2 AND secret_hash IS NOT NULL",
+            &hash.0.as_slice(),
+        )
     }
 
     fn open_invitation_for(
@@ -1731,27 +1191,7 @@ impl Transaction for PgTx<'_> {
         let role = key_text("role", &inv.role)?;
         let license = key_text("license_type", &inv.license_type)?;
         self.write_lock(&inv.org_id)?;
-        // The open invitation prefetched for this key may change; so may
-        // the one of the key this invitation had before (dropped below,
-        // once the statement says which it was).
-        self.open_prefetch
-            .remove(&(inv.org_id.clone(), recipient_key.to_owned()));
-        let read = self
-            .read_invitations
-            .remove(&(inv.org_id.clone(), inv.id.as_str().to_owned()));
-        if let Some(read) = read {
-            let hash = inv.secret_hash.as_ref().map(|h| h.0.to_vec());
-            if !inv.status.is_open() && (hash.is_none() || hash == read.secret) {
-                // Closing an invitation read by its secret in this
-                // transaction (an accept, a decline): no uniqueness rule
-                // can fail (a closed invitation holds no recipient, and its
-                // secret is its own, which the unique index keeps from any
-                // other), and what the table held is known. The row is
-                // written with the flush, before the next statement.
-                return self.buffer_invitation(inv, read);
-            }
-        }
-        self.read_invitations.clear();
+        self.open_prefetch.clear();
         let created = split(inv.created_at);
         let expires = inv.expires_at.map(split);
         let hash: Option<&[u8]> = inv.secret_hash.as_ref().map(|h| h.0.as_slice());
@@ -1768,7 +1208,7 @@ impl Transaction for PgTx<'_> {
         // license, for the counters (written at commit).
         let clash = self.query(
             "WITH old AS (
-                 SELECT status, license_type, recipient_key FROM invitations
+                 SELECT status, license_type FROM invitations
                  WHERE org_id = $1 AND invitation_id = $2
              ), clash AS (
                  (SELECT 'recipient'::text AS what, invitation_id FROM invitations
@@ -1801,8 +1241,6 @@ impl Transaction for PgTx<'_> {
              SELECT what, invitation_id FROM clash
              UNION ALL
              SELECT 'old', status || ' ' || license_type FROM old
-             UNION ALL
-             SELECT 'old_key', recipient_key FROM old
              UNION ALL
              SELECT 'person', body FROM people WHERE org_id = $1 AND pid = $18",
             &[
@@ -1838,9 +1276,6 @@ impl Transaction for PgTx<'_> {
                 "secret" => secret = Some(other),
                 "recipient" => recipient = Some(other),
                 "person" => stored_person = Some(from_body("person", &other)?),
-                "old_key" => {
-                    self.open_prefetch.remove(&(inv.org_id.clone(), other));
-                }
                 _ => old = Some(other),
             }
         }
@@ -2099,7 +1534,6 @@ impl Transaction for PgTx<'_> {
         let id = key_text("message id", msg.id.as_str())?.to_owned();
         let invitation_id = key_text("invitation id", msg.invitation_id.as_str())?.to_owned();
         self.write_lock(&msg.org_id)?;
-        self.queued_prefetch.clear();
         let row = OutboxRow {
             id: id.clone(),
             invitation_id,
@@ -2262,15 +1696,6 @@ impl Transaction for PgTx<'_> {
         org: &OrgId,
         invitation: &InvitationId,
     ) -> StoreResult<Vec<OutboxMessage>> {
-        let prefetched = self
-            .queued_prefetch
-            .remove(&(org.clone(), invitation.as_str().to_owned()));
-        if let Some(bodies) = prefetched {
-            return bodies
-                .iter()
-                .map(|b| from_body("outbox message", b))
-                .collect();
-        }
         self.touch(org)?;
         self.flush_for_outbox()?;
         let rows = self.query(
@@ -2286,7 +1711,7 @@ impl Transaction for PgTx<'_> {
 
     fn email_settings(&mut self, org: &OrgId) -> StoreResult<Option<EmailSettings>> {
         self.touch(org)?;
-        let row = self.read_opt(
+        let row = self.query_opt(
             "SELECT body::text FROM email_settings WHERE org_id = $1",
             &[&org.as_str()],
         )?;
@@ -2307,7 +1732,7 @@ impl Transaction for PgTx<'_> {
 
     fn email_template(&mut self, org: &OrgId, locale: &str) -> StoreResult<Option<EmailTemplate>> {
         self.touch(org)?;
-        let row = self.read_opt(
+        let row = self.query_opt(
             "SELECT body::text FROM email_templates WHERE org_id = $1 AND locale = $2",
             &[&org.as_str(), &locale],
         )?;
@@ -2614,9 +2039,6 @@ impl Transaction for PgTx<'_> {
         // What this transaction buffered for it goes too.
         self.pending.remove(org);
         self.open_prefetch.retain(|(k, _), _| k != org);
-        self.member_prefetch.retain(|(k, _), _| k != org);
-        self.queued_prefetch.retain(|(k, _), _| k != org);
-        self.read_invitations.retain(|(k, _), _| k != org);
         for table in crate::orgs::ORG_TABLES {
             self.execute(&format!("DELETE FROM {table} WHERE org_id = $1"), &[&o])?;
         }
@@ -3002,23 +2424,5 @@ impl PgTx<'_> {
             &[&after, &low, &high, &51i64],
         )?;
         rows.iter().map(|r| get::<String>(r, 0)).collect()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::numbered_after;
-
-    #[test]
-    fn parameters_after_the_first_are_renumbered() {
-        assert_eq!(
-            numbered_after("a = $1 AND b = $2 OR c = $12 AND d = $3::int[]", 23),
-            "a = $1 AND b = $25 OR c = $35 AND d = $26::int[]"
-        );
-        assert_eq!(
-            numbered_after("no params, $ alone", 5),
-            "no params, $ alone"
-        );
-        assert_eq!(numbered_after("é $2é", 1), "é $3é");
     }
 }

@@ -251,9 +251,8 @@ impl Ctx<'_> {
         let (candidates, mut rejected) = self.evaluate_batch(&o, &auth, req, batch)?;
         let mut would_issue = Vec::with_capacity(candidates.len());
         let mut seats = Seats::Planned(plan);
-        let mut known = self.known_members(&o, &candidates)?;
         for c in candidates {
-            match self.settle(&o, c, &mut seats, &mut known)? {
+            match self.settle(&o, c, &mut seats)? {
                 Ok(c) => would_issue.push(WouldIssue::of(c)),
                 Err(r) => rejected.push(r),
             }

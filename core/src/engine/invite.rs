@@ -740,29 +740,6 @@ pub(crate) struct Plan {
     by_inviter: u64,
 }
 
-/// The members of a batch's recipient keys, read in one store call
-/// ([`Transaction::members_by_contacts`](crate::Transaction::members_by_contacts))
-/// before the batch is settled: a store with round trips answers the
-/// batch's `AlreadyMember` checks in one statement instead of one per
-/// recipient. Each answer is used once, by the first recipient of its key
-/// (a batch has each key once; a key asked about again is asked of the
-/// store). Valid while the transaction writes no member, which settling
-/// and issuing a batch never do.
-#[derive(Default)]
-pub(crate) struct KnownMembers(HashMap<String, Option<MemberId>>);
-
-impl KnownMembers {
-    /// Nothing known: every recipient is asked of the store on its own.
-    pub(crate) fn none() -> Self {
-        Self::default()
-    }
-
-    /// The answer read for `key`, if any (and not used yet).
-    fn take(&mut self, key: &str) -> Option<Option<MemberId>> {
-        self.0.remove(key)
-    }
-}
-
 /// A recipient after parsing, before the checks against the store.
 pub(crate) struct Candidate {
     pub(crate) index: usize,
@@ -1292,10 +1269,9 @@ impl Enlist {
                 active: req.active,
             };
             let issuer = Issuer::acting(&o, actor, &auth);
-            let mut known = cx.known_members(&o, &candidates)?;
             let mut issued = Vec::with_capacity(candidates.len());
             for c in candidates {
-                match cx.settle(&o, c, &mut Seats::Written, &mut known)? {
+                match cx.settle(&o, c, &mut Seats::Written)? {
                     Ok(c) => match cx.issue(&issuer, &terms, c)? {
                         Ok(i) => issued.push(i),
                         Err(r) => rejected.push(r),
@@ -1639,53 +1615,18 @@ impl Ctx<'_> {
         Ok((candidates, rejected))
     }
 
-    /// The members of the candidates' keys, in one store call, for
-    /// [`Ctx::settle`]. Only candidates that reach the member check are
-    /// looked up (a guest where guests are off, or an address outside the
-    /// allowed domains, is rejected before it).
-    pub(crate) fn known_members(
-        &mut self,
-        o: &Organization,
-        candidates: &[Candidate],
-    ) -> Result<KnownMembers> {
-        let keys: Vec<String> = candidates
-            .iter()
-            .filter(|c| policy_blocker(o, c).is_none())
-            .map(|c| c.key.clone())
-            .collect();
-        if keys.is_empty() {
-            return Ok(KnownMembers::none());
-        }
-        let members = self.tx.members_by_contacts(&o.id, &keys)?;
-        if members.len() != keys.len() {
-            return Err(crate::StoreError::Corrupt(format!(
-                "members_by_contacts answered {} keys of {}",
-                members.len(),
-                keys.len()
-            ))
-            .into());
-        }
-        Ok(KnownMembers(
-            keys.into_iter()
-                .zip(members.into_iter().map(|m| m.map(|m| m.id)))
-                .collect(),
-        ))
-    }
-
     /// The second half of the evaluation: whether this candidate can be
     /// invited now (see [`Ctx::recipient_blocker`]), as a candidate to
     /// issue or a rejection. `seats` says whether the batch's earlier
     /// invitations are in the store (the real command) or only planned (a
-    /// dry run, which writes nothing); `known` holds members read for the
-    /// whole batch ([`Ctx::known_members`]).
+    /// dry run, which writes nothing).
     pub(crate) fn settle(
         &mut self,
         o: &Organization,
         c: Candidate,
         seats: &mut Seats<'_>,
-        known: &mut KnownMembers,
     ) -> Result<std::result::Result<Candidate, RejectedRecipient>> {
-        Ok(match self.recipient_blocker(o, &c, seats, known)? {
+        Ok(match self.recipient_blocker(o, &c, seats)? {
             Some(reason) => Err(RejectedRecipient {
                 index: c.index,
                 input: c.input,
@@ -1848,17 +1789,23 @@ impl Ctx<'_> {
         o: &Organization,
         c: &Candidate,
         seats: &mut Seats<'_>,
-        known: &mut KnownMembers,
     ) -> Result<Option<RejectReason>> {
-        if let Some(reason) = policy_blocker(o, c) {
-            return Ok(Some(reason));
+        if c.kind == MemberKind::Guest && !o.policy.guests_enabled {
+            return Ok(Some(RejectReason::GuestsDisabled));
         }
-        let member = match known.take(&c.key) {
-            Some(member) => member,
-            None => self.tx.member_by_contact(&o.id, &c.key)?.map(|m| m.id),
-        };
-        if let Some(member) = member {
-            return Ok(Some(RejectReason::AlreadyMember { member }));
+        if let Some(d) = &c.ascii_domain {
+            if !o.policy.domain_allowed(d) {
+                let shown = c
+                    .contact
+                    .as_str()
+                    .rsplit_once('@')
+                    .map(|(_, d)| d.to_owned())
+                    .unwrap_or_default();
+                return Ok(Some(RejectReason::DomainNotAllowed { domain: shown }));
+            }
+        }
+        if let Some(m) = self.tx.member_by_contact(&o.id, &c.key)? {
+            return Ok(Some(RejectReason::AlreadyMember { member: m.id }));
         }
         if let Some(reason) = self.account_blocker(o, c)? {
             return Ok(Some(reason));
@@ -2333,27 +2280,6 @@ impl Ctx<'_> {
     }
 }
 
-/// What the organization's policy alone says against a candidate, before
-/// any look-up: a guest where guests are off, an address outside the
-/// allowed domains.
-fn policy_blocker(o: &Organization, c: &Candidate) -> Option<RejectReason> {
-    if c.kind == MemberKind::Guest && !o.policy.guests_enabled {
-        return Some(RejectReason::GuestsDisabled);
-    }
-    if let Some(d) = &c.ascii_domain {
-        if !o.policy.domain_allowed(d) {
-            let shown = c
-                .contact
-                .as_str()
-                .rsplit_once('@')
-                .map(|(_, d)| d.to_owned())
-                .unwrap_or_default();
-            return Some(RejectReason::DomainNotAllowed { domain: shown });
-        }
-    }
-    None
-}
-
 /// The lifetime a send or resend gives an invitation that asked for
 /// `own`: its own, held to the policy's bounds as they are now (a policy
 /// narrowed since the invitation was made wins), else the policy's
@@ -2809,156 +2735,5 @@ mod tests {
             .to_string()
             .contains("3600 to 7200")
         );
-    }
-
-    /// Records the name of every store call of the transactions it begins.
-    struct Recording {
-        inner: MemoryStore,
-        calls: Arc<std::sync::Mutex<Vec<&'static str>>>,
-    }
-
-    struct Record(Arc<std::sync::Mutex<Vec<&'static str>>>);
-
-    impl crate::TxHooks for Record {
-        fn before(&mut self, call: crate::TxCall) -> crate::StoreResult<()> {
-            if let Ok(mut calls) = self.0.lock() {
-                calls.push(call.method);
-            }
-            Ok(())
-        }
-    }
-
-    impl Store for Recording {
-        fn begin(&self) -> crate::StoreResult<Box<dyn Transaction + '_>> {
-            Ok(Box::new(crate::ForwardingTx::new(
-                self.inner.begin()?,
-                Record(self.calls.clone()),
-            )))
-        }
-    }
-
-    /// A batch asks the store for the members of all its recipients in
-    /// one call (`members_by_contacts`), and decides exactly as one look-up
-    /// per recipient would: a member is AlreadyMember, their address again
-    /// in the same paste (in another case) is DuplicateInBatch, an open
-    /// invitation is AlreadyInvited, a removed member is invited again,
-    /// and a recipient stopped by the policy before the look-up is not
-    /// looked up. The dry run decides the same.
-    #[test]
-    fn a_batch_reads_its_recipients_members_in_one_call() {
-        let calls = Arc::new(std::sync::Mutex::new(Vec::new()));
-        let engine = Enlist::new(Arc::new(Recording {
-            inner: MemoryStore::new(),
-            calls: calls.clone(),
-        }));
-        let crate::CreatedOrganization {
-            organization: org,
-            owner,
-            ..
-        } = engine
-            .create_organization(crate::NewOrganization::new(
-                "Acme",
-                "acct-1",
-                "ada@acme.test",
-            ))
-            .expect("org");
-        let owner = Actor::Member(owner.id);
-        let paste = |p: &str| InviteRequest::new(Recipients::Paste(p.into()));
-        let report = engine
-            .invite(&org.id, &owner, paste("pat@acme.test, gone@acme.test"))
-            .expect("invite");
-        let join = |i: usize, who: &str| {
-            let token = report.issued[i].secret.clone().expect("token");
-            engine
-                .accept(
-                    token.expose(),
-                    crate::Registration {
-                        user_ref: format!("acct-{who}"),
-                        first_name: Some("P".into()),
-                        last_name: Some("Q".into()),
-                        ..crate::Registration::default()
-                    },
-                )
-                .expect("accept")
-                .member
-        };
-        let pat = join(0, "pat");
-        let gone = join(1, "gone");
-        engine
-            .remove_member(&org.id, &owner, &gone.id)
-            .expect("remove");
-        engine
-            .invite(&org.id, &owner, paste("open@acme.test"))
-            .expect("invite open");
-
-        let req = paste(
-            "new1@acme.test, pat@acme.test, PAT@acme.test, open@acme.test, gone@acme.test, ada@acme.test",
-        );
-        let dry = engine
-            .dry_run_invite(&org.id, &owner, &req)
-            .expect("dry run");
-        calls.lock().expect("calls").clear();
-        let report = engine.invite(&org.id, &owner, req).expect("invite");
-        let seen = calls.lock().expect("calls").clone();
-        let issued: Vec<usize> = report.issued.iter().map(|i| i.index).collect();
-        assert_eq!(issued, vec![0, 4]);
-        let reasons: Vec<(usize, RejectReason)> = report
-            .rejected
-            .iter()
-            .map(|r| (r.index, r.reason.clone()))
-            .collect();
-        let ada = reasons
-            .iter()
-            .find(|(i, _)| *i == 5)
-            .map(|(_, r)| r.clone())
-            .expect("ada rejected");
-        let open = reasons
-            .iter()
-            .find(|(i, _)| *i == 3)
-            .map(|(_, r)| r.clone())
-            .expect("open rejected");
-        assert!(
-            matches!(open, RejectReason::AlreadyInvited { .. }),
-            "{open:?}"
-        );
-        assert!(matches!(ada, RejectReason::AlreadyMember { .. }), "{ada:?}");
-        assert_eq!(
-            reasons[..2],
-            [
-                (1, RejectReason::AlreadyMember { member: pat.id }),
-                (2, RejectReason::DuplicateInBatch { first_index: 1 }),
-            ]
-        );
-        assert_eq!(
-            seen.iter().filter(|c| **c == "members_by_contacts").count(),
-            1,
-            "{seen:?}"
-        );
-        assert!(!seen.contains(&"member_by_contact"), "{seen:?}");
-        // The dry run, made before, said the same.
-        let would: Vec<usize> = dry.would_issue.iter().map(|w| w.index).collect();
-        assert_eq!(would, issued);
-        let dry_reasons: Vec<(usize, RejectReason)> = dry
-            .rejected
-            .iter()
-            .map(|r| (r.index, r.reason.clone()))
-            .collect();
-        assert_eq!(dry_reasons, reasons);
-
-        // Policy rejections come before the look-up: a paste of only
-        // addresses outside the allowed domains asks the store nothing.
-        let mut policy = org.policy.clone();
-        policy.allowed_domains = vec!["acme.test".into()];
-        engine
-            .update_policy(&org.id, &owner, policy)
-            .expect("policy");
-        calls.lock().expect("calls").clear();
-        let report = engine
-            .invite(&org.id, &owner, paste("x@elsewhere.test, y@elsewhere.test"))
-            .expect("invite");
-        assert_eq!(report.rejected.len(), 2);
-        let calls = calls.lock().expect("calls").clone();
-        assert!(!calls.contains(&"members_by_contacts"), "{calls:?}");
-        assert!(!calls.contains(&"member_by_contact"), "{calls:?}");
     }
 }

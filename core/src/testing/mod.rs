@@ -29,8 +29,7 @@
 //! - faults: a write or commit failing in the middle of any command leaves
 //!   nothing behind ([`faults`]);
 //! - races between threads ([`races`]);
-//! - the standing of many recipient keys, and the members of many contact
-//!   keys, in one call ([`standing`]).
+//! - the standing of many recipient keys in one call ([`standing`]).
 //!
 //! Races between processes, and a SIGKILL in the middle of a batch, need a
 //! worker program and a store that lives outside the process: they stay in
@@ -154,8 +153,6 @@ macro_rules! store_conformance {
                 sealed_codes_and_inactive_invitations_round_trip => direct caps::sealed_codes_and_inactive_invitations_round_trip,
                 // The directory assistant's one query.
                 standing_of_many_keys => direct standing::standing_of_many_keys,
-                // Issue 15: the members of a whole batch's keys at once.
-                members_of_many_contacts => direct standing::members_of_many_contacts,
                 // Dry runs, attributes and the bulk update.
                 attributes_round_trip => direct bulk::attributes_round_trip,
                 dry_runs_and_bulk_update => same_as_memory bulk::dry_runs_and_bulk_update,
@@ -190,8 +187,6 @@ macro_rules! store_conformance {
                 link_use_cap_holds_under_concurrent_joins => direct links::link_use_cap_holds_under_concurrent_joins,
                 // Issue 15: outbox claims.
                 outbox_claims_hide_what_they_take => direct transactions::outbox_claims_hide_what_they_take,
-                // Issue 15: an invitation closed where it was found by its secret.
-                closing_an_invitation_found_by_its_secret => direct transactions::closing_an_invitation_found_by_its_secret,
             );
         }
     };

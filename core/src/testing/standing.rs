@@ -1,20 +1,15 @@
 //! [`Transaction::standing`]: where many recipient keys stand at once (the
 //! directory assistant's one query), checked directly and against the key
 //! by key answer of [`Transaction::member_by_contact`] and
-//! [`Transaction::open_invitation_for`]; and
-//! [`Transaction::members_by_contacts`], the members of a whole batch's
-//! keys at once (issue 15).
+//! [`Transaction::open_invitation_for`].
 //!
 //! [`Transaction::standing`]: crate::Transaction::standing
-//! [`Transaction::members_by_contacts`]: crate::Transaction::members_by_contacts
 //! [`Transaction::member_by_contact`]: crate::Transaction::member_by_contact
 //! [`Transaction::open_invitation_for`]: crate::Transaction::open_invitation_for
 
 use super::entities::{begin, invitation, member, organization, pending, t};
 use super::harness::MakeStore;
-use crate::{
-    InvitationId, InvitationStatus, KeyStanding, Member, MemberId, MemberStatus, OrgId, Transaction,
-};
+use crate::{InvitationId, InvitationStatus, KeyStanding, MemberId, MemberStatus, OrgId};
 
 fn standing(member: Option<&str>, invitation: Option<&str>) -> KeyStanding {
     KeyStanding {
@@ -137,167 +132,4 @@ fn got_for(got: &[(String, KeyStanding)], key: &str) -> KeyStanding {
         .find(|(k, _)| k == key)
         .map(|(_, s)| s.clone())
         .unwrap_or_default()
-}
-
-/// The ids of what [`Transaction::members_by_contacts`] answered.
-///
-/// [`Transaction::members_by_contacts`]: crate::Transaction::members_by_contacts
-fn ids(members: Vec<Option<Member>>) -> Vec<Option<String>> {
-    members
-        .into_iter()
-        .map(|m| m.map(|m| m.id.into_string()))
-        .collect()
-}
-
-/// The open invitation's id for `key`, key by key.
-fn open_for(tx: &mut dyn Transaction, org: &OrgId, key: &str) -> Option<String> {
-    tx.open_invitation_for(org, key)
-        .unwrap()
-        .map(|i| i.invitation.id.into_string())
-}
-
-/// The members of many keys in one call: in the order asked, one entry
-/// per key (repeats included), the same answer as
-/// [`Transaction::member_by_contact`] key by key (removed members are
-/// nobody's, other organizations' members are not seen, hostile keys are
-/// nobody's), the transaction's own writes included. The open invitations
-/// asked for after it (a store may read them along, as the PostgreSQL
-/// store does) follow every invitation write: a new one, one closed, one
-/// moved to another key.
-///
-/// [`Transaction::member_by_contact`]: crate::Transaction::member_by_contact
-pub fn members_of_many_contacts(make: MakeStore<'_>) {
-    let store = make();
-    let org = OrgId::from("org_1".to_owned());
-    let other = OrgId::from("org_2".to_owned());
-    let mut tx = begin(store.as_ref());
-    tx.put_organization(&organization(&org)).unwrap();
-    tx.put_organization(&organization(&other)).unwrap();
-    tx.put_member(&member(&org, "m_active", "active@x.test"))
-        .unwrap();
-    let mut inactive = member(&org, "m_inactive", "inactive@x.test");
-    inactive.status = MemberStatus::Inactive;
-    tx.put_member(&inactive).unwrap();
-    let mut removed = member(&org, "m_removed", "removed@x.test");
-    removed.status = MemberStatus::Removed;
-    tx.put_member(&removed).unwrap();
-    tx.put_member(&member(&other, "m_other", "other@x.test"))
-        .unwrap();
-    tx.put_invitation(&invitation(&org, "i_staged", "staged@x.test"))
-        .unwrap();
-    tx.put_invitation(&pending(&org, "i_pending", "pending@x.test", 1, 100))
-        .unwrap();
-    tx.put_invitation(&pending(&org, "i_moving", "moving@x.test", 2, 100))
-        .unwrap();
-    tx.commit().unwrap();
-
-    let keys: Vec<String> = [
-        "inactive@x.test",
-        "active@x.test",
-        "removed@x.test",
-        "other@x.test",
-        "nobody@x.test",
-        "active@x.test",
-        "a\0b",
-        "'; DROP TABLE members; --",
-        "%",
-        "",
-    ]
-    .into_iter()
-    .map(str::to_owned)
-    .collect();
-    let m = |id: &str| Some(id.to_owned());
-    let expected = vec![
-        m("m_inactive"),
-        m("m_active"),
-        None,
-        None,
-        None,
-        m("m_active"),
-        None,
-        None,
-        None,
-        None,
-    ];
-    let mut tx = begin(store.as_ref());
-    assert_eq!(ids(tx.members_by_contacts(&org, &keys).unwrap()), expected);
-    // The same answer as key by key.
-    for (key, want) in keys.iter().zip(&expected) {
-        let one = tx
-            .member_by_contact(&org, key)
-            .unwrap()
-            .map(|m| m.id.into_string());
-        assert_eq!(&one, want, "{key:?}");
-    }
-    assert!(tx.members_by_contacts(&org, &[]).unwrap().is_empty());
-    assert_eq!(
-        ids(tx.members_by_contacts(&other, &keys[..5]).unwrap()),
-        vec![None, None, None, m("m_other"), None]
-    );
-    let nowhere = OrgId::from("org_9".to_owned());
-    assert_eq!(
-        ids(tx.members_by_contacts(&nowhere, &keys[..2]).unwrap()),
-        vec![None, None]
-    );
-    // The whole member comes back, not just its id.
-    let got = tx
-        .members_by_contacts(&org, &keys[1..2])
-        .unwrap()
-        .pop()
-        .flatten();
-    assert_eq!(got, tx.member_by_contact(&org, "active@x.test").unwrap());
-
-    // Own writes: a member added, one removed.
-    tx.put_member(&member(&org, "m_new", "nobody@x.test"))
-        .unwrap();
-    let mut gone = member(&org, "m_active", "active@x.test");
-    gone.status = MemberStatus::Removed;
-    tx.put_member(&gone).unwrap();
-    assert_eq!(
-        ids(tx.members_by_contacts(&org, &keys[..6]).unwrap()),
-        vec![m("m_inactive"), None, None, None, m("m_new"), None]
-    );
-
-    // The open invitations asked for after a batch look-up follow the
-    // invitation writes made after it.
-    let batch: Vec<String> = [
-        "staged@x.test",
-        "pending@x.test",
-        "moving@x.test",
-        "moved@x.test",
-        "fresh@x.test",
-    ]
-    .into_iter()
-    .map(str::to_owned)
-    .collect();
-    tx.members_by_contacts(&org, &batch).unwrap();
-    tx.put_invitation(&invitation(&org, "i_fresh", "fresh@x.test"))
-        .unwrap();
-    let mut closed = pending(&org, "i_pending", "pending@x.test", 1, 100);
-    closed.status = InvitationStatus::Revoked;
-    tx.put_invitation(&closed).unwrap();
-    let moved = pending(&org, "i_moving", "moved@x.test", 2, 100);
-    tx.put_invitation(&moved).unwrap();
-    let opens: Vec<Option<String>> = batch
-        .iter()
-        .map(|k| open_for(tx.as_mut(), &org, k))
-        .collect();
-    assert_eq!(
-        opens,
-        vec![m("i_staged"), None, None, m("i_moving"), m("i_fresh")]
-    );
-    // And again (nothing is used up).
-    tx.members_by_contacts(&org, &batch).unwrap();
-    let again: Vec<Option<String>> = batch
-        .iter()
-        .map(|k| open_for(tx.as_mut(), &org, k))
-        .collect();
-    assert_eq!(again, opens);
-    tx.commit().unwrap();
-    let mut tx = begin(store.as_ref());
-    let committed: Vec<Option<String>> = batch
-        .iter()
-        .map(|k| open_for(tx.as_mut(), &org, k))
-        .collect();
-    assert_eq!(committed, opens);
 }

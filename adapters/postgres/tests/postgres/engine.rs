@@ -360,31 +360,3 @@ fn a_batch_is_stored_whole_with_its_mail_and_events() {
         0
     );
 }
-
-/// Round trips are the cost on PostgreSQL (docs/src/performance.md): a
-/// batch of 100 costs about one statement per recipient (the members and
-/// open invitations of the whole batch are read in one), and an accept a
-/// handful. Counted with the store's statement counter, not timed.
-#[test]
-fn statements_of_a_batch_and_of_an_accept() {
-    let Some(f) = Fresh::new() else { return };
-    let (e, _) = engine(f.dyn_store(), 1);
-    let (org, owner) = new_org(&e, Policy::default());
-    let admin = Actor::Member(owner.id.clone());
-    let list: Vec<_> = (0..100)
-        .map(|i| RecipientInput::email(format!("p{i}@acme.test")))
-        .collect();
-    let before = f.store.round_trips();
-    let report = e
-        .invite(&org.id, &admin, InviteRequest::new(Recipients::List(list)))
-        .unwrap();
-    let batch = f.store.round_trips() - before;
-    assert_eq!(report.issued.len(), 100);
-    assert!(batch <= 112, "a batch of 100 took {batch} statements");
-    let token = report.issued[0].secret.clone().unwrap();
-    let before = f.store.round_trips();
-    e.accept(token.expose(), registration("acct-p0")).unwrap();
-    let accept = f.store.round_trips() - before;
-    eprintln!("batch of 100: {batch} statements; accept: {accept}");
-    assert!(accept <= 8, "an accept took {accept} statements");
-}
