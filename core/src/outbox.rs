@@ -709,19 +709,7 @@ mod tests {
         let debug = format!("{email:?}");
         assert!(!debug.contains("SECRET"), "{debug}");
         assert!(debug.contains("html_body: Some(\"["), "{debug}");
-        let msg = OutboxMessage {
-            id: MessageId::from("msg_1"),
-            org_id: OrgId::from("org_1"),
-            invitation_id: InvitationId::from("inv_1"),
-            email,
-            status: OutboxStatus::Sent,
-            attempts: 1,
-            next_attempt_at: DateTime::from_timestamp(0, 0).unwrap_or_default(),
-            last_error: None,
-            created_at: DateTime::from_timestamp(0, 0).unwrap_or_default(),
-            sent_at: None,
-        }
-        .redacted();
+        let msg = stored_with(email).redacted();
         let html = msg.email.html_body.as_deref().unwrap_or_default();
         assert!(!html.contains("SECRET"), "{html}");
         assert_eq!(html, "<a href=\"[redacted]\">join</a> or copy [redacted]");

@@ -78,16 +78,9 @@ impl PeopleKey {
     }
 }
 
-/// The index slot of a label (its rank).
+/// The index slot of a label (its rank, `0..LABELS`).
 fn label_slot(label: PersonLabel) -> usize {
-    match label {
-        PersonLabel::Active => 0,
-        PersonLabel::Inactive => 1,
-        PersonLabel::Pending => 2,
-        PersonLabel::Expired => 3,
-        PersonLabel::Staged => 4,
-        PersonLabel::Removed => 5,
-    }
+    usize::try_from(label.rank()).unwrap_or(LABELS - 1)
 }
 
 /// Everything a person puts in the indexes.
