@@ -2,6 +2,7 @@
 #![warn(missing_docs)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
+mod checks;
 mod codec;
 mod orgs;
 mod people;
@@ -76,6 +77,11 @@ const MIGRATIONS: &[(u32, &str, &str)] = &[
         12,
         "0012_scale",
         include_str!("../migrations/0012_scale.sql"),
+    ),
+    (
+        13,
+        "0013_checks",
+        include_str!("../migrations/0013_checks.sql"),
     ),
 ];
 
@@ -257,7 +263,7 @@ impl SqliteStore {
     /// The schema version this library writes. A file with a lower version
     /// is migrated on open; a file with a higher one is refused with
     /// [`StoreError::SchemaTooNew`].
-    pub const SCHEMA_VERSION: u32 = 12;
+    pub const SCHEMA_VERSION: u32 = 13;
 
     /// Opens (creating it if missing) the database file at `path` and
     /// brings its schema up to [`SqliteStore::SCHEMA_VERSION`].
@@ -424,6 +430,10 @@ fn migrate(conn: &mut Connection) -> StoreResult<()> {
             if *version == 8 {
                 // A slug for every organization already stored.
                 orgs::backfill(&tx)?;
+            }
+            if *version == 13 {
+                // The status checks without temporary b-trees.
+                checks::rewrite(&tx, false)?;
             }
         }
     }

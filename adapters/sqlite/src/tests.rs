@@ -229,6 +229,8 @@ const UNDO: &[(u32, &str)] = &[
     ),
     (11, V5_LINKS),
     (12, "DROP INDEX organizations_listed_name;"),
+    // 0013 rewrites CREATE statements (`checks::rewrite`), see `downgrade`.
+    (13, ""),
 ];
 
 /// Takes a current file back to schema version `to`, as an older enlist
@@ -237,6 +239,9 @@ pub(crate) fn downgrade(conn: &Connection, to: u32) -> rusqlite::Result<()> {
     for (version, sql) in UNDO.iter().rev() {
         if *version > to {
             conn.execute_batch(sql)?;
+            if *version == 13 {
+                crate::checks::rewrite(conn, true).expect("undo 0013");
+            }
         }
     }
     conn.pragma_update(None, "user_version", to)
@@ -745,6 +750,102 @@ fn raw_sql_cannot_break_the_invariants_either() {
         )
         .expect_err("an unknown status");
     assert!(err.to_string().contains("CHECK"), "{err}");
+}
+
+/// A one-row write to each table with a status CHECK (by rowid, or by
+/// key for the table without one).
+const CHECKED_WRITES: &[(&str, &str)] = &[
+    ("members", "UPDATE members SET status = ?1 WHERE rowid = 1"),
+    (
+        "invitations",
+        "UPDATE invitations SET status = ?1 WHERE rowid = 1",
+    ),
+    ("outbox", "UPDATE outbox SET status = ?1 WHERE rowid = 1"),
+    ("people", "UPDATE people SET status = ?1 WHERE rowid = 1"),
+    (
+        "membership_requests",
+        "UPDATE membership_requests SET status = ?1 WHERE org_id = 'org_1' AND request_id = 'req_1'",
+    ),
+];
+
+/// Whether SQLite's program for `sql` builds a temporary b-tree.
+fn builds_a_temporary_table(conn: &Connection, sql: &str) -> bool {
+    let mut stmt = conn.prepare(&format!("EXPLAIN {sql}")).expect("explain");
+    let ops: Vec<String> = stmt
+        .query_map(["active"], |r| r.get(1))
+        .expect("query")
+        .collect::<Result<_, _>>()
+        .expect("ops");
+    ops.iter().any(|op| op == "OpenEphemeral")
+}
+
+/// Migration 0013: the status checks are plain comparisons (no temporary
+/// b-tree per write), on the store's own connection and any other, and
+/// they still allow exactly the values they allowed; a version-12 file
+/// gets the same by migrating, and no row changes.
+#[test]
+fn status_checks_need_no_temporary_table_and_still_refuse_unknown_statuses() {
+    let (store, _dir) = file_store();
+    let path = store.path().expect("file").to_path_buf();
+    populate(&store);
+    {
+        let conn = store.conn.lock("SqliteStore").expect("lock");
+        for (table, sql) in CHECKED_WRITES {
+            assert!(!builds_a_temporary_table(&conn, sql), "{table}");
+        }
+    }
+    drop(store);
+    let check = |conn: &Connection| {
+        let mut refused = Vec::new();
+        for (table, sql) in CHECKED_WRITES {
+            assert!(!builds_a_temporary_table(conn, sql), "{table}");
+            let rule = crate::checks::CHECKS
+                .iter()
+                .find(|c| c.table == *table)
+                .expect("a check");
+            let schema: String = conn
+                .query_row(
+                    "SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = ?1",
+                    [table],
+                    |r| r.get(0),
+                )
+                .expect("schema");
+            assert!(schema.contains(&rule.new_text()), "{schema}");
+            assert!(!schema.contains(rule.old), "{schema}");
+            let tx = conn.unchecked_transaction().expect("begin");
+            let mut changed = 0;
+            for value in rule.values {
+                changed += tx.execute(sql, [value]).expect("an allowed status");
+            }
+            if changed > 0 {
+                for bad in ["bogus", "", "Active", "pending "] {
+                    let err = tx.execute(sql, [bad]).expect_err("an unknown status");
+                    assert!(err.to_string().contains("CHECK"), "{table}: {err}");
+                }
+                refused.push(*table);
+            }
+            drop(tx);
+        }
+        // The fixture has a row of each of these.
+        assert_eq!(refused, ["members", "invitations", "outbox", "people"]);
+    };
+    check(&Connection::open(&path).expect("open"));
+    // A file as version 12 left it builds the temporary b-trees, and loses
+    // them by migrating.
+    let conn = Connection::open(&path).expect("open");
+    downgrade(&conn, 12).expect("downgrade");
+    assert!(builds_a_temporary_table(&conn, CHECKED_WRITES[1].1));
+    drop(conn);
+    let rows = dump(&path);
+    let store = SqliteStore::open(&path).expect("open migrates");
+    drop(store);
+    assert_eq!(dump(&path), rows, "0013 changed a row");
+    let conn = Connection::open(&path).expect("open");
+    check(&conn);
+    let ok: String = conn
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .expect("integrity");
+    assert_eq!(ok, "ok");
 }
 
 #[test]
