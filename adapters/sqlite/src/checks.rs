@@ -1,4 +1,4 @@
-//! Migration 0013: the status CHECK constraints as comparisons joined by
+//! Migration 0013 (its second part): the status CHECK constraints as comparisons joined by
 //! `OR`.
 //!
 //! SQLite evaluates `status IN ('a', 'b', 'c')`, a constant list of more

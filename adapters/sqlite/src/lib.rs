@@ -80,8 +80,8 @@ const MIGRATIONS: &[(u32, &str, &str)] = &[
     ),
     (
         13,
-        "0013_checks",
-        include_str!("../migrations/0013_checks.sql"),
+        "0013_writes",
+        include_str!("../migrations/0013_writes.sql"),
     ),
 ];
 

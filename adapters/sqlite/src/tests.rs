@@ -229,8 +229,16 @@ const UNDO: &[(u32, &str)] = &[
     ),
     (11, V5_LINKS),
     (12, "DROP INDEX organizations_listed_name;"),
-    // 0013 rewrites CREATE statements (`checks::rewrite`), see `downgrade`.
-    (13, ""),
+    // 0013 also rewrites CREATE statements (`checks::rewrite`), see
+    // `downgrade`.
+    (
+        13,
+        "DROP INDEX invitations_open_by_inviter;
+         ALTER TABLE invitations DROP COLUMN inviter;
+         CREATE INDEX invitations_open_by_inviter ON invitations
+             (org_id, json_extract(body, '$.inviter'), expires_s, expires_ns)
+             WHERE status IN ('staged', 'pending');",
+    ),
 ];
 
 /// Takes a current file back to schema version `to`, as an older enlist
@@ -432,9 +440,10 @@ fn a_version_1_file_gains_the_later_tables_and_indexes_and_keeps_its_rows() {
             assert_eq!(after.get(table).map(Vec::len), Some(rows.len()));
             continue;
         }
-        // 0006 adds `invitations.user_ref`, NULL for every existing row.
+        // 0006 adds `invitations.user_ref`, NULL for every existing row,
+        // and 0013 `invitations.inviter`, from the body (none here).
         let rows: Vec<String> = if table == "invitations" {
-            rows.iter().map(|r| format!("{r}|Null")).collect()
+            rows.iter().map(|r| format!("{r}|Null|Null")).collect()
         } else {
             rows.clone()
         };
@@ -836,9 +845,13 @@ fn status_checks_need_no_temporary_table_and_still_refuse_unknown_statuses() {
     downgrade(&conn, 12).expect("downgrade");
     assert!(builds_a_temporary_table(&conn, CHECKED_WRITES[1].1));
     drop(conn);
-    let rows = dump(&path);
+    let mut rows = dump(&path);
     let store = SqliteStore::open(&path).expect("open migrates");
     drop(store);
+    // The only change to a row: the inviter column (none in the fixture).
+    for row in rows.get_mut("invitations").expect("invitations") {
+        row.push_str("|Null");
+    }
     assert_eq!(dump(&path), rows, "0013 changed a row");
     let conn = Connection::open(&path).expect("open");
     check(&conn);
@@ -846,6 +859,70 @@ fn status_checks_need_no_temporary_table_and_still_refuse_unknown_statuses() {
         .query_row("PRAGMA integrity_check", [], |r| r.get(0))
         .expect("integrity");
     assert_eq!(ok, "ok");
+}
+
+/// Migration 0013 fills the inviter column from the bodies, and the count
+/// of an inviter's open invitations reads it through its index.
+#[test]
+fn migration_0013_moves_the_inviter_into_a_column() {
+    let (store, _dir) = file_store();
+    let path = store.path().expect("file").to_path_buf();
+    let org = populate(&store);
+    drop(store);
+    let conn = Connection::open(&path).expect("open");
+    downgrade(&conn, 12).expect("downgrade");
+    conn.execute(
+        "UPDATE invitations SET body = json_set(body, '$.inviter', 'mem_1')
+         WHERE invitation_id = 'inv_1'",
+        [],
+    )
+    .expect("an inviter");
+    drop(conn);
+    let store = SqliteStore::open(&path).expect("open migrates");
+    {
+        let conn = store.conn.lock("SqliteStore").expect("lock");
+        let inviter: Option<String> = conn
+            .query_row(
+                "SELECT inviter FROM invitations WHERE invitation_id = 'inv_1'",
+                [],
+                |r| r.get(0),
+            )
+            .expect("column");
+        assert_eq!(inviter.as_deref(), Some("mem_1"));
+    }
+    let mut tx = begin(&store);
+    let before_expiry = DateTime::<Utc>::from_timestamp(1_700_000_050, 0).expect("time");
+    let after_expiry = DateTime::<Utc>::from_timestamp(1_700_000_200, 0).expect("time");
+    let mem1 = MemberId::from("mem_1");
+    assert_eq!(
+        tx.open_invitations_by_inviter(&org, &mem1, before_expiry)
+            .expect("count"),
+        1
+    );
+    assert_eq!(
+        tx.open_invitations_by_inviter(&org, &mem1, after_expiry)
+            .expect("count"),
+        0,
+        "expired"
+    );
+    assert_eq!(
+        tx.open_invitations_by_inviter(&org, &MemberId::from("mem_2"), before_expiry)
+            .expect("count"),
+        0
+    );
+    // A write keeps the column: no inviter now.
+    let mut inv = tx
+        .invitation_by_secret(&org, &hash(1))
+        .expect("read")
+        .expect("found");
+    assert_eq!(inv.inviter, Some(mem1.clone()));
+    inv.invitation.inviter = None;
+    tx.put_invitation(&inv).expect("put");
+    assert_eq!(
+        tx.open_invitations_by_inviter(&org, &mem1, before_expiry)
+            .expect("count"),
+        0
+    );
 }
 
 #[test]

@@ -808,15 +808,16 @@ impl Transaction for SqliteTx<'_> {
         let written = self.exec(
             "INSERT INTO invitations (org_id, invitation_id, batch_id, recipient_key, status,
                 role, kind, license_type, secret_hash, created_s, created_ns, expires_s,
-                expires_ns, body, user_ref)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
+                expires_ns, body, user_ref, inviter)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
              ON CONFLICT (org_id, invitation_id) DO UPDATE SET
                 batch_id = excluded.batch_id, recipient_key = excluded.recipient_key,
                 status = excluded.status, role = excluded.role, kind = excluded.kind,
                 license_type = excluded.license_type, secret_hash = excluded.secret_hash,
                 created_s = excluded.created_s, created_ns = excluded.created_ns,
                 expires_s = excluded.expires_s, expires_ns = excluded.expires_ns,
-                body = excluded.body, user_ref = excluded.user_ref",
+                body = excluded.body, user_ref = excluded.user_ref,
+                inviter = excluded.inviter",
             params![
                 inv.org_id.as_str(),
                 inv.id.as_str(),
@@ -833,6 +834,7 @@ impl Transaction for SqliteTx<'_> {
                 expires.map(|e| e.1),
                 to_json(inv)?,
                 inv.user_ref.as_deref(),
+                inv.inviter.as_ref().map(MemberId::as_str),
             ],
         );
         if let Err(StoreError::Unique(UniqueRule::InvitationOpenRecipient)) = written {
@@ -1400,12 +1402,12 @@ impl Transaction for SqliteTx<'_> {
     ) -> StoreResult<u64> {
         let (s, ns) = split(now);
         // `INDEXED BY`: the count reads this inviter's open rows through
-        // the index of migration 0006, or the statement fails.
+        // the index of migration 0013, or the statement fails.
         let n: i64 = self
             .conn
             .prepare_cached(
                 "SELECT COUNT(*) FROM invitations INDEXED BY invitations_open_by_inviter
-                 WHERE org_id = ?1 AND json_extract(body, '$.inviter') = ?2
+                 WHERE org_id = ?1 AND inviter = ?2
                    AND status IN ('staged', 'pending')
                    AND (status = 'staged' OR expires_s IS NULL OR expires_s > ?3
                         OR (expires_s = ?3 AND expires_ns > ?4))",
