@@ -925,6 +925,99 @@ fn migration_0013_moves_the_inviter_into_a_column() {
     );
 }
 
+/// A write refused for a uniqueness rule, in the middle of a transaction,
+/// leaves nothing behind (no row, no index entry, no count, no people-view
+/// row), new or an update of a stored row, member or invitation, and the
+/// transaction goes on: two files, the same writes, one with refused ones
+/// between them, end with equal rows and consistent indexes.
+#[test]
+fn a_refused_write_leaves_the_transaction_as_it_was() {
+    let run = |refuse: bool| {
+        let (store, dir) = file_store();
+        let org = populate(&store);
+        let mut tx = begin(&store);
+        let refused = |r: StoreResult<()>, rule: UniqueRule| match r {
+            Err(StoreError::Unique(got)) => assert_eq!(got, rule),
+            other => panic!("expected {rule:?}, got {other:?}"),
+        };
+        let mut a = enlist::testing::entities::pending(&org, "inv_a", "r1@x.test", 10, 500);
+        a.role = "admin".into();
+        tx.put_invitation(&a).expect("a");
+        if refuse {
+            // New: the recipient of a, then the secret of inv_1.
+            refused(
+                tx.put_invitation(&enlist::testing::entities::pending(
+                    &org,
+                    "inv_b",
+                    "r1@x.test",
+                    11,
+                    500,
+                )),
+                UniqueRule::InvitationOpenRecipient,
+            );
+            refused(
+                tx.put_invitation(&enlist::testing::entities::pending(
+                    &org,
+                    "inv_b",
+                    "r2@x.test",
+                    1,
+                    500,
+                )),
+                UniqueRule::InvitationSecret,
+            );
+            // An update of a (its status, license and recipient change too)
+            // onto inv_1's recipient, then onto its secret.
+            let mut moved = a.clone();
+            moved.status = InvitationStatus::Staged;
+            moved.license_type = "guest".into();
+            moved.recipient_key = "q1@x.test".into();
+            moved.secret_hash = Some(hash(12));
+            refused(
+                tx.put_invitation(&moved),
+                UniqueRule::InvitationOpenRecipient,
+            );
+            moved.recipient_key = "r9@x.test".into();
+            moved.secret_hash = Some(hash(1));
+            refused(tx.put_invitation(&moved), UniqueRule::InvitationSecret);
+            // A new member on p1's contact key, and mem_2 moved onto it.
+            let mut n = enlist::testing::entities::member(&org, "mem_n", "p1@x.test");
+            n.groups = vec![GroupGrant::member(GroupId::from("grp_b"))];
+            refused(tx.put_member(&n), UniqueRule::MemberContactKey);
+            let mut m2 = tx
+                .member(&org, &MemberId::from("mem_2"))
+                .expect("read")
+                .expect("mem_2");
+            m2.contact_key = "p1@x.test".into();
+            m2.role = "admin".into();
+            m2.status = MemberStatus::Inactive;
+            m2.groups = vec![GroupGrant::member(GroupId::from("grp_b"))];
+            refused(tx.put_member(&m2), UniqueRule::MemberContactKey);
+            m2.contact_key = "p2@x.test".into();
+            m2.user_ref = Some("u3".into());
+            refused(tx.put_member(&m2), UniqueRule::MemberUserRef);
+        }
+        let mut c = enlist::testing::entities::member(&org, "mem_c", "c@x.test");
+        c.groups = vec![GroupGrant::member(GroupId::from("grp_b"))];
+        tx.put_member(&c).expect("c");
+        a.status = InvitationStatus::Revoked;
+        a.secret_hash = None;
+        tx.put_invitation(&a).expect("a revoked");
+        tx.commit().expect("commit");
+        let path = store.path().expect("file").to_path_buf();
+        drop(store);
+        // Index entries are not in the dump: every index must match its
+        // table's rows.
+        let ok: String = Connection::open(&path)
+            .and_then(|c| c.query_row("PRAGMA integrity_check", [], |r| r.get(0)))
+            .expect("integrity");
+        assert_eq!(ok, "ok");
+        (dump(&path), dir)
+    };
+    let (clean, _d1) = run(false);
+    let (with_refusals, _d2) = run(true);
+    assert_eq!(with_refusals, clean);
+}
+
 #[test]
 fn nested_begin_on_one_thread_is_refused() {
     let store = SqliteStore::open_in_memory().expect("open");
