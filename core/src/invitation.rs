@@ -265,7 +265,7 @@ impl Invitation {
 /// them (left out when `None`): the body the SQLite and Postgres stores
 /// have always written. For reading, it dereferences to its
 /// [`Invitation`].
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct StoredInvitation {
     /// The invitation, as the engine returns it.
@@ -311,6 +311,43 @@ impl StoredInvitation {
             self.sealed_code = None;
         }
         Ok(())
+    }
+}
+
+/// The keys beside the invitation's fields in a stored invitation.
+#[derive(Default)]
+struct StoredExtras {
+    secret_hash: Option<SecretHash>,
+    sealed_code: Option<crate::seal::SealedCode>,
+}
+
+impl<'de> crate::flat::Extras<'de> for StoredExtras {
+    const KEYS: &'static [&'static str] = &["secret_hash", "sealed_code"];
+
+    fn take<A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "secret_hash" => self.secret_hash = map.next_value()?,
+            _ => self.sealed_code = map.next_value()?,
+        }
+        Ok(())
+    }
+}
+
+/// Reads what the derived `Serialize` writes (the invitation's fields with
+/// `secret_hash` and `sealed_code` beside them) without
+/// `#[serde(flatten)]`'s buffering: see `flat.rs`.
+impl<'de> Deserialize<'de> for StoredInvitation {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let (invitation, extras): (Invitation, StoredExtras) = crate::flat::read(d)?;
+        Ok(Self {
+            invitation,
+            secret_hash: extras.secret_hash,
+            sealed_code: extras.sealed_code,
+        })
     }
 }
 
@@ -532,5 +569,136 @@ mod tests {
             assert!(!format!("{returned:?}").contains(&hash_hex[..8]));
             assert_eq!(returned.id, stored.id);
         }
+    }
+
+    /// What `#[serde(flatten)]` read, the reference the direct read
+    /// (`flat.rs`) must agree with.
+    #[derive(Deserialize)]
+    struct Flattened {
+        #[serde(flatten)]
+        invitation: Invitation,
+        #[serde(default)]
+        secret_hash: Option<SecretHash>,
+        #[serde(default)]
+        sealed_code: Option<crate::seal::SealedCode>,
+    }
+
+    fn by_flatten(json: &str) -> Result<StoredInvitation, String> {
+        serde_json::from_str::<Flattened>(json)
+            .map(|f| StoredInvitation {
+                invitation: f.invitation,
+                secret_hash: f.secret_hash,
+                sealed_code: f.sealed_code,
+            })
+            .map_err(|e| e.to_string())
+    }
+
+    /// A body with its keys in `order` (a permutation of its keys, by
+    /// index), every key whose index is in `escaped` written with a JSON
+    /// escape (so the reader gets it as an owned string), and `extra`
+    /// unknown keys spliced in.
+    fn body_text(body: &Value, order: &[usize], escaped: &[usize], extra: usize) -> String {
+        let Value::Object(m) = body else {
+            panic!("an object")
+        };
+        let entries: Vec<(&String, &Value)> = m.iter().collect();
+        let mut parts = Vec::new();
+        for (n, &i) in order.iter().enumerate() {
+            let (k, v) = entries[i % entries.len()];
+            let key = if escaped.contains(&i) {
+                // `\u0061` is `a`: the key's first lowercase letter as an
+                // escape.
+                let mut out = String::new();
+                let mut done = false;
+                for c in k.chars() {
+                    if !done && c.is_ascii_lowercase() {
+                        out.push_str(&format!("\\u{:04x}", c as u32));
+                        done = true;
+                    } else {
+                        out.push(c);
+                    }
+                }
+                out
+            } else {
+                k.clone()
+            };
+            parts.push(format!("\"{key}\":{v}"));
+            if n < extra {
+                parts.push(format!("\"future_field_{n}\":{{\"x\":[1,2]}}"));
+            }
+        }
+        format!("{{{}}}", parts.join(","))
+    }
+
+    fn with_seal(mut body: Value) -> Value {
+        if let Value::Object(m) = &mut body {
+            m.insert(
+                "sealed_code".into(),
+                json!({"key_id": "k1", "nonce": "bm9uY2U", "ciphertext": "Y2lwaGVy"}),
+            );
+        }
+        body
+    }
+
+    /// The direct read gives what flatten gave: with and without a hash
+    /// and a sealed code, the extra keys first, between and last, escaped
+    /// keys, unknown keys; and the same errors' absence or presence for
+    /// broken bodies.
+    #[test]
+    fn the_direct_read_agrees_with_flatten() {
+        let mut no_hash = stored_body();
+        if let Value::Object(m) = &mut no_hash {
+            m.remove("secret_hash");
+        }
+        for body in [
+            stored_body(),
+            no_hash.clone(),
+            with_seal(stored_body()),
+            with_seal(no_hash),
+        ] {
+            let n = body.as_object().map_or(0, |m| m.len());
+            let forward: Vec<usize> = (0..n).collect();
+            let backward: Vec<usize> = (0..n).rev().collect();
+            let rotated: Vec<usize> = (0..n).map(|i| (i + n / 2) % n).collect();
+            for order in [&forward, &backward, &rotated] {
+                for escaped in [vec![], (0..n).collect::<Vec<_>>(), vec![0, 3, n - 1]] {
+                    for extra in [0, 2] {
+                        let text = body_text(&body, order, &escaped, extra);
+                        let direct: StoredInvitation = serde_json::from_str(&text).expect("reads");
+                        assert_eq!(Ok(direct.clone()), by_flatten(&text), "{text}");
+                        // And it writes back the body it read.
+                        assert_eq!(serde_json::to_value(&direct).expect("write"), body);
+                    }
+                }
+            }
+        }
+        // Broken bodies are errors both ways.
+        let missing_id = stored_body().to_string().replace("\"id\"", "\"idx\"");
+        let bad_hash = stored_body()
+            .to_string()
+            .replace("\"secret_hash\":[", "\"secret_hash\":[999,");
+        for text in [
+            "[]".to_owned(),
+            "{}".to_owned(),
+            "null".to_owned(),
+            missing_id,
+            bad_hash,
+            stored_body()
+                .to_string()
+                .replace("\"status\":\"pending\"", "\"status\":7"),
+        ] {
+            assert!(
+                serde_json::from_str::<StoredInvitation>(&text).is_err(),
+                "{text}"
+            );
+            assert!(by_flatten(&text).is_err(), "{text}");
+        }
+        // From a `serde_json::Value` too (owned keys).
+        let from_value: StoredInvitation =
+            serde_json::from_value(with_seal(stored_body())).expect("reads");
+        assert_eq!(
+            Ok(from_value),
+            by_flatten(&with_seal(stored_body()).to_string())
+        );
     }
 }

@@ -16,6 +16,7 @@ pub mod email;
 mod engine;
 mod error;
 mod event;
+mod flat;
 mod forwarding;
 mod group;
 mod hooks;
