@@ -2,19 +2,27 @@
 //! through the engine, and of accepts, as `pg_stat_statements` counts them
 //! (calls, planning and execution time per call, buffers, WAL).
 //!
-//! Needs a server with `pg_stat_statements` loaded
-//! (`shared_preload_libraries = 'pg_stat_statements'`,
-//! `pg_stat_statements.track_planning = on`) and the extension created in
-//! the database; `scripts/postgres.sh start` does not do that by itself:
+//! Needs a server with `pg_stat_statements` loaded and the extension
+//! created in the database; `scripts/postgres.sh start` does not do that
+//! by itself. On its throwaway server (the folder is in
+//! `$TMPDIR/enlist-postgres-PORT.dir`):
 //!
 //! ```text
-//! export ENLIST_TEST_POSTGRES_URL=postgres://enlist@127.0.0.1:PORT/enlist
-//! cargo run -p enlist-postgres --example statement_costs
+//! cat >> "$(cat /tmp/enlist-postgres-54329.dir)/data/postgresql.conf" <<EOF
+//! shared_preload_libraries = 'pg_stat_statements'
+//! pg_stat_statements.track_planning = on
+//! EOF
+//! pg_ctl -D "$(cat /tmp/enlist-postgres-54329.dir)/data" restart   # as the cluster's owner
+//! psql "$ENLIST_TEST_POSTGRES_URL" -c 'CREATE EXTENSION pg_stat_statements'
+//! cargo run --release -p enlist-postgres --example statement_costs
 //! ```
 //!
 //! `ENLIST_PROFILE_BATCHES` (default 20) and `ENLIST_PROFILE_ACCEPTS`
-//! (default 200) set the sizes. The client's own time is not measured
-//! (a debug build is fine): only what the server says it spent.
+//! (default 200) set the sizes; `ENLIST_PROFILE_KEEP=1` keeps the schema
+//! for `EXPLAIN`. The tables are analyzed after the warm-up and again
+//! before the accepts (what autovacuum would have done by then). The
+//! server's figures do not depend on the client's build; the accepts'
+//! wall time printed at the end does (use `--release`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use enlist::{
