@@ -1,12 +1,13 @@
 //! A small pool of `postgres::Client`s.
 //!
 //! Each pooled connection carries its own cache of prepared statements and
-//! was set up once when opened (`search_path`, `lock_timeout`). A transaction
-//! leases one connection from `begin` to commit or drop; a connection whose
-//! transaction could not be closed cleanly, or whose socket closed, is
-//! discarded instead of going back to the pool. A connection idle for a
-//! while is checked (an empty query) before it is lent again, so a server
-//! restart costs a reconnect, not a failed command.
+//! was set up once when opened (`search_path`, `lock_timeout`,
+//! `plan_cache_mode = force_generic_plan`; why: `connect_configured` in
+//! lib.rs). A transaction leases one connection from `begin` to commit or
+//! drop; a connection whose transaction could not be closed cleanly, or
+//! whose socket closed, is discarded instead of going back to the pool. A
+//! connection idle for a while is checked (an empty query) before it is
+//! lent again, so a server restart costs a reconnect, not a failed command.
 
 use crate::error::db_err;
 use enlist::StoreError;
