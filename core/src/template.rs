@@ -310,16 +310,23 @@ pub fn locale_fallbacks(locale: &str, org_default: &str) -> Vec<String> {
 pub fn format_expiry(at: DateTime<Utc>, locale: &str) -> String {
     use chrono::{Datelike, Timelike};
     let lang = locale.split('-').next().unwrap_or_default();
+    // The locale's layout: day first or year first, and the date's
+    // separator.
+    let (day_first, sep) = match lang {
+        "fr" | "es" | "it" | "pt" => (true, '/'),
+        "de" => (true, '.'),
+        "ja" | "zh" => (false, '/'),
+        _ => (false, '-'),
+    };
     let (y, mo, d, h, mi) = (at.year(), at.month(), at.day(), at.hour(), at.minute());
     if !(0..=9999).contains(&y) {
         // chrono writes these years with their sign.
-        let fmt = match lang {
-            "fr" | "es" | "it" | "pt" => "%d/%m/%Y %H:%M UTC",
-            "de" => "%d.%m.%Y %H:%M UTC",
-            "ja" | "zh" => "%Y/%m/%d %H:%M UTC",
-            _ => "%Y-%m-%d %H:%M UTC",
+        let fmt = if day_first {
+            format!("%d{sep}%m{sep}%Y %H:%M UTC")
+        } else {
+            format!("%Y{sep}%m{sep}%d %H:%M UTC")
         };
-        return at.format(fmt).to_string();
+        return at.format(&fmt).to_string();
     }
     // Written digit by digit: `format!` costs five times as much, and
     // every invitation email shows the expiry.
@@ -330,29 +337,17 @@ pub fn format_expiry(at: DateTime<Utc>, locale: &str) -> String {
         }
     }
     let y = y.unsigned_abs();
+    let (first, last) = if day_first {
+        ((d, 2), (y, 4))
+    } else {
+        ((y, 4), (d, 2))
+    };
     let mut out = String::with_capacity(20);
-    match lang {
-        "fr" | "es" | "it" | "pt" | "de" => {
-            let sep = if lang == "de" { '.' } else { '/' };
-            digits(&mut out, d, 2);
-            out.push(sep);
-            digits(&mut out, mo, 2);
-            out.push(sep);
-            digits(&mut out, y, 4);
-        }
-        _ => {
-            let sep = if matches!(lang, "ja" | "zh") {
-                '/'
-            } else {
-                '-'
-            };
-            digits(&mut out, y, 4);
-            out.push(sep);
-            digits(&mut out, mo, 2);
-            out.push(sep);
-            digits(&mut out, d, 2);
-        }
-    }
+    digits(&mut out, first.0, first.1);
+    out.push(sep);
+    digits(&mut out, mo, 2);
+    out.push(sep);
+    digits(&mut out, last.0, last.1);
     out.push(' ');
     digits(&mut out, h, 2);
     out.push(':');
