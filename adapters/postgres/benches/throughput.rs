@@ -49,12 +49,14 @@
 
 #[path = "../../../benches/report.rs"]
 mod report;
+#[path = "common/setup.rs"]
+mod setup;
 
 use report::{Aim, Figure};
+use setup::{batch, env_usize, new_org};
 
 use enlist::{
-    Actor, CreatedOrganization, Enlist, Invitation, InvitationQuery, InvitationStatus,
-    InviteRequest, MemberQuery, NewOrganization, OrgId, RecipientInput, Recipients, Registration,
+    Actor, Enlist, Invitation, InvitationQuery, InvitationStatus, MemberQuery, OrgId, Registration,
     SecretHash, Store,
 };
 use enlist_postgres::PostgresStore;
@@ -63,13 +65,6 @@ use std::collections::HashMap;
 use std::io::Write;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 fn schema_name(what: &str) -> String {
     format!("enlist_bench_{what}_{}", std::process::id())
@@ -91,27 +86,6 @@ fn drop_schema(url: &str, schema: &str) {
 fn store(url: &str, schema: &str) -> Arc<PostgresStore> {
     drop_schema(url, schema);
     Arc::new(PostgresStore::connect_in_schema(url, schema).expect("store"))
-}
-
-fn new_org(e: &Enlist) -> (OrgId, Actor) {
-    let CreatedOrganization {
-        organization: org,
-        owner,
-        ..
-    } = e
-        .create_organization(
-            NewOrganization::new("Bench", "owner", "owner@bench.test").with_owner_name("O", "W"),
-        )
-        .expect("org");
-    (org.id, Actor::Member(owner.id))
-}
-
-fn batch(from: usize, n: usize) -> InviteRequest {
-    InviteRequest::new(Recipients::List(
-        (from..from + n)
-            .map(|i| RecipientInput::email(format!("person{i}@bench.test")))
-            .collect(),
-    ))
 }
 
 /// Latency summary of `samples`.

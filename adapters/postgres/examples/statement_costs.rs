@@ -25,40 +25,12 @@
 //! wall time printed at the end does (use `--release`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use enlist::{
-    Actor, CreatedOrganization, Enlist, InviteRequest, NewOrganization, OrgId, RecipientInput,
-    Recipients, Registration,
-};
+#[path = "../benches/common/setup.rs"]
+mod setup;
+
+use enlist::{Enlist, Registration};
 use enlist_postgres::PostgresStore;
-
-fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn new_org(e: &Enlist) -> (OrgId, Actor) {
-    let CreatedOrganization {
-        organization: org,
-        owner,
-        ..
-    } = e
-        .create_organization(
-            NewOrganization::new("Profile", "owner", "owner@profile.test")
-                .with_owner_name("O", "W"),
-        )
-        .expect("org");
-    (org.id, Actor::Member(owner.id))
-}
-
-fn batch(from: usize, n: usize) -> InviteRequest {
-    InviteRequest::new(Recipients::List(
-        (from..from + n)
-            .map(|i| RecipientInput::email(format!("person{i}@profile.test")))
-            .collect(),
-    ))
-}
+use setup::{batch, env_usize, new_org};
 
 /// Prints what the server spent on the statements since the last reset,
 /// per `per` units of work (a batch, an accept), biggest first.
