@@ -93,6 +93,7 @@ macro_rules! for_each_method {
                 keys: &[String],
                 now: DateTime<Utc>
             ) -> Vec<(String, KeyStanding)>;
+            read prefetch_recipients(org: &OrgId, keys: &[String]) -> ();
             read people(org: &OrgId, query: &PeopleQuery, now: DateTime<Utc>) -> Page<Person>;
             read open_invitations_by_inviter(
                 org: &OrgId,

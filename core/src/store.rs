@@ -162,6 +162,14 @@ pub trait Transaction {
     /// ([`StoreError::Unique`] with [`UniqueRule::InvitationSecret`](crate::UniqueRule::InvitationSecret)) or a
     /// second open invitation for the same recipient key
     /// ([`UniqueRule::InvitationOpenRecipient`](crate::UniqueRule::InvitationOpenRecipient)), the secret checked first.
+    ///
+    /// A store may defer the write, and these checks, to a later point of
+    /// the transaction (the PostgreSQL store writes a batch's invitations
+    /// in one statement): the refusal then comes from the transaction's
+    /// next call that runs a statement, or from
+    /// [`commit`](Transaction::commit), and every call after it fails too,
+    /// so that nothing of the transaction can be committed. The engine
+    /// abandons a command at any store error, so both are the same to it.
     fn put_invitation(&mut self, inv: &StoredInvitation) -> StoreResult<()>;
     /// A page of invitations, newest first. Status filters apply to the
     /// status at `now`.
@@ -299,6 +307,19 @@ pub trait Transaction {
             }
         }
         Ok(out)
+    }
+
+    /// A hint: the engine is about to ask [`Transaction::member_by_contact`]
+    /// and [`Transaction::open_invitation_for`] for each of `keys` (the
+    /// recipients of one batch, at most the policy's batch size), one key
+    /// after the other, between this transaction's writes. A store that
+    /// pays a round trip per read may read them all now; whatever it serves
+    /// later must still be what those two methods would answer at that
+    /// point, this transaction's own writes included. The default does
+    /// nothing (an in-process store has no round trip to save).
+    fn prefetch_recipients(&mut self, org: &OrgId, keys: &[String]) -> StoreResult<()> {
+        let _ = (org, keys);
+        Ok(())
     }
 
     // The people view.

@@ -35,10 +35,16 @@
 //!
 //! # Round trips
 //!
-//! A recipient of a batch costs two: `member_by_contact` also reads the
-//! open invitation of the same key (the engine asks for it next), and
-//! `put_invitation` checks the uniqueness rules and writes in one
-//! statement.
+//! A batch costs a few statements, not a few per recipient:
+//! `prefetch_recipients` reads every recipient's member and open
+//! invitation in one statement (served to `member_by_contact` and
+//! `open_invitation_for` until this transaction writes that key), and
+//! `put_invitation` only buffers the row: the buffered invitations are
+//! checked against the uniqueness rules and written in one statement,
+//! before the transaction's next statement of any kind (so every read sees
+//! them) or at commit. A refusal found then fails that call, and every
+//! call after it (the trait allows this deferral; the engine abandons the
+//! command at any store error).
 
 use crate::PostgresStore;
 use crate::codec::{
@@ -58,7 +64,7 @@ use enlist::{
 use enlist::{MembershipRequest, MembershipRequestQuery, StoredDomain};
 use postgres::Row;
 use postgres::types::ToSql;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 /// A bound parameter.
 type Param = Box<dyn ToSql + Sync + Send>;
@@ -85,6 +91,54 @@ struct OutboxRow {
     next: Split,
     created: Split,
     body: String,
+}
+
+/// An invitation waiting for its statement (see [`PgTx::flush_invitations`]).
+struct InvitationRow {
+    id: String,
+    batch: String,
+    key: String,
+    status: &'static str,
+    role: String,
+    kind: &'static str,
+    license: String,
+    hash: Option<Vec<u8>>,
+    created: Split,
+    expires: Option<Split>,
+    body: String,
+    open: bool,
+    inviter: Option<String>,
+    user_ref: Option<String>,
+    /// Its row of the people view, and what that row must hold.
+    pid: String,
+    person: Option<enlist::Person>,
+}
+
+/// The invitations of one organization that `put_invitation` buffered.
+/// Their ids, recipient keys and secrets are distinct (a put that repeats
+/// one writes the buffer first), so one statement can check each against
+/// the table as if they were written one after the other.
+struct InvitationBuffer {
+    org: OrgId,
+    rows: Vec<InvitationRow>,
+    ids: HashSet<String>,
+    keys: HashSet<String>,
+    secrets: HashSet<Vec<u8>>,
+}
+
+/// Invitations written in one statement at most: bounds the statement's
+/// parameters (the engine's batches are smaller).
+const MAX_BUFFERED_INVITATIONS: usize = 1000;
+
+/// What `prefetch_recipients` read for one key, until it is served or
+/// this transaction writes something that may change it.
+#[derive(Default)]
+struct Prefetched {
+    /// The live member holding the key, `(id, body)` (inner `None`:
+    /// nobody); outer `None`: not known.
+    member: Option<Option<IdBody>>,
+    /// The open invitation for the key, likewise.
+    open: Option<Option<IdBody>>,
 }
 
 /// What one organization's flush writes.
@@ -123,11 +177,19 @@ pub(crate) struct PgTx<'a> {
     lease: Lease<'a>,
     heads: HashMap<OrgId, Head>,
     pending: BTreeMap<OrgId, Pending>,
-    /// The open invitation for a recipient key, read together with the
-    /// member of the same contact key: the engine asks for both, one after
-    /// the other, for every recipient of a batch. Dropped at every
-    /// invitation write.
-    open_prefetch: HashMap<(OrgId, String), Option<String>>,
+    /// The member and open invitation of recipient keys, read ahead (by
+    /// `prefetch_recipients`, or the open invitation together with
+    /// `member_by_contact`): the engine asks for both, one after the
+    /// other, for every recipient of a batch. An entry goes when it is
+    /// served or when this transaction writes a member or an invitation
+    /// that may change it.
+    recipients: HashMap<(OrgId, String), Prefetched>,
+    /// Invitations written at the next statement (or commit).
+    invitations: Option<InvitationBuffer>,
+    /// Why writing the buffered invitations failed: every later call fails
+    /// with it, so that nothing of this transaction is committed without
+    /// them.
+    failed: Option<StoreError>,
     /// `COMMIT` or `ROLLBACK` was sent.
     closed: bool,
     /// A read-only snapshot (a dry run): it never locks an organization,
@@ -173,7 +235,9 @@ impl<'a> PgTx<'a> {
             lease,
             heads: HashMap::new(),
             pending: BTreeMap::new(),
-            open_prefetch: HashMap::new(),
+            recipients: HashMap::new(),
+            invitations: None,
+            failed: None,
             closed: false,
             read_only,
         })
@@ -182,11 +246,25 @@ impl<'a> PgTx<'a> {
     // ----- statements -------------------------------------------------------
 
     fn query(&mut self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> StoreResult<Vec<Row>> {
+        self.before_statement()?;
         self.store.count_round_trip();
         let conn = self.lease.conn()?;
         let st = conn.statement(sql)?;
         let out = conn.client.query(&st, params).map_err(db_err);
         self.counted(out)
+    }
+
+    /// Before any statement: the buffered invitations are written first
+    /// (every statement sees them), and a transaction whose buffered
+    /// writes failed runs nothing more.
+    fn before_statement(&mut self) -> StoreResult<()> {
+        if let Some(e) = &self.failed {
+            return Err(e.clone());
+        }
+        if self.invitations.is_some() {
+            self.flush_invitations()?;
+        }
+        Ok(())
     }
 
     /// Counts a conflict (deadlock, serialization failure) on its way out.
@@ -209,6 +287,7 @@ impl<'a> PgTx<'a> {
     }
 
     fn execute(&mut self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> StoreResult<u64> {
+        self.before_statement()?;
         self.store.count_round_trip();
         let conn = self.lease.conn()?;
         let st = conn.statement(sql)?;
@@ -324,6 +403,9 @@ impl<'a> PgTx<'a> {
 
     /// Writes the buffered events and messages of every organization.
     fn flush(&mut self) -> StoreResult<()> {
+        // The invitations' statement adds to `pending` (counters, people
+        // rows): it runs before `pending` is taken.
+        self.before_statement()?;
         let pending = std::mem::take(&mut self.pending);
         for (org, p) in pending {
             self.flush_org(&org, p)?;
@@ -398,6 +480,172 @@ impl<'a> PgTx<'a> {
                 &count_deltas,
             ],
         )?;
+        Ok(())
+    }
+
+    /// Writes the buffered invitations in one statement: for each, the
+    /// uniqueness checks of `put_invitation` against the table (rows of
+    /// the buffer excepted: their ids, keys and secrets are distinct), and
+    /// the write, skipped for all if any check fails. It returns what
+    /// failed, or each row's previous status and license (for the
+    /// counters, written at commit) and its stored people row. A refusal
+    /// (the first row's, the secret before the recipient, as MemoryStore
+    /// reports them) fails this transaction for good.
+    fn flush_invitations(&mut self) -> StoreResult<()> {
+        let Some(buffer) = self.invitations.take() else {
+            return Ok(());
+        };
+        let out = self.write_invitations(&buffer);
+        if let Err(e) = &out {
+            self.failed = Some(e.clone());
+        }
+        out
+    }
+
+    fn write_invitations(&mut self, buffer: &InvitationBuffer) -> StoreResult<()> {
+        let rows = &buffer.rows;
+        let col = |f: fn(&InvitationRow) -> &str| -> Vec<&str> { rows.iter().map(f).collect() };
+        let ids = col(|r| &r.id);
+        let batches = col(|r| &r.batch);
+        let keys = col(|r| &r.key);
+        let statuses = col(|r| r.status);
+        let roles = col(|r| &r.role);
+        let kinds = col(|r| r.kind);
+        let licenses = col(|r| &r.license);
+        let bodies = col(|r| &r.body);
+        let pids = col(|r| &r.pid);
+        let hashes: Vec<Option<&[u8]>> = rows.iter().map(|r| r.hash.as_deref()).collect();
+        let created_s: Vec<i64> = rows.iter().map(|r| r.created.0).collect();
+        let created_ns: Vec<i32> = rows.iter().map(|r| r.created.1).collect();
+        let expires_s: Vec<Option<i64>> = rows.iter().map(|r| r.expires.map(|e| e.0)).collect();
+        let expires_ns: Vec<Option<i32>> = rows.iter().map(|r| r.expires.map(|e| e.1)).collect();
+        let open: Vec<bool> = rows.iter().map(|r| r.open).collect();
+        let inviters: Vec<Option<&str>> = rows.iter().map(|r| r.inviter.as_deref()).collect();
+        let user_refs: Vec<Option<&str>> = rows.iter().map(|r| r.user_ref.as_deref()).collect();
+        let found = self.query(
+            "WITH x AS (
+                 SELECT * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+                                      $7::text[], $8::text[], $9::bytea[], $10::int8[],
+                                      $11::int4[], $12::int8[], $13::int4[], $14::text[],
+                                      $15::bool[], $16::text[], $17::text[], $18::text[])
+                     WITH ORDINALITY AS x (id, batch, rkey, status, role, kind, license, hash,
+                                           cs, cn, es, en, body, open, inviter, user_ref, pid, n)
+             ), old AS (
+                 SELECT x.n, i.status, i.license_type FROM x
+                 JOIN invitations AS i ON i.org_id = $1 AND i.invitation_id = x.id
+             ), clash AS (
+                 SELECT x.n, 'secret'::text AS what FROM x
+                 WHERE x.hash IS NOT NULL AND EXISTS (
+                     SELECT 1 FROM invitations AS i
+                     WHERE i.org_id = $1 AND i.secret_hash = x.hash
+                       AND i.invitation_id <> ALL($2::text[]))
+                 UNION ALL
+                 SELECT x.n, 'recipient' FROM x
+                 WHERE x.open AND EXISTS (
+                     SELECT 1 FROM invitations AS i
+                     WHERE i.org_id = $1 AND i.recipient_key = x.rkey
+                       AND i.status IN ('staged', 'pending')
+                       AND i.invitation_id <> ALL($2::text[]))
+             ), up AS (
+                 INSERT INTO invitations (org_id, invitation_id, batch_id, recipient_key, status,
+                                          role, kind, license_type, secret_hash, created_s,
+                                          created_ns, expires_s, expires_ns, body, inviter_id,
+                                          user_ref)
+                 SELECT $1, id, batch, rkey, status, role, kind, license, hash, cs, cn, es, en,
+                        body::json, inviter, user_ref
+                 FROM x WHERE NOT EXISTS (SELECT 1 FROM clash)
+                 ORDER BY n
+                 ON CONFLICT (org_id, invitation_id) DO UPDATE SET
+                     batch_id = EXCLUDED.batch_id, recipient_key = EXCLUDED.recipient_key,
+                     status = EXCLUDED.status, role = EXCLUDED.role, kind = EXCLUDED.kind,
+                     license_type = EXCLUDED.license_type, secret_hash = EXCLUDED.secret_hash,
+                     created_s = EXCLUDED.created_s, created_ns = EXCLUDED.created_ns,
+                     expires_s = EXCLUDED.expires_s, expires_ns = EXCLUDED.expires_ns,
+                     body = EXCLUDED.body, inviter_id = EXCLUDED.inviter_id,
+                     user_ref = EXCLUDED.user_ref
+                 RETURNING 1
+             )
+             SELECT n, what, NULL::text FROM clash
+             UNION ALL
+             SELECT n, 'old', status || ' ' || license_type FROM old
+             UNION ALL
+             SELECT x.n, 'person', p.body::text FROM x
+             JOIN people AS p ON p.org_id = $1 AND p.pid = x.pid",
+            &[
+                &buffer.org.as_str(),
+                &ids,
+                &batches,
+                &keys,
+                &statuses,
+                &roles,
+                &kinds,
+                &licenses,
+                &hashes,
+                &created_s,
+                &created_ns,
+                &expires_s,
+                &expires_ns,
+                &bodies,
+                &open,
+                &inviters,
+                &user_refs,
+                &pids,
+            ],
+        )?;
+        // Per row (by position): the first refusal, the previous status
+        // and license, the stored people row.
+        let mut refused: Option<(i64, UniqueRule)> = None;
+        let mut old: HashMap<i64, String> = HashMap::new();
+        let mut stored: HashMap<i64, enlist::Person> = HashMap::new();
+        for r in &found {
+            let n: i64 = get(r, 0)?;
+            let what: &str = get(r, 1)?;
+            let rule = match what {
+                "secret" => UniqueRule::InvitationSecret,
+                "recipient" => UniqueRule::InvitationOpenRecipient,
+                "old" => {
+                    old.insert(n, get(r, 2)?);
+                    continue;
+                }
+                _ => {
+                    let b: &str = get(r, 2)?;
+                    stored.insert(n, from_body("person", b)?);
+                    continue;
+                }
+            };
+            let first = refused.is_none_or(|(m, held)| {
+                n < m || (n == m && rule == UniqueRule::InvitationSecret && held != rule)
+            });
+            if first {
+                refused = Some((n, rule));
+            }
+        }
+        if let Some((_, rule)) = refused {
+            return Err(StoreError::Unique(rule));
+        }
+        let org = &buffer.org;
+        for (i, row) in buffer.rows.iter().enumerate() {
+            let n = i64::try_from(i + 1).unwrap_or(i64::MAX);
+            let counts = &mut self.pending.entry(org.clone()).or_default().open_counts;
+            if let Some(old) = old.get(&n) {
+                // `status license`: the status has no space.
+                let (status, license) = old.split_once(' ').unwrap_or((old.as_str(), ""));
+                let status = InvitationStatus::ALL
+                    .iter()
+                    .map(|s| s.as_str())
+                    .find(|s| *s == status)
+                    .ok_or_else(|| StoreError::Corrupt(format!("unknown status {status:?}")))?;
+                *counts.entry((license.to_owned(), status)).or_insert(0) -= 1;
+            }
+            *counts.entry((row.license.clone(), row.status)).or_insert(0) += 1;
+            // The people row: what the table held came with the statement.
+            self.buffer_person(
+                org,
+                row.pid.clone(),
+                row.person.clone(),
+                Some(stored.remove(&n)),
+            )?;
+        }
         Ok(())
     }
 
@@ -538,6 +786,29 @@ impl Drop for PgTx<'_> {
     fn drop(&mut self) {
         self.rollback();
     }
+}
+
+/// The live member and the open invitation of each key of `$2` (one probe
+/// of `members_live_contact` and one of `invitations_open_recipient`
+/// each): `key, member_id, body, invitation_id, body`, nulls for none.
+const RECIPIENTS_SQL: &str = "SELECT x.k, m.member_id, m.body::text, i.invitation_id, i.body::text
+     FROM unnest($2::text[]) AS x (k)
+     LEFT JOIN members AS m
+         ON m.org_id = $1 AND m.contact_key = x.k AND m.status <> 'removed'
+     LEFT JOIN invitations AS i
+         ON i.org_id = $1 AND i.recipient_key = x.k AND i.status IN ('staged', 'pending')";
+
+/// A member or an invitation as `(id, body)`.
+type IdBody = (String, String);
+
+/// One row of [`RECIPIENTS_SQL`].
+fn recipient_row(r: &Row) -> StoreResult<(String, Option<IdBody>, Option<IdBody>)> {
+    let pair = |i: usize| -> StoreResult<Option<IdBody>> {
+        let id: Option<String> = get(r, i)?;
+        let body: Option<String> = get(r, i + 1)?;
+        Ok(id.zip(body))
+    };
+    Ok((get(r, 0)?, pair(1)?, pair(3)?))
 }
 
 fn get<'r, T: postgres::types::FromSql<'r>>(row: &'r Row, i: usize) -> StoreResult<T> {
@@ -782,28 +1053,29 @@ impl Transaction for PgTx<'_> {
         if key.contains('\0') {
             return Ok(None);
         }
+        let cached = self
+            .recipients
+            .get_mut(&(org.clone(), key.to_owned()))
+            .and_then(|p| p.member.take());
+        if let Some(member) = cached {
+            return member.map(|(_, b)| from_body("member", &b)).transpose();
+        }
         self.touch(org)?;
         // The open invitation for the same key comes along (one round trip
         // instead of two per recipient). Serving it later in the transaction
         // is sound: a commit by anyone else in between is caught by the
-        // version check of ADR 0007, and this transaction's own invitation
-        // writes drop it.
-        let row = self.query_opt(
-            "SELECT (SELECT body::text FROM members
-                     WHERE org_id = $1 AND contact_key = $2 AND status <> 'removed'),
-                    (SELECT body::text FROM invitations
-                     WHERE org_id = $1 AND recipient_key = $2
-                       AND status IN ('staged', 'pending'))",
-            &[&org.as_str(), &key],
-        )?;
+        // version check of ADR 0007, and this transaction's own writes of
+        // that key drop it.
+        let row = self.query_opt(RECIPIENTS_SQL, &[&org.as_str(), &[key].as_slice()])?;
         let Some(row) = row else {
             return Err(StoreError::Corrupt("a lookup returned no row".into()));
         };
-        let open: Option<String> = get(&row, 1)?;
-        self.open_prefetch
-            .insert((org.clone(), key.to_owned()), open);
-        let member: Option<&str> = get(&row, 0)?;
-        member.map(|b| from_body("member", b)).transpose()
+        let (_, member, open) = recipient_row(&row)?;
+        self.recipients
+            .entry((org.clone(), key.to_owned()))
+            .or_default()
+            .open = Some(open);
+        member.map(|(_, b)| from_body("member", &b)).transpose()
     }
 
     fn member_by_user_ref(&mut self, org: &OrgId, user_ref: &str) -> StoreResult<Option<Member>> {
@@ -829,6 +1101,13 @@ impl Transaction for PgTx<'_> {
             key_text("group id", g.group_id.as_str())?;
         }
         self.write_lock(&m.org_id)?;
+        for ((o, k), p) in self.recipients.iter_mut() {
+            if o == &m.org_id
+                && (k == &m.contact_key || matches!(&p.member, Some(Some((held, _))) if held == id))
+            {
+                p.member = None;
+            }
+        }
         let live = m.status != MemberStatus::Removed;
         let (pid, person) = crate::people::of_member(m);
         // The previous version of this member, any other live member
@@ -1173,8 +1452,12 @@ impl Transaction for PgTx<'_> {
         if key.contains('\0') {
             return Ok(None);
         }
-        if let Some(body) = self.open_prefetch.remove(&(org.clone(), key.to_owned())) {
-            return body.map(|b| from_body("invitation", &b)).transpose();
+        let cached = self
+            .recipients
+            .get_mut(&(org.clone(), key.to_owned()))
+            .and_then(|p| p.open.take());
+        if let Some(open) = cached {
+            return open.map(|(_, b)| from_body("invitation", &b)).transpose();
         }
         self.invitation_where(
             org,
@@ -1184,127 +1467,75 @@ impl Transaction for PgTx<'_> {
     }
 
     fn put_invitation(&mut self, inv: &StoredInvitation) -> StoreResult<()> {
-        let o = key_text("org_id", inv.org_id.as_str())?;
-        let id = key_text("invitation id", inv.id.as_str())?;
-        let batch = key_text("batch id", inv.batch_id.as_str())?;
-        let recipient_key = key_text("recipient_key", &inv.recipient_key)?;
-        let role = key_text("role", &inv.role)?;
-        let license = key_text("license_type", &inv.license_type)?;
-        self.write_lock(&inv.org_id)?;
-        self.open_prefetch.clear();
-        let created = split(inv.created_at);
-        let expires = inv.expires_at.map(split);
-        let hash: Option<&[u8]> = inv.secret_hash.as_ref().map(|h| h.0.as_slice());
-        let kind = inv.kind.as_str();
+        if let Some(e) = &self.failed {
+            return Err(e.clone());
+        }
+        key_text("org_id", inv.org_id.as_str())?;
+        let id = key_text("invitation id", inv.id.as_str())?.to_owned();
+        let batch = key_text("batch id", inv.batch_id.as_str())?.to_owned();
+        let key = key_text("recipient_key", &inv.recipient_key)?.to_owned();
+        let role = key_text("role", &inv.role)?.to_owned();
+        let license = key_text("license_type", &inv.license_type)?.to_owned();
         let inviter = inv
             .inviter
             .as_ref()
-            .map(|m| key_text("inviter", m.as_str()))
+            .map(|m| key_text("inviter", m.as_str()).map(str::to_owned))
             .transpose()?;
-        let b = to_body(inv)?;
-        let (pid, person) = crate::people::of_invitation(inv);
-        // One statement: the uniqueness checks, and the write (skipped if a
-        // check fails); it returns what failed, or the previous status and
-        // license, for the counters (written at commit).
-        let clash = self.query(
-            "WITH old AS (
-                 SELECT status, license_type FROM invitations
-                 WHERE org_id = $1 AND invitation_id = $2
-             ), clash AS (
-                 (SELECT 'recipient'::text AS what, invitation_id FROM invitations
-                  WHERE $15 AND org_id = $1 AND recipient_key = $4
-                    AND status IN ('staged', 'pending') AND invitation_id <> $2
-                  LIMIT 1)
-                 UNION ALL
-                 (SELECT 'secret'::text, invitation_id FROM invitations
-                  WHERE org_id = $1 AND secret_hash = $9 AND secret_hash IS NOT NULL
-                    AND invitation_id <> $2
-                  LIMIT 1)
-             ), up AS (
-                 INSERT INTO invitations (org_id, invitation_id, batch_id, recipient_key, status,
-                                          role, kind, license_type, secret_hash, created_s,
-                                          created_ns, expires_s, expires_ns, body, inviter_id,
-                                          user_ref)
-                 SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::text::json,
-                        $16, $17
-                 WHERE NOT EXISTS (SELECT 1 FROM clash)
-                 ON CONFLICT (org_id, invitation_id) DO UPDATE SET
-                     batch_id = EXCLUDED.batch_id, recipient_key = EXCLUDED.recipient_key,
-                     status = EXCLUDED.status, role = EXCLUDED.role, kind = EXCLUDED.kind,
-                     license_type = EXCLUDED.license_type, secret_hash = EXCLUDED.secret_hash,
-                     created_s = EXCLUDED.created_s, created_ns = EXCLUDED.created_ns,
-                     expires_s = EXCLUDED.expires_s, expires_ns = EXCLUDED.expires_ns,
-                     body = EXCLUDED.body, inviter_id = EXCLUDED.inviter_id,
-                     user_ref = EXCLUDED.user_ref
-                 RETURNING 1
-             )
-             SELECT what, invitation_id FROM clash
-             UNION ALL
-             SELECT 'old', status || ' ' || license_type FROM old
-             UNION ALL
-             SELECT 'person', body FROM people WHERE org_id = $1 AND pid = $18",
-            &[
-                &o,
-                &id,
-                &batch,
-                &recipient_key,
-                &inv.status.as_str(),
-                &role,
-                &kind,
-                &license,
-                &hash,
-                &created.0,
-                &created.1,
-                &expires.map(|e| e.0),
-                &expires.map(|e| e.1),
-                &b,
-                &inv.status.is_open(),
-                &inviter,
-                &inv.user_ref.as_deref(),
-                &pid,
-            ],
-        )?;
-        // Reported in MemoryStore's order: the secret, then the recipient.
-        let mut secret = None;
-        let mut recipient = None;
-        let mut old = None;
-        let mut stored_person = None;
-        for r in &clash {
-            let what: &str = get(r, 0)?;
-            let other: String = get(r, 1)?;
-            match what {
-                "secret" => secret = Some(other),
-                "recipient" => recipient = Some(other),
-                "person" => stored_person = Some(from_body("person", &other)?),
-                _ => old = Some(other),
+        let hash: Option<Vec<u8>> = inv.secret_hash.as_ref().map(|h| h.0.to_vec());
+        let body = to_body(inv)?;
+        // A row that repeats a buffered id, key or secret, or another
+        // organization's, writes the buffer first: the statement checks
+        // each row against the table, not against the rows beside it.
+        let repeats = self.invitations.as_ref().is_some_and(|b| {
+            b.org != inv.org_id
+                || b.rows.len() >= MAX_BUFFERED_INVITATIONS
+                || b.ids.contains(&id)
+                || b.keys.contains(&key)
+                || hash.as_ref().is_some_and(|h| b.secrets.contains(h))
+        });
+        if repeats {
+            self.flush_invitations()?;
+        }
+        self.write_lock(&inv.org_id)?;
+        for ((o, k), p) in self.recipients.iter_mut() {
+            if o == &inv.org_id
+                && (k == &key || matches!(&p.open, Some(Some((held, _))) if held == &id))
+            {
+                p.open = None;
             }
         }
-        if secret.is_some() {
-            return Err(StoreError::Unique(UniqueRule::InvitationSecret));
+        let (pid, person) = crate::people::of_invitation(inv);
+        let buffer = self.invitations.get_or_insert_with(|| InvitationBuffer {
+            org: inv.org_id.clone(),
+            rows: Vec::new(),
+            ids: HashSet::new(),
+            keys: HashSet::new(),
+            secrets: HashSet::new(),
+        });
+        buffer.ids.insert(id.clone());
+        buffer.keys.insert(key.clone());
+        if let Some(h) = &hash {
+            buffer.secrets.insert(h.clone());
         }
-        if recipient.is_some() {
-            return Err(StoreError::Unique(UniqueRule::InvitationOpenRecipient));
-        }
-        let counts = &mut self
-            .pending
-            .entry(inv.org_id.clone())
-            .or_default()
-            .open_counts;
-        if let Some(old) = old {
-            // `status license`: the status has no space.
-            let (status, license) = old.split_once(' ').unwrap_or((old.as_str(), ""));
-            let status = InvitationStatus::ALL
-                .iter()
-                .map(|s| s.as_str())
-                .find(|s| *s == status)
-                .ok_or_else(|| StoreError::Corrupt(format!("unknown status {status:?}")))?;
-            *counts.entry((license.to_owned(), status)).or_insert(0) -= 1;
-        }
-        *counts
-            .entry((license.to_owned(), inv.status.as_str()))
-            .or_insert(0) += 1;
-        // The people row: what the table held came with the statement.
-        self.buffer_person(&inv.org_id, pid, person, Some(stored_person))
+        buffer.rows.push(InvitationRow {
+            id,
+            batch,
+            key,
+            status: inv.status.as_str(),
+            role,
+            kind: inv.kind.as_str(),
+            license,
+            hash,
+            created: split(inv.created_at),
+            expires: inv.expires_at.map(split),
+            body,
+            open: inv.status.is_open(),
+            inviter,
+            user_ref: inv.user_ref.clone(),
+            pid,
+            person,
+        });
+        Ok(())
     }
 
     fn list_invitations(
@@ -1866,6 +2097,38 @@ impl Transaction for PgTx<'_> {
         Ok(found.into_vec())
     }
 
+    fn prefetch_recipients(&mut self, org: &OrgId, keys: &[String]) -> StoreResult<()> {
+        // A key with a NUL cannot be stored: `member_by_contact` answers it
+        // without a read.
+        let mut keys = enlist::store::standing_keys(keys);
+        keys.retain(|k| !k.contains('\0'));
+        if keys.is_empty() {
+            return Ok(());
+        }
+        self.touch(org)?;
+        // One probe of `members_live_contact` and one of
+        // `invitations_open_recipient` per key, the list one array.
+        let mut read = HashMap::with_capacity(keys.len());
+        for chunk in keys.chunks(STANDING_CHUNK) {
+            let rows = self.query(RECIPIENTS_SQL, &[&org.as_str(), &chunk])?;
+            for r in &rows {
+                let (key, member, open) = recipient_row(r)?;
+                let entry = Prefetched {
+                    member: Some(member),
+                    open: Some(open),
+                };
+                if read.insert((org.clone(), key), entry).is_some() {
+                    // The unique indexes allow one of each per key.
+                    return Err(StoreError::Corrupt(
+                        "two live members or open invitations for one key".into(),
+                    ));
+                }
+            }
+        }
+        self.recipients.extend(read);
+        Ok(())
+    }
+
     fn person_invitations(
         &mut self,
         lookup: &enlist::PersonLookup,
@@ -2038,7 +2301,11 @@ impl Transaction for PgTx<'_> {
         self.write_lock(org)?;
         // What this transaction buffered for it goes too.
         self.pending.remove(org);
-        self.open_prefetch.retain(|(k, _), _| k != org);
+        self.recipients.retain(|(k, _), _| k != org);
+        if self.invitations.as_ref().is_some_and(|b| &b.org == org) {
+            // Deleted with the rest: never written.
+            self.invitations = None;
+        }
         for table in crate::orgs::ORG_TABLES {
             self.execute(&format!("DELETE FROM {table} WHERE org_id = $1"), &[&o])?;
         }

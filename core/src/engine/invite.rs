@@ -1612,6 +1612,10 @@ impl Ctx<'_> {
             u64::from(o.policy.max_batch),
             "split the list into several batches",
         )?;
+        // Each candidate's member and open invitation are asked for next,
+        // one by one: a store with round trips reads them all at once.
+        let keys: Vec<String> = candidates.iter().map(|c| c.key.clone()).collect();
+        self.tx.prefetch_recipients(&o.id, &keys)?;
         Ok((candidates, rejected))
     }
 

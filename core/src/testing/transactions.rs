@@ -643,6 +643,205 @@ pub fn reads_see_the_transactions_own_writes(make: MakeStore<'_>) {
     assert_eq!(tx.outbox_message(&msg.id).expect("read"), None);
 }
 
+/// `prefetch_recipients` is a hint: what `member_by_contact` and
+/// `open_invitation_for` answer after it is what they would answer without
+/// it, the transaction's own writes since included (a member removed or
+/// added, an invitation closed, moved to another key or opened), asked
+/// once or twice, and for keys read ahead or not.
+pub fn prefetched_recipients_answer_as_without_it(make: MakeStore<'_>) {
+    let store = make();
+    let org = org_id(1);
+    let other = org_id(2);
+    let mut tx = begin(&*store);
+    for o in [&org, &other] {
+        tx.put_organization(&organization(o)).expect("org");
+    }
+    let m1 = member(&org, "mem_1", "k1@x.test");
+    tx.put_member(&m1).expect("m1");
+    let i2 = pending(&org, "inv_2", "k2@x.test", 2, 100);
+    tx.put_invitation(&i2).expect("i2");
+    let i3 = pending(&org, "inv_3", "k3@x.test", 3, 100);
+    tx.put_invitation(&i3).expect("i3");
+    // Keys the transaction below leaves alone.
+    let m8 = member(&org, "mem_8", "k8@x.test");
+    tx.put_member(&m8).expect("m8");
+    let i9 = pending(&org, "inv_9", "k9@x.test", 8, 100);
+    tx.put_invitation(&i9).expect("i9");
+    // The same keys in another organization.
+    tx.put_member(&member(&other, "mem_9", "k4@x.test"))
+        .expect("other member");
+    tx.put_invitation(&pending(&other, "inv_9", "k5@x.test", 9, 100))
+        .expect("other invitation");
+    tx.commit().expect("commit");
+
+    let keys: Vec<String> = (1..=9).map(|i| format!("k{i}@x.test")).collect();
+    let mut tx = begin(&*store);
+    tx.prefetch_recipients(&org, &keys).expect("prefetch");
+    // The transaction's writes, after the prefetch.
+    let mut gone = m1.clone();
+    gone.status = MemberStatus::Removed;
+    tx.put_member(&gone).expect("remove m1");
+    let mut closed = i2.clone();
+    closed.status = InvitationStatus::Revoked;
+    closed.closed_at = Some(t(2));
+    tx.put_invitation(&closed).expect("revoke i2");
+    let mut moved = i3.clone();
+    moved.recipient_key = "k5@x.test".into();
+    tx.put_invitation(&moved).expect("move i3 to k5");
+    let m4 = member(&org, "mem_4", "k4@x.test");
+    tx.put_member(&m4).expect("m4");
+    let i6 = pending(&org, "inv_6", "k6@x.test", 6, 100);
+    tx.put_invitation(&i6).expect("i6");
+    let m7 = member(&org, "mem_7", "k7@x.test");
+    tx.put_member(&m7).expect("m7, never prefetched");
+    for round in 0..2 {
+        let what = format!("round {round}");
+        assert_eq!(
+            tx.member_by_contact(&org, "k1@x.test").expect("read"),
+            None,
+            "{what}"
+        );
+        assert_eq!(
+            tx.open_invitation_for(&org, "k2@x.test").expect("read"),
+            None,
+            "{what}"
+        );
+        assert_eq!(
+            tx.open_invitation_for(&org, "k3@x.test").expect("read"),
+            None,
+            "{what}"
+        );
+        assert_eq!(
+            tx.open_invitation_for(&org, "k5@x.test").expect("read"),
+            Some(moved.clone()),
+            "{what}"
+        );
+        assert_eq!(
+            tx.member_by_contact(&org, "k4@x.test").expect("read"),
+            Some(m4.clone()),
+            "{what}"
+        );
+        assert_eq!(
+            tx.open_invitation_for(&org, "k6@x.test").expect("read"),
+            Some(i6.clone()),
+            "{what}"
+        );
+        assert_eq!(
+            tx.member_by_contact(&org, "k7@x.test").expect("read"),
+            Some(m7.clone()),
+            "{what}"
+        );
+        assert_eq!(
+            tx.member_by_contact(&org, "k5@x.test").expect("read"),
+            None,
+            "{what}"
+        );
+        // Keys left alone answer what is stored.
+        assert_eq!(
+            tx.member_by_contact(&org, "k8@x.test").expect("read"),
+            Some(m8.clone()),
+            "{what}"
+        );
+        assert_eq!(
+            tx.open_invitation_for(&org, "k8@x.test").expect("read"),
+            None,
+            "{what}"
+        );
+        assert_eq!(
+            tx.member_by_contact(&org, "k9@x.test").expect("read"),
+            None,
+            "{what}"
+        );
+        assert_eq!(
+            tx.open_invitation_for(&org, "k9@x.test").expect("read"),
+            Some(i9.clone()),
+            "{what}"
+        );
+        // Read ahead again, after the writes: the same answers.
+        tx.prefetch_recipients(&org, &keys).expect("prefetch again");
+    }
+    // Odd keys: none held, repeated, empty, with a NUL.
+    let odd: Vec<String> = ["", "k1@x.test", "k1@x.test", "nul\0@x.test"]
+        .iter()
+        .map(|k| (*k).to_owned())
+        .collect();
+    tx.prefetch_recipients(&org, &odd).expect("odd keys");
+    tx.prefetch_recipients(&org, &[]).expect("no keys");
+    assert_eq!(tx.member_by_contact(&org, "").expect("read"), None);
+    assert_eq!(
+        tx.member_by_contact(&org, "nul\0@x.test").expect("read"),
+        None
+    );
+    assert_eq!(
+        tx.open_invitation_for(&org, "nul\0@x.test").expect("read"),
+        None
+    );
+    tx.commit().expect("commit");
+}
+
+/// A store that defers `put_invitation`'s checks (its contract allows it)
+/// fails every call after a refusal, and the commit: nothing of the
+/// transaction lands, not even the invitations it accepted before. A store
+/// that refuses at the call passes by refusing there.
+pub fn a_deferred_refusal_fails_the_rest_of_the_transaction(make: MakeStore<'_>) {
+    let store = make();
+    let org = org_id(1);
+    let orgs = [org.clone()];
+    let mut tx = begin(&*store);
+    tx.put_organization(&organization(&org)).expect("org");
+    tx.put_invitation(&pending(&org, "inv_a", "r1@x.test", 1, 100))
+        .expect("inv a");
+    tx.commit().expect("commit");
+    let before = snapshot(&*store, &orgs, &[]);
+
+    for (clash, rule) in [
+        (
+            pending(&org, "inv_b", "r1@x.test", 2, 100),
+            UniqueRule::InvitationOpenRecipient,
+        ),
+        (
+            pending(&org, "inv_b", "r2@x.test", 1, 100),
+            UniqueRule::InvitationSecret,
+        ),
+    ] {
+        let mut tx = begin(&*store);
+        let fine = pending(&org, "inv_c", "r3@x.test", 3, 100);
+        tx.put_invitation(&fine).expect("a new invitation is fine");
+        match tx.put_invitation(&clash) {
+            Err(e) => {
+                drop(tx);
+                expect_rule(Err::<(), _>(e), rule, "refused at the call");
+            }
+            Ok(()) => {
+                // Deferred: the next statement refuses, and so does every
+                // one after it, whatever it reads or writes.
+                expect_rule(
+                    tx.invitation(&org, &fine.id),
+                    rule,
+                    "the next read after a deferred refusal",
+                );
+                expect_rule(
+                    tx.member_by_user_ref(&org, "u1"),
+                    rule,
+                    "a later read of something else",
+                );
+                expect_rule(tx.put_group(&group(&org, "grp_x")), rule, "a later write");
+                expect_rule(
+                    tx.put_invitation(&pending(&org, "inv_d", "r4@x.test", 4, 100)),
+                    rule,
+                    "a later invitation",
+                );
+                expect_rule(tx.commit(), rule, "the commit");
+            }
+        }
+        assert_eq!(
+            snapshot(&*store, &orgs, &[]),
+            before,
+            "a transaction with a refused invitation changed something"
+        );
+    }
+}
+
 /// The uniqueness rules of members and invitations: refused with
 /// `StoreError::Unique`, changing nothing; freed by removal or closing.
 pub fn uniqueness_rules(make: MakeStore<'_>) {
@@ -663,8 +862,17 @@ pub fn uniqueness_rules(make: MakeStore<'_>) {
                    rule: UniqueRule,
                    what: &str| {
         let mut tx = begin(&*store);
-        expect_rule(f(tx.as_mut()), rule, what);
-        drop(tx);
+        // A store may defer an invitation's checks to a later statement or
+        // the commit (`put_invitation`'s contract): the refusal is then the
+        // commit's.
+        let refused = match f(tx.as_mut()) {
+            Ok(()) => tx.commit(),
+            Err(e) => {
+                drop(tx);
+                Err(e)
+            }
+        };
+        expect_rule(refused, rule, what);
         assert_eq!(
             snapshot(&*store, &orgs, &[]),
             before,
@@ -769,11 +977,12 @@ pub fn uniqueness_rules(make: MakeStore<'_>) {
         tx.invitation_by_secret(&org, &hash(1)).expect("read"),
         Some(ia.clone())
     );
+    // Refused at the call, or by the commit (a store that defers the check).
+    let put = tx.put_invitation(&pending(&org, "inv_c", "r3@x.test", 1, 100));
     expect_unique(
-        tx.put_invitation(&pending(&org, "inv_c", "r3@x.test", 1, 100)),
+        put.and_then(|()| tx.commit()),
         "the secret of a closed invitation",
     );
-    drop(tx);
     // A resend frees the old secret.
     let mut tx = begin(&*store);
     ib.secret_hash = Some(hash(6));

@@ -112,25 +112,39 @@ fn uniqueness_rules_refuse_and_change_nothing() {
     let mut b_removed = b.clone();
     b_removed.status = MemberStatus::Removed;
     tx.put_member(&b_removed).unwrap();
-    // Invitations: one open per recipient, one per secret.
+    // The transaction goes on after a member's refusal, and commits what
+    // it kept.
     let i1 = invitation(&org, "inv_1", "r@x.test", 1);
     tx.put_invitation(&i1).unwrap();
+    tx.commit().unwrap();
+
+    // Invitations: one open per recipient, one per secret. They are
+    // checked where they are written, at the transaction's next statement
+    // (one for a batch's buffered invitations): the refusal fails it, every
+    // call after it and the commit, and nothing of the transaction lands.
     let mut i2 = invitation(&org, "inv_2", "r@x.test", 2);
-    let e = tx.put_invitation(&i2).unwrap_err();
-    assert!(
-        matches!(&e, StoreError::Unique(UniqueRule::InvitationOpenRecipient)),
-        "{e:?}"
-    );
-    i2.status = InvitationStatus::Revoked;
-    tx.put_invitation(&i2).unwrap();
     let mut i3 = invitation(&org, "inv_3", "s@x.test", 3);
     i3.secret_hash = i1.secret_hash;
-    let e = tx.put_invitation(&i3).unwrap_err();
-    assert!(
-        matches!(&e, StoreError::Unique(UniqueRule::InvitationSecret)),
-        "{e:?}"
-    );
-    // The transaction goes on after refusals, and commits what it kept.
+    for (clash, rule) in [
+        (&i2, UniqueRule::InvitationOpenRecipient),
+        (&i3, UniqueRule::InvitationSecret),
+    ] {
+        let mut tx = begin(&*f.store);
+        let fine = invitation(&org, "inv_4", "t@x.test", 4);
+        tx.put_invitation(&fine).unwrap();
+        tx.put_invitation(clash).unwrap();
+        let e = tx.invitation(&org, &fine.id).unwrap_err();
+        assert!(matches!(&e, StoreError::Unique(r) if *r == rule), "{e:?}");
+        let e = tx.member(&org, &a.id).unwrap_err();
+        assert!(matches!(&e, StoreError::Unique(r) if *r == rule), "{e:?}");
+        let e = tx.commit().unwrap_err();
+        assert!(matches!(&e, StoreError::Unique(r) if *r == rule), "{e:?}");
+        let mut c = f.sql();
+        assert_eq!(count(&mut c, "SELECT count(*) FROM invitations"), 1);
+    }
+    let mut tx = begin(&*f.store);
+    i2.status = InvitationStatus::Revoked;
+    tx.put_invitation(&i2).unwrap();
     tx.commit().unwrap();
 
     let mut tx = begin(&*f.store);
