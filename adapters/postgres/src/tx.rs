@@ -258,13 +258,20 @@ impl<'a> PgTx<'a> {
     /// (every statement sees them), and a transaction whose buffered
     /// writes failed runs nothing more.
     fn before_statement(&mut self) -> StoreResult<()> {
-        if let Some(e) = &self.failed {
-            return Err(e.clone());
-        }
+        self.alive()?;
         if self.invitations.is_some() {
             self.flush_invitations()?;
         }
         Ok(())
+    }
+
+    /// Fails if writing the buffered invitations failed: every call after
+    /// that fails, those that run no statement too.
+    fn alive(&self) -> StoreResult<()> {
+        match &self.failed {
+            Some(e) => Err(e.clone()),
+            None => Ok(()),
+        }
     }
 
     /// Counts a conflict (deadlock, serialization failure) on its way out.
@@ -1050,6 +1057,7 @@ impl Transaction for PgTx<'_> {
     }
 
     fn member_by_contact(&mut self, org: &OrgId, key: &str) -> StoreResult<Option<Member>> {
+        self.alive()?;
         if key.contains('\0') {
             return Ok(None);
         }
@@ -1449,6 +1457,7 @@ impl Transaction for PgTx<'_> {
         org: &OrgId,
         key: &str,
     ) -> StoreResult<Option<StoredInvitation>> {
+        self.alive()?;
         if key.contains('\0') {
             return Ok(None);
         }
@@ -1467,9 +1476,7 @@ impl Transaction for PgTx<'_> {
     }
 
     fn put_invitation(&mut self, inv: &StoredInvitation) -> StoreResult<()> {
-        if let Some(e) = &self.failed {
-            return Err(e.clone());
-        }
+        self.alive()?;
         key_text("org_id", inv.org_id.as_str())?;
         let id = key_text("invitation id", inv.id.as_str())?.to_owned();
         let batch = key_text("batch id", inv.batch_id.as_str())?.to_owned();
@@ -1675,6 +1682,7 @@ impl Transaction for PgTx<'_> {
     // ----- events ---------------------------------------------------------------
 
     fn append_event(&mut self, event: &Event) -> StoreResult<u64> {
+        self.alive()?;
         key_text("org_id", event.org_id.as_str())?;
         self.write_lock(&event.org_id)?;
         let head = self
@@ -1761,6 +1769,7 @@ impl Transaction for PgTx<'_> {
     // ----- the outbox -----------------------------------------------------------
 
     fn put_outbox_message(&mut self, msg: &OutboxMessage) -> StoreResult<()> {
+        self.alive()?;
         key_text("org_id", msg.org_id.as_str())?;
         let id = key_text("message id", msg.id.as_str())?.to_owned();
         let invitation_id = key_text("invitation id", msg.invitation_id.as_str())?.to_owned();

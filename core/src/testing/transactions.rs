@@ -831,6 +831,23 @@ pub fn a_deferred_refusal_fails_the_rest_of_the_transaction(make: MakeStore<'_>)
                     rule,
                     "a later invitation",
                 );
+                // Calls a store may answer without a statement fail too.
+                expect_rule(
+                    tx.member_by_contact(&org, "r3@x.test"),
+                    rule,
+                    "a later member look-up",
+                );
+                expect_rule(
+                    tx.open_invitation_for(&org, "r3@x.test"),
+                    rule,
+                    "a later open invitation look-up",
+                );
+                expect_rule(tx.append_event(&event(&org, 1)), rule, "a later event");
+                expect_rule(
+                    tx.put_outbox_message(&message(&org, "msg_x", "inv_c", 3)),
+                    rule,
+                    "a later message",
+                );
                 expect_rule(tx.commit(), rule, "the commit");
             }
         }
