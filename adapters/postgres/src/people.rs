@@ -48,58 +48,24 @@ pub(crate) fn of_invitation(inv: &Invitation) -> (String, Option<Person>) {
     (invitation_pid(inv), Person::from_invitation(inv))
 }
 
-/// Writes the buffered people rows of one organization: `rows` maps a
-/// pid to what the table holds (as read before the first buffered change)
-/// and what it must hold. One statement for them all (terms, groups, rows
-/// deleted and written), instead of one per row and kind of change.
-pub(crate) fn flush(
-    run: &mut Run<'_>,
-    org: &str,
-    rows: &std::collections::BTreeMap<String, (Option<Person>, Option<Person>)>,
-) -> StoreResult<()> {
-    let mut terms_del: (Vec<&str>, Vec<&str>) = Default::default();
-    let mut terms_add: (Vec<&str>, Vec<&str>) = Default::default();
-    let mut groups_del: (Vec<&str>, Vec<&str>) = Default::default();
-    let mut groups_add: (Vec<&str>, Vec<&str>) = Default::default();
-    let mut gone: Vec<&str> = Vec::new();
-    let mut changes = Vec::new();
-    for (pid, (old, new)) in rows {
-        if let Some(change) = rows_change(old.as_ref(), new.as_ref()) {
-            changes.push((pid.as_str(), new.as_ref(), change));
-        }
-    }
-    let mut up = PeopleColumns::default();
-    for (pid, new, change) in &changes {
-        for t in &change.terms_removed {
-            terms_del.0.push(t);
-            terms_del.1.push(pid);
-        }
-        for t in &change.terms_added {
-            terms_add.0.push(t);
-            terms_add.1.push(pid);
-        }
-        for g in &change.groups_removed {
-            groups_del.0.push(g);
-            groups_del.1.push(pid);
-        }
-        for g in &change.groups_added {
-            groups_add.0.push(g);
-            groups_add.1.push(pid);
-        }
-        match new {
-            None => gone.push(pid),
-            Some(p) => up.push(pid, p)?,
-        }
-    }
-    if changes.is_empty() {
-        return Ok(());
-    }
-    // One statement: each part reads arrays that may be empty. The parts
-    // touch disjoint rows (a term, a group or a pid is removed or added,
-    // never both), so running them side by side is sound.
-    let u = &up;
-    run(
-        "WITH td AS (
+/// What the buffered people rows of one organization change: the
+/// parameters of [`PEOPLE_CTES`].
+#[derive(Default)]
+pub(crate) struct PeopleWrites {
+    terms_del: (Vec<String>, Vec<String>),
+    terms_add: (Vec<String>, Vec<String>),
+    groups_del: (Vec<String>, Vec<String>),
+    groups_add: (Vec<String>, Vec<String>),
+    gone: Vec<String>,
+    up: PeopleColumns,
+}
+
+/// The parts of the statement that writes [`PeopleWrites`], as `WITH`
+/// items: `$1` is the organization, `$2` to `$24` the arrays of
+/// [`PeopleWrites::params`]. Each part reads arrays that may be empty. The
+/// parts touch disjoint rows (a term, a group or a pid is removed or
+/// added, never both), so running them side by side is sound.
+pub(crate) const PEOPLE_CTES: &str = "td AS (
              DELETE FROM people_terms t USING unnest($2::text[], $3::text[]) AS x (term, pid)
              WHERE t.org_id = $1 AND t.term = x.term AND t.pid = x.pid
          ), ta AS (
@@ -113,30 +79,71 @@ pub(crate) fn flush(
              SELECT $1, group_id, pid FROM unnest($8::text[], $9::text[]) AS x (group_id, pid)
          ), pd AS (
              DELETE FROM people WHERE org_id = $1 AND pid = ANY($10::text[])
-         )
-         INSERT INTO people (org_id, pid, status, expires_s, expires_ns, name_key,
-             contact_key, role, kind, license_type, since_s, since_ns, last_s, last_ns, body)
-         SELECT $1, * FROM unnest($11::text[], $12::text[], $13::bigint[], $14::bigint[],
-             $15::text[], $16::text[], $17::text[], $18::text[], $19::text[], $20::bigint[],
-             $21::bigint[], $22::bigint[], $23::bigint[], $24::text[])
-         ON CONFLICT (org_id, pid) DO UPDATE SET
-             status = EXCLUDED.status, expires_s = EXCLUDED.expires_s,
-             expires_ns = EXCLUDED.expires_ns, name_key = EXCLUDED.name_key,
-             contact_key = EXCLUDED.contact_key, role = EXCLUDED.role, kind = EXCLUDED.kind,
-             license_type = EXCLUDED.license_type, since_s = EXCLUDED.since_s,
-             since_ns = EXCLUDED.since_ns, last_s = EXCLUDED.last_s, last_ns = EXCLUDED.last_ns,
-             body = EXCLUDED.body",
-        &[
-            &org,
-            &terms_del.0,
-            &terms_del.1,
-            &terms_add.0,
-            &terms_add.1,
-            &groups_del.0,
-            &groups_del.1,
-            &groups_add.0,
-            &groups_add.1,
-            &gone,
+         ), pu AS (
+             INSERT INTO people (org_id, pid, status, expires_s, expires_ns, name_key,
+                 contact_key, role, kind, license_type, since_s, since_ns, last_s, last_ns, body)
+             SELECT $1, * FROM unnest($11::text[], $12::text[], $13::bigint[], $14::bigint[],
+                 $15::text[], $16::text[], $17::text[], $18::text[], $19::text[], $20::bigint[],
+                 $21::bigint[], $22::bigint[], $23::bigint[], $24::text[])
+             ON CONFLICT (org_id, pid) DO UPDATE SET
+                 status = EXCLUDED.status, expires_s = EXCLUDED.expires_s,
+                 expires_ns = EXCLUDED.expires_ns, name_key = EXCLUDED.name_key,
+                 contact_key = EXCLUDED.contact_key, role = EXCLUDED.role, kind = EXCLUDED.kind,
+                 license_type = EXCLUDED.license_type, since_s = EXCLUDED.since_s,
+                 since_ns = EXCLUDED.since_ns, last_s = EXCLUDED.last_s, last_ns = EXCLUDED.last_ns,
+                 body = EXCLUDED.body
+         )";
+
+/// How many parameters [`PEOPLE_CTES`] reads besides `$1`.
+pub(crate) const PEOPLE_PARAMS: usize = 23;
+
+/// What writing `rows` takes (`rows` maps a pid to what the table holds,
+/// as read before the first buffered change, and what it must hold), or
+/// `None` when nothing changes.
+pub(crate) fn writes(
+    rows: &std::collections::BTreeMap<String, (Option<Person>, Option<Person>)>,
+) -> StoreResult<Option<PeopleWrites>> {
+    let mut w = PeopleWrites::default();
+    let mut changed = false;
+    for (pid, (old, new)) in rows {
+        let Some(change) = rows_change(old.as_ref(), new.as_ref()) else {
+            continue;
+        };
+        changed = true;
+        let pairs = [
+            (change.terms_removed, &mut w.terms_del),
+            (change.terms_added, &mut w.terms_add),
+            (change.groups_removed, &mut w.groups_del),
+            (change.groups_added, &mut w.groups_add),
+        ];
+        for (items, (col, pids)) in pairs {
+            for item in items {
+                col.push(item);
+                pids.push(pid.clone());
+            }
+        }
+        match new {
+            None => w.gone.push(pid.clone()),
+            Some(p) => w.up.push(pid, p)?,
+        }
+    }
+    Ok(changed.then_some(w))
+}
+
+impl PeopleWrites {
+    /// `$2` to `$24` of [`PEOPLE_CTES`], in order.
+    pub(crate) fn params(&self) -> [&(dyn ToSql + Sync); PEOPLE_PARAMS] {
+        let u = &self.up;
+        [
+            &self.terms_del.0,
+            &self.terms_del.1,
+            &self.terms_add.0,
+            &self.terms_add.1,
+            &self.groups_del.0,
+            &self.groups_del.1,
+            &self.groups_add.0,
+            &self.groups_add.1,
+            &self.gone,
             &u.pid,
             &u.status,
             &u.expires_s,
@@ -151,8 +158,25 @@ pub(crate) fn flush(
             &u.last_s,
             &u.last_ns,
             &u.body,
-        ],
-    )?;
+        ]
+    }
+}
+
+/// Writes the buffered people rows of one organization (see [`writes`])
+/// in one statement, instead of one per row and kind of change. The
+/// transaction's commit writes them in its own statement instead, with
+/// the events and the outbox.
+pub(crate) fn flush(
+    run: &mut Run<'_>,
+    org: &str,
+    rows: &std::collections::BTreeMap<String, (Option<Person>, Option<Person>)>,
+) -> StoreResult<()> {
+    let Some(w) = writes(rows)? else {
+        return Ok(());
+    };
+    let mut params: Vec<&(dyn ToSql + Sync)> = vec![&org];
+    params.extend(w.params());
+    run(&format!("WITH {PEOPLE_CTES} SELECT 1"), &params)?;
     Ok(())
 }
 

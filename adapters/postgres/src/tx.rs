@@ -420,12 +420,12 @@ impl<'a> PgTx<'a> {
         Ok(())
     }
 
+    /// Writes one organization's buffered people rows, events, messages
+    /// and counters in one statement (see [`flush_sql`]).
     fn flush_org(&mut self, org: &OrgId, p: Pending) -> StoreResult<()> {
-        if !p.people.is_empty() {
-            let mut run = |sql: &str, params: &[&(dyn ToSql + Sync)]| self.query(sql, params);
-            crate::people::flush(&mut run, org.as_str(), &p.people)?;
-        }
-        if p.events.is_empty() && p.outbox.is_empty() && p.open_counts.is_empty() {
+        let people = crate::people::writes(&p.people)?;
+        let rest = !(p.events.is_empty() && p.outbox.is_empty() && p.open_counts.is_empty());
+        if people.is_none() && !rest {
             return Ok(());
         }
         let counts: Vec<_> = p.open_counts.iter().filter(|(_, d)| **d != 0).collect();
@@ -443,50 +443,32 @@ impl<'a> PgTx<'a> {
         let created_s: Vec<i64> = rows.iter().map(|r| r.created.0).collect();
         let created_ns: Vec<i32> = rows.iter().map(|r| r.created.1).collect();
         let bodies: Vec<&str> = rows.iter().map(|r| r.body.as_str()).collect();
-        self.execute(
-            "WITH ev AS (
-                 INSERT INTO events (org_id, seq, body, kind)
-                 SELECT $1, s, b::json, b::json->'kind'->>'type'
-                 FROM unnest($2::bigint[], $3::text[]) WITH ORDINALITY AS x (s, b, n)
-                 ORDER BY n
-             ), ob AS (
-                 INSERT INTO outbox (org_id, message_id, invitation_id, status,
-                                     next_s, next_ns, created_s, created_ns, body)
-                 SELECT $1, m, i, st, ns, nn, cs, cn, b::json
-                 FROM unnest($4::text[], $5::text[], $6::text[], $7::bigint[], $8::int4[],
-                             $9::bigint[], $10::int4[], $11::text[])
-                      AS x (m, i, st, ns, nn, cs, cn, b)
-                 ON CONFLICT (org_id, message_id) DO UPDATE SET
-                     invitation_id = EXCLUDED.invitation_id, status = EXCLUDED.status,
-                     next_s = EXCLUDED.next_s, next_ns = EXCLUDED.next_ns,
-                     created_s = EXCLUDED.created_s, created_ns = EXCLUDED.created_ns,
-                     body = EXCLUDED.body
-             ), cn AS (
-                 INSERT INTO counts (org_id, what, key, status, n)
-                 SELECT $1, 'invitation_license', k, s, d
-                 FROM unnest($14::text[], $15::text[], $16::bigint[]) AS x (k, s, d)
-                 ON CONFLICT (org_id, what, key, status) DO UPDATE SET n = counts.n + EXCLUDED.n
-             )
-             UPDATE org_heads SET event_seq = $12 WHERE org_id = $1 AND $13",
-            &[
-                &org.as_str(),
-                &seqs,
-                &event_bodies,
-                &ids,
-                &invs,
-                &statuses,
-                &next_s,
-                &next_ns,
-                &created_s,
-                &created_ns,
-                &bodies,
-                &last_seq.unwrap_or(0),
-                &last_seq.is_some(),
-                &count_keys,
-                &count_statuses,
-                &count_deltas,
-            ],
-        )?;
+        let org_p = org.as_str();
+        let rest_params: [&(dyn ToSql + Sync); REST_PARAMS] = [
+            &seqs,
+            &event_bodies,
+            &ids,
+            &invs,
+            &statuses,
+            &next_s,
+            &next_ns,
+            &created_s,
+            &created_ns,
+            &bodies,
+            &last_seq.unwrap_or(0),
+            &last_seq.is_some(),
+            &count_keys,
+            &count_statuses,
+            &count_deltas,
+        ];
+        let mut params: Vec<&(dyn ToSql + Sync)> = vec![&org_p];
+        if let Some(w) = &people {
+            params.extend(w.params());
+        }
+        if rest {
+            params.extend(rest_params);
+        }
+        self.execute(flush_sql(people.is_some(), rest), &params)?;
         Ok(())
     }
 
@@ -793,6 +775,90 @@ impl Drop for PgTx<'_> {
     fn drop(&mut self) {
         self.rollback();
     }
+}
+
+/// The commit's writes of one organization besides its invitations, as
+/// `WITH` items: events, outbox messages and the open-invitation counters,
+/// reading `$1` (the organization) and `$2` to `$16`.
+const REST_CTES: &str = "ev AS (
+         INSERT INTO events (org_id, seq, body, kind)
+         SELECT $1, s, b::json, b::json->'kind'->>'type'
+         FROM unnest($2::bigint[], $3::text[]) WITH ORDINALITY AS x (s, b, n)
+         ORDER BY n
+     ), ob AS (
+         INSERT INTO outbox (org_id, message_id, invitation_id, status,
+                             next_s, next_ns, created_s, created_ns, body)
+         SELECT $1, m, i, st, ns, nn, cs, cn, b::json
+         FROM unnest($4::text[], $5::text[], $6::text[], $7::bigint[], $8::int4[],
+                     $9::bigint[], $10::int4[], $11::text[])
+              AS x (m, i, st, ns, nn, cs, cn, b)
+         ON CONFLICT (org_id, message_id) DO UPDATE SET
+             invitation_id = EXCLUDED.invitation_id, status = EXCLUDED.status,
+             next_s = EXCLUDED.next_s, next_ns = EXCLUDED.next_ns,
+             created_s = EXCLUDED.created_s, created_ns = EXCLUDED.created_ns,
+             body = EXCLUDED.body
+     ), cn AS (
+         INSERT INTO counts (org_id, what, key, status, n)
+         SELECT $1, 'invitation_license', k, s, d
+         FROM unnest($14::text[], $15::text[], $16::bigint[]) AS x (k, s, d)
+         ON CONFLICT (org_id, what, key, status) DO UPDATE SET n = counts.n + EXCLUDED.n
+     )";
+
+/// The statement after [`REST_CTES`]: the organization's last event seq.
+const REST_FINAL: &str = "UPDATE org_heads SET event_seq = $12 WHERE org_id = $1 AND $13";
+
+/// How many parameters [`REST_CTES`] and [`REST_FINAL`] read besides `$1`.
+const REST_PARAMS: usize = 15;
+
+/// The one statement of an organization's flush at commit: its people rows
+/// ([`crate::people::PEOPLE_CTES`], parameters `$2` to `$24`) and the rest
+/// ([`REST_CTES`], numbered after them), either or both.
+fn flush_sql(people: bool, rest: bool) -> &'static str {
+    static SQL: std::sync::OnceLock<[String; 3]> = std::sync::OnceLock::new();
+    let all = SQL.get_or_init(|| {
+        let shift = crate::people::PEOPLE_PARAMS;
+        [
+            format!("WITH {} SELECT 1", crate::people::PEOPLE_CTES),
+            format!("WITH {REST_CTES} {REST_FINAL}"),
+            format!(
+                "WITH {}, {} {}",
+                crate::people::PEOPLE_CTES,
+                renumber(REST_CTES, shift),
+                renumber(REST_FINAL, shift)
+            ),
+        ]
+    });
+    match (people, rest) {
+        (true, false) => &all[0],
+        (false, _) => &all[1],
+        (true, true) => &all[2],
+    }
+}
+
+/// `sql` with every parameter `$n` from `$2` on raised by `by` (`$1`, the
+/// organization, stays): to put two statements' parts in one.
+fn renumber(sql: &str, by: usize) -> String {
+    let mut out = String::with_capacity(sql.len() + 16);
+    let mut chars = sql.char_indices().peekable();
+    while let Some((_, c)) = chars.next() {
+        out.push(c);
+        if c != '$' {
+            continue;
+        }
+        let mut n = 0usize;
+        let mut digits = 0;
+        while let Some(&(_, d)) = chars.peek() {
+            let Some(v) = d.to_digit(10) else { break };
+            n = n * 10 + v as usize;
+            digits += 1;
+            chars.next();
+        }
+        if digits > 0 {
+            let n = if n >= 2 { n + by } else { n };
+            out.push_str(&n.to_string());
+        }
+    }
+    out
 }
 
 /// The live member and the open invitation of each key of `$2` (one probe
@@ -2700,5 +2766,33 @@ impl PgTx<'_> {
             &[&after, &low, &high, &51i64],
         )?;
         rows.iter().map(|r| get::<String>(r, 0)).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renumbering_raises_every_parameter_but_the_organization() {
+        assert_eq!(
+            renumber("$1 $2 $13,$9::text[] $", 23),
+            "$1 $25 $36,$32::text[] $"
+        );
+        assert_eq!(renumber("price $ 1 and $$", 5), "price $ 1 and $$");
+        // The combined statement reads exactly $1 to $39: the rest's
+        // parameters come right after the people's.
+        let read: BTreeSet<usize> = flush_sql(true, true)
+            .split('$')
+            .skip(1)
+            .filter_map(|part| {
+                let digits: String = part.chars().take_while(char::is_ascii_digit).collect();
+                digits.parse().ok()
+            })
+            .collect();
+        let all: BTreeSet<usize> = (1..=1 + crate::people::PEOPLE_PARAMS + REST_PARAMS).collect();
+        assert_eq!(read, all);
+        assert!(flush_sql(false, true).starts_with("WITH ev AS"));
+        assert!(flush_sql(true, false).ends_with("SELECT 1"));
     }
 }
