@@ -1110,6 +1110,18 @@ mod properties {
             }
         }
 
+        /// The short paths of the blank trims and of the capital check
+        /// agree with the plain ones.
+        #[test]
+        fn blank_trims_and_capitals_agree_with_the_plain_forms(
+            s in "[ \t\u{A0}\u{3000}\u{2028}aZ@.é\u{85}]{0,8}"
+        ) {
+            prop_assert_eq!(trim_blank(&s), s.trim_matches(is_blank));
+            prop_assert_eq!(trim_blank_start(&s), s.trim_start_matches(is_blank));
+            prop_assert_eq!(trim_blank_end(&s), s.trim_end_matches(is_blank));
+            prop_assert_eq!(has_ascii_uppercase(&s), s.bytes().any(|c| c.is_ascii_uppercase()));
+        }
+
         #[test]
         fn latin1_local_keys_match_uts46(local in "[A-Za-z0-9'+_\u{C0}-\u{FF}\u{100}-\u{17F}]{1,8}(\\.[A-Za-z0-9\u{C0}-\u{FF}-]{1,8}){0,2}") {
             let mut fast = String::new();

@@ -43,7 +43,7 @@ impl<'t> Validator<'t> {
         let Some((lt, gt)) = angle else {
             return self.address(text, 0);
         };
-        let rest = text[gt + 1..].trim_start_matches(is_blank);
+        let rest = trim_blank_start(&text[gt + 1..]);
         if !rest.is_empty() {
             return Err(if rest.starts_with('(') {
                 AddressError::Comment
@@ -59,8 +59,9 @@ impl<'t> Validator<'t> {
         // Most names are a slice of the entry and need no more checks.
         let verbatim = verbatim_name(raw_name);
         let inner = &text[lt + 1..gt];
-        let lead = inner.len() - inner.trim_start_matches(is_blank).len();
-        let mut m = self.address(inner.trim_matches(is_blank), lt + 1 + lead)?;
+        let trimmed = trim_blank_start(inner);
+        let lead = inner.len() - trimmed.len();
+        let mut m = self.address(trim_blank_end(trimmed), lt + 1 + lead)?;
         m.display_name = match verbatim {
             Some(name) => {
                 debug_assert_eq!(
@@ -88,12 +89,28 @@ impl<'t> Validator<'t> {
         };
         // What `any_address` makes of a plain address, in one pass: no
         // warnings, the domain lowercased, the key all lowercase; each a
-        // slice of `addr` when it is already so.
+        // slice of `addr` when it is already so (each part looked at once
+        // for capitals).
+        let (local, domain) = (&addr[..at], &addr[at + 1..]);
+        let upper_domain = has_ascii_uppercase(domain);
+        let upper = upper_domain || has_ascii_uppercase(local);
         let m = Mailbox {
             display_name: None,
-            address: with_lower_domain(addr, at),
-            key: ascii_lowercase(addr),
-            ascii_domain: ascii_lowercase(&addr[at + 1..]),
+            address: if upper_domain {
+                Cow::Owned(joined(local, &domain.to_ascii_lowercase()))
+            } else {
+                Cow::Borrowed(addr)
+            },
+            key: if upper {
+                Cow::Owned(addr.to_ascii_lowercase())
+            } else {
+                Cow::Borrowed(addr)
+            },
+            ascii_domain: if upper_domain {
+                Cow::Owned(domain.to_ascii_lowercase())
+            } else {
+                Cow::Borrowed(domain)
+            },
             warnings: Vec::new(),
         };
         debug_assert_eq!(Ok(&m), self.any_address(addr, base).as_ref(), "{addr:?}");
@@ -380,8 +397,12 @@ pub(super) fn ascii_lowercase(s: &str) -> Cow<'_, str> {
     }
 }
 
+/// Whether `s` has an ASCII capital. Without an early exit, so that the
+/// loop is vectorized: the strings are short, and most have no capital.
 pub(super) fn has_ascii_uppercase(s: &str) -> bool {
-    s.bytes().any(|c| c.is_ascii_uppercase())
+    s.bytes()
+        .fold(0u8, |up, c| up | u8::from(c.wrapping_sub(b'A') < 26))
+        != 0
 }
 
 /// The address `addr` (with its `@` at byte `at`) with its ASCII domain
@@ -640,18 +661,20 @@ pub(super) fn is_plain_ascii_domain(d: &[u8]) -> bool {
         return false;
     }
     let mut start = 0;
-    for (i, &c) in d.iter().enumerate() {
-        if c == b'.' {
-            if !plain_label(&d[start..i]) {
-                return false;
-            }
-            start = i + 1;
-        } else if c >= 0x80 || ASCII_CLASS[usize::from(c)] & LDH == 0 {
+    loop {
+        // A label: letters, digits and hyphens up to a dot, the end, or
+        // anything else (refused).
+        let end = skip_to(d, start, DOMAIN_STOP);
+        let label = &d[start..end];
+        if !plain_label(label) {
             return false;
         }
+        match d.get(end) {
+            Some(b'.') => start = end + 1,
+            Some(_) => return false,
+            None => return start > 0 && label.last().is_some_and(u8::is_ascii_alphabetic),
+        }
     }
-    let last = &d[start..];
-    start > 0 && plain_label(last) && last.last().is_some_and(u8::is_ascii_alphabetic)
 }
 
 /// Structure of an ASCII (or IDNA-encoded) domain; returns whether it has
