@@ -167,7 +167,9 @@ impl<'t> Validator<'t> {
             }
             i += 1;
         }
-        if non_ascii {
+        // No Latin-1 letter is unsafe
+        // (`tests::latin1_local_parts_take_the_short_path`).
+        if non_ascii && !is_latin1_letters(b) {
             if let Some((i, c)) = addr
                 .char_indices()
                 .find(|&(_, c)| !c.is_ascii() && is_unsafe_in_address(c))
@@ -486,29 +488,68 @@ pub(super) fn check_local(
         }
     }
     if !ascii {
-        let first = char_at(local, 0);
-        if is_leading_mark(first) {
-            return Err(AddressError::LeadingCombiningMark {
-                character: first,
-                position: base,
-            });
-        }
-        if let Some((i, c)) = local
-            .char_indices()
-            .find(|&(_, c)| is_canonically_special(c))
-        {
-            return Err(AddressError::InvalidCharacter {
-                character: c,
-                position: base + i,
-                part,
-            });
-        }
-        warnings.push(AddressWarning::InternationalLocalPart);
-        if is_confusable(local) {
-            warnings.push(AddressWarning::Confusable);
+        if is_latin1_letters(b) {
+            // `müller`, `josé`: no combining mark, nothing canonically
+            // special, one script and no compatibility form, so what
+            // `non_ascii_local` finds is the warning alone
+            // (`tests::latin1_local_parts_take_the_short_path` checks it).
+            warnings.push(AddressWarning::InternationalLocalPart);
+        } else {
+            non_ascii_local(local, base, warnings)?;
         }
     }
     Ok(ascii)
+}
+
+/// The checks of a local part with non-ASCII characters that the ASCII
+/// ones leave: no leading combining mark, no character canonically `;`,
+/// `<` or `>`; its warnings.
+pub(super) fn non_ascii_local(
+    local: &str,
+    base: usize,
+    warnings: &mut Vec<AddressWarning>,
+) -> Result<(), AddressError> {
+    let first = char_at(local, 0);
+    if is_leading_mark(first) {
+        return Err(AddressError::LeadingCombiningMark {
+            character: first,
+            position: base,
+        });
+    }
+    if let Some((i, c)) = local
+        .char_indices()
+        .find(|&(_, c)| is_canonically_special(c))
+    {
+        return Err(AddressError::InvalidCharacter {
+            character: c,
+            position: base + i,
+            part: AddressPart::LocalPart,
+        });
+    }
+    warnings.push(AddressWarning::InternationalLocalPart);
+    if is_confusable(local) {
+        warnings.push(AddressWarning::Confusable);
+    }
+    Ok(())
+}
+
+/// Whether `b` holds nothing but ASCII and Latin-1 letters (`À`..`ÿ` but
+/// `×` and `÷`, that is U+00C0..=U+00FF but U+00D7 and U+00F7), as in
+/// `müller`, `josé` or `université.fr`.
+pub(super) fn is_latin1_letters(b: &[u8]) -> bool {
+    let mut k = 0;
+    while k < b.len() {
+        match b[k] {
+            0..0x80 => k += 1,
+            // U+00C0..=U+00FF is C3 80..=C3 BF; U+00D7 is C3 97, U+00F7 C3 B7.
+            0xC3 if matches!(b.get(k + 1), Some(&t) if (0x80..0xC0).contains(&t) && t != 0x97 && t != 0xB7) =>
+            {
+                k += 2;
+            }
+            _ => return false,
+        }
+    }
+    true
 }
 
 /// Appends the normalized form of a non-ASCII local part to `out`: UTS #46
@@ -557,17 +598,8 @@ pub(super) fn uts46_local_key(local: &str) -> String {
 /// `tests::latin1_local_key_agrees_with_uts46` checks it against the crate.
 pub(super) fn latin1_local_key(local: &str, out: &mut String) -> bool {
     let b = local.as_bytes();
-    let mut k = 0;
-    while k < b.len() {
-        match b[k] {
-            0..0x80 => k += 1,
-            // U+00C0..=U+00FF is C3 80..=C3 BF; U+00D7 is C3 97, U+00F7 C3 B7.
-            0xC3 if matches!(b.get(k + 1), Some(&t) if (0x80..0xC0).contains(&t) && t != 0x97 && t != 0xB7) =>
-            {
-                k += 2;
-            }
-            _ => return false,
-        }
+    if !is_latin1_letters(b) {
+        return false;
     }
     // A piece starting with `xn--` would be decoded as punycode.
     if b.split(|&c| c == b'.')
