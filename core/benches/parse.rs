@@ -16,7 +16,9 @@
 //! generator: three formats (`addr`, `First Last <addr>`,
 //! `"Last, First" <addr>`), newline (80 %) or `", "` separated, about 2 %
 //! broken entries, and IDN domains (`université.fr`) among six domains.
-//! Run: `cargo bench -p enlist --bench parse`.
+//! Run: `cargo bench -p enlist --bench parse`; `-- --report` for the
+//! figures against the floor (BENCH-RESULT lines), `-- --profile` to run
+//! one workload alone under a profiler (see [`profile`]).
 
 #![allow(missing_docs)] // criterion_group! generates an undocumented function
 
@@ -178,7 +180,9 @@ mod report;
 
 /// The floor of `../shared/bench/parse_floor`: split on newlines and commas
 /// outside quotes, take the `<...>` part, `EmailAddress::is_valid`; no
-/// normalization, dedup or error detail. (valid, invalid) entries.
+/// normalization, dedup or error detail. (valid, invalid) entries. Never
+/// inlined, so that a profiler can single it out (`--profile`).
+#[inline(never)]
 fn floor(text: &str) -> (usize, usize) {
     let bytes = text.as_bytes();
     let (mut start, mut quoted) = (0, false);
@@ -246,9 +250,43 @@ fn report() {
     }
 }
 
+/// `--profile [enlist|floor|both] [N] [ROUNDS]`: parses an N-entry paste
+/// (default 100,000) ROUNDS times (default 1) with enlist's parser, the
+/// floor or both, and nothing else, for a profiler:
+///
+/// ```text
+/// valgrind --tool=callgrind --toggle-collect=enlist::email::parse_recipients \
+///     --toggle-collect=parse::floor target/release/deps/parse-HASH --profile both
+/// ```
+///
+/// Name the functions exactly: a pattern such as `*parse_recipients*` also
+/// matches the closure the parser calls per entry, and entering it toggles
+/// the collection off again. The result is dropped outside
+/// `parse_recipients` (not counted with that toggle; the `--report`
+/// figures count it).
+fn profile(args: &[String]) {
+    let which = args.first().map_or("both", String::as_str);
+    let n = args.get(1).and_then(|n| n.parse().ok()).unwrap_or(100_000);
+    let rounds = args.get(2).and_then(|n| n.parse().ok()).unwrap_or(1);
+    let (text, _) = generate(n);
+    for _ in 0..rounds {
+        if which != "enlist" {
+            black_box(floor(black_box(&text)));
+        }
+        if which != "floor" {
+            black_box(parse_recipients(black_box(&text)));
+        }
+    }
+}
+
 fn main() {
-    if std::env::args().any(|a| a == "--report") {
+    let args: Vec<String> = std::env::args().collect();
+    if args.iter().any(|a| a == "--report") {
         report();
+        return;
+    }
+    if let Some(at) = args.iter().position(|a| a == "--profile") {
+        profile(&args[at + 1..]);
         return;
     }
     benches();

@@ -896,7 +896,10 @@ impl<'a> ParsedRecipients<'a> {
 /// ```
 pub fn parse_recipients(text: &str) -> ParsedRecipients<'_> {
     let mut validator = Validator::default();
-    let estimate = text.len() / 40 + 1;
+    // Room for an entry every 32 bytes: an address and its separator are
+    // rarely shorter (a paste with names averages about 40), and growing
+    // the vector once copies every entry parsed so far.
+    let estimate = text.len() / 32 + 1;
     let mut entries: Vec<PasteEntry> = Vec::with_capacity(estimate);
     let mut hashes = KeyHashes::new(text.len(), estimate);
     split_entries(text, |start, end, angle| {
@@ -956,8 +959,8 @@ pub(crate) fn count_entries(text: &str) -> usize {
 /// ));
 /// ```
 pub fn parse_address(entry: &str) -> Result<Mailbox<'_>, AddressError> {
-    let t = entry.trim_matches(is_blank);
-    let lead = &entry[..entry.len() - entry.trim_start_matches(is_blank).len()];
+    let t = trim_blank(entry);
+    let lead = &entry[..entry.len() - trim_blank_start(entry).len()];
     parse_trimmed(t).map_err(|e| {
         let mut e = e.in_chars(t);
         if let Some(p) = e.position_mut() {

@@ -124,16 +124,24 @@ pub(super) fn name_is_the_address(s: &str, key: &str) -> Result<bool, AddressErr
 /// `"Lovelace, Ada"` (quoted, no escapes, no tab); `None` for every other
 /// name, valid or not, left to [`owned_display_name`].
 pub(super) fn verbatim_name(s: &str) -> Option<&str> {
-    let t = s.trim_matches(is_blank);
+    let t = trim_blank(s);
     // Whether the characters of `t[from..to]` are all kept as they are
     // (with single spaces between words when `spaces`, and `specials`
     // allowed when quoted).
     let verbatim = |from: usize, to: usize, quoted: bool| {
-        let b = t.as_bytes();
+        let b = &t.as_bytes()[..to];
         let mut i = from;
         let mut space = !quoted;
-        while i < to {
-            let c = b[i];
+        loop {
+            // Steps over the printable ASCII kept as it is, quoted or not.
+            let run = skip_to(b, i, NAME_STOP);
+            if run > i {
+                space = false;
+                i = run;
+            }
+            let Some(&c) = b.get(i) else {
+                break;
+            };
             if c == b' ' {
                 if space && !quoted {
                     return false;
@@ -141,15 +149,10 @@ pub(super) fn verbatim_name(s: &str) -> Option<&str> {
                 space = true;
                 i += 1;
             } else if c < 0x80 {
-                // `@` and `=` may start an address or an encoded word, `<`
-                // and `>` are refused: all left to `display_name`.
-                let ok = if quoted {
-                    (0x21..0x7F).contains(&c)
-                        && !matches!(c, b'"' | b'\\' | b'@' | b'=' | b'<' | b'>')
-                } else {
-                    is_plain_name_byte(c) && c != b'='
-                };
-                if !ok {
+                // A comma or a semicolon is kept in quotes. `@` and `=`
+                // may start an address or an encoded word, `<` and `>`
+                // are refused, controls too: all left to `display_name`.
+                if !(quoted && matches!(c, b',' | b';')) {
                     return false;
                 }
                 space = false;

@@ -32,6 +32,30 @@ pub(super) fn is_blank(c: char) -> bool {
     c == ' ' || c == '\t' || (!c.is_ascii() && c.is_whitespace() && !is_line_separator(c))
 }
 
+/// `s.trim_matches(is_blank)`, returning `s` itself at once when it starts
+/// and ends with an ASCII character that is not blank, as nearly every
+/// entry, address and name does (an ASCII byte is blank only as a space or
+/// a tab).
+pub(super) fn trim_blank(s: &str) -> &str {
+    trim_blank_end(trim_blank_start(s))
+}
+
+/// `s.trim_start_matches(is_blank)`, with the fast path of [`trim_blank`].
+pub(super) fn trim_blank_start(s: &str) -> &str {
+    match s.as_bytes().first() {
+        Some(&c) if c < 0x80 && c != b' ' && c != b'\t' => s,
+        _ => s.trim_start_matches(is_blank),
+    }
+}
+
+/// `s.trim_end_matches(is_blank)`, with the fast path of [`trim_blank`].
+pub(super) fn trim_blank_end(s: &str) -> &str {
+    match s.as_bytes().last() {
+        Some(&c) if c < 0x80 && c != b' ' && c != b'\t' => s,
+        _ => s.trim_end_matches(is_blank),
+    }
+}
+
 /// The character starting at byte `i` (a char boundary).
 pub(super) fn char_at(s: &str, i: usize) -> char {
     s.get(i..)
@@ -59,6 +83,13 @@ pub(super) const ADDRESS_STOP: u8 = 16;
 /// [`check_local`]: everything but RFC 5322 `atext`, and `=` (so dots,
 /// `=`, which may start an encoded word, non-ASCII and refused ASCII).
 pub(super) const LOCAL_STOP: u8 = 32;
+/// [`is_plain_ascii_domain`]: everything but ASCII letters, digits and
+/// hyphens (so dots, non-ASCII and refused ASCII).
+pub(super) const DOMAIN_STOP: u8 = 64;
+/// [`verbatim_name`]: everything but the ASCII a display name keeps as it
+/// is, quoted or not (so spaces, controls, `"`, `\\`, `@`, `=`, `<`, `>`,
+/// `,`, `;` and non-ASCII).
+pub(super) const NAME_STOP: u8 = 128;
 
 pub(super) const fn byte_stops() -> [u8; 256] {
     let mut t = [0u8; 256];
@@ -98,6 +129,15 @@ pub(super) const fn byte_stops() -> [u8; 256] {
         }
         if c >= 0x80 || c == b'=' || ASCII_CLASS[i] & ATEXT == 0 {
             t[i] |= LOCAL_STOP;
+        }
+        if c >= 0x80 || ASCII_CLASS[i] & LDH == 0 {
+            t[i] |= DOMAIN_STOP;
+        }
+        if c < 0x21
+            || c >= 0x7F
+            || matches!(c, b'"' | b'\\' | b'@' | b'=' | b'<' | b'>' | b',' | b';')
+        {
+            t[i] |= NAME_STOP;
         }
         i += 1;
     }

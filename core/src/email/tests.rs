@@ -451,6 +451,40 @@ fn latin1_local_key_agrees_with_uts46() {
 }
 
 #[test]
+fn latin1_local_parts_take_the_short_path() {
+    // The short path of `check_local` (only the warning) and of
+    // `any_address` (no unsafe character) for local parts of ASCII and
+    // Latin-1 letters, against the general checks: every code point of
+    // the Latin-1 block and beyond, alone and among ASCII.
+    for u in 0xA0u32..=0x17F {
+        let c = char::from_u32(u).expect("a scalar value");
+        for local in [
+            format!("{c}"),
+            format!("A{c}b"),
+            format!("{c}.Z9"),
+            format!("x+{c}{c}'Q"),
+            format!("{c}~XN-{c}"),
+        ] {
+            let short = is_latin1_letters(local.as_bytes());
+            let expected = (0xC0..=0xFF).contains(&u) && u != 0xD7 && u != 0xF7;
+            assert_eq!(short, expected, "{local:?}");
+            if short {
+                let mut warnings = Vec::new();
+                assert_eq!(non_ascii_local(&local, 0, &mut warnings), Ok(()));
+                assert_eq!(warnings, [AddressWarning::InternationalLocalPart]);
+                assert!(!is_unsafe_in_address(c), "{c:?}");
+                let mut warnings = Vec::new();
+                assert_eq!(check_local(&local, 0, &mut warnings), Ok(false));
+                assert_eq!(warnings, [AddressWarning::InternationalLocalPart]);
+            }
+        }
+    }
+    assert!(is_latin1_letters(b"plain.ascii+1"));
+    assert!(!is_latin1_letters("a\u{D7}b".as_bytes()));
+    assert!(!is_latin1_letters(&[0xC3]));
+}
+
+#[test]
 fn plain_ascii_domains_are_the_ones_check_labels_passes_without_punycode() {
     let label = "a".repeat(63);
     let domains = [
@@ -1107,6 +1141,27 @@ mod properties {
                 prop_assert_eq!(by_key, Ok(m.key.clone()), "{:?}", entry);
                 let pasted = parse_recipients(&entry);
                 prop_assert_eq!(pasted.mailboxes().next().map(|p| &p.key), Some(&m.key));
+            }
+        }
+
+        /// The short paths of the blank trims and of the capital check
+        /// agree with the plain ones.
+        #[test]
+        fn blank_trims_and_capitals_agree_with_the_plain_forms(
+            s in "[ \t\u{A0}\u{3000}\u{2028}aZ@.é\u{85}]{0,8}"
+        ) {
+            prop_assert_eq!(trim_blank(&s), s.trim_matches(is_blank));
+            prop_assert_eq!(trim_blank_start(&s), s.trim_start_matches(is_blank));
+            prop_assert_eq!(trim_blank_end(&s), s.trim_end_matches(is_blank));
+            prop_assert_eq!(has_ascii_uppercase(&s), s.bytes().any(|c| c.is_ascii_uppercase()));
+        }
+
+        #[test]
+        fn latin1_local_parts_pass_the_general_checks(local in "[A-Za-z0-9'+_\u{C0}-\u{FF}\u{100}-\u{17F}]{1,8}(\\.[A-Za-z0-9\u{C0}-\u{FF}-]{1,8}){0,2}") {
+            if is_latin1_letters(local.as_bytes()) {
+                let mut warnings = Vec::new();
+                prop_assert_eq!(non_ascii_local(&local, 0, &mut warnings), Ok(()));
+                prop_assert!(!local.chars().any(|c| !c.is_ascii() && is_unsafe_in_address(c)));
             }
         }
 

@@ -43,7 +43,7 @@ impl<'t> Validator<'t> {
         let Some((lt, gt)) = angle else {
             return self.address(text, 0);
         };
-        let rest = text[gt + 1..].trim_start_matches(is_blank);
+        let rest = trim_blank_start(&text[gt + 1..]);
         if !rest.is_empty() {
             return Err(if rest.starts_with('(') {
                 AddressError::Comment
@@ -59,8 +59,9 @@ impl<'t> Validator<'t> {
         // Most names are a slice of the entry and need no more checks.
         let verbatim = verbatim_name(raw_name);
         let inner = &text[lt + 1..gt];
-        let lead = inner.len() - inner.trim_start_matches(is_blank).len();
-        let mut m = self.address(inner.trim_matches(is_blank), lt + 1 + lead)?;
+        let trimmed = trim_blank_start(inner);
+        let lead = inner.len() - trimmed.len();
+        let mut m = self.address(trim_blank_end(trimmed), lt + 1 + lead)?;
         m.display_name = match verbatim {
             Some(name) => {
                 debug_assert_eq!(
@@ -88,12 +89,28 @@ impl<'t> Validator<'t> {
         };
         // What `any_address` makes of a plain address, in one pass: no
         // warnings, the domain lowercased, the key all lowercase; each a
-        // slice of `addr` when it is already so.
+        // slice of `addr` when it is already so (each part looked at once
+        // for capitals).
+        let (local, domain) = (&addr[..at], &addr[at + 1..]);
+        let upper_domain = has_ascii_uppercase(domain);
+        let upper = upper_domain || has_ascii_uppercase(local);
         let m = Mailbox {
             display_name: None,
-            address: with_lower_domain(addr, at),
-            key: ascii_lowercase(addr),
-            ascii_domain: ascii_lowercase(&addr[at + 1..]),
+            address: if upper_domain {
+                Cow::Owned(joined(local, &domain.to_ascii_lowercase()))
+            } else {
+                Cow::Borrowed(addr)
+            },
+            key: if upper {
+                Cow::Owned(addr.to_ascii_lowercase())
+            } else {
+                Cow::Borrowed(addr)
+            },
+            ascii_domain: if upper_domain {
+                Cow::Owned(domain.to_ascii_lowercase())
+            } else {
+                Cow::Borrowed(domain)
+            },
             warnings: Vec::new(),
         };
         debug_assert_eq!(Ok(&m), self.any_address(addr, base).as_ref(), "{addr:?}");
@@ -150,7 +167,9 @@ impl<'t> Validator<'t> {
             }
             i += 1;
         }
-        if non_ascii {
+        // No Latin-1 letter is unsafe
+        // (`tests::latin1_local_parts_take_the_short_path`).
+        if non_ascii && !is_latin1_letters(b) {
             if let Some((i, c)) = addr
                 .char_indices()
                 .find(|&(_, c)| !c.is_ascii() && is_unsafe_in_address(c))
@@ -380,8 +399,12 @@ pub(super) fn ascii_lowercase(s: &str) -> Cow<'_, str> {
     }
 }
 
+/// Whether `s` has an ASCII capital. Without an early exit, so that the
+/// loop is vectorized: the strings are short, and most have no capital.
 pub(super) fn has_ascii_uppercase(s: &str) -> bool {
-    s.bytes().any(|c| c.is_ascii_uppercase())
+    s.bytes()
+        .fold(0u8, |up, c| up | u8::from(c.wrapping_sub(b'A') < 26))
+        != 0
 }
 
 /// The address `addr` (with its `@` at byte `at`) with its ASCII domain
@@ -465,29 +488,68 @@ pub(super) fn check_local(
         }
     }
     if !ascii {
-        let first = char_at(local, 0);
-        if is_leading_mark(first) {
-            return Err(AddressError::LeadingCombiningMark {
-                character: first,
-                position: base,
-            });
-        }
-        if let Some((i, c)) = local
-            .char_indices()
-            .find(|&(_, c)| is_canonically_special(c))
-        {
-            return Err(AddressError::InvalidCharacter {
-                character: c,
-                position: base + i,
-                part,
-            });
-        }
-        warnings.push(AddressWarning::InternationalLocalPart);
-        if is_confusable(local) {
-            warnings.push(AddressWarning::Confusable);
+        if is_latin1_letters(b) {
+            // `müller`, `josé`: no combining mark, nothing canonically
+            // special, one script and no compatibility form, so what
+            // `non_ascii_local` finds is the warning alone
+            // (`tests::latin1_local_parts_take_the_short_path` checks it).
+            warnings.push(AddressWarning::InternationalLocalPart);
+        } else {
+            non_ascii_local(local, base, warnings)?;
         }
     }
     Ok(ascii)
+}
+
+/// The checks of a local part with non-ASCII characters that the ASCII
+/// ones leave: no leading combining mark, no character canonically `;`,
+/// `<` or `>`; its warnings.
+pub(super) fn non_ascii_local(
+    local: &str,
+    base: usize,
+    warnings: &mut Vec<AddressWarning>,
+) -> Result<(), AddressError> {
+    let first = char_at(local, 0);
+    if is_leading_mark(first) {
+        return Err(AddressError::LeadingCombiningMark {
+            character: first,
+            position: base,
+        });
+    }
+    if let Some((i, c)) = local
+        .char_indices()
+        .find(|&(_, c)| is_canonically_special(c))
+    {
+        return Err(AddressError::InvalidCharacter {
+            character: c,
+            position: base + i,
+            part: AddressPart::LocalPart,
+        });
+    }
+    warnings.push(AddressWarning::InternationalLocalPart);
+    if is_confusable(local) {
+        warnings.push(AddressWarning::Confusable);
+    }
+    Ok(())
+}
+
+/// Whether `b` holds nothing but ASCII and Latin-1 letters (`À`..`ÿ` but
+/// `×` and `÷`, that is U+00C0..=U+00FF but U+00D7 and U+00F7), as in
+/// `müller`, `josé` or `université.fr`.
+pub(super) fn is_latin1_letters(b: &[u8]) -> bool {
+    let mut k = 0;
+    while k < b.len() {
+        match b[k] {
+            0..0x80 => k += 1,
+            // U+00C0..=U+00FF is C3 80..=C3 BF; U+00D7 is C3 97, U+00F7 C3 B7.
+            0xC3 if matches!(b.get(k + 1), Some(&t) if (0x80..0xC0).contains(&t) && t != 0x97 && t != 0xB7) =>
+            {
+                k += 2;
+            }
+            _ => return false,
+        }
+    }
+    true
 }
 
 /// Appends the normalized form of a non-ASCII local part to `out`: UTS #46
@@ -536,17 +598,8 @@ pub(super) fn uts46_local_key(local: &str) -> String {
 /// `tests::latin1_local_key_agrees_with_uts46` checks it against the crate.
 pub(super) fn latin1_local_key(local: &str, out: &mut String) -> bool {
     let b = local.as_bytes();
-    let mut k = 0;
-    while k < b.len() {
-        match b[k] {
-            0..0x80 => k += 1,
-            // U+00C0..=U+00FF is C3 80..=C3 BF; U+00D7 is C3 97, U+00F7 C3 B7.
-            0xC3 if matches!(b.get(k + 1), Some(&t) if (0x80..0xC0).contains(&t) && t != 0x97 && t != 0xB7) =>
-            {
-                k += 2;
-            }
-            _ => return false,
-        }
+    if !is_latin1_letters(b) {
+        return false;
     }
     // A piece starting with `xn--` would be decoded as punycode.
     if b.split(|&c| c == b'.')
@@ -640,18 +693,20 @@ pub(super) fn is_plain_ascii_domain(d: &[u8]) -> bool {
         return false;
     }
     let mut start = 0;
-    for (i, &c) in d.iter().enumerate() {
-        if c == b'.' {
-            if !plain_label(&d[start..i]) {
-                return false;
-            }
-            start = i + 1;
-        } else if c >= 0x80 || ASCII_CLASS[usize::from(c)] & LDH == 0 {
+    loop {
+        // A label: letters, digits and hyphens up to a dot, the end, or
+        // anything else (refused).
+        let end = skip_to(d, start, DOMAIN_STOP);
+        let label = &d[start..end];
+        if !plain_label(label) {
             return false;
         }
+        match d.get(end) {
+            Some(b'.') => start = end + 1,
+            Some(_) => return false,
+            None => return start > 0 && label.last().is_some_and(u8::is_ascii_alphabetic),
+        }
     }
-    let last = &d[start..];
-    start > 0 && plain_label(last) && last.last().is_some_and(u8::is_ascii_alphabetic)
 }
 
 /// Structure of an ASCII (or IDNA-encoded) domain; returns whether it has
