@@ -425,3 +425,39 @@ fn the_event_feed_orders_transactions_as_numbers() {
     let want: Vec<(String, u64)> = vec![("9".into(), 1), ("10".into(), 2), ("100".into(), 3)];
     assert_eq!(seen, want);
 }
+
+/// The recipients' look-up (a batch's prefetch, `member_by_contact`)
+/// probes the live-contact and open-recipient indexes key by key under the
+/// store's generic plans, even when the tables were analyzed small: as
+/// plain joins, the generic plan hashed the whole members table.
+#[test]
+fn the_recipients_look_up_probes_the_indexes_even_on_small_tables() {
+    let Some(f) = Fresh::new() else { return };
+    let org = org_id(1);
+    let mut tx = begin(&*f.store);
+    for i in 0..200 {
+        tx.put_member(&member(&org, &format!("mem_{i}"), &format!("m{i}@x.test")))
+            .unwrap();
+        tx.put_invitation(&invitation(
+            &org,
+            &format!("inv_{i}"),
+            &format!("r{i}@x.test"),
+            i,
+        ))
+        .unwrap();
+    }
+    tx.commit().unwrap();
+    let mut c = f.sql();
+    c.batch_execute("ANALYZE members; ANALYZE invitations")
+        .unwrap();
+    let keys: Vec<String> = vec!["m1@x.test".into(), "r2@x.test".into()];
+    let plan = f.store.explain_recipients(&org, &keys).unwrap().join("\n");
+    assert!(plan.contains("members_live_contact"), "{plan}");
+    assert!(plan.contains("invitations_open_recipient"), "{plan}");
+    assert!(!plan.contains("Seq Scan"), "{plan}");
+    // And it answers.
+    let mut tx = begin(&*f.store);
+    tx.prefetch_recipients(&org, &keys).unwrap();
+    assert!(tx.member_by_contact(&org, "m1@x.test").unwrap().is_some());
+    assert!(tx.open_invitation_for(&org, "r2@x.test").unwrap().is_some());
+}
