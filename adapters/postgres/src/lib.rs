@@ -424,14 +424,15 @@ impl PostgresStore {
         tx::PgTx::begin(self)?.explain_organizations(prefix)
     }
 
-    /// The plan PostgreSQL chooses, as a generic plan (the store's
-    /// `plan_cache_mode`), for the look-up of recipients' members and open
-    /// invitations (`prefetch_recipients`, `member_by_contact`): how the
-    /// tests prove that it probes the indexes key by key, even on tables
-    /// analyzed while small. Runs in a transaction of its own, rolled back.
+    /// The plans PostgreSQL chooses, as generic plans (the store's
+    /// `plan_cache_mode`), for the look-ups by contact key: recipients'
+    /// members and open invitations (`prefetch_recipients`,
+    /// `member_by_contact`), then `standing`. How the tests prove that they
+    /// probe the indexes key by key, even on tables analyzed while small.
+    /// Runs in a transaction of its own, rolled back.
     #[doc(hidden)]
-    pub fn explain_recipients(&self, org: &OrgId, keys: &[String]) -> StoreResult<Vec<String>> {
-        tx::PgTx::begin(self)?.explain_recipients(org, keys)
+    pub fn explain_lookups(&self, org: &OrgId, keys: &[String]) -> StoreResult<[Vec<String>; 2]> {
+        tx::PgTx::begin(self)?.explain_lookups(org, keys)
     }
 }
 

@@ -777,6 +777,23 @@ impl Drop for PgTx<'_> {
     }
 }
 
+/// Who holds each key of `$2` at `($3, $4)`: `0, key, member_id` for a
+/// live member, `1, key, invitation_id` for an open invitation. `LATERAL`
+/// with `OFFSET 0` (which keeps the planner from flattening it back into a
+/// join): one index probe per key and table whatever the statistics (as
+/// `= ANY($2)`, the generic plan scanned a members table analyzed while
+/// small).
+const STANDING_SQL: &str = "SELECT 0, x.k, m.member_id FROM unnest($2::text[]) AS x (k)
+     CROSS JOIN LATERAL (SELECT member_id FROM members
+         WHERE org_id = $1 AND contact_key = x.k AND status <> 'removed' OFFSET 0) AS m
+     UNION ALL
+     SELECT 1, x.k, i.invitation_id FROM unnest($2::text[]) AS x (k)
+     CROSS JOIN LATERAL (SELECT invitation_id FROM invitations
+         WHERE org_id = $1 AND recipient_key = x.k AND status IN ('staged', 'pending')
+           AND (status = 'staged' OR expires_s IS NULL OR expires_s > $3
+                OR (expires_s = $3 AND expires_ns > $4))
+         OFFSET 0) AS i";
+
 /// The commit's writes of one organization besides its invitations, as
 /// `WITH` items: events, outbox messages and the open-invitation counters,
 /// reading `$1` (the organization) and `$2` to `$16`.
@@ -2151,17 +2168,7 @@ impl Transaction for PgTx<'_> {
         // size. Each key is one probe of `members_live_contact` or
         // `invitations_open_recipient`.
         for chunk in keys.chunks(STANDING_CHUNK) {
-            let rows = self.query(
-                "SELECT 0, contact_key, member_id FROM members
-                 WHERE org_id = $1 AND status <> 'removed' AND contact_key = ANY($2::text[])
-                 UNION ALL
-                 SELECT 1, recipient_key, invitation_id FROM invitations
-                 WHERE org_id = $1 AND status IN ('staged', 'pending')
-                   AND recipient_key = ANY($2::text[])
-                   AND (status = 'staged' OR expires_s IS NULL OR expires_s > $3
-                        OR (expires_s = $3 AND expires_ns > $4))",
-                &[&org.as_str(), &chunk, &now_s, &now_ns],
-            )?;
+            let rows = self.query(STANDING_SQL, &[&org.as_str(), &chunk, &now_s, &now_ns])?;
             for r in &rows {
                 let what: i32 = get(r, 0)?;
                 let key: String = get(r, 1)?;
@@ -2760,39 +2767,45 @@ impl PgTx<'_> {
         crate::people::explain(&mut run, org, query, now)
     }
 
-    /// The plan of [`RECIPIENTS_SQL`] for `keys` (see
-    /// [`PostgresStore::explain_recipients`]).
-    pub(crate) fn explain_recipients(
+    /// The generic plans of the look-ups by key (see
+    /// [`PostgresStore::explain_lookups`]): [`RECIPIENTS_SQL`], then
+    /// [`STANDING_SQL`] at time zero.
+    pub(crate) fn explain_lookups(
         &mut self,
         org: &OrgId,
         keys: &[String],
-    ) -> StoreResult<Vec<String>> {
-        // A named statement, explained as its generic plan would run (the
-        // store's `plan_cache_mode`); `EXPLAIN` of the bare statement would
-        // plan it for these very keys.
-        // Simple protocol: the statement's own `$n` are not this one's.
-        self.before_statement()?;
-        self.lease
-            .conn()?
-            .client
-            .batch_execute(&format!(
-                "PREPARE enlist_explain_recipients (text, text[]) AS {RECIPIENTS_SQL}"
-            ))
-            .map_err(db_err)?;
+    ) -> StoreResult<[Vec<String>; 2]> {
         // `EXPLAIN EXECUTE` takes no parameters: the values go as literals.
         let literal = |v: &str| format!("'{}'", v.replace('\'', "''"));
+        let org = literal(org.as_str());
         let keys: Vec<String> = keys.iter().map(|k| literal(k)).collect();
-        let explain = format!(
-            "EXPLAIN EXECUTE enlist_explain_recipients ({}, ARRAY[{}]::text[]);
-             DEALLOCATE enlist_explain_recipients",
-            literal(org.as_str()),
-            keys.join(", ")
-        );
+        let keys = format!("ARRAY[{}]::text[]", keys.join(", "));
+        Ok([
+            self.explain_generic("text, text[]", RECIPIENTS_SQL, &format!("{org}, {keys}"))?,
+            self.explain_generic(
+                "text, text[], bigint, int4",
+                STANDING_SQL,
+                &format!("{org}, {keys}, 0, 0"),
+            )?,
+        ])
+    }
+
+    /// `sql`'s generic plan (the store's `plan_cache_mode`) for `args`
+    /// (literals): a named statement explained as it would run.
+    /// `EXPLAIN` of the bare statement would plan it for these very
+    /// values. Simple protocol: the statement's own `$n` are not
+    /// parameters of this one.
+    fn explain_generic(&mut self, types: &str, sql: &str, args: &str) -> StoreResult<Vec<String>> {
+        self.before_statement()?;
         let messages = self
             .lease
             .conn()?
             .client
-            .simple_query(&explain)
+            .simple_query(&format!(
+                "PREPARE enlist_explain ({types}) AS {sql};
+                 EXPLAIN EXECUTE enlist_explain ({args});
+                 DEALLOCATE enlist_explain"
+            ))
             .map_err(db_err)?;
         Ok(messages
             .iter()
