@@ -2429,7 +2429,28 @@ impl World {
             return Res::Err;
         };
         let number = shown.number.expect("a destructive action has a number");
-        let wrong = format!("{:06}", (number.parse::<u32>().unwrap() + 1) % 1_000_000);
+        // A wrong number is none of those the engine accepts now: the one
+        // shown and those of the windows before it, still valid (a number
+        // one above the shown one was another window's one time in 100,000
+        // and failed this test on CI). Asked with the clock set back, then
+        // put back.
+        let now = self.clock.now();
+        let mut valid = std::collections::HashSet::new();
+        for back in 0..enlist::CONFIRMATION_WINDOWS {
+            self.clock
+                .set(now - Duration::seconds(back * enlist::CONFIRMATION_WINDOW_SECS));
+            if let Ok(earlier) = self
+                .engine
+                .bulk_confirmation(&self.org, &self.actor(who), &req)
+            {
+                valid.extend(earlier.number);
+            }
+        }
+        self.clock.set(now);
+        let wrong = (1..)
+            .map(|k| format!("{:06}", (number.parse::<u32>().unwrap() + k) % 1_000_000))
+            .find(|w| !valid.contains(w))
+            .expect("a number no window accepts");
         let got = self
             .engine
             .bulk_action(&self.org, &self.actor(who), &req, Some(&wrong));
