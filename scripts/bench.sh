@@ -40,7 +40,9 @@ for part in "${parts[@]}"; do
     case "$part" in
         parse) run cargo bench -q -p enlist --bench parse -- --report ;;
         memory) run cargo bench -q -p enlist --bench memory -- --report ;;
-        sqlite) run cargo bench -q -p enlist-sqlite --bench ceiling ;;
+        sqlite)
+            run cargo bench -q -p enlist-sqlite --bench ceiling
+            run cargo bench -q -p enlist-sqlite --bench layout ;;
         postgres)
             if [ -z "${ENLIST_TEST_POSTGRES_URL:-}" ]; then
                 ENLIST_TEST_POSTGRES_URL="$(scripts/postgres.sh start)"
