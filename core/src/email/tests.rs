@@ -417,28 +417,36 @@ fn lengths() {
     );
 }
 
-#[test]
-fn latin1_local_key_agrees_with_uts46() {
-    // Every code point of the Latin-1 letter block, alone and among
-    // ASCII (upper and lower case, digits, dots, atext symbols).
-    for u in 0xA0u32..=0x17F {
+/// Local parts for the Latin-1 fast paths' exhaustive tests: every code
+/// point from the Latin-1 block to Latin Extended-A, alone and among ASCII
+/// (upper and lower case, digits, dots, atext symbols), with whether it is
+/// a Latin-1 letter (the fast paths take exactly those).
+fn latin1_cases() -> impl Iterator<Item = (char, String, bool)> {
+    (0xA0u32..=0x17F).flat_map(|u| {
         let c = char::from_u32(u).expect("a scalar value");
-        for local in [
+        let letter = (0xC0..=0xFF).contains(&u) && u != 0xD7 && u != 0xF7;
+        [
             format!("{c}"),
             format!("A{c}b"),
             format!("{c}.Z9"),
             format!("x+{c}{c}'Q"),
             format!("{c}~XN-{c}"),
-        ] {
-            let mut fast = String::from("kept:");
-            let used = latin1_local_key(&local, &mut fast);
-            let expected = (0xC0..=0xFF).contains(&u) && u != 0xD7 && u != 0xF7;
-            assert_eq!(used, expected, "{local:?}");
-            if used {
-                assert_eq!(fast, format!("kept:{}", uts46_local_key(&local)));
-            } else {
-                assert_eq!(fast, "kept:", "nothing appended for {local:?}");
-            }
+        ]
+        .into_iter()
+        .map(move |local| (c, local, letter))
+    })
+}
+
+#[test]
+fn latin1_local_key_agrees_with_uts46() {
+    for (_, local, expected) in latin1_cases() {
+        let mut fast = String::from("kept:");
+        let used = latin1_local_key(&local, &mut fast);
+        assert_eq!(used, expected, "{local:?}");
+        if used {
+            assert_eq!(fast, format!("kept:{}", uts46_local_key(&local)));
+        } else {
+            assert_eq!(fast, "kept:", "nothing appended for {local:?}");
         }
     }
     // A piece that reads as punycode takes the general path.
@@ -456,27 +464,17 @@ fn latin1_local_parts_take_the_short_path() {
     // `any_address` (no unsafe character) for local parts of ASCII and
     // Latin-1 letters, against the general checks: every code point of
     // the Latin-1 block and beyond, alone and among ASCII.
-    for u in 0xA0u32..=0x17F {
-        let c = char::from_u32(u).expect("a scalar value");
-        for local in [
-            format!("{c}"),
-            format!("A{c}b"),
-            format!("{c}.Z9"),
-            format!("x+{c}{c}'Q"),
-            format!("{c}~XN-{c}"),
-        ] {
-            let short = is_latin1_letters(local.as_bytes());
-            let expected = (0xC0..=0xFF).contains(&u) && u != 0xD7 && u != 0xF7;
-            assert_eq!(short, expected, "{local:?}");
-            if short {
-                let mut warnings = Vec::new();
-                assert_eq!(non_ascii_local(&local, 0, &mut warnings), Ok(()));
-                assert_eq!(warnings, [AddressWarning::InternationalLocalPart]);
-                assert!(!is_unsafe_in_address(c), "{c:?}");
-                let mut warnings = Vec::new();
-                assert_eq!(check_local(&local, 0, &mut warnings), Ok(false));
-                assert_eq!(warnings, [AddressWarning::InternationalLocalPart]);
-            }
+    for (c, local, expected) in latin1_cases() {
+        let short = is_latin1_letters(local.as_bytes());
+        assert_eq!(short, expected, "{local:?}");
+        if short {
+            let mut warnings = Vec::new();
+            assert_eq!(non_ascii_local(&local, 0, &mut warnings), Ok(()));
+            assert_eq!(warnings, [AddressWarning::InternationalLocalPart]);
+            assert!(!is_unsafe_in_address(c), "{c:?}");
+            let mut warnings = Vec::new();
+            assert_eq!(check_local(&local, 0, &mut warnings), Ok(false));
+            assert_eq!(warnings, [AddressWarning::InternationalLocalPart]);
         }
     }
     assert!(is_latin1_letters(b"plain.ascii+1"));
