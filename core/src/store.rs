@@ -311,8 +311,9 @@ pub trait Transaction {
 
     /// A hint: the engine is about to ask [`Transaction::member_by_contact`]
     /// and [`Transaction::open_invitation_for`] for each of `keys` (the
-    /// recipients of one batch, at most the policy's batch size), one key
-    /// after the other, between this transaction's writes. A store that
+    /// recipients of one batch, at most the policy's batch size; the rows of
+    /// one batch of a bulk update), one key after the other, between this
+    /// transaction's writes. A store that
     /// pays a round trip per read may read them all now; whatever it serves
     /// later must still be what those two methods would answer at that
     /// point, this transaction's own writes included. The default does
