@@ -7,7 +7,7 @@
 
 use super::members::CleanUpdate;
 use super::{Auth, Ctx, Enlist, MAX_IDS, MAX_KEY_BYTES, check_max_bytes};
-use crate::error::{Error, LimitKind, Result};
+use crate::error::{EntityKind, Error, LimitKind, Result};
 use crate::event::Actor;
 use crate::id::{BatchId, InvitationId, MemberId, OrgId};
 use crate::member::MemberStatus;
@@ -609,10 +609,8 @@ impl Ctx<'_> {
         let mut rows: Vec<Option<BulkRow>> = vec![None; sel.len()];
         let edit = sel.role.clone().map(CleanUpdate::role).transpose()?;
         for (i, id) in sel.members.iter().enumerate() {
-            let contact = self
-                .tx
-                .member(org, id)?
-                .map(|m| m.contact.as_str().to_owned());
+            let member = self.tx.member(org, id)?;
+            let contact = member.as_ref().map(|m| m.contact.as_str().to_owned());
             let done = match sel.action {
                 BulkAction::Remove => self.remove_member_in(o, auth, actor, id),
                 BulkAction::Deactivate => {
@@ -621,11 +619,12 @@ impl Ctx<'_> {
                 BulkAction::Reactivate => {
                     self.set_member_status_in(o, auth, actor, id, MemberStatus::Active)
                 }
-                BulkAction::ChangeRole => match &edit {
-                    Some(edit) => self
-                        .edit_member(o, auth, actor, id, edit)
+                BulkAction::ChangeRole => match (&edit, member) {
+                    (Some(edit), Some(before)) => self
+                        .edit_member(o, auth, actor, before, edit)
                         .map(|(m, changes)| (m, !changes.is_empty())),
-                    None => Err(Error::invalid("role", "change_role needs the new role")),
+                    (Some(_), None) => Err(Error::not_found(EntityKind::Member, id)),
+                    (None, _) => Err(Error::invalid("role", "change_role needs the new role")),
                 },
                 BulkAction::Resend | BulkAction::Revoke => Err(Error::invalid(
                     "members",

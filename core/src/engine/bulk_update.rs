@@ -244,7 +244,7 @@ fn apply_batch(
                 None => Err(Error::not_found(EntityKind::Member, &row.input)),
                 Some(m) => {
                     r.member = Some(m.id.clone());
-                    cx.edit_member(&o, &auth, actor, &m.id, update)
+                    cx.edit_member(&o, &auth, actor, m, update)
                 }
             },
         };

@@ -163,18 +163,21 @@ impl super::Ctx<'_> {
     /// every check first, then the member written once, with one
     /// `MemberUpdated` event naming the fields that changed and, when the
     /// status changes, one `MemberStatusChanged` event. Returns the member
-    /// as written and the changes (empty: nothing written).
+    /// as written and the changes (empty: nothing written). `before` is
+    /// the member as this transaction read it (the caller found it by id
+    /// or by contact; reading it again would cost a store with round
+    /// trips one per member of a bulk update).
     pub(crate) fn edit_member(
         &mut self,
         o: &crate::organization::Organization,
         auth: &super::Auth,
         actor: &Actor,
-        member: &MemberId,
+        before: Member,
         u: &CleanUpdate,
     ) -> Result<(Member, Vec<FieldChange>)> {
         let cx = self;
         let org = &o.id;
-        let before = cx.member(org, member)?;
+        let member = &before.id;
         let mut m = before.clone();
         if m.status == MemberStatus::Removed {
             return Err(Error::conflict("a removed member cannot be edited"));
@@ -430,7 +433,8 @@ impl Enlist {
         let update = CleanUpdate::of(&update, None)?;
         self.run("update_member", |cx| {
             let (o, auth) = cx.enter(org, actor)?;
-            Ok(cx.edit_member(&o, &auth, actor, member, &update)?.0)
+            let before = cx.member(org, member)?;
+            Ok(cx.edit_member(&o, &auth, actor, before, &update)?.0)
         })
     }
 
