@@ -117,7 +117,7 @@ wire_names! {
 #[non_exhaustive]
 #[cfg_attr(
     feature = "python",
-    pyo3::pyclass(frozen, eq, get_all, module = "enlist._enlist")
+    pyo3::pyclass(frozen, eq, module = "enlist._enlist")
 )]
 pub struct OutboxMessage {
     /// Its id.
@@ -141,6 +141,25 @@ pub struct OutboxMessage {
     pub created_at: DateTime<Utc>,
     /// When it was delivered.
     pub sent_at: Option<DateTime<Utc>>,
+    /// What an invitation email says, kept in place of its rendered
+    /// Subject and bodies until it is sent (ADR 0017): the engine renders
+    /// it when a worker claims the message or someone reads it, so that
+    /// issuing does not pay for rendering. `None` once rendered, and for
+    /// the messages the engine renders at once (domain codes). Messages the
+    /// engine hands out are always rendered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) draft: Option<Box<EmailDraft>>,
+}
+
+/// What rendering a queued invitation email needs besides the stored
+/// [`OutgoingEmail`]'s own fields (its address, link, names): the template
+/// variables as they were when the invitation was issued, and the
+/// invitation's language (the template is the organization's for that
+/// language when the message is rendered).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct EmailDraft {
+    pub(crate) vars: crate::template::EmailVars,
+    pub(crate) locale: Option<String>,
 }
 
 /// What replaces a secret in redacted text.
@@ -152,7 +171,11 @@ impl OutboxMessage {
     pub fn redact(&mut self) {
         use crate::template::replace_found;
         use memchr::memmem::Finder;
-        if self.email.accept_url != REDACTED && !self.email.accept_url.is_empty() {
+        if self.email.accept_url == REDACTED || self.email.accept_url.is_empty() {
+            return;
+        }
+        // A draft (ADR 0018) has no bodies yet: only the link to drop.
+        if !self.email.text_body.is_empty() || self.email.html_body.is_some() {
             let url = Finder::new(&self.email.accept_url);
             self.email.text_body =
                 replace_found(std::mem::take(&mut self.email.text_body), &url, REDACTED);
@@ -166,8 +189,8 @@ impl OutboxMessage {
                 }
                 *html = replace_found(h, &url, REDACTED);
             }
-            self.email.accept_url = REDACTED.to_owned();
         }
+        self.email.accept_url = REDACTED.to_owned();
     }
 
     /// This message without its secret: what a person may see (delivery
@@ -729,7 +752,22 @@ mod tests {
             last_error: None,
             created_at: DateTime::from_timestamp(0, 0).unwrap_or_default(),
             sent_at: None,
+            draft: None,
         }
+    }
+
+    #[test]
+    fn a_draft_loses_its_link_with_no_body_to_search() {
+        // A queued email kept as a draft (ADR 0018): no Subject, no bodies.
+        let mut email = email_with_link("https://a.test/join?token=org_1.SECRETSECRET");
+        email.subject = String::new();
+        email.text_body = String::new();
+        email.html_body = None;
+        let msg = stored_with(email).redacted();
+        assert_eq!(msg.email.accept_url, REDACTED);
+        assert_eq!(msg.email.text_body, "");
+        assert_eq!(msg.email.html_body, None);
+        assert!(!format!("{msg:?}").contains("SECRET"));
     }
 
     #[test]

@@ -985,7 +985,22 @@ py_records! {
     // needs it) that `repr()` leaves out.
     OutgoingEmail repr(message_id, to, subject) {}
 
-    OutboxMessage repr(id, status, attempts) {}
+    // Not `get_all`: the draft a stored message may keep is the engine's
+    // (ADR 0018); every message a host gets is rendered.
+    OutboxMessage repr(id, status, attempts)
+    getters |v| {
+        id -> MessageId { v.id.clone() }
+        org_id -> OrgId { v.org_id.clone() }
+        invitation_id -> InvitationId { v.invitation_id.clone() }
+        email -> OutgoingEmail { v.email.clone() }
+        status -> OutboxStatus { v.status }
+        attempts -> u32 { v.attempts }
+        next_attempt_at -> chrono::DateTime<chrono::Utc> { v.next_attempt_at }
+        last_error -> Option<String> { v.last_error.clone() }
+        created_at -> chrono::DateTime<chrono::Utc> { v.created_at }
+        sent_at -> Option<chrono::DateTime<chrono::Utc>> { v.sent_at }
+    }
+    {}
 
     EmailTemplate repr(locale, subject) {}
 

@@ -357,8 +357,9 @@ pub fn format_expiry(at: DateTime<Utc>, locale: &str) -> String {
 }
 
 /// What an email says about its invitation: the template variables,
-/// before the accept link (which the renderer places itself).
-#[derive(Clone, Debug)]
+/// before the accept link (which the renderer places itself). Kept by a
+/// queued message until it is rendered ([`crate::outbox::EmailDraft`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct EmailVars {
     pub organization: String,
     pub inviter: Option<String>,

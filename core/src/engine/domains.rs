@@ -266,6 +266,7 @@ impl Enlist {
                 last_error: None,
                 created_at: cx.now,
                 sent_at: None,
+                draft: None,
             };
             cx.tx.put_outbox_message(&msg)?;
             cx.event(

@@ -2242,7 +2242,7 @@ impl Ctx<'_> {
                 let id = MessageId::from_random(self.id_bytes());
                 let look = self.org_email(&o.id, inv.invitation.locale.as_deref())?;
                 let groups = super::render::group_names(self.tx.as_mut(), &inv.invitation)?;
-                let email = InvitationEmail {
+                let (email, draft) = InvitationEmail {
                     org: o,
                     config: self.config,
                     invitation: &inv.invitation,
@@ -2254,7 +2254,7 @@ impl Ctx<'_> {
                     email: &look,
                     groups,
                 }
-                .render();
+                .draft();
                 let msg = OutboxMessage {
                     id,
                     org_id: o.id.clone(),
@@ -2266,6 +2266,7 @@ impl Ctx<'_> {
                     last_error: None,
                     created_at: self.now,
                     sent_at: None,
+                    draft: Some(Box::new(draft)),
                 };
                 self.tx.put_outbox_message(&msg)?;
                 Ok((token, Some(msg.id)))

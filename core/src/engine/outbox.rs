@@ -59,11 +59,15 @@ impl Enlist {
             Ok(cx.tx.due_outbox(None, now, limit)?)
         })?;
         let mut report = DeliveryReport::default();
+        // The templates of this pass, read once per organization and
+        // language (not once per message, a round trip on some stores).
+        let mut looks = super::render::Looks::default();
         for candidate in due {
             // Taken by another worker, sent, or superseded meanwhile.
             let Some(msg) = self.claim_one(&candidate.id)? else {
                 continue;
             };
+            let msg = self.render_with(&mut looks, msg)?;
             match mailer.send(&msg.email) {
                 Ok(()) => {
                     if self.mark_sent(&msg.id)? {
@@ -84,7 +88,8 @@ impl Enlist {
     }
 
     /// Claims one message if it is still queued and due (not claimed by
-    /// another worker): the live message, or `None`.
+    /// another worker): the live message as stored (a draft is rendered by
+    /// the caller), or `None`.
     fn claim_one(&self, id: &MessageId) -> Result<Option<OutboxMessage>> {
         let claim_secs = self.config.retry.claim_secs;
         self.run("deliver_pending.claim", |cx| {
@@ -115,7 +120,8 @@ impl Enlist {
             let until = super::time_after(cx.now, claim_secs, "retry.claim_secs")?;
             // Messages another worker is claiming may be skipped (left
             // for the next claim) rather than waited for.
-            Ok(cx.tx.claim_outbox(org, cx.now, until, limit)?)
+            let claimed = cx.tx.claim_outbox(org, cx.now, until, limit)?;
+            claimed.into_iter().map(|m| cx.rendered(m)).collect()
         })
     }
 
@@ -206,10 +212,11 @@ impl Enlist {
     /// actor is checked; for a person, use [`Enlist::outbox_message_in`].
     pub fn outbox_message(&self, id: &MessageId) -> Result<OutboxMessage> {
         self.run_read("outbox_message", |cx| {
-            cx.tx
+            let m = cx
+                .tx
                 .outbox_message(id)?
-                .map(OutboxMessage::redacted)
-                .ok_or_else(|| Error::not_found(EntityKind::Message, id))
+                .ok_or_else(|| Error::not_found(EntityKind::Message, id))?;
+            cx.rendered(m.redacted())
         })
     }
 
@@ -225,11 +232,12 @@ impl Enlist {
     ) -> Result<OutboxMessage> {
         self.run_read("outbox_message_in", |cx| {
             cx.authorized(org, actor, Permission::ManageOutbox)?;
-            cx.tx
+            let m = cx
+                .tx
                 .outbox_message(id)?
                 .filter(|m| &m.org_id == org)
-                .map(OutboxMessage::redacted)
-                .ok_or_else(|| Error::not_found(EntityKind::Message, id))
+                .ok_or_else(|| Error::not_found(EntityKind::Message, id))?;
+            cx.rendered(m.redacted())
         })
     }
 
@@ -356,8 +364,12 @@ impl Enlist {
         self.run_read("dead_letters", |cx| {
             cx.authorized(org, actor, Permission::ManageOutbox)?;
             let page = cx.tx.failed_outbox(org, after, limit)?;
+            let mut items = Vec::with_capacity(page.items.len());
+            for m in page.items {
+                items.push(DeadLetter::of(cx.rendered(m)?));
+            }
             Ok(Page {
-                items: page.items.into_iter().map(DeadLetter::of).collect(),
+                items,
                 next_cursor: page.next_cursor,
             })
         })

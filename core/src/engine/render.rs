@@ -10,12 +10,14 @@ use crate::id::OrgId;
 use crate::invitation::Invitation;
 use crate::member::MemberKind;
 use crate::organization::Organization;
-use crate::outbox::OutgoingEmail;
+use crate::outbox::{EmailDraft, OutboxMessage, OutgoingEmail};
 use crate::secret::Secret;
 use crate::store::Transaction;
 use crate::template::{
     self, EmailSettings, EmailTemplate, EmailVars, Rendered, TemplateSource, locale_fallbacks,
 };
+use std::collections::HashMap;
+use std::sync::Arc;
 
 /// A display name as one would say it: `"Doe, Dana"` (the directory
 /// format people paste) reads "Dana Doe".
@@ -162,7 +164,17 @@ pub(crate) struct InvitationEmail<'a> {
 impl InvitationEmail<'_> {
     /// The email: Subject, plain-text and HTML bodies and accept link,
     /// with the fields a mailer may use to build its own.
+    #[cfg(test)]
     pub(crate) fn render(self) -> OutgoingEmail {
+        let look = self.email;
+        let (mut email, draft) = self.draft();
+        fill(&mut email, &draft.vars, look.template.as_ref());
+        email
+    }
+
+    /// The email without its Subject and bodies, and what rendering them
+    /// needs: what a queued message keeps until it is sent (ADR 0017).
+    pub(crate) fn draft(self) -> (OutgoingEmail, EmailDraft) {
         let InvitationEmail {
             org: o,
             config,
@@ -184,8 +196,7 @@ impl InvitationEmail<'_> {
             email.settings.default_message.as_deref(),
             groups,
         );
-        let (_, r) = render_with_fallback(email.template.as_ref(), &vars, &url);
-        OutgoingEmail {
+        let email = OutgoingEmail {
             message_id: message_id.clone(),
             to: to.to_owned(),
             to_name: inv
@@ -196,18 +207,85 @@ impl InvitationEmail<'_> {
                     (Some(n), None) | (None, Some(n)) => Some(n.clone()),
                     _ => None,
                 }),
-            subject: r.subject,
-            text_body: r.text,
-            html_body: r.html,
+            subject: String::new(),
+            text_body: String::new(),
+            html_body: None,
             accept_url: url,
             org_name: o.name.clone(),
             inviter_name: inviter_name.map(str::to_owned),
             reply_to: inviter_email
                 .filter(|_| o.policy.reply_to_inviter)
                 .map(str::to_owned),
-            personal_message: vars.personal_message,
+            personal_message: vars.personal_message.clone(),
             expires_at: vars.expires_at,
+        };
+        let draft = EmailDraft {
+            vars,
+            locale: inv.locale.clone(),
+        };
+        (email, draft)
+    }
+}
+
+/// Renders `vars` into `email`'s Subject and bodies with `template` (the
+/// crate's default if `None` or if it fails on this data), the link being
+/// `email.accept_url` (`[redacted]` once the message was redacted).
+pub(crate) fn fill(email: &mut OutgoingEmail, vars: &EmailVars, template: Option<&EmailTemplate>) {
+    let (_, r) = render_with_fallback(template, vars, &email.accept_url);
+    email.subject = r.subject;
+    email.text_body = r.text;
+    email.html_body = r.html;
+}
+
+/// The email looks one delivery pass has read, by organization and
+/// language.
+pub(crate) type Looks = HashMap<(OrgId, Option<String>), Arc<OrgEmail>>;
+
+impl super::Enlist {
+    /// `m` rendered as a worker that claims it gets it (tests compare a
+    /// stored message with what the engine hands out).
+    #[cfg(any(test, feature = "testing"))]
+    pub(crate) fn rendered_message(&self, m: OutboxMessage) -> Result<OutboxMessage> {
+        self.render_with(&mut Looks::default(), m)
+    }
+
+    /// Renders a message kept as a draft with the look of its organization
+    /// and language from `looks`, read (in a read-only transaction) the
+    /// first time a pass meets them.
+    pub(crate) fn render_with(
+        &self,
+        looks: &mut Looks,
+        mut m: OutboxMessage,
+    ) -> Result<OutboxMessage> {
+        let Some(draft) = m.draft.take() else {
+            return Ok(m);
+        };
+        let key = (m.org_id.clone(), draft.locale.clone());
+        let look = match looks.get(&key) {
+            Some(look) => look.clone(),
+            None => {
+                let look = Arc::new(self.run_read("render_email", |cx| {
+                    OrgEmail::load(cx.tx.as_mut(), &m.org_id, draft.locale.as_deref())
+                })?);
+                looks.insert(key, look.clone());
+                look
+            }
+        };
+        fill(&mut m.email, &draft.vars, look.template.as_ref());
+        Ok(m)
+    }
+}
+
+impl super::Ctx<'_> {
+    /// Renders a message kept as a draft (ADR 0017) with its
+    /// organization's template for the invitation's language as it is
+    /// now; a rendered message is left as it is.
+    pub(crate) fn rendered(&mut self, mut m: OutboxMessage) -> Result<OutboxMessage> {
+        if let Some(draft) = m.draft.take() {
+            let look = self.org_email(&m.org_id, draft.locale.as_deref())?;
+            fill(&mut m.email, &draft.vars, look.template.as_ref());
         }
+        Ok(m)
     }
 }
 

@@ -163,6 +163,7 @@ fn message(org: &OrgId, id: &str, inv: &str, next: i64) -> OutboxMessage {
         last_error: None,
         created_at: t(0),
         sent_at: None,
+        draft: None,
     }
 }
 

@@ -19,8 +19,12 @@ use std::collections::BTreeSet;
 /// A message as the store keeps it (with its live link until delivery):
 /// the engine's reads return it redacted.
 fn stored_message(engine: &crate::Enlist, id: &crate::MessageId) -> crate::OutboxMessage {
-    let mut tx = engine.store().begin().expect("begin");
-    tx.outbox_message(id).expect("read").expect("stored")
+    let stored = {
+        let mut tx = engine.store().begin().expect("begin");
+        tx.outbox_message(id).expect("read").expect("stored")
+    };
+    // As a worker that claims it gets it: rendered if kept as a draft.
+    engine.rendered_message(stored).expect("rendered")
 }
 
 /// The variant names of events, in order.
@@ -2507,4 +2511,119 @@ pub fn batch_reports(env: &mut Env) {
     env.rec_result("pruned", &n);
     let r = env.engine.batch_report(&id, &me, &sent.batch_id);
     env.rec_result("after prune", &r);
+}
+
+/// Invitation emails are rendered when they are sent or read, not when
+/// they are issued (ADR 0018): the store keeps what rendering needs, every
+/// way out of the engine renders it, and a template changed in between
+/// applies.
+pub fn emails_are_rendered_at_delivery(env: &mut Env) {
+    use crate::{NewEmailTemplate, REDACTED};
+    let (org, owner) = env.org();
+    let id = org.id.clone();
+    let me = as_member(&owner);
+    let r = env
+        .engine
+        .invite(
+            &id,
+            &me,
+            InviteRequest::new(Recipients::List(vec![
+                RecipientInput {
+                    first_name: Some("Dana".into()),
+                    ..RecipientInput::email("dana@acme.test")
+                },
+                RecipientInput::email("eve@acme.test"),
+            ]))
+            .message("See you Monday"),
+        )
+        .expect("invite");
+    let ids: Vec<_> = r
+        .issued
+        .iter()
+        .map(|i| i.message_id.clone().expect("queued"))
+        .collect();
+    let token = r.issued[0]
+        .secret
+        .as_ref()
+        .expect("token")
+        .expose()
+        .to_owned();
+
+    // As stored: no Subject, no bodies, the link kept for the worker.
+    let store = env.engine.store().clone();
+    let raw = |m: &crate::MessageId| {
+        let mut tx = store.begin().expect("begin");
+        tx.outbox_message(m).expect("read").expect("stored")
+    };
+    let stored = raw(&ids[0]);
+    assert_eq!(stored.email.subject, "");
+    assert_eq!(stored.email.text_body, "");
+    assert_eq!(stored.email.html_body, None);
+    assert!(stored.email.accept_url.contains(&token));
+    assert!(stored.draft.is_some(), "kept as a draft");
+
+    // A template set after the invitation: the queued email uses it.
+    env.engine
+        .set_email_template(
+            &id,
+            &me,
+            NewEmailTemplate::new(
+                "en",
+                "{{ recipient_name or 'Hello' }}, join {{ organization }}",
+                "{{ personal_message }} {{ accept_url }} until {{ expires_at }}",
+            ),
+        )
+        .expect("template");
+
+    // Read by a person: rendered, the link redacted wherever it was.
+    let seen = env
+        .engine
+        .outbox_message_in(&id, &me, &ids[0])
+        .expect("read");
+    env.rec("read", &seen.email);
+    assert_eq!(seen.email.subject, "Dana, join Acme");
+    assert!(
+        seen.email
+            .text_body
+            .starts_with("See you Monday [redacted] until ")
+    );
+    assert!(!seen.email.text_body.contains(&token));
+    assert_eq!(seen.email.accept_url, REDACTED);
+    let host = env.engine.outbox_message(&ids[0]).expect("read");
+    assert_eq!(host.email, seen.email);
+
+    // Claimed by a worker: rendered with the live link; the store still
+    // keeps the draft (rendered again at the next attempt).
+    let claimed = env.engine.claim_due(Some(&id), 10).expect("claim");
+    env.rec("claimed", &claimed);
+    assert_eq!(claimed.len(), 2);
+    let dana = claimed.iter().find(|m| m.id == ids[0]).expect("dana");
+    assert_eq!(dana.email.subject, "Dana, join Acme");
+    assert!(dana.email.text_body.contains(&dana.email.accept_url));
+    assert!(dana.email.accept_url.contains(&token));
+    assert!(dana.draft.is_none(), "handed out rendered");
+    let eve = claimed.iter().find(|m| m.id == ids[1]).expect("eve");
+    assert_eq!(eve.email.subject, "Hello, join Acme");
+    assert!(raw(&ids[0]).draft.is_some());
+
+    // Sent: the stored message loses its link; read later, the bodies
+    // show `[redacted]` where it was.
+    assert!(env.engine.mark_sent(&ids[0]).expect("sent"));
+    let sent = raw(&ids[0]);
+    assert_eq!(sent.email.accept_url, REDACTED);
+    let seen = env.engine.outbox_message(&ids[0]).expect("read");
+    assert!(
+        seen.email
+            .text_body
+            .starts_with("See you Monday [redacted] until ")
+    );
+
+    // A dead letter's subject is rendered too.
+    env.engine
+        .mark_failed(&ids[1], "550 no such user", true)
+        .expect("failed");
+    let dead = env.engine.dead_letters(&id, &me, None, 10).expect("dead");
+    env.rec("dead", &dead);
+    assert_eq!(dead.items.len(), 1);
+    assert_eq!(dead.items[0].subject, "Hello, join Acme");
 }

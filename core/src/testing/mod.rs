@@ -116,6 +116,7 @@ macro_rules! store_conformance {
                 email_templates => same_as_memory engine_ops::email_templates,
                 bulk_actions => same_as_memory engine_ops::bulk_actions,
                 batch_reports => same_as_memory engine_ops::batch_reports,
+                emails_are_rendered_at_delivery => same_as_memory engine_ops::emails_are_rendered_at_delivery,
                 // The Transaction contract.
                 rollback_on_drop_changes_nothing => direct transactions::rollback_on_drop_changes_nothing,
                 panic_inside_a_transaction_rolls_back => direct transactions::panic_inside_a_transaction_rolls_back,
