@@ -182,6 +182,9 @@ impl Enlist {
             let gave_up = permanent || m.attempts >= retry.max_attempts;
             if gave_up {
                 m.status = OutboxStatus::Failed;
+                // Kept as it would have been sent (ADR 0018): a dead
+                // letter shows its Subject without rendering on every list.
+                m = cx.rendered(m)?;
                 m.redact();
             } else {
                 let delay = retry

@@ -2618,10 +2618,20 @@ pub fn emails_are_rendered_at_delivery(env: &mut Env) {
             .starts_with("See you Monday [redacted] until ")
     );
 
-    // A dead letter's subject is rendered too.
+    // Given up on: kept rendered as it would have been sent (its link
+    // redacted), so a later template does not change the dead letter and
+    // listing dead letters renders nothing.
     env.engine
         .mark_failed(&ids[1], "550 no such user", true)
         .expect("failed");
+    let failed = raw(&ids[1]);
+    assert!(failed.draft.is_none());
+    assert_eq!(failed.email.subject, "Hello, join Acme");
+    assert!(failed.email.text_body.contains("[redacted]"));
+    assert!(!failed.email.text_body.contains(&eve.email.accept_url));
+    env.engine
+        .delete_email_template(&id, &me, "en")
+        .expect("deleted");
     let dead = env.engine.dead_letters(&id, &me, None, 10).expect("dead");
     env.rec("dead", &dead);
     assert_eq!(dead.items.len(), 1);
