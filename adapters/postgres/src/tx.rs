@@ -45,6 +45,11 @@
 //! them) or at commit. A refusal found then fails that call, and every
 //! call after it (the trait allows this deferral; the engine abandons the
 //! command at any store error).
+//!
+//! An accept reads its invitation by secret and then the recipient's
+//! member and the invitation's queued messages: `invitation_by_secret`
+//! (in a writing transaction) reads the two along, served once and
+//! dropped by this transaction's member and outbox writes.
 
 use crate::PostgresStore;
 use crate::codec::{
@@ -179,6 +184,15 @@ impl RecipientCache {
         self.entries.insert((org.clone(), key), entry);
     }
 
+    /// Caches the live member of `key`.
+    fn set_member(&mut self, org: &OrgId, key: &str, member: Option<IdBody>) {
+        Self::note(&mut self.members, org, key, Some(&member));
+        self.entries
+            .entry((org.clone(), key.to_owned()))
+            .or_default()
+            .member = Some(member);
+    }
+
     /// Caches the open invitation of `key`.
     fn set_open(&mut self, org: &OrgId, key: &str, open: Option<IdBody>) {
         Self::note(&mut self.invitations, org, key, Some(&open));
@@ -290,6 +304,12 @@ pub(crate) struct PgTx<'a> {
     /// served or when this transaction writes a member or an invitation
     /// that may change it.
     recipients: RecipientCache,
+    /// The queued outbox messages (bodies, in `queued_messages_for`'s
+    /// order) of an invitation found by its secret, by `(organization,
+    /// invitation id)`: an accept supersedes them next. Read only when no
+    /// message of this transaction waits for the flush; served once;
+    /// dropped at every outbox write of this transaction.
+    queued: HashMap<(OrgId, String), Vec<String>>,
     /// Invitations written at the next statement (or commit).
     invitations: Option<InvitationBuffer>,
     /// Why writing the buffered invitations failed: every later call fails
@@ -342,6 +362,7 @@ impl<'a> PgTx<'a> {
             heads: HashMap::new(),
             pending: BTreeMap::new(),
             recipients: RecipientCache::default(),
+            queued: HashMap::new(),
             invitations: None,
             failed: None,
             closed: false,
@@ -1024,6 +1045,26 @@ const RECIPIENTS_SQL: &str = "SELECT x.k, m.member_id, m.body::text, i.invitatio
          WHERE org_id = $1 AND recipient_key = x.k AND status IN ('staged', 'pending')
          LIMIT 2) AS i ON true";
 
+/// The invitation of secret `$2`, its recipient key and id, the live
+/// member of that key (id and body, or nulls), and, when `$3`, the bodies
+/// of its queued outbox messages in `queued_messages_for`'s order (an
+/// index probe each: `invitations`' secret, `members_live_contact`,
+/// `outbox_queued`).
+const BY_SECRET_SQL: &str = "SELECT i.body::text, i.recipient_key, i.invitation_id,
+            m.member_id, m.body::text,
+            CASE WHEN $3 THEN
+                (SELECT coalesce(array_agg(o.body::text
+                                 ORDER BY o.created_s, o.created_ns, o.message_id), '{}')
+                 FROM outbox AS o
+                 WHERE o.org_id = $1 AND o.invitation_id = i.invitation_id
+                   AND o.status = 'queued')
+            END
+     FROM invitations AS i
+     LEFT JOIN LATERAL (SELECT member_id, body FROM members
+         WHERE org_id = $1 AND contact_key = i.recipient_key AND status <> 'removed'
+         LIMIT 2) AS m ON true
+     WHERE i.org_id = $1 AND i.secret_hash = $2 AND i.secret_hash IS NOT NULL";
+
 /// A member or an invitation as `(id, body)`.
 type IdBody = (String, String);
 
@@ -1652,11 +1693,47 @@ impl Transaction for PgTx<'_> {
         org: &OrgId,
         hash: &SecretHash,
     ) -> StoreResult<Option<StoredInvitation>> {
-        self.invitation_where(
-            org,
-            "secret_hash = $2 AND secret_hash IS NOT NULL",
-            &hash.0.as_slice(),
-        )
+        if self.read_only {
+            // A preview reads the invitation only.
+            return self.invitation_where(
+                org,
+                "secret_hash = $2 AND secret_hash IS NOT NULL",
+                &hash.0.as_slice(),
+            );
+        }
+        self.touch(org)?;
+        // What an accept asks for next comes along (two round trips
+        // fewer): the live member of the recipient's key and the
+        // invitation's queued messages, the latter unless this transaction
+        // has messages waiting for the flush (the outbox reads write those
+        // first). Each is an index probe. Serving them later is sound as
+        // for `prefetch_recipients`: another commit in between is caught
+        // by the version check, and this transaction's own member and
+        // outbox writes drop them.
+        let outbox_waits = self.pending.values().any(|p| !p.outbox.is_empty());
+        let rows = self.query(
+            BY_SECRET_SQL,
+            &[&org.as_str(), &hash.0.as_slice(), &!outbox_waits],
+        )?;
+        let Some(first) = rows.first() else {
+            return Ok(None);
+        };
+        let inv: StoredInvitation = body(first, 0, "invitation")?;
+        if rows.len() == 1 {
+            // (More rows: two live members for one key, which the unique
+            // index forbids; `member_by_contact` reads and reports it.)
+            let key: String = get(first, 1)?;
+            let id: String = get(first, 2)?;
+            let member: Option<String> = get(first, 3)?;
+            let member_body: Option<String> = get(first, 4)?;
+            let queued: Option<Vec<String>> = get(first, 5)?;
+            self.recipients
+                .set_member(org, &key, member.zip(member_body));
+            if let Some(queued) = queued {
+                self.queued.insert((org.clone(), id), queued);
+            }
+        }
+        Ok(Some(inv))
     }
 
     fn open_invitation_for(
@@ -1972,6 +2049,7 @@ impl Transaction for PgTx<'_> {
         let id = key_text("message id", msg.id.as_str())?.to_owned();
         let invitation_id = key_text("invitation id", msg.invitation_id.as_str())?.to_owned();
         self.write_lock(&msg.org_id)?;
+        self.queued.clear();
         let row = OutboxRow {
             id: id.clone(),
             invitation_id,
@@ -2134,6 +2212,16 @@ impl Transaction for PgTx<'_> {
         org: &OrgId,
         invitation: &InvitationId,
     ) -> StoreResult<Vec<OutboxMessage>> {
+        self.alive()?;
+        let prefetched = self
+            .queued
+            .remove(&(org.clone(), invitation.as_str().to_owned()));
+        if let Some(bodies) = prefetched {
+            return bodies
+                .iter()
+                .map(|b| from_body("outbox message", b))
+                .collect();
+        }
         self.touch(org)?;
         self.flush_for_outbox()?;
         let rows = self.query(
@@ -2503,6 +2591,7 @@ impl Transaction for PgTx<'_> {
         // What this transaction buffered for it goes too.
         self.pending.remove(org);
         self.recipients.purge(org);
+        self.queued.retain(|(o, _), _| o != org);
         if self.invitations.as_ref().is_some_and(|b| &b.org == org) {
             // Deleted with the rest: never written.
             self.invitations = None;

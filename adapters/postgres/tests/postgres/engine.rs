@@ -413,4 +413,4 @@ fn statements_of_a_batch_and_of_an_accept() {
 }
 
 /// The most statements an accept may take.
-const ACCEPT_STATEMENTS: u64 = 13;
+const ACCEPT_STATEMENTS: u64 = 11;
