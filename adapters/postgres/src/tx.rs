@@ -45,6 +45,11 @@
 //! them) or at commit. A refusal found then fails that call, and every
 //! call after it (the trait allows this deferral; the engine abandons the
 //! command at any store error).
+//!
+//! An accept reads its invitation by secret and then the recipient's
+//! member and the invitation's queued messages: `invitation_by_secret`
+//! (in a writing transaction) reads the two along, served once and
+//! dropped by this transaction's member and outbox writes.
 
 use crate::PostgresStore;
 use crate::codec::{
@@ -141,6 +146,121 @@ struct Prefetched {
     open: Option<Option<IdBody>>,
 }
 
+/// The recipients' members and open invitations read ahead, by
+/// `(organization, key)`, with the keys each cached member id and
+/// invitation id was read under: a write drops the entries it may change
+/// by key and by id, without walking the cache (a batch of 1,000
+/// invitations would otherwise compare 10^6 entries).
+#[derive(Default)]
+struct RecipientCache {
+    entries: HashMap<(OrgId, String), Prefetched>,
+    /// `(organization, member id)` to the keys it is cached under (one,
+    /// unless reads before the lock saw it move).
+    members: HashMap<(OrgId, String), Vec<String>>,
+    /// `(organization, invitation id)` to the keys it is cached under.
+    invitations: HashMap<(OrgId, String), Vec<String>>,
+}
+
+impl RecipientCache {
+    /// Notes that `held` (an id, if any) is cached under `key`.
+    fn note(
+        by_id: &mut HashMap<(OrgId, String), Vec<String>>,
+        org: &OrgId,
+        key: &str,
+        held: Option<&Option<IdBody>>,
+    ) {
+        if let Some(Some((id, _))) = held {
+            let keys = by_id.entry((org.clone(), id.clone())).or_default();
+            if !keys.iter().any(|k| k == key) {
+                keys.push(key.to_owned());
+            }
+        }
+    }
+
+    /// Caches what was read for `key` (both parts), replacing what was.
+    fn insert(&mut self, org: &OrgId, key: String, entry: Prefetched) {
+        Self::note(&mut self.members, org, &key, entry.member.as_ref());
+        Self::note(&mut self.invitations, org, &key, entry.open.as_ref());
+        self.entries.insert((org.clone(), key), entry);
+    }
+
+    /// Caches the live member of `key`.
+    fn set_member(&mut self, org: &OrgId, key: &str, member: Option<IdBody>) {
+        Self::note(&mut self.members, org, key, Some(&member));
+        self.entries
+            .entry((org.clone(), key.to_owned()))
+            .or_default()
+            .member = Some(member);
+    }
+
+    /// Caches the open invitation of `key`.
+    fn set_open(&mut self, org: &OrgId, key: &str, open: Option<IdBody>) {
+        Self::note(&mut self.invitations, org, key, Some(&open));
+        self.entries
+            .entry((org.clone(), key.to_owned()))
+            .or_default()
+            .open = Some(open);
+    }
+
+    /// Serves the cached member of `key` (once).
+    fn take_member(&mut self, org: &OrgId, key: &str) -> Option<Option<IdBody>> {
+        self.entries
+            .get_mut(&(org.clone(), key.to_owned()))
+            .and_then(|p| p.member.take())
+    }
+
+    /// Serves the cached open invitation of `key` (once).
+    fn take_open(&mut self, org: &OrgId, key: &str) -> Option<Option<IdBody>> {
+        self.entries
+            .get_mut(&(org.clone(), key.to_owned()))
+            .and_then(|p| p.open.take())
+    }
+
+    /// Drops the cached member of `key` and wherever member `id` is cached.
+    fn forget_member(&mut self, org: &OrgId, key: &str, id: &str) {
+        if let Some(p) = self.entries.get_mut(&(org.clone(), key.to_owned())) {
+            p.member = None;
+        }
+        for k in self
+            .members
+            .remove(&(org.clone(), id.to_owned()))
+            .unwrap_or_default()
+        {
+            if let Some(p) = self.entries.get_mut(&(org.clone(), k)) {
+                if matches!(&p.member, Some(Some((held, _))) if held == id) {
+                    p.member = None;
+                }
+            }
+        }
+    }
+
+    /// Drops the cached open invitation of `key` and wherever invitation
+    /// `id` is cached.
+    fn forget_open(&mut self, org: &OrgId, key: &str, id: &str) {
+        if let Some(p) = self.entries.get_mut(&(org.clone(), key.to_owned())) {
+            p.open = None;
+        }
+        for k in self
+            .invitations
+            .remove(&(org.clone(), id.to_owned()))
+            .unwrap_or_default()
+        {
+            if let Some(p) = self.entries.get_mut(&(org.clone(), k)) {
+                if matches!(&p.open, Some(Some((held, _))) if held == id) {
+                    p.open = None;
+                }
+            }
+        }
+    }
+
+    /// Drops everything cached of `org`.
+    fn purge(&mut self, org: &OrgId) {
+        self.entries.retain(|(o, _), _| o != org);
+        self.members.retain(|(o, _), _| o != org);
+        self.invitations.retain(|(o, _), _| o != org);
+    }
+}
+
 /// What one organization's flush writes.
 #[derive(Default)]
 struct Pending {
@@ -183,7 +303,13 @@ pub(crate) struct PgTx<'a> {
     /// other, for every recipient of a batch. An entry goes when it is
     /// served or when this transaction writes a member or an invitation
     /// that may change it.
-    recipients: HashMap<(OrgId, String), Prefetched>,
+    recipients: RecipientCache,
+    /// The queued outbox messages (bodies, in `queued_messages_for`'s
+    /// order) of an invitation found by its secret, by `(organization,
+    /// invitation id)`: an accept supersedes them next. Read only when no
+    /// message of this transaction waits for the flush; served once;
+    /// dropped at every outbox write of this transaction.
+    queued: HashMap<(OrgId, String), Vec<String>>,
     /// Invitations written at the next statement (or commit).
     invitations: Option<InvitationBuffer>,
     /// Why writing the buffered invitations failed: every later call fails
@@ -235,7 +361,8 @@ impl<'a> PgTx<'a> {
             lease,
             heads: HashMap::new(),
             pending: BTreeMap::new(),
-            recipients: HashMap::new(),
+            recipients: RecipientCache::default(),
+            queued: HashMap::new(),
             invitations: None,
             failed: None,
             closed: false,
@@ -425,9 +552,9 @@ impl<'a> PgTx<'a> {
     fn flush_org(&mut self, org: &OrgId, p: Pending) -> StoreResult<()> {
         let people = crate::people::writes(&p.people)?;
         let rest = !(p.events.is_empty() && p.outbox.is_empty() && p.open_counts.is_empty());
-        if people.is_none() && !rest {
+        let Some(parts) = FlushParts::of(people.is_some(), rest) else {
             return Ok(());
-        }
+        };
         let counts: Vec<_> = p.open_counts.iter().filter(|(_, d)| **d != 0).collect();
         let count_keys: Vec<&str> = counts.iter().map(|((k, _), _)| k.as_str()).collect();
         let count_statuses: Vec<&str> = counts.iter().map(|((_, s), _)| *s).collect();
@@ -468,7 +595,7 @@ impl<'a> PgTx<'a> {
         if rest {
             params.extend(rest_params);
         }
-        self.execute(flush_sql(people.is_some(), rest), &params)?;
+        self.execute(flush_sql(parts), &params)?;
         Ok(())
     }
 
@@ -484,14 +611,16 @@ impl<'a> PgTx<'a> {
         let Some(buffer) = self.invitations.take() else {
             return Ok(());
         };
-        let out = self.write_invitations(&buffer);
+        let out = self.write_invitations(buffer);
         if let Err(e) = &out {
             self.failed = Some(e.clone());
         }
         out
     }
 
-    fn write_invitations(&mut self, buffer: &InvitationBuffer) -> StoreResult<()> {
+    /// The statement of [`Self::write_invitations`]: its rows say what
+    /// was refused, or what each invitation replaced.
+    fn check_and_write_invitations(&mut self, buffer: &InvitationBuffer) -> StoreResult<Vec<Row>> {
         let rows = &buffer.rows;
         let col = |f: fn(&InvitationRow) -> &str| -> Vec<&str> { rows.iter().map(f).collect() };
         let ids = col(|r| &r.id);
@@ -511,7 +640,7 @@ impl<'a> PgTx<'a> {
         let open: Vec<bool> = rows.iter().map(|r| r.open).collect();
         let inviters: Vec<Option<&str>> = rows.iter().map(|r| r.inviter.as_deref()).collect();
         let user_refs: Vec<Option<&str>> = rows.iter().map(|r| r.user_ref.as_deref()).collect();
-        let found = self.query(
+        self.query(
             "WITH x AS (
                  SELECT * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
                                       $7::text[], $8::text[], $9::bytea[], $10::int8[],
@@ -580,7 +709,12 @@ impl<'a> PgTx<'a> {
                 &user_refs,
                 &pids,
             ],
-        )?;
+        )
+    }
+
+    /// Writes the buffered invitations (see [`Self::flush_invitations`]).
+    fn write_invitations(&mut self, buffer: InvitationBuffer) -> StoreResult<()> {
+        let found = self.check_and_write_invitations(&buffer)?;
         // Per row (by position): the first refusal, the previous status
         // and license, the stored people row.
         let mut refused: Option<(i64, UniqueRule)> = None;
@@ -612,8 +746,9 @@ impl<'a> PgTx<'a> {
         if let Some((_, rule)) = refused {
             return Err(StoreError::Unique(rule));
         }
-        let org = &buffer.org;
-        for (i, row) in buffer.rows.iter().enumerate() {
+        // The rows are consumed: their people rows move to the flush.
+        let InvitationBuffer { org, rows, .. } = buffer;
+        for (i, row) in rows.into_iter().enumerate() {
             let n = i64::try_from(i + 1).unwrap_or(i64::MAX);
             let counts = &mut self.pending.entry(org.clone()).or_default().open_counts;
             if let Some(old) = old.get(&n) {
@@ -626,14 +761,9 @@ impl<'a> PgTx<'a> {
                     .ok_or_else(|| StoreError::Corrupt(format!("unknown status {status:?}")))?;
                 *counts.entry((license.to_owned(), status)).or_insert(0) -= 1;
             }
-            *counts.entry((row.license.clone(), row.status)).or_insert(0) += 1;
+            *counts.entry((row.license, row.status)).or_insert(0) += 1;
             // The people row: what the table held came with the statement.
-            self.buffer_person(
-                org,
-                row.pid.clone(),
-                row.person.clone(),
-                Some(stored.remove(&n)),
-            )?;
+            self.buffer_person(&org, row.pid, row.person, Some(stored.remove(&n)))?;
         }
         Ok(())
     }
@@ -827,10 +957,33 @@ const REST_FINAL: &str = "UPDATE org_heads SET event_seq = $12 WHERE org_id = $1
 /// How many parameters [`REST_CTES`] and [`REST_FINAL`] read besides `$1`.
 const REST_PARAMS: usize = 15;
 
+/// What an organization's flush writes: there is no statement for nothing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum FlushParts {
+    /// People rows only.
+    People,
+    /// Events, outbox messages and counters only.
+    Rest,
+    /// Both.
+    Both,
+}
+
+impl FlushParts {
+    /// The parts to write, `None` when there is nothing to write.
+    fn of(people: bool, rest: bool) -> Option<Self> {
+        match (people, rest) {
+            (true, true) => Some(FlushParts::Both),
+            (true, false) => Some(FlushParts::People),
+            (false, true) => Some(FlushParts::Rest),
+            (false, false) => None,
+        }
+    }
+}
+
 /// The one statement of an organization's flush at commit: its people rows
 /// ([`crate::people::PEOPLE_CTES`], parameters `$2` to `$24`) and the rest
 /// ([`REST_CTES`], numbered after them), either or both.
-fn flush_sql(people: bool, rest: bool) -> &'static str {
+fn flush_sql(parts: FlushParts) -> &'static str {
     static SQL: std::sync::OnceLock<[String; 3]> = std::sync::OnceLock::new();
     let all = SQL.get_or_init(|| {
         let shift = crate::people::PEOPLE_PARAMS;
@@ -845,10 +998,10 @@ fn flush_sql(people: bool, rest: bool) -> &'static str {
             ),
         ]
     });
-    match (people, rest) {
-        (true, false) => &all[0],
-        (false, _) => &all[1],
-        (true, true) => &all[2],
+    match parts {
+        FlushParts::People => &all[0],
+        FlushParts::Rest => &all[1],
+        FlushParts::Both => &all[2],
     }
 }
 
@@ -891,6 +1044,26 @@ const RECIPIENTS_SQL: &str = "SELECT x.k, m.member_id, m.body::text, i.invitatio
      LEFT JOIN LATERAL (SELECT invitation_id, body FROM invitations
          WHERE org_id = $1 AND recipient_key = x.k AND status IN ('staged', 'pending')
          LIMIT 2) AS i ON true";
+
+/// The invitation of secret `$2`, its recipient key and id, the live
+/// member of that key (id and body, or nulls), and, when `$3`, the bodies
+/// of its queued outbox messages in `queued_messages_for`'s order (an
+/// index probe each: `invitations`' secret, `members_live_contact`,
+/// `outbox_queued`).
+const BY_SECRET_SQL: &str = "SELECT i.body::text, i.recipient_key, i.invitation_id,
+            m.member_id, m.body::text,
+            CASE WHEN $3 THEN
+                (SELECT coalesce(array_agg(o.body::text
+                                 ORDER BY o.created_s, o.created_ns, o.message_id), '{}')
+                 FROM outbox AS o
+                 WHERE o.org_id = $1 AND o.invitation_id = i.invitation_id
+                   AND o.status = 'queued')
+            END
+     FROM invitations AS i
+     LEFT JOIN LATERAL (SELECT member_id, body FROM members
+         WHERE org_id = $1 AND contact_key = i.recipient_key AND status <> 'removed'
+         LIMIT 2) AS m ON true
+     WHERE i.org_id = $1 AND i.secret_hash = $2 AND i.secret_hash IS NOT NULL";
 
 /// A member or an invitation as `(id, body)`.
 type IdBody = (String, String);
@@ -1148,10 +1321,7 @@ impl Transaction for PgTx<'_> {
         if key.contains('\0') {
             return Ok(None);
         }
-        let cached = self
-            .recipients
-            .get_mut(&(org.clone(), key.to_owned()))
-            .and_then(|p| p.member.take());
+        let cached = self.recipients.take_member(org, key);
         if let Some(member) = cached {
             return member.map(|(_, b)| from_body("member", &b)).transpose();
         }
@@ -1166,10 +1336,7 @@ impl Transaction for PgTx<'_> {
             return Err(StoreError::Corrupt("a lookup returned no row".into()));
         };
         let (_, member, open) = recipient_row(&row)?;
-        self.recipients
-            .entry((org.clone(), key.to_owned()))
-            .or_default()
-            .open = Some(open);
+        self.recipients.set_open(org, key, open);
         member.map(|(_, b)| from_body("member", &b)).transpose()
     }
 
@@ -1196,13 +1363,7 @@ impl Transaction for PgTx<'_> {
             key_text("group id", g.group_id.as_str())?;
         }
         self.write_lock(&m.org_id)?;
-        for ((o, k), p) in self.recipients.iter_mut() {
-            if o == &m.org_id
-                && (k == &m.contact_key || matches!(&p.member, Some(Some((held, _))) if held == id))
-            {
-                p.member = None;
-            }
-        }
+        self.recipients.forget_member(&m.org_id, &m.contact_key, id);
         let live = m.status != MemberStatus::Removed;
         let (pid, person) = crate::people::of_member(m);
         // The previous version of this member, any other live member
@@ -1532,11 +1693,47 @@ impl Transaction for PgTx<'_> {
         org: &OrgId,
         hash: &SecretHash,
     ) -> StoreResult<Option<StoredInvitation>> {
-        self.invitation_where(
-            org,
-            "secret_hash = $2 AND secret_hash IS NOT NULL",
-            &hash.0.as_slice(),
-        )
+        if self.read_only {
+            // A preview reads the invitation only.
+            return self.invitation_where(
+                org,
+                "secret_hash = $2 AND secret_hash IS NOT NULL",
+                &hash.0.as_slice(),
+            );
+        }
+        self.touch(org)?;
+        // What an accept asks for next comes along (two round trips
+        // fewer): the live member of the recipient's key and the
+        // invitation's queued messages, the latter unless this transaction
+        // has messages waiting for the flush (the outbox reads write those
+        // first). Each is an index probe. Serving them later is sound as
+        // for `prefetch_recipients`: another commit in between is caught
+        // by the version check, and this transaction's own member and
+        // outbox writes drop them.
+        let outbox_waits = self.pending.values().any(|p| !p.outbox.is_empty());
+        let rows = self.query(
+            BY_SECRET_SQL,
+            &[&org.as_str(), &hash.0.as_slice(), &!outbox_waits],
+        )?;
+        let Some(first) = rows.first() else {
+            return Ok(None);
+        };
+        let inv: StoredInvitation = body(first, 0, "invitation")?;
+        if rows.len() == 1 {
+            // (More rows: two live members for one key, which the unique
+            // index forbids; `member_by_contact` reads and reports it.)
+            let key: String = get(first, 1)?;
+            let id: String = get(first, 2)?;
+            let member: Option<String> = get(first, 3)?;
+            let member_body: Option<String> = get(first, 4)?;
+            let queued: Option<Vec<String>> = get(first, 5)?;
+            self.recipients
+                .set_member(org, &key, member.zip(member_body));
+            if let Some(queued) = queued {
+                self.queued.insert((org.clone(), id), queued);
+            }
+        }
+        Ok(Some(inv))
     }
 
     fn open_invitation_for(
@@ -1548,10 +1745,7 @@ impl Transaction for PgTx<'_> {
         if key.contains('\0') {
             return Ok(None);
         }
-        let cached = self
-            .recipients
-            .get_mut(&(org.clone(), key.to_owned()))
-            .and_then(|p| p.open.take());
+        let cached = self.recipients.take_open(org, key);
         if let Some(open) = cached {
             return open.map(|(_, b)| from_body("invitation", &b)).transpose();
         }
@@ -1591,13 +1785,7 @@ impl Transaction for PgTx<'_> {
             self.flush_invitations()?;
         }
         self.write_lock(&inv.org_id)?;
-        for ((o, k), p) in self.recipients.iter_mut() {
-            if o == &inv.org_id
-                && (k == &key || matches!(&p.open, Some(Some((held, _))) if held == &id))
-            {
-                p.open = None;
-            }
-        }
+        self.recipients.forget_open(&inv.org_id, &key, &id);
         let (pid, person) = crate::people::of_invitation(inv);
         let buffer = self.invitations.get_or_insert_with(|| InvitationBuffer {
             org: inv.org_id.clone(),
@@ -1861,6 +2049,7 @@ impl Transaction for PgTx<'_> {
         let id = key_text("message id", msg.id.as_str())?.to_owned();
         let invitation_id = key_text("invitation id", msg.invitation_id.as_str())?.to_owned();
         self.write_lock(&msg.org_id)?;
+        self.queued.clear();
         let row = OutboxRow {
             id: id.clone(),
             invitation_id,
@@ -2023,6 +2212,16 @@ impl Transaction for PgTx<'_> {
         org: &OrgId,
         invitation: &InvitationId,
     ) -> StoreResult<Vec<OutboxMessage>> {
+        self.alive()?;
+        let prefetched = self
+            .queued
+            .remove(&(org.clone(), invitation.as_str().to_owned()));
+        if let Some(bodies) = prefetched {
+            return bodies
+                .iter()
+                .map(|b| from_body("outbox message", b))
+                .collect();
+        }
         self.touch(org)?;
         self.flush_for_outbox()?;
         let rows = self.query(
@@ -2194,7 +2393,8 @@ impl Transaction for PgTx<'_> {
         self.touch(org)?;
         // One probe of `members_live_contact` and one of
         // `invitations_open_recipient` per key, the list one array.
-        let mut read = HashMap::with_capacity(keys.len());
+        let mut read = Vec::with_capacity(keys.len());
+        let mut seen = HashSet::with_capacity(keys.len());
         for chunk in keys.chunks(STANDING_CHUNK) {
             let rows = self.query(RECIPIENTS_SQL, &[&org.as_str(), &chunk])?;
             for r in &rows {
@@ -2203,15 +2403,18 @@ impl Transaction for PgTx<'_> {
                     member: Some(member),
                     open: Some(open),
                 };
-                if read.insert((org.clone(), key), entry).is_some() {
+                if !seen.insert(key.clone()) {
                     // The unique indexes allow one of each per key.
                     return Err(StoreError::Corrupt(
                         "two live members or open invitations for one key".into(),
                     ));
                 }
+                read.push((key, entry));
             }
         }
-        self.recipients.extend(read);
+        for (key, entry) in read {
+            self.recipients.insert(org, key, entry);
+        }
         Ok(())
     }
 
@@ -2387,7 +2590,8 @@ impl Transaction for PgTx<'_> {
         self.write_lock(org)?;
         // What this transaction buffered for it goes too.
         self.pending.remove(org);
-        self.recipients.retain(|(k, _), _| k != org);
+        self.recipients.purge(org);
+        self.queued.retain(|(o, _), _| o != org);
         if self.invitations.as_ref().is_some_and(|b| &b.org == org) {
             // Deleted with the rest: never written.
             self.invitations = None;
@@ -2842,7 +3046,7 @@ mod tests {
         assert_eq!(renumber("price $ 1 and $$", 5), "price $ 1 and $$");
         // The combined statement reads exactly $1 to $39: the rest's
         // parameters come right after the people's.
-        let read: BTreeSet<usize> = flush_sql(true, true)
+        let read: BTreeSet<usize> = flush_sql(FlushParts::Both)
             .split('$')
             .skip(1)
             .filter_map(|part| {
@@ -2852,7 +3056,15 @@ mod tests {
             .collect();
         let all: BTreeSet<usize> = (1..=1 + crate::people::PEOPLE_PARAMS + REST_PARAMS).collect();
         assert_eq!(read, all);
-        assert!(flush_sql(false, true).starts_with("WITH ev AS"));
-        assert!(flush_sql(true, false).ends_with("SELECT 1"));
+        assert!(flush_sql(FlushParts::Rest).starts_with("WITH ev AS"));
+        assert!(flush_sql(FlushParts::People).ends_with("SELECT 1"));
+    }
+
+    #[test]
+    fn a_flush_with_nothing_to_write_has_no_statement() {
+        assert_eq!(FlushParts::of(false, false), None);
+        assert_eq!(FlushParts::of(true, false), Some(FlushParts::People));
+        assert_eq!(FlushParts::of(false, true), Some(FlushParts::Rest));
+        assert_eq!(FlushParts::of(true, true), Some(FlushParts::Both));
     }
 }

@@ -643,6 +643,129 @@ pub fn reads_see_the_transactions_own_writes(make: MakeStore<'_>) {
     assert_eq!(tx.outbox_message(&msg.id).expect("read"), None);
 }
 
+/// What an accept reads after `invitation_by_secret` (the member of the
+/// recipient's key, the invitation's queued messages) answers as it would
+/// on its own: asked once or twice, after this transaction's member and
+/// outbox writes, with an outbox message of this transaction waiting
+/// before the read, and in a read-only transaction. (A store may read
+/// them ahead with the invitation.)
+pub fn reads_after_an_invitation_by_secret_answer_as_without_it(make: MakeStore<'_>) {
+    let store = make();
+    let org = org_id(1);
+    let inv = pending(&org, "inv_1", "k1@x.test", 1, 100);
+    let lone = pending(&org, "inv_2", "k2@x.test", 2, 100);
+    let m1 = member(&org, "mem_1", "k1@x.test");
+    let msg1 = message(&org, "msg_1", "inv_1", 3);
+    let msg2 = message(&org, "msg_2", "inv_1", 4);
+    let mut tx = begin(&*store);
+    tx.put_organization(&organization(&org)).expect("org");
+    tx.put_invitation(&inv).expect("inv_1");
+    tx.put_invitation(&lone).expect("inv_2");
+    tx.put_member(&m1).expect("m1");
+    tx.put_outbox_message(&msg1).expect("msg_1");
+    tx.put_outbox_message(&msg2).expect("msg_2");
+    tx.commit().expect("commit");
+    let queued = vec![msg1.clone(), msg2.clone()];
+
+    // Read as stored, twice each.
+    let mut tx = begin(&*store);
+    assert_eq!(
+        tx.invitation_by_secret(&org, &hash(1)).expect("read"),
+        Some(inv.clone())
+    );
+    for round in 0..2 {
+        assert_eq!(
+            tx.member_by_contact(&org, "k1@x.test").expect("member"),
+            Some(m1.clone()),
+            "round {round}"
+        );
+        assert_eq!(
+            tx.queued_messages_for(&org, &inv.id).expect("queued"),
+            queued,
+            "round {round}"
+        );
+    }
+    // An invitation with no member and no message.
+    assert_eq!(
+        tx.invitation_by_secret(&org, &hash(2)).expect("read"),
+        Some(lone.clone())
+    );
+    assert_eq!(
+        tx.member_by_contact(&org, "k2@x.test").expect("member"),
+        None
+    );
+    assert!(
+        tx.queued_messages_for(&org, &lone.id)
+            .expect("queued")
+            .is_empty()
+    );
+    drop(tx);
+
+    // This transaction's writes after the read: the member removed and
+    // another taking the key, a message superseded, one added, the
+    // invitation closed.
+    let mut tx = begin(&*store);
+    assert_eq!(
+        tx.invitation_by_secret(&org, &hash(1)).expect("read"),
+        Some(inv.clone())
+    );
+    let mut gone = m1.clone();
+    gone.status = MemberStatus::Removed;
+    tx.put_member(&gone).expect("remove m1");
+    assert_eq!(
+        tx.member_by_contact(&org, "k1@x.test").expect("member"),
+        None
+    );
+    let m2 = member(&org, "mem_2", "k1@x.test");
+    tx.put_member(&m2).expect("m2");
+    assert_eq!(
+        tx.member_by_contact(&org, "k1@x.test").expect("member"),
+        Some(m2.clone())
+    );
+    let mut superseded = msg1.clone();
+    superseded.status = OutboxStatus::Superseded;
+    tx.put_outbox_message(&superseded).expect("supersede msg_1");
+    let msg3 = message(&org, "msg_3", "inv_1", 5);
+    tx.put_outbox_message(&msg3).expect("msg_3");
+    let mut accepted = inv.clone();
+    accepted.status = InvitationStatus::Accepted;
+    accepted.closed_at = Some(t(2));
+    tx.put_invitation(&accepted).expect("accept");
+    assert_eq!(
+        tx.queued_messages_for(&org, &inv.id).expect("queued"),
+        vec![msg2.clone(), msg3.clone()]
+    );
+    drop(tx);
+
+    // A message of this transaction waiting before the read.
+    let mut tx = begin(&*store);
+    tx.put_outbox_message(&msg3).expect("msg_3");
+    assert_eq!(
+        tx.invitation_by_secret(&org, &hash(1)).expect("read"),
+        Some(inv.clone())
+    );
+    assert_eq!(
+        tx.queued_messages_for(&org, &inv.id).expect("queued"),
+        vec![msg1.clone(), msg2.clone(), msg3.clone()]
+    );
+    drop(tx);
+
+    // A read-only transaction reads the same.
+    let mut tx = store.begin_read().expect("begin read");
+    assert_eq!(
+        tx.invitation_by_secret(&org, &hash(1)).expect("read"),
+        Some(inv.clone())
+    );
+    assert_eq!(
+        tx.member_by_contact(&org, "k1@x.test").expect("member"),
+        Some(m1.clone())
+    );
+    assert_eq!(
+        tx.queued_messages_for(&org, &inv.id).expect("queued"),
+        queued
+    );
+}
+
 /// `prefetch_recipients` is a hint: what `member_by_contact` and
 /// `open_invitation_for` answer after it is what they would answer without
 /// it, the transaction's own writes since included (a member removed or

@@ -407,3 +407,57 @@ fn a_bulk_update_reads_its_rows_members_in_one_statement() {
         Some("Title 7")
     );
 }
+
+/// The statements (round trips, `BEGIN` and `COMMIT` included) of an
+/// accept and of a batch of 100, as upper bounds: a change that adds one
+/// shows here (the throughput bench's `round trips each` measures the
+/// same in a big organization).
+#[test]
+fn statements_of_a_batch_and_of_an_accept() {
+    let Some(f) = Fresh::new() else { return };
+    let (e, clock) = engine(f.dyn_store(), 3);
+    let (org, owner) = new_org(&e, Policy::default());
+    let admin = Actor::Member(owner.id.clone());
+    // A default group, as the bench's organization has none: the accept
+    // reads the groups either way.
+    e.create_group(
+        &org.id,
+        &admin,
+        NewGroup {
+            name: "Everyone".into(),
+            description: String::new(),
+            is_default: true,
+        },
+    )
+    .unwrap();
+    let list: Vec<_> = (0..100)
+        .map(|i| RecipientInput::email(format!("p{i}@acme.test")))
+        .collect();
+    let before = f.store.round_trips();
+    let report = e
+        .invite(&org.id, &admin, InviteRequest::new(Recipients::List(list)))
+        .unwrap();
+    let batch = f.store.round_trips() - before;
+    assert_eq!(report.issued.len(), 100);
+    assert!(batch <= 14, "a batch of 100 took {batch} statements");
+    clock.advance(after(60));
+    let mut trips = Vec::new();
+    for (i, issued) in report.issued.iter().take(5).enumerate() {
+        let before = f.store.round_trips();
+        e.accept(
+            issued.secret.as_ref().unwrap().expose(),
+            registration(&format!("acct-{i}")),
+        )
+        .unwrap();
+        trips.push(f.store.round_trips() - before);
+    }
+    println!("a batch of 100: {batch} statements; accepts: {trips:?}");
+    let most = trips.iter().copied().max().unwrap_or(0);
+    assert!(
+        most <= ACCEPT_STATEMENTS,
+        "accepts took {trips:?} statements"
+    );
+}
+
+/// The most statements an accept may take.
+const ACCEPT_STATEMENTS: u64 = 11;
