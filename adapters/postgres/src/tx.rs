@@ -218,36 +218,45 @@ impl RecipientCache {
 
     /// Drops the cached member of `key` and wherever member `id` is cached.
     fn forget_member(&mut self, org: &OrgId, key: &str, id: &str) {
-        if let Some(p) = self.entries.get_mut(&(org.clone(), key.to_owned())) {
-            p.member = None;
-        }
-        for k in self
-            .members
-            .remove(&(org.clone(), id.to_owned()))
-            .unwrap_or_default()
-        {
-            if let Some(p) = self.entries.get_mut(&(org.clone(), k)) {
-                if matches!(&p.member, Some(Some((held, _))) if held == id) {
-                    p.member = None;
-                }
-            }
-        }
+        Self::forget(
+            &mut self.entries,
+            &mut self.members,
+            |p| &mut p.member,
+            (org, key, id),
+        );
     }
 
     /// Drops the cached open invitation of `key` and wherever invitation
     /// `id` is cached.
     fn forget_open(&mut self, org: &OrgId, key: &str, id: &str) {
-        if let Some(p) = self.entries.get_mut(&(org.clone(), key.to_owned())) {
-            p.open = None;
+        Self::forget(
+            &mut self.entries,
+            &mut self.invitations,
+            |p| &mut p.open,
+            (org, key, id),
+        );
+    }
+
+    /// Drops one part of the entries (`part`: the member or the open
+    /// invitation) of `key`, and of every key `id` (of `by_id`) is cached
+    /// under while it still holds `id`.
+    fn forget(
+        entries: &mut HashMap<(OrgId, String), Prefetched>,
+        by_id: &mut HashMap<(OrgId, String), Vec<String>>,
+        part: fn(&mut Prefetched) -> &mut Option<Option<IdBody>>,
+        (org, key, id): (&OrgId, &str, &str),
+    ) {
+        if let Some(p) = entries.get_mut(&(org.clone(), key.to_owned())) {
+            *part(p) = None;
         }
-        for k in self
-            .invitations
+        for k in by_id
             .remove(&(org.clone(), id.to_owned()))
             .unwrap_or_default()
         {
-            if let Some(p) = self.entries.get_mut(&(org.clone(), k)) {
-                if matches!(&p.open, Some(Some((held, _))) if held == id) {
-                    p.open = None;
+            if let Some(p) = entries.get_mut(&(org.clone(), k)) {
+                let held = part(p);
+                if matches!(held, Some(Some((h, _))) if h == id) {
+                    *held = None;
                 }
             }
         }

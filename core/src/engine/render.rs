@@ -173,7 +173,7 @@ impl InvitationEmail<'_> {
     }
 
     /// The email without its Subject and bodies, and what rendering them
-    /// needs: what a queued message keeps until it is sent (ADR 0017).
+    /// needs: what a queued message keeps until it is sent (ADR 0018).
     pub(crate) fn draft(self) -> (OutgoingEmail, EmailDraft) {
         let InvitationEmail {
             org: o,
@@ -277,7 +277,7 @@ impl super::Enlist {
 }
 
 impl super::Ctx<'_> {
-    /// Renders a message kept as a draft (ADR 0017) with its
+    /// Renders a message kept as a draft (ADR 0018) with its
     /// organization's template for the invitation's language as it is
     /// now; a rendered message is left as it is.
     pub(crate) fn rendered(&mut self, mut m: OutboxMessage) -> Result<OutboxMessage> {
