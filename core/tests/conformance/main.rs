@@ -34,7 +34,8 @@ fn the_book_shows_the_example_store_as_it_is() {
         macro_src.matches(" => same_as_memory ").count() + macro_src.matches(" => direct ").count();
     assert!(
         page.contains(&format!("running {tests} tests"))
-            && page.contains(&format!("runs {tests} tests named")),
+            && page.contains(&format!("runs {tests} tests named"))
+            && page.contains(&format!("test result: ok. {tests} passed")),
         "the chapter says the suite has {tests} tests"
     );
 }
