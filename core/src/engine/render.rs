@@ -252,27 +252,18 @@ impl super::Enlist {
     /// Renders a message kept as a draft with the look of its organization
     /// and language from `looks`, read (in a read-only transaction) the
     /// first time a pass meets them.
-    pub(crate) fn render_with(
-        &self,
-        looks: &mut Looks,
-        mut m: OutboxMessage,
-    ) -> Result<OutboxMessage> {
-        let Some(draft) = m.draft.take() else {
-            return Ok(m);
-        };
-        let key = (m.org_id.clone(), draft.locale.clone());
-        let look = match looks.get(&key) {
-            Some(look) => look.clone(),
-            None => {
-                let look = Arc::new(self.run_read("render_email", |cx| {
-                    OrgEmail::load(cx.tx.as_mut(), &m.org_id, draft.locale.as_deref())
-                })?);
-                looks.insert(key, look.clone());
-                look
+    pub(crate) fn render_with(&self, looks: &mut Looks, m: OutboxMessage) -> Result<OutboxMessage> {
+        render_draft(m, |org, locale| {
+            let key = (org.clone(), locale.map(str::to_owned));
+            if let Some(look) = looks.get(&key) {
+                return Ok(look.clone());
             }
-        };
-        fill(&mut m.email, &draft.vars, look.template.as_ref());
-        Ok(m)
+            let look = Arc::new(self.run_read("render_email", |cx| {
+                OrgEmail::load(cx.tx.as_mut(), org, locale)
+            })?);
+            looks.insert(key, look.clone());
+            Ok(look)
+        })
     }
 }
 
@@ -280,13 +271,22 @@ impl super::Ctx<'_> {
     /// Renders a message kept as a draft (ADR 0018) with its
     /// organization's template for the invitation's language as it is
     /// now; a rendered message is left as it is.
-    pub(crate) fn rendered(&mut self, mut m: OutboxMessage) -> Result<OutboxMessage> {
-        if let Some(draft) = m.draft.take() {
-            let look = self.org_email(&m.org_id, draft.locale.as_deref())?;
-            fill(&mut m.email, &draft.vars, look.template.as_ref());
-        }
-        Ok(m)
+    pub(crate) fn rendered(&mut self, m: OutboxMessage) -> Result<OutboxMessage> {
+        render_draft(m, |org, locale| self.org_email(org, locale))
     }
+}
+
+/// `m` with its draft, if it keeps one, rendered with the look `look_of`
+/// gives for its organization and language; a rendered message as it is.
+fn render_draft(
+    mut m: OutboxMessage,
+    look_of: impl FnOnce(&OrgId, Option<&str>) -> Result<Arc<OrgEmail>>,
+) -> Result<OutboxMessage> {
+    if let Some(draft) = m.draft.take() {
+        let look = look_of(&m.org_id, draft.locale.as_deref())?;
+        fill(&mut m.email, &draft.vars, look.template.as_ref());
+    }
+    Ok(m)
 }
 
 #[cfg(test)]
