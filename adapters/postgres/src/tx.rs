@@ -146,6 +146,9 @@ struct Prefetched {
     open: Option<Option<IdBody>>,
 }
 
+/// One part of a cached entry: its member or its open invitation.
+type Part = fn(&mut Prefetched) -> &mut Option<Option<IdBody>>;
+
 /// The recipients' members and open invitations read ahead, by
 /// `(organization, key)`, with the keys each cached member id and
 /// invitation id was read under: a write drops the entries it may change
@@ -186,34 +189,54 @@ impl RecipientCache {
 
     /// Caches the live member of `key`.
     fn set_member(&mut self, org: &OrgId, key: &str, member: Option<IdBody>) {
-        Self::note(&mut self.members, org, key, Some(&member));
-        self.entries
-            .entry((org.clone(), key.to_owned()))
-            .or_default()
-            .member = Some(member);
+        Self::set(
+            &mut self.entries,
+            &mut self.members,
+            |p| &mut p.member,
+            (org, key),
+            member,
+        );
     }
 
     /// Caches the open invitation of `key`.
     fn set_open(&mut self, org: &OrgId, key: &str, open: Option<IdBody>) {
-        Self::note(&mut self.invitations, org, key, Some(&open));
-        self.entries
-            .entry((org.clone(), key.to_owned()))
-            .or_default()
-            .open = Some(open);
+        Self::set(
+            &mut self.entries,
+            &mut self.invitations,
+            |p| &mut p.open,
+            (org, key),
+            open,
+        );
+    }
+
+    /// Caches one part of the entry of `key` (`part`: the member or the
+    /// open invitation), noting its id in `by_id`.
+    fn set(
+        entries: &mut HashMap<(OrgId, String), Prefetched>,
+        by_id: &mut HashMap<(OrgId, String), Vec<String>>,
+        part: Part,
+        (org, key): (&OrgId, &str),
+        held: Option<IdBody>,
+    ) {
+        Self::note(by_id, org, key, Some(&held));
+        *part(entries.entry((org.clone(), key.to_owned())).or_default()) = Some(held);
     }
 
     /// Serves the cached member of `key` (once).
     fn take_member(&mut self, org: &OrgId, key: &str) -> Option<Option<IdBody>> {
-        self.entries
-            .get_mut(&(org.clone(), key.to_owned()))
-            .and_then(|p| p.member.take())
+        self.take(org, key, |p| &mut p.member)
     }
 
     /// Serves the cached open invitation of `key` (once).
     fn take_open(&mut self, org: &OrgId, key: &str) -> Option<Option<IdBody>> {
+        self.take(org, key, |p| &mut p.open)
+    }
+
+    /// Serves one part of the entry of `key` (once).
+    fn take(&mut self, org: &OrgId, key: &str, part: Part) -> Option<Option<IdBody>> {
         self.entries
             .get_mut(&(org.clone(), key.to_owned()))
-            .and_then(|p| p.open.take())
+            .and_then(|p| part(p).take())
     }
 
     /// Drops the cached member of `key` and wherever member `id` is cached.
@@ -243,7 +266,7 @@ impl RecipientCache {
     fn forget(
         entries: &mut HashMap<(OrgId, String), Prefetched>,
         by_id: &mut HashMap<(OrgId, String), Vec<String>>,
-        part: fn(&mut Prefetched) -> &mut Option<Option<IdBody>>,
+        part: Part,
         (org, key, id): (&OrgId, &str, &str),
     ) {
         if let Some(p) = entries.get_mut(&(org.clone(), key.to_owned())) {
