@@ -4,15 +4,19 @@
 //! ...), generated from the engine's [`SecretSource`](crate::SecretSource) so
 //! that tests with a seeded source get the same ids every run.
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
+use std::sync::Arc;
 
 macro_rules! ids {
     ($($(#[$doc:meta])* $name:ident => $prefix:literal;)*) => {$(
         $(#[$doc])*
-        #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-        #[serde(transparent)]
-        pub struct $name(pub(crate) String);
+        ///
+        /// The text is shared: cloning an id (the stores index every
+        /// entity under its id several times) copies a pointer, not the
+        /// text.
+        #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub struct $name(pub(crate) Arc<str>);
 
         impl $name {
             /// The prefix every generated id of this kind starts with.
@@ -20,7 +24,7 @@ macro_rules! ids {
 
             /// Builds a new id from 16 random bytes.
             pub fn from_random(bytes: [u8; 16]) -> Self {
-                Self(format!("{}{}", $prefix, hex(&bytes)))
+                Self(Arc::from(prefixed_hex($prefix, &bytes)))
             }
 
             /// The id as text.
@@ -30,7 +34,19 @@ macro_rules! ids {
 
             /// The id's text, owned.
             pub fn into_string(self) -> String {
-                self.0
+                String::from(&*self.0)
+            }
+        }
+
+        impl Serialize for $name {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(&self.0)
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                d.deserialize_str(ArcStrVisitor).map(Self)
             }
         }
 
@@ -42,13 +58,13 @@ macro_rules! ids {
 
         impl From<&str> for $name {
             fn from(s: &str) -> Self {
-                Self(s.to_owned())
+                Self(Arc::from(s))
             }
         }
 
         impl From<String> for $name {
             fn from(s: String) -> Self {
-                Self(s)
+                Self(Arc::from(s))
             }
         }
     )*};
@@ -84,12 +100,12 @@ impl LinkId {
 
     /// The id of the default link.
     pub fn default_link() -> Self {
-        Self(Self::DEFAULT.to_owned())
+        Self(Arc::from(Self::DEFAULT))
     }
 
     /// Whether this is the default link's id.
     pub fn is_default(&self) -> bool {
-        self.0 == Self::DEFAULT
+        &*self.0 == Self::DEFAULT
     }
 }
 
@@ -99,14 +115,36 @@ impl Default for LinkId {
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
+/// Reads an id's text into its shared form with one allocation (the text
+/// is copied once, whether the format lends it or gives it).
+struct ArcStrVisitor;
+
+impl serde::de::Visitor<'_> for ArcStrVisitor {
+    type Value = Arc<str>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an id (a string)")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Arc<str>, E> {
+        Ok(Arc::from(v))
+    }
+}
+
+/// `prefix` followed by `bytes` in lower-case hex.
+fn prefixed_hex(prefix: &str, bytes: &[u8]) -> String {
+    let mut s = String::with_capacity(prefix.len() + bytes.len() * 2);
+    s.push_str(prefix);
+    push_hex(&mut s, bytes);
+    s
+}
+
+fn push_hex(s: &mut String, bytes: &[u8]) {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(bytes.len() * 2);
     for b in bytes {
         s.push(DIGITS[(b >> 4) as usize] as char);
         s.push(DIGITS[(b & 0xf) as usize] as char);
     }
-    s
 }
 
 #[cfg(test)]
@@ -117,6 +155,30 @@ mod tests {
     fn ids_have_prefix_and_hex_body() {
         let id = OrgId::from_random([0xab; 16]);
         assert_eq!(id.as_str(), format!("org_{}", "ab".repeat(16)));
-        assert_eq!(id.to_string(), id.0);
+        assert_eq!(id.to_string(), &*id.0);
+    }
+
+    #[test]
+    fn ids_cross_serde_as_plain_strings() {
+        let id = InvitationId::from("inv_1");
+        let json = serde_json::to_string(&id).expect("to json");
+        assert_eq!(json, r#""inv_1""#);
+        assert_eq!(
+            serde_json::from_str::<InvitationId>(&json).expect("back"),
+            id
+        );
+        // An escaped string is handed to the visitor as a copy, not a loan.
+        let escaped: InvitationId = serde_json::from_str(r#""inv_\u0031""#).expect("escaped");
+        assert_eq!(escaped, id);
+        let err = serde_json::from_str::<InvitationId>("7").expect_err("not a string");
+        assert!(err.to_string().contains("an id"), "{err}");
+    }
+
+    #[test]
+    fn a_cloned_id_shares_its_text() {
+        let id = MemberId::from_random([7; 16]);
+        let copy = id.clone();
+        assert!(Arc::ptr_eq(&id.0, &copy.0));
+        assert_eq!(copy.into_string(), id.as_str());
     }
 }

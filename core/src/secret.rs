@@ -214,7 +214,7 @@ fn parse_bare_token(token: &str) -> Option<(OrgId, SecretHash)> {
     {
         return None;
     }
-    Some((OrgId(org.to_owned()), SecretHash::of(random.as_bytes())))
+    Some((OrgId::from(org), SecretHash::of(random.as_bytes())))
 }
 
 /// Makes a new access code: the raw code (grouped `XXXXX-XXXXX` for

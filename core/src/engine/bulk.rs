@@ -1145,7 +1145,7 @@ mod tests {
                 role: Some("admin".into()),
                 ..BulkRequest::members(BulkAction::Remove, ids(&people))
             },
-            BulkRequest::members(BulkAction::Remove, vec![MemberId("m".repeat(300))]),
+            BulkRequest::members(BulkAction::Remove, vec![MemberId::from("m".repeat(300))]),
         ];
         for b in &bad {
             let err = w.engine.bulk_confirmation(&w.org, &w.owner, b).unwrap_err();
@@ -1380,7 +1380,7 @@ mod tests {
             // unknown id is not found): nothing of the rest changes.
             let mut sel = sel;
             if let Some(i) = refuse {
-                sel.insert(i.min(sel.len()), MemberId(format!("mem_gone{i}")));
+                sel.insert(i.min(sel.len()), MemberId::from(format!("mem_gone{i}")));
             }
             let req = BulkRequest::members(action, sel.clone());
             let number = w.number(&w.owner, &req);

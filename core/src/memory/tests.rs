@@ -32,7 +32,7 @@ fn t(secs: i64) -> DateTime<Utc> {
 }
 
 fn org_id(n: u8) -> OrgId {
-    OrgId(format!("org_{n}"))
+    OrgId::from(format!("org_{n}"))
 }
 
 fn organization(org: &OrgId) -> Organization {
@@ -50,7 +50,7 @@ fn organization(org: &OrgId) -> Organization {
 fn group(org: &OrgId, id: &str) -> Group {
     Group {
         org_id: org.clone(),
-        id: GroupId(id.to_owned()),
+        id: GroupId::from(id.to_owned()),
         name: id.to_owned(),
         description: String::new(),
         is_default: false,
@@ -62,7 +62,7 @@ fn group(org: &OrgId, id: &str) -> Group {
 fn member(org: &OrgId, id: &str, contact_key: &str) -> Member {
     Member {
         org_id: org.clone(),
-        id: MemberId(id.to_owned()),
+        id: MemberId::from(id.to_owned()),
         user_ref: None,
         contact: Contact::Email(contact_key.to_owned()),
         contact_key: contact_key.to_owned(),
@@ -88,8 +88,8 @@ fn member(org: &OrgId, id: &str, contact_key: &str) -> Member {
 fn invitation(org: &OrgId, id: &str, recipient_key: &str) -> StoredInvitation {
     let invitation = Invitation {
         org_id: org.clone(),
-        id: InvitationId(id.to_owned()),
-        batch_id: BatchId("bat_1".to_owned()),
+        id: InvitationId::from(id.to_owned()),
+        batch_id: BatchId::from("bat_1".to_owned()),
         recipient: Contact::Email(recipient_key.to_owned()),
         recipient_key: recipient_key.to_owned(),
         display_name: None,
@@ -133,18 +133,18 @@ fn event(org: &OrgId, n: u32) -> Event {
         at: t(i64::from(n)),
         actor: Actor::System,
         kind: EventKind::InvitationRevoked {
-            invitation: InvitationId(format!("inv_{n}")),
+            invitation: InvitationId::from(format!("inv_{n}")),
         },
     }
 }
 
 fn message(org: &OrgId, id: &str, inv: &str, next: i64) -> OutboxMessage {
     OutboxMessage {
-        id: MessageId(id.to_owned()),
+        id: MessageId::from(id.to_owned()),
         org_id: org.clone(),
-        invitation_id: InvitationId(inv.to_owned()),
+        invitation_id: InvitationId::from(inv.to_owned()),
         email: OutgoingEmail {
-            message_id: MessageId(id.to_owned()),
+            message_id: MessageId::from(id.to_owned()),
             to: "a@x.test".to_owned(),
             to_name: None,
             subject: "Join".to_owned(),

@@ -891,7 +891,7 @@ impl Transaction for MemoryTx<'_> {
         use std::ops::Bound;
         let start = match after {
             Some(c) => Bound::Excluded((user_ref.to_owned(), cursor::parse_account(c)?)),
-            None => Bound::Included((user_ref.to_owned(), OrgId(String::new()))),
+            None => Bound::Included((user_ref.to_owned(), OrgId::from(""))),
         };
         let state = &self.state;
         let walk = state

@@ -36,7 +36,7 @@ pub fn member(contact_key: &str, member_id: &str) -> String {
 pub fn parse_member(cursor: &str) -> StoreResult<(String, MemberId)> {
     let parse = || {
         let (contact, id) = cursor.strip_prefix("m.")?.split_once('.')?;
-        Some((from_hex(contact)?, MemberId(from_hex(id)?)))
+        Some((from_hex(contact)?, MemberId::from(from_hex(id)?)))
     };
     parse().ok_or_else(|| invalid("member"))
 }
@@ -55,7 +55,10 @@ pub fn parse_invitation(cursor: &str) -> StoreResult<(DateTime<Utc>, InvitationI
         let secs: i64 = parts.next()?.parse().ok()?;
         let nanos: u32 = parts.next()?.parse().ok()?;
         let id = from_hex(parts.next()?)?;
-        Some((DateTime::from_timestamp(secs, nanos)?, InvitationId(id)))
+        Some((
+            DateTime::from_timestamp(secs, nanos)?,
+            InvitationId::from(id),
+        ))
     };
     parse().ok_or_else(|| invalid("invitation"))
 }
@@ -73,7 +76,7 @@ pub fn parse_message(cursor: &str) -> StoreResult<(DateTime<Utc>, MessageId)> {
         let secs: i64 = parts.next()?.parse().ok()?;
         let nanos: u32 = parts.next()?.parse().ok()?;
         let id = from_hex(parts.next()?)?;
-        Some((DateTime::from_timestamp(secs, nanos)?, MessageId(id)))
+        Some((DateTime::from_timestamp(secs, nanos)?, MessageId::from(id)))
     };
     parse().ok_or_else(|| invalid("outbox"))
 }
@@ -103,7 +106,7 @@ pub fn parse_account(cursor: &str) -> StoreResult<crate::id::OrgId> {
     cursor
         .strip_prefix("a.")
         .and_then(from_hex)
-        .map(crate::id::OrgId)
+        .map(crate::id::OrgId::from)
         .ok_or_else(|| invalid("account"))
 }
 
@@ -122,7 +125,7 @@ pub fn parse_request(cursor: &str) -> StoreResult<(DateTime<Utc>, MembershipRequ
         let id = from_hex(parts.next()?)?;
         Some((
             DateTime::from_timestamp(secs, nanos)?,
-            MembershipRequestId(id),
+            MembershipRequestId::from(id),
         ))
     };
     parse().ok_or_else(|| invalid("membership request"))

@@ -111,8 +111,8 @@ pub fn parse_person_cursor(cursor: &str) -> StoreResult<PersonKey> {
         let id = from_hex(parts.next()?)?;
         Some((
             DateTime::from_timestamp(secs, nanos)?,
-            OrgId(org),
-            InvitationId(id),
+            OrgId::from(org),
+            InvitationId::from(id),
         ))
     };
     parse().ok_or_else(|| invalid("person invitations"))

@@ -1079,13 +1079,13 @@ pub fn invitation_lifecycle(env: &mut Env) {
     let expired_events: BTreeSet<String> = trail
         .iter()
         .filter_map(|e| match &e.kind {
-            EventKind::InvitationExpired { invitation } => Some(invitation.0.clone()),
+            EventKind::InvitationExpired { invitation } => Some(invitation.to_string()),
             _ => None,
         })
         .collect();
     assert_eq!(
         expired_events,
-        [inv(3).id.0.clone(), inv(4).id.0.clone()]
+        [inv(3).id.to_string(), inv(4).id.to_string()]
             .into_iter()
             .collect()
     );

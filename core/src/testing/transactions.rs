@@ -1507,7 +1507,7 @@ pub fn invitation_pages_newest_first_with_filters(make: MakeStore<'_>) {
                 .collect();
             let got = all_invitations(tx.as_mut(), &org, q.clone(), now);
             let ids = |v: &[crate::StoredInvitation]| -> Vec<String> {
-                v.iter().map(|i| i.id.0.clone()).collect()
+                v.iter().map(|i| i.id.to_string()).collect()
             };
             assert_eq!(ids(&got), ids(&want), "query {q:?}");
             assert_eq!(got, want, "listed as stored: {q:?}");
@@ -1576,7 +1576,9 @@ pub fn due_lists_oldest_first_ties_by_id(make: MakeStore<'_>) {
 
     let mut tx = begin(&*store);
     let ids = |v: Vec<crate::StoredInvitation>| -> Vec<String> {
-        v.into_iter().map(|i| i.invitation.id.0).collect()
+        v.into_iter()
+            .map(|i| i.invitation.id.into_string())
+            .collect()
     };
     assert_eq!(
         ids(tx.due_invitations(None, t(50), 100).expect("due")),
@@ -1601,8 +1603,9 @@ pub fn due_lists_oldest_first_ties_by_id(make: MakeStore<'_>) {
     );
     assert!(tx.due_invitations(None, t(9), 100).expect("due").is_empty());
 
-    let mids =
-        |v: Vec<crate::OutboxMessage>| -> Vec<String> { v.into_iter().map(|m| m.id.0).collect() };
+    let mids = |v: Vec<crate::OutboxMessage>| -> Vec<String> {
+        v.into_iter().map(|m| m.id.into_string()).collect()
+    };
     assert_eq!(
         mids(tx.due_outbox(None, t(50), 100).expect("due")),
         ["msg_a", "msg_b", "msg_z", "msg_c"]
@@ -1621,7 +1624,7 @@ pub fn due_lists_oldest_first_ties_by_id(make: MakeStore<'_>) {
         .queued_messages_for(&o1, &iid("inv_a"))
         .expect("queued")
         .into_iter()
-        .map(|m| m.id.0)
+        .map(|m| m.id.into_string())
         .collect();
     let want: BTreeSet<String> = ["msg_a", "msg_b", "msg_c", "msg_late"]
         .into_iter()
@@ -1737,7 +1740,7 @@ pub fn derived_counts_stay_exact(make: MakeStore<'_>) {
             .groups(&org)
             .expect("groups")
             .into_iter()
-            .map(|g| (g.id.0, g.member_count))
+            .map(|g| (g.id.into_string(), g.member_count))
             .collect();
         listed.sort();
         assert_eq!(
@@ -2250,7 +2253,7 @@ pub fn uniqueness_is_per_organization(make: MakeStore<'_>) {
             .expect("read")
             .expect("found");
         assert_eq!(&m.org_id, org);
-        assert_eq!(m.id.0, format!("mem_{org}"));
+        assert_eq!(m.id.as_str(), format!("mem_{org}"));
         let m = tx
             .member_by_user_ref(org, "acct-same")
             .expect("read")
