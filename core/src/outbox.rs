@@ -142,13 +142,14 @@ pub struct OutboxMessage {
     /// When it was delivered.
     pub sent_at: Option<DateTime<Utc>>,
     /// What an invitation email says, kept in place of its rendered
-    /// Subject and bodies until it is sent (ADR 0017): the engine renders
+    /// Subject and bodies until it is sent (ADR 0018): the engine renders
     /// it when a worker claims the message or someone reads it, so that
     /// issuing does not pay for rendering. `None` once rendered, and for
     /// the messages the engine renders at once (domain codes). Messages the
-    /// engine hands out are always rendered.
+    /// engine hands out are always rendered. Shared: a store that keeps
+    /// copies of a message copies a pointer, not the variables.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) draft: Option<Box<EmailDraft>>,
+    pub(crate) draft: Option<std::sync::Arc<EmailDraft>>,
 }
 
 /// What rendering a queued invitation email needs besides the stored

@@ -2266,7 +2266,7 @@ impl Ctx<'_> {
                     last_error: None,
                     created_at: self.now,
                     sent_at: None,
-                    draft: Some(Box::new(draft)),
+                    draft: Some(std::sync::Arc::new(draft)),
                 };
                 self.tx.put_outbox_message(&msg)?;
                 Ok((token, Some(msg.id)))
