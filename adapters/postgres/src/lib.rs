@@ -434,6 +434,16 @@ impl PostgresStore {
     pub fn explain_lookups(&self, org: &OrgId, keys: &[String]) -> StoreResult<[Vec<String>; 2]> {
         tx::PgTx::begin(self)?.explain_lookups(org, keys)
     }
+
+    /// The generic plan of the statement that picks and locks the
+    /// organizations of a claim across organizations (`claim_outbox`
+    /// without an organization) at `now`: how the tests prove that it
+    /// walks the organizations by the due index, one probe each, not the
+    /// due messages. Runs in a transaction of its own, rolled back.
+    #[doc(hidden)]
+    pub fn explain_claim(&self, now: chrono::DateTime<chrono::Utc>) -> StoreResult<Vec<String>> {
+        tx::PgTx::begin(self)?.explain_claim(now)
+    }
 }
 
 impl Store for PostgresStore {

@@ -5,7 +5,9 @@
 //! conformance suite (`conformance.rs`).
 
 use crate::common::*;
-use enlist::{GroupGrant, InvitationStatus, MemberQuery, MemberStatus, StoreError, UniqueRule};
+use enlist::{
+    GroupGrant, InvitationStatus, MemberQuery, MemberStatus, OutboxStatus, StoreError, UniqueRule,
+};
 use enlist_postgres::{NulInKey, PostgresStore};
 
 #[test]
@@ -463,4 +465,63 @@ fn the_look_ups_by_key_probe_the_indexes_even_on_small_tables() {
     tx.prefetch_recipients(&org, &keys).unwrap();
     assert!(tx.member_by_contact(&org, "m1@x.test").unwrap().is_some());
     assert!(tx.open_invitation_for(&org, "r2@x.test").unwrap().is_some());
+}
+
+/// A claim across organizations finds the organizations with due messages
+/// by walking the `outbox_due` index one organization at a time and
+/// reads their heads by key, whatever the statistics: as a semi-join of
+/// `org_heads` with the due messages, the generic plan read every queued
+/// (or every) message at each claim.
+#[test]
+fn a_claim_across_organizations_walks_the_organizations_not_the_messages() {
+    let Some(f) = Fresh::new() else { return };
+    // Analyzed while nearly empty, as a new store is.
+    let mut tx = begin(&*f.store);
+    tx.put_outbox_message(&message(&org_id(0), "msg_first", "inv_first", 10))
+        .unwrap();
+    tx.commit().unwrap();
+    let mut c = f.sql();
+    c.batch_execute("ANALYZE outbox; ANALYZE org_heads")
+        .unwrap();
+    // One big organization and several small ones; half of the messages
+    // sent, some due later.
+    for n in 1..=20u32 {
+        let org = org_id(n);
+        let mut tx = begin(&*f.store);
+        let many = if n == 1 { 1000 } else { 4 };
+        for i in 0..many {
+            let mut m = message(
+                &org,
+                &format!("msg_{n}_{i}"),
+                &format!("inv_{i}"),
+                10 + i % 7,
+            );
+            if i % 2 == 1 {
+                m.status = OutboxStatus::Sent;
+            }
+            if n % 5 == 0 {
+                m.next_attempt_at = t(1000);
+            }
+            tx.put_outbox_message(&m).unwrap();
+        }
+        tx.commit().unwrap();
+    }
+    let plan = f.store.explain_claim(t(100)).unwrap().join("\n");
+    assert!(plan.contains("Recursive Union"), "{plan}");
+    assert!(plan.contains("using outbox_due on outbox"), "{plan}");
+    assert!(!plan.contains("outbox_due_all"), "{plan}");
+    assert!(!plan.contains("Seq Scan on outbox"), "{plan}");
+    // (`org_heads` is one page here: read whole, rightly; it is probed
+    // through its key by `= ANY` once it is larger.)
+    // And it answers as before: the due organizations in id order
+    // (org_0, org_1, org_11, org_12, org_13: org_10 is due later), their
+    // due messages earliest first, then by id.
+    let mut tx = begin(&*f.store);
+    let claimed = tx.claim_outbox(None, t(100), t(200), 5).unwrap();
+    let ids: Vec<&str> = claimed.iter().map(|m| m.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        ["msg_11_0", "msg_12_0", "msg_13_0", "msg_1_0", "msg_1_112"]
+    );
+    drop(tx);
 }
