@@ -279,8 +279,18 @@ impl PostgresStore {
         // (their status conditions are literals in the SQL, so a generic
         // plan can use them). Every list and count of the scale bench
         // stays flat with it (docs/src/performance.md).
+        //
+        // No sequential scan where an index serves (`enable_seqscan =
+        // off` only makes them the last resort): a generic plan is made
+        // at a statement's first execution on the connection, with the
+        // table's size then, and kept. Made while a table was a page or
+        // two, it read the table whole and went on doing so once it held
+        // the organization's hundreds of rows (an accept's person, terms
+        // and queued messages: each probe a walk of the organization).
+        // Every statement of the store reads by an index by design.
         let mut setup = format!(
-            "SET lock_timeout = {}; SET plan_cache_mode = force_generic_plan",
+            "SET lock_timeout = {}; SET plan_cache_mode = force_generic_plan; \
+             SET enable_seqscan = off",
             options.lock_timeout.as_millis().max(1)
         );
         if let Some(schema) = &options.schema {
@@ -433,6 +443,40 @@ impl PostgresStore {
     #[doc(hidden)]
     pub fn explain_lookups(&self, org: &OrgId, keys: &[String]) -> StoreResult<[Vec<String>; 2]> {
         tx::PgTx::begin(self)?.explain_lookups(org, keys)
+    }
+
+    /// The generic plan of the statement that picks and locks the
+    /// organizations of a claim across organizations (`claim_outbox`
+    /// without an organization) at `now`: how the tests prove that it
+    /// walks the organizations by the due index, one probe each, not the
+    /// due messages. Runs in a transaction of its own, rolled back.
+    #[doc(hidden)]
+    pub fn explain_claim(&self, now: chrono::DateTime<chrono::Utc>) -> StoreResult<Vec<String>> {
+        tx::PgTx::begin(self)?.explain_claim(now)
+    }
+
+    /// The generic plan of the write of invitation `invitation` of person
+    /// `pid` in `org` (the closed invitation of an accept, a batch's
+    /// invitations), with that person's row read back: how the tests
+    /// prove that it probes `people`' primary key, not the organization's
+    /// people. Runs in a transaction of its own, rolled back.
+    #[doc(hidden)]
+    pub fn explain_invitation_write(
+        &self,
+        org: &OrgId,
+        invitation: &str,
+        pid: &str,
+    ) -> StoreResult<Vec<String>> {
+        tx::PgTx::begin(self)?.explain_invitation_write(org, invitation, pid)
+    }
+
+    /// The generic plan of the people rows' write (the commit's flush), for
+    /// one term, group and pid removed in `org`: how the tests prove that
+    /// its deletes probe the primary keys row by row instead of walking
+    /// the organization. Runs in a transaction of its own, rolled back.
+    #[doc(hidden)]
+    pub fn explain_people_writes(&self, org: &OrgId) -> StoreResult<Vec<String>> {
+        tx::PgTx::begin(self)?.explain_people_writes(org)
     }
 }
 

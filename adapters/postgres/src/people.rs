@@ -64,21 +64,33 @@ pub(crate) struct PeopleWrites {
 /// items: `$1` is the organization, `$2` to `$24` the arrays of
 /// [`PeopleWrites::params`]. Each part reads arrays that may be empty. The
 /// parts touch disjoint rows (a term, a group or a pid is removed or
-/// added, never both), so running them side by side is sound.
+/// added, never both), so running them side by side is sound. The deletes
+/// find their rows by one primary-key probe each (`LATERAL`, `OFFSET 0`)
+/// and delete them by `ctid`: as joins on `org_id = $1`, the generic plan
+/// (which estimates one organization's rows as the average over all) could
+/// walk the organization's terms, groups or people rows instead. The
+/// organization's lock (ADR 0007) keeps those rows still in between.
 pub(crate) const PEOPLE_CTES: &str = "td AS (
-             DELETE FROM people_terms t USING unnest($2::text[], $3::text[]) AS x (term, pid)
-             WHERE t.org_id = $1 AND t.term = x.term AND t.pid = x.pid
+             DELETE FROM people_terms WHERE ctid = ANY (ARRAY(
+                 SELECT t.ctid FROM unnest($2::text[], $3::text[]) AS x (term, pid)
+                 CROSS JOIN LATERAL (SELECT ctid FROM people_terms
+                     WHERE org_id = $1 AND term = x.term AND pid = x.pid OFFSET 0) AS t))
          ), ta AS (
              INSERT INTO people_terms (org_id, term, pid)
              SELECT $1, term, pid FROM unnest($4::text[], $5::text[]) AS x (term, pid)
          ), gd AS (
-             DELETE FROM people_groups g USING unnest($6::text[], $7::text[]) AS x (group_id, pid)
-             WHERE g.org_id = $1 AND g.group_id = x.group_id AND g.pid = x.pid
+             DELETE FROM people_groups WHERE ctid = ANY (ARRAY(
+                 SELECT g.ctid FROM unnest($6::text[], $7::text[]) AS x (group_id, pid)
+                 CROSS JOIN LATERAL (SELECT ctid FROM people_groups
+                     WHERE org_id = $1 AND group_id = x.group_id AND pid = x.pid OFFSET 0) AS g))
          ), ga AS (
              INSERT INTO people_groups (org_id, group_id, pid)
              SELECT $1, group_id, pid FROM unnest($8::text[], $9::text[]) AS x (group_id, pid)
          ), pd AS (
-             DELETE FROM people WHERE org_id = $1 AND pid = ANY($10::text[])
+             DELETE FROM people WHERE ctid = ANY (ARRAY(
+                 SELECT p.ctid FROM unnest($10::text[]) AS x (pid)
+                 CROSS JOIN LATERAL (SELECT ctid FROM people
+                     WHERE org_id = $1 AND pid = x.pid OFFSET 0) AS p))
          ), pu AS (
              INSERT INTO people (org_id, pid, status, expires_s, expires_ns, name_key,
                  contact_key, role, kind, license_type, since_s, since_ns, last_s, last_ns, body)

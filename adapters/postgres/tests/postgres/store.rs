@@ -5,7 +5,9 @@
 //! conformance suite (`conformance.rs`).
 
 use crate::common::*;
-use enlist::{GroupGrant, InvitationStatus, MemberQuery, MemberStatus, StoreError, UniqueRule};
+use enlist::{
+    GroupGrant, InvitationStatus, MemberQuery, MemberStatus, OutboxStatus, StoreError, UniqueRule,
+};
 use enlist_postgres::{NulInKey, PostgresStore};
 
 #[test]
@@ -463,4 +465,137 @@ fn the_look_ups_by_key_probe_the_indexes_even_on_small_tables() {
     tx.prefetch_recipients(&org, &keys).unwrap();
     assert!(tx.member_by_contact(&org, "m1@x.test").unwrap().is_some());
     assert!(tx.open_invitation_for(&org, "r2@x.test").unwrap().is_some());
+}
+
+/// A claim across organizations finds the organizations with due messages
+/// by walking the `outbox_due` index one organization at a time and
+/// reads their heads by key, whatever the statistics: as a semi-join of
+/// `org_heads` with the due messages, the generic plan read every queued
+/// (or every) message at each claim.
+#[test]
+fn a_claim_across_organizations_walks_the_organizations_not_the_messages() {
+    let Some(f) = Fresh::new() else { return };
+    // Analyzed while nearly empty, as a new store is.
+    let mut tx = begin(&*f.store);
+    tx.put_outbox_message(&message(&org_id(0), "msg_first", "inv_first", 10))
+        .unwrap();
+    tx.commit().unwrap();
+    let mut c = f.sql();
+    c.batch_execute("ANALYZE outbox; ANALYZE org_heads")
+        .unwrap();
+    // One big organization and several small ones; half of the messages
+    // sent, some due later.
+    for n in 1..=20u32 {
+        let org = org_id(n);
+        let mut tx = begin(&*f.store);
+        let many = if n == 1 { 1000 } else { 4 };
+        for i in 0..many {
+            let mut m = message(
+                &org,
+                &format!("msg_{n}_{i}"),
+                &format!("inv_{i}"),
+                10 + i % 7,
+            );
+            if i % 2 == 1 {
+                m.status = OutboxStatus::Sent;
+            }
+            if n % 5 == 0 {
+                m.next_attempt_at = t(1000);
+            }
+            tx.put_outbox_message(&m).unwrap();
+        }
+        tx.commit().unwrap();
+    }
+    let plan = f.store.explain_claim(t(100)).unwrap().join("\n");
+    assert!(plan.contains("Recursive Union"), "{plan}");
+    assert!(plan.contains("using outbox_due on outbox"), "{plan}");
+    assert!(plan.contains("using org_heads_pkey on org_heads"), "{plan}");
+    assert!(!plan.contains("outbox_due_all"), "{plan}");
+    assert!(!plan.contains("Seq Scan"), "{plan}");
+    // And it answers as before: the due organizations in id order
+    // (org_0, org_1, org_11, org_12, org_13: org_10 is due later), their
+    // due messages earliest first, then by id.
+    let mut tx = begin(&*f.store);
+    let claimed = tx.claim_outbox(None, t(100), t(200), 5).unwrap();
+    let ids: Vec<&str> = claimed.iter().map(|m| m.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        ["msg_11_0", "msg_12_0", "msg_13_0", "msg_1_0", "msg_1_112"]
+    );
+    drop(tx);
+}
+
+/// The people rows' write deletes terms, groups and rows by one
+/// primary-key probe each, whatever the statistics: as joins on the
+/// organization, the generic plan walked the organization's terms (each
+/// accept deletes some).
+#[test]
+fn the_people_deletes_probe_the_primary_keys() {
+    let Some(f) = Fresh::new() else { return };
+    let org = org_id(1);
+    // Large enough that a sequential scan is not the cheapest read of a
+    // row (on a few pages it is, and rightly).
+    for b in 0..3 {
+        let mut tx = begin(&*f.store);
+        for i in b * 1000..(b + 1) * 1000 {
+            tx.put_invitation(&invitation(
+                &org,
+                &format!("inv_{i}"),
+                &format!("r{i}@x.test"),
+                i,
+            ))
+            .unwrap();
+        }
+        tx.commit().unwrap();
+    }
+    let mut c = f.sql();
+    c.batch_execute("ANALYZE people; ANALYZE people_terms; ANALYZE people_groups")
+        .unwrap();
+    let plan = f.store.explain_people_writes(&org).unwrap().join("\n");
+    // (`people_groups` is empty here: read whole, rightly.)
+    for table in ["people_terms", "people"] {
+        assert!(plan.contains(&format!("Tid Scan on {table} ")), "{plan}");
+        assert!(
+            plan.contains(&format!("Index Scan using {table}_pkey")),
+            "{plan}"
+        );
+        assert!(!plan.contains(&format!("Seq Scan on {table} ")), "{plan}");
+    }
+    assert!(!plan.contains("Hash"), "{plan}");
+    assert!(!plan.contains("Bitmap"), "{plan}");
+}
+
+/// An invitation's write (an accept's closed invitation, a batch) reads
+/// its person's row back by one probe of `people`' primary key per row,
+/// even as planned on a table of a page: the generic plan is made at the
+/// statement's first execution on a connection and kept, and as a join
+/// on the organization, made while `people` was small, it hashed a
+/// sequential scan of the table (the organization's 300 people rows at
+/// each accept of the bench).
+#[test]
+fn an_invitation_write_probes_its_person_by_key_even_on_a_small_table() {
+    let Some(f) = Fresh::new() else { return };
+    let org = org_id(1);
+    let mut tx = begin(&*f.store);
+    for i in 0..3 {
+        tx.put_invitation(&invitation(
+            &org,
+            &format!("inv_{i}"),
+            &format!("r{i}@x.test"),
+            i,
+        ))
+        .unwrap();
+    }
+    tx.commit().unwrap();
+    let mut c = f.sql();
+    c.batch_execute("ANALYZE").unwrap();
+    let write = f
+        .store
+        .explain_invitation_write(&org, "inv_1", "p")
+        .unwrap()
+        .join("\n");
+    assert!(write.contains("using people_pkey on people"), "{write}");
+    assert!(!write.contains("Seq Scan"), "{write}");
+    assert!(!write.contains("Hash"), "{write}");
+    assert!(!write.contains("Join Filter"), "{write}");
 }
