@@ -4,7 +4,7 @@
 //!   100,000 recipients, in 1,000 `invite` calls of 100 (each one
 //!   transaction: the invitations, their queued emails, their events);
 //! - `invite/ceiling_raw_inserts_100k`: the ceiling: the same 100,000
-//!   invitation rows (same columns, same indexes and triggers, same pragmas)
+//!   invitation rows (same columns, same indexes, same pragmas)
 //!   inserted with plain rusqlite `INSERT`s, 100 per transaction, rows
 //!   prepared before the clock starts;
 //! - `invite/ceiling_raw_inserts_100k_all_rows`: the same, with the outbox

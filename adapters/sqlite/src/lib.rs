@@ -4,9 +4,12 @@
 
 mod checks;
 mod codec;
+mod counts;
 mod orgs;
 mod people;
 mod tx;
+
+pub use counts::CountMismatch;
 
 use enlist::store::{WriterGuard, WriterLock};
 use enlist::{Store, StoreError, StoreResult, Transaction, UniqueRule};
@@ -82,6 +85,11 @@ const MIGRATIONS: &[(u32, &str, &str)] = &[
         13,
         "0013_writes",
         include_str!("../migrations/0013_writes.sql"),
+    ),
+    (
+        14,
+        "0014_counts_by_store",
+        include_str!("../migrations/0014_counts_by_store.sql"),
     ),
 ];
 
@@ -263,7 +271,7 @@ impl SqliteStore {
     /// The schema version this library writes. A file with a lower version
     /// is migrated on open; a file with a higher one is refused with
     /// [`StoreError::SchemaTooNew`].
-    pub const SCHEMA_VERSION: u32 = 13;
+    pub const SCHEMA_VERSION: u32 = 14;
 
     /// Opens (creating it if missing) the database file at `path` and
     /// brings its schema up to [`SqliteStore::SCHEMA_VERSION`].
@@ -289,6 +297,40 @@ impl SqliteStore {
     /// The database file, or `None` for a store in memory.
     pub fn path(&self) -> Option<&Path> {
         self.path.as_deref()
+    }
+
+    /// Recounts the rows behind every counter of the store (members per
+    /// status, role and license type, group memberships, invitations per
+    /// license type and status) and returns the counters that differ from
+    /// the recount; none when the counts are right.
+    ///
+    /// The store keeps these counters itself, in the transactions that
+    /// write the rows (ADR 0017): rows written by anything else, such as
+    /// the `sqlite3` shell, leave them wrong, and seat limits, owner
+    /// counts, group sizes and member lists then read wrong numbers. This
+    /// reads every member, membership and invitation of the file (one
+    /// read transaction, holding the store's connection): a maintenance
+    /// check, not something to run per command. See
+    /// [`SqliteStore::repair_counts`].
+    pub fn verify_counts(&self) -> StoreResult<Vec<CountMismatch>> {
+        let conn = self.conn.lock("SqliteStore")?;
+        let tx = rusqlite::Transaction::new_unchecked(&conn, TransactionBehavior::Deferred)
+            .map_err(store_err)?;
+        // Dropped, so rolled back: it only read.
+        counts::mismatches(&tx)
+    }
+
+    /// Sets every counter that [`SqliteStore::verify_counts`] finds wrong
+    /// to the recount, in one write transaction, and returns what it
+    /// changed (empty when the counts were right). For a host that wrote
+    /// `members`, `member_groups` or `invitations` rows without the store.
+    pub fn repair_counts(&self) -> StoreResult<Vec<CountMismatch>> {
+        let conn = self.conn.lock("SqliteStore")?;
+        let tx = rusqlite::Transaction::new_unchecked(&conn, TransactionBehavior::Immediate)
+            .map_err(store_err)?;
+        let repaired = counts::repair(&tx)?;
+        tx.commit().map_err(store_err)?;
+        Ok(repaired)
     }
 
     fn init(mut conn: Connection, path: Option<PathBuf>) -> StoreResult<SqliteStore> {

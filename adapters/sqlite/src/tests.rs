@@ -239,7 +239,20 @@ const UNDO: &[(u32, &str)] = &[
              (org_id, json_extract(body, '$.inviter'), expires_s, expires_ns)
              WHERE status IN ('staged', 'pending');",
     ),
+    // 0014 dropped the count triggers of 0001: `downgrade` creates them
+    // again from that file.
+    (14, ""),
 ];
+
+/// The count triggers of schema versions 1 to 13, as 0001_initial.sql
+/// created them (its last statements).
+fn count_triggers() -> &'static str {
+    let initial = MIGRATIONS[0].2;
+    let at = initial
+        .find("CREATE TRIGGER members_count_insert")
+        .expect("0001 creates the count triggers");
+    &initial[at..]
+}
 
 /// Takes a current file back to schema version `to`, as an older enlist
 /// left it.
@@ -249,6 +262,9 @@ pub(crate) fn downgrade(conn: &Connection, to: u32) -> rusqlite::Result<()> {
             conn.execute_batch(sql)?;
             if *version == 13 {
                 crate::checks::rewrite(conn, true).expect("undo 0013");
+            }
+            if *version == 14 {
+                conn.execute_batch(count_triggers())?;
             }
         }
     }
@@ -922,6 +938,189 @@ fn migration_0013_moves_the_inviter_into_a_column() {
         tx.open_invitations_by_inviter(&org, &mem1, before_expiry)
             .expect("count"),
         0
+    );
+}
+
+/// The triggers of names, in the file.
+fn triggers(conn: &Connection) -> Vec<String> {
+    conn.prepare("SELECT name FROM sqlite_master WHERE type = 'trigger' ORDER BY name")
+        .and_then(|mut s| {
+            s.query_map([], |r| r.get(0))?
+                .collect::<Result<Vec<String>, _>>()
+        })
+        .expect("triggers")
+}
+
+/// A file written before migration 0014 (counters kept by triggers, here
+/// by writes made through them with SQL) keeps exact counts after it, and
+/// the store's own writes keep them exact from there.
+#[test]
+fn migration_0014_keeps_the_counts_the_triggers_kept() {
+    let (store, _dir) = file_store();
+    let path = store.path().expect("file").to_path_buf();
+    let org = populate(&store);
+    drop(store);
+    let conn = Connection::open(&path).expect("open");
+    downgrade(&conn, 13).expect("downgrade");
+    assert_eq!(triggers(&conn).len(), 8, "version 13 counts by trigger");
+    // Writes an older enlist made: the triggers count them.
+    conn.execute_batch(
+        "UPDATE members SET status = 'inactive' WHERE member_id = 'mem_1';
+         DELETE FROM member_groups WHERE member_id = 'mem_1';
+         INSERT INTO member_groups (org_id, group_id, status, contact_key, member_id)
+             VALUES ('org_1', 'grp_a', 'inactive', 'p1@x.test', 'mem_1');
+         UPDATE members SET role = 'admin', license_type = 'pro' WHERE member_id = 'mem_2';
+         DELETE FROM member_groups WHERE member_id = 'mem_3';
+         INSERT INTO invitations (org_id, invitation_id, batch_id, recipient_key, status, role,
+             kind, license_type, created_s, created_ns, body)
+         SELECT org_id, 'inv_2', batch_id, 'q2@x.test', 'staged', role, kind, 'pro',
+             created_s, created_ns,
+             json_set(body, '$.id', 'inv_2', '$.recipient_key', 'q2@x.test',
+                 '$.recipient.value', 'q2@x.test', '$.status', 'staged',
+                 '$.license_type', 'pro', '$.secret_hash', NULL, '$.expires_at', NULL)
+         FROM invitations WHERE invitation_id = 'inv_1';",
+    )
+    .expect("writes through the triggers");
+    drop(conn);
+    let store = SqliteStore::open(&path).expect("open migrates");
+    {
+        let conn = store.conn.lock("SqliteStore").expect("lock");
+        assert!(triggers(&conn).is_empty(), "0014 drops the count triggers");
+    }
+    assert_eq!(store.verify_counts().expect("verify"), Vec::new());
+    let mut tx = begin(&store);
+    assert_eq!(
+        tx.seat_counts(&org).expect("seats"),
+        vec![
+            (
+                "pro".to_owned(),
+                SeatCount {
+                    members: 1,
+                    open_invitations: 1
+                }
+            ),
+            (
+                "standard".to_owned(),
+                SeatCount {
+                    members: 3,
+                    open_invitations: 1
+                }
+            ),
+        ]
+    );
+    let groups = tx.groups(&org).expect("groups");
+    assert_eq!(groups[0].member_count, 4, "grp_a: mem_0..4 but mem_3");
+    assert_eq!(tx.count_active_with_role(&org, "admin").expect("count"), 1);
+    // The store's writes go on from the migrated counters.
+    let mut m = tx
+        .member(&org, &MemberId::from("mem_4"))
+        .expect("read")
+        .expect("found");
+    m.status = MemberStatus::Removed;
+    tx.put_member(&m).expect("put");
+    let mut inv = tx
+        .invitation(&org, &InvitationId::from("inv_2"))
+        .expect("read")
+        .expect("found");
+    inv.status = InvitationStatus::Revoked;
+    tx.put_invitation(&inv).expect("put");
+    tx.commit().expect("commit");
+    assert_eq!(store.verify_counts().expect("verify"), Vec::new());
+    let mut tx = begin(&store);
+    assert_eq!(tx.groups(&org).expect("groups")[0].member_count, 3);
+    assert_eq!(
+        tx.seat_count(&org, "pro").expect("seats"),
+        SeatCount {
+            members: 1,
+            open_invitations: 0
+        }
+    );
+}
+
+/// Rows written without the store leave the counters wrong:
+/// `verify_counts` names each wrong counter with both numbers, and
+/// `repair_counts` sets them to the recount.
+#[test]
+fn verify_counts_finds_rows_written_without_the_store_and_repair_fixes_them() {
+    let (store, _dir) = file_store();
+    let org = populate(&store);
+    assert_eq!(store.verify_counts().expect("verify"), Vec::new());
+    {
+        let conn = store.conn.lock("SqliteStore").expect("lock");
+        conn.execute_batch(
+            "INSERT INTO members (org_id, member_id, contact_key, status, role, license_type,
+                 kind, body)
+             SELECT org_id, 'mem_9', 'p9@x.test', 'active', 'member', 'pro', kind, body
+             FROM members WHERE member_id = 'mem_1';
+             DELETE FROM member_groups WHERE member_id = 'mem_2';",
+        )
+        .expect("writes without the store");
+    }
+    let mismatch = |what: &str, key: &str, stored: i64, actual: i64| CountMismatch {
+        org_id: org.clone(),
+        what: what.into(),
+        key: key.into(),
+        status: "active".into(),
+        stored,
+        actual,
+    };
+    let expected = vec![
+        mismatch("member", "", 5, 6),
+        mismatch("member_group", "grp_a", 5, 4),
+        mismatch("member_license", "pro", 0, 1),
+        mismatch("member_role", "member", 4, 5),
+    ];
+    assert_eq!(store.verify_counts().expect("verify"), expected);
+    // A data type a host can log or return as JSON.
+    let json = serde_json::to_value(&expected[0]).expect("json");
+    assert_eq!(json["what"], "member");
+    assert_eq!(json["stored"], 5);
+    assert_eq!(store.repair_counts().expect("repair"), expected);
+    assert_eq!(store.verify_counts().expect("verify"), Vec::new());
+    assert_eq!(store.repair_counts().expect("repair"), Vec::new());
+    let mut tx = begin(&store);
+    assert_eq!(tx.groups(&org).expect("groups")[0].member_count, 4);
+}
+
+/// Counters changed in a transaction are read back in it before they are
+/// written (at commit), and dropping the transaction drops them.
+#[test]
+fn pending_counters_are_read_in_the_transaction_and_dropped_with_it() {
+    let (store, _dir) = file_store();
+    let org = populate(&store);
+    let seats = |tx: &mut dyn Transaction| tx.seat_count(&org, "standard").expect("seats");
+    {
+        let mut tx = begin(&store);
+        assert_eq!(seats(&mut *tx).members, 5);
+        let mut m = member(&org, "mem_7", "p7@x.test");
+        m.groups = vec![GroupGrant::member(GroupId::from("grp_b"))];
+        tx.put_member(&m).expect("put");
+        let mut inv = invitation(&org, "inv_7", "q7@x.test");
+        inv.status = InvitationStatus::Pending;
+        tx.put_invitation(&inv).expect("put");
+        assert_eq!(
+            seats(&mut *tx),
+            SeatCount {
+                members: 6,
+                open_invitations: 2
+            }
+        );
+        let grp_b = tx
+            .group(&org, &GroupId::from("grp_b"))
+            .expect("read")
+            .expect("found");
+        assert_eq!(grp_b.member_count, 1);
+        assert_eq!(tx.count_active_with_role(&org, "member").expect("count"), 5);
+        // Dropped: rolled back.
+    }
+    assert_eq!(store.verify_counts().expect("verify"), Vec::new());
+    let mut tx = begin(&store);
+    assert_eq!(
+        seats(&mut *tx),
+        SeatCount {
+            members: 5,
+            open_invitations: 1
+        }
     );
 }
 

@@ -17,7 +17,7 @@ use enlist::{
 };
 use enlist::{MembershipRequest, MembershipRequestQuery, StoredDomain};
 use rusqlite::types::Value;
-use rusqlite::{OptionalExtension, Row, params, params_from_iter};
+use rusqlite::{OptionalExtension, Row, ToSql, params, params_from_iter};
 use serde::de::DeserializeOwned;
 use std::collections::{BTreeSet, HashMap};
 
@@ -65,6 +65,13 @@ pub(crate) mod sql {
     pub(crate) const SEATS: &str = "SELECT 0, n FROM counts WHERE org_id = ?1 AND what = 'member_license' AND key = ?2 AND status = 'active' UNION ALL SELECT 1, n FROM counts WHERE org_id = ?1 AND what = 'invitation_license' AND key = ?2 AND status = 'staged' UNION ALL SELECT 1, n FROM counts WHERE org_id = ?1 AND what = 'invitation_license' AND key = ?2 AND status = 'pending'";
     pub(crate) const INVITATION_RID: &str =
         "SELECT rid FROM invitations WHERE org_id = ?1 AND invitation_id = ?2";
+    /// What the counters of a stored invitation depend on.
+    pub(crate) const INVITATION_COUNTED: &str =
+        "SELECT status, license_type FROM invitations WHERE org_id = ?1 AND invitation_id = ?2";
+    /// A new invitation: a plain INSERT (`put_invitation`).
+    pub(crate) const INSERT_INVITATION: &str = "INSERT INTO invitations (org_id, invitation_id, batch_id, recipient_key, status, role, kind, license_type, secret_hash, created_s, created_ns, expires_s, expires_ns, body, user_ref, inviter) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)";
+    /// A stored invitation, rewritten (the same parameters).
+    pub(crate) const UPDATE_INVITATION: &str = "UPDATE invitations SET batch_id = ?3, recipient_key = ?4, status = ?5, role = ?6, kind = ?7, license_type = ?8, secret_hash = ?9, created_s = ?10, created_ns = ?11, expires_s = ?12, expires_ns = ?13, body = ?14, user_ref = ?15, inviter = ?16 WHERE org_id = ?1 AND invitation_id = ?2";
     /// The queued messages of an invitation that were linked to its rid...
     pub(crate) const QUEUED_FOR_LINKED: &str = "SELECT created_s, created_ns, message_id, body FROM outbox WHERE inv_rid = (SELECT rid FROM invitations WHERE org_id = ?1 AND invitation_id = ?2) AND inv_rid IS NOT NULL AND status = 'queued' AND org_id = ?1 AND invitation_id = ?2";
     /// ...and those written while it was not stored (both unsorted: the
@@ -121,6 +128,8 @@ pub(crate) mod sql {
         COUNTER,
         SEATS,
         INVITATION_RID,
+        INVITATION_COUNTED,
+        UPDATE_INVITATION,
     ];
 }
 
@@ -149,7 +158,37 @@ pub(crate) struct SqliteTx<'a> {
     /// read and at commit. Nothing else reads the outbox table, and a
     /// dropped transaction drops them with everything else.
     deferred: Vec<OutboxRow>,
+    /// Changes to the `counts` table not written yet, one per counter
+    /// (ADR 0017, counts by the store): every write of `members`,
+    /// `member_groups` and `invitations` adds its own here, as the triggers
+    /// of schema versions 1 to 13 did per row. Each changed counter is
+    /// written once, at commit (or when `seat_counts` reads the whole
+    /// table); the other reads of `counts` add the pending change to what
+    /// they read. A dropped transaction drops them with everything else.
+    /// (A few dozen counters at most: kept in a list.)
+    counts: Vec<(CounterKey, i64)>,
 }
+
+/// A counter of the `counts` table: `(org_id, what, key, status)`.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct CounterKey {
+    org: String,
+    what: &'static str,
+    key: String,
+    status: &'static str,
+}
+
+impl CounterKey {
+    fn is(&self, org: &str, what: &str, key: &str, status: &str) -> bool {
+        self.what == what && self.status == status && self.key == key && self.org == org
+    }
+}
+
+/// Adds `by` to a counter, written by [`SqliteTx::flush_counts`] (a counter
+/// not stored yet starts at 0).
+const ADD_TO_COUNTER: &str = "INSERT INTO counts (org_id, what, key, status, n)
+     VALUES (?1, ?2, ?3, ?4, ?5)
+     ON CONFLICT (org_id, what, key, status) DO UPDATE SET n = n + excluded.n";
 
 /// The columns of an outbox message.
 struct OutboxRow {
@@ -201,6 +240,7 @@ impl<'a> SqliteTx<'a> {
             last_seq: HashMap::new(),
             feed_last: None,
             deferred: Vec::new(),
+            counts: Vec::new(),
         };
         // A transaction left open by a failed rollback is ended first.
         if !tx.conn.is_autocommit() {
@@ -250,7 +290,8 @@ impl<'a> SqliteTx<'a> {
             .map_err(store_err)
     }
 
-    /// A counter (0 when absent), summed over `statuses`.
+    /// A counter (0 when absent), summed over `statuses`, with this
+    /// transaction's changes not written yet.
     fn counter(&self, org: &OrgId, what: &str, key: &str, statuses: &[&str]) -> StoreResult<u64> {
         let mut stmt = self.conn.prepare_cached(sql::COUNTER).map_err(store_err)?;
         let mut total = 0u64;
@@ -259,14 +300,88 @@ impl<'a> SqliteTx<'a> {
                 .query_row(params![org.as_str(), what, key, status], |r| r.get(0))
                 .optional()
                 .map_err(store_err)?;
-            total = total.saturating_add(n.map_or(0, count));
+            let n = n
+                .unwrap_or(0)
+                .saturating_add(self.pending(org.as_str(), what, key, status));
+            total = total.saturating_add(count(n));
         }
         Ok(total)
     }
 
+    /// The change to a counter this transaction has not written yet.
+    fn pending(&self, org: &str, what: &str, key: &str, status: &str) -> i64 {
+        self.counts
+            .iter()
+            .find(|(k, _)| k.is(org, what, key, status))
+            .map_or(0, |(_, n)| *n)
+    }
+
+    /// Adds `by` to a counter (written at commit).
+    fn add_count(
+        &mut self,
+        org: &str,
+        what: &'static str,
+        key: &str,
+        status: &'static str,
+        by: i64,
+    ) {
+        match self
+            .counts
+            .iter_mut()
+            .find(|(k, _)| k.is(org, what, key, status))
+        {
+            Some((_, n)) => *n += by,
+            None => self.counts.push((
+                CounterKey {
+                    org: org.to_owned(),
+                    what,
+                    key: key.to_owned(),
+                    status,
+                },
+                by,
+            )),
+        }
+    }
+
+    /// Counts a member row in (`by` = 1) or out (-1): per status, per
+    /// role and status, per license type and status.
+    fn count_member(&mut self, m: &Member, by: i64) {
+        let (org, status) = (m.org_id.as_str(), m.status.as_str());
+        self.add_count(org, "member", "", status, by);
+        self.add_count(org, "member_role", &m.role, status, by);
+        self.add_count(org, "member_license", &m.license_type, status, by);
+    }
+
+    /// Writes the changed counters, each once, in key order. On an error
+    /// the counters not written stay pending.
+    fn flush_counts(&mut self) -> StoreResult<()> {
+        if self.counts.is_empty() {
+            return Ok(());
+        }
+        let mut todo = std::mem::take(&mut self.counts);
+        todo.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        let mut stmt = match self.conn.prepare_cached(ADD_TO_COUNTER) {
+            Ok(stmt) => stmt,
+            Err(e) => {
+                self.counts = todo;
+                return Err(store_err(e));
+            }
+        };
+        for (i, (k, by)) in todo.iter().enumerate() {
+            if *by == 0 {
+                continue;
+            }
+            if let Err(e) = stmt.execute(params![k.org, k.what, k.key, k.status, by]) {
+                self.counts = todo.split_off(i);
+                return Err(store_err(e));
+            }
+        }
+        Ok(())
+    }
+
     /// Rewrites the group memberships of a member whose groups, status or
     /// contact key changed (`prev` is the stored member before the write).
-    fn sync_member_groups(&self, prev: Option<&Member>, new: &Member) -> StoreResult<()> {
+    fn sync_member_groups(&mut self, prev: Option<&Member>, new: &Member) -> StoreResult<()> {
         fn ids(m: &Member) -> BTreeSet<&GroupId> {
             m.groups.iter().map(|g| &g.group_id).collect()
         }
@@ -276,7 +391,7 @@ impl<'a> SqliteTx<'a> {
                 return Ok(());
             }
             for g in ids(p) {
-                self.exec(
+                let deleted = self.exec(
                     "DELETE FROM member_groups WHERE org_id = ?1 AND group_id = ?2
                      AND status = ?3 AND contact_key = ?4 AND member_id = ?5",
                     params![
@@ -287,6 +402,14 @@ impl<'a> SqliteTx<'a> {
                         p.id.as_str()
                     ],
                 )?;
+                let by = -i64::try_from(deleted).unwrap_or(i64::MAX);
+                self.add_count(
+                    p.org_id.as_str(),
+                    "member_group",
+                    g.as_str(),
+                    p.status.as_str(),
+                    by,
+                );
             }
         }
         for g in new_groups {
@@ -301,6 +424,13 @@ impl<'a> SqliteTx<'a> {
                     new.id.as_str()
                 ],
             )?;
+            self.add_count(
+                new.org_id.as_str(),
+                "member_group",
+                g.as_str(),
+                new.status.as_str(),
+                1,
+            );
         }
         Ok(())
     }
@@ -377,6 +507,25 @@ impl<'a> SqliteTx<'a> {
                 .map_err(store_err)?,
         };
         self.write_outbox(row, rid)
+    }
+
+    /// The rule a refused invitation write reports: as for members, the
+    /// secret is named first when an invitation breaks both the secret's
+    /// rule and the open recipient's, whichever index SQLite checked first.
+    fn invitation_rule(&self, inv: &StoredInvitation, rule: UniqueRule) -> StoreResult<StoreError> {
+        if rule == UniqueRule::InvitationOpenRecipient {
+            if let Some(hash) = &inv.secret_hash {
+                let other: Option<StoredInvitation> = self.one(
+                    sql::INVITATION_BY_SECRET,
+                    params![inv.org_id.as_str(), &hash.0[..]],
+                    "invitation",
+                )?;
+                if other.is_some_and(|o| o.id != inv.id) {
+                    return Ok(StoreError::Unique(UniqueRule::InvitationSecret));
+                }
+            }
+        }
+        Ok(StoreError::Unique(rule))
     }
 }
 
@@ -529,6 +678,7 @@ pub(crate) fn invitation_walk_sql(status: Option<&str>, has_cursor: bool) -> Str
 impl Transaction for SqliteTx<'_> {
     fn commit(mut self: Box<Self>) -> StoreResult<()> {
         self.flush_outbox(None)?;
+        self.flush_counts()?;
         self.conn.execute_batch("COMMIT").map_err(store_err)?;
         self.open = false;
         Ok(())
@@ -589,15 +739,20 @@ impl Transaction for SqliteTx<'_> {
 
     fn put_member(&mut self, member: &Member) -> StoreResult<()> {
         let prev: Option<Member> = self.member(&member.org_id, &member.id)?;
-        let written = self.exec(
+        // The transaction holds the write lock: `prev` says whether the row
+        // is stored, so a new one is a plain INSERT and a stored one an
+        // UPDATE (the counters need the old values anyway).
+        let sql = if prev.is_some() {
+            "UPDATE members SET contact_key = ?3, user_ref = ?4, status = ?5, role = ?6,
+                license_type = ?7, kind = ?8, body = ?9
+             WHERE org_id = ?1 AND member_id = ?2"
+        } else {
             "INSERT INTO members (org_id, member_id, contact_key, user_ref, status, role,
                                   license_type, kind, body)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
-             ON CONFLICT (org_id, member_id) DO UPDATE SET
-                contact_key = excluded.contact_key, user_ref = excluded.user_ref,
-                status = excluded.status, role = excluded.role,
-                license_type = excluded.license_type, kind = excluded.kind,
-                body = excluded.body",
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
+        };
+        let written = self.exec(
+            sql,
             params![
                 member.org_id.as_str(),
                 member.id.as_str(),
@@ -620,6 +775,17 @@ impl Transaction for SqliteTx<'_> {
             }
         }
         written?;
+        match &prev {
+            Some(p)
+                if p.status == member.status
+                    && p.role == member.role
+                    && p.license_type == member.license_type => {}
+            Some(p) => {
+                self.count_member(p, -1);
+                self.count_member(member, 1);
+            }
+            None => self.count_member(member, 1),
+        }
         self.sync_member_groups(prev.as_ref(), member)?;
         crate::people::sync_member(&self.conn, member)
     }
@@ -724,20 +890,29 @@ impl Transaction for SqliteTx<'_> {
                 Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
             })
             .map_err(store_err)?;
-        let mut seats = SeatCount::default();
+        // With this transaction's changes not written yet.
+        let org = org.as_str();
+        let mut members = self.pending(org, "member_license", license_type, "active");
+        let mut open = self
+            .pending(org, "invitation_license", license_type, "staged")
+            .saturating_add(self.pending(org, "invitation_license", license_type, "pending"));
         for row in rows {
             let (what, n) = row.map_err(store_err)?;
-            let n = count(n);
             if what == 0 {
-                seats.members = seats.members.saturating_add(n);
+                members = members.saturating_add(n);
             } else {
-                seats.open_invitations = seats.open_invitations.saturating_add(n);
+                open = open.saturating_add(n);
             }
         }
-        Ok(seats)
+        Ok(SeatCount {
+            members: count(members),
+            open_invitations: count(open),
+        })
     }
 
     fn seat_counts(&mut self, org: &OrgId) -> StoreResult<Vec<(String, SeatCount)>> {
+        // Every license type's counters: written first (a rare read).
+        self.flush_counts()?;
         let mut stmt = self
             .conn
             .prepare_cached(
@@ -804,57 +979,69 @@ impl Transaction for SqliteTx<'_> {
     fn put_invitation(&mut self, inv: &StoredInvitation) -> StoreResult<()> {
         let created = split(inv.created_at);
         let expires = inv.expires_at.map(split);
-        let last_rowid = self.conn.last_insert_rowid();
-        let written = self.exec(
-            "INSERT INTO invitations (org_id, invitation_id, batch_id, recipient_key, status,
-                role, kind, license_type, secret_hash, created_s, created_ns, expires_s,
-                expires_ns, body, user_ref, inviter)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
-             ON CONFLICT (org_id, invitation_id) DO UPDATE SET
-                batch_id = excluded.batch_id, recipient_key = excluded.recipient_key,
-                status = excluded.status, role = excluded.role, kind = excluded.kind,
-                license_type = excluded.license_type, secret_hash = excluded.secret_hash,
-                created_s = excluded.created_s, created_ns = excluded.created_ns,
-                expires_s = excluded.expires_s, expires_ns = excluded.expires_ns,
-                body = excluded.body, user_ref = excluded.user_ref,
-                inviter = excluded.inviter",
-            params![
-                inv.org_id.as_str(),
-                inv.id.as_str(),
-                inv.batch_id.as_str(),
-                inv.recipient_key,
-                inv.status.as_str(),
-                inv.role,
-                inv.kind.as_str(),
-                inv.license_type,
-                inv.secret_hash.as_ref().map(|h| &h.0[..]),
-                created.0,
-                created.1,
-                expires.map(|e| e.0),
-                expires.map(|e| e.1),
-                to_json(inv)?,
-                inv.user_ref.as_deref(),
-                inv.inviter.as_ref().map(MemberId::as_str),
-            ],
-        );
-        if let Err(StoreError::Unique(UniqueRule::InvitationOpenRecipient)) = written {
-            // As for members: the secret is named first when an invitation
-            // breaks both rules, whichever index SQLite checked first.
-            if let Some(hash) = &inv.secret_hash {
-                if let Some(other) = self.invitation_by_secret(&inv.org_id, hash)? {
-                    if other.id != inv.id {
-                        return Err(StoreError::Unique(UniqueRule::InvitationSecret));
-                    }
-                }
-            }
-        }
-        written?;
         let (org, id) = (inv.org_id.as_str(), inv.id.as_str());
-        // If the last inserted rowid changed, the statement inserted the
-        // invitation with that rowid: an update leaves it as it was, and
-        // the counts trigger's insert is undone when the trigger ends.
-        let rowid = self.conn.last_insert_rowid();
-        let inserted = (rowid != last_rowid).then_some(rowid);
+        let status = inv.status.as_str();
+        let (batch, kind) = (inv.batch_id.as_str(), inv.kind.as_str());
+        let secret = inv.secret_hash.as_ref().map(|h| &h.0[..]);
+        let (expires_s, expires_ns) = (expires.map(|e| e.0), expires.map(|e| e.1));
+        let body = to_json(inv)?;
+        let user_ref = inv.user_ref.as_deref();
+        let inviter = inv.inviter.as_ref().map(MemberId::as_str);
+        let values: [&dyn ToSql; 16] = [
+            &org,
+            &id,
+            &batch,
+            &inv.recipient_key,
+            &status,
+            &inv.role,
+            &kind,
+            &inv.license_type,
+            &secret,
+            &created.0,
+            &created.1,
+            &expires_s,
+            &expires_ns,
+            &body,
+            &user_ref,
+            &inviter,
+        ];
+        // A new invitation is a plain INSERT (no ON CONFLICT clause, no
+        // trigger: SQLite needs no statement journal for it). A stored one
+        // makes the INSERT fail on `invitations_id` (or on another unique
+        // index it shares with its own old row, whichever SQLite checks
+        // first): then its old status and license type are read for the
+        // counters, and the row is updated.
+        let inserted = match self.exec(sql::INSERT_INVITATION, &values[..]) {
+            Ok(_) => {
+                self.add_count(org, "invitation_license", &inv.license_type, status, 1);
+                Some(self.conn.last_insert_rowid())
+            }
+            Err(StoreError::Unique(rule)) => {
+                let old: Option<(String, String)> = self
+                    .conn
+                    .prepare_cached(sql::INVITATION_COUNTED)
+                    .and_then(|mut s| {
+                        s.query_row([org, id], |r| Ok((r.get(0)?, r.get(1)?)))
+                            .optional()
+                    })
+                    .map_err(store_err)?;
+                let Some((old_status, old_license)) = old else {
+                    return Err(self.invitation_rule(inv, rule)?);
+                };
+                match self.exec(sql::UPDATE_INVITATION, &values[..]) {
+                    Ok(_) => {}
+                    Err(StoreError::Unique(rule)) => return Err(self.invitation_rule(inv, rule)?),
+                    Err(e) => return Err(e),
+                }
+                let old_status = old_status.parse::<InvitationStatus>()?.as_str();
+                if old_status != status || old_license != inv.license_type {
+                    self.add_count(org, "invitation_license", &old_license, old_status, -1);
+                    self.add_count(org, "invitation_license", &inv.license_type, status, 1);
+                }
+                None
+            }
+            Err(e) => return Err(e),
+        };
         if self.deferred.iter().any(|r| r.of_invitation(org, id)) {
             self.flush_outbox(Some((org, id, inserted)))?;
         }
@@ -1441,6 +1628,8 @@ impl Transaction for SqliteTx<'_> {
     fn purge_organization(&mut self, org: &OrgId) -> StoreResult<()> {
         // Messages queued in this transaction and not written yet go too.
         self.deferred.retain(|m| m.org_id != org.as_str());
+        // Its counters go with the `counts` rows.
+        self.counts.retain(|(k, _)| k.org != org.as_str());
         self.last_seq.remove(org);
         crate::orgs::purge(&self.conn, org)
     }
