@@ -83,6 +83,15 @@ const MIGRATIONS: &[(u32, &str, &str)] = &[
         "0013_writes",
         include_str!("../migrations/0013_writes.sql"),
     ),
+    // Placeholder: version 14 is the counts change (migration 0014 of the
+    // branch b-sqlcounts, merged separately); this entry goes when it
+    // lands.
+    (14, "0014_reserved", "SELECT 1;"),
+    (
+        15,
+        "0015_people_walks",
+        include_str!("../migrations/0015_people_walks.sql"),
+    ),
 ];
 
 /// Marks the file as an enlist store (`PRAGMA application_id`, "enls").
@@ -263,7 +272,7 @@ impl SqliteStore {
     /// The schema version this library writes. A file with a lower version
     /// is migrated on open; a file with a higher one is refused with
     /// [`StoreError::SchemaTooNew`].
-    pub const SCHEMA_VERSION: u32 = 13;
+    pub const SCHEMA_VERSION: u32 = 15;
 
     /// Opens (creating it if missing) the database file at `path` and
     /// brings its schema up to [`SqliteStore::SCHEMA_VERSION`].
@@ -434,6 +443,10 @@ fn migrate(conn: &mut Connection) -> StoreResult<()> {
             if *version == 13 {
                 // The status checks without temporary b-trees.
                 checks::rewrite(&tx, false)?;
+            }
+            if *version == 15 {
+                // The name keys of the invitations of the people view.
+                people::fill_invitation_name_keys(&tx)?;
             }
         }
     }

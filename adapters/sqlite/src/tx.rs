@@ -805,11 +805,12 @@ impl Transaction for SqliteTx<'_> {
         let created = split(inv.created_at);
         let expires = inv.expires_at.map(split);
         let last_rowid = self.conn.last_insert_rowid();
+        let before = crate::people::invitation_before(&self.conn, inv)?;
         let written = self.exec(
             "INSERT INTO invitations (org_id, invitation_id, batch_id, recipient_key, status,
                 role, kind, license_type, secret_hash, created_s, created_ns, expires_s,
-                expires_ns, body, user_ref, inviter)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
+                expires_ns, body, user_ref, inviter, name_key)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)
              ON CONFLICT (org_id, invitation_id) DO UPDATE SET
                 batch_id = excluded.batch_id, recipient_key = excluded.recipient_key,
                 status = excluded.status, role = excluded.role, kind = excluded.kind,
@@ -817,7 +818,7 @@ impl Transaction for SqliteTx<'_> {
                 created_s = excluded.created_s, created_ns = excluded.created_ns,
                 expires_s = excluded.expires_s, expires_ns = excluded.expires_ns,
                 body = excluded.body, user_ref = excluded.user_ref,
-                inviter = excluded.inviter",
+                inviter = excluded.inviter, name_key = excluded.name_key",
             params![
                 inv.org_id.as_str(),
                 inv.id.as_str(),
@@ -835,6 +836,7 @@ impl Transaction for SqliteTx<'_> {
                 to_json(inv)?,
                 inv.user_ref.as_deref(),
                 inv.inviter.as_ref().map(MemberId::as_str),
+                crate::people::invitation_name_key(inv),
             ],
         );
         if let Err(StoreError::Unique(UniqueRule::InvitationOpenRecipient)) = written {
@@ -859,7 +861,7 @@ impl Transaction for SqliteTx<'_> {
             self.flush_outbox(Some((org, id, inserted)))?;
         }
         // After the rowid above was read: these rows have their own.
-        crate::people::sync_invitation(&self.conn, inv, inserted.is_some())
+        crate::people::sync_invitation(&self.conn, before.as_ref(), inv)
     }
 
     fn list_invitations(
