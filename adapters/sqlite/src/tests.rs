@@ -2138,6 +2138,143 @@ fn migration_0004_builds_people_of_existing_rows() {
     assert_eq!(found.items.len(), 11, "k1, k10..k19");
 }
 
+/// Migration 0015 takes the invitations out of `people`: a file as
+/// versions 4 to 14 wrote it (a `people` row per invitation of the view)
+/// answers every page of the view exactly as before, by every sort, both
+/// directions, page after page, with filters and searches; the
+/// invitations' rows are gone and their name keys are filled.
+#[test]
+fn migration_0015_walks_invitations_and_answers_as_before() {
+    use enlist::{PeopleQuery, PeopleSort, PersonLabel};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("v13.sqlite3");
+    let org = org_id(1);
+    let now = t(12);
+    let store = SqliteStore::open(&path).expect("open");
+    fill(&store, &org, 12);
+    {
+        // Names that tie with the members' emails and with each other,
+        // case and accents, every status of an invitation, groups.
+        let mut tx = begin(&store);
+        tx.put_group(&group(&org, "grp_b")).expect("put");
+        let statuses = [
+            InvitationStatus::Staged,
+            InvitationStatus::Pending,
+            InvitationStatus::Expired,
+            InvitationStatus::Accepted,
+            InvitationStatus::Revoked,
+        ];
+        for i in 0..15u8 {
+            let mut inv = invitation(&org, &format!("inv_n{i:02}"), &format!("n{i}@x.test"));
+            inv.status = statuses[usize::from(i) % statuses.len()];
+            match i % 3 {
+                0 => inv.first_name = Some(if i % 2 == 0 { "Émile" } else { "émile" }.into()),
+                1 => inv.display_name = Some(format!("k{}@x.test", i % 4)),
+                _ => {}
+            }
+            if i % 4 == 0 {
+                inv.last_name = Some("Zola".into());
+            }
+            inv.role = if i % 2 == 0 { "admin" } else { "member" }.into();
+            inv.groups = vec![GroupGrant::member(GroupId::from("grp_b"))];
+            inv.created_at = t(i64::from(i % 4));
+            inv.expires_at = (inv.status == InvitationStatus::Pending).then(|| t(i64::from(i)));
+            tx.put_invitation(&inv).expect("put");
+        }
+        tx.commit().expect("commit");
+    }
+    let mut queries = Vec::new();
+    for sort in PeopleSort::ALL {
+        for descending in [false, true] {
+            let base = PeopleQuery {
+                sort,
+                descending,
+                limit: 4,
+                labels: PersonLabel::ALL.to_vec(),
+                ..PeopleQuery::default()
+            };
+            queries.push(base.clone());
+            queries.push(PeopleQuery {
+                labels: vec![PersonLabel::Expired, PersonLabel::Staged],
+                ..base.clone()
+            });
+            queries.push(PeopleQuery {
+                group: Some(GroupId::from("grp_b")),
+                role: Some("admin".into()),
+                ..base.clone()
+            });
+            queries.push(PeopleQuery {
+                search: Some("émi".into()),
+                ..base.clone()
+            });
+            queries.push(PeopleQuery {
+                search: Some("K1".into()),
+                ..base.clone()
+            });
+        }
+    }
+    // Every page of every query.
+    let pages = |s: &SqliteStore| {
+        let mut tx = begin(s);
+        let mut out = Vec::new();
+        for q in &queries {
+            let mut q = q.clone();
+            loop {
+                let page = tx.people(&org, &q, now).expect("people");
+                out.push((page.items.clone(), page.next_cursor.clone()));
+                match page.next_cursor {
+                    Some(c) => q.after = Some(c),
+                    None => break,
+                }
+            }
+        }
+        out
+    };
+    let now_pages = pages(&store);
+    assert!(now_pages.len() > 200, "{}", now_pages.len());
+    {
+        // Back to version 13: the invitations' people rows written again.
+        let conn = store.conn.lock("SqliteStore").expect("lock");
+        downgrade(&conn, 13).expect("downgrade");
+    }
+    drop(store);
+    let old_rows = |conn: &Connection| -> i64 {
+        conn.query_row(
+            "SELECT count(*) FROM people WHERE substr(pid, 1, 2) = 'i.'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("count")
+    };
+    let conn = Connection::open(&path).expect("open");
+    assert_eq!(old_rows(&conn), 12 + 9, "the invitations of the view");
+    drop(conn);
+    let store = SqliteStore::open(&path).expect("migrate");
+    assert_eq!(pages(&store), now_pages);
+    let conn = store.conn.lock("SqliteStore").expect("lock");
+    assert_eq!(old_rows(&conn), 0);
+    let keys: Vec<(String, Option<String>)> = conn
+        .prepare("SELECT invitation_id, name_key FROM invitations WHERE invitation_id LIKE 'inv_n%' ORDER BY 1")
+        .and_then(|mut s| {
+            s.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .expect("keys");
+    assert_eq!(
+        keys[0],
+        ("inv_n00".to_owned(), Some("émile zola".to_owned()))
+    );
+    assert_eq!(
+        keys[1],
+        ("inv_n01".to_owned(), Some("k1@x.test".to_owned()))
+    );
+    assert_eq!(
+        keys[2],
+        ("inv_n02".to_owned(), Some("n2@x.test".to_owned()))
+    );
+    assert_eq!(keys[3], ("inv_n03".to_owned(), None), "accepted");
+}
+
 /// Migration 0007 starts the event feed after the events a file already
 /// holds, with their kinds, and a deleted newest event's position is
 /// never given again.
