@@ -21,10 +21,10 @@ use enlist::store::people::{
     page_by_walks, person_row, prefix_range, rows_change, sort_key, time_parts,
 };
 use enlist::{
-    Invitation, Member, OrgId, Page, PeopleQuery, PeopleSort, Person, PersonLabel, StoreResult,
-    StoredInvitation,
+    Invitation, Member, OrgId, Page, PeopleQuery, PeopleSort, Person, PersonLabel, StoreError,
+    StoreResult, StoredInvitation,
 };
-use rusqlite::types::Value;
+use rusqlite::types::{Value, ValueRef};
 use rusqlite::{Connection, OptionalExtension, params};
 
 /// A statement and its named arguments.
@@ -322,9 +322,19 @@ fn search_terms(q: &PeopleQuery, and: &str, args: &mut Vec<(String, Value)>) -> 
     ))
 }
 
-/// Runs a walk's statement, binding only the names it uses, and reads the
-/// body of each row.
-fn run(conn: &Connection, sql: String, args: Vec<(String, Value)>) -> StoreResult<Vec<String>> {
+/// A walked row: its sort key (as the walk's columns hold it) and its
+/// body, not parsed yet (only the rows that make the page are).
+type Walked = (Vec<KeyPart>, String);
+
+/// Runs a walk's statement, binding only the names it uses: each row's
+/// columns are its key's parts, then its body. `key` makes the sort key
+/// from them.
+fn run(
+    conn: &Connection,
+    sql: String,
+    args: Vec<(String, Value)>,
+    key: impl Fn(Vec<KeyPart>) -> Vec<KeyPart>,
+) -> StoreResult<Vec<Walked>> {
     #[cfg(test)]
     LOG.with(|log| log.borrow_mut().push((sql.clone(), args.clone())));
     let mut stmt = conn.prepare_cached(&sql).map_err(store_err)?;
@@ -333,10 +343,19 @@ fn run(conn: &Connection, sql: String, args: Vec<(String, Value)>) -> StoreResul
             stmt.raw_bind_parameter(i, value).map_err(store_err)?;
         }
     }
+    let last = stmt.column_count().saturating_sub(1);
     let mut rows = stmt.raw_query();
     let mut out = Vec::new();
     while let Some(row) = rows.next().map_err(store_err)? {
-        out.push(row.get::<_, String>(0).map_err(store_err)?);
+        let mut parts = Vec::with_capacity(last);
+        for i in 0..last {
+            parts.push(match row.get_ref(i).map_err(store_err)? {
+                ValueRef::Integer(n) => KeyPart::Int(n),
+                ValueRef::Text(t) => KeyPart::Text(String::from_utf8_lossy(t).into_owned()),
+                _ => return Err(StoreError::Corrupt("a people key column is not set".into())),
+            });
+        }
+        out.push((key(parts), row.get::<_, String>(last).map_err(store_err)?));
     }
     Ok(out)
 }
@@ -384,7 +403,7 @@ fn member_walk(
     now: DateTime<Utc>,
     w: &Walk<'_>,
     tests: &[StatusTest],
-) -> StoreResult<Vec<Person>> {
+) -> StoreResult<Vec<Walked>> {
     let mut args = base_args(org, now, w.limit);
     let mut filters = vec![status_condition(tests, w.by_status)];
     shared_filters(q, "p", "p.pid", &mut filters, &mut args);
@@ -414,14 +433,13 @@ fn member_walk(
         .map(|c| format!("p.{c}{}", if desc { " DESC" } else { "" }))
         .collect::<Vec<_>>()
         .join(", ");
+    let select: Vec<String> = cols.iter().map(|c| format!("p.{c}")).collect();
     let sql = format!(
-        "SELECT p.body FROM {from} WHERE p.org_id = :org AND {} ORDER BY {order} LIMIT :limit",
+        "SELECT {}, p.body FROM {from} WHERE p.org_id = :org AND {} ORDER BY {order} LIMIT :limit",
+        select.join(", "),
         filters.join(" AND ")
     );
-    run(conn, sql, args)?
-        .iter()
-        .map(|b| from_json::<Person>(b, "person"))
-        .collect()
+    run(conn, sql, args, |k| k)
 }
 
 /// How a sort's key is read from `invitations`: the columns before the
@@ -577,7 +595,7 @@ fn invitation_walks(
     now: DateTime<Utc>,
     w: &Walk<'_>,
     key_sort: PeopleSort,
-) -> StoreResult<Vec<Person>> {
+) -> StoreResult<Vec<Walked>> {
     let tests: Vec<StatusTest> = w
         .status
         .iter()
@@ -638,14 +656,28 @@ fn invitation_walks(
             .map(|c| format!("i.{c}{}", if desc { " DESC" } else { "" }))
             .collect::<Vec<_>>()
             .join(", ");
+        let select: Vec<String> = key
+            .lead
+            .iter()
+            .chain(&["invitation_id"])
+            .map(|c| format!("i.{c}"))
+            .collect();
         let sql = format!(
-            "SELECT i.body FROM {from} WHERE i.org_id = :org AND {} ORDER BY {order} LIMIT :limit",
+            "SELECT {}, i.body FROM {from} WHERE i.org_id = :org AND {} ORDER BY {order} LIMIT :limit",
+            select.join(", "),
             filters.join(" AND ")
         );
-        for b in run(conn, sql, args)? {
-            let inv: StoredInvitation = from_json(&b, "invitation")?;
-            out.extend(Person::from_invitation(&inv));
-        }
+        // The key of the person: the leading parts (or the constant ones),
+        // then the pid.
+        out.extend(run(conn, sql, args, |mut parts| {
+            if let Some(KeyPart::Text(id)) = parts.pop() {
+                parts.push(KeyPart::Text(format!("i.{id}")));
+            }
+            match &key.constant {
+                Some(c) => c.iter().cloned().chain(parts).collect(),
+                None => parts,
+            }
+        })?);
     }
     Ok(out)
 }
@@ -668,22 +700,36 @@ fn walk(
         PeopleSort::Name
     };
     let member_tests: Vec<StatusTest> = w.status.iter().copied().filter(of_members).collect();
-    let mut rows: Vec<(Vec<KeyPart>, Person)> = Vec::new();
+    // Members' bodies are persons, invitations' are invitations.
+    let mut rows: Vec<(Walked, bool)> = Vec::new();
     if !member_tests.is_empty() {
-        for p in member_walk(conn, org, q, now, w, &member_tests)? {
-            rows.push((sort_key(&p, key_sort), p));
+        for r in member_walk(conn, org, q, now, w, &member_tests)? {
+            rows.push((r, true));
         }
     }
-    for p in invitation_walks(conn, org, q, now, w, key_sort)? {
-        rows.push((sort_key(&p, key_sort), p));
+    for r in invitation_walks(conn, org, q, now, w, key_sort)? {
+        rows.push((r, false));
     }
     if q.descending {
-        rows.sort_by(|a, b| b.0.cmp(&a.0));
+        rows.sort_by(|a, b| b.0.0.cmp(&a.0.0));
     } else {
-        rows.sort_by(|a, b| a.0.cmp(&b.0));
+        rows.sort_by(|a, b| a.0.0.cmp(&b.0.0));
     }
     rows.truncate(w.limit);
-    Ok(rows.into_iter().map(|(_, p)| p).collect())
+    let mut out = Vec::with_capacity(rows.len());
+    for ((key, body), member) in rows {
+        let p = if member {
+            from_json::<Person>(&body, "person")?
+        } else {
+            let inv: StoredInvitation = from_json(&body, "invitation")?;
+            Person::from_invitation(&inv).ok_or_else(|| {
+                StoreError::Corrupt("a closed invitation in the people view".into())
+            })?
+        };
+        debug_assert_eq!(sort_key(&p, key_sort), key, "the key read is the person's");
+        out.push(p);
+    }
+    Ok(out)
 }
 
 /// A page of the people view (see the module documentation): core plans
