@@ -229,22 +229,39 @@ pub(crate) fn backfill(conn: &Connection) -> StoreResult<()> {
 
 /// Writes `name_key` of every invitation of the view already stored:
 /// migration 0015's second half, in its transaction (its SQL has deleted
-/// their `people` rows; their terms and groups stay).
+/// their `people` rows; their terms and groups stay). Reads the bodies
+/// 10,000 at a time, so a large file is not held in memory.
 pub(crate) fn fill_invitation_name_keys(conn: &Connection) -> StoreResult<()> {
-    let rows = bodies(
-        conn,
-        "SELECT rid, body FROM invitations WHERE status IN ('staged', 'pending', 'expired')",
-    )?;
+    let mut read = conn
+        .prepare(
+            "SELECT rid, body FROM invitations
+             WHERE rid > ?1 AND status IN ('staged', 'pending', 'expired')
+             ORDER BY rid LIMIT 10000",
+        )
+        .map_err(store_err)?;
     let mut update = conn
         .prepare("UPDATE invitations SET name_key = ?1 WHERE rid = ?2")
         .map_err(store_err)?;
-    for (rid, b) in rows {
-        let inv: StoredInvitation = from_json(&b, "invitation")?;
-        update
-            .execute(params![invitation_name_key(&inv), rid])
+    let mut after = i64::MIN;
+    loop {
+        let rows = read
+            .query_map([after], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+            })
+            .map_err(store_err)?
+            .collect::<Result<Vec<_>, _>>()
             .map_err(store_err)?;
+        let Some(&(last, _)) = rows.last() else {
+            return Ok(());
+        };
+        for (rid, b) in rows {
+            let inv: StoredInvitation = from_json(&b, "invitation")?;
+            update
+                .execute(params![invitation_name_key(&inv), rid])
+                .map_err(store_err)?;
+        }
+        after = last;
     }
-    Ok(())
 }
 
 /// A stored-pending invitation is due (Expired) at `now`.
