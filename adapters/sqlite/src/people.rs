@@ -1,17 +1,27 @@
-//! The people view (migration 0004): the rows the store derives from
-//! members and invitations, and the paged query over them.
+//! The people view (migrations 0004 and 0015): the rows the store derives
+//! from members, and the paged query over members and invitations.
 //!
-//! Every sort walks one index of `people` in order and stops after a page
-//! (plus one row to know whether there is a next page): filters are tested
-//! on the rows walked, with `+status` so that SQLite walks the sort's index
-//! rather than gathering a status's rows and sorting them (except by name
-//! with one stored status asked for, where `people_label` serves both). Sorting by
-//! label walks `people_label` one label at a time (Expired is two walks:
-//! stored expired, and stored pending past `now`). A search instead starts
-//! from the range of `people_terms` that the case-folded text is a prefix
-//! of (`CROSS JOIN` keeps that order of the join), so it reads the matches
-//! and sorts them: its cost grows with the number of matches, not with
-//! the size of the organization.
+//! Members have a row in `people` (its body is the person); invitations
+//! have none since migration 0015: the view reads staged, pending and
+//! expired invitations from `invitations` itself. Both keep their search
+//! terms in `people_terms` and their groups in `people_groups`.
+//!
+//! Every sort walks one index of `people` in order (the members), and one
+//! index of `invitations` per stored status (or one for staged and pending
+//! by email, `invitations_open_recipient`), each in the sort's key order
+//! and stopped after a page (plus one row to know whether there is a next
+//! page). The walks are merged by the key, stepping each statement only as
+//! far as the page needs; only the rows of the page have their JSON read.
+//! Filters are tested on the rows walked, with `+status` so that SQLite
+//! walks the sort's index rather than gathering a status's rows and sorting
+//! them (except where one stored status is the walk's, as for the
+//! invitations and for members by name with one label asked for, where
+//! `people_label` serves both). Sorting by label walks one label at a time
+//! by name (Expired is two walks: stored expired, and stored pending past
+//! `now`). A search instead starts from the range of `people_terms` that
+//! the case-folded text is a prefix of (`CROSS JOIN` keeps that order of
+//! the join), so it reads the matches and sorts them: its cost grows with
+//! the number of matches, not with the size of the organization.
 
 use crate::codec::{from_json, to_json};
 use crate::store_err;
@@ -339,42 +349,50 @@ fn search_terms(q: &PeopleQuery, and: &str, args: &mut Vec<(String, Value)>) -> 
     ))
 }
 
-/// A walked row: its sort key (as the walk's columns hold it) and its
-/// body, not parsed yet (only the rows that make the page are).
-type Walked = (Vec<KeyPart>, String);
-
-/// Runs a walk's statement, binding only the names it uses: each row's
-/// columns are its key's parts, then its body. `key` makes the sort key
-/// from them.
-fn run(
-    conn: &Connection,
+/// One statement of a walk: its SQL, its named arguments, whether its
+/// rows are members (a person's body) or invitations, and how its first
+/// columns make the sort key (the last column is the body).
+struct Spec {
     sql: String,
     args: Vec<(String, Value)>,
-    key: impl Fn(Vec<KeyPart>) -> Vec<KeyPart>,
-) -> StoreResult<Vec<Walked>> {
-    #[cfg(test)]
-    LOG.with(|log| log.borrow_mut().push((sql.clone(), args.clone())));
-    let mut stmt = conn.prepare_cached(&sql).map_err(store_err)?;
-    for (name, value) in &args {
-        if let Some(i) = stmt.parameter_index(name).map_err(store_err)? {
-            stmt.raw_bind_parameter(i, value).map_err(store_err)?;
+    member: bool,
+    /// The invitation key's constant leading parts (by last activity).
+    constant: Option<[KeyPart; 2]>,
+}
+
+impl Spec {
+    /// The sort key from a row's key columns: a member's are its key; an
+    /// invitation's end with its id, whose pid is `i.<id>`, after the
+    /// constant parts if any.
+    fn key(&self, mut parts: Vec<KeyPart>) -> Vec<KeyPart> {
+        if self.member {
+            return parts;
+        }
+        if let Some(KeyPart::Text(id)) = parts.pop() {
+            parts.push(KeyPart::Text(format!("i.{id}")));
+        }
+        match &self.constant {
+            Some(c) => c.iter().cloned().chain(parts).collect(),
+            None => parts,
         }
     }
-    let last = stmt.column_count().saturating_sub(1);
-    let mut rows = stmt.raw_query();
-    let mut out = Vec::new();
-    while let Some(row) = rows.next().map_err(store_err)? {
-        let mut parts = Vec::with_capacity(last);
-        for i in 0..last {
-            parts.push(match row.get_ref(i).map_err(store_err)? {
-                ValueRef::Integer(n) => KeyPart::Int(n),
-                ValueRef::Text(t) => KeyPart::Text(String::from_utf8_lossy(t).into_owned()),
-                _ => return Err(StoreError::Corrupt("a people key column is not set".into())),
-            });
-        }
-        out.push((key(parts), row.get::<_, String>(last).map_err(store_err)?));
+}
+
+/// The key and body of the current row of a walk's statement.
+fn head(row: &rusqlite::Row<'_>, spec: &Spec) -> StoreResult<(Vec<KeyPart>, String)> {
+    let last = row.as_ref().column_count().saturating_sub(1);
+    let mut parts = Vec::with_capacity(last);
+    for i in 0..last {
+        parts.push(match row.get_ref(i).map_err(store_err)? {
+            ValueRef::Integer(n) => KeyPart::Int(n),
+            ValueRef::Text(t) => KeyPart::Text(String::from_utf8_lossy(t).into_owned()),
+            _ => return Err(StoreError::Corrupt("a people key column is not set".into())),
+        });
     }
-    Ok(out)
+    Ok((
+        spec.key(parts),
+        row.get::<_, String>(last).map_err(store_err)?,
+    ))
 }
 
 /// The common arguments of a walk.
@@ -414,13 +432,12 @@ fn invitation_status(t: &StatusTest) -> Option<&'static str> {
 /// The walk of `people` (members only since migration 0015): the walk's
 /// member tests, in the walk's order.
 fn member_walk(
-    conn: &Connection,
     org: &OrgId,
     q: &PeopleQuery,
     now: DateTime<Utc>,
     w: &Walk<'_>,
     tests: &[StatusTest],
-) -> StoreResult<Vec<Walked>> {
+) -> Spec {
     let mut args = base_args(org, now, w.limit);
     let mut filters = vec![status_condition(tests, w.by_status)];
     shared_filters(q, "p", "p.pid", &mut filters, &mut args);
@@ -456,7 +473,12 @@ fn member_walk(
         select.join(", "),
         filters.join(" AND ")
     );
-    run(conn, sql, args, |k| k)
+    Spec {
+        sql,
+        args,
+        member: true,
+        constant: None,
+    }
 }
 
 /// How a sort's key is read from `invitations`: the columns before the
@@ -606,13 +628,12 @@ fn invitations_after(
 /// of the walk's tests, in the walk's order (`key_sort`'s key), each walk
 /// at most `w.limit` rows.
 fn invitation_walks(
-    conn: &Connection,
     org: &OrgId,
     q: &PeopleQuery,
     now: DateTime<Utc>,
     w: &Walk<'_>,
     key_sort: PeopleSort,
-) -> StoreResult<Vec<Walked>> {
+) -> Vec<Spec> {
     let tests: Vec<StatusTest> = w
         .status
         .iter()
@@ -620,7 +641,7 @@ fn invitation_walks(
         .filter(|t| invitation_status(t).is_some())
         .collect();
     if tests.is_empty() {
-        return Ok(Vec::new());
+        return Vec::new();
     }
     let desc = q.descending;
     let (key, walks) = invitation_plan(key_sort);
@@ -684,19 +705,14 @@ fn invitation_walks(
             select.join(", "),
             filters.join(" AND ")
         );
-        // The key of the person: the leading parts (or the constant ones),
-        // then the pid.
-        out.extend(run(conn, sql, args, |mut parts| {
-            if let Some(KeyPart::Text(id)) = parts.pop() {
-                parts.push(KeyPart::Text(format!("i.{id}")));
-            }
-            match &key.constant {
-                Some(c) => c.iter().cloned().chain(parts).collect(),
-                None => parts,
-            }
-        })?);
+        out.push(Spec {
+            sql,
+            args,
+            member: false,
+            constant: key.constant.clone(),
+        });
     }
-    Ok(out)
+    out
 }
 
 /// One walk of the view: the people of `org` passing the query's filters
@@ -717,25 +733,61 @@ fn walk(
         PeopleSort::Name
     };
     let member_tests: Vec<StatusTest> = w.status.iter().copied().filter(of_members).collect();
-    // Members' bodies are persons, invitations' are invitations.
-    let mut rows: Vec<(Walked, bool)> = Vec::new();
+    let mut specs = Vec::new();
     if !member_tests.is_empty() {
-        for r in member_walk(conn, org, q, now, w, &member_tests)? {
-            rows.push((r, true));
+        specs.push(member_walk(org, q, now, w, &member_tests));
+    }
+    specs.extend(invitation_walks(org, q, now, w, key_sort));
+    // Every statement stepped only as far as the page needs: the merge
+    // takes the smallest (largest, descending) head each time.
+    let mut stmts = Vec::with_capacity(specs.len());
+    for spec in &specs {
+        #[cfg(test)]
+        LOG.with(|log| log.borrow_mut().push((spec.sql.clone(), spec.args.clone())));
+        let mut stmt = conn.prepare_cached(&spec.sql).map_err(store_err)?;
+        for (name, value) in &spec.args {
+            if let Some(i) = stmt.parameter_index(name).map_err(store_err)? {
+                stmt.raw_bind_parameter(i, value).map_err(store_err)?;
+            }
         }
+        stmts.push(stmt);
     }
-    for r in invitation_walks(conn, org, q, now, w, key_sort)? {
-        rows.push((r, false));
+    let mut cursors: Vec<rusqlite::Rows<'_>> = stmts.iter_mut().map(|s| s.raw_query()).collect();
+    let mut heads = Vec::with_capacity(cursors.len());
+    for (rows, spec) in cursors.iter_mut().zip(&specs) {
+        heads.push(match rows.next().map_err(store_err)? {
+            Some(row) => Some(head(row, spec)?),
+            None => None,
+        });
     }
-    if q.descending {
-        rows.sort_by(|a, b| b.0.0.cmp(&a.0.0));
-    } else {
-        rows.sort_by(|a, b| a.0.0.cmp(&b.0.0));
-    }
-    rows.truncate(w.limit);
-    let mut out = Vec::with_capacity(rows.len());
-    for ((key, body), member) in rows {
-        let p = if member {
+    let mut out = Vec::new();
+    while out.len() < w.limit {
+        let mut best: Option<usize> = None;
+        for (i, h) in heads.iter().enumerate() {
+            let Some((k, _)) = h else { continue };
+            let better = match best.and_then(|b| heads[b].as_ref()) {
+                None => true,
+                Some((bk, _)) => {
+                    if q.descending {
+                        k > bk
+                    } else {
+                        k < bk
+                    }
+                }
+            };
+            if better {
+                best = Some(i);
+            }
+        }
+        let Some(i) = best else { break };
+        let next = match cursors[i].next().map_err(store_err)? {
+            Some(row) => Some(head(row, &specs[i])?),
+            None => None,
+        };
+        let Some((key, body)) = std::mem::replace(&mut heads[i], next) else {
+            break;
+        };
+        let p = if specs[i].member {
             from_json::<Person>(&body, "person")?
         } else {
             let inv: StoredInvitation = from_json(&body, "invitation")?;
