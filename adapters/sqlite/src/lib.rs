@@ -91,6 +91,11 @@ const MIGRATIONS: &[(u32, &str, &str)] = &[
         "0014_counts_by_store",
         include_str!("../migrations/0014_counts_by_store.sql"),
     ),
+    (
+        15,
+        "0015_people_walks",
+        include_str!("../migrations/0015_people_walks.sql"),
+    ),
 ];
 
 /// Marks the file as an enlist store (`PRAGMA application_id`, "enls").
@@ -271,7 +276,7 @@ impl SqliteStore {
     /// The schema version this library writes. A file with a lower version
     /// is migrated on open; a file with a higher one is refused with
     /// [`StoreError::SchemaTooNew`].
-    pub const SCHEMA_VERSION: u32 = 14;
+    pub const SCHEMA_VERSION: u32 = 15;
 
     /// Opens (creating it if missing) the database file at `path` and
     /// brings its schema up to [`SqliteStore::SCHEMA_VERSION`].
@@ -476,6 +481,10 @@ fn migrate(conn: &mut Connection) -> StoreResult<()> {
             if *version == 13 {
                 // The status checks without temporary b-trees.
                 checks::rewrite(&tx, false)?;
+            }
+            if *version == 15 {
+                // The name keys of the invitations of the people view.
+                people::fill_invitation_name_keys(&tx)?;
             }
         }
     }

@@ -1,27 +1,40 @@
-//! The people view (migration 0004): the rows the store derives from
-//! members and invitations, and the paged query over them.
+//! The people view (migrations 0004 and 0015): the rows the store derives
+//! from members, and the paged query over members and invitations.
 //!
-//! Every sort walks one index of `people` in order and stops after a page
-//! (plus one row to know whether there is a next page): filters are tested
-//! on the rows walked, with `+status` so that SQLite walks the sort's index
-//! rather than gathering a status's rows and sorting them (except by name
-//! with one stored status asked for, where `people_label` serves both). Sorting by
-//! label walks `people_label` one label at a time (Expired is two walks:
-//! stored expired, and stored pending past `now`). A search instead starts
-//! from the range of `people_terms` that the case-folded text is a prefix
-//! of (`CROSS JOIN` keeps that order of the join), so it reads the matches
-//! and sorts them: its cost grows with the number of matches, not with
-//! the size of the organization.
+//! Members have a row in `people` (its body is the person); invitations
+//! have none since migration 0015: the view reads staged, pending and
+//! expired invitations from `invitations` itself. Both keep their search
+//! terms in `people_terms` and their groups in `people_groups`.
+//!
+//! Every sort walks one index of `people` in order (the members), and one
+//! index of `invitations` per stored status (or one for staged and pending
+//! by email, `invitations_open_recipient`), each in the sort's key order
+//! and stopped after a page (plus one row to know whether there is a next
+//! page). The walks are merged by the key, stepping each statement only as
+//! far as the page needs; only the rows of the page have their JSON read.
+//! Filters are tested on the rows walked, with `+status` so that SQLite
+//! walks the sort's index rather than gathering a status's rows and sorting
+//! them (except where one stored status is the walk's, as for the
+//! invitations and for members by name with one label asked for, where
+//! `people_label` serves both). Sorting by label walks one label at a time
+//! by name (Expired is two walks: stored expired, and stored pending past
+//! `now`). A search instead starts from the range of `people_terms` that
+//! the case-folded text is a prefix of (`CROSS JOIN` keeps that order of
+//! the join), so it reads the matches and sorts them: its cost grows with
+//! the number of matches, not with the size of the organization.
 
 use crate::codec::{from_json, to_json};
 use crate::store_err;
 use chrono::{DateTime, Utc};
 use enlist::store::people::{
-    KeyPart, StatusTest, Walk, equal_filters, invitation_pid, page_by_walks, person_row,
-    prefix_range, rows_change, time_parts,
+    KeyPart, RowsChange, StatusTest, Walk, equal_filters, invitation_pid, key_columns,
+    page_by_walks, person_row, prefix_range, rows_change, sort_key, time_parts,
 };
-use enlist::{Invitation, Member, OrgId, Page, PeopleQuery, Person, StoreResult};
-use rusqlite::types::Value;
+use enlist::{
+    Invitation, Member, OrgId, Page, PeopleQuery, PeopleSort, Person, PersonLabel, StoreError,
+    StoreResult, StoredInvitation,
+};
+use rusqlite::types::{Value, ValueRef};
 use rusqlite::{Connection, OptionalExtension, params};
 
 /// A statement and its named arguments.
@@ -42,47 +55,39 @@ pub(crate) fn sync_member(conn: &Connection, m: &Member) -> StoreResult<()> {
     sync(conn, m.org_id.as_str(), &p.pid(), Some(&p), false)
 }
 
-/// The person row of an invitation (none once it is closed).
-/// `fresh`: the invitation row was inserted just now, so it has no person
-/// rows yet and there is nothing to read first.
-pub(crate) fn sync_invitation(conn: &Connection, inv: &Invitation, fresh: bool) -> StoreResult<()> {
-    sync(
-        conn,
-        inv.org_id.as_str(),
-        &invitation_pid(inv),
-        Person::from_invitation(inv).as_ref(),
-        fresh,
-    )
+/// The person a stored invitation's JSON `body` stands for in the view
+/// (read by `put_invitation` before it rewrites the row): `None` once it
+/// is closed. [`sync_invitation`] diffs the derived rows against it.
+pub(crate) fn invitation_person(body: &str) -> StoreResult<Option<Person>> {
+    let old: StoredInvitation = from_json(body, "invitation")?;
+    Ok(Person::from_invitation(&old))
 }
 
-/// Makes the rows of `pid` say `new` (or nothing), writing only what
-/// changed ([`rows_change`]). `fresh`: `pid` has no rows yet (its
-/// invitation was inserted in this statement), so they are not read.
-fn sync(
+/// The `name_key` column of an invitation: its person's name key while it
+/// is in the view, NULL once it is closed.
+pub(crate) fn invitation_name_key(inv: &Invitation) -> Option<String> {
+    Person::from_invitation(inv).map(|p| p.name_key())
+}
+
+/// The search terms and group rows of an invitation's person, from what
+/// they were (`old`, [`invitation_before`]) to what `inv` makes them (none
+/// once it is closed). An invitation has no `people` row (migration 0015):
+/// the view walks `invitations` itself.
+pub(crate) fn sync_invitation(
     conn: &Connection,
-    org: &str,
-    pid: &str,
-    new: Option<&Person>,
-    fresh: bool,
+    old: Option<&Person>,
+    inv: &Invitation,
 ) -> StoreResult<()> {
-    if fresh && new.is_none() {
-        return Ok(());
+    let new = Person::from_invitation(inv);
+    match rows_change(old, new.as_ref()) {
+        Some(change) => write_derived(conn, inv.org_id.as_str(), &invitation_pid(inv), &change),
+        None => Ok(()),
     }
-    let old: Option<Person> = if fresh {
-        None
-    } else {
-        conn.prepare_cached("SELECT body FROM people WHERE org_id = ?1 AND pid = ?2")
-            .and_then(|mut s| {
-                s.query_row(params![org, pid], |r| r.get::<_, String>(0))
-                    .optional()
-            })
-            .map_err(store_err)?
-            .map(|b| from_json(&b, "person"))
-            .transpose()?
-    };
-    let Some(change) = rows_change(old.as_ref(), new) else {
-        return Ok(());
-    };
+}
+
+/// Deletes and inserts the search terms and group rows of `pid` that
+/// `change` names.
+fn write_derived(conn: &Connection, org: &str, pid: &str, change: &RowsChange) -> StoreResult<()> {
     let exec = |sql: &str, p: &[&dyn rusqlite::ToSql]| {
         conn.prepare_cached(sql)
             .and_then(|mut s| s.execute(p))
@@ -112,6 +117,43 @@ fn sync(
             &[&org, g, &pid],
         )?;
     }
+    Ok(())
+}
+
+/// Makes the rows of member `pid` say `new` (or nothing), writing only
+/// what changed ([`rows_change`]). `fresh`: `pid` has no rows yet, so they
+/// are not read.
+fn sync(
+    conn: &Connection,
+    org: &str,
+    pid: &str,
+    new: Option<&Person>,
+    fresh: bool,
+) -> StoreResult<()> {
+    if fresh && new.is_none() {
+        return Ok(());
+    }
+    let old: Option<Person> = if fresh {
+        None
+    } else {
+        conn.prepare_cached("SELECT body FROM people WHERE org_id = ?1 AND pid = ?2")
+            .and_then(|mut s| {
+                s.query_row(params![org, pid], |r| r.get::<_, String>(0))
+                    .optional()
+            })
+            .map_err(store_err)?
+            .map(|b| from_json(&b, "person"))
+            .transpose()?
+    };
+    let Some(change) = rows_change(old.as_ref(), new) else {
+        return Ok(());
+    };
+    write_derived(conn, org, pid, &change)?;
+    let exec = |sql: &str, p: &[&dyn rusqlite::ToSql]| {
+        conn.prepare_cached(sql)
+            .and_then(|mut s| s.execute(p))
+            .map_err(store_err)
+    };
     let Some(p) = new else {
         exec(
             "DELETE FROM people WHERE org_id = ?1 AND pid = ?2",
@@ -152,26 +194,67 @@ fn sync(
     Ok(())
 }
 
-/// Writes the person rows of every member and invitation already stored:
-/// migration 0004's second half, in its transaction.
+/// The bodies a statement without parameters selects.
+fn bodies(conn: &Connection, sql: &str) -> StoreResult<Vec<(i64, String)>> {
+    let mut stmt = conn.prepare(sql).map_err(store_err)?;
+    stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))
+        .map_err(store_err)?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(store_err)
+}
+
+/// Writes the person rows of every member, and the search terms and
+/// groups of every invitation of the view, already stored: migration
+/// 0004's second half, in its transaction.
 pub(crate) fn backfill(conn: &Connection) -> StoreResult<()> {
-    let bodies = |sql: &str| -> StoreResult<Vec<String>> {
-        let mut stmt = conn.prepare(sql).map_err(store_err)?;
-        stmt.query_map([], |r| r.get::<_, String>(0))
-            .map_err(store_err)?
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(store_err)
-    };
-    for b in bodies("SELECT body FROM members")? {
+    for (_, b) in bodies(conn, "SELECT rowid, body FROM members")? {
         sync_member(conn, &from_json(&b, "member")?)?;
     }
-    for b in
-        bodies("SELECT body FROM invitations WHERE status IN ('staged', 'pending', 'expired')")?
-    {
-        let inv: enlist::StoredInvitation = from_json(&b, "invitation")?;
-        sync_invitation(conn, &inv, false)?;
+    for (_, b) in bodies(
+        conn,
+        "SELECT rowid, body FROM invitations WHERE status IN ('staged', 'pending', 'expired')",
+    )? {
+        let inv: StoredInvitation = from_json(&b, "invitation")?;
+        sync_invitation(conn, None, &inv)?;
     }
     Ok(())
+}
+
+/// Writes `name_key` of every invitation of the view already stored:
+/// migration 0015's second half, in its transaction (its SQL has deleted
+/// their `people` rows; their terms and groups stay). Reads the bodies
+/// 10,000 at a time, so a large file is not held in memory.
+pub(crate) fn fill_invitation_name_keys(conn: &Connection) -> StoreResult<()> {
+    let mut read = conn
+        .prepare(
+            "SELECT rid, body FROM invitations
+             WHERE rid > ?1 AND status IN ('staged', 'pending', 'expired')
+             ORDER BY rid LIMIT 10000",
+        )
+        .map_err(store_err)?;
+    let mut update = conn
+        .prepare("UPDATE invitations SET name_key = ?1 WHERE rid = ?2")
+        .map_err(store_err)?;
+    let mut after = i64::MIN;
+    loop {
+        let rows = read
+            .query_map([after], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+            })
+            .map_err(store_err)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(store_err)?;
+        let Some(&(last, _)) = rows.last() else {
+            return Ok(());
+        };
+        for (rid, b) in rows {
+            let inv: StoredInvitation = from_json(&b, "invitation")?;
+            update
+                .execute(params![invitation_name_key(&inv), rid])
+                .map_err(store_err)?;
+        }
+        after = last;
+    }
 }
 
 /// A stored-pending invitation is due (Expired) at `now`.
@@ -199,34 +282,148 @@ fn status_condition(tests: &[StatusTest], by_status: bool) -> String {
     }
 }
 
-/// One walk: the people of `org` passing the query's filters and the
-/// walk's, as stored.
-fn walk(
-    conn: &Connection,
+/// Binds a key part.
+fn value(part: &KeyPart) -> Value {
+    match part {
+        KeyPart::Int(n) => Value::Integer(*n),
+        KeyPart::Text(t) => Value::Text(t.clone()),
+        _ => Value::Null,
+    }
+}
+
+/// The filters every walk shares (the query's equal filters and group) on
+/// the table aliased `alias`, whose rows' pid is the SQL `pid`.
+fn shared_filters(
+    q: &PeopleQuery,
+    alias: &str,
+    pid: &str,
+    filters: &mut Vec<String>,
+    args: &mut Vec<(String, Value)>,
+) {
+    for (column, value) in equal_filters(q) {
+        filters.push(format!("{alias}.{column} = :{column}"));
+        args.push((format!(":{column}"), Value::Text(value)));
+    }
+    if let Some(group) = &q.group {
+        filters.push(format!(
+            "EXISTS (SELECT 1 FROM people_groups g WHERE g.org_id = :org \
+             AND g.group_id = :group AND g.pid = {pid})"
+        ));
+        args.push((":group".into(), Value::Text(group.to_string())));
+    }
+}
+
+/// The range of `people_terms` a search reads (`None` without a search),
+/// its bounds added to `args`: `DISTINCT pid`s whose term starts with the
+/// search, `and` more conditions on the pid.
+fn search_terms(q: &PeopleQuery, and: &str, args: &mut Vec<(String, Value)>) -> Option<String> {
+    let s = q.search_folded()?;
+    let (low, high) = prefix_range(&s);
+    args.push((":low".into(), Value::Text(low)));
+    let upper = match high {
+        Some(h) => {
+            args.push((":high".into(), Value::Text(h)));
+            " AND term < :high"
+        }
+        None => "",
+    };
+    Some(format!(
+        "(SELECT DISTINCT pid FROM people_terms WHERE org_id = :org AND term >= :low{upper}{and}) AS t"
+    ))
+}
+
+/// One statement of a walk: its SQL, its named arguments, whether its
+/// rows are members (a person's body) or invitations, and how its first
+/// columns make the sort key (the last column is the body).
+struct Spec {
+    sql: String,
+    args: Vec<(String, Value)>,
+    member: bool,
+    /// The invitation key's constant leading parts (by last activity).
+    constant: Option<[KeyPart; 2]>,
+}
+
+impl Spec {
+    /// The sort key from a row's key columns: a member's are its key; an
+    /// invitation's end with its id, whose pid is `i.<id>`, after the
+    /// constant parts if any.
+    fn key(&self, mut parts: Vec<KeyPart>) -> Vec<KeyPart> {
+        if self.member {
+            return parts;
+        }
+        if let Some(KeyPart::Text(id)) = parts.pop() {
+            parts.push(KeyPart::Text(format!("i.{id}")));
+        }
+        match &self.constant {
+            Some(c) => c.iter().cloned().chain(parts).collect(),
+            None => parts,
+        }
+    }
+}
+
+/// The key and body of the current row of a walk's statement.
+fn head(row: &rusqlite::Row<'_>, spec: &Spec) -> StoreResult<(Vec<KeyPart>, String)> {
+    let last = row.as_ref().column_count().saturating_sub(1);
+    let mut parts = Vec::with_capacity(last);
+    for i in 0..last {
+        parts.push(match row.get_ref(i).map_err(store_err)? {
+            ValueRef::Integer(n) => KeyPart::Int(n),
+            ValueRef::Text(t) => KeyPart::Text(String::from_utf8_lossy(t).into_owned()),
+            _ => return Err(StoreError::Corrupt("a people key column is not set".into())),
+        });
+    }
+    Ok((
+        spec.key(parts),
+        row.get::<_, String>(last).map_err(store_err)?,
+    ))
+}
+
+/// The common arguments of a walk.
+fn base_args(org: &OrgId, now: DateTime<Utc>, limit: usize) -> Vec<(String, Value)> {
+    let (now_s, now_ns) = time_parts(now);
+    vec![
+        (":org".into(), Value::Text(org.to_string())),
+        (":now_s".into(), Value::Integer(now_s)),
+        (":now_ns".into(), Value::Integer(now_ns)),
+        (
+            ":limit".into(),
+            Value::Integer(i64::try_from(limit).unwrap_or(i64::MAX)),
+        ),
+    ]
+}
+
+/// A status test a member can pass (Active, Inactive, Removed).
+fn of_members(t: &StatusTest) -> bool {
+    matches!(
+        t,
+        StatusTest::Is(PersonLabel::Active | PersonLabel::Inactive | PersonLabel::Removed)
+    )
+}
+
+/// The stored invitation status whose rows a status test can keep.
+fn invitation_status(t: &StatusTest) -> Option<&'static str> {
+    match t {
+        StatusTest::Is(PersonLabel::Staged) => Some("staged"),
+        StatusTest::Is(PersonLabel::Pending)
+        | StatusTest::PendingDue
+        | StatusTest::PendingNotDue => Some("pending"),
+        StatusTest::Is(PersonLabel::Expired) => Some("expired"),
+        _ => None,
+    }
+}
+
+/// The walk of `people` (members only since migration 0015): the walk's
+/// member tests, in the walk's order.
+fn member_walk(
     org: &OrgId,
     q: &PeopleQuery,
     now: DateTime<Utc>,
     w: &Walk<'_>,
-) -> StoreResult<Vec<Person>> {
-    let (now_s, now_ns) = time_parts(now);
-    let mut args: Vec<(String, Value)> = vec![
-        (":org".into(), Value::Text(org.to_string())),
-        (":now_s".into(), Value::Integer(now_s)),
-        (":now_ns".into(), Value::Integer(now_ns)),
-    ];
-    let mut filters = vec![status_condition(&w.status, w.by_status)];
-    for (column, value) in equal_filters(q) {
-        filters.push(format!("p.{column} = :{column}"));
-        args.push((format!(":{column}"), Value::Text(value)));
-    }
-    if let Some(group) = &q.group {
-        filters.push(
-            "EXISTS (SELECT 1 FROM people_groups g WHERE g.org_id = :org \
-             AND g.group_id = :group AND g.pid = p.pid)"
-                .into(),
-        );
-        args.push((":group".into(), Value::Text(group.to_string())));
-    }
+    tests: &[StatusTest],
+) -> Spec {
+    let mut args = base_args(org, now, w.limit);
+    let mut filters = vec![status_condition(tests, w.by_status)];
+    shared_filters(q, "p", "p.pid", &mut filters, &mut args);
     let desc = q.descending;
     let cols = w.columns;
     if let Some(after) = w.after {
@@ -241,30 +438,11 @@ fn walk(
             marks.join(", ")
         ));
         for (m, part) in marks.into_iter().zip(after) {
-            let v = match part {
-                KeyPart::Int(n) => Value::Integer(*n),
-                KeyPart::Text(t) => Value::Text(t.clone()),
-                _ => Value::Null,
-            };
-            args.push((m, v));
+            args.push((m, value(part)));
         }
     }
-    let from = match q.search_folded() {
-        Some(s) => {
-            let (low, high) = prefix_range(&s);
-            args.push((":low".into(), Value::Text(low)));
-            let upper = match high {
-                Some(h) => {
-                    args.push((":high".into(), Value::Text(h)));
-                    " AND term < :high"
-                }
-                None => "",
-            };
-            format!(
-                "(SELECT DISTINCT pid FROM people_terms WHERE org_id = :org AND term >= :low{upper}) AS t \
-                 CROSS JOIN people p ON p.org_id = :org AND p.pid = t.pid"
-            )
-        }
+    let from = match search_terms(q, "", &mut args) {
+        Some(t) => format!("{t} CROSS JOIN people p ON p.org_id = :org AND p.pid = t.pid"),
         None => "people p".to_owned(),
     };
     let order = cols
@@ -272,28 +450,336 @@ fn walk(
         .map(|c| format!("p.{c}{}", if desc { " DESC" } else { "" }))
         .collect::<Vec<_>>()
         .join(", ");
-    args.push((
-        ":limit".into(),
-        Value::Integer(i64::try_from(w.limit).unwrap_or(i64::MAX)),
-    ));
+    let select: Vec<String> = cols.iter().map(|c| format!("p.{c}")).collect();
     let sql = format!(
-        "SELECT p.body FROM {from} WHERE p.org_id = :org AND {} ORDER BY {order} LIMIT :limit",
+        "SELECT {}, p.body FROM {from} WHERE p.org_id = :org AND {} ORDER BY {order} LIMIT :limit",
+        select.join(", "),
         filters.join(" AND ")
     );
-    #[cfg(test)]
-    LOG.with(|log| log.borrow_mut().push((sql.clone(), args.clone())));
-    let mut stmt = conn.prepare_cached(&sql).map_err(store_err)?;
-    // Bind only the names the statement uses.
-    for (name, value) in &args {
-        if let Some(i) = stmt.parameter_index(name).map_err(store_err)? {
-            stmt.raw_bind_parameter(i, value).map_err(store_err)?;
-        }
+    Spec {
+        sql,
+        args,
+        member: true,
+        constant: None,
     }
-    let mut rows = stmt.raw_query();
+}
+
+/// How a sort's key is read from `invitations`: the columns before the
+/// invitation id (`lead`), or, by last activity, the value every
+/// invitation has there (never active); and the index each walk uses.
+struct InvitationKey {
+    /// The key's columns of `invitations` before `invitation_id`.
+    lead: &'static [&'static str],
+    /// The key's parts before the pid when they are the same for every
+    /// invitation (`lead` is then empty).
+    constant: Option<[KeyPart; 2]>,
+}
+
+/// One walk of `invitations`: an index, the condition that lets SQLite use
+/// it (one stored status, or the index's own `WHERE`), and the stored
+/// statuses it reads.
+struct InvitationWalk {
+    index: &'static str,
+    condition: String,
+    statuses: &'static [&'static str],
+}
+
+/// The stored statuses of the invitations of the view, each walked alone.
+const VIEW_STATUSES: [&[&str]; 3] = [&["staged"], &["pending"], &["expired"]];
+
+/// The key of `sort` in `invitations`, and the walks that read its order.
+fn invitation_plan(sort: PeopleSort) -> (InvitationKey, Vec<InvitationWalk>) {
+    let per_status = |index: &'static str| {
+        VIEW_STATUSES
+            .iter()
+            .map(|&statuses| InvitationWalk {
+                index,
+                condition: format!("i.status = '{}'", statuses[0]),
+                statuses,
+            })
+            .collect::<Vec<_>>()
+    };
+    let lead = |lead: &'static [&'static str]| InvitationKey {
+        lead,
+        constant: None,
+    };
+    match sort {
+        PeopleSort::Email => (
+            lead(&["recipient_key"]),
+            vec![
+                InvitationWalk {
+                    index: "invitations_open_recipient",
+                    condition: "i.status IN ('staged', 'pending')".into(),
+                    statuses: &["staged", "pending"],
+                },
+                InvitationWalk {
+                    index: "invitations_expired_recipient",
+                    condition: "i.status = 'expired'".into(),
+                    statuses: &["expired"],
+                },
+            ],
+        ),
+        PeopleSort::Role => (
+            lead(&["role", "name_key"]),
+            per_status("invitations_people_role"),
+        ),
+        PeopleSort::Date => (
+            lead(&["created_s", "created_ns"]),
+            per_status("invitations_list"),
+        ),
+        PeopleSort::LastActive => (
+            InvitationKey {
+                lead: &[],
+                constant: Some([KeyPart::Int(i64::MIN), KeyPart::Int(0)]),
+            },
+            per_status("invitations_people_id"),
+        ),
+        // Name, and Label within one label.
+        _ => (lead(&["name_key"]), per_status("invitations_people_name")),
+    }
+}
+
+/// Which invitations of a walk come after the cursor's key `after`
+/// (leading parts, then a pid), as SQL: `Some(None)` all of them, `None`
+/// none. Invitation pids are `'i.' || invitation_id`, so a pid of another
+/// kind is below or above all of them, and `invitation_id` (which the
+/// index holds) compares as the pid does.
+fn invitations_after(
+    key: &InvitationKey,
+    after: &[KeyPart],
+    desc: bool,
+    args: &mut Vec<(String, Value)>,
+) -> Option<Option<String>> {
+    use std::cmp::Ordering;
+    let (lead, pid) = after.split_at(after.len().saturating_sub(1));
+    let pid = match pid {
+        [KeyPart::Text(p)] => p.as_str(),
+        _ => "",
+    };
+    // Where the invitations' pids stand against the cursor's pid.
+    let id = pid.strip_prefix("i.");
+    let all_above = id.is_none() && pid < "i.";
+    let (gt, ge) = if desc { ("<", "<=") } else { (">", ">=") };
+    if let Some(constant) = &key.constant {
+        // Every invitation has the same leading parts.
+        let lead_cmp = constant.as_slice().cmp(lead);
+        let beyond = if desc {
+            Ordering::Less
+        } else {
+            Ordering::Greater
+        };
+        if lead_cmp == beyond {
+            return Some(None);
+        }
+        if lead_cmp != Ordering::Equal {
+            return None;
+        }
+        return match id {
+            Some(id) => {
+                args.push((":after_id".into(), Value::Text(id.to_owned())));
+                Some(Some(format!("i.invitation_id {gt} :after_id")))
+            }
+            // Every invitation's pid is past the cursor's, or none is.
+            None if all_above != desc => Some(None),
+            None => None,
+        };
+    }
+    let marks: Vec<String> = (0..lead.len()).map(|i| format!(":after{i}")).collect();
+    for (m, part) in marks.iter().zip(lead) {
+        args.push((m.clone(), value(part)));
+    }
+    let cols: Vec<String> = key.lead.iter().map(|c| format!("i.{c}")).collect();
+    Some(Some(match id {
+        Some(id) => {
+            args.push((":after_id".into(), Value::Text(id.to_owned())));
+            format!(
+                "({}, i.invitation_id) {gt} ({}, :after_id)",
+                cols.join(", "),
+                marks.join(", ")
+            )
+        }
+        // Equal leading parts: every invitation is past the cursor's pid
+        // (ascending) or none is; descending the other way round.
+        None => {
+            let op = if all_above != desc { ge } else { gt };
+            format!("({}) {op} ({})", cols.join(", "), marks.join(", "))
+        }
+    }))
+}
+
+/// The walks of `invitations` for one walk of the view: the invitations
+/// of the walk's tests, in the walk's order (`key_sort`'s key), each walk
+/// at most `w.limit` rows.
+fn invitation_walks(
+    org: &OrgId,
+    q: &PeopleQuery,
+    now: DateTime<Utc>,
+    w: &Walk<'_>,
+    key_sort: PeopleSort,
+) -> Vec<Spec> {
+    let tests: Vec<StatusTest> = w
+        .status
+        .iter()
+        .copied()
+        .filter(|t| invitation_status(t).is_some())
+        .collect();
+    if tests.is_empty() {
+        return Vec::new();
+    }
+    let desc = q.descending;
+    let (key, walks) = invitation_plan(key_sort);
+    let search = q.search_folded().is_some();
+    let walks: Vec<(Option<&'static str>, String, Vec<StatusTest>)> = if search {
+        // A search reads its matches (through `invitations_id`) and sorts
+        // them: one statement for every status.
+        vec![(None, "1".to_owned(), tests)]
+    } else {
+        walks
+            .into_iter()
+            .filter_map(|iw| {
+                let mine: Vec<StatusTest> = tests
+                    .iter()
+                    .copied()
+                    .filter(|t| invitation_status(t).is_some_and(|s| iw.statuses.contains(&s)))
+                    .collect();
+                (!mine.is_empty()).then_some((Some(iw.index), iw.condition, mine))
+            })
+            .collect()
+    };
     let mut out = Vec::new();
-    while let Some(row) = rows.next().map_err(store_err)? {
-        let body: String = row.get(0).map_err(store_err)?;
-        out.push(from_json::<Person>(&body, "person")?);
+    for (index, condition, tests) in walks {
+        let mut args = base_args(org, now, w.limit);
+        let mut filters = vec![
+            condition,
+            status_condition(&tests, false).replace("+status", "+i.status"),
+        ];
+        shared_filters(q, "i", "'i.' || i.invitation_id", &mut filters, &mut args);
+        if let Some(after) = w.after {
+            match invitations_after(&key, after, desc, &mut args) {
+                Some(Some(c)) => filters.push(c),
+                Some(None) => {}
+                None => continue,
+            }
+        }
+        let from = match search_terms(q, " AND substr(pid, 1, 2) = 'i.'", &mut args) {
+            Some(t) => format!(
+                "{t} CROSS JOIN invitations i ON i.org_id = :org AND i.invitation_id = substr(t.pid, 3)"
+            ),
+            None => format!(
+                "invitations i INDEXED BY {}",
+                index.unwrap_or("invitations_id")
+            ),
+        };
+        let order = key
+            .lead
+            .iter()
+            .chain(&["invitation_id"])
+            .map(|c| format!("i.{c}{}", if desc { " DESC" } else { "" }))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let select: Vec<String> = key
+            .lead
+            .iter()
+            .chain(&["invitation_id"])
+            .map(|c| format!("i.{c}"))
+            .collect();
+        let sql = format!(
+            "SELECT {}, i.body FROM {from} WHERE i.org_id = :org AND {} ORDER BY {order} LIMIT :limit",
+            select.join(", "),
+            filters.join(" AND ")
+        );
+        out.push(Spec {
+            sql,
+            args,
+            member: false,
+            constant: key.constant.clone(),
+        });
+    }
+    out
+}
+
+/// One walk of the view: the people of `org` passing the query's filters
+/// and the walk's, as stored, in the walk's order: the walk of `people`
+/// (members) and those of `invitations`, merged by the sort's key.
+fn walk(
+    conn: &Connection,
+    org: &OrgId,
+    q: &PeopleQuery,
+    now: DateTime<Utc>,
+    w: &Walk<'_>,
+) -> StoreResult<Vec<Person>> {
+    // The sort whose key the walk's columns hold (a label sort walks one
+    // label at a time by name).
+    let key_sort = if q.sort != PeopleSort::Label && w.columns == key_columns(q.sort) {
+        q.sort
+    } else {
+        PeopleSort::Name
+    };
+    let member_tests: Vec<StatusTest> = w.status.iter().copied().filter(of_members).collect();
+    let mut specs = Vec::new();
+    if !member_tests.is_empty() {
+        specs.push(member_walk(org, q, now, w, &member_tests));
+    }
+    specs.extend(invitation_walks(org, q, now, w, key_sort));
+    // Every statement stepped only as far as the page needs: the merge
+    // takes the smallest (largest, descending) head each time.
+    let mut stmts = Vec::with_capacity(specs.len());
+    for spec in &specs {
+        #[cfg(test)]
+        LOG.with(|log| log.borrow_mut().push((spec.sql.clone(), spec.args.clone())));
+        let mut stmt = conn.prepare_cached(&spec.sql).map_err(store_err)?;
+        for (name, value) in &spec.args {
+            if let Some(i) = stmt.parameter_index(name).map_err(store_err)? {
+                stmt.raw_bind_parameter(i, value).map_err(store_err)?;
+            }
+        }
+        stmts.push(stmt);
+    }
+    let mut cursors: Vec<rusqlite::Rows<'_>> = stmts.iter_mut().map(|s| s.raw_query()).collect();
+    let mut heads = Vec::with_capacity(cursors.len());
+    for (rows, spec) in cursors.iter_mut().zip(&specs) {
+        heads.push(match rows.next().map_err(store_err)? {
+            Some(row) => Some(head(row, spec)?),
+            None => None,
+        });
+    }
+    let mut out = Vec::new();
+    while out.len() < w.limit {
+        let mut best: Option<usize> = None;
+        for (i, h) in heads.iter().enumerate() {
+            let Some((k, _)) = h else { continue };
+            let better = match best.and_then(|b| heads[b].as_ref()) {
+                None => true,
+                Some((bk, _)) => {
+                    if q.descending {
+                        k > bk
+                    } else {
+                        k < bk
+                    }
+                }
+            };
+            if better {
+                best = Some(i);
+            }
+        }
+        let Some(i) = best else { break };
+        let next = match cursors[i].next().map_err(store_err)? {
+            Some(row) => Some(head(row, &specs[i])?),
+            None => None,
+        };
+        let Some((key, body)) = std::mem::replace(&mut heads[i], next) else {
+            break;
+        };
+        let p = if specs[i].member {
+            from_json::<Person>(&body, "person")?
+        } else {
+            let inv: StoredInvitation = from_json(&body, "invitation")?;
+            Person::from_invitation(&inv).ok_or_else(|| {
+                StoreError::Corrupt("a closed invitation in the people view".into())
+            })?
+        };
+        debug_assert_eq!(sort_key(&p, key_sort), key, "the key read is the person's");
+        out.push(p);
     }
     Ok(out)
 }

@@ -242,6 +242,13 @@ const UNDO: &[(u32, &str)] = &[
     // 0014 dropped the count triggers of 0001: `downgrade` creates them
     // again from that file.
     (14, ""),
+    // 0015 also puts back the invitations' people rows, see `downgrade`.
+    (
+        15,
+        "DROP INDEX invitations_people_name; DROP INDEX invitations_people_role;
+         DROP INDEX invitations_people_id; DROP INDEX invitations_expired_recipient;
+         ALTER TABLE invitations DROP COLUMN name_key;",
+    ),
 ];
 
 /// The count triggers of schema versions 1 to 13, as 0001_initial.sql
@@ -266,9 +273,49 @@ pub(crate) fn downgrade(conn: &Connection, to: u32) -> rusqlite::Result<()> {
             if *version == 14 {
                 conn.execute_batch(count_triggers())?;
             }
+            if *version == 15 {
+                invitation_people_rows(conn)?;
+            }
         }
     }
     conn.pragma_update(None, "user_version", to)
+}
+
+/// Writes the `people` row of every invitation of the view, as versions
+/// 4 to 14 kept them (their terms and groups are still there).
+fn invitation_people_rows(conn: &Connection) -> rusqlite::Result<()> {
+    let bodies: Vec<String> = conn
+        .prepare("SELECT body FROM invitations WHERE status IN ('staged', 'pending', 'expired')")?
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    for b in bodies {
+        let inv: StoredInvitation = serde_json::from_str(&b).expect("an invitation");
+        let p = enlist::Person::from_invitation(&inv).expect("in the view");
+        let row = enlist::store::people::person_row(&p);
+        conn.execute(
+            "INSERT INTO people (org_id, pid, status, expires_s, expires_ns, name_key,
+                 contact_key, role, kind, license_type, since_s, since_ns, last_s, last_ns, body)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+            params![
+                inv.org_id.as_str(),
+                p.pid(),
+                row.status,
+                row.expires.map(|e| e.0),
+                row.expires.map(|e| e.1),
+                row.name_key,
+                p.contact_key,
+                p.role,
+                row.kind,
+                p.license_type,
+                row.since.0,
+                row.since.1,
+                row.last_active.0,
+                row.last_active.1,
+                serde_json::to_string(&p).expect("json"),
+            ],
+        )?;
+    }
+    Ok(())
 }
 
 #[test]
@@ -457,9 +504,13 @@ fn a_version_1_file_gains_the_later_tables_and_indexes_and_keeps_its_rows() {
             continue;
         }
         // 0006 adds `invitations.user_ref`, NULL for every existing row,
-        // and 0013 `invitations.inviter`, from the body (none here).
+        // 0013 `invitations.inviter`, from the body (none here), and 0015
+        // `invitations.name_key` (the one invitation has no name: its
+        // recipient key).
         let rows: Vec<String> = if table == "invitations" {
-            rows.iter().map(|r| format!("{r}|Null|Null")).collect()
+            rows.iter()
+                .map(|r| format!("{r}|Null|Null|Text(\"q1@x.test\")"))
+                .collect()
         } else {
             rows.clone()
         };
@@ -864,10 +915,14 @@ fn status_checks_need_no_temporary_table_and_still_refuse_unknown_statuses() {
     let mut rows = dump(&path);
     let store = SqliteStore::open(&path).expect("open migrates");
     drop(store);
-    // The only change to a row: the inviter column (none in the fixture).
+    // The only change to a row: the inviter column (none in the fixture);
+    // then 0015's name key, and the invitation's people row gone.
     for row in rows.get_mut("invitations").expect("invitations") {
-        row.push_str("|Null");
+        row.push_str("|Null|Text(\"q1@x.test\")");
     }
+    rows.get_mut("people")
+        .expect("people")
+        .retain(|r| !r.contains("Text(\"i.inv_1\")"));
     assert_eq!(dump(&path), rows, "0013 changed a row");
     let conn = Connection::open(&path).expect("open");
     check(&conn);
@@ -2214,13 +2269,19 @@ fn people_view_uses_indexes_and_search_reads_only_matches() {
                     "a search starts from the terms: {sql}\n  => {plan}"
                 );
             } else if q.sort == PeopleSort::Name && q.labels == [PersonLabel::Staged] {
+                // No walk of the members; the staged invitations' range.
                 assert!(
-                    plan.contains("USING INDEX people_label (org_id=? AND status=?"),
+                    plan.contains("USING INDEX invitations_people_name (org_id=? AND status=?"),
                     "one label by name: its own index range:\n{sql}\n  => {plan}"
                 );
             } else if q.group.is_none() {
+                let index = if sql.contains("FROM people p") {
+                    "USING INDEX people_"
+                } else {
+                    "USING INDEX invitations_"
+                };
                 assert!(
-                    !plan.contains("TEMP B-TREE") && plan.contains("USING INDEX people_"),
+                    !plan.contains("TEMP B-TREE") && plan.contains(index),
                     "a walk in index order: {q:?}\n{sql}\n  => {plan}"
                 );
             }
@@ -2272,6 +2333,143 @@ fn migration_0004_builds_people_of_existing_rows() {
         )
         .expect("search");
     assert_eq!(found.items.len(), 11, "k1, k10..k19");
+}
+
+/// Migration 0015 takes the invitations out of `people`: a file as
+/// versions 4 to 14 wrote it (a `people` row per invitation of the view)
+/// answers every page of the view exactly as before, by every sort, both
+/// directions, page after page, with filters and searches; the
+/// invitations' rows are gone and their name keys are filled.
+#[test]
+fn migration_0015_walks_invitations_and_answers_as_before() {
+    use enlist::{PeopleQuery, PeopleSort, PersonLabel};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("v13.sqlite3");
+    let org = org_id(1);
+    let now = t(12);
+    let store = SqliteStore::open(&path).expect("open");
+    fill(&store, &org, 12);
+    {
+        // Names that tie with the members' emails and with each other,
+        // case and accents, every status of an invitation, groups.
+        let mut tx = begin(&store);
+        tx.put_group(&group(&org, "grp_b")).expect("put");
+        let statuses = [
+            InvitationStatus::Staged,
+            InvitationStatus::Pending,
+            InvitationStatus::Expired,
+            InvitationStatus::Accepted,
+            InvitationStatus::Revoked,
+        ];
+        for i in 0..15u8 {
+            let mut inv = invitation(&org, &format!("inv_n{i:02}"), &format!("n{i}@x.test"));
+            inv.status = statuses[usize::from(i) % statuses.len()];
+            match i % 3 {
+                0 => inv.first_name = Some(if i % 2 == 0 { "Émile" } else { "émile" }.into()),
+                1 => inv.display_name = Some(format!("k{}@x.test", i % 4)),
+                _ => {}
+            }
+            if i % 4 == 0 {
+                inv.last_name = Some("Zola".into());
+            }
+            inv.role = if i % 2 == 0 { "admin" } else { "member" }.into();
+            inv.groups = vec![GroupGrant::member(GroupId::from("grp_b"))];
+            inv.created_at = t(i64::from(i % 4));
+            inv.expires_at = (inv.status == InvitationStatus::Pending).then(|| t(i64::from(i)));
+            tx.put_invitation(&inv).expect("put");
+        }
+        tx.commit().expect("commit");
+    }
+    let mut queries = Vec::new();
+    for sort in PeopleSort::ALL {
+        for descending in [false, true] {
+            let base = PeopleQuery {
+                sort,
+                descending,
+                limit: 4,
+                labels: PersonLabel::ALL.to_vec(),
+                ..PeopleQuery::default()
+            };
+            queries.push(base.clone());
+            queries.push(PeopleQuery {
+                labels: vec![PersonLabel::Expired, PersonLabel::Staged],
+                ..base.clone()
+            });
+            queries.push(PeopleQuery {
+                group: Some(GroupId::from("grp_b")),
+                role: Some("admin".into()),
+                ..base.clone()
+            });
+            queries.push(PeopleQuery {
+                search: Some("émi".into()),
+                ..base.clone()
+            });
+            queries.push(PeopleQuery {
+                search: Some("K1".into()),
+                ..base.clone()
+            });
+        }
+    }
+    // Every page of every query.
+    let pages = |s: &SqliteStore| {
+        let mut tx = begin(s);
+        let mut out = Vec::new();
+        for q in &queries {
+            let mut q = q.clone();
+            loop {
+                let page = tx.people(&org, &q, now).expect("people");
+                out.push((page.items.clone(), page.next_cursor.clone()));
+                match page.next_cursor {
+                    Some(c) => q.after = Some(c),
+                    None => break,
+                }
+            }
+        }
+        out
+    };
+    let now_pages = pages(&store);
+    assert!(now_pages.len() > 200, "{}", now_pages.len());
+    {
+        // Back to version 13: the invitations' people rows written again.
+        let conn = store.conn.lock("SqliteStore").expect("lock");
+        downgrade(&conn, 13).expect("downgrade");
+    }
+    drop(store);
+    let old_rows = |conn: &Connection| -> i64 {
+        conn.query_row(
+            "SELECT count(*) FROM people WHERE substr(pid, 1, 2) = 'i.'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("count")
+    };
+    let conn = Connection::open(&path).expect("open");
+    assert_eq!(old_rows(&conn), 12 + 9, "the invitations of the view");
+    drop(conn);
+    let store = SqliteStore::open(&path).expect("migrate");
+    assert_eq!(pages(&store), now_pages);
+    let conn = store.conn.lock("SqliteStore").expect("lock");
+    assert_eq!(old_rows(&conn), 0);
+    let keys: Vec<(String, Option<String>)> = conn
+        .prepare("SELECT invitation_id, name_key FROM invitations WHERE invitation_id LIKE 'inv_n%' ORDER BY 1")
+        .and_then(|mut s| {
+            s.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .expect("keys");
+    assert_eq!(
+        keys[0],
+        ("inv_n00".to_owned(), Some("émile zola".to_owned()))
+    );
+    assert_eq!(
+        keys[1],
+        ("inv_n01".to_owned(), Some("k1@x.test".to_owned()))
+    );
+    assert_eq!(
+        keys[2],
+        ("inv_n02".to_owned(), Some("n2@x.test".to_owned()))
+    );
+    assert_eq!(keys[3], ("inv_n03".to_owned(), None), "accepted");
 }
 
 /// Migration 0007 starts the event feed after the events a file already

@@ -66,12 +66,11 @@ pub(crate) mod sql {
     pub(crate) const INVITATION_RID: &str =
         "SELECT rid FROM invitations WHERE org_id = ?1 AND invitation_id = ?2";
     /// What the counters of a stored invitation depend on.
-    pub(crate) const INVITATION_COUNTED: &str =
-        "SELECT status, license_type FROM invitations WHERE org_id = ?1 AND invitation_id = ?2";
+    pub(crate) const INVITATION_COUNTED: &str = "SELECT status, license_type, body FROM invitations WHERE org_id = ?1 AND invitation_id = ?2";
     /// A new invitation: a plain INSERT (`put_invitation`).
-    pub(crate) const INSERT_INVITATION: &str = "INSERT INTO invitations (org_id, invitation_id, batch_id, recipient_key, status, role, kind, license_type, secret_hash, created_s, created_ns, expires_s, expires_ns, body, user_ref, inviter) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)";
+    pub(crate) const INSERT_INVITATION: &str = "INSERT INTO invitations (org_id, invitation_id, batch_id, recipient_key, status, role, kind, license_type, secret_hash, created_s, created_ns, expires_s, expires_ns, body, user_ref, inviter, name_key) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)";
     /// A stored invitation, rewritten (the same parameters).
-    pub(crate) const UPDATE_INVITATION: &str = "UPDATE invitations SET batch_id = ?3, recipient_key = ?4, status = ?5, role = ?6, kind = ?7, license_type = ?8, secret_hash = ?9, created_s = ?10, created_ns = ?11, expires_s = ?12, expires_ns = ?13, body = ?14, user_ref = ?15, inviter = ?16 WHERE org_id = ?1 AND invitation_id = ?2";
+    pub(crate) const UPDATE_INVITATION: &str = "UPDATE invitations SET batch_id = ?3, recipient_key = ?4, status = ?5, role = ?6, kind = ?7, license_type = ?8, secret_hash = ?9, created_s = ?10, created_ns = ?11, expires_s = ?12, expires_ns = ?13, body = ?14, user_ref = ?15, inviter = ?16, name_key = ?17 WHERE org_id = ?1 AND invitation_id = ?2";
     /// The queued messages of an invitation that were linked to its rid...
     pub(crate) const QUEUED_FOR_LINKED: &str = "SELECT created_s, created_ns, message_id, body FROM outbox WHERE inv_rid = (SELECT rid FROM invitations WHERE org_id = ?1 AND invitation_id = ?2) AND inv_rid IS NOT NULL AND status = 'queued' AND org_id = ?1 AND invitation_id = ?2";
     /// ...and those written while it was not stored (both unsorted: the
@@ -987,7 +986,8 @@ impl Transaction for SqliteTx<'_> {
         let body = to_json(inv)?;
         let user_ref = inv.user_ref.as_deref();
         let inviter = inv.inviter.as_ref().map(MemberId::as_str);
-        let values: [&dyn ToSql; 16] = [
+        let name_key = crate::people::invitation_name_key(inv);
+        let values: [&dyn ToSql; 17] = [
             &org,
             &id,
             &batch,
@@ -1004,28 +1004,30 @@ impl Transaction for SqliteTx<'_> {
             &body,
             &user_ref,
             &inviter,
+            &name_key,
         ];
         // A new invitation is a plain INSERT (no ON CONFLICT clause, no
         // trigger: SQLite needs no statement journal for it). A stored one
         // makes the INSERT fail on `invitations_id` (or on another unique
         // index it shares with its own old row, whichever SQLite checks
         // first): then its old status and license type are read for the
-        // counters, and the row is updated.
-        let inserted = match self.exec(sql::INSERT_INVITATION, &values[..]) {
+        // counters, and its body for the people view's derived rows, and
+        // the row is updated. A new one has no derived rows to diff.
+        let (inserted, before) = match self.exec(sql::INSERT_INVITATION, &values[..]) {
             Ok(_) => {
                 self.add_count(org, "invitation_license", &inv.license_type, status, 1);
-                Some(self.conn.last_insert_rowid())
+                (Some(self.conn.last_insert_rowid()), None)
             }
             Err(StoreError::Unique(rule)) => {
-                let old: Option<(String, String)> = self
+                let old: Option<(String, String, String)> = self
                     .conn
                     .prepare_cached(sql::INVITATION_COUNTED)
                     .and_then(|mut s| {
-                        s.query_row([org, id], |r| Ok((r.get(0)?, r.get(1)?)))
+                        s.query_row([org, id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
                             .optional()
                     })
                     .map_err(store_err)?;
-                let Some((old_status, old_license)) = old else {
+                let Some((old_status, old_license, old_body)) = old else {
                     return Err(self.invitation_rule(inv, rule)?);
                 };
                 match self.exec(sql::UPDATE_INVITATION, &values[..]) {
@@ -1038,7 +1040,7 @@ impl Transaction for SqliteTx<'_> {
                     self.add_count(org, "invitation_license", &old_license, old_status, -1);
                     self.add_count(org, "invitation_license", &inv.license_type, status, 1);
                 }
-                None
+                (None, crate::people::invitation_person(&old_body)?)
             }
             Err(e) => return Err(e),
         };
@@ -1046,7 +1048,7 @@ impl Transaction for SqliteTx<'_> {
             self.flush_outbox(Some((org, id, inserted)))?;
         }
         // After the rowid above was read: these rows have their own.
-        crate::people::sync_invitation(&self.conn, inv, inserted.is_some())
+        crate::people::sync_invitation(&self.conn, before.as_ref(), inv)
     }
 
     fn list_invitations(
