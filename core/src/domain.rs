@@ -148,12 +148,15 @@ pub struct OrgDomain {
     /// Where the last verification code was mailed.
     pub code_sent_to: Option<String>,
     /// When that code stops working.
+    #[serde(serialize_with = "crate::timestamp::ser_opt")]
     pub code_expires_at: Option<DateTime<Utc>>,
     /// Who claimed it.
     pub created_by: Option<MemberId>,
     /// When it was claimed.
+    #[serde(serialize_with = "crate::timestamp::ser")]
     pub created_at: DateTime<Utc>,
     /// When it was verified.
+    #[serde(serialize_with = "crate::timestamp::ser_opt")]
     pub verified_at: Option<DateTime<Utc>>,
 }
 
@@ -242,8 +245,10 @@ pub struct MembershipRequest {
     /// Where it stands.
     pub status: MembershipRequestStatus,
     /// When it was made (or made again after a decline).
+    #[serde(serialize_with = "crate::timestamp::ser")]
     pub created_at: DateTime<Utc>,
     /// When an administrator decided.
+    #[serde(serialize_with = "crate::timestamp::ser_opt")]
     pub decided_at: Option<DateTime<Utc>>,
     /// Who decided.
     pub decided_by: Option<MemberId>,

@@ -161,12 +161,14 @@ pub enum EventKind {
         role: String,
         kind: MemberKind,
         groups: Vec<GroupGrant>,
+        #[serde(serialize_with = "crate::timestamp::ser")]
         expires_at: DateTime<Utc>,
     },
     /// A staged invitation was sent.
     InvitationSent {
         #[cfg_attr(feature = "uniffi", uniffi(name = "invitation_id"))]
         invitation: InvitationId,
+        #[serde(serialize_with = "crate::timestamp::ser")]
         expires_at: DateTime<Utc>,
     },
     /// An invitation was sent again with a new secret.
@@ -174,6 +176,7 @@ pub enum EventKind {
         #[cfg_attr(feature = "uniffi", uniffi(name = "invitation_id"))]
         invitation: InvitationId,
         send_count: u32,
+        #[serde(serialize_with = "crate::timestamp::ser")]
         expires_at: DateTime<Utc>,
     },
     /// An invitation was accepted and its member created.
@@ -390,6 +393,7 @@ pub struct Event {
     /// Position in the organization's trail, from 1, assigned by the store.
     pub seq: u64,
     /// When it happened.
+    #[serde(serialize_with = "crate::timestamp::ser")]
     pub at: DateTime<Utc>,
     /// Who did it.
     pub actor: Actor,

@@ -30,6 +30,7 @@ pub struct Group {
     /// the store when the group is read; never stored.
     pub member_count: u64,
     /// When it was created.
+    #[serde(serialize_with = "crate::timestamp::ser")]
     pub created_at: DateTime<Utc>,
 }
 

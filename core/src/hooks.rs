@@ -62,6 +62,7 @@ pub struct HookChange {
     /// Who does it.
     pub actor: Actor,
     /// When.
+    #[serde(serialize_with = "crate::timestamp::ser")]
     pub at: DateTime<Utc>,
     /// The event's position in the organization's trail; `0` in a
     /// before-hook (the store numbers it when it is written).

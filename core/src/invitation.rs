@@ -131,8 +131,10 @@ pub struct Invitation {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub locale: Option<String>,
     /// When it was created.
+    #[serde(serialize_with = "crate::timestamp::ser")]
     pub created_at: DateTime<Utc>,
     /// When it stops being valid (set when sent).
+    #[serde(serialize_with = "crate::timestamp::ser_opt")]
     pub expires_at: Option<DateTime<Utc>>,
     /// The stored status; see [`Invitation::status_at`] for the status at a
     /// given time, which takes expiry into account.
@@ -140,14 +142,17 @@ pub struct Invitation {
     /// How many times it was sent.
     pub send_count: u32,
     /// When it was last sent.
+    #[serde(serialize_with = "crate::timestamp::ser_opt")]
     pub last_sent_at: Option<DateTime<Utc>>,
     /// Wrong access codes typed since the last send.
     pub failed_attempts: u32,
     /// Until when access codes are refused after too many wrong ones (a
     /// temporary lock; a resend clears it). `None` when not locked.
     #[serde(default)]
+    #[serde(serialize_with = "crate::timestamp::ser_opt")]
     pub locked_until: Option<DateTime<Utc>>,
     /// When it reached its final status.
+    #[serde(serialize_with = "crate::timestamp::ser_opt")]
     pub closed_at: Option<DateTime<Utc>>,
     /// The member it created, once accepted.
     pub member_id: Option<MemberId>,
@@ -438,6 +443,7 @@ pub struct InvitationPreview {
     /// The personal message.
     pub message: Option<String>,
     /// When it expires.
+    #[serde(serialize_with = "crate::timestamp::ser_opt")]
     pub expires_at: Option<DateTime<Utc>>,
     /// Its status now.
     pub status: InvitationStatus,

@@ -45,6 +45,7 @@ pub mod store;
 mod template;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod timestamp;
 #[cfg(feature = "uniffi")]
 mod uniffi_support;
 pub mod wire;

@@ -41,6 +41,7 @@ pub struct InviteLink {
     /// Who activated it last.
     pub created_by: Option<MemberId>,
     /// When it was (re)activated.
+    #[serde(serialize_with = "crate::timestamp::ser")]
     pub created_at: DateTime<Utc>,
     /// How many people joined through this link.
     pub uses: u64,
@@ -53,6 +54,7 @@ pub struct InviteLink {
     pub name: String,
     /// When it stops working, if ever.
     #[serde(default)]
+    #[serde(serialize_with = "crate::timestamp::ser_opt")]
     pub expires_at: Option<DateTime<Utc>>,
     /// How many people may join through it, if capped.
     #[serde(default)]

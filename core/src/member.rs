@@ -180,14 +180,17 @@ pub struct Member {
     /// Groups, with group roles.
     pub groups: Vec<GroupGrant>,
     /// When the member joined.
+    #[serde(serialize_with = "crate::timestamp::ser")]
     pub joined_at: DateTime<Utc>,
     /// When the member was last active, as recorded by the host.
+    #[serde(serialize_with = "crate::timestamp::ser_opt")]
     pub last_active_at: Option<DateTime<Utc>>,
     /// The EULA version accepted at registration.
     pub eula_version: Option<String>,
     /// Whether two-factor was enrolled at registration.
     pub two_factor_enrolled: bool,
     /// When the member was removed, for tombstones.
+    #[serde(serialize_with = "crate::timestamp::ser_opt")]
     pub removed_at: Option<DateTime<Utc>>,
     /// Attributes such as `department` or `job_title` (carried over from
     /// the invitation, changed by [`Enlist::update_member`](crate::Enlist::update_member)

@@ -28,6 +28,7 @@ pub struct Organization {
     /// Custom roles (the built-in ones are not stored here).
     pub custom_roles: Vec<Role>,
     /// When it was created.
+    #[serde(serialize_with = "crate::timestamp::ser")]
     pub created_at: DateTime<Utc>,
     /// Its unique slug (lowercase ASCII letters, digits and single
     /// hyphens; see [`check_slug`]). Organizations stored before slugs
@@ -39,6 +40,7 @@ pub struct Organization {
     /// ([`DeleteMode::Keep`]): read-only from then on and listed nowhere.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "uniffi", uniffi(default))]
+    #[serde(serialize_with = "crate::timestamp::ser_opt")]
     pub deleted_at: Option<DateTime<Utc>>,
 }
 
@@ -271,5 +273,6 @@ pub struct AccountMembership {
     /// Active or inactive (removed memberships are not listed).
     pub status: MemberStatus,
     /// When the account joined.
+    #[serde(serialize_with = "crate::timestamp::ser")]
     pub joined_at: DateTime<Utc>,
 }

@@ -57,6 +57,7 @@ pub struct OutgoingEmail {
     /// The inviter's personal message.
     pub personal_message: Option<String>,
     /// When the invitation expires.
+    #[serde(serialize_with = "crate::timestamp::ser")]
     pub expires_at: DateTime<Utc>,
 }
 
@@ -134,12 +135,15 @@ pub struct OutboxMessage {
     pub attempts: u32,
     /// Not to be attempted before this time (also a claim: a worker that
     /// takes a message pushes this forward so no other worker takes it).
+    #[serde(serialize_with = "crate::timestamp::ser")]
     pub next_attempt_at: DateTime<Utc>,
     /// The last failure, if any.
     pub last_error: Option<String>,
     /// When it was queued.
+    #[serde(serialize_with = "crate::timestamp::ser")]
     pub created_at: DateTime<Utc>,
     /// When it was delivered.
+    #[serde(serialize_with = "crate::timestamp::ser_opt")]
     pub sent_at: Option<DateTime<Utc>>,
     /// What an invitation email says, kept in place of its rendered
     /// Subject and bodies until it is sent (ADR 0018): the engine renders
@@ -450,6 +454,7 @@ pub struct WorkerReport {
     /// than the pass took (run again at once); `None` when nothing is
     /// queued (sleep as long as you like: a new invitation's email is due
     /// at once, so wake the worker or cap the sleep).
+    #[serde(serialize_with = "crate::timestamp::ser_opt")]
     pub next_due: Option<DateTime<Utc>>,
 }
 
@@ -514,6 +519,7 @@ pub struct DeadLetter {
     /// characters).
     pub reason: Option<String>,
     /// When it was queued.
+    #[serde(serialize_with = "crate::timestamp::ser")]
     pub created_at: DateTime<Utc>,
 }
 

@@ -284,11 +284,14 @@ pub struct Person {
     /// Member or guest.
     pub kind: MemberKind,
     /// When the member joined, or when the invitation was created.
+    #[serde(serialize_with = "crate::timestamp::ser")]
     pub since: DateTime<Utc>,
     /// When the member was last active (as recorded by the host); `None`
     /// for invitations and members never seen active.
+    #[serde(serialize_with = "crate::timestamp::ser_opt")]
     pub last_active_at: Option<DateTime<Utc>>,
     /// When a sent invitation expires (or expired).
+    #[serde(serialize_with = "crate::timestamp::ser_opt")]
     pub expires_at: Option<DateTime<Utc>>,
 }
 

@@ -245,6 +245,7 @@ pub struct BatchReport {
     /// The command.
     pub kind: ReportKind,
     /// When the command ran.
+    #[serde(serialize_with = "crate::timestamp::ser")]
     pub created_at: DateTime<Utc>,
     /// Who ran it.
     pub actor: Actor,

@@ -101,6 +101,7 @@ pub struct EmailTemplate {
     /// HTML part.
     pub html_body: Option<String>,
     /// When it was last saved.
+    #[serde(serialize_with = "crate::timestamp::ser")]
     pub updated_at: DateTime<Utc>,
 }
 
@@ -368,6 +369,7 @@ pub(crate) struct EmailVars {
     pub is_guest: bool,
     pub groups: Vec<String>,
     pub personal_message: Option<String>,
+    #[serde(serialize_with = "crate::timestamp::ser")]
     pub expires_at: DateTime<Utc>,
     pub product_name: String,
 }

@@ -168,6 +168,7 @@ pub struct BulkConfirmation {
     /// organization and actor.
     pub number: Option<String>,
     /// Until when the number is accepted (9 to 10 minutes from now).
+    #[serde(serialize_with = "crate::timestamp::ser_opt")]
     pub expires_at: Option<DateTime<Utc>>,
 }
 

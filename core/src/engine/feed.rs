@@ -131,10 +131,59 @@ fn check_kinds(kinds: &[String]) -> Result<()> {
 /// assert_eq!(event_kind_name(&EventKind::InviteLinkDeactivated), "invite_link_deactivated");
 /// ```
 pub fn event_kind_name(kind: &EventKind) -> String {
-    serde_json::to_value(kind)
-        .ok()
-        .and_then(|v| v.get("type").and_then(|t| t.as_str()).map(str::to_owned))
-        .unwrap_or_default()
+    // serde writes an internally tagged enum's tag first (`{"type":"name"`):
+    // the writer keeps the bytes up to the tag's closing quote, then stops
+    // the serializer, so the kind's fields (a whole invitation, for some)
+    // are never written. Stores call this for every event they append.
+    let mut tag = TagWriter {
+        buf: [0; TagWriter::CAP],
+        len: 0,
+    };
+    let _stopped = serde_json::to_writer(&mut tag, kind);
+    match tag.name() {
+        Some(name) => name.to_owned(),
+        // Not reached with serde's derive; kept so that a change of the
+        // representation cannot give a wrong name, only a slower one.
+        None => serde_json::to_value(kind)
+            .ok()
+            .and_then(|v| v.get("type").and_then(|t| t.as_str()).map(str::to_owned))
+            .unwrap_or_default(),
+    }
+}
+
+/// The first bytes serde_json writes for an [`EventKind`], up to the end
+/// of its tag; every write after that fails, which ends the serialization.
+struct TagWriter {
+    buf: [u8; TagWriter::CAP],
+    len: usize,
+}
+
+impl TagWriter {
+    /// `{"type":"` and the longest kind name, with room to spare.
+    const CAP: usize = 96;
+    const PREFIX: &'static [u8] = b"{\"type\":\"";
+
+    /// The tag, once its closing quote is written.
+    fn name(&self) -> Option<&str> {
+        let rest = self.buf[..self.len].strip_prefix(Self::PREFIX)?;
+        let end = rest.iter().position(|&b| b == b'"')?;
+        std::str::from_utf8(&rest[..end]).ok()
+    }
+}
+
+impl std::io::Write for TagWriter {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        if self.name().is_some() || self.len + bytes.len() > Self::CAP {
+            return Err(std::io::Error::other("the tag is written"));
+        }
+        self.buf[self.len..self.len + bytes.len()].copy_from_slice(bytes);
+        self.len += bytes.len();
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// Whether `name` is the wire name (serde tag) of an [`EventKind`]: serde
@@ -149,6 +198,44 @@ pub(crate) fn is_event_kind(name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::{GroupId, MemberId};
+
+    /// The name read from the start of the JSON is the tag serde writes,
+    /// whatever the fields hold (quotes, long text) and whatever the
+    /// name's length.
+    #[test]
+    fn a_kind_name_is_its_serde_tag() {
+        let long = "x\"y".repeat(200);
+        let kinds = [
+            EventKind::OrganizationCreated {
+                name: long.clone(),
+                owner: MemberId::from("mem_1"),
+            },
+            EventKind::OrganizationRenamed {
+                from: "\"type\":\"evil\"".into(),
+                to: long,
+            },
+            EventKind::PolicyChanged { fields: vec![] },
+            EventKind::GroupDeleted {
+                group: GroupId::from("grp_1"),
+                name: String::new(),
+                members_detached: 3,
+            },
+            EventKind::InviteLinkDeactivated,
+        ];
+        for kind in kinds {
+            let value = serde_json::to_value(&kind).expect("json");
+            let tag = value["type"].as_str().expect("a tag");
+            assert_eq!(event_kind_name(&kind), tag);
+        }
+        assert_eq!(
+            event_kind_name(&EventKind::OrganizationRenamed {
+                from: "a".into(),
+                to: "b".into()
+            }),
+            "organization_renamed"
+        );
+    }
 
     #[test]
     fn kind_names_are_checked_against_the_event_kinds() {

@@ -103,8 +103,10 @@ pub struct InboxInvitation {
     /// The inviter's personal message.
     pub message: Option<String>,
     /// When it was created.
+    #[serde(serialize_with = "crate::timestamp::ser")]
     pub created_at: DateTime<Utc>,
     /// When it expires.
+    #[serde(serialize_with = "crate::timestamp::ser_opt")]
     pub expires_at: Option<DateTime<Utc>>,
     /// Whether it is bound to the signed-in account (an invitation of an
     /// existing account) rather than found by the verified email.
