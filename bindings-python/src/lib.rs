@@ -9,6 +9,7 @@ mod errors;
 mod hooks;
 mod inputs;
 mod mail;
+mod maintenance;
 mod rows;
 mod types;
 
@@ -70,6 +71,8 @@ fn _enlist(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(email::parse_import, m)?)?;
     m.add_function(wrap_pyfunction!(email::import_template_csv, m)?)?;
     m.add_function(wrap_pyfunction!(email::import_format_for, m)?)?;
+    // The SQLite store's counters, checked and repaired.
+    maintenance::add(m)?;
     // The enums' wire names, from which `enlist._enums` builds its classes.
     m.add_function(wrap_pyfunction!(convert::_wire_names, m)?)?;
     #[cfg(feature = "bench")]

@@ -89,3 +89,43 @@ def test_an_unopenable_file_is_a_storage_error(tmp_path: pathlib.Path) -> None:
     not_a_db.write_text("these are not the tables you are looking for\n" * 100)
     with pytest.raises(enlist.StorageError):
         enlist.Enlist.sqlite(not_a_db)
+
+
+def test_counters_written_around_the_store_are_found_and_repaired(tmp_path: pathlib.Path) -> None:
+    """The SQLite store keeps its counters (seats, owners, group sizes) in
+    its own transactions: a row changed with the sqlite3 module leaves them
+    wrong, `sqlite_verify_counts` names each wrong one, and
+    `sqlite_repair_counts` sets them to the recount."""
+    import sqlite3
+
+    path = tmp_path / "enlist.db"
+    engine = enlist.Enlist.sqlite(path, clock=enlist.ManualClock(START))
+    org, owner = engine.create_organization("Acme", owner_user_ref="acct-ada", owner_email="ada@acme.example")
+    engine.invite(org, "bob@acme.example, cat@acme.example", actor=owner)
+    assert enlist.sqlite_verify_counts(path) == []
+    assert enlist.sqlite_repair_counts(str(path)) == []
+
+    # A second owner written by hand: the role's counter does not see it.
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE members SET role = 'admin' WHERE org_id = ?", (org.id,))
+    found = enlist.sqlite_verify_counts(path)
+    assert {(m.org_id, m.what, m.key, m.status, m.stored, m.actual) for m in found} == {
+        (org.id, "member_role", "owner", "active", 1, 0),
+        (org.id, "member_role", "admin", "active", 0, 1),
+    }
+    assert found[0].to_dict()["org_id"] == org.id
+    assert "SqliteCountMismatch(" in repr(found[0])
+    # Verifying changes nothing; repairing returns what it set.
+    assert enlist.sqlite_verify_counts(path) == found
+    assert enlist.sqlite_repair_counts(path) == found
+    assert enlist.sqlite_verify_counts(path) == []
+
+    # A file that is not enlist's is refused, and left as it was.
+    other = tmp_path / "other.db"
+    with sqlite3.connect(other) as conn:
+        conn.execute("PRAGMA application_id = 1234")
+        conn.execute("CREATE TABLE t (x)")
+    with pytest.raises(enlist.StorageError):
+        enlist.sqlite_verify_counts(other)
+    with sqlite3.connect(other) as conn:
+        assert conn.execute("SELECT name FROM sqlite_master").fetchall() == [("t",)]

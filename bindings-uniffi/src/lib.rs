@@ -15,6 +15,7 @@ mod engine;
 mod error;
 mod hooks;
 mod mailers;
+mod maintenance;
 mod time;
 mod types;
 
@@ -27,6 +28,7 @@ pub use engine::Enlist;
 pub use error::{EnlistError, MailError};
 pub use hooks::{HookError, Hooks};
 pub use mailers::{SmtpConfig, TlsMode, file_mailer, smtp_mailer};
+pub use maintenance::{SqliteCountMismatch, sqlite_repair_counts, sqlite_verify_counts};
 pub use types::*;
 
 use enlist::{EngineConfig, Policy};

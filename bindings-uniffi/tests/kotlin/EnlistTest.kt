@@ -387,6 +387,17 @@ fun sqliteScenario(dir: File) {
     openSqlite(path).use { engine ->
         checkEq(engine.listMembers(orgId, Actor.System, MemberQuery(sort = MemberSort.EMAIL_ASC)).items.size, 2, "sqlite reopened twice: the new member is there")
     }
+    // The counters the store keeps (seats, owners, group sizes) match a
+    // recount of the rows it wrote: nothing to report, nothing to repair.
+    // (A file changed around the store is found and repaired in the Rust
+    // and Python tests, which can write SQL to it.)
+    checkEq(sqliteVerifyCounts(path), emptyList<SqliteCountMismatch>(), "sqliteVerifyCounts: the store's own writes keep the counters right")
+    checkEq(sqliteRepairCounts(path), emptyList<SqliteCountMismatch>(), "sqliteRepairCounts: nothing to change")
+    val notOurs = File(dir, "notes.txt").apply { writeText("not a database, only some text long enough to be read as a header".repeat(20)) }
+    expectThrows<EnlistException.Storage>("sqliteVerifyCounts of a file that is not a database") {
+        sqliteVerifyCounts(notOurs.absolutePath)
+    }
+    check(notOurs.readText().startsWith("not a database"), "sqliteVerifyCounts: a foreign file is left as it was")
     val bad = expectThrows<EnlistException.Storage>("opening a database in a missing folder") {
         openSqlite(File(dir, "missing/x.sqlite3").absolutePath)
     }

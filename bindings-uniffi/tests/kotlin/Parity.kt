@@ -152,6 +152,12 @@ fun normalizeIdentifier(raw: String): String = Parity.call("normalizeIdentifier"
 
 fun importTemplateCsv(): String = Parity.call("importTemplateCsv") { enlist.importTemplateCsv() }
 
+fun sqliteVerifyCounts(path: String): List<SqliteCountMismatch> =
+    Parity.call("sqliteVerifyCounts") { enlist.sqliteVerifyCounts(path) }
+
+fun sqliteRepairCounts(path: String): List<SqliteCountMismatch> =
+    Parity.call("sqliteRepairCounts") { enlist.sqliteRepairCounts(path) }
+
 fun invitationsReportXlsx(report: BatchReport): ByteArray =
     Parity.call("invitationsReportXlsx") { enlist.invitationsReportXlsx(report) }
 
