@@ -1109,6 +1109,20 @@ const BY_SECRET_SQL: &str = "SELECT i.body::text, i.recipient_key, i.invitation_
          LIMIT 2) AS m ON true
      WHERE i.org_id = $1 AND i.secret_hash = $2 AND i.secret_hash IS NOT NULL";
 
+/// What a member write reads first: the member's stored version (id
+/// `$2`), when `$3` (the member is live) any other live member of contact
+/// key `$4` or account `$5`, and the people row `$6` of the member. A
+/// bitmap of three probes (`members_pkey`, `members_live_contact`,
+/// `members_by_account`) as long as `org_id` is not taken for a key
+/// (migration 0013).
+const MEMBER_BEFORE_WRITE_SQL: &str =
+    "SELECT member_id, contact_key, user_ref, body::text FROM members
+     WHERE org_id = $1
+       AND (member_id = $2
+            OR ($3 AND status <> 'removed' AND (contact_key = $4 OR user_ref = $5)))
+     UNION ALL
+     SELECT NULL, NULL, NULL, body FROM people WHERE org_id = $1 AND pid = $6";
+
 /// A member or an invitation as `(id, body)`.
 type IdBody = (String, String);
 
@@ -1414,12 +1428,7 @@ impl Transaction for PgTx<'_> {
         // holding the same contact key or user_ref, and the member's row of
         // the people view (the one with no member id).
         let rows = self.query(
-            "SELECT member_id, contact_key, user_ref, body::text FROM members
-             WHERE org_id = $1
-               AND (member_id = $2
-                    OR ($3 AND status <> 'removed' AND (contact_key = $4 OR user_ref = $5)))
-             UNION ALL
-             SELECT NULL, NULL, NULL, body FROM people WHERE org_id = $1 AND pid = $6",
+            MEMBER_BEFORE_WRITE_SQL,
             &[&o, &id, &live, &contact_key, &user_ref, &pid],
         )?;
         let mut old: Option<Member> = None;
@@ -3105,6 +3114,37 @@ impl PgTx<'_> {
             args.push(arg);
         }
         self.explain_generic(&types.join(", "), WRITE_INVITATIONS_SQL, &args.join(", "))
+    }
+
+    /// See [`PostgresStore::explain_accept_reads`].
+    pub(crate) fn explain_accept_reads(
+        &mut self,
+        org: &OrgId,
+        hash: &SecretHash,
+        member: (&str, &str, &str),
+    ) -> StoreResult<[Vec<String>; 2]> {
+        let literal = |v: &str| format!("'{}'", v.replace('\'', "''"));
+        let org = literal(org.as_str());
+        let hash = format!("'\\x{}'::bytea", hash.to_hex());
+        let (id, key, user_ref) = member;
+        Ok([
+            self.explain_generic(
+                "text, bytea, bool",
+                BY_SECRET_SQL,
+                &format!("{org}, {hash}, true"),
+            )?,
+            self.explain_generic(
+                "text, text, bool, text, text, text",
+                MEMBER_BEFORE_WRITE_SQL,
+                &format!(
+                    "{org}, {}, true, {}, {}, {}",
+                    literal(id),
+                    literal(key),
+                    literal(user_ref),
+                    literal(&format!("m.{id}"))
+                ),
+            )?,
+        ])
     }
 
     /// See [`PostgresStore::explain_people_writes`].
