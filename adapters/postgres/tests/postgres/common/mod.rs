@@ -137,7 +137,8 @@ pub const UNDO: &[(u32, &str)] = &[
         13,
         "ALTER TABLE invitations ALTER COLUMN org_id RESET (n_distinct);
          ALTER TABLE members ALTER COLUMN org_id RESET (n_distinct);
-         ALTER TABLE outbox ALTER COLUMN org_id RESET (n_distinct);",
+         ALTER TABLE outbox ALTER COLUMN org_id RESET (n_distinct);
+         ALTER TABLE outbox ALTER COLUMN status RESET (n_distinct);",
     ),
 ];
 
