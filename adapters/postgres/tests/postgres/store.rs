@@ -686,3 +686,77 @@ fn an_accept_reads_by_key_even_after_an_analyze_of_one_row() {
         Err(StoreError::Unique(UniqueRule::MemberContactKey))
     ));
 }
+
+/// A new member whose contact key and account this transaction read free
+/// is written in one statement, without looking them up again (an
+/// accept's member); a member of a stored id, or of a key not read free
+/// since the last write of it, takes the general write with its look-up,
+/// which refuses a clash and leaves the transaction usable. The counters
+/// stay exact either way.
+#[test]
+fn a_new_member_read_free_is_written_in_one_statement() {
+    let Some(f) = Fresh::new() else { return };
+    let org = org_id(1);
+    let with = |id: &str, key: &str, account: &str| {
+        let mut m = member(&org, id, key);
+        m.user_ref = Some(account.to_owned());
+        m
+    };
+    let mut tx = begin(&*f.store);
+    tx.put_member(&with("mem_a", "a@x.test", "acct-a")).unwrap();
+    tx.commit().unwrap();
+
+    let mut tx = begin(&*f.store);
+    // Free keys, but a stored id: written by the general path.
+    assert!(tx.member_by_contact(&org, "b@x.test").unwrap().is_none());
+    assert!(tx.member_by_user_ref(&org, "acct-b").unwrap().is_none());
+    tx.put_member(&with("mem_a", "b@x.test", "acct-b")).unwrap();
+    // A new member of free keys: one statement (the lock is held).
+    assert!(tx.member_by_contact(&org, "c@x.test").unwrap().is_none());
+    assert!(tx.member_by_user_ref(&org, "acct-c").unwrap().is_none());
+    let before = f.store.round_trips();
+    tx.put_member(&with("mem_c", "c@x.test", "acct-c")).unwrap();
+    assert_eq!(f.store.round_trips() - before, 1);
+    // The key is no longer free: a second new member of it is looked up
+    // and refused, and the transaction goes on.
+    assert!(matches!(
+        tx.put_member(&with("mem_d", "c@x.test", "acct-d")),
+        Err(StoreError::Unique(UniqueRule::MemberContactKey))
+    ));
+    assert!(tx.member_by_contact(&org, "d@x.test").unwrap().is_none());
+    assert!(tx.member_by_user_ref(&org, "acct-c").unwrap().is_some());
+    assert!(matches!(
+        tx.put_member(&with("mem_e", "d@x.test", "acct-c")),
+        Err(StoreError::Unique(UniqueRule::MemberUserRef))
+    ));
+    tx.commit().unwrap();
+
+    let mut tx = begin(&*f.store);
+    let a = tx
+        .member(&org, &enlist::MemberId::from("mem_a"))
+        .unwrap()
+        .unwrap();
+    assert_eq!(a.contact_key, "b@x.test");
+    assert!(
+        tx.member(&org, &enlist::MemberId::from("mem_c"))
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        tx.member(&org, &enlist::MemberId::from("mem_d"))
+            .unwrap()
+            .is_none()
+    );
+    drop(tx);
+    let mut c = f.sql();
+    let active = count(
+        &mut c,
+        "SELECT n FROM counts WHERE what = 'member' AND key = '' AND status = 'active'",
+    );
+    assert_eq!(active, 2);
+    // And the new member's people row is written (at the flush).
+    assert_eq!(
+        count(&mut c, "SELECT count(*) FROM people WHERE pid = 'm.mem_c'"),
+        1
+    );
+}
