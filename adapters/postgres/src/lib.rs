@@ -83,6 +83,11 @@ const MIGRATIONS: &[(u32, &str, &str)] = &[
         "0012_scale",
         include_str!("../migrations/0012_scale.sql"),
     ),
+    (
+        13,
+        "0013_org_estimates",
+        include_str!("../migrations/0013_org_estimates.sql"),
+    ),
 ];
 
 /// How long an organization stays "contended" after a write conflict in it:
@@ -171,7 +176,7 @@ impl PostgresStore {
     /// The schema version this library writes. A database with a lower
     /// version is migrated on connect; one with a higher version is refused
     /// with [`StoreError::SchemaTooNew`].
-    pub const SCHEMA_VERSION: u32 = 12;
+    pub const SCHEMA_VERSION: u32 = 13;
 
     /// Connects to `url` (libpq `key=value` form or a `postgres://` URL),
     /// with TLS as its `sslmode` says (`prefer` when it says nothing: see
@@ -468,6 +473,24 @@ impl PostgresStore {
         pid: &str,
     ) -> StoreResult<Vec<String>> {
         tx::PgTx::begin(self)?.explain_invitation_write(org, invitation, pid)
+    }
+
+    /// The generic plans of what an accept reads by key: the invitation of
+    /// secret `hash` with its recipient's live member and its queued
+    /// messages (`invitation_by_secret` in a writing transaction), then
+    /// the member write's look-up of member `(id, contact key, user_ref)`.
+    /// How the tests prove that both probe by key (`outbox_queued`, the
+    /// member indexes) rather than walk the organization, even on tables
+    /// analyzed while they held a row. Runs in a transaction of its own,
+    /// rolled back.
+    #[doc(hidden)]
+    pub fn explain_accept_reads(
+        &self,
+        org: &OrgId,
+        hash: &enlist::SecretHash,
+        member: (&str, &str, &str),
+    ) -> StoreResult<[Vec<String>; 2]> {
+        tx::PgTx::begin(self)?.explain_accept_reads(org, hash, member)
     }
 
     /// The generic plan of the people rows' write (the commit's flush), for

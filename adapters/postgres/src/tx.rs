@@ -88,6 +88,13 @@ struct Head {
     event_seq: i64,
 }
 
+/// What a key of [`PgTx::free`] is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum Free {
+    Contact,
+    Account,
+}
+
 /// An outbox message waiting for the flush.
 struct OutboxRow {
     id: String,
@@ -342,6 +349,14 @@ pub(crate) struct PgTx<'a> {
     /// message of this transaction waits for the flush; served once;
     /// dropped at every outbox write of this transaction.
     queued: HashMap<(OrgId, String), Vec<String>>,
+    /// Contact keys (`Free::Contact`) and accounts (`Free::Account`) this
+    /// transaction read no live member of (`member_by_contact`,
+    /// `member_by_user_ref`), and has written no member of since: a new
+    /// member that holds only such keys is written without looking them
+    /// up again (see [`PgTx::put_new_member`]). Sound as the recipients'
+    /// cache is: another commit in the organization between the read and
+    /// this transaction's lock fails the lock's version check.
+    free: HashSet<(OrgId, Free, String)>,
     /// Invitations written at the next statement (or commit).
     invitations: Option<InvitationBuffer>,
     /// Why writing the buffered invitations failed: every later call fails
@@ -395,6 +410,7 @@ impl<'a> PgTx<'a> {
             pending: BTreeMap::new(),
             recipients: RecipientCache::default(),
             queued: HashMap::new(),
+            free: HashSet::new(),
             invitations: None,
             failed: None,
             closed: false,
@@ -799,6 +815,67 @@ impl<'a> PgTx<'a> {
         Ok(())
     }
 
+    /// Writes `m` (live) as a new member, with its counters and group
+    /// memberships, in one statement and without the look-up of
+    /// [`MEMBER_BEFORE_WRITE_SQL`]: the caller knows that no live member
+    /// holds its contact key or account ([`PgTx::free`]), and the insert
+    /// checks that no member has its id. Returns the stored people row of
+    /// `pid` when the member was written; `None` (nothing written) when a
+    /// member of that id is stored.
+    fn put_new_member(
+        &mut self,
+        m: &Member,
+        pid: &str,
+    ) -> StoreResult<Option<Option<enlist::Person>>> {
+        // As in `put_member`, with no old version: each counter of the
+        // member once (summed, so that no row is counted twice in one
+        // upsert).
+        let mut counters: BTreeMap<(&'static str, String, &'static str), i64> = BTreeMap::new();
+        for k in member_counters(m) {
+            *counters.entry(k).or_insert(0) += 1;
+        }
+        let added = memberships(m);
+        let cw: Vec<&str> = counters.keys().map(|k| k.0).collect();
+        let ck: Vec<&str> = counters.keys().map(|k| k.1.as_str()).collect();
+        let cs: Vec<&str> = counters.keys().map(|k| k.2).collect();
+        let cd: Vec<i64> = counters.values().copied().collect();
+        let ag: Vec<&str> = added.iter().map(|t| t.0.as_str()).collect();
+        let as_: Vec<&str> = added.iter().map(|t| t.1).collect();
+        let ak: Vec<&str> = added.iter().map(|t| t.2.as_str()).collect();
+        let b = to_body(m)?;
+        let row = self.query_opt(
+            NEW_MEMBER_SQL,
+            &[
+                &m.org_id.as_str(),
+                &m.id.as_str(),
+                &m.contact_key,
+                &m.user_ref,
+                &m.status.as_str(),
+                &m.role,
+                &m.license_type,
+                &m.kind.as_str(),
+                &b,
+                &ag,
+                &as_,
+                &ak,
+                &cw,
+                &ck,
+                &cs,
+                &cd,
+                &pid,
+            ],
+        )?;
+        let Some(row) = row else {
+            return Err(StoreError::Corrupt("a member write returned no row".into()));
+        };
+        let written: bool = get(&row, 0)?;
+        if !written {
+            return Ok(None);
+        }
+        let stored: Option<&str> = get(&row, 1)?;
+        Ok(Some(stored.map(|t| from_body("person", t)).transpose()?))
+    }
+
     /// Rolls back and marks the connection broken if that fails.
     fn rollback(&mut self) {
         if self.closed {
@@ -1109,6 +1186,46 @@ const BY_SECRET_SQL: &str = "SELECT i.body::text, i.recipient_key, i.invitation_
          LIMIT 2) AS m ON true
      WHERE i.org_id = $1 AND i.secret_hash = $2 AND i.secret_hash IS NOT NULL";
 
+/// What a member write reads first: the member's stored version (id
+/// `$2`), when `$3` (the member is live) any other live member of contact
+/// key `$4` or account `$5`, and the people row `$6` of the member. A
+/// bitmap of three probes (`members_pkey`, `members_live_contact`,
+/// `members_by_account`) as long as `org_id` is not taken for a key
+/// (migration 0013).
+const MEMBER_BEFORE_WRITE_SQL: &str =
+    "SELECT member_id, contact_key, user_ref, body::text FROM members
+     WHERE org_id = $1
+       AND (member_id = $2
+            OR ($3 AND status <> 'removed' AND (contact_key = $4 OR user_ref = $5)))
+     UNION ALL
+     SELECT NULL, NULL, NULL, body FROM people WHERE org_id = $1 AND pid = $6";
+
+/// A new member's write (see [`PgTx::put_new_member`]): the row, when no
+/// member has its id, and then only its group memberships and counters
+/// (`$13`-`$16`); then whether it was written and the stored
+/// people row `$17` (by `people`' primary key). No look-up of the
+/// organization's members: an accept's member costs one statement.
+const NEW_MEMBER_SQL: &str = "WITH up AS (
+         INSERT INTO members (org_id, member_id, contact_key, user_ref, status, role,
+                              license_type, kind, body)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::text::json)
+         ON CONFLICT (org_id, member_id) DO NOTHING
+         RETURNING 1
+     ), ins AS (
+         INSERT INTO member_groups (org_id, group_id, status, contact_key, member_id)
+         SELECT $1, g, s, k, $2
+         FROM unnest($10::text[], $11::text[], $12::text[]) AS x (g, s, k)
+         WHERE EXISTS (SELECT 1 FROM up)
+     ), cn AS (
+         INSERT INTO counts (org_id, what, key, status, n)
+         SELECT $1, w, k, s, d
+         FROM unnest($13::text[], $14::text[], $15::text[], $16::bigint[]) AS x (w, k, s, d)
+         WHERE EXISTS (SELECT 1 FROM up)
+         ON CONFLICT (org_id, what, key, status) DO UPDATE SET n = counts.n + EXCLUDED.n
+     )
+     SELECT EXISTS (SELECT 1 FROM up),
+            (SELECT body::text FROM people WHERE org_id = $1 AND pid = $17)";
+
 /// A member or an invitation as `(id, body)`.
 type IdBody = (String, String);
 
@@ -1367,6 +1484,10 @@ impl Transaction for PgTx<'_> {
         }
         let cached = self.recipients.take_member(org, key);
         if let Some(member) = cached {
+            if member.is_none() {
+                self.free
+                    .insert((org.clone(), Free::Contact, key.to_owned()));
+            }
             return member.map(|(_, b)| from_body("member", &b)).transpose();
         }
         self.touch(org)?;
@@ -1381,15 +1502,24 @@ impl Transaction for PgTx<'_> {
         };
         let (_, member, open) = recipient_row(&row)?;
         self.recipients.set_open(org, key, open);
+        if member.is_none() {
+            self.free
+                .insert((org.clone(), Free::Contact, key.to_owned()));
+        }
         member.map(|(_, b)| from_body("member", &b)).transpose()
     }
 
     fn member_by_user_ref(&mut self, org: &OrgId, user_ref: &str) -> StoreResult<Option<Member>> {
-        self.member_where(
+        let member = self.member_where(
             org,
             "user_ref = $2 AND status <> 'removed' AND user_ref IS NOT NULL",
             user_ref,
-        )
+        )?;
+        if member.is_none() && !user_ref.contains('\0') {
+            self.free
+                .insert((org.clone(), Free::Account, user_ref.to_owned()));
+        }
+        Ok(member)
     }
 
     fn put_member(&mut self, m: &Member) -> StoreResult<()> {
@@ -1409,17 +1539,30 @@ impl Transaction for PgTx<'_> {
         self.write_lock(&m.org_id)?;
         self.recipients.forget_member(&m.org_id, &m.contact_key, id);
         let live = m.status != MemberStatus::Removed;
+        // Its keys are no longer known free, whatever comes next.
+        let org_key = m.org_id.clone();
+        let contact_free =
+            self.free
+                .remove(&(org_key.clone(), Free::Contact, contact_key.to_owned()));
+        let account_free = match user_ref {
+            Some(u) => self
+                .free
+                .remove(&(org_key.clone(), Free::Account, u.to_owned())),
+            None => true,
+        };
         let (pid, person) = crate::people::of_member(m);
+        if live && contact_free && account_free {
+            let stored = self.put_new_member(m, &pid)?;
+            if let Some(stored_person) = stored {
+                return self.buffer_person(&m.org_id, pid, person, Some(stored_person));
+            }
+            // A stored member of that id: the general write below.
+        }
         // The previous version of this member, any other live member
         // holding the same contact key or user_ref, and the member's row of
         // the people view (the one with no member id).
         let rows = self.query(
-            "SELECT member_id, contact_key, user_ref, body::text FROM members
-             WHERE org_id = $1
-               AND (member_id = $2
-                    OR ($3 AND status <> 'removed' AND (contact_key = $4 OR user_ref = $5)))
-             UNION ALL
-             SELECT NULL, NULL, NULL, body FROM people WHERE org_id = $1 AND pid = $6",
+            MEMBER_BEFORE_WRITE_SQL,
             &[&o, &id, &live, &contact_key, &user_ref, &pid],
         )?;
         let mut old: Option<Member> = None;
@@ -3105,6 +3248,37 @@ impl PgTx<'_> {
             args.push(arg);
         }
         self.explain_generic(&types.join(", "), WRITE_INVITATIONS_SQL, &args.join(", "))
+    }
+
+    /// See [`PostgresStore::explain_accept_reads`].
+    pub(crate) fn explain_accept_reads(
+        &mut self,
+        org: &OrgId,
+        hash: &SecretHash,
+        member: (&str, &str, &str),
+    ) -> StoreResult<[Vec<String>; 2]> {
+        let literal = |v: &str| format!("'{}'", v.replace('\'', "''"));
+        let org = literal(org.as_str());
+        let hash = format!("'\\x{}'::bytea", hash.to_hex());
+        let (id, key, user_ref) = member;
+        Ok([
+            self.explain_generic(
+                "text, bytea, bool",
+                BY_SECRET_SQL,
+                &format!("{org}, {hash}, true"),
+            )?,
+            self.explain_generic(
+                "text, text, bool, text, text, text",
+                MEMBER_BEFORE_WRITE_SQL,
+                &format!(
+                    "{org}, {}, true, {}, {}, {}",
+                    literal(id),
+                    literal(key),
+                    literal(user_ref),
+                    literal(&format!("m.{id}"))
+                ),
+            )?,
+        ])
     }
 
     /// See [`PostgresStore::explain_people_writes`].

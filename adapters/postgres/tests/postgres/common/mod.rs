@@ -133,6 +133,13 @@ pub const UNDO: &[(u32, &str)] = &[
         "DROP INDEX organizations_listed_name;
          ALTER TABLE organizations ALTER COLUMN name_key TYPE text COLLATE \"default\";",
     ),
+    (
+        13,
+        "ALTER TABLE invitations ALTER COLUMN org_id RESET (n_distinct);
+         ALTER TABLE members ALTER COLUMN org_id RESET (n_distinct);
+         ALTER TABLE outbox ALTER COLUMN org_id RESET (n_distinct);
+         ALTER TABLE outbox ALTER COLUMN status RESET (n_distinct);",
+    ),
 ];
 
 impl Drop for Fresh {
