@@ -138,7 +138,7 @@ fn main() {
     }
     let (rate, ceil) = (median(&mut rates), median(&mut ceilings));
     let tx100_us = 100.0 / ceil * 1e6;
-    Figure::new("sqlite.issue", "invitations by email issued per second, batches of 100 (invitation, email, event, people rows)", rate, "inv/s")
+    Figure::new("sqlite.issue", "invitations by email issued per second, batches of 100 (invitation, email, event, search term)", rate, "inv/s")
         .against("raw one-table inserts, rows/s", ceil)
         .aim(Aim::AtLeast(0.25))
         .print();
