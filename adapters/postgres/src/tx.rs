@@ -827,21 +827,11 @@ impl<'a> PgTx<'a> {
         m: &Member,
         pid: &str,
     ) -> StoreResult<Option<Option<enlist::Person>>> {
-        // As in `put_member`, with no old version: each counter of the
-        // member once (summed, so that no row is counted twice in one
-        // upsert).
-        let mut counters: BTreeMap<(&'static str, String, &'static str), i64> = BTreeMap::new();
-        for k in member_counters(m) {
-            *counters.entry(k).or_insert(0) += 1;
-        }
+        // As in `put_member`, with no old version.
+        let counters = counter_deltas(None, m);
         let added = memberships(m);
-        let cw: Vec<&str> = counters.keys().map(|k| k.0).collect();
-        let ck: Vec<&str> = counters.keys().map(|k| k.1.as_str()).collect();
-        let cs: Vec<&str> = counters.keys().map(|k| k.2).collect();
-        let cd: Vec<i64> = counters.values().copied().collect();
-        let ag: Vec<&str> = added.iter().map(|t| t.0.as_str()).collect();
-        let as_: Vec<&str> = added.iter().map(|t| t.1).collect();
-        let ak: Vec<&str> = added.iter().map(|t| t.2.as_str()).collect();
+        let (cw, ck, cs, cd) = counter_columns(&counters);
+        let (ag, as_, ak) = membership_columns(&added);
         let b = to_body(m)?;
         let row = self.query_opt(
             NEW_MEMBER_SQL,
@@ -1276,7 +1266,7 @@ impl Params {
 }
 
 /// The counters a member contributes to: `(what, key, status)`.
-fn member_counters(m: &Member) -> Vec<(&'static str, String, &'static str)> {
+fn member_counters(m: &Member) -> Vec<CounterKey> {
     let s = m.status.as_str();
     let mut out = vec![
         ("member", String::new(), s),
@@ -1302,6 +1292,49 @@ fn memberships(m: &Member) -> BTreeSet<(String, &'static str, String)> {
             )
         })
         .collect()
+}
+
+/// A counter's key: what, key, status.
+type CounterKey = (&'static str, String, &'static str);
+
+/// How `new` changes the counters `old` (if stored) was counted in: each
+/// counter once, summed so that no row is counted twice in one upsert,
+/// unchanged ones left out.
+fn counter_deltas(old: Option<&Member>, new: &Member) -> BTreeMap<CounterKey, i64> {
+    let mut deltas: BTreeMap<CounterKey, i64> = BTreeMap::new();
+    for k in old.map(member_counters).unwrap_or_default() {
+        *deltas.entry(k).or_insert(0) -= 1;
+    }
+    for k in member_counters(new) {
+        *deltas.entry(k).or_insert(0) += 1;
+    }
+    deltas.retain(|_, d| *d != 0);
+    deltas
+}
+
+/// The counter deltas as the statements' four arrays (what, key, status,
+/// delta).
+fn counter_columns(
+    deltas: &BTreeMap<CounterKey, i64>,
+) -> (Vec<&str>, Vec<&str>, Vec<&str>, Vec<i64>) {
+    (
+        deltas.keys().map(|k| k.0).collect(),
+        deltas.keys().map(|k| k.1.as_str()).collect(),
+        deltas.keys().map(|k| k.2).collect(),
+        deltas.values().copied().collect(),
+    )
+}
+
+/// Group memberships ([`memberships`]) as the statements' three arrays
+/// (group, status, contact key).
+fn membership_columns<'a>(
+    rows: impl IntoIterator<Item = &'a (String, &'static str, String)> + Clone,
+) -> (Vec<&'a str>, Vec<&'a str>, Vec<&'a str>) {
+    (
+        rows.clone().into_iter().map(|t| t.0.as_str()).collect(),
+        rows.clone().into_iter().map(|t| t.1).collect(),
+        rows.into_iter().map(|t| t.2.as_str()).collect(),
+    )
 }
 
 /// The stored statuses whose invitations can have one of `asked` at some
@@ -1597,16 +1630,7 @@ impl Transaction for PgTx<'_> {
 
         // Counters and group memberships: what changes between the old
         // version and the new one.
-        let mut deltas: BTreeMap<(&'static str, String, &'static str), i64> = BTreeMap::new();
-        if let Some(old) = &old {
-            for k in member_counters(old) {
-                *deltas.entry(k).or_insert(0) -= 1;
-            }
-        }
-        for k in member_counters(m) {
-            *deltas.entry(k).or_insert(0) += 1;
-        }
-        deltas.retain(|_, d| *d != 0);
+        let deltas = counter_deltas(old.as_ref(), m);
         let before = old.as_ref().map(memberships).unwrap_or_default();
         let after = memberships(m);
         let removed: Vec<_> = before.difference(&after).collect();
@@ -1614,21 +1638,9 @@ impl Transaction for PgTx<'_> {
 
         let b = to_body(m)?;
         let kind = m.kind.as_str();
-        let col = |v: &[&(String, &'static str, String)], i: usize| -> Vec<String> {
-            v.iter()
-                .map(|t| match i {
-                    0 => t.0.clone(),
-                    1 => t.1.to_owned(),
-                    _ => t.2.clone(),
-                })
-                .collect()
-        };
-        let (rg, rs, rk) = (col(&removed, 0), col(&removed, 1), col(&removed, 2));
-        let (ag, as_, ak) = (col(&added, 0), col(&added, 1), col(&added, 2));
-        let cw: Vec<&str> = deltas.keys().map(|k| k.0).collect();
-        let ck: Vec<&str> = deltas.keys().map(|k| k.1.as_str()).collect();
-        let cs: Vec<&str> = deltas.keys().map(|k| k.2).collect();
-        let cd: Vec<i64> = deltas.values().copied().collect();
+        let (rg, rs, rk) = membership_columns(removed);
+        let (ag, as_, ak) = membership_columns(added);
+        let (cw, ck, cs, cd) = counter_columns(&deltas);
         self.execute(
             "WITH up AS (
                  INSERT INTO members (org_id, member_id, contact_key, user_ref, status, role,
