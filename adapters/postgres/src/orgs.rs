@@ -67,7 +67,7 @@ pub(crate) const MEMBERSHIPS: &str = "SELECT m.org_id, o.body::text, m.body::tex
 
 /// Migration 6: a slug for every organization stored before it (from its
 /// name, `-2`, `-3`, ... when taken, in org id order).
-pub(crate) fn backfill(client: &mut postgres::Client) -> StoreResult<()> {
+pub(crate) fn backfill(client: &mut crate::client::PgClient) -> StoreResult<()> {
     let rows = client
         .query("SELECT body::text FROM organizations ORDER BY org_id", &[])
         .map_err(db_err)?;

@@ -1,4 +1,4 @@
-//! A small pool of `postgres::Client`s.
+//! A small pool of connections ([`PgClient`]).
 //!
 //! Each pooled connection carries its own cache of prepared statements and
 //! was set up once when opened (`search_path`, `lock_timeout`,
@@ -9,15 +9,16 @@
 //! connection idle for a while is checked (an empty query) before it is
 //! lent again, so a server restart costs a reconnect, not a failed command.
 
+use crate::client::PgClient;
 use crate::error::db_err;
 use enlist::StoreError;
-use postgres::{Client, Statement};
+use postgres::Statement;
 use std::collections::HashMap;
 use std::sync::{Condvar, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 /// Opens a new connection.
-pub(crate) type Connector = Box<dyn Fn() -> Result<Client, postgres::Error> + Send + Sync>;
+pub(crate) type Connector = Box<dyn Fn() -> Result<PgClient, StoreError> + Send + Sync>;
 
 /// A connection lent out longer than this is checked before its next loan.
 const CHECK_AFTER_IDLE: Duration = Duration::from_secs(30);
@@ -30,7 +31,7 @@ const STATEMENT_CACHE: usize = 512;
 
 /// One connection and what belongs to it.
 pub(crate) struct Conn {
-    pub(crate) client: Client,
+    pub(crate) client: PgClient,
     statements: HashMap<String, Statement>,
     returned_at: Instant,
 }
@@ -97,7 +98,7 @@ impl Pool {
             if let Some(mut conn) = state.idle.pop() {
                 drop(state);
                 if conn.returned_at.elapsed() < CHECK_AFTER_IDLE
-                    || conn.client.is_valid(CHECK_TIMEOUT).is_ok()
+                    || conn.client.is_valid(CHECK_TIMEOUT)
                 {
                     return Ok(self.lease(conn));
                 }
@@ -128,9 +129,7 @@ impl Pool {
 
     /// Opens a connection for a slot already counted in `open`.
     fn open_new(&self) -> Result<Lease<'_>, StoreError> {
-        let opened = (self.connect)().map_err(|e| {
-            StoreError::Unavailable(format!("cannot connect to PostgreSQL: {}", with_causes(&e)))
-        });
+        let opened = (self.connect)();
         let conn = opened.and_then(|mut client| {
             client.batch_execute(&self.setup).map_err(db_err)?;
             Ok(Conn {
@@ -172,25 +171,6 @@ impl Pool {
     }
 }
 
-/// `e` and its causes: the driver's own text says only "error performing
-/// TLS handshake" or "db error", the cause says which (an unknown issuer,
-/// a refused `pg_hba.conf` entry). Neither quotes the password.
-fn with_causes(e: &postgres::Error) -> String {
-    let mut text = e.to_string();
-    let mut cause = std::error::Error::source(e);
-    // A few levels at most: the chains are short.
-    for _ in 0..4 {
-        let Some(c) = cause else { break };
-        let more = c.to_string();
-        if !text.contains(&more) {
-            text.push_str(": ");
-            text.push_str(&more);
-        }
-        cause = c.source();
-    }
-    text
-}
-
 /// A connection on loan; it goes back to the pool when dropped, unless it
 /// was marked broken.
 pub(crate) struct Lease<'a> {
@@ -205,6 +185,14 @@ impl Lease<'_> {
         self.conn
             .as_mut()
             .ok_or_else(|| StoreError::Unavailable("the connection was already returned".into()))
+    }
+
+    /// Closes the connection now and frees its place in the pool: a lease
+    /// of another connection can then be taken in its place.
+    pub(crate) fn discard(&mut self) {
+        if self.conn.take().is_some() {
+            self.pool.release_slot();
+        }
     }
 
     /// Keeps the connection out of the pool: its state is unknown.

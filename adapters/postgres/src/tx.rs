@@ -52,6 +52,7 @@
 //! dropped by this transaction's member and outbox writes.
 
 use crate::PostgresStore;
+use crate::client::{Answer, Then};
 use crate::codec::{
     Split, from_body, invitation_cursor, key_text, member_cursor, parse_invitation_cursor,
     parse_member_cursor, split, to_body,
@@ -363,6 +364,8 @@ pub(crate) struct PgTx<'a> {
     /// with it, so that nothing of this transaction is committed without
     /// them.
     failed: Option<StoreError>,
+    /// The `BEGIN` not sent yet: it goes with the first statement.
+    begin: Option<&'static str>,
     /// `COMMIT` or `ROLLBACK` was sent.
     closed: bool,
     /// A read-only snapshot (a dry run): it never locks an organization,
@@ -386,26 +389,19 @@ impl<'a> PgTx<'a> {
         )
     }
 
-    fn begin_with(store: &'a PostgresStore, sql: &str, read_only: bool) -> StoreResult<Self> {
-        let mut lease = store.pool.get()?;
-        store.count_round_trip();
-        let mut begun = lease.conn()?.client.batch_execute(sql);
-        if begun.is_err() && lease.conn()?.client.is_closed() {
-            // The server closed the connection while it was idle (a restart,
-            // an idle timeout, an administrator): nothing was done on it yet,
-            // so try once more on a fresh one.
-            lease.mark_broken();
-            drop(lease);
-            lease = store.pool.get()?;
-            begun = lease.conn()?.client.batch_execute(sql);
-        }
-        if let Err(e) = begun {
-            lease.mark_broken();
-            return Err(db_err(e));
-        }
+    /// The transaction's `BEGIN` is sent with its first statement, in the
+    /// same round trip (see [`Self::begin_and_run`]); a transaction that
+    /// runs no statement sends nothing.
+    fn begin_with(
+        store: &'a PostgresStore,
+        sql: &'static str,
+        read_only: bool,
+    ) -> StoreResult<Self> {
+        let lease = store.pool.get()?;
         Ok(PgTx {
             store,
             lease,
+            begin: Some(sql),
             heads: HashMap::new(),
             pending: BTreeMap::new(),
             recipients: RecipientCache::default(),
@@ -421,12 +417,98 @@ impl<'a> PgTx<'a> {
     // ----- statements -------------------------------------------------------
 
     fn query(&mut self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> StoreResult<Vec<Row>> {
+        match self.run(sql, params, true)? {
+            Answer::Rows(rows) => Ok(rows),
+            Answer::Changed(_) => Ok(Vec::new()),
+        }
+    }
+
+    fn execute(&mut self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> StoreResult<u64> {
+        match self.run(sql, params, false)? {
+            Answer::Changed(n) => Ok(n),
+            Answer::Rows(rows) => Ok(rows.len() as u64),
+        }
+    }
+
+    /// Runs `sql`, answering its rows (`rows`) or the number of rows it
+    /// changed; the transaction's first statement goes with its `BEGIN`.
+    fn run(
+        &mut self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+        rows: bool,
+    ) -> StoreResult<Answer> {
         self.before_statement()?;
-        self.store.count_round_trip();
-        let conn = self.lease.conn()?;
-        let st = conn.statement(sql)?;
-        let out = conn.client.query(&st, params).map_err(db_err);
+        let out = match self.begin.take() {
+            Some(begin) => self.begin_and_run(begin, sql, params, rows),
+            None => {
+                let conn = self.lease.conn()?;
+                let st = conn.statement(sql)?;
+                conn.client
+                    .run(Then::new(rows, &st, params))
+                    .map_err(db_err)
+            }
+        };
         self.counted(out)
+    }
+
+    /// The transaction's first statement, sent right after its `BEGIN`
+    /// without waiting for the server's answer to it: one round trip
+    /// instead of two (each wakes both ends, which on an idle virtual
+    /// machine is most of a short statement's time; see `client.rs`).
+    /// `BEGIN` on an idle connection of the pool (never in a transaction:
+    /// one whose transaction could not be closed is not returned) is not
+    /// refused; if it is all the same, the connection is not reused and
+    /// the transaction fails.
+    fn begin_and_run(
+        &mut self,
+        begin: &'static str,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+        rows: bool,
+    ) -> StoreResult<Answer> {
+        let mut retried = false;
+        loop {
+            let conn = self.lease.conn()?;
+            let sent = conn.statement(sql).and_then(|st| {
+                let then = Then::new(rows, &st, params);
+                conn.client.pipeline(begin, then).map_err(db_err)
+            });
+            if conn.client.is_closed() && !retried {
+                // The server closed the connection while it was idle (a
+                // restart, an idle timeout, an administrator): whatever
+                // reached it was rolled back with the connection, so try
+                // once more on a fresh one.
+                retried = true;
+                self.lease.discard();
+                self.lease = self.store.pool.get()?;
+                continue;
+            }
+            return match sent {
+                Ok((Ok(()), answer)) => answer.map_err(db_err),
+                Ok((Err(e), _)) => {
+                    self.lease.mark_broken();
+                    Err(db_err(e))
+                }
+                Err(e) => {
+                    self.lease.mark_broken();
+                    Err(e)
+                }
+            };
+        }
+    }
+
+    /// Sends the transaction's `BEGIN` now if no statement did yet (for
+    /// what runs outside [`Self::run`]).
+    fn send_begin(&mut self) -> StoreResult<()> {
+        if let Some(begin) = self.begin.take() {
+            let conn = self.lease.conn()?;
+            if let Err(e) = conn.client.batch_execute(begin) {
+                self.lease.mark_broken();
+                return Err(db_err(e));
+            }
+        }
+        Ok(())
     }
 
     /// Before any statement: the buffered invitations are written first
@@ -466,15 +548,6 @@ impl<'a> PgTx<'a> {
             )));
         }
         Ok(rows.pop())
-    }
-
-    fn execute(&mut self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> StoreResult<u64> {
-        self.before_statement()?;
-        self.store.count_round_trip();
-        let conn = self.lease.conn()?;
-        let st = conn.statement(sql)?;
-        let out = conn.client.execute(&st, params).map_err(db_err);
-        self.counted(out)
     }
 
     fn query_boxed(&mut self, sql: &str, params: &[Param]) -> StoreResult<Vec<Row>> {
@@ -590,18 +663,33 @@ impl<'a> PgTx<'a> {
         self.before_statement()?;
         let pending = std::mem::take(&mut self.pending);
         for (org, p) in pending {
-            self.flush_org(&org, p)?;
+            self.flush_org(&org, p, false)?;
         }
         Ok(())
     }
 
+    /// Writes what is buffered and commits, the last write and `COMMIT` in
+    /// one round trip: true if it committed so, false if no write was left
+    /// to send `COMMIT` with (the caller commits).
+    fn flush_and_commit(&mut self) -> StoreResult<bool> {
+        self.before_statement()?;
+        let pending = std::mem::take(&mut self.pending);
+        let last = pending.len();
+        let mut committed = false;
+        for (i, (org, p)) in pending.into_iter().enumerate() {
+            committed = self.flush_org(&org, p, i + 1 == last)?;
+        }
+        Ok(committed)
+    }
+
     /// Writes one organization's buffered people rows, events, messages
-    /// and counters in one statement (see [`flush_sql`]).
-    fn flush_org(&mut self, org: &OrgId, p: Pending) -> StoreResult<()> {
+    /// and counters in one statement (see [`flush_sql`]), and with `commit`
+    /// sends `COMMIT` right after it: true if it did.
+    fn flush_org(&mut self, org: &OrgId, p: Pending, commit: bool) -> StoreResult<bool> {
         let people = crate::people::writes(&p.people)?;
         let rest = !(p.events.is_empty() && p.outbox.is_empty() && p.open_counts.is_empty());
         let Some(parts) = FlushParts::of(people.is_some(), rest) else {
-            return Ok(());
+            return Ok(false);
         };
         let counts: Vec<_> = p.open_counts.iter().filter(|(_, d)| **d != 0).collect();
         let count_keys: Vec<&str> = counts.iter().map(|((k, _), _)| k.as_str()).collect();
@@ -643,8 +731,41 @@ impl<'a> PgTx<'a> {
         if rest {
             params.extend(rest_params);
         }
+        if commit {
+            self.execute_and_commit(flush_sql(parts), &params)?;
+            return Ok(true);
+        }
         self.execute(flush_sql(parts), &params)?;
-        Ok(())
+        Ok(false)
+    }
+
+    /// Runs `sql` and sends `COMMIT` right after it, without waiting for
+    /// its answer: one round trip. If `sql` fails, its transaction is
+    /// aborted and the server answers the `COMMIT` by rolling back, so
+    /// nothing is committed and the connection is left clean; `sql`'s
+    /// error is returned. Only for a statement whose success is all its
+    /// caller checks (no rows that could refuse the commit).
+    fn execute_and_commit(&mut self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> StoreResult<()> {
+        self.alive()?;
+        self.send_begin()?;
+        let conn = self.lease.conn()?;
+        let st = conn.statement(sql)?;
+        let sent = conn
+            .client
+            .pipeline_then(Then::Execute(&st, params), "COMMIT");
+        self.closed = true;
+        let out = match sent {
+            Ok((Ok(_), Ok(()))) => Ok(()),
+            // Rolled back by the `COMMIT` (an aborted transaction's).
+            Ok((Err(e), Ok(()))) => Err(db_err(e)),
+            Ok((_, Err(e))) | Err(e) => {
+                // The outcome is unknown if the connection dropped: never
+                // reuse it.
+                self.lease.mark_broken();
+                Err(db_err(e))
+            }
+        };
+        self.counted(out)
     }
 
     /// Writes the buffered invitations in one statement: for each, the
@@ -872,6 +993,17 @@ impl<'a> PgTx<'a> {
             return;
         }
         self.closed = true;
+        if self.begin.take().is_some() {
+            // Nothing was sent.
+            return;
+        }
+        if std::thread::panicking() && tokio::runtime::Handle::try_current().is_ok() {
+            // Unwinding from the client's refusal to block a runtime's
+            // thread (it panics there, at every statement, before sending
+            // anything): nothing was sent on this thread, and a
+            // `ROLLBACK` would only panic again, inside this drop.
+            return;
+        }
         let ok = self
             .lease
             .conn()
@@ -1378,9 +1510,15 @@ enum PendingFilter {
 
 impl Transaction for PgTx<'_> {
     fn commit(mut self: Box<Self>) -> StoreResult<()> {
-        self.flush()?;
+        if self.flush_and_commit()? {
+            return Ok(());
+        }
+        if self.begin.take().is_some() {
+            // No statement was sent: there is nothing to commit.
+            self.closed = true;
+            return Ok(());
+        }
         self.closed = true;
-        self.store.count_round_trip();
         let conn = self.lease.conn()?;
         if let Err(e) = conn.client.batch_execute("COMMIT") {
             // The outcome is unknown if the connection dropped: never reuse it.
@@ -3323,6 +3461,7 @@ impl PgTx<'_> {
     /// parameters of this one.
     fn explain_generic(&mut self, types: &str, sql: &str, args: &str) -> StoreResult<Vec<String>> {
         self.before_statement()?;
+        self.send_begin()?;
         let messages = self
             .lease
             .conn()?

@@ -45,6 +45,46 @@ fn data_survives_a_reconnect() {
     tx.commit().unwrap();
 }
 
+/// The commit's last write and `COMMIT` go to the server together: if the
+/// write fails, the `COMMIT` rolls back (an aborted transaction's), the
+/// commit reports the write's error, nothing of the transaction stays, and
+/// the connection goes back to the pool clean (the one connection of this
+/// store serves the next transaction).
+#[test]
+fn a_failed_last_write_commits_nothing_and_leaves_the_connection_clean() {
+    let Some(f) = Fresh::new_with(|o| o.max_connections = 1) else {
+        return;
+    };
+    let org = org_id(1);
+    let mut tx = begin(&*f.store);
+    tx.put_organization(&organization(&org)).unwrap();
+    tx.commit().unwrap();
+    // The event number the next append takes, written around the store.
+    f.sql()
+        .execute(
+            "INSERT INTO events (org_id, seq, body) VALUES ($1, 1, '{}')",
+            &[&org.as_str()],
+        )
+        .unwrap();
+    let mut tx = begin(&*f.store);
+    tx.put_member(&member(&org, "mem_1", "a@x.test")).unwrap();
+    tx.append_event(&event(&org, 1)).unwrap();
+    let refused = tx.commit();
+    // The events' primary key refuses the second event 1.
+    assert!(
+        matches!(refused, Err(StoreError::Unique(UniqueRule::Other))),
+        "{refused:?}"
+    );
+    let mut sql = f.sql();
+    assert_eq!(count(&mut sql, "SELECT count(*) FROM members"), 0);
+    assert_eq!(count(&mut sql, "SELECT count(*) FROM events"), 1);
+    // The same (only) connection, clean: a transaction on it commits.
+    let mut tx = begin(&*f.store);
+    tx.put_member(&member(&org, "mem_2", "b@x.test")).unwrap();
+    tx.commit().unwrap();
+    assert_eq!(count(&mut sql, "SELECT count(*) FROM members"), 1);
+}
+
 #[test]
 fn dropping_a_transaction_rolls_everything_back() {
     let Some(f) = Fresh::new() else { return };

@@ -8,7 +8,7 @@ use enlist::{
     OutboxMessage, OutboxStatus, OutgoingEmail, Policy, Registration, SecretHash, SeededSecrets,
     Store, StoredInvitation, Transaction,
 };
-use enlist_postgres::PostgresStore;
+use enlist_postgres::{PostgresOptions, PostgresStore};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -52,6 +52,20 @@ impl Fresh {
         let url = url()?;
         let schema = schema_name();
         let store = PostgresStore::connect_in_schema(&url, &schema).expect("connect");
+        Some(Fresh {
+            store: Arc::new(store),
+            url,
+            schema,
+        })
+    }
+
+    /// Like [`Fresh::new`], with the options `set` changes.
+    pub fn new_with(set: impl FnOnce(&mut PostgresOptions)) -> Option<Fresh> {
+        let url = url()?;
+        let schema = schema_name();
+        let mut options = PostgresOptions::in_schema(&schema);
+        set(&mut options);
+        let store = PostgresStore::connect_with_options(&url, options).expect("connect");
         Some(Fresh {
             store: Arc::new(store),
             url,

@@ -1,0 +1,361 @@
+//! One connection to the server, driven on a runtime of its own, that can
+//! send two statements in one round trip.
+//!
+//! The `postgres` crate's blocking client waits for each statement's answer
+//! before it sends the next. Each such wait is a round trip, and on a
+//! virtual machine whose CPUs sleep when idle a round trip costs far more
+//! than the statement (issue 15: 0.078 ms for a one-row `SELECT` by
+//! `pgbench` on a quiet machine, 0.015 ms with a core kept busy): both
+//! ends are woken from the hypervisor's idle state each time. The
+//! protocol lets a client send statements without waiting (each with its
+//! own `Sync`, answered in order), which `tokio_postgres` does for futures
+//! polled together; this client is that driver on a current-thread
+//! runtime, as `postgres::Client` is, plus [`PgClient::pipeline`], which
+//! sends two statements before reading either answer. The store uses it
+//! for what never depends on an answer it has not read: `BEGIN` with a
+//! transaction's first statement, and `COMMIT` with its last write.
+//!
+//! Every wait for the server is counted (`PostgresStore::round_trips`).
+
+use enlist::{StoreError, StoreResult};
+use postgres::tls::{MakeTlsConnect, TlsConnect};
+use postgres::types::ToSql;
+use postgres::{Error, Row, Socket, Statement};
+use std::future::{Future, poll_fn};
+use std::pin::{Pin, pin};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::Poll;
+use std::time::Duration;
+use tokio::runtime::Runtime;
+use tokio_postgres::{Config, ToStatement};
+
+/// The connection's own future: it reads the server's messages and routes
+/// them to the client's waiting statements.
+type Driver = Pin<Box<dyn Future<Output = Result<(), Error>> + Send>>;
+
+/// The outcomes of two statements sent together, in order; the outer
+/// error is the connection's (it failed before both were answered).
+pub(crate) type Both<A, B> = Result<(Result<A, Error>, Result<B, Error>), Error>;
+
+/// A connection.
+pub(crate) struct PgClient {
+    runtime: Runtime,
+    client: tokio_postgres::Client,
+    /// `None` once it finished (the server closed the connection, or
+    /// reading from it failed): every later statement fails as closed.
+    driver: Option<Driver>,
+    round_trips: Arc<AtomicU64>,
+}
+
+impl PgClient {
+    /// Opens a connection; `round_trips` counts every wait for its answers.
+    pub(crate) fn connect<T>(
+        config: &Config,
+        tls: T,
+        round_trips: Arc<AtomicU64>,
+    ) -> StoreResult<Self>
+    where
+        T: MakeTlsConnect<Socket> + 'static + Send,
+        T::TlsConnect: Send,
+        T::Stream: Send,
+        <T::TlsConnect as TlsConnect<Socket>>::Future: Send,
+    {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| StoreError::Unavailable(format!("cannot start a runtime: {e}")))?;
+        let (client, connection) = runtime.block_on(config.connect(tls)).map_err(|e| {
+            StoreError::Unavailable(format!("cannot connect to PostgreSQL: {}", with_causes(&e)))
+        })?;
+        // `Connection`'s own future logs the server's notices (at `info`,
+        // as the blocking client does) and ends when the connection does.
+        Ok(Self {
+            runtime,
+            client,
+            driver: Some(Box::pin(connection)),
+            round_trips,
+        })
+    }
+
+    /// The rows of `query`.
+    pub(crate) fn query<Q>(
+        &mut self,
+        query: &Q,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Vec<Row>, Error>
+    where
+        Q: ?Sized + ToStatement,
+    {
+        let Self {
+            runtime,
+            client: c,
+            driver,
+            round_trips,
+        } = self;
+        drive(runtime, driver, round_trips, c.query(query, params)).and_then(|r| r)
+    }
+
+    /// The one row of `query`.
+    pub(crate) fn query_one<Q>(
+        &mut self,
+        query: &Q,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Row, Error>
+    where
+        Q: ?Sized + ToStatement,
+    {
+        let Self {
+            runtime,
+            client: c,
+            driver,
+            round_trips,
+        } = self;
+        drive(runtime, driver, round_trips, c.query_one(query, params)).and_then(|r| r)
+    }
+
+    /// The number of rows `query` changed.
+    pub(crate) fn execute<Q>(
+        &mut self,
+        query: &Q,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<u64, Error>
+    where
+        Q: ?Sized + ToStatement,
+    {
+        let Self {
+            runtime,
+            client: c,
+            driver,
+            round_trips,
+        } = self;
+        drive(runtime, driver, round_trips, c.execute(query, params)).and_then(|r| r)
+    }
+
+    /// Runs `sql` (statements without parameters) by the simple protocol.
+    pub(crate) fn batch_execute(&mut self, sql: &str) -> Result<(), Error> {
+        let Self {
+            runtime,
+            client: c,
+            driver,
+            round_trips,
+        } = self;
+        drive(runtime, driver, round_trips, c.batch_execute(sql)).and_then(|r| r)
+    }
+
+    /// The answer of `sql` by the simple protocol, rows as text.
+    pub(crate) fn simple_query(
+        &mut self,
+        sql: &str,
+    ) -> Result<Vec<tokio_postgres::SimpleQueryMessage>, Error> {
+        let Self {
+            runtime,
+            client: c,
+            driver,
+            round_trips,
+        } = self;
+        drive(runtime, driver, round_trips, c.simple_query(sql)).and_then(|r| r)
+    }
+
+    /// Prepares `sql`.
+    pub(crate) fn prepare(&mut self, sql: &str) -> Result<Statement, Error> {
+        let Self {
+            runtime,
+            client: c,
+            driver,
+            round_trips,
+        } = self;
+        drive(runtime, driver, round_trips, c.prepare(sql)).and_then(|r| r)
+    }
+
+    /// Runs one statement.
+    pub(crate) fn run(&mut self, then: Then<'_>) -> Result<Answer, Error> {
+        let Self {
+            runtime,
+            client: c,
+            driver,
+            round_trips,
+        } = self;
+        drive(runtime, driver, round_trips, then.run(c)).and_then(|r| r)
+    }
+
+    /// Sends `first` (parameterless SQL, by the simple protocol) and then
+    /// `query` without waiting in between: one round trip. The server
+    /// runs them in order; an error of `first` does not stop `query`
+    /// (each ends with its own `Sync`), so both outcomes are returned.
+    pub(crate) fn pipeline(
+        &mut self,
+        first: &str,
+        then: Then<'_>,
+    ) -> Both<(), Answer> {
+        let Self {
+            runtime,
+            client: c,
+            driver,
+            round_trips,
+        } = self;
+        drive(
+            runtime,
+            driver,
+            round_trips,
+            both(c.batch_execute(first), then.run(c)),
+        )
+    }
+
+    /// Sends `query` and then `last` (parameterless SQL, by the simple
+    /// protocol) without waiting in between: one round trip. If `query`
+    /// fails, the transaction it ran in is aborted and a `COMMIT` sent as
+    /// `last` rolls it back (the server answers `ROLLBACK`, not an error).
+    pub(crate) fn pipeline_then(
+        &mut self,
+        first: Then<'_>,
+        last: &str,
+    ) -> Both<Answer, ()> {
+        let Self {
+            runtime,
+            client: c,
+            driver,
+            round_trips,
+        } = self;
+        drive(
+            runtime,
+            driver,
+            round_trips,
+            both(first.run(c), c.batch_execute(last)),
+        )
+    }
+
+    /// Whether the server answers an empty query within `timeout`.
+    pub(crate) fn is_valid(&mut self, timeout: Duration) -> bool {
+        let Self {
+            runtime,
+            client: c,
+            driver,
+            round_trips,
+        } = self;
+        let fut = tokio::time::timeout(timeout, c.simple_query(""));
+        matches!(drive(runtime, driver, round_trips, fut), Ok(Ok(Ok(_))))
+    }
+
+    /// Whether the connection is closed.
+    pub(crate) fn is_closed(&self) -> bool {
+        self.client.is_closed()
+    }
+}
+
+/// Runs `fut` (statements of the connection's client) to its end while
+/// `driver` carries their messages: one wait for the server, counted.
+fn drive<T>(
+    runtime: &Runtime,
+    driver: &mut Option<Driver>,
+    round_trips: &AtomicU64,
+    fut: impl Future<Output = T>,
+) -> Result<T, Error> {
+    round_trips.fetch_add(1, Ordering::Relaxed);
+    let mut fut = pin!(fut);
+    runtime.block_on(poll_fn(|cx| {
+        if let Some(d) = driver.as_mut() {
+            match d.as_mut().poll(cx) {
+                Poll::Ready(Err(e)) => {
+                    *driver = None;
+                    return Poll::Ready(Err(e));
+                }
+                // Closed: the statement's own future fails as closed.
+                Poll::Ready(Ok(())) => *driver = None,
+                Poll::Pending => {}
+            }
+        }
+        fut.as_mut().poll(cx).map(Ok)
+    }))
+}
+
+/// A statement of a pipeline: a prepared statement with its parameters,
+/// answered with its rows or with the number of rows it changed.
+pub(crate) enum Then<'a> {
+    /// Rows back.
+    Query(&'a Statement, &'a [&'a (dyn ToSql + Sync)]),
+    /// A count back.
+    Execute(&'a Statement, &'a [&'a (dyn ToSql + Sync)]),
+}
+
+/// The answer of a [`Then`].
+pub(crate) enum Answer {
+    /// The rows of a [`Then::Query`].
+    Rows(Vec<Row>),
+    /// The count of a [`Then::Execute`].
+    Changed(u64),
+}
+
+impl<'a> Then<'a> {
+    /// A query (`rows`) or an execute of `st`.
+    pub(crate) fn new(rows: bool, st: &'a Statement, params: &'a [&'a (dyn ToSql + Sync)]) -> Self {
+        if rows {
+            Then::Query(st, params)
+        } else {
+            Then::Execute(st, params)
+        }
+    }
+
+    fn run(
+        self,
+        c: &'a tokio_postgres::Client,
+    ) -> Pin<Box<dyn Future<Output = Result<Answer, Error>> + 'a>> {
+        match self {
+            Then::Query(st, params) => {
+                Box::pin(async move { c.query(st, params).await.map(Answer::Rows) })
+            }
+            Then::Execute(st, params) => {
+                Box::pin(async move { c.execute(st, params).await.map(Answer::Changed) })
+            }
+        }
+    }
+}
+
+/// Both futures, `a` polled before `b` each time: their requests go out in
+/// that order on their first poll, before either answer is read.
+async fn both<A: Future, B: Future>(a: A, b: B) -> (A::Output, B::Output) {
+    let mut a = pin!(a);
+    let mut b = pin!(b);
+    let mut ra = None;
+    let mut rb = None;
+    poll_fn(|cx| {
+        if ra.is_none() {
+            if let Poll::Ready(v) = a.as_mut().poll(cx) {
+                ra = Some(v);
+            }
+        }
+        if rb.is_none() {
+            if let Poll::Ready(v) = b.as_mut().poll(cx) {
+                rb = Some(v);
+            }
+        }
+        match (ra.take(), rb.take()) {
+            (Some(x), Some(y)) => Poll::Ready((x, y)),
+            (x, y) => {
+                ra = x;
+                rb = y;
+                Poll::Pending
+            }
+        }
+    })
+    .await
+}
+
+/// `e` and its causes: the driver's own text says only "error performing
+/// TLS handshake" or "db error", the cause says which (an unknown issuer,
+/// a refused `pg_hba.conf` entry). Neither quotes the password.
+pub(crate) fn with_causes(e: &Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = std::error::Error::source(e);
+    // A few levels at most: the chains are short.
+    for _ in 0..4 {
+        let Some(c) = cause else { break };
+        let more = c.to_string();
+        if !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        cause = c.source();
+    }
+    text
+}
