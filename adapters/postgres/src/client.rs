@@ -179,15 +179,13 @@ impl PgClient {
         drive(runtime, driver, round_trips, then.run(c)).and_then(|r| r)
     }
 
-    /// Sends `first` (parameterless SQL, by the simple protocol) and then
-    /// `query` without waiting in between: one round trip. The server
-    /// runs them in order; an error of `first` does not stop `query`
-    /// (each ends with its own `Sync`), so both outcomes are returned.
-    pub(crate) fn pipeline(
-        &mut self,
-        first: &str,
-        then: Then<'_>,
-    ) -> Both<(), Answer> {
+    /// Sends `first` and then `then` without waiting in between: one
+    /// round trip. The server runs them in order, each ending with its own
+    /// `Sync`, so an error of `first` does not stop `then`: both outcomes
+    /// are returned, and the caller decides what `then` is worth. (A
+    /// `COMMIT` sent after a statement that failed rolls the aborted
+    /// transaction back: the server answers `ROLLBACK`, not an error.)
+    pub(crate) fn pipeline(&mut self, first: Then<'_>, then: Then<'_>) -> Both<Answer, Answer> {
         let Self {
             runtime,
             client: c,
@@ -198,30 +196,7 @@ impl PgClient {
             runtime,
             driver,
             round_trips,
-            both(c.batch_execute(first), then.run(c)),
-        )
-    }
-
-    /// Sends `query` and then `last` (parameterless SQL, by the simple
-    /// protocol) without waiting in between: one round trip. If `query`
-    /// fails, the transaction it ran in is aborted and a `COMMIT` sent as
-    /// `last` rolls it back (the server answers `ROLLBACK`, not an error).
-    pub(crate) fn pipeline_then(
-        &mut self,
-        first: Then<'_>,
-        last: &str,
-    ) -> Both<Answer, ()> {
-        let Self {
-            runtime,
-            client: c,
-            driver,
-            round_trips,
-        } = self;
-        drive(
-            runtime,
-            driver,
-            round_trips,
-            both(first.run(c), c.batch_execute(last)),
+            both(first.run(c), then.run(c)),
         )
     }
 
@@ -270,8 +245,11 @@ fn drive<T>(
 }
 
 /// A statement of a pipeline: a prepared statement with its parameters,
-/// answered with its rows or with the number of rows it changed.
+/// answered with its rows or with the number of rows it changed, or
+/// parameterless SQL by the simple protocol (`BEGIN`, `COMMIT`).
 pub(crate) enum Then<'a> {
+    /// Parameterless SQL, nothing back.
+    Simple(&'a str),
     /// Rows back.
     Query(&'a Statement, &'a [&'a (dyn ToSql + Sync)]),
     /// A count back.
@@ -284,6 +262,27 @@ pub(crate) enum Answer {
     Rows(Vec<Row>),
     /// The count of a [`Then::Execute`].
     Changed(u64),
+    /// A [`Then::Simple`] ran.
+    Done,
+}
+
+impl Answer {
+    /// The rows (none but a query's).
+    pub(crate) fn rows(self) -> Vec<Row> {
+        match self {
+            Answer::Rows(rows) => rows,
+            Answer::Changed(_) | Answer::Done => Vec::new(),
+        }
+    }
+
+    /// The rows changed (an execute's), or returned (a query's).
+    pub(crate) fn changed(self) -> u64 {
+        match self {
+            Answer::Changed(n) => n,
+            Answer::Rows(rows) => rows.len() as u64,
+            Answer::Done => 0,
+        }
+    }
 }
 
 impl<'a> Then<'a> {
@@ -301,6 +300,9 @@ impl<'a> Then<'a> {
         c: &'a tokio_postgres::Client,
     ) -> Pin<Box<dyn Future<Output = Result<Answer, Error>> + 'a>> {
         match self {
+            Then::Simple(sql) => {
+                Box::pin(async move { c.batch_execute(sql).await.map(|()| Answer::Done) })
+            }
             Then::Query(st, params) => {
                 Box::pin(async move { c.query(st, params).await.map(Answer::Rows) })
             }

@@ -417,17 +417,11 @@ impl<'a> PgTx<'a> {
     // ----- statements -------------------------------------------------------
 
     fn query(&mut self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> StoreResult<Vec<Row>> {
-        match self.run(sql, params, true)? {
-            Answer::Rows(rows) => Ok(rows),
-            Answer::Changed(_) => Ok(Vec::new()),
-        }
+        self.run(sql, params, true).map(Answer::rows)
     }
 
     fn execute(&mut self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> StoreResult<u64> {
-        match self.run(sql, params, false)? {
-            Answer::Changed(n) => Ok(n),
-            Answer::Rows(rows) => Ok(rows.len() as u64),
-        }
+        self.run(sql, params, false).map(Answer::changed)
     }
 
     /// Runs `sql`, answering its rows (`rows`) or the number of rows it
@@ -472,7 +466,9 @@ impl<'a> PgTx<'a> {
             let conn = self.lease.conn()?;
             let sent = conn.statement(sql).and_then(|st| {
                 let then = Then::new(rows, &st, params);
-                conn.client.pipeline(begin, then).map_err(db_err)
+                conn.client
+                    .pipeline(Then::Simple(begin), then)
+                    .map_err(db_err)
             });
             if conn.client.is_closed() && !retried {
                 // The server closed the connection while it was idle (a
@@ -485,7 +481,7 @@ impl<'a> PgTx<'a> {
                 continue;
             }
             return match sent {
-                Ok((Ok(()), answer)) => answer.map_err(db_err),
+                Ok((Ok(_), answer)) => answer.map_err(db_err),
                 Ok((Err(e), _)) => {
                     self.lease.mark_broken();
                     Err(db_err(e))
@@ -752,12 +748,12 @@ impl<'a> PgTx<'a> {
         let st = conn.statement(sql)?;
         let sent = conn
             .client
-            .pipeline_then(Then::Execute(&st, params), "COMMIT");
+            .pipeline(Then::Execute(&st, params), Then::Simple("COMMIT"));
         self.closed = true;
         let out = match sent {
-            Ok((Ok(_), Ok(()))) => Ok(()),
+            Ok((Ok(_), Ok(_))) => Ok(()),
             // Rolled back by the `COMMIT` (an aborted transaction's).
-            Ok((Err(e), Ok(()))) => Err(db_err(e)),
+            Ok((Err(e), Ok(_))) => Err(db_err(e)),
             Ok((_, Err(e))) | Err(e) => {
                 // The outcome is unknown if the connection dropped: never
                 // reuse it.
