@@ -366,6 +366,9 @@ pub(crate) struct PgTx<'a> {
     failed: Option<StoreError>,
     /// The `BEGIN` not sent yet: it goes with the first statement.
     begin: Option<&'static str>,
+    /// The organization lock (its id and the version this transaction
+    /// read) that [`Self::write_lock`] left to go with the next statement.
+    lock: Option<(OrgId, i64)>,
     /// `COMMIT` or `ROLLBACK` was sent.
     closed: bool,
     /// A read-only snapshot (a dry run): it never locks an organization,
@@ -402,6 +405,7 @@ impl<'a> PgTx<'a> {
             store,
             lease,
             begin: Some(sql),
+            lock: None,
             heads: HashMap::new(),
             pending: BTreeMap::new(),
             recipients: RecipientCache::default(),
@@ -433,9 +437,14 @@ impl<'a> PgTx<'a> {
         rows: bool,
     ) -> StoreResult<Answer> {
         self.before_statement()?;
-        let out = match self.begin.take() {
-            Some(begin) => self.begin_and_run(begin, sql, params, rows),
-            None => {
+        let out = match (self.begin.take(), self.lock.take()) {
+            (Some(begin), lock) => {
+                // (A lock waits only once a statement was sent.)
+                self.lock = lock;
+                self.begin_and_run(begin, sql, params, rows)
+            }
+            (None, Some((org, version))) => self.lock_and_run(&org, version, sql, params, rows),
+            (None, None) => {
                 let conn = self.lease.conn()?;
                 let st = conn.statement(sql)?;
                 conn.client
@@ -492,6 +501,36 @@ impl<'a> PgTx<'a> {
                 }
             };
         }
+    }
+
+    /// `sql` sent right after the lock [`Self::write_lock`] left waiting,
+    /// without waiting for the lock's answer: one round trip. The server
+    /// runs the lock first; its answer is checked first, so a stale read
+    /// fails as a `Conflict` whatever `sql` did (its work is rolled back
+    /// with the transaction).
+    fn lock_and_run(
+        &mut self,
+        org: &OrgId,
+        version: i64,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+        rows: bool,
+    ) -> StoreResult<Answer> {
+        let o = org.as_str();
+        let lock_params: [&(dyn ToSql + Sync); 2] = [&o, &version];
+        let conn = self.lease.conn()?;
+        let lock = conn.statement(VERSION_LOCK_SQL)?;
+        let st = conn.statement(sql)?;
+        let (locked, answer) = conn
+            .client
+            .pipeline(
+                Then::Query(&lock, &lock_params),
+                Then::new(rows, &st, params),
+            )
+            .map_err(db_err)?;
+        let row = locked.map_err(db_err)?.rows().pop();
+        self.locked(org, Some(version), row)?;
+        answer.map_err(db_err)
     }
 
     /// Sends the transaction's `BEGIN` now if no statement did yet (for
@@ -601,8 +640,17 @@ impl<'a> PgTx<'a> {
 
     /// Takes the organization's lock for writing and raises its version;
     /// fails with [`StoreError::Conflict`] if the organization changed
-    /// since this transaction first read it.
+    /// since this transaction first read it. In the common case (a version
+    /// read, no lock held yet) the `UPDATE` waits to go to the server with
+    /// the next statement, in the same round trip ([`Self::lock_and_run`]):
+    /// the server runs it first, and its answer is checked before that
+    /// statement's, so a stale read is still a `Conflict` before anything
+    /// of the transaction is committed.
     fn write_lock(&mut self, org: &OrgId) -> StoreResult<()> {
+        if self.lock.as_ref().is_some_and(|(o, _)| o == org) {
+            return Ok(());
+        }
+        self.resolve_lock()?;
         let head = self.heads.get(org).copied();
         if head.is_some_and(|h| h.writing) {
             return Ok(());
@@ -615,11 +663,13 @@ impl<'a> PgTx<'a> {
             )?,
             Some(Head {
                 version: Some(v), ..
-            }) => self.query_opt(
-                "UPDATE org_heads SET version = version + 1 \
-                 WHERE org_id = $1 AND version = $2 RETURNING event_seq",
-                &[&o, &v],
-            )?,
+            }) => {
+                if self.begin.is_none() {
+                    self.lock = Some((org.clone(), v));
+                    return Ok(());
+                }
+                self.query_opt(VERSION_LOCK_SQL, &[&o, &v])?
+            }
             Some(_) => self.query_opt(
                 "INSERT INTO org_heads (org_id, version, event_seq) VALUES ($1, 1, 0) \
                  ON CONFLICT (org_id) DO NOTHING RETURNING event_seq",
@@ -632,24 +682,48 @@ impl<'a> PgTx<'a> {
                 &[&o],
             )?,
         };
+        let out = self.locked(org, head.and_then(|h| h.version), row);
+        self.counted(out)
+    }
+
+    /// Notes the lock's answer: the organization's event counter (`row`),
+    /// or no row, a [`StoreError::Conflict`] (not counted here).
+    fn locked(&mut self, org: &OrgId, version: Option<i64>, row: Option<Row>) -> StoreResult<()> {
         let Some(row) = row else {
             // Another transaction wrote the organization after this one
             // read it: the reads may be stale.
             self.store.mark_contended(org);
-            self.store.count_conflict();
             return Err(StoreError::Conflict);
         };
         let event_seq: i64 = get(&row, 0)?;
         self.heads.insert(
             org.clone(),
             Head {
-                version: head.and_then(|h| h.version),
+                version,
                 locked: true,
                 writing: true,
                 event_seq,
             },
         );
         Ok(())
+    }
+
+    /// Sends the lock waiting for a statement now, alone (before what
+    /// needs its answer: an event's number, the commit).
+    fn resolve_lock(&mut self) -> StoreResult<()> {
+        if self.lock.is_some() && self.invitations.is_some() {
+            // The buffered invitations' statement takes the lock with it,
+            // before them (taken here, the lock would go after them: a
+            // refusal from a stale read instead of the `Conflict`).
+            self.flush_invitations()?;
+        }
+        let Some((org, v)) = self.lock.take() else {
+            return Ok(());
+        };
+        let o = org.as_str();
+        let row = self.query_opt(VERSION_LOCK_SQL, &[&o, &v])?;
+        let out = self.locked(&org, Some(v), row);
+        self.counted(out)
     }
 
     /// Writes the buffered events and messages of every organization.
@@ -744,6 +818,8 @@ impl<'a> PgTx<'a> {
     fn execute_and_commit(&mut self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> StoreResult<()> {
         self.alive()?;
         self.send_begin()?;
+        // Checked before anything is committed.
+        self.resolve_lock()?;
         let conn = self.lease.conn()?;
         let st = conn.statement(sql)?;
         let sent = conn
@@ -1093,6 +1169,11 @@ impl Drop for PgTx<'_> {
 /// join): one index probe per key and table whatever the statistics (as
 /// `= ANY($2)`, the generic plan scanned a members table analyzed while
 /// small).
+/// The organization lock of a transaction that read version `$2`: no row
+/// if another transaction wrote the organization since.
+const VERSION_LOCK_SQL: &str = "UPDATE org_heads SET version = version + 1 \
+     WHERE org_id = $1 AND version = $2 RETURNING event_seq";
+
 const STANDING_SQL: &str = "SELECT 0, x.k, m.member_id FROM unnest($2::text[]) AS x (k)
      CROSS JOIN LATERAL (SELECT member_id FROM members
          WHERE org_id = $1 AND contact_key = x.k AND status <> 'removed' OFFSET 0) AS m
@@ -1509,6 +1590,7 @@ impl Transaction for PgTx<'_> {
         if self.flush_and_commit()? {
             return Ok(());
         }
+        self.resolve_lock()?;
         if self.begin.take().is_some() {
             // No statement was sent: there is nothing to commit.
             self.closed = true;
@@ -2293,6 +2375,8 @@ impl Transaction for PgTx<'_> {
         self.alive()?;
         key_text("org_id", event.org_id.as_str())?;
         self.write_lock(&event.org_id)?;
+        // The event's number is the lock's answer.
+        self.resolve_lock()?;
         let head = self
             .heads
             .get_mut(&event.org_id)
@@ -3458,6 +3542,7 @@ impl PgTx<'_> {
     fn explain_generic(&mut self, types: &str, sql: &str, args: &str) -> StoreResult<Vec<String>> {
         self.before_statement()?;
         self.send_begin()?;
+        self.resolve_lock()?;
         let messages = self
             .lease
             .conn()?

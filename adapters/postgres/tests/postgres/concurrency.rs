@@ -248,12 +248,14 @@ fn a_write_after_a_stale_read_is_a_conflict() {
         .unwrap();
     b.commit().unwrap();
     // ...so A's read is stale, and its write fails instead of inviting r@x
-    // a second time.
-    let e = a
-        .put_invitation(&invitation(&org, "inv_a", "r@x", 2))
-        .unwrap_err();
+    // a second time: the write itself, or at the latest the commit (the
+    // lock's version check goes to the server with the next statement,
+    // here the buffered invitation's at the commit).
+    let e = match a.put_invitation(&invitation(&org, "inv_a", "r@x", 2)) {
+        Err(e) => e,
+        Ok(()) => a.commit().unwrap_err(),
+    };
     assert!(matches!(e, StoreError::Conflict), "{e:?}");
-    drop(a);
     // The store now locks this organization at the first read: a writer
     // on another server waits for the reader to finish.
     let mut reader = begin(&*f.store);
@@ -281,6 +283,43 @@ fn a_write_after_a_stale_read_is_a_conflict() {
     });
     let mut c = f.sql();
     assert_eq!(count(&mut c, "SELECT count(*) FROM invitations"), 3);
+}
+
+/// The organization lock's version check goes to the server with the
+/// write after it, in one round trip: its answer is checked first, so a
+/// write that succeeds after a stale read is still refused as a conflict
+/// and nothing of it is committed.
+#[test]
+fn a_stale_read_refuses_a_write_sent_with_its_lock() {
+    let Some(f) = Fresh::new() else { return };
+    let org = org_id(1);
+    let mut tx = begin(&*f.store);
+    tx.put_organization(&organization(&org)).unwrap();
+    tx.commit().unwrap();
+    let other = f.another();
+    // A reads the organization (its version)...
+    let mut a = begin(&*f.store);
+    assert!(a.member_by_contact(&org, "a@x.test").unwrap().is_none());
+    // ...B writes it and commits...
+    let mut b = begin(&*other);
+    b.put_member(&member(&org, "mem_b", "b@x.test")).unwrap();
+    b.commit().unwrap();
+    // ...and A's member write, sent with A's lock, succeeds at the server
+    // but is refused: the lock found another version.
+    let e = match a.put_member(&member(&org, "mem_a", "a@x.test")) {
+        Err(e) => e,
+        Ok(()) => a.commit().unwrap_err(),
+    };
+    assert!(matches!(e, StoreError::Conflict), "{e:?}");
+    let mut c = f.sql();
+    assert_eq!(
+        count(
+            &mut c,
+            "SELECT count(*) FROM members WHERE member_id = 'mem_a'"
+        ),
+        0
+    );
+    assert_eq!(count(&mut c, "SELECT count(*) FROM members"), 1);
 }
 
 #[test]
