@@ -200,6 +200,23 @@ impl PgClient {
         )
     }
 
+    /// Sends every statement of `all` without waiting in between, then
+    /// reads their answers: one round trip. As [`PgClient::pipeline`],
+    /// each statement's outcome is its own.
+    pub(crate) fn pipeline_all(
+        &mut self,
+        all: Vec<Then<'_>>,
+    ) -> Result<Vec<Result<Answer, Error>>, Error> {
+        let Self {
+            runtime,
+            client: c,
+            driver,
+            round_trips,
+        } = self;
+        let futures = all.into_iter().map(|t| t.run(c)).collect();
+        drive(runtime, driver, round_trips, in_order(futures))
+    }
+
     /// Whether the server answers an empty query within `timeout`.
     pub(crate) fn is_valid(&mut self, timeout: Duration) -> bool {
         let Self {
@@ -295,10 +312,7 @@ impl<'a> Then<'a> {
         }
     }
 
-    fn run(
-        self,
-        c: &'a tokio_postgres::Client,
-    ) -> Pin<Box<dyn Future<Output = Result<Answer, Error>> + 'a>> {
+    fn run(self, c: &'a tokio_postgres::Client) -> Pending<'a, Result<Answer, Error>> {
         match self {
             Then::Simple(sql) => {
                 Box::pin(async move { c.batch_execute(sql).await.map(|()| Answer::Done) })
@@ -338,6 +352,30 @@ async fn both<A: Future, B: Future>(a: A, b: B) -> (A::Output, B::Output) {
                 rb = y;
                 Poll::Pending
             }
+        }
+    })
+    .await
+}
+
+/// A statement sent or to be sent, its answer to come.
+type Pending<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
+
+/// Every future of `all`, each polled in order each time (their requests
+/// go out in that order on their first poll, before any answer is read).
+async fn in_order<'a, T>(all: Vec<Pending<'a, T>>) -> Vec<T> {
+    let mut all: Vec<(Pending<'a, T>, Option<T>)> = all.into_iter().map(|f| (f, None)).collect();
+    poll_fn(|cx| {
+        for (f, out) in all.iter_mut() {
+            if out.is_none() {
+                if let Poll::Ready(v) = f.as_mut().poll(cx) {
+                    *out = Some(v);
+                }
+            }
+        }
+        if all.iter().all(|(_, out)| out.is_some()) {
+            Poll::Ready(all.iter_mut().filter_map(|(_, out)| out.take()).collect())
+        } else {
+            Poll::Pending
         }
     })
     .await

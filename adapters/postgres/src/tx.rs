@@ -366,6 +366,16 @@ pub(crate) struct PgTx<'a> {
     failed: Option<StoreError>,
     /// The `BEGIN` not sent yet: it goes with the first statement.
     begin: Option<&'static str>,
+    /// The organization and account of an accept about to be read
+    /// (`prefetch_acceptance`): read with the invitation by its secret.
+    acceptance: Option<(OrgId, String)>,
+    /// Read with the invitation by its secret for an accept: the live
+    /// member of the account, and the organization's groups. Each is
+    /// served once, and dropped at this transaction's first write
+    /// ([`Self::write_lock`]); another commit in between is caught by the
+    /// lock's version check, as for the recipients' cache.
+    by_account: Option<(OrgId, String, Option<Member>)>,
+    org_groups: Option<(OrgId, Vec<Group>)>,
     /// The organization lock (its id and the version this transaction
     /// read) that [`Self::write_lock`] left to go with the next statement.
     lock: Option<(OrgId, i64)>,
@@ -405,6 +415,9 @@ impl<'a> PgTx<'a> {
             store,
             lease,
             begin: Some(sql),
+            acceptance: None,
+            by_account: None,
+            org_groups: None,
             lock: None,
             heads: HashMap::new(),
             pending: BTreeMap::new(),
@@ -533,6 +546,37 @@ impl<'a> PgTx<'a> {
         answer.map_err(db_err)
     }
 
+    /// Runs every statement of `all` (SQL and parameters) in one round
+    /// trip, after what must go first (the buffered invitations, `BEGIN`,
+    /// a waiting lock): each one's rows. Any failure fails the whole (the
+    /// transaction is aborted by it anyway).
+    fn query_all(&mut self, all: &[(&str, &[&(dyn ToSql + Sync)])]) -> StoreResult<Vec<Vec<Row>>> {
+        self.before_statement()?;
+        self.send_begin()?;
+        self.resolve_lock()?;
+        let conn = self.lease.conn()?;
+        let statements = all
+            .iter()
+            .map(|(sql, _)| conn.statement(sql))
+            .collect::<StoreResult<Vec<_>>>()?;
+        let thens = statements
+            .iter()
+            .zip(all)
+            .map(|(st, (_, params))| Then::Query(st, params))
+            .collect();
+        let out = conn
+            .client
+            .pipeline_all(thens)
+            .map_err(db_err)
+            .and_then(|answers| {
+                answers
+                    .into_iter()
+                    .map(|a| a.map(Answer::rows).map_err(db_err))
+                    .collect()
+            });
+        self.counted(out)
+    }
+
     /// Sends the transaction's `BEGIN` now if no statement did yet (for
     /// what runs outside [`Self::run`]).
     fn send_begin(&mut self) -> StoreResult<()> {
@@ -647,6 +691,9 @@ impl<'a> PgTx<'a> {
     /// statement's, so a stale read is still a `Conflict` before anything
     /// of the transaction is committed.
     fn write_lock(&mut self, org: &OrgId) -> StoreResult<()> {
+        // Reads served from what an accept read ahead are before any write.
+        self.by_account = None;
+        self.org_groups = None;
         if self.lock.as_ref().is_some_and(|(o, _)| o == org) {
             return Ok(());
         }
@@ -1169,6 +1216,24 @@ impl Drop for PgTx<'_> {
 /// join): one index probe per key and table whatever the statistics (as
 /// `= ANY($2)`, the generic plan scanned a members table analyzed while
 /// small).
+/// The live member of account `$2` (after `WHERE org_id = $1 AND`).
+const BY_ACCOUNT_COND: &str = "user_ref = $2 AND status <> 'removed' AND user_ref IS NOT NULL";
+
+/// The live member of account `$2` in `$1`, as `member_by_user_ref` reads it.
+static BY_ACCOUNT_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!("SELECT body::text FROM members WHERE org_id = $1 AND {BY_ACCOUNT_COND}")
+});
+
+/// The groups of `$1` with their member counts, by id.
+const GROUPS_SQL: &str = "SELECT g.body::text, coalesce(c.n, 0)::bigint
+     FROM groups g
+     LEFT JOIN (SELECT key, sum(n) AS n FROM counts
+                WHERE org_id = $1 AND what = 'member_group'
+                  AND status IN ('active', 'inactive')
+                GROUP BY key) c ON c.key = g.group_id
+     WHERE g.org_id = $1
+     ORDER BY g.group_id";
+
 /// The organization lock of a transaction that read version `$2`: no row
 /// if another transaction wrote the organization since.
 const VERSION_LOCK_SQL: &str = "UPDATE org_heads SET version = version + 1 \
@@ -1681,19 +1746,20 @@ impl Transaction for PgTx<'_> {
     }
 
     fn groups(&mut self, org: &OrgId) -> StoreResult<Vec<Group>> {
+        if let Some((_, groups)) = self.org_groups.take_if(|(o, _)| o == org) {
+            return Ok(groups);
+        }
         self.touch(org)?;
-        let rows = self.query(
-            "SELECT g.body::text, coalesce(c.n, 0)::bigint
-             FROM groups g
-             LEFT JOIN (SELECT key, sum(n) AS n FROM counts
-                        WHERE org_id = $1 AND what = 'member_group'
-                          AND status IN ('active', 'inactive')
-                        GROUP BY key) c ON c.key = g.group_id
-             WHERE g.org_id = $1
-             ORDER BY g.group_id",
-            &[&org.as_str()],
-        )?;
+        let rows = self.query(GROUPS_SQL, &[&org.as_str()])?;
         rows.iter().map(group_row).collect()
+    }
+
+    fn prefetch_acceptance(&mut self, org: &OrgId, user_ref: &str) -> StoreResult<()> {
+        // Nothing is stored under a key PostgreSQL cannot hold.
+        if !self.read_only && !user_ref.contains('\0') {
+            self.acceptance = Some((org.clone(), user_ref.to_owned()));
+        }
+        Ok(())
     }
 
     fn put_group(&mut self, group: &Group) -> StoreResult<()> {
@@ -1759,11 +1825,13 @@ impl Transaction for PgTx<'_> {
     }
 
     fn member_by_user_ref(&mut self, org: &OrgId, user_ref: &str) -> StoreResult<Option<Member>> {
-        let member = self.member_where(
-            org,
-            "user_ref = $2 AND status <> 'removed' AND user_ref IS NOT NULL",
-            user_ref,
-        )?;
+        let read = self
+            .by_account
+            .take_if(|(o, u, _)| o == org && u == user_ref);
+        let member = match read {
+            Some((_, _, member)) => member,
+            None => self.member_where(org, BY_ACCOUNT_COND, user_ref)?,
+        };
         if member.is_none() && !user_ref.contains('\0') {
             self.free
                 .insert((org.clone(), Free::Account, user_ref.to_owned()));
@@ -2126,10 +2194,36 @@ impl Transaction for PgTx<'_> {
         // by the version check, and this transaction's own member and
         // outbox writes drop them.
         let outbox_waits = self.pending.values().any(|p| !p.outbox.is_empty());
-        let rows = self.query(
-            BY_SECRET_SQL,
-            &[&org.as_str(), &hash.0.as_slice(), &!outbox_waits],
-        )?;
+        let o = org.as_str();
+        let by_secret: [&(dyn ToSql + Sync); 3] = [&o, &hash.0.as_slice(), &!outbox_waits];
+        // An accept's account and the organization's groups, read in the
+        // same round trip (two fewer): asked for next.
+        let rows = match self.acceptance.take().filter(|(a, _)| a == org) {
+            None => self.query(BY_SECRET_SQL, &by_secret)?,
+            Some((_, account)) => {
+                let by_account: [&(dyn ToSql + Sync); 2] = [&o, &account];
+                let by_org: [&(dyn ToSql + Sync); 1] = [&o];
+                let [rows, members, groups]: [Vec<Row>; 3] = self
+                    .query_all(&[
+                        (BY_SECRET_SQL, &by_secret),
+                        (&BY_ACCOUNT_SQL, &by_account),
+                        (GROUPS_SQL, &by_org),
+                    ])?
+                    .try_into()
+                    .map_err(|_| {
+                        StoreError::Corrupt("three statements, not three answers".into())
+                    })?;
+                // (Two live members of one account, which the unique index
+                // forbids: left for `member_by_user_ref` to read and report.)
+                if members.len() <= 1 {
+                    let member = members.first().map(|r| body(r, 0, "member")).transpose()?;
+                    self.by_account = Some((org.clone(), account, member));
+                }
+                let groups = groups.iter().map(group_row).collect::<StoreResult<_>>()?;
+                self.org_groups = Some((org.clone(), groups));
+                rows
+            }
+        };
         let Some(first) = rows.first() else {
             return Ok(None);
         };

@@ -98,8 +98,13 @@ impl Enlist {
     pub fn accept(&self, token: &str, registration: Registration) -> Result<Acceptance> {
         super::check_registration(&registration)?;
         let (org, hash) = parse_token(token).ok_or(Error::InvalidSecret)?;
+        // Checked by `check_registration`: the account the accept reads.
+        let account = clean_line("user_ref", Some(&registration.user_ref), MAX_NAME_CHARS)?;
         self.run("accept", |cx| {
             let o = cx.token_org(&org)?;
+            if let Some(account) = &account {
+                cx.tx.prefetch_acceptance(&org, account)?;
+            }
             let inv = cx.by_token(&org, &hash)?;
             cx.accept_invitation(&o, inv, &registration)
         })

@@ -766,6 +766,96 @@ pub fn reads_after_an_invitation_by_secret_answer_as_without_it(make: MakeStore<
     );
 }
 
+/// `prefetch_acceptance` is a hint: what `member_by_user_ref` and `groups`
+/// answer after it and the invitation read by its secret is what they
+/// would answer without it, asked once or twice, for the account hinted
+/// or another, with the hint for another organization, and after this
+/// transaction's own writes (a group added, a member of the account).
+pub fn reads_after_an_acceptance_hint_answer_as_without_it(make: MakeStore<'_>) {
+    let store = make();
+    let org = org_id(1);
+    let inv = pending(&org, "inv_1", "k1@x.test", 1, 100);
+    let mut holder = member(&org, "mem_1", "k9@x.test");
+    holder.user_ref = Some("acct-1".into());
+    let g1 = group(&org, "grp_1");
+    let mut tx = begin(&*store);
+    tx.put_organization(&organization(&org)).expect("org");
+    tx.put_invitation(&inv).expect("inv_1");
+    tx.put_member(&holder).expect("holder");
+    tx.put_group(&g1).expect("grp_1");
+    tx.commit().expect("commit");
+
+    // Without the hint.
+    let mut tx = begin(&*store);
+    assert_eq!(
+        tx.member_by_user_ref(&org, "acct-1").expect("account"),
+        Some(holder.clone())
+    );
+    let groups = tx.groups(&org).expect("groups");
+    assert_eq!(groups.len(), 1);
+    drop(tx);
+
+    // With it, as an accept reads: each twice, then another account.
+    let mut tx = begin(&*store);
+    assert!(tx.organization(&org).expect("org").is_some());
+    tx.prefetch_acceptance(&org, "acct-1").expect("hint");
+    assert_eq!(
+        tx.invitation_by_secret(&org, &hash(1)).expect("read"),
+        Some(inv.clone())
+    );
+    for round in 0..2 {
+        assert_eq!(
+            tx.member_by_user_ref(&org, "acct-1").expect("account"),
+            Some(holder.clone()),
+            "round {round}"
+        );
+        assert_eq!(tx.groups(&org).expect("groups"), groups, "round {round}");
+    }
+    assert_eq!(tx.member_by_user_ref(&org, "acct-2").expect("other"), None);
+    drop(tx);
+
+    // A free account, then this transaction's writes: a group added and a
+    // member of the account.
+    let mut tx = begin(&*store);
+    tx.prefetch_acceptance(&org, "acct-2").expect("hint");
+    assert!(
+        tx.invitation_by_secret(&org, &hash(1))
+            .expect("read")
+            .is_some()
+    );
+    let g2 = group(&org, "grp_2");
+    tx.put_group(&g2).expect("grp_2");
+    let mut newcomer = member(&org, "mem_3", "k3@x.test");
+    newcomer.user_ref = Some("acct-2".into());
+    tx.put_member(&newcomer).expect("newcomer");
+    assert_eq!(
+        tx.member_by_user_ref(&org, "acct-2").expect("account"),
+        Some(newcomer)
+    );
+    let ids: Vec<GroupId> = tx
+        .groups(&org)
+        .expect("groups")
+        .into_iter()
+        .map(|g| g.id)
+        .collect();
+    assert_eq!(ids, vec![g1.id.clone(), g2.id]);
+    drop(tx);
+
+    // The hint for another organization: this one reads as without it.
+    let mut tx = begin(&*store);
+    tx.prefetch_acceptance(&org_id(2), "acct-1").expect("hint");
+    assert!(
+        tx.invitation_by_secret(&org, &hash(1))
+            .expect("read")
+            .is_some()
+    );
+    assert_eq!(
+        tx.member_by_user_ref(&org, "acct-1").expect("account"),
+        Some(holder)
+    );
+    assert_eq!(tx.groups(&org).expect("groups"), groups);
+}
+
 /// `prefetch_recipients` is a hint: what `member_by_contact` and
 /// `open_invitation_for` answer after it is what they would answer without
 /// it, the transaction's own writes since included (a member removed or

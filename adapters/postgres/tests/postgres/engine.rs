@@ -483,5 +483,6 @@ const BATCH_ROUND_TRIPS: u64 = 12;
 /// The most round trips an accept may take (11 until the new member's
 /// write stopped looking up the contact key and account the accept had
 /// just read free; 10 until `BEGIN` and `COMMIT` went with statements, 8
-/// until the organization lock went with the write after it).
-const ACCEPT_ROUND_TRIPS: u64 = 7;
+/// until the organization lock went with the write after it, 7 until the
+/// account's member and the groups were read with the invitation).
+const ACCEPT_ROUND_TRIPS: u64 = 5;
