@@ -168,17 +168,6 @@ impl PgClient {
         drive(runtime, driver, round_trips, c.prepare(sql)).and_then(|r| r)
     }
 
-    /// Runs one statement.
-    pub(crate) fn run(&mut self, then: Then<'_>) -> Result<Answer, Error> {
-        let Self {
-            runtime,
-            client: c,
-            driver,
-            round_trips,
-        } = self;
-        drive(runtime, driver, round_trips, then.run(c)).and_then(|r| r)
-    }
-
     /// Sends `first` and then `then` without waiting in between: one
     /// round trip. The server runs them in order, each ending with its own
     /// `Sync`, so an error of `first` does not stop `then`: both outcomes

@@ -442,139 +442,96 @@ impl<'a> PgTx<'a> {
     }
 
     /// Runs `sql`, answering its rows (`rows`) or the number of rows it
-    /// changed; the transaction's first statement goes with its `BEGIN`.
+    /// changed (see [`Self::run_all`]).
     fn run(
         &mut self,
         sql: &str,
         params: &[&(dyn ToSql + Sync)],
         rows: bool,
     ) -> StoreResult<Answer> {
-        self.before_statement()?;
-        let out = match (self.begin.take(), self.lock.take()) {
-            (Some(begin), lock) => {
-                // (A lock waits only once a statement was sent.)
-                self.lock = lock;
-                self.begin_and_run(begin, sql, params, rows)
-            }
-            (None, Some((org, version))) => self.lock_and_run(&org, version, sql, params, rows),
-            (None, None) => {
-                let conn = self.lease.conn()?;
-                let st = conn.statement(sql)?;
-                conn.client
-                    .run(Then::new(rows, &st, params))
-                    .map_err(db_err)
-            }
-        };
-        self.counted(out)
+        let mut answers = self.run_all(&[(sql, params, rows)])?;
+        answers
+            .pop()
+            .ok_or_else(|| StoreError::Corrupt("a statement without an answer".into()))
     }
 
-    /// The transaction's first statement, sent right after its `BEGIN`
-    /// without waiting for the server's answer to it: one round trip
-    /// instead of two (each wakes both ends, which on an idle virtual
-    /// machine is most of a short statement's time; see `client.rs`).
+    /// Runs every statement of `all` (each read for its rows or not), in
+    /// one round trip: each one's rows. Any failure fails the whole (the
+    /// transaction is aborted by it anyway).
+    fn query_all(&mut self, all: &[(&str, &[&(dyn ToSql + Sync)])]) -> StoreResult<Vec<Vec<Row>>> {
+        let all: Vec<Stmt<'_>> = all.iter().map(|(sql, p)| (*sql, *p, true)).collect();
+        Ok(self.run_all(&all)?.into_iter().map(Answer::rows).collect())
+    }
+
+    /// Runs the statements of `all` (SQL, parameters, whether its rows are
+    /// wanted) in one round trip, each sent without waiting for the
+    /// answer to the one before (each wait wakes both ends, which on an
+    /// idle virtual machine is most of a short statement's time; see
+    /// `client.rs`). What must run before them goes first in the same
+    /// round trip: the transaction's `BEGIN` if no statement was sent yet,
+    /// and the organization lock [`Self::write_lock`] left waiting, whose
+    /// answer is checked before theirs (a stale read fails as a `Conflict`
+    /// whatever they did; their work is rolled back with the transaction).
+    /// The buffered invitations are written before (`before_statement`).
+    ///
     /// `BEGIN` on an idle connection of the pool (never in a transaction:
     /// one whose transaction could not be closed is not returned) is not
     /// refused; if it is all the same, the connection is not reused and
-    /// the transaction fails.
-    fn begin_and_run(
+    /// the transaction fails. A connection the server closed while it was
+    /// idle (a restart, an idle timeout, an administrator) is replaced
+    /// once, at the transaction's first statement: whatever reached it was
+    /// rolled back with it.
+    fn run_all(&mut self, all: &[Stmt<'_>]) -> StoreResult<Vec<Answer>> {
+        self.before_statement()?;
+        let begin = self.begin.take();
+        // (A lock waits only once a statement was sent.)
+        let lock = if begin.is_none() {
+            self.lock.take()
+        } else {
+            None
+        };
+        let out = self.send_all(begin, lock.as_ref(), all);
+        self.counted(out)
+    }
+
+    fn send_all(
         &mut self,
-        begin: &'static str,
-        sql: &str,
-        params: &[&(dyn ToSql + Sync)],
-        rows: bool,
-    ) -> StoreResult<Answer> {
+        begin: Option<&'static str>,
+        lock: Option<&(OrgId, i64)>,
+        all: &[Stmt<'_>],
+    ) -> StoreResult<Vec<Answer>> {
         let mut retried = false;
         loop {
             let conn = self.lease.conn()?;
-            let sent = conn.statement(sql).and_then(|st| {
-                let then = Then::new(rows, &st, params);
-                conn.client
-                    .pipeline(Then::Simple(begin), then)
-                    .map_err(db_err)
-            });
-            if conn.client.is_closed() && !retried {
-                // The server closed the connection while it was idle (a
-                // restart, an idle timeout, an administrator): whatever
-                // reached it was rolled back with the connection, so try
-                // once more on a fresh one.
+            let sent = send(conn, begin, lock, all);
+            if begin.is_some() && !retried && conn.client.is_closed() {
                 retried = true;
                 self.lease.discard();
                 self.lease = self.store.pool.get()?;
                 continue;
             }
-            return match sent {
-                Ok((Ok(_), answer)) => answer.map_err(db_err),
-                Ok((Err(e), _)) => {
-                    self.lease.mark_broken();
-                    Err(db_err(e))
-                }
+            let mut answers = match sent {
+                Ok(answers) => answers.into_iter(),
                 Err(e) => {
                     self.lease.mark_broken();
-                    Err(e)
+                    return Err(e);
                 }
             };
+            if begin.is_some() {
+                if let Some(Err(e)) = answers.next() {
+                    self.lease.mark_broken();
+                    return Err(db_err(e));
+                }
+            }
+            if let Some((org, version)) = lock {
+                let row = match answers.next() {
+                    Some(a) => a.map_err(db_err)?.rows().pop(),
+                    None => None,
+                };
+                self.locked(org, Some(*version), row)?;
+            }
+            return answers.map(|a| a.map_err(db_err)).collect();
         }
-    }
-
-    /// `sql` sent right after the lock [`Self::write_lock`] left waiting,
-    /// without waiting for the lock's answer: one round trip. The server
-    /// runs the lock first; its answer is checked first, so a stale read
-    /// fails as a `Conflict` whatever `sql` did (its work is rolled back
-    /// with the transaction).
-    fn lock_and_run(
-        &mut self,
-        org: &OrgId,
-        version: i64,
-        sql: &str,
-        params: &[&(dyn ToSql + Sync)],
-        rows: bool,
-    ) -> StoreResult<Answer> {
-        let o = org.as_str();
-        let lock_params: [&(dyn ToSql + Sync); 2] = [&o, &version];
-        let conn = self.lease.conn()?;
-        let lock = conn.statement(VERSION_LOCK_SQL)?;
-        let st = conn.statement(sql)?;
-        let (locked, answer) = conn
-            .client
-            .pipeline(
-                Then::Query(&lock, &lock_params),
-                Then::new(rows, &st, params),
-            )
-            .map_err(db_err)?;
-        let row = locked.map_err(db_err)?.rows().pop();
-        self.locked(org, Some(version), row)?;
-        answer.map_err(db_err)
-    }
-
-    /// Runs every statement of `all` (SQL and parameters) in one round
-    /// trip, after what must go first (the buffered invitations, `BEGIN`,
-    /// a waiting lock): each one's rows. Any failure fails the whole (the
-    /// transaction is aborted by it anyway).
-    fn query_all(&mut self, all: &[(&str, &[&(dyn ToSql + Sync)])]) -> StoreResult<Vec<Vec<Row>>> {
-        self.before_statement()?;
-        self.send_begin()?;
-        self.resolve_lock()?;
-        let conn = self.lease.conn()?;
-        let statements = all
-            .iter()
-            .map(|(sql, _)| conn.statement(sql))
-            .collect::<StoreResult<Vec<_>>>()?;
-        let thens = statements
-            .iter()
-            .zip(all)
-            .map(|(st, (_, params))| Then::Query(st, params))
-            .collect();
-        let out = conn
-            .client
-            .pipeline_all(thens)
-            .map_err(db_err)
-            .and_then(|answers| {
-                answers
-                    .into_iter()
-                    .map(|a| a.map(Answer::rows).map_err(db_err))
-                    .collect()
-            });
-        self.counted(out)
     }
 
     /// Sends the transaction's `BEGIN` now if no statement did yet (for
@@ -1238,6 +1195,44 @@ const GROUPS_SQL: &str = "SELECT g.body::text, coalesce(c.n, 0)::bigint
 /// if another transaction wrote the organization since.
 const VERSION_LOCK_SQL: &str = "UPDATE org_heads SET version = version + 1 \
      WHERE org_id = $1 AND version = $2 RETURNING event_seq";
+
+/// A statement for [`PgTx::run_all`]: SQL, parameters, whether its rows
+/// are wanted (a count otherwise).
+type Stmt<'a> = (&'a str, &'a [&'a (dyn ToSql + Sync)], bool);
+
+/// Sends `begin`, the lock and `all` on `conn` in one round trip (see
+/// [`PgTx::run_all`]): each one's outcome, in that order.
+fn send(
+    conn: &mut crate::pool::Conn,
+    begin: Option<&'static str>,
+    lock: Option<&(OrgId, i64)>,
+    all: &[Stmt<'_>],
+) -> StoreResult<Vec<Result<Answer, postgres::Error>>> {
+    let lock_org = lock.map(|(o, _)| o.as_str());
+    let lock_params: Option<[&(dyn ToSql + Sync); 2]> = match (&lock_org, lock) {
+        (Some(o), Some((_, v))) => Some([o, v]),
+        _ => None,
+    };
+    let lock_st = match lock {
+        Some(_) => Some(conn.statement(VERSION_LOCK_SQL)?),
+        None => None,
+    };
+    let statements = all
+        .iter()
+        .map(|(sql, _, _)| conn.statement(sql))
+        .collect::<StoreResult<Vec<_>>>()?;
+    let mut thens = Vec::with_capacity(all.len() + 2);
+    if let Some(b) = begin {
+        thens.push(Then::Simple(b));
+    }
+    if let (Some(st), Some(p)) = (&lock_st, &lock_params) {
+        thens.push(Then::Query(st, p));
+    }
+    for (st, (_, params, rows)) in statements.iter().zip(all) {
+        thens.push(Then::new(*rows, st, params));
+    }
+    conn.client.pipeline_all(thens).map_err(db_err)
+}
 
 const STANDING_SQL: &str = "SELECT 0, x.k, m.member_id FROM unnest($2::text[]) AS x (k)
      CROSS JOIN LATERAL (SELECT member_id FROM members
