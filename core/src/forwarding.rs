@@ -94,7 +94,7 @@ macro_rules! for_each_method {
                 now: DateTime<Utc>
             ) -> Vec<(String, KeyStanding)>;
             read prefetch_recipients(org: &OrgId, keys: &[String]) -> ();
-            read prefetch_acceptance(org: &OrgId, user_ref: &str) -> ();
+            read prefetch_acceptance(org: &OrgId, secret: &SecretHash, user_ref: &str) -> ();
             read people(org: &OrgId, query: &PeopleQuery, now: DateTime<Utc>) -> Page<Person>;
             read open_invitations_by_inviter(
                 org: &OrgId,

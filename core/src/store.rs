@@ -324,16 +324,23 @@ pub trait Transaction {
     }
 
     /// A hint: the engine is about to accept an invitation of `org` by
-    /// its token for the account `user_ref`. After
-    /// [`Transaction::invitation_by_secret`] it asks
+    /// its token (`secret`, the hash of its secret) for the account
+    /// `user_ref`. It reads the organization
+    /// ([`Transaction::organization`]), then the invitation
+    /// ([`Transaction::invitation_by_secret`]), then asks
     /// [`Transaction::member_by_user_ref`] for that account and
     /// [`Transaction::groups`] of the organization (the default group),
     /// before its first write. A store that pays a round trip per read may
-    /// read them together with the invitation; whatever it serves later
-    /// must still be what those methods would answer at that point, this
-    /// transaction's own writes included. The default does nothing.
-    fn prefetch_acceptance(&mut self, org: &OrgId, user_ref: &str) -> StoreResult<()> {
-        let _ = (org, user_ref);
+    /// read them all together; whatever it serves later must still be what
+    /// those methods would answer at that point, this transaction's own
+    /// writes included. The default does nothing.
+    fn prefetch_acceptance(
+        &mut self,
+        org: &OrgId,
+        secret: &SecretHash,
+        user_ref: &str,
+    ) -> StoreResult<()> {
+        let _ = (org, secret, user_ref);
         Ok(())
     }
 

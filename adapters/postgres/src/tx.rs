@@ -366,14 +366,17 @@ pub(crate) struct PgTx<'a> {
     failed: Option<StoreError>,
     /// The `BEGIN` not sent yet: it goes with the first statement.
     begin: Option<&'static str>,
-    /// The organization and account of an accept about to be read
-    /// (`prefetch_acceptance`): read with the invitation by its secret.
-    acceptance: Option<(OrgId, String)>,
-    /// Read with the invitation by its secret for an accept: the live
-    /// member of the account, and the organization's groups. Each is
+    /// The organization, invitation secret and account of an accept
+    /// about to be read (`prefetch_acceptance`): read together with the
+    /// organization's first read, or else with the invitation.
+    acceptance: Option<(OrgId, SecretHash, String)>,
+    /// Read ahead for an accept: the invitation by its secret (its
+    /// statement's rows, and whether they hold its queued messages), the
+    /// live member of the account, the organization's groups. Each is
     /// served once, and dropped at this transaction's first write
     /// ([`Self::write_lock`]); another commit in between is caught by the
     /// lock's version check, as for the recipients' cache.
+    by_secret: Option<(OrgId, SecretHash, bool, Vec<Row>)>,
     by_account: Option<(OrgId, String, Option<Member>)>,
     org_groups: Option<(OrgId, Vec<Group>)>,
     /// The organization lock (its id and the version this transaction
@@ -416,6 +419,7 @@ impl<'a> PgTx<'a> {
             lease,
             begin: Some(sql),
             acceptance: None,
+            by_secret: None,
             by_account: None,
             org_groups: None,
             lock: None,
@@ -534,6 +538,46 @@ impl<'a> PgTx<'a> {
         }
     }
 
+    /// The statements of an accept's reads ahead (`prefetch_acceptance`)
+    /// after `first` (the organization's first read, or none): `first`'s
+    /// rows; the invitation's, the account's member and the groups kept
+    /// for their methods.
+    fn read_acceptance(
+        &mut self,
+        first: Option<(&str, &[&(dyn ToSql + Sync)])>,
+        (org, secret, account): (OrgId, SecretHash, String),
+    ) -> StoreResult<Vec<Row>> {
+        let o = org.as_str();
+        let with_queued = !self.pending.values().any(|p| !p.outbox.is_empty());
+        let by_secret: [&(dyn ToSql + Sync); 3] = [&o, &secret.0.as_slice(), &with_queued];
+        let by_account: [&(dyn ToSql + Sync); 2] = [&o, &account];
+        let by_org: [&(dyn ToSql + Sync); 1] = [&o];
+        let mut all: Vec<(&str, &[&(dyn ToSql + Sync)])> = first.into_iter().collect();
+        all.extend([
+            (BY_SECRET_SQL, &by_secret[..]),
+            (BY_ACCOUNT_SQL.as_str(), &by_account[..]),
+            (GROUPS_SQL, &by_org[..]),
+        ]);
+        let mut answers = self.query_all(&all)?;
+        let mut next = || {
+            answers
+                .pop()
+                .ok_or_else(|| StoreError::Corrupt("a statement without an answer".into()))
+        };
+        let (groups, members, invitation) = (next()?, next()?, next()?);
+        let first_rows = if first.is_some() { next()? } else { Vec::new() };
+        self.by_secret = Some((org.clone(), secret, with_queued, invitation));
+        // (Two live members of one account, which the unique index forbids:
+        // left for `member_by_user_ref` to read and report.)
+        if members.len() <= 1 {
+            let member = members.first().map(|r| body(r, 0, "member")).transpose()?;
+            self.by_account = Some((org.clone(), account, member));
+        }
+        let groups = groups.iter().map(group_row).collect::<StoreResult<_>>()?;
+        self.org_groups = Some((org, groups));
+        Ok(first_rows)
+    }
+
     /// Sends the transaction's `BEGIN` now if no statement did yet (for
     /// what runs outside [`Self::run`]).
     fn send_begin(&mut self) -> StoreResult<()> {
@@ -649,6 +693,7 @@ impl<'a> PgTx<'a> {
     /// of the transaction is committed.
     fn write_lock(&mut self, org: &OrgId) -> StoreResult<()> {
         // Reads served from what an accept read ahead are before any write.
+        self.by_secret = None;
         self.by_account = None;
         self.org_groups = None;
         if self.lock.as_ref().is_some_and(|(o, _)| o == org) {
@@ -1173,6 +1218,12 @@ impl Drop for PgTx<'_> {
 /// join): one index probe per key and table whatever the statistics (as
 /// `= ANY($2)`, the generic plan scanned a members table analyzed while
 /// small).
+/// The organization `$1`'s version and body, read at its first touch.
+const ORG_FIRST_SQL: &str = "SELECT h.version, o.body::text
+     FROM (SELECT $1::text AS org_id) k
+     LEFT JOIN org_heads h ON h.org_id = k.org_id
+     LEFT JOIN organizations o ON o.org_id = k.org_id";
+
 /// The live member of account `$2` (after `WHERE org_id = $1 AND`).
 const BY_ACCOUNT_COND: &str = "user_ref = $2 AND status <> 'removed' AND user_ref IS NOT NULL";
 
@@ -1678,14 +1729,21 @@ impl Transaction for PgTx<'_> {
             )?;
             return row.map(|r| body(&r, 0, "organization")).transpose();
         }
-        // The first touch: the version and the organization in one statement.
-        let row = self.query_opt(
-            "SELECT h.version, o.body::text
-             FROM (SELECT $1::text AS org_id) k
-             LEFT JOIN org_heads h ON h.org_id = k.org_id
-             LEFT JOIN organizations o ON o.org_id = k.org_id",
-            &[&o],
-        )?;
+        // The first touch: the version and the organization in one
+        // statement (with an accept's reads ahead, in one round trip).
+        let params: [&(dyn ToSql + Sync); 1] = [&o];
+        let acceptance = self.acceptance.take_if(|(a, _, _)| a == org);
+        let mut rows = match acceptance {
+            Some(acceptance) => self.read_acceptance(Some((ORG_FIRST_SQL, &params)), acceptance)?,
+            None => self.query(ORG_FIRST_SQL, &params)?,
+        };
+        if rows.len() > 1 {
+            return Err(StoreError::Corrupt(format!(
+                "{} rows where at most one was expected",
+                rows.len()
+            )));
+        }
+        let row = rows.pop();
         let Some(row) = row else {
             return Err(StoreError::Corrupt(
                 "the organization read returned no row".into(),
@@ -1749,10 +1807,15 @@ impl Transaction for PgTx<'_> {
         rows.iter().map(group_row).collect()
     }
 
-    fn prefetch_acceptance(&mut self, org: &OrgId, user_ref: &str) -> StoreResult<()> {
+    fn prefetch_acceptance(
+        &mut self,
+        org: &OrgId,
+        secret: &SecretHash,
+        user_ref: &str,
+    ) -> StoreResult<()> {
         // Nothing is stored under a key PostgreSQL cannot hold.
         if !self.read_only && !user_ref.contains('\0') {
-            self.acceptance = Some((org.clone(), user_ref.to_owned()));
+            self.acceptance = Some((org.clone(), *secret, user_ref.to_owned()));
         }
         Ok(())
     }
@@ -2189,34 +2252,27 @@ impl Transaction for PgTx<'_> {
         // by the version check, and this transaction's own member and
         // outbox writes drop them.
         let outbox_waits = self.pending.values().any(|p| !p.outbox.is_empty());
-        let o = org.as_str();
-        let by_secret: [&(dyn ToSql + Sync); 3] = [&o, &hash.0.as_slice(), &!outbox_waits];
-        // An accept's account and the organization's groups, read in the
-        // same round trip (two fewer): asked for next.
-        let rows = match self.acceptance.take().filter(|(a, _)| a == org) {
-            None => self.query(BY_SECRET_SQL, &by_secret)?,
-            Some((_, account)) => {
-                let by_account: [&(dyn ToSql + Sync); 2] = [&o, &account];
-                let by_org: [&(dyn ToSql + Sync); 1] = [&o];
-                let [rows, members, groups]: [Vec<Row>; 3] = self
-                    .query_all(&[
-                        (BY_SECRET_SQL, &by_secret),
-                        (&BY_ACCOUNT_SQL, &by_account),
-                        (GROUPS_SQL, &by_org),
-                    ])?
-                    .try_into()
-                    .map_err(|_| {
-                        StoreError::Corrupt("three statements, not three answers".into())
-                    })?;
-                // (Two live members of one account, which the unique index
-                // forbids: left for `member_by_user_ref` to read and report.)
-                if members.len() <= 1 {
-                    let member = members.first().map(|r| body(r, 0, "member")).transpose()?;
-                    self.by_account = Some((org.clone(), account, member));
+        let read = self.by_secret.take_if(|(o, h, with_queued, _)| {
+            o == org && h == hash && *with_queued != outbox_waits
+        });
+        let acceptance = self
+            .acceptance
+            .take()
+            .filter(|(o, h, _)| o == org && h == hash);
+        let rows = match (read, acceptance) {
+            (Some((_, _, _, rows)), _) => rows,
+            // An accept's account and the organization's groups, read in
+            // the same round trip (two fewer): asked for next.
+            (None, Some(acceptance)) => {
+                self.read_acceptance(None, acceptance)?;
+                match self.by_secret.take() {
+                    Some((_, _, _, rows)) => rows,
+                    None => Vec::new(),
                 }
-                let groups = groups.iter().map(group_row).collect::<StoreResult<_>>()?;
-                self.org_groups = Some((org.clone(), groups));
-                rows
+            }
+            (None, None) => {
+                let o = org.as_str();
+                self.query(BY_SECRET_SQL, &[&o, &hash.0.as_slice(), &!outbox_waits])?
             }
         };
         let Some(first) = rows.first() else {

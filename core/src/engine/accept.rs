@@ -101,10 +101,10 @@ impl Enlist {
         // Checked by `check_registration`: the account the accept reads.
         let account = clean_line("user_ref", Some(&registration.user_ref), MAX_NAME_CHARS)?;
         self.run("accept", |cx| {
-            let o = cx.token_org(&org)?;
             if let Some(account) = &account {
-                cx.tx.prefetch_acceptance(&org, account)?;
+                cx.tx.prefetch_acceptance(&org, &hash, account)?;
             }
+            let o = cx.token_org(&org)?;
             let inv = cx.by_token(&org, &hash)?;
             cx.accept_invitation(&o, inv, &registration)
         })

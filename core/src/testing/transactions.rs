@@ -766,27 +766,32 @@ pub fn reads_after_an_invitation_by_secret_answer_as_without_it(make: MakeStore<
     );
 }
 
-/// `prefetch_acceptance` is a hint: what `member_by_user_ref` and `groups`
-/// answer after it and the invitation read by its secret is what they
-/// would answer without it, asked once or twice, for the account hinted
-/// or another, with the hint for another organization, and after this
-/// transaction's own writes (a group added, a member of the account).
+/// `prefetch_acceptance` is a hint: what `organization`,
+/// `invitation_by_secret`, `member_by_user_ref` and `groups` answer after
+/// it is what they would answer without it, asked once or twice, for the
+/// secret and account hinted or others, with the hint for another
+/// organization, and after this transaction's own writes (a group added,
+/// a member of the account).
 pub fn reads_after_an_acceptance_hint_answer_as_without_it(make: MakeStore<'_>) {
     let store = make();
     let org = org_id(1);
     let inv = pending(&org, "inv_1", "k1@x.test", 1, 100);
+    let other_inv = pending(&org, "inv_2", "k2@x.test", 2, 100);
     let mut holder = member(&org, "mem_1", "k9@x.test");
     holder.user_ref = Some("acct-1".into());
     let g1 = group(&org, "grp_1");
     let mut tx = begin(&*store);
     tx.put_organization(&organization(&org)).expect("org");
     tx.put_invitation(&inv).expect("inv_1");
+    tx.put_invitation(&other_inv).expect("inv_2");
     tx.put_member(&holder).expect("holder");
     tx.put_group(&g1).expect("grp_1");
     tx.commit().expect("commit");
 
     // Without the hint.
     let mut tx = begin(&*store);
+    let stored_org = tx.organization(&org).expect("org");
+    assert!(stored_org.is_some());
     assert_eq!(
         tx.member_by_user_ref(&org, "acct-1").expect("account"),
         Some(holder.clone())
@@ -797,13 +802,15 @@ pub fn reads_after_an_acceptance_hint_answer_as_without_it(make: MakeStore<'_>) 
 
     // With it, as an accept reads: each twice, then another account.
     let mut tx = begin(&*store);
-    assert!(tx.organization(&org).expect("org").is_some());
-    tx.prefetch_acceptance(&org, "acct-1").expect("hint");
-    assert_eq!(
-        tx.invitation_by_secret(&org, &hash(1)).expect("read"),
-        Some(inv.clone())
-    );
+    tx.prefetch_acceptance(&org, &hash(1), "acct-1")
+        .expect("hint");
+    assert_eq!(tx.organization(&org).expect("org"), stored_org);
     for round in 0..2 {
+        assert_eq!(
+            tx.invitation_by_secret(&org, &hash(1)).expect("read"),
+            Some(inv.clone()),
+            "round {round}"
+        );
         assert_eq!(
             tx.member_by_user_ref(&org, "acct-1").expect("account"),
             Some(holder.clone()),
@@ -814,17 +821,37 @@ pub fn reads_after_an_acceptance_hint_answer_as_without_it(make: MakeStore<'_>) 
     assert_eq!(tx.member_by_user_ref(&org, "acct-2").expect("other"), None);
     drop(tx);
 
+    // Another secret asked than the one hinted; the organization read
+    // before the hint.
+    let mut tx = begin(&*store);
+    assert_eq!(tx.organization(&org).expect("org"), stored_org);
+    tx.prefetch_acceptance(&org, &hash(1), "acct-1")
+        .expect("hint");
+    assert_eq!(
+        tx.invitation_by_secret(&org, &hash(2)).expect("read"),
+        Some(other_inv)
+    );
+    assert_eq!(
+        tx.invitation_by_secret(&org, &hash(1)).expect("read"),
+        Some(inv.clone())
+    );
+    drop(tx);
+
     // A free account, then this transaction's writes: a group added and a
     // member of the account.
     let mut tx = begin(&*store);
-    tx.prefetch_acceptance(&org, "acct-2").expect("hint");
-    assert!(
-        tx.invitation_by_secret(&org, &hash(1))
-            .expect("read")
-            .is_some()
-    );
+    tx.prefetch_acceptance(&org, &hash(1), "acct-2")
+        .expect("hint");
+    assert_eq!(tx.organization(&org).expect("org"), stored_org);
     let g2 = group(&org, "grp_2");
     tx.put_group(&g2).expect("grp_2");
+    let mut tried = inv.clone();
+    tried.failed_attempts = 2;
+    tx.put_invitation(&tried).expect("inv_1 changed");
+    assert_eq!(
+        tx.invitation_by_secret(&org, &hash(1)).expect("read"),
+        Some(tried)
+    );
     let mut newcomer = member(&org, "mem_3", "k3@x.test");
     newcomer.user_ref = Some("acct-2".into());
     tx.put_member(&newcomer).expect("newcomer");
@@ -843,7 +870,9 @@ pub fn reads_after_an_acceptance_hint_answer_as_without_it(make: MakeStore<'_>) 
 
     // The hint for another organization: this one reads as without it.
     let mut tx = begin(&*store);
-    tx.prefetch_acceptance(&org_id(2), "acct-1").expect("hint");
+    tx.prefetch_acceptance(&org_id(2), &hash(1), "acct-1")
+        .expect("hint");
+    assert_eq!(tx.organization(&org).expect("org"), stored_org);
     assert!(
         tx.invitation_by_secret(&org, &hash(1))
             .expect("read")

@@ -484,5 +484,6 @@ const BATCH_ROUND_TRIPS: u64 = 12;
 /// write stopped looking up the contact key and account the accept had
 /// just read free; 10 until `BEGIN` and `COMMIT` went with statements, 8
 /// until the organization lock went with the write after it, 7 until the
-/// account's member and the groups were read with the invitation).
-const ACCEPT_ROUND_TRIPS: u64 = 5;
+/// account's member and the groups were read with the invitation, 5 until
+/// the organization's read went with them).
+const ACCEPT_ROUND_TRIPS: u64 = 4;
