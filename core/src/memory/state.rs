@@ -734,6 +734,15 @@ impl State {
             Undo::Outbox(id, prev) => {
                 self.replace_outbox(&id, prev.map(|b| *b));
             }
+            Undo::OutboxSuperseded(id, before) => {
+                // Rare (a rollback): a copy, put back through the path that
+                // indexes it.
+                if let Some(m) = self.outbox.get(&id) {
+                    let mut m = OutboxMessage::clone(m);
+                    before.restore(&mut m);
+                    self.replace_outbox(&id, Some(m));
+                }
+            }
             Undo::Domain(org, domain, prev) => {
                 self.replace_domain(&org, &domain, prev.map(|b| *b));
             }
@@ -757,6 +766,9 @@ pub(super) enum Undo {
     /// An event was appended: pop it.
     Event(OrgId),
     Outbox(MessageId, Option<Box<OutboxMessage>>),
+    /// A queued message was superseded in place
+    /// (`supersede_queued_messages`): what it was before.
+    OutboxSuperseded(MessageId, Box<Superseded>),
     EmailSettings(OrgId, Option<Box<EmailSettings>>),
     EmailTemplate(OrgId, String, Option<Box<EmailTemplate>>),
     BatchReport(OrgId, BatchId, Option<Box<BatchReport>>),
@@ -769,4 +781,37 @@ pub(super) enum Undo {
         crate::id::MembershipRequestId,
         Option<Box<crate::domain::MembershipRequest>>,
     ),
+}
+
+/// The fields of a queued message that superseding it changes (its status,
+/// and the link and bodies redaction rewrites), as they were: the undo
+/// entry of a message superseded in place.
+#[derive(Debug)]
+pub(super) struct Superseded {
+    status: OutboxStatus,
+    accept_url: String,
+    text_body: String,
+    html_body: Option<String>,
+}
+
+impl Superseded {
+    /// What `m` has now of the fields superseding changes (a queued
+    /// invitation email waiting for delivery has no bodies yet: only the
+    /// link is copied).
+    pub(super) fn of(m: &OutboxMessage) -> Self {
+        Self {
+            status: m.status,
+            accept_url: m.email.accept_url.clone(),
+            text_body: m.email.text_body.clone(),
+            html_body: m.email.html_body.clone(),
+        }
+    }
+
+    /// Puts these fields back into `m`.
+    pub(super) fn restore(self, m: &mut OutboxMessage) {
+        m.status = self.status;
+        m.email.accept_url = self.accept_url;
+        m.email.text_body = self.text_body;
+        m.email.html_body = self.html_body;
+    }
 }

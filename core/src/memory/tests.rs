@@ -710,3 +710,51 @@ fn matches_a_naive_model_and_keeps_its_indexes_exact() {
         &assert_consistent,
     );
 }
+
+/// Superseding in place leaves the state exactly as reading the queued
+/// messages and writing back superseded, redacted copies did (the
+/// default of the trait), and a rollback puts back every message and
+/// index entry it changed.
+#[test]
+fn superseding_in_place_equals_writing_copies_and_rolls_back() {
+    let fill = || {
+        let (store, org) = populated();
+        let mut tx = begin(&store);
+        let mut html = message(&org, "msg_2", "inv_1", 9);
+        html.email.text_body = "open https://x.test/accept now".to_owned();
+        html.email.html_body = Some("<a href=\"https://x.test/accept\">join</a>".to_owned());
+        tx.put_outbox_message(&html).expect("put");
+        tx.put_outbox_message(&message(&org, "msg_3", "inv_2", 7))
+            .expect("put");
+        let mut failed = message(&org, "msg_4", "inv_1", 3);
+        failed.status = OutboxStatus::Failed;
+        tx.put_outbox_message(&failed).expect("put");
+        tx.commit().expect("commit");
+        (store, org)
+    };
+    let inv = InvitationId("inv_1".into());
+    let (by_copies, org) = fill();
+    let mut tx = begin(&by_copies);
+    for mut m in tx.queued_messages_for(&org, &inv).expect("queued") {
+        m.status = OutboxStatus::Superseded;
+        m.redact();
+        tx.put_outbox_message(&m).expect("put");
+    }
+    tx.commit().expect("commit");
+
+    let (in_place, _) = fill();
+    let before = snapshot(&in_place);
+    {
+        let mut tx = begin(&in_place);
+        tx.supersede_queued_messages(&org, &inv).expect("supersede");
+        assert!(tx.queued_messages_for(&org, &inv).expect("read").is_empty());
+        // Dropped: rolled back.
+    }
+    assert_eq!(snapshot(&in_place), before);
+    assert_consistent(&in_place);
+    let mut tx = begin(&in_place);
+    tx.supersede_queued_messages(&org, &inv).expect("supersede");
+    tx.commit().expect("commit");
+    assert_eq!(snapshot(&in_place), snapshot(&by_copies));
+    assert_consistent(&in_place);
+}
