@@ -140,7 +140,8 @@ impl Store for MemoryStore {
         let state = self.state.lock("MemoryStore")?;
         Ok(Box::new(MemoryTx {
             state,
-            undo: Vec::new(),
+            // An accept logs four writes: room for them without growing.
+            undo: Vec::with_capacity(8),
         }))
     }
 }

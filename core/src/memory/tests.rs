@@ -758,3 +758,56 @@ fn superseding_in_place_equals_writing_copies_and_rolls_back() {
     assert_eq!(snapshot(&in_place), snapshot(&by_copies));
     assert_consistent(&in_place);
 }
+
+/// A rewrite of an invitation touches only the index entries that change
+/// (an accept: the status sets, not the secret or the batch); whichever
+/// field changes, every index stays what a rebuild gives, and a rollback
+/// restores the state.
+#[test]
+fn invitation_rewrites_keep_every_index_exact_whichever_field_changes() {
+    let (store, org) = populated();
+    let base = |tx: &mut Box<dyn Transaction + '_>| {
+        tx.invitation(&org, &InvitationId("inv_1".into()))
+            .expect("read")
+            .expect("exists")
+    };
+    type Change = fn(&mut StoredInvitation);
+    let changes: [(&str, Change); 10] = [
+        ("accepted", |i| i.status = InvitationStatus::Accepted),
+        ("revoked, no secret", |i| {
+            i.status = InvitationStatus::Revoked;
+            i.secret_hash = None;
+        }),
+        ("new secret", |i| i.secret_hash = Some(hash(9))),
+        ("other batch", |i| i.batch_id = BatchId("bat_9".into())),
+        ("created later", |i| i.created_at = t(77)),
+        ("expires later", |i| i.expires_at = Some(t(500))),
+        ("no expiry", |i| i.expires_at = None),
+        ("other recipient", |i| i.recipient_key = "q9@x.test".into()),
+        ("other license", |i| i.license_type = "pro".into()),
+        ("bound to an account", |i| i.user_ref = Some("u9".into())),
+    ];
+    for (what, change) in changes {
+        let before = snapshot(&store);
+        {
+            let mut tx = begin(&store);
+            let mut inv = base(&mut tx);
+            change(&mut inv);
+            tx.put_invitation(&inv).expect(what);
+        }
+        assert_eq!(snapshot(&store), before, "{what}: rolled back");
+        let mut tx = begin(&store);
+        let mut inv = base(&mut tx);
+        let original = inv.clone();
+        change(&mut inv);
+        tx.put_invitation(&inv).expect(what);
+        tx.commit().expect("commit");
+        assert_consistent(&store);
+        // And back, for the next change.
+        let mut tx = begin(&store);
+        tx.put_invitation(&original).expect("restore");
+        tx.commit().expect("commit");
+        assert_consistent(&store);
+        assert_eq!(snapshot(&store), before, "{what}: written back");
+    }
+}
