@@ -311,9 +311,15 @@ impl MemberIndexes {
         let key = (m.contact_key.clone(), m.id.clone());
         self.all.apply(m.status, &key, add);
         apply_keyed(&mut self.by_role, &m.role, m.status, &key, add);
-        let groups: BTreeSet<&GroupId> = m.groups.iter().map(|g| &g.group_id).collect();
-        for group in groups {
-            apply_keyed(&mut self.by_group, group, m.status, &key, add);
+        // Each group once (a member may hold a group twice, as member and
+        // owner); no set to build for the usual one group or none.
+        if let [only] = m.groups.as_slice() {
+            apply_keyed(&mut self.by_group, &only.group_id, m.status, &key, add);
+        } else {
+            let groups: BTreeSet<&GroupId> = m.groups.iter().map(|g| &g.group_id).collect();
+            for group in groups {
+                apply_keyed(&mut self.by_group, group, m.status, &key, add);
+            }
         }
         if m.holds_seat() {
             bump(&mut self.active_seats, &m.license_type, add);
@@ -498,7 +504,15 @@ pub(super) fn apply_keyed<K: Ord + Clone>(
     add: bool,
 ) {
     if add {
-        map.entry(k.clone()).or_default().apply(status, key, true);
+        // The key is copied only for a new entry.
+        match map.get_mut(k) {
+            Some(ix) => ix.apply(status, key, true),
+            None => {
+                let mut ix = ByStatus::default();
+                ix.apply(status, key, true);
+                map.insert(k.clone(), ix);
+            }
+        }
     } else if let Some(ix) = map.get_mut(k) {
         ix.apply(status, key, false);
         if ix.is_empty() {
