@@ -144,4 +144,13 @@ impl Store for MemoryStore {
             undo: Vec::with_capacity(8),
         }))
     }
+
+    fn begin_read(&self) -> StoreResult<Box<dyn Transaction + '_>> {
+        // The same transaction, without room for writes it will not log.
+        let state = self.state.lock("MemoryStore")?;
+        Ok(Box::new(MemoryTx {
+            state,
+            undo: Vec::new(),
+        }))
+    }
 }
