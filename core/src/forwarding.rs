@@ -75,6 +75,7 @@ macro_rules! for_each_method {
             read next_outbox_due(org: Option<&OrgId>) -> Option<DateTime<Utc>>;
             read failed_outbox(org: &OrgId, after: Option<&str>, limit: u32) -> Page<OutboxMessage>;
             read queued_messages_for(org: &OrgId, invitation: &InvitationId) -> Vec<OutboxMessage>;
+            write supersede_queued_messages(org: &OrgId, invitation: &InvitationId) -> ();
             read email_settings(org: &OrgId) -> Option<EmailSettings>;
             write put_email_settings(settings: &EmailSettings) -> ();
             read email_template(org: &OrgId, locale: &str) -> Option<EmailTemplate>;

@@ -240,6 +240,27 @@ pub trait Transaction {
         org: &OrgId,
         invitation: &InvitationId,
     ) -> StoreResult<Vec<OutboxMessage>>;
+    /// Retires the queued messages of one invitation (closed, or sent
+    /// again): each becomes [`OutboxStatus::Superseded`] and is redacted
+    /// ([`OutboxMessage::redact`]), as if written back by
+    /// [`Transaction::put_outbox_message`]. The default does exactly that,
+    /// reading them with [`Transaction::queued_messages_for`]; a store may
+    /// change them where they lie instead of reading and writing copies
+    /// (MemoryStore does, for the accept's latency).
+    ///
+    /// [`OutboxStatus::Superseded`]: crate::OutboxStatus::Superseded
+    fn supersede_queued_messages(
+        &mut self,
+        org: &OrgId,
+        invitation: &InvitationId,
+    ) -> StoreResult<()> {
+        for mut m in self.queued_messages_for(org, invitation)? {
+            m.status = crate::outbox::OutboxStatus::Superseded;
+            m.redact();
+            self.put_outbox_message(&m)?;
+        }
+        Ok(())
+    }
 
     // Email templates.
     /// An organization's email settings (default locale and message), if

@@ -2276,11 +2276,7 @@ impl Ctx<'_> {
 
     /// Drops the unsent emails of an invitation whose secret is dead.
     pub(crate) fn supersede_messages(&mut self, inv: &Invitation) -> Result<()> {
-        for mut m in self.tx.queued_messages_for(&inv.org_id, &inv.id)? {
-            m.status = OutboxStatus::Superseded;
-            m.redact();
-            self.tx.put_outbox_message(&m)?;
-        }
+        self.tx.supersede_queued_messages(&inv.org_id, &inv.id)?;
         Ok(())
     }
 }

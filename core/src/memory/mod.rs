@@ -140,6 +140,16 @@ impl Store for MemoryStore {
         let state = self.state.lock("MemoryStore")?;
         Ok(Box::new(MemoryTx {
             state,
+            // An accept logs four writes: room for them without growing.
+            undo: Vec::with_capacity(8),
+        }))
+    }
+
+    fn begin_read(&self) -> StoreResult<Box<dyn Transaction + '_>> {
+        // The same transaction, without room for writes it will not log.
+        let state = self.state.lock("MemoryStore")?;
+        Ok(Box::new(MemoryTx {
+            state,
             undo: Vec::new(),
         }))
     }

@@ -311,9 +311,15 @@ impl MemberIndexes {
         let key = (m.contact_key.clone(), m.id.clone());
         self.all.apply(m.status, &key, add);
         apply_keyed(&mut self.by_role, &m.role, m.status, &key, add);
-        let groups: BTreeSet<&GroupId> = m.groups.iter().map(|g| &g.group_id).collect();
-        for group in groups {
-            apply_keyed(&mut self.by_group, group, m.status, &key, add);
+        // Each group once (a member may hold a group twice, as member and
+        // owner); no set to build for the usual one group or none.
+        if let [only] = m.groups.as_slice() {
+            apply_keyed(&mut self.by_group, &only.group_id, m.status, &key, add);
+        } else {
+            let groups: BTreeSet<&GroupId> = m.groups.iter().map(|g| &g.group_id).collect();
+            for group in groups {
+                apply_keyed(&mut self.by_group, group, m.status, &key, add);
+            }
         }
         if m.holds_seat() {
             bump(&mut self.active_seats, &m.license_type, add);
@@ -341,9 +347,51 @@ pub(super) struct InvitationIndexes {
 impl InvitationIndexes {
     /// Adds (or removes) every index entry and count of `inv` in its shard.
     pub(super) fn apply(&mut self, inv: &StoredInvitation, add: bool) {
+        self.apply_secret(inv, add);
+        self.apply_open(inv, add);
+        self.apply_status(inv, add);
+        self.apply_batch(inv, add);
+        self.apply_due(inv, add);
+    }
+
+    /// Replaces the entries and counts of `old` by those of `new` (the
+    /// same invitation, stored before and after a write), touching only
+    /// the indexes whose entry changed: an accept changes the status, so
+    /// the secret and batch entries, one cold hash probe and one ordered
+    /// set each among a million, stay as they are. The result is what
+    /// `apply(old, false)` then `apply(new, true)` gives (each index is
+    /// keyed by its own fields).
+    pub(super) fn update(&mut self, old: &StoredInvitation, new: &StoredInvitation) {
+        debug_assert_eq!(old.id, new.id, "one invitation before and after");
+        if old.secret_hash != new.secret_hash {
+            self.apply_secret(old, false);
+            self.apply_secret(new, true);
+        }
+        if open_key(old) != open_key(new) {
+            self.apply_open(old, false);
+            self.apply_open(new, true);
+        }
+        if (old.status, old.created_at) != (new.status, new.created_at) {
+            self.apply_status(old, false);
+            self.apply_status(new, true);
+        }
+        if (&old.batch_id, old.created_at) != (&new.batch_id, new.created_at) {
+            self.apply_batch(old, false);
+            self.apply_batch(new, true);
+        }
+        if due_at(old) != due_at(new) {
+            self.apply_due(old, false);
+            self.apply_due(new, true);
+        }
+    }
+
+    fn apply_secret(&mut self, inv: &StoredInvitation, add: bool) {
         if let Some(hash) = &inv.secret_hash {
             set_unique(&mut self.by_secret, hash, &inv.id, add);
         }
+    }
+
+    fn apply_open(&mut self, inv: &StoredInvitation, add: bool) {
         if inv.status.is_open() {
             set_unique(
                 &mut self.open_by_recipient,
@@ -353,8 +401,15 @@ impl InvitationIndexes {
             );
             bump(&mut self.open_seats, &inv.license_type, add);
         }
+    }
+
+    fn apply_status(&mut self, inv: &StoredInvitation, add: bool) {
         let key = (inv.created_at, inv.id.clone());
         toggle(&mut self.by_status[invitation_slot(inv.status)], &key, add);
+    }
+
+    fn apply_batch(&mut self, inv: &StoredInvitation, add: bool) {
+        let key = (inv.created_at, inv.id.clone());
         if add {
             match self.by_batch.get_mut(&inv.batch_id) {
                 Some(set) => {
@@ -371,10 +426,33 @@ impl InvitationIndexes {
                 self.by_batch.remove(&inv.batch_id);
             }
         }
+    }
+
+    fn apply_due(&mut self, inv: &StoredInvitation, add: bool) {
         if let Some(at) = due_at(inv) {
             toggle(&mut self.due, &(at, inv.id.clone()), add);
         }
     }
+}
+
+/// What an invitation's entries in the open indexes (by recipient, seats)
+/// depend on: `None` when it has none.
+fn open_key(inv: &StoredInvitation) -> Option<(&str, &str)> {
+    inv.status
+        .is_open()
+        .then(|| (inv.recipient_key.as_str(), inv.license_type.as_str()))
+}
+
+/// What an invitation's entries in the inbox lists depend on: `None` when
+/// it has none (not stored pending).
+fn person_index_key(inv: &StoredInvitation) -> Option<(DateTime<Utc>, &str, Option<&str>)> {
+    (inv.status == InvitationStatus::Pending).then(|| {
+        (
+            inv.created_at,
+            inv.recipient_key.as_str(),
+            inv.user_ref.as_deref(),
+        )
+    })
 }
 
 /// When a stored invitation becomes due for expiry, if it is pending.
@@ -426,7 +504,15 @@ pub(super) fn apply_keyed<K: Ord + Clone>(
     add: bool,
 ) {
     if add {
-        map.entry(k.clone()).or_default().apply(status, key, true);
+        // The key is copied only for a new entry.
+        match map.get_mut(k) {
+            Some(ix) => ix.apply(status, key, true),
+            None => {
+                let mut ix = ByStatus::default();
+                ix.apply(status, key, true);
+                map.insert(k.clone(), ix);
+            }
+        }
     } else if let Some(ix) = map.get_mut(k) {
         ix.apply(status, key, false);
         if ix.is_empty() {
@@ -574,21 +660,43 @@ impl State {
             },
             || new.as_ref().and_then(|n| Person::from_invitation(n)),
         );
-        if let Some(p) = data.invitations.get(id) {
-            data.invitation_ix.apply(p, false);
-            if let Some(at) = due_at(p) {
-                due_invitations.remove(&(at, org.clone(), p.id.clone()));
-            }
-            index_person(by_recipient, by_account, p, false);
-        }
+        let prev = data.invitations.get(id);
         let Some(n) = new else {
+            if let Some(p) = prev {
+                data.invitation_ix.apply(p, false);
+                if let Some(at) = due_at(p) {
+                    due_invitations.remove(&(at, org.clone(), p.id.clone()));
+                }
+                index_person(by_recipient, by_account, p, false);
+            }
             return data.invitations.remove(id);
         };
-        index_person(by_recipient, by_account, &n, true);
-        if let Some(at) = due_at(&n) {
-            due_invitations.insert((at, org.clone(), n.id.clone()));
+        match prev {
+            // A write of a stored invitation: only the entries that change
+            // (each index is a cold structure among a million invitations).
+            Some(p) => {
+                data.invitation_ix.update(p, &n);
+                if due_at(p) != due_at(&n) {
+                    if let Some(at) = due_at(p) {
+                        due_invitations.remove(&(at, org.clone(), p.id.clone()));
+                    }
+                    if let Some(at) = due_at(&n) {
+                        due_invitations.insert((at, org.clone(), n.id.clone()));
+                    }
+                }
+                if person_index_key(p) != person_index_key(&n) {
+                    index_person(by_recipient, by_account, p, false);
+                    index_person(by_recipient, by_account, &n, true);
+                }
+            }
+            None => {
+                index_person(by_recipient, by_account, &n, true);
+                if let Some(at) = due_at(&n) {
+                    due_invitations.insert((at, org.clone(), n.id.clone()));
+                }
+                data.invitation_ix.apply(&n, true);
+            }
         }
-        data.invitation_ix.apply(&n, true);
         data.invitations.replace(n.created_at, id, n)
     }
 
@@ -734,6 +842,15 @@ impl State {
             Undo::Outbox(id, prev) => {
                 self.replace_outbox(&id, prev.map(|b| *b));
             }
+            Undo::OutboxSuperseded(id, before) => {
+                // Rare (a rollback): a copy, put back through the path that
+                // indexes it.
+                if let Some(m) = self.outbox.get(&id) {
+                    let mut m = OutboxMessage::clone(m);
+                    before.restore(&mut m);
+                    self.replace_outbox(&id, Some(m));
+                }
+            }
             Undo::Domain(org, domain, prev) => {
                 self.replace_domain(&org, &domain, prev.map(|b| *b));
             }
@@ -757,6 +874,9 @@ pub(super) enum Undo {
     /// An event was appended: pop it.
     Event(OrgId),
     Outbox(MessageId, Option<Box<OutboxMessage>>),
+    /// A queued message was superseded in place
+    /// (`supersede_queued_messages`): what it was before.
+    OutboxSuperseded(MessageId, Box<Superseded>),
     EmailSettings(OrgId, Option<Box<EmailSettings>>),
     EmailTemplate(OrgId, String, Option<Box<EmailTemplate>>),
     BatchReport(OrgId, BatchId, Option<Box<BatchReport>>),
@@ -769,4 +889,37 @@ pub(super) enum Undo {
         crate::id::MembershipRequestId,
         Option<Box<crate::domain::MembershipRequest>>,
     ),
+}
+
+/// The fields of a queued message that superseding it changes (its status,
+/// and the link and bodies redaction rewrites), as they were: the undo
+/// entry of a message superseded in place.
+#[derive(Debug)]
+pub(super) struct Superseded {
+    status: OutboxStatus,
+    accept_url: String,
+    text_body: String,
+    html_body: Option<String>,
+}
+
+impl Superseded {
+    /// What `m` has now of the fields superseding changes (a queued
+    /// invitation email waiting for delivery has no bodies yet: only the
+    /// link is copied).
+    pub(super) fn of(m: &OutboxMessage) -> Self {
+        Self {
+            status: m.status,
+            accept_url: m.email.accept_url.clone(),
+            text_body: m.email.text_body.clone(),
+            html_body: m.email.html_body.clone(),
+        }
+    }
+
+    /// Puts these fields back into `m`.
+    pub(super) fn restore(self, m: &mut OutboxMessage) {
+        m.status = self.status;
+        m.email.accept_url = self.accept_url;
+        m.email.text_body = self.text_body;
+        m.email.html_body = self.html_body;
+    }
 }

@@ -710,3 +710,104 @@ fn matches_a_naive_model_and_keeps_its_indexes_exact() {
         &assert_consistent,
     );
 }
+
+/// Superseding in place leaves the state exactly as reading the queued
+/// messages and writing back superseded, redacted copies did (the
+/// default of the trait), and a rollback puts back every message and
+/// index entry it changed.
+#[test]
+fn superseding_in_place_equals_writing_copies_and_rolls_back() {
+    let fill = || {
+        let (store, org) = populated();
+        let mut tx = begin(&store);
+        let mut html = message(&org, "msg_2", "inv_1", 9);
+        html.email.text_body = "open https://x.test/accept now".to_owned();
+        html.email.html_body = Some("<a href=\"https://x.test/accept\">join</a>".to_owned());
+        tx.put_outbox_message(&html).expect("put");
+        tx.put_outbox_message(&message(&org, "msg_3", "inv_2", 7))
+            .expect("put");
+        let mut failed = message(&org, "msg_4", "inv_1", 3);
+        failed.status = OutboxStatus::Failed;
+        tx.put_outbox_message(&failed).expect("put");
+        tx.commit().expect("commit");
+        (store, org)
+    };
+    let inv = InvitationId("inv_1".into());
+    let (by_copies, org) = fill();
+    let mut tx = begin(&by_copies);
+    for mut m in tx.queued_messages_for(&org, &inv).expect("queued") {
+        m.status = OutboxStatus::Superseded;
+        m.redact();
+        tx.put_outbox_message(&m).expect("put");
+    }
+    tx.commit().expect("commit");
+
+    let (in_place, _) = fill();
+    let before = snapshot(&in_place);
+    {
+        let mut tx = begin(&in_place);
+        tx.supersede_queued_messages(&org, &inv).expect("supersede");
+        assert!(tx.queued_messages_for(&org, &inv).expect("read").is_empty());
+        // Dropped: rolled back.
+    }
+    assert_eq!(snapshot(&in_place), before);
+    assert_consistent(&in_place);
+    let mut tx = begin(&in_place);
+    tx.supersede_queued_messages(&org, &inv).expect("supersede");
+    tx.commit().expect("commit");
+    assert_eq!(snapshot(&in_place), snapshot(&by_copies));
+    assert_consistent(&in_place);
+}
+
+/// A rewrite of an invitation touches only the index entries that change
+/// (an accept: the status sets, not the secret or the batch); whichever
+/// field changes, every index stays what a rebuild gives, and a rollback
+/// restores the state.
+#[test]
+fn invitation_rewrites_keep_every_index_exact_whichever_field_changes() {
+    let (store, org) = populated();
+    let base = |tx: &mut Box<dyn Transaction + '_>| {
+        tx.invitation(&org, &InvitationId("inv_1".into()))
+            .expect("read")
+            .expect("exists")
+    };
+    type Change = fn(&mut StoredInvitation);
+    let changes: [(&str, Change); 10] = [
+        ("accepted", |i| i.status = InvitationStatus::Accepted),
+        ("revoked, no secret", |i| {
+            i.status = InvitationStatus::Revoked;
+            i.secret_hash = None;
+        }),
+        ("new secret", |i| i.secret_hash = Some(hash(9))),
+        ("other batch", |i| i.batch_id = BatchId("bat_9".into())),
+        ("created later", |i| i.created_at = t(77)),
+        ("expires later", |i| i.expires_at = Some(t(500))),
+        ("no expiry", |i| i.expires_at = None),
+        ("other recipient", |i| i.recipient_key = "q9@x.test".into()),
+        ("other license", |i| i.license_type = "pro".into()),
+        ("bound to an account", |i| i.user_ref = Some("u9".into())),
+    ];
+    for (what, change) in changes {
+        let before = snapshot(&store);
+        {
+            let mut tx = begin(&store);
+            let mut inv = base(&mut tx);
+            change(&mut inv);
+            tx.put_invitation(&inv).expect(what);
+        }
+        assert_eq!(snapshot(&store), before, "{what}: rolled back");
+        let mut tx = begin(&store);
+        let mut inv = base(&mut tx);
+        let original = inv.clone();
+        change(&mut inv);
+        tx.put_invitation(&inv).expect(what);
+        tx.commit().expect("commit");
+        assert_consistent(&store);
+        // And back, for the next change.
+        let mut tx = begin(&store);
+        tx.put_invitation(&original).expect("restore");
+        tx.commit().expect("commit");
+        assert_consistent(&store);
+        assert_eq!(snapshot(&store), before, "{what}: written back");
+    }
+}

@@ -1,6 +1,8 @@
 //! The transaction: reads and writes on the state, with the undo log.
 
-use super::state::{ByStatus, InvitationKey, OrgData, State, Undo, as_u64, invitation_slot};
+use super::state::{
+    ByStatus, InvitationKey, OrgData, State, Superseded, Undo, as_u64, invitation_slot,
+};
 use super::walk::{empty_page, page_of, parse_invitation_cursor, parse_member_cursor, walk};
 use super::walk::{invitation_cursor, member_cursor};
 use crate::domain::{DomainStatus, MembershipRequest, MembershipRequestQuery, StoredDomain};
@@ -14,7 +16,7 @@ use crate::invitation::{InvitationQuery, InvitationStatus, StoredInvitation};
 use crate::link::StoredInviteLink;
 use crate::member::{Member, MemberQuery, MemberSort, MemberStatus, Page};
 use crate::organization::{Organization, OrganizationQuery};
-use crate::outbox::OutboxMessage;
+use crate::outbox::{OutboxMessage, OutboxStatus};
 use crate::report::BatchReport;
 use crate::secret::SecretHash;
 use crate::store::{KeyStanding, SeatCount, StoreResult, Transaction, WriterGuard, page_limit};
@@ -634,6 +636,50 @@ impl Transaction for MemoryTx<'_> {
                     })
             })
             .collect()
+    }
+
+    fn supersede_queued_messages(
+        &mut self,
+        org: &OrgId,
+        invitation: &InvitationId,
+    ) -> StoreResult<()> {
+        // Changed where they lie: no copy of a message is read or written
+        // back, its map entry, box and place in `outbox_ids` stay, and the
+        // undo log keeps only what changes (status, link, bodies).
+        let State {
+            orgs,
+            outbox,
+            due_outbox,
+            ..
+        } = &mut *self.state;
+        let Some(data) = orgs.get_mut(org) else {
+            return Ok(());
+        };
+        let Some(queued) = data.queued_outbox.remove(invitation) else {
+            return Ok(());
+        };
+        // Every message named is there before anything changes.
+        if queued.iter().any(|(_, id)| !outbox.contains_key(id)) {
+            data.queued_outbox.insert(invitation.clone(), queued);
+            return Err(StoreError::Corrupt(
+                "the queue index names a missing message".to_owned(),
+            ));
+        }
+        for (_, id) in queued {
+            let Some(m) = outbox.get_mut(&id) else {
+                continue;
+            };
+            // A queued message's index entries besides its queue (gone
+            // above) and `outbox_ids` (kept): the due sets.
+            let due = (m.next_attempt_at, id);
+            due_outbox.remove(&due);
+            data.due_outbox.remove(&due);
+            let before = Box::new(Superseded::of(m));
+            m.status = OutboxStatus::Superseded;
+            m.redact();
+            self.undo.push(Undo::OutboxSuperseded(due.1, before));
+        }
+        Ok(())
     }
 
     fn email_settings(&mut self, org: &OrgId) -> StoreResult<Option<EmailSettings>> {

@@ -289,7 +289,9 @@ pub fn a_failed_command_changes_nothing(make: MakeStore<'_>) {
         env.engine.mark_failed(&claimed[1].id, "421", false)
     });
     env.advance(Duration::days(8));
-    let n = at_every_write(&faulty, &*inner, &orgs, &msgs, "expire_due", 17, || {
+    // Each expired invitation: its write, one `supersede_queued_messages`
+    // (whether or not an email is still queued) and its event.
+    let n = at_every_write(&faulty, &*inner, &orgs, &msgs, "expire_due", 19, || {
         env.engine.expire_due(env.now())
     });
     assert_eq!(n, 6, "p6..p9, EMP-1 and the resent p2");

@@ -129,6 +129,7 @@ macro_rules! store_conformance {
                 prefetched_recipients_answer_as_without_it => direct transactions::prefetched_recipients_answer_as_without_it,
                 reads_after_an_invitation_by_secret_answer_as_without_it => direct transactions::reads_after_an_invitation_by_secret_answer_as_without_it,
                 reads_after_an_acceptance_hint_answer_as_without_it => direct transactions::reads_after_an_acceptance_hint_answer_as_without_it,
+                superseding_queued_messages_retires_them_and_rolls_back => direct transactions::superseding_queued_messages_retires_them_and_rolls_back,
                 uniqueness_is_per_organization => direct transactions::uniqueness_is_per_organization,
                 secret_lookups_are_by_hash_and_per_organization => direct transactions::secret_lookups_are_by_hash_and_per_organization,
                 member_pages_in_byte_order => direct transactions::member_pages_in_byte_order,

@@ -93,6 +93,8 @@ pub enum Op {
         next: i64,
         created: i64,
     },
+    /// `supersede_queued_messages` of an invitation (`inv_{invitation}`).
+    Supersede { org: u8, invitation: u8 },
     /// `put_organization` under another name.
     Organization { org: u8, name: u8 },
     /// `put_group` (`delete: false`) or `delete_group`.
@@ -167,6 +169,7 @@ pub fn op_strategy() -> impl Strategy<Value = Op> {
                 created,
             }
         ),
+        1 => (0..2u8, 0..4u8).prop_map(|(org, invitation)| Op::Supersede { org, invitation }),
         1 => (0..2u8, 0..3u8).prop_map(|(org, name)| Op::Organization { org, name }),
         1 => (0..2u8, 0..3u8, 0..3u8, any::<bool>(), proptest::bool::weighted(0.25)).prop_map(
             |(org, id, name, is_default, delete)| Op::Group {
@@ -276,6 +279,10 @@ pub fn apply(tx: &mut dyn Transaction, op: &Op) -> StoreResult<()> {
             m.created_at = t(*created);
             tx.put_outbox_message(&m)
         }
+        Op::Supersede { org, invitation } => tx.supersede_queued_messages(
+            &org_id(*org),
+            &InvitationId::from(format!("inv_{invitation}")),
+        ),
         Op::Organization { org, name } => {
             let mut o = organization(&org_id(*org));
             o.name = format!("Renamed {name}");

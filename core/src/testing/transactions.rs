@@ -2782,3 +2782,140 @@ pub fn outbox_claims_hide_what_they_take(make: MakeStore<'_>) {
     assert_eq!(by_id("msg_later"), Some(t(900)));
     assert_eq!(by_id("msg_new"), Some(t(40)));
 }
+
+/// `supersede_queued_messages` retires exactly the invitation's queued
+/// messages, each as `put_outbox_message` of it superseded and redacted
+/// would (the due lists, the queue and the dead letters as after such
+/// writes), leaves every other message alone, is seen by the
+/// transaction's own reads, and is undone by a rollback.
+pub fn superseding_queued_messages_retires_them_and_rolls_back(make: MakeStore<'_>) {
+    let store = make();
+    let org = org_id(1);
+    let other = org_id(2);
+    let inv = pending(&org, "inv_1", "k1@x.test", 1, 100);
+    let lone = pending(&org, "inv_2", "k2@x.test", 2, 100);
+    let msg1 = message(&org, "msg_1", "inv_1", 3);
+    let mut msg2 = message(&org, "msg_2", "inv_1", 4);
+    msg2.email.html_body = Some(
+        "<a href=\"https://x.test/accept?token=abc\">join</a> https://x.test/accept?token=abc"
+            .to_owned(),
+    );
+    let msg3 = message(&org, "msg_3", "inv_2", 5);
+    // Another organization's message for an invitation of the same id.
+    let msg4 = message(&other, "msg_4", "inv_1", 6);
+    let mut sent = message(&org, "msg_5", "inv_1", 7);
+    sent.status = OutboxStatus::Sent;
+    let mut tx = begin(&*store);
+    tx.put_organization(&organization(&org)).expect("org");
+    tx.put_organization(&organization(&other))
+        .expect("other org");
+    tx.put_invitation(&inv).expect("inv_1");
+    tx.put_invitation(&lone).expect("inv_2");
+    tx.put_invitation(&pending(&other, "inv_1", "k1@x.test", 3, 100))
+        .expect("other inv_1");
+    for m in [&msg1, &msg2, &msg3, &msg4, &sent] {
+        tx.put_outbox_message(m).expect("message");
+    }
+    tx.commit().expect("commit");
+    let retired = |m: &crate::OutboxMessage| {
+        let mut r = m.clone();
+        r.status = OutboxStatus::Superseded;
+        r.redact();
+        r
+    };
+    let check_before = |tx: &mut Box<dyn Transaction + '_>| {
+        assert_eq!(
+            tx.queued_messages_for(&org, &inv.id).expect("queued"),
+            vec![msg1.clone(), msg2.clone()]
+        );
+        assert_eq!(
+            tx.outbox_message(&msg2.id).expect("read"),
+            Some(msg2.clone())
+        );
+        assert_eq!(
+            tx.due_outbox(None, t(100), 10).expect("due"),
+            vec![msg1.clone(), msg2.clone(), msg3.clone(), msg4.clone()]
+        );
+    };
+
+    for commit in [false, true] {
+        let mut tx = begin(&*store);
+        check_before(&mut tx);
+        tx.supersede_queued_messages(&org, &inv.id)
+            .expect("supersede");
+        // An invitation with no queued message, and one of no store.
+        tx.supersede_queued_messages(&org, &iid("inv_9"))
+            .expect("none queued");
+        tx.supersede_queued_messages(&org_id(9), &inv.id)
+            .expect("no such organization");
+        assert!(
+            tx.queued_messages_for(&org, &inv.id)
+                .expect("queued")
+                .is_empty()
+        );
+        for m in [&msg1, &msg2] {
+            let read = tx.outbox_message(&m.id).expect("read");
+            assert_eq!(read, Some(retired(m)));
+            let r = read.unwrap_or_else(|| m.clone());
+            assert!(!r.email.text_body.contains("token=abc"), "{r:?}");
+            assert!(
+                !r.email.html_body.unwrap_or_default().contains("token=abc"),
+                "redacted"
+            );
+        }
+        assert_eq!(
+            tx.outbox_message(&sent.id).expect("read"),
+            Some(sent.clone())
+        );
+        assert_eq!(
+            tx.due_outbox(None, t(100), 10).expect("due"),
+            vec![msg3.clone(), msg4.clone()]
+        );
+        assert_eq!(
+            tx.due_outbox(Some(&org), t(100), 10).expect("due"),
+            vec![msg3.clone()]
+        );
+        assert_eq!(
+            tx.queued_messages_for(&other, &inv.id).expect("queued"),
+            vec![msg4.clone()]
+        );
+        assert_eq!(
+            tx.queued_messages_for(&org, &lone.id).expect("queued"),
+            vec![msg3.clone()]
+        );
+        assert!(
+            tx.failed_outbox(&org, None, 10)
+                .expect("failed")
+                .items
+                .is_empty()
+        );
+        // Superseding again changes nothing.
+        tx.supersede_queued_messages(&org, &inv.id)
+            .expect("supersede again");
+        assert_eq!(
+            tx.outbox_message(&msg1.id).expect("read"),
+            Some(retired(&msg1))
+        );
+        if commit {
+            tx.commit().expect("commit");
+        } else {
+            drop(tx);
+            // Rolled back: every message and list as before.
+            let mut tx = begin(&*store);
+            check_before(&mut tx);
+            assert_eq!(
+                tx.outbox_message(&msg1.id).expect("read"),
+                Some(msg1.clone())
+            );
+        }
+    }
+    let mut tx = begin(&*store);
+    assert_eq!(
+        tx.outbox_message(&msg2.id).expect("read"),
+        Some(retired(&msg2))
+    );
+    assert_eq!(
+        tx.due_outbox(None, t(100), 10).expect("due"),
+        vec![msg3.clone(), msg4.clone()]
+    );
+}
