@@ -366,6 +366,9 @@ pub(crate) struct PgTx<'a> {
     failed: Option<StoreError>,
     /// The `BEGIN` not sent yet: it goes with the first statement.
     begin: Option<&'static str>,
+    /// A new member whose write waits for the next statement
+    /// ([`Self::run_all`]).
+    new_member: Option<NewMemberWrite>,
     /// The organization, invitation secret and account of an accept
     /// about to be read (`prefetch_acceptance`): read together with the
     /// organization's first read, or else with the invitation.
@@ -418,6 +421,7 @@ impl<'a> PgTx<'a> {
             store,
             lease,
             begin: Some(sql),
+            new_member: None,
             acceptance: None,
             by_secret: None,
             by_account: None,
@@ -453,7 +457,7 @@ impl<'a> PgTx<'a> {
         params: &[&(dyn ToSql + Sync)],
         rows: bool,
     ) -> StoreResult<Answer> {
-        let mut answers = self.run_all(&[(sql, params, rows)])?;
+        let mut answers = self.run_all(&[(sql, params, rows)], false)?;
         answers
             .pop()
             .ok_or_else(|| StoreError::Corrupt("a statement without an answer".into()))
@@ -464,7 +468,11 @@ impl<'a> PgTx<'a> {
     /// transaction is aborted by it anyway).
     fn query_all(&mut self, all: &[(&str, &[&(dyn ToSql + Sync)])]) -> StoreResult<Vec<Vec<Row>>> {
         let all: Vec<Stmt<'_>> = all.iter().map(|(sql, p)| (*sql, *p, true)).collect();
-        Ok(self.run_all(&all)?.into_iter().map(Answer::rows).collect())
+        Ok(self
+            .run_all(&all, false)?
+            .into_iter()
+            .map(Answer::rows)
+            .collect())
     }
 
     /// Runs the statements of `all` (SQL, parameters, whether its rows are
@@ -485,8 +493,17 @@ impl<'a> PgTx<'a> {
     /// idle (a restart, an idle timeout, an administrator) is replaced
     /// once, at the transaction's first statement: whatever reached it was
     /// rolled back with it.
-    fn run_all(&mut self, all: &[Stmt<'_>]) -> StoreResult<Vec<Answer>> {
+    ///
+    /// A new member waiting to be written ([`Transaction::put_member`])
+    /// goes first too, after the lock, when `carry` says `all` may go with
+    /// it (the buffered invitations' write, which neither reads nor writes
+    /// members); before anything else it is sent on its own.
+    fn run_all(&mut self, all: &[Stmt<'_>], carry: bool) -> StoreResult<Vec<Answer>> {
         self.before_statement()?;
+        if !carry {
+            self.send_new_member()?;
+        }
+        let member = if carry { self.new_member.take() } else { None };
         let begin = self.begin.take();
         // (A lock waits only once a statement was sent.)
         let lock = if begin.is_none() {
@@ -494,8 +511,50 @@ impl<'a> PgTx<'a> {
         } else {
             None
         };
-        let out = self.send_all(begin, lock.as_ref(), all);
-        self.counted(out)
+        let out = match &member {
+            None => self.send_all(begin, lock.as_ref(), all),
+            Some(nm) => with_new_member(nm, |first| {
+                let mut full = Vec::with_capacity(all.len() + 1);
+                full.push(first);
+                full.extend_from_slice(all);
+                self.send_all(begin, lock.as_ref(), &full)
+            })
+            .and_then(|out| out),
+        };
+        let mut answers = self.counted(out)?;
+        if let Some(nm) = member {
+            if answers.is_empty() {
+                return Err(StoreError::Corrupt(
+                    "a member write without an answer".into(),
+                ));
+            }
+            let written = answers.remove(0).rows();
+            self.finish_new_member(nm, &written)?;
+        }
+        Ok(answers)
+    }
+
+    /// Writes the new member waiting for a statement, if any, now.
+    fn send_new_member(&mut self) -> StoreResult<()> {
+        if self.new_member.is_some() {
+            self.run_all(&[], true)?;
+        }
+        Ok(())
+    }
+
+    /// The answer of a waiting new member's write: its people row goes to
+    /// the flush; or, a member of its id being stored, the general write.
+    fn finish_new_member(&mut self, nm: NewMemberWrite, rows: &[Row]) -> StoreResult<()> {
+        let Some(row) = rows.first() else {
+            return Err(StoreError::Corrupt("a member write returned no row".into()));
+        };
+        let written: bool = get(row, 0)?;
+        if !written {
+            return self.write_member_checked(&nm.member, nm.pid, nm.person);
+        }
+        let stored: Option<&str> = get(row, 1)?;
+        let stored = stored.map(|t| from_body("person", t)).transpose()?;
+        self.buffer_person(&nm.member.org_id, nm.pid, nm.person, Some(stored))
     }
 
     fn send_all(
@@ -766,6 +825,10 @@ impl<'a> PgTx<'a> {
             // refusal from a stale read instead of the `Conflict`).
             self.flush_invitations()?;
         }
+        if self.lock.is_some() && self.new_member.is_some() {
+            // So does a waiting new member's.
+            self.send_new_member()?;
+        }
         let Some((org, v)) = self.lock.take() else {
             return Ok(());
         };
@@ -780,6 +843,8 @@ impl<'a> PgTx<'a> {
         // The invitations' statement adds to `pending` (counters, people
         // rows): it runs before `pending` is taken.
         self.before_statement()?;
+        // (Its people row goes to `pending`.)
+        self.send_new_member()?;
         let pending = std::mem::take(&mut self.pending);
         for (org, p) in pending {
             self.flush_org(&org, p, false)?;
@@ -792,6 +857,8 @@ impl<'a> PgTx<'a> {
     /// to send `COMMIT` with (the caller commits).
     fn flush_and_commit(&mut self) -> StoreResult<bool> {
         self.before_statement()?;
+        // (Its people row goes to `pending`.)
+        self.send_new_member()?;
         let pending = std::mem::take(&mut self.pending);
         let last = pending.len();
         let mut committed = false;
@@ -869,6 +936,7 @@ impl<'a> PgTx<'a> {
         self.send_begin()?;
         // Checked before anything is committed.
         self.resolve_lock()?;
+        self.send_new_member()?;
         let conn = self.lease.conn()?;
         let st = conn.statement(sql)?;
         let sent = conn
@@ -930,29 +998,33 @@ impl<'a> PgTx<'a> {
         let open: Vec<bool> = rows.iter().map(|r| r.open).collect();
         let inviters: Vec<Option<&str>> = rows.iter().map(|r| r.inviter.as_deref()).collect();
         let user_refs: Vec<Option<&str>> = rows.iter().map(|r| r.user_ref.as_deref()).collect();
-        self.query(
-            WRITE_INVITATIONS_SQL,
-            &[
-                &buffer.org.as_str(),
-                &ids,
-                &batches,
-                &keys,
-                &statuses,
-                &roles,
-                &kinds,
-                &licenses,
-                &hashes,
-                &created_s,
-                &created_ns,
-                &expires_s,
-                &expires_ns,
-                &bodies,
-                &open,
-                &inviters,
-                &user_refs,
-                &pids,
-            ],
-        )
+        // The new member waiting for a statement goes with it (an
+        // accept's member and invitation in one round trip).
+        let params: &[&(dyn ToSql + Sync)] = &[
+            &buffer.org.as_str(),
+            &ids,
+            &batches,
+            &keys,
+            &statuses,
+            &roles,
+            &kinds,
+            &licenses,
+            &hashes,
+            &created_s,
+            &created_ns,
+            &expires_s,
+            &expires_ns,
+            &bodies,
+            &open,
+            &inviters,
+            &user_refs,
+            &pids,
+        ];
+        let mut answers = self.run_all(&[(WRITE_INVITATIONS_SQL, params, true)], true)?;
+        answers
+            .pop()
+            .map(Answer::rows)
+            .ok_or_else(|| StoreError::Corrupt("a statement without an answer".into()))
     }
 
     /// Writes the buffered invitations (see [`Self::flush_invitations`]).
@@ -1057,36 +1129,106 @@ impl<'a> PgTx<'a> {
         Ok(())
     }
 
-    /// Writes `m` (live) as a new member, with its counters and group
-    /// memberships, in one statement and without the look-up of
-    /// [`MEMBER_BEFORE_WRITE_SQL`]: the caller knows that no live member
-    /// holds its contact key or account ([`PgTx::free`]), and the insert
-    /// checks that no member has its id. Returns the stored people row of
-    /// `pid` when the member was written; `None` (nothing written) when a
-    /// member of that id is stored.
-    fn put_new_member(
+    /// Writes `m` after reading what it replaces and whom it would clash
+    /// with (`put_member`'s general write).
+    fn write_member_checked(
         &mut self,
         m: &Member,
-        pid: &str,
-    ) -> StoreResult<Option<Option<enlist::Person>>> {
-        // As in `put_member`, with no old version.
-        let counters = counter_deltas(None, m);
-        let added = memberships(m);
-        let (cw, ck, cs, cd) = counter_columns(&counters);
-        let (ag, as_, ak) = membership_columns(&added);
+        pid: String,
+        person: Option<enlist::Person>,
+    ) -> StoreResult<()> {
+        let o = m.org_id.as_str();
+        let id = m.id.as_str();
+        let contact_key = m.contact_key.as_str();
+        let user_ref = m.user_ref.as_deref();
+        let live = m.status != MemberStatus::Removed;
+        // The previous version of this member, any other live member
+        // holding the same contact key or user_ref, and the member's row of
+        // the people view (the one with no member id).
+        let rows = self.query(
+            MEMBER_BEFORE_WRITE_SQL,
+            &[&o, &id, &live, &contact_key, &user_ref, &pid],
+        )?;
+        let mut old: Option<Member> = None;
+        let mut by_contact: Option<String> = None;
+        let mut by_user_ref: Option<String> = None;
+        let mut stored_person = None;
+        for r in &rows {
+            let Some(rid) = get::<Option<&str>>(r, 0)? else {
+                let b: &str = get(r, 3)?;
+                stored_person = Some(from_body("person", b)?);
+                continue;
+            };
+            if rid == id {
+                old = Some(body(r, 3, "member")?);
+                continue;
+            }
+            let ck: &str = get(r, 1)?;
+            let ur: Option<&str> = get(r, 2)?;
+            if ck == contact_key {
+                by_contact.get_or_insert_with(|| rid.to_owned());
+            }
+            if user_ref.is_some() && ur == user_ref {
+                by_user_ref.get_or_insert_with(|| rid.to_owned());
+            }
+        }
+        if by_contact.is_some() {
+            return Err(StoreError::Unique(UniqueRule::MemberContactKey));
+        }
+        if by_user_ref.is_some() {
+            return Err(StoreError::Unique(UniqueRule::MemberUserRef));
+        }
+
+        // Counters and group memberships: what changes between the old
+        // version and the new one.
+        let deltas = counter_deltas(old.as_ref(), m);
+        let before = old.as_ref().map(memberships).unwrap_or_default();
+        let after = memberships(m);
+        let removed: Vec<_> = before.difference(&after).collect();
+        let added: Vec<_> = after.difference(&before).collect();
+
         let b = to_body(m)?;
-        let row = self.query_opt(
-            NEW_MEMBER_SQL,
+        let kind = m.kind.as_str();
+        let (rg, rs, rk) = membership_columns(removed);
+        let (ag, as_, ak) = membership_columns(added);
+        let (cw, ck, cs, cd) = counter_columns(&deltas);
+        self.execute(
+            "WITH up AS (
+                 INSERT INTO members (org_id, member_id, contact_key, user_ref, status, role,
+                                      license_type, kind, body)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::text::json)
+                 ON CONFLICT (org_id, member_id) DO UPDATE SET
+                     contact_key = EXCLUDED.contact_key, user_ref = EXCLUDED.user_ref,
+                     status = EXCLUDED.status, role = EXCLUDED.role,
+                     license_type = EXCLUDED.license_type, kind = EXCLUDED.kind,
+                     body = EXCLUDED.body
+             ), del AS (
+                 DELETE FROM member_groups mg
+                 USING unnest($10::text[], $11::text[], $12::text[]) AS x (g, s, k)
+                 WHERE mg.org_id = $1 AND mg.member_id = $2
+                   AND mg.group_id = x.g AND mg.status = x.s AND mg.contact_key = x.k
+             ), ins AS (
+                 INSERT INTO member_groups (org_id, group_id, status, contact_key, member_id)
+                 SELECT $1, g, s, k, $2
+                 FROM unnest($13::text[], $14::text[], $15::text[]) AS x (g, s, k)
+             )
+             INSERT INTO counts (org_id, what, key, status, n)
+             SELECT $1, w, k, s, d
+             FROM unnest($16::text[], $17::text[], $18::text[], $19::bigint[]) AS x (w, k, s, d)
+             ON CONFLICT (org_id, what, key, status) DO UPDATE SET n = counts.n + EXCLUDED.n",
             &[
-                &m.org_id.as_str(),
-                &m.id.as_str(),
-                &m.contact_key,
-                &m.user_ref,
+                &o,
+                &id,
+                &contact_key,
+                &user_ref,
                 &m.status.as_str(),
                 &m.role,
                 &m.license_type,
-                &m.kind.as_str(),
+                &kind,
                 &b,
+                &rg,
+                &rs,
+                &rk,
                 &ag,
                 &as_,
                 &ak,
@@ -1094,18 +1236,9 @@ impl<'a> PgTx<'a> {
                 &ck,
                 &cs,
                 &cd,
-                &pid,
             ],
         )?;
-        let Some(row) = row else {
-            return Err(StoreError::Corrupt("a member write returned no row".into()));
-        };
-        let written: bool = get(&row, 0)?;
-        if !written {
-            return Ok(None);
-        }
-        let stored: Option<&str> = get(&row, 1)?;
-        Ok(Some(stored.map(|t| from_body("person", t)).transpose()?))
+        self.buffer_person(&m.org_id, pid, person, Some(stored_person))
     }
 
     /// Rolls back and marks the connection broken if that fails.
@@ -1246,6 +1379,56 @@ const GROUPS_SQL: &str = "SELECT g.body::text, coalesce(c.n, 0)::bigint
 /// if another transaction wrote the organization since.
 const VERSION_LOCK_SQL: &str = "UPDATE org_heads SET version = version + 1 \
      WHERE org_id = $1 AND version = $2 RETURNING event_seq";
+
+/// A new member (live, its contact key and account read free) whose
+/// write waits for the transaction's next statement (`put_member`).
+struct NewMemberWrite {
+    member: Member,
+    pid: String,
+    person: Option<enlist::Person>,
+}
+
+/// Calls `f` with the statement that writes `nm` as a new member, with its
+/// counters and group memberships, without the look-up of
+/// [`MEMBER_BEFORE_WRITE_SQL`] (the caller knows that no live member holds
+/// its contact key or account, [`PgTx::free`]; the insert checks that no
+/// member has its id, and answers whether it wrote the row and the stored
+/// people row of the member's `pid`).
+fn with_new_member<T>(nm: &NewMemberWrite, f: impl FnOnce(Stmt<'_>) -> T) -> StoreResult<T> {
+    let m = &nm.member;
+    // As in `put_member`, with no old version.
+    let counters = counter_deltas(None, m);
+    let added = memberships(m);
+    let (cw, ck, cs, cd) = counter_columns(&counters);
+    let (ag, as_, ak) = membership_columns(&added);
+    let b = to_body(m)?;
+    let (o, id, status, kind) = (
+        m.org_id.as_str(),
+        m.id.as_str(),
+        m.status.as_str(),
+        m.kind.as_str(),
+    );
+    let params: [&(dyn ToSql + Sync); 17] = [
+        &o,
+        &id,
+        &m.contact_key,
+        &m.user_ref,
+        &status,
+        &m.role,
+        &m.license_type,
+        &kind,
+        &b,
+        &ag,
+        &as_,
+        &ak,
+        &cw,
+        &ck,
+        &cs,
+        &cd,
+        &nm.pid,
+    ];
+    Ok(f((NEW_MEMBER_SQL, &params, true)))
+}
 
 /// A statement for [`PgTx::run_all`]: SQL, parameters, whether its rows
 /// are wanted (a count otherwise).
@@ -1702,6 +1885,7 @@ impl Transaction for PgTx<'_> {
             return Ok(());
         }
         self.resolve_lock()?;
+        self.send_new_member()?;
         if self.begin.take().is_some() {
             // No statement was sent: there is nothing to commit.
             self.closed = true;
@@ -1898,7 +2082,7 @@ impl Transaction for PgTx<'_> {
     }
 
     fn put_member(&mut self, m: &Member) -> StoreResult<()> {
-        let o = key_text("org_id", m.org_id.as_str())?;
+        key_text("org_id", m.org_id.as_str())?;
         let id = key_text("member id", m.id.as_str())?;
         let contact_key = key_text("contact_key", &m.contact_key)?;
         let user_ref = m
@@ -1927,109 +2111,18 @@ impl Transaction for PgTx<'_> {
         };
         let (pid, person) = crate::people::of_member(m);
         if live && contact_free && account_free {
-            let stored = self.put_new_member(m, &pid)?;
-            if let Some(stored_person) = stored {
-                return self.buffer_person(&m.org_id, pid, person, Some(stored_person));
-            }
-            // A stored member of that id: the general write below.
+            // Written in one statement, sent with the next one (after
+            // the lock, before the buffered invitations: one round trip
+            // for the three at an accept); an earlier one first.
+            self.send_new_member()?;
+            self.new_member = Some(NewMemberWrite {
+                member: m.clone(),
+                pid,
+                person,
+            });
+            return Ok(());
         }
-        // The previous version of this member, any other live member
-        // holding the same contact key or user_ref, and the member's row of
-        // the people view (the one with no member id).
-        let rows = self.query(
-            MEMBER_BEFORE_WRITE_SQL,
-            &[&o, &id, &live, &contact_key, &user_ref, &pid],
-        )?;
-        let mut old: Option<Member> = None;
-        let mut by_contact: Option<String> = None;
-        let mut by_user_ref: Option<String> = None;
-        let mut stored_person = None;
-        for r in &rows {
-            let Some(rid) = get::<Option<&str>>(r, 0)? else {
-                let b: &str = get(r, 3)?;
-                stored_person = Some(from_body("person", b)?);
-                continue;
-            };
-            if rid == id {
-                old = Some(body(r, 3, "member")?);
-                continue;
-            }
-            let ck: &str = get(r, 1)?;
-            let ur: Option<&str> = get(r, 2)?;
-            if ck == contact_key {
-                by_contact.get_or_insert_with(|| rid.to_owned());
-            }
-            if user_ref.is_some() && ur == user_ref {
-                by_user_ref.get_or_insert_with(|| rid.to_owned());
-            }
-        }
-        if by_contact.is_some() {
-            return Err(StoreError::Unique(UniqueRule::MemberContactKey));
-        }
-        if by_user_ref.is_some() {
-            return Err(StoreError::Unique(UniqueRule::MemberUserRef));
-        }
-
-        // Counters and group memberships: what changes between the old
-        // version and the new one.
-        let deltas = counter_deltas(old.as_ref(), m);
-        let before = old.as_ref().map(memberships).unwrap_or_default();
-        let after = memberships(m);
-        let removed: Vec<_> = before.difference(&after).collect();
-        let added: Vec<_> = after.difference(&before).collect();
-
-        let b = to_body(m)?;
-        let kind = m.kind.as_str();
-        let (rg, rs, rk) = membership_columns(removed);
-        let (ag, as_, ak) = membership_columns(added);
-        let (cw, ck, cs, cd) = counter_columns(&deltas);
-        self.execute(
-            "WITH up AS (
-                 INSERT INTO members (org_id, member_id, contact_key, user_ref, status, role,
-                                      license_type, kind, body)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::text::json)
-                 ON CONFLICT (org_id, member_id) DO UPDATE SET
-                     contact_key = EXCLUDED.contact_key, user_ref = EXCLUDED.user_ref,
-                     status = EXCLUDED.status, role = EXCLUDED.role,
-                     license_type = EXCLUDED.license_type, kind = EXCLUDED.kind,
-                     body = EXCLUDED.body
-             ), del AS (
-                 DELETE FROM member_groups mg
-                 USING unnest($10::text[], $11::text[], $12::text[]) AS x (g, s, k)
-                 WHERE mg.org_id = $1 AND mg.member_id = $2
-                   AND mg.group_id = x.g AND mg.status = x.s AND mg.contact_key = x.k
-             ), ins AS (
-                 INSERT INTO member_groups (org_id, group_id, status, contact_key, member_id)
-                 SELECT $1, g, s, k, $2
-                 FROM unnest($13::text[], $14::text[], $15::text[]) AS x (g, s, k)
-             )
-             INSERT INTO counts (org_id, what, key, status, n)
-             SELECT $1, w, k, s, d
-             FROM unnest($16::text[], $17::text[], $18::text[], $19::bigint[]) AS x (w, k, s, d)
-             ON CONFLICT (org_id, what, key, status) DO UPDATE SET n = counts.n + EXCLUDED.n",
-            &[
-                &o,
-                &id,
-                &contact_key,
-                &user_ref,
-                &m.status.as_str(),
-                &m.role,
-                &m.license_type,
-                &kind,
-                &b,
-                &rg,
-                &rs,
-                &rk,
-                &ag,
-                &as_,
-                &ak,
-                &cw,
-                &ck,
-                &cs,
-                &cd,
-            ],
-        )?;
-        self.buffer_person(&m.org_id, pid, person, Some(stored_person))
+        self.write_member_checked(m, pid, person)
     }
 
     fn list_members(&mut self, org: &OrgId, q: &MemberQuery) -> StoreResult<Page<Member>> {
@@ -3688,6 +3781,7 @@ impl PgTx<'_> {
         self.before_statement()?;
         self.send_begin()?;
         self.resolve_lock()?;
+        self.send_new_member()?;
         let messages = self
             .lease
             .conn()?

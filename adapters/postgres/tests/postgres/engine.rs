@@ -485,5 +485,6 @@ const BATCH_ROUND_TRIPS: u64 = 12;
 /// just read free; 10 until `BEGIN` and `COMMIT` went with statements, 8
 /// until the organization lock went with the write after it, 7 until the
 /// account's member and the groups were read with the invitation, 5 until
-/// the organization's read went with them).
-const ACCEPT_ROUND_TRIPS: u64 = 4;
+/// the organization's read went with them, 4 until the new member's write
+/// went with the invitation's).
+const ACCEPT_ROUND_TRIPS: u64 = 3;
