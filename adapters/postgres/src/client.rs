@@ -39,12 +39,14 @@ type Driver = Pin<Box<dyn Future<Output = Result<(), Error>> + Send>>;
 pub(crate) type Both<A, B> = Result<(Result<A, Error>, Result<B, Error>), Error>;
 
 /// A connection.
+/// (Fields drop in order: the client and the connection's socket before
+/// the runtime whose reactor the socket is registered with.)
 pub(crate) struct PgClient {
-    runtime: Runtime,
     client: tokio_postgres::Client,
     /// `None` once it finished (the server closed the connection, or
     /// reading from it failed): every later statement fails as closed.
     driver: Option<Driver>,
+    runtime: Runtime,
     round_trips: Arc<AtomicU64>,
 }
 
@@ -214,7 +216,9 @@ impl PgClient {
             driver,
             round_trips,
         } = self;
-        let fut = tokio::time::timeout(timeout, c.simple_query(""));
+        // Made inside the runtime (when first polled): a timer needs its
+        // runtime's context.
+        let fut = async move { tokio::time::timeout(timeout, c.simple_query("")).await };
         matches!(drive(runtime, driver, round_trips, fut), Ok(Ok(Ok(_))))
     }
 
@@ -387,4 +391,34 @@ pub(crate) fn with_causes(e: &Error) -> String {
         cause = c.source();
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use postgres::NoTls;
+
+    /// The pool's check of a connection idle for a while (30 s), run here
+    /// directly: its timer is made on the connection's own runtime (made
+    /// outside it, it panicked with "no reactor running").
+    #[test]
+    fn the_idle_check_answers_on_the_connections_own_runtime() {
+        let Some(url) = std::env::var("ENLIST_TEST_POSTGRES_URL")
+            .ok()
+            .filter(|u| !u.trim().is_empty())
+        else {
+            return;
+        };
+        let Ok(config) = url.parse::<Config>() else {
+            panic!("ENLIST_TEST_POSTGRES_URL is not a connection string");
+        };
+        let trips = Arc::new(AtomicU64::new(0));
+        let connected = PgClient::connect(&config, NoTls, Arc::clone(&trips));
+        let Ok(mut client) = connected else {
+            panic!("cannot connect to the test server");
+        };
+        assert!(client.is_valid(Duration::from_secs(5)));
+        assert!(!client.is_closed());
+        assert_eq!(trips.load(Ordering::Relaxed), 1, "one wait for the check");
+    }
 }
