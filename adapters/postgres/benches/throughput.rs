@@ -184,7 +184,7 @@ fn main() {
         .print();
         Figure::new(
             "postgres.issue_round_trips",
-            "statements (round trips) per invitation issued, BEGIN and COMMIT included",
+            "round trips (waits for the server) per invitation issued",
             issue.round_trips,
             "round trips",
         )
@@ -201,7 +201,7 @@ fn main() {
         .print();
         Figure::new(
             "postgres.accept_round_trips",
-            "statements (round trips) per accept, BEGIN and COMMIT included",
+            "round trips (waits for the server) per accept",
             accept_trips,
             "round trips",
         )
