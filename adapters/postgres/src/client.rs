@@ -43,6 +43,11 @@ pub(crate) type Both<A, B> = Result<(Result<A, Error>, Result<B, Error>), Error>
 /// the runtime whose reactor the socket is registered with.)
 pub(crate) struct PgClient {
     client: tokio_postgres::Client,
+    io: Io,
+}
+
+/// What carries a connection's messages: its driver on its runtime.
+struct Io {
     /// `None` once it finished (the server closed the connection, or
     /// reading from it failed): every later statement fails as closed.
     driver: Option<Driver>,
@@ -73,10 +78,12 @@ impl PgClient {
         // `Connection`'s own future logs the server's notices (at `info`,
         // as the blocking client does) and ends when the connection does.
         Ok(Self {
-            runtime,
             client,
-            driver: Some(Box::pin(connection)),
-            round_trips,
+            io: Io {
+                driver: Some(Box::pin(connection)),
+                runtime,
+                round_trips,
+            },
         })
     }
 
@@ -89,13 +96,9 @@ impl PgClient {
     where
         Q: ?Sized + ToStatement,
     {
-        let Self {
-            runtime,
-            client: c,
-            driver,
-            round_trips,
-        } = self;
-        drive(runtime, driver, round_trips, c.query(query, params)).and_then(|r| r)
+        self.io
+            .wait(self.client.query(query, params))
+            .and_then(|r| r)
     }
 
     /// The one row of `query`.
@@ -107,13 +110,9 @@ impl PgClient {
     where
         Q: ?Sized + ToStatement,
     {
-        let Self {
-            runtime,
-            client: c,
-            driver,
-            round_trips,
-        } = self;
-        drive(runtime, driver, round_trips, c.query_one(query, params)).and_then(|r| r)
+        self.io
+            .wait(self.client.query_one(query, params))
+            .and_then(|r| r)
     }
 
     /// The number of rows `query` changed.
@@ -125,24 +124,14 @@ impl PgClient {
     where
         Q: ?Sized + ToStatement,
     {
-        let Self {
-            runtime,
-            client: c,
-            driver,
-            round_trips,
-        } = self;
-        drive(runtime, driver, round_trips, c.execute(query, params)).and_then(|r| r)
+        self.io
+            .wait(self.client.execute(query, params))
+            .and_then(|r| r)
     }
 
     /// Runs `sql` (statements without parameters) by the simple protocol.
     pub(crate) fn batch_execute(&mut self, sql: &str) -> Result<(), Error> {
-        let Self {
-            runtime,
-            client: c,
-            driver,
-            round_trips,
-        } = self;
-        drive(runtime, driver, round_trips, c.batch_execute(sql)).and_then(|r| r)
+        self.io.wait(self.client.batch_execute(sql)).and_then(|r| r)
     }
 
     /// The answer of `sql` by the simple protocol, rows as text.
@@ -150,24 +139,12 @@ impl PgClient {
         &mut self,
         sql: &str,
     ) -> Result<Vec<tokio_postgres::SimpleQueryMessage>, Error> {
-        let Self {
-            runtime,
-            client: c,
-            driver,
-            round_trips,
-        } = self;
-        drive(runtime, driver, round_trips, c.simple_query(sql)).and_then(|r| r)
+        self.io.wait(self.client.simple_query(sql)).and_then(|r| r)
     }
 
     /// Prepares `sql`.
     pub(crate) fn prepare(&mut self, sql: &str) -> Result<Statement, Error> {
-        let Self {
-            runtime,
-            client: c,
-            driver,
-            round_trips,
-        } = self;
-        drive(runtime, driver, round_trips, c.prepare(sql)).and_then(|r| r)
+        self.io.wait(self.client.prepare(sql)).and_then(|r| r)
     }
 
     /// Sends `first` and then `then` without waiting in between: one
@@ -177,18 +154,8 @@ impl PgClient {
     /// `COMMIT` sent after a statement that failed rolls the aborted
     /// transaction back: the server answers `ROLLBACK`, not an error.)
     pub(crate) fn pipeline(&mut self, first: Then<'_>, then: Then<'_>) -> Both<Answer, Answer> {
-        let Self {
-            runtime,
-            client: c,
-            driver,
-            round_trips,
-        } = self;
-        drive(
-            runtime,
-            driver,
-            round_trips,
-            both(first.run(c), then.run(c)),
-        )
+        let c = &self.client;
+        self.io.wait(both(first.run(c), then.run(c)))
     }
 
     /// Sends every statement of `all` without waiting in between, then
@@ -198,28 +165,18 @@ impl PgClient {
         &mut self,
         all: Vec<Then<'_>>,
     ) -> Result<Vec<Result<Answer, Error>>, Error> {
-        let Self {
-            runtime,
-            client: c,
-            driver,
-            round_trips,
-        } = self;
+        let c = &self.client;
         let futures = all.into_iter().map(|t| t.run(c)).collect();
-        drive(runtime, driver, round_trips, in_order(futures))
+        self.io.wait(in_order(futures))
     }
 
     /// Whether the server answers an empty query within `timeout`.
     pub(crate) fn is_valid(&mut self, timeout: Duration) -> bool {
-        let Self {
-            runtime,
-            client: c,
-            driver,
-            round_trips,
-        } = self;
+        let c = &self.client;
         // Made inside the runtime (when first polled): a timer needs its
         // runtime's context.
         let fut = async move { tokio::time::timeout(timeout, c.simple_query("")).await };
-        matches!(drive(runtime, driver, round_trips, fut), Ok(Ok(Ok(_))))
+        matches!(self.io.wait(fut), Ok(Ok(Ok(_))))
     }
 
     /// Whether the connection is closed.
@@ -228,30 +185,29 @@ impl PgClient {
     }
 }
 
-/// Runs `fut` (statements of the connection's client) to its end while
-/// `driver` carries their messages: one wait for the server, counted.
-fn drive<T>(
-    runtime: &Runtime,
-    driver: &mut Option<Driver>,
-    round_trips: &AtomicU64,
-    fut: impl Future<Output = T>,
-) -> Result<T, Error> {
-    round_trips.fetch_add(1, Ordering::Relaxed);
-    let mut fut = pin!(fut);
-    runtime.block_on(poll_fn(|cx| {
-        if let Some(d) = driver.as_mut() {
-            match d.as_mut().poll(cx) {
-                Poll::Ready(Err(e)) => {
-                    *driver = None;
-                    return Poll::Ready(Err(e));
+impl Io {
+    /// Runs `fut` (statements of the connection's client) to its end
+    /// while the driver carries their messages: one wait for the server,
+    /// counted.
+    fn wait<T>(&mut self, fut: impl Future<Output = T>) -> Result<T, Error> {
+        self.round_trips.fetch_add(1, Ordering::Relaxed);
+        let driver = &mut self.driver;
+        let mut fut = pin!(fut);
+        self.runtime.block_on(poll_fn(|cx| {
+            if let Some(d) = driver.as_mut() {
+                match d.as_mut().poll(cx) {
+                    Poll::Ready(Err(e)) => {
+                        *driver = None;
+                        return Poll::Ready(Err(e));
+                    }
+                    // Closed: the statement's own future fails as closed.
+                    Poll::Ready(Ok(())) => *driver = None,
+                    Poll::Pending => {}
                 }
-                // Closed: the statement's own future fails as closed.
-                Poll::Ready(Ok(())) => *driver = None,
-                Poll::Pending => {}
             }
-        }
-        fut.as_mut().poll(cx).map(Ok)
-    }))
+            fut.as_mut().poll(cx).map(Ok)
+        }))
+    }
 }
 
 /// A statement of a pipeline: a prepared statement with its parameters,
