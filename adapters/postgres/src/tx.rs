@@ -366,6 +366,8 @@ pub(crate) struct PgTx<'a> {
     failed: Option<StoreError>,
     /// The `BEGIN` not sent yet: it goes with the first statement.
     begin: Option<&'static str>,
+    /// `BEGIN` was sent: dropping the transaction rolls it back.
+    on_server: bool,
     /// A new member whose write waits for the next statement
     /// ([`Self::run_all`]).
     new_member: Option<NewMemberWrite>,
@@ -421,6 +423,7 @@ impl<'a> PgTx<'a> {
             store,
             lease,
             begin: Some(sql),
+            on_server: false,
             new_member: None,
             acceptance: None,
             by_secret: None,
@@ -521,6 +524,10 @@ impl<'a> PgTx<'a> {
             })
             .and_then(|out| out),
         };
+        if begin.is_some() {
+            // Sent (whatever came back): from now on a drop rolls back.
+            self.on_server = true;
+        }
         let mut answers = self.counted(out)?;
         if let Some(nm) = member {
             if answers.is_empty() {
@@ -642,7 +649,9 @@ impl<'a> PgTx<'a> {
     fn send_begin(&mut self) -> StoreResult<()> {
         if let Some(begin) = self.begin.take() {
             let conn = self.lease.conn()?;
-            if let Err(e) = conn.client.batch_execute(begin) {
+            let begun = conn.client.batch_execute(begin);
+            self.on_server = true;
+            if let Err(e) = begun {
                 self.lease.mark_broken();
                 return Err(db_err(e));
             }
@@ -1247,15 +1256,11 @@ impl<'a> PgTx<'a> {
             return;
         }
         self.closed = true;
-        if self.begin.take().is_some() {
-            // Nothing was sent.
-            return;
-        }
-        if std::thread::panicking() && tokio::runtime::Handle::try_current().is_ok() {
-            // Unwinding from the client's refusal to block a runtime's
-            // thread (it panics there, at every statement, before sending
-            // anything): nothing was sent on this thread, and a
-            // `ROLLBACK` would only panic again, inside this drop.
+        if !self.on_server {
+            // `BEGIN` never reached the server: not sent yet, or the
+            // client refused to block a runtime's thread (it panics there
+            // before sending anything; a `ROLLBACK` would only panic
+            // again, inside this drop). The connection is as it was lent.
             return;
         }
         let ok = self

@@ -70,3 +70,37 @@ fn the_blocking_client_refuses_an_async_task() {
         "expected the postgres client to refuse a runtime worker: {outcome:?}"
     );
 }
+
+/// A panic on a thread of tokio's blocking pool (inside the runtime's
+/// context, where blocking is allowed) after a transaction's statements
+/// reached the server: dropping the transaction still rolls it back, and
+/// the pool's one connection goes back clean (a connection returned in
+/// its transaction would let the next command see, and commit, the
+/// panicked one's writes).
+#[test]
+fn a_panic_on_a_blocking_thread_rolls_the_transaction_back() {
+    let Some(f) = Fresh::new_with(|o| o.max_connections = 1) else {
+        return;
+    };
+    let org = org_id(1);
+    let mut tx = begin(&*f.store);
+    tx.put_organization(&organization(&org)).expect("org");
+    tx.commit().expect("commit");
+    let store = f.dyn_store();
+    let in_task = org.clone();
+    let outcome = runtime().block_on(async move {
+        tokio::task::spawn_blocking(move || {
+            let mut tx = store.begin().expect("begin");
+            // Keys not read free: the general write, sent at once.
+            tx.put_member(&member(&in_task, "mem_1", "a@x.test"))
+                .expect("member");
+            panic!("a bug in the middle of a command");
+        })
+        .await
+    });
+    assert!(outcome.is_err_and(|e| e.is_panic()));
+    let mut tx = begin(&*f.store);
+    assert_eq!(tx.member_by_contact(&org, "a@x.test").expect("read"), None);
+    tx.commit().expect("commit");
+    assert_eq!(count(&mut f.sql(), "SELECT count(*) FROM members"), 0);
+}
