@@ -10,10 +10,12 @@
 //! protocol lets a client send statements without waiting (each with its
 //! own `Sync`, answered in order), which `tokio_postgres` does for futures
 //! polled together; this client is that driver on a current-thread
-//! runtime, as `postgres::Client` is, plus [`PgClient::pipeline`], which
-//! sends two statements before reading either answer. The store uses it
+//! runtime, as `postgres::Client` is, plus [`PgClient::pipeline_all`], which
+//! sends several statements before reading any answer. The store uses it
 //! for what never depends on an answer it has not read: `BEGIN` with a
-//! transaction's first statement, and `COMMIT` with its last write.
+//! transaction's first statement, the organization lock and a new member
+//! with the statement after them, `COMMIT` with its last write, an
+//! accept's reads together.
 //!
 //! Every wait for the server is counted (`PostgresStore::round_trips`).
 
@@ -34,11 +36,6 @@ use tokio_postgres::{Config, ToStatement};
 /// them to the client's waiting statements.
 type Driver = Pin<Box<dyn Future<Output = Result<(), Error>> + Send>>;
 
-/// The outcomes of two statements sent together, in order; the outer
-/// error is the connection's (it failed before both were answered).
-pub(crate) type Both<A, B> = Result<(Result<A, Error>, Result<B, Error>), Error>;
-
-/// A connection.
 /// (Fields drop in order: the client and the connection's socket before
 /// the runtime whose reactor the socket is registered with.)
 pub(crate) struct PgClient {
@@ -147,20 +144,13 @@ impl PgClient {
         self.io.wait(self.client.prepare(sql)).and_then(|r| r)
     }
 
-    /// Sends `first` and then `then` without waiting in between: one
-    /// round trip. The server runs them in order, each ending with its own
-    /// `Sync`, so an error of `first` does not stop `then`: both outcomes
-    /// are returned, and the caller decides what `then` is worth. (A
-    /// `COMMIT` sent after a statement that failed rolls the aborted
-    /// transaction back: the server answers `ROLLBACK`, not an error.)
-    pub(crate) fn pipeline(&mut self, first: Then<'_>, then: Then<'_>) -> Both<Answer, Answer> {
-        let c = &self.client;
-        self.io.wait(both(first.run(c), then.run(c)))
-    }
-
     /// Sends every statement of `all` without waiting in between, then
-    /// reads their answers: one round trip. As [`PgClient::pipeline`],
-    /// each statement's outcome is its own.
+    /// reads their answers: one round trip. The server runs them in order,
+    /// each ending with its own `Sync`, so an error of one does not stop
+    /// the next: every outcome is returned, and the caller decides what
+    /// the later ones are worth. (A `COMMIT` sent after a statement that
+    /// failed rolls the aborted transaction back: the server answers
+    /// `ROLLBACK`, not an error.)
     pub(crate) fn pipeline_all(
         &mut self,
         all: Vec<Then<'_>>,
@@ -274,36 +264,6 @@ impl<'a> Then<'a> {
             }
         }
     }
-}
-
-/// Both futures, `a` polled before `b` each time: their requests go out in
-/// that order on their first poll, before either answer is read.
-async fn both<A: Future, B: Future>(a: A, b: B) -> (A::Output, B::Output) {
-    let mut a = pin!(a);
-    let mut b = pin!(b);
-    let mut ra = None;
-    let mut rb = None;
-    poll_fn(|cx| {
-        if ra.is_none() {
-            if let Poll::Ready(v) = a.as_mut().poll(cx) {
-                ra = Some(v);
-            }
-        }
-        if rb.is_none() {
-            if let Poll::Ready(v) = b.as_mut().poll(cx) {
-                rb = Some(v);
-            }
-        }
-        match (ra.take(), rb.take()) {
-            (Some(x), Some(y)) => Poll::Ready((x, y)),
-            (x, y) => {
-                ra = x;
-                rb = y;
-                Poll::Pending
-            }
-        }
-    })
-    .await
 }
 
 /// A statement sent or to be sent, its answer to come.

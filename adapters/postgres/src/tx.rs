@@ -950,13 +950,21 @@ impl<'a> PgTx<'a> {
         let st = conn.statement(sql)?;
         let sent = conn
             .client
-            .pipeline(Then::Execute(&st, params), Then::Simple("COMMIT"));
+            .pipeline_all(vec![Then::Execute(&st, params), Then::Simple("COMMIT")])
+            .map(|answers| {
+                let mut answers = answers.into_iter();
+                (answers.next(), answers.next())
+            });
         self.closed = true;
         let out = match sent {
-            Ok((Ok(_), Ok(_))) => Ok(()),
+            Ok((Some(Ok(_)), Some(Ok(_)))) => Ok(()),
             // Rolled back by the `COMMIT` (an aborted transaction's).
-            Ok((Err(e), Ok(_))) => Err(db_err(e)),
-            Ok((_, Err(e))) | Err(e) => {
+            Ok((Some(Err(e)), Some(Ok(_)))) => Err(db_err(e)),
+            Ok((_, None)) | Ok((None, _)) => {
+                self.lease.mark_broken();
+                Err(StoreError::Corrupt("a statement without an answer".into()))
+            }
+            Ok((_, Some(Err(e)))) | Err(e) => {
                 // The outcome is unknown if the connection dropped: never
                 // reuse it.
                 self.lease.mark_broken();
