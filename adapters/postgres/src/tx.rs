@@ -69,6 +69,7 @@ use enlist::{
 };
 use enlist::{MembershipRequest, MembershipRequestQuery, StoredDomain};
 use postgres::Row;
+use postgres::error::SqlState;
 use postgres::types::ToSql;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
@@ -85,8 +86,13 @@ struct Head {
     /// The version was raised: this transaction writes the organization.
     writing: bool,
     /// The seq of the organization's last event, this transaction's
-    /// included (valid once `writing`).
+    /// included (valid once `writing`, or when read along with `version`).
     event_seq: i64,
+    /// The organization's last event seq as read with `version` (its
+    /// organization read, [`ORG_FIRST_SQL`]): events get their numbers
+    /// from it before the lock's answer, which must then repeat it (the
+    /// seq only moves under a raised version).
+    read_seq: Option<i64>,
 }
 
 /// What a key of [`PgTx::free`] is.
@@ -137,6 +143,15 @@ struct InvitationBuffer {
     ids: HashSet<String>,
     keys: HashSet<String>,
     secrets: HashSet<Vec<u8>>,
+}
+
+/// What an invitation read by its secret held (see [`PgTx::priors`]).
+struct Prior {
+    org: OrgId,
+    status: &'static str,
+    license: String,
+    /// Its people row's body, unparsed (parsed only if used).
+    person: Option<String>,
 }
 
 /// Invitations written in one statement at most: bounds the statement's
@@ -354,9 +369,9 @@ pub(crate) struct PgTx<'a> {
     /// transaction read no live member of (`member_by_contact`,
     /// `member_by_user_ref`), and has written no member of since: a new
     /// member that holds only such keys is written without looking them
-    /// up again (see [`PgTx::put_new_member`]). Sound as the recipients'
-    /// cache is: another commit in the organization between the read and
-    /// this transaction's lock fails the lock's version check.
+    /// up again (see `put_member`). Sound as the recipients' cache is:
+    /// another commit in the organization between the read and this
+    /// transaction's lock fails the lock's version check.
     free: HashSet<(OrgId, Free, String)>,
     /// Invitations written at the next statement (or commit).
     invitations: Option<InvitationBuffer>,
@@ -387,6 +402,10 @@ pub(crate) struct PgTx<'a> {
     /// The organization lock (its id and the version this transaction
     /// read) that [`Self::write_lock`] left to go with the next statement.
     lock: Option<(OrgId, i64)>,
+    /// Invitations read by their secret, by id: what their row and people
+    /// row held, for [`Self::commit_at_once`] (valid while this
+    /// transaction has written nothing, which it checks).
+    priors: HashMap<String, Prior>,
     /// `COMMIT` or `ROLLBACK` was sent.
     closed: bool,
     /// A read-only snapshot (a dry run): it never locks an organization,
@@ -411,7 +430,7 @@ impl<'a> PgTx<'a> {
     }
 
     /// The transaction's `BEGIN` is sent with its first statement, in the
-    /// same round trip (see [`Self::begin_and_run`]); a transaction that
+    /// same round trip (see [`Self::run_all`]); a transaction that
     /// runs no statement sends nothing.
     fn begin_with(
         store: &'a PostgresStore,
@@ -430,6 +449,7 @@ impl<'a> PgTx<'a> {
             by_account: None,
             org_groups: None,
             lock: None,
+            priors: HashMap::new(),
             heads: HashMap::new(),
             pending: BTreeMap::new(),
             recipients: RecipientCache::default(),
@@ -516,7 +536,7 @@ impl<'a> PgTx<'a> {
         };
         let out = match &member {
             None => self.send_all(begin, lock.as_ref(), all),
-            Some(nm) => with_new_member(nm, |first| {
+            Some(nm) => with_new_member(nm, NEW_MEMBER_SQL, |first| {
                 let mut full = Vec::with_capacity(all.len() + 1);
                 full.push(first);
                 full.extend_from_slice(all);
@@ -573,7 +593,7 @@ impl<'a> PgTx<'a> {
         let mut retried = false;
         loop {
             let conn = self.lease.conn()?;
-            let sent = send(conn, begin, lock, all);
+            let sent = send(conn, begin, lock, all, false);
             if begin.is_some() && !retried && conn.client.is_closed() {
                 retried = true;
                 self.lease.discard();
@@ -725,16 +745,17 @@ impl<'a> PgTx<'a> {
                     locked: true,
                     writing: false,
                     event_seq: get(&r, 1)?,
+                    read_seq: None,
                 },
                 None => Head::absent(),
             }
         } else {
             let row = self.query_opt(
-                "SELECT version FROM org_heads WHERE org_id = $1",
+                "SELECT version, event_seq FROM org_heads WHERE org_id = $1",
                 &[&org.as_str()],
             )?;
             match row {
-                Some(r) => Head::seen(get(&r, 0)?),
+                Some(r) => Head::seen(get(&r, 0)?, Some(get(&r, 1)?)),
                 None => Head::absent(),
             }
         };
@@ -744,9 +765,9 @@ impl<'a> PgTx<'a> {
 
     /// Notes a version read in the same statement as the data (global
     /// scans), unless the organization was touched before.
-    fn note_version(&mut self, org: &OrgId, version: Option<i64>) {
+    fn note_version(&mut self, org: &OrgId, version: Option<i64>, read_seq: Option<i64>) {
         self.heads.entry(org.clone()).or_insert(match version {
-            Some(v) => Head::seen(v),
+            Some(v) => Head::seen(v, read_seq),
             None => Head::absent(),
         });
     }
@@ -755,7 +776,7 @@ impl<'a> PgTx<'a> {
     /// fails with [`StoreError::Conflict`] if the organization changed
     /// since this transaction first read it. In the common case (a version
     /// read, no lock held yet) the `UPDATE` waits to go to the server with
-    /// the next statement, in the same round trip ([`Self::lock_and_run`]):
+    /// the next statement, in the same round trip ([`Self::run_all`]):
     /// the server runs it first, and its answer is checked before that
     /// statement's, so a stale read is still a `Conflict` before anything
     /// of the transaction is committed.
@@ -812,7 +833,20 @@ impl<'a> PgTx<'a> {
             self.store.mark_contended(org);
             return Err(StoreError::Conflict);
         };
-        let event_seq: i64 = get(&row, 0)?;
+        let answer: i64 = get(&row, 0)?;
+        let before = self.heads.get(org).copied();
+        // Events numbered from the seq read with the version keep their
+        // numbers: the lock found the version unchanged, so the seq is too.
+        let event_seq = match before {
+            Some(h) if !h.writing && h.read_seq.is_some() => {
+                if h.read_seq != Some(answer) {
+                    self.store.mark_contended(org);
+                    return Err(StoreError::Conflict);
+                }
+                h.event_seq
+            }
+            _ => answer,
+        };
         self.heads.insert(
             org.clone(),
             Head {
@@ -820,6 +854,7 @@ impl<'a> PgTx<'a> {
                 locked: true,
                 writing: true,
                 event_seq,
+                read_seq: before.and_then(|h| h.read_seq),
             },
         );
         Ok(())
@@ -881,57 +916,11 @@ impl<'a> PgTx<'a> {
     /// and counters in one statement (see [`flush_sql`]), and with `commit`
     /// sends `COMMIT` right after it: true if it did.
     fn flush_org(&mut self, org: &OrgId, p: Pending, commit: bool) -> StoreResult<bool> {
-        let people = crate::people::writes(&p.people)?;
-        let rest = !(p.events.is_empty() && p.outbox.is_empty() && p.open_counts.is_empty());
-        let Some(parts) = FlushParts::of(people.is_some(), rest) else {
-            return Ok(false);
-        };
-        let counts: Vec<_> = p.open_counts.iter().filter(|(_, d)| **d != 0).collect();
-        let count_keys: Vec<&str> = counts.iter().map(|((k, _), _)| k.as_str()).collect();
-        let count_statuses: Vec<&str> = counts.iter().map(|((_, s), _)| *s).collect();
-        let count_deltas: Vec<i64> = counts.iter().map(|(_, d)| **d).collect();
-        let last_seq = p.events.last().map(|e| e.0);
-        let (seqs, event_bodies): (Vec<i64>, Vec<String>) = p.events.into_iter().unzip();
-        let rows: Vec<OutboxRow> = p.outbox.into_values().collect();
-        let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
-        let invs: Vec<&str> = rows.iter().map(|r| r.invitation_id.as_str()).collect();
-        let statuses: Vec<&str> = rows.iter().map(|r| r.status).collect();
-        let next_s: Vec<i64> = rows.iter().map(|r| r.next.0).collect();
-        let next_ns: Vec<i32> = rows.iter().map(|r| r.next.1).collect();
-        let created_s: Vec<i64> = rows.iter().map(|r| r.created.0).collect();
-        let created_ns: Vec<i32> = rows.iter().map(|r| r.created.1).collect();
-        let bodies: Vec<&str> = rows.iter().map(|r| r.body.as_str()).collect();
-        let org_p = org.as_str();
-        let rest_params: [&(dyn ToSql + Sync); REST_PARAMS] = [
-            &seqs,
-            &event_bodies,
-            &ids,
-            &invs,
-            &statuses,
-            &next_s,
-            &next_ns,
-            &created_s,
-            &created_ns,
-            &bodies,
-            &last_seq.unwrap_or(0),
-            &last_seq.is_some(),
-            &count_keys,
-            &count_statuses,
-            &count_deltas,
-        ];
-        let mut params: Vec<&(dyn ToSql + Sync)> = vec![&org_p];
-        if let Some(w) = &people {
-            params.extend(w.params());
-        }
-        if rest {
-            params.extend(rest_params);
-        }
-        if commit {
-            self.execute_and_commit(flush_sql(parts), &params)?;
-            return Ok(true);
-        }
-        self.execute(flush_sql(parts), &params)?;
-        Ok(false)
+        with_flush(org, p, |st| match st {
+            None => Ok(false),
+            Some((sql, params, _)) if commit => self.execute_and_commit(sql, params).map(|()| true),
+            Some((sql, params, _)) => self.execute(sql, params).map(|_| false),
+        })?
     }
 
     /// Runs `sql` and sends `COMMIT` right after it, without waiting for
@@ -996,48 +985,11 @@ impl<'a> PgTx<'a> {
     /// The statement of [`Self::write_invitations`]: its rows say what
     /// was refused, or what each invitation replaced.
     fn check_and_write_invitations(&mut self, buffer: &InvitationBuffer) -> StoreResult<Vec<Row>> {
-        let rows = &buffer.rows;
-        let col = |f: fn(&InvitationRow) -> &str| -> Vec<&str> { rows.iter().map(f).collect() };
-        let ids = col(|r| &r.id);
-        let batches = col(|r| &r.batch);
-        let keys = col(|r| &r.key);
-        let statuses = col(|r| r.status);
-        let roles = col(|r| &r.role);
-        let kinds = col(|r| r.kind);
-        let licenses = col(|r| &r.license);
-        let bodies = col(|r| &r.body);
-        let pids = col(|r| &r.pid);
-        let hashes: Vec<Option<&[u8]>> = rows.iter().map(|r| r.hash.as_deref()).collect();
-        let created_s: Vec<i64> = rows.iter().map(|r| r.created.0).collect();
-        let created_ns: Vec<i32> = rows.iter().map(|r| r.created.1).collect();
-        let expires_s: Vec<Option<i64>> = rows.iter().map(|r| r.expires.map(|e| e.0)).collect();
-        let expires_ns: Vec<Option<i32>> = rows.iter().map(|r| r.expires.map(|e| e.1)).collect();
-        let open: Vec<bool> = rows.iter().map(|r| r.open).collect();
-        let inviters: Vec<Option<&str>> = rows.iter().map(|r| r.inviter.as_deref()).collect();
-        let user_refs: Vec<Option<&str>> = rows.iter().map(|r| r.user_ref.as_deref()).collect();
         // The new member waiting for a statement goes with it (an
         // accept's member and invitation in one round trip).
-        let params: &[&(dyn ToSql + Sync)] = &[
-            &buffer.org.as_str(),
-            &ids,
-            &batches,
-            &keys,
-            &statuses,
-            &roles,
-            &kinds,
-            &licenses,
-            &hashes,
-            &created_s,
-            &created_ns,
-            &expires_s,
-            &expires_ns,
-            &bodies,
-            &open,
-            &inviters,
-            &user_refs,
-            &pids,
-        ];
-        let mut answers = self.run_all(&[(WRITE_INVITATIONS_SQL, params, true)], true)?;
+        let mut answers = with_invitations(buffer, WRITE_INVITATIONS_SQL, |st| {
+            self.run_all(&[st], true)
+        })?;
         answers
             .pop()
             .map(Answer::rows)
@@ -1082,22 +1034,163 @@ impl<'a> PgTx<'a> {
         let InvitationBuffer { org, rows, .. } = buffer;
         for (i, row) in rows.into_iter().enumerate() {
             let n = i64::try_from(i + 1).unwrap_or(i64::MAX);
-            let counts = &mut self.pending.entry(org.clone()).or_default().open_counts;
-            if let Some(old) = old.get(&n) {
-                // `status license`: the status has no space.
-                let (status, license) = old.split_once(' ').unwrap_or((old.as_str(), ""));
-                let status = InvitationStatus::ALL
-                    .iter()
-                    .map(|s| s.as_str())
-                    .find(|s| *s == status)
-                    .ok_or_else(|| StoreError::Corrupt(format!("unknown status {status:?}")))?;
-                *counts.entry((license.to_owned(), status)).or_insert(0) -= 1;
-            }
-            *counts.entry((row.license, row.status)).or_insert(0) += 1;
+            let replaced = match old.get(&n) {
+                Some(old) => {
+                    // `status license`: the status has no space.
+                    let (status, license) = old.split_once(' ').unwrap_or((old.as_str(), ""));
+                    let status = InvitationStatus::ALL
+                        .iter()
+                        .map(|s| s.as_str())
+                        .find(|s| *s == status)
+                        .ok_or_else(|| StoreError::Corrupt(format!("unknown status {status:?}")))?;
+                    Some((status, license))
+                }
+                None => None,
+            };
             // The people row: what the table held came with the statement.
-            self.buffer_person(&org, row.pid, row.person, Some(stored.remove(&n)))?;
+            let new = (row.license, row.status);
+            let person = (row.pid, row.person);
+            self.invitation_written(&org, new, person, replaced, stored.remove(&n))?;
         }
         Ok(())
+    }
+
+    /// Buffers what writing an invitation of license and status `new`
+    /// changes besides its row: the counters (`replaced`: the status and
+    /// license of the row it replaced) and its people row (`pid`, what it
+    /// must hold; `stored`: what the table held).
+    fn invitation_written(
+        &mut self,
+        org: &OrgId,
+        new: (String, &'static str),
+        (pid, person): (String, Option<enlist::Person>),
+        replaced: Option<(&'static str, &str)>,
+        stored: Option<enlist::Person>,
+    ) -> StoreResult<()> {
+        let counts = &mut self.pending.entry(org.clone()).or_default().open_counts;
+        if let Some((status, license)) = replaced {
+            *counts.entry((license.to_owned(), status)).or_insert(0) -= 1;
+        }
+        *counts.entry(new).or_insert(0) += 1;
+        self.buffer_person(org, pid, person, Some(stored))
+    }
+
+    /// Commits in one round trip what an accept (or any transaction that
+    /// read before writing, and wrote only what it read) left waiting: the
+    /// organization lock, a new member, invitations read by their secret,
+    /// and the flush, each sent without waiting for the one before it, and
+    /// `COMMIT`. What the flush needs from their answers is known without
+    /// them: the invitations' rows and people rows as read
+    /// ([`Self::priors`]), the new member's absence, the event numbers
+    /// ([`Head::read_seq`]). Each is sure while nothing committed in the
+    /// organization since the reads, which the lock checks; and the lock,
+    /// the member's and the invitations' statements fail (their
+    /// `_OR_FAIL` forms) where they would answer otherwise, so that the
+    /// `COMMIT` rolls back. Such a failure is a [`StoreError::Conflict`]
+    /// with the organization marked contended: the engine runs the command
+    /// again, and the retry, locking at its first read, takes the ordinary
+    /// path and gets the ordinary answer. False (nothing done) when the
+    /// transaction is not of that shape.
+    fn commit_at_once(&mut self) -> StoreResult<bool> {
+        self.alive()?;
+        let Some((org, version)) = self.lock.clone() else {
+            return Ok(false);
+        };
+        let known = self.begin.is_none()
+            && self.heads.values().all(|h| !h.writing)
+            && self.pending.keys().all(|o| *o == org)
+            && self.heads.get(&org).is_some_and(|h| h.read_seq.is_some())
+            && self
+                .new_member
+                .as_ref()
+                .is_none_or(|nm| nm.member.org_id == org)
+            && self.invitations.as_ref().is_none_or(|b| {
+                b.org == org
+                    && b.rows
+                        .iter()
+                        .all(|r| self.priors.get(&r.id).is_some_and(|p| p.org == org))
+            });
+        if !known {
+            return Ok(false);
+        }
+        self.lock = None;
+        let member = self.new_member.take();
+        let buffer = self.invitations.take();
+        // What their answers would have said.
+        if let Some(b) = &buffer {
+            for row in &b.rows {
+                let Some(prior) = self.priors.remove(&row.id) else {
+                    return Err(StoreError::Corrupt("an invitation's read was lost".into()));
+                };
+                let stored = prior
+                    .person
+                    .map(|t| from_body::<enlist::Person>("person", &t))
+                    .transpose()?;
+                let replaced = Some((prior.status, prior.license.as_str()));
+                let (pid, person) = (row.pid.clone(), row.person.clone());
+                let new = (row.license.clone(), row.status);
+                self.invitation_written(&org, new, (pid, person), replaced, stored)?;
+            }
+        }
+        if let Some(nm) = &member {
+            self.buffer_person(&org, nm.pid.clone(), nm.person.clone(), Some(None))?;
+        }
+        let pending = self.pending.remove(&org).unwrap_or_default();
+        let o = org.as_str();
+        let lock_params: [&(dyn ToSql + Sync); 2] = [&o, &version];
+        let lock: Stmt<'_> = (VERSION_LOCK_OR_FAIL_SQL, &lock_params, false);
+        let lease = &mut self.lease;
+        let sent = with_flush(&org, pending, |flush| {
+            // In this order: the member, the invitations, the flush.
+            let mut go = |mem: Option<Stmt<'_>>, inv: Option<Stmt<'_>>| {
+                let all: Vec<Stmt<'_>> = [Some(lock), mem, inv, flush]
+                    .into_iter()
+                    .flatten()
+                    .collect();
+                send(lease.conn()?, None, None, &all, true)
+            };
+            const INV: &str = WRITE_INVITATIONS_OR_FAIL_SQL;
+            const MEM: &str = NEW_MEMBER_OR_FAIL_SQL;
+            match (&buffer, &member) {
+                (Some(b), Some(nm)) => with_invitations(b, INV, |inv| {
+                    with_new_member(nm, MEM, |m| go(Some(m), Some(inv)))
+                })
+                .and_then(|s| s),
+                (Some(b), None) => with_invitations(b, INV, |inv| go(None, Some(inv))),
+                (None, Some(nm)) => with_new_member(nm, MEM, |m| go(Some(m), None)).and_then(|s| s),
+                (None, None) => go(None, None),
+            }
+        });
+        self.closed = true;
+        let mut answers = match sent.and_then(|s| s) {
+            Ok(answers) => answers,
+            Err(e) => {
+                self.lease.mark_broken();
+                return Err(e);
+            }
+        };
+        let out = match answers.pop() {
+            Some(Ok(_)) => match answers.into_iter().find_map(Result::err) {
+                None => Ok(true),
+                // Rolled back by the `COMMIT` (an aborted transaction's).
+                Some(e) if e.code() == Some(&SqlState::DIVISION_BY_ZERO) => {
+                    self.store.mark_contended(&org);
+                    Err(StoreError::Conflict)
+                }
+                Some(e) => Err(db_err(e)),
+            },
+            None => {
+                self.lease.mark_broken();
+                Err(StoreError::Corrupt("a statement without an answer".into()))
+            }
+            Some(Err(e)) => {
+                // The outcome is unknown if the connection dropped: never
+                // reuse it.
+                self.lease.mark_broken();
+                Err(db_err(e))
+            }
+        };
+        self.counted(out)
     }
 
     /// Writes what is buffered if an outbox message is among it, so that
@@ -1333,12 +1426,13 @@ impl<'a> PgTx<'a> {
 }
 
 impl Head {
-    fn seen(version: i64) -> Self {
+    fn seen(version: i64, read_seq: Option<i64>) -> Self {
         Head {
             version: Some(version),
             locked: false,
             writing: false,
-            event_seq: 0,
+            event_seq: read_seq.unwrap_or(0),
+            read_seq,
         }
     }
 
@@ -1348,6 +1442,7 @@ impl Head {
             locked: false,
             writing: false,
             event_seq: 0,
+            read_seq: None,
         }
     }
 }
@@ -1365,7 +1460,7 @@ impl Drop for PgTx<'_> {
 /// `= ANY($2)`, the generic plan scanned a members table analyzed while
 /// small).
 /// The organization `$1`'s version and body, read at its first touch.
-const ORG_FIRST_SQL: &str = "SELECT h.version, o.body::text
+const ORG_FIRST_SQL: &str = "SELECT h.version, o.body::text, h.event_seq
      FROM (SELECT $1::text AS org_id) k
      LEFT JOIN org_heads h ON h.org_id = k.org_id
      LEFT JOIN organizations o ON o.org_id = k.org_id";
@@ -1393,6 +1488,14 @@ const GROUPS_SQL: &str = "SELECT g.body::text, coalesce(c.n, 0)::bigint
 const VERSION_LOCK_SQL: &str = "UPDATE org_heads SET version = version + 1 \
      WHERE org_id = $1 AND version = $2 RETURNING event_seq";
 
+/// [`VERSION_LOCK_SQL`] that fails (division by zero) where that one
+/// answers no row: for [`PgTx::commit_at_once`], which sends the writes
+/// after it without waiting for its answer.
+const VERSION_LOCK_OR_FAIL_SQL: &str = "WITH up AS (
+         UPDATE org_heads SET version = version + 1
+         WHERE org_id = $1 AND version = $2 RETURNING 1)
+     SELECT 1 / count(*)::int FROM up";
+
 /// A new member (live, its contact key and account read free) whose
 /// write waits for the transaction's next statement (`put_member`).
 struct NewMemberWrite {
@@ -1407,7 +1510,11 @@ struct NewMemberWrite {
 /// its contact key or account, [`PgTx::free`]; the insert checks that no
 /// member has its id, and answers whether it wrote the row and the stored
 /// people row of the member's `pid`).
-fn with_new_member<T>(nm: &NewMemberWrite, f: impl FnOnce(Stmt<'_>) -> T) -> StoreResult<T> {
+fn with_new_member<T>(
+    nm: &NewMemberWrite,
+    sql: &'static str,
+    f: impl FnOnce(Stmt<'_>) -> T,
+) -> StoreResult<T> {
     let m = &nm.member;
     // As in `put_member`, with no old version.
     let counters = counter_deltas(None, m);
@@ -1440,20 +1547,124 @@ fn with_new_member<T>(nm: &NewMemberWrite, f: impl FnOnce(Stmt<'_>) -> T) -> Sto
         &cd,
         &nm.pid,
     ];
-    Ok(f((NEW_MEMBER_SQL, &params, true)))
+    Ok(f((sql, &params, true)))
+}
+
+/// Calls `f` with the statement `sql` (the buffered invitations' write,
+/// [`WRITE_INVITATIONS_SQL`] or [`WRITE_INVITATIONS_OR_FAIL_SQL`]) and
+/// the buffer's rows as its parameters.
+fn with_invitations<T>(
+    buffer: &InvitationBuffer,
+    sql: &'static str,
+    f: impl FnOnce(Stmt<'_>) -> T,
+) -> T {
+    let rows = &buffer.rows;
+    let col = |f: fn(&InvitationRow) -> &str| -> Vec<&str> { rows.iter().map(f).collect() };
+    let ids = col(|r| &r.id);
+    let batches = col(|r| &r.batch);
+    let keys = col(|r| &r.key);
+    let statuses = col(|r| r.status);
+    let roles = col(|r| &r.role);
+    let kinds = col(|r| r.kind);
+    let licenses = col(|r| &r.license);
+    let bodies = col(|r| &r.body);
+    let pids = col(|r| &r.pid);
+    let hashes: Vec<Option<&[u8]>> = rows.iter().map(|r| r.hash.as_deref()).collect();
+    let created_s: Vec<i64> = rows.iter().map(|r| r.created.0).collect();
+    let created_ns: Vec<i32> = rows.iter().map(|r| r.created.1).collect();
+    let expires_s: Vec<Option<i64>> = rows.iter().map(|r| r.expires.map(|e| e.0)).collect();
+    let expires_ns: Vec<Option<i32>> = rows.iter().map(|r| r.expires.map(|e| e.1)).collect();
+    let open: Vec<bool> = rows.iter().map(|r| r.open).collect();
+    let inviters: Vec<Option<&str>> = rows.iter().map(|r| r.inviter.as_deref()).collect();
+    let user_refs: Vec<Option<&str>> = rows.iter().map(|r| r.user_ref.as_deref()).collect();
+    let params: &[&(dyn ToSql + Sync)] = &[
+        &buffer.org.as_str(),
+        &ids,
+        &batches,
+        &keys,
+        &statuses,
+        &roles,
+        &kinds,
+        &licenses,
+        &hashes,
+        &created_s,
+        &created_ns,
+        &expires_s,
+        &expires_ns,
+        &bodies,
+        &open,
+        &inviters,
+        &user_refs,
+        &pids,
+    ];
+    f((sql, params, true))
+}
+
+/// Calls `f` with the statement of one organization's flush (see
+/// [`PgTx::flush_org`]) and its parameters, or with none when `p` holds
+/// nothing to write.
+fn with_flush<T>(org: &OrgId, p: Pending, f: impl FnOnce(Option<Stmt<'_>>) -> T) -> StoreResult<T> {
+    let people = crate::people::writes(&p.people)?;
+    let rest = !(p.events.is_empty() && p.outbox.is_empty() && p.open_counts.is_empty());
+    let Some(parts) = FlushParts::of(people.is_some(), rest) else {
+        return Ok(f(None));
+    };
+    let counts: Vec<_> = p.open_counts.iter().filter(|(_, d)| **d != 0).collect();
+    let count_keys: Vec<&str> = counts.iter().map(|((k, _), _)| k.as_str()).collect();
+    let count_statuses: Vec<&str> = counts.iter().map(|((_, s), _)| *s).collect();
+    let count_deltas: Vec<i64> = counts.iter().map(|(_, d)| **d).collect();
+    let last_seq = p.events.last().map(|e| e.0);
+    let (seqs, event_bodies): (Vec<i64>, Vec<String>) = p.events.into_iter().unzip();
+    let rows: Vec<OutboxRow> = p.outbox.into_values().collect();
+    let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
+    let invs: Vec<&str> = rows.iter().map(|r| r.invitation_id.as_str()).collect();
+    let statuses: Vec<&str> = rows.iter().map(|r| r.status).collect();
+    let next_s: Vec<i64> = rows.iter().map(|r| r.next.0).collect();
+    let next_ns: Vec<i32> = rows.iter().map(|r| r.next.1).collect();
+    let created_s: Vec<i64> = rows.iter().map(|r| r.created.0).collect();
+    let created_ns: Vec<i32> = rows.iter().map(|r| r.created.1).collect();
+    let bodies: Vec<&str> = rows.iter().map(|r| r.body.as_str()).collect();
+    let org_p = org.as_str();
+    let rest_params: [&(dyn ToSql + Sync); REST_PARAMS] = [
+        &seqs,
+        &event_bodies,
+        &ids,
+        &invs,
+        &statuses,
+        &next_s,
+        &next_ns,
+        &created_s,
+        &created_ns,
+        &bodies,
+        &last_seq.unwrap_or(0),
+        &last_seq.is_some(),
+        &count_keys,
+        &count_statuses,
+        &count_deltas,
+    ];
+    let mut params: Vec<&(dyn ToSql + Sync)> = vec![&org_p];
+    if let Some(w) = &people {
+        params.extend(w.params());
+    }
+    if rest {
+        params.extend(rest_params);
+    }
+    Ok(f(Some((flush_sql(parts), &params, false))))
 }
 
 /// A statement for [`PgTx::run_all`]: SQL, parameters, whether its rows
 /// are wanted (a count otherwise).
 type Stmt<'a> = (&'a str, &'a [&'a (dyn ToSql + Sync)], bool);
 
-/// Sends `begin`, the lock and `all` on `conn` in one round trip (see
-/// [`PgTx::run_all`]): each one's outcome, in that order.
+/// Sends `begin`, the lock, `all` and with `commit` a `COMMIT` on `conn`
+/// in one round trip (see [`PgTx::run_all`]): each one's outcome, in that
+/// order.
 fn send(
     conn: &mut crate::pool::Conn,
     begin: Option<&'static str>,
     lock: Option<&(OrgId, i64)>,
     all: &[Stmt<'_>],
+    commit: bool,
 ) -> StoreResult<Vec<Result<Answer, postgres::Error>>> {
     let lock_org = lock.map(|(o, _)| o.as_str());
     let lock_params: Option<[&(dyn ToSql + Sync); 2]> = match (&lock_org, lock) {
@@ -1477,6 +1688,9 @@ fn send(
     }
     for (st, (_, params, rows)) in statements.iter().zip(all) {
         thens.push(Then::new(*rows, st, params));
+    }
+    if commit {
+        thens.push(Then::Simple("COMMIT"));
     }
     conn.client.pipeline_all(thens).map_err(db_err)
 }
@@ -1613,15 +1827,11 @@ const RECIPIENTS_SQL: &str = "SELECT x.k, m.member_id, m.body::text, i.invitatio
          WHERE org_id = $1 AND recipient_key = x.k AND status IN ('staged', 'pending')
          LIMIT 2) AS i ON true";
 
-/// The statement of `check_and_write_invitations`: `$1` the organization,
-/// `$2` to `$18` the buffered rows' columns. Each look-up is one probe by
-/// key per row (`invitations`' primary key, secret and open-recipient
-/// indexes, `people`' primary key), kept so by `LATERAL ... OFFSET 0` and
-/// `EXISTS (... OFFSET 0)`: as joins on `org_id = $1`, a plan made while
-/// a table was small hashed the organization's rows (the person's read
-/// hashed the organization's 300 people rows at each accept of the
-/// bench).
-const WRITE_INVITATIONS_SQL: &str = "WITH x AS (
+/// The `WITH` items of the buffered invitations' write (see
+/// [`WRITE_INVITATIONS_SQL`]), for its two final statements.
+macro_rules! write_invitations_ctes {
+    () => {
+        "WITH x AS (
                  SELECT * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
                                       $7::text[], $8::text[], $9::bytea[], $10::int8[],
                                       $11::int4[], $12::int8[], $13::int4[], $14::text[],
@@ -1663,20 +1873,47 @@ const WRITE_INVITATIONS_SQL: &str = "WITH x AS (
                      body = EXCLUDED.body, inviter_id = EXCLUDED.inviter_id,
                      user_ref = EXCLUDED.user_ref
                  RETURNING 1
-             )
+             )"
+    };
+}
+
+/// The statement of `check_and_write_invitations`: `$1` the organization,
+/// `$2` to `$18` the buffered rows' columns. Each look-up is one probe by
+/// key per row (`invitations`' primary key, secret and open-recipient
+/// indexes, `people`' primary key), kept so by `LATERAL ... OFFSET 0` and
+/// `EXISTS (... OFFSET 0)`: as joins on `org_id = $1`, a plan made while
+/// a table was small hashed the organization's rows (the person's read
+/// hashed the organization's 300 people rows at each accept of the
+/// bench).
+const WRITE_INVITATIONS_SQL: &str = concat!(
+    write_invitations_ctes!(),
+    "
              SELECT n, what, NULL::text FROM clash
              UNION ALL
              SELECT n, 'old', status || ' ' || license_type FROM old
              UNION ALL
              SELECT x.n, 'person', p.body::text FROM x
              CROSS JOIN LATERAL (SELECT body FROM people
-                 WHERE org_id = $1 AND pid = x.pid OFFSET 0) AS p";
+                 WHERE org_id = $1 AND pid = x.pid OFFSET 0) AS p"
+);
+
+/// [`WRITE_INVITATIONS_SQL`] that fails (division by zero) where that one
+/// answers a refusal, and answers nothing else: for
+/// [`PgTx::commit_at_once`], which sends what follows it without waiting.
+const WRITE_INVITATIONS_OR_FAIL_SQL: &str = concat!(
+    write_invitations_ctes!(),
+    "
+             SELECT 1 / (NOT EXISTS (SELECT 1 FROM clash))::int"
+);
 
 /// The invitation of secret `$2`, its recipient key and id, the live
-/// member of that key (id and body, or nulls), and, when `$3`, the bodies
-/// of its queued outbox messages in `queued_messages_for`'s order (an
-/// index probe each: `invitations`' secret, `members_live_contact`,
-/// `outbox_queued`).
+/// member of that key (id and body, or nulls), when `$3` the bodies of
+/// its queued outbox messages in `queued_messages_for`'s order, and the
+/// invitation's row of the people view (its pid is `i.` and its id, as
+/// `enlist::store::people::invitation_pid` makes it) for a write of it
+/// that does not wait for its statement's answer ([`PgTx::commit_at_once`]).
+/// An index probe each: `invitations`' secret, `members_live_contact`,
+/// `outbox_queued`, `people`' primary key.
 const BY_SECRET_SQL: &str = "SELECT i.body::text, i.recipient_key, i.invitation_id,
             m.member_id, m.body::text,
             CASE WHEN $3 THEN
@@ -1685,7 +1922,9 @@ const BY_SECRET_SQL: &str = "SELECT i.body::text, i.recipient_key, i.invitation_
                  FROM outbox AS o
                  WHERE o.org_id = $1 AND o.invitation_id = i.invitation_id
                    AND o.status = 'queued')
-            END
+            END,
+            (SELECT p.body::text FROM people AS p
+             WHERE p.org_id = $1 AND p.pid = 'i.' || i.invitation_id)
      FROM invitations AS i
      LEFT JOIN LATERAL (SELECT member_id, body FROM members
          WHERE org_id = $1 AND contact_key = i.recipient_key AND status <> 'removed'
@@ -1706,12 +1945,11 @@ const MEMBER_BEFORE_WRITE_SQL: &str =
      UNION ALL
      SELECT NULL, NULL, NULL, body FROM people WHERE org_id = $1 AND pid = $6";
 
-/// A new member's write (see [`PgTx::put_new_member`]): the row, when no
-/// member has its id, and then only its group memberships and counters
-/// (`$13`-`$16`); then whether it was written and the stored
-/// people row `$17` (by `people`' primary key). No look-up of the
-/// organization's members: an accept's member costs one statement.
-const NEW_MEMBER_SQL: &str = "WITH up AS (
+/// The `WITH` items of a new member's write (see [`NEW_MEMBER_SQL`]), for
+/// its two final statements.
+macro_rules! new_member_ctes {
+    () => {
+        "WITH up AS (
          INSERT INTO members (org_id, member_id, contact_key, user_ref, status, role,
                               license_type, kind, body)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::text::json)
@@ -1728,9 +1966,31 @@ const NEW_MEMBER_SQL: &str = "WITH up AS (
          FROM unnest($13::text[], $14::text[], $15::text[], $16::bigint[]) AS x (w, k, s, d)
          WHERE EXISTS (SELECT 1 FROM up)
          ON CONFLICT (org_id, what, key, status) DO UPDATE SET n = counts.n + EXCLUDED.n
-     )
+     )"
+    };
+}
+
+/// A new member's write (see `put_member`): the row, when no member has
+/// its id, and then only its group memberships and counters (`$13`-`$16`);
+/// then whether it was written and the stored people row `$17` (by
+/// `people`' primary key). No look-up of the organization's members: an
+/// accept's member costs one statement.
+const NEW_MEMBER_SQL: &str = concat!(
+    new_member_ctes!(),
+    "
      SELECT EXISTS (SELECT 1 FROM up),
-            (SELECT body::text FROM people WHERE org_id = $1 AND pid = $17)";
+            (SELECT body::text FROM people WHERE org_id = $1 AND pid = $17)"
+);
+
+/// [`NEW_MEMBER_SQL`] that fails (division by zero) unless it wrote the
+/// member and no people row of `$17` was stored, and answers nothing
+/// else: for [`PgTx::commit_at_once`], which counts on both.
+const NEW_MEMBER_OR_FAIL_SQL: &str = concat!(
+    new_member_ctes!(),
+    "
+     SELECT 1 / (EXISTS (SELECT 1 FROM up)
+                 AND NOT EXISTS (SELECT 1 FROM people WHERE org_id = $1 AND pid = $17))::int"
+);
 
 /// A member or an invitation as `(id, body)`.
 type IdBody = (String, String);
@@ -1894,7 +2154,7 @@ enum PendingFilter {
 
 impl Transaction for PgTx<'_> {
     fn commit(mut self: Box<Self>) -> StoreResult<()> {
-        if self.flush_and_commit()? {
+        if self.commit_at_once()? || self.flush_and_commit()? {
             return Ok(());
         }
         self.resolve_lock()?;
@@ -1947,7 +2207,7 @@ impl Transaction for PgTx<'_> {
             ));
         };
         let version: Option<i64> = get(&row, 0)?;
-        self.note_version(org, version);
+        self.note_version(org, version, get(&row, 2)?);
         let text: Option<&str> = get(&row, 1)?;
         text.map(|t| from_body("organization", t)).transpose()
     }
@@ -2393,8 +2653,18 @@ impl Transaction for PgTx<'_> {
             let member: Option<String> = get(first, 3)?;
             let member_body: Option<String> = get(first, 4)?;
             let queued: Option<Vec<String>> = get(first, 5)?;
+            let person: Option<String> = get(first, 6)?;
             self.recipients
                 .set_member(org, &key, member.zip(member_body));
+            self.priors.insert(
+                id.clone(),
+                Prior {
+                    org: org.clone(),
+                    status: inv.status.as_str(),
+                    license: inv.license_type.clone(),
+                    person,
+                },
+            );
             if let Some(queued) = queued {
                 self.queued.insert((org.clone(), id), queued);
             }
@@ -2612,7 +2882,7 @@ impl Transaction for PgTx<'_> {
                 let mut out = Vec::with_capacity(rows.len());
                 for r in &rows {
                     let org = OrgId::from(get::<String>(r, 1)?);
-                    self.note_version(&org, get(r, 2)?);
+                    self.note_version(&org, get(r, 2)?, None);
                     out.push(body(r, 0, "invitation")?);
                 }
                 Ok(out)
@@ -2626,8 +2896,17 @@ impl Transaction for PgTx<'_> {
         self.alive()?;
         key_text("org_id", event.org_id.as_str())?;
         self.write_lock(&event.org_id)?;
-        // The event's number is the lock's answer.
-        self.resolve_lock()?;
+        // The event's number follows the seq read with the organization's
+        // version while the lock waits for a statement (the lock's answer
+        // must repeat it, [`Self::locked`]); else it is the lock's answer.
+        let numbered = self.lock.as_ref().is_some_and(|(o, _)| *o == event.org_id)
+            && self
+                .heads
+                .get(&event.org_id)
+                .is_some_and(|h| !h.writing && h.read_seq.is_some());
+        if !numbered {
+            self.resolve_lock()?;
+        }
         let head = self
             .heads
             .get_mut(&event.org_id)
@@ -2760,7 +3039,7 @@ impl Transaction for PgTx<'_> {
             return Ok(None);
         };
         let org = OrgId::from(get::<String>(r, 1)?);
-        self.note_version(&org, get(r, 2)?);
+        self.note_version(&org, get(r, 2)?, None);
         Ok(Some(body(r, 0, "outbox message")?))
     }
 
@@ -2795,7 +3074,7 @@ impl Transaction for PgTx<'_> {
                 let mut out = Vec::with_capacity(rows.len());
                 for r in &rows {
                     let org = OrgId::from(get::<String>(r, 1)?);
-                    self.note_version(&org, get(r, 2)?);
+                    self.note_version(&org, get(r, 2)?, None);
                     out.push(body(r, 0, "outbox message")?);
                 }
                 Ok(out)
@@ -3130,7 +3409,7 @@ impl Transaction for PgTx<'_> {
             let mut walk = Vec::with_capacity(rows.len());
             for r in &rows {
                 let o = OrgId::from(get::<String>(r, 1)?);
-                self.note_version(&o, get(r, 2)?);
+                self.note_version(&o, get(r, 2)?, None);
                 walk.push(body(r, 0, "invitation")?);
             }
             walks.push(walk);
@@ -3532,6 +3811,7 @@ impl Transaction for PgTx<'_> {
                     locked: true,
                     writing: false,
                     event_seq: get(r, 2)?,
+                    read_seq: None,
                 },
             );
             orgs.push(o);
@@ -3608,6 +3888,7 @@ impl PgTx<'_> {
                 locked: true,
                 writing: false,
                 event_seq: get(r, 2)?,
+                read_seq: None,
             };
             self.heads.entry(org).or_insert(head);
         }

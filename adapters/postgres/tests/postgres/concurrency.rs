@@ -5,8 +5,9 @@
 
 use crate::common::*;
 use enlist::{
-    Actor, EngineConfig, Enlist, Error, InviteRequest, LimitKind, Policy, RecipientInput,
-    Recipients, RejectReason, SeededSecrets, StoreError,
+    Actor, EngineConfig, Enlist, Error, InvitationStatus, InviteRequest, LimitKind, MemberStatus,
+    OrgId, Policy, RecipientInput, Recipients, RejectReason, SeededSecrets, StoreError,
+    Transaction, UniqueRule,
 };
 use enlist_postgres::PostgresStore;
 use std::collections::{BTreeMap, BTreeSet};
@@ -470,4 +471,214 @@ fn eight_outbox_workers_send_each_message_once_without_conflicts() {
     assert_eq!(unique, queued, "every message is sent, none lost");
     let conflicts: u64 = stores.iter().map(|s| s.conflicts_seen()).sum();
     assert_eq!(conflicts, 0, "workers retried each other");
+}
+
+/// A transaction that read before it wrote and wrote what it read (an
+/// accept) commits in one round trip: the lock, its writes and `COMMIT`
+/// sent together. A stale read is still a conflict, and nothing of the
+/// transaction is committed: the lock fails at the server instead of
+/// answering no row, so the `COMMIT` after it rolls back.
+#[test]
+fn a_commit_at_once_after_a_stale_read_is_a_conflict_and_commits_nothing() {
+    // One connection, so that the warm-up prepares the statements.
+    let Some(f) = Fresh::new_with(|o| o.max_connections = 1) else {
+        return;
+    };
+    let setup = |org: &OrgId| {
+        let inv = invitation(org, "inv_1", "r@x.test", 1);
+        let mut tx = begin(&*f.store);
+        tx.put_organization(&organization(org)).unwrap();
+        tx.put_invitation(&inv).unwrap();
+        tx.commit().unwrap();
+        inv.secret_hash.expect("a secret")
+    };
+    // The warm-up: an accept's writes in another organization, in one
+    // round trip with the commit.
+    let warm = org_id(2);
+    let hash = setup(&warm);
+    let mut a = begin(&*f.store);
+    assert!(a.organization(&warm).unwrap().is_some());
+    let mut read = a
+        .invitation_by_secret(&warm, &hash)
+        .unwrap()
+        .expect("found");
+    read.status = InvitationStatus::Accepted;
+    a.put_invitation(&read).unwrap();
+    a.append_event(&event(&warm, 1)).unwrap();
+    let before = f.store.round_trips();
+    a.commit().unwrap();
+    assert!(f.store.round_trips() - before <= 3, "prepared at most");
+    let org = org_id(1);
+    let hash = setup(&org);
+    // A reads the organization and the invitation by its secret...
+    let mut a = begin(&*f.store);
+    assert!(a.organization(&org).unwrap().is_some());
+    let mut read = a.invitation_by_secret(&org, &hash).unwrap().expect("found");
+    // ...B writes the organization and commits...
+    let other = f.another();
+    let mut b = begin(&*other);
+    b.put_member(&member(&org, "mem_b", "b@x.test")).unwrap();
+    b.commit().unwrap();
+    // ...and A's writes go in one round trip with its commit, refused.
+    read.status = InvitationStatus::Accepted;
+    a.put_invitation(&read).unwrap();
+    a.append_event(&event(&org, 1)).unwrap();
+    let before = f.store.round_trips();
+    let e = a.commit().unwrap_err();
+    assert!(matches!(e, StoreError::Conflict), "{e:?}");
+    assert_eq!(f.store.round_trips() - before, 1, "one round trip");
+    let mut c = f.sql();
+    let in_org = "FROM events WHERE org_id = 'org_1'";
+    assert_eq!(count(&mut c, &format!("SELECT count(*) {in_org}")), 0);
+    assert_eq!(
+        count(
+            &mut c,
+            "SELECT count(*) FROM invitations WHERE status = 'pending' AND org_id = 'org_1'"
+        ),
+        1
+    );
+    // The retry (the organization is contended now: locked at its first
+    // read) commits.
+    let mut a = begin(&*f.store);
+    let mut read = a.invitation_by_secret(&org, &hash).unwrap().expect("found");
+    read.status = InvitationStatus::Accepted;
+    a.put_invitation(&read).unwrap();
+    a.append_event(&event(&org, 1)).unwrap();
+    a.commit().unwrap();
+    assert_eq!(count(&mut c, &format!("SELECT count(*) {in_org}")), 1);
+}
+
+/// The commit at once writes a new member (its contact key and account
+/// read free) counting on no member having its id: where one does, the
+/// member's statement fails at the server, nothing is committed, and the
+/// retry writes it the ordinary way.
+#[test]
+fn a_commit_at_once_whose_new_member_id_is_taken_commits_nothing() {
+    let Some(f) = Fresh::new() else { return };
+    let org = org_id(1);
+    let inv = invitation(&org, "inv_1", "r@x.test", 1);
+    let hash = inv.secret_hash.expect("a secret");
+    let mut removed = member(&org, "mem_1", "old@x.test");
+    removed.status = MemberStatus::Removed;
+    let mut tx = begin(&*f.store);
+    tx.put_organization(&organization(&org)).unwrap();
+    tx.put_invitation(&inv).unwrap();
+    tx.put_member(&removed).unwrap();
+    tx.commit().unwrap();
+    // An accept that makes the removed member live again under a new
+    // contact key: the key and the account are free, its id is not.
+    let accept = |tx: &mut Box<dyn Transaction + '_>| -> Result<(), StoreError> {
+        assert!(tx.organization(&org)?.is_some());
+        let mut read = tx.invitation_by_secret(&org, &hash)?.expect("found");
+        assert!(tx.member_by_contact(&org, "r@x.test")?.is_none());
+        assert!(tx.member_by_user_ref(&org, "acct-mem_1")?.is_none());
+        tx.put_member(&member(&org, "mem_1", "r@x.test"))?;
+        read.status = InvitationStatus::Accepted;
+        tx.put_invitation(&read)?;
+        tx.append_event(&event(&org, 1))?;
+        Ok(())
+    };
+    let mut a = begin(&*f.store);
+    accept(&mut a).unwrap();
+    let e = a.commit().unwrap_err();
+    assert!(matches!(e, StoreError::Conflict), "{e:?}");
+    let mut c = f.sql();
+    assert_eq!(count(&mut c, "SELECT count(*) FROM events"), 0);
+    assert_eq!(
+        count(
+            &mut c,
+            "SELECT count(*) FROM members WHERE status = 'removed' AND contact_key = 'old@x.test'"
+        ),
+        1
+    );
+    // (The removed member's people row is the one that was stored.)
+    let live_row = "SELECT count(*) FROM people WHERE pid = 'm.mem_1' AND status = 'active'";
+    assert_eq!(count(&mut c, live_row), 0);
+    let mut a = begin(&*f.store);
+    accept(&mut a).unwrap();
+    a.commit().unwrap();
+    assert_eq!(
+        count(
+            &mut c,
+            "SELECT count(*) FROM members WHERE status = 'active' AND contact_key = 'r@x.test'"
+        ),
+        1
+    );
+    assert_eq!(count(&mut c, live_row), 1);
+    assert_eq!(
+        count(&mut c, "SELECT count(*) FROM people WHERE pid = 'i.inv_1'"),
+        0
+    );
+    assert_eq!(count(&mut c, "SELECT count(*) FROM events"), 1);
+}
+
+/// An invitation rewritten at once that the uniqueness rules refuse (here
+/// reopened for a recipient who holds another open invitation) fails at
+/// the server, commits nothing, and the retry reports the refusal itself.
+#[test]
+fn a_commit_at_once_refused_by_a_uniqueness_rule_reports_it_on_the_retry() {
+    let Some(f) = Fresh::new() else { return };
+    let org = org_id(1);
+    let open = invitation(&org, "inv_1", "r@x.test", 1);
+    let mut closed = invitation(&org, "inv_2", "s@x.test", 2);
+    closed.status = InvitationStatus::Revoked;
+    let hash = closed.secret_hash.expect("a secret");
+    let mut tx = begin(&*f.store);
+    tx.put_organization(&organization(&org)).unwrap();
+    tx.put_invitation(&open).unwrap();
+    tx.put_invitation(&closed).unwrap();
+    tx.commit().unwrap();
+    let reopen = |tx: &mut Box<dyn Transaction + '_>| -> Result<(), StoreError> {
+        assert!(tx.organization(&org)?.is_some());
+        let mut read = tx.invitation_by_secret(&org, &hash)?.expect("found");
+        read.status = InvitationStatus::Pending;
+        read.recipient_key = "r@x.test".into();
+        tx.put_invitation(&read)?;
+        tx.append_event(&event(&org, 1))?;
+        Ok(())
+    };
+    let mut a = begin(&*f.store);
+    reopen(&mut a).unwrap();
+    let e = a.commit().unwrap_err();
+    assert!(matches!(e, StoreError::Conflict), "{e:?}");
+    let mut c = f.sql();
+    assert_eq!(count(&mut c, "SELECT count(*) FROM events"), 0);
+    let mut a = begin(&*f.store);
+    let e = match reopen(&mut a) {
+        Err(e) => e,
+        Ok(()) => a.commit().unwrap_err(),
+    };
+    assert!(
+        matches!(e, StoreError::Unique(UniqueRule::InvitationOpenRecipient)),
+        "{e:?}"
+    );
+    assert_eq!(count(&mut c, "SELECT count(*) FROM events"), 0);
+}
+
+/// Events are numbered from the seq read with the organization's version
+/// while the lock waits for a statement; when a later statement takes the
+/// lock, its answer must repeat that seq, and the numbers already given
+/// stand: the next event follows them.
+#[test]
+fn events_numbered_before_the_lock_keep_their_numbers() {
+    let Some(f) = Fresh::new() else { return };
+    let org = org_id(1);
+    let mut tx = begin(&*f.store);
+    tx.put_organization(&organization(&org)).unwrap();
+    tx.append_event(&event(&org, 1)).unwrap();
+    tx.commit().unwrap();
+    let mut a = begin(&*f.store);
+    assert!(a.organization(&org).unwrap().is_some());
+    assert_eq!(a.append_event(&event(&org, 2)).unwrap(), 2);
+    // A read sends the lock (no commit at once for this transaction).
+    assert!(a.member(&org, &"mem_x".into()).unwrap().is_none());
+    assert_eq!(a.append_event(&event(&org, 3)).unwrap(), 3);
+    a.commit().unwrap();
+    let seqs: Vec<u64> = begin(&*f.store)
+        .events(&org, 0, 10)
+        .unwrap()
+        .iter()
+        .map(|e| e.seq)
+        .collect();
+    assert_eq!(seqs, [1, 2, 3]);
 }

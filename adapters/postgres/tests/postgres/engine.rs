@@ -477,8 +477,9 @@ fn statements_of_a_batch_and_of_an_accept() {
 }
 
 /// The most round trips a batch of 100 may take (14 until `BEGIN` went
-/// with the first statement and `COMMIT` with the last write).
-const BATCH_ROUND_TRIPS: u64 = 12;
+/// with the first statement and `COMMIT` with the last write, 12 until
+/// events were numbered from the seq read with the organization).
+const BATCH_ROUND_TRIPS: u64 = 11;
 
 /// The most round trips an accept may take (11 until the new member's
 /// write stopped looking up the contact key and account the accept had
@@ -486,5 +487,6 @@ const BATCH_ROUND_TRIPS: u64 = 12;
 /// until the organization lock went with the write after it, 7 until the
 /// account's member and the groups were read with the invitation, 5 until
 /// the organization's read went with them, 4 until the new member's write
-/// went with the invitation's).
-const ACCEPT_ROUND_TRIPS: u64 = 3;
+/// went with the invitation's, 3 until the writes went with `COMMIT`
+/// without waiting for their answers: `PgTx::commit_at_once`).
+const ACCEPT_ROUND_TRIPS: u64 = 2;
