@@ -50,6 +50,11 @@
 //! member and the invitation's queued messages: `invitation_by_secret`
 //! (in a writing transaction) reads the two along, served once and
 //! dropped by this transaction's member and outbox writes.
+//!
+//! An accept then commits in one round trip ([`PgTx::commit_at_once`]):
+//! the lock, the member, the invitation, the flush and `COMMIT` sent
+//! together, what the flush needs from their answers known from the reads
+//! (ADR 0007).
 
 use crate::PostgresStore;
 use crate::client::{Answer, Then};
