@@ -433,7 +433,8 @@ impl PostgresStore {
         tx::PgTx::begin(self)?.explain_people(org, query, now)
     }
 
-    /// The plan PostgreSQL chooses for the admin list's first page of the
+    /// The plan PostgreSQL chooses, as a generic plan (the store's
+    /// `plan_cache_mode`), for the admin list's first page of the
     /// organizations whose slug or name starts with `prefix`: how the
     /// tests prove that it reads the two index ranges, not every
     /// organization. Runs in a transaction of its own, rolled back.

@@ -866,7 +866,8 @@ impl<'a> PgTx<'a> {
     }
 
     /// Sends the lock waiting for a statement now, alone (before what
-    /// needs its answer: an event's number, the commit).
+    /// needs its answer: an event's number when the organization's seq
+    /// was not read with its version, a commit that cannot go at once).
     fn resolve_lock(&mut self) -> StoreResult<()> {
         if self.lock.is_some() && self.invitations.is_some() {
             // The buffered invitations' statement takes the lock with it,
@@ -4100,16 +4101,19 @@ impl PgTx<'_> {
             .collect())
     }
 
-    /// The plan of the admin list's first page of organizations whose slug
-    /// or name starts with `prefix` (one line a row).
+    /// The generic plan (the store's `plan_cache_mode`) of the admin
+    /// list's first page of organizations whose slug or name starts with
+    /// `prefix` (one line a row).
     pub(crate) fn explain_organizations(&mut self, prefix: &str) -> StoreResult<Vec<String>> {
         let (low, high) = store::people::prefix_range(prefix);
-        let after: Option<String> = None;
-        let rows = self.query(
-            &format!("EXPLAIN {}", crate::orgs::LIST_BY_PREFIX),
-            &[&after, &low, &high, &51i64],
-        )?;
-        rows.iter().map(|r| get::<String>(r, 0)).collect()
+        // `EXPLAIN EXECUTE` takes no parameters: the values go as literals.
+        let literal = |v: &str| format!("'{}'", v.replace('\'', "''"));
+        let high = high.as_deref().map_or_else(|| "NULL".to_owned(), literal);
+        self.explain_generic(
+            "text, text, text, bigint",
+            crate::orgs::LIST_BY_PREFIX,
+            &format!("NULL, {}, {high}, 51", literal(&low)),
+        )
     }
 }
 

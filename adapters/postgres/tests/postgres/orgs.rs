@@ -107,7 +107,9 @@ fn migration_0008_gives_existing_organizations_slugs() {
 
 /// The admin list's prefix search (migration 0012) reads the range of
 /// slugs and the range of names the prefix starts, not every organization
-/// (it walked them all by slug before), and finds both kinds of match.
+/// (it walked them all by slug before, and again under the store's generic
+/// plans until the matches were a subquery of their own), and finds both
+/// kinds of match.
 #[test]
 fn the_organization_prefix_search_reads_two_index_ranges() {
     let Some(f) = Fresh::new() else { return };
