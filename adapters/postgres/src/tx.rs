@@ -941,25 +941,52 @@ impl<'a> PgTx<'a> {
         // Checked before anything is committed.
         self.resolve_lock()?;
         self.send_new_member()?;
-        let conn = self.lease.conn()?;
-        let st = conn.statement(sql)?;
-        let sent = conn
-            .client
-            .pipeline_all(vec![Then::Execute(&st, params), Then::Simple("COMMIT")])
-            .map(|answers| {
-                let mut answers = answers.into_iter();
-                (answers.next(), answers.next())
-            });
+        let sent = send(
+            self.lease.conn()?,
+            None,
+            None,
+            &[(sql, params, false)],
+            true,
+        );
+        self.read_committed(sent, None)
+    }
+
+    /// Reads the answers of statements sent with `COMMIT` after them
+    /// ([`send`] with `commit`): `Ok` if it committed. If a statement
+    /// failed, its transaction was aborted and the `COMMIT` rolled it
+    /// back: the first failure is returned, as a [`StoreError::Conflict`]
+    /// with `contended` marked if it is a division by zero (the
+    /// `_OR_FAIL` forms' refusal) and `contended` is given. A `COMMIT`
+    /// without an answer, or a failed one, leaves the outcome unknown:
+    /// the connection is never reused.
+    fn read_committed(
+        &mut self,
+        sent: StoreResult<Vec<Result<Answer, postgres::Error>>>,
+        contended: Option<&OrgId>,
+    ) -> StoreResult<()> {
         self.closed = true;
-        let out = match sent {
-            Ok((Some(Ok(_)), Some(Ok(_)))) => Ok(()),
-            // Rolled back by the `COMMIT` (an aborted transaction's).
-            Ok((Some(Err(e)), Some(Ok(_)))) => Err(db_err(e)),
-            Ok((_, None)) | Ok((None, _)) => {
+        let mut answers = match sent {
+            Ok(answers) => answers,
+            Err(e) => {
+                self.lease.mark_broken();
+                return Err(e);
+            }
+        };
+        let out = match answers.pop() {
+            Some(Ok(_)) => match (answers.into_iter().find_map(Result::err), contended) {
+                (None, _) => Ok(()),
+                // Rolled back by the `COMMIT` (an aborted transaction's).
+                (Some(e), Some(org)) if e.code() == Some(&SqlState::DIVISION_BY_ZERO) => {
+                    self.store.mark_contended(org);
+                    Err(StoreError::Conflict)
+                }
+                (Some(e), _) => Err(db_err(e)),
+            },
+            None => {
                 self.lease.mark_broken();
                 Err(StoreError::Corrupt("a statement without an answer".into()))
             }
-            Ok((_, Some(Err(e)))) | Err(e) => {
+            Some(Err(e)) => {
                 // The outcome is unknown if the connection dropped: never
                 // reuse it.
                 self.lease.mark_broken();
@@ -1120,11 +1147,11 @@ impl<'a> PgTx<'a> {
             return Ok(false);
         }
         self.lock = None;
-        let member = self.new_member.take();
-        let buffer = self.invitations.take();
+        let mut member = self.new_member.take();
+        let mut buffer = self.invitations.take();
         // What their answers would have said.
-        if let Some(b) = &buffer {
-            for row in &b.rows {
+        if let Some(b) = &mut buffer {
+            for row in &mut b.rows {
                 let Some(prior) = self.priors.remove(&row.id) else {
                     return Err(StoreError::Corrupt("an invitation's read was lost".into()));
                 };
@@ -1133,13 +1160,15 @@ impl<'a> PgTx<'a> {
                     .map(|t| from_body::<enlist::Person>("person", &t))
                     .transpose()?;
                 let replaced = Some((prior.status, prior.license.as_str()));
-                let (pid, person) = (row.pid.clone(), row.person.clone());
+                // (The invitations' statement does not read the person.)
+                let (pid, person) = (row.pid.clone(), row.person.take());
                 let new = (row.license.clone(), row.status);
                 self.invitation_written(&org, new, (pid, person), replaced, stored)?;
             }
         }
-        if let Some(nm) = &member {
-            self.buffer_person(&org, nm.pid.clone(), nm.person.clone(), Some(None))?;
+        if let Some(nm) = &mut member {
+            // (Nor does the member's.)
+            self.buffer_person(&org, nm.pid.clone(), nm.person.take(), Some(None))?;
         }
         let pending = self.pending.remove(&org).unwrap_or_default();
         let o = org.as_str();
@@ -1167,36 +1196,8 @@ impl<'a> PgTx<'a> {
                 (None, None) => go(None, None),
             }
         });
-        self.closed = true;
-        let mut answers = match sent.and_then(|s| s) {
-            Ok(answers) => answers,
-            Err(e) => {
-                self.lease.mark_broken();
-                return Err(e);
-            }
-        };
-        let out = match answers.pop() {
-            Some(Ok(_)) => match answers.into_iter().find_map(Result::err) {
-                None => Ok(true),
-                // Rolled back by the `COMMIT` (an aborted transaction's).
-                Some(e) if e.code() == Some(&SqlState::DIVISION_BY_ZERO) => {
-                    self.store.mark_contended(&org);
-                    Err(StoreError::Conflict)
-                }
-                Some(e) => Err(db_err(e)),
-            },
-            None => {
-                self.lease.mark_broken();
-                Err(StoreError::Corrupt("a statement without an answer".into()))
-            }
-            Some(Err(e)) => {
-                // The outcome is unknown if the connection dropped: never
-                // reuse it.
-                self.lease.mark_broken();
-                Err(db_err(e))
-            }
-        };
-        self.counted(out)
+        self.read_committed(sent.and_then(|s| s), Some(&org))
+            .map(|()| true)
     }
 
     /// Writes what is buffered if an outbox message is among it, so that
