@@ -6,6 +6,8 @@
 #     scripts/postgres.sh start-tls   # a second server that speaks TLS only
 #     scripts/postgres.sh tls-ca      # the path of that server's test CA
 #     scripts/postgres.sh stop-tls
+#     scripts/postgres.sh pin 0       # the server's processes on CPU 0 only
+#     scripts/postgres.sh pin all     # ... on every CPU again
 #
 # `start-tls` starts another throwaway cluster (port 54330, or
 # $PGPORT_ENLIST_TLS) with ssl=on and `hostssl` lines only (a client that
@@ -22,6 +24,14 @@
 # 127.0.0.1 is allowed in, with trust authentication: the server is for this
 # machine's tests only. Durability is off (fsync, synchronous_commit): it is
 # thrown away anyway. Running `start` again while it runs prints the URL again.
+#
+# `pin CPUS` sets the CPU affinity (taskset's list, or `all`) of the running
+# server's postmaster and of every process it started; the backends it
+# forks later inherit it. The scale bench runs with its client and the
+# server on one CPU (scripts/bench.sh): on a virtual machine, a round trip
+# between processes on two CPUs waits for the host to wake the other CPU,
+# which added 100 to 300 microseconds to one side of a comparison for
+# stretches of operations.
 #
 # PostgreSQL refuses to run as root: as root, the cluster belongs to the user
 # `enlist` (created with useradd when missing), and the commands run as it.
@@ -230,12 +240,27 @@ stop() {
     log "stopped"
 }
 
+pin() {
+    local cpus="${1:-}" dir pid
+    [ -n "$cpus" ] || { log "usage: $0 pin CPUS|all"; exit 2; }
+    command -v taskset >/dev/null || { log "taskset is missing"; exit 1; }
+    [ -f "$state_file" ] || { log "not running (no $state_file)"; exit 1; }
+    dir=$(cat "$state_file")
+    pid=$(head -n 1 "$dir/data/postmaster.pid" 2>/dev/null) || { log "no postmaster.pid in $dir/data"; exit 1; }
+    [ "$cpus" = all ] && cpus="0-$(($(nproc --all) - 1))"
+    for p in "$pid" $(pgrep -P "$pid" || true); do
+        taskset -a -p -c "$cpus" "$p" >/dev/null
+    done
+    log "server processes on CPUs $cpus"
+}
+
 case "${1:-}" in
     start|start-tls) start ;;
     stop|stop-tls) stop ;;
     tls-ca) tls_ca ;;
+    pin) pin "${2:-}" ;;
     *)
-        echo "usage: $0 start|stop|start-tls|stop-tls|tls-ca" >&2
+        echo "usage: $0 start|stop|start-tls|stop-tls|tls-ca|pin CPUS" >&2
         exit 2
         ;;
 esac

@@ -7,6 +7,13 @@
 //!
 //!     export ENLIST_TEST_POSTGRES_URL="$(scripts/postgres.sh start)"
 //!     cargo bench -p enlist-postgres --bench scale -- --report
+//!
+//! `scripts/bench.sh scale` runs it with the client and the server on one
+//! CPU (`scripts/postgres.sh pin 0`, `taskset -c 0`): across two CPUs of a
+//! virtual machine, each round trip waits for the host to wake the other
+//! CPU, which slowed one side of the comparison by 100 to 300 µs for
+//! stretches of operations (x0.3 to x3.3 where the pinned run gives x1).
+//! The bench prints the CPUs it may run on.
 
 #![allow(missing_docs)]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -44,6 +51,12 @@ fn main() {
     };
     let sizes = Sizes::from_env();
     eprintln!("scale sweep: {sizes:?}");
+    // (Linux: the CPUs this process may run on, for the log.)
+    if let Ok(status) = std::fs::read_to_string("/proc/self/status") {
+        if let Some(cpus) = status.lines().find(|l| l.starts_with("Cpus_allowed_list")) {
+            eprintln!("{cpus}");
+        }
+    }
     let (small_schema, large_schema) = (schema_name("small"), schema_name("large"));
     let open = |schema: &str| {
         drop_schema(&url, schema);
