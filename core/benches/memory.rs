@@ -19,7 +19,10 @@
 //! (`ENLIST_BENCH_QUICK=1` for the small sizes). For a profile of the issue
 //! stage alone:
 //! `ENLIST_BENCH_QUICK=1 valgrind --tool=callgrind --toggle-collect='*issue_batches*' target/release/deps/memory-* --profile`
-//! (`*accept_all*` for the accepts).
+//! (`*accept_all*` for the accepts, the first of each batch issued;
+//! `ENLIST_BENCH_PENDING=200000` for another size of the organization,
+//! `ENLIST_BENCH_BATCHES=1000` for more batches issued by the engine, whose
+//! invitations share their times as a real batch's do, and accepted cold).
 
 #[path = "../../benches/report.rs"]
 mod report;
@@ -155,8 +158,16 @@ fn main() {
     // passes: both mean the full run.
     let profile = args.iter().any(|a| a == "--profile");
     let quick = std::env::var_os("ENLIST_BENCH_QUICK").is_some();
-    let pending: usize = if quick { 20_000 } else { 1_000_000 };
-    let batches: usize = if quick { 50 } else { 300 };
+    // `ENLIST_BENCH_PENDING=N` sets the organization's size (for profiles
+    // between the quick and the full one).
+    let pending: usize = std::env::var("ENLIST_BENCH_PENDING")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(if quick { 20_000 } else { 1_000_000 });
+    let batches: usize = std::env::var("ENLIST_BENCH_BATCHES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(if quick { 50 } else { 300 });
     let accepts: usize = if quick { 200 } else { 400 };
 
     if profile {
