@@ -5,15 +5,17 @@
 //! time in the large store against the small one, aim at most 2x). Then
 //! SQLite's readers while one writer issues batches of 100: reads per
 //! second with 1, 2 and 4 reader threads (`sqlite.readers_2_over_1`, aim at
-//! least 1.6), and beside it, without aims: what a read costs in the
-//! readers' own CPU time, 2 readers against 1
-//! (`sqlite.readers_2_over_1_per_cpu`: near 1 when the readers do not slow
-//! each other's work), and the share of the machine's CPU time the two
-//! readers and the writer ran (`sqlite.readers_2_busy`: near 1 when no
-//! thread waited for anything but a core; a reader waiting for the writer
-//! runs nothing, so waits show here, not in the CPU time per read); and one
-//! reader on the pool against one reader through the write connection
-//! (what `begin_read` did before the pool).
+//! least 1.6 on a machine of 3 cores or more, where each thread has a core
+//! of its own); the share of the CPU time the two readers and the writer
+//! ran (`sqlite.readers_2_busy`: near 1 when no thread waited for anything
+//! but a core; a reader waiting for the writer runs nothing; aim at least
+//! 0.9 on fewer than 3 cores, where three busy threads share two cores and
+//! cap the ratio above near 1.4 however little they wait); what a read
+//! costs in the readers' own CPU time, 2 readers against 1
+//! (`sqlite.readers_2_over_1_per_cpu`, no aim: near 1 when the readers do
+//! not slow each other's work); and one reader on the pool against one
+//! reader through the write connection (what `begin_read` did before the
+//! pool).
 //!
 //!     cargo bench -p enlist-sqlite --bench scale -- --report
 //!     ENLIST_BENCH_QUICK=1 cargo bench -p enlist-sqlite --bench scale
@@ -218,12 +220,12 @@ fn readers() {
         }
         let run = readers_while_writing(&world, &one_connection, 1, secs);
         eprintln!(
-            "  1 reader on the write connection: {:>8.0} reads/s, writer {:>7.0} inv/s",
-            run.reads, run.issued
+            "  1 reader on the write connection: {:>8.0} reads/s, writer {:>7.0} inv/s, CPU busy {:.2}",
+            run.reads, run.issued, run.busy
         );
         single = single.max(run.reads);
     }
-    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     for (i, &n) in counts.iter().enumerate() {
         Figure::new(
             &format!("sqlite.readers_{n}"),
@@ -237,21 +239,30 @@ fn readers() {
         .against("sqlite.readers_1", best[0])
         .print();
     }
-    Figure::new(
+    // Reads scale with the cores while the writer works: 1.6x from 1 to
+    // 2 readers where each of the three threads has a core of its own.
+    // With fewer cores no reader design can show it (three busy threads
+    // share two cores: the readers get about 1.33 cores where one got one,
+    // which caps the ratio near 1.33-1.45 however little they wait), so
+    // there the aim is on what it means, that no reader waits: the three
+    // threads keep the cores busy (a thread that waits for a lock runs
+    // nothing; one reader through the write connection, which waits for
+    // the writer, shows it).
+    let own_cores = cores >= 3;
+    let ratio = Figure::new(
         "sqlite.readers_2_over_1",
-        "reads per second of 2 reader threads over 1, one writer issuing batches of 100",
+        &format!(
+            "reads per second of 2 reader threads over 1, one writer issuing batches of 100 ({cores} cores; aim where each thread has a core)"
+        ),
         best[1],
         "reads/s",
     )
-    .against("sqlite.readers_1", best[0])
-    .aim(Aim::AtLeast(1.6))
-    .print();
-    // Beside it, without aims: whether a reader's CPU second reads as
-    // much with two readers as with one, and whether the three threads
-    // kept the cores busy (a thread that waits for a lock runs nothing).
-    // With three busy threads on two cores the readers get about 1.33
-    // cores where one got one, which caps the ratio above near 1.33-1.4
-    // on such a machine, however little the readers wait.
+    .against("sqlite.readers_1", best[0]);
+    if own_cores {
+        ratio.aim(Aim::AtLeast(1.6)).print();
+    } else {
+        ratio.print();
+    }
     if per_cpu[0] > 0.0 && per_cpu[1] > 0.0 {
         Figure::new(
             "sqlite.readers_2_over_1_per_cpu",
@@ -265,15 +276,19 @@ fn readers() {
         .print();
     }
     if busy[1] > 0.0 {
-        Figure::new(
+        let busy = Figure::new(
             "sqlite.readers_2_busy",
             &format!(
-                "share of the CPU time of the cores they could use ({cores} cores, at most 3) that 2 reader threads and the writer ran, in the round of the best reads"
+                "share of the CPU time of the cores they could use ({cores} cores, at most 3) that 2 reader threads and the writer ran, in the round of the best reads (aim with fewer than 3 cores)"
             ),
             busy[1],
             "of the cores",
-        )
-        .print();
+        );
+        if own_cores {
+            busy.print();
+        } else {
+            busy.aim(Aim::AtLeast(0.9)).print();
+        }
     }
     Figure::new(
         "sqlite.reader_pool_over_one_connection",
