@@ -96,6 +96,11 @@ const MIGRATIONS: &[(u32, &str, &str)] = &[
         "0015_people_walks",
         include_str!("../migrations/0015_people_walks.sql"),
     ),
+    (
+        16,
+        "0016_invitation_terms",
+        include_str!("../migrations/0016_invitation_terms.sql"),
+    ),
 ];
 
 /// Marks the file as an enlist store (`PRAGMA application_id`, "enls").
@@ -276,7 +281,7 @@ impl SqliteStore {
     /// The schema version this library writes. A file with a lower version
     /// is migrated on open; a file with a higher one is refused with
     /// [`StoreError::SchemaTooNew`].
-    pub const SCHEMA_VERSION: u32 = 15;
+    pub const SCHEMA_VERSION: u32 = 16;
 
     /// Opens (creating it if missing) the database file at `path` and
     /// brings its schema up to [`SqliteStore::SCHEMA_VERSION`].
@@ -485,6 +490,10 @@ fn migrate(conn: &mut Connection) -> StoreResult<()> {
             if *version == 15 {
                 // The name keys of the invitations of the people view.
                 people::fill_invitation_name_keys(&tx)?;
+            }
+            if *version == 16 {
+                // The search terms invitations no longer keep.
+                people::drop_invitation_name_terms(&tx)?;
             }
         }
     }

@@ -3,8 +3,11 @@
 //!
 //! Members have a row in `people` (its body is the person); invitations
 //! have none since migration 0015: the view reads staged, pending and
-//! expired invitations from `invitations` itself. Both keep their search
-//! terms in `people_terms` and their groups in `people_groups`.
+//! expired invitations from `invitations` itself. Both keep their groups
+//! in `people_groups` and their search terms in `people_terms`, except an
+//! invitation whose only term is its name key and that key its contact
+//! (one by email with no name: most of them; migration 0016), which a
+//! search finds by its `name_key` in `invitations_people_name`.
 //!
 //! Every sort walks one index of `people` in order (the members), and one
 //! index of `invitations` per stored status (or one for staged and pending
@@ -19,9 +22,11 @@
 //! `people_label` serves both). Sorting by label walks one label at a time
 //! by name (Expired is two walks: stored expired, and stored pending past
 //! `now`). A search instead starts from the range of `people_terms` that
-//! the case-folded text is a prefix of (`CROSS JOIN` keeps that order of
-//! the join), so it reads the matches and sorts them: its cost grows with
-//! the number of matches, not with the size of the organization.
+//! the case-folded text is a prefix of (for invitations, with the same
+//! range of `name_key` per stored status asked for), `CROSS JOIN` keeping
+//! that order of the join, so it reads the matches and sorts them: its
+//! cost grows with the number of matches, not with the size of the
+//! organization.
 
 use crate::codec::{from_json, to_json};
 use crate::store_err;
@@ -80,9 +85,38 @@ pub(crate) fn sync_invitation(
 ) -> StoreResult<()> {
     let new = Person::from_invitation(inv);
     match rows_change(old, new.as_ref()) {
-        Some(change) => write_derived(conn, inv.org_id.as_str(), &invitation_pid(inv), &change),
+        Some(mut change) => {
+            let (before, after) = (invitation_terms(old), invitation_terms(new.as_ref()));
+            change.terms_removed = before.difference(&after).cloned().collect();
+            change.terms_added = after.difference(&before).cloned().collect();
+            write_derived(conn, inv.org_id.as_str(), &invitation_pid(inv), &change)
+        }
         None => Ok(()),
     }
+}
+
+/// The rows of `people_terms` an invitation's person has (migration 0016):
+/// none when its only term is its name key and that is its contact key
+/// (an invitation with no name, or one whose name is its contact), since a
+/// search finds those through `invitations_people_name`
+/// ([`search_terms`]); its search terms otherwise. Most invitations by
+/// email have no name, so most write no term.
+pub(crate) fn invitation_terms(p: Option<&Person>) -> std::collections::BTreeSet<String> {
+    let Some(p) = p else {
+        return Default::default();
+    };
+    let terms = p.search_terms();
+    if found_by_name_key(p, &terms) {
+        return Default::default();
+    }
+    terms.into_iter().collect()
+}
+
+/// Whether a search finds `p`, an invitation's person with these search
+/// terms, by its `name_key` column alone (see [`invitation_terms`]).
+fn found_by_name_key(p: &Person, terms: &[String]) -> bool {
+    let key = p.name_key();
+    terms.len() == 1 && terms[0] == key && key == p.contact_key
 }
 
 /// Deletes and inserts the search terms and group rows of `pid` that
@@ -220,6 +254,52 @@ pub(crate) fn backfill(conn: &Connection) -> StoreResult<()> {
     Ok(())
 }
 
+/// Migration 0016: deletes the `people_terms` row of each invitation of
+/// the view that a search now finds by its name key
+/// ([`invitation_terms`]), in pages of 10,000 by rid.
+pub(crate) fn drop_invitation_name_terms(conn: &Connection) -> StoreResult<()> {
+    let mut read = conn
+        .prepare(
+            "SELECT rid, body FROM invitations
+             WHERE rid > ?1 AND name_key = recipient_key
+               AND (status = 'staged' OR status = 'pending' OR status = 'expired')
+             ORDER BY rid LIMIT 10000",
+        )
+        .map_err(store_err)?;
+    let mut delete = conn
+        .prepare("DELETE FROM people_terms WHERE org_id = ?1 AND term = ?2 AND pid = ?3")
+        .map_err(store_err)?;
+    let mut after = i64::MIN;
+    loop {
+        let rows = read
+            .query_map([after], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+            })
+            .map_err(store_err)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(store_err)?;
+        let Some(&(last, _)) = rows.last() else {
+            return Ok(());
+        };
+        for (_, b) in rows {
+            let inv: StoredInvitation = from_json(&b, "invitation")?;
+            let Some(p) = Person::from_invitation(&inv) else {
+                continue;
+            };
+            if found_by_name_key(&p, &p.search_terms()) {
+                delete
+                    .execute(params![
+                        inv.org_id.as_str(),
+                        p.name_key(),
+                        invitation_pid(&inv)
+                    ])
+                    .map_err(store_err)?;
+            }
+        }
+        after = last;
+    }
+}
+
 /// Writes `name_key` of every invitation of the view already stored:
 /// migration 0015's second half, in its transaction (its SQL has deleted
 /// their `people` rows; their terms and groups stay). Reads the bodies
@@ -317,6 +397,12 @@ fn shared_filters(
 /// its bounds added to `args`: `DISTINCT pid`s whose term starts with the
 /// search, `and` more conditions on the pid.
 fn search_terms(q: &PeopleQuery, and: &str, args: &mut Vec<(String, Value)>) -> Option<String> {
+    terms_range(q, and, args).map(|t| format!("(SELECT DISTINCT {t}) AS t"))
+}
+
+/// `pid FROM people_terms WHERE ...`: the rows of `people_terms` a search
+/// reads ([`search_terms`]).
+fn terms_range(q: &PeopleQuery, and: &str, args: &mut Vec<(String, Value)>) -> Option<String> {
     let s = q.search_folded()?;
     let (low, high) = prefix_range(&s);
     args.push((":low".into(), Value::Text(low)));
@@ -328,8 +414,44 @@ fn search_terms(q: &PeopleQuery, and: &str, args: &mut Vec<(String, Value)>) -> 
         None => "",
     };
     Some(format!(
-        "(SELECT DISTINCT pid FROM people_terms WHERE org_id = :org AND term >= :low{upper}{and}) AS t"
+        "pid FROM people_terms WHERE org_id = :org AND term >= :low{upper}{and}"
     ))
+}
+
+/// The pids of invitations a search matches (`None` without a search),
+/// its bounds added to `args`: those whose search terms are rows of
+/// `people_terms` ([`search_terms`]), and those without rows there
+/// ([`invitation_terms`]: their only term is their name key, which is
+/// their contact key), read from `invitations_people_name` by the same
+/// prefix range, one stored status of `tests` at a time. `UNION` drops the
+/// pids found twice (a person with several matching terms, or with terms
+/// and a name key that is its contact).
+fn invitation_search(
+    q: &PeopleQuery,
+    tests: &[StatusTest],
+    args: &mut Vec<(String, Value)>,
+) -> Option<String> {
+    let terms = terms_range(q, " AND substr(pid, 1, 2) = 'i.'", args)?;
+    let upper = if args.iter().any(|(k, _)| k == ":high") {
+        " AND name_key < :high"
+    } else {
+        ""
+    };
+    let mut statuses: Vec<&str> = tests.iter().filter_map(invitation_status).collect();
+    statuses.sort_unstable();
+    statuses.dedup();
+    let by_key: String = statuses
+        .into_iter()
+        .map(|status| {
+            format!(
+                " UNION SELECT 'i.' || invitation_id FROM invitations \
+                 INDEXED BY invitations_people_name \
+                 WHERE org_id = :org AND status = '{status}' AND name_key >= :low{upper} \
+                 AND name_key = recipient_key"
+            )
+        })
+        .collect();
+    Some(format!("(SELECT {terms}{by_key}) AS t"))
 }
 
 /// One statement of a walk: its SQL, its named arguments, whether its
@@ -661,7 +783,7 @@ fn invitation_walks(
                 None => continue,
             }
         }
-        let from = match search_terms(q, " AND substr(pid, 1, 2) = 'i.'", &mut args) {
+        let from = match invitation_search(q, &tests, &mut args) {
             Some(t) => format!(
                 "{t} CROSS JOIN invitations i ON i.org_id = :org AND i.invitation_id = substr(t.pid, 3)"
             ),

@@ -249,6 +249,16 @@ const UNDO: &[(u32, &str)] = &[
          DROP INDEX invitations_people_id; DROP INDEX invitations_expired_recipient;
          ALTER TABLE invitations DROP COLUMN name_key;",
     ),
+    // 0016 deleted the search term of each invitation found by its name
+    // key: it is the name key, put back (a person with terms has that row
+    // already).
+    (
+        16,
+        "INSERT OR IGNORE INTO people_terms (org_id, term, pid)
+         SELECT org_id, name_key, 'i.' || invitation_id FROM invitations
+         WHERE name_key = recipient_key
+           AND (status = 'staged' OR status = 'pending' OR status = 'expired');",
+    ),
 ];
 
 /// The count triggers of schema versions 1 to 13, as 0001_initial.sql
@@ -916,13 +926,17 @@ fn status_checks_need_no_temporary_table_and_still_refuse_unknown_statuses() {
     let store = SqliteStore::open(&path).expect("open migrates");
     drop(store);
     // The only change to a row: the inviter column (none in the fixture);
-    // then 0015's name key, and the invitation's people row gone.
+    // then 0015's name key, and the invitation's people row gone; then
+    // 0016: its search term gone (it has no name, a search finds it by
+    // its name key).
     for row in rows.get_mut("invitations").expect("invitations") {
         row.push_str("|Null|Text(\"q1@x.test\")");
     }
-    rows.get_mut("people")
-        .expect("people")
-        .retain(|r| !r.contains("Text(\"i.inv_1\")"));
+    for table in ["people", "people_terms"] {
+        rows.get_mut(table)
+            .expect(table)
+            .retain(|r| !r.contains("Text(\"i.inv_1\")"));
+    }
     assert_eq!(dump(&path), rows, "0013 changed a row");
     let conn = Connection::open(&path).expect("open");
     check(&conn);
@@ -2408,6 +2422,10 @@ fn migration_0015_walks_invitations_and_answers_as_before() {
                 search: Some("K1".into()),
                 ..base.clone()
             });
+            queries.push(PeopleQuery {
+                search: Some("n1".into()),
+                ..base.clone()
+            });
         }
     }
     // Every page of every query.
@@ -2470,6 +2488,125 @@ fn migration_0015_walks_invitations_and_answers_as_before() {
         ("inv_n02".to_owned(), Some("n2@x.test".to_owned()))
     );
     assert_eq!(keys[3], ("inv_n03".to_owned(), None), "accepted");
+}
+
+/// Migration 0016: an invitation whose only search term is its name key,
+/// that key its contact (no name), keeps no `people_terms` row, and a
+/// search still finds it, by staged, pending and expired, and no longer
+/// once it is closed; one with a name, or whose contact key folds to
+/// something else, keeps its rows as before.
+#[test]
+fn invitations_without_a_name_keep_no_search_term_and_are_found() {
+    use enlist::{PeopleQuery, PersonLabel};
+    let (store, _dir) = file_store();
+    let org = org_id(1);
+    let now = t(5);
+    fill(&store, &org, 2);
+    let mut unnamed = invitation(&org, "inv_u1", "ann@x.test");
+    unnamed.status = InvitationStatus::Pending;
+    unnamed.expires_at = Some(t(100));
+    let mut staged = invitation(&org, "inv_u2", "anna@x.test");
+    staged.status = InvitationStatus::Staged;
+    let mut expired = invitation(&org, "inv_u3", "annie@x.test");
+    expired.status = InvitationStatus::Expired;
+    let mut named = invitation(&org, "inv_n1", "bob@x.test");
+    named.first_name = Some("Annabel".into());
+    named.status = InvitationStatus::Pending;
+    named.expires_at = Some(t(100));
+    // A contact key the store keeps as given (not folded): its term is the
+    // folded key, a row as before.
+    let mut mixed = invitation(&org, "inv_m1", "ANNx-7");
+    mixed.status = InvitationStatus::Pending;
+    mixed.expires_at = Some(t(100));
+    {
+        let mut tx = begin(&store);
+        for inv in [&unnamed, &staged, &expired, &named, &mixed] {
+            tx.put_invitation(inv).expect("put");
+        }
+        tx.commit().expect("commit");
+    }
+    let terms = |store: &SqliteStore| -> Vec<(String, String)> {
+        let conn = store.conn.lock("SqliteStore").expect("lock");
+        conn.prepare(
+            "SELECT pid, term FROM people_terms WHERE substr(pid, 1, 2) = 'i.' ORDER BY 1, 2",
+        )
+        .and_then(|mut s| {
+            s.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .expect("terms")
+    };
+    assert_eq!(
+        terms(&store),
+        [
+            ("i.inv_m1".to_owned(), "annx-7".to_owned()),
+            ("i.inv_n1".to_owned(), "annabel".to_owned()),
+            ("i.inv_n1".to_owned(), "bob@x.test".to_owned()),
+        ]
+    );
+    let found = |store: &SqliteStore, search: &str| -> Vec<String> {
+        let mut tx = begin(store);
+        let q = PeopleQuery {
+            search: Some(search.into()),
+            labels: PersonLabel::ALL.to_vec(),
+            limit: 50,
+            ..PeopleQuery::default()
+        };
+        let page = tx.people(&org, &q, now).expect("people");
+        let mut ids: Vec<String> = page
+            .items
+            .iter()
+            .filter_map(|p| p.invitation_id.as_ref().map(ToString::to_string))
+            .collect();
+        ids.sort();
+        ids
+    };
+    assert_eq!(
+        found(&store, "ANN"),
+        ["inv_m1", "inv_n1", "inv_u1", "inv_u2", "inv_u3"]
+    );
+    assert_eq!(found(&store, "anna"), ["inv_n1", "inv_u2"]);
+    assert_eq!(found(&store, "bob@"), ["inv_n1"]);
+    assert_eq!(found(&store, "annie@x.test"), ["inv_u3"]);
+    assert!(found(&store, "annz").is_empty());
+    // Closed: out of the view, no rows, not found.
+    {
+        let mut tx = begin(&store);
+        for inv in [&mut unnamed, &mut named] {
+            inv.status = InvitationStatus::Revoked;
+            inv.expires_at = None;
+            tx.put_invitation(inv).expect("put");
+        }
+        tx.commit().expect("commit");
+    }
+    assert_eq!(
+        terms(&store),
+        [("i.inv_m1".to_owned(), "annx-7".to_owned())]
+    );
+    assert_eq!(found(&store, "ann"), ["inv_m1", "inv_u2", "inv_u3"]);
+    // A file of version 15 kept the rows; migrating drops the unneeded
+    // ones and finds the same people.
+    let before = found(&store, "a");
+    let path = store.path().expect("a file").to_path_buf();
+    {
+        let conn = store.conn.lock("SqliteStore").expect("lock");
+        downgrade(&conn, 15).expect("downgrade");
+        let rows: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM people_terms WHERE pid IN ('i.inv_u2', 'i.inv_u3')",
+                [],
+                |r| r.get(0),
+            )
+            .expect("count");
+        assert_eq!(rows, 2, "version 15 keeps a term for each open one");
+    }
+    drop(store);
+    let store = SqliteStore::open(&path).expect("migrate");
+    assert_eq!(found(&store, "a"), before);
+    assert_eq!(
+        terms(&store),
+        [("i.inv_m1".to_owned(), "annx-7".to_owned())]
+    );
 }
 
 /// Migration 0007 starts the event feed after the events a file already

@@ -1,0 +1,12 @@
+-- enlist SQLite schema, version 16: most invitations write no search term
+-- (issue 15, ADR 0017, its "next step for search").
+--
+-- An invitation of the people view whose only search term is its name key,
+-- and whose name key is its contact key (an invitation by email with no
+-- name: most of them), has no row in `people_terms` any more: a search
+-- finds it by the prefix range of `name_key` in `invitations_people_name`
+-- (migration 0015), beside the range of `people_terms` for every other
+-- person (see `people.rs`). The store deletes the rows such invitations
+-- had in this migration's transaction (which invitations those are is
+-- decided in Rust, as the store decides it when it writes one): no table
+-- or index changes here.
