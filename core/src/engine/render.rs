@@ -39,7 +39,14 @@ pub(crate) fn accept_url(o: &Organization, config: &EngineConfig, token: &Secret
         base.replace("{token}", token.expose())
     } else {
         let sep = if base.contains('?') { '&' } else { '?' };
-        format!("{base}{sep}token={}", token.expose())
+        // Built by hand, as the token is: once per invitation.
+        let token = token.expose();
+        let mut url = String::with_capacity(base.len() + 7 + token.len());
+        url.push_str(base);
+        url.push(sep);
+        url.push_str("token=");
+        url.push_str(token);
+        url
     }
 }
 
