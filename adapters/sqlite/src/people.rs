@@ -397,12 +397,17 @@ fn shared_filters(
 /// its bounds added to `args`: `DISTINCT pid`s whose term starts with the
 /// search, `and` more conditions on the pid.
 fn search_terms(q: &PeopleQuery, and: &str, args: &mut Vec<(String, Value)>) -> Option<String> {
-    terms_range(q, and, args).map(|t| format!("(SELECT DISTINCT {t}) AS t"))
+    terms_range(q, and, args).map(|(t, _)| format!("(SELECT DISTINCT {t}) AS t"))
 }
 
 /// `pid FROM people_terms WHERE ...`: the rows of `people_terms` a search
-/// reads ([`search_terms`]).
-fn terms_range(q: &PeopleQuery, and: &str, args: &mut Vec<(String, Value)>) -> Option<String> {
+/// reads ([`search_terms`]), its bounds in `args` (`:low`, and `:high`
+/// when the range has an upper bound: the `bool`).
+fn terms_range(
+    q: &PeopleQuery,
+    and: &str,
+    args: &mut Vec<(String, Value)>,
+) -> Option<(String, bool)> {
     let s = q.search_folded()?;
     let (low, high) = prefix_range(&s);
     args.push((":low".into(), Value::Text(low)));
@@ -413,8 +418,9 @@ fn terms_range(q: &PeopleQuery, and: &str, args: &mut Vec<(String, Value)>) -> O
         }
         None => "",
     };
-    Some(format!(
-        "pid FROM people_terms WHERE org_id = :org AND term >= :low{upper}{and}"
+    Some((
+        format!("pid FROM people_terms WHERE org_id = :org AND term >= :low{upper}{and}"),
+        !upper.is_empty(),
     ))
 }
 
@@ -431,12 +437,8 @@ fn invitation_search(
     tests: &[StatusTest],
     args: &mut Vec<(String, Value)>,
 ) -> Option<String> {
-    let terms = terms_range(q, " AND substr(pid, 1, 2) = 'i.'", args)?;
-    let upper = if args.iter().any(|(k, _)| k == ":high") {
-        " AND name_key < :high"
-    } else {
-        ""
-    };
+    let (terms, bounded) = terms_range(q, " AND substr(pid, 1, 2) = 'i.'", args)?;
+    let upper = if bounded { " AND name_key < :high" } else { "" };
     let mut statuses: Vec<&str> = tests.iter().filter_map(invitation_status).collect();
     statuses.sort_unstable();
     statuses.dedup();

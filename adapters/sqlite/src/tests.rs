@@ -2569,6 +2569,8 @@ fn invitations_without_a_name_keep_no_search_term_and_are_found() {
     assert_eq!(found(&store, "bob@"), ["inv_n1"]);
     assert_eq!(found(&store, "annie@x.test"), ["inv_u3"]);
     assert!(found(&store, "annz").is_empty());
+    // A range with no upper bound (nothing follows the last character).
+    assert!(found(&store, "\u{10FFFF}").is_empty());
     // Closed: out of the view, no rows, not found.
     {
         let mut tx = begin(&store);
