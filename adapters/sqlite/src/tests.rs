@@ -2490,6 +2490,56 @@ fn migration_0015_walks_invitations_and_answers_as_before() {
     assert_eq!(keys[3], ("inv_n03".to_owned(), None), "accepted");
 }
 
+/// An invitation the transaction read is updated without first trying an
+/// INSERT; that is a hint, and one whose row went in the meantime (its
+/// organization purged and made again) is inserted, with its counter and
+/// its search terms, exactly as a new one.
+#[test]
+fn an_invitation_read_then_gone_is_inserted_again() {
+    let (store, _dir) = file_store();
+    let org = org_id(1);
+    fill(&store, &org, 2);
+    let mut tx = begin(&store);
+    let mut inv = tx
+        .invitation(&org, &InvitationId::from("inv_1"))
+        .expect("read")
+        .expect("stored");
+    // Updated in place: the counters move from pending to revoked.
+    inv.status = InvitationStatus::Revoked;
+    tx.put_invitation(&inv).expect("update");
+    assert_eq!(
+        tx.invitation(&org, &inv.id)
+            .expect("read")
+            .map(|i| i.status),
+        Some(InvitationStatus::Revoked)
+    );
+    // Gone, then written again from what was read.
+    tx.purge_organization(&org).expect("purge");
+    tx.put_organization(&organization(&org)).expect("put");
+    inv.status = InvitationStatus::Pending;
+    inv.first_name = Some("Zed".into());
+    tx.put_invitation(&inv).expect("inserted again");
+    tx.commit().expect("commit");
+    let mut tx = begin(&store);
+    assert_eq!(
+        tx.invitation(&org, &inv.id)
+            .expect("read")
+            .map(|i| i.status),
+        Some(InvitationStatus::Pending)
+    );
+    drop(tx);
+    store.verify_counts().expect("counts right");
+    let conn = store.conn.lock("SqliteStore").expect("lock");
+    let terms: Vec<String> = conn
+        .prepare("SELECT term FROM people_terms WHERE pid = 'i.inv_1' ORDER BY 1")
+        .and_then(|mut s| {
+            s.query_map([], |r| r.get(0))?
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .expect("terms");
+    assert_eq!(terms, ["r1@x.test", "zed"]);
+}
+
 /// Migration 0016: an invitation whose only search term is its name key,
 /// that key its contact (no name), keeps no `people_terms` row, and a
 /// search still finds it, by staged, pending and expired, and no longer

@@ -19,7 +19,7 @@ use enlist::{MembershipRequest, MembershipRequestQuery, StoredDomain};
 use rusqlite::types::Value;
 use rusqlite::{OptionalExtension, Row, ToSql, params, params_from_iter};
 use serde::de::DeserializeOwned;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 /// The look-ups, by name (the tests check their plans and costs).
 pub(crate) mod sql {
@@ -166,6 +166,13 @@ pub(crate) struct SqliteTx<'a> {
     /// they read. A dropped transaction drops them with everything else.
     /// (A few dozen counters at most: kept in a list.)
     counts: Vec<(CounterKey, i64)>,
+    /// The invitations this transaction read one by one (by id or by
+    /// secret): `put_invitation` updates these straight away instead of
+    /// first trying the INSERT their `invitations_id` refuses (a statement
+    /// SQLite writes and then undoes; an accept, a resend or a revoke all
+    /// read the invitation first). A hint only: one gone since (its
+    /// organization purged) finds no old row and is inserted.
+    read_invitations: HashSet<(OrgId, InvitationId)>,
 }
 
 /// A counter of the `counts` table: `(org_id, what, key, status)`.
@@ -240,6 +247,7 @@ impl<'a> SqliteTx<'a> {
             feed_last: None,
             deferred: Vec::new(),
             counts: Vec::new(),
+            read_invitations: HashSet::new(),
         };
         // A transaction left open by a failed rollback is ended first.
         if !tx.conn.is_autocommit() {
@@ -511,6 +519,50 @@ impl<'a> SqliteTx<'a> {
     /// The rule a refused invitation write reports: as for members, the
     /// secret is named first when an invitation breaks both the secret's
     /// rule and the open recipient's, whichever index SQLite checked first.
+    /// Notes an invitation read one by one ([`SqliteTx::read_invitations`]).
+    fn note_read(&mut self, inv: Option<StoredInvitation>) -> Option<StoredInvitation> {
+        if let Some(i) = &inv {
+            self.read_invitations
+                .insert((i.org_id.clone(), i.id.clone()));
+        }
+        inv
+    }
+
+    /// Rewrites the stored row of `inv` with `values` (those of
+    /// `sql::UPDATE_INVITATION`), moving its counter if its status or
+    /// license type changed: the person the old row stood for in the
+    /// people view, or `None` when no row of that id is stored.
+    fn update_invitation(
+        &mut self,
+        inv: &StoredInvitation,
+        status: &'static str,
+        values: &[&dyn ToSql],
+    ) -> StoreResult<Option<Option<enlist::Person>>> {
+        let (org, id) = (inv.org_id.as_str(), inv.id.as_str());
+        let old: Option<(String, String, String)> = self
+            .conn
+            .prepare_cached(sql::INVITATION_COUNTED)
+            .and_then(|mut s| {
+                s.query_row([org, id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                    .optional()
+            })
+            .map_err(store_err)?;
+        let Some((old_status, old_license, old_body)) = old else {
+            return Ok(None);
+        };
+        match self.exec(sql::UPDATE_INVITATION, values) {
+            Ok(_) => {}
+            Err(StoreError::Unique(rule)) => return Err(self.invitation_rule(inv, rule)?),
+            Err(e) => return Err(e),
+        }
+        let old_status = old_status.parse::<InvitationStatus>()?.as_str();
+        if old_status != status || old_license != inv.license_type {
+            self.add_count(org, "invitation_license", &old_license, old_status, -1);
+            self.add_count(org, "invitation_license", &inv.license_type, status, 1);
+        }
+        Ok(Some(crate::people::invitation_person(&old_body)?))
+    }
+
     fn invitation_rule(&self, inv: &StoredInvitation, rule: UniqueRule) -> StoreResult<StoreError> {
         if rule == UniqueRule::InvitationOpenRecipient {
             if let Some(hash) = &inv.secret_hash {
@@ -952,7 +1004,8 @@ impl Transaction for SqliteTx<'_> {
         org: &OrgId,
         id: &InvitationId,
     ) -> StoreResult<Option<StoredInvitation>> {
-        self.one(sql::INVITATION, [org.as_str(), id.as_str()], "invitation")
+        let inv = self.one(sql::INVITATION, [org.as_str(), id.as_str()], "invitation")?;
+        Ok(self.note_read(inv))
     }
 
     fn invitation_by_secret(
@@ -960,11 +1013,12 @@ impl Transaction for SqliteTx<'_> {
         org: &OrgId,
         hash: &SecretHash,
     ) -> StoreResult<Option<StoredInvitation>> {
-        self.one(
+        let inv = self.one(
             sql::INVITATION_BY_SECRET,
             params![org.as_str(), &hash.0[..]],
             "invitation",
-        )
+        )?;
+        Ok(self.note_read(inv))
     }
 
     fn open_invitation_for(
@@ -1012,37 +1066,29 @@ impl Transaction for SqliteTx<'_> {
         // index it shares with its own old row, whichever SQLite checks
         // first): then its old status and license type are read for the
         // counters, and its body for the people view's derived rows, and
-        // the row is updated. A new one has no derived rows to diff.
-        let (inserted, before) = match self.exec(sql::INSERT_INVITATION, &values[..]) {
-            Ok(_) => {
-                self.add_count(org, "invitation_license", &inv.license_type, status, 1);
-                (Some(self.conn.last_insert_rowid()), None)
-            }
-            Err(StoreError::Unique(rule)) => {
-                let old: Option<(String, String, String)> = self
-                    .conn
-                    .prepare_cached(sql::INVITATION_COUNTED)
-                    .and_then(|mut s| {
-                        s.query_row([org, id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-                            .optional()
-                    })
-                    .map_err(store_err)?;
-                let Some((old_status, old_license, old_body)) = old else {
-                    return Err(self.invitation_rule(inv, rule)?);
-                };
-                match self.exec(sql::UPDATE_INVITATION, &values[..]) {
-                    Ok(_) => {}
-                    Err(StoreError::Unique(rule)) => return Err(self.invitation_rule(inv, rule)?),
-                    Err(e) => return Err(e),
-                }
-                let old_status = old_status.parse::<InvitationStatus>()?.as_str();
-                if old_status != status || old_license != inv.license_type {
-                    self.add_count(org, "invitation_license", &old_license, old_status, -1);
+        // the row is updated. One this transaction read is updated without
+        // the INSERT. A new one has no derived rows to diff.
+        let key = (inv.org_id.clone(), inv.id.clone());
+        let known = if self.read_invitations.contains(&key) {
+            self.update_invitation(inv, status, &values[..])?
+        } else {
+            None
+        };
+        let (inserted, before) = match known {
+            Some(before) => (None, before),
+            None => match self.exec(sql::INSERT_INVITATION, &values[..]) {
+                Ok(_) => {
                     self.add_count(org, "invitation_license", &inv.license_type, status, 1);
+                    (Some(self.conn.last_insert_rowid()), None)
                 }
-                (None, crate::people::invitation_person(&old_body)?)
-            }
-            Err(e) => return Err(e),
+                Err(StoreError::Unique(rule)) => {
+                    match self.update_invitation(inv, status, &values[..])? {
+                        Some(before) => (None, before),
+                        None => return Err(self.invitation_rule(inv, rule)?),
+                    }
+                }
+                Err(e) => return Err(e),
+            },
         };
         if self.deferred.iter().any(|r| r.of_invitation(org, id)) {
             self.flush_outbox(Some((org, id, inserted)))?;
