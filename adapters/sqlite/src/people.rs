@@ -256,35 +256,18 @@ pub(crate) fn backfill(conn: &Connection) -> StoreResult<()> {
 
 /// Migration 0016: deletes the `people_terms` row of each invitation of
 /// the view that a search now finds by its name key
-/// ([`invitation_terms`]), in pages of 10,000 by rid.
+/// ([`invitation_terms`]).
 pub(crate) fn drop_invitation_name_terms(conn: &Connection) -> StoreResult<()> {
-    let mut read = conn
-        .prepare(
-            "SELECT rid, body FROM invitations
-             WHERE rid > ?1 AND name_key = recipient_key
-               AND (status = 'staged' OR status = 'pending' OR status = 'expired')
-             ORDER BY rid LIMIT 10000",
-        )
-        .map_err(store_err)?;
     let mut delete = conn
         .prepare("DELETE FROM people_terms WHERE org_id = ?1 AND term = ?2 AND pid = ?3")
         .map_err(store_err)?;
-    let mut after = i64::MIN;
-    loop {
-        let rows = read
-            .query_map([after], |r| {
-                Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
-            })
-            .map_err(store_err)?
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(store_err)?;
-        let Some(&(last, _)) = rows.last() else {
-            return Ok(());
-        };
-        for (_, b) in rows {
-            let inv: StoredInvitation = from_json(&b, "invitation")?;
+    each_invitation(
+        conn,
+        "name_key = recipient_key
+         AND (status = 'staged' OR status = 'pending' OR status = 'expired')",
+        |_, inv| {
             let Some(p) = Person::from_invitation(&inv) else {
-                continue;
+                return Ok(());
             };
             if found_by_name_key(&p, &p.search_terms()) {
                 delete
@@ -295,25 +278,45 @@ pub(crate) fn drop_invitation_name_terms(conn: &Connection) -> StoreResult<()> {
                     ])
                     .map_err(store_err)?;
             }
-        }
-        after = last;
-    }
+            Ok(())
+        },
+    )
 }
 
 /// Writes `name_key` of every invitation of the view already stored:
 /// migration 0015's second half, in its transaction (its SQL has deleted
-/// their `people` rows; their terms and groups stay). Reads the bodies
-/// 10,000 at a time, so a large file is not held in memory.
+/// their `people` rows; their terms and groups stay).
 pub(crate) fn fill_invitation_name_keys(conn: &Connection) -> StoreResult<()> {
-    let mut read = conn
-        .prepare(
-            "SELECT rid, body FROM invitations
-             WHERE rid > ?1 AND status IN ('staged', 'pending', 'expired')
-             ORDER BY rid LIMIT 10000",
-        )
-        .map_err(store_err)?;
     let mut update = conn
         .prepare("UPDATE invitations SET name_key = ?1 WHERE rid = ?2")
+        .map_err(store_err)?;
+    each_invitation(
+        conn,
+        "status IN ('staged', 'pending', 'expired')",
+        |rid, inv| {
+            update
+                .execute(params![invitation_name_key(&inv), rid])
+                .map_err(store_err)?;
+            Ok(())
+        },
+    )
+}
+
+/// Calls `each` with the rid and the invitation of every stored invitation
+/// `condition` (SQL on the columns of `invitations`) holds for, in rid
+/// order: the migrations' passes. Reads the bodies 10,000 at a time, so a
+/// large file is not held in memory.
+fn each_invitation(
+    conn: &Connection,
+    condition: &str,
+    mut each: impl FnMut(i64, StoredInvitation) -> StoreResult<()>,
+) -> StoreResult<()> {
+    let mut read = conn
+        .prepare(&format!(
+            "SELECT rid, body FROM invitations
+             WHERE rid > ?1 AND ({condition})
+             ORDER BY rid LIMIT 10000"
+        ))
         .map_err(store_err)?;
     let mut after = i64::MIN;
     loop {
@@ -328,10 +331,7 @@ pub(crate) fn fill_invitation_name_keys(conn: &Connection) -> StoreResult<()> {
             return Ok(());
         };
         for (rid, b) in rows {
-            let inv: StoredInvitation = from_json(&b, "invitation")?;
-            update
-                .execute(params![invitation_name_key(&inv), rid])
-                .map_err(store_err)?;
+            each(rid, from_json(&b, "invitation")?)?;
         }
         after = last;
     }
