@@ -158,16 +158,19 @@ fn main() {
     // passes: both mean the full run.
     let profile = args.iter().any(|a| a == "--profile");
     let quick = std::env::var_os("ENLIST_BENCH_QUICK").is_some();
-    // `ENLIST_BENCH_PENDING=N` sets the organization's size (for profiles
-    // between the quick and the full one).
-    let pending: usize = std::env::var("ENLIST_BENCH_PENDING")
-        .ok()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(if quick { 20_000 } else { 1_000_000 });
-    let batches: usize = std::env::var("ENLIST_BENCH_BATCHES")
-        .ok()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(if quick { 50 } else { 300 });
+    // The sizes from the environment, for profiles between the quick run
+    // and the full one.
+    let size = |name: &str, default: usize| -> usize {
+        std::env::var(name)
+            .ok()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(default)
+    };
+    let pending = size(
+        "ENLIST_BENCH_PENDING",
+        if quick { 20_000 } else { 1_000_000 },
+    );
+    let batches = size("ENLIST_BENCH_BATCHES", if quick { 50 } else { 300 });
     let accepts: usize = if quick { 200 } else { 400 };
 
     if profile {

@@ -33,7 +33,7 @@ use crate::store_err;
 use chrono::{DateTime, Utc};
 use enlist::store::people::{
     KeyPart, RowsChange, StatusTest, Walk, equal_filters, invitation_pid, key_columns,
-    page_by_walks, person_row, prefix_range, rows_change, sort_key, time_parts,
+    page_by_walks, person_row, prefix_range, rows_change, rows_change_with, sort_key, time_parts,
 };
 use enlist::{
     Invitation, Member, OrgId, Page, PeopleQuery, PeopleSort, Person, PersonLabel, StoreError,
@@ -84,13 +84,8 @@ pub(crate) fn sync_invitation(
     inv: &Invitation,
 ) -> StoreResult<()> {
     let new = Person::from_invitation(inv);
-    match rows_change(old, new.as_ref()) {
-        Some(mut change) => {
-            let (before, after) = (invitation_terms(old), invitation_terms(new.as_ref()));
-            change.terms_removed = before.difference(&after).cloned().collect();
-            change.terms_added = after.difference(&before).cloned().collect();
-            write_derived(conn, inv.org_id.as_str(), &invitation_pid(inv), &change)
-        }
+    match rows_change_with(old, new.as_ref(), invitation_terms) {
+        Some(change) => write_derived(conn, inv.org_id.as_str(), &invitation_pid(inv), &change),
         None => Ok(()),
     }
 }
@@ -101,15 +96,12 @@ pub(crate) fn sync_invitation(
 /// search finds those through `invitations_people_name`
 /// ([`search_terms`]); its search terms otherwise. Most invitations by
 /// email have no name, so most write no term.
-pub(crate) fn invitation_terms(p: Option<&Person>) -> std::collections::BTreeSet<String> {
-    let Some(p) = p else {
-        return Default::default();
-    };
+fn invitation_terms(p: &Person) -> Vec<String> {
     let terms = p.search_terms();
     if found_by_name_key(p, &terms) {
-        return Default::default();
+        return Vec::new();
     }
-    terms.into_iter().collect()
+    terms
 }
 
 /// Whether a search finds `p`, an invitation's person with these search

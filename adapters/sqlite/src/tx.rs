@@ -1068,8 +1068,12 @@ impl Transaction for SqliteTx<'_> {
         // counters, and its body for the people view's derived rows, and
         // the row is updated. One this transaction read is updated without
         // the INSERT. A new one has no derived rows to diff.
-        let key = (inv.org_id.clone(), inv.id.clone());
-        let known = if self.read_invitations.contains(&key) {
+        // (A batch being issued reads none: no key is made for the check.)
+        let known = if !self.read_invitations.is_empty()
+            && self
+                .read_invitations
+                .contains(&(inv.org_id.clone(), inv.id.clone()))
+        {
             self.update_invitation(inv, status, &values[..])?
         } else {
             None

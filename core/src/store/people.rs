@@ -249,12 +249,23 @@ pub struct RowsChange {
 /// nothing is written. The person row itself is rewritten from
 /// [`person_row`] unless `new` is `None` (then it is deleted).
 pub fn rows_change(old: Option<&Person>, new: Option<&Person>) -> Option<RowsChange> {
+    rows_change_with(old, new, Person::search_terms)
+}
+
+/// [`rows_change`] for a store that keeps, as a person's term rows,
+/// `terms(person)` rather than every one of [`Person::search_terms`] (the
+/// SQLite store keeps none for an invitation it finds by its name key).
+pub fn rows_change_with(
+    old: Option<&Person>,
+    new: Option<&Person>,
+    terms: impl Fn(&Person) -> Vec<String>,
+) -> Option<RowsChange> {
     use std::collections::BTreeSet;
     if old == new {
         return None;
     }
     let terms = |p: Option<&Person>| -> BTreeSet<String> {
-        p.map(|p| p.search_terms().into_iter().collect())
+        p.map(|p| terms(p).into_iter().collect())
             .unwrap_or_default()
     };
     let groups = |p: Option<&Person>| -> BTreeSet<String> {
