@@ -2540,6 +2540,103 @@ fn an_invitation_read_then_gone_is_inserted_again() {
     assert_eq!(terms, ["r1@x.test", "zed"]);
 }
 
+/// An invitation read once and then written twice: the first write takes
+/// what the old row holds from the value read (no second read of the
+/// row), the second finds it changed by the first and reads the row. Were
+/// the value read kept for the second write, its counters would move from
+/// the license type and status of before the first, and the name the first
+/// gave would keep its search term.
+#[test]
+fn an_invitation_read_once_and_written_twice_moves_its_counters_once() {
+    let (store, _dir) = file_store();
+    let org = org_id(1);
+    fill(&store, &org, 2);
+    let mut tx = begin(&store);
+    let mut inv = tx
+        .invitation(&org, &InvitationId::from("inv_1"))
+        .expect("read")
+        .expect("stored");
+    inv.license_type = "contractor".into();
+    inv.first_name = Some("Zed".into());
+    tx.put_invitation(&inv).expect("first write");
+    inv.status = InvitationStatus::Revoked;
+    tx.put_invitation(&inv).expect("second write");
+    tx.commit().expect("commit");
+    store.verify_counts().expect("counts right");
+    let conn = store.conn.lock("SqliteStore").expect("lock");
+    let count = |license: &str, status: &str| -> i64 {
+        conn.query_row(
+            "SELECT coalesce(sum(n), 0) FROM counts WHERE org_id = ?1 AND what = 'invitation_license' AND key = ?2 AND status = ?3",
+            [org.as_str(), license, status],
+            |r| r.get(0),
+        )
+        .expect("count")
+    };
+    assert_eq!(count("contractor", "revoked"), 1);
+    assert_eq!(count("contractor", "pending"), 0);
+    let terms: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM people_terms WHERE pid = 'i.inv_1'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("terms");
+    assert_eq!(terms, 0, "a closed invitation keeps no search term");
+}
+
+/// A stored invitation read and written again holds, column by column,
+/// what the same invitation written into an empty file holds, whichever of
+/// its columns changed: the statement that sets only the status, body and
+/// name key (`UPDATE_INVITATION_STATUS`) is used only when nothing else
+/// changed. Each change below alone would be lost were it used for it.
+#[test]
+fn an_invitation_rewritten_after_a_read_holds_every_column_it_would_be_inserted_with() {
+    type Change = fn(&mut StoredInvitation);
+    let changes: [(&str, Change); 12] = [
+        ("status", |i| i.status = InvitationStatus::Accepted),
+        ("batch", |i| i.batch_id = BatchId::from("bat_other")),
+        ("recipient", |i| i.recipient_key = "other@x.test".into()),
+        ("role", |i| i.role = "admin".into()),
+        ("kind", |i| i.kind = enlist::MemberKind::Guest),
+        ("license", |i| i.license_type = "contractor".into()),
+        ("secret", |i| i.secret_hash = Some(hash(9))),
+        ("created", |i| i.created_at = t(77)),
+        ("expires", |i| i.expires_at = Some(t(88))),
+        ("account", |i| i.user_ref = Some("acct-9".into())),
+        ("inviter", |i| i.inviter = Some(MemberId::from("mem_9"))),
+        ("name", |i| i.first_name = Some("Zed".into())),
+    ];
+    let row = |store: &SqliteStore| -> Vec<Value> {
+        let conn = store.conn.lock("SqliteStore").expect("lock");
+        conn.query_row(
+            "SELECT org_id, invitation_id, batch_id, recipient_key, status, role, kind, license_type, secret_hash, created_s, created_ns, expires_s, expires_ns, body, user_ref, inviter, name_key FROM invitations WHERE invitation_id = 'inv_1'",
+            [],
+            |r| (0..17).map(|i| r.get::<_, Value>(i)).collect(),
+        )
+        .expect("row")
+    };
+    let org = org_id(1);
+    for (what, change) in changes {
+        let (store, _dir) = file_store();
+        fill(&store, &org, 2);
+        let mut tx = begin(&store);
+        let mut inv = tx
+            .invitation(&org, &InvitationId::from("inv_1"))
+            .expect("read")
+            .expect("stored");
+        change(&mut inv);
+        tx.put_invitation(&inv).expect("rewrite");
+        tx.commit().expect("commit");
+        store.verify_counts().expect("counts right");
+        let (fresh, _dir2) = file_store();
+        let mut tx = begin(&fresh);
+        tx.put_organization(&organization(&org)).expect("put");
+        tx.put_invitation(&inv).expect("insert");
+        tx.commit().expect("commit");
+        assert_eq!(row(&store), row(&fresh), "after a change of {what}");
+    }
+}
+
 /// Migration 0016: an invitation whose only search term is its name key,
 /// that key its contact (no name), keeps no `people_terms` row, and a
 /// search still finds it, by staged, pending and expired, and no longer

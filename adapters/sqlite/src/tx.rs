@@ -19,7 +19,7 @@ use enlist::{MembershipRequest, MembershipRequestQuery, StoredDomain};
 use rusqlite::types::Value;
 use rusqlite::{OptionalExtension, Row, ToSql, params, params_from_iter};
 use serde::de::DeserializeOwned;
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap};
 
 /// The look-ups, by name (the tests check their plans and costs).
 pub(crate) mod sql {
@@ -71,6 +71,14 @@ pub(crate) mod sql {
     pub(crate) const INSERT_INVITATION: &str = "INSERT INTO invitations (org_id, invitation_id, batch_id, recipient_key, status, role, kind, license_type, secret_hash, created_s, created_ns, expires_s, expires_ns, body, user_ref, inviter, name_key) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)";
     /// A stored invitation, rewritten (the same parameters).
     pub(crate) const UPDATE_INVITATION: &str = "UPDATE invitations SET batch_id = ?3, recipient_key = ?4, status = ?5, role = ?6, kind = ?7, license_type = ?8, secret_hash = ?9, created_s = ?10, created_ns = ?11, expires_s = ?12, expires_ns = ?13, body = ?14, user_ref = ?15, inviter = ?16, name_key = ?17 WHERE org_id = ?1 AND invitation_id = ?2";
+    /// A stored invitation rewritten where only its status, body and name
+    /// key may have changed (the same parameters as `UPDATE_INVITATION`,
+    /// most unused): SQLite leaves every index whose columns it does not
+    /// set as it is (`invitations_secret`, `invitations_batch`), where the
+    /// full statement rewrites their entries even when the values are the
+    /// same. Used when the old row is known (`read_invitations`) and
+    /// [`only_status_changed`] says so.
+    pub(crate) const UPDATE_INVITATION_STATUS: &str = "UPDATE invitations SET status = ?5, body = ?14, name_key = ?17 WHERE org_id = ?1 AND invitation_id = ?2";
     /// The queued messages of an invitation that were linked to its rid...
     pub(crate) const QUEUED_FOR_LINKED: &str = "SELECT created_s, created_ns, message_id, body FROM outbox WHERE inv_rid = (SELECT rid FROM invitations WHERE org_id = ?1 AND invitation_id = ?2) AND inv_rid IS NOT NULL AND status = 'queued' AND org_id = ?1 AND invitation_id = ?2";
     /// ...and those written while it was not stored (both unsorted: the
@@ -129,6 +137,7 @@ pub(crate) mod sql {
         INVITATION_RID,
         INVITATION_COUNTED,
         UPDATE_INVITATION,
+        UPDATE_INVITATION_STATUS,
     ];
 }
 
@@ -167,12 +176,18 @@ pub(crate) struct SqliteTx<'a> {
     /// (A few dozen counters at most: kept in a list.)
     counts: Vec<(CounterKey, i64)>,
     /// The invitations this transaction read one by one (by id or by
-    /// secret): `put_invitation` updates these straight away instead of
-    /// first trying the INSERT their `invitations_id` refuses (a statement
-    /// SQLite writes and then undoes; an accept, a resend or a revoke all
-    /// read the invitation first). A hint only: one gone since (its
-    /// organization purged) finds no old row and is inserted.
-    read_invitations: HashSet<(OrgId, InvitationId)>,
+    /// secret), as read: `put_invitation` updates these straight away
+    /// instead of first trying the INSERT their `invitations_id` refuses
+    /// (a statement SQLite writes and then undoes; an accept, a resend or a
+    /// revoke all read the invitation first), and takes what it must know
+    /// of the old row (status and license type for the counters, the
+    /// person for the people view's derived rows) from the value read
+    /// rather than reading and parsing the row again. The row cannot have
+    /// changed since: this transaction holds the write lock, and its own
+    /// writes of an invitation take the entry out (`put_invitation`) or
+    /// all of them (`purge_organization`). A hint only: one gone since
+    /// finds no row to update and is inserted.
+    read_invitations: HashMap<(OrgId, InvitationId), StoredInvitation>,
 }
 
 /// A counter of the `counts` table: `(org_id, what, key, status)`.
@@ -247,7 +262,7 @@ impl<'a> SqliteTx<'a> {
             feed_last: None,
             deferred: Vec::new(),
             counts: Vec::new(),
-            read_invitations: HashSet::new(),
+            read_invitations: HashMap::new(),
         };
         // A transaction left open by a failed rollback is ended first.
         if !tx.conn.is_autocommit() {
@@ -523,7 +538,7 @@ impl<'a> SqliteTx<'a> {
     fn note_read(&mut self, inv: Option<StoredInvitation>) -> Option<StoredInvitation> {
         if let Some(i) = &inv {
             self.read_invitations
-                .insert((i.org_id.clone(), i.id.clone()));
+                .insert((i.org_id.clone(), i.id.clone()), i.clone());
         }
         inv
     }
@@ -531,36 +546,59 @@ impl<'a> SqliteTx<'a> {
     /// Rewrites the stored row of `inv` with `values` (those of
     /// `sql::UPDATE_INVITATION`), moving its counter if its status or
     /// license type changed: the person the old row stood for in the
-    /// people view, or `None` when no row of that id is stored.
+    /// people view, or `None` when no row of that id is stored. `read` is
+    /// the invitation as this transaction read it
+    /// ([`SqliteTx::read_invitations`]): what the old row holds, so it is
+    /// not read again.
     fn update_invitation(
         &mut self,
         inv: &StoredInvitation,
         status: &'static str,
         values: &[&dyn ToSql],
+        read: Option<StoredInvitation>,
     ) -> StoreResult<Option<Option<enlist::Person>>> {
         let (org, id) = (inv.org_id.as_str(), inv.id.as_str());
-        let old: Option<(String, String, String)> = self
-            .conn
-            .prepare_cached(sql::INVITATION_COUNTED)
-            .and_then(|mut s| {
-                s.query_row([org, id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-                    .optional()
-            })
-            .map_err(store_err)?;
-        let Some((old_status, old_license, old_body)) = old else {
-            return Ok(None);
+        let mut update = sql::UPDATE_INVITATION;
+        let (old_status, old_license, old_person) = match read {
+            Some(old) => {
+                if only_status_changed(&old, inv) {
+                    update = sql::UPDATE_INVITATION_STATUS;
+                }
+                let person = enlist::Person::from_invitation(&old);
+                (old.status, old.invitation.license_type, person)
+            }
+            None => {
+                let old: Option<(String, String, String)> = self
+                    .conn
+                    .prepare_cached(sql::INVITATION_COUNTED)
+                    .and_then(|mut s| {
+                        s.query_row([org, id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                            .optional()
+                    })
+                    .map_err(store_err)?;
+                let Some((old_status, old_license, old_body)) = old else {
+                    return Ok(None);
+                };
+                (
+                    old_status.parse::<InvitationStatus>()?,
+                    old_license,
+                    crate::people::invitation_person(&old_body)?,
+                )
+            }
         };
-        match self.exec(sql::UPDATE_INVITATION, values) {
+        match self.exec(update, values) {
+            // Gone since it was read: the caller inserts it.
+            Ok(0) => return Ok(None),
             Ok(_) => {}
             Err(StoreError::Unique(rule)) => return Err(self.invitation_rule(inv, rule)?),
             Err(e) => return Err(e),
         }
-        let old_status = old_status.parse::<InvitationStatus>()?.as_str();
+        let old_status = old_status.as_str();
         if old_status != status || old_license != inv.license_type {
             self.add_count(org, "invitation_license", &old_license, old_status, -1);
             self.add_count(org, "invitation_license", &inv.license_type, status, 1);
         }
-        Ok(Some(crate::people::invitation_person(&old_body)?))
+        Ok(Some(old_person))
     }
 
     fn invitation_rule(&self, inv: &StoredInvitation, rule: UniqueRule) -> StoreResult<StoreError> {
@@ -578,6 +616,23 @@ impl<'a> SqliteTx<'a> {
         }
         Ok(StoreError::Unique(rule))
     }
+}
+
+/// Whether the columns of `new` that `sql::UPDATE_INVITATION_STATUS` does
+/// not set hold what they hold for `old` (the same invitation as stored):
+/// every column of `sql::UPDATE_INVITATION` but the status, the body and
+/// the name key.
+fn only_status_changed(old: &StoredInvitation, new: &StoredInvitation) -> bool {
+    old.batch_id == new.batch_id
+        && old.recipient_key == new.recipient_key
+        && old.role == new.role
+        && old.kind == new.kind
+        && old.license_type == new.license_type
+        && old.secret_hash == new.secret_hash
+        && old.created_at == new.created_at
+        && old.expires_at == new.expires_at
+        && old.user_ref == new.user_ref
+        && old.inviter == new.inviter
 }
 
 impl Drop for SqliteTx<'_> {
@@ -1069,14 +1124,15 @@ impl Transaction for SqliteTx<'_> {
         // the row is updated. One this transaction read is updated without
         // the INSERT. A new one has no derived rows to diff.
         // (A batch being issued reads none: no key is made for the check.)
-        let known = if !self.read_invitations.is_empty()
-            && self
-                .read_invitations
-                .contains(&(inv.org_id.clone(), inv.id.clone()))
-        {
-            self.update_invitation(inv, status, &values[..])?
-        } else {
+        let read = if self.read_invitations.is_empty() {
             None
+        } else {
+            self.read_invitations
+                .remove(&(inv.org_id.clone(), inv.id.clone()))
+        };
+        let known = match read {
+            Some(read) => self.update_invitation(inv, status, &values[..], Some(read))?,
+            None => None,
         };
         let (inserted, before) = match known {
             Some(before) => (None, before),
@@ -1086,7 +1142,7 @@ impl Transaction for SqliteTx<'_> {
                     (Some(self.conn.last_insert_rowid()), None)
                 }
                 Err(StoreError::Unique(rule)) => {
-                    match self.update_invitation(inv, status, &values[..])? {
+                    match self.update_invitation(inv, status, &values[..], None)? {
                         Some(before) => (None, before),
                         None => return Err(self.invitation_rule(inv, rule)?),
                     }
@@ -1683,6 +1739,8 @@ impl Transaction for SqliteTx<'_> {
         // Its counters go with the `counts` rows.
         self.counts.retain(|(k, _)| k.org != org.as_str());
         self.last_seq.remove(org);
+        // Its rows go: no invitation read before is stored as it was read.
+        self.read_invitations.retain(|(o, _), _| o != org);
         crate::orgs::purge(&self.conn, org)
     }
 
