@@ -54,10 +54,14 @@ thread_local! {
         const { std::cell::RefCell::new(Vec::new()) };
 }
 
-/// The person row of a member.
-pub(crate) fn sync_member(conn: &Connection, m: &Member) -> StoreResult<()> {
+/// The person row of a member, `prev` the member as stored before this
+/// write (`None`: a new one, which has no rows yet). The rows of a stored
+/// member are what [`Person::from_member`] made of it when it was
+/// written, so they are diffed against `prev`'s person, not read.
+pub(crate) fn sync_member(conn: &Connection, prev: Option<&Member>, m: &Member) -> StoreResult<()> {
     let p = Person::from_member(m);
-    sync(conn, m.org_id.as_str(), &p.pid(), Some(&p), false)
+    let old = prev.map(Person::from_member);
+    write_person(conn, m.org_id.as_str(), &p.pid(), old.as_ref(), Some(&p))
 }
 
 /// The person a stored invitation's JSON `body` stands for in the view
@@ -146,32 +150,31 @@ fn write_derived(conn: &Connection, org: &str, pid: &str, change: &RowsChange) -
     Ok(())
 }
 
-/// Makes the rows of member `pid` say `new` (or nothing), writing only
-/// what changed ([`rows_change`]). `fresh`: `pid` has no rows yet, so they
-/// are not read.
-fn sync(
+/// Makes the rows of member `pid` say `new` (or nothing), reading what
+/// they say now (migration 0004's backfill, where nothing else knows).
+fn sync(conn: &Connection, org: &str, pid: &str, new: Option<&Person>) -> StoreResult<()> {
+    let old: Option<Person> = conn
+        .prepare_cached("SELECT body FROM people WHERE org_id = ?1 AND pid = ?2")
+        .and_then(|mut s| {
+            s.query_row(params![org, pid], |r| r.get::<_, String>(0))
+                .optional()
+        })
+        .map_err(store_err)?
+        .map(|b| from_json(&b, "person"))
+        .transpose()?;
+    write_person(conn, org, pid, old.as_ref(), new)
+}
+
+/// Makes the rows of member `pid` say `new` (or nothing) where they say
+/// `old`, writing only what changed ([`rows_change`]).
+fn write_person(
     conn: &Connection,
     org: &str,
     pid: &str,
+    old: Option<&Person>,
     new: Option<&Person>,
-    fresh: bool,
 ) -> StoreResult<()> {
-    if fresh && new.is_none() {
-        return Ok(());
-    }
-    let old: Option<Person> = if fresh {
-        None
-    } else {
-        conn.prepare_cached("SELECT body FROM people WHERE org_id = ?1 AND pid = ?2")
-            .and_then(|mut s| {
-                s.query_row(params![org, pid], |r| r.get::<_, String>(0))
-                    .optional()
-            })
-            .map_err(store_err)?
-            .map(|b| from_json(&b, "person"))
-            .transpose()?
-    };
-    let Some(change) = rows_change(old.as_ref(), new) else {
+    let Some(change) = rows_change(old, new) else {
         return Ok(());
     };
     write_derived(conn, org, pid, &change)?;
@@ -234,7 +237,9 @@ fn bodies(conn: &Connection, sql: &str) -> StoreResult<Vec<(i64, String)>> {
 /// 0004's second half, in its transaction.
 pub(crate) fn backfill(conn: &Connection) -> StoreResult<()> {
     for (_, b) in bodies(conn, "SELECT rowid, body FROM members")? {
-        sync_member(conn, &from_json(&b, "member")?)?;
+        let m: Member = from_json(&b, "member")?;
+        let p = Person::from_member(&m);
+        sync(conn, m.org_id.as_str(), &p.pid(), Some(&p))?;
     }
     for (_, b) in bodies(
         conn,

@@ -2637,6 +2637,76 @@ fn an_invitation_rewritten_after_a_read_holds_every_column_it_would_be_inserted_
     }
 }
 
+/// A member's person rows (its `people` row, search terms and groups) are
+/// diffed against the member as stored before each write, not read back:
+/// after each change below, made one after another to one member, they are
+/// what writing the member as it now is into an empty file gives.
+#[test]
+fn a_rewritten_member_has_the_person_rows_a_fresh_write_gives() {
+    type Change = fn(&mut Member);
+    let changes: [(&str, Change); 8] = [
+        ("named", |m| m.first_name = Some("Ada".into())),
+        ("renamed", |m| {
+            m.first_name = Some("Grace".into());
+            m.last_name = Some("Hopper".into());
+        }),
+        ("role", |m| m.role = "admin".into()),
+        ("grouped", |m| {
+            m.groups = vec![
+                GroupGrant::member(GroupId::from("grp_a")),
+                GroupGrant::member(GroupId::from("grp_b")),
+            ]
+        }),
+        ("ungrouped", |m| m.groups.clear()),
+        ("active", |m| m.last_active_at = Some(t(50))),
+        ("contact", |m| m.contact_key = "new@x.test".into()),
+        ("removed", |m| {
+            m.status = MemberStatus::Removed;
+            m.removed_at = Some(t(60));
+        }),
+    ];
+    let rows = |store: &SqliteStore| -> Vec<Vec<Value>> {
+        let conn = store.conn.lock("SqliteStore").expect("lock");
+        let mut out = Vec::new();
+        for sql in [
+            "SELECT org_id, pid, status, expires_s, expires_ns, name_key, contact_key, role, kind, license_type, since_s, since_ns, last_s, last_ns, body FROM people WHERE pid = 'm.mem_1'",
+            "SELECT org_id, term, pid FROM people_terms WHERE pid = 'm.mem_1' ORDER BY term",
+            "SELECT org_id, group_id, pid FROM people_groups WHERE pid = 'm.mem_1' ORDER BY group_id",
+        ] {
+            let mut stmt = conn.prepare(sql).expect("prepare");
+            let n = stmt.column_count();
+            let found = stmt
+                .query_map([], |r| (0..n).map(|i| r.get::<_, Value>(i)).collect())
+                .expect("query")
+                .collect::<Result<Vec<Vec<Value>>, _>>()
+                .expect("rows");
+            out.extend(found);
+            out.push(vec![Value::Null]);
+        }
+        out
+    };
+    let org = org_id(1);
+    let (store, _dir) = file_store();
+    let mut tx = begin(&store);
+    tx.put_organization(&organization(&org)).expect("put");
+    let mut m = member(&org, "mem_1", "m1@x.test");
+    tx.put_member(&m).expect("put");
+    tx.commit().expect("commit");
+    for (what, change) in changes {
+        change(&mut m);
+        let mut tx = begin(&store);
+        tx.put_member(&m).expect("rewrite");
+        tx.commit().expect("commit");
+        let (fresh, _dir2) = file_store();
+        let mut tx = begin(&fresh);
+        tx.put_organization(&organization(&org)).expect("put");
+        tx.put_member(&m).expect("write");
+        tx.commit().expect("commit");
+        assert_eq!(rows(&store), rows(&fresh), "after {what}");
+        store.verify_counts().expect("counts right");
+    }
+}
+
 /// Migration 0016: an invitation whose only search term is its name key,
 /// that key its contact (no name), keeps no `people_terms` row, and a
 /// search still finds it, by staged, pending and expired, and no longer

@@ -893,7 +893,7 @@ impl Transaction for SqliteTx<'_> {
             None => self.count_member(member, 1),
         }
         self.sync_member_groups(prev.as_ref(), member)?;
-        crate::people::sync_member(&self.conn, member)
+        crate::people::sync_member(&self.conn, prev.as_ref(), member)
     }
 
     fn list_members(&mut self, org: &OrgId, query: &MemberQuery) -> StoreResult<Page<Member>> {
