@@ -24,7 +24,7 @@ macro_rules! ids {
 
             /// Builds a new id from 16 random bytes.
             pub fn from_random(bytes: [u8; 16]) -> Self {
-                Self(Arc::from(prefixed_hex($prefix, &bytes)))
+                Self(prefixed_hex($prefix, &bytes))
             }
 
             /// The id as text.
@@ -131,20 +131,31 @@ impl serde::de::Visitor<'_> for ArcStrVisitor {
     }
 }
 
-/// `prefix` followed by `bytes` in lower-case hex.
-fn prefixed_hex(prefix: &str, bytes: &[u8]) -> String {
-    let mut s = String::with_capacity(prefix.len() + bytes.len() * 2);
-    s.push_str(prefix);
-    push_hex(&mut s, bytes);
-    s
-}
-
-fn push_hex(s: &mut String, bytes: &[u8]) {
+/// `prefix` followed by `bytes` in lower-case hex, written on the stack
+/// and copied once into the shared text (no `String` in between: an
+/// invitation issued makes three ids).
+fn prefixed_hex(prefix: &str, bytes: &[u8; 16]) -> Arc<str> {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    for b in bytes {
-        s.push(DIGITS[(b >> 4) as usize] as char);
-        s.push(DIGITS[(b & 0xf) as usize] as char);
+    let mut buf = [0u8; 64];
+    let n = prefix.len();
+    if n <= buf.len() - 32 {
+        buf[..n].copy_from_slice(prefix.as_bytes());
+        for (i, b) in bytes.iter().enumerate() {
+            buf[n + 2 * i] = DIGITS[usize::from(b >> 4)];
+            buf[n + 2 * i + 1] = DIGITS[usize::from(b & 0xf)];
+        }
+        // A whole `&str` followed by ASCII: always text.
+        if let Ok(text) = std::str::from_utf8(&buf[..n + 32]) {
+            return Arc::from(text);
+        }
     }
+    let mut s = String::with_capacity(n + 32);
+    s.push_str(prefix);
+    for b in bytes {
+        s.push(char::from(DIGITS[usize::from(b >> 4)]));
+        s.push(char::from(DIGITS[usize::from(b & 0xf)]));
+    }
+    Arc::from(s)
 }
 
 #[cfg(test)]
@@ -172,6 +183,20 @@ mod tests {
         assert_eq!(escaped, id);
         let err = serde_json::from_str::<InvitationId>("7").expect_err("not a string");
         assert!(err.to_string().contains("an id"), "{err}");
+    }
+
+    #[test]
+    fn a_prefix_too_long_for_the_stack_gives_the_same_text() {
+        let long = "p".repeat(40);
+        let bytes = [0x0f; 16];
+        assert_eq!(
+            &*prefixed_hex(&long, &bytes),
+            format!("{long}{}", "0f".repeat(16))
+        );
+        assert_eq!(
+            &*prefixed_hex("mem_", &bytes),
+            format!("mem_{}", "0f".repeat(16))
+        );
     }
 
     #[test]
