@@ -21,6 +21,10 @@
 //! timing: `valgrind --tool=callgrind --toggle-collect='*ceiling::issue*'
 //! target/release/deps/ceiling-* --profile 4000` (`*ceiling::accepts*` for
 //! the accepts), then `callgrind_annotate --inclusive=yes`.
+//!
+//! `--pages N` prints which pages (of which table or index) a batch of 100
+//! and an accept put into the WAL, after N invitations issued: what each
+//! commit checksums and copies.
 #![allow(missing_docs)]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -34,6 +38,7 @@ use enlist::{
 };
 use enlist_sqlite::SqliteStore;
 use report::{Aim, Figure, median};
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
@@ -109,8 +114,95 @@ fn accepts(e: &Enlist, tokens: &[String], tag: &str) -> f64 {
     median(&mut lat)
 }
 
+/// The pages one write puts into the WAL, by the table or index they
+/// belong to: the WAL is emptied, `write` runs (one command: one commit),
+/// and each frame's page number is looked up in `dbstat`. Distinct pages
+/// per b-tree, summed over the calls.
+fn pages_written(path: &Path, write: impl FnOnce(), by_tree: &mut BTreeMap<String, usize>) {
+    let side = rusqlite::Connection::open(path).unwrap();
+    side.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+        .unwrap();
+    write();
+    let wal = std::fs::read(format!("{}-wal", path.display())).unwrap();
+    let page_size = u32::from_be_bytes(wal[8..12].try_into().unwrap()) as usize;
+    let mut pages = BTreeSet::new();
+    let mut at = 32;
+    while at + 24 + page_size <= wal.len() {
+        pages.insert(i64::from(u32::from_be_bytes(
+            wal[at..at + 4].try_into().unwrap(),
+        )));
+        at += 24 + page_size;
+    }
+    let mut stmt = side
+        .prepare("SELECT name FROM dbstat WHERE pageno = ?1")
+        .unwrap();
+    for page in pages {
+        let name: String = stmt
+            .query_row([page], |r| r.get(0))
+            .unwrap_or_else(|_| "(free or new)".to_owned());
+        *by_tree.entry(name).or_default() += 1;
+    }
+}
+
+/// `--pages N`: which pages a batch of 100 invitations and an accept write
+/// (each b-tree's distinct pages, the mean of ten of each), after `N`
+/// invitations issued into one organization.
+fn pages(n: usize) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("pages.sqlite3");
+    let (e, org, actor) = engine(&path);
+    let (_, tokens) = issue(&e, &org, &actor, 0, n, 100);
+    let rounds = 10;
+    let mut batch = BTreeMap::new();
+    for r in 0..rounds {
+        pages_written(
+            &path,
+            || {
+                issue(&e, &org, &actor, n + r * 100, 100, 100);
+            },
+            &mut batch,
+        );
+    }
+    let mut accept = BTreeMap::new();
+    for (i, tok) in tokens.iter().take(rounds).enumerate() {
+        pages_written(
+            &path,
+            || {
+                let reg = Registration {
+                    user_ref: format!("acct-pages-{i}"),
+                    first_name: Some("Ada".into()),
+                    last_name: Some("Byron".into()),
+                    ..Registration::default()
+                };
+                e.accept(tok, reg).unwrap();
+            },
+            &mut accept,
+        );
+    }
+    for (what, by_tree) in [("a batch of 100 issued", batch), ("an accept", accept)] {
+        let total: usize = by_tree.values().sum();
+        println!(
+            "{what}: {:.1} pages written (mean of {rounds})",
+            total as f64 / rounds as f64
+        );
+        let mut rows: Vec<_> = by_tree.into_iter().collect();
+        rows.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        for (tree, count) in rows {
+            println!("  {:>6.1}  {tree}", count as f64 / rounds as f64);
+        }
+    }
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
+    if let Some(at) = args.iter().position(|a| a == "--pages") {
+        pages(
+            args.get(at + 1)
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(4_000),
+        );
+        return;
+    }
     if let Some(at) = args.iter().position(|a| a == "--profile") {
         let n: usize = args
             .get(at + 1)
