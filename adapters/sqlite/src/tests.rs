@@ -2490,6 +2490,21 @@ fn migration_0015_walks_invitations_and_answers_as_before() {
     assert_eq!(keys[3], ("inv_n03".to_owned(), None), "accepted");
 }
 
+/// `store` filled with two of everything in `org` ([`fill`]), and a
+/// transaction that has read `inv_1` (the hint `put_invitation` takes).
+fn filled_and_read<'s>(
+    store: &'s SqliteStore,
+    org: &OrgId,
+) -> (Box<dyn Transaction + 's>, StoredInvitation) {
+    fill(store, org, 2);
+    let mut tx = begin(store);
+    let inv = tx
+        .invitation(org, &InvitationId::from("inv_1"))
+        .expect("read")
+        .expect("stored");
+    (tx, inv)
+}
+
 /// An invitation the transaction read is updated without first trying an
 /// INSERT; that is a hint, and one whose row went in the meantime (its
 /// organization purged and made again) is inserted, with its counter and
@@ -2498,12 +2513,7 @@ fn migration_0015_walks_invitations_and_answers_as_before() {
 fn an_invitation_read_then_gone_is_inserted_again() {
     let (store, _dir) = file_store();
     let org = org_id(1);
-    fill(&store, &org, 2);
-    let mut tx = begin(&store);
-    let mut inv = tx
-        .invitation(&org, &InvitationId::from("inv_1"))
-        .expect("read")
-        .expect("stored");
+    let (mut tx, mut inv) = filled_and_read(&store, &org);
     // Updated in place: the counters move from pending to revoked.
     inv.status = InvitationStatus::Revoked;
     tx.put_invitation(&inv).expect("update");
@@ -2550,12 +2560,7 @@ fn an_invitation_read_then_gone_is_inserted_again() {
 fn an_invitation_read_once_and_written_twice_moves_its_counters_once() {
     let (store, _dir) = file_store();
     let org = org_id(1);
-    fill(&store, &org, 2);
-    let mut tx = begin(&store);
-    let mut inv = tx
-        .invitation(&org, &InvitationId::from("inv_1"))
-        .expect("read")
-        .expect("stored");
+    let (mut tx, mut inv) = filled_and_read(&store, &org);
     inv.license_type = "contractor".into();
     inv.first_name = Some("Zed".into());
     tx.put_invitation(&inv).expect("first write");
@@ -2618,12 +2623,7 @@ fn an_invitation_rewritten_after_a_read_holds_every_column_it_would_be_inserted_
     let org = org_id(1);
     for (what, change) in changes {
         let (store, _dir) = file_store();
-        fill(&store, &org, 2);
-        let mut tx = begin(&store);
-        let mut inv = tx
-            .invitation(&org, &InvitationId::from("inv_1"))
-            .expect("read")
-            .expect("stored");
+        let (mut tx, mut inv) = filled_and_read(&store, &org);
         change(&mut inv);
         tx.put_invitation(&inv).expect("rewrite");
         tx.commit().expect("commit");
