@@ -152,6 +152,9 @@ pub(crate) struct SqliteTx<'a> {
     conn: Conn<'a>,
     /// Whether a transaction is open on the connection (rolled back on drop).
     open: bool,
+    /// Whether it may write (`BEGIN IMMEDIATE`): a read transaction keeps
+    /// no `read_invitations`, which only writes use.
+    writes: bool,
     /// The last event seq of each organization this transaction read or
     /// wrote. The transaction holds the write lock and events are written
     /// only by `append_event`, so it stays right until the end.
@@ -243,7 +246,7 @@ impl OutboxRow {
 impl<'a> SqliteTx<'a> {
     /// Begins a write transaction on `conn`.
     pub(crate) fn begin(conn: Conn<'a>) -> StoreResult<Self> {
-        Self::begin_with(conn, "BEGIN IMMEDIATE")
+        Self::begin_with(conn, true)
     }
 
     /// Begins a read transaction on `conn` (`BEGIN DEFERRED`): it takes
@@ -251,13 +254,14 @@ impl<'a> SqliteTx<'a> {
     /// in WAL mode other processes keep writing while it reads (a dry run).
     /// The engine never commits it.
     pub(crate) fn begin_read(conn: Conn<'a>) -> StoreResult<Self> {
-        Self::begin_with(conn, "BEGIN DEFERRED")
+        Self::begin_with(conn, false)
     }
 
-    fn begin_with(conn: Conn<'a>, begin: &str) -> StoreResult<Self> {
+    fn begin_with(conn: Conn<'a>, writes: bool) -> StoreResult<Self> {
         let mut tx = SqliteTx {
             conn,
             open: false,
+            writes,
             last_seq: HashMap::new(),
             feed_last: None,
             deferred: Vec::new(),
@@ -268,6 +272,11 @@ impl<'a> SqliteTx<'a> {
         if !tx.conn.is_autocommit() {
             tx.conn.execute_batch("ROLLBACK").map_err(store_err)?;
         }
+        let begin = if writes {
+            "BEGIN IMMEDIATE"
+        } else {
+            "BEGIN DEFERRED"
+        };
         tx.conn.execute_batch(begin).map_err(store_err)?;
         tx.open = true;
         Ok(tx)
@@ -536,7 +545,7 @@ impl<'a> SqliteTx<'a> {
     /// rule and the open recipient's, whichever index SQLite checked first.
     /// Notes an invitation read one by one ([`SqliteTx::read_invitations`]).
     fn note_read(&mut self, inv: Option<StoredInvitation>) -> Option<StoredInvitation> {
-        if let Some(i) = &inv {
+        if let Some(i) = inv.as_ref().filter(|_| self.writes) {
             self.read_invitations
                 .insert((i.org_id.clone(), i.id.clone()), i.clone());
         }
