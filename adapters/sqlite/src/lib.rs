@@ -101,6 +101,11 @@ const MIGRATIONS: &[(u32, &str, &str)] = &[
         "0016_invitation_terms",
         include_str!("../migrations/0016_invitation_terms.sql"),
     ),
+    (
+        17,
+        "0017_people_members",
+        include_str!("../migrations/0017_people_members.sql"),
+    ),
 ];
 
 /// Marks the file as an enlist store (`PRAGMA application_id`, "enls").
@@ -281,7 +286,7 @@ impl SqliteStore {
     /// The schema version this library writes. A file with a lower version
     /// is migrated on open; a file with a higher one is refused with
     /// [`StoreError::SchemaTooNew`].
-    pub const SCHEMA_VERSION: u32 = 16;
+    pub const SCHEMA_VERSION: u32 = 17;
 
     /// Opens (creating it if missing) the database file at `path` and
     /// brings its schema up to [`SqliteStore::SCHEMA_VERSION`].
@@ -494,6 +499,10 @@ fn migrate(conn: &mut Connection) -> StoreResult<()> {
             if *version == 16 {
                 // The search terms invitations no longer keep.
                 people::drop_invitation_name_terms(&tx)?;
+            }
+            if *version == 17 {
+                // The view's keys of the members already stored.
+                people::fill_member_columns(&tx)?;
             }
         }
     }

@@ -16,7 +16,6 @@ pub(crate) const ORG_TABLES: &[&str] = &[
     "member_groups",
     "people_groups",
     "people_terms",
-    "people",
     "members",
     "invitations",
     "counts",

@@ -1,32 +1,30 @@
-//! The people view (migrations 0004 and 0015): the rows the store derives
-//! from members, and the paged query over members and invitations.
+//! The people view (migrations 0004, 0015 and 0017): the rows the store
+//! derives from members and invitations, and the paged query over them.
 //!
-//! Members have a row in `people` (its body is the person); invitations
-//! have none since migration 0015: the view reads staged, pending and
-//! expired invitations from `invitations` itself. Both keep their groups
-//! in `people_groups` and their search terms in `people_terms`, except an
+//! Neither has a row of its own in the view any more: since migration
+//! 0015 the view reads staged, pending and expired invitations from
+//! `invitations`, and since 0017 members from `members` (the `people`
+//! table of versions 4 to 16 is gone). Both keep their groups in
+//! `people_groups` and their search terms in `people_terms`, except an
 //! invitation whose only term is its name key and that key its contact
 //! (one by email with no name: most of them; migration 0016), which a
 //! search finds by its `name_key` in `invitations_people_name`.
 //!
-//! Every sort walks one index of `people` in order (the members), and one
-//! index of `invitations` per stored status (or one for staged and pending
-//! by email, `invitations_open_recipient`), each in the sort's key order
-//! and stopped after a page (plus one row to know whether there is a next
-//! page). The walks are merged by the key, stepping each statement only as
-//! far as the page needs; only the rows of the page have their JSON read.
-//! Filters are tested on the rows walked, with `+status` so that SQLite
-//! walks the sort's index rather than gathering a status's rows and sorting
-//! them (except where one stored status is the walk's, as for the
-//! invitations and for members by name with one label asked for, where
-//! `people_label` serves both). Sorting by label walks one label at a time
-//! by name (Expired is two walks: stored expired, and stored pending past
-//! `now`). A search instead starts from the range of `people_terms` that
-//! the case-folded text is a prefix of (for invitations, with the same
-//! range of `name_key` per stored status asked for), `CROSS JOIN` keeping
-//! that order of the join, so it reads the matches and sorts them: its
-//! cost grows with the number of matches, not with the size of the
-//! organization.
+//! Every sort walks one index of `members` and one of `invitations` per
+//! stored status (for invitations by email, one for staged and pending,
+//! `invitations_open_recipient`), each in the sort's key order and stopped
+//! after a page (plus one row to know whether there is a next page). The
+//! walks are merged by the key, stepping each statement only as far as the
+//! page needs; only the rows of the page have their JSON read. Ties are
+//! broken by the pid (`'m.' || member_id`, `'i.' || invitation_id`), which
+//! each index holds as the row's id. Filters are tested on the rows
+//! walked. Sorting by label walks one label at a time by name (Expired is
+//! two walks: stored expired, and stored pending past `now`). A search
+//! instead starts from the range of `people_terms` that the case-folded
+//! text is a prefix of (for invitations, with the same range of `name_key`
+//! per stored status asked for), `CROSS JOIN` keeping that order of the
+//! join, so it reads the matches and sorts them: its cost grows with the
+//! number of matches, not with the size of the organization.
 
 use crate::codec::{from_json, to_json};
 use crate::store_err;
@@ -54,14 +52,22 @@ thread_local! {
         const { std::cell::RefCell::new(Vec::new()) };
 }
 
-/// The person row of a member, `prev` the member as stored before this
-/// write (`None`: a new one, which has no rows yet). The rows of a stored
-/// member are what [`Person::from_member`] made of it when it was
-/// written, so they are diffed against `prev`'s person, not read.
-pub(crate) fn sync_member(conn: &Connection, prev: Option<&Member>, m: &Member) -> StoreResult<()> {
-    let p = Person::from_member(m);
+/// The search terms and group rows of a member whose person is now `new`,
+/// `prev` the member as stored before this write (`None`: a new one, which
+/// has no rows yet). A member has no `people` row (migration 0017): the
+/// view walks `members` itself. Its rows are what [`Person::from_member`]
+/// made of it when it was written, so they are diffed against `prev`'s
+/// person, not read.
+pub(crate) fn sync_member(
+    conn: &Connection,
+    prev: Option<&Member>,
+    new: &Person,
+) -> StoreResult<()> {
     let old = prev.map(Person::from_member);
-    write_person(conn, m.org_id.as_str(), &p.pid(), old.as_ref(), Some(&p))
+    match rows_change(old.as_ref(), Some(new)) {
+        Some(change) => write_derived(conn, new.org_id.as_str(), &new.pid(), &change),
+        None => Ok(()),
+    }
 }
 
 /// The person a stored invitation's JSON `body` stands for in the view
@@ -151,7 +157,8 @@ fn write_derived(conn: &Connection, org: &str, pid: &str, change: &RowsChange) -
 }
 
 /// Makes the rows of member `pid` say `new` (or nothing), reading what
-/// they say now (migration 0004's backfill, where nothing else knows).
+/// they say now: migration 0004's backfill, in the layout of versions 4 to
+/// 16 (migration 0017 drops `people`).
 fn sync(conn: &Connection, org: &str, pid: &str, new: Option<&Person>) -> StoreResult<()> {
     let old: Option<Person> = conn
         .prepare_cached("SELECT body FROM people WHERE org_id = ?1 AND pid = ?2")
@@ -301,16 +308,56 @@ pub(crate) fn fill_invitation_name_keys(conn: &Connection) -> StoreResult<()> {
 
 /// Calls `each` with the rid and the invitation of every stored invitation
 /// `condition` (SQL on the columns of `invitations`) holds for, in rid
-/// order: the migrations' passes. Reads the bodies 10,000 at a time, so a
-/// large file is not held in memory.
+/// order: the migrations' passes ([`each_row`]).
 fn each_invitation(
     conn: &Connection,
     condition: &str,
-    mut each: impl FnMut(i64, StoredInvitation) -> StoreResult<()>,
+    each: impl FnMut(i64, StoredInvitation) -> StoreResult<()>,
+) -> StoreResult<()> {
+    each_row(conn, "invitations", condition, "invitation", each)
+}
+
+/// Writes the people view's keys of every member already stored
+/// (`name_key`, `joined_s`/`joined_ns`, `last_s`/`last_ns`): migration
+/// 0017's second half, in its transaction (its SQL has dropped `people`;
+/// the members' terms and groups stay).
+pub(crate) fn fill_member_columns(conn: &Connection) -> StoreResult<()> {
+    let mut update = conn
+        .prepare(
+            "UPDATE members SET name_key = ?1, joined_s = ?2, joined_ns = ?3, last_s = ?4,
+                 last_ns = ?5 WHERE rid = ?6",
+        )
+        .map_err(store_err)?;
+    each_row(conn, "members", "1", "member", |rid, m: Member| {
+        let view = person_row(&Person::from_member(&m));
+        update
+            .execute(params![
+                view.name_key,
+                view.since.0,
+                view.since.1,
+                view.last_active.0,
+                view.last_active.1,
+                rid
+            ])
+            .map_err(store_err)?;
+        Ok(())
+    })
+}
+
+/// Calls `each` with the rid and the decoded body of every row of `table`
+/// that `condition` (SQL on its columns) holds for, in rid order: the
+/// migrations' passes. Reads the bodies 10,000 at a time, so a large file
+/// is not held in memory.
+fn each_row<T: serde::de::DeserializeOwned>(
+    conn: &Connection,
+    table: &str,
+    condition: &str,
+    what: &str,
+    mut each: impl FnMut(i64, T) -> StoreResult<()>,
 ) -> StoreResult<()> {
     let mut read = conn
         .prepare(&format!(
-            "SELECT rid, body FROM invitations
+            "SELECT rid, body FROM {table}
              WHERE rid > ?1 AND ({condition})
              ORDER BY rid LIMIT 10000"
         ))
@@ -328,7 +375,7 @@ fn each_invitation(
             return Ok(());
         };
         for (rid, b) in rows {
-            each(rid, from_json(&b, "invitation")?)?;
+            each(rid, from_json(&b, what)?)?;
         }
         after = last;
     }
@@ -454,7 +501,7 @@ fn invitation_search(
 }
 
 /// One statement of a walk: its SQL, its named arguments, whether its
-/// rows are members (a person's body) or invitations, and how its first
+/// rows are members or invitations (their JSON bodies), and how its first
 /// columns make the sort key (the last column is the body).
 struct Spec {
     sql: String,
@@ -465,15 +512,13 @@ struct Spec {
 }
 
 impl Spec {
-    /// The sort key from a row's key columns: a member's are its key; an
-    /// invitation's end with its id, whose pid is `i.<id>`, after the
-    /// constant parts if any.
+    /// The sort key from a row's key columns: they end with the row's id,
+    /// whose pid is `m.<id>` for a member and `i.<id>` for an invitation,
+    /// after the constant parts if any.
     fn key(&self, mut parts: Vec<KeyPart>) -> Vec<KeyPart> {
-        if self.member {
-            return parts;
-        }
         if let Some(KeyPart::Text(id)) = parts.pop() {
-            parts.push(KeyPart::Text(format!("i.{id}")));
+            let prefix = if self.member { "m." } else { "i." };
+            parts.push(KeyPart::Text(format!("{prefix}{id}")));
         }
         match &self.constant {
             Some(c) => c.iter().cloned().chain(parts).collect(),
@@ -533,63 +578,145 @@ fn invitation_status(t: &StatusTest) -> Option<&'static str> {
     }
 }
 
-/// The walk of `people` (members only since migration 0015): the walk's
-/// member tests, in the walk's order.
-fn member_walk(
+/// The stored member statuses, each walked alone.
+const MEMBER_STATUSES: [PersonLabel; 3] = [
+    PersonLabel::Active,
+    PersonLabel::Inactive,
+    PersonLabel::Removed,
+];
+
+/// The key of `sort` in `members` (migration 0017), and the index whose
+/// per-status ranges read its order: `(org_id, status, <lead>,
+/// member_id)`.
+fn member_plan(sort: PeopleSort) -> (TableKey, &'static str) {
+    let lead = |lead: &'static [&'static str]| TableKey {
+        lead,
+        constant: None,
+    };
+    match sort {
+        PeopleSort::Email => (lead(&["contact_key"]), "members_list"),
+        PeopleSort::Role => (lead(&["role", "name_key"]), "members_people_role"),
+        PeopleSort::Date => (lead(&["joined_s", "joined_ns"]), "members_people_since"),
+        PeopleSort::LastActive => (lead(&["last_s", "last_ns"]), "members_people_last"),
+        // Name, and Label within one label.
+        _ => (lead(&["name_key"]), "members_people_name"),
+    }
+}
+
+/// The walks of `members` for one walk of the view (migration 0017): the
+/// members of the walk's tests, in the walk's order (`key_sort`'s key),
+/// one statement per stored status (a search: one for all), each at most
+/// `w.limit` rows.
+fn member_walks(
     org: &OrgId,
     q: &PeopleQuery,
     now: DateTime<Utc>,
     w: &Walk<'_>,
-    tests: &[StatusTest],
-) -> Spec {
-    let mut args = base_args(org, now, w.limit);
-    let mut filters = vec![status_condition(tests, w.by_status)];
-    shared_filters(q, "p", "p.pid", &mut filters, &mut args);
-    let desc = q.descending;
-    let cols = w.columns;
-    if let Some(after) = w.after {
-        let marks: Vec<String> = (0..after.len()).map(|i| format!(":after{i}")).collect();
-        filters.push(format!(
-            "({}) {} ({})",
-            cols.iter()
-                .map(|c| format!("p.{c}"))
-                .collect::<Vec<_>>()
-                .join(", "),
-            if desc { "<" } else { ">" },
-            marks.join(", ")
-        ));
-        for (m, part) in marks.into_iter().zip(after) {
-            args.push((m, value(part)));
-        }
+    key_sort: PeopleSort,
+) -> Vec<Spec> {
+    let tests: Vec<StatusTest> = w.status.iter().copied().filter(of_members).collect();
+    if tests.is_empty() {
+        return Vec::new();
     }
-    let from = match search_terms(q, "", &mut args) {
-        Some(t) => format!("{t} CROSS JOIN people p ON p.org_id = :org AND p.pid = t.pid"),
-        None => "people p".to_owned(),
+    let desc = q.descending;
+    let (key, index) = member_plan(key_sort);
+    let walks: Vec<(Option<&'static str>, Vec<StatusTest>)> = if q.search_folded().is_some() {
+        // A search reads its matches (through `members_id`) and sorts
+        // them: one statement for every status.
+        vec![(None, tests)]
+    } else {
+        MEMBER_STATUSES
+            .iter()
+            .map(|l| StatusTest::Is(*l))
+            .filter(|t| tests.contains(t))
+            .map(|t| (Some(index), vec![t]))
+            .collect()
     };
+    let mut out = Vec::new();
+    for (index, tests) in walks {
+        let mut args = base_args(org, now, w.limit);
+        let mut filters = vec![match index {
+            // One stored status: the index's second column.
+            Some(_) => status_condition(&tests, true).replace("status", "m.status"),
+            None => status_condition(&tests, false).replace("+status", "+m.status"),
+        }];
+        shared_filters(q, "m", "'m.' || m.member_id", &mut filters, &mut args);
+        if let Some(after) = w.after {
+            match rows_after(&key, after, desc, ROW_MEMBER, &mut args) {
+                Some(Some(c)) => filters.push(c),
+                Some(None) => {}
+                None => continue,
+            }
+        }
+        let from = match search_terms(q, " AND substr(pid, 1, 2) = 'm.'", &mut args) {
+            Some(t) => format!(
+                "{t} CROSS JOIN members m ON m.org_id = :org AND m.member_id = substr(t.pid, 3)"
+            ),
+            None => format!("members m INDEXED BY {}", index.unwrap_or("members_id")),
+        };
+        out.push(table_spec(&key, ROW_MEMBER, &from, &filters, desc, args));
+    }
+    out
+}
+
+/// How the rows of one table of the view are named in a walk's SQL: the
+/// table's alias, its id column and the prefix of its pids.
+struct RowKind {
+    alias: &'static str,
+    id: &'static str,
+    prefix: &'static str,
+}
+
+/// A member in the walks: `'m.' || m.member_id`.
+const ROW_MEMBER: &RowKind = &RowKind {
+    alias: "m",
+    id: "member_id",
+    prefix: "m.",
+};
+
+/// An invitation in the walks: `'i.' || i.invitation_id`.
+const ROW_INVITATION: &RowKind = &RowKind {
+    alias: "i",
+    id: "invitation_id",
+    prefix: "i.",
+};
+
+/// The statement of one walk of a table: its key columns and id, then its
+/// body, `from` where `filters` hold, in the key's order, at most `:limit`.
+fn table_spec(
+    key: &TableKey,
+    kind: &RowKind,
+    from: &str,
+    filters: &[String],
+    desc: bool,
+    args: Vec<(String, Value)>,
+) -> Spec {
+    let a = kind.alias;
+    let cols: Vec<&str> = key.lead.iter().copied().chain([kind.id]).collect();
     let order = cols
         .iter()
-        .map(|c| format!("p.{c}{}", if desc { " DESC" } else { "" }))
+        .map(|c| format!("{a}.{c}{}", if desc { " DESC" } else { "" }))
         .collect::<Vec<_>>()
         .join(", ");
-    let select: Vec<String> = cols.iter().map(|c| format!("p.{c}")).collect();
+    let select: Vec<String> = cols.iter().map(|c| format!("{a}.{c}")).collect();
     let sql = format!(
-        "SELECT {}, p.body FROM {from} WHERE p.org_id = :org AND {} ORDER BY {order} LIMIT :limit",
+        "SELECT {}, {a}.body FROM {from} WHERE {a}.org_id = :org AND {} ORDER BY {order} LIMIT :limit",
         select.join(", "),
         filters.join(" AND ")
     );
     Spec {
         sql,
         args,
-        member: true,
-        constant: None,
+        member: kind.prefix == "m.",
+        constant: key.constant.clone(),
     }
 }
 
-/// How a sort's key is read from `invitations`: the columns before the
-/// invitation id (`lead`), or, by last activity, the value every
-/// invitation has there (never active); and the index each walk uses.
-struct InvitationKey {
-    /// The key's columns of `invitations` before `invitation_id`.
+/// How a sort's key is read from a table of the view: the columns before
+/// the row's id (`lead`), or, for invitations by last activity, the value
+/// every invitation has there (never active).
+struct TableKey {
+    /// The key's columns before the id.
     lead: &'static [&'static str],
     /// The key's parts before the pid when they are the same for every
     /// invitation (`lead` is then empty).
@@ -609,7 +736,7 @@ struct InvitationWalk {
 const VIEW_STATUSES: [&[&str]; 3] = [&["staged"], &["pending"], &["expired"]];
 
 /// The key of `sort` in `invitations`, and the walks that read its order.
-fn invitation_plan(sort: PeopleSort) -> (InvitationKey, Vec<InvitationWalk>) {
+fn invitation_plan(sort: PeopleSort) -> (TableKey, Vec<InvitationWalk>) {
     let per_status = |index: &'static str| {
         VIEW_STATUSES
             .iter()
@@ -620,7 +747,7 @@ fn invitation_plan(sort: PeopleSort) -> (InvitationKey, Vec<InvitationWalk>) {
             })
             .collect::<Vec<_>>()
     };
-    let lead = |lead: &'static [&'static str]| InvitationKey {
+    let lead = |lead: &'static [&'static str]| TableKey {
         lead,
         constant: None,
     };
@@ -649,7 +776,7 @@ fn invitation_plan(sort: PeopleSort) -> (InvitationKey, Vec<InvitationWalk>) {
             per_status("invitations_list"),
         ),
         PeopleSort::LastActive => (
-            InvitationKey {
+            TableKey {
                 lead: &[],
                 constant: Some([KeyPart::Int(i64::MIN), KeyPart::Int(0)]),
             },
@@ -660,15 +787,17 @@ fn invitation_plan(sort: PeopleSort) -> (InvitationKey, Vec<InvitationWalk>) {
     }
 }
 
-/// Which invitations of a walk come after the cursor's key `after`
-/// (leading parts, then a pid), as SQL: `Some(None)` all of them, `None`
-/// none. Invitation pids are `'i.' || invitation_id`, so a pid of another
-/// kind is below or above all of them, and `invitation_id` (which the
-/// index holds) compares as the pid does.
-fn invitations_after(
-    key: &InvitationKey,
+/// Which rows of a walk of one table (`kind`) come after the cursor's key
+/// `after` (leading parts, then a pid), as SQL: `Some(None)` all of them,
+/// `None` none. The table's pids are its prefix and its id (`'i.' ||
+/// invitation_id`, `'m.' || member_id`), so a pid of another kind is
+/// below or above all of them, and the id (which the index holds)
+/// compares as the pid does.
+fn rows_after(
+    key: &TableKey,
     after: &[KeyPart],
     desc: bool,
+    kind: &RowKind,
     args: &mut Vec<(String, Value)>,
 ) -> Option<Option<String>> {
     use std::cmp::Ordering;
@@ -677,9 +806,10 @@ fn invitations_after(
         [KeyPart::Text(p)] => p.as_str(),
         _ => "",
     };
-    // Where the invitations' pids stand against the cursor's pid.
-    let id = pid.strip_prefix("i.");
-    let all_above = id.is_none() && pid < "i.";
+    // Where the table's pids stand against the cursor's pid.
+    let id = pid.strip_prefix(kind.prefix);
+    let all_above = id.is_none() && pid < kind.prefix;
+    let (a, id_col) = (kind.alias, kind.id);
     let (gt, ge) = if desc { ("<", "<=") } else { (">", ">=") };
     if let Some(constant) = &key.constant {
         // Every invitation has the same leading parts.
@@ -698,7 +828,7 @@ fn invitations_after(
         return match id {
             Some(id) => {
                 args.push((":after_id".into(), Value::Text(id.to_owned())));
-                Some(Some(format!("i.invitation_id {gt} :after_id")))
+                Some(Some(format!("{a}.{id_col} {gt} :after_id")))
             }
             // Every invitation's pid is past the cursor's, or none is.
             None if all_above != desc => Some(None),
@@ -709,12 +839,12 @@ fn invitations_after(
     for (m, part) in marks.iter().zip(lead) {
         args.push((m.clone(), value(part)));
     }
-    let cols: Vec<String> = key.lead.iter().map(|c| format!("i.{c}")).collect();
+    let cols: Vec<String> = key.lead.iter().map(|c| format!("{a}.{c}")).collect();
     Some(Some(match id {
         Some(id) => {
             args.push((":after_id".into(), Value::Text(id.to_owned())));
             format!(
-                "({}, i.invitation_id) {gt} ({}, :after_id)",
+                "({}, {a}.{id_col}) {gt} ({}, :after_id)",
                 cols.join(", "),
                 marks.join(", ")
             )
@@ -776,7 +906,7 @@ fn invitation_walks(
         ];
         shared_filters(q, "i", "'i.' || i.invitation_id", &mut filters, &mut args);
         if let Some(after) = w.after {
-            match invitations_after(&key, after, desc, &mut args) {
+            match rows_after(&key, after, desc, ROW_INVITATION, &mut args) {
                 Some(Some(c)) => filters.push(c),
                 Some(None) => {}
                 None => continue,
@@ -791,30 +921,14 @@ fn invitation_walks(
                 index.unwrap_or("invitations_id")
             ),
         };
-        let order = key
-            .lead
-            .iter()
-            .chain(&["invitation_id"])
-            .map(|c| format!("i.{c}{}", if desc { " DESC" } else { "" }))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let select: Vec<String> = key
-            .lead
-            .iter()
-            .chain(&["invitation_id"])
-            .map(|c| format!("i.{c}"))
-            .collect();
-        let sql = format!(
-            "SELECT {}, i.body FROM {from} WHERE i.org_id = :org AND {} ORDER BY {order} LIMIT :limit",
-            select.join(", "),
-            filters.join(" AND ")
-        );
-        out.push(Spec {
-            sql,
+        out.push(table_spec(
+            &key,
+            ROW_INVITATION,
+            &from,
+            &filters,
+            desc,
             args,
-            member: false,
-            constant: key.constant.clone(),
-        });
+        ));
     }
     out
 }
@@ -836,11 +950,7 @@ fn walk(
     } else {
         PeopleSort::Name
     };
-    let member_tests: Vec<StatusTest> = w.status.iter().copied().filter(of_members).collect();
-    let mut specs = Vec::new();
-    if !member_tests.is_empty() {
-        specs.push(member_walk(org, q, now, w, &member_tests));
-    }
+    let mut specs = member_walks(org, q, now, w, key_sort);
     specs.extend(invitation_walks(org, q, now, w, key_sort));
     // Every statement stepped only as far as the page needs: the merge
     // takes the smallest (largest, descending) head each time.
@@ -892,7 +1002,7 @@ fn walk(
             break;
         };
         let p = if specs[i].member {
-            from_json::<Person>(&body, "person")?
+            Person::from_member(&from_json::<Member>(&body, "member")?)
         } else {
             let inv: StoredInvitation = from_json(&body, "invitation")?;
             Person::from_invitation(&inv).ok_or_else(|| {

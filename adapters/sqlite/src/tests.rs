@@ -259,7 +259,30 @@ const UNDO: &[(u32, &str)] = &[
          WHERE name_key = recipient_key
            AND (status = 'staged' OR status = 'pending' OR status = 'expired');",
     ),
+    // 0017 also makes `people` again, with the members' rows, see
+    // `downgrade`.
+    (
+        17,
+        "DROP INDEX members_people_name; DROP INDEX members_people_role;
+         DROP INDEX members_people_since; DROP INDEX members_people_last;
+         ALTER TABLE members DROP COLUMN name_key;
+         ALTER TABLE members DROP COLUMN joined_s; ALTER TABLE members DROP COLUMN joined_ns;
+         ALTER TABLE members DROP COLUMN last_s; ALTER TABLE members DROP COLUMN last_ns;",
+    ),
 ];
+
+/// `people` as versions 13 to 16 had it: 0004's table and indexes, with
+/// the status CHECK as 0013 rewrote it.
+fn people_table_v16() -> String {
+    let v4 = MIGRATIONS[3].2;
+    let from = v4.find("CREATE TABLE people (").expect("0004 makes people");
+    let to = v4.find("-- The search terms").expect("then its terms");
+    let check = crate::checks::CHECKS
+        .iter()
+        .find(|c| c.table == "people")
+        .expect("people's check");
+    v4[from..to].replace(check.old, &check.new_text())
+}
 
 /// The count triggers of schema versions 1 to 13, as 0001_initial.sql
 /// created them (its last statements).
@@ -286,9 +309,27 @@ pub(crate) fn downgrade(conn: &Connection, to: u32) -> rusqlite::Result<()> {
             if *version == 15 {
                 invitation_people_rows(conn)?;
             }
+            if *version == 17 {
+                conn.execute_batch(&people_table_v16())?;
+                member_people_rows(conn)?;
+            }
         }
     }
     conn.pragma_update(None, "user_version", to)
+}
+
+/// Writes the `people` row of every member, as versions 4 to 16 kept them
+/// (their terms and groups are still there).
+fn member_people_rows(conn: &Connection) -> rusqlite::Result<()> {
+    let bodies: Vec<String> = conn
+        .prepare("SELECT body FROM members")?
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    for b in bodies {
+        let m: Member = serde_json::from_str(&b).expect("a member");
+        people_row(conn, &enlist::Person::from_member(&m))?;
+    }
+    Ok(())
 }
 
 /// Writes the `people` row of every invitation of the view, as versions
@@ -300,14 +341,24 @@ fn invitation_people_rows(conn: &Connection) -> rusqlite::Result<()> {
         .collect::<Result<_, _>>()?;
     for b in bodies {
         let inv: StoredInvitation = serde_json::from_str(&b).expect("an invitation");
-        let p = enlist::Person::from_invitation(&inv).expect("in the view");
-        let row = enlist::store::people::person_row(&p);
+        people_row(
+            conn,
+            &enlist::Person::from_invitation(&inv).expect("in the view"),
+        )?;
+    }
+    Ok(())
+}
+
+/// Writes the `people` row of `p`, as versions 4 to 16 kept them.
+fn people_row(conn: &Connection, p: &enlist::Person) -> rusqlite::Result<()> {
+    {
+        let row = enlist::store::people::person_row(p);
         conn.execute(
             "INSERT INTO people (org_id, pid, status, expires_s, expires_ns, name_key,
                  contact_key, role, kind, license_type, since_s, since_ns, last_s, last_ns, body)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
             params![
-                inv.org_id.as_str(),
+                p.org_id.as_str(),
                 p.pid(),
                 row.status,
                 row.expires.map(|e| e.0),
@@ -530,6 +581,9 @@ fn a_version_1_file_gains_the_later_tables_and_indexes_and_keeps_its_rows() {
             rows.iter()
                 .map(|r| match table.as_str() {
                     "events" => r.rsplit_once('|').map_or(r.clone(), |(k, _)| k.to_owned()),
+                    // 0017 adds the members' five people-view columns at
+                    // the end (its own test checks them).
+                    "members" => r.split('|').take(10).collect::<Vec<_>>().join("|"),
                     _ => r.clone(),
                 })
                 .collect()
@@ -847,7 +901,6 @@ const CHECKED_WRITES: &[(&str, &str)] = &[
         "UPDATE invitations SET status = ?1 WHERE rowid = 1",
     ),
     ("outbox", "UPDATE outbox SET status = ?1 WHERE rowid = 1"),
-    ("people", "UPDATE people SET status = ?1 WHERE rowid = 1"),
     (
         "membership_requests",
         "UPDATE membership_requests SET status = ?1 WHERE org_id = 'org_1' AND request_id = 'req_1'",
@@ -912,8 +965,9 @@ fn status_checks_need_no_temporary_table_and_still_refuse_unknown_statuses() {
             }
             drop(tx);
         }
-        // The fixture has a row of each of these.
-        assert_eq!(refused, ["members", "invitations", "outbox", "people"]);
+        // The fixture has a row of each of these (`people`, whose check
+        // 0013 also rewrote, is gone since 0017).
+        assert_eq!(refused, ["members", "invitations", "outbox"]);
     };
     check(&Connection::open(&path).expect("open"));
     // A file as version 12 left it builds the temporary b-trees, and loses
@@ -932,10 +986,18 @@ fn status_checks_need_no_temporary_table_and_still_refuse_unknown_statuses() {
     for row in rows.get_mut("invitations").expect("invitations") {
         row.push_str("|Null|Text(\"q1@x.test\")");
     }
-    for table in ["people", "people_terms"] {
-        rows.get_mut(table)
-            .expect(table)
-            .retain(|r| !r.contains("Text(\"i.inv_1\")"));
+    rows.get_mut("people_terms")
+        .expect("people_terms")
+        .retain(|r| !r.contains("Text(\"i.inv_1\")"));
+    // Then 0017: `people` gone, each member with its view's keys (no
+    // names here: the contact key; joined; never active).
+    rows.remove("people");
+    for row in rows.get_mut("members").expect("members") {
+        let key = row.split('|').nth(3).expect("contact_key").to_owned();
+        row.push_str(&format!(
+            "|{key}|Integer(1700000000)|Integer(0)|Integer({})|Integer(0)",
+            i64::MIN
+        ));
     }
     assert_eq!(dump(&path), rows, "0013 changed a row");
     let conn = Connection::open(&path).expect("open");
@@ -2289,8 +2351,8 @@ fn people_view_uses_indexes_and_search_reads_only_matches() {
                     "one label by name: its own index range:\n{sql}\n  => {plan}"
                 );
             } else if q.group.is_none() {
-                let index = if sql.contains("FROM people p") {
-                    "USING INDEX people_"
+                let index = if sql.contains("FROM members m") {
+                    "USING INDEX members_"
                 } else {
                     "USING INDEX invitations_"
                 };
@@ -2467,7 +2529,14 @@ fn migration_0015_walks_invitations_and_answers_as_before() {
     let store = SqliteStore::open(&path).expect("migrate");
     assert_eq!(pages(&store), now_pages);
     let conn = store.conn.lock("SqliteStore").expect("lock");
-    assert_eq!(old_rows(&conn), 0);
+    let people: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM sqlite_master WHERE name = 'people'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("schema");
+    assert_eq!(people, 0, "0017 dropped the table");
     let keys: Vec<(String, Option<String>)> = conn
         .prepare("SELECT invitation_id, name_key FROM invitations WHERE invitation_id LIKE 'inv_n%' ORDER BY 1")
         .and_then(|mut s| {
@@ -2637,8 +2706,9 @@ fn an_invitation_rewritten_after_a_read_holds_every_column_it_would_be_inserted_
     }
 }
 
-/// A member's person rows (its `people` row, search terms and groups) are
-/// diffed against the member as stored before each write, not read back:
+/// A member's people-view rows (its view columns, search terms and
+/// groups) are diffed against the member as stored before each write, not
+/// read back:
 /// after each change below, made one after another to one member, they are
 /// what writing the member as it now is into an empty file gives.
 #[test]
@@ -2669,7 +2739,7 @@ fn a_rewritten_member_has_the_person_rows_a_fresh_write_gives() {
         let conn = store.conn.lock("SqliteStore").expect("lock");
         let mut out = Vec::new();
         for sql in [
-            "SELECT org_id, pid, status, expires_s, expires_ns, name_key, contact_key, role, kind, license_type, since_s, since_ns, last_s, last_ns, body FROM people WHERE pid = 'm.mem_1'",
+            "SELECT org_id, status, name_key, contact_key, role, kind, license_type, joined_s, joined_ns, last_s, last_ns, body FROM members WHERE member_id = 'mem_1'",
             "SELECT org_id, term, pid FROM people_terms WHERE pid = 'm.mem_1' ORDER BY term",
             "SELECT org_id, group_id, pid FROM people_groups WHERE pid = 'm.mem_1' ORDER BY group_id",
         ] {

@@ -7,6 +7,7 @@ use crate::codec::{
 };
 use crate::store_err;
 use chrono::{DateTime, Utc};
+use enlist::store::people::person_row;
 use enlist::store::{collect_page, merge_sorted, page_limit};
 use enlist::{EmailSettings, EmailTemplate, LinkId};
 use enlist::{
@@ -859,13 +860,18 @@ impl Transaction for SqliteTx<'_> {
         // UPDATE (the counters need the old values anyway).
         let sql = if prev.is_some() {
             "UPDATE members SET contact_key = ?3, user_ref = ?4, status = ?5, role = ?6,
-                license_type = ?7, kind = ?8, body = ?9
+                license_type = ?7, kind = ?8, body = ?9, name_key = ?10, joined_s = ?11,
+                joined_ns = ?12, last_s = ?13, last_ns = ?14
              WHERE org_id = ?1 AND member_id = ?2"
         } else {
             "INSERT INTO members (org_id, member_id, contact_key, user_ref, status, role,
-                                  license_type, kind, body)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
+                                  license_type, kind, body, name_key, joined_s, joined_ns,
+                                  last_s, last_ns)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
         };
+        // The people view's keys of the member (migration 0017).
+        let person = enlist::Person::from_member(member);
+        let view = person_row(&person);
         let written = self.exec(
             sql,
             params![
@@ -878,6 +884,11 @@ impl Transaction for SqliteTx<'_> {
                 member.license_type,
                 member.kind.as_str(),
                 to_json(member)?,
+                view.name_key,
+                view.since.0,
+                view.since.1,
+                view.last_active.0,
+                view.last_active.1,
             ],
         );
         if let Err(StoreError::Unique(UniqueRule::MemberUserRef)) = written {
@@ -902,7 +913,7 @@ impl Transaction for SqliteTx<'_> {
             None => self.count_member(member, 1),
         }
         self.sync_member_groups(prev.as_ref(), member)?;
-        crate::people::sync_member(&self.conn, prev.as_ref(), member)
+        crate::people::sync_member(&self.conn, prev.as_ref(), &person)
     }
 
     fn list_members(&mut self, org: &OrgId, query: &MemberQuery) -> StoreResult<Page<Member>> {
