@@ -603,22 +603,25 @@ fn a_version_1_file_gains_the_later_tables_and_indexes_and_keeps_its_rows() {
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .expect("version");
     assert_eq!(v, SqliteStore::SCHEMA_VERSION);
-    let index: u32 = c
-        .query_row(
-            "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = 'outbox_failed'",
-            [],
-            |r| r.get(0),
-        )
-        .expect("index");
-    assert_eq!(index, 1, "migration 0003 made the dead letters' index");
-    let table: u32 = c
-        .query_row(
-            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'batch_reports'",
-            [],
-            |r| r.get(0),
-        )
-        .expect("table");
-    assert_eq!(table, 1, "migration 0005 made the batch reports' table");
+    assert!(
+        in_schema(&c, "index", "outbox_failed"),
+        "migration 0003 made the dead letters' index"
+    );
+    assert!(
+        in_schema(&c, "table", "batch_reports"),
+        "migration 0005 made the batch reports' table"
+    );
+}
+
+/// Whether the file's schema has the table or index `name`.
+fn in_schema(conn: &Connection, kind: &str, name: &str) -> bool {
+    conn.query_row(
+        "SELECT count(*) FROM sqlite_master WHERE type = ?1 AND name = ?2",
+        [kind, name],
+        |r| r.get::<_, i64>(0),
+    )
+    .expect("schema")
+        == 1
 }
 
 /// A version-5 file's link table, with the link of `org_1` the way
@@ -2529,14 +2532,7 @@ fn migration_0015_walks_invitations_and_answers_as_before() {
     let store = SqliteStore::open(&path).expect("migrate");
     assert_eq!(pages(&store), now_pages);
     let conn = store.conn.lock("SqliteStore").expect("lock");
-    let people: i64 = conn
-        .query_row(
-            "SELECT count(*) FROM sqlite_master WHERE name = 'people'",
-            [],
-            |r| r.get(0),
-        )
-        .expect("schema");
-    assert_eq!(people, 0, "0017 dropped the table");
+    assert!(!in_schema(&conn, "table", "people"), "0017 dropped it");
     let keys: Vec<(String, Option<String>)> = conn
         .prepare("SELECT invitation_id, name_key FROM invitations WHERE invitation_id LIKE 'inv_n%' ORDER BY 1")
         .and_then(|mut s| {
