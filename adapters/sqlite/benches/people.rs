@@ -2,8 +2,9 @@
 //! 1,000,000 pending invitations (issue 13's target: under 1 ms each):
 //!
 //! - `people/first_page`: the engine's first page of the view (50 people by
-//!   name, every label but Removed): authorization, then one walk of
-//!   `people_name`;
+//!   name, every label but Removed): authorization, then the walks by
+//!   name of `members` (one per member status, migration 0017) and of
+//!   `invitations` (one per invitation status, migration 0015), merged;
 //! - `people/search`: a search whose text is a prefix of 10 people's last
 //!   names (`member012345` → Member0123450 ... Member0123459), sorted by
 //!   name: a range of `people_terms`, then the 10 rows;
