@@ -85,16 +85,17 @@ pub(crate) fn invitation_name_key(inv: &Invitation) -> Option<String> {
 }
 
 /// The search terms and group rows of an invitation's person, from what
-/// they were (`old`, [`invitation_before`]) to what `inv` makes them (none
-/// once it is closed). An invitation has no `people` row (migration 0015):
-/// the view walks `invitations` itself.
+/// they were (`old`) to what they are for `inv`'s person `new`
+/// ([`Person::from_invitation`]: none once it is closed). An invitation
+/// has no `people` row (migration 0015): the view walks `invitations`
+/// itself.
 pub(crate) fn sync_invitation(
     conn: &Connection,
     old: Option<&Person>,
+    new: Option<&Person>,
     inv: &Invitation,
 ) -> StoreResult<()> {
-    let new = Person::from_invitation(inv);
-    match rows_change_with(old, new.as_ref(), invitation_terms) {
+    match rows_change_with(old, new, invitation_terms) {
         Some(change) => write_derived(conn, inv.org_id.as_str(), &invitation_pid(inv), &change),
         None => Ok(()),
     }
@@ -253,7 +254,7 @@ pub(crate) fn backfill(conn: &Connection) -> StoreResult<()> {
         "SELECT rowid, body FROM invitations WHERE status IN ('staged', 'pending', 'expired')",
     )? {
         let inv: StoredInvitation = from_json(&b, "invitation")?;
-        sync_invitation(conn, None, &inv)?;
+        sync_invitation(conn, None, Person::from_invitation(&inv).as_ref(), &inv)?;
     }
     Ok(())
 }
@@ -384,12 +385,11 @@ fn each_row<T: serde::de::DeserializeOwned>(
 /// A stored-pending invitation is due (Expired) at `now`.
 const DUE: &str = "(expires_s IS NOT NULL AND (expires_s < :now_s OR (expires_s = :now_s AND expires_ns <= :now_ns)))";
 
-/// A walk's status tests as SQL text (with `:now_s`/`:now_ns` bound to
-/// `now`); `status` is written `+status` unless the walk is by status, so
-/// that SQLite walks the sort's index rather than gathering a status's
-/// rows and sorting them.
-fn status_condition(tests: &[StatusTest], by_status: bool) -> String {
-    let col = if by_status { "status" } else { "+status" };
+/// A walk's status tests as SQL text on the status column `col` (with
+/// `:now_s`/`:now_ns` bound to `now`). A walk whose index does not lead
+/// with the status writes it `+<alias>.status`, so that SQLite walks the
+/// sort's index rather than gathering a status's rows and sorting them.
+fn status_condition(tests: &[StatusTest], col: &str) -> String {
     let parts: Vec<String> = tests
         .iter()
         .map(|t| match t {
@@ -634,20 +634,19 @@ fn member_walks(
     };
     let mut out = Vec::new();
     for (index, tests) in walks {
-        let mut args = base_args(org, now, w.limit);
-        let mut filters = vec![match index {
-            // One stored status: the index's second column.
-            Some(_) => status_condition(&tests, true).replace("status", "m.status"),
-            None => status_condition(&tests, false).replace("+status", "+m.status"),
-        }];
-        shared_filters(q, "m", "'m.' || m.member_id", &mut filters, &mut args);
-        if let Some(after) = w.after {
-            match rows_after(&key, after, desc, ROW_MEMBER, &mut args) {
-                Some(Some(c)) => filters.push(c),
-                Some(None) => {}
-                None => continue,
-            }
-        }
+        // One stored status: the index's second column.
+        let status = status_condition(
+            &tests,
+            if index.is_some() {
+                "m.status"
+            } else {
+                "+m.status"
+            },
+        );
+        let Some((filters, mut args)) = walk_filters(org, q, now, w, &key, ROW_MEMBER, status)
+        else {
+            continue;
+        };
         let from = match search_terms(q, " AND substr(pid, 1, 2) = 'm.'", &mut args) {
             Some(t) => format!(
                 "{t} CROSS JOIN members m ON m.org_id = :org AND m.member_id = substr(t.pid, 3)"
@@ -659,12 +658,40 @@ fn member_walks(
     out
 }
 
+/// A statement's named arguments.
+type Args = Vec<(String, Value)>;
+
 /// How the rows of one table of the view are named in a walk's SQL: the
 /// table's alias, its id column and the prefix of its pids.
 struct RowKind {
     alias: &'static str,
     id: &'static str,
     prefix: &'static str,
+    member: bool,
+}
+
+/// The filters and arguments of one walk of a table (`kind`): its status
+/// condition, the query's shared filters and the cursor's bound; `None`
+/// when no row of the walk comes after the cursor.
+fn walk_filters(
+    org: &OrgId,
+    q: &PeopleQuery,
+    now: DateTime<Utc>,
+    w: &Walk<'_>,
+    key: &TableKey,
+    kind: &RowKind,
+    status: String,
+) -> Option<(Vec<String>, Args)> {
+    let mut args = base_args(org, now, w.limit);
+    let mut filters = vec![status];
+    let pid = format!("'{}' || {}.{}", kind.prefix, kind.alias, kind.id);
+    shared_filters(q, kind.alias, &pid, &mut filters, &mut args);
+    if let Some(after) = w.after {
+        if let Some(c) = rows_after(key, after, q.descending, kind, &mut args)? {
+            filters.push(c);
+        }
+    }
+    Some((filters, args))
 }
 
 /// A member in the walks: `'m.' || m.member_id`.
@@ -672,6 +699,7 @@ const ROW_MEMBER: &RowKind = &RowKind {
     alias: "m",
     id: "member_id",
     prefix: "m.",
+    member: true,
 };
 
 /// An invitation in the walks: `'i.' || i.invitation_id`.
@@ -679,6 +707,7 @@ const ROW_INVITATION: &RowKind = &RowKind {
     alias: "i",
     id: "invitation_id",
     prefix: "i.",
+    member: false,
 };
 
 /// The statement of one walk of a table: its key columns and id, then its
@@ -707,7 +736,7 @@ fn table_spec(
     Spec {
         sql,
         args,
-        member: kind.prefix == "m.",
+        member: kind.member,
         constant: key.constant.clone(),
     }
 }
@@ -899,19 +928,11 @@ fn invitation_walks(
     };
     let mut out = Vec::new();
     for (index, condition, tests) in walks {
-        let mut args = base_args(org, now, w.limit);
-        let mut filters = vec![
-            condition,
-            status_condition(&tests, false).replace("+status", "+i.status"),
-        ];
-        shared_filters(q, "i", "'i.' || i.invitation_id", &mut filters, &mut args);
-        if let Some(after) = w.after {
-            match rows_after(&key, after, desc, ROW_INVITATION, &mut args) {
-                Some(Some(c)) => filters.push(c),
-                Some(None) => {}
-                None => continue,
-            }
-        }
+        let status = format!("{condition} AND {}", status_condition(&tests, "+i.status"));
+        let Some((filters, mut args)) = walk_filters(org, q, now, w, &key, ROW_INVITATION, status)
+        else {
+            continue;
+        };
         let from = match invitation_search(q, &tests, &mut args) {
             Some(t) => format!(
                 "{t} CROSS JOIN invitations i ON i.org_id = :org AND i.invitation_id = substr(t.pid, 3)"

@@ -1115,7 +1115,10 @@ impl Transaction for SqliteTx<'_> {
         let body = to_json(inv)?;
         let user_ref = inv.user_ref.as_deref();
         let inviter = inv.inviter.as_ref().map(MemberId::as_str);
-        let name_key = crate::people::invitation_name_key(inv);
+        // The person it is in the people view: its name key column, and
+        // its derived rows below.
+        let person = enlist::Person::from_invitation(inv);
+        let name_key = person.as_ref().map(enlist::Person::name_key);
         let values: [&dyn ToSql; 17] = [
             &org,
             &id,
@@ -1174,7 +1177,7 @@ impl Transaction for SqliteTx<'_> {
             self.flush_outbox(Some((org, id, inserted)))?;
         }
         // After the rowid above was read: these rows have their own.
-        crate::people::sync_invitation(&self.conn, before.as_ref(), inv)
+        crate::people::sync_invitation(&self.conn, before.as_ref(), person.as_ref(), inv)
     }
 
     fn list_invitations(
