@@ -81,10 +81,14 @@ pub(crate) mod sql {
     /// [`only_status_changed`] says so.
     pub(crate) const UPDATE_INVITATION_STATUS: &str = "UPDATE invitations SET status = ?5, body = ?14, name_key = ?17 WHERE org_id = ?1 AND invitation_id = ?2";
     /// The queued messages of an invitation that were linked to its rid...
-    pub(crate) const QUEUED_FOR_LINKED: &str = "SELECT created_s, created_ns, message_id, body FROM outbox WHERE inv_rid = (SELECT rid FROM invitations WHERE org_id = ?1 AND invitation_id = ?2) AND inv_rid IS NOT NULL AND status = 'queued' AND org_id = ?1 AND invitation_id = ?2";
+    pub(crate) const QUEUED_FOR_LINKED: &str = "SELECT created_s, created_ns, message_id, body, rid FROM outbox WHERE inv_rid = (SELECT rid FROM invitations WHERE org_id = ?1 AND invitation_id = ?2) AND inv_rid IS NOT NULL AND status = 'queued' AND org_id = ?1 AND invitation_id = ?2";
     /// ...and those written while it was not stored (both unsorted: the
     /// store sorts them).
-    pub(crate) const QUEUED_FOR_UNLINKED: &str = "SELECT created_s, created_ns, message_id, body FROM outbox WHERE org_id = ?1 AND invitation_id = ?2 AND status = 'queued' AND inv_rid IS NULL";
+    pub(crate) const QUEUED_FOR_UNLINKED: &str = "SELECT created_s, created_ns, message_id, body, rid FROM outbox WHERE org_id = ?1 AND invitation_id = ?2 AND status = 'queued' AND inv_rid IS NULL";
+    /// A queued message superseded, by rid: its status and body (the
+    /// link redacted), and no invitation rid (kept for queued ones only).
+    pub(crate) const SUPERSEDE_OUTBOX: &str =
+        "UPDATE outbox SET status = ?2, inv_rid = NULL, body = ?3 WHERE rid = ?1";
 
     /// Where many recipient keys stand (`Transaction::standing`): the
     /// live members and the open invitations of the keys in the JSON
@@ -139,6 +143,7 @@ pub(crate) mod sql {
         INVITATION_COUNTED,
         UPDATE_INVITATION,
         UPDATE_INVITATION_STATUS,
+        SUPERSEDE_OUTBOX,
     ];
 }
 
@@ -216,6 +221,14 @@ const ADD_TO_COUNTER: &str = "INSERT INTO counts (org_id, what, key, status, n)
      ON CONFLICT (org_id, what, key, status) DO UPDATE SET n = n + excluded.n";
 
 /// The columns of an outbox message.
+/// A queued message as `queued_rows` reads it.
+struct QueuedRow {
+    /// `(created_s, created_ns, message_id)`: the order of the queue.
+    order: (i64, i64, String),
+    body: String,
+    rid: i64,
+}
+
 struct OutboxRow {
     message_id: String,
     org_id: String,
@@ -474,6 +487,33 @@ impl<'a> SqliteTx<'a> {
     }
 
     /// Writes an outbox message; `inv_rid` only for a queued one.
+    /// The queued messages of an invitation, unsorted (`flush_outbox`
+    /// first, so that those of this transaction are among them).
+    fn queued_rows(
+        &mut self,
+        org: &OrgId,
+        invitation: &InvitationId,
+    ) -> StoreResult<Vec<QueuedRow>> {
+        self.flush_outbox(None)?;
+        let mut rows = Vec::new();
+        for sql in [sql::QUEUED_FOR_LINKED, sql::QUEUED_FOR_UNLINKED] {
+            let mut stmt = self.conn.prepare_cached(sql).map_err(store_err)?;
+            let found = stmt
+                .query_map([org.as_str(), invitation.as_str()], |r| {
+                    Ok(QueuedRow {
+                        order: (r.get(0)?, r.get(1)?, r.get(2)?),
+                        body: r.get(3)?,
+                        rid: r.get(4)?,
+                    })
+                })
+                .map_err(store_err)?;
+            for row in found {
+                rows.push(row.map_err(store_err)?);
+            }
+        }
+        Ok(rows)
+    }
+
     fn write_outbox(&self, row: &OutboxRow, inv_rid: Option<i64>) -> StoreResult<()> {
         self.exec(
             "INSERT INTO outbox (message_id, org_id, invitation_id, inv_rid, status, next_s,
@@ -1516,24 +1556,37 @@ impl Transaction for SqliteTx<'_> {
         org: &OrgId,
         invitation: &InvitationId,
     ) -> StoreResult<Vec<OutboxMessage>> {
-        self.flush_outbox(None)?;
+        let mut rows = self.queued_rows(org, invitation)?;
         // A few messages at most, sorted here as MemoryStore sorts them.
-        let mut rows: Vec<((i64, i64, String), String)> = Vec::new();
-        for sql in [sql::QUEUED_FOR_LINKED, sql::QUEUED_FOR_UNLINKED] {
-            let mut stmt = self.conn.prepare_cached(sql).map_err(store_err)?;
-            let found = stmt
-                .query_map([org.as_str(), invitation.as_str()], |r| {
-                    Ok(((r.get(0)?, r.get(1)?, r.get(2)?), r.get(3)?))
-                })
-                .map_err(store_err)?;
-            for row in found {
-                rows.push(row.map_err(store_err)?);
-            }
-        }
-        rows.sort_by(|a, b| a.0.cmp(&b.0));
+        rows.sort_by(|a, b| a.order.cmp(&b.order));
         rows.iter()
-            .map(|(_, body)| from_json(body, "outbox message"))
+            .map(|row| from_json(&row.body, "outbox message"))
             .collect()
+    }
+
+    fn supersede_queued_messages(
+        &mut self,
+        org: &OrgId,
+        invitation: &InvitationId,
+    ) -> StoreResult<()> {
+        // What the trait's default does (each message read, superseded,
+        // redacted, written back), without its general write: the row is
+        // known by its rid, and only what superseding changes is set, so
+        // SQLite leaves the indexes of the other columns alone (the unique
+        // `message_id` one among them), where the upsert of
+        // `put_outbox_message` probed and rewrote every one.
+        for row in self.queued_rows(org, invitation)? {
+            let mut m: OutboxMessage = from_json(&row.body, "outbox message")?;
+            m.status = OutboxStatus::Superseded;
+            m.redact();
+            // `inv_rid` NULL, as `put_outbox_message` stores a message that
+            // is no longer queued.
+            self.exec(
+                sql::SUPERSEDE_OUTBOX,
+                params![row.rid, m.status.as_str(), to_json(&m)?],
+            )?;
+        }
+        Ok(())
     }
 
     fn email_settings(&mut self, org: &OrgId) -> StoreResult<Option<EmailSettings>> {
