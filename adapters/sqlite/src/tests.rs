@@ -2984,3 +2984,85 @@ fn the_inbox_walks_its_indexes_without_a_scan() {
         }
     }
 }
+
+/// An accept's `supersede_queued_messages` (one narrow `UPDATE` per
+/// message, by rid) leaves each row exactly as the trait's default leaves
+/// it (the message read, superseded, redacted and written back through
+/// `put_outbox_message`): every column, for a message linked to its
+/// invitation's rid, one written before the invitation was stored, one
+/// with rendered bodies holding the link, and neither another
+/// invitation's message nor a sent one is touched.
+#[test]
+fn superseding_by_rid_stores_what_the_trait_default_stores() {
+    let o = org_id(1);
+    let fill = |store: &SqliteStore| {
+        let mut tx = begin(store);
+        // Before the invitation: not linked to its rid.
+        tx.put_outbox_message(&message(&o, "msg_early", "inv_a", 3))
+            .expect("put");
+        tx.commit().expect("commit");
+        let mut tx = begin(store);
+        tx.put_outbox_message(&message(&o, "msg_a", "inv_a", 1))
+            .expect("put");
+        tx.put_invitation(&invitation(&o, "inv_a", "a@x.test"))
+            .expect("put");
+        let mut html = message(&o, "msg_html", "inv_a", 2);
+        html.email.text_body = "Join: https://x.test/accept".into();
+        html.email.html_body = Some("<a href=\"https://x.test/accept\">join</a>".into());
+        tx.put_outbox_message(&html).expect("put");
+        tx.put_outbox_message(&message(&o, "msg_other", "inv_b", 1))
+            .expect("put");
+        tx.put_invitation(&invitation(&o, "inv_b", "b@x.test"))
+            .expect("put");
+        let mut sent = message(&o, "msg_sent", "inv_a", 0);
+        sent.status = OutboxStatus::Sent;
+        tx.put_outbox_message(&sent).expect("put");
+        tx.commit().expect("commit");
+    };
+    let dump = |store: &SqliteStore| -> Vec<Vec<Value>> {
+        let conn = store.conn.lock("SqliteStore").expect("lock");
+        let mut stmt = conn
+            .prepare("SELECT * FROM outbox ORDER BY rid")
+            .expect("prepare");
+        let n = stmt.column_count();
+        stmt.query_map([], |r| (0..n).map(|i| r.get::<_, Value>(i)).collect())
+            .expect("query")
+            .collect::<Result<_, _>>()
+            .expect("rows")
+    };
+    let (by_rid, by_default) = (
+        SqliteStore::open_in_memory().expect("open"),
+        SqliteStore::open_in_memory().expect("open"),
+    );
+    fill(&by_rid);
+    fill(&by_default);
+    let inv = InvitationId::from("inv_a");
+    let mut tx = begin(&by_rid);
+    tx.supersede_queued_messages(&o, &inv).expect("supersede");
+    tx.commit().expect("commit");
+    let mut tx = begin(&by_default);
+    let queued = tx.queued_messages_for(&o, &inv).expect("queued");
+    assert_eq!(queued.len(), 3, "three queued messages of inv_a");
+    for mut m in queued {
+        m.status = OutboxStatus::Superseded;
+        m.redact();
+        tx.put_outbox_message(&m).expect("put");
+    }
+    tx.commit().expect("commit");
+    let rows = dump(&by_rid);
+    assert_eq!(rows, dump(&by_default));
+    // And it did something: three rows superseded, the others as they were.
+    let superseded = rows
+        .iter()
+        .filter(|r| r.contains(&Value::Text("superseded".into())))
+        .count();
+    assert_eq!(superseded, 3);
+    let mut tx = begin(&by_rid);
+    assert!(tx.queued_messages_for(&o, &inv).expect("queued").is_empty());
+    assert_eq!(
+        tx.queued_messages_for(&o, &InvitationId::from("inv_b"))
+            .expect("queued")
+            .len(),
+        1
+    );
+}
