@@ -395,6 +395,12 @@ impl Enlist {
 
     /// Replaces the secret source (a [`SeededSecrets`](crate::SeededSecrets)
     /// in tests).
+    ///
+    /// Each command draws from it in a few chunks (64 bytes, then twice as
+    /// many at each refill, up to 4 KiB) and hands the bytes out once, in
+    /// order, to its ids and tokens: a source is called once per accept
+    /// and some seven times per batch of 100 invitations, not once per id.
+    /// What a command leaves unused is wiped and never used.
     pub fn with_secrets(mut self, secrets: Arc<dyn SecretSource>) -> Self {
         self.secrets = secrets;
         self
@@ -588,10 +594,12 @@ impl Enlist {
             Finish::ReadOnly => self.store.begin_read()?,
             Finish::Commit | Finish::RollBack => self.store.begin()?,
         };
+        // The command's random bytes, drawn in a few chunks (ids, tokens).
+        let secrets = crate::secret::RandomPool::new(self.secrets.as_ref());
         let mut cx = Ctx {
             tx,
             now,
-            secrets: self.secrets.as_ref(),
+            secrets: &secrets,
             config: &self.config,
             codes: &self.codes,
             sealer: &self.sealer,
@@ -1375,6 +1383,67 @@ pub(crate) fn neutralize_cell(f: &str) -> String {
 mod tests {
     use super::*;
     use crate::error::ErrorFamily;
+
+    /// A seeded source that counts the calls made to it.
+    struct CountedSource {
+        inner: crate::secret::SeededSecrets,
+        calls: std::sync::atomic::AtomicUsize,
+    }
+
+    impl SecretSource for CountedSource {
+        fn fill(&self, buf: &mut [u8]) {
+            self.calls
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            self.inner.fill(buf);
+        }
+    }
+
+    /// Each command draws its random bytes through a pool (a system call
+    /// each with the operating system's source): a batch of 100
+    /// invitations, which draws 300 times, calls the source a few times,
+    /// an accept once.
+    #[test]
+    fn a_command_calls_the_secret_source_a_few_times_not_once_per_draw() {
+        use crate::engine::test_support as ts;
+        use std::sync::atomic::Ordering::Relaxed;
+        let source = Arc::new(CountedSource {
+            inner: crate::secret::SeededSecrets::new(5),
+            calls: Default::default(),
+        });
+        let engine = Enlist::in_memory().with_secrets(source.clone());
+        let (org, owner) = ts::org(
+            &engine,
+            "acct-1",
+            "ada@acme.test",
+            crate::policy::Policy::default(),
+        );
+        let paste: Vec<String> = (0..100).map(|i| format!("p{i}@acme.test")).collect();
+        let before = source.calls.load(Relaxed);
+        let report = engine
+            .invite(
+                &org,
+                &owner,
+                InviteRequest::new(Recipients::Paste(paste.join("\n"))),
+            )
+            .expect("invite");
+        assert_eq!(report.issued.len(), 100);
+        let calls = source.calls.load(Relaxed) - before;
+        assert!(
+            (1..=8).contains(&calls),
+            "{calls} calls for 100 invitations"
+        );
+        let token = report.issued[0]
+            .secret
+            .as_ref()
+            .expect("token")
+            .expose()
+            .to_owned();
+        let before = source.calls.load(Relaxed);
+        engine
+            .accept(&token, ts::registration("acct-2", ("Bo", "Lee")))
+            .expect("accept");
+        assert_eq!(source.calls.load(Relaxed) - before, 1, "an accept");
+    }
 
     /// `clean_line` as it was before its ASCII path: every character
     /// through `is_forbidden_in_line`, the length in characters.
