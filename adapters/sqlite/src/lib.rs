@@ -158,6 +158,9 @@ pub struct SqliteStore {
     readers: Option<Readers>,
     /// The file, or `None` in memory.
     path: Option<PathBuf>,
+    /// Organizations as last decoded, with the text they were decoded
+    /// from (`tx::OrgCache`).
+    orgs: tx::OrgCache,
 }
 
 /// A small pool of read-only connections on the store's file
@@ -363,6 +366,7 @@ impl SqliteStore {
                 _ => None,
             },
             path,
+            orgs: tx::OrgCache::default(),
         })
     }
 }
@@ -383,7 +387,8 @@ impl Store for SqliteStore {
         // poisoned lock is clean (and a failed rollback is redone by the
         // next `begin`).
         let conn = self.conn.lock("SqliteStore")?;
-        tx::SqliteTx::begin(Conn::Writer(conn)).map(|t| Box::new(t) as Box<dyn Transaction>)
+        tx::SqliteTx::begin(Conn::Writer(conn), &self.orgs)
+            .map(|t| Box::new(t) as Box<dyn Transaction>)
     }
 
     fn begin_read(&self) -> StoreResult<Box<dyn Transaction + '_>> {
@@ -396,7 +401,7 @@ impl Store for SqliteStore {
             Some(readers) => Conn::Reader(readers.take()?),
             None => Conn::Writer(self.conn.lock("SqliteStore")?),
         };
-        tx::SqliteTx::begin_read(conn).map(|t| Box::new(t) as Box<dyn Transaction>)
+        tx::SqliteTx::begin_read(conn, &self.orgs).map(|t| Box::new(t) as Box<dyn Transaction>)
     }
 }
 

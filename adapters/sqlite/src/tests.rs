@@ -3066,3 +3066,63 @@ fn superseding_by_rid_stores_what_the_trait_default_stores() {
         1
     );
 }
+
+/// The store keeps each organization it decoded with the text it came
+/// from, and hands out that copy only while the row still holds that
+/// text: a write by another store on the same file (another process), a
+/// write of this store and a rolled-back write are all seen as the row
+/// is, and the cache stays bounded.
+#[test]
+fn decoded_organizations_follow_the_row_whoever_wrote_it() {
+    let (store, dir) = file_store();
+    let other = SqliteStore::open(dir.path().join("enlist.sqlite3")).expect("open again");
+    let o = org_id(1);
+    let name = |store: &SqliteStore| -> String {
+        let mut tx = store.begin_read().expect("begin");
+        tx.organization(&o).expect("read").expect("there").name
+    };
+    let rename = |store: &SqliteStore, to: &str| {
+        let mut tx = begin(store);
+        let mut org = tx.organization(&o).expect("read").expect("there");
+        org.name = to.to_owned();
+        tx.put_organization(&org).expect("put");
+        tx.commit().expect("commit");
+    };
+    let mut tx = begin(&store);
+    tx.put_organization(&organization(&o)).expect("put");
+    tx.commit().expect("commit");
+    assert_eq!(name(&store), "Org org_1");
+    assert_eq!(name(&store), "Org org_1", "from the cache");
+    // Another process renames it: the next read sees it.
+    rename(&other, "Renamed elsewhere");
+    assert_eq!(name(&store), "Renamed elsewhere");
+    // A write of this store, then one rolled back.
+    rename(&store, "Renamed here");
+    assert_eq!(name(&store), "Renamed here");
+    assert_eq!(name(&other), "Renamed here");
+    {
+        let mut tx = begin(&store);
+        let mut org = tx.organization(&o).expect("read").expect("there");
+        org.name = "Never committed".into();
+        tx.put_organization(&org).expect("put");
+        assert_eq!(
+            tx.organization(&o).expect("read").expect("there").name,
+            "Never committed"
+        );
+    }
+    assert_eq!(name(&store), "Renamed here");
+    // Bounded: many organizations read, at most `OrgCache::MAX` kept.
+    let many: Vec<OrgId> = (0..300)
+        .map(|n| OrgId::from(format!("org_many_{n}")))
+        .collect();
+    let mut tx = begin(&store);
+    for id in &many {
+        tx.put_organization(&organization(id)).expect("put");
+    }
+    for id in &many {
+        assert_eq!(tx.organization(id).expect("read").expect("there").id, *id);
+    }
+    tx.commit().expect("commit");
+    let kept = store.orgs.0.lock().expect("lock").len();
+    assert!(kept <= 256, "{kept} kept");
+}

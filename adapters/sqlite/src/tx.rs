@@ -156,6 +156,8 @@ const ACTIVE: &[&str] = &["active"];
 /// reader connection inside `BEGIN DEFERRED`).
 pub(crate) struct SqliteTx<'a> {
     conn: Conn<'a>,
+    /// The store's decoded organizations.
+    orgs: &'a OrgCache,
     /// Whether a transaction is open on the connection (rolled back on drop).
     open: bool,
     /// Whether it may write (`BEGIN IMMEDIATE`): a read transaction keeps
@@ -221,6 +223,44 @@ const ADD_TO_COUNTER: &str = "INSERT INTO counts (org_id, what, key, status, n)
      ON CONFLICT (org_id, what, key, status) DO UPDATE SET n = n + excluded.n";
 
 /// The columns of an outbox message.
+/// The organizations a store decoded last, each with the exact text it
+/// was decoded from. Every command reads its organization (a JSON body of
+/// some 1,000 bytes, 17,000 instructions to decode: a fifth of a link's
+/// preview). The row is still read in every transaction, so another
+/// process's write is seen as before; only when the text read is the text
+/// decoded last is the decoding skipped, and the same text decodes to the
+/// same organization, so the copy handed out is what decoding would give.
+/// At most [`OrgCache::MAX`] organizations (then it starts over).
+#[derive(Default)]
+pub(crate) struct OrgCache(
+    pub(crate) std::sync::Mutex<HashMap<OrgId, std::sync::Arc<(String, Organization)>>>,
+);
+
+impl OrgCache {
+    /// How many organizations it keeps at most.
+    const MAX: usize = 256;
+
+    /// The organization whose row holds `body`.
+    fn decode(&self, org: &OrgId, body: String) -> StoreResult<Organization> {
+        let cached = self
+            .0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(org)
+            .cloned();
+        if let Some(entry) = cached.filter(|e| e.0 == body) {
+            return Ok(entry.1.clone());
+        }
+        let decoded: Organization = from_json(&body, "organization")?;
+        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if map.len() >= Self::MAX && !map.contains_key(org) {
+            map.clear();
+        }
+        map.insert(org.clone(), std::sync::Arc::new((body, decoded.clone())));
+        Ok(decoded)
+    }
+}
+
 /// A queued message as `queued_rows` reads it.
 struct QueuedRow {
     /// `(created_s, created_ns, message_id)`: the order of the queue.
@@ -259,21 +299,22 @@ impl OutboxRow {
 
 impl<'a> SqliteTx<'a> {
     /// Begins a write transaction on `conn`.
-    pub(crate) fn begin(conn: Conn<'a>) -> StoreResult<Self> {
-        Self::begin_with(conn, true)
+    pub(crate) fn begin(conn: Conn<'a>, orgs: &'a OrgCache) -> StoreResult<Self> {
+        Self::begin_with(conn, orgs, true)
     }
 
     /// Begins a read transaction on `conn` (`BEGIN DEFERRED`): it takes
     /// SQLite's shared lock at its first read and never the write lock, so
     /// in WAL mode other processes keep writing while it reads (a dry run).
     /// The engine never commits it.
-    pub(crate) fn begin_read(conn: Conn<'a>) -> StoreResult<Self> {
-        Self::begin_with(conn, false)
+    pub(crate) fn begin_read(conn: Conn<'a>, orgs: &'a OrgCache) -> StoreResult<Self> {
+        Self::begin_with(conn, orgs, false)
     }
 
-    fn begin_with(conn: Conn<'a>, writes: bool) -> StoreResult<Self> {
+    fn begin_with(conn: Conn<'a>, orgs: &'a OrgCache, writes: bool) -> StoreResult<Self> {
         let mut tx = SqliteTx {
             conn,
+            orgs,
             open: false,
             writes,
             last_seq: HashMap::new(),
@@ -841,7 +882,15 @@ impl Transaction for SqliteTx<'_> {
     }
 
     fn organization(&mut self, org: &OrgId) -> StoreResult<Option<Organization>> {
-        self.one(sql::ORGANIZATION, [org.as_str()], "organization")
+        let mut stmt = self
+            .conn
+            .prepare_cached(sql::ORGANIZATION)
+            .map_err(store_err)?;
+        let body: Option<String> = stmt
+            .query_row([org.as_str()], |r| r.get(0))
+            .optional()
+            .map_err(store_err)?;
+        body.map(|b| self.orgs.decode(org, b)).transpose()
     }
 
     fn put_organization(&mut self, org: &Organization) -> StoreResult<()> {
