@@ -85,11 +85,12 @@ impl SecretSource for SeededSecrets {
 ///
 /// Every byte the source gives is handed out once, in order, and wiped
 /// from the pool as it is handed out; what is left when the command ends
-/// is wiped and never used. The pool lives on the command's stack frame
-/// and is never shared between commands: a process forked while a command
-/// runs on another thread has no thread to use that command's pool, so no
-/// two processes hand out the same bytes (the reason a process-wide
-/// buffer of random bytes would be wrong).
+/// is wiped and never used. Each command attempt makes its own pool and
+/// drops it when it ends; no pool is shared between commands or threads:
+/// a process forked while a command runs on another thread has no thread
+/// to use that command's pool, so no two processes hand out the same
+/// bytes (the reason a process-wide buffer of random bytes would be
+/// wrong).
 pub(crate) struct RandomPool<'a> {
     source: &'a dyn SecretSource,
     state: Mutex<PoolState>,
@@ -158,8 +159,9 @@ impl SecretSource for RandomPool<'_> {
 impl Drop for RandomPool<'_> {
     fn drop(&mut self) {
         let st = self.state.get_mut().unwrap_or_else(|e| e.into_inner());
-        let start = st.start;
-        st.buf[start..].fill(0);
+        // All of it (at most 4 KiB, once per command): whatever a source
+        // that panicked mid-fill left in it goes too.
+        st.buf.fill(0);
         // Read again through a black box, so the wipe is not optimized
         // away as a write to memory about to be freed.
         std::hint::black_box(&st.buf);

@@ -527,7 +527,6 @@ impl<'a> SqliteTx<'a> {
         Ok(group)
     }
 
-    /// Writes an outbox message; `inv_rid` only for a queued one.
     /// The queued messages of an invitation, unsorted (`flush_outbox`
     /// first, so that those of this transaction are among them).
     fn queued_rows(
@@ -555,6 +554,7 @@ impl<'a> SqliteTx<'a> {
         Ok(rows)
     }
 
+    /// Writes an outbox message; `inv_rid` only for a queued one.
     fn write_outbox(&self, row: &OutboxRow, inv_rid: Option<i64>) -> StoreResult<()> {
         self.exec(
             "INSERT INTO outbox (message_id, org_id, invitation_id, inv_rid, status, next_s,
