@@ -106,6 +106,11 @@ const MIGRATIONS: &[(u32, &str, &str)] = &[
         "0017_people_members",
         include_str!("../migrations/0017_people_members.sql"),
     ),
+    (
+        18,
+        "0018_member_accounts",
+        include_str!("../migrations/0018_member_accounts.sql"),
+    ),
 ];
 
 /// Marks the file as an enlist store (`PRAGMA application_id`, "enls").
@@ -289,7 +294,7 @@ impl SqliteStore {
     /// The schema version this library writes. A file with a lower version
     /// is migrated on open; a file with a higher one is refused with
     /// [`StoreError::SchemaTooNew`].
-    pub const SCHEMA_VERSION: u32 = 17;
+    pub const SCHEMA_VERSION: u32 = 18;
 
     /// Opens (creating it if missing) the database file at `path` and
     /// brings its schema up to [`SqliteStore::SCHEMA_VERSION`].
@@ -545,7 +550,7 @@ pub(crate) fn store_err(e: rusqlite::Error) -> StoreError {
 fn unique_rule(raw: &str) -> UniqueRule {
     if raw.contains("members.org_id, members.contact_key") {
         UniqueRule::MemberContactKey
-    } else if raw.contains("members.org_id, members.user_ref") {
+    } else if raw.contains("members.user_ref, members.org_id") {
         UniqueRule::MemberUserRef
     } else if raw.contains("invitations.org_id, invitations.secret_hash") {
         UniqueRule::InvitationSecret

@@ -269,6 +269,14 @@ const UNDO: &[(u32, &str)] = &[
          ALTER TABLE members DROP COLUMN joined_s; ALTER TABLE members DROP COLUMN joined_ns;
          ALTER TABLE members DROP COLUMN last_s; ALTER TABLE members DROP COLUMN last_ns;",
     ),
+    (
+        18,
+        "DROP INDEX members_live_user_ref;
+         CREATE UNIQUE INDEX members_live_user_ref ON members (org_id, user_ref)
+             WHERE status <> 'removed' AND user_ref IS NOT NULL;
+         CREATE INDEX members_by_account ON members (user_ref, org_id)
+             WHERE status <> 'removed' AND user_ref IS NOT NULL;",
+    ),
 ];
 
 /// `people` as versions 13 to 16 had it: 0004's table and indexes, with
@@ -3125,4 +3133,72 @@ fn decoded_organizations_follow_the_row_whoever_wrote_it() {
     tx.commit().expect("commit");
     let kept = store.orgs.0.lock().expect("lock").len();
     assert!(kept <= 256, "{kept} kept");
+}
+
+/// Since migration 0018 one index on `(user_ref, org_id)` serves both a
+/// member's account (the lookup by organization and account, and the rule
+/// of one live member per account in an organization) and an account's
+/// organizations, in org_id order without a sort; `members_by_account` is
+/// gone, and a file migrated from version 17 has the same index.
+#[test]
+fn one_index_serves_a_members_account_both_ways() {
+    let plan = |conn: &Connection, sql: &str, params: Vec<Value>| -> String {
+        let mut stmt = conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+            .expect("prepare");
+        let mut rows = stmt.query(params_from_iter(params)).expect("plan");
+        let mut steps = Vec::new();
+        while let Some(row) = rows.next().expect("row") {
+            steps.push(row.get::<_, String>(3).expect("detail"));
+        }
+        steps.join(" / ")
+    };
+    let check = |conn: &Connection| {
+        assert!(!in_schema(conn, "index", "members_by_account"));
+        let columns: Vec<String> = conn
+            .prepare("SELECT name FROM pragma_index_info('members_live_user_ref') ORDER BY seqno")
+            .expect("prepare")
+            .query_map([], |r| r.get(0))
+            .expect("query")
+            .collect::<Result<_, _>>()
+            .expect("columns");
+        assert_eq!(columns, ["user_ref", "org_id"]);
+        let text = |s: &str| Value::Text(s.to_owned());
+        let by_ref = plan(
+            conn,
+            tx::sql::MEMBER_BY_USER_REF,
+            vec![text("org_1"), text("acct-1")],
+        );
+        assert!(
+            by_ref.contains("USING INDEX members_live_user_ref") && !by_ref.contains("SCAN"),
+            "{by_ref}"
+        );
+        let of_account = plan(
+            conn,
+            "SELECT m.org_id, o.body, m.body FROM members AS m
+             JOIN organizations AS o ON o.org_id = m.org_id
+             WHERE m.user_ref = ?1 AND m.status <> 'removed' AND m.user_ref IS NOT NULL
+               AND (?2 IS NULL OR m.org_id > ?2) AND o.deleted = 0
+             ORDER BY m.org_id LIMIT ?3",
+            vec![text("acct-1"), Value::Null, Value::Integer(10)],
+        );
+        assert!(
+            of_account.contains("USING INDEX members_live_user_ref")
+                && !of_account.contains("TEMP B-TREE"),
+            "{of_account}"
+        );
+    };
+    let store = SqliteStore::open_in_memory().expect("open");
+    check(&store.conn.lock("SqliteStore").expect("lock"));
+    // A version-17 file, migrated.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("v17.sqlite3");
+    drop(SqliteStore::open(&path).expect("create"));
+    downgrade(&Connection::open(&path).expect("open"), 17).expect("downgrade");
+    {
+        let conn = Connection::open(&path).expect("open");
+        assert!(in_schema(&conn, "index", "members_by_account"));
+    }
+    let store = SqliteStore::open(&path).expect("migrate");
+    check(&store.conn.lock("SqliteStore").expect("lock"));
 }
