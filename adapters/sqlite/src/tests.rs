@@ -121,13 +121,11 @@ fn file_store() -> (SqliteStore, tempfile::TempDir) {
 /// changed" compares. Read through a connection of its own.
 fn dump(path: &Path) -> BTreeMap<String, Vec<String>> {
     let conn = Connection::open(path).expect("open for dump");
-    let tables: Vec<String> = conn
-        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
-        .expect("prepare")
-        .query_map([], |r| r.get(0))
-        .expect("query")
-        .collect::<Result<_, _>>()
-        .expect("names");
+    let tables = first_column(
+        &conn,
+        "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name",
+    )
+    .expect("names");
     let mut out = BTreeMap::new();
     for table in tables {
         let mut stmt = conn
@@ -329,11 +327,7 @@ pub(crate) fn downgrade(conn: &Connection, to: u32) -> rusqlite::Result<()> {
 /// Writes the `people` row of every member, as versions 4 to 16 kept them
 /// (their terms and groups are still there).
 fn member_people_rows(conn: &Connection) -> rusqlite::Result<()> {
-    let bodies: Vec<String> = conn
-        .prepare("SELECT body FROM members")?
-        .query_map([], |r| r.get(0))?
-        .collect::<Result<_, _>>()?;
-    for b in bodies {
+    for b in first_column(conn, "SELECT body FROM members")? {
         let m: Member = serde_json::from_str(&b).expect("a member");
         people_row(conn, &enlist::Person::from_member(&m))?;
     }
@@ -343,11 +337,10 @@ fn member_people_rows(conn: &Connection) -> rusqlite::Result<()> {
 /// Writes the `people` row of every invitation of the view, as versions
 /// 4 to 14 kept them (their terms and groups are still there).
 fn invitation_people_rows(conn: &Connection) -> rusqlite::Result<()> {
-    let bodies: Vec<String> = conn
-        .prepare("SELECT body FROM invitations WHERE status IN ('staged', 'pending', 'expired')")?
-        .query_map([], |r| r.get(0))?
-        .collect::<Result<_, _>>()?;
-    for b in bodies {
+    for b in first_column(
+        conn,
+        "SELECT body FROM invitations WHERE status IN ('staged', 'pending', 'expired')",
+    )? {
         let inv: StoredInvitation = serde_json::from_str(&b).expect("an invitation");
         people_row(
             conn,
@@ -622,6 +615,25 @@ fn a_version_1_file_gains_the_later_tables_and_indexes_and_keeps_its_rows() {
 }
 
 /// Whether the file's schema has the table or index `name`.
+/// SQLite's plan for `sql` with `params`: the detail of each step, joined
+/// by " / ".
+fn query_plan(conn: &Connection, sql: &str, params: impl rusqlite::Params) -> String {
+    let mut stmt = conn
+        .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+        .expect("explain");
+    let rows: Vec<String> = stmt
+        .query_map(params, |r| r.get::<_, String>(3))
+        .expect("query")
+        .collect::<Result<_, _>>()
+        .expect("rows");
+    rows.join(" / ")
+}
+
+/// The first column of every row `sql` returns, as text.
+fn first_column(conn: &Connection, sql: &str) -> rusqlite::Result<Vec<String>> {
+    conn.prepare(sql)?.query_map([], |r| r.get(0))?.collect()
+}
+
 fn in_schema(conn: &Connection, kind: &str, name: &str) -> bool {
     conn.query_row(
         "SELECT count(*) FROM sqlite_master WHERE type = ?1 AND name = ?2",
@@ -1799,18 +1811,12 @@ fn lookups_and_pages_use_indexes() {
     let store = SqliteStore::open_in_memory().expect("open");
     let conn = store.conn.lock("SqliteStore").expect("lock");
     let plan = |sql: &str| -> String {
-        let mut stmt = conn
-            .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
-            .expect("explain");
-        let n = stmt.parameter_count();
-        let rows: Vec<String> = stmt
-            .query_map(params_from_iter(std::iter::repeat_n(Value::Null, n)), |r| {
-                r.get::<_, String>(3)
-            })
-            .expect("query")
-            .collect::<Result<_, _>>()
-            .expect("rows");
-        rows.join(" / ")
+        let n = conn.prepare(sql).expect("prepare").parameter_count();
+        query_plan(
+            &conn,
+            sql,
+            params_from_iter(std::iter::repeat_n(Value::Null, n)),
+        )
     };
     for sql in lookups_and_walks() {
         let p = plan(&sql);
@@ -1832,15 +1838,11 @@ fn lookups_and_pages_use_indexes() {
 fn standing_of_many_keys_probes_the_unique_indexes() {
     let store = SqliteStore::open_in_memory().expect("open");
     let conn = store.conn.lock("SqliteStore").expect("lock");
-    let mut stmt = conn
-        .prepare(&format!("EXPLAIN QUERY PLAN {}", crate::tx::sql::STANDING))
-        .expect("explain");
-    let rows: Vec<String> = stmt
-        .query_map(params![Value::Null, "[]", 0, 0], |r| r.get::<_, String>(3))
-        .expect("query")
-        .collect::<Result<_, _>>()
-        .expect("rows");
-    let p = rows.join(" / ");
+    let p = query_plan(
+        &conn,
+        crate::tx::sql::STANDING,
+        params![Value::Null, "[]", 0, 0],
+    );
     assert!(p.contains("members_live_contact"), "{p}");
     assert!(p.contains("invitations_open_recipient"), "{p}");
     assert!(
@@ -1856,18 +1858,11 @@ fn standing_of_many_keys_probes_the_unique_indexes() {
 fn the_organization_prefix_search_reads_the_matches_only() {
     let store = SqliteStore::open_in_memory().expect("open");
     let conn = store.conn.lock("SqliteStore").expect("lock");
-    let mut stmt = conn
-        .prepare(&format!(
-            "EXPLAIN QUERY PLAN {}",
-            crate::orgs::LIST_BY_PREFIX
-        ))
-        .expect("explain");
-    let rows: Vec<String> = stmt
-        .query_map(params![Value::Null, "acme", 10], |r| r.get::<_, String>(3))
-        .expect("query")
-        .collect::<Result<_, _>>()
-        .expect("rows");
-    let p = rows.join(" / ");
+    let p = query_plan(
+        &conn,
+        crate::orgs::LIST_BY_PREFIX,
+        params![Value::Null, "acme", 10],
+    );
     assert!(
         p.contains("SEARCH organizations USING INDEX organizations_listed_name"),
         "{p}"
@@ -2959,9 +2954,6 @@ fn the_inbox_walks_its_indexes_without_a_scan() {
         (tx::sql::PERSON_BY_KEY, "invitations_person_key"),
     ] {
         for (org, cursor) in [(false, false), (true, true)] {
-            let mut stmt = conn
-                .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
-                .expect("prepare");
             let text = |s: &str| Value::Text(s.to_owned());
             let params = vec![
                 text("bob@x.test"),
@@ -2978,12 +2970,7 @@ fn the_inbox_walks_its_indexes_without_a_scan() {
                 text("inv_1"),
                 Value::Integer(11),
             ];
-            let mut rows = stmt.query(params_from_iter(params)).expect("plan");
-            let mut steps = Vec::new();
-            while let Some(row) = rows.next().expect("row") {
-                steps.push(row.get::<_, String>(3).expect("detail"));
-            }
-            let plan = steps.join(" / ");
+            let plan = query_plan(&conn, sql, params_from_iter(params));
             assert!(
                 plan.contains(&format!("USING INDEX {index}")) && !plan.contains("SCAN"),
                 "{sql}\n  => {plan}"
@@ -3143,25 +3130,15 @@ fn decoded_organizations_follow_the_row_whoever_wrote_it() {
 #[test]
 fn one_index_serves_a_members_account_both_ways() {
     let plan = |conn: &Connection, sql: &str, params: Vec<Value>| -> String {
-        let mut stmt = conn
-            .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
-            .expect("prepare");
-        let mut rows = stmt.query(params_from_iter(params)).expect("plan");
-        let mut steps = Vec::new();
-        while let Some(row) = rows.next().expect("row") {
-            steps.push(row.get::<_, String>(3).expect("detail"));
-        }
-        steps.join(" / ")
+        query_plan(conn, sql, params_from_iter(params))
     };
     let check = |conn: &Connection| {
         assert!(!in_schema(conn, "index", "members_by_account"));
-        let columns: Vec<String> = conn
-            .prepare("SELECT name FROM pragma_index_info('members_live_user_ref') ORDER BY seqno")
-            .expect("prepare")
-            .query_map([], |r| r.get(0))
-            .expect("query")
-            .collect::<Result<_, _>>()
-            .expect("columns");
+        let columns = first_column(
+            conn,
+            "SELECT name FROM pragma_index_info('members_live_user_ref') ORDER BY seqno",
+        )
+        .expect("columns");
         assert_eq!(columns, ["user_ref", "org_id"]);
         let text = |s: &str| Value::Text(s.to_owned());
         let by_ref = plan(

@@ -344,12 +344,17 @@ impl<'a> SqliteTx<'a> {
         params: impl rusqlite::Params,
         what: &str,
     ) -> StoreResult<Option<T>> {
+        self.body(sql, params)?
+            .map(|b| from_json(&b, what))
+            .transpose()
+    }
+
+    /// The body (first column) of the one row `sql` returns, as text.
+    fn body(&self, sql: &str, params: impl rusqlite::Params) -> StoreResult<Option<String>> {
         let mut stmt = self.conn.prepare_cached(sql).map_err(store_err)?;
-        let body: Option<String> = stmt
-            .query_row(params, |r| r.get(0))
+        stmt.query_row(params, |r| r.get(0))
             .optional()
-            .map_err(store_err)?;
-        body.map(|b| from_json(&b, what)).transpose()
+            .map_err(store_err)
     }
 
     /// The bodies of the rows `sql` returns, decoded.
@@ -882,15 +887,9 @@ impl Transaction for SqliteTx<'_> {
     }
 
     fn organization(&mut self, org: &OrgId) -> StoreResult<Option<Organization>> {
-        let mut stmt = self
-            .conn
-            .prepare_cached(sql::ORGANIZATION)
-            .map_err(store_err)?;
-        let body: Option<String> = stmt
-            .query_row([org.as_str()], |r| r.get(0))
-            .optional()
-            .map_err(store_err)?;
-        body.map(|b| self.orgs.decode(org, b)).transpose()
+        self.body(sql::ORGANIZATION, [org.as_str()])?
+            .map(|b| self.orgs.decode(org, b))
+            .transpose()
     }
 
     fn put_organization(&mut self, org: &Organization) -> StoreResult<()> {
