@@ -23,7 +23,7 @@ use crate::outbox::OutboxMessage;
 use crate::people::{PeopleQuery, Person};
 use crate::report::BatchReport;
 use crate::secret::SecretHash;
-use crate::store::{KeyStanding, PersonLookup, SeatCount, StoreResult, Transaction};
+use crate::store::{KeyStanding, PersonLookup, SeatCount, StoreResult, TokenKey, Transaction};
 use crate::template::{EmailSettings, EmailTemplate};
 use chrono::{DateTime, Utc};
 
@@ -49,6 +49,7 @@ macro_rules! for_each_method {
             read seat_counts(org: &OrgId) -> Vec<(String, SeatCount)>;
             read invitation(org: &OrgId, id: &InvitationId) -> Option<StoredInvitation>;
             read invitation_by_secret(org: &OrgId, hash: &SecretHash) -> Option<StoredInvitation>;
+            read invitation_by_token(org: &OrgId, token: TokenKey<'_>) -> Option<StoredInvitation>;
             read open_invitation_for(org: &OrgId, key: &str) -> Option<StoredInvitation>;
             write put_invitation(inv: &StoredInvitation) -> ();
             read list_invitations(
@@ -95,7 +96,7 @@ macro_rules! for_each_method {
                 now: DateTime<Utc>
             ) -> Vec<(String, KeyStanding)>;
             read prefetch_recipients(org: &OrgId, keys: &[String]) -> ();
-            read prefetch_acceptance(org: &OrgId, secret: &SecretHash, user_ref: &str) -> ();
+            read prefetch_acceptance(org: &OrgId, token: TokenKey<'_>, user_ref: &str) -> ();
             read people(org: &OrgId, query: &PeopleQuery, now: DateTime<Utc>) -> Page<Person>;
             read open_invitations_by_inviter(
                 org: &OrgId,

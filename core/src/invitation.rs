@@ -288,15 +288,66 @@ pub struct StoredInvitation {
     /// closed. Never part of a returned [`Invitation`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sealed_code: Option<crate::seal::SealedCode>,
+    /// How the engine finds this invitation from its secret: by the hash
+    /// (tokens made before tokens named their invitation; a store must
+    /// answer [`Transaction::invitation_by_secret`](crate::Transaction::invitation_by_secret)
+    /// for it and keep the hash unique) or by the id the secret comes with
+    /// (a store need not index the hash). Left out of the serialized form
+    /// when [`SecretLookup::ByHash`], so bodies written before it read as
+    /// what they were.
+    #[serde(default, skip_serializing_if = "SecretLookup::is_by_hash")]
+    pub secret_lookup: SecretLookup,
+}
+
+/// How the engine finds a stored invitation from a secret someone
+/// presents ([ADR 0019](../docs/src/adr/0019-tokens-name-their-invitation.md)).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum SecretLookup {
+    /// By the hash of the secret: the token names only the organization
+    /// (`org_….<random>`, every token made before tokens named their
+    /// invitation). The store answers
+    /// [`Transaction::invitation_by_secret`](crate::Transaction::invitation_by_secret)
+    /// with it and refuses a second such invitation with the same hash.
+    #[default]
+    ByHash,
+    /// By the invitation's id, which the secret comes with: a token that
+    /// names its invitation (`org_….inv_….<random>`), or an access code,
+    /// typed with the invitee's identifier. The engine reads the
+    /// invitation by id and compares the hash in constant time; the store
+    /// keeps no index of the hash and no uniqueness rule on it.
+    ById,
+}
+
+impl SecretLookup {
+    /// Whether this is [`SecretLookup::ByHash`].
+    pub fn is_by_hash(&self) -> bool {
+        matches!(self, SecretLookup::ByHash)
+    }
 }
 
 impl StoredInvitation {
-    /// An invitation to store, with the hash of its current secret.
+    /// An invitation to store, with the hash of its current secret, found
+    /// by that hash ([`SecretLookup::ByHash`]; set
+    /// [`secret_lookup`](Self::secret_lookup) for one found by id).
     pub fn new(invitation: Invitation, secret_hash: Option<SecretHash>) -> Self {
         Self {
             invitation,
             secret_hash,
             sealed_code: None,
+            secret_lookup: SecretLookup::ByHash,
+        }
+    }
+
+    /// The hash a store indexes, and keeps unique, for
+    /// [`Transaction::invitation_by_secret`](crate::Transaction::invitation_by_secret):
+    /// the secret hash of an invitation found by it, `None` for one found
+    /// by id.
+    pub fn lookup_hash(&self) -> Option<&SecretHash> {
+        match self.secret_lookup {
+            SecretLookup::ByHash => self.secret_hash.as_ref(),
+            SecretLookup::ById => None,
         }
     }
 
@@ -324,10 +375,11 @@ impl StoredInvitation {
 struct StoredExtras {
     secret_hash: Option<SecretHash>,
     sealed_code: Option<crate::seal::SealedCode>,
+    secret_lookup: SecretLookup,
 }
 
 impl<'de> crate::flat::Extras<'de> for StoredExtras {
-    const KEYS: &'static [&'static str] = &["secret_hash", "sealed_code"];
+    const KEYS: &'static [&'static str] = &["secret_hash", "sealed_code", "secret_lookup"];
 
     fn take<A: serde::de::MapAccess<'de>>(
         &mut self,
@@ -336,6 +388,7 @@ impl<'de> crate::flat::Extras<'de> for StoredExtras {
     ) -> Result<(), A::Error> {
         match key {
             "secret_hash" => self.secret_hash = map.next_value()?,
+            "secret_lookup" => self.secret_lookup = map.next_value()?,
             _ => self.sealed_code = map.next_value()?,
         }
         Ok(())
@@ -352,6 +405,7 @@ impl<'de> Deserialize<'de> for StoredInvitation {
             invitation,
             secret_hash: extras.secret_hash,
             sealed_code: extras.sealed_code,
+            secret_lookup: extras.secret_lookup,
         })
     }
 }
@@ -555,6 +609,26 @@ mod tests {
         assert_eq!(serde_json::to_value(&staged).expect("serialize"), body);
     }
 
+    /// An invitation found by id says so in its body; one found by hash
+    /// writes no key for it, so every body written before reads as found
+    /// by hash, and the hash a store indexes follows.
+    #[test]
+    fn how_an_invitation_is_found_round_trips() {
+        let mut stored: StoredInvitation = serde_json::from_value(stored_body()).expect("load");
+        assert_eq!(stored.secret_lookup, SecretLookup::ByHash);
+        assert_eq!(stored.lookup_hash(), Some(&SecretHash::of(b"the token")));
+        stored.secret_lookup = SecretLookup::ById;
+        assert_eq!(stored.lookup_hash(), None);
+        let written = serde_json::to_value(&stored).expect("serialize");
+        assert_eq!(written["secret_lookup"], json!("by_id"));
+        let back: StoredInvitation = serde_json::from_value(written).expect("load");
+        assert_eq!(back, stored);
+        let text = serde_json::to_string(&back).expect("serialize");
+        let again: StoredInvitation = serde_json::from_str(&text).expect("load");
+        assert_eq!(again.secret_lookup, SecretLookup::ById);
+        assert_eq!(again.secret_hash, Some(SecretHash::of(b"the token")));
+    }
+
     /// What the engine returns is built from the stored record's
     /// invitation, which has nowhere to keep a hash: not in its serialized
     /// form, and not after reading a stored body either.
@@ -587,6 +661,8 @@ mod tests {
         secret_hash: Option<SecretHash>,
         #[serde(default)]
         sealed_code: Option<crate::seal::SealedCode>,
+        #[serde(default)]
+        secret_lookup: SecretLookup,
     }
 
     fn by_flatten(json: &str) -> Result<StoredInvitation, String> {
@@ -595,6 +671,7 @@ mod tests {
                 invitation: f.invitation,
                 secret_hash: f.secret_hash,
                 sealed_code: f.sealed_code,
+                secret_lookup: f.secret_lookup,
             })
             .map_err(|e| e.to_string())
     }
@@ -656,11 +733,16 @@ mod tests {
         if let Value::Object(m) = &mut no_hash {
             m.remove("secret_hash");
         }
+        let mut by_id = stored_body();
+        if let Value::Object(m) = &mut by_id {
+            m.insert("secret_lookup".into(), json!("by_id"));
+        }
         for body in [
             stored_body(),
             no_hash.clone(),
             with_seal(stored_body()),
             with_seal(no_hash),
+            by_id,
         ] {
             let n = body.as_object().map_or(0, |m| m.len());
             let forward: Vec<usize> = (0..n).collect();

@@ -91,7 +91,7 @@ pub use group::{Group, GroupGrant, GroupSort};
 pub use id::{BatchId, GroupId, InvitationId, MemberId, MessageId, OrgId};
 pub use invitation::{
     Invitation, InvitationPreview, InvitationQuery, InvitationStatus, Registration,
-    RegistrationNeeds, StoredInvitation,
+    RegistrationNeeds, SecretLookup, StoredInvitation,
 };
 pub use lifecycle::{Lifecycle, Transition};
 pub use link::{InviteLink, StoredInviteLink};
@@ -134,10 +134,11 @@ pub use template::{
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use memory::MemoryStore;
 pub use secret::{
-    ACCESS_CODE_CHARS, MAX_TOKEN_INPUT_BYTES, OsSecrets, Secret, SecretHash, SecretKey,
-    SecretSource, SeededSecrets, TOKEN_RANDOM_CHARS, new_token, parse_token,
+    ACCESS_CODE_CHARS, MAX_TOKEN_INPUT_BYTES, OsSecrets, ParsedToken, Secret, SecretHash,
+    SecretKey, SecretSource, SeededSecrets, TOKEN_RANDOM_CHARS, can_name, new_invitation_token,
+    new_token, parse_token,
 };
-pub use store::{SeatCount, Store, StoreResult, Transaction};
+pub use store::{SeatCount, Store, StoreResult, TokenKey, Transaction};
 // A transaction that wraps another, for stores that wrap a store.
 pub use forwarding::{ForwardingTx, TxCall, TxHooks};
 // Batch reports: the Invitations and Errors reports of a bulk command.

@@ -2,8 +2,13 @@
 //!
 //! A token is 256 bits from the secret source, URL-safe base64 without
 //! padding, prefixed by the organization id so that a lookup by token goes to
-//! one organization's shard (`org_….<43 characters>`). Only the SHA-256 of the
-//! random part is stored ([`SecretHash`]); comparisons are constant-time.
+//! one organization's shard, and, for an invitation, by the invitation's id
+//! (`org_….inv_….<43 characters>`, [ADR 0019](../docs/src/adr/0019-tokens-name-their-invitation.md)):
+//! the store finds the invitation by its id and the engine compares the hash
+//! in constant time, so no store keeps an index of secret hashes for them.
+//! Tokens made before that (`org_….<43 characters>`) and link tokens are
+//! found by their hash. Only the SHA-256 of the random part is stored
+//! ([`SecretHash`]); comparisons are constant-time.
 //! Access codes (for invitations by identifier, typed by a person) are 10
 //! characters of Crockford's base32 (50 bits): too few for a fast hash, so
 //! they are stored as HMAC-SHA256 under a key the host keeps outside the
@@ -15,7 +20,7 @@
 //! [`parse_token`] reads at most [`MAX_TOKEN_INPUT_BYTES`], in one linear
 //! pass: it is reachable by anyone, before any account exists.
 
-use crate::id::OrgId;
+use crate::id::{InvitationId, OrgId};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand_chacha::ChaCha20Rng;
@@ -228,19 +233,68 @@ pub const TOKEN_RANDOM_CHARS: usize = 43;
 pub const ACCESS_CODE_CHARS: usize = 10;
 const CROCKFORD: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
-/// Makes a new token for `org`: the raw secret and the hash to store.
+/// Makes a new token for `org` that names no invitation (`org.random`, a
+/// link's token, found by its hash): the raw secret and the hash to store.
 pub fn new_token(source: &dyn SecretSource, org: &OrgId) -> (Secret, SecretHash) {
+    make_token(source, &[org.as_str()])
+}
+
+/// Makes a new token for invitation `invitation` of `org` that names it
+/// (`org.invitation.random`): the raw secret and the hash of its random
+/// part, to store with the invitation. `None` when either id could not be
+/// read back from a token ([`can_name`]); the engine then makes a token
+/// found by its hash ([`new_token`]).
+pub fn new_invitation_token(
+    source: &dyn SecretSource,
+    org: &OrgId,
+    invitation: &InvitationId,
+) -> Option<(Secret, SecretHash)> {
+    can_name(org, invitation).then(|| make_token(source, &[org.as_str(), invitation.as_str()]))
+}
+
+/// Whether a token can name `invitation` of `org`: [`parse_token`] reads
+/// both ids back only when each has its prefix, at most 64 bytes and
+/// nothing but `[A-Za-z0-9_-]` (every generated id does).
+pub fn can_name(org: &OrgId, invitation: &InvitationId) -> bool {
+    let plain = |s: &str, prefix: &str| {
+        s.starts_with(prefix)
+            && s.len() <= MAX_TOKEN_ID_BYTES
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-'))
+    };
+    plain(org.as_str(), OrgId::PREFIX) && plain(invitation.as_str(), InvitationId::PREFIX)
+}
+
+/// The parts joined by `.`, then `.` and 32 random bytes in base64url.
+fn make_token(source: &dyn SecretSource, parts: &[&str]) -> (Secret, SecretHash) {
     let mut bytes = [0u8; 32];
     source.fill(&mut bytes);
     let random = URL_SAFE_NO_PAD.encode(bytes);
     let hash = SecretHash::of(random.as_bytes());
     // Built by hand: `format!` costs a thousand instructions more per
     // invitation (issue 15's profile).
-    let mut token = String::with_capacity(org.as_str().len() + 1 + random.len());
-    token.push_str(org.as_str());
-    token.push('.');
+    let len = parts.iter().map(|p| p.len() + 1).sum::<usize>() + random.len();
+    let mut token = String::with_capacity(len);
+    for part in parts {
+        token.push_str(part);
+        token.push('.');
+    }
     token.push_str(&random);
     (Secret(token), hash)
+}
+
+/// What [`parse_token`] reads from a token: the organization, the
+/// invitation it names (tokens made by [`new_invitation_token`]; `None`
+/// for older invitation tokens and for link tokens, which are found by
+/// their hash) and the hash of its random part.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParsedToken {
+    /// The organization the token belongs to.
+    pub org: OrgId,
+    /// The invitation the token names, if it names one.
+    pub invitation: Option<InvitationId>,
+    /// The SHA-256 of the token's random part.
+    pub hash: SecretHash,
 }
 
 /// The longest text [`parse_token`] reads, in bytes. A whole accept URL
@@ -248,23 +302,31 @@ pub fn new_token(source: &dyn SecretSource, org: &OrgId) -> (Secret, SecretHash)
 /// refused before it is scanned, so a hostile request costs nothing.
 pub const MAX_TOKEN_INPUT_BYTES: usize = 2048;
 
-/// The longest organization part of a token, in bytes.
-const MAX_TOKEN_ORG_BYTES: usize = 64;
+/// The longest organization part, and the longest invitation part, of a
+/// token, in bytes.
+const MAX_TOKEN_ID_BYTES: usize = 64;
 
 fn is_token_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.')
 }
 
-/// Splits a token into its organization and the hash of its random part.
-/// Returns `None` for anything that is not shaped like a token, and for any
-/// input longer than [`MAX_TOKEN_INPUT_BYTES`] (refused before it is read).
+/// Splits a token into its organization, the invitation it names (if it
+/// names one) and the hash of its random part. Returns `None` for anything
+/// that is not shaped like a token, and for any input longer than
+/// [`MAX_TOKEN_INPUT_BYTES`] (refused before it is read).
 ///
 /// `token` may also be a whole accept URL (or any text around the token):
 /// the token is found by its shape, so hosts can pass what they received.
 /// The search is one linear pass: each run of token characters
-/// (`[A-Za-z0-9_.-]`) is looked at once, and in it only the last `.` and the
-/// 64 bytes before it can hold the organization part.
-pub fn parse_token(token: &str) -> Option<(OrgId, SecretHash)> {
+/// (`[A-Za-z0-9_.-]`) is looked at once, and in it only the last `.`, the
+/// `.` before it and the 64 bytes before each can hold the ids.
+///
+/// A token names an invitation when the part before its random part is
+/// `org.inv` with `inv` an invitation id (`inv_`, at most 64 bytes of
+/// `[A-Za-z0-9_-]`) and `org` an organization id of at most 64 bytes;
+/// otherwise that whole part is the organization (`org_`, at most 64
+/// bytes), as in every token made before tokens named their invitation.
+pub fn parse_token(token: &str) -> Option<ParsedToken> {
     if token.len() > MAX_TOKEN_INPUT_BYTES {
         return None;
     }
@@ -272,11 +334,20 @@ pub fn parse_token(token: &str) -> Option<(OrgId, SecretHash)> {
     if let Some(found) = parse_bare_token(token) {
         return Some(found);
     }
-    // Look for `org_….<43>` inside a URL or other text: in each maximal run
-    // of token characters, the random part is what follows the run's last
-    // `.`, and the organization part starts at the first `org_` at most 64
-    // bytes before that dot.
+    // Look for a token inside a URL or other text: in each maximal run of
+    // token characters, the random part is what follows the run's last
+    // `.`. If the part between that dot and the one before it is an
+    // invitation id, the organization starts at the first `org_` at most
+    // 64 bytes before the earlier dot; else (or if there is none) at the
+    // first `org_` at most 64 bytes before the last dot. That is the first
+    // start from which the rest of the run reads as a token, as the naive
+    // search from every `org_` finds it (the tests and the fuzz target
+    // compare the two).
     let bytes = token.as_bytes();
+    let first_org = |from: usize, to: usize| -> Option<usize> {
+        // Token bytes are ASCII, so these are character boundaries.
+        token[from..to].find(OrgId::PREFIX).map(|i| from + i)
+    };
     let mut start = 0;
     while start < bytes.len() {
         if !is_token_byte(bytes[start]) {
@@ -285,18 +356,22 @@ pub fn parse_token(token: &str) -> Option<(OrgId, SecretHash)> {
         }
         let mut end = start;
         let mut last_dot = None;
+        let mut dot_before = None;
         while end < bytes.len() && is_token_byte(bytes[end]) {
             if bytes[end] == b'.' {
+                dot_before = last_dot;
                 last_dot = Some(end);
             }
             end += 1;
         }
         if let Some(dot) = last_dot {
-            // Token bytes are ASCII, so these are character boundaries.
-            let window_start = dot.saturating_sub(MAX_TOKEN_ORG_BYTES).max(start);
-            let window = &token[window_start..dot];
-            if let Some(i) = window.find(OrgId::PREFIX) {
-                if let Some(found) = parse_bare_token(&token[window_start + i..end]) {
+            let named = dot_before
+                .filter(|&d| is_invitation_part(&token[d + 1..dot]))
+                .and_then(|d| first_org(d.saturating_sub(MAX_TOKEN_ID_BYTES).max(start), d));
+            let org_start =
+                named.or_else(|| first_org(dot.saturating_sub(MAX_TOKEN_ID_BYTES).max(start), dot));
+            if let Some(i) = org_start {
+                if let Some(found) = parse_bare_token(&token[i..end]) {
                     return Some(found);
                 }
             }
@@ -306,18 +381,41 @@ pub fn parse_token(token: &str) -> Option<(OrgId, SecretHash)> {
     None
 }
 
-fn parse_bare_token(token: &str) -> Option<(OrgId, SecretHash)> {
-    let (org, random) = token.rsplit_once('.')?;
-    if !org.starts_with(OrgId::PREFIX)
-        || org.len() > MAX_TOKEN_ORG_BYTES
-        || random.len() != TOKEN_RANDOM_CHARS
+fn is_invitation_part(s: &str) -> bool {
+    s.starts_with(InvitationId::PREFIX)
+        && s.len() <= MAX_TOKEN_ID_BYTES
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-'))
+}
+
+fn is_org_part(s: &str) -> bool {
+    s.starts_with(OrgId::PREFIX) && s.len() <= MAX_TOKEN_ID_BYTES
+}
+
+fn parse_bare_token(token: &str) -> Option<ParsedToken> {
+    let (head, random) = token.rsplit_once('.')?;
+    if random.len() != TOKEN_RANDOM_CHARS
         || !random
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
     {
         return None;
     }
-    Some((OrgId::from(org), SecretHash::of(random.as_bytes())))
+    let hash = SecretHash::of(random.as_bytes());
+    if let Some((org, inv)) = head.rsplit_once('.') {
+        if is_org_part(org) && is_invitation_part(inv) {
+            return Some(ParsedToken {
+                org: OrgId::from(org),
+                invitation: Some(InvitationId::from(inv)),
+                hash,
+            });
+        }
+    }
+    is_org_part(head).then(|| ParsedToken {
+        org: OrgId::from(head),
+        invitation: None,
+        hash,
+    })
 }
 
 /// Makes a new access code: the raw code (grouped `XXXXX-XXXXX` for
@@ -601,10 +699,81 @@ mod tests {
     fn token_round_trips_to_org_and_hash() {
         let org = OrgId::from("org_1");
         let (secret, hash) = new_token(&SeededSecrets::new(1), &org);
-        let (org2, hash2) = parse_token(secret.expose()).expect("a token we made parses");
-        assert_eq!(org2, org);
-        assert!(hash.ct_eq(&hash2));
+        let parsed = parse_token(secret.expose()).expect("a token we made parses");
+        assert_eq!(parsed.org, org);
+        assert_eq!(parsed.invitation, None);
+        assert!(hash.ct_eq(&parsed.hash));
         assert_eq!(format!("{secret:?}"), "Secret(***)");
+    }
+
+    #[test]
+    fn invitation_tokens_name_their_invitation() {
+        let org = OrgId::from_random([1; 16]);
+        let inv = InvitationId::from_random([2; 16]);
+        let (secret, hash) =
+            new_invitation_token(&SeededSecrets::new(1), &org, &inv).expect("generated ids");
+        let t = secret.expose();
+        assert_eq!(
+            t.len(),
+            org.as_str().len() + inv.as_str().len() + 2 + TOKEN_RANDOM_CHARS
+        );
+        assert!(t.starts_with(&format!("{org}.{inv}.")), "{t}");
+        let parsed = parse_token(t).expect("a token we made parses");
+        assert_eq!(
+            (parsed.org, parsed.invitation),
+            (org.clone(), Some(inv.clone()))
+        );
+        assert!(hash.ct_eq(&parsed.hash));
+        // The hash is of the random part alone, as for every token.
+        assert_eq!(
+            hash,
+            SecretHash::of(&t.as_bytes()[t.len() - TOKEN_RANDOM_CHARS..])
+        );
+        // Inside a URL too.
+        let url = format!("https://a.test/accept?token={t}&x=1");
+        assert_eq!(parse_token(&url).map(|p| p.invitation), Some(Some(inv)));
+        // Ids a token could not give back get no such token.
+        for (o, i) in [
+            ("org_a.b", "inv_1"),
+            ("org_1", "inv_a.b"),
+            ("org_1", "inv_a b"),
+            ("org_1", "mem_1"),
+            ("acme", "inv_1"),
+        ] {
+            assert!(
+                !can_name(&OrgId::from(o), &InvitationId::from(i)),
+                "{o} {i}"
+            );
+        }
+        let long = InvitationId::from(format!("inv_{}", "a".repeat(61)));
+        assert!(!can_name(&org, &long));
+        assert!(new_invitation_token(&SeededSecrets::new(1), &org, &long).is_none());
+    }
+
+    /// Which part is which: an invitation part only when it is shaped like
+    /// one, else the whole head is the organization, as before.
+    #[test]
+    fn a_token_names_an_invitation_only_when_shaped_so() {
+        let random = "A".repeat(TOKEN_RANDOM_CHARS);
+        let read = |t: String| parse_token(&t).map(|p| (p.org.into_string(), p.invitation));
+        assert_eq!(
+            read(format!("org_1.inv_2.{random}")),
+            Some(("org_1".into(), Some(InvitationId::from("inv_2"))))
+        );
+        assert_eq!(
+            read(format!("org_1.mem_2.{random}")),
+            Some(("org_1.mem_2".into(), None))
+        );
+        assert_eq!(
+            read(format!("org_1.{random}")),
+            Some(("org_1".into(), None))
+        );
+        let org61 = format!("org_{}", "a".repeat(61));
+        assert_eq!(read(format!("{org61}.inv_2.{random}")), None);
+        let inv61 = format!("inv_{}", "a".repeat(61));
+        // Too long to be an invitation part; too long as an organization.
+        assert_eq!(read(format!("org_1.{inv61}.{random}")), None);
+        assert_eq!(read(format!("org_1.inv_2.{random}x")), None);
     }
 
     #[test]
@@ -702,16 +871,16 @@ mod tests {
             format!("https://a.test/i/{t}/go"),
             format!("  {t}\n"),
         ] {
-            let (o, h) = parse_token(&url).expect("token inside the url");
-            assert_eq!(o, org);
-            assert!(h.ct_eq(&hash));
+            let p = parse_token(&url).expect("token inside the url");
+            assert_eq!(p.org, org);
+            assert!(p.hash.ct_eq(&hash));
         }
         assert!(parse_token("https://a.test/accept?token=org_1.short").is_none());
     }
 
     /// The parser before issue 10, kept as the reference: it rescans from
     /// every `org_`, which is quadratic, but its answers are the definition.
-    fn naive_parse_token(token: &str) -> Option<(OrgId, SecretHash)> {
+    fn naive_parse_token(token: &str) -> Option<ParsedToken> {
         let token = token.trim();
         if let Some(found) = parse_bare_token(token) {
             return Some(found);
@@ -768,6 +937,17 @@ mod tests {
             format!("org_a.b.{random} {t}"),
             format!("org_a.{random}x org_b.{random}"),
             format!("org_a b.{random}"),
+            format!("org_a.inv_b.{random}"),
+            format!("x.org_a.inv_b.{random}"),
+            format!("org_{}.inv_b.{random}", "a".repeat(61)),
+            format!("org_{}.inv_b.{random}", "a".repeat(60)),
+            format!("org_{}.org_c.inv_b.{random}", "a".repeat(60)),
+            format!("org_a.inv_{}.{random}", "b".repeat(61)),
+            format!("org_a.inv_{}.{random}", "b".repeat(60)),
+            format!("org_a.inv_org_b.{random}"),
+            format!("{}org_a.inv_b.{random}", "org_".repeat(40)),
+            format!("org_a.inv_b.inv_c.{random}"),
+            format!("inv_b.{random} org_a.inv_b.{random}"),
             // Found by the fuzz target (its own check was wrong: the
             // organization part holds dots, and two candidates overlap).
             concat!(
@@ -782,13 +962,15 @@ mod tests {
             assert!(case.len() <= MAX_TOKEN_INPUT_BYTES);
             assert_eq!(parse_token(case), naive_parse_token(case), "{case}");
         }
-        let (org, _) = parse_token(&cases[cases.len() - 1]).expect("the fuzz input has a token");
-        assert_eq!(org.as_str(), "org_org-8.AAAAAACAAAAAAAAb-_b-org_org-8");
+        let p = parse_token(&cases[cases.len() - 1]).expect("the fuzz input has a token");
+        assert_eq!(p.org.as_str(), "org_org-8.AAAAAACAAAAAAAAb-_b-org_org-8");
     }
 
     fn fragment() -> impl Strategy<Value = String> {
         prop_oneof![
             Just("org_".to_owned()),
+            Just("inv_".to_owned()),
+            Just(".inv_".to_owned()),
             Just("org".to_owned()),
             Just(".".to_owned()),
             Just("_".to_owned()),

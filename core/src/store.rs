@@ -80,6 +80,17 @@ pub trait Store: Send + Sync {
     }
 }
 
+/// What a token gives a store to find its invitation by
+/// ([`Transaction::invitation_by_token`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TokenKey<'a> {
+    /// A token that names its invitation: the invitation's id.
+    Id(&'a InvitationId),
+    /// An older token, which names only its organization: the hash of its
+    /// secret.
+    Secret(&'a SecretHash),
+}
+
 /// Seats of one license type, as counted by the store.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct SeatCount {
@@ -145,12 +156,35 @@ pub trait Transaction {
         org: &OrgId,
         id: &InvitationId,
     ) -> StoreResult<Option<StoredInvitation>>;
-    /// The invitation whose current secret hashes to `hash`.
+    /// The invitation found by its hash
+    /// ([`SecretLookup::ByHash`](crate::SecretLookup::ByHash)) whose
+    /// current secret hashes to `hash`: its
+    /// [`lookup_hash`](StoredInvitation::lookup_hash) is `hash`. An
+    /// invitation found by id is not answered here (a store keeps no index
+    /// of those hashes); answering it anyway would be harmless, since the
+    /// engine opens an invitation only in the way it was issued.
     fn invitation_by_secret(
         &mut self,
         org: &OrgId,
         hash: &SecretHash,
     ) -> StoreResult<Option<StoredInvitation>>;
+    /// The invitation a token leads to: by its id for a token that names
+    /// its invitation ([`TokenKey::Id`]), else
+    /// [`invitation_by_secret`](Transaction::invitation_by_secret). The
+    /// engine checks the secret itself. The default does exactly that; a
+    /// store that reads ahead for an accept
+    /// ([`prefetch_acceptance`](Transaction::prefetch_acceptance)) serves
+    /// it from there.
+    fn invitation_by_token(
+        &mut self,
+        org: &OrgId,
+        token: TokenKey<'_>,
+    ) -> StoreResult<Option<StoredInvitation>> {
+        match token {
+            TokenKey::Id(id) => self.invitation(org, id),
+            TokenKey::Secret(hash) => self.invitation_by_secret(org, hash),
+        }
+    }
     /// The open (staged or pending, as stored) invitation for a recipient key.
     fn open_invitation_for(
         &mut self,
@@ -158,7 +192,9 @@ pub trait Transaction {
         key: &str,
     ) -> StoreResult<Option<StoredInvitation>>;
     /// Inserts or replaces an invitation, keeping indexes and counts exact.
-    /// Must refuse a second invitation with the same secret hash
+    /// Must refuse a second invitation with the same
+    /// [`lookup_hash`](StoredInvitation::lookup_hash) (invitations found by
+    /// id have none: their secret hashes are neither indexed nor unique)
     /// ([`StoreError::Unique`] with [`UniqueRule::InvitationSecret`](crate::UniqueRule::InvitationSecret)) or a
     /// second open invitation for the same recipient key
     /// ([`UniqueRule::InvitationOpenRecipient`](crate::UniqueRule::InvitationOpenRecipient)), the secret checked first.
@@ -345,10 +381,10 @@ pub trait Transaction {
     }
 
     /// A hint: the engine is about to accept an invitation of `org` by
-    /// its token (`secret`, the hash of its secret) for the account
-    /// `user_ref`. It reads the organization
-    /// ([`Transaction::organization`]), then the invitation
-    /// ([`Transaction::invitation_by_secret`]), then asks
+    /// its token (`token`: the invitation's id, or for older tokens the
+    /// hash of its secret) for the account `user_ref`. It reads the
+    /// organization ([`Transaction::organization`]), then the invitation
+    /// ([`Transaction::invitation_by_token`]), then asks
     /// [`Transaction::member_by_user_ref`] for that account and
     /// [`Transaction::groups`] of the organization (the default group),
     /// before its first write. A store that pays a round trip per read may
@@ -358,10 +394,10 @@ pub trait Transaction {
     fn prefetch_acceptance(
         &mut self,
         org: &OrgId,
-        secret: &SecretHash,
+        token: TokenKey<'_>,
         user_ref: &str,
     ) -> StoreResult<()> {
-        let _ = (org, secret, user_ref);
+        let _ = (org, token, user_ref);
         Ok(())
     }
 

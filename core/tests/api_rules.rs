@@ -22,6 +22,9 @@ const EXHAUSTIVE: &[&str] = &[
     "GroupSort",
     "MemberSort",
     "Recipients",
+    // What the engine hands a store to find an invitation by: a new way
+    // must be a compile error in every store, not a silent fallback.
+    "TokenKey",
     // Converted by hand in a binding (Python; EntryOutcome in both).
     "SendOutcome",
     "EntryOutcome",

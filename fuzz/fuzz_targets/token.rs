@@ -4,7 +4,8 @@
 //! linear in its input, which is at most `MAX_TOKEN_INPUT_BYTES`:
 //!
 //! - longer input is refused (`None`) without being read;
-//! - a token it returns is really in the text: `org.random` appears there,
+//! - a token it returns is really in the text: `org.random` (or
+//!   `org.inv.random` for one that names its invitation) appears there,
 //!   and the hash is the hash of that random part;
 //! - it agrees with the naive reference (the quadratic parser before issue
 //!   10, whose answers define the format).
@@ -17,26 +18,48 @@
 
 #![no_main]
 
-use enlist::OrgId;
+use enlist::{InvitationId, OrgId, ParsedToken};
 use enlist::{MAX_TOKEN_INPUT_BYTES, SecretHash, TOKEN_RANDOM_CHARS, parse_token};
 use libfuzzer_sys::fuzz_target;
 
-fn naive_bare(token: &str) -> Option<(OrgId, SecretHash)> {
-    let (org, random) = token.rsplit_once('.')?;
-    if !org.starts_with("org_")
-        || org.len() > 64
-        || random.len() != TOKEN_RANDOM_CHARS
+fn is_invitation_part(s: &str) -> bool {
+    s.starts_with("inv_")
+        && s.len() <= 64
+        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+fn naive_bare(token: &str) -> Option<ParsedToken> {
+    let (head, random) = token.rsplit_once('.')?;
+    if random.len() != TOKEN_RANDOM_CHARS
         || !random
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
     {
         return None;
     }
-    Some((OrgId::from(org), SecretHash::of(random.as_bytes())))
+    let hash = SecretHash::of(random.as_bytes());
+    if let Some((org, inv)) = head.rsplit_once('.') {
+        if org.starts_with("org_") && org.len() <= 64 && is_invitation_part(inv) {
+            return Some(ParsedToken {
+                org: OrgId::from(org),
+                invitation: Some(InvitationId::from(inv)),
+                hash,
+            });
+        }
+    }
+    if !head.starts_with("org_") || head.len() > 64 {
+        return None;
+    }
+    Some(ParsedToken {
+        org: OrgId::from(head),
+        invitation: None,
+        hash,
+    })
 }
 
-/// The parser before issue 10: quadratic, but the definition of the format.
-fn naive(token: &str) -> Option<(OrgId, SecretHash)> {
+/// The parser before issue 10, with the invitation part of ADR 0019:
+/// quadratic, but the definition of the format.
+fn naive(token: &str) -> Option<ParsedToken> {
     let token = token.trim();
     if let Some(found) = naive_bare(token) {
         return Some(found);
@@ -58,10 +81,18 @@ fuzz_target!(|data: &[u8]| {
         assert!(found.is_none(), "oversized input was parsed");
         return;
     }
-    if let Some((org, hash)) = &found {
+    if let Some(ParsedToken {
+        org,
+        invitation,
+        hash,
+    }) = &found
+    {
         // Every position, overlapping ones included (`match_indices` skips
         // overlapping occurrences: `o.x.o.x.<43>` has two of `o.x.`).
-        let prefix = format!("{org}.");
+        let prefix = match invitation {
+            Some(inv) => format!("{org}.{inv}."),
+            None => format!("{org}."),
+        };
         let present = (0..text.len())
             .filter(|&i| text.get(i..).is_some_and(|t| t.starts_with(&prefix)))
             .any(|i| {

@@ -481,8 +481,10 @@ impl PostgresStore {
 
     /// The generic plans of what an accept reads by key: the invitation of
     /// secret `hash` with its recipient's live member and its queued
-    /// messages (`invitation_by_secret` in a writing transaction), then
-    /// the member write's look-up of member `(id, contact key, user_ref)`.
+    /// messages (`invitation_by_secret` in a writing transaction), the same
+    /// by invitation id `id` (`invitation_by_token` for a token that names
+    /// its invitation), then the member write's look-up of member `(id,
+    /// contact key, user_ref)`.
     /// How the tests prove that both probe by key (`outbox_queued`, the
     /// member indexes) rather than walk the organization, even on tables
     /// analyzed while they held a row. Runs in a transaction of its own,
@@ -492,9 +494,10 @@ impl PostgresStore {
         &self,
         org: &OrgId,
         hash: &enlist::SecretHash,
+        id: &enlist::InvitationId,
         member: (&str, &str, &str),
-    ) -> StoreResult<[Vec<String>; 2]> {
-        tx::PgTx::begin(self)?.explain_accept_reads(org, hash, member)
+    ) -> StoreResult<[Vec<String>; 3]> {
+        tx::PgTx::begin(self)?.explain_accept_reads(org, hash, id, member)
     }
 
     /// The generic plan of the people rows' write (the commit's flush), for

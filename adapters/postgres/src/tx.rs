@@ -69,7 +69,7 @@ use enlist::{EmailSettings, EmailTemplate, LinkId};
 use enlist::{
     Event, Group, GroupId, InvitationId, InvitationQuery, InvitationStatus, Member, MemberId,
     MemberQuery, MemberSort, MemberStatus, MessageId, OrgId, Organization, OutboxMessage, Page,
-    SeatCount, SecretHash, StoreError, StoreResult, StoredInvitation, StoredInviteLink,
+    SeatCount, SecretHash, StoreError, StoreResult, StoredInvitation, StoredInviteLink, TokenKey,
     Transaction, UniqueRule, store,
 };
 use enlist::{MembershipRequest, MembershipRequestQuery, StoredDomain};
@@ -394,14 +394,14 @@ pub(crate) struct PgTx<'a> {
     /// The organization, invitation secret and account of an accept
     /// about to be read (`prefetch_acceptance`): read together with the
     /// organization's first read, or else with the invitation.
-    acceptance: Option<(OrgId, SecretHash, String)>,
+    acceptance: Option<(OrgId, Named, String)>,
     /// Read ahead for an accept: the invitation by its secret (its
     /// statement's rows, and whether they hold its queued messages), the
     /// live member of the account, the organization's groups. Each is
     /// served once, and dropped at this transaction's first write
     /// ([`Self::write_lock`]); another commit in between is caught by the
     /// lock's version check, as for the recipients' cache.
-    by_secret: Option<(OrgId, SecretHash, bool, Vec<Row>)>,
+    by_secret: Option<(OrgId, Named, bool, Vec<Row>)>,
     by_account: Option<(OrgId, String, Option<Member>)>,
     org_groups: Option<(OrgId, Vec<Group>)>,
     /// The organization lock (its id and the version this transaction
@@ -636,16 +636,17 @@ impl<'a> PgTx<'a> {
     fn read_acceptance(
         &mut self,
         first: Option<(&str, &[&(dyn ToSql + Sync)])>,
-        (org, secret, account): (OrgId, SecretHash, String),
+        (org, named, account): (OrgId, Named, String),
     ) -> StoreResult<Vec<Row>> {
         let o = org.as_str();
         let with_queued = !self.pending.values().any(|p| !p.outbox.is_empty());
-        let by_secret: [&(dyn ToSql + Sync); 3] = [&o, &secret.0.as_slice(), &with_queued];
+        let (sql, key) = named.statement();
+        let by_token: [&(dyn ToSql + Sync); 3] = [&o, key, &with_queued];
         let by_account: [&(dyn ToSql + Sync); 2] = [&o, &account];
         let by_org: [&(dyn ToSql + Sync); 1] = [&o];
         let mut all: Vec<(&str, &[&(dyn ToSql + Sync)])> = first.into_iter().collect();
         all.extend([
-            (BY_SECRET_SQL, &by_secret[..]),
+            (sql, &by_token[..]),
             (BY_ACCOUNT_SQL.as_str(), &by_account[..]),
             (GROUPS_SQL, &by_org[..]),
         ]);
@@ -657,7 +658,7 @@ impl<'a> PgTx<'a> {
         };
         let (groups, members, invitation) = (next()?, next()?, next()?);
         let first_rows = if first.is_some() { next()? } else { Vec::new() };
-        self.by_secret = Some((org.clone(), secret, with_queued, invitation));
+        self.by_secret = Some((org.clone(), named, with_queued, invitation));
         // (Two live members of one account, which the unique index forbids:
         // left for `member_by_user_ref` to read and report.)
         if members.len() <= 1 {
@@ -1394,6 +1395,87 @@ impl<'a> PgTx<'a> {
         row.map(|r| body(&r, 0, "member")).transpose()
     }
 
+    /// The invitation a token names (by id, or by the hash of an older
+    /// token's secret). In a writing transaction, what an accept reads next
+    /// comes along (below); a read-only one (a preview) reads the
+    /// invitation only.
+    fn invitation_named(
+        &mut self,
+        org: &OrgId,
+        named: Named,
+    ) -> StoreResult<Option<StoredInvitation>> {
+        if self.read_only {
+            let cond = match &named {
+                Named::Id(_) => "invitation_id = $2",
+                Named::Hash(_) => "secret_hash = $2 AND secret_hash IS NOT NULL",
+            };
+            return self.invitation_where(org, cond, named.statement().1);
+        }
+        self.touch(org)?;
+        // What an accept asks for next comes along (two round trips
+        // fewer): the live member of the recipient's key and the
+        // invitation's queued messages, the latter unless this transaction
+        // has messages waiting for the flush (the outbox reads write those
+        // first). Each is an index probe. Serving them later is sound as
+        // for `prefetch_recipients`: another commit in between is caught
+        // by the version check, and this transaction's own member and
+        // outbox writes drop them.
+        let outbox_waits = self.pending.values().any(|p| !p.outbox.is_empty());
+        let read = self.by_secret.take_if(|(o, n, with_queued, _)| {
+            o == org && *n == named && *with_queued != outbox_waits
+        });
+        let acceptance = self
+            .acceptance
+            .take()
+            .filter(|(o, n, _)| o == org && *n == named);
+        let rows = match (read, acceptance) {
+            (Some((_, _, _, rows)), _) => rows,
+            // An accept's account and the organization's groups, read in
+            // the same round trip (two fewer): asked for next.
+            (None, Some(acceptance)) => {
+                self.read_acceptance(None, acceptance)?;
+                match self.by_secret.take() {
+                    Some((_, _, _, rows)) => rows,
+                    None => Vec::new(),
+                }
+            }
+            (None, None) => {
+                let o = org.as_str();
+                let (sql, key) = named.statement();
+                self.query(sql, &[&o, key, &!outbox_waits])?
+            }
+        };
+        let Some(first) = rows.first() else {
+            return Ok(None);
+        };
+        let inv: StoredInvitation = body(first, 0, "invitation")?;
+        if rows.len() == 1 {
+            // (More rows: two live members for one key, which the unique
+            // index forbids; `member_by_contact` reads and reports it.)
+            let key: String = get(first, 1)?;
+            let id: String = get(first, 2)?;
+            let member: Option<String> = get(first, 3)?;
+            let member_body: Option<String> = get(first, 4)?;
+            let queued: Option<Vec<String>> = get(first, 5)?;
+            let person: Option<String> = get(first, 6)?;
+            self.recipients
+                .set_member(org, &key, member.zip(member_body));
+            self.priors.insert(
+                id.clone(),
+                Prior {
+                    org: org.clone(),
+                    status: inv.status.as_str(),
+                    license: inv.license_type.clone(),
+                    person,
+                },
+            );
+            if let Some(queued) = queued {
+                self.queued.insert((org.clone(), id), queued);
+            }
+        }
+        Ok(Some(inv))
+    }
+
     fn invitation_where(
         &mut self,
         org: &OrgId,
@@ -1913,15 +1995,19 @@ const WRITE_INVITATIONS_OR_FAIL_SQL: &str = concat!(
              SELECT 1 / (NOT EXISTS (SELECT 1 FROM clash))::int"
 );
 
-/// The invitation of secret `$2`, its recipient key and id, the live
-/// member of that key (id and body, or nulls), when `$3` the bodies of
+/// The invitation a token names (`$2`: the hash of its secret, or its
+/// id, and the `WHERE` that goes with it), its recipient key and id, the
+/// live member of that key (id and body, or nulls), when `$3` the bodies of
 /// its queued outbox messages in `queued_messages_for`'s order, and the
 /// invitation's row of the people view (its pid is `i.` and its id, as
 /// `enlist::store::people::invitation_pid` makes it) for a write of it
 /// that does not wait for its statement's answer ([`PgTx::commit_at_once`]).
-/// An index probe each: `invitations`' secret, `members_live_contact`,
-/// `outbox_queued`, `people`' primary key.
-const BY_SECRET_SQL: &str = "SELECT i.body::text, i.recipient_key, i.invitation_id,
+/// An index probe each: `invitations`' secret (or its primary key),
+/// `members_live_contact`, `outbox_queued`, `people`' primary key.
+macro_rules! by_token_sql {
+    ($where:literal) => {
+        concat!(
+            "SELECT i.body::text, i.recipient_key, i.invitation_id,
             m.member_id, m.body::text,
             CASE WHEN $3 THEN
                 (SELECT coalesce(array_agg(o.body::text
@@ -1936,7 +2022,54 @@ const BY_SECRET_SQL: &str = "SELECT i.body::text, i.recipient_key, i.invitation_
      LEFT JOIN LATERAL (SELECT member_id, body FROM members
          WHERE org_id = $1 AND contact_key = i.recipient_key AND status <> 'removed'
          LIMIT 2) AS m ON true
-     WHERE i.org_id = $1 AND i.secret_hash = $2 AND i.secret_hash IS NOT NULL";
+",
+            $where
+        )
+    };
+}
+
+/// [`by_token_sql`] for an older token: by the hash of its secret.
+const BY_SECRET_SQL: &str =
+    by_token_sql!("     WHERE i.org_id = $1 AND i.secret_hash = $2 AND i.secret_hash IS NOT NULL");
+
+/// [`by_token_sql`] for a token that names its invitation: by its id.
+const BY_ID_SQL: &str = by_token_sql!("     WHERE i.org_id = $1 AND i.invitation_id = $2");
+
+/// What a token gave to find its invitation by, kept by the transaction
+/// for the reads ahead of an accept ([`TokenKey`], owned).
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Named {
+    /// An invitation's id.
+    Id(String),
+    /// The hash of an older token's secret, as the `bytea` it is stored as.
+    Hash(Vec<u8>),
+}
+
+impl Named {
+    fn of(token: TokenKey<'_>) -> Self {
+        match token {
+            TokenKey::Id(id) => Named::Id(id.as_str().to_owned()),
+            TokenKey::Secret(hash) => Named::Hash(hash.0.to_vec()),
+        }
+    }
+
+    /// Whether PostgreSQL can hold the key (no id with a NUL byte is
+    /// stored, so none is looked up).
+    fn storable(&self) -> bool {
+        match self {
+            Named::Id(id) => !id.contains('\0'),
+            Named::Hash(_) => true,
+        }
+    }
+
+    /// The statement that reads by this key, and the key as its `$2`.
+    fn statement(&self) -> (&'static str, &(dyn ToSql + Sync)) {
+        match self {
+            Named::Id(id) => (BY_ID_SQL, id),
+            Named::Hash(hash) => (BY_SECRET_SQL, hash),
+        }
+    }
+}
 
 /// What a member write reads first: the member's stored version (id
 /// `$2`), when `$3` (the member is live) any other live member of contact
@@ -2274,12 +2407,13 @@ impl Transaction for PgTx<'_> {
     fn prefetch_acceptance(
         &mut self,
         org: &OrgId,
-        secret: &SecretHash,
+        token: TokenKey<'_>,
         user_ref: &str,
     ) -> StoreResult<()> {
         // Nothing is stored under a key PostgreSQL cannot hold.
-        if !self.read_only && !user_ref.contains('\0') {
-            self.acceptance = Some((org.clone(), *secret, user_ref.to_owned()));
+        let named = Named::of(token);
+        if !self.read_only && !user_ref.contains('\0') && named.storable() {
+            self.acceptance = Some((org.clone(), named, user_ref.to_owned()));
         }
         Ok(())
     }
@@ -2607,76 +2741,19 @@ impl Transaction for PgTx<'_> {
         org: &OrgId,
         hash: &SecretHash,
     ) -> StoreResult<Option<StoredInvitation>> {
-        if self.read_only {
-            // A preview reads the invitation only.
-            return self.invitation_where(
-                org,
-                "secret_hash = $2 AND secret_hash IS NOT NULL",
-                &hash.0.as_slice(),
-            );
-        }
-        self.touch(org)?;
-        // What an accept asks for next comes along (two round trips
-        // fewer): the live member of the recipient's key and the
-        // invitation's queued messages, the latter unless this transaction
-        // has messages waiting for the flush (the outbox reads write those
-        // first). Each is an index probe. Serving them later is sound as
-        // for `prefetch_recipients`: another commit in between is caught
-        // by the version check, and this transaction's own member and
-        // outbox writes drop them.
-        let outbox_waits = self.pending.values().any(|p| !p.outbox.is_empty());
-        let read = self.by_secret.take_if(|(o, h, with_queued, _)| {
-            o == org && h == hash && *with_queued != outbox_waits
-        });
-        let acceptance = self
-            .acceptance
-            .take()
-            .filter(|(o, h, _)| o == org && h == hash);
-        let rows = match (read, acceptance) {
-            (Some((_, _, _, rows)), _) => rows,
-            // An accept's account and the organization's groups, read in
-            // the same round trip (two fewer): asked for next.
-            (None, Some(acceptance)) => {
-                self.read_acceptance(None, acceptance)?;
-                match self.by_secret.take() {
-                    Some((_, _, _, rows)) => rows,
-                    None => Vec::new(),
-                }
-            }
-            (None, None) => {
-                let o = org.as_str();
-                self.query(BY_SECRET_SQL, &[&o, &hash.0.as_slice(), &!outbox_waits])?
-            }
-        };
-        let Some(first) = rows.first() else {
+        self.invitation_named(org, Named::of(TokenKey::Secret(hash)))
+    }
+
+    fn invitation_by_token(
+        &mut self,
+        org: &OrgId,
+        token: TokenKey<'_>,
+    ) -> StoreResult<Option<StoredInvitation>> {
+        let named = Named::of(token);
+        if !named.storable() {
             return Ok(None);
-        };
-        let inv: StoredInvitation = body(first, 0, "invitation")?;
-        if rows.len() == 1 {
-            // (More rows: two live members for one key, which the unique
-            // index forbids; `member_by_contact` reads and reports it.)
-            let key: String = get(first, 1)?;
-            let id: String = get(first, 2)?;
-            let member: Option<String> = get(first, 3)?;
-            let member_body: Option<String> = get(first, 4)?;
-            let queued: Option<Vec<String>> = get(first, 5)?;
-            let person: Option<String> = get(first, 6)?;
-            self.recipients
-                .set_member(org, &key, member.zip(member_body));
-            self.priors.insert(
-                id.clone(),
-                Prior {
-                    org: org.clone(),
-                    status: inv.status.as_str(),
-                    license: inv.license_type.clone(),
-                    person,
-                },
-            );
-            if let Some(queued) = queued {
-                self.queued.insert((org.clone(), id), queued);
-            }
         }
-        Ok(Some(inv))
+        self.invitation_named(org, named)
     }
 
     fn open_invitation_for(
@@ -2712,7 +2789,9 @@ impl Transaction for PgTx<'_> {
             .as_ref()
             .map(|m| key_text("inviter", m.as_str()).map(str::to_owned))
             .transpose()?;
-        let hash: Option<Vec<u8>> = inv.secret_hash.as_ref().map(|h| h.0.to_vec());
+        // Only the hash of an invitation found by it is a column (indexed,
+        // unique); one found by id keeps its hash in the body.
+        let hash: Option<Vec<u8>> = inv.lookup_hash().map(|h| h.0.to_vec());
         let body = to_body(inv)?;
         // A row that repeats a buffered id, key or secret, or another
         // organization's, writes the buffer first: the statement checks
@@ -4024,8 +4103,9 @@ impl PgTx<'_> {
         &mut self,
         org: &OrgId,
         hash: &SecretHash,
+        invitation: &InvitationId,
         member: (&str, &str, &str),
-    ) -> StoreResult<[Vec<String>; 2]> {
+    ) -> StoreResult<[Vec<String>; 3]> {
         let literal = |v: &str| format!("'{}'", v.replace('\'', "''"));
         let org = literal(org.as_str());
         let hash = format!("'\\x{}'::bytea", hash.to_hex());
@@ -4035,6 +4115,11 @@ impl PgTx<'_> {
                 "text, bytea, bool",
                 BY_SECRET_SQL,
                 &format!("{org}, {hash}, true"),
+            )?,
+            self.explain_generic(
+                "text, text, bool",
+                BY_ID_SQL,
+                &format!("{org}, {}, true", literal(invitation.as_str())),
             )?,
             self.explain_generic(
                 "text, text, bool, text, text, text",

@@ -699,7 +699,7 @@ impl<'a> SqliteTx<'a> {
 
     fn invitation_rule(&self, inv: &StoredInvitation, rule: UniqueRule) -> StoreResult<StoreError> {
         if rule == UniqueRule::InvitationOpenRecipient {
-            if let Some(hash) = &inv.secret_hash {
+            if let Some(hash) = inv.lookup_hash() {
                 let other: Option<StoredInvitation> = self.one(
                     sql::INVITATION_BY_SECRET,
                     params![inv.org_id.as_str(), &hash.0[..]],
@@ -724,7 +724,7 @@ fn only_status_changed(old: &StoredInvitation, new: &StoredInvitation) -> bool {
         && old.role == new.role
         && old.kind == new.kind
         && old.license_type == new.license_type
-        && old.secret_hash == new.secret_hash
+        && old.lookup_hash() == new.lookup_hash()
         && old.created_at == new.created_at
         && old.expires_at == new.expires_at
         && old.user_ref == new.user_ref
@@ -1198,7 +1198,9 @@ impl Transaction for SqliteTx<'_> {
         let (org, id) = (inv.org_id.as_str(), inv.id.as_str());
         let status = inv.status.as_str();
         let (batch, kind) = (inv.batch_id.as_str(), inv.kind.as_str());
-        let secret = inv.secret_hash.as_ref().map(|h| &h.0[..]);
+        // Only the hash of an invitation found by it is a column (indexed,
+        // unique); an invitation found by id keeps its hash in the body.
+        let secret = inv.lookup_hash().map(|h| &h.0[..]);
         let (expires_s, expires_ns) = (expires.map(|e| e.0), expires.map(|e| e.1));
         let body = to_json(inv)?;
         let user_ref = inv.user_ref.as_deref();

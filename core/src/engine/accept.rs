@@ -8,12 +8,15 @@ use crate::event::{Actor, EventKind, JoinedVia};
 use crate::group::GroupGrant;
 use crate::id::{MemberId, OrgId};
 use crate::invitation::{
-    Invitation, InvitationPreview, InvitationStatus, Registration, RegistrationNeeds,
+    Invitation, InvitationPreview, InvitationStatus, Registration, RegistrationNeeds, SecretLookup,
     StoredInvitation,
 };
 use crate::member::{Contact, Member, MemberKind, MemberStatus};
 use crate::organization::Organization;
-use crate::secret::{CodeHasher, canonical_access_code, legacy_access_code_hash, parse_token};
+use crate::secret::{
+    CodeHasher, ParsedToken, canonical_access_code, legacy_access_code_hash, parse_token,
+};
+use crate::store::TokenKey;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -83,10 +86,10 @@ impl Enlist {
     /// role, expiry. Never consumes the invitation (mail scanners follow
     /// links). Works for closed invitations too, so the page can say why.
     pub fn preview(&self, token: &str) -> Result<InvitationPreview> {
-        let (org, hash) = parse_token(token).ok_or(Error::InvalidSecret)?;
+        let t = parse_token(token).ok_or(Error::InvalidSecret)?;
         self.run_read("preview", |cx| {
-            let o = cx.token_org(&org)?;
-            let inv = cx.by_token(&org, &hash)?;
+            let o = cx.token_org(&t.org)?;
+            let inv = cx.by_token(&t)?;
             cx.preview_of(&o, inv.invitation)
         })
     }
@@ -97,15 +100,15 @@ impl Enlist {
     /// invited groups (or the default group when none was given).
     pub fn accept(&self, token: &str, registration: Registration) -> Result<Acceptance> {
         super::check_registration(&registration)?;
-        let (org, hash) = parse_token(token).ok_or(Error::InvalidSecret)?;
+        let t = parse_token(token).ok_or(Error::InvalidSecret)?;
         // Checked by `check_registration`: the account the accept reads.
         let account = clean_line("user_ref", Some(&registration.user_ref), MAX_NAME_CHARS)?;
         self.run("accept", |cx| {
             if let Some(account) = &account {
-                cx.tx.prefetch_acceptance(&org, &hash, account)?;
+                cx.tx.prefetch_acceptance(&t.org, token_key(&t), account)?;
             }
-            let o = cx.token_org(&org)?;
-            let inv = cx.by_token(&org, &hash)?;
+            let o = cx.token_org(&t.org)?;
+            let inv = cx.by_token(&t)?;
             cx.accept_invitation(&o, inv, &registration)
         })
     }
@@ -200,11 +203,11 @@ impl Enlist {
 
     /// Declines an invitation by its token.
     pub fn decline(&self, token: &str) -> Result<Invitation> {
-        let (org, hash) = parse_token(token).ok_or(Error::InvalidSecret)?;
+        let t = parse_token(token).ok_or(Error::InvalidSecret)?;
         self.run("decline", |cx| {
-            cx.token_org(&org)?;
-            let inv = cx.by_token(&org, &hash)?;
-            cx.decline_invitation(&org, inv, &Actor::Anonymous)
+            cx.token_org(&t.org)?;
+            let inv = cx.by_token(&t)?;
+            cx.decline_invitation(&t.org, inv, &Actor::Anonymous)
         })
     }
 }
@@ -233,17 +236,27 @@ impl Ctx<'_> {
         Ok(inv.invitation.invitee_view())
     }
 
-    fn by_token(
-        &mut self,
-        org: &OrgId,
-        hash: &crate::secret::SecretHash,
-    ) -> Result<StoredInvitation> {
+    /// The invitation a token opens: read by the id the token names, or
+    /// by the hash of an older token's secret, then held to the token. An
+    /// invitation opens only in the way its secret was issued (a token
+    /// naming it for one found by id, an older token for one found by
+    /// hash), and only for a secret whose hash is its current one,
+    /// compared in constant time: a token's random part under another
+    /// invitation's id, or alone, opens nothing.
+    fn by_token(&mut self, t: &ParsedToken) -> Result<StoredInvitation> {
         let inv = self
             .tx
-            .invitation_by_secret(org, hash)?
+            .invitation_by_token(&t.org, token_key(t))?
             .ok_or(Error::InvalidSecret)?;
+        let lookup = match &t.invitation {
+            Some(id) if *id == inv.id => SecretLookup::ById,
+            Some(_) => return Err(Error::InvalidSecret),
+            None => SecretLookup::ByHash,
+        };
         match &inv.secret_hash {
-            Some(h) if h.ct_eq(hash) => Ok(inv),
+            Some(h) if inv.org_id == t.org && inv.secret_lookup == lookup && h.ct_eq(&t.hash) => {
+                Ok(inv)
+            }
             _ => Err(Error::InvalidSecret),
         }
     }
@@ -550,4 +563,12 @@ pub(super) fn missing_registration(
         missing.push(RegistrationField::TwoFactor);
     }
     missing
+}
+
+/// What a store finds a token's invitation by.
+fn token_key(t: &ParsedToken) -> TokenKey<'_> {
+    match &t.invitation {
+        Some(id) => TokenKey::Id(id),
+        None => TokenKey::Secret(&t.hash),
+    }
 }

@@ -13,13 +13,15 @@ use crate::error::{EntityKind, Error, Feature, LimitKind, Result};
 use crate::event::{Actor, EventKind};
 use crate::group::GroupGrant;
 use crate::id::{BatchId, InvitationId, MemberId, MessageId, OrgId};
-use crate::invitation::{Invitation, InvitationStatus, StoredInvitation};
+use crate::invitation::{Invitation, InvitationStatus, SecretLookup, StoredInvitation};
 use crate::member::{Contact, MemberKind};
 use crate::organization::Organization;
 use crate::outbox::{OutboxMessage, OutboxStatus};
 use crate::policy::DEFAULT_LICENSE;
 use crate::role::{GroupRole, Permission};
-use crate::secret::{CodeHasher, Secret, new_access_code, new_token};
+use crate::secret::{
+    CodeHasher, Secret, SecretHash, new_access_code, new_invitation_token, new_token,
+};
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
 
@@ -2189,6 +2191,23 @@ impl Ctx<'_> {
         })
     }
 
+    /// A new token for invitation `id`: one that names it when the ids
+    /// allow (found by id, its hash indexed by no store), else one found by
+    /// its hash; with how the invitation is then found.
+    fn invitation_token(
+        &mut self,
+        o: &Organization,
+        id: &InvitationId,
+    ) -> (Secret, SecretHash, SecretLookup) {
+        match new_invitation_token(self.secrets, &o.id, id) {
+            Some((token, hash)) => (token, hash, SecretLookup::ById),
+            None => {
+                let (token, hash) = new_token(self.secrets, &o.id);
+                (token, hash, SecretLookup::ByHash)
+            }
+        }
+    }
+
     /// Gives the invitation a new secret and expiry, makes it pending, and
     /// queues its email (for email recipients).
     fn arm(
@@ -2216,6 +2235,9 @@ impl Ctx<'_> {
         inv.closed_at = None;
         match &inv.invitation.recipient {
             Contact::Identifier(_) => {
+                // Typed with the identifier, which finds the invitation:
+                // nothing looks the code's hash up.
+                inv.secret_lookup = SecretLookup::ById;
                 let (code, canonical) = new_access_code(self.secrets);
                 // Salted by invitation and send count (incremented above),
                 // keyed by the host's pepper or slow without one.
@@ -2232,13 +2254,15 @@ impl Ctx<'_> {
                 // An existing account with no address: nothing is sent. The
                 // token (returned once to the inviter, useless to any other
                 // account) and the account's inbox are the ways in.
-                let (token, hash) = new_token(self.secrets, &o.id);
+                let (token, hash, lookup) = self.invitation_token(o, &inv.invitation.id);
                 inv.secret_hash = Some(hash);
+                inv.secret_lookup = lookup;
                 Ok((token, None))
             }
             Contact::Email(to) => {
-                let (token, hash) = new_token(self.secrets, &o.id);
+                let (token, hash, lookup) = self.invitation_token(o, &inv.invitation.id);
                 inv.secret_hash = Some(hash);
+                inv.secret_lookup = lookup;
                 let id = MessageId::from_random(self.id_bytes());
                 let look = self.org_email(&o.id, inv.invitation.locale.as_deref())?;
                 let groups = super::render::group_names(self.tx.as_mut(), &inv.invitation)?;

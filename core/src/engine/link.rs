@@ -206,7 +206,7 @@ impl Enlist {
     /// What the landing page of a link (the default one or a named one)
     /// shows; refused as [`Enlist::join_by_link`] would refuse the link.
     pub fn preview_link(&self, token: &str) -> Result<LinkPreview> {
-        let (org, hash) = parse_token(token).ok_or(Error::InvalidSecret)?;
+        let (org, hash) = link_token(token)?;
         self.run_read("preview_link", |cx| {
             let o = cx.token_org(&org)?;
             let link = cx.live_link(&o, &hash)?;
@@ -248,7 +248,7 @@ impl Enlist {
     ) -> Result<Member> {
         super::check_registration(&registration)?;
         super::check_max_bytes("contact", contact, super::MAX_EMAIL_FIELD_BYTES)?;
-        let (org, hash) = parse_token(token).ok_or(Error::InvalidSecret)?;
+        let (org, hash) = link_token(token)?;
         self.run("join_by_link", |cx| {
             let o = cx.token_org(&org)?;
             let mut link = cx.live_link(&o, &hash)?;
@@ -441,6 +441,16 @@ pub(crate) struct JoinContact {
 /// a verified email must match) or an identifier. Where the policy
 /// restricts domains, only a verified email of an allowed domain joins: an
 /// identifier has no domain to check, and a typed address is only a claim.
+/// A link's token: its organization and the hash of its secret. A link
+/// token names no invitation; one that does is an invitation's, refused
+/// here as any token that is not a link's.
+fn link_token(token: &str) -> Result<(crate::OrgId, crate::SecretHash)> {
+    match parse_token(token) {
+        Some(p) if p.invitation.is_none() => Ok((p.org, p.hash)),
+        _ => Err(Error::InvalidSecret),
+    }
+}
+
 fn contact_of(o: &Organization, contact: &str, reg: &Registration) -> Result<JoinContact> {
     let restricted = !o.policy.allowed_domains.is_empty();
     if contact.contains('@') {

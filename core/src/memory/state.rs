@@ -363,7 +363,7 @@ impl InvitationIndexes {
     /// keyed by its own fields).
     pub(super) fn update(&mut self, old: &StoredInvitation, new: &StoredInvitation) {
         debug_assert_eq!(old.id, new.id, "one invitation before and after");
-        if old.secret_hash != new.secret_hash {
+        if old.lookup_hash() != new.lookup_hash() {
             self.apply_secret(old, false);
             self.apply_secret(new, true);
         }
@@ -386,7 +386,7 @@ impl InvitationIndexes {
     }
 
     fn apply_secret(&mut self, inv: &StoredInvitation, add: bool) {
-        if let Some(hash) = &inv.secret_hash {
+        if let Some(hash) = inv.lookup_hash() {
             set_unique(&mut self.by_secret, hash, &inv.id, add);
         }
     }

@@ -346,7 +346,7 @@ impl Transaction for MemoryTx<'_> {
     fn put_invitation(&mut self, inv: &StoredInvitation) -> StoreResult<()> {
         if let Some(data) = self.data(&inv.org_id) {
             let ix = &data.invitation_ix;
-            if let Some(hash) = &inv.secret_hash {
+            if let Some(hash) = inv.lookup_hash() {
                 if let Some(other) = ix.by_secret.get(hash) {
                     if other != &inv.id {
                         return Err(StoreError::Unique(UniqueRule::InvitationSecret));

@@ -132,6 +132,7 @@ macro_rules! store_conformance {
                 superseding_queued_messages_retires_them_and_rolls_back => direct transactions::superseding_queued_messages_retires_them_and_rolls_back,
                 uniqueness_is_per_organization => direct transactions::uniqueness_is_per_organization,
                 secret_lookups_are_by_hash_and_per_organization => direct transactions::secret_lookups_are_by_hash_and_per_organization,
+                invitations_found_by_id_are_not_indexed_by_hash => direct transactions::invitations_found_by_id_are_not_indexed_by_hash,
                 member_pages_in_byte_order => direct transactions::member_pages_in_byte_order,
                 member_cursors_survive_changes_and_bad_ones_are_errors => direct transactions::member_cursors_survive_changes_and_bad_ones_are_errors,
                 invitation_pages_newest_first_with_filters => direct transactions::invitation_pages_newest_first_with_filters,

@@ -10,8 +10,8 @@ use super::snapshot::{all_invitations, all_members, read_all, snapshot};
 use crate::{
     Actor, BatchId, Contact, EventKind, GroupGrant, GroupId, GroupRole, InvitationId,
     InvitationQuery, InvitationStatus, MemberId, MemberKind, MemberQuery, MemberSort, MemberStatus,
-    MessageId, OrgId, OutboxStatus, Permission, Role, SeatCount, Store, StoreError, StoreResult,
-    Transaction, UniqueRule,
+    MessageId, OrgId, OutboxStatus, Permission, Role, SeatCount, SecretLookup, Store, StoreError,
+    StoreResult, TokenKey, Transaction, UniqueRule,
 };
 use crate::{EmailSettings, EmailTemplate};
 use chrono::{DateTime, Duration, Utc};
@@ -417,6 +417,103 @@ pub fn secret_lookups_are_by_hash_and_per_organization(make: MakeStore<'_>) {
     );
 }
 
+/// An invitation found by id (its token names it) keeps its hash in its
+/// record but in no index: `invitation_by_secret` does not answer it, two
+/// of them may share a hash, and one may share the hash of an invitation
+/// found by hash; `invitation_by_token` finds it by id, in its own
+/// organization only, with its hash and how it is found as written. An
+/// invitation moved from one way to the other (an older invitation sent
+/// again) leaves the index, freeing its hash, and rolling back restores
+/// it.
+pub fn invitations_found_by_id_are_not_indexed_by_hash(make: MakeStore<'_>) {
+    let store = make();
+    let (org, org2) = (org_id(1), org_id(2));
+    let by_id = |id: &str, key: &str, secret: u8| {
+        let mut inv = pending(&org, id, key, secret, 100);
+        inv.secret_lookup = SecretLookup::ById;
+        inv
+    };
+    let (a, b) = (by_id("inv_a", "a@x.test", 1), by_id("inv_b", "b@x.test", 1));
+    let legacy = pending(&org, "inv_c", "c@x.test", 1, 100);
+    let mut tx = begin(&*store);
+    tx.put_organization(&organization(&org)).expect("put org");
+    tx.put_organization(&organization(&org2)).expect("put org");
+    tx.put_invitation(&a).expect("a");
+    tx.put_invitation(&b)
+        .expect("b shares a's hash: neither is indexed");
+    tx.put_invitation(&legacy)
+        .expect("one found by hash shares it too");
+    tx.commit().expect("commit");
+
+    let mut tx = begin(&*store);
+    assert_eq!(
+        tx.invitation_by_secret(&org, &hash(1)).expect("read"),
+        Some(legacy.clone()),
+        "only the one found by hash"
+    );
+    for inv in [&a, &b] {
+        let found = tx
+            .invitation_by_token(&org, TokenKey::Id(&inv.id))
+            .expect("read");
+        assert_eq!(found.as_ref(), Some(inv));
+        let found = found.expect("found");
+        assert_eq!(found.secret_lookup, SecretLookup::ById);
+        assert_eq!(found.secret_hash, Some(hash(1)));
+        assert_eq!(
+            tx.invitation_by_token(&org2, TokenKey::Id(&inv.id))
+                .expect("read"),
+            None,
+            "per organization"
+        );
+    }
+    assert_eq!(
+        tx.invitation_by_token(&org, TokenKey::Id(&InvitationId::from("inv_z")))
+            .expect("read"),
+        None
+    );
+    assert_eq!(
+        tx.invitation_by_token(&org, TokenKey::Secret(&hash(1)))
+            .expect("read"),
+        Some(legacy.clone())
+    );
+    drop(tx);
+
+    // The older invitation sent again, now found by id: its hash leaves
+    // the index and another invitation found by hash may take it.
+    let mut moved = legacy.clone();
+    moved.secret_lookup = SecretLookup::ById;
+    moved.secret_hash = Some(hash(5));
+    let mut tx = begin(&*store);
+    tx.put_invitation(&moved).expect("moved");
+    assert_eq!(tx.invitation_by_secret(&org, &hash(1)).expect("read"), None);
+    drop(tx);
+    assert_eq!(
+        begin(&*store)
+            .invitation_by_secret(&org, &hash(1))
+            .expect("read"),
+        Some(legacy.clone()),
+        "rolled back"
+    );
+    let mut tx = begin(&*store);
+    tx.put_invitation(&moved).expect("moved");
+    tx.put_invitation(&pending(&org, "inv_d", "d@x.test", 1, 100))
+        .expect("the freed hash taken by one found by hash");
+    tx.commit().expect("commit");
+    let mut tx = begin(&*store);
+    assert_eq!(
+        tx.invitation_by_secret(&org, &hash(1))
+            .expect("read")
+            .map(|i| i.id.clone()),
+        Some(InvitationId::from("inv_d"))
+    );
+    assert_eq!(tx.invitation_by_secret(&org, &hash(5)).expect("read"), None);
+    assert_eq!(
+        tx.invitation_by_token(&org, TokenKey::Id(&moved.id))
+            .expect("read"),
+        Some(moved)
+    );
+}
+
 /// Committed writes are what the next transaction reads: exactly what the
 /// writing transaction saw of them.
 pub fn commit_keeps_exactly_what_the_transaction_saw(make: MakeStore<'_>) {
@@ -767,16 +864,37 @@ pub fn reads_after_an_invitation_by_secret_answer_as_without_it(make: MakeStore<
 }
 
 /// `prefetch_acceptance` is a hint: what `organization`,
-/// `invitation_by_secret`, `member_by_user_ref` and `groups` answer after
-/// it is what they would answer without it, asked once or twice, for the
-/// secret and account hinted or others, with the hint for another
-/// organization, and after this transaction's own writes (a group added,
-/// a member of the account).
+/// `invitation_by_secret` (or `invitation_by_token` with an id),
+/// `member_by_user_ref` and `groups` answer after it is what they would
+/// answer without it, asked once or twice, for the token and account
+/// hinted or others, with the hint for another organization, and after
+/// this transaction's own writes (a group added, a member of the
+/// account); for tokens that name their invitation and for older ones.
 pub fn reads_after_an_acceptance_hint_answer_as_without_it(make: MakeStore<'_>) {
+    acceptance_hint_case(make, SecretLookup::ByHash);
+    acceptance_hint_case(make, SecretLookup::ById);
+}
+
+fn acceptance_hint_case(make: MakeStore<'_>, lookup: SecretLookup) {
     let store = make();
     let org = org_id(1);
-    let inv = pending(&org, "inv_1", "k1@x.test", 1, 100);
-    let other_inv = pending(&org, "inv_2", "k2@x.test", 2, 100);
+    let mut inv = pending(&org, "inv_1", "k1@x.test", 1, 100);
+    let mut other_inv = pending(&org, "inv_2", "k2@x.test", 2, 100);
+    inv.secret_lookup = lookup;
+    other_inv.secret_lookup = lookup;
+    let (id1, id2) = (inv.id.clone(), other_inv.id.clone());
+    let (h1, h2) = (hash(1), hash(2));
+    // What an accept hands the store for each invitation, and its read.
+    let key = |n: u8| match (lookup, n) {
+        (SecretLookup::ById, 1) => TokenKey::Id(&id1),
+        (SecretLookup::ById, _) => TokenKey::Id(&id2),
+        (_, 1) => TokenKey::Secret(&h1),
+        _ => TokenKey::Secret(&h2),
+    };
+    let read = |tx: &mut dyn Transaction, n: u8| match key(n) {
+        TokenKey::Secret(h) => tx.invitation_by_secret(&org, h).expect("read"),
+        k => tx.invitation_by_token(&org, k).expect("read"),
+    };
     let mut holder = member(&org, "mem_1", "k9@x.test");
     holder.user_ref = Some("acct-1".into());
     let g1 = group(&org, "grp_1");
@@ -802,15 +920,11 @@ pub fn reads_after_an_acceptance_hint_answer_as_without_it(make: MakeStore<'_>) 
 
     // With it, as an accept reads: each twice, then another account.
     let mut tx = begin(&*store);
-    tx.prefetch_acceptance(&org, &hash(1), "acct-1")
+    tx.prefetch_acceptance(&org, key(1), "acct-1")
         .expect("hint");
     assert_eq!(tx.organization(&org).expect("org"), stored_org);
     for round in 0..2 {
-        assert_eq!(
-            tx.invitation_by_secret(&org, &hash(1)).expect("read"),
-            Some(inv.clone()),
-            "round {round}"
-        );
+        assert_eq!(read(&mut *tx, 1), Some(inv.clone()), "round {round}");
         assert_eq!(
             tx.member_by_user_ref(&org, "acct-1").expect("account"),
             Some(holder.clone()),
@@ -825,22 +939,16 @@ pub fn reads_after_an_acceptance_hint_answer_as_without_it(make: MakeStore<'_>) 
     // before the hint.
     let mut tx = begin(&*store);
     assert_eq!(tx.organization(&org).expect("org"), stored_org);
-    tx.prefetch_acceptance(&org, &hash(1), "acct-1")
+    tx.prefetch_acceptance(&org, key(1), "acct-1")
         .expect("hint");
-    assert_eq!(
-        tx.invitation_by_secret(&org, &hash(2)).expect("read"),
-        Some(other_inv)
-    );
-    assert_eq!(
-        tx.invitation_by_secret(&org, &hash(1)).expect("read"),
-        Some(inv.clone())
-    );
+    assert_eq!(read(&mut *tx, 2), Some(other_inv));
+    assert_eq!(read(&mut *tx, 1), Some(inv.clone()));
     drop(tx);
 
     // A free account, then this transaction's writes: a group added and a
     // member of the account.
     let mut tx = begin(&*store);
-    tx.prefetch_acceptance(&org, &hash(1), "acct-2")
+    tx.prefetch_acceptance(&org, key(1), "acct-2")
         .expect("hint");
     assert_eq!(tx.organization(&org).expect("org"), stored_org);
     let g2 = group(&org, "grp_2");
@@ -848,10 +956,7 @@ pub fn reads_after_an_acceptance_hint_answer_as_without_it(make: MakeStore<'_>) 
     let mut tried = inv.clone();
     tried.failed_attempts = 2;
     tx.put_invitation(&tried).expect("inv_1 changed");
-    assert_eq!(
-        tx.invitation_by_secret(&org, &hash(1)).expect("read"),
-        Some(tried)
-    );
+    assert_eq!(read(&mut *tx, 1), Some(tried));
     let mut newcomer = member(&org, "mem_3", "k3@x.test");
     newcomer.user_ref = Some("acct-2".into());
     tx.put_member(&newcomer).expect("newcomer");
@@ -870,14 +975,10 @@ pub fn reads_after_an_acceptance_hint_answer_as_without_it(make: MakeStore<'_>) 
 
     // The hint for another organization: this one reads as without it.
     let mut tx = begin(&*store);
-    tx.prefetch_acceptance(&org_id(2), &hash(1), "acct-1")
+    tx.prefetch_acceptance(&org_id(2), key(1), "acct-1")
         .expect("hint");
     assert_eq!(tx.organization(&org).expect("org"), stored_org);
-    assert!(
-        tx.invitation_by_secret(&org, &hash(1))
-            .expect("read")
-            .is_some()
-    );
+    assert!(read(&mut *tx, 1).is_some());
     assert_eq!(
         tx.member_by_user_ref(&org, "acct-1").expect("account"),
         Some(holder)

@@ -6,7 +6,8 @@ use enlist::testing::harness::{MakeStore, same_as_memory};
 use enlist::testing::{engine_ops, faults, races, transactions};
 use enlist::{
     Event, ForwardingTx, Member, MemberQuery, MemberSort, MemoryStore, OrgId, Organization,
-    OutboxMessage, Page, SeatCount, Store, StoreResult, StoredInvitation, Transaction, TxHooks,
+    OutboxMessage, Page, SeatCount, SecretLookup, Store, StoreResult, StoredInvitation,
+    Transaction, TxHooks,
 };
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
@@ -26,6 +27,9 @@ pub enum Flaw {
     UndercountsSeats,
     /// The first event of an organization is lost on read.
     LosesFirstEvent,
+    /// Every invitation is stored as found by its hash (a store that keeps
+    /// no `secret_lookup`): hashes of invitations found by id are indexed.
+    IndexesEveryHash,
 }
 
 /// MemoryStore with a flaw.
@@ -117,6 +121,9 @@ impl TxHooks for Flawed {
         i.expires_at = i.expires_at.map(|t| self.time(t));
         i.last_sent_at = i.last_sent_at.map(|t| self.time(t));
         i.closed_at = i.closed_at.map(|t| self.time(t));
+        if self.0 == Flaw::IndexesEveryHash {
+            i.secret_lookup = SecretLookup::ByHash;
+        }
         inner.put_invitation(&i)
     }
     fn due_invitations(
@@ -302,5 +309,15 @@ fn the_suite_catches_broken_stores() {
     );
     must_fail(Flaw::LosesFirstEvent, "groups", |m| {
         same_as_memory(m, engine_ops::groups)
+    });
+    must_fail_all(
+        Flaw::IndexesEveryHash,
+        &[(
+            "invitations_found_by_id_are_not_indexed_by_hash",
+            transactions::invitations_found_by_id_are_not_indexed_by_hash,
+        )],
+    );
+    must_fail(Flaw::IndexesEveryHash, "invitation_lifecycle", |m| {
+        same_as_memory(m, engine_ops::invitation_lifecycle)
     });
 }

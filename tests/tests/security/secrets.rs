@@ -11,7 +11,7 @@ use enlist::{
     ImportFormat, InvitationId, InvitationQuery, InvitationStatus, InviteRequest, LinkSpec,
     MAX_TOKEN_INPUT_BYTES, MailError, Mailer, ManualClock, MemoryStore, NewOrganization,
     OutboxStatus, OutgoingEmail, Policy, RecipientInput, Recipients, RecordingMailer, SecretHash,
-    SecretKey, SeededSecrets, Store,
+    SecretKey, SecretLookup, SeededSecrets, Store, TOKEN_RANDOM_CHARS, new_token, parse_token,
 };
 use std::sync::{Arc, Mutex};
 
@@ -91,6 +91,157 @@ fn oversized_token_input_is_refused_at_every_anonymous_door() {
 }
 
 // ----- 2. hashes out of every returned value, and hashed well ---------------
+
+// ----- 1b. tokens that name their invitation (ADR 0019) -----------------
+
+/// The three parts of a token that names its invitation.
+fn token_parts(token: &str) -> (String, String, String) {
+    let parsed = parse_token(token).expect("a token");
+    let invitation = parsed.invitation.expect("names its invitation");
+    let random = token[token.len() - TOKEN_RANDOM_CHARS..].to_owned();
+    (parsed.org.into_string(), invitation.into_string(), random)
+}
+
+/// Every anonymous door refuses `token` as a bad secret and changes
+/// nothing.
+fn refused_everywhere(org: &Org, token: &str, what: &str) {
+    let before = org.events().len();
+    let e = &org.engine;
+    for (door, r) in [
+        ("preview", e.preview(token).map(drop)),
+        ("decline", e.decline(token).map(drop)),
+        (
+            "accept",
+            e.accept(token, registration("acct-mallory")).map(drop),
+        ),
+    ] {
+        let err = r.expect_err(&format!("{what}: {door}"));
+        assert_eq!(err.code(), "invalid_secret", "{what}: {door}: {err}");
+    }
+    assert_eq!(org.events().len(), before, "{what}: nothing recorded");
+}
+
+/// A new invitation's token names it (`org.inv.random`): the store finds it
+/// by id and keeps no index of its hash. A token opens only the invitation
+/// it was made for: its random part under another invitation's id, alone
+/// (the older shape), with another invitation's random part, or under
+/// another organization, opens nothing and changes nothing.
+#[test]
+fn a_token_opens_only_the_invitation_it_names() {
+    let org = org_with_owner();
+    let bob = invite_one(&org, RecipientInput::email("bob@acme.test"));
+    let carol = invite_one(&org, RecipientInput::email("carol@acme.test"));
+    let (t_bob, t_carol) = (token_of(&bob), token_of(&carol));
+    let (o, inv_bob, r_bob) = token_parts(&t_bob);
+    let (_, inv_carol, r_carol) = token_parts(&t_carol);
+    assert_eq!(o, org.id().as_str());
+    assert_eq!(inv_bob, bob.invitation.id.as_str());
+    {
+        let mut tx = org.engine.store().begin().expect("begin");
+        let stored = tx
+            .invitation(org.id(), &bob.invitation.id)
+            .expect("read")
+            .expect("stored");
+        assert_eq!(stored.secret_lookup, SecretLookup::ById);
+        let hash = stored.secret_hash.expect("a hash");
+        assert!(hash.ct_eq(&SecretHash::of(r_bob.as_bytes())));
+        assert_eq!(
+            tx.invitation_by_secret(org.id(), &hash).expect("read"),
+            None,
+            "no index of the hashes of invitations found by id"
+        );
+    }
+    let other = org
+        .engine
+        .create_organization(NewOrganization::new("Other", "acct-other", "o@other.test"))
+        .expect("another organization")
+        .organization
+        .id;
+    for (what, forged) in [
+        (
+            "bob's secret under carol's id",
+            format!("{o}.{inv_carol}.{r_bob}"),
+        ),
+        (
+            "carol's secret under bob's id",
+            format!("{o}.{inv_bob}.{r_carol}"),
+        ),
+        (
+            "bob's secret alone, the older shape",
+            format!("{o}.{r_bob}"),
+        ),
+        (
+            "an id that is no invitation",
+            format!("{o}.inv_{}.{r_bob}", "0".repeat(32)),
+        ),
+        ("another organization", format!("{other}.{inv_bob}.{r_bob}")),
+    ] {
+        refused_everywhere(&org, &forged, what);
+    }
+    // Nothing of that touched either invitation; the real tokens work.
+    assert_eq!(
+        org.engine.preview(&t_carol).expect("preview").status,
+        InvitationStatus::Pending
+    );
+    accept(&org.engine, &t_bob, "acct-bob");
+    accept(&org.engine, &t_carol, "acct-carol");
+}
+
+/// An invitation issued before tokens named their invitation (its token
+/// `org.random`, its hash indexed) still opens with that token, and only
+/// with it; sent again it gets a token that names it, and the old one and
+/// its index entry are gone.
+#[test]
+fn older_tokens_open_their_invitation_until_it_is_sent_again() {
+    let org = org_with_owner();
+    let issued = invite_one(&org, RecipientInput::email("dora@acme.test"));
+    let id = issued.invitation.id.clone();
+    // Turn it into what an older version stored: a token found by hash.
+    let (old_token, old_hash) = new_token(&SeededSecrets::new(99), org.id());
+    {
+        let mut tx = org.engine.store().begin().expect("begin");
+        let mut stored = tx.invitation(org.id(), &id).expect("read").expect("stored");
+        stored.secret_hash = Some(old_hash);
+        stored.secret_lookup = SecretLookup::ByHash;
+        tx.put_invitation(&stored).expect("write");
+        tx.commit().expect("commit");
+    }
+    let old_token = old_token.expose().to_owned();
+    assert_eq!(parse_token(&old_token).expect("parses").invitation, None);
+    // Its random part under its own id is not how it was issued.
+    let random = &old_token[old_token.len() - TOKEN_RANDOM_CHARS..];
+    refused_everywhere(
+        &org,
+        &format!("{}.{id}.{random}", org.id()),
+        "the older secret under its id",
+    );
+    assert_eq!(
+        org.engine
+            .preview(&old_token)
+            .expect("the older token")
+            .invitation_id,
+        id
+    );
+    org.advance(Duration::hours(1));
+    let again = org
+        .engine
+        .resend(org.id(), &org.owner_actor(), &id)
+        .expect("resend");
+    let new_token = token_of(&again);
+    assert_eq!(
+        parse_token(&new_token).expect("parses").invitation,
+        Some(id.clone())
+    );
+    refused_everywhere(&org, &old_token, "the older token after a resend");
+    {
+        let mut tx = org.engine.store().begin().expect("begin");
+        assert_eq!(
+            tx.invitation_by_secret(org.id(), &old_hash).expect("read"),
+            None
+        );
+    }
+    accept(&org.engine, &new_token, "acct-dora");
+}
 
 /// Checks that neither the JSON nor the `Debug` form of a returned value
 /// holds a secret hash: not the field, not the bytes of any stored hash.

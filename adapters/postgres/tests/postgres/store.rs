@@ -6,8 +6,8 @@
 
 use crate::common::*;
 use enlist::{
-    GroupGrant, InvitationStatus, MemberQuery, MemberStatus, OutboxStatus, SecretHash, StoreError,
-    UniqueRule,
+    GroupGrant, InvitationId, InvitationStatus, MemberQuery, MemberStatus, OutboxStatus,
+    SecretHash, StoreError, TokenKey, UniqueRule,
 };
 use enlist_postgres::{NulInKey, PostgresStore};
 
@@ -691,19 +691,22 @@ fn an_accept_reads_by_key_even_after_an_analyze_of_one_row() {
     .unwrap();
     write(1, 300);
     let hash = SecretHash::of(format!("{org}/inv_7").as_bytes());
-    let [by_secret, member_write] = f
+    let inv_7 = InvitationId::from("inv_7");
+    let [by_secret, by_id, member_write] = f
         .store
-        .explain_accept_reads(&org, &hash, ("mem_new", "m7@x.test", "acct-9"))
+        .explain_accept_reads(&org, &hash, &inv_7, ("mem_new", "m7@x.test", "acct-9"))
         .unwrap()
         .map(|p| p.join("\n"));
-    assert!(
-        by_secret.contains("using outbox_queued on outbox"),
-        "{by_secret}"
-    );
-    assert!(!by_secret.contains("outbox_pkey"), "{by_secret}");
-    assert!(!by_secret.contains("outbox_due_all"), "{by_secret}");
-    for index in ["invitations_secret", "members_live_contact"] {
-        assert!(by_secret.contains(index), "{by_secret}");
+    for (plan, invitations) in [
+        (&by_secret, "invitations_secret"),
+        (&by_id, "invitations_pkey"),
+    ] {
+        assert!(plan.contains("using outbox_queued on outbox"), "{plan}");
+        assert!(!plan.contains("outbox_pkey"), "{plan}");
+        assert!(!plan.contains("outbox_due_all"), "{plan}");
+        for index in [invitations, "members_live_contact"] {
+            assert!(plan.contains(index), "{plan}");
+        }
     }
     for index in ["members_pkey", "members_live_contact", "members_by_account"] {
         assert!(member_write.contains(index), "{member_write}");
@@ -716,6 +719,10 @@ fn an_accept_reads_by_key_even_after_an_analyze_of_one_row() {
     let mut tx = begin(&*f.store);
     let inv = tx.invitation_by_secret(&org, &hash).unwrap().unwrap();
     assert_eq!(inv.id.as_str(), "inv_7");
+    assert_eq!(
+        tx.invitation_by_token(&org, TokenKey::Id(&inv_7)).unwrap(),
+        Some(inv.clone())
+    );
     let queued = tx.queued_messages_for(&org, &inv.id).unwrap();
     assert_eq!(queued.len(), 1);
     assert_eq!(queued[0].id.as_str(), "msg_7");
