@@ -17,7 +17,7 @@ use crate::store::inbox::{PersonKey, person_key};
 use crate::template::{EmailSettings, EmailTemplate};
 use chrono::{DateTime, Utc};
 use std::borrow::Borrow;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
 use std::hash::Hash;
 
 /// A hash map for the point look-ups (by id, by secret hash, by contact or
@@ -46,10 +46,17 @@ pub(super) struct State {
     pub(super) orgs: HashMap<OrgId, OrgData>,
     /// Every outbox message, by id (boxed, as the entities of a [`Table`]).
     pub(super) outbox: HashMap<MessageId, Box<OutboxMessage>>,
-    /// Queued messages of every organization by `(next_attempt_at, id)`.
-    pub(super) due_outbox: BTreeSet<MessageKey>,
-    /// Stored-pending invitations with an expiry, of every organization.
-    pub(super) due_invitations: BTreeSet<(DateTime<Utc>, OrgId, InvitationId)>,
+    /// Every organization with queued messages, by the earliest next
+    /// attempt among them: the entry to its own due set
+    /// ([`OrgData::due_outbox`]). Across organizations, due messages are
+    /// merged from those sets ([`State::due_outbox_all`]); a global set of
+    /// every message was one more cold search among a million for each
+    /// message queued or retired.
+    pub(super) due_outbox_orgs: BTreeSet<(DateTime<Utc>, OrgId)>,
+    /// Every organization with stored-pending invitations with an expiry,
+    /// by the earliest expiry among them ([`InvitationIndexes::due`];
+    /// [`State::due_invitations_all`]), for the same reason.
+    pub(super) due_invitation_orgs: BTreeSet<(DateTime<Utc>, OrgId)>,
     /// The event feed: at index `position - 1`, the organization and `seq`
     /// of the event at `position` (from 1). Writers run one at a time, so
     /// position order is commit order; a rolled-back event's position was
@@ -455,6 +462,95 @@ fn person_index_key(inv: &StoredInvitation) -> Option<(DateTime<Utc>, &str, Opti
     })
 }
 
+/// [`State::replace_invitation`] within the shard `data` and the indexes
+/// by person across organizations; the organization's place among those
+/// with due invitations is the caller's.
+fn replace_invitation_in(
+    data: &mut OrgData,
+    by_recipient: &mut HashMap<String, Vec<PersonKey>>,
+    by_account: &mut HashMap<String, Vec<PersonKey>>,
+    id: &InvitationId,
+    new: Option<StoredInvitation>,
+) -> Option<StoredInvitation> {
+    data.people.change(
+        || {
+            data.invitations
+                .get(id)
+                .and_then(|p| Person::from_invitation(p))
+        },
+        || new.as_ref().and_then(|n| Person::from_invitation(n)),
+    );
+    let prev = data.invitations.get(id);
+    let Some(n) = new else {
+        if let Some(p) = prev {
+            data.invitation_ix.apply(p, false);
+            index_person(by_recipient, by_account, p, false);
+        }
+        return data.invitations.remove(id);
+    };
+    match prev {
+        // A write of a stored invitation: only the entries that change
+        // (each index is a cold structure among a million invitations).
+        Some(p) => {
+            data.invitation_ix.update(p, &n);
+            if person_index_key(p) != person_index_key(&n) {
+                index_person(by_recipient, by_account, p, false);
+                index_person(by_recipient, by_account, &n, true);
+            }
+        }
+        None => {
+            index_person(by_recipient, by_account, &n, true);
+            data.invitation_ix.apply(&n, true);
+        }
+    }
+    data.invitations.replace(n.created_at, id, n)
+}
+
+/// Offers `key` to `kept`, the `limit` smallest keys seen (a max-heap):
+/// whether it was kept. Keys offered in ascending order, so a key not kept
+/// means no later one of the same walk would be.
+fn keep<K: Ord>(kept: &mut BinaryHeap<K>, key: K, limit: usize) -> bool {
+    if kept.len() < limit {
+        kept.push(key);
+        return true;
+    }
+    match kept.peek() {
+        Some(top) if key < *top => {
+            kept.pop();
+            kept.push(key);
+            true
+        }
+        _ => false,
+    }
+}
+
+/// The first time of a due set.
+pub(super) fn first_time<K: Ord>(set: &BTreeSet<(DateTime<Utc>, K)>) -> Option<DateTime<Utc>> {
+    set.first().map(|(at, _)| *at)
+}
+
+/// Keeps `org`'s entry among the organizations with due entries
+/// (`orgs`, by their earliest time) right after a change of its due set,
+/// whose first time was `before` and is `after`. Checking the first entry
+/// of a set walks its leftmost path, which every write of the set keeps
+/// warm; the organizations' set changes only when that time does.
+pub(super) fn keep_first_due(
+    orgs: &mut BTreeSet<(DateTime<Utc>, OrgId)>,
+    org: &OrgId,
+    before: Option<DateTime<Utc>>,
+    after: Option<DateTime<Utc>>,
+) {
+    if before == after {
+        return;
+    }
+    if let Some(at) = before {
+        orgs.remove(&(at, org.clone()));
+    }
+    if let Some(at) = after {
+        orgs.insert((at, org.clone()));
+    }
+}
+
 /// When a stored invitation becomes due for expiry, if it is pending.
 pub(super) fn due_at(inv: &StoredInvitation) -> Option<DateTime<Utc>> {
     if inv.status == InvitationStatus::Pending {
@@ -632,8 +728,9 @@ impl State {
     }
 
     /// Sets (or removes) an invitation, keeping its indexes (including the
-    /// global due set); returns the previous value. As for members, the
-    /// previous value is unindexed where it lies and replaced in place.
+    /// organization's place among those with due invitations); returns the
+    /// previous value. As for members, the previous value is unindexed
+    /// where it lies and replaced in place.
     pub(super) fn replace_invitation(
         &mut self,
         org: &OrgId,
@@ -646,58 +743,93 @@ impl State {
         self.org_mut(org);
         let State {
             orgs,
-            due_invitations,
+            due_invitation_orgs,
             by_recipient,
             by_account,
             ..
         } = self;
         let data = orgs.get_mut(org)?;
-        data.people.change(
-            || {
-                data.invitations
-                    .get(id)
-                    .and_then(|p| Person::from_invitation(p))
-            },
-            || new.as_ref().and_then(|n| Person::from_invitation(n)),
+        let first = first_time(&data.invitation_ix.due);
+        let prev = replace_invitation_in(data, by_recipient, by_account, id, new);
+        keep_first_due(
+            due_invitation_orgs,
+            org,
+            first,
+            first_time(&data.invitation_ix.due),
         );
-        let prev = data.invitations.get(id);
-        let Some(n) = new else {
-            if let Some(p) = prev {
-                data.invitation_ix.apply(p, false);
-                if let Some(at) = due_at(p) {
-                    due_invitations.remove(&(at, org.clone(), p.id.clone()));
-                }
-                index_person(by_recipient, by_account, p, false);
+        prev
+    }
+
+    /// The first `limit` due invitations (stored pending, expiring at or
+    /// before `now`) of every organization, in `(expiry, organization,
+    /// id)` order: merged from the organizations' due sets, visited by
+    /// their earliest expiry. Once `limit` are kept, an organization whose
+    /// earliest `(expiry, organization)` comes after the last kept one has
+    /// nothing to add, and neither has any after it: at most `limit + 1`
+    /// organizations are read, each for at most `limit` entries.
+    pub(super) fn due_invitations_all(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Vec<(&OrgId, &InvitationId)> {
+        let mut kept: BinaryHeap<(DateTime<Utc>, &OrgId, &InvitationId)> = BinaryHeap::new();
+        for (first, org) in &self.due_invitation_orgs {
+            if *first > now || limit == 0 {
+                break;
             }
-            return data.invitations.remove(id);
-        };
-        match prev {
-            // A write of a stored invitation: only the entries that change
-            // (each index is a cold structure among a million invitations).
-            Some(p) => {
-                data.invitation_ix.update(p, &n);
-                if due_at(p) != due_at(&n) {
-                    if let Some(at) = due_at(p) {
-                        due_invitations.remove(&(at, org.clone(), p.id.clone()));
-                    }
-                    if let Some(at) = due_at(&n) {
-                        due_invitations.insert((at, org.clone(), n.id.clone()));
-                    }
-                }
-                if person_index_key(p) != person_index_key(&n) {
-                    index_person(by_recipient, by_account, p, false);
-                    index_person(by_recipient, by_account, &n, true);
-                }
+            if kept.len() == limit
+                && kept
+                    .peek()
+                    .is_some_and(|(at, o, _)| (*first, org) > (*at, *o))
+            {
+                break;
             }
-            None => {
-                index_person(by_recipient, by_account, &n, true);
-                if let Some(at) = due_at(&n) {
-                    due_invitations.insert((at, org.clone(), n.id.clone()));
+            let Some(data) = self.orgs.get(org) else {
+                continue;
+            };
+            for (at, id) in data
+                .invitation_ix
+                .due
+                .iter()
+                .take_while(|(at, _)| *at <= now)
+            {
+                if !keep(&mut kept, (*at, org, id), limit) {
+                    break;
                 }
-                data.invitation_ix.apply(&n, true);
             }
         }
-        data.invitations.replace(n.created_at, id, n)
+        kept.into_sorted_vec()
+            .into_iter()
+            .map(|(_, org, id)| (org, id))
+            .collect()
+    }
+
+    /// The first `limit` queued messages due at or before `now` of every
+    /// organization, in `(next attempt, id)` order, merged as
+    /// [`State::due_invitations_all`] merges (an organization whose
+    /// earliest time is after the last kept one's has nothing to add).
+    pub(super) fn due_outbox_all(&self, now: DateTime<Utc>, limit: usize) -> Vec<&MessageId> {
+        let mut kept: BinaryHeap<(DateTime<Utc>, &MessageId)> = BinaryHeap::new();
+        for (first, org) in &self.due_outbox_orgs {
+            if *first > now || limit == 0 {
+                break;
+            }
+            if kept.len() == limit && kept.peek().is_some_and(|(at, _)| first > at) {
+                break;
+            }
+            let Some(data) = self.orgs.get(org) else {
+                continue;
+            };
+            for (at, id) in data.due_outbox.iter().take_while(|(at, _)| *at <= now) {
+                if !keep(&mut kept, (*at, id), limit) {
+                    break;
+                }
+            }
+        }
+        kept.into_sorted_vec()
+            .into_iter()
+            .map(|(_, id)| id)
+            .collect()
     }
 
     /// Sets (or removes) an outbox message, keeping its indexes; returns the
@@ -739,11 +871,25 @@ impl State {
             return;
         }
         let due = (msg.next_attempt_at, msg.id.clone());
-        toggle(&mut self.due_outbox, &due, add);
         let created = (msg.created_at, msg.id.clone());
         if add {
-            let data = self.org_mut(&msg.org_id);
+            self.org_mut(&msg.org_id);
+            let State {
+                orgs,
+                due_outbox_orgs,
+                ..
+            } = self;
+            let Some(data) = orgs.get_mut(&msg.org_id) else {
+                return;
+            };
+            let first = first_time(&data.due_outbox);
             data.due_outbox.insert(due);
+            keep_first_due(
+                due_outbox_orgs,
+                &msg.org_id,
+                first,
+                first_time(&data.due_outbox),
+            );
             match data.queued_outbox.get_mut(&msg.invitation_id) {
                 Some(list) => {
                     if let Err(i) = list.binary_search(&created) {
@@ -756,7 +902,10 @@ impl State {
                 }
             }
         } else if let Some(data) = self.orgs.get_mut(&msg.org_id) {
+            let first = first_time(&data.due_outbox);
             data.due_outbox.remove(&due);
+            let now_first = first_time(&data.due_outbox);
+            keep_first_due(&mut self.due_outbox_orgs, &msg.org_id, first, now_first);
             if let Some(list) = data.queued_outbox.get_mut(&msg.invitation_id) {
                 if let Ok(i) = list.binary_search(&created) {
                     list.remove(i);

@@ -811,3 +811,83 @@ fn invitation_rewrites_keep_every_index_exact_whichever_field_changes() {
         assert_eq!(snapshot(&store), before, "{what}: written back");
     }
 }
+
+/// Due lists across organizations are merged from each organization's
+/// due set (the organizations kept by their earliest time): whatever the
+/// times, ties and limit, they equal the sort of every due entry, in
+/// `(expiry, organization, id)` order for invitations and `(next attempt,
+/// id)` for messages; and the earliest next attempt is the least of all.
+#[test]
+fn due_lists_across_organizations_equal_the_sort_of_all() {
+    let store = MemoryStore::new();
+    let orgs: Vec<OrgId> = (1..=12).map(org_id).collect();
+    // A small linear congruential sequence: many ties, every order.
+    let mut x: u64 = 7;
+    let mut next = |m: u64| {
+        x = x
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (x >> 33) % m
+    };
+    let mut invitations = Vec::new();
+    let mut messages = Vec::new();
+    let mut tx = begin(&store);
+    for (n, org) in orgs.iter().enumerate() {
+        tx.put_organization(&organization(org)).expect("org");
+        for i in 0..next(9) {
+            let id = format!("inv_{}{:02}", next(10), i);
+            let mut inv = invitation(org, &id, &format!("{id}.{n}@x.test"));
+            inv.status = InvitationStatus::Pending;
+            inv.expires_at = Some(t(i64::try_from(next(6)).expect("small") * 10));
+            tx.put_invitation(&inv).expect("inv");
+            invitations.push((inv.expires_at, org.clone(), inv.id.clone()));
+        }
+        for i in 0..next(9) {
+            let id = format!("msg_{}{:02}{n:02}", next(10), i);
+            let at = i64::try_from(next(6)).expect("small") * 10;
+            tx.put_outbox_message(&message(org, &id, "inv_x", at))
+                .expect("msg");
+            messages.push((t(at), MessageId::from(id)));
+        }
+    }
+    tx.commit().expect("commit");
+    invitations.sort();
+    messages.sort();
+    let mut tx = begin(&store);
+    for now in [-1, 0, 10, 25, 50, 1000] {
+        for limit in [0, 1, 2, 3, 7, 20, 1000] {
+            let want: Vec<(OrgId, InvitationId)> = invitations
+                .iter()
+                .filter(|(at, _, _)| at.is_some_and(|at| at <= t(now)))
+                .take(limit)
+                .map(|(_, o, i)| (o.clone(), i.clone()))
+                .collect();
+            let got: Vec<(OrgId, InvitationId)> = tx
+                .due_invitations(None, t(now), limit)
+                .expect("due")
+                .into_iter()
+                .map(|i| (i.org_id.clone(), i.id.clone()))
+                .collect();
+            assert_eq!(got, want, "invitations at {now}, limit {limit}");
+            let want: Vec<MessageId> = messages
+                .iter()
+                .filter(|(at, _)| *at <= t(now))
+                .take(limit)
+                .map(|(_, id)| id.clone())
+                .collect();
+            let got: Vec<MessageId> = tx
+                .due_outbox(None, t(now), limit)
+                .expect("due")
+                .into_iter()
+                .map(|m| m.id)
+                .collect();
+            assert_eq!(got, want, "messages at {now}, limit {limit}");
+        }
+    }
+    assert_eq!(
+        tx.next_outbox_due(None).expect("next"),
+        messages.first().map(|(at, _)| *at)
+    );
+    drop(tx);
+    assert_consistent(&store);
+}

@@ -1,7 +1,8 @@
 //! The transaction: reads and writes on the state, with the undo log.
 
 use super::state::{
-    ByStatus, InvitationKey, OrgData, State, Superseded, Undo, as_u64, invitation_slot,
+    ByStatus, InvitationKey, OrgData, State, Superseded, Undo, as_u64, first_time, invitation_slot,
+    keep_first_due,
 };
 use super::walk::{empty_page, page_of, parse_invitation_cursor, parse_member_cursor, walk};
 use super::walk::{invitation_cursor, member_cursor};
@@ -459,11 +460,9 @@ impl Transaction for MemoryTx<'_> {
                     .collect()
             }
             None => state
-                .due_invitations
-                .iter()
-                .take_while(|(at, _, _)| *at <= now)
-                .take(limit)
-                .map(|(_, org, id)| {
+                .due_invitations_all(now, limit)
+                .into_iter()
+                .map(|(org, id)| {
                     state
                         .orgs
                         .get(org)
@@ -551,17 +550,21 @@ impl Transaction for MemoryTx<'_> {
         limit: usize,
     ) -> StoreResult<Vec<OutboxMessage>> {
         let state = &*self.state;
-        let due = match org {
+        let ids: Vec<&MessageId> = match org {
             Some(org) => match state.orgs.get(org) {
-                Some(data) => &data.due_outbox,
+                Some(data) => data
+                    .due_outbox
+                    .iter()
+                    .take_while(|(at, _)| *at <= now)
+                    .take(limit)
+                    .map(|(_, id)| id)
+                    .collect(),
                 None => return Ok(Vec::new()),
             },
-            None => &state.due_outbox,
+            None => state.due_outbox_all(now, limit),
         };
-        due.iter()
-            .take_while(|(at, _)| *at <= now)
-            .take(limit)
-            .map(|(_, id)| {
+        ids.into_iter()
+            .map(|id| {
                 state
                     .outbox
                     .get(id)
@@ -575,14 +578,13 @@ impl Transaction for MemoryTx<'_> {
 
     fn next_outbox_due(&mut self, org: Option<&OrgId>) -> StoreResult<Option<DateTime<Utc>>> {
         let state = &*self.state;
-        let due = match org {
-            Some(org) => match state.orgs.get(org) {
-                Some(data) => &data.due_outbox,
-                None => return Ok(None),
-            },
-            None => &state.due_outbox,
-        };
-        Ok(due.first().map(|(at, _)| *at))
+        Ok(match org {
+            Some(org) => state
+                .orgs
+                .get(org)
+                .and_then(|data| first_time(&data.due_outbox)),
+            None => state.due_outbox_orgs.first().map(|(at, _)| *at),
+        })
     }
 
     fn failed_outbox(
@@ -649,7 +651,7 @@ impl Transaction for MemoryTx<'_> {
         let State {
             orgs,
             outbox,
-            due_outbox,
+            due_outbox_orgs,
             ..
         } = &mut *self.state;
         let Some(data) = orgs.get_mut(org) else {
@@ -665,20 +667,23 @@ impl Transaction for MemoryTx<'_> {
                 "the queue index names a missing message".to_owned(),
             ));
         }
+        let first = first_time(&data.due_outbox);
         for (_, id) in queued {
             let Some(m) = outbox.get_mut(&id) else {
                 continue;
             };
             // A queued message's index entries besides its queue (gone
-            // above) and `outbox_ids` (kept): the due sets.
+            // above) and `outbox_ids` (kept): its organization's due set
+            // (and, below, the organization's place among those with due
+            // messages).
             let due = (m.next_attempt_at, id);
-            due_outbox.remove(&due);
             data.due_outbox.remove(&due);
             let before = Box::new(Superseded::of(m));
             m.status = OutboxStatus::Superseded;
             m.redact();
             self.undo.push(Undo::OutboxSuperseded(due.1, before));
         }
+        keep_first_due(due_outbox_orgs, org, first, first_time(&data.due_outbox));
         Ok(())
     }
 
