@@ -808,6 +808,10 @@ impl State {
     /// organization, in `(next attempt, id)` order, merged as
     /// [`State::due_invitations_all`] merges (an organization whose
     /// earliest time is after the last kept one's has nothing to add).
+    /// Ties go by id across organizations, so every organization whose
+    /// earliest time equals the last kept one's is read too: many only
+    /// where many organizations queued messages at the same nanosecond
+    /// (a manual clock), and then one entry or a few each.
     pub(super) fn due_outbox_all(&self, now: DateTime<Utc>, limit: usize) -> Vec<&MessageId> {
         let mut kept: BinaryHeap<(DateTime<Utc>, &MessageId)> = BinaryHeap::new();
         for (first, org) in &self.due_outbox_orgs {
