@@ -10,7 +10,9 @@
 //! - **today**: the rows enlist writes today, into today's schema (the
 //!   file is opened through `SqliteStore`, so every migration and index is
 //!   the store's own): the invitation (with the people view's name key,
-//!   schema 15), its queued email, its audit event, its search term. No
+//!   schema 15, and no secret column: since ADR 0019 its token names it
+//!   and the hash is in the body only), its queued email, its audit
+//!   event, its search term. No
 //!   people row and no counts trigger: since schema versions 15 and 14 the
 //!   store writes neither (its counter, once per batch, is left out).
 //!   Bodies are as long as the engine's own rows: a batch of 100 is issued
@@ -159,7 +161,6 @@ fn today(dir: &Path, n: usize, terms: bool) -> (f64, Lengths) {
         id: String,
         msg: String,
         key: String,
-        secret: Vec<u8>,
         invitation: String,
         outbox: String,
         event: String,
@@ -172,7 +173,6 @@ fn today(dir: &Path, n: usize, terms: bool) -> (f64, Lengths) {
             let id = format!("inv_{ms:012x}{}", rng.hex(10));
             Row {
                 msg: format!("msg_{ms:012x}{}", rng.hex(10)),
-                secret: rng.bytes(32),
                 invitation: text(&mut rng, len.invitation, &id),
                 outbox: text(&mut rng, len.outbox, &key),
                 event: text(&mut rng, len.event, &id),
@@ -217,12 +217,13 @@ fn today(dir: &Path, n: usize, terms: bool) -> (f64, Lengths) {
             for (i, r) in chunk.iter().enumerate() {
                 let now = 1_796_412_737i64 + (b * 100 + i) as i64;
                 let expires = now + 14 * 86_400;
+                // No secret column: the hash is in the body (ADR 0019).
                 inv.execute(params![
                     org,
                     r.id,
                     batch,
                     r.key,
-                    r.secret,
+                    None::<Vec<u8>>,
                     now,
                     expires,
                     r.invitation,
@@ -249,7 +250,7 @@ fn today(dir: &Path, n: usize, terms: bool) -> (f64, Lengths) {
 }
 
 /// ADR 0017's narrow layout. Every index today's layout has for issuing
-/// is kept in kind (ids, secrets, one open invitation per recipient,
+/// is kept in kind (ids, secrets for older invitations, one open invitation per recipient,
 /// lists by status and batch, due expiries, open per inviter, pending per
 /// person); the people view's name order is an index on invitations.
 const NARROW: &str = "
@@ -286,7 +287,7 @@ fn narrow(dir: &Path, n: usize, len: Lengths, outbox_len: usize) -> f64 {
     let mut conn = connect(&path);
     conn.execute_batch(NARROW).unwrap();
     let mut rng = Rng(0x1234_5678_9abc_def1);
-    type Row = (Vec<u8>, String, Vec<u8>, Vec<u8>, Vec<u8>, Vec<u8>);
+    type Row = (Vec<u8>, String, Vec<u8>, Vec<u8>, Vec<u8>);
     let rows: Vec<Row> = (0..n)
         .map(|i| {
             let mut id = (0x01a2_428b_08e3_u64 + i as u64 / 100)
@@ -297,7 +298,6 @@ fn narrow(dir: &Path, n: usize, len: Lengths, outbox_len: usize) -> f64 {
             (
                 id,
                 key.clone(),
-                rng.bytes(32),
                 text(&mut rng, len.invitation, &key).into_bytes(),
                 text(&mut rng, outbox_len, &key).into_bytes(),
                 text(&mut rng, len.event, &key).into_bytes(),
@@ -325,13 +325,14 @@ fn narrow(dir: &Path, n: usize, len: Lengths, outbox_len: usize) -> f64 {
             let mut ev = tx
                 .prepare_cached("INSERT INTO events (org, seq, kind, body) VALUES (1, ?1, 1, ?2)")
                 .unwrap();
-            for (i, (id, key, secret, invitation, outbox, event)) in chunk.iter().enumerate() {
+            for (i, (id, key, invitation, outbox, event)) in chunk.iter().enumerate() {
                 let now = 1_796_412_737_000_000_000i64 + (b * 100 + i) as i64;
+                // Found by id, as today's (ADR 0019): no secret entry.
                 inv.execute(params![
                     id,
                     b as i64,
                     key,
-                    secret,
+                    None::<Vec<u8>>,
                     now,
                     now + 1_209_600_000_000_000,
                     invitation
