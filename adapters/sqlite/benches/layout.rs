@@ -250,9 +250,10 @@ fn today(dir: &Path, n: usize, terms: bool) -> (f64, Lengths) {
 }
 
 /// ADR 0017's narrow layout. Every index today's layout has for issuing
-/// is kept in kind (ids, secrets for older invitations, one open invitation per recipient,
-/// lists by status and batch, due expiries, open per inviter, pending per
-/// person); the people view's name order is an index on invitations.
+/// is kept in kind (ids, secrets of older invitations, one open
+/// invitation per recipient, lists by status and batch, due expiries, open
+/// per inviter, pending per person); the people view's name order is an
+/// index on invitations.
 const NARROW: &str = "
 CREATE TABLE invitations (
     rid INTEGER PRIMARY KEY, org INTEGER NOT NULL, public_id BLOB NOT NULL,
