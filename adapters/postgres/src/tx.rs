@@ -46,10 +46,11 @@
 //! call after it (the trait allows this deferral; the engine abandons the
 //! command at any store error).
 //!
-//! An accept reads its invitation by secret and then the recipient's
-//! member and the invitation's queued messages: `invitation_by_secret`
-//! (in a writing transaction) reads the two along, served once and
-//! dropped by this transaction's member and outbox writes.
+//! An accept reads its invitation by its token (by id, or by an older
+//! token's secret) and then the recipient's member and the invitation's
+//! queued messages: `invitation_by_token` and `invitation_by_secret` (in a
+//! writing transaction) read the two along, served once and dropped by
+//! this transaction's member and outbox writes.
 //!
 //! An accept then commits in one round trip ([`PgTx::commit_at_once`]):
 //! the lock, the member, the invitation, the flush and `COMMIT` sent
@@ -391,11 +392,11 @@ pub(crate) struct PgTx<'a> {
     /// A new member whose write waits for the next statement
     /// ([`Self::run_all`]).
     new_member: Option<NewMemberWrite>,
-    /// The organization, invitation secret and account of an accept
-    /// about to be read (`prefetch_acceptance`): read together with the
-    /// organization's first read, or else with the invitation.
+    /// The organization, invitation id or secret and account of an
+    /// accept about to be read (`prefetch_acceptance`): read together with
+    /// the organization's first read, or else with the invitation.
     acceptance: Option<(OrgId, Named, String)>,
-    /// Read ahead for an accept: the invitation by its secret (its
+    /// Read ahead for an accept: the invitation by its token (its
     /// statement's rows, and whether they hold its queued messages), the
     /// live member of the account, the organization's groups. Each is
     /// served once, and dropped at this transaction's first write

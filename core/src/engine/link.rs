@@ -437,10 +437,6 @@ pub(crate) struct JoinContact {
     pub verified: bool,
 }
 
-/// The contact and key of someone joining: an email (domain rules apply;
-/// a verified email must match) or an identifier. Where the policy
-/// restricts domains, only a verified email of an allowed domain joins: an
-/// identifier has no domain to check, and a typed address is only a claim.
 /// A link's token: its organization and the hash of its secret. A link
 /// token names no invitation; one that does is an invitation's, refused
 /// here as any token that is not a link's.
@@ -451,6 +447,10 @@ fn link_token(token: &str) -> Result<(crate::OrgId, crate::SecretHash)> {
     }
 }
 
+/// The contact and key of someone joining: an email (domain rules apply;
+/// a verified email must match) or an identifier. Where the policy
+/// restricts domains, only a verified email of an allowed domain joins: an
+/// identifier has no domain to check, and a typed address is only a claim.
 fn contact_of(o: &Organization, contact: &str, reg: &Registration) -> Result<JoinContact> {
     let restricted = !o.policy.allowed_domains.is_empty();
     if contact.contains('@') {

@@ -178,6 +178,9 @@ fn a_token_opens_only_the_invitation_it_names() {
     ] {
         refused_everywhere(&org, &forged, what);
     }
+    // An invitation's token is no link's.
+    let err = org.engine.preview_link(&t_bob).expect_err("no link");
+    assert_eq!(err.code(), "invalid_secret", "{err}");
     // Nothing of that touched either invitation; the real tokens work.
     assert_eq!(
         org.engine.preview(&t_carol).expect("preview").status,
