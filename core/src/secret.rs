@@ -256,13 +256,7 @@ pub fn new_invitation_token(
 /// both ids back only when each has its prefix, at most 64 bytes and
 /// nothing but `[A-Za-z0-9_-]` (every generated id does).
 pub fn can_name(org: &OrgId, invitation: &InvitationId) -> bool {
-    let plain = |s: &str, prefix: &str| {
-        s.starts_with(prefix)
-            && s.len() <= MAX_TOKEN_ID_BYTES
-            && s.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-'))
-    };
-    plain(org.as_str(), OrgId::PREFIX) && plain(invitation.as_str(), InvitationId::PREFIX)
+    is_plain_id(org.as_str(), OrgId::PREFIX) && is_invitation_part(invitation.as_str())
 }
 
 /// The parts joined by `.`, then `.` and 32 random bytes in base64url.
@@ -381,11 +375,17 @@ pub fn parse_token(token: &str) -> Option<ParsedToken> {
     None
 }
 
-fn is_invitation_part(s: &str) -> bool {
-    s.starts_with(InvitationId::PREFIX)
+/// An id with `prefix`, at most 64 bytes, of `[A-Za-z0-9_-]` only: what a
+/// token's part can hold and give back.
+fn is_plain_id(s: &str, prefix: &str) -> bool {
+    s.starts_with(prefix)
         && s.len() <= MAX_TOKEN_ID_BYTES
         && s.bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-'))
+}
+
+fn is_invitation_part(s: &str) -> bool {
+    is_plain_id(s, InvitationId::PREFIX)
 }
 
 fn is_org_part(s: &str) -> bool {

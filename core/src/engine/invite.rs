@@ -2195,7 +2195,7 @@ impl Ctx<'_> {
     /// allow (found by id, its hash indexed by no store), else one found by
     /// its hash; with how the invitation is then found.
     fn invitation_token(
-        &mut self,
+        &self,
         o: &Organization,
         id: &InvitationId,
     ) -> (Secret, SecretHash, SecretLookup) {
