@@ -11,7 +11,9 @@
 //!   file is opened through `SqliteStore`, so every migration and index is
 //!   the store's own): the invitation (with the people view's name key,
 //!   schema 15, and no secret column: since ADR 0019 its token names it
-//!   and the hash is in the body only), its queued email, its audit
+//!   and the hash is in the body only; its organization's number in the
+//!   column its per-organization indexes begin with, schema 19), its
+//!   queued email, its audit
 //!   event, its search term. No
 //!   people row and no counts trigger: since schema versions 15 and 14 the
 //!   store writes neither (its counter, once per batch, is left out).
@@ -184,6 +186,13 @@ fn today(dir: &Path, n: usize, terms: bool) -> (f64, Lengths) {
     let mut seq: i64 = conn
         .query_row("SELECT max(seq) FROM events", [], |r| r.get(0))
         .unwrap();
+    // The organization's number (migration 0019), given when the engine
+    // issued its first batch.
+    let org_key: i64 = conn
+        .query_row("SELECT org FROM org_keys WHERE org_id = ?1", [&org], |r| {
+            r.get(0)
+        })
+        .unwrap();
     let t = Instant::now();
     for (b, chunk) in rows.chunks(100).enumerate() {
         let tx = conn.transaction().unwrap();
@@ -193,9 +202,9 @@ fn today(dir: &Path, n: usize, terms: bool) -> (f64, Lengths) {
                 .prepare_cached(
                     "INSERT INTO invitations (org_id, invitation_id, batch_id, recipient_key,
                         status, role, kind, license_type, secret_hash, created_s, created_ns,
-                        expires_s, expires_ns, body, user_ref, inviter, name_key)
+                        expires_s, expires_ns, body, user_ref, inviter, name_key, org)
                      VALUES (?1, ?2, ?3, ?4, 'pending', 'member', 'member', 'standard', ?5,
-                        ?6, 0, ?7, 0, ?8, NULL, ?9, ?4)",
+                        ?6, 0, ?7, 0, ?8, NULL, ?9, ?4, ?10)",
                 )
                 .unwrap();
             let mut out = tx
@@ -227,7 +236,8 @@ fn today(dir: &Path, n: usize, terms: bool) -> (f64, Lengths) {
                     now,
                     expires,
                     r.invitation,
-                    owner
+                    owner,
+                    org_key
                 ])
                 .unwrap();
                 let rid = tx.last_insert_rowid();
@@ -387,7 +397,7 @@ fn main() {
     let figures = [
         (
             "sqlite.layout_today_raw",
-            "today's rows of an invitation (schema 15: the invitation with its people-view keys, queued email as a draft, event, search term) written raw into today's schema, rows/s",
+            "today's rows of an invitation (schema 19: the invitation with its people-view keys and its organization's number, queued email as a draft, event, search term) written raw into today's schema, rows/s",
         ),
         (
             "sqlite.layout_today_no_terms_raw",

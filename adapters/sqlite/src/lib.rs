@@ -111,6 +111,11 @@ const MIGRATIONS: &[(u32, &str, &str)] = &[
         "0018_member_accounts",
         include_str!("../migrations/0018_member_accounts.sql"),
     ),
+    (
+        19,
+        "0019_invitation_org_keys",
+        include_str!("../migrations/0019_invitation_org_keys.sql"),
+    ),
 ];
 
 /// Marks the file as an enlist store (`PRAGMA application_id`, "enls").
@@ -294,7 +299,7 @@ impl SqliteStore {
     /// The schema version this library writes. A file with a lower version
     /// is migrated on open; a file with a higher one is refused with
     /// [`StoreError::SchemaTooNew`].
-    pub const SCHEMA_VERSION: u32 = 18;
+    pub const SCHEMA_VERSION: u32 = 19;
 
     /// Opens (creating it if missing) the database file at `path` and
     /// brings its schema up to [`SqliteStore::SCHEMA_VERSION`].
@@ -552,9 +557,9 @@ fn unique_rule(raw: &str) -> UniqueRule {
         UniqueRule::MemberContactKey
     } else if raw.contains("members.user_ref, members.org_id") {
         UniqueRule::MemberUserRef
-    } else if raw.contains("invitations.org_id, invitations.secret_hash") {
+    } else if raw.contains("invitations.org, invitations.secret_hash") {
         UniqueRule::InvitationSecret
-    } else if raw.contains("invitations.org_id, invitations.recipient_key") {
+    } else if raw.contains("invitations.org, invitations.recipient_key") {
         UniqueRule::InvitationOpenRecipient
     } else if raw.contains("organizations.slug") {
         UniqueRule::OrganizationSlug

@@ -10,7 +10,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 use std::collections::BTreeSet;
 
 /// Every table that holds rows of an organization, children first (the
-/// outbox refers to invitations, `member_groups` to members).
+/// outbox refers to invitations, `member_groups` to members; `org_keys`
+/// numbers the organization's invitations, so it goes after them).
 pub(crate) const ORG_TABLES: &[&str] = &[
     "outbox",
     "member_groups",
@@ -28,6 +29,7 @@ pub(crate) const ORG_TABLES: &[&str] = &[
     "org_domains",
     "membership_requests",
     "organizations",
+    "org_keys",
 ];
 
 /// Writes an organization's row: its body and the columns read from it.
@@ -177,7 +179,14 @@ pub(crate) fn memberships_of(
 /// Deletes every row of an organization, in every table.
 pub(crate) fn purge(conn: &Connection, org: &OrgId) -> StoreResult<()> {
     for table in ORG_TABLES {
-        conn.prepare_cached(&format!("DELETE FROM {table} WHERE org_id = ?1"))
+        // Invitations are indexed by the organization's number
+        // (migration 0019), not by its id.
+        let rows = if *table == "invitations" {
+            "org = (SELECT org FROM org_keys WHERE org_id = ?1)"
+        } else {
+            "org_id = ?1"
+        };
+        conn.prepare_cached(&format!("DELETE FROM {table} WHERE {rows}"))
             .and_then(|mut s| s.execute([org.as_str()]))
             .map_err(store_err)?;
     }

@@ -492,7 +492,8 @@ fn invitation_search(
             format!(
                 " UNION SELECT 'i.' || invitation_id FROM invitations \
                  INDEXED BY invitations_people_name \
-                 WHERE org_id = :org AND status = '{status}' AND name_key >= :low{upper} \
+                 WHERE org = (SELECT k.org FROM org_keys k WHERE k.org_id = :org) \
+                 AND status = '{status}' AND name_key >= :low{upper} \
                  AND name_key = recipient_key"
             )
         })
@@ -670,6 +671,23 @@ struct RowKind {
     member: bool,
 }
 
+impl RowKind {
+    /// The condition that a row is of the organization `:org`: invitations
+    /// are indexed by its number (migration 0019), members by its id.
+    fn of_org(&self) -> &'static str {
+        if self.member {
+            "m.org_id = :org"
+        } else {
+            INVITATION_OF_ORG
+        }
+    }
+}
+
+/// An invitation of the organization `:org`, by the organization's number
+/// (one look-up of `org_keys` per statement; none, and no row, before the
+/// organization's first invitation).
+const INVITATION_OF_ORG: &str = "i.org = (SELECT k.org FROM org_keys k WHERE k.org_id = :org)";
+
 /// The filters and arguments of one walk of a table (`kind`): its status
 /// condition, the query's shared filters and the cursor's bound; `None`
 /// when no row of the walk comes after the cursor.
@@ -729,8 +747,9 @@ fn table_spec(
         .join(", ");
     let select: Vec<String> = cols.iter().map(|c| format!("{a}.{c}")).collect();
     let sql = format!(
-        "SELECT {}, {a}.body FROM {from} WHERE {a}.org_id = :org AND {} ORDER BY {order} LIMIT :limit",
+        "SELECT {}, {a}.body FROM {from} WHERE {} AND {} ORDER BY {order} LIMIT :limit",
         select.join(", "),
+        kind.of_org(),
         filters.join(" AND ")
     );
     Spec {
@@ -935,7 +954,8 @@ fn invitation_walks(
         };
         let from = match invitation_search(q, &tests, &mut args) {
             Some(t) => format!(
-                "{t} CROSS JOIN invitations i ON i.org_id = :org AND i.invitation_id = substr(t.pid, 3)"
+                "{t} CROSS JOIN invitations i ON {INVITATION_OF_ORG} \
+                 AND i.invitation_id = substr(t.pid, 3)"
             ),
             None => format!(
                 "invitations i INDEXED BY {}",

@@ -275,6 +275,48 @@ const UNDO: &[(u32, &str)] = &[
          CREATE INDEX members_by_account ON members (user_ref, org_id)
              WHERE status <> 'removed' AND user_ref IS NOT NULL;",
     ),
+    (
+        19,
+        "DROP INDEX invitations_id;
+         CREATE UNIQUE INDEX invitations_id ON invitations (org_id, invitation_id);
+         DROP INDEX invitations_secret;
+         CREATE UNIQUE INDEX invitations_secret ON invitations (org_id, secret_hash)
+             WHERE secret_hash IS NOT NULL;
+         DROP INDEX invitations_open_recipient;
+         CREATE UNIQUE INDEX invitations_open_recipient ON invitations (org_id, recipient_key)
+             WHERE status IN ('staged', 'pending');
+         DROP INDEX invitations_list;
+         CREATE INDEX invitations_list ON invitations
+             (org_id, status, created_s, created_ns, invitation_id);
+         DROP INDEX invitations_batch;
+         CREATE INDEX invitations_batch ON invitations
+             (org_id, batch_id, created_s, created_ns, invitation_id);
+         DROP INDEX invitations_due;
+         CREATE INDEX invitations_due ON invitations (org_id, expires_s, expires_ns, invitation_id)
+             WHERE status = 'pending' AND expires_s IS NOT NULL;
+         DROP INDEX invitations_open_by_inviter;
+         CREATE INDEX invitations_open_by_inviter ON invitations
+             (org_id, inviter, expires_s, expires_ns)
+             WHERE status IN ('staged', 'pending');
+         DROP INDEX invitations_people_name;
+         CREATE INDEX invitations_people_name ON invitations
+             (org_id, status, name_key, invitation_id)
+             WHERE status = 'staged' OR status = 'pending' OR status = 'expired';
+         DROP INDEX invitations_people_role;
+         CREATE INDEX invitations_people_role ON invitations
+             (org_id, status, role, name_key, invitation_id)
+             WHERE status = 'staged' OR status = 'pending' OR status = 'expired';
+         DROP INDEX invitations_people_id;
+         CREATE INDEX invitations_people_id ON invitations
+             (org_id, status, invitation_id)
+             WHERE status = 'staged' OR status = 'pending' OR status = 'expired';
+         DROP INDEX invitations_expired_recipient;
+         CREATE INDEX invitations_expired_recipient ON invitations
+             (org_id, recipient_key, invitation_id)
+             WHERE status = 'expired';
+         ALTER TABLE invitations DROP COLUMN org;
+         DROP TABLE org_keys;",
+    ),
 ];
 
 /// `people` as versions 13 to 16 had it: 0004's table and indexes, with
@@ -560,18 +602,25 @@ fn a_version_1_file_gains_the_later_tables_and_indexes_and_keeps_its_rows() {
             // test).
             continue;
         }
+        if table == "sqlite_sequence" {
+            // SQLite's own table: left behind (empty) by taking 0019's
+            // AUTOINCREMENT table away, and holding its sequence again
+            // after the migration.
+            continue;
+        }
         if table == "organizations" {
             // Migration 0006 gives each organization a slug (its own test).
             assert_eq!(after.get(table).map(Vec::len), Some(rows.len()));
             continue;
         }
         // 0006 adds `invitations.user_ref`, NULL for every existing row,
-        // 0013 `invitations.inviter`, from the body (none here), and 0015
+        // 0013 `invitations.inviter`, from the body (none here), 0015
         // `invitations.name_key` (the one invitation has no name: its
-        // recipient key).
+        // recipient key), and 0019 `invitations.org`, the number of its
+        // organization (the first numbered).
         let rows: Vec<String> = if table == "invitations" {
             rows.iter()
-                .map(|r| format!("{r}|Null|Null|Text(\"q1@x.test\")"))
+                .map(|r| format!("{r}|Null|Null|Text(\"q1@x.test\")|Integer(1)"))
                 .collect()
         } else {
             rows.clone()
@@ -1022,6 +1071,16 @@ fn status_checks_need_no_temporary_table_and_still_refuse_unknown_statuses() {
             i64::MIN
         ));
     }
+    // Then 0019: the organization of the invitation numbered, and the
+    // number in its row.
+    for row in rows.get_mut("invitations").expect("invitations") {
+        row.push_str("|Integer(1)");
+    }
+    rows.insert("org_keys".into(), vec!["Integer(1)|Text(\"org_1\")".into()]);
+    rows.insert(
+        "sqlite_sequence".into(),
+        vec!["Text(\"org_keys\")|Integer(1)".into()],
+    );
     assert_eq!(dump(&path), rows, "0013 changed a row");
     let conn = Connection::open(&path).expect("open");
     check(&conn);
@@ -1841,7 +1900,7 @@ fn standing_of_many_keys_probes_the_unique_indexes() {
     let p = query_plan(
         &conn,
         crate::tx::sql::STANDING,
-        params![Value::Null, "[]", 0, 0],
+        params![Value::Null, "[]", 0, 0, Value::Null],
     );
     assert!(p.contains("members_live_contact"), "{p}");
     assert!(p.contains("invitations_open_recipient"), "{p}");
@@ -1925,6 +1984,18 @@ fn lookups_cost_the_same_in_small_and_large_organizations() {
     let conn = store.conn.lock("SqliteStore").expect("lock");
     let now = tx_split(t(1_000_000));
     let text = |s: &str| Value::Text(s.to_owned());
+    // Invitations are found by their organization's number (0019).
+    let keys: BTreeMap<String, i64> = [&small, &large]
+        .iter()
+        .map(|o| {
+            let key = conn
+                .query_row(tx::sql::ORG_KEY, [o.as_str()], |r| r.get(0))
+                .expect("numbered");
+            (o.as_str().to_owned(), key)
+        })
+        .collect();
+    let keys = std::rc::Rc::new(keys);
+    let num = move |o: &OrgId| Value::Integer(keys[o.as_str()]);
     type Params = Box<dyn Fn(&OrgId) -> Vec<Value>>;
     let queries: Vec<(String, Params)> = vec![
         (
@@ -1949,28 +2020,40 @@ fn lookups_cost_the_same_in_small_and_large_organizations() {
         ),
         (
             tx::sql::INVITATION.into(),
-            Box::new(move |o| vec![text(o.as_str()), text("inv_5")]),
+            Box::new({
+                let num = num.clone();
+                move |o| vec![num(o), text("inv_5")]
+            }),
         ),
         (
             tx::sql::INVITATION_BY_SECRET.into(),
-            Box::new(move |o| {
-                let h = SecretHash::of(format!("{o}/5").as_bytes());
-                vec![text(o.as_str()), Value::Blob(h.0.to_vec())]
+            Box::new({
+                let num = num.clone();
+                move |o| {
+                    let h = SecretHash::of(format!("{o}/5").as_bytes());
+                    vec![num(o), Value::Blob(h.0.to_vec())]
+                }
             }),
         ),
         (
             tx::sql::OPEN_INVITATION_FOR.into(),
-            Box::new(move |o| vec![text(o.as_str()), text("r5@x.test")]),
+            Box::new({
+                let num = num.clone();
+                move |o| vec![num(o), text("r5@x.test")]
+            }),
         ),
         (
             tx::sql::DUE_INVITATIONS_IN_ORG.into(),
-            Box::new(move |o| {
-                vec![
-                    text(o.as_str()),
-                    Value::Integer(now.0),
-                    Value::Integer(now.1),
-                    Value::Integer(10),
-                ]
+            Box::new({
+                let num = num.clone();
+                move |o| {
+                    vec![
+                        num(o),
+                        Value::Integer(now.0),
+                        Value::Integer(now.1),
+                        Value::Integer(10),
+                    ]
+                }
             }),
         ),
         (
@@ -2010,7 +2093,10 @@ fn lookups_cost_the_same_in_small_and_large_organizations() {
         ),
         (
             tx::sql::QUEUED_FOR_LINKED.into(),
-            Box::new(move |o| vec![text(o.as_str()), text("inv_5")]),
+            Box::new({
+                let num = num.clone();
+                move |o| vec![text(o.as_str()), text("inv_5"), num(o)]
+            }),
         ),
         (
             tx::sql::QUEUED_FOR_UNLINKED.into(),
@@ -2018,7 +2104,10 @@ fn lookups_cost_the_same_in_small_and_large_organizations() {
         ),
         (
             tx::sql::INVITATION_RID.into(),
-            Box::new(move |o| vec![text(o.as_str()), text("inv_5")]),
+            Box::new({
+                let num = num.clone();
+                move |o| vec![num(o), text("inv_5")]
+            }),
         ),
         (
             tx::sql::SEATS.into(),
@@ -2059,20 +2148,26 @@ fn lookups_cost_the_same_in_small_and_large_organizations() {
         ),
         (
             tx::invitation_walk_sql(Some("pending"), true),
-            Box::new(move |o| {
-                let c = tx_split(t(5));
-                vec![
-                    text(o.as_str()),
-                    Value::Null,
-                    Value::Integer(c.0),
-                    Value::Integer(c.1),
-                    text("inv_5"),
-                ]
+            Box::new({
+                let num = num.clone();
+                move |o| {
+                    let c = tx_split(t(5));
+                    vec![
+                        num(o),
+                        Value::Null,
+                        Value::Integer(c.0),
+                        Value::Integer(c.1),
+                        text("inv_5"),
+                    ]
+                }
             }),
         ),
         (
             tx::invitation_walk_sql(None, false),
-            Box::new(move |o| vec![text(o.as_str()), text("bat_0")]),
+            Box::new({
+                let num = num.clone();
+                move |o| vec![num(o), text("bat_0")]
+            }),
         ),
     ];
     let steps = |sql: &str, params: Vec<Value>| -> (i32, usize) {
@@ -2353,7 +2448,7 @@ fn people_view_uses_indexes_and_search_reads_only_matches() {
             } else if q.sort == PeopleSort::Name && q.labels == [PersonLabel::Staged] {
                 // No walk of the members; the staged invitations' range.
                 assert!(
-                    plan.contains("USING INDEX invitations_people_name (org_id=? AND status=?"),
+                    plan.contains("USING INDEX invitations_people_name (org=? AND status=?"),
                     "one label by name: its own index range:\n{sql}\n  => {plan}"
                 );
             } else if q.group.is_none() {
@@ -3178,4 +3273,134 @@ fn one_index_serves_a_members_account_both_ways() {
     }
     let store = SqliteStore::open(&path).expect("migrate");
     check(&store.conn.lock("SqliteStore").expect("lock"));
+}
+
+/// Migration 0019: every organization with invitations gets a number, in
+/// org id order; every invitation row holds its organization's; the
+/// per-organization indexes of `invitations` begin with it and those
+/// across organizations keep `org_id`; the invitations are found, listed
+/// and kept unique as before. A number is given once: a new organization
+/// gets the next, and a purged one's is not given again.
+#[test]
+fn migration_0019_numbers_the_organizations_of_invitations() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("v18.sqlite3");
+    let (a, b, c) = (org_id(1), org_id(2), org_id(3));
+    {
+        let store = SqliteStore::open(&path).expect("create");
+        // Written in the other order: numbers follow the ids, not the rows.
+        fill(&store, &b, 3);
+        fill(&store, &a, 5);
+    }
+    downgrade(&Connection::open(&path).expect("open"), 18).expect("downgrade");
+    let first_columns = |conn: &Connection, index: &str| -> Vec<String> {
+        first_column(
+            conn,
+            &format!("SELECT name FROM pragma_index_info('{index}') ORDER BY seqno"),
+        )
+        .expect("columns")
+    };
+    {
+        let conn = Connection::open(&path).expect("open");
+        assert!(!in_schema(&conn, "table", "org_keys"));
+        assert_eq!(first_columns(&conn, "invitations_list")[0], "org_id");
+    }
+    let numbers = |conn: &Connection| -> Vec<String> {
+        first_column(
+            conn,
+            "SELECT org_id || '=' || org FROM org_keys ORDER BY org",
+        )
+        .expect("numbers")
+    };
+    let store = SqliteStore::open(&path).expect("migrate");
+    {
+        let conn = store.conn.lock("SqliteStore").expect("lock");
+        assert_eq!(numbers(&conn), ["org_1=1", "org_2=2"]);
+        let wrong: i64 = conn
+            .query_row(
+                "SELECT COUNT(*) FROM invitations i
+                 WHERE i.org IS NOT (SELECT k.org FROM org_keys k WHERE k.org_id = i.org_id)",
+                [],
+                |r| r.get(0),
+            )
+            .expect("count");
+        assert_eq!(wrong, 0, "every invitation holds its organization's number");
+        for index in [
+            "invitations_id",
+            "invitations_secret",
+            "invitations_open_recipient",
+            "invitations_list",
+            "invitations_batch",
+            "invitations_due",
+            "invitations_open_by_inviter",
+            "invitations_people_name",
+            "invitations_people_role",
+            "invitations_people_id",
+            "invitations_expired_recipient",
+        ] {
+            assert_eq!(first_columns(&conn, index)[0], "org", "{index}");
+        }
+        for index in [
+            "invitations_due_all",
+            "invitations_person_key",
+            "invitations_person_account",
+        ] {
+            let columns = first_columns(&conn, index);
+            assert!(
+                columns.iter().any(|c| c == "org_id"),
+                "{index}: {columns:?}"
+            );
+        }
+    }
+    let mut tx = begin(&store);
+    for (org, n) in [(&a, 5_u32), (&b, 3)] {
+        for i in 0..n {
+            let id = InvitationId::from(format!("inv_{i}"));
+            let found = tx.invitation(org, &id).expect("read").expect("kept");
+            assert_eq!((&found.org_id, &found.id), (org, &id));
+            let hash = SecretHash::of(format!("{org}/{i}").as_bytes());
+            let by_secret = tx.invitation_by_secret(org, &hash).expect("read");
+            assert_eq!(by_secret.map(|f| f.id.clone()), Some(id.clone()));
+            let open = tx
+                .open_invitation_for(org, &format!("r{i}@x.test"))
+                .expect("read");
+            assert_eq!(open.map(|f| f.id.clone()), Some(id));
+        }
+        let page = tx
+            .list_invitations(org, &InvitationQuery::default(), t(-10))
+            .expect("list");
+        assert_eq!(page.items.len(), n as usize, "{org}");
+    }
+    assert!(
+        tx.invitation(&b, &InvitationId::from("inv_4"))
+            .expect("read")
+            .is_none(),
+        "an id of one organization is not found in another"
+    );
+    let mut second = invitation(&a, "inv_again", "r1@x.test");
+    second.status = InvitationStatus::Pending;
+    assert!(matches!(
+        tx.put_invitation(&second),
+        Err(enlist::StoreError::Unique(
+            enlist::UniqueRule::InvitationOpenRecipient
+        ))
+    ));
+    drop(tx);
+    // A new organization gets the next number; a purged one's number goes
+    // with it and is not given again.
+    let mut tx = begin(&store);
+    tx.put_invitation(&invitation(&c, "inv_c", "c@x.test"))
+        .expect("put");
+    tx.purge_organization(&b).expect("purge");
+    tx.put_invitation(&invitation(&b, "inv_b", "b@x.test"))
+        .expect("put");
+    tx.commit().expect("commit");
+    let conn = store.conn.lock("SqliteStore").expect("lock");
+    assert_eq!(numbers(&conn), ["org_1=1", "org_3=3", "org_2=4"]);
+    let left: i64 = conn
+        .query_row("SELECT COUNT(*) FROM invitations WHERE org = 2", [], |r| {
+            r.get(0)
+        })
+        .expect("count");
+    assert_eq!(left, 0, "the purge took the invitations of the old number");
 }

@@ -20,10 +20,12 @@ use enlist::{MembershipRequest, MembershipRequestQuery, StoredDomain};
 use rusqlite::types::Value;
 use rusqlite::{OptionalExtension, Row, ToSql, params, params_from_iter};
 use serde::de::DeserializeOwned;
+use std::cell::RefCell;
 use std::collections::{BTreeSet, HashMap};
 
 /// The look-ups, by name (the tests check their plans and costs).
 pub(crate) mod sql {
+    pub(crate) const ORG_KEY: &str = "SELECT org FROM org_keys WHERE org_id = ?1";
     pub(crate) const ORGANIZATION: &str = "SELECT body FROM organizations WHERE org_id = ?1";
     pub(crate) const GROUP: &str = "SELECT body FROM groups WHERE org_id = ?1 AND group_id = ?2";
     pub(crate) const MEMBER: &str = "SELECT body FROM members WHERE org_id = ?1 AND member_id = ?2";
@@ -31,10 +33,10 @@ pub(crate) mod sql {
         "SELECT body FROM members WHERE org_id = ?1 AND contact_key = ?2 AND status <> 'removed'";
     pub(crate) const MEMBER_BY_USER_REF: &str = "SELECT body FROM members WHERE org_id = ?1 AND user_ref = ?2 AND status <> 'removed' AND user_ref IS NOT NULL";
     pub(crate) const INVITATION: &str =
-        "SELECT body FROM invitations WHERE org_id = ?1 AND invitation_id = ?2";
-    pub(crate) const INVITATION_BY_SECRET: &str = "SELECT body FROM invitations WHERE org_id = ?1 AND secret_hash = ?2 AND secret_hash IS NOT NULL";
-    pub(crate) const OPEN_INVITATION_FOR: &str = "SELECT body FROM invitations WHERE org_id = ?1 AND recipient_key = ?2 AND status IN ('staged', 'pending')";
-    pub(crate) const DUE_INVITATIONS_IN_ORG: &str = "SELECT body FROM invitations WHERE org_id = ?1 AND status = 'pending' AND expires_s IS NOT NULL AND expires_s <= ?2 AND NOT (expires_s = ?2 AND expires_ns > ?3) ORDER BY expires_s, expires_ns, invitation_id LIMIT ?4";
+        "SELECT body FROM invitations WHERE org = ?1 AND invitation_id = ?2";
+    pub(crate) const INVITATION_BY_SECRET: &str = "SELECT body FROM invitations WHERE org = ?1 AND secret_hash = ?2 AND secret_hash IS NOT NULL";
+    pub(crate) const OPEN_INVITATION_FOR: &str = "SELECT body FROM invitations WHERE org = ?1 AND recipient_key = ?2 AND status IN ('staged', 'pending')";
+    pub(crate) const DUE_INVITATIONS_IN_ORG: &str = "SELECT body FROM invitations WHERE org = ?1 AND status = 'pending' AND expires_s IS NOT NULL AND expires_s <= ?2 AND NOT (expires_s = ?2 AND expires_ns > ?3) ORDER BY expires_s, expires_ns, invitation_id LIMIT ?4";
     pub(crate) const DUE_INVITATIONS: &str = "SELECT body FROM invitations WHERE status = 'pending' AND expires_s IS NOT NULL AND expires_s <= ?1 AND NOT (expires_s = ?1 AND expires_ns > ?2) ORDER BY expires_s, expires_ns, org_id, invitation_id LIMIT ?3";
     pub(crate) const LINK: &str = "SELECT body FROM links WHERE org_id = ?1 AND link_id = ?2";
     pub(crate) const LINK_BY_SECRET: &str =
@@ -65,13 +67,14 @@ pub(crate) mod sql {
     /// build a temporary index of each list at every run: 10 times slower.)
     pub(crate) const SEATS: &str = "SELECT 0, n FROM counts WHERE org_id = ?1 AND what = 'member_license' AND key = ?2 AND status = 'active' UNION ALL SELECT 1, n FROM counts WHERE org_id = ?1 AND what = 'invitation_license' AND key = ?2 AND status = 'staged' UNION ALL SELECT 1, n FROM counts WHERE org_id = ?1 AND what = 'invitation_license' AND key = ?2 AND status = 'pending'";
     pub(crate) const INVITATION_RID: &str =
-        "SELECT rid FROM invitations WHERE org_id = ?1 AND invitation_id = ?2";
+        "SELECT rid FROM invitations WHERE org = ?1 AND invitation_id = ?2";
     /// What the counters of a stored invitation depend on.
-    pub(crate) const INVITATION_COUNTED: &str = "SELECT status, license_type, body FROM invitations WHERE org_id = ?1 AND invitation_id = ?2";
+    pub(crate) const INVITATION_COUNTED: &str =
+        "SELECT status, license_type, body FROM invitations WHERE org = ?1 AND invitation_id = ?2";
     /// A new invitation: a plain INSERT (`put_invitation`).
-    pub(crate) const INSERT_INVITATION: &str = "INSERT INTO invitations (org_id, invitation_id, batch_id, recipient_key, status, role, kind, license_type, secret_hash, created_s, created_ns, expires_s, expires_ns, body, user_ref, inviter, name_key) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)";
+    pub(crate) const INSERT_INVITATION: &str = "INSERT INTO invitations (org_id, invitation_id, batch_id, recipient_key, status, role, kind, license_type, secret_hash, created_s, created_ns, expires_s, expires_ns, body, user_ref, inviter, name_key, org) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)";
     /// A stored invitation, rewritten (the same parameters).
-    pub(crate) const UPDATE_INVITATION: &str = "UPDATE invitations SET batch_id = ?3, recipient_key = ?4, status = ?5, role = ?6, kind = ?7, license_type = ?8, secret_hash = ?9, created_s = ?10, created_ns = ?11, expires_s = ?12, expires_ns = ?13, body = ?14, user_ref = ?15, inviter = ?16, name_key = ?17 WHERE org_id = ?1 AND invitation_id = ?2";
+    pub(crate) const UPDATE_INVITATION: &str = "UPDATE invitations SET batch_id = ?3, recipient_key = ?4, status = ?5, role = ?6, kind = ?7, license_type = ?8, secret_hash = ?9, created_s = ?10, created_ns = ?11, expires_s = ?12, expires_ns = ?13, body = ?14, user_ref = ?15, inviter = ?16, name_key = ?17 WHERE org = ?18 AND invitation_id = ?2";
     /// A stored invitation rewritten where only its status, body and name
     /// key may have changed (the same parameters as `UPDATE_INVITATION`,
     /// most unused): SQLite leaves every index whose columns it does not
@@ -79,9 +82,9 @@ pub(crate) mod sql {
     /// full statement rewrites their entries even when the values are the
     /// same. Used when the old row is known (`read_invitations`) and
     /// [`only_status_changed`] says so.
-    pub(crate) const UPDATE_INVITATION_STATUS: &str = "UPDATE invitations SET status = ?5, body = ?14, name_key = ?17 WHERE org_id = ?1 AND invitation_id = ?2";
+    pub(crate) const UPDATE_INVITATION_STATUS: &str = "UPDATE invitations SET status = ?5, body = ?14, name_key = ?17 WHERE org = ?18 AND invitation_id = ?2";
     /// The queued messages of an invitation that were linked to its rid...
-    pub(crate) const QUEUED_FOR_LINKED: &str = "SELECT created_s, created_ns, message_id, body, rid FROM outbox WHERE inv_rid = (SELECT rid FROM invitations WHERE org_id = ?1 AND invitation_id = ?2) AND inv_rid IS NOT NULL AND status = 'queued' AND org_id = ?1 AND invitation_id = ?2";
+    pub(crate) const QUEUED_FOR_LINKED: &str = "SELECT created_s, created_ns, message_id, body, rid FROM outbox WHERE inv_rid = (SELECT rid FROM invitations WHERE org = ?3 AND invitation_id = ?2) AND inv_rid IS NOT NULL AND status = 'queued' AND org_id = ?1 AND invitation_id = ?2";
     /// ...and those written while it was not stored (both unsorted: the
     /// store sorts them).
     pub(crate) const QUEUED_FOR_UNLINKED: &str = "SELECT created_s, created_ns, message_id, body, rid FROM outbox WHERE org_id = ?1 AND invitation_id = ?2 AND status = 'queued' AND inv_rid IS NULL";
@@ -100,7 +103,7 @@ pub(crate) mod sql {
     /// is one parameter whatever the number of keys, so the statement is
     /// prepared once; the store still sends at most `STANDING_CHUNK` keys
     /// at a time.)
-    pub(crate) const STANDING: &str = "SELECT 0, m.contact_key, m.member_id FROM json_each(?2) AS k CROSS JOIN members AS m WHERE m.org_id = ?1 AND m.contact_key = k.value AND m.status <> 'removed' UNION ALL SELECT 1, i.recipient_key, i.invitation_id FROM json_each(?2) AS k CROSS JOIN invitations AS i WHERE i.org_id = ?1 AND i.recipient_key = k.value AND i.status IN ('staged', 'pending') AND (i.status = 'staged' OR i.expires_s IS NULL OR i.expires_s > ?3 OR (i.expires_s = ?3 AND i.expires_ns > ?4))";
+    pub(crate) const STANDING: &str = "SELECT 0, m.contact_key, m.member_id FROM json_each(?2) AS k CROSS JOIN members AS m WHERE m.org_id = ?1 AND m.contact_key = k.value AND m.status <> 'removed' UNION ALL SELECT 1, i.recipient_key, i.invitation_id FROM json_each(?2) AS k CROSS JOIN invitations AS i WHERE i.org = ?5 AND i.recipient_key = k.value AND i.status IN ('staged', 'pending') AND (i.status = 'staged' OR i.expires_s IS NULL OR i.expires_s > ?3 OR (i.expires_s = ?3 AND i.expires_ns > ?4))";
 
     /// One person's pending invitations bound to account `?1`, not
     /// expired at `(?2, ?3)`, in organization `?4` if not NULL, newest
@@ -199,6 +202,13 @@ pub(crate) struct SqliteTx<'a> {
     /// all of them (`purge_organization`). A hint only: one gone since
     /// finds no row to update and is inserted.
     read_invitations: HashMap<(OrgId, InvitationId), StoredInvitation>,
+    /// The number of each organization this transaction looked up in
+    /// `org_keys` (migration 0019): the per-organization indexes of
+    /// `invitations` begin with it. A number once given is never changed
+    /// or reused, so what was read stays right; one this transaction gives
+    /// is dropped with it if it rolls back, and `purge_organization`
+    /// forgets the one it deletes.
+    org_keys: RefCell<HashMap<String, i64>>,
 }
 
 /// A counter of the `counts` table: `(org_id, what, key, status)`.
@@ -322,6 +332,7 @@ impl<'a> SqliteTx<'a> {
             deferred: Vec::new(),
             counts: Vec::new(),
             read_invitations: HashMap::new(),
+            org_keys: RefCell::new(HashMap::new()),
         };
         // A transaction left open by a failed rollback is ended first.
         if !tx.conn.is_autocommit() {
@@ -541,10 +552,16 @@ impl<'a> SqliteTx<'a> {
     ) -> StoreResult<Vec<QueuedRow>> {
         self.flush_outbox(None)?;
         let mut rows = Vec::new();
-        for sql in [sql::QUEUED_FOR_LINKED, sql::QUEUED_FOR_UNLINKED] {
+        let key = self.org_key(org.as_str())?;
+        let (org, invitation) = (org.as_str(), invitation.as_str());
+        let linked = params![org, invitation, key];
+        for (sql, values) in [
+            (sql::QUEUED_FOR_LINKED, linked),
+            (sql::QUEUED_FOR_UNLINKED, &linked[..2]),
+        ] {
             let mut stmt = self.conn.prepare_cached(sql).map_err(store_err)?;
             let found = stmt
-                .query_map([org.as_str(), invitation.as_str()], |r| {
+                .query_map(values, |r| {
                     Ok(QueuedRow {
                         order: (r.get(0)?, r.get(1)?, r.get(2)?),
                         body: r.get(3)?,
@@ -615,14 +632,16 @@ impl<'a> SqliteTx<'a> {
     fn link_and_write(&self, row: &OutboxRow, known: Option<i64>) -> StoreResult<()> {
         let rid = match known {
             Some(rid) => Some(rid),
-            None => self
-                .conn
-                .prepare_cached(sql::INVITATION_RID)
-                .and_then(|mut s| {
-                    s.query_row([&row.org_id, &row.invitation_id], |r| r.get(0))
-                        .optional()
-                })
-                .map_err(store_err)?,
+            None => {
+                let key = self.org_key(&row.org_id)?;
+                self.conn
+                    .prepare_cached(sql::INVITATION_RID)
+                    .and_then(|mut s| {
+                        s.query_row(params![key, &row.invitation_id], |r| r.get(0))
+                            .optional()
+                    })
+                    .map_err(store_err)?
+            }
         };
         self.write_outbox(row, rid)
     }
@@ -630,6 +649,38 @@ impl<'a> SqliteTx<'a> {
     /// The rule a refused invitation write reports: as for members, the
     /// secret is named first when an invitation breaks both the secret's
     /// rule and the open recipient's, whichever index SQLite checked first.
+    /// The number of `org` in `org_keys`, or `None` when no invitation of
+    /// it was ever written (a look-up bound to `NULL` finds no row).
+    pub(crate) fn org_key(&self, org: &str) -> StoreResult<Option<i64>> {
+        if let Some(key) = self.org_keys.borrow().get(org) {
+            return Ok(Some(*key));
+        }
+        let key: Option<i64> = self
+            .conn
+            .prepare_cached(sql::ORG_KEY)
+            .and_then(|mut s| s.query_row([org], |r| r.get(0)).optional())
+            .map_err(store_err)?;
+        if let Some(key) = key {
+            self.org_keys.borrow_mut().insert(org.to_owned(), key);
+        }
+        Ok(key)
+    }
+
+    /// The number of `org` in `org_keys`, given now if it has none (a
+    /// write of one of its invitations).
+    fn org_key_made(&self, org: &str) -> StoreResult<i64> {
+        if let Some(key) = self.org_key(org)? {
+            return Ok(key);
+        }
+        self.conn
+            .prepare_cached("INSERT INTO org_keys (org_id) VALUES (?1)")
+            .and_then(|mut s| s.execute([org]))
+            .map_err(store_err)?;
+        let key = self.conn.last_insert_rowid();
+        self.org_keys.borrow_mut().insert(org.to_owned(), key);
+        Ok(key)
+    }
+
     /// Notes an invitation read one by one ([`SqliteTx::read_invitations`]).
     fn note_read(&mut self, inv: Option<StoredInvitation>) -> Option<StoredInvitation> {
         if let Some(i) = inv.as_ref().filter(|_| self.writes) {
@@ -654,6 +705,7 @@ impl<'a> SqliteTx<'a> {
         read: Option<StoredInvitation>,
     ) -> StoreResult<Option<Option<enlist::Person>>> {
         let (org, id) = (inv.org_id.as_str(), inv.id.as_str());
+        let key = self.org_key(org)?;
         let mut update = sql::UPDATE_INVITATION;
         let (old_status, old_license, old_person) = match read {
             Some(old) => {
@@ -668,7 +720,7 @@ impl<'a> SqliteTx<'a> {
                     .conn
                     .prepare_cached(sql::INVITATION_COUNTED)
                     .and_then(|mut s| {
-                        s.query_row([org, id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                        s.query_row(params![key, id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
                             .optional()
                     })
                     .map_err(store_err)?;
@@ -702,7 +754,7 @@ impl<'a> SqliteTx<'a> {
             if let Some(hash) = inv.lookup_hash() {
                 let other: Option<StoredInvitation> = self.one(
                     sql::INVITATION_BY_SECRET,
-                    params![inv.org_id.as_str(), &hash.0[..]],
+                    params![self.org_key(inv.org_id.as_str())?, &hash.0[..]],
                     "invitation",
                 )?;
                 if other.is_some_and(|o| o.id != inv.id) {
@@ -870,7 +922,7 @@ pub(crate) fn invitation_walk_sql(status: Option<&str>, has_cursor: bool) -> Str
     format!(
         "SELECT created_s, created_ns, invitation_id, status, expires_s, expires_ns,
                 recipient_key, batch_id, body
-         FROM invitations WHERE org_id = ?1 AND {filter} {cursor}
+         FROM invitations WHERE org = ?1 AND {filter} {cursor}
          ORDER BY created_s DESC, created_ns DESC, invitation_id DESC"
     )
 }
@@ -1167,7 +1219,8 @@ impl Transaction for SqliteTx<'_> {
         org: &OrgId,
         id: &InvitationId,
     ) -> StoreResult<Option<StoredInvitation>> {
-        let inv = self.one(sql::INVITATION, [org.as_str(), id.as_str()], "invitation")?;
+        let key = self.org_key(org.as_str())?;
+        let inv = self.one(sql::INVITATION, params![key, id.as_str()], "invitation")?;
         Ok(self.note_read(inv))
     }
 
@@ -1176,9 +1229,10 @@ impl Transaction for SqliteTx<'_> {
         org: &OrgId,
         hash: &SecretHash,
     ) -> StoreResult<Option<StoredInvitation>> {
+        let key = self.org_key(org.as_str())?;
         let inv = self.one(
             sql::INVITATION_BY_SECRET,
-            params![org.as_str(), &hash.0[..]],
+            params![key, &hash.0[..]],
             "invitation",
         )?;
         Ok(self.note_read(inv))
@@ -1189,7 +1243,8 @@ impl Transaction for SqliteTx<'_> {
         org: &OrgId,
         key: &str,
     ) -> StoreResult<Option<StoredInvitation>> {
-        self.one(sql::OPEN_INVITATION_FOR, [org.as_str(), key], "invitation")
+        let org = self.org_key(org.as_str())?;
+        self.one(sql::OPEN_INVITATION_FOR, params![org, key], "invitation")
     }
 
     fn put_invitation(&mut self, inv: &StoredInvitation) -> StoreResult<()> {
@@ -1209,7 +1264,8 @@ impl Transaction for SqliteTx<'_> {
         // its derived rows below.
         let person = enlist::Person::from_invitation(inv);
         let name_key = person.as_ref().map(enlist::Person::name_key);
-        let values: [&dyn ToSql; 17] = [
+        let key = self.org_key_made(org)?;
+        let values: [&dyn ToSql; 18] = [
             &org,
             &id,
             &batch,
@@ -1227,6 +1283,7 @@ impl Transaction for SqliteTx<'_> {
             &user_ref,
             &inviter,
             &name_key,
+            &key,
         ];
         // A new invitation is a plain INSERT (no ON CONFLICT clause, no
         // trigger: SQLite needs no statement journal for it). A stored one
@@ -1308,7 +1365,8 @@ impl Transaction for SqliteTx<'_> {
             stmts.push(self.conn.prepare_cached(&sql).map_err(store_err)?);
         }
         let mut params: Vec<Value> = vec![
-            Value::Text(org.as_str().to_owned()),
+            self.org_key(org.as_str())?
+                .map_or(Value::Null, Value::Integer),
             query
                 .batch
                 .as_ref()
@@ -1368,7 +1426,7 @@ impl Transaction for SqliteTx<'_> {
         match org {
             Some(org) => self.many(
                 sql::DUE_INVITATIONS_IN_ORG,
-                params![org.as_str(), s, ns, limit],
+                params![self.org_key(org.as_str())?, s, ns, limit],
                 "invitation",
             ),
             None => self.many(sql::DUE_INVITATIONS, params![s, ns, limit], "invitation"),
@@ -1750,11 +1808,12 @@ impl Transaction for SqliteTx<'_> {
         let keys = enlist::store::standing_keys(keys);
         let now = split(now);
         let mut found = enlist::store::Standings::default();
+        let key = self.org_key(org.as_str())?;
         let mut stmt = self.conn.prepare_cached(sql::STANDING).map_err(store_err)?;
         for chunk in keys.chunks(STANDING_CHUNK) {
             let list = serde_json::to_string(chunk).map_err(StoreError::other)?;
             let rows = stmt
-                .query_map(params![org.as_str(), list, now.0, now.1], |r| {
+                .query_map(params![org.as_str(), list, now.0, now.1, key], |r| {
                     Ok((
                         r.get::<_, i64>(0)?,
                         r.get::<_, String>(1)?,
@@ -1828,13 +1887,16 @@ impl Transaction for SqliteTx<'_> {
             .conn
             .prepare_cached(
                 "SELECT COUNT(*) FROM invitations INDEXED BY invitations_open_by_inviter
-                 WHERE org_id = ?1 AND inviter = ?2
+                 WHERE org = ?1 AND inviter = ?2
                    AND status IN ('staged', 'pending')
                    AND (status = 'staged' OR expires_s IS NULL OR expires_s > ?3
                         OR (expires_s = ?3 AND expires_ns > ?4))",
             )
             .map_err(store_err)?
-            .query_row(params![org.as_str(), inviter.as_str(), s, ns], |r| r.get(0))
+            .query_row(
+                params![self.org_key(org.as_str())?, inviter.as_str(), s, ns],
+                |r| r.get(0),
+            )
             .map_err(store_err)?;
         Ok(count(n))
     }
@@ -1867,6 +1929,9 @@ impl Transaction for SqliteTx<'_> {
         self.last_seq.remove(org);
         // Its rows go: no invitation read before is stored as it was read.
         self.read_invitations.retain(|(o, _), _| o != org);
+        // And its number (its `org_keys` row goes; a later invitation of
+        // the same id gets a new one).
+        self.org_keys.borrow_mut().remove(org.as_str());
         crate::orgs::purge(&self.conn, org)
     }
 
