@@ -11,10 +11,10 @@
 //!   file is opened through `SqliteStore`, so every migration and index is
 //!   the store's own): the invitation (with the people view's name key,
 //!   schema 15, and no secret column: since ADR 0019 its token names it
-//!   and the hash is in the body only; its organization's number in the
-//!   column its per-organization indexes begin with, schema 19), its
-//!   queued email, its audit
-//!   event, its search term. No
+//!   and the hash is in the body only), its queued email, its audit
+//!   event, its search term; the first three with their organization's
+//!   number in the column their per-organization indexes begin with
+//!   (schema versions 19 and 20). No
 //!   people row and no counts trigger: since schema versions 15 and 14 the
 //!   store writes neither (its counter, once per batch, is left out).
 //!   Bodies are as long as the engine's own rows: a batch of 100 is issued
@@ -186,8 +186,8 @@ fn today(dir: &Path, n: usize, terms: bool) -> (f64, Lengths) {
     let mut seq: i64 = conn
         .query_row("SELECT max(seq) FROM events", [], |r| r.get(0))
         .unwrap();
-    // The organization's number (migration 0019), given when the engine
-    // issued its first batch.
+    // The organization's number (migrations 0019 and 0020), given when the
+    // engine issued its first batch.
     let org_key: i64 = conn
         .query_row("SELECT org FROM org_keys WHERE org_id = ?1", [&org], |r| {
             r.get(0)
@@ -210,14 +210,14 @@ fn today(dir: &Path, n: usize, terms: bool) -> (f64, Lengths) {
             let mut out = tx
                 .prepare_cached(
                     "INSERT INTO outbox (message_id, org_id, invitation_id, inv_rid, status,
-                        next_s, next_ns, created_s, created_ns, body)
-                     VALUES (?1, ?2, ?3, ?4, 'queued', ?5, 0, ?5, 0, ?6)",
+                        next_s, next_ns, created_s, created_ns, body, org)
+                     VALUES (?1, ?2, ?3, ?4, 'queued', ?5, 0, ?5, 0, ?6, ?7)",
                 )
                 .unwrap();
             let mut ev = tx
                 .prepare_cached(
-                    "INSERT INTO events (org_id, seq, body, kind)
-                     VALUES (?1, ?2, ?3, 'invitation_issued')",
+                    "INSERT INTO events (org_id, seq, body, kind, org)
+                     VALUES (?1, ?2, ?3, 'invitation_issued', ?4)",
                 )
                 .unwrap();
             let mut term = tx
@@ -241,10 +241,10 @@ fn today(dir: &Path, n: usize, terms: bool) -> (f64, Lengths) {
                 ])
                 .unwrap();
                 let rid = tx.last_insert_rowid();
-                out.execute(params![r.msg, org, r.id, rid, now, r.outbox])
+                out.execute(params![r.msg, org, r.id, rid, now, r.outbox, org_key])
                     .unwrap();
                 seq += 1;
-                ev.execute(params![org, seq, r.event]).unwrap();
+                ev.execute(params![org, seq, r.event, org_key]).unwrap();
                 if terms {
                     term.execute(params![org, r.key, format!("i.{}", r.id)])
                         .unwrap();
@@ -397,7 +397,7 @@ fn main() {
     let figures = [
         (
             "sqlite.layout_today_raw",
-            "today's rows of an invitation (schema 19: the invitation with its people-view keys and its organization's number, queued email as a draft, event, search term) written raw into today's schema, rows/s",
+            "today's rows of an invitation (schema 20: the invitation with its people-view keys, queued email as a draft, event, search term; the first three by their organization's number) written raw into today's schema, rows/s",
         ),
         (
             "sqlite.layout_today_no_terms_raw",

@@ -116,6 +116,11 @@ const MIGRATIONS: &[(u32, &str, &str)] = &[
         "0019_invitation_org_keys",
         include_str!("../migrations/0019_invitation_org_keys.sql"),
     ),
+    (
+        20,
+        "0020_event_outbox_org_keys",
+        include_str!("../migrations/0020_event_outbox_org_keys.sql"),
+    ),
 ];
 
 /// Marks the file as an enlist store (`PRAGMA application_id`, "enls").
@@ -299,7 +304,7 @@ impl SqliteStore {
     /// The schema version this library writes. A file with a lower version
     /// is migrated on open; a file with a higher one is refused with
     /// [`StoreError::SchemaTooNew`].
-    pub const SCHEMA_VERSION: u32 = 19;
+    pub const SCHEMA_VERSION: u32 = 20;
 
     /// Opens (creating it if missing) the database file at `path` and
     /// brings its schema up to [`SqliteStore::SCHEMA_VERSION`].

@@ -11,7 +11,8 @@ use std::collections::BTreeSet;
 
 /// Every table that holds rows of an organization, children first (the
 /// outbox refers to invitations, `member_groups` to members; `org_keys`
-/// numbers the organization's invitations, so it goes after them).
+/// numbers the organization's invitations, messages and events, so it goes
+/// after them).
 pub(crate) const ORG_TABLES: &[&str] = &[
     "outbox",
     "member_groups",
@@ -179,9 +180,9 @@ pub(crate) fn memberships_of(
 /// Deletes every row of an organization, in every table.
 pub(crate) fn purge(conn: &Connection, org: &OrgId) -> StoreResult<()> {
     for table in ORG_TABLES {
-        // Invitations are indexed by the organization's number
-        // (migration 0019), not by its id.
-        let rows = if *table == "invitations" {
+        // Invitations, messages and events are indexed by the
+        // organization's number (migrations 0019 and 0020), not by its id.
+        let rows = if matches!(*table, "invitations" | "outbox" | "events") {
             "org = (SELECT org FROM org_keys WHERE org_id = ?1)"
         } else {
             "org_id = ?1"

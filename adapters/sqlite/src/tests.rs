@@ -317,6 +317,24 @@ const UNDO: &[(u32, &str)] = &[
          ALTER TABLE invitations DROP COLUMN org;
          DROP TABLE org_keys;",
     ),
+    // 0020 also numbers organizations with only events or messages: 0019's
+    // undo drops the whole table.
+    (
+        20,
+        "DROP INDEX events_seq;
+         CREATE UNIQUE INDEX events_seq ON events (org_id, seq);
+         ALTER TABLE events DROP COLUMN org;
+         DROP INDEX outbox_due;
+         CREATE INDEX outbox_due ON outbox (org_id, next_s, next_ns, message_id)
+             WHERE status = 'queued';
+         DROP INDEX outbox_queued_unlinked;
+         CREATE INDEX outbox_queued_unlinked ON outbox (org_id, invitation_id)
+             WHERE status = 'queued' AND inv_rid IS NULL;
+         DROP INDEX outbox_failed;
+         CREATE INDEX outbox_failed ON outbox (org_id, created_s, created_ns, message_id)
+             WHERE status = 'failed';
+         ALTER TABLE outbox DROP COLUMN org;",
+    ),
 ];
 
 /// `people` as versions 13 to 16 had it: 0004's table and indexes, with
@@ -626,11 +644,21 @@ fn a_version_1_file_gains_the_later_tables_and_indexes_and_keeps_its_rows() {
             rows.clone()
         };
         // 0006 adds a column to the events: the rows are kept, each with
-        // its kind at the end.
+        // its kind at the end, then (0020) its organization's number, as
+        // each queued message has (the first numbered).
         let kept: Option<Vec<String>> = after.get(table).map(|rows| {
             rows.iter()
                 .map(|r| match table.as_str() {
-                    "events" => r.rsplit_once('|').map_or(r.clone(), |(k, _)| k.to_owned()),
+                    "events" => {
+                        let Some(kept) = r.strip_suffix("|Integer(1)") else {
+                            return format!("{r} (not numbered)");
+                        };
+                        kept.rsplit_once('|')
+                            .map_or(r.clone(), |(k, _)| k.to_owned())
+                    }
+                    "outbox" => r
+                        .strip_suffix("|Integer(1)")
+                        .map_or_else(|| format!("{r} (not numbered)"), str::to_owned),
                     // 0017 adds the members' five people-view columns at
                     // the end (its own test checks them).
                     "members" => r.split('|').take(10).collect::<Vec<_>>().join("|"),
@@ -1072,9 +1100,12 @@ fn status_checks_need_no_temporary_table_and_still_refuse_unknown_statuses() {
         ));
     }
     // Then 0019: the organization of the invitation numbered, and the
-    // number in its row.
-    for row in rows.get_mut("invitations").expect("invitations") {
-        row.push_str("|Integer(1)");
+    // number in its row; and 0020: the same number in its event's and its
+    // message's.
+    for table in ["invitations", "events", "outbox"] {
+        for row in rows.get_mut(table).expect("rows") {
+            row.push_str("|Integer(1)");
+        }
     }
     rows.insert("org_keys".into(), vec!["Integer(1)|Text(\"org_1\")".into()]);
     rows.insert(
@@ -2070,11 +2101,17 @@ fn lookups_cost_the_same_in_small_and_large_organizations() {
         ),
         (
             tx::sql::LAST_SEQ.into(),
-            Box::new(move |o| vec![text(o.as_str())]),
+            Box::new({
+                let num = num.clone();
+                move |o| vec![num(o)]
+            }),
         ),
         (
             tx::sql::EVENTS.into(),
-            Box::new(move |o| vec![text(o.as_str()), Value::Integer(5), Value::Integer(10)]),
+            Box::new({
+                let num = num.clone();
+                move |o| vec![num(o), Value::Integer(5), Value::Integer(10)]
+            }),
         ),
         (
             tx::sql::OUTBOX_MESSAGE.into(),
@@ -2082,25 +2119,31 @@ fn lookups_cost_the_same_in_small_and_large_organizations() {
         ),
         (
             tx::sql::DUE_OUTBOX_IN_ORG.into(),
-            Box::new(move |o| {
-                vec![
-                    text(o.as_str()),
-                    Value::Integer(now.0),
-                    Value::Integer(now.1),
-                    Value::Integer(10),
-                ]
+            Box::new({
+                let num = num.clone();
+                move |o| {
+                    vec![
+                        num(o),
+                        Value::Integer(now.0),
+                        Value::Integer(now.1),
+                        Value::Integer(10),
+                    ]
+                }
             }),
         ),
         (
             tx::sql::QUEUED_FOR_LINKED.into(),
             Box::new({
                 let num = num.clone();
-                move |o| vec![text(o.as_str()), text("inv_5"), num(o)]
+                move |o| vec![num(o), text("inv_5")]
             }),
         ),
         (
             tx::sql::QUEUED_FOR_UNLINKED.into(),
-            Box::new(move |o| vec![text(o.as_str()), text("inv_gone_5")]),
+            Box::new({
+                let num = num.clone();
+                move |o| vec![num(o), text("inv_gone_5")]
+            }),
         ),
         (
             tx::sql::INVITATION_RID.into(),
@@ -3275,22 +3318,27 @@ fn one_index_serves_a_members_account_both_ways() {
     check(&store.conn.lock("SqliteStore").expect("lock"));
 }
 
-/// Migration 0019: every organization with invitations gets a number, in
-/// org id order; every invitation row holds its organization's; the
-/// per-organization indexes of `invitations` begin with it and those
-/// across organizations keep `org_id`; the invitations are found, listed
-/// and kept unique as before. A number is given once: a new organization
-/// gets the next, and a purged one's is not given again.
+/// Migrations 0019 and 0020: every organization with invitations gets a
+/// number, in org id order, then those with only events or messages;
+/// every invitation, event and message row holds its organization's; the
+/// per-organization indexes of the three tables begin with it and those
+/// across organizations keep `org_id`; the rows are found, listed and
+/// kept unique as before. A number is given once: a new organization gets
+/// the next, and a purged one's is not given again.
 #[test]
-fn migration_0019_numbers_the_organizations_of_invitations() {
+fn migrations_0019_and_0020_number_the_organizations() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("v18.sqlite3");
-    let (a, b, c) = (org_id(1), org_id(2), org_id(3));
+    let (a, b, c, d) = (org_id(1), org_id(2), org_id(3), org_id(4));
     {
         let store = SqliteStore::open(&path).expect("create");
         // Written in the other order: numbers follow the ids, not the rows.
         fill(&store, &b, 3);
         fill(&store, &a, 5);
+        // An organization with an event and nothing else.
+        let mut tx = begin(&store);
+        tx.append_event(&event(&d, 0)).expect("append");
+        tx.commit().expect("commit");
     }
     downgrade(&Connection::open(&path).expect("open"), 18).expect("downgrade");
     let first_columns = |conn: &Connection, index: &str| -> Vec<String> {
@@ -3304,6 +3352,8 @@ fn migration_0019_numbers_the_organizations_of_invitations() {
         let conn = Connection::open(&path).expect("open");
         assert!(!in_schema(&conn, "table", "org_keys"));
         assert_eq!(first_columns(&conn, "invitations_list")[0], "org_id");
+        assert_eq!(first_columns(&conn, "events_seq")[0], "org_id");
+        assert_eq!(first_columns(&conn, "outbox_due")[0], "org_id");
     }
     let numbers = |conn: &Connection| -> Vec<String> {
         first_column(
@@ -3315,16 +3365,23 @@ fn migration_0019_numbers_the_organizations_of_invitations() {
     let store = SqliteStore::open(&path).expect("migrate");
     {
         let conn = store.conn.lock("SqliteStore").expect("lock");
-        assert_eq!(numbers(&conn), ["org_1=1", "org_2=2"]);
-        let wrong: i64 = conn
-            .query_row(
-                "SELECT COUNT(*) FROM invitations i
-                 WHERE i.org IS NOT (SELECT k.org FROM org_keys k WHERE k.org_id = i.org_id)",
-                [],
-                |r| r.get(0),
-            )
-            .expect("count");
-        assert_eq!(wrong, 0, "every invitation holds its organization's number");
+        assert_eq!(numbers(&conn), ["org_1=1", "org_2=2", "org_4=3"]);
+        for table in ["invitations", "events", "outbox"] {
+            let wrong: i64 = conn
+                .query_row(
+                    &format!(
+                        "SELECT COUNT(*) FROM {table} t WHERE t.org IS NOT
+                         (SELECT k.org FROM org_keys k WHERE k.org_id = t.org_id)"
+                    ),
+                    [],
+                    |r| r.get(0),
+                )
+                .expect("count");
+            assert_eq!(
+                wrong, 0,
+                "every row of {table} holds its organization's number"
+            );
+        }
         for index in [
             "invitations_id",
             "invitations_secret",
@@ -3337,6 +3394,10 @@ fn migration_0019_numbers_the_organizations_of_invitations() {
             "invitations_people_role",
             "invitations_people_id",
             "invitations_expired_recipient",
+            "events_seq",
+            "outbox_due",
+            "outbox_queued_unlinked",
+            "outbox_failed",
         ] {
             assert_eq!(first_columns(&conn, index)[0], "org", "{index}");
         }
@@ -3370,7 +3431,15 @@ fn migration_0019_numbers_the_organizations_of_invitations() {
             .list_invitations(org, &InvitationQuery::default(), t(-10))
             .expect("list");
         assert_eq!(page.items.len(), n as usize, "{org}");
+        let events = tx.events(org, 0, 100).expect("events");
+        assert_eq!(events.len(), n as usize, "{org}");
+        // Each invitation's message and the one of an invitation not
+        // stored, all due.
+        let due = tx.due_outbox(Some(org), t(1_000_000), 100).expect("due");
+        assert_eq!(due.len(), 2 * n as usize, "{org}");
+        assert!(due.iter().all(|m| &m.org_id == org));
     }
+    assert_eq!(tx.events(&d, 0, 10).expect("events").len(), 1);
     assert!(
         tx.invitation(&b, &InvitationId::from("inv_4"))
             .expect("read")
@@ -3396,11 +3465,15 @@ fn migration_0019_numbers_the_organizations_of_invitations() {
         .expect("put");
     tx.commit().expect("commit");
     let conn = store.conn.lock("SqliteStore").expect("lock");
-    assert_eq!(numbers(&conn), ["org_1=1", "org_3=3", "org_2=4"]);
-    let left: i64 = conn
-        .query_row("SELECT COUNT(*) FROM invitations WHERE org = 2", [], |r| {
-            r.get(0)
-        })
-        .expect("count");
-    assert_eq!(left, 0, "the purge took the invitations of the old number");
+    assert_eq!(numbers(&conn), ["org_1=1", "org_4=3", "org_3=4", "org_2=5"]);
+    for table in ["invitations", "events", "outbox"] {
+        let left: i64 = conn
+            .query_row(
+                &format!("SELECT COUNT(*) FROM {table} WHERE org = 2"),
+                [],
+                |r| r.get(0),
+            )
+            .expect("count");
+        assert_eq!(left, 0, "the purge took the {table} of the old number");
+    }
 }

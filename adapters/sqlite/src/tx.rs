@@ -44,22 +44,22 @@ pub(crate) mod sql {
     pub(crate) const LINKS: &str =
         "SELECT body FROM links WHERE org_id = ?1 ORDER BY created_s, created_ns, link_id LIMIT ?2";
     pub(crate) const LAST_SEQ: &str =
-        "SELECT seq FROM events WHERE org_id = ?1 ORDER BY seq DESC LIMIT 1";
+        "SELECT seq FROM events WHERE org = ?1 ORDER BY seq DESC LIMIT 1";
     pub(crate) const EVENTS: &str =
-        "SELECT body FROM events WHERE org_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3";
+        "SELECT body FROM events WHERE org = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3";
     pub(crate) const OUTBOX_MESSAGE: &str = "SELECT body FROM outbox WHERE message_id = ?1";
-    pub(crate) const DUE_OUTBOX_IN_ORG: &str = "SELECT body FROM outbox WHERE org_id = ?1 AND status = 'queued' AND next_s <= ?2 AND NOT (next_s = ?2 AND next_ns > ?3) ORDER BY next_s, next_ns, message_id LIMIT ?4";
+    pub(crate) const DUE_OUTBOX_IN_ORG: &str = "SELECT body FROM outbox WHERE org = ?1 AND status = 'queued' AND next_s <= ?2 AND NOT (next_s = ?2 AND next_ns > ?3) ORDER BY next_s, next_ns, message_id LIMIT ?4";
     pub(crate) const DUE_OUTBOX: &str = "SELECT body FROM outbox WHERE status = 'queued' AND next_s <= ?1 AND NOT (next_s = ?1 AND next_ns > ?2) ORDER BY next_s, next_ns, message_id LIMIT ?3";
     /// The earliest next attempt of a queued message (through `outbox_due`
     /// / `outbox_due_all`).
-    pub(crate) const NEXT_OUTBOX_DUE_IN_ORG: &str = "SELECT next_s, next_ns FROM outbox WHERE org_id = ?1 AND status = 'queued' ORDER BY next_s, next_ns, message_id LIMIT 1";
+    pub(crate) const NEXT_OUTBOX_DUE_IN_ORG: &str = "SELECT next_s, next_ns FROM outbox WHERE org = ?1 AND status = 'queued' ORDER BY next_s, next_ns, message_id LIMIT 1";
     /// (`next_s >= ?1`, bound to the smallest integer, makes the plan a
     /// search of the index, as the test of plans wants, instead of a
     /// `SCAN` that would stop at the first entry anyway.)
     pub(crate) const NEXT_OUTBOX_DUE: &str = "SELECT next_s, next_ns FROM outbox WHERE status = 'queued' AND next_s >= ?1 ORDER BY next_s, next_ns, message_id LIMIT 1";
     /// The dead letters of an organization, newest first: a walk of the
     /// partial index `outbox_failed` (migration 0003).
-    pub(crate) const FAILED_OUTBOX: &str = "SELECT created_s, created_ns, message_id, body FROM outbox WHERE org_id = ?1 AND status = 'failed' AND (?2 IS NULL OR created_s < ?2 OR (created_s = ?2 AND (created_ns < ?3 OR (created_ns = ?3 AND message_id < ?4)))) ORDER BY created_s DESC, created_ns DESC, message_id DESC LIMIT ?5";
+    pub(crate) const FAILED_OUTBOX: &str = "SELECT created_s, created_ns, message_id, body FROM outbox WHERE org = ?1 AND status = 'failed' AND (?2 IS NULL OR created_s < ?2 OR (created_s = ?2 AND (created_ns < ?3 OR (created_ns = ?3 AND message_id < ?4)))) ORDER BY created_s DESC, created_ns DESC, message_id DESC LIMIT ?5";
     pub(crate) const COUNTER: &str =
         "SELECT n FROM counts WHERE org_id = ?1 AND what = ?2 AND key = ?3 AND status = ?4";
     /// The counters a seat count adds up, in one statement: `0` for active
@@ -84,10 +84,10 @@ pub(crate) mod sql {
     /// [`only_status_changed`] says so.
     pub(crate) const UPDATE_INVITATION_STATUS: &str = "UPDATE invitations SET status = ?5, body = ?14, name_key = ?17 WHERE org = ?18 AND invitation_id = ?2";
     /// The queued messages of an invitation that were linked to its rid...
-    pub(crate) const QUEUED_FOR_LINKED: &str = "SELECT created_s, created_ns, message_id, body, rid FROM outbox WHERE inv_rid = (SELECT rid FROM invitations WHERE org = ?3 AND invitation_id = ?2) AND inv_rid IS NOT NULL AND status = 'queued' AND org_id = ?1 AND invitation_id = ?2";
+    pub(crate) const QUEUED_FOR_LINKED: &str = "SELECT created_s, created_ns, message_id, body, rid FROM outbox WHERE inv_rid = (SELECT rid FROM invitations WHERE org = ?1 AND invitation_id = ?2) AND inv_rid IS NOT NULL AND status = 'queued' AND org = ?1 AND invitation_id = ?2";
     /// ...and those written while it was not stored (both unsorted: the
     /// store sorts them).
-    pub(crate) const QUEUED_FOR_UNLINKED: &str = "SELECT created_s, created_ns, message_id, body, rid FROM outbox WHERE org_id = ?1 AND invitation_id = ?2 AND status = 'queued' AND inv_rid IS NULL";
+    pub(crate) const QUEUED_FOR_UNLINKED: &str = "SELECT created_s, created_ns, message_id, body, rid FROM outbox WHERE org = ?1 AND invitation_id = ?2 AND status = 'queued' AND inv_rid IS NULL";
     /// A queued message superseded, by rid: its status and body (the
     /// link redacted), and no invitation rid (kept for queued ones only).
     pub(crate) const SUPERSEDE_OUTBOX: &str =
@@ -173,6 +173,10 @@ pub(crate) struct SqliteTx<'a> {
     /// The last position of the event feed (`event_feed_head.last`), read
     /// once by the first event this transaction appends.
     feed_last: Option<u64>,
+    /// Whether this transaction appended events: `event_feed_head` is
+    /// written once, at commit, with `feed_last` (nothing else reads the
+    /// head, and only `append_event`, which reads it once, moves it).
+    feed_moved: bool,
     /// Queued messages not written yet, in the order they were put (one per
     /// message id). The engine queues an invitation's email before it stores
     /// the invitation; the message is written when its invitation is (so
@@ -203,8 +207,8 @@ pub(crate) struct SqliteTx<'a> {
     /// finds no row to update and is inserted.
     read_invitations: HashMap<(OrgId, InvitationId), StoredInvitation>,
     /// The number of each organization this transaction looked up in
-    /// `org_keys` (migration 0019): the per-organization indexes of
-    /// `invitations` begin with it. A number once given is never changed
+    /// `org_keys` (migrations 0019 and 0020): the per-organization indexes
+    /// of `invitations`, `outbox` and `events` begin with it. A number once given is never changed
     /// or reused, so what was read stays right; one this transaction gives
     /// is dropped with it if it rolls back, and `purge_organization`
     /// forgets the one it deletes.
@@ -329,6 +333,7 @@ impl<'a> SqliteTx<'a> {
             writes,
             last_seq: HashMap::new(),
             feed_last: None,
+            feed_moved: false,
             deferred: Vec::new(),
             counts: Vec::new(),
             read_invitations: HashMap::new(),
@@ -454,6 +459,22 @@ impl<'a> SqliteTx<'a> {
         self.add_count(org, "member_license", &m.license_type, status, by);
     }
 
+    /// Writes the event feed's last position, once per transaction that
+    /// appended events (the head's next is the next event's position, never
+    /// MAX(rid) + 1, which would reuse the positions of deleted newest
+    /// events).
+    fn flush_feed_head(&mut self) -> StoreResult<()> {
+        if let (true, Some(last)) = (self.feed_moved, self.feed_last) {
+            self.exec(
+                "INSERT INTO event_feed_head (id, last) VALUES (1, ?1)
+                 ON CONFLICT (id) DO UPDATE SET last = excluded.last",
+                params![sql_int(last)],
+            )?;
+            self.feed_moved = false;
+        }
+        Ok(())
+    }
+
     /// Writes the changed counters, each once, in key order. On an error
     /// the counters not written stay pending.
     fn flush_counts(&mut self) -> StoreResult<()> {
@@ -553,15 +574,10 @@ impl<'a> SqliteTx<'a> {
         self.flush_outbox(None)?;
         let mut rows = Vec::new();
         let key = self.org_key(org.as_str())?;
-        let (org, invitation) = (org.as_str(), invitation.as_str());
-        let linked = params![org, invitation, key];
-        for (sql, values) in [
-            (sql::QUEUED_FOR_LINKED, linked),
-            (sql::QUEUED_FOR_UNLINKED, &linked[..2]),
-        ] {
+        for sql in [sql::QUEUED_FOR_LINKED, sql::QUEUED_FOR_UNLINKED] {
             let mut stmt = self.conn.prepare_cached(sql).map_err(store_err)?;
             let found = stmt
-                .query_map(values, |r| {
+                .query_map(params![key, invitation.as_str()], |r| {
                     Ok(QueuedRow {
                         order: (r.get(0)?, r.get(1)?, r.get(2)?),
                         body: r.get(3)?,
@@ -578,12 +594,14 @@ impl<'a> SqliteTx<'a> {
 
     /// Writes an outbox message; `inv_rid` only for a queued one.
     fn write_outbox(&self, row: &OutboxRow, inv_rid: Option<i64>) -> StoreResult<()> {
+        let org = self.org_key_made(&row.org_id)?;
         self.exec(
             "INSERT INTO outbox (message_id, org_id, invitation_id, inv_rid, status, next_s,
-                                 next_ns, created_s, created_ns, body)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+                                 next_ns, created_s, created_ns, body, org)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
              ON CONFLICT (message_id) DO UPDATE SET
-                org_id = excluded.org_id, invitation_id = excluded.invitation_id,
+                org_id = excluded.org_id, org = excluded.org,
+                invitation_id = excluded.invitation_id,
                 inv_rid = excluded.inv_rid, status = excluded.status,
                 next_s = excluded.next_s, next_ns = excluded.next_ns,
                 created_s = excluded.created_s, created_ns = excluded.created_ns,
@@ -599,6 +617,7 @@ impl<'a> SqliteTx<'a> {
                 row.created.0,
                 row.created.1,
                 row.body,
+                org,
             ],
         )?;
         Ok(())
@@ -649,8 +668,9 @@ impl<'a> SqliteTx<'a> {
     /// The rule a refused invitation write reports: as for members, the
     /// secret is named first when an invitation breaks both the secret's
     /// rule and the open recipient's, whichever index SQLite checked first.
-    /// The number of `org` in `org_keys`, or `None` when no invitation of
-    /// it was ever written (a look-up bound to `NULL` finds no row).
+    /// The number of `org` in `org_keys`, or `None` when no invitation,
+    /// message or event of it was ever written (a look-up bound to `NULL`
+    /// finds no row).
     pub(crate) fn org_key(&self, org: &str) -> StoreResult<Option<i64>> {
         if let Some(key) = self.org_keys.borrow().get(org) {
             return Ok(Some(*key));
@@ -667,7 +687,7 @@ impl<'a> SqliteTx<'a> {
     }
 
     /// The number of `org` in `org_keys`, given now if it has none (a
-    /// write of one of its invitations).
+    /// write of one of its invitations, messages or events).
     fn org_key_made(&self, org: &str) -> StoreResult<i64> {
         if let Some(key) = self.org_key(org)? {
             return Ok(key);
@@ -933,6 +953,7 @@ impl Transaction for SqliteTx<'_> {
     fn commit(mut self: Box<Self>) -> StoreResult<()> {
         self.flush_outbox(None)?;
         self.flush_counts()?;
+        self.flush_feed_head()?;
         self.conn.execute_batch("COMMIT").map_err(store_err)?;
         self.open = false;
         Ok(())
@@ -1434,15 +1455,13 @@ impl Transaction for SqliteTx<'_> {
     }
 
     fn append_event(&mut self, event: &Event) -> StoreResult<u64> {
+        let org = self.org_key_made(event.org_id.as_str())?;
         let last = match self.last_seq.get(&event.org_id) {
             Some(&last) => last,
             None => self
                 .conn
                 .prepare_cached(sql::LAST_SEQ)
-                .and_then(|mut s| {
-                    s.query_row([event.org_id.as_str()], |r| r.get::<_, i64>(0))
-                        .optional()
-                })
+                .and_then(|mut s| s.query_row([org], |r| r.get::<_, i64>(0)).optional())
                 .map_err(store_err)?
                 .map_or(0, count),
         };
@@ -1462,21 +1481,19 @@ impl Transaction for SqliteTx<'_> {
         };
         let position = feed_last.saturating_add(1);
         self.exec(
-            "INSERT INTO events (rid, org_id, seq, body, kind) VALUES (?1, ?2, ?3, ?4, ?5)",
+            "INSERT INTO events (rid, org_id, seq, body, kind, org)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             params![
                 sql_int(position),
                 event.org_id.as_str(),
                 sql_int(seq),
                 to_json(&stored)?,
-                enlist::event_kind_name(&event.kind)
+                enlist::event_kind_name(&event.kind),
+                org
             ],
         )?;
-        self.exec(
-            "INSERT INTO event_feed_head (id, last) VALUES (1, ?1)
-             ON CONFLICT (id) DO UPDATE SET last = excluded.last",
-            params![sql_int(position)],
-        )?;
         self.feed_last = Some(position);
+        self.feed_moved = true;
         self.last_seq.insert(event.org_id.clone(), seq);
         Ok(seq)
     }
@@ -1537,7 +1554,7 @@ impl Transaction for SqliteTx<'_> {
         self.many(
             sql::EVENTS,
             params![
-                org.as_str(),
+                self.org_key(org.as_str())?,
                 sql_int(after),
                 sql_int(u64::try_from(limit).unwrap_or(u64::MAX))
             ],
@@ -1573,7 +1590,7 @@ impl Transaction for SqliteTx<'_> {
         match org {
             Some(org) => self.many(
                 sql::DUE_OUTBOX_IN_ORG,
-                params![org.as_str(), s, ns, limit],
+                params![self.org_key(org.as_str())?, s, ns, limit],
                 "outbox message",
             ),
             None => self.many(sql::DUE_OUTBOX, params![s, ns, limit], "outbox message"),
@@ -1583,13 +1600,15 @@ impl Transaction for SqliteTx<'_> {
     fn next_outbox_due(&mut self, org: Option<&OrgId>) -> StoreResult<Option<DateTime<Utc>>> {
         self.flush_outbox(None)?;
         let row: Option<(i64, i64)> = match org {
-            Some(org) => self
-                .conn
-                .prepare_cached(sql::NEXT_OUTBOX_DUE_IN_ORG)
-                .and_then(|mut st| {
-                    st.query_row([org.as_str()], |r| Ok((r.get(0)?, r.get(1)?)))
-                        .optional()
-                }),
+            Some(org) => {
+                let key = self.org_key(org.as_str())?;
+                self.conn
+                    .prepare_cached(sql::NEXT_OUTBOX_DUE_IN_ORG)
+                    .and_then(|mut st| {
+                        st.query_row([key], |r| Ok((r.get(0)?, r.get(1)?)))
+                            .optional()
+                    })
+            }
             None => self
                 .conn
                 .prepare_cached(sql::NEXT_OUTBOX_DUE)
@@ -1630,13 +1649,14 @@ impl Transaction for SqliteTx<'_> {
             }
             None => (Value::Null, Value::Null, Value::Null),
         };
+        let key = self.org_key(org.as_str())?;
         let mut stmt = self
             .conn
             .prepare_cached(sql::FAILED_OUTBOX)
             .map_err(store_err)?;
         let fetch = sql_int(u64::try_from(limit).unwrap_or(u64::MAX).saturating_add(1));
         let rows = stmt
-            .query_map(params![org.as_str(), a_s, a_ns, a_id, fetch], |r| {
+            .query_map(params![key, a_s, a_ns, a_id, fetch], |r| {
                 Ok((
                     (
                         r.get::<_, i64>(0)?,
