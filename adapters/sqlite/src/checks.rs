@@ -126,6 +126,69 @@ pub(crate) fn rewrite(conn: &Connection, undo: bool) -> StoreResult<()> {
     bumped.map_err(store_err)
 }
 
+/// The column definition `ALTER TABLE ... ADD COLUMN org INTEGER` leaves
+/// at the end of a table's `CREATE` statement (migrations 0019 to 0021).
+const ORG_COLUMN: &str = ", org INTEGER)";
+
+/// Migrations 0019 to 0021 (their second part): the organization's number
+/// is required (`NOT NULL`) in each of `tables`, once every row holds one.
+/// The per-organization uniqueness rules (one open invitation per
+/// recipient, one live member per contact key, one id, one secret) are
+/// unique indexes on `(org, ...)`, and SQLite takes two `NULL`s for
+/// different values: a row written without its number would slip past
+/// them. `ALTER TABLE` adds a `NOT NULL` column only with a default, which
+/// here would be a wrong number, so the constraint is added to the
+/// column's text by the documented procedure as in [`rewrite`] (no row is
+/// read or copied; every row was checked first). A row without a number
+/// fails the migration instead.
+pub(crate) fn require_org_numbers(conn: &Connection, tables: &[&str]) -> StoreResult<()> {
+    for table in tables {
+        let missing: i64 = conn
+            .query_row(
+                &format!("SELECT COUNT(*) FROM {table} WHERE org IS NULL"),
+                [],
+                |r| r.get(0),
+            )
+            .map_err(store_err)?;
+        if missing > 0 {
+            return Err(enlist::StoreError::Corrupt(format!(
+                "{missing} rows of {table} belong to no numbered organization"
+            )));
+        }
+    }
+    let version: i64 = conn
+        .query_row("PRAGMA schema_version", [], |r| r.get(0))
+        .map_err(store_err)?;
+    conn.execute_batch("PRAGMA writable_schema = ON")
+        .map_err(store_err)?;
+    let mut result = Ok(());
+    for table in tables {
+        match conn.execute(
+            "UPDATE sqlite_schema SET sql = substr(sql, 1, length(sql) - length(?1)) || ?2
+             WHERE type = 'table' AND name = ?3 AND substr(sql, -length(?1)) = ?1",
+            rusqlite::params![ORG_COLUMN, ", org INTEGER NOT NULL)", table],
+        ) {
+            Ok(1) => {}
+            Ok(_) => {
+                result = Err(enlist::StoreError::Corrupt(format!(
+                    "the schema of {table} does not end with its organization number"
+                )));
+                break;
+            }
+            Err(e) => {
+                result = Err(store_err(e));
+                break;
+            }
+        }
+    }
+    let bumped = conn.execute_batch(&format!(
+        "PRAGMA schema_version = {};\nPRAGMA writable_schema = RESET;",
+        version + 1
+    ));
+    result?;
+    bumped.map_err(store_err)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -154,6 +217,39 @@ mod tests {
                 check.table
             );
         }
+    }
+
+    /// The number is required only once every row holds one, and only in
+    /// a table whose statement ends as `ADD COLUMN org INTEGER` left it.
+    #[test]
+    fn numbers_are_required_once_every_row_has_one() {
+        let conn = Connection::open_in_memory().expect("open");
+        conn.execute_batch(
+            "CREATE TABLE t (a TEXT);
+             ALTER TABLE t ADD COLUMN org INTEGER;
+             INSERT INTO t (a, org) VALUES ('x', 1), ('y', NULL);
+             CREATE TABLE u (a TEXT, org INTEGER NOT NULL DEFAULT 0);",
+        )
+        .expect("schema");
+        let refused = require_org_numbers(&conn, &["t"]).expect_err("a row without one");
+        assert!(refused.to_string().contains("1 rows of t"), "{refused}");
+        conn.execute_batch("UPDATE t SET org = 2 WHERE org IS NULL")
+            .expect("numbered");
+        require_org_numbers(&conn, &["t"]).expect("required");
+        let sql: String = conn
+            .query_row("SELECT sql FROM sqlite_schema WHERE name = 't'", [], |r| {
+                r.get(0)
+            })
+            .expect("schema");
+        assert!(sql.ends_with(", org INTEGER NOT NULL)"), "{sql}");
+        let err = conn
+            .execute("INSERT INTO t (a) VALUES ('z')", [])
+            .expect_err("NOT NULL");
+        assert!(err.to_string().contains("NOT NULL"), "{err}");
+        assert!(
+            require_org_numbers(&conn, &["u"]).is_err(),
+            "not as 0019 left it"
+        );
     }
 
     #[test]

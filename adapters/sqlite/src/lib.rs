@@ -121,6 +121,11 @@ const MIGRATIONS: &[(u32, &str, &str)] = &[
         "0020_event_outbox_org_keys",
         include_str!("../migrations/0020_event_outbox_org_keys.sql"),
     ),
+    (
+        21,
+        "0021_member_org_keys",
+        include_str!("../migrations/0021_member_org_keys.sql"),
+    ),
 ];
 
 /// Marks the file as an enlist store (`PRAGMA application_id`, "enls").
@@ -304,7 +309,7 @@ impl SqliteStore {
     /// The schema version this library writes. A file with a lower version
     /// is migrated on open; a file with a higher one is refused with
     /// [`StoreError::SchemaTooNew`].
-    pub const SCHEMA_VERSION: u32 = 20;
+    pub const SCHEMA_VERSION: u32 = 21;
 
     /// Opens (creating it if missing) the database file at `path` and
     /// brings its schema up to [`SqliteStore::SCHEMA_VERSION`].
@@ -524,6 +529,16 @@ fn migrate(conn: &mut Connection) -> StoreResult<()> {
                 // The view's keys of the members already stored.
                 people::fill_member_columns(&tx)?;
             }
+            // Each organization's number required where it was added.
+            let numbered: &[&str] = match *version {
+                19 => &["invitations"],
+                20 => &["events", "outbox"],
+                21 => &["members"],
+                _ => &[],
+            };
+            if !numbered.is_empty() {
+                checks::require_org_numbers(&tx, numbered)?;
+            }
         }
     }
     tx.pragma_update(None, "user_version", SqliteStore::SCHEMA_VERSION)
@@ -558,7 +573,7 @@ pub(crate) fn store_err(e: rusqlite::Error) -> StoreError {
 
 /// Says which rule a UNIQUE failure broke, from the columns SQLite names.
 fn unique_rule(raw: &str) -> UniqueRule {
-    if raw.contains("members.org_id, members.contact_key") {
+    if raw.contains("members.org, members.contact_key") {
         UniqueRule::MemberContactKey
     } else if raw.contains("members.user_ref, members.org_id") {
         UniqueRule::MemberUserRef

@@ -673,10 +673,10 @@ struct RowKind {
 
 impl RowKind {
     /// The condition that a row is of the organization `:org`: invitations
-    /// are indexed by its number (migration 0019), members by its id.
+    /// and members are indexed by its number (migrations 0019 and 0021).
     fn of_org(&self) -> &'static str {
         if self.member {
-            "m.org_id = :org"
+            "m.org = (SELECT k.org FROM org_keys k WHERE k.org_id = :org)"
         } else {
             INVITATION_OF_ORG
         }
@@ -685,7 +685,7 @@ impl RowKind {
 
 /// An invitation of the organization `:org`, by the organization's number
 /// (one look-up of `org_keys` per statement; none, and no row, before the
-/// organization's first invitation).
+/// organization's first numbered row).
 const INVITATION_OF_ORG: &str = "i.org = (SELECT k.org FROM org_keys k WHERE k.org_id = :org)";
 
 /// The filters and arguments of one walk of a table (`kind`): its status

@@ -335,6 +335,26 @@ const UNDO: &[(u32, &str)] = &[
              WHERE status = 'failed';
          ALTER TABLE outbox DROP COLUMN org;",
     ),
+    (
+        21,
+        "DROP INDEX members_live_contact;
+         CREATE UNIQUE INDEX members_live_contact ON members (org_id, contact_key)
+             WHERE status <> 'removed';
+         DROP INDEX members_list;
+         CREATE INDEX members_list ON members (org_id, status, contact_key, member_id);
+         DROP INDEX members_by_role;
+         CREATE INDEX members_by_role ON members (org_id, role, status, contact_key, member_id);
+         DROP INDEX members_people_name;
+         CREATE INDEX members_people_name ON members (org_id, status, name_key, member_id);
+         DROP INDEX members_people_role;
+         CREATE INDEX members_people_role ON members (org_id, status, role, name_key, member_id);
+         DROP INDEX members_people_since;
+         CREATE INDEX members_people_since ON members
+             (org_id, status, joined_s, joined_ns, member_id);
+         DROP INDEX members_people_last;
+         CREATE INDEX members_people_last ON members (org_id, status, last_s, last_ns, member_id);
+         ALTER TABLE members DROP COLUMN org;",
+    ),
 ];
 
 /// `people` as versions 13 to 16 had it: 0004's table and indexes, with
@@ -973,9 +993,9 @@ fn raw_sql_cannot_break_the_invariants_either() {
     let err = conn
         .execute(
             "INSERT INTO members (org_id, member_id, contact_key, status, role, license_type,
-                                  kind, body)
+                                  kind, body, org)
              VALUES ('org_1', 'mem_raw', 'p1@x.test', 'active', 'member', 'standard',
-                     'member', '{}')",
+                     'member', '{}', (SELECT org FROM org_keys WHERE org_id = 'org_1'))",
             [],
         )
         .expect_err("a second live member with the same key");
@@ -983,6 +1003,41 @@ fn raw_sql_cannot_break_the_invariants_either() {
         store_err(err),
         StoreError::Unique(UniqueRule::MemberContactKey)
     ));
+    let err = conn
+        .execute(
+            "INSERT INTO invitations (org_id, invitation_id, batch_id, recipient_key, status,
+                                      role, kind, license_type, created_s, created_ns, body,
+                                      org)
+             VALUES ('org_1', 'inv_raw', 'bat_1', 'q1@x.test', 'pending', 'member', 'member',
+                     'standard', 0, 0, '{}',
+                     (SELECT org FROM org_keys WHERE org_id = 'org_1'))",
+            [],
+        )
+        .expect_err("a second open invitation for the same recipient");
+    assert!(matches!(
+        store_err(err),
+        StoreError::Unique(UniqueRule::InvitationOpenRecipient)
+    ));
+    // The rules are on the organization's number (migrations 0019 to
+    // 0021): a row without one is refused, where it would slip past them
+    // (two NULLs are different values to a unique index).
+    for raw in [
+        "INSERT INTO members (org_id, member_id, contact_key, status, role, license_type,
+                              kind, body)
+         VALUES ('org_1', 'mem_raw', 'p1@x.test', 'active', 'member', 'standard',
+                 'member', '{}')",
+        "INSERT INTO invitations (org_id, invitation_id, batch_id, recipient_key, status, role,
+                                  kind, license_type, created_s, created_ns, body)
+         VALUES ('org_1', 'inv_raw', 'bat_1', 'q1@x.test', 'pending', 'member', 'member',
+                 'standard', 0, 0, '{}')",
+        "INSERT INTO events (rid, org_id, seq, body, kind) VALUES (999, 'org_1', 999, '{}', 'x')",
+        "INSERT INTO outbox (message_id, org_id, invitation_id, status, next_s, next_ns,
+                             created_s, created_ns, body)
+         VALUES ('msg_raw', 'org_1', 'inv_1', 'sent', 0, 0, 0, 0, '{}')",
+    ] {
+        let err = conn.execute(raw, []).expect_err("no organization number");
+        assert!(err.to_string().contains("NOT NULL"), "{err}");
+    }
     let err = conn
         .execute(
             "UPDATE invitations SET status = 'bogus' WHERE invitation_id = 'inv_1'",
@@ -1100,9 +1155,9 @@ fn status_checks_need_no_temporary_table_and_still_refuse_unknown_statuses() {
         ));
     }
     // Then 0019: the organization of the invitation numbered, and the
-    // number in its row; and 0020: the same number in its event's and its
-    // message's.
-    for table in ["invitations", "events", "outbox"] {
+    // number in its row; 0020: the same number in its event's and its
+    // message's; and 0021 in its members'.
+    for table in ["invitations", "events", "outbox", "members"] {
         for row in rows.get_mut(table).expect("rows") {
             row.push_str("|Integer(1)");
         }
@@ -1293,8 +1348,8 @@ fn verify_counts_finds_rows_written_without_the_store_and_repair_fixes_them() {
         let conn = store.conn.lock("SqliteStore").expect("lock");
         conn.execute_batch(
             "INSERT INTO members (org_id, member_id, contact_key, status, role, license_type,
-                 kind, body)
-             SELECT org_id, 'mem_9', 'p9@x.test', 'active', 'member', 'pro', kind, body
+                 kind, body, org)
+             SELECT org_id, 'mem_9', 'p9@x.test', 'active', 'member', 'pro', kind, body, org
              FROM members WHERE member_id = 'mem_1';
              DELETE FROM member_groups WHERE member_id = 'mem_2';",
         )
@@ -2043,7 +2098,10 @@ fn lookups_cost_the_same_in_small_and_large_organizations() {
         ),
         (
             tx::sql::MEMBER_BY_CONTACT.into(),
-            Box::new(move |o| vec![text(o.as_str()), text("k5@x.test")]),
+            Box::new({
+                let num = num.clone();
+                move |o| vec![num(o), text("k5@x.test")]
+            }),
         ),
         (
             tx::sql::MEMBER_BY_USER_REF.into(),
@@ -2169,13 +2227,9 @@ fn lookups_cost_the_same_in_small_and_large_organizations() {
         ),
         (
             tx::member_walk_sql(0, "active", true, false),
-            Box::new(move |o| {
-                vec![
-                    text(o.as_str()),
-                    Value::Null,
-                    text("k1@x.test"),
-                    text("mem_1"),
-                ]
+            Box::new({
+                let num = num.clone();
+                move |o| vec![num(o), Value::Null, text("k1@x.test"), text("mem_1")]
             }),
         ),
         (
@@ -3318,26 +3372,30 @@ fn one_index_serves_a_members_account_both_ways() {
     check(&store.conn.lock("SqliteStore").expect("lock"));
 }
 
-/// Migrations 0019 and 0020: every organization with invitations gets a
-/// number, in org id order, then those with only events or messages;
-/// every invitation, event and message row holds its organization's; the
-/// per-organization indexes of the three tables begin with it and those
-/// across organizations keep `org_id`; the rows are found, listed and
-/// kept unique as before. A number is given once: a new organization gets
-/// the next, and a purged one's is not given again.
+/// Migrations 0019 to 0021: every organization with invitations gets a
+/// number, in org id order, then those with only events or messages, then
+/// those with only members; every invitation, event, message and member
+/// row holds its organization's; the per-organization indexes of the four
+/// tables begin with it (but `members_id`, which `member_groups`' foreign
+/// key refers to) and those across organizations keep `org_id`; the rows
+/// are found, listed and kept unique as before. A number is given once: a
+/// new organization gets the next, and a purged one's is not given again.
 #[test]
-fn migrations_0019_and_0020_number_the_organizations() {
+fn migrations_0019_to_0021_number_the_organizations() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("v18.sqlite3");
-    let (a, b, c, d) = (org_id(1), org_id(2), org_id(3), org_id(4));
+    let (a, b, c, d, e) = (org_id(1), org_id(2), org_id(3), org_id(4), org_id(5));
     {
         let store = SqliteStore::open(&path).expect("create");
         // Written in the other order: numbers follow the ids, not the rows.
         fill(&store, &b, 3);
         fill(&store, &a, 5);
-        // An organization with an event and nothing else.
+        // An organization with an event and nothing else, and one with a
+        // member and nothing else.
         let mut tx = begin(&store);
         tx.append_event(&event(&d, 0)).expect("append");
+        tx.put_member(&member(&e, "mem_e", "e@x.test"))
+            .expect("put");
         tx.commit().expect("commit");
     }
     downgrade(&Connection::open(&path).expect("open"), 18).expect("downgrade");
@@ -3354,6 +3412,7 @@ fn migrations_0019_and_0020_number_the_organizations() {
         assert_eq!(first_columns(&conn, "invitations_list")[0], "org_id");
         assert_eq!(first_columns(&conn, "events_seq")[0], "org_id");
         assert_eq!(first_columns(&conn, "outbox_due")[0], "org_id");
+        assert_eq!(first_columns(&conn, "members_list")[0], "org_id");
     }
     let numbers = |conn: &Connection| -> Vec<String> {
         first_column(
@@ -3365,8 +3424,8 @@ fn migrations_0019_and_0020_number_the_organizations() {
     let store = SqliteStore::open(&path).expect("migrate");
     {
         let conn = store.conn.lock("SqliteStore").expect("lock");
-        assert_eq!(numbers(&conn), ["org_1=1", "org_2=2", "org_4=3"]);
-        for table in ["invitations", "events", "outbox"] {
+        assert_eq!(numbers(&conn), ["org_1=1", "org_2=2", "org_4=3", "org_5=4"]);
+        for table in ["invitations", "events", "outbox", "members"] {
             let wrong: i64 = conn
                 .query_row(
                     &format!(
@@ -3398,9 +3457,17 @@ fn migrations_0019_and_0020_number_the_organizations() {
             "outbox_due",
             "outbox_queued_unlinked",
             "outbox_failed",
+            "members_live_contact",
+            "members_list",
+            "members_by_role",
+            "members_people_name",
+            "members_people_role",
+            "members_people_since",
+            "members_people_last",
         ] {
             assert_eq!(first_columns(&conn, index)[0], "org", "{index}");
         }
+        assert_eq!(first_columns(&conn, "members_id"), ["org_id", "member_id"]);
         for index in [
             "invitations_due_all",
             "invitations_person_key",
@@ -3433,6 +3500,15 @@ fn migrations_0019_and_0020_number_the_organizations() {
         assert_eq!(page.items.len(), n as usize, "{org}");
         let events = tx.events(org, 0, 100).expect("events");
         assert_eq!(events.len(), n as usize, "{org}");
+        for i in 0..n {
+            let m = tx
+                .member_by_contact(org, &format!("k{i}@x.test"))
+                .expect("read")
+                .expect("kept");
+            assert_eq!(m.id, MemberId::from(format!("mem_{i}")));
+        }
+        let members = tx.list_members(org, &MemberQuery::default()).expect("list");
+        assert_eq!(members.items.len(), n as usize, "{org}");
         // Each invitation's message and the one of an invitation not
         // stored, all due.
         let due = tx.due_outbox(Some(org), t(1_000_000), 100).expect("due");
@@ -3440,6 +3516,17 @@ fn migrations_0019_and_0020_number_the_organizations() {
         assert!(due.iter().all(|m| &m.org_id == org));
     }
     assert_eq!(tx.events(&d, 0, 10).expect("events").len(), 1);
+    let only = tx.member_by_contact(&e, "e@x.test").expect("read");
+    assert_eq!(only.map(|m| m.id), Some(MemberId::from("mem_e")));
+    let twin = member(&a, "mem_twin", "k1@x.test");
+    assert!(matches!(
+        tx.put_member(&twin),
+        Err(enlist::StoreError::Unique(
+            enlist::UniqueRule::MemberContactKey
+        ))
+    ));
+    drop(tx);
+    let mut tx = begin(&store);
     assert!(
         tx.invitation(&b, &InvitationId::from("inv_4"))
             .expect("read")
@@ -3465,8 +3552,11 @@ fn migrations_0019_and_0020_number_the_organizations() {
         .expect("put");
     tx.commit().expect("commit");
     let conn = store.conn.lock("SqliteStore").expect("lock");
-    assert_eq!(numbers(&conn), ["org_1=1", "org_4=3", "org_3=4", "org_2=5"]);
-    for table in ["invitations", "events", "outbox"] {
+    assert_eq!(
+        numbers(&conn),
+        ["org_1=1", "org_4=3", "org_5=4", "org_3=5", "org_2=6"]
+    );
+    for table in ["invitations", "events", "outbox", "members"] {
         let left: i64 = conn
             .query_row(
                 &format!("SELECT COUNT(*) FROM {table} WHERE org = 2"),

@@ -30,7 +30,7 @@ pub(crate) mod sql {
     pub(crate) const GROUP: &str = "SELECT body FROM groups WHERE org_id = ?1 AND group_id = ?2";
     pub(crate) const MEMBER: &str = "SELECT body FROM members WHERE org_id = ?1 AND member_id = ?2";
     pub(crate) const MEMBER_BY_CONTACT: &str =
-        "SELECT body FROM members WHERE org_id = ?1 AND contact_key = ?2 AND status <> 'removed'";
+        "SELECT body FROM members WHERE org = ?1 AND contact_key = ?2 AND status <> 'removed'";
     pub(crate) const MEMBER_BY_USER_REF: &str = "SELECT body FROM members WHERE org_id = ?1 AND user_ref = ?2 AND status <> 'removed' AND user_ref IS NOT NULL";
     pub(crate) const INVITATION: &str =
         "SELECT body FROM invitations WHERE org = ?1 AND invitation_id = ?2";
@@ -103,7 +103,7 @@ pub(crate) mod sql {
     /// is one parameter whatever the number of keys, so the statement is
     /// prepared once; the store still sends at most `STANDING_CHUNK` keys
     /// at a time.)
-    pub(crate) const STANDING: &str = "SELECT 0, m.contact_key, m.member_id FROM json_each(?2) AS k CROSS JOIN members AS m WHERE m.org_id = ?1 AND m.contact_key = k.value AND m.status <> 'removed' UNION ALL SELECT 1, i.recipient_key, i.invitation_id FROM json_each(?2) AS k CROSS JOIN invitations AS i WHERE i.org = ?5 AND i.recipient_key = k.value AND i.status IN ('staged', 'pending') AND (i.status = 'staged' OR i.expires_s IS NULL OR i.expires_s > ?3 OR (i.expires_s = ?3 AND i.expires_ns > ?4))";
+    pub(crate) const STANDING: &str = "SELECT 0, m.contact_key, m.member_id FROM json_each(?2) AS k CROSS JOIN members AS m WHERE m.org = ?5 AND m.contact_key = k.value AND m.status <> 'removed' UNION ALL SELECT 1, i.recipient_key, i.invitation_id FROM json_each(?2) AS k CROSS JOIN invitations AS i WHERE i.org = ?5 AND i.recipient_key = k.value AND i.status IN ('staged', 'pending') AND (i.status = 'staged' OR i.expires_s IS NULL OR i.expires_s > ?3 OR (i.expires_s = ?3 AND i.expires_ns > ?4))";
 
     /// One person's pending invitations bound to account `?1`, not
     /// expired at `(?2, ?3)`, in organization `?4` if not NULL, newest
@@ -910,10 +910,12 @@ pub(crate) fn member_walk_sql(
     } else {
         "m.status"
     };
+    // `member_groups` is keyed by the organization's id, `members`'
+    // walks by its number (migration 0021).
     let org_col = if source_kind == 2 {
         "g.org_id"
     } else {
-        "m.org_id"
+        "m.org"
     };
     let cursor = if has_cursor {
         format!("AND ({ck}, {id}) {cmp} (?3, ?4)")
@@ -1007,7 +1009,8 @@ impl Transaction for SqliteTx<'_> {
     }
 
     fn member_by_contact(&mut self, org: &OrgId, key: &str) -> StoreResult<Option<Member>> {
-        self.one(sql::MEMBER_BY_CONTACT, [org.as_str(), key], "member")
+        let org = self.org_key(org.as_str())?;
+        self.one(sql::MEMBER_BY_CONTACT, params![org, key], "member")
     }
 
     fn member_by_user_ref(&mut self, org: &OrgId, user_ref: &str) -> StoreResult<Option<Member>> {
@@ -1027,31 +1030,36 @@ impl Transaction for SqliteTx<'_> {
         } else {
             "INSERT INTO members (org_id, member_id, contact_key, user_ref, status, role,
                                   license_type, kind, body, name_key, joined_s, joined_ns,
-                                  last_s, last_ns)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
+                                  last_s, last_ns, org)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"
         };
         // The people view's keys of the member (migration 0017).
         let person = enlist::Person::from_member(member);
         let view = person_row(&person);
-        let written = self.exec(
-            sql,
-            params![
-                member.org_id.as_str(),
-                member.id.as_str(),
-                member.contact_key,
-                member.user_ref,
-                member.status.as_str(),
-                member.role,
-                member.license_type,
-                member.kind.as_str(),
-                to_json(member)?,
-                view.name_key,
-                view.since.0,
-                view.since.1,
-                view.last_active.0,
-                view.last_active.1,
-            ],
-        );
+        // The organization's number (migration 0021): the INSERT's ?15. An
+        // UPDATE leaves it (a member never changes organization) and is
+        // bound the first fourteen, so SQLite rewrites no index for it.
+        let key = self.org_key_made(member.org_id.as_str())?;
+        let body = to_json(member)?;
+        let values: [&dyn ToSql; 15] = [
+            &member.org_id.as_str(),
+            &member.id.as_str(),
+            &member.contact_key,
+            &member.user_ref,
+            &member.status.as_str(),
+            &member.role,
+            &member.license_type,
+            &member.kind.as_str(),
+            &body,
+            &view.name_key,
+            &view.since.0,
+            &view.since.1,
+            &view.last_active.0,
+            &view.last_active.1,
+            &key,
+        ];
+        let bound = if prev.is_some() { 14 } else { 15 };
+        let written = self.exec(sql, &values[..bound]);
         if let Err(StoreError::Unique(UniqueRule::MemberUserRef)) = written {
             // SQLite checks the newer index first; the contract names the
             // contact key first when a member breaks both rules.
@@ -1132,7 +1140,12 @@ impl Transaction for SqliteTx<'_> {
             let sql = member_walk_sql(kind, s.as_str(), after.is_some(), desc);
             stmts.push(self.conn.prepare_cached(&sql).map_err(store_err)?);
         }
-        let mut params: Vec<Value> = vec![Value::Text(org.as_str().to_owned())];
+        let mut params: Vec<Value> = vec![if kind == 2 {
+            Value::Text(org.as_str().to_owned())
+        } else {
+            self.org_key(org.as_str())?
+                .map_or(Value::Null, Value::Integer)
+        }];
         params.push(filter.map_or(Value::Null, |f| Value::Text(f.to_owned())));
         if let Some((ck, id)) = &after {
             params.push(Value::Text(ck.clone()));
