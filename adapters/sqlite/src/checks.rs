@@ -94,30 +94,39 @@ pub(crate) const CHECKS: &[Check] = &[
 /// does not hold the text (changed by hand) keeps what it has: its check
 /// still holds, only slower. Runs inside the caller's transaction.
 pub(crate) fn rewrite(conn: &Connection, undo: bool) -> StoreResult<()> {
+    with_writable_schema(conn, || {
+        for check in CHECKS {
+            let new = check.new_text();
+            let (from, to) = if undo {
+                (new.as_str(), check.old)
+            } else {
+                (check.old, new.as_str())
+            };
+            conn.execute(
+                "UPDATE sqlite_schema SET sql = replace(sql, ?1, ?2)
+                 WHERE type = 'table' AND name = ?3 AND instr(sql, ?1) > 0",
+                rusqlite::params![from, to, check.table],
+            )
+            .map_err(store_err)?;
+        }
+        Ok(())
+    })
+}
+
+/// Runs `edit` (writes to `sqlite_schema`) with `writable_schema` on, then
+/// bumps the schema version, so that other connections reload the schema
+/// when they see it, and turns writing off with `RESET`, which makes this
+/// connection reload it now (also after a failed edit).
+fn with_writable_schema(
+    conn: &Connection,
+    edit: impl FnOnce() -> StoreResult<()>,
+) -> StoreResult<()> {
     let version: i64 = conn
         .query_row("PRAGMA schema_version", [], |r| r.get(0))
         .map_err(store_err)?;
     conn.execute_batch("PRAGMA writable_schema = ON")
         .map_err(store_err)?;
-    let mut result = Ok(());
-    for check in CHECKS {
-        let new = check.new_text();
-        let (from, to) = if undo {
-            (new.as_str(), check.old)
-        } else {
-            (check.old, new.as_str())
-        };
-        if let Err(e) = conn.execute(
-            "UPDATE sqlite_schema SET sql = replace(sql, ?1, ?2)
-             WHERE type = 'table' AND name = ?3 AND instr(sql, ?1) > 0",
-            rusqlite::params![from, to, check.table],
-        ) {
-            result = Err(store_err(e));
-            break;
-        }
-    }
-    // Other connections reload the schema when they see the new version;
-    // `RESET` turns writing off and makes this one reload it now.
+    let result = edit();
     let bumped = conn.execute_batch(&format!(
         "PRAGMA schema_version = {};\nPRAGMA writable_schema = RESET;",
         version + 1
@@ -156,37 +165,24 @@ pub(crate) fn require_org_numbers(conn: &Connection, tables: &[&str]) -> StoreRe
             )));
         }
     }
-    let version: i64 = conn
-        .query_row("PRAGMA schema_version", [], |r| r.get(0))
-        .map_err(store_err)?;
-    conn.execute_batch("PRAGMA writable_schema = ON")
-        .map_err(store_err)?;
-    let mut result = Ok(());
-    for table in tables {
-        match conn.execute(
-            "UPDATE sqlite_schema SET sql = substr(sql, 1, length(sql) - length(?1)) || ?2
-             WHERE type = 'table' AND name = ?3 AND substr(sql, -length(?1)) = ?1",
-            rusqlite::params![ORG_COLUMN, ", org INTEGER NOT NULL)", table],
-        ) {
-            Ok(1) => {}
-            Ok(_) => {
-                result = Err(enlist::StoreError::Corrupt(format!(
+    with_writable_schema(conn, || {
+        for table in tables {
+            let changed = conn
+                .execute(
+                    "UPDATE sqlite_schema
+                     SET sql = substr(sql, 1, length(sql) - length(?1)) || ?2
+                     WHERE type = 'table' AND name = ?3 AND substr(sql, -length(?1)) = ?1",
+                    rusqlite::params![ORG_COLUMN, ", org INTEGER NOT NULL)", table],
+                )
+                .map_err(store_err)?;
+            if changed != 1 {
+                return Err(enlist::StoreError::Corrupt(format!(
                     "the schema of {table} does not end with its organization number"
                 )));
-                break;
-            }
-            Err(e) => {
-                result = Err(store_err(e));
-                break;
             }
         }
-    }
-    let bumped = conn.execute_batch(&format!(
-        "PRAGMA schema_version = {};\nPRAGMA writable_schema = RESET;",
-        version + 1
-    ));
-    result?;
-    bumped.map_err(store_err)
+        Ok(())
+    })
 }
 
 #[cfg(test)]

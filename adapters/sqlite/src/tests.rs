@@ -275,86 +275,17 @@ const UNDO: &[(u32, &str)] = &[
          CREATE INDEX members_by_account ON members (user_ref, org_id)
              WHERE status <> 'removed' AND user_ref IS NOT NULL;",
     ),
+    // 0019 to 0021 also rebuild their indexes on `org_id` again, see
+    // `downgrade`.
     (
         19,
-        "DROP INDEX invitations_id;
-         CREATE UNIQUE INDEX invitations_id ON invitations (org_id, invitation_id);
-         DROP INDEX invitations_secret;
-         CREATE UNIQUE INDEX invitations_secret ON invitations (org_id, secret_hash)
-             WHERE secret_hash IS NOT NULL;
-         DROP INDEX invitations_open_recipient;
-         CREATE UNIQUE INDEX invitations_open_recipient ON invitations (org_id, recipient_key)
-             WHERE status IN ('staged', 'pending');
-         DROP INDEX invitations_list;
-         CREATE INDEX invitations_list ON invitations
-             (org_id, status, created_s, created_ns, invitation_id);
-         DROP INDEX invitations_batch;
-         CREATE INDEX invitations_batch ON invitations
-             (org_id, batch_id, created_s, created_ns, invitation_id);
-         DROP INDEX invitations_due;
-         CREATE INDEX invitations_due ON invitations (org_id, expires_s, expires_ns, invitation_id)
-             WHERE status = 'pending' AND expires_s IS NOT NULL;
-         DROP INDEX invitations_open_by_inviter;
-         CREATE INDEX invitations_open_by_inviter ON invitations
-             (org_id, inviter, expires_s, expires_ns)
-             WHERE status IN ('staged', 'pending');
-         DROP INDEX invitations_people_name;
-         CREATE INDEX invitations_people_name ON invitations
-             (org_id, status, name_key, invitation_id)
-             WHERE status = 'staged' OR status = 'pending' OR status = 'expired';
-         DROP INDEX invitations_people_role;
-         CREATE INDEX invitations_people_role ON invitations
-             (org_id, status, role, name_key, invitation_id)
-             WHERE status = 'staged' OR status = 'pending' OR status = 'expired';
-         DROP INDEX invitations_people_id;
-         CREATE INDEX invitations_people_id ON invitations
-             (org_id, status, invitation_id)
-             WHERE status = 'staged' OR status = 'pending' OR status = 'expired';
-         DROP INDEX invitations_expired_recipient;
-         CREATE INDEX invitations_expired_recipient ON invitations
-             (org_id, recipient_key, invitation_id)
-             WHERE status = 'expired';
-         ALTER TABLE invitations DROP COLUMN org;
-         DROP TABLE org_keys;",
+        "ALTER TABLE invitations DROP COLUMN org; DROP TABLE org_keys;",
     ),
-    // 0020 also numbers organizations with only events or messages: 0019's
-    // undo drops the whole table.
     (
         20,
-        "DROP INDEX events_seq;
-         CREATE UNIQUE INDEX events_seq ON events (org_id, seq);
-         ALTER TABLE events DROP COLUMN org;
-         DROP INDEX outbox_due;
-         CREATE INDEX outbox_due ON outbox (org_id, next_s, next_ns, message_id)
-             WHERE status = 'queued';
-         DROP INDEX outbox_queued_unlinked;
-         CREATE INDEX outbox_queued_unlinked ON outbox (org_id, invitation_id)
-             WHERE status = 'queued' AND inv_rid IS NULL;
-         DROP INDEX outbox_failed;
-         CREATE INDEX outbox_failed ON outbox (org_id, created_s, created_ns, message_id)
-             WHERE status = 'failed';
-         ALTER TABLE outbox DROP COLUMN org;",
+        "ALTER TABLE events DROP COLUMN org; ALTER TABLE outbox DROP COLUMN org;",
     ),
-    (
-        21,
-        "DROP INDEX members_live_contact;
-         CREATE UNIQUE INDEX members_live_contact ON members (org_id, contact_key)
-             WHERE status <> 'removed';
-         DROP INDEX members_list;
-         CREATE INDEX members_list ON members (org_id, status, contact_key, member_id);
-         DROP INDEX members_by_role;
-         CREATE INDEX members_by_role ON members (org_id, role, status, contact_key, member_id);
-         DROP INDEX members_people_name;
-         CREATE INDEX members_people_name ON members (org_id, status, name_key, member_id);
-         DROP INDEX members_people_role;
-         CREATE INDEX members_people_role ON members (org_id, status, role, name_key, member_id);
-         DROP INDEX members_people_since;
-         CREATE INDEX members_people_since ON members
-             (org_id, status, joined_s, joined_ns, member_id);
-         DROP INDEX members_people_last;
-         CREATE INDEX members_people_last ON members (org_id, status, last_s, last_ns, member_id);
-         ALTER TABLE members DROP COLUMN org;",
-    ),
+    (21, "ALTER TABLE members DROP COLUMN org;"),
 ];
 
 /// `people` as versions 13 to 16 had it: 0004's table and indexes, with
@@ -385,6 +316,9 @@ fn count_triggers() -> &'static str {
 pub(crate) fn downgrade(conn: &Connection, to: u32) -> rusqlite::Result<()> {
     for (version, sql) in UNDO.iter().rev() {
         if *version > to {
+            if (19..=21).contains(version) {
+                conn.execute_batch(&indexes_on_org_id(MIGRATIONS[*version as usize - 1].2))?;
+            }
             conn.execute_batch(sql)?;
             if *version == 13 {
                 crate::checks::rewrite(conn, true).expect("undo 0013");
@@ -402,6 +336,29 @@ pub(crate) fn downgrade(conn: &Connection, to: u32) -> rusqlite::Result<()> {
         }
     }
     conn.pragma_update(None, "user_version", to)
+}
+
+/// The index statements of migrations 0019 to 0021 as they were before
+/// them: each `DROP INDEX` and `CREATE [UNIQUE] INDEX` of the migration,
+/// its indexes on `org_id` where the migration put `org`.
+fn indexes_on_org_id(migration: &str) -> String {
+    migration
+        .split(';')
+        .map(|statement| {
+            statement
+                .lines()
+                .filter(|l| !l.trim_start().starts_with("--"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+        .filter(|s| {
+            let s = s.trim_start();
+            s.starts_with("DROP INDEX")
+                || s.starts_with("CREATE INDEX")
+                || s.starts_with("CREATE UNIQUE INDEX")
+        })
+        .map(|s| format!("{};\n", s.replace("(org, ", "(org_id, ")))
+        .collect()
 }
 
 /// Writes the `people` row of every member, as versions 4 to 16 kept them
@@ -2080,7 +2037,8 @@ fn lookups_cost_the_same_in_small_and_large_organizations() {
             (o.as_str().to_owned(), key)
         })
         .collect();
-    let keys = std::rc::Rc::new(keys);
+    // Leaked (a test's few bytes) so that `num` copies into each closure.
+    let keys: &'static BTreeMap<String, i64> = Box::leak(Box::new(keys));
     let num = move |o: &OrgId| Value::Integer(keys[o.as_str()]);
     type Params = Box<dyn Fn(&OrgId) -> Vec<Value>>;
     let queries: Vec<(String, Params)> = vec![
@@ -2098,10 +2056,7 @@ fn lookups_cost_the_same_in_small_and_large_organizations() {
         ),
         (
             tx::sql::MEMBER_BY_CONTACT.into(),
-            Box::new({
-                let num = num.clone();
-                move |o| vec![num(o), text("k5@x.test")]
-            }),
+            Box::new(move |o| vec![num(o), text("k5@x.test")]),
         ),
         (
             tx::sql::MEMBER_BY_USER_REF.into(),
@@ -2109,40 +2064,28 @@ fn lookups_cost_the_same_in_small_and_large_organizations() {
         ),
         (
             tx::sql::INVITATION.into(),
-            Box::new({
-                let num = num.clone();
-                move |o| vec![num(o), text("inv_5")]
-            }),
+            Box::new(move |o| vec![num(o), text("inv_5")]),
         ),
         (
             tx::sql::INVITATION_BY_SECRET.into(),
-            Box::new({
-                let num = num.clone();
-                move |o| {
-                    let h = SecretHash::of(format!("{o}/5").as_bytes());
-                    vec![num(o), Value::Blob(h.0.to_vec())]
-                }
+            Box::new(move |o| {
+                let h = SecretHash::of(format!("{o}/5").as_bytes());
+                vec![num(o), Value::Blob(h.0.to_vec())]
             }),
         ),
         (
             tx::sql::OPEN_INVITATION_FOR.into(),
-            Box::new({
-                let num = num.clone();
-                move |o| vec![num(o), text("r5@x.test")]
-            }),
+            Box::new(move |o| vec![num(o), text("r5@x.test")]),
         ),
         (
             tx::sql::DUE_INVITATIONS_IN_ORG.into(),
-            Box::new({
-                let num = num.clone();
-                move |o| {
-                    vec![
-                        num(o),
-                        Value::Integer(now.0),
-                        Value::Integer(now.1),
-                        Value::Integer(10),
-                    ]
-                }
+            Box::new(move |o| {
+                vec![
+                    num(o),
+                    Value::Integer(now.0),
+                    Value::Integer(now.1),
+                    Value::Integer(10),
+                ]
             }),
         ),
         (
@@ -2157,19 +2100,10 @@ fn lookups_cost_the_same_in_small_and_large_organizations() {
             tx::sql::LINKS.into(),
             Box::new(move |o| vec![text(o.as_str()), Value::Integer(10)]),
         ),
-        (
-            tx::sql::LAST_SEQ.into(),
-            Box::new({
-                let num = num.clone();
-                move |o| vec![num(o)]
-            }),
-        ),
+        (tx::sql::LAST_SEQ.into(), Box::new(move |o| vec![num(o)])),
         (
             tx::sql::EVENTS.into(),
-            Box::new({
-                let num = num.clone();
-                move |o| vec![num(o), Value::Integer(5), Value::Integer(10)]
-            }),
+            Box::new(move |o| vec![num(o), Value::Integer(5), Value::Integer(10)]),
         ),
         (
             tx::sql::OUTBOX_MESSAGE.into(),
@@ -2177,38 +2111,26 @@ fn lookups_cost_the_same_in_small_and_large_organizations() {
         ),
         (
             tx::sql::DUE_OUTBOX_IN_ORG.into(),
-            Box::new({
-                let num = num.clone();
-                move |o| {
-                    vec![
-                        num(o),
-                        Value::Integer(now.0),
-                        Value::Integer(now.1),
-                        Value::Integer(10),
-                    ]
-                }
+            Box::new(move |o| {
+                vec![
+                    num(o),
+                    Value::Integer(now.0),
+                    Value::Integer(now.1),
+                    Value::Integer(10),
+                ]
             }),
         ),
         (
             tx::sql::QUEUED_FOR_LINKED.into(),
-            Box::new({
-                let num = num.clone();
-                move |o| vec![num(o), text("inv_5")]
-            }),
+            Box::new(move |o| vec![num(o), text("inv_5")]),
         ),
         (
             tx::sql::QUEUED_FOR_UNLINKED.into(),
-            Box::new({
-                let num = num.clone();
-                move |o| vec![num(o), text("inv_gone_5")]
-            }),
+            Box::new(move |o| vec![num(o), text("inv_gone_5")]),
         ),
         (
             tx::sql::INVITATION_RID.into(),
-            Box::new({
-                let num = num.clone();
-                move |o| vec![num(o), text("inv_5")]
-            }),
+            Box::new(move |o| vec![num(o), text("inv_5")]),
         ),
         (
             tx::sql::SEATS.into(),
@@ -2227,10 +2149,7 @@ fn lookups_cost_the_same_in_small_and_large_organizations() {
         ),
         (
             tx::member_walk_sql(0, "active", true, false),
-            Box::new({
-                let num = num.clone();
-                move |o| vec![num(o), Value::Null, text("k1@x.test"), text("mem_1")]
-            }),
+            Box::new(move |o| vec![num(o), Value::Null, text("k1@x.test"), text("mem_1")]),
         ),
         (
             tx::member_walk_sql(2, "active", true, true),
@@ -2245,26 +2164,20 @@ fn lookups_cost_the_same_in_small_and_large_organizations() {
         ),
         (
             tx::invitation_walk_sql(Some("pending"), true),
-            Box::new({
-                let num = num.clone();
-                move |o| {
-                    let c = tx_split(t(5));
-                    vec![
-                        num(o),
-                        Value::Null,
-                        Value::Integer(c.0),
-                        Value::Integer(c.1),
-                        text("inv_5"),
-                    ]
-                }
+            Box::new(move |o| {
+                let c = tx_split(t(5));
+                vec![
+                    num(o),
+                    Value::Null,
+                    Value::Integer(c.0),
+                    Value::Integer(c.1),
+                    text("inv_5"),
+                ]
             }),
         ),
         (
             tx::invitation_walk_sql(None, false),
-            Box::new({
-                let num = num.clone();
-                move |o| vec![num(o), text("bat_0")]
-            }),
+            Box::new(move |o| vec![num(o), text("bat_0")]),
         ),
     ];
     let steps = |sql: &str, params: Vec<Value>| -> (i32, usize) {
@@ -3413,6 +3326,13 @@ fn migrations_0019_to_0021_number_the_organizations() {
         assert_eq!(first_columns(&conn, "events_seq")[0], "org_id");
         assert_eq!(first_columns(&conn, "outbox_due")[0], "org_id");
         assert_eq!(first_columns(&conn, "members_list")[0], "org_id");
+        let on_numbers = first_column(
+            &conn,
+            "SELECT m.name FROM sqlite_schema m, pragma_index_info(m.name) c
+             WHERE m.type = 'index' AND c.name = 'org'",
+        )
+        .expect("indexes");
+        assert!(on_numbers.is_empty(), "{on_numbers:?}");
     }
     let numbers = |conn: &Connection| -> Vec<String> {
         first_column(
