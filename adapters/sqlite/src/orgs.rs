@@ -11,8 +11,8 @@ use std::collections::BTreeSet;
 
 /// Every table that holds rows of an organization, children first (the
 /// outbox refers to invitations, `member_groups` to members; `org_keys`
-/// numbers the organization's invitations, messages and events, so it goes
-/// after them).
+/// numbers the organization's invitations, messages, events and members,
+/// so it goes after them).
 pub(crate) const ORG_TABLES: &[&str] = &[
     "outbox",
     "member_groups",
@@ -180,8 +180,9 @@ pub(crate) fn memberships_of(
 /// Deletes every row of an organization, in every table.
 pub(crate) fn purge(conn: &Connection, org: &OrgId) -> StoreResult<()> {
     for table in ORG_TABLES {
-        // Invitations, messages and events are indexed by the
-        // organization's number (migrations 0019 and 0020), not by its id.
+        // Invitations, messages and events are found by the organization's
+        // number (migrations 0019 and 0020); members still by its id
+        // (`members_id`, which `member_groups` refers to).
         let rows = if matches!(*table, "invitations" | "outbox" | "events") {
             "org = (SELECT org FROM org_keys WHERE org_id = ?1)"
         } else {

@@ -1943,7 +1943,7 @@ fn standing_of_many_keys_probes_the_unique_indexes() {
     let p = query_plan(
         &conn,
         crate::tx::sql::STANDING,
-        params![Value::Null, "[]", 0, 0, Value::Null],
+        params![Value::Null, "[]", 0, 0],
     );
     assert!(p.contains("members_live_contact"), "{p}");
     assert!(p.contains("invitations_open_recipient"), "{p}");

@@ -25,6 +25,7 @@ use std::collections::{BTreeSet, HashMap};
 
 /// The look-ups, by name (the tests check their plans and costs).
 pub(crate) mod sql {
+    /// An organization's number (migrations 0019 to 0021).
     pub(crate) const ORG_KEY: &str = "SELECT org FROM org_keys WHERE org_id = ?1";
     pub(crate) const ORGANIZATION: &str = "SELECT body FROM organizations WHERE org_id = ?1";
     pub(crate) const GROUP: &str = "SELECT body FROM groups WHERE org_id = ?1 AND group_id = ?2";
@@ -103,7 +104,7 @@ pub(crate) mod sql {
     /// is one parameter whatever the number of keys, so the statement is
     /// prepared once; the store still sends at most `STANDING_CHUNK` keys
     /// at a time.)
-    pub(crate) const STANDING: &str = "SELECT 0, m.contact_key, m.member_id FROM json_each(?2) AS k CROSS JOIN members AS m WHERE m.org = ?5 AND m.contact_key = k.value AND m.status <> 'removed' UNION ALL SELECT 1, i.recipient_key, i.invitation_id FROM json_each(?2) AS k CROSS JOIN invitations AS i WHERE i.org = ?5 AND i.recipient_key = k.value AND i.status IN ('staged', 'pending') AND (i.status = 'staged' OR i.expires_s IS NULL OR i.expires_s > ?3 OR (i.expires_s = ?3 AND i.expires_ns > ?4))";
+    pub(crate) const STANDING: &str = "SELECT 0, m.contact_key, m.member_id FROM json_each(?2) AS k CROSS JOIN members AS m WHERE m.org = ?1 AND m.contact_key = k.value AND m.status <> 'removed' UNION ALL SELECT 1, i.recipient_key, i.invitation_id FROM json_each(?2) AS k CROSS JOIN invitations AS i WHERE i.org = ?1 AND i.recipient_key = k.value AND i.status IN ('staged', 'pending') AND (i.status = 'staged' OR i.expires_s IS NULL OR i.expires_s > ?3 OR (i.expires_s = ?3 AND i.expires_ns > ?4))";
 
     /// One person's pending invitations bound to account `?1`, not
     /// expired at `(?2, ?3)`, in organization `?4` if not NULL, newest
@@ -207,11 +208,11 @@ pub(crate) struct SqliteTx<'a> {
     /// finds no row to update and is inserted.
     read_invitations: HashMap<(OrgId, InvitationId), StoredInvitation>,
     /// The number of each organization this transaction looked up in
-    /// `org_keys` (migrations 0019 and 0020): the per-organization indexes
-    /// of `invitations`, `outbox` and `events` begin with it. A number once given is never changed
-    /// or reused, so what was read stays right; one this transaction gives
-    /// is dropped with it if it rolls back, and `purge_organization`
-    /// forgets the one it deletes.
+    /// `org_keys` (migrations 0019 to 0021): the per-organization indexes
+    /// of `invitations`, `outbox`, `events` and `members` begin with it. A
+    /// number once given is never changed or reused, so what was read
+    /// stays right; one this transaction gives is dropped with it if it
+    /// rolls back, and `purge_organization` forgets the one it deletes.
     org_keys: RefCell<HashMap<String, i64>>,
 }
 
@@ -665,12 +666,9 @@ impl<'a> SqliteTx<'a> {
         self.write_outbox(row, rid)
     }
 
-    /// The rule a refused invitation write reports: as for members, the
-    /// secret is named first when an invitation breaks both the secret's
-    /// rule and the open recipient's, whichever index SQLite checked first.
     /// The number of `org` in `org_keys`, or `None` when no invitation,
-    /// message or event of it was ever written (a look-up bound to `NULL`
-    /// finds no row).
+    /// message, event or member of it was ever written (a look-up bound to
+    /// `NULL` finds no row).
     pub(crate) fn org_key(&self, org: &str) -> StoreResult<Option<i64>> {
         if let Some(key) = self.org_keys.borrow().get(org) {
             return Ok(Some(*key));
@@ -687,7 +685,7 @@ impl<'a> SqliteTx<'a> {
     }
 
     /// The number of `org` in `org_keys`, given now if it has none (a
-    /// write of one of its invitations, messages or events).
+    /// write of one of its invitations, messages, events or members).
     fn org_key_made(&self, org: &str) -> StoreResult<i64> {
         if let Some(key) = self.org_key(org)? {
             return Ok(key);
@@ -769,6 +767,9 @@ impl<'a> SqliteTx<'a> {
         Ok(Some(old_person))
     }
 
+    /// The rule a refused invitation write reports: as for members, the
+    /// secret is named first when an invitation breaks both the secret's
+    /// rule and the open recipient's, whichever index SQLite checked first.
     fn invitation_rule(&self, inv: &StoredInvitation, rule: UniqueRule) -> StoreResult<StoreError> {
         if rule == UniqueRule::InvitationOpenRecipient {
             if let Some(hash) = inv.lookup_hash() {
@@ -1846,7 +1847,7 @@ impl Transaction for SqliteTx<'_> {
         for chunk in keys.chunks(STANDING_CHUNK) {
             let list = serde_json::to_string(chunk).map_err(StoreError::other)?;
             let rows = stmt
-                .query_map(params![org.as_str(), list, now.0, now.1, key], |r| {
+                .query_map(params![key, list, now.0, now.1], |r| {
                     Ok((
                         r.get::<_, i64>(0)?,
                         r.get::<_, String>(1)?,
