@@ -9,28 +9,37 @@ use enlist::{Member, OrgId, Organization, OrganizationQuery, Page, StoreResult, 
 use rusqlite::{Connection, OptionalExtension, params};
 use std::collections::BTreeSet;
 
+/// How a table's rows name their organization: by its number (`org`,
+/// migrations 0019 to 0021, the column its indexes begin with) or by its
+/// id (`org_id`).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum OrgColumn {
+    Number,
+    Id,
+}
+
 /// Every table that holds rows of an organization, children first (the
 /// outbox refers to invitations, `member_groups` to members; `org_keys`
 /// numbers the organization's invitations, messages, events and members,
-/// so it goes after them).
-pub(crate) const ORG_TABLES: &[&str] = &[
-    "outbox",
-    "member_groups",
-    "people_groups",
-    "people_terms",
-    "members",
-    "invitations",
-    "counts",
-    "links",
-    "groups",
-    "events",
-    "email_settings",
-    "email_templates",
-    "batch_reports",
-    "org_domains",
-    "membership_requests",
-    "organizations",
-    "org_keys",
+/// so it goes after them), with the column a purge finds them by.
+pub(crate) const ORG_TABLES: &[(&str, OrgColumn)] = &[
+    ("outbox", OrgColumn::Number),
+    ("member_groups", OrgColumn::Id),
+    ("people_groups", OrgColumn::Id),
+    ("people_terms", OrgColumn::Id),
+    ("members", OrgColumn::Number),
+    ("invitations", OrgColumn::Number),
+    ("counts", OrgColumn::Id),
+    ("links", OrgColumn::Id),
+    ("groups", OrgColumn::Id),
+    ("events", OrgColumn::Number),
+    ("email_settings", OrgColumn::Id),
+    ("email_templates", OrgColumn::Id),
+    ("batch_reports", OrgColumn::Id),
+    ("org_domains", OrgColumn::Id),
+    ("membership_requests", OrgColumn::Id),
+    ("organizations", OrgColumn::Id),
+    ("org_keys", OrgColumn::Id),
 ];
 
 /// Writes an organization's row: its body and the columns read from it.
@@ -179,14 +188,10 @@ pub(crate) fn memberships_of(
 
 /// Deletes every row of an organization, in every table.
 pub(crate) fn purge(conn: &Connection, org: &OrgId) -> StoreResult<()> {
-    for table in ORG_TABLES {
-        // Invitations, messages and events are found by the organization's
-        // number (migrations 0019 and 0020); members still by its id
-        // (`members_id`, which `member_groups` refers to).
-        let rows = if matches!(*table, "invitations" | "outbox" | "events") {
-            "org = (SELECT org FROM org_keys WHERE org_id = ?1)"
-        } else {
-            "org_id = ?1"
+    for (table, column) in ORG_TABLES {
+        let rows = match column {
+            OrgColumn::Number => "org = (SELECT org FROM org_keys WHERE org_id = ?1)",
+            OrgColumn::Id => "org_id = ?1",
         };
         conn.prepare_cached(&format!("DELETE FROM {table} WHERE {rows}"))
             .and_then(|mut s| s.execute([org.as_str()]))
@@ -287,8 +292,17 @@ mod tests {
     fn the_purge_lists_every_table_with_org_id() {
         let store = SqliteStore::open_in_memory().unwrap();
         let conn = store.conn.lock("SqliteStore").unwrap();
-        let listed: BTreeSet<String> = ORG_TABLES.iter().map(|t| (*t).to_owned()).collect();
+        let listed: BTreeSet<String> = ORG_TABLES.iter().map(|t| t.0.to_owned()).collect();
         assert_eq!(tables_with_org_id(&conn), listed);
+        // A table whose rows hold the organization's number is purged by
+        // it (its indexes begin with it), `org_keys` by the id it numbers.
+        for (table, column) in ORG_TABLES {
+            let numbered = conn
+                .prepare(&format!("SELECT org FROM {table} LIMIT 0"))
+                .is_ok()
+                && *table != "org_keys";
+            assert_eq!(*column == OrgColumn::Number, numbered, "{table}");
+        }
     }
 
     /// After a purge no row of any table names the organization; the

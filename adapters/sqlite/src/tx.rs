@@ -670,8 +670,17 @@ impl<'a> SqliteTx<'a> {
     /// message, event or member of it was ever written (a look-up bound to
     /// `NULL` finds no row).
     pub(crate) fn org_key(&self, org: &str) -> StoreResult<Option<i64>> {
-        if let Some(key) = self.org_keys.borrow().get(org) {
-            return Ok(Some(*key));
+        {
+            let keys = self.org_keys.borrow();
+            // Nearly every transaction is of one organization, asked for
+            // its number several times an invitation: compared, not hashed.
+            let known = match keys.iter().next() {
+                Some((o, key)) if keys.len() == 1 && o == org => Some(*key),
+                _ => keys.get(org).copied(),
+            };
+            if known.is_some() {
+                return Ok(known);
+            }
         }
         let key: Option<i64> = self
             .conn
