@@ -9,13 +9,24 @@ set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+# One full run gains nothing from the incremental caches (about 6 GB under
+# target/debug/incremental); set CARGO_INCREMENTAL=1 to keep them.
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
+
+# Free disk where the build writes, printed at every step: a full run needs
+# several GB (see [profile.dev] in Cargo.toml), and a machine that runs out
+# fails in odd places (JNA unpacking the Kotlin tests' library, say).
+disk_free() {
+    mkdir -p target
+    df -Ph target | awk 'NR == 2 { print $4 " free on " $6 }'
+}
 
 step_started=0
 section() {
     local now
     now=$(date +%s)
     if [ "$step_started" -ne 0 ]; then
-        echo "    (done in $((now - step_started)) s)"
+        echo "    (done in $((now - step_started)) s; $(disk_free))"
     fi
     step_started=$now
     echo
@@ -23,6 +34,8 @@ section() {
     echo "== $*"
     echo "=================================================================="
 }
+
+echo "Disk: $(disk_free), $(du -sh target 2>/dev/null | cut -f1) in target/"
 
 section "Formatting: cargo fmt --all -- --check"
 cargo fmt --all -- --check
@@ -104,3 +117,4 @@ section "Kotlin / Swift bindings: scripts/test-uniffi.sh"
 scripts/test-uniffi.sh
 
 section "All checks passed"
+echo "Disk: $(disk_free), $(du -sh target 2>/dev/null | cut -f1) in target/"
