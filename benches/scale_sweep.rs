@@ -201,8 +201,8 @@ pub fn build(
             let mut msg = t_msg.clone();
             msg.id = MessageId::from(format!("msg_scale{i:08}").as_str());
             msg.invitation_id = inv_id_of(i);
-            tx.put_outbox_message(&msg).expect("message");
-            tx.append_event(&t_event).expect("event");
+            tx.put_outbox_message(msg.clone()).expect("message");
+            tx.append_event(t_event.clone()).expect("event");
         }
         tx.commit().expect("commit");
     }
@@ -223,7 +223,7 @@ pub fn build(
             tx.put_member(&m).expect("owner");
             let mut ev = t_event.clone();
             ev.org_id = o.id.clone();
-            tx.append_event(&ev).expect("event");
+            tx.append_event(ev.clone()).expect("event");
         }
         tx.commit().expect("commit");
     }

@@ -64,9 +64,9 @@ macro_rules! for_each_method {
             ) -> Vec<StoredInvitation>;
             read invite_link(org: &OrgId) -> Option<StoredInviteLink>;
             write put_invite_link(link: &StoredInviteLink) -> ();
-            write append_event(event: &Event) -> u64;
+            write append_event(event: Event) -> u64;
             read events(org: &OrgId, after: u64, limit: usize) -> Vec<Event>;
-            write put_outbox_message(msg: &OutboxMessage) -> ();
+            write put_outbox_message(msg: OutboxMessage) -> ();
             read outbox_message(id: &MessageId) -> Option<OutboxMessage>;
             read due_outbox(
                 org: Option<&OrgId>,
@@ -83,7 +83,7 @@ macro_rules! for_each_method {
             read email_templates(org: &OrgId) -> Vec<EmailTemplate>;
             write put_email_template(template: &EmailTemplate) -> ();
             write delete_email_template(org: &OrgId, locale: &str) -> bool;
-            write put_batch_report(report: &BatchReport) -> ();
+            write put_batch_report(report: BatchReport) -> ();
             read batch_report(org: &OrgId, batch: &BatchId) -> Option<BatchReport>;
             write delete_batch_reports_before(
                 org: &OrgId,

@@ -239,14 +239,18 @@ pub trait Transaction {
 
     // Events.
     /// Appends an event, assigning the next `seq` of its organization;
-    /// returns the seq.
-    fn append_event(&mut self, event: &Event) -> StoreResult<u64>;
+    /// returns the seq. The event is given, not lent: a store that keeps
+    /// values (the [`MemoryStore`](crate::MemoryStore)) moves it in rather
+    /// than copying it; one that writes rows reads it and drops it.
+    fn append_event(&mut self, event: Event) -> StoreResult<u64>;
     /// Events of an organization with `seq > after`, in order.
     fn events(&mut self, org: &OrgId, after: u64, limit: usize) -> StoreResult<Vec<Event>>;
 
     // Outbox.
-    /// Inserts or replaces a message.
-    fn put_outbox_message(&mut self, msg: &OutboxMessage) -> StoreResult<()>;
+    /// Inserts or replaces a message. Given, not lent, as
+    /// [`append_event`](Self::append_event)'s event: a caller that needs the
+    /// message afterwards keeps a clone.
+    fn put_outbox_message(&mut self, msg: OutboxMessage) -> StoreResult<()>;
     /// A message by id.
     fn outbox_message(&mut self, id: &MessageId) -> StoreResult<Option<OutboxMessage>>;
     /// Queued messages whose `next_attempt_at <= now`, earliest first,
@@ -293,7 +297,7 @@ pub trait Transaction {
         for mut m in self.queued_messages_for(org, invitation)? {
             m.status = crate::outbox::OutboxStatus::Superseded;
             m.redact();
-            self.put_outbox_message(&m)?;
+            self.put_outbox_message(m.clone())?;
         }
         Ok(())
     }
@@ -317,7 +321,8 @@ pub trait Transaction {
 
     // Batch reports.
     /// Inserts or replaces the report of `(report.org_id, report.batch_id)`.
-    fn put_batch_report(&mut self, report: &BatchReport) -> StoreResult<()>;
+    /// Given, not lent, as [`append_event`](Self::append_event)'s event.
+    fn put_batch_report(&mut self, report: BatchReport) -> StoreResult<()>;
     /// The report kept for one batch of an organization (a batch id of
     /// another organization is `None`).
     fn batch_report(&mut self, org: &OrgId, batch: &BatchId) -> StoreResult<Option<BatchReport>>;
@@ -591,7 +596,7 @@ pub fn claim_outbox_by_reading<T: Transaction + ?Sized>(
     let mut out = Vec::with_capacity(due.len());
     for mut m in due {
         m.next_attempt_at = until;
-        tx.put_outbox_message(&m)?;
+        tx.put_outbox_message(m.clone())?;
         out.push(m);
     }
     Ok(out)

@@ -2979,7 +2979,8 @@ impl Transaction for PgTx<'_> {
 
     // ----- events ---------------------------------------------------------------
 
-    fn append_event(&mut self, event: &Event) -> StoreResult<u64> {
+    fn append_event(&mut self, event: Event) -> StoreResult<u64> {
+        let event = &event;
         self.alive()?;
         key_text("org_id", event.org_id.as_str())?;
         self.write_lock(&event.org_id)?;
@@ -3077,7 +3078,8 @@ impl Transaction for PgTx<'_> {
 
     // ----- the outbox -----------------------------------------------------------
 
-    fn put_outbox_message(&mut self, msg: &OutboxMessage) -> StoreResult<()> {
+    fn put_outbox_message(&mut self, msg: OutboxMessage) -> StoreResult<()> {
+        let msg = &msg;
         self.alive()?;
         key_text("org_id", msg.org_id.as_str())?;
         let id = key_text("message id", msg.id.as_str())?.to_owned();
@@ -3332,7 +3334,8 @@ impl Transaction for PgTx<'_> {
 
     // ----- batch reports ----------------------------------------------------------
 
-    fn put_batch_report(&mut self, report: &enlist::BatchReport) -> StoreResult<()> {
+    fn put_batch_report(&mut self, report: enlist::BatchReport) -> StoreResult<()> {
+        let report = &report;
         let o = key_text("org_id", report.org_id.as_str())?;
         let id = key_text("batch_id", report.batch_id.as_str())?;
         self.write_lock(&report.org_id)?;
@@ -3918,7 +3921,7 @@ impl Transaction for PgTx<'_> {
         for r in &rows {
             let mut m: OutboxMessage = body(r, 0, "outbox message")?;
             m.next_attempt_at = until;
-            self.put_outbox_message(&m)?;
+            self.put_outbox_message(m.clone())?;
             out.push(m);
         }
         Ok(out)

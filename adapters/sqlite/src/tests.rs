@@ -182,8 +182,8 @@ fn populate(store: &SqliteStore) -> OrgId {
     inv.secret_hash = Some(hash(1));
     inv.expires_at = Some(t(100));
     tx.put_invitation(&inv).expect("put");
-    tx.append_event(&event(&org, 1)).expect("append");
-    tx.put_outbox_message(&message(&org, "msg_1", "inv_1", 5))
+    tx.append_event(event(&org, 1)).expect("append");
+    tx.put_outbox_message(message(&org, "msg_1", "inv_1", 5))
         .expect("put");
     tx.put_invite_link(&link(&org)).expect("put");
     tx.commit().expect("commit");
@@ -510,7 +510,7 @@ fn reopening_a_file_finds_everything_and_changes_nothing() {
     assert_eq!(after, before);
     assert_eq!(after.1[0].member_count, 5);
     // The sequence continues where it was.
-    assert_eq!(tx.append_event(&event(&org, 2)).expect("append"), 2);
+    assert_eq!(tx.append_event(event(&org, 2)).expect("append"), 2);
 }
 
 #[test]
@@ -788,16 +788,16 @@ fn rollback_on_drop_restores_rows_indexes_and_counters() {
         tx.delete_group(&org, &GroupId::from("grp_a"))
             .expect("delete");
         tx.put_group(&group(&org, "grp_c")).expect("put");
-        assert_eq!(tx.append_event(&event(&org, 2)).expect("append"), 2);
+        assert_eq!(tx.append_event(event(&org, 2)).expect("append"), 2);
         let mut msg = message(&org, "msg_1", "inv_1", 5);
         msg.status = OutboxStatus::Superseded;
-        tx.put_outbox_message(&msg).expect("put");
-        tx.put_outbox_message(&message(&other, "msg_2", "inv_9", 1))
+        tx.put_outbox_message(msg.clone()).expect("put");
+        tx.put_outbox_message(message(&other, "msg_2", "inv_9", 1))
             .expect("put");
         tx.put_organization(&organization(&other)).expect("put");
         tx.put_member(&member(&other, "mem_0", "p0@x.test"))
             .expect("put");
-        tx.append_event(&event(&other, 1)).expect("append");
+        tx.append_event(event(&other, 1)).expect("append");
 
         // The transaction sees its own writes.
         assert_eq!(tx.count_active_with_role(&org, "owner").expect("count"), 1);
@@ -1681,16 +1681,16 @@ fn event_seqs_continue_per_org_across_interleaved_appends() {
     let mut tx = begin(&store);
     let seqs: Vec<u64> = [&o1, &o2, &o1, &o2, &o1]
         .iter()
-        .map(|o| tx.append_event(&event(o, 0)).expect("append"))
+        .map(|o| tx.append_event(event(o, 0)).expect("append"))
         .collect();
     assert_eq!(seqs, [1, 1, 2, 2, 3]);
     tx.commit().expect("commit");
     let mut tx = begin(&store);
-    assert_eq!(tx.append_event(&event(&o2, 0)).expect("append"), 3);
-    assert_eq!(tx.append_event(&event(&o1, 0)).expect("append"), 4);
+    assert_eq!(tx.append_event(event(&o2, 0)).expect("append"), 3);
+    assert_eq!(tx.append_event(event(&o1, 0)).expect("append"), 4);
     drop(tx);
     let mut tx = begin(&store);
-    assert_eq!(tx.append_event(&event(&o1, 0)).expect("append"), 4);
+    assert_eq!(tx.append_event(event(&o1, 0)).expect("append"), 4);
     let stored: Vec<u64> = tx
         .events(&o1, 0, 100)
         .expect("events")
@@ -1720,16 +1720,16 @@ fn queued_messages_are_found_linked_or_not() {
     };
     let mut tx = begin(&store);
     // As the engine does: the email first, then its new invitation.
-    tx.put_outbox_message(&msg(&o1, "msg_a", "inv_a", 1))
+    tx.put_outbox_message(msg(&o1, "msg_a", "inv_a", 1))
         .expect("put");
     tx.put_invitation(&invitation(&o1, "inv_a", "a@x.test"))
         .expect("put");
     // A message whose invitation is not stored, and one not queued.
-    tx.put_outbox_message(&msg(&o1, "msg_b", "inv_b", 5))
+    tx.put_outbox_message(msg(&o1, "msg_b", "inv_b", 5))
         .expect("put");
     let mut sent = msg(&o1, "msg_c", "inv_a", 0);
     sent.status = OutboxStatus::Sent;
-    tx.put_outbox_message(&sent).expect("put");
+    tx.put_outbox_message(sent.clone()).expect("put");
     // Read before commit: written first, so visible.
     assert_eq!(
         tx.outbox_message(&MessageId::from("msg_b"))
@@ -1759,11 +1759,11 @@ fn queued_messages_are_found_linked_or_not() {
     // An update of a stored invitation links its new message too (to its
     // own rid, whatever row was inserted last).
     let mut tx = begin(&store);
-    tx.put_outbox_message(&msg(&o1, "msg_h", "inv_a", 2))
+    tx.put_outbox_message(msg(&o1, "msg_h", "inv_a", 2))
         .expect("put");
     for n in 0..5 {
         // The last row inserted is an event with rowid 5; inv_a's is 1.
-        tx.append_event(&event(&o1, n)).expect("append");
+        tx.append_event(event(&o1, n)).expect("append");
     }
     let mut resent = invitation(&o1, "inv_a", "a@x.test");
     resent.send_count = 2;
@@ -1789,7 +1789,7 @@ fn queued_messages_are_found_linked_or_not() {
     );
     let mut superseded = msg(&o1, "msg_h", "inv_a", 2);
     superseded.status = OutboxStatus::Superseded;
-    tx.put_outbox_message(&superseded).expect("put");
+    tx.put_outbox_message(superseded.clone()).expect("put");
     assert_eq!(
         ids(tx.queued_messages_for(&o1, &iid("inv_a")).expect("q")),
         ["msg_a"]
@@ -1802,9 +1802,9 @@ fn queued_messages_are_found_linked_or_not() {
     // one is linked, and the two come out in order (created, then id).
     tx.put_invitation(&invitation(&o1, "inv_b", "b@x.test"))
         .expect("put");
-    tx.put_outbox_message(&msg(&o1, "msg_d", "inv_b", 3))
+    tx.put_outbox_message(msg(&o1, "msg_d", "inv_b", 3))
         .expect("put");
-    tx.put_outbox_message(&msg(&o1, "msg_0", "inv_b", 5))
+    tx.put_outbox_message(msg(&o1, "msg_0", "inv_b", 5))
         .expect("put");
     assert_eq!(
         ids(tx.queued_messages_for(&o1, &iid("inv_b")).expect("q")),
@@ -1813,7 +1813,7 @@ fn queued_messages_are_found_linked_or_not() {
     // Another organization's invitation with the same id is another one.
     tx.put_invitation(&invitation(&o2, "inv_a", "a@x.test"))
         .expect("put");
-    tx.put_outbox_message(&msg(&o2, "msg_e", "inv_a", 1))
+    tx.put_outbox_message(msg(&o2, "msg_e", "inv_a", 1))
         .expect("put");
     assert_eq!(
         ids(tx.queued_messages_for(&o1, &iid("inv_a")).expect("q")),
@@ -1824,7 +1824,7 @@ fn queued_messages_are_found_linked_or_not() {
         ["msg_e"]
     );
     // A message moved to another invitation leaves the first one.
-    tx.put_outbox_message(&msg(&o1, "msg_a", "inv_b", 4))
+    tx.put_outbox_message(msg(&o1, "msg_a", "inv_b", 4))
         .expect("put");
     assert!(
         tx.queued_messages_for(&o1, &iid("inv_a"))
@@ -1839,7 +1839,7 @@ fn queued_messages_are_found_linked_or_not() {
     // A deferred message is rolled back with its transaction; one put twice
     // before its invitation keeps its last version.
     let mut tx = begin(&store);
-    tx.put_outbox_message(&msg(&o1, "msg_f", "inv_f", 1))
+    tx.put_outbox_message(msg(&o1, "msg_f", "inv_f", 1))
         .expect("put");
     drop(tx);
     let mut tx = begin(&store);
@@ -1848,9 +1848,9 @@ fn queued_messages_are_found_linked_or_not() {
             .expect("read")
             .is_none()
     );
-    tx.put_outbox_message(&msg(&o1, "msg_g", "inv_g", 1))
+    tx.put_outbox_message(msg(&o1, "msg_g", "inv_g", 1))
         .expect("put");
-    tx.put_outbox_message(&msg(&o1, "msg_g", "inv_g", 2))
+    tx.put_outbox_message(msg(&o1, "msg_g", "inv_g", 2))
         .expect("put");
     tx.put_invitation(&invitation(&o1, "inv_g", "g@x.test"))
         .expect("put");
@@ -1995,21 +1995,21 @@ fn fill(store: &SqliteStore, org: &OrgId, n: u32) {
         inv.expires_at = Some(t(i64::from(i)));
         inv.batch_id = BatchId::from(format!("bat_{}", i / 100));
         tx.put_invitation(&inv).expect("put");
-        tx.append_event(&event(org, i)).expect("append");
+        tx.append_event(event(org, i)).expect("append");
         let msg = message(
             org,
             &format!("msg_{org}_{i}"),
             &format!("inv_{i}"),
             i64::from(i),
         );
-        tx.put_outbox_message(&msg).expect("put");
+        tx.put_outbox_message(msg.clone()).expect("put");
         let lost = message(
             org,
             &format!("msg_{org}_{i}_lost"),
             &format!("inv_gone_{i}"),
             i64::from(i),
         );
-        tx.put_outbox_message(&lost).expect("put");
+        tx.put_outbox_message(lost.clone()).expect("put");
     }
     tx.commit().expect("commit");
 }
@@ -3013,9 +3013,9 @@ fn migration_0007_feeds_existing_events_and_never_reuses_a_position() {
     {
         let store = SqliteStore::open(&path).expect("open");
         let mut tx = begin(&store);
-        tx.append_event(&enlist::testing::entities::event(&org, 1))
+        tx.append_event(enlist::testing::entities::event(&org, 1))
             .expect("append");
-        tx.append_event(&enlist::testing::entities::event(&org, 2))
+        tx.append_event(enlist::testing::entities::event(&org, 2))
             .expect("append");
         tx.commit().expect("commit");
         let conn = store.conn.lock("SqliteStore").expect("lock");
@@ -3027,7 +3027,7 @@ fn migration_0007_feeds_existing_events_and_never_reuses_a_position() {
     let old = tx.event_feed(None, &kinds, 10).expect("feed");
     assert_eq!(old.len(), 2, "the kinds were filled in");
     assert_eq!(old[1].cursor, "2");
-    tx.append_event(&enlist::testing::entities::event(&org, 3))
+    tx.append_event(enlist::testing::entities::event(&org, 3))
         .expect("append");
     tx.commit().expect("commit");
     // The newest event deleted (an organization purged): its position is
@@ -3038,7 +3038,7 @@ fn migration_0007_feeds_existing_events_and_never_reuses_a_position() {
             .expect("delete");
     }
     let mut tx = begin(&store);
-    tx.append_event(&enlist::testing::entities::event(&org_id(2), 4))
+    tx.append_event(enlist::testing::entities::event(&org_id(2), 4))
         .expect("append");
     tx.commit().expect("commit");
     let mut tx = begin(&store);
@@ -3098,35 +3098,35 @@ fn superseding_by_rid_stores_what_the_trait_default_stores() {
     let fill = |store: &SqliteStore| {
         let mut tx = begin(store);
         // Before the invitation: not linked to its rid.
-        tx.put_outbox_message(&message(&o, "msg_early", "inv_a", 3))
+        tx.put_outbox_message(message(&o, "msg_early", "inv_a", 3))
             .expect("put");
         tx.commit().expect("commit");
         let mut tx = begin(store);
-        tx.put_outbox_message(&message(&o, "msg_a", "inv_a", 1))
+        tx.put_outbox_message(message(&o, "msg_a", "inv_a", 1))
             .expect("put");
         tx.put_invitation(&invitation(&o, "inv_a", "a@x.test"))
             .expect("put");
         let mut html = message(&o, "msg_html", "inv_a", 2);
         html.email.text_body = "Join: https://x.test/accept".into();
         html.email.html_body = Some("<a href=\"https://x.test/accept\">join</a>".into());
-        tx.put_outbox_message(&html).expect("put");
+        tx.put_outbox_message(html.clone()).expect("put");
         // Drafts (no rendered bodies): one with its link, which SQLite
         // redacts in the stored text, and one without (left as it is).
         let mut draft = message(&o, "msg_draft", "inv_a", 4);
         draft.email.text_body = String::new();
         draft.email.personal_message = Some("Quote \" and \\ and \u{e9}\n".into());
-        tx.put_outbox_message(&draft).expect("put");
+        tx.put_outbox_message(draft.clone()).expect("put");
         let mut no_link = message(&o, "msg_no_link", "inv_a", 5);
         no_link.email.text_body = String::new();
         no_link.email.accept_url = String::new();
-        tx.put_outbox_message(&no_link).expect("put");
-        tx.put_outbox_message(&message(&o, "msg_other", "inv_b", 1))
+        tx.put_outbox_message(no_link.clone()).expect("put");
+        tx.put_outbox_message(message(&o, "msg_other", "inv_b", 1))
             .expect("put");
         tx.put_invitation(&invitation(&o, "inv_b", "b@x.test"))
             .expect("put");
         let mut sent = message(&o, "msg_sent", "inv_a", 0);
         sent.status = OutboxStatus::Sent;
-        tx.put_outbox_message(&sent).expect("put");
+        tx.put_outbox_message(sent.clone()).expect("put");
         tx.commit().expect("commit");
     };
     let dump = |store: &SqliteStore| -> Vec<Vec<Value>> {
@@ -3156,7 +3156,7 @@ fn superseding_by_rid_stores_what_the_trait_default_stores() {
     for mut m in queued {
         m.status = OutboxStatus::Superseded;
         m.redact();
-        tx.put_outbox_message(&m).expect("put");
+        tx.put_outbox_message(m.clone()).expect("put");
     }
     tx.commit().expect("commit");
     let rows = dump(&by_rid);
@@ -3321,7 +3321,7 @@ fn migrations_0019_to_0021_number_the_organizations() {
         // An organization with an event and nothing else, and one with a
         // member and nothing else.
         let mut tx = begin(&store);
-        tx.append_event(&event(&d, 0)).expect("append");
+        tx.append_event(event(&d, 0)).expect("append");
         tx.put_member(&member(&e, "mem_e", "e@x.test"))
             .expect("put");
         tx.commit().expect("commit");

@@ -1477,7 +1477,8 @@ impl Transaction for SqliteTx<'_> {
         }
     }
 
-    fn append_event(&mut self, event: &Event) -> StoreResult<u64> {
+    fn append_event(&mut self, event: Event) -> StoreResult<u64> {
+        let event = &event;
         let org = self.org_key_made(event.org_id.as_str())?;
         let last = match self.last_seq.get(&event.org_id) {
             Some(&last) => last,
@@ -1585,7 +1586,8 @@ impl Transaction for SqliteTx<'_> {
         )
     }
 
-    fn put_outbox_message(&mut self, msg: &OutboxMessage) -> StoreResult<()> {
+    fn put_outbox_message(&mut self, msg: OutboxMessage) -> StoreResult<()> {
+        let msg = &msg;
         let row = OutboxRow::of(msg)?;
         // This put replaces a deferred one of the same message.
         self.deferred.retain(|r| r.message_id != row.message_id);
@@ -1794,7 +1796,8 @@ impl Transaction for SqliteTx<'_> {
         Ok(n > 0)
     }
 
-    fn put_batch_report(&mut self, report: &enlist::BatchReport) -> StoreResult<()> {
+    fn put_batch_report(&mut self, report: enlist::BatchReport) -> StoreResult<()> {
+        let report = &report;
         let (secs, nanos) = split(report.created_at);
         self.exec(
             "INSERT INTO batch_reports (org_id, batch_id, created_s, created_ns, body)

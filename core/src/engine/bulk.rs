@@ -572,7 +572,7 @@ impl Enlist {
             let report = cx.bulk_rows(&o, &auth, actor, &sel)?;
             if report.applied {
                 cx.tx
-                    .put_batch_report(&report.to_batch_report(org, actor, cx.now))?;
+                    .put_batch_report(report.to_batch_report(org, actor, cx.now))?;
                 Ok(report)
             } else {
                 refused = Some(report);
@@ -586,7 +586,7 @@ impl Enlist {
                 // report can be fetched again by batch id.
                 self.run("bulk_action.report", |cx| {
                     let kept = report.to_batch_report(org, actor, cx.now);
-                    Ok(cx.tx.put_batch_report(&kept)?)
+                    Ok(cx.tx.put_batch_report(kept)?)
                 })?;
                 Ok(report)
             }

@@ -268,7 +268,7 @@ impl Enlist {
                 sent_at: None,
                 draft: None,
             };
-            cx.tx.put_outbox_message(&msg)?;
+            cx.tx.put_outbox_message(msg.clone())?;
             cx.event(
                 org,
                 actor,
@@ -769,7 +769,7 @@ impl Ctx<'_> {
         {
             m.status = OutboxStatus::Superseded;
             m.redact();
-            self.tx.put_outbox_message(&m)?;
+            self.tx.put_outbox_message(m)?;
         }
         Ok(())
     }

@@ -23,7 +23,11 @@ use crate::secret::{
     CodeHasher, Secret, SecretHash, new_access_code, new_invitation_token, new_token,
 };
 use serde::{Deserialize, Serialize};
-use std::collections::{HashMap, HashSet};
+// The batch's own sets (recipients seen, grants checked): foldhash, as the
+// paste's parser uses; a batch's size is bounded by the policy before any
+// key is hashed.
+type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+type HashSet<K> = std::collections::HashSet<K, foldhash::fast::RandomState>;
 
 /// Who to invite.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -951,7 +955,7 @@ pub(crate) fn prepare_batch(policy: &crate::Policy, req: &InviteRequest) -> Resu
         .as_deref()
         .map(|lt| clean_label("license_type", lt))
         .transpose()?;
-    let mut seen: HashMap<String, usize> = HashMap::new();
+    let mut seen: HashMap<String, usize> = HashMap::default();
     let mut rows = Vec::new();
     let size = match &req.recipients {
         Recipients::FormField(text) | Recipients::Paste(text) => {
@@ -977,6 +981,9 @@ pub(crate) fn prepare_batch(policy: &crate::Policy, req: &InviteRequest) -> Resu
             tests::note_parse();
             size.entries = crate::email::count_entries(text) as u64;
             size.check(policy)?;
+            // Bounded by the policy just above.
+            seen.reserve(size.entries as usize);
+            rows.reserve(size.entries as usize);
             for (index, e) in parse_recipients(text).entries.into_iter().enumerate() {
                 let input = e.text.into_owned();
                 let recipient = match e.outcome {
@@ -1012,6 +1019,8 @@ pub(crate) fn prepare_batch(policy: &crate::Policy, req: &InviteRequest) -> Resu
                 entries: list.len() as u64,
             };
             size.check(policy)?;
+            seen.reserve(list.len());
+            rows.reserve(list.len());
             #[cfg(test)]
             tests::note_parse();
             // Every field of every row bounded before any row is read, and
@@ -1665,9 +1674,9 @@ impl Ctx<'_> {
         // Batch-wide settings, checked once per distinct combination.
         // Groups are resolved here and authorized by `authorize_invite`,
         // which knows the policy's group-owner and member paths.
-        let mut known_groups: HashSet<crate::id::GroupId> = HashSet::new();
+        let mut known_groups = std::collections::HashSet::new();
         let default_groups = self.invite_grants_cached(&o.id, &req.groups, &mut known_groups)?;
-        let mut authorized: HashSet<(String, MemberKind, Vec<GroupGrant>)> = HashSet::new();
+        let mut authorized: HashSet<(String, MemberKind, Vec<GroupGrant>)> = HashSet::default();
         let mut out = Vec::with_capacity(batch.rows.len());
         let mut rejected = Vec::new();
         // The batch's own lifetime must lie within the policy's bounds:
@@ -1765,7 +1774,7 @@ impl Ctx<'_> {
         &mut self,
         org: &OrgId,
         grants: &[GroupGrant],
-        known: &mut HashSet<crate::id::GroupId>,
+        known: &mut std::collections::HashSet<crate::id::GroupId>,
     ) -> Result<Vec<GroupGrant>> {
         let mut out: Vec<GroupGrant> = Vec::with_capacity(grants.len());
         for g in grants {
@@ -1926,7 +1935,7 @@ impl Ctx<'_> {
         }
         if reserve {
             if plan.due.is_none() {
-                let mut due: HashMap<String, u64> = HashMap::new();
+                let mut due: HashMap<String, u64> = HashMap::default();
                 // The same read, and the same cap, as `check_seat`'s release.
                 for inv in self.tx.due_invitations(Some(&o.id), self.now, 1000)? {
                     *due.entry(inv.license_type.clone()).or_default() += 1;
@@ -2292,8 +2301,9 @@ impl Ctx<'_> {
                     sent_at: None,
                     draft: Some(std::sync::Arc::new(draft)),
                 };
-                self.tx.put_outbox_message(&msg)?;
-                Ok((token, Some(msg.id)))
+                let id = msg.id.clone();
+                self.tx.put_outbox_message(msg)?;
+                Ok((token, Some(id)))
             }
         }
     }

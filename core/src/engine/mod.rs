@@ -683,7 +683,7 @@ impl Ctx<'_> {
     /// fails the command and nothing is committed), and the change is kept
     /// for the after-hooks, which run once the transaction committed.
     pub(crate) fn event(&mut self, org: &OrgId, actor: &Actor, kind: EventKind) -> Result<()> {
-        let mut event = Event {
+        let event = Event {
             org_id: org.clone(),
             seq: 0,
             at: self.now,
@@ -694,7 +694,7 @@ impl Ctx<'_> {
             .hooks
             .filter(|_| crate::hooks::HookChange::is_hooked(&event.kind))
         else {
-            self.tx.append_event(&event)?;
+            self.tx.append_event(event)?;
             return Ok(());
         };
         let mut change = self.hook_change(&event, None)?;
@@ -711,8 +711,7 @@ impl Ctx<'_> {
                 return Err(e);
             }
         }
-        event.seq = self.tx.append_event(&event)?;
-        change.seq = event.seq;
+        change.seq = self.tx.append_event(event)?;
         self.changes.push(change);
         Ok(())
     }

@@ -101,7 +101,7 @@ impl Enlist {
                 return Ok(None);
             }
             m.next_attempt_at = until;
-            cx.tx.put_outbox_message(&m)?;
+            cx.tx.put_outbox_message(m.clone())?;
             Ok(Some(m))
         })
     }
@@ -141,7 +141,7 @@ impl Enlist {
             m.sent_at = Some(cx.now);
             m.last_error = None;
             m.redact();
-            cx.tx.put_outbox_message(&m)?;
+            cx.tx.put_outbox_message(m.clone())?;
             cx.event(
                 &m.org_id,
                 &Actor::System,
@@ -193,7 +193,7 @@ impl Enlist {
                     .unsigned_abs();
                 m.next_attempt_at = super::time_after(cx.now, delay, "retry.delay")?;
             }
-            cx.tx.put_outbox_message(&m)?;
+            cx.tx.put_outbox_message(m.clone())?;
             cx.event(
                 &m.org_id,
                 &Actor::System,
@@ -418,9 +418,10 @@ impl Enlist {
             let issued = cx.resend(org, actor, &dead.invitation_id)?;
             dead.status = OutboxStatus::Superseded;
             dead.redact();
-            cx.tx.put_outbox_message(&dead)?;
+            let invitation_id = dead.invitation_id.clone();
+            cx.tx.put_outbox_message(dead)?;
             issued.message_id.ok_or_else(|| Error::Conflict {
-                reason: format!("invitation {} has no email to send", dead.invitation_id),
+                reason: format!("invitation {invitation_id} has no email to send"),
             })
         })
     }

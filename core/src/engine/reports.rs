@@ -191,7 +191,7 @@ impl Ctx<'_> {
                     actor.clone(),
                 );
                 rows.into_iter().for_each(|r| kept.push(r));
-                self.tx.put_batch_report(&kept)?;
+                self.tx.put_batch_report(kept)?;
             }
             KeepReport::Import {
                 report_id,
@@ -219,7 +219,7 @@ impl Ctx<'_> {
                 };
                 rows.into_iter().for_each(|r| kept.push(r));
                 kept.rows.sort_by_key(|r| r.line);
-                self.tx.put_batch_report(&kept)?;
+                self.tx.put_batch_report(kept)?;
             }
             KeepReport::Full => {}
         }
@@ -258,7 +258,7 @@ impl Ctx<'_> {
             };
             kept.push(row);
         }
-        self.tx.put_batch_report(&kept)?;
+        self.tx.put_batch_report(kept)?;
         Ok(())
     }
 
@@ -414,7 +414,7 @@ impl Enlist {
                 actor.clone(),
             );
             preamble.iter().cloned().for_each(|row| r.push(row));
-            cx.tx.put_batch_report(&r)?;
+            cx.tx.put_batch_report(r)?;
             Ok(id)
         })
     }
@@ -437,7 +437,7 @@ impl Enlist {
                 );
             }
             r.rows.sort_by_key(|row| row.line);
-            cx.tx.put_batch_report(&r)?;
+            cx.tx.put_batch_report(r)?;
             Ok(())
         })
     }

@@ -642,13 +642,9 @@ impl State {
     /// The shard of `org`, created if missing. Writers call
     /// [`MemoryTx::ensure_org`] first so that the creation is undone.
     pub(super) fn org_mut(&mut self, org: &OrgId) -> &mut OrgData {
-        if !self.orgs.contains_key(org) {
-            self.orgs.insert(org.clone(), OrgData::default());
-        }
-        match self.orgs.get_mut(org) {
-            Some(data) => data,
-            None => unreachable!("inserted above"),
-        }
+        // One probe: the id is shared text, so the key given to `entry`
+        // costs a count, not a copy.
+        self.orgs.entry(org.clone()).or_default()
     }
 
     /// Sets (or removes) a member, keeping its indexes; returns the previous

@@ -241,8 +241,8 @@ fn populated() -> (MemoryStore, OrgId) {
     inv.secret_hash = Some(hash(1));
     inv.expires_at = Some(t(100));
     tx.put_invitation(&inv).expect("put");
-    tx.append_event(&event(&org, 1)).expect("append");
-    tx.put_outbox_message(&message(&org, "msg_1", "inv_1", 5))
+    tx.append_event(event(&org, 1)).expect("append");
+    tx.put_outbox_message(message(&org, "msg_1", "inv_1", 5))
         .expect("put");
     let link = InviteLink {
         org_id: org.clone(),
@@ -353,16 +353,16 @@ fn rollback_on_drop_restores_data_indexes_and_counters() {
         tx.delete_group(&org, &GroupId("grp_a".into()))
             .expect("delete");
         tx.put_group(&group(&org, "grp_c")).expect("put");
-        assert_eq!(tx.append_event(&event(&org, 2)).expect("append"), 2);
+        assert_eq!(tx.append_event(event(&org, 2)).expect("append"), 2);
         let mut msg = message(&org, "msg_1", "inv_1", 5);
         msg.status = OutboxStatus::Superseded;
-        tx.put_outbox_message(&msg).expect("put");
-        tx.put_outbox_message(&message(&other, "msg_2", "inv_9", 1))
+        tx.put_outbox_message(msg.clone()).expect("put");
+        tx.put_outbox_message(message(&other, "msg_2", "inv_9", 1))
             .expect("put");
         tx.put_organization(&organization(&other)).expect("put");
         tx.put_member(&member(&other, "mem_0", "p0@x.test"))
             .expect("put");
-        tx.append_event(&event(&other, 1)).expect("append");
+        tx.append_event(event(&other, 1)).expect("append");
 
         // The transaction sees its own writes.
         assert_eq!(tx.count_active_with_role(&org, "owner").expect("count"), 1);
@@ -673,7 +673,7 @@ fn scale_million_members_and_invitations() {
                 .expect("put");
             tx.seat_count(&org, "standard").expect("count");
             tx.count_active_with_role(&org, "owner").expect("count");
-            tx.append_event(&event(&org, i)).expect("append");
+            tx.append_event(event(&org, i)).expect("append");
             if i % 2 == 0 {
                 tx.commit().expect("commit");
             }
@@ -723,12 +723,12 @@ fn superseding_in_place_equals_writing_copies_and_rolls_back() {
         let mut html = message(&org, "msg_2", "inv_1", 9);
         html.email.text_body = "open https://x.test/accept now".to_owned();
         html.email.html_body = Some("<a href=\"https://x.test/accept\">join</a>".to_owned());
-        tx.put_outbox_message(&html).expect("put");
-        tx.put_outbox_message(&message(&org, "msg_3", "inv_2", 7))
+        tx.put_outbox_message(html.clone()).expect("put");
+        tx.put_outbox_message(message(&org, "msg_3", "inv_2", 7))
             .expect("put");
         let mut failed = message(&org, "msg_4", "inv_1", 3);
         failed.status = OutboxStatus::Failed;
-        tx.put_outbox_message(&failed).expect("put");
+        tx.put_outbox_message(failed.clone()).expect("put");
         tx.commit().expect("commit");
         (store, org)
     };
@@ -738,7 +738,7 @@ fn superseding_in_place_equals_writing_copies_and_rolls_back() {
     for mut m in tx.queued_messages_for(&org, &inv).expect("queued") {
         m.status = OutboxStatus::Superseded;
         m.redact();
-        tx.put_outbox_message(&m).expect("put");
+        tx.put_outbox_message(m.clone()).expect("put");
     }
     tx.commit().expect("commit");
 
@@ -845,7 +845,7 @@ fn due_lists_across_organizations_equal_the_sort_of_all() {
         for i in 0..next(9) {
             let id = format!("msg_{}{:02}{n:02}", next(10), i);
             let at = i64::try_from(next(6)).expect("small") * 10;
-            tx.put_outbox_message(&message(org, &id, "inv_x", at))
+            tx.put_outbox_message(message(org, &id, "inv_x", at))
                 .expect("msg");
             messages.push((t(at), MessageId::from(id)));
         }

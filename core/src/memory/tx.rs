@@ -474,15 +474,15 @@ impl Transaction for MemoryTx<'_> {
         }
     }
 
-    fn append_event(&mut self, event: &Event) -> StoreResult<u64> {
+    fn append_event(&mut self, mut event: Event) -> StoreResult<u64> {
         self.ensure_org(&event.org_id);
-        let events = &mut self.state.org_mut(&event.org_id).events;
+        let org = event.org_id.clone();
+        let events = &mut self.state.org_mut(&org).events;
         let seq = as_u64(events.len()).saturating_add(1);
-        let mut stored = event.clone();
-        stored.seq = seq;
-        events.push(stored);
-        self.state.feed.push((event.org_id.clone(), seq));
-        self.undo.push(Undo::Event(event.org_id.clone()));
+        event.seq = seq;
+        events.push(event);
+        self.state.feed.push((org.clone(), seq));
+        self.undo.push(Undo::Event(org));
         Ok(seq)
     }
 
@@ -531,11 +531,11 @@ impl Transaction for MemoryTx<'_> {
         Ok(out)
     }
 
-    fn put_outbox_message(&mut self, msg: &OutboxMessage) -> StoreResult<()> {
+    fn put_outbox_message(&mut self, msg: OutboxMessage) -> StoreResult<()> {
         self.ensure_org(&msg.org_id);
-        let prev = self.state.replace_outbox(&msg.id, Some(msg.clone()));
-        self.undo
-            .push(Undo::Outbox(msg.id.clone(), prev.map(Box::new)));
+        let id = msg.id.clone();
+        let prev = self.state.replace_outbox(&id, Some(msg));
+        self.undo.push(Undo::Outbox(id, prev.map(Box::new)));
         Ok(())
     }
 
@@ -749,18 +749,16 @@ impl Transaction for MemoryTx<'_> {
         Ok(existed)
     }
 
-    fn put_batch_report(&mut self, report: &BatchReport) -> StoreResult<()> {
+    fn put_batch_report(&mut self, report: BatchReport) -> StoreResult<()> {
         self.ensure_org(&report.org_id);
+        let (org, batch) = (report.org_id.clone(), report.batch_id.clone());
         let prev = self
             .state
-            .org_mut(&report.org_id)
+            .org_mut(&org)
             .batch_reports
-            .insert(report.batch_id.clone(), report.clone());
-        self.undo.push(Undo::BatchReport(
-            report.org_id.clone(),
-            report.batch_id.clone(),
-            prev.map(Box::new),
-        ));
+            .insert(batch.clone(), report);
+        self.undo
+            .push(Undo::BatchReport(org, batch, prev.map(Box::new)));
         Ok(())
     }
 

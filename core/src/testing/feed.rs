@@ -67,18 +67,18 @@ pub fn event_feed_in_commit_order(make: MakeStore<'_>) {
     assert!(feed(tx.as_mut(), None, &[], 100).is_empty());
     drop(tx);
     let mut tx = begin(&*store);
-    tx.append_event(&event(&a, 1)).expect("append");
-    tx.append_event(&removed(&b, 2)).expect("append");
+    tx.append_event(event(&a, 1)).expect("append");
+    tx.append_event(removed(&b, 2)).expect("append");
     tx.commit().expect("commit");
     // Rolled back: never in the feed.
     let mut tx = begin(&*store);
-    tx.append_event(&event(&a, 99)).expect("append");
+    tx.append_event(event(&a, 99)).expect("append");
     drop(tx);
     let mut tx = begin(&*store);
-    tx.append_event(&removed(&a, 3)).expect("append");
+    tx.append_event(removed(&a, 3)).expect("append");
     tx.commit().expect("commit");
     let mut tx = begin(&*store);
-    tx.append_event(&event(&b, 4)).expect("append");
+    tx.append_event(event(&b, 4)).expect("append");
     tx.commit().expect("commit");
 
     let all = settled(&*store, None, 4);
@@ -129,7 +129,7 @@ pub fn event_feed_in_commit_order(make: MakeStore<'_>) {
     drop(tx);
     // New events come after every cursor handed out.
     let mut tx = begin(&*store);
-    tx.append_event(&event(&a, 5)).expect("append");
+    tx.append_event(event(&a, 5)).expect("append");
     tx.commit().expect("commit");
     let more = settled(&*store, Some(&all[3].cursor), 1);
     assert_eq!(keys(&more), [("org_feed_1".to_owned(), 3)]);
@@ -149,7 +149,7 @@ pub fn event_feed_never_skips_a_late_commit(make: MakeStore<'_>) {
         let store_a = store.clone();
         let late = s.spawn(move || {
             let mut tx = store_a.begin().expect("begin A");
-            tx.append_event(&event(&a, 1)).expect("append A");
+            tx.append_event(event(&a, 1)).expect("append A");
             // A read makes the write reach the database (and A get its
             // transaction id) before B writes.
             let _ = tx.events(&a, 0, 10).expect("read A");
@@ -161,7 +161,7 @@ pub fn event_feed_never_skips_a_late_commit(make: MakeStore<'_>) {
         let store_b = store.clone();
         let early = s.spawn(move || {
             let mut tx = store_b.begin().expect("begin B");
-            tx.append_event(&removed(&b, 2)).expect("append B");
+            tx.append_event(removed(&b, 2)).expect("append B");
             tx.commit().expect("commit B");
         });
         let store_r = store.clone();

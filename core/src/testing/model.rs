@@ -260,7 +260,7 @@ pub fn apply(tx: &mut dyn Transaction, op: &Op) -> StoreResult<()> {
         return tx.put_invitation(&i);
     }
     match op {
-        Op::Event { org } => tx.append_event(&event(&org_id(*org), 1)).map(|_| ()),
+        Op::Event { org } => tx.append_event(event(&org_id(*org), 1)).map(|_| ()),
         Op::Message {
             org,
             id,
@@ -277,7 +277,7 @@ pub fn apply(tx: &mut dyn Transaction, op: &Op) -> StoreResult<()> {
             );
             m.status = OUTBOX_STATUSES[usize::from(*status)];
             m.created_at = t(*created);
-            tx.put_outbox_message(&m)
+            tx.put_outbox_message(m.clone())
         }
         Op::Supersede { org, invitation } => tx.supersede_queued_messages(
             &org_id(*org),

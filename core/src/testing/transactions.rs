@@ -84,14 +84,14 @@ fn populated(tx: &mut dyn Transaction, org: &OrgId) -> Vec<MessageId> {
     tx.put_invitation(&closed).expect("put invitation");
     tx.put_invite_link(&link(org, 9)).expect("put link");
     for n in 0..3 {
-        tx.append_event(&event(org, n)).expect("append event");
+        tx.append_event(event(org, n)).expect("append event");
     }
-    tx.put_outbox_message(&message(org, "msg_0", "inv_0", 5))
+    tx.put_outbox_message(message(org, "msg_0", "inv_0", 5))
         .expect("put message");
     let mut sent = message(org, "msg_1", "inv_0", 1);
     sent.status = OutboxStatus::Sent;
     sent.sent_at = Some(t(2));
-    tx.put_outbox_message(&sent).expect("put message");
+    tx.put_outbox_message(sent.clone()).expect("put message");
     tx.put_email_settings(&email_settings(org, "fr", Some("Bienvenue")))
         .expect("put email settings");
     tx.put_email_template(&email_template(org, "fr", 1))
@@ -177,14 +177,15 @@ fn write_everything(tx: &mut dyn Transaction, org: &OrgId, org2: &OrgId) {
     l.active = false;
     tx.put_invite_link(&l).expect("put link");
     tx.put_invite_link(&link(org2, 11)).expect("put link 2");
-    assert_eq!(tx.append_event(&event(org, 7)).expect("append"), 4);
-    assert_eq!(tx.append_event(&event(org2, 7)).expect("append"), 1);
-    tx.put_outbox_message(&message(org, "msg_9", "inv_9", 7))
+    assert_eq!(tx.append_event(event(org, 7)).expect("append"), 4);
+    assert_eq!(tx.append_event(event(org2, 7)).expect("append"), 1);
+    tx.put_outbox_message(message(org, "msg_9", "inv_9", 7))
         .expect("put message");
     let mut m0 = message(org, "msg_0", "inv_0", 5);
     m0.status = OutboxStatus::Superseded;
     m0.redact();
-    tx.put_outbox_message(&m0).expect("supersede message");
+    tx.put_outbox_message(m0.clone())
+        .expect("supersede message");
     tx.put_email_settings(&email_settings(org, "de-AT", None))
         .expect("replace email settings");
     tx.put_email_settings(&email_settings(org2, "es", None))
@@ -226,8 +227,8 @@ pub fn rollback_on_drop_changes_nothing(make: MakeStore<'_>) {
 
     // The store still works, and the rolled-back event numbers are reused.
     let mut tx = begin(&*store);
-    assert_eq!(tx.append_event(&event(&org, 8)).expect("append"), 4);
-    assert_eq!(tx.append_event(&event(&org2, 8)).expect("append"), 1);
+    assert_eq!(tx.append_event(event(&org, 8)).expect("append"), 4);
+    assert_eq!(tx.append_event(event(&org2, 8)).expect("append"), 1);
     tx.commit().expect("commit");
 }
 
@@ -247,7 +248,7 @@ pub fn panic_inside_a_transaction_rolls_back(make: MakeStore<'_>) {
             let mut tx = begin(&*store);
             tx.put_member(&member(&org, "mem_p", "panic@x.test"))
                 .expect("put");
-            tx.append_event(&event(&org, 7)).expect("append");
+            tx.append_event(event(&org, 7)).expect("append");
             panic!("the engine failed mid-command (this panic is the test's)");
         })
         .join()
@@ -687,8 +688,8 @@ pub fn reads_see_the_transactions_own_writes(make: MakeStore<'_>) {
             .is_empty()
     );
 
-    assert_eq!(tx.append_event(&event(&org, 1)).expect("append"), 1);
-    assert_eq!(tx.append_event(&event(&org, 2)).expect("append"), 2);
+    assert_eq!(tx.append_event(event(&org, 1)).expect("append"), 1);
+    assert_eq!(tx.append_event(event(&org, 2)).expect("append"), 2);
     let evs = tx.events(&org, 0, 10).expect("events");
     assert_eq!(evs.iter().map(|e| e.seq).collect::<Vec<_>>(), [1, 2]);
     let mut want = event(&org, 2);
@@ -696,7 +697,7 @@ pub fn reads_see_the_transactions_own_writes(make: MakeStore<'_>) {
     assert_eq!(evs[1], want);
 
     let msg = message(&org, "msg_1", "inv_1", 3);
-    tx.put_outbox_message(&msg).expect("message");
+    tx.put_outbox_message(msg.clone()).expect("message");
     assert_eq!(tx.outbox_message(&msg.id).expect("read"), Some(msg.clone()));
     assert_eq!(
         tx.due_outbox(Some(&org), t(3), 10).expect("due"),
@@ -712,7 +713,7 @@ pub fn reads_see_the_transactions_own_writes(make: MakeStore<'_>) {
     );
     let mut sent = msg.clone();
     sent.status = OutboxStatus::Sent;
-    tx.put_outbox_message(&sent).expect("sent");
+    tx.put_outbox_message(sent.clone()).expect("sent");
     assert!(tx.due_outbox(None, t(3), 10).expect("due").is_empty());
     assert!(
         tx.queued_messages_for(&org, &inv.id)
@@ -759,8 +760,8 @@ pub fn reads_after_an_invitation_by_secret_answer_as_without_it(make: MakeStore<
     tx.put_invitation(&inv).expect("inv_1");
     tx.put_invitation(&lone).expect("inv_2");
     tx.put_member(&m1).expect("m1");
-    tx.put_outbox_message(&msg1).expect("msg_1");
-    tx.put_outbox_message(&msg2).expect("msg_2");
+    tx.put_outbox_message(msg1.clone()).expect("msg_1");
+    tx.put_outbox_message(msg2.clone()).expect("msg_2");
     tx.commit().expect("commit");
     let queued = vec![msg1.clone(), msg2.clone()];
 
@@ -821,9 +822,10 @@ pub fn reads_after_an_invitation_by_secret_answer_as_without_it(make: MakeStore<
     );
     let mut superseded = msg1.clone();
     superseded.status = OutboxStatus::Superseded;
-    tx.put_outbox_message(&superseded).expect("supersede msg_1");
+    tx.put_outbox_message(superseded.clone())
+        .expect("supersede msg_1");
     let msg3 = message(&org, "msg_3", "inv_1", 5);
-    tx.put_outbox_message(&msg3).expect("msg_3");
+    tx.put_outbox_message(msg3.clone()).expect("msg_3");
     let mut accepted = inv.clone();
     accepted.status = InvitationStatus::Accepted;
     accepted.closed_at = Some(t(2));
@@ -836,7 +838,7 @@ pub fn reads_after_an_invitation_by_secret_answer_as_without_it(make: MakeStore<
 
     // A message of this transaction waiting before the read.
     let mut tx = begin(&*store);
-    tx.put_outbox_message(&msg3).expect("msg_3");
+    tx.put_outbox_message(msg3.clone()).expect("msg_3");
     assert_eq!(
         tx.invitation_by_secret(&org, &hash(1)).expect("read"),
         Some(inv.clone())
@@ -1185,9 +1187,9 @@ pub fn a_deferred_refusal_fails_the_rest_of_the_transaction(make: MakeStore<'_>)
                     rule,
                     "a later open invitation look-up",
                 );
-                expect_rule(tx.append_event(&event(&org, 1)), rule, "a later event");
+                expect_rule(tx.append_event(event(&org, 1)), rule, "a later event");
                 expect_rule(
-                    tx.put_outbox_message(&message(&org, "msg_x", "inv_c", 3)),
+                    tx.put_outbox_message(message(&org, "msg_x", "inv_c", 3)),
                     rule,
                     "a later message",
                 );
@@ -1783,15 +1785,15 @@ pub fn due_lists_oldest_first_ties_by_id(make: MakeStore<'_>) {
         (&o1, "msg_late", 100),
     ];
     for (org, id, next) in msgs {
-        tx.put_outbox_message(&message(org, id, "inv_a", next))
+        tx.put_outbox_message(message(org, id, "inv_a", next))
             .expect("put");
     }
     let mut sent = message(&o1, "msg_sent", "inv_a", 1);
     sent.status = OutboxStatus::Sent;
-    tx.put_outbox_message(&sent).expect("put");
+    tx.put_outbox_message(sent.clone()).expect("put");
     let mut failed = message(&o1, "msg_failed", "inv_a", 1);
     failed.status = OutboxStatus::Failed;
-    tx.put_outbox_message(&failed).expect("put");
+    tx.put_outbox_message(failed.clone()).expect("put");
     tx.commit().expect("commit");
 
     let mut tx = begin(&*store);
@@ -1871,7 +1873,7 @@ pub fn events_numbered_per_organization(make: MakeStore<'_>) {
     let mut seqs = Vec::new();
     for n in 0..8u32 {
         let org = if n % 3 == 2 { &o2 } else { &o1 };
-        seqs.push(tx.append_event(&event(org, n)).expect("append"));
+        seqs.push(tx.append_event(event(org, n)).expect("append"));
     }
     assert_eq!(seqs, [1, 2, 1, 3, 4, 2, 5, 6]);
     tx.commit().expect("commit");
@@ -2202,7 +2204,7 @@ pub fn hostile_strings_round_trip(make: MakeStore<'_>) {
             msg.email.inviter_name = Some(h(i + 6));
             msg.email.personal_message = Some(h(i + 7));
             msg.last_error = Some(h(i + 8));
-            tx.put_outbox_message(&msg).expect("message");
+            tx.put_outbox_message(msg.clone()).expect("message");
             messages.push(msg);
             let kinds = [
                 EventKind::OrganizationRenamed {
@@ -2225,7 +2227,7 @@ pub fn hostile_strings_round_trip(make: MakeStore<'_>) {
             let mut e = event(org, i as u32);
             e.actor = Actor::Account(h(i + 6));
             e.kind = kinds[i % kinds.len()].clone();
-            tx.append_event(&e).expect("event");
+            tx.append_event(e.clone()).expect("event");
         }
         let mut l = link(org, 200);
         l.role = h(3);
@@ -2400,11 +2402,11 @@ pub fn timestamps_round_trip_to_the_nanosecond(make: MakeStore<'_>) {
     let mut msg2 = message(&org, "msg_a", "inv_b", 0);
     msg2.next_attempt_at = ns(6);
     msg2.sent_at = Some(ns(8));
-    tx.put_outbox_message(&msg1).expect("msg");
-    tx.put_outbox_message(&msg2).expect("msg");
+    tx.put_outbox_message(msg1.clone()).expect("msg");
+    tx.put_outbox_message(msg2.clone()).expect("msg");
     let mut e = event(&org, 1);
     e.at = ns(42);
-    tx.append_event(&e).expect("event");
+    tx.append_event(e.clone()).expect("event");
     tx.commit().expect("commit");
 
     let mut tx = begin(&*store);
@@ -2626,7 +2628,7 @@ pub fn outbox_next_due_and_dead_letters(make: MakeStore<'_>) {
         with(&o1, "msg_f0", OutboxStatus::Failed, 3, 5),
         with(&o2, "msg_f9", OutboxStatus::Failed, 3, 30),
     ] {
-        tx.put_outbox_message(&m).expect("put");
+        tx.put_outbox_message(m.clone()).expect("put");
     }
     // Seen inside the writing transaction, and after commit.
     assert_eq!(tx.next_outbox_due(None).expect("next"), Some(t(30)));
@@ -2655,7 +2657,7 @@ pub fn outbox_next_due_and_dead_letters(make: MakeStore<'_>) {
     // A message retried (superseded) between pages: the cursor holds.
     let mut f2 = all.items[1].clone();
     f2.status = OutboxStatus::Superseded;
-    tx.put_outbox_message(&f2).expect("retry");
+    tx.put_outbox_message(f2.clone()).expect("retry");
     let p2 = tx.failed_outbox(&o1, Some(&c1), 2).expect("page 2");
     assert_eq!(ids(&p2), ["msg_f1", "msg_f0"]);
     if let Some(c2) = &p2.next_cursor {
@@ -2737,16 +2739,16 @@ pub fn batch_reports_are_kept_per_organization_and_batch(make: MakeStore<'_>) {
         0
     );
     let r1 = batch_report(&a, "bat_1", 100, 3);
-    tx.put_batch_report(&r1).expect("put");
+    tx.put_batch_report(r1.clone()).expect("put");
     assert_eq!(
         tx.batch_report(&a, &bat).expect("own write"),
         Some(r1.clone())
     );
-    tx.put_batch_report(&batch_report(&a, "bat_2", 50, 1))
+    tx.put_batch_report(batch_report(&a, "bat_2", 50, 1))
         .expect("put");
-    tx.put_batch_report(&batch_report(&a, "bat_3", 200, 0))
+    tx.put_batch_report(batch_report(&a, "bat_3", 200, 0))
         .expect("put");
-    tx.put_batch_report(&batch_report(&b, "bat_1", 10, 2))
+    tx.put_batch_report(batch_report(&b, "bat_1", 10, 2))
         .expect("same id, other org");
     tx.commit().expect("commit");
 
@@ -2762,7 +2764,7 @@ pub fn batch_reports_are_kept_per_organization_and_batch(make: MakeStore<'_>) {
     );
     // Replaced whole (an import's later batch adds rows).
     let bigger = batch_report(&a, "bat_1", 100, 5);
-    tx.put_batch_report(&bigger).expect("replace");
+    tx.put_batch_report(bigger.clone()).expect("replace");
     assert_eq!(
         tx.batch_report(&a, &bat).expect("get"),
         Some(bigger.clone())
@@ -2820,7 +2822,7 @@ pub fn outbox_claims_hide_what_they_take(make: MakeStore<'_>) {
         message(&o1, "msg_later", "inv_4", 100),
         sent,
     ] {
-        tx.put_outbox_message(&m).expect("put");
+        tx.put_outbox_message(m.clone()).expect("put");
     }
     tx.commit().expect("commit");
     let ids = |ms: &[crate::OutboxMessage]| -> Vec<String> {
@@ -2861,7 +2863,7 @@ pub fn outbox_claims_hide_what_they_take(make: MakeStore<'_>) {
             .is_empty()
     );
     // One organization's, with a message written by the same transaction.
-    tx.put_outbox_message(&message(&o2, "msg_new", "inv_5", 40))
+    tx.put_outbox_message(message(&o2, "msg_new", "inv_5", 40))
         .expect("put");
     assert!(
         tx.claim_outbox(Some(&o1), t(150), t(900), 10)
@@ -2915,7 +2917,7 @@ pub fn superseding_queued_messages_retires_them_and_rolls_back(make: MakeStore<'
     tx.put_invitation(&pending(&other, "inv_1", "k1@x.test", 3, 100))
         .expect("other inv_1");
     for m in [&msg1, &msg2, &msg3, &msg4, &sent] {
-        tx.put_outbox_message(m).expect("message");
+        tx.put_outbox_message(m.clone()).expect("message");
     }
     tx.commit().expect("commit");
     let retired = |m: &crate::OutboxMessage| {

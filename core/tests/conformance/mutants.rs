@@ -140,10 +140,9 @@ impl TxHooks for Flawed {
         }
         Ok(due)
     }
-    fn append_event(&mut self, inner: &mut dyn Transaction, event: &Event) -> StoreResult<u64> {
-        let mut e = event.clone();
+    fn append_event(&mut self, inner: &mut dyn Transaction, mut e: Event) -> StoreResult<u64> {
         e.at = self.time(e.at);
-        inner.append_event(&e)
+        inner.append_event(e)
     }
     fn events(
         &mut self,
@@ -161,12 +160,11 @@ impl TxHooks for Flawed {
     fn put_outbox_message(
         &mut self,
         inner: &mut dyn Transaction,
-        msg: &OutboxMessage,
+        mut m: OutboxMessage,
     ) -> StoreResult<()> {
-        let mut m = msg.clone();
         m.next_attempt_at = self.time(m.next_attempt_at);
         m.created_at = self.time(m.created_at);
-        inner.put_outbox_message(&m)
+        inner.put_outbox_message(m)
     }
     fn due_outbox(
         &mut self,
@@ -195,7 +193,7 @@ impl TxHooks for Flawed {
         let mut out = Vec::with_capacity(due.len());
         for mut m in due {
             m.next_attempt_at = until;
-            inner.put_outbox_message(&m)?;
+            inner.put_outbox_message(m.clone())?;
             out.push(m);
         }
         Ok(out)

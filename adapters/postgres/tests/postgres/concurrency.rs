@@ -504,7 +504,7 @@ fn a_commit_at_once_after_a_stale_read_is_a_conflict_and_commits_nothing() {
         .expect("found");
     read.status = InvitationStatus::Accepted;
     a.put_invitation(&read).unwrap();
-    a.append_event(&event(&warm, 1)).unwrap();
+    a.append_event(event(&warm, 1)).unwrap();
     let before = f.store.round_trips();
     a.commit().unwrap();
     assert!(f.store.round_trips() - before <= 3, "prepared at most");
@@ -522,7 +522,7 @@ fn a_commit_at_once_after_a_stale_read_is_a_conflict_and_commits_nothing() {
     // ...and A's writes go in one round trip with its commit, refused.
     read.status = InvitationStatus::Accepted;
     a.put_invitation(&read).unwrap();
-    a.append_event(&event(&org, 1)).unwrap();
+    a.append_event(event(&org, 1)).unwrap();
     let before = f.store.round_trips();
     let e = a.commit().unwrap_err();
     assert!(matches!(e, StoreError::Conflict), "{e:?}");
@@ -543,7 +543,7 @@ fn a_commit_at_once_after_a_stale_read_is_a_conflict_and_commits_nothing() {
     let mut read = a.invitation_by_secret(&org, &hash).unwrap().expect("found");
     read.status = InvitationStatus::Accepted;
     a.put_invitation(&read).unwrap();
-    a.append_event(&event(&org, 1)).unwrap();
+    a.append_event(event(&org, 1)).unwrap();
     a.commit().unwrap();
     assert_eq!(count(&mut c, &format!("SELECT count(*) {in_org}")), 1);
 }
@@ -575,7 +575,7 @@ fn a_commit_at_once_whose_new_member_id_is_taken_commits_nothing() {
         tx.put_member(&member(&org, "mem_1", "r@x.test"))?;
         read.status = InvitationStatus::Accepted;
         tx.put_invitation(&read)?;
-        tx.append_event(&event(&org, 1))?;
+        tx.append_event(event(&org, 1))?;
         Ok(())
     };
     let mut a = begin(&*f.store);
@@ -634,7 +634,7 @@ fn a_commit_at_once_refused_by_a_uniqueness_rule_reports_it_on_the_retry() {
         read.status = InvitationStatus::Pending;
         read.recipient_key = "r@x.test".into();
         tx.put_invitation(&read)?;
-        tx.append_event(&event(&org, 1))?;
+        tx.append_event(event(&org, 1))?;
         Ok(())
     };
     let mut a = begin(&*f.store);
@@ -665,14 +665,14 @@ fn events_numbered_before_the_lock_keep_their_numbers() {
     let org = org_id(1);
     let mut tx = begin(&*f.store);
     tx.put_organization(&organization(&org)).unwrap();
-    tx.append_event(&event(&org, 1)).unwrap();
+    tx.append_event(event(&org, 1)).unwrap();
     tx.commit().unwrap();
     let mut a = begin(&*f.store);
     assert!(a.organization(&org).unwrap().is_some());
-    assert_eq!(a.append_event(&event(&org, 2)).unwrap(), 2);
+    assert_eq!(a.append_event(event(&org, 2)).unwrap(), 2);
     // A read sends the lock (no commit at once for this transaction).
     assert!(a.member(&org, &"mem_x".into()).unwrap().is_none());
-    assert_eq!(a.append_event(&event(&org, 3)).unwrap(), 3);
+    assert_eq!(a.append_event(event(&org, 3)).unwrap(), 3);
     a.commit().unwrap();
     let seqs: Vec<u64> = begin(&*f.store)
         .events(&org, 0, 10)

@@ -274,13 +274,13 @@ fn migration_0007_feeds_existing_events_first() {
     };
     let org = enlist::OrgId::from("org_feed");
     let mut tx = begin(&*f.store);
-    tx.append_event(&event(&org, 1)).unwrap();
-    tx.append_event(&event(&org, 2)).unwrap();
+    tx.append_event(event(&org, 1)).unwrap();
+    tx.append_event(event(&org, 2)).unwrap();
     tx.commit().unwrap();
     f.downgrade(6);
     let upgraded = f.another();
     let mut tx = begin(&*upgraded);
-    tx.append_event(&event(&org, 3)).unwrap();
+    tx.append_event(event(&org, 3)).unwrap();
     tx.commit().unwrap();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     let feed = loop {

@@ -25,9 +25,9 @@ fn data_survives_a_reconnect() {
         tx.put_organization(&o).unwrap();
         tx.put_member(&m).unwrap();
         tx.put_invitation(&inv).unwrap();
-        tx.put_outbox_message(&msg).unwrap();
-        assert_eq!(tx.append_event(&event(&org, 1)).unwrap(), 1);
-        assert_eq!(tx.append_event(&event(&org, 2)).unwrap(), 2);
+        tx.put_outbox_message(msg.clone()).unwrap();
+        assert_eq!(tx.append_event(event(&org, 1)).unwrap(), 1);
+        assert_eq!(tx.append_event(event(&org, 2)).unwrap(), 2);
         tx.commit().unwrap();
     }
     drop(f.store.clone());
@@ -41,7 +41,7 @@ fn data_survives_a_reconnect() {
     assert_eq!(events.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![1, 2]);
     assert_eq!(events[1].kind, event(&org, 2).kind);
     // Numbering goes on after a reconnect.
-    assert_eq!(tx.append_event(&event(&org, 3)).unwrap(), 3);
+    assert_eq!(tx.append_event(event(&org, 3)).unwrap(), 3);
     tx.commit().unwrap();
 }
 
@@ -68,7 +68,7 @@ fn a_failed_last_write_commits_nothing_and_leaves_the_connection_clean() {
         .unwrap();
     let mut tx = begin(&*f.store);
     tx.put_member(&member(&org, "mem_1", "a@x.test")).unwrap();
-    tx.append_event(&event(&org, 1)).unwrap();
+    tx.append_event(event(&org, 1)).unwrap();
     let refused = tx.commit();
     // The events' primary key refuses the second event 1.
     assert!(
@@ -99,9 +99,9 @@ fn dropping_a_transaction_rolls_everything_back() {
         tx.put_member(&member(&org, "mem_1", "a@x.test")).unwrap();
         tx.put_invitation(&invitation(&org, "inv_1", "b@x.test", 1))
             .unwrap();
-        tx.put_outbox_message(&message(&org, "msg_1", "inv_1", 0))
+        tx.put_outbox_message(message(&org, "msg_1", "inv_1", 0))
             .unwrap();
-        tx.append_event(&event(&org, 1)).unwrap();
+        tx.append_event(event(&org, 1)).unwrap();
         // Its own reads see its writes...
         assert!(tx.member_by_contact(&org, "a@x.test").unwrap().is_some());
         assert_eq!(tx.seat_count(&org, "standard").unwrap().members, 1);
@@ -118,7 +118,7 @@ fn dropping_a_transaction_rolls_everything_back() {
     assert!(tx.events(&org, 0, 10).unwrap().is_empty());
     assert_eq!(tx.seat_counts(&org).unwrap(), vec![]);
     assert_eq!(
-        tx.append_event(&event(&org, 9)).unwrap(),
+        tx.append_event(event(&org, 9)).unwrap(),
         1,
         "seq not used up"
     );
@@ -379,7 +379,7 @@ fn a_connection_closed_by_the_server_is_replaced() {
     // The next transaction gets a fresh connection and works.
     let mut tx = begin(&store);
     assert!(tx.organization(&org).unwrap().is_some());
-    tx.append_event(&event(&org, 1)).unwrap();
+    tx.append_event(event(&org, 1)).unwrap();
     tx.commit().unwrap();
     assert_eq!(count(&mut c, "SELECT count(*) FROM events"), 1);
 }
@@ -444,7 +444,7 @@ fn the_event_feed_orders_transactions_as_numbers() {
     let org = org_id(1);
     let mut tx = begin(&*f.store);
     for seq in 1..=3 {
-        tx.append_event(&event(&org, seq)).unwrap();
+        tx.append_event(event(&org, seq)).unwrap();
     }
     tx.commit().unwrap();
     // Long-ended transactions, as a store that has run for a while holds.
@@ -518,7 +518,7 @@ fn a_claim_across_organizations_walks_the_organizations_not_the_messages() {
     let Some(f) = Fresh::new() else { return };
     // Analyzed while nearly empty, as a new store is.
     let mut tx = begin(&*f.store);
-    tx.put_outbox_message(&message(&org_id(0), "msg_first", "inv_first", 10))
+    tx.put_outbox_message(message(&org_id(0), "msg_first", "inv_first", 10))
         .unwrap();
     tx.commit().unwrap();
     let mut c = f.sql();
@@ -543,7 +543,7 @@ fn a_claim_across_organizations_walks_the_organizations_not_the_messages() {
             if n % 5 == 0 {
                 m.next_attempt_at = t(1000);
             }
-            tx.put_outbox_message(&m).unwrap();
+            tx.put_outbox_message(m.clone()).unwrap();
         }
         tx.commit().unwrap();
     }
@@ -671,7 +671,7 @@ fn an_accept_reads_by_key_even_after_an_analyze_of_one_row() {
                 i as i64,
             ))
             .unwrap();
-            tx.put_outbox_message(&message(&org, &format!("msg_{i}"), &format!("inv_{i}"), 10))
+            tx.put_outbox_message(message(&org, &format!("msg_{i}"), &format!("inv_{i}"), 10))
                 .unwrap();
             let mut m = member(&org, &format!("mem_{i}"), &format!("m{i}@x.test"));
             m.user_ref = Some(format!("acct-{i}"));
