@@ -268,7 +268,7 @@ impl Enlist {
                 sent_at: None,
                 draft: None,
             };
-            cx.tx.put_outbox_message(msg.clone())?;
+            cx.tx.put_outbox_message(msg)?;
             cx.event(
                 org,
                 actor,

@@ -141,16 +141,14 @@ impl Enlist {
             m.sent_at = Some(cx.now);
             m.last_error = None;
             m.redact();
-            cx.tx.put_outbox_message(m.clone())?;
-            cx.event(
-                &m.org_id,
-                &Actor::System,
-                EventKind::EmailSent {
-                    message: m.id.clone(),
-                    invitation: m.invitation_id.clone(),
-                    to: m.email.to.clone(),
-                },
-            )?;
+            let org = m.org_id.clone();
+            let sent = EventKind::EmailSent {
+                message: m.id.clone(),
+                invitation: m.invitation_id.clone(),
+                to: m.email.to.clone(),
+            };
+            cx.tx.put_outbox_message(m)?;
+            cx.event(&org, &Actor::System, sent)?;
             Ok(true)
         })
     }
@@ -193,20 +191,18 @@ impl Enlist {
                     .unsigned_abs();
                 m.next_attempt_at = super::time_after(cx.now, delay, "retry.delay")?;
             }
-            cx.tx.put_outbox_message(m.clone())?;
-            cx.event(
-                &m.org_id,
-                &Actor::System,
-                EventKind::EmailFailed {
-                    message: m.id.clone(),
-                    invitation: m.invitation_id.clone(),
-                    to: m.email.to.clone(),
-                    error: error.clone(),
-                    attempts: m.attempts,
-                    gave_up,
-                },
-            )?;
-            Ok(Some(m.status))
+            let (org, status) = (m.org_id.clone(), m.status);
+            let failed = EventKind::EmailFailed {
+                message: m.id.clone(),
+                invitation: m.invitation_id.clone(),
+                to: m.email.to.clone(),
+                error,
+                attempts: m.attempts,
+                gave_up,
+            };
+            cx.tx.put_outbox_message(m)?;
+            cx.event(&org, &Actor::System, failed)?;
+            Ok(Some(status))
         })
     }
 
