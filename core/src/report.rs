@@ -219,6 +219,11 @@ impl ReportRow {
 
 /// Cuts a cell to [`MAX_REPORT_CELL_CHARS`] characters.
 fn cut(s: String) -> String {
+    // No more bytes than the limit: no more characters either, and nothing
+    // to count (every cell of a usual report).
+    if s.len() <= MAX_REPORT_CELL_CHARS {
+        return s;
+    }
     match s.char_indices().nth(MAX_REPORT_CELL_CHARS) {
         Some((i, _)) => {
             let mut s = s[..i].to_owned();
@@ -520,5 +525,23 @@ pub(crate) mod tests {
             long.error_message.as_deref().map(|m| m.chars().count()),
             Some(MAX_REPORT_CELL_CHARS)
         );
+    }
+
+    #[test]
+    fn a_cell_is_cut_by_characters_not_bytes() {
+        let max = MAX_REPORT_CELL_CHARS;
+        // At the limit, in one-byte and in two-byte characters: kept whole
+        // (the second is past the limit in bytes).
+        for full in ["a".repeat(max), "é".repeat(max)] {
+            assert_eq!(cut(full.clone()), full);
+        }
+        // One character more: cut to the limit, the last one an ellipsis.
+        for over in ["a".repeat(max + 1), "é".repeat(max + 1)] {
+            let c = cut(over.clone());
+            assert_eq!(c.chars().count(), max);
+            assert!(c.ends_with('…'));
+            assert!(over.starts_with(c.trim_end_matches('…')));
+        }
+        assert_eq!(cut(String::new()), "");
     }
 }
