@@ -1729,14 +1729,23 @@ impl Transaction for SqliteTx<'_> {
         // `message_id` one among them), where the upsert of
         // `put_outbox_message` probed and rewrote every one.
         for row in self.queued_rows(org, invitation)? {
-            let mut m: OutboxMessage = from_json(&row.body, "outbox message")?;
-            m.status = OutboxStatus::Superseded;
-            m.redact();
+            // A draft's text is rewritten where it lies (its status and
+            // link); any other message is decoded, superseded, redacted
+            // and encoded again.
+            let body = match crate::codec::superseded_draft(&row.body) {
+                Some(body) => body,
+                None => {
+                    let mut m: OutboxMessage = from_json(&row.body, "outbox message")?;
+                    m.status = OutboxStatus::Superseded;
+                    m.redact();
+                    to_json(&m)?
+                }
+            };
             // `inv_rid` NULL, as `put_outbox_message` stores a message that
             // is no longer queued.
             self.exec(
                 sql::SUPERSEDE_OUTBOX,
-                params![row.rid, m.status.as_str(), to_json(&m)?],
+                params![row.rid, OutboxStatus::Superseded.as_str(), body],
             )?;
         }
         Ok(())
