@@ -48,10 +48,15 @@ impl MemoryTx<'_> {
     }
 
     /// Creates the shard of `org` if missing, logging the creation.
-    fn ensure_org(&mut self, org: &OrgId) {
-        if !self.state.orgs.contains_key(org) {
-            self.state.orgs.insert(org.clone(), OrgData::default());
-            self.undo.push(Undo::OrgCreated(org.clone()));
+    /// The shard of `org`, made (and its making noted for a rollback)
+    /// when it has none: one probe, the id shared, not copied.
+    fn ensure_org(&mut self, org: &OrgId) -> &mut OrgData {
+        match self.state.orgs.entry(org.clone()) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(v) => {
+                self.undo.push(Undo::OrgCreated(org.clone()));
+                v.insert(OrgData::default())
+            }
         }
     }
 
@@ -138,11 +143,12 @@ impl Transaction for MemoryTx<'_> {
     }
 
     fn put_group(&mut self, group: &Group) -> StoreResult<()> {
-        self.ensure_org(&group.org_id);
         let mut stored = group.clone();
         stored.member_count = 0;
-        let data = self.state.org_mut(&group.org_id);
-        let prev = data.groups.insert(group.id.clone(), stored);
+        let prev = self
+            .ensure_org(&group.org_id)
+            .groups
+            .insert(group.id.clone(), stored);
         self.undo.push(Undo::Group(
             group.org_id.clone(),
             group.id.clone(),
@@ -475,9 +481,8 @@ impl Transaction for MemoryTx<'_> {
     }
 
     fn append_event(&mut self, mut event: Event) -> StoreResult<u64> {
-        self.ensure_org(&event.org_id);
         let org = event.org_id.clone();
-        let events = &mut self.state.org_mut(&org).events;
+        let events = &mut self.ensure_org(&org).events;
         let seq = as_u64(events.len()).saturating_add(1);
         event.seq = seq;
         events.push(event);
@@ -692,10 +697,8 @@ impl Transaction for MemoryTx<'_> {
     }
 
     fn put_email_settings(&mut self, settings: &EmailSettings) -> StoreResult<()> {
-        self.ensure_org(&settings.org_id);
         let prev = self
-            .state
-            .org_mut(&settings.org_id)
+            .ensure_org(&settings.org_id)
             .email_settings
             .replace(settings.clone());
         self.undo.push(Undo::EmailSettings(
@@ -719,10 +722,8 @@ impl Transaction for MemoryTx<'_> {
     }
 
     fn put_email_template(&mut self, template: &EmailTemplate) -> StoreResult<()> {
-        self.ensure_org(&template.org_id);
         let prev = self
-            .state
-            .org_mut(&template.org_id)
+            .ensure_org(&template.org_id)
             .email_templates
             .insert(template.locale.clone(), template.clone());
         self.undo.push(Undo::EmailTemplate(
@@ -750,11 +751,9 @@ impl Transaction for MemoryTx<'_> {
     }
 
     fn put_batch_report(&mut self, report: BatchReport) -> StoreResult<()> {
-        self.ensure_org(&report.org_id);
         let (org, batch) = (report.org_id.clone(), report.batch_id.clone());
         let prev = self
-            .state
-            .org_mut(&org)
+            .ensure_org(&org)
             .batch_reports
             .insert(batch.clone(), report);
         self.undo
@@ -1138,10 +1137,8 @@ impl Transaction for MemoryTx<'_> {
     }
 
     fn put_link(&mut self, link: &StoredInviteLink) -> StoreResult<()> {
-        self.ensure_org(&link.org_id);
         let prev = self
-            .state
-            .org_mut(&link.org_id)
+            .ensure_org(&link.org_id)
             .links
             .insert(link.id.clone(), link.clone());
         self.undo.push(Undo::Link(
