@@ -2,6 +2,7 @@
 #![warn(missing_docs)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
+mod checkpoint;
 mod checks;
 mod codec;
 mod counts;
@@ -165,6 +166,11 @@ const READERS: usize = 4;
 /// `Arc<dyn Store>`) between threads. Several processes may open the same
 /// file. See the crate documentation for the layout and the guarantees.
 pub struct SqliteStore {
+    /// The checkpoint thread of a file in WAL mode (`checkpoint`), held
+    /// for its `Drop`, which stops and joins it. First, so dropped first:
+    /// the write connection, closed last, then checkpoints what is left and
+    /// removes the WAL.
+    _checkpoints: Option<checkpoint::Checkpointer>,
     /// The one connection. A transaction holds it from `begin` to commit or
     /// drop: every transaction writes (`BEGIN IMMEDIATE`), so SQLite would
     /// run them one at a time anyway, and waiting here wakes the next one at
@@ -371,7 +377,29 @@ impl SqliteStore {
         Ok(repaired)
     }
 
-    fn init(mut conn: Connection, path: Option<PathBuf>) -> StoreResult<SqliteStore> {
+    fn init(conn: Connection, path: Option<PathBuf>) -> StoreResult<SqliteStore> {
+        Self::init_with(conn, path, checkpoint::WAKE_PAGES, checkpoint::WRITER_PAGES)
+    }
+
+    /// The checkpoints run so far: `(by the thread, by the writer)`.
+    #[cfg(test)]
+    fn checkpoint_counts(&self) -> (u64, u64) {
+        self._checkpoints.as_ref().map_or((0, 0), |c| c.counts())
+    }
+
+    /// The wakes asked of the checkpoint thread so far.
+    #[cfg(test)]
+    fn checkpoint_wakes(&self) -> u64 {
+        self._checkpoints.as_ref().map_or(0, |c| c.wakes())
+    }
+
+    /// [`SqliteStore::init`] with the checkpoint limits given (tests).
+    fn init_with(
+        mut conn: Connection,
+        path: Option<PathBuf>,
+        wake_pages: u32,
+        writer_pages: u32,
+    ) -> StoreResult<SqliteStore> {
         configure(&conn, path.is_some())?;
         migrate(&mut conn)?;
         let wal = path.is_some()
@@ -379,6 +407,16 @@ impl SqliteStore {
                 .query_row("PRAGMA journal_mode", [], |r| r.get::<_, String>(0))
                 .map_err(store_err)?
                 .eq_ignore_ascii_case("wal");
+        // After the pragmas: `wal_autocheckpoint` would replace the hook.
+        let checkpoints = match &path {
+            Some(p) if wal => {
+                let checkpoints =
+                    checkpoint::Checkpointer::with_limits(p.clone(), wake_pages, writer_pages);
+                checkpoints.hook(&mut conn).map_err(store_err)?;
+                Some(checkpoints)
+            }
+            _ => None,
+        };
         Ok(SqliteStore {
             conn: WriterLock::new(conn),
             readers: match &path {
@@ -387,6 +425,7 @@ impl SqliteStore {
             },
             path,
             orgs: tx::OrgCache::default(),
+            _checkpoints: checkpoints,
         })
     }
 }

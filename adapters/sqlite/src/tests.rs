@@ -3502,3 +3502,138 @@ fn migrations_0019_to_0021_number_the_organizations() {
         assert_eq!(left, 0, "the purge took the {table} of the old number");
     }
 }
+
+// ----- checkpoints (src/checkpoint.rs) ---------------------------------------
+
+/// A file store whose checkpoint thread wakes from `wake` frames in the WAL
+/// and whose writer checkpoints itself from `writer` frames.
+fn store_with_checkpoints(wake: u32, writer: u32) -> (SqliteStore, PathBuf, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("enlist.sqlite3");
+    // Made and closed first, so the schema is in the file and the WAL
+    // starts empty.
+    drop(SqliteStore::open(&path).expect("create"));
+    let conn = Connection::open(&path).expect("open");
+    let store = SqliteStore::init_with(conn, Some(path.clone()), wake, writer).expect("init");
+    (store, path, dir)
+}
+
+/// Appends `n` events in one transaction: about a page of WAL per 15.
+fn append_events(store: &SqliteStore, org: &OrgId, n: u32) {
+    let mut tx = begin(store);
+    for i in 0..n {
+        tx.append_event(event(org, i)).expect("append");
+    }
+    tx.commit().expect("commit");
+}
+
+/// The events in the database file itself, read from a copy of it alone:
+/// what a checkpoint has copied out of the WAL, and nothing else.
+fn events_in_the_file(path: &Path, dir: &Path) -> i64 {
+    let copy = dir.join("copy-of-the-file-alone.sqlite3");
+    std::fs::copy(path, &copy).expect("copy");
+    let conn = Connection::open(&copy).expect("open the copy");
+    conn.query_row("SELECT count(*) FROM events", [], |r| r.get(0))
+        .expect("count")
+}
+
+/// Waits (for as long as a loaded machine may need: this is not a timing
+/// check) until the checkpoint thread has run `n` checkpoints.
+fn wait_for_thread_checkpoints(store: &SqliteStore, n: u64) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    while store.checkpoint_counts().0 < n {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the checkpoint thread never ran"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+#[test]
+fn checkpoints_run_on_a_thread_of_their_own_not_in_the_commit() {
+    let (store, path, dir) = store_with_checkpoints(50, u32::MAX);
+    let org = org_id(1);
+    // Below the wake limit: no checkpoint at all, the file has no events.
+    append_events(&store, &org, 100);
+    assert_eq!(store.checkpoint_counts(), (0, 0));
+    assert_eq!(events_in_the_file(&path, dir.path()), 0);
+    // Past it: the commit wakes the thread, which copies the pages.
+    append_events(&store, &org, 2_000);
+    wait_for_thread_checkpoints(&store, 1);
+    assert_eq!(
+        store.checkpoint_counts().1,
+        0,
+        "the writer never checkpointed"
+    );
+    assert_eq!(events_in_the_file(&path, dir.path()), 2_100);
+}
+
+#[test]
+fn past_its_limit_the_writer_checkpoints_itself() {
+    // A thread that is never woken (as when it cannot start): the WAL is
+    // still bounded, by the writer's own checkpoint after its commit.
+    let (store, path, dir) = store_with_checkpoints(u32::MAX, 50);
+    let org = org_id(1);
+    append_events(&store, &org, 100);
+    assert_eq!(store.checkpoint_counts(), (0, 0));
+    append_events(&store, &org, 2_000);
+    assert_eq!(store.checkpoint_counts(), (0, 1));
+    assert_eq!(events_in_the_file(&path, dir.path()), 2_100);
+    // The WAL restarts from its beginning at the next write: it holds one
+    // small transaction's pages, not everything since the file was opened.
+    append_events(&store, &org, 1);
+    let wal = std::fs::metadata(path.with_extension("sqlite3-wal"))
+        .expect("wal")
+        .len();
+    append_events(&store, &org, 1);
+    assert_eq!(
+        std::fs::metadata(path.with_extension("sqlite3-wal"))
+            .expect("wal")
+            .len(),
+        wal,
+        "the second small write reused the WAL's space"
+    );
+}
+
+#[test]
+fn a_commit_wakes_the_thread_once_per_stretch_of_the_wal() {
+    let (store, _path, _dir) = store_with_checkpoints(100, u32::MAX);
+    let org = org_id(1);
+    append_events(&store, &org, 1);
+    // A reader on the first snapshot: no checkpoint can copy past it, so
+    // the WAL cannot restart and stays past the wake limit from here on.
+    let mut reader = store.begin_read().expect("read");
+    assert_eq!(reader.events(&org, 0, 10).expect("events").len(), 1);
+    append_events(&store, &org, 2_000);
+    assert_eq!(store.checkpoint_wakes(), 1);
+    // Small commits adding fewer than 100 frames in all (a few each): no
+    // new wake.
+    for _ in 0..10 {
+        append_events(&store, &org, 1);
+    }
+    assert_eq!(store.checkpoint_wakes(), 1);
+    // Another 100 frames past the last wake: one more.
+    append_events(&store, &org, 2_000);
+    assert_eq!(store.checkpoint_wakes(), 2);
+    drop(reader);
+}
+
+#[test]
+fn the_thread_stops_with_the_store_and_the_wal_goes_with_the_last_connection() {
+    let (store, path, _dir) = store_with_checkpoints(50, u32::MAX);
+    append_events(&store, &org_id(1), 2_000);
+    wait_for_thread_checkpoints(&store, 1);
+    let wal = path.with_extension("sqlite3-wal");
+    assert!(wal.exists());
+    // Dropping the store joins the thread (its connection closed), so the
+    // write connection is the file's last and removes the WAL on closing.
+    drop(store);
+    assert!(!wal.exists(), "a connection was left open");
+    let store = SqliteStore::open(&path).expect("reopen");
+    let mut tx = store.begin_read().expect("read");
+    assert_eq!(
+        tx.events(&org_id(1), 0, 5_000).expect("events").len(),
+        2_000
+    );
+}
