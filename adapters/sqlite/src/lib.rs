@@ -9,6 +9,7 @@ mod counts;
 mod orgs;
 mod people;
 mod tx;
+mod vfs;
 
 pub use counts::CountMismatch;
 
@@ -326,9 +327,7 @@ impl SqliteStore {
     /// file stays consistent).
     pub fn open(path: impl AsRef<Path>) -> StoreResult<SqliteStore> {
         let path = path.as_ref();
-        let conn = Connection::open(path)
-            .map_err(|e| StoreError::Unavailable(format!("cannot open {}: {e}", path.display())))?;
-        Self::init(conn, Some(path.to_path_buf()))
+        Self::init(writer_connection(path)?, Some(path.to_path_buf()))
     }
 
     /// A fresh store in memory, gone when dropped: for tests and demos.
@@ -462,6 +461,18 @@ impl Store for SqliteStore {
         };
         tx::SqliteTx::begin_read(conn, &self.orgs).map(|t| Box::new(t) as Box<dyn Transaction>)
     }
+}
+
+/// Opens the write connection of the file at `path`: through the VFS that
+/// writes a commit's WAL frames in one call (`vfs`, ADR 0021). The
+/// readers and the checkpoint thread never write the WAL and open through
+/// the default VFS.
+fn writer_connection(path: &Path) -> StoreResult<Connection> {
+    match vfs::register() {
+        Some(name) => Connection::open_with_flags_and_vfs(path, OpenFlags::default(), name),
+        None => Connection::open(path),
+    }
+    .map_err(|e| StoreError::Unavailable(format!("cannot open {}: {e}", path.display())))
 }
 
 /// Sets the connection's pragmas.

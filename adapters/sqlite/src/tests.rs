@@ -3513,7 +3513,7 @@ fn store_with_checkpoints(wake: u32, writer: u32) -> (SqliteStore, PathBuf, temp
     // Made and closed first, so the schema is in the file and the WAL
     // starts empty.
     drop(SqliteStore::open(&path).expect("create"));
-    let conn = Connection::open(&path).expect("open");
+    let conn = writer_connection(&path).expect("open");
     let store = SqliteStore::init_with(conn, Some(path.clone()), wake, writer).expect("init");
     (store, path, dir)
 }
@@ -3696,4 +3696,104 @@ fn readers_see_whole_commits_while_checkpoints_run_beside_the_writer() {
         .query_row("PRAGMA integrity_check", [], |r| r.get(0))
         .expect("check");
     assert_eq!(ok, "ok");
+}
+
+// ----- the WAL's writes (src/vfs.rs) -----------------------------------------
+
+/// The file and its WAL copied (not the `-shm`) into `to`, and the events
+/// of `org` that a fresh connection finds there after WAL recovery: what a
+/// crash at this moment would leave.
+fn events_recovered(path: &Path, to: &Path, org: &OrgId) -> i64 {
+    use rusqlite::OptionalExtension;
+    let copy = to.join("recovered.sqlite3");
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", copy.display()));
+    }
+    std::fs::copy(path, &copy).expect("copy the file");
+    std::fs::copy(
+        path.with_extension("sqlite3-wal"),
+        copy.with_extension("sqlite3-wal"),
+    )
+    .expect("copy the WAL");
+    let conn = Connection::open(&copy).expect("open the copy");
+    let ok: String = conn
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .expect("check");
+    assert_eq!(ok, "ok");
+    let key: Option<i64> = conn
+        .query_row(
+            "SELECT org FROM org_keys WHERE org_id = ?1",
+            [org.as_str()],
+            |r| r.get(0),
+        )
+        .optional()
+        .expect("org key");
+    conn.query_row("SELECT count(*) FROM events WHERE org = ?1", [key], |r| {
+        r.get(0)
+    })
+    .expect("count")
+}
+
+#[test]
+fn a_commit_goes_to_the_wal_in_a_few_writes_not_two_a_frame() {
+    let (store, path, _dir) = store_with_checkpoints(u32::MAX, u32::MAX);
+    let org = org_id(1);
+    append_events(&store, &org, 1);
+    let wal = path.with_extension("sqlite3-wal");
+    let size = || std::fs::metadata(&wal).expect("wal").len();
+    let (before, writes_before) = (size(), vfs::WAL_WRITES.with(|n| n.get()));
+    append_events(&store, &org, 2_000);
+    let frames = (size() - before) / (24 + 4096);
+    let writes = vfs::WAL_WRITES.with(|n| n.get()) - writes_before;
+    assert!(frames > 100, "{frames} frames");
+    // Two writes a frame without the VFS; up to 31 frames a write with it.
+    assert!(writes * 8 <= frames, "{writes} writes for {frames} frames");
+}
+
+#[test]
+fn every_commit_is_in_the_wal_file_when_its_commit_returns() {
+    // No checkpoint at all: the database file stays as made, and what a
+    // crash would leave is the WAL. After each commit, small or larger
+    // than the buffer, a copy of the two files recovers every event.
+    let (store, path, dir) = store_with_checkpoints(u32::MAX, u32::MAX);
+    let org = org_id(1);
+    let mut total = 0;
+    for n in [1_u32, 3, 100, 2_000, 1, 700, 1] {
+        append_events(&store, &org, n);
+        total += i64::from(n);
+        assert_eq!(
+            events_recovered(&path, dir.path(), &org),
+            total,
+            "after {n}"
+        );
+    }
+}
+
+#[test]
+fn pages_spilled_before_a_commit_and_rolled_back_leave_the_wal_right() {
+    // A page cache of 10 pages: a large transaction spills its pages into
+    // the WAL before its commit (frames that are no commit's), and one
+    // rolled back leaves them there, to be written over by the next.
+    let (store, path, dir) = store_with_checkpoints(u32::MAX, u32::MAX);
+    store
+        .conn
+        .lock("test")
+        .expect("connection")
+        .execute_batch("PRAGMA cache_size = 10")
+        .expect("small cache");
+    let org = org_id(1);
+    append_events(&store, &org, 10);
+    {
+        let mut tx = begin(&store);
+        for i in 0..3_000 {
+            tx.append_event(event(&org, i)).expect("append");
+        }
+        // Dropped: rolled back.
+    }
+    assert_eq!(events_recovered(&path, dir.path(), &org), 10);
+    append_events(&store, &org, 3_000);
+    append_events(&store, &org, 5);
+    assert_eq!(events_recovered(&path, dir.path(), &org), 3_015);
+    let mut tx = store.begin_read().expect("read");
+    assert_eq!(tx.events(&org, 3_014, 10).expect("events").len(), 1);
 }
