@@ -205,6 +205,9 @@ unsafe extern "C" fn x_write(
         let Ok(len) = usize::try_from(amt) else {
             return ffi::SQLITE_IOERR_WRITE;
         };
+        if len == 0 {
+            return ffi::SQLITE_OK;
+        }
         let bytes = std::slice::from_raw_parts(data.cast::<u8>(), len);
         let continues =
             !w.buf.is_empty() && off == w.at + w.buf.len() as i64 && w.buf.len() + len <= LIMIT;
@@ -236,25 +239,6 @@ unsafe extern "C" fn x_write(
     }
 }
 
-unsafe extern "C" fn x_read(
-    f: *mut ffi::sqlite3_file,
-    data: *mut c_void,
-    amt: c_int,
-    off: i64,
-) -> c_int {
-    unsafe {
-        let w = wal(f);
-        let rc = flush(w);
-        if rc != ffi::SQLITE_OK {
-            return rc;
-        }
-        match real_methods(w).xRead {
-            Some(read) => read(w.real, data, amt, off),
-            None => ffi::SQLITE_IOERR_READ,
-        }
-    }
-}
-
 /// A method that writes the buffer out first, then forwards.
 macro_rules! flushing {
     ($name:ident, $field:ident, ($($arg:ident: $ty:ty),*), $err:expr) => {
@@ -274,6 +258,12 @@ macro_rules! flushing {
     };
 }
 
+flushing!(
+    x_read,
+    xRead,
+    (data: *mut c_void, amt: c_int, off: i64),
+    ffi::SQLITE_IOERR_READ
+);
 flushing!(x_truncate, xTruncate, (size: i64), ffi::SQLITE_IOERR_TRUNCATE);
 flushing!(x_sync, xSync, (flags: c_int), ffi::SQLITE_IOERR_FSYNC);
 flushing!(x_file_size, xFileSize, (size: *mut i64), ffi::SQLITE_IOERR_FSTAT);
