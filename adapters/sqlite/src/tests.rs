@@ -3797,3 +3797,44 @@ fn pages_spilled_before_a_commit_and_rolled_back_leave_the_wal_right() {
     let mut tx = store.begin_read().expect("read");
     assert_eq!(tx.events(&org, 3_014, 10).expect("events").len(), 1);
 }
+
+mod wal_writes_property {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 16, ..ProptestConfig::default() })]
+        /// For any sequence of transactions (1 to 2,000 events each, each
+        /// committed or rolled back) through a 10-page cache, so that large
+        /// ones spill frames into the WAL before their end: after each one,
+        /// a copy of the file and its WAL (what a crash would leave)
+        /// recovers exactly the events committed so far.
+        #[test]
+        fn a_crash_after_any_transaction_keeps_exactly_the_commits(
+            steps in proptest::collection::vec((1_u32..2_000, any::<bool>()), 1..6)
+        ) {
+            let (store, path, dir) = store_with_checkpoints(u32::MAX, u32::MAX);
+            store
+                .conn
+                .lock("test")
+                .expect("connection")
+                .execute_batch("PRAGMA cache_size = 10")
+                .expect("small cache");
+            let org = org_id(1);
+            let mut committed = 0_i64;
+            for (n, commit) in steps {
+                let mut tx = begin(&store);
+                for i in 0..n {
+                    tx.append_event(event(&org, i)).expect("append");
+                }
+                if commit {
+                    tx.commit().expect("commit");
+                    committed += i64::from(n);
+                } else {
+                    drop(tx);
+                }
+                prop_assert_eq!(events_recovered(&path, dir.path(), &org), committed);
+            }
+        }
+    }
+}

@@ -9,12 +9,18 @@
 //! continue one another in a buffer of at most [`LIMIT`] bytes and writes
 //! the buffer out in one call:
 //!
-//! - at the end of a **commit frame**: the frame whose header holds the
+//! - at a **commit frame's header**: the frame whose header holds the
 //!   size of the database after the commit (bytes 4-7 of the header, zero
-//!   in every other frame: SQLite's WAL file format). So every frame of a
-//!   commit is in the file before SQLite makes the commit visible in the
-//!   WAL index, which it does after the commit frame is written; and a
-//!   failed write fails the commit frame's own write, so the commit fails;
+//!   in every other frame: SQLite's WAL file format). The header is
+//!   written out with every frame before it, and the commit frame's page,
+//!   which follows, is written through. So every frame of a commit is in
+//!   the file before SQLite makes the commit visible in the WAL index,
+//!   and a failed write fails one of the commit's own writes, so the
+//!   commit fails. (Not at the end of the commit frame's page: when a
+//!   transaction overwrote frames in place, SQLite rewrites their headers
+//!   after the commit frame, the commit frame's header last, with no page
+//!   after it; a header waiting for a page would be left in the buffer
+//!   while SQLite publishes the commit. A property test found that.)
 //! - before any read, sync, truncate, size query, lock or file control of
 //!   the WAL file, and before its close;
 //! - before a write that does not continue the buffer, or that would take
@@ -72,8 +78,6 @@ struct WalFile {
     buf: Vec<u8>,
     /// The file offset of `buf[0]`.
     at: i64,
-    /// Where the page of the last commit frame's header starts (-1: none).
-    commit_page_at: i64,
 }
 
 /// Where the default VFS's file starts in ours (8-byte aligned).
@@ -143,7 +147,6 @@ unsafe extern "C" fn x_open(
                 real,
                 buf: Vec::new(),
                 at: 0,
-                commit_page_at: -1,
             },
         );
         ffi::SQLITE_OK
@@ -163,7 +166,6 @@ unsafe fn real_methods<'a>(w: &WalFile) -> &'a ffi::sqlite3_io_methods {
 
 /// Writes the buffer out (nothing if empty).
 unsafe fn flush(w: &mut WalFile) -> c_int {
-    w.commit_page_at = -1;
     if w.buf.is_empty() {
         return ffi::SQLITE_OK;
     }
@@ -227,12 +229,13 @@ unsafe extern "C" fn x_write(
             }
             w.at = off;
         }
-        let completes_commit = off == w.commit_page_at;
         w.buf.extend_from_slice(bytes);
         if header && bytes[4..8] != [0, 0, 0, 0] {
-            w.commit_page_at = off + 24;
-        }
-        if completes_commit {
+            // A commit frame's header: written out now, with every frame
+            // before it. Its page follows at once (written through), or,
+            // when SQLite rewrites the checksums of frames it overwrote in
+            // place, nothing: the header must not wait in the buffer while
+            // SQLite publishes the commit.
             return flush(w);
         }
         ffi::SQLITE_OK
