@@ -3838,3 +3838,63 @@ mod wal_writes_property {
         }
     }
 }
+
+#[test]
+fn frames_spilled_and_rolled_back_never_overwrite_another_writers_commit() {
+    // Two stores on one file, each with its own write connection (as two
+    // processes would have). A spills a large transaction's pages into the
+    // WAL and rolls it back; B then commits frames where A's spilled ones
+    // were; A commits after. Every commit of both must survive a crash.
+    let (a, path, dir) = store_with_checkpoints(u32::MAX, u32::MAX);
+    let b = SqliteStore::init_with(
+        writer_connection(&path).expect("open"),
+        Some(path.clone()),
+        u32::MAX,
+        u32::MAX,
+    )
+    .expect("second store");
+    a.conn
+        .lock("test")
+        .expect("connection")
+        .execute_batch("PRAGMA cache_size = 10")
+        .expect("small cache");
+    let (org_a, org_b) = (org_id(1), org_id(2));
+    // The WAL is empty: the rollback below reloads its pages from the
+    // database file, not from the WAL.
+    {
+        let mut tx = begin(&a);
+        for i in 0..2_000 {
+            tx.append_event(event(&org_a, i)).expect("append");
+        }
+        // Dropped: rolled back.
+    }
+    append_events(&b, &org_b, 3_000);
+    append_events(&a, &org_a, 7);
+    assert_eq!(events_recovered(&path, dir.path(), &org_b), 3_000);
+    assert_eq!(events_recovered(&path, dir.path(), &org_a), 7);
+}
+
+#[test]
+fn a_failed_write_of_the_wal_fails_the_commit_and_changes_nothing() {
+    // The buffer is written out at the commit frame's header, where a
+    // failure is the commit's own (a disk full, here made on purpose), not
+    // at the barrier that publishes the commit, where none can be told.
+    let (store, path, dir) = store_with_checkpoints(u32::MAX, u32::MAX);
+    let org = org_id(1);
+    append_events(&store, &org, 10);
+    vfs::FAIL_WAL_FLUSHES.with(|n| n.set(1));
+    let mut tx = begin(&store);
+    for i in 0..100 {
+        tx.append_event(event(&org, i)).expect("append");
+    }
+    let failed = tx.commit();
+    vfs::FAIL_WAL_FLUSHES.with(|n| n.set(0));
+    assert!(failed.is_err(), "the commit reported its failed write");
+    assert_eq!(events_recovered(&path, dir.path(), &org), 10);
+    {
+        let mut tx = store.begin_read().expect("read");
+        assert!(tx.events(&org, 10, 10).expect("events").is_empty());
+    }
+    append_events(&store, &org, 5);
+    assert_eq!(events_recovered(&path, dir.path(), &org), 15);
+}

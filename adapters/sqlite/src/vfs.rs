@@ -35,16 +35,24 @@
 //! commit frame publishes them; this connection reads them back only
 //! through `xRead`, which writes the buffer out first.
 //!
-//! Every other file (the database, its `-shm`, temporary files) is the
-//! default VFS's own file, untouched: this VFS's `xOpen` hands it to the
-//! default VFS's `xOpen` and its methods are the default VFS's.
+//! The database file is wrapped too, only so that every call SQLite makes
+//! on it (locks, the WAL index's shared memory and its barrier, reads,
+//! writes, close) first writes out its WAL's buffer. Frames a transaction
+//! spilled and then rolled back are therefore written while this
+//! connection still holds the write lock, as SQLite itself would have
+//! written them: never later, over frames another writer committed in the
+//! same place since (a test with two writers on one file lost that
+//! writer's commit before this). A WAL file is linked to its database file
+//! by the database's name (`sqlite3_filename_database`); a WAL file that
+//! cannot be linked buffers nothing. Other files (journals, temporary
+//! files) are the default VFS's own, untouched.
 #![allow(unsafe_code)]
 
 use rusqlite::ffi;
 use std::ffi::{CStr, c_char, c_int, c_void};
 use std::ptr;
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicPtr, Ordering};
+use std::sync::{Mutex, OnceLock, PoisonError};
 
 /// The VFS's name, for `Connection::open_with_flags_and_vfs`.
 pub(crate) const NAME: &CStr = c"enlist-wal-frames";
@@ -60,28 +68,60 @@ thread_local! {
     pub(crate) static WAL_WRITES: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
 }
 
-/// Counts one write to the default VFS (tests only).
+#[cfg(test)]
+thread_local! {
+    /// Buffers this thread's WAL files write out that fail, with
+    /// `SQLITE_FULL`, before any is written (tests).
+    pub(crate) static FAIL_WAL_FLUSHES: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
+
+/// Counts one write of a WAL file to the default VFS (tests only).
 fn counted() {
     #[cfg(test)]
     WAL_WRITES.with(|n| n.set(n.get() + 1));
 }
 
+/// Whether this write of a buffer fails on purpose (tests only).
+fn failing() -> bool {
+    #[cfg(test)]
+    {
+        FAIL_WAL_FLUSHES.with(|n| {
+            let left = n.get();
+            n.set(left.saturating_sub(1));
+            left > 0
+        })
+    }
+    #[cfg(not(test))]
+    {
+        false
+    }
+}
+
 /// The default VFS this one wraps.
 static REAL: AtomicPtr<ffi::sqlite3_vfs> = AtomicPtr::new(ptr::null_mut());
 
-/// A WAL file: SQLite's `sqlite3_file` (our methods), the default VFS's
-/// file after it, and the buffer.
+/// The database files open through this VFS: `(the name pointer SQLite
+/// opened it with, the file)`, for linking a WAL file to its database.
+static DATABASES: Mutex<Vec<(usize, usize)>> = Mutex::new(Vec::new());
+
+/// A database or WAL file opened through this VFS: SQLite's
+/// `sqlite3_file` (this VFS's methods), then ours, then, at [`HEAD`], the
+/// default VFS's file.
 #[repr(C)]
-struct WalFile {
+struct File {
     base: ffi::sqlite3_file,
     real: *mut ffi::sqlite3_file,
+    wal: bool,
+    /// A WAL file: its database file (null: not linked, so nothing is
+    /// buffered). A database file: its WAL file while that is open.
+    peer: *mut File,
+    /// A WAL file: the writes kept, from file offset `at`.
     buf: Vec<u8>,
-    /// The file offset of `buf[0]`.
     at: i64,
 }
 
 /// Where the default VFS's file starts in ours (8-byte aligned).
-const HEAD: usize = std::mem::size_of::<WalFile>().next_multiple_of(8);
+const HEAD: usize = std::mem::size_of::<File>().next_multiple_of(8);
 
 /// Registers the VFS (once, over the default VFS of that moment) and
 /// returns its name; `None` if SQLite has no default VFS, and the store
@@ -91,7 +131,8 @@ pub(crate) fn register() -> Option<&'static CStr> {
     let ok = *DONE.get_or_init(|| {
         // SAFETY: sqlite3_vfs_find returns a pointer SQLite owns for the
         // life of the process; the copy registered here is leaked, so it
-        // lives as long.
+        // lives as long. Every method but xOpen is the default VFS's, and
+        // the copy keeps its pAppData.
         unsafe {
             let real = ffi::sqlite3_vfs_find(ptr::null());
             if real.is_null() {
@@ -113,8 +154,8 @@ pub(crate) fn register() -> Option<&'static CStr> {
     ok.then_some(NAME)
 }
 
-fn real_vfs() -> *mut ffi::sqlite3_vfs {
-    REAL.load(Ordering::Acquire)
+fn databases() -> std::sync::MutexGuard<'static, Vec<(usize, usize)>> {
+    DATABASES.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 unsafe extern "C" fn x_open(
@@ -124,14 +165,16 @@ unsafe extern "C" fn x_open(
     flags: c_int,
     out_flags: *mut c_int,
 ) -> c_int {
-    let real_vfs = real_vfs();
-    // SAFETY: SQLite gives `file` of our szOsFile bytes; the default VFS's
-    // file fits at its start (other files) or at HEAD (WAL files).
+    let real_vfs = REAL.load(Ordering::Acquire);
+    // SAFETY: SQLite gives `file` of our szOsFile bytes: the default VFS's
+    // file fits at its start (files we do not wrap) or at HEAD.
     unsafe {
         let Some(open) = (*real_vfs).xOpen else {
             return ffi::SQLITE_ERROR;
         };
-        if flags & ffi::SQLITE_OPEN_WAL == 0 {
+        let wal = flags & ffi::SQLITE_OPEN_WAL != 0;
+        let main = flags & ffi::SQLITE_OPEN_MAIN_DB != 0;
+        if !(wal || main) || name.is_null() {
             return open(real_vfs, name, file, flags, out_flags);
         }
         (*file).pMethods = ptr::null();
@@ -140,32 +183,68 @@ unsafe extern "C" fn x_open(
         if rc != ffi::SQLITE_OK {
             return rc;
         }
+        let this = file.cast::<File>();
+        let version = if (*real).pMethods.is_null() {
+            1
+        } else {
+            (*(*real).pMethods).iVersion.clamp(1, 3)
+        };
         ptr::write(
-            file.cast::<WalFile>(),
-            WalFile {
-                base: ffi::sqlite3_file { pMethods: &METHODS },
+            this,
+            File {
+                base: ffi::sqlite3_file {
+                    pMethods: &METHODS[(version - 1) as usize],
+                },
                 real,
+                wal,
+                peer: ptr::null_mut(),
                 buf: Vec::new(),
                 at: 0,
             },
         );
+        let mut dbs = databases();
+        if main {
+            dbs.push((name as usize, this as usize));
+        } else {
+            let db_name = ffi::sqlite3_filename_database(name) as usize;
+            if let Some(&(_, db)) = dbs.iter().find(|(n, _)| *n == db_name) {
+                let db = db as *mut File;
+                (*this).peer = db;
+                (*db).peer = this;
+            }
+        }
         ffi::SQLITE_OK
     }
 }
 
 /// SAFETY (for every method below): SQLite calls them only with a file
-/// our `x_open` initialized as a `WalFile` (its `pMethods` is `METHODS`),
-/// from one thread at a time, until `x_close`.
-unsafe fn wal<'a>(f: *mut ffi::sqlite3_file) -> &'a mut WalFile {
-    unsafe { &mut *f.cast::<WalFile>() }
+/// our `x_open` initialized as a `File` (its `pMethods` one of `METHODS`), a
+/// connection's files from one thread at a time, until `x_close`; a peer
+/// is the same connection's other file, unlinked when either closes.
+unsafe fn file<'a>(f: *mut ffi::sqlite3_file) -> &'a mut File {
+    unsafe { &mut *f.cast::<File>() }
 }
 
-unsafe fn real_methods<'a>(w: &WalFile) -> &'a ffi::sqlite3_io_methods {
-    unsafe { &*(*w.real).pMethods }
+unsafe fn real_methods<'a>(f: &File) -> &'a ffi::sqlite3_io_methods {
+    unsafe { &*(*f.real).pMethods }
 }
 
-/// Writes the buffer out (nothing if empty).
-unsafe fn flush(w: &mut WalFile) -> c_int {
+/// Writes out the buffer of the WAL this file is or has (nothing if
+/// empty or none).
+unsafe fn flush_wal_of(f: &mut File) -> c_int {
+    unsafe {
+        if f.wal {
+            flush(f)
+        } else if f.peer.is_null() {
+            ffi::SQLITE_OK
+        } else {
+            flush(&mut *f.peer)
+        }
+    }
+}
+
+/// Writes a WAL file's buffer out (nothing if empty).
+unsafe fn flush(w: &mut File) -> c_int {
     if w.buf.is_empty() {
         return ffi::SQLITE_OK;
     }
@@ -173,6 +252,10 @@ unsafe fn flush(w: &mut WalFile) -> c_int {
         return ffi::SQLITE_IOERR_WRITE;
     };
     counted();
+    if failing() {
+        w.buf.clear();
+        return ffi::SQLITE_FULL;
+    }
     let rc = unsafe {
         match real_methods(w).xWrite {
             Some(write) => write(w.real, w.buf.as_ptr().cast(), len, w.at),
@@ -185,13 +268,20 @@ unsafe fn flush(w: &mut WalFile) -> c_int {
 
 unsafe extern "C" fn x_close(f: *mut ffi::sqlite3_file) -> c_int {
     unsafe {
-        let w = wal(f);
-        let rc = flush(w);
-        let closed = match real_methods(w).xClose {
-            Some(close) => close(w.real),
+        let this = file(f);
+        let rc = flush_wal_of(this);
+        if !this.peer.is_null() {
+            (*this.peer).peer = ptr::null_mut();
+        }
+        if !this.wal {
+            let me = f as usize;
+            databases().retain(|(_, db)| *db != me);
+        }
+        let closed = match real_methods(this).xClose {
+            Some(close) => close(this.real),
             None => ffi::SQLITE_OK,
         };
-        ptr::drop_in_place(&mut w.buf);
+        ptr::drop_in_place(&mut this.buf);
         if rc != ffi::SQLITE_OK { rc } else { closed }
     }
 }
@@ -203,12 +293,25 @@ unsafe extern "C" fn x_write(
     off: i64,
 ) -> c_int {
     unsafe {
-        let w = wal(f);
+        let w = file(f);
+        let through = |w: &mut File| {
+            counted_if(w.wal);
+            match real_methods(w).xWrite {
+                Some(write) => write(w.real, data, amt, off),
+                None => ffi::SQLITE_IOERR_WRITE,
+            }
+        };
         let Ok(len) = usize::try_from(amt) else {
             return ffi::SQLITE_IOERR_WRITE;
         };
-        if len == 0 {
-            return ffi::SQLITE_OK;
+        if !w.wal || w.peer.is_null() || len == 0 {
+            // A database file (its WAL written out first), or a WAL file
+            // that buffers nothing.
+            let rc = flush_wal_of(w);
+            if rc != ffi::SQLITE_OK {
+                return rc;
+            }
+            return through(w);
         }
         let bytes = std::slice::from_raw_parts(data.cast::<u8>(), len);
         let continues =
@@ -221,11 +324,7 @@ unsafe extern "C" fn x_write(
             }
             if !header {
                 // Not the shape buffered: written through.
-                counted();
-                return match real_methods(w).xWrite {
-                    Some(write) => write(w.real, data, amt, off),
-                    None => ffi::SQLITE_IOERR_WRITE,
-                };
+                return through(w);
             }
             w.at = off;
         }
@@ -242,18 +341,25 @@ unsafe extern "C" fn x_write(
     }
 }
 
-/// A method that writes the buffer out first, then forwards.
+/// Counts a write-through of a WAL file (tests only).
+fn counted_if(wal: bool) {
+    if wal {
+        counted();
+    }
+}
+
+/// A method that writes the WAL's buffer out first, then forwards.
 macro_rules! flushing {
     ($name:ident, $field:ident, ($($arg:ident: $ty:ty),*), $err:expr) => {
         unsafe extern "C" fn $name(f: *mut ffi::sqlite3_file, $($arg: $ty),*) -> c_int {
             unsafe {
-                let w = wal(f);
-                let rc = flush(w);
+                let this = file(f);
+                let rc = flush_wal_of(this);
                 if rc != ffi::SQLITE_OK {
                     return rc;
                 }
-                match real_methods(w).$field {
-                    Some(m) => m(w.real, $($arg),*),
+                match real_methods(this).$field {
+                    Some(m) => m(this.real, $($arg),*),
                     None => $err,
                 }
             }
@@ -307,48 +413,59 @@ flushing!(x_unfetch, xUnfetch, (off: i64, p: *mut c_void), ffi::SQLITE_OK);
 
 unsafe extern "C" fn x_sector_size(f: *mut ffi::sqlite3_file) -> c_int {
     unsafe {
-        let w = wal(f);
-        real_methods(w).xSectorSize.map_or(4096, |m| m(w.real))
+        let this = file(f);
+        real_methods(this)
+            .xSectorSize
+            .map_or(4096, |m| m(this.real))
     }
 }
 
 unsafe extern "C" fn x_device_characteristics(f: *mut ffi::sqlite3_file) -> c_int {
     unsafe {
-        let w = wal(f);
-        real_methods(w)
+        let this = file(f);
+        real_methods(this)
             .xDeviceCharacteristics
-            .map_or(0, |m| m(w.real))
+            .map_or(0, |m| m(this.real))
     }
 }
 
 unsafe extern "C" fn x_shm_barrier(f: *mut ffi::sqlite3_file) {
     unsafe {
-        let w = wal(f);
-        let _ = flush(w);
-        if let Some(m) = real_methods(w).xShmBarrier {
-            m(w.real);
+        let this = file(f);
+        // No error to report here: the buffer is empty at every barrier
+        // of a commit (written out at the commit frame's header).
+        let _ = flush_wal_of(this);
+        if let Some(m) = real_methods(this).xShmBarrier {
+            m(this.real);
         }
     }
 }
 
-static METHODS: ffi::sqlite3_io_methods = ffi::sqlite3_io_methods {
-    iVersion: 3,
-    xClose: Some(x_close),
-    xRead: Some(x_read),
-    xWrite: Some(x_write),
-    xTruncate: Some(x_truncate),
-    xSync: Some(x_sync),
-    xFileSize: Some(x_file_size),
-    xLock: Some(x_lock),
-    xUnlock: Some(x_unlock),
-    xCheckReservedLock: Some(x_check_reserved_lock),
-    xFileControl: Some(x_file_control),
-    xSectorSize: Some(x_sector_size),
-    xDeviceCharacteristics: Some(x_device_characteristics),
-    xShmMap: Some(x_shm_map),
-    xShmLock: Some(x_shm_lock),
-    xShmBarrier: Some(x_shm_barrier),
-    xShmUnmap: Some(x_shm_unmap),
-    xFetch: Some(x_fetch),
-    xUnfetch: Some(x_unfetch),
-};
+/// The methods of a wrapped file of method version `v` (that of the
+/// default VFS's file: SQLite reads the shared-memory methods only from
+/// version 2 on and the memory-map ones from version 3).
+const fn methods(v: c_int) -> ffi::sqlite3_io_methods {
+    ffi::sqlite3_io_methods {
+        iVersion: v,
+        xClose: Some(x_close),
+        xRead: Some(x_read),
+        xWrite: Some(x_write),
+        xTruncate: Some(x_truncate),
+        xSync: Some(x_sync),
+        xFileSize: Some(x_file_size),
+        xLock: Some(x_lock),
+        xUnlock: Some(x_unlock),
+        xCheckReservedLock: Some(x_check_reserved_lock),
+        xFileControl: Some(x_file_control),
+        xSectorSize: Some(x_sector_size),
+        xDeviceCharacteristics: Some(x_device_characteristics),
+        xShmMap: if v >= 2 { Some(x_shm_map) } else { None },
+        xShmLock: if v >= 2 { Some(x_shm_lock) } else { None },
+        xShmBarrier: if v >= 2 { Some(x_shm_barrier) } else { None },
+        xShmUnmap: if v >= 2 { Some(x_shm_unmap) } else { None },
+        xFetch: if v >= 3 { Some(x_fetch) } else { None },
+        xUnfetch: if v >= 3 { Some(x_unfetch) } else { None },
+    }
+}
+
+static METHODS: [ffi::sqlite3_io_methods; 3] = [methods(1), methods(2), methods(3)];
