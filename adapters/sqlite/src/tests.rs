@@ -3734,6 +3734,17 @@ fn events_recovered(path: &Path, to: &Path, org: &OrgId) -> i64 {
     .expect("count")
 }
 
+/// A page cache of 10 pages on the store's write connection: a large
+/// transaction spills its pages into the WAL before its commit.
+fn small_cache(store: &SqliteStore) {
+    store
+        .conn
+        .lock("test")
+        .expect("connection")
+        .execute_batch("PRAGMA cache_size = 10")
+        .expect("small cache");
+}
+
 #[test]
 fn a_commit_goes_to_the_wal_in_a_few_writes_not_two_a_frame() {
     let (store, path, _dir) = store_with_checkpoints(u32::MAX, u32::MAX);
@@ -3775,12 +3786,7 @@ fn pages_spilled_before_a_commit_and_rolled_back_leave_the_wal_right() {
     // the WAL before its commit (frames that are no commit's), and one
     // rolled back leaves them there, to be written over by the next.
     let (store, path, dir) = store_with_checkpoints(u32::MAX, u32::MAX);
-    store
-        .conn
-        .lock("test")
-        .expect("connection")
-        .execute_batch("PRAGMA cache_size = 10")
-        .expect("small cache");
+    small_cache(&store);
     let org = org_id(1);
     append_events(&store, &org, 10);
     {
@@ -3814,12 +3820,7 @@ mod wal_writes_property {
             steps in proptest::collection::vec((1_u32..2_000, any::<bool>()), 1..6)
         ) {
             let (store, path, dir) = store_with_checkpoints(u32::MAX, u32::MAX);
-            store
-                .conn
-                .lock("test")
-                .expect("connection")
-                .execute_batch("PRAGMA cache_size = 10")
-                .expect("small cache");
+            small_cache(&store);
             let org = org_id(1);
             let mut committed = 0_i64;
             for (n, commit) in steps {
@@ -3853,11 +3854,7 @@ fn frames_spilled_and_rolled_back_never_overwrite_another_writers_commit() {
         u32::MAX,
     )
     .expect("second store");
-    a.conn
-        .lock("test")
-        .expect("connection")
-        .execute_batch("PRAGMA cache_size = 10")
-        .expect("small cache");
+    small_cache(&a);
     let (org_a, org_b) = (org_id(1), org_id(2));
     // The WAL is empty: the rollback below reloads its pages from the
     // database file, not from the WAL.
