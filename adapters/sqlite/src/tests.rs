@@ -3837,6 +3837,47 @@ mod wal_writes_property {
                 prop_assert_eq!(events_recovered(&path, dir.path(), &org), committed);
             }
         }
+
+        /// The same with two writers on one file (two stores, as two
+        /// processes would be), both with small caches, taking turns in
+        /// any order: what either spilled and rolled back never overwrites
+        /// what the other committed.
+        #[test]
+        fn two_writers_taking_turns_keep_exactly_their_commits(
+            steps in proptest::collection::vec((any::<bool>(), 1_u32..1_500, any::<bool>()), 1..8)
+        ) {
+            let (a, path, dir) = store_with_checkpoints(u32::MAX, u32::MAX);
+            let b = SqliteStore::init_with(
+                writer_connection(&path).expect("open"),
+                Some(path.clone()),
+                u32::MAX,
+                u32::MAX,
+            )
+            .expect("second store");
+            small_cache(&a);
+            small_cache(&b);
+            let orgs = [org_id(1), org_id(2)];
+            let mut committed = [0_i64, 0];
+            for (second, n, commit) in steps {
+                let (store, w) = if second { (&b, 1) } else { (&a, 0) };
+                let mut tx = begin(store);
+                for i in 0..n {
+                    tx.append_event(event(&orgs[w], i)).expect("append");
+                }
+                if commit {
+                    tx.commit().expect("commit");
+                    committed[w] += i64::from(n);
+                } else {
+                    drop(tx);
+                }
+                for w in 0..2 {
+                    prop_assert_eq!(
+                        events_recovered(&path, dir.path(), &orgs[w]),
+                        committed[w]
+                    );
+                }
+            }
+        }
     }
 }
 
