@@ -3520,11 +3520,31 @@ fn store_with_checkpoints(wake: u32, writer: u32) -> (SqliteStore, PathBuf, temp
 
 /// Appends `n` events in one transaction: about a page of WAL per 15.
 fn append_events(store: &SqliteStore, org: &OrgId, n: u32) {
+    events_in_one_transaction(store, org, n, true);
+}
+
+/// Appends `n` events in one transaction, then commits it or (dropped)
+/// rolls it back.
+fn events_in_one_transaction(store: &SqliteStore, org: &OrgId, n: u32, commit: bool) {
     let mut tx = begin(store);
     for i in 0..n {
         tx.append_event(event(org, i)).expect("append");
     }
-    tx.commit().expect("commit");
+    if commit {
+        tx.commit().expect("commit");
+    }
+}
+
+/// Another store on the file at `path`, with its own write connection (as
+/// another process would have), checkpoints off.
+fn second_writer(path: &Path) -> SqliteStore {
+    SqliteStore::init_with(
+        writer_connection(path).expect("open"),
+        Some(path.to_path_buf()),
+        u32::MAX,
+        u32::MAX,
+    )
+    .expect("second store")
 }
 
 /// The events in the database file itself, read from a copy of it alone:
@@ -3789,13 +3809,7 @@ fn pages_spilled_before_a_commit_and_rolled_back_leave_the_wal_right() {
     small_cache(&store);
     let org = org_id(1);
     append_events(&store, &org, 10);
-    {
-        let mut tx = begin(&store);
-        for i in 0..3_000 {
-            tx.append_event(event(&org, i)).expect("append");
-        }
-        // Dropped: rolled back.
-    }
+    events_in_one_transaction(&store, &org, 3_000, false);
     assert_eq!(events_recovered(&path, dir.path(), &org), 10);
     append_events(&store, &org, 3_000);
     append_events(&store, &org, 5);
@@ -3824,15 +3838,9 @@ mod wal_writes_property {
             let org = org_id(1);
             let mut committed = 0_i64;
             for (n, commit) in steps {
-                let mut tx = begin(&store);
-                for i in 0..n {
-                    tx.append_event(event(&org, i)).expect("append");
-                }
+                events_in_one_transaction(&store, &org, n, commit);
                 if commit {
-                    tx.commit().expect("commit");
                     committed += i64::from(n);
-                } else {
-                    drop(tx);
                 }
                 prop_assert_eq!(events_recovered(&path, dir.path(), &org), committed);
             }
@@ -3847,28 +3855,16 @@ mod wal_writes_property {
             steps in proptest::collection::vec((any::<bool>(), 1_u32..1_500, any::<bool>()), 1..8)
         ) {
             let (a, path, dir) = store_with_checkpoints(u32::MAX, u32::MAX);
-            let b = SqliteStore::init_with(
-                writer_connection(&path).expect("open"),
-                Some(path.clone()),
-                u32::MAX,
-                u32::MAX,
-            )
-            .expect("second store");
+            let b = second_writer(&path);
             small_cache(&a);
             small_cache(&b);
             let orgs = [org_id(1), org_id(2)];
             let mut committed = [0_i64, 0];
             for (second, n, commit) in steps {
                 let (store, w) = if second { (&b, 1) } else { (&a, 0) };
-                let mut tx = begin(store);
-                for i in 0..n {
-                    tx.append_event(event(&orgs[w], i)).expect("append");
-                }
+                events_in_one_transaction(store, &orgs[w], n, commit);
                 if commit {
-                    tx.commit().expect("commit");
                     committed[w] += i64::from(n);
-                } else {
-                    drop(tx);
                 }
                 for w in 0..2 {
                     prop_assert_eq!(
@@ -3888,24 +3884,12 @@ fn frames_spilled_and_rolled_back_never_overwrite_another_writers_commit() {
     // WAL and rolls it back; B then commits frames where A's spilled ones
     // were; A commits after. Every commit of both must survive a crash.
     let (a, path, dir) = store_with_checkpoints(u32::MAX, u32::MAX);
-    let b = SqliteStore::init_with(
-        writer_connection(&path).expect("open"),
-        Some(path.clone()),
-        u32::MAX,
-        u32::MAX,
-    )
-    .expect("second store");
+    let b = second_writer(&path);
     small_cache(&a);
     let (org_a, org_b) = (org_id(1), org_id(2));
     // The WAL is empty: the rollback below reloads its pages from the
     // database file, not from the WAL.
-    {
-        let mut tx = begin(&a);
-        for i in 0..2_000 {
-            tx.append_event(event(&org_a, i)).expect("append");
-        }
-        // Dropped: rolled back.
-    }
+    events_in_one_transaction(&a, &org_a, 2_000, false);
     append_events(&b, &org_b, 3_000);
     append_events(&a, &org_a, 7);
     assert_eq!(events_recovered(&path, dir.path(), &org_b), 3_000);
