@@ -6,6 +6,7 @@ mod checkpoint;
 mod checks;
 mod codec;
 mod counts;
+mod json;
 mod orgs;
 mod people;
 mod tx;

@@ -1477,8 +1477,7 @@ impl Transaction for SqliteTx<'_> {
         }
     }
 
-    fn append_event(&mut self, event: Event) -> StoreResult<u64> {
-        let event = &event;
+    fn append_event(&mut self, mut event: Event) -> StoreResult<u64> {
         let org = self.org_key_made(event.org_id.as_str())?;
         let last = match self.last_seq.get(&event.org_id) {
             Some(&last) => last,
@@ -1490,8 +1489,7 @@ impl Transaction for SqliteTx<'_> {
                 .map_or(0, count),
         };
         let seq = last.saturating_add(1);
-        let mut stored = event.clone();
-        stored.seq = seq;
+        event.seq = seq;
         // The feed position: the head's next, never MAX(rid) + 1 (which
         // would reuse the positions of deleted newest events).
         let feed_last = match self.feed_last {
@@ -1511,14 +1509,14 @@ impl Transaction for SqliteTx<'_> {
                 sql_int(position),
                 event.org_id.as_str(),
                 sql_int(seq),
-                to_json(&stored)?,
+                to_json(&event)?,
                 enlist::event_kind_name(&event.kind),
                 org
             ],
         )?;
         self.feed_last = Some(position);
         self.feed_moved = true;
-        self.last_seq.insert(event.org_id.clone(), seq);
+        self.last_seq.insert(event.org_id, seq);
         Ok(seq)
     }
 
