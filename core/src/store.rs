@@ -29,6 +29,7 @@
 
 pub mod cursor;
 pub mod inbox;
+pub mod json;
 mod page;
 pub mod people;
 mod standing;

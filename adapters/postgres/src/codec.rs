@@ -22,9 +22,10 @@ pub(crate) fn split(t: DateTime<Utc>) -> Split {
     (t.timestamp(), ns)
 }
 
-/// An entity as the JSON of its `body` column.
+/// An entity as the JSON of its `body` column (`serde_json`'s text,
+/// written by core's faster writer).
 pub(crate) fn to_body<T: Serialize>(value: &T) -> Result<String, StoreError> {
-    serde_json::to_string(value).map_err(StoreError::other)
+    enlist::store::json::to_string(value).map_err(StoreError::other)
 }
 
 /// An entity read back from its `body` column.

@@ -18,21 +18,9 @@ pub(crate) fn split(t: DateTime<Utc>) -> Split {
     (t.timestamp(), i64::from(t.timestamp_subsec_nanos()))
 }
 
-/// A body's JSON text: `serde_json`'s, written by the store's faster
-/// writer where it can ([`crate::json`]). Test builds check every body
-/// the store writes against `serde_json`'s text.
+/// A body's JSON text (`serde_json`'s, written by core's faster writer).
 pub(crate) fn to_json<T: Serialize>(v: &T) -> StoreResult<String> {
-    match crate::json::to_string(v) {
-        Some(text) => {
-            debug_assert_eq!(
-                serde_json::to_string(v).ok().as_deref(),
-                Some(text.as_str()),
-                "the store's JSON writer and serde_json differ"
-            );
-            Ok(text)
-        }
-        None => serde_json::to_string(v).map_err(StoreError::other),
-    }
+    enlist::store::json::to_string(v).map_err(StoreError::other)
 }
 
 pub(crate) fn from_json<T: DeserializeOwned>(body: &str, what: &str) -> StoreResult<T> {

@@ -6,7 +6,6 @@ mod checkpoint;
 mod checks;
 mod codec;
 mod counts;
-mod json;
 mod orgs;
 mod people;
 mod tx;

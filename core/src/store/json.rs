@@ -1,28 +1,55 @@
 //! The JSON text of a stored body, written faster than `serde_json` writes
-//! it and byte for byte the same.
+//! it and byte for byte the same: what the SQLite and Postgres stores
+//! write into their `body` columns.
 //!
 //! Issuing an invitation writes three bodies (the invitation, its queued
-//! email, its event) and callgrind put a fifth of an issue's instructions
-//! in `serde_json::to_string`, half of those in its string escaping, which
-//! looks at one byte at a time (docs/src/performance.md). This writer
-//! looks at eight bytes at a time for a byte that needs escaping, and
-//! writes the common shapes of the store's bodies (structs, maps with
-//! string keys, sequences, strings, integers, booleans, options and
-//! enums) straight into one `String`.
+//! email, its event), and callgrind put a fifth of an issue's
+//! instructions on the SQLite store in `serde_json::to_string`, half of
+//! those in its string escaping, which looks at one byte at a time
+//! (docs/src/performance.md). This writer looks at eight bytes at a time
+//! for a byte that needs escaping, and writes the common shapes of the
+//! bodies (structs, maps with string keys, sequences, strings, integers,
+//! booleans, options and enums) straight into one `String`.
 //!
 //! Anything else (a float, a 128-bit integer, bytes, a map key that is
-//! not a string, an error of the value's own `Serialize`) makes
-//! [`to_string`] answer `None`, and the caller writes the body with
-//! `serde_json`, whose text this writer's equals wherever it answers
-//! (the tests compare them, and every test build compares them again on
-//! every body the store writes, in `codec::to_json`).
+//! not a string, an error of the value's own `Serialize`) is written by
+//! `serde_json` itself, so [`to_string`] always gives `serde_json`'s text:
+//! the tests compare the two, and every build with debug assertions
+//! compares them again on every value written.
 
 use serde::ser::{self, Serialize};
 use std::fmt;
 
-/// The compact JSON text of `value`, as `serde_json::to_string` writes it;
-/// `None` where this writer leaves the value to `serde_json` (above).
-pub(crate) fn to_string<T: Serialize + ?Sized>(value: &T) -> Option<String> {
+/// The compact JSON text of `value`: exactly what
+/// `serde_json::to_string(value)` gives, faster for the shapes of stored
+/// bodies (above), and `serde_json`'s error where it fails.
+///
+/// ```
+/// # #[derive(serde::Serialize)]
+/// # struct Row { id: &'static str, n: u32, note: Option<String> }
+/// let row = Row { id: "inv_1", n: 2, note: Some("a \"quote\"\n".into()) };
+/// let text = enlist::store::json::to_string(&row)?;
+/// assert_eq!(text, serde_json::to_string(&row)?);
+/// assert_eq!(text, r#"{"id":"inv_1","n":2,"note":"a \"quote\"\n"}"#);
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+pub fn to_string<T: Serialize + ?Sized>(value: &T) -> serde_json::Result<String> {
+    match fast(value) {
+        Some(text) => {
+            debug_assert_eq!(
+                serde_json::to_string(value).ok().as_deref(),
+                Some(text.as_str()),
+                "enlist's JSON writer and serde_json differ"
+            );
+            Ok(text)
+        }
+        None => serde_json::to_string(value),
+    }
+}
+
+/// The text as this writer writes it; `None` where it leaves the value to
+/// `serde_json` (above).
+fn fast<T: Serialize + ?Sized>(value: &T) -> Option<String> {
     let mut w = Writer {
         out: String::with_capacity(1024),
     };
@@ -33,7 +60,7 @@ pub(crate) fn to_string<T: Serialize + ?Sized>(value: &T) -> Option<String> {
 /// What stops the writer: a shape it leaves to `serde_json`, or an error
 /// of the value's own (which `serde_json` then reports).
 #[derive(Debug)]
-pub(crate) struct Unsupported;
+struct Unsupported;
 
 impl fmt::Display for Unsupported {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -587,7 +614,7 @@ mod tests {
 
     fn same<T: Serialize + ?Sized>(v: &T) {
         let expected = serde_json::to_string(v).expect("serde_json writes it");
-        assert_eq!(to_string(v).as_deref(), Some(expected.as_str()));
+        assert_eq!(fast(v).as_deref(), Some(expected.as_str()));
     }
 
     #[test]
@@ -655,12 +682,12 @@ mod tests {
 
     #[test]
     fn what_it_leaves_to_serde_json_makes_it_answer_none() {
-        assert_eq!(to_string(&1.5f64), None);
-        assert_eq!(to_string(&json!({"a": 0.25})), None);
-        assert_eq!(to_string(&1u128), None);
+        assert_eq!(fast(&1.5f64), None);
+        assert_eq!(fast(&json!({"a": 0.25})), None);
+        assert_eq!(fast(&1u128), None);
         let mut by_number = BTreeMap::new();
         by_number.insert(1u32, "one");
-        assert_eq!(to_string(&by_number), None);
+        assert_eq!(fast(&by_number), None);
         // serde_bytes-like: a byte string.
         struct Bytes;
         impl Serialize for Bytes {
@@ -668,7 +695,7 @@ mod tests {
                 s.serialize_bytes(b"ab")
             }
         }
-        assert_eq!(to_string(&Bytes), None);
+        assert_eq!(fast(&Bytes), None);
         // A value's own error.
         struct Fails;
         impl Serialize for Fails {
@@ -676,7 +703,29 @@ mod tests {
                 Err(ser::Error::custom("no"))
             }
         }
-        assert_eq!(to_string(&vec![Fails]), None);
+        assert_eq!(fast(&vec![Fails]), None);
+    }
+
+    #[test]
+    fn to_string_gives_serde_jsons_text_and_errors_for_what_it_leaves_to_serde_json() {
+        let v = json!({"a": 0.25, "b": [1.5e300, -0.0], "c": "x"});
+        assert_eq!(
+            to_string(&v).expect("json"),
+            serde_json::to_string(&v).expect("json")
+        );
+        let mut by_number = BTreeMap::new();
+        by_number.insert(7u32, "seven");
+        assert_eq!(to_string(&by_number).expect("json"), r#"{"7":"seven"}"#);
+        struct Fails;
+        impl Serialize for Fails {
+            fn serialize<S: ser::Serializer>(&self, _s: S) -> std::result::Result<S::Ok, S::Error> {
+                Err(ser::Error::custom("no"))
+            }
+        }
+        assert_eq!(
+            to_string(&Fails).map_err(|e| e.to_string()),
+            Err("no".to_owned())
+        );
     }
 
     /// JSON values without floats: what this writer writes itself.
@@ -735,12 +784,12 @@ mod tests {
         #[test]
         fn any_json_value_without_floats_is_written_as_serde_json_writes_it(v in value()) {
             let expected = serde_json::to_string(&v).expect("serde_json writes it");
-            prop_assert_eq!(to_string(&v), Some(expected));
+            prop_assert_eq!(fast(&v), Some(expected));
         }
 
         #[test]
         fn any_string_is_written_as_serde_json_writes_it(s in any::<String>()) {
-            prop_assert_eq!(to_string(&s), Some(serde_json::to_string(&s).expect("json")));
+            prop_assert_eq!(fast(&s), Some(serde_json::to_string(&s).expect("json")));
         }
 
         #[test]
