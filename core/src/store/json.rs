@@ -83,6 +83,7 @@ struct Writer {
 /// Whether any of the eight bytes of `x` is below 0x20, a `"` or a `\`:
 /// the bytes JSON escapes (the standard has-less-than and has-zero-byte
 /// tests, exact for whether such a byte exists).
+#[inline]
 fn needs_escape(x: u64) -> bool {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
@@ -114,6 +115,7 @@ fn escape(out: &mut String, byte: u8) {
 }
 
 /// The eight bytes of `b` from `at` as one word (`None` past its end).
+#[inline]
 fn word(b: &[u8], at: usize) -> Option<u64> {
     let bytes: [u8; 8] = b.get(at..at + 8)?.try_into().ok()?;
     Some(u64::from_le_bytes(bytes))
@@ -171,6 +173,7 @@ fn write_str(out: &mut String, s: &str) {
 }
 
 /// `v` in decimal.
+#[inline]
 fn write_u64(out: &mut String, v: u64) {
     let mut buf = [0u8; 20];
     let mut at = buf.len();
@@ -191,6 +194,7 @@ fn write_u64(out: &mut String, v: u64) {
     }
 }
 
+#[inline]
 fn write_i64(out: &mut String, v: i64) {
     if v < 0 {
         out.push('-');
@@ -209,6 +213,7 @@ struct Compound<'a> {
 }
 
 impl Compound<'_> {
+    #[inline]
     fn comma(&mut self) {
         if self.first {
             self.first = false;
@@ -217,6 +222,7 @@ impl Compound<'_> {
         }
     }
 
+    #[inline]
     fn key(&mut self, key: &str) {
         self.comma();
         write_str(&mut self.w.out, key);
@@ -225,6 +231,7 @@ impl Compound<'_> {
 }
 
 impl Writer {
+    #[inline]
     fn open(&mut self, open: char, close: &'static str) -> Compound<'_> {
         self.out.push(open);
         Compound {
@@ -235,6 +242,7 @@ impl Writer {
     }
 
     /// `{"variant":` before a variant's value.
+    #[inline]
     fn variant(&mut self, variant: &str) {
         self.out.push('{');
         write_str(&mut self.out, variant);
@@ -380,6 +388,7 @@ impl Compound<'_> {
         value.serialize(&mut *self.w)
     }
 
+    #[inline]
     fn finish(self) -> Result {
         self.w.out.push_str(self.close);
         Ok(())
