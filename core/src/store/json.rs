@@ -24,6 +24,13 @@ use std::fmt;
 /// `serde_json::to_string(value)` gives, faster for the shapes of stored
 /// bodies (above), and `serde_json`'s error where it fails.
 ///
+/// # Panics
+///
+/// With debug assertions on, when the text differs from
+/// `serde_json::to_string`'s: a bug of this writer, or a value whose
+/// `Serialize` writes something else each time it is called (the check
+/// serializes it twice).
+///
 /// ```
 /// # #[derive(serde::Serialize)]
 /// # struct Row { id: &'static str, n: u32, note: Option<String> }
