@@ -286,6 +286,13 @@ const UNDO: &[(u32, &str)] = &[
         "ALTER TABLE events DROP COLUMN org; ALTER TABLE outbox DROP COLUMN org;",
     ),
     (21, "ALTER TABLE members DROP COLUMN org;"),
+    // Version 21's head holds every position given.
+    (
+        22,
+        "DROP TRIGGER events_feed_floor;
+         UPDATE event_feed_head SET last = MAX(last, (SELECT COALESCE(MAX(rid), 0) FROM events))
+         WHERE id = 1;",
+    ),
 ];
 
 /// `people` as versions 13 to 16 had it: 0004's table and indexes, with
@@ -1241,7 +1248,13 @@ fn migration_0014_keeps_the_counts_the_triggers_kept() {
     let store = SqliteStore::open(&path).expect("open migrates");
     {
         let conn = store.conn.lock("SqliteStore").expect("lock");
-        assert!(triggers(&conn).is_empty(), "0014 drops the count triggers");
+        // The one trigger left is 0022's, which moves the event feed's
+        // floor when events are deleted.
+        assert_eq!(
+            triggers(&conn),
+            vec!["events_feed_floor".to_owned()],
+            "0014 drops the count triggers"
+        );
     }
     assert_eq!(store.verify_counts().expect("verify"), Vec::new());
     let mut tx = begin(&store);
@@ -3047,6 +3060,61 @@ fn migration_0007_feeds_existing_events_and_never_reuses_a_position() {
     assert_eq!(after[0].cursor, "4");
 }
 
+/// Since migration 0022 a commit that appends events leaves the feed's
+/// head alone (one page less to write): positions follow the newest
+/// event, and the head is a floor that only deletes raise, so a deleted
+/// position, newest or not, whether an organization was purged or a row
+/// deleted by hand, is never given again; a rolled-back append gives its
+/// positions again.
+#[test]
+fn appending_events_leaves_the_feed_head_alone_and_deleted_positions_stay_used() {
+    let store = SqliteStore::open_in_memory().expect("open");
+    let (a, b) = (org_id(1), org_id(2));
+    let head = |store: &SqliteStore| -> i64 {
+        let conn = store.conn.lock("SqliteStore").expect("lock");
+        conn.query_row("SELECT last FROM event_feed_head WHERE id = 1", [], |r| {
+            r.get(0)
+        })
+        .expect("head")
+    };
+    let positions = |store: &SqliteStore| -> Vec<String> {
+        let mut tx = begin(store);
+        let feed = tx.event_feed(None, &[], 100).expect("feed");
+        feed.into_iter().map(|e| e.cursor).collect()
+    };
+    let before = head(&store);
+    append_events(&store, &a, 3);
+    append_events(&store, &b, 2);
+    assert_eq!(head(&store), before, "no commit wrote the head");
+    assert_eq!(positions(&store), ["1", "2", "3", "4", "5"]);
+    // Rolled back: nothing was given.
+    events_in_one_transaction(&store, &a, 4, false);
+    assert_eq!(positions(&store), ["1", "2", "3", "4", "5"]);
+    // An older event deleted: the floor does not move past the newest.
+    {
+        let conn = store.conn.lock("SqliteStore").expect("lock");
+        conn.execute_batch("DELETE FROM events WHERE rid = 2")
+            .expect("delete");
+    }
+    append_events(&store, &a, 1);
+    assert_eq!(positions(&store), ["1", "3", "4", "5", "6"]);
+    // The newest ones deleted (organization b purged, then by hand):
+    // their positions are not given again.
+    let mut tx = begin(&store);
+    tx.purge_organization(&b).expect("purge");
+    tx.commit().expect("commit");
+    assert_eq!(head(&store), 5, "the purge raised the floor to b's newest");
+    {
+        let conn = store.conn.lock("SqliteStore").expect("lock");
+        conn.execute_batch("DELETE FROM events WHERE rid = 6")
+            .expect("delete");
+    }
+    assert_eq!(head(&store), 6);
+    append_events(&store, &b, 2);
+    assert_eq!(positions(&store), ["1", "3", "7", "8"]);
+    assert_eq!(head(&store), 6, "appending leaves the floor where it is");
+}
+
 /// The inbox's two walks (`Transaction::person_invitations`) search their
 /// partial indexes of migration 0006, newest first, without a scan or a
 /// sort, whether or not a cursor and an organization are given.
@@ -3776,7 +3844,7 @@ fn a_commit_goes_to_the_wal_in_a_few_writes_not_two_a_frame() {
     append_events(&store, &org, 2_000);
     let frames = (size() - before) / (24 + 4096);
     let writes = vfs::WAL_WRITES.with(|n| n.get()) - writes_before;
-    assert!(frames > 100, "{frames} frames");
+    assert!(frames >= 90, "{frames} frames");
     // Two writes a frame without the VFS; up to 31 frames a write with it.
     assert!(writes * 8 <= frames, "{writes} writes for {frames} frames");
 }

@@ -171,13 +171,11 @@ pub(crate) struct SqliteTx<'a> {
     /// wrote. The transaction holds the write lock and events are written
     /// only by `append_event`, so it stays right until the end.
     last_seq: HashMap<OrgId, u64>,
-    /// The last position of the event feed (`event_feed_head.last`), read
-    /// once by the first event this transaction appends.
+    /// The last position of the event feed: the larger of the newest
+    /// event's and the floor `event_feed_head.last` (which only deletes
+    /// raise, migration 0022), read once by the first event this
+    /// transaction appends and moved by each.
     feed_last: Option<u64>,
-    /// Whether this transaction appended events: `event_feed_head` is
-    /// written once, at commit, with `feed_last` (nothing else reads the
-    /// head, and only `append_event`, which reads it once, moves it).
-    feed_moved: bool,
     /// Queued messages not written yet, in the order they were put (one per
     /// message id). The engine queues an invitation's email before it stores
     /// the invitation; the message is written when its invitation is (so
@@ -334,7 +332,6 @@ impl<'a> SqliteTx<'a> {
             writes,
             last_seq: HashMap::new(),
             feed_last: None,
-            feed_moved: false,
             deferred: Vec::new(),
             counts: Vec::new(),
             read_invitations: HashMap::new(),
@@ -458,22 +455,6 @@ impl<'a> SqliteTx<'a> {
         self.add_count(org, "member", "", status, by);
         self.add_count(org, "member_role", &m.role, status, by);
         self.add_count(org, "member_license", &m.license_type, status, by);
-    }
-
-    /// Writes the event feed's last position, once per transaction that
-    /// appended events (the head's next is the next event's position, never
-    /// MAX(rid) + 1, which would reuse the positions of deleted newest
-    /// events).
-    fn flush_feed_head(&mut self) -> StoreResult<()> {
-        if let (true, Some(last)) = (self.feed_moved, self.feed_last) {
-            self.exec(
-                "INSERT INTO event_feed_head (id, last) VALUES (1, ?1)
-                 ON CONFLICT (id) DO UPDATE SET last = excluded.last",
-                params![sql_int(last)],
-            )?;
-            self.feed_moved = false;
-        }
-        Ok(())
     }
 
     /// Writes the changed counters, each once, in key order. On an error
@@ -975,7 +956,6 @@ impl Transaction for SqliteTx<'_> {
     fn commit(mut self: Box<Self>) -> StoreResult<()> {
         self.flush_outbox(None)?;
         self.flush_counts()?;
-        self.flush_feed_head()?;
         control(&self.conn, "COMMIT")?;
         self.open = false;
         Ok(())
@@ -1500,16 +1480,20 @@ impl Transaction for SqliteTx<'_> {
         };
         let seq = last.saturating_add(1);
         event.seq = seq;
-        // The feed position: the head's next, never MAX(rid) + 1 (which
-        // would reuse the positions of deleted newest events).
+        // The feed position: after the newest event and after the floor
+        // (the newest position ever deleted, kept by migration 0022's
+        // trigger), so that a deleted position is never given again.
         let feed_last = match self.feed_last {
             Some(n) => n,
             None => self
                 .conn
-                .prepare_cached("SELECT last FROM event_feed_head WHERE id = 1")
-                .and_then(|mut s| s.query_row([], |r| r.get::<_, i64>(0)).optional())
-                .map_err(store_err)?
-                .map_or(0, count),
+                .prepare_cached(
+                    "SELECT MAX(COALESCE((SELECT MAX(rid) FROM events), 0),
+                                COALESCE((SELECT last FROM event_feed_head WHERE id = 1), 0))",
+                )
+                .and_then(|mut s| s.query_row([], |r| r.get::<_, i64>(0)))
+                .map_err(store_err)
+                .map(count)?,
         };
         let position = feed_last.saturating_add(1);
         self.exec(
@@ -1525,7 +1509,6 @@ impl Transaction for SqliteTx<'_> {
             ],
         )?;
         self.feed_last = Some(position);
-        self.feed_moved = true;
         self.last_seq.insert(event.org_id, seq);
         Ok(seq)
     }
