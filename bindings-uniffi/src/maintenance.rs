@@ -9,10 +9,10 @@ use crate::error::EnlistError;
 pub struct SqliteCountMismatch {
     /// The organization.
     pub org_id: enlist::OrgId,
-    /// Which counter: `member`, `member_role`, `member_license`,
-    /// `member_group` or `invitation_license`.
+    /// Which counter: `member_role`, `member_license`, `member_group` or
+    /// `invitation_license` (open invitations only).
     pub what: String,
-    /// The role, license type or group id (empty for `member`).
+    /// The role, license type or group id.
     pub key: String,
     /// The status counted.
     pub status: String,

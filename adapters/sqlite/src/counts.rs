@@ -23,13 +23,15 @@ use std::collections::BTreeMap;
 pub struct CountMismatch {
     /// The organization.
     pub org_id: OrgId,
-    /// Which counter: `member` (members per status), `member_role` (per
-    /// role and status), `member_license` (per license type and status),
-    /// `member_group` (group memberships per group and status) or
-    /// `invitation_license` (invitations per license type and stored
-    /// status).
+    /// Which counter: `member_role` (members per role and status),
+    /// `member_license` (per license type and status), `member_group`
+    /// (group memberships per group and status) or
+    /// `invitation_license` (open invitations per license type and stored
+    /// status, staged or pending). Since schema version 23 there is no
+    /// `member` total (the sum of `member_role`) and no counter of closed
+    /// invitations.
     pub what: String,
-    /// The role, license type or group id (empty for `member`).
+    /// The role, license type or group id.
     pub key: String,
     /// The status counted (a member's, or an invitation's as stored).
     pub status: String,
@@ -41,8 +43,6 @@ pub struct CountMismatch {
 
 /// Every counter, recounted from the rows.
 const RECOUNT: &str = "
-    SELECT org_id, 'member', '', status, COUNT(*) FROM members GROUP BY org_id, status
-    UNION ALL
     SELECT org_id, 'member_role', role, status, COUNT(*) FROM members
         GROUP BY org_id, role, status
     UNION ALL
@@ -53,6 +53,7 @@ const RECOUNT: &str = "
         GROUP BY org_id, group_id, status
     UNION ALL
     SELECT org_id, 'invitation_license', license_type, status, COUNT(*) FROM invitations
+        WHERE status = 'staged' OR status = 'pending'
         GROUP BY org_id, license_type, status";
 
 /// `(org_id, what, key, status)`.

@@ -133,6 +133,11 @@ const MIGRATIONS: &[(u32, &str, &str)] = &[
         "0022_event_feed_floor",
         include_str!("../migrations/0022_event_feed_floor.sql"),
     ),
+    (
+        23,
+        "0023_fewer_counters",
+        include_str!("../migrations/0023_fewer_counters.sql"),
+    ),
 ];
 
 /// Marks the file as an enlist store (`PRAGMA application_id`, "enls").
@@ -321,7 +326,7 @@ impl SqliteStore {
     /// The schema version this library writes. A file with a lower version
     /// is migrated on open; a file with a higher one is refused with
     /// [`StoreError::SchemaTooNew`].
-    pub const SCHEMA_VERSION: u32 = 22;
+    pub const SCHEMA_VERSION: u32 = 23;
 
     /// Opens (creating it if missing) the database file at `path` and
     /// brings its schema up to [`SqliteStore::SCHEMA_VERSION`].
