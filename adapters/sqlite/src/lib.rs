@@ -138,6 +138,11 @@ const MIGRATIONS: &[(u32, &str, &str)] = &[
         "0023_fewer_counters",
         include_str!("../migrations/0023_fewer_counters.sql"),
     ),
+    (
+        24,
+        "0024_member_key_terms",
+        include_str!("../migrations/0024_member_key_terms.sql"),
+    ),
 ];
 
 /// Marks the file as an enlist store (`PRAGMA application_id`, "enls").
@@ -326,7 +331,7 @@ impl SqliteStore {
     /// The schema version this library writes. A file with a lower version
     /// is migrated on open; a file with a higher one is refused with
     /// [`StoreError::SchemaTooNew`].
-    pub const SCHEMA_VERSION: u32 = 23;
+    pub const SCHEMA_VERSION: u32 = 24;
 
     /// Opens (creating it if missing) the database file at `path` and
     /// brings its schema up to [`SqliteStore::SCHEMA_VERSION`].
@@ -584,6 +589,10 @@ fn migrate(conn: &mut Connection) -> StoreResult<()> {
             if *version == 16 {
                 // The search terms invitations no longer keep.
                 people::drop_invitation_name_terms(&tx)?;
+            }
+            if *version == 24 {
+                // The search terms members no longer keep.
+                people::drop_member_key_terms(&tx)?;
             }
             if *version == 17 {
                 // The view's keys of the members already stored.

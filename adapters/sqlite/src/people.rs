@@ -8,7 +8,10 @@
 //! `people_groups` and their search terms in `people_terms`, except an
 //! invitation whose only term is its name key and that key its contact
 //! (one by email with no name: most of them; migration 0016), which a
-//! search finds by its `name_key` in `invitations_people_name`.
+//! search finds by its `name_key` in `invitations_people_name`, and a
+//! member's terms that are prefixes of its name key or its contact key
+//! (migration 0024), which a search finds by those keys in
+//! `members_people_name` and `members_list`.
 //!
 //! Every sort walks one index of `members` and one of `invitations` per
 //! stored status (for invitations by email, one for staged and pending,
@@ -21,8 +24,9 @@
 //! walked. Sorting by label walks one label at a time by name (Expired is
 //! two walks: stored expired, and stored pending past `now`). A search
 //! instead starts from the range of `people_terms` that the case-folded
-//! text is a prefix of (for invitations, with the same range of `name_key`
-//! per stored status asked for), `CROSS JOIN` keeping that order of the
+//! text is a prefix of (with the same range of `name_key` per stored
+//! status asked for, and for members of `contact_key`), `CROSS JOIN`
+//! keeping that order of the
 //! join, so it reads the matches and sorts them: its cost grows with the
 //! number of matches, not with the size of the organization.
 
@@ -64,10 +68,68 @@ pub(crate) fn sync_member(
     new: &Person,
 ) -> StoreResult<()> {
     let old = prev.map(Person::from_member);
-    match rows_change(old.as_ref(), Some(new)) {
+    match rows_change_with(old.as_ref(), Some(new), member_terms) {
         Some(change) => write_derived(conn, new.org_id.as_str(), &new.pid(), &change),
         None => Ok(()),
     }
+}
+
+/// The rows of `people_terms` a member's person has (migration 0024): its
+/// search terms less those a search finds through the member's own
+/// columns ([`member_keys`]): a term that is a prefix of one of them.
+/// Any search that is a prefix of such a term is a prefix of the key, and
+/// the search reads the keys' prefix ranges in `members_people_name` and
+/// `members_list` beside `people_terms` ([`member_search`]). A member
+/// named "Ada Byron" keeps "byron" only: "ada" and "ada byron" are
+/// prefixes of its name key, its address is its contact key.
+pub(crate) fn member_terms(p: &Person) -> Vec<String> {
+    let keys = member_keys(p);
+    let mut terms = p.search_terms();
+    terms.retain(|t| !keys.iter().any(|k| k.starts_with(t.as_str())));
+    terms
+}
+
+/// The keys of a member's person that a search reads by prefix, each one
+/// that finds no one the terms would not. Its `contact_key`: a search
+/// text (case-folded, without NUL) that begins the key begins the key's
+/// fold too, which is a term. Its `name_key` when it has no white space at
+/// either end: the key is then the folded name (or, with no name, the
+/// folded contact key), which is a term (the name's term is the trimmed,
+/// folded name); the search tests the same of the column
+/// ([`WHITE_SPACE`]).
+fn member_keys(p: &Person) -> Vec<String> {
+    let mut keys = vec![p.contact_key.clone()];
+    let name_key = p.name_key();
+    if name_key.trim() == name_key {
+        keys.push(name_key);
+    }
+    keys
+}
+
+/// Every character with Unicode's `White_Space` property (what
+/// [`str::trim`] removes), for SQLite's `trim(X, Y)`: a member's name key
+/// is read by a search's prefix range only when this trims nothing from it
+/// (see [`member_keys`]).
+pub(crate) const WHITE_SPACE: &str = "\u{9}\u{a}\u{b}\u{c}\u{d}\u{20}\u{85}\u{a0}\u{1680}\u{2000}\u{2001}\u{2002}\u{2003}\u{2004}\u{2005}\u{2006}\u{2007}\u{2008}\u{2009}\u{200a}\u{2028}\u{2029}\u{202f}\u{205f}\u{3000}";
+
+/// Migration 0024: deletes the `people_terms` rows of each member that a
+/// search now finds by its own columns ([`member_terms`]).
+pub(crate) fn drop_member_key_terms(conn: &Connection) -> StoreResult<()> {
+    let mut delete = conn
+        .prepare("DELETE FROM people_terms WHERE org_id = ?1 AND term = ?2 AND pid = ?3")
+        .map_err(store_err)?;
+    each_row(conn, "members", "1", "member", |_, m: Member| {
+        let p = Person::from_member(&m);
+        let kept = member_terms(&p);
+        for t in p.search_terms() {
+            if !kept.contains(&t) {
+                delete
+                    .execute(params![m.org_id.as_str(), t, p.pid()])
+                    .map_err(store_err)?;
+            }
+        }
+        Ok(())
+    })
 }
 
 /// The person a stored invitation's JSON `body` stands for in the view
@@ -105,7 +167,7 @@ pub(crate) fn sync_invitation(
 /// none when its only term is its name key and that is its contact key
 /// (an invitation with no name, or one whose name is its contact), since a
 /// search finds those through `invitations_people_name`
-/// ([`search_terms`]); its search terms otherwise. Most invitations by
+/// ([`invitation_search`]); its search terms otherwise. Most invitations by
 /// email have no name, so most write no term.
 fn invitation_terms(p: &Person) -> Vec<String> {
     let terms = p.search_terms();
@@ -437,15 +499,8 @@ fn shared_filters(
     }
 }
 
-/// The range of `people_terms` a search reads (`None` without a search),
-/// its bounds added to `args`: `DISTINCT pid`s whose term starts with the
-/// search, `and` more conditions on the pid.
-fn search_terms(q: &PeopleQuery, and: &str, args: &mut Vec<(String, Value)>) -> Option<String> {
-    terms_range(q, and, args).map(|(t, _)| format!("(SELECT DISTINCT {t}) AS t"))
-}
-
 /// `pid FROM people_terms WHERE ...`: the rows of `people_terms` a search
-/// reads ([`search_terms`]), its bounds in `args` (`:low`, and `:high`
+/// reads ([`member_search`], [`invitation_search`]), its bounds in `args` (`:low`, and `:high`
 /// when the range has an upper bound: the `bool`).
 fn terms_range(
     q: &PeopleQuery,
@@ -470,7 +525,7 @@ fn terms_range(
 
 /// The pids of invitations a search matches (`None` without a search),
 /// its bounds added to `args`: those whose search terms are rows of
-/// `people_terms` ([`search_terms`]), and those without rows there
+/// `people_terms` ([`terms_range`]), and those without rows there
 /// ([`invitation_terms`]: their only term is their name key, which is
 /// their contact key), read from `invitations_people_name` by the same
 /// prefix range, one stored status of `tests` at a time. `UNION` drops the
@@ -499,6 +554,62 @@ fn invitation_search(
         })
         .collect();
     Some(format!("(SELECT {terms}{by_key}) AS t"))
+}
+
+/// The pids of members a search matches (`None` without a search), its
+/// bounds added to `args`: those with a matching row of `people_terms`,
+/// and those whose own keys the search begins ([`member_terms`]: their
+/// terms that are prefixes of a key have no row): by the same prefix range
+/// of `name_key` in `members_people_name` (a key with no white space at
+/// either end: [`member_keys`]) and of `contact_key` in `members_list`,
+/// one stored status of `tests` at a time. `UNION` drops the pids found
+/// twice.
+fn member_search(
+    q: &PeopleQuery,
+    tests: &[StatusTest],
+    args: &mut Vec<(String, Value)>,
+) -> Option<String> {
+    let (terms, bounded) = terms_range(q, " AND substr(pid, 1, 2) = 'm.'", args)?;
+    let mut statuses: Vec<&str> = tests.iter().filter_map(member_status).collect();
+    statuses.sort_unstable();
+    statuses.dedup();
+    if !statuses.is_empty() {
+        args.push((":ws".into(), Value::Text(WHITE_SPACE.to_owned())));
+    }
+    let below = |col: &str| {
+        if bounded {
+            format!(" AND {col} < :high")
+        } else {
+            String::new()
+        }
+    };
+    let (name_below, contact_below) = (below("name_key"), below("contact_key"));
+    let by_key: String = statuses
+        .into_iter()
+        .map(|status| {
+            format!(
+                " UNION SELECT 'm.' || member_id FROM members \
+                 INDEXED BY members_people_name \
+                 WHERE org = (SELECT k.org FROM org_keys k WHERE k.org_id = :org) \
+                 AND status = '{status}' AND name_key >= :low{name_below} \
+                 AND trim(name_key, :ws) = name_key \
+                 UNION SELECT 'm.' || member_id FROM members INDEXED BY members_list \
+                 WHERE org = (SELECT k.org FROM org_keys k WHERE k.org_id = :org) \
+                 AND status = '{status}' AND contact_key >= :low{contact_below}"
+            )
+        })
+        .collect();
+    Some(format!("(SELECT {terms}{by_key}) AS t"))
+}
+
+/// The stored member status whose rows a status test keeps.
+fn member_status(t: &StatusTest) -> Option<&'static str> {
+    match t {
+        StatusTest::Is(PersonLabel::Active) => Some("active"),
+        StatusTest::Is(PersonLabel::Inactive) => Some("inactive"),
+        StatusTest::Is(PersonLabel::Removed) => Some("removed"),
+        _ => None,
+    }
 }
 
 /// One statement of a walk: its SQL, its named arguments, whether its
@@ -648,7 +759,7 @@ fn member_walks(
         else {
             continue;
         };
-        let from = match search_terms(q, " AND substr(pid, 1, 2) = 'm.'", &mut args) {
+        let from = match member_search(q, &tests, &mut args) {
             Some(t) => format!(
                 "{t} CROSS JOIN members m ON m.org_id = :org AND m.member_id = substr(t.pid, 3)"
             ),

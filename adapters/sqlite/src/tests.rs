@@ -304,6 +304,8 @@ const UNDO: &[(u32, &str)] = &[
          WHERE status <> 'staged' AND status <> 'pending'
          GROUP BY org_id, license_type, status;",
     ),
+    // 0024 dropped member terms: `downgrade` writes them again.
+    (24, ""),
 ];
 
 /// Whether a dumped row of `counts` is one that migration 0023 deletes: a
@@ -364,6 +366,9 @@ pub(crate) fn downgrade(conn: &Connection, to: u32) -> rusqlite::Result<()> {
                 conn.execute_batch(&people_table_v16())?;
                 member_people_rows(conn)?;
             }
+            if *version == 24 {
+                member_terms_v23(conn)?;
+            }
         }
     }
     conn.pragma_update(None, "user_version", to)
@@ -390,6 +395,22 @@ fn indexes_on_org_id(migration: &str) -> String {
         })
         .map(|s| format!("{};\n", s.replace("(org, ", "(org_id, ")))
         .collect()
+}
+
+/// Writes every search term of every member, as versions 4 to 23 kept
+/// them (0024 drops those its keys answer).
+fn member_terms_v23(conn: &Connection) -> rusqlite::Result<()> {
+    for b in first_column(conn, "SELECT body FROM members")? {
+        let m: Member = serde_json::from_str(&b).expect("a member");
+        let p = enlist::Person::from_member(&m);
+        for t in p.search_terms() {
+            conn.execute(
+                "INSERT OR IGNORE INTO people_terms (org_id, term, pid) VALUES (?1, ?2, ?3)",
+                params![m.org_id.as_str(), t, p.pid()],
+            )?;
+        }
+    }
+    Ok(())
 }
 
 /// Writes the `people` row of every member, as versions 4 to 16 kept them
@@ -1165,10 +1186,14 @@ fn status_checks_need_no_temporary_table_and_still_refuse_unknown_statuses() {
         "sqlite_sequence".into(),
         vec!["Text(\"org_keys\")|Integer(1)".into()],
     );
-    // And 0023 drops the counters nothing reads.
+    // And 0023 drops the counters nothing reads; 0024 the members' terms
+    // their keys answer (here all: each is its contact key).
     rows.get_mut("counts")
         .expect("counts")
         .retain(|r| !kept_no_longer(r));
+    rows.get_mut("people_terms")
+        .expect("people_terms")
+        .retain(|r| !r.contains("Text(\"m."));
     assert_eq!(dump(&path), rows, "0013 changed a row");
     let conn = Connection::open(&path).expect("open");
     check(&conn);
@@ -2505,6 +2530,15 @@ fn people_view_uses_indexes_and_search_reads_only_matches() {
                     ),
                     "a search starts from the terms: {sql}\n  => {plan}"
                 );
+                if sql.contains("members m") {
+                    // And from the members' own keys (migration 0024).
+                    for range in [
+                        "members_people_name (org=? AND status=? AND name_key>? AND name_key<?)",
+                        "members_list (org=? AND status=? AND contact_key>? AND contact_key<?)",
+                    ] {
+                        assert!(plan.contains(range), "{range}: {sql}\n  => {plan}");
+                    }
+                }
             } else if q.sort == PeopleSort::Name && q.labels == [PersonLabel::Staged] {
                 // No walk of the members; the staged invitations' range.
                 assert!(
@@ -4094,4 +4128,207 @@ fn a_failed_write_of_the_wal_fails_the_commit_and_changes_nothing() {
     }
     append_events(&store, &org, 5);
     assert_eq!(events_recovered(&path, dir.path(), &org), 15);
+}
+
+/// Since migration 0024 a member keeps only the search terms its own keys
+/// do not answer ("byron" of "Ada Byron" <ada@x.test>), a search still
+/// finds it by any term, and a key that is not one of its terms (a name
+/// with white space at an end, a contact key not folded) is not read, so
+/// it finds no one the terms would not. A file of version 23 loses the
+/// rows on migrating, and finds the same people.
+#[test]
+fn members_keep_only_the_terms_their_keys_do_not_answer() {
+    use enlist::{PeopleQuery, PersonLabel};
+    let (store, _dir) = file_store();
+    let org = org_id(1);
+    let mut ada = member(&org, "mem_ada", "ada@x.test");
+    ada.first_name = Some("Ada".into());
+    ada.last_name = Some("Byron".into());
+    // Its name key is " zoe" (white space first): not read, terms kept.
+    let mut zoe = member(&org, "mem_zoe", "zed@x.test");
+    zoe.first_name = Some(" Zoe".into());
+    zoe.status = MemberStatus::Inactive;
+    // A contact key the store keeps as given (not folded): read, and
+    // finding only who its fold (a term) finds.
+    let mut mixed = member(&org, "mem_mix", "MIXx-7");
+    mixed.contact = enlist::Contact::Identifier("MIXx-7".into());
+    mixed.status = MemberStatus::Removed;
+    {
+        let mut tx = begin(&store);
+        tx.put_organization(&organization(&org)).expect("org");
+        for m in [&ada, &zoe, &mixed] {
+            tx.put_member(m).expect("put");
+        }
+        tx.commit().expect("commit");
+    }
+    let terms = |store: &SqliteStore| -> Vec<(String, String)> {
+        let conn = store.conn.lock("SqliteStore").expect("lock");
+        conn.prepare("SELECT pid, term FROM people_terms ORDER BY 1, 2")
+            .and_then(|mut s| {
+                s.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .expect("terms")
+    };
+    // Ada: "ada", "ada byron" begin its name key, "ada@x.test" is its
+    // contact key. Zoe: " zoe" is not read, so its name's term "zoe"
+    // stays; its contact key answers "zed@x.test". The identifier:
+    // "mixx-7" is its name key (it has no name), which is read.
+    let kept = vec![
+        ("m.mem_ada".to_owned(), "byron".to_owned()),
+        ("m.mem_zoe".to_owned(), "zoe".to_owned()),
+    ];
+    assert_eq!(terms(&store), kept);
+    let found = |store: &SqliteStore, search: &str| -> Vec<String> {
+        let mut tx = begin(store);
+        let q = PeopleQuery {
+            search: Some(search.into()),
+            labels: PersonLabel::ALL.to_vec(),
+            limit: 50,
+            ..PeopleQuery::default()
+        };
+        let page = tx.people(&org, &q, t(5)).expect("people");
+        let mut ids: Vec<String> = page
+            .items
+            .iter()
+            .filter_map(|p| p.member_id.as_ref().map(ToString::to_string))
+            .collect();
+        ids.sort();
+        ids
+    };
+    let expect = |store: &SqliteStore| {
+        assert_eq!(
+            found(store, "ADA"),
+            ["mem_ada"],
+            "first name, a row no more"
+        );
+        assert_eq!(found(store, "ada by"), ["mem_ada"], "full name");
+        assert_eq!(found(store, "ada@x"), ["mem_ada"], "contact key");
+        assert_eq!(found(store, "byr"), ["mem_ada"], "last name, a row");
+        assert_eq!(found(store, "zo"), ["mem_zoe"], "a trimmed name's term");
+        assert_eq!(found(store, "z"), ["mem_zoe"]);
+        // " zoe" is its name key, not a term: a search that only the key
+        // begins ("\0" is dropped by the folding, the space kept) finds
+        // no one.
+        assert!(found(store, "\0 zo").is_empty(), "the key is not read");
+        assert_eq!(found(store, "mixx"), ["mem_mix"], "by its name key");
+        assert_eq!(found(store, "MIXx-7"), ["mem_mix"]);
+        assert!(found(store, "MIXx-7x").is_empty());
+        assert!(found(store, "\u{10FFFF}").is_empty());
+    };
+    expect(&store);
+    // A file of version 23 has every term; migrating drops what the keys
+    // answer, and the same people are found.
+    let path = store.path().expect("file").to_path_buf();
+    drop(store);
+    Connection::open(&path)
+        .and_then(|c| downgrade(&c, 23))
+        .expect("downgrade to version 23");
+    {
+        let conn = Connection::open(&path).expect("open");
+        let n: i64 = conn
+            .query_row("SELECT count(*) FROM people_terms", [], |r| r.get(0))
+            .expect("count");
+        assert_eq!(n, 7, "version 23 keeps every term");
+    }
+    let store = SqliteStore::open(&path).expect("migrate");
+    assert_eq!(terms(&store), kept);
+    expect(&store);
+}
+
+mod member_search_property {
+    use super::*;
+    use enlist::{PeopleQuery, PersonLabel};
+    use proptest::prelude::*;
+
+    /// Names and searches from a small alphabet with what makes the keys
+    /// differ from the terms: white space at either end, NUL (which the
+    /// folding drops), upper case, a non-ASCII letter and a space inside.
+    fn text() -> impl Strategy<Value = String> {
+        proptest::collection::vec(
+            prop_oneof![
+                Just('a'),
+                Just('b'),
+                Just('A'),
+                Just(' '),
+                Just('\0'),
+                Just('\u{a0}'),
+                Just('É'),
+                Just('é'),
+                Just('@'),
+            ],
+            0..5,
+        )
+        .prop_map(|c| c.into_iter().collect())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+        /// For any members (any first and last names, contact keys folded
+        /// or not, any status) and any search, the store finds exactly the
+        /// members one of whose search terms the folded search begins:
+        /// what `PeopleQuery::matches` (and so MemoryStore) finds.
+        #[test]
+        fn a_search_finds_exactly_the_members_a_term_matches(
+            people in proptest::collection::vec(
+                (proptest::option::of(text()), proptest::option::of(text()), text(), 0..3u8),
+                1..6,
+            ),
+            searches in proptest::collection::vec(text(), 1..6),
+        ) {
+            let store = SqliteStore::open_in_memory().expect("open");
+            let org = org_id(1);
+            let mut members = Vec::new();
+            {
+                let mut tx = begin(&store);
+                tx.put_organization(&organization(&org)).expect("org");
+                for (i, (first, last, key, status)) in people.into_iter().enumerate() {
+                    let key = format!("{key}{i}");
+                    let mut m = member(&org, &format!("mem_{i}"), &key);
+                    m.contact = enlist::Contact::Identifier(key.clone());
+                    m.first_name = first;
+                    m.last_name = last;
+                    m.status = [MemberStatus::Active, MemberStatus::Inactive, MemberStatus::Removed]
+                        [usize::from(status)];
+                    tx.put_member(&m).expect("put");
+                    members.push(m);
+                }
+                tx.commit().expect("commit");
+            }
+            let mut tx = begin(&store);
+            for search in searches {
+                let q = PeopleQuery {
+                    search: Some(search.clone()),
+                    labels: PersonLabel::ALL.to_vec(),
+                    limit: 50,
+                    ..PeopleQuery::default()
+                };
+                let mut got: Vec<String> = tx
+                    .people(&org, &q, t(5))
+                    .expect("people")
+                    .items
+                    .iter()
+                    .filter_map(|p| p.member_id.as_ref().map(ToString::to_string))
+                    .collect();
+                got.sort();
+                let mut want: Vec<String> = members
+                    .iter()
+                    .filter(|m| q.matches(&enlist::Person::from_member(m)))
+                    .map(|m| m.id.to_string())
+                    .collect();
+                want.sort();
+                prop_assert_eq!(got, want, "search {:?}", search);
+            }
+        }
+    }
+}
+
+/// [`crate::people::WHITE_SPACE`] is every character `str::trim` removes.
+#[test]
+fn the_white_space_sqlite_trims_is_what_rust_trims() {
+    let all: String = (0..=u32::from(char::MAX))
+        .filter_map(char::from_u32)
+        .filter(|c| c.is_whitespace())
+        .collect();
+    assert_eq!(crate::people::WHITE_SPACE, all);
 }

@@ -1,0 +1,17 @@
+-- enlist SQLite schema, version 24: a member keeps no search term that
+-- its own keys answer (issue 15; migration 0016 did it for invitations).
+--
+-- A member named "Ada Byron" with the address ada@example.com had four
+-- rows in `people_terms`: "ada", "ada byron", "ada@example.com" and
+-- "byron". A search is a prefix of a term, and a prefix of "ada" or "ada
+-- byron" is a prefix of the member's `name_key` ("ada byron"), one of
+-- "ada@example.com" of its `contact_key`: a search now also reads those
+-- two columns' prefix ranges in `members_people_name` and `members_list`
+-- (one range per stored status asked for), so only "byron" stays a row.
+-- A search finds through a key no one its terms would not: a search
+-- text that begins the contact key begins its fold, a term; the name key
+-- is read only when it has no white space at either end (then it is a
+-- term; the search tests that of the column). Which rows
+-- go is decided in Rust, as the store decides it when it writes a member
+-- (`people::member_terms`): no table or index changes here.
+SELECT 1;
