@@ -538,22 +538,29 @@ fn invitation_search(
 ) -> Option<String> {
     let (terms, bounded) = terms_range(q, " AND substr(pid, 1, 2) = 'i.'", args)?;
     let upper = if bounded { " AND name_key < :high" } else { "" };
-    let mut statuses: Vec<&str> = tests.iter().filter_map(invitation_status).collect();
+    let by_key = each_status(tests, invitation_status, |status| {
+        format!(
+            " UNION SELECT 'i.' || invitation_id FROM invitations \
+             INDEXED BY invitations_people_name \
+             WHERE org = (SELECT k.org FROM org_keys k WHERE k.org_id = :org) \
+             AND status = '{status}' AND name_key >= :low{upper} \
+             AND name_key = recipient_key"
+        )
+    });
+    Some(format!("(SELECT {terms}{by_key}) AS t"))
+}
+
+/// `part` of each stored status (`status` of a test) that `tests` keep,
+/// once each, in byte order, joined: a search's key ranges, one a status.
+fn each_status(
+    tests: &[StatusTest],
+    status: fn(&StatusTest) -> Option<&'static str>,
+    part: impl Fn(&str) -> String,
+) -> String {
+    let mut statuses: Vec<&str> = tests.iter().filter_map(status).collect();
     statuses.sort_unstable();
     statuses.dedup();
-    let by_key: String = statuses
-        .into_iter()
-        .map(|status| {
-            format!(
-                " UNION SELECT 'i.' || invitation_id FROM invitations \
-                 INDEXED BY invitations_people_name \
-                 WHERE org = (SELECT k.org FROM org_keys k WHERE k.org_id = :org) \
-                 AND status = '{status}' AND name_key >= :low{upper} \
-                 AND name_key = recipient_key"
-            )
-        })
-        .collect();
-    Some(format!("(SELECT {terms}{by_key}) AS t"))
+    statuses.into_iter().map(part).collect()
 }
 
 /// The pids of members a search matches (`None` without a search), its
@@ -570,12 +577,6 @@ fn member_search(
     args: &mut Vec<(String, Value)>,
 ) -> Option<String> {
     let (terms, bounded) = terms_range(q, " AND substr(pid, 1, 2) = 'm.'", args)?;
-    let mut statuses: Vec<&str> = tests.iter().filter_map(member_status).collect();
-    statuses.sort_unstable();
-    statuses.dedup();
-    if !statuses.is_empty() {
-        args.push((":ws".into(), Value::Text(WHITE_SPACE.to_owned())));
-    }
     let below = |col: &str| {
         if bounded {
             format!(" AND {col} < :high")
@@ -584,21 +585,21 @@ fn member_search(
         }
     };
     let (name_below, contact_below) = (below("name_key"), below("contact_key"));
-    let by_key: String = statuses
-        .into_iter()
-        .map(|status| {
-            format!(
-                " UNION SELECT 'm.' || member_id FROM members \
-                 INDEXED BY members_people_name \
-                 WHERE org = (SELECT k.org FROM org_keys k WHERE k.org_id = :org) \
-                 AND status = '{status}' AND name_key >= :low{name_below} \
-                 AND trim(name_key, :ws) = name_key \
-                 UNION SELECT 'm.' || member_id FROM members INDEXED BY members_list \
-                 WHERE org = (SELECT k.org FROM org_keys k WHERE k.org_id = :org) \
-                 AND status = '{status}' AND contact_key >= :low{contact_below}"
-            )
-        })
-        .collect();
+    let by_key = each_status(tests, member_status, |status| {
+        format!(
+            " UNION SELECT 'm.' || member_id FROM members \
+             INDEXED BY members_people_name \
+             WHERE org = (SELECT k.org FROM org_keys k WHERE k.org_id = :org) \
+             AND status = '{status}' AND name_key >= :low{name_below} \
+             AND trim(name_key, :ws) = name_key \
+             UNION SELECT 'm.' || member_id FROM members INDEXED BY members_list \
+             WHERE org = (SELECT k.org FROM org_keys k WHERE k.org_id = :org) \
+             AND status = '{status}' AND contact_key >= :low{contact_below}"
+        )
+    });
+    if !by_key.is_empty() {
+        args.push((":ws".into(), Value::Text(WHITE_SPACE.to_owned())));
+    }
     Some(format!("(SELECT {terms}{by_key}) AS t"))
 }
 
