@@ -590,13 +590,13 @@ fn migrate(conn: &mut Connection) -> StoreResult<()> {
                 // The search terms invitations no longer keep.
                 people::drop_invitation_name_terms(&tx)?;
             }
-            if *version == 24 {
-                // The search terms members no longer keep.
-                people::drop_member_key_terms(&tx)?;
-            }
             if *version == 17 {
                 // The view's keys of the members already stored.
                 people::fill_member_columns(&tx)?;
+            }
+            if *version == 24 {
+                // The search terms members no longer keep.
+                people::drop_member_key_terms(&tx)?;
             }
             // Each organization's number required where it was added.
             let numbered: &[&str] = match *version {

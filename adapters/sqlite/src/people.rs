@@ -26,9 +26,9 @@
 //! instead starts from the range of `people_terms` that the case-folded
 //! text is a prefix of (with the same range of `name_key` per stored
 //! status asked for, and for members of `contact_key`), `CROSS JOIN`
-//! keeping that order of the
-//! join, so it reads the matches and sorts them: its cost grows with the
-//! number of matches, not with the size of the organization.
+//! keeping that order of the join, so it reads the matches and sorts
+//! them: its cost grows with the number of matches, not with the size of
+//! the organization.
 
 use crate::codec::{from_json, to_json};
 use crate::store_err;
@@ -500,8 +500,8 @@ fn shared_filters(
 }
 
 /// `pid FROM people_terms WHERE ...`: the rows of `people_terms` a search
-/// reads ([`member_search`], [`invitation_search`]), its bounds in `args` (`:low`, and `:high`
-/// when the range has an upper bound: the `bool`).
+/// reads ([`member_search`], [`invitation_search`]), its bounds in `args`
+/// (`:low`, and `:high` when the range has an upper bound: the `bool`).
 fn terms_range(
     q: &PeopleQuery,
     and: &str,
