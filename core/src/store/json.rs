@@ -268,6 +268,28 @@ macro_rules! widen {
     )*};
 }
 
+/// A unit variant written as its name, a newtype struct as what it wraps:
+/// the same for values and for map keys (serde_json's rule).
+macro_rules! as_str_or_inner {
+    () => {
+        fn serialize_unit_variant(
+            self,
+            _name: &'static str,
+            _i: u32,
+            variant: &'static str,
+        ) -> Result {
+            self.serialize_str(variant)
+        }
+        fn serialize_newtype_struct<T: ?Sized + Serialize>(
+            self,
+            _name: &'static str,
+            value: &T,
+        ) -> Result {
+            value.serialize(self)
+        }
+    };
+}
+
 impl<'a> ser::Serializer for &'a mut Writer {
     type Ok = ();
     type Error = Unsupported;
@@ -329,16 +351,7 @@ impl<'a> ser::Serializer for &'a mut Writer {
     fn serialize_unit_struct(self, _name: &'static str) -> Result {
         self.serialize_unit()
     }
-    fn serialize_unit_variant(self, _name: &'static str, _i: u32, variant: &'static str) -> Result {
-        self.serialize_str(variant)
-    }
-    fn serialize_newtype_struct<T: ?Sized + Serialize>(
-        self,
-        _name: &'static str,
-        value: &T,
-    ) -> Result {
-        value.serialize(self)
-    }
+    as_str_or_inner!();
     fn serialize_newtype_variant<T: ?Sized + Serialize>(
         self,
         _name: &'static str,
@@ -490,16 +503,7 @@ impl ser::Serializer for KeyWriter<'_> {
         write_str(&mut self.0.out, v);
         Ok(())
     }
-    fn serialize_unit_variant(self, _name: &'static str, _i: u32, variant: &'static str) -> Result {
-        self.serialize_str(variant)
-    }
-    fn serialize_newtype_struct<T: ?Sized + Serialize>(
-        self,
-        _name: &'static str,
-        value: &T,
-    ) -> Result {
-        value.serialize(self)
-    }
+    as_str_or_inner!();
     fn serialize_bool(self, _v: bool) -> Result {
         self.no()
     }

@@ -135,13 +135,6 @@ pub fn parse_cursor(c: &str, sort: PeopleSort, descending: bool) -> StoreResult<
     parse().ok_or_else(|| invalid("people"))
 }
 
-/// Case-folds text as the people view does for its name keys, search
-/// terms and search texts (Unicode lowercase, without NUL characters), for
-/// a store that compares its own columns with a search.
-pub fn fold(s: &str) -> String {
-    crate::people::fold(s)
-}
-
 /// The half-open byte range `[low, high)` of terms that start with
 /// `prefix` (`high` is `None` when no text bounds it). Texts compare by
 /// bytes, which for UTF-8 is code point order, so the successor of the
