@@ -41,7 +41,8 @@
 //! - entities: the organization itself, its invitation link, groups by id,
 //!   events in a `Vec` (`seq` = position + 1); members and invitations in a
 //!   hash map by id (boxed, each with its sort key, `(contact_key, id)` or
-//!   `(created_at, id)`) beside their list order. A look-up by id, secret
+//!   `(created_at, id)`; the list orders are the indexes below, and the
+//!   table keeps none of its own). A look-up by id, secret
 //!   hash, contact or recipient key is one hash probe, never a descent
 //!   through a tree of a million string keys, so it costs the same in an
 //!   organization of a million as of a thousand; reads borrow the entity

@@ -34,10 +34,102 @@ pub(super) type HashSet<K> = std::collections::HashSet<K, foldhash::fast::Random
 pub(super) type MemberKey = (String, MemberId);
 /// `(time, invitation id)`: the sort key of invitations (by creation or by
 /// expiry, depending on the set).
-pub(super) type InvitationKey = (DateTime<Utc>, InvitationId);
+pub(super) type InvitationKey = (DateTime<Utc>, SortId<InvitationId>);
 /// `(time, message id)`: the sort key of messages (by creation or by next
 /// attempt, depending on the set).
-pub(super) type MessageKey = (DateTime<Utc>, MessageId);
+pub(super) type MessageKey = (DateTime<Utc>, SortId<MessageId>);
+
+/// An id's text, for [`SortId`].
+pub(super) trait IdText {
+    /// The id as text.
+    fn text(&self) -> &str;
+}
+
+impl IdText for InvitationId {
+    fn text(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl IdText for MessageId {
+    fn text(&self) -> &str {
+        self.as_str()
+    }
+}
+
+/// How many bytes of an id a [`SortId`] keeps inline.
+const SORT_HEAD: usize = 24;
+
+/// An id in the key of an ordered set, with its first [`SORT_HEAD`] bytes
+/// copied beside it (zero after a shorter id's end), ordered as the id's
+/// text is.
+///
+/// Why: the invitations of a batch share their creation time, and the
+/// messages queued with them their next attempt, so a search among a
+/// million such keys ends in comparing ids; the text of each is behind a
+/// pointer, one cache miss per key compared (a sixth of a MemoryStore
+/// accept's time, issue 15). A generated id is `inv_`, twelve hex digits
+/// of milliseconds and twenty random ones: its head holds eight of the
+/// random digits, which tell apart the ids of one batch nearly always,
+/// so the text is read only for the key searched for.
+///
+/// The order is the text's: where two heads differ first, either both
+/// ids have a byte there (and agree before it), or one id ended there,
+/// is a prefix of the other and comes first, as its padding `0` comes
+/// before the other's byte (not `0`, or the heads would not differ
+/// there). Equal heads defer to the texts.
+#[derive(Clone, Debug)]
+pub(super) struct SortId<I> {
+    head: [u8; SORT_HEAD],
+    id: I,
+}
+
+impl<I: IdText> SortId<I> {
+    pub(super) fn new(id: I) -> Self {
+        let mut head = [0u8; SORT_HEAD];
+        let text = id.text().as_bytes();
+        let n = text.len().min(SORT_HEAD);
+        head[..n].copy_from_slice(&text[..n]);
+        Self { head, id }
+    }
+
+    /// The id.
+    pub(super) fn id(&self) -> &I {
+        &self.id
+    }
+
+    /// The id, owned.
+    pub(super) fn into_id(self) -> I {
+        self.id
+    }
+}
+
+impl<I: IdText> PartialEq for SortId<I> {
+    fn eq(&self, other: &Self) -> bool {
+        self.head == other.head && self.id.text() == other.id.text()
+    }
+}
+
+impl<I: IdText> Eq for SortId<I> {}
+
+impl<I: IdText> PartialOrd for SortId<I> {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl<I: IdText> Ord for SortId<I> {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.head
+            .cmp(&other.head)
+            .then_with(|| self.id.text().cmp(other.id.text()))
+    }
+}
+
+/// The key `(at, id)` of an ordered set of invitations or messages.
+pub(super) fn sort_key<I: IdText + Clone>(at: DateTime<Utc>, id: &I) -> (DateTime<Utc>, SortId<I>) {
+    (at, SortId::new(id.clone()))
+}
 
 /// Everything the store holds.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -165,23 +257,26 @@ pub(super) struct OrgData {
     pub(super) requests: BTreeMap<crate::id::MembershipRequestId, crate::domain::MembershipRequest>,
 }
 
-/// Entities by id (one hash probe), with their list order `(sort key,
-/// id)` kept beside them for the walks in list order. An entity is never
-/// copied to be read: look-ups borrow it, and a write whose sort key is
-/// unchanged replaces the value in place.
+/// Entities by id (one hash probe), each with its sort key: the list
+/// order itself is the indexes' (per status, per batch, per role...),
+/// which hold `(sort key, id)` and find the entity here. An entity is
+/// never copied to be read: look-ups borrow it, and a write whose sort
+/// key is unchanged replaces the value in place.
+///
+/// The table keeps no ordered set of its own: nothing walks a whole
+/// table in order, and one was a search and an insertion among a million
+/// for every invitation issued (issue 15).
 #[derive(Clone, Debug)]
 pub(super) struct Table<S, I, V> {
     /// Each entity with its sort key, boxed: the table's slots stay small
     /// (an id and a pointer), so growing a table of a million entities
     /// moves megabytes, not the entities.
     pub(super) rows: HashMap<I, Box<(S, V)>>,
-    /// The list order.
-    pub(super) order: BTreeSet<(S, I)>,
 }
 
 impl<S: PartialEq, I: Hash + Eq, V: PartialEq> PartialEq for Table<S, I, V> {
     fn eq(&self, other: &Self) -> bool {
-        self.rows == other.rows && self.order == other.order
+        self.rows == other.rows
     }
 }
 
@@ -191,49 +286,41 @@ impl<S, I, V> Default for Table<S, I, V> {
     fn default() -> Self {
         Self {
             rows: HashMap::default(),
-            order: BTreeSet::new(),
         }
     }
 }
 
-impl<S: Ord + Clone, I: Ord + Hash + Clone, V> Table<S, I, V> {
+impl<S: PartialEq, I: Hash + Eq + Clone, V> Table<S, I, V> {
     /// An entity by id.
     pub(super) fn get(&self, id: &I) -> Option<&V> {
         self.rows.get(id).map(|row| &row.1)
     }
 
-    /// An entity by `(sort key, id)` (an index entry).
-    pub(super) fn get_sorted(&self, key: &(S, I)) -> Option<&V> {
+    /// An entity by the sort key and id of an index entry.
+    pub(super) fn get_sorted(&self, sort: &S, id: &I) -> Option<&V> {
         self.rows
-            .get(&key.1)
-            .filter(|row| row.0 == key.0)
+            .get(id)
+            .filter(|row| row.0 == *sort)
             .map(|row| &row.1)
     }
 
     /// Removes an entity by id.
     pub(super) fn remove(&mut self, id: &I) -> Option<V> {
-        let (id, row) = self.rows.remove_entry(id)?;
-        let (sort, value) = *row;
-        self.order.remove(&(sort, id));
-        Some(value)
+        self.rows.remove(id).map(|row| row.1)
     }
 
     /// Sets the entity `id` (sorted by `sort`), returning the previous one.
     pub(super) fn replace(&mut self, sort: S, id: &I, value: V) -> Option<V> {
         if let Some(row) = self.rows.get_mut(id) {
-            if row.0 == sort {
-                return Some(std::mem::replace(&mut row.1, value));
-            }
+            return Some(std::mem::replace(&mut **row, (sort, value)).1);
         }
-        let prev = self.remove(id);
-        self.order.insert((sort.clone(), id.clone()));
         self.rows.insert(id.clone(), Box::new((sort, value)));
-        prev
+        None
     }
 
-    /// Every entity, in list order.
+    /// Every entity, in no particular order.
     pub(super) fn values(&self) -> impl Iterator<Item = &V> {
-        self.order.iter().filter_map(|(_, id)| self.get(id))
+        self.rows.values().map(|row| &row.1)
     }
 
     /// Every id, in no particular order.
@@ -411,12 +498,12 @@ impl InvitationIndexes {
     }
 
     fn apply_status(&mut self, inv: &StoredInvitation, add: bool) {
-        let key = (inv.created_at, inv.id.clone());
+        let key = sort_key(inv.created_at, &inv.id);
         toggle(&mut self.by_status[invitation_slot(inv.status)], &key, add);
     }
 
     fn apply_batch(&mut self, inv: &StoredInvitation, add: bool) {
-        let key = (inv.created_at, inv.id.clone());
+        let key = sort_key(inv.created_at, &inv.id);
         if add {
             match self.by_batch.get_mut(&inv.batch_id) {
                 Some(set) => {
@@ -437,7 +524,7 @@ impl InvitationIndexes {
 
     fn apply_due(&mut self, inv: &StoredInvitation, add: bool) {
         if let Some(at) = due_at(inv) {
-            toggle(&mut self.due, &(at, inv.id.clone()), add);
+            toggle(&mut self.due, &sort_key(at, &inv.id), add);
         }
     }
 }
@@ -789,7 +876,7 @@ impl State {
                 .iter()
                 .take_while(|(at, _)| *at <= now)
             {
-                if !keep(&mut kept, (*at, org, id), limit) {
+                if !keep(&mut kept, (*at, org, id.id()), limit) {
                     break;
                 }
             }
@@ -821,7 +908,7 @@ impl State {
                 continue;
             };
             for (at, id) in data.due_outbox.iter().take_while(|(at, _)| *at <= now) {
-                if !keep(&mut kept, (*at, id), limit) {
+                if !keep(&mut kept, (*at, id.id()), limit) {
                     break;
                 }
             }
@@ -859,7 +946,7 @@ impl State {
 
     pub(super) fn index_outbox(&mut self, msg: &OutboxMessage, add: bool) {
         if msg.status == OutboxStatus::Failed {
-            let created = (msg.created_at, msg.id.clone());
+            let created = sort_key(msg.created_at, &msg.id);
             if add {
                 self.org_mut(&msg.org_id).failed_outbox.insert(created);
             } else if let Some(data) = self.orgs.get_mut(&msg.org_id) {
@@ -870,8 +957,8 @@ impl State {
         if msg.status != OutboxStatus::Queued {
             return;
         }
-        let due = (msg.next_attempt_at, msg.id.clone());
-        let created = (msg.created_at, msg.id.clone());
+        let due = sort_key(msg.next_attempt_at, &msg.id);
+        let created = sort_key(msg.created_at, &msg.id);
         if add {
             self.org_mut(&msg.org_id);
             let State {

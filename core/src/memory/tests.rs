@@ -891,3 +891,92 @@ fn due_lists_across_organizations_equal_the_sort_of_all() {
     drop(tx);
     assert_consistent(&store);
 }
+
+proptest::proptest! {
+    /// A key's id orders as its text, wherever two ids first differ:
+    /// within the inline head, at its end, past it, or where one ends
+    /// (ids drawn from a small alphabet with NUL and a multibyte letter,
+    /// around the head's length, so that most pairs share long prefixes).
+    #[test]
+    fn sort_ids_order_as_their_text(
+        a in "[ab\u{0}é]{0,30}",
+        b in "[ab\u{0}é]{0,30}",
+        shared in "[ab\u{0}]{0,26}",
+    ) {
+        use super::state::SortId;
+        for (x, y) in [(a.clone(), b.clone()), (format!("{shared}{a}"), format!("{shared}{b}"))] {
+            let (sx, sy) = (
+                SortId::new(InvitationId::from(x.as_str())),
+                SortId::new(InvitationId::from(y.as_str())),
+            );
+            proptest::prop_assert_eq!(sx.cmp(&sy), x.cmp(&y), "{:?} {:?}", x, y);
+            proptest::prop_assert_eq!(sx == sy, x == y);
+        }
+    }
+}
+
+/// Invitations created at one time (as a batch's are) whose ids agree on
+/// more than a key's inline head are each listed, in their ids' order,
+/// and each found by its key; so are queued messages due at one time.
+#[test]
+fn ids_alike_past_the_inline_head_stay_apart() {
+    let store = MemoryStore::new();
+    let org = org_id(1);
+    let long = |tail: &str| format!("inv_0123456789abcdef0123456789{tail}");
+    let ids = [long("b"), long("a"), long(""), long("ab"), "inv_01".to_owned()];
+    let mut tx = begin(&store);
+    tx.put_organization(&organization(&org)).expect("org");
+    for (n, id) in ids.iter().enumerate() {
+        let mut inv = invitation(&org, id, &format!("r{n}@x.test"));
+        inv.status = InvitationStatus::Pending;
+        inv.created_at = t(10);
+        inv.expires_at = Some(t(20));
+        tx.put_invitation(&inv).expect("put");
+        let msg_id = id.replacen("inv_", "msg_", 1);
+        tx.put_outbox_message(message(&org, &msg_id, id, 5))
+            .expect("msg");
+    }
+    tx.commit().expect("commit");
+    let mut want: Vec<&str> = ids.iter().map(String::as_str).collect();
+    want.sort_unstable();
+    let mut tx = begin(&store);
+    let q = InvitationQuery {
+        limit: 2,
+        ..InvitationQuery::default()
+    };
+    let mut listed = Vec::new();
+    let mut q = q;
+    loop {
+        let page = tx.list_invitations(&org, &q, t(11)).expect("list");
+        listed.extend(page.items.iter().map(|i| i.id.as_str().to_owned()));
+        match page.next_cursor {
+            Some(c) => q.after = Some(c),
+            None => break,
+        }
+    }
+    // Newest first: one time, so by id, descending.
+    let mut desc = want.clone();
+    desc.reverse();
+    assert_eq!(listed, desc);
+    let due: Vec<String> = tx
+        .due_invitations(Some(&org), t(30), 100)
+        .expect("due")
+        .into_iter()
+        .map(|i| i.id.as_str().to_owned())
+        .collect();
+    assert_eq!(due, want);
+    let queued: Vec<String> = tx
+        .due_outbox(Some(&org), t(30), 100)
+        .expect("due")
+        .into_iter()
+        .map(|m| m.invitation_id.as_str().to_owned())
+        .collect();
+    assert_eq!(queued, want);
+    for id in &ids {
+        let id = InvitationId::from(id.as_str());
+        tx.supersede_queued_messages(&org, &id).expect("supersede");
+    }
+    assert!(tx.due_outbox(Some(&org), t(30), 100).expect("due").is_empty());
+    drop(tx);
+    assert_consistent(&store);
+}

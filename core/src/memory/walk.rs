@@ -1,6 +1,6 @@
 //! Ordered walks over the indexes, pages and cursors.
 
-use super::state::{InvitationKey, MemberKey};
+use super::state::{InvitationKey, MemberKey, SortId};
 use crate::error::StoreError;
 use crate::member::Page;
 use crate::store::{StoreResult, collect_page, cursor, merge_sorted};
@@ -66,10 +66,11 @@ pub(super) fn invitation_cursor(key: &InvitationKey) -> String {
     cursor::invitation(
         key.0.timestamp(),
         i64::from(key.0.timestamp_subsec_nanos()),
-        key.1.as_str(),
+        key.1.id().as_str(),
     )
 }
 
 pub(super) fn parse_invitation_cursor(c: &str) -> StoreResult<InvitationKey> {
-    cursor::parse_invitation(c)
+    let (at, id) = cursor::parse_invitation(c)?;
+    Ok((at, SortId::new(id)))
 }
