@@ -651,6 +651,11 @@ mod tests {
         }
     }
 
+    /// The hex text of the stored body's hash.
+    fn hash_hex(body: &serde_json::Value) -> String {
+        body["secret_hash"].as_str().expect("hex").to_owned()
+    }
+
     /// What `#[serde(flatten)]` read, the reference the direct read
     /// (`flat.rs`) must agree with.
     #[derive(Deserialize)]
@@ -764,13 +769,17 @@ mod tests {
         let missing_id = stored_body().to_string().replace("\"id\"", "\"idx\"");
         let bad_hash = stored_body()
             .to_string()
-            .replace("\"secret_hash\":[", "\"secret_hash\":[999,");
+            .replace("\"secret_hash\":\"", "\"secret_hash\":\"zz");
+        let bad_old_hash = stored_body()
+            .to_string()
+            .replace(&format!("\"{}\"", hash_hex(&stored_body())), "[999,1,2]");
         for text in [
             "[]".to_owned(),
             "{}".to_owned(),
             "null".to_owned(),
             missing_id,
             bad_hash,
+            bad_old_hash,
             stored_body()
                 .to_string()
                 .replace("\"status\":\"pending\"", "\"status\":7"),
@@ -781,6 +790,20 @@ mod tests {
             );
             assert!(by_flatten(&text).is_err(), "{text}");
         }
+        // A body written before hashes were hex (an array of 32 numbers)
+        // reads the same both ways.
+        let hex = hash_hex(&stored_body());
+        let bytes = serde_json::from_value::<SecretHash>(serde_json::json!(hex))
+            .expect("hex")
+            .0;
+        let old = stored_body().to_string().replace(
+            &format!("\"{hex}\""),
+            &serde_json::to_string(&bytes).expect("array"),
+        );
+        assert!(old.contains("\"secret_hash\":["), "{old}");
+        let direct: StoredInvitation = serde_json::from_str(&old).expect("reads");
+        assert_eq!(Ok(direct.clone()), by_flatten(&old));
+        assert_eq!(serde_json::to_value(&direct).expect("write"), stored_body());
         // From a `serde_json::Value` too (owned keys).
         let from_value: StoredInvitation =
             serde_json::from_value(with_seal(stored_body())).expect("reads");

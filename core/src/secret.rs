@@ -176,7 +176,12 @@ impl Drop for RandomPool<'_> {
 /// The stored form of a secret: SHA-256 for tokens (256 random bits), a
 /// keyed or slow salted hash for access codes. Secrets are stored in no
 /// other form, and the engine never returns a hash to a caller.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+///
+/// Serialized, in a human-readable format (JSON: the stores' bodies), as
+/// 64 lowercase hex digits; in a binary one as its 32 bytes. Both forms
+/// are read back, and so is the JSON array of 32 numbers that bodies
+/// written before held (a stored body is never rewritten for it).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct SecretHash(pub [u8; 32]);
 
 impl SecretHash {
@@ -192,7 +197,92 @@ impl SecretHash {
 
     /// Lowercase hex, for storage in text columns.
     pub fn to_hex(&self) -> String {
-        self.0.iter().map(|b| format!("{b:02x}")).collect()
+        self.hex_digits().iter().map(|&b| char::from(b)).collect()
+    }
+
+    /// The 64 lowercase hex digits.
+    fn hex_digits(&self) -> [u8; 64] {
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        let mut out = [0u8; 64];
+        for (pair, b) in out.chunks_exact_mut(2).zip(self.0) {
+            pair[0] = DIGITS[usize::from(b >> 4)];
+            pair[1] = DIGITS[usize::from(b & 0xf)];
+        }
+        out
+    }
+
+    /// The hash of 64 hex digits (either case), or `None`.
+    fn from_hex(text: &str) -> Option<Self> {
+        fn digit(c: u8) -> Option<u8> {
+            match c {
+                b'0'..=b'9' => Some(c - b'0'),
+                b'a'..=b'f' => Some(c - b'a' + 10),
+                b'A'..=b'F' => Some(c - b'A' + 10),
+                _ => None,
+            }
+        }
+        let text = text.as_bytes();
+        if text.len() != 64 {
+            return None;
+        }
+        let mut out = [0u8; 32];
+        for (b, pair) in out.iter_mut().zip(text.chunks_exact(2)) {
+            *b = digit(pair[0])? << 4 | digit(pair[1])?;
+        }
+        Some(Self(out))
+    }
+}
+
+impl Serialize for SecretHash {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if s.is_human_readable() {
+            let digits = self.hex_digits();
+            // Hex digits are ASCII.
+            let text = std::str::from_utf8(&digits).map_err(serde::ser::Error::custom)?;
+            s.serialize_str(text)
+        } else {
+            self.0.serialize(s)
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for SecretHash {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        if d.is_human_readable() {
+            d.deserialize_any(SecretHashVisitor)
+        } else {
+            <[u8; 32]>::deserialize(d).map(Self)
+        }
+    }
+}
+
+/// Reads a [`SecretHash`] from 64 hex digits or from an array of 32
+/// numbers (bodies written before the hex form).
+struct SecretHashVisitor;
+
+impl<'de> serde::de::Visitor<'de> for SecretHashVisitor {
+    type Value = SecretHash;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a secret hash: 64 hex digits, or an array of 32 bytes")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<SecretHash, E> {
+        SecretHash::from_hex(v)
+            .ok_or_else(|| E::invalid_value(serde::de::Unexpected::Str(v), &self))
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<SecretHash, A::Error> {
+        let mut out = [0u8; 32];
+        for (i, b) in out.iter_mut().enumerate() {
+            *b = seq
+                .next_element()?
+                .ok_or_else(|| serde::de::Error::invalid_length(i, &self))?;
+        }
+        if seq.next_element::<serde::de::IgnoredAny>()?.is_some() {
+            return Err(serde::de::Error::invalid_length(33, &self));
+        }
+        Ok(SecretHash(out))
     }
 }
 
@@ -612,6 +702,61 @@ pub(crate) fn id_bytes(source: &dyn SecretSource) -> [u8; 16] {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    proptest! {
+        /// JSON holds a hash as its 64 lowercase hex digits and reads it
+        /// back, from those, from upper-case digits, and from the array of
+        /// 32 numbers bodies held before; CBOR (not human-readable) holds
+        /// its bytes, as the derived form did.
+        #[test]
+        fn secret_hashes_round_trip_in_every_form(bytes in any::<[u8; 32]>()) {
+            let h = SecretHash(bytes);
+            let json = serde_json::to_string(&h).expect("json");
+            prop_assert_eq!(&json, &format!("\"{}\"", h.to_hex()));
+            prop_assert!(json[1..65].bytes().all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c)));
+            prop_assert_eq!(serde_json::from_str::<SecretHash>(&json).expect("read"), h);
+            let upper = json.to_ascii_uppercase();
+            prop_assert_eq!(serde_json::from_str::<SecretHash>(&upper).expect("upper"), h);
+            let array = serde_json::to_string(&bytes).expect("array");
+            prop_assert_eq!(serde_json::from_str::<SecretHash>(&array).expect("array"), h);
+            // The crate's own writer writes what serde_json writes.
+            prop_assert_eq!(crate::store::json::to_string(&h).expect("writer"), json);
+            let mut cbor = Vec::new();
+            ciborium::into_writer(&h, &mut cbor).expect("cbor");
+            let mut derived = Vec::new();
+            ciborium::into_writer(&bytes, &mut derived).expect("cbor");
+            prop_assert_eq!(&cbor, &derived);
+            prop_assert_eq!(ciborium::from_reader::<SecretHash, _>(&cbor[..]).expect("cbor"), h);
+        }
+    }
+
+    /// Anything else is a clear error: digits of the wrong length or not
+    /// hex, an array of more or fewer than 32 numbers, or of numbers that
+    /// are not bytes, another type.
+    #[test]
+    fn malformed_secret_hashes_are_refused() {
+        let hex = SecretHash::of(b"x").to_hex();
+        let bad = [
+            format!("\"{}\"", &hex[..63]),
+            format!("\"{hex}0\""),
+            format!("\"{}g\"", &hex[..63]),
+            format!("\"{}é\"", &hex[..62]),
+            "\"\"".to_owned(),
+            serde_json::to_string(&[0u8; 31]).expect("json"),
+            serde_json::to_string(&vec![0u8; 33]).expect("json"),
+            serde_json::to_string(&[256u16; 32]).expect("json"),
+            "null".to_owned(),
+            "7".to_owned(),
+            "{}".to_owned(),
+        ];
+        for text in bad {
+            let err = serde_json::from_str::<SecretHash>(&text).expect_err(&text);
+            assert!(
+                err.to_string().contains("secret hash") || err.to_string().contains("u8"),
+                "{text}: {err}"
+            );
+        }
+    }
 
     /// A source whose stream is 0, 1, 2, ... (as little-endian u32s cut
     /// into bytes, so no stretch of it repeats soon), counting its calls.

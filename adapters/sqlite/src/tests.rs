@@ -776,7 +776,8 @@ fn migration_0011_makes_the_single_link_the_default_link() {
     drop(store);
     let old = serde_json::json!({
         "org_id": org, "role": "member", "kind": "member", "groups": [],
-        "license_type": "standard", "secret_hash": hash(77), "active": true,
+        // Version 10 wrote a hash as an array of 32 numbers.
+        "license_type": "standard", "secret_hash": hash(77).0, "active": true,
         "created_by": null, "created_at": "2026-01-01T00:00:00.123Z", "uses": 4,
     })
     .to_string();

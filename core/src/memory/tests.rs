@@ -923,7 +923,13 @@ fn ids_alike_past_the_inline_head_stay_apart() {
     let store = MemoryStore::new();
     let org = org_id(1);
     let long = |tail: &str| format!("inv_0123456789abcdef0123456789{tail}");
-    let ids = [long("b"), long("a"), long(""), long("ab"), "inv_01".to_owned()];
+    let ids = [
+        long("b"),
+        long("a"),
+        long(""),
+        long("ab"),
+        "inv_01".to_owned(),
+    ];
     let mut tx = begin(&store);
     tx.put_organization(&organization(&org)).expect("org");
     for (n, id) in ids.iter().enumerate() {
@@ -976,7 +982,11 @@ fn ids_alike_past_the_inline_head_stay_apart() {
         let id = InvitationId::from(id.as_str());
         tx.supersede_queued_messages(&org, &id).expect("supersede");
     }
-    assert!(tx.due_outbox(Some(&org), t(30), 100).expect("due").is_empty());
+    assert!(
+        tx.due_outbox(Some(&org), t(30), 100)
+            .expect("due")
+            .is_empty()
+    );
     drop(tx);
     assert_consistent(&store);
 }
