@@ -10,7 +10,11 @@
 //!   Engine and ceiling alternate, three rounds each, medians compared.
 //! - **accept**: the median latency of accepting one invitation, against
 //!   one raw 100-row transaction of the ceiling (its time per 100 rows);
-//!   in an organization with few pending, and with `PENDING` pending.
+//!   in an organization with few pending, and with `PENDING` pending. The
+//!   invitations accepted still have their email queued (the accept
+//!   supersedes it); `sqlite.accept_after_delivery` accepts invitations
+//!   whose emails were sent, the path of an invitee who clicks the link
+//!   in one.
 //!
 //! Every figure is printed as a `BENCH-RESULT` line (benches/report.rs);
 //! scripts/bench.sh collects them. `ENLIST_BENCH_QUICK=1` shrinks the sizes.
@@ -20,7 +24,9 @@
 //! into a fresh file and accepts one per batch, with no ceiling and no
 //! timing: `valgrind --tool=callgrind --toggle-collect='*ceiling::issue*'
 //! target/release/deps/ceiling-* --profile 4000` (`*ceiling::accepts*` for
-//! the accepts), then `callgrind_annotate --inclusive=yes`.
+//! the accepts), then `callgrind_annotate --inclusive=yes`. With
+//! `--delivered` as well, it then issues N more, delivers every email and
+//! accepts one per batch of those (`*ceiling::accepts_delivered*`).
 //!
 //! `--pages N` prints which pages (of which table or index) a batch of 100
 //! and an accept put into the WAL, after N invitations issued: what each
@@ -34,7 +40,8 @@ mod report;
 mod sqlite_ceiling;
 
 use enlist::{
-    Actor, Enlist, InviteRequest, NewOrganization, OrgId, Policy, Recipients, Registration,
+    Actor, Enlist, InviteRequest, MailError, Mailer, NewOrganization, OrgId, OutgoingEmail, Policy,
+    Recipients, Registration,
 };
 use enlist_sqlite::SqliteStore;
 use report::{Aim, Figure, median, percentile};
@@ -116,6 +123,36 @@ fn accepts(e: &Enlist, tokens: &[String], tag: &str) -> [f64; 3] {
         .collect();
     let mean = lat.iter().sum::<f64>() / lat.len() as f64;
     [median(&mut lat), mean, percentile(&mut lat, 0.99)]
+}
+
+/// A mailer that accepts every email and keeps none.
+struct Discard;
+
+impl Mailer for Discard {
+    fn send(&self, _email: &OutgoingEmail) -> Result<(), MailError> {
+        Ok(())
+    }
+}
+
+/// Delivers every due email (what a host's outbox worker does before an
+/// invitee can click the link in one).
+fn deliver_all(e: &Enlist) {
+    while !e.deliver_pending(&Discard, 10_000).unwrap().sent.is_empty() {}
+}
+
+/// Tokens whose emails were delivered: `n` more invitations issued from
+/// recipient `from`, then every due email delivered.
+fn delivered_tokens(e: &Enlist, org: &OrgId, actor: &Actor, from: usize, n: usize) -> Vec<String> {
+    let (_, tokens) = issue(e, org, actor, from, n, 100);
+    deliver_all(e);
+    tokens
+}
+
+/// [`accepts`] under a name of its own, for callgrind's
+/// `--toggle-collect='*ceiling::accepts_delivered*'`.
+#[inline(never)]
+fn accepts_delivered(e: &Enlist, tokens: &[String], tag: &str) -> [f64; 3] {
+    accepts(e, tokens, tag)
 }
 
 /// The pages one write puts into the WAL, by the table or index they
@@ -219,6 +256,13 @@ fn main() {
         eprintln!(
             "issued {n} at {rate:.0} inv/s; accept median {median:.1} µs, mean {mean:.1}, p99 {p99:.1}"
         );
+        if args.iter().any(|a| a == "--delivered") {
+            // And as many accepts of invitations whose emails were sent
+            // (`*ceiling::accepts_delivered*`).
+            let tokens = delivered_tokens(&e, &org, &actor, n, n);
+            let [median, ..] = accepts_delivered(&e, &tokens, "profile-delivered");
+            eprintln!("after delivery: accept median {median:.1} µs");
+        }
         return;
     }
     let n = if quick() { 5_000 } else { 20_000 };
@@ -226,6 +270,7 @@ fn main() {
     let dir = tempfile::tempdir().unwrap();
     let (mut rates, mut ceilings) = (Vec::new(), Vec::new());
     let (mut accept_us, mut accept_mean, mut accept_p99) = (Vec::new(), Vec::new(), Vec::new());
+    let mut delivered_us = Vec::new();
     for round in 0..3 {
         let path = dir.path().join(format!("enlist-{round}.sqlite3"));
         let (e, org, actor) = engine(&path);
@@ -235,12 +280,25 @@ fn main() {
         accept_us.push(median);
         accept_mean.push(mean);
         accept_p99.push(p99);
+        // The common path: the invitee clicks the link of an email sent.
+        let tokens = delivered_tokens(&e, &org, &actor, n, n);
+        let [median, ..] = accepts_delivered(&e, &tokens, &format!("{round}-delivered"));
+        delivered_us.push(median);
         drop(e);
         remove(&path);
         ceilings.push(sqlite_ceiling::ceiling(dir.path(), n));
     }
     let (rate, ceil) = (median(&mut rates), median(&mut ceilings));
     let tx100_us = 100.0 / ceil * 1e6;
+    Figure::new(
+        "sqlite.accept_after_delivery",
+        "accepting one invitation whose email was sent (median): the common path, no queued email to supersede",
+        median(&mut delivered_us),
+        "µs",
+    )
+    .against("one raw 100-row transaction, µs", tx100_us)
+    .aim(Aim::None)
+    .print();
     Figure::new("sqlite.issue", "invitations by email issued per second, batches of 100 (invitation, email, event, search term)", rate, "inv/s")
         .against("raw one-table inserts, rows/s", ceil)
         .aim(Aim::AtLeast(0.25))
