@@ -34,102 +34,10 @@ pub(super) type HashSet<K> = std::collections::HashSet<K, foldhash::fast::Random
 pub(super) type MemberKey = (String, MemberId);
 /// `(time, invitation id)`: the sort key of invitations (by creation or by
 /// expiry, depending on the set).
-pub(super) type InvitationKey = (DateTime<Utc>, SortId<InvitationId>);
+pub(super) type InvitationKey = (DateTime<Utc>, InvitationId);
 /// `(time, message id)`: the sort key of messages (by creation or by next
 /// attempt, depending on the set).
-pub(super) type MessageKey = (DateTime<Utc>, SortId<MessageId>);
-
-/// An id's text, for [`SortId`].
-pub(super) trait IdText {
-    /// The id as text.
-    fn text(&self) -> &str;
-}
-
-impl IdText for InvitationId {
-    fn text(&self) -> &str {
-        self.as_str()
-    }
-}
-
-impl IdText for MessageId {
-    fn text(&self) -> &str {
-        self.as_str()
-    }
-}
-
-/// How many bytes of an id a [`SortId`] keeps inline.
-const SORT_HEAD: usize = 24;
-
-/// An id in the key of an ordered set, with its first [`SORT_HEAD`] bytes
-/// copied beside it (zero after a shorter id's end), ordered as the id's
-/// text is.
-///
-/// Why: the invitations of a batch share their creation time, and the
-/// messages queued with them their next attempt, so a search among a
-/// million such keys ends in comparing ids; the text of each is behind a
-/// pointer, one cache miss per key compared (a sixth of a MemoryStore
-/// accept's time, issue 15). A generated id is `inv_`, twelve hex digits
-/// of milliseconds and twenty random ones: its head holds eight of the
-/// random digits, which tell apart the ids of one batch nearly always,
-/// so the text is read only for the key searched for.
-///
-/// The order is the text's: where two heads differ first, either both
-/// ids have a byte there (and agree before it), or one id ended there,
-/// is a prefix of the other and comes first, as its padding `0` comes
-/// before the other's byte (not `0`, or the heads would not differ
-/// there). Equal heads defer to the texts.
-#[derive(Clone, Debug)]
-pub(super) struct SortId<I> {
-    head: [u8; SORT_HEAD],
-    id: I,
-}
-
-impl<I: IdText> SortId<I> {
-    pub(super) fn new(id: I) -> Self {
-        let mut head = [0u8; SORT_HEAD];
-        let text = id.text().as_bytes();
-        let n = text.len().min(SORT_HEAD);
-        head[..n].copy_from_slice(&text[..n]);
-        Self { head, id }
-    }
-
-    /// The id.
-    pub(super) fn id(&self) -> &I {
-        &self.id
-    }
-
-    /// The id, owned.
-    pub(super) fn into_id(self) -> I {
-        self.id
-    }
-}
-
-impl<I: IdText> PartialEq for SortId<I> {
-    fn eq(&self, other: &Self) -> bool {
-        self.head == other.head && self.id.text() == other.id.text()
-    }
-}
-
-impl<I: IdText> Eq for SortId<I> {}
-
-impl<I: IdText> PartialOrd for SortId<I> {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl<I: IdText> Ord for SortId<I> {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.head
-            .cmp(&other.head)
-            .then_with(|| self.id.text().cmp(other.id.text()))
-    }
-}
-
-/// The key `(at, id)` of an ordered set of invitations or messages.
-pub(super) fn sort_key<I: IdText + Clone>(at: DateTime<Utc>, id: &I) -> (DateTime<Utc>, SortId<I>) {
-    (at, SortId::new(id.clone()))
-}
+pub(super) type MessageKey = (DateTime<Utc>, MessageId);
 
 /// Everything the store holds.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -258,14 +166,14 @@ pub(super) struct OrgData {
 }
 
 /// Entities by id (one hash probe), each with its sort key: the list
-/// order itself is the indexes' (per status, per batch, per role...),
-/// which hold `(sort key, id)` and find the entity here. An entity is
-/// never copied to be read: look-ups borrow it, and a write whose sort
-/// key is unchanged replaces the value in place.
+/// orders are the indexes' (per status, per batch, per role...), which
+/// hold `(sort key, id)` and find the entity here. An entity is never
+/// copied to be read: look-ups borrow it, and a write whose sort key is
+/// unchanged replaces the value in place.
 ///
-/// The table keeps no ordered set of its own: nothing walks a whole
-/// table in order, and one was a search and an insertion among a million
-/// for every invitation issued (issue 15).
+/// The table keeps no ordered set of its own: nothing walks a whole table
+/// in order, and one was a search and an insertion among a million for
+/// every invitation issued (issue 15).
 #[derive(Clone, Debug)]
 pub(super) struct Table<S, I, V> {
     /// Each entity with its sort key, boxed: the table's slots stay small
@@ -296,11 +204,11 @@ impl<S: PartialEq, I: Hash + Eq + Clone, V> Table<S, I, V> {
         self.rows.get(id).map(|row| &row.1)
     }
 
-    /// An entity by the sort key and id of an index entry.
-    pub(super) fn get_sorted(&self, sort: &S, id: &I) -> Option<&V> {
+    /// An entity by `(sort key, id)` (an index entry).
+    pub(super) fn get_sorted(&self, key: &(S, I)) -> Option<&V> {
         self.rows
-            .get(id)
-            .filter(|row| row.0 == *sort)
+            .get(&key.1)
+            .filter(|row| row.0 == key.0)
             .map(|row| &row.1)
     }
 
@@ -498,12 +406,12 @@ impl InvitationIndexes {
     }
 
     fn apply_status(&mut self, inv: &StoredInvitation, add: bool) {
-        let key = sort_key(inv.created_at, &inv.id);
+        let key = (inv.created_at, inv.id.clone());
         toggle(&mut self.by_status[invitation_slot(inv.status)], &key, add);
     }
 
     fn apply_batch(&mut self, inv: &StoredInvitation, add: bool) {
-        let key = sort_key(inv.created_at, &inv.id);
+        let key = (inv.created_at, inv.id.clone());
         if add {
             match self.by_batch.get_mut(&inv.batch_id) {
                 Some(set) => {
@@ -524,7 +432,7 @@ impl InvitationIndexes {
 
     fn apply_due(&mut self, inv: &StoredInvitation, add: bool) {
         if let Some(at) = due_at(inv) {
-            toggle(&mut self.due, &sort_key(at, &inv.id), add);
+            toggle(&mut self.due, &(at, inv.id.clone()), add);
         }
     }
 }
@@ -876,7 +784,7 @@ impl State {
                 .iter()
                 .take_while(|(at, _)| *at <= now)
             {
-                if !keep(&mut kept, (*at, org, id.id()), limit) {
+                if !keep(&mut kept, (*at, org, id), limit) {
                     break;
                 }
             }
@@ -908,7 +816,7 @@ impl State {
                 continue;
             };
             for (at, id) in data.due_outbox.iter().take_while(|(at, _)| *at <= now) {
-                if !keep(&mut kept, (*at, id.id()), limit) {
+                if !keep(&mut kept, (*at, id), limit) {
                     break;
                 }
             }
@@ -946,7 +854,7 @@ impl State {
 
     pub(super) fn index_outbox(&mut self, msg: &OutboxMessage, add: bool) {
         if msg.status == OutboxStatus::Failed {
-            let created = sort_key(msg.created_at, &msg.id);
+            let created = (msg.created_at, msg.id.clone());
             if add {
                 self.org_mut(&msg.org_id).failed_outbox.insert(created);
             } else if let Some(data) = self.orgs.get_mut(&msg.org_id) {
@@ -957,8 +865,8 @@ impl State {
         if msg.status != OutboxStatus::Queued {
             return;
         }
-        let due = sort_key(msg.next_attempt_at, &msg.id);
-        let created = sort_key(msg.created_at, &msg.id);
+        let due = (msg.next_attempt_at, msg.id.clone());
+        let created = (msg.created_at, msg.id.clone());
         if add {
             self.org_mut(&msg.org_id);
             let State {

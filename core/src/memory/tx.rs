@@ -1,8 +1,8 @@
 //! The transaction: reads and writes on the state, with the undo log.
 
 use super::state::{
-    ByStatus, InvitationKey, OrgData, SortId, State, Superseded, Undo, as_u64, first_time,
-    invitation_slot, keep_first_due,
+    ByStatus, InvitationKey, OrgData, State, Superseded, Undo, as_u64, first_time, invitation_slot,
+    keep_first_due,
 };
 use super::walk::{empty_page, page_of, parse_invitation_cursor, parse_member_cursor, walk};
 use super::walk::{invitation_cursor, member_cursor};
@@ -263,7 +263,7 @@ impl Transaction for MemoryTx<'_> {
         page_of(
             walks,
             desc,
-            |key| data.members.get_sorted(&key.0, &key.1),
+            |key| data.members.get_sorted(key),
             |m| query.matches(m),
             limit,
             member_cursor,
@@ -430,7 +430,7 @@ impl Transaction for MemoryTx<'_> {
         page_of(
             walks,
             true,
-            |key| data.invitations.get_sorted(&key.0, key.1.id()),
+            |key| data.invitations.get_sorted(key),
             |inv| {
                 (query.statuses.is_empty() || query.statuses.contains(&inv.status_at(now)))
                     && query.batch.as_ref().is_none_or(|b| &inv.batch_id == b)
@@ -462,7 +462,7 @@ impl Transaction for MemoryTx<'_> {
                     .iter()
                     .take_while(|(at, _)| *at <= now)
                     .take(limit)
-                    .map(|(_, id)| data.invitations.get(id.id()).cloned().ok_or_else(missing))
+                    .map(|(_, id)| data.invitations.get(id).cloned().ok_or_else(missing))
                     .collect()
             }
             None => state
@@ -562,7 +562,7 @@ impl Transaction for MemoryTx<'_> {
                     .iter()
                     .take_while(|(at, _)| *at <= now)
                     .take(limit)
-                    .map(|(_, id)| id.id())
+                    .map(|(_, id)| id)
                     .collect(),
                 None => return Ok(Vec::new()),
             },
@@ -598,10 +598,7 @@ impl Transaction for MemoryTx<'_> {
         after: Option<&str>,
         limit: u32,
     ) -> StoreResult<Page<OutboxMessage>> {
-        let after = after
-            .map(crate::store::cursor::parse_message)
-            .transpose()?
-            .map(|(at, id)| (at, SortId::new(id)));
+        let after = after.map(crate::store::cursor::parse_message).transpose()?;
         let state = &*self.state;
         let Some(data) = state.orgs.get(org) else {
             return Ok(empty_page());
@@ -609,14 +606,14 @@ impl Transaction for MemoryTx<'_> {
         page_of(
             vec![walk(&data.failed_outbox, after.as_ref(), true)],
             true,
-            |(_, id)| state.outbox.get(id.id()).map(|m| &**m),
+            |(_, id)| state.outbox.get(id).map(|m| &**m),
             |_| true,
             page_limit(limit),
             |(at, id)| {
                 crate::store::cursor::message(
                     at.timestamp(),
                     i64::from(at.timestamp_subsec_nanos()),
-                    id.id().as_str(),
+                    id.as_str(),
                 )
             },
         )
@@ -639,7 +636,7 @@ impl Transaction for MemoryTx<'_> {
             .map(|(_, id)| {
                 state
                     .outbox
-                    .get(id.id())
+                    .get(id)
                     .map(|m| OutboxMessage::clone(m))
                     .ok_or_else(|| {
                         StoreError::Corrupt("the queue index names a missing message".to_owned())
@@ -669,7 +666,7 @@ impl Transaction for MemoryTx<'_> {
             return Ok(());
         };
         // Every message named is there before anything changes.
-        if queued.iter().any(|(_, id)| !outbox.contains_key(id.id())) {
+        if queued.iter().any(|(_, id)| !outbox.contains_key(id)) {
             data.queued_outbox.insert(invitation.clone(), queued);
             return Err(StoreError::Corrupt(
                 "the queue index names a missing message".to_owned(),
@@ -677,7 +674,7 @@ impl Transaction for MemoryTx<'_> {
         }
         let first = first_time(&data.due_outbox);
         for (_, id) in queued {
-            let Some(m) = outbox.get_mut(id.id()) else {
+            let Some(m) = outbox.get_mut(&id) else {
                 continue;
             };
             // A queued message's index entries besides its queue (gone
@@ -689,8 +686,7 @@ impl Transaction for MemoryTx<'_> {
             let before = Box::new(Superseded::of(m));
             m.status = OutboxStatus::Superseded;
             m.redact();
-            self.undo
-                .push(Undo::OutboxSuperseded(due.1.into_id(), before));
+            self.undo.push(Undo::OutboxSuperseded(due.1, before));
         }
         keep_first_due(due_outbox_orgs, org, first, first_time(&data.due_outbox));
         Ok(())

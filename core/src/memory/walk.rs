@@ -1,6 +1,6 @@
 //! Ordered walks over the indexes, pages and cursors.
 
-use super::state::{InvitationKey, MemberKey, SortId};
+use super::state::{InvitationKey, MemberKey};
 use crate::error::StoreError;
 use crate::member::Page;
 use crate::store::{StoreResult, collect_page, cursor, merge_sorted};
@@ -66,11 +66,10 @@ pub(super) fn invitation_cursor(key: &InvitationKey) -> String {
     cursor::invitation(
         key.0.timestamp(),
         i64::from(key.0.timestamp_subsec_nanos()),
-        key.1.id().as_str(),
+        key.1.as_str(),
     )
 }
 
 pub(super) fn parse_invitation_cursor(c: &str) -> StoreResult<InvitationKey> {
-    let (at, id) = cursor::parse_invitation(c)?;
-    Ok((at, SortId::new(id)))
+    cursor::parse_invitation(c)
 }
