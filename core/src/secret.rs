@@ -213,14 +213,11 @@ impl SecretHash {
 
     /// The hash of 64 hex digits (either case), or `None`.
     fn from_hex(text: &str) -> Option<Self> {
-        fn digit(c: u8) -> Option<u8> {
-            match c {
-                b'0'..=b'9' => Some(c - b'0'),
-                b'a'..=b'f' => Some(c - b'a' + 10),
-                b'A'..=b'F' => Some(c - b'A' + 10),
-                _ => None,
-            }
-        }
+        let digit = |c: u8| {
+            char::from(c)
+                .to_digit(16)
+                .and_then(|d| u8::try_from(d).ok())
+        };
         let text = text.as_bytes();
         if text.len() != 64 {
             return None;
