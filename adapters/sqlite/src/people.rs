@@ -537,17 +537,43 @@ fn invitation_search(
     args: &mut Vec<(String, Value)>,
 ) -> Option<String> {
     let (terms, bounded) = terms_range(q, " AND substr(pid, 1, 2) = 'i.'", args)?;
-    let upper = if bounded { " AND name_key < :high" } else { "" };
     let by_key = each_status(tests, invitation_status, |status| {
-        format!(
-            " UNION SELECT 'i.' || invitation_id FROM invitations \
-             INDEXED BY invitations_people_name \
-             WHERE org = (SELECT k.org FROM org_keys k WHERE k.org_id = :org) \
-             AND status = '{status}' AND name_key >= :low{upper} \
-             AND name_key = recipient_key"
+        key_range(
+            (
+                "'i.' || invitation_id",
+                "invitations",
+                "invitations_people_name",
+            ),
+            status,
+            "name_key",
+            bounded,
+            " AND name_key = recipient_key",
         )
     });
     Some(format!("(SELECT {terms}{by_key}) AS t"))
+}
+
+/// ` UNION` the pids (`pid`, of `table` through `index`) of the
+/// organization's rows of stored `status` whose `col` lies in the search's
+/// prefix range (`:low`, and `:high` when `bounded`), where `extra` (SQL,
+/// empty or beginning with ` AND`) holds too.
+fn key_range(
+    (pid, table, index): (&str, &str, &str),
+    status: &str,
+    col: &str,
+    bounded: bool,
+    extra: &str,
+) -> String {
+    let upper = if bounded {
+        format!(" AND {col} < :high")
+    } else {
+        String::new()
+    };
+    format!(
+        " UNION SELECT {pid} FROM {table} INDEXED BY {index} \
+         WHERE org = (SELECT k.org FROM org_keys k WHERE k.org_id = :org) \
+         AND status = '{status}' AND {col} >= :low{upper}{extra}"
+    )
 }
 
 /// `part` of each stored status (`status` of a test) that `tests` keep,
@@ -577,24 +603,20 @@ fn member_search(
     args: &mut Vec<(String, Value)>,
 ) -> Option<String> {
     let (terms, bounded) = terms_range(q, " AND substr(pid, 1, 2) = 'm.'", args)?;
-    let below = |col: &str| {
-        if bounded {
-            format!(" AND {col} < :high")
-        } else {
-            String::new()
-        }
-    };
-    let (name_below, contact_below) = (below("name_key"), below("contact_key"));
+    let member = "'m.' || member_id";
     let by_key = each_status(tests, member_status, |status| {
-        format!(
-            " UNION SELECT 'm.' || member_id FROM members \
-             INDEXED BY members_people_name \
-             WHERE org = (SELECT k.org FROM org_keys k WHERE k.org_id = :org) \
-             AND status = '{status}' AND name_key >= :low{name_below} \
-             AND trim(name_key, :ws) = name_key \
-             UNION SELECT 'm.' || member_id FROM members INDEXED BY members_list \
-             WHERE org = (SELECT k.org FROM org_keys k WHERE k.org_id = :org) \
-             AND status = '{status}' AND contact_key >= :low{contact_below}"
+        key_range(
+            (member, "members", "members_people_name"),
+            status,
+            "name_key",
+            bounded,
+            " AND trim(name_key, :ws) = name_key",
+        ) + &key_range(
+            (member, "members", "members_list"),
+            status,
+            "contact_key",
+            bounded,
+            "",
         )
     });
     if !by_key.is_empty() {
