@@ -99,6 +99,7 @@
 //! [`list_invitations`]: Transaction::list_invitations
 
 mod domains;
+mod log;
 mod people;
 mod state;
 #[cfg(test)]

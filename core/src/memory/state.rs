@@ -1,6 +1,7 @@
 //! The state of a MemoryStore: entities and their indexes, and the undo
 //! log's entries.
 
+use super::log::Log;
 use super::people::LazyPeople;
 use crate::event::Event;
 use crate::group::Group;
@@ -61,7 +62,7 @@ pub(super) struct State {
     /// of the event at `position` (from 1). Writers run one at a time, so
     /// position order is commit order; a rolled-back event's position was
     /// never seen by anyone.
-    pub(super) feed: Vec<(OrgId, u64)>,
+    pub(super) feed: Log<(OrgId, u64)>,
     /// Every organization by slug (the uniqueness rule).
     pub(super) slugs: BTreeMap<String, OrgId>,
     /// Organizations not deleted by slug: the list of all organizations.
@@ -142,8 +143,8 @@ pub(super) struct OrgData {
     pub(super) people: LazyPeople,
     /// Invitation links by id (the default one is [`LinkId::DEFAULT`]).
     pub(super) links: BTreeMap<LinkId, StoredInviteLink>,
-    /// `events[i].seq == i + 1`.
-    pub(super) events: Vec<Event>,
+    /// `events.get(i).seq == i + 1`.
+    pub(super) events: Log<Event>,
     /// Queued messages per invitation, sorted by `(created_at, id)` (a
     /// short list: one message, or a few while a resend waits).
     pub(super) queued_outbox: HashMap<InvitationId, Vec<MessageKey>>,

@@ -498,8 +498,7 @@ impl Transaction for MemoryTx<'_> {
         let start = usize::try_from(after)
             .unwrap_or(usize::MAX)
             .min(data.events.len());
-        let end = start.saturating_add(limit).min(data.events.len());
-        Ok(data.events.get(start..end).unwrap_or_default().to_vec())
+        Ok(data.events.iter_from(start).take(limit).cloned().collect())
     }
 
     fn event_feed(
@@ -518,7 +517,7 @@ impl Transaction for MemoryTx<'_> {
         let from = usize::try_from(start)
             .unwrap_or(usize::MAX)
             .min(self.state.feed.len());
-        for (i, (org, seq)) in self.state.feed.iter().enumerate().skip(from) {
+        for (i, (org, seq)) in (from..).zip(self.state.feed.iter_from(from)) {
             if out.len() >= limit {
                 break;
             }
