@@ -308,6 +308,18 @@ impl BatchReport {
         }
     }
 
+    /// Adds `rows` in their order, as [`push`](Self::push) does one by one
+    /// (those past [`MAX_REPORT_ROWS`] are left out), growing the list once:
+    /// a report taken whole when the list is empty, not copied.
+    pub(crate) fn extend_rows(&mut self, mut rows: Vec<ReportRow>) {
+        rows.truncate(MAX_REPORT_ROWS.saturating_sub(self.rows.len()));
+        if self.rows.is_empty() {
+            self.rows = rows;
+        } else {
+            self.rows.append(&mut rows);
+        }
+    }
+
     /// The rows of the Invitations report: what was done.
     pub fn invitations(&self) -> impl Iterator<Item = &ReportRow> + '_ {
         self.rows.iter().filter(|r| !r.outcome.is_error())
@@ -517,6 +529,33 @@ pub(crate) mod tests {
             r.push(ReportRow::new(i as u64, "x", RowOutcome::Done));
         }
         assert_eq!(r.rows.len(), MAX_REPORT_ROWS);
+        // Rows added together keep the same bound and order, whether the
+        // report was empty (the list taken whole) or not (appended).
+        let rows = |from: u64, n: u64| -> Vec<ReportRow> {
+            (from..from + n)
+                .map(|i| ReportRow::new(i, "x", RowOutcome::Done))
+                .collect()
+        };
+        let mut empty = BatchReport {
+            rows: Vec::new(),
+            ..sample()
+        };
+        empty.extend_rows(rows(0, MAX_REPORT_ROWS as u64 + 7));
+        assert_eq!(empty.rows.len(), MAX_REPORT_ROWS);
+        let mut some = sample();
+        let before = some.rows.len();
+        some.extend_rows(rows(100, 3));
+        assert_eq!(some.rows.len(), before + 3);
+        assert_eq!(
+            some.rows[before..]
+                .iter()
+                .map(|r| r.line)
+                .collect::<Vec<_>>(),
+            [100, 101, 102]
+        );
+        some.extend_rows(rows(0, MAX_REPORT_ROWS as u64));
+        assert_eq!(some.rows.len(), MAX_REPORT_ROWS);
+        assert_eq!(some.rows[before + 3].line, 0);
         let long =
             ReportRow::new(1, "é".repeat(5000), RowOutcome::Rejected).error("c", "m".repeat(9000));
         assert_eq!(long.contact.chars().count(), MAX_REPORT_CELL_CHARS);

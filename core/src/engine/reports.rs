@@ -190,7 +190,7 @@ impl Ctx<'_> {
                     self.now,
                     actor.clone(),
                 );
-                rows.into_iter().for_each(|r| kept.push(r));
+                kept.extend_rows(rows);
                 self.tx.put_batch_report(kept)?;
             }
             KeepReport::Import {
@@ -217,7 +217,7 @@ impl Ctx<'_> {
                         .batch_report(org, id)?
                         .ok_or_else(|| Error::not_found(EntityKind::BatchReport, id))?,
                 };
-                rows.into_iter().for_each(|r| kept.push(r));
+                kept.extend_rows(rows);
                 kept.rows.sort_by_key(|r| r.line);
                 self.tx.put_batch_report(kept)?;
             }

@@ -407,8 +407,11 @@ impl InvitationIndexes {
     }
 
     fn apply_status(&mut self, inv: &StoredInvitation, add: bool) {
-        let key = (inv.created_at, inv.id.clone());
-        toggle(&mut self.by_status[invitation_slot(inv.status)], &key, add);
+        toggle_owned(
+            &mut self.by_status[invitation_slot(inv.status)],
+            (inv.created_at, inv.id.clone()),
+            add,
+        );
     }
 
     fn apply_batch(&mut self, inv: &StoredInvitation, add: bool) {
@@ -433,7 +436,7 @@ impl InvitationIndexes {
 
     fn apply_due(&mut self, inv: &StoredInvitation, add: bool) {
         if let Some(at) = due_at(inv) {
-            toggle(&mut self.due, &(at, inv.id.clone()), add);
+            toggle_owned(&mut self.due, (at, inv.id.clone()), add);
         }
     }
 }
@@ -562,6 +565,16 @@ pub(super) fn toggle<T: Ord + Clone>(set: &mut BTreeSet<T>, key: &T, add: bool) 
         set.insert(key.clone());
     } else {
         set.remove(key);
+    }
+}
+
+/// [`toggle`] with a key made for the call: moved into the set, not
+/// copied (an id's copy is a count on its shared text, taken and dropped).
+pub(super) fn toggle_owned<T: Ord>(set: &mut BTreeSet<T>, key: T, add: bool) {
+    if add {
+        set.insert(key);
+    } else {
+        set.remove(&key);
     }
 }
 
