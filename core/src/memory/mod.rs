@@ -139,12 +139,9 @@ impl fmt::Debug for MemoryStore {
 
 impl Store for MemoryStore {
     fn begin(&self) -> StoreResult<Box<dyn Transaction + '_>> {
-        let state = self.state.lock("MemoryStore")?;
-        Ok(Box::new(MemoryTx {
-            state,
-            // An accept logs four writes: room for them without growing.
-            undo: Vec::with_capacity(8),
-        }))
+        let mut state = self.state.lock("MemoryStore")?;
+        let undo = state.spare_undo.take();
+        Ok(Box::new(MemoryTx { state, undo }))
     }
 
     fn begin_read(&self) -> StoreResult<Box<dyn Transaction + '_>> {

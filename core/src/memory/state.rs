@@ -82,6 +82,63 @@ pub(super) struct State {
     pub(super) by_account: HashMap<String, Vec<PersonKey>>,
     /// The organization holding each verified domain.
     pub(super) verified_domains: BTreeMap<String, OrgId>,
+    /// The undo log's allocation, kept between transactions.
+    pub(super) spare_undo: SpareUndo,
+}
+
+/// The allocation of the last write transaction's undo log, emptied, for
+/// the next one: a batch of 100 invitations logs some 400 writes, and a log
+/// grown from empty in every transaction reallocated (and copied) itself
+/// six times a batch. Not part of the state: a copy of the state starts
+/// without one, and any two states compare equal here.
+#[derive(Default)]
+pub(super) struct SpareUndo(Vec<Undo>);
+
+/// The most entries a kept log may have room for (about 220 KiB): the log
+/// of a larger transaction (an import) is freed, not kept.
+const SPARE_UNDO_MAX: usize = 4096;
+
+impl SpareUndo {
+    /// An empty undo log: the kept allocation, or a small new one.
+    pub(super) fn take(&mut self) -> Vec<Undo> {
+        let log = std::mem::take(&mut self.0);
+        if log.capacity() == 0 {
+            // An accept logs four writes: room for them without growing.
+            Vec::with_capacity(8)
+        } else {
+            log
+        }
+    }
+
+    /// Keeps `log`'s allocation for the next transaction; `log` is empty.
+    pub(super) fn keep(&mut self, log: Vec<Undo>) {
+        debug_assert!(log.is_empty(), "only an emptied log is kept");
+        if log.is_empty() && (self.0.capacity()..=SPARE_UNDO_MAX).contains(&log.capacity()) {
+            self.0 = log;
+        }
+    }
+}
+
+impl Clone for SpareUndo {
+    fn clone(&self) -> Self {
+        Self::default()
+    }
+}
+
+impl PartialEq for SpareUndo {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for SpareUndo {}
+
+impl std::fmt::Debug for SpareUndo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SpareUndo")
+            .field("capacity", &self.0.capacity())
+            .finish()
+    }
 }
 
 /// Adds or removes a stored-pending invitation in the inbox lists of its
@@ -1079,5 +1136,41 @@ impl Superseded {
         m.email.accept_url = self.accept_url;
         m.email.text_body = self.text_body;
         m.email.html_body = self.html_body;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_emptied_undo_log_is_kept_for_the_next_transaction_up_to_a_bound() {
+        let mut spare = SpareUndo::default();
+        // Nothing kept yet: a small new log.
+        let mut log = spare.take();
+        assert!(log.is_empty() && log.capacity() >= 8);
+        for _ in 0..400 {
+            log.push(Undo::Event(OrgId::from("org_1")));
+        }
+        let room = log.capacity();
+        log.clear();
+        spare.keep(log);
+        // The next transaction starts with that room, and empty.
+        let log = spare.take();
+        assert!(log.is_empty());
+        assert_eq!(log.capacity(), room);
+        // A read's log (no room) does not replace a kept one.
+        spare.keep(log);
+        spare.keep(Vec::new());
+        assert_eq!(spare.take().capacity(), room);
+        // A log larger than the bound is freed, not kept.
+        spare.keep(Vec::with_capacity(SPARE_UNDO_MAX + 1));
+        assert_eq!(spare.take().capacity(), 8);
+        // A copy of the state starts without one, and compares equal.
+        let mut state = State::default();
+        state.spare_undo.keep(Vec::with_capacity(64));
+        let copy = state.clone();
+        assert_eq!(copy.spare_undo.0.capacity(), 0);
+        assert_eq!(copy, state);
     }
 }

@@ -38,6 +38,8 @@ impl Drop for MemoryTx<'_> {
         while let Some(undo) = self.undo.pop() {
             self.state.revert(undo);
         }
+        let log = std::mem::take(&mut self.undo);
+        self.state.spare_undo.keep(log);
         // The guard is released after this, when the fields are dropped.
     }
 }
