@@ -992,11 +992,14 @@ pub(crate) fn prepare_batch(policy: &crate::Policy, req: &InviteRequest) -> Resu
                     }
                     EntryOutcome::Invalid { error } => Err(error),
                 };
-                let row = RecipientInput {
-                    email: Some(input.clone()),
+                // The entry's text lent to the row and taken back: one
+                // copy of it, not two.
+                let mut row = RecipientInput {
+                    email: Some(input),
                     ..RecipientInput::default()
                 };
                 let recipient = prepare_recipient(&row, Some(recipient), index, &mut seen);
+                let input = row.email.take().unwrap_or_default();
                 rows.push(PreparedRow {
                     index,
                     input,
