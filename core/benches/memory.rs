@@ -142,6 +142,25 @@ fn issue_batches(
     (rate, tokens)
 }
 
+/// The first tokens of `n` more batches, numbered from `*from` (moved past
+/// them), issued 50 batches at a time.
+fn tokens_of_new_batches(
+    engine: &Enlist,
+    org: &OrgId,
+    actor: &Actor,
+    from: &mut usize,
+    n: usize,
+) -> Vec<String> {
+    let mut tokens = Vec::with_capacity(n);
+    while tokens.len() < n {
+        let take = 50.min(n - tokens.len());
+        let (_, t) = issue_batches(engine, org, actor, *from, take);
+        *from += take * 100;
+        tokens.extend(t);
+    }
+    tokens
+}
+
 /// A mailer that accepts every email and keeps none.
 struct Discard;
 
@@ -242,23 +261,11 @@ fn main() {
         rates.push(issue_batches(&e, &org, &actor, from, batches).0);
         from += batches * 100;
         // Accept: tokens from further batches (one per batch), then timed.
-        let mut tokens = Vec::new();
-        while tokens.len() < per_round {
-            let take = 50.min(per_round - tokens.len());
-            let (_, t) = issue_batches(&e, &org, &actor, from, take);
-            from += take * 100;
-            tokens.extend(t);
-        }
+        let tokens = tokens_of_new_batches(&e, &org, &actor, &mut from, per_round);
         lat.extend(accept_all(&e, &tokens, &format!("{round}-")));
         // The common path: tokens whose emails were sent (every due email
         // delivered first), so an accept has no queued email to supersede.
-        let mut delivered = Vec::new();
-        while delivered.len() < per_round {
-            let take = 50.min(per_round - delivered.len());
-            let (_, t) = issue_batches(&e, &org, &actor, from, take);
-            from += take * 100;
-            delivered.extend(t);
-        }
+        let delivered = tokens_of_new_batches(&e, &org, &actor, &mut from, per_round);
         while !e
             .deliver_pending(&Discard, 10_000)
             .expect("deliver")
