@@ -135,27 +135,32 @@ impl serde::de::Visitor<'_> for ArcStrVisitor {
 /// and copied once into the shared text (no `String` in between: an
 /// invitation issued makes three ids).
 fn prefixed_hex(prefix: &str, bytes: &[u8; 16]) -> Arc<str> {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut buf = [0u8; 64];
     let n = prefix.len();
     if n <= buf.len() - 32 {
         buf[..n].copy_from_slice(prefix.as_bytes());
-        for (i, b) in bytes.iter().enumerate() {
-            buf[n + 2 * i] = DIGITS[usize::from(b >> 4)];
-            buf[n + 2 * i + 1] = DIGITS[usize::from(b & 0xf)];
-        }
+        hex_pairs(bytes, &mut buf[n..n + 32]);
         // A whole `&str` followed by ASCII: always text.
         if let Ok(text) = std::str::from_utf8(&buf[..n + 32]) {
             return Arc::from(text);
         }
     }
+    let mut digits = [0u8; 32];
+    hex_pairs(bytes, &mut digits);
     let mut s = String::with_capacity(n + 32);
     s.push_str(prefix);
-    for b in bytes {
-        s.push(char::from(DIGITS[usize::from(b >> 4)]));
-        s.push(char::from(DIGITS[usize::from(b & 0xf)]));
-    }
+    s.extend(digits.iter().map(|&d| char::from(d)));
     Arc::from(s)
+}
+
+/// Writes `bytes` into `out` as lower-case hex digits, two a byte (as far
+/// as `out` goes): the one hex writer of ids and secret hashes.
+pub(crate) fn hex_pairs(bytes: &[u8], out: &mut [u8]) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    for (pair, b) in out.chunks_exact_mut(2).zip(bytes) {
+        pair[0] = DIGITS[usize::from(b >> 4)];
+        pair[1] = DIGITS[usize::from(b & 0xf)];
+    }
 }
 
 #[cfg(test)]

@@ -202,12 +202,8 @@ impl SecretHash {
 
     /// The 64 lowercase hex digits.
     fn hex_digits(&self) -> [u8; 64] {
-        const DIGITS: &[u8; 16] = b"0123456789abcdef";
         let mut out = [0u8; 64];
-        for (pair, b) in out.chunks_exact_mut(2).zip(self.0) {
-            pair[0] = DIGITS[usize::from(b >> 4)];
-            pair[1] = DIGITS[usize::from(b & 0xf)];
-        }
+        crate::id::hex_pairs(&self.0, &mut out);
         out
     }
 
@@ -350,37 +346,20 @@ pub fn can_name(org: &OrgId, invitation: &InvitationId) -> bool {
 fn make_token(source: &dyn SecretSource, parts: &[&str]) -> (Secret, SecretHash) {
     let mut bytes = [0u8; 32];
     source.fill(&mut bytes);
-    // 32 bytes are 43 characters of unpadded base64, encoded on the stack
-    // (no string of their own to allocate and free).
-    // The buffer is exactly that long, so the encoding into it cannot
-    // fail; were it ever to, the random part is encoded as before, never
-    // left out.
-    let mut encoded = [0u8; 43];
-    let fallback;
-    let random = match URL_SAFE_NO_PAD
-        .encode_slice(bytes, &mut encoded)
-        .ok()
-        .and_then(|n| std::str::from_utf8(encoded.get(..n)?).ok())
-    {
-        Some(text) => text,
-        None => {
-            fallback = URL_SAFE_NO_PAD.encode(bytes);
-            fallback.as_str()
-        }
-    };
-    let hash = SecretHash::of(random.as_bytes());
     // Built by hand: `format!` costs a thousand instructions more per
-    // invitation (issue 15's profile).
-    let len = parts.iter().map(|p| p.len() + 1).sum::<usize>() + random.len();
+    // invitation (issue 15's profile). The random part is encoded straight
+    // into the token (no string of its own to allocate and free), and
+    // hashed where it lies.
+    let len = parts.iter().map(|p| p.len() + 1).sum::<usize>() + TOKEN_RANDOM_CHARS;
     let mut token = String::with_capacity(len);
     for part in parts {
         token.push_str(part);
         token.push('.');
     }
-    token.push_str(random);
-    // The random part leaves no copy behind on the stack.
-    encoded.fill(0);
-    std::hint::black_box(&encoded);
+    let start = token.len();
+    URL_SAFE_NO_PAD.encode_string(bytes, &mut token);
+    let hash = SecretHash::of(&token.as_bytes()[start..]);
+    // The source's bytes leave no copy behind on the stack.
     bytes.fill(0);
     std::hint::black_box(&bytes);
     (Secret(token), hash)
