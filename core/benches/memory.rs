@@ -32,15 +32,18 @@
 //! `ENLIST_BENCH_BATCHES=1000` for more batches issued by the engine, whose
 //! invitations share their times as a real batch's do, and accepted cold).
 
+#[path = "../../benches/deliver.rs"]
+mod deliver;
 #[path = "../../benches/report.rs"]
 mod report;
 #[path = "../../benches/sqlite_ceiling.rs"]
 mod sqlite_ceiling;
 
 use chrono::{Duration, Utc};
+use deliver::deliver_all;
 use enlist::{
-    Actor, CreatedOrganization, Enlist, InviteRequest, MailError, Mailer, MemoryStore,
-    NewOrganization, OrgId, OutgoingEmail, Recipients, Registration, SecretHash, StoredInvitation,
+    Actor, CreatedOrganization, Enlist, InviteRequest, MemoryStore, NewOrganization, OrgId,
+    Recipients, Registration, SecretHash, StoredInvitation,
 };
 use report::{Aim, Figure, median};
 use std::hint::black_box;
@@ -161,15 +164,6 @@ fn tokens_of_new_batches(
     tokens
 }
 
-/// A mailer that accepts every email and keeps none.
-struct Discard;
-
-impl Mailer for Discard {
-    fn send(&self, _email: &OutgoingEmail) -> Result<(), MailError> {
-        Ok(())
-    }
-}
-
 /// Accepts each token, timing each: latencies in µs.
 #[inline(never)]
 fn accept_all(engine: &Enlist, tokens: &[String], tag: &str) -> Vec<f64> {
@@ -266,12 +260,7 @@ fn main() {
         // The common path: tokens whose emails were sent (every due email
         // delivered first), so an accept has no queued email to supersede.
         let delivered = tokens_of_new_batches(&e, &org, &actor, &mut from, per_round);
-        while !e
-            .deliver_pending(&Discard, 10_000)
-            .expect("deliver")
-            .sent
-            .is_empty()
-        {}
+        deliver_all(&e);
         lat_delivered.extend(accept_all(&e, &delivered, &format!("{round}-delivered-")));
     }
     let _ = std::fs::remove_dir_all(&dir);

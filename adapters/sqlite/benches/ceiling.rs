@@ -34,14 +34,16 @@
 #![allow(missing_docs)]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "../../../benches/deliver.rs"]
+mod deliver;
 #[path = "../../../benches/report.rs"]
 mod report;
 #[path = "../../../benches/sqlite_ceiling.rs"]
 mod sqlite_ceiling;
 
+use deliver::deliver_all;
 use enlist::{
-    Actor, Enlist, InviteRequest, MailError, Mailer, NewOrganization, OrgId, OutgoingEmail, Policy,
-    Recipients, Registration,
+    Actor, Enlist, InviteRequest, NewOrganization, OrgId, Policy, Recipients, Registration,
 };
 use enlist_sqlite::SqliteStore;
 use report::{Aim, Figure, median, percentile};
@@ -123,21 +125,6 @@ fn accepts(e: &Enlist, tokens: &[String], tag: &str) -> [f64; 3] {
         .collect();
     let mean = lat.iter().sum::<f64>() / lat.len() as f64;
     [median(&mut lat), mean, percentile(&mut lat, 0.99)]
-}
-
-/// A mailer that accepts every email and keeps none.
-struct Discard;
-
-impl Mailer for Discard {
-    fn send(&self, _email: &OutgoingEmail) -> Result<(), MailError> {
-        Ok(())
-    }
-}
-
-/// Delivers every due email (what a host's outbox worker does before an
-/// invitee can click the link in one).
-fn deliver_all(e: &Enlist) {
-    while !e.deliver_pending(&Discard, 10_000).unwrap().sent.is_empty() {}
 }
 
 /// Tokens whose emails were delivered: `n` more invitations issued from
