@@ -20,6 +20,7 @@ use chrono::{DateTime, Utc};
 use std::borrow::Borrow;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
 use std::hash::Hash;
+use std::sync::Arc;
 
 /// A hash map for the point look-ups (by id, by secret hash, by contact or
 /// recipient key): one probe, whatever the size of the organization, where
@@ -31,14 +32,127 @@ pub(super) type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::
 /// A [`HashMap`] without values.
 pub(super) type HashSet<K> = std::collections::HashSet<K, foldhash::fast::RandomState>;
 
-/// `(contact_key, member id)`: the sort key of members.
-pub(super) type MemberKey = (String, MemberId);
+/// `(contact_key, member id)`: the sort key of members. The contact key
+/// is shared by the member's sets and its table row (a copy is a count,
+/// not an allocation), and keeps its head (see [`Headed`]).
+pub(super) type MemberKey = (Headed<Arc<str>>, MemberId);
 /// `(time, invitation id)`: the sort key of invitations (by creation or by
 /// expiry, depending on the set).
-pub(super) type InvitationKey = (DateTime<Utc>, InvitationId);
+pub(super) type InvitationKey = TimeKey<InvitationId>;
 /// `(time, message id)`: the sort key of messages (by creation or by next
 /// attempt, depending on the set).
-pub(super) type MessageKey = (DateTime<Utc>, MessageId);
+pub(super) type MessageKey = TimeKey<MessageId>;
+
+/// How many bytes of a text a sort key keeps beside it ([`Headed`],
+/// [`TimeKey`]): an id's prefix (`inv_`), its twelve digits of time and
+/// four random ones; most of an email address.
+pub(super) const HEAD: usize = 20;
+
+/// The first [`HEAD`] bytes of `text`, padded with zeros, as big-endian
+/// integers (bytes 0-7, 8-15, 16-19): compared as integers, in that
+/// order, they order as the bytes do, in three comparisons.
+fn head_of(text: &str) -> (u64, u64, u32) {
+    let mut b = [0u8; HEAD];
+    let n = text.len().min(HEAD);
+    b[..n].copy_from_slice(&text.as_bytes()[..n]);
+    let [
+        a0,
+        a1,
+        a2,
+        a3,
+        a4,
+        a5,
+        a6,
+        a7,
+        b0,
+        b1,
+        b2,
+        b3,
+        b4,
+        b5,
+        b6,
+        b7,
+        c0,
+        c1,
+        c2,
+        c3,
+    ] = b;
+    (
+        u64::from_be_bytes([a0, a1, a2, a3, a4, a5, a6, a7]),
+        u64::from_be_bytes([b0, b1, b2, b3, b4, b5, b6, b7]),
+        u32::from_be_bytes([c0, c1, c2, c3]),
+    )
+}
+
+/// Text in an ordered set, ordered as the text is, with its first
+/// [`HEAD`] bytes kept beside it and compared first.
+///
+/// A search in a set compares a dozen keys; comparing texts reads each
+/// behind its pointer, a cache miss a key once the set is cold (the
+/// largest cost of an accept among a million pending invitations, where
+/// a batch's keys share their time and differ only in their ids). Most
+/// pairs of ids and email addresses differ within their first [`HEAD`]
+/// bytes; the text is read only when the heads tie.
+///
+/// The order is the text's: the head is the text's first bytes padded
+/// with zeros, so where two heads differ, the first byte that differs is
+/// one of the texts' own, or a zero past the end of the shorter text
+/// (which the text's order puts first too); where the heads tie, the
+/// texts decide. `Eq` agrees, the head being made from the text.
+///
+/// The head's three parts are fields of their own, here and in
+/// [`TimeKey`], so that the key is as small as its parts allow (a key
+/// of three levels of structs is padded at each).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(super) struct Headed<T> {
+    head_0: u64,
+    head_1: u64,
+    head_2: u32,
+    /// The text.
+    pub(super) text: T,
+}
+
+impl<T: AsRef<str>> Headed<T> {
+    /// `text` with its head.
+    pub(super) fn new(text: T) -> Self {
+        let (head_0, head_1, head_2) = head_of(text.as_ref());
+        Self {
+            head_0,
+            head_1,
+            head_2,
+            text,
+        }
+    }
+}
+
+/// A key of the time-ordered sets: a time, then an id, ordered as the
+/// pair `(at, id)` is (the id by its text), the id's head compared
+/// before its text as [`Headed`] does (flat: 48 bytes).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(super) struct TimeKey<I> {
+    /// The time.
+    pub(super) at: DateTime<Utc>,
+    /// The id's head.
+    head_0: u64,
+    head_1: u64,
+    head_2: u32,
+    /// The id.
+    pub(super) id: I,
+}
+
+impl<I: AsRef<str>> TimeKey<I> {
+    /// The key of `id` at `at`.
+    pub(super) fn new(at: DateTime<Utc>, id: I) -> Self {
+        let (head_0, head_1, head_2) = head_of(id.as_ref());
+        Self {
+            at,
+            head_0,
+            head_1,
+            head_2,
+            id,
+        }
+    }
+}
 
 /// Everything the store holds.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -71,8 +185,9 @@ pub(super) struct State {
     /// prefix search.
     pub(super) listed_names: BTreeSet<(String, String)>,
     /// Non-removed members with a `user_ref`, by `(user_ref, org)`: the
-    /// organizations of an account.
-    pub(super) accounts: BTreeMap<(String, OrgId), MemberId>,
+    /// organizations of an account (the account with its head: a map
+    /// of every organization's members, searched at every join).
+    pub(super) accounts: BTreeMap<(Headed<String>, OrgId), MemberId>,
     /// Stored-pending invitations of every organization by recipient key,
     /// each list in `(created_at, org, id)` order (the invitee's inbox).
     /// A hash look-up then a short list: the inbox of one person costs the
@@ -190,7 +305,7 @@ pub(super) struct OrgData {
     pub(super) groups: BTreeMap<GroupId, Group>,
     /// Members in `(contact_key, id)` order, so that a page reads
     /// neighbouring entries.
-    pub(super) members: Table<String, MemberId, Member>,
+    pub(super) members: Table<Headed<Arc<str>>, MemberId, Member>,
     pub(super) member_ix: MemberIndexes,
     /// Invitations in `(created_at, id)` order.
     pub(super) invitations: Table<DateTime<Utc>, InvitationId, StoredInvitation>,
@@ -204,7 +319,7 @@ pub(super) struct OrgData {
     pub(super) events: Log<Event>,
     /// Queued messages per invitation, sorted by `(created_at, id)` (a
     /// short list: one message, or a few while a resend waits).
-    pub(super) queued_outbox: HashMap<InvitationId, Vec<MessageKey>>,
+    pub(super) queued_outbox: HashMap<InvitationId, Vec<(DateTime<Utc>, MessageId)>>,
     /// Queued messages by `(next_attempt_at, id)`.
     pub(super) due_outbox: BTreeSet<MessageKey>,
     /// Failed messages (the dead letters) by `(created_at, id)`.
@@ -262,11 +377,16 @@ impl<S: PartialEq, I: Hash + Eq + Clone, V> Table<S, I, V> {
         self.rows.get(id).map(|row| &row.1)
     }
 
-    /// An entity by `(sort key, id)` (an index entry).
-    pub(super) fn get_sorted(&self, key: &(S, I)) -> Option<&V> {
+    /// An entity by id, with its sort key.
+    pub(super) fn get_row(&self, id: &I) -> Option<(&S, &V)> {
+        self.rows.get(id).map(|row| (&row.0, &row.1))
+    }
+
+    /// An entity by its sort key and id (an index entry).
+    pub(super) fn get_sorted(&self, sort: &S, id: &I) -> Option<&V> {
         self.rows
-            .get(&key.1)
-            .filter(|row| row.0 == key.0)
+            .get(id)
+            .filter(|row| row.0 == *sort)
             .map(|row| &row.1)
     }
 
@@ -360,25 +480,25 @@ pub(super) struct MemberIndexes {
 }
 
 impl MemberIndexes {
-    /// Adds (or removes) every index entry and count of `m`.
-    pub(super) fn apply(&mut self, m: &Member, add: bool) {
+    /// Adds (or removes) every index entry and count of `m`, whose sort
+    /// key is `key`.
+    pub(super) fn apply(&mut self, m: &Member, key: &MemberKey, add: bool) {
         if m.status != MemberStatus::Removed {
             set_unique(&mut self.by_contact, m.contact_key.as_str(), &m.id, add);
             if let Some(user_ref) = &m.user_ref {
                 set_unique(&mut self.by_user_ref, user_ref.as_str(), &m.id, add);
             }
         }
-        let key = (m.contact_key.clone(), m.id.clone());
-        self.all.apply(m.status, &key, add);
-        apply_keyed(&mut self.by_role, &m.role, m.status, &key, add);
+        self.all.apply(m.status, key, add);
+        apply_keyed(&mut self.by_role, &m.role, m.status, key, add);
         // Each group once (a member may hold a group twice, as member and
         // owner); no set to build for the usual one group or none.
         if let [only] = m.groups.as_slice() {
-            apply_keyed(&mut self.by_group, &only.group_id, m.status, &key, add);
+            apply_keyed(&mut self.by_group, &only.group_id, m.status, key, add);
         } else {
             let groups: BTreeSet<&GroupId> = m.groups.iter().map(|g| &g.group_id).collect();
             for group in groups {
-                apply_keyed(&mut self.by_group, group, m.status, &key, add);
+                apply_keyed(&mut self.by_group, group, m.status, key, add);
             }
         }
         if m.holds_seat() {
@@ -466,13 +586,13 @@ impl InvitationIndexes {
     fn apply_status(&mut self, inv: &StoredInvitation, add: bool) {
         toggle_owned(
             &mut self.by_status[invitation_slot(inv.status)],
-            (inv.created_at, inv.id.clone()),
+            TimeKey::new(inv.created_at, inv.id.clone()),
             add,
         );
     }
 
     fn apply_batch(&mut self, inv: &StoredInvitation, add: bool) {
-        let key = (inv.created_at, inv.id.clone());
+        let key = TimeKey::new(inv.created_at, inv.id.clone());
         if add {
             match self.by_batch.get_mut(&inv.batch_id) {
                 Some(set) => {
@@ -493,7 +613,7 @@ impl InvitationIndexes {
 
     fn apply_due(&mut self, inv: &StoredInvitation, add: bool) {
         if let Some(at) = due_at(inv) {
-            toggle_owned(&mut self.due, (at, inv.id.clone()), add);
+            toggle_owned(&mut self.due, TimeKey::new(at, inv.id.clone()), add);
         }
     }
 }
@@ -581,8 +701,8 @@ fn keep<K: Ord>(kept: &mut BinaryHeap<K>, key: K, limit: usize) -> bool {
 }
 
 /// The first time of a due set.
-pub(super) fn first_time<K: Ord>(set: &BTreeSet<(DateTime<Utc>, K)>) -> Option<DateTime<Utc>> {
-    set.first().map(|(at, _)| *at)
+pub(super) fn first_time<K: Ord>(set: &BTreeSet<TimeKey<K>>) -> Option<DateTime<Utc>> {
+    set.first().map(|key| key.at)
 }
 
 /// Keeps `org`'s entry among the organizations with due entries
@@ -726,7 +846,9 @@ impl State {
             return None;
         }
         let account = |m: &Member| match (&m.user_ref, m.status) {
-            (Some(r), s) if s != MemberStatus::Removed => Some((r.clone(), org.clone())),
+            (Some(r), s) if s != MemberStatus::Removed => {
+                Some((Headed::new(r.clone()), org.clone()))
+            }
             _ => None,
         };
         self.org_mut(org);
@@ -736,8 +858,8 @@ impl State {
             || data.members.get(id).map(Person::from_member),
             || new.as_ref().map(Person::from_member),
         );
-        if let Some(p) = data.members.get(id) {
-            data.member_ix.apply(p, false);
+        if let Some((sort, p)) = data.members.get_row(id) {
+            data.member_ix.apply(p, &(sort.clone(), id.clone()), false);
             if let Some(key) = account(p) {
                 if accounts.get(&key) == Some(id) {
                     accounts.remove(&key);
@@ -750,8 +872,9 @@ impl State {
         if let Some(key) = account(&n) {
             accounts.insert(key, id.clone());
         }
-        data.member_ix.apply(&n, true);
-        data.members.replace(n.contact_key.clone(), id, n)
+        let sort = Headed::new(Arc::<str>::from(n.contact_key.as_str()));
+        data.member_ix.apply(&n, &(sort.clone(), id.clone()), true);
+        data.members.replace(sort, id, n)
     }
 
     /// Sets (or removes) an organization, keeping the slug indexes;
@@ -849,11 +972,11 @@ impl State {
             let Some(data) = self.orgs.get(org) else {
                 continue;
             };
-            for (at, id) in data
+            for TimeKey { at, id, .. } in data
                 .invitation_ix
                 .due
                 .iter()
-                .take_while(|(at, _)| *at <= now)
+                .take_while(|key| key.at <= now)
             {
                 if !keep(&mut kept, (*at, org, id), limit) {
                     break;
@@ -886,7 +1009,7 @@ impl State {
             let Some(data) = self.orgs.get(org) else {
                 continue;
             };
-            for (at, id) in data.due_outbox.iter().take_while(|(at, _)| *at <= now) {
+            for TimeKey { at, id, .. } in data.due_outbox.iter().take_while(|key| key.at <= now) {
                 if !keep(&mut kept, (*at, id), limit) {
                     break;
                 }
@@ -925,7 +1048,7 @@ impl State {
 
     pub(super) fn index_outbox(&mut self, msg: &OutboxMessage, add: bool) {
         if msg.status == OutboxStatus::Failed {
-            let created = (msg.created_at, msg.id.clone());
+            let created = TimeKey::new(msg.created_at, msg.id.clone());
             if add {
                 self.org_mut(&msg.org_id).failed_outbox.insert(created);
             } else if let Some(data) = self.orgs.get_mut(&msg.org_id) {
@@ -936,7 +1059,7 @@ impl State {
         if msg.status != OutboxStatus::Queued {
             return;
         }
-        let due = (msg.next_attempt_at, msg.id.clone());
+        let due = TimeKey::new(msg.next_attempt_at, msg.id.clone());
         let created = (msg.created_at, msg.id.clone());
         if add {
             self.org_mut(&msg.org_id);
@@ -1142,6 +1265,77 @@ impl Superseded {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// Ids' texts that stress the head: short, empty, with zeros and
+    /// bytes past ASCII, sharing long prefixes, of any length around
+    /// [`HEAD`].
+    fn id_text() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "[a\\x00\\x{e9}_]{0,24}",
+            "inv_0123456789ab[0-9a-f]{0,12}",
+            "inv_0123456789ab012[0-9a-f\\x00]{0,4}",
+            any::<String>(),
+        ]
+    }
+
+    proptest! {
+        /// A key orders and compares as the pair `(at, id)` it stands for.
+        #[test]
+        fn a_time_key_orders_as_its_time_and_id_text(
+            a in id_text(),
+            b in id_text(),
+            (sa, sb) in (0i64..3, 0i64..3),
+        ) {
+            let (ta, tb) = (t(sa), t(sb));
+            let (ka, kb) = (
+                TimeKey::new(ta, InvitationId::from(a.as_str())),
+                TimeKey::new(tb, InvitationId::from(b.as_str())),
+            );
+            prop_assert_eq!(ka.cmp(&kb), (ta, a.as_str()).cmp(&(tb, b.as_str())));
+            prop_assert_eq!(ka == kb, (ta, &a) == (tb, &b));
+            // The same text, another copy: equal.
+            prop_assert_eq!(TimeKey::new(ta, InvitationId::from(a.as_str())), ka);
+            // And a text with its head alone, as a member's contact key.
+            let (ha, hb) = (Headed::new(Arc::<str>::from(a.as_str())), Headed::new(Arc::<str>::from(b.as_str())));
+            prop_assert_eq!(ha.cmp(&hb), a.cmp(&b));
+            prop_assert_eq!(ha == hb, a == b);
+        }
+    }
+
+    fn t(secs: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_700_000_000 + secs, 0).unwrap_or_default()
+    }
+
+    #[test]
+    fn keys_are_as_small_as_their_parts() {
+        // A time (12 bytes), a head (20) and a shared id (16): one key of
+        // 48 bytes in every ordered set of a million.
+        assert_eq!(std::mem::size_of::<InvitationKey>(), 48);
+        assert_eq!(std::mem::size_of::<Headed<Arc<str>>>(), 40);
+    }
+
+    #[test]
+    fn ids_that_differ_past_the_head_are_told_apart_by_their_text() {
+        let at = t(0);
+        let stem = "inv_0123456789ab0123";
+        assert_eq!(stem.len(), HEAD);
+        let (a, b) = (format!("{stem}a"), format!("{stem}b"));
+        let (ka, kb) = (
+            TimeKey::new(at, MessageId::from(a.as_str())),
+            TimeKey::new(at, MessageId::from(b.as_str())),
+        );
+        assert!(ka < kb);
+        // A text that ends where another has a zero byte comes first, as
+        // the text orders: the padding does not tie them for good.
+        let (short, zero) = ("inv_1".to_owned(), "inv_1\0".to_owned());
+        let (ks, kz) = (
+            TimeKey::new(at, MessageId::from(short.as_str())),
+            TimeKey::new(at, MessageId::from(zero.as_str())),
+        );
+        assert!(ks < kz && short < zero);
+        assert_ne!(ks, kz);
+    }
 
     #[test]
     fn an_emptied_undo_log_is_kept_for_the_next_transaction_up_to_a_bound() {

@@ -1,8 +1,8 @@
 //! The transaction: reads and writes on the state, with the undo log.
 
 use super::state::{
-    ByStatus, InvitationKey, OrgData, State, Superseded, Undo, as_u64, first_time, invitation_slot,
-    keep_first_due,
+    ByStatus, Headed, InvitationKey, OrgData, State, Superseded, TimeKey, Undo, as_u64, first_time,
+    invitation_slot, keep_first_due,
 };
 use super::walk::{empty_page, page_of, parse_invitation_cursor, parse_member_cursor, walk};
 use super::walk::{invitation_cursor, member_cursor};
@@ -265,7 +265,7 @@ impl Transaction for MemoryTx<'_> {
         page_of(
             walks,
             desc,
-            |key| data.members.get_sorted(key),
+            |key| data.members.get_sorted(&key.0, &key.1),
             |m| query.matches(m),
             limit,
             member_cursor,
@@ -432,7 +432,7 @@ impl Transaction for MemoryTx<'_> {
         page_of(
             walks,
             true,
-            |key| data.invitations.get_sorted(key),
+            |key| data.invitations.get_sorted(&key.at, &key.id),
             |inv| {
                 (query.statuses.is_empty() || query.statuses.contains(&inv.status_at(now)))
                     && query.batch.as_ref().is_none_or(|b| &inv.batch_id == b)
@@ -462,9 +462,9 @@ impl Transaction for MemoryTx<'_> {
                 data.invitation_ix
                     .due
                     .iter()
-                    .take_while(|(at, _)| *at <= now)
+                    .take_while(|key| key.at <= now)
                     .take(limit)
-                    .map(|(_, id)| data.invitations.get(id).cloned().ok_or_else(missing))
+                    .map(|key| data.invitations.get(&key.id).cloned().ok_or_else(missing))
                     .collect()
             }
             None => state
@@ -561,9 +561,9 @@ impl Transaction for MemoryTx<'_> {
                 Some(data) => data
                     .due_outbox
                     .iter()
-                    .take_while(|(at, _)| *at <= now)
+                    .take_while(|key| key.at <= now)
                     .take(limit)
-                    .map(|(_, id)| id)
+                    .map(|key| &key.id)
                     .collect(),
                 None => return Ok(Vec::new()),
             },
@@ -599,7 +599,10 @@ impl Transaction for MemoryTx<'_> {
         after: Option<&str>,
         limit: u32,
     ) -> StoreResult<Page<OutboxMessage>> {
-        let after = after.map(crate::store::cursor::parse_message).transpose()?;
+        let after = after
+            .map(crate::store::cursor::parse_message)
+            .transpose()?
+            .map(|(at, id)| TimeKey::new(at, id));
         let state = &*self.state;
         let Some(data) = state.orgs.get(org) else {
             return Ok(empty_page());
@@ -607,14 +610,14 @@ impl Transaction for MemoryTx<'_> {
         page_of(
             vec![walk(&data.failed_outbox, after.as_ref(), true)],
             true,
-            |(_, id)| state.outbox.get(id).map(|m| &**m),
+            |key| state.outbox.get(&key.id).map(|m| &**m),
             |_| true,
             page_limit(limit),
-            |(at, id)| {
+            |key| {
                 crate::store::cursor::message(
-                    at.timestamp(),
-                    i64::from(at.timestamp_subsec_nanos()),
-                    id.as_str(),
+                    key.at.timestamp(),
+                    i64::from(key.at.timestamp_subsec_nanos()),
+                    key.id.as_str(),
                 )
             },
         )
@@ -682,12 +685,12 @@ impl Transaction for MemoryTx<'_> {
             // above) and `outbox_ids` (kept): its organization's due set
             // (and, below, the organization's place among those with due
             // messages).
-            let due = (m.next_attempt_at, id);
+            let due = TimeKey::new(m.next_attempt_at, id);
             data.due_outbox.remove(&due);
             let before = Box::new(Superseded::of(m));
             m.status = OutboxStatus::Superseded;
             m.redact();
-            self.undo.push(Undo::OutboxSuperseded(due.1, before));
+            self.undo.push(Undo::OutboxSuperseded(due.id, before));
         }
         keep_first_due(due_outbox_orgs, org, first, first_time(&data.due_outbox));
         Ok(())
@@ -939,14 +942,16 @@ impl Transaction for MemoryTx<'_> {
     ) -> StoreResult<Page<(Organization, Member)>> {
         use std::ops::Bound;
         let start = match after {
-            Some(c) => Bound::Excluded((user_ref.to_owned(), cursor::parse_account(c)?)),
-            None => Bound::Included((user_ref.to_owned(), OrgId::from(""))),
+            Some(c) => {
+                Bound::Excluded((Headed::new(user_ref.to_owned()), cursor::parse_account(c)?))
+            }
+            None => Bound::Included((Headed::new(user_ref.to_owned()), OrgId::from(""))),
         };
         let state = &self.state;
         let walk = state
             .accounts
             .range((start, Bound::Unbounded))
-            .take_while(|((r, _), _)| r == user_ref)
+            .take_while(|((r, _), _)| r.text == user_ref)
             .map(|((_, org), id)| {
                 let data = state.orgs.get(org);
                 let found = data

@@ -1,11 +1,12 @@
 //! Ordered walks over the indexes, pages and cursors.
 
-use super::state::{InvitationKey, MemberKey};
+use super::state::{Headed, InvitationKey, MemberKey};
 use crate::error::StoreError;
 use crate::member::Page;
 use crate::store::{StoreResult, collect_page, cursor, merge_sorted};
 use std::collections::BTreeSet;
 use std::ops::Bound::{Excluded, Unbounded};
+use std::sync::Arc;
 
 /// An iterator over set elements, in either direction.
 pub(super) type Walk<'a, T> = Box<dyn Iterator<Item = &'a T> + 'a>;
@@ -55,21 +56,21 @@ pub(super) fn empty_page<T>() -> Page<T> {
 }
 
 pub(super) fn member_cursor(key: &MemberKey) -> String {
-    cursor::member(&key.0, key.1.as_str())
+    cursor::member(&key.0.text, key.1.as_str())
 }
 
 pub(super) fn parse_member_cursor(c: &str) -> StoreResult<MemberKey> {
-    cursor::parse_member(c)
+    cursor::parse_member(c).map(|(contact, id)| (Headed::new(Arc::from(contact)), id))
 }
 
 pub(super) fn invitation_cursor(key: &InvitationKey) -> String {
     cursor::invitation(
-        key.0.timestamp(),
-        i64::from(key.0.timestamp_subsec_nanos()),
-        key.1.as_str(),
+        key.at.timestamp(),
+        i64::from(key.at.timestamp_subsec_nanos()),
+        key.id.as_str(),
     )
 }
 
 pub(super) fn parse_invitation_cursor(c: &str) -> StoreResult<InvitationKey> {
-    cursor::parse_invitation(c)
+    cursor::parse_invitation(c).map(|(at, id)| InvitationKey::new(at, id))
 }
