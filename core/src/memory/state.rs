@@ -52,36 +52,13 @@ pub(super) const HEAD: usize = 20;
 /// integers (bytes 0-7, 8-15, 16-19): compared as integers, in that
 /// order, they order as the bytes do, in three comparisons.
 fn head_of(text: &str) -> (u64, u64, u32) {
-    let mut b = [0u8; HEAD];
+    let mut b = [0u8; 24];
     let n = text.len().min(HEAD);
     b[..n].copy_from_slice(&text.as_bytes()[..n]);
-    let [
-        a0,
-        a1,
-        a2,
-        a3,
-        a4,
-        a5,
-        a6,
-        a7,
-        b0,
-        b1,
-        b2,
-        b3,
-        b4,
-        b5,
-        b6,
-        b7,
-        c0,
-        c1,
-        c2,
-        c3,
-    ] = b;
-    (
-        u64::from_be_bytes([a0, a1, a2, a3, a4, a5, a6, a7]),
-        u64::from_be_bytes([b0, b1, b2, b3, b4, b5, b6, b7]),
-        u32::from_be_bytes([c0, c1, c2, c3]),
-    )
+    let be = |at: usize| u64::from_be_bytes(std::array::from_fn(|k| b[at + k]));
+    // Bytes 16-19: the top half of the third word (its low half is zero).
+    let [c0, c1, c2, c3, ..] = be(16).to_be_bytes();
+    (be(0), be(8), u32::from_be_bytes([c0, c1, c2, c3]))
 }
 
 /// Text in an ordered set, ordered as the text is, with its first
