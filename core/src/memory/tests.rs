@@ -891,3 +891,110 @@ fn due_lists_across_organizations_equal_the_sort_of_all() {
     drop(tx);
     assert_consistent(&store);
 }
+
+/// Keys that tie on their time and share their first 20 bytes (the head
+/// the sets compare first) are still ordered, paged and found by their
+/// whole text: invitations, members and an account's organizations.
+#[test]
+fn keys_sharing_their_head_page_in_the_order_of_their_text() {
+    let store = MemoryStore::new();
+    let org = org_id(1);
+    let stem = "inv_0123456789ab0123";
+    let ids = [
+        format!("{stem}b"),
+        stem.to_owned(),
+        format!("{stem}\0"),
+        format!("{stem}a9"),
+        format!("{stem}a"),
+        "inv_0123456789ab012".to_owned(),
+    ];
+    let contacts = [
+        "shared.prefix.of.twenty+b@x.test",
+        "shared.prefix.of.twenty+a@x.test",
+        "shared.prefix.of.twe@x.test",
+        "shared.prefix.of.twenty@x.test",
+    ];
+    let mut tx = begin(&store);
+    tx.put_organization(&organization(&org)).expect("put");
+    for (i, id) in ids.iter().enumerate() {
+        let mut inv = invitation(&org, id, &format!("r{i}@x.test"));
+        inv.status = InvitationStatus::Pending;
+        tx.put_invitation(&inv).expect("put");
+    }
+    for (i, contact) in contacts.iter().enumerate() {
+        let mut m = member(&org, &format!("mem_{i}"), contact);
+        m.user_ref = Some(format!("account.with.a.long.name.{i}"));
+        tx.put_member(&m).expect("put");
+    }
+    // Another organization's member whose account shares the head of
+    // every account above: not one of theirs.
+    let other = org_id(2);
+    tx.put_organization(&organization(&other)).expect("put");
+    let mut m = member(&other, "mem_x", "x@x.test");
+    m.user_ref = Some("account.with.a.long.name.1".to_owned());
+    tx.put_member(&m).expect("put");
+    tx.commit().expect("commit");
+
+    let mut tx = begin(&store);
+    // Invitations: newest first, ties by id, one a page.
+    let mut expected: Vec<&str> = ids.iter().map(String::as_str).collect();
+    expected.sort_unstable();
+    expected.reverse();
+    let (mut seen, mut after) = (Vec::new(), None);
+    loop {
+        let q = InvitationQuery {
+            statuses: vec![InvitationStatus::Pending],
+            after: after.take(),
+            limit: 1,
+            ..InvitationQuery::default()
+        };
+        let page = tx.list_invitations(&org, &q, t(0)).expect("list");
+        seen.extend(page.items.into_iter().map(|i| i.id.as_str().to_owned()));
+        match page.next_cursor {
+            Some(c) => after = Some(c),
+            None => break,
+        }
+    }
+    assert_eq!(seen, expected);
+
+    // Members: by contact, one a page.
+    let mut expected: Vec<&str> = contacts.to_vec();
+    expected.sort_unstable();
+    let (mut seen, mut after) = (Vec::new(), None);
+    loop {
+        let q = MemberQuery {
+            after: after.take(),
+            limit: 1,
+            ..MemberQuery::default()
+        };
+        let page = tx.list_members(&org, &q).expect("list");
+        seen.extend(page.items.into_iter().map(|m| m.contact_key));
+        match page.next_cursor {
+            Some(c) => after = Some(c),
+            None => break,
+        }
+    }
+    assert_eq!(seen, expected);
+
+    // An account's organizations: exactly its own, whatever the others'
+    // accounts share with it.
+    let orgs: Vec<OrgId> = tx
+        .memberships_of("account.with.a.long.name.1", None, 10)
+        .expect("memberships")
+        .items
+        .into_iter()
+        .map(|(o, _)| o.id)
+        .collect();
+    assert_eq!(orgs, vec![org.clone(), other.clone()]);
+    let orgs = tx
+        .memberships_of("account.with.a.long.name.2", None, 10)
+        .expect("memberships")
+        .items;
+    assert_eq!(orgs.len(), 1);
+    assert!(
+        tx.memberships_of("account.with.a.long.name.", None, 10)
+            .expect("memberships")
+            .items
+            .is_empty()
+    );
+}
