@@ -169,9 +169,9 @@ pub(super) struct State {
     /// each list in `(created_at, org, id)` order (the invitee's inbox).
     /// A hash look-up then a short list: the inbox of one person costs the
     /// same among a million pending invitations as among a thousand.
-    pub(super) by_recipient: HashMap<String, Vec<PersonKey>>,
+    pub(super) by_recipient: HashMap<String, Few<PersonKey>>,
     /// The same, by `user_ref`, for the invitations bound to an account.
-    pub(super) by_account: HashMap<String, Vec<PersonKey>>,
+    pub(super) by_account: HashMap<String, Few<PersonKey>>,
     /// The organization holding each verified domain.
     pub(super) verified_domains: BTreeMap<String, OrgId>,
     /// The undo log's allocation, kept between transactions.
@@ -233,32 +233,126 @@ impl std::fmt::Debug for SpareUndo {
     }
 }
 
+/// A short sorted list that holds its usual one element in place: an
+/// invitation's queued emails (one, or a few while a resend waits) and a
+/// person's inbox (one invitation, or a few). Each was a `Vec`, a small
+/// allocation per invitation issued and a cold read behind a pointer at
+/// each accept, in maps of a million. Two lists are equal when their
+/// elements are, however they are held.
+#[derive(Clone, Debug)]
+pub(super) enum Few<T> {
+    /// One element, in place.
+    One(T),
+    /// Any number, none included.
+    Many(Vec<T>),
+}
+
+impl<T> Few<T> {
+    /// The elements, in order.
+    pub(super) fn as_slice(&self) -> &[T] {
+        match self {
+            Few::One(t) => std::slice::from_ref(t),
+            Few::Many(v) => v,
+        }
+    }
+
+    /// Whether the list is empty.
+    pub(super) fn is_empty(&self) -> bool {
+        self.as_slice().is_empty()
+    }
+
+    /// Inserts `t` at `i` (at most the length), as `Vec::insert`.
+    pub(super) fn insert(&mut self, i: usize, t: T) {
+        match self {
+            Few::Many(v) if v.is_empty() => *self = Few::One(t),
+            Few::Many(v) => v.insert(i, t),
+            Few::One(_) => {
+                let Few::One(first) = std::mem::replace(self, Few::Many(Vec::new())) else {
+                    return;
+                };
+                *self = Few::Many(if i == 0 {
+                    vec![t, first]
+                } else {
+                    vec![first, t]
+                });
+            }
+        }
+    }
+
+    /// Removes the element at `i` (within the length), as `Vec::remove`.
+    pub(super) fn remove(&mut self, i: usize) {
+        match self {
+            Few::One(_) => *self = Few::Many(Vec::new()),
+            Few::Many(v) => {
+                v.remove(i);
+            }
+        }
+    }
+}
+
+impl<T> IntoIterator for Few<T> {
+    type Item = T;
+    type IntoIter = FewIter<T>;
+
+    fn into_iter(self) -> FewIter<T> {
+        match self {
+            Few::One(t) => FewIter::One(Some(t)),
+            Few::Many(v) => FewIter::Many(v.into_iter()),
+        }
+    }
+}
+
+/// The elements of a [`Few`], in order, by value.
+pub(super) enum FewIter<T> {
+    One(Option<T>),
+    Many(std::vec::IntoIter<T>),
+}
+
+impl<T> Iterator for FewIter<T> {
+    type Item = T;
+
+    fn next(&mut self) -> Option<T> {
+        match self {
+            FewIter::One(t) => t.take(),
+            FewIter::Many(i) => i.next(),
+        }
+    }
+}
+
+impl<T: PartialEq> PartialEq for Few<T> {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_slice() == other.as_slice()
+    }
+}
+
+impl<T: Eq> Eq for Few<T> {}
+
 /// Adds or removes a stored-pending invitation in the inbox lists of its
 /// recipient key and account.
 pub(super) fn index_person(
-    by_recipient: &mut HashMap<String, Vec<PersonKey>>,
-    by_account: &mut HashMap<String, Vec<PersonKey>>,
+    by_recipient: &mut HashMap<String, Few<PersonKey>>,
+    by_account: &mut HashMap<String, Few<PersonKey>>,
     inv: &StoredInvitation,
     add: bool,
 ) {
     if inv.status != InvitationStatus::Pending {
         return;
     }
-    let apply = |map: &mut HashMap<String, Vec<PersonKey>>, person: &str| {
+    let apply = |map: &mut HashMap<String, Few<PersonKey>>, person: &str| {
         // Compared as borrowed parts: a removal copies nothing.
         let probe = (inv.created_at, inv.org_id.as_str(), inv.id.as_str());
         let cmp = |k: &PersonKey| (k.0, k.1.as_str(), k.2.as_str()).cmp(&probe);
         match (map.get_mut(person), add) {
             (Some(list), true) => {
-                if let Err(i) = list.binary_search_by(cmp) {
+                if let Err(i) = list.as_slice().binary_search_by(cmp) {
                     list.insert(i, person_key(inv));
                 }
             }
             (None, true) => {
-                map.insert(person.to_owned(), vec![person_key(inv)]);
+                map.insert(person.to_owned(), Few::One(person_key(inv)));
             }
             (Some(list), false) => {
-                if let Ok(i) = list.binary_search_by(cmp) {
+                if let Ok(i) = list.as_slice().binary_search_by(cmp) {
                     list.remove(i);
                 }
                 if list.is_empty() {
@@ -296,7 +390,7 @@ pub(super) struct OrgData {
     pub(super) events: Log<Event>,
     /// Queued messages per invitation, sorted by `(created_at, id)` (a
     /// short list: one message, or a few while a resend waits).
-    pub(super) queued_outbox: HashMap<InvitationId, Vec<(DateTime<Utc>, MessageId)>>,
+    pub(super) queued_outbox: HashMap<InvitationId, Few<(DateTime<Utc>, MessageId)>>,
     /// Queued messages by `(next_attempt_at, id)`.
     pub(super) due_outbox: BTreeSet<MessageKey>,
     /// Failed messages (the dead letters) by `(created_at, id)`.
@@ -620,8 +714,8 @@ fn person_index_key(inv: &StoredInvitation) -> Option<(DateTime<Utc>, &str, Opti
 /// with due invitations is the caller's.
 fn replace_invitation_in(
     data: &mut OrgData,
-    by_recipient: &mut HashMap<String, Vec<PersonKey>>,
-    by_account: &mut HashMap<String, Vec<PersonKey>>,
+    by_recipient: &mut HashMap<String, Few<PersonKey>>,
+    by_account: &mut HashMap<String, Few<PersonKey>>,
     id: &InvitationId,
     new: Option<StoredInvitation>,
 ) -> Option<StoredInvitation> {
@@ -1058,13 +1152,13 @@ impl State {
             );
             match data.queued_outbox.get_mut(&msg.invitation_id) {
                 Some(list) => {
-                    if let Err(i) = list.binary_search(&created) {
+                    if let Err(i) = list.as_slice().binary_search(&created) {
                         list.insert(i, created);
                     }
                 }
                 None => {
                     data.queued_outbox
-                        .insert(msg.invitation_id.clone(), vec![created]);
+                        .insert(msg.invitation_id.clone(), Few::One(created));
                 }
             }
         } else if let Some(data) = self.orgs.get_mut(&msg.org_id) {
@@ -1073,7 +1167,7 @@ impl State {
             let now_first = first_time(&data.due_outbox);
             keep_first_due(&mut self.due_outbox_orgs, &msg.org_id, first, now_first);
             if let Some(list) = data.queued_outbox.get_mut(&msg.invitation_id) {
-                if let Ok(i) = list.binary_search(&created) {
+                if let Ok(i) = list.as_slice().binary_search(&created) {
                     list.remove(i);
                 }
                 if list.is_empty() {
@@ -1278,6 +1372,47 @@ mod tests {
             prop_assert_eq!(ha.cmp(&hb), a.cmp(&b));
             prop_assert_eq!(ha == hb, a == b);
         }
+    }
+
+    proptest! {
+        /// A `Few` holds what a sorted `Vec` holds through any inserts and
+        /// removals, and equals another with the same elements however
+        /// each holds them.
+        #[test]
+        fn a_few_is_a_sorted_vec(ops in proptest::collection::vec((any::<bool>(), 0u8..6), 0..40)) {
+            let (mut few, mut vec) = (Few::Many(Vec::new()), Vec::new());
+            for (add, x) in ops {
+                match (add, vec.binary_search(&x)) {
+                    (true, Err(i)) => {
+                        vec.insert(i, x);
+                        few.insert(i, x);
+                    }
+                    (false, Ok(i)) => {
+                        vec.remove(i);
+                        few.remove(i);
+                    }
+                    _ => {}
+                }
+                prop_assert_eq!(few.as_slice(), vec.as_slice());
+                prop_assert_eq!(few.is_empty(), vec.is_empty());
+                prop_assert_eq!(&few, &Few::Many(vec.clone()));
+                prop_assert_eq!(few.clone().into_iter().collect::<Vec<_>>(), vec.clone());
+            }
+        }
+    }
+
+    #[test]
+    fn a_few_holds_one_element_in_place() {
+        let mut few = Few::Many(Vec::new());
+        few.insert(0, 7);
+        assert!(matches!(few, Few::One(7)));
+        few.insert(0, 3);
+        assert_eq!(few.as_slice(), &[3, 7]);
+        assert_eq!(Few::One(7), Few::Many(vec![7]));
+        let mut one = Few::One(7);
+        one.remove(0);
+        assert!(one.is_empty());
+        assert_eq!(one, Few::Many(Vec::new()));
     }
 
     fn t(secs: i64) -> DateTime<Utc> {

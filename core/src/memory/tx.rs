@@ -1,8 +1,8 @@
 //! The transaction: reads and writes on the state, with the undo log.
 
 use super::state::{
-    ByStatus, Headed, InvitationKey, OrgData, State, Superseded, TimeKey, Undo, as_u64, first_time,
-    invitation_slot, keep_first_due,
+    ByStatus, Few, Headed, InvitationKey, OrgData, State, Superseded, TimeKey, Undo, as_u64,
+    first_time, invitation_slot, keep_first_due,
 };
 use super::walk::{empty_page, page_of, parse_invitation_cursor, parse_member_cursor, walk};
 use super::walk::{invitation_cursor, member_cursor};
@@ -75,7 +75,7 @@ impl MemoryTx<'_> {
     /// kept by `lookup`, at most `take` of them.
     fn person_walk(
         &self,
-        list: Option<&Vec<crate::store::inbox::PersonKey>>,
+        list: Option<&[crate::store::inbox::PersonKey]>,
         lookup: &crate::store::PersonLookup,
         after: Option<&crate::store::inbox::PersonKey>,
         now: DateTime<Utc>,
@@ -636,7 +636,8 @@ impl Transaction for MemoryTx<'_> {
         else {
             return Ok(Vec::new());
         };
-        ids.iter()
+        ids.as_slice()
+            .iter()
             .map(|(_, id)| {
                 state
                     .outbox
@@ -670,7 +671,11 @@ impl Transaction for MemoryTx<'_> {
             return Ok(());
         };
         // Every message named is there before anything changes.
-        if queued.iter().any(|(_, id)| !outbox.contains_key(id)) {
+        if queued
+            .as_slice()
+            .iter()
+            .any(|(_, id)| !outbox.contains_key(id))
+        {
             data.queued_outbox.insert(invitation.clone(), queued);
             return Err(StoreError::Corrupt(
                 "the queue index names a missing message".to_owned(),
@@ -1013,11 +1018,11 @@ impl Transaction for MemoryTx<'_> {
         let take = page_limit(lookup.limit) + 1;
         let mut walks = Vec::new();
         if let Some(u) = &lookup.user_ref {
-            let list = self.state.by_account.get(u.as_str());
+            let list = self.state.by_account.get(u.as_str()).map(Few::as_slice);
             walks.push(self.person_walk(list, lookup, after.as_ref(), now, take)?);
         }
         if let Some(k) = &lookup.email_key {
-            let list = self.state.by_recipient.get(k.as_str());
+            let list = self.state.by_recipient.get(k.as_str()).map(Few::as_slice);
             walks.push(self.person_walk(list, lookup, after.as_ref(), now, take)?);
         }
         crate::store::inbox::person_page(walks, lookup.limit)
