@@ -292,30 +292,15 @@ impl<T> Few<T> {
 
 impl<T> IntoIterator for Few<T> {
     type Item = T;
-    type IntoIter = FewIter<T>;
+    type IntoIter = std::iter::Chain<std::option::IntoIter<T>, std::vec::IntoIter<T>>;
 
-    fn into_iter(self) -> FewIter<T> {
-        match self {
-            Few::One(t) => FewIter::One(Some(t)),
-            Few::Many(v) => FewIter::Many(v.into_iter()),
-        }
-    }
-}
-
-/// The elements of a [`Few`], in order, by value.
-pub(super) enum FewIter<T> {
-    One(Option<T>),
-    Many(std::vec::IntoIter<T>),
-}
-
-impl<T> Iterator for FewIter<T> {
-    type Item = T;
-
-    fn next(&mut self) -> Option<T> {
-        match self {
-            FewIter::One(t) => t.take(),
-            FewIter::Many(i) => i.next(),
-        }
+    /// The elements, in order, by value: the one in place, or the list's.
+    fn into_iter(self) -> Self::IntoIter {
+        let (one, many) = match self {
+            Few::One(t) => (Some(t), Vec::new()),
+            Few::Many(v) => (None, v),
+        };
+        one.into_iter().chain(many)
     }
 }
 
