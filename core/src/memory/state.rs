@@ -18,6 +18,7 @@ use crate::store::inbox::{PersonKey, person_key};
 use crate::template::{EmailSettings, EmailTemplate};
 use chrono::{DateTime, Utc};
 use std::borrow::Borrow;
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
 use std::hash::Hash;
 use std::sync::Arc;
@@ -327,24 +328,26 @@ pub(super) fn index_person(
         // Compared as borrowed parts: a removal copies nothing.
         let probe = (inv.created_at, inv.org_id.as_str(), inv.id.as_str());
         let cmp = |k: &PersonKey| (k.0, k.1.as_str(), k.2.as_str()).cmp(&probe);
-        match (map.get_mut(person), add) {
-            (Some(list), true) => {
-                if let Err(i) = list.as_slice().binary_search_by(cmp) {
-                    list.insert(i, person_key(inv));
+        if add {
+            match map.get_mut(person) {
+                Some(list) => {
+                    if let Err(i) = list.as_slice().binary_search_by(cmp) {
+                        list.insert(i, person_key(inv));
+                    }
+                }
+                None => {
+                    map.insert(person.to_owned(), Few::One(person_key(inv)));
                 }
             }
-            (None, true) => {
-                map.insert(person.to_owned(), Few::One(person_key(inv)));
+        } else if let Some((k, mut list)) = map.remove_entry(person) {
+            // Taken out, and put back only when other invitations stay: one
+            // probe for the usual one.
+            if let Ok(i) = list.as_slice().binary_search_by(cmp) {
+                list.remove(i);
             }
-            (Some(list), false) => {
-                if let Ok(i) = list.as_slice().binary_search_by(cmp) {
-                    list.remove(i);
-                }
-                if list.is_empty() {
-                    map.remove(person);
-                }
+            if !list.is_empty() {
+                map.insert(k, list);
             }
-            (None, false) => {}
         }
     };
     apply(by_recipient, &inv.recipient_key);
@@ -827,8 +830,12 @@ where
                 map.insert(key.to_owned(), id.clone());
             }
         }
-    } else if map.get(key) == Some(id) {
-        map.remove(key);
+    } else if let Some((k, v)) = map.remove_entry(key) {
+        // Taken out and put back only when another id holds the key: one
+        // probe for the usual removal.
+        if &v != id {
+            map.insert(k, v);
+        }
     }
 }
 
@@ -878,6 +885,63 @@ pub(super) fn bump(map: &mut BTreeMap<String, u64>, key: &str, add: bool) {
 
 pub(super) fn as_u64(n: usize) -> u64 {
     u64::try_from(n).unwrap_or(u64::MAX)
+}
+
+/// Adds (or removes) a message's entries in the due set, queue and
+/// failed set of its organization's shard `data`, and the organization's
+/// place among those with due messages.
+pub(super) fn index_outbox(
+    data: &mut OrgData,
+    due_outbox_orgs: &mut BTreeSet<(DateTime<Utc>, OrgId)>,
+    msg: &OutboxMessage,
+    add: bool,
+) {
+    if msg.status == OutboxStatus::Failed {
+        toggle_owned(
+            &mut data.failed_outbox,
+            TimeKey::new(msg.created_at, msg.id.clone()),
+            add,
+        );
+        return;
+    }
+    if msg.status != OutboxStatus::Queued {
+        return;
+    }
+    let first = first_time(&data.due_outbox);
+    toggle_owned(
+        &mut data.due_outbox,
+        TimeKey::new(msg.next_attempt_at, msg.id.clone()),
+        add,
+    );
+    keep_first_due(
+        due_outbox_orgs,
+        &msg.org_id,
+        first,
+        first_time(&data.due_outbox),
+    );
+    let created = (msg.created_at, msg.id.clone());
+    if add {
+        match data.queued_outbox.get_mut(&msg.invitation_id) {
+            Some(list) => {
+                if let Err(i) = list.as_slice().binary_search(&created) {
+                    list.insert(i, created);
+                }
+            }
+            None => {
+                data.queued_outbox
+                    .insert(msg.invitation_id.clone(), Few::One(created));
+            }
+        }
+    } else if let Some(mut list) = data.queued_outbox.remove(&msg.invitation_id) {
+        // Taken out, and put back only when other messages stay queued:
+        // one probe for the usual one message.
+        if let Ok(i) = list.as_slice().binary_search(&created) {
+            list.remove(i);
+        }
+        if !list.is_empty() {
+            data.queued_outbox.insert(msg.invitation_id.clone(), list);
+        }
+    }
 }
 
 impl State {
@@ -1084,82 +1148,48 @@ impl State {
         id: &MessageId,
         new: Option<OutboxMessage>,
     ) -> Option<OutboxMessage> {
-        let prev = self.outbox.remove(id).map(|b| *b);
-        if let Some(p) = &prev {
-            self.index_outbox(p, false);
-            if let Some(data) = self.orgs.get_mut(&p.org_id) {
+        let State {
+            outbox,
+            orgs,
+            due_outbox_orgs,
+            ..
+        } = self;
+        let Some(n) = new else {
+            let prev = outbox.remove(id).map(|b| *b);
+            if let Some(p) = &prev {
+                if let Some(data) = orgs.get_mut(&p.org_id) {
+                    index_outbox(data, due_outbox_orgs, p, false);
+                    data.outbox_ids.remove(id);
+                }
+            }
+            return prev;
+        };
+        // One probe of the outbox (a map of every message): the new value
+        // takes the slot, the previous one comes back out of it.
+        let (stored, prev) = match outbox.entry(id.clone()) {
+            Entry::Vacant(slot) => (&**slot.insert(Box::new(n)), None),
+            Entry::Occupied(slot) => {
+                let stored = slot.into_mut();
+                let prev = std::mem::replace(&mut **stored, n);
+                (&**stored, Some(prev))
+            }
+        };
+        if let Some(p) = prev.as_ref().filter(|p| p.org_id != stored.org_id) {
+            if let Some(data) = orgs.get_mut(&p.org_id) {
+                index_outbox(data, due_outbox_orgs, p, false);
                 data.outbox_ids.remove(id);
             }
         }
-        if let Some(n) = new {
-            self.index_outbox(&n, true);
-            let ids = &mut self.org_mut(&n.org_id).outbox_ids;
-            if !ids.contains(id) {
-                ids.insert(id.clone());
+        // One probe of the organizations for the rest.
+        let data = orgs.entry(stored.org_id.clone()).or_default();
+        match prev.as_ref().filter(|p| p.org_id == stored.org_id) {
+            Some(p) => index_outbox(data, due_outbox_orgs, p, false),
+            None => {
+                data.outbox_ids.insert(id.clone());
             }
-            self.outbox.insert(id.clone(), Box::new(n));
         }
+        index_outbox(data, due_outbox_orgs, stored, true);
         prev
-    }
-
-    pub(super) fn index_outbox(&mut self, msg: &OutboxMessage, add: bool) {
-        if msg.status == OutboxStatus::Failed {
-            let created = TimeKey::new(msg.created_at, msg.id.clone());
-            if add {
-                self.org_mut(&msg.org_id).failed_outbox.insert(created);
-            } else if let Some(data) = self.orgs.get_mut(&msg.org_id) {
-                data.failed_outbox.remove(&created);
-            }
-            return;
-        }
-        if msg.status != OutboxStatus::Queued {
-            return;
-        }
-        let due = TimeKey::new(msg.next_attempt_at, msg.id.clone());
-        let created = (msg.created_at, msg.id.clone());
-        if add {
-            self.org_mut(&msg.org_id);
-            let State {
-                orgs,
-                due_outbox_orgs,
-                ..
-            } = self;
-            let Some(data) = orgs.get_mut(&msg.org_id) else {
-                return;
-            };
-            let first = first_time(&data.due_outbox);
-            data.due_outbox.insert(due);
-            keep_first_due(
-                due_outbox_orgs,
-                &msg.org_id,
-                first,
-                first_time(&data.due_outbox),
-            );
-            match data.queued_outbox.get_mut(&msg.invitation_id) {
-                Some(list) => {
-                    if let Err(i) = list.as_slice().binary_search(&created) {
-                        list.insert(i, created);
-                    }
-                }
-                None => {
-                    data.queued_outbox
-                        .insert(msg.invitation_id.clone(), Few::One(created));
-                }
-            }
-        } else if let Some(data) = self.orgs.get_mut(&msg.org_id) {
-            let first = first_time(&data.due_outbox);
-            data.due_outbox.remove(&due);
-            let now_first = first_time(&data.due_outbox);
-            keep_first_due(&mut self.due_outbox_orgs, &msg.org_id, first, now_first);
-            if let Some(list) = data.queued_outbox.get_mut(&msg.invitation_id) {
-                if let Ok(i) = list.as_slice().binary_search(&created) {
-                    list.remove(i);
-                }
-                if list.is_empty() {
-                    data.queued_outbox.remove(&msg.invitation_id);
-                }
-            }
-        }
     }
 
     /// Applies one undo entry.

@@ -759,6 +759,79 @@ fn superseding_in_place_equals_writing_copies_and_rolls_back() {
     assert_consistent(&in_place);
 }
 
+/// A queue entry that names a message the outbox lacks (a corrupt state no
+/// write makes) fails the supersede with `Corrupt` and changes nothing,
+/// whether the invitation has its usual one queued message or several.
+#[test]
+fn superseding_a_queue_that_names_a_missing_message_changes_nothing() {
+    for queued in [1, 2] {
+        let (store, org) = populated();
+        let inv = InvitationId("inv_1".into());
+        if queued == 2 {
+            let mut tx = begin(&store);
+            tx.put_outbox_message(message(&org, "msg_2", "inv_1", 9))
+                .expect("put");
+            tx.commit().expect("commit");
+        }
+        // The message itself goes, its queue entry stays.
+        {
+            let mut state = store.state.lock("MemoryStore").expect("unlocked");
+            state.outbox.remove(&MessageId("msg_1".into()));
+        }
+        let before = snapshot(&store);
+        let mut tx = begin(&store);
+        let err = tx
+            .supersede_queued_messages(&org, &inv)
+            .expect_err("a missing message");
+        assert!(matches!(err, StoreError::Corrupt(_)), "{err:?}");
+        drop(tx);
+        assert_eq!(snapshot(&store), before, "{queued} queued");
+        let state = snapshot(&store);
+        let kept = state.orgs[&org]
+            .queued_outbox
+            .get(&inv)
+            .map(|l| l.as_slice().len());
+        assert_eq!(kept, Some(queued), "the queue entry is kept");
+    }
+}
+
+/// A message written again under another organization leaves the first
+/// one's due set, queue and message ids for the second's, and a rollback
+/// moves it back.
+#[test]
+fn a_message_rewritten_under_another_organization_moves_its_entries() {
+    let (store, org) = populated();
+    let other = org_id(2);
+    let id = MessageId("msg_1".into());
+    let before = snapshot(&store);
+    let moved = |tx: &mut Box<dyn Transaction + '_>| {
+        tx.put_outbox_message(message(&other, "msg_1", "inv_7", 4))
+            .expect("put");
+    };
+    {
+        let mut tx = begin(&store);
+        moved(&mut tx);
+        // Dropped: rolled back.
+    }
+    assert_eq!(snapshot(&store), before);
+    assert_consistent(&store);
+    let mut tx = begin(&store);
+    moved(&mut tx);
+    tx.commit().expect("commit");
+    assert_consistent(&store);
+    let state = snapshot(&store);
+    assert!(!state.orgs[&org].outbox_ids.contains(&id));
+    assert!(state.orgs[&org].queued_outbox.is_empty());
+    assert!(state.orgs[&other].outbox_ids.contains(&id));
+    assert_eq!(
+        state.orgs[&other]
+            .queued_outbox
+            .get(&InvitationId("inv_7".into()))
+            .map(|l| l.as_slice().len()),
+        Some(1)
+    );
+}
+
 /// A rewrite of an invitation touches only the index entries that change
 /// (an accept: the status sets, not the secret or the batch); whichever
 /// field changes, every index stays what a rebuild gives, and a rollback

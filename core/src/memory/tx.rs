@@ -1,8 +1,8 @@
 //! The transaction: reads and writes on the state, with the undo log.
 
 use super::state::{
-    ByStatus, Few, Headed, InvitationKey, OrgData, State, Superseded, TimeKey, Undo, as_u64,
-    first_time, invitation_slot, keep_first_due,
+    ByStatus, Few, Headed, InvitationKey, MessageKey, OrgData, State, Superseded, TimeKey, Undo,
+    as_u64, first_time, invitation_slot, keep_first_due,
 };
 use super::walk::{empty_page, page_of, parse_invitation_cursor, parse_member_cursor, walk};
 use super::walk::{invitation_cursor, member_cursor};
@@ -670,32 +670,30 @@ impl Transaction for MemoryTx<'_> {
         let Some(queued) = data.queued_outbox.remove(invitation) else {
             return Ok(());
         };
-        // Every message named is there before anything changes.
-        if queued
-            .as_slice()
-            .iter()
-            .any(|(_, id)| !outbox.contains_key(id))
-        {
-            data.queued_outbox.insert(invitation.clone(), queued);
-            return Err(StoreError::Corrupt(
-                "the queue index names a missing message".to_owned(),
-            ));
-        }
         let first = first_time(&data.due_outbox);
-        for (_, id) in queued {
-            let Some(m) = outbox.get_mut(&id) else {
-                continue;
-            };
-            // A queued message's index entries besides its queue (gone
-            // above) and `outbox_ids` (kept): its organization's due set
-            // (and, below, the organization's place among those with due
-            // messages).
-            let due = TimeKey::new(m.next_attempt_at, id);
-            data.due_outbox.remove(&due);
-            let before = Box::new(Superseded::of(m));
-            m.status = OutboxStatus::Superseded;
-            m.redact();
-            self.undo.push(Undo::OutboxSuperseded(due.id, before));
+        // Every message named is there before anything changes; the usual
+        // one is found by the look-up that changes it.
+        match queued {
+            Few::One((at, id)) => {
+                let Some(m) = outbox.get_mut(&id) else {
+                    data.queued_outbox
+                        .insert(invitation.clone(), Few::One((at, id)));
+                    return Err(missing_message());
+                };
+                supersede(&mut data.due_outbox, &mut self.undo, m, id);
+            }
+            Few::Many(list) => {
+                if list.iter().any(|(_, id)| !outbox.contains_key(id)) {
+                    data.queued_outbox
+                        .insert(invitation.clone(), Few::Many(list));
+                    return Err(missing_message());
+                }
+                for (_, id) in list {
+                    if let Some(m) = outbox.get_mut(&id) {
+                        supersede(&mut data.due_outbox, &mut self.undo, m, id);
+                    }
+                }
+            }
         }
         keep_first_due(due_outbox_orgs, org, first, first_time(&data.due_outbox));
         Ok(())
@@ -1159,4 +1157,27 @@ impl Transaction for MemoryTx<'_> {
         ));
         Ok(())
     }
+}
+
+/// Retires one queued message where it lies (its queue entry is gone
+/// already): out of its organization's due set `due` (the organization's
+/// place among those with due messages is the caller's), superseded, its
+/// link redacted, and what changed kept in `undo`. No copy of the message
+/// is read or written back.
+fn supersede(
+    due: &mut BTreeSet<MessageKey>,
+    undo: &mut Vec<Undo>,
+    m: &mut OutboxMessage,
+    id: MessageId,
+) {
+    let key = TimeKey::new(m.next_attempt_at, id);
+    due.remove(&key);
+    let before = Box::new(Superseded::of(m));
+    m.status = OutboxStatus::Superseded;
+    m.redact();
+    undo.push(Undo::OutboxSuperseded(key.id, before));
+}
+
+fn missing_message() -> StoreError {
+    StoreError::Corrupt("the queue index names a missing message".to_owned())
 }
