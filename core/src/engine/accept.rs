@@ -1,7 +1,7 @@
 //! The invitee's side: preview, accept (by token or by identifier and
 //! access code), decline; and the shared path by which anyone joins.
 
-use super::{Ctx, Enlist, MAX_NAME_CHARS, clean_line};
+use super::{Ctx, Enlist, MAX_NAME_CHARS, checked_line, clean_line};
 use crate::email::parse_address;
 use crate::error::{Error, Feature, RegistrationField, Result};
 use crate::event::{Actor, EventKind, JoinedVia};
@@ -101,10 +101,11 @@ impl Enlist {
     pub fn accept(&self, token: &str, registration: Registration) -> Result<Acceptance> {
         super::check_registration(&registration)?;
         let t = parse_token(token).ok_or(Error::InvalidSecret)?;
-        // Checked by `check_registration`: the account the accept reads.
-        let account = clean_line("user_ref", Some(&registration.user_ref), MAX_NAME_CHARS)?;
+        // Checked by `check_registration`: the account the accept reads
+        // (borrowed: the hint needs no copy).
+        let account = checked_line("user_ref", Some(&registration.user_ref), MAX_NAME_CHARS)?;
         self.run("accept", |cx| {
-            if let Some(account) = &account {
+            if let Some(account) = account {
                 cx.tx.prefetch_acceptance(&t.org, token_key(&t), account)?;
             }
             let o = cx.token_org(&t.org)?;

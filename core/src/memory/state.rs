@@ -164,8 +164,9 @@ pub(super) struct State {
     pub(super) listed_names: BTreeSet<(String, String)>,
     /// Non-removed members with a `user_ref`, by `(user_ref, org)`: the
     /// organizations of an account (the account with its head: a map
-    /// of every organization's members, searched at every join).
-    pub(super) accounts: BTreeMap<(Headed<String>, OrgId), MemberId>,
+    /// of every organization's members, searched at every join). The
+    /// account's text is shared with its organization's `by_user_ref`.
+    pub(super) accounts: BTreeMap<(Headed<Arc<str>>, OrgId), MemberId>,
     /// Stored-pending invitations of every organization by recipient key,
     /// each list in `(created_at, org, id)` order (the invitee's inbox).
     /// A hash look-up then a short list: the inbox of one person costs the
@@ -524,10 +525,12 @@ pub(super) fn invitation_slot(status: InvitationStatus) -> usize {
 /// Everything derived from an organization's members.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(super) struct MemberIndexes {
-    /// Non-removed members by contact key.
-    pub(super) by_contact: HashMap<String, MemberId>,
-    /// Non-removed members by host account id.
-    pub(super) by_user_ref: HashMap<String, MemberId>,
+    /// Non-removed members by contact key (the text shared with the
+    /// member's sort key).
+    pub(super) by_contact: HashMap<Arc<str>, MemberId>,
+    /// Non-removed members by host account id (the text shared with
+    /// the account's entry in `State::accounts`).
+    pub(super) by_user_ref: HashMap<Arc<str>, MemberId>,
     /// Every member.
     pub(super) all: ByStatus,
     /// Members per role.
@@ -540,12 +543,28 @@ pub(super) struct MemberIndexes {
 
 impl MemberIndexes {
     /// Adds (or removes) every index entry and count of `m`, whose sort
-    /// key is `key`.
-    pub(super) fn apply(&mut self, m: &Member, key: &MemberKey, add: bool) {
+    /// key is `key`; an entry by contact added shares the sort key's
+    /// text, one by account `account`'s (when given: the text the
+    /// account's other index holds).
+    pub(super) fn apply(
+        &mut self,
+        m: &Member,
+        key: &MemberKey,
+        account: Option<&Arc<str>>,
+        add: bool,
+    ) {
         if m.status != MemberStatus::Removed {
-            set_unique(&mut self.by_contact, m.contact_key.as_str(), &m.id, add);
+            let contact = || Arc::clone(&key.0.text);
+            set_unique(
+                &mut self.by_contact,
+                m.contact_key.as_str(),
+                contact,
+                &m.id,
+                add,
+            );
             if let Some(user_ref) = &m.user_ref {
-                set_unique(&mut self.by_user_ref, user_ref.as_str(), &m.id, add);
+                let text = || account.map_or_else(|| Arc::from(user_ref.as_str()), Arc::clone);
+                set_unique(&mut self.by_user_ref, user_ref.as_str(), text, &m.id, add);
             }
         }
         self.all.apply(m.status, key, add);
@@ -626,15 +645,17 @@ impl InvitationIndexes {
 
     fn apply_secret(&mut self, inv: &StoredInvitation, add: bool) {
         if let Some(hash) = inv.lookup_hash() {
-            set_unique(&mut self.by_secret, hash, &inv.id, add);
+            set_unique(&mut self.by_secret, hash, || *hash, &inv.id, add);
         }
     }
 
     fn apply_open(&mut self, inv: &StoredInvitation, add: bool) {
         if inv.status.is_open() {
+            let key = inv.recipient_key.as_str();
             set_unique(
                 &mut self.open_by_recipient,
-                inv.recipient_key.as_str(),
+                key,
+                || key.to_owned(),
                 &inv.id,
                 add,
             );
@@ -814,12 +835,17 @@ pub(super) fn toggle_owned<T: Ord>(set: &mut BTreeSet<T>, key: T, add: bool) {
     }
 }
 
-/// Points `key` at `id` in a uniqueness index, or removes it if it points at
-/// `id`.
-pub(super) fn set_unique<K, Q, V>(map: &mut HashMap<K, V>, key: &Q, id: &V, add: bool)
-where
+/// Points `key` at `id` in a uniqueness index (a new entry's key made by
+/// `owned`, only when one is needed), or removes it if it points at `id`.
+pub(super) fn set_unique<K, Q, V>(
+    map: &mut HashMap<K, V>,
+    key: &Q,
+    owned: impl FnOnce() -> K,
+    id: &V,
+    add: bool,
+) where
     K: Borrow<Q> + Hash + Eq,
-    Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
+    Q: Hash + Eq + ?Sized,
     V: PartialEq + Clone,
 {
     if add {
@@ -827,7 +853,7 @@ where
             Some(v) if v == id => {}
             Some(v) => *v = id.clone(),
             None => {
-                map.insert(key.to_owned(), id.clone());
+                map.insert(owned(), id.clone());
             }
         }
     } else if let Some((k, v)) = map.remove_entry(key) {
@@ -837,6 +863,14 @@ where
             map.insert(k, v);
         }
     }
+}
+
+/// A member's account, if it is live (not removed): what the indexes by
+/// account hold.
+fn live_account(m: &Member) -> Option<&str> {
+    m.user_ref
+        .as_deref()
+        .filter(|_| m.status != MemberStatus::Removed)
 }
 
 /// Adds or removes a member key in the per-status sets under `k`, dropping
@@ -965,12 +999,6 @@ impl State {
         if new.is_none() && !self.orgs.contains_key(org) {
             return None;
         }
-        let account = |m: &Member| match (&m.user_ref, m.status) {
-            (Some(r), s) if s != MemberStatus::Removed => {
-                Some((Headed::new(r.clone()), org.clone()))
-            }
-            _ => None,
-        };
         self.org_mut(org);
         let State { orgs, accounts, .. } = self;
         let data = orgs.get_mut(org)?;
@@ -979,21 +1007,38 @@ impl State {
             || new.as_ref().map(Person::from_member),
         );
         if let Some((sort, p)) = data.members.get_row(id) {
-            data.member_ix.apply(p, &(sort.clone(), id.clone()), false);
-            if let Some(key) = account(p) {
-                if accounts.get(&key) == Some(id) {
-                    accounts.remove(&key);
+            // The account's text as its indexes hold it, read before they
+            // drop it: the key of its entry among the accounts.
+            let account = live_account(p).map(|r| {
+                data.member_ix
+                    .by_user_ref
+                    .get_key_value(r)
+                    .map_or_else(|| Arc::from(r), |(text, _)| Arc::clone(text))
+            });
+            data.member_ix
+                .apply(p, &(sort.clone(), id.clone()), None, false);
+            if let Some(text) = account {
+                let key = (Headed::new(text), org.clone());
+                // Put back only when another member holds the entry.
+                if let Some(other) = accounts.remove(&key) {
+                    if &other != id {
+                        accounts.insert(key, other);
+                    }
                 }
             }
         }
         let Some(n) = new else {
             return data.members.remove(id);
         };
-        if let Some(key) = account(&n) {
-            accounts.insert(key, id.clone());
+        // One text for the account's two indexes, one for the contact's
+        // (the sort key's).
+        let account = live_account(&n).map(Arc::<str>::from);
+        if let Some(text) = &account {
+            accounts.insert((Headed::new(Arc::clone(text)), org.clone()), id.clone());
         }
         let sort = Headed::new(Arc::<str>::from(n.contact_key.as_str()));
-        data.member_ix.apply(&n, &(sort.clone(), id.clone()), true);
+        data.member_ix
+            .apply(&n, &(sort.clone(), id.clone()), account.as_ref(), true);
         data.members.replace(sort, id, n)
     }
 

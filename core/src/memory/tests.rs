@@ -4,7 +4,7 @@
 //! conformance suite's (`core/tests/conformance`).
 
 use super::people::PeopleIndex;
-use super::state::State;
+use super::state::{Headed, State};
 use super::*;
 use crate::error::StoreError;
 use crate::event::Event;
@@ -1069,5 +1069,86 @@ fn keys_sharing_their_head_page_in_the_order_of_their_text() {
             .expect("memberships")
             .items
             .is_empty()
+    );
+}
+
+/// A member's contact and account texts are held once: the index by
+/// contact shares the sort key's text, the index by account the account
+/// entry's. Rewrites that keep them, change them, remove the member and
+/// roll back keep every index exact and the texts shared.
+#[test]
+fn a_members_contact_and_account_texts_are_shared_by_its_indexes() {
+    let (store, org) = populated();
+    let id = MemberId("mem_1".into());
+    let shared = |store: &MemoryStore, contact: &str, account: &str| {
+        let state = snapshot(store);
+        let data = &state.orgs[&org];
+        let (sort, _) = data.members.get_row(&id).expect("stored");
+        let (by_contact, _) = data
+            .member_ix
+            .by_contact
+            .get_key_value(contact)
+            .expect("by contact");
+        assert!(Arc::ptr_eq(by_contact, &sort.text), "contact text shared");
+        let (by_account, _) = data
+            .member_ix
+            .by_user_ref
+            .get_key_value(account)
+            .expect("by account");
+        let ((entry, _), _) = state
+            .accounts
+            .range((Headed::new(Arc::<str>::from(account)), org.clone())..)
+            .next()
+            .expect("account entry");
+        assert_eq!(&*entry.text, account);
+        assert!(Arc::ptr_eq(by_account, &entry.text), "account text shared");
+    };
+    shared(&store, "p1@x.test", "u1");
+
+    let rewrite = |store: &MemoryStore, commit: bool, change: &dyn Fn(&mut Member)| {
+        let mut tx = begin(store);
+        let mut m = tx.member(&org, &id).expect("read").expect("exists");
+        change(&mut m);
+        tx.put_member(&m).expect("put");
+        if commit {
+            tx.commit().expect("commit");
+        }
+    };
+    // The same keys, another role.
+    rewrite(&store, true, &|m| m.role = "admin".into());
+    assert_consistent(&store);
+    shared(&store, "p1@x.test", "u1");
+    // Another account and contact; rolled back, then kept.
+    let before = snapshot(&store);
+    let moved = |m: &mut Member| {
+        m.user_ref = Some("u1-new".into());
+        m.contact_key = "p1-new@x.test".into();
+    };
+    rewrite(&store, false, &moved);
+    assert_eq!(snapshot(&store), before);
+    rewrite(&store, true, &moved);
+    assert_consistent(&store);
+    shared(&store, "p1-new@x.test", "u1-new");
+    let state = snapshot(&store);
+    assert!(!state.orgs[&org].member_ix.by_user_ref.contains_key("u1"));
+    assert!(
+        !state
+            .accounts
+            .contains_key(&(Headed::new(Arc::<str>::from("u1")), org.clone()))
+    );
+    // Removed: out of both indexes by account.
+    rewrite(&store, true, &|m| m.status = MemberStatus::Removed);
+    assert_consistent(&store);
+    let state = snapshot(&store);
+    assert!(
+        !state.orgs[&org]
+            .member_ix
+            .by_user_ref
+            .contains_key("u1-new")
+    );
+    assert!(
+        !state
+            .accounts
+            .contains_key(&(Headed::new(Arc::<str>::from("u1-new")), org.clone()))
     );
 }

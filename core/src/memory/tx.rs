@@ -25,6 +25,7 @@ use crate::store::{collect_page, cursor};
 use crate::template::{EmailSettings, EmailTemplate};
 use chrono::{DateTime, Utc};
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 /// A transaction: the store's lock plus the undo log.
 pub(super) struct MemoryTx<'a> {
@@ -196,13 +197,13 @@ impl Transaction for MemoryTx<'_> {
         if member.status != MemberStatus::Removed {
             if let Some(data) = self.data(&member.org_id) {
                 let ix = &data.member_ix;
-                if let Some(other) = ix.by_contact.get(&member.contact_key) {
+                if let Some(other) = ix.by_contact.get(member.contact_key.as_str()) {
                     if other != &member.id {
                         return Err(StoreError::Unique(UniqueRule::MemberContactKey));
                     }
                 }
                 if let Some(user_ref) = &member.user_ref {
-                    if let Some(other) = ix.by_user_ref.get(user_ref) {
+                    if let Some(other) = ix.by_user_ref.get(user_ref.as_str()) {
                         if other != &member.id {
                             return Err(StoreError::Unique(UniqueRule::MemberUserRef));
                         }
@@ -946,15 +947,15 @@ impl Transaction for MemoryTx<'_> {
         use std::ops::Bound;
         let start = match after {
             Some(c) => {
-                Bound::Excluded((Headed::new(user_ref.to_owned()), cursor::parse_account(c)?))
+                Bound::Excluded((Headed::new(Arc::from(user_ref)), cursor::parse_account(c)?))
             }
-            None => Bound::Included((Headed::new(user_ref.to_owned()), OrgId::from(""))),
+            None => Bound::Included((Headed::new(Arc::from(user_ref)), OrgId::from(""))),
         };
         let state = &self.state;
         let walk = state
             .accounts
             .range((start, Bound::Unbounded))
-            .take_while(|((r, _), _)| r.text == user_ref)
+            .take_while(|((r, _), _)| &*r.text == user_ref)
             .map(|((_, org), id)| {
                 let data = state.orgs.get(org);
                 let found = data
