@@ -924,7 +924,7 @@ pub(super) fn as_u64(n: usize) -> u64 {
 /// Adds (or removes) a message's entries in the due set, queue and
 /// failed set of its organization's shard `data`, and the organization's
 /// place among those with due messages.
-pub(super) fn index_outbox(
+fn index_outbox(
     data: &mut OrgData,
     due_outbox_orgs: &mut BTreeSet<(DateTime<Utc>, OrgId)>,
     msg: &OutboxMessage,
