@@ -63,3 +63,17 @@ pub fn ceiling(dir: &Path, n: usize) -> f64 {
     }
     rate
 }
+
+/// The median of `times` runs of [`ceiling`]. One run of 20,000 rows
+/// takes about 0.15 s, and on a shared machine back-to-back runs spread
+/// from 96,000 to 147,000 rows/s (15 runs, 2026-12-06): a single run as
+/// the denominator of a ratio moved the ratio by a fifth. The median of
+/// several holds it still at a cost of well under a second each time.
+pub fn ceiling_median(dir: &Path, n: usize, times: usize) -> f64 {
+    let mut runs: Vec<f64> = (0..times.max(1)).map(|_| ceiling(dir, n)).collect();
+    runs.sort_by(f64::total_cmp);
+    runs[runs.len() / 2]
+}
+
+/// How many runs of the ceiling each measurement takes the median of.
+pub const CEILING_RUNS: usize = 5;

@@ -16,7 +16,9 @@
 //!
 //! In three rounds, each (a), (b) and its share of (c) in turn, so that the
 //! machine's drift during the run falls on the ceiling and on enlist alike:
-//! the rates are the rounds' medians, the latencies pooled. The big
+//! the rates are the rounds' medians, the latencies pooled. Each round's
+//! ceiling is the median of five runs of it (one run is about 0.15 s, and
+//! back-to-back runs spread by a fifth). The big
 //! organization is made once and keeps what each round issues.
 //!
 //! The N pending invitations are written straight through the `Transaction`
@@ -244,7 +246,11 @@ fn main() {
     let per_round = accepts.div_ceil(rounds);
     let mut from = 0;
     for round in 0..rounds {
-        ceilings.push(sqlite_ceiling::ceiling(&dir, rows));
+        ceilings.push(sqlite_ceiling::ceiling_median(
+            &dir,
+            rows,
+            sqlite_ceiling::CEILING_RUNS,
+        ));
 
         // Into an empty organization.
         let (e0, org0, actor0) = engine();

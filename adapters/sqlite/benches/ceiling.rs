@@ -7,7 +7,9 @@
 //!   into one table with a unique (org, email) index and a secret-hash
 //!   index, WAL + `synchronous=NORMAL`, 100 rows per transaction, rows made
 //!   before the clock starts (as `../shared/bench/sqlite_ceiling_rust`).
-//!   Engine and ceiling alternate, three rounds each, medians compared.
+//!   Engine and ceiling alternate, three rounds each, medians compared;
+//!   each round's ceiling is the median of five runs of it (one run is
+//!   about 0.15 s, and back-to-back runs spread by a fifth).
 //! - **accept**: the median latency of accepting one invitation, against
 //!   one raw 100-row transaction of the ceiling (its time per 100 rows);
 //!   in an organization with few pending, and with `PENDING` pending. The
@@ -273,9 +275,16 @@ fn main() {
         delivered_us.push(median);
         drop(e);
         remove(&path);
-        ceilings.push(sqlite_ceiling::ceiling(dir.path(), n));
+        ceilings.push(sqlite_ceiling::ceiling_median(
+            dir.path(),
+            n,
+            sqlite_ceiling::CEILING_RUNS,
+        ));
     }
     let (rate, ceil) = (median(&mut rates), median(&mut ceilings));
+    eprintln!(
+        "rounds: ceiling {ceilings:.0?} rows/s, issue {rates:.0?} inv/s, accept {accept_us:.1?} µs"
+    );
     let tx100_us = 100.0 / ceil * 1e6;
     Figure::new(
         "sqlite.accept_after_delivery",
@@ -325,7 +334,7 @@ fn main() {
     issue(&e, &org, &actor, 0, pending, 10_000);
     let (rate, tokens) = issue(&e, &org, &actor, pending, 20 * 100, 100);
     let [accept, ..] = accepts(&e, &tokens, "pending");
-    let ceil = sqlite_ceiling::ceiling(dir.path(), n);
+    let ceil = sqlite_ceiling::ceiling_median(dir.path(), n, sqlite_ceiling::CEILING_RUNS);
     let tx100_us = 100.0 / ceil * 1e6;
     Figure::new(
         &format!("sqlite.issue_with_{}_pending", pending),

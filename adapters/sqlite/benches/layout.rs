@@ -32,7 +32,7 @@
 //!   bytes), to show what rendering at delivery saves in this layout.
 //!
 //! Each is a ratio of rows per second to the ceiling's, medians of three
-//! rounds alternated. `ENLIST_BENCH_QUICK=1` shrinks the sizes.
+//! rounds alternated (each round's ceiling the median of five runs). `ENLIST_BENCH_QUICK=1` shrinks the sizes.
 //! Run: `cargo bench -p enlist-sqlite --bench layout`.
 #![allow(missing_docs)]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -382,7 +382,11 @@ fn main() {
     let mut runs: [Vec<f64>; 5] = Default::default();
     let mut lengths = None;
     for _ in 0..3 {
-        runs[0].push(sqlite_ceiling::ceiling(dir.path(), n));
+        runs[0].push(sqlite_ceiling::ceiling_median(
+            dir.path(),
+            n,
+            sqlite_ceiling::CEILING_RUNS,
+        ));
         let (rate, len) = today(dir.path(), n, true);
         runs[1].push(rate);
         runs[2].push(today(dir.path(), n, false).0);
