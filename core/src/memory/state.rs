@@ -329,27 +329,14 @@ pub(super) fn index_person(
         // Compared as borrowed parts: a removal copies nothing.
         let probe = (inv.created_at, inv.org_id.as_str(), inv.id.as_str());
         let cmp = |k: &PersonKey| (k.0, k.1.as_str(), k.2.as_str()).cmp(&probe);
-        if add {
-            match map.get_mut(person) {
-                Some(list) => {
-                    if let Err(i) = list.as_slice().binary_search_by(cmp) {
-                        list.insert(i, person_key(inv));
-                    }
-                }
-                None => {
-                    map.insert(person.to_owned(), Few::One(person_key(inv)));
-                }
-            }
-        } else if let Some((k, mut list)) = map.remove_entry(person) {
-            // Taken out, and put back only when other invitations stay: one
-            // probe for the usual one.
-            if let Ok(i) = list.as_slice().binary_search_by(cmp) {
-                list.remove(i);
-            }
-            if !list.is_empty() {
-                map.insert(k, list);
-            }
-        }
+        toggle_listed(
+            map,
+            person,
+            || person.to_owned(),
+            cmp,
+            || person_key(inv),
+            add,
+        );
     };
     apply(by_recipient, &inv.recipient_key);
     if let Some(u) = &inv.user_ref {
@@ -865,6 +852,43 @@ pub(super) fn set_unique<K, Q, V>(
     }
 }
 
+/// Adds `item()` to the sorted short list of `key` in `map` (made, its
+/// key by `owned`, for a first element), or removes the element `search`
+/// finds there (the list dropped with its last element). A removal takes
+/// the list out and puts it back only when elements stay: one probe for
+/// the usual one.
+fn toggle_listed<K, Q, T>(
+    map: &mut HashMap<K, Few<T>>,
+    key: &Q,
+    owned: impl FnOnce() -> K,
+    mut search: impl FnMut(&T) -> std::cmp::Ordering,
+    item: impl FnOnce() -> T,
+    add: bool,
+) where
+    K: Borrow<Q> + Hash + Eq,
+    Q: Hash + Eq + ?Sized,
+{
+    if add {
+        match map.get_mut(key) {
+            Some(list) => {
+                if let Err(i) = list.as_slice().binary_search_by(&mut search) {
+                    list.insert(i, item());
+                }
+            }
+            None => {
+                map.insert(owned(), Few::One(item()));
+            }
+        }
+    } else if let Some((k, mut list)) = map.remove_entry(key) {
+        if let Ok(i) = list.as_slice().binary_search_by(search) {
+            list.remove(i);
+        }
+        if !list.is_empty() {
+            map.insert(k, list);
+        }
+    }
+}
+
 /// A member's account, if it is live (not removed): what the indexes by
 /// account hold.
 fn live_account(m: &Member) -> Option<&str> {
@@ -953,29 +977,16 @@ fn index_outbox(
         first,
         first_time(&data.due_outbox),
     );
-    let created = (msg.created_at, msg.id.clone());
-    if add {
-        match data.queued_outbox.get_mut(&msg.invitation_id) {
-            Some(list) => {
-                if let Err(i) = list.as_slice().binary_search(&created) {
-                    list.insert(i, created);
-                }
-            }
-            None => {
-                data.queued_outbox
-                    .insert(msg.invitation_id.clone(), Few::One(created));
-            }
-        }
-    } else if let Some(mut list) = data.queued_outbox.remove(&msg.invitation_id) {
-        // Taken out, and put back only when other messages stay queued:
-        // one probe for the usual one message.
-        if let Ok(i) = list.as_slice().binary_search(&created) {
-            list.remove(i);
-        }
-        if !list.is_empty() {
-            data.queued_outbox.insert(msg.invitation_id.clone(), list);
-        }
-    }
+    // Compared as borrowed parts: a removal copies nothing.
+    let probe = (&msg.created_at, msg.id.as_str());
+    toggle_listed(
+        &mut data.queued_outbox,
+        &msg.invitation_id,
+        || msg.invitation_id.clone(),
+        |(at, id)| (at, id.as_str()).cmp(&probe),
+        || (msg.created_at, msg.id.clone()),
+        add,
+    );
 }
 
 impl State {
