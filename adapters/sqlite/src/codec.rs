@@ -6,7 +6,7 @@
 use chrono::{DateTime, Utc};
 use enlist::store::cursor;
 use enlist::{InvitationId, StoreResult};
-use enlist::{InvitationStatus, StoreError};
+use enlist::{InvitationStatus, OutboxMessage, OutboxStatus, StoreError};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -67,6 +67,40 @@ pub(crate) fn invitation_cursor(created: Split, id: &str) -> String {
 /// The split `created_at` and id of an invitation cursor.
 pub(crate) fn parse_invitation_cursor(c: &str) -> StoreResult<(Split, InvitationId)> {
     cursor::parse_invitation(c).map(|(at, id)| (split(at), id))
+}
+
+/// Takes the link out of a queued draft about to be written (schema
+/// version 25): the message keeps the link redacted, which is what its
+/// body will hold, and the link is returned for the row's `link` column.
+/// A draft is what `OutboxMessage::redact` treats as one: no rendered
+/// body, so its link is its only secret. `None`, and the message left as
+/// it is, for anything else: a message that is not queued, whose bodies
+/// are rendered (the link is in them too), or that has no link.
+pub(crate) fn hold_link(msg: &mut OutboxMessage) -> Option<String> {
+    let email = &mut msg.email;
+    let draft = email.text_body.is_empty() && email.html_body.is_none();
+    let link = !email.accept_url.is_empty() && email.accept_url != enlist::REDACTED;
+    (msg.status == OutboxStatus::Queued && draft && link)
+        .then(|| std::mem::replace(&mut email.accept_url, enlist::REDACTED.to_owned()))
+}
+
+/// An outbox message read from its row: the body decoded, with the
+/// `status` column's status (a draft superseded since schema version 25
+/// keeps the body it was queued with) and, if the `link` column holds
+/// one, that link (its body holds it redacted: [`hold_link`]).
+pub(crate) fn outbox_message(
+    status: &str,
+    link: Option<String>,
+    body: &str,
+) -> StoreResult<OutboxMessage> {
+    let mut msg: OutboxMessage = from_json(body, "outbox message")?;
+    msg.status = status
+        .parse()
+        .map_err(|_| StoreError::Corrupt(format!("an outbox status {status:?}")))?;
+    if let Some(link) = link {
+        msg.email.accept_url = link;
+    }
+    Ok(msg)
 }
 
 /// The stored text of a queued draft once superseded, written from the

@@ -143,6 +143,11 @@ const MIGRATIONS: &[(u32, &str, &str)] = &[
         "0024_member_key_terms",
         include_str!("../migrations/0024_member_key_terms.sql"),
     ),
+    (
+        25,
+        "0025_outbox_link",
+        include_str!("../migrations/0025_outbox_link.sql"),
+    ),
 ];
 
 /// Marks the file as an enlist store (`PRAGMA application_id`, "enls").
@@ -331,7 +336,7 @@ impl SqliteStore {
     /// The schema version this library writes. A file with a lower version
     /// is migrated on open; a file with a higher one is refused with
     /// [`StoreError::SchemaTooNew`].
-    pub const SCHEMA_VERSION: u32 = 24;
+    pub const SCHEMA_VERSION: u32 = 25;
 
     /// Opens (creating it if missing) the database file at `path` and
     /// brings its schema up to [`SqliteStore::SCHEMA_VERSION`].

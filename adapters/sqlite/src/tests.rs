@@ -306,6 +306,16 @@ const UNDO: &[(u32, &str)] = &[
     ),
     // 0024 dropped member terms: `downgrade` writes them again.
     (24, ""),
+    // Version 24 kept a queued draft's link, and every message's status,
+    // in its body.
+    (
+        25,
+        "UPDATE outbox SET body = json_set(body, '$.status', status)
+         WHERE json_extract(body, '$.status') <> status;
+         UPDATE outbox SET body = json_set(body, '$.email.accept_url', link)
+         WHERE link IS NOT NULL;
+         ALTER TABLE outbox DROP COLUMN link;",
+    ),
 ];
 
 /// Whether a dumped row of `counts` is one that migration 0023 deletes: a
@@ -695,8 +705,10 @@ fn a_version_1_file_gains_the_later_tables_and_indexes_and_keeps_its_rows() {
                         kept.rsplit_once('|')
                             .map_or(r.clone(), |(k, _)| k.to_owned())
                     }
+                    // And 0025 its `link` column, NULL for a row written
+                    // before (its link stays in its body).
                     "outbox" => r
-                        .strip_suffix("|Integer(1)")
+                        .strip_suffix("|Integer(1)|Null")
                         .map_or_else(|| format!("{r} (not numbered)"), str::to_owned),
                     // 0017 adds the members' five people-view columns at
                     // the end (its own test checks them).
@@ -1195,6 +1207,11 @@ fn status_checks_need_no_temporary_table_and_still_refuse_unknown_statuses() {
     rows.get_mut("people_terms")
         .expect("people_terms")
         .retain(|r| !r.contains("Text(\"m."));
+    // And 0025 gives the message a `link` column, NULL: written before, it
+    // keeps its link in its body.
+    for row in rows.get_mut("outbox").expect("outbox") {
+        row.push_str("|Null");
+    }
     assert_eq!(dump(&path), rows, "0013 changed a row");
     let conn = Connection::open(&path).expect("open");
     check(&conn);
@@ -3296,15 +3313,21 @@ fn the_inbox_walks_its_indexes_without_a_scan() {
 }
 
 /// An accept's `supersede_queued_messages` (one narrow `UPDATE` per
-/// message, by rid) leaves each row exactly as the trait's default leaves
-/// it (the message read, superseded, redacted and written back through
-/// `put_outbox_message`): every column, for a message linked to its
-/// invitation's rid, one written before the invitation was stored, one
-/// with rendered bodies holding the link, and neither another
-/// invitation's message nor a sent one is touched.
+/// message, by rid) leaves each message as the trait's default leaves it
+/// (the message read, superseded, redacted and written back through
+/// `put_outbox_message`): each reads back the same and every column but
+/// the body is the same, for a message linked to its invitation's rid,
+/// one written before the invitation was stored, one with rendered bodies
+/// holding the link, a draft whose link is its column (schema version
+/// 25), one stored as version 24 stored drafts (the link in its body) and
+/// one without a link; neither another invitation's message nor a sent
+/// one is touched. The bodies are the same too, but for the draft whose
+/// link is its column: it keeps the body it was queued with, which holds
+/// the link redacted (its status is the column's).
 #[test]
 fn superseding_by_rid_stores_what_the_trait_default_stores() {
     let o = org_id(1);
+    let link = "https://x.test/accept";
     let fill = |store: &SqliteStore| {
         let mut tx = begin(store);
         // Before the invitation: not linked to its rid.
@@ -3321,11 +3344,15 @@ fn superseding_by_rid_stores_what_the_trait_default_stores() {
         html.email.html_body = Some("<a href=\"https://x.test/accept\">join</a>".into());
         tx.put_outbox_message(html.clone()).expect("put");
         // Drafts (no rendered bodies): one with its link, which SQLite
-        // redacts in the stored text, and one without (left as it is).
+        // holds in the `link` column, one stored as version 24 stored it
+        // (below), and one without (left as it is).
         let mut draft = message(&o, "msg_draft", "inv_a", 4);
         draft.email.text_body = String::new();
         draft.email.personal_message = Some("Quote \" and \\ and \u{e9}\n".into());
         tx.put_outbox_message(draft.clone()).expect("put");
+        let mut old = draft.clone();
+        old.id = MessageId::from("msg_v24");
+        tx.put_outbox_message(old.clone()).expect("put");
         let mut no_link = message(&o, "msg_no_link", "inv_a", 5);
         no_link.email.text_body = String::new();
         no_link.email.accept_url = String::new();
@@ -3338,11 +3365,19 @@ fn superseding_by_rid_stores_what_the_trait_default_stores() {
         sent.status = OutboxStatus::Sent;
         tx.put_outbox_message(sent.clone()).expect("put");
         tx.commit().expect("commit");
+        // What version 24 wrote for a draft: the whole message in its
+        // body, link included.
+        let conn = store.conn.lock("SqliteStore").expect("lock");
+        conn.execute(
+            "UPDATE outbox SET body = ?1, link = NULL WHERE message_id = 'msg_v24'",
+            [crate::codec::to_json(&old).expect("json")],
+        )
+        .expect("as version 24");
     };
-    let dump = |store: &SqliteStore| -> Vec<Vec<Value>> {
+    let rows = |store: &SqliteStore, columns: &str| -> Vec<Vec<Value>> {
         let conn = store.conn.lock("SqliteStore").expect("lock");
         let mut stmt = conn
-            .prepare("SELECT * FROM outbox ORDER BY rid")
+            .prepare(&format!("SELECT {columns} FROM outbox ORDER BY rid"))
             .expect("prepare");
         let n = stmt.column_count();
         stmt.query_map([], |r| (0..n).map(|i| r.get::<_, Value>(i)).collect())
@@ -3350,37 +3385,88 @@ fn superseding_by_rid_stores_what_the_trait_default_stores() {
             .collect::<Result<_, _>>()
             .expect("rows")
     };
+    let columns = "rid, message_id, org_id, invitation_id, inv_rid, status, next_s, next_ns, \
+                   created_s, created_ns, org, link";
     let (by_rid, by_default) = (
         SqliteStore::open_in_memory().expect("open"),
         SqliteStore::open_in_memory().expect("open"),
     );
     fill(&by_rid);
     fill(&by_default);
+    // Queued, the draft's link is its column only; the version 24 one's
+    // is in its body.
+    let queued = rows(&by_rid, "message_id, body, link");
+    let of = |id: &str| {
+        queued
+            .iter()
+            .find(|r| r[0] == Value::Text(id.into()))
+            .expect("a row")
+            .clone()
+    };
+    let draft = of("msg_draft");
+    assert!(!format!("{:?}", draft[1]).contains(link), "{draft:?}");
+    assert_eq!(draft[2], Value::Text(link.into()));
+    let old = of("msg_v24");
+    assert!(format!("{:?}", old[1]).contains(link));
+    assert_eq!(old[2], Value::Null);
     let inv = InvitationId::from("inv_a");
+    let ids = rows(&by_rid, "message_id");
+    let read_all = |store: &SqliteStore| -> Vec<Option<OutboxMessage>> {
+        let mut tx = begin(store);
+        ids.iter()
+            .map(|r| {
+                let Value::Text(id) = &r[0] else {
+                    panic!("an id")
+                };
+                tx.outbox_message(&MessageId::from(id.as_str()))
+                    .expect("read")
+            })
+            .collect()
+    };
+    let queued_before = read_all(&by_rid);
+    assert_eq!(queued_before, read_all(&by_default));
+    let draft_read = queued_before
+        .iter()
+        .flatten()
+        .find(|m| m.id.as_str() == "msg_draft")
+        .expect("the draft");
+    assert_eq!(draft_read.email.accept_url, link, "read back with its link");
     let mut tx = begin(&by_rid);
     tx.supersede_queued_messages(&o, &inv).expect("supersede");
     tx.commit().expect("commit");
     let mut tx = begin(&by_default);
     let queued = tx.queued_messages_for(&o, &inv).expect("queued");
-    assert_eq!(queued.len(), 5, "five queued messages of inv_a");
+    assert_eq!(queued.len(), 6, "six queued messages of inv_a");
     for mut m in queued {
         m.status = OutboxStatus::Superseded;
         m.redact();
         tx.put_outbox_message(m.clone()).expect("put");
     }
     tx.commit().expect("commit");
-    let rows = dump(&by_rid);
-    assert_eq!(rows, dump(&by_default));
-    // And it did something: five rows superseded, none with its link, the
+    assert_eq!(read_all(&by_rid), read_all(&by_default));
+    assert_eq!(rows(&by_rid, columns), rows(&by_default, columns));
+    let (bodies, default_bodies) = (
+        rows(&by_rid, "message_id, body"),
+        rows(&by_default, "message_id, body"),
+    );
+    for (row, default) in bodies.iter().zip(&default_bodies) {
+        if row[0] == Value::Text("msg_draft".into()) {
+            assert_eq!(row[1], draft[1], "the body it was queued with");
+        } else {
+            assert_eq!(row, default);
+        }
+    }
+    // And it did something: six rows superseded, none with its link, the
     // others as they were.
-    let superseded: Vec<&Vec<Value>> = rows
+    let all = rows(&by_rid, "*");
+    let superseded: Vec<&Vec<Value>> = all
         .iter()
         .filter(|r| r.contains(&Value::Text("superseded".into())))
         .collect();
-    assert_eq!(superseded.len(), 5);
+    assert_eq!(superseded.len(), 6);
     for row in superseded {
         let text = format!("{row:?}");
-        assert!(!text.contains("https://x.test/accept"), "{text}");
+        assert!(!text.contains(link), "{text}");
     }
     let mut tx = begin(&by_rid);
     assert!(tx.queued_messages_for(&o, &inv).expect("queued").is_empty());
@@ -3390,6 +3476,92 @@ fn superseding_by_rid_stores_what_the_trait_default_stores() {
             .len(),
         1
     );
+}
+
+/// A file of version 24, whose queued draft holds its link in its body,
+/// is migrated without a row rewritten: the draft reads back as it was
+/// queued, and superseding it leaves no link in the row. A draft queued
+/// after the migration keeps its link out of its body.
+#[test]
+fn migration_0025_keeps_older_drafts_and_holds_new_links_out_of_bodies() {
+    let (store, dir) = file_store();
+    let path = dir.path().join("enlist.sqlite3");
+    let o = org_id(1);
+    let link = "https://x.test/accept";
+    let draft = |id: &str, inv: &str| {
+        let mut m = message(&o, id, inv, 1);
+        m.email.text_body = String::new();
+        m
+    };
+    let mut tx = begin(&store);
+    tx.put_invitation(&invitation(&o, "inv_a", "a@x.test"))
+        .expect("put");
+    tx.put_outbox_message(draft("msg_a", "inv_a")).expect("put");
+    tx.commit().expect("commit");
+    drop(store);
+    let conn = Connection::open(&path).expect("open");
+    downgrade(&conn, 24).expect("downgrade");
+    let body: String = conn
+        .query_row("SELECT body FROM outbox", [], |r| r.get(0))
+        .expect("row");
+    assert!(body.contains(link), "version 24 kept the link in the body");
+    let before = dump(&path);
+    drop(conn);
+    let store = SqliteStore::open(&path).expect("open migrates");
+    let mut after = dump(&path);
+    for row in after.get_mut("outbox").expect("outbox") {
+        *row = row
+            .strip_suffix("|Null")
+            .expect("no link column")
+            .to_owned();
+    }
+    assert_eq!(after, before, "no row rewritten");
+    let mut tx = begin(&store);
+    assert_eq!(
+        tx.outbox_message(&MessageId::from("msg_a")).expect("read"),
+        Some(draft("msg_a", "inv_a"))
+    );
+    tx.put_invitation(&invitation(&o, "inv_b", "b@x.test"))
+        .expect("put");
+    tx.put_outbox_message(draft("msg_b", "inv_b")).expect("put");
+    tx.commit().expect("commit");
+    let row = |id: &str| -> (String, Option<String>, String) {
+        Connection::open(&path)
+            .and_then(|c| {
+                c.query_row(
+                    "SELECT body, link, status FROM outbox WHERE message_id = ?1",
+                    [id],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )
+            })
+            .expect("row")
+    };
+    let (body, held, _) = row("msg_b");
+    assert!(!body.contains(link), "{body}");
+    assert_eq!(held.as_deref(), Some(link));
+    let mut tx = begin(&store);
+    assert_eq!(
+        tx.outbox_message(&MessageId::from("msg_b")).expect("read"),
+        Some(draft("msg_b", "inv_b"))
+    );
+    for inv in ["inv_a", "inv_b"] {
+        tx.supersede_queued_messages(&o, &InvitationId::from(inv))
+            .expect("supersede");
+    }
+    tx.commit().expect("commit");
+    for id in ["msg_a", "msg_b"] {
+        let (body, held, status) = row(id);
+        assert_eq!(status, "superseded");
+        assert!(!body.contains(link), "{id}: {body}");
+        assert_eq!(held, None, "{id}");
+        let mut tx = begin(&store);
+        let m = tx
+            .outbox_message(&MessageId::from(id))
+            .expect("read")
+            .expect("there");
+        assert_eq!(m.status, OutboxStatus::Superseded);
+        assert_eq!(m.email.accept_url, enlist::REDACTED);
+    }
 }
 
 /// The store keeps each organization it decoded with the text it came

@@ -48,9 +48,11 @@ pub(crate) mod sql {
         "SELECT seq FROM events WHERE org = ?1 ORDER BY seq DESC LIMIT 1";
     pub(crate) const EVENTS: &str =
         "SELECT body FROM events WHERE org = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3";
-    pub(crate) const OUTBOX_MESSAGE: &str = "SELECT body FROM outbox WHERE message_id = ?1";
-    pub(crate) const DUE_OUTBOX_IN_ORG: &str = "SELECT body FROM outbox WHERE org = ?1 AND status = 'queued' AND next_s <= ?2 AND NOT (next_s = ?2 AND next_ns > ?3) ORDER BY next_s, next_ns, message_id LIMIT ?4";
-    pub(crate) const DUE_OUTBOX: &str = "SELECT body FROM outbox WHERE status = 'queued' AND next_s <= ?1 AND NOT (next_s = ?1 AND next_ns > ?2) ORDER BY next_s, next_ns, message_id LIMIT ?3";
+    /// Outbox rows are read as `status, link, body` ([`outbox_message`]).
+    pub(crate) const OUTBOX_MESSAGE: &str =
+        "SELECT status, link, body FROM outbox WHERE message_id = ?1";
+    pub(crate) const DUE_OUTBOX_IN_ORG: &str = "SELECT status, link, body FROM outbox WHERE org = ?1 AND status = 'queued' AND next_s <= ?2 AND NOT (next_s = ?2 AND next_ns > ?3) ORDER BY next_s, next_ns, message_id LIMIT ?4";
+    pub(crate) const DUE_OUTBOX: &str = "SELECT status, link, body FROM outbox WHERE status = 'queued' AND next_s <= ?1 AND NOT (next_s = ?1 AND next_ns > ?2) ORDER BY next_s, next_ns, message_id LIMIT ?3";
     /// The earliest next attempt of a queued message (through `outbox_due`
     /// / `outbox_due_all`).
     pub(crate) const NEXT_OUTBOX_DUE_IN_ORG: &str = "SELECT next_s, next_ns FROM outbox WHERE org = ?1 AND status = 'queued' ORDER BY next_s, next_ns, message_id LIMIT 1";
@@ -60,7 +62,7 @@ pub(crate) mod sql {
     pub(crate) const NEXT_OUTBOX_DUE: &str = "SELECT next_s, next_ns FROM outbox WHERE status = 'queued' AND next_s >= ?1 ORDER BY next_s, next_ns, message_id LIMIT 1";
     /// The dead letters of an organization, newest first: a walk of the
     /// partial index `outbox_failed` (migration 0003).
-    pub(crate) const FAILED_OUTBOX: &str = "SELECT created_s, created_ns, message_id, body FROM outbox WHERE org = ?1 AND status = 'failed' AND (?2 IS NULL OR created_s < ?2 OR (created_s = ?2 AND (created_ns < ?3 OR (created_ns = ?3 AND message_id < ?4)))) ORDER BY created_s DESC, created_ns DESC, message_id DESC LIMIT ?5";
+    pub(crate) const FAILED_OUTBOX: &str = "SELECT created_s, created_ns, message_id, status, link, body FROM outbox WHERE org = ?1 AND status = 'failed' AND (?2 IS NULL OR created_s < ?2 OR (created_s = ?2 AND (created_ns < ?3 OR (created_ns = ?3 AND message_id < ?4)))) ORDER BY created_s DESC, created_ns DESC, message_id DESC LIMIT ?5";
     /// The members of one status: the sum of the roles' counters.
     pub(crate) const MEMBER_TOTAL: &str = "SELECT COALESCE(SUM(n), 0) FROM counts WHERE org_id = ?1 AND what = 'member_role' AND status = ?2";
     pub(crate) const COUNTER: &str =
@@ -87,14 +89,19 @@ pub(crate) mod sql {
     /// [`only_status_changed`] says so.
     pub(crate) const UPDATE_INVITATION_STATUS: &str = "UPDATE invitations SET status = ?5, body = ?14, name_key = ?17 WHERE org = ?18 AND invitation_id = ?2";
     /// The queued messages of an invitation that were linked to its rid...
-    pub(crate) const QUEUED_FOR_LINKED: &str = "SELECT created_s, created_ns, message_id, body, rid FROM outbox WHERE inv_rid = (SELECT rid FROM invitations WHERE org = ?1 AND invitation_id = ?2) AND inv_rid IS NOT NULL AND status = 'queued' AND org = ?1 AND invitation_id = ?2";
+    pub(crate) const QUEUED_FOR_LINKED: &str = "SELECT created_s, created_ns, message_id, body, rid, link FROM outbox WHERE inv_rid = (SELECT rid FROM invitations WHERE org = ?1 AND invitation_id = ?2) AND inv_rid IS NOT NULL AND status = 'queued' AND org = ?1 AND invitation_id = ?2";
     /// ...and those written while it was not stored (both unsorted: the
     /// store sorts them).
-    pub(crate) const QUEUED_FOR_UNLINKED: &str = "SELECT created_s, created_ns, message_id, body, rid FROM outbox WHERE org = ?1 AND invitation_id = ?2 AND status = 'queued' AND inv_rid IS NULL";
+    pub(crate) const QUEUED_FOR_UNLINKED: &str = "SELECT created_s, created_ns, message_id, body, rid, link FROM outbox WHERE org = ?1 AND invitation_id = ?2 AND status = 'queued' AND inv_rid IS NULL";
     /// A queued message superseded, by rid: its status and body (the
     /// link redacted), and no invitation rid (kept for queued ones only).
     pub(crate) const SUPERSEDE_OUTBOX: &str =
-        "UPDATE outbox SET status = ?2, inv_rid = NULL, body = ?3 WHERE rid = ?1";
+        "UPDATE outbox SET status = ?2, inv_rid = NULL, body = ?3, link = NULL WHERE rid = ?1";
+    /// A queued draft whose link is its `link` column (schema version 25)
+    /// superseded, by rid: its body already holds the link redacted, so
+    /// only the columns change.
+    pub(crate) const SUPERSEDE_HELD_LINK: &str =
+        "UPDATE outbox SET status = ?2, inv_rid = NULL, link = NULL WHERE rid = ?1";
 
     /// Where many recipient keys stand (`Transaction::standing`): the
     /// live members and the open invitations of the keys in the JSON
@@ -150,6 +157,7 @@ pub(crate) mod sql {
         UPDATE_INVITATION,
         UPDATE_INVITATION_STATUS,
         SUPERSEDE_OUTBOX,
+        SUPERSEDE_HELD_LINK,
     ];
 }
 
@@ -237,7 +245,6 @@ const ADD_TO_COUNTER: &str = "INSERT INTO counts (org_id, what, key, status, n)
      VALUES (?1, ?2, ?3, ?4, ?5)
      ON CONFLICT (org_id, what, key, status) DO UPDATE SET n = n + excluded.n";
 
-/// The columns of an outbox message.
 /// The organizations a store decoded last, each with the exact text it
 /// was decoded from. Every command reads its organization (a JSON body of
 /// some 1,000 bytes, 17,000 instructions to decode: a fifth of a link's
@@ -282,8 +289,12 @@ struct QueuedRow {
     order: (i64, i64, String),
     body: String,
     rid: i64,
+    /// Its `link` column: the link of a queued draft written since schema
+    /// version 25.
+    link: Option<String>,
 }
 
+/// The columns of an outbox message.
 struct OutboxRow {
     message_id: String,
     org_id: String,
@@ -292,10 +303,14 @@ struct OutboxRow {
     next: Split,
     created: Split,
     body: String,
+    /// The link of a queued draft, held out of its body
+    /// ([`crate::codec::hold_link`]).
+    link: Option<String>,
 }
 
 impl OutboxRow {
-    fn of(msg: &OutboxMessage) -> StoreResult<Self> {
+    fn of(mut msg: OutboxMessage) -> StoreResult<Self> {
+        let link = crate::codec::hold_link(&mut msg);
         Ok(Self {
             message_id: msg.id.as_str().to_owned(),
             org_id: msg.org_id.as_str().to_owned(),
@@ -303,7 +318,8 @@ impl OutboxRow {
             status: msg.status.as_str(),
             next: split(msg.next_attempt_at),
             created: split(msg.created_at),
-            body: to_json(msg)?,
+            body: to_json(&msg)?,
+            link,
         })
     }
 
@@ -371,6 +387,30 @@ impl<'a> SqliteTx<'a> {
         stmt.query_row(params, |r| r.get(0))
             .optional()
             .map_err(store_err)
+    }
+
+    /// The outbox messages `sql` returns, read from its `status, link,
+    /// body` columns ([`crate::codec::outbox_message`]).
+    fn outbox_rows(
+        &self,
+        sql: &str,
+        params: impl rusqlite::Params,
+    ) -> StoreResult<Vec<OutboxMessage>> {
+        let mut stmt = self.conn.prepare_cached(sql).map_err(store_err)?;
+        let rows = stmt
+            .query_map(params, |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, Option<String>>(1)?,
+                    r.get::<_, String>(2)?,
+                ))
+            })
+            .map_err(store_err)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(store_err)?;
+        rows.into_iter()
+            .map(|(status, link, body)| crate::codec::outbox_message(&status, link, &body))
+            .collect()
     }
 
     /// The bodies of the rows `sql` returns, decoded.
@@ -603,6 +643,7 @@ impl<'a> SqliteTx<'a> {
                         order: (r.get(0)?, r.get(1)?, r.get(2)?),
                         body: r.get(3)?,
                         rid: r.get(4)?,
+                        link: r.get(5)?,
                     })
                 })
                 .map_err(store_err)?;
@@ -618,15 +659,15 @@ impl<'a> SqliteTx<'a> {
         let org = self.org_key_made(&row.org_id)?;
         self.exec(
             "INSERT INTO outbox (message_id, org_id, invitation_id, inv_rid, status, next_s,
-                                 next_ns, created_s, created_ns, body, org)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+                                 next_ns, created_s, created_ns, body, org, link)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
              ON CONFLICT (message_id) DO UPDATE SET
                 org_id = excluded.org_id, org = excluded.org,
                 invitation_id = excluded.invitation_id,
                 inv_rid = excluded.inv_rid, status = excluded.status,
                 next_s = excluded.next_s, next_ns = excluded.next_ns,
                 created_s = excluded.created_s, created_ns = excluded.created_ns,
-                body = excluded.body",
+                body = excluded.body, link = excluded.link",
             params![
                 row.message_id,
                 row.org_id,
@@ -639,6 +680,7 @@ impl<'a> SqliteTx<'a> {
                 row.created.1,
                 row.body,
                 org,
+                row.link,
             ],
         )?;
         Ok(())
@@ -1617,11 +1659,11 @@ impl Transaction for SqliteTx<'_> {
     }
 
     fn put_outbox_message(&mut self, msg: OutboxMessage) -> StoreResult<()> {
-        let msg = &msg;
+        let queued = msg.status == OutboxStatus::Queued;
         let row = OutboxRow::of(msg)?;
         // This put replaces a deferred one of the same message.
         self.deferred.retain(|r| r.message_id != row.message_id);
-        if msg.status == OutboxStatus::Queued {
+        if queued {
             self.deferred.push(row);
             return Ok(());
         }
@@ -1630,7 +1672,10 @@ impl Transaction for SqliteTx<'_> {
 
     fn outbox_message(&mut self, id: &MessageId) -> StoreResult<Option<OutboxMessage>> {
         self.flush_outbox(None)?;
-        self.one(sql::OUTBOX_MESSAGE, [id.as_str()], "outbox message")
+        Ok(self
+            .outbox_rows(sql::OUTBOX_MESSAGE, [id.as_str()])?
+            .into_iter()
+            .next())
     }
 
     fn due_outbox(
@@ -1643,12 +1688,11 @@ impl Transaction for SqliteTx<'_> {
         let (s, ns) = split(now);
         let limit = sql_int(u64::try_from(limit).unwrap_or(u64::MAX));
         match org {
-            Some(org) => self.many(
+            Some(org) => self.outbox_rows(
                 sql::DUE_OUTBOX_IN_ORG,
                 params![self.org_key(org.as_str())?, s, ns, limit],
-                "outbox message",
             ),
-            None => self.many(sql::DUE_OUTBOX, params![s, ns, limit], "outbox message"),
+            None => self.outbox_rows(sql::DUE_OUTBOX, params![s, ns, limit]),
         }
     }
 
@@ -1718,15 +1762,19 @@ impl Transaction for SqliteTx<'_> {
                         r.get::<_, i64>(1)?,
                         r.get::<_, String>(2)?,
                     ),
-                    r.get::<_, String>(3)?,
+                    (
+                        r.get::<_, String>(3)?,
+                        r.get::<_, Option<String>>(4)?,
+                        r.get::<_, String>(5)?,
+                    ),
                 ))
             })
             .map_err(store_err)?
             .collect::<Result<Vec<_>, _>>()
             .map_err(store_err)?;
         collect_page(
-            rows.into_iter().map(|(key, body)| {
-                let msg: OutboxMessage = from_json(&body, "outbox message")?;
+            rows.into_iter().map(|(key, (status, link, body))| {
+                let msg = crate::codec::outbox_message(&status, link, &body)?;
                 Ok((key, Some(msg)))
             }),
             limit,
@@ -1742,8 +1790,10 @@ impl Transaction for SqliteTx<'_> {
         let mut rows = self.queued_rows(org, invitation)?;
         // A few messages at most, sorted here as MemoryStore sorts them.
         rows.sort_by(|a, b| a.order.cmp(&b.order));
-        rows.iter()
-            .map(|row| from_json(&row.body, "outbox message"))
+        rows.into_iter()
+            .map(|row| {
+                crate::codec::outbox_message(OutboxStatus::Queued.as_str(), row.link, &row.body)
+            })
             .collect()
     }
 
@@ -1759,9 +1809,19 @@ impl Transaction for SqliteTx<'_> {
         // `message_id` one among them), where the upsert of
         // `put_outbox_message` probed and rewrote every one.
         for row in self.queued_rows(org, invitation)? {
-            // A draft's text is rewritten where it lies (its status and
-            // link); any other message is decoded, superseded, redacted
-            // and encoded again.
+            // A draft whose link is its column (schema version 25) keeps
+            // its body, which holds the link redacted: only the columns
+            // change.
+            if row.link.is_some() {
+                self.exec(
+                    sql::SUPERSEDE_HELD_LINK,
+                    params![row.rid, OutboxStatus::Superseded.as_str()],
+                )?;
+                continue;
+            }
+            // A draft written before has its text rewritten where it lies
+            // (its status and link); any other message is decoded,
+            // superseded, redacted and encoded again.
             let body = match crate::codec::superseded_draft(&row.body) {
                 Some(body) => body,
                 None => {

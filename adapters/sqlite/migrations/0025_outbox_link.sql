@@ -1,0 +1,22 @@
+-- enlist SQLite schema, version 25: a queued email's link in a column of
+-- its own (issue 15).
+--
+-- A queued invitation email is a draft (ADR 0018): the template's
+-- variables and the accept link, rendered when a worker claims it. When
+-- its invitation is accepted, revoked or sent again, the message is
+-- superseded and its link redacted. With the link inside the JSON body,
+-- superseding read the body, parsed it to find the link, and wrote it
+-- back: a seventh of an accept's instructions. Since this version the
+-- body of a queued draft holds the link redacted, and `link` holds it:
+-- superseding sets `status`, `inv_rid` and `link` and leaves the body as
+-- it is.
+--
+-- `link` is NULL for every other row (sent, failed and superseded
+-- messages, a queued message whose bodies are rendered, whose link is in
+-- them, one with no link) and for the rows written before this version:
+-- those keep their link in the body, and superseding one rewrites its
+-- body as before. For every row the columns are what a message read back
+-- says: its `status` column (the body of a draft superseded since keeps
+-- the status it was written with) and, when not NULL, its `link`. No row
+-- is read or rewritten here.
+ALTER TABLE outbox ADD COLUMN link TEXT;
