@@ -2214,11 +2214,11 @@ fn lookups_cost_the_same_in_small_and_large_organizations() {
             }),
         ),
         (
-            tx::sql::QUEUED_FOR_LINKED.into(),
+            tx::sql::QUEUED_FOR.into(),
             Box::new(move |o| vec![num(o), text("inv_5")]),
         ),
         (
-            tx::sql::QUEUED_FOR_UNLINKED.into(),
+            tx::sql::QUEUED_FOR.into(),
             Box::new(move |o| vec![num(o), text("inv_gone_5")]),
         ),
         (

@@ -88,11 +88,10 @@ pub(crate) mod sql {
     /// same. Used when the old row is known (`read_invitations`) and
     /// [`only_status_changed`] says so.
     pub(crate) const UPDATE_INVITATION_STATUS: &str = "UPDATE invitations SET status = ?5, body = ?14, name_key = ?17 WHERE org = ?18 AND invitation_id = ?2";
-    /// The queued messages of an invitation that were linked to its rid...
-    pub(crate) const QUEUED_FOR_LINKED: &str = "SELECT created_s, created_ns, message_id, body, rid, link FROM outbox WHERE inv_rid = (SELECT rid FROM invitations WHERE org = ?1 AND invitation_id = ?2) AND inv_rid IS NOT NULL AND status = 'queued' AND org = ?1 AND invitation_id = ?2";
-    /// ...and those written while it was not stored (both unsorted: the
-    /// store sorts them).
-    pub(crate) const QUEUED_FOR_UNLINKED: &str = "SELECT created_s, created_ns, message_id, body, rid, link FROM outbox WHERE org = ?1 AND invitation_id = ?2 AND status = 'queued' AND inv_rid IS NULL";
+    /// The queued messages of an invitation, unsorted (the store sorts
+    /// them): those linked to its rid, and those written while it was not
+    /// stored, in one statement.
+    pub(crate) const QUEUED_FOR: &str = "SELECT created_s, created_ns, message_id, body, rid, link FROM outbox WHERE inv_rid = (SELECT rid FROM invitations WHERE org = ?1 AND invitation_id = ?2) AND inv_rid IS NOT NULL AND status = 'queued' AND org = ?1 AND invitation_id = ?2 UNION ALL SELECT created_s, created_ns, message_id, body, rid, link FROM outbox WHERE org = ?1 AND invitation_id = ?2 AND status = 'queued' AND inv_rid IS NULL";
     /// A queued message superseded, by rid: its status and body (the
     /// link redacted), and no invitation rid (kept for queued ones only).
     pub(crate) const SUPERSEDE_OUTBOX: &str =
@@ -148,8 +147,7 @@ pub(crate) mod sql {
         DUE_OUTBOX,
         NEXT_OUTBOX_DUE_IN_ORG,
         NEXT_OUTBOX_DUE,
-        QUEUED_FOR_LINKED,
-        QUEUED_FOR_UNLINKED,
+        QUEUED_FOR,
         COUNTER,
         SEATS,
         INVITATION_RID,
@@ -635,21 +633,22 @@ impl<'a> SqliteTx<'a> {
         self.flush_outbox(None)?;
         let mut rows = Vec::new();
         let key = self.org_key(org.as_str())?;
-        for sql in [sql::QUEUED_FOR_LINKED, sql::QUEUED_FOR_UNLINKED] {
-            let mut stmt = self.conn.prepare_cached(sql).map_err(store_err)?;
-            let found = stmt
-                .query_map(params![key, invitation.as_str()], |r| {
-                    Ok(QueuedRow {
-                        order: (r.get(0)?, r.get(1)?, r.get(2)?),
-                        body: r.get(3)?,
-                        rid: r.get(4)?,
-                        link: r.get(5)?,
-                    })
+        let mut stmt = self
+            .conn
+            .prepare_cached(sql::QUEUED_FOR)
+            .map_err(store_err)?;
+        let found = stmt
+            .query_map(params![key, invitation.as_str()], |r| {
+                Ok(QueuedRow {
+                    order: (r.get(0)?, r.get(1)?, r.get(2)?),
+                    body: r.get(3)?,
+                    rid: r.get(4)?,
+                    link: r.get(5)?,
                 })
-                .map_err(store_err)?;
-            for row in found {
-                rows.push(row.map_err(store_err)?);
-            }
+            })
+            .map_err(store_err)?;
+        for row in found {
+            rows.push(row.map_err(store_err)?);
         }
         Ok(rows)
     }
