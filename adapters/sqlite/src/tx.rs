@@ -48,7 +48,8 @@ pub(crate) mod sql {
         "SELECT seq FROM events WHERE org = ?1 ORDER BY seq DESC LIMIT 1";
     pub(crate) const EVENTS: &str =
         "SELECT body FROM events WHERE org = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3";
-    /// Outbox rows are read as `status, link, body` ([`outbox_message`]).
+    /// Outbox rows are read as `status, link, body`
+    /// ([`crate::codec::outbox_message`]).
     pub(crate) const OUTBOX_MESSAGE: &str =
         "SELECT status, link, body FROM outbox WHERE message_id = ?1";
     pub(crate) const DUE_OUTBOX_IN_ORG: &str = "SELECT status, link, body FROM outbox WHERE org = ?1 AND status = 'queued' AND next_s <= ?2 AND NOT (next_s = ?2 AND next_ns > ?3) ORDER BY next_s, next_ns, message_id LIMIT ?4";
@@ -86,7 +87,7 @@ pub(crate) mod sql {
     /// set as it is (`invitations_secret`, `invitations_batch`), where the
     /// full statement rewrites their entries even when the values are the
     /// same. Used when the old row is known (`read_invitations`) and
-    /// [`only_status_changed`] says so.
+    /// [`super::only_status_changed`] says so.
     pub(crate) const UPDATE_INVITATION_STATUS: &str = "UPDATE invitations SET status = ?5, body = ?14, name_key = ?17 WHERE org = ?18 AND invitation_id = ?2";
     /// The queued messages of an invitation, unsorted (the store sorts
     /// them): those linked to its rid, and those written while it was not
