@@ -293,6 +293,15 @@ struct QueuedRow {
     link: Option<String>,
 }
 
+/// An outbox row's `status, link, body`, from column `at` on (what
+/// [`crate::codec::outbox_message`] reads).
+fn outbox_columns(
+    r: &rusqlite::Row<'_>,
+    at: usize,
+) -> rusqlite::Result<(String, Option<String>, String)> {
+    Ok((r.get(at)?, r.get(at + 1)?, r.get(at + 2)?))
+}
+
 /// The columns of an outbox message.
 struct OutboxRow {
     message_id: String,
@@ -397,13 +406,7 @@ impl<'a> SqliteTx<'a> {
     ) -> StoreResult<Vec<OutboxMessage>> {
         let mut stmt = self.conn.prepare_cached(sql).map_err(store_err)?;
         let rows = stmt
-            .query_map(params, |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, Option<String>>(1)?,
-                    r.get::<_, String>(2)?,
-                ))
-            })
+            .query_map(params, |r| outbox_columns(r, 0))
             .map_err(store_err)?
             .collect::<Result<Vec<_>, _>>()
             .map_err(store_err)?;
@@ -1762,11 +1765,7 @@ impl Transaction for SqliteTx<'_> {
                         r.get::<_, i64>(1)?,
                         r.get::<_, String>(2)?,
                     ),
-                    (
-                        r.get::<_, String>(3)?,
-                        r.get::<_, Option<String>>(4)?,
-                        r.get::<_, String>(5)?,
-                    ),
+                    outbox_columns(r, 3)?,
                 ))
             })
             .map_err(store_err)?
