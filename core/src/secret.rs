@@ -33,8 +33,9 @@ use subtle::ConstantTimeEq;
 
 /// Where randomness comes from. The default reads the operating system's
 /// CSPRNG; [`SeededSecrets`] makes tests repeatable. The engine calls a
-/// source in chunks of up to 4 KiB per command, not once per id or token
-/// ([`Enlist::with_secrets`](crate::Enlist::with_secrets)).
+/// source once per command that needs randomness, for a 32-byte seed
+/// that ChaCha20 expands into the command's ids and tokens, not once per
+/// id or token ([`Enlist::with_secrets`](crate::Enlist::with_secrets)).
 pub trait SecretSource: Send + Sync {
     /// Fills `buf` with random bytes.
     fn fill(&self, buf: &mut [u8]);
@@ -78,98 +79,85 @@ impl SecretSource for SeededSecrets {
     }
 }
 
-/// The random bytes of one command, drawn from its engine's source in a
-/// few growing chunks rather than one call per id or token.
+/// The random bytes of one command: 32 bytes drawn from its engine's
+/// source at the command's first draw, expanded by ChaCha20 for every id
+/// and token the command makes.
 ///
-/// With [`OsSecrets`] each draw is a `getrandom` system call (about
-/// 0.2 µs here): an invitation issued makes three (its token and two ids),
-/// an accept three or four, which was 7 % of an issued invitation's time
-/// on MemoryStore (issue 15). The pool asks the source for 64 bytes
-/// first, then twice as many each time it runs dry, up to 4 KiB: an accept
-/// makes one call, a batch of 100 invitations seven.
+/// With [`OsSecrets`] each draw from the source is a `getrandom` system
+/// call, and the kernel's ChaCha20 behind it runs without vector
+/// instructions: a pool that asked the source for 64 bytes, then twice as
+/// many at each refill up to 4 KiB, still spent 7 % of an invitation's
+/// time on MemoryStore in the kernel (issue 15; 6,400 bytes a batch of
+/// 100). One 32-byte seed per command is one call to the source for an
+/// accept and for a batch alike, and the expansion is the same cipher in
+/// user space (`rand_chacha`, with vector instructions). ChaCha20 keyed
+/// with 256 bits from the source is what the kernel's own generator does
+/// with its pool: nobody who does not know the seed can tell its stream
+/// from random or learn one part of it from another.
 ///
-/// Every byte the source gives is handed out once, in order, and wiped
-/// from the pool as it is handed out; what is left when the command ends
-/// is wiped and never used. Each command attempt makes its own pool and
-/// drops it when it ends; no pool is shared between commands or threads:
-/// a process forked while a command runs on another thread has no thread
-/// to use that command's pool, so no two processes hand out the same
-/// bytes (the reason a process-wide buffer of random bytes would be
-/// wrong).
+/// Each command attempt makes its own pool and drops it when it ends; no
+/// pool is shared between commands or threads, so a seed is never used
+/// twice: a process forked while a command runs on another thread has no
+/// thread to use that command's pool, and no two processes hand out the
+/// same bytes (the reason a process-wide or thread-wide generator would
+/// be wrong: a forked child would repeat its parent's stream). The
+/// generator, with its key and the block it last made, is overwritten when
+/// the pool is dropped, so nothing of the command's secrets can be
+/// recomputed from what it leaves in memory.
 pub(crate) struct RandomPool<'a> {
     source: &'a dyn SecretSource,
-    state: Mutex<PoolState>,
+    /// The command's generator, seeded at its first draw (a command that
+    /// draws nothing does not call the source).
+    rng: Mutex<Option<ChaCha20Rng>>,
 }
-
-struct PoolState {
-    /// The last chunk drawn (empty until the first draw: a command that
-    /// draws nothing allocates nothing). What was handed out is zero.
-    buf: Vec<u8>,
-    /// The bytes not handed out yet: `buf[start..]`.
-    start: usize,
-    /// How many bytes the next refill asks for.
-    next: usize,
-}
-
-/// The largest chunk a [`RandomPool`] draws at once.
-const POOL_MAX: usize = 4096;
-/// Its first chunk: what an accept needs.
-const POOL_FIRST: usize = 64;
 
 impl<'a> RandomPool<'a> {
     /// An empty pool over `source` (nothing is drawn until asked).
     pub(crate) fn new(source: &'a dyn SecretSource) -> Self {
         Self {
             source,
-            state: Mutex::new(PoolState {
-                buf: Vec::new(),
-                start: 0,
-                next: POOL_FIRST,
-            }),
+            rng: Mutex::new(None),
         }
     }
 }
 
 impl SecretSource for RandomPool<'_> {
     fn fill(&self, out: &mut [u8]) {
-        let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        let mut done = 0;
-        while done < out.len() {
-            if st.start == st.buf.len() {
-                let want = out.len() - done;
-                if want >= POOL_MAX {
-                    // More than a chunk: straight from the source.
-                    self.source.fill(&mut out[done..]);
-                    return;
-                }
-                // The old chunk is all handed out, so all zero: growing
-                // the buffer copies no secret.
-                let n = st.next.max(want);
-                st.buf.clear();
-                st.buf.resize(n, 0);
-                self.source.fill(&mut st.buf);
-                st.start = 0;
-                st.next = (n * 2).min(POOL_MAX);
-            }
-            let n = (st.buf.len() - st.start).min(out.len() - done);
-            let (start, end) = (st.start, st.start + n);
-            out[done..done + n].copy_from_slice(&st.buf[start..end]);
-            st.buf[start..end].fill(0);
-            st.start = end;
-            done += n;
+        if out.is_empty() {
+            return;
+        }
+        let mut rng = self.rng.lock().unwrap_or_else(|e| e.into_inner());
+        rng.get_or_insert_with(|| {
+            let mut seed = [0u8; 32];
+            self.source.fill(&mut seed);
+            let rng = ChaCha20Rng::from_seed(seed);
+            // The seed leaves no copy behind on the stack.
+            seed.fill(0);
+            std::hint::black_box(&seed);
+            rng
+        })
+        .fill_bytes(out);
+    }
+}
+
+impl RandomPool<'_> {
+    /// Overwrites the generator (what `Drop` does).
+    fn wipe(&mut self) {
+        let rng = self.rng.get_mut().unwrap_or_else(|e| e.into_inner());
+        if let Some(rng) = rng.as_mut() {
+            // The key, the counter and the last block all overwritten (the
+            // generator lives in place, inside the pool), then read again
+            // through a black box, so the write is not optimized away as
+            // one to memory about to be freed.
+            *rng = ChaCha20Rng::from_seed([0; 32]);
+            std::hint::black_box(&*rng);
         }
     }
 }
 
 impl Drop for RandomPool<'_> {
     fn drop(&mut self) {
-        let st = self.state.get_mut().unwrap_or_else(|e| e.into_inner());
-        // All of it (at most 4 KiB, once per command): whatever a source
-        // that panicked mid-fill left in it goes too.
-        st.buf.fill(0);
-        // Read again through a black box, so the wipe is not optimized
-        // away as a write to memory about to be freed.
-        std::hint::black_box(&st.buf);
+        self.wipe();
     }
 }
 
@@ -802,20 +790,34 @@ mod tests {
         all
     }
 
+    /// What a pool over `source` hands out: ChaCha20 keyed with the
+    /// source's next 32 bytes.
+    fn expansion(source: &dyn SecretSource, n: usize) -> Vec<u8> {
+        let mut seed = [0u8; 32];
+        source.fill(&mut seed);
+        let mut all = vec![0; n];
+        ChaCha20Rng::from_seed(seed).fill_bytes(&mut all);
+        all
+    }
+
     #[test]
-    fn a_pool_hands_out_its_source_stream_once_in_few_calls_and_wipes_what_it_gave() {
+    fn a_pool_calls_its_source_once_for_a_seed_and_wipes_its_generator() {
         let source = Counting::default();
+        // A command that draws nothing (or only empty slices) asks nothing.
+        let pool = RandomPool::new(&source);
+        pool.fill(&mut []);
+        drop(pool);
+        assert_eq!(source.calls(), 0);
+
         let pool = RandomPool::new(&source);
         let mut got = Vec::new();
-        // An accept's draws: one call to the source.
+        // An accept's draws, then a batch of 100 invitations (a token and
+        // two ids each): one call to the source, for 32 bytes.
         for n in [16, 16, 16] {
             let mut b = vec![0; n];
             pool.fill(&mut b);
             got.extend(b);
         }
-        assert_eq!(source.calls(), 1);
-        // A batch of 100 invitations (a token and two ids each): a few
-        // calls, where one per draw would be 300.
         for _ in 0..100 {
             for n in [32, 16, 16] {
                 let mut b = vec![0; n];
@@ -823,19 +825,38 @@ mod tests {
                 got.extend(b);
             }
         }
-        assert!(source.calls() <= 8, "{} calls", source.calls());
-        assert_eq!(got, stream(got.len()));
-        // What was handed out is no longer in the pool.
-        let st = pool.state.lock().expect("lock");
-        assert!(st.buf[..st.start].iter().all(|b| *b == 0));
-        assert!(st.buf[st.start..].iter().any(|b| *b != 0));
+        assert_eq!(source.calls(), 1);
+        assert_eq!(got, expansion(&Counting::default(), got.len()));
+        // Not the source's own bytes: those were only the key.
+        assert_ne!(&got[..32], &stream(32)[..]);
+
+        // The next command's pool takes the source's next 32 bytes: a
+        // stream of its own, never the first one again.
+        let next = RandomPool::new(&source);
+        let mut b = vec![0; 64];
+        next.fill(&mut b);
+        let mut skipped = [0u8; 32];
+        let twice = Counting::default();
+        twice.fill(&mut skipped);
+        assert_eq!(b, expansion(&twice, 64));
+        assert_ne!(b, got[..64]);
+
+        // Dropped, the generator is overwritten: its key is zero.
+        let mut pool = pool;
+        pool.wipe();
+        let rng = pool.rng.lock().expect("lock");
+        assert_eq!(rng.as_ref().map(ChaCha20Rng::get_seed), Some([0; 32]));
     }
 
     proptest! {
-        /// Whatever the sizes drawn (empty ones, larger than a chunk), the
-        /// bytes handed out are the source's stream, in order, none twice.
+        /// Whatever the sizes drawn (empty ones, odd ones, many blocks at
+        /// once), the bytes handed out come from one ChaCha20 stream keyed
+        /// by the source's first 32 bytes, in order, none twice: each draw
+        /// starts at the stream's next unused 4-byte word (the generator
+        /// makes words; the rest of a word a draw used in part is never
+        /// handed out), and the source is called once at most.
         #[test]
-        fn a_pool_gives_the_source_stream_in_order(
+        fn a_pool_gives_one_stream_in_order_however_it_is_drawn(
             sizes in proptest::collection::vec(
                 prop_oneof![0usize..100, 4000usize..9000],
                 0..40,
@@ -843,13 +864,16 @@ mod tests {
         ) {
             let source = Counting::default();
             let pool = RandomPool::new(&source);
-            let mut got = Vec::new();
+            let total: usize = sizes.iter().map(|n| n.div_ceil(4) * 4).sum();
+            let all = expansion(&Counting::default(), total);
+            let mut at = 0;
             for n in sizes {
                 let mut b = vec![0; n];
                 pool.fill(&mut b);
-                got.extend(b);
+                prop_assert_eq!(&b[..], &all[at..at + n]);
+                at += n.div_ceil(4) * 4;
             }
-            prop_assert_eq!(&got, &stream(got.len()));
+            prop_assert_eq!(source.calls(), usize::from(at > 0));
         }
     }
 
