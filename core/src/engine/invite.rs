@@ -1627,9 +1627,20 @@ impl Ctx<'_> {
             "split the list into several batches",
         )?;
         // Each candidate's member and open invitation are asked for next,
-        // one by one: a store with round trips reads them all at once.
-        let keys: Vec<String> = candidates.iter().map(|c| c.key.clone()).collect();
-        self.tx.prefetch_recipients(&o.id, &keys)?;
+        // one by one: a store with round trips reads them all at once. The
+        // keys are lent to the store and taken back, not copied (a store
+        // without round trips ignores them: a copy was 100 allocations a
+        // batch for nothing).
+        let mut candidates = candidates;
+        let keys: Vec<String> = candidates
+            .iter_mut()
+            .map(|c| std::mem::take(&mut c.key))
+            .collect();
+        let prefetched = self.tx.prefetch_recipients(&o.id, &keys);
+        for (c, key) in candidates.iter_mut().zip(keys) {
+            c.key = key;
+        }
+        prefetched?;
         Ok((candidates, rejected))
     }
 
