@@ -45,8 +45,10 @@ pub struct Metadata {
     /// ([`Metadata::refused`]): the engine's check reports it as an
     /// invalid input, so a caller there gets the binding's own error, not
     /// a failure to convert the argument. Never stored (serialized as the
-    /// empty map).
-    refused: Option<String>,
+    /// empty map). Boxed (one pointer, almost always `None`): every
+    /// invitation and member carries two metadata objects, and each byte
+    /// here is a byte of every copy of them.
+    refused: Option<Box<String>>,
 }
 
 impl From<Map<String, Value>> for Metadata {
@@ -110,13 +112,13 @@ impl Metadata {
     pub(crate) fn refused(reason: String) -> Self {
         Self {
             map: Map::new(),
-            refused: Some(reason),
+            refused: Some(Box::new(reason)),
         }
     }
 
     pub(crate) fn validated_for(self, field: &str) -> Result<Self> {
         if let Some(reason) = &self.refused {
-            return Err(Error::invalid(field, reason.clone()));
+            return Err(Error::invalid(field, String::clone(reason)));
         }
         let mut values = 0usize;
         walk(field, &self.map, 1, &mut values)?;
@@ -221,6 +223,13 @@ fn value(field: &str, v: &Value, depth: usize, values: &mut usize) -> Result<()>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A map and one pointer: an invitation holds two of these, and every
+    /// copy of it (the store's, the report's) carries them (issue 15).
+    #[test]
+    fn metadata_is_a_map_and_a_pointer() {
+        assert_eq!(std::mem::size_of::<Metadata>(), 32);
+    }
 
     /// Metadata is written and read back on every store round trip: a
     /// number must not drift by a digit each time (found by the `settings`
