@@ -34,6 +34,11 @@
 //! Each is a ratio of rows per second to the ceiling's, medians of three
 //! rounds alternated (each round's ceiling the median of five runs). `ENLIST_BENCH_QUICK=1` shrinks the sizes.
 //! Run: `cargo bench -p enlist-sqlite --bench layout`.
+//!
+//! `ENLIST_LAYOUT_DROP=<index>,<index>` drops those indexes of today's
+//! schema before today's rows are written: what an index costs issuing,
+//! measured before a layout change is built (ADR 0017). The figures of
+//! such a run are not today's layout's; `scripts/bench.sh` never sets it.
 #![allow(missing_docs)]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -167,6 +172,11 @@ fn today(dir: &Path, n: usize, terms: bool) -> (f64, Lengths) {
     let path = dir.join("today.sqlite3");
     let (org, owner, len) = today_file(&path);
     let mut conn = connect(&path);
+    if let Ok(drop) = std::env::var("ENLIST_LAYOUT_DROP") {
+        for ix in drop.split(',').filter(|s| !s.is_empty()) {
+            conn.execute_batch(&format!("DROP INDEX {ix}")).unwrap();
+        }
+    }
     let mut rng = Rng(0x1234_5678_9abc_def1);
     struct Row {
         id: String,
