@@ -18,6 +18,14 @@ pub(crate) fn split(t: DateTime<Utc>) -> Split {
     (t.timestamp(), i64::from(t.timestamp_subsec_nanos()))
 }
 
+/// The time of `(seconds since 1970, nanoseconds)` as [`split`] wrote it.
+pub(crate) fn time_of(s: i64, ns: i64) -> StoreResult<DateTime<Utc>> {
+    u32::try_from(ns)
+        .ok()
+        .and_then(|ns| DateTime::from_timestamp(s, ns))
+        .ok_or_else(|| StoreError::Corrupt("a stored time out of range".to_owned()))
+}
+
 /// A body's JSON text (`serde_json`'s, written by core's faster writer).
 pub(crate) fn to_json<T: Serialize>(v: &T) -> StoreResult<String> {
     enlist::store::json::to_string(v).map_err(StoreError::other)

@@ -29,7 +29,12 @@ pub struct CountMismatch {
     /// `invitation_license` (open invitations per license type and stored
     /// status, staged or pending). Since schema version 23 there is no
     /// `member` total (the sum of `member_role`) and no counter of closed
-    /// invitations.
+    /// invitations. Since schema version 26 also `due_head`: an
+    /// organization's earliest due time as the store keeps it (`key`
+    /// `invitations`, status `pending`: the earliest expiry of its pending
+    /// invitations; `key` `outbox`, status `queued`: the earliest next
+    /// attempt of its queued messages), `stored` and `actual` in
+    /// nanoseconds since 1970 (0: none).
     pub what: String,
     /// The role, license type or group id.
     pub key: String,
@@ -55,6 +60,34 @@ const RECOUNT: &str = "
     SELECT org_id, 'invitation_license', license_type, status, COUNT(*) FROM invitations
         WHERE status = 'staged' OR status = 'pending'
         GROUP BY org_id, license_type, status";
+
+/// Every organization's due heads as stored (migration 0026), as
+/// counters: the time in nanoseconds since 1970.
+const STORED_HEADS: &str = "
+    SELECT org_id, 'due_head', CASE kind WHEN 0 THEN 'invitations' ELSE 'outbox' END,
+        CASE kind WHEN 0 THEN 'pending' ELSE 'queued' END, at_s * 1000000000 + at_ns
+    FROM due_heads";
+
+/// The same recomputed from the rows (`ORDER BY ... LIMIT 1` of each
+/// organization's own index, as the store reads a head).
+const HEADS: &str = "
+    SELECT org_id, 'due_head', 'invitations', 'pending', s * 1000000000 + ns FROM (
+        SELECT k.org_id,
+            (SELECT expires_s FROM invitations i
+                WHERE i.org = k.org AND i.status = 'pending' AND i.expires_s IS NOT NULL
+                ORDER BY expires_s, expires_ns, invitation_id LIMIT 1) AS s,
+            (SELECT expires_ns FROM invitations i
+                WHERE i.org = k.org AND i.status = 'pending' AND i.expires_s IS NOT NULL
+                ORDER BY expires_s, expires_ns, invitation_id LIMIT 1) AS ns
+        FROM org_keys k) WHERE s IS NOT NULL
+    UNION ALL
+    SELECT org_id, 'due_head', 'outbox', 'queued', s * 1000000000 + ns FROM (
+        SELECT k.org_id,
+            (SELECT next_s FROM outbox m WHERE m.org = k.org AND m.status = 'queued'
+                ORDER BY next_s, next_ns, message_id LIMIT 1) AS s,
+            (SELECT next_ns FROM outbox m WHERE m.org = k.org AND m.status = 'queued'
+                ORDER BY next_s, next_ns, message_id LIMIT 1) AS ns
+        FROM org_keys k) WHERE s IS NOT NULL";
 
 /// `(org_id, what, key, status)`.
 type Key = (String, String, String, String);
@@ -97,6 +130,8 @@ pub(crate) fn mismatches(conn: &Connection) -> StoreResult<Vec<CountMismatch>> {
         true,
     )?;
     read(conn, RECOUNT, &mut all, false)?;
+    read(conn, STORED_HEADS, &mut all, true)?;
+    read(conn, HEADS, &mut all, false)?;
     Ok(all
         .into_iter()
         .filter(|(_, (stored, actual))| stored != actual)
@@ -113,16 +148,46 @@ pub(crate) fn mismatches(conn: &Connection) -> StoreResult<Vec<CountMismatch>> {
         .collect())
 }
 
-/// Sets every counter that differs from a recount to the recount.
+/// Sets every counter that differs from a recount to the recount, and
+/// every due head that differs to its organization's earliest time.
 pub(crate) fn repair(conn: &Connection) -> StoreResult<Vec<CountMismatch>> {
     let wrong = mismatches(conn)?;
+    let (heads, wrong_counts): (Vec<&CountMismatch>, Vec<&CountMismatch>) =
+        wrong.iter().partition(|m| m.what == "due_head");
+    for m in heads {
+        let kind = if m.key == "invitations" { 0 } else { 1 };
+        if m.actual == 0 {
+            conn.prepare_cached(
+                "DELETE FROM due_heads WHERE kind = ?1
+                 AND org = (SELECT org FROM org_keys WHERE org_id = ?2)",
+            )
+            .and_then(|mut s| s.execute(params![kind, m.org_id.as_str()]))
+            .map_err(store_err)?;
+        } else {
+            conn.prepare_cached(
+                "INSERT INTO due_heads (kind, org, org_id, at_s, at_ns)
+                 SELECT ?1, org, org_id, ?3, ?4 FROM org_keys WHERE org_id = ?2
+                 ON CONFLICT (kind, org) DO UPDATE SET at_s = excluded.at_s,
+                    at_ns = excluded.at_ns",
+            )
+            .and_then(|mut s| {
+                s.execute(params![
+                    kind,
+                    m.org_id.as_str(),
+                    m.actual.div_euclid(1_000_000_000),
+                    m.actual.rem_euclid(1_000_000_000)
+                ])
+            })
+            .map_err(store_err)?;
+        }
+    }
     let mut stmt = conn
         .prepare(
             "INSERT INTO counts (org_id, what, key, status, n) VALUES (?1, ?2, ?3, ?4, ?5)
              ON CONFLICT (org_id, what, key, status) DO UPDATE SET n = excluded.n",
         )
         .map_err(store_err)?;
-    for m in &wrong {
+    for m in wrong_counts {
         stmt.execute(params![
             m.org_id.as_str(),
             m.what,

@@ -148,6 +148,11 @@ const MIGRATIONS: &[(u32, &str, &str)] = &[
         "0025_outbox_link",
         include_str!("../migrations/0025_outbox_link.sql"),
     ),
+    (
+        26,
+        "0026_due_heads",
+        include_str!("../migrations/0026_due_heads.sql"),
+    ),
 ];
 
 /// Marks the file as an enlist store (`PRAGMA application_id`, "enls").
@@ -336,7 +341,7 @@ impl SqliteStore {
     /// The schema version this library writes. A file with a lower version
     /// is migrated on open; a file with a higher one is refused with
     /// [`StoreError::SchemaTooNew`].
-    pub const SCHEMA_VERSION: u32 = 25;
+    pub const SCHEMA_VERSION: u32 = 26;
 
     /// Opens (creating it if missing) the database file at `path` and
     /// brings its schema up to [`SqliteStore::SCHEMA_VERSION`].
@@ -365,7 +370,11 @@ impl SqliteStore {
     /// Recounts the rows behind every counter of the store (members per
     /// status, role and license type, group memberships, invitations per
     /// license type and status) and returns the counters that differ from
-    /// the recount; none when the counts are right.
+    /// the recount; none when the counts are right. Each organization's
+    /// due heads (its earliest expiry of a pending invitation and next
+    /// attempt of a queued message, schema version 26, which the reads
+    /// across organizations start from) are checked the same way
+    /// (`what = "due_head"`).
     ///
     /// The store keeps these counters itself, in the transactions that
     /// write the rows (ADR 0017): rows written by anything else, such as
@@ -385,8 +394,10 @@ impl SqliteStore {
 
     /// Sets every counter that [`SqliteStore::verify_counts`] finds wrong
     /// to the recount, in one write transaction, and returns what it
-    /// changed (empty when the counts were right). For a host that wrote
-    /// `members`, `member_groups` or `invitations` rows without the store.
+    /// changed (empty when the counts were right), and every due head it
+    /// finds wrong to its organization's earliest time (or deletes it). For
+    /// a host that wrote `members`, `member_groups`, `invitations` or
+    /// `outbox` rows without the store.
     pub fn repair_counts(&self) -> StoreResult<Vec<CountMismatch>> {
         let conn = self.conn.lock("SqliteStore")?;
         let tx = rusqlite::Transaction::new_unchecked(&conn, TransactionBehavior::Immediate)

@@ -24,6 +24,7 @@ pub(crate) enum OrgColumn {
 /// so it goes after them), with the column a purge finds them by.
 pub(crate) const ORG_TABLES: &[(&str, OrgColumn)] = &[
     ("outbox", OrgColumn::Number),
+    ("due_heads", OrgColumn::Number),
     ("member_groups", OrgColumn::Id),
     ("people_groups", OrgColumn::Id),
     ("people_terms", OrgColumn::Id),

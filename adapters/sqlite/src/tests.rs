@@ -13,7 +13,7 @@ use enlist::{
     OutboxMessage, OutboxStatus, SeatCount, SecretHash, StoredInvitation, StoredInviteLink,
 };
 use rusqlite::types::Value;
-use rusqlite::{params, params_from_iter};
+use rusqlite::{OptionalExtension, params, params_from_iter};
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -315,6 +315,15 @@ const UNDO: &[(u32, &str)] = &[
          UPDATE outbox SET body = json_set(body, '$.email.accept_url', link)
          WHERE link IS NOT NULL;
          ALTER TABLE outbox DROP COLUMN link;",
+    ),
+    // Version 25 kept the due rows of every organization in two indexes.
+    (
+        26,
+        "DROP TABLE due_heads;
+         CREATE INDEX invitations_due_all ON invitations (expires_s, expires_ns, org_id, invitation_id)
+             WHERE status = 'pending' AND expires_s IS NOT NULL;
+         CREATE INDEX outbox_due_all ON outbox (next_s, next_ns, message_id)
+             WHERE status = 'queued';",
     ),
 ];
 
@@ -1212,7 +1221,10 @@ fn status_checks_need_no_temporary_table_and_still_refuse_unknown_statuses() {
     for row in rows.get_mut("outbox").expect("outbox") {
         row.push_str("|Null");
     }
-    assert_eq!(dump(&path), rows, "0013 changed a row");
+    // And 0026 keeps each organization's earliest due times in a table.
+    let mut after = dump(&path);
+    after.remove("due_heads");
+    assert_eq!(after, rows, "0013 changed a row");
     let conn = Connection::open(&path).expect("open");
     check(&conn);
     let ok: String = conn
@@ -3509,6 +3521,8 @@ fn migration_0025_keeps_older_drafts_and_holds_new_links_out_of_bodies() {
     drop(conn);
     let store = SqliteStore::open(&path).expect("open migrates");
     let mut after = dump(&path);
+    // 0026's table of each organization's earliest due times is new.
+    after.remove("due_heads");
     for row in after.get_mut("outbox").expect("outbox") {
         *row = row
             .strip_suffix("|Null")
@@ -3785,11 +3799,7 @@ fn migrations_0019_to_0021_number_the_organizations() {
             assert_eq!(first_columns(&conn, index)[0], "org", "{index}");
         }
         assert_eq!(first_columns(&conn, "members_id"), ["org_id", "member_id"]);
-        for index in [
-            "invitations_due_all",
-            "invitations_person_key",
-            "invitations_person_account",
-        ] {
+        for index in ["invitations_person_key", "invitations_person_account"] {
             let columns = first_columns(&conn, index);
             assert!(
                 columns.iter().any(|c| c == "org_id"),
@@ -4504,4 +4514,261 @@ fn the_white_space_sqlite_trims_is_what_rust_trims() {
         .filter(|c| c.is_whitespace())
         .collect();
     assert_eq!(crate::people::WHITE_SPACE, all);
+}
+
+// ----- due heads (migration 0026) -------------------------------------------
+
+/// What the two indexes across organizations answered before migration
+/// 0026: the due rows of every organization in one ordered range, here a
+/// scan of the whole table in the same order (the oracle of the merge).
+const DUE_INVITATIONS_V25: &str = "SELECT body FROM invitations WHERE status = 'pending' AND expires_s IS NOT NULL AND expires_s <= ?1 AND NOT (expires_s = ?1 AND expires_ns > ?2) ORDER BY expires_s, expires_ns, org_id, invitation_id LIMIT ?3";
+const DUE_OUTBOX_V25: &str = "SELECT status, link, body FROM outbox WHERE status = 'queued' AND next_s <= ?1 AND NOT (next_s = ?1 AND next_ns > ?2) ORDER BY next_s, next_ns, message_id LIMIT ?3";
+const NEXT_OUTBOX_DUE_V25: &str = "SELECT next_s, next_ns FROM outbox WHERE status = 'queued' ORDER BY next_s, next_ns, message_id LIMIT 1";
+
+/// The due lists across organizations as the store answers them and as
+/// the table scans above do, at `now` and `limit`; and the earliest next
+/// attempt both ways.
+#[allow(clippy::type_complexity)]
+fn due_both_ways(
+    store: &SqliteStore,
+    now: DateTime<Utc>,
+    limit: usize,
+) -> (
+    (Vec<String>, Vec<String>, Option<DateTime<Utc>>),
+    (Vec<String>, Vec<String>, Option<DateTime<Utc>>),
+) {
+    let mut tx = begin(store);
+    let got = (
+        tx.due_invitations(None, now, limit)
+            .expect("due invitations")
+            .into_iter()
+            .map(|i| i.id.to_string())
+            .collect(),
+        tx.due_outbox(None, now, limit)
+            .expect("due outbox")
+            .into_iter()
+            .map(|m| m.id.to_string())
+            .collect(),
+        tx.next_outbox_due(None).expect("next due"),
+    );
+    drop(tx);
+    let conn = store.conn.lock("SqliteStore").expect("lock");
+    let (s, ns) = tx_split(now);
+    let n = i64::try_from(limit).expect("small");
+    let ids = |sql: &str, col: usize| -> Vec<String> {
+        let mut st = conn.prepare(sql).expect("prepare");
+        st.query_map(params![s, ns, n], |r| r.get::<_, String>(col))
+            .expect("query")
+            .map(|b| {
+                let b = b.expect("row");
+                let v: serde_json::Value = serde_json::from_str(&b).expect("json");
+                v["id"].as_str().expect("an id").to_owned()
+            })
+            .collect()
+    };
+    let next: Option<(i64, i64)> = conn
+        .query_row(NEXT_OUTBOX_DUE_V25, [], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()
+        .expect("next");
+    let expected = (
+        ids(DUE_INVITATIONS_V25, 0),
+        ids(DUE_OUTBOX_V25, 2),
+        next.map(|(s, ns)| crate::codec::time_of(s, ns).expect("a time")),
+    );
+    (got, expected)
+}
+
+mod due_heads {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// One step: `(organization, what, a small number)`.
+    fn step() -> impl Strategy<Value = (u8, u8, u8)> {
+        (1_u8..=4, 0_u8..6, 0_u8..6)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+        /// Whatever invitations and messages of several organizations are
+        /// written, expired, sent or superseded (times chosen from a few,
+        /// so that rows of different organizations tie), the lists across
+        /// organizations merged from the heads are the ones one ordered
+        /// range gave before migration 0026, at every limit and time, and
+        /// the heads kept are the ones `verify_counts` recomputes.
+        #[test]
+        fn merged_due_lists_are_the_ones_the_indexes_across_organizations_gave(
+            steps in proptest::collection::vec(step(), 1..40),
+        ) {
+            let store = SqliteStore::open_in_memory().expect("open");
+            for (i, (o, what, n)) in steps.into_iter().enumerate() {
+                let org = org_id(o);
+                let inv_id = format!("inv_{}", n);
+                let at = t(i64::from(n) * 10);
+                let mut tx = begin(&store);
+                match what {
+                    // A pending invitation expiring at one of six times.
+                    0 | 1 => {
+                        let mut inv = invitation(&org, &format!("inv_{i:03}"), &format!("p{i}@x.test"));
+                        inv.invitation.status = InvitationStatus::Pending;
+                        inv.invitation.expires_at = Some(at);
+                        tx.put_invitation(&inv).expect("put");
+                    }
+                    // One of them revoked (if it is there).
+                    2 => {
+                        let id = InvitationId::from(format!("inv_{:03}", usize::from(n) * 3));
+                        if let Some(mut inv) = tx.invitation(&org, &id).expect("read") {
+                            inv.invitation.status = InvitationStatus::Revoked;
+                            tx.put_invitation(&inv).expect("put");
+                        }
+                    }
+                    // A queued message due at one of six times.
+                    3 => {
+                        tx.put_outbox_message(message(&org, &format!("msg_{i:03}"), &inv_id, i64::from(n) * 10))
+                            .expect("put");
+                    }
+                    // One sent.
+                    4 => {
+                        let id = MessageId::from(format!("msg_{:03}", usize::from(n) * 3));
+                        if let Some(mut m) = tx.outbox_message(&id).expect("read") {
+                            m.status = OutboxStatus::Sent;
+                            tx.put_outbox_message(m).expect("put");
+                        }
+                    }
+                    // The queued messages of an invitation superseded.
+                    _ => tx
+                        .supersede_queued_messages(&org, &InvitationId::from(inv_id))
+                        .expect("supersede"),
+                }
+                tx.commit().expect("commit");
+                for (now, limit) in [(t(25), 1), (t(25), 3), (t(100), 2), (t(100), 1000), (t(-1), 5)] {
+                    let (got, expected) = due_both_ways(&store, now, limit);
+                    prop_assert_eq!(got, expected);
+                }
+                prop_assert_eq!(store.verify_counts().expect("verify"), vec![]);
+            }
+        }
+    }
+}
+
+#[test]
+fn a_head_is_read_again_before_a_read_across_organizations_in_the_same_transaction() {
+    let store = SqliteStore::open_in_memory().expect("open");
+    let mut tx = begin(&store);
+    tx.put_outbox_message(message(&org_id(1), "msg_1", "inv_1", 5))
+        .expect("put");
+    assert_eq!(tx.next_outbox_due(None).expect("next"), Some(t(5)));
+    let due: Vec<String> = tx
+        .due_outbox(None, t(5), 10)
+        .expect("due")
+        .into_iter()
+        .map(|m| m.id.to_string())
+        .collect();
+    assert_eq!(due, ["msg_1"]);
+    let mut inv = invitation(&org_id(2), "inv_2", "b@x.test");
+    inv.invitation.status = InvitationStatus::Pending;
+    inv.invitation.expires_at = Some(t(3));
+    tx.put_invitation(&inv).expect("put");
+    assert_eq!(tx.due_invitations(None, t(3), 10).expect("due").len(), 1);
+    drop(tx);
+    // Rolled back: no head is left behind.
+    let conn = store.conn.lock("SqliteStore").expect("lock");
+    let heads: i64 = conn
+        .query_row("SELECT COUNT(*) FROM due_heads", [], |r| r.get(0))
+        .expect("count");
+    assert_eq!(heads, 0);
+}
+
+#[test]
+fn verify_counts_finds_a_head_written_around_the_store_and_repair_sets_it() {
+    let store = SqliteStore::open_in_memory().expect("open");
+    let mut tx = begin(&store);
+    tx.put_outbox_message(message(&org_id(1), "msg_1", "inv_1", 5))
+        .expect("put");
+    tx.put_outbox_message(message(&org_id(1), "msg_2", "inv_2", 9))
+        .expect("put");
+    tx.commit().expect("commit");
+    assert_eq!(store.verify_counts().expect("verify"), vec![]);
+    {
+        let conn = store.conn.lock("SqliteStore").expect("lock");
+        // A script sends the first message without the store.
+        conn.execute(
+            "UPDATE outbox SET status = 'sent' WHERE message_id = 'msg_1'",
+            [],
+        )
+        .expect("update");
+    }
+    let wrong = store.verify_counts().expect("verify");
+    assert_eq!(wrong.len(), 1, "{wrong:?}");
+    assert_eq!(
+        (wrong[0].what.as_str(), wrong[0].key.as_str()),
+        ("due_head", "outbox")
+    );
+    let (s5, s9) = (t(5).timestamp(), t(9).timestamp());
+    assert_eq!(
+        (wrong[0].stored, wrong[0].actual),
+        (s5 * 1_000_000_000, s9 * 1_000_000_000)
+    );
+    assert_eq!(store.repair_counts().expect("repair"), wrong);
+    assert_eq!(store.verify_counts().expect("verify"), vec![]);
+    let mut tx = begin(&store);
+    assert_eq!(tx.next_outbox_due(None).expect("next"), Some(t(9)));
+}
+
+#[test]
+fn migration_0026_keeps_every_due_list_and_drops_the_indexes_across_organizations() {
+    let (store, dir) = file_store();
+    let path = dir.path().join("enlist.sqlite3");
+    let mut tx = begin(&store);
+    for o in 1..=3_u8 {
+        for n in 0..4_i64 {
+            let mut inv = invitation(
+                &org_id(o),
+                &format!("inv_{o}{n}"),
+                &format!("{o}{n}@x.test"),
+            );
+            inv.invitation.status = InvitationStatus::Pending;
+            inv.invitation.expires_at = Some(t(10 * (n % 2) + i64::from(o)));
+            tx.put_invitation(&inv).expect("put");
+            tx.put_outbox_message(message(
+                &org_id(o),
+                &format!("msg_{o}{n}"),
+                &format!("inv_{o}{n}"),
+                10 * (n % 2),
+            ))
+            .expect("put");
+        }
+    }
+    tx.commit().expect("commit");
+    let before: Vec<_> = [(t(0), 3), (t(12), 5), (t(50), 100)]
+        .into_iter()
+        .map(|(now, limit)| due_both_ways(&store, now, limit).0)
+        .collect();
+    drop(store);
+    let conn = Connection::open(&path).expect("open");
+    downgrade(&conn, 25).expect("downgrade");
+    drop(conn);
+    let store = SqliteStore::open(&path).expect("open migrates");
+    let after: Vec<_> = [(t(0), 3), (t(12), 5), (t(50), 100)]
+        .into_iter()
+        .map(|(now, limit)| {
+            let (got, expected) = due_both_ways(&store, now, limit);
+            assert_eq!(got, expected);
+            got
+        })
+        .collect();
+    assert_eq!(after, before);
+    assert_eq!(store.verify_counts().expect("verify"), vec![]);
+    let conn = store.conn.lock("SqliteStore").expect("lock");
+    let heads: i64 = conn
+        .query_row("SELECT COUNT(*) FROM due_heads", [], |r| r.get(0))
+        .expect("count");
+    assert_eq!(heads, 6, "two heads for each of three organizations");
+    let gone: i64 = conn
+        .query_row(
+            "SELECT COUNT(*) FROM sqlite_master WHERE name IN ('invitations_due_all', 'outbox_due_all')",
+            [],
+            |r| r.get(0),
+        )
+        .expect("count");
+    assert_eq!(gone, 0);
 }

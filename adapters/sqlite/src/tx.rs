@@ -3,7 +3,7 @@
 use crate::Conn;
 use crate::codec::{
     Split, count, from_json, invitation_cursor, member_cursor, parse_invitation_cursor,
-    parse_member_cursor, split, sql_int, status_at, to_json,
+    parse_member_cursor, split, sql_int, status_at, time_of, to_json,
 };
 use crate::store_err;
 use chrono::{DateTime, Utc};
@@ -38,7 +38,20 @@ pub(crate) mod sql {
     pub(crate) const INVITATION_BY_SECRET: &str = "SELECT body FROM invitations WHERE org = ?1 AND secret_hash = ?2 AND secret_hash IS NOT NULL";
     pub(crate) const OPEN_INVITATION_FOR: &str = "SELECT body FROM invitations WHERE org = ?1 AND recipient_key = ?2 AND status IN ('staged', 'pending')";
     pub(crate) const DUE_INVITATIONS_IN_ORG: &str = "SELECT body FROM invitations WHERE org = ?1 AND status = 'pending' AND expires_s IS NOT NULL AND expires_s <= ?2 AND NOT (expires_s = ?2 AND expires_ns > ?3) ORDER BY expires_s, expires_ns, invitation_id LIMIT ?4";
-    pub(crate) const DUE_INVITATIONS: &str = "SELECT body FROM invitations WHERE status = 'pending' AND expires_s IS NOT NULL AND expires_s <= ?1 AND NOT (expires_s = ?1 AND expires_ns > ?2) ORDER BY expires_s, expires_ns, org_id, invitation_id LIMIT ?3";
+    /// The earliest expiry of an organization's pending invitations
+    /// (through `invitations_due`): its due head (migration 0026).
+    pub(crate) const NEXT_INVITATION_DUE_IN_ORG: &str = "SELECT expires_s, expires_ns FROM invitations WHERE org = ?1 AND status = 'pending' AND expires_s IS NOT NULL ORDER BY expires_s, expires_ns, invitation_id LIMIT 1";
+    /// The organizations whose head of kind `?1` is due at `(?5, ?6)`,
+    /// in `(time, org_id)` order, after `(?2, ?3, ?4)`: a range of
+    /// `due_heads_at` (migration 0026).
+    pub(crate) const DUE_HEADS: &str = "SELECT org, org_id, at_s, at_ns FROM due_heads WHERE kind = ?1 AND (at_s, at_ns, org_id) > (?2, ?3, ?4) AND (at_s, at_ns) <= (?5, ?6) ORDER BY at_s, at_ns, org_id LIMIT ?7";
+    /// The earliest head of kind `?1` across organizations.
+    pub(crate) const NEXT_DUE_HEAD: &str =
+        "SELECT at_s, at_ns FROM due_heads WHERE kind = ?1 ORDER BY at_s, at_ns LIMIT 1";
+    /// Writes an organization's head, only if it moved.
+    pub(crate) const PUT_DUE_HEAD: &str = "INSERT INTO due_heads (kind, org, org_id, at_s, at_ns) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (kind, org) DO UPDATE SET at_s = excluded.at_s, at_ns = excluded.at_ns WHERE at_s != excluded.at_s OR at_ns != excluded.at_ns";
+    /// Drops an organization's head: nothing of that kind is due.
+    pub(crate) const DELETE_DUE_HEAD: &str = "DELETE FROM due_heads WHERE kind = ?1 AND org = ?2";
     pub(crate) const LINK: &str = "SELECT body FROM links WHERE org_id = ?1 AND link_id = ?2";
     pub(crate) const LINK_BY_SECRET: &str =
         "SELECT body FROM links WHERE org_id = ?1 AND secret_hash = ?2 AND secret_hash IS NOT NULL";
@@ -53,14 +66,9 @@ pub(crate) mod sql {
     pub(crate) const OUTBOX_MESSAGE: &str =
         "SELECT status, link, body FROM outbox WHERE message_id = ?1";
     pub(crate) const DUE_OUTBOX_IN_ORG: &str = "SELECT status, link, body FROM outbox WHERE org = ?1 AND status = 'queued' AND next_s <= ?2 AND NOT (next_s = ?2 AND next_ns > ?3) ORDER BY next_s, next_ns, message_id LIMIT ?4";
-    pub(crate) const DUE_OUTBOX: &str = "SELECT status, link, body FROM outbox WHERE status = 'queued' AND next_s <= ?1 AND NOT (next_s = ?1 AND next_ns > ?2) ORDER BY next_s, next_ns, message_id LIMIT ?3";
-    /// The earliest next attempt of a queued message (through `outbox_due`
-    /// / `outbox_due_all`).
+    /// The earliest next attempt of an organization's queued messages
+    /// (through `outbox_due`): its due head (migration 0026).
     pub(crate) const NEXT_OUTBOX_DUE_IN_ORG: &str = "SELECT next_s, next_ns FROM outbox WHERE org = ?1 AND status = 'queued' ORDER BY next_s, next_ns, message_id LIMIT 1";
-    /// (`next_s >= ?1`, bound to the smallest integer, makes the plan a
-    /// search of the index, as the test of plans wants, instead of a
-    /// `SCAN` that would stop at the first entry anyway.)
-    pub(crate) const NEXT_OUTBOX_DUE: &str = "SELECT next_s, next_ns FROM outbox WHERE status = 'queued' AND next_s >= ?1 ORDER BY next_s, next_ns, message_id LIMIT 1";
     /// The dead letters of an organization, newest first: a walk of the
     /// partial index `outbox_failed` (migration 0003).
     pub(crate) const FAILED_OUTBOX: &str = "SELECT created_s, created_ns, message_id, status, link, body FROM outbox WHERE org = ?1 AND status = 'failed' AND (?2 IS NULL OR created_s < ?2 OR (created_s = ?2 AND (created_ns < ?3 OR (created_ns = ?3 AND message_id < ?4)))) ORDER BY created_s DESC, created_ns DESC, message_id DESC LIMIT ?5";
@@ -137,7 +145,10 @@ pub(crate) mod sql {
         INVITATION_BY_SECRET,
         OPEN_INVITATION_FOR,
         DUE_INVITATIONS_IN_ORG,
-        DUE_INVITATIONS,
+        NEXT_INVITATION_DUE_IN_ORG,
+        DUE_HEADS,
+        NEXT_DUE_HEAD,
+        DELETE_DUE_HEAD,
         LINK,
         LINK_BY_SECRET,
         LINKS,
@@ -145,9 +156,7 @@ pub(crate) mod sql {
         EVENTS,
         OUTBOX_MESSAGE,
         DUE_OUTBOX_IN_ORG,
-        DUE_OUTBOX,
         NEXT_OUTBOX_DUE_IN_ORG,
-        NEXT_OUTBOX_DUE,
         QUEUED_FOR,
         COUNTER,
         SEATS,
@@ -221,7 +230,24 @@ pub(crate) struct SqliteTx<'a> {
     /// stays right; one this transaction gives is dropped with it if it
     /// rolls back, and `purge_organization` forgets the one it deletes.
     org_keys: RefCell<HashMap<String, i64>>,
+    /// The organizations whose due head (`due_heads`, migration 0026) this
+    /// transaction may have moved: `(kind, org, org_id)`, kind
+    /// [`DUE_INVITATIONS`] or [`DUE_MESSAGES`]. Every write of an
+    /// invitation or a queued message notes its organization here; each
+    /// head noted is read again from its organization's own index and
+    /// written if it changed, once, at commit or before a read across
+    /// organizations ([`SqliteTx::flush_due_heads`]). A dropped
+    /// transaction drops them with everything else. (One or two at most
+    /// in a command: kept in a list.)
+    due_marks: Vec<(i64, i64, String)>,
 }
+
+/// `due_heads.kind` of an organization's earliest expiry of a pending
+/// invitation.
+pub(crate) const DUE_INVITATIONS: i64 = 0;
+/// `due_heads.kind` of an organization's earliest next attempt of a
+/// queued message.
+pub(crate) const DUE_MESSAGES: i64 = 1;
 
 /// A counter of the `counts` table: `(org_id, what, key, status)`.
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -362,6 +388,7 @@ impl<'a> SqliteTx<'a> {
             counts: Vec::new(),
             read_invitations: HashMap::new(),
             org_keys: RefCell::new(HashMap::new()),
+            due_marks: Vec::new(),
         };
         // A transaction left open by a failed rollback is ended first.
         if !tx.conn.is_autocommit() {
@@ -773,6 +800,110 @@ impl<'a> SqliteTx<'a> {
         Ok(key)
     }
 
+    /// Notes that the due head of `kind` of organization `org` (its
+    /// number; `org_id` its id) may have moved ([`SqliteTx::due_marks`]).
+    fn mark_due(&mut self, kind: i64, org: i64, org_id: &str) {
+        if !self
+            .due_marks
+            .iter()
+            .any(|(k, o, _)| *k == kind && *o == org)
+        {
+            self.due_marks.push((kind, org, org_id.to_owned()));
+        }
+    }
+
+    /// Writes the due heads this transaction may have moved: each read
+    /// again from its organization's own index (one probe), written if it
+    /// changed, deleted if nothing of its kind is left (migration 0026).
+    fn flush_due_heads(&mut self) -> StoreResult<()> {
+        if self.due_marks.is_empty() {
+            return Ok(());
+        }
+        // The queued messages not written yet first: a head read before
+        // them would miss them, and their marks are taken below.
+        self.flush_outbox(None)?;
+        for (kind, org, org_id) in std::mem::take(&mut self.due_marks) {
+            let next = if kind == DUE_INVITATIONS {
+                sql::NEXT_INVITATION_DUE_IN_ORG
+            } else {
+                sql::NEXT_OUTBOX_DUE_IN_ORG
+            };
+            let head: Option<(i64, i64)> = self
+                .conn
+                .prepare_cached(next)
+                .and_then(|mut st| {
+                    st.query_row([org], |r| Ok((r.get(0)?, r.get(1)?)))
+                        .optional()
+                })
+                .map_err(store_err)?;
+            match head {
+                Some((at_s, at_ns)) => {
+                    self.exec(sql::PUT_DUE_HEAD, params![kind, org, org_id, at_s, at_ns])?
+                }
+                None => self.exec(sql::DELETE_DUE_HEAD, params![kind, org])?,
+            };
+        }
+        Ok(())
+    }
+
+    /// The due rows across organizations, in their order, at most
+    /// `limit`: the organizations whose head of `kind` is due at `now`,
+    /// in head order, each read by `in_org` (its number and `limit`: its
+    /// own first rows), merged by `cmp`; the walk stops at the first
+    /// organization whose head puts all its rows after the `limit`-th row
+    /// found (`past(row, head time, head org_id)`). What the index across
+    /// organizations gave in one range before migration 0026.
+    fn due_across<T>(
+        &mut self,
+        kind: i64,
+        now: DateTime<Utc>,
+        limit: usize,
+        in_org: impl Fn(&Self, i64, i64) -> StoreResult<Vec<T>>,
+        cmp: impl Fn(&T, &T) -> std::cmp::Ordering,
+        past: impl Fn(&T, DateTime<Utc>, &str) -> bool,
+    ) -> StoreResult<Vec<T>> {
+        self.flush_due_heads()?;
+        let mut found: Vec<T> = Vec::new();
+        if limit == 0 {
+            return Ok(found);
+        }
+        let (s, ns) = split(now);
+        let take = sql_int(u64::try_from(limit).unwrap_or(u64::MAX));
+        // Heads are read a page at a time (a page more than the rows
+        // asked for: most organizations add one row or more).
+        let page = limit.saturating_add(1).min(1001);
+        let mut after: (i64, i64, String) = (i64::MIN, i64::MIN, String::new());
+        loop {
+            let heads: Vec<(i64, String, i64, i64)> = {
+                let mut st = self
+                    .conn
+                    .prepare_cached(sql::DUE_HEADS)
+                    .map_err(store_err)?;
+                st.query_map(
+                    params![kind, after.0, after.1, after.2, s, ns, sql_int(page as u64)],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+                )
+                .map_err(store_err)?
+                .collect::<Result<_, _>>()
+                .map_err(store_err)?
+            };
+            let full = heads.len() == page;
+            for (org, org_id, at_s, at_ns) in heads {
+                let at = time_of(at_s, at_ns)?;
+                if found.len() >= limit && found.last().is_some_and(|kth| past(kth, at, &org_id)) {
+                    return Ok(found);
+                }
+                found.extend(in_org(self, org, take)?);
+                found.sort_by(&cmp);
+                found.truncate(limit);
+                after = (at_s, at_ns, org_id);
+            }
+            if !full {
+                return Ok(found);
+            }
+        }
+    }
+
     /// Notes an invitation read one by one ([`SqliteTx::read_invitations`]).
     fn note_read(&mut self, inv: Option<StoredInvitation>) -> Option<StoredInvitation> {
         if let Some(i) = inv.as_ref().filter(|_| self.writes) {
@@ -1040,6 +1171,7 @@ impl Transaction for SqliteTx<'_> {
     fn commit(mut self: Box<Self>) -> StoreResult<()> {
         self.flush_outbox(None)?;
         self.flush_counts()?;
+        self.flush_due_heads()?;
         control(&self.conn, "COMMIT")?;
         self.open = false;
         Ok(())
@@ -1383,6 +1515,9 @@ impl Transaction for SqliteTx<'_> {
         let person = enlist::Person::from_invitation(inv);
         let name_key = person.as_ref().map(enlist::Person::name_key);
         let key = self.org_key_made(org)?;
+        // Its organization's earliest expiry may move (it is pending or
+        // was): read again at commit.
+        self.mark_due(DUE_INVITATIONS, key, org);
         let values: [&dyn ToSql; 18] = [
             &org,
             &id,
@@ -1539,15 +1674,36 @@ impl Transaction for SqliteTx<'_> {
         limit: usize,
     ) -> StoreResult<Vec<StoredInvitation>> {
         let (s, ns) = split(now);
-        let limit = sql_int(u64::try_from(limit).unwrap_or(u64::MAX));
+        let take = sql_int(u64::try_from(limit).unwrap_or(u64::MAX));
         // `expires_s <= s` bounds the index range; the rest trims its end.
         match org {
             Some(org) => self.many(
                 sql::DUE_INVITATIONS_IN_ORG,
-                params![self.org_key(org.as_str())?, s, ns, limit],
+                params![self.org_key(org.as_str())?, s, ns, take],
                 "invitation",
             ),
-            None => self.many(sql::DUE_INVITATIONS, params![s, ns, limit], "invitation"),
+            None => self.due_across(
+                DUE_INVITATIONS,
+                now,
+                limit,
+                |tx, org, take| {
+                    tx.many(
+                        sql::DUE_INVITATIONS_IN_ORG,
+                        params![org, s, ns, take],
+                        "invitation",
+                    )
+                },
+                |a: &StoredInvitation, b: &StoredInvitation| {
+                    (a.expires_at, a.org_id.as_str(), a.id.as_str()).cmp(&(
+                        b.expires_at,
+                        b.org_id.as_str(),
+                        b.id.as_str(),
+                    ))
+                },
+                // An organization's rows have its id and expire at its
+                // head or later.
+                |kth, at, org_id| (Some(at), org_id) > (kth.expires_at, kth.org_id.as_str()),
+            ),
         }
     }
 
@@ -1664,6 +1820,10 @@ impl Transaction for SqliteTx<'_> {
     fn put_outbox_message(&mut self, msg: OutboxMessage) -> StoreResult<()> {
         let queued = msg.status == OutboxStatus::Queued;
         let row = OutboxRow::of(msg)?;
+        // Its organization's earliest next attempt may move (it is queued
+        // or was): read again at commit.
+        let org = self.org_key_made(&row.org_id)?;
+        self.mark_due(DUE_MESSAGES, org, &row.org_id);
         // This put replaces a deferred one of the same message.
         self.deferred.retain(|r| r.message_id != row.message_id);
         if queued {
@@ -1689,13 +1849,24 @@ impl Transaction for SqliteTx<'_> {
     ) -> StoreResult<Vec<OutboxMessage>> {
         self.flush_outbox(None)?;
         let (s, ns) = split(now);
-        let limit = sql_int(u64::try_from(limit).unwrap_or(u64::MAX));
+        let take = sql_int(u64::try_from(limit).unwrap_or(u64::MAX));
         match org {
             Some(org) => self.outbox_rows(
                 sql::DUE_OUTBOX_IN_ORG,
-                params![self.org_key(org.as_str())?, s, ns, limit],
+                params![self.org_key(org.as_str())?, s, ns, take],
             ),
-            None => self.outbox_rows(sql::DUE_OUTBOX, params![s, ns, limit]),
+            None => self.due_across(
+                DUE_MESSAGES,
+                now,
+                limit,
+                |tx, org, take| tx.outbox_rows(sql::DUE_OUTBOX_IN_ORG, params![org, s, ns, take]),
+                |a: &OutboxMessage, b: &OutboxMessage| {
+                    (a.next_attempt_at, a.id.as_str()).cmp(&(b.next_attempt_at, b.id.as_str()))
+                },
+                // An organization's rows are due at its head or later; at
+                // the same time its ids may still come first.
+                |kth, at, _| at > kth.next_attempt_at,
+            ),
         }
     }
 
@@ -1711,22 +1882,18 @@ impl Transaction for SqliteTx<'_> {
                             .optional()
                     })
             }
-            None => self
-                .conn
-                .prepare_cached(sql::NEXT_OUTBOX_DUE)
-                .and_then(|mut st| {
-                    st.query_row([i64::MIN], |r| Ok((r.get(0)?, r.get(1)?)))
-                        .optional()
-                }),
+            None => {
+                self.flush_due_heads()?;
+                self.conn
+                    .prepare_cached(sql::NEXT_DUE_HEAD)
+                    .and_then(|mut st| {
+                        st.query_row([DUE_MESSAGES], |r| Ok((r.get(0)?, r.get(1)?)))
+                            .optional()
+                    })
+            }
         }
         .map_err(store_err)?;
-        row.map(|(s, ns)| {
-            u32::try_from(ns)
-                .ok()
-                .and_then(|ns| DateTime::from_timestamp(s, ns))
-                .ok_or_else(|| StoreError::Corrupt("an outbox time out of range".to_owned()))
-        })
-        .transpose()
+        row.map(|(s, ns)| time_of(s, ns)).transpose()
     }
 
     fn failed_outbox(
@@ -1807,7 +1974,15 @@ impl Transaction for SqliteTx<'_> {
         // SQLite leaves the indexes of the other columns alone (the unique
         // `message_id` one among them), where the upsert of
         // `put_outbox_message` probed and rewrote every one.
-        for row in self.queued_rows(org, invitation)? {
+        let rows = self.queued_rows(org, invitation)?;
+        if !rows.is_empty() {
+            // Its organization's earliest queued message may be one of
+            // these: read again at commit.
+            if let Some(key) = self.org_key(org.as_str())? {
+                self.mark_due(DUE_MESSAGES, key, org.as_str());
+            }
+        }
+        for row in rows {
             // A draft whose link is its column (schema version 25) keeps
             // its body, which holds the link redacted: only the columns
             // change.
@@ -2071,6 +2246,8 @@ impl Transaction for SqliteTx<'_> {
         // Its counters go with the `counts` rows.
         self.counts.retain(|(k, _)| k.org != org.as_str());
         self.last_seq.remove(org);
+        // Its due heads go with its rows (`due_heads` is among its tables).
+        self.due_marks.retain(|(_, _, o)| o != org.as_str());
         // Its rows go: no invitation read before is stored as it was read.
         self.read_invitations.retain(|(o, _), _| o != org);
         // And its number (its `org_keys` row goes; a later invitation of

@@ -821,11 +821,7 @@ fn resending_an_expired_invitation_makes_a_new_link_and_kills_the_old_one() {
     assert_eq!(second.sent.len(), 2);
     let sent = mailer.sent();
     assert_eq!(sent.len(), 3);
-    let new_olga = sent
-        .iter()
-        .skip(1)
-        .find(|e| e.to == olga_email)
-        .unwrap();
+    let new_olga = sent.iter().skip(1).find(|e| e.to == olga_email).unwrap();
     assert_ne!(new_olga.accept_url, old_url);
     assert_eq!(token_from_url(&new_olga.accept_url), token_of(&resent));
 
