@@ -45,6 +45,9 @@ pub(crate) mod sql {
     /// in `(time, org_id)` order, after `(?2, ?3, ?4)`: a range of
     /// `due_heads_at` (migration 0026).
     pub(crate) const DUE_HEADS: &str = "SELECT org, org_id, at_s, at_ns FROM due_heads WHERE kind = ?1 AND (at_s, at_ns, org_id) > (?2, ?3, ?4) AND (at_s, at_ns) <= (?5, ?6) ORDER BY at_s, at_ns, org_id LIMIT ?7";
+    /// The head of kind `?1` of organization `?2`, as stored.
+    pub(crate) const DUE_HEAD: &str =
+        "SELECT at_s, at_ns FROM due_heads WHERE kind = ?1 AND org = ?2";
     /// The earliest head of kind `?1` across organizations.
     pub(crate) const NEXT_DUE_HEAD: &str =
         "SELECT at_s, at_ns FROM due_heads WHERE kind = ?1 ORDER BY at_s, at_ns LIMIT 1";
@@ -100,7 +103,7 @@ pub(crate) mod sql {
     /// The queued messages of an invitation, unsorted (the store sorts
     /// them): those linked to its rid, and those written while it was not
     /// stored, in one statement.
-    pub(crate) const QUEUED_FOR: &str = "SELECT created_s, created_ns, message_id, body, rid, link FROM outbox WHERE inv_rid = (SELECT rid FROM invitations WHERE org = ?1 AND invitation_id = ?2) AND inv_rid IS NOT NULL AND status = 'queued' AND org = ?1 AND invitation_id = ?2 UNION ALL SELECT created_s, created_ns, message_id, body, rid, link FROM outbox WHERE org = ?1 AND invitation_id = ?2 AND status = 'queued' AND inv_rid IS NULL";
+    pub(crate) const QUEUED_FOR: &str = "SELECT created_s, created_ns, message_id, body, rid, link, next_s, next_ns FROM outbox WHERE inv_rid = (SELECT rid FROM invitations WHERE org = ?1 AND invitation_id = ?2) AND inv_rid IS NOT NULL AND status = 'queued' AND org = ?1 AND invitation_id = ?2 UNION ALL SELECT created_s, created_ns, message_id, body, rid, link, next_s, next_ns FROM outbox WHERE org = ?1 AND invitation_id = ?2 AND status = 'queued' AND inv_rid IS NULL";
     /// A queued message superseded, by rid: its status and body (the
     /// link redacted), and no invitation rid (kept for queued ones only).
     pub(crate) const SUPERSEDE_OUTBOX: &str =
@@ -148,6 +151,7 @@ pub(crate) mod sql {
         NEXT_INVITATION_DUE_IN_ORG,
         DUE_HEADS,
         NEXT_DUE_HEAD,
+        DUE_HEAD,
         DELETE_DUE_HEAD,
         LINK,
         LINK_BY_SECRET,
@@ -231,15 +235,35 @@ pub(crate) struct SqliteTx<'a> {
     /// rolls back, and `purge_organization` forgets the one it deletes.
     org_keys: RefCell<HashMap<String, i64>>,
     /// The organizations whose due head (`due_heads`, migration 0026) this
-    /// transaction may have moved: `(kind, org, org_id)`, kind
-    /// [`DUE_INVITATIONS`] or [`DUE_MESSAGES`]. Every write of an
-    /// invitation or a queued message notes its organization here; each
-    /// head noted is read again from its organization's own index and
-    /// written if it changed, once, at commit or before a read across
-    /// organizations ([`SqliteTx::flush_due_heads`]). A dropped
-    /// transaction drops them with everything else. (One or two at most
-    /// in a command: kept in a list.)
-    due_marks: Vec<(i64, i64, String)>,
+    /// transaction may have moved, with the due times its rows entered
+    /// and left at ([`DueMark`]). Every write of an invitation or a
+    /// queued message notes its organization here; each head noted is
+    /// settled once, at commit or before a read across organizations
+    /// ([`SqliteTx::flush_due_heads`]). A dropped transaction drops them
+    /// with everything else. (One or two at most in a command: kept in a
+    /// list.)
+    due_marks: Vec<DueMark>,
+}
+
+/// What one transaction did to the due rows of one kind of one
+/// organization: enough to tell, against the head stored before, whether
+/// the head moved without reading the organization's index again.
+struct DueMark {
+    /// [`DUE_INVITATIONS`] or [`DUE_MESSAGES`].
+    kind: i64,
+    /// The organization's number, and its id.
+    org: i64,
+    org_id: String,
+    /// The earliest time a row became due at (a pending invitation with
+    /// that expiry, a message queued for that time).
+    entered: Option<Split>,
+    /// The earliest time a row stopped being due at (accepted, revoked,
+    /// sent, superseded, or its time moved).
+    left: Option<Split>,
+    /// Whether a row may have stopped being due at a time not known here
+    /// (a write over a row this transaction did not read): the head is
+    /// then read again from the organization's own index.
+    left_unknown: bool,
 }
 
 /// `due_heads.kind` of an organization's earliest expiry of a pending
@@ -317,6 +341,8 @@ struct QueuedRow {
     /// Its `link` column: the link of a queued draft written since schema
     /// version 25.
     link: Option<String>,
+    /// Its next attempt: when it is due.
+    next: Split,
 }
 
 /// An outbox row's `status, link, body`, from column `at` on (what
@@ -675,6 +701,7 @@ impl<'a> SqliteTx<'a> {
                     body: r.get(3)?,
                     rid: r.get(4)?,
                     link: r.get(5)?,
+                    next: (r.get(6)?, r.get(7)?),
                 })
             })
             .map_err(store_err)?;
@@ -800,47 +827,105 @@ impl<'a> SqliteTx<'a> {
         Ok(key)
     }
 
-    /// Notes that the due head of `kind` of organization `org` (its
-    /// number; `org_id` its id) may have moved ([`SqliteTx::due_marks`]).
-    fn mark_due(&mut self, kind: i64, org: i64, org_id: &str) {
-        if !self
+    /// Notes a write of a due row of `kind` of organization `org` (its
+    /// number; `org_id` its id): it became due at `entered`, and stopped
+    /// being due at `left` (`Some(None)`: at a time not known here).
+    fn mark_due(
+        &mut self,
+        (kind, org, org_id): (i64, i64, &str),
+        entered: Option<Split>,
+        left: Option<Option<Split>>,
+    ) {
+        let at = match self
             .due_marks
             .iter()
-            .any(|(k, o, _)| *k == kind && *o == org)
+            .position(|m| m.kind == kind && m.org == org)
         {
-            self.due_marks.push((kind, org, org_id.to_owned()));
+            Some(at) => at,
+            None => {
+                self.due_marks.push(DueMark {
+                    kind,
+                    org,
+                    org_id: org_id.to_owned(),
+                    entered: None,
+                    left: None,
+                    left_unknown: false,
+                });
+                self.due_marks.len() - 1
+            }
+        };
+        let m = &mut self.due_marks[at];
+        if let Some(t) = entered {
+            m.entered = Some(m.entered.map_or(t, |e| e.min(t)));
+        }
+        match left {
+            Some(Some(t)) => m.left = Some(m.left.map_or(t, |l| l.min(t))),
+            Some(None) => m.left_unknown = true,
+            None => {}
         }
     }
 
-    /// Writes the due heads this transaction may have moved: each read
-    /// again from its organization's own index (one probe), written if it
-    /// changed, deleted if nothing of its kind is left (migration 0026).
+    /// Settles the due heads this transaction may have moved. A head
+    /// stays where it was unless a row became due before it, or a row at
+    /// it (or before what it became) stopped being due: then, or when a
+    /// row stopped being due at a time not known, the head is read again
+    /// from the organization's own index (one probe). A head is written
+    /// only if it moved, and deleted when nothing of its kind is left.
     fn flush_due_heads(&mut self) -> StoreResult<()> {
         if self.due_marks.is_empty() {
             return Ok(());
         }
         // The queued messages not written yet first: a head read before
-        // them would miss them, and their marks are taken below.
+        // them would miss them.
         self.flush_outbox(None)?;
-        for (kind, org, org_id) in std::mem::take(&mut self.due_marks) {
-            let next = if kind == DUE_INVITATIONS {
-                sql::NEXT_INVITATION_DUE_IN_ORG
+        for m in std::mem::take(&mut self.due_marks) {
+            let stored: Option<Split> = if m.left_unknown {
+                None
             } else {
-                sql::NEXT_OUTBOX_DUE_IN_ORG
+                self.conn
+                    .prepare_cached(sql::DUE_HEAD)
+                    .and_then(|mut st| {
+                        st.query_row(params![m.kind, m.org], |r| Ok((r.get(0)?, r.get(1)?)))
+                            .optional()
+                    })
+                    .map_err(store_err)?
             };
-            let head: Option<(i64, i64)> = self
-                .conn
-                .prepare_cached(next)
-                .and_then(|mut st| {
-                    st.query_row([org], |r| Ok((r.get(0)?, r.get(1)?)))
-                        .optional()
-                })
-                .map_err(store_err)?;
+            // The head with the rows that became due, before any left.
+            let ahead = match (stored, m.entered) {
+                (Some(h), Some(e)) => Some(h.min(e)),
+                (h, e) => h.or(e),
+            };
+            let read_again = m.left_unknown
+                || match (m.left, ahead) {
+                    (Some(l), Some(h)) => l <= h,
+                    (Some(_), None) => true,
+                    (None, _) => false,
+                };
+            let head = if read_again {
+                let next = if m.kind == DUE_INVITATIONS {
+                    sql::NEXT_INVITATION_DUE_IN_ORG
+                } else {
+                    sql::NEXT_OUTBOX_DUE_IN_ORG
+                };
+                self.conn
+                    .prepare_cached(next)
+                    .and_then(|mut st| {
+                        st.query_row([m.org], |r| Ok((r.get(0)?, r.get(1)?)))
+                            .optional()
+                    })
+                    .map_err(store_err)?
+            } else {
+                ahead
+            };
+            if !read_again && head == stored {
+                continue;
+            }
             match head {
-                Some((at_s, at_ns)) => {
-                    self.exec(sql::PUT_DUE_HEAD, params![kind, org, org_id, at_s, at_ns])?
-                }
-                None => self.exec(sql::DELETE_DUE_HEAD, params![kind, org])?,
+                Some((at_s, at_ns)) => self.exec(
+                    sql::PUT_DUE_HEAD,
+                    params![m.kind, m.org, m.org_id, at_s, at_ns],
+                )?,
+                None => self.exec(sql::DELETE_DUE_HEAD, params![m.kind, m.org])?,
             };
         }
         Ok(())
@@ -1515,9 +1600,13 @@ impl Transaction for SqliteTx<'_> {
         let person = enlist::Person::from_invitation(inv);
         let name_key = person.as_ref().map(enlist::Person::name_key);
         let key = self.org_key_made(org)?;
-        // Its organization's earliest expiry may move (it is pending or
-        // was): read again at commit.
-        self.mark_due(DUE_INVITATIONS, key, org);
+        // When it is due: pending with an expiry (its organization's head
+        // may move, migration 0026).
+        let due = |i: &StoredInvitation| {
+            (i.status == InvitationStatus::Pending)
+                .then_some(i.expires_at.map(split))
+                .flatten()
+        };
         let values: [&dyn ToSql; 18] = [
             &org,
             &id,
@@ -1553,6 +1642,9 @@ impl Transaction for SqliteTx<'_> {
             self.read_invitations
                 .remove(&(inv.org_id.clone(), inv.id.clone()))
         };
+        // When the row it replaces was due: known from a read, none for a
+        // new row, not known for a row this transaction did not read.
+        let mut was_due = read.as_ref().map(&due);
         let known = match read {
             Some(read) => self.update_invitation(inv, status, &values[..], Some(read))?,
             None => None,
@@ -1562,9 +1654,11 @@ impl Transaction for SqliteTx<'_> {
             None => match self.exec(sql::INSERT_INVITATION, &values[..]) {
                 Ok(_) => {
                     self.count_invitation(org, &inv.license_type, status, 1);
+                    was_due = Some(None);
                     (Some(self.conn.last_insert_rowid()), None)
                 }
                 Err(StoreError::Unique(rule)) => {
+                    was_due = None;
                     match self.update_invitation(inv, status, &values[..], None)? {
                         Some(before) => (None, before),
                         None => return Err(self.invitation_rule(inv, rule)?),
@@ -1573,6 +1667,14 @@ impl Transaction for SqliteTx<'_> {
                 Err(e) => return Err(e),
             },
         };
+        // `was_due`: `Some(time)` known (`Some(None)`: it was not due),
+        // `None` not known.
+        let left = match was_due {
+            Some(Some(t)) => Some(Some(t)),
+            Some(None) => None,
+            None => Some(None),
+        };
+        self.mark_due((DUE_INVITATIONS, key, org), due(inv), left);
         if self.deferred.iter().any(|r| r.of_invitation(org, id)) {
             self.flush_outbox(Some((org, id, inserted)))?;
         }
@@ -1820,10 +1922,11 @@ impl Transaction for SqliteTx<'_> {
     fn put_outbox_message(&mut self, msg: OutboxMessage) -> StoreResult<()> {
         let queued = msg.status == OutboxStatus::Queued;
         let row = OutboxRow::of(msg)?;
-        // Its organization's earliest next attempt may move (it is queued
-        // or was): read again at commit.
+        // Its organization's earliest next attempt may move: it is queued,
+        // or the row it replaces (not read here) may have been.
         let org = self.org_key_made(&row.org_id)?;
-        self.mark_due(DUE_MESSAGES, org, &row.org_id);
+        let entered = queued.then_some(row.next);
+        self.mark_due((DUE_MESSAGES, org, &row.org_id), entered, Some(None));
         // This put replaces a deferred one of the same message.
         self.deferred.retain(|r| r.message_id != row.message_id);
         if queued {
@@ -1975,12 +2078,13 @@ impl Transaction for SqliteTx<'_> {
         // `message_id` one among them), where the upsert of
         // `put_outbox_message` probed and rewrote every one.
         let rows = self.queued_rows(org, invitation)?;
-        if !rows.is_empty() {
-            // Its organization's earliest queued message may be one of
-            // these: read again at commit.
-            if let Some(key) = self.org_key(org.as_str())? {
-                self.mark_due(DUE_MESSAGES, key, org.as_str());
-            }
+        if let (Some(key), Some(first)) = (
+            self.org_key(org.as_str())?,
+            rows.iter().map(|r| r.next).min(),
+        ) {
+            // They stop being due: their organization's earliest queued
+            // message may be one of them.
+            self.mark_due((DUE_MESSAGES, key, org.as_str()), None, Some(Some(first)));
         }
         for row in rows {
             // A draft whose link is its column (schema version 25) keeps
@@ -2247,7 +2351,7 @@ impl Transaction for SqliteTx<'_> {
         self.counts.retain(|(k, _)| k.org != org.as_str());
         self.last_seq.remove(org);
         // Its due heads go with its rows (`due_heads` is among its tables).
-        self.due_marks.retain(|(_, _, o)| o != org.as_str());
+        self.due_marks.retain(|m| m.org_id != org.as_str());
         // Its rows go: no invitation read before is stored as it was read.
         self.read_invitations.retain(|(o, _), _| o != org);
         // And its number (its `org_keys` row goes; a later invitation of
