@@ -61,33 +61,59 @@ const RECOUNT: &str = "
         WHERE status = 'staged' OR status = 'pending'
         GROUP BY org_id, license_type, status";
 
-/// Every organization's due heads as stored (migration 0026), as
-/// counters: the time in nanoseconds since 1970.
-const STORED_HEADS: &str = "
-    SELECT org_id, 'due_head', CASE kind WHEN 0 THEN 'invitations' ELSE 'outbox' END,
-        CASE kind WHEN 0 THEN 'pending' ELSE 'queued' END, at_s * 1000000000 + at_ns
-    FROM due_heads";
+/// Due heads (rows of `kind, org_id, at_s, at_ns` from `$from`) as
+/// counters: `what` `due_head`, the time in nanoseconds since 1970.
+macro_rules! heads_as_counters {
+    ($from:expr) => {
+        concat!(
+            "SELECT org_id, 'due_head', CASE kind WHEN 0 THEN 'invitations' ELSE 'outbox' END,
+                CASE kind WHEN 0 THEN 'pending' ELSE 'queued' END, at_s * 1000000000 + at_ns
+             FROM ",
+            $from
+        )
+    };
+}
 
-/// The same recomputed from the rows (`ORDER BY ... LIMIT 1` of each
-/// organization's own index, as the store reads a head).
-const HEADS: &str = "
-    SELECT org_id, 'due_head', 'invitations', 'pending', s * 1000000000 + ns FROM (
-        SELECT k.org_id,
-            (SELECT expires_s FROM invitations i
-                WHERE i.org = k.org AND i.status = 'pending' AND i.expires_s IS NOT NULL
-                ORDER BY expires_s, expires_ns, invitation_id LIMIT 1) AS s,
-            (SELECT expires_ns FROM invitations i
-                WHERE i.org = k.org AND i.status = 'pending' AND i.expires_s IS NOT NULL
-                ORDER BY expires_s, expires_ns, invitation_id LIMIT 1) AS ns
-        FROM org_keys k) WHERE s IS NOT NULL
-    UNION ALL
-    SELECT org_id, 'due_head', 'outbox', 'queued', s * 1000000000 + ns FROM (
-        SELECT k.org_id,
-            (SELECT next_s FROM outbox m WHERE m.org = k.org AND m.status = 'queued'
-                ORDER BY next_s, next_ns, message_id LIMIT 1) AS s,
-            (SELECT next_ns FROM outbox m WHERE m.org = k.org AND m.status = 'queued'
-                ORDER BY next_s, next_ns, message_id LIMIT 1) AS ns
-        FROM org_keys k) WHERE s IS NOT NULL";
+/// Every organization's due heads as stored (migration 0026).
+const STORED_HEADS: &str = heads_as_counters!("due_heads");
+
+/// Every organization's due heads recomputed from the rows, as
+/// `(kind, org, org_id, at_s, at_ns)`: an `ORDER BY ... LIMIT 1` of each
+/// organization's own index, as the store reads a head.
+macro_rules! heads_from_rows {
+    () => {
+        "SELECT 0 AS kind, org, org_id, s AS at_s, ns AS at_ns FROM (
+            SELECT k.org, k.org_id,
+                (SELECT expires_s FROM invitations i
+                    WHERE i.org = k.org AND i.status = 'pending' AND i.expires_s IS NOT NULL
+                    ORDER BY expires_s, expires_ns, invitation_id LIMIT 1) AS s,
+                (SELECT expires_ns FROM invitations i
+                    WHERE i.org = k.org AND i.status = 'pending' AND i.expires_s IS NOT NULL
+                    ORDER BY expires_s, expires_ns, invitation_id LIMIT 1) AS ns
+            FROM org_keys k) WHERE s IS NOT NULL
+        UNION ALL
+        SELECT 1, org, org_id, s, ns FROM (
+            SELECT k.org, k.org_id,
+                (SELECT next_s FROM outbox m WHERE m.org = k.org AND m.status = 'queued'
+                    ORDER BY next_s, next_ns, message_id LIMIT 1) AS s,
+                (SELECT next_ns FROM outbox m WHERE m.org = k.org AND m.status = 'queued'
+                    ORDER BY next_s, next_ns, message_id LIMIT 1) AS ns
+            FROM org_keys k) WHERE s IS NOT NULL"
+    };
+}
+
+/// The same, as counters.
+const HEADS: &str = heads_as_counters!(concat!("(", heads_from_rows!(), ")"));
+
+/// Writes the due heads of every organization from its rows (migration
+/// 0026, on a table it has just made).
+pub(crate) fn fill_due_heads(conn: &Connection) -> StoreResult<()> {
+    conn.execute_batch(concat!(
+        "INSERT INTO due_heads (kind, org, org_id, at_s, at_ns) ",
+        heads_from_rows!()
+    ))
+    .map_err(store_err)
+}
 
 /// `(org_id, what, key, status)`.
 type Key = (String, String, String, String);

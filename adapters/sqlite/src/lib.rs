@@ -614,6 +614,10 @@ fn migrate(conn: &mut Connection) -> StoreResult<()> {
                 // The search terms members no longer keep.
                 people::drop_member_key_terms(&tx)?;
             }
+            if *version == 26 {
+                // Each organization's earliest due times.
+                counts::fill_due_heads(&tx)?;
+            }
             // Each organization's number required where it was added.
             let numbered: &[&str] = match *version {
                 19 => &["invitations"],
