@@ -4603,15 +4603,20 @@ mod due_heads {
             for (i, (o, what, n)) in steps.into_iter().enumerate() {
                 let org = org_id(o);
                 let inv_id = format!("inv_{}", n);
-                let at = t(i64::from(n) * 10);
                 let mut tx = begin(&store);
                 match what {
-                    // A pending invitation expiring at one of six times.
+                    // A pending invitation expiring at one of six times
+                    // (0), or a batch of ten at two of them (1: more rows
+                    // in one organization than the merge reads at first).
                     0 | 1 => {
-                        let mut inv = invitation(&org, &format!("inv_{i:03}"), &format!("p{i}@x.test"));
-                        inv.invitation.status = InvitationStatus::Pending;
-                        inv.invitation.expires_at = Some(at);
-                        tx.put_invitation(&inv).expect("put");
+                        let count = if what == 0 { 1 } else { 10 };
+                        for k in 0..count {
+                            let id = format!("inv_{i:03}{}", if k == 0 { String::new() } else { format!("_{k}") });
+                            let mut inv = invitation(&org, &id, &format!("p{i}_{k}@x.test"));
+                            inv.invitation.status = InvitationStatus::Pending;
+                            inv.invitation.expires_at = Some(t(i64::from((n + k % 2) % 6) * 10));
+                            tx.put_invitation(&inv).expect("put");
+                        }
                     }
                     // One of them revoked (if it is there).
                     2 => {
@@ -4621,10 +4626,15 @@ mod due_heads {
                             tx.put_invitation(&inv).expect("put");
                         }
                     }
-                    // A queued message due at one of six times.
+                    // A queued message due at one of six times, or ten
+                    // of them at two times when `n` is even.
                     3 => {
-                        tx.put_outbox_message(message(&org, &format!("msg_{i:03}"), &inv_id, i64::from(n) * 10))
-                            .expect("put");
+                        let count = if n % 2 == 0 { 10 } else { 1 };
+                        for k in 0..count {
+                            let id = format!("msg_{i:03}{}", if k == 0 { String::new() } else { format!("_{k}") });
+                            tx.put_outbox_message(message(&org, &id, &inv_id, i64::from((n + k % 2) % 6) * 10))
+                                .expect("put");
+                        }
                     }
                     // One sent.
                     4 => {
@@ -4640,7 +4650,7 @@ mod due_heads {
                         .expect("supersede"),
                 }
                 tx.commit().expect("commit");
-                for (now, limit) in [(t(25), 1), (t(25), 3), (t(100), 2), (t(100), 1000), (t(-1), 5)] {
+                for (now, limit) in [(t(25), 1), (t(25), 3), (t(100), 2), (t(100), 20), (t(100), 1000), (t(-1), 5)] {
                     let (got, expected) = due_both_ways(&store, now, limit);
                     prop_assert_eq!(got, expected);
                 }

@@ -932,12 +932,15 @@ impl<'a> SqliteTx<'a> {
     }
 
     /// The due rows across organizations, in their order, at most
-    /// `limit`: the organizations whose head of `kind` is due at `now`,
-    /// in head order, each read by `in_org` (its number and `limit`: its
-    /// own first rows), merged by `cmp`; the walk stops at the first
-    /// organization whose head puts all its rows after the `limit`-th row
-    /// found (`past(row, head time, head org_id)`). What the index across
-    /// organizations gave in one range before migration 0026.
+    /// `limit`: what the index across organizations gave in one range
+    /// before migration 0026, merged from the organizations' own ranges.
+    /// The organizations whose head of `kind` is due at `now` are taken
+    /// in head order, each only once its head may hold the next row (not
+    /// `past(row, head time, head org_id)`: all its rows after that
+    /// row); each is read by `in_org` (its number and how many of its
+    /// first rows) a few rows at first and twice as many at each refill,
+    /// so that a backlog in many organizations costs about the rows
+    /// returned, not the limit for every organization.
     fn due_across<T>(
         &mut self,
         kind: i64,
@@ -947,46 +950,110 @@ impl<'a> SqliteTx<'a> {
         cmp: impl Fn(&T, &T) -> std::cmp::Ordering,
         past: impl Fn(&T, DateTime<Utc>, &str) -> bool,
     ) -> StoreResult<Vec<T>> {
+        /// One organization being merged: its rows not taken yet, how many
+        /// of its first rows were read, and whether those were all.
+        struct Open<T> {
+            org: i64,
+            rows: std::collections::VecDeque<T>,
+            read: usize,
+            all: bool,
+        }
         self.flush_due_heads()?;
         let mut found: Vec<T> = Vec::new();
         if limit == 0 {
             return Ok(found);
         }
         let (s, ns) = split(now);
-        let take = sql_int(u64::try_from(limit).unwrap_or(u64::MAX));
-        // Heads are read a page at a time (a page more than the rows
-        // asked for: most organizations add one row or more).
+        // Heads are read a page at a time.
         let page = limit.saturating_add(1).min(1001);
+        let first = limit.min(8);
+        let mut heads: std::collections::VecDeque<(i64, String, i64, i64)> = Default::default();
+        let mut more_heads = true;
         let mut after: (i64, i64, String) = (i64::MIN, i64::MIN, String::new());
-        loop {
-            let heads: Vec<(i64, String, i64, i64)> = {
-                let mut st = self
-                    .conn
-                    .prepare_cached(sql::DUE_HEADS)
-                    .map_err(store_err)?;
-                st.query_map(
-                    params![kind, after.0, after.1, after.2, s, ns, sql_int(page as u64)],
-                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-                )
-                .map_err(store_err)?
-                .collect::<Result<_, _>>()
-                .map_err(store_err)?
-            };
-            let full = heads.len() == page;
-            for (org, org_id, at_s, at_ns) in heads {
-                let at = time_of(at_s, at_ns)?;
-                if found.len() >= limit && found.last().is_some_and(|kth| past(kth, at, &org_id)) {
-                    return Ok(found);
+        let mut open: Vec<Open<T>> = Vec::new();
+        // Reads `org`'s first `n` rows, of which the first `skip` were
+        // taken already.
+        let read = |tx: &Self, org: i64, n: usize, skip: usize| -> StoreResult<(Vec<T>, bool)> {
+            let rows = in_org(tx, org, sql_int(n as u64))?;
+            let all = rows.len() < n;
+            Ok((rows.into_iter().skip(skip).collect(), all))
+        };
+        while found.len() < limit {
+            // The open organization with the first row.
+            let mut best = open
+                .iter()
+                .enumerate()
+                .filter_map(|(i, o)| o.rows.front().map(|r| (i, r)))
+                .min_by(|a, b| cmp(a.1, b.1))
+                .map(|(i, _)| i);
+            // Organizations join while their head may come first.
+            loop {
+                if heads.is_empty() && more_heads {
+                    let mut st = self
+                        .conn
+                        .prepare_cached(sql::DUE_HEADS)
+                        .map_err(store_err)?;
+                    let got: Vec<(i64, String, i64, i64)> = st
+                        .query_map(
+                            params![kind, after.0, after.1, after.2, s, ns, sql_int(page as u64)],
+                            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+                        )
+                        .map_err(store_err)?
+                        .collect::<Result<_, _>>()
+                        .map_err(store_err)?;
+                    more_heads = got.len() == page;
+                    heads.extend(got);
                 }
-                found.extend(in_org(self, org, take)?);
-                found.sort_by(&cmp);
-                found.truncate(limit);
-                after = (at_s, at_ns, org_id);
+                let Some((org, org_id, at_s, at_ns)) = heads.front() else {
+                    break;
+                };
+                let at = time_of(*at_s, *at_ns)?;
+                if let Some(b) = best.and_then(|b| open[b].rows.front()) {
+                    if past(b, at, org_id) {
+                        break;
+                    }
+                }
+                let org = *org;
+                let (rows, all) = read(self, org, first, 0)?;
+                if let Some((_, org_id, at_s, at_ns)) = heads.pop_front() {
+                    after = (at_s, at_ns, org_id);
+                }
+                if rows.is_empty() {
+                    continue;
+                }
+                open.push(Open {
+                    org,
+                    rows: rows.into(),
+                    read: first,
+                    all,
+                });
+                best = open
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, o)| o.rows.front().map(|r| (i, r)))
+                    .min_by(|a, b| cmp(a.1, b.1))
+                    .map(|(i, _)| i);
             }
-            if !full {
-                return Ok(found);
+            let Some(b) = best else {
+                break;
+            };
+            let o = &mut open[b];
+            if let Some(row) = o.rows.pop_front() {
+                found.push(row);
+            }
+            if o.rows.is_empty() && !o.all && found.len() < limit {
+                // Every row it gave was taken, so fewer than `limit`: read
+                // up to twice as many (at most `limit`, all it can give).
+                let (org, skip) = (o.org, o.read);
+                let n = skip.saturating_mul(2).min(limit);
+                let (rows, all) = read(self, org, n, skip)?;
+                let o = &mut open[b];
+                o.rows = rows.into();
+                o.read = n;
+                o.all = all || o.rows.is_empty();
             }
         }
+        Ok(found)
     }
 
     /// Notes an invitation read one by one ([`SqliteTx::read_invitations`]).
