@@ -11,10 +11,13 @@ record! {
     "SqliteCountMismatch" PySqliteCountMismatch(enlist_sqlite::CountMismatch) repr("org_id", "what", "key", "status", "stored", "actual") {
         /// The organization.
         org_id(v, py) -> &str { v.org_id.as_str() }
-        /// Which counter: `member`, `member_role`, `member_license`,
-        /// `member_group` or `invitation_license`.
+        /// Which counter: `member_role`, `member_license`, `member_group`,
+        /// `invitation_license`, or `due_head` (an organization's earliest
+        /// due time, `key` `invitations` or `outbox`, `stored` and
+        /// `actual` in nanoseconds since 1970, 0 for none).
         what(v, py) -> &str { &v.what }
-        /// The role, license type or group id (empty for `member`).
+        /// The role, license type or group id (`invitations` or `outbox`
+        /// for `due_head`).
         key(v, py) -> &str { &v.key }
         /// The status counted.
         status(v, py) -> &str { &v.status }

@@ -9,8 +9,10 @@ use crate::error::EnlistError;
 pub struct SqliteCountMismatch {
     /// The organization.
     pub org_id: enlist::OrgId,
-    /// Which counter: `member_role`, `member_license`, `member_group` or
-    /// `invitation_license` (open invitations only).
+    /// Which counter: `member_role`, `member_license`, `member_group`,
+    /// `invitation_license` (open invitations only), or `due_head` (an
+    /// organization's earliest due time, `key` `invitations` or `outbox`,
+    /// `stored` and `actual` in nanoseconds since 1970, 0 for none).
     pub what: String,
     /// The role, license type or group id.
     pub key: String,

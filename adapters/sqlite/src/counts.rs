@@ -1,6 +1,7 @@
 //! Checking the `counts` table against the rows it counts (ADR 0017,
-//! counts by the store): [`SqliteStore::verify_counts`] and
-//! [`SqliteStore::repair_counts`].
+//! counts by the store), and the `due_heads` table against the rows whose
+//! earliest due times it keeps (schema version 26):
+//! [`SqliteStore::verify_counts`] and [`SqliteStore::repair_counts`].
 //!
 //! Since schema version 14 the counters are written by the store's own
 //! transactions (`SqliteTx`), not by triggers: a row written to
