@@ -865,6 +865,17 @@ impl<'a> SqliteTx<'a> {
         }
     }
 
+    /// The `(seconds, nanoseconds)` of the first row of `sql`, if any.
+    fn time_row(&self, sql: &str, params: impl rusqlite::Params) -> StoreResult<Option<Split>> {
+        self.conn
+            .prepare_cached(sql)
+            .and_then(|mut st| {
+                st.query_row(params, |r| Ok((r.get(0)?, r.get(1)?)))
+                    .optional()
+            })
+            .map_err(store_err)
+    }
+
     /// Settles the due heads this transaction may have moved. A head
     /// stays where it was unless a row became due before it, or a row at
     /// it (or before what it became) stopped being due: then, or when a
@@ -882,13 +893,7 @@ impl<'a> SqliteTx<'a> {
             let stored: Option<Split> = if m.left_unknown {
                 None
             } else {
-                self.conn
-                    .prepare_cached(sql::DUE_HEAD)
-                    .and_then(|mut st| {
-                        st.query_row(params![m.kind, m.org], |r| Ok((r.get(0)?, r.get(1)?)))
-                            .optional()
-                    })
-                    .map_err(store_err)?
+                self.time_row(sql::DUE_HEAD, params![m.kind, m.org])?
             };
             // The head with the rows that became due, before any left.
             let ahead = match (stored, m.entered) {
@@ -907,13 +912,7 @@ impl<'a> SqliteTx<'a> {
                 } else {
                     sql::NEXT_OUTBOX_DUE_IN_ORG
                 };
-                self.conn
-                    .prepare_cached(next)
-                    .and_then(|mut st| {
-                        st.query_row([m.org], |r| Ok((r.get(0)?, r.get(1)?)))
-                            .optional()
-                    })
-                    .map_err(store_err)?
+                self.time_row(next, [m.org])?
             } else {
                 ahead
             };
@@ -1021,18 +1020,20 @@ impl<'a> SqliteTx<'a> {
                 if rows.is_empty() {
                     continue;
                 }
+                // The first row so far, or this organization's first.
+                let before_best = match (best.and_then(|b| open[b].rows.front()), rows.first()) {
+                    (Some(b), Some(r)) => cmp(r, b).is_lt(),
+                    _ => true,
+                };
+                if before_best {
+                    best = Some(open.len());
+                }
                 open.push(Open {
                     org,
                     rows: rows.into(),
                     read: first,
                     all,
                 });
-                best = open
-                    .iter()
-                    .enumerate()
-                    .filter_map(|(i, o)| o.rows.front().map(|r| (i, r)))
-                    .min_by(|a, b| cmp(a.1, b.1))
-                    .map(|(i, _)| i);
             }
             let Some(b) = best else {
                 break;
@@ -2042,27 +2043,16 @@ impl Transaction for SqliteTx<'_> {
 
     fn next_outbox_due(&mut self, org: Option<&OrgId>) -> StoreResult<Option<DateTime<Utc>>> {
         self.flush_outbox(None)?;
-        let row: Option<(i64, i64)> = match org {
+        let row = match org {
             Some(org) => {
                 let key = self.org_key(org.as_str())?;
-                self.conn
-                    .prepare_cached(sql::NEXT_OUTBOX_DUE_IN_ORG)
-                    .and_then(|mut st| {
-                        st.query_row([key], |r| Ok((r.get(0)?, r.get(1)?)))
-                            .optional()
-                    })
+                self.time_row(sql::NEXT_OUTBOX_DUE_IN_ORG, [key])?
             }
             None => {
                 self.flush_due_heads()?;
-                self.conn
-                    .prepare_cached(sql::NEXT_DUE_HEAD)
-                    .and_then(|mut st| {
-                        st.query_row([DUE_MESSAGES], |r| Ok((r.get(0)?, r.get(1)?)))
-                            .optional()
-                    })
+                self.time_row(sql::NEXT_DUE_HEAD, [DUE_MESSAGES])?
             }
-        }
-        .map_err(store_err)?;
+        };
         row.map(|(s, ns)| time_of(s, ns)).transpose()
     }
 

@@ -1620,7 +1620,7 @@ impl Ctx<'_> {
     ) -> Result<(Vec<Candidate>, Vec<RejectedRecipient>)> {
         may_invite_at_all(o, auth)?;
         batch.size.check(&o.policy)?;
-        let (candidates, rejected) = self.candidates(o, auth, req, batch)?;
+        let (mut candidates, rejected) = self.candidates(o, auth, req, batch)?;
         check_batch_size(
             candidates.len(),
             u64::from(o.policy.max_batch),
@@ -1631,7 +1631,6 @@ impl Ctx<'_> {
         // keys are lent to the store and taken back, not copied (a store
         // without round trips ignores them: a copy was 100 allocations a
         // batch for nothing).
-        let mut candidates = candidates;
         let keys: Vec<String> = candidates
             .iter_mut()
             .map(|c| std::mem::take(&mut c.key))
