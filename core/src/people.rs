@@ -117,8 +117,10 @@ pub enum PeopleSort {
     Email,
     /// By label (in [`PersonLabel::rank`] order), then name.
     Label,
-    /// By last activity; people never active (invitations) come first
-    /// ascending, last descending.
+    /// By last activity. Ascending, members never active come first, then
+    /// invitations (never active either) in the order they were made,
+    /// then everyone else by when they were last active; descending, the
+    /// other way round.
     LastActive,
     /// By organization role name, then name.
     Role,

@@ -91,6 +91,11 @@ const MIGRATIONS: &[(u32, &str, &str)] = &[
         "0013_org_estimates",
         include_str!("../migrations/0013_org_estimates.sql"),
     ),
+    (
+        14,
+        "0014_people_last_by_creation",
+        include_str!("../migrations/0014_people_last_by_creation.sql"),
+    ),
 ];
 
 /// How long an organization stays "contended" after a write conflict in it:
@@ -179,7 +184,7 @@ impl PostgresStore {
     /// The schema version this library writes. A database with a lower
     /// version is migrated on connect; one with a higher version is refused
     /// with [`StoreError::SchemaTooNew`].
-    pub const SCHEMA_VERSION: u32 = 13;
+    pub const SCHEMA_VERSION: u32 = 14;
 
     /// Connects to `url` (libpq `key=value` form or a `postgres://` URL),
     /// with TLS as its `sslmode` says (`prefer` when it says nothing: see

@@ -425,7 +425,7 @@ fn main() {
     let figures = [
         (
             "sqlite.layout_today_raw",
-            "today's rows of an invitation (schema 26: the invitation with its people-view keys and no index across organizations, queued email as a draft with its link in a column, event, search term; the first three by their organization's number) written raw into today's schema, rows/s",
+            "today's rows of an invitation (schema 27: the invitation with its people-view keys, no index across organizations nor by id for the people view, queued email as a draft with its link in a column, event, search term; the first three by their organization's number) written raw into today's schema, rows/s",
         ),
         (
             "sqlite.layout_today_no_terms_raw",

@@ -153,6 +153,11 @@ const MIGRATIONS: &[(u32, &str, &str)] = &[
         "0026_due_heads",
         include_str!("../migrations/0026_due_heads.sql"),
     ),
+    (
+        27,
+        "0027_people_by_creation",
+        include_str!("../migrations/0027_people_by_creation.sql"),
+    ),
 ];
 
 /// Marks the file as an enlist store (`PRAGMA application_id`, "enls").
@@ -341,7 +346,7 @@ impl SqliteStore {
     /// The schema version this library writes. A file with a lower version
     /// is migrated on open; a file with a higher one is refused with
     /// [`StoreError::SchemaTooNew`].
-    pub const SCHEMA_VERSION: u32 = 26;
+    pub const SCHEMA_VERSION: u32 = 27;
 
     /// Opens (creating it if missing) the database file at `path` and
     /// brings its schema up to [`SqliteStore::SCHEMA_VERSION`].

@@ -34,8 +34,9 @@ use crate::codec::{from_json, to_json};
 use crate::store_err;
 use chrono::{DateTime, Utc};
 use enlist::store::people::{
-    KeyPart, RowsChange, StatusTest, Walk, equal_filters, invitation_pid, key_columns,
-    page_by_walks, person_row, prefix_range, rows_change, rows_change_with, sort_key, time_parts,
+    INVITATION_LAST_ACTIVE_OFFSET, KeyPart, RowsChange, StatusTest, Walk, equal_filters,
+    invitation_pid, key_columns, page_by_walks, person_row, prefix_range, rows_change,
+    rows_change_with, sort_key, time_parts,
 };
 use enlist::{
     Invitation, Member, OrgId, Page, PeopleQuery, PeopleSort, Person, PersonLabel, StoreError,
@@ -642,23 +643,24 @@ struct Spec {
     sql: String,
     args: Vec<(String, Value)>,
     member: bool,
-    /// The invitation key's constant leading parts (by last activity).
-    constant: Option<[KeyPart; 2]>,
+    /// What the first key column is above the key's first part
+    /// ([`TableKey::offset`]).
+    offset: i64,
 }
 
 impl Spec {
     /// The sort key from a row's key columns: they end with the row's id,
     /// whose pid is `m.<id>` for a member and `i.<id>` for an invitation,
-    /// after the constant parts if any.
+    /// the first part lowered by the key's offset.
     fn key(&self, mut parts: Vec<KeyPart>) -> Vec<KeyPart> {
         if let Some(KeyPart::Text(id)) = parts.pop() {
             let prefix = if self.member { "m." } else { "i." };
             parts.push(KeyPart::Text(format!("{prefix}{id}")));
         }
-        match &self.constant {
-            Some(c) => c.iter().cloned().chain(parts).collect(),
-            None => parts,
+        if let Some(KeyPart::Int(first)) = parts.first_mut() {
+            *first = first.saturating_sub(self.offset);
         }
+        parts
     }
 }
 
@@ -724,10 +726,7 @@ const MEMBER_STATUSES: [PersonLabel; 3] = [
 /// per-status ranges read its order: `(org_id, status, <lead>,
 /// member_id)`.
 fn member_plan(sort: PeopleSort) -> (TableKey, &'static str) {
-    let lead = |lead: &'static [&'static str]| TableKey {
-        lead,
-        constant: None,
-    };
+    let lead = |lead: &'static [&'static str]| TableKey { lead, offset: 0 };
     match sort {
         PeopleSort::Email => (lead(&["contact_key"]), "members_list"),
         PeopleSort::Role => (lead(&["role", "name_key"]), "members_people_role"),
@@ -778,10 +777,7 @@ fn member_walks(
                 "+m.status"
             },
         );
-        let Some((filters, mut args)) = walk_filters(org, q, now, w, &key, ROW_MEMBER, status)
-        else {
-            continue;
-        };
+        let (filters, mut args) = walk_filters(org, q, now, w, &key, ROW_MEMBER, status);
         let from = match member_search(q, &tests, &mut args) {
             Some(t) => format!(
                 "{t} CROSS JOIN members m ON m.org_id = :org AND m.member_id = substr(t.pid, 3)"
@@ -823,8 +819,7 @@ impl RowKind {
 const INVITATION_OF_ORG: &str = "i.org = (SELECT k.org FROM org_keys k WHERE k.org_id = :org)";
 
 /// The filters and arguments of one walk of a table (`kind`): its status
-/// condition, the query's shared filters and the cursor's bound; `None`
-/// when no row of the walk comes after the cursor.
+/// condition, the query's shared filters and the cursor's bound.
 fn walk_filters(
     org: &OrgId,
     q: &PeopleQuery,
@@ -833,17 +828,15 @@ fn walk_filters(
     key: &TableKey,
     kind: &RowKind,
     status: String,
-) -> Option<(Vec<String>, Args)> {
+) -> (Vec<String>, Args) {
     let mut args = base_args(org, now, w.limit);
     let mut filters = vec![status];
     let pid = format!("'{}' || {}.{}", kind.prefix, kind.alias, kind.id);
     shared_filters(q, kind.alias, &pid, &mut filters, &mut args);
     if let Some(after) = w.after {
-        if let Some(c) = rows_after(key, after, q.descending, kind, &mut args)? {
-            filters.push(c);
-        }
+        filters.push(rows_after(key, after, q.descending, kind, &mut args));
     }
-    Some((filters, args))
+    (filters, args)
 }
 
 /// A member in the walks: `'m.' || m.member_id`.
@@ -890,19 +883,20 @@ fn table_spec(
         sql,
         args,
         member: kind.member,
-        constant: key.constant.clone(),
+        offset: key.offset,
     }
 }
 
 /// How a sort's key is read from a table of the view: the columns before
-/// the row's id (`lead`), or, for invitations by last activity, the value
-/// every invitation has there (never active).
+/// the row's id, the first of them `offset` above the key's part (an
+/// invitation by last activity: its creation time, lowered below every
+/// activity by [`INVITATION_LAST_ACTIVE_OFFSET`]).
 struct TableKey {
     /// The key's columns before the id.
     lead: &'static [&'static str],
-    /// The key's parts before the pid when they are the same for every
-    /// invitation (`lead` is then empty).
-    constant: Option<[KeyPart; 2]>,
+    /// The first column's value less the key's first part (0 but for
+    /// invitations by last activity).
+    offset: i64,
 }
 
 /// One walk of `invitations`: an index, the condition that lets SQLite use
@@ -929,10 +923,7 @@ fn invitation_plan(sort: PeopleSort) -> (TableKey, Vec<InvitationWalk>) {
             })
             .collect::<Vec<_>>()
     };
-    let lead = |lead: &'static [&'static str]| TableKey {
-        lead,
-        constant: None,
-    };
+    let lead = |lead: &'static [&'static str]| TableKey { lead, offset: 0 };
     match sort {
         PeopleSort::Email => (
             lead(&["recipient_key"]),
@@ -957,12 +948,13 @@ fn invitation_plan(sort: PeopleSort) -> (TableKey, Vec<InvitationWalk>) {
             lead(&["created_s", "created_ns"]),
             per_status("invitations_list"),
         ),
+        // Never active: by when they were made, below every activity.
         PeopleSort::LastActive => (
             TableKey {
-                lead: &[],
-                constant: Some([KeyPart::Int(i64::MIN), KeyPart::Int(0)]),
+                lead: &["created_s", "created_ns"],
+                offset: INVITATION_LAST_ACTIVE_OFFSET,
             },
-            per_status("invitations_people_id"),
+            per_status("invitations_list"),
         ),
         // Name, and Label within one label.
         _ => (lead(&["name_key"]), per_status("invitations_people_name")),
@@ -970,8 +962,7 @@ fn invitation_plan(sort: PeopleSort) -> (TableKey, Vec<InvitationWalk>) {
 }
 
 /// Which rows of a walk of one table (`kind`) come after the cursor's key
-/// `after` (leading parts, then a pid), as SQL: `Some(None)` all of them,
-/// `None` none. The table's pids are its prefix and its id (`'i.' ||
+/// `after` (leading parts, then a pid), as an SQL condition. The table's pids are its prefix and its id (`'i.' ||
 /// invitation_id`, `'m.' || member_id`), so a pid of another kind is
 /// below or above all of them, and the id (which the index holds)
 /// compares as the pid does.
@@ -981,8 +972,7 @@ fn rows_after(
     desc: bool,
     kind: &RowKind,
     args: &mut Vec<(String, Value)>,
-) -> Option<Option<String>> {
-    use std::cmp::Ordering;
+) -> String {
     let (lead, pid) = after.split_at(after.len().saturating_sub(1));
     let pid = match pid {
         [KeyPart::Text(p)] => p.as_str(),
@@ -993,36 +983,18 @@ fn rows_after(
     let all_above = id.is_none() && pid < kind.prefix;
     let (a, id_col) = (kind.alias, kind.id);
     let (gt, ge) = if desc { ("<", "<=") } else { (">", ">=") };
-    if let Some(constant) = &key.constant {
-        // Every invitation has the same leading parts.
-        let lead_cmp = constant.as_slice().cmp(lead);
-        let beyond = if desc {
-            Ordering::Less
-        } else {
-            Ordering::Greater
-        };
-        if lead_cmp == beyond {
-            return Some(None);
-        }
-        if lead_cmp != Ordering::Equal {
-            return None;
-        }
-        return match id {
-            Some(id) => {
-                args.push((":after_id".into(), Value::Text(id.to_owned())));
-                Some(Some(format!("{a}.{id_col} {gt} :after_id")))
-            }
-            // Every invitation's pid is past the cursor's, or none is.
-            None if all_above != desc => Some(None),
-            None => None,
-        };
-    }
     let marks: Vec<String> = (0..lead.len()).map(|i| format!(":after{i}")).collect();
-    for (m, part) in marks.iter().zip(lead) {
-        args.push((m.clone(), value(part)));
+    for (i, (m, part)) in marks.iter().zip(lead).enumerate() {
+        // The column is `offset` above the key's part: the cursor's part
+        // raised by as much (past every stored time when it saturates).
+        let v = match part {
+            KeyPart::Int(n) if i == 0 => Value::Integer(n.saturating_add(key.offset)),
+            _ => value(part),
+        };
+        args.push((m.clone(), v));
     }
     let cols: Vec<String> = key.lead.iter().map(|c| format!("{a}.{c}")).collect();
-    Some(Some(match id {
+    match id {
         Some(id) => {
             args.push((":after_id".into(), Value::Text(id.to_owned())));
             format!(
@@ -1037,7 +1009,7 @@ fn rows_after(
             let op = if all_above != desc { ge } else { gt };
             format!("({}) {op} ({})", cols.join(", "), marks.join(", "))
         }
-    }))
+    }
 }
 
 /// The walks of `invitations` for one walk of the view: the invitations
@@ -1082,10 +1054,7 @@ fn invitation_walks(
     let mut out = Vec::new();
     for (index, condition, tests) in walks {
         let status = format!("{condition} AND {}", status_condition(&tests, "+i.status"));
-        let Some((filters, mut args)) = walk_filters(org, q, now, w, &key, ROW_INVITATION, status)
-        else {
-            continue;
-        };
+        let (filters, mut args) = walk_filters(org, q, now, w, &key, ROW_INVITATION, status);
         let from = match invitation_search(q, &tests, &mut args) {
             Some(t) => format!(
                 "{t} CROSS JOIN invitations i ON {INVITATION_OF_ORG} \

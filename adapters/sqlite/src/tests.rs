@@ -325,6 +325,13 @@ const UNDO: &[(u32, &str)] = &[
          CREATE INDEX outbox_due_all ON outbox (next_s, next_ns, message_id)
              WHERE status = 'queued';",
     ),
+    // Version 26 walked invitations by last activity in id order.
+    (
+        27,
+        "CREATE INDEX invitations_people_id ON invitations
+             (org, status, invitation_id)
+             WHERE status = 'staged' OR status = 'pending' OR status = 'expired';",
+    ),
 ];
 
 /// Whether a dumped row of `counts` is one that migration 0023 deletes: a
@@ -3782,7 +3789,6 @@ fn migrations_0019_to_0021_number_the_organizations() {
             "invitations_open_by_inviter",
             "invitations_people_name",
             "invitations_people_role",
-            "invitations_people_id",
             "invitations_expired_recipient",
             "events_seq",
             "outbox_due",
@@ -4722,6 +4728,77 @@ fn verify_counts_finds_a_head_written_around_the_store_and_repair_sets_it() {
     assert_eq!(store.verify_counts().expect("verify"), vec![]);
     let mut tx = begin(&store);
     assert_eq!(tx.next_outbox_due(None).expect("next"), Some(t(9)));
+}
+
+/// Migration 0027 drops the index by id of the people view's
+/// invitations: by last activity they come in the order they were made,
+/// read from `invitations_list`, the same before and after the upgrade
+/// (ids here do not follow the times: `inv_1` is the newest).
+#[test]
+fn migration_0027_walks_invitations_by_last_activity_in_creation_order() {
+    use enlist::testing::entities::pending;
+    use enlist::{PeopleQuery, PeopleSort, Person};
+    let (store, dir) = file_store();
+    let path = dir.path().join("enlist.sqlite3");
+    let org = org_id(1);
+    let mut tx = begin(&store);
+    tx.put_organization(&organization(&org)).expect("org");
+    for (n, (id, at)) in [("inv_1", 9), ("inv_2", 3), ("inv_3", 6), ("inv_4", 3)]
+        .into_iter()
+        .enumerate()
+    {
+        let secret = u8::try_from(n + 1).expect("small");
+        let mut inv = pending(&org, id, &format!("{id}@x.test"), secret, 100);
+        inv.created_at = t(at);
+        tx.put_invitation(&inv).expect("put");
+    }
+    tx.commit().expect("commit");
+    let by_last = |store: &SqliteStore, descending: bool| -> Vec<String> {
+        let mut tx = begin(store);
+        let mut q = PeopleQuery {
+            sort: PeopleSort::LastActive,
+            descending,
+            limit: 1,
+            ..PeopleQuery::default()
+        };
+        let mut out = Vec::new();
+        loop {
+            let page = tx.people(&org, &q, t(0)).expect("people");
+            out.extend(page.items.iter().map(Person::pid));
+            match page.next_cursor {
+                Some(c) => q.after = Some(c),
+                None => return out,
+            }
+        }
+    };
+    let want = ["i.inv_2", "i.inv_4", "i.inv_3", "i.inv_1"];
+    assert_eq!(by_last(&store, false), want);
+    drop(store);
+    let conn = Connection::open(&path).expect("open");
+    downgrade(&conn, 26).expect("downgrade");
+    let kept: i64 = conn
+        .query_row(
+            "SELECT COUNT(*) FROM sqlite_master WHERE name = 'invitations_people_id'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("count");
+    assert_eq!(kept, 1, "version 26 has the index");
+    drop(conn);
+    let store = SqliteStore::open(&path).expect("open migrates");
+    assert_eq!(by_last(&store, false), want);
+    let mut back = want;
+    back.reverse();
+    assert_eq!(by_last(&store, true), back);
+    let conn = store.conn.lock("SqliteStore").expect("lock");
+    let gone: i64 = conn
+        .query_row(
+            "SELECT COUNT(*) FROM sqlite_master WHERE name = 'invitations_people_id'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("count");
+    assert_eq!(gone, 0);
 }
 
 #[test]

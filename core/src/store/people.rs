@@ -8,7 +8,11 @@
 //! - [`PeopleSort::Email`]: `(contact_key, pid)`;
 //! - [`PeopleSort::Label`]: `(label rank, name_key, pid)`;
 //! - [`PeopleSort::LastActive`]: `(seconds, nanoseconds, pid)` of
-//!   `last_active_at`, never active being `(i64::MIN, 0)`;
+//!   `last_active_at`; a member never active is `(i64::MIN, 0)`, and an
+//!   invitation (never active either) is its `since` (when it was made)
+//!   with [`INVITATION_LAST_ACTIVE_OFFSET`] taken from the seconds, so
+//!   invitations come after members never active and before any activity,
+//!   in the order they were made ([`last_active_parts`]);
 //! - [`PeopleSort::Role`]: `(role, name_key, pid)`;
 //! - [`PeopleSort::Date`]: `(seconds, nanoseconds, pid)` of `since`.
 //!
@@ -49,10 +53,29 @@ pub fn time_parts(t: DateTime<Utc>) -> (i64, i64) {
     (t.timestamp(), i64::from(t.timestamp_subsec_nanos()))
 }
 
-/// `(seconds, nanoseconds)` of `last_active_at`, `(i64::MIN, 0)` when
-/// never active.
+/// What an invitation's seconds are lowered by in its key by last
+/// activity: 2^62, far below any time enlist stores (years 1 to 9999 are
+/// some ±2^38 seconds around 1970), and far above `i64::MIN`.
+pub const INVITATION_LAST_ACTIVE_OFFSET: i64 = 1 << 62;
+
+/// `(seconds, nanoseconds)` of `last_active_at`; for a person never
+/// active, `(i64::MIN, 0)` for a member and, for an invitation, its
+/// `since` with [`INVITATION_LAST_ACTIVE_OFFSET`] taken from the seconds.
+///
+/// So by last activity, ascending, members never active come first, then
+/// invitations in the order they were made, then everyone active. (Until
+/// SQLite schema 27 and PostgreSQL schema 14, invitations tied with
+/// members never active and came in the order of their ids: SQLite kept
+/// an index for that order alone, on every invitation written.)
 pub fn last_active_parts(p: &Person) -> (i64, i64) {
-    p.last_active_at.map_or((i64::MIN, 0), time_parts)
+    match (p.last_active_at, p.source) {
+        (Some(t), _) => time_parts(t),
+        (None, crate::people::PersonSource::Invitation) => {
+            let (s, ns) = time_parts(p.since);
+            (s.saturating_sub(INVITATION_LAST_ACTIVE_OFFSET), ns)
+        }
+        (None, _) => (i64::MIN, 0),
+    }
 }
 
 /// The sort key of a person (labelled at `now`) under `sort`.

@@ -387,6 +387,26 @@ pub fn people_view_sorts_filters_and_pages(make: MakeStore<'_>) {
     assert_eq!(labels, sorted);
     assert_eq!(labels.first(), Some(&PersonLabel::Active));
     assert_eq!(labels.last(), Some(&PersonLabel::Removed));
+    // By last activity: members never active (ties by id), then the
+    // invitations in the order they were made (not by id: `inv_5` is the
+    // oldest), then activity.
+    let by_last = |tx: &mut dyn Transaction, descending: bool| {
+        let q = PeopleQuery {
+            sort: PeopleSort::LastActive,
+            descending,
+            limit: 2,
+            ..PeopleQuery::default()
+        };
+        ids(&walk(tx, &org, q, now))
+    };
+    let ascending = [
+        "m.mem_1", "m.mem_10", "m.mem_4", "m.mem_7", "i.inv_5", "i.inv_1", "i.inv_2", "i.inv_3",
+        "i.inv_4", "m.mem_9", "m.mem_2", "m.mem_5", "m.mem_3", "m.mem_8",
+    ];
+    assert_eq!(by_last(tx.as_mut(), false), ascending);
+    let mut descending = ascending;
+    descending.reverse();
+    assert_eq!(by_last(tx.as_mut(), true), descending);
 }
 
 /// The view follows every write: a renamed member is found by the new

@@ -154,6 +154,12 @@ pub const UNDO: &[(u32, &str)] = &[
          ALTER TABLE outbox ALTER COLUMN org_id RESET (n_distinct);
          ALTER TABLE outbox ALTER COLUMN status RESET (n_distinct);",
     ),
+    // Version 13 keyed every invitation by last activity as never active.
+    (
+        14,
+        "UPDATE people SET last_s = -9223372036854775808, last_ns = 0
+         WHERE status IN ('staged', 'pending', 'expired');",
+    ),
 ];
 
 impl Drop for Fresh {
