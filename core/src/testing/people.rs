@@ -407,6 +407,43 @@ pub fn people_view_sorts_filters_and_pages(make: MakeStore<'_>) {
     let mut descending = ascending;
     descending.reverse();
     assert_eq!(by_last(tx.as_mut(), true), descending);
+    // Cursors at the ends of the integers (a store that moves a cursor's
+    // part by the invitations' offset must not overflow): past everyone
+    // or before everyone, as the order says.
+    use crate::store::people::{KeyPart, cursor};
+    // Between members never active and invitations: the ten after them
+    // ascending, the four of them descending.
+    let everyone = ascending.len();
+    for (seconds, ns, desc, want) in [
+        (i64::MAX, 0, false, 0),
+        (i64::MAX, 0, true, everyone),
+        (i64::MIN, i64::MIN, false, everyone),
+        (i64::MIN, i64::MIN, true, 0),
+        (i64::MIN + 1, 0, false, everyone - 4),
+        (i64::MIN + 1, 0, true, 4),
+    ] {
+        let pid = if ns == i64::MIN { "" } else { "z" };
+        let key = [
+            KeyPart::Int(seconds),
+            KeyPart::Int(ns),
+            KeyPart::Text(pid.into()),
+        ];
+        let q = PeopleQuery {
+            sort: PeopleSort::LastActive,
+            descending: desc,
+            after: Some(cursor(PeopleSort::LastActive, desc, &key)),
+            limit: 1000,
+            ..PeopleQuery::default()
+        };
+        let got = tx
+            .people(&org, &q, now)
+            .expect("people after an extreme cursor");
+        assert_eq!(
+            got.items.len(),
+            want,
+            "after {seconds}, {ns}, descending {desc}"
+        );
+    }
 }
 
 /// The view follows every write: a renamed member is found by the new
