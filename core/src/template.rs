@@ -362,8 +362,8 @@ pub fn format_expiry(at: DateTime<Utc>, locale: &str) -> String {
 /// queued message until it is rendered ([`crate::outbox::EmailDraft`]).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct EmailVars {
-    pub organization: String,
-    pub inviter: Option<String>,
+    pub organization: Arc<str>,
+    pub inviter: Option<Arc<str>>,
     pub recipient_name: Option<String>,
     pub role: String,
     pub is_guest: bool,
@@ -371,7 +371,7 @@ pub(crate) struct EmailVars {
     pub personal_message: Option<String>,
     #[serde(serialize_with = "crate::timestamp::ser")]
     pub expires_at: DateTime<Utc>,
-    pub product_name: String,
+    pub product_name: Arc<str>,
 }
 
 impl EmailVars {
@@ -380,8 +380,8 @@ impl EmailVars {
     pub(crate) fn sample(organization: &str, product_name: &str, full: bool) -> Self {
         let at = DateTime::from_timestamp(1_800_000_000, 0).unwrap_or_default();
         Self {
-            organization: organization.to_owned(),
-            inviter: full.then(|| "Ada Lovelace".to_owned()),
+            organization: Arc::from(organization),
+            inviter: full.then(|| Arc::from("Ada Lovelace")),
             recipient_name: full.then(|| "Dana Doe".to_owned()),
             role: "member".to_owned(),
             is_guest: !full,
@@ -392,7 +392,7 @@ impl EmailVars {
             },
             personal_message: full.then(|| "Welcome aboard!\nSee you on Monday.".to_owned()),
             expires_at: at,
-            product_name: product_name.to_owned(),
+            product_name: Arc::from(product_name),
         }
     }
 }
@@ -544,19 +544,19 @@ fn text(s: &str) -> Value {
     Value::from(s)
 }
 
-fn opt(s: &Option<String>) -> Value {
-    s.as_deref().map(text).unwrap_or(Value::from(()))
+fn opt(s: Option<&str>) -> Value {
+    s.map(text).unwrap_or(Value::from(()))
 }
 
 fn context(vars: &EmailVars, locale: &str) -> Value {
     minijinja::context! {
         organization => text(&vars.organization),
-        inviter => opt(&vars.inviter),
-        recipient_name => opt(&vars.recipient_name),
+        inviter => opt(vars.inviter.as_deref()),
+        recipient_name => opt(vars.recipient_name.as_deref()),
         role => text(&vars.role),
         is_guest => vars.is_guest,
         groups => Value::from(vars.groups.iter().map(|g| text(g)).collect::<Vec<_>>()),
-        personal_message => opt(&vars.personal_message),
+        personal_message => opt(vars.personal_message.as_deref()),
         accept_url => LINK_MARK,
         expires_at => format_expiry(vars.expires_at, locale),
         product_name => text(&vars.product_name),
@@ -1189,7 +1189,7 @@ mod tests {
         let (head, tail) = LINK_MARK.split_at(8);
         let mut v = vars();
         v.personal_message = Some(format!("click {head}{LINK_MARK}{tail} here"));
-        v.organization = format!("{head}{head}{LINK_MARK}{tail}{tail}");
+        v.organization = format!("{head}{head}{LINK_MARK}{tail}{tail}").into();
         let r = render(TemplateSource::DEFAULT, &v, "https://a.test/a?token=live").expect("ok");
         assert_eq!(r.text.matches("token=live").count(), 1);
         assert!(!r.text.contains(LINK_MARK));

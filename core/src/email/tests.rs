@@ -1191,6 +1191,13 @@ mod properties {
                     "{:?}", m
                 );
                 prop_assert!(email_address::EmailAddress::is_valid_domain(&m.ascii_domain), "{:?}", m);
+                // The key ends in the ASCII domain after its last `@`: the
+                // engine reads a recipient's domain there.
+                prop_assert_eq!(
+                    m.key.rsplit_once('@').map(|(_, d)| d),
+                    Some(m.ascii_domain.as_ref()),
+                    "{:?}", m
+                );
                 if local.is_ascii() {
                     let bare = format!("{local}@{}", m.ascii_domain);
                     prop_assert!(email_address::EmailAddress::is_valid(&bare), "{}", bare);

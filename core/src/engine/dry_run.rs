@@ -248,7 +248,8 @@ impl Ctx<'_> {
         plan: &mut Plan,
     ) -> Result<InviteDryRun> {
         let (o, auth) = self.enter(org, actor)?;
-        let (candidates, mut rejected) = self.evaluate_batch(&o, &auth, req, batch)?;
+        // A copy: the batch stays the caller's for another attempt.
+        let (candidates, mut rejected) = self.evaluate_batch(&o, &auth, req, batch.clone())?;
         let mut would_issue = Vec::with_capacity(candidates.len());
         let mut seats = Seats::Planned(plan);
         for c in candidates {

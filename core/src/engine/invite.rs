@@ -679,9 +679,10 @@ struct Issuer<'a> {
     /// The actor in `org`: a new invitation's inviter, and whose
     /// permissions decide what may be sent.
     auth: &'a Auth,
-    /// Who the email says invites: the acting member for a new or staged
-    /// invitation, the original inviter on a resend.
-    inviter_name: Option<String>,
+    /// The names the emails show: the organization's, the product's and
+    /// who the email says invites (the acting member for a new or staged
+    /// invitation, the original inviter on a resend).
+    names: super::render::Names,
     /// The same person's email address (the email's `Reply-To` when the
     /// policy's `reply_to_inviter` allows).
     inviter_email: Option<String>,
@@ -689,12 +690,18 @@ struct Issuer<'a> {
 
 impl<'a> Issuer<'a> {
     /// The actor issues in their own name.
-    fn acting(org: &'a Organization, actor: &'a Actor, auth: &'a Auth) -> Self {
+    fn acting(
+        org: &'a Organization,
+        config: &super::EngineConfig,
+        actor: &'a Actor,
+        auth: &'a Auth,
+    ) -> Self {
+        let inviter = auth.member.as_ref().map(|m| m.display_name());
         Self {
             org,
             actor,
             auth,
-            inviter_name: auth.member.as_ref().map(|m| m.display_name()),
+            names: super::render::Names::new(org, config, inviter.as_deref()),
             inviter_email: auth
                 .member
                 .as_ref()
@@ -752,7 +759,6 @@ pub(crate) struct Candidate {
     pub(crate) input: String,
     pub(crate) contact: Contact,
     pub(crate) key: String,
-    pub(crate) ascii_domain: Option<String>,
     pub(crate) display_name: Option<String>,
     pub(crate) first_name: Option<String>,
     pub(crate) last_name: Option<String>,
@@ -774,6 +780,19 @@ pub(crate) struct Candidate {
     pub(crate) user_ref: Option<String>,
 }
 
+impl Candidate {
+    /// The domain of an email recipient, lowercase and IDNA-encoded: its
+    /// key's, which ends in `@` and that domain (the parser's
+    /// `ascii_domain`; a quoted local part may hold an `@`, a domain
+    /// never does).
+    fn ascii_domain(&self) -> Option<&str> {
+        match self.contact {
+            Contact::Email(_) => self.key.rsplit_once('@').map(|(_, d)| d),
+            Contact::Identifier(_) | Contact::Account(_) => None,
+        }
+    }
+}
+
 /// Distinct groups one batch may name (each is looked up once).
 const MAX_BATCH_GROUPS: usize = 1000;
 
@@ -782,7 +801,6 @@ const MAX_BATCH_GROUPS: usize = 1000;
 struct Recipient {
     contact: Contact,
     key: String,
-    ascii_domain: Option<String>,
     display_name: Option<String>,
     first_name: Option<String>,
     last_name: Option<String>,
@@ -793,6 +811,7 @@ struct Recipient {
 }
 
 /// One entry of a batch after the checks that need no store.
+#[derive(Clone)]
 struct PreparedRow {
     index: usize,
     input: String,
@@ -863,6 +882,7 @@ impl BatchSize {
 }
 
 /// A batch bounded and parsed outside any transaction.
+#[derive(Clone)]
 pub(crate) struct PreparedBatch {
     size: BatchSize,
     /// The batch's license type, cleaned.
@@ -1174,7 +1194,6 @@ fn prepare_recipient(
             Recipient {
                 contact: Contact::Email(m.address.into_owned()),
                 key: m.key.into_owned(),
-                ascii_domain: Some(m.ascii_domain.into_owned()),
                 display_name,
                 first_name,
                 last_name,
@@ -1189,7 +1208,6 @@ fn prepare_recipient(
             Recipient {
                 contact: Contact::Identifier(id.trim().to_owned()),
                 key,
-                ascii_domain: None,
                 display_name,
                 first_name,
                 last_name,
@@ -1203,7 +1221,6 @@ fn prepare_recipient(
             Some(u) => Recipient {
                 contact: Contact::Account(u.clone()),
                 key: Contact::account_key(u),
-                ascii_domain: None,
                 display_name,
                 first_name,
                 last_name,
@@ -1271,10 +1288,13 @@ impl Enlist {
             may_invite_at_all(&o, &auth)?;
             Ok(o.policy)
         })?;
-        let batch = prepare_batch(&policy, &req)?;
-        self.run("invite", |cx| {
+        // Parsed after the short read, outside the write transaction (and
+        // again before a retry's): the rows are moved into the
+        // invitations, not copied.
+        let batch = || prepare_batch(&policy, &req);
+        self.run_with("invite", batch, |cx, batch| {
             let (o, auth) = cx.enter(org, actor)?;
-            let (candidates, mut rejected) = cx.evaluate_batch(&o, &auth, &req, &batch)?;
+            let (candidates, mut rejected) = cx.evaluate_batch(&o, &auth, &req, batch)?;
             let terms = BatchTerms {
                 id: BatchId::from_random(cx.id_bytes()),
                 message: message.clone(),
@@ -1282,7 +1302,7 @@ impl Enlist {
                 send: req.send,
                 active: req.active,
             };
-            let issuer = Issuer::acting(&o, actor, &auth);
+            let issuer = Issuer::acting(&o, cx.config, actor, &auth);
             let mut issued = Vec::with_capacity(candidates.len());
             for c in candidates {
                 match cx.settle(&o, c, &mut Seats::Written)? {
@@ -1326,7 +1346,7 @@ impl Enlist {
                 u64::from(o.policy.max_batch),
                 SEND_STAGED_SPLIT,
             )?;
-            let issuer = Issuer::acting(&o, actor, &auth);
+            let issuer = Issuer::acting(&o, cx.config, actor, &auth);
             let mut report = SendReport {
                 batch_id: Some(BatchId::from_random(cx.id_bytes())),
                 ..SendReport::default()
@@ -1461,11 +1481,12 @@ impl Ctx<'_> {
             None => None,
         };
         // The email names the one who invited, not the one resending.
+        let inviter_name = inviter.as_ref().map(|m| m.display_name());
         let issuer = Issuer {
             org: o,
             actor,
             auth,
-            inviter_name: inviter.as_ref().map(|m| m.display_name()),
+            names: super::render::Names::new(o, cx.config, inviter_name.as_deref()),
             inviter_email: inviter
                 .as_ref()
                 .and_then(|m| m.contact.email().map(str::to_owned)),
@@ -1616,7 +1637,7 @@ impl Ctx<'_> {
         o: &Organization,
         auth: &Auth,
         req: &InviteRequest,
-        batch: &PreparedBatch,
+        batch: PreparedBatch,
     ) -> Result<(Vec<Candidate>, Vec<RejectedRecipient>)> {
         may_invite_at_all(o, auth)?;
         batch.size.check(&o.policy)?;
@@ -1679,8 +1700,14 @@ impl Ctx<'_> {
         o: &Organization,
         auth: &Auth,
         req: &InviteRequest,
-        batch: &PreparedBatch,
+        batch: PreparedBatch,
     ) -> Result<(Vec<Candidate>, Vec<RejectedRecipient>)> {
+        let PreparedBatch {
+            license_type: batch_license,
+            attributes: batch_attributes,
+            rows,
+            ..
+        } = batch;
         if auth.is_guest() {
             return Err(auth.deny(Permission::InviteMembers, "guests cannot invite"));
         }
@@ -1690,7 +1717,7 @@ impl Ctx<'_> {
         let mut known_groups = std::collections::HashSet::new();
         let default_groups = self.invite_grants_cached(&o.id, &req.groups, &mut known_groups)?;
         let mut authorized: HashSet<(String, MemberKind, Vec<GroupGrant>)> = HashSet::default();
-        let mut out = Vec::with_capacity(batch.rows.len());
+        let mut out = Vec::with_capacity(rows.len());
         let mut rejected = Vec::new();
         // The batch's own lifetime must lie within the policy's bounds:
         // the whole batch fails otherwise, before any row is looked at.
@@ -1705,11 +1732,10 @@ impl Ctx<'_> {
             .as_deref()
             .map(crate::template::normalize_locale)
             .transpose()?;
-        for row in &batch.rows {
+        for row in rows {
             let kind = row.kind.unwrap_or(req.kind);
             let role = row
                 .role
-                .clone()
                 .or_else(|| req.role.clone())
                 .unwrap_or_else(|| o.policy.role_for(kind).to_owned());
             let groups = match &row.groups {
@@ -1718,8 +1744,7 @@ impl Ctx<'_> {
             };
             let license_type = row
                 .license_type
-                .clone()
-                .or_else(|| batch.license_type.clone())
+                .or_else(|| batch_license.clone())
                 .unwrap_or_else(|| DEFAULT_LICENSE.to_owned());
             let combination = (role, kind, groups);
             if !authorized.contains(&combination) {
@@ -1730,12 +1755,12 @@ impl Ctx<'_> {
             let own_lifetime = row
                 .lifetime_secs
                 .map(|secs| (secs, o.policy.lifetime_for(Some(secs))));
-            match &row.recipient {
+            match row.recipient {
                 Ok(_) if matches!(own_lifetime, Some((_, Err(_)))) => {
                     if let Some((secs, Err((min, max)))) = own_lifetime {
                         rejected.push(RejectedRecipient {
                             index: row.index,
-                            input: row.input.clone(),
+                            input: row.input,
                             reason: RejectReason::LifetimeOutOfBounds {
                                 lifetime_secs: secs,
                                 min_secs: min,
@@ -1746,33 +1771,32 @@ impl Ctx<'_> {
                 }
                 Ok(r) => out.push(Candidate {
                     index: row.index,
-                    input: row.input.clone(),
-                    contact: r.contact.clone(),
-                    key: r.key.clone(),
-                    ascii_domain: r.ascii_domain.clone(),
-                    display_name: r.display_name.clone(),
-                    first_name: r.first_name.clone(),
-                    last_name: r.last_name.clone(),
+                    input: row.input,
+                    contact: r.contact,
+                    key: r.key,
+                    display_name: r.display_name,
+                    first_name: r.first_name,
+                    last_name: r.last_name,
                     role,
                     kind,
                     groups,
                     license_type,
-                    warnings: r.warnings.clone(),
+                    warnings: r.warnings,
                     attributes: {
-                        let mut a = batch.attributes.clone();
-                        a.extend(row.attributes.clone());
+                        let mut a = batch_attributes.clone();
+                        a.extend(row.attributes);
                         a.retain(|_, v| !v.is_empty());
                         a
                     },
-                    locale: row.locale.clone().or_else(|| batch_locale.clone()),
+                    locale: row.locale.or_else(|| batch_locale.clone()),
                     lifetime_secs: row.lifetime_secs.or(req.lifetime_secs),
                     inviter: inviter.clone(),
-                    user_ref: r.user_ref.clone(),
+                    user_ref: r.user_ref,
                 }),
                 Err(reason) => rejected.push(RejectedRecipient {
                     index: row.index,
-                    input: row.input.clone(),
-                    reason: reason.clone(),
+                    input: row.input,
+                    reason,
                 }),
             }
         }
@@ -1821,7 +1845,7 @@ impl Ctx<'_> {
         if c.kind == MemberKind::Guest && !o.policy.guests_enabled {
             return Ok(Some(RejectReason::GuestsDisabled));
         }
-        if let Some(d) = &c.ascii_domain {
+        if let Some(d) = c.ascii_domain() {
             if !o.policy.domain_allowed(d) {
                 let shown = c
                     .contact
@@ -2293,7 +2317,7 @@ impl Ctx<'_> {
                     config: self.config,
                     invitation: &inv.invitation,
                     to,
-                    inviter_name: issuer.inviter_name.as_deref(),
+                    names: &issuer.names,
                     inviter_email: issuer.inviter_email.as_deref(),
                     token: &token,
                     message_id: &id,
@@ -2466,13 +2490,31 @@ mod tests {
         PARSED_AT.with(|p| p.borrow_mut().push(BEGUN.get()));
     }
 
-    /// A MemoryStore that counts the transactions it begins.
-    struct Counting(MemoryStore);
+    /// A MemoryStore that counts the transactions it begins, and refuses
+    /// as many commits as `conflicts` says with `Conflict` (the engine
+    /// then tries again).
+    struct Counting(MemoryStore, Arc<std::sync::atomic::AtomicUsize>);
+
+    /// Refuses the commit while conflicts are left to give.
+    struct ConflictAtCommit(Arc<std::sync::atomic::AtomicUsize>);
+
+    impl crate::TxHooks for ConflictAtCommit {
+        fn commit(&mut self, inner: Box<dyn Transaction + '_>) -> crate::StoreResult<()> {
+            use std::sync::atomic::Ordering::SeqCst;
+            match self.0.fetch_update(SeqCst, SeqCst, |n| n.checked_sub(1)) {
+                Ok(_) => Err(crate::StoreError::Conflict),
+                Err(_) => inner.commit(),
+            }
+        }
+    }
 
     impl Store for Counting {
         fn begin(&self) -> crate::StoreResult<Box<dyn Transaction + '_>> {
             BEGUN.set(BEGUN.get() + 1);
-            self.0.begin()
+            Ok(Box::new(crate::ForwardingTx::new(
+                self.0.begin()?,
+                ConflictAtCommit(Arc::clone(&self.1)),
+            )))
         }
     }
 
@@ -2486,7 +2528,11 @@ mod tests {
 
     #[test]
     fn recipients_are_read_after_authorization_and_outside_any_transaction() {
-        let engine = Enlist::new(Arc::new(Counting(MemoryStore::new())));
+        let conflicts = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let engine = Enlist::new(Arc::new(Counting(
+            MemoryStore::new(),
+            Arc::clone(&conflicts),
+        )));
         let crate::CreatedOrganization {
             organization: org,
             owner,
@@ -2532,6 +2578,22 @@ mod tests {
                 .expect("invite");
         });
         assert_eq!((begun, parsed_at), (2, vec![1]));
+
+        // A write that conflicts at its commit: the batch parsed again
+        // before the second write transaction begins, never inside one;
+        // the invitations issued once.
+        conflicts.store(1, std::sync::atomic::Ordering::SeqCst);
+        let (begun, parsed_at) = count(|| {
+            let report = engine
+                .invite(
+                    &org.id,
+                    &owner,
+                    InviteRequest::new(Recipients::Paste("c@acme.test, d@acme.test".into())),
+                )
+                .expect("invite after a conflict");
+            assert_eq!(report.issued.len(), 2);
+        });
+        assert_eq!((begun, parsed_at), (3, vec![1, 2]));
 
         // A member who may not invite: one short read, and the 2 MB paste
         // is never read.

@@ -511,7 +511,23 @@ impl Enlist {
         command: &'static str,
         mut f: impl FnMut(&mut Ctx<'_>) -> Result<T>,
     ) -> Result<T> {
-        self.run_as(command, Finish::Commit, &mut f)
+        self.run_as(command, Finish::Commit, &mut || Ok(()), &mut |cx, ()| f(cx))
+    }
+
+    /// [`Enlist::run`] for a command whose input is made outside its
+    /// transaction and consumed by it: `input` runs before each attempt,
+    /// before the transaction begins (a parsed batch: parsed after the
+    /// caller was authorized, never while a write lock is held, and moved
+    /// into what the command writes instead of copied from a batch kept
+    /// for a retry). An error from `input` ends the command, no
+    /// transaction begun.
+    pub(crate) fn run_with<P, T>(
+        &self,
+        command: &'static str,
+        mut input: impl FnMut() -> Result<P>,
+        mut f: impl FnMut(&mut Ctx<'_>, P) -> Result<T>,
+    ) -> Result<T> {
+        self.run_as(command, Finish::Commit, &mut input, &mut f)
     }
 
     /// [`Enlist::run`] for a command that only reads (a dry run): its
@@ -523,7 +539,9 @@ impl Enlist {
         command: &'static str,
         mut f: impl FnMut(&mut Ctx<'_>) -> Result<T>,
     ) -> Result<T> {
-        self.run_as(command, Finish::ReadOnly, &mut f)
+        self.run_as(command, Finish::ReadOnly, &mut || Ok(()), &mut |cx, ()| {
+            f(cx)
+        })
     }
 
     /// [`Enlist::run`] for a dry run that goes through a command's own
@@ -534,14 +552,17 @@ impl Enlist {
         command: &'static str,
         mut f: impl FnMut(&mut Ctx<'_>) -> Result<T>,
     ) -> Result<T> {
-        self.run_as(command, Finish::RollBack, &mut f)
+        self.run_as(command, Finish::RollBack, &mut || Ok(()), &mut |cx, ()| {
+            f(cx)
+        })
     }
 
-    fn run_as<T>(
+    fn run_as<P, T>(
         &self,
         command: &'static str,
         finish: Finish,
-        f: &mut impl FnMut(&mut Ctx<'_>) -> Result<T>,
+        input: &mut impl FnMut() -> Result<P>,
+        f: &mut impl FnMut(&mut Ctx<'_>, P) -> Result<T>,
     ) -> Result<T> {
         let trace = trace::Command::start(command);
         let mut attempts = 0;
@@ -553,10 +574,14 @@ impl Enlist {
             if let Err(e) = check_time("clock", now) {
                 break Err(e);
             }
+            let p = match input() {
+                Ok(p) => p,
+                Err(e) => break Err(e),
+            };
             attempts += 1;
             let span = trace.transaction(attempts);
             let mut committed = Vec::new();
-            let out = self.attempt(&trace, command, now, finish, f, &mut committed);
+            let out = self.attempt(&trace, command, now, finish, (p, f), &mut committed);
             span.end(trace::transaction_outcome(&out));
             match out {
                 Err(Error::Store(StoreError::Conflict)) => {
@@ -581,13 +606,13 @@ impl Enlist {
 
     /// One attempt of a command: its transaction, begun, given to `f`, and
     /// committed (or dropped, which rolls it back).
-    fn attempt<T>(
+    fn attempt<P, T>(
         &self,
         trace: &trace::Command,
         command: &'static str,
         now: DateTime<Utc>,
         finish: Finish,
-        f: &mut impl FnMut(&mut Ctx<'_>) -> Result<T>,
+        (p, f): (P, &mut impl FnMut(&mut Ctx<'_>, P) -> Result<T>),
         committed: &mut Vec<crate::hooks::HookChange>,
     ) -> Result<T> {
         let tx = match finish {
@@ -616,7 +641,7 @@ impl Enlist {
             refused: None,
             changes: Vec::new(),
         };
-        let v = f(&mut cx)?;
+        let v = f(&mut cx, p)?;
         // A refusal the command did not turn into a row's rejection fails
         // it whole, even if the command carried on: nothing is committed.
         if let Some(refused) = cx.refused.take() {

@@ -96,16 +96,14 @@ pub(crate) fn group_names(tx: &mut dyn Transaction, inv: &Invitation) -> Result<
 
 /// The template variables of an invitation's email.
 pub(crate) fn email_vars(
-    o: &Organization,
-    config: &EngineConfig,
+    names: &Names,
     inv: &Invitation,
-    inviter_name: Option<&str>,
     default_message: Option<&str>,
     groups: Vec<String>,
 ) -> EmailVars {
     EmailVars {
-        organization: o.name.clone(),
-        inviter: inviter_name.map(str::to_owned),
+        organization: Arc::clone(&names.organization),
+        inviter: names.inviter.clone(),
         recipient_name: inv
             .first_name
             .clone()
@@ -118,7 +116,27 @@ pub(crate) fn email_vars(
             .clone()
             .or_else(|| default_message.map(str::to_owned)),
         expires_at: inv.expires_at.unwrap_or(inv.created_at),
-        product_name: config.product_name.clone(),
+        product_name: Arc::clone(&names.product),
+    }
+}
+
+/// The names an invitation email shows that do not depend on its
+/// recipient: the organization's, the product's and the inviter's. Made
+/// once per command and shared by the drafts it queues (a batch of 100
+/// held each of them 100 times).
+pub(crate) struct Names {
+    pub organization: Arc<str>,
+    pub product: Arc<str>,
+    pub inviter: Option<Arc<str>>,
+}
+
+impl Names {
+    pub(crate) fn new(o: &Organization, config: &EngineConfig, inviter: Option<&str>) -> Self {
+        Self {
+            organization: Arc::from(o.name.as_str()),
+            product: Arc::from(config.product_name.as_str()),
+            inviter: inviter.map(Arc::from),
+        }
     }
 }
 
@@ -158,7 +176,8 @@ pub(crate) struct InvitationEmail<'a> {
     pub config: &'a EngineConfig,
     pub invitation: &'a Invitation,
     pub to: &'a str,
-    pub inviter_name: Option<&'a str>,
+    /// The organization's, product's and inviter's names.
+    pub names: &'a Names,
     /// The inviter's address: the `Reply-To` if the policy's
     /// `reply_to_inviter` allows.
     pub inviter_email: Option<&'a str>,
@@ -187,7 +206,7 @@ impl InvitationEmail<'_> {
             config,
             invitation: inv,
             to,
-            inviter_name,
+            names,
             inviter_email,
             token,
             message_id,
@@ -196,10 +215,8 @@ impl InvitationEmail<'_> {
         } = self;
         let url = accept_url(o, config, token);
         let vars = email_vars(
-            o,
-            config,
+            names,
             inv,
-            inviter_name,
             email.settings.default_message.as_deref(),
             groups,
         );
@@ -219,7 +236,7 @@ impl InvitationEmail<'_> {
             html_body: None,
             accept_url: url,
             org_name: o.name.clone(),
-            inviter_name: inviter_name.map(str::to_owned),
+            inviter_name: names.inviter.as_deref().map(str::to_owned),
             reply_to: inviter_email
                 .filter(|_| o.policy.reply_to_inviter)
                 .map(str::to_owned),
@@ -437,13 +454,13 @@ mod tests {
             user_ref: None,
         };
         let token = Secret::new("org_1.secret");
-        let render = |inv: &Invitation, inviter_name| {
+        let render = |inv: &Invitation, inviter_name: Option<&str>| {
             InvitationEmail {
                 org: &org,
                 config: &config,
                 invitation: inv,
                 to: "dana@acme.test",
-                inviter_name,
+                names: &Names::new(&org, &config, inviter_name),
                 inviter_email: inviter_name.map(|_| "ada@acme.test"),
                 token: &token,
                 message_id: &MessageId::from("msg_1"),
@@ -548,7 +565,7 @@ mod tests {
                 config: &config,
                 invitation: &inv,
                 to: "dana@acme.test",
-                inviter_name: Some("Ada Lovelace"),
+                names: &Names::new(org, &config, Some("Ada Lovelace")),
                 inviter_email,
                 token: &token,
                 message_id: &MessageId::from("msg_1"),

@@ -264,17 +264,18 @@ impl Enlist {
                     };
                     let groups = render::group_names(cx.tx.as_mut(), &inv)?;
                     email_vars(
-                        &o,
-                        cx.config,
+                        &render::Names::new(&o, cx.config, inviter_name.as_deref()),
                         &inv,
-                        inviter_name.as_deref(),
                         look.settings.default_message.as_deref(),
                         groups,
                     )
                 }
                 None => {
                     let mut v = EmailVars::sample(&o.name, &cx.config.product_name, true);
-                    v.inviter = auth.member.as_ref().map(|m| m.display_name());
+                    v.inviter = auth
+                        .member
+                        .as_ref()
+                        .map(|m| std::sync::Arc::from(m.display_name()));
                     v.expires_at = super::time_after(
                         cx.now,
                         o.policy.invitation_lifetime_secs,
