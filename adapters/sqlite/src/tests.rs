@@ -4732,73 +4732,56 @@ fn verify_counts_finds_a_head_written_around_the_store_and_repair_sets_it() {
 
 /// Migration 0027 drops the index by id of the people view's
 /// invitations: by last activity they come in the order they were made,
-/// read from `invitations_list`, the same before and after the upgrade
-/// (ids here do not follow the times: `inv_1` is the newest).
+/// read from `invitations_list`, after the upgrade as before it (ids here
+/// do not follow the times).
 #[test]
 fn migration_0027_walks_invitations_by_last_activity_in_creation_order() {
-    use enlist::testing::entities::pending;
-    use enlist::{PeopleQuery, PeopleSort, Person};
+    use enlist::testing::people::{BY_CREATION, by_last_activity, invitations_out_of_id_order};
     let (store, dir) = file_store();
     let path = dir.path().join("enlist.sqlite3");
     let org = org_id(1);
     let mut tx = begin(&store);
     tx.put_organization(&organization(&org)).expect("org");
-    for (n, (id, at)) in [("inv_1", 9), ("inv_2", 3), ("inv_3", 6), ("inv_4", 3)]
-        .into_iter()
-        .enumerate()
-    {
-        let secret = u8::try_from(n + 1).expect("small");
-        let mut inv = pending(&org, id, &format!("{id}@x.test"), secret, 100);
-        inv.created_at = t(at);
-        tx.put_invitation(&inv).expect("put");
-    }
+    invitations_out_of_id_order(tx.as_mut(), &org);
     tx.commit().expect("commit");
-    let by_last = |store: &SqliteStore, descending: bool| -> Vec<String> {
-        let mut tx = begin(store);
-        let mut q = PeopleQuery {
-            sort: PeopleSort::LastActive,
-            descending,
-            limit: 1,
-            ..PeopleQuery::default()
-        };
-        let mut out = Vec::new();
-        loop {
-            let page = tx.people(&org, &q, t(0)).expect("people");
-            out.extend(page.items.iter().map(Person::pid));
-            match page.next_cursor {
-                Some(c) => q.after = Some(c),
-                None => return out,
-            }
-        }
-    };
-    let want = ["i.inv_2", "i.inv_4", "i.inv_3", "i.inv_1"];
-    assert_eq!(by_last(&store, false), want);
+    assert_eq!(
+        by_last_activity(begin(&store).as_mut(), &org, false),
+        BY_CREATION
+    );
     drop(store);
     let conn = Connection::open(&path).expect("open");
     downgrade(&conn, 26).expect("downgrade");
-    let kept: i64 = conn
-        .query_row(
-            "SELECT COUNT(*) FROM sqlite_master WHERE name = 'invitations_people_id'",
-            [],
-            |r| r.get(0),
-        )
-        .expect("count");
-    assert_eq!(kept, 1, "version 26 has the index");
+    assert_eq!(
+        objects_named(&conn, &["invitations_people_id"]),
+        1,
+        "version 26 has the index"
+    );
     drop(conn);
     let store = SqliteStore::open(&path).expect("open migrates");
-    assert_eq!(by_last(&store, false), want);
-    let mut back = want;
+    assert_eq!(
+        by_last_activity(begin(&store).as_mut(), &org, false),
+        BY_CREATION
+    );
+    let mut back = BY_CREATION;
     back.reverse();
-    assert_eq!(by_last(&store, true), back);
+    assert_eq!(by_last_activity(begin(&store).as_mut(), &org, true), back);
     let conn = store.conn.lock("SqliteStore").expect("lock");
-    let gone: i64 = conn
-        .query_row(
-            "SELECT COUNT(*) FROM sqlite_master WHERE name = 'invitations_people_id'",
-            [],
-            |r| r.get(0),
-        )
-        .expect("count");
-    assert_eq!(gone, 0);
+    assert_eq!(objects_named(&conn, &["invitations_people_id"]), 0);
+}
+
+/// How many tables, indexes or triggers of the file bear these names.
+fn objects_named(conn: &Connection, names: &[&str]) -> i64 {
+    names
+        .iter()
+        .map(|name| {
+            conn.query_row(
+                "SELECT COUNT(*) FROM sqlite_master WHERE name = ?1",
+                [name],
+                |r| r.get::<_, i64>(0),
+            )
+            .expect("count")
+        })
+        .sum()
 }
 
 #[test]
@@ -4850,12 +4833,8 @@ fn migration_0026_keeps_every_due_list_and_drops_the_indexes_across_organization
         .query_row("SELECT COUNT(*) FROM due_heads", [], |r| r.get(0))
         .expect("count");
     assert_eq!(heads, 6, "two heads for each of three organizations");
-    let gone: i64 = conn
-        .query_row(
-            "SELECT COUNT(*) FROM sqlite_master WHERE name IN ('invitations_due_all', 'outbox_due_all')",
-            [],
-            |r| r.get(0),
-        )
-        .expect("count");
-    assert_eq!(gone, 0);
+    assert_eq!(
+        objects_named(&conn, &["invitations_due_all", "outbox_due_all"]),
+        0
+    );
 }

@@ -211,6 +211,38 @@ fn ids(people: &[Person]) -> Vec<String> {
     people.iter().map(Person::pid).collect()
 }
 
+/// Writes four pending invitations of `org` whose ids do not follow the
+/// times they were made (`inv_1` is the newest, `inv_2` and `inv_4` tie):
+/// by last activity, ascending, they come as
+/// [`BY_CREATION`]. For the migrations' tests of the stores.
+pub fn invitations_out_of_id_order(tx: &mut dyn Transaction, org: &OrgId) {
+    for (n, (id, at)) in [("inv_1", 9), ("inv_2", 3), ("inv_3", 6), ("inv_4", 3)]
+        .into_iter()
+        .enumerate()
+    {
+        let secret = u8::try_from(n + 1).unwrap_or(u8::MAX);
+        let mut inv = pending(org, id, &format!("{id}@x.test"), secret, 100);
+        inv.created_at = t(at);
+        tx.put_invitation(&inv).expect("invitation");
+    }
+}
+
+/// The people of [`invitations_out_of_id_order`] by last activity,
+/// ascending.
+pub const BY_CREATION: [&str; 4] = ["i.inv_2", "i.inv_4", "i.inv_3", "i.inv_1"];
+
+/// The pids of `org`'s people view by last activity (labels but Removed),
+/// one person a page, at time 0.
+pub fn by_last_activity(tx: &mut dyn Transaction, org: &OrgId, descending: bool) -> Vec<String> {
+    let q = PeopleQuery {
+        sort: PeopleSort::LastActive,
+        descending,
+        limit: 1,
+        ..PeopleQuery::default()
+    };
+    ids(&walk(tx, org, q, t(0)))
+}
+
 /// Every sort, both ways, under every filter, page by page: the order and
 /// filters of [`crate::store::people`], with the labels at `now`.
 pub fn people_view_sorts_filters_and_pages(make: MakeStore<'_>) {

@@ -91,60 +91,33 @@ fn migration_0004_builds_people_of_existing_rows() {
 
 /// Migration 0014 gives the invitations already stored their key by last
 /// activity (their creation time, below every activity): by last activity
-/// they come in the order they were made, not by id (`inv_1` is the
-/// newest), page by page, both ways.
+/// they come in the order they were made, not by id, page by page, both
+/// ways.
 #[test]
 fn migration_0014_orders_stored_invitations_by_creation_by_last_activity() {
-    use enlist::testing::entities::pending;
+    use enlist::testing::people::{BY_CREATION, by_last_activity, invitations_out_of_id_order};
     let Some(f) = Fresh::new() else { return };
     let org = org_id(1);
     let mut tx = begin(&*f.store);
     tx.put_organization(&organization(&org)).expect("org");
-    for (n, (id, at)) in [("inv_1", 9), ("inv_2", 3), ("inv_3", 6), ("inv_4", 3)]
-        .into_iter()
-        .enumerate()
-    {
-        let secret = u8::try_from(n + 1).expect("small");
-        let mut inv = pending(&org, id, &format!("{id}@x.test"), secret, 100);
-        inv.created_at = t(at);
-        tx.put_invitation(&inv).expect("invitation");
-    }
+    invitations_out_of_id_order(tx.as_mut(), &org);
     tx.commit().expect("commit");
     // Back to version 13: every invitation keyed as never active.
     f.downgrade(13);
     let mut sql = f.sql();
-    let never = count(
-        &mut sql,
-        "SELECT count(*) FROM people WHERE last_s = -9223372036854775808",
-    );
-    assert_eq!(never, 4);
+    let never = "SELECT count(*) FROM people WHERE last_s = -9223372036854775808";
+    assert_eq!(count(&mut sql, never), 4);
     let upgraded = f.another();
-    let by_last = |descending: bool| -> Vec<String> {
-        let mut q = PeopleQuery {
-            sort: PeopleSort::LastActive,
-            descending,
-            limit: 1,
-            ..PeopleQuery::default()
-        };
-        let mut out = Vec::new();
-        let mut tx = begin(&*upgraded);
-        loop {
-            let page = tx.people(&org, &q, t(0)).expect("people");
-            out.extend(page.items.iter().map(enlist::Person::pid));
-            match page.next_cursor {
-                Some(c) => q.after = Some(c),
-                None => return out,
-            }
-        }
-    };
-    let want = ["i.inv_2", "i.inv_4", "i.inv_3", "i.inv_1"];
-    assert_eq!(by_last(false), want);
-    let mut back = want;
-    back.reverse();
-    assert_eq!(by_last(true), back);
-    let moved = count(
-        &mut sql,
-        "SELECT count(*) FROM people WHERE last_s = since_s - 4611686018427387904 AND last_ns = since_ns",
+    assert_eq!(
+        by_last_activity(begin(&*upgraded).as_mut(), &org, false),
+        BY_CREATION
     );
-    assert_eq!(moved, 4);
+    let mut back = BY_CREATION;
+    back.reverse();
+    assert_eq!(
+        by_last_activity(begin(&*upgraded).as_mut(), &org, true),
+        back
+    );
+    let moved = "SELECT count(*) FROM people WHERE last_s = since_s - 4611686018427387904 AND last_ns = since_ns";
+    assert_eq!(count(&mut sql, moved), 4);
 }
