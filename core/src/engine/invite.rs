@@ -975,7 +975,6 @@ pub(crate) fn prepare_batch(policy: &crate::Policy, req: &InviteRequest) -> Resu
         .as_deref()
         .map(|lt| clean_label("license_type", lt))
         .transpose()?;
-    let mut seen: HashMap<String, usize> = HashMap::default();
     let mut rows = Vec::new();
     let size = match &req.recipients {
         Recipients::FormField(text) | Recipients::Paste(text) => {
@@ -1002,15 +1001,18 @@ pub(crate) fn prepare_batch(policy: &crate::Policy, req: &InviteRequest) -> Resu
             size.entries = crate::email::count_entries(text) as u64;
             size.check(policy)?;
             // Bounded by the policy just above.
-            seen.reserve(size.entries as usize);
             rows.reserve(size.entries as usize);
+            // Repeats as the parser marked them (`repeat_of`): what a map
+            // of every key taken gave, without one.
+            let mut taken_for: HashMap<usize, usize> = HashMap::default();
             for (index, e) in parse_recipients(text).entries.into_iter().enumerate() {
                 let input = e.text.into_owned();
-                let recipient = match e.outcome {
-                    EntryOutcome::Valid(m) | EntryOutcome::Duplicate { mailbox: m, .. } => {
-                        Ok(m.into_owned())
+                let (recipient, first) = match e.outcome {
+                    EntryOutcome::Valid(m) => (Ok(m.into_owned()), None),
+                    EntryOutcome::Duplicate { mailbox: m, first } => {
+                        (Ok(m.into_owned()), Some(first))
                     }
-                    EntryOutcome::Invalid { error } => Err(error),
+                    EntryOutcome::Invalid { error } => (Err(error), None),
                 };
                 // The entry's text lent to the row and taken back: one
                 // copy of it, not two.
@@ -1018,7 +1020,12 @@ pub(crate) fn prepare_batch(policy: &crate::Policy, req: &InviteRequest) -> Resu
                     email: Some(input),
                     ..RecipientInput::default()
                 };
-                let recipient = prepare_recipient(&row, Some(recipient), index, &mut seen);
+                let mut recipient = prepare_recipient(&row, Some(recipient), index, None);
+                if let (Ok(_), Some(first)) = (&recipient, first) {
+                    if let Some(first_index) = repeat_of(&rows, &mut taken_for, first, index) {
+                        recipient = Err(RejectReason::DuplicateInBatch { first_index });
+                    }
+                }
                 let input = row.email.take().unwrap_or_default();
                 rows.push(PreparedRow {
                     index,
@@ -1042,6 +1049,7 @@ pub(crate) fn prepare_batch(policy: &crate::Policy, req: &InviteRequest) -> Resu
                 entries: list.len() as u64,
             };
             size.check(policy)?;
+            let mut seen: HashMap<String, usize> = HashMap::default();
             seen.reserve(list.len());
             rows.reserve(list.len());
             #[cfg(test)]
@@ -1119,7 +1127,7 @@ pub(crate) fn prepare_batch(policy: &crate::Policy, req: &InviteRequest) -> Resu
                     .map(crate::template::normalize_locale)
                     .transpose();
                 let (locale, recipient) = match locale {
-                    Ok(l) => (l, prepare_recipient(r, None, index, &mut seen)),
+                    Ok(l) => (l, prepare_recipient(r, None, index, Some(&mut seen))),
                     Err(e) => (
                         None,
                         Err(RejectReason::InvalidField {
@@ -1151,13 +1159,39 @@ pub(crate) fn prepare_batch(policy: &crate::Policy, req: &InviteRequest) -> Resu
     })
 }
 
+/// The row a paste's entry `index` repeats, which the parser marked as
+/// a repeat of entry `first` (the first with its key): `first`, unless
+/// that row was rejected, and then the first repeat taken in its place
+/// (`taken_for`). `None` when no row of the key was taken: this one is,
+/// and is noted. A pasted name that passes the parser passes the row's
+/// checks today, so `first` is rejected only if the two sets of rules
+/// part; what a map of the keys taken gives either way.
+fn repeat_of(
+    rows: &[PreparedRow],
+    taken_for: &mut HashMap<usize, usize>,
+    first: usize,
+    index: usize,
+) -> Option<usize> {
+    if rows.get(first).is_some_and(|r| r.recipient.is_ok()) {
+        return Some(first);
+    }
+    match taken_for.get(&first) {
+        Some(&taken) => Some(taken),
+        None => {
+            taken_for.insert(first, index);
+            None
+        }
+    }
+}
+
 /// One row's names and contact, checked and normalized; a repeat of an
-/// earlier row's contact (in `seen`) is a duplicate.
+/// earlier row's contact or account (in `seen`, when given) is a
+/// duplicate.
 fn prepare_recipient(
     row: &RecipientInput,
     parsed: Option<std::result::Result<crate::email::Mailbox<'static>, AddressError>>,
     index: usize,
-    seen: &mut HashMap<String, usize>,
+    seen: Option<&mut HashMap<String, usize>>,
 ) -> std::result::Result<Recipient, RejectReason> {
     let names = (|| -> Result<_> {
         Ok((
@@ -1231,7 +1265,11 @@ fn prepare_recipient(
         },
     };
     r.user_ref = user_ref;
-    // The same person twice: the same contact, or the same account.
+    // The same person twice: the same contact, or the same account (a
+    // paste's repeats are the parser's, `None` here).
+    let Some(seen) = seen else {
+        return Ok(r);
+    };
     let account = r.user_ref.as_deref().map(Contact::account_key);
     for key in std::iter::once(&r.key).chain(account.as_ref()) {
         if let Some(&first_index) = seen.get(key) {
@@ -2729,6 +2767,127 @@ mod tests {
         assert!(prepare_batch(&p, &req(Recipients::List(vec![row.clone(); 8]))).is_ok());
         row.groups = Some(vec![GroupGrant::member(crate::GroupId::from("g")); 5]);
         assert!(prepare_batch(&p, &req(Recipients::List(vec![row; 8]))).is_err());
+    }
+
+    /// Each row of a paste as `prepare_batch` made it before it read the
+    /// parser's marks: every entry through `prepare_recipient` with a map
+    /// of the keys taken (the oracle of the test below).
+    fn paste_rows_by_map(text: &str) -> Vec<std::result::Result<String, RejectReason>> {
+        let mut seen = HashMap::default();
+        parse_recipients(text)
+            .entries
+            .into_iter()
+            .enumerate()
+            .map(|(index, e)| {
+                let recipient = match e.outcome {
+                    EntryOutcome::Valid(m) | EntryOutcome::Duplicate { mailbox: m, .. } => {
+                        Ok(m.into_owned())
+                    }
+                    EntryOutcome::Invalid { error } => Err(error),
+                };
+                let row = RecipientInput {
+                    email: Some(e.text.into_owned()),
+                    ..RecipientInput::default()
+                };
+                prepare_recipient(&row, Some(recipient), index, Some(&mut seen)).map(|r| r.key)
+            })
+            .collect()
+    }
+
+    fn paste_rows(text: &str) -> Vec<std::result::Result<String, RejectReason>> {
+        let policy = crate::Policy::default();
+        let req = InviteRequest::new(Recipients::Paste(text.to_owned()));
+        let batch = prepare_batch(&policy, &req).expect("a small paste");
+        batch
+            .rows
+            .into_iter()
+            .map(|row| row.recipient.map(|r| r.key))
+            .collect()
+    }
+
+    /// A repeat whose first entry was rejected: the first repeat taken
+    /// stands for the key, and the next repeat points at it.
+    #[test]
+    fn a_paste_repeat_of_a_rejected_entry_is_taken_once() {
+        let row = |index: usize, recipient| PreparedRow {
+            index,
+            input: String::new(),
+            role: None,
+            kind: None,
+            groups: None,
+            license_type: None,
+            attributes: crate::member::Attributes::new(),
+            locale: None,
+            lifetime_secs: None,
+            recipient,
+        };
+        let taken = |key: &str| {
+            Ok(Recipient {
+                contact: Contact::Email(key.to_owned()),
+                key: key.to_owned(),
+                display_name: None,
+                first_name: None,
+                last_name: None,
+                warnings: Vec::new(),
+                user_ref: None,
+            })
+        };
+        let rejected = Err(RejectReason::InvalidField {
+            reason: "a name it may not carry".into(),
+        });
+        let mut taken_for = HashMap::default();
+        let mut rows = vec![row(0, rejected)];
+        assert_eq!(repeat_of(&rows, &mut taken_for, 0, 1), None, "taken");
+        rows.push(row(1, taken("ada@x.test")));
+        assert_eq!(repeat_of(&rows, &mut taken_for, 0, 2), Some(1));
+        assert_eq!(repeat_of(&rows, &mut taken_for, 0, 3), Some(1));
+        rows.push(row(2, taken("bob@x.test")));
+        assert_eq!(repeat_of(&rows, &mut taken_for, 2, 4), Some(2));
+        // And as a paste: repeats by key, whatever the case.
+        let text = "ada@x.test, ADA@x.test, bob@x.test, \"Ada\" <ada@X.test>, not an address";
+        let rows = paste_rows(text);
+        assert_eq!(rows, paste_rows_by_map(text));
+        assert_eq!(
+            rows[1],
+            Err(RejectReason::DuplicateInBatch { first_index: 0 })
+        );
+        assert_eq!(
+            rows[3],
+            Err(RejectReason::DuplicateInBatch { first_index: 0 })
+        );
+    }
+
+    proptest::proptest! {
+        /// A paste's rows, repeats and all, are what a map of the keys
+        /// taken gave: the parser's marks, and the rare repeat of a
+        /// rejected entry, decide the same.
+        #[test]
+        fn paste_repeats_are_those_of_a_map_of_keys(
+            entries in proptest::collection::vec(
+                (0..4usize, 0..3usize, 0..4usize),
+                0..24,
+            ),
+            newline in proptest::bool::ANY,
+        ) {
+            let locals = ["ada", "ADA", "bob", "Bob"];
+            let names = ["", "\"Ada\" ", "\"B\tc\" ", "\"C\u{2028}d\" "];
+            let text: Vec<String> = entries
+                .iter()
+                .map(|&(local, domain, name)| match domain {
+                    2 => format!("{}not an address", names[name]),
+                    d => format!(
+                        "{}{}{}@{}{}",
+                        names[name],
+                        if name == 0 { "" } else { "<" },
+                        locals[local],
+                        ["x.test", "X.TEST"][d],
+                        if name == 0 { "" } else { ">" },
+                    ),
+                })
+                .collect();
+            let text = text.join(if newline { "\n" } else { ", " });
+            proptest::prop_assert_eq!(paste_rows(&text), paste_rows_by_map(&text), "{:?}", text);
+        }
     }
 
     #[test]
