@@ -171,9 +171,11 @@ pub(super) struct State {
     /// each list in `(created_at, org, id)` order (the invitee's inbox).
     /// A hash look-up then a short list: the inbox of one person costs the
     /// same among a million pending invitations as among a thousand.
-    pub(super) by_recipient: HashMap<String, Few<PersonKey>>,
+    /// The key's text is shared with the organization's
+    /// `open_by_recipient` entry written with it ([`KeyText`]).
+    pub(super) by_recipient: HashMap<Arc<str>, Few<PersonKey>>,
     /// The same, by `user_ref`, for the invitations bound to an account.
-    pub(super) by_account: HashMap<String, Few<PersonKey>>,
+    pub(super) by_account: HashMap<Arc<str>, Few<PersonKey>>,
     /// The organization holding each verified domain.
     pub(super) verified_domains: BTreeMap<String, OrgId>,
     /// The undo log's allocation, kept between transactions.
@@ -314,33 +316,51 @@ impl<T: PartialEq> PartialEq for Few<T> {
 
 impl<T: Eq> Eq for Few<T> {}
 
+/// The text of an invitation's recipient key for the index entries one
+/// write adds: made the first time an entry needs it, then shared (the
+/// organization's open invitation by recipient and the inbox list, one
+/// allocation for both).
+pub(super) struct KeyText<'a> {
+    text: &'a str,
+    made: std::cell::OnceCell<Arc<str>>,
+}
+
+impl<'a> KeyText<'a> {
+    pub(super) fn new(text: &'a str) -> Self {
+        Self {
+            text,
+            made: std::cell::OnceCell::new(),
+        }
+    }
+
+    fn get(&self) -> Arc<str> {
+        Arc::clone(self.made.get_or_init(|| Arc::from(self.text)))
+    }
+}
+
 /// Adds or removes a stored-pending invitation in the inbox lists of its
-/// recipient key and account.
+/// recipient key (a new list's key from `key`, the key's text) and
+/// account.
 pub(super) fn index_person(
-    by_recipient: &mut HashMap<String, Few<PersonKey>>,
-    by_account: &mut HashMap<String, Few<PersonKey>>,
+    by_recipient: &mut HashMap<Arc<str>, Few<PersonKey>>,
+    by_account: &mut HashMap<Arc<str>, Few<PersonKey>>,
     inv: &StoredInvitation,
     add: bool,
+    key: &KeyText<'_>,
 ) {
     if inv.status != InvitationStatus::Pending {
         return;
     }
-    let apply = |map: &mut HashMap<String, Few<PersonKey>>, person: &str| {
-        // Compared as borrowed parts: a removal copies nothing.
-        let probe = (inv.created_at, inv.org_id.as_str(), inv.id.as_str());
-        let cmp = |k: &PersonKey| (k.0, k.1.as_str(), k.2.as_str()).cmp(&probe);
-        toggle_listed(
-            map,
-            person,
-            || person.to_owned(),
-            cmp,
-            || person_key(inv),
-            add,
-        );
-    };
-    apply(by_recipient, &inv.recipient_key);
+    let apply =
+        |map: &mut HashMap<Arc<str>, Few<PersonKey>>, person: &str, text: &dyn Fn() -> Arc<str>| {
+            // Compared as borrowed parts: a removal copies nothing.
+            let probe = (inv.created_at, inv.org_id.as_str(), inv.id.as_str());
+            let cmp = |k: &PersonKey| (k.0, k.1.as_str(), k.2.as_str()).cmp(&probe);
+            toggle_listed(map, person, text, cmp, || person_key(inv), add);
+        };
+    apply(by_recipient, &inv.recipient_key, &|| key.get());
     if let Some(u) = &inv.user_ref {
-        apply(by_account, u);
+        apply(by_account, u, &|| Arc::from(u.as_str()));
     }
 }
 
@@ -577,8 +597,9 @@ impl MemberIndexes {
 pub(super) struct InvitationIndexes {
     /// Invitations by current secret hash (unique).
     pub(super) by_secret: HashMap<SecretHash, InvitationId>,
-    /// Open (stored staged or pending) invitations by recipient key (unique).
-    pub(super) open_by_recipient: HashMap<String, InvitationId>,
+    /// Open (stored staged or pending) invitations by recipient key
+    /// (unique; the text shared with the inbox list's key, [`KeyText`]).
+    pub(super) open_by_recipient: HashMap<Arc<str>, InvitationId>,
     /// `(created_at, id)` per stored status.
     pub(super) by_status: [BTreeSet<InvitationKey>; 6],
     /// `(created_at, id)` per batch.
@@ -592,8 +613,13 @@ pub(super) struct InvitationIndexes {
 impl InvitationIndexes {
     /// Adds (or removes) every index entry and count of `inv` in its shard.
     pub(super) fn apply(&mut self, inv: &StoredInvitation, add: bool) {
+        self.apply_with(inv, add, &KeyText::new(&inv.recipient_key));
+    }
+
+    /// [`Self::apply`], a new entry by recipient keyed by `key`'s text.
+    pub(super) fn apply_with(&mut self, inv: &StoredInvitation, add: bool, key: &KeyText<'_>) {
         self.apply_secret(inv, add);
-        self.apply_open(inv, add);
+        self.apply_open(inv, add, key);
         self.apply_status(inv, add);
         self.apply_batch(inv, add);
         self.apply_due(inv, add);
@@ -605,16 +631,22 @@ impl InvitationIndexes {
     /// the secret and batch entries, one cold hash probe and one ordered
     /// set each among a million, stay as they are. The result is what
     /// `apply(old, false)` then `apply(new, true)` gives (each index is
-    /// keyed by its own fields).
-    pub(super) fn update(&mut self, old: &StoredInvitation, new: &StoredInvitation) {
+    /// keyed by its own fields); a new entry by recipient is keyed by
+    /// `key`'s text.
+    pub(super) fn update(
+        &mut self,
+        old: &StoredInvitation,
+        new: &StoredInvitation,
+        key: &KeyText<'_>,
+    ) {
         debug_assert_eq!(old.id, new.id, "one invitation before and after");
         if old.lookup_hash() != new.lookup_hash() {
             self.apply_secret(old, false);
             self.apply_secret(new, true);
         }
         if open_key(old) != open_key(new) {
-            self.apply_open(old, false);
-            self.apply_open(new, true);
+            self.apply_open(old, false, &KeyText::new(&old.recipient_key));
+            self.apply_open(new, true, key);
         }
         if (old.status, old.created_at) != (new.status, new.created_at) {
             self.apply_status(old, false);
@@ -636,13 +668,12 @@ impl InvitationIndexes {
         }
     }
 
-    fn apply_open(&mut self, inv: &StoredInvitation, add: bool) {
+    fn apply_open(&mut self, inv: &StoredInvitation, add: bool, key: &KeyText<'_>) {
         if inv.status.is_open() {
-            let key = inv.recipient_key.as_str();
             set_unique(
                 &mut self.open_by_recipient,
-                key,
-                || key.to_owned(),
+                inv.recipient_key.as_str(),
+                || key.get(),
                 &inv.id,
                 add,
             );
@@ -710,8 +741,8 @@ fn person_index_key(inv: &StoredInvitation) -> Option<(DateTime<Utc>, &str, Opti
 /// with due invitations is the caller's.
 fn replace_invitation_in(
     data: &mut OrgData,
-    by_recipient: &mut HashMap<String, Few<PersonKey>>,
-    by_account: &mut HashMap<String, Few<PersonKey>>,
+    by_recipient: &mut HashMap<Arc<str>, Few<PersonKey>>,
+    by_account: &mut HashMap<Arc<str>, Few<PersonKey>>,
     id: &InvitationId,
     new: Option<StoredInvitation>,
 ) -> Option<StoredInvitation> {
@@ -727,7 +758,13 @@ fn replace_invitation_in(
     let Some(n) = new else {
         if let Some(p) = prev {
             data.invitation_ix.apply(p, false);
-            index_person(by_recipient, by_account, p, false);
+            index_person(
+                by_recipient,
+                by_account,
+                p,
+                false,
+                &KeyText::new(&p.recipient_key),
+            );
         }
         return data.invitations.remove(id);
     };
@@ -735,15 +772,24 @@ fn replace_invitation_in(
         // A write of a stored invitation: only the entries that change
         // (each index is a cold structure among a million invitations).
         Some(p) => {
-            data.invitation_ix.update(p, &n);
+            let key = KeyText::new(&n.recipient_key);
+            data.invitation_ix.update(p, &n, &key);
             if person_index_key(p) != person_index_key(&n) {
-                index_person(by_recipient, by_account, p, false);
-                index_person(by_recipient, by_account, &n, true);
+                index_person(
+                    by_recipient,
+                    by_account,
+                    p,
+                    false,
+                    &KeyText::new(&p.recipient_key),
+                );
+                index_person(by_recipient, by_account, &n, true, &key);
             }
         }
         None => {
-            index_person(by_recipient, by_account, &n, true);
-            data.invitation_ix.apply(&n, true);
+            // One text for the new entries by recipient key.
+            let key = KeyText::new(&n.recipient_key);
+            index_person(by_recipient, by_account, &n, true, &key);
+            data.invitation_ix.apply_with(&n, true, &key);
         }
     }
     data.invitations.replace(n.created_at, id, n)

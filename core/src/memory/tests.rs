@@ -1152,3 +1152,52 @@ fn a_members_contact_and_account_texts_are_shared_by_its_indexes() {
             .contains_key(&(Headed::new(Arc::<str>::from("u1-new")), org.clone()))
     );
 }
+
+/// A new pending invitation's recipient key is held once: the
+/// organization's open invitation by recipient and the inbox list share
+/// its text. A revoke takes both entries out; a rollback leaves the state
+/// as it was.
+#[test]
+fn an_invitations_recipient_text_is_shared_by_its_indexes() {
+    let (store, org) = populated();
+    let key = "q1@x.test";
+    let state = snapshot(&store);
+    let (open, _) = state.orgs[&org]
+        .invitation_ix
+        .open_by_recipient
+        .get_key_value(key)
+        .expect("open by recipient");
+    let (inbox, _) = state.by_recipient.get_key_value(key).expect("inbox");
+    assert!(Arc::ptr_eq(open, inbox), "recipient text shared");
+
+    let revoke = |commit: bool| {
+        let mut tx = begin(&store);
+        let id = InvitationId("inv_1".into());
+        let mut inv = tx.invitation(&org, &id).expect("read").expect("exists");
+        inv.status = InvitationStatus::Revoked;
+        tx.put_invitation(&inv).expect("put");
+        if commit {
+            tx.commit().expect("commit");
+        }
+    };
+    revoke(false);
+    assert_eq!(snapshot(&store), state);
+    let again = snapshot(&store);
+    let (open, _) = again.orgs[&org]
+        .invitation_ix
+        .open_by_recipient
+        .get_key_value(key)
+        .expect("open by recipient");
+    let (inbox, _) = again.by_recipient.get_key_value(key).expect("inbox");
+    assert!(Arc::ptr_eq(open, inbox), "shared after the rollback too");
+    revoke(true);
+    assert_consistent(&store);
+    let state = snapshot(&store);
+    assert!(
+        !state.orgs[&org]
+            .invitation_ix
+            .open_by_recipient
+            .contains_key(key)
+    );
+    assert!(!state.by_recipient.contains_key(key));
+}

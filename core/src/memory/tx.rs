@@ -364,7 +364,7 @@ impl Transaction for MemoryTx<'_> {
                 }
             }
             if inv.status.is_open() {
-                if let Some(other) = ix.open_by_recipient.get(&inv.recipient_key) {
+                if let Some(other) = ix.open_by_recipient.get(inv.recipient_key.as_str()) {
                     if other != &inv.id {
                         return Err(StoreError::Unique(UniqueRule::InvitationOpenRecipient));
                     }
