@@ -830,6 +830,29 @@ struct PreparedRow {
     recipient: std::result::Result<Recipient, RejectReason>,
 }
 
+impl PreparedRow {
+    /// A pasted entry's row: nothing but its recipient (a paste gives no
+    /// role, groups or settings of its own).
+    fn pasted(
+        index: usize,
+        input: String,
+        recipient: std::result::Result<Recipient, RejectReason>,
+    ) -> Self {
+        PreparedRow {
+            index,
+            input,
+            role: None,
+            kind: None,
+            groups: None,
+            license_type: None,
+            attributes: crate::member::Attributes::new(),
+            locale: None,
+            lifetime_secs: None,
+            recipient,
+        }
+    }
+}
+
 /// The size of a batch as given, checked against the policy before it is
 /// parsed and again in the write transaction (the policy may change in
 /// between).
@@ -1027,18 +1050,7 @@ pub(crate) fn prepare_batch(policy: &crate::Policy, req: &InviteRequest) -> Resu
                     }
                 }
                 let input = row.email.take().unwrap_or_default();
-                rows.push(PreparedRow {
-                    index,
-                    input,
-                    role: None,
-                    kind: None,
-                    groups: None,
-                    license_type: None,
-                    attributes: crate::member::Attributes::new(),
-                    locale: None,
-                    lifetime_secs: None,
-                    recipient,
-                });
+                rows.push(PreparedRow::pasted(index, input, recipient));
             }
             size
         }
@@ -2809,18 +2821,7 @@ mod tests {
     /// stands for the key, and the next repeat points at it.
     #[test]
     fn a_paste_repeat_of_a_rejected_entry_is_taken_once() {
-        let row = |index: usize, recipient| PreparedRow {
-            index,
-            input: String::new(),
-            role: None,
-            kind: None,
-            groups: None,
-            license_type: None,
-            attributes: crate::member::Attributes::new(),
-            locale: None,
-            lifetime_secs: None,
-            recipient,
-        };
+        let row = |index: usize, recipient| PreparedRow::pasted(index, String::new(), recipient);
         let taken = |key: &str| {
             Ok(Recipient {
                 contact: Contact::Email(key.to_owned()),

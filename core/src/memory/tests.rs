@@ -1161,14 +1161,17 @@ fn a_members_contact_and_account_texts_are_shared_by_its_indexes() {
 fn an_invitations_recipient_text_is_shared_by_its_indexes() {
     let (store, org) = populated();
     let key = "q1@x.test";
+    let shared = |state: &State| {
+        let (open, _) = state.orgs[&org]
+            .invitation_ix
+            .open_by_recipient
+            .get_key_value(key)
+            .expect("open by recipient");
+        let (inbox, _) = state.by_recipient.get_key_value(key).expect("inbox");
+        Arc::ptr_eq(open, inbox)
+    };
     let state = snapshot(&store);
-    let (open, _) = state.orgs[&org]
-        .invitation_ix
-        .open_by_recipient
-        .get_key_value(key)
-        .expect("open by recipient");
-    let (inbox, _) = state.by_recipient.get_key_value(key).expect("inbox");
-    assert!(Arc::ptr_eq(open, inbox), "recipient text shared");
+    assert!(shared(&state), "recipient text shared");
 
     let revoke = |commit: bool| {
         let mut tx = begin(&store);
@@ -1182,14 +1185,7 @@ fn an_invitations_recipient_text_is_shared_by_its_indexes() {
     };
     revoke(false);
     assert_eq!(snapshot(&store), state);
-    let again = snapshot(&store);
-    let (open, _) = again.orgs[&org]
-        .invitation_ix
-        .open_by_recipient
-        .get_key_value(key)
-        .expect("open by recipient");
-    let (inbox, _) = again.by_recipient.get_key_value(key).expect("inbox");
-    assert!(Arc::ptr_eq(open, inbox), "shared after the rollback too");
+    assert!(shared(&snapshot(&store)), "shared after the rollback too");
     revoke(true);
     assert_consistent(&store);
     let state = snapshot(&store);
