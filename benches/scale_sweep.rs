@@ -182,7 +182,7 @@ pub fn build(
         for i in start..(start + CHUNK).min(per_org) {
             let mut m = t_member.clone();
             m.id = MemberId::from(format!("mem_scale{i:08}").as_str());
-            m.contact = Contact::Email(contact_of(i));
+            m.contact = Contact::Email(contact_of(i).into());
             m.contact_key = contact_of(i);
             m.user_ref = Some(format!("acct-scale{i}"));
             m.first_name = Some(format!("First{:08}", (i * 7919) % per_org.max(1)));
@@ -193,8 +193,8 @@ pub fn build(
             let mut inv = t_inv.clone();
             let key = format!("i{i:08}@scale.test");
             inv.invitation.id = inv_id_of(i);
-            inv.invitation.recipient = Contact::Email(key.clone());
-            inv.invitation.recipient_key = key;
+            inv.invitation.recipient = Contact::Email(key.as_str().into());
+            inv.invitation.recipient_key = key.into();
             inv.invitation.created_at = now - Days::milliseconds(i64::try_from(i).expect("small"));
             inv.secret_hash = Some(SecretHash::of(format!("scale{i}").as_bytes()));
             tx.put_invitation(&inv).expect("invitation");

@@ -561,11 +561,11 @@ record! {
     /// a target of a bulk action.
     "ReportRow" PyReportRow(enlist::ReportRow) repr("line", "contact", "outcome") {
         line(v, py) -> u64 { v.line }
-        target_id(v, py) -> Option<String> { v.target_id.clone() }
-        contact(v, py) -> String { v.contact.clone() }
+        target_id(v, py) -> Option<enlist::Text> { v.target_id.clone() }
+        contact(v, py) -> enlist::Text { v.contact.clone() }
         first_name(v, py) -> Option<String> { v.first_name.clone() }
         last_name(v, py) -> Option<String> { v.last_name.clone() }
-        role(v, py) -> Option<String> { v.role.clone() }
+        role(v, py) -> Option<enlist::Text> { v.role.clone() }
         groups(v, py) -> Vec<String> { v.groups.clone() }
         outcome(v, py) -> enlist::RowOutcome { v.outcome }
         error_code(v, py) -> Option<String> { v.error_code.clone() }

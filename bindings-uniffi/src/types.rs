@@ -67,14 +67,14 @@ impl From<enlist::OutgoingEmail> for OutgoingEmail {
     fn from(e: enlist::OutgoingEmail) -> Self {
         Self {
             message_id: e.message_id,
-            to: e.to,
+            to: e.to.into(),
             to_name: e.to_name,
             subject: e.subject,
             text_body: Secret::new(e.text_body),
             html_body: e.html_body.map(Secret::new),
             accept_url: Secret::new(e.accept_url),
-            org_name: e.org_name,
-            inviter_name: e.inviter_name,
+            org_name: e.org_name.into(),
+            inviter_name: e.inviter_name.map(Into::into),
             reply_to: e.reply_to,
             personal_message: e.personal_message,
             expires_at: e.expires_at,

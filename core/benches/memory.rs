@@ -99,8 +99,8 @@ fn fill(engine: &Enlist, org: &OrgId, n: usize) {
             let mut inv = template.clone();
             let email = format!("pending{i:07}@fixture.example");
             inv.invitation.id = enlist::InvitationId::from(format!("inv_fixture{i:09}"));
-            inv.invitation.recipient = enlist::Contact::Email(email.clone());
-            inv.invitation.recipient_key = email;
+            inv.invitation.recipient = enlist::Contact::Email(email.as_str().into());
+            inv.invitation.recipient_key = email.into();
             inv.invitation.created_at = base + Duration::microseconds(i as i64);
             inv.secret_hash = Some(SecretHash::of(format!("fixture{i}").as_bytes()));
             tx.put_invitation(&inv).expect("put");

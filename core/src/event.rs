@@ -8,6 +8,7 @@ use crate::id::{
 };
 use crate::member::{MemberKind, MemberStatus};
 use crate::role::{GroupRole, PermissionSet};
+use crate::text::Text;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -143,8 +144,8 @@ pub enum EventKind {
         invitation: InvitationId,
         #[cfg_attr(feature = "uniffi", uniffi(name = "batch_id"))]
         batch: BatchId,
-        recipient: String,
-        role: String,
+        recipient: Text,
+        role: Text,
         kind: MemberKind,
         /// `false` when saved with "Active" unchecked (seed 004).
         #[serde(default = "crate::invitation::yes")]
@@ -157,8 +158,8 @@ pub enum EventKind {
         invitation: InvitationId,
         #[cfg_attr(feature = "uniffi", uniffi(name = "batch_id"))]
         batch: BatchId,
-        recipient: String,
-        role: String,
+        recipient: Text,
+        role: Text,
         kind: MemberKind,
         groups: Vec<GroupGrant>,
         #[serde(serialize_with = "crate::timestamp::ser")]
@@ -249,7 +250,7 @@ pub enum EventKind {
         message: MessageId,
         #[cfg_attr(feature = "uniffi", uniffi(name = "invitation_id"))]
         invitation: InvitationId,
-        to: String,
+        to: Text,
     },
     /// An invitation email failed; `gave_up` when no retry will follow.
     EmailFailed {
@@ -257,7 +258,7 @@ pub enum EventKind {
         message: MessageId,
         #[cfg_attr(feature = "uniffi", uniffi(name = "invitation_id"))]
         invitation: InvitationId,
-        to: String,
+        to: Text,
         error: String,
         attempts: u32,
         gave_up: bool,

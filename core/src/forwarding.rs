@@ -95,7 +95,7 @@ macro_rules! for_each_method {
                 keys: &[String],
                 now: DateTime<Utc>
             ) -> Vec<(String, KeyStanding)>;
-            read prefetch_recipients(org: &OrgId, keys: &[String]) -> ();
+            read prefetch_recipients(org: &OrgId, keys: &[crate::Text]) -> ();
             read prefetch_acceptance(org: &OrgId, token: TokenKey<'_>, user_ref: &str) -> ();
             read people(org: &OrgId, query: &PeopleQuery, now: DateTime<Utc>) -> Page<Person>;
             read open_invitations_by_inviter(

@@ -73,6 +73,13 @@ macro_rules! ids {
                 Self(Arc::from(s))
             }
         }
+
+        /// The id's text, shared (no copy).
+        impl From<&$name> for crate::text::Text {
+            fn from(id: &$name) -> Self {
+                crate::text::Text::from(Arc::clone(&id.0))
+            }
+        }
     )*};
 }
 

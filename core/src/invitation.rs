@@ -6,6 +6,7 @@ use crate::id::{BatchId, InvitationId, MemberId, OrgId};
 use crate::lifecycle::{Lifecycle, Transition};
 use crate::member::{Contact, MemberKind};
 use crate::secret::SecretHash;
+use crate::text::Text;
 use crate::wire_names;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -105,7 +106,7 @@ pub struct Invitation {
     /// Who is invited: an email address or an identifier.
     pub recipient: Contact,
     /// The normalized recipient: the uniqueness key.
-    pub recipient_key: String,
+    pub recipient_key: Text,
     /// The name to greet the invitee with, if known.
     pub display_name: Option<String>,
     /// First name, if the inviter gave it (pre-fills registration).
@@ -115,11 +116,11 @@ pub struct Invitation {
     /// Member or guest.
     pub kind: MemberKind,
     /// The organization role the invitee will get.
-    pub role: String,
+    pub role: Text,
     /// The groups the invitee will join, with group roles.
     pub groups: Vec<GroupGrant>,
     /// The license type the invitee will hold.
-    pub license_type: String,
+    pub license_type: Text,
     /// Who invited (a member id; `None` when the system did).
     pub inviter: Option<MemberId>,
     /// The inviter's personal message.

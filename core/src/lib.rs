@@ -45,6 +45,7 @@ pub mod store;
 mod template;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod text;
 mod timestamp;
 #[cfg(feature = "uniffi")]
 mod uniffi_support;
@@ -104,6 +105,7 @@ pub use people::{
     MAX_PEOPLE_SEARCH_CHARS, PeopleQuery, PeopleSort, Person, PersonLabel, PersonSource,
 };
 pub use role::{GroupRole, Permission, PermissionSet, Role, builtin};
+pub use text::Text;
 // Policy and its bounds.
 pub use policy::{
     DEFAULT_LICENSE, ENTRIES_PER_RECIPIENT, MAX_ALLOWED_DOMAINS, MAX_DURATION_SECS,

@@ -4,6 +4,7 @@ use crate::error::{Error, Result};
 use crate::group::GroupGrant;
 use crate::id::{GroupId, MemberId, OrgId};
 use crate::lifecycle::{Lifecycle, Transition};
+use crate::text::Text;
 use crate::wire_names;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -101,27 +102,35 @@ impl MemberKind {
 }
 
 /// How the person is reached: an email address, or an identifier (phone,
-/// personnel number, ...) for people without email.
+/// personnel number, ...) for people without email. Its text is a
+/// [`Text`]: an invitation's contact is shared by the store's copy, its
+/// audit event, its report row and its queued email.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "type", content = "value")]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 #[non_exhaustive]
 pub enum Contact {
     /// An email address as given (trimmed).
-    Email(#[cfg_attr(feature = "uniffi", uniffi(name = "address"))] String),
+    Email(#[cfg_attr(feature = "uniffi", uniffi(name = "address"))] Text),
     /// An identifier as given (trimmed).
-    Identifier(#[cfg_attr(feature = "uniffi", uniffi(name = "identifier"))] String),
+    Identifier(#[cfg_attr(feature = "uniffi", uniffi(name = "identifier"))] Text),
     /// Only the host application's account (its `user_ref`): a person
     /// invited or added by account, with no email or identifier to reach
     /// them by. They see the invitation in the app
     /// ([`Enlist::invitations_for`](crate::Enlist::invitations_for)); no
     /// email is sent.
-    Account(#[cfg_attr(feature = "uniffi", uniffi(name = "user_ref"))] String),
+    Account(#[cfg_attr(feature = "uniffi", uniffi(name = "user_ref"))] Text),
 }
 
 impl Contact {
     /// The text of the address or identifier.
     pub fn as_str(&self) -> &str {
+        self.text()
+    }
+
+    /// The text of the address or identifier, to share (a clone copies a
+    /// pointer).
+    pub fn text(&self) -> &Text {
         match self {
             Contact::Email(s) | Contact::Identifier(s) | Contact::Account(s) => s,
         }

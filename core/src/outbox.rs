@@ -8,6 +8,7 @@
 
 use crate::error::{Error, MailError};
 use crate::id::{InvitationId, MessageId, OrgId};
+use crate::text::Text;
 use crate::wire_names;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
@@ -31,7 +32,7 @@ pub struct OutgoingEmail {
     /// delivered twice.
     pub message_id: MessageId,
     /// The recipient's address.
-    pub to: String,
+    pub to: Text,
     /// The recipient's name, if known.
     pub to_name: Option<String>,
     /// The subject line.
@@ -45,9 +46,9 @@ pub struct OutgoingEmail {
     /// The link to accept (contains the secret token).
     pub accept_url: String,
     /// The organization's name.
-    pub org_name: String,
+    pub org_name: Text,
     /// The inviter's name, if a member invited.
-    pub inviter_name: Option<String>,
+    pub inviter_name: Option<Text>,
     /// Where replies go: the inviter's address, when a member invited and
     /// the organization's policy has `reply_to_inviter` (off by default).
     /// Mailers put it in the `Reply-To` header; the `From` address is
@@ -506,7 +507,7 @@ pub struct DeadLetter {
     /// The invitation it belongs to.
     pub invitation_id: InvitationId,
     /// The recipient's address.
-    pub to: String,
+    pub to: Text,
     /// The recipient's name, if known.
     pub to_name: Option<String>,
     /// The subject line (anything in it shaped like a token is

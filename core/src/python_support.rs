@@ -164,6 +164,7 @@ py_ids!(
     BatchId,
     MembershipRequestId,
     LinkId,
+    crate::text::Text,
 );
 
 /// An id argument is the id (a `str`) or the record that has it.

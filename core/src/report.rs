@@ -40,6 +40,7 @@ use crate::engine::{csv_row, neutralize_cell};
 use crate::error::{Error, Result};
 use crate::event::Actor;
 use crate::id::{BatchId, OrgId};
+use crate::text::Text;
 use crate::wire_names;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -137,10 +138,10 @@ pub struct ReportRow {
     /// sends, imports) or the member's or invitation's id (bulk actions).
     #[serde(default)]
     #[cfg_attr(feature = "uniffi", uniffi(default))]
-    pub target_id: Option<String>,
+    pub target_id: Option<Text>,
     /// The contact (email address or identifier), or the row as given when
     /// it could not be read as one. Never a secret.
-    pub contact: String,
+    pub contact: Text,
     /// First name, if known.
     #[serde(default)]
     #[cfg_attr(feature = "uniffi", uniffi(default))]
@@ -152,7 +153,7 @@ pub struct ReportRow {
     /// The organization role given (or asked for).
     #[serde(default)]
     #[cfg_attr(feature = "uniffi", uniffi(default))]
-    pub role: Option<String>,
+    pub role: Option<Text>,
     /// The groups, by name, as the import file writes them
     /// (`Sales:owner` for a group owner).
     #[serde(default)]
@@ -174,11 +175,11 @@ pub struct ReportRow {
 impl ReportRow {
     /// A row with only its line, contact and outcome; set the rest with
     /// the builder methods.
-    pub fn new(line: u64, contact: impl Into<String>, outcome: RowOutcome) -> Self {
+    pub fn new(line: u64, contact: impl Into<Text>, outcome: RowOutcome) -> Self {
         Self {
             line,
             target_id: None,
-            contact: cut(contact.into()),
+            contact: cut_text(contact.into()),
             first_name: None,
             last_name: None,
             role: None,
@@ -190,8 +191,8 @@ impl ReportRow {
     }
 
     /// Sets the target (an invitation or member id).
-    pub fn target(mut self, id: impl Into<String>) -> Self {
-        self.target_id = Some(cut(id.into()));
+    pub fn target(mut self, id: impl Into<Text>) -> Self {
+        self.target_id = Some(cut_text(id.into()));
         self
     }
 
@@ -203,8 +204,8 @@ impl ReportRow {
     }
 
     /// Sets the role and groups.
-    pub fn grants(mut self, role: Option<String>, groups: Vec<String>) -> Self {
-        self.role = role.map(cut);
+    pub fn grants(mut self, role: Option<Text>, groups: Vec<String>) -> Self {
+        self.role = role.map(cut_text);
         self.groups = groups.into_iter().map(cut).collect();
         self
     }
@@ -215,6 +216,14 @@ impl ReportRow {
         self.error_message = Some(cut(message.into()));
         self
     }
+}
+
+/// [`cut`] for a shared text: itself when short enough (no copy).
+fn cut_text(t: Text) -> Text {
+    if t.len() <= MAX_REPORT_CELL_CHARS {
+        return t;
+    }
+    Text::from(cut(t.into_string()))
 }
 
 /// Cuts a cell to [`MAX_REPORT_CELL_CHARS`] characters.
@@ -367,10 +376,10 @@ impl BatchReport {
 fn common_cells(r: &ReportRow) -> Vec<String> {
     vec![
         r.line.to_string(),
-        r.contact.clone(),
+        r.contact.to_string(),
         r.first_name.clone().unwrap_or_default(),
         r.last_name.clone().unwrap_or_default(),
-        r.role.clone().unwrap_or_default(),
+        r.role.as_deref().unwrap_or_default().to_owned(),
         r.groups.join("; "),
     ]
 }
@@ -378,7 +387,7 @@ fn common_cells(r: &ReportRow) -> Vec<String> {
 fn invitation_cells(r: &ReportRow) -> Vec<String> {
     let mut cells = common_cells(r);
     cells.push(r.outcome.as_str().to_owned());
-    cells.push(r.target_id.clone().unwrap_or_default());
+    cells.push(r.target_id.as_deref().unwrap_or_default().to_owned());
     cells
 }
 

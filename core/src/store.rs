@@ -56,6 +56,7 @@ use crate::people::{PeopleQuery, Person};
 use crate::report::BatchReport;
 use crate::secret::SecretHash;
 use crate::template::{EmailSettings, EmailTemplate};
+use crate::text::Text;
 use chrono::{DateTime, Utc};
 
 /// Result with [`StoreError`].
@@ -381,7 +382,7 @@ pub trait Transaction {
     /// later must still be what those two methods would answer at that
     /// point, this transaction's own writes included. The default does
     /// nothing (an in-process store has no round trip to save).
-    fn prefetch_recipients(&mut self, org: &OrgId, keys: &[String]) -> StoreResult<()> {
+    fn prefetch_recipients(&mut self, org: &OrgId, keys: &[Text]) -> StoreResult<()> {
         let _ = (org, keys);
         Ok(())
     }

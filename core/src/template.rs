@@ -16,6 +16,7 @@
 
 use crate::error::{Error, LimitKind, Result};
 use crate::id::{InvitationId, OrgId};
+use crate::text::Text;
 use chrono::{DateTime, Utc};
 use minijinja::{AutoEscape, Environment, ErrorKind, UndefinedBehavior, Value};
 use serde::{Deserialize, Serialize};
@@ -362,16 +363,16 @@ pub fn format_expiry(at: DateTime<Utc>, locale: &str) -> String {
 /// queued message until it is rendered ([`crate::outbox::EmailDraft`]).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct EmailVars {
-    pub organization: Arc<str>,
-    pub inviter: Option<Arc<str>>,
+    pub organization: Text,
+    pub inviter: Option<Text>,
     pub recipient_name: Option<String>,
-    pub role: String,
+    pub role: Text,
     pub is_guest: bool,
     pub groups: Vec<String>,
     pub personal_message: Option<String>,
     #[serde(serialize_with = "crate::timestamp::ser")]
     pub expires_at: DateTime<Utc>,
-    pub product_name: Arc<str>,
+    pub product_name: Text,
 }
 
 impl EmailVars {
@@ -380,10 +381,10 @@ impl EmailVars {
     pub(crate) fn sample(organization: &str, product_name: &str, full: bool) -> Self {
         let at = DateTime::from_timestamp(1_800_000_000, 0).unwrap_or_default();
         Self {
-            organization: Arc::from(organization),
-            inviter: full.then(|| Arc::from("Ada Lovelace")),
+            organization: Text::from(organization),
+            inviter: full.then(|| Text::from("Ada Lovelace")),
             recipient_name: full.then(|| "Dana Doe".to_owned()),
-            role: "member".to_owned(),
+            role: "member".into(),
             is_guest: !full,
             groups: if full {
                 vec!["Engineering".to_owned(), "Design".to_owned()]
@@ -392,7 +393,7 @@ impl EmailVars {
             },
             personal_message: full.then(|| "Welcome aboard!\nSee you on Monday.".to_owned()),
             expires_at: at,
-            product_name: Arc::from(product_name),
+            product_name: Text::from(product_name),
         }
     }
 }

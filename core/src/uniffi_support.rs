@@ -32,6 +32,7 @@ use crate::metadata::Metadata;
 use crate::report::{BatchReport, ReportRow};
 use crate::role::{Permission, PermissionSet};
 use crate::secret::Secret;
+use crate::text::Text;
 use chrono::Utc;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -58,6 +59,12 @@ id_types!(
     MembershipRequestId,
     LinkId,
 );
+
+// A shared text crosses as a string.
+uniffi::custom_type!(Text, String, {
+    lower: |t| t.into_string(),
+    try_lift: |s| Ok(Text::from(s)),
+});
 
 /// A time, in UTC.
 type DateTime = chrono::DateTime<Utc>;

@@ -929,17 +929,17 @@ impl World {
             });
             self.m.invs.push(MInv {
                 id: i.id.clone(),
-                person: person_of[&i.recipient_key],
+                person: person_of[i.recipient_key.as_str()],
                 stored: i.status,
                 expires_at: i.expires_at,
                 last_sent_at: i.last_sent_at,
                 send_count: i.send_count,
                 failed_attempts: i.failed_attempts,
                 locked_until: i.locked_until,
-                role: i.role.clone(),
+                role: i.role.to_string(),
                 kind: i.kind,
                 groups: i.groups.clone(),
-                license: i.license_type.clone(),
+                license: i.license_type.to_string(),
                 inviter: i.inviter.clone(),
                 secret: Some(self.m.secrets.len() - 1),
                 message,
@@ -1776,7 +1776,7 @@ impl World {
             // Invariant 4: nothing granted beyond the inviter's reach.
             if !a.system {
                 assert!(
-                    self.roles[&inv.role].is_subset(&a.perms),
+                    self.roles[inv.role.as_str()].is_subset(&a.perms),
                     "step {}: {:?} granted role {} beyond its permissions",
                     self.step,
                     who,

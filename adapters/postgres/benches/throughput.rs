@@ -779,13 +779,13 @@ fn load_pending(url: &str, schema: &str, template: &Invitation, n: usize) {
             for i in done..done + m {
                 let mut inv = enlist::StoredInvitation::new(template.clone(), None);
                 inv.id = enlist::InvitationId::from(format!("inv_fixture{i:08}"));
-                inv.recipient = enlist::Contact::Email(format!("pending{i}@bench.test"));
-                inv.recipient_key = format!("pending{i}@bench.test");
+                inv.recipient = enlist::Contact::Email(format!("pending{i}@bench.test").into());
+                inv.recipient_key = format!("pending{i}@bench.test").into();
                 let digest: [u8; 32] = Sha256::digest(format!("fixture secret {i}")).into();
                 inv.secret_hash = Some(SecretHash(digest));
                 inv.created_at = template.created_at - chrono::Duration::seconds(i as i64);
                 ids.push(inv.id.to_string());
-                keys.push(inv.recipient_key.clone());
+                keys.push(inv.recipient_key.to_string());
                 hashes.push(digest.to_vec());
                 created_s.push(inv.created_at.timestamp());
                 created_ns.push(inv.created_at.timestamp_subsec_nanos() as i32);

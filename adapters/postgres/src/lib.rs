@@ -455,7 +455,11 @@ impl PostgresStore {
     /// probe the indexes key by key, even on tables analyzed while small.
     /// Runs in a transaction of its own, rolled back.
     #[doc(hidden)]
-    pub fn explain_lookups(&self, org: &OrgId, keys: &[String]) -> StoreResult<[Vec<String>; 2]> {
+    pub fn explain_lookups(
+        &self,
+        org: &OrgId,
+        keys: &[enlist::Text],
+    ) -> StoreResult<[Vec<String>; 2]> {
         tx::PgTx::begin(self)?.explain_lookups(org, keys)
     }
 

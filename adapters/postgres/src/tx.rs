@@ -1466,7 +1466,7 @@ impl<'a> PgTx<'a> {
                 Prior {
                     org: org.clone(),
                     status: inv.status.as_str(),
-                    license: inv.license_type.clone(),
+                    license: inv.license_type.to_string(),
                     person,
                 },
             );
@@ -3419,7 +3419,7 @@ impl Transaction for PgTx<'_> {
         Ok(found.into_vec())
     }
 
-    fn prefetch_recipients(&mut self, org: &OrgId, keys: &[String]) -> StoreResult<()> {
+    fn prefetch_recipients(&mut self, org: &OrgId, keys: &[enlist::Text]) -> StoreResult<()> {
         // A key with a NUL cannot be stored: `member_by_contact` answers it
         // without a read.
         let mut keys = enlist::store::standing_keys(keys);
@@ -4036,7 +4036,7 @@ impl PgTx<'_> {
     pub(crate) fn explain_lookups(
         &mut self,
         org: &OrgId,
-        keys: &[String],
+        keys: &[enlist::Text],
     ) -> StoreResult<[Vec<String>; 2]> {
         // `EXPLAIN EXECUTE` takes no parameters: the values go as literals.
         let literal = |v: &str| format!("'{}'", v.replace('\'', "''"));

@@ -75,7 +75,7 @@ fn bare_lettre(port: u16, emails: &[OutgoingEmail]) -> f64 {
             .from(from.clone())
             .to(Mailbox::new(e.to_name.clone(), e.to.parse().unwrap()))
             .reply_to(Mailbox::new(
-                e.inviter_name.clone(),
+                e.inviter_name.as_deref().map(str::to_owned),
                 "ada@acme.test".parse().unwrap(),
             ))
             .subject(e.subject.clone())

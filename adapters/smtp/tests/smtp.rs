@@ -819,7 +819,7 @@ fn the_file_mailer_writes_the_same_message_as_a_file() {
         assert!(data.contains("\r\n\r\n") && !data.replace("\r\n", "").contains('\n'));
         let r = Received {
             mail_from: String::new(),
-            rcpt_to: vec![email.to.clone()],
+            rcpt_to: vec![email.to.to_string()],
             data: data.clone(),
             tls: false,
         };

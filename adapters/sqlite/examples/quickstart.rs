@@ -67,7 +67,7 @@ impl Mailer for ConsoleMailer {
                 format!("\"{}\" <{}>", name.replace('"', "\\\""), email.to)
             }
             Some(name) => format!("{name} <{}>", email.to),
-            None => email.to.clone(),
+            None => email.to.to_string(),
         };
         println!("  ┌─ To: {to}");
         println!("  │  Subject: {}", email.subject);
@@ -79,7 +79,7 @@ impl Mailer for ConsoleMailer {
         self.links
             .lock()
             .map_err(|_| MailError::Temporary("mailer state poisoned".into()))?
-            .push((email.to.clone(), email.accept_url.clone()));
+            .push((email.to.to_string(), email.accept_url.clone()));
         Ok(())
     }
 }

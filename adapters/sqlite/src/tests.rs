@@ -4474,7 +4474,7 @@ mod member_search_property {
                 for (i, (first, last, key, status)) in people.into_iter().enumerate() {
                     let key = format!("{key}{i}");
                     let mut m = member(&org, &format!("mem_{i}"), &key);
-                    m.contact = enlist::Contact::Identifier(key.clone());
+                    m.contact = enlist::Contact::Identifier(key.as_str().into());
                     m.first_name = first;
                     m.last_name = last;
                     m.status = [MemberStatus::Active, MemberStatus::Inactive, MemberStatus::Removed]

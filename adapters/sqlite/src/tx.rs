@@ -1089,7 +1089,11 @@ impl<'a> SqliteTx<'a> {
                     update = sql::UPDATE_INVITATION_STATUS;
                 }
                 let person = enlist::Person::from_invitation(&old);
-                (old.status, old.invitation.license_type, person)
+                (
+                    old.status,
+                    old.invitation.license_type.into_string(),
+                    person,
+                )
             }
             None => {
                 let old: Option<(String, String, String)> = self
@@ -1679,11 +1683,11 @@ impl Transaction for SqliteTx<'_> {
             &org,
             &id,
             &batch,
-            &inv.recipient_key,
+            &inv.recipient_key.as_str(),
             &status,
-            &inv.role,
+            &inv.role.as_str(),
             &kind,
-            &inv.license_type,
+            &inv.license_type.as_str(),
             &secret,
             &created.0,
             &created.1,

@@ -300,7 +300,7 @@ impl Ctx<'_> {
             display_name: inv.display_name,
             first_name: inv.first_name,
             last_name: inv.last_name,
-            role: inv.role,
+            role: inv.role.into_string(),
             kind: inv.kind,
             group_names,
             message: inv.message,
@@ -347,11 +347,11 @@ impl Ctx<'_> {
         }
         if let (Some(verified), Contact::Email(invited)) = (&reg.verified_email, &inv.recipient) {
             let matches = parse_address(verified)
-                .map(|m| m.key == inv.recipient_key)
+                .map(|m| *m.key == *inv.recipient_key)
                 .unwrap_or(false);
             if !matches {
                 return Err(Error::EmailMismatch {
-                    invited: invited.clone(),
+                    invited: invited.to_string(),
                     presented: verified.clone(),
                 });
             }
@@ -360,11 +360,11 @@ impl Ctx<'_> {
             o,
             Joiner {
                 contact: inv.recipient.clone(),
-                key: inv.recipient_key.clone(),
+                key: inv.recipient_key.to_string(),
                 reg,
-                role: inv.role.clone(),
+                role: inv.role.to_string(),
                 kind: inv.kind,
-                license_type: inv.license_type.clone(),
+                license_type: inv.license_type.to_string(),
                 groups: inv.groups.clone(),
                 fallback_first: inv.first_name.clone(),
                 fallback_last: inv.last_name.clone(),

@@ -222,9 +222,9 @@ fn apply_batch(
     let (o, auth) = cx.authorized(org, actor, Permission::ManageMembers)?;
     // Each row's member is asked for next, one by one between the edits:
     // a store with round trips reads them all at once.
-    let keys: Vec<String> = chunk
+    let keys: Vec<crate::Text> = chunk
         .iter()
-        .filter_map(|r| r.update.as_ref().ok().map(|(key, _)| key.clone()))
+        .filter_map(|r| r.update.as_ref().ok().map(|(key, _)| key.into()))
         .collect();
     cx.tx.prefetch_recipients(org, &keys)?;
     let mut out = Vec::with_capacity(chunk.len());

@@ -423,7 +423,10 @@ impl Enlist {
                 )));
             }
             let mut fields: Vec<String> = Vec::new();
-            let role = changes.role.clone().unwrap_or_else(|| inv.role.clone());
+            let role = changes
+                .role
+                .as_deref()
+                .map_or_else(|| inv.role.clone(), crate::Text::from);
             let groups = match &changes.groups {
                 Some(g) => cx.invite_grants_cached(org, g, &mut HashSet::new())?,
                 None => inv.groups.clone(),
@@ -452,7 +455,7 @@ impl Enlist {
             if let Some(lt) = &license {
                 if *lt != inv.license_type {
                     cx.check_seat(&o, lt, 1)?;
-                    inv.license_type = lt.clone();
+                    inv.license_type = lt.into();
                     fields.push("license_type".into());
                 }
             }

@@ -246,7 +246,7 @@ impl Enlist {
                 invitation_id: code_message_key(&domain),
                 email: OutgoingEmail {
                     message_id: id,
-                    to: to.clone(),
+                    to: to.as_str().into(),
                     to_name: None,
                     subject: format!("{product}: verify {domain} for {}", o.name),
                     text_body,
@@ -254,7 +254,7 @@ impl Enlist {
                     // The code, where redaction looks for the secret: it
                     // leaves the stored body once the email is delivered.
                     accept_url: code.expose().to_owned(),
-                    org_name: o.name.clone(),
+                    org_name: o.name.as_str().into(),
                     inviter_name: None,
                     reply_to: None,
                     personal_message: None,

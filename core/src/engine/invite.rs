@@ -22,6 +22,7 @@ use crate::role::{GroupRole, Permission};
 use crate::secret::{
     CodeHasher, Secret, SecretHash, new_access_code, new_invitation_token, new_token,
 };
+use crate::text::Text;
 use serde::{Deserialize, Serialize};
 // The batch's own sets (recipients seen, grants checked): foldhash, as the
 // paste's parser uses; a batch's size is bounded by the policy before any
@@ -737,13 +738,13 @@ pub(crate) enum Seats<'p> {
 /// an import), and the seats past-due invitations would release.
 #[derive(Default)]
 pub(crate) struct Plan {
-    seats: HashMap<String, u64>,
-    due: Option<HashMap<String, u64>>,
+    seats: HashMap<Text, u64>,
+    due: Option<HashMap<Text, u64>>,
     /// The batch being evaluated (of an import's batches).
     pub(crate) batch: usize,
     /// The recipients earlier batches would invite: `(batch, index)` of
     /// each, by recipient key.
-    keys: HashMap<String, (usize, usize)>,
+    keys: HashMap<Text, (usize, usize)>,
     /// Rows that repeat a recipient an earlier batch would invite (the real
     /// import finds that invitation): `(batch, index)` of the repeat, then
     /// of the first.
@@ -758,14 +759,14 @@ pub(crate) struct Candidate {
     pub(crate) index: usize,
     pub(crate) input: String,
     pub(crate) contact: Contact,
-    pub(crate) key: String,
+    pub(crate) key: Text,
     pub(crate) display_name: Option<String>,
     pub(crate) first_name: Option<String>,
     pub(crate) last_name: Option<String>,
-    pub(crate) role: String,
+    pub(crate) role: Text,
     pub(crate) kind: MemberKind,
     pub(crate) groups: Vec<GroupGrant>,
-    pub(crate) license_type: String,
+    pub(crate) license_type: Text,
     /// The parser's warnings about the address.
     pub(crate) warnings: Vec<AddressWarning>,
     /// The batch's attributes with the row's over them.
@@ -800,7 +801,7 @@ const MAX_BATCH_GROUPS: usize = 1000;
 #[derive(Clone)]
 struct Recipient {
     contact: Contact,
-    key: String,
+    key: Text,
     display_name: Option<String>,
     first_name: Option<String>,
     last_name: Option<String>,
@@ -1030,11 +1031,11 @@ pub(crate) fn prepare_batch(policy: &crate::Policy, req: &InviteRequest) -> Resu
             let mut taken_for: HashMap<usize, usize> = HashMap::default();
             for (index, e) in parse_recipients(text).entries.into_iter().enumerate() {
                 let input = e.text.into_owned();
+                // The mailbox borrows the paste: the row's texts are made
+                // from it once, with no owned copy of the mailbox between.
                 let (recipient, first) = match e.outcome {
-                    EntryOutcome::Valid(m) => (Ok(m.into_owned()), None),
-                    EntryOutcome::Duplicate { mailbox: m, first } => {
-                        (Ok(m.into_owned()), Some(first))
-                    }
+                    EntryOutcome::Valid(m) => (Ok(m), None),
+                    EntryOutcome::Duplicate { mailbox: m, first } => (Ok(m), Some(first)),
                     EntryOutcome::Invalid { error } => (Err(error), None),
                 };
                 // The entry's text lent to the row and taken back: one
@@ -1061,7 +1062,7 @@ pub(crate) fn prepare_batch(policy: &crate::Policy, req: &InviteRequest) -> Resu
                 entries: list.len() as u64,
             };
             size.check(policy)?;
-            let mut seen: HashMap<String, usize> = HashMap::default();
+            let mut seen: HashMap<Text, usize> = HashMap::default();
             seen.reserve(list.len());
             rows.reserve(list.len());
             #[cfg(test)]
@@ -1201,9 +1202,9 @@ fn repeat_of(
 /// duplicate.
 fn prepare_recipient(
     row: &RecipientInput,
-    parsed: Option<std::result::Result<crate::email::Mailbox<'static>, AddressError>>,
+    parsed: Option<std::result::Result<crate::email::Mailbox<'_>, AddressError>>,
     index: usize,
-    seen: Option<&mut HashMap<String, usize>>,
+    seen: Option<&mut HashMap<Text, usize>>,
 ) -> std::result::Result<Recipient, RejectReason> {
     let names = (|| -> Result<_> {
         Ok((
@@ -1225,7 +1226,7 @@ fn prepare_recipient(
         (Some(email), _) if !email.trim().is_empty() => {
             let m = match parsed {
                 Some(p) => p,
-                None => parse_address(email).map(crate::email::Mailbox::into_owned),
+                None => parse_address(email),
             }
             .map_err(|error| RejectReason::InvalidAddress { error })?;
             // A name typed with the address follows the same one-line rule
@@ -1237,9 +1238,17 @@ fn prepare_recipient(
                         reason: e.to_string(),
                     })?,
             };
+            // One text for both when the address was typed as its key
+            // (lowercase, ASCII): the usual case.
+            let address = Text::from(m.address.as_ref());
+            let key = if m.key == m.address {
+                address.clone()
+            } else {
+                Text::from(m.key.as_ref())
+            };
             Recipient {
-                contact: Contact::Email(m.address.into_owned()),
-                key: m.key.into_owned(),
+                contact: Contact::Email(address),
+                key,
                 display_name,
                 first_name,
                 last_name,
@@ -1252,8 +1261,8 @@ fn prepare_recipient(
                 reason: e.to_string(),
             })?;
             Recipient {
-                contact: Contact::Identifier(id.trim().to_owned()),
-                key,
+                contact: Contact::Identifier(Text::from(id.trim())),
+                key: Text::from(key),
                 display_name,
                 first_name,
                 last_name,
@@ -1265,8 +1274,8 @@ fn prepare_recipient(
             // An existing account with nothing else to reach it by: in-app
             // only.
             Some(u) => Recipient {
-                contact: Contact::Account(u.clone()),
-                key: Contact::account_key(u),
+                contact: Contact::Account(Text::from(u.as_str())),
+                key: Text::from(Contact::account_key(u)),
                 display_name,
                 first_name,
                 last_name,
@@ -1283,14 +1292,14 @@ fn prepare_recipient(
         return Ok(r);
     };
     let account = r.user_ref.as_deref().map(Contact::account_key);
-    for key in std::iter::once(&r.key).chain(account.as_ref()) {
+    for key in std::iter::once(r.key.as_str()).chain(account.as_deref()) {
         if let Some(&first_index) = seen.get(key) {
             return Err(RejectReason::DuplicateInBatch { first_index });
         }
     }
     seen.insert(r.key.clone(), index);
     if let Some(a) = account {
-        seen.insert(a, index);
+        seen.insert(Text::from(a), index);
     }
     Ok(r)
 }
@@ -1691,7 +1700,7 @@ impl Ctx<'_> {
     ) -> Result<(Vec<Candidate>, Vec<RejectedRecipient>)> {
         may_invite_at_all(o, auth)?;
         batch.size.check(&o.policy)?;
-        let (mut candidates, rejected) = self.candidates(o, auth, req, batch)?;
+        let (candidates, rejected) = self.candidates(o, auth, req, batch)?;
         check_batch_size(
             candidates.len(),
             u64::from(o.policy.max_batch),
@@ -1699,18 +1708,9 @@ impl Ctx<'_> {
         )?;
         // Each candidate's member and open invitation are asked for next,
         // one by one: a store with round trips reads them all at once. The
-        // keys are lent to the store and taken back, not copied (a store
-        // without round trips ignores them: a copy was 100 allocations a
-        // batch for nothing).
-        let keys: Vec<String> = candidates
-            .iter_mut()
-            .map(|c| std::mem::take(&mut c.key))
-            .collect();
-        let prefetched = self.tx.prefetch_recipients(&o.id, &keys);
-        for (c, key) in candidates.iter_mut().zip(keys) {
-            c.key = key;
-        }
-        prefetched?;
+        // keys are shared with the store, not copied.
+        let keys: Vec<Text> = candidates.iter().map(|c| c.key.clone()).collect();
+        self.tx.prefetch_recipients(&o.id, &keys)?;
         Ok((candidates, rejected))
     }
 
@@ -1766,7 +1766,20 @@ impl Ctx<'_> {
         // which knows the policy's group-owner and member paths.
         let mut known_groups = std::collections::HashSet::new();
         let default_groups = self.invite_grants_cached(&o.id, &req.groups, &mut known_groups)?;
-        let mut authorized: HashSet<(String, MemberKind, Vec<GroupGrant>)> = HashSet::default();
+        let mut authorized: HashSet<(Text, MemberKind, Vec<GroupGrant>)> = HashSet::default();
+        // The texts most rows share, made once a batch: the batch's role
+        // and license type, else the policy's default role of each kind
+        // and the default license type.
+        let batch_role = req.role.as_deref().map(Text::from);
+        let batch_license = batch_license.map(Text::from);
+        let mut default_roles: [Option<Text>; 2] = [None, None];
+        let mut default_role = |kind: MemberKind| {
+            let slot = usize::from(kind == MemberKind::Guest);
+            default_roles[slot]
+                .get_or_insert_with(|| Text::from(o.policy.role_for(kind)))
+                .clone()
+        };
+        let default_license = Text::from(DEFAULT_LICENSE);
         let mut out = Vec::with_capacity(rows.len());
         let mut rejected = Vec::new();
         // The batch's own lifetime must lie within the policy's bounds:
@@ -1784,18 +1797,20 @@ impl Ctx<'_> {
             .transpose()?;
         for row in rows {
             let kind = row.kind.unwrap_or(req.kind);
-            let role = row
-                .role
-                .or_else(|| req.role.clone())
-                .unwrap_or_else(|| o.policy.role_for(kind).to_owned());
+            let role = match row.role {
+                Some(r) => Text::from(r),
+                None => batch_role.clone().unwrap_or_else(|| default_role(kind)),
+            };
             let groups = match &row.groups {
                 Some(g) => self.invite_grants_cached(&o.id, g, &mut known_groups)?,
                 None => default_groups.clone(),
             };
-            let license_type = row
-                .license_type
-                .or_else(|| batch_license.clone())
-                .unwrap_or_else(|| DEFAULT_LICENSE.to_owned());
+            let license_type = match row.license_type {
+                Some(l) => Text::from(l),
+                None => batch_license
+                    .clone()
+                    .unwrap_or_else(|| default_license.clone()),
+            };
             let combination = (role, kind, groups);
             if !authorized.contains(&combination) {
                 authorize_invite(o, auth, &combination.0, kind, &combination.2)?;
@@ -1940,7 +1955,7 @@ impl Ctx<'_> {
             Ok(()) => {}
             Err(Error::LimitExceeded { max, .. }) => {
                 return Ok(Some(RejectReason::NoSeatLeft {
-                    license_type: c.license_type.clone(),
+                    license_type: c.license_type.to_string(),
                     limit: u32::try_from(max).unwrap_or(u32::MAX),
                 }));
             }
@@ -2022,7 +2037,7 @@ impl Ctx<'_> {
         }
         if reserve {
             if plan.due.is_none() {
-                let mut due: HashMap<String, u64> = HashMap::default();
+                let mut due: HashMap<Text, u64> = HashMap::default();
                 // The same read, and the same cap, as `check_seat`'s release.
                 for inv in self.tx.due_invitations(Some(&o.id), self.now, 1000)? {
                     *due.entry(inv.license_type.clone()).or_default() += 1;
@@ -2147,7 +2162,7 @@ impl Ctx<'_> {
                 EventKind::InvitationIssued {
                     invitation: draft.id.clone(),
                     batch: batch.id.clone(),
-                    recipient: draft.recipient.as_str().to_owned(),
+                    recipient: draft.recipient.text().clone(),
                     role: draft.role.clone(),
                     kind: draft.kind,
                     groups: draft.groups.clone(),
@@ -2157,7 +2172,7 @@ impl Ctx<'_> {
                 EventKind::InvitationStaged {
                     invitation: draft.id.clone(),
                     batch: batch.id.clone(),
-                    recipient: draft.recipient.as_str().to_owned(),
+                    recipient: draft.recipient.text().clone(),
                     role: draft.role.clone(),
                     kind: draft.kind,
                     active: draft.active,
@@ -2181,7 +2196,7 @@ impl Ctx<'_> {
                 EventKind::InvitationStaged {
                     invitation: inv.id.clone(),
                     batch: batch.id.clone(),
-                    recipient: inv.recipient.as_str().to_owned(),
+                    recipient: inv.recipient.text().clone(),
                     role: inv.role.clone(),
                     kind: inv.kind,
                     active: inv.active,
@@ -2199,7 +2214,7 @@ impl Ctx<'_> {
             EventKind::InvitationIssued {
                 invitation: inv.id.clone(),
                 batch: batch.id.clone(),
-                recipient: inv.recipient.as_str().to_owned(),
+                recipient: inv.recipient.text().clone(),
                 role: inv.role.clone(),
                 kind: inv.kind,
                 groups: inv.groups.clone(),
@@ -2784,7 +2799,7 @@ mod tests {
     /// Each row of a paste as `prepare_batch` made it before it read the
     /// parser's marks: every entry through `prepare_recipient` with a map
     /// of the keys taken (the oracle of the test below).
-    fn paste_rows_by_map(text: &str) -> Vec<std::result::Result<String, RejectReason>> {
+    fn paste_rows_by_map(text: &str) -> Vec<std::result::Result<Text, RejectReason>> {
         let mut seen = HashMap::default();
         parse_recipients(text)
             .entries
@@ -2806,7 +2821,7 @@ mod tests {
             .collect()
     }
 
-    fn paste_rows(text: &str) -> Vec<std::result::Result<String, RejectReason>> {
+    fn paste_rows(text: &str) -> Vec<std::result::Result<Text, RejectReason>> {
         let policy = crate::Policy::default();
         let req = InviteRequest::new(Recipients::Paste(text.to_owned()));
         let batch = prepare_batch(&policy, &req).expect("a small paste");
@@ -2824,8 +2839,8 @@ mod tests {
         let row = |index: usize, recipient| PreparedRow::pasted(index, String::new(), recipient);
         let taken = |key: &str| {
             Ok(Recipient {
-                contact: Contact::Email(key.to_owned()),
-                key: key.to_owned(),
+                contact: Contact::Email(key.into()),
+                key: Text::from(key),
                 display_name: None,
                 first_name: None,
                 last_name: None,

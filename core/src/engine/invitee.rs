@@ -30,6 +30,7 @@ use crate::organization::Organization;
 use crate::policy::DEFAULT_LICENSE;
 use crate::role::Permission;
 use crate::store::PersonLookup;
+use crate::text::Text;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -250,7 +251,7 @@ impl Person {
             Some(bound) => self.user_ref.as_ref() == Some(bound),
             None => {
                 matches!(inv.recipient, Contact::Email(_))
-                    && self.email_key.as_ref() == Some(&inv.recipient_key)
+                    && self.email_key.as_deref() == Some(inv.recipient_key.as_str())
             }
         }
     }
@@ -414,7 +415,7 @@ impl Enlist {
                 check_max_bytes("email", e, MAX_EMAIL_FIELD_BYTES)?;
                 let m = parse_address(e).map_err(|err| Error::invalid("email", err.to_string()))?;
                 (
-                    Contact::Email(m.address.into_owned()),
+                    Contact::Email(Text::from(m.address.as_ref())),
                     m.key.into_owned(),
                     Some(m.ascii_domain.into_owned()),
                 )
@@ -422,13 +423,13 @@ impl Enlist {
             (None, Some(i)) => {
                 check_bytes("identifier", i, MAX_IDENTIFIER_CHARS)?;
                 (
-                    Contact::Identifier(i.trim().to_owned()),
+                    Contact::Identifier(Text::from(i.trim())),
                     identifier_key(i)?,
                     None,
                 )
             }
             (None, None) => (
-                Contact::Account(user_ref.clone()),
+                Contact::Account(Text::from(user_ref.as_str())),
                 Contact::account_key(&user_ref),
                 None,
             ),
@@ -537,7 +538,7 @@ impl Ctx<'_> {
             org_id: o.id.clone(),
             org_name: o.name.clone(),
             invitation_id: inv.id.clone(),
-            role: inv.role,
+            role: inv.role.into_string(),
             kind: inv.kind,
             group_names,
             inviter_name,

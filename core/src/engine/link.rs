@@ -15,6 +15,7 @@ use crate::organization::Organization;
 use crate::policy::DEFAULT_LICENSE;
 use crate::role::{Permission, builtin};
 use crate::secret::{Secret, parse_token};
+use crate::text::Text;
 use serde::{Deserialize, Serialize};
 
 /// A freshly activated invitation link and its URL, as
@@ -478,7 +479,7 @@ fn contact_of(o: &Organization, contact: &str, reg: &Registration) -> Result<Joi
             });
         }
         Ok(JoinContact {
-            contact: Contact::Email(m.address.into_owned()),
+            contact: Contact::Email(Text::from(m.address.as_ref())),
             key: m.key.into_owned(),
             verified,
         })
@@ -491,7 +492,7 @@ fn contact_of(o: &Organization, contact: &str, reg: &Registration) -> Result<Joi
         }
         let key = identifier_key(contact)?;
         Ok(JoinContact {
-            contact: Contact::Identifier(contact.trim().to_owned()),
+            contact: Contact::Identifier(Text::from(contact.trim())),
             key,
             verified: false,
         })

@@ -9,6 +9,7 @@ use crate::member::{Contact, Member, MemberKind, MemberQuery, MemberStatus};
 use crate::organization::Organization;
 use crate::policy::{DEFAULT_LICENSE, Policy};
 use crate::role::{Permission, PermissionSet, Role, builtin};
+use crate::text::Text;
 use serde::{Deserialize, Serialize};
 
 /// What is needed to create an organization with its first owner.
@@ -136,7 +137,7 @@ impl Enlist {
                 org_id: org.id.clone(),
                 id: MemberId::from_random(cx.id_bytes()),
                 user_ref: Some(user_ref.clone()),
-                contact: Contact::Email(mailbox.address.to_string()),
+                contact: Contact::Email(Text::from(mailbox.address.as_ref())),
                 contact_key: mailbox.key.to_string(),
                 first_name: first.clone(),
                 last_name: last.clone(),

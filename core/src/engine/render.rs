@@ -16,6 +16,7 @@ use crate::store::Transaction;
 use crate::template::{
     self, EmailSettings, EmailTemplate, EmailVars, Rendered, TemplateSource, locale_fallbacks,
 };
+use crate::text::Text;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -102,7 +103,7 @@ pub(crate) fn email_vars(
     groups: Vec<String>,
 ) -> EmailVars {
     EmailVars {
-        organization: Arc::clone(&names.organization),
+        organization: names.organization.clone(),
         inviter: names.inviter.clone(),
         recipient_name: inv
             .first_name
@@ -116,7 +117,7 @@ pub(crate) fn email_vars(
             .clone()
             .or_else(|| default_message.map(str::to_owned)),
         expires_at: inv.expires_at.unwrap_or(inv.created_at),
-        product_name: Arc::clone(&names.product),
+        product_name: names.product.clone(),
     }
 }
 
@@ -125,17 +126,17 @@ pub(crate) fn email_vars(
 /// once per command and shared by the drafts it queues (a batch of 100
 /// held each of them 100 times).
 pub(crate) struct Names {
-    pub organization: Arc<str>,
-    pub product: Arc<str>,
-    pub inviter: Option<Arc<str>>,
+    pub organization: Text,
+    pub product: Text,
+    pub inviter: Option<Text>,
 }
 
 impl Names {
     pub(crate) fn new(o: &Organization, config: &EngineConfig, inviter: Option<&str>) -> Self {
         Self {
-            organization: Arc::from(o.name.as_str()),
-            product: Arc::from(config.product_name.as_str()),
-            inviter: inviter.map(Arc::from),
+            organization: Text::from(o.name.as_str()),
+            product: Text::from(config.product_name.as_str()),
+            inviter: inviter.map(Text::from),
         }
     }
 }
@@ -175,7 +176,7 @@ pub(crate) struct InvitationEmail<'a> {
     pub org: &'a Organization,
     pub config: &'a EngineConfig,
     pub invitation: &'a Invitation,
-    pub to: &'a str,
+    pub to: &'a Text,
     /// The organization's, product's and inviter's names.
     pub names: &'a Names,
     /// The inviter's address: the `Reply-To` if the policy's
@@ -222,7 +223,7 @@ impl InvitationEmail<'_> {
         );
         let email = OutgoingEmail {
             message_id: message_id.clone(),
-            to: to.to_owned(),
+            to: to.clone(),
             to_name: inv
                 .display_name
                 .clone()
@@ -235,8 +236,8 @@ impl InvitationEmail<'_> {
             text_body: String::new(),
             html_body: None,
             accept_url: url,
-            org_name: o.name.clone(),
-            inviter_name: names.inviter.as_deref().map(str::to_owned),
+            org_name: names.organization.clone(),
+            inviter_name: names.inviter.clone(),
             reply_to: inviter_email
                 .filter(|_| o.policy.reply_to_inviter)
                 .map(str::to_owned),
@@ -459,7 +460,7 @@ mod tests {
                 org: &org,
                 config: &config,
                 invitation: inv,
-                to: "dana@acme.test",
+                to: &"dana@acme.test".into(),
                 names: &Names::new(&org, &config, inviter_name),
                 inviter_email: inviter_name.map(|_| "ada@acme.test"),
                 token: &token,
@@ -564,7 +565,7 @@ mod tests {
                 org,
                 config: &config,
                 invitation: &inv,
-                to: "dana@acme.test",
+                to: &"dana@acme.test".into(),
                 names: &Names::new(org, &config, Some("Ada Lovelace")),
                 inviter_email,
                 token: &token,

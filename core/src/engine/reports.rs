@@ -80,8 +80,8 @@ fn invitation_row(
     outcome: RowOutcome,
 ) -> Result<ReportRow> {
     let groups = names.of(cx, &inv.org_id, &inv.groups)?;
-    Ok(ReportRow::new(line, inv.recipient.as_str(), outcome)
-        .target(inv.id.as_str())
+    Ok(ReportRow::new(line, inv.recipient.text().clone(), outcome)
+        .target(&inv.id)
         .names(inv.first_name.clone(), inv.last_name.clone())
         .grants(Some(inv.role.clone()), groups))
 }
@@ -142,7 +142,7 @@ fn invite_rows(
                     given.and_then(|g| g.first_name.clone()),
                     given.and_then(|g| g.last_name.clone()),
                 )
-                .grants(role, Vec::new())
+                .grants(role.map(crate::Text::from), Vec::new())
                 .error(r.reason.code(), message),
         ));
     }

@@ -275,7 +275,7 @@ impl Enlist {
                     v.inviter = auth
                         .member
                         .as_ref()
-                        .map(|m| std::sync::Arc::from(m.display_name()));
+                        .map(|m| crate::Text::from(m.display_name()));
                     v.expires_at = super::time_after(
                         cx.now,
                         o.policy.invitation_lifetime_secs,

@@ -361,7 +361,7 @@ mod tests {
             name: name.map(str::to_owned),
             first_name: name.map(str::to_owned),
             last_name: None,
-            contact: Contact::Email(format!("p{i}@acme.test")),
+            contact: Contact::Email(format!("p{i}@acme.test").into()),
             contact_key: format!("p{i}@acme.test"),
             role: "member".into(),
             groups: Vec::new(),

@@ -64,14 +64,14 @@ fn member(org: &OrgId, id: &str, contact_key: &str) -> Member {
         org_id: org.clone(),
         id: MemberId::from(id.to_owned()),
         user_ref: None,
-        contact: Contact::Email(contact_key.to_owned()),
+        contact: Contact::Email(contact_key.into()),
         contact_key: contact_key.to_owned(),
         first_name: None,
         last_name: None,
         phone: None,
-        role: "member".to_owned(),
+        role: "member".into(),
         kind: MemberKind::Member,
-        license_type: "standard".to_owned(),
+        license_type: "standard".into(),
         status: MemberStatus::Active,
         groups: Vec::new(),
         joined_at: t(0),
@@ -90,15 +90,15 @@ fn invitation(org: &OrgId, id: &str, recipient_key: &str) -> StoredInvitation {
         org_id: org.clone(),
         id: InvitationId::from(id.to_owned()),
         batch_id: BatchId::from("bat_1".to_owned()),
-        recipient: Contact::Email(recipient_key.to_owned()),
-        recipient_key: recipient_key.to_owned(),
+        recipient: Contact::Email(recipient_key.into()),
+        recipient_key: recipient_key.into(),
         display_name: None,
         first_name: None,
         last_name: None,
         kind: MemberKind::Member,
-        role: "member".to_owned(),
+        role: "member".into(),
         groups: Vec::new(),
-        license_type: "standard".to_owned(),
+        license_type: "standard".into(),
         inviter: None,
         message: None,
         locale: None,
@@ -145,13 +145,13 @@ fn message(org: &OrgId, id: &str, inv: &str, next: i64) -> OutboxMessage {
         invitation_id: InvitationId::from(inv.to_owned()),
         email: OutgoingEmail {
             message_id: MessageId::from(id.to_owned()),
-            to: "a@x.test".to_owned(),
+            to: "a@x.test".into(),
             to_name: None,
             subject: "Join".to_owned(),
             text_body: "body".to_owned(),
             html_body: None,
             accept_url: "https://x.test/accept".to_owned(),
-            org_name: "Org".to_owned(),
+            org_name: "Org".into(),
             inviter_name: None,
             reply_to: None,
             personal_message: None,
@@ -1168,7 +1168,12 @@ fn an_invitations_recipient_text_is_shared_by_its_indexes() {
             .get_key_value(key)
             .expect("open by recipient");
         let (inbox, _) = state.by_recipient.get_key_value(key).expect("inbox");
-        Arc::ptr_eq(open, inbox)
+        // Both are the stored invitation's own text: no copy of it.
+        let stored = state.orgs[&org]
+            .invitations
+            .get(&InvitationId("inv_1".into()))
+            .expect("stored");
+        Arc::ptr_eq(open, inbox) && std::ptr::eq(open.as_ptr(), stored.recipient_key.as_ptr())
     };
     let state = snapshot(&store);
     assert!(shared(&state), "recipient text shared");

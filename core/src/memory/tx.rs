@@ -340,6 +340,20 @@ impl Transaction for MemoryTx<'_> {
         }))
     }
 
+    fn prefetch_recipients(&mut self, org: &OrgId, keys: &[crate::Text]) -> StoreResult<()> {
+        let Some(d) = self.data(org) else {
+            return Ok(());
+        };
+        for key in keys {
+            std::hint::black_box((
+                d.invitation_ix.open_by_recipient.get(key.as_str()),
+                d.member_ix.by_contact.get(key.as_str()),
+                self.state.by_recipient.get(key.as_str()),
+            ));
+        }
+        Ok(())
+    }
+
     fn open_invitation_for(
         &mut self,
         org: &OrgId,
@@ -433,7 +447,7 @@ impl Transaction for MemoryTx<'_> {
         page_of(
             walks,
             true,
-            |key| data.invitations.get_sorted(&key.at, &key.id),
+            |key| data.invitations.get_sorted(&key.at(), &key.id),
             |inv| {
                 (query.statuses.is_empty() || query.statuses.contains(&inv.status_at(now)))
                     && query.batch.as_ref().is_none_or(|b| &inv.batch_id == b)
@@ -463,7 +477,7 @@ impl Transaction for MemoryTx<'_> {
                 data.invitation_ix
                     .due
                     .iter()
-                    .take_while(|key| key.at <= now)
+                    .take_while(|key| key.at() <= now)
                     .take(limit)
                     .map(|key| data.invitations.get(&key.id).cloned().ok_or_else(missing))
                     .collect()
@@ -562,7 +576,7 @@ impl Transaction for MemoryTx<'_> {
                 Some(data) => data
                     .due_outbox
                     .iter()
-                    .take_while(|key| key.at <= now)
+                    .take_while(|key| key.at() <= now)
                     .take(limit)
                     .map(|key| &key.id)
                     .collect(),
@@ -615,9 +629,10 @@ impl Transaction for MemoryTx<'_> {
             |_| true,
             page_limit(limit),
             |key| {
+                let at = key.at();
                 crate::store::cursor::message(
-                    key.at.timestamp(),
-                    i64::from(key.at.timestamp_subsec_nanos()),
+                    at.timestamp(),
+                    i64::from(at.timestamp_subsec_nanos()),
                     key.id.as_str(),
                 )
             },

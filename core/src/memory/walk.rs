@@ -64,9 +64,10 @@ pub(super) fn parse_member_cursor(c: &str) -> StoreResult<MemberKey> {
 }
 
 pub(super) fn invitation_cursor(key: &InvitationKey) -> String {
+    let at = key.at();
     cursor::invitation(
-        key.at.timestamp(),
-        i64::from(key.at.timestamp_subsec_nanos()),
+        at.timestamp(),
+        i64::from(at.timestamp_subsec_nanos()),
         key.id.as_str(),
     )
 }

@@ -575,7 +575,7 @@ mod tests {
             name: name.map(str::to_owned),
             first_name: name.and_then(|n| n.split(' ').next()).map(str::to_owned),
             last_name: None,
-            contact: Contact::Email(email.clone()),
+            contact: Contact::Email(email.as_str().into()),
             contact_key: email,
             role: role.to_owned(),
             groups: if i % 3 == 0 {

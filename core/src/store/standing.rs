@@ -22,8 +22,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 /// The distinct keys of a [`Transaction::standing`](super::Transaction::standing)
 /// call, in byte order: what a store looks up.
-pub fn standing_keys(keys: &[String]) -> Vec<&str> {
-    let keys: BTreeSet<&str> = keys.iter().map(String::as_str).collect();
+pub fn standing_keys<K: AsRef<str>>(keys: &[K]) -> Vec<&str> {
+    let keys: BTreeSet<&str> = keys.iter().map(AsRef::as_ref).collect();
     keys.into_iter().collect()
 }
 

@@ -795,7 +795,7 @@ pub fn issuing_invitations(env: &mut Env) {
     assert_eq!(imported.issued_count(), 3);
     let issued_lines: Vec<(usize, String)> = imported
         .issued()
-        .map(|i| (i.line, i.issued.invitation.recipient_key.clone()))
+        .map(|i| (i.line, i.issued.invitation.recipient_key.to_string()))
         .collect();
     assert_eq!(
         issued_lines,

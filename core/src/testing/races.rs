@@ -146,7 +146,7 @@ pub fn overlapping_batches_never_invite_twice(make: MakeStore<'_>) {
         };
         assert_eq!(report.total(), 9, "batch {i} reports every recipient");
         for inv in &report.issued {
-            let key = inv.invitation.recipient_key.clone();
+            let key = inv.invitation.recipient_key.to_string();
             if let Some(other) = issued_by.insert(key.clone(), i) {
                 panic!("{key} was issued by batch {other} and batch {i}");
             }

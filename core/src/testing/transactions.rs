@@ -1019,7 +1019,7 @@ pub fn prefetched_recipients_answer_as_without_it(make: MakeStore<'_>) {
         .expect("other invitation");
     tx.commit().expect("commit");
 
-    let keys: Vec<String> = (1..=9).map(|i| format!("k{i}@x.test")).collect();
+    let keys: Vec<crate::Text> = (1..=9).map(|i| format!("k{i}@x.test").into()).collect();
     let mut tx = begin(&*store);
     tx.prefetch_recipients(&org, &keys).expect("prefetch");
     // The transaction's writes, after the prefetch.
@@ -1106,9 +1106,9 @@ pub fn prefetched_recipients_answer_as_without_it(make: MakeStore<'_>) {
         tx.prefetch_recipients(&org, &keys).expect("prefetch again");
     }
     // Odd keys: none held, repeated, empty, with a NUL.
-    let odd: Vec<String> = ["", "k1@x.test", "k1@x.test", "nul\0@x.test"]
+    let odd: Vec<crate::Text> = ["", "k1@x.test", "k1@x.test", "nul\0@x.test"]
         .iter()
-        .map(|k| (*k).to_owned())
+        .map(|k| crate::Text::from(*k))
         .collect();
     tx.prefetch_recipients(&org, &odd).expect("odd keys");
     tx.prefetch_recipients(&org, &[]).expect("no keys");
@@ -2160,7 +2160,7 @@ pub fn hostile_strings_round_trip(make: MakeStore<'_>) {
         let mut messages = Vec::new();
         for i in 0..hostile.len() {
             let mut m = member(org, &format!("mem_{oi}_{i}"), &format!("{}#{i}", h(i)));
-            m.contact = Contact::Identifier(h(i + 2));
+            m.contact = Contact::Identifier(h(i + 2).into());
             m.user_ref = Some(format!("{}|{i}", h(i + 3)));
             m.first_name = Some(h(i + 4));
             m.last_name = Some(h(i + 5));
@@ -2183,25 +2183,25 @@ pub fn hostile_strings_round_trip(make: MakeStore<'_>) {
                 (oi * 100 + i) as u8,
                 100,
             );
-            inv.recipient = Contact::Email(h(i + 2));
+            inv.recipient = Contact::Email(h(i + 2).into());
             inv.display_name = Some(h(i + 3));
             inv.first_name = Some(h(i + 4));
             inv.last_name = Some(h(i + 5));
-            inv.role = h(i + 6);
-            inv.license_type = h(i + 7);
+            inv.role = h(i + 6).into();
+            inv.license_type = h(i + 7).into();
             inv.message = Some(h(i + 8));
             inv.batch_id = BatchId::from(format!("bat_{}", h(i + 9)));
             inv.inviter = Some(mid(&format!("mem_{oi}_{i}")));
             tx.put_invitation(&inv).expect("invitation");
             invitations.push(inv);
             let mut msg = message(org, &format!("msg_{oi}_{i}"), &format!("inv_{oi}_{i}"), 3);
-            msg.email.to = h(i);
+            msg.email.to = h(i).into();
             msg.email.to_name = Some(h(i + 1));
             msg.email.subject = h(i + 2);
             msg.email.text_body = h(i + 3);
             msg.email.accept_url = h(i + 4);
-            msg.email.org_name = h(i + 5);
-            msg.email.inviter_name = Some(h(i + 6));
+            msg.email.org_name = h(i + 5).into();
+            msg.email.inviter_name = Some(h(i + 6).into());
             msg.email.personal_message = Some(h(i + 7));
             msg.last_error = Some(h(i + 8));
             tx.put_outbox_message(msg.clone()).expect("message");
@@ -2218,7 +2218,7 @@ pub fn hostile_strings_round_trip(make: MakeStore<'_>) {
                 EventKind::EmailFailed {
                     message: msgid(&format!("msg_{i}")),
                     invitation: iid(&format!("inv_{i}")),
-                    to: h(i + 4),
+                    to: h(i + 4).into(),
                     error: h(i + 5),
                     attempts: 3,
                     gave_up: true,

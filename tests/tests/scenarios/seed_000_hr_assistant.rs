@@ -440,7 +440,7 @@ fn review_shows_invitations_to_send_and_errors_before_anything_is_sent() {
             (
                 i.invitation.recipient.as_str().to_owned(),
                 i.invitation.first_name.clone(),
-                i.invitation.role.clone(),
+                i.invitation.role.to_string(),
                 i.invitation.status,
             )
         })
@@ -525,7 +525,11 @@ fn review_shows_invitations_to_send_and_errors_before_anything_is_sent() {
     );
     let delivered = o.engine.deliver_pending(&mailer, 100).unwrap();
     assert_eq!(delivered.sent.len(), 3);
-    let mut to: Vec<String> = mailer.sent().into_iter().map(|m| m.to).collect();
+    let mut to: Vec<String> = mailer
+        .sent()
+        .into_iter()
+        .map(|m| m.to.into_string())
+        .collect();
     to.sort();
     assert_eq!(to, ["ada@acme.test", "ike@acme.test", "uma@acme.test"]);
 }

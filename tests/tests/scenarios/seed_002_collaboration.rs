@@ -202,7 +202,7 @@ fn admin_invites_by_email_into_groups_and_the_emailed_link_creates_the_account()
     let email = &sent[0];
     assert_eq!(email.to, "bob@acme.test");
     assert_eq!(email.to_name.as_deref(), Some("Bob Martin"));
-    assert_eq!(email.inviter_name, Some(admin.display_name()));
+    assert_eq!(email.inviter_name, Some(admin.display_name().into()));
     assert_eq!(email.org_name, "Acme");
     assert!(email.text_body.contains(&email.accept_url));
     assert!(
@@ -1056,7 +1056,10 @@ fn members_invite_from_the_directory_only_when_authorized() {
     let mailer = RecordingMailer::new();
     o.engine.deliver_pending(&mailer, 10).unwrap();
     assert_eq!(mailer.sent().len(), 1);
-    assert_eq!(mailer.sent()[0].inviter_name, Some(hank.display_name()));
+    assert_eq!(
+        mailer.sent()[0].inviter_name,
+        Some(hank.display_name().into())
+    );
 
     // Members choose the role, within their own reach; members only, into
     // their own groups.

@@ -299,7 +299,11 @@ fn send_more_invites_is_another_batch_for_another_area_or_role() {
         o.engine.deliver_pending(&mailer, 100).unwrap().sent.len(),
         4
     );
-    let mut to: Vec<String> = mailer.sent().into_iter().map(|e| e.to).collect();
+    let mut to: Vec<String> = mailer
+        .sent()
+        .into_iter()
+        .map(|e| e.to.into_string())
+        .collect();
     to.sort();
     assert_eq!(
         to,
@@ -419,7 +423,11 @@ fn the_confirmation_counts_what_was_sent_and_lists_who_was_not_invited() {
     o.advance(Duration::minutes(2));
     let second = o.engine.deliver_pending(&mailer, 100).unwrap();
     assert_eq!(second.sent, vec![retried.clone()]);
-    let mut to: Vec<String> = mailer.sent().into_iter().map(|e| e.to).collect();
+    let mut to: Vec<String> = mailer
+        .sent()
+        .into_iter()
+        .map(|e| e.to.into_string())
+        .collect();
     to.sort();
     assert_eq!(to, vec!["new1@acme.test", "new2@acme.test"]);
     let mail_events: Vec<_> = o

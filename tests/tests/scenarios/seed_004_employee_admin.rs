@@ -323,7 +323,11 @@ fn send_invites_to_several_selected_users() {
 
     let mailer = RecordingMailer::new();
     w.o.engine.deliver_pending(&mailer, 10).unwrap();
-    let mut to: Vec<String> = mailer.sent().into_iter().map(|m| m.to).collect();
+    let mut to: Vec<String> = mailer
+        .sent()
+        .into_iter()
+        .map(|m| m.to.into_string())
+        .collect();
     to.sort();
     assert_eq!(
         to,

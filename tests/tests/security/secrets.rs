@@ -759,7 +759,7 @@ impl Mailer for SlowMailer {
         self.clock.advance(self.step);
         let n = {
             let mut sent = self.sent.lock().expect("lock");
-            sent.push(email.to.clone());
+            sent.push(email.to.to_string());
             sent.len()
         };
         if n == 2 {

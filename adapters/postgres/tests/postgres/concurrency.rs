@@ -121,7 +121,7 @@ fn overlapping_batches_never_invite_one_person_twice() {
         assert_eq!(report.total(), 30);
         for i in &report.issued {
             *issued
-                .entry(i.invitation.recipient_key.clone())
+                .entry(i.invitation.recipient_key.to_string())
                 .or_default() += 1;
         }
         for rej in &report.rejected {

@@ -494,7 +494,7 @@ fn the_look_ups_by_key_probe_the_indexes_even_on_small_tables() {
     let mut c = f.sql();
     c.batch_execute("ANALYZE members; ANALYZE invitations")
         .unwrap();
-    let keys: Vec<String> = vec!["m1@x.test".into(), "r2@x.test".into()];
+    let keys: Vec<enlist::Text> = vec!["m1@x.test".into(), "r2@x.test".into()];
     for plan in f.store.explain_lookups(&org, &keys).unwrap() {
         let plan = plan.join("\n");
         assert!(plan.contains("members_live_contact"), "{plan}");

@@ -529,7 +529,7 @@ fn a_new_code_drops_the_unsent_email_of_the_previous_one() {
         .sent()
         .into_iter()
         .filter(|m| m.to.ends_with("@acme.example") && m.to != "ada@acme.example")
-        .map(|m| m.to)
+        .map(|m| m.to.into_string())
         .collect();
     assert_eq!(to, ["ops@acme.example"], "only the current code is mailed");
 }
