@@ -815,6 +815,43 @@ pub(super) fn first_time<K: Ord>(set: &BTreeSet<TimeKey<K>>) -> Option<DateTime<
     set.first().map(TimeKey::at)
 }
 
+/// The first time of a due set as its key holds it: compared as it is,
+/// made a time only when it changed ([`keep_first_due`]). Every write of
+/// a due set asks before and after; making a time from its seconds
+/// costs a division by the day and a calendar's arithmetic.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) struct FirstDue {
+    secs: u64,
+    nanos_head: u64,
+}
+
+impl FirstDue {
+    /// The first key's time, held as the key holds it.
+    pub(super) fn of<K: Ord>(set: &BTreeSet<TimeKey<K>>) -> Option<Self> {
+        set.first().map(|k| Self {
+            secs: k.secs,
+            nanos_head: k.nanos_head,
+        })
+    }
+
+    /// The time's own parts: the seconds, and the nanoseconds without
+    /// the id's head beside them.
+    fn at_key(self) -> (u64, u64) {
+        (self.secs, self.nanos_head >> 32)
+    }
+
+    fn at(self) -> DateTime<Utc> {
+        TimeKey {
+            secs: self.secs,
+            nanos_head: self.nanos_head,
+            head_1: 0,
+            head_2: 0,
+            id: (),
+        }
+        .at()
+    }
+}
+
 /// Keeps `org`'s entry among the organizations with due entries
 /// (`orgs`, by their earliest time) right after a change of its due set,
 /// whose first time was `before` and is `after`. Checking the first entry
@@ -823,17 +860,19 @@ pub(super) fn first_time<K: Ord>(set: &BTreeSet<TimeKey<K>>) -> Option<DateTime<
 pub(super) fn keep_first_due(
     orgs: &mut BTreeSet<(DateTime<Utc>, OrgId)>,
     org: &OrgId,
-    before: Option<DateTime<Utc>>,
-    after: Option<DateTime<Utc>>,
+    before: Option<FirstDue>,
+    after: Option<FirstDue>,
 ) {
-    if before == after {
+    // The same time (the id's head beside it may differ: the time alone
+    // is the organization's place).
+    if before.map(|b| b.at_key()) == after.map(|a| a.at_key()) {
         return;
     }
     if let Some(at) = before {
-        orgs.remove(&(at, org.clone()));
+        orgs.remove(&(at.at(), org.clone()));
     }
     if let Some(at) = after {
-        orgs.insert((at, org.clone()));
+        orgs.insert((at.at(), org.clone()));
     }
 }
 
@@ -1008,7 +1047,7 @@ fn index_outbox(
     if msg.status != OutboxStatus::Queued {
         return;
     }
-    let first = first_time(&data.due_outbox);
+    let first = FirstDue::of(&data.due_outbox);
     toggle_owned(
         &mut data.due_outbox,
         TimeKey::new(msg.next_attempt_at, msg.id.clone()),
@@ -1018,7 +1057,7 @@ fn index_outbox(
         due_outbox_orgs,
         &msg.org_id,
         first,
-        first_time(&data.due_outbox),
+        FirstDue::of(&data.due_outbox),
     );
     // Compared as borrowed parts: a removal copies nothing.
     let probe = (&msg.created_at, msg.id.as_str());
@@ -1153,13 +1192,13 @@ impl State {
             ..
         } = self;
         let data = orgs.get_mut(org)?;
-        let first = first_time(&data.invitation_ix.due);
+        let first = FirstDue::of(&data.invitation_ix.due);
         let prev = replace_invitation_in(data, by_recipient, by_account, id, new);
         keep_first_due(
             due_invitation_orgs,
             org,
             first,
-            first_time(&data.invitation_ix.due),
+            FirstDue::of(&data.invitation_ix.due),
         );
         prev
     }

@@ -1,8 +1,8 @@
 //! The transaction: reads and writes on the state, with the undo log.
 
 use super::state::{
-    ByStatus, Few, Headed, InvitationKey, MessageKey, OrgData, State, Superseded, TimeKey, Undo,
-    as_u64, first_time, invitation_slot, keep_first_due,
+    ByStatus, Few, FirstDue, Headed, InvitationKey, MessageKey, OrgData, State, Superseded,
+    TimeKey, Undo, as_u64, first_time, invitation_slot, keep_first_due,
 };
 use super::walk::{empty_page, page_of, parse_invitation_cursor, parse_member_cursor, walk};
 use super::walk::{invitation_cursor, member_cursor};
@@ -686,7 +686,7 @@ impl Transaction for MemoryTx<'_> {
         let Some(queued) = data.queued_outbox.remove(invitation) else {
             return Ok(());
         };
-        let first = first_time(&data.due_outbox);
+        let first = FirstDue::of(&data.due_outbox);
         // Every message named is there before anything changes; the usual
         // one is found by the look-up that changes it.
         match queued {
@@ -711,7 +711,7 @@ impl Transaction for MemoryTx<'_> {
                 }
             }
         }
-        keep_first_due(due_outbox_orgs, org, first, first_time(&data.due_outbox));
+        keep_first_due(due_outbox_orgs, org, first, FirstDue::of(&data.due_outbox));
         Ok(())
     }
 
