@@ -183,7 +183,7 @@ pub fn build(
             let mut m = t_member.clone();
             m.id = MemberId::from(format!("mem_scale{i:08}").as_str());
             m.contact = Contact::Email(contact_of(i).into());
-            m.contact_key = contact_of(i);
+            m.contact_key = contact_of(i).into();
             m.user_ref = Some(format!("acct-scale{i}"));
             m.first_name = Some(format!("First{:08}", (i * 7919) % per_org.max(1)));
             m.last_name = Some(format!("Last{i:08}"));

@@ -213,8 +213,8 @@ pub enum EventKind {
     MemberJoined {
         #[cfg_attr(feature = "uniffi", uniffi(name = "member_id"))]
         member: MemberId,
-        contact: String,
-        role: String,
+        contact: Text,
+        role: Text,
         via: JoinedVia,
     },
     /// A member's names, role, groups, kind or license changed.
@@ -311,8 +311,8 @@ pub enum EventKind {
         #[cfg_attr(feature = "uniffi", uniffi(name = "member_id"))]
         member: MemberId,
         user_ref: String,
-        contact: String,
-        role: String,
+        contact: Text,
+        role: Text,
     },
     /// The organization claimed a domain (pending until verified).
     DomainClaimed { domain: String },

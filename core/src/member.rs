@@ -171,7 +171,7 @@ pub struct Member {
     /// Email or identifier; never changes.
     pub contact: Contact,
     /// The normalized contact: the uniqueness key within the organization.
-    pub contact_key: String,
+    pub contact_key: Text,
     /// First name.
     pub first_name: Option<String>,
     /// Last name.
@@ -179,11 +179,11 @@ pub struct Member {
     /// Phone number.
     pub phone: Option<String>,
     /// Organization role (by name).
-    pub role: String,
+    pub role: Text,
     /// Member or guest.
     pub kind: MemberKind,
     /// License type: what seat the member takes.
-    pub license_type: String,
+    pub license_type: Text,
     /// Active, inactive or removed.
     pub status: MemberStatus,
     /// Groups, with group roles.

@@ -897,16 +897,16 @@ impl World {
             .map(|(p, k)| (k.clone(), p))
             .collect();
         let mut members = self.all_members();
-        members.sort_by_key(|m| person_of[&m.contact_key]);
+        members.sort_by_key(|m| person_of[m.contact_key.as_str()]);
         for m in members {
             self.m.members.push(MMember {
                 id: m.id.clone(),
-                person: person_of[&m.contact_key],
+                person: person_of[m.contact_key.as_str()],
                 user_ref: m.user_ref.clone().unwrap(),
                 status: m.status,
-                role: m.role.clone(),
+                role: m.role.to_string(),
                 kind: m.kind,
-                license: m.license_type.clone(),
+                license: m.license_type.to_string(),
                 allowed: m.groups.iter().map(|g| g.group_id.clone()).collect(),
                 groups: m.groups.clone(),
             });
@@ -3035,7 +3035,7 @@ impl World {
                     );
                 }
                 assert!(
-                    self.roles[&e.role].is_empty(),
+                    self.roles[e.role.as_str()].is_empty(),
                     "{what}: a guest with permissions"
                 );
             }

@@ -1341,8 +1341,8 @@ impl<'a> PgTx<'a> {
                 &contact_key,
                 &user_ref,
                 &m.status.as_str(),
-                &m.role,
-                &m.license_type,
+                &m.role.as_str(),
+                &m.license_type.as_str(),
                 &kind,
                 &b,
                 &rg,
@@ -1621,11 +1621,11 @@ fn with_new_member<T>(
     let params: [&(dyn ToSql + Sync); 17] = [
         &o,
         &id,
-        &m.contact_key,
+        &m.contact_key.as_str(),
         &m.user_ref,
         &status,
-        &m.role,
-        &m.license_type,
+        &m.role.as_str(),
+        &m.license_type.as_str(),
         &kind,
         &b,
         &ag,
@@ -2187,8 +2187,8 @@ fn member_counters(m: &Member) -> Vec<CounterKey> {
     let s = m.status.as_str();
     let mut out = vec![
         ("member", String::new(), s),
-        ("member_role", m.role.clone(), s),
-        ("member_license", m.license_type.clone(), s),
+        ("member_role", m.role.to_string(), s),
+        ("member_license", m.license_type.to_string(), s),
     ];
     let groups: BTreeSet<&str> = m.groups.iter().map(|g| g.group_id.as_str()).collect();
     for g in groups {
@@ -2205,7 +2205,7 @@ fn memberships(m: &Member) -> BTreeSet<(String, &'static str, String)> {
             (
                 g.group_id.as_str().to_owned(),
                 m.status.as_str(),
-                m.contact_key.clone(),
+                m.contact_key.to_string(),
             )
         })
         .collect()

@@ -637,7 +637,7 @@ impl<'a> SqliteTx<'a> {
                         p.org_id.as_str(),
                         g.as_str(),
                         p.status.as_str(),
-                        p.contact_key,
+                        p.contact_key.as_str(),
                         p.id.as_str()
                     ],
                 )?;
@@ -659,7 +659,7 @@ impl<'a> SqliteTx<'a> {
                     new.org_id.as_str(),
                     g.as_str(),
                     new.status.as_str(),
-                    new.contact_key,
+                    new.contact_key.as_str(),
                     new.id.as_str()
                 ],
             )?;
@@ -1417,11 +1417,11 @@ impl Transaction for SqliteTx<'_> {
         let values: [&dyn ToSql; 15] = [
             &member.org_id.as_str(),
             &member.id.as_str(),
-            &member.contact_key,
+            &member.contact_key.as_str(),
             &member.user_ref,
             &member.status.as_str(),
-            &member.role,
-            &member.license_type,
+            &member.role.as_str(),
+            &member.license_type.as_str(),
             &member.kind.as_str(),
             &body,
             &view.name_key,

@@ -17,6 +17,7 @@ use crate::secret::{
     CodeHasher, ParsedToken, canonical_access_code, legacy_access_code_hash, parse_token,
 };
 use crate::store::TokenKey;
+use crate::text::Text;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -69,11 +70,11 @@ fn code_target(
 /// A person about to join, before the checks.
 pub(crate) struct Joiner<'a> {
     pub contact: Contact,
-    pub key: String,
+    pub key: Text,
     pub reg: &'a Registration,
-    pub role: String,
+    pub role: Text,
     pub kind: MemberKind,
-    pub license_type: String,
+    pub license_type: Text,
     pub groups: Vec<GroupGrant>,
     pub fallback_first: Option<String>,
     pub fallback_last: Option<String>,
@@ -360,11 +361,11 @@ impl Ctx<'_> {
             o,
             Joiner {
                 contact: inv.recipient.clone(),
-                key: inv.recipient_key.to_string(),
+                key: inv.recipient_key.clone(),
                 reg,
-                role: inv.role.to_string(),
+                role: inv.role.clone(),
                 kind: inv.kind,
-                license_type: inv.license_type.to_string(),
+                license_type: inv.license_type.clone(),
                 groups: inv.groups.clone(),
                 fallback_first: inv.first_name.clone(),
                 fallback_last: inv.last_name.clone(),
@@ -506,7 +507,7 @@ impl Ctx<'_> {
             &Actor::Account(m.user_ref.clone().unwrap_or_default()),
             EventKind::MemberJoined {
                 member: m.id.clone(),
-                contact: m.contact.as_str().to_owned(),
+                contact: m.contact.text().clone(),
                 role: m.role.clone(),
                 via,
             },

@@ -480,11 +480,11 @@ impl Enlist {
                 &o,
                 Joiner {
                     contact: contact.clone(),
-                    key: key.clone(),
+                    key: key.as_str().into(),
                     reg: &registration,
-                    role,
+                    role: role.into(),
                     kind: req.kind,
-                    license_type: license_type.clone(),
+                    license_type: license_type.as_str().into(),
                     groups,
                     fallback_first: None,
                     fallback_last: None,
@@ -498,7 +498,7 @@ impl Enlist {
                 EventKind::MemberAdded {
                     member: member.id.clone(),
                     user_ref: user_ref.clone(),
-                    contact: member.contact.as_str().to_owned(),
+                    contact: member.contact.text().clone(),
                     role: member.role.clone(),
                 },
             )?;

@@ -228,10 +228,10 @@ impl super::Ctx<'_> {
                 cx.keep_an_owner(org, &m)?;
                 changes.push(FieldChange {
                     field: "role".to_owned(),
-                    old: m.role.clone(),
+                    old: m.role.to_string(),
                     new: role.clone(),
                 });
-                m.role = role.clone();
+                m.role = role.as_str().into();
             }
         }
         if let Some(groups) = &u.groups {
@@ -260,10 +260,10 @@ impl super::Ctx<'_> {
                 }
                 changes.push(FieldChange {
                     field: "license_type".to_owned(),
-                    old: m.license_type.clone(),
+                    old: m.license_type.to_string(),
                     new: lt.clone(),
                 });
-                m.license_type = lt.clone();
+                m.license_type = lt.as_str().into();
             }
         }
         if let Some(attrs) = &u.attributes {

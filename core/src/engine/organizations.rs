@@ -367,7 +367,7 @@ fn membership_view(o: Organization, m: Member) -> AccountMembership {
         name: o.name,
         slug: o.slug,
         member_id: m.id,
-        role: m.role,
+        role: m.role.into_string(),
         status: m.status,
         joined_at: m.joined_at,
     }

@@ -16,6 +16,7 @@ use crate::report::BatchReport;
 use crate::secret::SecretHash;
 use crate::store::inbox::{PersonKey, person_key};
 use crate::template::{EmailSettings, EmailTemplate};
+use crate::text::Text;
 use chrono::{DateTime, Utc};
 use std::borrow::Borrow;
 use std::collections::hash_map::Entry;
@@ -562,7 +563,7 @@ pub(super) struct MemberIndexes {
     /// Every member.
     pub(super) all: ByStatus,
     /// Members per role.
-    pub(super) by_role: BTreeMap<String, ByStatus>,
+    pub(super) by_role: BTreeMap<Text, ByStatus>,
     /// Members per group.
     pub(super) by_group: BTreeMap<GroupId, ByStatus>,
     /// Active members per license type (never 0: absent instead).

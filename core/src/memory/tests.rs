@@ -65,7 +65,7 @@ fn member(org: &OrgId, id: &str, contact_key: &str) -> Member {
         id: MemberId::from(id.to_owned()),
         user_ref: None,
         contact: Contact::Email(contact_key.into()),
-        contact_key: contact_key.to_owned(),
+        contact_key: contact_key.into(),
         first_name: None,
         last_name: None,
         phone: None,

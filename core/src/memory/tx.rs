@@ -245,7 +245,7 @@ impl Transaction for MemoryTx<'_> {
         let ix = &data.member_ix;
         let mut source = &ix.all;
         if let Some(role) = &query.role {
-            match ix.by_role.get(role) {
+            match ix.by_role.get(role.as_str()) {
                 Some(s) if s.len_of(&statuses) < source.len_of(&statuses) => source = s,
                 Some(_) => {}
                 None => return Ok(empty_page()),

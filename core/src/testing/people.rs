@@ -126,14 +126,14 @@ fn populate(tx: &mut dyn Transaction, org: &OrgId) -> Vec<Person> {
         m.first_name = first.map(str::to_owned);
         m.last_name = last.map(str::to_owned);
         m.status = status;
-        m.role = role.to_owned();
+        m.role = role.into();
         m.joined_at = t(10 - n);
         m.last_active_at = (i % 3 != 0).then(|| t(50 + n * 7 % 5));
         if i % 4 == 1 {
             m.kind = MemberKind::Guest;
         }
         if i % 2 == 0 {
-            m.license_type = "pro".to_owned();
+            m.license_type = "pro".into();
         }
         m.groups = match i % 3 {
             0 => vec![grant("grp_a")],

@@ -173,7 +173,7 @@ fn read_org(tx: &mut dyn Transaction, org: &OrgId) -> OrgState {
             )
         })
         .collect();
-    let mut roles: Vec<String> = members.iter().map(|m| m.role.clone()).collect();
+    let mut roles: Vec<String> = members.iter().map(|m| m.role.to_string()).collect();
     roles.sort();
     roles.dedup();
     let active_per_role = roles

@@ -2165,8 +2165,8 @@ pub fn hostile_strings_round_trip(make: MakeStore<'_>) {
             m.first_name = Some(h(i + 4));
             m.last_name = Some(h(i + 5));
             m.phone = Some(h(i + 6));
-            m.role = h(i + 7);
-            m.license_type = h(i + 8);
+            m.role = h(i + 7).into();
+            m.license_type = h(i + 8).into();
             m.eula_version = Some(h(i + 9));
             m.kind = if i % 2 == 0 {
                 MemberKind::Guest
@@ -2261,7 +2261,7 @@ pub fn hostile_strings_round_trip(make: MakeStore<'_>) {
                 tx.as_mut(),
                 org,
                 MemberQuery {
-                    role: Some(m.role.clone()),
+                    role: Some(m.role.to_string()),
                     limit: 1000,
                     ..MemberQuery::default()
                 },

@@ -74,7 +74,7 @@ impl Portal {
             .unwrap()
             .items
             .into_iter()
-            .map(|m| m.contact_key)
+            .map(|m| m.contact_key.into_string())
             .collect()
     }
 }

@@ -755,7 +755,7 @@ fn a_user_belongs_to_several_user_groups() {
             .unwrap()
             .items
             .into_iter()
-            .map(|m| m.contact_key)
+            .map(|m| m.contact_key.into_string())
             .collect()
     };
     assert_eq!(in_group(&w.sales), ["zed@wetrack.test"]);
@@ -998,7 +998,7 @@ fn delete_several_users_at_once() {
             .unwrap()
             .items
             .into_iter()
-            .map(|m| m.contact_key)
+            .map(|m| m.contact_key.into_string())
             .collect();
     assert!(remaining.contains(&"kim@wetrack.test".to_owned()));
     assert!(

@@ -275,8 +275,8 @@ fn hostile_text_round_trips_and_searches_literally() {
         let key = format!("{h}@{i}");
         let mut m = member(&org, &format!("mem_{h}_{i}"), &key);
         m.first_name = Some((*h).to_owned());
-        m.role = format!("role {h}");
-        m.license_type = format!("lic {h}");
+        m.role = format!("role {h}").into();
+        m.license_type = format!("lic {h}").into();
         m.user_ref = Some(format!("ref {h} {i}"));
         tx.put_member(&m).unwrap();
         let mut inv = invitation(&org, &format!("inv_{h}_{i}"), &key, i as i64);
