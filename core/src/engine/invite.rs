@@ -2832,6 +2832,119 @@ mod tests {
             .collect()
     }
 
+    /// Whether two texts are one allocation.
+    fn shared(a: &str, b: &str) -> bool {
+        std::ptr::eq(a.as_ptr(), b.as_ptr())
+    }
+
+    /// What one batch writes shares its texts: an address typed as its
+    /// key is one text for both (a mixed-case one is two); the batch's
+    /// role and license type are one text for all its invitations; the
+    /// store's copy, the event, the report row, the queued email and the
+    /// accepted member hold the invitation's own texts, and a report
+    /// row's target is the invitation id's.
+    #[test]
+    fn what_a_batch_writes_shares_its_texts() {
+        let rows = |text: &str| {
+            prepare_batch(
+                &crate::Policy::default(),
+                &InviteRequest::new(Recipients::Paste(text.into())),
+            )
+            .expect("a small paste")
+            .rows
+        };
+        let parsed = rows("ada@x.test\nBob@X.test");
+        let Ok(ada) = &parsed[0].recipient else {
+            panic!("ada parsed")
+        };
+        assert!(shared(ada.contact.as_str(), &ada.key));
+        let Ok(bob) = &parsed[1].recipient else {
+            panic!("bob parsed")
+        };
+        assert_eq!(
+            (bob.contact.as_str(), bob.key.as_str()),
+            ("Bob@x.test", "bob@x.test")
+        );
+
+        let engine = Enlist::new(Arc::new(MemoryStore::new()));
+        let crate::CreatedOrganization {
+            organization: org,
+            owner,
+            ..
+        } = engine
+            .create_organization(crate::NewOrganization::new(
+                "Acme",
+                "acct-1",
+                "ada@acme.test",
+            ))
+            .expect("org");
+        let owner = Actor::Member(owner.id);
+        let report = engine
+            .invite(
+                &org.id,
+                &owner,
+                InviteRequest::new(Recipients::Paste("p@acme.test, q@acme.test".into())),
+            )
+            .expect("invite");
+        let (p, q) = (&report.issued[0].invitation, &report.issued[1].invitation);
+        assert!(shared(&p.role, &q.role) && shared(&p.license_type, &q.license_type));
+        assert!(shared(p.recipient.as_str(), &p.recipient_key));
+
+        let mut tx = engine.store().begin().expect("begin");
+        let stored_p = tx
+            .invitation(&org.id, &p.id)
+            .expect("read")
+            .expect("p stored");
+        assert!(shared(&stored_p.recipient_key, &p.recipient_key));
+        assert!(shared(&stored_p.role, &p.role));
+        let queued = tx.queued_messages_for(&org.id, &p.id).expect("queued");
+        assert!(shared(&queued[0].email.to, p.recipient.as_str()));
+        drop(tx);
+
+        let events = engine.events(&org.id, &owner, 0, 100).expect("events");
+        let issued = events
+            .iter()
+            .find_map(|e| match &e.kind {
+                EventKind::InvitationIssued {
+                    invitation,
+                    recipient,
+                    role,
+                    ..
+                } if *invitation == p.id => Some((recipient, role)),
+                _ => None,
+            })
+            .expect("the issue event");
+        assert!(shared(issued.0, p.recipient.as_str()) && shared(issued.1, &p.role));
+
+        let kept = engine
+            .batch_report(&org.id, &owner, &report.batch_id)
+            .expect("report");
+        let row = kept.rows.iter().find(|r| r.line == 1).expect("p's row");
+        assert!(shared(&row.contact, p.recipient.as_str()));
+        assert!(
+            row.target_id
+                .as_deref()
+                .is_some_and(|t| shared(t, p.id.as_str()))
+        );
+        assert!(row.role.as_deref().is_some_and(|r| shared(r, &p.role)));
+
+        let token = report.issued[0].secret.clone().expect("token");
+        let member = engine
+            .accept(
+                token.expose(),
+                crate::Registration {
+                    user_ref: "acct-p".into(),
+                    first_name: Some("Pia".into()),
+                    last_name: Some("Park".into()),
+                    ..crate::Registration::default()
+                },
+            )
+            .expect("accept")
+            .member;
+        assert!(shared(&member.contact_key, &p.recipient_key));
+        assert!(shared(&member.role, &p.role));
+    }
+
     /// A repeat whose first entry was rejected: the first repeat taken
     /// stands for the key, and the next repeat points at it.
     #[test]
