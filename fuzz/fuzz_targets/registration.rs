@@ -167,7 +167,7 @@ impl World {
                 .list_invitations(&self.org, &Actor::System, &q)
                 .expect("list invitations");
             for i in page.items {
-                out.insert(i.id.clone(), (i.status, i.recipient_key.clone()));
+                out.insert(i.id.clone(), (i.status, i.recipient_key.to_string()));
             }
             match page.next_cursor {
                 Some(c) => q.after = Some(c),
@@ -270,7 +270,7 @@ fn setup(u: &mut Unstructured<'_>) -> AResult<Option<World>> {
                         .tokens
                         .push((secret.expose().to_owned(), i.invitation.id.clone())),
                     Contact::Identifier(id) => w.codes.push((
-                        id.clone(),
+                        id.to_string(),
                         secret.expose().to_owned(),
                         i.invitation.id.clone(),
                     )),
@@ -335,7 +335,7 @@ fn step(u: &mut Unstructured<'_>, w: &mut World) -> AResult<()> {
                     );
                     let v = reg.verified_email.as_deref().map(parse_address);
                     assert!(
-                        matches!(v, Some(Ok(v)) if v.key == m.contact_key),
+                        matches!(v, Some(Ok(v)) if *v.key == *m.contact_key),
                         "link join in a restricted organization without a verified email"
                     );
                 }
@@ -357,7 +357,7 @@ fn step(u: &mut Unstructured<'_>, w: &mut World) -> AResult<()> {
                     );
                     let v = reg.verified_email.as_deref().map(parse_address);
                     assert!(
-                        matches!(v, Some(Ok(v)) if v.key == m.contact_key),
+                        matches!(v, Some(Ok(v)) if *v.key == *m.contact_key),
                         "self-registration in a restricted organization without a verified email"
                     );
                 }
