@@ -649,8 +649,8 @@ impl InvitationIndexes {
     /// the secret and batch entries, one cold hash probe and one ordered
     /// set each among a million, stay as they are. The result is what
     /// `apply(old, false)` then `apply(new, true)` gives (each index is
-    /// keyed by its own fields); a new entry by recipient is keyed by
-    /// `key`'s text.
+    /// keyed by its own fields); a new entry by recipient is keyed by the
+    /// new invitation's own key text.
     pub(super) fn update(&mut self, old: &StoredInvitation, new: &StoredInvitation) {
         debug_assert_eq!(old.id, new.id, "one invitation before and after");
         if old.lookup_hash() != new.lookup_hash() {
