@@ -2583,6 +2583,41 @@ mod tests {
         }
     }
 
+    /// An engine on `store` with the organization Acme: its owner acts.
+    fn acme(store: impl Store + 'static) -> (Enlist, crate::Organization, Actor) {
+        let engine = Enlist::new(Arc::new(store));
+        let crate::CreatedOrganization {
+            organization,
+            owner,
+            ..
+        } = engine
+            .create_organization(crate::NewOrganization::new(
+                "Acme",
+                "acct-1",
+                "ada@acme.test",
+            ))
+            .expect("org");
+        (engine, organization, Actor::Member(owner.id))
+    }
+
+    /// The member the account `user_ref` becomes by accepting the first
+    /// invitation of `report`.
+    fn accept_first(engine: &Enlist, report: &InviteReport, user_ref: &str) -> crate::Member {
+        let token = report.issued[0].secret.clone().expect("token");
+        engine
+            .accept(
+                token.expose(),
+                crate::Registration {
+                    user_ref: user_ref.into(),
+                    first_name: Some("Pat".into()),
+                    last_name: Some("Plain".into()),
+                    ..crate::Registration::default()
+                },
+            )
+            .expect("accept")
+            .member
+    }
+
     /// (transactions begun, transactions begun at each parse) during `f`.
     fn count(f: impl FnOnce()) -> (usize, Vec<usize>) {
         BEGUN.set(0);
@@ -2594,22 +2629,7 @@ mod tests {
     #[test]
     fn recipients_are_read_after_authorization_and_outside_any_transaction() {
         let conflicts = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-        let engine = Enlist::new(Arc::new(Counting(
-            MemoryStore::new(),
-            Arc::clone(&conflicts),
-        )));
-        let crate::CreatedOrganization {
-            organization: org,
-            owner,
-            ..
-        } = engine
-            .create_organization(crate::NewOrganization::new(
-                "Acme",
-                "acct-1",
-                "ada@acme.test",
-            ))
-            .expect("org");
-        let owner = Actor::Member(owner.id);
+        let (engine, org, owner) = acme(Counting(MemoryStore::new(), Arc::clone(&conflicts)));
         let report = engine
             .invite(
                 &org.id,
@@ -2617,19 +2637,7 @@ mod tests {
                 InviteRequest::new(Recipients::Paste("pat@acme.test".into())),
             )
             .expect("invite pat");
-        let token = report.issued[0].secret.clone().expect("token");
-        let pat = engine
-            .accept(
-                token.expose(),
-                crate::Registration {
-                    user_ref: "acct-pat".into(),
-                    first_name: Some("Pat".into()),
-                    last_name: Some("Plain".into()),
-                    ..crate::Registration::default()
-                },
-            )
-            .expect("accept")
-            .member;
+        let pat = accept_first(&engine, &report, "acct-pat");
 
         // An administrator: one short read, the paste parsed after it
         // committed and before the write transaction began.
@@ -2866,19 +2874,7 @@ mod tests {
             ("Bob@x.test", "bob@x.test")
         );
 
-        let engine = Enlist::new(Arc::new(MemoryStore::new()));
-        let crate::CreatedOrganization {
-            organization: org,
-            owner,
-            ..
-        } = engine
-            .create_organization(crate::NewOrganization::new(
-                "Acme",
-                "acct-1",
-                "ada@acme.test",
-            ))
-            .expect("org");
-        let owner = Actor::Member(owner.id);
+        let (engine, org, owner) = acme(MemoryStore::new());
         let report = engine
             .invite(
                 &org.id,
@@ -2928,19 +2924,7 @@ mod tests {
         );
         assert!(row.role.as_deref().is_some_and(|r| shared(r, &p.role)));
 
-        let token = report.issued[0].secret.clone().expect("token");
-        let member = engine
-            .accept(
-                token.expose(),
-                crate::Registration {
-                    user_ref: "acct-p".into(),
-                    first_name: Some("Pia".into()),
-                    last_name: Some("Park".into()),
-                    ..crate::Registration::default()
-                },
-            )
-            .expect("accept")
-            .member;
+        let member = accept_first(&engine, &report, "acct-p");
         assert!(shared(&member.contact_key, &p.recipient_key));
         assert!(shared(&member.role, &p.role));
     }
