@@ -2390,6 +2390,7 @@ impl Ctx<'_> {
                     groups,
                 }
                 .draft();
+                let draft = self.shared_draft(draft);
                 let msg = OutboxMessage {
                     id,
                     org_id: o.id.clone(),
@@ -2401,7 +2402,7 @@ impl Ctx<'_> {
                     last_error: None,
                     created_at: self.now,
                     sent_at: None,
-                    draft: Some(std::sync::Arc::new(draft)),
+                    draft: Some(draft),
                 };
                 let id = msg.id.clone();
                 self.tx.put_outbox_message(msg)?;
@@ -2927,6 +2928,40 @@ mod tests {
         let member = accept_first(&engine, &report, "acct-p");
         assert!(shared(&member.contact_key, &p.recipient_key));
         assert!(shared(&member.role, &p.role));
+    }
+
+    /// A batch's queued emails share one draft while what it holds is the
+    /// same, and a recipient with a name of their own gets their own.
+    #[test]
+    fn a_batch_shares_its_email_drafts_while_they_are_equal() {
+        let (engine, org, owner) = acme(MemoryStore::new());
+        let report = engine
+            .invite(
+                &org.id,
+                &owner,
+                InviteRequest::new(Recipients::Paste(
+                    "p@acme.test, q@acme.test, Rex Doe <r@acme.test>, s@acme.test".into(),
+                )),
+            )
+            .expect("invite");
+        let mut tx = engine.store().begin().expect("begin");
+        let drafts: Vec<std::sync::Arc<crate::outbox::EmailDraft>> = report
+            .issued
+            .iter()
+            .map(|i| {
+                let queued = tx
+                    .queued_messages_for(&org.id, &i.invitation.id)
+                    .expect("queued");
+                queued[0].draft.clone().expect("kept as a draft")
+            })
+            .collect();
+        let same = |a: usize, b: usize| std::sync::Arc::ptr_eq(&drafts[a], &drafts[b]);
+        assert!(same(0, 1), "p and q share one draft");
+        assert!(!same(1, 2), "Rex's has his name");
+        assert_eq!(drafts[2].vars.recipient_name.as_deref(), Some("Rex Doe"));
+        assert_eq!(drafts[0].vars.recipient_name, None);
+        assert!(!same(2, 3), "s is not Rex");
+        assert_eq!(*drafts[3], *drafts[0], "s's draft says what p's does");
     }
 
     /// A repeat whose first entry was rejected: the first repeat taken

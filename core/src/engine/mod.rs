@@ -631,6 +631,7 @@ impl Enlist {
             link_keys: &self.link_keys,
             trace,
             email: None,
+            last_draft: None,
             command,
             // Dry runs keep nothing: no hook runs for them.
             hooks: match finish {
@@ -685,6 +686,10 @@ pub(crate) struct Ctx<'a> {
     /// sends invitations for, read once per transaction
     /// ([`Ctx::org_email`]).
     pub email: Option<(Option<String>, Arc<render::OrgEmail>)>,
+    /// The last email draft this command queued: the next one, when equal
+    /// (a batch's invitations share their role, groups, message, expiry and
+    /// names), shares its allocation ([`Ctx::shared_draft`]).
+    pub last_draft: Option<Arc<crate::outbox::EmailDraft>>,
     /// The command's name (for hooks and spans).
     pub command: &'static str,
     /// The host's hooks, for a command that commits.
@@ -825,6 +830,23 @@ impl Ctx<'_> {
         let e = Arc::new(render::OrgEmail::load(self.tx.as_mut(), org, locale)?);
         self.email = Some((locale.map(str::to_owned), e.clone()));
         Ok(e)
+    }
+
+    /// `draft`, shared with the last one this command queued when they are
+    /// equal: a batch of 100 by email kept 100 copies of the same draft
+    /// until each email was sent (issue 15).
+    pub(crate) fn shared_draft(
+        &mut self,
+        draft: crate::outbox::EmailDraft,
+    ) -> Arc<crate::outbox::EmailDraft> {
+        match &self.last_draft {
+            Some(last) if **last == draft => last.clone(),
+            _ => {
+                let draft = Arc::new(draft);
+                self.last_draft = Some(draft.clone());
+                draft
+            }
+        }
     }
 
     pub(crate) fn org(&mut self, id: &OrgId) -> Result<Organization> {
