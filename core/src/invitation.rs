@@ -206,6 +206,19 @@ pub struct Invitation {
     pub user_ref: Option<String>,
 }
 
+/// The status at `now` of an invitation stored with `status` that expires
+/// at `expires_at` ([`Invitation::status_at`]).
+pub(crate) fn status_at(
+    status: InvitationStatus,
+    expires_at: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> InvitationStatus {
+    match (status, expires_at) {
+        (InvitationStatus::Pending, Some(exp)) if exp <= now => InvitationStatus::Expired,
+        (s, _) => s,
+    }
+}
+
 pub(crate) fn yes() -> bool {
     true
 }
@@ -222,10 +235,7 @@ impl Invitation {
     /// The status at `now`: a pending invitation past its expiry is expired,
     /// whether or not `expire_due` has persisted it yet.
     pub fn status_at(&self, now: DateTime<Utc>) -> InvitationStatus {
-        match (self.status, self.expires_at) {
-            (InvitationStatus::Pending, Some(exp)) if exp <= now => InvitationStatus::Expired,
-            (s, _) => s,
-        }
+        status_at(self.status, self.expires_at, now)
     }
 
     /// This invitation as seen at `now` (status computed).

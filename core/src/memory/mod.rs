@@ -100,6 +100,7 @@
 
 mod domains;
 mod log;
+mod packed;
 mod people;
 mod state;
 #[cfg(test)]

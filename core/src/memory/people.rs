@@ -175,7 +175,7 @@ impl PeopleIndex {
             ix.change(None, Some(&Person::from_member(m)));
         }
         for inv in data.invitations.values() {
-            if let Some(p) = Person::from_invitation(inv) {
+            if let Some(p) = Person::from_invitation(&inv.unpack()) {
                 ix.change(None, Some(&p));
             }
         }
@@ -235,7 +235,7 @@ fn person(data: &OrgData, pid: &str) -> StoreResult<Person> {
     } else if let Some(id) = pid.strip_prefix("i.") {
         data.invitations
             .get(&InvitationId::from(id))
-            .and_then(|inv| Person::from_invitation(inv))
+            .and_then(|inv| Person::from_invitation(&inv.unpack()))
     } else {
         None
     };

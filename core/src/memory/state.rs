@@ -2,11 +2,12 @@
 //! log's entries.
 
 use super::log::Log;
+use super::packed::PackedInvitation;
 use super::people::LazyPeople;
 use crate::event::Event;
 use crate::group::Group;
 use crate::id::{BatchId, GroupId, InvitationId, LinkId, MemberId, MessageId, OrgId};
-use crate::invitation::{InvitationStatus, StoredInvitation};
+use crate::invitation::InvitationStatus;
 use crate::link::StoredInviteLink;
 use crate::member::{Member, MemberStatus};
 use crate::organization::Organization;
@@ -14,7 +15,7 @@ use crate::outbox::{OutboxMessage, OutboxStatus};
 use crate::people::Person;
 use crate::report::BatchReport;
 use crate::secret::SecretHash;
-use crate::store::inbox::{PersonKey, person_key};
+use crate::store::inbox::PersonKey;
 use crate::template::{EmailSettings, EmailTemplate};
 use crate::text::Text;
 use chrono::{DateTime, Utc};
@@ -357,7 +358,7 @@ impl<T: Eq> Eq for Few<T> {}
 /// invitation's own, shared (the organization's open invitation by
 /// recipient and the inbox list hold the text the invitation holds; no
 /// copy).
-fn key_text(inv: &StoredInvitation) -> Arc<str> {
+fn key_text(inv: &PackedInvitation) -> Arc<str> {
     Arc::from(inv.recipient_key.clone())
 }
 
@@ -367,7 +368,7 @@ fn key_text(inv: &StoredInvitation) -> Arc<str> {
 pub(super) fn index_person(
     by_recipient: &mut HashMap<Arc<str>, Few<PersonKey>>,
     by_account: &mut HashMap<Arc<str>, Few<PersonKey>>,
-    inv: &StoredInvitation,
+    inv: &PackedInvitation,
     add: bool,
 ) {
     if inv.status != InvitationStatus::Pending {
@@ -378,11 +379,12 @@ pub(super) fn index_person(
             // Compared as borrowed parts: a removal copies nothing.
             let probe = (inv.created_at, inv.org_id.as_str(), inv.id.as_str());
             let cmp = |k: &PersonKey| (k.0, k.1.as_str(), k.2.as_str()).cmp(&probe);
-            toggle_listed(map, person, text, cmp, || person_key(inv), add);
+            let key = || (inv.created_at, inv.org_id.clone(), inv.id.clone());
+            toggle_listed(map, person, text, cmp, key, add);
         };
     apply(by_recipient, &inv.recipient_key, &|| key_text(inv));
-    if let Some(u) = &inv.user_ref {
-        apply(by_account, u, &|| Arc::from(u.as_str()));
+    if let Some(u) = inv.user_ref() {
+        apply(by_account, u, &|| Arc::from(u));
     }
 }
 
@@ -397,7 +399,7 @@ pub(super) struct OrgData {
     pub(super) members: Table<Headed<Arc<str>>, MemberId, Member>,
     pub(super) member_ix: MemberIndexes,
     /// Invitations in `(created_at, id)` order.
-    pub(super) invitations: Table<DateTime<Utc>, InvitationId, StoredInvitation>,
+    pub(super) invitations: Table<DateTime<Utc>, InvitationId, PackedInvitation>,
     pub(super) invitation_ix: InvitationIndexes,
     /// The people view's ordered indexes (members and the invitations in
     /// the view).
@@ -635,7 +637,7 @@ pub(super) struct InvitationIndexes {
 
 impl InvitationIndexes {
     /// Adds (or removes) every index entry and count of `inv` in its shard.
-    pub(super) fn apply(&mut self, inv: &StoredInvitation, add: bool) {
+    pub(super) fn apply(&mut self, inv: &PackedInvitation, add: bool) {
         self.apply_secret(inv, add);
         self.apply_open(inv, add);
         self.apply_status(inv, add);
@@ -651,7 +653,7 @@ impl InvitationIndexes {
     /// `apply(old, false)` then `apply(new, true)` gives (each index is
     /// keyed by its own fields); a new entry by recipient is keyed by the
     /// new invitation's own key text.
-    pub(super) fn update(&mut self, old: &StoredInvitation, new: &StoredInvitation) {
+    pub(super) fn update(&mut self, old: &PackedInvitation, new: &PackedInvitation) {
         debug_assert_eq!(old.id, new.id, "one invitation before and after");
         if old.lookup_hash() != new.lookup_hash() {
             self.apply_secret(old, false);
@@ -675,13 +677,13 @@ impl InvitationIndexes {
         }
     }
 
-    fn apply_secret(&mut self, inv: &StoredInvitation, add: bool) {
+    fn apply_secret(&mut self, inv: &PackedInvitation, add: bool) {
         if let Some(hash) = inv.lookup_hash() {
             set_unique(&mut self.by_secret, hash, || *hash, &inv.id, add);
         }
     }
 
-    fn apply_open(&mut self, inv: &StoredInvitation, add: bool) {
+    fn apply_open(&mut self, inv: &PackedInvitation, add: bool) {
         if inv.status.is_open() {
             set_unique(
                 &mut self.open_by_recipient,
@@ -694,7 +696,7 @@ impl InvitationIndexes {
         }
     }
 
-    fn apply_status(&mut self, inv: &StoredInvitation, add: bool) {
+    fn apply_status(&mut self, inv: &PackedInvitation, add: bool) {
         toggle_owned(
             &mut self.by_status[invitation_slot(inv.status)],
             TimeKey::new(inv.created_at, inv.id.clone()),
@@ -702,7 +704,7 @@ impl InvitationIndexes {
         );
     }
 
-    fn apply_batch(&mut self, inv: &StoredInvitation, add: bool) {
+    fn apply_batch(&mut self, inv: &PackedInvitation, add: bool) {
         let key = TimeKey::new(inv.created_at, inv.id.clone());
         if add {
             match self.by_batch.get_mut(&inv.batch_id) {
@@ -722,7 +724,7 @@ impl InvitationIndexes {
         }
     }
 
-    fn apply_due(&mut self, inv: &StoredInvitation, add: bool) {
+    fn apply_due(&mut self, inv: &PackedInvitation, add: bool) {
         if let Some(at) = due_at(inv) {
             toggle_owned(&mut self.due, TimeKey::new(at, inv.id.clone()), add);
         }
@@ -731,7 +733,7 @@ impl InvitationIndexes {
 
 /// What an invitation's entries in the open indexes (by recipient, seats)
 /// depend on: `None` when it has none.
-fn open_key(inv: &StoredInvitation) -> Option<(&str, &str)> {
+fn open_key(inv: &PackedInvitation) -> Option<(&str, &str)> {
     inv.status
         .is_open()
         .then(|| (inv.recipient_key.as_str(), inv.license_type.as_str()))
@@ -739,14 +741,9 @@ fn open_key(inv: &StoredInvitation) -> Option<(&str, &str)> {
 
 /// What an invitation's entries in the inbox lists depend on: `None` when
 /// it has none (not stored pending).
-fn person_index_key(inv: &StoredInvitation) -> Option<(DateTime<Utc>, &str, Option<&str>)> {
-    (inv.status == InvitationStatus::Pending).then(|| {
-        (
-            inv.created_at,
-            inv.recipient_key.as_str(),
-            inv.user_ref.as_deref(),
-        )
-    })
+fn person_index_key(inv: &PackedInvitation) -> Option<(DateTime<Utc>, &str, Option<&str>)> {
+    (inv.status == InvitationStatus::Pending)
+        .then(|| (inv.created_at, inv.recipient_key.as_str(), inv.user_ref()))
 }
 
 /// [`State::replace_invitation`] within the shard `data` and the indexes
@@ -757,15 +754,18 @@ fn replace_invitation_in(
     by_recipient: &mut HashMap<Arc<str>, Few<PersonKey>>,
     by_account: &mut HashMap<Arc<str>, Few<PersonKey>>,
     id: &InvitationId,
-    new: Option<StoredInvitation>,
-) -> Option<StoredInvitation> {
+    new: Option<PackedInvitation>,
+) -> Option<PackedInvitation> {
     data.people.change(
         || {
             data.invitations
                 .get(id)
-                .and_then(|p| Person::from_invitation(p))
+                .and_then(|p| Person::from_invitation(&p.unpack()))
         },
-        || new.as_ref().and_then(|n| Person::from_invitation(n)),
+        || {
+            new.as_ref()
+                .and_then(|n| Person::from_invitation(&n.unpack()))
+        },
     );
     let prev = data.invitations.get(id);
     let Some(n) = new else {
@@ -878,7 +878,7 @@ pub(super) fn keep_first_due(
 }
 
 /// When a stored invitation becomes due for expiry, if it is pending.
-pub(super) fn due_at(inv: &StoredInvitation) -> Option<DateTime<Utc>> {
+pub(super) fn due_at(inv: &PackedInvitation) -> Option<DateTime<Utc>> {
     if inv.status == InvitationStatus::Pending {
         inv.expires_at
     } else {
@@ -1179,8 +1179,8 @@ impl State {
         &mut self,
         org: &OrgId,
         id: &InvitationId,
-        new: Option<StoredInvitation>,
-    ) -> Option<StoredInvitation> {
+        new: Option<PackedInvitation>,
+    ) -> Option<PackedInvitation> {
         if new.is_none() && !self.orgs.contains_key(org) {
             return None;
         }
@@ -1432,7 +1432,7 @@ pub(super) enum Undo {
     Organization(OrgId, Option<Box<Organization>>),
     Group(OrgId, GroupId, Option<Box<Group>>),
     Member(OrgId, MemberId, Option<Box<Member>>),
-    Invitation(OrgId, InvitationId, Option<Box<StoredInvitation>>),
+    Invitation(OrgId, InvitationId, Option<Box<PackedInvitation>>),
     Link(OrgId, LinkId, Option<Box<StoredInviteLink>>),
     /// An event was appended: pop it.
     Event(OrgId),

@@ -1,5 +1,6 @@
 //! The transaction: reads and writes on the state, with the undo log.
 
+use super::packed::PackedInvitation;
 use super::state::{
     ByStatus, Few, FirstDue, Headed, InvitationKey, MessageKey, OrgData, State, Superseded,
     TimeKey, Undo, as_u64, first_time, invitation_slot, keep_first_due,
@@ -95,11 +96,12 @@ impl MemoryTx<'_> {
                 .orgs
                 .get(org)
                 .and_then(|d| d.invitations.get(id))
+                .map(PackedInvitation::unpack)
                 .ok_or_else(|| {
                     StoreError::Corrupt("the person index names a missing invitation".to_owned())
                 })?;
-            if lookup.matches(inv, now) {
-                out.push(inv.clone());
+            if lookup.matches(&inv, now) {
+                out.push(inv);
                 if out.len() >= take {
                     break;
                 }
@@ -267,7 +269,7 @@ impl Transaction for MemoryTx<'_> {
             walks,
             desc,
             |key| data.members.get_sorted(&key.0, &key.1),
-            |m| query.matches(m),
+            (|m| query.matches(m), Member::clone),
             limit,
             member_cursor,
         )
@@ -324,7 +326,9 @@ impl Transaction for MemoryTx<'_> {
         org: &OrgId,
         id: &InvitationId,
     ) -> StoreResult<Option<StoredInvitation>> {
-        Ok(self.data(org).and_then(|d| d.invitations.get(id).cloned()))
+        Ok(self
+            .data(org)
+            .and_then(|d| d.invitations.get(id).map(PackedInvitation::unpack)))
     }
 
     fn invitation_by_secret(
@@ -336,7 +340,7 @@ impl Transaction for MemoryTx<'_> {
             d.invitation_ix
                 .by_secret
                 .get(hash)
-                .and_then(|id| d.invitations.get(id).cloned())
+                .and_then(|id| d.invitations.get(id).map(PackedInvitation::unpack))
         }))
     }
 
@@ -363,7 +367,7 @@ impl Transaction for MemoryTx<'_> {
             d.invitation_ix
                 .open_by_recipient
                 .get(key)
-                .and_then(|id| d.invitations.get(id).cloned())
+                .and_then(|id| d.invitations.get(id).map(PackedInvitation::unpack))
         }))
     }
 
@@ -386,9 +390,9 @@ impl Transaction for MemoryTx<'_> {
             }
         }
         self.ensure_org(&inv.org_id);
-        let prev = self
-            .state
-            .replace_invitation(&inv.org_id, &inv.id, Some(inv.clone()));
+        let prev =
+            self.state
+                .replace_invitation(&inv.org_id, &inv.id, Some(PackedInvitation::of(inv)));
         self.undo.push(Undo::Invitation(
             inv.org_id.clone(),
             inv.id.clone(),
@@ -448,14 +452,17 @@ impl Transaction for MemoryTx<'_> {
             walks,
             true,
             |key| data.invitations.get_sorted(&key.at(), &key.id),
-            |inv| {
-                (query.statuses.is_empty() || query.statuses.contains(&inv.status_at(now)))
-                    && query.batch.as_ref().is_none_or(|b| &inv.batch_id == b)
-                    && search.as_ref().is_none_or(|(raw, lower)| {
-                        inv.recipient_key.contains(raw.as_str())
-                            || inv.recipient_key.contains(lower.as_str())
-                    })
-            },
+            (
+                |inv: &PackedInvitation| {
+                    (query.statuses.is_empty() || query.statuses.contains(&inv.status_at(now)))
+                        && query.batch.as_ref().is_none_or(|b| &inv.batch_id == b)
+                        && search.as_ref().is_none_or(|(raw, lower)| {
+                            inv.recipient_key.contains(raw.as_str())
+                                || inv.recipient_key.contains(lower.as_str())
+                        })
+                },
+                PackedInvitation::unpack,
+            ),
             limit,
             invitation_cursor,
         )
@@ -479,7 +486,12 @@ impl Transaction for MemoryTx<'_> {
                     .iter()
                     .take_while(|key| key.at() <= now)
                     .take(limit)
-                    .map(|key| data.invitations.get(&key.id).cloned().ok_or_else(missing))
+                    .map(|key| {
+                        data.invitations
+                            .get(&key.id)
+                            .map(PackedInvitation::unpack)
+                            .ok_or_else(missing)
+                    })
                     .collect()
             }
             None => state
@@ -490,7 +502,7 @@ impl Transaction for MemoryTx<'_> {
                         .orgs
                         .get(org)
                         .and_then(|d| d.invitations.get(id))
-                        .cloned()
+                        .map(PackedInvitation::unpack)
                         .ok_or_else(missing)
                 })
                 .collect(),
@@ -626,7 +638,7 @@ impl Transaction for MemoryTx<'_> {
             vec![walk(&data.failed_outbox, after.as_ref(), true)],
             true,
             |key| state.outbox.get(&key.id).map(|m| &**m),
-            |_| true,
+            (|_| true, OutboxMessage::clone),
             page_limit(limit),
             |key| {
                 let at = key.at();
@@ -837,7 +849,7 @@ impl Transaction for MemoryTx<'_> {
                 .get(key.as_str())
                 .and_then(|id| data.invitations.get(id))
                 .filter(|i| i.status_at(now).is_open())
-                .map(|i| i.invitation.id.clone());
+                .map(|i| i.id.clone());
             if member.is_some() || invitation.is_some() {
                 out.push((key.clone(), KeyStanding { member, invitation }));
             }

@@ -26,15 +26,16 @@ pub(super) fn walk<'a, T: Ord + Clone>(
 }
 
 /// A page of the entities whose keys `walks` (over disjoint sorted sets)
-/// yield and that `keep` accepts: the walks merged, each key looked up.
-pub(super) fn page_of<'a, K: Ord + 'a, V: Clone + 'a>(
+/// yield and that `keep` accepts, each handed out as `out` makes it: the
+/// walks merged, each key looked up.
+pub(super) fn page_of<'a, K: Ord + 'a, V: 'a, O>(
     walks: Vec<Walk<'a, K>>,
     desc: bool,
     lookup: impl Fn(&K) -> Option<&'a V>,
-    keep: impl Fn(&V) -> bool,
+    (keep, out): (impl Fn(&V) -> bool, impl Fn(&V) -> O),
     limit: usize,
     cursor_of: impl Fn(&K) -> String,
-) -> StoreResult<Page<V>> {
+) -> StoreResult<Page<O>> {
     let walks = walks
         .into_iter()
         .map(|w| w.map(|key| Ok::<_, StoreError>((key, ()))))
@@ -43,7 +44,7 @@ pub(super) fn page_of<'a, K: Ord + 'a, V: Clone + 'a>(
         let (key, ()) = r?;
         let value = lookup(key)
             .ok_or_else(|| StoreError::Corrupt("an index names a missing entity".to_owned()))?;
-        Ok((key, keep(value).then(|| value.clone())))
+        Ok((key, keep(value).then(|| out(value))))
     });
     collect_page(candidates, limit, |key| Ok(cursor_of(key)))
 }
