@@ -175,28 +175,8 @@ impl OutboxMessage {
     /// Removes the secret from the stored message (after delivery or when
     /// superseded).
     pub fn redact(&mut self) {
-        use crate::template::replace_found;
-        use memchr::memmem::Finder;
-        if self.email.accept_url == REDACTED || self.email.accept_url.is_empty() {
-            return;
-        }
-        // A draft (ADR 0018) has no bodies yet: only the link to drop.
-        if !self.email.text_body.is_empty() || self.email.html_body.is_some() {
-            let url = Finder::new(&self.email.accept_url);
-            self.email.text_body =
-                replace_found(std::mem::take(&mut self.email.text_body), &url, REDACTED);
-            if let Some(html) = &mut self.email.html_body {
-                // The HTML part holds the link HTML-escaped (`&` as
-                // `&amp;`); a template may also show it as plain text.
-                let escaped = crate::template::html_escape(&self.email.accept_url);
-                let mut h = std::mem::take(html);
-                if escaped != self.email.accept_url {
-                    h = replace_found(h, &Finder::new(&escaped), REDACTED);
-                }
-                *html = replace_found(h, &url, REDACTED);
-            }
-        }
-        self.email.accept_url = REDACTED.to_owned();
+        let e = &mut self.email;
+        redact_parts(&mut e.accept_url, &mut e.text_body, &mut e.html_body);
     }
 
     /// This message without its secret: what a person may see (delivery
@@ -205,6 +185,37 @@ impl OutboxMessage {
         self.redact();
         self
     }
+}
+
+/// [`OutboxMessage::redact`] on the parts it changes: the link, and the
+/// bodies that show it (a store that keeps a message in a form of its own
+/// redacts it where it lies).
+pub(crate) fn redact_parts(
+    accept_url: &mut String,
+    text_body: &mut String,
+    html_body: &mut Option<String>,
+) {
+    use crate::template::replace_found;
+    use memchr::memmem::Finder;
+    if accept_url == REDACTED || accept_url.is_empty() {
+        return;
+    }
+    // A draft (ADR 0018) has no bodies yet: only the link to drop.
+    if !text_body.is_empty() || html_body.is_some() {
+        let url = Finder::new(accept_url.as_str());
+        *text_body = replace_found(std::mem::take(text_body), &url, REDACTED);
+        if let Some(html) = html_body {
+            // The HTML part holds the link HTML-escaped (`&` as
+            // `&amp;`); a template may also show it as plain text.
+            let escaped = crate::template::html_escape(accept_url);
+            let mut h = std::mem::take(html);
+            if escaped != *accept_url {
+                h = replace_found(h, &Finder::new(&escaped), REDACTED);
+            }
+            *html = replace_found(h, &url, REDACTED);
+        }
+    }
+    *accept_url = REDACTED.to_owned();
 }
 
 /// The longest delivery error kept, in characters.

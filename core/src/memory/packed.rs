@@ -1,25 +1,30 @@
-//! The form MemoryStore keeps an invitation in: the fields every
-//! invitation has, inline, and the ones most never set (names, message,
-//! metadata, a sealed code, the dates of a closed one...) in one box that
-//! an invitation without them does without.
+//! The forms MemoryStore keeps invitations and outbox messages in: the
+//! fields every one has, inline, and the ones most never set (names,
+//! message, metadata, a sealed code, the dates of a closed one; a queued
+//! email's bodies, error and the like) in one box that one without them
+//! does without.
 //!
 //! A [`StoredInvitation`] is 632 bytes, most of them empty options, maps
 //! and vectors; an invitation by email from a pasted address sets none of
 //! them. Kept whole, they were a quarter of the memory an invitation
 //! issued costs the store, and fresh memory is what issuing into a large
 //! organization waits on (each new page a fault, issue 15). Packed, such
-//! an invitation is 240 bytes. It is made into a [`StoredInvitation`]
-//! again only to be handed out; the indexes read it as it is.
+//! an invitation is 240 bytes. Its queued email, an [`OutboxMessage`] of
+//! 376 bytes, is 184. Each is made whole again only to be handed out; the
+//! indexes read them as they are.
 
 use crate::group::GroupGrant;
+use crate::id::MessageId;
 use crate::id::{BatchId, InvitationId, MemberId, OrgId};
 use crate::invitation::{Invitation, InvitationStatus, SecretLookup, StoredInvitation};
 use crate::member::{Attributes, Contact, MemberKind};
 use crate::metadata::Metadata;
+use crate::outbox::{EmailDraft, OutboxMessage, OutboxStatus, OutgoingEmail};
 use crate::seal::SealedCode;
 use crate::secret::SecretHash;
 use crate::text::Text;
 use chrono::{DateTime, Utc};
+use std::sync::Arc;
 
 /// A stored invitation as MemoryStore keeps it (module doc). The fields
 /// have the names of [`Invitation`]'s.
@@ -232,6 +237,183 @@ impl PackedInvitation {
     }
 }
 
+/// An outbox message as MemoryStore keeps it (module doc). The fields
+/// have the names of [`OutboxMessage`]'s and [`OutgoingEmail`]'s.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) struct PackedMessage {
+    pub(super) id: MessageId,
+    pub(super) org_id: OrgId,
+    pub(super) invitation_id: InvitationId,
+    pub(super) to: Text,
+    pub(super) accept_url: String,
+    pub(super) org_name: Text,
+    pub(super) inviter_name: Option<Text>,
+    pub(super) draft: Option<Arc<EmailDraft>>,
+    pub(super) expires_at: DateTime<Utc>,
+    pub(super) next_attempt_at: DateTime<Utc>,
+    pub(super) created_at: DateTime<Utc>,
+    pub(super) attempts: u32,
+    pub(super) status: OutboxStatus,
+    /// The fields a queued draft leaves unset; `None` when all are.
+    rest: Option<Box<MessageRest>>,
+}
+
+/// The fields of an outbox message that a queued draft leaves unset.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct MessageRest {
+    /// The email's own id, where it is not the message's.
+    message_id: Option<MessageId>,
+    to_name: Option<String>,
+    subject: String,
+    text_body: String,
+    html_body: Option<String>,
+    reply_to: Option<String>,
+    personal_message: Option<String>,
+    last_error: Option<String>,
+    sent_at: Option<DateTime<Utc>>,
+}
+
+impl PackedMessage {
+    /// `m`, packed (its texts moved, its unset fields dropped).
+    pub(super) fn of(m: OutboxMessage) -> Self {
+        // Every field named, as for invitations.
+        let OutboxMessage {
+            id,
+            org_id,
+            invitation_id,
+            email:
+                OutgoingEmail {
+                    message_id,
+                    to,
+                    to_name,
+                    subject,
+                    text_body,
+                    html_body,
+                    accept_url,
+                    org_name,
+                    inviter_name,
+                    reply_to,
+                    personal_message,
+                    expires_at,
+                },
+            status,
+            attempts,
+            next_attempt_at,
+            last_error,
+            created_at,
+            sent_at,
+            draft,
+        } = m;
+        let rest = MessageRest {
+            message_id: (message_id != id).then_some(message_id),
+            to_name,
+            subject,
+            text_body,
+            html_body,
+            reply_to,
+            personal_message,
+            last_error,
+            sent_at,
+        };
+        Self {
+            id,
+            org_id,
+            invitation_id,
+            to,
+            accept_url,
+            org_name,
+            inviter_name,
+            draft,
+            expires_at,
+            next_attempt_at,
+            created_at,
+            attempts,
+            status,
+            rest: (rest != MessageRest::default()).then(|| Box::new(rest)),
+        }
+    }
+
+    /// The message this is, as it was put.
+    pub(super) fn unpack(&self) -> OutboxMessage {
+        let rest = self.rest.as_deref().cloned().unwrap_or_default();
+        OutboxMessage {
+            id: self.id.clone(),
+            org_id: self.org_id.clone(),
+            invitation_id: self.invitation_id.clone(),
+            email: OutgoingEmail {
+                message_id: rest.message_id.unwrap_or_else(|| self.id.clone()),
+                to: self.to.clone(),
+                to_name: rest.to_name,
+                subject: rest.subject,
+                text_body: rest.text_body,
+                html_body: rest.html_body,
+                accept_url: self.accept_url.clone(),
+                org_name: self.org_name.clone(),
+                inviter_name: self.inviter_name.clone(),
+                reply_to: rest.reply_to,
+                personal_message: rest.personal_message,
+                expires_at: self.expires_at,
+            },
+            status: self.status,
+            attempts: self.attempts,
+            next_attempt_at: self.next_attempt_at,
+            last_error: rest.last_error,
+            created_at: self.created_at,
+            sent_at: rest.sent_at,
+            draft: self.draft.clone(),
+        }
+    }
+
+    /// What superseding changes (the status, the link and the bodies that
+    /// show it), as they are now.
+    pub(super) fn superseded_parts(&self) -> SupersededParts {
+        let (text_body, html_body) = match self.rest.as_deref() {
+            Some(r) => (r.text_body.clone(), r.html_body.clone()),
+            None => (String::new(), None),
+        };
+        SupersededParts {
+            status: self.status,
+            accept_url: self.accept_url.clone(),
+            text_body,
+            html_body,
+        }
+    }
+
+    /// Puts back what [`Self::superseded_parts`] took.
+    pub(super) fn restore(&mut self, parts: SupersededParts) {
+        self.status = parts.status;
+        self.accept_url = parts.accept_url;
+        if parts.text_body.is_empty() && parts.html_body.is_none() && self.rest.is_none() {
+            return;
+        }
+        let rest = self.rest.get_or_insert_with(Box::default);
+        rest.text_body = parts.text_body;
+        rest.html_body = parts.html_body;
+    }
+
+    /// Superseded where it lies: its status, and its link out of it and of
+    /// its bodies ([`OutboxMessage::redact`]).
+    pub(super) fn supersede(&mut self) {
+        self.status = OutboxStatus::Superseded;
+        let (mut no_text, mut no_html) = (String::new(), None);
+        let (text, html) = match self.rest.as_deref_mut() {
+            Some(r) => (&mut r.text_body, &mut r.html_body),
+            None => (&mut no_text, &mut no_html),
+        };
+        crate::outbox::redact_parts(&mut self.accept_url, text, html);
+    }
+}
+
+/// The parts of an outbox message that superseding changes, as they were
+/// (an undo entry).
+#[derive(Debug)]
+pub(super) struct SupersededParts {
+    status: OutboxStatus,
+    accept_url: String,
+    text_body: String,
+    html_body: Option<String>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -313,6 +495,88 @@ mod tests {
             prop_assert_eq!(packed.user_ref(), inv.user_ref.as_deref());
             prop_assert_eq!(packed.lookup_hash(), inv.lookup_hash());
             prop_assert_eq!(packed.unpack(), inv);
+        }
+    }
+
+    fn queued_draft() -> OutboxMessage {
+        let at = DateTime::from_timestamp(1_800_000_000, 7).unwrap_or_default();
+        OutboxMessage {
+            id: MessageId::from("msg_1"),
+            org_id: OrgId::from("org_1"),
+            invitation_id: InvitationId::from("inv_1"),
+            email: OutgoingEmail {
+                message_id: MessageId::from("msg_1"),
+                to: "ada@x.test".into(),
+                to_name: None,
+                subject: String::new(),
+                text_body: String::new(),
+                html_body: None,
+                accept_url: "https://x.test/accept?token=t&x=1".to_owned(),
+                org_name: "Org".into(),
+                inviter_name: Some("Bo".into()),
+                reply_to: None,
+                personal_message: None,
+                expires_at: at,
+            },
+            status: OutboxStatus::Queued,
+            attempts: 0,
+            next_attempt_at: at,
+            last_error: None,
+            created_at: at,
+            sent_at: None,
+            draft: None,
+        }
+    }
+
+    #[test]
+    fn a_queued_draft_is_kept_without_its_unset_fields() {
+        let m = queued_draft();
+        let packed = PackedMessage::of(m.clone());
+        assert!(packed.rest.is_none());
+        assert_eq!(packed.unpack(), m);
+        assert!(std::mem::size_of::<PackedMessage>() <= 184);
+    }
+
+    proptest! {
+        /// Whatever a message sets, it is handed out as it was put; once
+        /// superseded it reads as the message superseded and redacted
+        /// whole, and what superseding took puts it back as it was.
+        #[test]
+        fn a_message_is_unpacked_superseded_and_restored_as_it_was(
+            own_id in any::<bool>(),
+            name in proptest::option::of("[a-z]{0,4}"),
+            text in "(|[a-z ]{0,6}|see https://x.test/accept\\?token=t&x=1 now)",
+            html in proptest::option::of("(|<a href=\"https://x.test/accept\\?token=t&amp;x=1\">go</a>)"),
+            error in proptest::option::of("[a-z]{0,6}"),
+            sent in any::<bool>(),
+            message in proptest::option::of("[a-z]{0,6}"),
+        ) {
+            let mut m = queued_draft();
+            if own_id {
+                m.email.message_id = MessageId::from("msg_other");
+            }
+            m.email.to_name = name.clone();
+            m.email.reply_to = name;
+            m.email.subject = text.clone();
+            m.email.text_body = text;
+            m.email.html_body = html;
+            m.email.personal_message = message;
+            m.last_error = error;
+            if sent {
+                m.sent_at = Some(m.created_at);
+            }
+            let mut packed = PackedMessage::of(m.clone());
+            prop_assert_eq!(packed.unpack(), m.clone());
+
+            let before = packed.clone();
+            let parts = packed.superseded_parts();
+            packed.supersede();
+            let mut whole = m;
+            whole.status = OutboxStatus::Superseded;
+            whole.redact();
+            prop_assert_eq!(packed.unpack(), whole);
+            packed.restore(parts);
+            prop_assert_eq!(packed, before);
         }
     }
 }

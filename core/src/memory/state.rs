@@ -2,7 +2,7 @@
 //! log's entries.
 
 use super::log::Log;
-use super::packed::PackedInvitation;
+use super::packed::{PackedInvitation, PackedMessage, SupersededParts};
 use super::people::LazyPeople;
 use crate::event::Event;
 use crate::group::Group;
@@ -11,7 +11,7 @@ use crate::invitation::InvitationStatus;
 use crate::link::StoredInviteLink;
 use crate::member::{Member, MemberStatus};
 use crate::organization::Organization;
-use crate::outbox::{OutboxMessage, OutboxStatus};
+use crate::outbox::OutboxStatus;
 use crate::people::Person;
 use crate::report::BatchReport;
 use crate::secret::SecretHash;
@@ -176,7 +176,7 @@ pub(super) struct State {
     /// One shard per organization.
     pub(super) orgs: HashMap<OrgId, OrgData>,
     /// Every outbox message, by id (boxed, as the entities of a [`Table`]).
-    pub(super) outbox: HashMap<MessageId, Box<OutboxMessage>>,
+    pub(super) outbox: HashMap<MessageId, Box<PackedMessage>>,
     /// Every organization with queued messages, by the earliest next
     /// attempt among them: the entry to its own due set
     /// ([`OrgData::due_outbox`]). Across organizations, due messages are
@@ -1034,7 +1034,7 @@ pub(super) fn as_u64(n: usize) -> u64 {
 fn index_outbox(
     data: &mut OrgData,
     due_outbox_orgs: &mut BTreeSet<(DateTime<Utc>, OrgId)>,
-    msg: &OutboxMessage,
+    msg: &PackedMessage,
     add: bool,
 ) {
     if msg.status == OutboxStatus::Failed {
@@ -1285,8 +1285,8 @@ impl State {
     pub(super) fn replace_outbox(
         &mut self,
         id: &MessageId,
-        new: Option<OutboxMessage>,
-    ) -> Option<OutboxMessage> {
+        new: Option<PackedMessage>,
+    ) -> Option<PackedMessage> {
         let State {
             outbox,
             orgs,
@@ -1409,8 +1409,8 @@ impl State {
                 // Rare (a rollback): a copy, put back through the path that
                 // indexes it.
                 if let Some(m) = self.outbox.get(&id) {
-                    let mut m = OutboxMessage::clone(m);
-                    before.restore(&mut m);
+                    let mut m = PackedMessage::clone(m);
+                    m.restore(*before);
                     self.replace_outbox(&id, Some(m));
                 }
             }
@@ -1436,10 +1436,10 @@ pub(super) enum Undo {
     Link(OrgId, LinkId, Option<Box<StoredInviteLink>>),
     /// An event was appended: pop it.
     Event(OrgId),
-    Outbox(MessageId, Option<Box<OutboxMessage>>),
+    Outbox(MessageId, Option<Box<PackedMessage>>),
     /// A queued message was superseded in place
     /// (`supersede_queued_messages`): what it was before.
-    OutboxSuperseded(MessageId, Box<Superseded>),
+    OutboxSuperseded(MessageId, Box<SupersededParts>),
     EmailSettings(OrgId, Option<Box<EmailSettings>>),
     EmailTemplate(OrgId, String, Option<Box<EmailTemplate>>),
     BatchReport(OrgId, BatchId, Option<Box<BatchReport>>),
@@ -1452,39 +1452,6 @@ pub(super) enum Undo {
         crate::id::MembershipRequestId,
         Option<Box<crate::domain::MembershipRequest>>,
     ),
-}
-
-/// The fields of a queued message that superseding it changes (its status,
-/// and the link and bodies redaction rewrites), as they were: the undo
-/// entry of a message superseded in place.
-#[derive(Debug)]
-pub(super) struct Superseded {
-    status: OutboxStatus,
-    accept_url: String,
-    text_body: String,
-    html_body: Option<String>,
-}
-
-impl Superseded {
-    /// What `m` has now of the fields superseding changes (a queued
-    /// invitation email waiting for delivery has no bodies yet: only the
-    /// link is copied).
-    pub(super) fn of(m: &OutboxMessage) -> Self {
-        Self {
-            status: m.status,
-            accept_url: m.email.accept_url.clone(),
-            text_body: m.email.text_body.clone(),
-            html_body: m.email.html_body.clone(),
-        }
-    }
-
-    /// Puts these fields back into `m`.
-    pub(super) fn restore(self, m: &mut OutboxMessage) {
-        m.status = self.status;
-        m.email.accept_url = self.accept_url;
-        m.email.text_body = self.text_body;
-        m.email.html_body = self.html_body;
-    }
 }
 
 #[cfg(test)]

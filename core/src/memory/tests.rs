@@ -3,6 +3,7 @@
 //! against a naive model. The `Store` contract every store shares is the
 //! conformance suite's (`core/tests/conformance`).
 
+use super::packed::PackedMessage;
 use super::people::PeopleIndex;
 use super::state::{Headed, State};
 use super::*;
@@ -193,7 +194,7 @@ fn assert_consistent(store: &MemoryStore) {
         }
     }
     for (id, msg) in &state.outbox {
-        fresh.replace_outbox(id, Some(OutboxMessage::clone(msg)));
+        fresh.replace_outbox(id, Some(PackedMessage::clone(msg)));
     }
     // The feed's order across organizations is not in the events: it is
     // the one record kept as written, not an index to rebuild.

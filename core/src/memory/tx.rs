@@ -1,9 +1,9 @@
 //! The transaction: reads and writes on the state, with the undo log.
 
-use super::packed::PackedInvitation;
+use super::packed::{PackedInvitation, PackedMessage};
 use super::state::{
-    ByStatus, Few, FirstDue, Headed, InvitationKey, MessageKey, OrgData, State, Superseded,
-    TimeKey, Undo, as_u64, first_time, invitation_slot, keep_first_due,
+    ByStatus, Few, FirstDue, Headed, InvitationKey, MessageKey, OrgData, State, TimeKey, Undo,
+    as_u64, first_time, invitation_slot, keep_first_due,
 };
 use super::walk::{empty_page, page_of, parse_invitation_cursor, parse_member_cursor, walk};
 use super::walk::{invitation_cursor, member_cursor};
@@ -18,7 +18,7 @@ use crate::invitation::{InvitationQuery, InvitationStatus, StoredInvitation};
 use crate::link::StoredInviteLink;
 use crate::member::{Member, MemberQuery, MemberSort, MemberStatus, Page};
 use crate::organization::{Organization, OrganizationQuery};
-use crate::outbox::{OutboxMessage, OutboxStatus};
+use crate::outbox::OutboxMessage;
 use crate::report::BatchReport;
 use crate::secret::SecretHash;
 use crate::store::{KeyStanding, SeatCount, StoreResult, Transaction, WriterGuard, page_limit};
@@ -567,13 +567,13 @@ impl Transaction for MemoryTx<'_> {
     fn put_outbox_message(&mut self, msg: OutboxMessage) -> StoreResult<()> {
         self.ensure_org(&msg.org_id);
         let id = msg.id.clone();
-        let prev = self.state.replace_outbox(&id, Some(msg));
+        let prev = self.state.replace_outbox(&id, Some(PackedMessage::of(msg)));
         self.undo.push(Undo::Outbox(id, prev.map(Box::new)));
         Ok(())
     }
 
     fn outbox_message(&mut self, id: &MessageId) -> StoreResult<Option<OutboxMessage>> {
-        Ok(self.state.outbox.get(id).map(|m| OutboxMessage::clone(m)))
+        Ok(self.state.outbox.get(id).map(|m| m.unpack()))
     }
 
     fn due_outbox(
@@ -598,13 +598,9 @@ impl Transaction for MemoryTx<'_> {
         };
         ids.into_iter()
             .map(|id| {
-                state
-                    .outbox
-                    .get(id)
-                    .map(|m| OutboxMessage::clone(m))
-                    .ok_or_else(|| {
-                        StoreError::Corrupt("the due index names a missing message".to_owned())
-                    })
+                state.outbox.get(id).map(|m| m.unpack()).ok_or_else(|| {
+                    StoreError::Corrupt("the due index names a missing message".to_owned())
+                })
             })
             .collect()
     }
@@ -638,7 +634,7 @@ impl Transaction for MemoryTx<'_> {
             vec![walk(&data.failed_outbox, after.as_ref(), true)],
             true,
             |key| state.outbox.get(&key.id).map(|m| &**m),
-            (|_| true, OutboxMessage::clone),
+            (|_| true, PackedMessage::unpack),
             page_limit(limit),
             |key| {
                 let at = key.at();
@@ -667,13 +663,9 @@ impl Transaction for MemoryTx<'_> {
         ids.as_slice()
             .iter()
             .map(|(_, id)| {
-                state
-                    .outbox
-                    .get(id)
-                    .map(|m| OutboxMessage::clone(m))
-                    .ok_or_else(|| {
-                        StoreError::Corrupt("the queue index names a missing message".to_owned())
-                    })
+                state.outbox.get(id).map(|m| m.unpack()).ok_or_else(|| {
+                    StoreError::Corrupt("the queue index names a missing message".to_owned())
+                })
             })
             .collect()
     }
@@ -1195,14 +1187,13 @@ impl Transaction for MemoryTx<'_> {
 fn supersede(
     due: &mut BTreeSet<MessageKey>,
     undo: &mut Vec<Undo>,
-    m: &mut OutboxMessage,
+    m: &mut PackedMessage,
     id: MessageId,
 ) {
     let key = TimeKey::new(m.next_attempt_at, id);
     due.remove(&key);
-    let before = Box::new(Superseded::of(m));
-    m.status = OutboxStatus::Superseded;
-    m.redact();
+    let before = Box::new(m.superseded_parts());
+    m.supersede();
     undo.push(Undo::OutboxSuperseded(key.id, before));
 }
 
