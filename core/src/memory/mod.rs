@@ -81,6 +81,13 @@
 //! account: a hash look-up, then a short list in `(created_at, org, id)`
 //! order) for the invitee's inbox.
 //!
+//! Invitations and outbox messages are kept packed (`packed.rs`): the
+//! fields every one has inline, the ones most leave unset (names,
+//! metadata, a closed invitation's dates; a queued email's subject,
+//! bodies and error) in one box that one without them does without. The
+//! indexes read the packed forms; a read makes a [`StoredInvitation`] or
+//! an [`OutboxMessage`] of it, equal to what was put.
+//!
 //! Pages are assembled by core's [`merge_sorted`] and [`collect_page`], at
 //! most [`MAX_PAGE`] items, as in every store. Page cursors are opaque:
 //! hex-encoded sort keys. A cursor the store did
@@ -91,6 +98,8 @@
 //! [`StoreError::Unavailable`]: crate::StoreError::Unavailable
 //! [`StoreError::InvalidCursor`]: crate::StoreError::InvalidCursor
 //! [`Invitation::status_at`]: crate::Invitation::status_at
+//! [`StoredInvitation`]: crate::StoredInvitation
+//! [`OutboxMessage`]: crate::OutboxMessage
 //! [`WriterLock`]: crate::store::WriterLock
 //! [`merge_sorted`]: crate::store::merge_sorted
 //! [`collect_page`]: crate::store::collect_page
