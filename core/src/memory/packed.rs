@@ -10,8 +10,9 @@
 //! issued costs the store, and fresh memory is what issuing into a large
 //! organization waits on (each new page a fault, issue 15). Packed, such
 //! an invitation is 240 bytes. Its queued email, an [`OutboxMessage`] of
-//! 376 bytes, is 184. Each is made whole again only to be handed out; the
-//! indexes read them as they are.
+//! 376 bytes, is 184, and its row of the kept batch report, a
+//! [`ReportRow`] of 184 bytes, is 72. Each is made whole again only to be
+//! handed out; the indexes read them as they are.
 
 use crate::group::GroupGrant;
 use crate::id::MessageId;
@@ -20,6 +21,7 @@ use crate::invitation::{Invitation, InvitationStatus, SecretLookup, StoredInvita
 use crate::member::{Attributes, Contact, MemberKind};
 use crate::metadata::Metadata;
 use crate::outbox::{EmailDraft, OutboxMessage, OutboxStatus, OutgoingEmail};
+use crate::report::{BatchReport, ReportRow, RowOutcome};
 use crate::seal::SealedCode;
 use crate::secret::SecretHash;
 use crate::text::Text;
@@ -414,6 +416,105 @@ pub(super) struct SupersededParts {
     html_body: Option<String>,
 }
 
+/// A batch report as MemoryStore keeps it: its rows packed (module doc).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) struct PackedReport {
+    /// The report without its rows.
+    head: BatchReport,
+    rows: Vec<PackedRow>,
+}
+
+/// A report row: what every row has inline, its names, groups and error
+/// in one box that an issued row by bare address does without.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct PackedRow {
+    line: u64,
+    target_id: Option<Text>,
+    contact: Text,
+    role: Option<Text>,
+    outcome: RowOutcome,
+    rest: Option<Box<RowRest>>,
+}
+
+/// The fields of a report row that most rows leave unset.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct RowRest {
+    first_name: Option<String>,
+    last_name: Option<String>,
+    groups: Vec<String>,
+    error_code: Option<String>,
+    error_message: Option<String>,
+}
+
+impl PackedReport {
+    /// `report`, packed (its texts moved).
+    pub(super) fn of(mut report: BatchReport) -> Self {
+        let rows = std::mem::take(&mut report.rows)
+            .into_iter()
+            .map(|row| {
+                let ReportRow {
+                    line,
+                    target_id,
+                    contact,
+                    first_name,
+                    last_name,
+                    role,
+                    groups,
+                    outcome,
+                    error_code,
+                    error_message,
+                } = row;
+                let rest = RowRest {
+                    first_name,
+                    last_name,
+                    groups,
+                    error_code,
+                    error_message,
+                };
+                PackedRow {
+                    line,
+                    target_id,
+                    contact,
+                    role,
+                    outcome,
+                    rest: (rest != RowRest::default()).then(|| Box::new(rest)),
+                }
+            })
+            .collect();
+        Self { head: report, rows }
+    }
+
+    /// The report this is, as it was put.
+    pub(super) fn unpack(&self) -> BatchReport {
+        let mut report = self.head.clone();
+        report.rows = self
+            .rows
+            .iter()
+            .map(|row| {
+                let rest = row.rest.as_deref().cloned().unwrap_or_default();
+                ReportRow {
+                    line: row.line,
+                    target_id: row.target_id.clone(),
+                    contact: row.contact.clone(),
+                    first_name: rest.first_name,
+                    last_name: rest.last_name,
+                    role: row.role.clone(),
+                    groups: rest.groups,
+                    outcome: row.outcome,
+                    error_code: rest.error_code,
+                    error_message: rest.error_message,
+                }
+            })
+            .collect();
+        report
+    }
+
+    /// When the report was made.
+    pub(super) fn created_at(&self) -> DateTime<Utc> {
+        self.head.created_at
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -578,5 +679,35 @@ mod tests {
             packed.restore(parts);
             prop_assert_eq!(packed, before);
         }
+    }
+
+    #[test]
+    fn a_report_is_kept_with_its_plain_rows_inline() {
+        let at = DateTime::from_timestamp(1_800_000_000, 0).unwrap_or_default();
+        let mut report = BatchReport::new(
+            BatchId::from("bat_1"),
+            OrgId::from("org_1"),
+            crate::report::ReportKind::Invite,
+            at,
+            crate::event::Actor::System,
+        );
+        report.push(
+            ReportRow::new(1, "ada@x.test", RowOutcome::Issued)
+                .target("inv_1")
+                .grants(Some("member".into()), Vec::new()),
+        );
+        report.push(
+            ReportRow::new(2, "Bo <bo@x", RowOutcome::Rejected)
+                .names(Some("Bo".into()), None)
+                .grants(None, vec!["Design".into()])
+                .error("invalid_email", "not an address"),
+        );
+        report.push(ReportRow::new(3, "", RowOutcome::NotProcessed));
+        let packed = PackedReport::of(report.clone());
+        assert!(packed.rows[0].rest.is_none() && packed.rows[2].rest.is_none());
+        assert!(packed.rows[1].rest.is_some());
+        assert_eq!(packed.unpack(), report);
+        assert_eq!(packed.created_at(), at);
+        assert!(std::mem::size_of::<PackedRow>() <= 72);
     }
 }

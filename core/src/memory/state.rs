@@ -2,7 +2,7 @@
 //! log's entries.
 
 use super::log::Log;
-use super::packed::{PackedInvitation, PackedMessage, SupersededParts};
+use super::packed::{PackedInvitation, PackedMessage, PackedReport, SupersededParts};
 use super::people::LazyPeople;
 use crate::event::Event;
 use crate::group::Group;
@@ -13,7 +13,6 @@ use crate::member::{Member, MemberStatus};
 use crate::organization::Organization;
 use crate::outbox::OutboxStatus;
 use crate::people::Person;
-use crate::report::BatchReport;
 use crate::secret::SecretHash;
 use crate::store::inbox::PersonKey;
 use crate::template::{EmailSettings, EmailTemplate};
@@ -32,8 +31,6 @@ use std::sync::Arc;
 /// a caller choosing keys cannot aim at collisions, which would cost time,
 /// never a wrong answer.
 pub(super) type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
-/// A [`HashMap`] without values.
-pub(super) type HashSet<K> = std::collections::HashSet<K, foldhash::fast::RandomState>;
 
 /// `(contact_key, member id)`: the sort key of members. The contact key
 /// is shared by the member's sets and its table row (a copy is a count,
@@ -388,6 +385,60 @@ pub(super) fn index_person(
     }
 }
 
+/// Ids of entities kept in another map, listed (to visit them all) in the
+/// order they were first stored.
+///
+/// A set of ids nothing looks up, only walks: a list appended to, where a
+/// hash set hashed each id and grew by rehashing every one (its organization's
+/// queued emails, a new one with every invitation issued, issue 15). An id
+/// leaves it only when its entity leaves the organization (a rollback, a
+/// purge, a message moved), found from the end, where a rollback's and a
+/// purge's are. Compared as a set: two lists of the same ids are equal.
+#[derive(Clone, Debug)]
+pub(super) struct StoredIds<T>(Vec<T>);
+
+impl<T> Default for StoredIds<T> {
+    fn default() -> Self {
+        Self(Vec::new())
+    }
+}
+
+impl<T: PartialEq> StoredIds<T> {
+    pub(super) fn push(&mut self, id: T) {
+        self.0.push(id);
+    }
+
+    /// Removes `id` (the last of its copies, if any).
+    pub(super) fn remove(&mut self, id: &T) {
+        if let Some(i) = self.0.iter().rposition(|x| x == id) {
+            self.0.remove(i);
+        }
+    }
+
+    #[cfg(test)]
+    pub(super) fn contains(&self, id: &T) -> bool {
+        self.0.contains(id)
+    }
+
+    /// The ids, the last stored first.
+    pub(super) fn newest_first(&self) -> impl Iterator<Item = &T> {
+        self.0.iter().rev()
+    }
+}
+
+impl<T: Ord> PartialEq for StoredIds<T> {
+    fn eq(&self, other: &Self) -> bool {
+        fn sorted<T: Ord>(v: &[T]) -> Vec<&T> {
+            let mut refs: Vec<&T> = v.iter().collect();
+            refs.sort_unstable();
+            refs
+        }
+        self.0.len() == other.0.len() && sorted(&self.0) == sorted(&other.0)
+    }
+}
+
+impl<T: Ord> Eq for StoredIds<T> {}
+
 /// The shard of one organization.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(super) struct OrgData {
@@ -419,10 +470,10 @@ pub(super) struct OrgData {
     /// Email templates by locale tag.
     pub(super) email_templates: BTreeMap<String, EmailTemplate>,
     /// Batch reports by batch id.
-    pub(super) batch_reports: BTreeMap<BatchId, BatchReport>,
+    pub(super) batch_reports: BTreeMap<BatchId, PackedReport>,
     /// Every outbox message of the organization, whatever its status (to
     /// purge them).
-    pub(super) outbox_ids: HashSet<MessageId>,
+    pub(super) outbox_ids: StoredIds<MessageId>,
     /// Domain claims by domain.
     pub(super) domains: BTreeMap<String, crate::domain::StoredDomain>,
     /// Membership requests by id.
@@ -1323,9 +1374,7 @@ impl State {
         let data = orgs.entry(stored.org_id.clone()).or_default();
         match prev.as_ref().filter(|p| p.org_id == stored.org_id) {
             Some(p) => index_outbox(data, due_outbox_orgs, p, false),
-            None => {
-                data.outbox_ids.insert(id.clone());
-            }
+            None => data.outbox_ids.push(id.clone()),
         }
         index_outbox(data, due_outbox_orgs, stored, true);
         prev
@@ -1442,7 +1491,7 @@ pub(super) enum Undo {
     OutboxSuperseded(MessageId, Box<SupersededParts>),
     EmailSettings(OrgId, Option<Box<EmailSettings>>),
     EmailTemplate(OrgId, String, Option<Box<EmailTemplate>>),
-    BatchReport(OrgId, BatchId, Option<Box<BatchReport>>),
+    BatchReport(OrgId, BatchId, Option<Box<PackedReport>>),
     /// The rest of a purged shard (its entities with indexes outside the
     /// shard are logged one by one before it): put it back.
     Shard(OrgId, Box<OrgData>),
@@ -1601,6 +1650,31 @@ mod tests {
         );
         assert!(ks < kz && short < zero);
         assert_ne!(ks, kz);
+    }
+
+    #[test]
+    fn stored_ids_leave_from_the_end_and_compare_as_sets() {
+        let mut a = StoredIds::default();
+        for id in ["m1", "m2", "m3"] {
+            a.push(id);
+        }
+        let mut b = StoredIds::default();
+        for id in ["m3", "m1", "m2"] {
+            b.push(id);
+        }
+        assert_eq!(a, b, "the same ids in another order");
+        b.push("m2");
+        assert_ne!(a, b, "one more copy is another list");
+        b.remove(&"m2");
+        assert_eq!(a, b);
+        a.remove(&"m9");
+        assert_eq!(
+            a.newest_first().copied().collect::<Vec<_>>(),
+            ["m3", "m2", "m1"]
+        );
+        a.remove(&"m2");
+        assert!(!a.contains(&"m2") && a.contains(&"m1") && a.contains(&"m3"));
+        assert_ne!(a, b);
     }
 
     #[test]

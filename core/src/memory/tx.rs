@@ -1,6 +1,6 @@
 //! The transaction: reads and writes on the state, with the undo log.
 
-use super::packed::{PackedInvitation, PackedMessage};
+use super::packed::{PackedInvitation, PackedMessage, PackedReport};
 use super::state::{
     ByStatus, Few, FirstDue, Headed, InvitationKey, MessageKey, OrgData, State, TimeKey, Undo,
     as_u64, first_time, invitation_slot, keep_first_due,
@@ -782,7 +782,7 @@ impl Transaction for MemoryTx<'_> {
         let prev = self
             .ensure_org(&org)
             .batch_reports
-            .insert(batch.clone(), report);
+            .insert(batch.clone(), PackedReport::of(report));
         self.undo
             .push(Undo::BatchReport(org, batch, prev.map(Box::new)));
         Ok(())
@@ -791,7 +791,7 @@ impl Transaction for MemoryTx<'_> {
     fn batch_report(&mut self, org: &OrgId, batch: &BatchId) -> StoreResult<Option<BatchReport>> {
         Ok(self
             .data(org)
-            .and_then(|d| d.batch_reports.get(batch).cloned()))
+            .and_then(|d| d.batch_reports.get(batch).map(PackedReport::unpack)))
     }
 
     fn delete_batch_reports_before(
@@ -805,9 +805,9 @@ impl Transaction for MemoryTx<'_> {
         };
         let mut old: Vec<(DateTime<Utc>, BatchId)> = data
             .batch_reports
-            .values()
-            .filter(|r| r.created_at < before)
-            .map(|r| (r.created_at, r.batch_id.clone()))
+            .iter()
+            .filter(|(_, r)| r.created_at() < before)
+            .map(|(id, r)| (r.created_at(), id.clone()))
             .collect();
         old.sort();
         old.truncate(limit);
@@ -993,7 +993,8 @@ impl Transaction for MemoryTx<'_> {
         let Some(data) = self.data(org) else {
             return Ok(());
         };
-        let messages: Vec<MessageId> = data.outbox_ids.iter().cloned().collect();
+        // Newest first: each is then the last of the list when it leaves it.
+        let messages: Vec<MessageId> = data.outbox_ids.newest_first().cloned().collect();
         let members: Vec<MemberId> = data.members.ids().cloned().collect();
         let invitations: Vec<InvitationId> = data.invitations.ids().cloned().collect();
         let domains: Vec<String> = data.domains.keys().cloned().collect();
