@@ -449,38 +449,39 @@ struct RowRest {
 impl PackedReport {
     /// `report`, packed (its texts moved).
     pub(super) fn of(mut report: BatchReport) -> Self {
-        let rows = std::mem::take(&mut report.rows)
-            .into_iter()
-            .map(|row| {
-                let ReportRow {
-                    line,
-                    target_id,
-                    contact,
-                    first_name,
-                    last_name,
-                    role,
-                    groups,
-                    outcome,
-                    error_code,
-                    error_message,
-                } = row;
-                let rest = RowRest {
-                    first_name,
-                    last_name,
-                    groups,
-                    error_code,
-                    error_message,
-                };
-                PackedRow {
-                    line,
-                    target_id,
-                    contact,
-                    role,
-                    outcome,
-                    rest: (rest != RowRest::default()).then(|| Box::new(rest)),
-                }
-            })
-            .collect();
+        let given = std::mem::take(&mut report.rows);
+        // A new allocation of the packed size: collected from the rows'
+        // own iterator, the packed rows would reuse theirs, at its size.
+        let mut rows = Vec::with_capacity(given.len());
+        rows.extend(given.into_iter().map(|row| {
+            let ReportRow {
+                line,
+                target_id,
+                contact,
+                first_name,
+                last_name,
+                role,
+                groups,
+                outcome,
+                error_code,
+                error_message,
+            } = row;
+            let rest = RowRest {
+                first_name,
+                last_name,
+                groups,
+                error_code,
+                error_message,
+            };
+            PackedRow {
+                line,
+                target_id,
+                contact,
+                role,
+                outcome,
+                rest: (rest != RowRest::default()).then(|| Box::new(rest)),
+            }
+        }));
         Self { head: report, rows }
     }
 
@@ -709,5 +710,6 @@ mod tests {
         assert_eq!(packed.unpack(), report);
         assert_eq!(packed.created_at(), at);
         assert!(std::mem::size_of::<PackedRow>() <= 72);
+        assert_eq!(packed.rows.capacity(), 3, "its own allocation, of its size");
     }
 }
