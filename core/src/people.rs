@@ -297,6 +297,24 @@ pub struct Person {
     pub expires_at: Option<DateTime<Utc>>,
 }
 
+/// What [`Person::from_invitation`] reads of an invitation.
+pub(crate) struct InvitationParts<'a> {
+    pub org_id: &'a OrgId,
+    pub id: &'a InvitationId,
+    pub status: InvitationStatus,
+    pub first_name: Option<&'a String>,
+    pub last_name: Option<&'a String>,
+    pub display_name: Option<&'a String>,
+    pub recipient: &'a Contact,
+    pub recipient_key: &'a crate::Text,
+    pub role: &'a crate::Text,
+    pub groups: &'a [GroupGrant],
+    pub license_type: &'a crate::Text,
+    pub kind: MemberKind,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
 impl Person {
     /// The person a member is.
     pub fn from_member(m: &Member) -> Person {
@@ -334,16 +352,38 @@ impl Person {
     /// `None` when it is not in the view (accepted, declined, revoked).
     /// [`Person::at`] turns a pending one past its expiry into Expired.
     pub fn from_invitation(inv: &Invitation) -> Option<Person> {
+        Self::from_invitation_parts(InvitationParts {
+            org_id: &inv.org_id,
+            id: &inv.id,
+            status: inv.status,
+            first_name: inv.first_name.as_ref(),
+            last_name: inv.last_name.as_ref(),
+            display_name: inv.display_name.as_ref(),
+            recipient: &inv.recipient,
+            recipient_key: &inv.recipient_key,
+            role: &inv.role,
+            groups: &inv.groups,
+            license_type: &inv.license_type,
+            kind: inv.kind,
+            created_at: inv.created_at,
+            expires_at: inv.expires_at,
+        })
+    }
+
+    /// [`Person::from_invitation`] from the fields it reads, for a store
+    /// that keeps invitations in a form of its own (MemoryStore's packed
+    /// one) and would otherwise make a whole invitation to read them.
+    pub(crate) fn from_invitation_parts(inv: InvitationParts<'_>) -> Option<Person> {
         let label = match inv.status {
             InvitationStatus::Staged => PersonLabel::Staged,
             InvitationStatus::Pending => PersonLabel::Pending,
             InvitationStatus::Expired => PersonLabel::Expired,
             _ => return None,
         };
-        let name = match (&inv.first_name, &inv.last_name) {
+        let name = match (inv.first_name, inv.last_name) {
             (Some(f), Some(l)) => Some(format!("{f} {l}")),
             (Some(n), None) | (None, Some(n)) => Some(n.clone()),
-            (None, None) => inv.display_name.clone(),
+            (None, None) => inv.display_name.cloned(),
         };
         Some(Person {
             org_id: inv.org_id.clone(),
@@ -352,12 +392,12 @@ impl Person {
             invitation_id: Some(inv.id.clone()),
             label,
             name,
-            first_name: inv.first_name.clone(),
-            last_name: inv.last_name.clone(),
+            first_name: inv.first_name.cloned(),
+            last_name: inv.last_name.cloned(),
             contact: inv.recipient.clone(),
             contact_key: inv.recipient_key.to_string(),
             role: inv.role.to_string(),
-            groups: inv.groups.clone(),
+            groups: inv.groups.to_vec(),
             license_type: inv.license_type.to_string(),
             kind: inv.kind,
             since: inv.created_at,

@@ -22,6 +22,7 @@ use crate::invitation::{Invitation, InvitationStatus, SecretLookup, StoredInvita
 use crate::member::{Attributes, Contact, MemberKind};
 use crate::metadata::Metadata;
 use crate::outbox::{EmailDraft, OutboxMessage, OutboxStatus, OutgoingEmail};
+use crate::people::{InvitationParts, Person};
 use crate::report::{BatchReport, ReportRow, RowOutcome};
 use crate::seal::SealedCode;
 use crate::secret::SecretHash;
@@ -235,6 +236,28 @@ impl PackedInvitation {
             sealed_code: rest.sealed_code,
             secret_lookup: self.secret_lookup,
         }
+    }
+
+    /// The person of the people view it is ([`Person::from_invitation`]),
+    /// read where it lies.
+    pub(super) fn person(&self) -> Option<Person> {
+        let rest = self.rest.as_deref();
+        Person::from_invitation_parts(InvitationParts {
+            org_id: &self.org_id,
+            id: &self.id,
+            status: self.status,
+            first_name: rest.and_then(|r| r.first_name.as_ref()),
+            last_name: rest.and_then(|r| r.last_name.as_ref()),
+            display_name: rest.and_then(|r| r.display_name.as_ref()),
+            recipient: &self.recipient,
+            recipient_key: &self.recipient_key,
+            role: &self.role,
+            groups: rest.map_or(&[][..], |r| &r.groups),
+            license_type: &self.license_type,
+            kind: self.kind,
+            created_at: self.created_at,
+            expires_at: self.expires_at,
+        })
     }
 
     /// The host account it is for, if any
@@ -620,6 +643,7 @@ mod tests {
                 });
             }
             let packed = PackedInvitation::of(&inv);
+            prop_assert_eq!(packed.person(), Person::from_invitation(&inv));
             prop_assert_eq!(packed.user_ref(), inv.user_ref.as_deref());
             prop_assert_eq!(packed.lookup_hash(), inv.lookup_hash());
             prop_assert_eq!(packed.unpack(), inv);

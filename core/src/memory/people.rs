@@ -175,7 +175,7 @@ impl PeopleIndex {
             ix.change(None, Some(&Person::from_member(m)));
         }
         for inv in data.invitations.values() {
-            if let Some(p) = Person::from_invitation(&inv.unpack()) {
+            if let Some(p) = inv.person() {
                 ix.change(None, Some(&p));
             }
         }
@@ -235,7 +235,7 @@ fn person(data: &OrgData, pid: &str) -> StoreResult<Person> {
     } else if let Some(id) = pid.strip_prefix("i.") {
         data.invitations
             .get(&InvitationId::from(id))
-            .and_then(|inv| Person::from_invitation(&inv.unpack()))
+            .and_then(super::packed::PackedInvitation::person)
     } else {
         None
     };

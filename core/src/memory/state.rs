@@ -808,15 +808,8 @@ fn replace_invitation_in(
     new: Option<PackedInvitation>,
 ) -> Option<PackedInvitation> {
     data.people.change(
-        || {
-            data.invitations
-                .get(id)
-                .and_then(|p| Person::from_invitation(&p.unpack()))
-        },
-        || {
-            new.as_ref()
-                .and_then(|n| Person::from_invitation(&n.unpack()))
-        },
+        || data.invitations.get(id).and_then(PackedInvitation::person),
+        || new.as_ref().and_then(PackedInvitation::person),
     );
     let prev = data.invitations.get(id);
     let Some(n) = new else {
