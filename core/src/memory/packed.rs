@@ -1,8 +1,9 @@
-//! The forms MemoryStore keeps invitations and outbox messages in: the
-//! fields every one has, inline, and the ones most never set (names,
-//! message, metadata, a sealed code, the dates of a closed one; a queued
-//! email's bodies, error and the like) in one box that one without them
-//! does without.
+//! The forms MemoryStore keeps invitations, outbox messages and report
+//! rows in: the fields every one has, inline, and the ones most never set
+//! (an invitation's names, message, metadata and sealed code; a queued
+//! email's bodies, error and the like; a row's names and error) in a box
+//! that one without them does without. An invitation's lock and close
+//! have a small box of their own.
 //!
 //! A [`StoredInvitation`] is 632 bytes, most of them empty options, maps
 //! and vectors; an invitation by email from a pasted address sets none of
