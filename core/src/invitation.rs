@@ -219,6 +219,15 @@ pub(crate) fn status_at(
     }
 }
 
+/// The hash a store indexes for an invitation found the way `lookup`
+/// says, whose current secret hash is `hash` ([`StoredInvitation::lookup_hash`]).
+pub(crate) fn lookup_hash(lookup: SecretLookup, hash: Option<&SecretHash>) -> Option<&SecretHash> {
+    match lookup {
+        SecretLookup::ByHash => hash,
+        SecretLookup::ById => None,
+    }
+}
+
 pub(crate) fn yes() -> bool {
     true
 }
@@ -356,10 +365,7 @@ impl StoredInvitation {
     /// the secret hash of an invitation found by it, `None` for one found
     /// by id.
     pub fn lookup_hash(&self) -> Option<&SecretHash> {
-        match self.secret_lookup {
-            SecretLookup::ByHash => self.secret_hash.as_ref(),
-            SecretLookup::ById => None,
-        }
+        lookup_hash(self.secret_lookup, self.secret_hash.as_ref())
     }
 
     /// This invitation as seen at `now` (status computed), without its

@@ -269,10 +269,7 @@ impl PackedInvitation {
 
     /// [`StoredInvitation::lookup_hash`].
     pub(super) fn lookup_hash(&self) -> Option<&SecretHash> {
-        match self.secret_lookup {
-            SecretLookup::ByHash => self.secret_hash.as_ref(),
-            SecretLookup::ById => None,
-        }
+        crate::invitation::lookup_hash(self.secret_lookup, self.secret_hash.as_ref())
     }
 
     /// [`Invitation::status_at`].
