@@ -72,8 +72,10 @@
 //!   cursor and stops after the page (the other filters tested on the
 //!   rows walked); a search reads the terms the text is a prefix of and
 //!   sorts the matches;
-//! - outbox: the queued messages per invitation and a due set
-//!   `(next_attempt_at, id)` of queued messages.
+//! - outbox: the queued messages per invitation (a stored invitation
+//!   holds the one with the smallest id itself, the usual one; the others,
+//!   and those of invitations not stored, are listed per invitation) and a
+//!   due set `(next_attempt_at, id)` of queued messages.
 //!
 //! Across organizations, the store keeps the outbox messages by id, the
 //! global due sets of invitations and messages, for the background jobs,

@@ -10,8 +10,8 @@
 //! them. Kept whole, they were a quarter of the memory an invitation
 //! issued costs the store, and fresh memory is what issuing into a large
 //! organization waits on (each new page a fault, issue 15). Packed, such
-//! an invitation is 248 bytes (and 48 more in a box of its own once it is
-//! closed). Its queued email, an [`OutboxMessage`] of
+//! an invitation is 256 bytes, its queued email's id among them (and 48
+//! more in a box of its own once it is closed). Its queued email, an [`OutboxMessage`] of
 //! 376 bytes, is 184, and its row of the kept batch report, a
 //! [`ReportRow`] of 184 bytes, is 72. Each is made whole again only to be
 //! handed out; the indexes read them as they are.
@@ -62,6 +62,15 @@ pub(super) struct PackedInvitation {
     /// by bare address would otherwise carry the whole box of names and
     /// metadata for three fields.
     later: Option<Box<Later>>,
+    /// The smallest id among the invitation's queued emails: where the
+    /// store's queue index keeps the usual invitation's one queued email
+    /// (read with the invitation at an accept; its others, and those of an
+    /// invitation not stored, are in the organization's
+    /// [`OrgData::queued_outbox`](super::state::OrgData::queued_outbox)).
+    /// Not a field of the invitation: [`Self::of`] leaves it empty,
+    /// [`Self::unpack`] drops it, and [`State`](super::state::State) keeps
+    /// it as it writes invitations and messages.
+    pub(super) queued: Option<MessageId>,
 }
 
 /// The fields of an invitation that most are issued without.
@@ -192,6 +201,7 @@ impl PackedInvitation {
                     })
                 },
             ),
+            queued: None,
         }
     }
 
@@ -581,7 +591,8 @@ mod tests {
         let packed = PackedInvitation::of(&inv);
         assert!(packed.rest.is_none() && packed.later.is_none());
         assert_eq!(packed.unpack(), inv);
-        assert!(std::mem::size_of::<PackedInvitation>() <= 248);
+        // 248, and its queued email's id (the queue index's entry).
+        assert!(std::mem::size_of::<PackedInvitation>() <= 256);
         // Accepted, it carries its three later fields only.
         let mut accepted = inv;
         accepted.invitation.status = InvitationStatus::Accepted;

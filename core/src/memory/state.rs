@@ -459,9 +459,19 @@ pub(super) struct OrgData {
     pub(super) links: BTreeMap<LinkId, StoredInviteLink>,
     /// `events.get(i).seq == i + 1`.
     pub(super) events: Log<Event>,
-    /// Queued messages per invitation, sorted by `(created_at, id)` (a
-    /// short list: one message, or a few while a resend waits).
-    pub(super) queued_outbox: HashMap<InvitationId, Few<(DateTime<Utc>, MessageId)>>,
+    /// The queued messages of an invitation that it does not hold itself,
+    /// by id: a stored invitation holds its queued message with the
+    /// smallest id ([`PackedInvitation::queued`]), so this lists the others
+    /// of one with several (a resend waiting beside the first) and every
+    /// queued message of an invitation not stored in the organization.
+    /// Usually empty. Where an entry is depends on nothing but the entries
+    /// and the invitations stored ([`queue_toggle`]), so that a rolled-back
+    /// or rebuilt store equals the one before.
+    ///
+    /// Every queued message was listed here, a map of a million in an
+    /// organization whose emails wait: an insertion among them for every
+    /// invitation issued, a removal at every accept (issue 15).
+    pub(super) queued_outbox: HashMap<InvitationId, Few<MessageId>>,
     /// Queued messages by `(next_attempt_at, id)`.
     pub(super) due_outbox: BTreeSet<MessageKey>,
     /// Failed messages (the dead letters) by `(created_at, id)`.
@@ -540,6 +550,28 @@ impl<S: PartialEq, I: Hash + Eq + Clone, V> Table<S, I, V> {
     /// Sets the entity `id` (sorted by `sort`), returning the previous one.
     pub(super) fn replace(&mut self, sort: S, id: &I, value: V) -> Option<V> {
         if let Some(row) = self.rows.get_mut(id) {
+            return Some(std::mem::replace(&mut **row, (sort, value)).1);
+        }
+        self.rows.insert(id.clone(), Box::new((sort, value)));
+        None
+    }
+
+    /// An entity by id, to change in place (not its sort key).
+    pub(super) fn get_mut(&mut self, id: &I) -> Option<&mut V> {
+        self.rows.get_mut(id).map(|row| &mut row.1)
+    }
+
+    /// [`Self::replace`], with `keep(old, new)` called first when there is
+    /// an old entity (one probe).
+    pub(super) fn replace_keeping(
+        &mut self,
+        sort: S,
+        id: &I,
+        mut value: V,
+        keep: impl FnOnce(&mut V, &mut V),
+    ) -> Option<V> {
+        if let Some(row) = self.rows.get_mut(id) {
+            keep(&mut row.1, &mut value);
             return Some(std::mem::replace(&mut **row, (sort, value)).1);
         }
         self.rows.insert(id.clone(), Box::new((sort, value)));
@@ -812,12 +844,17 @@ fn replace_invitation_in(
         || new.as_ref().and_then(PackedInvitation::person),
     );
     let prev = data.invitations.get(id);
-    let Some(n) = new else {
+    let Some(mut n) = new else {
         if let Some(p) = prev {
             data.invitation_ix.apply(p, false);
             index_person(by_recipient, by_account, p, false);
         }
-        return data.invitations.remove(id);
+        let mut gone = data.invitations.remove(id)?;
+        // Its queued message is listed apart once it is not stored.
+        if let Some(q) = gone.queued.take() {
+            list_queued(&mut data.queued_outbox, id, q, true);
+        }
+        return Some(gone);
     };
     match prev {
         // A write of a stored invitation: only the entries that change
@@ -832,9 +869,16 @@ fn replace_invitation_in(
         None => {
             index_person(by_recipient, by_account, &n, true);
             data.invitation_ix.apply(&n, true);
+            // Stored now: it holds the smallest of the queued messages
+            // listed for it while it was not (whatever `new` held).
+            n.queued = first_listed(&mut data.queued_outbox, id);
         }
     }
-    data.invitations.replace(n.created_at, id, n)
+    // A write of a stored invitation keeps the queued message it holds.
+    data.invitations
+        .replace_keeping(n.created_at, id, n, |old, new| {
+            new.queued = old.queued.take()
+        })
 }
 
 /// Offers `key` to `kept`, the `limit` smallest keys seen (a max-heap):
@@ -1104,16 +1148,101 @@ fn index_outbox(
         first,
         FirstDue::of(&data.due_outbox),
     );
-    // Compared as borrowed parts: a removal copies nothing.
-    let probe = (&msg.created_at, msg.id.as_str());
+    queue_toggle(data, &msg.invitation_id, &msg.id, add);
+}
+
+impl OrgData {
+    /// The ids of `invitation`'s queued messages (from the queue index:
+    /// the one it holds, then those listed apart), by id.
+    pub(super) fn queued_ids<'a>(
+        &'a self,
+        invitation: &InvitationId,
+    ) -> impl Iterator<Item = &'a MessageId> + 'a {
+        let held = self
+            .invitations
+            .get(invitation)
+            .and_then(|i| i.queued.as_ref());
+        let listed = if self.queued_outbox.is_empty() {
+            None
+        } else {
+            self.queued_outbox.get(invitation)
+        };
+        held.into_iter()
+            .chain(listed.into_iter().flat_map(Few::as_slice))
+    }
+}
+
+/// Adds (or removes) queued message `id` of `invitation` in the queue
+/// index of its organization: on the invitation if it is stored there and
+/// `id` is the smallest of its queued messages, else in
+/// [`OrgData::queued_outbox`].
+fn queue_toggle(data: &mut OrgData, invitation: &InvitationId, id: &MessageId, add: bool) {
+    let OrgData {
+        invitations,
+        queued_outbox,
+        ..
+    } = data;
+    let Some(held) = invitations.get_mut(invitation).map(|inv| &mut inv.queued) else {
+        list_queued(queued_outbox, invitation, id.clone(), add);
+        return;
+    };
+    match held {
+        Some(h) if h == id => {
+            if !add {
+                // The next smallest, if any, takes its place.
+                *held = first_listed(queued_outbox, invitation);
+            }
+        }
+        Some(h) if add && id < h => {
+            let before = std::mem::replace(h, id.clone());
+            list_queued(queued_outbox, invitation, before, true);
+        }
+        None if add => *held = Some(id.clone()),
+        _ => list_queued(queued_outbox, invitation, id.clone(), add),
+    }
+}
+
+/// Adds (or removes) `id` in the list of `invitation`'s queued messages
+/// kept apart from it.
+fn list_queued(
+    map: &mut HashMap<InvitationId, Few<MessageId>>,
+    invitation: &InvitationId,
+    id: MessageId,
+    add: bool,
+) {
     toggle_listed(
-        &mut data.queued_outbox,
-        &msg.invitation_id,
-        || msg.invitation_id.clone(),
-        |(at, id)| (at, id.as_str()).cmp(&probe),
-        || (msg.created_at, msg.id.clone()),
+        map,
+        invitation,
+        || invitation.clone(),
+        |listed| listed.cmp(&id),
+        || id.clone(),
         add,
     );
+}
+
+/// Takes the smallest of `invitation`'s queued messages kept apart from it
+/// out of their list (the list goes once empty).
+fn first_listed(
+    map: &mut HashMap<InvitationId, Few<MessageId>>,
+    invitation: &InvitationId,
+) -> Option<MessageId> {
+    if map.is_empty() {
+        return None;
+    }
+    let (key, list) = map.remove_entry(invitation)?;
+    let mut rest = list.into_iter();
+    let first = rest.next();
+    let rest: Vec<MessageId> = rest.collect();
+    match rest.len() {
+        0 => {}
+        1 => {
+            map.insert(key, Few::One(rest.into_iter().next()?));
+        }
+        _ => {
+            map.insert(key, Few::Many(rest));
+        }
+    }
+    first
 }
 
 impl State {

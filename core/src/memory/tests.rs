@@ -788,12 +788,124 @@ fn superseding_a_queue_that_names_a_missing_message_changes_nothing() {
         drop(tx);
         assert_eq!(snapshot(&store), before, "{queued} queued");
         let state = snapshot(&store);
-        let kept = state.orgs[&org]
+        let kept = state.orgs[&org].queued_ids(&inv).count();
+        assert_eq!(kept, queued, "the queue entries are kept");
+    }
+}
+
+/// Where the queue index keeps an invitation's queued messages: the
+/// stored invitation holds the one with the smallest id and the others
+/// are listed apart, whatever order they came and went in, so the state
+/// equals one rebuilt from the entities and a rollback restores it.
+#[test]
+fn a_stored_invitation_holds_its_smallest_queued_message() {
+    let (store, org) = populated();
+    let inv = InvitationId("inv_1".into());
+    let held = |store: &MemoryStore| {
+        snapshot(store).orgs[&org]
+            .invitations
+            .get(&inv)
+            .and_then(|i| i.queued.clone())
+    };
+    let ids = |store: &MemoryStore| -> Vec<MessageId> {
+        snapshot(store).orgs[&org]
+            .queued_ids(&inv)
+            .cloned()
+            .collect()
+    };
+    let msg = |id: &str| MessageId(id.into());
+    assert_eq!(held(&store), Some(msg("msg_1")));
+    // Queued out of order: a larger id is listed, a smaller one takes the
+    // invitation's place and the one it held is listed.
+    let mut tx = begin(&store);
+    tx.put_outbox_message(message(&org, "msg_3", "inv_1", 7))
+        .expect("put");
+    tx.put_outbox_message(message(&org, "msg_0", "inv_1", 8))
+        .expect("put");
+    tx.commit().expect("commit");
+    assert_eq!(held(&store), Some(msg("msg_0")));
+    assert_eq!(ids(&store), [msg("msg_0"), msg("msg_1"), msg("msg_3")]);
+    assert_consistent(&store);
+    // The one held sent: the next smallest takes its place.
+    let before = snapshot(&store);
+    let mut sent = message(&org, "msg_0", "inv_1", 8);
+    sent.status = OutboxStatus::Sent;
+    {
+        let mut tx = begin(&store);
+        tx.put_outbox_message(sent.clone()).expect("put");
+        // Dropped: rolled back.
+    }
+    assert_eq!(snapshot(&store), before);
+    let mut tx = begin(&store);
+    tx.put_outbox_message(sent).expect("put");
+    tx.commit().expect("commit");
+    assert_eq!(held(&store), Some(msg("msg_1")));
+    assert_eq!(ids(&store), [msg("msg_1"), msg("msg_3")]);
+    assert_consistent(&store);
+    // Read in the order they were queued, then all superseded at once.
+    let mut tx = begin(&store);
+    let queued: Vec<MessageId> = tx
+        .queued_messages_for(&org, &inv)
+        .expect("read")
+        .into_iter()
+        .map(|m| m.id)
+        .collect();
+    assert_eq!(queued, [msg("msg_1"), msg("msg_3")]);
+    tx.supersede_queued_messages(&org, &inv).expect("supersede");
+    tx.commit().expect("commit");
+    assert_eq!(held(&store), None);
+    assert!(snapshot(&store).orgs[&org].queued_outbox.is_empty());
+    assert_consistent(&store);
+}
+
+/// Messages queued for an invitation not stored yet are listed apart; the
+/// invitation stored later holds the smallest, and a rollback of that
+/// write lists it apart again.
+#[test]
+fn an_invitation_stored_after_its_messages_takes_the_smallest() {
+    let (store, org) = populated();
+    let inv = InvitationId("inv_9".into());
+    let mut tx = begin(&store);
+    tx.put_outbox_message(message(&org, "msg_8", "inv_9", 3))
+        .expect("put");
+    tx.put_outbox_message(message(&org, "msg_7", "inv_9", 4))
+        .expect("put");
+    tx.commit().expect("commit");
+    let listed = |store: &MemoryStore| {
+        snapshot(store).orgs[&org]
             .queued_outbox
             .get(&inv)
-            .map(|l| l.as_slice().len());
-        assert_eq!(kept, Some(queued), "the queue entry is kept");
+            .map(|l| l.as_slice().to_vec())
+    };
+    assert_eq!(
+        listed(&store),
+        Some(vec![MessageId("msg_7".into()), MessageId("msg_8".into())])
+    );
+    let before = snapshot(&store);
+    let write = |tx: &mut Box<dyn Transaction + '_>| {
+        tx.put_invitation(&invitation(&org, "inv_9", "q9@x.test"))
+            .expect("put");
+    };
+    {
+        let mut tx = begin(&store);
+        write(&mut tx);
+        // Dropped: rolled back, the invitation removed.
     }
+    assert_eq!(snapshot(&store), before);
+    assert_consistent(&store);
+    let mut tx = begin(&store);
+    write(&mut tx);
+    tx.commit().expect("commit");
+    let state = snapshot(&store);
+    assert_eq!(
+        state.orgs[&org]
+            .invitations
+            .get(&inv)
+            .and_then(|i| i.queued.clone()),
+        Some(MessageId("msg_7".into()))
+    );
+    assert_eq!(listed(&store), Some(vec![MessageId("msg_8".into())]));
+    assert_consistent(&store);
 }
 
 /// A message written again under another organization leaves the first
@@ -822,14 +934,19 @@ fn a_message_rewritten_under_another_organization_moves_its_entries() {
     assert_consistent(&store);
     let state = snapshot(&store);
     assert!(!state.orgs[&org].outbox_ids.contains(&id));
+    assert_eq!(
+        state.orgs[&org]
+            .queued_ids(&InvitationId("inv_7".into()))
+            .count(),
+        0
+    );
     assert!(state.orgs[&org].queued_outbox.is_empty());
     assert!(state.orgs[&other].outbox_ids.contains(&id));
     assert_eq!(
         state.orgs[&other]
-            .queued_outbox
-            .get(&InvitationId("inv_7".into()))
-            .map(|l| l.as_slice().len()),
-        Some(1)
+            .queued_ids(&InvitationId("inv_7".into()))
+            .collect::<Vec<_>>(),
+        [&id]
     );
 }
 

@@ -653,21 +653,20 @@ impl Transaction for MemoryTx<'_> {
         invitation: &InvitationId,
     ) -> StoreResult<Vec<OutboxMessage>> {
         let state = &*self.state;
-        let Some(ids) = state
-            .orgs
-            .get(org)
-            .and_then(|d| d.queued_outbox.get(invitation))
-        else {
+        let Some(data) = state.orgs.get(org) else {
             return Ok(Vec::new());
         };
-        ids.as_slice()
-            .iter()
-            .map(|(_, id)| {
+        let mut messages = data
+            .queued_ids(invitation)
+            .map(|id| {
                 state.outbox.get(id).map(|m| m.unpack()).ok_or_else(|| {
                     StoreError::Corrupt("the queue index names a missing message".to_owned())
                 })
             })
-            .collect()
+            .collect::<StoreResult<Vec<_>>>()?;
+        // In the order they were queued (the index keeps them by id).
+        messages.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+        Ok(messages)
     }
 
     fn supersede_queued_messages(
@@ -677,45 +676,62 @@ impl Transaction for MemoryTx<'_> {
     ) -> StoreResult<()> {
         // Changed where they lie: no copy of a message is read or written
         // back, its map entry, box and place in `outbox_ids` stay, and the
-        // undo log keeps only what changes (status, link, bodies).
+        // undo log keeps only what changes (status, link, bodies). Taken
+        // out of the queue index here; an undone superseding puts each
+        // back through `replace_outbox`, which indexes it again.
         let State {
             orgs,
             outbox,
             due_outbox_orgs,
             ..
         } = &mut *self.state;
-        let Some(data) = orgs.get_mut(org) else {
+        let Some(OrgData {
+            invitations,
+            queued_outbox,
+            due_outbox,
+            ..
+        }) = orgs.get_mut(org)
+        else {
             return Ok(());
         };
-        let Some(queued) = data.queued_outbox.remove(invitation) else {
-            return Ok(());
+        let held = invitations.get_mut(invitation).map(|i| &mut i.queued);
+        let listed = if queued_outbox.is_empty() {
+            None
+        } else {
+            queued_outbox.remove(invitation)
         };
-        let first = FirstDue::of(&data.due_outbox);
-        // Every message named is there before anything changes; the usual
-        // one is found by the look-up that changes it.
-        match queued {
-            Few::One((at, id)) => {
-                let Some(m) = outbox.get_mut(&id) else {
-                    data.queued_outbox
-                        .insert(invitation.clone(), Few::One((at, id)));
+        let first = FirstDue::of(due_outbox);
+        match (held, listed) {
+            (None | Some(None), None) => return Ok(()),
+            // The usual one, held by the invitation: found by the look-up
+            // that changes it.
+            (Some(held), None) => {
+                let Some(m) = held.as_ref().and_then(|id| outbox.get_mut(id)) else {
                     return Err(missing_message());
                 };
-                supersede(&mut data.due_outbox, &mut self.undo, m, id);
+                if let Some(id) = held.take() {
+                    supersede(due_outbox, &mut self.undo, m, id);
+                }
             }
-            Few::Many(list) => {
-                if list.iter().any(|(_, id)| !outbox.contains_key(id)) {
-                    data.queued_outbox
-                        .insert(invitation.clone(), Few::Many(list));
+            // Every message named is there before anything changes.
+            (held, Some(listed)) => {
+                let named = held.as_deref().and_then(Option::as_ref);
+                if named
+                    .into_iter()
+                    .chain(listed.as_slice())
+                    .any(|id| !outbox.contains_key(id))
+                {
+                    queued_outbox.insert(invitation.clone(), listed);
                     return Err(missing_message());
                 }
-                for (_, id) in list {
+                for id in held.and_then(Option::take).into_iter().chain(listed) {
                     if let Some(m) = outbox.get_mut(&id) {
-                        supersede(&mut data.due_outbox, &mut self.undo, m, id);
+                        supersede(due_outbox, &mut self.undo, m, id);
                     }
                 }
             }
         }
-        keep_first_due(due_outbox_orgs, org, first, FirstDue::of(&data.due_outbox));
+        keep_first_due(due_outbox_orgs, org, first, FirstDue::of(due_outbox));
         Ok(())
     }
 
