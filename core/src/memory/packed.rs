@@ -91,6 +91,96 @@ struct Rest {
     sealed_code: Option<SealedCode>,
 }
 
+/// The fields of [`Rest`] as an invitation holds them, borrowed: whether
+/// all are unset, and the box made of them when not. Both name every field
+/// (a destructuring and a struct literal), so a field added to `Rest` is a
+/// compile error in [`Self::to_rest`] until it is here, and then in
+/// [`Self::is_unset`] until it is tested: none can be dropped from an
+/// invitation that sets nothing else.
+struct RestView<'a> {
+    display_name: &'a Option<String>,
+    first_name: &'a Option<String>,
+    last_name: &'a Option<String>,
+    groups: &'a Vec<GroupGrant>,
+    message: &'a Option<String>,
+    locale: &'a Option<String>,
+    attributes: &'a Attributes,
+    lifetime_secs: &'a Option<u64>,
+    redirect_url: &'a Option<String>,
+    public_metadata: &'a Metadata,
+    private_metadata: &'a Metadata,
+    user_ref: &'a Option<String>,
+    sealed_code: &'a Option<SealedCode>,
+}
+
+impl RestView<'_> {
+    /// Whether every field is unset (an invitation without the box).
+    fn is_unset(&self) -> bool {
+        let Self {
+            display_name,
+            first_name,
+            last_name,
+            groups,
+            message,
+            locale,
+            attributes,
+            lifetime_secs,
+            redirect_url,
+            public_metadata,
+            private_metadata,
+            user_ref,
+            sealed_code,
+        } = self;
+        display_name.is_none()
+            && first_name.is_none()
+            && last_name.is_none()
+            && groups.is_empty()
+            && message.is_none()
+            && locale.is_none()
+            && attributes.is_empty()
+            && lifetime_secs.is_none()
+            && redirect_url.is_none()
+            && **public_metadata == Metadata::default()
+            && **private_metadata == Metadata::default()
+            && user_ref.is_none()
+            && sealed_code.is_none()
+    }
+
+    /// The box, its fields copied.
+    fn to_rest(&self) -> Box<Rest> {
+        let Self {
+            display_name,
+            first_name,
+            last_name,
+            groups,
+            message,
+            locale,
+            attributes,
+            lifetime_secs,
+            redirect_url,
+            public_metadata,
+            private_metadata,
+            user_ref,
+            sealed_code,
+        } = self;
+        Box::new(Rest {
+            display_name: (*display_name).clone(),
+            first_name: (*first_name).clone(),
+            last_name: (*last_name).clone(),
+            groups: (*groups).clone(),
+            message: (*message).clone(),
+            locale: (*locale).clone(),
+            attributes: (*attributes).clone(),
+            lifetime_secs: **lifetime_secs,
+            redirect_url: (*redirect_url).clone(),
+            public_metadata: (*public_metadata).clone(),
+            private_metadata: (*private_metadata).clone(),
+            user_ref: (*user_ref).clone(),
+            sealed_code: (*sealed_code).clone(),
+        })
+    }
+}
+
 /// The fields of an invitation set after it is issued: a lock after wrong
 /// access codes, its close, the member it made.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -144,34 +234,22 @@ impl PackedInvitation {
             sealed_code,
             secret_lookup,
         } = inv;
-        let unset = display_name.is_none()
-            && first_name.is_none()
-            && last_name.is_none()
-            && groups.is_empty()
-            && message.is_none()
-            && locale.is_none()
-            && attributes.is_empty()
-            && lifetime_secs.is_none()
-            && redirect_url.is_none()
-            && *public_metadata == Metadata::default()
-            && *private_metadata == Metadata::default()
-            && user_ref.is_none()
-            && sealed_code.is_none();
-        let rest = (!unset).then(|| Rest {
-            display_name: display_name.clone(),
-            first_name: first_name.clone(),
-            last_name: last_name.clone(),
-            groups: groups.clone(),
-            message: message.clone(),
-            locale: locale.clone(),
-            attributes: attributes.clone(),
-            lifetime_secs: *lifetime_secs,
-            redirect_url: redirect_url.clone(),
-            public_metadata: public_metadata.clone(),
-            private_metadata: private_metadata.clone(),
-            user_ref: user_ref.clone(),
-            sealed_code: sealed_code.clone(),
-        });
+        let rest = RestView {
+            display_name,
+            first_name,
+            last_name,
+            groups,
+            message,
+            locale,
+            attributes,
+            lifetime_secs,
+            redirect_url,
+            public_metadata,
+            private_metadata,
+            user_ref,
+            sealed_code,
+        };
+        let rest = (!rest.is_unset()).then(|| rest.to_rest());
         Self {
             org_id: org_id.clone(),
             id: id.clone(),
@@ -191,7 +269,7 @@ impl PackedInvitation {
             kind: *kind,
             active: *active,
             secret_lookup: *secret_lookup,
-            rest: rest.map(Box::new),
+            rest,
             later: (locked_until.is_some() || closed_at.is_some() || member_id.is_some()).then(
                 || {
                     Box::new(Later {
