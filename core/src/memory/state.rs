@@ -1007,11 +1007,16 @@ pub(super) fn set_unique<K, Q, V>(
     V: PartialEq + Clone,
 {
     if add {
-        match map.get_mut(key) {
-            Some(v) if v == id => {}
-            Some(v) => *v = id.clone(),
-            None => {
-                map.insert(owned(), id.clone());
+        // One hash and one probe: a new key (the usual add) was a look-up,
+        // then an insertion that hashed and probed again.
+        match map.entry(owned()) {
+            Entry::Occupied(mut e) => {
+                if e.get() != id {
+                    e.insert(id.clone());
+                }
+            }
+            Entry::Vacant(e) => {
+                e.insert(id.clone());
             }
         }
     } else if let Some((k, v)) = map.remove_entry(key) {
@@ -1040,14 +1045,16 @@ fn toggle_listed<K, Q, T>(
     Q: Hash + Eq + ?Sized,
 {
     if add {
-        match map.get_mut(key) {
-            Some(list) => {
+        // One hash and one probe, as in `set_unique`.
+        match map.entry(owned()) {
+            Entry::Occupied(mut e) => {
+                let list = e.get_mut();
                 if let Err(i) = list.as_slice().binary_search_by(&mut search) {
                     list.insert(i, item());
                 }
             }
-            None => {
-                map.insert(owned(), Few::One(item()));
+            Entry::Vacant(e) => {
+                e.insert(Few::One(item()));
             }
         }
     } else if let Some((k, mut list)) = map.remove_entry(key) {
