@@ -94,9 +94,12 @@ struct Rest {
 /// The fields of [`Rest`] as an invitation holds them, borrowed: whether
 /// all are unset, and the box made of them when not. Both name every field
 /// (a destructuring and a struct literal), so a field added to `Rest` is a
-/// compile error in [`Self::to_rest`] until it is here, and then in
-/// [`Self::is_unset`] until it is tested: none can be dropped from an
-/// invitation that sets nothing else.
+/// compile error in [`Self::to_rest`] until it is here, and then an unused
+/// binding in [`Self::is_unset`] until it is tested (a warning, which the
+/// project's `clippy -D warnings` refuses): none can be dropped from an
+/// invitation that sets nothing else. The two destructurings are one on
+/// purpose each: folded into one, the box's literal would use the binding
+/// and the missing test would go unnoticed.
 struct RestView<'a> {
     display_name: &'a Option<String>,
     first_name: &'a Option<String>,
