@@ -14,6 +14,13 @@
 //!     path of an invitee who clicks the link in one: no queued email to
 //!     supersede).
 //!
+//! (d) beside them, how fast the machine gives the process fresh memory
+//!     (a new 256 MiB buffer written one byte a page, MB/s) and the page
+//!     faults per invitation of (b)'s window: MemoryStore grows into fresh
+//!     memory as it issues, and on some machines that rate is a fraction
+//!     of the usual and swings within minutes, so a run's figures are read
+//!     with it (no aim).
+//!
 //! In three rounds, each (a), (b) and its share of (c) in turn, so that the
 //! machine's drift during the run falls on the ceiling and on enlist alike:
 //! the rates are the rounds' medians, the latencies pooled. Each round's
@@ -166,6 +173,35 @@ fn tokens_of_new_batches(
     tokens
 }
 
+/// How fast this machine gives the process fresh memory, in MB/s: a new
+/// zeroed buffer of `mb` MiB (pages the kernel has not given it yet)
+/// written one byte a page. MemoryStore grows by what it issues, so its
+/// rate follows this one; on some virtual machines it is a fraction of
+/// what it is elsewhere, and it swings within minutes (issue 15's
+/// sessions of 2026-12-07), so each round measures it beside the
+/// ceiling.
+fn fresh_memory_rate(mb: usize) -> f64 {
+    let t = Instant::now();
+    let mut buf = vec![0u8; mb << 20];
+    for i in (0..buf.len()).step_by(4096) {
+        buf[i] = 1;
+    }
+    black_box(&buf);
+    let secs = t.elapsed().as_secs_f64();
+    drop(buf);
+    mb as f64 / secs
+}
+
+/// The process's minor page faults so far (Linux's `/proc/self/stat`,
+/// field 10), if readable.
+fn minor_faults() -> Option<u64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // The command's name, in parentheses, may hold spaces: count the
+    // fields after it (the state is field 3, minflt field 10).
+    let after = stat.rsplit_once(')')?.1;
+    after.split_whitespace().nth(7)?.parse().ok()
+}
+
 /// Accepts each token, timing each: latencies in µs.
 #[inline(never)]
 fn accept_all(engine: &Enlist, tokens: &[String], tag: &str) -> Vec<f64> {
@@ -242,6 +278,7 @@ fn main() {
     );
 
     let (mut ceilings, mut rates, mut empty_rates) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut fresh, mut faults) = (Vec::new(), Vec::new());
     let (mut lat, mut lat_delivered) = (Vec::new(), Vec::new());
     let per_round = accepts.div_ceil(rounds);
     let mut empties = Vec::with_capacity(rounds);
@@ -263,8 +300,14 @@ fn main() {
         empty_rates.push(issue_batches(&e0, &org0, &actor0, 0, batches).0);
         empties.push(e0);
 
-        // Into the big organization.
+        fresh.push(fresh_memory_rate(256));
+
+        // Into the big organization, its page faults counted.
+        let before = minor_faults();
         rates.push(issue_batches(&e, &org, &actor, from, batches).0);
+        if let (Some(a), Some(b)) = (before, minor_faults()) {
+            faults.push((b - a) as f64 / (batches * 100) as f64);
+        }
         from += batches * 100;
         // Accept: tokens from further batches (one per batch), then timed.
         let tokens = tokens_of_new_batches(&e, &org, &actor, &mut from, per_round);
@@ -282,7 +325,7 @@ fn main() {
     let accept_us = median(&mut lat);
     let delivered_us = median(&mut lat_delivered);
     eprintln!(
-        "rounds: ceiling {ceilings:.0?}, issue {rates:.0?}, into an empty organization {empty_rates:.0?}"
+        "rounds: ceiling {ceilings:.0?}, issue {rates:.0?}, into an empty organization {empty_rates:.0?}, fresh memory {fresh:.0?} MB/s, faults per invitation {faults:.2?}"
     );
 
     let n = format!("{pending}");
@@ -319,6 +362,26 @@ fn main() {
     )
     .aim(Aim::None)
     .print();
+    Figure::new(
+        "memory.fresh_memory_mb_s",
+        "fresh memory the machine gives the process, MB/s (a new 256 MiB buffer written one byte a page; median of the rounds): what MemoryStore's issuing grows into",
+        median(&mut fresh),
+        "MB/s",
+    )
+    .aim(Aim::None)
+    .print();
+    if !faults.is_empty() {
+        Figure::new(
+            "memory.issue_faults_per_invitation",
+            &format!(
+                "MemoryStore: minor page faults per invitation issued into the organization of {n} pending (median of the rounds)"
+            ),
+            median(&mut faults),
+            "faults",
+        )
+        .aim(Aim::None)
+        .print();
+    }
     Figure::new(
         "memory.issue_empty_org",
         "MemoryStore: invitations/s, batches of 100 into an empty organization",
