@@ -1236,20 +1236,13 @@ fn first_listed(
     if map.is_empty() {
         return None;
     }
-    let (key, list) = map.remove_entry(invitation)?;
-    let mut rest = list.into_iter();
-    let first = rest.next();
-    let rest: Vec<MessageId> = rest.collect();
-    match rest.len() {
-        0 => {}
-        1 => {
-            map.insert(key, Few::One(rest.into_iter().next()?));
-        }
-        _ => {
-            map.insert(key, Few::Many(rest));
-        }
+    let list = map.get_mut(invitation)?;
+    let first = list.as_slice().first()?.clone();
+    list.remove(0);
+    if list.is_empty() {
+        map.remove(invitation);
     }
-    first
+    Some(first)
 }
 
 impl State {

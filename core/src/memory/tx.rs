@@ -700,6 +700,10 @@ impl Transaction for MemoryTx<'_> {
         } else {
             queued_outbox.remove(invitation)
         };
+        if matches!((&held, &listed), (None | Some(None), None)) {
+            // The common accept, its email sent: nothing else is read.
+            return Ok(());
+        }
         let first = FirstDue::of(due_outbox);
         match (held, listed) {
             (None | Some(None), None) => return Ok(()),
