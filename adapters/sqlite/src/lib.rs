@@ -8,6 +8,7 @@ mod codec;
 mod counts;
 mod orgs;
 mod people;
+mod rows;
 mod tx;
 mod vfs;
 

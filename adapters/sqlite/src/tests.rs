@@ -1812,6 +1812,94 @@ fn event_seqs_continue_per_org_across_interleaved_appends() {
     assert_eq!(stored, [1, 2, 3, 4]);
 }
 
+/// Events appended are written together at commit (`crate::rows`); the
+/// feed read in the same transaction already holds them, in order, and
+/// what follows its last cursor is what comes after.
+#[test]
+fn the_feed_of_a_transaction_holds_its_own_events() {
+    let store = SqliteStore::open_in_memory().expect("open");
+    let (o1, o2) = (org_id(1), org_id(2));
+    let mut tx = begin(&store);
+    tx.append_event(event(&o1, 1)).expect("append");
+    tx.commit().expect("commit");
+    let mut tx = begin(&store);
+    for (o, n) in [(&o2, 2), (&o1, 3), (&o2, 4)] {
+        tx.append_event(event(o, n)).expect("append");
+    }
+    let feed = tx.event_feed(None, &[], 10).expect("feed");
+    let got: Vec<(OrgId, u64)> = feed
+        .iter()
+        .map(|f| (f.event.org_id.clone(), f.event.seq))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (o1.clone(), 1),
+            (o2.clone(), 1),
+            (o1.clone(), 2),
+            (o2.clone(), 2)
+        ]
+    );
+    let after = feed[1].cursor.clone();
+    tx.append_event(event(&o1, 5)).expect("append");
+    let rest: Vec<u64> = tx
+        .event_feed(Some(&after), &[], 10)
+        .expect("feed")
+        .iter()
+        .map(|f| f.event.seq)
+        .collect();
+    assert_eq!(rest, [2, 2, 3]);
+}
+
+/// Events are written at rids SQLite gives when their positions follow
+/// the newest rid, and at their positions otherwise: after the newest
+/// events were deleted (the feed's floor above every rid), in a later
+/// transaction and in the same one.
+#[test]
+fn events_keep_their_feed_positions_after_the_newest_are_deleted() {
+    let store = SqliteStore::open_in_memory().expect("open");
+    let (o1, o2, o3) = (org_id(1), org_id(2), org_id(3));
+    let positions = |store: &SqliteStore| -> Vec<(String, OrgId)> {
+        let mut tx = begin(store);
+        tx.event_feed(None, &[], 100)
+            .expect("feed")
+            .into_iter()
+            .map(|f| (f.cursor, f.event.org_id))
+            .collect()
+    };
+    let mut tx = begin(&store);
+    tx.append_event(event(&o1, 1)).expect("append");
+    tx.append_event(event(&o2, 2)).expect("append");
+    tx.commit().expect("commit");
+    // The newest (2) deleted: the next position is 3, not the rid after 1.
+    let mut tx = begin(&store);
+    tx.purge_organization(&o2).expect("purge");
+    tx.commit().expect("commit");
+    let mut tx = begin(&store);
+    tx.append_event(event(&o1, 3)).expect("append");
+    tx.commit().expect("commit");
+    assert_eq!(
+        positions(&store),
+        [("1".into(), o1.clone()), ("3".into(), o1.clone())]
+    );
+    // In one transaction: appended, then deleted with their organization,
+    // then more appended after them.
+    let mut tx = begin(&store);
+    tx.append_event(event(&o3, 4)).expect("append");
+    tx.append_event(event(&o3, 5)).expect("append");
+    tx.purge_organization(&o3).expect("purge");
+    tx.append_event(event(&o1, 6)).expect("append");
+    tx.commit().expect("commit");
+    assert_eq!(
+        positions(&store),
+        [
+            ("1".into(), o1.clone()),
+            ("3".into(), o1.clone()),
+            ("6".into(), o1.clone())
+        ]
+    );
+}
+
 /// A queued message is linked to its invitation's rid when the invitation
 /// is stored (before the message, or later in the same transaction), and
 /// found by `queued_messages_for` either way.
@@ -1968,6 +2056,42 @@ fn queued_messages_are_found_linked_or_not() {
         .expect("put");
     let got = tx.queued_messages_for(&o1, &iid("inv_g")).expect("q");
     assert_eq!(got, vec![msg(&o1, "msg_g", "inv_g", 2)]);
+    drop(tx);
+    // Messages whose invitation is written wait to be written together
+    // (`ready`): one put again, queued or not, is stored as last put, with
+    // the others of the batch beside it.
+    let mut tx = begin(&store);
+    for (m, inv, key) in [
+        ("msg_h", "inv_h", "h@x.test"),
+        ("msg_i", "inv_i", "i@x.test"),
+        ("msg_j", "inv_j", "j@x.test"),
+    ] {
+        tx.put_outbox_message(msg(&o1, m, inv, 1)).expect("put");
+        tx.put_invitation(&invitation(&o1, inv, key)).expect("put");
+    }
+    tx.put_outbox_message(msg(&o1, "msg_h", "inv_h", 3))
+        .expect("put");
+    let mut sent = msg(&o1, "msg_i", "inv_i", 4);
+    sent.status = OutboxStatus::Sent;
+    tx.put_outbox_message(sent.clone()).expect("put");
+    tx.commit().expect("commit");
+    let mut tx = begin(&store);
+    let read = |tx: &mut Box<dyn Transaction + '_>, id: &str| {
+        tx.outbox_message(&MessageId::from(id.to_owned()))
+            .expect("read")
+    };
+    assert_eq!(read(&mut tx, "msg_h"), Some(msg(&o1, "msg_h", "inv_h", 3)));
+    assert_eq!(read(&mut tx, "msg_i"), Some(sent));
+    assert_eq!(read(&mut tx, "msg_j"), Some(msg(&o1, "msg_j", "inv_j", 1)));
+    assert_eq!(
+        ids(tx.queued_messages_for(&o1, &iid("inv_h")).expect("q")),
+        ["msg_h"]
+    );
+    assert!(
+        tx.queued_messages_for(&o1, &iid("inv_i"))
+            .expect("q")
+            .is_empty()
+    );
 }
 
 /// With the query planner stability guarantee, a statement from the cache
