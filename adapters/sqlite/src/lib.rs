@@ -8,7 +8,6 @@ mod codec;
 mod counts;
 mod orgs;
 mod people;
-mod rows;
 mod tx;
 mod vfs;
 

@@ -198,33 +198,13 @@ pub(crate) struct SqliteTx<'a> {
     /// raise, migration 0022), read once by the first event this
     /// transaction appends and moved by each.
     feed_last: Option<u64>,
-    /// Whether the positions given follow the newest event's rid (the
-    /// floor was not above it when `feed_last` was read, and no event was
-    /// deleted since): then SQLite gives each event written its position
-    /// itself, the rid after the largest, and `flush_events` does not bind
-    /// it (see there).
-    feed_follows_rows: bool,
-    /// Events appended and not written yet, in order: written together
-    /// ([`crate::rows`]) at commit and before anything reads or deletes
-    /// events (`events`, `event_feed`, `purge_organization`). Their seq
-    /// and position are given when they are appended (`last_seq`,
-    /// `feed_last`), so nothing else needs them written; a dropped
-    /// transaction drops them with everything else.
-    events: Vec<EventRow>,
-    /// Queued messages whose invitation is not written yet, in the order
-    /// they were put (one per message id). The engine queues an
-    /// invitation's email before it stores the invitation; the message
-    /// moves to `ready` when its invitation is written (so that
-    /// `outbox_queued` gets the invitation's rid). Nothing else reads the
-    /// outbox table, and a dropped transaction drops them with everything
-    /// else.
+    /// Queued messages not written yet, in the order they were put (one per
+    /// message id). The engine queues an invitation's email before it stores
+    /// the invitation; the message is written when its invitation is (so
+    /// that `outbox_queued` gets the invitation's rid), or before any outbox
+    /// read and at commit. Nothing else reads the outbox table, and a
+    /// dropped transaction drops them with everything else.
     deferred: Vec<OutboxRow>,
-    /// Queued messages ready to be written, with their invitation's rid
-    /// when it is stored: written together ([`crate::rows`]) by
-    /// `flush_outbox(None)`, before any outbox read and at commit. A
-    /// message put again while ready stays: the rows are written in the
-    /// order they were put, and each replaces the row of its id.
-    ready: Vec<(OutboxRow, Option<i64>)>,
     /// Changes to the `counts` table not written yet, one per counter
     /// (ADR 0017, counts by the store): every write of `members`,
     /// `member_groups` and `invitations` adds its own here, as the triggers
@@ -374,59 +354,6 @@ fn outbox_columns(
     Ok((r.get(at)?, r.get(at + 1)?, r.get(at + 2)?))
 }
 
-/// An event appended and not written yet: the columns of its row.
-struct EventRow {
-    /// Its feed position.
-    rid: i64,
-    org_id: String,
-    seq: i64,
-    body: String,
-    kind: String,
-    /// Its organization's number.
-    org: i64,
-}
-
-/// The statements that write events ([`EventRow`]), many rows each.
-static EVENT_ROWS: std::sync::LazyLock<crate::rows::RowsSql> = std::sync::LazyLock::new(|| {
-    crate::rows::RowsSql::new(
-        "INSERT OR FAIL INTO events (rid, org_id, seq, body, kind, org)",
-        "(?, ?, ?, ?, ?, ?)",
-        "",
-    )
-});
-
-/// [`EVENT_ROWS`] without the rid: SQLite gives each row the rid after the
-/// largest. A rid bound is checked to be an integer, a check that could
-/// fail halfway through a statement of many rows, and for that SQLite
-/// copies every page the statement changes into a statement journal
-/// first (1 % of issuing's instructions); one it gives is not checked.
-static EVENT_ROWS_NEXT: std::sync::LazyLock<crate::rows::RowsSql> =
-    std::sync::LazyLock::new(|| {
-        crate::rows::RowsSql::new(
-            "INSERT OR FAIL INTO events (org_id, seq, body, kind, org)",
-            "(?, ?, ?, ?, ?)",
-            "",
-        )
-    });
-
-/// The statements that write outbox messages ([`OutboxRow`] and its
-/// invitation's rid), many rows each: a message put again replaces its
-/// row.
-static OUTBOX_ROWS: std::sync::LazyLock<crate::rows::RowsSql> = std::sync::LazyLock::new(|| {
-    crate::rows::RowsSql::new(
-        "INSERT OR FAIL INTO outbox (message_id, org_id, invitation_id, inv_rid, status, next_s,
-                             next_ns, created_s, created_ns, body, org, link)",
-        "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        "ON CONFLICT (message_id) DO UPDATE SET
-            org_id = excluded.org_id, org = excluded.org,
-            invitation_id = excluded.invitation_id,
-            inv_rid = excluded.inv_rid, status = excluded.status,
-            next_s = excluded.next_s, next_ns = excluded.next_ns,
-            created_s = excluded.created_s, created_ns = excluded.created_ns,
-            body = excluded.body, link = excluded.link",
-    )
-});
-
 /// The columns of an outbox message.
 struct OutboxRow {
     message_id: String,
@@ -483,10 +410,7 @@ impl<'a> SqliteTx<'a> {
             writes,
             last_seq: HashMap::new(),
             feed_last: None,
-            feed_follows_rows: false,
-            events: Vec::new(),
             deferred: Vec::new(),
-            ready: Vec::new(),
             counts: Vec::new(),
             read_invitations: HashMap::new(),
             org_keys: RefCell::new(HashMap::new()),
@@ -787,124 +711,78 @@ impl<'a> SqliteTx<'a> {
         Ok(rows)
     }
 
-    /// Writes outbox messages, each with its invitation's rid (only for a
-    /// queued one), in statements of many rows. On an error the rows
-    /// before the refused one are written, and their number comes with
-    /// the error.
-    fn write_outbox(&self, rows: &[(OutboxRow, Option<i64>)]) -> Result<(), (usize, StoreError)> {
-        let keys = rows
-            .iter()
-            .map(|(row, _)| self.org_key_made(&row.org_id))
-            .collect::<StoreResult<Vec<i64>>>()
-            .map_err(|e| (0, e))?;
-        let mut values: Vec<&dyn ToSql> = Vec::with_capacity(rows.len() * 12);
-        for ((row, inv_rid), org) in rows.iter().zip(&keys) {
-            values.extend_from_slice(&[
-                &row.message_id as &dyn ToSql,
-                &row.org_id,
-                &row.invitation_id,
+    /// Writes an outbox message; `inv_rid` only for a queued one.
+    fn write_outbox(&self, row: &OutboxRow, inv_rid: Option<i64>) -> StoreResult<()> {
+        let org = self.org_key_made(&row.org_id)?;
+        self.exec(
+            "INSERT INTO outbox (message_id, org_id, invitation_id, inv_rid, status, next_s,
+                                 next_ns, created_s, created_ns, body, org, link)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+             ON CONFLICT (message_id) DO UPDATE SET
+                org_id = excluded.org_id, org = excluded.org,
+                invitation_id = excluded.invitation_id,
+                inv_rid = excluded.inv_rid, status = excluded.status,
+                next_s = excluded.next_s, next_ns = excluded.next_ns,
+                created_s = excluded.created_s, created_ns = excluded.created_ns,
+                body = excluded.body, link = excluded.link",
+            params![
+                row.message_id,
+                row.org_id,
+                row.invitation_id,
                 inv_rid,
-                &row.status,
-                &row.next.0,
-                &row.next.1,
-                &row.created.0,
-                &row.created.1,
-                &row.body,
+                row.status,
+                row.next.0,
+                row.next.1,
+                row.created.0,
+                row.created.1,
+                row.body,
                 org,
-                &row.link,
-            ]);
-        }
-        OUTBOX_ROWS.insert(&self.conn, &values)
+                row.link,
+            ],
+        )?;
+        Ok(())
     }
 
-    /// Makes the deferred messages (of one invitation, whose rid may be
-    /// known, or all) ready, each linked to its invitation's rid if the
-    /// invitation is stored; with `None`, writes every ready message. On
-    /// an error the messages not written stay deferred or ready.
+    /// Writes the deferred messages (of one invitation, whose rid may be
+    /// known, or all), each linked to its invitation's rid if the invitation
+    /// is stored. On an error the messages not written stay deferred.
     fn flush_outbox(&mut self, only: Option<(&str, &str, Option<i64>)>) -> StoreResult<()> {
-        if let Some((org, inv, known)) = only {
-            let mut i = 0;
-            while i < self.deferred.len() {
-                if !self.deferred[i].of_invitation(org, inv) {
-                    i += 1;
-                    continue;
-                }
-                let rid = match known {
-                    Some(rid) => Some(rid),
-                    None => self.invitation_rid(&self.deferred[i])?,
-                };
-                let row = self.deferred.remove(i);
-                self.ready.push((row, rid));
+        if self.deferred.is_empty() {
+            return Ok(());
+        }
+        let (todo, keep): (Vec<OutboxRow>, Vec<OutboxRow>) = std::mem::take(&mut self.deferred)
+            .into_iter()
+            .partition(|r| only.is_none_or(|(org, inv, _)| r.of_invitation(org, inv)));
+        self.deferred = keep;
+        let known = only.and_then(|(_, _, rid)| rid);
+        let mut todo = todo.into_iter();
+        while let Some(row) = todo.next() {
+            if let Err(e) = self.link_and_write(&row, known) {
+                self.deferred.push(row);
+                self.deferred.extend(todo);
+                return Err(e);
             }
-            return Ok(());
-        }
-        while let Some(row) = self.deferred.first() {
-            let rid = self.invitation_rid(row)?;
-            let row = self.deferred.remove(0);
-            self.ready.push((row, rid));
-        }
-        self.write_ready()
-    }
-
-    /// Writes the ready messages, in the order they became ready. On an
-    /// error the messages not written stay ready.
-    fn write_ready(&mut self) -> StoreResult<()> {
-        if self.ready.is_empty() {
-            return Ok(());
-        }
-        let result = self.write_outbox(&self.ready);
-        let written = match &result {
-            Ok(()) => self.ready.len(),
-            Err((n, _)) => *n,
-        };
-        self.ready.drain(..written);
-        crate::rows::no_count(result)
-    }
-
-    /// The rid of a queued message's invitation, if it is stored.
-    fn invitation_rid(&self, row: &OutboxRow) -> StoreResult<Option<i64>> {
-        let key = self.org_key(&row.org_id)?;
-        self.conn
-            .prepare_cached(sql::INVITATION_RID)
-            .and_then(|mut s| {
-                s.query_row(params![key, &row.invitation_id], |r| r.get(0))
-                    .optional()
-            })
-            .map_err(store_err)
-    }
-
-    /// Writes the events appended and not written yet.
-    fn flush_events(&mut self) -> StoreResult<()> {
-        if self.events.is_empty() {
-            return Ok(());
-        }
-        // Positions that follow the newest rid are the rids SQLite gives.
-        let given = self.feed_follows_rows;
-        let mut values: Vec<&dyn ToSql> = Vec::with_capacity(self.events.len() * 6);
-        for e in &self.events {
-            if !given {
-                values.push(&e.rid);
-            }
-            values.extend_from_slice(&[&e.org_id as &dyn ToSql, &e.seq, &e.body, &e.kind, &e.org]);
-        }
-        let rows = if given { &EVENT_ROWS_NEXT } else { &EVENT_ROWS };
-        let result = rows.insert(&self.conn, &values);
-        drop(values);
-        let written = match &result {
-            Ok(()) => self.events.len(),
-            Err((n, _)) => *n,
-        };
-        let last = written.checked_sub(1).map(|i| self.events[i].rid);
-        self.events.drain(..written);
-        crate::rows::no_count(result)?;
-        // Only `append_event` writes events in a transaction, which holds
-        // the write lock: the rids given are the positions.
-        if given && last.is_some_and(|rid| rid != self.conn.last_insert_rowid()) {
-            return Err(StoreError::Corrupt(
-                "an event was not written at its feed position".into(),
-            ));
         }
         Ok(())
+    }
+
+    /// Writes a queued message with its invitation's rid (`known`, or
+    /// looked up; none if the invitation is not stored).
+    fn link_and_write(&self, row: &OutboxRow, known: Option<i64>) -> StoreResult<()> {
+        let rid = match known {
+            Some(rid) => Some(rid),
+            None => {
+                let key = self.org_key(&row.org_id)?;
+                self.conn
+                    .prepare_cached(sql::INVITATION_RID)
+                    .and_then(|mut s| {
+                        s.query_row(params![key, &row.invitation_id], |r| r.get(0))
+                            .optional()
+                    })
+                    .map_err(store_err)?
+            }
+        };
+        self.write_outbox(row, rid)
     }
 
     /// The number of `org` in `org_keys`, or `None` when no invitation,
@@ -1448,7 +1326,6 @@ pub(crate) fn invitation_walk_sql(status: Option<&str>, has_cursor: bool) -> Str
 
 impl Transaction for SqliteTx<'_> {
     fn commit(mut self: Box<Self>) -> StoreResult<()> {
-        self.flush_events()?;
         self.flush_outbox(None)?;
         self.flush_counts()?;
         self.flush_due_heads()?;
@@ -2022,31 +1899,29 @@ impl Transaction for SqliteTx<'_> {
         // trigger), so that a deleted position is never given again.
         let feed_last = match self.feed_last {
             Some(n) => n,
-            None => {
-                let (newest, floor) = self
-                    .conn
-                    .prepare_cached(
-                        "SELECT COALESCE((SELECT MAX(rid) FROM events), 0),
-                                COALESCE((SELECT last FROM event_feed_head WHERE id = 1), 0)",
-                    )
-                    .and_then(|mut s| {
-                        s.query_row([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))
-                    })
-                    .map_err(store_err)?;
-                self.feed_follows_rows = newest >= floor;
-                count(newest.max(floor))
-            }
+            None => self
+                .conn
+                .prepare_cached(
+                    "SELECT MAX(COALESCE((SELECT MAX(rid) FROM events), 0),
+                                COALESCE((SELECT last FROM event_feed_head WHERE id = 1), 0))",
+                )
+                .and_then(|mut s| s.query_row([], |r| r.get::<_, i64>(0)))
+                .map_err(store_err)
+                .map(count)?,
         };
         let position = feed_last.saturating_add(1);
-        // Written with the others at commit, or before a read of events.
-        self.events.push(EventRow {
-            rid: sql_int(position),
-            org_id: event.org_id.as_str().to_owned(),
-            seq: sql_int(seq),
-            body: to_json(&event)?,
-            kind: enlist::event_kind_name(&event.kind),
-            org,
-        });
+        self.exec(
+            "INSERT INTO events (rid, org_id, seq, body, kind, org)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![
+                sql_int(position),
+                event.org_id.as_str(),
+                sql_int(seq),
+                to_json(&event)?,
+                enlist::event_kind_name(&event.kind),
+                org
+            ],
+        )?;
         self.feed_last = Some(position);
         self.last_seq.insert(event.org_id, seq);
         Ok(seq)
@@ -2058,7 +1933,6 @@ impl Transaction for SqliteTx<'_> {
         kinds: &[String],
         limit: usize,
     ) -> StoreResult<Vec<enlist::FeedEvent>> {
-        self.flush_events()?;
         let after = match after {
             None => 0,
             Some(a) => a
@@ -2106,7 +1980,6 @@ impl Transaction for SqliteTx<'_> {
     }
 
     fn events(&mut self, org: &OrgId, after: u64, limit: usize) -> StoreResult<Vec<Event>> {
-        self.flush_events()?;
         self.many(
             sql::EVENTS,
             params![
@@ -2126,19 +1999,13 @@ impl Transaction for SqliteTx<'_> {
         let org = self.org_key_made(&row.org_id)?;
         let entered = queued.then_some(row.next);
         self.mark_due((DUE_MESSAGES, org, &row.org_id), entered, Some(None));
-        // This put replaces a deferred one of the same message. One ready
-        // (its invitation written) stays: the rows are written in the
-        // order they were put and each replaces the row of its id, so the
-        // last put is what is stored.
+        // This put replaces a deferred one of the same message.
         self.deferred.retain(|r| r.message_id != row.message_id);
         if queued {
             self.deferred.push(row);
             return Ok(());
         }
-        // Written now: the ready ones first, so that none of them, put
-        // before it, is written after it.
-        self.write_ready()?;
-        crate::rows::no_count(self.write_outbox(&[(row, None)]))
+        self.write_outbox(&row, None)
     }
 
     fn outbox_message(&mut self, id: &MessageId) -> StoreResult<Option<OutboxMessage>> {
@@ -2539,13 +2406,8 @@ impl Transaction for SqliteTx<'_> {
     }
 
     fn purge_organization(&mut self, org: &OrgId) -> StoreResult<()> {
-        // Its events appended in this transaction are written first, so
-        // that deleting them raises the feed's floor past their positions
-        // (migration 0022) as for the others.
-        self.flush_events()?;
         // Messages queued in this transaction and not written yet go too.
         self.deferred.retain(|m| m.org_id != org.as_str());
-        self.ready.retain(|(m, _)| m.org_id != org.as_str());
         // Its counters go with the `counts` rows.
         self.counts.retain(|(k, _)| k.org != org.as_str());
         self.last_seq.remove(org);
@@ -2556,10 +2418,6 @@ impl Transaction for SqliteTx<'_> {
         // And its number (its `org_keys` row goes; a later invitation of
         // the same id gets a new one).
         self.org_keys.borrow_mut().remove(org.as_str());
-        // Its events may have been the newest: the floor may now be above
-        // every rid, and the positions this transaction gives next no
-        // longer follow them.
-        self.feed_follows_rows = false;
         crate::orgs::purge(&self.conn, org)
     }
 
