@@ -1812,9 +1812,9 @@ fn event_seqs_continue_per_org_across_interleaved_appends() {
     assert_eq!(stored, [1, 2, 3, 4]);
 }
 
-/// Events appended are written together at commit (`crate::rows`); the
-/// feed read in the same transaction already holds them, in order, and
-/// what follows its last cursor is what comes after.
+/// The feed read inside a transaction holds the events it appended, in
+/// order, and what follows its last cursor is what comes after (a store
+/// that held its events until commit would have to write them first).
 #[test]
 fn the_feed_of_a_transaction_holds_its_own_events() {
     let store = SqliteStore::open_in_memory().expect("open");
@@ -1851,10 +1851,9 @@ fn the_feed_of_a_transaction_holds_its_own_events() {
     assert_eq!(rest, [2, 2, 3]);
 }
 
-/// Events are written at rids SQLite gives when their positions follow
-/// the newest rid, and at their positions otherwise: after the newest
-/// events were deleted (the feed's floor above every rid), in a later
-/// transaction and in the same one.
+/// Events keep their feed positions after the newest events were deleted
+/// (the feed's floor above every rid), in a later transaction and in the
+/// same one: a position is never the rid SQLite would choose then.
 #[test]
 fn events_keep_their_feed_positions_after_the_newest_are_deleted() {
     let store = SqliteStore::open_in_memory().expect("open");
@@ -2057,9 +2056,8 @@ fn queued_messages_are_found_linked_or_not() {
     let got = tx.queued_messages_for(&o1, &iid("inv_g")).expect("q");
     assert_eq!(got, vec![msg(&o1, "msg_g", "inv_g", 2)]);
     drop(tx);
-    // Messages whose invitation is written wait to be written together
-    // (`ready`): one put again, queued or not, is stored as last put, with
-    // the others of the batch beside it.
+    // A message put again after its invitation is written, queued or not,
+    // is stored as last put, with the others of the batch beside it.
     let mut tx = begin(&store);
     for (m, inv, key) in [
         ("msg_h", "inv_h", "h@x.test"),
