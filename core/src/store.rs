@@ -450,7 +450,13 @@ pub trait Transaction {
     /// with concurrent writers must order by commit or hold back what may
     /// still be overtaken, as the PostgreSQL store does). Events of a
     /// rolled-back transaction never appear, and positions are never
-    /// reused.
+    /// reused: not the positions of events deleted with their
+    /// organization either, also once an organization is made again under
+    /// the same id (a reader holding a deleted event's cursor still reads
+    /// every later event). Whether the feed read inside a write
+    /// transaction shows that transaction's own events is the store's
+    /// (`MemoryStore` and SQLite show them, PostgreSQL shows them once
+    /// committed).
     fn event_feed(
         &mut self,
         after: Option<&str>,

@@ -2035,61 +2035,8 @@ fn queued_messages_are_found_linked_or_not() {
         ["msg_d", "msg_a", "msg_0", "msg_b"]
     );
     tx.commit().expect("commit");
-    // A deferred message is rolled back with its transaction; one put twice
-    // before its invitation keeps its last version.
-    let mut tx = begin(&store);
-    tx.put_outbox_message(msg(&o1, "msg_f", "inv_f", 1))
-        .expect("put");
-    drop(tx);
-    let mut tx = begin(&store);
-    assert!(
-        tx.outbox_message(&MessageId::from("msg_f"))
-            .expect("read")
-            .is_none()
-    );
-    tx.put_outbox_message(msg(&o1, "msg_g", "inv_g", 1))
-        .expect("put");
-    tx.put_outbox_message(msg(&o1, "msg_g", "inv_g", 2))
-        .expect("put");
-    tx.put_invitation(&invitation(&o1, "inv_g", "g@x.test"))
-        .expect("put");
-    let got = tx.queued_messages_for(&o1, &iid("inv_g")).expect("q");
-    assert_eq!(got, vec![msg(&o1, "msg_g", "inv_g", 2)]);
-    drop(tx);
-    // A message put again after its invitation is written, queued or not,
-    // is stored as last put, with the others of the batch beside it.
-    let mut tx = begin(&store);
-    for (m, inv, key) in [
-        ("msg_h", "inv_h", "h@x.test"),
-        ("msg_i", "inv_i", "i@x.test"),
-        ("msg_j", "inv_j", "j@x.test"),
-    ] {
-        tx.put_outbox_message(msg(&o1, m, inv, 1)).expect("put");
-        tx.put_invitation(&invitation(&o1, inv, key)).expect("put");
-    }
-    tx.put_outbox_message(msg(&o1, "msg_h", "inv_h", 3))
-        .expect("put");
-    let mut sent = msg(&o1, "msg_i", "inv_i", 4);
-    sent.status = OutboxStatus::Sent;
-    tx.put_outbox_message(sent.clone()).expect("put");
-    tx.commit().expect("commit");
-    let mut tx = begin(&store);
-    let read = |tx: &mut Box<dyn Transaction + '_>, id: &str| {
-        tx.outbox_message(&MessageId::from(id.to_owned()))
-            .expect("read")
-    };
-    assert_eq!(read(&mut tx, "msg_h"), Some(msg(&o1, "msg_h", "inv_h", 3)));
-    assert_eq!(read(&mut tx, "msg_i"), Some(sent));
-    assert_eq!(read(&mut tx, "msg_j"), Some(msg(&o1, "msg_j", "inv_j", 1)));
-    assert_eq!(
-        ids(tx.queued_messages_for(&o1, &iid("inv_h")).expect("q")),
-        ["msg_h"]
-    );
-    assert!(
-        tx.queued_messages_for(&o1, &iid("inv_i"))
-            .expect("q")
-            .is_empty()
-    );
+    // A message put again keeps its last version: the conformance suite's
+    // `a_message_put_again_keeps_its_last_version`.
 }
 
 /// With the query planner stability guarantee, a statement from the cache

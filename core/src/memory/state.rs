@@ -190,6 +190,12 @@ pub(super) struct State {
     /// position order is commit order; a rolled-back event's position was
     /// never seen by anyone.
     pub(super) feed: Log<(OrgId, u64)>,
+    /// For each purged organization, the feed's length when it was purged
+    /// (the last time): its feed entries before that are the purged
+    /// events'. An organization made again under the same id numbers its
+    /// events from 1, and without this its new events would also show at
+    /// the old entries' positions, before cursors already handed out.
+    pub(super) feed_purged: HashMap<OrgId, usize>,
     /// Every organization by slug (the uniqueness rule).
     pub(super) slugs: BTreeMap<String, OrgId>,
     /// Organizations not deleted by slug: the list of all organizations.
@@ -1516,6 +1522,12 @@ impl State {
             Undo::Shard(org, data) => {
                 self.orgs.insert(org, *data);
             }
+            Undo::FeedPurged(org, prev) => {
+                match prev {
+                    Some(cut) => self.feed_purged.insert(org, cut),
+                    None => self.feed_purged.remove(&org),
+                };
+            }
             Undo::Group(org, id, prev) => {
                 if let Some(data) = self.orgs.get_mut(&org) {
                     match prev {
@@ -1600,6 +1612,9 @@ impl State {
 pub(super) enum Undo {
     /// The shard was created by this transaction: remove it.
     OrgCreated(OrgId),
+    /// The organization was purged: its earlier cut of the feed, if any
+    /// ([`State::feed_purged`]).
+    FeedPurged(OrgId, Option<usize>),
     Organization(OrgId, Option<Box<Organization>>),
     Group(OrgId, GroupId, Option<Box<Group>>),
     Member(OrgId, MemberId, Option<Box<Member>>),

@@ -555,8 +555,14 @@ impl Transaction for MemoryTx<'_> {
                 .ok()
                 .and_then(|s| s.checked_sub(1))
                 .and_then(|i| self.data(org)?.events.get(i));
-            // An event deleted with its organization is gone from the feed.
-            let Some(event) = event else { continue };
+            // An event deleted with its organization is gone from the feed,
+            // also once the organization is made again (its new events are
+            // numbered from 1 again).
+            let purged = !self.state.feed_purged.is_empty()
+                && self.state.feed_purged.get(org).is_some_and(|&cut| i < cut);
+            let Some(event) = event.filter(|_| !purged) else {
+                continue;
+            };
             if kinds.is_empty() || kinds.contains(&crate::event_kind_name(&event.kind)) {
                 out.push(crate::FeedEvent::new(position.to_string(), event.clone()));
             }
@@ -1045,6 +1051,9 @@ impl Transaction for MemoryTx<'_> {
         if let Some(rest) = self.state.orgs.remove(org) {
             self.undo.push(Undo::Shard(org.clone(), Box::new(rest)));
         }
+        let cut = self.state.feed.len();
+        let prev = self.state.feed_purged.insert(org.clone(), cut);
+        self.undo.push(Undo::FeedPurged(org.clone(), prev));
         Ok(())
     }
 

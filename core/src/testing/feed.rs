@@ -197,3 +197,76 @@ pub fn event_feed_never_skips_a_late_commit(make: MakeStore<'_>) {
         );
     });
 }
+
+/// Positions are never reused: once the newest events are deleted (their
+/// organization purged), the events written next still come after every
+/// cursor handed out, the deleted events' cursors included, whether the
+/// deletion committed before or in the same transaction as the writes. A
+/// store that numbered the next event from what is left would put it
+/// at a deleted event's position, and a reader holding that cursor would
+/// never see it.
+pub fn event_feed_positions_are_never_reused(make: MakeStore<'_>) {
+    let store = make();
+    let (a, b, c) = (org_id(1), org_id(2), org_id(3));
+    let mut tx = begin(&*store);
+    tx.append_event(event(&a, 1)).expect("append");
+    tx.append_event(removed(&b, 2)).expect("append");
+    tx.commit().expect("commit");
+    let first = settled(&*store, None, 2);
+    assert_eq!(
+        keys(&first),
+        [("org_feed_1".to_owned(), 1), ("org_feed_2".to_owned(), 1)]
+    );
+    // A reader's cursor at the newest event, which is then deleted.
+    let at_b = first[1].cursor.clone();
+    let mut tx = begin(&*store);
+    tx.purge_organization(&b).expect("purge");
+    tx.commit().expect("commit");
+    let mut tx = begin(&*store);
+    tx.append_event(event(&a, 3)).expect("append");
+    tx.commit().expect("commit");
+    let after_b = settled(&*store, Some(&at_b), 1);
+    assert_eq!(keys(&after_b), [("org_feed_1".to_owned(), 2)]);
+    let all = settled(&*store, None, 2);
+    assert_eq!(
+        keys(&all),
+        [("org_feed_1".to_owned(), 1), ("org_feed_1".to_owned(), 2)]
+    );
+    // In one transaction: appended, deleted with their organization, then
+    // more appended after them; none of it comes before a cursor given out.
+    let at_a2 = all[1].cursor.clone();
+    let mut tx = begin(&*store);
+    tx.append_event(event(&c, 4)).expect("append");
+    tx.append_event(removed(&c, 5)).expect("append");
+    tx.purge_organization(&c).expect("purge");
+    tx.append_event(removed(&a, 6)).expect("append");
+    tx.commit().expect("commit");
+    let rest = settled(&*store, Some(&at_a2), 1);
+    assert_eq!(keys(&rest), [("org_feed_1".to_owned(), 3)]);
+    assert_eq!(rest[0].event.kind, removed(&a, 6).kind);
+    // And from the cursor of the first event: both later ones, in order.
+    let from_first = settled(&*store, Some(&first[0].cursor), 2);
+    assert_eq!(
+        keys(&from_first),
+        [("org_feed_1".to_owned(), 2), ("org_feed_1".to_owned(), 3)]
+    );
+    // An organization made again under a purged one's id starts its own
+    // numbering, and its events appear once, after everything before: the
+    // purged events' positions do not come back as the new ones.
+    let mut tx = begin(&*store);
+    tx.append_event(event(&c, 7)).expect("append");
+    tx.commit().expect("commit");
+    let everything = settled(&*store, None, 4);
+    assert_eq!(
+        keys(&everything),
+        [
+            ("org_feed_1".to_owned(), 1),
+            ("org_feed_1".to_owned(), 2),
+            ("org_feed_1".to_owned(), 3),
+            ("org_feed_3".to_owned(), 1)
+        ]
+    );
+    assert_eq!(everything[3].event.kind, event(&c, 7).kind);
+    let after_rest = settled(&*store, Some(&rest[0].cursor), 1);
+    assert_eq!(keys(&after_rest), [("org_feed_3".to_owned(), 1)]);
+}

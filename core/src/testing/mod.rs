@@ -130,6 +130,7 @@ macro_rules! store_conformance {
                 reads_after_an_invitation_by_secret_answer_as_without_it => direct transactions::reads_after_an_invitation_by_secret_answer_as_without_it,
                 reads_after_an_acceptance_hint_answer_as_without_it => direct transactions::reads_after_an_acceptance_hint_answer_as_without_it,
                 superseding_queued_messages_retires_them_and_rolls_back => direct transactions::superseding_queued_messages_retires_them_and_rolls_back,
+                a_message_put_again_keeps_its_last_version => direct transactions::a_message_put_again_keeps_its_last_version,
                 uniqueness_is_per_organization => direct transactions::uniqueness_is_per_organization,
                 secret_lookups_are_by_hash_and_per_organization => direct transactions::secret_lookups_are_by_hash_and_per_organization,
                 invitations_found_by_id_are_not_indexed_by_hash => direct transactions::invitations_found_by_id_are_not_indexed_by_hash,
@@ -173,6 +174,7 @@ macro_rules! store_conformance {
                 // The event feed for webhooks (issue 14, hooks).
                 event_feed_in_commit_order => direct feed::event_feed_in_commit_order,
                 event_feed_never_skips_a_late_commit => direct feed::event_feed_never_skips_a_late_commit,
+                event_feed_positions_are_never_reused => direct feed::event_feed_positions_are_never_reused,
                 // Issue 14, orgs: slugs, accounts, all organizations, deletion.
                 slugs_are_unique_across_the_store => direct orgs::slugs_are_unique_across_the_store,
                 memberships_of_an_account => direct orgs::memberships_of_an_account,

@@ -3022,3 +3022,110 @@ pub fn superseding_queued_messages_retires_them_and_rolls_back(make: MakeStore<'
         vec![msg3.clone(), msg4.clone()]
     );
 }
+
+/// A message put again keeps its last version, whether it was put again
+/// before its invitation was written or after (as the engine writes a
+/// batch: each email, then its new invitation, then a resend or a sent
+/// status for some of them), inside the transaction and after commit: the
+/// read by id, the invitation's queued messages and the due list all see
+/// the last version only. A rolled-back message leaves nothing.
+pub fn a_message_put_again_keeps_its_last_version(make: MakeStore<'_>) {
+    let store = make();
+    let org = org_id(1);
+    let again = |id: &str, inv: &str, next: i64| {
+        let mut m = message(&org, id, inv, next);
+        m.attempts = 1;
+        m.last_error = Some(format!("retry {id}"));
+        m
+    };
+    let mids = |v: Vec<crate::OutboxMessage>| -> Vec<String> {
+        v.into_iter().map(|m| m.id.into_string()).collect()
+    };
+    let mut tx = begin(&*store);
+    tx.put_outbox_message(message(&org, "msg_f", "inv_f", 1))
+        .expect("put");
+    drop(tx);
+
+    let mut tx = begin(&*store);
+    // Put twice before its invitation.
+    tx.put_outbox_message(message(&org, "msg_g", "inv_g", 1))
+        .expect("put");
+    tx.put_outbox_message(again("msg_g", "inv_g", 2))
+        .expect("put");
+    tx.put_invitation(&pending(&org, "inv_g", "g@x.test", 7, 100))
+        .expect("put");
+    // Put after its invitation: queued again, sent, or not at all.
+    for (n, (m, inv)) in [("msg_h", "inv_h"), ("msg_i", "inv_i"), ("msg_j", "inv_j")]
+        .into_iter()
+        .enumerate()
+    {
+        tx.put_outbox_message(message(&org, m, inv, 1))
+            .expect("put");
+        let secret = u8::try_from(n).expect("small") + 8;
+        tx.put_invitation(&pending(&org, inv, &format!("{m}@x.test"), secret, 100))
+            .expect("put");
+    }
+    tx.put_outbox_message(again("msg_h", "inv_h", 3))
+        .expect("put");
+    let mut sent = again("msg_i", "inv_i", 4);
+    sent.status = OutboxStatus::Sent;
+    tx.put_outbox_message(sent.clone()).expect("put");
+
+    let check = |tx: &mut dyn Transaction, when: &str| {
+        let read =
+            |tx: &mut dyn Transaction, id: &str| tx.outbox_message(&msgid(id)).expect("read");
+        assert_eq!(read(tx, "msg_f"), None, "{when}: rolled back");
+        assert_eq!(
+            read(tx, "msg_g"),
+            Some(again("msg_g", "inv_g", 2)),
+            "{when}"
+        );
+        assert_eq!(
+            read(tx, "msg_h"),
+            Some(again("msg_h", "inv_h", 3)),
+            "{when}"
+        );
+        assert_eq!(read(tx, "msg_i"), Some(sent.clone()), "{when}");
+        assert_eq!(
+            read(tx, "msg_j"),
+            Some(message(&org, "msg_j", "inv_j", 1)),
+            "{when}"
+        );
+        assert_eq!(
+            tx.queued_messages_for(&org, &iid("inv_g")).expect("queued"),
+            [again("msg_g", "inv_g", 2)],
+            "{when}"
+        );
+        assert_eq!(
+            tx.queued_messages_for(&org, &iid("inv_h")).expect("queued"),
+            [again("msg_h", "inv_h", 3)],
+            "{when}"
+        );
+        assert!(
+            tx.queued_messages_for(&org, &iid("inv_i"))
+                .expect("queued")
+                .is_empty(),
+            "{when}: sent is not queued"
+        );
+        for (at, want) in [
+            (1, vec!["msg_j"]),
+            (2, vec!["msg_j", "msg_g"]),
+            (9, vec!["msg_j", "msg_g", "msg_h"]),
+        ] {
+            assert_eq!(
+                mids(tx.due_outbox(Some(&org), t(at), 100).expect("due")),
+                want,
+                "{when}: due at {at}"
+            );
+            assert_eq!(
+                mids(tx.due_outbox(None, t(at), 100).expect("due")),
+                want,
+                "{when}: due at {at}, every organization"
+            );
+        }
+    };
+    check(tx.as_mut(), "before commit");
+    tx.commit().expect("commit");
+    let mut tx = begin(&*store);
+    check(tx.as_mut(), "after commit");
+}
