@@ -220,6 +220,22 @@ fn accept_all(engine: &Enlist, tokens: &[String], tag: &str) -> Vec<f64> {
     lat
 }
 
+/// `perf record --control fifo:CTL -D -1`'s control file, named by
+/// `ENLIST_PERF_CTL`: the `--profile` mode samples its accepts alone
+/// (perf's sampling has no toggle like callgrind's `--toggle-collect`).
+fn perf_control() -> Option<std::fs::File> {
+    let path = std::env::var_os("ENLIST_PERF_CTL")?;
+    std::fs::OpenOptions::new().write(true).open(path).ok()
+}
+
+fn perf_switch(ctl: &Option<std::fs::File>, what: &str) {
+    use std::io::Write;
+    if let Some(mut f) = ctl.as_ref() {
+        let _ = writeln!(f, "{what}");
+        let _ = f.flush();
+    }
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     // `cargo bench` passes `--bench`; `--report` is what scripts/bench.sh
@@ -249,7 +265,10 @@ fn main() {
         fill(&e, &org, pending);
         eprintln!("fixture: {:.1} s", t.elapsed().as_secs_f64());
         let (rate, tokens) = issue_batches(&e, &org, &actor, 0, batches);
+        let perf = perf_control();
+        perf_switch(&perf, "enable");
         let mut lat = accept_all(&e, &tokens, "");
+        perf_switch(&perf, "disable");
         eprintln!(
             "{pending} pending: issue {rate:.0} invitations/s, accept {:.1} µs",
             median(&mut lat)

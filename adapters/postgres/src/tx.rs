@@ -3636,6 +3636,13 @@ impl Transaction for PgTx<'_> {
         for table in crate::orgs::ORG_TABLES {
             self.execute(&format!("DELETE FROM {table} WHERE org_id = $1"), &[&o])?;
         }
+        // Its `org_heads` row went with the rest (this transaction holds
+        // its lock until commit): a write to the organization later in
+        // this transaction makes the row again, and its events are
+        // numbered from 1, as in a store that never held it. The head
+        // this transaction kept would have gone on from the purged
+        // events' numbers and written them to no row.
+        self.heads.insert(org.clone(), Head::absent());
         Ok(())
     }
 

@@ -181,6 +181,7 @@ macro_rules! store_conformance {
                 all_organizations_by_slug => direct orgs::all_organizations_by_slug,
                 organizations_through_the_engine => same_as_memory orgs::organizations_through_the_engine,
                 purge_leaves_nothing => direct orgs::purge_leaves_nothing,
+                an_organization_stored_again_after_a_purge_starts_afresh => direct orgs::an_organization_stored_again_after_a_purge_starts_afresh,
                 slugs_hold_under_concurrent_creates => direct orgs::slugs_hold_under_concurrent_creates,
                 // The invitee's inbox across organizations (issue 14).
                 person_invitations_across_organizations => direct invitee::person_invitations_across_organizations,

@@ -3,14 +3,14 @@
 //! of all organizations, deleting an organization (kept or purged), and
 //! leaving one.
 
-use super::entities::{member, organization, t};
+use super::entities::{event, group, hash, link, member, message, organization, pending, t};
 use super::harness::{Env, MakeStore, SEED, as_member, code, registration, token_of};
 use super::races::{THREADS, is_conflict, race};
 use super::snapshot::read_all;
 use crate::{
     Actor, DeleteMode, GroupGrant, InvitationStatus, InviteRequest, LinkSpec, MemberStatus,
     NewEmailTemplate, NewGroup, NewOrganization, OrgId, OrganizationQuery, OutboxStatus,
-    PeopleQuery, Recipients, StoreError, UniqueRule,
+    PeopleQuery, PersonLookup, Recipients, StoreError, TokenKey, Transaction, UniqueRule,
 };
 use std::collections::BTreeSet;
 
@@ -631,4 +631,150 @@ pub fn slugs_hold_under_concurrent_creates(make: MakeStore<'_>) {
         "derived slugs are distinct: {slugs:?}"
     );
     assert!(!slugs.is_empty());
+}
+
+/// An organization stored again under the id of a purged one starts
+/// afresh: what the store reads of it (members, invitations, counts, the
+/// link, its events numbered from 1, due lists, the people view, the
+/// inbox, the accounts' memberships, the event feed) is what a store that
+/// never held the purged one reads after the same writes. A store whose
+/// derived state (counters, indexes across organizations, event numbers,
+/// feed entries) outlived the purge answers otherwise.
+pub fn an_organization_stored_again_after_a_purge_starts_afresh(make: MakeStore<'_>) {
+    let org = OrgId::from("org_again");
+    let write_first = |tx: &mut dyn Transaction| {
+        tx.put_organization(&organization(&org)).expect("org");
+        tx.put_group(&group(&org, "grp_old")).expect("group");
+        let mut m = member(&org, "mem_old", "old@again.test");
+        m.user_ref = Some("acct-old".into());
+        tx.put_member(&m).expect("member");
+        let mut kept = member(&org, "mem_kept", "kept@again.test");
+        kept.user_ref = Some("acct-kept".into());
+        tx.put_member(&kept).expect("member");
+        tx.put_invitation(&pending(&org, "inv_old", "inv@again.test", 31, 50))
+            .expect("invitation");
+        tx.put_invitation(&pending(&org, "inv_kept", "kept-inv@again.test", 32, 60))
+            .expect("invitation");
+        tx.put_outbox_message(message(&org, "msg_old", "inv_old", 5))
+            .expect("message");
+        tx.put_invite_link(&link(&org, 33)).expect("link");
+        for n in 0..3 {
+            tx.append_event(event(&org, n)).expect("event");
+        }
+    };
+    // The same organization, written again: some ids as before, some new.
+    let write_again = |tx: &mut dyn Transaction| {
+        tx.put_organization(&organization(&org)).expect("org");
+        let mut kept = member(&org, "mem_kept", "kept@again.test");
+        kept.user_ref = Some("acct-kept".into());
+        tx.put_member(&kept).expect("member");
+        tx.put_member(&member(&org, "mem_new", "new@again.test"))
+            .expect("member");
+        tx.put_invitation(&pending(&org, "inv_kept", "kept-inv@again.test", 32, 60))
+            .expect("invitation");
+        tx.put_outbox_message(message(&org, "msg_new", "inv_kept", 7))
+            .expect("message");
+        tx.append_event(event(&org, 9)).expect("event");
+    };
+    let msgs = [
+        crate::MessageId::from("msg_old"),
+        crate::MessageId::from("msg_new"),
+    ];
+    let read = |store: &dyn crate::Store| {
+        let mut tx = store.begin().expect("begin");
+        let snap = read_all(tx.as_mut(), std::slice::from_ref(&org), &msgs);
+        let people = tx
+            .people(&org, &PeopleQuery::default(), t(0))
+            .expect("people")
+            .items;
+        let inbox: Vec<_> = ["inv@again.test", "kept-inv@again.test"]
+            .iter()
+            .map(|k| {
+                tx.person_invitations(&PersonLookup::new(Some((*k).to_owned()), None, 10), t(0))
+                    .expect("inbox")
+                    .items
+            })
+            .collect();
+        let accounts: Vec<_> = ["acct-old", "acct-kept"]
+            .iter()
+            .map(|a| tx.memberships_of(a, None, 10).expect("memberships").items)
+            .collect();
+        let mut by_secret = Vec::new();
+        for n in [31u8, 32] {
+            by_secret.push(
+                tx.invitation_by_token(&org, TokenKey::Secret(&hash(n)))
+                    .expect("by secret")
+                    .map(|i| i.id.to_string()),
+            );
+        }
+        by_secret.push(
+            tx.link_by_secret(&org, &hash(33))
+                .expect("link by secret")
+                .map(|l| l.org_id.to_string()),
+        );
+        let feed: Vec<(String, u64)> = tx
+            .event_feed(None, &[], 100)
+            .expect("feed")
+            .into_iter()
+            .filter(|f| f.event.org_id == org)
+            .map(|f| (f.event.org_id.to_string(), f.event.seq))
+            .collect();
+        (snap, people, inbox, accounts, by_secret, feed)
+    };
+
+    let store = make();
+    let mut tx = store.begin().expect("begin");
+    write_first(tx.as_mut());
+    tx.commit().expect("commit");
+    let mut tx = store.begin().expect("begin");
+    tx.purge_organization(&org).expect("purge");
+    tx.commit().expect("commit");
+    let mut tx = store.begin().expect("begin");
+    write_again(tx.as_mut());
+    tx.commit().expect("commit");
+
+    let fresh = make();
+    let mut tx = fresh.begin().expect("begin");
+    write_again(tx.as_mut());
+    tx.commit().expect("commit");
+
+    let (again, never) = (read(&*store), read(&*fresh));
+    assert_eq!(again.0, never.0, "the organization's state");
+    assert_eq!(again.1, never.1, "the people view");
+    assert_eq!(again.2, never.2, "the inbox");
+    assert_eq!(again.3, never.3, "the accounts' memberships");
+    assert_eq!(again.4, never.4, "invitations by secret");
+    assert_eq!(again.5, never.5, "the event feed");
+    assert_eq!(never.5, [("org_again".to_owned(), 1)]);
+    // The same, purged and stored again in one transaction.
+    let store = make();
+    let mut tx = store.begin().expect("begin");
+    write_first(tx.as_mut());
+    tx.purge_organization(&org).expect("purge");
+    write_again(tx.as_mut());
+    tx.commit().expect("commit");
+    let once = read(&*store);
+    assert_eq!(
+        once.0, never.0,
+        "in one transaction: the organization's state"
+    );
+    assert_eq!(once.1, never.1, "in one transaction: the people view");
+    assert_eq!(once.2, never.2, "in one transaction: the inbox");
+    assert_eq!(once.3, never.3, "in one transaction: the memberships");
+    assert_eq!(once.4, never.4, "in one transaction: by secret");
+    assert_eq!(once.5, never.5, "in one transaction: the feed");
+    // And it goes on from there in the next transaction, as a new one does.
+    for s in [&store, &fresh] {
+        let mut tx = s.begin().expect("begin");
+        assert_eq!(tx.append_event(event(&org, 10)).expect("event"), 2);
+        tx.commit().expect("commit");
+        let mut tx = s.begin().expect("begin");
+        let seqs: Vec<u64> = tx
+            .events(&org, 0, 10)
+            .expect("events")
+            .iter()
+            .map(|e| e.seq)
+            .collect();
+        assert_eq!(seqs, [1, 2]);
+    }
 }
