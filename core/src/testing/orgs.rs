@@ -680,9 +680,8 @@ pub fn an_organization_stored_again_after_a_purge_starts_afresh(make: MakeStore<
         crate::MessageId::from("msg_old"),
         crate::MessageId::from("msg_new"),
     ];
-    let read = |store: &dyn crate::Store| {
-        let mut tx = store.begin().expect("begin");
-        let snap = read_all(tx.as_mut(), std::slice::from_ref(&org), &msgs);
+    let read_in = |tx: &mut dyn Transaction| {
+        let snap = read_all(tx, std::slice::from_ref(&org), &msgs);
         let people = tx
             .people(&org, &PeopleQuery::default(), t(0))
             .expect("people")
@@ -721,6 +720,10 @@ pub fn an_organization_stored_again_after_a_purge_starts_afresh(make: MakeStore<
             .collect();
         (snap, people, inbox, accounts, by_secret, feed)
     };
+    let read = |store: &dyn crate::Store| {
+        let mut tx = store.begin().expect("begin");
+        read_in(tx.as_mut())
+    };
 
     let store = make();
     let mut tx = store.begin().expect("begin");
@@ -748,9 +751,34 @@ pub fn an_organization_stored_again_after_a_purge_starts_afresh(make: MakeStore<
     assert_eq!(never.5, [("org_again".to_owned(), 1)]);
     // The same, purged and stored again in one transaction.
     let store = make();
+    let empty = make();
+    let nothing = read(&*empty);
     let mut tx = store.begin().expect("begin");
     write_first(tx.as_mut());
     tx.purge_organization(&org).expect("purge");
+    // Read inside the transaction, after the purge: nothing of it.
+    let inside = read_in(tx.as_mut());
+    assert_eq!(inside.0, nothing.0, "after the purge, inside: the state");
+    assert_eq!(
+        inside.1, nothing.1,
+        "after the purge, inside: the people view"
+    );
+    assert_eq!(inside.2, nothing.2, "after the purge, inside: the inbox");
+    assert_eq!(
+        inside.3, nothing.3,
+        "after the purge, inside: the memberships"
+    );
+    assert_eq!(inside.4, nothing.4, "after the purge, inside: by secret");
+    assert!(
+        tx.member_by_contact(&org, "old@again.test")
+            .expect("by contact")
+            .is_none()
+    );
+    assert!(
+        tx.queued_messages_for(&org, &crate::InvitationId::from("inv_old"))
+            .expect("queued")
+            .is_empty()
+    );
     write_again(tx.as_mut());
     tx.commit().expect("commit");
     let once = read(&*store);
