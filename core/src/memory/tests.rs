@@ -199,6 +199,7 @@ fn assert_consistent(store: &MemoryStore) {
     // The feed's order across organizations is not in the events: it is
     // the one record kept as written, not an index to rebuild.
     fresh.feed = state.feed.clone();
+    fresh.feed_purged = state.feed_purged.clone();
     assert_eq!(fresh, state, "indexes drifted from the entities");
     // The people view's indexes, where a read has built them, equal
     // indexes built now (an unbuilt one compares equal to any).

@@ -97,6 +97,9 @@ pub enum Op {
     Supersede { org: u8, invitation: u8 },
     /// `put_organization` under another name.
     Organization { org: u8, name: u8 },
+    /// `purge_organization`: everything of it goes; later writes make it
+    /// again under the same id.
+    Purge { org: u8 },
     /// `put_group` (`delete: false`) or `delete_group`.
     Group {
         org: u8,
@@ -110,7 +113,7 @@ pub enum Op {
 /// Random writes: members and invitations most often.
 pub fn op_strategy() -> impl Strategy<Value = Op> {
     prop_oneof![
-        4 => (
+        8 => (
             0..2u8,
             0..6u8,
             0..4u8,
@@ -132,7 +135,7 @@ pub fn op_strategy() -> impl Strategy<Value = Op> {
                     groups,
                 }
             ),
-        4 => (
+        8 => (
             0..2u8,
             0..6u8,
             0..4u8,
@@ -158,8 +161,8 @@ pub fn op_strategy() -> impl Strategy<Value = Op> {
                     }
                 }
             ),
-        1 => (0..2u8).prop_map(|org| Op::Event { org }),
-        1 => (0..2u8, 0..4u8, 0..4u8, 0..4u8, 0..20i64, 0..5i64).prop_map(
+        2 => (0..2u8).prop_map(|org| Op::Event { org }),
+        2 => (0..2u8, 0..4u8, 0..4u8, 0..4u8, 0..20i64, 0..5i64).prop_map(
             |(org, id, invitation, status, next, created)| Op::Message {
                 org,
                 id,
@@ -169,9 +172,10 @@ pub fn op_strategy() -> impl Strategy<Value = Op> {
                 created,
             }
         ),
-        1 => (0..2u8, 0..4u8).prop_map(|(org, invitation)| Op::Supersede { org, invitation }),
-        1 => (0..2u8, 0..3u8).prop_map(|(org, name)| Op::Organization { org, name }),
-        1 => (0..2u8, 0..3u8, 0..3u8, any::<bool>(), proptest::bool::weighted(0.25)).prop_map(
+        2 => (0..2u8, 0..4u8).prop_map(|(org, invitation)| Op::Supersede { org, invitation }),
+        2 => (0..2u8, 0..3u8).prop_map(|(org, name)| Op::Organization { org, name }),
+        1 => (0..2u8).prop_map(|org| Op::Purge { org }),
+        2 => (0..2u8, 0..3u8, 0..3u8, any::<bool>(), proptest::bool::weighted(0.25)).prop_map(
             |(org, id, name, is_default, delete)| Op::Group {
                 org,
                 id,
@@ -305,6 +309,7 @@ pub fn apply(tx: &mut dyn Transaction, op: &Op) -> StoreResult<()> {
             g.is_default = *is_default;
             tx.put_group(&g)
         }
+        Op::Purge { org } => tx.purge_organization(&org_id(*org)),
         Op::Member { .. } | Op::Invitation { .. } => Ok(()),
     }
 }
@@ -384,6 +389,16 @@ impl Model {
                 self.invitations.insert((i.org_id.clone(), i.id.clone()), i);
             }
             return !clash;
+        }
+        if let Op::Purge { org } = op {
+            let org = org_id(*org);
+            self.members.retain(|(o, _), _| *o != org);
+            self.invitations.retain(|(o, _), _| *o != org);
+            for g in 0..3 {
+                self.deleted_groups
+                    .insert((org.clone(), GroupId::from(format!("grp_{g}"))));
+            }
+            return true;
         }
         if let Op::Group {
             org, id, delete, ..
