@@ -67,6 +67,7 @@ pub enum Op {
         status: u8,
         license: u8,
         groups: Vec<u8>,
+        person: PersonParts,
     },
     /// `put_invitation`.
     Invitation {
@@ -79,6 +80,7 @@ pub enum Op {
         expires: Option<i64>,
         batch: u8,
         created: i64,
+        name: Option<usize>,
     },
     /// `append_event`.
     Event { org: u8 },
@@ -110,6 +112,41 @@ pub enum Op {
     },
 }
 
+/// Names people are given (an index into it): one is another person's
+/// contact key, one begins with what the observed search asks for, and
+/// some tie once case-folded, so the people view's name keys, search
+/// terms and ties are all exercised.
+const NAMES: [(&str, Option<&str>); 4] = [
+    ("Ann", Some("Lee")),
+    ("c2", None),
+    ("C1", Some("Smith")),
+    ("ann", Some("lee")),
+];
+
+/// What a person written by [`Op::Member`] carries beside its keys: a
+/// name ([`NAMES`]), when it joined (`t(joined)`) and when it was last
+/// active (`t(active)`, or never).
+#[derive(Clone, Debug)]
+#[allow(missing_docs)]
+pub struct PersonParts {
+    pub name: Option<usize>,
+    pub joined: i64,
+    pub active: Option<i64>,
+}
+
+fn person_strategy() -> impl Strategy<Value = PersonParts> {
+    (
+        proptest::option::of(0..NAMES.len()),
+        0..4i64,
+        proptest::option::of(0..20i64),
+    )
+        .prop_map(|(name, joined, active)| PersonParts {
+            name,
+            joined,
+            active,
+        })
+}
+
 /// Random writes: members and invitations most often.
 pub fn op_strategy() -> impl Strategy<Value = Op> {
     prop_oneof![
@@ -122,9 +159,10 @@ pub fn op_strategy() -> impl Strategy<Value = Op> {
             0..3u8,
             0..2u8,
             proptest::collection::vec(0..3u8, 0..3),
+            person_strategy(),
         )
             .prop_map(
-                |(org, id, contact, user_ref, role, status, license, groups)| Op::Member {
+                |(org, id, contact, user_ref, role, status, license, groups, person)| Op::Member {
                     org,
                     id,
                     contact,
@@ -133,6 +171,7 @@ pub fn op_strategy() -> impl Strategy<Value = Op> {
                     status,
                     license,
                     groups,
+                    person,
                 }
             ),
         8 => (
@@ -145,9 +184,10 @@ pub fn op_strategy() -> impl Strategy<Value = Op> {
             proptest::option::of(0..20i64),
             0..2u8,
             0..5i64,
+            proptest::option::of(0..NAMES.len()),
         )
             .prop_map(
-                |(org, id, recipient, status, secret, license, expires, batch, created)| {
+                |(org, id, recipient, status, secret, license, expires, batch, created, name)| {
                     Op::Invitation {
                         org,
                         id,
@@ -158,6 +198,7 @@ pub fn op_strategy() -> impl Strategy<Value = Op> {
                         expires,
                         batch,
                         created,
+                        name,
                     }
                 }
             ),
@@ -209,11 +250,18 @@ fn build_member(op: &Op) -> Option<Member> {
         status,
         license,
         groups,
+        person,
     } = op
     else {
         return None;
     };
     let mut m = member(&org_id(*org), &format!("mem_{id}"), &format!("c{contact}"));
+    if let Some((first, last)) = person.name.map(|n| NAMES[n]) {
+        m.first_name = Some(first.into());
+        m.last_name = last.map(str::to_owned);
+    }
+    m.joined_at = t(person.joined);
+    m.last_active_at = person.active.map(t);
     m.user_ref = user_ref.map(|u| format!("u{u}"));
     m.role = ROLES[usize::from(*role)].into();
     m.status = MEMBER_STATUSES[usize::from(*status)];
@@ -237,6 +285,7 @@ fn build_invitation(op: &Op) -> Option<StoredInvitation> {
         expires,
         batch,
         created,
+        name,
     } = op
     else {
         return None;
@@ -252,6 +301,10 @@ fn build_invitation(op: &Op) -> Option<StoredInvitation> {
     i.expires_at = expires.map(t);
     i.batch_id = BatchId::from(format!("bat_{batch}"));
     i.created_at = t(*created);
+    if let Some((first, last)) = name.map(|n| NAMES[n]) {
+        i.first_name = Some(first.into());
+        i.last_name = last.map(str::to_owned);
+    }
     Some(i)
 }
 
