@@ -9,7 +9,9 @@
 //! Both run [`CASES`] cases (or `PROPTEST_CASES` when set); a failure
 //! prints the shrunk sequence of writes.
 
-use super::entities::{begin, event, group, hash, invitation, member, message, organization, t};
+use super::entities::{
+    begin, event, group, hash, invitation, link, member, message, organization, t,
+};
 use super::harness::MakeStore;
 use super::snapshot::{Snapshot, all_invitations, all_members, snapshot};
 use crate::{
@@ -99,6 +101,16 @@ pub enum Op {
     Supersede { org: u8, invitation: u8 },
     /// `put_organization` under another name.
     Organization { org: u8, name: u8 },
+    /// `put_link`: the default link (`id` 0) or `lnk_1`, `lnk_2`, with one
+    /// of two secrets of its own (no two links share one: the engine never
+    /// gives two links one secret), or none.
+    Link {
+        org: u8,
+        id: u8,
+        secret: Option<u8>,
+        active: bool,
+        created: i64,
+    },
     /// `purge_organization`: everything of it goes; later writes make it
     /// again under the same id.
     Purge { org: u8 },
@@ -216,6 +228,15 @@ pub fn op_strategy() -> impl Strategy<Value = Op> {
         2 => (0..2u8, 0..4u8).prop_map(|(org, invitation)| Op::Supersede { org, invitation }),
         2 => (0..2u8, 0..3u8).prop_map(|(org, name)| Op::Organization { org, name }),
         1 => (0..2u8).prop_map(|org| Op::Purge { org }),
+        2 => (0..2u8, 0..3u8, proptest::option::of(0..2u8), any::<bool>(), 0..5i64).prop_map(
+            |(org, id, secret, active, created)| Op::Link {
+                org,
+                id,
+                secret,
+                active,
+                created,
+            }
+        ),
         2 => (0..2u8, 0..3u8, 0..3u8, any::<bool>(), proptest::bool::weighted(0.25)).prop_map(
             |(org, id, name, is_default, delete)| Op::Group {
                 org,
@@ -363,8 +384,37 @@ pub fn apply(tx: &mut dyn Transaction, op: &Op) -> StoreResult<()> {
             tx.put_group(&g)
         }
         Op::Purge { org } => tx.purge_organization(&org_id(*org)),
+        Op::Link {
+            org,
+            id,
+            secret,
+            active,
+            created,
+        } => {
+            let mut l = link(&org_id(*org), 0);
+            l.link.id = link_id(*id);
+            l.link.name = format!("link {id}");
+            l.link.created_at = t(*created);
+            l.link.active = *active;
+            l.secret_hash = secret.map(|s| hash(link_secret(*id, s)));
+            tx.put_link(&l)
+        }
         Op::Member { .. } | Op::Invitation { .. } => Ok(()),
     }
+}
+
+/// The id of link `n` of [`Op::Link`]: the default link, then named ones.
+fn link_id(n: u8) -> crate::LinkId {
+    if n == 0 {
+        crate::LinkId::default_link()
+    } else {
+        crate::LinkId::from(format!("lnk_{n}"))
+    }
+}
+
+/// Secret `s` (0 or 1) of link `id`: its own, never another link's.
+fn link_secret(id: u8, s: u8) -> u8 {
+    40 + id * 2 + s
 }
 
 /// A fresh store with groups `grp_0..3` in both organizations.
@@ -688,6 +738,15 @@ pub fn observe(tx: &mut dyn Transaction) -> Result<Vec<String>, TestCaseError> {
         let org = org_id(o);
         see("organization", &tx.organization(&org)?);
         see("link", &tx.invite_link(&org)?);
+        see("links", &tx.links(&org, 10)?);
+        see("links_2", &tx.links(&org, 2)?);
+        for id in 0..3 {
+            see("link_by_id", &tx.link(&org, &link_id(id))?);
+            for s in 0..2 {
+                let h = hash(link_secret(id, s));
+                see("link_by_secret", &tx.link_by_secret(&org, &h)?);
+            }
+        }
         let mut groups = tx.groups(&org)?;
         groups.sort_by(|a, b| a.id.cmp(&b.id)); // in no set order
         see("groups", &groups);
