@@ -83,6 +83,8 @@ pub enum Op {
         batch: u8,
         created: i64,
         name: Option<usize>,
+        /// The account it is bound to (`u{n}`), if any.
+        account: Option<u8>,
     },
     /// `append_event`.
     Event { org: u8 },
@@ -196,10 +198,24 @@ pub fn op_strategy() -> impl Strategy<Value = Op> {
             proptest::option::of(0..20i64),
             0..2u8,
             0..5i64,
-            proptest::option::of(0..NAMES.len()),
+            (
+                proptest::option::of(0..NAMES.len()),
+                proptest::option::weighted(0.3, 0..3u8),
+            ),
         )
             .prop_map(
-                |(org, id, recipient, status, secret, license, expires, batch, created, name)| {
+                |(
+                    org,
+                    id,
+                    recipient,
+                    status,
+                    secret,
+                    license,
+                    expires,
+                    batch,
+                    created,
+                    (name, account),
+                )| {
                     Op::Invitation {
                         org,
                         id,
@@ -211,6 +227,7 @@ pub fn op_strategy() -> impl Strategy<Value = Op> {
                         batch,
                         created,
                         name,
+                        account,
                     }
                 }
             ),
@@ -307,6 +324,7 @@ fn build_invitation(op: &Op) -> Option<StoredInvitation> {
         batch,
         created,
         name,
+        account,
     } = op
     else {
         return None;
@@ -322,6 +340,7 @@ fn build_invitation(op: &Op) -> Option<StoredInvitation> {
     i.expires_at = expires.map(t);
     i.batch_id = BatchId::from(format!("bat_{batch}"));
     i.created_at = t(*created);
+    i.user_ref = account.map(|u| format!("u{u}"));
     if let Some((first, last)) = name.map(|n| NAMES[n]) {
         i.first_name = Some(first.into());
         i.last_name = last.map(str::to_owned);
@@ -873,6 +892,35 @@ pub fn observe(tx: &mut dyn Transaction) -> Result<Vec<String>, TestCaseError> {
             see("queued", &tx.queued_messages_for(&org, &inv)?);
         }
         see("events", &tx.events(&org, 0, 100)?);
+    }
+    // Across organizations: the accounts' memberships and the inbox of
+    // each contact and account.
+    for u in 0..3 {
+        let account = format!("u{u}");
+        let mut after: Option<String> = None;
+        for _ in 0..20 {
+            let page = tx.memberships_of(&account, after.as_deref(), 1)?;
+            see("memberships_page", &page);
+            match page.next_cursor {
+                Some(c) => after = Some(c),
+                None => break,
+            }
+        }
+    }
+    let lookups = (0..4)
+        .map(|c| (Some(format!("c{c}")), None))
+        .chain((0..3).map(|u| (None, Some(format!("u{u}")))))
+        .chain([(Some("c1".to_owned()), Some("u1".to_owned()))]);
+    for (email, account) in lookups {
+        let mut lookup = crate::PersonLookup::new(email, account, 2);
+        for _ in 0..20 {
+            let page = tx.person_invitations(&lookup, now)?;
+            see("inbox_page", &page);
+            match page.next_cursor {
+                Some(c) => lookup.after = Some(c),
+                None => break,
+            }
+        }
     }
     Ok(out)
 }
