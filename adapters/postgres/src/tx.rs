@@ -3672,6 +3672,20 @@ impl Transaction for PgTx<'_> {
         let name = key_text("domain", &d.domain.domain)?;
         self.write_lock(&d.org_id)?;
         let verified = d.status == enlist::DomainStatus::Verified;
+        if verified {
+            // Checked first, so that a domain verified elsewhere leaves the
+            // transaction usable (as the Store contract wants: a failed
+            // statement aborts a PostgreSQL transaction); one verified by a
+            // transaction that commits meanwhile still breaks the unique
+            // index, which reports the same rule.
+            let held = self.query_opt(
+                "SELECT 1 FROM org_domains WHERE domain = $1 AND verified AND org_id <> $2",
+                &[&name, &o],
+            )?;
+            if held.is_some() {
+                return Err(StoreError::Unique(UniqueRule::DomainVerified));
+            }
+        }
         let b = to_body(d)?;
         self.execute(
             "INSERT INTO org_domains (org_id, domain, verified, body)
@@ -3745,6 +3759,15 @@ impl Transaction for PgTx<'_> {
         let id = key_text("request_id", r.id.as_str())?;
         let user_ref = key_text("user_ref", &r.user_ref)?;
         self.write_lock(&r.org_id)?;
+        // Checked first, for the same reason as a verified domain's claim.
+        let other = self.query_opt(
+            "SELECT 1 FROM membership_requests
+             WHERE org_id = $1 AND user_ref = $2 AND request_id <> $3",
+            &[&o, &user_ref, &id],
+        )?;
+        if other.is_some() {
+            return Err(StoreError::Unique(UniqueRule::MembershipRequestAccount));
+        }
         let (secs, nanos) = split(r.created_at);
         let status = r.status.as_str();
         let b = to_body(r)?;

@@ -192,6 +192,10 @@ fn assert_consistent(store: &MemoryStore) {
         for inv in data.invitations.values() {
             fresh.replace_invitation(org, &inv.id, Some(inv.clone()));
         }
+        fresh.org_mut(org).requests = data.requests.clone();
+        for (domain, claim) in &data.domains {
+            fresh.replace_domain(org, domain, Some(claim.clone()));
+        }
     }
     for (id, msg) in &state.outbox {
         fresh.replace_outbox(id, Some(PackedMessage::clone(msg)));

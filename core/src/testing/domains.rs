@@ -88,7 +88,9 @@ pub fn domains_and_requests_round_trip(make: MakeStore<'_>) {
     tx.put_org_domain(&va).expect("verify a");
     assert_eq!(tx.verified_domain("acme.test").expect("read"), Some(va));
     tx.commit().expect("commit");
-    // A failed write ends its transaction (as the engine does): dropped.
+    // A refused write changes nothing and leaves the transaction usable
+    // (a store whose failed statement aborts its transaction checks
+    // first): it reads on, writes on and commits.
     let vb = claim("org_b", "acme.test", DomainStatus::Verified);
     let mut tx = store.begin().expect("begin");
     assert!(
@@ -98,7 +100,15 @@ pub fn domains_and_requests_round_trip(make: MakeStore<'_>) {
         ),
         "a domain is verified by one organization"
     );
-    drop(tx);
+    assert_eq!(
+        tx.org_domain(&OrgId::from("org_b"), "acme.test")
+            .expect("read after the refusal")
+            .map(|d| d.domain.status),
+        Some(DomainStatus::Pending)
+    );
+    tx.put_org_domain(&claim("org_b", "gamma.test", DomainStatus::Verified))
+        .expect("another domain");
+    tx.commit().expect("commit after the refusal");
 
     let mut tx = store.begin().expect("begin");
     assert!(
@@ -131,6 +141,16 @@ pub fn domains_and_requests_round_trip(make: MakeStore<'_>) {
         tx.put_membership_request(&request("org_a", "req_x", "ann", 30)),
         Err(StoreError::Unique(UniqueRule::MembershipRequestAccount))
     ));
+    assert_eq!(
+        tx.membership_request_of(&org, "ann")
+            .expect("read after the refusal"),
+        Some(r1.clone())
+    );
+    assert_eq!(
+        tx.membership_request(&org, &crate::MembershipRequestId::from("req_x"))
+            .expect("read"),
+        None
+    );
     drop(tx);
 
     let mut tx = store.begin().expect("begin");

@@ -113,6 +113,22 @@ pub enum Op {
         active: bool,
         created: i64,
     },
+    /// `put_org_domain` of `d{domain}.test`, pending or verified, or
+    /// `delete_org_domain`.
+    Domain {
+        org: u8,
+        domain: u8,
+        verified: bool,
+        delete: bool,
+    },
+    /// `put_membership_request` `req_{id}` of account `u{account}`.
+    Request {
+        org: u8,
+        id: u8,
+        account: u8,
+        status: u8,
+        created: i64,
+    },
     /// `purge_organization`: everything of it goes; later writes make it
     /// again under the same id.
     Purge { org: u8 },
@@ -245,6 +261,23 @@ pub fn op_strategy() -> impl Strategy<Value = Op> {
         2 => (0..2u8, 0..4u8).prop_map(|(org, invitation)| Op::Supersede { org, invitation }),
         2 => (0..2u8, 0..3u8).prop_map(|(org, name)| Op::Organization { org, name }),
         1 => (0..2u8).prop_map(|org| Op::Purge { org }),
+        2 => (0..2u8, 0..3u8, any::<bool>(), proptest::bool::weighted(0.2)).prop_map(
+            |(org, domain, verified, delete)| Op::Domain {
+                org,
+                domain,
+                verified,
+                delete,
+            }
+        ),
+        2 => (0..2u8, 0..3u8, 0..3u8, 0..3u8, 0..5i64).prop_map(
+            |(org, id, account, status, created)| Op::Request {
+                org,
+                id,
+                account,
+                status,
+                created,
+            }
+        ),
         2 => (0..2u8, 0..3u8, proptest::option::of(0..2u8), any::<bool>(), 0..5i64).prop_map(
             |(org, id, secret, active, created)| Op::Link {
                 org,
@@ -403,6 +436,25 @@ pub fn apply(tx: &mut dyn Transaction, op: &Op) -> StoreResult<()> {
             tx.put_group(&g)
         }
         Op::Purge { org } => tx.purge_organization(&org_id(*org)),
+        Op::Domain {
+            org,
+            domain,
+            verified,
+            delete,
+        } => {
+            let name = domain_name(*domain);
+            if *delete {
+                return tx.delete_org_domain(&org_id(*org), &name).map(|_| ());
+            }
+            tx.put_org_domain(&claim(*org, *domain, *verified))
+        }
+        Op::Request {
+            org,
+            id,
+            account,
+            status,
+            created,
+        } => tx.put_membership_request(&request(*org, *id, *account, *status, *created)),
         Op::Link {
             org,
             id,
@@ -419,6 +471,62 @@ pub fn apply(tx: &mut dyn Transaction, op: &Op) -> StoreResult<()> {
             tx.put_link(&l)
         }
         Op::Member { .. } | Op::Invitation { .. } => Ok(()),
+    }
+}
+
+/// Domain `n` of [`Op::Domain`].
+fn domain_name(n: u8) -> String {
+    format!("d{n}.test")
+}
+
+/// The claim an [`Op::Domain`] writes.
+fn claim(org: u8, domain: u8, verified: bool) -> crate::StoredDomain {
+    let name = domain_name(domain);
+    crate::StoredDomain::new(crate::OrgDomain {
+        org_id: org_id(org),
+        domain: name.clone(),
+        status: if verified {
+            crate::DomainStatus::Verified
+        } else {
+            crate::DomainStatus::Pending
+        },
+        method: None,
+        enrollment: crate::DomainEnrollment::Off,
+        role: "member".into(),
+        dns_record_name: format!("_enlist-verification.{name}"),
+        dns_record_value: format!("enlist-domain-verification={org}"),
+        code_sent_to: None,
+        code_expires_at: None,
+        created_by: None,
+        created_at: t(0),
+        verified_at: verified.then(|| t(1)),
+    })
+}
+
+const REQUEST_STATUSES: [crate::MembershipRequestStatus; 3] = [
+    crate::MembershipRequestStatus::Pending,
+    crate::MembershipRequestStatus::Approved,
+    crate::MembershipRequestStatus::Declined,
+];
+
+/// The request an [`Op::Request`] writes.
+fn request(org: u8, id: u8, account: u8, status: u8, created: i64) -> crate::MembershipRequest {
+    crate::MembershipRequest {
+        org_id: org_id(org),
+        id: crate::MembershipRequestId::from(format!("req_{id}")),
+        user_ref: format!("u{account}"),
+        email: format!("u{account}@d0.test"),
+        domain: domain_name(0),
+        first_name: Some("Pat".into()),
+        last_name: None,
+        phone: None,
+        eula_version: None,
+        two_factor_enrolled: false,
+        status: REQUEST_STATUSES[usize::from(status)],
+        created_at: t(created),
+        decided_at: None,
+        decided_by: None,
+        member_id: None,
     }
 }
 
@@ -478,6 +586,10 @@ struct Model {
     invitations: BTreeMap<(OrgId, InvitationId), StoredInvitation>,
     /// Groups deleted (and not put again).
     deleted_groups: std::collections::BTreeSet<(OrgId, GroupId)>,
+    /// Domain claims: verified or not, by organization and domain.
+    domains: BTreeMap<(u8, u8), bool>,
+    /// Membership requests: the account of each, by organization and id.
+    requests: BTreeMap<(u8, u8), u8>,
 }
 
 impl Model {
@@ -512,7 +624,44 @@ impl Model {
             }
             return !clash;
         }
+        if let Op::Domain {
+            org,
+            domain,
+            verified,
+            delete,
+        } = op
+        {
+            if *delete {
+                self.domains.remove(&(*org, *domain));
+                return true;
+            }
+            let clash = *verified
+                && self
+                    .domains
+                    .iter()
+                    .any(|((o, d), v)| *o != *org && *d == *domain && *v);
+            if !clash {
+                self.domains.insert((*org, *domain), *verified);
+            }
+            return !clash;
+        }
+        if let Op::Request {
+            org, id, account, ..
+        } = op
+        {
+            let clash = self
+                .requests
+                .iter()
+                .any(|((o, i), a)| *o == *org && *i != *id && *a == *account);
+            if !clash {
+                self.requests.insert((*org, *id), *account);
+            }
+            return !clash;
+        }
         if let Op::Purge { org } = op {
+            let n = *org;
+            self.domains.retain(|(o, _), _| *o != n);
+            self.requests.retain(|(o, _), _| *o != n);
             let org = org_id(*org);
             self.members.retain(|(o, _), _| *o != org);
             self.invitations.retain(|(o, _), _| *o != org);
@@ -892,6 +1041,41 @@ pub fn observe(tx: &mut dyn Transaction) -> Result<Vec<String>, TestCaseError> {
             see("queued", &tx.queued_messages_for(&org, &inv)?);
         }
         see("events", &tx.events(&org, 0, 100)?);
+    }
+    for d in 0..3 {
+        see("verified_domain", &tx.verified_domain(&domain_name(d))?);
+    }
+    for o in 0..2 {
+        let org = org_id(o);
+        see("org_domains", &tx.org_domains(&org)?);
+        for d in 0..3 {
+            see("org_domain", &tx.org_domain(&org, &domain_name(d))?);
+        }
+        for id in 0..3 {
+            let id = crate::MembershipRequestId::from(format!("req_{id}"));
+            see("request", &tx.membership_request(&org, &id)?);
+        }
+        for u in 0..3 {
+            see(
+                "request_of",
+                &tx.membership_request_of(&org, &format!("u{u}"))?,
+            );
+        }
+        for status in [None, Some(crate::MembershipRequestStatus::Pending)] {
+            let mut q = crate::MembershipRequestQuery {
+                status,
+                after: None,
+                limit: 1,
+            };
+            for _ in 0..20 {
+                let page = tx.membership_requests(&org, &q)?;
+                see("requests_page", &page);
+                match page.next_cursor {
+                    Some(c) => q.after = Some(c),
+                    None => break,
+                }
+            }
+        }
     }
     // Across organizations: the accounts' memberships and the inbox of
     // each contact and account.
