@@ -103,6 +103,11 @@ pub struct SeatCount {
 }
 
 /// Reads and writes inside one transaction.
+///
+/// A write refused by a uniqueness rule ([`StoreError::Unique`]) changes
+/// nothing and leaves the transaction usable: it reads, writes and
+/// commits on (but see [`Transaction::put_invitation`], whose checks may
+/// come later in the transaction and then fail the rest of it).
 pub trait Transaction {
     /// Makes every write of this transaction durable and visible.
     fn commit(self: Box<Self>) -> StoreResult<()>;
