@@ -40,6 +40,9 @@
 //! `ENLIST_BENCH_PENDING=200000` for another size of the organization,
 //! `ENLIST_BENCH_BATCHES=1000` for more batches issued by the engine, whose
 //! invitations share their times as a real batch's do, and accepted cold).
+//! For wall-time samples of the accepts alone, give the `--profile` mode
+//! perf's control file: `ENLIST_PERF_CTL=ctl perf record --control
+//! fifo:ctl -D -1 ...` (see `docs/src/performance.md`).
 
 #[path = "../../benches/deliver.rs"]
 mod deliver;
