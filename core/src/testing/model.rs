@@ -129,6 +129,23 @@ pub enum Op {
         status: u8,
         created: i64,
     },
+    /// `claim_outbox` of the messages due at `t(now)` (of one
+    /// organization or all), at most `limit`, each due again at
+    /// `t(until)`.
+    Claim {
+        org: Option<u8>,
+        now: i64,
+        until: i64,
+        limit: usize,
+    },
+    /// `put_email_template` of locale [`LOCALES`]`[locale]` (version `n`),
+    /// or `delete_email_template`.
+    Template {
+        org: u8,
+        locale: u8,
+        n: i64,
+        delete: bool,
+    },
     /// `purge_organization`: everything of it goes; later writes make it
     /// again under the same id.
     Purge { org: u8 },
@@ -261,6 +278,22 @@ pub fn op_strategy() -> impl Strategy<Value = Op> {
         2 => (0..2u8, 0..4u8).prop_map(|(org, invitation)| Op::Supersede { org, invitation }),
         2 => (0..2u8, 0..3u8).prop_map(|(org, name)| Op::Organization { org, name }),
         1 => (0..2u8).prop_map(|org| Op::Purge { org }),
+        2 => (proptest::option::of(0..2u8), 0..20i64, 0..30i64, 1..4usize).prop_map(
+            |(org, now, until, limit)| Op::Claim {
+                org,
+                now,
+                until,
+                limit,
+            }
+        ),
+        1 => (0..2u8, 0..3u8, 0..3i64, proptest::bool::weighted(0.3)).prop_map(
+            |(org, locale, n, delete)| Op::Template {
+                org,
+                locale,
+                n,
+                delete,
+            }
+        ),
         2 => (0..2u8, 0..3u8, any::<bool>(), proptest::bool::weighted(0.2)).prop_map(
             |(org, domain, verified, delete)| Op::Domain {
                 org,
@@ -436,6 +469,35 @@ pub fn apply(tx: &mut dyn Transaction, op: &Op) -> StoreResult<()> {
             tx.put_group(&g)
         }
         Op::Purge { org } => tx.purge_organization(&org_id(*org)),
+        Op::Claim {
+            org,
+            now,
+            until,
+            limit,
+        } => {
+            let org = org.map(org_id);
+            tx.claim_outbox(org.as_ref(), t(*now), t(*until), *limit)
+                .map(|_| ())
+        }
+        Op::Template {
+            org,
+            locale,
+            n,
+            delete,
+        } => {
+            let (org, locale) = (org_id(*org), LOCALES[usize::from(*locale)]);
+            if *delete {
+                return tx.delete_email_template(&org, locale).map(|_| ());
+            }
+            tx.put_email_template(&crate::EmailTemplate {
+                org_id: org,
+                locale: locale.into(),
+                subject: format!("Subject {n}"),
+                text_body: format!("Text {n} {{{{ accept_url }}}}"),
+                html_body: (*n == 1).then(|| "<p>{{ accept_url }}</p>".to_owned()),
+                updated_at: t(*n),
+            })
+        }
         Op::Domain {
             org,
             domain,
@@ -473,6 +535,9 @@ pub fn apply(tx: &mut dyn Transaction, op: &Op) -> StoreResult<()> {
         Op::Member { .. } | Op::Invitation { .. } => Ok(()),
     }
 }
+
+/// The locales of [`Op::Template`].
+const LOCALES: [&str; 3] = ["en", "fr", "fr-CA"];
 
 /// Domain `n` of [`Op::Domain`].
 fn domain_name(n: u8) -> String {
@@ -1048,6 +1113,10 @@ pub fn observe(tx: &mut dyn Transaction) -> Result<Vec<String>, TestCaseError> {
     for o in 0..2 {
         let org = org_id(o);
         see("org_domains", &tx.org_domains(&org)?);
+        see("templates", &tx.email_templates(&org)?);
+        for l in LOCALES {
+            see("template", &tx.email_template(&org, l)?);
+        }
         for d in 0..3 {
             see("org_domain", &tx.org_domain(&org, &domain_name(d))?);
         }
