@@ -13,7 +13,8 @@ use crate::{
     StoredDomain, UniqueRule,
 };
 
-fn claim(org: &str, domain: &str, status: DomainStatus) -> StoredDomain {
+/// A claim of `domain` by `org`, made at `at(0)`.
+pub(super) fn claim(org: &str, domain: &str, status: DomainStatus) -> StoredDomain {
     StoredDomain::new(OrgDomain {
         org_id: OrgId::from(org),
         domain: domain.to_owned(),

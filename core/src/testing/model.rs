@@ -546,26 +546,14 @@ fn domain_name(n: u8) -> String {
 
 /// The claim an [`Op::Domain`] writes.
 fn claim(org: u8, domain: u8, verified: bool) -> crate::StoredDomain {
-    let name = domain_name(domain);
-    crate::StoredDomain::new(crate::OrgDomain {
-        org_id: org_id(org),
-        domain: name.clone(),
-        status: if verified {
-            crate::DomainStatus::Verified
-        } else {
-            crate::DomainStatus::Pending
-        },
-        method: None,
-        enrollment: crate::DomainEnrollment::Off,
-        role: "member".into(),
-        dns_record_name: format!("_enlist-verification.{name}"),
-        dns_record_value: format!("enlist-domain-verification={org}"),
-        code_sent_to: None,
-        code_expires_at: None,
-        created_by: None,
-        created_at: t(0),
-        verified_at: verified.then(|| t(1)),
-    })
+    let status = if verified {
+        crate::DomainStatus::Verified
+    } else {
+        crate::DomainStatus::Pending
+    };
+    let mut c = super::domains::claim(org_id(org).as_str(), &domain_name(domain), status);
+    c.domain.verified_at = verified.then(|| t(1));
+    c
 }
 
 const REQUEST_STATUSES: [crate::MembershipRequestStatus; 3] = [
