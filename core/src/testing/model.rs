@@ -146,6 +146,19 @@ pub enum Op {
         n: i64,
         delete: bool,
     },
+    /// `put_batch_report` of batch `bat_r{batch}`, made at `t(created)`,
+    /// with `rows` issued rows.
+    Report {
+        org: u8,
+        batch: u8,
+        created: i64,
+        rows: u64,
+    },
+    /// `delete_batch_reports_before(t(before))`, at most `limit`.
+    PruneReports { org: u8, before: i64, limit: usize },
+    /// `put_email_settings`: locale [`LOCALES`]`[locale]`, with a default
+    /// message or without.
+    Settings { org: u8, locale: u8, message: bool },
     /// `purge_organization`: everything of it goes; later writes make it
     /// again under the same id.
     Purge { org: u8 },
@@ -278,6 +291,24 @@ pub fn op_strategy() -> impl Strategy<Value = Op> {
         2 => (0..2u8, 0..4u8).prop_map(|(org, invitation)| Op::Supersede { org, invitation }),
         2 => (0..2u8, 0..3u8).prop_map(|(org, name)| Op::Organization { org, name }),
         1 => (0..2u8).prop_map(|org| Op::Purge { org }),
+        1 => (0..2u8, 0..3u8, 0..5i64, 0..3u64).prop_map(|(org, batch, created, rows)| {
+            Op::Report {
+                org,
+                batch,
+                created,
+                rows,
+            }
+        }),
+        1 => (0..2u8, 0..6i64, 1..3usize).prop_map(|(org, before, limit)| Op::PruneReports {
+            org,
+            before,
+            limit
+        }),
+        1 => (0..2u8, 0..3u8, any::<bool>()).prop_map(|(org, locale, message)| Op::Settings {
+            org,
+            locale,
+            message
+        }),
         2 => (proptest::option::of(0..2u8), 0..20i64, 0..30i64, 1..4usize).prop_map(
             |(org, now, until, limit)| Op::Claim {
                 org,
@@ -469,6 +500,29 @@ pub fn apply(tx: &mut dyn Transaction, op: &Op) -> StoreResult<()> {
             tx.put_group(&g)
         }
         Op::Purge { org } => tx.purge_organization(&org_id(*org)),
+        Op::Report {
+            org,
+            batch,
+            created,
+            rows,
+        } => tx.put_batch_report(super::transactions::batch_report(
+            &org_id(*org),
+            &format!("bat_r{batch}"),
+            *created,
+            *rows,
+        )),
+        Op::PruneReports { org, before, limit } => tx
+            .delete_batch_reports_before(&org_id(*org), t(*before), *limit)
+            .map(|_| ()),
+        Op::Settings {
+            org,
+            locale,
+            message,
+        } => tx.put_email_settings(&crate::EmailSettings {
+            org_id: org_id(*org),
+            default_locale: LOCALES[usize::from(*locale)].into(),
+            default_message: message.then(|| "Welcome aboard".to_owned()),
+        }),
         Op::Claim {
             org,
             now,
@@ -1102,6 +1156,11 @@ pub fn observe(tx: &mut dyn Transaction) -> Result<Vec<String>, TestCaseError> {
         let org = org_id(o);
         see("org_domains", &tx.org_domains(&org)?);
         see("templates", &tx.email_templates(&org)?);
+        see("settings", &tx.email_settings(&org)?);
+        for b in 0..3 {
+            let batch = BatchId::from(format!("bat_r{b}"));
+            see("report", &tx.batch_report(&org, &batch)?);
+        }
         for l in LOCALES {
             see("template", &tx.email_template(&org, l)?);
         }

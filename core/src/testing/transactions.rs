@@ -2695,7 +2695,9 @@ pub fn outbox_next_due_and_dead_letters(make: MakeStore<'_>) {
 }
 
 /// A batch report with `n` rows, hostile text included, at `secs`.
-fn batch_report(org: &OrgId, batch: &str, secs: i64, n: u64) -> crate::BatchReport {
+/// A report of batch `batch` made at `t(secs)` (and some nanoseconds),
+/// with `n` issued rows and one rejected.
+pub(super) fn batch_report(org: &OrgId, batch: &str, secs: i64, n: u64) -> crate::BatchReport {
     use crate::{ReportKind, ReportRow, RowOutcome};
     let mut r = crate::BatchReport::new(
         BatchId::from(batch.to_owned()),
