@@ -735,6 +735,24 @@ impl<'a> PgTx<'a> {
 
     // ----- the organization protocol ------------------------------------------
 
+    /// Refuses a write with `rule` when `sql` finds a row: a uniqueness
+    /// rule checked before the write, so that a refusal leaves the
+    /// transaction usable (as the Store contract wants: a failed
+    /// statement aborts a PostgreSQL transaction). A row written by a
+    /// transaction that commits meanwhile still breaks the unique index,
+    /// which reports the same rule.
+    fn refuse_if_found(
+        &mut self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+        rule: UniqueRule,
+    ) -> StoreResult<()> {
+        match self.query_opt(sql, params)? {
+            Some(_) => Err(StoreError::Unique(rule)),
+            None => Ok(()),
+        }
+    }
+
     /// Notes the organization's version before this transaction first reads
     /// it (or locks it, if it is contended).
     fn touch(&mut self, org: &OrgId) -> StoreResult<()> {
@@ -2360,17 +2378,11 @@ impl Transaction for PgTx<'_> {
         let slug = key_text("slug", &org.slug)?;
         let slug = (!slug.is_empty()).then_some(slug);
         if let Some(slug) = slug {
-            // Checked first, so that a taken slug leaves the transaction
-            // usable (as the Store contract wants); a slug taken by a
-            // transaction that commits meanwhile still breaks the unique
-            // index, which reports the same rule.
-            let taken = self.query_opt(
+            self.refuse_if_found(
                 "SELECT 1 FROM organizations WHERE slug = $1 AND org_id <> $2",
                 &[&slug, &o],
+                UniqueRule::OrganizationSlug,
             )?;
-            if taken.is_some() {
-                return Err(StoreError::Unique(UniqueRule::OrganizationSlug));
-            }
         }
         let name_key = org.name.to_lowercase();
         self.execute(
@@ -3673,18 +3685,11 @@ impl Transaction for PgTx<'_> {
         self.write_lock(&d.org_id)?;
         let verified = d.status == enlist::DomainStatus::Verified;
         if verified {
-            // Checked first, so that a domain verified elsewhere leaves the
-            // transaction usable (as the Store contract wants: a failed
-            // statement aborts a PostgreSQL transaction); one verified by a
-            // transaction that commits meanwhile still breaks the unique
-            // index, which reports the same rule.
-            let held = self.query_opt(
+            self.refuse_if_found(
                 "SELECT 1 FROM org_domains WHERE domain = $1 AND verified AND org_id <> $2",
                 &[&name, &o],
+                UniqueRule::DomainVerified,
             )?;
-            if held.is_some() {
-                return Err(StoreError::Unique(UniqueRule::DomainVerified));
-            }
         }
         let b = to_body(d)?;
         self.execute(
@@ -3759,15 +3764,12 @@ impl Transaction for PgTx<'_> {
         let id = key_text("request_id", r.id.as_str())?;
         let user_ref = key_text("user_ref", &r.user_ref)?;
         self.write_lock(&r.org_id)?;
-        // Checked first, for the same reason as a verified domain's claim.
-        let other = self.query_opt(
+        self.refuse_if_found(
             "SELECT 1 FROM membership_requests
              WHERE org_id = $1 AND user_ref = $2 AND request_id <> $3",
             &[&o, &user_ref, &id],
+            UniqueRule::MembershipRequestAccount,
         )?;
-        if other.is_some() {
-            return Err(StoreError::Unique(UniqueRule::MembershipRequestAccount));
-        }
         let (secs, nanos) = split(r.created_at);
         let status = r.status.as_str();
         let b = to_body(r)?;

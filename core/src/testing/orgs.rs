@@ -633,6 +633,33 @@ pub fn slugs_hold_under_concurrent_creates(make: MakeStore<'_>) {
     assert!(!slugs.is_empty());
 }
 
+/// What [`an_organization_stored_again_after_a_purge_starts_afresh`]
+/// reads of its organization.
+#[derive(Debug)]
+struct Seen {
+    state: crate::testing::snapshot::Snapshot,
+    people: Vec<crate::Person>,
+    inbox: Vec<Vec<crate::StoredInvitation>>,
+    accounts: Vec<Vec<(crate::Organization, crate::Member)>>,
+    by_secret: Vec<Option<String>>,
+    feed: Vec<(String, u64)>,
+}
+
+impl Seen {
+    /// Each part equal to `want`'s, named in the failure (the feed only if
+    /// `feed`).
+    fn assert_same(&self, want: &Seen, when: &str, feed: bool) {
+        assert_eq!(self.state, want.state, "{when}: the organization's state");
+        assert_eq!(self.people, want.people, "{when}: the people view");
+        assert_eq!(self.inbox, want.inbox, "{when}: the inbox");
+        assert_eq!(self.accounts, want.accounts, "{when}: the memberships");
+        assert_eq!(self.by_secret, want.by_secret, "{when}: by secret");
+        if feed {
+            assert_eq!(self.feed, want.feed, "{when}: the event feed");
+        }
+    }
+}
+
 /// An organization stored again under the id of a purged one starts
 /// afresh: what the store reads of it (members, invitations, counts, the
 /// link, its events numbered from 1, due lists, the people view, the
@@ -718,7 +745,14 @@ pub fn an_organization_stored_again_after_a_purge_starts_afresh(make: MakeStore<
             .filter(|f| f.event.org_id == org)
             .map(|f| (f.event.org_id.to_string(), f.event.seq))
             .collect();
-        (snap, people, inbox, accounts, by_secret, feed)
+        Seen {
+            state: snap,
+            people,
+            inbox,
+            accounts,
+            by_secret,
+            feed,
+        }
     };
     let read = |store: &dyn crate::Store| {
         let mut tx = store.begin().expect("begin");
@@ -741,34 +775,19 @@ pub fn an_organization_stored_again_after_a_purge_starts_afresh(make: MakeStore<
     write_again(tx.as_mut());
     tx.commit().expect("commit");
 
-    let (again, never) = (read(&*store), read(&*fresh));
-    assert_eq!(again.0, never.0, "the organization's state");
-    assert_eq!(again.1, never.1, "the people view");
-    assert_eq!(again.2, never.2, "the inbox");
-    assert_eq!(again.3, never.3, "the accounts' memberships");
-    assert_eq!(again.4, never.4, "invitations by secret");
-    assert_eq!(again.5, never.5, "the event feed");
-    assert_eq!(never.5, [("org_again".to_owned(), 1)]);
+    let never = read(&*fresh);
+    read(&*store).assert_same(&never, "written again", true);
+    assert_eq!(never.feed, [("org_again".to_owned(), 1)]);
     // The same, purged and stored again in one transaction.
     let store = make();
-    let empty = make();
-    let nothing = read(&*empty);
+    let nothing = read(&*make());
     let mut tx = store.begin().expect("begin");
     write_first(tx.as_mut());
     tx.purge_organization(&org).expect("purge");
-    // Read inside the transaction, after the purge: nothing of it.
-    let inside = read_in(tx.as_mut());
-    assert_eq!(inside.0, nothing.0, "after the purge, inside: the state");
-    assert_eq!(
-        inside.1, nothing.1,
-        "after the purge, inside: the people view"
-    );
-    assert_eq!(inside.2, nothing.2, "after the purge, inside: the inbox");
-    assert_eq!(
-        inside.3, nothing.3,
-        "after the purge, inside: the memberships"
-    );
-    assert_eq!(inside.4, nothing.4, "after the purge, inside: by secret");
+    // Read inside the transaction, after the purge: nothing of it (the
+    // feed aside: whether it shows a transaction's own events is the
+    // store's).
+    read_in(tx.as_mut()).assert_same(&nothing, "after the purge, inside", false);
     assert!(
         tx.member_by_contact(&org, "old@again.test")
             .expect("by contact")
@@ -781,16 +800,7 @@ pub fn an_organization_stored_again_after_a_purge_starts_afresh(make: MakeStore<
     );
     write_again(tx.as_mut());
     tx.commit().expect("commit");
-    let once = read(&*store);
-    assert_eq!(
-        once.0, never.0,
-        "in one transaction: the organization's state"
-    );
-    assert_eq!(once.1, never.1, "in one transaction: the people view");
-    assert_eq!(once.2, never.2, "in one transaction: the inbox");
-    assert_eq!(once.3, never.3, "in one transaction: the memberships");
-    assert_eq!(once.4, never.4, "in one transaction: by secret");
-    assert_eq!(once.5, never.5, "in one transaction: the feed");
+    read(&*store).assert_same(&never, "in one transaction", true);
     // And it goes on from there in the next transaction, as a new one does.
     for s in [&store, &fresh] {
         let mut tx = s.begin().expect("begin");
