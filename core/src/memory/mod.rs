@@ -110,6 +110,7 @@
 //! [`list_invitations`]: Transaction::list_invitations
 
 mod domains;
+mod huge;
 mod log;
 mod packed;
 mod people;

@@ -1,6 +1,7 @@
 //! The state of a MemoryStore: entities and their indexes, and the undo
 //! log's entries.
 
+use super::huge::HugePages;
 use super::log::Log;
 use super::packed::{PackedInvitation, PackedMessage, PackedReport, SupersededParts};
 use super::people::LazyPeople;
@@ -18,8 +19,8 @@ use crate::store::inbox::PersonKey;
 use crate::template::{EmailSettings, EmailTemplate};
 use crate::text::Text;
 use chrono::{DateTime, Utc};
+use hashbrown::hash_map::Entry;
 use std::borrow::Borrow;
-use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
 use std::hash::Hash;
 use std::sync::Arc;
@@ -29,8 +30,10 @@ use std::sync::Arc;
 /// a tree of a million string keys compares some twenty keys, each a cache
 /// miss. The seed is random per map (foldhash, as for a paste's keys), so
 /// a caller choosing keys cannot aim at collisions, which would cost time,
-/// never a wrong answer.
-pub(super) type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+/// never a wrong answer. A table of 2 MiB or more (some 60,000 entries) is
+/// mapped in huge pages ([`HugePages`], ADR 0022): a probe of a table of a
+/// million then costs a cache miss, not also a page-table walk.
+pub(super) type HashMap<K, V> = hashbrown::HashMap<K, V, foldhash::fast::RandomState, HugePages>;
 
 /// `(contact_key, member id)`: the sort key of members. The contact key
 /// is shared by the member's sets and its table row (a copy is a count,

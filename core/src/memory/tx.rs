@@ -56,8 +56,8 @@ impl MemoryTx<'_> {
     /// when it has none: one probe, the id shared, not copied.
     fn ensure_org(&mut self, org: &OrgId) -> &mut OrgData {
         match self.state.orgs.entry(org.clone()) {
-            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
-            std::collections::hash_map::Entry::Vacant(v) => {
+            hashbrown::hash_map::Entry::Occupied(e) => e.into_mut(),
+            hashbrown::hash_map::Entry::Vacant(v) => {
                 self.undo.push(Undo::OrgCreated(org.clone()));
                 v.insert(OrgData::default())
             }
