@@ -110,7 +110,6 @@
 //! [`list_invitations`]: Transaction::list_invitations
 
 mod domains;
-mod huge;
 mod log;
 mod packed;
 mod people;

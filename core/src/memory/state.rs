@@ -1,7 +1,6 @@
 //! The state of a MemoryStore: entities and their indexes, and the undo
 //! log's entries.
 
-use super::huge::HugePages;
 use super::log::Log;
 use super::packed::{PackedInvitation, PackedMessage, PackedReport, SupersededParts};
 use super::people::LazyPeople;
@@ -19,6 +18,7 @@ use crate::store::inbox::PersonKey;
 use crate::template::{EmailSettings, EmailTemplate};
 use crate::text::Text;
 use chrono::{DateTime, Utc};
+use enlist_huge_pages::HugePages;
 use hashbrown::hash_map::Entry;
 use std::borrow::Borrow;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap};

@@ -1,18 +1,27 @@
-//! The allocator of MemoryStore's hash tables: a table of 2 MiB or more
-//! is mapped on its own and marked for transparent huge pages
-//! ([ADR 0022](../../../docs/src/adr/0022-memory-tables-in-huge-pages.md)).
+//! The allocator of `enlist`'s `MemoryStore` hash tables: a block of
+//! 2 MiB or more is mapped on its own and marked for transparent huge
+//! pages; smaller blocks, and every block off Linux, come from the global
+//! allocator (ADR 0022, `docs/src/adr/0022-memory-tables-in-huge-pages.md`).
 //!
 //! A look-up in a table of a million entries lands on a page of its own
 //! every time, and with 4 KiB pages each such page is also a miss of the
 //! TLB: a page-table walk, which on a virtual machine walks the host's
 //! tables as well. Linux gives a process huge pages only where it asks
 //! for them (`transparent_hugepage/enabled` is `madvise` on most
-//! distributions), and the process's allocator does not ask. Tables
-//! smaller than a huge page, and every table on other systems, come from
-//! the global allocator as before.
+//! distributions), and the process's allocator does not ask.
 //!
-//! This is the one module of `enlist` that allows `unsafe` code: the three
-//! system calls and the allocator contract they serve.
+//! It is a crate of its own so that `enlist` itself keeps forbidding
+//! `unsafe` code: what is `unsafe` here is the three system calls and the
+//! allocator contract they serve.
+//!
+//! ```
+//! use enlist_huge_pages::HugePages;
+//!
+//! let mut map: hashbrown::HashMap<u64, u64, foldhash::fast::RandomState, HugePages> =
+//!     hashbrown::HashMap::default();
+//! map.insert(1, 2);
+//! assert_eq!(map.get(&1), Some(&2));
+//! ```
 #![allow(unsafe_code)]
 
 use allocator_api2::alloc::{AllocError, Allocator, Global, Layout};
@@ -20,13 +29,13 @@ use std::ptr::NonNull;
 
 /// The size of a huge page on x86-64 and most AArch64 kernels: tables of
 /// this size or more are mapped on their own.
-pub(super) const HUGE_PAGE: usize = 2 << 20;
+pub const HUGE_PAGE: usize = 2 << 20;
 
 /// Allocates blocks of [`HUGE_PAGE`] or more as their own anonymous
 /// mappings, aligned to a huge page and advised `MADV_HUGEPAGE`; smaller
 /// ones from the global allocator.
 #[derive(Clone, Copy, Debug, Default)]
-pub(crate) struct HugePages;
+pub struct HugePages;
 
 /// Whether a block of `layout` is mapped on its own. The answer depends on
 /// the layout alone, so a block is given back the way it was taken.
