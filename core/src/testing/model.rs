@@ -445,16 +445,24 @@ fn build_invitation(op: &Op) -> Option<StoredInvitation> {
     Some(i)
 }
 
-/// Applies `op` to a transaction.
-pub fn apply(tx: &mut dyn Transaction, op: &Op) -> StoreResult<()> {
+/// Applies `op` to a transaction, and returns what the write answered as
+/// text (empty for the writes that answer nothing): the event's number,
+/// how many reports were deleted, the messages claimed, whether a template
+/// or a domain claim was there to delete. Two stores given the same writes
+/// answer the same.
+pub fn apply(tx: &mut dyn Transaction, op: &Op) -> StoreResult<String> {
+    let none = |r: StoreResult<()>| r.map(|()| String::new());
+    let said = |v: &dyn std::fmt::Debug| format!("{v:?}");
     if let Some(m) = build_member(op) {
-        return tx.put_member(&m);
+        return none(tx.put_member(&m));
     }
     if let Some(i) = build_invitation(op) {
-        return tx.put_invitation(&i);
+        return none(tx.put_invitation(&i));
     }
     match op {
-        Op::Event { org } => tx.append_event(event(&org_id(*org), 1)).map(|_| ()),
+        Op::Event { org } => tx
+            .append_event(event(&org_id(*org), 1))
+            .map(|seq| said(&seq)),
         Op::Message {
             org,
             id,
@@ -471,16 +479,16 @@ pub fn apply(tx: &mut dyn Transaction, op: &Op) -> StoreResult<()> {
             );
             m.status = OUTBOX_STATUSES[usize::from(*status)];
             m.created_at = t(*created);
-            tx.put_outbox_message(m.clone())
+            none(tx.put_outbox_message(m))
         }
-        Op::Supersede { org, invitation } => tx.supersede_queued_messages(
+        Op::Supersede { org, invitation } => none(tx.supersede_queued_messages(
             &org_id(*org),
             &InvitationId::from(format!("inv_{invitation}")),
-        ),
+        )),
         Op::Organization { org, name } => {
             let mut o = organization(&org_id(*org));
             o.name = format!("Renamed {name}");
-            tx.put_organization(&o)
+            none(tx.put_organization(&o))
         }
         Op::Group {
             org,
@@ -492,37 +500,37 @@ pub fn apply(tx: &mut dyn Transaction, op: &Op) -> StoreResult<()> {
             let org = org_id(*org);
             let id = format!("grp_{id}");
             if *delete {
-                return tx.delete_group(&org, &GroupId::from(id));
+                return none(tx.delete_group(&org, &GroupId::from(id)));
             }
             let mut g = group(&org, &id);
             g.name = format!("G{name}");
             g.is_default = *is_default;
-            tx.put_group(&g)
+            none(tx.put_group(&g))
         }
-        Op::Purge { org } => tx.purge_organization(&org_id(*org)),
+        Op::Purge { org } => none(tx.purge_organization(&org_id(*org))),
         Op::Report {
             org,
             batch,
             created,
             rows,
-        } => tx.put_batch_report(super::transactions::batch_report(
+        } => none(tx.put_batch_report(super::transactions::batch_report(
             &org_id(*org),
             &format!("bat_r{batch}"),
             *created,
             *rows,
-        )),
+        ))),
         Op::PruneReports { org, before, limit } => tx
             .delete_batch_reports_before(&org_id(*org), t(*before), *limit)
-            .map(|_| ()),
+            .map(|n| said(&n)),
         Op::Settings {
             org,
             locale,
             message,
-        } => tx.put_email_settings(&crate::EmailSettings {
+        } => none(tx.put_email_settings(&crate::EmailSettings {
             org_id: org_id(*org),
             default_locale: LOCALES[usize::from(*locale)].into(),
             default_message: message.then(|| "Welcome aboard".to_owned()),
-        }),
+        })),
         Op::Claim {
             org,
             now,
@@ -531,7 +539,7 @@ pub fn apply(tx: &mut dyn Transaction, op: &Op) -> StoreResult<()> {
         } => {
             let org = org.map(org_id);
             tx.claim_outbox(org.as_ref(), t(*now), t(*until), *limit)
-                .map(|_| ())
+                .map(|claimed| said(&claimed))
         }
         Op::Template {
             org,
@@ -541,16 +549,16 @@ pub fn apply(tx: &mut dyn Transaction, op: &Op) -> StoreResult<()> {
         } => {
             let (org, locale) = (org_id(*org), LOCALES[usize::from(*locale)]);
             if *delete {
-                return tx.delete_email_template(&org, locale).map(|_| ());
+                return tx.delete_email_template(&org, locale).map(|d| said(&d));
             }
-            tx.put_email_template(&crate::EmailTemplate {
+            none(tx.put_email_template(&crate::EmailTemplate {
                 org_id: org,
                 locale: locale.into(),
                 subject: format!("Subject {n}"),
                 text_body: format!("Text {n} {{{{ accept_url }}}}"),
                 html_body: (*n == 1).then(|| "<p>{{ accept_url }}</p>".to_owned()),
                 updated_at: t(*n),
-            })
+            }))
         }
         Op::Domain {
             org,
@@ -560,9 +568,9 @@ pub fn apply(tx: &mut dyn Transaction, op: &Op) -> StoreResult<()> {
         } => {
             let name = domain_name(*domain);
             if *delete {
-                return tx.delete_org_domain(&org_id(*org), &name).map(|_| ());
+                return tx.delete_org_domain(&org_id(*org), &name).map(|d| said(&d));
             }
-            tx.put_org_domain(&claim(*org, *domain, *verified))
+            none(tx.put_org_domain(&claim(*org, *domain, *verified)))
         }
         Op::Request {
             org,
@@ -570,7 +578,7 @@ pub fn apply(tx: &mut dyn Transaction, op: &Op) -> StoreResult<()> {
             account,
             status,
             created,
-        } => tx.put_membership_request(&request(*org, *id, *account, *status, *created)),
+        } => none(tx.put_membership_request(&request(*org, *id, *account, *status, *created))),
         Op::Link {
             org,
             id,
@@ -584,9 +592,9 @@ pub fn apply(tx: &mut dyn Transaction, op: &Op) -> StoreResult<()> {
             l.link.created_at = t(*created);
             l.link.active = *active;
             l.secret_hash = secret.map(|s| hash(link_secret(*id, s)));
-            tx.put_link(&l)
+            none(tx.put_link(&l))
         }
-        Op::Member { .. } | Op::Invitation { .. } => Ok(()),
+        Op::Member { .. } | Op::Invitation { .. } => Ok(String::new()),
     }
 }
 
@@ -956,7 +964,7 @@ pub fn matches_a_naive_model_then<S>(
             let mut refused_later = false;
             for op in &ops {
                 let allowed = working.apply(op);
-                match apply(&mut *tx, op) {
+                match apply(&mut *tx, op).map(|_| ()) {
                     Ok(()) if !allowed && matches!(op, Op::Invitation { .. }) => {
                         // A store that defers an invitation's checks
                         // (`put_invitation`'s contract): the next statement
@@ -1225,6 +1233,46 @@ pub fn observe(tx: &mut dyn Transaction) -> Result<Vec<String>, TestCaseError> {
     Ok(out)
 }
 
+/// The events of the whole feed ([`Transaction::event_feed`]), read
+/// `limit` at a time through the store's own cursors: the cursors' text
+/// is each store's own, the events and their order are compared. Read one
+/// at a time, every event's cursor is followed; read all at once, none.
+fn feed_events(store: &dyn Store, limit: usize) -> Result<Vec<String>, TestCaseError> {
+    let mut tx = begin(store);
+    let (mut out, mut after) = (Vec::new(), None::<String>);
+    loop {
+        let page = tx.event_feed(after.as_deref(), &[], limit)?;
+        let Some(last) = page.last() else {
+            return Ok(out);
+        };
+        after = Some(last.cursor.clone());
+        out.extend(page.iter().map(|f| format!("{:?}", f.event)));
+        prop_assert!(out.len() <= 10_000, "the feed does not end");
+    }
+}
+
+/// The store's feed holds MemoryStore's events in MemoryStore's order. A
+/// store may hold back its newest events while transactions of other
+/// tests are open (PostgreSQL, cluster-wide): while it shows a strict
+/// beginning of them, it is read again, for up to 20 s.
+fn same_feed(store: &dyn Store, memory: &MemoryStore) -> Result<(), TestCaseError> {
+    let want = feed_events(memory, 1)?;
+    prop_assert_eq!(&feed_events(memory, 1000)?, &want);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    for limit in [1, 1000] {
+        loop {
+            let got = feed_events(store, limit)?;
+            let held_back = got.len() < want.len() && want.starts_with(&got);
+            if !held_back || std::time::Instant::now() > deadline {
+                prop_assert_eq!(got, want.clone(), "the feed, {} at a time", limit);
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+    Ok(())
+}
+
 /// The uniqueness rule a refused write names, if it was refused for one.
 fn rule<T>(r: &StoreResult<T>) -> Result<(), Option<crate::UniqueRule>> {
     match r {
@@ -1242,6 +1290,7 @@ fn rule<T>(r: &StoreResult<T>) -> Result<(), Option<crate::UniqueRule>> {
 pub fn reads_like_the_memory_store(make: MakeStore<'_>) {
     let refused = AtomicUsize::new(0);
     let listed = AtomicUsize::new(0);
+    let answered = AtomicUsize::new(0);
     run(transactions_strategy(), |txs| {
         let store = make();
         let memory = MemoryStore::new();
@@ -1272,6 +1321,12 @@ pub fn reads_like_the_memory_store(make: MakeStore<'_>) {
                     ra,
                     rb
                 );
+                if let (Ok(a), Ok(b)) = (&ra, &rb) {
+                    prop_assert_eq!(a, b, "{:?}: the store and memory answered apart", op);
+                    if !a.is_empty() {
+                        answered.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
                 if ra.is_err() {
                     refused.fetch_add(1, Ordering::Relaxed);
                 }
@@ -1292,15 +1347,21 @@ pub fn reads_like_the_memory_store(make: MakeStore<'_>) {
             } else if commit {
                 a.commit()?;
                 b.commit()?;
+                same_feed(&*store, &memory)?;
             }
         }
         prop_assert_eq!(
             observe(&mut *begin(&*store))?,
             observe(&mut *begin(&memory))?
         );
+        same_feed(&*store, &memory)?;
         Ok(())
     });
     let (refused, listed) = (refused.into_inner(), listed.into_inner());
+    assert!(
+        answered.into_inner() > 0,
+        "no write answered anything: the answers were not compared"
+    );
     assert!(
         refused > 0,
         "no write was refused: the rules were not exercised"
