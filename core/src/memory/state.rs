@@ -30,7 +30,7 @@ use std::sync::Arc;
 /// a tree of a million string keys compares some twenty keys, each a cache
 /// miss. The seed is random per map (foldhash, as for a paste's keys), so
 /// a caller choosing keys cannot aim at collisions, which would cost time,
-/// never a wrong answer. A table of 2 MiB or more (some 60,000 entries) is
+/// never a wrong answer. A table of 2 MiB or more (30,000 to 60,000 entries) is
 /// mapped in huge pages ([`HugePages`], ADR 0022): a probe of a table of a
 /// million then costs a cache miss, not also a page-table walk.
 pub(super) type HashMap<K, V> = hashbrown::HashMap<K, V, foldhash::fast::RandomState, HugePages>;
