@@ -181,8 +181,9 @@ fn assert_consistent(store: &MemoryStore) {
     let state = snapshot(store);
     let mut fresh = State::default();
     for (org, data) in &state.orgs {
+        // Its slug, listing and name indexes across organizations too.
+        fresh.replace_organization(org, data.organization.clone());
         let d = fresh.org_mut(org);
-        d.organization = data.organization.clone();
         d.groups = data.groups.clone();
         d.links = data.links.clone();
         d.events = data.events.clone();

@@ -101,8 +101,15 @@ pub enum Op {
     },
     /// `supersede_queued_messages` of an invitation (`inv_{invitation}`).
     Supersede { org: u8, invitation: u8 },
-    /// `put_organization` under another name.
-    Organization { org: u8, name: u8 },
+    /// `put_organization` under another name ("Renamed {name}"), with
+    /// slug `s{slug}` (none for 0: two organizations may share one of two
+    /// slugs, which is refused), deleted or not.
+    Organization {
+        org: u8,
+        name: u8,
+        slug: u8,
+        deleted: bool,
+    },
     /// `put_link`: the default link (`id` 0) or `lnk_1`, `lnk_2`, with one
     /// of two secrets of its own (no two links share one: the engine never
     /// gives two links one secret), or none.
@@ -289,7 +296,14 @@ pub fn op_strategy() -> impl Strategy<Value = Op> {
             }
         ),
         2 => (0..2u8, 0..4u8).prop_map(|(org, invitation)| Op::Supersede { org, invitation }),
-        2 => (0..2u8, 0..3u8).prop_map(|(org, name)| Op::Organization { org, name }),
+        2 => (0..2u8, 0..3u8, 0..3u8, any::<bool>()).prop_map(|(org, name, slug, deleted)| {
+            Op::Organization {
+                org,
+                name,
+                slug,
+                deleted,
+            }
+        }),
         1 => (0..2u8).prop_map(|org| Op::Purge { org }),
         1 => (0..2u8, 0..3u8, 0..5i64, 0..3u64).prop_map(|(org, batch, created, rows)| {
             Op::Report {
@@ -485,9 +499,16 @@ pub fn apply(tx: &mut dyn Transaction, op: &Op) -> StoreResult<String> {
             &org_id(*org),
             &InvitationId::from(format!("inv_{invitation}")),
         )),
-        Op::Organization { org, name } => {
+        Op::Organization {
+            org,
+            name,
+            slug,
+            deleted,
+        } => {
             let mut o = organization(&org_id(*org));
             o.name = format!("Renamed {name}");
+            o.slug = slug_of(*slug);
+            o.deleted_at = deleted.then(|| t(2));
             none(tx.put_organization(&o))
         }
         Op::Group {
@@ -598,6 +619,15 @@ pub fn apply(tx: &mut dyn Transaction, op: &Op) -> StoreResult<String> {
     }
 }
 
+/// Slug `n` of [`Op::Organization`]: none (empty) for 0.
+fn slug_of(n: u8) -> String {
+    if n == 0 {
+        String::new()
+    } else {
+        format!("s{n}")
+    }
+}
+
 /// The locales of [`Op::Template`].
 const LOCALES: [&str; 3] = ["en", "fr", "fr-CA"];
 
@@ -705,6 +735,8 @@ struct Model {
     domains: BTreeMap<(u8, u8), bool>,
     /// Membership requests: the account of each, by organization and id.
     requests: BTreeMap<(u8, u8), u8>,
+    /// Each organization's slug, where it has one (deleted or not).
+    slugs: BTreeMap<u8, u8>,
 }
 
 impl Model {
@@ -773,8 +805,20 @@ impl Model {
             }
             return !clash;
         }
+        if let Op::Organization { org, slug, .. } = op {
+            let clash = *slug != 0 && self.slugs.iter().any(|(o, s)| o != org && s == slug);
+            if !clash {
+                if *slug == 0 {
+                    self.slugs.remove(org);
+                } else {
+                    self.slugs.insert(*org, *slug);
+                }
+            }
+            return !clash;
+        }
         if let Op::Purge { org } = op {
             let n = *org;
+            self.slugs.remove(&n);
             self.domains.retain(|(o, _), _| *o != n);
             self.requests.retain(|(o, _), _| *o != n);
             let org = org_id(*org);
@@ -1017,6 +1061,25 @@ pub fn observe(tx: &mut dyn Transaction) -> Result<Vec<String>, TestCaseError> {
     see("due_all_2", &tx.due_invitations(None, now, 2)?);
     see("outbox_all", &tx.due_outbox(None, now, 100)?);
     see("next_due_all", &tx.next_outbox_due(None)?);
+    for slug in 1..3 {
+        see("by_slug", &tx.organization_by_slug(&slug_of(slug))?);
+    }
+    for prefix in [None, Some("s"), Some("s2"), Some("renamed"), Some("org")] {
+        // Walked a page of one at a time through the store's cursors.
+        let mut query = crate::OrganizationQuery {
+            prefix: prefix.map(str::to_owned),
+            limit: 1,
+            ..crate::OrganizationQuery::default()
+        };
+        for _ in 0..4 {
+            let page = tx.list_organizations(&query)?;
+            see("organizations", &page.items);
+            match page.next_cursor {
+                Some(next) => query.after = Some(next),
+                None => break,
+            }
+        }
+    }
     for o in 0..2 {
         let org = org_id(o);
         see("organization", &tx.organization(&org)?);
@@ -1052,6 +1115,10 @@ pub fn observe(tx: &mut dyn Transaction) -> Result<Vec<String>, TestCaseError> {
             see("by_contact", &tx.member_by_contact(&org, &key)?);
             see("open_for", &tx.open_invitation_for(&org, &key)?);
         }
+        // Where each recipient stands, asked many at once (a repeat, an
+        // unknown key and a removed member's among them).
+        let keys: Vec<String> = [0, 1, 2, 3, 1, 9].iter().map(|c| format!("c{c}")).collect();
+        see("standing", &tx.standing(&org, &keys, now)?);
         for u in 0..3 {
             see(
                 "by_user_ref",
