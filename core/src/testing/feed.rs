@@ -32,21 +32,31 @@ fn feed(
     tx.event_feed(after, &kinds, limit).expect("read the feed")
 }
 
-/// The feed after `after` once it holds at least `n` events. A store may
-/// hold back events while older transactions are still open (PostgreSQL
-/// does, cluster-wide, and other tests run at the same time): it shows
-/// them once those end, so the read is tried again for a while.
-fn settled(store: &dyn crate::Store, after: Option<&str>, n: usize) -> Vec<FeedEvent> {
+/// Reads with `read` until `held_back` says the answer is whole, for up
+/// to 20 s, 20 ms apart; the last answer is returned either way. A store
+/// may hold back its newest events while older transactions are still
+/// open (PostgreSQL does, cluster-wide, and other tests run at the same
+/// time): it shows them once those end, so the read is tried again.
+pub(crate) fn read_until_settled<T, E>(
+    mut read: impl FnMut() -> Result<T, E>,
+    held_back: impl Fn(&T) -> bool,
+) -> Result<T, E> {
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     loop {
-        let mut tx = begin(store);
-        let got = feed(tx.as_mut(), after, &[], 100);
-        if got.len() >= n || std::time::Instant::now() > deadline {
-            return got;
+        let got = read()?;
+        if !held_back(&got) || std::time::Instant::now() > deadline {
+            return Ok(got);
         }
-        drop(tx);
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// The feed after `after` once it holds at least `n` events (see
+/// [`read_until_settled`]).
+fn settled(store: &dyn crate::Store, after: Option<&str>, n: usize) -> Vec<FeedEvent> {
+    let read = || Ok::<_, std::convert::Infallible>(feed(begin(store).as_mut(), after, &[], 100));
+    let Ok(got) = read_until_settled(read, |got: &Vec<FeedEvent>| got.len() < n);
+    got
 }
 
 /// `(org, seq)` of each event: what identifies it.

@@ -12,6 +12,7 @@
 use super::entities::{
     begin, event, group, hash, invitation, link, member, message, organization, t,
 };
+use super::feed::read_until_settled;
 use super::harness::MakeStore;
 use super::snapshot::{Snapshot, all_invitations, all_members, snapshot};
 use crate::{
@@ -1321,21 +1322,16 @@ fn feed_events(store: &dyn Store, limit: usize) -> Result<Vec<String>, TestCaseE
 /// The store's feed holds MemoryStore's events in MemoryStore's order. A
 /// store may hold back its newest events while transactions of other
 /// tests are open (PostgreSQL, cluster-wide): while it shows a strict
-/// beginning of them, it is read again, for up to 20 s.
+/// beginning of them, it is read again ([`read_until_settled`]).
 fn same_feed(store: &dyn Store, memory: &MemoryStore) -> Result<(), TestCaseError> {
     let want = feed_events(memory, 1)?;
     prop_assert_eq!(&feed_events(memory, 1000)?, &want);
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     for limit in [1, 1000] {
-        loop {
-            let got = feed_events(store, limit)?;
-            let held_back = got.len() < want.len() && want.starts_with(&got);
-            if !held_back || std::time::Instant::now() > deadline {
-                prop_assert_eq!(got, want.clone(), "the feed, {} at a time", limit);
-                break;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        }
+        let got = read_until_settled(
+            || feed_events(store, limit),
+            |got: &Vec<String>| got.len() < want.len() && want.starts_with(got),
+        )?;
+        prop_assert_eq!(got, want.clone(), "the feed, {} at a time", limit);
     }
     Ok(())
 }
