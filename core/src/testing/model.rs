@@ -18,7 +18,7 @@ use super::snapshot::{Snapshot, all_invitations, all_members, snapshot};
 use crate::{
     BatchId, GroupGrant, GroupId, InvitationId, InvitationQuery, InvitationStatus, Member,
     MemberId, MemberQuery, MemberSort, MemberStatus, MemoryStore, MessageId, OrgId, OutboxStatus,
-    SeatCount, Store, StoreError, StoreResult, StoredInvitation, Transaction,
+    SeatCount, Store, StoreError, StoreResult, StoredInvitation, TokenKey, Transaction,
 };
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
@@ -177,6 +177,19 @@ pub enum Op {
         name: u8,
         is_default: bool,
         delete: bool,
+    },
+    /// A read-ahead hint: `prefetch_acceptance` of invitation `inv_{id}`
+    /// (or, for an older token, the secret `hash(id)`) for account
+    /// `u{account}`, then the organization read, as an accept reads it
+    /// first; without `accept`, a batch's `prefetch_recipients` of the
+    /// keys `c{k}`. Nothing
+    /// is observed after it: the next write comes between the hint and
+    /// the reads it serves, which must still answer as if no hint had
+    /// been given.
+    Prefetch {
+        org: u8,
+        keys: Vec<u8>,
+        accept: Option<(u8, bool, u8)>,
     },
 }
 
@@ -375,16 +388,31 @@ pub fn op_strategy() -> impl Strategy<Value = Op> {
                 delete,
             }
         ),
+        3 => prefetch_strategy(),
     ]
 }
 
-/// Transactions of one to seven writes, each committed (`true`) or dropped.
+fn prefetch_strategy() -> impl Strategy<Value = Op> {
+    (
+        0..2u8,
+        proptest::collection::vec(0..5u8, 0..4),
+        proptest::option::of((0..6u8, any::<bool>(), 0..3u8)),
+    )
+        .prop_map(|(org, keys, accept)| Op::Prefetch { org, keys, accept })
+}
+
+/// Transactions of one to seven writes, each committed (`true`) or
+/// dropped. Some begin with read-ahead hints ([`Op::Prefetch`]), as the
+/// engine's batches and accepts do, where the hinted organization is not
+/// yet read in the transaction.
 pub fn transactions_strategy() -> impl Strategy<Value = Vec<(Vec<Op>, bool)>> {
     proptest::collection::vec(
         (
+            proptest::option::weighted(0.4, prefetch_strategy()),
             proptest::collection::vec(op_strategy(), 1..8),
             any::<bool>(),
-        ),
+        )
+            .prop_map(|(first, ops, commit)| (first.into_iter().chain(ops).collect(), commit)),
         1..8,
     )
 }
@@ -530,6 +558,24 @@ pub fn apply(tx: &mut dyn Transaction, op: &Op) -> StoreResult<String> {
             none(tx.put_group(&g))
         }
         Op::Purge { org } => none(tx.purge_organization(&org_id(*org))),
+        Op::Prefetch { org, keys, accept } => {
+            let org = org_id(*org);
+            // An accept's hint, then its first read (the organization); or
+            // a batch's.
+            if let Some((id, older, account)) = accept {
+                let (id, secret) = (InvitationId::from(format!("inv_{id}")), hash(*id));
+                let token = if *older {
+                    TokenKey::Secret(&secret)
+                } else {
+                    TokenKey::Id(&id)
+                };
+                tx.prefetch_acceptance(&org, token, &format!("u{account}"))?;
+                return tx.organization(&org).map(|o| said(&o));
+            }
+            let keys: Vec<crate::Text> = keys.iter().map(|k| format!("c{k}").into()).collect();
+            tx.prefetch_recipients(&org, &keys)?;
+            Ok(String::new())
+        }
         Op::Report {
             org,
             batch,
@@ -1129,6 +1175,19 @@ pub fn observe(tx: &mut dyn Transaction) -> Result<Vec<String>, TestCaseError> {
         for s in 0..4 {
             see("by_secret", &tx.invitation_by_secret(&org, &hash(s))?);
         }
+        // As an accept finds its invitation (what `prefetch_acceptance`
+        // reads ahead): by the id a token names, or an older token's secret.
+        for n in 0..6 {
+            let (id, secret) = (InvitationId::from(format!("inv_{n}")), hash(n));
+            see(
+                "by_token",
+                &tx.invitation_by_token(&org, TokenKey::Id(&id))?,
+            );
+            see(
+                "by_old_token",
+                &tx.invitation_by_token(&org, TokenKey::Secret(&secret))?,
+            );
+        }
         for role in ROLES {
             see("role_count", &tx.count_active_with_role(&org, role)?);
         }
@@ -1336,6 +1395,14 @@ fn same_feed(store: &dyn Store, memory: &MemoryStore) -> Result<(), TestCaseErro
     Ok(())
 }
 
+/// A read-only transaction ([`Store::begin_read`]: a dry run's, a
+/// reader's beside a writer) reads what MemoryStore's does.
+fn same_read(store: &dyn Store, memory: &MemoryStore) -> Result<(), TestCaseError> {
+    let seen = observe(&mut *store.begin_read()?)?;
+    prop_assert_eq!(seen, observe(&mut *memory.begin_read()?)?, "begin_read");
+    Ok(())
+}
+
 /// The uniqueness rule a refused write names, if it was refused for one.
 fn rule<T>(r: &StoreResult<T>) -> Result<(), Option<crate::UniqueRule>> {
     match r {
@@ -1393,6 +1460,10 @@ pub fn reads_like_the_memory_store(make: MakeStore<'_>) {
                 if ra.is_err() {
                     refused.fetch_add(1, Ordering::Relaxed);
                 }
+                if matches!(op, Op::Prefetch { .. }) {
+                    // The next write comes before the reads it hints at.
+                    continue;
+                }
                 let seen = observe(&mut *a)?;
                 prop_assert_eq!(&seen, &observe(&mut *b)?);
                 let items = seen
@@ -1411,12 +1482,14 @@ pub fn reads_like_the_memory_store(make: MakeStore<'_>) {
                 a.commit()?;
                 b.commit()?;
                 same_feed(&*store, &memory)?;
+                same_read(&*store, &memory)?;
             }
         }
         prop_assert_eq!(
             observe(&mut *begin(&*store))?,
             observe(&mut *begin(&memory))?
         );
+        same_read(&*store, &memory)?;
         same_feed(&*store, &memory)?;
         Ok(())
     });
