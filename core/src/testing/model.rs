@@ -86,9 +86,12 @@ pub enum Op {
         name: Option<usize>,
         /// The account it is bound to (`u{n}`), if any.
         account: Option<u8>,
+        /// The member who issued it (`mem_{n}`), if one did.
+        inviter: Option<u8>,
     },
-    /// `append_event`.
-    Event { org: u8 },
+    /// `append_event` of one of three kinds ([`model_event`]), about
+    /// `inv_{n}` / `mem_{n}`, at `t(n)`.
+    Event { org: u8, n: u8, kind: u8 },
     /// `put_outbox_message`. Message ids are unique across organizations
     /// (the engine makes them random; stores may rely on it), so `id` is
     /// made per organization.
@@ -268,6 +271,7 @@ pub fn op_strategy() -> impl Strategy<Value = Op> {
             (
                 proptest::option::of(0..NAMES.len()),
                 proptest::option::weighted(0.3, 0..3u8),
+                proptest::option::weighted(0.7, 0..3u8),
             ),
         )
             .prop_map(
@@ -281,7 +285,7 @@ pub fn op_strategy() -> impl Strategy<Value = Op> {
                     expires,
                     batch,
                     created,
-                    (name, account),
+                    (name, account, inviter),
                 )| {
                     Op::Invitation {
                         org,
@@ -295,10 +299,11 @@ pub fn op_strategy() -> impl Strategy<Value = Op> {
                         created,
                         name,
                         account,
+                        inviter,
                     }
                 }
             ),
-        2 => (0..2u8).prop_map(|org| Op::Event { org }),
+        2 => (0..2u8, 0..4u8, 0..3u8).prop_map(|(org, n, kind)| Op::Event { org, n, kind }),
         2 => (0..2u8, 0..4u8, 0..4u8, 0..4u8, 0..20i64, 0..5i64).prop_map(
             |(org, id, invitation, status, next, created)| Op::Message {
                 org,
@@ -465,6 +470,7 @@ fn build_invitation(op: &Op) -> Option<StoredInvitation> {
         created,
         name,
         account,
+        inviter,
     } = op
     else {
         return None;
@@ -481,11 +487,39 @@ fn build_invitation(op: &Op) -> Option<StoredInvitation> {
     i.batch_id = BatchId::from(format!("bat_{batch}"));
     i.created_at = t(*created);
     i.user_ref = account.map(|u| format!("u{u}"));
+    i.invitation.inviter = inviter.map(|n| MemberId::from(format!("mem_{n}")));
     if let Some((first, last)) = name.map(|n| NAMES[n]) {
         i.first_name = Some(first.into());
         i.last_name = last.map(str::to_owned);
     }
     Some(i)
+}
+
+/// An event of kind `kind` (0: an invitation revoked by the system, 1: a
+/// member removed by another member, 2: an invitation accepted by an
+/// account) about `inv_{n}` / `mem_{n}` at `t(n)`: the kinds, actors and
+/// bodies differ, so the feed and the event pages compare whole events.
+fn model_event(org: &OrgId, n: u8, kind: u8) -> crate::Event {
+    let mut e = event(org, u32::from(n));
+    let (invitation, member) = (
+        InvitationId::from(format!("inv_{n}")),
+        MemberId::from(format!("mem_{n}")),
+    );
+    match kind {
+        0 => {}
+        1 => {
+            e.actor = crate::Actor::Member(MemberId::from("mem_0"));
+            e.kind = crate::EventKind::MemberRemoved {
+                member,
+                contact: format!("c{n}"),
+            };
+        }
+        _ => {
+            e.actor = crate::Actor::Account(format!("u{n}"));
+            e.kind = crate::EventKind::InvitationAccepted { invitation, member };
+        }
+    }
+    e
 }
 
 /// Applies `op` to a transaction, and returns what the write answered as
@@ -503,8 +537,8 @@ pub fn apply(tx: &mut dyn Transaction, op: &Op) -> StoreResult<String> {
         return none(tx.put_invitation(&i));
     }
     match op {
-        Op::Event { org } => tx
-            .append_event(event(&org_id(*org), 1))
+        Op::Event { org, n, kind } => tx
+            .append_event(model_event(&org_id(*org), *n, *kind))
             .map(|seq| said(&seq)),
         Op::Message {
             org,
@@ -1190,6 +1224,17 @@ pub fn observe(tx: &mut dyn Transaction) -> Result<Vec<String>, TestCaseError> {
         }
         for role in ROLES {
             see("role_count", &tx.count_active_with_role(&org, role)?);
+        }
+        // Open invitations by who issued them: staged ones, and pending
+        // ones not expired at `now` (or at an earlier time).
+        for n in 0..3 {
+            let inviter = MemberId::from(format!("mem_{n}"));
+            for at in [now, t(3)] {
+                see(
+                    "by_inviter",
+                    &tx.open_invitations_by_inviter(&org, &inviter, at)?,
+                );
+            }
         }
         for license in LICENSES {
             see("seats", &tx.seat_count(&org, license)?);
