@@ -21,6 +21,7 @@ use chrono::{DateTime, Utc};
 use enlist_huge_pages::HugePages;
 use hashbrown::hash_map::Entry;
 use std::borrow::Borrow;
+use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
 use std::hash::Hash;
 use std::sync::Arc;
@@ -482,7 +483,7 @@ pub(super) struct OrgData {
     /// invitation issued, a removal at every accept (issue 15).
     pub(super) queued_outbox: HashMap<InvitationId, Few<MessageId>>,
     /// Queued messages by `(next_attempt_at, id)`.
-    pub(super) due_outbox: BTreeSet<MessageKey>,
+    pub(super) due_outbox: DueSet<MessageId>,
     /// Failed messages (the dead letters) by `(created_at, id)`.
     pub(super) failed_outbox: BTreeSet<MessageKey>,
     pub(super) email_settings: Option<EmailSettings>,
@@ -724,7 +725,7 @@ pub(super) struct InvitationIndexes {
     /// Open invitations per license type (never 0: absent instead).
     pub(super) open_seats: BTreeMap<String, u64>,
     /// Stored-pending invitations by `(expires_at, id)`.
-    pub(super) due: BTreeSet<InvitationKey>,
+    pub(super) due: DueSet<InvitationId>,
 }
 
 impl InvitationIndexes {
@@ -818,7 +819,7 @@ impl InvitationIndexes {
 
     fn apply_due(&mut self, inv: &PackedInvitation, add: bool) {
         if let Some(at) = due_at(inv) {
-            toggle_owned(&mut self.due, TimeKey::new(at, inv.id.clone()), add);
+            self.due.toggle(TimeKey::new(at, inv.id.clone()), add);
         }
     }
 }
@@ -908,8 +909,49 @@ fn keep<K: Ord>(kept: &mut BinaryHeap<K>, key: K, limit: usize) -> bool {
     }
 }
 
+/// A due set: `(time, id)` keys read earliest first, held newest first.
+///
+/// Keys are added in time order almost always (an invitation's expiry, a
+/// message's next attempt: now plus a fixed time), so each lands after
+/// every key already held. A B-tree finds that place by comparing against
+/// every key of each node on its way down (some sixty comparisons among a
+/// million keys); held newest first, the place is each node's first, one
+/// comparison a level. Removals and reads cost what they did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) struct DueSet<K>(BTreeSet<Reverse<TimeKey<K>>>);
+
+impl<K> Default for DueSet<K> {
+    fn default() -> Self {
+        Self(BTreeSet::new())
+    }
+}
+
+impl<K: Ord> DueSet<K> {
+    /// Inserts (`add`) or removes `key`.
+    pub(super) fn toggle(&mut self, key: TimeKey<K>, add: bool) {
+        toggle_owned(&mut self.0, Reverse(key), add);
+    }
+
+    /// Removes `key`, and gives it back.
+    pub(super) fn remove(&mut self, key: TimeKey<K>) -> TimeKey<K> {
+        let key = Reverse(key);
+        self.0.remove(&key);
+        key.0
+    }
+
+    /// The earliest key.
+    pub(super) fn first(&self) -> Option<&TimeKey<K>> {
+        self.0.last().map(|k| &k.0)
+    }
+
+    /// The keys, earliest first.
+    pub(super) fn iter(&self) -> impl Iterator<Item = &TimeKey<K>> {
+        self.0.iter().rev().map(|k| &k.0)
+    }
+}
+
 /// The first time of a due set.
-pub(super) fn first_time<K: Ord>(set: &BTreeSet<TimeKey<K>>) -> Option<DateTime<Utc>> {
+pub(super) fn first_time<K: Ord>(set: &DueSet<K>) -> Option<DateTime<Utc>> {
     set.first().map(TimeKey::at)
 }
 
@@ -925,7 +967,7 @@ pub(super) struct FirstDue {
 
 impl FirstDue {
     /// The first key's time, held as the key holds it.
-    pub(super) fn of<K: Ord>(set: &BTreeSet<TimeKey<K>>) -> Option<Self> {
+    pub(super) fn of<K: Ord>(set: &DueSet<K>) -> Option<Self> {
         set.first().map(|k| Self {
             secs: k.secs,
             nanos_head: k.nanos_head,
@@ -1153,11 +1195,8 @@ fn index_outbox(
         return;
     }
     let first = FirstDue::of(&data.due_outbox);
-    toggle_owned(
-        &mut data.due_outbox,
-        TimeKey::new(msg.next_attempt_at, msg.id.clone()),
-        add,
-    );
+    data.due_outbox
+        .toggle(TimeKey::new(msg.next_attempt_at, msg.id.clone()), add);
     keep_first_due(
         due_outbox_orgs,
         &msg.org_id,

@@ -2,8 +2,8 @@
 
 use super::packed::{PackedInvitation, PackedMessage, PackedReport};
 use super::state::{
-    ByStatus, Few, FirstDue, Headed, InvitationKey, MessageKey, OrgData, State, TimeKey, Undo,
-    as_u64, first_time, invitation_slot, keep_first_due,
+    ByStatus, DueSet, Few, FirstDue, Headed, InvitationKey, OrgData, State, TimeKey, Undo, as_u64,
+    first_time, invitation_slot, keep_first_due,
 };
 use super::walk::{empty_page, page_of, parse_invitation_cursor, parse_member_cursor, walk};
 use super::walk::{invitation_cursor, member_cursor};
@@ -1215,13 +1215,12 @@ impl Transaction for MemoryTx<'_> {
 /// link redacted, and what changed kept in `undo`. No copy of the message
 /// is read or written back.
 fn supersede(
-    due: &mut BTreeSet<MessageKey>,
+    due: &mut DueSet<MessageId>,
     undo: &mut Vec<Undo>,
     m: &mut PackedMessage,
     id: MessageId,
 ) {
-    let key = TimeKey::new(m.next_attempt_at, id);
-    due.remove(&key);
+    let key = due.remove(TimeKey::new(m.next_attempt_at, id));
     let before = Box::new(m.superseded_parts());
     m.supersede();
     undo.push(Undo::OutboxSuperseded(key.id, before));
