@@ -185,10 +185,9 @@ pub enum Op {
     /// (or, for an older token, the secret `hash(id)`) for account
     /// `u{account}`, then the organization read, as an accept reads it
     /// first; without `accept`, a batch's `prefetch_recipients` of the
-    /// keys `c{k}`. Nothing
-    /// is observed after it: the next write comes between the hint and
-    /// the reads it serves, which must still answer as if no hint had
-    /// been given.
+    /// keys `c{k}`. Nothing is observed after it: the next write comes
+    /// between the hint and the reads it serves, which must still answer
+    /// as if no hint had been given.
     Prefetch {
         org: u8,
         keys: Vec<u8>,
